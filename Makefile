@@ -1,0 +1,214 @@
+# splicelog — top-level GNU Makefile.
+#
+#   make            release build into build/ (broker, client library, bench, examples)
+#   make run        install missing build dependencies, build, start the broker on defaults
+#   make test       install what the tests need, build with ASan+UBSan, run every suite
+#   make fuzz       libFuzzer targets (clang), each for FUZZ_SECONDS
+#   make tsan       the concurrency suites under ThreadSanitizer
+#   make bench      benchmarks (not part of make test)
+#
+# Sources are picked up by directory: a new .c under proto/, storage/, broker/, client/ joins
+# its module library; tests/unit/test_*.c and tests/integration/test_*.c each become one
+# Check suite binary.
+
+BUILD     ?= build
+CC        ?= cc
+FUZZ_SECONDS ?= 60
+
+PKGS      := liburing libxxhash openssl
+TEST_PKGS := check
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wpointer-arith -Wformat=2 -Wvla -Wundef -Wcast-align -Wno-unused-parameter
+BASE_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -fno-strict-aliasing -pthread $(WARN) \
+               -Iproto -Istorage -Ibroker -Iclient
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+             -fno-omit-frame-pointer
+
+# Dependency flags are resolved lazily so that `make deps` can install pkg-config first.
+DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+DEP_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+CHECK_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+CFLAGS_REL  = $(BASE_CFLAGS) $(DEP_CFLAGS) $(EXTRA_CFLAGS)
+CFLAGS_SAN  = $(BASE_CFLAGS) $(DEP_CFLAGS) $(SAN_FLAGS) -DSPLICELOG_SANITIZED $(EXTRA_CFLAGS)
+CFLAGS_TSAN = $(BASE_CFLAGS) $(DEP_CFLAGS) -fsanitize=thread -O1 $(EXTRA_CFLAGS)
+
+MODULES     := proto storage broker client
+SRC_proto   := $(wildcard proto/*.c)
+SRC_storage := $(wildcard storage/*.c)
+SRC_broker  := $(filter-out broker/main.c,$(wildcard broker/*.c))
+SRC_client  := $(wildcard client/*.c)
+UNIT_TESTS  := $(wildcard tests/unit/test_*.c)
+INTEG_TESTS := $(wildcard tests/integration/test_*.c)
+TEST_SUPPORT := $(wildcard tests/support/*.c)
+BENCH_SRC   := $(wildcard bench/*.c)
+EXAMPLES    := $(wildcard examples/*.c)
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+
+# Link order: the broker needs storage needs proto; the client needs proto.
+LINK_ORDER  := broker client storage proto
+
+# $(call objs,VARIANT,MODULE)
+objs = $(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$(SRC_$(2)))
+libs = $(foreach m,$(LINK_ORDER),$(if $(SRC_$(m)),$(BUILD)/$(1)/lib$(m).a))
+
+REL_LIBS := $(call libs,rel)
+SAN_LIBS := $(call libs,san)
+
+.PHONY: all build-all test-build deps deps-test run test unit integration interop fuzz tsan bench clean format \
+        check-format install
+
+all: deps
+	@$(MAKE) --no-print-directory build-all
+
+build-all: $(BUILD)/splicelogd $(BUILD)/libsplicelog.a $(BUILD)/libsplicelog.so \
+     $(patsubst bench/%.c,$(BUILD)/%,$(filter bench/splicelog-bench.c,$(BENCH_SRC))) \
+     $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLES))
+
+deps:
+	@scripts/deps.sh build
+
+deps-test:
+	@scripts/deps.sh test
+
+# ---- objects and module libraries, one tree per variant --------------------------------
+
+$(BUILD)/rel/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_REL) -MMD -MP -c $< -o $@
+
+$(BUILD)/san/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_SAN) -MMD -MP -c $< -o $@
+
+$(BUILD)/tsan/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_TSAN) -MMD -MP -c $< -o $@
+
+define module_lib
+$(BUILD)/$(1)/lib$(2).a: $(call objs,$(1),$(2))
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach v,rel san tsan,$(foreach m,$(MODULES),$(eval $(call module_lib,$(v),$(m)))))
+
+# ---- programs ------------------------------------------------------------------------------
+
+ifneq ($(wildcard broker/main.c),)
+$(BUILD)/splicelogd: $(BUILD)/rel/obj/broker/main.o $(REL_LIBS)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS)
+$(BUILD)/san/splicelogd: $(BUILD)/san/obj/broker/main.o $(SAN_LIBS)
+	$(CC) $(CFLAGS_SAN) $^ -o $@ $(DEP_LIBS)
+else
+$(BUILD)/splicelogd $(BUILD)/san/splicelogd:
+	@echo "splicelogd: broker not built yet (broker/main.c does not exist)"
+endif
+
+# libsplicelog: the client plus the proto codec it uses, as one static and one shared library.
+CLIENT_OBJS_REL = $(call objs,rel,client) $(call objs,rel,proto)
+$(BUILD)/libsplicelog.a: $(CLIENT_OBJS_REL)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/libsplicelog.so: $(patsubst $(BUILD)/rel/%,$(BUILD)/pic/%,$(CLIENT_OBJS_REL))
+	$(CC) -shared -Wl,-soname,libsplicelog.so.0 $^ -o $@ $(DEP_LIBS)
+$(BUILD)/pic/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_REL) -fPIC -fvisibility=hidden -DSPLICELOG_BUILD_SHARED -MMD -MP -c $< -o $@
+
+$(BUILD)/splicelog-bench: $(BUILD)/rel/obj/bench/splicelog-bench.o \
+                          $(filter-out $(BUILD)/rel/obj/bench/splicelog-bench.o $(BUILD)/rel/obj/bench/bench_%.o,$(patsubst %.c,$(BUILD)/rel/obj/%.o,$(BENCH_SRC))) \
+                          $(REL_LIBS)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS)
+
+# Stand-alone micro-benchmarks: bench/bench_<name>.c -> build/bench_<name>
+$(BUILD)/bench_%: $(BUILD)/rel/obj/bench/bench_%.o $(REL_LIBS)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS)
+
+$(BUILD)/examples/%: $(BUILD)/rel/obj/examples/%.o $(BUILD)/libsplicelog.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS)
+
+# ---- tests -----------------------------------------------------------------------------------
+
+SAN_SUPPORT = $(patsubst %.c,$(BUILD)/san/obj/%.o,$(TEST_SUPPORT))
+$(BUILD)/san/tests/%: $(BUILD)/san/obj/tests/unit/%.o $(SAN_SUPPORT) $(SAN_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS)
+$(BUILD)/san/itests/%: $(BUILD)/san/obj/tests/integration/%.o $(SAN_SUPPORT) $(SAN_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS)
+
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/san/tests/%,$(UNIT_TESTS))
+INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/san/itests/%,$(INTEG_TESTS))
+
+test: deps-test
+	@$(MAKE) --no-print-directory test-build
+	@scripts/run-tests.sh $(BUILD)
+
+test-build: $(UNIT_BINS) $(INTEG_BINS) $(BUILD)/san/splicelogd $(BUILD)/splicelogd
+
+unit: deps-test $(UNIT_BINS)
+	@SPLICELOG_SUITES=unit scripts/run-tests.sh $(BUILD)
+
+integration: deps-test $(INTEG_BINS) $(BUILD)/san/splicelogd
+	@SPLICELOG_SUITES=integration scripts/run-tests.sh $(BUILD)
+
+interop: deps-test $(BUILD)/san/splicelogd
+	@SPLICELOG_SUITES=interop scripts/run-tests.sh $(BUILD)
+
+# ThreadSanitizer build of the suites that exercise concurrency (tests/unit/test_*_mt.c).
+TSAN_TESTS := $(wildcard tests/unit/test_*_mt.c)
+TSAN_LIBS  := $(call libs,tsan)
+$(BUILD)/tsan/tests/%: $(BUILD)/tsan/obj/tests/unit/%.o $(TSAN_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_TSAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS)
+tsan: deps-test $(patsubst tests/unit/%.c,$(BUILD)/tsan/tests/%,$(TSAN_TESTS))
+	@set -e; for t in $(patsubst tests/unit/%.c,$(BUILD)/tsan/tests/%,$(TSAN_TESTS)); do \
+	  echo "== $$t"; CK_FORK=no TSAN_OPTIONS=halt_on_error=1 $$t; done
+
+# libFuzzer targets: tests/fuzz/fuzz_<name>.c, built with clang against the proto sources.
+FUZZ_CC    := clang
+FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Iproto -Istorage \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(SRC_proto)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $^ -o $@
+fuzz: deps-test $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do \
+	  n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus/$$n; \
+	  seeds=tests/fuzz/seeds/$$n; [ -d $$seeds ] || seeds=; \
+	  echo "== $$n for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	      -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus/$$n $$seeds; done
+
+bench: all
+	@scripts/bench.sh $(BUILD)
+
+# ---- running, installing, housekeeping ------------------------------------------------
+
+run: all
+	@if [ -x $(BUILD)/splicelogd ]; then exec $(BUILD)/splicelogd $(ARGS); \
+	 else echo "broker not built yet"; fi
+
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 client/splicelog.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(BUILD)/libsplicelog.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libsplicelog.so $(DESTDIR)$(PREFIX)/lib/libsplicelog.so.0
+	ln -sf libsplicelog.so.0 $(DESTDIR)$(PREFIX)/lib/libsplicelog.so
+	sed -e 's|@PREFIX@|$(PREFIX)|g' client/splicelog.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/splicelog.pc
+	install -m 755 $(BUILD)/splicelogd $(DESTDIR)$(PREFIX)/bin/
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

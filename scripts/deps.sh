@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# deps.sh build|test|bench — make sure the Debian packages a target needs are present.
+# As root, installs what is missing with apt-get; otherwise prints the exact packages to
+# install and fails. Checks by pkg-config module or command, so it is quick when all is there.
+set -euo pipefail
+
+want="${1:-build}"
+missing=()
+
+need_pc() { # pkg-config-module debian-package
+    pkg-config --exists "$1" 2>/dev/null || missing+=("$2")
+}
+need_cmd() { # command debian-package
+    command -v "$1" >/dev/null 2>&1 || missing+=("$2")
+}
+
+need_cmd cc gcc
+need_cmd make make
+need_cmd pkg-config pkg-config
+if command -v pkg-config >/dev/null 2>&1; then
+    need_pc liburing liburing-dev
+    need_pc libxxhash libxxhash-dev
+    need_pc openssl libssl-dev
+else
+    missing+=(liburing-dev libxxhash-dev libssl-dev)
+fi
+
+case "$want" in
+test | bench)
+    command -v pkg-config >/dev/null 2>&1 && need_pc check check || missing+=(check)
+    need_cmd kcat kcat
+    need_cmd openssl openssl
+    need_cmd clang clang
+    # ASan/UBSan runtime for gcc comes with gcc itself; LeakSanitizer needs nothing more.
+    need_cmd node nodejs
+    need_cmd npm npm
+    ;;
+esac
+case "$want" in
+bench)
+    need_cmd gnuplot gnuplot-nox
+    pkg-config --exists rdkafka 2>/dev/null || missing+=(librdkafka-dev)
+    ;;
+esac
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+# De-duplicate, keep order.
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++')
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "splicelog: missing packages for '$want': ${missing[*]}" >&2
+    echo "install them with: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+
+echo "splicelog: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; then
+    apt-get update -q >&2
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi

@@ -1,0 +1,167 @@
+/*
+ * st — partition logs on disk: topics, segments in Kafka wire format, indexes, appends with
+ * offset assignment, reads as file ranges, recovery, retention, flush policy, digests.
+ *
+ * Contract
+ * - Knows nothing of sockets or requests. The on-disk format is written out at the top of
+ *   storage/st_segment.c.
+ * - Errors: 0 or a negative errno. -ENOENT unknown topic/partition, -EEXIST topic exists,
+ *   -EINVAL bad name or argument, -ERANGE offset outside [log start, log end], -EIO and
+ *   friends from the disk.
+ * - Threads: a store may be used from any number of threads. Appends to one partition are
+ *   serialised by a short per-partition lock (offset assignment + write). Reads take no lock:
+ *   they are bounded by the published end (offset and byte position), which an append
+ *   publishes with release semantics after its bytes are written, so a reader never sees a
+ *   half-written batch. Topic create/delete take a store lock; an st_log pointer stays valid
+ *   until st_log_put() even if its topic is deleted meanwhile.
+ * - Ownership: ranges returned by st_log_read() hold a reference on their segment; the file
+ *   descriptor stays open (even if retention or topic deletion unlinks the file) until
+ *   st_read_release(). The caller owns the struct st_read it passes in.
+ * - Durability follows Kafka's keys. Appends go to the page cache; a background flusher
+ *   fdatasyncs per log.flush.interval.messages / log.flush.interval.ms. One fdatasync covers
+ *   every append that reached the file before it started (group commit). Completion is
+ *   reported through the notify callback set with st_store_set_notify(), from the flusher
+ *   thread; the caller then reads st_log_durable_offset().
+ */
+#ifndef SPLICELOG_ST_H
+#define SPLICELOG_ST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+struct st_store;
+struct st_log;
+
+/* Per-topic settings; Kafka's keys in comments. -1 means "unlimited / never". */
+struct st_log_config {
+    int64_t segment_bytes;         /* log.segment.bytes (1 GiB) */
+    int64_t roll_ms;               /* log.roll.ms (7 days) */
+    int64_t retention_bytes;       /* log.retention.bytes (-1) */
+    int64_t retention_ms;          /* log.retention.ms (7 days) */
+    int64_t flush_interval_messages; /* log.flush.interval.messages (-1 = never by count) */
+    int64_t flush_interval_ms;       /* log.flush.interval.ms (-1 = never by time) */
+    int32_t index_interval_bytes;  /* log.index.interval.bytes (4096) */
+    int32_t index_max_bytes;       /* log.index.size.max.bytes (10 MiB): roll when full */
+    bool log_append_time;          /* message.timestamp.type=LogAppendTime */
+};
+
+/* Fills c with Kafka's defaults. */
+void st_log_config_default(struct st_log_config *c);
+
+/* ---- store ---------------------------------------------------------------------------- */
+
+/*
+ * Opens (creating if needed) the data directory, loads every topic and recovers every log:
+ * a log without its clean-shutdown marker has its tail scanned and truncated at the first
+ * bad batch. Starts the flusher and is ready for appends on return.
+ */
+int st_store_open(const char *dir, const struct st_log_config *defaults, struct st_store **out);
+/* Flushes everything, writes clean-shutdown markers, stops the flusher, frees the store. */
+void st_store_close(struct st_store *store);
+
+/* Called from the flusher thread after a sync completes (any log). Must be cheap. */
+typedef void (*st_notify_fn)(void *arg, struct st_log *log);
+void st_store_set_notify(struct st_store *store, st_notify_fn fn, void *arg);
+
+/* Kafka's topic name rule: 1..249 chars of [a-zA-Z0-9._-], not "." or "..". */
+bool st_topic_name_valid(const char *name, size_t len);
+
+/* Creates a topic with n partitions; cfg NULL = store defaults. -EEXIST, -EINVAL. */
+int st_topic_create(struct st_store *store, const char *name, int32_t partitions,
+                    const struct st_log_config *cfg);
+/* Deletes a topic and its files (readers holding ranges keep their fds). -ENOENT. */
+int st_topic_delete(struct st_store *store, const char *name);
+/* Number of partitions, or -ENOENT. */
+int32_t st_topic_partitions(struct st_store *store, const char *name, size_t name_len);
+/* Calls fn for every topic (under the store lock: do not call back into the store). */
+void st_topic_foreach(struct st_store *store,
+                      void (*fn)(void *arg, const char *name, int32_t partitions), void *arg);
+
+/* Looks up a partition and takes a reference; NULL if absent. Release with st_log_put(). */
+struct st_log *st_log_get(struct st_store *store, const char *topic, size_t topic_len,
+                          int32_t partition);
+void st_log_put(struct st_log *log);
+
+/* ---- append --------------------------------------------------------------------------- */
+
+struct st_append_result {
+    int64_t base_offset;     /* offset given to the first record appended */
+    int64_t last_offset;     /* offset of the last record appended */
+    int64_t end_position;    /* byte position after this append (for durability waits) */
+    int64_t log_append_time; /* -1 unless the topic uses LogAppendTime */
+    int64_t log_start_offset;
+    bool sync_needed;        /* the flush policy asks for a sync covering this append: an
+                                acks != 0 producer should wait for st_log_durable_offset() to
+                                reach last_offset + 1 */
+};
+
+/*
+ * Appends n already-validated batches (each an iovec holding exactly one whole batch) in
+ * one write. Rewrites each batch's baseOffset and partitionLeaderEpoch in the caller's
+ * buffer (and maxTimestamp + CRC for LogAppendTime topics), writes them, then publishes the
+ * new end. Rolls the segment first when it is full or old. Returns 0 or -errno; on error
+ * nothing is published.
+ */
+int st_log_append(struct st_log *log, struct iovec *batches, int n, int64_t now_ms,
+                  struct st_append_result *res);
+
+/* ---- read ----------------------------------------------------------------------------- */
+
+#define ST_READ_MAX_RANGES 8
+
+struct st_range {
+    int fd;       /* segment .log file, open for reading */
+    off_t pos;    /* byte position in that file */
+    size_t len;   /* whole batches only */
+    void *seg;    /* reference held on the segment; dropped by st_read_release() */
+};
+
+struct st_read {
+    int n;                                 /* ranges filled */
+    size_t total;                          /* sum of ranges' len */
+    int64_t first_offset;                  /* baseOffset of the first batch returned */
+    struct st_range r[ST_READ_MAX_RANGES];
+};
+
+/*
+ * Reads from the batch containing offset onwards, whole batches only, at most max_bytes
+ * except that the first batch is returned whole even if larger, crossing segments as
+ * needed, bounded by the published end. offset == end gives n = 0 (not an error).
+ * -ERANGE when offset < log start or > log end.
+ */
+int st_log_read(struct st_log *log, int64_t offset, size_t max_bytes, struct st_read *out);
+void st_read_release(struct st_read *rd);
+
+/* ---- offsets -------------------------------------------------------------------------- */
+
+int64_t st_log_start_offset(const struct st_log *log);
+int64_t st_log_end_offset(const struct st_log *log);     /* published; = high watermark */
+int64_t st_log_durable_offset(const struct st_log *log); /* every offset below is synced */
+/* First offset whose batch has maxTimestamp >= ts; -ENOENT if none. */
+int st_log_offset_for_time(struct st_log *log, int64_t ts, int64_t *offset);
+/* Asks the flusher to sync this log now (e.g. for acks under flush.interval.messages=1). */
+void st_log_request_sync(struct st_log *log);
+
+/* ---- housekeeping ----------------------------------------------------------------------- */
+
+/* Applies roll-by-time and retention to every log (call every few seconds). */
+void st_store_maintain(struct st_store *store, int64_t now_ms);
+
+struct st_scrub_report {
+    int64_t bytes_checked;
+    int64_t bad_segments;  /* segments with a chunk that no longer matches its digest */
+};
+
+/*
+ * Verifies sealed segments against their XXH3-64 digest sidecars, reading at most
+ * budget_bytes this call (resumes where it stopped on the next call). Each mismatch is
+ * logged through log_fn with the segment and byte range and that range is no longer served.
+ */
+typedef void (*st_log_fn)(void *arg, const char *msg);
+int st_store_scrub(struct st_store *store, int64_t budget_bytes, st_log_fn log_fn, void *arg,
+                   struct st_scrub_report *report);
+
+#endif
