@@ -1,0 +1,40 @@
+/*
+ * tb_broker — test support: run a real splicelogd process for an integration suite.
+ *
+ * Contract: each broker gets an ephemeral port (--listen 127.0.0.1:0, the bound port read
+ * back from --port-file) and a fresh temporary data dir under $TMPDIR. tb_broker_stop() sends
+ * the signal, waits (bounded), and tb_broker_cleanup() removes the data dir. The binary is
+ * $SPLICELOGD (set by scripts/run-tests.sh; defaults to build/san/splicelogd). The broker's
+ * stderr goes to <dir>/broker.log so a test can grep it. Loopback only.
+ * Errors: 0 or -errno; a broker that is not ready within 20 s is an error (-ETIMEDOUT).
+ */
+#ifndef SPLICELOG_TB_BROKER_H
+#define SPLICELOG_TB_BROKER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct tb_broker {
+    pid_t pid;      /* 0 when not running */
+    int port;       /* the PLAINTEXT listener's bound port */
+    char dir[256];  /* temporary directory: data/ inside, broker.log, port file */
+    char data[300]; /* dir + "/data": the broker's --data-dir */
+    char log[300];  /* dir + "/broker.log" */
+};
+
+/*
+ * Creates a temp dir (once: a restarted broker keeps it) and starts the broker on it.
+ * extra: NULL-terminated argv additions, e.g. {"-o", "log.segment.bytes=1048576", NULL}.
+ * Pass b with dir[0] == 0 for a fresh dir, or an already-used b to restart on the same data.
+ */
+int tb_broker_start(struct tb_broker *b, const char *const *extra);
+/* Sends sig (SIGTERM, SIGKILL...), waits up to 20 s; returns the exit status as waitpid. */
+int tb_broker_stop(struct tb_broker *b, int sig);
+/* Stops the broker if running (SIGKILL) and removes the temp dir. */
+void tb_broker_cleanup(struct tb_broker *b);
+/* A blocking TCP connection to 127.0.0.1:port with 10 s send/receive timeouts; fd or -errno. */
+int tb_connect(int port);
+/* True when the broker log contains needle. */
+bool tb_log_contains(const struct tb_broker *b, const char *needle);
+
+#endif
