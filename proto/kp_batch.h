@@ -29,8 +29,10 @@
  * Errors are negative errno:
  *   -ENODATA  fewer bytes present than the header or batchLength says (a torn tail on disk,
  *             a truncated request)
- *   -EBADMSG  corrupt: wrong magic, batchLength out of range, CRC mismatch, a record that
- *             overruns the batch (Kafka: CORRUPT_MESSAGE)
+ *   -EBADMSG  corrupt: wrong magic, batchLength out of range, CRC mismatch, an unknown
+ *             codec (> 4), an uncompressed recordCount that the records area cannot hold
+ *             (7 bytes per record at least), a record that overruns the batch or its own
+ *             length (Kafka: CORRUPT_MESSAGE)
  *   -EINVAL   well-formed but not acceptable: recordCount <= 0, lastOffsetDelta + 1 !=
  *             recordCount, and with KP_BATCH_FROM_PRODUCER also baseOffset != 0 or the control
  *             bit set (Kafka: INVALID_RECORD)
@@ -166,16 +168,28 @@ struct kp_batch_builder {
     int32_t count;
 };
 
-/* Begins a batch in buf (cap bytes, >= 61); producer_id -1, epoch -1, sequence -1. */
+/*
+ * Begins a batch in buf (cap bytes, >= 61, else -ENOSPC); producer_id -1, epoch -1,
+ * sequence -1, partitionLeaderEpoch 0, attributes 0 (uncompressed, CreateTime). Nothing is
+ * allocated: records are encoded straight into buf.
+ */
 int kp_batch_begin(struct kp_batch_builder *b, void *buf, size_t cap, int64_t base_timestamp);
-/* Appends one record in place; -ENOSPC (nothing written) when it does not fit. */
+/*
+ * Appends one record in place (offsetDelta = records so far, timestampDelta = timestamp -
+ * base_timestamp); -ENOSPC (nothing written) when it does not fit, -EINVAL for a header with
+ * a null key or header_count < 0, -EOVERFLOW past INT32_MAX records.
+ */
 int kp_batch_add(struct kp_batch_builder *b, int64_t timestamp, struct kp_bytes key,
                  struct kp_bytes value, const struct kp_header *headers, int32_t header_count);
-/* Bytes a record would take (for capacity planning). */
+/* Bytes a record would take (for capacity planning); 0 for a record kp_batch_add rejects. */
 size_t kp_batch_record_size(int64_t timestamp_delta, int32_t offset_delta, struct kp_bytes key,
                             struct kp_bytes value, const struct kp_header *headers,
                             int32_t header_count);
-/* Writes lengths, counts, timestamps and CRC; returns the batch size (> 0) or -errno. */
+/*
+ * Writes lengths, counts, timestamps and CRC; returns the batch size (> 0) or -errno
+ * (-EINVAL when no record was added: an empty batch is not valid). May be called again after
+ * more kp_batch_add() calls.
+ */
 long kp_batch_finish(struct kp_batch_builder *b);
 
 #endif

@@ -36,7 +36,7 @@ void kp_rd_init(struct kp_rd *rd, const void *buf, size_t len)
 {
     rd->start = buf;
     rd->p = buf;
-    rd->end = rd->p + len;
+    rd->end = len ? rd->p + len : rd->p; /* NULL + 0 is undefined in C */
     rd->err = 0;
 }
 
@@ -217,7 +217,7 @@ void kp_wr_init(struct kp_wr *wr, void *buf, size_t cap)
 {
     wr->start = buf;
     wr->p = buf;
-    wr->end = wr->p + cap;
+    wr->end = cap ? wr->p + cap : wr->p;
     wr->err = 0;
 }
 
@@ -367,7 +367,7 @@ void kp_wr_tags(struct kp_wr *wr) { kp_wr_uvarint(wr, 0); }
 
 void kp_wr_i32_at(struct kp_wr *wr, size_t pos, int32_t v)
 {
-    if (pos + 4 > kp_wr_len(wr)) {
+    if (kp_wr_len(wr) < 4 || pos > kp_wr_len(wr) - 4) { /* pos + 4 could wrap */
         wr->err = wr->err ? wr->err : -EINVAL;
         return;
     }
