@@ -1,0 +1,474 @@
+/*
+ * kp_msg — Kafka request/response headers, framing, and the API messages splicelog speaks:
+ * ApiVersions 0-3, Metadata 0-4, Produce 3-7, Fetch 4-11, ListOffsets 1-2, CreateTopics 0-4,
+ * DeleteTopics 0-3 (the ranges of kp_api_advertised()).
+ *
+ * Contract
+ * - Pure functions over caller-owned memory: no globals, no malloc, any thread.
+ * - Every message has four functions, named kp_<msg>_{req,resp}_{encode,decode}:
+ *     request encode (client), request decode (broker), response encode (broker), response
+ *     decode (client). They handle the body only; headers and frames are separate calls.
+ * - Encoders take a kp_wr and the version, write the body at the writer's position, and return
+ *   0, -EINVAL (version outside the supported range, or a field the version cannot carry, such
+ *   as a null array where the version has no null; nothing is written then), or the writer's
+ *   sticky error (-ENOSPC).
+ * - Decoders take a kp_rd positioned at the body, the version, and a caller-supplied arena;
+ *   they fill *out and return 0, -EINVAL (unsupported version), -EBADMSG (short, malformed,
+ *   or bytes left over after the body: a body must end exactly where the reader ends), or
+ *   -ENOMEM (the arena is too small for the arrays). On error *out is unspecified and the
+ *   arena may be partly used (reset it).
+ * - Ownership after decode: arrays (topics, partitions, ...) live in the arena; strings and
+ *   bytes (kp_str, kp_bytes) are views into the reader's buffer. Both live as long as those.
+ *   Every count is checked against the bytes left (kp_rd_array's minimum element size) before
+ *   anything is allocated, so a forged count of 2^31-1 fails without touching the arena.
+ * - Array fields are a pointer plus an int32 count (n_xxx); the count is -1 only for nullable
+ *   arrays (documented at each field). Fields that a version does not carry are ignored by
+ *   the encoder and set to Kafka's default by the decoder (noted as "vN+").
+ * - Unknown tagged fields in flexible versions are skipped; encoders write empty tag buffers.
+ */
+#ifndef SPLICELOG_KP_MSG_H
+#define SPLICELOG_KP_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kp_api.h"
+#include "kp_buf.h"
+
+/* ---- headers and framing ---------------------------------------------------------------- */
+
+/* Request header v1 (v2 adds a tag buffer; client_id keeps its int16 length in both). */
+struct kp_req_hdr {
+    int16_t api_key;
+    int16_t api_version;
+    int32_t correlation_id;
+    struct kp_str client_id; /* NULLABLE_STRING */
+};
+
+/*
+ * Decode a request header at the start of a frame body. The header version follows from the
+ * api_key and api_version read (kp_api_req_hdr_version), so unknown keys and unsupported
+ * versions still decode: the caller decides how to answer. Returns 0 or -EBADMSG. The reader
+ * is left at the first body byte.
+ */
+int kp_req_hdr_decode(struct kp_rd *rd, struct kp_req_hdr *out);
+/* Encode a request header (v1 or v2, chosen from api_key/api_version). 0 or -ENOSPC. */
+int kp_req_hdr_encode(struct kp_wr *wr, const struct kp_req_hdr *h);
+
+/* Response header v0 (correlation_id) or v1 (+ tag buffer), chosen by kp_api_resp_hdr_version.
+ * 0 or the writer's/reader's error. */
+int kp_resp_hdr_encode(struct kp_wr *wr, int16_t api_key, int16_t api_version,
+                       int32_t correlation_id);
+int kp_resp_hdr_decode(struct kp_rd *rd, int16_t api_key, int16_t api_version,
+                       int32_t *correlation_id);
+/* Encoded size of that response header (4 or 5 bytes). */
+size_t kp_resp_hdr_size(int16_t api_key, int16_t api_version);
+
+/*
+ * Framing. kp_frame_begin reserves the int32 size at the writer's position and returns that
+ * position; after the header and body are written, kp_frame_end patches the size (bytes
+ * written after the size field). kp_frame_end returns 0, the writer's error, or -EMSGSIZE when
+ * the frame would not fit an int32.
+ */
+size_t kp_frame_begin(struct kp_wr *wr);
+int kp_frame_end(struct kp_wr *wr, size_t size_pos);
+
+/*
+ * Look at the start of a receive buffer. Returns -EAGAIN when fewer than 4 bytes are there,
+ * -EBADMSG for a negative size, -EMSGSIZE when size > max_size, else 0 with *size = the bytes
+ * that follow the size field (the frame is complete once len >= 4 + *size).
+ */
+int kp_frame_peek(const void *buf, size_t len, int32_t max_size, int32_t *size);
+
+/* ---- ApiVersions (18), v0-3; v3 is flexible but uses response header v0 ------------------ */
+
+struct kp_api_versions_req {
+    struct kp_str client_software_name;    /* v3+, COMPACT_STRING */
+    struct kp_str client_software_version; /* v3+, COMPACT_STRING */
+};
+
+struct kp_api_versions_resp {
+    int16_t error_code;
+    int32_t n_api_keys;
+    const struct kp_api_range *api_keys;
+    int32_t throttle_time_ms; /* v1+ */
+};
+
+int kp_api_versions_req_encode(struct kp_wr *wr, int16_t version,
+                               const struct kp_api_versions_req *req);
+int kp_api_versions_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                               struct kp_api_versions_req *out);
+int kp_api_versions_resp_encode(struct kp_wr *wr, int16_t version,
+                                const struct kp_api_versions_resp *resp);
+int kp_api_versions_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                                struct kp_api_versions_resp *out);
+
+/*
+ * Kafka's answer to an ApiVersions request of a version it does not support: a v0 body with
+ * error UNSUPPORTED_VERSION (35) and one entry, the advertised ApiVersions range ({18, 0, 3}).
+ * Send it behind a response header v0 whatever the request's version (notes §2).
+ */
+int kp_api_versions_fallback_encode(struct kp_wr *wr);
+
+/* ---- Metadata (3), v0-4 --------------------------------------------------------------------- */
+
+struct kp_metadata_req {
+    /* Topic names. v0: not nullable, an empty array means all topics. v1+: -1 (null) means
+     * all topics, 0 means none (broker-only refresh). See kp_metadata_req_all_topics(). */
+    int32_t n_topics;
+    const struct kp_str *topics;
+    bool allow_auto_topic_creation; /* v4+; decoders of v0-3 set true (Kafka's default) */
+};
+
+/* True when the request asks for every topic at this version. */
+bool kp_metadata_req_all_topics(const struct kp_metadata_req *req, int16_t version);
+
+struct kp_metadata_broker {
+    int32_t node_id;
+    struct kp_str host;
+    int32_t port;
+    struct kp_str rack; /* v1+, nullable; null below v1 */
+};
+
+struct kp_metadata_partition {
+    int16_t error_code;
+    int32_t partition_index;
+    int32_t leader_id;
+    int32_t n_replicas;
+    const int32_t *replicas;
+    int32_t n_isr;
+    const int32_t *isr;
+};
+
+struct kp_metadata_topic {
+    int16_t error_code;
+    struct kp_str name;
+    bool is_internal; /* v1+ */
+    int32_t n_partitions;
+    const struct kp_metadata_partition *partitions;
+};
+
+struct kp_metadata_resp {
+    int32_t throttle_time_ms; /* v3+ */
+    int32_t n_brokers;
+    const struct kp_metadata_broker *brokers;
+    struct kp_str cluster_id; /* v2+, nullable; null below v2 */
+    int32_t controller_id;    /* v1+; -1 below v1 */
+    int32_t n_topics;
+    const struct kp_metadata_topic *topics;
+};
+
+int kp_metadata_req_encode(struct kp_wr *wr, int16_t version, const struct kp_metadata_req *req);
+int kp_metadata_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                           struct kp_metadata_req *out);
+int kp_metadata_resp_encode(struct kp_wr *wr, int16_t version, const struct kp_metadata_resp *resp);
+int kp_metadata_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                            struct kp_metadata_resp *out);
+
+/* ---- Produce (0), v3-7 ------------------------------------------------------------------------
+ */
+
+struct kp_produce_req_partition {
+    int32_t partition_index;
+    /*
+     * RecordBatch bytes (NULLABLE_BYTES). After decode this is a view into the reader's
+     * buffer, i.e. the caller's receive buffer. The broker rewrites baseOffset (and
+     * partitionLeaderEpoch) in place there: it owns that buffer and it is mutable, so
+     * kp_bytes_mut() gives the writable pointer back.
+     */
+    struct kp_bytes records;
+};
+
+struct kp_produce_req_topic {
+    struct kp_str name;
+    int32_t n_partitions;
+    const struct kp_produce_req_partition *partitions;
+};
+
+struct kp_produce_req {
+    struct kp_str transactional_id; /* nullable */
+    int16_t acks;                   /* 0: the broker sends no response */
+    int32_t timeout_ms;
+    int32_t n_topics;
+    const struct kp_produce_req_topic *topics;
+};
+
+struct kp_produce_resp_partition {
+    int32_t partition_index;
+    int16_t error_code;
+    int64_t base_offset;
+    int64_t log_append_time_ms; /* -1 = CreateTime */
+    int64_t log_start_offset;   /* v5+; -1 below v5 */
+};
+
+struct kp_produce_resp_topic {
+    struct kp_str name;
+    int32_t n_partitions;
+    const struct kp_produce_resp_partition *partitions;
+};
+
+struct kp_produce_resp {
+    int32_t n_topics;
+    const struct kp_produce_resp_topic *topics;
+    int32_t throttle_time_ms; /* last on the wire */
+};
+
+int kp_produce_req_encode(struct kp_wr *wr, int16_t version, const struct kp_produce_req *req);
+int kp_produce_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                          struct kp_produce_req *out);
+int kp_produce_resp_encode(struct kp_wr *wr, int16_t version, const struct kp_produce_resp *resp);
+int kp_produce_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                           struct kp_produce_resp *out);
+
+/*
+ * The writable pointer behind a view that was decoded from the mutable buffer buf[0, len):
+ * buf + (view.ptr - buf). NULL when the view is null or does not lie inside that buffer.
+ */
+uint8_t *kp_bytes_mut(struct kp_bytes view, uint8_t *buf, size_t len);
+
+/* ---- Fetch (1), v4-11 ------------------------------------------------------------------------ */
+
+struct kp_fetch_req_partition {
+    int32_t partition;
+    int32_t current_leader_epoch; /* v9+; -1 below v9 */
+    int64_t fetch_offset;
+    int64_t log_start_offset; /* v5+; -1 below v5 */
+    int32_t partition_max_bytes;
+};
+
+struct kp_fetch_req_topic {
+    struct kp_str topic;
+    int32_t n_partitions;
+    const struct kp_fetch_req_partition *partitions;
+};
+
+struct kp_fetch_forgotten_topic {
+    struct kp_str topic;
+    int32_t n_partitions;
+    const int32_t *partitions;
+};
+
+struct kp_fetch_req {
+    int32_t replica_id; /* -1 for consumers */
+    int32_t max_wait_ms;
+    int32_t min_bytes;
+    int32_t max_bytes;
+    int8_t isolation_level; /* 0 read_uncommitted, 1 read_committed */
+    int32_t session_id;     /* v7+; 0 below v7 */
+    int32_t session_epoch;  /* v7+; -1 below v7 */
+    int32_t n_topics;
+    const struct kp_fetch_req_topic *topics;
+    int32_t n_forgotten; /* v7+; 0 below v7 */
+    const struct kp_fetch_forgotten_topic *forgotten;
+    struct kp_str rack_id; /* v11+, STRING; empty below v11 */
+};
+
+struct kp_fetch_aborted_txn {
+    int64_t producer_id;
+    int64_t first_offset;
+};
+
+struct kp_fetch_resp_partition {
+    int32_t partition;
+    int16_t error_code;
+    int64_t high_watermark;
+    int64_t last_stable_offset;
+    int64_t log_start_offset; /* v5+; -1 below v5 */
+    int32_t n_aborted;        /* -1 = null */
+    const struct kp_fetch_aborted_txn *aborted;
+    int32_t preferred_read_replica; /* v11+; -1 below v11 */
+    /*
+     * Record batches. Encoders write a null or empty view as length 0, never -1 (librdkafka
+     * rejects -1, notes §7). Decoders return a view into the reader's buffer; a -1 from a
+     * broker decodes as an empty view {NULL, 0}.
+     */
+    struct kp_bytes records;
+};
+
+struct kp_fetch_resp_topic {
+    struct kp_str topic;
+    int32_t n_partitions;
+    const struct kp_fetch_resp_partition *partitions;
+};
+
+struct kp_fetch_resp {
+    int32_t throttle_time_ms;
+    int16_t error_code; /* v7+; 0 below v7 */
+    int32_t session_id; /* v7+; 0 below v7 */
+    int32_t n_topics;
+    const struct kp_fetch_resp_topic *topics;
+};
+
+int kp_fetch_req_encode(struct kp_wr *wr, int16_t version, const struct kp_fetch_req *req);
+int kp_fetch_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                        struct kp_fetch_req *out);
+int kp_fetch_resp_encode(struct kp_wr *wr, int16_t version, const struct kp_fetch_resp *resp);
+int kp_fetch_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                         struct kp_fetch_resp *out);
+
+/*
+ * Incremental Fetch response encoding for the zero-copy path (notes §7). The response body is
+ *   head(n_topics) { topic(name, n_partitions) { partition_head(p) <p.records.len bytes> } }
+ * and nothing follows the last partition's records (no trailing tags below v12). The caller
+ * writes each piece with these functions and sends the records bytes itself (splice/sendfile)
+ * between partition heads. kp_fetch_resp_partition_head_encode writes every partition field up
+ * to and including the records int32 length, taken from p->records.len (null or negative:
+ * writes 0); p->records.ptr is not read.
+ *
+ * All three return 0, -EINVAL (version outside 4-11, negative count) or -ENOSPC.
+ */
+int kp_fetch_resp_head_encode(struct kp_wr *wr, int16_t version, int32_t throttle_time_ms,
+                              int16_t error_code, int32_t session_id, int32_t n_topics);
+int kp_fetch_resp_topic_encode(struct kp_wr *wr, int16_t version, struct kp_str topic,
+                               int32_t n_partitions);
+int kp_fetch_resp_partition_head_encode(struct kp_wr *wr, int16_t version,
+                                        const struct kp_fetch_resp_partition *p);
+
+/*
+ * Exact encoded sizes of the same pieces (0 for a version outside 4-11), so the broker can
+ * write the frame size before any piece: frame size = kp_resp_hdr_size + kp_fetch_resp_size.
+ */
+size_t kp_fetch_resp_head_size(int16_t version);
+size_t kp_fetch_resp_topic_size(int16_t version, struct kp_str topic);
+size_t kp_fetch_resp_partition_head_size(int16_t version, const struct kp_fetch_resp_partition *p);
+/*
+ * Size of the whole body for a response shape, records counted by their len only (ptr may be
+ * NULL: file ranges). Returns 0 with *size set, or -EINVAL (bad version, negative count).
+ */
+int kp_fetch_resp_size(int16_t version, const struct kp_fetch_resp *resp, size_t *size);
+
+/* ---- ListOffsets (2), v1-2 --------------------------------------------------------------------
+ */
+
+#define KP_LIST_OFFSETS_LATEST   (-1LL) /* high watermark (LSO for read_committed) */
+#define KP_LIST_OFFSETS_EARLIEST (-2LL) /* log start offset */
+
+struct kp_list_offsets_req_partition {
+    int32_t partition_index;
+    int64_t timestamp;
+};
+
+struct kp_list_offsets_req_topic {
+    struct kp_str name;
+    int32_t n_partitions;
+    const struct kp_list_offsets_req_partition *partitions;
+};
+
+struct kp_list_offsets_req {
+    int32_t replica_id;
+    int8_t isolation_level; /* v2+; 0 below v2 */
+    int32_t n_topics;
+    const struct kp_list_offsets_req_topic *topics;
+};
+
+struct kp_list_offsets_resp_partition {
+    int32_t partition_index;
+    int16_t error_code;
+    int64_t timestamp;
+    int64_t offset;
+};
+
+struct kp_list_offsets_resp_topic {
+    struct kp_str name;
+    int32_t n_partitions;
+    const struct kp_list_offsets_resp_partition *partitions;
+};
+
+struct kp_list_offsets_resp {
+    int32_t throttle_time_ms; /* v2+ */
+    int32_t n_topics;
+    const struct kp_list_offsets_resp_topic *topics;
+};
+
+int kp_list_offsets_req_encode(struct kp_wr *wr, int16_t version,
+                               const struct kp_list_offsets_req *req);
+int kp_list_offsets_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                               struct kp_list_offsets_req *out);
+int kp_list_offsets_resp_encode(struct kp_wr *wr, int16_t version,
+                                const struct kp_list_offsets_resp *resp);
+int kp_list_offsets_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                                struct kp_list_offsets_resp *out);
+
+/* ---- CreateTopics (19), v0-4 ------------------------------------------------------------------
+ */
+
+struct kp_create_topics_assignment {
+    int32_t partition_index;
+    int32_t n_broker_ids;
+    const int32_t *broker_ids;
+};
+
+struct kp_create_topics_config {
+    struct kp_str name;
+    struct kp_str value; /* nullable */
+};
+
+struct kp_create_topics_topic {
+    struct kp_str name;
+    int32_t num_partitions;     /* -1: manual assignment or broker default */
+    int16_t replication_factor; /* -1: manual assignment or broker default */
+    int32_t n_assignments;
+    const struct kp_create_topics_assignment *assignments;
+    int32_t n_configs;
+    const struct kp_create_topics_config *configs;
+};
+
+struct kp_create_topics_req {
+    int32_t n_topics;
+    const struct kp_create_topics_topic *topics;
+    int32_t timeout_ms;
+    bool validate_only; /* v1+ */
+};
+
+struct kp_create_topics_result {
+    struct kp_str name;
+    int16_t error_code;
+    struct kp_str error_message; /* v1+, nullable; null below v1 */
+};
+
+struct kp_create_topics_resp {
+    int32_t throttle_time_ms; /* v2+ */
+    int32_t n_topics;
+    const struct kp_create_topics_result *topics;
+};
+
+int kp_create_topics_req_encode(struct kp_wr *wr, int16_t version,
+                                const struct kp_create_topics_req *req);
+int kp_create_topics_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                                struct kp_create_topics_req *out);
+int kp_create_topics_resp_encode(struct kp_wr *wr, int16_t version,
+                                 const struct kp_create_topics_resp *resp);
+int kp_create_topics_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                                 struct kp_create_topics_resp *out);
+
+/* ---- DeleteTopics (20), v0-3 ------------------------------------------------------------------
+ */
+
+struct kp_delete_topics_req {
+    int32_t n_topics;
+    const struct kp_str *topic_names;
+    int32_t timeout_ms;
+};
+
+struct kp_delete_topics_result {
+    struct kp_str name;
+    int16_t error_code;
+};
+
+struct kp_delete_topics_resp {
+    int32_t throttle_time_ms; /* v1+ */
+    int32_t n_results;
+    const struct kp_delete_topics_result *results;
+};
+
+int kp_delete_topics_req_encode(struct kp_wr *wr, int16_t version,
+                                const struct kp_delete_topics_req *req);
+int kp_delete_topics_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                                struct kp_delete_topics_req *out);
+int kp_delete_topics_resp_encode(struct kp_wr *wr, int16_t version,
+                                 const struct kp_delete_topics_resp *resp);
+int kp_delete_topics_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                                 struct kp_delete_topics_resp *out);
+
+#endif
