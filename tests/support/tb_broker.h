@@ -37,4 +37,14 @@ int tb_connect(int port);
 /* True when the broker log contains needle. */
 bool tb_log_contains(const struct tb_broker *b, const char *needle);
 
+/* Extensions. */
+/* The broker binary: $SPLICELOGD, else $SPLICELOG_ROOT/build/san/splicelogd, else relative. */
+const char *tb_broker_binary(void);
+/* Polls the log until it contains needle or timeout_ms passes; true when found. */
+bool tb_log_wait(const struct tb_broker *b, const char *needle, int timeout_ms);
+/* True while the broker process exists (reaps it, and clears pid, if it has exited). */
+bool tb_broker_alive(struct tb_broker *b);
+/* The local (client-side) port of a connected socket, as the broker sees the peer; or -errno. */
+int tb_local_port(int fd);
+
 #endif

@@ -1,0 +1,326 @@
+/*
+ * tb_broker — runs a real splicelogd for the integration suites. Contract in tb_broker.h.
+ *
+ * The broker is a child process: its stderr and stdout are appended to <dir>/broker.log (kept
+ * across restarts so a test sees every run), and it gets PR_SET_PDEATHSIG=SIGKILL so a test
+ * that crashes or times out never leaves a broker behind. Readiness is the port file the
+ * broker writes atomically once it accepts connections.
+ */
+#include "tb_broker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+    TB_READY_TIMEOUT_MS = 20000,
+    TB_STOP_TIMEOUT_MS = 20000,
+    TB_MAX_ARGS = 64,
+};
+
+static int64_t tb_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void tb_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+    }
+}
+
+const char *tb_broker_binary(void)
+{
+    static char path[4096];
+    const char *env = getenv("SPLICELOGD");
+    if (env && *env)
+        return env;
+    const char *root = getenv("SPLICELOG_ROOT");
+    if (root && *root) {
+        snprintf(path, sizeof path, "%s/build/san/splicelogd", root);
+        return path;
+    }
+    return "build/san/splicelogd";
+}
+
+static void tb_port_file(const struct tb_broker *b, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/port", b->dir);
+}
+
+static int tb_make_dir(struct tb_broker *b)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    int n = snprintf(b->dir, sizeof b->dir, "%s/splicelog-tb-XXXXXX", tmp);
+    if (n < 0 || (size_t)n >= sizeof b->dir) {
+        b->dir[0] = 0;
+        return -ENAMETOOLONG;
+    }
+    if (!mkdtemp(b->dir)) {
+        int err = -errno;
+        b->dir[0] = 0;
+        return err;
+    }
+    snprintf(b->data, sizeof b->data, "%s/data", b->dir);
+    snprintf(b->log, sizeof b->log, "%s/broker.log", b->dir);
+    if (mkdir(b->data, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+/* Reads the port file: the port (> 0), 0 when it is not there (or not complete) yet. */
+static int tb_read_port(const char *file)
+{
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return 0;
+    char line[32] = {0};
+    char *got = fgets(line, sizeof line, f);
+    fclose(f);
+    if (!got || !strchr(line, '\n'))
+        return 0;
+    char *end;
+    long port = strtol(line, &end, 10);
+    if (end == line || *end != '\n' || port <= 0 || port > 65535)
+        return 0;
+    return (int)port;
+}
+
+int tb_broker_start(struct tb_broker *b, const char *const *extra)
+{
+    if (b->pid > 0)
+        return -EBUSY;
+    if (b->dir[0] == 0) {
+        int rc = tb_make_dir(b);
+        if (rc < 0)
+            return rc;
+    }
+    const char *bin = tb_broker_binary();
+    if (access(bin, X_OK) < 0)
+        return -errno;
+
+    char port_file[320];
+    tb_port_file(b, port_file, sizeof port_file);
+    unlink(port_file);
+    b->port = 0;
+
+    const char *argv[TB_MAX_ARGS];
+    int argc = 0;
+    argv[argc++] = bin;
+    argv[argc++] = "--listen";
+    argv[argc++] = "127.0.0.1:0";
+    argv[argc++] = "--data-dir";
+    argv[argc++] = b->data;
+    argv[argc++] = "--port-file";
+    argv[argc++] = port_file;
+    for (int i = 0; extra && extra[i]; i++) {
+        if (argc >= TB_MAX_ARGS - 1)
+            return -E2BIG;
+        argv[argc++] = extra[i];
+    }
+    argv[argc] = NULL;
+
+    int logfd = open(b->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (logfd < 0)
+        return -errno;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int err = -errno;
+        close(logfd);
+        return err;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul >= 0)
+            dup2(nul, STDIN_FILENO);
+        dup2(logfd, STDOUT_FILENO);
+        dup2(logfd, STDERR_FILENO);
+        execv(bin, (char *const *)argv);
+        dprintf(STDERR_FILENO, "tb_broker: exec %s: %s\n", bin, strerror(errno));
+        _exit(127);
+    }
+    close(logfd);
+    b->pid = pid;
+
+    int64_t deadline = tb_now_ms() + TB_READY_TIMEOUT_MS;
+    for (;;) {
+        int port = tb_read_port(port_file);
+        if (port > 0) {
+            b->port = port;
+            return 0;
+        }
+        int status;
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid) {
+            b->pid = 0;
+            return -ECHILD;
+        }
+        if (tb_now_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            b->pid = 0;
+            return -ETIMEDOUT;
+        }
+        tb_sleep_ms(10);
+    }
+}
+
+int tb_broker_stop(struct tb_broker *b, int sig)
+{
+    if (b->pid <= 0)
+        return -ESRCH;
+    if (kill(b->pid, sig) < 0 && errno != ESRCH)
+        return -errno;
+    int64_t deadline = tb_now_ms() + TB_STOP_TIMEOUT_MS;
+    int status = 0;
+    for (;;) {
+        pid_t w = waitpid(b->pid, &status, WNOHANG);
+        if (w == b->pid)
+            break;
+        if (w < 0 && errno != EINTR) {
+            int err = -errno;
+            b->pid = 0;
+            return err;
+        }
+        if (tb_now_ms() > deadline) {
+            kill(b->pid, SIGKILL);
+            waitpid(b->pid, &status, 0);
+            b->pid = 0;
+            return -ETIMEDOUT;
+        }
+        tb_sleep_ms(5);
+    }
+    b->pid = 0;
+    b->port = 0;
+    return status;
+}
+
+static int tb_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void tb_broker_cleanup(struct tb_broker *b)
+{
+    if (b->pid > 0)
+        tb_broker_stop(b, SIGKILL);
+    if (b->dir[0]) {
+        if (getenv("SPLICELOG_KEEP_TMP"))
+            fprintf(stderr, "tb_broker: keeping %s\n", b->dir);
+        else
+            nftw(b->dir, tb_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    memset(b, 0, sizeof *b);
+}
+
+int tb_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (;;) {
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+            return fd;
+        if (errno != EINTR)
+            break;
+    }
+    int err = -errno;
+    close(fd);
+    return err;
+}
+
+bool tb_log_contains(const struct tb_broker *b, const char *needle)
+{
+    int fd = open(b->log, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct stat st;
+    bool found = false;
+    if (fstat(fd, &st) == 0 && st.st_size > 0) {
+        size_t len = (size_t)st.st_size;
+        char *buf = malloc(len);
+        if (buf) {
+            size_t got = 0;
+            while (got < len) {
+                ssize_t n = read(fd, buf + got, len - got);
+                if (n <= 0)
+                    break;
+                got += (size_t)n;
+            }
+            found = memmem(buf, got, needle, strlen(needle)) != NULL;
+            free(buf);
+        }
+    }
+    close(fd);
+    return found;
+}
+
+bool tb_log_wait(const struct tb_broker *b, const char *needle, int timeout_ms)
+{
+    int64_t deadline = tb_now_ms() + timeout_ms;
+    for (;;) {
+        if (tb_log_contains(b, needle))
+            return true;
+        if (tb_now_ms() > deadline)
+            return false;
+        tb_sleep_ms(20);
+    }
+}
+
+bool tb_broker_alive(struct tb_broker *b)
+{
+    if (b->pid <= 0)
+        return false;
+    int status;
+    pid_t w = waitpid(b->pid, &status, WNOHANG);
+    if (w == b->pid) {
+        b->pid = 0;
+        return false;
+    }
+    return true;
+}
+
+int tb_local_port(int fd)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+        return -errno;
+    return ntohs(sa.sin_port);
+}
