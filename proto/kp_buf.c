@@ -12,7 +12,8 @@ struct kp_str kp_str_of(const char *s)
     if (!s)
         return KP_STR_NULL;
     size_t n = strlen(s);
-    return (struct kp_str){s, n > INT16_MAX ? INT16_MAX : (int32_t)n};
+    /* Clamped only where a kp_str cannot say more; kp_wr_str refuses > INT16_MAX itself. */
+    return (struct kp_str){s, n > INT32_MAX ? INT32_MAX : (int32_t)n};
 }
 
 bool kp_str_eq(struct kp_str a, const char *s)
