@@ -1,0 +1,121 @@
+# lib.sh — shared by the interop scripts (sourced, not run): start splicelogd on an
+# ephemeral port with a temporary data dir, stop it, clean up on exit, bounded waits.
+#
+#   source "$(dirname "$0")/lib.sh"
+#   start_broker NAME [splicelogd args...]   # sets PORT_<NAME>, BROKER=127.0.0.1:port
+#   stop_broker NAME [SIGNAL]                # waits (bounded) and checks a clean exit on TERM
+#
+# The broker binary is $SPLICELOGD, else $SPLICELOG_ROOT/build/san/splicelogd, else the
+# build/san/splicelogd of this checkout. Every temp file lives under $WORK, removed on EXIT
+# together with every broker still running. Loopback only.
+
+set -euo pipefail
+
+ROOT="${SPLICELOG_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+SPLICELOGD="${SPLICELOGD:-$ROOT/build/san/splicelogd}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1:halt_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/splicelog-interop-XXXXXX")"
+declare -A BROKER_PID=()
+declare -A BROKER_DIR=()
+
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+fail() {
+    log "FAIL: $*"
+    exit 1
+}
+
+cleanup() {
+    local rc=$?
+    local name
+    for name in "${!BROKER_PID[@]}"; do
+        local pid="${BROKER_PID[$name]}"
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -KILL "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
+    if [ $rc -ne 0 ]; then
+        for name in "${!BROKER_DIR[@]}"; do
+            local l="${BROKER_DIR[$name]}/broker.log"
+            [ -f "$l" ] && {
+                log "---- last lines of broker $name log"
+                tail -n 40 "$l" >&2
+            }
+        done
+    fi
+    if [ -n "${SPLICELOG_KEEP_TMP:-}" ]; then
+        log "keeping $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+need() {
+    command -v "$1" >/dev/null 2>&1 || fail "$1 is not installed (run: make deps-test, or apt-get install $2)"
+}
+
+# start_broker NAME [args...] — a fresh dir for a new NAME; the same NAME restarts on its data.
+start_broker() {
+    local name="$1"
+    shift
+    [ -x "$SPLICELOGD" ] || fail "broker binary $SPLICELOGD not built (make test-build)"
+    local dir="${BROKER_DIR[$name]:-}"
+    if [ -z "$dir" ]; then
+        dir="$WORK/broker-$name"
+        mkdir -p "$dir/data"
+        BROKER_DIR[$name]="$dir"
+    fi
+    rm -f "$dir/port"
+    "$SPLICELOGD" --listen 127.0.0.1:0 --data-dir "$dir/data" --port-file "$dir/port" "$@" \
+        </dev/null >>"$dir/broker.log" 2>&1 &
+    BROKER_PID[$name]=$!
+    local i
+    for i in $(seq 1 400); do # 20 s
+        if [ -s "$dir/port" ] && grep -q '^[0-9][0-9]*$' "$dir/port"; then
+            local port
+            port="$(head -n 1 "$dir/port")"
+            printf -v "PORT_$name" '%s' "$port"
+            BROKER="127.0.0.1:$port"
+            log "broker $name up on $BROKER ($*)"
+            return 0
+        fi
+        kill -0 "${BROKER_PID[$name]}" 2>/dev/null || fail "broker $name exited during start-up"
+        sleep 0.05
+    done
+    fail "broker $name not ready within 20 s"
+}
+
+# stop_broker NAME [SIGNAL] — TERM by default, which must end in exit status 0.
+stop_broker() {
+    local name="$1" sig="${2:-TERM}"
+    local pid="${BROKER_PID[$name]}"
+    kill "-$sig" "$pid"
+    local i
+    for i in $(seq 1 400); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid"
+        wait "$pid" 2>/dev/null || true
+        fail "broker $name did not exit within 20 s of SIG$sig"
+    fi
+    local rc=0
+    wait "$pid" || rc=$?
+    if [ "$sig" = TERM ] && [ $rc -ne 0 ]; then
+        fail "broker $name exited with status $rc after SIGTERM"
+    fi
+    return 0
+}
+
+broker_log() { echo "${BROKER_DIR[$1]}/broker.log"; }
+
+# The broker must still be alive at the end of a scenario (no crash, no sanitizer abort).
+assert_alive() {
+    kill -0 "${BROKER_PID[$1]}" 2>/dev/null || fail "broker $1 died; see its log"
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# test_kafkajs.sh — kafkajs 2.2.4 (pinned in package-lock.json, installed here with npm ci)
+# produces 10,000 messages with keys and headers to an auto-created topic on splicelogd;
+# kcat reads them back (-J) and keys, headers and values are identical and in order.
+# Works with Debian 12's nodejs 18 as well as newer node. Bounded waits throughout.
+source "$(dirname "$0")/lib.sh"
+
+need node nodejs
+need npm npm
+need kcat kcat
+HERE="$(cd "$(dirname "$0")" && pwd)"
+
+# npm ci only when node_modules does not already hold exactly the locked kafkajs.
+installed="$(node -e 'try { console.log(require(process.argv[1]).version) } catch (e) { console.log("none") }' \
+    "$HERE/node_modules/kafkajs/package.json")"
+if [ "$installed" != "2.2.4" ]; then
+    log "installing kafkajs 2.2.4 (npm ci)"
+    (cd "$HERE" && timeout --kill-after=5 300 npm ci --no-audit --no-fund --loglevel=error) ||
+        fail "npm ci failed (the npm registry must be reachable once)"
+fi
+node -e 'const v = require(process.argv[1]).version; if (v !== "2.2.4") { console.error(v); process.exit(1) }' \
+    "$HERE/node_modules/kafkajs/package.json" || fail "kafkajs in node_modules is not 2.2.4"
+
+start_broker js
+timeout --kill-after=5 180 node "$HERE/kafkajs_produce.js" "$BROKER" js-topic 10000 \
+    "$WORK/expected.jsonl" || fail "kafkajs producer failed"
+[ "$(wc -l <"$WORK/expected.jsonl")" -eq 10000 ] || fail "producer wrote a short expectation file"
+
+timeout --kill-after=5 120 kcat -b "$BROKER" -C -t js-topic -o beginning -e -q -J \
+    >"$WORK/kcat.jsonl" || fail "kcat -C -J failed"
+timeout 60 node "$HERE/kcat_json_normalize.js" <"$WORK/kcat.jsonl" >"$WORK/got.jsonl" ||
+    fail "kcat output did not parse"
+if ! cmp -s "$WORK/expected.jsonl" "$WORK/got.jsonl"; then
+    log "expected $(wc -l <"$WORK/expected.jsonl") messages, kcat read $(wc -l <"$WORK/got.jsonl")"
+    diff "$WORK/expected.jsonl" "$WORK/got.jsonl" | head -n 10 >&2 || true
+    fail "messages read by kcat differ from what kafkajs sent"
+fi
+assert_alive js
+stop_broker js TERM
+log "test_kafkajs: 10,000 messages with keys and headers identical"

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# test_kcat.sh — kcat (librdkafka 2.0.2) against splicelogd, unmodified:
+#   1. per fetch transfer path (splice, sendfile, copy): 100,000 lines produced to a new,
+#      auto-created topic and consumed with -o beginning -e: byte-identical, in order;
+#      kcat -L lists the topic; the broker exits 0 on SIGTERM.
+#   2. a 4-partition topic produced with keys (-K): consumed per partition (-p N), every
+#      record is on the partition librdkafka's partitioner chose for its key, in order.
+#   3. a 900 KiB message round trip, byte-identical.
+# Each broker runs on an ephemeral port in a temp dir; every wait is bounded by `timeout`.
+source "$(dirname "$0")/lib.sh"
+
+need kcat kcat
+need node nodejs
+HERE="$(cd "$(dirname "$0")" && pwd)"
+T=120 # bound for one kcat run (ASan broker, 2 shared cores)
+
+kc() { timeout --kill-after=5 "$T" kcat -b "$BROKER" "$@"; }
+
+# ---- 1. 100,000 lines per transfer path ------------------------------------------------
+lines="$WORK/lines.txt"
+awk 'BEGIN {
+    for (i = 0; i < 100000; i++) {
+        printf "line %06d ", i
+        n = (i * 7919) % 180
+        for (j = 0; j < n; j++) printf "%c", 97 + (i + j) % 26
+        printf "\n"
+    }
+}' >"$lines"
+[ "$(wc -l <"$lines")" -eq 100000 ] || fail "generator"
+
+for path in splice sendfile copy; do
+    start_broker "$path" -o "fetch.transfer=$path"
+    topic="lines-$path"
+    kc -P -t "$topic" -X linger.ms=20 <"$lines" || fail "[$path] kcat -P failed"
+    kc -C -t "$topic" -o beginning -e -q >"$WORK/out-$path.txt" ||
+        fail "[$path] kcat -C failed"
+    if ! cmp "$lines" "$WORK/out-$path.txt"; then
+        log "[$path] produced $(wc -l <"$lines") lines, consumed $(wc -l <"$WORK/out-$path.txt")"
+        diff <(head -c 2000000 "$lines") <(head -c 2000000 "$WORK/out-$path.txt") | head -n 10 >&2 || true
+        fail "[$path] consumed lines differ from the produced ones"
+    fi
+    kc -L >"$WORK/list-$path.txt" || fail "[$path] kcat -L failed"
+    grep -q "topic \"$topic\" with 1 partitions" "$WORK/list-$path.txt" || {
+        cat "$WORK/list-$path.txt" >&2
+        fail "[$path] kcat -L does not list $topic"
+    }
+    grep -q "broker [0-9]* at 127.0.0.1:${BROKER##*:}" "$WORK/list-$path.txt" || {
+        cat "$WORK/list-$path.txt" >&2
+        fail "[$path] kcat -L: the advertised broker is not the listener's address"
+    }
+    assert_alive "$path"
+    stop_broker "$path" TERM
+    log "[$path] 100,000 lines round trip identical"
+done
+
+# ---- 2. 4 partitions, keyed ------------------------------------------------------------
+start_broker keys -o num.partitions=4
+keyed="$WORK/keyed.txt"
+awk 'BEGIN { for (i = 0; i < 4000; i++) printf "key-%d:value-%05d\n", (i * 31) % 101, i }' >"$keyed"
+kc -P -t keyed -K : <"$keyed" || fail "keyed: kcat -P failed"
+kc -L -t keyed >"$WORK/list-keyed.txt" || fail "keyed: kcat -L failed"
+grep -q 'topic "keyed" with 4 partitions' "$WORK/list-keyed.txt" || {
+    cat "$WORK/list-keyed.txt" >&2
+    fail "keyed: topic does not have 4 partitions"
+}
+cut -d: -f1 "$keyed" | sort -u >"$WORK/keys.txt"
+timeout 30 node "$HERE/crc32_partition.js" 4 <"$WORK/keys.txt" >"$WORK/key-partition.txt"
+: >"$WORK/all-consumed.txt"
+for p in 0 1 2 3; do
+    kc -C -t keyed -p "$p" -o beginning -e -q -f '%k:%s\n' >"$WORK/part-$p.txt" ||
+        fail "keyed: kcat -C -p $p failed"
+    # Expected for partition p: the input lines whose key maps to p, in input order.
+    awk -v p="$p" 'NR == FNR { part[$1] = $2; next }
+                   { split($0, kv, ":"); if (part[kv[1]] == p) print }' \
+        "$WORK/key-partition.txt" "$keyed" >"$WORK/expect-$p.txt"
+    if ! cmp -s "$WORK/expect-$p.txt" "$WORK/part-$p.txt"; then
+        log "partition $p: expected $(wc -l <"$WORK/expect-$p.txt") records, got $(wc -l <"$WORK/part-$p.txt")"
+        diff "$WORK/expect-$p.txt" "$WORK/part-$p.txt" | head -n 10 >&2 || true
+        fail "keyed: partition $p does not hold exactly its keys' records in order"
+    fi
+    [ -s "$WORK/part-$p.txt" ] || fail "keyed: partition $p is empty (keys not spread)"
+    cat "$WORK/part-$p.txt" >>"$WORK/all-consumed.txt"
+done
+cmp -s <(sort "$keyed") <(sort "$WORK/all-consumed.txt") || fail "keyed: union of partitions != input"
+assert_alive keys
+stop_broker keys TERM
+log "keyed: 4,000 records on 4 partitions as the partitioner placed them"
+
+# ---- 3. a 900 KiB message ------------------------------------------------------------------
+start_broker big
+head -c $((900 * 1024)) /dev/urandom >"$WORK/big.bin"
+kc -P -t big -X message.max.bytes=2000000 "$WORK/big.bin" || fail "big: kcat -P failed"
+kc -C -t big -o beginning -e -q -c 1 -f '%s' -X fetch.message.max.bytes=2000000 \
+    >"$WORK/big.out" || fail "big: kcat -C failed"
+cmp "$WORK/big.bin" "$WORK/big.out" || fail "big: 900 KiB message differs after the round trip"
+assert_alive big
+stop_broker big TERM
+log "big: 900 KiB message round trip identical"
+
+log "test_kcat: all passed"
