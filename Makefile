@@ -54,6 +54,8 @@ objs = $(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$(SRC_$(2)))
 libs = $(foreach m,$(LINK_ORDER),$(if $(SRC_$(m)),$(BUILD)/$(1)/lib$(m).a))
 
 REL_LIBS := $(call libs,rel)
+# Benchmarks drive the broker as a process: they link everything but the broker library.
+BENCH_LIBS = $(filter-out %/libbroker.a,$(REL_LIBS))
 SAN_LIBS := $(call libs,san)
 
 .PHONY: all build-all test-build deps deps-test run test unit integration interop fuzz tsan bench clean format \
@@ -118,11 +120,15 @@ $(BUILD)/pic/obj/%.o: %.c
 
 $(BUILD)/splicelog-bench: $(BUILD)/rel/obj/bench/splicelog-bench.o \
                           $(filter-out $(BUILD)/rel/obj/bench/splicelog-bench.o $(BUILD)/rel/obj/bench/bench_%.o,$(patsubst %.c,$(BUILD)/rel/obj/%.o,$(BENCH_SRC))) \
-                          $(REL_LIBS)
+                          $(BENCH_LIBS)
 	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS)
 
 # Stand-alone micro-benchmarks: bench/bench_<name>.c -> build/bench_<name>
-$(BUILD)/bench_%: $(BUILD)/rel/obj/bench/bench_%.o $(REL_LIBS)
+$(BUILD)/bench_%: $(BUILD)/rel/obj/bench/bench_%.o $(BENCH_LIBS)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS)
+
+# The fetch benchmark speaks raw protocol: proto only.
+$(BUILD)/bench_fetch: $(BUILD)/rel/obj/bench/bench_fetch.o $(BUILD)/rel/libproto.a
 	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS)
 
 $(BUILD)/examples/%: $(BUILD)/rel/obj/examples/%.o $(BUILD)/libsplicelog.a
