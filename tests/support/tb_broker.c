@@ -109,14 +109,14 @@ int tb_broker_start(struct tb_broker *b, const char *const *extra)
 {
     if (b->pid > 0)
         return -EBUSY;
+    const char *bin = tb_broker_binary();
+    if (access(bin, X_OK) < 0)
+        return -errno;
     if (b->dir[0] == 0) {
         int rc = tb_make_dir(b);
         if (rc < 0)
             return rc;
     }
-    const char *bin = tb_broker_binary();
-    if (access(bin, X_OK) < 0)
-        return -errno;
 
     char port_file[320];
     tb_port_file(b, port_file, sizeof port_file);

@@ -621,6 +621,17 @@ int tb_create_topic(int fd, const char *topic, int32_t partitions, int16_t *erro
 
 /* ---- records ------------------------------------------------------------------------- */
 
+size_t tb_value(char *buf, size_t cap, const char *prefix, int64_t i, size_t pad_to)
+{
+    int n = snprintf(buf, cap, "%s-%lld", prefix, (long long)i);
+    size_t len = n < 0 ? 0 : (size_t)n;
+    if (len >= cap)
+        len = cap - 1;
+    for (; len < pad_to && len < cap; len++)
+        buf[len] = (char)('a' + (len * 7 + (size_t)i) % 26);
+    return len;
+}
+
 long tb_batch_values(uint8_t *buf, size_t cap, const char *prefix, int first, int count,
                      size_t pad_to, bool keyed, int64_t ts)
 {
@@ -633,10 +644,7 @@ long tb_batch_values(uint8_t *buf, size_t cap, const char *prefix, int first, in
     if (!val)
         return -ENOMEM;
     for (int i = 0; i < count; i++) {
-        int n = snprintf(val, vcap, "%s-%d", prefix, first + i);
-        size_t len = (size_t)n;
-        for (; len < pad_to; len++)
-            val[len] = (char)('a' + (len * 7 + (size_t)(first + i)) % 26);
+        size_t len = tb_value(val, vcap, prefix, first + i, pad_to);
         char key[32];
         int kn = snprintf(key, sizeof key, "k%d", first + i);
         struct kp_bytes k = keyed ? (struct kp_bytes){(const uint8_t *)key, kn} : KP_BYTES_NULL;
@@ -695,4 +703,77 @@ long tb_records_walk(const uint8_t *p, size_t len, tb_rec_fn fn, void *ctx, size
         pos += kp_batch_size(&h);
     }
     return count;
+}
+
+int tb_seq_check(void *ctx, const struct tb_rec_view *rec)
+{
+    struct tb_seq *s = ctx;
+    if (rec->offset < s->next_offset)
+        return 0;
+    if (rec->offset != s->next_offset) {
+        snprintf(s->err, sizeof s->err, "offset %lld where %lld was expected",
+                 (long long)rec->offset, (long long)s->next_offset);
+        return 1;
+    }
+    int64_t i = rec->offset - s->value_base;
+    size_t pad = s->pad_of ? s->pad_of(i) : s->pad_to;
+    size_t cap = pad + 64 + strlen(s->prefix);
+    char *want = malloc(cap);
+    if (!want) {
+        snprintf(s->err, sizeof s->err, "out of memory");
+        return 1;
+    }
+    size_t len = tb_value(want, cap, s->prefix, i, pad);
+    bool same = rec->value.len == (int32_t)len && memcmp(rec->value.ptr, want, len) == 0;
+    free(want);
+    if (!same) {
+        snprintf(s->err, sizeof s->err, "offset %lld: value of %d bytes \"%.*s...\" is not %s-%lld",
+                 (long long)rec->offset, rec->value.len,
+                 rec->value.len > 0 ? (rec->value.len < 40 ? rec->value.len : 40) : 0,
+                 rec->value.len > 0 ? (const char *)rec->value.ptr : "", s->prefix, (long long)i);
+        return 1;
+    }
+    s->next_offset++;
+    s->seen++;
+    return 0;
+}
+
+int tb_consume_seq(int fd, const char *topic, int32_t partition, int64_t until, struct tb_seq *seq,
+                   int max_fetches)
+{
+    for (int n = 0; n < max_fetches && seq->next_offset < until; n++) {
+        struct tb_fetch_args a = {
+            .max_wait_ms = 200,
+            .min_bytes = 1,
+            .max_bytes = 8 << 20,
+            .topic = topic,
+            .partition = partition,
+            .offset = seq->next_offset,
+            .partition_max_bytes = 4 << 20,
+        };
+        struct tb_frame f;
+        struct tb_fetch_resp r;
+        int rc = tb_fetch(fd, &a, &f, &r);
+        if (rc)
+            return rc;
+        if (r.error != 0 || r.top_error != 0) {
+            snprintf(seq->err, sizeof seq->err, "fetch at %lld: error %d/%d",
+                     (long long)seq->next_offset, r.top_error, r.error);
+            tb_frame_free(&f);
+            return 1;
+        }
+        size_t trailing;
+        long got = r.records_len > 0 ? tb_records_walk(r.records, (size_t)r.records_len,
+                                                       tb_seq_check, seq, &trailing)
+                                     : 0;
+        tb_frame_free(&f);
+        if (got < 0) {
+            snprintf(seq->err, sizeof seq->err, "fetch at %lld: corrupt records (%ld)",
+                     (long long)seq->next_offset, got);
+            return 1;
+        }
+        if (got == 1 && seq->err[0])
+            return 1;
+    }
+    return seq->next_offset >= until ? 0 : -ETIMEDOUT;
 }

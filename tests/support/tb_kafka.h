@@ -198,6 +198,9 @@ int tb_create_topic(int fd, const char *topic, int32_t partitions, int16_t *erro
 long tb_batch_values(uint8_t *buf, size_t cap, const char *prefix, int first, int count,
                      size_t pad_to, bool keyed, int64_t ts);
 
+/* Writes value i of a sequence into buf ("<prefix>-<i>" padded to pad_to); its length. */
+size_t tb_value(char *buf, size_t cap, const char *prefix, int64_t i, size_t pad_to);
+
 struct tb_rec_view {
     int64_t offset;
     int64_t timestamp;
@@ -213,5 +216,31 @@ typedef int (*tb_rec_fn)(void *ctx, const struct tb_rec_view *rec);
  * at the end, which is only legal as a fetch's cut.
  */
 long tb_records_walk(const uint8_t *p, size_t len, tb_rec_fn fn, void *ctx, size_t *trailing);
+
+/*
+ * Checks a consumed sequence: records below next_offset are skipped (a fetch starts at the
+ * batch holding the offset asked for), then each record must have offset next_offset and
+ * value tb_value(prefix, offset - value_base, pad_of ? pad_of(i) : pad_to). Use as tb_rec_fn
+ * with a struct tb_seq ctx; on a mismatch it returns 1 and describes it in err.
+ */
+struct tb_seq {
+    const char *prefix;
+    size_t pad_to;
+    size_t (*pad_of)(int64_t i);
+    int64_t value_base;
+    int64_t next_offset;
+    long seen;
+    char err[256];
+};
+int tb_seq_check(void *ctx, const struct tb_rec_view *rec);
+
+/*
+ * Fetches (v11) topic/partition from seq->next_offset until it reaches until, feeding every
+ * record to tb_seq_check. Bounded: at most max_fetches fetches of max_wait 200 ms each.
+ * 0 when [start, until) was read and matched, 1 on a mismatch (see seq->err), -errno on a
+ * protocol or socket error, -ETIMEDOUT when until was not reached.
+ */
+int tb_consume_seq(int fd, const char *topic, int32_t partition, int64_t until, struct tb_seq *seq,
+                   int max_fetches);
 
 #endif

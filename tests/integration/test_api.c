@@ -1,0 +1,466 @@
+/*
+ * test_api — a real splicelogd spoken to in raw protocol: ApiVersions v0-3 and the exact
+ * fallback bytes for an unsupported ApiVersions version, Metadata v0-4 with auto-creation
+ * (allowed, refused by the request, refused by the broker config), CreateTopics v0-4,
+ * DeleteTopics v0-3, ListOffsets v1-2 (earliest, latest, by timestamp), and Produce's
+ * per-partition errors (UNKNOWN_TOPIC_OR_PARTITION, MESSAGE_TOO_LARGE, INVALID_RECORD).
+ */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../support/tb_broker.h"
+#include "../support/tb_kafka.h"
+#include "kp_crc32c.h"
+
+static struct tb_broker B;
+
+static void start_with(const char *const *extra)
+{
+    memset(&B, 0, sizeof B);
+    int rc = tb_broker_start(&B, extra);
+    if (rc != 0) {
+        tb_broker_cleanup(&B); /* teardown does not run after a failed setup */
+        ck_abort_msg("broker start: %s (binary %s)", strerror(-rc), tb_broker_binary());
+    }
+}
+
+static void setup(void)
+{
+    static const char *const extra[] = {"-o", "num.partitions=3", "-o", "message.max.bytes=20000",
+                                        NULL};
+    start_with(extra);
+}
+
+static void teardown(void)
+{
+    if (B.pid > 0) {
+        bool alive = tb_broker_alive(&B);
+        int st = alive ? tb_broker_stop(&B, SIGTERM) : -1;
+        tb_broker_cleanup(&B);
+        ck_assert_msg(alive, "broker died during the test");
+        ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                      "broker did not exit 0 on SIGTERM (status 0x%x)", st);
+    } else {
+        tb_broker_cleanup(&B);
+    }
+}
+
+static int conn(void)
+{
+    int fd = tb_connect(B.port);
+    ck_assert_msg(fd >= 0, "connect: %s", strerror(-fd));
+    return fd;
+}
+
+/* One request/response at (key, version); the frame must be freed. */
+#define CALL(fd, key, ver, corr, f, ENCODE)                                                        \
+    do {                                                                                           \
+        struct tb_req r_;                                                                          \
+        ck_assert_int_eq(tb_req_begin(&r_, 64 << 10, (key), (ver), (corr)), 0);                    \
+        struct tb_req *r = &r_;                                                                    \
+        ENCODE;                                                                                    \
+        int rc_ = tb_call((fd), r, (corr), (f));                                                   \
+        tb_req_free(&r_);                                                                          \
+        ck_assert_msg(rc_ == 0, "api %d v%d: %s", (key), (ver), strerror(-rc_));                   \
+    } while (0)
+
+/* ---- ApiVersions ---------------------------------------------------------------------------- */
+
+START_TEST(api_versions_every_version)
+{
+    static const struct {
+        int16_t key, min, max;
+    } want[] = {{0, 3, 7}, {1, 4, 11}, {2, 1, 2}, {3, 0, 4}, {18, 0, 3}, {19, 0, 4}, {20, 0, 3}};
+    int fd = conn();
+    for (int16_t v = 0; v <= 3; v++) {
+        struct tb_frame f;
+        CALL(fd, 18, v, 10 + v, &f, tb_enc_api_versions(r, v));
+        struct tb_api_versions av;
+        int rc = tb_dec_api_versions(&f, v, &av);
+        ck_assert_msg(rc == 0, "ApiVersions v%d response does not parse (%zu bytes)", v, f.len);
+        tb_frame_free(&f);
+        ck_assert_int_eq(av.error, 0);
+        ck_assert_int_eq(av.throttle_ms, 0);
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+            int16_t lo, hi;
+            ck_assert_msg(tb_api_range(&av, want[i].key, &lo, &hi),
+                          "ApiVersions v%d: key %d not advertised", v, want[i].key);
+            ck_assert_msg(lo == want[i].min && hi == want[i].max,
+                          "ApiVersions v%d: key %d advertised %d-%d, want %d-%d", v, want[i].key,
+                          lo, hi, want[i].min, want[i].max);
+        }
+        /* No key twice, and nothing above a non-flexible range is claimed. */
+        for (int32_t i = 0; i < av.n; i++) {
+            ck_assert_int_le(av.api[i].min, av.api[i].max);
+            for (int32_t j = i + 1; j < av.n; j++)
+                ck_assert_int_ne(av.api[i].key, av.api[j].key);
+        }
+    }
+    close(fd);
+}
+END_TEST
+
+START_TEST(api_versions_unsupported_fallback_golden)
+{
+    int fd = conn();
+    /* ApiVersions v9, flexible header and body as a future client would send it. */
+    struct tb_req req;
+    ck_assert_int_eq(tb_req_begin(&req, 256, 18, 9, 0x1234abcd), 0);
+    tb_enc_api_versions(&req, 3);
+    ck_assert_int_eq(tb_req_send(fd, &req), 0);
+    tb_req_free(&req);
+    static const uint8_t golden[] = {
+        0x00, 0x00, 0x00, 0x10,             /* size 16 */
+        0x12, 0x34, 0xab, 0xcd,             /* correlation id */
+        0x00, 0x23,                         /* UNSUPPORTED_VERSION */
+        0x00, 0x00, 0x00, 0x01,             /* one api key, classic array */
+        0x00, 0x12, 0x00, 0x00, 0x00, 0x03, /* ApiVersions 0-3 */
+    };
+    uint8_t got[sizeof golden];
+    int rc = tb_recv_all(fd, got, sizeof got);
+    ck_assert_msg(rc == 0, "no fallback response: %s", strerror(-rc));
+    for (size_t i = 0; i < sizeof golden; i++)
+        ck_assert_msg(got[i] == golden[i], "fallback byte %zu is 0x%02x, want 0x%02x", i, got[i],
+                      golden[i]);
+    ck_assert_msg(tb_readable(fd, 200) == 0, "bytes after the 20-byte fallback response");
+    /* The connection stays usable: librdkafka retries v0 on it. */
+    struct tb_frame f;
+    CALL(fd, 18, 0, 77, &f, tb_enc_api_versions(r, 0));
+    struct tb_api_versions av;
+    ck_assert_int_eq(tb_dec_api_versions(&f, 0, &av), 0);
+    ck_assert_int_eq(av.error, 0);
+    tb_frame_free(&f);
+    close(fd);
+}
+END_TEST
+
+/* ---- Metadata ------------------------------------------------------------------------------- */
+
+START_TEST(metadata_every_version)
+{
+    int fd = conn();
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(fd, "md-a", 2, &err), 0);
+    ck_assert_int_eq(err, 0);
+    const char *topics[] = {"md-a"};
+    for (int16_t v = 0; v <= 4; v++) {
+        for (int all = 0; all < 2; all++) {
+            struct tb_frame f;
+            CALL(fd, 3, v, 20 + v, &f,
+                 tb_enc_metadata(r, v, all ? NULL : topics, all ? -1 : 1, false));
+            struct tb_metadata md;
+            int rc = tb_dec_metadata(&f, v, &md);
+            ck_assert_msg(rc == 0, "Metadata v%d response does not parse (%zu bytes)", v, f.len);
+            tb_frame_free(&f);
+            ck_assert_int_eq(md.n_brokers, 1);
+            ck_assert_str_eq(md.broker[0].host, "127.0.0.1");
+            ck_assert_msg(md.broker[0].port == B.port, "advertised port %d, listener %d",
+                          md.broker[0].port, B.port);
+            if (v >= 1)
+                ck_assert_int_eq(md.controller_id, md.broker[0].node_id);
+            int t = tb_md_topic(&md, "md-a");
+            ck_assert_msg(t >= 0, "Metadata v%d (%s) does not list md-a", v, all ? "all" : "one");
+            if (!all)
+                ck_assert_int_eq(md.n_topics, 1);
+            ck_assert_int_eq(md.topic[t].error, 0);
+            ck_assert(!md.topic[t].internal);
+            ck_assert_int_eq(md.topic[t].n_parts, 2);
+            bool seen[2] = {false, false};
+            for (int p = 0; p < 2; p++) {
+                ck_assert_int_eq(md.topic[t].part[p].error, 0);
+                ck_assert_int_eq(md.topic[t].part[p].leader, md.broker[0].node_id);
+                int32_t id = md.topic[t].part[p].partition;
+                ck_assert(id >= 0 && id < 2);
+                seen[id] = true;
+            }
+            ck_assert(seen[0] && seen[1]);
+        }
+    }
+    close(fd);
+}
+END_TEST
+
+/* Metadata v4 for one topic; returns the topic's error (retrying LEADER_NOT_AVAILABLE). */
+static int16_t md_one(int fd, const char *topic, bool auto_create, struct tb_metadata *md)
+{
+    const char *topics[] = {topic};
+    for (int i = 0; i < 50; i++) {
+        int rc = tb_metadata(fd, topics, 1, auto_create, md);
+        ck_assert_msg(rc == 0, "metadata: %s", strerror(-rc));
+        ck_assert_int_eq(md->n_topics, 1);
+        if (md->topic[0].error != 5)
+            return md->topic[0].error;
+        usleep(100 * 1000);
+    }
+    return 5;
+}
+
+START_TEST(metadata_auto_create)
+{
+    int fd = conn();
+    struct tb_metadata md;
+    /* Allowed by the request and the broker: created with num.partitions (3), error 0. */
+    ck_assert_int_eq(md_one(fd, "auto-a", true, &md), 0);
+    ck_assert_int_eq(md.topic[0].n_parts, 3);
+    for (int p = 0; p < 3; p++)
+        ck_assert_int_eq(md.topic[0].part[p].error, 0);
+    /* The request does not allow it: UNKNOWN_TOPIC_OR_PARTITION, and nothing is created. */
+    ck_assert_int_eq(md_one(fd, "auto-b", false, &md), 3);
+    ck_assert_int_eq(md_one(fd, "auto-b", false, &md), 3);
+    ck_assert_int_eq(tb_metadata(fd, NULL, -1, true, &md), 0);
+    ck_assert_int_ge(tb_md_topic(&md, "auto-a"), 0);
+    ck_assert_int_lt(tb_md_topic(&md, "auto-b"), 0);
+    /* A name Kafka refuses is never created. */
+    int16_t e = md_one(fd, "bad name!", true, &md);
+    ck_assert_msg(e == 17 || e == 3, "invalid topic name: error %d", e);
+    /* The auto-created topic works: produce then list offsets. */
+    uint8_t batch[512];
+    long len = tb_batch_values(batch, sizeof batch, "aa", 0, 2, 0, false, 1);
+    struct tb_produce_resp pr;
+    ck_assert_int_eq(tb_produce(fd, "auto-a", 2, batch, (size_t)len, &pr), 0);
+    ck_assert_int_eq(pr.error, 0);
+    ck_assert_int_eq(pr.base_offset, 0);
+    close(fd);
+}
+END_TEST
+
+START_TEST(metadata_auto_create_disabled_by_config)
+{
+    static const char *const extra[] = {"-o", "auto.create.topics.enable=false", NULL};
+    start_with(extra);
+    int fd = conn();
+    struct tb_metadata md;
+    ck_assert_int_eq(md_one(fd, "noauto", true, &md), 3);
+    ck_assert_int_eq(tb_metadata(fd, NULL, -1, false, &md), 0);
+    ck_assert_int_lt(tb_md_topic(&md, "noauto"), 0);
+    close(fd);
+}
+END_TEST
+
+/* ---- CreateTopics / DeleteTopics ------------------------------------------------------------ */
+
+static int16_t create_v(int fd, int16_t v, const char *topic, int32_t parts, bool validate_only)
+{
+    struct tb_frame f;
+    CALL(fd, 19, v, 40 + v, &f, tb_enc_create_topics(r, v, topic, parts, 1, 5000, validate_only));
+    int16_t err = -100;
+    int rc = tb_dec_create_topics(&f, v, &err);
+    tb_frame_free(&f);
+    ck_assert_msg(rc == 0, "CreateTopics v%d response does not parse", v);
+    return err;
+}
+
+static int16_t delete_v(int fd, int16_t v, const char *topic)
+{
+    struct tb_frame f;
+    CALL(fd, 20, v, 60 + v, &f, tb_enc_delete_topics(r, v, topic, 5000));
+    int16_t err = -100;
+    int rc = tb_dec_delete_topics(&f, v, &err);
+    tb_frame_free(&f);
+    ck_assert_msg(rc == 0, "DeleteTopics v%d response does not parse", v);
+    return err;
+}
+
+START_TEST(create_topics_every_version)
+{
+    int fd = conn();
+    struct tb_metadata md;
+    for (int16_t v = 0; v <= 4; v++) {
+        char name[32];
+        snprintf(name, sizeof name, "ct-v%d", v);
+        ck_assert_int_eq(create_v(fd, v, name, 2, false), 0);
+        ck_assert_int_eq(md_one(fd, name, false, &md), 0);
+        ck_assert_int_eq(md.topic[0].n_parts, 2);
+        ck_assert_int_eq(create_v(fd, v, name, 2, false), 36); /* TOPIC_ALREADY_EXISTS */
+        char other[32];
+        snprintf(other, sizeof other, "ct-zero-v%d", v);
+        ck_assert_int_eq(create_v(fd, v, other, 0, false), 37); /* INVALID_PARTITIONS */
+        ck_assert_int_eq(create_v(fd, v, "bad/name", 1, false), 17);
+        if (v >= 1) {
+            snprintf(other, sizeof other, "ct-dry-v%d", v);
+            ck_assert_int_eq(create_v(fd, v, other, 1, true), 0);
+            ck_assert_msg(md_one(fd, other, false, &md) == 3, "validate_only created %s", other);
+        }
+    }
+    /* v4: -1 partitions means the broker's num.partitions. */
+    ck_assert_int_eq(create_v(fd, 4, "ct-default", -1, false), 0);
+    ck_assert_int_eq(md_one(fd, "ct-default", false, &md), 0);
+    ck_assert_int_eq(md.topic[0].n_parts, 3);
+    close(fd);
+}
+END_TEST
+
+START_TEST(delete_topics_every_version)
+{
+    int fd = conn();
+    struct tb_metadata md;
+    for (int16_t v = 0; v <= 3; v++) {
+        char name[32];
+        snprintf(name, sizeof name, "dt-v%d", v);
+        ck_assert_int_eq(create_v(fd, 4, name, 1, false), 0);
+        uint8_t batch[512];
+        long len = tb_batch_values(batch, sizeof batch, "dt", 0, 3, 0, false, 1);
+        struct tb_produce_resp pr;
+        ck_assert_int_eq(tb_produce(fd, name, 0, batch, (size_t)len, &pr), 0);
+        ck_assert_int_eq(pr.error, 0);
+        ck_assert_int_eq(delete_v(fd, v, name), 0);
+        ck_assert_int_eq(md_one(fd, name, false, &md), 3);
+        ck_assert_int_eq(tb_produce(fd, name, 0, batch, (size_t)len, &pr), 0);
+        ck_assert_int_eq(pr.error, 3);
+        ck_assert_int_eq(delete_v(fd, v, name), 3);
+        /* Created again, the topic starts empty. */
+        ck_assert_int_eq(create_v(fd, 4, name, 1, false), 0);
+        struct tb_list_offsets_resp lo;
+        ck_assert_int_eq(tb_list_offsets(fd, name, 0, -1, &lo), 0);
+        ck_assert_int_eq(lo.error, 0);
+        ck_assert_msg(lo.offset == 0, "re-created %s ends at %lld", name, (long long)lo.offset);
+    }
+    close(fd);
+}
+END_TEST
+
+/* ---- ListOffsets ---------------------------------------------------------------------------- */
+
+static struct tb_list_offsets_resp lo_v(int fd, int16_t v, const char *topic, int32_t part,
+                                        int64_t ts)
+{
+    struct tb_frame f;
+    CALL(fd, 2, v, 80 + v, &f, tb_enc_list_offsets(r, v, topic, part, ts));
+    struct tb_list_offsets_resp lo;
+    int rc = tb_dec_list_offsets(&f, v, &lo);
+    tb_frame_free(&f);
+    ck_assert_msg(rc == 0, "ListOffsets v%d response does not parse", v);
+    return lo;
+}
+
+START_TEST(list_offsets_earliest_latest_by_time)
+{
+    int fd = conn();
+    ck_assert_int_eq(create_v(fd, 4, "lo", 1, false), 0);
+    for (int16_t v = 1; v <= 2; v++) {
+        struct tb_list_offsets_resp lo = lo_v(fd, v, "lo", 0, -2);
+        ck_assert_int_eq(lo.error, 0);
+        ck_assert_int_eq(lo.offset, 0);
+        lo = lo_v(fd, v, "lo", 0, -1);
+        ck_assert_int_eq(lo.error, 0);
+        ck_assert_int_eq(lo.offset, 0);
+    }
+    /* Three batches of 4 records at timestamps 1000, 2000, 3000 s. */
+    for (int b = 0; b < 3; b++) {
+        uint8_t batch[1024];
+        long len = tb_batch_values(batch, sizeof batch, "lo", b * 4, 4, 0, false,
+                                   (int64_t)(b + 1) * 1000000);
+        struct tb_produce_resp pr;
+        ck_assert_int_eq(tb_produce(fd, "lo", 0, batch, (size_t)len, &pr), 0);
+        ck_assert_int_eq(pr.error, 0);
+    }
+    static const struct {
+        int64_t ts, offset;
+    } cases[] = {
+        {-2, 0},      {-1, 12},     {0, 0},       {1000000, 0},  {1000001, 4},
+        {2000000, 4}, {2500000, 8}, {3000000, 8}, {3000001, -1},
+    };
+    for (int16_t v = 1; v <= 2; v++) {
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            struct tb_list_offsets_resp lo = lo_v(fd, v, "lo", 0, cases[i].ts);
+            ck_assert_int_eq(lo.error, 0);
+            ck_assert_msg(lo.offset == cases[i].offset, "v%d ts %lld: offset %lld, want %lld", v,
+                          (long long)cases[i].ts, (long long)lo.offset, (long long)cases[i].offset);
+            if (cases[i].ts >= 0 && cases[i].offset >= 0)
+                ck_assert_msg(lo.timestamp == (cases[i].offset / 4 + 1) * 1000000,
+                              "v%d ts %lld: timestamp %lld", v, (long long)cases[i].ts,
+                              (long long)lo.timestamp);
+            if (cases[i].offset == -1)
+                ck_assert_int_eq(lo.timestamp, -1);
+        }
+        struct tb_list_offsets_resp lo = lo_v(fd, v, "no-such", 0, -1);
+        ck_assert_int_eq(lo.error, 3);
+        lo = lo_v(fd, v, "lo", 5, -1);
+        ck_assert_int_eq(lo.error, 3);
+    }
+    close(fd);
+}
+END_TEST
+
+/* ---- Produce errors ------------------------------------------------------------------------- */
+
+static int16_t produce_raw(int fd, const char *topic, int32_t part, const uint8_t *rec, size_t len)
+{
+    struct tb_produce_resp pr;
+    int rc = tb_produce(fd, topic, part, rec, len, &pr);
+    ck_assert_msg(rc == 0, "produce round trip: %s", strerror(-rc));
+    return pr.error;
+}
+
+START_TEST(produce_errors)
+{
+    int fd = conn();
+    ck_assert_int_eq(create_v(fd, 4, "pe", 1, false), 0);
+    uint8_t *buf = malloc(64 << 10);
+    ck_assert_ptr_nonnull(buf);
+    long len = tb_batch_values(buf, 64 << 10, "pe", 0, 2, 0, false, 1);
+    ck_assert_int_gt(len, 0);
+    ck_assert_int_eq(produce_raw(fd, "no-such-topic", 0, buf, (size_t)len), 3);
+    ck_assert_int_eq(produce_raw(fd, "pe", 9, buf, (size_t)len), 3);
+
+    /* lastOffsetDelta + 1 != recordCount, with a correct CRC: INVALID_RECORD. */
+    kp_store_be32(buf + KP_BATCH_OFF_LAST_OFFSET_DELTA, 5);
+    kp_store_be32(buf + KP_BATCH_OFF_CRC, kp_crc32c(0, buf + KP_BATCH_OFF_ATTRIBUTES,
+                                                    (size_t)len - KP_BATCH_OFF_ATTRIBUTES));
+    ck_assert_int_eq(produce_raw(fd, "pe", 0, buf, (size_t)len), 87);
+
+    /* A batch over message.max.bytes (20000 here): MESSAGE_TOO_LARGE. */
+    len = tb_batch_values(buf, 64 << 10, "pe", 0, 1, 30000, false, 1);
+    ck_assert_int_gt(len, 20000);
+    ck_assert_int_eq(produce_raw(fd, "pe", 0, buf, (size_t)len), 10);
+
+    /* Nothing of the rejected batches was appended; a good one lands at offset 0. */
+    len = tb_batch_values(buf, 64 << 10, "pe", 0, 2, 0, false, 1);
+    struct tb_produce_resp pr;
+    ck_assert_int_eq(tb_produce(fd, "pe", 0, buf, (size_t)len, &pr), 0);
+    ck_assert_int_eq(pr.error, 0);
+    ck_assert_int_eq(pr.base_offset, 0);
+    free(buf);
+    close(fd);
+}
+END_TEST
+
+static void bare_setup(void) { memset(&B, 0, sizeof B); }
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("api");
+    TCase *tc = tcase_create("apis");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, api_versions_every_version);
+    tcase_add_test(tc, api_versions_unsupported_fallback_golden);
+    tcase_add_test(tc, metadata_every_version);
+    tcase_add_test(tc, metadata_auto_create);
+    tcase_add_test(tc, create_topics_every_version);
+    tcase_add_test(tc, delete_topics_every_version);
+    tcase_add_test(tc, list_offsets_earliest_latest_by_time);
+    tcase_add_test(tc, produce_errors);
+    suite_add_tcase(s, tc);
+    TCase *tn = tcase_create("config");
+    tcase_add_checked_fixture(tn, bare_setup, teardown);
+    tcase_set_timeout(tn, 60);
+    tcase_add_test(tn, metadata_auto_create_disabled_by_config);
+    suite_add_tcase(s, tn);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,659 @@
+/*
+ * test_produce_fetch — a real splicelogd on an ephemeral port, spoken to in raw protocol:
+ * Produce v3-7 and Fetch v4-11 round trips, pipelining (answers in request order), long
+ * poll woken by an append, acks=0 silence, fetch at the high watermark waiting and answering
+ * empty (records length 0), OFFSET_OUT_OF_RANGE, the first batch returned whole, cuts on
+ * batch boundaries, and byte-identical fetch responses from the splice, sendfile and copy
+ * transfer paths.
+ */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../support/tb_broker.h"
+#include "../support/tb_kafka.h"
+
+static struct tb_broker B;
+
+static void start_with(const char *const *extra)
+{
+    memset(&B, 0, sizeof B);
+    int rc = tb_broker_start(&B, extra);
+    if (rc != 0) {
+        tb_broker_cleanup(&B); /* teardown does not run after a failed setup */
+        ck_abort_msg("broker start: %s (binary %s)", strerror(-rc), tb_broker_binary());
+    }
+}
+
+static void setup(void) { start_with(NULL); }
+
+static void teardown(void)
+{
+    if (B.pid > 0) {
+        bool alive = tb_broker_alive(&B);
+        int st = alive ? tb_broker_stop(&B, SIGTERM) : -1;
+        tb_broker_cleanup(&B);
+        ck_assert_msg(alive, "broker died during the test");
+        ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                      "broker did not exit 0 on SIGTERM (status 0x%x)", st);
+    } else {
+        tb_broker_cleanup(&B);
+    }
+}
+
+static int conn(void)
+{
+    int fd = tb_connect(B.port);
+    ck_assert_msg(fd >= 0, "connect: %s", strerror(-fd));
+    return fd;
+}
+
+/* Creates topic with n partitions through CreateTopics v4. */
+static void create_topic(int fd, const char *topic, int n)
+{
+    int16_t err = -1;
+    int rc = tb_create_topic(fd, topic, n, &err);
+    ck_assert_msg(rc == 0, "CreateTopics %s: %s", topic, strerror(-rc));
+    ck_assert_msg(err == 0, "CreateTopics %s: error %d", topic, err);
+}
+
+/* Produces count records prefix-first.. in one batch (acks -1); returns the base offset. */
+static int64_t produce_seq(int fd, const char *topic, int32_t part, const char *prefix, int first,
+                           int count, size_t pad)
+{
+    size_t cap = (size_t)count * (pad + 64) + 256;
+    uint8_t *buf = malloc(cap);
+    ck_assert_ptr_nonnull(buf);
+    long len = tb_batch_values(buf, cap, prefix, first, count, pad, false, 1700000000000LL);
+    ck_assert_msg(len > 0, "batch build: %ld", len);
+    struct tb_produce_resp pr;
+    int rc = tb_produce(fd, topic, part, buf, (size_t)len, &pr);
+    free(buf);
+    ck_assert_msg(rc == 0, "produce: %s", strerror(-rc));
+    ck_assert_msg(pr.error == 0, "produce to %s/%d: error %d", topic, part, pr.error);
+    return pr.base_offset;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- Produce v3-7, Fetch v4-11 ------------------------------------------------------------ */
+
+START_TEST(produce_every_version)
+{
+    int fd = conn();
+    create_topic(fd, "pv", 1);
+    int64_t expect = 0;
+    for (int16_t v = 3; v <= 7; v++) {
+        for (int acks_i = 0; acks_i < 2; acks_i++) {
+            int16_t acks = acks_i ? 1 : -1;
+            uint8_t buf[4096];
+            long len = tb_batch_values(buf, sizeof buf, "pv", (int)expect, 5, 0, true,
+                                       1700000000000LL + v);
+            ck_assert_int_gt(len, 0);
+            struct tb_req r;
+            int32_t corr = 100 + v * 2 + acks_i;
+            ck_assert_int_eq(tb_req_begin(&r, 8192, 0, v, corr), 0);
+            tb_enc_produce(&r, v, acks, 5000, "pv", 0, buf, (size_t)len);
+            struct tb_frame f;
+            int rc = tb_call(fd, &r, corr, &f);
+            tb_req_free(&r);
+            ck_assert_msg(rc == 0, "Produce v%d: %s", v, strerror(-rc));
+            struct tb_produce_resp pr;
+            rc = tb_dec_produce(&f, v, &pr);
+            tb_frame_free(&f);
+            ck_assert_msg(rc == 0, "Produce v%d response does not parse", v);
+            ck_assert_msg(pr.error == 0, "Produce v%d acks %d: error %d", v, acks, pr.error);
+            ck_assert_msg(pr.base_offset == expect, "Produce v%d: base offset %lld, want %lld", v,
+                          (long long)pr.base_offset, (long long)expect);
+            ck_assert_msg(pr.log_append_time == -1, "CreateTime topic: log_append_time %lld",
+                          (long long)pr.log_append_time);
+            if (v >= 5)
+                ck_assert_int_eq(pr.log_start_offset, 0);
+            expect += 5;
+        }
+    }
+    struct tb_seq seq = {.prefix = "pv"};
+    int rc = tb_consume_seq(fd, "pv", 0, expect, &seq, 20);
+    ck_assert_msg(rc == 0, "consume: %d %s", rc, seq.err);
+    ck_assert_int_eq(seq.seen, expect);
+    close(fd);
+}
+END_TEST
+
+START_TEST(fetch_every_version)
+{
+    int fd = conn();
+    create_topic(fd, "fv", 1);
+    produce_seq(fd, "fv", 0, "fv", 0, 7, 10);
+    produce_seq(fd, "fv", 0, "fv", 7, 3, 10);
+    for (int16_t v = 4; v <= 11; v++) {
+        struct tb_req r;
+        int32_t corr = 1000 + v;
+        ck_assert_int_eq(tb_req_begin(&r, 512, 1, v, corr), 0);
+        struct tb_fetch_args a = {0, 1, 1 << 20, "fv", 0, 2, 1 << 20};
+        tb_enc_fetch(&r, v, &a);
+        struct tb_frame f;
+        int rc = tb_call(fd, &r, corr, &f);
+        tb_req_free(&r);
+        ck_assert_msg(rc == 0, "Fetch v%d: %s", v, strerror(-rc));
+        struct tb_fetch_resp fr;
+        rc = tb_dec_fetch(&f, v, &fr);
+        ck_assert_msg(rc == 0, "Fetch v%d response does not parse (%zu bytes)", v, f.len);
+        ck_assert_msg(fr.error == 0 && fr.top_error == 0, "Fetch v%d: error %d/%d", v, fr.top_error,
+                      fr.error);
+        ck_assert_int_eq(fr.session_id, 0);
+        ck_assert_int_eq(fr.high_watermark, 10);
+        ck_assert_msg(fr.last_stable_offset == 10, "Fetch v%d: LSO %lld, want HW 10", v,
+                      (long long)fr.last_stable_offset);
+        if (v >= 5)
+            ck_assert_int_eq(fr.log_start_offset, 0);
+        ck_assert_int_eq(fr.preferred_read_replica, -1);
+        ck_assert_msg(fr.n_aborted <= 0, "aborted transactions: %d", fr.n_aborted);
+        /* Offset 2 lies in the first batch: both batches come back, records from 2 on. */
+        struct tb_seq seq = {.prefix = "fv", .pad_to = 10, .next_offset = 2};
+        size_t trailing = 99;
+        long n = tb_records_walk(fr.records, (size_t)(fr.records_len > 0 ? fr.records_len : 0),
+                                 tb_seq_check, &seq, &trailing);
+        ck_assert_msg(n == 10 && seq.err[0] == 0, "Fetch v%d: %ld records, %s", v, n, seq.err);
+        ck_assert_int_eq(trailing, 0);
+        ck_assert_int_eq(seq.next_offset, 10);
+        tb_frame_free(&f);
+    }
+    close(fd);
+}
+END_TEST
+
+START_TEST(produce_fetch_multi_partition)
+{
+    int fd = conn();
+    create_topic(fd, "mp", 4);
+    for (int p = 0; p < 4; p++) {
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "p%d", p);
+        for (int b = 0; b < 3; b++)
+            ck_assert_int_eq(produce_seq(fd, "mp", p, prefix, b * 4 + p, 4 + p, 0),
+                             (int64_t)b * (4 + p));
+    }
+    for (int p = 0; p < 4; p++) {
+        struct tb_list_offsets_resp lo;
+        ck_assert_int_eq(tb_list_offsets(fd, "mp", p, -1, &lo), 0);
+        ck_assert_int_eq(lo.error, 0);
+        ck_assert_int_eq(lo.offset, 3 * (4 + p));
+    }
+    close(fd);
+}
+END_TEST
+
+/* ---- pipelining ---------------------------------------------------------------------------- */
+
+START_TEST(pipelined_50_in_order)
+{
+    int fd = conn();
+    create_topic(fd, "pipe", 1);
+    enum { N = 50 };
+    /* Build all 50 requests into one buffer and send it in one go. */
+    size_t cap = 1 << 20, used = 0;
+    uint8_t *all = malloc(cap);
+    ck_assert_ptr_nonnull(all);
+    int kinds[N];
+    for (int i = 0; i < N; i++) {
+        struct tb_req r;
+        int32_t corr = 5000 + i;
+        int kind = i % 5;
+        kinds[i] = kind;
+        static const int16_t keys[5] = {0, 18, 3, 2, 1};
+        static const int16_t vers[5] = {7, 2, 4, 2, 11};
+        ck_assert_int_eq(tb_req_begin(&r, 4096, keys[kind], vers[kind], corr), 0);
+        uint8_t batch[512];
+        long blen;
+        struct tb_fetch_args fa = {0, 0, 1 << 20, "pipe", 0, 0, 1 << 20};
+        const char *topics[] = {"pipe"};
+        switch (kind) {
+        case 0:
+            blen = tb_batch_values(batch, sizeof batch, "pipe", i / 5, 1, 0, false, 1);
+            ck_assert_int_gt(blen, 0);
+            tb_enc_produce(&r, 7, -1, 5000, "pipe", 0, batch, (size_t)blen);
+            break;
+        case 1:
+            tb_enc_api_versions(&r, 2);
+            break;
+        case 2:
+            tb_enc_metadata(&r, 4, topics, 1, false);
+            break;
+        case 3:
+            tb_enc_list_offsets(&r, 2, "pipe", 0, -1);
+            break;
+        default:
+            tb_enc_fetch(&r, 11, &fa);
+            break;
+        }
+        long len = tb_req_end(&r);
+        ck_assert_int_gt(len, 0);
+        ck_assert((size_t)len <= cap - used);
+        memcpy(all + used, r.buf, (size_t)len);
+        used += (size_t)len;
+        tb_req_free(&r);
+    }
+    ck_assert_int_eq(tb_send_all(fd, all, used), 0);
+    free(all);
+    int64_t produced = 0;
+    for (int i = 0; i < N; i++) {
+        struct tb_frame f;
+        int rc = tb_recv_frame(fd, &f, 64 << 20);
+        ck_assert_msg(rc == 0, "response %d of %d: %s", i, N, strerror(-rc));
+        ck_assert_msg(tb_frame_corr(&f) == 5000 + i,
+                      "response %d carries correlation id %d: answered out of order", i,
+                      tb_frame_corr(&f));
+        if (kinds[i] == 0) {
+            struct tb_produce_resp pr;
+            ck_assert_int_eq(tb_dec_produce(&f, 7, &pr), 0);
+            ck_assert_int_eq(pr.error, 0);
+            ck_assert_msg(pr.base_offset == produced, "produce %d got offset %lld", i,
+                          (long long)pr.base_offset);
+            produced++;
+        } else if (kinds[i] == 3) {
+            /* ListOffsets answered after the produces before it in the pipeline. */
+            struct tb_list_offsets_resp lo;
+            ck_assert_int_eq(tb_dec_list_offsets(&f, 2, &lo), 0);
+            ck_assert_int_eq(lo.error, 0);
+            ck_assert_int_eq(lo.offset, produced);
+        } else if (kinds[i] == 4) {
+            struct tb_fetch_resp fr;
+            ck_assert_int_eq(tb_dec_fetch(&f, 11, &fr), 0);
+            ck_assert_int_eq(fr.error, 0);
+            ck_assert_int_eq(fr.high_watermark, produced);
+        } else if (kinds[i] == 1) {
+            struct tb_api_versions av;
+            ck_assert_int_eq(tb_dec_api_versions(&f, 2, &av), 0);
+            ck_assert_int_eq(av.error, 0);
+        } else {
+            struct tb_metadata md;
+            ck_assert_int_eq(tb_dec_metadata(&f, 4, &md), 0);
+            ck_assert_int_ge(tb_md_topic(&md, "pipe"), 0);
+        }
+        tb_frame_free(&f);
+    }
+    ck_assert_int_eq(produced, 10);
+    close(fd);
+}
+END_TEST
+
+/* ---- long poll ----------------------------------------------------------------------------- */
+
+START_TEST(long_poll_wakes_on_append)
+{
+    int cfd = conn(), pfd = conn();
+    create_topic(pfd, "lp", 1);
+    produce_seq(pfd, "lp", 0, "lp", 0, 3, 0);
+    /* A fetch at the high watermark that may wait 5 s for 1 byte. */
+    struct tb_req r;
+    ck_assert_int_eq(tb_req_begin(&r, 512, 1, 11, 77), 0);
+    struct tb_fetch_args a = {5000, 1, 1 << 20, "lp", 0, 3, 1 << 20};
+    tb_enc_fetch(&r, 11, &a);
+    ck_assert_int_eq(tb_req_send(cfd, &r), 0);
+    tb_req_free(&r);
+    /* The fetch has nothing to return yet: no answer while nothing is appended. */
+    ck_assert_msg(tb_readable(cfd, 300) == 0, "fetch at HW answered before any append");
+    produce_seq(pfd, "lp", 0, "lp", 3, 2, 0);
+    struct tb_frame f;
+    ck_assert_int_eq(tb_recv_frame(cfd, &f, 1 << 20), 0);
+    ck_assert_int_eq(tb_frame_corr(&f), 77);
+    struct tb_fetch_resp fr;
+    ck_assert_int_eq(tb_dec_fetch(&f, 11, &fr), 0);
+    ck_assert_int_eq(fr.error, 0);
+    ck_assert_msg(fr.records_len > 0,
+                  "the long poll returned empty: it was not woken by the append (waited out "
+                  "max_wait instead)");
+    struct tb_seq seq = {.prefix = "lp", .next_offset = 3};
+    long n = tb_records_walk(fr.records, (size_t)fr.records_len, tb_seq_check, &seq, NULL);
+    ck_assert_msg(n == 2 && !seq.err[0], "woken fetch: %ld records %s", n, seq.err);
+    ck_assert_int_eq(fr.high_watermark, 5);
+    tb_frame_free(&f);
+    close(cfd);
+    close(pfd);
+}
+END_TEST
+
+START_TEST(fetch_at_hw_waits_then_empty)
+{
+    int fd = conn();
+    create_topic(fd, "hw", 1);
+    produce_seq(fd, "hw", 0, "hw", 0, 4, 0);
+    struct tb_req r;
+    ck_assert_int_eq(tb_req_begin(&r, 512, 1, 11, 88), 0);
+    struct tb_fetch_args a = {1000, 1, 1 << 20, "hw", 0, 4, 1 << 20};
+    tb_enc_fetch(&r, 11, &a);
+    int64_t t0 = now_ms();
+    ck_assert_int_eq(tb_req_send(fd, &r), 0);
+    tb_req_free(&r);
+    /* A lower bound only: the broker must not answer before there is data or max_wait. */
+    ck_assert_msg(tb_readable(fd, 300) == 0, "fetch at HW answered at once instead of waiting");
+    struct tb_frame f;
+    ck_assert_int_eq(tb_recv_frame(fd, &f, 1 << 20), 0);
+    ck_assert_msg(now_ms() - t0 >= 900, "answered after %lld ms, before max_wait 1000",
+                  (long long)(now_ms() - t0));
+    ck_assert_int_eq(tb_frame_corr(&f), 88);
+    struct tb_fetch_resp fr;
+    ck_assert_int_eq(tb_dec_fetch(&f, 11, &fr), 0);
+    ck_assert_int_eq(fr.error, 0);
+    ck_assert_msg(fr.records_len == 0, "empty fetch: records length %d (must be 0, never -1)",
+                  fr.records_len);
+    ck_assert_int_eq(fr.high_watermark, 4);
+    tb_frame_free(&f);
+    /* max_wait 0 at HW: an immediate empty answer, also length 0. */
+    struct tb_fetch_args a0 = {0, 1, 1 << 20, "hw", 0, 4, 1 << 20};
+    ck_assert_int_eq(tb_fetch(fd, &a0, &f, &fr), 0);
+    ck_assert_int_eq(fr.error, 0);
+    ck_assert_int_eq(fr.records_len, 0);
+    tb_frame_free(&f);
+    close(fd);
+}
+END_TEST
+
+/* ---- acks = 0 ------------------------------------------------------------------------------ */
+
+START_TEST(acks0_no_response)
+{
+    int fd = conn();
+    create_topic(fd, "a0", 1);
+    uint8_t batch[1024];
+    long blen = tb_batch_values(batch, sizeof batch, "a0", 0, 3, 0, false, 1);
+    ck_assert_int_gt(blen, 0);
+    for (int i = 0; i < 2; i++) {
+        struct tb_req r;
+        ck_assert_int_eq(tb_req_begin(&r, 2048, 0, 7, 900 + i), 0);
+        tb_enc_produce(&r, 7, 0, 5000, "a0", 0, batch, (size_t)blen);
+        ck_assert_int_eq(tb_req_send(fd, &r), 0);
+        tb_req_free(&r);
+    }
+    /* The next response on the connection must be the ListOffsets one, not a produce's. */
+    struct tb_req r;
+    ck_assert_int_eq(tb_req_begin(&r, 512, 2, 2, 902), 0);
+    tb_enc_list_offsets(&r, 2, "a0", 0, -1);
+    struct tb_frame f;
+    int rc = tb_call(fd, &r, 902, &f);
+    tb_req_free(&r);
+    ck_assert_msg(rc == 0, "the response after two acks=0 produces is not ListOffsets' (%s)",
+                  strerror(-rc));
+    struct tb_list_offsets_resp lo;
+    ck_assert_int_eq(tb_dec_list_offsets(&f, 2, &lo), 0);
+    tb_frame_free(&f);
+    ck_assert_int_eq(lo.error, 0);
+    ck_assert_msg(lo.offset == 6, "acks=0 records not appended: end offset %lld",
+                  (long long)lo.offset);
+    ck_assert_msg(tb_readable(fd, 200) == 0, "a stray response arrived after ListOffsets");
+    close(fd);
+}
+END_TEST
+
+/* ---- offsets out of range, first batch whole, batch boundaries ---------------------------- */
+
+START_TEST(fetch_offset_out_of_range)
+{
+    int fd = conn();
+    create_topic(fd, "oor", 1);
+    produce_seq(fd, "oor", 0, "oor", 0, 5, 0);
+    const int64_t bad[] = {6, 1000, -1};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct tb_fetch_args a = {0, 1, 1 << 20, "oor", 0, bad[i], 1 << 20};
+        struct tb_frame f;
+        struct tb_fetch_resp fr;
+        ck_assert_int_eq(tb_fetch(fd, &a, &f, &fr), 0);
+        ck_assert_msg(fr.error == 1, "fetch at %lld (HW 5): error %d, want OFFSET_OUT_OF_RANGE",
+                      (long long)bad[i], fr.error);
+        ck_assert_msg(fr.records_len == 0, "records length %d with an error", fr.records_len);
+        tb_frame_free(&f);
+    }
+    /* Unknown topic and partition. */
+    struct tb_fetch_args u = {0, 1, 1 << 20, "no-such-topic", 0, 0, 1 << 20};
+    struct tb_frame f;
+    struct tb_fetch_resp fr;
+    ck_assert_int_eq(tb_fetch(fd, &u, &f, &fr), 0);
+    ck_assert_int_eq(fr.error, 3);
+    tb_frame_free(&f);
+    struct tb_fetch_args up = {0, 1, 1 << 20, "oor", 7, 0, 1 << 20};
+    ck_assert_int_eq(tb_fetch(fd, &up, &f, &fr), 0);
+    ck_assert_int_eq(fr.error, 3);
+    tb_frame_free(&f);
+    close(fd);
+}
+END_TEST
+
+static size_t big_then_small(int64_t i) { return i == 0 ? 64 * 1024 : 100; }
+
+START_TEST(first_batch_whole_and_batch_cuts)
+{
+    int fd = conn();
+    create_topic(fd, "whole", 1);
+    produce_seq(fd, "whole", 0, "whole", 0, 1, 64 * 1024); /* offset 0: a ~64 KiB batch */
+    for (int i = 1; i <= 20; i++)
+        produce_seq(fd, "whole", 0, "whole", i, 1, 100); /* offsets 1..20: ~170 B each */
+
+    /* max_bytes 1000 is far below the first batch: it still comes back, whole, alone. */
+    struct tb_fetch_args a = {0, 1, 1000, "whole", 0, 0, 1000};
+    struct tb_frame f;
+    struct tb_fetch_resp fr;
+    ck_assert_int_eq(tb_fetch(fd, &a, &f, &fr), 0);
+    ck_assert_int_eq(fr.error, 0);
+    struct tb_seq seq = {.prefix = "whole", .pad_of = big_then_small};
+    size_t trailing = 1;
+    long n = tb_records_walk(fr.records, (size_t)fr.records_len, tb_seq_check, &seq, &trailing);
+    ck_assert_msg(n == 1 && !seq.err[0], "oversized first batch: %ld records (%s), %d bytes", n,
+                  seq.err, fr.records_len);
+    ck_assert_msg(trailing == 0, "a partial batch of %zu bytes follows the first", trailing);
+    tb_frame_free(&f);
+
+    /* From offset 1 with 1000 bytes: whole batches only, as many as fit, at least one. */
+    struct tb_fetch_args b = {0, 1, 1000, "whole", 0, 1, 1000};
+    ck_assert_int_eq(tb_fetch(fd, &b, &f, &fr), 0);
+    ck_assert_int_eq(fr.error, 0);
+    ck_assert_msg(fr.records_len > 0 && fr.records_len <= 1000, "records length %d for max 1000",
+                  fr.records_len);
+    struct tb_seq seq2 = {.prefix = "whole", .pad_of = big_then_small, .next_offset = 1};
+    n = tb_records_walk(fr.records, (size_t)fr.records_len, tb_seq_check, &seq2, &trailing);
+    ck_assert_msg(n >= 1 && !seq2.err[0], "%ld records (%s)", n, seq2.err);
+    ck_assert_msg(trailing == 0, "fetch not cut on a batch boundary: %zu trailing bytes", trailing);
+    ck_assert_msg(n >= 4, "only %ld small batches in 1000 bytes: cut too early", n);
+    tb_frame_free(&f);
+
+    /* The partition limit binds too. */
+    struct tb_fetch_args c = {0, 1, 1 << 20, "whole", 0, 1, 500};
+    ck_assert_int_eq(tb_fetch(fd, &c, &f, &fr), 0);
+    ck_assert_msg(fr.records_len > 0 && fr.records_len <= 500, "records length %d for 500",
+                  fr.records_len);
+    n = tb_records_walk(fr.records, (size_t)fr.records_len, NULL, NULL, &trailing);
+    ck_assert_int_ge(n, 1);
+    ck_assert_int_eq(trailing, 0);
+    tb_frame_free(&f);
+    close(fd);
+}
+END_TEST
+
+/* ---- transfer paths ------------------------------------------------------------------------- */
+
+static size_t varied(int64_t i) { return (size_t)((i * 997) % 1500); }
+
+enum { N_FETCHES = 7 };
+
+/* The fixed list of fetches whose raw responses must match across transfer paths. */
+static void raw_fetches(int port, struct tb_frame out[N_FETCHES], int64_t hw)
+{
+    const struct {
+        int16_t version;
+        struct tb_fetch_args a;
+    } fx[N_FETCHES] = {
+        {11, {0, 1, 64 << 20, "tp", 0, 0, 32 << 20}},     /* everything, across segments */
+        {11, {0, 1, 64 << 20, "tp", 0, hw / 2, 1 << 20}}, /* from the middle */
+        {11, {0, 1, 100, "tp", 0, 17, 100}},              /* first batch whole */
+        {4, {0, 1, 200000, "tp", 0, 3, 150000}},          /* old version, bounded */
+        {7, {0, 1, 64 << 20, "tp", 0, hw - 1, 1 << 20}},  /* the last batch */
+        {11, {0, 1, 64 << 20, "tp", 0, hw, 1 << 20}},     /* at HW: empty */
+        {11, {0, 1, 64 << 20, "tp", 0, hw + 1, 1 << 20}}, /* out of range */
+    };
+    int fd = tb_connect(port);
+    ck_assert_int_ge(fd, 0);
+    for (int i = 0; i < N_FETCHES; i++) {
+        struct tb_req r;
+        ck_assert_int_eq(tb_req_begin(&r, 512, 1, fx[i].version, 3000 + i), 0);
+        tb_enc_fetch(&r, fx[i].version, &fx[i].a);
+        ck_assert_int_eq(tb_call(fd, &r, 3000 + i, &out[i]), 0);
+        tb_req_free(&r);
+    }
+    close(fd);
+}
+
+/* A reader with a small receive buffer that starts reading late: the broker's send of a large
+ * response must stop on a full socket and resume. Returns the raw response of "everything". */
+static void slow_fetch(int port, struct tb_frame *out)
+{
+    int fd = tb_connect(port);
+    ck_assert_int_ge(fd, 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    struct tb_req r;
+    ck_assert_int_eq(tb_req_begin(&r, 512, 1, 11, 4000), 0);
+    struct tb_fetch_args a = {0, 1, 64 << 20, "tp", 0, 0, 32 << 20};
+    tb_enc_fetch(&r, 11, &a);
+    ck_assert_int_eq(tb_req_send(fd, &r), 0);
+    tb_req_free(&r);
+    usleep(300 * 1000);
+    ck_assert_int_eq(tb_recv_frame(fd, out, 256 << 20), 0);
+    ck_assert_int_eq(tb_frame_corr(out), 4000);
+    close(fd);
+}
+
+START_TEST(transfer_paths_byte_identical)
+{
+    static const char *const paths[] = {"copy", "sendfile", "splice"};
+    struct tb_frame ref[N_FETCHES], ref_slow;
+    int64_t hw = 0;
+    for (int p = 0; p < 3; p++) {
+        char opt[64];
+        snprintf(opt, sizeof opt, "fetch.transfer=%s", paths[p]);
+        const char *extra[] = {"-o", opt, "-o", "log.segment.bytes=65536", NULL};
+        int rc = tb_broker_start(&B, extra);
+        ck_assert_msg(rc == 0, "start with %s: %s", opt, strerror(-rc));
+        if (p == 0) {
+            int fd = conn();
+            create_topic(fd, "tp", 1);
+            /* ~300 batches of 1..3 records, 0..1.5 KiB values: several 64 KiB segments. */
+            size_t cap = 8192;
+            uint8_t *buf = malloc(cap);
+            ck_assert_ptr_nonnull(buf);
+            for (int i = 0; i < 300; i++) {
+                int count = 1 + i % 3;
+                struct kp_batch_builder bb;
+                ck_assert_int_eq(kp_batch_begin(&bb, buf, cap, 1700000000000LL + i), 0);
+                for (int j = 0; j < count; j++) {
+                    char v[2048];
+                    size_t len = tb_value(v, sizeof v, "tp", hw + j, varied(hw + j));
+                    ck_assert_int_eq(kp_batch_add(&bb, 1700000000000LL + i, KP_BYTES_NULL,
+                                                  (struct kp_bytes){(uint8_t *)v, (int32_t)len},
+                                                  NULL, 0),
+                                     0);
+                }
+                long len = kp_batch_finish(&bb);
+                ck_assert_int_gt(len, 0);
+                struct tb_produce_resp pr;
+                ck_assert_int_eq(tb_produce(fd, "tp", 0, buf, (size_t)len, &pr), 0);
+                ck_assert_int_eq(pr.error, 0);
+                ck_assert_int_eq(pr.base_offset, hw);
+                hw += count;
+            }
+            free(buf);
+            close(fd);
+        }
+        struct tb_frame got[N_FETCHES], got_slow;
+        raw_fetches(B.port, got, hw);
+        slow_fetch(B.port, &got_slow);
+        if (p == 0) {
+            /* The reference itself must be right: all records, in order. */
+            struct tb_fetch_resp fr;
+            ck_assert_int_eq(tb_dec_fetch(&got[0], 11, &fr), 0);
+            ck_assert_int_eq(fr.error, 0);
+            struct tb_seq seq = {.prefix = "tp", .pad_of = varied};
+            size_t trailing;
+            long n =
+                tb_records_walk(fr.records, (size_t)fr.records_len, tb_seq_check, &seq, &trailing);
+            ck_assert_msg(n == hw && !seq.err[0], "reference fetch: %ld of %lld records (%s)", n,
+                          (long long)hw, seq.err);
+            ck_assert_msg(got_slow.len == got[0].len &&
+                              memcmp(got_slow.data, got[0].data, got[0].len) == 0,
+                          "[copy] slow reader got different bytes");
+            memcpy(ref, got, sizeof ref);
+            ref_slow = got_slow;
+        } else {
+            for (int i = 0; i < N_FETCHES; i++) {
+                ck_assert_msg(got[i].len == ref[i].len, "[%s] fetch %d: %zu bytes, copy gave %zu",
+                              paths[p], i, got[i].len, ref[i].len);
+                size_t at = 0;
+                while (at < got[i].len && got[i].data[at] == ref[i].data[at])
+                    at++;
+                ck_assert_msg(at == got[i].len, "[%s] fetch %d differs from copy at byte %zu",
+                              paths[p], i, at);
+                tb_frame_free(&got[i]);
+            }
+            ck_assert_msg(got_slow.len == ref_slow.len &&
+                              memcmp(got_slow.data, ref_slow.data, ref_slow.len) == 0,
+                          "[%s] slow reader: response differs from copy's", paths[p]);
+            tb_frame_free(&got_slow);
+        }
+        ck_assert_msg(tb_log_contains(&B, paths[p]), "log does not name the transfer path %s",
+                      paths[p]);
+        int st = tb_broker_stop(&B, SIGTERM);
+        ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                      "[%s] exit status 0x%x on SIGTERM", paths[p], st);
+    }
+    for (int i = 0; i < N_FETCHES; i++)
+        tb_frame_free(&ref[i]);
+    tb_frame_free(&ref_slow);
+}
+END_TEST
+
+static void bare_setup(void) { memset(&B, 0, sizeof B); }
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("produce_fetch");
+    TCase *tc = tcase_create("raw");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, produce_every_version);
+    tcase_add_test(tc, fetch_every_version);
+    tcase_add_test(tc, produce_fetch_multi_partition);
+    tcase_add_test(tc, pipelined_50_in_order);
+    tcase_add_test(tc, long_poll_wakes_on_append);
+    tcase_add_test(tc, fetch_at_hw_waits_then_empty);
+    tcase_add_test(tc, acks0_no_response);
+    tcase_add_test(tc, fetch_offset_out_of_range);
+    tcase_add_test(tc, first_batch_whole_and_batch_cuts);
+    suite_add_tcase(s, tc);
+    TCase *tp = tcase_create("transfer");
+    tcase_add_checked_fixture(tp, bare_setup, teardown);
+    tcase_set_timeout(tp, 90);
+    tcase_add_test(tp, transfer_paths_byte_identical);
+    suite_add_tcase(s, tp);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
