@@ -348,7 +348,7 @@ START_TEST(test_raw_headers)
         ck_assert_uint_eq((size_t)kp_rd_i32(&rd), b.n - 4);
         ck_assert_int_eq(kp_rd_i16(&rd), keys[i]);
         ck_assert_int_eq(kp_rd_i16(&rd), versions[i]);
-        ck_assert_int_eq(kp_rd_i32(&rd), (int32_t)i + 1); /* one connection-wide sequence */
+        ck_assert_int_eq(kp_rd_i32(&rd), (int32_t)i + 1); /* as captured */
         ck_assert(kp_str_eq(kp_rd_nstr(&rd), "rdkafka"));
         ck_assert(kp_rd_ok(&rd));
         free(b.p);
