@@ -265,16 +265,17 @@ int tb_connect(int port)
     return err;
 }
 
-bool tb_log_contains(const struct tb_broker *b, const char *needle)
+/* Reads the whole log into a NUL-terminated malloc'd buffer; NULL when absent or empty. */
+static char *tb_log_read(const struct tb_broker *b, size_t *len_out)
 {
     int fd = open(b->log, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return false;
+        return NULL;
     struct stat st;
-    bool found = false;
+    char *buf = NULL;
     if (fstat(fd, &st) == 0 && st.st_size > 0) {
         size_t len = (size_t)st.st_size;
-        char *buf = malloc(len);
+        buf = malloc(len + 1);
         if (buf) {
             size_t got = 0;
             while (got < len) {
@@ -283,11 +284,62 @@ bool tb_log_contains(const struct tb_broker *b, const char *needle)
                     break;
                 got += (size_t)n;
             }
-            found = memmem(buf, got, needle, strlen(needle)) != NULL;
-            free(buf);
+            buf[got] = 0;
+            *len_out = got;
         }
     }
     close(fd);
+    return buf;
+}
+
+static bool tb_log_has_line(const struct tb_broker *b, const char *needle,
+                            const char *const *exclude)
+{
+    size_t len = 0;
+    char *buf = tb_log_read(b, &len);
+    if (!buf)
+        return false;
+    bool found = false;
+    char *line = buf;
+    while (!found && line < buf + len) {
+        char *nl = memchr(line, '\n', (size_t)(buf + len - line));
+        if (nl)
+            *nl = 0;
+        if (strstr(line, needle)) {
+            found = true;
+            for (int i = 0; exclude && exclude[i]; i++)
+                if (strstr(line, exclude[i]))
+                    found = false;
+        }
+        if (!nl)
+            break;
+        line = nl + 1;
+    }
+    free(buf);
+    return found;
+}
+
+bool tb_log_wait_line(const struct tb_broker *b, const char *needle, const char *const *exclude,
+                      int timeout_ms)
+{
+    int64_t deadline = tb_now_ms() + timeout_ms;
+    for (;;) {
+        if (tb_log_has_line(b, needle, exclude))
+            return true;
+        if (tb_now_ms() > deadline)
+            return false;
+        tb_sleep_ms(20);
+    }
+}
+
+bool tb_log_contains(const struct tb_broker *b, const char *needle)
+{
+    size_t len = 0;
+    char *buf = tb_log_read(b, &len);
+    if (!buf)
+        return false;
+    bool found = memmem(buf, len, needle, strlen(needle)) != NULL;
+    free(buf);
     return found;
 }
 

@@ -42,6 +42,13 @@ bool tb_log_contains(const struct tb_broker *b, const char *needle);
 const char *tb_broker_binary(void);
 /* Polls the log until it contains needle or timeout_ms passes; true when found. */
 bool tb_log_wait(const struct tb_broker *b, const char *needle, int timeout_ms);
+/*
+ * Polls the log until one line contains needle and none of the exclude strings (NULL-terminated,
+ * may be NULL), or timeout_ms passes; true when found. E.g. a line naming a peer that is not
+ * the "connection from" line every accepted connection gets.
+ */
+bool tb_log_wait_line(const struct tb_broker *b, const char *needle, const char *const *exclude,
+                      int timeout_ms);
 /* True while the broker process exists (reaps it, and clears pid, if it has exited). */
 bool tb_broker_alive(struct tb_broker *b);
 /* The local (client-side) port of a connected socket, as the broker sees the peer; or -errno. */

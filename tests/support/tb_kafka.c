@@ -525,8 +525,8 @@ int tb_call(int fd, struct tb_req *r, int32_t corr, struct tb_frame *f)
 
 static int32_t next_corr(void)
 {
-    static int32_t corr = 1;
-    return corr++;
+    static int32_t corr = 1; /* shared by every thread of a test process */
+    return __atomic_fetch_add(&corr, 1, __ATOMIC_RELAXED);
 }
 
 int tb_produce(int fd, const char *topic, int32_t partition, const uint8_t *records, size_t len,
