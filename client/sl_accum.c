@@ -1,0 +1,178 @@
+/*
+ * sl_accum.c — the producer's accumulator: per-partition RecordBatch v2 buffers.
+ *
+ * A record is appended in place into the open batch of its partition with kp_batch_add (no
+ * allocation per record: batch buffers come from a pool and keep their per-record opaque
+ * arrays). A batch closes when the next record does not fit (batch.size), when linger.ms has
+ * passed since it opened, or on flush; it then joins its partition's ready queue (FIFO).
+ * A record larger than batch.size gets a batch of its own, sized for it.
+ *
+ * Per-partition state also tracks the batches in flight, each stamped with a send counter, so
+ * the producer can tell whether a later batch of the same partition is already on the wire
+ * (then a failed batch may not be retried without reordering).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl_accum.h"
+
+void sl__accum_init(struct sl__accum *a, size_t batch_size)
+{
+    memset(a, 0, sizeof(*a));
+    a->batch_size = batch_size;
+}
+
+static void batch_free(struct sl__batch *b)
+{
+    free(b->buf);
+    free(b->opq);
+    free(b);
+}
+
+void sl__accum_destroy(struct sl__accum *a)
+{
+    while (a->pool) {
+        struct sl__batch *b = a->pool;
+        a->pool = b->next;
+        batch_free(b);
+    }
+    a->pool_n = 0;
+}
+
+struct sl__batch *sl__batch_get(struct sl__accum *a, size_t need)
+{
+    struct sl__batch *b = NULL;
+    size_t cap = need > a->batch_size ? need : a->batch_size;
+    if (cap == a->batch_size && a->pool) {
+        b = a->pool;
+        a->pool = b->next;
+        a->pool_n--;
+    } else {
+        b = calloc(1, sizeof(*b));
+        if (!b)
+            return NULL;
+        b->buf = malloc(cap);
+        if (!b->buf) {
+            free(b);
+            return NULL;
+        }
+        b->cap = cap;
+    }
+    b->next = NULL;
+    b->inflight_next = NULL;
+    b->topic = NULL;
+    b->partition = -1;
+    b->size = 0;
+    b->count = 0;
+    b->bytes = 0;
+    b->attempts = 0;
+    b->retry_at_ms = 0;
+    b->stamp = 0;
+    b->inflight = false;
+    b->err = SL_ERR_NO_ERROR;
+    b->base_offset = -1;
+    b->log_append_time = -1;
+    return b;
+}
+
+void sl__batch_put(struct sl__accum *a, struct sl__batch *b)
+{
+    if (b->cap != a->batch_size || a->pool_n >= SL__POOL_MAX) {
+        batch_free(b);
+        return;
+    }
+    b->next = a->pool;
+    a->pool = b;
+    a->pool_n++;
+}
+
+int sl__batch_open(struct sl__batch *b, int64_t base_timestamp, int64_t now_ms)
+{
+    b->created_ms = now_ms;
+    return kp_batch_begin(&b->b, b->buf, b->cap, base_timestamp);
+}
+
+int sl__batch_append(struct sl__batch *b, int64_t ts, struct kp_bytes key, struct kp_bytes value,
+                     const struct kp_header *hdrs, int32_t nh, void *opaque, size_t acct)
+{
+    if (b->count == b->opq_cap) {
+        int32_t cap = b->opq_cap ? b->opq_cap * 2 : 1024;
+        void **p = realloc(b->opq, (size_t)cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        b->opq = p;
+        b->opq_cap = cap;
+    }
+    int err = kp_batch_add(&b->b, ts, key, value, hdrs, nh);
+    if (err)
+        return err;
+    b->opq[b->count++] = opaque;
+    b->bytes += acct;
+    return 0;
+}
+
+int sl__batch_close(struct sl__batch *b)
+{
+    long n = kp_batch_finish(&b->b);
+    if (n < 0)
+        return (int)n;
+    b->size = (size_t)n;
+    return 0;
+}
+
+void sl__ppart_push_tail(struct sl__ppart *pp, struct sl__batch *b)
+{
+    b->next = NULL;
+    if (pp->q_tail)
+        pp->q_tail->next = b;
+    else
+        pp->q_head = b;
+    pp->q_tail = b;
+}
+
+void sl__ppart_push_head(struct sl__ppart *pp, struct sl__batch *b)
+{
+    b->next = pp->q_head;
+    pp->q_head = b;
+    if (!pp->q_tail)
+        pp->q_tail = b;
+}
+
+struct sl__batch *sl__ppart_pop(struct sl__ppart *pp)
+{
+    struct sl__batch *b = pp->q_head;
+    if (b) {
+        pp->q_head = b->next;
+        if (!pp->q_head)
+            pp->q_tail = NULL;
+        b->next = NULL;
+    }
+    return b;
+}
+
+void sl__ppart_sent(struct sl__ppart *pp, struct sl__batch *b)
+{
+    b->stamp = ++pp->stamp_next;
+    b->inflight = true;
+    b->inflight_next = pp->inflight;
+    pp->inflight = b;
+}
+
+bool sl__ppart_returned(struct sl__ppart *pp, struct sl__batch *b)
+{
+    bool later = false;
+    struct sl__batch **pb = &pp->inflight;
+    while (*pb) {
+        if (*pb == b)
+            *pb = b->inflight_next;
+        else {
+            if ((*pb)->stamp > b->stamp)
+                later = true;
+            pb = &(*pb)->inflight_next;
+        }
+    }
+    b->inflight = false;
+    b->inflight_next = NULL;
+    return later;
+}

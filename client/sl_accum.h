@@ -1,0 +1,75 @@
+/*
+ * sl_accum.h — producer accumulator internals (not installed): batch buffers and the
+ * per-partition queues. See sl_accum.c for the rules; single-threaded like the rest.
+ *
+ * Ownership: a batch belongs to exactly one place at a time — the pool, a partition's open
+ * slot, its ready queue, a request (in flight), or the producer's done list.
+ */
+#ifndef SPLICELOG_SL_ACCUM_H
+#define SPLICELOG_SL_ACCUM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sl_int.h"
+
+#define SL__POOL_MAX 64 /* free batch buffers kept for reuse */
+
+struct sl__batch {
+    struct sl__batch *next;          /* pool, ready queue, or done list */
+    struct sl__batch *inflight_next; /* partition's in-flight list */
+    struct sl__topic *topic;
+    int32_t partition;
+    uint8_t *buf;
+    size_t cap;
+    struct kp_batch_builder b;
+    size_t size;   /* finished batch size; 0 while open */
+    int32_t count; /* records */
+    size_t bytes;  /* queue accounting for these records */
+    void **opq;    /* per-record msg_opaque, count entries */
+    int32_t opq_cap;
+    int64_t created_ms;
+    int attempts;        /* sends so far */
+    int64_t retry_at_ms; /* not before (retry backoff) */
+    uint64_t stamp;      /* send order within the partition */
+    bool inflight;
+    sl_err err;              /* result */
+    int64_t base_offset;     /* result: offset of the first record, -1 unknown */
+    int64_t log_append_time; /* result: -1 = CreateTime */
+};
+
+struct sl__ppart {
+    struct sl__batch *open;            /* accepting records */
+    struct sl__batch *q_head, *q_tail; /* closed, waiting to be sent (FIFO) */
+    struct sl__batch *inflight;        /* sent, awaiting the response */
+    uint64_t stamp_next;
+};
+
+struct sl__accum {
+    size_t batch_size;
+    struct sl__batch *pool;
+    int pool_n;
+};
+
+void sl__accum_init(struct sl__accum *a, size_t batch_size);
+void sl__accum_destroy(struct sl__accum *a);
+/* A batch with room for at least need bytes (pooled when need <= batch.size). */
+struct sl__batch *sl__batch_get(struct sl__accum *a, size_t need);
+void sl__batch_put(struct sl__accum *a, struct sl__batch *b);
+int sl__batch_open(struct sl__batch *b, int64_t base_timestamp, int64_t now_ms);
+/* Appends one record; -ENOSPC (nothing written) when it does not fit. */
+int sl__batch_append(struct sl__batch *b, int64_t ts, struct kp_bytes key, struct kp_bytes value,
+                     const struct kp_header *hdrs, int32_t nh, void *opaque, size_t acct);
+/* Finishes the batch (lengths, CRC); size is set. */
+int sl__batch_close(struct sl__batch *b);
+
+void sl__ppart_push_tail(struct sl__ppart *pp, struct sl__batch *b);
+void sl__ppart_push_head(struct sl__ppart *pp, struct sl__batch *b);
+struct sl__batch *sl__ppart_pop(struct sl__ppart *pp);
+/* Marks b in flight (stamped after every earlier send of the partition). */
+void sl__ppart_sent(struct sl__ppart *pp, struct sl__batch *b);
+/* Takes b off the in-flight list; true when a batch sent after b is still in flight. */
+bool sl__ppart_returned(struct sl__ppart *pp, struct sl__batch *b);
+
+#endif

@@ -1,0 +1,428 @@
+/*
+ * sl_client.c — what the producer and the consumer share: the broker connections, the
+ * cluster metadata (topics, partition leaders) and the I/O loop.
+ *
+ * Metadata: one Metadata v4 request at a time, for every topic the handle uses, sent on any
+ * live connection (a bootstrap one at first). Brokers in the answer are matched to existing
+ * connections by node id, then by host:port (a bootstrap entry becomes that node), else get a
+ * new connection record, connected when first needed. Refreshes are asked for by the owner
+ * (errors such as NOT_LEADER_OR_FOLLOWER, a lost connection) and rate limited by
+ * retry.backoff.ms.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sl_int.h"
+
+int64_t sl__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sl__now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int add_conn(struct sl__client *cl, struct sl__conn *c)
+{
+    if (cl->n_conns == cl->conns_cap) {
+        int cap = cl->conns_cap ? cl->conns_cap * 2 : 4;
+        struct sl__conn **p = realloc(cl->conns, (size_t)cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        cl->conns = p;
+        cl->conns_cap = cap;
+    }
+    cl->conns[cl->n_conns++] = c;
+    return 0;
+}
+
+/* Parses bootstrap.servers (already validated by the conf) into connection records. */
+static int add_bootstrap(struct sl__client *cl, const char *list)
+{
+    const char *p = list;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        const char *colon = memrchr(p, ':', n);
+        if (!colon)
+            return -EINVAL;
+        char host[256];
+        size_t hl = (size_t)(colon - p);
+        if (hl == 0 || hl >= sizeof(host))
+            return -EINVAL;
+        memcpy(host, p, hl);
+        host[hl] = 0;
+        int port = atoi(colon + 1);
+        struct sl__conn *c = sl__conn_new(cl, host, port, -1);
+        if (!c)
+            return -ENOMEM;
+        if (add_conn(cl, c)) {
+            sl__conn_free(c, -ECANCELED);
+            return -ENOMEM;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return cl->n_conns ? 0 : -EINVAL;
+}
+
+int sl__client_init(struct sl__client *cl, sl_conf *conf, bool is_producer, char *errstr,
+                    size_t errstr_size)
+{
+    memset(cl, 0, sizeof(*cl));
+    cl->conf = conf;
+    cl->is_producer = is_producer;
+    if (conf->security_ssl) {
+        sl__errstr(errstr, errstr_size,
+                   "security.protocol=ssl is not supported yet (plaintext only)");
+        return SL_ERR__NOT_IMPLEMENTED;
+    }
+    if (conf->allow_auto_create < 0)
+        conf->allow_auto_create = is_producer ? 1 : 0;
+    if (add_bootstrap(cl, conf->bootstrap_servers) != 0) {
+        sl__errstr(errstr, errstr_size, "invalid bootstrap.servers \"%s\"",
+                   conf->bootstrap_servers);
+        return SL_ERR__INVALID_CONF;
+    }
+    return SL_ERR_NO_ERROR;
+}
+
+void sl__client_destroy(struct sl__client *cl)
+{
+    for (int i = 0; i < cl->n_conns; i++)
+        sl__conn_free(cl->conns[i], -ECANCELED);
+    free(cl->conns);
+    for (int i = 0; i < cl->n_topics; i++) {
+        free(cl->topics[i]->name);
+        free(cl->topics[i]->leaders);
+        free(cl->topics[i]);
+    }
+    free(cl->topics);
+    while (cl->req_free) {
+        struct sl__req *r = cl->req_free;
+        cl->req_free = r->next;
+        sl__bytes_free(&r->out);
+        free(r->iov);
+        free(r->segs);
+        free(r->batches);
+        free(r);
+    }
+    free(cl->pfds);
+    sl_conf_free(cl->conf);
+    cl->conf = NULL;
+}
+
+struct sl__topic *sl__topic_find(struct sl__client *cl, const char *name, size_t len)
+{
+    for (int i = 0; i < cl->n_topics; i++) {
+        struct sl__topic *t = cl->topics[i];
+        if (t->name_len == len && memcmp(t->name, name, len) == 0)
+            return t;
+    }
+    return NULL;
+}
+
+struct sl__topic *sl__topic_get(struct sl__client *cl, const char *name)
+{
+    size_t len = strlen(name);
+    struct sl__topic *t = sl__topic_find(cl, name, len);
+    if (t)
+        return t;
+    if (cl->n_topics == cl->topics_cap) {
+        int cap = cl->topics_cap ? cl->topics_cap * 2 : 8;
+        struct sl__topic **p = realloc(cl->topics, (size_t)cap * sizeof(*p));
+        if (!p)
+            return NULL;
+        cl->topics = p;
+        cl->topics_cap = cap;
+    }
+    t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->name = strdup(name);
+    if (!t->name) {
+        free(t);
+        return NULL;
+    }
+    t->name_len = len;
+    t->n_parts = -1;
+    t->stale = true;
+    cl->topics[cl->n_topics++] = t;
+    sl__metadata_want(cl);
+    return t;
+}
+
+struct sl__conn *sl__conn_for_node(struct sl__client *cl, int32_t node_id)
+{
+    if (node_id < 0)
+        return NULL;
+    for (int i = 0; i < cl->n_conns; i++)
+        if (cl->conns[i]->node_id == node_id)
+            return cl->conns[i];
+    return NULL;
+}
+
+void sl__metadata_want(struct sl__client *cl) { cl->md_wanted = true; }
+
+/* ---- Metadata v4 ------------------------------------------------------------------------ */
+
+static int topic_set_parts(struct sl__topic *t, int32_t n)
+{
+    if (t->n_parts != n) {
+        int32_t *l = realloc(t->leaders, (size_t)(n > 0 ? n : 1) * sizeof(*l));
+        if (!l)
+            return -ENOMEM;
+        t->leaders = l;
+        t->n_parts = n;
+    }
+    for (int32_t i = 0; i < n; i++)
+        t->leaders[i] = -1;
+    return 0;
+}
+
+static int broker_seen(struct sl__client *cl, int32_t node, struct kp_str host, int32_t port)
+{
+    char h[256];
+    if (host.len <= 0 || (size_t)host.len >= sizeof(h) || port <= 0 || port > 65535)
+        return -EBADMSG;
+    memcpy(h, host.ptr, (size_t)host.len);
+    h[host.len] = 0;
+    struct sl__conn *c = sl__conn_for_node(cl, node);
+    if (c) {
+        if (c->port == port && strcmp(c->host, h) == 0)
+            return 0;
+        /* The node moved: forget the old address (its requests fail and are retried). */
+        c->node_id = -2;
+    }
+    for (int i = 0; i < cl->n_conns; i++) {
+        c = cl->conns[i];
+        if (c->node_id == -1 && c->port == port && strcmp(c->host, h) == 0) {
+            c->node_id = node;
+            return 0;
+        }
+    }
+    c = sl__conn_new(cl, h, port, node);
+    if (!c)
+        return -ENOMEM;
+    if (add_conn(cl, c)) {
+        sl__conn_free(c, -ECANCELED);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static int metadata_parse(struct sl__client *cl, const uint8_t *body, size_t len)
+{
+    struct kp_rd rd;
+    kp_rd_init(&rd, body, len);
+    kp_rd_i32(&rd); /* throttle_time_ms */
+    int32_t nb = kp_rd_array(&rd, 4 + 2 + 4 + 2, false);
+    for (int32_t i = 0; i < nb && kp_rd_ok(&rd); i++) {
+        int32_t node = kp_rd_i32(&rd);
+        struct kp_str host = kp_rd_str(&rd);
+        int32_t port = kp_rd_i32(&rd);
+        kp_rd_nstr(&rd); /* rack */
+        if (!kp_rd_ok(&rd))
+            break;
+        int err = broker_seen(cl, node, host, port);
+        if (err)
+            return err;
+    }
+    kp_rd_nstr(&rd); /* cluster_id */
+    kp_rd_i32(&rd);  /* controller_id */
+    int32_t nt = kp_rd_array(&rd, 2 + 2 + 1 + 4, false);
+    for (int32_t i = 0; i < nt && kp_rd_ok(&rd); i++) {
+        int16_t terr = kp_rd_i16(&rd);
+        struct kp_str name = kp_rd_str(&rd);
+        kp_rd_bool(&rd); /* is_internal */
+        int32_t np = kp_rd_array(&rd, 2 + 4 + 4 + 4 + 4, false);
+        if (!kp_rd_ok(&rd))
+            break;
+        struct sl__topic *t = sl__topic_find(cl, name.ptr, (size_t)name.len);
+        if (t) {
+            t->known = true;
+            t->stale = false;
+            t->err = terr;
+            if (terr == 0 && np > 0) {
+                if (topic_set_parts(t, np))
+                    return -ENOMEM;
+            } else if (terr != 0) {
+                /* Keep a previously known layout across transient errors. */
+                if (t->n_parts < 0 && topic_set_parts(t, 0))
+                    return -ENOMEM;
+            }
+        }
+        for (int32_t j = 0; j < np && kp_rd_ok(&rd); j++) {
+            int16_t perr = kp_rd_i16(&rd);
+            int32_t idx = kp_rd_i32(&rd);
+            int32_t leader = kp_rd_i32(&rd);
+            int32_t nr = kp_rd_array(&rd, 4, false);
+            kp_rd_skip(&rd, (size_t)(nr > 0 ? nr : 0) * 4);
+            int32_t ni = kp_rd_array(&rd, 4, false);
+            kp_rd_skip(&rd, (size_t)(ni > 0 ? ni : 0) * 4);
+            if (!kp_rd_ok(&rd))
+                break;
+            if (t && terr == 0 && idx >= 0 && idx < t->n_parts)
+                t->leaders[idx] = perr == 0 || perr == 9 /* replica n/a */ ? leader : -1;
+            else if (t && terr == 0)
+                return -EBADMSG; /* a partition index outside the count */
+        }
+    }
+    if (!kp_rd_ok(&rd))
+        return rd.err;
+    return 0;
+}
+
+static void metadata_cb(struct sl__client *cl, struct sl__req *req, int err, struct sl__frame *f)
+{
+    cl->md_inflight = false;
+    if (!err)
+        err = metadata_parse(cl, f->body, f->len);
+    cl->md_fail = err;
+    if (err) {
+        cl->md_wanted = true;
+        cl->md_next_ms = sl__now_ms() + cl->conf->retry_backoff_ms;
+    } else {
+        /* Topics still being created (LEADER_NOT_AVAILABLE) or leaderless: ask again soon. */
+        for (int i = 0; i < cl->n_topics; i++) {
+            struct sl__topic *t = cl->topics[i];
+            bool again = t->stale || t->err == SL_ERR_LEADER_NOT_AVAILABLE;
+            for (int32_t p = 0; !again && t->err == 0 && p < t->n_parts; p++)
+                again = t->leaders[p] < 0;
+            if (again) {
+                cl->md_wanted = true;
+                cl->md_next_ms = sl__now_ms() + cl->conf->retry_backoff_ms;
+            }
+        }
+    }
+    if (cl->on_metadata)
+        cl->on_metadata(cl);
+}
+
+/* A connection to send a request on: an established one if any, else one to connect. */
+static struct sl__conn *any_conn(struct sl__client *cl)
+{
+    for (int i = 0; i < cl->n_conns; i++)
+        if (cl->conns[i]->state == SL__CONN_UP && cl->conns[i]->node_id != -2)
+            return cl->conns[i];
+    for (int i = 0; i < cl->n_conns; i++)
+        if (cl->conns[i]->state == SL__CONN_CONNECTING)
+            return cl->conns[i];
+    /* Round robin over the rest so that one dead bootstrap entry does not block the others. */
+    for (int k = 0; k < cl->n_conns; k++) {
+        struct sl__conn *c = cl->conns[(cl->corr_next + k) % cl->n_conns];
+        if (c->node_id == -2)
+            continue;
+        if (sl__conn_ensure(c) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static void send_metadata(struct sl__client *cl)
+{
+    struct sl__conn *c = any_conn(cl);
+    if (!c)
+        return;
+    struct sl__req *r = sl__req_get(cl);
+    if (!r)
+        return;
+    int err = sl__req_begin(cl, r, SL__API_METADATA, SL__V_METADATA);
+    struct kp_wr wr;
+    size_t need = 4 + 1;
+    for (int i = 0; i < cl->n_topics; i++)
+        need += 2 + cl->topics[i]->name_len;
+    if (!err)
+        err = sl__req_wr(r, need, &wr);
+    if (!err) {
+        kp_wr_array(&wr, cl->n_topics);
+        for (int i = 0; i < cl->n_topics; i++)
+            kp_wr_str(&wr, (struct kp_str){cl->topics[i]->name, (int32_t)cl->topics[i]->name_len});
+        kp_wr_bool(&wr, cl->conf->allow_auto_create > 0);
+        sl__req_wr_done(r, &wr);
+        err = sl__req_end(r);
+    }
+    if (err) {
+        sl__req_put(cl, r);
+        return;
+    }
+    r->cb = metadata_cb;
+    cl->md_inflight = true;
+    cl->md_wanted = false;
+    cl->stats.metadata_requests++;
+    sl__conn_enqueue(c, r);
+    sl__conn_flush(c);
+}
+
+void sl__client_io(struct sl__client *cl, int timeout_ms)
+{
+    int64_t now = sl__now_ms();
+    if (cl->md_wanted && !cl->md_inflight && now >= cl->md_next_ms)
+        send_metadata(cl);
+
+    if (cl->pfds_cap < cl->n_conns) {
+        struct pollfd *p = realloc(cl->pfds, (size_t)cl->n_conns * 2 * sizeof(*p));
+        if (!p)
+            return;
+        cl->pfds = p;
+        cl->pfds_cap = cl->n_conns * 2;
+    }
+    /* pfds[i] belongs to conns[i]; conns never shrink while the client lives. */
+    int n = cl->n_conns;
+    bool any = false;
+    for (int i = 0; i < n; i++) {
+        struct sl__conn *c = cl->conns[i];
+        cl->pfds[i].fd = c->fd;
+        cl->pfds[i].events = sl__conn_events(c);
+        cl->pfds[i].revents = 0;
+        if (!cl->pfds[i].events)
+            cl->pfds[i].fd = -1;
+        else
+            any = true;
+    }
+    if (cl->md_wanted && !cl->md_inflight) {
+        int64_t wait = cl->md_next_ms - now;
+        if (wait < 0)
+            wait = 0;
+        if (timeout_ms < 0 || wait < timeout_ms)
+            timeout_ms = (int)wait;
+    }
+    if (timeout_ms < 0 || timeout_ms > 100)
+        timeout_ms = 100; /* timers (linger, backoff, timeouts) are checked every turn */
+    if (any || timeout_ms > 0) {
+        int rc = poll(cl->pfds, (nfds_t)n, timeout_ms);
+        if (rc > 0) {
+            for (int i = 0; i < n; i++)
+                if (cl->pfds[i].revents)
+                    sl__conn_io(cl->conns[i], cl->pfds[i].revents);
+        }
+    }
+    now = sl__now_ms();
+    for (int i = 0; i < cl->n_conns; i++)
+        sl__conn_check_timeouts(cl->conns[i], now);
+}
+
+int sl__metadata_wait(struct sl__client *cl, struct sl__topic *t, int timeout_ms)
+{
+    int64_t deadline = sl__now_ms() + timeout_ms;
+    for (;;) {
+        if (t->known && !t->stale && t->err != SL_ERR_LEADER_NOT_AVAILABLE)
+            return 0;
+        if (!cl->md_inflight)
+            cl->md_wanted = true;
+        int64_t left = deadline - sl__now_ms();
+        if (left <= 0)
+            return cl->md_fail ? cl->md_fail : -ETIMEDOUT;
+        sl__client_io(cl, (int)left);
+    }
+}

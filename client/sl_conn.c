@@ -1,0 +1,693 @@
+/*
+ * sl_conn.c — one broker connection: a non-blocking TCP socket carrying pipelined requests.
+ *
+ * Duplex: every I/O turn both writes (as much of the send queue as the socket takes, many
+ * requests per writev) and reads (every complete response frame is dispatched), so responses
+ * are drained while later requests are still being written; a full socket buffer never
+ * stops reading. Requests stay in the send queue until fully written, then wait in the wait
+ * queue for their response. A response is matched to its request by correlation id (Kafka
+ * answers in order, but the id decides: a response whose id matches no outstanding request
+ * is a protocol error and drops the connection).
+ *
+ * Receive: frames up to SL__RX_CAP are parsed inside the fixed rx buffer; a larger frame (big
+ * fetch responses) gets one heap buffer of exactly its size, filled in place and handed to the
+ * callback, which may keep it (zero copy for the consumer).
+ *
+ * Failure (connect error, reset, bad frame, timeout) closes the socket and completes every
+ * outstanding request with the error, newest first, so that owners re-queueing work at the
+ * head of their queues end up with the original order.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sl_int.h"
+
+int sl__bytes_reserve(struct sl__bytes *b, size_t need)
+{
+    if (b->cap - b->len >= need)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->len < need)
+        cap *= 2;
+    uint8_t *p = realloc(b->p, cap);
+    if (!p)
+        return -ENOMEM;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+void sl__bytes_free(struct sl__bytes *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+/* ---- requests --------------------------------------------------------------------------- */
+
+struct sl__req *sl__req_get(struct sl__client *cl)
+{
+    struct sl__req *r = cl->req_free;
+    if (r) {
+        cl->req_free = r->next;
+    } else {
+        r = calloc(1, sizeof(*r));
+        if (!r)
+            return NULL;
+    }
+    r->next = NULL;
+    r->out.len = 0;
+    r->niov = 0;
+    r->nsegs = 0;
+    r->nbatches = 0;
+    r->total = r->sent = 0;
+    r->cb = NULL;
+    r->ctx = NULL;
+    r->ctx_i = 0;
+    r->deadline_ms = 0;
+    r->expect_response = true;
+    return r;
+}
+
+void sl__req_put(struct sl__client *cl, struct sl__req *r)
+{
+    r->next = cl->req_free;
+    cl->req_free = r;
+}
+
+static int grow(void **p, int *cap, int need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    int n = *cap ? *cap : 8;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, (size_t)n * elem);
+    if (!q)
+        return -ENOMEM;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+int sl__req_wr(struct sl__req *r, size_t n, struct kp_wr *wr)
+{
+    int err = sl__bytes_reserve(&r->out, n);
+    if (err)
+        return err;
+    kp_wr_init(wr, r->out.p + r->out.len, r->out.cap - r->out.len);
+    return 0;
+}
+
+void sl__req_wr_done(struct sl__req *r, const struct kp_wr *wr)
+{
+    assert(kp_wr_ok(wr));
+    r->out.len += kp_wr_len(wr);
+}
+
+int sl__req_begin(struct sl__client *cl, struct sl__req *r, int16_t api_key, int16_t ver)
+{
+    struct kp_wr wr;
+    const char *cid = cl->conf->client_id;
+    size_t cid_len = strlen(cid);
+    if (cid_len > INT16_MAX)
+        cid_len = INT16_MAX;
+    int err = sl__req_wr(r, 4 + 8 + 2 + cid_len, &wr);
+    if (err)
+        return err;
+    r->api_key = api_key;
+    r->api_version = ver;
+    r->corr = cl->corr_next++;
+    if (cl->corr_next < 0)
+        cl->corr_next = 0;
+    kp_wr_i32(&wr, 0); /* frame size, patched by sl__req_end */
+    kp_wr_i16(&wr, api_key);
+    kp_wr_i16(&wr, ver);
+    kp_wr_i32(&wr, r->corr);
+    kp_wr_nstr(&wr, (struct kp_str){cid, (int32_t)cid_len});
+    sl__req_wr_done(r, &wr);
+    return 0;
+}
+
+int sl__req_borrow(struct sl__req *r, const void *p, size_t len)
+{
+    if (grow((void **)&r->segs, &r->segs_cap, r->nsegs + 1, sizeof(*r->segs)))
+        return -ENOMEM;
+    r->segs[r->nsegs].out_pos = r->out.len;
+    r->segs[r->nsegs].ptr = p;
+    r->segs[r->nsegs].len = len;
+    r->nsegs++;
+    return 0;
+}
+
+int sl__req_end(struct sl__req *r)
+{
+    if (grow((void **)&r->iov, &r->iov_cap, 2 * r->nsegs + 1, sizeof(*r->iov)))
+        return -ENOMEM;
+    size_t total = r->out.len;
+    size_t pos = 0;
+    int n = 0;
+    for (int i = 0; i < r->nsegs; i++) {
+        size_t at = r->segs[i].out_pos;
+        if (at > pos) {
+            r->iov[n].iov_base = r->out.p + pos;
+            r->iov[n].iov_len = at - pos;
+            n++;
+            pos = at;
+        }
+        if (r->segs[i].len) {
+            r->iov[n].iov_base = (void *)r->segs[i].ptr;
+            r->iov[n].iov_len = r->segs[i].len;
+            n++;
+            total += r->segs[i].len;
+        }
+    }
+    if (r->out.len > pos) {
+        r->iov[n].iov_base = r->out.p + pos;
+        r->iov[n].iov_len = r->out.len - pos;
+        n++;
+    }
+    if (total - 4 > INT32_MAX)
+        return -EMSGSIZE;
+    r->niov = n;
+    r->total = total;
+    r->sent = 0;
+    kp_store_be32(r->out.p, (uint32_t)(total - 4));
+    return 0;
+}
+
+/* ---- connection lifecycle ------------------------------------------------------------------ */
+
+struct sl__conn *sl__conn_new(struct sl__client *cl, const char *host, int port, int32_t node_id)
+{
+    struct sl__conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->cl = cl;
+    c->host = strdup(host);
+    c->rx = malloc(SL__RX_CAP);
+    if (!c->host || !c->rx) {
+        free(c->host);
+        free(c->rx);
+        free(c);
+        return NULL;
+    }
+    c->rx_cap = SL__RX_CAP;
+    c->port = port;
+    c->node_id = node_id;
+    c->fd = -1;
+    c->state = SL__CONN_DOWN;
+    return c;
+}
+
+void sl__conn_free(struct sl__conn *c, int err)
+{
+    if (!c)
+        return;
+    sl__conn_fail(c, err);
+    free(c->host);
+    free(c->rx);
+    free(c);
+}
+
+static void complete(struct sl__conn *c, struct sl__req *r, int err, struct sl__frame *f)
+{
+    struct sl__client *cl = c->cl;
+    if (r->cb)
+        r->cb(cl, r, err, f);
+    sl__req_put(cl, r);
+}
+
+void sl__conn_fail(struct sl__conn *c, int err)
+{
+    struct sl__client *cl = c->cl;
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+        if (c->state == SL__CONN_UP)
+            cl->stats.disconnects++;
+    }
+    if (c->state != SL__CONN_DOWN) {
+        c->failures++;
+        int backoff = cl->conf->retry_backoff_ms;
+        c->reconnect_at_ms = sl__now_ms() + (c->failures > 1 ? backoff : 0);
+    }
+    c->state = SL__CONN_DOWN;
+    c->api_checked = false;
+    free(c->big);
+    c->big = NULL;
+    c->big_len = c->big_need = 0;
+    c->rx_len = 0;
+
+    /* Newest first: the send queue (tail to head), then the wait queue (tail to head). */
+    struct sl__req *all[2] = {c->sendq, c->waitq};
+    c->sendq = c->sendq_tail = c->waitq = c->waitq_tail = NULL;
+    cl->stats.in_flight -= c->n_out < cl->stats.in_flight ? c->n_out : cl->stats.in_flight;
+    c->n_out = 0;
+    for (int q = 0; q < 2; q++) {
+        /* Reverse the list so completion runs newest first. */
+        struct sl__req *rev = NULL;
+        for (struct sl__req *r = all[q]; r;) {
+            struct sl__req *next = r->next;
+            r->next = rev;
+            rev = r;
+            r = next;
+        }
+        while (rev) {
+            struct sl__req *next = rev->next;
+            complete(c, rev, err, NULL);
+            rev = next;
+        }
+    }
+}
+
+static int set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -errno;
+    return 0;
+}
+
+static void api_versions_cb(struct sl__client *cl, struct sl__req *req, int err,
+                            struct sl__frame *f);
+
+/* Queues ApiVersions v0 at the head of the send queue: the first request of every connection. */
+static int queue_api_versions(struct sl__conn *c)
+{
+    struct sl__req *r = sl__req_get(c->cl);
+    if (!r)
+        return -ENOMEM;
+    int err = sl__req_begin(c->cl, r, SL__API_API_VERSIONS, SL__V_API_VERSIONS);
+    if (!err)
+        err = sl__req_end(r);
+    if (err) {
+        sl__req_put(c->cl, r);
+        return err;
+    }
+    r->cb = api_versions_cb;
+    r->ctx = c;
+    r->next = c->sendq;
+    c->sendq = r;
+    if (!c->sendq_tail)
+        c->sendq_tail = r;
+    c->n_out++;
+    c->cl->stats.in_flight++;
+    return 0;
+}
+
+int sl__conn_ensure(struct sl__conn *c)
+{
+    if (c->state != SL__CONN_DOWN)
+        return 0;
+    if (sl__now_ms() < c->reconnect_at_ms)
+        return -EAGAIN;
+    char port[16];
+    snprintf(port, sizeof(port), "%d", c->port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    int gai = getaddrinfo(c->host, port, &hints, &res);
+    if (gai != 0 || !res) {
+        c->state = SL__CONN_CONNECTING; /* so that fail() applies the backoff */
+        sl__conn_fail(c, -EHOSTUNREACH);
+        return -EHOSTUNREACH;
+    }
+    int err = -ECONNREFUSED;
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        err = -errno;
+    } else {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        err = set_nonblock(fd);
+        if (!err && connect(fd, res->ai_addr, res->ai_addrlen) < 0 && errno != EINPROGRESS)
+            err = -errno;
+    }
+    freeaddrinfo(res);
+    c->state = SL__CONN_CONNECTING;
+    c->fd = fd;
+    if (!err)
+        err = queue_api_versions(c);
+    if (err) {
+        sl__conn_fail(c, err);
+        return err;
+    }
+    return 0;
+}
+
+void sl__conn_enqueue(struct sl__conn *c, struct sl__req *r)
+{
+    r->next = NULL;
+    if (c->sendq_tail)
+        c->sendq_tail->next = r;
+    else
+        c->sendq = r;
+    c->sendq_tail = r;
+    c->n_out++;
+    c->cl->stats.in_flight++;
+}
+
+short sl__conn_events(const struct sl__conn *c)
+{
+    switch (c->state) {
+    case SL__CONN_CONNECTING:
+        return POLLOUT;
+    case SL__CONN_UP:
+        return (short)(POLLIN | (c->sendq ? POLLOUT : 0));
+    default:
+        return 0;
+    }
+}
+
+/* ---- writing -------------------------------------------------------------------------- */
+
+/* One request fully written: it waits for its response, or completes (acks=0). */
+static void written(struct sl__conn *c, struct sl__req *r)
+{
+    struct sl__client *cl = c->cl;
+    cl->stats.requests_sent++;
+    c->sendq = r->next;
+    if (!c->sendq)
+        c->sendq_tail = NULL;
+    r->next = NULL;
+    if (!r->expect_response) {
+        c->n_out--;
+        cl->stats.in_flight--;
+        complete(c, r, 0, NULL);
+        return;
+    }
+    r->deadline_ms = sl__now_ms() + cl->conf->request_timeout_ms;
+    if (c->waitq_tail)
+        c->waitq_tail->next = r;
+    else
+        c->waitq = r;
+    c->waitq_tail = r;
+    uint32_t waiting = 0;
+    for (struct sl__req *w = c->waitq; w; w = w->next)
+        waiting++;
+    if (waiting > cl->stats.max_in_flight_seen)
+        cl->stats.max_in_flight_seen = waiting;
+}
+
+static int do_write(struct sl__conn *c)
+{
+    enum { MAXV = 64 };
+    while (c->sendq && c->state == SL__CONN_UP) {
+        struct iovec v[MAXV];
+        int n = 0;
+        /* Gather from several queued requests, starting where the head left off. */
+        for (struct sl__req *r = c->sendq; r && n < MAXV; r = r->next) {
+            size_t skip = r->sent;
+            for (int i = 0; i < r->niov && n < MAXV; i++) {
+                if (skip >= r->iov[i].iov_len) {
+                    skip -= r->iov[i].iov_len;
+                    continue;
+                }
+                v[n].iov_base = (uint8_t *)r->iov[i].iov_base + skip;
+                v[n].iov_len = r->iov[i].iov_len - skip;
+                skip = 0;
+                n++;
+            }
+        }
+        struct msghdr mh = {.msg_iov = v, .msg_iovlen = (size_t)n};
+        ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        c->cl->stats.bytes_sent += (uint64_t)w;
+        size_t left = (size_t)w;
+        while (left && c->sendq) {
+            struct sl__req *r = c->sendq;
+            size_t need = r->total - r->sent;
+            if (left < need) {
+                r->sent += left;
+                left = 0;
+                break;
+            }
+            left -= need;
+            r->sent = r->total;
+            written(c, r);
+        }
+    }
+    return 0;
+}
+
+void sl__conn_flush(struct sl__conn *c)
+{
+    if (c->state != SL__CONN_UP || !c->sendq)
+        return;
+    int err = do_write(c);
+    if (err)
+        sl__conn_fail(c, err);
+}
+
+/* ---- reading -------------------------------------------------------------------------- */
+
+static void api_versions_cb(struct sl__client *cl, struct sl__req *req, int err,
+                            struct sl__frame *f)
+{
+    struct sl__conn *c = req->ctx;
+    if (err || !f)
+        return;
+    /* v0 body: error_code int16, [api_key int16, min int16, max int16]. */
+    struct kp_rd rd;
+    kp_rd_init(&rd, f->body, f->len);
+    int16_t ec = kp_rd_i16(&rd);
+    int32_t n = kp_rd_array(&rd, 6, false);
+    static const int16_t need[][2] = {{SL__API_PRODUCE, SL__V_PRODUCE},
+                                      {SL__API_FETCH, SL__V_FETCH},
+                                      {SL__API_LIST_OFFSETS, SL__V_LIST_OFFSETS},
+                                      {SL__API_METADATA, SL__V_METADATA}};
+    bool ok[4] = {false, false, false, false};
+    for (int32_t i = 0; i < n && kp_rd_ok(&rd); i++) {
+        int16_t key = kp_rd_i16(&rd), lo = kp_rd_i16(&rd), hi = kp_rd_i16(&rd);
+        for (int k = 0; k < 4; k++)
+            if (key == need[k][0] && lo <= need[k][1] && need[k][1] <= hi)
+                ok[k] = true;
+    }
+    if (!kp_rd_ok(&rd) || ec != 0) {
+        c->api_checked = false;
+        sl__conn_fail(c, -EPROTO);
+        return;
+    }
+    /* The metadata and produce paths need these; a broker without them is unusable. */
+    if (!ok[0] || !ok[1] || !ok[2] || !ok[3]) {
+        sl__conn_fail(c, -ENOTSUP);
+        return;
+    }
+    c->api_checked = true;
+    (void)cl;
+}
+
+/* Dispatches one complete frame (size field included at frame[0..4)). 0 or -errno. */
+static int dispatch(struct sl__conn *c, const uint8_t *frame, size_t len, uint8_t **own)
+{
+    if (len < 8)
+        return -EBADMSG;
+    int32_t corr = (int32_t)kp_load_be32(frame + 4);
+    struct sl__req *prev = NULL, *r = c->waitq;
+    while (r && r->corr != corr) {
+        prev = r;
+        r = r->next;
+    }
+    if (!r)
+        return -EPROTO; /* a response nobody asked for */
+    if (prev)
+        prev->next = r->next;
+    else
+        c->waitq = r->next;
+    if (c->waitq_tail == r)
+        c->waitq_tail = prev;
+    r->next = NULL;
+    c->n_out--;
+    c->cl->stats.in_flight--;
+    c->cl->stats.responses_received++;
+    c->failures = 0;
+    struct sl__frame f = {frame + 8, len - 8, own ? *own : NULL};
+    complete(c, r, 0, &f);
+    if (own)
+        *own = f.own; /* NULL when the callback took it */
+    return 0;
+}
+
+/*
+ * Parses every complete frame in rx. Returns 0, 1 when a callback closed the connection
+ * (stop touching it), or -errno for a bad frame.
+ */
+static int parse_rx(struct sl__conn *c)
+{
+    size_t pos = 0;
+    int err = 0;
+    while (c->rx_len - pos >= 4) {
+        int32_t sz = (int32_t)kp_load_be32(c->rx + pos);
+        if (sz < 4 || sz > SL__MAX_FRAME)
+            return -EBADMSG;
+        size_t fl = 4 + (size_t)sz;
+        if (c->rx_len - pos >= fl) {
+            err = dispatch(c, c->rx + pos, fl, NULL);
+            if (err)
+                return err;
+            if (c->state == SL__CONN_DOWN)
+                return 1;
+            pos += fl;
+            continue;
+        }
+        if (fl > c->rx_cap) {
+            /* Too big for rx: give the frame its own buffer, filled in place from now on. */
+            c->big = malloc(fl);
+            if (!c->big)
+                return -ENOMEM;
+            c->big_need = fl;
+            c->big_len = c->rx_len - pos;
+            memcpy(c->big, c->rx + pos, c->big_len);
+            pos = c->rx_len;
+        }
+        break;
+    }
+    memmove(c->rx, c->rx + pos, c->rx_len - pos);
+    c->rx_len -= pos;
+    return 0;
+}
+
+/* The big frame is complete: dispatch it; the callback may keep the buffer. */
+static int finish_big(struct sl__conn *c)
+{
+    uint8_t *own = c->big;
+    size_t len = c->big_need;
+    c->big = NULL;
+    c->big_len = c->big_need = 0;
+    int err = dispatch(c, own, len, &own);
+    free(own);
+    if (err)
+        return err;
+    return c->state == SL__CONN_DOWN ? 1 : 0;
+}
+
+int sl__conn_feed(struct sl__conn *c, const uint8_t *data, size_t len)
+{
+    while (len) {
+        int err;
+        if (c->big) {
+            size_t n = c->big_need - c->big_len;
+            if (n > len)
+                n = len;
+            memcpy(c->big + c->big_len, data, n);
+            c->big_len += n;
+            data += n;
+            len -= n;
+            if (c->big_len < c->big_need)
+                continue;
+            err = finish_big(c);
+        } else {
+            size_t n = c->rx_cap - c->rx_len;
+            if (n > len)
+                n = len;
+            memcpy(c->rx + c->rx_len, data, n);
+            c->rx_len += n;
+            data += n;
+            len -= n;
+            err = parse_rx(c);
+        }
+        if (err < 0)
+            return err;
+        if (err > 0)
+            return 0;
+    }
+    return 0;
+}
+
+/* Reads everything available (bounded per turn); big frames go straight to their buffer. */
+static int do_read(struct sl__conn *c)
+{
+    for (int turns = 0; turns < 64 && c->state == SL__CONN_UP; turns++) {
+        ssize_t n;
+        int err;
+        if (c->big) {
+            n = recv(c->fd, c->big + c->big_len, c->big_need - c->big_len, MSG_DONTWAIT);
+            if (n > 0) {
+                c->cl->stats.bytes_received += (uint64_t)n;
+                c->big_len += (size_t)n;
+                if (c->big_len < c->big_need)
+                    continue;
+                err = finish_big(c);
+                if (err)
+                    return err < 0 ? err : 0;
+                continue;
+            }
+        } else {
+            n = recv(c->fd, c->rx + c->rx_len, c->rx_cap - c->rx_len, MSG_DONTWAIT);
+            if (n > 0) {
+                c->cl->stats.bytes_received += (uint64_t)n;
+                c->rx_len += (size_t)n;
+                err = parse_rx(c);
+                if (err)
+                    return err < 0 ? err : 0;
+                continue;
+            }
+        }
+        if (n == 0)
+            return -ECONNRESET;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        return -errno;
+    }
+    return 0;
+}
+
+void sl__conn_io(struct sl__conn *c, short revents)
+{
+    if (c->state == SL__CONN_DOWN)
+        return;
+    if (c->state == SL__CONN_CONNECTING) {
+        if (!(revents & (POLLOUT | POLLERR | POLLHUP)))
+            return;
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+            soerr = errno;
+        if (soerr) {
+            sl__conn_fail(c, -soerr);
+            return;
+        }
+        c->state = SL__CONN_UP;
+        c->cl->stats.connects++;
+    }
+    int err = 0;
+    if (revents & (POLLIN | POLLERR | POLLHUP))
+        err = do_read(c);
+    if (!err && c->state == SL__CONN_UP)
+        err = do_write(c);
+    if (err)
+        sl__conn_fail(c, err);
+}
+
+void sl__conn_check_timeouts(struct sl__conn *c, int64_t now_ms)
+{
+    if (c->state == SL__CONN_CONNECTING && c->sendq) {
+        /* A connect that hangs: bounded by request.timeout.ms from the first queued request. */
+        if (c->sendq->deadline_ms == 0)
+            c->sendq->deadline_ms = now_ms + c->cl->conf->request_timeout_ms;
+        else if (now_ms >= c->sendq->deadline_ms)
+            sl__conn_fail(c, -ETIMEDOUT);
+        return;
+    }
+    if (c->waitq && now_ms >= c->waitq->deadline_ms)
+        sl__conn_fail(c, -ETIMEDOUT);
+}

@@ -1,0 +1,810 @@
+/*
+ * sl_consumer.c — the consumer: explicit assignments, Fetch v11, ListOffsets v2, records
+ * handed out as views into the fetch response.
+ *
+ * Partition states: NEED_OFFSET (a logical start, earliest/latest, must be resolved with
+ * ListOffsets) -> LISTING -> ACTIVE (fetching from fetch_pos) ; PARKED after an error that
+ * needs the application (auto.offset.reset=error, corrupt data) until it seeks.
+ *
+ * Fetching: at most one Fetch outstanding per broker connection and one per partition. When a
+ * response arrives its frame buffer is kept (taken from the connection without copying when
+ * it was large enough to have its own buffer) and each partition's complete batches become a
+ * chunk on the consumer's queue; the partition's next fetch starts right after the last
+ * complete batch, so the next request goes out while the application still works through the
+ * chunk (prefetch). Queued bytes are bounded by queued.max.messages.kbytes: no new fetch is
+ * sent while the queue holds that much.
+ *
+ * Fetch answers: a trailing partial batch is ignored (fetched again next time); a first batch
+ * larger than max.partition.fetch.bytes doubles the partition's fetch size (up to what the
+ * batch needs) and fetches again; records below the requested offset (the first batch may
+ * start earlier) are skipped; OFFSET_OUT_OF_RANGE resets per auto.offset.reset. With
+ * check.crcs every batch's CRC-32C is verified before its records are returned.
+ *
+ * Lifetime: sl_consumer_poll returns one record whose views point into a chunk's buffer; the
+ * chunk is released only when a later call moves past it, so the views stay valid until the
+ * next call. Seek/unassign bump the partition's epoch; chunks and responses of an older epoch
+ * are dropped.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl_int.h"
+
+enum cp_state { CP_NEED_OFFSET, CP_LISTING, CP_ACTIVE, CP_PARKED };
+
+struct cpart {
+    struct sl__topic *t;
+    int32_t partition;
+    enum cp_state st;
+    bool assigned;
+    int64_t want;      /* logical start for NEED_OFFSET: SL_OFFSET_BEGINNING / END */
+    int64_t pos;       /* next offset to hand out */
+    int64_t fetch_pos; /* next offset to fetch */
+    int32_t max_bytes; /* partition fetch size (grows for big batches) */
+    uint32_t epoch;
+    bool fetching;
+    int32_t fetch_corr;
+    uint32_t fetch_epoch;
+    int32_t list_corr;
+    int64_t retry_at_ms;
+};
+
+struct fbuf {
+    uint8_t *buf;
+    size_t size;
+    int refs;
+};
+
+struct chunk {
+    struct chunk *next;
+    struct fbuf *fb;
+    struct cpart *cp;
+    uint32_t epoch;
+    const uint8_t *p; /* complete batches */
+    size_t len;
+};
+
+#define EVQ 64
+
+struct sl_consumer {
+    struct sl__client cl;
+    struct cpart **parts;
+    int n_parts;
+    int parts_cap;
+    struct chunk *q_head, *q_tail;
+    size_t q_bytes;
+    /* Iteration state over the current chunk. */
+    struct chunk *cur;
+    size_t cur_off; /* next batch within cur */
+    bool in_batch;
+    const uint8_t *batch;
+    struct kp_batch_hdr hdr;
+    struct kp_record_iter it;
+    /* Partition errors waiting to be returned. */
+    struct {
+        struct cpart *cp;
+        sl_err err;
+    } ev[EVQ];
+    int ev_head;
+    int ev_n;
+    int64_t last_io_us;
+};
+
+sl_consumer *sl_consumer_new(sl_conf *conf, char *errstr, size_t errstr_size)
+{
+    if (!conf) {
+        sl__errstr(errstr, errstr_size, "conf must not be NULL");
+        return NULL;
+    }
+    sl_consumer *c = calloc(1, sizeof(*c));
+    if (!c) {
+        sl_conf_free(conf);
+        sl__errstr(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    if (sl__client_init(&c->cl, conf, false, errstr, errstr_size) != SL_ERR_NO_ERROR) {
+        sl__client_destroy(&c->cl);
+        free(c);
+        return NULL;
+    }
+    c->cl.owner = c;
+    return c;
+}
+
+static void fbuf_unref(struct fbuf *fb)
+{
+    if (--fb->refs == 0) {
+        free(fb->buf);
+        free(fb);
+    }
+}
+
+static void chunk_release(sl_consumer *c, struct chunk *ch)
+{
+    c->q_bytes -= ch->len < c->q_bytes ? ch->len : c->q_bytes;
+    fbuf_unref(ch->fb);
+    free(ch);
+}
+
+void sl_consumer_free(sl_consumer *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < c->cl.n_conns; i++)
+        sl__conn_fail(c->cl.conns[i], -ECANCELED);
+    if (c->cur)
+        chunk_release(c, c->cur);
+    while (c->q_head) {
+        struct chunk *ch = c->q_head;
+        c->q_head = ch->next;
+        chunk_release(c, ch);
+    }
+    for (int i = 0; i < c->n_parts; i++)
+        free(c->parts[i]);
+    free(c->parts);
+    sl__client_destroy(&c->cl);
+    free(c);
+}
+
+void sl_consumer_stats(const sl_consumer *c, sl_stats *out) { *out = c->cl.stats; }
+
+static void event(sl_consumer *c, struct cpart *cp, sl_err err)
+{
+    for (int i = 0; i < c->ev_n; i++) {
+        int k = (c->ev_head + i) % EVQ;
+        if (c->ev[k].cp == cp && c->ev[k].err == err)
+            return; /* already waiting */
+    }
+    if (c->ev_n == EVQ)
+        return;
+    int k = (c->ev_head + c->ev_n) % EVQ;
+    c->ev[k].cp = cp;
+    c->ev[k].err = err;
+    c->ev_n++;
+}
+
+static struct cpart *find_part(const sl_consumer *c, const char *topic, size_t len, int32_t part)
+{
+    for (int i = 0; i < c->n_parts; i++) {
+        struct cpart *cp = c->parts[i];
+        if (cp->partition == part && cp->t->name_len == len && !memcmp(cp->t->name, topic, len))
+            return cp;
+    }
+    return NULL;
+}
+
+static void set_start(sl_consumer *c, struct cpart *cp, int64_t offset)
+{
+    cp->epoch++;
+    cp->fetching = false; /* a response still in flight is dropped by its epoch */
+    cp->retry_at_ms = 0;
+    if (offset >= 0) {
+        cp->st = CP_ACTIVE;
+        cp->pos = cp->fetch_pos = offset;
+    } else {
+        cp->st = CP_NEED_OFFSET;
+        cp->want = offset;
+        cp->pos = cp->fetch_pos = -1;
+    }
+    (void)c;
+}
+
+sl_err sl_consumer_assign(sl_consumer *c, const char *topic, int32_t partition, int64_t offset)
+{
+    if (!c || !topic || !*topic || partition < 0 ||
+        (offset < 0 && offset != SL_OFFSET_BEGINNING && offset != SL_OFFSET_END))
+        return SL_ERR__INVALID_ARG;
+    struct sl__topic *t = sl__topic_get(&c->cl, topic);
+    if (!t)
+        return SL_ERR__NO_MEMORY;
+    if (!t->known || t->n_parts < 0) {
+        int err = sl__metadata_wait(&c->cl, t, c->cl.conf->request_timeout_ms);
+        if (err)
+            return sl__err_from_errno(err);
+    }
+    if (t->err != 0 && t->n_parts <= 0)
+        return (sl_err)t->err;
+    if (partition >= t->n_parts)
+        return SL_ERR__UNKNOWN_PARTITION;
+    struct cpart *cp = find_part(c, topic, t->name_len, partition);
+    if (!cp) {
+        if (c->n_parts == c->parts_cap) {
+            int cap = c->parts_cap ? c->parts_cap * 2 : 8;
+            struct cpart **p = realloc(c->parts, (size_t)cap * sizeof(*p));
+            if (!p)
+                return SL_ERR__NO_MEMORY;
+            c->parts = p;
+            c->parts_cap = cap;
+        }
+        cp = calloc(1, sizeof(*cp));
+        if (!cp)
+            return SL_ERR__NO_MEMORY;
+        cp->t = t;
+        cp->partition = partition;
+        cp->max_bytes = c->cl.conf->max_partition_fetch_bytes;
+        c->parts[c->n_parts++] = cp;
+    }
+    cp->assigned = true;
+    set_start(c, cp, offset);
+    return SL_ERR_NO_ERROR;
+}
+
+sl_err sl_consumer_seek(sl_consumer *c, const char *topic, int32_t partition, int64_t offset)
+{
+    if (!c || !topic || (offset < 0 && offset != SL_OFFSET_BEGINNING && offset != SL_OFFSET_END))
+        return SL_ERR__INVALID_ARG;
+    struct cpart *cp = find_part(c, topic, strlen(topic), partition);
+    if (!cp || !cp->assigned)
+        return SL_ERR__UNKNOWN_PARTITION;
+    set_start(c, cp, offset);
+    return SL_ERR_NO_ERROR;
+}
+
+sl_err sl_consumer_unassign(sl_consumer *c, const char *topic, int32_t partition)
+{
+    if (!c || !topic)
+        return SL_ERR__INVALID_ARG;
+    struct cpart *cp = find_part(c, topic, strlen(topic), partition);
+    if (!cp || !cp->assigned)
+        return SL_ERR__UNKNOWN_PARTITION;
+    cp->assigned = false;
+    cp->epoch++;
+    cp->fetching = false;
+    return SL_ERR_NO_ERROR;
+}
+
+int64_t sl_consumer_position(const sl_consumer *c, const char *topic, int32_t partition)
+{
+    const struct cpart *cp = find_part(c, topic, strlen(topic), partition);
+    return cp && cp->assigned && cp->st != CP_NEED_OFFSET && cp->st != CP_LISTING ? cp->pos : -1;
+}
+
+/* ---- ListOffsets v2 ---------------------------------------------------------------------- */
+
+static void retry_later(sl_consumer *c, struct cpart *cp, bool refresh)
+{
+    cp->retry_at_ms = sl__now_ms() + c->cl.conf->retry_backoff_ms;
+    if (refresh) {
+        cp->t->stale = true;
+        sl__metadata_want(&c->cl);
+    }
+}
+
+static bool retriable_part_err(int16_t ec)
+{
+    return ec == SL_ERR_NOT_LEADER_OR_FOLLOWER || ec == SL_ERR_LEADER_NOT_AVAILABLE ||
+           ec == SL_ERR_UNKNOWN_TOPIC_OR_PART || ec == SL_ERR_REQUEST_TIMED_OUT ||
+           ec == 74 /* FENCED_LEADER_EPOCH */ || ec == 75 /* UNKNOWN_LEADER_EPOCH */;
+}
+
+/* Response: throttle int32, [topic STRING, [partition, error int16, timestamp int64, offset]]. */
+static void list_cb(struct sl__client *cl, struct sl__req *req, int err, struct sl__frame *f)
+{
+    sl_consumer *c = cl->owner;
+    if (!err && f) {
+        struct kp_rd rd;
+        kp_rd_init(&rd, f->body, f->len);
+        kp_rd_i32(&rd);
+        int32_t nt = kp_rd_array(&rd, 2 + 4, false);
+        for (int32_t i = 0; i < nt && kp_rd_ok(&rd); i++) {
+            struct kp_str name = kp_rd_str(&rd);
+            int32_t np = kp_rd_array(&rd, 4 + 2 + 8 + 8, false);
+            for (int32_t j = 0; j < np && kp_rd_ok(&rd); j++) {
+                int32_t part = kp_rd_i32(&rd);
+                int16_t ec = kp_rd_i16(&rd);
+                kp_rd_i64(&rd);
+                int64_t off = kp_rd_i64(&rd);
+                if (!kp_rd_ok(&rd))
+                    break;
+                struct cpart *cp = find_part(c, name.ptr, (size_t)name.len, part);
+                if (!cp || cp->st != CP_LISTING || cp->list_corr != req->corr)
+                    continue;
+                if (ec == 0 && off >= 0) {
+                    cp->st = CP_ACTIVE;
+                    cp->pos = cp->fetch_pos = off;
+                } else {
+                    cp->st = CP_NEED_OFFSET;
+                    if (ec != 0 && !retriable_part_err(ec))
+                        event(c, cp, (sl_err)ec);
+                    retry_later(c, cp, ec != 0);
+                }
+            }
+        }
+    }
+    /* Anything still LISTING under this request failed (transport, malformed, missing). */
+    for (int i = 0; i < c->n_parts; i++) {
+        struct cpart *cp = c->parts[i];
+        if (cp->st == CP_LISTING && cp->list_corr == req->corr) {
+            cp->st = CP_NEED_OFFSET;
+            retry_later(c, cp, true);
+        }
+    }
+}
+
+static void send_list_offsets(sl_consumer *c, struct sl__conn *conn, int64_t now)
+{
+    struct sl__client *cl = &c->cl;
+    int n = 0;
+    for (int i = 0; i < c->n_parts; i++) {
+        struct cpart *cp = c->parts[i];
+        if (cp->assigned && cp->st == CP_NEED_OFFSET && cp->retry_at_ms <= now &&
+            cp->partition < cp->t->n_parts && cp->t->leaders[cp->partition] == conn->node_id)
+            n++;
+    }
+    if (!n)
+        return;
+    if (conn->state == SL__CONN_DOWN && sl__conn_ensure(conn) != 0)
+        return;
+    struct sl__req *r = sl__req_get(cl);
+    if (!r)
+        return;
+    int err = sl__req_begin(cl, r, SL__API_LIST_OFFSETS, SL__V_LIST_OFFSETS);
+    struct kp_wr wr;
+    /* One topic entry per partition keeps the encoder simple (Kafka accepts repeats). */
+    size_t need = 4 + 1 + 4 + (size_t)n * (2 + 249 + 4 + 4 + 8);
+    if (!err)
+        err = sl__req_wr(r, need, &wr);
+    if (!err) {
+        kp_wr_i32(&wr, -1); /* replica_id */
+        kp_wr_i8(&wr, 0);   /* isolation_level: read_uncommitted */
+        kp_wr_array(&wr, n);
+        for (int i = 0; i < c->n_parts; i++) {
+            struct cpart *cp = c->parts[i];
+            if (!(cp->assigned && cp->st == CP_NEED_OFFSET && cp->retry_at_ms <= now &&
+                  cp->partition < cp->t->n_parts && cp->t->leaders[cp->partition] == conn->node_id))
+                continue;
+            kp_wr_str(&wr, (struct kp_str){cp->t->name, (int32_t)cp->t->name_len});
+            kp_wr_array(&wr, 1);
+            kp_wr_i32(&wr, cp->partition);
+            kp_wr_i64(&wr, cp->want == SL_OFFSET_BEGINNING ? -2 : -1);
+            cp->st = CP_LISTING;
+            cp->list_corr = r->corr;
+        }
+        sl__req_wr_done(r, &wr);
+        err = sl__req_end(r);
+    }
+    if (err) {
+        for (int i = 0; i < c->n_parts; i++)
+            if (c->parts[i]->st == CP_LISTING && c->parts[i]->list_corr == r->corr)
+                c->parts[i]->st = CP_NEED_OFFSET;
+        sl__req_put(cl, r);
+        return;
+    }
+    r->cb = list_cb;
+    sl__conn_enqueue(conn, r);
+}
+
+/* ---- Fetch v11 ----------------------------------------------------------------------------- */
+
+/*
+ * Looks at the records of one partition: returns the length of the complete batches at the
+ * start (0 when none) and sets *next to the offset after the last of them. *first_need is the
+ * size of the first batch when it is incomplete (0 otherwise). -EBADMSG when corrupt.
+ */
+static long scan_batches(const uint8_t *p, size_t len, int64_t *next, size_t *first_need)
+{
+    size_t off = 0;
+    *first_need = 0;
+    while (off < len) {
+        struct kp_batch_hdr h;
+        int err = kp_batch_parse_hdr(p + off, len - off, &h);
+        if (err == -ENODATA) {
+            if (off == 0)
+                *first_need = len - off >= KP_BATCH_LOG_OVERHEAD
+                                  ? (size_t)KP_BATCH_LOG_OVERHEAD + kp_load_be32(p + 8)
+                                  : (size_t)KP_BATCH_HEADER_LEN;
+            break;
+        }
+        if (err)
+            return off ? (long)off : err;
+        size_t sz = kp_batch_size(&h);
+        if (sz > len - off) {
+            if (off == 0)
+                *first_need = sz;
+            break;
+        }
+        *next = h.base_offset + h.last_offset_delta + 1;
+        off += sz;
+    }
+    return (long)off;
+}
+
+static void fetch_partition(sl_consumer *c, struct sl__req *req, struct cpart *cp, int16_t ec,
+                            struct kp_bytes rec, struct sl__frame *f, struct fbuf **fb)
+{
+    cp->fetching = false;
+    if (cp->fetch_epoch != cp->epoch || !cp->assigned || cp->st != CP_ACTIVE)
+        return;
+    if (ec == SL_ERR_OFFSET_OUT_OF_RANGE) {
+        c->cl.stats.offset_resets++;
+        int reset = c->cl.conf->auto_offset_reset;
+        if (reset == SL__RESET_ERROR) {
+            cp->st = CP_PARKED;
+            event(c, cp, SL_ERR__AUTO_OFFSET_RESET);
+        } else {
+            set_start(c, cp, reset == SL__RESET_EARLIEST ? SL_OFFSET_BEGINNING : SL_OFFSET_END);
+        }
+        return;
+    }
+    if (ec != 0) {
+        if (!retriable_part_err(ec))
+            event(c, cp, (sl_err)ec);
+        retry_later(c, cp, retriable_part_err(ec));
+        return;
+    }
+    if (rec.len <= 0)
+        return;
+    int64_t next = cp->fetch_pos;
+    size_t first_need;
+    long good = scan_batches(rec.ptr, (size_t)rec.len, &next, &first_need);
+    if (good < 0) {
+        cp->st = CP_PARKED;
+        event(c, cp, SL_ERR__BAD_MSG);
+        return;
+    }
+    if (good == 0) {
+        if (first_need > (size_t)cp->max_bytes || (size_t)rec.len < first_need) {
+            /* The first batch is bigger than what we asked for: ask for more next time. */
+            int64_t want = (int64_t)cp->max_bytes * 2;
+            if (want < (int64_t)first_need)
+                want = (int64_t)first_need;
+            if (want > SL__MAX_FRAME - 1024)
+                want = SL__MAX_FRAME - 1024;
+            if (want > cp->max_bytes) {
+                cp->max_bytes = (int32_t)want;
+                c->cl.stats.fetch_size_grows++;
+            } else {
+                cp->st = CP_PARKED;
+                event(c, cp, SL_ERR_MSG_SIZE_TOO_LARGE);
+            }
+        }
+        return;
+    }
+    if (!*fb) {
+        *fb = calloc(1, sizeof(**fb));
+        if (!*fb)
+            return;
+        if (f->own) {
+            (*fb)->buf = f->own; /* zero copy: keep the connection's frame buffer */
+            f->own = NULL;
+            (*fb)->size = f->len + 8;
+        } else {
+            (*fb)->buf = malloc(f->len + 8);
+            if (!(*fb)->buf) {
+                free(*fb);
+                *fb = NULL;
+                return;
+            }
+            memcpy((*fb)->buf + 8, f->body, f->len);
+            (*fb)->size = f->len + 8;
+        }
+        (*fb)->refs = 1; /* held by this callback until it returns */
+    }
+    struct chunk *ch = calloc(1, sizeof(*ch));
+    if (!ch)
+        return;
+    /* rec points into f->body; the same bytes sit at the same offset in the kept buffer. */
+    ch->p = (*fb)->buf + 8 + (size_t)(rec.ptr - f->body);
+    ch->len = (size_t)good;
+    ch->fb = *fb;
+    ch->cp = cp;
+    ch->epoch = cp->epoch;
+    (*fb)->refs++;
+    if (c->q_tail)
+        c->q_tail->next = ch;
+    else
+        c->q_head = ch;
+    c->q_tail = ch;
+    c->q_bytes += ch->len;
+    cp->fetch_pos = next;
+    (void)req;
+}
+
+static void fetch_cb(struct sl__client *cl, struct sl__req *req, int err, struct sl__frame *f)
+{
+    sl_consumer *c = cl->owner;
+    struct sl__conn *conn = req->ctx;
+    conn->fetch_out--;
+    struct fbuf *fb = NULL;
+    if (!err && f) {
+        struct kp_rd rd;
+        kp_rd_init(&rd, f->body, f->len);
+        kp_rd_i32(&rd); /* throttle */
+        int16_t top = kp_rd_i16(&rd);
+        kp_rd_i32(&rd); /* session_id */
+        int32_t nt = kp_rd_array(&rd, 2 + 4, false);
+        for (int32_t i = 0; i < nt && kp_rd_ok(&rd) && top == 0; i++) {
+            struct kp_str name = kp_rd_str(&rd);
+            int32_t np = kp_rd_array(&rd, 4 + 2 + 8 * 3 + 4 + 4 + 4, false);
+            for (int32_t j = 0; j < np && kp_rd_ok(&rd); j++) {
+                int32_t part = kp_rd_i32(&rd);
+                int16_t ec = kp_rd_i16(&rd);
+                kp_rd_i64(&rd); /* high_watermark */
+                kp_rd_i64(&rd); /* last_stable_offset */
+                kp_rd_i64(&rd); /* log_start_offset */
+                int32_t na = kp_rd_array(&rd, 16, true);
+                kp_rd_skip(&rd, (size_t)(na > 0 ? na : 0) * 16);
+                kp_rd_i32(&rd); /* preferred_read_replica */
+                struct kp_bytes rec = kp_rd_nbytes(&rd);
+                if (!kp_rd_ok(&rd))
+                    break;
+                struct cpart *cp = find_part(c, name.ptr, (size_t)name.len, part);
+                if (cp && cp->fetching && cp->fetch_corr == req->corr)
+                    fetch_partition(c, req, cp, ec, rec, f, &fb);
+            }
+        }
+        if (top != 0)
+            err = -EPROTO;
+    }
+    if (fb)
+        fbuf_unref(fb);
+    /* Partitions of this request not answered (error, malformed, omitted): fetch again. */
+    for (int i = 0; i < c->n_parts; i++) {
+        struct cpart *cp = c->parts[i];
+        if (cp->fetching && cp->fetch_corr == req->corr) {
+            cp->fetching = false;
+            retry_later(c, cp, err != 0);
+        }
+    }
+}
+
+static bool fetchable(const sl_consumer *c, const struct cpart *cp, int32_t node, int64_t now)
+{
+    (void)c;
+    return cp->assigned && cp->st == CP_ACTIVE && !cp->fetching && cp->retry_at_ms <= now &&
+           cp->partition < cp->t->n_parts && cp->t->leaders[cp->partition] == node;
+}
+
+static void send_fetch(sl_consumer *c, struct sl__conn *conn, int64_t now)
+{
+    struct sl__client *cl = &c->cl;
+    const sl_conf *cf = cl->conf;
+    if (conn->fetch_out > 0 || c->q_bytes >= (size_t)cf->queued_max_kbytes * 1024)
+        return;
+    int n = 0;
+    for (int i = 0; i < c->n_parts; i++)
+        n += fetchable(c, c->parts[i], conn->node_id, now);
+    if (!n)
+        return;
+    if (conn->state == SL__CONN_DOWN && sl__conn_ensure(conn) != 0)
+        return;
+    struct sl__req *r = sl__req_get(cl);
+    if (!r)
+        return;
+    int err = sl__req_begin(cl, r, SL__API_FETCH, SL__V_FETCH);
+    struct kp_wr wr;
+    size_t need = 64 + (size_t)n * (2 + 249 + 4 + 4 + 4 + 8 + 8 + 4);
+    if (!err)
+        err = sl__req_wr(r, need, &wr);
+    if (!err) {
+        /* Bound the response by what the prefetch budget still allows. */
+        int64_t budget = (int64_t)cf->queued_max_kbytes * 1024 - (int64_t)c->q_bytes;
+        int32_t max_bytes = cf->fetch_max_bytes;
+        if (budget < max_bytes)
+            max_bytes = (int32_t)(budget > 1024 ? budget : 1024);
+        kp_wr_i32(&wr, -1);                    /* replica_id */
+        kp_wr_i32(&wr, cf->fetch_wait_max_ms); /* max_wait_ms */
+        kp_wr_i32(&wr, cf->fetch_min_bytes);
+        kp_wr_i32(&wr, max_bytes);
+        kp_wr_i8(&wr, 0);   /* isolation_level: read_uncommitted */
+        kp_wr_i32(&wr, 0);  /* session_id */
+        kp_wr_i32(&wr, -1); /* session_epoch */
+        kp_wr_array(&wr, n);
+        for (int i = 0; i < c->n_parts; i++) {
+            struct cpart *cp = c->parts[i];
+            if (!fetchable(c, cp, conn->node_id, now))
+                continue;
+            kp_wr_str(&wr, (struct kp_str){cp->t->name, (int32_t)cp->t->name_len});
+            kp_wr_array(&wr, 1);
+            kp_wr_i32(&wr, cp->partition);
+            kp_wr_i32(&wr, -1); /* current_leader_epoch */
+            kp_wr_i64(&wr, cp->fetch_pos);
+            kp_wr_i64(&wr, -1); /* log_start_offset */
+            kp_wr_i32(&wr, cp->max_bytes);
+            cp->fetching = true;
+            cp->fetch_corr = r->corr;
+            cp->fetch_epoch = cp->epoch;
+        }
+        kp_wr_array(&wr, 0);                    /* forgotten_topics_data */
+        kp_wr_str(&wr, (struct kp_str){"", 0}); /* rack_id */
+        sl__req_wr_done(r, &wr);
+        err = sl__req_end(r);
+    }
+    if (err) {
+        for (int i = 0; i < c->n_parts; i++)
+            if (c->parts[i]->fetching && c->parts[i]->fetch_corr == r->corr)
+                c->parts[i]->fetching = false;
+        sl__req_put(cl, r);
+        return;
+    }
+    r->cb = fetch_cb;
+    r->ctx = conn;
+    conn->fetch_out++;
+    cl->stats.fetches++;
+    sl__conn_enqueue(conn, r);
+}
+
+static void send_requests(sl_consumer *c)
+{
+    int64_t now = sl__now_ms();
+    bool leaderless = false;
+    for (int i = 0; i < c->n_parts; i++) {
+        struct cpart *cp = c->parts[i];
+        if (cp->assigned && (cp->st == CP_ACTIVE || cp->st == CP_NEED_OFFSET) &&
+            (cp->partition >= cp->t->n_parts ||
+             !sl__conn_for_node(&c->cl, cp->t->leaders[cp->partition])))
+            leaderless = true;
+    }
+    if (leaderless)
+        sl__metadata_want(&c->cl);
+    for (int i = 0; i < c->cl.n_conns; i++) {
+        struct sl__conn *conn = c->cl.conns[i];
+        if (conn->node_id < 0)
+            continue;
+        send_list_offsets(c, conn, now);
+        send_fetch(c, conn, now);
+        sl__conn_flush(conn);
+    }
+}
+
+static void turn(sl_consumer *c, int timeout_ms)
+{
+    send_requests(c);
+    sl__client_io(&c->cl, timeout_ms);
+    send_requests(c);
+    c->last_io_us = sl__now_us();
+}
+
+/* ---- handing out records --------------------------------------------------------------- */
+
+/* Fills rec with the next record; 1, or 0 when the queue is empty. Releases spent chunks. */
+static int next_record(sl_consumer *c, sl_record *rec)
+{
+    for (;;) {
+        if (!c->cur) {
+            struct chunk *ch = c->q_head;
+            if (!ch)
+                return 0;
+            c->q_head = ch->next;
+            if (!c->q_head)
+                c->q_tail = NULL;
+            ch->next = NULL;
+            if (ch->epoch != ch->cp->epoch || !ch->cp->assigned) {
+                chunk_release(c, ch);
+                continue;
+            }
+            c->cur = ch;
+            c->cur_off = 0;
+            c->in_batch = false;
+        }
+        struct chunk *ch = c->cur;
+        struct cpart *cp = ch->cp;
+        if (ch->epoch != cp->epoch || !cp->assigned || cp->st == CP_PARKED) {
+            c->cur = NULL;
+            chunk_release(c, ch);
+            continue;
+        }
+        if (c->in_batch) {
+            struct kp_record r;
+            int rc = kp_record_next(&c->it, &r);
+            if (rc == 1) {
+                int64_t off = c->hdr.base_offset + r.offset_delta;
+                if (off < cp->pos)
+                    continue;
+                memset(rec, 0, sizeof(*rec));
+                rec->topic = cp->t->name;
+                rec->partition = cp->partition;
+                rec->offset = off;
+                bool lat = c->hdr.attributes & KP_BATCH_ATTR_LOG_APPEND_TIME;
+                rec->timestamp_type = lat ? 1 : 0;
+                rec->timestamp =
+                    lat ? c->hdr.max_timestamp : c->hdr.base_timestamp + r.timestamp_delta;
+                if (r.key.len >= 0) {
+                    rec->key = r.key.ptr;
+                    rec->key_len = (size_t)r.key.len;
+                }
+                if (r.value.len >= 0) {
+                    rec->value = r.value.ptr;
+                    rec->value_len = (size_t)r.value.len;
+                }
+                rec->header_count = r.header_count > 0 ? (size_t)r.header_count : 0;
+                rec->headers_raw = r.headers.ptr;
+                rec->headers_raw_len = r.headers.len > 0 ? (size_t)r.headers.len : 0;
+                cp->pos = off + 1;
+                c->cl.stats.records_consumed++;
+                return 1;
+            }
+            c->in_batch = false;
+            if (rc < 0) {
+                event(c, cp, SL_ERR__BAD_MSG);
+                cp->pos = c->hdr.base_offset + c->hdr.last_offset_delta + 1;
+            }
+            continue;
+        }
+        if (c->cur_off >= ch->len) {
+            c->cur = NULL;
+            chunk_release(c, ch);
+            continue;
+        }
+        const uint8_t *b = ch->p + c->cur_off;
+        size_t left = ch->len - c->cur_off;
+        unsigned flags = c->cl.conf->check_crcs ? 0 : KP_BATCH_SKIP_CRC;
+        int err = kp_batch_validate(b, left, flags, &c->hdr);
+        if (err) {
+            /* scan_batches checked the framing, so the header and size are readable. */
+            struct kp_batch_hdr h;
+            if (kp_batch_parse_hdr(b, left, &h) != 0 || kp_batch_size(&h) > left) {
+                c->cur_off = ch->len;
+                event(c, cp, SL_ERR__BAD_MSG);
+                continue;
+            }
+            c->cur_off += kp_batch_size(&h);
+            if (h.base_offset + h.last_offset_delta >= cp->pos) {
+                event(c, cp,
+                      err == -EBADMSG && c->cl.conf->check_crcs ? SL_ERR__CRC : SL_ERR__BAD_MSG);
+                cp->pos = h.base_offset + h.last_offset_delta + 1;
+            }
+            continue;
+        }
+        c->cur_off += kp_batch_size(&c->hdr);
+        int64_t last = c->hdr.base_offset + c->hdr.last_offset_delta;
+        if (last < cp->pos || (c->hdr.attributes & KP_BATCH_ATTR_CONTROL))
+            continue;
+        if (c->hdr.attributes & KP_BATCH_ATTR_CODEC_MASK) {
+            event(c, cp, SL_ERR__NOT_IMPLEMENTED); /* compressed batches: not yet */
+            cp->pos = last + 1;
+            continue;
+        }
+        kp_record_iter_init(&c->it, b, &c->hdr);
+        c->in_batch = true;
+    }
+}
+
+sl_err sl_consumer_poll(sl_consumer *c, int timeout_ms, sl_record *rec)
+{
+    if (!c || !rec)
+        return SL_ERR__INVALID_ARG;
+    int64_t deadline = timeout_ms < 0 ? -1 : sl__now_ms() + timeout_ms;
+    /* Keep the next fetch going while records are handed out from the buffer. */
+    if (sl__now_us() - c->last_io_us >= 1000)
+        turn(c, 0);
+    for (;;) {
+        if (c->ev_n) {
+            memset(rec, 0, sizeof(*rec));
+            struct cpart *cp = c->ev[c->ev_head].cp;
+            sl_err err = c->ev[c->ev_head].err;
+            c->ev_head = (c->ev_head + 1) % EVQ;
+            c->ev_n--;
+            rec->topic = cp->t->name;
+            rec->partition = cp->partition;
+            rec->offset = -1;
+            return err;
+        }
+        if (next_record(c, rec))
+            return SL_ERR_NO_ERROR;
+        if (c->ev_n)
+            continue;
+        int64_t left = deadline < 0 ? 100 : deadline - sl__now_ms();
+        if (left <= 0)
+            return SL_ERR__TIMED_OUT;
+        turn(c, (int)left);
+    }
+}
+
+sl_err sl_record_header(const sl_record *rec, size_t idx, sl_header *out)
+{
+    if (!rec || !out || idx >= rec->header_count)
+        return SL_ERR__INVALID_ARG;
+    struct kp_rd rd;
+    kp_rd_init(&rd, rec->headers_raw, rec->headers_raw_len);
+    struct kp_header h;
+    for (size_t i = 0; i <= idx; i++)
+        if (kp_header_next(&rd, &h) != 1)
+            return SL_ERR__BAD_MSG;
+    out->key = h.key.ptr;
+    out->key_len = (size_t)h.key.len;
+    out->value = h.value.len >= 0 ? h.value.ptr : NULL;
+    out->value_len = h.value.len >= 0 ? (size_t)h.value.len : 0;
+    return SL_ERR_NO_ERROR;
+}

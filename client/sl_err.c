@@ -1,0 +1,186 @@
+/*
+ * sl_err.c — names and descriptions of sl_err values, and the errno mapping used at the
+ * public edge.
+ */
+#include <errno.h>
+#include <stddef.h>
+
+#include "sl_int.h"
+
+struct desc {
+    sl_err err;
+    const char *name;
+    const char *str;
+};
+
+static const struct desc descs[] = {
+    {SL_ERR__TRANSPORT, "_TRANSPORT", "Local: Broker transport failure"},
+    {SL_ERR__TIMED_OUT, "_TIMED_OUT", "Local: Timed out"},
+    {SL_ERR__MSG_TIMED_OUT, "_MSG_TIMED_OUT", "Local: Message timed out"},
+    {SL_ERR__QUEUE_FULL, "_QUEUE_FULL", "Local: Queue full"},
+    {SL_ERR__MSG_SIZE_TOO_LARGE, "_MSG_SIZE_TOO_LARGE", "Local: Message size too large"},
+    {SL_ERR__UNKNOWN_TOPIC, "_UNKNOWN_TOPIC", "Local: Unknown topic"},
+    {SL_ERR__UNKNOWN_PARTITION, "_UNKNOWN_PARTITION", "Local: Unknown partition"},
+    {SL_ERR__INVALID_ARG, "_INVALID_ARG", "Local: Invalid argument or configuration"},
+    {SL_ERR__INVALID_CONF, "_INVALID_CONF", "Local: Invalid configuration"},
+    {SL_ERR__NOT_IMPLEMENTED, "_NOT_IMPLEMENTED", "Local: Not implemented"},
+    {SL_ERR__BAD_MSG, "_BAD_MSG", "Local: Bad message format"},
+    {SL_ERR__CRC, "_CRC", "Local: Invalid CRC"},
+    {SL_ERR__DESTROYED, "_DESTROYED", "Local: Handle destroyed"},
+    {SL_ERR__RESOLVE, "_RESOLVE", "Local: Host resolution failure"},
+    {SL_ERR__NO_MEMORY, "_NO_MEMORY", "Local: Out of memory"},
+    {SL_ERR__UNSUPPORTED_FEATURE, "_UNSUPPORTED_FEATURE",
+     "Local: Required feature not supported by broker"},
+    {SL_ERR__AUTO_OFFSET_RESET, "_AUTO_OFFSET_RESET",
+     "Local: Offset out of range and auto.offset.reset=error"},
+    {SL_ERR__STATE, "_STATE", "Local: Erroneous state"},
+    {SL_ERR_UNKNOWN, "UNKNOWN", "Broker: Unknown server error"},
+    {SL_ERR_NO_ERROR, "NO_ERROR", "Success"},
+    {SL_ERR_OFFSET_OUT_OF_RANGE, "OFFSET_OUT_OF_RANGE", "Broker: Offset out of range"},
+    {SL_ERR_CORRUPT_MESSAGE, "CORRUPT_MESSAGE", "Broker: Corrupt message"},
+    {SL_ERR_UNKNOWN_TOPIC_OR_PART, "UNKNOWN_TOPIC_OR_PART", "Broker: Unknown topic or partition"},
+    {SL_ERR_INVALID_FETCH_SIZE, "INVALID_FETCH_SIZE", "Broker: Invalid fetch size"},
+    {SL_ERR_LEADER_NOT_AVAILABLE, "LEADER_NOT_AVAILABLE", "Broker: Leader not available"},
+    {SL_ERR_NOT_LEADER_OR_FOLLOWER, "NOT_LEADER_OR_FOLLOWER", "Broker: Not leader for partition"},
+    {SL_ERR_REQUEST_TIMED_OUT, "REQUEST_TIMED_OUT", "Broker: Request timed out"},
+    {SL_ERR_BROKER_NOT_AVAILABLE, "BROKER_NOT_AVAILABLE", "Broker: Broker not available"},
+    {SL_ERR_REPLICA_NOT_AVAILABLE, "REPLICA_NOT_AVAILABLE", "Broker: Replica not available"},
+    {SL_ERR_MSG_SIZE_TOO_LARGE, "MSG_SIZE_TOO_LARGE", "Broker: Message size too large"},
+    {SL_ERR_STALE_CTRL_EPOCH, "STALE_CTRL_EPOCH", "Broker: StaleControllerEpochCode"},
+    {SL_ERR_OFFSET_METADATA_TOO_LARGE, "OFFSET_METADATA_TOO_LARGE",
+     "Broker: Offset metadata string too large"},
+    {SL_ERR_NETWORK_EXCEPTION, "NETWORK_EXCEPTION", "Broker: Broker disconnected before response"},
+    {SL_ERR_COORDINATOR_LOAD_IN_PROGRESS, "COORDINATOR_LOAD_IN_PROGRESS",
+     "Broker: Coordinator load in progress"},
+    {SL_ERR_COORDINATOR_NOT_AVAILABLE, "COORDINATOR_NOT_AVAILABLE",
+     "Broker: Coordinator not available"},
+    {SL_ERR_NOT_COORDINATOR, "NOT_COORDINATOR", "Broker: Not coordinator"},
+    {SL_ERR_TOPIC_EXCEPTION, "TOPIC_EXCEPTION", "Broker: Invalid topic"},
+    {SL_ERR_RECORD_LIST_TOO_LARGE, "RECORD_LIST_TOO_LARGE",
+     "Broker: Message batch larger than configured server segment size"},
+    {SL_ERR_NOT_ENOUGH_REPLICAS, "NOT_ENOUGH_REPLICAS", "Broker: Not enough in-sync replicas"},
+    {SL_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND, "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+     "Broker: Message(s) written to insufficient number of in-sync replicas"},
+    {SL_ERR_INVALID_REQUIRED_ACKS, "INVALID_REQUIRED_ACKS", "Broker: Invalid required acks value"},
+    {SL_ERR_ILLEGAL_GENERATION, "ILLEGAL_GENERATION",
+     "Broker: Specified group generation id is not valid"},
+    {SL_ERR_INCONSISTENT_GROUP_PROTOCOL, "INCONSISTENT_GROUP_PROTOCOL",
+     "Broker: Inconsistent group protocol"},
+    {SL_ERR_INVALID_GROUP_ID, "INVALID_GROUP_ID", "Broker: Invalid group.id"},
+    {SL_ERR_UNKNOWN_MEMBER_ID, "UNKNOWN_MEMBER_ID", "Broker: Unknown member"},
+    {SL_ERR_INVALID_SESSION_TIMEOUT, "INVALID_SESSION_TIMEOUT", "Broker: Invalid session timeout"},
+    {SL_ERR_REBALANCE_IN_PROGRESS, "REBALANCE_IN_PROGRESS", "Broker: Group rebalance in progress"},
+    {SL_ERR_INVALID_COMMIT_OFFSET_SIZE, "INVALID_COMMIT_OFFSET_SIZE",
+     "Broker: Commit offset data size is not valid"},
+    {SL_ERR_TOPIC_AUTHORIZATION_FAILED, "TOPIC_AUTHORIZATION_FAILED",
+     "Broker: Topic authorization failed"},
+    {SL_ERR_GROUP_AUTHORIZATION_FAILED, "GROUP_AUTHORIZATION_FAILED",
+     "Broker: Group authorization failed"},
+    {SL_ERR_CLUSTER_AUTHORIZATION_FAILED, "CLUSTER_AUTHORIZATION_FAILED",
+     "Broker: Cluster authorization failed"},
+    {SL_ERR_INVALID_TIMESTAMP, "INVALID_TIMESTAMP", "Broker: Invalid timestamp"},
+    {SL_ERR_UNSUPPORTED_SASL_MECHANISM, "UNSUPPORTED_SASL_MECHANISM",
+     "Broker: Unsupported SASL mechanism"},
+    {SL_ERR_ILLEGAL_SASL_STATE, "ILLEGAL_SASL_STATE",
+     "Broker: Request not valid in current SASL state"},
+    {SL_ERR_UNSUPPORTED_VERSION, "UNSUPPORTED_VERSION", "Broker: API version not supported"},
+    {SL_ERR_TOPIC_ALREADY_EXISTS, "TOPIC_ALREADY_EXISTS", "Broker: Topic already exists"},
+    {SL_ERR_INVALID_PARTITIONS, "INVALID_PARTITIONS", "Broker: Invalid number of partitions"},
+    {SL_ERR_INVALID_REPLICATION_FACTOR, "INVALID_REPLICATION_FACTOR",
+     "Broker: Invalid replication factor"},
+    {SL_ERR_INVALID_REPLICA_ASSIGNMENT, "INVALID_REPLICA_ASSIGNMENT",
+     "Broker: Invalid replica assignment"},
+    {SL_ERR_INVALID_CONFIG, "INVALID_CONFIG", "Broker: Configuration is invalid"},
+    {SL_ERR_NOT_CONTROLLER, "NOT_CONTROLLER", "Broker: Not controller for cluster"},
+    {SL_ERR_INVALID_REQUEST, "INVALID_REQUEST", "Broker: Invalid request"},
+    {SL_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT, "UNSUPPORTED_FOR_MESSAGE_FORMAT",
+     "Broker: Message format on broker does not support request"},
+    {SL_ERR_POLICY_VIOLATION, "POLICY_VIOLATION", "Broker: Policy violation"},
+    {SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "OUT_OF_ORDER_SEQUENCE_NUMBER",
+     "Broker: Broker received an out of order sequence number"},
+    {SL_ERR_DUPLICATE_SEQUENCE_NUMBER, "DUPLICATE_SEQUENCE_NUMBER",
+     "Broker: Broker received a duplicate sequence number"},
+    {SL_ERR_INVALID_PRODUCER_EPOCH, "INVALID_PRODUCER_EPOCH",
+     "Broker: Producer attempted an operation with an old epoch"},
+    {SL_ERR_UNKNOWN_PRODUCER_ID, "UNKNOWN_PRODUCER_ID", "Broker: Unknown Producer Id"},
+    {SL_ERR_UNSUPPORTED_COMPRESSION_TYPE, "UNSUPPORTED_COMPRESSION_TYPE",
+     "Broker: Unsupported compression type"},
+    {SL_ERR_MEMBER_ID_REQUIRED, "MEMBER_ID_REQUIRED", "Broker: Member id required"},
+    {SL_ERR_INVALID_RECORD, "INVALID_RECORD", "Broker: Invalid record"},
+};
+
+static const struct desc *find(sl_err err)
+{
+    for (size_t i = 0; i < sizeof(descs) / sizeof(descs[0]); i++)
+        if (descs[i].err == err)
+            return &descs[i];
+    return NULL;
+}
+
+const char *sl_err2str(sl_err err)
+{
+    const struct desc *d = find(err);
+    if (d)
+        return d->str;
+    return err <= SL_ERR__END ? "Local: Unknown error" : "Broker: Unknown error code";
+}
+
+const char *sl_err2name(sl_err err)
+{
+    const struct desc *d = find(err);
+    return d ? d->name : "UNKNOWN_CODE";
+}
+
+int sl_err_is_retriable(sl_err err)
+{
+    switch (err) {
+    case SL_ERR__TRANSPORT:
+    case SL_ERR__TIMED_OUT:
+    case SL_ERR_UNKNOWN_TOPIC_OR_PART:
+    case SL_ERR_LEADER_NOT_AVAILABLE:
+    case SL_ERR_NOT_LEADER_OR_FOLLOWER:
+    case SL_ERR_REQUEST_TIMED_OUT:
+    case SL_ERR_BROKER_NOT_AVAILABLE:
+    case SL_ERR_REPLICA_NOT_AVAILABLE:
+    case SL_ERR_NETWORK_EXCEPTION:
+    case SL_ERR_NOT_ENOUGH_REPLICAS:
+    case SL_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case SL_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case SL_ERR_COORDINATOR_NOT_AVAILABLE:
+    case SL_ERR_NOT_COORDINATOR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+sl_err sl__err_from_errno(int err)
+{
+    switch (err) {
+    case 0:
+        return SL_ERR_NO_ERROR;
+    case -ETIMEDOUT:
+        return SL_ERR__TIMED_OUT;
+    case -ENOMEM:
+        return SL_ERR__NO_MEMORY;
+    case -EINVAL:
+        return SL_ERR__INVALID_ARG;
+    case -EBADMSG:
+    case -EPROTO:
+        return SL_ERR__BAD_MSG;
+    case -EMSGSIZE:
+        return SL_ERR__MSG_SIZE_TOO_LARGE;
+    case -ENOBUFS:
+        return SL_ERR__QUEUE_FULL;
+    case -ENOTSUP:
+        return SL_ERR__UNSUPPORTED_FEATURE;
+    case -EHOSTUNREACH:
+        return SL_ERR__RESOLVE;
+    case -ECANCELED:
+        return SL_ERR__DESTROYED;
+    default:
+        return SL_ERR__TRANSPORT;
+    }
+}
+
+const char *sl_version_str(void) { return "0.1.0"; }

@@ -1,0 +1,282 @@
+/*
+ * sl_int.h — libsplicelog internals shared by the client's files (not installed).
+ *
+ * Contract
+ * - Everything here runs on the thread that called into the public handle (splicelog.h:
+ *   application-driven, no library threads, no locks).
+ * - Internal calls return 0 or -errno; sl_err values are produced only at the public edge
+ *   (sl__err_from_errno) or copied from the wire's error_code fields.
+ * - Cross-file names carry the sl__ prefix.
+ *
+ * Pieces
+ *   sl_conf.c      configuration (struct sl_conf)
+ *   sl_err.c       error names
+ *   sl_murmur2.c   partitioner
+ *   sl_conn.c      one broker connection: non-blocking socket, pipelined requests, frames
+ *   sl_client.c    what producer and consumer share: brokers, metadata (Metadata v4 codec),
+ *                  the I/O loop
+ *   sl_accum.c     producer accumulator: per-partition RecordBatch v2 buffers
+ *   sl_producer.c  producer (Produce v7 codec)
+ *   sl_consumer.c  consumer (Fetch v11, ListOffsets v2 codecs)
+ *
+ * The client encodes and decodes its few messages itself, straight over kp_buf cursors, rather
+ * than through proto/kp_msg: a Produce request is written as iovecs that point into the batch
+ * buffers (kp_msg would copy every batch into the request), and responses are decoded in one
+ * pass without an arena. RecordBatch building and parsing do come from proto/kp_batch.
+ */
+#ifndef SPLICELOG_SL_INT_H
+#define SPLICELOG_SL_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "kp_batch.h"
+#include "kp_buf.h"
+#include "splicelog.h"
+
+/* API versions the client speaks (all within what kp_api_advertised() lists). */
+enum {
+    SL__V_PRODUCE = 7,
+    SL__V_FETCH = 11,
+    SL__V_LIST_OFFSETS = 2,
+    SL__V_METADATA = 4,
+    SL__V_API_VERSIONS = 0,
+};
+
+enum {
+    SL__API_PRODUCE = 0,
+    SL__API_FETCH = 1,
+    SL__API_LIST_OFFSETS = 2,
+    SL__API_METADATA = 3,
+    SL__API_API_VERSIONS = 18
+};
+
+/* Largest response frame accepted (librdkafka's receive.message.max.bytes is 100 MB). */
+#define SL__MAX_FRAME (128 * 1024 * 1024)
+
+int64_t sl__now_ms(void);
+int64_t sl__now_us(void);
+/* Copies msg (printf-style) into errstr when errstr is not NULL. */
+void sl__errstr(char *errstr, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Maps an internal -errno to the library's sl_err. */
+sl_err sl__err_from_errno(int err);
+
+/* ---- configuration ------------------------------------------------------------------------ */
+
+enum sl__reset { SL__RESET_LATEST = 0, SL__RESET_EARLIEST = 1, SL__RESET_ERROR = 2 };
+
+struct sl_conf {
+    char *bootstrap_servers;
+    char *client_id;
+    int acks; /* 0, 1, -1 */
+    int linger_ms;
+    int batch_size;
+    int max_in_flight;
+    int retries;
+    int retry_backoff_ms;
+    int request_timeout_ms;
+    int delivery_timeout_ms;
+    int queue_max_kbytes;
+    int queue_max_messages;
+    int message_max_bytes;
+    int compression_none;  /* only "none" exists */
+    int allow_auto_create; /* -1: the role's default */
+    int security_ssl;
+    char *ssl_ca_location;
+    char *ssl_certificate_location;
+    char *ssl_key_location;
+    int fetch_min_bytes;
+    int fetch_wait_max_ms;
+    int fetch_max_bytes;
+    int max_partition_fetch_bytes;
+    int check_crcs;
+    int queued_max_kbytes;
+    int auto_offset_reset; /* enum sl__reset */
+    sl_delivery_cb *dr_cb;
+    void *opaque;
+};
+
+/* ---- growable byte buffer ------------------------------------------------------------------ */
+
+struct sl__bytes {
+    uint8_t *p;
+    size_t len;
+    size_t cap;
+};
+int sl__bytes_reserve(struct sl__bytes *b, size_t need);
+void sl__bytes_free(struct sl__bytes *b);
+
+/* ---- requests and connections -------------------------------------------------------------- */
+
+struct sl__client;
+struct sl__conn;
+struct sl__req;
+
+/*
+ * A received response: body points just after the correlation id. When own is non-NULL the
+ * frame lives in its own heap buffer (own == the frame start) that the callback may take by
+ * setting own to NULL (it then frees it with free()); otherwise the bytes are a view into the
+ * connection's receive buffer, valid only during the callback.
+ */
+struct sl__frame {
+    const uint8_t *body;
+    size_t len;
+    uint8_t *own;
+};
+
+/*
+ * Completion of a request: err 0 and resp set for a response, or -errno (transport loss,
+ * timeout: resp NULL). Called exactly once per request that was queued; the request is
+ * recycled after the callback returns.
+ */
+typedef void sl__req_cb(struct sl__client *cl, struct sl__req *req, int err,
+                        struct sl__frame *resp);
+
+struct sl__batch;
+
+struct sl__req {
+    struct sl__req *next; /* in the connection's send or wait queue, or the free list */
+    int32_t corr;
+    int16_t api_key;
+    int16_t api_version;
+    bool expect_response;
+    struct sl__bytes out; /* the encoded bytes that are not borrowed (frame head, fields) */
+    struct iovec *iov;    /* the frame as iovecs over out and borrowed buffers */
+    int niov;
+    int iov_cap;
+    size_t total;        /* frame bytes, sum of iov lengths */
+    size_t sent;         /* bytes written so far; sent <= total */
+    int64_t deadline_ms; /* response due by (set when fully written) */
+    sl__req_cb *cb;
+    void *ctx;                  /* callback's context */
+    int64_t ctx_i;              /* a second context value (epochs, counts) */
+    struct sl__batch **batches; /* produce: the batches in the request, in wire order */
+    int nbatches;
+    int batches_cap;
+    /* Borrowed segments, recorded while encoding: out[mark] is followed by seg. */
+    struct {
+        size_t out_pos;
+        const uint8_t *ptr;
+        size_t len;
+    } * segs;
+    int nsegs;
+    int segs_cap;
+};
+
+enum sl__conn_state { SL__CONN_DOWN, SL__CONN_CONNECTING, SL__CONN_UP };
+
+struct sl__conn {
+    struct sl__client *cl;
+    char *host;
+    int port;
+    int32_t node_id; /* -1 for a bootstrap entry not (yet) matched to a broker */
+    int fd;          /* -1 when down */
+    enum sl__conn_state state;
+    int64_t reconnect_at_ms; /* no new connect before this */
+    int failures;            /* consecutive connect failures */
+    /* Requests not fully written (FIFO), then written and awaiting a response (FIFO). */
+    struct sl__req *sendq, *sendq_tail;
+    struct sl__req *waitq, *waitq_tail;
+    uint32_t n_out; /* requests in sendq + waitq */
+    /* Receive: small frames are parsed in rx; a frame larger than rx gets its own buffer. */
+    uint8_t *rx;
+    size_t rx_len; /* bytes in rx */
+    size_t rx_cap;
+    uint8_t *big;     /* frame being filled, including its 4-byte size; NULL when none */
+    size_t big_len;   /* bytes in big */
+    size_t big_need;  /* total bytes of the frame */
+    bool api_checked; /* the ApiVersions answer arrived and was acceptable */
+    int fetch_out;    /* consumer: fetch requests outstanding on this connection */
+};
+
+#define SL__RX_CAP (256 * 1024)
+
+/* Creates a connection record (not connected). */
+struct sl__conn *sl__conn_new(struct sl__client *cl, const char *host, int port, int32_t node_id);
+/* Fails every request (err), closes the socket and frees the record. */
+void sl__conn_free(struct sl__conn *c, int err);
+/* Starts connecting if down and the reconnect backoff allows; 0, -EAGAIN (backoff) or -errno. */
+int sl__conn_ensure(struct sl__conn *c);
+/* Closes the socket and fails every queued and in-flight request with err (newest first). */
+void sl__conn_fail(struct sl__conn *c, int err);
+/* Appends a request (encoded with sl__req_begin/..._end) to the send queue. */
+void sl__conn_enqueue(struct sl__conn *c, struct sl__req *r);
+/* poll(2) interest for this connection (0 when down). */
+short sl__conn_events(const struct sl__conn *c);
+/* Handles readiness: writes what it can, reads and dispatches every complete frame. */
+void sl__conn_io(struct sl__conn *c, short revents);
+/* Writes queued requests without waiting (may complete acks=0 requests). */
+void sl__conn_flush(struct sl__conn *c);
+/* Fails the connection when the oldest in-flight request is past its deadline. */
+void sl__conn_check_timeouts(struct sl__conn *c, int64_t now_ms);
+/* Feeds received bytes to the frame parser (exposed for unit tests of the matching logic). */
+int sl__conn_feed(struct sl__conn *c, const uint8_t *data, size_t len);
+
+/* Request building: begin writes the frame size placeholder and the request header v1. */
+struct sl__req *sl__req_get(struct sl__client *cl);
+void sl__req_put(struct sl__client *cl, struct sl__req *r);
+int sl__req_begin(struct sl__client *cl, struct sl__req *r, int16_t api_key, int16_t ver);
+/* A kp_wr over the request's out buffer with room for at least n more bytes. */
+int sl__req_wr(struct sl__req *r, size_t n, struct kp_wr *wr);
+/* Commits what wr wrote (wr must come from sl__req_wr). */
+void sl__req_wr_done(struct sl__req *r, const struct kp_wr *wr);
+/* Adds borrowed bytes (kept alive by the caller until the request completes). */
+int sl__req_borrow(struct sl__req *r, const void *p, size_t len);
+/* Patches the frame size and builds the iovecs. */
+int sl__req_end(struct sl__req *r);
+
+/* ---- metadata --------------------------------------------------------------------------- */
+
+struct sl__topic {
+    char *name;
+    size_t name_len;
+    int32_t n_parts;  /* -1 while unknown */
+    int32_t *leaders; /* node id per partition (n_parts entries) */
+    int16_t err;      /* topic-level error of the last metadata answer */
+    bool known;       /* a metadata answer covered this topic */
+    bool stale;       /* refresh wanted */
+    void *prod;       /* producer's per-topic state (sl_producer.c) */
+};
+
+struct sl__client {
+    sl_conf *conf;
+    bool is_producer;
+    struct sl__conn **conns;
+    int n_conns;
+    int conns_cap;
+    int32_t corr_next;
+    struct sl__req *req_free;
+    struct sl__topic **topics;
+    int n_topics;
+    int topics_cap;
+    bool md_inflight;
+    bool md_wanted;
+    int64_t md_next_ms; /* earliest time for the next metadata request */
+    int md_fail;        /* last metadata error (-errno), 0 if fine */
+    sl_stats stats;
+    struct pollfd *pfds;
+    int pfds_cap;
+    /* Owner hooks: the producer/consumer learn about metadata and connection changes. */
+    void (*on_metadata)(struct sl__client *cl);
+    void *owner;
+};
+
+int sl__client_init(struct sl__client *cl, sl_conf *conf, bool is_producer, char *errstr,
+                    size_t errstr_size);
+void sl__client_destroy(struct sl__client *cl);
+/* The topic record (created, unknown, on first use); NULL on allocation failure. */
+struct sl__topic *sl__topic_get(struct sl__client *cl, const char *name);
+struct sl__topic *sl__topic_find(struct sl__client *cl, const char *name, size_t len);
+/* Connection to broker node_id; NULL when the node is unknown. */
+struct sl__conn *sl__conn_for_node(struct sl__client *cl, int32_t node_id);
+/* Asks for a metadata refresh at the next I/O turn (rate limited by retry.backoff.ms). */
+void sl__metadata_want(struct sl__client *cl);
+/* Waits (driving I/O) until t is known or timeout; 0 or -errno (-ETIMEDOUT). */
+int sl__metadata_wait(struct sl__client *cl, struct sl__topic *t, int timeout_ms);
+/* One I/O turn: sends metadata if wanted, polls up to timeout_ms, handles readiness. */
+void sl__client_io(struct sl__client *cl, int timeout_ms);
+
+#endif

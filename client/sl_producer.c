@@ -1,0 +1,672 @@
+/*
+ * sl_producer.c — the asynchronous producer.
+ *
+ * Flow: sl_produce appends the record to its partition's open batch (sl_accum.c). A turn of
+ * the producer (sl_poll, sl_flush, or sl_produce when a batch fills up) closes batches whose
+ * linger.ms expired, then for each broker with fewer than max.in.flight requests outstanding
+ * builds one Produce v7 request holding the head batch of every ready partition it leads
+ * (one batch per partition per request, as Kafka requires), written with writev straight
+ * from the batch buffers. Responses complete batches; completed batches wait on the done list
+ * until sl_poll runs their records' delivery callbacks, on the application's thread.
+ *
+ * Retries: a batch that failed with a retriable error (lost connection, NOT_LEADER, ...) goes
+ * back to the head of its partition's queue after retry.backoff.ms, unless a batch of the same
+ * partition sent after it is still in flight: retrying it then would reorder the log, so it is
+ * reported failed instead. A lost connection completes its requests newest first, so all of
+ * them are re-queued in their original order. Nothing is reported delivered without a
+ * response that says so (acks=0 excepted: offset -1, delivered when written).
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sl_accum.h"
+#include "sl_int.h"
+
+struct sl__ptopic {
+    int32_t n;
+    struct sl__ppart *parts;
+    int32_t sticky; /* partition for unkeyed records, -1: pick one */
+};
+
+struct sl_producer {
+    struct sl__client cl;
+    struct sl__accum acc;
+    struct sl__batch *done_head, *done_tail;
+    size_t q_bytes; /* bytes of records produced and not yet reported */
+    size_t q_msgs;  /* records produced and not yet reported */
+    size_t q_max_bytes;
+    bool flushing;   /* close open batches regardless of linger.ms */
+    bool destroying; /* no retries: everything outstanding fails */
+    int64_t last_io_us;
+    struct kp_header *hdrs; /* scratch for converting sl_header, reused */
+    int32_t hdrs_cap;
+    struct sl__topic *last_topic;
+    unsigned rnd;
+};
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct sl__ptopic *ptopic(struct sl__topic *t) { return t->prod; }
+
+/* Makes the per-partition array match the topic's partition count (never shrinks). */
+static int ptopic_sync(struct sl__topic *t)
+{
+    struct sl__ptopic *pt = t->prod;
+    if (!pt) {
+        pt = calloc(1, sizeof(*pt));
+        if (!pt)
+            return -ENOMEM;
+        pt->sticky = -1;
+        t->prod = pt;
+    }
+    if (t->n_parts > pt->n) {
+        struct sl__ppart *p = realloc(pt->parts, (size_t)t->n_parts * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        memset(p + pt->n, 0, (size_t)(t->n_parts - pt->n) * sizeof(*p));
+        pt->parts = p;
+        pt->n = t->n_parts;
+    }
+    return 0;
+}
+
+static void on_metadata(struct sl__client *cl)
+{
+    for (int i = 0; i < cl->n_topics; i++)
+        if (cl->topics[i]->prod && cl->topics[i]->n_parts > 0)
+            ptopic_sync(cl->topics[i]);
+}
+
+sl_producer *sl_producer_new(sl_conf *conf, char *errstr, size_t errstr_size)
+{
+    if (!conf) {
+        sl__errstr(errstr, errstr_size, "conf must not be NULL");
+        return NULL;
+    }
+    sl_producer *p = calloc(1, sizeof(*p));
+    if (!p) {
+        sl_conf_free(conf);
+        sl__errstr(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    sl_err e = sl__client_init(&p->cl, conf, true, errstr, errstr_size);
+    if (e != SL_ERR_NO_ERROR) {
+        sl__client_destroy(&p->cl);
+        free(p);
+        return NULL;
+    }
+    p->cl.owner = p;
+    p->cl.on_metadata = on_metadata;
+    sl__accum_init(&p->acc, (size_t)conf->batch_size);
+    p->q_max_bytes = (size_t)conf->queue_max_kbytes * 1024;
+    p->rnd = (unsigned)sl__now_us();
+    return p;
+}
+
+/* ---- completion ------------------------------------------------------------------------- */
+
+static void done_push(sl_producer *p, struct sl__batch *b)
+{
+    b->next = NULL;
+    if (p->done_tail)
+        p->done_tail->next = b;
+    else
+        p->done_head = b;
+    p->done_tail = b;
+}
+
+/* A sent batch came back with err (0, a Kafka code or a library code). */
+static void batch_result(sl_producer *p, struct sl__batch *b, sl_err err, int64_t base_offset,
+                         int64_t append_time)
+{
+    struct sl__ppart *pp = &ptopic(b->topic)->parts[b->partition];
+    bool later_inflight = sl__ppart_returned(pp, b);
+    if (err == SL_ERR_NO_ERROR) {
+        b->err = err;
+        b->base_offset = base_offset;
+        b->log_append_time = append_time;
+        done_push(p, b);
+        return;
+    }
+    int64_t now = sl__now_ms();
+    bool retriable = sl_err_is_retriable(err) && !p->destroying;
+    if (err == SL_ERR__TRANSPORT || err == SL_ERR__TIMED_OUT ||
+        err == SL_ERR_NOT_LEADER_OR_FOLLOWER || err == SL_ERR_LEADER_NOT_AVAILABLE ||
+        err == SL_ERR_UNKNOWN_TOPIC_OR_PART) {
+        b->topic->stale = true;
+        sl__metadata_want(&p->cl);
+    }
+    if (retriable && !later_inflight && b->attempts <= p->cl.conf->retries &&
+        now - b->created_ms < p->cl.conf->delivery_timeout_ms) {
+        b->retry_at_ms = now + p->cl.conf->retry_backoff_ms;
+        p->cl.stats.retries++;
+        sl__ppart_push_head(pp, b);
+        return;
+    }
+    b->err = err;
+    b->base_offset = -1;
+    done_push(p, b);
+}
+
+static sl_err err_of(int err)
+{
+    if (err == -ECANCELED)
+        return SL_ERR__DESTROYED;
+    return err == -ETIMEDOUT ? SL_ERR__TIMED_OUT : SL_ERR__TRANSPORT;
+}
+
+/*
+ * Produce v7 response: [topic STRING, [partition int32, error_code int16, base_offset int64,
+ * log_append_time_ms int64, log_start_offset int64]], throttle_time_ms int32.
+ */
+static void produce_cb(struct sl__client *cl, struct sl__req *req, int err, struct sl__frame *f)
+{
+    sl_producer *p = cl->owner;
+    int n = req->nbatches;
+    if (!req->expect_response && !err) {
+        for (int i = 0; i < n; i++)
+            batch_result(p, req->batches[i], SL_ERR_NO_ERROR, -1, -1);
+        return;
+    }
+    if (err || !f) {
+        /* Newest first within the request too, for the same ordering reason. */
+        for (int i = n - 1; i >= 0; i--)
+            batch_result(p, req->batches[i], err_of(err), -1, -1);
+        return;
+    }
+    bool *seen = NULL;
+    bool seen_stack[64] = {false};
+    seen = n <= 64 ? seen_stack : calloc((size_t)n, sizeof(bool));
+    struct kp_rd rd;
+    kp_rd_init(&rd, f->body, f->len);
+    int32_t nt = kp_rd_array(&rd, 2 + 4, false);
+    for (int32_t i = 0; i < nt && kp_rd_ok(&rd) && seen; i++) {
+        struct kp_str name = kp_rd_str(&rd);
+        int32_t np = kp_rd_array(&rd, 4 + 2 + 8 + 8 + 8, false);
+        for (int32_t j = 0; j < np && kp_rd_ok(&rd); j++) {
+            int32_t part = kp_rd_i32(&rd);
+            int16_t ec = kp_rd_i16(&rd);
+            int64_t base = kp_rd_i64(&rd);
+            int64_t lat = kp_rd_i64(&rd);
+            kp_rd_i64(&rd); /* log_start_offset */
+            if (!kp_rd_ok(&rd))
+                break;
+            for (int k = 0; k < n; k++) {
+                struct sl__batch *b = req->batches[k];
+                if (seen[k] || b->partition != part ||
+                    !kp_str_same(name,
+                                 (struct kp_str){b->topic->name, (int32_t)b->topic->name_len}))
+                    continue;
+                seen[k] = true;
+                if (ec == 0 && base < 0)
+                    ec = SL_ERR_UNKNOWN; /* success without an offset is not success */
+                batch_result(p, b, (sl_err)ec, base, lat);
+                break;
+            }
+        }
+    }
+    kp_rd_i32(&rd); /* throttle_time_ms */
+    /* Batches the response did not mention (or a malformed response): not delivered. */
+    for (int k = n - 1; k >= 0; k--)
+        if (!seen || !seen[k])
+            batch_result(p, req->batches[k], SL_ERR__BAD_MSG, -1, -1);
+    if (seen && seen != seen_stack)
+        free(seen);
+}
+
+/* ---- sending ---------------------------------------------------------------------------- */
+
+static int close_open(sl_producer *p, struct sl__ppart *pp)
+{
+    struct sl__batch *b = pp->open;
+    if (!b)
+        return 0;
+    pp->open = NULL;
+    int err = sl__batch_close(b);
+    if (err) {
+        b->err = SL_ERR__BAD_MSG;
+        done_push(p, b);
+        return err;
+    }
+    sl__ppart_push_tail(pp, b);
+    return 0;
+}
+
+/* Closes lingering batches and fails queued batches past delivery.timeout.ms. */
+static void expire(sl_producer *p, int64_t now)
+{
+    const sl_conf *cf = p->cl.conf;
+    for (int i = 0; i < p->cl.n_topics; i++) {
+        struct sl__ptopic *pt = p->cl.topics[i]->prod;
+        if (!pt)
+            continue;
+        for (int32_t j = 0; j < pt->n; j++) {
+            struct sl__ppart *pp = &pt->parts[j];
+            if (pp->open &&
+                (p->flushing || p->destroying || now - pp->open->created_ms >= cf->linger_ms)) {
+                if (pt->sticky == j)
+                    pt->sticky = -1;
+                close_open(p, pp);
+            }
+            while (pp->q_head &&
+                   (p->destroying || now - pp->q_head->created_ms >= cf->delivery_timeout_ms)) {
+                struct sl__batch *b = sl__ppart_pop(pp);
+                b->err = p->destroying ? SL_ERR__DESTROYED : SL_ERR__MSG_TIMED_OUT;
+                done_push(p, b);
+            }
+        }
+    }
+}
+
+/* Builds one Produce request for conn c from every ready partition it leads. */
+static int build_request(sl_producer *p, struct sl__conn *c, int64_t now)
+{
+    struct sl__client *cl = &p->cl;
+    struct sl__req *r = NULL;
+    int ntopics = 0;
+    /* Pass 1: pick the batches. */
+    for (int i = 0; i < cl->n_topics; i++) {
+        struct sl__topic *t = cl->topics[i];
+        struct sl__ptopic *pt = t->prod;
+        if (!pt || t->n_parts <= 0)
+            continue;
+        bool any = false;
+        for (int32_t j = 0; j < pt->n && j < t->n_parts; j++) {
+            struct sl__ppart *pp = &pt->parts[j];
+            struct sl__batch *b = pp->q_head;
+            if (!b || b->retry_at_ms > now || t->leaders[j] != c->node_id)
+                continue;
+            if (!r) {
+                r = sl__req_get(cl);
+                if (!r)
+                    return -ENOMEM;
+            }
+            if (r->nbatches == r->batches_cap) {
+                int cap = r->batches_cap ? r->batches_cap * 2 : 16;
+                struct sl__batch **nb = realloc(r->batches, (size_t)cap * sizeof(*nb));
+                if (!nb)
+                    break;
+                r->batches = nb;
+                r->batches_cap = cap;
+            }
+            sl__ppart_pop(pp);
+            r->batches[r->nbatches++] = b;
+            any = true;
+        }
+        ntopics += any;
+    }
+    if (!r)
+        return 0;
+    /* Pass 2: encode; batches are grouped by topic already (topic order of pass 1). */
+    int err = sl__req_begin(cl, r, SL__API_PRODUCE, SL__V_PRODUCE);
+    struct kp_wr wr;
+    if (!err)
+        err = sl__req_wr(r, 2 + 2 + 4 + 4, &wr);
+    if (!err) {
+        kp_wr_nstr(&wr, KP_STR_NULL); /* transactional_id */
+        kp_wr_i16(&wr, (int16_t)cl->conf->acks);
+        kp_wr_i32(&wr, cl->conf->request_timeout_ms);
+        kp_wr_array(&wr, ntopics);
+        sl__req_wr_done(r, &wr);
+    }
+    for (int k = 0; k < r->nbatches && !err;) {
+        struct sl__topic *t = r->batches[k]->topic;
+        int m = k;
+        while (m < r->nbatches && r->batches[m]->topic == t)
+            m++;
+        err = sl__req_wr(r, 2 + t->name_len + 4, &wr);
+        if (err)
+            break;
+        kp_wr_str(&wr, (struct kp_str){t->name, (int32_t)t->name_len});
+        kp_wr_array(&wr, m - k);
+        sl__req_wr_done(r, &wr);
+        for (; k < m && !err; k++) {
+            struct sl__batch *b = r->batches[k];
+            err = sl__req_wr(r, 8, &wr);
+            if (err)
+                break;
+            kp_wr_i32(&wr, b->partition);
+            kp_wr_i32(&wr, (int32_t)b->size);
+            sl__req_wr_done(r, &wr);
+            err = sl__req_borrow(r, b->buf, b->size);
+        }
+    }
+    if (!err)
+        err = sl__req_end(r);
+    if (err) {
+        /* Put the batches back in order; nothing was sent. */
+        for (int k = r->nbatches - 1; k >= 0; k--) {
+            struct sl__batch *b = r->batches[k];
+            sl__ppart_push_head(&ptopic(b->topic)->parts[b->partition], b);
+        }
+        r->nbatches = 0;
+        sl__req_put(cl, r);
+        return err;
+    }
+    for (int k = 0; k < r->nbatches; k++) {
+        struct sl__batch *b = r->batches[k];
+        b->attempts++;
+        sl__ppart_sent(&ptopic(b->topic)->parts[b->partition], b);
+    }
+    cl->stats.batches_sent += (uint64_t)r->nbatches;
+    r->cb = produce_cb;
+    r->expect_response = cl->conf->acks != 0;
+    sl__conn_enqueue(c, r);
+    return 1;
+}
+
+/* True when a batch is ready to go to broker node. */
+static bool ready_for(sl_producer *p, int32_t node, int64_t now)
+{
+    for (int i = 0; i < p->cl.n_topics; i++) {
+        struct sl__topic *t = p->cl.topics[i];
+        struct sl__ptopic *pt = t->prod;
+        for (int32_t j = 0; pt && j < pt->n && j < t->n_parts; j++)
+            if (pt->parts[j].q_head && pt->parts[j].q_head->retry_at_ms <= now &&
+                t->leaders[j] == node)
+                return true;
+    }
+    return false;
+}
+
+/* True when some ready batch waits for a partition whose leader is unknown. */
+static bool leaderless_ready(sl_producer *p)
+{
+    for (int i = 0; i < p->cl.n_topics; i++) {
+        struct sl__topic *t = p->cl.topics[i];
+        struct sl__ptopic *pt = t->prod;
+        if (!pt)
+            continue;
+        for (int32_t j = 0; j < pt->n; j++)
+            if (pt->parts[j].q_head &&
+                (j >= t->n_parts || !sl__conn_for_node(&p->cl, t->leaders[j])))
+                return true;
+    }
+    return false;
+}
+
+static void send_ready(sl_producer *p)
+{
+    struct sl__client *cl = &p->cl;
+    int64_t now = sl__now_ms();
+    expire(p, now);
+    for (int i = 0; i < cl->n_conns; i++) {
+        struct sl__conn *c = cl->conns[i];
+        if (c->node_id < 0)
+            continue;
+        if (c->state == SL__CONN_DOWN && (!ready_for(p, c->node_id, now) || sl__conn_ensure(c)))
+            continue;
+        while (c->n_out < (uint32_t)cl->conf->max_in_flight && c->state != SL__CONN_DOWN) {
+            if (build_request(p, c, now) <= 0)
+                break;
+        }
+        sl__conn_flush(c);
+    }
+    if (leaderless_ready(p))
+        sl__metadata_want(cl);
+}
+
+/* One producer turn: send, wait up to timeout_ms for I/O, send again. */
+static void turn(sl_producer *p, int timeout_ms)
+{
+    send_ready(p);
+    sl__client_io(&p->cl, timeout_ms);
+    send_ready(p);
+    p->last_io_us = sl__now_us();
+}
+
+/* ---- reports ---------------------------------------------------------------------------- */
+
+static int serve_done(sl_producer *p)
+{
+    int served = 0;
+    const sl_conf *cf = p->cl.conf;
+    while (p->done_head) {
+        struct sl__batch *b = p->done_head;
+        p->done_head = b->next;
+        if (!p->done_head)
+            p->done_tail = NULL;
+        if (b->err == SL_ERR_NO_ERROR)
+            p->cl.stats.records_delivered += (uint64_t)b->count;
+        else
+            p->cl.stats.records_failed += (uint64_t)b->count;
+        if (cf->dr_cb) {
+            sl_delivery dr = {.err = b->err, .topic = b->topic->name, .partition = b->partition};
+            struct kp_batch_hdr hdr;
+            struct kp_record_iter it;
+            struct kp_record rec;
+            bool iter = b->size > 0 && kp_batch_parse_hdr(b->buf, b->size, &hdr) == 0;
+            if (iter)
+                kp_record_iter_init(&it, b->buf, &hdr);
+            for (int32_t i = 0; i < b->count; i++) {
+                dr.offset = b->base_offset >= 0 ? b->base_offset + i : -1;
+                dr.msg_opaque = b->opq[i];
+                dr.key = dr.value = NULL;
+                dr.key_len = dr.value_len = 0;
+                dr.timestamp = -1;
+                if (iter && kp_record_next(&it, &rec) == 1) {
+                    dr.timestamp = b->log_append_time >= 0
+                                       ? b->log_append_time
+                                       : hdr.base_timestamp + rec.timestamp_delta;
+                    if (rec.key.len >= 0) {
+                        dr.key = rec.key.ptr;
+                        dr.key_len = (size_t)rec.key.len;
+                    }
+                    if (rec.value.len >= 0) {
+                        dr.value = rec.value.ptr;
+                        dr.value_len = (size_t)rec.value.len;
+                    }
+                }
+                cf->dr_cb(p, &dr, cf->opaque);
+                served++;
+            }
+        } else {
+            served += b->count;
+        }
+        assert(p->q_msgs >= (size_t)b->count && p->q_bytes >= b->bytes);
+        p->q_msgs -= (size_t)b->count;
+        p->q_bytes -= b->bytes;
+        sl__batch_put(&p->acc, b);
+    }
+    return served;
+}
+
+int sl_poll(sl_producer *p, int timeout_ms)
+{
+    int64_t now_us = sl__now_us();
+    int64_t deadline = timeout_ms < 0 ? -1 : sl__now_ms() + timeout_ms;
+    /* A zero-timeout poll does I/O at most every millisecond, so a tight produce/poll loop
+     * does not turn into one syscall per record. */
+    if (timeout_ms != 0 || !p->done_head || now_us - p->last_io_us >= 1000)
+        turn(p, 0);
+    int served = serve_done(p);
+    while (served == 0 && timeout_ms != 0 && p->q_msgs > 0) {
+        int64_t left = deadline < 0 ? 100 : deadline - sl__now_ms();
+        if (left <= 0)
+            break;
+        turn(p, (int)left);
+        served = serve_done(p);
+    }
+    return served;
+}
+
+sl_err sl_flush(sl_producer *p, int timeout_ms)
+{
+    int64_t deadline = timeout_ms < 0 ? -1 : sl__now_ms() + timeout_ms;
+    p->flushing = true;
+    for (;;) {
+        turn(p, 0);
+        serve_done(p);
+        if (p->q_msgs == 0)
+            break;
+        int64_t left = deadline < 0 ? 100 : deadline - sl__now_ms();
+        if (left <= 0)
+            break;
+        turn(p, (int)(left < 100 ? left : 100));
+        serve_done(p);
+        if (p->q_msgs == 0)
+            break;
+    }
+    p->flushing = false;
+    return p->q_msgs == 0 ? SL_ERR_NO_ERROR : SL_ERR__TIMED_OUT;
+}
+
+size_t sl_outq_len(const sl_producer *p) { return p->q_msgs; }
+
+void sl_producer_stats(const sl_producer *p, sl_stats *out) { *out = p->cl.stats; }
+
+/* ---- produce ---------------------------------------------------------------------------- */
+
+static sl_err topic_ready(sl_producer *p, const char *name, struct sl__topic **out)
+{
+    struct sl__topic *t = p->last_topic;
+    if (!t || strcmp(t->name, name) != 0) {
+        t = sl__topic_get(&p->cl, name);
+        if (!t)
+            return SL_ERR__NO_MEMORY;
+    }
+    if (!t->known || t->n_parts < 0 || (!t->prod && t->err == SL_ERR_LEADER_NOT_AVAILABLE)) {
+        int err = sl__metadata_wait(&p->cl, t, p->cl.conf->request_timeout_ms);
+        if (err)
+            return sl__err_from_errno(err);
+    }
+    if (t->err != 0 && t->n_parts <= 0)
+        return (sl_err)t->err;
+    if (t->n_parts <= 0)
+        return SL_ERR__UNKNOWN_TOPIC;
+    if (ptopic_sync(t))
+        return SL_ERR__NO_MEMORY;
+    p->last_topic = t;
+    *out = t;
+    return SL_ERR_NO_ERROR;
+}
+
+static int32_t pick_partition(sl_producer *p, struct sl__topic *t, const void *key, size_t key_len)
+{
+    if (key)
+        return sl_partition_for_key(key, key_len, t->n_parts);
+    struct sl__ptopic *pt = t->prod;
+    if (pt->sticky < 0 || pt->sticky >= t->n_parts)
+        pt->sticky = (int32_t)(rand_r(&p->rnd) % (unsigned)t->n_parts);
+    return pt->sticky;
+}
+
+sl_err sl_produce(sl_producer *p, const char *topic, int32_t partition, const void *key,
+                  size_t key_len, const void *value, size_t value_len, const sl_header *headers,
+                  size_t header_count, int64_t timestamp_ms, void *msg_opaque)
+{
+    if (!p || !topic || !*topic || strlen(topic) > 249 || key_len > INT32_MAX ||
+        value_len > INT32_MAX || header_count > INT32_MAX || (header_count && !headers) ||
+        (partition < 0 && partition != SL_PARTITION_ANY) || (!key && key_len) ||
+        (!value && value_len))
+        return SL_ERR__INVALID_ARG;
+    const sl_conf *cf = p->cl.conf;
+
+    /* Headers as kp_header views (scratch array reused across calls). */
+    if ((int32_t)header_count > p->hdrs_cap) {
+        struct kp_header *h = realloc(p->hdrs, header_count * sizeof(*h));
+        if (!h)
+            return SL_ERR__NO_MEMORY;
+        p->hdrs = h;
+        p->hdrs_cap = (int32_t)header_count;
+    }
+    for (size_t i = 0; i < header_count; i++) {
+        if (!headers[i].key || headers[i].key_len > INT16_MAX || headers[i].value_len > INT32_MAX ||
+            (!headers[i].value && headers[i].value_len))
+            return SL_ERR__INVALID_ARG;
+        p->hdrs[i].key = (struct kp_str){headers[i].key, (int32_t)headers[i].key_len};
+        p->hdrs[i].value = headers[i].value
+                               ? (struct kp_bytes){headers[i].value, (int32_t)headers[i].value_len}
+                               : KP_BYTES_NULL;
+    }
+    struct kp_bytes k = key ? (struct kp_bytes){key, (int32_t)key_len} : KP_BYTES_NULL;
+    struct kp_bytes v = value ? (struct kp_bytes){value, (int32_t)value_len} : KP_BYTES_NULL;
+
+    /* Size checks before anything else: the worst-case record and its own batch. */
+    size_t rec =
+        kp_batch_record_size(INT64_MAX / 2, INT32_MAX, k, v, p->hdrs, (int32_t)header_count);
+    if (rec == 0)
+        return SL_ERR__INVALID_ARG;
+    size_t alone = KP_BATCH_HEADER_LEN + rec;
+    if (alone > (size_t)cf->message_max_bytes)
+        return SL_ERR__MSG_SIZE_TOO_LARGE;
+    if (p->q_msgs + 1 > (size_t)cf->queue_max_messages || p->q_bytes + rec > p->q_max_bytes)
+        return SL_ERR__QUEUE_FULL;
+
+    struct sl__topic *t = NULL;
+    sl_err e = topic_ready(p, topic, &t);
+    if (e != SL_ERR_NO_ERROR)
+        return e;
+    if (partition == SL_PARTITION_ANY)
+        partition = pick_partition(p, t, key, key_len);
+    if (partition >= t->n_parts)
+        return SL_ERR__UNKNOWN_PARTITION;
+
+    int64_t ts = timestamp_ms ? timestamp_ms : wall_ms();
+    struct sl__ptopic *pt = t->prod;
+    struct sl__ppart *pp = &pt->parts[partition];
+    bool kick = false;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!pp->open) {
+            struct sl__batch *b = sl__batch_get(&p->acc, alone);
+            if (!b)
+                return SL_ERR__NO_MEMORY;
+            b->topic = t;
+            b->partition = partition;
+            if (sl__batch_open(b, ts, sl__now_ms()) != 0) {
+                sl__batch_put(&p->acc, b);
+                return SL_ERR__NO_MEMORY;
+            }
+            pp->open = b;
+        }
+        int err =
+            sl__batch_append(pp->open, ts, k, v, p->hdrs, (int32_t)header_count, msg_opaque, rec);
+        if (err == 0) {
+            p->q_msgs++;
+            p->q_bytes += rec;
+            if (kick)
+                turn(p, 0);
+            return SL_ERR_NO_ERROR;
+        }
+        if (err != -ENOSPC || pp->open->count == 0)
+            return err == -ENOMEM ? SL_ERR__NO_MEMORY : SL_ERR__INVALID_ARG;
+        /* Full: close it (ready to send), move the sticky partition on, open a new one. */
+        if (pt->sticky == partition && !key)
+            pt->sticky = -1;
+        close_open(p, pp);
+        kick = true;
+    }
+    return SL_ERR__MSG_SIZE_TOO_LARGE;
+}
+
+void sl_producer_free(sl_producer *p)
+{
+    if (!p)
+        return;
+    p->destroying = true;
+    expire(p, sl__now_ms());
+    /* In-flight requests fail with -ECANCELED: their batches are reported destroyed. */
+    for (int i = 0; i < p->cl.n_conns; i++)
+        sl__conn_fail(p->cl.conns[i], -ECANCELED);
+    expire(p, sl__now_ms());
+    serve_done(p);
+    for (int i = 0; i < p->cl.n_topics; i++) {
+        struct sl__ptopic *pt = p->cl.topics[i]->prod;
+        if (pt) {
+            free(pt->parts);
+            free(pt);
+        }
+    }
+    sl__accum_destroy(&p->acc);
+    free(p->hdrs);
+    sl__client_destroy(&p->cl);
+    free(p);
+}

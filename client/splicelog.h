@@ -1,0 +1,361 @@
+/*
+ * splicelog.h — libsplicelog, an asynchronous Kafka producer and a zero-copy consumer.
+ *
+ * Contract
+ * - Handles are opaque: sl_conf, sl_producer, sl_consumer. Every public name starts with
+ *   sl_ / SL_. Link with `pkg-config --libs splicelog`.
+ * - Threading: fully application-driven. The library starts no thread. All network I/O is
+ *   non-blocking and happens inside the calls that take a handle (sl_produce, sl_poll,
+ *   sl_flush, sl_consumer_poll, ...). One handle must be used by one thread at a time (the
+ *   application serialises calls on a handle); different handles are independent. Callbacks
+ *   run on the calling thread, only from sl_poll(), sl_flush() and sl_producer_free().
+ *   Consequence: linger.ms, request timeouts and retries advance only while the application
+ *   calls into the handle; a producer should call sl_poll(p, 0) regularly (e.g. after each
+ *   sl_produce) and sl_flush() before exiting. sl_producer_fd()/sl_consumer_fd()-style event
+ *   loop integration is left for later.
+ * - Connections: one TCP connection per broker, written and read in the same turn (the
+ *   connection always reads responses while requests are still being written), with up to
+ *   max.in.flight.requests.per.connection requests outstanding, each response matched to its
+ *   request by correlation id.
+ * - Errors: one enum, sl_err. Values >= -1 are Kafka's protocol error codes (0 = no error);
+ *   values <= -100 are the library's own (transport, timeout, queue full, ...). sl_err2str()
+ *   names any of them. Functions that can fail and return a pointer take an errstr buffer.
+ * - Ownership: *_new returns a handle that *_free releases. sl_producer_new and
+ *   sl_consumer_new take ownership of the conf passed to them (also when they fail).
+ *   Pointers passed to sl_produce (topic, key, value, headers) are only read during the call:
+ *   the record is copied into a batch buffer before sl_produce returns.
+ * - Producer ordering: the records of one partition that are reported delivered appear in
+ *   the log in the order they were produced. Records whose batch failed are reported with an
+ *   error (never as delivered); a retried batch goes out before later batches of its partition.
+ *   After a connection loss a batch whose response was lost is sent again, so a record can be
+ *   in the log twice (at-least-once); it is never reported delivered without being in the log.
+ * - Consumer records are views into the fetched response buffer (no copy per record); they
+ *   stay valid until the next call on the consumer.
+ * - Security: security.protocol=plaintext only. TLS (ssl) is accepted by the conf parser but
+ *   sl_producer_new/sl_consumer_new fail with SL_ERR__NOT_IMPLEMENTED until TLS lands.
+ * - Group subscription is not implemented yet; the consumer takes explicit assignments
+ *   (sl_consumer_assign). A future sl_consumer_subscribe() will sit beside it.
+ */
+#ifndef SPLICELOG_H
+#define SPLICELOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(SPLICELOG_BUILD_SHARED)
+#define SL_API __attribute__((visibility("default")))
+#else
+#define SL_API
+#endif
+
+/* ---- errors ----------------------------------------------------------------------------- */
+
+typedef enum sl_err {
+    /* The library's own errors (never on the wire). */
+    SL_ERR__BEGIN = -200,
+    SL_ERR__TRANSPORT = -199,           /* connection failed or lost */
+    SL_ERR__TIMED_OUT = -198,           /* an operation did not finish in the time given */
+    SL_ERR__MSG_TIMED_OUT = -197,       /* record not delivered within delivery.timeout.ms */
+    SL_ERR__QUEUE_FULL = -196,          /* producer queue full (queue.buffering.max.*) */
+    SL_ERR__MSG_SIZE_TOO_LARGE = -195,  /* record larger than batch.size / message.max.bytes */
+    SL_ERR__UNKNOWN_TOPIC = -194,       /* topic not in the cluster metadata */
+    SL_ERR__UNKNOWN_PARTITION = -193,   /* partition not in the topic */
+    SL_ERR__INVALID_ARG = -192,         /* bad argument */
+    SL_ERR__INVALID_CONF = -191,        /* unknown property name or bad value */
+    SL_ERR__NOT_IMPLEMENTED = -190,     /* a feature this version does not have (e.g. ssl) */
+    SL_ERR__BAD_MSG = -189,             /* malformed response from the broker */
+    SL_ERR__CRC = -188,                 /* record batch CRC mismatch (check.crcs) */
+    SL_ERR__DESTROYED = -187,           /* record purged because the handle was freed */
+    SL_ERR__RESOLVE = -186,             /* could not resolve a broker address */
+    SL_ERR__NO_MEMORY = -185,           /* allocation failed */
+    SL_ERR__UNSUPPORTED_FEATURE = -184, /* broker lacks an API version the library needs */
+    SL_ERR__AUTO_OFFSET_RESET = -183,   /* offset out of range and auto.offset.reset=error */
+    SL_ERR__STATE = -182,               /* call not valid in the current state */
+    SL_ERR__END = -100,
+
+    /* Kafka protocol errors (apache/kafka Errors.java), same numbers. */
+    SL_ERR_UNKNOWN = -1, /* UNKNOWN_SERVER_ERROR */
+    SL_ERR_NO_ERROR = 0,
+    SL_ERR_OFFSET_OUT_OF_RANGE = 1,
+    SL_ERR_CORRUPT_MESSAGE = 2,
+    SL_ERR_UNKNOWN_TOPIC_OR_PART = 3,
+    SL_ERR_INVALID_FETCH_SIZE = 4,
+    SL_ERR_LEADER_NOT_AVAILABLE = 5,
+    SL_ERR_NOT_LEADER_OR_FOLLOWER = 6,
+    SL_ERR_REQUEST_TIMED_OUT = 7,
+    SL_ERR_BROKER_NOT_AVAILABLE = 8,
+    SL_ERR_REPLICA_NOT_AVAILABLE = 9,
+    SL_ERR_MSG_SIZE_TOO_LARGE = 10, /* MESSAGE_TOO_LARGE */
+    SL_ERR_STALE_CTRL_EPOCH = 11,
+    SL_ERR_OFFSET_METADATA_TOO_LARGE = 12,
+    SL_ERR_NETWORK_EXCEPTION = 13,
+    SL_ERR_COORDINATOR_LOAD_IN_PROGRESS = 14,
+    SL_ERR_COORDINATOR_NOT_AVAILABLE = 15,
+    SL_ERR_NOT_COORDINATOR = 16,
+    SL_ERR_TOPIC_EXCEPTION = 17, /* INVALID_TOPIC_EXCEPTION */
+    SL_ERR_RECORD_LIST_TOO_LARGE = 18,
+    SL_ERR_NOT_ENOUGH_REPLICAS = 19,
+    SL_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND = 20,
+    SL_ERR_INVALID_REQUIRED_ACKS = 21,
+    SL_ERR_ILLEGAL_GENERATION = 22,
+    SL_ERR_INCONSISTENT_GROUP_PROTOCOL = 23,
+    SL_ERR_INVALID_GROUP_ID = 24,
+    SL_ERR_UNKNOWN_MEMBER_ID = 25,
+    SL_ERR_INVALID_SESSION_TIMEOUT = 26,
+    SL_ERR_REBALANCE_IN_PROGRESS = 27,
+    SL_ERR_INVALID_COMMIT_OFFSET_SIZE = 28,
+    SL_ERR_TOPIC_AUTHORIZATION_FAILED = 29,
+    SL_ERR_GROUP_AUTHORIZATION_FAILED = 30,
+    SL_ERR_CLUSTER_AUTHORIZATION_FAILED = 31,
+    SL_ERR_INVALID_TIMESTAMP = 32,
+    SL_ERR_UNSUPPORTED_SASL_MECHANISM = 33,
+    SL_ERR_ILLEGAL_SASL_STATE = 34,
+    SL_ERR_UNSUPPORTED_VERSION = 35,
+    SL_ERR_TOPIC_ALREADY_EXISTS = 36,
+    SL_ERR_INVALID_PARTITIONS = 37,
+    SL_ERR_INVALID_REPLICATION_FACTOR = 38,
+    SL_ERR_INVALID_REPLICA_ASSIGNMENT = 39,
+    SL_ERR_INVALID_CONFIG = 40,
+    SL_ERR_NOT_CONTROLLER = 41,
+    SL_ERR_INVALID_REQUEST = 42,
+    SL_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT = 43,
+    SL_ERR_POLICY_VIOLATION = 44,
+    SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45,
+    SL_ERR_DUPLICATE_SEQUENCE_NUMBER = 46,
+    SL_ERR_INVALID_PRODUCER_EPOCH = 47,
+    SL_ERR_UNKNOWN_PRODUCER_ID = 59,
+    SL_ERR_UNSUPPORTED_COMPRESSION_TYPE = 76,
+    SL_ERR_MEMBER_ID_REQUIRED = 79,
+    SL_ERR_INVALID_RECORD = 87,
+} sl_err;
+
+/* A static, human-readable name for err ("Broker: Message size too large", ...). */
+SL_API const char *sl_err2str(sl_err err);
+/* The enum name without prefix ("MSG_SIZE_TOO_LARGE", "_QUEUE_FULL"). */
+SL_API const char *sl_err2name(sl_err err);
+/* Nonzero when a produce that failed with err may succeed if sent again. */
+SL_API int sl_err_is_retriable(sl_err err);
+
+/* ---- configuration ---------------------------------------------------------------------- */
+
+typedef struct sl_conf sl_conf;
+typedef struct sl_producer sl_producer;
+typedef struct sl_consumer sl_consumer;
+
+/*
+ * Properties (Kafka names; defaults in brackets):
+ *   bootstrap.servers [127.0.0.1:9092]     host:port[,host:port...]
+ *   client.id [splicelog]
+ *   acks [-1]                              0, 1, -1 or all
+ *   linger.ms [5]                          0..900000
+ *   batch.size [1048576]                   bytes per partition batch, 1024..(64 MiB)
+ *   max.in.flight.requests.per.connection [5]  1..64
+ *   retries [2147483647]                   0..2147483647
+ *   retry.backoff.ms [100]
+ *   request.timeout.ms [30000]
+ *   delivery.timeout.ms [120000]
+ *   queue.buffering.max.kbytes [1048576]   bound on produced-but-unreported bytes
+ *   queue.buffering.max.messages [1000000] bound on produced-but-unreported records
+ *   message.max.bytes [1000000]            largest record the producer accepts
+ *   compression.type [none]                only none for now
+ *   allow.auto.create.topics [true for producers, false for consumers]
+ *   security.protocol [plaintext]          plaintext | ssl (ssl: not implemented yet)
+ *   ssl.ca.location, ssl.certificate.location, ssl.key.location  (paths, for ssl)
+ *   fetch.min.bytes [1]  fetch.wait.max.ms [500]  fetch.max.bytes [52428800]
+ *   max.partition.fetch.bytes [1048576]    grows (doubling) for a batch larger than it
+ *   check.crcs [false]                     verify every fetched batch's CRC-32C
+ *   queued.max.messages.kbytes [65536]     bound on fetched-but-unconsumed bytes (prefetch)
+ *   auto.offset.reset [latest]             earliest|smallest|beginning, latest|largest|end,
+ *                                          error (reported from sl_consumer_poll)
+ */
+SL_API sl_conf *sl_conf_new(void);
+SL_API sl_conf *sl_conf_dup(const sl_conf *conf);
+SL_API void sl_conf_free(sl_conf *conf);
+/*
+ * Sets a property. SL_ERR_NO_ERROR, or SL_ERR__INVALID_CONF with a message in errstr
+ * (NUL-terminated, truncated to errstr_size; errstr may be NULL) for an unknown name or a
+ * value out of range. The conf is unchanged on error.
+ */
+SL_API sl_err sl_conf_set(sl_conf *conf, const char *name, const char *value, char *errstr,
+                          size_t errstr_size);
+/*
+ * Copies the value of name into buf (NUL-terminated; *size in: capacity, out: length + 1).
+ * SL_ERR__INVALID_CONF for an unknown name. With buf NULL only *size is set.
+ */
+SL_API sl_err sl_conf_get(const sl_conf *conf, const char *name, char *buf, size_t *size);
+
+/* ---- producer --------------------------------------------------------------------------- */
+
+#define SL_PARTITION_ANY (-1)
+
+/* A record header: key is a string view, value bytes (value NULL = null value). */
+typedef struct sl_header {
+    const char *key;
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+} sl_header;
+
+/*
+ * One delivery report. Views (topic, key, value) are valid only during the callback.
+ * key/value NULL means null. offset is -1 when unknown (acks=0 or error).
+ */
+typedef struct sl_delivery {
+    sl_err err;
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int64_t timestamp;
+    const void *key;
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+    void *msg_opaque; /* as passed to sl_produce */
+} sl_delivery;
+
+typedef void(sl_delivery_cb)(sl_producer *p, const sl_delivery *dr, void *opaque);
+
+/* The callback run once per produced record (from sl_poll/sl_flush/sl_producer_free). */
+SL_API void sl_conf_set_delivery_cb(sl_conf *conf, sl_delivery_cb *cb);
+/* The opaque pointer handed to callbacks. */
+SL_API void sl_conf_set_opaque(sl_conf *conf, void *opaque);
+
+/*
+ * Creates a producer, taking conf (freed by the library, also on failure). Connects lazily.
+ * NULL on failure with a message in errstr.
+ */
+SL_API sl_producer *sl_producer_new(sl_conf *conf_take, char *errstr, size_t errstr_size);
+/*
+ * Frees the producer. Records not yet reported are reported with SL_ERR__DESTROYED; call
+ * sl_flush() first to deliver them.
+ */
+SL_API void sl_producer_free(sl_producer *p);
+
+/*
+ * Queues one record. partition is a partition id or SL_PARTITION_ANY (keyed records:
+ * murmur2 like the Java client; unkeyed: sticky, moving on when a batch is sent). key/value
+ * NULL means null. timestamp_ms 0 means now. The record is copied into its batch before the
+ * call returns; its delivery callback runs exactly once later, unless this call fails, in
+ * which case the callback never runs. Errors: SL_ERR__QUEUE_FULL (call sl_poll and retry),
+ * SL_ERR__MSG_SIZE_TOO_LARGE, SL_ERR__UNKNOWN_TOPIC / SL_ERR_UNKNOWN_TOPIC_OR_PART (topic
+ * missing and not auto-created), SL_ERR__UNKNOWN_PARTITION, SL_ERR__INVALID_ARG,
+ * SL_ERR__TRANSPORT / SL_ERR__TIMED_OUT (first use of a topic: metadata could not be
+ * fetched within request.timeout.ms).
+ * The first record for a topic waits for its metadata (one round trip).
+ */
+SL_API sl_err sl_produce(sl_producer *p, const char *topic, int32_t partition, const void *key,
+                         size_t key_len, const void *value, size_t value_len,
+                         const sl_header *headers, size_t header_count, int64_t timestamp_ms,
+                         void *msg_opaque);
+
+/*
+ * Drives I/O for up to timeout_ms (0: no waiting, -1: until at least one report) and runs the
+ * delivery callbacks that are due. Returns the number of callbacks run.
+ */
+SL_API int sl_poll(sl_producer *p, int timeout_ms);
+/*
+ * Sends everything queued (ignoring linger.ms) and waits until every record is reported or
+ * timeout_ms passes (-1: no limit). SL_ERR_NO_ERROR when nothing is left, else
+ * SL_ERR__TIMED_OUT.
+ */
+SL_API sl_err sl_flush(sl_producer *p, int timeout_ms);
+/* Records produced but not yet reported. */
+SL_API size_t sl_outq_len(const sl_producer *p);
+
+/* ---- statistics ------------------------------------------------------------------------- */
+
+typedef struct sl_stats {
+    uint64_t requests_sent;      /* every request written to a socket */
+    uint64_t responses_received; /* matched to a request by correlation id */
+    uint32_t in_flight;          /* requests awaiting a response right now */
+    uint32_t max_in_flight_seen; /* most requests ever outstanding on one connection */
+    uint64_t batches_sent;       /* produce: record batches sent (retries included) */
+    uint64_t records_delivered;  /* produce: reported without error */
+    uint64_t records_failed;     /* produce: reported with an error */
+    uint64_t retries;            /* produce: batches sent again */
+    uint64_t metadata_requests;
+    uint64_t connects;    /* connections established */
+    uint64_t disconnects; /* connections lost or closed after an error */
+    uint64_t bytes_sent;
+    uint64_t bytes_received;
+    uint64_t fetches;          /* consume: fetch requests */
+    uint64_t records_consumed; /* consume: records returned by sl_consumer_poll */
+    uint64_t fetch_size_grows; /* consume: partition fetch size doubled for a big batch */
+    uint64_t offset_resets;    /* consume: OFFSET_OUT_OF_RANGE resets */
+} sl_stats;
+
+SL_API void sl_producer_stats(const sl_producer *p, sl_stats *out);
+SL_API void sl_consumer_stats(const sl_consumer *c, sl_stats *out);
+
+/* ---- consumer --------------------------------------------------------------------------- */
+
+#define SL_OFFSET_BEGINNING (-2) /* earliest offset still in the log */
+#define SL_OFFSET_END       (-1) /* the high watermark: only new records */
+
+/* A consumed record. All pointers are views into the fetch buffer, valid until the next call
+ * on the consumer. key/value NULL means null. */
+typedef struct sl_record {
+    const char *topic; /* NUL-terminated */
+    int32_t partition;
+    int64_t offset;
+    int64_t timestamp;
+    int timestamp_type; /* 0 CreateTime, 1 LogAppendTime */
+    const void *key;
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+    size_t header_count;
+    const void *headers_raw; /* encoded headers: walk them with sl_record_header() */
+    size_t headers_raw_len;
+} sl_record;
+
+/* The idx-th header of rec (views into the fetch buffer); SL_ERR__INVALID_ARG past the end. */
+SL_API sl_err sl_record_header(const sl_record *rec, size_t idx, sl_header *out);
+
+SL_API sl_consumer *sl_consumer_new(sl_conf *conf_take, char *errstr, size_t errstr_size);
+SL_API void sl_consumer_free(sl_consumer *c);
+
+/*
+ * Adds (topic, partition) to the assignment, starting at offset (>= 0), SL_OFFSET_BEGINNING or
+ * SL_OFFSET_END. Reassigning an assigned partition seeks it. Waits for metadata on the first
+ * use of a topic (errors as sl_produce's).
+ */
+SL_API sl_err sl_consumer_assign(sl_consumer *c, const char *topic, int32_t partition,
+                                 int64_t offset);
+/* Removes (topic, partition) from the assignment (its prefetched records are dropped). */
+SL_API sl_err sl_consumer_unassign(sl_consumer *c, const char *topic, int32_t partition);
+/* Moves an assigned partition to offset (same forms as assign); drops prefetched records. */
+SL_API sl_err sl_consumer_seek(sl_consumer *c, const char *topic, int32_t partition,
+                               int64_t offset);
+/* The next offset the consumer will return for the partition, or -1 if unknown yet. */
+SL_API int64_t sl_consumer_position(const sl_consumer *c, const char *topic, int32_t partition);
+
+/*
+ * Returns the next record in *rec (SL_ERR_NO_ERROR), or SL_ERR__TIMED_OUT when none arrived
+ * within timeout_ms (0: no waiting, -1: no limit). Other errors concern one partition (its
+ * topic/partition are set in *rec, other fields zero): SL_ERR__CRC, SL_ERR__BAD_MSG,
+ * SL_ERR__AUTO_OFFSET_RESET, broker errors such as SL_ERR_UNKNOWN_TOPIC_OR_PART; the consumer
+ * keeps going. Records of one partition come in offset order.
+ */
+SL_API sl_err sl_consumer_poll(sl_consumer *c, int timeout_ms, sl_record *rec);
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+/* Kafka's murmur2 (seed 0x9747b28c) as the Java client computes it. */
+SL_API uint32_t sl_murmur2(const void *key, size_t len);
+/* The partition the Java client's default partitioner picks for key:
+ * (murmur2(key) & 0x7fffffff) % partition_cnt. */
+SL_API int32_t sl_partition_for_key(const void *key, size_t len, int32_t partition_cnt);
+
+/* "0.1.0" */
+SL_API const char *sl_version_str(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
