@@ -1,0 +1,247 @@
+/*
+ * fuzz_request — libFuzzer target over everything the broker decodes from a client (and the
+ * client from a broker).
+ *
+ * Input: one frame body (the bytes after the int32 size prefix): a request header, then a
+ * body. For every api key and version kp_msg supports:
+ *   1. kp_req_hdr_decode, then the request decoder for (key, version); for Produce, every
+ *      partition's records go through kp_batch_validate (CRC skipped too, so the fuzzer gets
+ *      past it), the record walk and the header walk, touching every byte of every view;
+ *   2. when a request decodes, it is encoded again and that encoding must decode and encode
+ *      to the same bytes (decoder and encoder agree);
+ *   3. the same bytes after the 8-byte key/version/correlation prefix also go to the response
+ *      decoder of that (key, version) behind a response header, the client's attack surface.
+ * Every failure must be an error code; ASan/UBSan turn any over-read or UB into a crash.
+ * Seeds: tests/fuzz/seeds/fuzz_request/ (the kcat fixtures without their size prefix).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kp_batch.h"
+#include "kp_buf.h"
+#include "kp_msg.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static _Alignas(max_align_t) uint8_t arena_mem[1 << 18];
+static uint8_t enc1[1 << 17];
+static uint8_t enc2[1 << 17];
+
+union req {
+    struct kp_api_versions_req av;
+    struct kp_metadata_req md;
+    struct kp_produce_req pr;
+    struct kp_fetch_req fe;
+    struct kp_list_offsets_req lo;
+    struct kp_create_topics_req ct;
+    struct kp_delete_topics_req dt;
+};
+
+union resp {
+    struct kp_api_versions_resp av;
+    struct kp_metadata_resp md;
+    struct kp_produce_resp pr;
+    struct kp_fetch_resp fe;
+    struct kp_list_offsets_resp lo;
+    struct kp_create_topics_resp ct;
+    struct kp_delete_topics_resp dt;
+};
+
+static volatile uint8_t sink;
+
+/* Read every byte of a view, so ASan checks that it lies inside the input. */
+static void touch(const void *p, int32_t len)
+{
+    if (len <= 0)
+        return;
+    const uint8_t *b = p;
+    uint8_t x = 0;
+    for (int32_t i = 0; i < len; i++)
+        x ^= b[i];
+    sink = x;
+}
+
+static void walk_batches(struct kp_bytes records)
+{
+    if (records.len <= 0)
+        return;
+    const uint8_t *p = records.ptr;
+    size_t left = (size_t)records.len;
+    while (left > 0) {
+        struct kp_batch_hdr h;
+        (void)kp_batch_validate(p, left, KP_BATCH_FROM_PRODUCER, NULL);
+        if (kp_batch_validate(p, left, KP_BATCH_SKIP_CRC, &h) != 0)
+            return;
+        size_t bsize = kp_batch_size(&h);
+        if (bsize < KP_BATCH_HEADER_LEN || bsize > left)
+            abort(); /* validate promised the batch is present */
+        if (kp_batch_check_records(p, &h) == 0 && !(h.attributes & KP_BATCH_ATTR_CODEC_MASK)) {
+            struct kp_record_iter it;
+            struct kp_record r;
+            int32_t n = 0;
+            kp_record_iter_init(&it, p, &h);
+            while (kp_record_next(&it, &r) == 1) {
+                n++;
+                touch(r.key.ptr, r.key.len);
+                touch(r.value.ptr, r.value.len);
+                struct kp_rd hr;
+                struct kp_header hd;
+                int32_t nh = 0;
+                kp_rd_init(&hr, r.headers.ptr, (size_t)r.headers.len);
+                while (kp_header_next(&hr, &hd) == 1) {
+                    touch(hd.key.ptr, hd.key.len);
+                    touch(hd.value.ptr, hd.value.len);
+                    nh++;
+                }
+                if (nh != r.header_count)
+                    abort(); /* the record walk already checked its headers */
+            }
+            if (n != h.record_count)
+                abort(); /* check_records said the count matches */
+        }
+        p += bsize;
+        left -= bsize;
+    }
+}
+
+static void walk_produce(const struct kp_produce_req *pr)
+{
+    for (int32_t t = 0; t < pr->n_topics; t++) {
+        touch(pr->topics[t].name.ptr, pr->topics[t].name.len);
+        for (int32_t i = 0; i < pr->topics[t].n_partitions; i++)
+            walk_batches(pr->topics[t].partitions[i].records);
+    }
+}
+
+static int req_decode(int16_t key, int16_t v, struct kp_rd *rd, struct kp_arena *a, union req *r)
+{
+    switch (key) {
+    case KP_API_API_VERSIONS:
+        return kp_api_versions_req_decode(rd, v, a, &r->av);
+    case KP_API_METADATA:
+        return kp_metadata_req_decode(rd, v, a, &r->md);
+    case KP_API_PRODUCE:
+        return kp_produce_req_decode(rd, v, a, &r->pr);
+    case KP_API_FETCH:
+        return kp_fetch_req_decode(rd, v, a, &r->fe);
+    case KP_API_LIST_OFFSETS:
+        return kp_list_offsets_req_decode(rd, v, a, &r->lo);
+    case KP_API_CREATE_TOPICS:
+        return kp_create_topics_req_decode(rd, v, a, &r->ct);
+    case KP_API_DELETE_TOPICS:
+        return kp_delete_topics_req_decode(rd, v, a, &r->dt);
+    default:
+        return -1;
+    }
+}
+
+static int req_encode(int16_t key, int16_t v, struct kp_wr *wr, const union req *r)
+{
+    switch (key) {
+    case KP_API_API_VERSIONS:
+        return kp_api_versions_req_encode(wr, v, &r->av);
+    case KP_API_METADATA:
+        return kp_metadata_req_encode(wr, v, &r->md);
+    case KP_API_PRODUCE:
+        return kp_produce_req_encode(wr, v, &r->pr);
+    case KP_API_FETCH:
+        return kp_fetch_req_encode(wr, v, &r->fe);
+    case KP_API_LIST_OFFSETS:
+        return kp_list_offsets_req_encode(wr, v, &r->lo);
+    case KP_API_CREATE_TOPICS:
+        return kp_create_topics_req_encode(wr, v, &r->ct);
+    case KP_API_DELETE_TOPICS:
+        return kp_delete_topics_req_encode(wr, v, &r->dt);
+    default:
+        return -1;
+    }
+}
+
+static int resp_decode(int16_t key, int16_t v, struct kp_rd *rd, struct kp_arena *a, union resp *r)
+{
+    switch (key) {
+    case KP_API_API_VERSIONS:
+        return kp_api_versions_resp_decode(rd, v, a, &r->av);
+    case KP_API_METADATA:
+        return kp_metadata_resp_decode(rd, v, a, &r->md);
+    case KP_API_PRODUCE:
+        return kp_produce_resp_decode(rd, v, a, &r->pr);
+    case KP_API_FETCH:
+        return kp_fetch_resp_decode(rd, v, a, &r->fe);
+    case KP_API_LIST_OFFSETS:
+        return kp_list_offsets_resp_decode(rd, v, a, &r->lo);
+    case KP_API_CREATE_TOPICS:
+        return kp_create_topics_resp_decode(rd, v, a, &r->ct);
+    case KP_API_DELETE_TOPICS:
+        return kp_delete_topics_resp_decode(rd, v, a, &r->dt);
+    default:
+        return -1;
+    }
+}
+
+/* Encodes a decoded request; then decode + encode that again must give the same bytes. */
+static void round_trip(int16_t key, int16_t v, const union req *r)
+{
+    struct kp_wr w1;
+    kp_wr_init(&w1, enc1, sizeof enc1);
+    if (req_encode(key, v, &w1, r) != 0)
+        return; /* e.g. -ENOSPC: the input's views can be larger than enc1 */
+    struct kp_arena a2;
+    kp_arena_init(&a2, arena_mem + sizeof arena_mem / 2, sizeof arena_mem / 2);
+    union req r2;
+    struct kp_rd rd;
+    kp_rd_init(&rd, enc1, kp_wr_len(&w1));
+    int rc = req_decode(key, v, &rd, &a2, &r2);
+    if (rc == -ENOMEM)
+        return;
+    if (rc != 0)
+        abort(); /* the encoder wrote something the decoder rejects */
+    struct kp_wr w2;
+    kp_wr_init(&w2, enc2, sizeof enc2);
+    if (req_encode(key, v, &w2, &r2) != 0)
+        abort();
+    if (kp_wr_len(&w1) != kp_wr_len(&w2) || memcmp(enc1, enc2, kp_wr_len(&w1)) != 0)
+        abort(); /* decode/encode is not a fixed point */
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct kp_arena arena;
+    struct kp_rd rd;
+
+    /* Framing on the raw input. */
+    int32_t fsize;
+    (void)kp_frame_peek(data, size, 100 << 20, &fsize);
+
+    /* 1 + 2: request header and body. */
+    kp_arena_init(&arena, arena_mem, sizeof arena_mem / 2);
+    kp_rd_init(&rd, data, size);
+    struct kp_req_hdr hdr;
+    if (kp_req_hdr_decode(&rd, &hdr) != 0)
+        return 0;
+    touch(hdr.client_id.ptr, hdr.client_id.len);
+    union req req;
+    if (req_decode(hdr.api_key, hdr.api_version, &rd, &arena, &req) == 0) {
+        if (hdr.api_key == KP_API_PRODUCE)
+            walk_produce(&req.pr);
+        round_trip(hdr.api_key, hdr.api_version, &req);
+    }
+
+    /* 3: the bytes after key/version/correlation id as a response of that key/version. */
+    if (size >= 8) {
+        union resp resp;
+        int32_t corr;
+        kp_arena_init(&arena, arena_mem, sizeof arena_mem / 2);
+        kp_rd_init(&rd, data + 4, size - 4);
+        if (kp_resp_hdr_decode(&rd, hdr.api_key, hdr.api_version, &corr) == 0 &&
+            resp_decode(hdr.api_key, hdr.api_version, &rd, &arena, &resp) == 0 &&
+            hdr.api_key == KP_API_FETCH) {
+            for (int32_t t = 0; t < resp.fe.n_topics; t++)
+                for (int32_t p = 0; p < resp.fe.topics[t].n_partitions; p++)
+                    walk_batches(resp.fe.topics[t].partitions[p].records);
+        }
+    }
+    return 0;
+}
