@@ -38,6 +38,10 @@ static struct consumer C;
 static pthread_t C_thread;
 static int P_fd = -1; /* the well-behaved producer's connection */
 static int64_t produced;
+static pid_t K_pid;     /* a kcat consumer, the bystander the issue names */
+static char K_out[400]; /* its output */
+
+enum { TOTAL = 20 }; /* records every test produces: 10 before, 10 after the bad input */
 
 static void *consumer_main(void *arg)
 {
@@ -95,7 +99,39 @@ static void setup(void)
     C.seq.prefix = "cc";
     C.seq.pad_to = 20;
     ck_assert_int_eq(pthread_create(&C_thread, NULL, consumer_main, &C), 0);
+    char broker[64], count[16];
+    snprintf(broker, sizeof broker, "127.0.0.1:%d", B.port);
+    snprintf(count, sizeof count, "%d", TOTAL);
+    snprintf(K_out, sizeof K_out, "%s/kcat.out", B.dir);
+    const char *const kcat[] = {"kcat", "-C", "-q",        "-b", broker, "-t", "cc",       "-p",
+                                "0",    "-o", "beginning", "-c", count,  "-f", "%o %s\\n", NULL};
+    K_pid = tb_spawn(kcat, K_out);
+    ck_assert_msg(K_pid > 0, "cannot run kcat: %s", strerror(-K_pid));
     produce_more(10);
+}
+
+/* kcat read all TOTAL records, in order, while the bad input happened. */
+static void kcat_unaffected(void)
+{
+    int st = tb_wait_exit(K_pid, 30000);
+    K_pid = 0;
+    ck_assert_msg(st >= 0, "kcat consumer did not finish within 30 s");
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "kcat consumer exit status 0x%x", st);
+    FILE *f = fopen(K_out, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256], want[256], val[64];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        size_t len = tb_value(val, sizeof val - 1, "cc", n, 20);
+        val[len] = 0;
+        snprintf(want, sizeof want, "%d %s\n", n, val);
+        if (strcmp(line, want) != 0)
+            break;
+        n++;
+    }
+    fclose(f);
+    ck_assert_msg(n == TOTAL, "kcat consumer: %d of %d records as produced (see %s)", n, TOTAL,
+                  K_out);
 }
 
 /* The end of every test: the bystanders saw nothing of it. */
@@ -109,6 +145,8 @@ static void bystanders_unaffected(void)
     ck_assert_msg(C.rc == 0 && C.seq.next_offset == produced,
                   "concurrent consumer: rc %d, read to %lld of %lld: %s", C.rc,
                   (long long)C.seq.next_offset, (long long)produced, C.seq.err);
+    ck_assert_int_eq(produced, TOTAL);
+    kcat_unaffected();
     /* A new connection is served normally. */
     int fd = tb_connect(B.port);
     ck_assert_int_ge(fd, 0);
@@ -127,6 +165,11 @@ static void bystanders_unaffected(void)
 
 static void teardown(void)
 {
+    if (K_pid > 0) {
+        kill(K_pid, SIGKILL);
+        tb_wait_exit(K_pid, 5000);
+        K_pid = 0;
+    }
     if (C_thread) {
         __atomic_store_n(&C.until, 1, __ATOMIC_RELEASE);
         pthread_join(C_thread, NULL);

@@ -376,3 +376,56 @@ int tb_local_port(int fd)
         return -errno;
     return ntohs(sa.sin_port);
 }
+
+pid_t tb_spawn(const char *const *argv, const char *out_path)
+{
+    char err_path[4096];
+    snprintf(err_path, sizeof err_path, "%s.err", out_path);
+    int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (out < 0)
+        return -errno;
+    int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (err < 0) {
+        int e = -errno;
+        close(out);
+        return e;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul >= 0)
+            dup2(nul, STDIN_FILENO);
+        dup2(out, STDOUT_FILENO);
+        dup2(err, STDERR_FILENO);
+        execvp(argv[0], (char *const *)argv);
+        dprintf(STDERR_FILENO, "tb_spawn: exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    int e = pid < 0 ? -errno : 0;
+    close(out);
+    close(err);
+    return pid < 0 ? e : pid;
+}
+
+int tb_wait_exit(pid_t pid, int timeout_ms)
+{
+    int64_t deadline = tb_now_ms() + timeout_ms;
+    int status;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            return status;
+        if (w < 0 && errno != EINTR)
+            return -errno;
+        if (tb_now_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -ETIMEDOUT;
+        }
+        tb_sleep_ms(10);
+    }
+}

@@ -51,6 +51,13 @@ bool tb_log_wait_line(const struct tb_broker *b, const char *needle, const char 
                       int timeout_ms);
 /* True while the broker process exists (reaps it, and clears pid, if it has exited). */
 bool tb_broker_alive(struct tb_broker *b);
+/*
+ * Runs argv[0] (searched in PATH) as a child with stdout to out_path and stderr to
+ * out_path + ".err", and SIGKILL when the test process dies. pid or -errno.
+ */
+pid_t tb_spawn(const char *const *argv, const char *out_path);
+/* Waits up to timeout_ms for pid to exit; its waitpid status, or -ETIMEDOUT (then killed). */
+int tb_wait_exit(pid_t pid, int timeout_ms);
 /* The local (client-side) port of a connected socket, as the broker sees the peer; or -errno. */
 int tb_local_port(int fd);
 
