@@ -107,6 +107,13 @@ struct st_append_result {
  */
 int st_log_append(struct st_log *log, struct iovec *batches, int n, int64_t now_ms,
                   struct st_append_result *res);
+/* Most batches one st_log_append() takes (one pwritev); more gives -E2BIG. */
+#define ST_APPEND_MAX_BATCHES 1024
+/* partitionLeaderEpoch written into appended batches from now on (default 0). */
+void st_log_set_leader_epoch(struct st_log *log, int32_t epoch);
+/* The log's topic name and partition (valid until st_log_put). */
+const char *st_log_topic(const struct st_log *log);
+int32_t st_log_partition(const struct st_log *log);
 
 /* ---- read ----------------------------------------------------------------------------- */
 

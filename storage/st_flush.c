@@ -1,0 +1,339 @@
+/*
+ * st_flush — durability: the flusher thread, group commit, the recovery point, clean close.
+ *
+ * Group commit: a sync takes a snapshot of the log's published end under log->mu, then calls
+ * fdatasync outside the lock. Every append published before the snapshot is covered by that
+ * one fdatasync; appends that arrive meanwhile set sync_requested again and are covered by
+ * the next round, so N producers waiting under log.flush.interval.messages=1 share one
+ * fdatasync per round instead of paying one each. The order of the steps (sealed segments,
+ * directory, active .log, recovery-point) is the FSYNC ORDER in st_segment.c.
+ *
+ * The flusher wakes when kicked (an append reached flush.interval.messages, a roll sealed a
+ * segment, st_log_request_sync) and otherwise every min(flush.interval.ms) (at most 1 s) to
+ * apply flush.interval.ms. After each sync it calls the store's notify callback.
+ */
+#include "st_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kp_buf.h"
+#include "kp_crc32c.h"
+
+int64_t st__mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int st__fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int err = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return err;
+}
+
+struct snap {
+    struct st_seg *tail;
+    struct st_wstate w;
+    uint32_t idx_n, tidx_n;
+    uint64_t idx_hash, tidx_hash;
+    int64_t end;
+};
+
+static int rp_store(struct st_log *log, const struct snap *sn, bool sync)
+{
+    uint8_t b[ST_RP_SIZE];
+    memcpy(b, ST_RP_MAGIC, 4);
+    kp_store_be32(b + 4, 1);
+    kp_store_be64(b + 8, (uint64_t)sn->tail->base);
+    kp_store_be64(b + 16, (uint64_t)sn->w.pos);
+    kp_store_be64(b + 24, (uint64_t)sn->w.next_offset);
+    kp_store_be64(b + 32, (uint64_t)sn->w.max_ts);
+    kp_store_be32(b + 40, sn->idx_n);
+    kp_store_be32(b + 44, sn->tidx_n);
+    kp_store_be64(b + 48, sn->idx_hash);
+    kp_store_be64(b + 56, sn->tidx_hash);
+    kp_store_be32(b + 64, kp_crc32c(0, b, 64));
+    if (log->rp_fd < 0) {
+        char path[ST_MAX_PATH];
+        snprintf(path, sizeof(path), "%s/%s", log->dir, ST_RP_NAME);
+        log->rp_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (log->rp_fd < 0)
+            return -errno;
+    }
+    ssize_t r = pwrite(log->rp_fd, b, sizeof(b), 0);
+    if (r != (ssize_t)sizeof(b))
+        return r < 0 ? -errno : -EIO;
+    if (sync && fdatasync(log->rp_fd) < 0)
+        return -errno;
+    return 0;
+}
+
+enum { SEAL_BATCH = 16 };
+
+/* Syncs the sealed segments in sealed[0..n): log, indexes, digest. */
+static int finish_sealed(struct st_seg **sealed, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct st_seg *s = sealed[i];
+        if (fdatasync(s->fd) < 0 || fsync(s->idx.fd) < 0 || fsync(s->tidx.fd) < 0)
+            return -errno;
+        int err = st__digest_write(s);
+        if (err < 0)
+            return err;
+        atomic_store(&s->digested, true);
+    }
+    return 0;
+}
+
+static int sync_locked(struct st_log *log, bool close_rp)
+{
+    struct st_seg *sealed[SEAL_BATCH];
+    int nsealed = 0;
+    struct snap sn;
+
+    pthread_mutex_lock(&log->mu);
+    if (log->deleted) {
+        pthread_mutex_unlock(&log->mu);
+        return -ENOENT;
+    }
+    struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
+    bool more_sealed = false;
+    for (int i = 0; i < v->n - 1; i++) {
+        if (!atomic_load(&v->s[i]->digested)) {
+            if (nsealed == SEAL_BATCH) {
+                more_sealed = true;
+                break;
+            }
+            st__seg_ref(v->s[i]);
+            sealed[nsealed++] = v->s[i];
+        }
+    }
+    sn.tail = v->s[v->n - 1];
+    st__seg_ref(sn.tail);
+    sn.w = sn.tail->w;
+    sn.idx_n = atomic_load_explicit(&sn.tail->idx.n, memory_order_relaxed);
+    sn.tidx_n = atomic_load_explicit(&sn.tail->tidx.n, memory_order_relaxed);
+    sn.idx_hash = st__idx_digest(&sn.tail->idx);
+    sn.tidx_hash = st__idx_digest(&sn.tail->tidx);
+    sn.end = atomic_load_explicit(&log->end_offset, memory_order_relaxed);
+    bool dir_dirty = log->dir_dirty;
+    log->dir_dirty = false;
+    atomic_store(&log->unflushed, 0);
+    atomic_store(&log->sync_requested, false);
+    atomic_store(&log->seal_pending, more_sealed);
+    pthread_mutex_unlock(&log->mu);
+
+    int err = finish_sealed(sealed, nsealed);
+    if (nsealed > 0)
+        dir_dirty = true; /* the digests were renamed into place */
+    if (err == 0 && dir_dirty)
+        err = st__fsync_dir(log->dir);
+    if (err == 0 && (sn.tail != log->synced_seg || sn.w.pos != log->synced_pos) &&
+        fdatasync(sn.tail->fd) < 0)
+        err = -errno;
+    if (err == 0)
+        err = rp_store(log, &sn, close_rp);
+    if (err == 0) {
+        int64_t cur = atomic_load(&log->durable_offset);
+        if (sn.end > cur)
+            atomic_store_explicit(&log->durable_offset, sn.end, memory_order_release);
+        st__seg_ref(sn.tail);
+        st__seg_put(log->synced_seg);
+        log->synced_seg = sn.tail;
+        log->synced_pos = sn.w.pos;
+    } else {
+        /* try again next round */
+        pthread_mutex_lock(&log->mu);
+        log->dir_dirty = log->dir_dirty || dir_dirty;
+        pthread_mutex_unlock(&log->mu);
+        atomic_store(&log->seal_pending, true);
+    }
+    atomic_store(&log->last_sync_mono_ms, st__mono_ms());
+    for (int i = 0; i < nsealed; i++)
+        st__seg_put(sealed[i]);
+    st__seg_put(sn.tail);
+    return err;
+}
+
+int st__log_sync(struct st_log *log)
+{
+    pthread_mutex_lock(&log->sync_mu);
+    int err = sync_locked(log, false);
+    pthread_mutex_unlock(&log->sync_mu);
+    struct st_store *store = log->store;
+    pthread_mutex_lock(&store->fl_mu);
+    st_notify_fn fn = store->notify;
+    void *arg = store->notify_arg;
+    pthread_mutex_unlock(&store->fl_mu);
+    if (err != -ENOENT && fn)
+        fn(arg, log);
+    return err;
+}
+
+int st__log_close_clean(struct st_log *log)
+{
+    pthread_mutex_lock(&log->sync_mu);
+    int err = 0;
+    /* drain every sealed segment, then the active one */
+    do {
+        err = sync_locked(log, false);
+    } while (err == 0 && atomic_load(&log->seal_pending));
+    if (err < 0) {
+        pthread_mutex_unlock(&log->sync_mu);
+        return err;
+    }
+    pthread_mutex_lock(&log->mu);
+    log->closed = true;
+    struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
+    struct st_seg *tail = v->s[v->n - 1];
+    struct snap sn = {
+        .tail = tail,
+        .w = tail->w,
+        .idx_n = atomic_load(&tail->idx.n),
+        .tidx_n = atomic_load(&tail->tidx.n),
+        .idx_hash = st__idx_digest(&tail->idx),
+        .tidx_hash = st__idx_digest(&tail->tidx),
+        .end = atomic_load(&log->end_offset),
+    };
+    pthread_mutex_unlock(&log->mu);
+    if ((err = st__idx_trim(&tail->idx)) < 0 || (err = st__idx_trim(&tail->tidx)) < 0)
+        goto out;
+    if (fsync(tail->idx.fd) < 0 || fsync(tail->tidx.fd) < 0) {
+        err = -errno;
+        goto out;
+    }
+    if ((err = rp_store(log, &sn, true)) < 0)
+        goto out;
+    char path[ST_MAX_PATH];
+    snprintf(path, sizeof(path), "%s/%s", log->dir, ST_CLEAN_NAME);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        err = -errno;
+        goto out;
+    }
+    close(fd);
+    err = st__fsync_dir(log->dir);
+out:
+    pthread_mutex_unlock(&log->sync_mu);
+    return err;
+}
+
+/* ---- the flusher thread ------------------------------------------------------------------------ */
+
+void st__store_kick_flusher(struct st_store *store)
+{
+    pthread_mutex_lock(&store->fl_mu);
+    store->fl_kick = true;
+    pthread_cond_signal(&store->fl_cond);
+    pthread_mutex_unlock(&store->fl_mu);
+}
+
+static bool wants_sync(struct st_log *log, int64_t now)
+{
+    if (atomic_load(&log->sync_requested) || atomic_load(&log->seal_pending))
+        return true;
+    int64_t ms = log->cfg.flush_interval_ms;
+    return ms >= 0 && atomic_load(&log->unflushed) > 0 &&
+           now - atomic_load(&log->last_sync_mono_ms) >= ms;
+}
+
+static void *flusher_main(void *arg)
+{
+    struct st_store *store = arg;
+    struct st_log **logs = NULL;
+    int cap = 0;
+    int64_t wait_ms = 1000;
+
+    pthread_mutex_lock(&store->fl_mu);
+    while (!store->fl_stop) {
+        if (!store->fl_kick) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_sec += wait_ms / 1000;
+            ts.tv_nsec += (wait_ms % 1000) * 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&store->fl_cond, &store->fl_mu, &ts);
+            if (store->fl_stop)
+                break;
+        }
+        store->fl_kick = false;
+        pthread_mutex_unlock(&store->fl_mu);
+
+        /* take a reference on every log, then work without the store lock */
+        int n = 0;
+        wait_ms = 1000;
+        pthread_mutex_lock(&store->mu);
+        int total = 0;
+        for (int t = 0; t < store->ntopics; t++)
+            total += store->topics[t]->partitions;
+        if (total > cap) {
+            struct st_log **nl = realloc(logs, (size_t)total * sizeof(*nl));
+            if (nl) {
+                logs = nl;
+                cap = total;
+            }
+        }
+        for (int t = 0; t < store->ntopics; t++) {
+            struct st_topic *tp = store->topics[t];
+            for (int p = 0; p < tp->partitions && n < cap; p++) {
+                atomic_fetch_add(&tp->logs[p]->refs, 1);
+                logs[n++] = tp->logs[p];
+                int64_t ms = tp->logs[p]->cfg.flush_interval_ms;
+                if (ms >= 0 && ms < wait_ms)
+                    wait_ms = ms < 1 ? 1 : ms;
+            }
+        }
+        pthread_mutex_unlock(&store->mu);
+        int64_t now = st__mono_ms();
+        for (int i = 0; i < n; i++) {
+            if (wants_sync(logs[i], now))
+                (void)st__log_sync(logs[i]);
+            st_log_put(logs[i]);
+        }
+        pthread_mutex_lock(&store->fl_mu);
+    }
+    pthread_mutex_unlock(&store->fl_mu);
+    free(logs);
+    return NULL;
+}
+
+int st__flusher_start(struct st_store *store)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&store->fl_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&store->fl_mu, NULL);
+    int err = pthread_create(&store->flusher, NULL, flusher_main, store);
+    if (err)
+        return -err;
+    store->fl_started = true;
+    return 0;
+}
+
+void st__flusher_stop(struct st_store *store)
+{
+    if (!store->fl_started)
+        return;
+    pthread_mutex_lock(&store->fl_mu);
+    store->fl_stop = true;
+    pthread_cond_signal(&store->fl_cond);
+    pthread_mutex_unlock(&store->fl_mu);
+    pthread_join(store->flusher, NULL);
+    store->fl_started = false;
+}

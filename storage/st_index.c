@@ -1,0 +1,248 @@
+/*
+ * st_index — the .index and .timeindex files (entry layouts in st_segment.c).
+ *
+ * Why a pre-sized shared mapping rather than pwrite per entry: an append adds an entry every
+ * ~4 KiB of log, and with a mapping that is a plain 8- or 12-byte store into memory set up
+ * once per segment, no syscall and no allocation on the append path; readers search the same
+ * mapping without a copy. The file is ftruncate'd to its capacity when the segment is created
+ * (sparse, so it costs no disk until written) and trimmed to its entries when the segment is
+ * sealed or the log closes cleanly. The mapping is never resized while readers can see the
+ * segment (only at open, before the segment is published), and readers touch only entries
+ * below the published count, which never exceed the trimmed file.
+ */
+#include "st_int.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kp_buf.h"
+
+int st__idx_open(struct st_idx *ix, const char *path, uint32_t esize, bool create)
+{
+    memset(ix, 0, sizeof(*ix));
+    ix->esize = esize;
+    atomic_init(&ix->n, 0);
+    ix->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | (create ? O_TRUNC : 0), 0644);
+    if (ix->fd < 0)
+        return -errno;
+    ix->hash = XXH3_createState();
+    if (!ix->hash) {
+        close(ix->fd);
+        ix->fd = -1;
+        return -ENOMEM;
+    }
+    XXH3_64bits_reset(ix->hash);
+    struct stat st;
+    if (fstat(ix->fd, &st) < 0)
+        return -errno;
+    uint64_t entries = (uint64_t)st.st_size / esize;
+    if (entries > UINT32_MAX / 2)
+        return -EFBIG;
+    if (entries > 0) {
+        void *m = mmap(NULL, (size_t)entries * esize, PROT_READ | PROT_WRITE, MAP_SHARED,
+                       ix->fd, 0);
+        if (m == MAP_FAILED)
+            return -errno;
+        ix->map = m;
+        ix->cap = (uint32_t)entries;
+    }
+    return 0;
+}
+
+void st__idx_close(struct st_idx *ix)
+{
+    if (ix->map)
+        munmap(ix->map, (size_t)ix->cap * ix->esize);
+    if (ix->fd >= 0)
+        close(ix->fd);
+    if (ix->hash)
+        XXH3_freeState(ix->hash);
+    ix->map = NULL;
+    ix->fd = -1;
+    ix->hash = NULL;
+}
+
+int st__idx_reserve(struct st_idx *ix, uint32_t cap)
+{
+    if (cap <= ix->cap)
+        return 0;
+    if (cap > UINT32_MAX / 2)
+        return -EFBIG;
+    size_t bytes = (size_t)cap * ix->esize;
+    struct stat st;
+    if (fstat(ix->fd, &st) < 0)
+        return -errno;
+    if ((uint64_t)st.st_size < bytes && ftruncate(ix->fd, (off_t)bytes) < 0)
+        return -errno;
+    void *m;
+    if (ix->map)
+        m = mremap(ix->map, (size_t)ix->cap * ix->esize, bytes, MREMAP_MAYMOVE);
+    else
+        m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, ix->fd, 0);
+    if (m == MAP_FAILED)
+        return -errno;
+    ix->map = m;
+    ix->cap = cap;
+    return 0;
+}
+
+int st__idx_trim(struct st_idx *ix)
+{
+    uint32_t n = atomic_load_explicit(&ix->n, memory_order_relaxed);
+    if (ftruncate(ix->fd, (off_t)n * ix->esize) < 0)
+        return -errno;
+    return 0;
+}
+
+void st__idx_publish(struct st_idx *ix)
+{
+    uint32_t n = atomic_load_explicit(&ix->n, memory_order_relaxed);
+    assert(n <= ix->w && ix->w <= ix->cap);
+    if (ix->w == n)
+        return;
+    XXH3_64bits_update(ix->hash, ix->map + (size_t)n * ix->esize, (size_t)(ix->w - n) * ix->esize);
+    atomic_store_explicit(&ix->n, ix->w, memory_order_release);
+}
+
+void st__idx_reset(struct st_idx *ix, uint32_t k)
+{
+    uint32_t n = atomic_load_explicit(&ix->n, memory_order_relaxed);
+    if (k >= n) {
+        ix->w = k > ix->w ? ix->w : k;
+        return;
+    }
+    /* Dropping published entries happens only before the segment is visible (recovery). */
+    XXH3_64bits_reset(ix->hash);
+    if (k > 0)
+        XXH3_64bits_update(ix->hash, ix->map, (size_t)k * ix->esize);
+    atomic_store_explicit(&ix->n, k, memory_order_relaxed);
+    ix->w = k;
+}
+
+uint64_t st__idx_digest(const struct st_idx *ix) { return XXH3_64bits_digest(ix->hash); }
+
+uint64_t st__idx_hash_prefix(const struct st_idx *ix, uint32_t k)
+{
+    assert(k <= ix->cap);
+    return XXH3_64bits(ix->map, (size_t)k * ix->esize);
+}
+
+/* ---- offset index ---------------------------------------------------------------------------- */
+
+void st__oidx_put(struct st_idx *ix, uint32_t i, int32_t rel, int32_t pos)
+{
+    uint8_t *e = ix->map + (size_t)i * ST_IDX_ENTRY;
+    kp_store_be32(e, (uint32_t)rel);
+    kp_store_be32(e + 4, (uint32_t)pos);
+}
+
+void st__oidx_get(const struct st_idx *ix, uint32_t i, int32_t *rel, int32_t *pos)
+{
+    const uint8_t *e = ix->map + (size_t)i * ST_IDX_ENTRY;
+    *rel = (int32_t)kp_load_be32(e);
+    *pos = (int32_t)kp_load_be32(e + 4);
+}
+
+int64_t st__oidx_find_rel(const struct st_idx *ix, uint32_t n, int32_t target)
+{
+    int64_t lo = 0, hi = (int64_t)n - 1, best = -1;
+    while (lo <= hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        int32_t rel, pos;
+        st__oidx_get(ix, (uint32_t)mid, &rel, &pos);
+        if (rel <= target) {
+            best = mid;
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    return best;
+}
+
+int64_t st__oidx_find_pos(const struct st_idx *ix, uint32_t n, int64_t target)
+{
+    int64_t lo = 0, hi = (int64_t)n - 1, best = -1;
+    while (lo <= hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        int32_t rel, pos;
+        st__oidx_get(ix, (uint32_t)mid, &rel, &pos);
+        if (pos <= target) {
+            best = mid;
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    return best;
+}
+
+uint32_t st__oidx_valid_prefix(const struct st_idx *ix, uint32_t n, int64_t size)
+{
+    int32_t prev_rel = 0, prev_pos = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int32_t rel, pos;
+        st__oidx_get(ix, i, &rel, &pos);
+        if (rel <= prev_rel || pos <= prev_pos || pos >= size)
+            return i;
+        prev_rel = rel;
+        prev_pos = pos;
+    }
+    return n;
+}
+
+/* ---- time index ------------------------------------------------------------------------------ */
+
+void st__tidx_put(struct st_idx *ix, uint32_t i, int64_t ts, int32_t rel)
+{
+    uint8_t *e = ix->map + (size_t)i * ST_TIDX_ENTRY;
+    kp_store_be64(e, (uint64_t)ts);
+    kp_store_be32(e + 8, (uint32_t)rel);
+}
+
+void st__tidx_get(const struct st_idx *ix, uint32_t i, int64_t *ts, int32_t *rel)
+{
+    const uint8_t *e = ix->map + (size_t)i * ST_TIDX_ENTRY;
+    *ts = (int64_t)kp_load_be64(e);
+    *rel = (int32_t)kp_load_be32(e + 8);
+}
+
+int64_t st__tidx_find_below(const struct st_idx *ix, uint32_t n, int64_t target)
+{
+    int64_t lo = 0, hi = (int64_t)n - 1, best = -1;
+    while (lo <= hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        int64_t ts;
+        int32_t rel;
+        st__tidx_get(ix, (uint32_t)mid, &ts, &rel);
+        if (ts < target) {
+            best = mid;
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    return best;
+}
+
+uint32_t st__tidx_valid_prefix(const struct st_idx *ix, uint32_t n)
+{
+    int64_t prev_ts = -1;
+    int32_t prev_rel = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t ts;
+        int32_t rel;
+        st__tidx_get(ix, i, &ts, &rel);
+        if (ts <= prev_ts || rel <= prev_rel)
+            return i;
+        prev_ts = ts;
+        prev_rel = rel;
+    }
+    return n;
+}

@@ -1,0 +1,646 @@
+/*
+ * st_log — append, read, roll, retention and offset lookups of one partition log.
+ *
+ * Publication protocol (the reason readers need no lock):
+ *   writer (log->mu held)                         reader (no lock)
+ *   1. roll: publish the new segment list         1. end   = load_acquire(log->end_offset)
+ *   2. pwritev the batches at seg->w.pos          2. segs  = load_acquire(log->segs)
+ *   3. publish index counts (release)             3. size  = load_acquire(seg->size)
+ *   4. store_release(seg->size)                   4. index entries below load_acquire(idx.n)
+ *   5. store_release(log->end_offset)
+ * A reader that sees an end offset also sees the segment list and the bytes that produced it;
+ * every pread is bounded by the published size, so no half-written batch is ever read. A
+ * segment list is replaced, never modified; the old one is freed after a grace period
+ * (st__grace_sync), and a reader that keeps a segment past its grace section holds a
+ * reference, so retention or topic deletion never closes an fd under a reader.
+ */
+#include "st_int.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kp_batch.h"
+
+/* ---- grace periods ------------------------------------------------------------------------------ */
+
+uint64_t st__grace_enter(struct st_grace *g)
+{
+    for (;;) {
+        uint64_t e = atomic_load(&g->epoch);
+        atomic_fetch_add(&g->active[e & 1], 1);
+        if (atomic_load(&g->epoch) == e)
+            return e;
+        atomic_fetch_sub(&g->active[e & 1], 1);
+    }
+}
+
+void st__grace_exit(struct st_grace *g, uint64_t e) { atomic_fetch_sub(&g->active[e & 1], 1); }
+
+void st__grace_sync(struct st_grace *g)
+{
+    uint64_t e = atomic_load(&g->epoch);
+    atomic_store(&g->epoch, e + 1);
+    /* Readers that entered under e are counted in active[e & 1]; new ones use the other
+     * slot. Grace sections are a few loads and reference increments, so this is short. */
+    while (atomic_load(&g->active[e & 1]) != 0)
+        sched_yield();
+}
+
+/* ---- segment lists -------------------------------------------------------------------------------- */
+
+struct st_segvec *st__segvec_new(int n)
+{
+    struct st_segvec *v = calloc(1, sizeof(*v) + (size_t)n * sizeof(v->s[0]));
+    if (v)
+        v->n = n;
+    return v;
+}
+
+void st__log_set_segs(struct st_log *log, struct st_segvec *nv)
+{
+    assert(nv->n >= 1);
+    struct st_segvec *old = atomic_load_explicit(&log->segs, memory_order_relaxed);
+    atomic_store_explicit(&log->start_offset, nv->s[0]->base, memory_order_release);
+    atomic_store_explicit(&log->segs, nv, memory_order_release);
+    if (old) {
+        st__grace_sync(&log->grace);
+        free(old);
+    }
+}
+
+static struct st_seg *active_seg(struct st_log *log)
+{
+    struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
+    return v->s[v->n - 1];
+}
+
+static uint32_t idx_cap_entries(const struct st_log_config *cfg)
+{
+    int64_t cap = cfg->index_max_bytes / ST_IDX_ENTRY;
+    if (cap < ST_APPEND_MAX_BATCHES + 2)
+        cap = ST_APPEND_MAX_BATCHES + 2;
+    if (cap > (1 << 26))
+        cap = 1 << 26;
+    return (uint32_t)cap;
+}
+
+int st__log_roll(struct st_log *log, int64_t now_ms)
+{
+    (void)now_ms;
+    struct st_seg *old = active_seg(log);
+    struct st_seg *ns;
+    int err = st__seg_open(log->dir, old->w.next_offset, log->cfg.index_interval_bytes,
+                           idx_cap_entries(&log->cfg), true, &ns);
+    if (err < 0)
+        return err;
+    struct st_segvec *ov = atomic_load_explicit(&log->segs, memory_order_relaxed);
+    struct st_segvec *nv = st__segvec_new(ov->n + 1);
+    if (!nv) {
+        st__seg_unlink(ns);
+        st__seg_put(ns);
+        return -ENOMEM;
+    }
+    /* Seal first: a failure to trim the index files leaves them longer than their entries,
+     * which recovery tolerates; the segment is sealed either way. */
+    (void)st__seg_seal(old);
+    memcpy(nv->s, ov->s, (size_t)ov->n * sizeof(nv->s[0]));
+    nv->s[ov->n] = ns;
+    log->dir_dirty = true;
+    st__log_set_segs(log, nv);
+    atomic_store(&log->seal_pending, true);
+    st__store_kick_flusher(log->store); /* the sealed segment wants its sync and digest */
+    return 0;
+}
+
+/* ---- append ------------------------------------------------------------------------------------- */
+
+struct batch_info {
+    int32_t last_delta;
+    int64_t max_ts;
+};
+
+int st_log_append(struct st_log *log, struct iovec *batches, int n, int64_t now_ms,
+                  struct st_append_result *res)
+{
+    if (n <= 0 || !batches)
+        return -EINVAL;
+    if (n > ST_APPEND_MAX_BATCHES)
+        return -E2BIG;
+
+    /* Lengths first, outside the lock: each iovec is exactly one batch. */
+    int64_t total = 0, count = 0;
+    for (int i = 0; i < n; i++) {
+        struct kp_batch_hdr h;
+        if (kp_batch_parse_hdr(batches[i].iov_base, batches[i].iov_len, &h) < 0 ||
+            kp_batch_size(&h) != batches[i].iov_len || h.last_offset_delta < 0)
+            return -EINVAL;
+        total += (int64_t)batches[i].iov_len;
+        count += (int64_t)h.last_offset_delta + 1;
+    }
+    if (total > INT32_MAX || count > INT32_MAX)
+        return -EMSGSIZE;
+
+    pthread_mutex_lock(&log->mu);
+    if (log->deleted || log->closed) {
+        pthread_mutex_unlock(&log->mu);
+        return log->deleted ? -ENOENT : -ESHUTDOWN;
+    }
+    struct st_seg *seg = active_seg(log);
+    const struct st_log_config *cfg = &log->cfg;
+    if (seg->w.pos > 0 &&
+        (seg->w.pos + total > cfg->segment_bytes || seg->w.pos + total > INT32_MAX ||
+         (cfg->roll_ms >= 0 && seg->first_append_ms >= 0 &&
+          now_ms - seg->first_append_ms >= cfg->roll_ms) ||
+         !st__seg_index_room(seg, n) || seg->w.next_offset + count - seg->base > INT32_MAX)) {
+        int err = st__log_roll(log, now_ms);
+        if (err < 0) {
+            pthread_mutex_unlock(&log->mu);
+            return err;
+        }
+        seg = active_seg(log);
+    }
+
+    struct st_wstate saved = seg->w;
+    uint32_t saved_idx = seg->idx.w, saved_tidx = seg->tidx.w;
+    int64_t first = seg->w.next_offset;
+    for (int i = 0; i < n; i++) {
+        uint8_t *b = batches[i].iov_base;
+        size_t sz = batches[i].iov_len;
+        int64_t base = seg->w.next_offset;
+        kp_batch_set_base_offset(b, base);
+        kp_batch_set_leader_epoch(b, log->leader_epoch);
+        if (cfg->log_append_time)
+            kp_batch_set_log_append_time(b, sz, now_ms);
+        int32_t delta = (int32_t)kp_load_be32(b + KP_BATCH_OFF_LAST_OFFSET_DELTA);
+        int64_t max_ts = (int64_t)kp_load_be64(b + KP_BATCH_OFF_MAX_TIMESTAMP);
+        st__seg_note_batch(seg, base, delta, (int64_t)sz, max_ts);
+    }
+
+    /* One pwritev for all of them (loops only on a short write). */
+    int64_t pos = saved.pos;
+    int iov_i = 0;
+    size_t iov_off = 0;
+    int err = 0;
+    while (iov_i < n) {
+        struct iovec tmp;
+        struct iovec *iv = &batches[iov_i];
+        int cnt = n - iov_i;
+        if (iov_off > 0) {
+            /* resume inside a partly written batch: first iovec shortened */
+            tmp.iov_base = (uint8_t *)iv->iov_base + iov_off;
+            tmp.iov_len = iv->iov_len - iov_off;
+            ssize_t w1 = pwrite(seg->fd, tmp.iov_base, tmp.iov_len, (off_t)pos);
+            if (w1 < 0) {
+                if (errno == EINTR)
+                    continue;
+                err = -errno;
+                break;
+            }
+            pos += w1;
+            iov_off += (size_t)w1;
+            if (iov_off == iv->iov_len) {
+                iov_i++;
+                iov_off = 0;
+            }
+            continue;
+        }
+        ssize_t w = pwritev(seg->fd, iv, cnt, (off_t)pos);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            err = -errno;
+            break;
+        }
+        if (w == 0) {
+            err = -EIO;
+            break;
+        }
+        pos += w;
+        while (iov_i < n && (size_t)w >= batches[iov_i].iov_len) {
+            w -= (ssize_t)batches[iov_i].iov_len;
+            iov_i++;
+        }
+        iov_off = (size_t)w;
+    }
+    if (err < 0) {
+        /* Nothing is published: restore the writer state and cut what reached the file. */
+        seg->w = saved;
+        st__idx_reset(&seg->idx, saved_idx);
+        st__idx_reset(&seg->tidx, saved_tidx);
+        if (ftruncate(seg->fd, (off_t)saved.pos) < 0) {
+            /* the bytes past the end are never served and fail recovery's offset check */
+        }
+        pthread_mutex_unlock(&log->mu);
+        return err;
+    }
+    assert(pos == seg->w.pos);
+
+    if (seg->first_append_ms < 0)
+        seg->first_append_ms = now_ms;
+    st__idx_publish(&seg->idx);
+    st__idx_publish(&seg->tidx);
+    atomic_store_explicit(&seg->max_ts, seg->w.max_ts, memory_order_release);
+    atomic_store_explicit(&seg->size, seg->w.pos, memory_order_release);
+    atomic_store_explicit(&log->end_offset, seg->w.next_offset, memory_order_release);
+
+    bool sync = false;
+    int64_t unflushed = atomic_fetch_add(&log->unflushed, count) + count;
+    if (cfg->flush_interval_messages > 0 && unflushed >= cfg->flush_interval_messages) {
+        sync = true;
+        atomic_store(&log->sync_requested, true);
+    }
+    if (res) {
+        res->base_offset = first;
+        res->last_offset = seg->w.next_offset - 1;
+        res->end_position = seg->w.pos;
+        res->log_append_time = cfg->log_append_time ? now_ms : -1;
+        res->log_start_offset = atomic_load_explicit(&log->start_offset, memory_order_relaxed);
+        res->sync_needed = sync;
+    }
+    pthread_mutex_unlock(&log->mu);
+    if (sync)
+        st__store_kick_flusher(log->store);
+    return 0;
+}
+
+void st_log_set_leader_epoch(struct st_log *log, int32_t epoch)
+{
+    pthread_mutex_lock(&log->mu);
+    log->leader_epoch = epoch;
+    pthread_mutex_unlock(&log->mu);
+}
+
+/* ---- read ----------------------------------------------------------------------------------------- */
+
+/* Header of the batch at pos, checked against the published size. */
+static int read_hdr(struct st_seg *s, int64_t pos, int64_t size, struct kp_batch_hdr *h)
+{
+    uint8_t b[KP_BATCH_HEADER_LEN];
+    if (pos + KP_BATCH_HEADER_LEN > size)
+        return -EIO;
+    int err = st__pread_full(s->fd, b, sizeof(b), pos);
+    if (err < 0)
+        return err;
+    if (kp_batch_parse_hdr(b, sizeof(b), h) < 0 || pos + (int64_t)kp_batch_size(h) > size)
+        return -EIO;
+    return 0;
+}
+
+/* Size of the batch at pos from its 12-byte prefix. */
+static int read_len(struct st_seg *s, int64_t pos, int64_t size, int64_t *bsize)
+{
+    uint8_t b[KP_BATCH_LOG_OVERHEAD];
+    if (pos + KP_BATCH_HEADER_LEN > size)
+        return -EIO;
+    int err = st__pread_full(s->fd, b, sizeof(b), pos);
+    if (err < 0)
+        return err;
+    int32_t len = (int32_t)kp_load_be32(b + KP_BATCH_OFF_LENGTH);
+    if (len < KP_BATCH_HEADER_LEN - KP_BATCH_LOG_OVERHEAD || pos + KP_BATCH_LOG_OVERHEAD + len > size)
+        return -EIO;
+    *bsize = KP_BATCH_LOG_OVERHEAD + (int64_t)len;
+    return 0;
+}
+
+/* Position of the batch holding offset (which must be below the segment's published end). */
+static int find_batch(struct st_seg *s, int64_t size, int64_t offset, int64_t *pos_out,
+                      int64_t *bsize)
+{
+    uint32_t n = atomic_load_explicit(&s->idx.n, memory_order_acquire);
+    int64_t k = st__oidx_find_rel(&s->idx, n, (int32_t)(offset - s->base));
+    int64_t pos = 0;
+    if (k >= 0) {
+        int32_t rel, p;
+        st__oidx_get(&s->idx, (uint32_t)k, &rel, &p);
+        pos = p;
+    }
+    for (;;) {
+        struct kp_batch_hdr h;
+        int err = read_hdr(s, pos, size, &h);
+        if (err < 0)
+            return err;
+        if (offset <= h.base_offset + h.last_offset_delta) {
+            if (offset < h.base_offset)
+                return -EIO; /* offsets must be contiguous */
+            *pos_out = pos;
+            *bsize = (int64_t)kp_batch_size(&h);
+            return 0;
+        }
+        pos += (int64_t)kp_batch_size(&h);
+    }
+}
+
+/*
+ * End of the last whole batch that starts at or after from and ends at or before limit
+ * (limit < size): the index gives a boundary near limit, then 12-byte headers are walked.
+ */
+static int cut_at(struct st_seg *s, int64_t size, int64_t from, int64_t limit, int64_t *end)
+{
+    uint32_t n = atomic_load_explicit(&s->idx.n, memory_order_acquire);
+    int64_t k = st__oidx_find_pos(&s->idx, n, limit);
+    int64_t pos = from;
+    if (k >= 0) {
+        int32_t rel, p;
+        st__oidx_get(&s->idx, (uint32_t)k, &rel, &p);
+        if (p > pos)
+            pos = p;
+    }
+    for (;;) {
+        if (pos + KP_BATCH_HEADER_LEN > limit)
+            break;
+        int64_t bs;
+        int err = read_len(s, pos, size, &bs);
+        if (err < 0)
+            return err;
+        if (pos + bs > limit)
+            break;
+        pos += bs;
+    }
+    *end = pos;
+    return 0;
+}
+
+static bool overlaps_bad(struct st_seg *s, int64_t lo, int64_t hi)
+{
+    int64_t blo = atomic_load_explicit(&s->bad_lo, memory_order_acquire);
+    int64_t bhi = atomic_load_explicit(&s->bad_hi, memory_order_acquire);
+    return lo < bhi && blo < hi;
+}
+
+int st_log_read(struct st_log *log, int64_t offset, size_t max_bytes, struct st_read *out)
+{
+    out->n = 0;
+    out->total = 0;
+    out->first_offset = -1;
+
+    struct st_seg *held[ST_READ_MAX_RANGES];
+    int nheld = 0;
+    uint64_t e = st__grace_enter(&log->grace);
+    int64_t end = atomic_load_explicit(&log->end_offset, memory_order_acquire);
+    struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_acquire);
+    int64_t start = v->s[0]->base;
+    if (offset < start || offset > end) {
+        st__grace_exit(&log->grace, e);
+        return -ERANGE;
+    }
+    if (offset == end) {
+        st__grace_exit(&log->grace, e);
+        return 0;
+    }
+    int lo = 0, hi = v->n - 1, at = 0;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (v->s[mid]->base <= offset) {
+            at = mid;
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    for (int i = at; i < v->n && nheld < ST_READ_MAX_RANGES; i++) {
+        st__seg_ref(v->s[i]);
+        held[nheld++] = v->s[i];
+    }
+    st__grace_exit(&log->grace, e);
+
+    int err = 0;
+    int64_t budget = max_bytes > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max_bytes;
+    int used = 0;
+    for (int i = 0; i < nheld; i++) {
+        struct st_seg *s = held[i];
+        int64_t size = atomic_load_explicit(&s->size, memory_order_acquire);
+        int64_t from = 0, endpos;
+        if (i == 0) {
+            int64_t bs;
+            if ((err = find_batch(s, size, offset, &from, &bs)) < 0)
+                break;
+            if (overlaps_bad(s, from, from + bs)) {
+                err = -EIO;
+                break;
+            }
+            int64_t limit = from + (budget > bs ? budget : bs);
+            int64_t blo = atomic_load_explicit(&s->bad_lo, memory_order_acquire);
+            if (blo >= from + bs && blo < limit)
+                limit = blo;
+            if (limit >= size) {
+                endpos = size;
+            } else if ((err = cut_at(s, size, from + bs, limit, &endpos)) < 0) {
+                break;
+            }
+            out->first_offset = s->base + (offset - s->base); /* refined below */
+            struct kp_batch_hdr h;
+            if ((err = read_hdr(s, from, size, &h)) < 0)
+                break;
+            out->first_offset = h.base_offset;
+        } else {
+            if (size == 0 || budget < KP_BATCH_HEADER_LEN)
+                break;
+            int64_t limit = budget;
+            int64_t blo = atomic_load_explicit(&s->bad_lo, memory_order_acquire);
+            if (blo < limit)
+                limit = blo;
+            if (limit >= size)
+                endpos = size;
+            else if ((err = cut_at(s, size, 0, limit, &endpos)) < 0)
+                break;
+            if (endpos == 0)
+                break;
+        }
+        struct st_range *r = &out->r[out->n++];
+        r->fd = s->fd;
+        r->pos = (off_t)from;
+        r->len = (size_t)(endpos - from);
+        r->seg = s;
+        out->total += r->len;
+        used = i + 1;
+        budget -= endpos - from;
+        if (endpos < size || budget <= 0)
+            break;
+    }
+    for (int i = used; i < nheld; i++)
+        st__seg_put(held[i]);
+    if (err < 0) {
+        st_read_release(out);
+        return err;
+    }
+    return 0;
+}
+
+void st_read_release(struct st_read *rd)
+{
+    for (int i = 0; i < rd->n; i++) {
+        st__seg_put(rd->r[i].seg);
+        rd->r[i].seg = NULL;
+    }
+    rd->n = 0;
+    rd->total = 0;
+}
+
+/* ---- offsets ------------------------------------------------------------------------------------- */
+
+int64_t st_log_start_offset(const struct st_log *log)
+{
+    return atomic_load_explicit(&log->start_offset, memory_order_acquire);
+}
+
+int64_t st_log_end_offset(const struct st_log *log)
+{
+    return atomic_load_explicit(&log->end_offset, memory_order_acquire);
+}
+
+int64_t st_log_durable_offset(const struct st_log *log)
+{
+    return atomic_load_explicit(&log->durable_offset, memory_order_acquire);
+}
+
+const char *st_log_topic(const struct st_log *log) { return log->topic; }
+int32_t st_log_partition(const struct st_log *log) { return log->partition; }
+
+int st_log_offset_for_time(struct st_log *log, int64_t ts, int64_t *offset)
+{
+    struct st_seg *s = NULL;
+    uint64_t e = st__grace_enter(&log->grace);
+    (void)atomic_load_explicit(&log->end_offset, memory_order_acquire);
+    struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_acquire);
+    for (int i = 0; i < v->n; i++) {
+        if (atomic_load_explicit(&v->s[i]->max_ts, memory_order_acquire) >= ts) {
+            s = v->s[i];
+            st__seg_ref(s);
+            break;
+        }
+    }
+    st__grace_exit(&log->grace, e);
+    if (!s)
+        return -ENOENT;
+
+    int64_t size = atomic_load_explicit(&s->size, memory_order_acquire);
+    uint32_t tn = atomic_load_explicit(&s->tidx.n, memory_order_acquire);
+    uint32_t on = atomic_load_explicit(&s->idx.n, memory_order_acquire);
+    int32_t rel = 0;
+    int64_t k = st__tidx_find_below(&s->tidx, tn, ts);
+    if (k >= 0) {
+        int64_t t;
+        st__tidx_get(&s->tidx, (uint32_t)k, &t, &rel);
+    }
+    int64_t pos = 0;
+    int64_t j = st__oidx_find_rel(&s->idx, on, rel);
+    if (j >= 0) {
+        int32_t r, p;
+        st__oidx_get(&s->idx, (uint32_t)j, &r, &p);
+        pos = p;
+    }
+    int err = -ENOENT;
+    while (pos < size) {
+        struct kp_batch_hdr h;
+        if ((err = read_hdr(s, pos, size, &h)) < 0)
+            break;
+        if (h.max_timestamp >= ts) {
+            *offset = h.base_offset;
+            err = 0;
+            break;
+        }
+        pos += (int64_t)kp_batch_size(&h);
+        err = -ENOENT;
+    }
+    st__seg_put(s);
+    return err;
+}
+
+void st_log_request_sync(struct st_log *log)
+{
+    atomic_store(&log->sync_requested, true);
+    st__store_kick_flusher(log->store);
+}
+
+/* ---- housekeeping ---------------------------------------------------------------------------------- */
+
+static int64_t seg_time(struct st_seg *s)
+{
+    int64_t t = atomic_load_explicit(&s->max_ts, memory_order_relaxed);
+    if (t >= 0)
+        return t;
+    struct stat st;
+    if (fstat(s->fd, &st) < 0)
+        return INT64_MAX;
+    return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
+void st__log_maintain(struct st_log *log, int64_t now_ms)
+{
+    pthread_mutex_lock(&log->mu);
+    if (log->deleted || log->closed) {
+        pthread_mutex_unlock(&log->mu);
+        return;
+    }
+    const struct st_log_config *cfg = &log->cfg;
+    struct st_seg *act = active_seg(log);
+    if (cfg->roll_ms >= 0 && act->w.pos > 0 && act->first_append_ms >= 0 &&
+        now_ms - act->first_append_ms >= cfg->roll_ms)
+        (void)st__log_roll(log, now_ms);
+
+    struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
+    int64_t total = 0;
+    for (int i = 0; i < v->n; i++)
+        total += atomic_load_explicit(&v->s[i]->size, memory_order_relaxed);
+    int k = 0;
+    /* Only sealed segments whose digest is written (the flusher is done with them). */
+    while (k < v->n - 1 && atomic_load(&v->s[k]->digested)) {
+        struct st_seg *s = v->s[k];
+        int64_t sz = atomic_load_explicit(&s->size, memory_order_relaxed);
+        bool by_size = cfg->retention_bytes >= 0 && total - sz >= cfg->retention_bytes;
+        bool by_time = cfg->retention_ms >= 0 && seg_time(s) < now_ms - cfg->retention_ms;
+        if (!by_size && !by_time)
+            break;
+        total -= sz;
+        k++;
+    }
+    if (k > 64)
+        k = 64; /* the rest on the next call */
+    if (k > 0) {
+        struct st_segvec *nv = st__segvec_new(v->n - k);
+        if (nv) {
+            struct st_seg *gone[64];
+            memcpy(nv->s, v->s + k, (size_t)nv->n * sizeof(nv->s[0]));
+            memcpy(gone, v->s, (size_t)k * sizeof(gone[0]));
+            st__log_set_segs(log, nv);
+            for (int i = 0; i < k; i++) {
+                st__seg_unlink(gone[i]);
+                st__seg_put(gone[i]);
+            }
+            log->dir_dirty = true;
+        }
+    }
+    pthread_mutex_unlock(&log->mu);
+}
+
+/* ---- lifetime ----------------------------------------------------------------------------------- */
+
+void st__log_free(struct st_log *log)
+{
+    struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
+    if (v) {
+        for (int i = 0; i < v->n; i++)
+            st__seg_put(v->s[i]);
+        free(v);
+    }
+    st__seg_put(log->synced_seg);
+    if (log->rp_fd >= 0)
+        close(log->rp_fd);
+    pthread_mutex_destroy(&log->mu);
+    pthread_mutex_destroy(&log->sync_mu);
+    free(log->topic);
+    free(log->dir);
+    free(log);
+}
+
+void st_log_put(struct st_log *log)
+{
+    if (log && atomic_fetch_sub_explicit(&log->refs, 1, memory_order_acq_rel) == 1)
+        st__log_free(log);
+}

@@ -1,0 +1,274 @@
+/*
+ * st_segment — the on-disk format of a partition log, and segment files.
+ *
+ * ON-DISK FORMAT (every integer big-endian; "rel" = offset - segment base offset)
+ *
+ * <data-dir>/
+ *   <topic>.topic                   topic metadata, text, one "key=value" per line:
+ *                                     version=1
+ *                                     partitions=<n>
+ *                                     <kafka key>=<value>   per-topic overrides only
+ *                                                           (segment.bytes, retention.ms...)
+ *                                   written as <topic>.topic.tmp, fsync, rename, fsync dir.
+ *                                   It is the commit point of a topic: create makes the
+ *                                   partition directories first, delete removes it first.
+ *   <topic>-<partition>/            one per partition
+ *     <base>.log                    base = offset of its first batch, 20 decimal digits
+ *     <base>.index                  offset index (sparse)
+ *     <base>.timeindex              time index (sparse)
+ *     <base>.digest                 integrity sidecar, sealed segments only
+ *     recovery-point                last durable position (see below)
+ *     clean-shutdown                present only while the log is closed cleanly
+ *
+ * .log — RecordBatch v2 batches back to back, byte for byte as in proto/kp_batch.h. The
+ *   producer's bytes are kept except baseOffset (bytes 0-7, the assigned offset) and
+ *   partitionLeaderEpoch (bytes 12-15), neither covered by the CRC, plus, on LogAppendTime
+ *   topics, attributes bit 3 and maxTimestamp with the CRC recomputed. Batch i+1 starts at
+ *   12 + batchLength of batch i; the first batch's baseOffset equals the file's base offset and
+ *   each next baseOffset = previous baseOffset + lastOffsetDelta + 1. A segment never grows
+ *   past 2^31-1 bytes nor 2^31-1 offsets past its base (int32 index fields).
+ *
+ * .index — ST_IDX_ENTRY = 8-byte entries {be32 rel, be32 position}: the batch starting at
+ *   `position` has baseOffset = base + rel. Entry rule (deterministic, so recovery rebuilds
+ *   exactly what appends wrote): before a batch at position p > 0 is appended, if at least
+ *   log.index.interval.bytes have been appended since the previous entry (or since position
+ *   0), an entry {rel(batch), p} is added. Entries strictly increase in both fields and
+ *   position 0 never has one. The active segment's file is pre-sized (ftruncate) to the
+ *   index capacity and mapped MAP_SHARED, so an append writes entries with plain stores into
+ *   the mapping (no syscall, no allocation); trailing all-zero entries are unused space. A
+ *   sealed or cleanly closed segment's file is trimmed to exactly its entries.
+ *
+ * .timeindex — ST_TIDX_ENTRY = 12-byte entries {be64 timestamp T, be32 rel}: every batch of
+ *   the segment that starts before offset base + rel has maxTimestamp <= T. An entry is added
+ *   together with each .index entry when T (the largest maxTimestamp so far) exceeds the last
+ *   entry's T, and once more at seal time with rel = the segment's end offset - base. Entries
+ *   strictly increase in both fields. Same pre-sizing and trimming as .index.
+ *
+ * .digest (sealed segments) — a ST_DIGEST_HDR = 32-byte header then one digest per chunk:
+ *      0  4  magic "SLDG"
+ *      4  4  version 1
+ *      8  4  chunk size (ST_DIGEST_CHUNK = 1 MiB)
+ *     12  4  0
+ *     16  8  .log size S in bytes
+ *     24  8  chunk count N = ceil(S / chunk)
+ *     32 8N  XXH3-64 (seed 0) of .log bytes [i*chunk, min(S, (i+1)*chunk)), i = 0..N-1
+ *   32+8N 8  XXH3-64 of the sidecar's bytes [0, 32+8N)
+ *   These digests cover the bytes the batch CRC does not (baseOffset, batchLength,
+ *   partitionLeaderEpoch, magic). Written as .digest.tmp, fsync, rename.
+ *
+ * recovery-point (ST_RP_SIZE = 68 bytes, rewritten in place after every sync):
+ *      0  4  magic "SLRP"
+ *      4  4  version 1
+ *      8  8  base offset B of the segment it describes
+ *     16  8  position P: .log bytes [0, P) of segment B were on disk (fdatasync returned)
+ *            before this record was written; P is a batch boundary
+ *     24  8  next offset at P
+ *     32  8  largest maxTimestamp of the batches in [0, P), -1 if none
+ *     40  4  .index entries I describing [0, P)
+ *     44  4  .timeindex entries J describing [0, P)
+ *     48  8  XXH3-64 of the first I .index entries (8*I bytes)
+ *     56  8  XXH3-64 of the first J .timeindex entries (12*J bytes)
+ *     64  4  CRC-32C of bytes [0, 64)
+ *   Every segment below B is sealed and was synced (log, indexes, digest) before a record
+ *   naming B was written.
+ *
+ * clean-shutdown — empty file. Written last at a clean close (after every file above is
+ *   synced), removed (and the directory synced) at open before the log accepts an append.
+ *
+ * FSYNC ORDER
+ *   append   pwritev(.log) at the end; index entries stored into the mappings; then the new
+ *            end is published (release). Nothing is synced here.
+ *   sync     (flusher; one at a time per log; covers every append published before it began)
+ *            1. each sealed, not yet digested segment: fdatasync .log, fsync .index and
+ *               .timeindex (trimmed at seal), write .digest (tmp, fsync, rename);
+ *            2. fsync the partition directory if segment files were created or renamed;
+ *            3. fdatasync the active .log;
+ *            4. pwrite recovery-point (not synced: a stale or lost one only makes the next
+ *               recovery scan more; a torn one fails its CRC and counts as absent).
+ *   close    sync; trim the active indexes and fsync them; recovery-point again + fdatasync;
+ *            create clean-shutdown; fsync the directory.
+ *
+ * RECOVERY RULE (st_recover.c)
+ *   With clean-shutdown present: every file is trusted; only the cheap index checks run.
+ *   Without it: segments below B are trusted; segment B is scanned from P (its first I/J
+ *   index entries are kept if their hashes match, else its indexes are rebuilt from 0) and
+ *   every later segment from 0 (no usable recovery point: from the first segment). A scan
+ *   walks batch by batch and accepts a batch only if its 61-byte header parses (magic 2,
+ *   batchLength >= 49), it ends within the file, lastOffsetDelta >= 0, its baseOffset is the
+ *   expected next offset, and its CRC-32C matches. At the first batch that fails, the .log is
+ *   truncated there and all later segments are deleted: no byte past a bad batch is served.
+ *   Indexes are (re)built by the entry rule while scanning. Any segment (trusted or not)
+ *   whose index is missing, short (the rule would have added an entry after its last one),
+ *   or inconsistent (entries out of order, pointing past the end or at a batch whose offset
+ *   differs) is rebuilt by a scan from 0.
+ */
+#include "st_int.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int st__pread_full(int fd, void *buf, size_t n, int64_t pos)
+{
+    uint8_t *p = buf;
+    while (n > 0) {
+        ssize_t r = pread(fd, p, n, (off_t)pos);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            return -EIO;
+        p += r;
+        n -= (size_t)r;
+        pos += r;
+    }
+    return 0;
+}
+
+void st__seg_path(char *buf, size_t cap, const char *dir, int64_t base, const char *suffix)
+{
+    snprintf(buf, cap, "%s/%020" PRId64 "%s", dir, base, suffix);
+}
+
+void st__seg_sibling(const struct st_seg *s, char *buf, size_t cap, const char *suffix)
+{
+    size_t len = strlen(s->path);
+    /* path ends in ".log" */
+    snprintf(buf, cap, "%.*s%s", (int)(len - 4), s->path, suffix);
+}
+
+int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_cap, bool create,
+                 struct st_seg **out)
+{
+    char path[ST_MAX_PATH];
+    struct st_seg *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->fd = -1;
+    s->idx.fd = -1;
+    s->tidx.fd = -1;
+    atomic_init(&s->refs, 1);
+    atomic_init(&s->size, 0);
+    atomic_init(&s->max_ts, -1);
+    atomic_init(&s->bad_lo, INT64_MAX);
+    atomic_init(&s->bad_hi, INT64_MAX);
+    atomic_init(&s->sealed, false);
+    atomic_init(&s->digested, false);
+    s->base = base;
+    s->interval = interval;
+    s->first_append_ms = -1;
+    s->w = (struct st_wstate){.next_offset = base, .max_ts = -1, .tidx_last_ts = -1};
+
+    int err;
+    st__seg_path(path, sizeof(path), dir, base, ".log");
+    s->path = strdup(path);
+    if (!s->path) {
+        err = -ENOMEM;
+        goto fail;
+    }
+    s->fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0644);
+    if (s->fd < 0) {
+        err = -errno;
+        goto fail;
+    }
+    st__seg_path(path, sizeof(path), dir, base, ".index");
+    if ((err = st__idx_open(&s->idx, path, ST_IDX_ENTRY, create)) < 0)
+        goto fail;
+    st__seg_path(path, sizeof(path), dir, base, ".timeindex");
+    if ((err = st__idx_open(&s->tidx, path, ST_TIDX_ENTRY, create)) < 0)
+        goto fail;
+    if (idx_cap > 0) {
+        if ((err = st__idx_reserve(&s->idx, idx_cap)) < 0 ||
+            (err = st__idx_reserve(&s->tidx, idx_cap)) < 0)
+            goto fail;
+    }
+    *out = s;
+    return 0;
+fail:
+    if (create && s->fd >= 0) {
+        /* leave nothing half-made behind */
+        st__seg_unlink(s);
+    }
+    st__seg_put(s);
+    return err;
+}
+
+void st__seg_ref(struct st_seg *s)
+{
+    int old = atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    (void)old;
+    assert(old > 0);
+}
+
+void st__seg_put(struct st_seg *s)
+{
+    if (!s)
+        return;
+    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    st__idx_close(&s->idx);
+    st__idx_close(&s->tidx);
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s->path);
+    free(s);
+}
+
+void st__seg_unlink(struct st_seg *s)
+{
+    static const char *const suffixes[] = {".index", ".timeindex", ".digest", ".digest.tmp"};
+    char path[ST_MAX_PATH];
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        st__seg_sibling(s, path, sizeof(path), suffixes[i]);
+        unlink(path);
+    }
+    unlink(s->path);
+}
+
+void st__seg_note_batch(struct st_seg *s, int64_t base_offset, int32_t last_delta, int64_t size,
+                        int64_t max_ts)
+{
+    struct st_wstate *w = &s->w;
+    assert(base_offset == w->next_offset);
+    int32_t rel = (int32_t)(base_offset - s->base);
+    if (w->pos > 0 && w->since_entry >= s->interval) {
+        assert(s->idx.w < s->idx.cap);
+        st__oidx_put(&s->idx, s->idx.w++, rel, (int32_t)w->pos);
+        if (w->max_ts > w->tidx_last_ts) {
+            assert(s->tidx.w < s->tidx.cap);
+            st__tidx_put(&s->tidx, s->tidx.w++, w->max_ts, rel);
+            w->tidx_last_ts = w->max_ts;
+        }
+        w->since_entry = 0;
+    }
+    w->since_entry += size;
+    w->pos += size;
+    if (max_ts > w->max_ts)
+        w->max_ts = max_ts;
+    w->next_offset = base_offset + (int64_t)last_delta + 1;
+}
+
+int st__seg_seal(struct st_seg *s)
+{
+    struct st_wstate *w = &s->w;
+    /* Appends keep one entry free for this (st__seg_index_room); never remap here, readers
+     * may be using the mapping. */
+    if (w->max_ts > w->tidx_last_ts && w->pos > 0 && s->tidx.w < s->tidx.cap) {
+        st__tidx_put(&s->tidx, s->tidx.w++, w->max_ts, (int32_t)(w->next_offset - s->base));
+        w->tidx_last_ts = w->max_ts;
+        st__idx_publish(&s->tidx);
+    }
+    int err = st__idx_trim(&s->idx);
+    if (err == 0)
+        err = st__idx_trim(&s->tidx);
+    atomic_store_explicit(&s->sealed, true, memory_order_release);
+    return err;
+}

@@ -1,0 +1,516 @@
+/*
+ * st_store — the data directory: topics, their metadata files, partition logs, housekeeping.
+ * The metadata file format is in st_segment.c (<topic>.topic).
+ */
+#include "st_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void st_log_config_default(struct st_log_config *c)
+{
+    c->segment_bytes = 1LL << 30;
+    c->roll_ms = 7LL * 24 * 3600 * 1000;
+    c->retention_bytes = -1;
+    c->retention_ms = 7LL * 24 * 3600 * 1000;
+    c->flush_interval_messages = -1;
+    c->flush_interval_ms = -1;
+    c->index_interval_bytes = 4096;
+    c->index_max_bytes = 10 << 20;
+    c->log_append_time = false;
+}
+
+bool st_topic_name_valid(const char *name, size_t len)
+{
+    if (!name || len == 0 || len > 249)
+        return false;
+    if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* ---- metadata files ------------------------------------------------------------------------ */
+
+/* Topic-level keys, as Kafka names them, and where they live in st_log_config. */
+static const struct {
+    const char *key;
+    size_t off;
+    int kind; /* 0 int64, 1 int32 */
+} KEYS[] = {
+    {"segment.bytes", offsetof(struct st_log_config, segment_bytes), 0},
+    {"segment.ms", offsetof(struct st_log_config, roll_ms), 0},
+    {"retention.bytes", offsetof(struct st_log_config, retention_bytes), 0},
+    {"retention.ms", offsetof(struct st_log_config, retention_ms), 0},
+    {"flush.messages", offsetof(struct st_log_config, flush_interval_messages), 0},
+    {"flush.ms", offsetof(struct st_log_config, flush_interval_ms), 0},
+    {"index.interval.bytes", offsetof(struct st_log_config, index_interval_bytes), 1},
+    {"segment.index.bytes", offsetof(struct st_log_config, index_max_bytes), 1},
+};
+enum { NKEYS = sizeof(KEYS) / sizeof(KEYS[0]) };
+
+static int64_t cfg_get(const struct st_log_config *c, int k)
+{
+    const char *p = (const char *)c + KEYS[k].off;
+    if (KEYS[k].kind == 0) {
+        int64_t v;
+        memcpy(&v, p, sizeof(v));
+        return v;
+    }
+    int32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static void cfg_set(struct st_log_config *c, int k, int64_t v)
+{
+    char *p = (char *)c + KEYS[k].off;
+    if (KEYS[k].kind == 0) {
+        memcpy(p, &v, sizeof(v));
+    } else {
+        int32_t x = (int32_t)v;
+        memcpy(p, &x, sizeof(x));
+    }
+}
+
+static void meta_path(char *buf, size_t cap, const struct st_store *st, const char *name,
+                      const char *suffix)
+{
+    snprintf(buf, cap, "%s/%s%s%s", st->dir, name, ST_META_SUFFIX, suffix);
+}
+
+static int meta_write(struct st_store *st, const char *name, int32_t partitions,
+                      const struct st_log_config *cfg)
+{
+    char text[2048];
+    int len = snprintf(text, sizeof(text), "# splicelog topic metadata\nversion=1\npartitions=%" PRId32 "\n",
+                       partitions);
+    for (int k = 0; k < NKEYS; k++) {
+        int64_t v = cfg_get(cfg, k);
+        if (v != cfg_get(&st->defaults, k))
+            len += snprintf(text + len, sizeof(text) - (size_t)len, "%s=%" PRId64 "\n",
+                            KEYS[k].key, v);
+    }
+    if (cfg->log_append_time != st->defaults.log_append_time)
+        len += snprintf(text + len, sizeof(text) - (size_t)len, "message.timestamp.type=%s\n",
+                        cfg->log_append_time ? "LogAppendTime" : "CreateTime");
+    char tmp[ST_MAX_PATH], path[ST_MAX_PATH];
+    meta_path(tmp, sizeof(tmp), st, name, ".tmp");
+    meta_path(path, sizeof(path), st, name, "");
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    int err = 0;
+    if (write(fd, text, (size_t)len) != len)
+        err = -EIO;
+    else if (fsync(fd) < 0)
+        err = -errno;
+    close(fd);
+    if (err == 0 && rename(tmp, path) < 0)
+        err = -errno;
+    if (err < 0) {
+        unlink(tmp);
+        return err;
+    }
+    return st__fsync_dir(st->dir);
+}
+
+static int meta_read(struct st_store *st, const char *name, int32_t *partitions,
+                     struct st_log_config *cfg)
+{
+    char path[ST_MAX_PATH], text[4096];
+    meta_path(path, sizeof(path), st, name, "");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (n < 0)
+        return -EIO;
+    text[n] = 0;
+    *cfg = st->defaults;
+    *partitions = -1;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == '#' || line[0] == 0)
+            continue;
+        char *eq = strchr(line, '=');
+        if (!eq)
+            return -EBADMSG;
+        *eq = 0;
+        const char *key = line, *val = eq + 1;
+        if (strcmp(key, "message.timestamp.type") == 0) {
+            cfg->log_append_time = strcmp(val, "LogAppendTime") == 0;
+            continue;
+        }
+        char *end;
+        errno = 0;
+        long long v = strtoll(val, &end, 10);
+        if (errno || *end || end == val)
+            return -EBADMSG;
+        if (strcmp(key, "version") == 0) {
+            if (v != 1)
+                return -EBADMSG;
+        } else if (strcmp(key, "partitions") == 0) {
+            if (v < 1 || v > INT32_MAX)
+                return -EBADMSG;
+            *partitions = (int32_t)v;
+        } else {
+            for (int k = 0; k < NKEYS; k++)
+                if (strcmp(key, KEYS[k].key) == 0)
+                    cfg_set(cfg, k, v);
+            /* unknown keys are kept for forward compatibility by being ignored */
+        }
+    }
+    return *partitions > 0 ? 0 : -EBADMSG;
+}
+
+/* ---- topics -------------------------------------------------------------------------------- */
+
+static struct st_topic *find_topic(struct st_store *st, const char *name, size_t len, int *at)
+{
+    for (int i = 0; i < st->ntopics; i++) {
+        if (strlen(st->topics[i]->name) == len && memcmp(st->topics[i]->name, name, len) == 0) {
+            if (at)
+                *at = i;
+            return st->topics[i];
+        }
+    }
+    return NULL;
+}
+
+static void topic_free(struct st_topic *t)
+{
+    if (!t)
+        return;
+    if (t->logs)
+        for (int32_t p = 0; p < t->partitions; p++)
+            st_log_put(t->logs[p]);
+    free(t->logs);
+    free(t->name);
+    free(t);
+}
+
+/* Opens (creating as needed) the logs of a topic. */
+static int topic_load(struct st_store *st, const char *name, int32_t partitions,
+                      const struct st_log_config *cfg, struct st_topic **out)
+{
+    struct st_topic *t = calloc(1, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    t->name = strdup(name);
+    t->cfg = *cfg;
+    t->logs = calloc((size_t)partitions, sizeof(*t->logs));
+    if (!t->name || !t->logs) {
+        topic_free(t);
+        return -ENOMEM;
+    }
+    for (int32_t p = 0; p < partitions; p++) {
+        int err = st__log_open(st, name, p, cfg, &t->logs[p]);
+        if (err < 0) {
+            topic_free(t);
+            return err;
+        }
+        t->partitions = p + 1;
+    }
+    *out = t;
+    return 0;
+}
+
+static int topics_add(struct st_store *st, struct st_topic *t)
+{
+    if (st->ntopics == st->cap_topics) {
+        int cap = st->cap_topics ? st->cap_topics * 2 : 16;
+        struct st_topic **nt = realloc(st->topics, (size_t)cap * sizeof(*nt));
+        if (!nt)
+            return -ENOMEM;
+        st->topics = nt;
+        st->cap_topics = cap;
+    }
+    st->topics[st->ntopics++] = t;
+    return 0;
+}
+
+/* Removes a partition directory and everything in it (one level). */
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    char path[ST_MAX_PATH];
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+int st_topic_create(struct st_store *store, const char *name, int32_t partitions,
+                    const struct st_log_config *cfg)
+{
+    if (!name || !st_topic_name_valid(name, strlen(name)) || partitions < 1 ||
+        partitions > 100000)
+        return -EINVAL;
+    if (!cfg)
+        cfg = &store->defaults;
+    pthread_mutex_lock(&store->mu);
+    int err;
+    if (find_topic(store, name, strlen(name), NULL)) {
+        err = -EEXIST;
+        goto out;
+    }
+    /* leftovers of an interrupted create or delete (no metadata file) go first */
+    char path[ST_MAX_PATH];
+    for (int32_t p = 0; p < partitions; p++) {
+        snprintf(path, sizeof(path), "%s/%s-%" PRId32, store->dir, name, p);
+        remove_dir(path);
+    }
+    struct st_topic *t;
+    if ((err = topic_load(store, name, partitions, cfg, &t)) < 0)
+        goto out;
+    if ((err = st__fsync_dir(store->dir)) < 0 ||
+        (err = meta_write(store, name, partitions, cfg)) < 0 || (err = topics_add(store, t)) < 0) {
+        for (int32_t p = 0; p < t->partitions; p++) {
+            snprintf(path, sizeof(path), "%s/%s-%" PRId32, store->dir, name, p);
+            remove_dir(path);
+        }
+        meta_path(path, sizeof(path), store, name, "");
+        unlink(path);
+        topic_free(t);
+    }
+out:
+    pthread_mutex_unlock(&store->mu);
+    return err;
+}
+
+/* Stops a log for good and removes its files; readers holding ranges keep their fds. */
+static void log_delete(struct st_log *log)
+{
+    pthread_mutex_lock(&log->mu);
+    log->deleted = true;
+    pthread_mutex_unlock(&log->mu);
+    pthread_mutex_lock(&log->sync_mu); /* waits for a sync in progress */
+    pthread_mutex_unlock(&log->sync_mu);
+    remove_dir(log->dir);
+}
+
+int st_topic_delete(struct st_store *store, const char *name)
+{
+    if (!name)
+        return -EINVAL;
+    pthread_mutex_lock(&store->mu);
+    int at;
+    struct st_topic *t = find_topic(store, name, strlen(name), &at);
+    if (!t) {
+        pthread_mutex_unlock(&store->mu);
+        return -ENOENT;
+    }
+    char path[ST_MAX_PATH];
+    meta_path(path, sizeof(path), store, name, "");
+    int err = unlink(path) < 0 ? -errno : 0;
+    if (err == 0)
+        err = st__fsync_dir(store->dir);
+    if (err < 0) {
+        pthread_mutex_unlock(&store->mu);
+        return err;
+    }
+    store->topics[at] = store->topics[--store->ntopics];
+    for (int32_t p = 0; p < t->partitions; p++)
+        log_delete(t->logs[p]);
+    (void)st__fsync_dir(store->dir);
+    pthread_mutex_unlock(&store->mu);
+    topic_free(t);
+    return 0;
+}
+
+int32_t st_topic_partitions(struct st_store *store, const char *name, size_t name_len)
+{
+    pthread_mutex_lock(&store->mu);
+    struct st_topic *t = find_topic(store, name, name_len, NULL);
+    int32_t n = t ? t->partitions : -ENOENT;
+    pthread_mutex_unlock(&store->mu);
+    return n;
+}
+
+void st_topic_foreach(struct st_store *store,
+                      void (*fn)(void *arg, const char *name, int32_t partitions), void *arg)
+{
+    pthread_mutex_lock(&store->mu);
+    for (int i = 0; i < store->ntopics; i++)
+        fn(arg, store->topics[i]->name, store->topics[i]->partitions);
+    pthread_mutex_unlock(&store->mu);
+}
+
+struct st_log *st_log_get(struct st_store *store, const char *topic, size_t topic_len,
+                          int32_t partition)
+{
+    struct st_log *log = NULL;
+    pthread_mutex_lock(&store->mu);
+    struct st_topic *t = find_topic(store, topic, topic_len, NULL);
+    if (t && partition >= 0 && partition < t->partitions) {
+        log = t->logs[partition];
+        atomic_fetch_add(&log->refs, 1);
+    }
+    pthread_mutex_unlock(&store->mu);
+    return log;
+}
+
+/* ---- store ------------------------------------------------------------------------------------ */
+
+void st_store_set_notify(struct st_store *store, st_notify_fn fn, void *arg)
+{
+    pthread_mutex_lock(&store->fl_mu);
+    store->notify_arg = arg;
+    store->notify = fn;
+    pthread_mutex_unlock(&store->fl_mu);
+}
+
+static int load_topics(struct st_store *st)
+{
+    DIR *d = opendir(st->dir);
+    if (!d)
+        return -errno;
+    struct dirent *de;
+    int err = 0;
+    size_t sl = strlen(ST_META_SUFFIX);
+    while ((de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        size_t len = strlen(nm);
+        char name[256];
+        if (len > sl + 4 && strcmp(nm + len - 4, ".tmp") == 0) {
+            char path[ST_MAX_PATH];
+            snprintf(path, sizeof(path), "%s/%s", st->dir, nm);
+            unlink(path);
+            continue;
+        }
+        if (len <= sl || strcmp(nm + len - sl, ST_META_SUFFIX) != 0 || len - sl >= sizeof(name))
+            continue;
+        memcpy(name, nm, len - sl);
+        name[len - sl] = 0;
+        if (!st_topic_name_valid(name, len - sl))
+            continue;
+        int32_t parts = 0;
+        struct st_log_config cfg;
+        if ((err = meta_read(st, name, &parts, &cfg)) < 0)
+            break;
+        struct st_topic *t;
+        if ((err = topic_load(st, name, parts, &cfg, &t)) < 0)
+            break;
+        if ((err = topics_add(st, t)) < 0) {
+            topic_free(t);
+            break;
+        }
+    }
+    closedir(d);
+    return err;
+}
+
+int st_store_open(const char *dir, const struct st_log_config *defaults, struct st_store **out)
+{
+    if (!dir || !out)
+        return -EINVAL;
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    struct st_store *st = calloc(1, sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    st->dir = strdup(dir);
+    st->dirfd = -1;
+    if (defaults)
+        st->defaults = *defaults;
+    else
+        st_log_config_default(&st->defaults);
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_mutex_init(&st->scrub_mu, NULL);
+    st->scrub.seg_base = -1;
+    int err = st->dir ? 0 : -ENOMEM;
+    if (err == 0)
+        err = st__flusher_start(st);
+    if (err == 0) {
+        pthread_mutex_lock(&st->mu);
+        err = load_topics(st);
+        pthread_mutex_unlock(&st->mu);
+    }
+    if (err < 0) {
+        st__flusher_stop(st);
+        for (int i = 0; i < st->ntopics; i++)
+            topic_free(st->topics[i]);
+        free(st->topics);
+        free(st->dir);
+        free(st);
+        return err;
+    }
+    *out = st;
+    return 0;
+}
+
+void st_store_close(struct st_store *store)
+{
+    if (!store)
+        return;
+    st__flusher_stop(store);
+    pthread_mutex_lock(&store->mu);
+    for (int i = 0; i < store->ntopics; i++) {
+        struct st_topic *t = store->topics[i];
+        for (int32_t p = 0; p < t->partitions; p++)
+            (void)st__log_close_clean(t->logs[p]);
+        topic_free(t);
+    }
+    store->ntopics = 0;
+    pthread_mutex_unlock(&store->mu);
+    free(store->topics);
+    pthread_mutex_destroy(&store->mu);
+    pthread_mutex_destroy(&store->scrub_mu);
+    pthread_mutex_destroy(&store->fl_mu);
+    pthread_cond_destroy(&store->fl_cond);
+    free(store->dir);
+    free(store);
+}
+
+void st_store_maintain(struct st_store *store, int64_t now_ms)
+{
+    struct st_log *logs[256];
+    int start = 0;
+    for (;;) {
+        int n = 0, seen = 0;
+        bool more = false;
+        pthread_mutex_lock(&store->mu);
+        for (int t = 0; t < store->ntopics && !more; t++) {
+            struct st_topic *tp = store->topics[t];
+            for (int32_t p = 0; p < tp->partitions; p++, seen++) {
+                if (seen < start)
+                    continue;
+                if (n == 256) {
+                    more = true;
+                    break;
+                }
+                atomic_fetch_add(&tp->logs[p]->refs, 1);
+                logs[n++] = tp->logs[p];
+            }
+        }
+        pthread_mutex_unlock(&store->mu);
+        for (int i = 0; i < n; i++) {
+            st__log_maintain(logs[i], now_ms);
+            st_log_put(logs[i]);
+        }
+        if (!more)
+            break;
+        start += n;
+    }
+}
