@@ -84,6 +84,7 @@ START_TEST(api_versions_every_version)
         struct tb_api_versions av;
         int rc = tb_dec_api_versions(&f, v, &av);
         ck_assert_msg(rc == 0, "ApiVersions v%d response does not parse (%zu bytes)", v, f.len);
+        ck_assert_int_eq(tb_codec_resp_check(&f, 18, v), 0);
         tb_frame_free(&f);
         ck_assert_int_eq(av.error, 0);
         ck_assert_int_eq(av.throttle_ms, 0);
@@ -157,6 +158,7 @@ START_TEST(metadata_every_version)
             struct tb_metadata md;
             int rc = tb_dec_metadata(&f, v, &md);
             ck_assert_msg(rc == 0, "Metadata v%d response does not parse (%zu bytes)", v, f.len);
+            ck_assert_int_eq(tb_codec_resp_check(&f, 3, v), 0);
             tb_frame_free(&f);
             ck_assert_int_eq(md.n_brokers, 1);
             ck_assert_str_eq(md.broker[0].host, "127.0.0.1");
@@ -251,6 +253,7 @@ static int16_t create_v(int fd, int16_t v, const char *topic, int32_t parts, boo
     CALL(fd, 19, v, 40 + v, &f, tb_enc_create_topics(r, v, topic, parts, 1, 5000, validate_only));
     int16_t err = -100;
     int rc = tb_dec_create_topics(&f, v, &err);
+    ck_assert_int_eq(tb_codec_resp_check(&f, 19, v), 0);
     tb_frame_free(&f);
     ck_assert_msg(rc == 0, "CreateTopics v%d response does not parse", v);
     return err;
@@ -262,6 +265,7 @@ static int16_t delete_v(int fd, int16_t v, const char *topic)
     CALL(fd, 20, v, 60 + v, &f, tb_enc_delete_topics(r, v, topic, 5000));
     int16_t err = -100;
     int rc = tb_dec_delete_topics(&f, v, &err);
+    ck_assert_int_eq(tb_codec_resp_check(&f, 20, v), 0);
     tb_frame_free(&f);
     ck_assert_msg(rc == 0, "DeleteTopics v%d response does not parse", v);
     return err;
@@ -334,6 +338,7 @@ static struct tb_list_offsets_resp lo_v(int fd, int16_t v, const char *topic, in
     CALL(fd, 2, v, 80 + v, &f, tb_enc_list_offsets(r, v, topic, part, ts));
     struct tb_list_offsets_resp lo;
     int rc = tb_dec_list_offsets(&f, v, &lo);
+    ck_assert_int_eq(tb_codec_resp_check(&f, 2, v), 0);
     tb_frame_free(&f);
     ck_assert_msg(rc == 0, "ListOffsets v%d response does not parse", v);
     return lo;
@@ -431,6 +436,56 @@ START_TEST(produce_errors)
 }
 END_TEST
 
+/* ---- the harness's encoders agree with the project's codec ---------------------------------- */
+
+START_TEST(harness_requests_decode_with_kp_msg)
+{
+    static const struct {
+        int16_t key, min, max;
+    } apis[] = {{0, 3, 7}, {1, 4, 11}, {2, 1, 2}, {3, 0, 4}, {18, 0, 3}, {19, 0, 4}, {20, 0, 3}};
+    uint8_t batch[512];
+    long blen = tb_batch_values(batch, sizeof batch, "x", 0, 2, 0, true, 1);
+    ck_assert_int_gt(blen, 0);
+    const char *topics[] = {"a", "b"};
+    for (size_t i = 0; i < sizeof apis / sizeof apis[0]; i++) {
+        for (int16_t v = apis[i].min; v <= apis[i].max; v++) {
+            struct tb_req r;
+            ck_assert_int_eq(tb_req_begin(&r, 4096, apis[i].key, v, 1), 0);
+            struct tb_fetch_args fa = {500, 1, 1 << 20, "t", 0, 5, 1 << 20};
+            switch (apis[i].key) {
+            case 0:
+                tb_enc_produce(&r, v, -1, 1000, "t", 0, batch, (size_t)blen);
+                break;
+            case 1:
+                tb_enc_fetch(&r, v, &fa);
+                break;
+            case 2:
+                tb_enc_list_offsets(&r, v, "t", 0, -2);
+                break;
+            case 3:
+                tb_enc_metadata(&r, v, topics, 2, true);
+                break;
+            case 18:
+                tb_enc_api_versions(&r, v);
+                break;
+            case 19:
+                tb_enc_create_topics(&r, v, "t", 3, 1, 1000, v >= 1);
+                break;
+            default:
+                tb_enc_delete_topics(&r, v, "t", 1000);
+                break;
+            }
+            long len = tb_req_end(&r);
+            ck_assert_int_gt(len, 0);
+            int rc = tb_codec_req_check(r.buf, (size_t)len);
+            tb_req_free(&r);
+            ck_assert_msg(rc == 0, "api %d v%d: kp_msg does not decode the harness's request (%d)",
+                          apis[i].key, v, rc);
+        }
+    }
+}
+END_TEST
+
 static void bare_setup(void) { memset(&B, 0, sizeof B); }
 
 static Suite *suite(void)
@@ -453,6 +508,9 @@ static Suite *suite(void)
     tcase_set_timeout(tn, 60);
     tcase_add_test(tn, metadata_auto_create_disabled_by_config);
     suite_add_tcase(s, tn);
+    TCase *tk = tcase_create("codec");
+    tcase_add_test(tk, harness_requests_decode_with_kp_msg);
+    suite_add_tcase(s, tk);
     return s;
 }
 

@@ -113,6 +113,7 @@ START_TEST(produce_every_version)
             ck_assert_msg(rc == 0, "Produce v%d: %s", v, strerror(-rc));
             struct tb_produce_resp pr;
             rc = tb_dec_produce(&f, v, &pr);
+            ck_assert_int_eq(tb_codec_resp_check(&f, 0, v), 0);
             tb_frame_free(&f);
             ck_assert_msg(rc == 0, "Produce v%d response does not parse", v);
             ck_assert_msg(pr.error == 0, "Produce v%d acks %d: error %d", v, acks, pr.error);
@@ -152,6 +153,7 @@ START_TEST(fetch_every_version)
         struct tb_fetch_resp fr;
         rc = tb_dec_fetch(&f, v, &fr);
         ck_assert_msg(rc == 0, "Fetch v%d response does not parse (%zu bytes)", v, f.len);
+        ck_assert_int_eq(tb_codec_resp_check(&f, 1, v), 0);
         ck_assert_msg(fr.error == 0 && fr.top_error == 0, "Fetch v%d: error %d/%d", v, fr.top_error,
                       fr.error);
         ck_assert_int_eq(fr.session_id, 0);

@@ -4,6 +4,8 @@
  */
 #include "tb_kafka.h"
 
+#include "kp_msg.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -776,4 +778,98 @@ int tb_consume_seq(int fd, const char *topic, int32_t partition, int64_t until, 
             return 1;
     }
     return seq->next_offset >= until ? 0 : -ETIMEDOUT;
+}
+
+/* ---- cross-check with kp_msg ----------------------------------------------------------------- */
+
+enum { TB_ARENA = 4 << 20 };
+
+#define TB_DECODE(kind, name, rd, v, arena)                                                        \
+    do {                                                                                           \
+        struct kp_##name##_##kind out_;                                                            \
+        rc = kp_##name##_##kind##_decode((rd), (v), (arena), &out_);                               \
+    } while (0)
+
+static int codec_body(struct kp_rd *rd, int16_t key, int16_t v, bool request)
+{
+    void *mem = malloc(TB_ARENA);
+    if (!mem)
+        return -ENOMEM;
+    struct kp_arena arena;
+    kp_arena_init(&arena, mem, TB_ARENA);
+    int rc = -ENOTSUP;
+    switch (key) {
+    case API_API_VERSIONS:
+        if (request)
+            TB_DECODE(req, api_versions, rd, v, &arena);
+        else
+            TB_DECODE(resp, api_versions, rd, v, &arena);
+        break;
+    case API_METADATA:
+        if (request)
+            TB_DECODE(req, metadata, rd, v, &arena);
+        else
+            TB_DECODE(resp, metadata, rd, v, &arena);
+        break;
+    case API_PRODUCE:
+        if (request)
+            TB_DECODE(req, produce, rd, v, &arena);
+        else
+            TB_DECODE(resp, produce, rd, v, &arena);
+        break;
+    case API_FETCH:
+        if (request)
+            TB_DECODE(req, fetch, rd, v, &arena);
+        else
+            TB_DECODE(resp, fetch, rd, v, &arena);
+        break;
+    case API_LIST_OFFSETS:
+        if (request)
+            TB_DECODE(req, list_offsets, rd, v, &arena);
+        else
+            TB_DECODE(resp, list_offsets, rd, v, &arena);
+        break;
+    case API_CREATE_TOPICS:
+        if (request)
+            TB_DECODE(req, create_topics, rd, v, &arena);
+        else
+            TB_DECODE(resp, create_topics, rd, v, &arena);
+        break;
+    case API_DELETE_TOPICS:
+        if (request)
+            TB_DECODE(req, delete_topics, rd, v, &arena);
+        else
+            TB_DECODE(resp, delete_topics, rd, v, &arena);
+        break;
+    default:
+        break;
+    }
+    free(mem);
+    if (rc == 0 && kp_rd_left(rd) != 0)
+        rc = -EBADMSG;
+    return rc;
+}
+
+int tb_codec_req_check(const uint8_t *frame, size_t len)
+{
+    if (len < 4 || kp_load_be32(frame) != len - 4)
+        return -EBADMSG;
+    struct kp_rd rd;
+    kp_rd_init(&rd, frame + 4, len - 4);
+    struct kp_req_hdr h;
+    int rc = kp_req_hdr_decode(&rd, &h);
+    if (rc)
+        return rc;
+    return codec_body(&rd, h.api_key, h.api_version, true);
+}
+
+int tb_codec_resp_check(const struct tb_frame *f, int16_t api_key, int16_t version)
+{
+    struct kp_rd rd;
+    kp_rd_init(&rd, f->data, f->len);
+    int32_t corr;
+    int rc = kp_resp_hdr_decode(&rd, api_key, version, &corr);
+    if (rc)
+        return rc;
+    return codec_body(&rd, api_key, version, false);
 }

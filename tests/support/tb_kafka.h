@@ -170,6 +170,18 @@ int tb_dec_list_offsets(const struct tb_frame *f, int16_t version,
 int tb_dec_create_topics(const struct tb_frame *f, int16_t version, int16_t *error);
 int tb_dec_delete_topics(const struct tb_frame *f, int16_t version, int16_t *error);
 
+/* ---- cross-check with the project's codec (proto/kp_msg.h) ------------------------------ */
+
+/*
+ * Decodes a whole request frame (size prefix included) with kp_req_hdr_decode and the API's
+ * kp_*_req_decode, or a response frame (after the size prefix) with kp_resp_hdr_decode and
+ * kp_*_resp_decode: 0 when the codec accepts it and consumed it exactly, else its -errno
+ * (-ENOTSUP for an API it has no decoder for). So the suites check the broker's output with
+ * two decoders: tb_dec_* written from the protocol notes, and the project's own.
+ */
+int tb_codec_req_check(const uint8_t *frame, size_t len);
+int tb_codec_resp_check(const struct tb_frame *f, int16_t api_key, int16_t version);
+
 /* ---- one round trip ------------------------------------------------------------------ */
 
 /*
