@@ -17,6 +17,7 @@
 #include "../support/tb_broker.h"
 #include "../support/tb_kafka.h"
 #include "kp_crc32c.h"
+#include "kp_msg.h"
 
 static struct tb_broker B;
 
@@ -486,6 +487,82 @@ START_TEST(harness_requests_decode_with_kp_msg)
 }
 END_TEST
 
+/* Responses as the project's codec encodes them read back through the harness's decoders. */
+static struct tb_frame encoded(int16_t key, int16_t v,
+                               int (*enc)(struct kp_wr *, int16_t, const void *), const void *msg)
+{
+    static uint8_t buf[8192];
+    struct kp_wr wr;
+    kp_wr_init(&wr, buf, sizeof buf);
+    ck_assert_int_eq(kp_resp_hdr_encode(&wr, key, v, 99), 0);
+    ck_assert_int_eq(enc(&wr, v, msg), 0);
+    return (struct tb_frame){buf, kp_wr_len(&wr)};
+}
+
+static int enc_fetch(struct kp_wr *w, int16_t v, const void *m)
+{
+    return kp_fetch_resp_encode(w, v, m);
+}
+static int enc_metadata(struct kp_wr *w, int16_t v, const void *m)
+{
+    return kp_metadata_resp_encode(w, v, m);
+}
+static int enc_produce(struct kp_wr *w, int16_t v, const void *m)
+{
+    return kp_produce_resp_encode(w, v, m);
+}
+
+START_TEST(harness_decoders_read_kp_msg_responses)
+{
+    uint8_t batch[512];
+    long blen = tb_batch_values(batch, sizeof batch, "x", 0, 2, 0, true, 1);
+    ck_assert_int_gt(blen, 0);
+    for (int16_t v = 4; v <= 11; v++) {
+        struct kp_fetch_resp_partition fp = {.partition = 0,
+                                             .error_code = 0,
+                                             .high_watermark = 9,
+                                             .last_stable_offset = 9,
+                                             .log_start_offset = 1,
+                                             .n_aborted = 0,
+                                             .preferred_read_replica = -1,
+                                             .records = {batch, (int32_t)blen}};
+        struct kp_fetch_resp_topic ft = {kp_str_of("t"), 1, &fp};
+        struct kp_fetch_resp fr = {.n_topics = 1, .topics = &ft};
+        struct tb_frame f = encoded(1, v, enc_fetch, &fr);
+        struct tb_fetch_resp out;
+        ck_assert_msg(tb_dec_fetch(&f, v, &out) == 0, "fetch v%d", v);
+        ck_assert_int_eq(out.high_watermark, 9);
+        ck_assert_int_eq(out.last_stable_offset, 9);
+        ck_assert_int_eq(out.log_start_offset, v >= 5 ? 1 : -1);
+        ck_assert_int_eq(out.records_len, blen);
+        ck_assert_int_eq(tb_records_walk(out.records, (size_t)out.records_len, NULL, NULL, NULL),
+                         2);
+    }
+    for (int16_t v = 0; v <= 4; v++) {
+        int32_t reps[1] = {1};
+        struct kp_metadata_partition mp = {0, 0, 1, 1, reps, 1, reps};
+        struct kp_metadata_topic mt = {0, kp_str_of("t"), false, 1, &mp};
+        struct kp_metadata_broker mb = {1, kp_str_of("127.0.0.1"), 4242, KP_STR_NULL};
+        struct kp_metadata_resp mr = {0, 1, &mb, KP_STR_NULL, 1, 1, &mt};
+        struct tb_frame f = encoded(3, v, enc_metadata, &mr);
+        struct tb_metadata out;
+        ck_assert_msg(tb_dec_metadata(&f, v, &out) == 0, "metadata v%d", v);
+        ck_assert_int_eq(out.broker[0].port, 4242);
+        ck_assert_int_eq(out.topic[0].n_parts, 1);
+        ck_assert_int_eq(out.topic[0].part[0].leader, 1);
+    }
+    for (int16_t v = 3; v <= 7; v++) {
+        struct kp_produce_resp_partition pp = {0, 0, 42, -1, 0};
+        struct kp_produce_resp_topic pt = {kp_str_of("t"), 1, &pp};
+        struct kp_produce_resp pr = {1, &pt, 0};
+        struct tb_frame f = encoded(0, v, enc_produce, &pr);
+        struct tb_produce_resp out;
+        ck_assert_msg(tb_dec_produce(&f, v, &out) == 0, "produce v%d", v);
+        ck_assert_int_eq(out.base_offset, 42);
+    }
+}
+END_TEST
+
 static void bare_setup(void) { memset(&B, 0, sizeof B); }
 
 static Suite *suite(void)
@@ -510,6 +587,7 @@ static Suite *suite(void)
     suite_add_tcase(s, tn);
     TCase *tk = tcase_create("codec");
     tcase_add_test(tk, harness_requests_decode_with_kp_msg);
+    tcase_add_test(tk, harness_decoders_read_kp_msg_responses);
     suite_add_tcase(s, tk);
     return s;
 }
