@@ -107,7 +107,9 @@ int kp_api_versions_resp_decode(struct kp_rd *rd, int16_t version, struct kp_are
 /*
  * Kafka's answer to an ApiVersions request of a version it does not support: a v0 body with
  * error UNSUPPORTED_VERSION (35) and one entry, the advertised ApiVersions range ({18, 0, 3}).
- * Send it behind a response header v0 whatever the request's version (notes §2).
+ * Send it behind a response header v0 whatever the request's version (notes §2). A client
+ * that asked for v3 and cannot decode the answer as v3 (-EBADMSG) should decode it as v0,
+ * or retry at v0, as librdkafka does.
  */
 int kp_api_versions_fallback_encode(struct kp_wr *wr);
 
@@ -335,6 +337,8 @@ size_t kp_fetch_resp_partition_head_size(int16_t version, const struct kp_fetch_
 /*
  * Size of the whole body for a response shape, records counted by their len only (ptr may be
  * NULL: file ranges). Returns 0 with *size set, or -EINVAL (bad version, negative count).
+ * The caller checks that kp_resp_hdr_size + *size fits the int32 frame size (<= INT32_MAX)
+ * and trims partitions when it does not.
  */
 int kp_fetch_resp_size(int16_t version, const struct kp_fetch_resp *resp, size_t *size);
 

@@ -527,6 +527,61 @@ START_TEST(test_list_offsets_round_trip)
 }
 END_TEST
 
+/* ---- field presence per version ------------------------------------------------------------ */
+
+/* Encoded length of msg at version v (round trips cannot see a field that is wrongly present or
+ * absent in both directions; these lengths, counted by hand from the schemas, can). */
+static size_t enc_len(const struct tm_codec *c, int16_t v, const void *msg)
+{
+    struct kp_wr wr;
+    kp_wr_init(&wr, buf, sizeof buf);
+    ck_assert_int_eq(c->enc(&wr, v, msg), 0);
+    return kp_wr_len(&wr);
+}
+
+START_TEST(test_data_sizes_per_version)
+{
+    static const struct kp_fetch_req_partition fp = {0, 0, 0, 0, 0};
+    static const struct kp_fetch_req_topic ft = {TM_S("t"), 1, &fp};
+    struct kp_fetch_req freq = {.n_topics = 1, .topics = &ft, .rack_id = KP_STR_NULL};
+    /* v4 44; +8 log_start_offset (v5); +8 session, +4 forgotten (v7); +4 leader epoch (v9);
+     * +2 rack_id (v11) */
+    static const size_t freq_len[] = {44, 52, 52, 64, 64, 68, 68, 70};
+    static const struct kp_fetch_resp_partition rp = {.n_aborted = 0};
+    static const struct kp_fetch_resp_topic rt = {TM_S("t"), 1, &rp};
+    struct kp_fetch_resp fresp = {.n_topics = 1, .topics = &rt};
+    /* v4 45; +8 log_start_offset (v5); +6 error/session (v7); +4 preferred replica (v11) */
+    static const size_t fresp_len[] = {45, 53, 53, 59, 59, 59, 59, 63};
+    for (int16_t v = 4; v <= 11; v++) {
+        ck_assert_uint_eq(enc_len(&c_fe_req, v, &freq), freq_len[v - 4]);
+        ck_assert_uint_eq(enc_len(&c_fe_resp, v, &fresp), fresp_len[v - 4]);
+    }
+
+    static const struct kp_produce_req_partition pp = {0, {NULL, 0}};
+    static const struct kp_produce_req_topic pt = {TM_S("t"), 1, &pp};
+    struct kp_produce_req preq = {KP_STR_NULL, 1, 0, 1, &pt};
+    static const struct kp_produce_resp_partition prp = {0};
+    static const struct kp_produce_resp_topic prt = {TM_S("t"), 1, &prp};
+    struct kp_produce_resp presp = {1, &prt, 0};
+    for (int16_t v = 3; v <= 7; v++) {
+        ck_assert_uint_eq(enc_len(&c_pr_req, v, &preq), 2 + 2 + 4 + 4 + 3 + 4 + 4 + 4);
+        /* 37, +8 log_start_offset from v5 */
+        ck_assert_uint_eq(enc_len(&c_pr_resp, v, &presp), v >= 5 ? 45 : 37);
+    }
+
+    static const struct kp_list_offsets_req_partition lp = {0, -1};
+    static const struct kp_list_offsets_req_topic lt = {TM_S("t"), 1, &lp};
+    struct kp_list_offsets_req lreq = {-1, 0, 1, &lt};
+    static const struct kp_list_offsets_resp_partition lrp = {0};
+    static const struct kp_list_offsets_resp_topic lrt = {TM_S("t"), 1, &lrp};
+    struct kp_list_offsets_resp lresp = {0, 1, &lrt};
+    ck_assert_uint_eq(enc_len(&c_lo_req, 1, &lreq), 27);
+    ck_assert_uint_eq(enc_len(&c_lo_req, 2, &lreq), 28); /* + isolation_level */
+    ck_assert_uint_eq(enc_len(&c_lo_resp, 1, &lresp), 33);
+    ck_assert_uint_eq(enc_len(&c_lo_resp, 2, &lresp), 37); /* + throttle_time_ms */
+}
+END_TEST
+
 /* ---- kcat fixtures ------------------------------------------------------------------------- */
 
 /* Reads tests/fixtures/<name> (under $SPLICELOG_ROOT when set) into a heap buffer. */
@@ -722,6 +777,7 @@ static Suite *kp_msg_data_suite(void)
 
     TCase *lo = tcase_create("list_offsets");
     tcase_add_test(lo, test_list_offsets_round_trip);
+    tcase_add_test(lo, test_data_sizes_per_version);
     suite_add_tcase(s, lo);
 
     TCase *fx = tcase_create("fixtures");
