@@ -1,0 +1,460 @@
+/*
+ * br_api_meta — ApiVersions, Metadata, CreateTopics, DeleteTopics.
+ *
+ * Metadata: this node is the only broker, leader and sole replica of every partition. Its
+ * address is the advertised address of the listener the request came in on (the listener's
+ * advertised.listeners entry, else its bound address, else — for a wildcard bind — the local
+ * address of this very connection), so clients reconnect to something reachable. A missing
+ * topic is created with num.partitions when the request allows it (v4 flag; always for v0-3)
+ * and auto.create.topics.enable is on; creation is synchronous, so the answer is error 0.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "br_api.h"
+#include "br_log.h"
+#include "kp_msg.h"
+
+#define NAME_MAX_LEN 249
+
+/* APIs this broker has handlers for (br_dispatch's switch). */
+static bool handled(int16_t key)
+{
+    switch (key) {
+    case KP_API_API_VERSIONS:
+    case KP_API_METADATA:
+    case KP_API_CREATE_TOPICS:
+    case KP_API_DELETE_TOPICS:
+    case KP_API_PRODUCE:
+    case KP_API_FETCH:
+    case KP_API_LIST_OFFSETS:
+        return true;
+    default:
+        return false;
+    }
+}
+
+int br_api_versions(struct br_req *q, struct br_resp *r)
+{
+    struct kp_api_versions_req req;
+    int rc = BR_DECODE(q, kp_api_versions_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    size_t n;
+    const struct kp_api_range *all = kp_api_advertised(&n);
+    struct kp_api_range keys[64];
+    int32_t nk = 0;
+    for (size_t i = 0; i < n && nk < 64; i++)
+        if (handled(all[i].api_key))
+            keys[nk++] = all[i];
+    struct kp_api_versions_resp resp = {
+        .error_code = KP_ERR_NONE, .n_api_keys = nk, .api_keys = keys, .throttle_time_ms = 0};
+    rc = BR_ENCODE(r, kp_api_versions_resp_encode, &resp);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+void br_api_advertised(struct br_conn *c, char *host, size_t hostlen, int *port)
+{
+    const struct br_listener *l = c->lst;
+    *port = l->cfg->adv_port ? l->cfg->adv_port : l->port;
+    if (l->cfg->adv_host[0]) {
+        snprintf(host, hostlen, "%s", l->cfg->adv_host);
+        return;
+    }
+    if (strcmp(l->bound_host, "0.0.0.0") != 0 && strcmp(l->bound_host, "::") != 0) {
+        snprintf(host, hostlen, "%s", l->bound_host);
+        return;
+    }
+    host[0] = 0;
+    if (c->local.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&c->local)->sin_addr, host, (socklen_t)hostlen);
+    else if (c->local.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&c->local)->sin6_addr, host,
+                  (socklen_t)hostlen);
+    if (!host[0])
+        snprintf(host, hostlen, "127.0.0.1");
+}
+
+/* ---- Metadata ------------------------------------------------------------------------- */
+
+struct topic_list {
+    struct kp_metadata_topic *t;
+    int32_t n, cap;
+    char *names; /* one allocation per name, freed with the list */
+    bool oom;
+};
+
+static void collect(void *arg, const char *name, int32_t partitions)
+{
+    struct topic_list *tl = arg;
+    if (tl->oom)
+        return;
+    if (tl->n == tl->cap) {
+        int32_t ncap = tl->cap ? tl->cap * 2 : 16;
+        struct kp_metadata_topic *nt = realloc(tl->t, sizeof(*nt) * (size_t)ncap);
+        if (!nt) {
+            tl->oom = true;
+            return;
+        }
+        tl->t = nt;
+        tl->cap = ncap;
+    }
+    char *copy = strdup(name);
+    if (!copy) {
+        tl->oom = true;
+        return;
+    }
+    tl->t[tl->n++] = (struct kp_metadata_topic){
+        .error_code = KP_ERR_NONE,
+        .name = {copy, (int32_t)strlen(copy)},
+        .n_partitions = partitions,
+    };
+}
+
+static void topic_list_free(struct topic_list *tl)
+{
+    for (int32_t i = 0; i < tl->n; i++)
+        free((void *)tl->t[i].name.ptr);
+    free(tl->t);
+}
+
+/* Copies a wire topic name to a C string; false when it cannot be a valid name. */
+static bool name_cstr(struct kp_str s, char *buf)
+{
+    if (s.len <= 0 || s.len > NAME_MAX_LEN)
+        return false;
+    memcpy(buf, s.ptr, (size_t)s.len);
+    buf[s.len] = 0;
+    return true;
+}
+
+int br_api_metadata(struct br_req *q, struct br_resp *r)
+{
+    struct br_server *srv = q->srv;
+    struct kp_metadata_req req;
+    int rc = BR_DECODE(q, kp_metadata_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+
+    struct topic_list tl = {0};
+    bool all = kp_metadata_req_all_topics(&req, q->api_version);
+    if (all) {
+        st_topic_foreach(srv->store, collect, &tl);
+    } else {
+        tl.cap = req.n_topics > 0 ? req.n_topics : 1;
+        tl.t = calloc((size_t)tl.cap, sizeof(*tl.t));
+        if (!tl.t)
+            return -ENOMEM;
+        for (int32_t i = 0; i < req.n_topics; i++) {
+            struct kp_str name = req.topics[i];
+            struct kp_metadata_topic *t = &tl.t[tl.n++];
+            *t = (struct kp_metadata_topic){.name = name};
+            int32_t np =
+                st_topic_partitions(srv->store, name.ptr, name.len > 0 ? (size_t)name.len : 0);
+            if (np >= 0) {
+                t->n_partitions = np;
+                continue;
+            }
+            char cname[NAME_MAX_LEN + 1];
+            if (!name_cstr(name, cname) || !st_topic_name_valid(cname, strlen(cname))) {
+                t->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
+                continue;
+            }
+            if (!req.allow_auto_topic_creation || !srv->cfg->auto_create_topics) {
+                t->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+                continue;
+            }
+            int crc = st_topic_create(srv->store, cname, srv->cfg->num_partitions, NULL);
+            if (crc == 0)
+                br_info("auto-created topic %s with %d partition(s) (Metadata from peer=%s)", cname,
+                        srv->cfg->num_partitions, q->conn->peer);
+            if (crc < 0 && crc != -EEXIST) {
+                br_warn("cannot auto-create topic %s: %s", cname, strerror(-crc));
+                t->error_code =
+                    crc == -EINVAL ? KP_ERR_INVALID_TOPIC_EXCEPTION : KP_ERR_UNKNOWN_SERVER_ERROR;
+                continue;
+            }
+            np = st_topic_partitions(srv->store, name.ptr, (size_t)name.len);
+            if (np < 0) {
+                t->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION; /* deleted meanwhile */
+                continue;
+            }
+            t->n_partitions = np;
+        }
+    }
+    if (tl.oom) {
+        topic_list_free(&tl);
+        return -ENOMEM;
+    }
+
+    /* Partition arrays: every partition has this node as leader, replica and ISR. */
+    size_t nparts = 0;
+    for (int32_t i = 0; i < tl.n; i++)
+        nparts += tl.t[i].error_code ? 0 : (size_t)tl.t[i].n_partitions;
+    struct kp_arena a;
+    rc = br_enc_arena(q, &a, nparts * sizeof(struct kp_metadata_partition) + 64);
+    if (rc < 0) {
+        if (all)
+            topic_list_free(&tl);
+        else
+            free(tl.t);
+        return rc;
+    }
+    static __thread int32_t me[1];
+    me[0] = srv->cfg->node_id;
+    for (int32_t i = 0; i < tl.n; i++) {
+        struct kp_metadata_topic *t = &tl.t[i];
+        if (t->error_code) {
+            t->n_partitions = 0;
+            t->partitions = NULL;
+            continue;
+        }
+        struct kp_metadata_partition *ps = kp_arena_alloc(&a, (size_t)t->n_partitions, sizeof(*ps));
+        if (!ps && t->n_partitions > 0) {
+            rc = -ENOMEM;
+            break;
+        }
+        for (int32_t p = 0; p < t->n_partitions; p++)
+            ps[p] = (struct kp_metadata_partition){
+                .error_code = KP_ERR_NONE,
+                .partition_index = p,
+                .leader_id = me[0],
+                .n_replicas = 1,
+                .replicas = me,
+                .n_isr = 1,
+                .isr = me,
+            };
+        t->partitions = ps;
+    }
+    if (rc == 0) {
+        char host[BR_HOST_MAX];
+        int port;
+        br_api_advertised(q->conn, host, sizeof(host), &port);
+        struct kp_metadata_broker b = {
+            .node_id = srv->cfg->node_id,
+            .host = kp_str_of(host),
+            .port = port,
+            .rack = KP_STR_NULL,
+        };
+        struct kp_metadata_resp resp = {
+            .throttle_time_ms = 0,
+            .n_brokers = 1,
+            .brokers = &b,
+            .cluster_id = kp_str_of("splicelog"),
+            .controller_id = srv->cfg->node_id,
+            .n_topics = tl.n,
+            .topics = tl.t,
+        };
+        rc = BR_ENCODE(r, kp_metadata_resp_encode, &resp);
+    }
+    if (all)
+        topic_list_free(&tl);
+    else
+        free(tl.t);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+/* ---- CreateTopics --------------------------------------------------------------------- */
+
+/* Topic-level configs accepted by CreateTopics, onto the store's per-log settings. */
+static int apply_topic_config(struct st_log_config *lc, struct kp_str name, struct kp_str value)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+        bool is32;
+    } keys[] = {
+        {"segment.bytes", offsetof(struct st_log_config, segment_bytes), false},
+        {"segment.ms", offsetof(struct st_log_config, roll_ms), false},
+        {"retention.bytes", offsetof(struct st_log_config, retention_bytes), false},
+        {"retention.ms", offsetof(struct st_log_config, retention_ms), false},
+        {"flush.messages", offsetof(struct st_log_config, flush_interval_messages), false},
+        {"flush.ms", offsetof(struct st_log_config, flush_interval_ms), false},
+        {"index.interval.bytes", offsetof(struct st_log_config, index_interval_bytes), true},
+    };
+    if (value.len < 0)
+        return 0; /* null value: the default */
+    char v[64];
+    if ((size_t)value.len >= sizeof(v))
+        return -EINVAL;
+    memcpy(v, value.ptr, (size_t)value.len);
+    v[value.len] = 0;
+    if (kp_str_eq(name, "message.timestamp.type")) {
+        if (strcmp(v, "CreateTime") == 0)
+            lc->log_append_time = false;
+        else if (strcmp(v, "LogAppendTime") == 0)
+            lc->log_append_time = true;
+        else
+            return -EINVAL;
+        return 0;
+    }
+    if (kp_str_eq(name, "cleanup.policy"))
+        return strcmp(v, "delete") == 0 ? 0 : -EINVAL;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (!kp_str_eq(name, keys[i].key))
+            continue;
+        char *end;
+        errno = 0;
+        long long x = strtoll(v, &end, 10);
+        if (errno || *end || !*v || x < -1)
+            return -EINVAL;
+        if (keys[i].is32) {
+            if (x <= 0 || x > INT32_MAX)
+                return -EINVAL;
+            int32_t y = (int32_t)x;
+            memcpy((char *)lc + keys[i].off, &y, sizeof(y));
+        } else {
+            int64_t y = x;
+            memcpy((char *)lc + keys[i].off, &y, sizeof(y));
+        }
+        return 0;
+    }
+    return -ENOENT;
+}
+
+int br_api_create_topics(struct br_req *q, struct br_resp *r)
+{
+    struct br_server *srv = q->srv;
+    struct kp_create_topics_req req;
+    int rc = BR_DECODE(q, kp_create_topics_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    struct kp_arena a;
+    rc = br_enc_arena(q, &a, (size_t)req.n_topics * (sizeof(struct kp_create_topics_result) + 128));
+    if (rc < 0)
+        return rc;
+    struct kp_create_topics_result *res = kp_arena_alloc(&a, (size_t)req.n_topics, sizeof(*res));
+    if (!res && req.n_topics > 0)
+        return -ENOMEM;
+    for (int32_t i = 0; i < req.n_topics; i++) {
+        const struct kp_create_topics_topic *t = &req.topics[i];
+        struct kp_create_topics_result *o = &res[i];
+        *o = (struct kp_create_topics_result){.name = t->name, .error_message = KP_STR_NULL};
+        char cname[NAME_MAX_LEN + 1];
+        if (!name_cstr(t->name, cname) || !st_topic_name_valid(cname, strlen(cname))) {
+            o->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
+            o->error_message = kp_str_of("invalid topic name");
+            continue;
+        }
+        int32_t np = t->num_partitions;
+        if (t->n_assignments > 0) {
+            if (np != -1 || t->replication_factor != -1) {
+                o->error_code = KP_ERR_INVALID_REQUEST;
+                o->error_message =
+                    kp_str_of("both partition assignments and a partition count were given");
+                continue;
+            }
+            np = t->n_assignments;
+            bool ok = true;
+            for (int32_t j = 0; j < t->n_assignments && ok; j++) {
+                const struct kp_create_topics_assignment *as = &t->assignments[j];
+                ok = as->partition_index >= 0 && as->partition_index < np &&
+                     as->n_broker_ids == 1 && as->broker_ids[0] == srv->cfg->node_id;
+            }
+            if (!ok) {
+                o->error_code = KP_ERR_INVALID_REPLICA_ASSIGNMENT;
+                o->error_message = kp_str_of("every partition must be assigned to this node");
+                continue;
+            }
+        }
+        if (np == -1)
+            np = srv->cfg->num_partitions;
+        if (np <= 0) {
+            o->error_code = KP_ERR_INVALID_PARTITIONS;
+            o->error_message = kp_str_of("number of partitions must be positive");
+            continue;
+        }
+        if (t->replication_factor != -1 && t->replication_factor != 1) {
+            o->error_code = KP_ERR_INVALID_REPLICATION_FACTOR;
+            o->error_message = kp_str_of("replication factor larger than available brokers: 1");
+            continue;
+        }
+        struct st_log_config lc = srv->cfg->log;
+        bool cfg_ok = true;
+        for (int32_t j = 0; j < t->n_configs && cfg_ok; j++) {
+            int crc = apply_topic_config(&lc, t->configs[j].name, t->configs[j].value);
+            if (crc < 0) {
+                cfg_ok = false;
+                o->error_code = KP_ERR_INVALID_CONFIG;
+                o->error_message = crc == -ENOENT ? kp_str_of("unsupported topic config")
+                                                  : kp_str_of("invalid topic config value");
+            }
+        }
+        if (!cfg_ok)
+            continue;
+        if (req.validate_only) {
+            if (st_topic_partitions(srv->store, cname, strlen(cname)) >= 0) {
+                o->error_code = KP_ERR_TOPIC_ALREADY_EXISTS;
+                o->error_message = kp_str_of("topic already exists");
+            }
+            continue;
+        }
+        int crc = st_topic_create(srv->store, cname, np, &lc);
+        if (crc == -EEXIST) {
+            o->error_code = KP_ERR_TOPIC_ALREADY_EXISTS;
+            o->error_message = kp_str_of("topic already exists");
+        } else if (crc == -EINVAL) {
+            o->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
+            o->error_message = kp_str_of("invalid topic");
+        } else if (crc < 0) {
+            br_warn("CreateTopics %s: %s", cname, strerror(-crc));
+            o->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
+            o->error_message = kp_str_of("storage error");
+        } else {
+            br_info("created topic %s with %d partition(s) (CreateTopics from peer=%s)", cname, np,
+                    q->conn->peer);
+        }
+    }
+    struct kp_create_topics_resp resp = {
+        .throttle_time_ms = 0, .n_topics = req.n_topics, .topics = res};
+    rc = BR_ENCODE(r, kp_create_topics_resp_encode, &resp);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+/* ---- DeleteTopics --------------------------------------------------------------------- */
+
+int br_api_delete_topics(struct br_req *q, struct br_resp *r)
+{
+    struct br_server *srv = q->srv;
+    struct kp_delete_topics_req req;
+    int rc = BR_DECODE(q, kp_delete_topics_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    struct kp_arena a;
+    rc = br_enc_arena(q, &a, (size_t)req.n_topics * sizeof(struct kp_delete_topics_result) + 64);
+    if (rc < 0)
+        return rc;
+    struct kp_delete_topics_result *res = kp_arena_alloc(&a, (size_t)req.n_topics, sizeof(*res));
+    if (!res && req.n_topics > 0)
+        return -ENOMEM;
+    for (int32_t i = 0; i < req.n_topics; i++) {
+        res[i] = (struct kp_delete_topics_result){.name = req.topic_names[i]};
+        char cname[NAME_MAX_LEN + 1];
+        if (!srv->cfg->delete_topic_enable) {
+            res[i].error_code = KP_ERR_TOPIC_DELETION_DISABLED;
+            continue;
+        }
+        if (!name_cstr(req.topic_names[i], cname)) {
+            res[i].error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            continue;
+        }
+        int drc = st_topic_delete(srv->store, cname);
+        if (drc == -ENOENT || drc == -EINVAL) {
+            res[i].error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        } else if (drc < 0) {
+            br_warn("DeleteTopics %s: %s", cname, strerror(-drc));
+            res[i].error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
+        } else {
+            br_info("deleted topic %s (DeleteTopics from peer=%s)", cname, q->conn->peer);
+        }
+    }
+    struct kp_delete_topics_resp resp = {
+        .throttle_time_ms = 0, .n_results = req.n_topics, .results = res};
+    rc = BR_ENCODE(r, kp_delete_topics_resp_encode, &resp);
+    return rc < 0 ? rc : BR_REPLY;
+}

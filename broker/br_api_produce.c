@@ -1,0 +1,208 @@
+/*
+ * br_api_produce — Produce v3-7.
+ *
+ * Each partition's records must be exactly one RecordBatch v2 that passes
+ * kp_batch_validate(KP_BATCH_FROM_PRODUCER) and kp_batch_check_records; errors map to Kafka's
+ * codes (CRC or structure: CORRUPT_MESSAGE; acceptable-looking but not allowed: INVALID_RECORD;
+ * bigger than message.max.bytes: MESSAGE_TOO_LARGE; no such partition:
+ * UNKNOWN_TOPIC_OR_PARTITION — Produce never creates topics, Metadata does). The batch is
+ * appended straight from the receive buffer (the store rewrites baseOffset in place).
+ *
+ * acks=0 gets no response; if a partition failed, the connection is closed instead, as
+ * Kafka does, so the producer notices. acks!=0 with a flush policy that asks for a sync
+ * (log.flush.interval.messages=1) parks the response until st_log_durable_offset() covers
+ * the append; the storage flusher wakes the loop (br_server on_synced).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "br_api.h"
+#include "br_log.h"
+#include "kp_batch.h"
+#include "kp_msg.h"
+
+static int16_t append_one(struct br_req *q, const struct kp_str topic,
+                          const struct kp_produce_req_partition *p, int16_t acks,
+                          struct kp_produce_resp_partition *o, struct br_resp *r, bool *appended)
+{
+    struct br_server *srv = q->srv;
+    const char *why = NULL;
+    int16_t err = KP_ERR_NONE;
+    struct kp_batch_hdr hdr;
+    uint8_t *batch = kp_bytes_mut(p->records, q->frame, q->frame_len);
+    size_t len = p->records.len > 0 ? (size_t)p->records.len : 0;
+
+    struct st_log *log = st_log_get(srv->store, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0,
+                                    p->partition_index);
+    if (!log) {
+        err = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        why = "unknown topic or partition";
+        goto out;
+    }
+    if (!batch || len == 0) {
+        err = KP_ERR_INVALID_RECORD;
+        why = "no record batch";
+        goto out;
+    }
+    if ((int64_t)len > srv->cfg->message_max_bytes) {
+        err = KP_ERR_MESSAGE_TOO_LARGE;
+        why = "batch larger than message.max.bytes";
+        goto out;
+    }
+    int rc = kp_batch_validate(batch, len, KP_BATCH_FROM_PRODUCER, &hdr);
+    if (rc == 0 && kp_batch_size(&hdr) != len) {
+        err = KP_ERR_INVALID_RECORD;
+        why = "more than one record batch";
+        goto out;
+    }
+    if (rc == 0)
+        rc = kp_batch_check_records(batch, &hdr);
+    if (rc == -EBADMSG || rc == -ENODATA) {
+        err = KP_ERR_CORRUPT_MESSAGE;
+        why = "corrupt record batch (length, magic, CRC or records)";
+        goto out;
+    }
+    if (rc < 0) {
+        err = KP_ERR_INVALID_RECORD;
+        why = "invalid record batch (offsets, count or control bit)";
+        goto out;
+    }
+    struct iovec iov = {batch, len};
+    struct st_append_result res;
+    rc = st_log_append(log, &iov, 1, br_wall_ms(), &res);
+    if (rc < 0) {
+        err = rc == -EINVAL     ? KP_ERR_INVALID_RECORD
+              : rc == -EMSGSIZE ? KP_ERR_MESSAGE_TOO_LARGE
+              : rc == -ENOENT   ? KP_ERR_UNKNOWN_TOPIC_OR_PARTITION
+                                : KP_ERR_KAFKA_STORAGE_ERROR;
+        br_err("append to %.*s-%d failed: %s", topic.len, topic.ptr, p->partition_index,
+               strerror(-rc));
+        why = "append failed";
+        goto out;
+    }
+    *appended = true;
+    o->base_offset = res.base_offset;
+    o->log_append_time_ms = res.log_append_time;
+    o->log_start_offset = res.log_start_offset;
+    if (res.sync_needed && acks != 0) {
+        st_log_request_sync(log);
+        if (br_resp_add_dwait(r, log, res.last_offset + 1) == 0)
+            return KP_ERR_NONE; /* the response holds the reference now */
+        /* cannot wait: answer after forcing nothing; the data is written */
+    }
+out:
+    if (log)
+        st_log_put(log);
+    if (err) {
+        o->base_offset = -1;
+        o->log_append_time_ms = -1;
+        o->log_start_offset = -1;
+        br_warn("peer=%s: produce to %.*s-%d rejected: %s (%s)", q->conn->peer, topic.len,
+                topic.ptr, p->partition_index, kp_err_name(err), why);
+    }
+    return err;
+}
+
+static bool all_durable(struct br_resp *r)
+{
+    for (int i = 0; i < r->ndwaits; i++)
+        if (st_log_durable_offset(r->dwaits[i].log) < r->dwaits[i].need)
+            return false;
+    return true;
+}
+
+static void drop_dwaits(struct br_resp *r)
+{
+    for (int i = 0; i < r->ndwaits; i++)
+        st_log_put(r->dwaits[i].log);
+    r->ndwaits = 0;
+}
+
+void br_produce_recheck(struct br_resp *r)
+{
+    if (!all_durable(r))
+        return;
+    br_loop_unwait(r->conn->loop, r);
+    drop_dwaits(r);
+    br_conn_resp_ready(r);
+}
+
+int br_api_produce(struct br_req *q, struct br_resp *r)
+{
+    struct kp_produce_req req;
+    int rc = BR_DECODE(q, kp_produce_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+
+    size_t nparts = 0;
+    for (int32_t i = 0; i < req.n_topics; i++)
+        nparts += (size_t)req.topics[i].n_partitions;
+    struct kp_arena a;
+    rc = br_enc_arena(q, &a,
+                      (size_t)req.n_topics * sizeof(struct kp_produce_resp_topic) +
+                          nparts * sizeof(struct kp_produce_resp_partition) + 64);
+    if (rc < 0)
+        return rc;
+    struct kp_produce_resp_topic *topics =
+        kp_arena_alloc(&a, (size_t)req.n_topics, sizeof(*topics));
+    if (!topics && req.n_topics > 0)
+        return -ENOMEM;
+
+    bool bad_acks = req.acks != 0 && req.acks != 1 && req.acks != -1;
+    bool appended = false;
+    bool any_error = false;
+    for (int32_t i = 0; i < req.n_topics; i++) {
+        const struct kp_produce_req_topic *t = &req.topics[i];
+        struct kp_produce_resp_partition *ps =
+            kp_arena_alloc(&a, (size_t)t->n_partitions, sizeof(*ps));
+        if (!ps && t->n_partitions > 0)
+            return -ENOMEM;
+        for (int32_t j = 0; j < t->n_partitions; j++) {
+            struct kp_produce_resp_partition *o = &ps[j];
+            *o = (struct kp_produce_resp_partition){
+                .partition_index = t->partitions[j].partition_index,
+                .base_offset = -1,
+                .log_append_time_ms = -1,
+                .log_start_offset = -1,
+            };
+            if (bad_acks)
+                o->error_code = KP_ERR_INVALID_REQUIRED_ACKS;
+            else
+                o->error_code =
+                    append_one(q, t->name, &t->partitions[j], req.acks, o, r, &appended);
+            any_error |= o->error_code != KP_ERR_NONE;
+        }
+        topics[i] = (struct kp_produce_resp_topic){
+            .name = t->name, .n_partitions = t->n_partitions, .partitions = ps};
+    }
+    if (appended)
+        br_server_appended(q->loop);
+
+    if (req.acks == 0) {
+        drop_dwaits(r);
+        if (any_error) {
+            br_warn("peer=%s: acks=0 produce failed: closing the connection, as Kafka does",
+                    q->conn->peer);
+            return -EPROTO;
+        }
+        return BR_NO_REPLY;
+    }
+    struct kp_produce_resp resp = {
+        .n_topics = req.n_topics, .topics = topics, .throttle_time_ms = 0};
+    rc = BR_ENCODE(r, kp_produce_resp_encode, &resp);
+    if (rc < 0) {
+        drop_dwaits(r);
+        return rc;
+    }
+    if (r->ndwaits > 0) {
+        /* count ourselves as a waiter before looking, so a sync completing right now
+         * either is seen here or wakes the loop (see br_server.c) */
+        atomic_fetch_add(&q->loop->ndurable_waits, 1);
+        br_loop_wait_durable(q->loop, r);
+        if (all_durable(r)) {
+            br_loop_unwait(q->loop, r);
+            drop_dwaits(r);
+        }
+    }
+    return BR_REPLY;
+}

@@ -1,0 +1,472 @@
+/*
+ * br_config — see br_config.h. One table holds every key: its type, where it lands in
+ * struct br_config, its bounds and its default (as text, applied by br_config_init through
+ * the same parser, so the default printed by --help is the default in effect).
+ */
+#include "br_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+enum key_type {
+    K_I32,
+    K_I64,
+    K_BOOL,
+    K_STR,
+    K_LISTENERS,
+    K_TRANSFER,
+    K_LOGLEVEL,
+    K_TSTYPE,
+    K_HOURS, /* an int64 ms field given in hours (log.retention.hours, log.roll.hours) */
+};
+
+struct key_def {
+    const char *key;
+    enum key_type type;
+    size_t off;  /* offset of the field in struct br_config */
+    size_t size; /* K_STR: buffer size */
+    int64_t min, max;
+    const char *def; /* NULL: no default of its own (an alias) */
+    const char *doc;
+};
+
+#define OFF(f)  offsetof(struct br_config, f)
+#define SZ(f)   sizeof(((struct br_config *)0)->f)
+#define I64_MAX INT64_MAX
+#define I32_MAX INT32_MAX
+
+static const struct key_def keys[] = {
+    {"node.id", K_I32, OFF(node_id), 0, 0, I32_MAX, "0", "this broker's node id"},
+    {"broker.id", K_I32, OFF(node_id), 0, 0, I32_MAX, NULL, "alias of node.id"},
+    {"listeners", K_LISTENERS, 0, 0, 0, 0, "PLAINTEXT://127.0.0.1:9092",
+     "comma-separated NAME://HOST:PORT; port 0 binds an ephemeral port"},
+    {"advertised.listeners", K_STR, OFF(advertised), SZ(advertised), 0, 0, "",
+     "address given to clients in Metadata; empty = the bound address of each listener"},
+    {"log.dirs", K_STR, OFF(data_dir), SZ(data_dir), 0, 0, "./data", "data directory"},
+    {"log.dir", K_STR, OFF(data_dir), SZ(data_dir), 0, 0, NULL, "alias of log.dirs"},
+    {"num.network.threads", K_I32, OFF(num_network_threads), 0, 0, 256, "0",
+     "event-loop threads, each with its own io_uring and listening socket; 0 = CPUs"},
+    {"num.partitions", K_I32, OFF(num_partitions), 0, 1, 100000, "1",
+     "partitions of an auto-created topic"},
+    {"auto.create.topics.enable", K_BOOL, OFF(auto_create_topics), 0, 0, 0, "true",
+     "create a topic named in Metadata when the request allows it"},
+    {"delete.topic.enable", K_BOOL, OFF(delete_topic_enable), 0, 0, 0, "true",
+     "allow DeleteTopics"},
+    {"message.max.bytes", K_I64, OFF(message_max_bytes), 0, 64, I32_MAX, "1048588",
+     "largest record batch accepted from a producer"},
+    {"socket.request.max.bytes", K_I64, OFF(socket_request_max_bytes), 0, 64, I32_MAX, "104857600",
+     "largest request frame; a bigger one closes the connection"},
+    {"max.connections", K_I64, OFF(max_connections), 0, 1, 1000000, "10000",
+     "open client connections, all listeners together"},
+    {"connections.max.idle.ms", K_I64, OFF(connections_max_idle_ms), 0, 0, I64_MAX, "600000",
+     "close connections idle this long (0 = never)"},
+    {"queued.max.requests", K_I64, OFF(queued_max_requests), 0, 1, 100000, "500",
+     "responses pending on one connection before it is read no further"},
+    {"socket.output.max.bytes", K_I64, OFF(connection_output_max_bytes), 0, 4096, I64_MAX,
+     "67108864", "buffered response bytes on one connection before it is read no further"},
+    {"log.retention.check.interval.ms", K_I64, OFF(retention_check_interval_ms), 0, 100, I64_MAX,
+     "300000", "how often segment roll-by-time and retention run"},
+    {"log.scrub.bytes.per.sec", K_I64, OFF(scrub_bytes_per_sec), 0, 0, I64_MAX, "16777216",
+     "bytes of sealed segments re-verified against their digests per second (0 = off)"},
+    {"fetch.transfer", K_TRANSFER, 0, 0, 0, 0, "splice",
+     "how fetched file ranges reach the socket: splice | sendfile | copy"},
+    {"fetch.splice.pipes", K_I64, OFF(splice_pipes), 0, 1, 4096, "64",
+     "pipes in each loop thread's splice pool"},
+    {"fetch.copy.buffer.bytes", K_I64, OFF(copy_buffer_bytes), 0, 4096, 64 << 20, "262144",
+     "per-connection buffer of the copy transfer path"},
+    {"shutdown.timeout.ms", K_I64, OFF(shutdown_timeout_ms), 0, 0, I64_MAX, "10000",
+     "on SIGTERM, how long in-flight responses may take before connections are cut"},
+    {"log.level", K_LOGLEVEL, 0, 0, 0, 0, "info", "error | warn | info | debug"},
+    {"log.segment.bytes", K_I64, OFF(log.segment_bytes), 0, 1024, I64_MAX, "1073741824",
+     "roll a segment at this size"},
+    {"log.roll.ms", K_I64, OFF(log.roll_ms), 0, 1, I64_MAX, "604800000",
+     "roll a segment at this age"},
+    {"log.roll.hours", K_HOURS, OFF(log.roll_ms), 0, 1, I64_MAX / 3600000, NULL,
+     "log.roll.ms in hours"},
+    {"log.retention.bytes", K_I64, OFF(log.retention_bytes), 0, -1, I64_MAX, "-1",
+     "delete old segments beyond this size per partition (-1 = no limit)"},
+    {"log.retention.ms", K_I64, OFF(log.retention_ms), 0, -1, I64_MAX, "604800000",
+     "delete segments older than this (-1 = keep)"},
+    {"log.retention.minutes", K_HOURS, OFF(log.retention_ms), 0, -1, I64_MAX / 3600000, NULL,
+     "(accepted as hours x 1/60: use log.retention.ms)"},
+    {"log.retention.hours", K_HOURS, OFF(log.retention_ms), 0, -1, I64_MAX / 3600000, NULL,
+     "log.retention.ms in hours"},
+    {"log.flush.interval.messages", K_I64, OFF(log.flush_interval_messages), 0, -1, I64_MAX, "-1",
+     "fdatasync after this many messages (1 = acks wait for the sync; -1 = never)"},
+    {"log.flush.interval.ms", K_I64, OFF(log.flush_interval_ms), 0, -1, I64_MAX, "-1",
+     "fdatasync at least this often (-1 = never)"},
+    {"log.index.interval.bytes", K_I32, OFF(log.index_interval_bytes), 0, 1, I32_MAX, "4096",
+     "bytes of log between two offset-index entries"},
+    {"log.index.size.max.bytes", K_I32, OFF(log.index_max_bytes), 0, 64, I32_MAX, "10485760",
+     "roll a segment when its index reaches this size"},
+    {"log.message.timestamp.type", K_TSTYPE, 0, 0, 0, 0, "CreateTime",
+     "CreateTime | LogAppendTime"},
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+const char *br_transfer_name(enum br_transfer t)
+{
+    switch (t) {
+    case BR_XFER_SPLICE:
+        return "splice";
+    case BR_XFER_SENDFILE:
+        return "sendfile";
+    case BR_XFER_COPY:
+        return "copy";
+    }
+    return "?";
+}
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static int parse_i64(const char *v, int64_t *out)
+{
+    if (!*v)
+        return -EINVAL;
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || *end)
+        return -EINVAL;
+    *out = x;
+    return 0;
+}
+
+/* "NAME://HOST:PORT"; HOST may be empty or [v6]. */
+static int parse_endpoint(const char *s, size_t len, struct br_listener_cfg *l, bool listener)
+{
+    const char *sep = memmem(s, len, "://", 3);
+    if (!sep || sep == s || (size_t)(sep - s) >= sizeof(l->name))
+        return -EINVAL;
+    char name[32];
+    memcpy(name, s, (size_t)(sep - s));
+    name[sep - s] = 0;
+    const char *hp = sep + 3;
+    size_t hplen = len - (size_t)(hp - s);
+    const char *colon = NULL;
+    for (size_t i = hplen; i > 0; i--) {
+        if (hp[i - 1] == ':') {
+            colon = hp + i - 1;
+            break;
+        }
+    }
+    if (!colon)
+        return -EINVAL;
+    const char *h = hp;
+    size_t hlen = (size_t)(colon - hp);
+    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+        h++;
+        hlen -= 2;
+    }
+    if (hlen >= BR_HOST_MAX)
+        return -EINVAL;
+    char port[16];
+    size_t plen = hplen - (size_t)(colon + 1 - hp);
+    if (plen == 0 || plen >= sizeof(port))
+        return -EINVAL;
+    memcpy(port, colon + 1, plen);
+    port[plen] = 0;
+    int64_t p;
+    if (parse_i64(port, &p) || p < 0 || p > 65535)
+        return -EINVAL;
+    if (listener) {
+        if (strcasecmp(name, "PLAINTEXT") != 0)
+            return -EPROTONOSUPPORT;
+        snprintf(l->name, sizeof(l->name), "%s", name);
+        l->protocol = BR_PROTO_PLAINTEXT;
+        memcpy(l->host, h, hlen);
+        l->host[hlen] = 0;
+        l->port = (int)p;
+        l->adv_host[0] = 0;
+        l->adv_port = 0;
+    } else {
+        snprintf(l->name, sizeof(l->name), "%s", name);
+        memcpy(l->adv_host, h, hlen);
+        l->adv_host[hlen] = 0;
+        l->adv_port = (int)p;
+    }
+    return 0;
+}
+
+static int parse_listeners(struct br_config *c, const char *v, char *err, size_t errlen)
+{
+    struct br_listener_cfg ls[BR_MAX_LISTENERS];
+    int n = 0;
+    const char *p = v;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        while (len && isspace((unsigned char)*p)) {
+            p++;
+            len--;
+        }
+        while (len && isspace((unsigned char)p[len - 1]))
+            len--;
+        if (n == BR_MAX_LISTENERS)
+            return fail(err, errlen, -EINVAL, "listeners: more than %d listeners",
+                        BR_MAX_LISTENERS);
+        memset(&ls[n], 0, sizeof(ls[n]));
+        int rc = parse_endpoint(p, len, &ls[n], true);
+        if (rc == -EPROTONOSUPPORT)
+            return fail(err, errlen, -EINVAL,
+                        "listeners: '%s': only PLAINTEXT listeners are supported", v);
+        if (rc)
+            return fail(err, errlen, -EINVAL, "listeners: '%s' is not a list of NAME://HOST:PORT",
+                        v);
+        n++;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    if (n == 0)
+        return fail(err, errlen, -EINVAL, "listeners: empty");
+    memcpy(c->listeners, ls, sizeof(ls[0]) * (size_t)n);
+    c->nlisteners = n;
+    return 0;
+}
+
+static const struct key_def *find_key(const char *key)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].key, key) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static int apply(struct br_config *c, const struct key_def *k, const char *v, char *err,
+                 size_t errlen)
+{
+    char *base = (char *)c;
+    int64_t x;
+    switch (k->type) {
+    case K_I32:
+    case K_I64:
+    case K_HOURS:
+        if (parse_i64(v, &x) || x < k->min || x > k->max) {
+            char range[64];
+            snprintf(range, sizeof(range), "an integer in [%lld, %lld]", (long long)k->min,
+                     (long long)k->max);
+            snprintf(err, errlen, "%s: bad value '%s' (expected %s)", k->key, v, range);
+            return -EINVAL;
+        }
+        if (k->type == K_HOURS && x > 0)
+            x *= strcmp(k->key, "log.retention.minutes") == 0 ? 60000 : 3600000;
+        if (k->type == K_I32) {
+            int32_t y = (int32_t)x;
+            memcpy(base + k->off, &y, sizeof(y));
+        } else {
+            memcpy(base + k->off, &x, sizeof(x));
+        }
+        return 0;
+    case K_BOOL: {
+        bool b;
+        if (strcasecmp(v, "true") == 0)
+            b = true;
+        else if (strcasecmp(v, "false") == 0)
+            b = false;
+        else
+            return fail(err, errlen, -EINVAL, "%s: bad value '%s' (expected true or false)", k->key,
+                        v);
+        memcpy(base + k->off, &b, sizeof(b));
+        return 0;
+    }
+    case K_STR:
+        if (strlen(v) >= k->size)
+            return fail(err, errlen, -EINVAL, "%s: value too long: '%s'", k->key, v);
+        memcpy(base + k->off, v, strlen(v) + 1);
+        return 0;
+    case K_LISTENERS:
+        return parse_listeners(c, v, err, errlen);
+    case K_TRANSFER:
+        if (strcmp(v, "splice") == 0)
+            c->transfer = BR_XFER_SPLICE;
+        else if (strcmp(v, "sendfile") == 0)
+            c->transfer = BR_XFER_SENDFILE;
+        else if (strcmp(v, "copy") == 0)
+            c->transfer = BR_XFER_COPY;
+        else
+            return fail(err, errlen, -EINVAL,
+                        "%s: bad value '%s' (expected splice, sendfile or copy)", k->key, v);
+        return 0;
+    case K_LOGLEVEL:
+        if (br_log_parse_level(v, &c->log_level))
+            return fail(err, errlen, -EINVAL,
+                        "%s: bad value '%s' (expected error, warn, info or debug)", k->key, v);
+        return 0;
+    case K_TSTYPE:
+        if (strcmp(v, "CreateTime") == 0)
+            c->log.log_append_time = false;
+        else if (strcmp(v, "LogAppendTime") == 0)
+            c->log.log_append_time = true;
+        else
+            return fail(err, errlen, -EINVAL,
+                        "%s: bad value '%s' (expected CreateTime or LogAppendTime)", k->key, v);
+        return 0;
+    }
+    return -EINVAL;
+}
+
+void br_config_init(struct br_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    st_log_config_default(&c->log);
+    char err[256];
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (keys[i].def) {
+            int rc = apply(c, &keys[i], keys[i].def, err, sizeof(err));
+            (void)rc;
+        }
+    }
+}
+
+int br_config_set_kv(struct br_config *c, const char *key, const char *value, char *err,
+                     size_t errlen)
+{
+    const struct key_def *k = find_key(key);
+    if (!k)
+        return fail(err, errlen, -EINVAL, "unknown configuration key '%s'", key);
+    return apply(c, k, value, err, errlen);
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = 0;
+    return s;
+}
+
+int br_config_set(struct br_config *c, const char *kv, char *err, size_t errlen)
+{
+    char buf[2048];
+    if (strlen(kv) >= sizeof(buf))
+        return fail(err, errlen, -EINVAL, "setting too long: '%.64s...'", kv);
+    memcpy(buf, kv, strlen(kv) + 1);
+    char *eq = strchr(buf, '=');
+    if (!eq)
+        return fail(err, errlen, -EINVAL, "'%s' is not key=value", kv);
+    *eq = 0;
+    char *key = trim(buf);
+    char *value = trim(eq + 1);
+    if (!*key)
+        return fail(err, errlen, -EINVAL, "'%s' has no key", kv);
+    return br_config_set_kv(c, key, value, err, errlen);
+}
+
+int br_config_load_file(struct br_config *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        int e = errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+        return -e;
+    }
+    char line[4096];
+    int lineno = 0;
+    int rc = 0;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        size_t n = strlen(line);
+        if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
+            snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+            rc = -EINVAL;
+            break;
+        }
+        char *s = trim(line);
+        if (!*s || *s == '#' || *s == '!')
+            continue;
+        char *sep = strpbrk(s, "=:");
+        if (!sep) {
+            snprintf(err, errlen, "%s:%d: '%s' is not key=value", path, lineno, s);
+            rc = -EINVAL;
+            break;
+        }
+        /* "listeners=PLAINTEXT://h:p": the first '=' or ':' separates the key. */
+        *sep = 0;
+        char *key = trim(s);
+        char *value = trim(sep + 1);
+        char msg[512];
+        rc = br_config_set_kv(c, key, value, msg, sizeof(msg));
+        if (rc) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+int br_config_finish(struct br_config *c, char *err, size_t errlen)
+{
+    if (c->advertised[0]) {
+        const char *p = c->advertised;
+        while (*p) {
+            const char *comma = strchr(p, ',');
+            size_t len = comma ? (size_t)(comma - p) : strlen(p);
+            while (len && isspace((unsigned char)*p)) {
+                p++;
+                len--;
+            }
+            while (len && isspace((unsigned char)p[len - 1]))
+                len--;
+            struct br_listener_cfg a;
+            memset(&a, 0, sizeof(a));
+            if (parse_endpoint(p, len, &a, false))
+                return fail(err, errlen, -EINVAL,
+                            "advertised.listeners: '%s' is not a list of NAME://HOST:PORT",
+                            c->advertised);
+            int i;
+            for (i = 0; i < c->nlisteners; i++)
+                if (strcasecmp(c->listeners[i].name, a.name) == 0)
+                    break;
+            if (i == c->nlisteners)
+                return fail(err, errlen, -EINVAL,
+                            "advertised.listeners: '%s' names no listener in listeners", a.name);
+            snprintf(c->listeners[i].adv_host, sizeof(c->listeners[i].adv_host), "%s", a.adv_host);
+            c->listeners[i].adv_port = a.adv_port;
+            if (!comma)
+                break;
+            p = comma + 1;
+        }
+    }
+    for (int i = 0; i < c->nlisteners; i++)
+        for (int j = 0; j < i; j++)
+            if (strcasecmp(c->listeners[i].name, c->listeners[j].name) == 0)
+                return fail(err, errlen, -EINVAL, "listeners: name '%s' used twice",
+                            c->listeners[i].name);
+    if (c->num_network_threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        c->num_network_threads = n > 0 ? (int)(n > 256 ? 256 : n) : 1;
+    }
+    if (c->socket_request_max_bytes < c->message_max_bytes)
+        return fail(err, errlen, -EINVAL,
+                    "socket.request.max.bytes: must be at least message.max.bytes");
+    return 0;
+}
+
+void br_config_keys(void (*fn)(void *arg, const char *key, const char *def, const char *doc),
+                    void *arg)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        fn(arg, keys[i].key, keys[i].def ? keys[i].def : "", keys[i].doc);
+}

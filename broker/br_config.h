@@ -1,0 +1,90 @@
+/*
+ * br_config — the broker's configuration: embedded defaults, a server.properties file and
+ * command-line overrides, with Kafka's key names where Kafka has one.
+ *
+ * Contract
+ * - br_config_init() fills every field with its default; br_config_load_file() and
+ *   br_config_set() apply "key=value" settings in the order given (a later one wins), and
+ *   br_config_finish() checks what only makes sense as a whole (listeners, threads).
+ * - Unknown keys and bad values fail with -EINVAL and a message in err naming the key (and
+ *   the file line), so the daemon refuses to start instead of running on a surprise.
+ * - The struct is plain data, read-only once the server starts; any thread may read it.
+ * - config/server.properties lists every key handled here with its default; br_config_keys()
+ *   walks the same table (--help prints it).
+ */
+#ifndef SPLICELOG_BR_CONFIG_H
+#define SPLICELOG_BR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "br_log.h"
+#include "st.h"
+
+#define BR_MAX_LISTENERS 4
+#define BR_HOST_MAX      256
+
+enum br_protocol {
+    BR_PROTO_PLAINTEXT = 0, /* the only one so far; SSL lands with the TLS issue */
+};
+
+enum br_transfer {
+    BR_XFER_SPLICE = 0,
+    BR_XFER_SENDFILE = 1,
+    BR_XFER_COPY = 2,
+};
+
+struct br_listener_cfg {
+    enum br_protocol protocol;
+    char name[32];              /* listener name, e.g. "PLAINTEXT" */
+    char host[BR_HOST_MAX];     /* bind host; "" or 0.0.0.0 = every address */
+    int port;                   /* 0 = ephemeral */
+    char adv_host[BR_HOST_MAX]; /* advertised host ("" = the bound address) */
+    int adv_port;               /* advertised port (0 = the bound port) */
+};
+
+struct br_config {
+    int32_t node_id; /* node.id / broker.id */
+    struct br_listener_cfg listeners[BR_MAX_LISTENERS];
+    int nlisteners;                      /* listeners */
+    char advertised[1024];               /* advertised.listeners, applied by finish() */
+    char data_dir[1024];                 /* log.dirs / log.dir */
+    int num_network_threads;             /* 0 = number of CPUs */
+    int32_t num_partitions;              /* num.partitions */
+    bool auto_create_topics;             /* auto.create.topics.enable */
+    bool delete_topic_enable;            /* delete.topic.enable */
+    int64_t message_max_bytes;           /* message.max.bytes */
+    int64_t socket_request_max_bytes;    /* socket.request.max.bytes */
+    int64_t max_connections;             /* max.connections */
+    int64_t connections_max_idle_ms;     /* connections.max.idle.ms */
+    int64_t queued_max_requests;         /* queued.max.requests: per-connection responses */
+    int64_t connection_output_max_bytes; /* socket.output.max.bytes (splicelog) */
+    int64_t retention_check_interval_ms; /* log.retention.check.interval.ms */
+    int64_t scrub_bytes_per_sec;         /* log.scrub.bytes.per.sec (splicelog), 0 = off */
+    enum br_transfer transfer;           /* fetch.transfer (splicelog) */
+    int64_t splice_pipes;                /* fetch.splice.pipes (splicelog): per loop thread */
+    int64_t copy_buffer_bytes;           /* fetch.copy.buffer.bytes (splicelog) */
+    int64_t shutdown_timeout_ms;         /* shutdown.timeout.ms (splicelog) */
+    enum br_log_level log_level;         /* log.level (splicelog) */
+    struct st_log_config log;            /* log.segment.bytes, retention, flush, ... */
+};
+
+void br_config_init(struct br_config *c);
+/* Applies one "key=value" (spaces around both trimmed). */
+int br_config_set(struct br_config *c, const char *kv, char *err, size_t errlen);
+/* Applies key and value separately. */
+int br_config_set_kv(struct br_config *c, const char *key, const char *value, char *err,
+                     size_t errlen);
+/* Reads a server.properties file: key=value or key: value lines, # and ! comments. */
+int br_config_load_file(struct br_config *c, const char *path, char *err, size_t errlen);
+/* Resolves advertised.listeners and the thread count; validates cross-key rules. */
+int br_config_finish(struct br_config *c, char *err, size_t errlen);
+
+const char *br_transfer_name(enum br_transfer t);
+
+/* Every key with its default and a one-line description, for --help. */
+void br_config_keys(void (*fn)(void *arg, const char *key, const char *def, const char *doc),
+                    void *arg);
+
+#endif

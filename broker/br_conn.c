@@ -1,0 +1,623 @@
+/*
+ * br_conn — client connections (see br_conn.h).
+ *
+ * Life of a connection
+ *   accept -> br_conn_accepted: non-blocking socket, TCP_NODELAY, recv armed.
+ *   recv completion -> frames cut from the input buffer -> br_dispatch -> response slots
+ *   queued in request order -> the sender (br_conn_kick) moves the head response to the
+ *   socket through the listener's transfer path -> the slot is recycled.
+ *
+ * Why a single-shot recv into the connection's own buffer rather than multishot recv with
+ * provided buffers: the frame buffer is where requests are parsed and where produce batches
+ * are rewritten in place (baseOffset) and written to the log from. Multishot recv would land
+ * bytes in ring buffers and force a copy of every produced byte into that frame buffer; a
+ * single recv per turn lands them in place. Multishot accept is used where the kernel has it.
+ *
+ * The sender is a small state machine: (head response, piece, offset in piece) plus the
+ * count of ops of the current step still in flight. A new step starts only when that count
+ * is zero, so completions of linked SQEs (some cancelled after a short transfer) are simply
+ * accounted and the next step starts from the recorded position.
+ */
+#include "br_conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "br_api.h"
+#include "br_log.h"
+#include "br_xfer.h"
+
+#define IN_BASE_CAP   (16 * 1024)
+#define IN_SHRINK_CAP (1024 * 1024)
+#define FREE_RESPS    8
+#define BUF_KEEP_CAP  (256 * 1024)
+
+static void conn_free(struct br_conn *c);
+static void process_input(struct br_conn *c);
+static void arm_recv(struct br_conn *c);
+
+static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+        snprintf(buf, len, "%s:%d", host, port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+        snprintf(buf, len, "[%s]:%d", host, port);
+    } else {
+        snprintf(buf, len, "?");
+    }
+}
+
+void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
+{
+    struct br_server *srv = loop->srv;
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof(peer);
+    char peer_s[64] = "?";
+    if (getpeername(fd, (struct sockaddr *)&peer, &plen) == 0)
+        addr_str(&peer, peer_s, sizeof(peer_s));
+    if (loop->stopping) {
+        close(fd);
+        return;
+    }
+    long n = atomic_fetch_add(&srv->nconns, 1) + 1;
+    if (n > srv->cfg->max_connections) {
+        atomic_fetch_sub(&srv->nconns, 1);
+        br_warn("refusing connection peer=%s: max.connections=%lld reached", peer_s,
+                (long long)srv->cfg->max_connections);
+        close(fd);
+        return;
+    }
+    struct br_conn *c = calloc(1, sizeof(*c));
+    uint8_t *in = malloc(IN_BASE_CAP);
+    if (!c || !in) {
+        free(c);
+        free(in);
+        atomic_fetch_sub(&srv->nconns, 1);
+        br_err("refusing connection peer=%s: out of memory", peer_s);
+        close(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    c->loop = loop;
+    c->lst = acc->lst;
+    c->xfer = acc->lst->xfer;
+    c->fd = fd;
+    snprintf(c->peer, sizeof(c->peer), "%s", peer_s);
+    socklen_t llen = sizeof(c->local);
+    if (getsockname(fd, (struct sockaddr *)&c->local, &llen) != 0)
+        memset(&c->local, 0, sizeof(c->local));
+    c->recv_op = (struct br_op){BR_OP_RECV, c};
+    c->send_op = (struct br_op){BR_OP_SEND, c};
+    c->poll_op = (struct br_op){BR_OP_POLLOUT, c};
+    c->xin_op = (struct br_op){BR_OP_XFER_IN, c};
+    c->xout_op = (struct br_op){BR_OP_XFER_OUT, c};
+    c->cancel_op = (struct br_op){BR_OP_CONN_CANCEL, c};
+    c->in = in;
+    c->in_cap = IN_BASE_CAP;
+    c->last_active_ms = loop->now_ms;
+    c->next = loop->conns;
+    if (loop->conns)
+        loop->conns->prev = c;
+    loop->conns = c;
+    loop->nconns++;
+    br_info("connection from peer=%s on listener %s (%s)", c->peer, acc->lst->cfg->name,
+            c->xfer->name);
+    arm_recv(c);
+}
+
+/* ---- responses ------------------------------------------------------------------------ */
+
+static struct br_resp *resp_get(struct br_conn *c)
+{
+    struct br_resp *r = c->free_resps;
+    if (r) {
+        c->free_resps = r->next;
+        c->nfree--;
+    } else {
+        r = calloc(1, sizeof(*r));
+        if (!r)
+            return NULL;
+    }
+    r->next = NULL;
+    r->conn = c;
+    r->state = BR_RESP_READY;
+    r->wprev = r->wnext = NULL;
+    r->state = BR_RESP_READY;
+    r->total = 0;
+    r->npieces = 0;
+    r->mem_start = 0;
+    r->file_total = 0;
+    return r;
+}
+
+static void resp_free(struct br_resp *r)
+{
+    br_resp_reset(r);
+    free(r->buf);
+    free(r->pieces);
+    free(r->reads);
+    free(r->dwaits);
+    free(r->scratch);
+    free(r);
+}
+
+static void resp_put(struct br_conn *c, struct br_resp *r)
+{
+    br_resp_reset(r);
+    if (c->nfree >= FREE_RESPS) {
+        resp_free(r);
+        return;
+    }
+    if (r->cap > BUF_KEEP_CAP) {
+        free(r->buf);
+        r->buf = NULL;
+        r->cap = 0;
+    }
+    if (r->scratch_cap > BUF_KEEP_CAP) {
+        free(r->scratch);
+        r->scratch = NULL;
+        r->scratch_cap = 0;
+    }
+    r->next = c->free_resps;
+    c->free_resps = r;
+    c->nfree++;
+}
+
+static bool backpressured(const struct br_conn *c)
+{
+    const struct br_config *cfg = c->loop->srv->cfg;
+    return c->nresp >= cfg->queued_max_requests ||
+           (int64_t)c->out_bytes >= cfg->connection_output_max_bytes;
+}
+
+void br_conn_resp_ready(struct br_resp *r)
+{
+    struct br_conn *c = r->conn;
+    r->state = BR_RESP_READY;
+    c->out_bytes += kp_wr_len(&r->wr);
+    if (!c->closing)
+        br_conn_kick(c);
+}
+
+/* ---- sender --------------------------------------------------------------------------- */
+
+struct br_piece *br_conn_cur_piece(struct br_conn *c)
+{
+    struct br_resp *r = c->out_head;
+    if (!r || r->state != BR_RESP_READY || c->piece >= r->npieces)
+        return NULL;
+    return &r->pieces[c->piece];
+}
+
+struct br_piece *br_conn_next_piece(struct br_conn *c)
+{
+    struct br_resp *r = c->out_head;
+    if (!r || c->piece + 1 >= r->npieces)
+        return NULL;
+    return &r->pieces[c->piece + 1];
+}
+
+static void pop_head(struct br_conn *c)
+{
+    struct br_resp *r = c->out_head;
+    c->out_head = r->next;
+    if (!c->out_head)
+        c->out_tail = NULL;
+    c->nresp--;
+    c->out_bytes -= kp_wr_len(&r->wr);
+    c->piece = 0;
+    c->piece_off = 0;
+    resp_put(c, r);
+}
+
+void br_conn_advance(struct br_conn *c, size_t n)
+{
+    while (c->out_head && c->out_head->state == BR_RESP_READY) {
+        struct br_resp *r = c->out_head;
+        if (c->piece >= r->npieces) {
+            pop_head(c);
+            continue;
+        }
+        if (n == 0)
+            break;
+        struct br_piece *p = &r->pieces[c->piece];
+        size_t take = p->len - c->piece_off;
+        if (take > n)
+            take = n;
+        c->piece_off += take;
+        n -= take;
+        if (c->piece_off == p->len) {
+            c->piece++;
+            c->piece_off = 0;
+        }
+    }
+    c->last_active_ms = c->loop->now_ms;
+}
+
+void br_conn_send_mem(struct br_conn *c, bool link)
+{
+    int niov = 0;
+    bool more = false;
+    struct br_resp *r = c->out_head;
+    int pi = c->piece;
+    size_t off = c->piece_off;
+    while (r && r->state == BR_RESP_READY && niov < (int)(sizeof(c->iov) / sizeof(c->iov[0]))) {
+        if (pi >= r->npieces) {
+            r = r->next;
+            pi = 0;
+            off = 0;
+            continue;
+        }
+        struct br_piece *p = &r->pieces[pi];
+        if (p->kind != BR_PIECE_MEM) {
+            more = true;
+            break;
+        }
+        c->iov[niov].iov_base = r->buf + p->off + off;
+        c->iov[niov].iov_len = p->len - off;
+        niov++;
+        pi++;
+        off = 0;
+    }
+    unsigned flags = MSG_NOSIGNAL | MSG_WAITALL | (more ? MSG_MORE : 0);
+    struct io_uring_sqe *sqe = br_ring_sqe(&c->loop->ring, &c->send_op);
+    if (niov == 1) {
+        io_uring_prep_send(sqe, c->fd, c->iov[0].iov_base, c->iov[0].iov_len, (int)flags);
+    } else {
+        memset(&c->msg, 0, sizeof(c->msg));
+        c->msg.msg_iov = c->iov;
+        c->msg.msg_iovlen = (size_t)niov;
+        io_uring_prep_sendmsg(sqe, c->fd, &c->msg, flags);
+    }
+    if (link)
+        sqe->flags |= IOSQE_IO_LINK;
+    c->send_ops++;
+    c->inflight++;
+}
+
+void br_conn_arm_pollout(struct br_conn *c)
+{
+    struct io_uring_sqe *sqe = br_ring_sqe(&c->loop->ring, &c->poll_op);
+    io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
+    c->send_ops++;
+    c->inflight++;
+}
+
+void br_conn_kick(struct br_conn *c)
+{
+    while (!c->closing && c->send_ops == 0) {
+        /* drop finished responses at the head */
+        br_conn_advance(c, 0);
+        if (c->want_pollout) {
+            c->want_pollout = false;
+            br_conn_arm_pollout(c);
+            return;
+        }
+        if (!br_conn_cur_piece(c))
+            return;
+        int rc = c->xfer->step(c);
+        if (rc < 0) {
+            char why[96];
+            snprintf(why, sizeof(why), "send failed: %s", strerror(-rc));
+            br_conn_close(c, why);
+            return;
+        }
+    }
+}
+
+/* ---- input ---------------------------------------------------------------------------- */
+
+static void arm_recv(struct br_conn *c)
+{
+    if (c->recv_armed || c->paused || c->closing || c->eof)
+        return;
+    if (c->in_len == c->in_cap)
+        return; /* a whole frame waits for a response slot: process_input re-arms */
+    struct io_uring_sqe *sqe = br_ring_sqe(&c->loop->ring, &c->recv_op);
+    io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+    c->recv_armed = true;
+    c->inflight++;
+}
+
+static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
+{
+    struct br_resp *r = resp_get(c);
+    if (!r)
+        return -ENOMEM;
+    int rc = br_dispatch(c, r, frame, len);
+    if (rc < 0 || rc == BR_NO_REPLY) {
+        resp_put(c, r);
+        return rc < 0 ? rc : 0;
+    }
+    if (c->out_tail)
+        c->out_tail->next = r;
+    else
+        c->out_head = r;
+    c->out_tail = r;
+    c->nresp++;
+    if (r->state == BR_RESP_READY)
+        c->out_bytes += kp_wr_len(&r->wr);
+    return 0;
+}
+
+static void process_input(struct br_conn *c)
+{
+    const struct br_config *cfg = c->loop->srv->cfg;
+    size_t pos = 0;
+    size_t need = 0; /* bytes of the next incomplete frame, when known */
+    while (!c->closing) {
+        if (backpressured(c)) {
+            c->paused = true;
+            break;
+        }
+        size_t left = c->in_len - pos;
+        if (left < 4)
+            break;
+        int32_t size = (int32_t)kp_load_be32(c->in + pos);
+        if (size < 0 || (int64_t)size > cfg->socket_request_max_bytes) {
+            char why[128];
+            snprintf(why, sizeof(why),
+                     "request frame of %d bytes exceeds socket.request.max.bytes=%lld", size,
+                     (long long)cfg->socket_request_max_bytes);
+            br_warn("peer=%s: %s", c->peer, why);
+            br_conn_close(c, why);
+            return;
+        }
+        if (size < 8) {
+            br_warn("peer=%s: request frame of %d bytes is too short for a header", c->peer, size);
+            br_conn_close(c, "malformed request frame");
+            return;
+        }
+        if (left < 4 + (size_t)size) {
+            need = 4 + (size_t)size;
+            break;
+        }
+        int rc = handle_frame(c, c->in + pos + 4, (size_t)size);
+        pos += 4 + (size_t)size;
+        if (rc < 0) {
+            char why[96];
+            snprintf(why, sizeof(why), "bad request (%s)", strerror(-rc));
+            br_conn_close(c, why);
+            return;
+        }
+    }
+    if (pos) {
+        memmove(c->in, c->in + pos, c->in_len - pos);
+        c->in_len -= pos;
+    }
+    if (c->closing)
+        return;
+    size_t want = need > IN_BASE_CAP ? need : IN_BASE_CAP;
+    if (need > c->in_cap || (c->in_cap > IN_SHRINK_CAP && c->in_len <= IN_BASE_CAP && !need)) {
+        if (want < c->in_len)
+            want = c->in_len;
+        uint8_t *nb = realloc(c->in, want);
+        if (!nb) {
+            br_err("peer=%s: cannot allocate %zu bytes for a request", c->peer, want);
+            br_conn_close(c, "out of memory");
+            return;
+        }
+        c->in = nb;
+        c->in_cap = want;
+    }
+    br_conn_kick(c);
+}
+
+static void after_progress(struct br_conn *c)
+{
+    if (c->closing)
+        return;
+    if (c->paused && !backpressured(c)) {
+        c->paused = false;
+        process_input(c);
+    }
+    if (c->loop->stopping && !c->out_head && c->in_len == 0 && !c->closing) {
+        br_conn_close(c, "broker shutting down");
+        return;
+    }
+    arm_recv(c);
+}
+
+/* ---- completions ---------------------------------------------------------------------- */
+
+void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned flags)
+{
+    (void)flags;
+    c->inflight--;
+    switch (op->kind) {
+    case BR_OP_RECV:
+        c->recv_armed = false;
+        if (c->closing)
+            break;
+        if (res > 0) {
+            c->in_len += (size_t)res;
+            c->last_active_ms = c->loop->now_ms;
+            process_input(c);
+        } else if (res == 0) {
+            c->eof = true;
+            br_conn_close(c, "peer closed the connection");
+        } else if (res != -EINTR && res != -EAGAIN) {
+            char why[96];
+            snprintf(why, sizeof(why), "receive failed: %s", strerror(-res));
+            br_conn_close(c, why);
+        }
+        break;
+    case BR_OP_SEND:
+        c->send_ops--;
+        if (c->closing)
+            break;
+        if (res > 0) {
+            br_conn_advance(c, (size_t)res);
+        } else if (res == -EAGAIN || res == -EINTR) {
+            c->want_pollout = true;
+        } else if (res != -ECANCELED) {
+            char why[96];
+            snprintf(why, sizeof(why), "send failed: %s", strerror(res ? -res : EPIPE));
+            br_conn_close(c, why);
+        }
+        break;
+    case BR_OP_POLLOUT:
+        c->send_ops--;
+        if (!c->closing && res < 0 && res != -ECANCELED && res != -EINTR)
+            br_conn_close(c, "poll failed");
+        break;
+    case BR_OP_XFER_IN:
+    case BR_OP_XFER_OUT:
+        c->send_ops--;
+        if (c->closing)
+            break;
+        {
+            int rc = c->xfer->complete(c, op, res);
+            if (rc < 0) {
+                char why[96];
+                snprintf(why, sizeof(why), "%s transfer failed: %s", c->xfer->name, strerror(-rc));
+                br_conn_close(c, why);
+            }
+        }
+        break;
+    default:
+        break;
+    }
+    if (c->closing) {
+        if (c->inflight == 0)
+            conn_free(c);
+        return;
+    }
+    if (c->send_ops == 0)
+        br_conn_kick(c);
+    after_progress(c);
+}
+
+/* ---- close ---------------------------------------------------------------------------- */
+
+void br_conn_close(struct br_conn *c, const char *reason)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    br_info("closing connection peer=%s: %s", c->peer, reason);
+    for (struct br_resp *r = c->out_head; r; r = r->next)
+        if (r->state != BR_RESP_READY)
+            br_loop_unwait(c->loop, r);
+    if (c->waiting_pipe) {
+        struct br_loop *l = c->loop;
+        struct br_conn **pp = &l->pipe_waiters_head;
+        struct br_conn *prev = NULL;
+        while (*pp && *pp != c) {
+            prev = *pp;
+            pp = &(*pp)->pipe_wait_next;
+        }
+        if (*pp) {
+            *pp = c->pipe_wait_next;
+            if (l->pipe_waiters_tail == c)
+                l->pipe_waiters_tail = prev;
+        }
+        c->waiting_pipe = false;
+    }
+    shutdown(c->fd, SHUT_RDWR);
+    if (c->recv_armed) {
+        br_ring_cancel(&c->loop->ring, &c->recv_op, &c->cancel_op);
+        c->inflight++;
+    }
+    if (c->send_ops) {
+        br_ring_cancel(&c->loop->ring, &c->poll_op, &c->cancel_op);
+        c->inflight++;
+    }
+    if (c->inflight == 0) {
+        /* Nothing in flight would ever complete: a NOP does, and frees the connection in
+         * br_conn_complete like any last completion, after every caller has returned. */
+        struct io_uring_sqe *sqe = br_ring_sqe(&c->loop->ring, &c->recv_op);
+        io_uring_prep_nop(sqe);
+        c->inflight++;
+    }
+}
+
+static void conn_release(struct br_conn *c)
+{
+    while (c->out_head) {
+        struct br_resp *r = c->out_head;
+        c->out_head = r->next;
+        resp_free(r);
+    }
+    while (c->free_resps) {
+        struct br_resp *r = c->free_resps;
+        c->free_resps = r->next;
+        resp_free(r);
+    }
+    c->xfer->release(c);
+    close(c->fd);
+    free(c->in);
+    atomic_fetch_sub(&c->loop->srv->nconns, 1);
+}
+
+static void conn_free(struct br_conn *c)
+{
+    struct br_loop *l = c->loop;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        l->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    l->nconns--;
+    conn_release(c);
+    free(c);
+}
+
+void br_conn_free_all(struct br_loop *loop)
+{
+    loop->pipe_waiters_head = loop->pipe_waiters_tail = NULL;
+    while (loop->conns) {
+        struct br_conn *c = loop->conns;
+        if (!c->closing) {
+            c->closing = true;
+            for (struct br_resp *r = c->out_head; r; r = r->next)
+                if (r->state != BR_RESP_READY)
+                    br_loop_unwait(loop, r);
+        }
+        conn_free(c);
+    }
+}
+
+void br_conn_check_idle(struct br_loop *loop)
+{
+    int64_t idle = loop->srv->cfg->connections_max_idle_ms;
+    if (idle <= 0)
+        return;
+    for (struct br_conn *c = loop->conns, *next; c; c = next) {
+        next = c->next;
+        if (!c->closing && !c->out_head && loop->now_ms - c->last_active_ms > idle) {
+            br_conn_close(c, "idle longer than connections.max.idle.ms");
+        }
+    }
+}
+
+void br_conn_stop_idle(struct br_loop *loop)
+{
+    for (struct br_conn *c = loop->conns, *next; c; c = next) {
+        next = c->next;
+        if (!c->closing && !c->out_head && c->in_len == 0) {
+            br_conn_close(c, "broker shutting down");
+        }
+    }
+}

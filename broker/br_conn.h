@@ -1,0 +1,192 @@
+/*
+ * br_conn — one client connection: framing, the in-order response queue, backpressure,
+ * idle timeout, two-phase close. Responses are sent through the listener's transfer path.
+ *
+ * Contract
+ * - A connection belongs to one loop thread; nothing here is thread-safe.
+ * - Input: one buffer, grown to the size of the frame being received and bounded by
+ *   socket.request.max.bytes; a bigger frame closes the connection with a log line.
+ * - Requests are handled in the order received and their responses sent in that order, even
+ *   when an earlier one waits (long-poll fetch, produce waiting for fdatasync): a response
+ *   slot is queued at once and filled later.
+ * - Backpressure: while more than queued.max.requests responses, or more than
+ *   socket.output.max.bytes of buffered response bytes, are pending, the connection is read
+ *   no further; reading resumes when the queue drains.
+ * - Two-phase close: br_conn_close() marks the connection closing, shuts the socket down and
+ *   cancels its ops; the memory is freed when the last in-flight op completes.
+ * - A response is a frame built in memory, interleaved with file ranges (fetch): pieces. The
+ *   memory pieces are offsets into the response buffer; the file pieces hold segment
+ *   references (st_read) released once the response is sent or dropped.
+ */
+#ifndef SPLICELOG_BR_CONN_H
+#define SPLICELOG_BR_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "br_loop.h"
+#include "br_server.h"
+#include "kp_buf.h"
+#include "st.h"
+
+enum br_piece_kind {
+    BR_PIECE_MEM = 0,  /* bytes [off, off+len) of the response buffer */
+    BR_PIECE_FILE = 1, /* bytes [off, off+len) of file fd */
+};
+
+struct br_piece {
+    uint8_t kind;
+    int fd;
+    uint64_t off;
+    size_t len;
+};
+
+enum br_resp_state {
+    BR_RESP_READY = 0,    /* complete, may be sent */
+    BR_RESP_WAIT_FETCH,   /* long-polling fetch: waits for data or its deadline */
+    BR_RESP_WAIT_DURABLE, /* produce with acks != 0 waiting for fdatasync */
+};
+
+/* A log a produce response waits on, and the offset that must become durable. */
+struct br_durable_wait {
+    struct st_log *log; /* reference held until the response is ready */
+    int64_t need;       /* st_log_durable_offset(log) >= need */
+};
+
+struct br_resp {
+    struct br_resp *next; /* in the connection's queue */
+    struct br_conn *conn;
+    enum br_resp_state state;
+    struct br_resp *wprev, *wnext; /* in the loop's wait list while waiting */
+    int64_t deadline_ms;           /* WAIT_FETCH: answer at this time at the latest */
+
+    int16_t api_key;
+    int16_t api_version;
+    int32_t corr;
+
+    /* The frame: size prefix, header, body. */
+    uint8_t *buf;
+    size_t cap;
+    struct kp_wr wr;
+    size_t mem_start;  /* start of the memory piece being written */
+    size_t file_total; /* sum of file pieces so far */
+
+    struct br_piece *pieces;
+    int npieces, cap_pieces;
+    struct st_read *reads; /* segment references held by the file pieces */
+    int nreads, cap_reads;
+    struct br_durable_wait *dwaits;
+    int ndwaits, cap_dwaits;
+
+    /* Handler-owned memory that outlives the request bytes (a parked fetch request). */
+    void *scratch;
+    size_t scratch_cap;
+    void *hstate; /* handler's view into scratch */
+
+    size_t total; /* bytes of the whole frame (set by br_resp_finish) */
+};
+
+struct br_conn {
+    struct br_loop *loop;
+    struct br_listener *lst;
+    const struct br_xfer *xfer;
+    int fd;
+    char peer[64];
+    struct sockaddr_storage local; /* the address the client connected to */
+    struct br_conn *prev, *next;   /* in loop->conns */
+
+    struct br_op recv_op;   /* BR_OP_RECV */
+    struct br_op send_op;   /* BR_OP_SEND */
+    struct br_op poll_op;   /* BR_OP_POLLOUT */
+    struct br_op xin_op;    /* BR_OP_XFER_IN */
+    struct br_op xout_op;   /* BR_OP_XFER_OUT */
+    struct br_op cancel_op; /* BR_OP_CONN_CANCEL: our cancels, counted in inflight */
+    int inflight;           /* SQEs submitted and not yet completed */
+    bool closing;
+    bool recv_armed;
+    bool paused; /* backpressure: not reading */
+    bool eof;    /* the peer closed its side */
+    int64_t last_active_ms;
+
+    uint8_t *in;           /* input buffer */
+    size_t in_len, in_cap; /* in_len <= in_cap <= 4 + socket.request.max.bytes */
+
+    struct br_resp *out_head, *out_tail;
+    int nresp;
+    size_t out_bytes; /* buffered bytes of queued responses */
+    struct br_resp *free_resps;
+    int nfree;
+
+    /* sender: position in out_head (the response on the wire) */
+    int piece;         /* index of the current piece */
+    size_t piece_off;  /* bytes of it already on the wire */
+    int send_ops;      /* ops of the current transfer step still in flight */
+    bool want_pollout; /* the last step hit -EAGAIN: wait for writability */
+    int xfer_err;      /* first error of the current step */
+    struct iovec iov[32];
+    struct msghdr msg;
+
+    /* splice */
+    struct br_pipe *pipe;
+    size_t pipe_fill; /* bytes spliced into the pipe, not yet out of it */
+    bool waiting_pipe;
+    struct br_conn *pipe_wait_next;
+    /* copy */
+    uint8_t *copy_buf;
+    size_t copy_cap, copy_fill;
+};
+
+/* Accept completion on a listener: sets up a connection (or refuses it). */
+void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd);
+/* Completion of one of the connection's ops. */
+void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned flags);
+/* Starts the two-phase close (idempotent). reason is logged. */
+void br_conn_close(struct br_conn *c, const char *reason);
+/* Loop: closes connections idle past connections.max.idle.ms. */
+void br_conn_check_idle(struct br_loop *loop);
+/* A waiting response became ready: send what can be sent. */
+void br_conn_resp_ready(struct br_resp *r);
+/* Frees every connection of a loop whose ring is gone (after io_uring_queue_exit). */
+void br_conn_free_all(struct br_loop *loop);
+/* Shutdown: half-close connections with nothing pending so their recv completes. */
+void br_conn_stop_idle(struct br_loop *loop);
+
+/* ---- response building (handlers) ------------------------------------------------------ */
+
+/* Makes room for cap bytes in the frame buffer; 0 or -ENOMEM. */
+int br_resp_reserve(struct br_resp *r, size_t cap);
+/* Starts the frame: size placeholder and the response header for (api_key, api_version). */
+void br_resp_begin(struct br_resp *r);
+/* Appends a file range after the bytes written so far; takes over the segment references in
+ * rd (the caller must not release it). 0 or -ENOMEM. */
+int br_resp_add_read(struct br_resp *r, struct st_read *rd);
+/* Closes the frame: writes the size prefix. -ENOSPC when the encoder overflowed. */
+int br_resp_finish(struct br_resp *r);
+/* Drops pieces and references (a fetch re-evaluated after waiting starts over); keeps the
+ * state and the handler's scratch. */
+void br_resp_reset(struct br_resp *r);
+/* Grows the handler scratch memory; 0 or -ENOMEM. */
+int br_resp_scratch(struct br_resp *r, size_t cap);
+/* Durable wait list; takes the log reference. 0 or -ENOMEM. */
+int br_resp_add_dwait(struct br_resp *r, struct st_log *log, int64_t need);
+
+/* ---- sender helpers for the transfer paths ------------------------------------------ */
+
+/* Queues a send of the memory pieces from the current position on (possibly spanning several
+ * ready responses), with MSG_MORE when a file piece follows. Links to the next SQE if link. */
+void br_conn_send_mem(struct br_conn *c, bool link);
+/* Moves the send position n bytes forward, finishing responses as they complete. */
+void br_conn_advance(struct br_conn *c, size_t n);
+/* The current piece (NULL when nothing ready to send). */
+struct br_piece *br_conn_cur_piece(struct br_conn *c);
+/* The piece after the current one in the same response, or NULL. */
+struct br_piece *br_conn_next_piece(struct br_conn *c);
+/* Arms a POLLOUT poll (op poll_op). */
+void br_conn_arm_pollout(struct br_conn *c);
+/* Runs the sender: starts the next step when no step is in flight. */
+void br_conn_kick(struct br_conn *c);
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * br_dispatch — request header -> handler (see br_api.h).
+ *
+ * What an unsupported request gets, following Kafka:
+ * - ApiVersions at a version we do not speak: a v0 body with UNSUPPORTED_VERSION and our
+ *   ApiVersions range behind a v0 header, so librdkafka and kafkajs retry at a lower
+ *   version. Only the correlation id must parse for that.
+ * - Any other key or version outside kp_api_advertised(): the response header and an int16
+ *   UNSUPPORTED_VERSION (Kafka's error for a version it cannot parse), with a log line.
+ * - A header that does not parse: the connection is closed with a log line.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "br_api.h"
+#include "br_log.h"
+#include "kp_msg.h"
+
+#define ARENA_MIN (64 * 1024)
+
+int br_req_arena(struct br_req *q, struct kp_arena *a, int attempt)
+{
+    struct br_loop *l = q->loop;
+    /* No decoded struct is more than 8 times the wire bytes it came from (a kp_str of 16
+     * bytes from an empty 2-byte string), so this bound always suffices. */
+    size_t bound = q->frame_len * 8 + 4096;
+    size_t want = (size_t)ARENA_MIN << (attempt < 20 ? attempt : 20);
+    if (want >= bound) {
+        if (attempt > 0 && ((size_t)ARENA_MIN << (attempt - 1 < 20 ? attempt - 1 : 20)) >= bound)
+            return -ENOMEM; /* the previous attempt already had the bound */
+        want = bound;
+    }
+    if (want > l->dec_cap) {
+        void *m = realloc(l->dec_mem, want);
+        if (!m)
+            return -ENOMEM;
+        l->dec_mem = m;
+        l->dec_cap = want;
+    }
+    kp_arena_init(a, l->dec_mem, want);
+    return 0;
+}
+
+int br_enc_arena(struct br_req *q, struct kp_arena *a, size_t cap)
+{
+    struct br_loop *l = q->loop;
+    if (cap < 64)
+        cap = 64;
+    if (cap > l->enc_cap) {
+        void *m = realloc(l->enc_mem, cap);
+        if (!m)
+            return -ENOMEM;
+        l->enc_mem = m;
+        l->enc_cap = cap;
+    }
+    kp_arena_init(a, l->enc_mem, cap);
+    return 0;
+}
+
+int br_req_bad(struct br_req *q, int rc)
+{
+    br_warn("peer=%s: malformed %s v%d request (correlation id %d): %s", q->conn->peer,
+            kp_api_name(q->api_key), q->api_version, q->corr, strerror(-rc));
+    return rc;
+}
+
+static int unsupported(struct br_req *q, struct br_resp *r)
+{
+    br_warn("peer=%s: unsupported request %s (key %d) v%d: UNSUPPORTED_VERSION", q->conn->peer,
+            kp_api_name(q->api_key), q->api_key, q->api_version);
+    for (;;) {
+        br_resp_begin(r);
+        kp_wr_i16(&r->wr, KP_ERR_UNSUPPORTED_VERSION);
+        int rc = br_resp_finish(r);
+        if (rc != -ENOSPC)
+            return rc < 0 ? rc : BR_REPLY;
+        if (br_resp_reserve(r, r->cap ? r->cap * 2 : 512) < 0)
+            return -ENOMEM;
+    }
+}
+
+static int api_versions_fallback(struct br_req *q, struct br_resp *r)
+{
+    br_info("peer=%s: ApiVersions v%d not supported: answering with the v0 fallback", q->conn->peer,
+            q->api_version);
+    r->api_version = 0; /* v0 header and body */
+    for (;;) {
+        br_resp_begin(r);
+        int rc = kp_api_versions_fallback_encode(&r->wr);
+        if (rc == 0)
+            rc = br_resp_finish(r);
+        if (rc != -ENOSPC)
+            return rc < 0 ? rc : BR_REPLY;
+        if (br_resp_reserve(r, r->cap ? r->cap * 2 : 512) < 0)
+            return -ENOMEM;
+    }
+}
+
+int br_dispatch(struct br_conn *c, struct br_resp *r, uint8_t *frame, size_t len)
+{
+    struct br_req q;
+    memset(&q, 0, sizeof(q));
+    q.conn = c;
+    q.loop = c->loop;
+    q.srv = c->loop->srv;
+    q.frame = frame;
+    q.frame_len = len;
+    kp_rd_init(&q.rd, frame, len);
+    struct kp_req_hdr h;
+    int rc = kp_req_hdr_decode(&q.rd, &h);
+    if (rc < 0) {
+        if (len >= 8 && (int16_t)kp_load_be16(frame) == KP_API_API_VERSIONS) {
+            /* an ApiVersions header we cannot parse (a future flexible version): the
+             * correlation id is all the fallback needs */
+            q.api_key = KP_API_API_VERSIONS;
+            q.api_version = (int16_t)kp_load_be16(frame + 2);
+            q.corr = (int32_t)kp_load_be32(frame + 4);
+            r->api_key = q.api_key;
+            r->api_version = q.api_version;
+            r->corr = q.corr;
+            return api_versions_fallback(&q, r);
+        }
+        br_warn("peer=%s: request header does not parse (%zu-byte frame)", c->peer, len);
+        return rc;
+    }
+    q.api_key = h.api_key;
+    q.api_version = h.api_version;
+    q.corr = h.correlation_id;
+    q.client_id = h.client_id;
+    r->api_key = h.api_key;
+    r->api_version = h.api_version;
+    r->corr = h.correlation_id;
+    if (br_log_get_level() >= BR_LOG_DEBUG)
+        br_debug("peer=%s: %s v%d correlation id %d, %zu bytes", c->peer, kp_api_name(h.api_key),
+                 h.api_version, h.correlation_id, len);
+
+    if (!kp_api_supported(h.api_key, h.api_version)) {
+        if (h.api_key == KP_API_API_VERSIONS)
+            return api_versions_fallback(&q, r);
+        return unsupported(&q, r);
+    }
+    switch (h.api_key) {
+    case KP_API_API_VERSIONS:
+        return br_api_versions(&q, r);
+    case KP_API_METADATA:
+        return br_api_metadata(&q, r);
+    case KP_API_CREATE_TOPICS:
+        return br_api_create_topics(&q, r);
+    case KP_API_DELETE_TOPICS:
+        return br_api_delete_topics(&q, r);
+    case KP_API_PRODUCE:
+        return br_api_produce(&q, r);
+    case KP_API_FETCH:
+        return br_api_fetch(&q, r);
+    case KP_API_LIST_OFFSETS:
+        return br_api_list_offsets(&q, r);
+    default:
+        /* advertised by proto/ but without a handler in this broker yet */
+        return unsupported(&q, r);
+    }
+}

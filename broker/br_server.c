@@ -1,0 +1,681 @@
+/*
+ * br_server — listeners, loop threads, the dispatch switch, wake-ups, signals,
+ * housekeeping (see br_server.h).
+ *
+ * Threads
+ *   main          binds listeners, opens the store, starts the others, waits for a signal
+ *                 (sigwait: SIGINT/SIGTERM are blocked everywhere else), then stops them.
+ *   loopN         one per num.network.threads: its io_uring, its SO_REUSEPORT listening
+ *                 socket per listener, its connections.
+ *   housekeeping  st_store_maintain every log.retention.check.interval.ms and
+ *                 st_store_scrub at log.scrub.bytes.per.sec, so disk reads of the scrubber
+ *                 never stall a loop.
+ *   (storage)     the flusher calls on_synced() after each fdatasync.
+ *
+ * Wake-ups without lost signals: a loop counts its parked fetches (nfetch_waits) *before* it
+ * looks at the logs, and an appender publishes the new end *before* it reads that count
+ * (both sequentially consistent). So either the fetch sees the data or the appender sees the
+ * waiter and wakes the loop (flag + eventfd). The same holds for durable waits.
+ */
+#include "br_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "br_api.h"
+#include "br_conn.h"
+#include "br_log.h"
+#include "br_xfer.h"
+
+#define RING_ENTRIES   1024
+#define PIPE_WANT_SIZE (1 << 20)
+
+/* ---- wait lists ----------------------------------------------------------------------- */
+
+static void list_add(struct br_resp **head, struct br_resp *r)
+{
+    r->wprev = NULL;
+    r->wnext = *head;
+    if (*head)
+        (*head)->wprev = r;
+    *head = r;
+}
+
+static void list_del(struct br_resp **head, struct br_resp *r)
+{
+    if (r->wprev)
+        r->wprev->wnext = r->wnext;
+    else
+        *head = r->wnext;
+    if (r->wnext)
+        r->wnext->wprev = r->wprev;
+    r->wprev = r->wnext = NULL;
+}
+
+void br_loop_wait_fetch(struct br_loop *loop, struct br_resp *r)
+{
+    r->state = BR_RESP_WAIT_FETCH;
+    list_add(&loop->fetch_waits, r);
+    /* nfetch_waits was raised by the handler before it evaluated the logs */
+}
+
+void br_loop_wait_durable(struct br_loop *loop, struct br_resp *r)
+{
+    r->state = BR_RESP_WAIT_DURABLE;
+    list_add(&loop->durable_waits, r);
+}
+
+void br_loop_unwait(struct br_loop *loop, struct br_resp *r)
+{
+    if (r->state == BR_RESP_WAIT_FETCH) {
+        list_del(&loop->fetch_waits, r);
+        atomic_fetch_sub(&loop->nfetch_waits, 1);
+    } else if (r->state == BR_RESP_WAIT_DURABLE) {
+        list_del(&loop->durable_waits, r);
+        atomic_fetch_sub(&loop->ndurable_waits, 1);
+    }
+    r->state = BR_RESP_READY;
+}
+
+void br_server_appended(struct br_loop *loop)
+{
+    struct br_server *srv = loop->srv;
+    atomic_thread_fence(memory_order_seq_cst);
+    for (int i = 0; i < srv->nloops; i++) {
+        struct br_loop *l = &srv->loops[i];
+        if (atomic_load(&l->nfetch_waits) == 0)
+            continue;
+        if (l == loop) {
+            l->recheck_fetch = true;
+        } else {
+            atomic_store(&l->appended, true);
+            br_ring_wake(&l->ring);
+        }
+    }
+}
+
+static void on_synced(void *arg, struct st_log *log)
+{
+    (void)log;
+    struct br_server *srv = arg;
+    atomic_thread_fence(memory_order_seq_cst);
+    for (int i = 0; i < srv->nloops; i++) {
+        struct br_loop *l = &srv->loops[i];
+        if (atomic_load(&l->ndurable_waits) == 0)
+            continue;
+        atomic_store(&l->synced, true);
+        br_ring_wake(&l->ring);
+    }
+}
+
+static void recheck_fetches(struct br_loop *loop, bool force)
+{
+    /* br_fetch_recheck may unlink r (ready): walk with a saved next */
+    for (struct br_resp *r = loop->fetch_waits, *next; r; r = next) {
+        next = r->wnext;
+        br_fetch_recheck(r, force || loop->now_ms >= r->deadline_ms);
+    }
+}
+
+static void recheck_durable(struct br_loop *loop)
+{
+    for (struct br_resp *r = loop->durable_waits, *next; r; r = next) {
+        next = r->wnext;
+        br_produce_recheck(r);
+    }
+}
+
+/* ---- pipe pool ------------------------------------------------------------------------ */
+
+struct br_pipe *br_loop_pipe_get(struct br_loop *loop)
+{
+    struct br_pipe *p = loop->free_pipes;
+    if (p) {
+        loop->free_pipes = p->next;
+        return p;
+    }
+    if (loop->npipes >= loop->srv->cfg->splice_pipes)
+        return NULL;
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+        br_warn("splice: pipe2: %m");
+        free(p);
+        return NULL;
+    }
+    p->rd = fds[0];
+    p->wr = fds[1];
+    int want =
+        loop->srv->feat.pipe_max < PIPE_WANT_SIZE ? loop->srv->feat.pipe_max : PIPE_WANT_SIZE;
+    int sz = fcntl(p->wr, F_SETPIPE_SZ, want);
+    if (sz < 0)
+        sz = fcntl(p->wr, F_GETPIPE_SZ);
+    p->cap = sz > 0 ? (size_t)sz : 65536;
+    p->all_next = loop->pipes;
+    loop->pipes = p;
+    loop->npipes++;
+    return p;
+}
+
+void br_loop_pipe_put(struct br_loop *loop, struct br_pipe *p)
+{
+    if (p->rd < 0) {
+        /* broken pipe slot (replacement failed): drop it from the count */
+        return;
+    }
+    struct br_conn *c = loop->pipe_waiters_head;
+    if (c) {
+        loop->pipe_waiters_head = c->pipe_wait_next;
+        if (!loop->pipe_waiters_head)
+            loop->pipe_waiters_tail = NULL;
+        c->waiting_pipe = false;
+        c->pipe = p;
+        br_conn_kick(c);
+        return;
+    }
+    p->next = loop->free_pipes;
+    loop->free_pipes = p;
+}
+
+static void pipes_close(struct br_loop *loop)
+{
+    while (loop->pipes) {
+        struct br_pipe *p = loop->pipes;
+        loop->pipes = p->all_next;
+        if (p->rd >= 0)
+            close(p->rd);
+        if (p->wr >= 0)
+            close(p->wr);
+        free(p);
+    }
+    loop->free_pipes = NULL;
+    loop->npipes = 0;
+}
+
+/* ---- accept --------------------------------------------------------------------------- */
+
+static void arm_accept(struct br_loop *loop, struct br_accept *a)
+{
+    if (a->armed || loop->stopping || a->fd < 0)
+        return;
+    struct io_uring_sqe *sqe = br_ring_sqe(&loop->ring, &a->op);
+    if (a->multishot)
+        io_uring_prep_multishot_accept(sqe, a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    else
+        io_uring_prep_accept(sqe, a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    a->armed = true;
+}
+
+static void accept_complete(struct br_loop *loop, struct br_accept *a, int res, unsigned flags)
+{
+    if (!(flags & IORING_CQE_F_MORE))
+        a->armed = false;
+    if (res >= 0) {
+        br_conn_accepted(loop, a, res);
+    } else if (res == -EINVAL && a->multishot) {
+        br_info("multishot accept refused by the kernel: single-shot accepts");
+        a->multishot = false;
+    } else if (res == -ECANCELED) {
+        return;
+    } else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
+        br_warn("accept on listener %s: %s (retrying in 1 s)", a->lst->cfg->name, strerror(-res));
+        return; /* re-armed by the periodic tick */
+    } else if (res != -EINTR && res != -ECONNABORTED && res != -EAGAIN) {
+        br_warn("accept on listener %s: %s", a->lst->cfg->name, strerror(-res));
+    }
+    if (!a->armed)
+        arm_accept(loop, a);
+}
+
+/* ---- the dispatch switch -------------------------------------------------------------- */
+
+static void on_wake(struct br_loop *loop, int res)
+{
+    (void)res;
+    br_ring_arm_wake(&loop->ring);
+    if (atomic_exchange(&loop->appended, false))
+        loop->recheck_fetch = true;
+    if (atomic_exchange(&loop->synced, false))
+        recheck_durable(loop);
+}
+
+static void dispatch(struct br_loop *loop, struct io_uring_cqe *cqe)
+{
+    struct br_op *op = io_uring_cqe_get_data(cqe);
+    if (!op)
+        return;
+    switch ((enum br_op_kind)op->kind) {
+    case BR_OP_ACCEPT:
+        accept_complete(loop, op->owner, cqe->res, cqe->flags);
+        break;
+    case BR_OP_RECV:
+    case BR_OP_SEND:
+    case BR_OP_POLLOUT:
+    case BR_OP_XFER_IN:
+    case BR_OP_XFER_OUT:
+    case BR_OP_CONN_CANCEL:
+        br_conn_complete(op->owner, op, cqe->res, cqe->flags);
+        break;
+    case BR_OP_WAKE:
+        on_wake(loop, cqe->res);
+        break;
+    case BR_OP_CANCEL:
+        break;
+    }
+}
+
+/* ---- loop thread ---------------------------------------------------------------------- */
+
+static void begin_stop(struct br_loop *loop)
+{
+    loop->stopping = true;
+    loop->stop_deadline_ms = loop->now_ms + loop->srv->cfg->shutdown_timeout_ms;
+    for (int i = 0; i < loop->naccepts; i++) {
+        struct br_accept *a = &loop->accepts[i];
+        if (a->armed)
+            br_ring_cancel(&loop->ring, &a->op, NULL);
+    }
+    recheck_fetches(loop, true);
+}
+
+static int next_timeout(struct br_loop *loop)
+{
+    int64_t t = 1000;
+    if (loop->stopping)
+        t = 50;
+    for (struct br_resp *r = loop->fetch_waits; r; r = r->wnext) {
+        int64_t d = r->deadline_ms - loop->now_ms;
+        if (d < t)
+            t = d < 0 ? 0 : d;
+    }
+    return (int)t;
+}
+
+static void signal_started(struct br_loop *loop, int rc)
+{
+    struct br_server *srv = loop->srv;
+    pthread_mutex_lock(&srv->start_lock);
+    loop->start_rc = rc;
+    srv->started++;
+    pthread_cond_broadcast(&srv->start_cond);
+    pthread_mutex_unlock(&srv->start_lock);
+}
+
+static void *loop_main(void *arg)
+{
+    struct br_loop *loop = arg;
+    struct br_server *srv = loop->srv;
+    char name[16];
+    snprintf(name, sizeof(name), "loop%d", loop->id);
+    br_log_set_thread(name);
+    int rc = br_ring_init(&loop->ring, &srv->feat, RING_ENTRIES);
+    if (rc < 0) {
+        br_err("io_uring set-up failed: %s", strerror(-rc));
+        signal_started(loop, rc);
+        return NULL;
+    }
+    loop->now_ms = br_now_ms();
+    br_ring_arm_wake(&loop->ring);
+    for (int i = 0; i < loop->naccepts; i++)
+        arm_accept(loop, &loop->accepts[i]);
+    io_uring_submit(&loop->ring.ring);
+    signal_started(loop, 0);
+    loop->next_idle_check_ms = loop->now_ms + 1000;
+
+    for (;;) {
+        rc = br_ring_submit_wait(&loop->ring, next_timeout(loop));
+        if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) {
+            br_err("io_uring wait failed: %s", strerror(-rc));
+            break;
+        }
+        loop->now_ms = br_now_ms();
+        struct io_uring_cqe *cqe;
+        unsigned head, n = 0;
+        io_uring_for_each_cqe(&loop->ring.ring, head, cqe)
+        {
+            dispatch(loop, cqe);
+            n++;
+        }
+        io_uring_cq_advance(&loop->ring.ring, n);
+
+        loop->now_ms = br_now_ms();
+        if (!loop->stopping && atomic_load(&srv->stopping))
+            begin_stop(loop);
+        if (loop->recheck_fetch) {
+            loop->recheck_fetch = false;
+            recheck_fetches(loop, false);
+        } else if (loop->fetch_waits) {
+            for (struct br_resp *r = loop->fetch_waits, *next; r; r = next) {
+                next = r->wnext;
+                if (loop->now_ms >= r->deadline_ms)
+                    br_fetch_recheck(r, true);
+            }
+        }
+        if (loop->now_ms >= loop->next_idle_check_ms) {
+            loop->next_idle_check_ms = loop->now_ms + 1000;
+            br_conn_check_idle(loop);
+            for (int i = 0; i < loop->naccepts; i++)
+                arm_accept(loop, &loop->accepts[i]);
+        }
+        if (loop->stopping) {
+            br_conn_stop_idle(loop);
+            if (loop->nconns == 0)
+                break;
+            if (loop->now_ms >= loop->stop_deadline_ms) {
+                br_warn("shutdown.timeout.ms passed: cutting %d connection(s)", loop->nconns);
+                break;
+            }
+        }
+    }
+    br_ring_exit(&loop->ring); /* cancels whatever is still in flight */
+    br_conn_free_all(loop);
+    pipes_close(loop);
+    free(loop->dec_mem);
+    free(loop->enc_mem);
+    for (int i = 0; i < loop->naccepts; i++) {
+        if (loop->accepts[i].fd >= 0)
+            close(loop->accepts[i].fd);
+        loop->accepts[i].fd = -1;
+    }
+    return NULL;
+}
+
+/* ---- listeners ------------------------------------------------------------------------ */
+
+static int bind_one(const struct br_listener_cfg *lc, int port, struct br_listener *out_l,
+                    int *out_fd)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char ports[16];
+    snprintf(ports, sizeof(ports), "%d", port);
+    int gai = getaddrinfo(lc->host[0] ? lc->host : NULL, ports, &hints, &res);
+    if (gai != 0) {
+        br_err("listener %s: cannot resolve '%s': %s", lc->name, lc->host, gai_strerror(gai));
+        return -EINVAL;
+    }
+    int rc = -EADDRNOTAVAIL;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            rc = -errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+            rc = -errno;
+            close(fd);
+            continue;
+        }
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        getsockname(fd, (struct sockaddr *)&ss, &sl);
+        char host[INET6_ADDRSTRLEN] = "";
+        if (ss.ss_family == AF_INET) {
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
+            out_l->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else {
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
+            out_l->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+        snprintf(out_l->bound_host, sizeof(out_l->bound_host), "%s", host);
+        *out_fd = fd;
+        freeaddrinfo(res);
+        return 0;
+    }
+    freeaddrinfo(res);
+    br_err("listener %s: cannot listen on %s:%d: %s", lc->name, lc->host, port, strerror(-rc));
+    return rc;
+}
+
+static int write_port_file(const char *path, int port)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -errno;
+    fprintf(f, "%d\n", port);
+    if (fclose(f) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return -e;
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return -e;
+    }
+    return 0;
+}
+
+/* ---- housekeeping --------------------------------------------------------------------- */
+
+static void scrub_log(void *arg, const char *msg)
+{
+    (void)arg;
+    br_err("scrub: %s", msg);
+}
+
+static void *hk_main(void *arg)
+{
+    struct br_server *srv = arg;
+    br_log_set_thread("housekeeping");
+    int64_t next_maintain = br_now_ms() + srv->cfg->retention_check_interval_ms;
+    pthread_mutex_lock(&srv->hk_lock);
+    while (!srv->hk_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&srv->hk_cond, &srv->hk_lock, &ts);
+        if (srv->hk_stop)
+            break;
+        pthread_mutex_unlock(&srv->hk_lock);
+        int64_t now = br_now_ms();
+        if (now >= next_maintain) {
+            st_store_maintain(srv->store, br_wall_ms());
+            next_maintain = now + srv->cfg->retention_check_interval_ms;
+        }
+        if (srv->cfg->scrub_bytes_per_sec > 0) {
+            struct st_scrub_report rep = {0};
+            int rc =
+                st_store_scrub(srv->store, srv->cfg->scrub_bytes_per_sec, scrub_log, srv, &rep);
+            if (rc < 0)
+                br_warn("scrub: %s", strerror(-rc));
+            else if (rep.bad_segments > 0)
+                br_err("scrub: %lld segment(s) no longer match their digests",
+                       (long long)rep.bad_segments);
+        }
+        pthread_mutex_lock(&srv->hk_lock);
+    }
+    pthread_mutex_unlock(&srv->hk_lock);
+    return NULL;
+}
+
+/* ---- run ------------------------------------------------------------------------------ */
+
+static void count_topic(void *arg, const char *name, int32_t partitions)
+{
+    (void)name;
+    (void)partitions;
+    (*(int *)arg)++;
+}
+
+int br_server_run(struct br_config *cfg, const char *port_file)
+{
+    static struct br_server s; /* one per process; zeroed */
+    struct br_server *srv = &s;
+    memset(srv, 0, sizeof(*srv));
+    srv->cfg = cfg;
+    pthread_mutex_init(&srv->start_lock, NULL);
+    pthread_cond_init(&srv->start_cond, NULL);
+    pthread_mutex_init(&srv->hk_lock, NULL);
+    pthread_cond_init(&srv->hk_cond, NULL);
+
+    /* Signals: handled by sigwait in this thread only; SIGPIPE never kills us. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = br_loop_probe(&srv->feat);
+    if (rc < 0) {
+        br_err("io_uring is not usable on this kernel: %s", strerror(-rc));
+        return rc;
+    }
+    struct utsname un;
+    char feats[256];
+    br_loop_features_str(&srv->feat, feats, sizeof(feats));
+    uname(&un);
+    br_info("kernel %s: io_uring %s", un.release, feats);
+
+    enum br_transfer xt = cfg->transfer;
+    if (xt == BR_XFER_SPLICE && !srv->feat.splice) {
+        br_warn("fetch.transfer=splice but the kernel lacks IORING_OP_SPLICE: using sendfile");
+        xt = BR_XFER_SENDFILE;
+    }
+
+    srv->nloops = cfg->num_network_threads;
+    srv->loops = calloc((size_t)srv->nloops, sizeof(*srv->loops));
+    if (!srv->loops)
+        return -ENOMEM;
+    for (int i = 0; i < srv->nloops; i++) {
+        srv->loops[i].srv = srv;
+        srv->loops[i].id = i;
+        for (int j = 0; j < BR_MAX_LISTENERS; j++)
+            srv->loops[i].accepts[j].fd = -1;
+    }
+
+    /* Bind: the first socket of a listener picks the port (0 = ephemeral), the others
+     * join it with SO_REUSEPORT. */
+    srv->nlisteners = cfg->nlisteners;
+    for (int li = 0; li < cfg->nlisteners && rc == 0; li++) {
+        struct br_listener *l = &srv->listeners[li];
+        l->cfg = &cfg->listeners[li];
+        l->index = li;
+        l->xfer = br_xfer_for(xt);
+        for (int i = 0; i < srv->nloops && rc == 0; i++) {
+            int fd = -1;
+            rc = bind_one(l->cfg, i == 0 ? l->cfg->port : l->port, l, &fd);
+            if (rc == 0) {
+                struct br_accept *a = &srv->loops[i].accepts[li];
+                a->op = (struct br_op){BR_OP_ACCEPT, a};
+                a->loop = &srv->loops[i];
+                a->lst = l;
+                a->fd = fd;
+                a->multishot = srv->feat.multishot_accept;
+                srv->loops[i].naccepts = li + 1;
+            }
+        }
+    }
+    if (rc == 0) {
+        rc = st_store_open(cfg->data_dir, &cfg->log, &srv->store);
+        if (rc < 0)
+            br_err("cannot open data dir %s: %s", cfg->data_dir, strerror(-rc));
+    }
+    if (rc < 0) {
+        for (int i = 0; i < srv->nloops; i++)
+            for (int j = 0; j < srv->loops[i].naccepts; j++)
+                if (srv->loops[i].accepts[j].fd >= 0)
+                    close(srv->loops[i].accepts[j].fd);
+        free(srv->loops);
+        return rc;
+    }
+    st_store_set_notify(srv->store, on_synced, srv);
+    int ntopics = 0;
+    st_topic_foreach(srv->store, count_topic, &ntopics);
+    br_info("data dir %s: %d topic(s)", cfg->data_dir, ntopics);
+    for (int li = 0; li < srv->nlisteners; li++) {
+        struct br_listener *l = &srv->listeners[li];
+        br_info("listener %s://%s:%d (bound %s:%d, advertised %s:%d), fetch transfer %s",
+                l->cfg->name, l->cfg->host, l->cfg->port, l->bound_host, l->port,
+                l->cfg->adv_host[0] ? l->cfg->adv_host : l->bound_host,
+                l->cfg->adv_port ? l->cfg->adv_port : l->port, l->xfer->name);
+    }
+    br_info("%d network thread(s), node.id=%d, auto.create.topics.enable=%s, "
+            "num.partitions=%d, log.flush.interval.messages=%lld",
+            srv->nloops, cfg->node_id, cfg->auto_create_topics ? "true" : "false",
+            cfg->num_partitions, (long long)cfg->log.flush_interval_messages);
+
+    int started = 0;
+    for (int i = 0; i < srv->nloops; i++) {
+        if (pthread_create(&srv->loops[i].thread, NULL, loop_main, &srv->loops[i]) != 0) {
+            br_err("cannot start loop thread %d", i);
+            rc = -EAGAIN;
+            break;
+        }
+        started++;
+    }
+    pthread_mutex_lock(&srv->start_lock);
+    while (srv->started < started)
+        pthread_cond_wait(&srv->start_cond, &srv->start_lock);
+    pthread_mutex_unlock(&srv->start_lock);
+    for (int i = 0; i < started; i++)
+        if (srv->loops[i].start_rc < 0)
+            rc = srv->loops[i].start_rc;
+    bool hk = false;
+    if (rc == 0) {
+        hk = pthread_create(&srv->hk_thread, NULL, hk_main, srv) == 0;
+        if (!hk)
+            br_warn("cannot start the housekeeping thread: retention and scrub are off");
+    }
+    if (rc == 0 && port_file) {
+        int prc = write_port_file(port_file, srv->listeners[0].port);
+        if (prc < 0) {
+            br_err("cannot write port file %s: %s", port_file, strerror(-prc));
+            rc = prc;
+        }
+    }
+    if (rc == 0) {
+        br_info("splicelogd ready");
+        int sig = 0;
+        while (sigwait(&set, &sig) != 0)
+            ;
+        br_info("received %s: stopping (in-flight requests finish, then clean shutdown)",
+                sig == SIGINT ? "SIGINT" : "SIGTERM");
+    }
+
+    atomic_store(&srv->stopping, true);
+    for (int i = 0; i < started; i++)
+        if (srv->loops[i].start_rc == 0)
+            br_ring_wake(&srv->loops[i].ring);
+    for (int i = 0; i < started; i++)
+        pthread_join(srv->loops[i].thread, NULL);
+    if (hk) {
+        pthread_mutex_lock(&srv->hk_lock);
+        srv->hk_stop = true;
+        pthread_cond_broadcast(&srv->hk_cond);
+        pthread_mutex_unlock(&srv->hk_lock);
+        pthread_join(srv->hk_thread, NULL);
+    }
+    for (int i = 0; i < srv->nloops; i++) {
+        struct br_loop *l = &srv->loops[i];
+        for (int j = 0; j < l->naccepts; j++)
+            if (l->accepts[j].fd >= 0)
+                close(l->accepts[j].fd);
+    }
+    st_store_close(srv->store);
+    br_info("stopped: data flushed, clean-shutdown markers written");
+    free(srv->loops);
+    return rc;
+}

@@ -1,0 +1,134 @@
+/*
+ * br_server — the daemon as a whole: listeners, event-loop threads, the store, signals,
+ * housekeeping.
+ *
+ * Contract
+ * - br_server_run() binds every listener (num.network.threads SO_REUSEPORT sockets per
+ *   listener, one per loop thread, all on the same port), opens the store, writes the port
+ *   file, runs until SIGINT/SIGTERM, then stops accepting, lets in-flight requests finish
+ *   (bounded by shutdown.timeout.ms), closes the store (clean-shutdown markers) and returns
+ *   0, or -errno when start-up failed (after logging why).
+ * - Each loop thread owns its connections end to end. Cross-thread traffic is limited to the
+ *   store (its own locking) and wake-ups: an append wakes loops with long-polling fetches, a
+ *   completed sync wakes loops with produce requests waiting for durability.
+ */
+#ifndef SPLICELOG_BR_SERVER_H
+#define SPLICELOG_BR_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "br_config.h"
+#include "br_loop.h"
+#include "st.h"
+
+struct br_server;
+struct br_conn;
+struct br_resp;
+struct br_xfer;
+
+/* One configured listener: its protocol and the transfer path fetches use on it. */
+struct br_listener {
+    const struct br_listener_cfg *cfg;
+    int index;
+    int port;                     /* the bound port */
+    char bound_host[BR_HOST_MAX]; /* numeric form of the bound address */
+    const struct br_xfer *xfer;   /* fetch transfer path of this listener */
+};
+
+/* Per loop, per listener: the listening socket this thread accepts on. */
+struct br_accept {
+    struct br_op op; /* BR_OP_ACCEPT, owner = this */
+    struct br_loop *loop;
+    struct br_listener *lst;
+    int fd;
+    bool armed;
+    bool multishot;
+};
+
+struct br_pipe {
+    int rd, wr;
+    size_t cap;
+    struct br_pipe *next;     /* free list */
+    struct br_pipe *all_next; /* every pipe of the loop, for teardown */
+};
+
+struct br_loop {
+    struct br_ring ring;
+    struct br_server *srv;
+    int id;
+    pthread_t thread;
+    int64_t now_ms; /* monotonic, refreshed every turn */
+
+    struct br_accept accepts[BR_MAX_LISTENERS];
+    int naccepts;
+
+    struct br_conn *conns; /* every live connection of this loop (doubly linked) */
+    int nconns;
+
+    /* Responses waiting for a condition, doubly linked through br_resp.wprev/wnext. */
+    struct br_resp *fetch_waits;   /* long-polling fetches */
+    struct br_resp *durable_waits; /* produce responses waiting for fdatasync */
+    atomic_int nfetch_waits;       /* read by other threads to decide whether to wake us */
+    atomic_int ndurable_waits;
+    bool recheck_fetch;   /* an append on this thread: re-evaluate fetch waits */
+    atomic_bool appended; /* set by other threads before waking us */
+    atomic_bool synced;   /* set by the storage flusher before waking us */
+
+    /* splice transfer path: a bounded pool of pipes, and connections waiting for one */
+    struct br_pipe *pipes;
+    struct br_pipe *free_pipes;
+    int npipes;
+    struct br_conn *pipe_waiters_head, *pipe_waiters_tail;
+
+    /* Decode/encode arenas of the handlers, reused by every request of this loop. */
+    void *dec_mem;
+    size_t dec_cap;
+    void *enc_mem;
+    size_t enc_cap;
+
+    int64_t next_idle_check_ms;
+    bool stopping;
+    int64_t stop_deadline_ms;
+    int start_rc; /* result of the thread's set-up, reported to br_server_run */
+};
+
+struct br_server {
+    struct br_config *cfg;
+    struct st_store *store;
+    struct br_features feat;
+    struct br_listener listeners[BR_MAX_LISTENERS];
+    int nlisteners;
+    struct br_loop *loops;
+    int nloops;
+    atomic_long nconns;
+    atomic_bool stopping;
+    /* housekeeping thread: st_store_maintain and st_store_scrub at a bounded rate */
+    pthread_t hk_thread;
+    pthread_mutex_t hk_lock;
+    pthread_cond_t hk_cond;
+    bool hk_stop;
+    /* start-up barrier */
+    pthread_mutex_t start_lock;
+    pthread_cond_t start_cond;
+    int started;
+};
+
+int br_server_run(struct br_config *cfg, const char *port_file);
+
+/* Called by the produce handler after an append made records visible (loop thread). */
+void br_server_appended(struct br_loop *loop);
+/* Registers / removes a response in its loop's wait lists (loop thread). */
+void br_loop_wait_fetch(struct br_loop *loop, struct br_resp *r);
+void br_loop_wait_durable(struct br_loop *loop, struct br_resp *r);
+void br_loop_unwait(struct br_loop *loop, struct br_resp *r);
+
+/* The splice pipe pool (loop thread). NULL when empty. */
+struct br_pipe *br_loop_pipe_get(struct br_loop *loop);
+/* Returns a pipe (it must be empty) and hands it to a waiting connection, if any. */
+void br_loop_pipe_put(struct br_loop *loop, struct br_pipe *p);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * br_xfer — fetch transfer paths: how the file ranges of a response reach the socket.
+ *
+ * Contract
+ * - Three implementations behind this interface, chosen per listener by fetch.transfer:
+ *   splice (br_xfer_splice.c), sendfile (br_xfer_sendfile.c), copy (br_xfer_copy.c). They
+ *   produce byte-identical output; only the way bytes move differs.
+ * - step() is called by the connection's sender when no op of a previous step is in flight
+ *   and the current piece (br_conn_cur_piece) exists. It queues SQEs (counting each in
+ *   c->send_ops and c->inflight) or moves bytes synchronously and advances; it must never
+ *   block the loop on the socket. A step that hits -EAGAIN sets c->want_pollout and the
+ *   sender re-arms through a POLLOUT poll.
+ * - complete() receives the completions of BR_OP_XFER_IN / BR_OP_XFER_OUT / BR_OP_SEND ops
+ *   the path queued; it updates the position (br_conn_advance). Errors are returned as
+ *   -errno and close the connection.
+ * - release() gives back per-connection resources (pipe, buffer) when the connection closes.
+ */
+#ifndef SPLICELOG_BR_XFER_H
+#define SPLICELOG_BR_XFER_H
+
+#include "br_conn.h"
+
+struct br_xfer {
+    const char *name;
+    int (*step)(struct br_conn *c);
+    int (*complete)(struct br_conn *c, struct br_op *op, int res);
+    void (*release)(struct br_conn *c);
+};
+
+extern const struct br_xfer br_xfer_splice;
+extern const struct br_xfer br_xfer_sendfile;
+extern const struct br_xfer br_xfer_copy;
+
+const struct br_xfer *br_xfer_for(enum br_transfer t);
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * br_xfer_splice — zero-copy fetch: page cache -> pipe -> socket with io_uring splice.
+ *
+ * One step is a chain of linked SQEs:
+ *     [send of the response bytes before the range, MSG_MORE]  (when the range follows them)
+ *     splice file -> pipe   (at most the pipe's capacity)
+ *     splice pipe -> socket (the same length)
+ * A short transfer fails the link and the rest of the chain completes with -ECANCELED; the
+ * state below records what actually moved, and the next step continues from there:
+ *     pipe_fill  bytes in the pipe that still have to reach the socket
+ *     piece_off  bytes of the file range already on the socket
+ * so the file is read from piece.off + piece_off + pipe_fill. A step starts with
+ * "drain the pipe" whenever pipe_fill > 0.
+ *
+ * The socket is non-blocking, so pipe -> socket returns -EAGAIN when the socket buffer is
+ * full; the sender then waits for POLLOUT and resubmits. Nothing here blocks the loop.
+ *
+ * Pipes come from a bounded per-loop pool (fetch.splice.pipes). A connection holds one only
+ * while a file range is in transfer and gives it back empty; when the pool is empty the
+ * connection queues and is kicked when a pipe is returned.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "br_log.h"
+#include "br_xfer.h"
+
+static void give_back(struct br_conn *c)
+{
+    if (!c->pipe)
+        return;
+    struct br_pipe *p = c->pipe;
+    c->pipe = NULL;
+    if (c->pipe_fill > 0) {
+        /* bytes stranded in the pipe (connection failed mid-transfer): the pipe cannot be
+         * reused as is; replace it with a fresh one */
+        c->pipe_fill = 0;
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0) {
+            close(p->rd);
+            close(p->wr);
+            p->rd = fds[0];
+            p->wr = fds[1];
+            int sz = fcntl(p->wr, F_SETPIPE_SZ, (int)p->cap);
+            p->cap = sz > 0 ? (size_t)sz : 65536;
+        } else {
+            br_warn("splice: cannot replace a pipe: %m");
+            close(p->rd);
+            close(p->wr);
+            p->rd = p->wr = -1;
+        }
+    }
+    br_loop_pipe_put(c->loop, p);
+}
+
+static int sp_step(struct br_conn *c)
+{
+    struct br_piece *p = br_conn_cur_piece(c);
+    if (!p)
+        return 0;
+    struct br_piece *file = p;
+    bool with_header = false;
+    if (p->kind == BR_PIECE_MEM) {
+        struct br_piece *nx = br_conn_next_piece(c);
+        if (!nx || nx->kind != BR_PIECE_FILE) {
+            br_conn_send_mem(c, false);
+            return 0;
+        }
+        file = nx;
+        with_header = true;
+    }
+    if (!c->pipe) {
+        c->pipe = br_loop_pipe_get(c->loop);
+        if (!c->pipe) {
+            if (with_header) {
+                /* send the header now; the range waits for a pipe */
+                br_conn_send_mem(c, false);
+                return 0;
+            }
+            c->waiting_pipe = true; /* br_loop_pipe_put kicks us */
+            return 0;
+        }
+    }
+    struct br_ring *ring = &c->loop->ring;
+    if (c->pipe_fill > 0) {
+        struct io_uring_sqe *sqe = br_ring_sqe(ring, &c->xout_op);
+        io_uring_prep_splice(sqe, c->pipe->rd, -1, c->fd, -1, (unsigned)c->pipe_fill,
+                             SPLICE_F_MOVE);
+        c->send_ops++;
+        c->inflight++;
+        return 0;
+    }
+    size_t done = with_header ? 0 : c->piece_off;
+    size_t left = file->len - done;
+    size_t n = left < c->pipe->cap ? left : c->pipe->cap;
+    if (with_header)
+        br_conn_send_mem(c, true);
+    struct io_uring_sqe *sqe = br_ring_sqe(ring, &c->xin_op);
+    io_uring_prep_splice(sqe, file->fd, (int64_t)(file->off + done), c->pipe->wr, -1, (unsigned)n,
+                         SPLICE_F_MOVE);
+    sqe->flags |= IOSQE_IO_LINK;
+    c->send_ops++;
+    c->inflight++;
+    sqe = br_ring_sqe(ring, &c->xout_op);
+    io_uring_prep_splice(sqe, c->pipe->rd, -1, c->fd, -1, (unsigned)n, SPLICE_F_MOVE);
+    c->send_ops++;
+    c->inflight++;
+    return 0;
+}
+
+static int sp_complete(struct br_conn *c, struct br_op *op, int res)
+{
+    if (res == -ECANCELED)
+        return 0;
+    if (op->kind == BR_OP_XFER_IN) {
+        if (res < 0)
+            return res == -EAGAIN || res == -EINTR ? 0 : res;
+        if (res == 0)
+            return -ENODATA; /* the file is shorter than the range the store gave */
+        c->pipe_fill += (size_t)res;
+        return 0;
+    }
+    if (res == -EAGAIN || res == -EINTR) {
+        c->want_pollout = true;
+        return 0;
+    }
+    if (res < 0)
+        return res;
+    if ((size_t)res > c->pipe_fill)
+        return -EIO;
+    c->pipe_fill -= (size_t)res;
+    br_conn_advance(c, (size_t)res);
+    if (c->pipe_fill == 0 && c->send_ops == 0) {
+        /* between ranges the pipe goes back to the pool unless the next piece needs it */
+        struct br_piece *p = br_conn_cur_piece(c);
+        struct br_piece *nx = p && p->kind == BR_PIECE_MEM ? br_conn_next_piece(c) : p;
+        if (!nx || nx->kind != BR_PIECE_FILE)
+            give_back(c);
+    }
+    return 0;
+}
+
+static void sp_release(struct br_conn *c) { give_back(c); }
+
+const struct br_xfer br_xfer_splice = {
+    .name = "splice",
+    .step = sp_step,
+    .complete = sp_complete,
+    .release = sp_release,
+};
