@@ -427,6 +427,8 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out)
             }
             if ((err = seg_scan(s, fsize, buf)) < 0)
                 goto out;
+            st__idx_publish(&s->idx);
+            st__idx_publish(&s->tidx);
             if (s->w.pos < fsize) {
                 /* the first bad or torn batch: cut here, drop everything after */
                 if (ftruncate(s->fd, (off_t)s->w.pos) < 0) {

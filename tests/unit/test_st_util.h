@@ -1,0 +1,238 @@
+/*
+ * test_st_util — helpers shared by the storage suites (tests/unit/test_st_*.c): temporary
+ * data directories, batch fixtures built with kp_batch_builder, and a checker that reads the
+ * ranges st_log_read() returns and validates every batch in them (CRC, offsets).
+ * Header-only (static inline) so every suite stays one file.
+ */
+#ifndef SPLICELOG_TEST_ST_UTIL_H
+#define SPLICELOG_TEST_ST_UTIL_H
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kp_batch.h"
+#include "st.h"
+#include "st_int.h" /* white-box checks of index contents */
+
+/* A fresh directory under /dev/shm when available (fsync is cheap there), else $TMPDIR. */
+static inline void tst_mkdtemp(char *buf, size_t cap)
+{
+    const char *base = getenv("ST_TEST_DIR");
+    if (!base)
+        base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(buf, cap, "%s/st-test-XXXXXX", base);
+    ck_assert_ptr_nonnull(mkdtemp(buf));
+}
+
+static inline int tst_rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static inline void tst_rmrf(const char *dir) { nftw(dir, tst_rm_cb, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* Deterministic PRNG (xorshift64*). */
+static inline uint64_t tst_rand(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 2685821657736338717ULL;
+}
+
+/*
+ * Builds a batch of nrec records with values of vlen bytes (content derived from seed) and
+ * timestamps ts, ts+1, ...; returns its size. buf must hold it (ck_assert otherwise).
+ */
+static inline size_t tst_batch(uint8_t *buf, size_t cap, int nrec, size_t vlen, int64_t ts,
+                               uint64_t seed)
+{
+    struct kp_batch_builder b;
+    ck_assert_int_eq(kp_batch_begin(&b, buf, cap, ts), 0);
+    uint8_t *val = malloc(vlen + 1);
+    ck_assert_ptr_nonnull(val);
+    for (int r = 0; r < nrec; r++) {
+        for (size_t i = 0; i < vlen; i++)
+            val[i] = (uint8_t)(seed + (uint64_t)r * 31 + i);
+        struct kp_bytes k = {(const uint8_t *)"k", 1};
+        struct kp_bytes v = {val, (int32_t)vlen};
+        ck_assert_int_eq(kp_batch_add(&b, ts + r, k, v, NULL, 0), 0);
+    }
+    free(val);
+    long n = kp_batch_finish(&b);
+    ck_assert_int_gt(n, 0);
+    return (size_t)n;
+}
+
+/* Appends one batch; returns its base offset. */
+static inline int64_t tst_append1(struct st_log *log, int nrec, size_t vlen, int64_t ts,
+                                  int64_t now_ms)
+{
+    size_t cap = 128 + (size_t)nrec * (vlen + 32);
+    uint8_t *buf = malloc(cap);
+    ck_assert_ptr_nonnull(buf);
+    size_t n = tst_batch(buf, cap, nrec, vlen, ts, (uint64_t)ts);
+    struct iovec iv = {buf, n};
+    struct st_append_result res;
+    int err = st_log_append(log, &iv, 1, now_ms, &res);
+    ck_assert_int_eq(err, 0);
+    free(buf);
+    return res.base_offset;
+}
+
+struct tst_seen {
+    int64_t first_base;    /* baseOffset of the first batch */
+    int64_t next;          /* offset after the last batch */
+    int batches;
+    size_t first_size;
+};
+
+/*
+ * Reads every range of rd and checks that it is a run of whole, valid (CRC) batches with
+ * contiguous offsets, continuing across ranges. Fails the test otherwise.
+ */
+static inline void tst_check_read(const struct st_read *rd, struct tst_seen *seen)
+{
+    memset(seen, 0, sizeof(*seen));
+    seen->first_base = -1;
+    size_t total = 0;
+    for (int i = 0; i < rd->n; i++) {
+        const struct st_range *r = &rd->r[i];
+        ck_assert_int_gt(r->len, 0);
+        uint8_t *buf = malloc(r->len);
+        ck_assert_ptr_nonnull(buf);
+        ssize_t got = pread(r->fd, buf, r->len, r->pos);
+        ck_assert_int_eq(got, (ssize_t)r->len);
+        size_t at = 0;
+        while (at < r->len) {
+            struct kp_batch_hdr h;
+            int err = kp_batch_validate(buf + at, r->len - at, 0, &h);
+            ck_assert_msg(err == 0, "range %d: bad batch at +%zu: %d", i, at, err);
+            if (seen->first_base < 0) {
+                seen->first_base = h.base_offset;
+                seen->first_size = kp_batch_size(&h);
+            } else {
+                ck_assert_int_eq(h.base_offset, seen->next);
+            }
+            seen->next = h.base_offset + h.last_offset_delta + 1;
+            seen->batches++;
+            at += kp_batch_size(&h);
+        }
+        ck_assert_uint_eq(at, r->len);
+        total += r->len;
+        free(buf);
+    }
+    ck_assert_uint_eq(total, rd->total);
+    if (rd->n > 0)
+        ck_assert_int_eq(rd->first_offset, seen->first_base);
+}
+
+static inline struct st_log_config tst_cfg(void)
+{
+    struct st_log_config c;
+    st_log_config_default(&c);
+    return c;
+}
+
+/* Waits (bounded, 20 s) until the log's durable offset reaches its end. */
+static inline void tst_wait_durable(struct st_log *log)
+{
+    st_log_request_sync(log);
+    for (int i = 0; i < 20000; i++) {
+        if (st_log_durable_offset(log) >= st_log_end_offset(log))
+            return;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    ck_abort_msg("durable offset did not reach the end");
+}
+
+/* Whole file into memory (for crash-test snapshots). */
+static inline uint8_t *tst_slurp(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        *len = 0;
+        return NULL;
+    }
+    struct stat st;
+    ck_assert_int_eq(fstat(fd, &st), 0);
+    uint8_t *b = malloc((size_t)st.st_size + 1);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(pread(fd, b, (size_t)st.st_size, 0), st.st_size);
+    close(fd);
+    *len = (size_t)st.st_size;
+    return b;
+}
+
+static inline void tst_spit(const char *path, const uint8_t *b, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pwrite(fd, b, len, 0), (ssize_t)len);
+    close(fd);
+}
+
+/*
+ * Recomputes every segment's offset and time index from its .log by the entry rule in
+ * st_segment.c and checks the published entries are exactly those.
+ */
+static inline void tst_check_index(struct st_log *log)
+{
+    struct st_segvec *v = atomic_load(&log->segs);
+    for (int i = 0; i < v->n; i++) {
+        struct st_seg *s = v->s[i];
+        int64_t size = atomic_load(&s->size);
+        uint32_t n = atomic_load(&s->idx.n), tn = atomic_load(&s->tidx.n);
+        uint32_t k = 0, tk = 0;
+        int64_t pos = 0, since = 0, max_ts = -1, tlast = -1, next = s->base;
+        while (pos < size) {
+            uint8_t b[KP_BATCH_HEADER_LEN];
+            struct kp_batch_hdr h;
+            ck_assert_int_eq(pread(s->fd, b, sizeof(b), pos), (ssize_t)sizeof(b));
+            ck_assert_int_eq(kp_batch_parse_hdr(b, sizeof(b), &h), 0);
+            ck_assert_int_eq(h.base_offset, next);
+            if (pos > 0 && since >= s->interval) {
+                ck_assert_msg(k < n, "segment %lld: index entry %u missing", (long long)s->base,
+                              k);
+                int32_t rel, p;
+                st__oidx_get(&s->idx, k++, &rel, &p);
+                ck_assert_int_eq(rel, h.base_offset - s->base);
+                ck_assert_int_eq(p, pos);
+                if (max_ts > tlast) {
+                    ck_assert_msg(tk < tn, "time index entry %u missing", tk);
+                    int64_t t;
+                    st__tidx_get(&s->tidx, tk++, &t, &rel);
+                    ck_assert_int_eq(t, max_ts);
+                    ck_assert_int_eq(rel, h.base_offset - s->base);
+                    tlast = max_ts;
+                }
+                since = 0;
+            }
+            since += (int64_t)kp_batch_size(&h);
+            pos += (int64_t)kp_batch_size(&h);
+            if (h.max_timestamp > max_ts)
+                max_ts = h.max_timestamp;
+            next = h.base_offset + h.last_offset_delta + 1;
+        }
+        ck_assert_int_eq(pos, size);
+        ck_assert_uint_eq(k, n);
+        /* a sealed segment may end with the final time-index entry */
+        ck_assert(tk == tn || (tk + 1 == tn && atomic_load(&s->sealed)));
+    }
+}
+
+#endif
