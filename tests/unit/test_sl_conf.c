@@ -1,0 +1,221 @@
+/*
+ * test_sl_conf — libsplicelog configuration: defaults, Kafka property names, validation
+ * with messages, ssl accepted by the parser but refused (clearly) by the handles.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "splicelog.h"
+
+static char *get(const sl_conf *c, const char *name)
+{
+    static char buf[256];
+    size_t size = sizeof(buf);
+    ck_assert_int_eq(sl_conf_get(c, name, buf, &size), SL_ERR_NO_ERROR);
+    return buf;
+}
+
+START_TEST(test_defaults)
+{
+    sl_conf *c = sl_conf_new();
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(get(c, "bootstrap.servers"), "127.0.0.1:9092");
+    ck_assert_str_eq(get(c, "acks"), "-1");
+    ck_assert_str_eq(get(c, "linger.ms"), "5");
+    ck_assert_str_eq(get(c, "max.in.flight.requests.per.connection"), "5");
+    ck_assert_str_eq(get(c, "check.crcs"), "false");
+    ck_assert_str_eq(get(c, "security.protocol"), "plaintext");
+    ck_assert_str_eq(get(c, "compression.type"), "none");
+    ck_assert_str_eq(get(c, "queued.max.messages.kbytes"), "65536");
+    ck_assert_str_eq(get(c, "auto.offset.reset"), "latest");
+    sl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_every_issue_property_is_known)
+{
+    static const char *const names[] = {"bootstrap.servers",
+                                        "client.id",
+                                        "acks",
+                                        "linger.ms",
+                                        "batch.size",
+                                        "max.in.flight.requests.per.connection",
+                                        "retries",
+                                        "request.timeout.ms",
+                                        "delivery.timeout.ms",
+                                        "compression.type",
+                                        "security.protocol",
+                                        "ssl.ca.location",
+                                        "ssl.certificate.location",
+                                        "ssl.key.location",
+                                        "fetch.min.bytes",
+                                        "fetch.wait.max.ms",
+                                        "fetch.max.bytes",
+                                        "max.partition.fetch.bytes",
+                                        "check.crcs",
+                                        "queued.max.messages.kbytes"};
+    sl_conf *c = sl_conf_new();
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        size_t size = 0;
+        ck_assert_msg(sl_conf_get(c, names[i], NULL, &size) == SL_ERR_NO_ERROR, "%s", names[i]);
+        ck_assert_uint_ge(size, 1);
+    }
+    sl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_set_valid)
+{
+    sl_conf *c = sl_conf_new();
+    char err[128];
+    ck_assert_int_eq(sl_conf_set(c, "acks", "all", err, sizeof(err)), SL_ERR_NO_ERROR);
+    ck_assert_str_eq(get(c, "acks"), "-1");
+    ck_assert_int_eq(sl_conf_set(c, "acks", "1", err, sizeof(err)), SL_ERR_NO_ERROR);
+    ck_assert_str_eq(get(c, "acks"), "1");
+    ck_assert_int_eq(sl_conf_set(c, "linger.ms", "0", err, sizeof(err)), SL_ERR_NO_ERROR);
+    ck_assert_str_eq(get(c, "linger.ms"), "0");
+    ck_assert_int_eq(sl_conf_set(c, "check.crcs", "true", err, sizeof(err)), SL_ERR_NO_ERROR);
+    ck_assert_str_eq(get(c, "check.crcs"), "true");
+    ck_assert_int_eq(sl_conf_set(c, "bootstrap.servers", "a:1,b.example:65535", err, sizeof(err)),
+                     SL_ERR_NO_ERROR);
+    ck_assert_str_eq(get(c, "bootstrap.servers"), "a:1,b.example:65535");
+    ck_assert_int_eq(sl_conf_set(c, "auto.offset.reset", "smallest", err, sizeof(err)),
+                     SL_ERR_NO_ERROR);
+    ck_assert_str_eq(get(c, "auto.offset.reset"), "earliest");
+    ck_assert_int_eq(sl_conf_set(c, "ssl.ca.location", "/tmp/ca.pem", NULL, 0), SL_ERR_NO_ERROR);
+    ck_assert_str_eq(get(c, "ssl.ca.location"), "/tmp/ca.pem");
+    sl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_set_invalid_leaves_conf_unchanged)
+{
+    static const char *const bad[][2] = {
+        {"acks", "2"},
+        {"acks", ""},
+        {"linger.ms", "-1"},
+        {"linger.ms", "5ms"},
+        {"batch.size", "abc"},
+        {"batch.size", "10"},
+        {"max.in.flight.requests.per.connection", "0"},
+        {"check.crcs", "maybe"},
+        {"bootstrap.servers", "localhost"},
+        {"bootstrap.servers", "host:0"},
+        {"bootstrap.servers", "host:70000"},
+        {"bootstrap.servers", ":9092"},
+        {"security.protocol", "sasl_ssl"},
+        {"compression.type", "gzip"},
+        {"compression.type", "brotli"},
+        {"auto.offset.reset", "sometimes"},
+        {"fetch.max.bytes", "99999999999999999999"},
+    };
+    sl_conf *c = sl_conf_new();
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char before[256], err[256] = "";
+        size_t size = sizeof(before);
+        sl_conf_get(c, bad[i][0], before, &size);
+        ck_assert_msg(sl_conf_set(c, bad[i][0], bad[i][1], err, sizeof(err)) ==
+                          SL_ERR__INVALID_CONF,
+                      "%s=%s accepted", bad[i][0], bad[i][1]);
+        ck_assert_msg(strstr(err, bad[i][0]) || strstr(err, bad[i][1]), "message \"%s\"", err);
+        ck_assert_str_eq(get(c, bad[i][0]), before);
+    }
+    sl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_unknown_name)
+{
+    sl_conf *c = sl_conf_new();
+    char err[128] = "";
+    ck_assert_int_eq(sl_conf_set(c, "no.such.property", "1", err, sizeof(err)),
+                     SL_ERR__INVALID_CONF);
+    ck_assert_ptr_nonnull(strstr(err, "no.such.property"));
+    size_t size = 8;
+    char buf[8];
+    ck_assert_int_eq(sl_conf_get(c, "no.such.property", buf, &size), SL_ERR__INVALID_CONF);
+    /* A tiny errstr is truncated, still terminated. */
+    char tiny[5];
+    ck_assert_int_eq(sl_conf_set(c, "nope", "1", tiny, sizeof(tiny)), SL_ERR__INVALID_CONF);
+    ck_assert_uint_eq(strlen(tiny), 4);
+    sl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_get_truncates_and_reports_size)
+{
+    sl_conf *c = sl_conf_new();
+    char buf[4];
+    size_t size = sizeof(buf);
+    ck_assert_int_eq(sl_conf_get(c, "bootstrap.servers", buf, &size), SL_ERR_NO_ERROR);
+    ck_assert_uint_eq(size, strlen("127.0.0.1:9092") + 1);
+    ck_assert_str_eq(buf, "127");
+    sl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_dup_is_independent)
+{
+    sl_conf *a = sl_conf_new();
+    sl_conf_set(a, "client.id", "first", NULL, 0);
+    sl_conf *b = sl_conf_dup(a);
+    sl_conf_set(b, "client.id", "second", NULL, 0);
+    ck_assert_str_eq(get(a, "client.id"), "first");
+    ck_assert_str_eq(get(b, "client.id"), "second");
+    sl_conf_free(a);
+    sl_conf_free(b);
+}
+END_TEST
+
+START_TEST(test_ssl_not_implemented_yet)
+{
+    sl_conf *c = sl_conf_new();
+    ck_assert_int_eq(sl_conf_set(c, "security.protocol", "ssl", NULL, 0), SL_ERR_NO_ERROR);
+    sl_conf *c2 = sl_conf_dup(c);
+    char err[256] = "";
+    ck_assert_ptr_null(sl_producer_new(c, err, sizeof(err))); /* takes c */
+    ck_assert_ptr_nonnull(strstr(err, "ssl"));
+    err[0] = 0;
+    ck_assert_ptr_null(sl_consumer_new(c2, err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "not supported"));
+}
+END_TEST
+
+START_TEST(test_handles_take_conf_and_connect_lazily)
+{
+    /* Nothing listens on port 1: creating and freeing must still succeed without I/O. */
+    sl_conf *c = sl_conf_new();
+    sl_conf_set(c, "bootstrap.servers", "127.0.0.1:1", NULL, 0);
+    sl_producer *p = sl_producer_new(c, NULL, 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(sl_outq_len(p), 0);
+    sl_producer_free(p);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("sl_conf");
+    TCase *tc = tcase_create("conf");
+    tcase_add_test(tc, test_defaults);
+    tcase_add_test(tc, test_every_issue_property_is_known);
+    tcase_add_test(tc, test_set_valid);
+    tcase_add_test(tc, test_set_invalid_leaves_conf_unchanged);
+    tcase_add_test(tc, test_unknown_name);
+    tcase_add_test(tc, test_get_truncates_and_reports_size);
+    tcase_add_test(tc, test_dup_is_independent);
+    tcase_add_test(tc, test_ssl_not_implemented_yet);
+    tcase_add_test(tc, test_handles_take_conf_and_connect_lazily);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
