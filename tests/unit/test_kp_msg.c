@@ -737,6 +737,9 @@ START_TEST(test_create_topics_forged_counts)
     (void)kp_arena_alloc(&a, 1, sizeof(struct kp_create_topics_topic));
     (void)kp_arena_alloc(&a, 1, sizeof(struct kp_create_topics_assignment));
     tm_check_forged(&c_ct_req, 1, nested, sizeof nested, a.used);
+    /* Response v2: throttle, topics 2^31-1. */
+    static const uint8_t resp[] = {0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0, 1, 'a', 0, 0, 0xff, 0xff};
+    tm_check_forged(&c_ct_resp, 2, resp, sizeof resp, 0);
 }
 END_TEST
 

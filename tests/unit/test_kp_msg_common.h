@@ -4,6 +4,7 @@
  * version:
  *   - encode succeeds, and fails with -ENOSPC into a buffer one byte short;
  *   - every strict prefix of the encoding decodes to -EBADMSG (sanitizers catch over-reads);
+ *   - hostile int32s written over every 4-byte window never make the decoder misbehave;
  *   - one trailing byte after the body decodes to -EBADMSG;
  *   - the whole encoding decodes, and re-encoding the decoded struct gives the same bytes;
  *   - with any arena smaller than what the decode used, it fails with -ENOMEM.
@@ -85,6 +86,24 @@ static inline size_t tm_check(const struct tm_codec *c, int16_t v, const void *m
         rc = c->dec(&rd, v, &big, tmp);
         ck_assert_msg(rc == -EBADMSG, "%s v%d prefix %zu/%zu decoded: %d", c->name, v, n, len, rc);
         free(pre);
+    }
+
+    /* Every 4-byte window overwritten with a hostile int32 (a count or length of 2^31-1, -1,
+     * INT32_MIN): the decode may succeed or fail, but never reads or writes out of bounds
+     * (the sanitizers check) and never returns anything but 0 or a negative errno. */
+    static const uint32_t hostile[] = {0x7fffffffu, 0xffffffffu, 0x80000000u};
+    for (size_t at = 0; at + 4 <= len; at++) {
+        for (size_t h = 0; h < sizeof hostile / sizeof hostile[0]; h++) {
+            uint8_t *m = malloc(len);
+            memcpy(m, buf, len);
+            kp_store_be32(m + at, hostile[h]);
+            struct kp_rd hr;
+            kp_rd_init(&hr, m, len);
+            kp_arena_reset(&big);
+            rc = c->dec(&hr, v, &big, tmp);
+            ck_assert_msg(rc == 0 || rc == -EBADMSG || rc == -ENOMEM, "%s v%d: %d", c->name, v, rc);
+            free(m);
+        }
     }
 
     /* One trailing byte is an error. */

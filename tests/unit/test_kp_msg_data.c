@@ -456,6 +456,36 @@ START_TEST(test_fetch_forged_counts)
                                   3,    0x20, 0,    0,    0,    0, 0, 0,    0, 0xff, 0xff, 0xff,
                                   0xff, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0,    0, 0,    0};
     tm_check_forged(&c_fe_req, 11, req, sizeof req, 0);
+    /* v7 request: no topics, forgotten_topics_data with one topic whose partition count is
+     * 2^31-1. */
+    static const uint8_t forgot[] = {0xff, 0xff, 0xff, 0xff, /* replica_id */
+                                     0,    0,    1,    0xf4, /* max_wait_ms */
+                                     0,    0,    0,    1,    /* min_bytes */
+                                     3,    0x20, 0,    0,    /* max_bytes */
+                                     0,                      /* isolation_level */
+                                     0,    0,    0,    0,    /* session_id */
+                                     0,    0,    0,    0,    /* session_epoch */
+                                     0,    0,    0,    0,    /* topics: none */
+                                     0,    0,    0,    1,    /* forgotten_topics_data: one */
+                                     0,    1,    'g',        /* topic */
+                                     0x7f, 0xff, 0xff, 0xff, /* partitions: forged */
+                                     0,    0,    0,    4};
+    /* Sanity: with a count of 1 the same bytes decode. */
+    uint8_t ok[sizeof forgot];
+    memcpy(ok, forgot, sizeof ok);
+    kp_store_be32(ok + sizeof ok - 8, 1);
+    struct kp_rd ok_rd;
+    kp_rd_init(&ok_rd, ok, sizeof ok);
+    struct kp_arena ok_a;
+    kp_arena_init(&ok_a, out_mem, sizeof out_mem);
+    struct kp_fetch_req ok_o;
+    ck_assert_int_eq(kp_fetch_req_decode(&ok_rd, 7, &ok_a, &ok_o), 0);
+    ck_assert_int_eq(ok_o.n_forgotten, 1);
+    ck_assert_int_eq(ok_o.forgotten[0].partitions[0], 4);
+    struct kp_arena fa;
+    kp_arena_init(&fa, tm_arena_mem, sizeof tm_arena_mem);
+    (void)kp_arena_alloc(&fa, 1, sizeof(struct kp_fetch_forgotten_topic));
+    tm_check_forged(&c_fe_req, 7, forgot, sizeof forgot, fa.used);
     /* v4 response: one topic, one partition with aborted_transactions 2^31-1. */
     static const uint8_t resp[] = {0, 0, 0, 0, 0, 0, 0, 1,    0,    1,    't',  0, 0, 0, 1,
                                    0, 0, 0, 0, 0, 0, 0, 0,    0,    0,    0,    0, 0, 5, 0,
