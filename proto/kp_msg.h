@@ -84,8 +84,8 @@ int kp_frame_peek(const void *buf, size_t len, int32_t max_size, int32_t *size);
 /* ---- ApiVersions (18), v0-3; v3 is flexible but uses response header v0 ------------------ */
 
 struct kp_api_versions_req {
-    struct kp_str client_software_name;    /* v3+, COMPACT_STRING */
-    struct kp_str client_software_version; /* v3+, COMPACT_STRING */
+    struct kp_str client_software_name;    /* v3+, COMPACT_STRING; null below v3 */
+    struct kp_str client_software_version; /* v3+, COMPACT_STRING; null below v3 */
 };
 
 struct kp_api_versions_resp {

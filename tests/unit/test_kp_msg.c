@@ -442,6 +442,33 @@ START_TEST(test_api_versions_fallback_golden)
 }
 END_TEST
 
+START_TEST(test_api_versions_resp_v3_skips_tagged_fields)
+{
+    /* Kafka 3.x brokers add tagged fields (SupportedFeatures, FinalizedFeaturesEpoch, ...). */
+    static const uint8_t body[] = {0x00, 0x00,                         /* error */
+                                   0x02,                               /* one entry */
+                                   0x00, 0x12, 0x00, 0x00, 0x00, 0x03, /* {18, 0, 3} */
+                                   0x01, 0x05, 0x02, 0xaa, 0xbb,       /* entry tags */
+                                   0x00, 0x00, 0x00, 0x0a,             /* throttle */
+                                   0x02,                               /* two tags */
+                                   0x00, 0x01, 0x01,                   /* tag 0 */
+                                   0x01, 0x08, 0,    0,    0,    0,    0, 0, 0, 0x2a}; /* tag 1 */
+    struct kp_rd rd;
+    kp_rd_init(&rd, body, sizeof body);
+    struct kp_arena a;
+    kp_arena_init(&a, out_mem, sizeof out_mem);
+    struct kp_api_versions_resp o;
+    ck_assert_int_eq(kp_api_versions_resp_decode(&rd, 3, &a, &o), 0);
+    ck_assert_int_eq(o.n_api_keys, 1);
+    ck_assert_int_eq(o.api_keys[0].api_key, 18);
+    ck_assert_int_eq(o.api_keys[0].max_version, 3);
+    ck_assert_int_eq(o.throttle_time_ms, 10);
+    /* A tag whose size runs past the end is an error. */
+    kp_rd_init(&rd, body, sizeof body - 1);
+    ck_assert_int_eq(kp_api_versions_resp_decode(&rd, 3, &a, &o), -EBADMSG);
+}
+END_TEST
+
 START_TEST(test_api_versions_forged_counts)
 {
     /* int32 count 2^31-1 (v0-v2) and compact uvarint(2^31-1 + 1) (v3). */
@@ -859,6 +886,7 @@ static Suite *kp_msg_suite(void)
     tcase_add_test(av, test_api_versions_resp_v0_golden);
     tcase_add_test(av, test_api_versions_resp_v3_golden);
     tcase_add_test(av, test_api_versions_fallback_golden);
+    tcase_add_test(av, test_api_versions_resp_v3_skips_tagged_fields);
     tcase_add_test(av, test_api_versions_forged_counts);
     suite_add_tcase(s, av);
 
