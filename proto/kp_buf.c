@@ -407,6 +407,8 @@ void kp_arena_init(struct kp_arena *a, void *mem, size_t cap)
 void *kp_arena_alloc(struct kp_arena *a, size_t n, size_t sz)
 {
     const size_t align = _Alignof(max_align_t);
+    if (!a->base)
+        return NULL; /* an arena over no memory holds nothing (and NULL + 0 is undefined) */
     size_t off = (a->used + align - 1) & ~(align - 1);
     if (sz && n > SIZE_MAX / sz)
         return NULL;

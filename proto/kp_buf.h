@@ -6,9 +6,10 @@
  *   (kp_str, kp_bytes) point into the caller's buffer and live exactly as long as it.
  * - Pure and reentrant: no globals, no allocation, any thread may use its own cursor.
  * - Errors are sticky. The first short read (or short write) puts the cursor into an error
- *   state (err = -EBADMSG for reads, -ENOSPC for writes); every later call is a no-op that
- *   returns a zero value. Decoders therefore read a whole message linearly and check
- *   kp_rd_ok() once at the end, as librdkafka's read macros do with their error label.
+ *   state (err = -EBADMSG for reads, -ENOSPC for writes; struct kp_wr lists the writer's
+ *   other errors); every later call is a no-op that returns a zero value. Decoders
+ *   therefore read a whole message linearly and check kp_rd_ok() once at the end, as
+ *   librdkafka's read macros do with their error label.
  * - Every length and count is checked against what remains before the caller can size
  *   anything from it: kp_rd_array() takes the smallest encoded size of one element and fails
  *   when count * min_size exceeds the bytes left (the CVE-2022-34917 class of bug).
@@ -105,7 +106,9 @@ struct kp_wr {
     uint8_t *start; /* first byte of the buffer */
     uint8_t *p;     /* next byte to write; start <= p <= end */
     uint8_t *end;   /* one past the last writable byte */
-    int err;        /* 0, or -ENOSPC once a write did not fit; sticky */
+    int err;        /* 0, or the first error; sticky: -ENOSPC (a write did not fit),
+                       -EOVERFLOW (STRING longer than INT16_MAX), -EINVAL (kp_wr_i32_at
+                       outside what was written) */
 };
 
 void kp_wr_init(struct kp_wr *wr, void *buf, size_t cap);

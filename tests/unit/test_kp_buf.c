@@ -682,6 +682,11 @@ START_TEST(test_arena)
     struct kp_arena e;
     kp_arena_init(&e, NULL, 0);
     ck_assert_ptr_null(kp_arena_alloc(&e, 1, 1));
+    ck_assert_ptr_null(kp_arena_alloc(&e, 0, 8));
+    /* Zero elements from a real arena: a valid pointer, nothing used beyond alignment. */
+    kp_arena_reset(&a);
+    ck_assert_ptr_eq(kp_arena_alloc(&a, 0, 8), mem);
+    ck_assert_uint_eq(a.used, 0);
 }
 END_TEST
 
