@@ -69,15 +69,21 @@ static int unsupported(struct br_req *q, struct br_resp *r)
 {
     br_warn("peer=%s: unsupported request %s (key %d) v%d: UNSUPPORTED_VERSION", q->conn->peer,
             kp_api_name(q->api_key), q->api_key, q->api_version);
-    for (;;) {
-        br_resp_begin(r);
-        kp_wr_i16(&r->wr, KP_ERR_UNSUPPORTED_VERSION);
-        int rc = br_resp_finish(r);
-        if (rc != -ENOSPC)
-            return rc < 0 ? rc : BR_REPLY;
-        if (br_resp_reserve(r, r->cap ? r->cap * 2 : 512) < 0)
-            return -ENOMEM;
-    }
+    /* A version we cannot speak has no body layout we could follow: answer with a v0 header
+     * (correlation id only) and the error code, which is how every response body we know of
+     * at such versions begins. */
+    int rc = br_resp_reserve(r, 16);
+    if (rc < 0)
+        return rc;
+    kp_wr_init(&r->wr, r->buf, r->cap);
+    r->npieces = 0;
+    r->mem_start = 0;
+    r->file_total = 0;
+    kp_wr_i32(&r->wr, 0);
+    kp_wr_i32(&r->wr, r->corr);
+    kp_wr_i16(&r->wr, KP_ERR_UNSUPPORTED_VERSION);
+    rc = br_resp_finish(r);
+    return rc < 0 ? rc : BR_REPLY;
 }
 
 static int api_versions_fallback(struct br_req *q, struct br_resp *r)
