@@ -382,7 +382,7 @@ static void send_list_offsets(sl_consumer *c, struct sl__conn *conn, int64_t now
  * start (0 when none) and sets *next to the offset after the last of them. *first_need is the
  * size of the first batch when it is incomplete (0 otherwise). -EBADMSG when corrupt.
  */
-static long scan_batches(const uint8_t *p, size_t len, int64_t *next, size_t *first_need)
+long sl__scan_batches(const uint8_t *p, size_t len, int64_t *next, size_t *first_need)
 {
     size_t off = 0;
     *first_need = 0;
@@ -437,7 +437,7 @@ static void fetch_partition(sl_consumer *c, struct sl__req *req, struct cpart *c
         return;
     int64_t next = cp->fetch_pos;
     size_t first_need;
-    long good = scan_batches(rec.ptr, (size_t)rec.len, &next, &first_need);
+    long good = sl__scan_batches(rec.ptr, (size_t)rec.len, &next, &first_need);
     if (good < 0) {
         cp->st = CP_PARKED;
         event(c, cp, SL_ERR__BAD_MSG);
@@ -732,7 +732,7 @@ static int next_record(sl_consumer *c, sl_record *rec)
         unsigned flags = c->cl.conf->check_crcs ? 0 : KP_BATCH_SKIP_CRC;
         int err = kp_batch_validate(b, left, flags, &c->hdr);
         if (err) {
-            /* scan_batches checked the framing, so the header and size are readable. */
+            /* sl__scan_batches checked the framing, so the header and size are readable. */
             struct kp_batch_hdr h;
             if (kp_batch_parse_hdr(b, left, &h) != 0 || kp_batch_size(&h) > left) {
                 c->cur_off = ch->len;

@@ -279,4 +279,14 @@ int sl__metadata_wait(struct sl__client *cl, struct sl__topic *t, int timeout_ms
 /* One I/O turn: sends metadata if wanted, polls up to timeout_ms, handles readiness. */
 void sl__client_io(struct sl__client *cl, int timeout_ms);
 
+/* ---- consumer ---------------------------------------------------------------------------- */
+
+/*
+ * The records field of one fetched partition: returns how many leading bytes are complete
+ * batches (0 when none; a partial trailing batch is left out), sets *next to the offset after
+ * the last of them, and *first_need to the size of the first batch when it is incomplete
+ * (else 0). Negative -EBADMSG when the first batch's header is corrupt.
+ */
+long sl__scan_batches(const uint8_t *p, size_t len, int64_t *next, size_t *first_need);
+
 #endif
