@@ -258,7 +258,8 @@ static void broker_start(struct broker *b, const struct opts *o, const char *dir
     snprintf(data, sizeof(data), "%s/data", dir);
     snprintf(portf, sizeof(portf), "%s/port", dir);
     snprintf(logf, sizeof(logf), "%s/broker-%s.log", dir, path);
-    snprintf(xfer, sizeof(xfer), "fetch.transfer=%s", path);
+    /* The preload run logs under its own name and uses the default path. */
+    snprintf(xfer, sizeof(xfer), "fetch.transfer=%s", strcmp(path, "preload") ? path : "splice");
     unlink(portf);
     pid_t pid = fork();
     if (pid == 0) {
