@@ -21,7 +21,7 @@ TEST_PKGS := check
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wpointer-arith -Wformat=2 -Wvla -Wundef -Wcast-align -Wno-unused-parameter
 BASE_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -fno-strict-aliasing -pthread $(WARN) \
-               -Iproto -Istorage -Ibroker -Iclient
+               -Iproto -Istorage -Ibroker -Iclient -Itests/support
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
              -fno-omit-frame-pointer
 

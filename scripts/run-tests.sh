@@ -31,7 +31,7 @@ mkdir -p "$log_dir"
 run_one() {
     local name="$1"
     shift
-    local log="$log_dir/$name.log"
+    local log="$log_dir/${name//\//_}.log"
     echo "== $name"
     timeout --kill-after=10 "$per_suite_timeout" "$@" >"$log" 2>&1
     local rc=$?
