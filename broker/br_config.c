@@ -95,7 +95,7 @@ static const struct key_def keys[] = {
     {"log.retention.ms", K_I64, OFF(log.retention_ms), 0, -1, I64_MAX, "604800000",
      "delete segments older than this (-1 = keep)"},
     {"log.retention.minutes", K_HOURS, OFF(log.retention_ms), 0, -1, I64_MAX / 3600000, NULL,
-     "(accepted as hours x 1/60: use log.retention.ms)"},
+     "log.retention.ms in minutes"},
     {"log.retention.hours", K_HOURS, OFF(log.retention_ms), 0, -1, I64_MAX / 3600000, NULL,
      "log.retention.ms in hours"},
     {"log.flush.interval.messages", K_I64, OFF(log.flush_interval_messages), 0, -1, I64_MAX, "-1",
@@ -468,5 +468,5 @@ void br_config_keys(void (*fn)(void *arg, const char *key, const char *def, cons
                     void *arg)
 {
     for (size_t i = 0; i < NKEYS; i++)
-        fn(arg, keys[i].key, keys[i].def ? keys[i].def : "", keys[i].doc);
+        fn(arg, keys[i].key, keys[i].def, keys[i].doc);
 }

@@ -83,7 +83,8 @@ int br_config_finish(struct br_config *c, char *err, size_t errlen);
 
 const char *br_transfer_name(enum br_transfer t);
 
-/* Every key with its default and a one-line description, for --help. */
+/* Every key with its default (NULL for an alias of another key) and a one-line description,
+ * for --help. */
 void br_config_keys(void (*fn)(void *arg, const char *key, const char *def, const char *doc),
                     void *arg);
 

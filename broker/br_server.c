@@ -548,6 +548,9 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     br_loop_features_str(&srv->feat, feats, sizeof(feats));
     uname(&un);
     br_info("kernel %s: io_uring %s", un.release, feats);
+    br_info("io_uring use: %s accept, single-shot recv straight into each connection's frame "
+            "buffer, send/sendmsg for responses",
+            srv->feat.multishot_accept ? "multishot" : "single-shot");
 
     enum br_transfer xt = cfg->transfer;
     if (xt == BR_XFER_SPLICE && !srv->feat.splice) {

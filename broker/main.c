@@ -22,7 +22,7 @@
 static void print_key(void *arg, const char *key, const char *def, const char *doc)
 {
     (void)arg;
-    printf("  %-34s %-28s %s\n", key, def[0] ? def : "(alias)", doc);
+    printf("  %-34s %-28s %s\n", key, !def ? "(alias)" : def[0] ? def : "(empty)", doc);
 }
 
 static void usage(FILE *f)
