@@ -120,12 +120,14 @@ static inline void tst_check_read(const struct st_read *rd, struct tst_seen *see
         while (at < r->len) {
             struct kp_batch_hdr h;
             int err = kp_batch_validate(buf + at, r->len - at, 0, &h);
-            ck_assert_msg(err == 0, "range %d: bad batch at +%zu: %d", i, at, err);
+            if (err != 0)
+                ck_abort_msg("range %d: bad batch at +%zu: %d", i, at, err);
             if (seen->first_base < 0) {
                 seen->first_base = h.base_offset;
                 seen->first_size = kp_batch_size(&h);
-            } else {
-                ck_assert_int_eq(h.base_offset, seen->next);
+            } else if (h.base_offset != seen->next) {
+                ck_abort_msg("range %d: offset %lld, want %lld", i, (long long)h.base_offset,
+                             (long long)seen->next);
             }
             seen->next = h.base_offset + h.last_offset_delta + 1;
             seen->batches++;
@@ -192,9 +194,16 @@ static inline void tst_spit(const char *path, const uint8_t *b, size_t len)
  */
 static inline void tst_check_index(struct st_log *log)
 {
+    /* plain checks in the loop, one ck_abort on failure: Check records every assertion */
+#define TST_REQUIRE(c, ...)                                                                    \
+    do {                                                                                       \
+        if (!(c))                                                                              \
+            ck_abort_msg(__VA_ARGS__);                                                         \
+    } while (0)
     struct st_segvec *v = atomic_load(&log->segs);
     for (int i = 0; i < v->n; i++) {
         struct st_seg *s = v->s[i];
+        long long sb = (long long)s->base;
         int64_t size = atomic_load(&s->size);
         uint32_t n = atomic_load(&s->idx.n), tn = atomic_load(&s->tidx.n);
         uint32_t k = 0, tk = 0;
@@ -202,22 +211,22 @@ static inline void tst_check_index(struct st_log *log)
         while (pos < size) {
             uint8_t b[KP_BATCH_HEADER_LEN];
             struct kp_batch_hdr h;
-            ck_assert_int_eq(pread(s->fd, b, sizeof(b), pos), (ssize_t)sizeof(b));
-            ck_assert_int_eq(kp_batch_parse_hdr(b, sizeof(b), &h), 0);
-            ck_assert_int_eq(h.base_offset, next);
+            TST_REQUIRE(pread(s->fd, b, sizeof(b), pos) == (ssize_t)sizeof(b), "seg %lld: short read", sb);
+            TST_REQUIRE(kp_batch_parse_hdr(b, sizeof(b), &h) == 0, "seg %lld: bad header at %lld", sb, (long long)pos);
+            TST_REQUIRE(h.base_offset == next, "seg %lld: offset gap at %lld", sb, (long long)pos);
             if (pos > 0 && since >= s->interval) {
-                ck_assert_msg(k < n, "segment %lld: index entry %u missing", (long long)s->base,
-                              k);
+                TST_REQUIRE(k < n, "segment %lld: index entry %u missing", sb, k);
                 int32_t rel, p;
                 st__oidx_get(&s->idx, k++, &rel, &p);
-                ck_assert_int_eq(rel, h.base_offset - s->base);
-                ck_assert_int_eq(p, pos);
+                TST_REQUIRE(rel == h.base_offset - s->base && p == pos,
+                            "segment %lld: index entry %u is {%d, %d}, want {%lld, %lld}", sb,
+                            k - 1, rel, p, (long long)(h.base_offset - s->base), (long long)pos);
                 if (max_ts > tlast) {
-                    ck_assert_msg(tk < tn, "time index entry %u missing", tk);
+                    TST_REQUIRE(tk < tn, "segment %lld: time index entry %u missing", sb, tk);
                     int64_t t;
                     st__tidx_get(&s->tidx, tk++, &t, &rel);
-                    ck_assert_int_eq(t, max_ts);
-                    ck_assert_int_eq(rel, h.base_offset - s->base);
+                    TST_REQUIRE(t == max_ts && rel == h.base_offset - s->base,
+                                "segment %lld: time index entry %u wrong", sb, tk - 1);
                     tlast = max_ts;
                 }
                 since = 0;
@@ -228,11 +237,13 @@ static inline void tst_check_index(struct st_log *log)
                 max_ts = h.max_timestamp;
             next = h.base_offset + h.last_offset_delta + 1;
         }
-        ck_assert_int_eq(pos, size);
-        ck_assert_uint_eq(k, n);
+        TST_REQUIRE(pos == size, "segment %lld: batches overrun the size", sb);
+        TST_REQUIRE(k == n, "segment %lld: %u index entries, want %u", sb, n, k);
         /* a sealed segment may end with the final time-index entry */
-        ck_assert(tk == tn || (tk + 1 == tn && atomic_load(&s->sealed)));
+        TST_REQUIRE(tk == tn || (tk + 1 == tn && atomic_load(&s->sealed)),
+                    "segment %lld: %u time index entries, want %u", sb, tn, tk);
     }
+#undef TST_REQUIRE
 }
 
 #endif
