@@ -222,17 +222,12 @@ int st_store_scrub(struct st_store *store, int64_t budget_bytes, st_log_fn log_f
     int i = 0;
     while (i < n && cmp_cursor(logs[i], c) < 0)
         i++;
-    bool wrapped = false;
     for (; budget > 0; i++) {
         if (i == n) {
-            /* a full pass is done: start over next time (or now, if budget remains once) */
+            /* a full pass is done: the next call starts over */
             memset(c, 0, sizeof(*c));
             c->seg_base = -1;
-            if (wrapped || n == 0)
-                break;
-            wrapped = true;
-            i = -1;
-            continue;
+            break;
         }
         struct st_log *log = logs[i];
         bool same = cmp_cursor(log, c) == 0;

@@ -1,0 +1,197 @@
+/*
+ * test_st_digest — digest sidecars of sealed segments and the scrubber.
+ */
+#include <xxhash.h>
+
+#include "test_st_util.h"
+
+static char dir[256];
+static struct st_store *store;
+static struct st_log *log_;
+static int64_t bsize; /* every batch has this size */
+static char msgs[4096];
+
+static void on_msg(void *arg, const char *msg)
+{
+    (void)arg;
+    strncat(msgs, msg, sizeof(msgs) - strlen(msgs) - 2);
+    strcat(msgs, "\n");
+}
+
+enum { VLEN = 65000, NBATCH = 60 };
+
+static void setup(void)
+{
+    tst_mkdtemp(dir, sizeof(dir));
+    msgs[0] = 0;
+    struct st_log_config c = tst_cfg();
+    c.segment_bytes = 3670016; /* 3.5 MiB: four 1 MiB digest chunks, the last one partial */
+    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    ck_assert_int_eq(st_topic_create(store, "t", 1, &c), 0);
+    log_ = st_log_get(store, "t", 1, 0);
+    for (int i = 0; i < NBATCH; i++)
+        tst_append1(log_, 1, VLEN, i, 1);
+    struct st_segvec *v = atomic_load(&log_->segs);
+    ck_assert_int_eq(v->n, 2);
+    int64_t sz = atomic_load(&v->s[0]->size);
+    ck_assert_int_gt(sz, 3 * 1048576);
+    bsize = sz / v->s[1]->base;
+    ck_assert_int_eq(bsize * v->s[1]->base, sz);
+    tst_wait_durable(log_); /* the sealed segment is synced and digested */
+}
+
+static void teardown(void)
+{
+    st_log_put(log_);
+    st_store_close(store);
+    tst_rmrf(dir);
+}
+
+static int64_t sealed_size(void) { return atomic_load(&atomic_load(&log_->segs)->s[0]->size); }
+
+START_TEST(t_sidecar_format)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/t-0/00000000000000000000.digest", dir);
+    size_t len;
+    uint8_t *d = tst_slurp(path, &len);
+    ck_assert_ptr_nonnull(d);
+    size_t logl;
+    snprintf(path, sizeof(path), "%s/t-0/00000000000000000000.log", dir);
+    uint8_t *lg = tst_slurp(path, &logl);
+    ck_assert_int_eq((int64_t)logl, sealed_size());
+    uint64_t n = (logl + 1048575) / 1048576;
+    ck_assert_uint_eq(n, 4);
+    ck_assert_uint_eq(len, 32 + 8 * n + 8);
+    ck_assert_int_eq(memcmp(d, "SLDG", 4), 0);
+    ck_assert_uint_eq(kp_load_be32(d + 4), 1);
+    ck_assert_uint_eq(kp_load_be32(d + 8), 1048576);
+    ck_assert_uint_eq(kp_load_be64(d + 16), logl);
+    ck_assert_uint_eq(kp_load_be64(d + 24), n);
+    for (uint64_t i = 0; i < n; i++) {
+        size_t at = i * 1048576, l = logl - at < 1048576 ? logl - at : 1048576;
+        ck_assert_uint_eq(kp_load_be64(d + 32 + 8 * i), XXH3_64bits(lg + at, l));
+    }
+    ck_assert_uint_eq(kp_load_be64(d + len - 8), XXH3_64bits(d, len - 8));
+    /* the active segment has none */
+    snprintf(path, sizeof(path), "%s/t-0/%020lld.digest", dir,
+             (long long)atomic_load(&log_->segs)->s[1]->base);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    free(d);
+    free(lg);
+}
+END_TEST
+
+START_TEST(t_scrub_clean)
+{
+    struct st_scrub_report rep;
+    ck_assert_int_eq(st_store_scrub(store, INT64_MAX / 2, on_msg, NULL, &rep), 0);
+    ck_assert_int_eq(rep.bad_segments, 0);
+    /* one full pass (the budget allows a second, which the scrubber does not take) */
+    ck_assert_int_eq(rep.bytes_checked, sealed_size());
+    ck_assert_str_eq(msgs, "");
+    /* at a bounded rate: 1 MiB per call, resuming where it stopped */
+    int64_t sum = 0;
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(st_store_scrub(store, 1048576, on_msg, NULL, &rep), 0);
+        ck_assert_int_le(rep.bytes_checked, 1048576);
+        ck_assert_int_gt(rep.bytes_checked, 0);
+        sum += rep.bytes_checked;
+    }
+    ck_assert_int_eq(sum, sealed_size());
+}
+END_TEST
+
+static void flip_at(int64_t at)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/t-0/00000000000000000000.log", dir);
+    int fd = open(path, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    uint8_t b;
+    ck_assert_int_eq(pread(fd, &b, 1, at), 1);
+    b ^= 1;
+    ck_assert_int_eq(pwrite(fd, &b, 1, at), 1);
+    close(fd);
+}
+
+START_TEST(t_scrub_names_bad_chunk_and_stops_serving_it)
+{
+    struct st_scrub_report rep;
+    ck_assert_int_eq(st_store_scrub(store, 1048576, on_msg, NULL, &rep), 0);
+    ck_assert_int_eq(rep.bad_segments, 0); /* chunk 0 */
+    flip_at(1048576 + 524288);
+    ck_assert_int_eq(st_store_scrub(store, 1048576, on_msg, NULL, &rep), 0);
+    ck_assert_int_eq(rep.bad_segments, 1);
+    ck_assert_ptr_nonnull(strstr(msgs, "00000000000000000000.log bytes [1048576, 2097152)"));
+
+    /* before the bad chunk: served, cut short of it */
+    struct st_read rd;
+    ck_assert_int_eq(st_log_read(log_, 0, 100 << 20, &rd), 0);
+    ck_assert_int_eq(rd.n, 1);
+    ck_assert_int_le(rd.r[0].pos + (off_t)rd.r[0].len, 1048576);
+    ck_assert_int_eq(rd.r[0].pos + (off_t)rd.r[0].len, (1048576 / bsize) * bsize);
+    struct tst_seen seen;
+    tst_check_read(&rd, &seen);
+    st_read_release(&rd);
+    /* any batch with a byte in it: -EIO */
+    int64_t first_bad = 1048576 / bsize, last_bad = (2097152 - 1) / bsize;
+    for (int64_t o = first_bad; o <= last_bad; o++)
+        ck_assert_int_eq(st_log_read(log_, o, 1, &rd), -EIO);
+    /* after it: served again */
+    ck_assert_int_eq(st_log_read(log_, last_bad + 1, 100 << 20, &rd), 0);
+    ck_assert_int_ge(rd.n, 1);
+    tst_check_read(&rd, &seen);
+    ck_assert_int_eq(seen.first_base, last_bad + 1);
+    st_read_release(&rd);
+    /* the rest of the pass finds nothing else */
+    msgs[0] = 0;
+    ck_assert_int_eq(st_store_scrub(store, 4 << 20, on_msg, NULL, &rep), 0);
+    ck_assert_int_eq(rep.bad_segments, 0);
+}
+END_TEST
+
+START_TEST(t_digest_rewritten_when_missing)
+{
+    st_log_put(log_);
+    st_store_close(store);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/t-0/00000000000000000000.digest", dir);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    log_ = st_log_get(store, "t", 1, 0);
+    tst_wait_durable(log_);
+    for (int i = 0; i < 10000 && access(path, F_OK) != 0; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_int_eq(access(path, F_OK), 0);
+    struct st_scrub_report rep;
+    ck_assert_int_eq(st_store_scrub(store, INT64_MAX / 2, on_msg, NULL, &rep), 0);
+    ck_assert_int_eq(rep.bytes_checked, sealed_size());
+    ck_assert_int_eq(rep.bad_segments, 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("st_digest");
+    TCase *tc = tcase_create("digest");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, t_sidecar_format);
+    tcase_add_test(tc, t_scrub_clean);
+    tcase_add_test(tc, t_scrub_names_bad_chunk_and_stops_serving_it);
+    tcase_add_test(tc, t_digest_rewritten_when_missing);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
