@@ -232,6 +232,7 @@ static void pop_head(struct br_conn *c)
 
 void br_conn_advance(struct br_conn *c, size_t n)
 {
+    c->bytes_out += n;
     while (c->out_head && c->out_head->state == BR_RESP_READY) {
         struct br_resp *r = c->out_head;
         if (c->piece >= r->npieces) {
@@ -310,11 +311,13 @@ void br_conn_kick(struct br_conn *c)
         br_conn_advance(c, 0);
         if (c->want_pollout) {
             c->want_pollout = false;
+            c->n_pollout++;
             br_conn_arm_pollout(c);
             return;
         }
         if (!br_conn_cur_piece(c))
             return;
+        c->n_steps++;
         int rc = c->xfer->step(c);
         if (rc < 0) {
             char why[96];
@@ -344,6 +347,7 @@ static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
     struct br_resp *r = resp_get(c);
     if (!r)
         return -ENOMEM;
+    c->n_requests++;
     int rc = br_dispatch(c, r, frame, len);
     if (rc < 0 || rc == BR_NO_REPLY) {
         resp_put(c, r);
@@ -516,6 +520,10 @@ void br_conn_close(struct br_conn *c, const char *reason)
         return;
     c->closing = true;
     br_info("closing connection peer=%s: %s", c->peer, reason);
+    br_debug("peer=%s: %llu requests, %llu bytes out in %llu transfer steps, %llu waits for "
+             "writability (%s)",
+             c->peer, (unsigned long long)c->n_requests, (unsigned long long)c->bytes_out,
+             (unsigned long long)c->n_steps, (unsigned long long)c->n_pollout, c->xfer->name);
     for (struct br_resp *r = c->out_head; r; r = r->next)
         if (r->state != BR_RESP_READY)
             br_loop_unwait(c->loop, r);

@@ -129,6 +129,12 @@ struct br_conn {
     struct iovec iov[32];
     struct msghdr msg;
 
+    /* counters, logged at debug level when the connection closes */
+    uint64_t n_requests;
+    uint64_t n_steps;   /* transfer steps started */
+    uint64_t n_pollout; /* waits for writability (socket buffer full) */
+    uint64_t bytes_out;
+
     /* splice */
     struct br_pipe *pipe;
     size_t pipe_fill; /* bytes spliced into the pipe, not yet out of it */
