@@ -37,7 +37,7 @@ run_one() {
     local rc=$?
     # Check prints: "NN%: Checks: C, Failures: F, Errors: E"
     local summary
-    summary=$(grep -E '^[0-9]+%: Checks: [0-9]+' "$log" | tail -n 1)
+    summary=$(grep -aE '^[0-9]+%: Checks: [0-9]+' "$log" | tail -n 1)
     if [ -n "$summary" ]; then
         local c f e
         c=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$summary")
@@ -45,7 +45,7 @@ run_one() {
         e=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$summary")
         passed=$((passed + c - f - e))
         failed=$((failed + f + e))
-        grep -E '^[^:]+:[0-9]+:[EF]:' "$log" | head -n 40
+        grep -aE '^[^:]+:[0-9]+:[EF]:' "$log" | head -n 40
         echo "$summary"
         if [ $rc -ne 0 ] && [ $((f + e)) -eq 0 ]; then
             failed=$((failed + 1))
