@@ -211,7 +211,8 @@ int st_store_scrub(struct st_store *store, int64_t budget_bytes, st_log_fn log_f
         }
     }
     pthread_mutex_unlock(&store->mu);
-    qsort(logs, (size_t)n, sizeof(*logs), cmp_log);
+    if (n > 1)
+        qsort(logs, (size_t)n, sizeof(*logs), cmp_log);
 
     uint8_t *buf = malloc(ST_DIGEST_CHUNK);
     if (!buf) {

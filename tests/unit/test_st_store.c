@@ -296,6 +296,20 @@ START_TEST(t_log_ref_outlives_close_of_topic)
 }
 END_TEST
 
+START_TEST(t_scrub_and_maintain_empty_store)
+{
+    struct st_scrub_report rep = {-1, -1};
+    ck_assert_int_eq(st_store_scrub(store, 1 << 20, NULL, NULL, &rep), 0);
+    ck_assert_int_eq(rep.bytes_checked, 0);
+    ck_assert_int_eq(rep.bad_segments, 0);
+    st_store_maintain(store, 1);
+    /* a topic with nothing sealed: still nothing to check */
+    ck_assert_int_eq(st_topic_create(store, "e", 2, NULL), 0);
+    ck_assert_int_eq(st_store_scrub(store, 1 << 20, NULL, NULL, &rep), 0);
+    ck_assert_int_eq(rep.bytes_checked, 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_store");
@@ -308,6 +322,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_flush_by_count_and_time);
     tcase_add_test(tc, t_group_commit_producers);
     tcase_add_test(tc, t_log_ref_outlives_close_of_topic);
+    tcase_add_test(tc, t_scrub_and_maintain_empty_store);
     suite_add_tcase(s, tc);
     return s;
 }
