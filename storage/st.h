@@ -3,11 +3,15 @@
  * offset assignment, reads as file ranges, recovery, retention, flush policy, digests.
  *
  * Contract
- * - Knows nothing of sockets or requests. The on-disk format is written out at the top of
- *   storage/st_segment.c.
- * - Errors: 0 or a negative errno. -ENOENT unknown topic/partition, -EEXIST topic exists,
- *   -EINVAL bad name or argument, -ERANGE offset outside [log start, log end], -EIO and
- *   friends from the disk.
+ * - Knows nothing of sockets or requests. The on-disk format, the fsync order and the
+ *   recovery rule are written out at the top of storage/st_segment.c. Files: st_store.c
+ *   (topics, metadata), st_log.c (append, read, roll, retention), st_index.c, st_segment.c,
+ *   st_recover.c, st_flush.c (flusher, group commit), st_digest.c (sidecars, scrub).
+ * - Errors: 0 or a negative errno. -ENOENT unknown topic/partition (or appending to a deleted
+ *   topic's log), -EEXIST topic exists, -EINVAL bad name or argument, -ERANGE offset outside
+ *   [log start, log end], -E2BIG too many batches in one append, -ESHUTDOWN appending after
+ *   st_store_close(), -EIO a read that would include bytes the scrubber found corrupt, and
+ *   the disk's own errors.
  * - Threads: a store may be used from any number of threads. Appends to one partition are
  *   serialised by a short per-partition lock (offset assignment + write). Reads take no lock:
  *   they are bounded by the published end (offset and byte position), which an append
@@ -37,15 +41,15 @@ struct st_log;
 
 /* Per-topic settings; Kafka's keys in comments. -1 means "unlimited / never". */
 struct st_log_config {
-    int64_t segment_bytes;         /* log.segment.bytes (1 GiB) */
-    int64_t roll_ms;               /* log.roll.ms (7 days) */
-    int64_t retention_bytes;       /* log.retention.bytes (-1) */
-    int64_t retention_ms;          /* log.retention.ms (7 days) */
+    int64_t segment_bytes;           /* log.segment.bytes (1 GiB) */
+    int64_t roll_ms;                 /* log.roll.ms (7 days) */
+    int64_t retention_bytes;         /* log.retention.bytes (-1) */
+    int64_t retention_ms;            /* log.retention.ms (7 days) */
     int64_t flush_interval_messages; /* log.flush.interval.messages (-1 = never by count) */
     int64_t flush_interval_ms;       /* log.flush.interval.ms (-1 = never by time) */
-    int32_t index_interval_bytes;  /* log.index.interval.bytes (4096) */
-    int32_t index_max_bytes;       /* log.index.size.max.bytes (10 MiB): roll when full */
-    bool log_append_time;          /* message.timestamp.type=LogAppendTime */
+    int32_t index_interval_bytes;    /* log.index.interval.bytes (4096) */
+    int32_t index_max_bytes;         /* log.index.size.max.bytes (10 MiB): roll when full */
+    bool log_append_time;            /* message.timestamp.type=LogAppendTime */
 };
 
 /* Fills c with Kafka's defaults. */
@@ -62,7 +66,9 @@ int st_store_open(const char *dir, const struct st_log_config *defaults, struct 
 /* Flushes everything, writes clean-shutdown markers, stops the flusher, frees the store. */
 void st_store_close(struct st_store *store);
 
-/* Called from the flusher thread after a sync completes (any log). Must be cheap. */
+/* Called from the flusher thread after each sync of a log (any log), once its durable offset
+ * is updated; a failed sync notifies too (the durable offset did not move). Must be cheap and
+ * may call st_log_durable_offset(); must not call st_topic_* or st_store_close(). */
 typedef void (*st_notify_fn)(void *arg, struct st_log *log);
 void st_store_set_notify(struct st_store *store, st_notify_fn fn, void *arg);
 
@@ -93,17 +99,18 @@ struct st_append_result {
     int64_t end_position;    /* byte position after this append (for durability waits) */
     int64_t log_append_time; /* -1 unless the topic uses LogAppendTime */
     int64_t log_start_offset;
-    bool sync_needed;        /* the flush policy asks for a sync covering this append: an
-                                acks != 0 producer should wait for st_log_durable_offset() to
-                                reach last_offset + 1 */
+    bool sync_needed; /* the flush policy asks for a sync covering this append: an
+                         acks != 0 producer should wait for st_log_durable_offset() to
+                         reach last_offset + 1 */
 };
 
 /*
- * Appends n already-validated batches (each an iovec holding exactly one whole batch) in
- * one write. Rewrites each batch's baseOffset and partitionLeaderEpoch in the caller's
- * buffer (and maxTimestamp + CRC for LogAppendTime topics), writes them, then publishes the
- * new end. Rolls the segment first when it is full or old. Returns 0 or -errno; on error
- * nothing is published.
+ * Appends n (1..ST_APPEND_MAX_BATCHES) already-validated batches, each iovec holding exactly
+ * one whole batch (iov_len == 12 + batchLength, else -EINVAL), with one pwritev. Rewrites
+ * each batch's baseOffset and partitionLeaderEpoch in the caller's buffer (and maxTimestamp +
+ * CRC for LogAppendTime topics), writes them, then publishes the new end. Rolls the segment
+ * first when it is full (log.segment.bytes, a full index, 2^31 offsets) or old (log.roll.ms
+ * since its first append, by now_ms). Returns 0 or -errno; on error nothing is published.
  */
 int st_log_append(struct st_log *log, struct iovec *batches, int n, int64_t now_ms,
                   struct st_append_result *res);
@@ -120,24 +127,28 @@ int32_t st_log_partition(const struct st_log *log);
 #define ST_READ_MAX_RANGES 8
 
 struct st_range {
-    int fd;       /* segment .log file, open for reading */
-    off_t pos;    /* byte position in that file */
-    size_t len;   /* whole batches only */
-    void *seg;    /* reference held on the segment; dropped by st_read_release() */
+    int fd;     /* segment .log file, open for reading */
+    off_t pos;  /* byte position in that file */
+    size_t len; /* whole batches only */
+    void *seg;  /* reference held on the segment; dropped by st_read_release() */
 };
 
 struct st_read {
-    int n;                                 /* ranges filled */
-    size_t total;                          /* sum of ranges' len */
-    int64_t first_offset;                  /* baseOffset of the first batch returned */
+    int n;                /* ranges filled */
+    size_t total;         /* sum of ranges' len */
+    int64_t first_offset; /* baseOffset of the first batch returned */
     struct st_range r[ST_READ_MAX_RANGES];
 };
 
 /*
  * Reads from the batch containing offset onwards, whole batches only, at most max_bytes
  * except that the first batch is returned whole even if larger, crossing segments as
- * needed, bounded by the published end. offset == end gives n = 0 (not an error).
- * -ERANGE when offset < log start or > log end.
+ * needed (at most ST_READ_MAX_RANGES of them), bounded by the published end. offset == end
+ * gives n = 0 (not an error). -ERANGE when offset < log start or > log end. A read stops
+ * short of a range the scrubber flagged; one whose first batch touches it fails with -EIO.
+ * Costs: a binary search of the index, then 61-byte header preads from the nearest entry
+ * (about one index interval), and the same at the cut; batch bodies are never read.
+ * st_read_release() is safe on a result with n == 0 and after an error.
  */
 int st_log_read(struct st_log *log, int64_t offset, size_t max_bytes, struct st_read *out);
 void st_read_release(struct st_read *rd);
@@ -154,18 +165,22 @@ void st_log_request_sync(struct st_log *log);
 
 /* ---- housekeeping ----------------------------------------------------------------------- */
 
-/* Applies roll-by-time and retention to every log (call every few seconds). */
+/* Applies roll-by-time and retention to every log (call every few seconds). Retention
+ * deletes whole sealed segments, oldest first, only once the flusher has synced them and
+ * written their digest; the active segment is never deleted. */
 void st_store_maintain(struct st_store *store, int64_t now_ms);
 
 struct st_scrub_report {
     int64_t bytes_checked;
-    int64_t bad_segments;  /* segments with a chunk that no longer matches its digest */
+    int64_t bad_segments; /* segments with a chunk that no longer matches its digest */
 };
 
 /*
  * Verifies sealed segments against their XXH3-64 digest sidecars, reading at most
- * budget_bytes this call (resumes where it stopped on the next call). Each mismatch is
- * logged through log_fn with the segment and byte range and that range is no longer served.
+ * budget_bytes (rounded up to whole 1 MiB chunks) this call and resuming where it stopped on
+ * the next call; at most one pass over the store per call. The first mismatching chunk of a
+ * segment is logged through log_fn (may be NULL) with the segment path and byte range, and
+ * that range is no longer served (st_log_read). report counts this call only.
  */
 typedef void (*st_log_fn)(void *arg, const char *msg);
 int st_store_scrub(struct st_store *store, int64_t budget_bytes, st_log_fn log_fn, void *arg,

@@ -140,15 +140,14 @@ static void say(st_log_fn fn, void *arg, const char *fmt, ...)
  * Verifies segment s from chunk *chunk on; returns 1 when the budget ran out mid-segment
  * (*chunk is where to resume), 0 when done with it, < 0 on an I/O error.
  */
-static int scrub_seg(struct st_seg *s, int64_t *chunk, int64_t *budget, uint8_t *buf,
-                     st_log_fn fn, void *arg, struct st_scrub_report *rep)
+static int scrub_seg(struct st_seg *s, int64_t *chunk, int64_t *budget, uint8_t *buf, st_log_fn fn,
+                     void *arg, struct st_scrub_report *rep)
 {
     int64_t size = atomic_load(&s->size);
     uint64_t n;
     uint8_t *dg = digest_load(s, size, &n);
     if (!dg) {
-        say(fn, arg, "scrub: %s: digest sidecar missing or damaged; segment not verified",
-            s->path);
+        say(fn, arg, "scrub: %s: digest sidecar missing or damaged; segment not verified", s->path);
         return 0;
     }
     int ret = 0;

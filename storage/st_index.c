@@ -45,8 +45,8 @@ int st__idx_open(struct st_idx *ix, const char *path, uint32_t esize, bool creat
     if (entries > UINT32_MAX / 2)
         return -EFBIG;
     if (entries > 0) {
-        void *m = mmap(NULL, (size_t)entries * esize, PROT_READ | PROT_WRITE, MAP_SHARED,
-                       ix->fd, 0);
+        void *m =
+            mmap(NULL, (size_t)entries * esize, PROT_READ | PROT_WRITE, MAP_SHARED, ix->fd, 0);
         if (m == MAP_FAILED)
             return -errno;
         ix->map = m;

@@ -26,13 +26,13 @@
 /* ---- constants (the on-disk format: st_segment.c) ---------------------------------------- */
 
 enum {
-    ST_NAME_DIGITS = 20,         /* 00000000000000000000.log */
-    ST_IDX_ENTRY = 8,            /* .index: be32 relative offset, be32 position */
-    ST_TIDX_ENTRY = 12,          /* .timeindex: be64 timestamp, be32 relative offset */
-    ST_DIGEST_CHUNK = 1 << 20,   /* .digest: XXH3-64 per 1 MiB of .log */
-    ST_DIGEST_HDR = 32,          /* .digest header */
-    ST_RP_SIZE = 68,             /* recovery-point file */
-    ST_SCAN_BUF = 4 << 20,       /* recovery scan read size */
+    ST_NAME_DIGITS = 20,       /* 00000000000000000000.log */
+    ST_IDX_ENTRY = 8,          /* .index: be32 relative offset, be32 position */
+    ST_TIDX_ENTRY = 12,        /* .timeindex: be64 timestamp, be32 relative offset */
+    ST_DIGEST_CHUNK = 1 << 20, /* .digest: XXH3-64 per 1 MiB of .log */
+    ST_DIGEST_HDR = 32,        /* .digest header */
+    ST_RP_SIZE = 68,           /* recovery-point file */
+    ST_SCAN_BUF = 4 << 20,     /* recovery scan read size */
     ST_MAX_PATH = 4096,
 };
 
@@ -47,12 +47,12 @@ enum {
 /* One .index or .timeindex: a shared mapping of a file pre-sized to `cap` entries. */
 struct st_idx {
     int fd;
-    uint8_t *map;          /* cap * esize bytes mapped (MAP_SHARED); NULL when cap == 0 */
-    uint32_t cap;          /* entries the mapping holds */
-    uint32_t esize;        /* ST_IDX_ENTRY or ST_TIDX_ENTRY */
-    _Atomic uint32_t n;    /* published entries (readers: acquire); n <= w <= cap */
-    uint32_t w;            /* entries written by the writer, not yet necessarily published */
-    XXH3_state_t *hash;    /* running XXH3-64 over the bytes of entries [0, n) */
+    uint8_t *map;       /* cap * esize bytes mapped (MAP_SHARED); NULL when cap == 0 */
+    uint32_t cap;       /* entries the mapping holds */
+    uint32_t esize;     /* ST_IDX_ENTRY or ST_TIDX_ENTRY */
+    _Atomic uint32_t n; /* published entries (readers: acquire); n <= w <= cap */
+    uint32_t w;         /* entries written by the writer, not yet necessarily published */
+    XXH3_state_t *hash; /* running XXH3-64 over the bytes of entries [0, n) */
 };
 
 int st__idx_open(struct st_idx *ix, const char *path, uint32_t esize, bool create);
@@ -90,23 +90,23 @@ uint32_t st__tidx_valid_prefix(const struct st_idx *ix, uint32_t n);
 
 /* The writer's view of a segment; copied to roll back a failed append. */
 struct st_wstate {
-    int64_t pos;           /* bytes written (== published size after a successful append) */
-    int64_t next_offset;   /* offset the next batch gets */
-    int64_t max_ts;        /* largest maxTimestamp of the segment's batches, -1 if none */
-    int64_t since_entry;   /* bytes appended since the last offset-index entry */
-    int64_t tidx_last_ts;  /* timestamp of the last time-index entry, -1 if none */
+    int64_t pos;          /* bytes written (== published size after a successful append) */
+    int64_t next_offset;  /* offset the next batch gets */
+    int64_t max_ts;       /* largest maxTimestamp of the segment's batches, -1 if none */
+    int64_t since_entry;  /* bytes appended since the last offset-index entry */
+    int64_t tidx_last_ts; /* timestamp of the last time-index entry, -1 if none */
 };
 
 struct st_seg {
     _Atomic int refs;
-    int64_t base;            /* base offset, from the file name */
-    int fd;                  /* .log, O_RDWR */
-    char *path;              /* .log path; the index/digest paths swap the suffix */
-    struct st_idx idx;       /* .index */
-    struct st_idx tidx;      /* .timeindex */
-    _Atomic int64_t size;    /* published bytes; readers bound everything by it */
-    _Atomic int64_t max_ts;  /* published largest maxTimestamp, -1 if none */
-    _Atomic int64_t bad_lo;  /* scrub found [bad_lo, bad_hi) corrupt; INT64_MAX = none */
+    int64_t base;           /* base offset, from the file name */
+    int fd;                 /* .log, O_RDWR */
+    char *path;             /* .log path; the index/digest paths swap the suffix */
+    struct st_idx idx;      /* .index */
+    struct st_idx tidx;     /* .timeindex */
+    _Atomic int64_t size;   /* published bytes; readers bound everything by it */
+    _Atomic int64_t max_ts; /* published largest maxTimestamp, -1 if none */
+    _Atomic int64_t bad_lo; /* scrub found [bad_lo, bad_hi) corrupt; INT64_MAX = none */
     _Atomic int64_t bad_hi;
     _Atomic bool sealed;     /* rolled: no more appends */
     _Atomic bool digested;   /* sealed, synced, and its .digest sidecar written */
@@ -176,14 +176,14 @@ struct st_log {
 
     pthread_mutex_t mu; /* writer lock: append, roll, retention, the flusher's snapshot */
     int32_t leader_epoch;
-    bool deleted;       /* topic deleted: appends fail with -ENOENT */
-    bool closed;        /* store closed: appends fail with -ESHUTDOWN */
-    bool dir_dirty;     /* segment files created or removed since the directory was synced */
-    _Atomic int64_t unflushed;   /* records appended since the last sync began */
+    bool deleted;              /* topic deleted: appends fail with -ENOENT */
+    bool closed;               /* store closed: appends fail with -ESHUTDOWN */
+    bool dir_dirty;            /* segment files created or removed since the directory was synced */
+    _Atomic int64_t unflushed; /* records appended since the last sync began */
     _Atomic bool sync_requested; /* st_log_request_sync() or the message count was reached */
     _Atomic bool seal_pending;   /* a sealed segment waits for its sync and digest */
     _Atomic int64_t last_sync_mono_ms;
-    int rp_fd;                   /* recovery-point file, -1 until first written */
+    int rp_fd; /* recovery-point file, -1 until first written */
 
     pthread_mutex_t sync_mu; /* one sync of this log at a time (flusher, close, delete) */
     int64_t synced_pos;      /* position of the active segment covered by the last sync */
@@ -222,8 +222,8 @@ struct st_topic {
 struct st_scrub_cursor {
     char topic[256];
     int32_t partition;
-    int64_t seg_base;  /* segment being verified, -1 when between segments */
-    int64_t chunk;     /* next chunk to verify in it */
+    int64_t seg_base; /* segment being verified, -1 when between segments */
+    int64_t chunk;    /* next chunk to verify in it */
 };
 
 struct st_store {

@@ -27,7 +27,8 @@
 
 #include "kp_batch.h"
 
-/* ---- grace periods ------------------------------------------------------------------------------ */
+/* ---- grace periods ------------------------------------------------------------------------------
+ */
 
 uint64_t st__grace_enter(struct st_grace *g)
 {
@@ -52,7 +53,8 @@ void st__grace_sync(struct st_grace *g)
         sched_yield();
 }
 
-/* ---- segment lists -------------------------------------------------------------------------------- */
+/* ---- segment lists
+ * -------------------------------------------------------------------------------- */
 
 struct st_segvec *st__segvec_new(int n)
 {
@@ -118,7 +120,8 @@ int st__log_roll(struct st_log *log, int64_t now_ms)
     return 0;
 }
 
-/* ---- append ------------------------------------------------------------------------------------- */
+/* ---- append -------------------------------------------------------------------------------------
+ */
 
 struct batch_info {
     int32_t last_delta;
@@ -276,7 +279,8 @@ void st_log_set_leader_epoch(struct st_log *log, int32_t epoch)
     pthread_mutex_unlock(&log->mu);
 }
 
-/* ---- read ----------------------------------------------------------------------------------------- */
+/* ---- read
+ * ----------------------------------------------------------------------------------------- */
 
 /* Header of the batch at pos, checked against the published size. */
 static int read_hdr(struct st_seg *s, int64_t pos, int64_t size, struct kp_batch_hdr *h)
@@ -302,7 +306,8 @@ static int read_len(struct st_seg *s, int64_t pos, int64_t size, int64_t *bsize)
     if (err < 0)
         return err;
     int32_t len = (int32_t)kp_load_be32(b + KP_BATCH_OFF_LENGTH);
-    if (len < KP_BATCH_HEADER_LEN - KP_BATCH_LOG_OVERHEAD || pos + KP_BATCH_LOG_OVERHEAD + len > size)
+    if (len < KP_BATCH_HEADER_LEN - KP_BATCH_LOG_OVERHEAD ||
+        pos + KP_BATCH_LOG_OVERHEAD + len > size)
         return -EIO;
     *bsize = KP_BATCH_LOG_OVERHEAD + (int64_t)len;
     return 0;
@@ -482,7 +487,8 @@ void st_read_release(struct st_read *rd)
     rd->total = 0;
 }
 
-/* ---- offsets ------------------------------------------------------------------------------------- */
+/* ---- offsets
+ * ------------------------------------------------------------------------------------- */
 
 int64_t st_log_start_offset(const struct st_log *log)
 {
@@ -558,7 +564,8 @@ void st_log_request_sync(struct st_log *log)
     st__store_kick_flusher(log->store);
 }
 
-/* ---- housekeeping ---------------------------------------------------------------------------------- */
+/* ---- housekeeping
+ * ---------------------------------------------------------------------------------- */
 
 static int64_t seg_time(struct st_seg *s)
 {
@@ -619,7 +626,8 @@ void st__log_maintain(struct st_log *log, int64_t now_ms)
     pthread_mutex_unlock(&log->mu);
 }
 
-/* ---- lifetime ----------------------------------------------------------------------------------- */
+/* ---- lifetime -----------------------------------------------------------------------------------
+ */
 
 void st__log_free(struct st_log *log)
 {

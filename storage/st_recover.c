@@ -174,14 +174,16 @@ static int seg_scan(struct st_seg *s, int64_t fsize, uint8_t *buf)
             break;
         uint32_t crc;
         if (pos + bsize <= bufpos + buflen) {
-            crc = kp_crc32c(0, p + KP_BATCH_OFF_ATTRIBUTES, (size_t)bsize - KP_BATCH_OFF_ATTRIBUTES);
+            crc =
+                kp_crc32c(0, p + KP_BATCH_OFF_ATTRIBUTES, (size_t)bsize - KP_BATCH_OFF_ATTRIBUTES);
         } else if (bsize <= ST_SCAN_BUF) {
             bufpos = pos;
             buflen = fsize - pos < ST_SCAN_BUF ? fsize - pos : ST_SCAN_BUF;
             if ((err = st__pread_full(s->fd, buf, (size_t)buflen, pos)) < 0)
                 return err;
             p = buf;
-            crc = kp_crc32c(0, p + KP_BATCH_OFF_ATTRIBUTES, (size_t)bsize - KP_BATCH_OFF_ATTRIBUTES);
+            crc =
+                kp_crc32c(0, p + KP_BATCH_OFF_ATTRIBUTES, (size_t)bsize - KP_BATCH_OFF_ATTRIBUTES);
         } else {
             /* larger than the buffer: CRC in pieces */
             crc = 0;
@@ -317,8 +319,7 @@ static bool digest_present(struct st_seg *s, int64_t size)
         return false;
     int err = st__pread_full(fd, b, sizeof(b), 0);
     close(fd);
-    return err == 0 && memcmp(b, ST_DIGEST_MAGIC, 4) == 0 &&
-           (int64_t)kp_load_be64(b + 16) == size;
+    return err == 0 && memcmp(b, ST_DIGEST_MAGIC, 4) == 0 && (int64_t)kp_load_be64(b + 16) == size;
 }
 
 static int64_t first_batch_time(struct st_seg *s)

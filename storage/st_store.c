@@ -95,13 +95,14 @@ static int meta_write(struct st_store *st, const char *name, int32_t partitions,
                       const struct st_log_config *cfg)
 {
     char text[2048];
-    int len = snprintf(text, sizeof(text), "# splicelog topic metadata\nversion=1\npartitions=%" PRId32 "\n",
-                       partitions);
+    int len =
+        snprintf(text, sizeof(text),
+                 "# splicelog topic metadata\nversion=1\npartitions=%" PRId32 "\n", partitions);
     for (int k = 0; k < NKEYS; k++) {
         int64_t v = cfg_get(cfg, k);
         if (v != cfg_get(&st->defaults, k))
-            len += snprintf(text + len, sizeof(text) - (size_t)len, "%s=%" PRId64 "\n",
-                            KEYS[k].key, v);
+            len += snprintf(text + len, sizeof(text) - (size_t)len, "%s=%" PRId64 "\n", KEYS[k].key,
+                            v);
     }
     if (cfg->log_append_time != st->defaults.log_append_time)
         len += snprintf(text + len, sizeof(text) - (size_t)len, "message.timestamp.type=%s\n",
@@ -264,8 +265,7 @@ static void remove_dir(const char *dir)
 int st_topic_create(struct st_store *store, const char *name, int32_t partitions,
                     const struct st_log_config *cfg)
 {
-    if (!name || !st_topic_name_valid(name, strlen(name)) || partitions < 1 ||
-        partitions > 100000)
+    if (!name || !st_topic_name_valid(name, strlen(name)) || partitions < 1 || partitions > 100000)
         return -EINVAL;
     if (!cfg)
         cfg = &store->defaults;
@@ -371,7 +371,8 @@ struct st_log *st_log_get(struct st_store *store, const char *topic, size_t topi
     return log;
 }
 
-/* ---- store ------------------------------------------------------------------------------------ */
+/* ---- store ------------------------------------------------------------------------------------
+ */
 
 void st_store_set_notify(struct st_store *store, st_notify_fn fn, void *arg)
 {

@@ -53,8 +53,7 @@ static void *writer(void *arg)
             uint8_t val[700];
             memset(val, (int)(i + k), vlen);
             for (int r = 0; r < nrec; r++)
-                kp_batch_add(&b, i, KP_BYTES_NULL, (struct kp_bytes){val, (int32_t)vlen}, NULL,
-                             0);
+                kp_batch_add(&b, i, KP_BYTES_NULL, (struct kp_bytes){val, (int32_t)vlen}, NULL, 0);
             long n = kp_batch_finish(&b);
             if (n <= 0) {
                 report("builder failed at append %lld (%lld)", (long long)i, (long long)n);
@@ -96,7 +95,7 @@ static int64_t validate(const struct st_read *rd, int64_t want_first)
         uint8_t *buf = malloc(r->len);
         if (pread(r->fd, buf, r->len, r->pos) != (ssize_t)r->len) {
             report("short pread of a held range (%lld bytes at %lld)", (long long)r->len,
-                 (long long)r->pos);
+                   (long long)r->pos);
             free(buf);
             return -1;
         }
@@ -105,18 +104,21 @@ static int64_t validate(const struct st_read *rd, int64_t want_first)
             struct kp_batch_hdr h;
             int err = kp_batch_validate(buf + at, r->len - at, 0, &h);
             if (err != 0) {
-                report("torn or invalid batch (%lld) at offset %lld", (long long)err, (long long)next);
+                report("torn or invalid batch (%lld) at offset %lld", (long long)err,
+                       (long long)next);
                 free(buf);
                 return -1;
             }
             if (next >= 0 && h.base_offset != next) {
-                report("offset %lld where %lld was expected", (long long)h.base_offset, (long long)next);
+                report("offset %lld where %lld was expected", (long long)h.base_offset,
+                       (long long)next);
                 free(buf);
                 return -1;
             }
-            if (next < 0 && (h.base_offset > want_first ||
-                             h.base_offset + h.last_offset_delta < want_first)) {
-                report("first batch %lld does not hold %lld", (long long)h.base_offset, (long long)want_first);
+            if (next < 0 &&
+                (h.base_offset > want_first || h.base_offset + h.last_offset_delta < want_first)) {
+                report("first batch %lld does not hold %lld", (long long)h.base_offset,
+                       (long long)want_first);
                 free(buf);
                 return -1;
             }
@@ -142,8 +144,7 @@ static void *reader(void *arg)
                 follow = start;
             off = follow;
         } else {
-            off = end > start ? start + (int64_t)(tst_rand(&rng) % (uint64_t)(end - start))
-                              : start;
+            off = end > start ? start + (int64_t)(tst_rand(&rng) % (uint64_t)(end - start)) : start;
         }
         size_t max = 1 + tst_rand(&rng) % 65536;
         struct st_read rd;

@@ -76,10 +76,10 @@ static void snap_free(struct snapshot *s)
 }
 
 struct layout {
-    int64_t tail_base;  /* tail segment's base offset */
-    int64_t last_pos;   /* position of the last batch in the tail */
-    int64_t last_end;   /* tail size */
-    int64_t last_base;  /* base offset of the last batch */
+    int64_t tail_base; /* tail segment's base offset */
+    int64_t last_pos;  /* position of the last batch in the tail */
+    int64_t last_end;  /* tail size */
+    int64_t last_base; /* base offset of the last batch */
 };
 
 /*

@@ -27,7 +27,8 @@ static inline void tst_mkdtemp(char *buf, size_t cap)
 {
     const char *base = getenv("ST_TEST_DIR");
     if (!base)
-        base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        base = access("/dev/shm", W_OK) == 0 ? "/dev/shm"
+                                             : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     snprintf(buf, cap, "%s/st-test-XXXXXX", base);
     ck_assert_ptr_nonnull(mkdtemp(buf));
 }
@@ -94,8 +95,8 @@ static inline int64_t tst_append1(struct st_log *log, int nrec, size_t vlen, int
 }
 
 struct tst_seen {
-    int64_t first_base;    /* baseOffset of the first batch */
-    int64_t next;          /* offset after the last batch */
+    int64_t first_base; /* baseOffset of the first batch */
+    int64_t next;       /* offset after the last batch */
     int batches;
     size_t first_size;
 };
@@ -195,10 +196,10 @@ static inline void tst_spit(const char *path, const uint8_t *b, size_t len)
 static inline void tst_check_index(struct st_log *log)
 {
     /* plain checks in the loop, one ck_abort on failure: Check records every assertion */
-#define TST_REQUIRE(c, ...)                                                                    \
-    do {                                                                                       \
-        if (!(c))                                                                              \
-            ck_abort_msg(__VA_ARGS__);                                                         \
+#define TST_REQUIRE(c, ...)                                                                        \
+    do {                                                                                           \
+        if (!(c))                                                                                  \
+            ck_abort_msg(__VA_ARGS__);                                                             \
     } while (0)
     struct st_segvec *v = atomic_load(&log->segs);
     for (int i = 0; i < v->n; i++) {
@@ -211,8 +212,10 @@ static inline void tst_check_index(struct st_log *log)
         while (pos < size) {
             uint8_t b[KP_BATCH_HEADER_LEN];
             struct kp_batch_hdr h;
-            TST_REQUIRE(pread(s->fd, b, sizeof(b), pos) == (ssize_t)sizeof(b), "seg %lld: short read", sb);
-            TST_REQUIRE(kp_batch_parse_hdr(b, sizeof(b), &h) == 0, "seg %lld: bad header at %lld", sb, (long long)pos);
+            TST_REQUIRE(pread(s->fd, b, sizeof(b), pos) == (ssize_t)sizeof(b),
+                        "seg %lld: short read", sb);
+            TST_REQUIRE(kp_batch_parse_hdr(b, sizeof(b), &h) == 0, "seg %lld: bad header at %lld",
+                        sb, (long long)pos);
             TST_REQUIRE(h.base_offset == next, "seg %lld: offset gap at %lld", sb, (long long)pos);
             if (pos > 0 && since >= s->interval) {
                 TST_REQUIRE(k < n, "segment %lld: index entry %u missing", sb, k);
