@@ -3,7 +3,8 @@
  * client from a broker).
  *
  * Input: one frame body (the bytes after the int32 size prefix): a request header, then a
- * body. For every api key and version kp_msg supports:
+ * body. The body is decoded at the header's version and then at every other version kp_msg
+ * supports for that api key (kp_api_find), and for each:
  *   1. kp_req_hdr_decode, then the request decoder for (key, version); for Produce, every
  *      partition's records go through kp_batch_validate (CRC skipped too, so the fuzzer gets
  *      past it), the record walk and the header walk, touching every byte of every view;
@@ -215,32 +216,52 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int32_t fsize;
     (void)kp_frame_peek(data, size, 100 << 20, &fsize);
 
-    /* 1 + 2: request header and body. */
-    kp_arena_init(&arena, arena_mem, sizeof arena_mem / 2);
     kp_rd_init(&rd, data, size);
     struct kp_req_hdr hdr;
     if (kp_req_hdr_decode(&rd, &hdr) != 0)
         return 0;
     touch(hdr.client_id.ptr, hdr.client_id.len);
-    union req req;
-    if (req_decode(hdr.api_key, hdr.api_version, &rd, &arena, &req) == 0) {
-        if (hdr.api_key == KP_API_PRODUCE)
-            walk_produce(&req.pr);
-        round_trip(hdr.api_key, hdr.api_version, &req);
-    }
+    size_t body = kp_rd_pos(&rd);
 
-    /* 3: the bytes after key/version/correlation id as a response of that key/version. */
-    if (size >= 8) {
-        union resp resp;
-        int32_t corr;
+    /*
+     * The header's version first, then every other version the codec has for that key, so
+     * one input exercises all of them (the fuzzer need not find each version byte itself).
+     * An unknown key or a version outside the range must be refused, not decoded.
+     */
+    const struct kp_api_range *range = kp_api_find(hdr.api_key);
+    int16_t lo = range ? range->min_version : hdr.api_version;
+    int16_t hi = range ? range->max_version : hdr.api_version;
+    for (int32_t v = lo - 1; v <= hi; v++) {
+        int16_t ver = v < lo ? hdr.api_version : (int16_t)v;
+        if (v >= lo && ver == hdr.api_version)
+            continue; /* already done as the first pass */
+
+        /* 1 + 2: the request body. */
+        union req req;
         kp_arena_init(&arena, arena_mem, sizeof arena_mem / 2);
-        kp_rd_init(&rd, data + 4, size - 4);
-        if (kp_resp_hdr_decode(&rd, hdr.api_key, hdr.api_version, &corr) == 0 &&
-            resp_decode(hdr.api_key, hdr.api_version, &rd, &arena, &resp) == 0 &&
-            hdr.api_key == KP_API_FETCH) {
-            for (int32_t t = 0; t < resp.fe.n_topics; t++)
-                for (int32_t p = 0; p < resp.fe.topics[t].n_partitions; p++)
-                    walk_batches(resp.fe.topics[t].partitions[p].records);
+        kp_rd_init(&rd, data + body, size - body);
+        int rc = req_decode(hdr.api_key, ver, &rd, &arena, &req);
+        if (rc == 0) {
+            if (!range || ver < lo || ver > hi)
+                abort(); /* decoded a version the codec does not claim */
+            if (hdr.api_key == KP_API_PRODUCE)
+                walk_produce(&req.pr);
+            round_trip(hdr.api_key, ver, &req);
+        }
+
+        /* 3: the bytes after key/version as a response header + body of that version. */
+        if (size >= 4) {
+            union resp resp;
+            int32_t corr;
+            kp_arena_init(&arena, arena_mem, sizeof arena_mem / 2);
+            kp_rd_init(&rd, data + 4, size - 4);
+            if (kp_resp_hdr_decode(&rd, hdr.api_key, ver, &corr) == 0 &&
+                resp_decode(hdr.api_key, ver, &rd, &arena, &resp) == 0 &&
+                hdr.api_key == KP_API_FETCH) {
+                for (int32_t t = 0; t < resp.fe.n_topics; t++)
+                    for (int32_t p = 0; p < resp.fe.topics[t].n_partitions; p++)
+                        walk_batches(resp.fe.topics[t].partitions[p].records);
+            }
         }
     }
     return 0;
