@@ -198,6 +198,8 @@ static int fetch_eval(struct br_server *srv, struct br_resp *r, bool force)
 void br_fetch_recheck(struct br_resp *r, bool force)
 {
     struct br_loop *loop = r->conn->loop;
+    if (r->state != BR_RESP_WAIT_FETCH || r->conn->closing)
+        return; /* unlinked meanwhile (its connection closed during this walk) */
     int rc = fetch_eval(loop->srv, r, force);
     if (rc == 0)
         return;

@@ -120,6 +120,8 @@ static void drop_dwaits(struct br_resp *r)
 
 void br_produce_recheck(struct br_resp *r)
 {
+    if (r->state != BR_RESP_WAIT_DURABLE || r->conn->closing)
+        return;
     if (!all_durable(r))
         return;
     br_loop_unwait(r->conn->loop, r);

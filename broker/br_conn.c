@@ -172,6 +172,7 @@ static void resp_put(struct br_conn *c, struct br_resp *r)
         free(r->buf);
         r->buf = NULL;
         r->cap = 0;
+        r->wr = (struct kp_wr){0};
     }
     if (r->scratch_cap > BUF_KEEP_CAP) {
         free(r->scratch);
