@@ -21,7 +21,8 @@
 #define MAX_FRAME (100 * 1024 * 1024)
 
 static const char *const fixtures[] = {
-    "apiversions_v3", "metadata_v4", "produce_v7", "listoffsets_v2", "fetch_v11",
+    "apiversions_v3", "metadata_v4", "produce_v7",
+    "listoffsets_v2", "fetch_v11",   "listoffsets_v2_latest",
 };
 #define N_FIXTURES (sizeof fixtures / sizeof fixtures[0])
 
@@ -303,6 +304,29 @@ START_TEST(test_listoffsets_v2)
 }
 END_TEST
 
+/* kcat -o -1: the latest offset (timestamp -1), then it fetches from there minus one. */
+START_TEST(test_listoffsets_v2_latest)
+{
+    struct blob b;
+    struct kp_arena a;
+    struct decoded d;
+    decode_fixture("listoffsets_v2_latest", &b, &a, &d);
+    ck_assert_int_eq(d.hdr.api_key, KP_API_LIST_OFFSETS);
+    ck_assert_int_eq(d.hdr.api_version, 2);
+    ck_assert_int_eq(d.hdr.correlation_id, 4);
+    const struct kp_list_offsets_req *lo = &d.u.lo;
+    ck_assert_int_eq(lo->replica_id, -1);
+    ck_assert_int_eq(lo->isolation_level, 1);
+    ck_assert_int_eq(lo->n_topics, 1);
+    ck_assert(kp_str_eq(lo->topics[0].name, TOPIC));
+    ck_assert_int_eq(lo->topics[0].n_partitions, 1);
+    ck_assert_int_eq(lo->topics[0].partitions[0].partition_index, 0);
+    ck_assert(lo->topics[0].partitions[0].timestamp == KP_LIST_OFFSETS_LATEST);
+    assert_reencodes(&b, &d);
+    free(b.p);
+}
+END_TEST
+
 START_TEST(test_fetch_v11)
 {
     struct blob b;
@@ -339,8 +363,9 @@ END_TEST
 /* The raw header bytes, read with kp_buf alone (independent of kp_msg's header decoder). */
 START_TEST(test_raw_headers)
 {
-    static const int16_t keys[] = {18, 3, 0, 2, 1};
-    static const int16_t versions[] = {3, 4, 7, 2, 11};
+    static const int16_t keys[] = {18, 3, 0, 2, 1, 2};
+    static const int16_t versions[] = {3, 4, 7, 2, 11, 2};
+    static const int32_t corr[] = {1, 2, 3, 4, 5, 4};
     for (size_t i = 0; i < N_FIXTURES; i++) {
         struct blob b = load(fixtures[i]);
         struct kp_rd rd;
@@ -348,7 +373,7 @@ START_TEST(test_raw_headers)
         ck_assert_uint_eq((size_t)kp_rd_i32(&rd), b.n - 4);
         ck_assert_int_eq(kp_rd_i16(&rd), keys[i]);
         ck_assert_int_eq(kp_rd_i16(&rd), versions[i]);
-        ck_assert_int_eq(kp_rd_i32(&rd), (int32_t)i + 1); /* as captured */
+        ck_assert_int_eq(kp_rd_i32(&rd), corr[i]); /* as captured */
         ck_assert(kp_str_eq(kp_rd_nstr(&rd), "rdkafka"));
         ck_assert(kp_rd_ok(&rd));
         free(b.p);
@@ -444,6 +469,7 @@ static Suite *fixtures_suite(void)
     tcase_add_test(tc, test_metadata_v4);
     tcase_add_test(tc, test_produce_v7);
     tcase_add_test(tc, test_listoffsets_v2);
+    tcase_add_test(tc, test_listoffsets_v2_latest);
     tcase_add_test(tc, test_fetch_v11);
     tcase_add_test(tc, test_raw_headers);
     suite_add_tcase(s, tc);
