@@ -120,10 +120,14 @@ static void on_synced(void *arg, struct st_log *log)
 
 static void recheck_fetches(struct br_loop *loop, bool force)
 {
-    /* br_fetch_recheck may unlink r (ready): walk with a saved next */
+    /* br_fetch_recheck unlinks r when it answers; when it closes r's connection, other
+     * responses of that connection leave the list too, possibly the saved next: then the
+     * walk starts over (the responses still parked are merely evaluated once more). */
     for (struct br_resp *r = loop->fetch_waits, *next; r; r = next) {
         next = r->wnext;
         br_fetch_recheck(r, force || loop->now_ms >= r->deadline_ms);
+        if (next && next->state != BR_RESP_WAIT_FETCH)
+            next = loop->fetch_waits;
     }
 }
 
@@ -132,6 +136,8 @@ static void recheck_durable(struct br_loop *loop)
     for (struct br_resp *r = loop->durable_waits, *next; r; r = next) {
         next = r->wnext;
         br_produce_recheck(r);
+        if (next && next->state != BR_RESP_WAIT_DURABLE)
+            next = loop->durable_waits;
     }
 }
 
@@ -361,6 +367,8 @@ static void *loop_main(void *arg)
                 next = r->wnext;
                 if (loop->now_ms >= r->deadline_ms)
                     br_fetch_recheck(r, true);
+                if (next && next->state != BR_RESP_WAIT_FETCH)
+                    next = loop->fetch_waits;
             }
         }
         if (loop->now_ms >= loop->next_idle_check_ms) {

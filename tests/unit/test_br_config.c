@@ -1,0 +1,226 @@
+/*
+ * test_br_config — the broker's configuration: embedded defaults, key=value overrides,
+ * server.properties files (comments, ':' separator, line numbers in errors), every error
+ * naming its key, listeners / advertised.listeners parsing, unit conversions, and the
+ * shipped config/server.properties loading to exactly the defaults.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "br_config.h"
+
+static struct br_config C;
+static char err[1024];
+
+static void setup(void)
+{
+    br_config_init(&C);
+    err[0] = 0;
+}
+
+static int set(const char *kv) { return br_config_set(&C, kv, err, sizeof err); }
+
+/* Writes text to a temporary file; returns its path (static buffer). */
+static const char *tmpfile_with(const char *text)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/test_br_config.XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+START_TEST(defaults)
+{
+    ck_assert_int_eq(C.node_id, 0);
+    ck_assert_int_eq(C.nlisteners, 1);
+    ck_assert_str_eq(C.listeners[0].name, "PLAINTEXT");
+    ck_assert_str_eq(C.listeners[0].host, "127.0.0.1");
+    ck_assert_int_eq(C.listeners[0].port, 9092);
+    ck_assert_str_eq(C.data_dir, "./data");
+    ck_assert(C.auto_create_topics);
+    ck_assert_int_eq(C.num_partitions, 1);
+    ck_assert_int_eq(C.socket_request_max_bytes, 100 << 20);
+    ck_assert_int_eq(C.message_max_bytes, 1048588);
+    ck_assert_int_eq(C.transfer, BR_XFER_SPLICE);
+    ck_assert_int_eq(C.log.segment_bytes, 1LL << 30);
+    ck_assert(!C.log.log_append_time);
+    ck_assert_int_eq(br_config_finish(&C, err, sizeof err), 0);
+    ck_assert_int_ge(C.num_network_threads, 1); /* 0 became the CPU count */
+}
+END_TEST
+
+START_TEST(overrides_and_aliases)
+{
+    ck_assert_int_eq(set("num.partitions = 4"), 0);
+    ck_assert_int_eq(C.num_partitions, 4);
+    ck_assert_int_eq(set("broker.id=7"), 0);
+    ck_assert_int_eq(C.node_id, 7);
+    ck_assert_int_eq(set("log.dir=/tmp/x"), 0);
+    ck_assert_str_eq(C.data_dir, "/tmp/x");
+    ck_assert_int_eq(set("fetch.transfer=copy"), 0);
+    ck_assert_int_eq(C.transfer, BR_XFER_COPY);
+    ck_assert_int_eq(set("auto.create.topics.enable=FALSE"), 0);
+    ck_assert(!C.auto_create_topics);
+    ck_assert_int_eq(set("log.retention.hours=2"), 0);
+    ck_assert_int_eq(C.log.retention_ms, 2 * 3600000LL);
+    ck_assert_int_eq(set("log.retention.minutes=3"), 0);
+    ck_assert_int_eq(C.log.retention_ms, 3 * 60000LL);
+    ck_assert_int_eq(set("log.retention.ms=-1"), 0);
+    ck_assert_int_eq(C.log.retention_ms, -1);
+    ck_assert_int_eq(set("log.message.timestamp.type=LogAppendTime"), 0);
+    ck_assert(C.log.log_append_time);
+    ck_assert_int_eq(set("log.level=debug"), 0);
+    ck_assert_int_eq(C.log_level, BR_LOG_DEBUG);
+    ck_assert_int_eq(set("log.flush.interval.messages=1"), 0);
+    ck_assert_int_eq(C.log.flush_interval_messages, 1);
+}
+END_TEST
+
+START_TEST(errors_name_the_key)
+{
+    static const struct {
+        const char *kv, *key;
+    } bad[] = {
+        {"no.such.key=1", "no.such.key"},
+        {"num.partitions=0", "num.partitions"},
+        {"num.partitions=abc", "num.partitions"},
+        {"num.partitions=", "num.partitions"},
+        {"num.partitions=1x", "num.partitions"},
+        {"message.max.bytes=99999999999", "message.max.bytes"},
+        {"auto.create.topics.enable=yes", "auto.create.topics.enable"},
+        {"fetch.transfer=mmap", "fetch.transfer"},
+        {"log.level=loud", "log.level"},
+        {"log.message.timestamp.type=Now", "log.message.timestamp.type"},
+        {"listeners=127.0.0.1:9092", "listeners"},
+        {"listeners=SSL://127.0.0.1:9093", "listeners"},
+        {"listeners=PLAINTEXT://127.0.0.1:70000", "listeners"},
+        {"listeners=PLAINTEXT://127.0.0.1:", "listeners"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = 0;
+        ck_assert_msg(set(bad[i].kv) == -EINVAL, "%s accepted", bad[i].kv);
+        ck_assert_msg(strstr(err, bad[i].key) != NULL, "%s: message '%s' lacks the key", bad[i].kv,
+                      err);
+    }
+    ck_assert_int_eq(set("no equals sign"), -EINVAL);
+    ck_assert_int_eq(set("=1"), -EINVAL);
+    /* a failed setting leaves the previous value */
+    ck_assert_int_eq(C.num_partitions, 1);
+    ck_assert_int_eq(C.listeners[0].port, 9092);
+}
+END_TEST
+
+START_TEST(listeners_and_advertised)
+{
+    ck_assert_int_eq(set("listeners=PLAINTEXT://0.0.0.0:0, plaintext2://[::1]:9093"), -EINVAL);
+    ck_assert_int_eq(set("listeners=PLAINTEXT://:0"), 0);
+    ck_assert_int_eq(C.nlisteners, 1);
+    ck_assert_str_eq(C.listeners[0].host, "");
+    ck_assert_int_eq(C.listeners[0].port, 0);
+    ck_assert_int_eq(set("listeners=PLAINTEXT://[::1]:9093"), 0);
+    ck_assert_str_eq(C.listeners[0].host, "::1");
+    ck_assert_int_eq(C.listeners[0].port, 9093);
+    ck_assert_int_eq(set("advertised.listeners=PLAINTEXT://broker.example:19093"), 0);
+    ck_assert_int_eq(br_config_finish(&C, err, sizeof err), 0);
+    ck_assert_str_eq(C.listeners[0].adv_host, "broker.example");
+    ck_assert_int_eq(C.listeners[0].adv_port, 19093);
+
+    setup();
+    ck_assert_int_eq(set("advertised.listeners=OTHER://h:1"), 0);
+    ck_assert_int_eq(br_config_finish(&C, err, sizeof err), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "advertised.listeners"));
+
+    setup();
+    ck_assert_int_eq(set("message.max.bytes=2000000"), 0);
+    ck_assert_int_eq(set("socket.request.max.bytes=1000000"), 0);
+    ck_assert_int_eq(br_config_finish(&C, err, sizeof err), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "socket.request.max.bytes"));
+}
+END_TEST
+
+START_TEST(file_syntax_and_line_numbers)
+{
+    const char *path = tmpfile_with("# comment\n"
+                                    "! also a comment\n"
+                                    "\n"
+                                    "   num.partitions = 3   \n"
+                                    "listeners=PLAINTEXT://127.0.0.1:0\n"
+                                    "log.dirs: /var/tmp/sl\n");
+    ck_assert_int_eq(br_config_load_file(&C, path, err, sizeof err), 0);
+    ck_assert_int_eq(C.num_partitions, 3);
+    ck_assert_int_eq(C.listeners[0].port, 0);
+    ck_assert_str_eq(C.data_dir, "/var/tmp/sl");
+    unlink(path);
+
+    path = tmpfile_with("num.partitions=2\n\nbogus.key=1\n");
+    ck_assert_int_eq(br_config_load_file(&C, path, err, sizeof err), -EINVAL);
+    ck_assert_msg(strstr(err, ":3:") && strstr(err, "bogus.key"), "message: %s", err);
+    unlink(path);
+
+    path = tmpfile_with("just words\n");
+    ck_assert_int_eq(br_config_load_file(&C, path, err, sizeof err), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, ":1:"));
+    unlink(path);
+
+    ck_assert_int_eq(br_config_load_file(&C, "/nonexistent/x.properties", err, sizeof err),
+                     -ENOENT);
+    ck_assert_ptr_nonnull(strstr(err, "/nonexistent/x.properties"));
+}
+END_TEST
+
+static int nkeys;
+static void count_key(void *arg, const char *key, const char *def, const char *doc)
+{
+    (void)arg;
+    ck_assert_ptr_nonnull(key);
+    ck_assert_ptr_nonnull(doc);
+    (void)def;
+    nkeys++;
+}
+
+START_TEST(shipped_example_is_the_defaults)
+{
+    /* config/server.properties sets every key to its default: loading it changes nothing. */
+    const char *root = getenv("SPLICELOG_ROOT");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/config/server.properties", root ? root : ".");
+    struct br_config file;
+    br_config_init(&file);
+    ck_assert_msg(br_config_load_file(&file, path, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(memcmp(&file, &C, sizeof file), 0);
+    nkeys = 0;
+    br_config_keys(count_key, NULL);
+    ck_assert_int_ge(nkeys, 30);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("br_config");
+    TCase *tc = tcase_create("config");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, defaults);
+    tcase_add_test(tc, overrides_and_aliases);
+    tcase_add_test(tc, errors_name_the_key);
+    tcase_add_test(tc, listeners_and_advertised);
+    tcase_add_test(tc, file_syntax_and_line_numbers);
+    tcase_add_test(tc, shipped_example_is_the_defaults);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
