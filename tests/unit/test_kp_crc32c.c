@@ -121,6 +121,34 @@ START_TEST(test_big_buffers)
 }
 END_TEST
 
+/*
+ * Lengths around the hardware path's three-way interleave (blocks of 3 x 1 KiB: 3072,
+ * 6144, ...), every alignment, dispatch == table; a few checked against the bitwise
+ * reference too.
+ */
+START_TEST(test_interleave_boundaries)
+{
+    static uint8_t buf[12 * 1024 + 64];
+    fill(buf, sizeof buf, 5);
+    for (size_t len = 0; len <= 12 * 1024; len++) {
+        if (len % 1024 >= 16 && len % 1024 <= 1008 && len % 29 != 0)
+            continue; /* every length within 16 of a KiB multiple, every 29th otherwise */
+        for (size_t align = 0; align < 8; align++) {
+            const uint8_t *p = buf + align;
+            ck_assert_msg(kp_crc32c(0, p, len) == kp_crc32c_sw(0, p, len), "len %zu align %zu", len,
+                          align);
+        }
+    }
+    static const size_t exact[] = {3071, 3072, 3073, 3079, 3080, 6143, 6144, 6151, 9216 + 5};
+    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++) {
+        ck_assert_uint_eq(kp_crc32c(0, buf + 3, exact[i]), crc_ref(0, buf + 3, exact[i]));
+        /* Incremental with a non-zero starting CRC through the interleaved path. */
+        uint32_t a = kp_crc32c(0, buf, 100);
+        ck_assert_uint_eq(kp_crc32c(a, buf + 100, exact[i]), crc_ref(0, buf, 100 + exact[i]));
+    }
+}
+END_TEST
+
 /* Splitting a buffer anywhere, and mixing the two implementations, gives the same CRC. */
 START_TEST(test_incremental)
 {
@@ -167,6 +195,7 @@ static Suite *crc_suite(void)
     tcase_add_test(tc, test_impl_name);
     tcase_add_test(tc, test_all_lengths_alignments);
     tcase_add_test(tc, test_big_buffers);
+    tcase_add_test(tc, test_interleave_boundaries);
     tcase_add_test(tc, test_incremental);
     tcase_add_test(tc, test_bit_flip_detected);
     suite_add_tcase(s, tc);
