@@ -365,6 +365,230 @@ START_TEST(fetch_at_hw_waits_then_empty)
 }
 END_TEST
 
+START_TEST(long_poll_min_bytes_and_order)
+{
+    int cfd = conn(), pfd = conn();
+    create_topic(pfd, "mb", 1);
+    /* min_bytes 1 MiB, max_wait 800 ms, then a Metadata request behind it on the same
+     * connection: the answers come in request order, the fetch first, with what there is. */
+    struct tb_req r;
+    ck_assert_int_eq(tb_req_begin(&r, 512, 1, 11, 61), 0);
+    struct tb_fetch_args a = {800, 1 << 20, 4 << 20, "mb", 0, 0, 4 << 20};
+    tb_enc_fetch(&r, 11, &a);
+    ck_assert_int_eq(tb_req_send(cfd, &r), 0);
+    tb_req_free(&r);
+    ck_assert_int_eq(tb_req_begin(&r, 512, 3, 4, 62), 0);
+    const char *topics[] = {"mb"};
+    tb_enc_metadata(&r, 4, topics, 1, false);
+    ck_assert_int_eq(tb_req_send(cfd, &r), 0);
+    tb_req_free(&r);
+    /* A little data, far below min_bytes: the fetch keeps waiting. */
+    produce_seq(pfd, "mb", 0, "mb", 0, 3, 0);
+    struct tb_frame f;
+    ck_assert_int_eq(tb_recv_frame(cfd, &f, 8 << 20), 0);
+    ck_assert_msg(tb_frame_corr(&f) == 61,
+                  "the Metadata answer (61) overtook the parked fetch: got correlation id %d",
+                  tb_frame_corr(&f));
+    struct tb_fetch_resp fr;
+    ck_assert_int_eq(tb_dec_fetch(&f, 11, &fr), 0);
+    ck_assert_int_eq(fr.error, 0);
+    struct tb_seq seq = {.prefix = "mb"};
+    long n = tb_records_walk(fr.records, (size_t)(fr.records_len > 0 ? fr.records_len : 0),
+                             tb_seq_check, &seq, NULL);
+    ck_assert_msg(n == 3 && !seq.err[0],
+                  "min_bytes not reached by max_wait: the fetch must return the 3 records there "
+                  "are, got %ld (%s)",
+                  n, seq.err);
+    tb_frame_free(&f);
+    ck_assert_int_eq(tb_recv_frame(cfd, &f, 1 << 20), 0);
+    ck_assert_int_eq(tb_frame_corr(&f), 62);
+    tb_frame_free(&f);
+    close(cfd);
+    close(pfd);
+}
+END_TEST
+
+START_TEST(client_gone_during_long_poll)
+{
+    int pfd = conn();
+    create_topic(pfd, "gone", 1);
+    /* Ten connections park a fetch each, then vanish; appends must not touch them. */
+    for (int i = 0; i < 10; i++) {
+        int cfd = conn();
+        struct tb_req r;
+        ck_assert_int_eq(tb_req_begin(&r, 512, 1, 11, 90 + i), 0);
+        struct tb_fetch_args a = {5000, 1, 1 << 20, "gone", 0, 0, 1 << 20};
+        tb_enc_fetch(&r, 11, &a);
+        ck_assert_int_eq(tb_req_send(cfd, &r), 0);
+        tb_req_free(&r);
+        if (i % 2)
+            shutdown(cfd, SHUT_RDWR);
+        close(cfd);
+    }
+    usleep(200 * 1000);
+    produce_seq(pfd, "gone", 0, "gone", 0, 5, 0);
+    produce_seq(pfd, "gone", 0, "gone", 5, 5, 0);
+    struct tb_seq seq = {.prefix = "gone"};
+    int rc = tb_consume_seq(pfd, "gone", 0, 10, &seq, 10);
+    ck_assert_msg(rc == 0, "%d %s", rc, seq.err);
+    close(pfd);
+    ck_assert(tb_broker_alive(&B));
+}
+END_TEST
+
+START_TEST(sigterm_with_parked_fetch)
+{
+    int cfd = conn();
+    create_topic(cfd, "park", 1);
+    struct tb_req r;
+    ck_assert_int_eq(tb_req_begin(&r, 512, 1, 11, 71), 0);
+    struct tb_fetch_args a = {30000, 1, 1 << 20, "park", 0, 0, 1 << 20};
+    tb_enc_fetch(&r, 11, &a);
+    ck_assert_int_eq(tb_req_send(cfd, &r), 0);
+    tb_req_free(&r);
+    ck_assert_int_eq(tb_readable(cfd, 200), 0);
+    /* In-flight requests finish: the parked fetch is answered (empty) or the connection is
+     * closed, and the broker exits 0 well before the fetch's 30 s max_wait. */
+    ck_assert_int_eq(kill(B.pid, SIGTERM), 0);
+    struct tb_frame f;
+    int rc = tb_recv_frame(cfd, &f, 1 << 20);
+    if (rc == 0) {
+        ck_assert_int_eq(tb_frame_corr(&f), 71);
+        struct tb_fetch_resp fr;
+        ck_assert_int_eq(tb_dec_fetch(&f, 11, &fr), 0);
+        ck_assert_int_eq(fr.records_len, 0);
+        tb_frame_free(&f);
+    } else {
+        ck_assert_msg(rc == -ECONNRESET, "parked fetch at SIGTERM: %s", strerror(-rc));
+    }
+    int st = tb_broker_stop(&B, SIGTERM);
+    ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status 0x%x", st);
+    close(cfd);
+}
+END_TEST
+
+/* ---- concurrent producers ------------------------------------------------------------------ */
+
+enum { CP_THREADS = 4, CP_BATCHES = 150, CP_COUNT = 3 };
+
+struct cp_thread {
+    int port, id;
+    int64_t base[CP_BATCHES];
+    int err;
+};
+
+static void *cp_main(void *arg)
+{
+    struct cp_thread *t = arg;
+    int fd = tb_connect(t->port);
+    if (fd < 0) {
+        t->err = fd;
+        return NULL;
+    }
+    char prefix[16];
+    snprintf(prefix, sizeof prefix, "t%d", t->id);
+    for (int b = 0; b < CP_BATCHES; b++) {
+        uint8_t buf[2048];
+        long len = tb_batch_values(buf, sizeof buf, prefix, b * CP_COUNT, CP_COUNT, 30, false, 1);
+        struct tb_produce_resp pr;
+        int rc = len > 0 ? tb_produce(fd, "cp", 0, buf, (size_t)len, &pr) : (int)len;
+        if (rc || pr.error) {
+            t->err = rc ? rc : 1000 + pr.error;
+            break;
+        }
+        t->base[b] = pr.base_offset;
+    }
+    close(fd);
+    return NULL;
+}
+
+struct cp_check {
+    const int64_t *owner_of; /* offset -> thread id * CP_BATCHES + batch, or -1 */
+    int64_t next;
+    char err[200];
+};
+
+static int cp_rec(void *ctx, const struct tb_rec_view *rec)
+{
+    struct cp_check *c = ctx;
+    if (rec->offset < c->next)
+        return 0;
+    if (rec->offset != c->next) {
+        snprintf(c->err, sizeof c->err, "offset %lld, expected %lld", (long long)rec->offset,
+                 (long long)c->next);
+        return 1;
+    }
+    int64_t own = c->owner_of[rec->offset];
+    int id = (int)(own / CP_BATCHES), b = (int)(own % CP_BATCHES);
+    /* Record j of batch b of thread id sits at the batch's base offset + j. */
+    char prefix[16], want[128];
+    snprintf(prefix, sizeof prefix, "t%d", id);
+    int64_t base = rec->offset;
+    while (base > 0 && c->owner_of[base - 1] == own)
+        base--;
+    size_t len = tb_value(want, sizeof want, prefix, b * CP_COUNT + (rec->offset - base), 30);
+    if (rec->value.len != (int32_t)len || memcmp(rec->value.ptr, want, len) != 0) {
+        snprintf(c->err, sizeof c->err, "offset %lld: not record %lld of %s's batch %d",
+                 (long long)rec->offset, (long long)(rec->offset - base), prefix, b);
+        return 1;
+    }
+    c->next++;
+    return 0;
+}
+
+START_TEST(concurrent_producers_one_partition)
+{
+    int fd = conn();
+    create_topic(fd, "cp", 1);
+    static struct cp_thread th[CP_THREADS];
+    pthread_t tid[CP_THREADS];
+    for (int i = 0; i < CP_THREADS; i++) {
+        memset(&th[i], 0, sizeof th[i]);
+        th[i].port = B.port;
+        th[i].id = i;
+        ck_assert_int_eq(pthread_create(&tid[i], NULL, cp_main, &th[i]), 0);
+    }
+    for (int i = 0; i < CP_THREADS; i++)
+        pthread_join(tid[i], NULL);
+    const int64_t total = (int64_t)CP_THREADS * CP_BATCHES * CP_COUNT;
+    int64_t *owner = malloc(sizeof *owner * (size_t)total);
+    ck_assert_ptr_nonnull(owner);
+    for (int64_t o = 0; o < total; o++)
+        owner[o] = -1;
+    /* Every acknowledged batch got its own offsets: no overlap, no gap. */
+    for (int i = 0; i < CP_THREADS; i++) {
+        ck_assert_msg(th[i].err == 0, "producer %d: %d", i, th[i].err);
+        for (int b = 0; b < CP_BATCHES; b++) {
+            int64_t base = th[i].base[b];
+            ck_assert_msg(base >= 0 && base + CP_COUNT <= total && base % CP_COUNT == 0,
+                          "producer %d batch %d: base offset %lld", i, b, (long long)base);
+            for (int j = 0; j < CP_COUNT; j++) {
+                ck_assert_msg(owner[base + j] == -1, "offset %lld given twice",
+                              (long long)(base + j));
+                owner[base + j] = (int64_t)i * CP_BATCHES + b;
+            }
+            if (b > 0)
+                ck_assert_int_gt(base, th[i].base[b - 1]);
+        }
+    }
+    /* And the log holds each batch's own records at those offsets. */
+    struct cp_check c = {.owner_of = owner};
+    for (int n = 0; n < 200 && c.next < total; n++) {
+        struct tb_fetch_args a = {0, 1, 8 << 20, "cp", 0, c.next, 8 << 20};
+        struct tb_frame f;
+        struct tb_fetch_resp fr;
+        ck_assert_int_eq(tb_fetch(fd, &a, &f, &fr), 0);
+        ck_assert_int_eq(fr.error, 0);
+        long got = tb_records_walk(fr.records, (size_t)fr.records_len, cp_rec, &c, NULL);
+        tb_frame_free(&f);
+        ck_assert_msg(got >= 0 && !c.err[0], "%s", c.err);
+    }
+    ck_assert_int_eq(c.next, total);
+    free(owner);
+    close(fd);
+}
+END_TEST
+
 /* ---- acks = 0 ------------------------------------------------------------------------------ */
 
 START_TEST(acks0_no_response)
@@ -676,6 +900,10 @@ static Suite *suite(void)
     tcase_add_test(tc, pipelined_50_in_order);
     tcase_add_test(tc, long_poll_wakes_on_append);
     tcase_add_test(tc, fetch_at_hw_waits_then_empty);
+    tcase_add_test(tc, long_poll_min_bytes_and_order);
+    tcase_add_test(tc, client_gone_during_long_poll);
+    tcase_add_test(tc, sigterm_with_parked_fetch);
+    tcase_add_test(tc, concurrent_producers_one_partition);
     tcase_add_test(tc, acks0_no_response);
     tcase_add_test(tc, fetch_offset_out_of_range);
     tcase_add_test(tc, first_batch_whole_and_batch_cuts);
