@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -453,6 +455,68 @@ static int bind_one(const struct br_listener_cfg *lc, int port, struct br_listen
     return rc;
 }
 
+/*
+ * Every loop's socket sets SO_REUSEPORT so that they can share the port; the flip side is
+ * that a second broker (same user) could join the group and silently take half of the
+ * connections. For a fixed port, an exclusive bind first proves that nobody listens there.
+ */
+static int port_free(const struct br_listener_cfg *lc)
+{
+    if (lc->port == 0)
+        return 0;
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char ports[16];
+    snprintf(ports, sizeof(ports), "%d", lc->port);
+    if (getaddrinfo(lc->host[0] ? lc->host : NULL, ports, &hints, &res) != 0)
+        return 0; /* bind_one reports it */
+    int rc = 0;
+    int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+    if (fd >= 0) {
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 && errno == EADDRINUSE)
+            rc = -EADDRINUSE;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    if (rc)
+        br_err("listener %s: %s:%d is already in use (another broker?)", lc->name, lc->host,
+               lc->port);
+    return rc;
+}
+
+/* mkdir -p, then an exclusive flock on the directory itself: one broker per data dir. */
+static int lock_data_dir(const char *dir, int *out_fd)
+{
+    char path[1024];
+    if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
+        return -ENAMETOOLONG;
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        return -errno;
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        return e == EWOULDBLOCK ? -EBUSY : -e;
+    }
+    *out_fd = fd;
+    return 0;
+}
+
 static int write_port_file(const char *path, int port)
 {
     char tmp[4096];
@@ -582,7 +646,17 @@ int br_server_run(struct br_config *cfg, const char *port_file)
 
     /* Bind: the first socket of a listener picks the port (0 = ephemeral), the others
      * join it with SO_REUSEPORT. */
+    int lock_fd = -1;
+    rc = lock_data_dir(cfg->data_dir, &lock_fd);
+    if (rc < 0) {
+        br_err("data dir %s: %s", cfg->data_dir,
+               rc == -EBUSY ? "in use by another broker" : strerror(-rc));
+        free(srv->loops);
+        return rc;
+    }
     srv->nlisteners = cfg->nlisteners;
+    for (int li = 0; li < cfg->nlisteners && rc == 0; li++)
+        rc = port_free(&cfg->listeners[li]);
     for (int li = 0; li < cfg->nlisteners && rc == 0; li++) {
         struct br_listener *l = &srv->listeners[li];
         l->cfg = &cfg->listeners[li];
@@ -613,6 +687,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
                 if (srv->loops[i].accepts[j].fd >= 0)
                     close(srv->loops[i].accepts[j].fd);
         free(srv->loops);
+        close(lock_fd);
         return rc;
     }
     st_store_set_notify(srv->store, on_synced, srv);
@@ -690,6 +765,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     }
     st_store_close(srv->store);
     br_info("stopped: data flushed, clean-shutdown markers written");
+    close(lock_fd);
     free(srv->loops);
     return rc;
 }

@@ -285,6 +285,19 @@ static int passwd_cb(char *buf, int size, int rwflag, void *userdata)
     return (int)n;
 }
 
+/* True when the PEM file holds an encrypted private key (PKCS#8 or legacy headers). */
+static bool key_is_encrypted(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return strstr(buf, "ENCRYPTED") != NULL;
+}
+
 /* Splits ssl.cipher.suites into TLS 1.3 suites (TLS_*) and TLS 1.2 ciphers. */
 static int split_ciphers(const char *in, char *v13, size_t cap13, char *v12, size_t cap12)
 {
@@ -387,12 +400,10 @@ int br_tls_ctx_new(const struct br_tls_conf *conf, bool want_ktls, struct br_tls
     if (SSL_CTX_use_certificate_chain_file(x, conf->certificate) != 1)
         CTX_FAIL("ssl.certificate.location", "cannot load the certificate chain");
     if (SSL_CTX_use_PrivateKey_file(x, conf->key, SSL_FILETYPE_PEM) != 1) {
-        unsigned long e = ERR_peek_last_error();
-        int reason = ERR_GET_REASON(e);
-        if (reason == PEM_R_BAD_PASSWORD_READ || reason == PEM_R_BAD_DECRYPT ||
-            reason == EVP_R_BAD_DECRYPT || reason == PEM_R_PROBLEMS_GETTING_PASSWORD ||
-            (conf->key_password[0] && ERR_GET_LIB(e) == ERR_LIB_PROV))
-            CTX_FAIL("ssl.key.password", "cannot decrypt ssl.key.location");
+        if (key_is_encrypted(conf->key))
+            CTX_FAIL("ssl.key.password", conf->key_password[0]
+                                             ? "does not decrypt ssl.key.location"
+                                             : "not set, but ssl.key.location is encrypted");
         CTX_FAIL("ssl.key.location", "cannot load the private key");
     }
     if (SSL_CTX_check_private_key(x) != 1)
@@ -588,6 +599,11 @@ static int ssl_fail(struct br_tls *t, int ret)
             snprintf(t->err, sizeof(t->err), "client certificate refused: %s",
                      X509_verify_cert_error_string(vr));
             return -EACCES;
+        }
+        if (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+            snprintf(t->err, sizeof(t->err), "peer closed the connection mid-%s",
+                     t->established ? "record" : "handshake");
+            return -ECONNRESET;
         }
         char why[160];
         ssl_reason(why, sizeof(why));
