@@ -81,26 +81,54 @@ static int rp_store(struct st_log *log, const struct snap *sn, bool sync)
 
 enum { SEAL_BATCH = 16 };
 
-/* Syncs the sealed segments in sealed[0..n): log, indexes, digest. */
-static int finish_sealed(struct st_seg **sealed, int n)
+/* Sealed segments in sealed[0..n) not yet synced: their log and index files. */
+static int sync_sealed(struct st_seg **sealed, int n)
 {
     for (int i = 0; i < n; i++) {
         struct st_seg *s = sealed[i];
+        if (atomic_load(&s->synced))
+            continue;
         if (fdatasync(s->fd) < 0 || fsync(s->idx.fd) < 0 || fsync(s->tidx.fd) < 0)
             return -errno;
-        int err = st__digest_write(s);
-        if (err < 0)
-            return err;
-        atomic_store(&s->digested, true);
+        atomic_store(&s->synced, true);
     }
     return 0;
 }
 
-static int sync_locked(struct st_log *log, bool close_rp)
+/* Writes the digests of synced, sealed segments (after the durable offset moved). */
+static void digest_sealed(struct st_log *log, struct st_seg **sealed, int n)
 {
-    struct st_seg *sealed[SEAL_BATCH];
-    int nsealed = 0;
+    bool wrote = false;
+    for (int i = 0; i < n; i++) {
+        struct st_seg *s = sealed[i];
+        if (!atomic_load(&s->synced) || atomic_load(&s->digested))
+            continue;
+        if (st__digest_write(s) < 0) {
+            atomic_store(&log->seal_pending, true); /* next round */
+            continue;
+        }
+        atomic_store(&s->digested, true);
+        wrote = true;
+    }
+    if (wrote) {
+        /* the renames reach the disk with the next sync's directory fsync; a digest lost
+         * to a crash is written again after recovery */
+        pthread_mutex_lock(&log->mu);
+        log->dir_dirty = true;
+        pthread_mutex_unlock(&log->mu);
+    }
+}
+
+/*
+ * One sync of the log (log->sync_mu held): FSYNC ORDER steps 1-4 (st_segment.c) except the
+ * digests, which the caller writes afterwards through digest_sealed() so that producers
+ * waiting on the durable offset do not wait for a segment to be re-read. sealed[] receives
+ * references on the sealed segments still lacking a digest.
+ */
+static int sync_locked(struct st_log *log, bool close_rp, struct st_seg **sealed, int *nsealed)
+{
     struct snap sn;
+    *nsealed = 0;
 
     pthread_mutex_lock(&log->mu);
     if (log->deleted) {
@@ -111,12 +139,12 @@ static int sync_locked(struct st_log *log, bool close_rp)
     bool more_sealed = false;
     for (int i = 0; i < v->n - 1; i++) {
         if (!atomic_load(&v->s[i]->digested)) {
-            if (nsealed == SEAL_BATCH) {
+            if (*nsealed == SEAL_BATCH) {
                 more_sealed = true;
                 break;
             }
             st__seg_ref(v->s[i]);
-            sealed[nsealed++] = v->s[i];
+            sealed[(*nsealed)++] = v->s[i];
         }
     }
     sn.tail = v->s[v->n - 1];
@@ -134,9 +162,7 @@ static int sync_locked(struct st_log *log, bool close_rp)
     atomic_store(&log->seal_pending, more_sealed);
     pthread_mutex_unlock(&log->mu);
 
-    int err = finish_sealed(sealed, nsealed);
-    if (nsealed > 0)
-        dir_dirty = true; /* the digests were renamed into place */
+    int err = sync_sealed(sealed, *nsealed);
     if (err == 0 && dir_dirty)
         err = st__fsync_dir(log->dir);
     if (err == 0 && (sn.tail != log->synced_seg || sn.w.pos != log->synced_pos) &&
@@ -158,19 +184,25 @@ static int sync_locked(struct st_log *log, bool close_rp)
         log->dir_dirty = log->dir_dirty || dir_dirty;
         pthread_mutex_unlock(&log->mu);
         atomic_store(&log->seal_pending, true);
+        atomic_store(&log->sync_requested, true);
     }
     atomic_store(&log->last_sync_mono_ms, st__mono_ms());
-    for (int i = 0; i < nsealed; i++)
-        st__seg_put(sealed[i]);
     st__seg_put(sn.tail);
     return err;
 }
 
+static void put_all(struct st_seg **segs, int n)
+{
+    for (int i = 0; i < n; i++)
+        st__seg_put(segs[i]);
+}
+
 int st__log_sync(struct st_log *log)
 {
+    struct st_seg *sealed[SEAL_BATCH];
+    int nsealed;
     pthread_mutex_lock(&log->sync_mu);
-    int err = sync_locked(log, false);
-    pthread_mutex_unlock(&log->sync_mu);
+    int err = sync_locked(log, false, sealed, &nsealed);
     struct st_store *store = log->store;
     pthread_mutex_lock(&store->fl_mu);
     st_notify_fn fn = store->notify;
@@ -178,6 +210,9 @@ int st__log_sync(struct st_log *log)
     pthread_mutex_unlock(&store->fl_mu);
     if (err != -ENOENT && fn)
         fn(arg, log);
+    digest_sealed(log, sealed, nsealed);
+    pthread_mutex_unlock(&log->sync_mu);
+    put_all(sealed, nsealed);
     return err;
 }
 
@@ -187,8 +222,19 @@ int st__log_close_clean(struct st_log *log)
     int err = 0;
     /* drain every sealed segment, then the active one */
     do {
-        err = sync_locked(log, false);
+        struct st_seg *sealed[SEAL_BATCH];
+        int nsealed;
+        err = sync_locked(log, false, sealed, &nsealed);
+        if (err == 0)
+            digest_sealed(log, sealed, nsealed);
+        put_all(sealed, nsealed);
     } while (err == 0 && atomic_load(&log->seal_pending));
+    pthread_mutex_lock(&log->mu);
+    bool dirty = log->dir_dirty;
+    log->dir_dirty = false;
+    pthread_mutex_unlock(&log->mu);
+    if (err == 0 && dirty)
+        err = st__fsync_dir(log->dir);
     if (err < 0) {
         pthread_mutex_unlock(&log->sync_mu);
         return err;

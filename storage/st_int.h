@@ -109,6 +109,7 @@ struct st_seg {
     _Atomic int64_t bad_lo; /* scrub found [bad_lo, bad_hi) corrupt; INT64_MAX = none */
     _Atomic int64_t bad_hi;
     _Atomic bool sealed;     /* rolled: no more appends */
+    _Atomic bool synced;     /* sealed and its .log and index files synced */
     _Atomic bool digested;   /* sealed, synced, and its .digest sidecar written */
     int32_t interval;        /* log.index.interval.bytes in force */
     int64_t first_append_ms; /* roll.ms clock: wall time of the first batch, -1 if empty */

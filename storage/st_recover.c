@@ -476,6 +476,7 @@ done:
                 }
             }
             atomic_store(&s->sealed, true);
+            atomic_store(&s->synced, true); /* trusted, or scanned and synced above */
             bool dg = digest_present(s, s->w.pos);
             atomic_store(&s->digested, dg);
             if (!dg)

@@ -9,7 +9,7 @@
  *                                     partitions=<n>
  *                                     <kafka key>=<value>   per-topic overrides only
  *                                                           (segment.bytes, retention.ms...)
- *                                   written as <topic>.topic.tmp, fsync, rename, fsync dir.
+ *                                   written as <topic>.tmp, fsync, rename, fsync dir.
  *                                   It is the commit point of a topic: create makes the
  *                                   partition directories first, delete removes it first.
  *   <topic>-<partition>/            one per partition
@@ -161,6 +161,7 @@ int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_c
     atomic_init(&s->bad_lo, INT64_MAX);
     atomic_init(&s->bad_hi, INT64_MAX);
     atomic_init(&s->sealed, false);
+    atomic_init(&s->synced, false);
     atomic_init(&s->digested, false);
     s->base = base;
     s->interval = interval;

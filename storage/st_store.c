@@ -85,10 +85,11 @@ static void cfg_set(struct st_log_config *c, int k, int64_t v)
     }
 }
 
-static void meta_path(char *buf, size_t cap, const struct st_store *st, const char *name,
-                      const char *suffix)
+/* "<dir>/<topic>.topic", or with tmp "<dir>/<topic>.tmp" (a 249-byte topic name leaves no
+ * room for ".topic.tmp" within NAME_MAX). */
+static void meta_path(char *buf, size_t cap, const struct st_store *st, const char *name, bool tmp)
 {
-    snprintf(buf, cap, "%s/%s%s%s", st->dir, name, ST_META_SUFFIX, suffix);
+    snprintf(buf, cap, "%s/%s%s", st->dir, name, tmp ? ".tmp" : ST_META_SUFFIX);
 }
 
 static int meta_write(struct st_store *st, const char *name, int32_t partitions,
@@ -108,8 +109,8 @@ static int meta_write(struct st_store *st, const char *name, int32_t partitions,
         len += snprintf(text + len, sizeof(text) - (size_t)len, "message.timestamp.type=%s\n",
                         cfg->log_append_time ? "LogAppendTime" : "CreateTime");
     char tmp[ST_MAX_PATH], path[ST_MAX_PATH];
-    meta_path(tmp, sizeof(tmp), st, name, ".tmp");
-    meta_path(path, sizeof(path), st, name, "");
+    meta_path(tmp, sizeof(tmp), st, name, true);
+    meta_path(path, sizeof(path), st, name, false);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
@@ -132,7 +133,7 @@ static int meta_read(struct st_store *st, const char *name, int32_t *partitions,
                      struct st_log_config *cfg)
 {
     char path[ST_MAX_PATH], text[4096];
-    meta_path(path, sizeof(path), st, name, "");
+    meta_path(path, sizeof(path), st, name, false);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
@@ -290,7 +291,7 @@ int st_topic_create(struct st_store *store, const char *name, int32_t partitions
             snprintf(path, sizeof(path), "%s/%s-%" PRId32, store->dir, name, p);
             remove_dir(path);
         }
-        meta_path(path, sizeof(path), store, name, "");
+        meta_path(path, sizeof(path), store, name, false);
         unlink(path);
         topic_free(t);
     }
@@ -322,7 +323,7 @@ int st_topic_delete(struct st_store *store, const char *name)
         return -ENOENT;
     }
     char path[ST_MAX_PATH];
-    meta_path(path, sizeof(path), store, name, "");
+    meta_path(path, sizeof(path), store, name, false);
     int err = unlink(path) < 0 ? -errno : 0;
     if (err == 0)
         err = st__fsync_dir(store->dir);
@@ -394,7 +395,7 @@ static int load_topics(struct st_store *st)
         const char *nm = de->d_name;
         size_t len = strlen(nm);
         char name[256];
-        if (len > sl + 4 && strcmp(nm + len - 4, ".tmp") == 0) {
+        if (len > 4 && strcmp(nm + len - 4, ".tmp") == 0) {
             char path[ST_MAX_PATH];
             snprintf(path, sizeof(path), "%s/%s", st->dir, nm);
             unlink(path);

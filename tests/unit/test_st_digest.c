@@ -37,7 +37,7 @@ static void setup(void)
     ck_assert_int_gt(sz, 3 * 1048576);
     bsize = sz / v->s[1]->base;
     ck_assert_int_eq(bsize * v->s[1]->base, sz);
-    tst_wait_durable(log_); /* the sealed segment is synced and digested */
+    tst_wait_settled(log_); /* the sealed segment is synced and digested */
 }
 
 static void teardown(void)
@@ -160,11 +160,7 @@ START_TEST(t_digest_rewritten_when_missing)
     ck_assert_int_eq(unlink(path), 0);
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
     log_ = st_log_get(store, "t", 1, 0);
-    tst_wait_durable(log_);
-    for (int i = 0; i < 10000 && access(path, F_OK) != 0; i++) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
+    tst_wait_settled(log_);
     ck_assert_int_eq(access(path, F_OK), 0);
     struct st_scrub_report rep;
     ck_assert_int_eq(st_store_scrub(store, INT64_MAX / 2, on_msg, NULL, &rep), 0);

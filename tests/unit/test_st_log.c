@@ -244,7 +244,7 @@ START_TEST(t_roll_on_full_index)
 END_TEST
 
 /* Seals, syncs and digests everything so retention may delete sealed segments. */
-static void settle(struct st_log *log) { tst_wait_durable(log); }
+static void settle(struct st_log *log) { tst_wait_settled(log); }
 
 START_TEST(t_retention_by_size)
 {

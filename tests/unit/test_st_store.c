@@ -37,6 +37,12 @@ START_TEST(t_topic_names)
     memset(name, 'x', sizeof(name));
     ck_assert(st_topic_name_valid(name, 249));
     ck_assert(!st_topic_name_valid(name, 250));
+    name[249] = 0;
+    ck_assert_int_eq(st_topic_create(store, name, 3, NULL), 0); /* fits NAME_MAX on disk */
+    st_store_close(store);
+    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    ck_assert_int_eq(st_topic_partitions(store, name, 249), 3);
+    ck_assert_int_eq(st_topic_delete(store, name), 0);
     ck_assert_int_eq(st_topic_create(store, "a/b", 1, NULL), -EINVAL);
     ck_assert_int_eq(st_topic_create(store, "..", 1, NULL), -EINVAL);
     ck_assert_int_eq(st_topic_create(store, "ok", 0, NULL), -EINVAL);

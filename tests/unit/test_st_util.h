@@ -163,6 +163,24 @@ static inline void tst_wait_durable(struct st_log *log)
     ck_abort_msg("durable offset did not reach the end");
 }
 
+/* Waits (bounded, 20 s) until the log is durable and every sealed segment has its digest
+ * (the flusher writes digests right after it publishes the durable offset). */
+static inline void tst_wait_settled(struct st_log *log)
+{
+    tst_wait_durable(log);
+    for (int i = 0; i < 20000; i++) {
+        struct st_segvec *v = atomic_load(&log->segs);
+        bool all = true;
+        for (int k = 0; k < v->n - 1; k++)
+            all = all && atomic_load(&v->s[k]->digested);
+        if (all)
+            return;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    ck_abort_msg("sealed segments were not digested");
+}
+
 /* Whole file into memory (for crash-test snapshots). */
 static inline uint8_t *tst_slurp(const char *path, size_t *len)
 {
