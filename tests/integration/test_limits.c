@@ -1,0 +1,220 @@
+/*
+ * test_limits — the broker's bounds, with a real splicelogd:
+ * - backpressure: a client pipelines 300 fetches of ~1 MiB each and does not read; the broker
+ *   stops reading it instead of buffering 300 MiB (its memory stays bounded), another client
+ *   is served meanwhile, and once the first one reads, all 300 answers arrive whole and in
+ *   order;
+ * - max.connections: connections past the bound are closed with a log line, and a slot
+ *   freed is usable again;
+ * - connections.max.idle.ms: an idle connection is closed, a busy one is not.
+ */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../support/tb_broker.h"
+#include "../support/tb_kafka.h"
+
+static struct tb_broker B;
+
+static void bare_setup(void) { memset(&B, 0, sizeof B); }
+
+static void teardown(void)
+{
+    if (B.pid > 0) {
+        bool alive = tb_broker_alive(&B);
+        int st = alive ? tb_broker_stop(&B, SIGTERM) : -1;
+        tb_broker_cleanup(&B);
+        ck_assert_msg(alive, "broker died during the test");
+        ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                      "broker did not exit 0 on SIGTERM (status 0x%x)", st);
+    } else {
+        tb_broker_cleanup(&B);
+    }
+}
+
+static void start(const char *const *extra)
+{
+    int rc = tb_broker_start(&B, extra);
+    ck_assert_msg(rc == 0, "broker start: %s (binary %s)", strerror(-rc), tb_broker_binary());
+}
+
+static int conn(void)
+{
+    int fd = tb_connect(B.port);
+    ck_assert_msg(fd >= 0, "connect: %s", strerror(-fd));
+    return fd;
+}
+
+/* One ApiVersions round trip; 0 when answered. */
+static int ping(int fd, int32_t corr)
+{
+    struct tb_req r;
+    if (tb_req_begin(&r, 128, 18, 2, corr))
+        return -ENOMEM;
+    tb_enc_api_versions(&r, 2);
+    struct tb_frame f;
+    int rc = tb_call(fd, &r, corr, &f);
+    tb_req_free(&r);
+    if (rc == 0)
+        tb_frame_free(&f);
+    return rc;
+}
+
+/* Resident set of the broker in KiB (from /proc), or -1. */
+static long broker_rss_kib(void)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)B.pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long kib = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+enum { BP_FETCHES = 300, BP_BATCHES = 16, BP_VALUE = 64000 };
+
+START_TEST(pipelined_fetches_backpressure)
+{
+    static const char *const extra[] = {"-o", "fetch.transfer=copy",
+                                        "-o", "queued.max.requests=8",
+                                        "-o", "socket.output.max.bytes=1048576",
+                                        NULL};
+    start(extra);
+    int pfd = conn();
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(pfd, "bp", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    uint8_t *buf = malloc(BP_VALUE + 1024);
+    ck_assert_ptr_nonnull(buf);
+    for (int i = 0; i < BP_BATCHES; i++) {
+        long len = tb_batch_values(buf, BP_VALUE + 1024, "bp", i, 1, BP_VALUE, false, 1);
+        struct tb_produce_resp pr;
+        ck_assert_int_eq(tb_produce(pfd, "bp", 0, buf, (size_t)len, &pr), 0);
+        ck_assert_int_eq(pr.error, 0);
+    }
+    free(buf);
+    long rss0 = broker_rss_kib();
+
+    /* 300 fetches of the whole ~1 MiB log, sent back to back, nothing read yet. */
+    int sfd = conn();
+    for (int i = 0; i < BP_FETCHES; i++) {
+        struct tb_req r;
+        ck_assert_int_eq(tb_req_begin(&r, 256, 1, 11, 10000 + i), 0);
+        struct tb_fetch_args a = {0, 1, 4 << 20, "bp", 0, 0, 4 << 20};
+        tb_enc_fetch(&r, 11, &a);
+        ck_assert_int_eq(tb_req_send(sfd, &r), 0);
+        tb_req_free(&r);
+    }
+    usleep(1000 * 1000);
+    long rss1 = broker_rss_kib();
+    /* Another client is served while the first one stalls. */
+    ck_assert_msg(ping(pfd, 1) == 0, "a second client is not served while one stalls");
+    struct tb_seq seq = {.prefix = "bp", .pad_to = BP_VALUE};
+    ck_assert_int_eq(tb_consume_seq(pfd, "bp", 0, BP_BATCHES, &seq, 50), 0);
+    ck_assert_msg(rss1 - rss0 < 128 * 1024,
+                  "broker grew by %ld KiB while a client did not read (%d MiB of answers "
+                  "requested): responses are buffered without bound",
+                  rss1 - rss0, BP_FETCHES);
+
+    /* Now read: all 300, in order, each the whole log. */
+    for (int i = 0; i < BP_FETCHES; i++) {
+        struct tb_frame f;
+        int rc = tb_recv_frame(sfd, &f, 8 << 20);
+        ck_assert_msg(rc == 0, "answer %d: %s", i, strerror(-rc));
+        ck_assert_int_eq(tb_frame_corr(&f), 10000 + i);
+        struct tb_fetch_resp fr;
+        ck_assert_int_eq(tb_dec_fetch(&f, 11, &fr), 0);
+        ck_assert_int_eq(fr.error, 0);
+        struct tb_seq s2 = {.prefix = "bp", .pad_to = BP_VALUE};
+        long n = tb_records_walk(fr.records, (size_t)fr.records_len, tb_seq_check, &s2, NULL);
+        ck_assert_msg(n == BP_BATCHES && !s2.err[0], "answer %d: %ld records %s", i, n, s2.err);
+        tb_frame_free(&f);
+    }
+    close(sfd);
+    close(pfd);
+}
+END_TEST
+
+START_TEST(max_connections)
+{
+    static const char *const extra[] = {"-o", "max.connections=3", NULL};
+    start(extra);
+    int fds[3];
+    for (int i = 0; i < 3; i++) {
+        fds[i] = conn();
+        ck_assert_int_eq(ping(fds[i], 100 + i), 0);
+    }
+    int extra_fd = conn(); /* TCP accepts it; the broker must not serve it */
+    int rc = ping(extra_fd, 200);
+    ck_assert_msg(rc != 0, "a 4th connection was served with max.connections=3");
+    ck_assert_int_eq(tb_wait_closed(extra_fd, 5000), 1);
+    close(extra_fd);
+    ck_assert_msg(tb_log_wait(&B, "max.connections", 5000), "refusal not logged");
+    /* The three still work; freeing one makes room again. */
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(ping(fds[i], 300 + i), 0);
+    close(fds[0]);
+    bool served = false;
+    for (int i = 0; i < 50 && !served; i++) {
+        int fd = conn();
+        served = ping(fd, 400 + i) == 0;
+        close(fd);
+        if (!served)
+            usleep(100 * 1000);
+    }
+    ck_assert_msg(served, "no new connection served after one of three closed");
+    close(fds[1]);
+    close(fds[2]);
+}
+END_TEST
+
+START_TEST(idle_connections_closed)
+{
+    static const char *const extra[] = {"-o", "connections.max.idle.ms=500", NULL};
+    start(extra);
+    int idle = conn(), busy = conn();
+    ck_assert_int_eq(ping(idle, 1), 0);
+    /* The busy one sends a request every 100 ms for 1.5 s: never idle for 500 ms. */
+    for (int i = 0; i < 15; i++) {
+        ck_assert_msg(ping(busy, 10 + i) == 0, "busy connection closed after %d ms", i * 100);
+        usleep(100 * 1000);
+    }
+    ck_assert_msg(tb_wait_closed(idle, 5000) == 1, "idle connection still open");
+    ck_assert_int_eq(ping(busy, 99), 0);
+    close(idle);
+    close(busy);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("limits");
+    TCase *tc = tcase_create("limits");
+    tcase_add_checked_fixture(tc, bare_setup, teardown);
+    tcase_set_timeout(tc, 90);
+    tcase_add_test(tc, pipelined_fetches_backpressure);
+    tcase_add_test(tc, max_connections);
+    tcase_add_test(tc, idle_connections_closed);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
