@@ -437,6 +437,109 @@ START_TEST(produce_errors)
 }
 END_TEST
 
+START_TEST(produce_malformed_records_field)
+{
+    int fd = conn();
+    ck_assert_int_eq(create_v(fd, 4, "pm", 1, false), 0);
+    uint8_t two[2048];
+    long a = tb_batch_values(two, sizeof two, "pm", 0, 2, 0, false, 1);
+    ck_assert_int_gt(a, 0);
+    long b = tb_batch_values(two + a, sizeof two - (size_t)a, "pm", 2, 2, 0, false, 1);
+    ck_assert_int_gt(b, 0);
+    /* Two batches in one partition's records: Kafka wants exactly one (INVALID_RECORD). */
+    int16_t e = produce_raw(fd, "pm", 0, two, (size_t)(a + b));
+    ck_assert_msg(e == 87 || e == 2, "two batches in one records field: error %d", e);
+    /* Empty records, null records, a batch cut short, trailing garbage after a batch. */
+    e = produce_raw(fd, "pm", 0, two, 0);
+    ck_assert_msg(e != 0, "empty records accepted");
+    struct tb_produce_resp pr;
+    ck_assert_int_eq(tb_produce(fd, "pm", 0, NULL, 0, &pr), 0);
+    ck_assert_msg(pr.error != 0, "null records accepted");
+    e = produce_raw(fd, "pm", 0, two, (size_t)a - 7);
+    ck_assert_msg(e == 2 || e == 87, "truncated batch: error %d", e);
+    uint8_t garbage[2048];
+    memcpy(garbage, two, (size_t)a);
+    memset(garbage + a, 0xee, 30);
+    e = produce_raw(fd, "pm", 0, garbage, (size_t)a + 30);
+    ck_assert_msg(e == 2 || e == 87, "batch + 30 bytes of garbage: error %d", e);
+    /* A batch whose producer set baseOffset: INVALID_RECORD (CRC does not cover it). */
+    memcpy(garbage, two, (size_t)a);
+    kp_store_be64(garbage, 12345);
+    e = produce_raw(fd, "pm", 0, garbage, (size_t)a);
+    ck_assert_msg(e == 87, "non-zero baseOffset from a producer: error %d", e);
+    /* Negative partition. */
+    ck_assert_int_eq(produce_raw(fd, "pm", -1, two, (size_t)a), 3);
+    /* None of it was appended; the connection still works. */
+    struct tb_list_offsets_resp lo = lo_v(fd, 2, "pm", 0, -1);
+    ck_assert_int_eq(lo.error, 0);
+    ck_assert_msg(lo.offset == 0, "rejected produces appended %lld records", (long long)lo.offset);
+    ck_assert_int_eq(produce_raw(fd, "pm", 0, two, (size_t)a), 0);
+    close(fd);
+}
+END_TEST
+
+START_TEST(topic_names_that_escape)
+{
+    int fd = conn();
+    char longname[300];
+    memset(longname, 'x', 250);
+    longname[250] = 0;
+    const char *bad[] = {"..",   ".", "../escape", "a/../../escape", "/tmp/escape",
+                         "x\\y", "",  longname,    "sp ace",         "nul\x01"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int16_t e = create_v(fd, 4, bad[i], 1, false);
+        ck_assert_msg(e == 17, "CreateTopics \"%.40s\": error %d, want INVALID_TOPIC_EXCEPTION",
+                      bad[i], e);
+        struct tb_metadata md;
+        e = md_one(fd, bad[i], true, &md);
+        ck_assert_msg(e == 17 || e == 3, "Metadata auto-create \"%.40s\": error %d", bad[i], e);
+    }
+    /* Nothing was created next to or above the data dir. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/escape-0", B.dir);
+    ck_assert_msg(access(path, F_OK) != 0, "%s exists", path);
+    ck_assert_msg(access("/tmp/escape-0", F_OK) != 0, "/tmp/escape-0 exists");
+    /* 249 characters is Kafka's limit and fine; dots, dashes, underscores too. */
+    longname[249] = 0;
+    ck_assert_int_eq(create_v(fd, 4, longname, 1, false), 0);
+    ck_assert_int_eq(create_v(fd, 4, "a.b-c_D9", 1, false), 0);
+    close(fd);
+}
+END_TEST
+
+START_TEST(log_append_time_topics)
+{
+    static const char *const extra[] = {"-o", "log.message.timestamp.type=LogAppendTime", NULL};
+    start_with(extra);
+    int fd = conn();
+    ck_assert_int_eq(create_v(fd, 4, "lat", 1, false), 0);
+    uint8_t batch[1024];
+    long len = tb_batch_values(batch, sizeof batch, "lat", 0, 3, 0, false, 1000); /* 1970 */
+    struct tb_produce_resp pr;
+    ck_assert_int_eq(tb_produce(fd, "lat", 0, batch, (size_t)len, &pr), 0);
+    ck_assert_int_eq(pr.error, 0);
+    ck_assert_msg(pr.log_append_time > 1600000000000LL,
+                  "LogAppendTime topic: log_append_time %lld is not the broker's clock",
+                  (long long)pr.log_append_time);
+    struct tb_fetch_args a = {0, 1, 1 << 20, "lat", 0, 0, 1 << 20};
+    struct tb_frame f;
+    struct tb_fetch_resp fr;
+    ck_assert_int_eq(tb_fetch(fd, &a, &f, &fr), 0);
+    ck_assert_int_eq(fr.error, 0);
+    struct kp_batch_hdr h;
+    ck_assert_msg(kp_batch_validate(fr.records, (size_t)fr.records_len, 0, &h) == 0,
+                  "stored LogAppendTime batch fails validation (CRC not recomputed?)");
+    ck_assert_msg(h.attributes & KP_BATCH_ATTR_LOG_APPEND_TIME, "timestampType bit not set");
+    ck_assert_int_eq(h.max_timestamp, pr.log_append_time);
+    tb_frame_free(&f);
+    /* ListOffsets by time sees the append time, not the producer's 1970 timestamps. */
+    struct tb_list_offsets_resp lo = lo_v(fd, 2, "lat", 0, 5000);
+    ck_assert_int_eq(lo.error, 0);
+    ck_assert_int_eq(lo.offset, 0);
+    close(fd);
+}
+END_TEST
+
 /* ---- the harness's encoders agree with the project's codec ---------------------------------- */
 
 START_TEST(harness_requests_decode_with_kp_msg)
@@ -579,11 +682,14 @@ static Suite *suite(void)
     tcase_add_test(tc, delete_topics_every_version);
     tcase_add_test(tc, list_offsets_earliest_latest_by_time);
     tcase_add_test(tc, produce_errors);
+    tcase_add_test(tc, produce_malformed_records_field);
+    tcase_add_test(tc, topic_names_that_escape);
     suite_add_tcase(s, tc);
     TCase *tn = tcase_create("config");
     tcase_add_checked_fixture(tn, bare_setup, teardown);
     tcase_set_timeout(tn, 60);
     tcase_add_test(tn, metadata_auto_create_disabled_by_config);
+    tcase_add_test(tn, log_append_time_topics);
     suite_add_tcase(s, tn);
     TCase *tk = tcase_create("codec");
     tcase_add_test(tk, harness_requests_decode_with_kp_msg);
