@@ -467,6 +467,99 @@ START_TEST(sigterm_with_parked_fetch)
 }
 END_TEST
 
+START_TEST(delete_topic_under_parked_fetch)
+{
+    int cfd = conn(), pfd = conn();
+    create_topic(pfd, "del", 1);
+    produce_seq(pfd, "del", 0, "del", 0, 2, 0);
+    struct tb_req r;
+    ck_assert_int_eq(tb_req_begin(&r, 512, 1, 11, 81), 0);
+    struct tb_fetch_args a = {3000, 1, 1 << 20, "del", 0, 2, 1 << 20};
+    tb_enc_fetch(&r, 11, &a);
+    ck_assert_int_eq(tb_req_send(cfd, &r), 0);
+    tb_req_free(&r);
+    ck_assert_int_eq(tb_readable(cfd, 200), 0);
+    /* Delete the topic the fetch waits on, then re-create it and append. */
+    ck_assert_int_eq(tb_req_begin(&r, 512, 20, 3, 82), 0);
+    tb_enc_delete_topics(&r, 3, "del", 5000);
+    struct tb_frame f;
+    ck_assert_int_eq(tb_call(pfd, &r, 82, &f), 0);
+    tb_req_free(&r);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_dec_delete_topics(&f, 3, &err), 0);
+    ck_assert_int_eq(err, 0);
+    tb_frame_free(&f);
+    create_topic(pfd, "del", 1);
+    produce_seq(pfd, "del", 0, "new", 0, 5, 0);
+    /* The parked fetch ends: an error for the partition, or an answer that is well formed. */
+    ck_assert_int_eq(tb_recv_frame(cfd, &f, 1 << 20), 0);
+    ck_assert_int_eq(tb_frame_corr(&f), 81);
+    struct tb_fetch_resp fr;
+    ck_assert_int_eq(tb_dec_fetch(&f, 11, &fr), 0);
+    if (fr.error == 0 && fr.records_len > 0) {
+        long n = tb_records_walk(fr.records, (size_t)fr.records_len, NULL, NULL, NULL);
+        ck_assert_msg(n > 0, "records after delete do not parse");
+    }
+    tb_frame_free(&f);
+    /* The new topic reads as itself. */
+    struct tb_seq seq = {.prefix = "new"};
+    ck_assert_int_eq(tb_consume_seq(cfd, "del", 0, 5, &seq, 10), 0);
+    close(cfd);
+    close(pfd);
+}
+END_TEST
+
+static const char *const xfer_paths[] = {"splice", "sendfile", "copy"};
+
+START_TEST(delete_topic_during_large_transfer)
+{
+    char opt[64];
+    snprintf(opt, sizeof opt, "fetch.transfer=%s", xfer_paths[_i]);
+    const char *extra[] = {"-o", opt, NULL};
+    start_with(extra);
+    int fd = conn();
+    create_topic(fd, "dt", 1);
+    size_t cap = 70000;
+    uint8_t *buf = malloc(cap);
+    ck_assert_ptr_nonnull(buf);
+    for (int i = 0; i < 120; i++) {
+        long len = tb_batch_values(buf, cap, "dt", i, 1, 60000, false, 1);
+        struct tb_produce_resp pr;
+        ck_assert_int_eq(tb_produce(fd, "dt", 0, buf, (size_t)len, &pr), 0);
+        ck_assert_int_eq(pr.error, 0);
+    }
+    free(buf);
+    /* A ~7 MiB fetch the client does not read yet, then the topic is deleted under it. */
+    int sfd = conn();
+    struct tb_req r;
+    ck_assert_int_eq(tb_req_begin(&r, 512, 1, 11, 83), 0);
+    struct tb_fetch_args a = {0, 1, 64 << 20, "dt", 0, 0, 32 << 20};
+    tb_enc_fetch(&r, 11, &a);
+    ck_assert_int_eq(tb_req_send(sfd, &r), 0);
+    tb_req_free(&r);
+    usleep(200 * 1000);
+    ck_assert_int_eq(tb_req_begin(&r, 512, 20, 3, 84), 0);
+    tb_enc_delete_topics(&r, 3, "dt", 5000);
+    struct tb_frame f;
+    ck_assert_int_eq(tb_call(fd, &r, 84, &f), 0);
+    tb_req_free(&r);
+    tb_frame_free(&f);
+    /* The response already under way arrives whole and correct (files stay open). */
+    ck_assert_int_eq(tb_recv_frame(sfd, &f, 256 << 20), 0);
+    ck_assert_int_eq(tb_frame_corr(&f), 83);
+    struct tb_fetch_resp fr;
+    ck_assert_int_eq(tb_dec_fetch(&f, 11, &fr), 0);
+    ck_assert_int_eq(fr.error, 0);
+    struct tb_seq seq = {.prefix = "dt", .pad_to = 60000};
+    size_t trailing;
+    long n = tb_records_walk(fr.records, (size_t)fr.records_len, tb_seq_check, &seq, &trailing);
+    ck_assert_msg(n > 0 && !seq.err[0] && trailing == 0, "%ld records %s", n, seq.err);
+    tb_frame_free(&f);
+    close(sfd);
+    close(fd);
+}
+END_TEST
+
 /* ---- concurrent producers ------------------------------------------------------------------ */
 
 enum { CP_THREADS = 4, CP_BATCHES = 150, CP_COUNT = 3 };
@@ -904,6 +997,7 @@ static Suite *suite(void)
     tcase_add_test(tc, client_gone_during_long_poll);
     tcase_add_test(tc, sigterm_with_parked_fetch);
     tcase_add_test(tc, concurrent_producers_one_partition);
+    tcase_add_test(tc, delete_topic_under_parked_fetch);
     tcase_add_test(tc, acks0_no_response);
     tcase_add_test(tc, fetch_offset_out_of_range);
     tcase_add_test(tc, first_batch_whole_and_batch_cuts);
@@ -912,6 +1006,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tp, bare_setup, teardown);
     tcase_set_timeout(tp, 90);
     tcase_add_test(tp, transfer_paths_byte_identical);
+    tcase_add_loop_test(tp, delete_topic_during_large_transfer, 0, 3);
     suite_add_tcase(s, tp);
     return s;
 }
