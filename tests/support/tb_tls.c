@@ -3,11 +3,15 @@
  */
 #include "tb_tls.h"
 
+#include "tb_broker.h"
+
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <stdbool.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -167,4 +171,31 @@ void tb_tls_close(SSL *ssl)
         return;
     SSL_free(ssl);
     ERR_clear_error();
+}
+
+int tb_listener_port(const struct tb_broker *b, const char *name)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/port", b->dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -errno;
+    char line[128];
+    int port = -ENOENT;
+    bool first = true;
+    while (fgets(line, sizeof(line), f)) {
+        if (first) {
+            first = false;
+            continue;
+        }
+        char lname[64];
+        int p = 0;
+        if (sscanf(line, "%63s %d", lname, &p) == 2 && strcasecmp(lname, name) == 0 && p > 0 &&
+            p < 65536) {
+            port = p;
+            break;
+        }
+    }
+    fclose(f);
+    return port;
 }

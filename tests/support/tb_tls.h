@@ -12,6 +12,9 @@
  * - tb_tls_connect() runs a blocking client handshake over a connected socket: an SSL* (the
  *   caller frees it with tb_tls_close, which also closes nothing but the SSL), or NULL with
  *   the reason in err.
+ * - tb_listener_port() reads a running broker's port file (tb_broker.h): the first line is the
+ *   first listener's port, then one "NAME PORT" line per listener. The port of listener name,
+ *   or -ENOENT.
  * - Single-threaded per SSL; each test thread may use its own.
  */
 #ifndef SPLICELOG_TB_TLS_H
@@ -33,5 +36,8 @@ int tb_tls_write_all(SSL *ssl, const void *buf, size_t len);
 /* Reads exactly len bytes; 0, or -ECONNRESET / -EIO. */
 int tb_tls_read_all(SSL *ssl, void *buf, size_t len);
 void tb_tls_close(SSL *ssl);
+
+struct tb_broker;
+int tb_listener_port(const struct tb_broker *b, const char *name);
 
 #endif
