@@ -55,7 +55,7 @@ struct st_log_config {
 /* Fills c with Kafka's defaults. */
 void st_log_config_default(struct st_log_config *c);
 
-/* ---- store ---------------------------------------------------------------------------- */
+/* ---- store ----------------------------------------------------------------------------------- */
 
 /*
  * Opens (creating if needed) the data directory, loads every topic and recovers every log:
@@ -63,7 +63,9 @@ void st_log_config_default(struct st_log_config *c);
  * bad batch. Starts the flusher and is ready for appends on return.
  */
 int st_store_open(const char *dir, const struct st_log_config *defaults, struct st_store **out);
-/* Flushes everything, writes clean-shutdown markers, stops the flusher, frees the store. */
+/* Flushes everything, writes clean-shutdown markers, stops the flusher, frees the store.
+ * Logs still referenced by callers stay valid for reads, offsets and st_log_put(); appends
+ * to them fail with -ESHUTDOWN, and st_log_request_sync() must no longer be called. */
 void st_store_close(struct st_store *store);
 
 /* Called from the flusher thread after each sync of a log (any log), once its durable offset
@@ -91,7 +93,7 @@ struct st_log *st_log_get(struct st_store *store, const char *topic, size_t topi
                           int32_t partition);
 void st_log_put(struct st_log *log);
 
-/* ---- append --------------------------------------------------------------------------- */
+/* ---- append ---------------------------------------------------------------------------------- */
 
 struct st_append_result {
     int64_t base_offset;     /* offset given to the first record appended */
@@ -122,7 +124,7 @@ void st_log_set_leader_epoch(struct st_log *log, int32_t epoch);
 const char *st_log_topic(const struct st_log *log);
 int32_t st_log_partition(const struct st_log *log);
 
-/* ---- read ----------------------------------------------------------------------------- */
+/* ---- read ------------------------------------------------------------------------------------ */
 
 #define ST_READ_MAX_RANGES 8
 
@@ -153,7 +155,7 @@ struct st_read {
 int st_log_read(struct st_log *log, int64_t offset, size_t max_bytes, struct st_read *out);
 void st_read_release(struct st_read *rd);
 
-/* ---- offsets -------------------------------------------------------------------------- */
+/* ---- offsets --------------------------------------------------------------------------------- */
 
 int64_t st_log_start_offset(const struct st_log *log);
 int64_t st_log_end_offset(const struct st_log *log);     /* published; = high watermark */
@@ -163,7 +165,7 @@ int st_log_offset_for_time(struct st_log *log, int64_t ts, int64_t *offset);
 /* Asks the flusher to sync this log now (e.g. for acks under flush.interval.messages=1). */
 void st_log_request_sync(struct st_log *log);
 
-/* ---- housekeeping ----------------------------------------------------------------------- */
+/* ---- housekeeping ---------------------------------------------------------------------------- */
 
 /* Applies roll-by-time and retention to every log (call every few seconds). Retention
  * deletes whole sealed segments, oldest first, only once the flusher has synced them and

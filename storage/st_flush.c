@@ -275,8 +275,7 @@ out:
     return err;
 }
 
-/* ---- the flusher thread ------------------------------------------------------------------------
- */
+/* ---- the flusher thread ---------------------------------------------------------------------- */
 
 void st__store_kick_flusher(struct st_store *store)
 {

@@ -42,7 +42,7 @@ enum {
 #define ST_RP_NAME      "recovery-point"
 #define ST_META_SUFFIX  ".topic"
 
-/* ---- index files -------------------------------------------------------------------------- */
+/* ---- index files ----------------------------------------------------------------------------- */
 
 /* One .index or .timeindex: a shared mapping of a file pre-sized to `cap` entries. */
 struct st_idx {
@@ -86,7 +86,7 @@ void st__tidx_get(const struct st_idx *ix, uint32_t i, int64_t *ts, int32_t *rel
 int64_t st__tidx_find_below(const struct st_idx *ix, uint32_t n, int64_t target);
 uint32_t st__tidx_valid_prefix(const struct st_idx *ix, uint32_t n);
 
-/* ---- segments ----------------------------------------------------------------------------- */
+/* ---- segments -------------------------------------------------------------------------------- */
 
 /* The writer's view of a segment; copied to roll back a failed append. */
 struct st_wstate {
@@ -143,7 +143,7 @@ int st__seg_seal(struct st_seg *s);
 /* pread exactly n bytes at pos; -EIO on a short read. */
 int st__pread_full(int fd, void *buf, size_t n, int64_t pos);
 
-/* ---- grace periods for the segment list ---------------------------------------------------- */
+/* ---- grace periods for the segment list ------------------------------------------------------ */
 
 struct st_grace {
     _Atomic uint64_t epoch;
@@ -154,7 +154,7 @@ void st__grace_exit(struct st_grace *g, uint64_t e);
 /* Waits until every reader that entered before the call has exited (writer only). */
 void st__grace_sync(struct st_grace *g);
 
-/* ---- logs ---------------------------------------------------------------------------------- */
+/* ---- logs ------------------------------------------------------------------------------------ */
 
 struct st_segvec {
     int n;
@@ -211,7 +211,7 @@ int st__log_close_clean(struct st_log *log);
 /* Digests (st_digest.c): writes <base>.digest for a sealed, synced segment. */
 int st__digest_write(struct st_seg *s);
 
-/* ---- store ---------------------------------------------------------------------------------- */
+/* ---- store ----------------------------------------------------------------------------------- */
 
 struct st_topic {
     char *name;

@@ -27,8 +27,7 @@
 
 #include "kp_batch.h"
 
-/* ---- grace periods ------------------------------------------------------------------------------
- */
+/* ---- grace periods --------------------------------------------------------------------------- */
 
 uint64_t st__grace_enter(struct st_grace *g)
 {
@@ -53,8 +52,7 @@ void st__grace_sync(struct st_grace *g)
         sched_yield();
 }
 
-/* ---- segment lists
- * -------------------------------------------------------------------------------- */
+/* ---- segment lists --------------------------------------------------------------------------- */
 
 struct st_segvec *st__segvec_new(int n)
 {
@@ -120,8 +118,7 @@ int st__log_roll(struct st_log *log, int64_t now_ms)
     return 0;
 }
 
-/* ---- append -------------------------------------------------------------------------------------
- */
+/* ---- append ---------------------------------------------------------------------------------- */
 
 struct batch_info {
     int32_t last_delta;
@@ -279,8 +276,7 @@ void st_log_set_leader_epoch(struct st_log *log, int32_t epoch)
     pthread_mutex_unlock(&log->mu);
 }
 
-/* ---- read
- * ----------------------------------------------------------------------------------------- */
+/* ---- read ------------------------------------------------------------------------------------ */
 
 /* Header of the batch at pos, checked against the published size. */
 static int read_hdr(struct st_seg *s, int64_t pos, int64_t size, struct kp_batch_hdr *h)
@@ -315,7 +311,7 @@ static int read_len(struct st_seg *s, int64_t pos, int64_t size, int64_t *bsize)
 
 /* Position of the batch holding offset (which must be below the segment's published end). */
 static int find_batch(struct st_seg *s, int64_t size, int64_t offset, int64_t *pos_out,
-                      int64_t *bsize)
+                      int64_t *bsize, int64_t *base_out)
 {
     uint32_t n = atomic_load_explicit(&s->idx.n, memory_order_acquire);
     int64_t k = st__oidx_find_rel(&s->idx, n, (int32_t)(offset - s->base));
@@ -335,6 +331,7 @@ static int find_batch(struct st_seg *s, int64_t size, int64_t offset, int64_t *p
                 return -EIO; /* offsets must be contiguous */
             *pos_out = pos;
             *bsize = (int64_t)kp_batch_size(&h);
+            *base_out = h.base_offset;
             return 0;
         }
         pos += (int64_t)kp_batch_size(&h);
@@ -422,8 +419,8 @@ int st_log_read(struct st_log *log, int64_t offset, size_t max_bytes, struct st_
         int64_t size = atomic_load_explicit(&s->size, memory_order_acquire);
         int64_t from = 0, endpos;
         if (i == 0) {
-            int64_t bs;
-            if ((err = find_batch(s, size, offset, &from, &bs)) < 0)
+            int64_t bs, first;
+            if ((err = find_batch(s, size, offset, &from, &bs, &first)) < 0)
                 break;
             if (overlaps_bad(s, from, from + bs)) {
                 err = -EIO;
@@ -438,11 +435,7 @@ int st_log_read(struct st_log *log, int64_t offset, size_t max_bytes, struct st_
             } else if ((err = cut_at(s, size, from + bs, limit, &endpos)) < 0) {
                 break;
             }
-            out->first_offset = s->base + (offset - s->base); /* refined below */
-            struct kp_batch_hdr h;
-            if ((err = read_hdr(s, from, size, &h)) < 0)
-                break;
-            out->first_offset = h.base_offset;
+            out->first_offset = first;
         } else {
             if (size == 0 || budget < KP_BATCH_HEADER_LEN)
                 break;
@@ -487,8 +480,7 @@ void st_read_release(struct st_read *rd)
     rd->total = 0;
 }
 
-/* ---- offsets
- * ------------------------------------------------------------------------------------- */
+/* ---- offsets --------------------------------------------------------------------------------- */
 
 int64_t st_log_start_offset(const struct st_log *log)
 {
@@ -564,8 +556,7 @@ void st_log_request_sync(struct st_log *log)
     st__store_kick_flusher(log->store);
 }
 
-/* ---- housekeeping
- * ---------------------------------------------------------------------------------- */
+/* ---- housekeeping ---------------------------------------------------------------------------- */
 
 static int64_t seg_time(struct st_seg *s)
 {
@@ -626,8 +617,7 @@ void st__log_maintain(struct st_log *log, int64_t now_ms)
     pthread_mutex_unlock(&log->mu);
 }
 
-/* ---- lifetime -----------------------------------------------------------------------------------
- */
+/* ---- lifetime -------------------------------------------------------------------------------- */
 
 void st__log_free(struct st_log *log)
 {

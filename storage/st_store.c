@@ -42,7 +42,7 @@ bool st_topic_name_valid(const char *name, size_t len)
     return true;
 }
 
-/* ---- metadata files ------------------------------------------------------------------------ */
+/* ---- metadata files -------------------------------------------------------------------------- */
 
 /* Topic-level keys, as Kafka names them, and where they live in st_log_config. */
 static const struct {
@@ -179,7 +179,7 @@ static int meta_read(struct st_store *st, const char *name, int32_t *partitions,
     return *partitions > 0 ? 0 : -EBADMSG;
 }
 
-/* ---- topics -------------------------------------------------------------------------------- */
+/* ---- topics ---------------------------------------------------------------------------------- */
 
 static struct st_topic *find_topic(struct st_store *st, const char *name, size_t len, int *at)
 {
@@ -372,8 +372,7 @@ struct st_log *st_log_get(struct st_store *store, const char *topic, size_t topi
     return log;
 }
 
-/* ---- store ------------------------------------------------------------------------------------
- */
+/* ---- store ----------------------------------------------------------------------------------- */
 
 void st_store_set_notify(struct st_store *store, st_notify_fn fn, void *arg)
 {
