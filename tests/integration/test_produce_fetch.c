@@ -805,7 +805,92 @@ END_TEST
 
 static size_t varied(int64_t i) { return (size_t)((i * 997) % 1500); }
 
-enum { N_FETCHES = 7 };
+enum { N_SINGLE = 7, N_FETCHES = N_SINGLE + 2, TP4_BATCHES = 60 };
+
+/* tp4: 4 partitions, partition p holds TP4_BATCHES batches of 2 records of p4-<p>-<i>. */
+static size_t tp4_pad(int64_t i) { return (size_t)(200 + (i * 7919) % 12000); }
+
+static void produce_tp4(int port)
+{
+    int fd = tb_connect(port);
+    ck_assert_int_ge(fd, 0);
+    create_topic(fd, "tp4", 4);
+    uint8_t *buf = malloc(64 << 10);
+    ck_assert_ptr_nonnull(buf);
+    for (int b = 0; b < TP4_BATCHES; b++) {
+        for (int p = 0; p < 4; p++) {
+            char prefix[16];
+            snprintf(prefix, sizeof prefix, "p4-%d", p);
+            struct kp_batch_builder bb;
+            ck_assert_int_eq(kp_batch_begin(&bb, buf, 64 << 10, 1700000000000LL), 0);
+            for (int j = 0; j < 2; j++) {
+                char v[16384];
+                size_t len = tb_value(v, sizeof v, prefix, b * 2 + j, tp4_pad(b * 2 + j));
+                ck_assert_int_eq(kp_batch_add(&bb, 1700000000000LL, KP_BYTES_NULL,
+                                              (struct kp_bytes){(uint8_t *)v, (int32_t)len}, NULL,
+                                              0),
+                                 0);
+            }
+            long len = kp_batch_finish(&bb);
+            ck_assert_int_gt(len, 0);
+            struct tb_produce_resp pr;
+            ck_assert_int_eq(tb_produce(fd, "tp4", p, buf, (size_t)len, &pr), 0);
+            ck_assert_int_eq(pr.error, 0);
+        }
+    }
+    free(buf);
+    close(fd);
+}
+
+/* Checks one multi-partition answer: every partition's records whole, in order, from its
+ * offset; the response's total within max_bytes but for the first batch. */
+static void check_tp4(const struct tb_frame *f, const int32_t *parts, const int64_t *offs, int n,
+                      int32_t max_bytes, int min_nonempty)
+{
+    int nonempty = 0;
+    struct tb_fetch_resp fr[8];
+    int32_t got_part[8];
+    int m = 0;
+    ck_assert_int_eq(tb_dec_fetch_multi(f, 11, fr, got_part, 8, &m), 0);
+    ck_assert_int_eq(m, n);
+    long total = 0;
+    bool first = true;
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(got_part[i], parts[i]);
+        if (parts[i] >= 4) {
+            ck_assert_int_eq(fr[i].error, 3);
+            ck_assert_int_eq(fr[i].records_len, 0);
+            continue;
+        }
+        ck_assert_int_eq(fr[i].error, 0);
+        ck_assert_int_eq(fr[i].high_watermark, TP4_BATCHES * 2);
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "p4-%d", parts[i]);
+        struct tb_seq seq = {.prefix = prefix, .pad_of = tp4_pad, .next_offset = offs[i]};
+        size_t trailing = 0;
+        long k = fr[i].records_len > 0 ? tb_records_walk(fr[i].records, (size_t)fr[i].records_len,
+                                                         tb_seq_check, &seq, &trailing)
+                                       : 0;
+        ck_assert_msg(k >= 0 && !seq.err[0] && trailing == 0, "tp4/%d: %ld records %s", parts[i], k,
+                      seq.err);
+        if (fr[i].records_len > 0 && first) {
+            first = false;
+            ck_assert_msg(k > 0, "tp4/%d: no record in the first non-empty partition", parts[i]);
+        }
+        total += fr[i].records_len;
+        nonempty += fr[i].records_len > 0;
+    }
+    ck_assert_msg(nonempty >= min_nonempty, "only %d partitions with records, want %d", nonempty,
+                  min_nonempty);
+    ck_assert_msg(total > 0, "multi-partition fetch returned nothing");
+    ck_assert_msg(total <= max_bytes + 30000, "multi-partition fetch returned %ld bytes for %d",
+                  total, max_bytes);
+}
+
+static const int32_t tp4_parts_a[4] = {0, 1, 2, 3};
+static const int64_t tp4_offs_a[4] = {0, 17, 60, 119};
+static const int32_t tp4_parts_b[3] = {3, 9, 1};
+static const int64_t tp4_offs_b[3] = {5, 0, 100};
 
 /* The fixed list of fetches whose raw responses must match across transfer paths. */
 static void raw_fetches(int port, struct tb_frame out[N_FETCHES], int64_t hw)
@@ -813,7 +898,7 @@ static void raw_fetches(int port, struct tb_frame out[N_FETCHES], int64_t hw)
     const struct {
         int16_t version;
         struct tb_fetch_args a;
-    } fx[N_FETCHES] = {
+    } fx[N_SINGLE] = {
         {11, {0, 1, 64 << 20, "tp", 0, 0, 32 << 20}},     /* everything, across segments */
         {11, {0, 1, 64 << 20, "tp", 0, hw / 2, 1 << 20}}, /* from the middle */
         {11, {0, 1, 100, "tp", 0, 17, 100}},              /* first batch whole */
@@ -824,13 +909,23 @@ static void raw_fetches(int port, struct tb_frame out[N_FETCHES], int64_t hw)
     };
     int fd = tb_connect(port);
     ck_assert_int_ge(fd, 0);
-    for (int i = 0; i < N_FETCHES; i++) {
+    for (int i = 0; i < N_SINGLE; i++) {
         struct tb_req r;
         ck_assert_int_eq(tb_req_begin(&r, 512, 1, fx[i].version, 3000 + i), 0);
         tb_enc_fetch(&r, fx[i].version, &fx[i].a);
         ck_assert_int_eq(tb_call(fd, &r, 3000 + i, &out[i]), 0);
         tb_req_free(&r);
     }
+    /* Several partitions in one answer: headers and file ranges interleaved. */
+    struct tb_req r;
+    ck_assert_int_eq(tb_req_begin(&r, 512, 1, 11, 3100), 0);
+    tb_enc_fetch_multi(&r, 11, 0, 1, 200000, "tp4", 4, tp4_parts_a, tp4_offs_a, 100000);
+    ck_assert_int_eq(tb_call(fd, &r, 3100, &out[N_SINGLE]), 0);
+    tb_req_free(&r);
+    ck_assert_int_eq(tb_req_begin(&r, 512, 1, 11, 3101), 0);
+    tb_enc_fetch_multi(&r, 11, 0, 1, 64 << 20, "tp4", 3, tp4_parts_b, tp4_offs_b, 1 << 20);
+    ck_assert_int_eq(tb_call(fd, &r, 3101, &out[N_SINGLE + 1]), 0);
+    tb_req_free(&r);
     close(fd);
 }
 
@@ -917,6 +1012,7 @@ START_TEST(transfer_paths_byte_identical)
             free(buf);
             close(fd);
             produce_big(B.port);
+            produce_tp4(B.port);
         }
         struct tb_frame got[N_FETCHES], got_slow;
         raw_fetches(B.port, got, hw);
@@ -940,6 +1036,8 @@ START_TEST(transfer_paths_byte_identical)
             n = tb_records_walk(fr.records, (size_t)fr.records_len, tb_seq_check, &big, &trailing);
             ck_assert_msg(n > 0 && !big.err[0] && trailing == 0, "big fetch: %ld records (%s)", n,
                           big.err);
+            check_tp4(&got[N_SINGLE], tp4_parts_a, tp4_offs_a, 4, 200000, 2);
+            check_tp4(&got[N_SINGLE + 1], tp4_parts_b, tp4_offs_b, 3, 64 << 20, 2);
             /* ... and the whole log reads back right, fetch after fetch. */
             int fd = conn();
             struct tb_seq all = {.prefix = "tp", .pad_of = varied};

@@ -215,32 +215,42 @@ void tb_enc_produce(struct tb_req *r, int16_t version, int16_t acks, int32_t tim
         kp_wr_nbytes(&r->wr, KP_BYTES_NULL);
 }
 
-void tb_enc_fetch(struct tb_req *r, int16_t version, const struct tb_fetch_args *a)
+void tb_enc_fetch_multi(struct tb_req *r, int16_t version, int32_t max_wait_ms, int32_t min_bytes,
+                        int32_t max_bytes, const char *topic, int n, const int32_t *parts,
+                        const int64_t *offsets, int32_t pmax)
 {
     struct kp_wr *w = &r->wr;
     kp_wr_i32(w, -1); /* replica_id */
-    kp_wr_i32(w, a->max_wait_ms);
-    kp_wr_i32(w, a->min_bytes);
-    kp_wr_i32(w, a->max_bytes);
+    kp_wr_i32(w, max_wait_ms);
+    kp_wr_i32(w, min_bytes);
+    kp_wr_i32(w, max_bytes);
     kp_wr_i8(w, 0); /* isolation_level (v4+) */
     if (version >= 7) {
         kp_wr_i32(w, 0);  /* session_id */
         kp_wr_i32(w, -1); /* session_epoch */
     }
     kp_wr_array(w, 1);
-    kp_wr_str(w, kp_str_of(a->topic));
-    kp_wr_array(w, 1);
-    kp_wr_i32(w, a->partition);
-    if (version >= 9)
-        kp_wr_i32(w, -1); /* current_leader_epoch */
-    kp_wr_i64(w, a->offset);
-    if (version >= 5)
-        kp_wr_i64(w, -1); /* log_start_offset (followers only) */
-    kp_wr_i32(w, a->partition_max_bytes);
+    kp_wr_str(w, kp_str_of(topic));
+    kp_wr_array(w, n);
+    for (int i = 0; i < n; i++) {
+        kp_wr_i32(w, parts[i]);
+        if (version >= 9)
+            kp_wr_i32(w, -1); /* current_leader_epoch */
+        kp_wr_i64(w, offsets[i]);
+        if (version >= 5)
+            kp_wr_i64(w, -1); /* log_start_offset (followers only) */
+        kp_wr_i32(w, pmax);
+    }
     if (version >= 7)
         kp_wr_array(w, 0); /* forgotten topics */
     if (version >= 11)
         kp_wr_str(w, kp_str_of(""));
+}
+
+void tb_enc_fetch(struct tb_req *r, int16_t version, const struct tb_fetch_args *a)
+{
+    tb_enc_fetch_multi(r, version, a->max_wait_ms, a->min_bytes, a->max_bytes, a->topic, 1,
+                       &a->partition, &a->offset, a->partition_max_bytes);
 }
 
 void tb_enc_list_offsets(struct tb_req *r, int16_t version, const char *topic, int32_t partition,
@@ -423,40 +433,60 @@ int tb_dec_produce(const struct tb_frame *f, int16_t version, struct tb_produce_
     return rd_done(&rd);
 }
 
-int tb_dec_fetch(const struct tb_frame *f, int16_t version, struct tb_fetch_resp *out)
+int tb_dec_fetch_multi(const struct tb_frame *f, int16_t version, struct tb_fetch_resp *out,
+                       int32_t *part, int max, int *n)
 {
     struct kp_rd rd;
     rd_body(&rd, f);
-    memset(out, 0, sizeof *out);
-    out->log_start_offset = -1;
-    out->preferred_read_replica = -1;
+    int16_t top_error = 0;
+    int32_t session_id = 0;
     (void)kp_rd_i32(&rd); /* throttle */
     if (version >= 7) {
-        out->top_error = kp_rd_i16(&rd);
-        out->session_id = kp_rd_i32(&rd);
+        top_error = kp_rd_i16(&rd);
+        session_id = kp_rd_i32(&rd);
     }
     if (kp_rd_array(&rd, 8, false) != 1)
         return -EBADMSG;
     (void)kp_rd_str(&rd);
-    if (kp_rd_array(&rd, 30, false) != 1)
+    int32_t np = kp_rd_array(&rd, 30, false);
+    if (!kp_rd_ok(&rd) || np < 0 || np > max)
         return -EBADMSG;
-    (void)kp_rd_i32(&rd);
-    out->error = kp_rd_i16(&rd);
-    out->high_watermark = kp_rd_i64(&rd);
-    out->last_stable_offset = kp_rd_i64(&rd);
-    if (version >= 5)
-        out->log_start_offset = kp_rd_i64(&rd);
-    out->n_aborted = kp_rd_array(&rd, 16, true);
-    for (int32_t i = 0; i < out->n_aborted; i++) {
-        (void)kp_rd_i64(&rd);
-        (void)kp_rd_i64(&rd);
+    *n = np;
+    for (int32_t i = 0; i < np; i++) {
+        struct tb_fetch_resp *o = &out[i];
+        memset(o, 0, sizeof *o);
+        o->top_error = top_error;
+        o->session_id = session_id;
+        o->log_start_offset = -1;
+        o->preferred_read_replica = -1;
+        part[i] = kp_rd_i32(&rd);
+        o->error = kp_rd_i16(&rd);
+        o->high_watermark = kp_rd_i64(&rd);
+        o->last_stable_offset = kp_rd_i64(&rd);
+        if (version >= 5)
+            o->log_start_offset = kp_rd_i64(&rd);
+        o->n_aborted = kp_rd_array(&rd, 16, true);
+        for (int32_t j = 0; j < o->n_aborted; j++) {
+            (void)kp_rd_i64(&rd);
+            (void)kp_rd_i64(&rd);
+        }
+        if (version >= 11)
+            o->preferred_read_replica = kp_rd_i32(&rd);
+        struct kp_bytes rec = kp_rd_nbytes(&rd);
+        o->records_len = rec.len;
+        o->records = rec.ptr;
     }
-    if (version >= 11)
-        out->preferred_read_replica = kp_rd_i32(&rd);
-    struct kp_bytes rec = kp_rd_nbytes(&rd);
-    out->records_len = rec.len;
-    out->records = rec.ptr;
     return rd_done(&rd);
+}
+
+int tb_dec_fetch(const struct tb_frame *f, int16_t version, struct tb_fetch_resp *out)
+{
+    int32_t part;
+    int n = 0;
+    int rc = tb_dec_fetch_multi(f, version, out, &part, 1, &n);
+    if (rc == 0 && n != 1)
+        rc = -EBADMSG;
+    return rc;
 }
 
 int tb_dec_list_offsets(const struct tb_frame *f, int16_t version, struct tb_list_offsets_resp *out)

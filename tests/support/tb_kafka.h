@@ -85,6 +85,13 @@ struct tb_fetch_args {
 };
 /* Fetch v4-11, one partition, isolation READ_UNCOMMITTED (0), no session. */
 void tb_enc_fetch(struct tb_req *r, int16_t version, const struct tb_fetch_args *a);
+/*
+ * Fetch v4-11 of n partitions of one topic in one request (offsets[i] for parts[i]), each
+ * with partition_max_bytes pmax.
+ */
+void tb_enc_fetch_multi(struct tb_req *r, int16_t version, int32_t max_wait_ms, int32_t min_bytes,
+                        int32_t max_bytes, const char *topic, int n, const int32_t *parts,
+                        const int64_t *offsets, int32_t pmax);
 /* ListOffsets v1-2, one partition; timestamp -1 latest, -2 earliest. */
 void tb_enc_list_offsets(struct tb_req *r, int16_t version, const char *topic, int32_t partition,
                          int64_t timestamp);
@@ -157,6 +164,10 @@ struct tb_fetch_resp {
     const uint8_t *records;         /* into the frame */
 };
 int tb_dec_fetch(const struct tb_frame *f, int16_t version, struct tb_fetch_resp *out);
+/* A fetch response with one topic and up to max partitions: out[i] and *n; part[i] gets the
+ * partition index. top_error/session_id are repeated in each out[i]. */
+int tb_dec_fetch_multi(const struct tb_frame *f, int16_t version, struct tb_fetch_resp *out,
+                       int32_t *part, int max, int *n);
 
 struct tb_list_offsets_resp {
     int16_t error;
