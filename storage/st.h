@@ -69,8 +69,9 @@ int st_store_open(const char *dir, const struct st_log_config *defaults, struct 
 void st_store_close(struct st_store *store);
 
 /* Called from the flusher thread after each sync of a log (any log), once its durable offset
- * is updated; a failed sync notifies too (the durable offset did not move). Must be cheap and
- * may call st_log_durable_offset(); must not call st_topic_* or st_store_close(). */
+ * is updated; a failed sync notifies too (the durable offset did not move). No storage lock
+ * is held during the call, but it delays the next sync: keep it cheap. Must not call
+ * st_store_close(). */
 typedef void (*st_notify_fn)(void *arg, struct st_log *log);
 void st_store_set_notify(struct st_store *store, st_notify_fn fn, void *arg);
 

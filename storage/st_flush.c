@@ -203,6 +203,8 @@ int st__log_sync(struct st_log *log)
     int nsealed;
     pthread_mutex_lock(&log->sync_mu);
     int err = sync_locked(log, false, sealed, &nsealed);
+    pthread_mutex_unlock(&log->sync_mu);
+    /* No storage lock is held across the callback, so it may call into the store. */
     struct st_store *store = log->store;
     pthread_mutex_lock(&store->fl_mu);
     st_notify_fn fn = store->notify;
@@ -210,8 +212,15 @@ int st__log_sync(struct st_log *log)
     pthread_mutex_unlock(&store->fl_mu);
     if (err != -ENOENT && fn)
         fn(arg, log);
-    digest_sealed(log, sealed, nsealed);
-    pthread_mutex_unlock(&log->sync_mu);
+    if (nsealed > 0) {
+        pthread_mutex_lock(&log->sync_mu);
+        pthread_mutex_lock(&log->mu);
+        bool deleted = log->deleted;
+        pthread_mutex_unlock(&log->mu);
+        if (!deleted)
+            digest_sealed(log, sealed, nsealed);
+        pthread_mutex_unlock(&log->sync_mu);
+    }
     put_all(sealed, nsealed);
     return err;
 }
