@@ -82,6 +82,14 @@ for p in 0 1 2 3; do
     cat "$WORK/part-$p.txt" >>"$WORK/all-consumed.txt"
 done
 cmp -s <(sort "$keyed") <(sort "$WORK/all-consumed.txt") || fail "keyed: union of partitions != input"
+# All four partitions in one consumer: librdkafka fetches them in one request each time.
+kc -C -t keyed -o beginning -e -q -f '%p %k:%s\n' >"$WORK/all-at-once.txt" ||
+    fail "keyed: kcat -C (all partitions) failed"
+for p in 0 1 2 3; do
+    sed -n "s/^$p //p" "$WORK/all-at-once.txt" >"$WORK/at-once-$p.txt"
+    cmp -s "$WORK/expect-$p.txt" "$WORK/at-once-$p.txt" ||
+        fail "keyed: consuming all partitions at once, partition $p differs"
+done
 assert_alive keys
 stop_broker keys TERM
 log "keyed: 4,000 records on 4 partitions as the partitioner placed them"
