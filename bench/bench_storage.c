@@ -74,7 +74,7 @@ static struct st_store *open_store(const char *dir)
     return st;
 }
 
-/* ---- flushing off ------------------------------------------------------------------------ */
+/* ---- flushing off ---------------------------------------------------------------------------- */
 
 static void bench_nosync(const char *dir, size_t size, int per_call, int64_t total)
 {
@@ -112,7 +112,7 @@ static void bench_nosync(const char *dir, size_t size, int per_call, int64_t tot
     st_store_close(st);
 }
 
-/* ---- group commit ------------------------------------------------------------------------ */
+/* ---- group commit ---------------------------------------------------------------------------- */
 
 static pthread_mutex_t gmu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gcond = PTHREAD_COND_INITIALIZER;
@@ -190,7 +190,7 @@ static void bench_group_commit(const char *dir, size_t size, int nprod, double s
     st_store_close(st);
 }
 
-/* ---- recovery scan ----------------------------------------------------------------------- */
+/* ---- recovery scan --------------------------------------------------------------------------- */
 
 static void bench_recovery(const char *dir) /* dir: < 4096 bytes */
 {

@@ -142,7 +142,7 @@ START_TEST(t_create_reopen_delete)
 }
 END_TEST
 
-/* ---- flush policy ---------------------------------------------------------------------- */
+/* ---- flush policy ---------------------------------------------------------------------------- */
 
 static pthread_mutex_t nmu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ncond = PTHREAD_COND_INITIALIZER;
