@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -296,6 +297,101 @@ START_TEST(torn_tail_truncated_on_recovery)
 }
 END_TEST
 
+/* Size of a file, or -1. */
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+START_TEST(corrupt_last_batch_truncated_on_recovery)
+{
+    start(NULL);
+    int fd = conn();
+    create_topic(fd, "crc", 1);
+    for (int b = 0; b < 10; b++)
+        produce_seq(fd, "crc", 0, "crc", b * 4, 4, 50);
+    close(fd);
+    int st = tb_broker_stop(&B, SIGKILL);
+    ck_assert(WIFSIGNALED(st));
+
+    /* Flip a byte inside the last batch's records: its CRC no longer matches. */
+    char seg[1024];
+    tail_segment("crc", seg, sizeof seg);
+    long size = file_size(seg);
+    ck_assert_int_gt(size, 100);
+    int sfd = open(seg, O_RDWR);
+    ck_assert_int_ge(sfd, 0);
+    uint8_t byte;
+    ck_assert_int_eq(pread(sfd, &byte, 1, size - 10), 1);
+    byte ^= 0xff;
+    ck_assert_int_eq(pwrite(sfd, &byte, 1, size - 10), 1);
+    close(sfd);
+
+    start(NULL);
+    fd = conn();
+    /* The bad batch (offsets 36..39) is gone, never served; the rest is intact. */
+    expect_seq(fd, "crc", 0, "crc", 50, 36);
+    ck_assert_int_eq(produce_seq(fd, "crc", 0, "crc", 36, 4, 50), 36);
+    expect_seq(fd, "crc", 0, "crc", 50, 40);
+    close(fd);
+}
+END_TEST
+
+START_TEST(missing_indexes_rebuilt)
+{
+    static const char *const extra[] = {"-o", "log.segment.bytes=16384", NULL};
+    start(extra);
+    int fd = conn();
+    create_topic(fd, "idx", 1);
+    for (int b = 0; b < 60; b++) {
+        uint8_t buf[8192];
+        long len = tb_batch_values(buf, sizeof buf, "idx", b * 5, 5, 100, false,
+                                   1000000 + (int64_t)b * 1000);
+        struct tb_produce_resp pr;
+        ck_assert_int_eq(tb_produce(fd, "idx", 0, buf, (size_t)len, &pr), 0);
+        ck_assert_int_eq(pr.error, 0);
+    }
+    close(fd);
+    int st = tb_broker_stop(&B, SIGKILL);
+    ck_assert(WIFSIGNALED(st));
+    /* Remove every .index and .timeindex file of the partition. */
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/idx-0", B.data);
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    int removed = 0;
+    while ((e = readdir(d)) != NULL) {
+        const char *dot = strrchr(e->d_name, '.');
+        if (dot && (strcmp(dot, ".index") == 0 || strcmp(dot, ".timeindex") == 0)) {
+            char path[1024];
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            ck_assert_int_eq(unlink(path), 0);
+            removed++;
+        }
+    }
+    closedir(d);
+    ck_assert_msg(removed >= 2, "only %d index files found (segments did not roll?)", removed);
+
+    start(extra);
+    fd = conn();
+    expect_seq(fd, "idx", 0, "idx", 100, 300);
+    /* Fetches from the middle of later segments find their batch. */
+    for (int64_t off = 3; off < 300; off += 37) {
+        struct tb_seq seq = {.prefix = "idx", .pad_to = 100, .next_offset = off};
+        int rc = tb_consume_seq(fd, "idx", 0, off + 1, &seq, 2);
+        ck_assert_msg(rc == 0, "fetch at %lld: %d %s", (long long)off, rc, seq.err);
+    }
+    /* And by time. */
+    struct tb_list_offsets_resp lo;
+    ck_assert_int_eq(tb_list_offsets(fd, "idx", 0, 1000000 + 41 * 1000, &lo), 0);
+    ck_assert_int_eq(lo.error, 0);
+    ck_assert_int_eq(lo.offset, 41 * 5);
+    close(fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("restart");
@@ -305,6 +401,8 @@ static Suite *suite(void)
     tcase_add_test(tc, sigterm_restart_everything_readable);
     tcase_add_test(tc, kill9_mid_production);
     tcase_add_test(tc, torn_tail_truncated_on_recovery);
+    tcase_add_test(tc, corrupt_last_batch_truncated_on_recovery);
+    tcase_add_test(tc, missing_indexes_rebuilt);
     suite_add_tcase(s, tc);
     return s;
 }
