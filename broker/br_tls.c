@@ -536,6 +536,12 @@ void br_tls_rx_eof(struct br_tls *t) { t->rx_eof = true; }
 
 size_t br_tls_rx_pending(const struct br_tls *t) { return t->rx_len - t->rx_off; }
 
+const uint8_t *br_tls_rx_peek(const struct br_tls *t, size_t *len)
+{
+    *len = t->rx_len - t->rx_off;
+    return t->rx + t->rx_off;
+}
+
 const uint8_t *br_tls_tx_data(const struct br_tls *t, size_t *len)
 {
     *len = t->tx_len - t->tx_off;
@@ -582,8 +588,8 @@ static int ssl_fail(struct br_tls *t, int ret)
             ssl_reason(t->err, sizeof(t->err));
             return -EPROTO;
         }
-        snprintf(t->err, sizeof(t->err), "peer closed the connection mid-%s",
-                 t->established ? "record" : "handshake");
+        snprintf(t->err, sizeof(t->err), "peer closed the connection %s",
+                 t->established ? "without close_notify" : "mid-handshake");
         return -ECONNRESET;
     }
     case SSL_ERROR_SSL:
@@ -601,8 +607,8 @@ static int ssl_fail(struct br_tls *t, int ret)
             return -EACCES;
         }
         if (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
-            snprintf(t->err, sizeof(t->err), "peer closed the connection mid-%s",
-                     t->established ? "record" : "handshake");
+            snprintf(t->err, sizeof(t->err), "peer closed the connection %s",
+                     t->established ? "without close_notify" : "mid-handshake");
             return -ECONNRESET;
         }
         char why[160];

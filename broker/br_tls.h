@@ -115,6 +115,8 @@ void br_tls_rx_commit(struct br_tls *t, size_t n);
 void br_tls_rx_eof(struct br_tls *t);
 /* Ciphertext received and not yet consumed by the engine. */
 size_t br_tls_rx_pending(const struct br_tls *t);
+/* Those bytes (valid until the next engine call): to look at what a client sent first. */
+const uint8_t *br_tls_rx_peek(const struct br_tls *t, size_t *len);
 /* Ciphertext waiting to be sent (stable until consumed). */
 const uint8_t *br_tls_tx_data(const struct br_tls *t, size_t *len);
 void br_tls_tx_consume(struct br_tls *t, size_t n);
