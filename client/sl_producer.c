@@ -485,7 +485,7 @@ int sl_poll(sl_producer *p, int timeout_ms)
     int64_t deadline = timeout_ms < 0 ? -1 : sl__now_ms() + timeout_ms;
     /* A zero-timeout poll does I/O at most every millisecond, so a tight produce/poll loop
      * does not turn into one syscall per record. */
-    if (timeout_ms != 0 || !p->done_head || now_us - p->last_io_us >= 1000)
+    if (timeout_ms != 0 || now_us - p->last_io_us >= 1000)
         turn(p, 0);
     int served = serve_done(p);
     while (served == 0 && timeout_ms != 0 && p->q_msgs > 0) {

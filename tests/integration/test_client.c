@@ -26,12 +26,42 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../support/tb_broker.h"
 #include "splicelog.h"
 
 static struct tb_broker B;
+
+/*
+ * For loops over many records: Check's ck_assert* report every passing check to the test
+ * runner (a write per call), which costs more than the work under test; these call into Check
+ * only when the condition fails.
+ */
+#define FAST(cond)                                                                                 \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            ck_assert_msg(0, "failed: %s", #cond);                                                 \
+    } while (0)
+#define FAST_MSG(cond, ...)                                                                        \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            ck_assert_msg(0, __VA_ARGS__);                                                         \
+    } while (0)
+#define FAST_EQ(a, b)                                                                              \
+    do {                                                                                           \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        if (a_ != b_)                                                                              \
+            ck_assert_msg(0, "%s == %s failed: %lld != %lld", #a, #b, a_, b_);                     \
+    } while (0)
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 static char bootstrap[64];
 
 static void start_broker(const char *const *extra)
@@ -156,17 +186,20 @@ START_TEST(test_million_records_roundtrip)
     cset(c, "acks", "1");
     sl_conf_set_delivery_cb(c, million_dr);
     sl_producer *p = producer_new(c);
+    int64_t t0 = now_ms();
     for (long i = 0; i < MILLION; i++) {
         char k[16], v[32];
         int kl = snprintf(k, sizeof(k), "k%ld", i % 1000);
         int vl = snprintf(v, sizeof(v), "value-%07ld", i);
         sl_err e = produce(p, "million", SL_PARTITION_ANY, k, (size_t)kl, v, (size_t)vl, NULL, 0,
                            (void *)(intptr_t)i);
-        ck_assert_msg(e == SL_ERR_NO_ERROR, "produce %ld: %s", i, sl_err2str(e));
+        FAST_MSG(e == SL_ERR_NO_ERROR, "produce %ld: %s", i, sl_err2str(e));
         if (i % 1000 == 0)
             sl_poll(p, 0);
     }
+    int64_t t1 = now_ms();
     ck_assert_int_eq(sl_flush(p, 120000), SL_ERR_NO_ERROR);
+    int64_t t2 = now_ms();
     sl_stats st;
     sl_producer_stats(p, &st);
     sl_producer_free(p);
@@ -175,10 +208,10 @@ START_TEST(test_million_records_roundtrip)
     ck_assert_int_eq(M.bad_views, 0);
     ck_assert_uint_eq(st.records_delivered, MILLION);
     for (long i = 0; i < MILLION; i++) {
-        ck_assert_msg(M.calls[i] == 1, "record %ld: %d callbacks", i, M.calls[i]);
+        FAST_MSG(M.calls[i] == 1, "record %ld: %d callbacks", i, M.calls[i]);
         char k[16];
         int kl = snprintf(k, sizeof(k), "k%ld", i % 1000);
-        ck_assert_int_eq(M.part[i], sl_partition_for_key(k, (size_t)kl, MPARTS));
+        FAST_EQ(M.part[i], sl_partition_for_key(k, (size_t)kl, MPARTS));
     }
     /* Batching happened: far fewer batches than records. */
     ck_assert_uint_lt(st.batches_sent, MILLION / 100);
@@ -199,25 +232,29 @@ START_TEST(test_million_records_roundtrip)
             idle++;
             continue;
         }
-        ck_assert_msg(e == SL_ERR_NO_ERROR, "poll: %s", sl_err2str(e));
+        FAST_MSG(e == SL_ERR_NO_ERROR, "poll: %s", sl_err2str(e));
         idle = 0;
-        ck_assert(r.value && r.value_len == 13 && memcmp(r.value, "value-", 6) == 0);
+        FAST(r.value && r.value_len == 13 && memcmp(r.value, "value-", 6) == 0);
         char num[8];
         memcpy(num, (const char *)r.value + 6, 7);
         num[7] = 0;
         long i = strtol(num, NULL, 10);
-        ck_assert(i >= 0 && i < MILLION);
-        ck_assert_msg(!seen[i], "record %ld twice", i);
+        FAST(i >= 0 && i < MILLION);
+        FAST_MSG(!seen[i], "record %ld twice", i);
         seen[i] = 1;
-        ck_assert_int_eq(r.partition, M.part[i]);
-        ck_assert_int_eq(r.offset, M.off[i]);
+        FAST_EQ(r.partition, M.part[i]);
+        FAST_EQ(r.offset, M.off[i]);
         char key[16];
         int kl = snprintf(key, sizeof(key), "k%ld", i % 1000);
-        ck_assert(r.key && r.key_len == (size_t)kl && memcmp(r.key, key, (size_t)kl) == 0);
-        ck_assert_str_eq(r.topic, "million");
+        FAST(r.key && r.key_len == (size_t)kl && memcmp(r.key, key, (size_t)kl) == 0);
+        FAST(strcmp(r.topic, "million") == 0);
         got++;
     }
     ck_assert_int_eq(got, MILLION);
+    int64_t t3 = now_ms();
+    fprintf(stderr, "million: produce %lld ms, flush %lld ms, consume %lld ms; %llu batches\n",
+            (long long)(t1 - t0), (long long)(t2 - t1), (long long)(t3 - t2),
+            (unsigned long long)st.batches_sent);
     sl_record r;
     ck_assert_int_eq(sl_consumer_poll(k, 200, &r), SL_ERR__TIMED_OUT);
     sl_consumer_free(k);
@@ -347,8 +384,8 @@ static void inflight_dr(sl_producer *p, const sl_delivery *dr, void *opaque)
     (void)p;
     (void)opaque;
     long i = (long)(intptr_t)dr->msg_opaque;
-    ck_assert(i >= 0 && i < inflight_n);
-    ck_assert_msg(dr->err == SL_ERR_NO_ERROR, "%s", sl_err2str(dr->err));
+    FAST(i >= 0 && i < inflight_n);
+    FAST_MSG(dr->err == SL_ERR_NO_ERROR, "%s", sl_err2str(dr->err));
     inflight_off[i] = dr->offset;
 }
 
@@ -365,9 +402,8 @@ START_TEST(test_many_requests_in_flight_keep_order)
     for (long i = 0; i < inflight_n; i++) {
         char v[32];
         int vl = snprintf(v, sizeof(v), "in-flight-%ld", i);
-        ck_assert_int_eq(
-            produce(p, "inflight", 0, NULL, 0, v, (size_t)vl, NULL, 0, (void *)(intptr_t)i),
-            SL_ERR_NO_ERROR);
+        FAST_EQ(produce(p, "inflight", 0, NULL, 0, v, (size_t)vl, NULL, 0, (void *)(intptr_t)i),
+                SL_ERR_NO_ERROR);
     }
     ck_assert_int_eq(sl_flush(p, 60000), SL_ERR_NO_ERROR);
     sl_stats st;
@@ -377,7 +413,7 @@ START_TEST(test_many_requests_in_flight_keep_order)
     ck_assert_uint_le(st.max_in_flight_seen, 5);
     ck_assert_uint_gt(st.batches_sent, 10);
     for (long i = 0; i < inflight_n; i++)
-        ck_assert_int_eq(inflight_off[i], i); /* one partition: produce order == log order */
+        FAST_EQ(inflight_off[i], i); /* one partition: produce order == log order */
     free(inflight_off);
 }
 END_TEST
@@ -393,7 +429,7 @@ static void restart_dr(sl_producer *p, const sl_delivery *dr, void *opaque)
     (void)p;
     (void)opaque;
     long i = (long)(intptr_t)dr->msg_opaque;
-    ck_assert(i >= 0 && i < RN);
+    FAST(i >= 0 && i < RN);
     restart_calls[i]++;
     restart_err[i] = dr->err;
     restart_off[i] = dr->offset;
@@ -416,9 +452,8 @@ START_TEST(test_broker_killed_mid_production)
     for (long i = 0; i < RN; i++) {
         char v[32];
         int vl = snprintf(v, sizeof(v), "restart-%06ld", i);
-        ck_assert_int_eq(
-            produce(p, "restart", 0, NULL, 0, v, (size_t)vl, NULL, 0, (void *)(intptr_t)i),
-            SL_ERR_NO_ERROR);
+        FAST_EQ(produce(p, "restart", 0, NULL, 0, v, (size_t)vl, NULL, 0, (void *)(intptr_t)i),
+                SL_ERR_NO_ERROR);
         sl_poll(p, 0);
         if (i == RN / 3) {
             tb_broker_stop(&B, SIGKILL);
@@ -427,7 +462,7 @@ START_TEST(test_broker_killed_mid_production)
             snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
             const char *const extra[] = {"--listen", listen, NULL};
             start_broker(extra);
-            ck_assert_int_eq(B.port, port);
+            FAST_EQ(B.port, port);
         }
     }
     ck_assert_int_eq(sl_flush(p, 90000), SL_ERR_NO_ERROR);
@@ -450,8 +485,8 @@ START_TEST(test_broker_killed_mid_production)
             idle++;
             continue;
         }
-        ck_assert_msg(e == SL_ERR_NO_ERROR, "%s", sl_err2str(e));
-        ck_assert((size_t)r.offset < cap && r.value_len < 16);
+        FAST_MSG(e == SL_ERR_NO_ERROR, "%s", sl_err2str(e));
+        FAST((size_t)r.offset < cap && r.value_len < 16);
         memcpy(log[r.offset], r.value, r.value_len);
         if (r.offset + 1 > end)
             end = r.offset + 1;
@@ -459,7 +494,7 @@ START_TEST(test_broker_killed_mid_production)
     sl_consumer_free(k);
     long ok = 0, failed = 0;
     for (long i = 0; i < RN; i++) {
-        ck_assert_msg(restart_calls[i] == 1, "record %ld: %d callbacks", i, restart_calls[i]);
+        FAST_MSG(restart_calls[i] == 1, "record %ld: %d callbacks", i, restart_calls[i]);
         if (restart_err[i]) {
             failed++;
             continue;
@@ -467,16 +502,15 @@ START_TEST(test_broker_killed_mid_production)
         ok++;
         char v[32];
         snprintf(v, sizeof(v), "restart-%06d", (int)i);
-        ck_assert_msg(restart_off[i] >= 0 && restart_off[i] < end &&
-                          strcmp(log[restart_off[i]], v) == 0,
-                      "record %ld reported at offset %lld but the log has \"%s\"", i,
-                      (long long)restart_off[i],
-                      restart_off[i] >= 0 && restart_off[i] < end ? log[restart_off[i]] : "");
+        FAST_MSG(restart_off[i] >= 0 && restart_off[i] < end && strcmp(log[restart_off[i]], v) == 0,
+                 "record %ld reported at offset %lld but the log has \"%s\"", i,
+                 (long long)restart_off[i],
+                 restart_off[i] >= 0 && restart_off[i] < end ? log[restart_off[i]] : "");
     }
     /* Records produced after the restart must all have gone through. */
     for (long i = RN / 2 + 1; i < RN; i++)
-        ck_assert_msg(restart_err[i] == SL_ERR_NO_ERROR, "record %ld: %s", i,
-                      sl_err2str(restart_err[i]));
+        FAST_MSG(restart_err[i] == SL_ERR_NO_ERROR, "record %ld: %s", i,
+                 sl_err2str(restart_err[i]));
     ck_assert_uint_ge(st.disconnects + st.retries, 1);
     fprintf(stderr, "restart: %ld delivered, %ld failed, %llu retries\n", ok, failed,
             (unsigned long long)st.retries);
