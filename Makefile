@@ -131,6 +131,10 @@ $(BUILD)/bench_%: $(BUILD)/rel/obj/bench/bench_%.o $(BENCH_LIBS)
 $(BUILD)/bench_fetch: $(BUILD)/rel/obj/bench/bench_fetch.o $(BUILD)/rel/libproto.a
 	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS)
 
+# The librdkafka peer of bench_producer (issue 6): Debian's librdkafka-dev, none of ours.
+$(BUILD)/bench_rdkafka: $(BUILD)/rel/obj/bench/bench_rdkafka.o
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS) -lrdkafka
+
 $(BUILD)/examples/%: $(BUILD)/rel/obj/examples/%.o $(BUILD)/libsplicelog.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS)
