@@ -60,7 +60,8 @@ void st_log_config_default(struct st_log_config *c);
 /*
  * Opens (creating if needed) the data directory, loads every topic and recovers every log:
  * a log without its clean-shutdown marker has its tail scanned and truncated at the first
- * bad batch. Starts the flusher and is ready for appends on return.
+ * bad batch. Starts the flusher and is ready for appends on return. A malformed topic
+ * metadata file fails the open with -EBADMSG (nothing is guessed).
  */
 int st_store_open(const char *dir, const struct st_log_config *defaults, struct st_store **out);
 /* Flushes everything, writes clean-shutdown markers, stops the flusher, frees the store.
@@ -78,7 +79,9 @@ void st_store_set_notify(struct st_store *store, st_notify_fn fn, void *arg);
 /* Kafka's topic name rule: 1..249 chars of [a-zA-Z0-9._-], not "." or "..". */
 bool st_topic_name_valid(const char *name, size_t len);
 
-/* Creates a topic with n partitions; cfg NULL = store defaults. -EEXIST, -EINVAL. */
+/* Creates a topic with n (1..ST_MAX_PARTITIONS) partitions; cfg NULL = store defaults.
+ * -EEXIST, -EINVAL. */
+#define ST_MAX_PARTITIONS 100000
 int st_topic_create(struct st_store *store, const char *name, int32_t partitions,
                     const struct st_log_config *cfg);
 /* Deletes a topic and its files (readers holding ranges keep their fds). -ENOENT. */

@@ -229,7 +229,6 @@ struct st_scrub_cursor {
 
 struct st_store {
     char *dir;
-    int dirfd;
     struct st_log_config defaults;
 
     pthread_mutex_t mu; /* topics */

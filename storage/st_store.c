@@ -166,7 +166,7 @@ static int meta_read(struct st_store *st, const char *name, int32_t *partitions,
             if (v != 1)
                 return -EBADMSG;
         } else if (strcmp(key, "partitions") == 0) {
-            if (v < 1 || v > INT32_MAX)
+            if (v < 1 || v > ST_MAX_PARTITIONS)
                 return -EBADMSG;
             *partitions = (int32_t)v;
         } else {
@@ -266,7 +266,8 @@ static void remove_dir(const char *dir)
 int st_topic_create(struct st_store *store, const char *name, int32_t partitions,
                     const struct st_log_config *cfg)
 {
-    if (!name || !st_topic_name_valid(name, strlen(name)) || partitions < 1 || partitions > 100000)
+    if (!name || !st_topic_name_valid(name, strlen(name)) || partitions < 1 ||
+        partitions > ST_MAX_PARTITIONS)
         return -EINVAL;
     if (!cfg)
         cfg = &store->defaults;
@@ -432,7 +433,6 @@ int st_store_open(const char *dir, const struct st_log_config *defaults, struct 
     if (!st)
         return -ENOMEM;
     st->dir = strdup(dir);
-    st->dirfd = -1;
     if (defaults)
         st->defaults = *defaults;
     else
