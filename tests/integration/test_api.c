@@ -93,7 +93,10 @@ START_TEST(api_versions_every_version)
             int16_t lo, hi;
             ck_assert_msg(tb_api_range(&av, want[i].key, &lo, &hi),
                           "ApiVersions v%d: key %d not advertised", v, want[i].key);
-            ck_assert_msg(lo == want[i].min && hi == want[i].max,
+            /* Produce may start below 3: librdkafka <= 2.11 compresses gzip/snappy/lz4 only
+             * when the Produce range reaches v0 (see tests/interop/test_kcat.sh, part 4). */
+            int16_t min_lo = want[i].key == 0 ? 0 : want[i].min;
+            ck_assert_msg(lo >= min_lo && lo <= want[i].min && hi == want[i].max,
                           "ApiVersions v%d: key %d advertised %d-%d, want %d-%d", v, want[i].key,
                           lo, hi, want[i].min, want[i].max);
         }
