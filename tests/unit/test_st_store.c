@@ -8,8 +8,11 @@
 static char dir[256];
 static struct st_store *store;
 
+static int notified;
+
 static void setup(void)
 {
+    notified = 0;
     tst_mkdtemp(dir, sizeof(dir));
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
 }
@@ -146,13 +149,15 @@ END_TEST
 
 static pthread_mutex_t nmu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ncond = PTHREAD_COND_INITIALIZER;
-static int notified;
+
+static int64_t seen_durable[64]; /* durable offset at each notification */
 
 static void on_notify(void *arg, struct st_log *log)
 {
     (void)arg;
-    (void)log;
     pthread_mutex_lock(&nmu);
+    if (notified < 64)
+        seen_durable[notified] = st_log_durable_offset(log);
     notified++;
     pthread_cond_broadcast(&ncond);
     pthread_mutex_unlock(&nmu);
@@ -284,6 +289,35 @@ START_TEST(t_group_commit_producers)
 }
 END_TEST
 
+START_TEST(t_group_commit_one_sync_covers_all_waiters)
+{
+    struct st_log_config c = tst_cfg();
+    c.flush_interval_messages = 1;
+    ck_assert_int_eq(st_topic_create(store, "gc", 1, &c), 0);
+    struct st_log *log = st_log_get(store, "gc", 2, 0);
+    st_store_set_notify(store, on_notify, NULL);
+    /* a sync in progress: the flusher cannot start another until it ends */
+    pthread_mutex_lock(&log->sync_mu);
+    for (int i = 0; i < 4; i++) {
+        uint8_t buf[256];
+        size_t n = tst_batch(buf, sizeof(buf), 1, 10, i, i);
+        struct iovec iv = {buf, n};
+        struct st_append_result res;
+        ck_assert_int_eq(st_log_append(log, &iv, 1, 1, &res), 0);
+        ck_assert(res.sync_needed);
+    }
+    ck_assert_int_eq(st_log_durable_offset(log), 0);
+    pthread_mutex_unlock(&log->sync_mu);
+    wait_durable(log, 4);
+    /* the first sync after the four appends covered all of them: one fdatasync */
+    pthread_mutex_lock(&nmu);
+    ck_assert_int_ge(notified, 1);
+    ck_assert_int_eq(seen_durable[0], 4);
+    pthread_mutex_unlock(&nmu);
+    st_log_put(log);
+}
+END_TEST
+
 START_TEST(t_log_ref_outlives_close_of_topic)
 {
     ck_assert_int_eq(st_topic_create(store, "r", 2, NULL), 0);
@@ -327,6 +361,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_flush_every_message);
     tcase_add_test(tc, t_flush_by_count_and_time);
     tcase_add_test(tc, t_group_commit_producers);
+    tcase_add_test(tc, t_group_commit_one_sync_covers_all_waiters);
     tcase_add_test(tc, t_log_ref_outlives_close_of_topic);
     tcase_add_test(tc, t_scrub_and_maintain_empty_store);
     suite_add_tcase(s, tc);
