@@ -198,7 +198,8 @@ sl_err sl_consumer_assign(sl_consumer *c, const char *topic, int32_t partition, 
     struct sl__topic *t = sl__topic_get(&c->cl, topic);
     if (!t)
         return SL_ERR__NO_MEMORY;
-    if (!t->known || t->n_parts < 0) {
+    if (!t->known || t->n_parts <= 0) {
+        t->stale = true; /* unknown, or missing at the last answer: ask again */
         int err = sl__metadata_wait(&c->cl, t, c->cl.conf->request_timeout_ms);
         if (err)
             return sl__err_from_errno(err);

@@ -533,7 +533,9 @@ static sl_err topic_ready(sl_producer *p, const char *name, struct sl__topic **o
         if (!t)
             return SL_ERR__NO_MEMORY;
     }
-    if (!t->known || t->n_parts < 0 || (!t->prod && t->err == SL_ERR_LEADER_NOT_AVAILABLE)) {
+    if (!t->known || t->n_parts <= 0) {
+        /* Unknown, or missing at the last answer: ask again (it may exist by now). */
+        t->stale = true;
         int err = sl__metadata_wait(&p->cl, t, p->cl.conf->request_timeout_ms);
         if (err)
             return sl__err_from_errno(err);

@@ -521,6 +521,56 @@ START_TEST(test_broker_killed_mid_production)
 }
 END_TEST
 
+/* ---- acks=0 ------------------------------------------------------------------------------ */
+
+static long acks0_calls, acks0_bad;
+static void acks0_dr(sl_producer *p, const sl_delivery *dr, void *opaque)
+{
+    (void)p;
+    (void)opaque;
+    acks0_calls++;
+    if (dr->err || dr->offset != -1)
+        acks0_bad++;
+}
+
+START_TEST(test_acks0_delivered_when_written)
+{
+    sl_conf *c = conf_new();
+    cset(c, "acks", "0");
+    cset(c, "batch.size", "4096");
+    sl_conf_set_delivery_cb(c, acks0_dr);
+    acks0_calls = acks0_bad = 0;
+    sl_producer *p = producer_new(c);
+    for (int i = 0; i < 5000; i++) {
+        char v[32];
+        int vl = snprintf(v, sizeof(v), "a0-%d", i);
+        FAST_EQ(produce(p, "acks0", 0, NULL, 0, v, (size_t)vl, NULL, 0, NULL), SL_ERR_NO_ERROR);
+    }
+    ck_assert_int_eq(sl_flush(p, 30000), SL_ERR_NO_ERROR);
+    sl_stats st;
+    sl_producer_stats(p, &st);
+    sl_producer_free(p);
+    ck_assert_int_eq(acks0_calls, 5000);
+    ck_assert_int_eq(acks0_bad, 0); /* no error, offset unknown (-1) */
+    /* Only Metadata and each connection's ApiVersions were answered: no Produce responses. */
+    ck_assert_uint_eq(st.responses_received, st.metadata_requests + st.connects);
+    ck_assert_uint_gt(st.batches_sent, 10);
+    /* The broker got them all, in order. */
+    sl_consumer *k = consumer_new(conf_new());
+    ck_assert_int_eq(sl_consumer_assign(k, "acks0", 0, SL_OFFSET_BEGINNING), SL_ERR_NO_ERROR);
+    for (int i = 0; i < 5000; i++) {
+        sl_record r;
+        sl_err e = sl_consumer_poll(k, 10000, &r);
+        FAST_MSG(e == SL_ERR_NO_ERROR, "record %d: %s", i, sl_err2str(e));
+        char v[32];
+        int vl = snprintf(v, sizeof(v), "a0-%d", i);
+        FAST_EQ(r.offset, i);
+        FAST(r.value_len == (size_t)vl && memcmp(r.value, v, (size_t)vl) == 0);
+    }
+    sl_consumer_free(k);
+}
+END_TEST
+
 /* ---- documented errors ------------------------------------------------------------------- */
 
 static sl_err last_dr_err;
@@ -782,6 +832,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_many_requests_in_flight_keep_order);
+    tcase_add_test(tc, test_acks0_delivered_when_written);
     tcase_add_test(tc, test_broker_killed_mid_production);
     tcase_add_test(tc, test_queue_full);
     tcase_add_test(tc, test_unknown_topic_auto_create_off);
