@@ -261,6 +261,9 @@ START_TEST(t_garbage_index_is_rebuilt)
     memset(z, 0, len);
     tst_spit(path, z, len);
     free(z);
+    /* and an absurdly large (sparse) time index */
+    seg_file(path, sizeof(path), 0, ".timeindex");
+    ck_assert_int_eq(truncate(path, 5LL << 30), 0);
     check_recovered(&lay, lay.last_base + 1);
     snap_free(&snap);
 }
