@@ -182,9 +182,9 @@ FUZZ_CC    := clang
 FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Iproto -Istorage \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(SRC_proto)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(SRC_proto) $(wildcard proto/*.h)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $^ -o $@
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(filter %.c,$^) -o $@
 fuzz: deps-test $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do \
 	  n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus/$$n; \
