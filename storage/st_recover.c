@@ -169,7 +169,8 @@ static int seg_scan(struct st_seg *s, int64_t fsize, uint8_t *buf)
         if (kp_batch_parse_hdr(p, KP_BATCH_HEADER_LEN, &h) < 0)
             break;
         int64_t bsize = (int64_t)kp_batch_size(&h);
-        if (pos + bsize > fsize || h.last_offset_delta < 0 || h.base_offset != s->w.next_offset ||
+        if (pos + bsize > fsize || pos + bsize > INT32_MAX || h.last_offset_delta < 0 ||
+            h.base_offset != s->w.next_offset ||
             h.base_offset - s->base + h.last_offset_delta >= INT32_MAX)
             break;
         uint32_t crc;
@@ -220,7 +221,7 @@ static int seg_check(struct st_seg *s, int64_t fsize)
         return 1;
     if (s->tidx.cap > 0 && st__tidx_valid_prefix(&s->tidx, s->tidx.cap) != s->tidx.cap)
         return 1;
-    if (fsize > 0 && fsize < KP_BATCH_HEADER_LEN)
+    if ((fsize > 0 && fsize < KP_BATCH_HEADER_LEN) || fsize > INT32_MAX)
         return 1;
     int64_t pos = 0, next = s->base;
     if (s->idx.cap > 0) {
