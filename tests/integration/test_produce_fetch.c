@@ -629,7 +629,74 @@ static int cp_rec(void *ctx, const struct tb_rec_view *rec)
     return 0;
 }
 
-START_TEST(concurrent_producers_one_partition)
+static void concurrent_producers(void);
+
+START_TEST(concurrent_producers_one_partition) { concurrent_producers(); }
+END_TEST
+
+START_TEST(concurrent_producers_flush_every_message)
+{
+    /* acks -1 answered only after fdatasync, shared by concurrent producers (group commit). */
+    int st = tb_broker_stop(&B, SIGTERM);
+    ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+    static const char *const extra[] = {"-o", "log.flush.interval.messages=1", NULL};
+    int rc = tb_broker_start(&B, extra);
+    ck_assert_msg(rc == 0, "restart: %s", strerror(-rc));
+    concurrent_producers();
+}
+END_TEST
+
+START_TEST(retention_advances_log_start)
+{
+    int st = tb_broker_stop(&B, SIGTERM);
+    ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+    static const char *const extra[] = {"-o", "log.segment.bytes=16384",
+                                        "-o", "log.retention.bytes=40000",
+                                        "-o", "log.retention.check.interval.ms=100",
+                                        NULL};
+    int rc = tb_broker_start(&B, extra);
+    ck_assert_msg(rc == 0, "restart: %s", strerror(-rc));
+    int fd = conn();
+    create_topic(fd, "ret", 1);
+    for (int b = 0; b < 100; b++)
+        produce_seq(fd, "ret", 0, "ret", b * 4, 4, 250); /* ~1.1 KiB batches, ~110 KiB */
+    /* Old segments go within a few check intervals (bounded wait, not a timing check). */
+    struct tb_list_offsets_resp lo = {0};
+    for (int i = 0; i < 100; i++) {
+        ck_assert_int_eq(tb_list_offsets(fd, "ret", 0, -2, &lo), 0);
+        ck_assert_int_eq(lo.error, 0);
+        if (lo.offset > 0)
+            break;
+        usleep(100 * 1000);
+    }
+    int64_t start = lo.offset;
+    ck_assert_msg(start > 0, "log start still 0 with log.retention.bytes=40000 after 10 s");
+    ck_assert_msg(start < 400 && start % 4 == 0, "log start %lld", (long long)start);
+    /* Below the log start: OFFSET_OUT_OF_RANGE; from it: the records, and log_start_offset. */
+    struct tb_fetch_args a = {0, 1, 1 << 20, "ret", 0, 0, 1 << 20};
+    struct tb_frame f;
+    struct tb_fetch_resp fr;
+    ck_assert_int_eq(tb_fetch(fd, &a, &f, &fr), 0);
+    ck_assert_msg(fr.error == 1, "fetch below log start %lld: error %d", (long long)start,
+                  fr.error);
+    tb_frame_free(&f);
+    struct tb_seq seq = {.prefix = "ret", .pad_to = 250, .next_offset = start};
+    rc = tb_consume_seq(fd, "ret", 0, 400, &seq, 50);
+    ck_assert_msg(rc == 0, "reading from log start %lld: %d %s", (long long)start, rc, seq.err);
+    a.offset = start;
+    ck_assert_int_eq(tb_fetch(fd, &a, &f, &fr), 0);
+    ck_assert_int_eq(fr.error, 0);
+    ck_assert_msg(fr.log_start_offset >= start, "Fetch log_start_offset %lld, ListOffsets %lld",
+                  (long long)fr.log_start_offset, (long long)start);
+    tb_frame_free(&f);
+    /* What is left is at most the retention bound plus the active segment. */
+    ck_assert_msg(400 - start <= (40000 + 16384) / 1000 * 4 + 8, "%lld records kept",
+                  (long long)(400 - start));
+    close(fd);
+}
+END_TEST
+
+static void concurrent_producers(void)
 {
     int fd = conn();
     create_topic(fd, "cp", 1);
@@ -680,7 +747,6 @@ START_TEST(concurrent_producers_one_partition)
     free(owner);
     close(fd);
 }
-END_TEST
 
 /* ---- acks = 0 ------------------------------------------------------------------------------ */
 
@@ -1095,6 +1161,8 @@ static Suite *suite(void)
     tcase_add_test(tc, client_gone_during_long_poll);
     tcase_add_test(tc, sigterm_with_parked_fetch);
     tcase_add_test(tc, concurrent_producers_one_partition);
+    tcase_add_test(tc, concurrent_producers_flush_every_message);
+    tcase_add_test(tc, retention_advances_log_start);
     tcase_add_test(tc, delete_topic_under_parked_fetch);
     tcase_add_test(tc, acks0_no_response);
     tcase_add_test(tc, fetch_offset_out_of_range);
