@@ -67,6 +67,16 @@ done
 kc -P -t acks0 -X acks=0 <"$WORK/lines20k.txt" || fail "[acks=0] kcat -P failed"
 kc -C -t acks0 -o beginning -c 20000 -q >"$WORK/acks0.txt" || fail "[acks=0] kcat -C failed"
 cmp -s "$WORK/lines20k.txt" "$WORK/acks0.txt" || fail "[acks=0] round trip differs"
+# Offsets by time (-o s@ts, ListOffsets by timestamp) and relative to the end (-o -N).
+seq -f 'early-%g' 1 50 | kc -P -t times || fail "[times] kcat -P failed"
+ts="$(date +%s%3N)"
+sleep 0.05
+seq -f 'late-%g' 1 50 | kc -P -t times || fail "[times] kcat -P failed"
+kc -C -t times -o "s@$ts" -e -q >"$WORK/times.txt" || fail "[times] kcat -C -o s@ts failed"
+cmp -s <(seq -f 'late-%g' 1 50) "$WORK/times.txt" ||
+    fail "[times] -o s@$ts did not start at the first record produced after $ts"
+kc -C -t times -o -5 -e -q >"$WORK/tail5.txt" || fail "[times] kcat -C -o -5 failed"
+cmp -s <(seq -f 'late-%g' 46 50) "$WORK/tail5.txt" || fail "[times] -o -5 is not the last 5"
 assert_alive codecs
 stop_broker codecs TERM
 log "gzip, snappy, lz4, zstd and acks=0: 20,000 lines each round trip identical"
