@@ -147,7 +147,11 @@ void sl_consumer_free(sl_consumer *c)
     free(c);
 }
 
-void sl_consumer_stats(const sl_consumer *c, sl_stats *out) { *out = c->cl.stats; }
+void sl_consumer_stats(const sl_consumer *c, sl_stats *out)
+{
+    *out = c->cl.stats;
+    out->queue_bytes = c->q_bytes;
+}
 
 static void event(sl_consumer *c, struct cpart *cp, sl_err err)
 {
@@ -498,6 +502,8 @@ static void fetch_partition(sl_consumer *c, struct sl__req *req, struct cpart *c
         c->q_head = ch;
     c->q_tail = ch;
     c->q_bytes += ch->len;
+    if (c->q_bytes > c->cl.stats.queue_bytes_max)
+        c->cl.stats.queue_bytes_max = c->q_bytes;
     cp->fetch_pos = next;
     (void)req;
 }

@@ -286,6 +286,9 @@ typedef struct sl_stats {
     uint64_t records_consumed; /* consume: records returned by sl_consumer_poll */
     uint64_t fetch_size_grows; /* consume: partition fetch size doubled for a big batch */
     uint64_t offset_resets;    /* consume: OFFSET_OUT_OF_RANGE resets */
+    uint64_t queue_bytes;      /* consume: fetched bytes not yet handed out (prefetch) */
+    uint64_t queue_bytes_max;  /* consume: the most ever held; bounded by
+                                * queued.max.messages.kbytes plus one response */
 } sl_stats;
 
 SL_API void sl_producer_stats(const sl_producer *p, sl_stats *out);

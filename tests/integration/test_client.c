@@ -765,6 +765,50 @@ START_TEST(test_record_larger_than_partition_fetch_size)
 }
 END_TEST
 
+START_TEST(test_prefetch_bounded)
+{
+    /* 4 MB in small batches; the consumer may hold at most 64 KiB plus one response. */
+    sl_conf *pc = conf_new();
+    cset(pc, "batch.size", "8192");
+    sl_producer *p = producer_new(pc);
+    char v[100];
+    memset(v, 'p', sizeof(v));
+    for (int i = 0; i < 40000; i++)
+        FAST_EQ(produce(p, "prefetch", 0, NULL, 0, v, sizeof(v), NULL, 0, NULL), SL_ERR_NO_ERROR);
+    ck_assert_int_eq(sl_flush(p, 30000), SL_ERR_NO_ERROR);
+    sl_producer_free(p);
+
+    sl_conf *c = conf_new();
+    cset(c, "queued.max.messages.kbytes", "64");
+    sl_consumer *k = consumer_new(c);
+    ck_assert_int_eq(sl_consumer_assign(k, "prefetch", 0, SL_OFFSET_BEGINNING), SL_ERR_NO_ERROR);
+    sl_record r;
+    ck_assert_int_eq(sl_consumer_poll(k, 10000, &r), SL_ERR_NO_ERROR);
+    /* Give the consumer every chance to over-fetch: drive I/O without taking records. */
+    for (int i = 0; i < 20; i++) {
+        usleep(20000);
+        ck_assert_int_eq(sl_consumer_poll(k, 0, &r), SL_ERR_NO_ERROR);
+    }
+    sl_stats st;
+    sl_consumer_stats(k, &st);
+    ck_assert_uint_gt(st.queue_bytes_max, 0);
+    ck_assert_msg(st.queue_bytes_max <= 64 * 1024 + 65536, "held %llu bytes",
+                  (unsigned long long)st.queue_bytes_max);
+    long got = 21;
+    while (got < 40000) {
+        sl_err e = sl_consumer_poll(k, 10000, &r);
+        FAST_MSG(e == SL_ERR_NO_ERROR, "%s", sl_err2str(e));
+        FAST_EQ(r.offset, got);
+        got++;
+    }
+    sl_consumer_stats(k, &st);
+    ck_assert_msg(st.queue_bytes_max <= 64 * 1024 + 65536, "held %llu bytes",
+                  (unsigned long long)st.queue_bytes_max);
+    ck_assert_uint_gt(st.fetches, 4 * 1024 * 1024 / (64 * 1024 + 65536));
+    sl_consumer_free(k);
+}
+END_TEST
+
 /* Finds needle in the partition's first segment and flips one byte of it. */
 static void corrupt_on_disk(const char *topic, const char *needle)
 {
@@ -844,6 +888,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_offset_out_of_range_seek_and_end);
     tcase_add_test(tc, test_record_larger_than_partition_fetch_size);
+    tcase_add_test(tc, test_prefetch_bounded);
     tcase_add_test(tc, test_check_crcs_catches_corruption);
     suite_add_tcase(s, tc);
     return s;
