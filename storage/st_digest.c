@@ -193,12 +193,12 @@ int st_store_scrub(struct st_store *store, int64_t budget_bytes, st_log_fn log_f
 
     struct st_log **logs = NULL;
     int n = 0;
-    pthread_mutex_lock(&store->mu);
+    pthread_rwlock_rdlock(&store->mu);
     int total = 0;
     for (int t = 0; t < store->ntopics; t++)
         total += store->topics[t]->partitions;
     if (total > 0 && !(logs = malloc((size_t)total * sizeof(*logs)))) {
-        pthread_mutex_unlock(&store->mu);
+        pthread_rwlock_unlock(&store->mu);
         pthread_mutex_unlock(&store->scrub_mu);
         return -ENOMEM;
     }
@@ -209,7 +209,7 @@ int st_store_scrub(struct st_store *store, int64_t budget_bytes, st_log_fn log_f
             logs[n++] = tp->logs[p];
         }
     }
-    pthread_mutex_unlock(&store->mu);
+    pthread_rwlock_unlock(&store->mu);
     if (n > 1)
         qsort(logs, (size_t)n, sizeof(*logs), cmp_log);
 

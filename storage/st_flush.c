@@ -331,7 +331,7 @@ static void *flusher_main(void *arg)
         /* take a reference on every log, then work without the store lock */
         int n = 0;
         wait_ms = 1000;
-        pthread_mutex_lock(&store->mu);
+        pthread_rwlock_rdlock(&store->mu);
         int total = 0;
         for (int t = 0; t < store->ntopics; t++)
             total += store->topics[t]->partitions;
@@ -352,7 +352,7 @@ static void *flusher_main(void *arg)
                     wait_ms = ms < 1 ? 1 : ms;
             }
         }
-        pthread_mutex_unlock(&store->mu);
+        pthread_rwlock_unlock(&store->mu);
         int64_t now = st__mono_ms();
         for (int i = 0; i < n; i++) {
             if (wants_sync(logs[i], now))

@@ -231,9 +231,11 @@ struct st_store {
     char *dir;
     struct st_log_config defaults;
 
-    pthread_mutex_t mu; /* topics */
+    pthread_rwlock_t mu; /* topics: written by create/delete/open/close, read by lookups */
     struct st_topic **topics;
     int ntopics, cap_topics;
+    struct st_topic **ht; /* open-addressing index of topics by name; NULL: search topics[] */
+    uint32_t ht_cap;      /* power of two, > 2 * ntopics */
 
     st_notify_fn notify;
     void *notify_arg;

@@ -181,8 +181,43 @@ static int meta_read(struct st_store *st, const char *name, int32_t *partitions,
 
 /* ---- topics ---------------------------------------------------------------------------------- */
 
+static uint32_t name_hash(const char *name, size_t len) { return (uint32_t)XXH3_64bits(name, len); }
+
+static bool name_is(const struct st_topic *t, const char *name, size_t len)
+{
+    return strlen(t->name) == len && memcmp(t->name, name, len) == 0;
+}
+
+/* Rebuilds the name index after topics[] changed; on no memory, lookups search topics[]. */
+static void ht_rebuild(struct st_store *st)
+{
+    uint32_t cap = 16;
+    while (cap <= 2 * (uint32_t)st->ntopics)
+        cap *= 2;
+    struct st_topic **ht = calloc(cap, sizeof(*ht));
+    free(st->ht);
+    st->ht = ht;
+    st->ht_cap = ht ? cap : 0;
+    if (!ht)
+        return;
+    for (int i = 0; i < st->ntopics; i++) {
+        const char *n = st->topics[i]->name;
+        uint32_t h = name_hash(n, strlen(n)) & (cap - 1);
+        while (ht[h])
+            h = (h + 1) & (cap - 1);
+        ht[h] = st->topics[i];
+    }
+}
+
 static struct st_topic *find_topic(struct st_store *st, const char *name, size_t len, int *at)
 {
+    if (st->ht && !at) {
+        uint32_t mask = st->ht_cap - 1;
+        for (uint32_t h = name_hash(name, len) & mask; st->ht[h]; h = (h + 1) & mask)
+            if (name_is(st->ht[h], name, len))
+                return st->ht[h];
+        return NULL;
+    }
     for (int i = 0; i < st->ntopics; i++) {
         if (strlen(st->topics[i]->name) == len && memcmp(st->topics[i]->name, name, len) == 0) {
             if (at)
@@ -242,6 +277,7 @@ static int topics_add(struct st_store *st, struct st_topic *t)
         st->cap_topics = cap;
     }
     st->topics[st->ntopics++] = t;
+    ht_rebuild(st);
     return 0;
 }
 
@@ -271,7 +307,7 @@ int st_topic_create(struct st_store *store, const char *name, int32_t partitions
         return -EINVAL;
     if (!cfg)
         cfg = &store->defaults;
-    pthread_mutex_lock(&store->mu);
+    pthread_rwlock_wrlock(&store->mu);
     int err;
     if (find_topic(store, name, strlen(name), NULL)) {
         err = -EEXIST;
@@ -297,7 +333,7 @@ int st_topic_create(struct st_store *store, const char *name, int32_t partitions
         topic_free(t);
     }
 out:
-    pthread_mutex_unlock(&store->mu);
+    pthread_rwlock_unlock(&store->mu);
     return err;
 }
 
@@ -316,11 +352,11 @@ int st_topic_delete(struct st_store *store, const char *name)
 {
     if (!name)
         return -EINVAL;
-    pthread_mutex_lock(&store->mu);
+    pthread_rwlock_wrlock(&store->mu);
     int at;
     struct st_topic *t = find_topic(store, name, strlen(name), &at);
     if (!t) {
-        pthread_mutex_unlock(&store->mu);
+        pthread_rwlock_unlock(&store->mu);
         return -ENOENT;
     }
     char path[ST_MAX_PATH];
@@ -329,47 +365,48 @@ int st_topic_delete(struct st_store *store, const char *name)
     if (err == 0)
         err = st__fsync_dir(store->dir);
     if (err < 0) {
-        pthread_mutex_unlock(&store->mu);
+        pthread_rwlock_unlock(&store->mu);
         return err;
     }
     store->topics[at] = store->topics[--store->ntopics];
+    ht_rebuild(store);
     for (int32_t p = 0; p < t->partitions; p++)
         log_delete(t->logs[p]);
     (void)st__fsync_dir(store->dir);
-    pthread_mutex_unlock(&store->mu);
+    pthread_rwlock_unlock(&store->mu);
     topic_free(t);
     return 0;
 }
 
 int32_t st_topic_partitions(struct st_store *store, const char *name, size_t name_len)
 {
-    pthread_mutex_lock(&store->mu);
+    pthread_rwlock_rdlock(&store->mu);
     struct st_topic *t = find_topic(store, name, name_len, NULL);
     int32_t n = t ? t->partitions : -ENOENT;
-    pthread_mutex_unlock(&store->mu);
+    pthread_rwlock_unlock(&store->mu);
     return n;
 }
 
 void st_topic_foreach(struct st_store *store,
                       void (*fn)(void *arg, const char *name, int32_t partitions), void *arg)
 {
-    pthread_mutex_lock(&store->mu);
+    pthread_rwlock_rdlock(&store->mu);
     for (int i = 0; i < store->ntopics; i++)
         fn(arg, store->topics[i]->name, store->topics[i]->partitions);
-    pthread_mutex_unlock(&store->mu);
+    pthread_rwlock_unlock(&store->mu);
 }
 
 struct st_log *st_log_get(struct st_store *store, const char *topic, size_t topic_len,
                           int32_t partition)
 {
     struct st_log *log = NULL;
-    pthread_mutex_lock(&store->mu);
+    pthread_rwlock_rdlock(&store->mu);
     struct st_topic *t = find_topic(store, topic, topic_len, NULL);
     if (t && partition >= 0 && partition < t->partitions) {
         log = t->logs[partition];
         atomic_fetch_add(&log->refs, 1);
     }
-    pthread_mutex_unlock(&store->mu);
+    pthread_rwlock_unlock(&store->mu);
     return log;
 }
 
@@ -437,16 +474,16 @@ int st_store_open(const char *dir, const struct st_log_config *defaults, struct 
         st->defaults = *defaults;
     else
         st_log_config_default(&st->defaults);
-    pthread_mutex_init(&st->mu, NULL);
+    pthread_rwlock_init(&st->mu, NULL);
     pthread_mutex_init(&st->scrub_mu, NULL);
     st->scrub.seg_base = -1;
     int err = st->dir ? 0 : -ENOMEM;
     if (err == 0)
         err = st__flusher_start(st);
     if (err == 0) {
-        pthread_mutex_lock(&st->mu);
+        pthread_rwlock_wrlock(&st->mu);
         err = load_topics(st);
-        pthread_mutex_unlock(&st->mu);
+        pthread_rwlock_unlock(&st->mu);
     }
     if (err < 0) {
         st__flusher_stop(st);
@@ -466,7 +503,7 @@ void st_store_close(struct st_store *store)
     if (!store)
         return;
     st__flusher_stop(store);
-    pthread_mutex_lock(&store->mu);
+    pthread_rwlock_wrlock(&store->mu);
     for (int i = 0; i < store->ntopics; i++) {
         struct st_topic *t = store->topics[i];
         for (int32_t p = 0; p < t->partitions; p++)
@@ -474,9 +511,10 @@ void st_store_close(struct st_store *store)
         topic_free(t);
     }
     store->ntopics = 0;
-    pthread_mutex_unlock(&store->mu);
+    pthread_rwlock_unlock(&store->mu);
     free(store->topics);
-    pthread_mutex_destroy(&store->mu);
+    pthread_rwlock_destroy(&store->mu);
+    free(store->ht);
     pthread_mutex_destroy(&store->scrub_mu);
     pthread_mutex_destroy(&store->fl_mu);
     pthread_cond_destroy(&store->fl_cond);
@@ -491,7 +529,7 @@ void st_store_maintain(struct st_store *store, int64_t now_ms)
     for (;;) {
         int n = 0, seen = 0;
         bool more = false;
-        pthread_mutex_lock(&store->mu);
+        pthread_rwlock_rdlock(&store->mu);
         for (int t = 0; t < store->ntopics && !more; t++) {
             struct st_topic *tp = store->topics[t];
             for (int32_t p = 0; p < tp->partitions; p++, seen++) {
@@ -505,7 +543,7 @@ void st_store_maintain(struct st_store *store, int64_t now_ms)
                 logs[n++] = tp->logs[p];
             }
         }
-        pthread_mutex_unlock(&store->mu);
+        pthread_rwlock_unlock(&store->mu);
         for (int i = 0; i < n; i++) {
             st__log_maintain(logs[i], now_ms);
             st_log_put(logs[i]);

@@ -145,6 +145,33 @@ START_TEST(t_create_reopen_delete)
 }
 END_TEST
 
+START_TEST(t_many_topics)
+{
+    char name[32];
+    for (int i = 0; i < 60; i++) {
+        snprintf(name, sizeof(name), "topic.%d", i);
+        ck_assert_int_eq(st_topic_create(store, name, 1 + i % 3, NULL), 0);
+    }
+    for (int i = 0; i < 60; i += 2) {
+        snprintf(name, sizeof(name), "topic.%d", i);
+        ck_assert_int_eq(st_topic_delete(store, name), 0);
+    }
+    for (int i = 0; i < 60; i++) {
+        snprintf(name, sizeof(name), "topic.%d", i);
+        int32_t want = i % 2 ? 1 + i % 3 : -ENOENT;
+        ck_assert_int_eq(st_topic_partitions(store, name, strlen(name)), want);
+        struct st_log *log = st_log_get(store, name, strlen(name), 0);
+        ck_assert(i % 2 ? log != NULL : log == NULL);
+        if (log) {
+            ck_assert_str_eq(st_log_topic(log), name);
+            st_log_put(log);
+        }
+    }
+    ck_assert_int_eq(st_topic_partitions(store, "topic.1x", 7), 1 + 1 % 3); /* by length */
+    ck_assert_int_eq(st_topic_partitions(store, "topic.", 6), -ENOENT);
+}
+END_TEST
+
 /* ---- flush policy ---------------------------------------------------------------------------- */
 
 static pthread_mutex_t nmu = PTHREAD_MUTEX_INITIALIZER;
@@ -358,6 +385,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, t_topic_names);
     tcase_add_test(tc, t_create_reopen_delete);
+    tcase_add_test(tc, t_many_topics);
     tcase_add_test(tc, t_flush_every_message);
     tcase_add_test(tc, t_flush_by_count_and_time);
     tcase_add_test(tc, t_group_commit_producers);
