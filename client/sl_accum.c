@@ -7,9 +7,9 @@
  * passed since it opened, or on flush; it then joins its partition's ready queue (FIFO).
  * A record larger than batch.size gets a batch of its own, sized for it.
  *
- * Per-partition state also tracks the batches in flight, each stamped with a send counter, so
- * the producer can tell whether a later batch of the same partition is already on the wire
- * (then a failed batch may not be retried without reordering).
+ * Per-partition state also tracks the batches in flight, each stamped with a send counter:
+ * sl__ppart_answer uses the stamps to retry failed batches without reordering the partition
+ * (see sl_accum.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -70,6 +70,7 @@ struct sl__batch *sl__batch_get(struct sl__accum *a, size_t need)
     b->retry_at_ms = 0;
     b->stamp = 0;
     b->inflight = false;
+    b->retry_wanted = false;
     b->err = SL_ERR_NO_ERROR;
     b->base_offset = -1;
     b->log_append_time = -1;
@@ -155,24 +156,62 @@ void sl__ppart_sent(struct sl__ppart *pp, struct sl__batch *b)
 {
     b->stamp = ++pp->stamp_next;
     b->inflight = true;
+    b->retry_wanted = false;
     b->inflight_next = pp->inflight;
     pp->inflight = b;
 }
 
-bool sl__ppart_returned(struct sl__ppart *pp, struct sl__batch *b)
+static void unlink_inflight(struct sl__ppart *pp, struct sl__batch *b)
 {
-    bool later = false;
-    struct sl__batch **pb = &pp->inflight;
-    while (*pb) {
-        if (*pb == b)
+    for (struct sl__batch **pb = &pp->inflight; *pb; pb = &(*pb)->inflight_next) {
+        if (*pb == b) {
             *pb = b->inflight_next;
-        else {
-            if ((*pb)->stamp > b->stamp)
-                later = true;
-            pb = &(*pb)->inflight_next;
+            break;
         }
     }
+    if (b->retry_wanted)
+        pp->held--;
     b->inflight = false;
+    b->retry_wanted = false;
     b->inflight_next = NULL;
-    return later;
+}
+
+int sl__ppart_answer(struct sl__ppart *pp, struct sl__batch *b, enum sl__answer a,
+                     void (*final)(void *ctx, struct sl__batch *b, bool ok), void *ctx)
+{
+    if (a == SL__ANSWER_RETRY) {
+        b->retry_wanted = true;
+        pp->held++;
+    } else {
+        unlink_inflight(pp, b);
+        final(ctx, b, a == SL__ANSWER_OK);
+        if (a == SL__ANSWER_OK) {
+            /* Batches sent before b that wait for a retry would land after it: they fail. */
+            struct sl__batch *h = pp->inflight;
+            while (h) {
+                struct sl__batch *next = h->inflight_next;
+                if (h->retry_wanted && h->stamp < b->stamp) {
+                    unlink_inflight(pp, h);
+                    final(ctx, h, false);
+                }
+                h = next;
+            }
+        }
+    }
+    /* Nothing of the partition on the wire any more: waiting batches go back in send order. */
+    for (struct sl__batch *h = pp->inflight; h; h = h->inflight_next)
+        if (!h->retry_wanted)
+            return 0;
+    int n = 0;
+    while (pp->inflight) {
+        /* Newest first onto the head, so the oldest ends up first. */
+        struct sl__batch *newest = pp->inflight;
+        for (struct sl__batch *h = pp->inflight; h; h = h->inflight_next)
+            if (h->stamp > newest->stamp)
+                newest = h;
+        unlink_inflight(pp, newest);
+        sl__ppart_push_head(pp, newest);
+        n++;
+    }
+    return n;
 }

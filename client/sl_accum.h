@@ -34,6 +34,7 @@ struct sl__batch {
     int64_t retry_at_ms; /* not before (retry backoff) */
     uint64_t stamp;      /* send order within the partition */
     bool inflight;
+    bool retry_wanted;       /* answered with a retriable error, waits on the in-flight list */
     sl_err err;              /* result */
     int64_t base_offset;     /* result: offset of the first record, -1 unknown */
     int64_t log_append_time; /* result: -1 = CreateTime */
@@ -44,6 +45,7 @@ struct sl__ppart {
     struct sl__batch *q_head, *q_tail; /* closed, waiting to be sent (FIFO) */
     struct sl__batch *inflight;        /* sent, awaiting the response */
     uint64_t stamp_next;
+    int held; /* in-flight batches waiting for a retry; no new batch is sent while > 0 */
 };
 
 struct sl__accum {
@@ -69,7 +71,20 @@ void sl__ppart_push_head(struct sl__ppart *pp, struct sl__batch *b);
 struct sl__batch *sl__ppart_pop(struct sl__ppart *pp);
 /* Marks b in flight (stamped after every earlier send of the partition). */
 void sl__ppart_sent(struct sl__ppart *pp, struct sl__batch *b);
-/* Takes b off the in-flight list; true when a batch sent after b is still in flight. */
-bool sl__ppart_returned(struct sl__ppart *pp, struct sl__batch *b);
+enum sl__answer { SL__ANSWER_OK, SL__ANSWER_RETRY, SL__ANSWER_FAIL };
+
+/*
+ * Records the broker's answer for the in-flight batch b and keeps the partition's order:
+ * - OK and FAIL are final: final(ctx, b, ok) runs for b. An OK also makes final every batch
+ *   waiting for a retry that was sent before b (retrying it would put it after b): final(ctx,
+ *   h, false), h->err being the error it got.
+ * - RETRY leaves b on the in-flight list, waiting; the partition sends nothing new meanwhile
+ *   (held > 0). Once no batch of the partition is on the wire, every waiting batch goes back
+ *   to the head of the ready queue in send order. Returns how many went back.
+ * Whatever order the answers arrive in (a lost connection answers newest first), the
+ * delivered batches of a partition are in the log in the order they were produced.
+ */
+int sl__ppart_answer(struct sl__ppart *pp, struct sl__batch *b, enum sl__answer a,
+                     void (*final)(void *ctx, struct sl__batch *b, bool ok), void *ctx);
 
 #endif

@@ -9,12 +9,13 @@
  * from the batch buffers. Responses complete batches; completed batches wait on the done list
  * until sl_poll runs their records' delivery callbacks, on the application's thread.
  *
- * Retries: a batch that failed with a retriable error (lost connection, NOT_LEADER, ...) goes
- * back to the head of its partition's queue after retry.backoff.ms, unless a batch of the same
- * partition sent after it is still in flight: retrying it then would reorder the log, so it is
- * reported failed instead. A lost connection completes its requests newest first, so all of
- * them are re-queued in their original order. Nothing is reported delivered without a
- * response that says so (acks=0 excepted: offset -1, delivered when written).
+ * Retries: a batch that failed with a retriable error (lost connection, NOT_LEADER, ...) waits
+ * until nothing else of its partition is on the wire, then goes back to the head of the
+ * partition's queue with the other waiting batches, in their original order, after
+ * retry.backoff.ms (sl__ppart_answer). Should a batch sent after it succeed meanwhile, a
+ * retry would reorder the log, so it is reported failed instead. Nothing is reported
+ * delivered without a response that says so (acks=0 excepted: offset -1, delivered when
+ * written).
  */
 #include <assert.h>
 #include <errno.h>
@@ -123,37 +124,51 @@ static void done_push(sl_producer *p, struct sl__batch *b)
     p->done_tail = b;
 }
 
+/* sl__ppart_answer's verdict on a batch: to the done list (reports run from sl_poll). */
+static void batch_final(void *ctx, struct sl__batch *b, bool ok)
+{
+    sl_producer *p = ctx;
+    if (!ok) {
+        if (b->err == SL_ERR_NO_ERROR)
+            b->err = SL_ERR__BAD_MSG;
+        b->base_offset = -1;
+    }
+    done_push(p, b);
+}
+
 /* A sent batch came back with err (0, a Kafka code or a library code). */
 static void batch_result(sl_producer *p, struct sl__batch *b, sl_err err, int64_t base_offset,
                          int64_t append_time)
 {
     struct sl__ppart *pp = &ptopic(b->topic)->parts[b->partition];
-    bool later_inflight = sl__ppart_returned(pp, b);
+    int64_t now = sl__now_ms();
+    enum sl__answer a;
+    b->err = err;
     if (err == SL_ERR_NO_ERROR) {
-        b->err = err;
         b->base_offset = base_offset;
         b->log_append_time = append_time;
-        done_push(p, b);
-        return;
+        a = SL__ANSWER_OK;
+    } else if (sl_err_is_retriable(err) && !p->destroying && b->attempts <= p->cl.conf->retries &&
+               now - b->created_ms < p->cl.conf->delivery_timeout_ms) {
+        a = SL__ANSWER_RETRY;
+    } else {
+        a = SL__ANSWER_FAIL;
     }
-    int64_t now = sl__now_ms();
-    bool retriable = sl_err_is_retriable(err) && !p->destroying;
     if (err == SL_ERR__TRANSPORT || err == SL_ERR__TIMED_OUT ||
         err == SL_ERR_NOT_LEADER_OR_FOLLOWER || err == SL_ERR_LEADER_NOT_AVAILABLE ||
         err == SL_ERR_UNKNOWN_TOPIC_OR_PART) {
         b->topic->stale = true;
         sl__metadata_want(&p->cl);
     }
-    if (retriable && !later_inflight && b->attempts <= p->cl.conf->retries &&
-        now - b->created_ms < p->cl.conf->delivery_timeout_ms) {
-        b->retry_at_ms = now + p->cl.conf->retry_backoff_ms;
-        p->cl.stats.retries++;
-        sl__ppart_push_head(pp, b);
-        return;
+    int requeued = sl__ppart_answer(pp, b, a, batch_final, p);
+    if (requeued) {
+        p->cl.stats.retries += (uint64_t)requeued;
+        /* Back off from the head of the queue: the whole partition waits. */
+        for (struct sl__batch *q = pp->q_head; q && requeued--; q = q->next) {
+            q->retry_at_ms = now + p->cl.conf->retry_backoff_ms;
+            q->err = SL_ERR_NO_ERROR;
+        }
     }
-    b->err = err;
-    b->base_offset = -1;
-    done_push(p, b);
 }
 
 static sl_err err_of(int err)
@@ -282,7 +297,7 @@ static int build_request(sl_producer *p, struct sl__conn *c, int64_t now)
         for (int32_t j = 0; j < pt->n && j < t->n_parts; j++) {
             struct sl__ppart *pp = &pt->parts[j];
             struct sl__batch *b = pp->q_head;
-            if (!b || b->retry_at_ms > now || t->leaders[j] != c->node_id)
+            if (!b || pp->held || b->retry_at_ms > now || t->leaders[j] != c->node_id)
                 continue;
             if (!r) {
                 r = sl__req_get(cl);
@@ -370,8 +385,8 @@ static bool ready_for(sl_producer *p, int32_t node, int64_t now)
         struct sl__topic *t = p->cl.topics[i];
         struct sl__ptopic *pt = t->prod;
         for (int32_t j = 0; pt && j < pt->n && j < t->n_parts; j++)
-            if (pt->parts[j].q_head && pt->parts[j].q_head->retry_at_ms <= now &&
-                t->leaders[j] == node)
+            if (pt->parts[j].q_head && !pt->parts[j].held &&
+                pt->parts[j].q_head->retry_at_ms <= now && t->leaders[j] == node)
                 return true;
     }
     return false;

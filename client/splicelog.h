@@ -25,10 +25,13 @@
  *   Pointers passed to sl_produce (topic, key, value, headers) are only read during the call:
  *   the record is copied into a batch buffer before sl_produce returns.
  * - Producer ordering: the records of one partition that are reported delivered appear in
- *   the log in the order they were produced. Records whose batch failed are reported with an
- *   error (never as delivered); a retried batch goes out before later batches of its partition.
- *   After a connection loss a batch whose response was lost is sent again, so a record can be
- *   in the log twice (at-least-once); it is never reported delivered without being in the log.
+ *   the log in the order they were produced, with up to max.in.flight requests outstanding.
+ *   A batch that failed with a retriable error (connection lost, NOT_LEADER_OR_FOLLOWER, ...)
+ *   is sent again once nothing else of its partition is on the wire, ahead of everything
+ *   produced after it; if a batch sent after it was delivered meanwhile, the retry would
+ *   reorder the log, so it is reported failed instead. After a connection loss a batch whose
+ *   response was lost is sent again, so a record can be in the log twice (at-least-once); a
+ *   record is never reported delivered without the broker saying so (acks=0: when written).
  * - Consumer records are views into the fetched response buffer (no copy per record); they
  *   stay valid until the next call on the consumer.
  * - Security: security.protocol=plaintext only. TLS (ssl) is accepted by the conf parser but

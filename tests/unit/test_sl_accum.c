@@ -3,7 +3,8 @@
  * buffers that validate (CRC included) and iterate back to the same records; -ENOSPC at
  * batch.size; oversized records get their own batch; pooled buffers are reused (no
  * allocation per record once warm); partition queues keep FIFO order with retries at the
- * head; the in-flight stamp tells whether a later batch of the partition is on the wire.
+ * head; retried batches go back in send order once nothing of the partition is on the wire, and
+ * a retry that would land after a later delivered batch fails instead.
  */
 #include <check.h>
 #include <errno.h>
@@ -123,40 +124,125 @@ START_TEST(test_oversized_record_gets_own_batch)
 }
 END_TEST
 
-START_TEST(test_partition_queue_order)
+/* Records final() verdicts in order. */
+static struct sl__batch *finals[16];
+static bool finals_ok[16];
+static int n_finals;
+static void final_cb(void *ctx, struct sl__batch *b, bool ok)
 {
+    (void)ctx;
+    ck_assert_int_lt(n_finals, 16);
+    finals[n_finals] = b;
+    finals_ok[n_finals++] = ok;
+}
+
+struct qfix {
     struct sl__accum a;
-    sl__accum_init(&a, 1024);
     struct sl__ppart pp;
-    memset(&pp, 0, sizeof(pp));
     struct sl__batch *b[4];
+};
+
+/* Four batches queued, then the first n sent. */
+static void qsetup(struct qfix *f, int n)
+{
+    sl__accum_init(&f->a, 1024);
+    memset(&f->pp, 0, sizeof(f->pp));
+    n_finals = 0;
     for (int i = 0; i < 4; i++) {
-        b[i] = sl__batch_get(&a, 10);
-        sl__ppart_push_tail(&pp, b[i]);
+        f->b[i] = sl__batch_get(&f->a, 10);
+        sl__ppart_push_tail(&f->pp, f->b[i]);
     }
-    /* Send 0 and 1; 1 fails first while 0 is still out, then 0 fails: both go back in order. */
-    ck_assert_ptr_eq(sl__ppart_pop(&pp), b[0]);
-    sl__ppart_sent(&pp, b[0]);
-    ck_assert_ptr_eq(sl__ppart_pop(&pp), b[1]);
-    sl__ppart_sent(&pp, b[1]);
-    ck_assert_uint_lt(b[0]->stamp, b[1]->stamp);
-    /* Newest first (as a lost connection completes them): no later batch is in flight. */
-    ck_assert(!sl__ppart_returned(&pp, b[1]));
-    sl__ppart_push_head(&pp, b[1]);
-    ck_assert(!sl__ppart_returned(&pp, b[0]));
-    sl__ppart_push_head(&pp, b[0]);
+    for (int i = 0; i < n; i++) {
+        ck_assert_ptr_eq(sl__ppart_pop(&f->pp), f->b[i]);
+        sl__ppart_sent(&f->pp, f->b[i]);
+    }
+}
+
+static void qteardown(struct qfix *f)
+{
     for (int i = 0; i < 4; i++)
-        ck_assert_ptr_eq(sl__ppart_pop(&pp), b[i]);
-    ck_assert_ptr_null(sl__ppart_pop(&pp));
-    /* Oldest first: the older one sees the later batch still in flight (no retry allowed). */
-    sl__ppart_sent(&pp, b[2]);
-    sl__ppart_sent(&pp, b[3]);
-    ck_assert(sl__ppart_returned(&pp, b[2]));
-    ck_assert(!sl__ppart_returned(&pp, b[3]));
-    ck_assert_ptr_null(pp.inflight);
-    for (int i = 0; i < 4; i++)
-        sl__batch_put(&a, b[i]);
-    sl__accum_destroy(&a);
+        sl__batch_put(&f->a, f->b[i]);
+    sl__accum_destroy(&f->a);
+}
+
+START_TEST(test_retries_requeue_in_send_order)
+{
+    /* Three in flight, all fail retriably, answers in any order (a lost connection answers
+     * newest first): they go back in send order, ahead of the unsent one, only once nothing
+     * of the partition is on the wire; meanwhile the partition is held. */
+    static const int orders[3][3] = {{2, 1, 0}, {0, 1, 2}, {1, 2, 0}};
+    for (int o = 0; o < 3; o++) {
+        struct qfix f;
+        qsetup(&f, 3);
+        ck_assert_uint_lt(f.b[0]->stamp, f.b[1]->stamp);
+        ck_assert_int_eq(
+            sl__ppart_answer(&f.pp, f.b[orders[o][0]], SL__ANSWER_RETRY, final_cb, NULL), 0);
+        ck_assert_int_eq(f.pp.held, 1);
+        ck_assert_int_eq(
+            sl__ppart_answer(&f.pp, f.b[orders[o][1]], SL__ANSWER_RETRY, final_cb, NULL), 0);
+        ck_assert_int_eq(
+            sl__ppart_answer(&f.pp, f.b[orders[o][2]], SL__ANSWER_RETRY, final_cb, NULL), 3);
+        ck_assert_int_eq(f.pp.held, 0);
+        ck_assert_int_eq(n_finals, 0);
+        ck_assert_ptr_null(f.pp.inflight);
+        for (int i = 0; i < 4; i++)
+            ck_assert_ptr_eq(sl__ppart_pop(&f.pp), f.b[i]);
+        ck_assert_ptr_null(sl__ppart_pop(&f.pp));
+        qteardown(&f);
+    }
+}
+END_TEST
+
+START_TEST(test_later_success_fails_earlier_retry)
+{
+    /* b0 wants a retry, then b1 (sent after it) is delivered: b0 can no longer go before b1. */
+    struct qfix f;
+    qsetup(&f, 2);
+    ck_assert_int_eq(sl__ppart_answer(&f.pp, f.b[0], SL__ANSWER_RETRY, final_cb, NULL), 0);
+    ck_assert_int_eq(sl__ppart_answer(&f.pp, f.b[1], SL__ANSWER_OK, final_cb, NULL), 0);
+    ck_assert_int_eq(n_finals, 2);
+    ck_assert_ptr_eq(finals[0], f.b[1]);
+    ck_assert(finals_ok[0]);
+    ck_assert_ptr_eq(finals[1], f.b[0]);
+    ck_assert(!finals_ok[1]);
+    ck_assert_int_eq(f.pp.held, 0);
+    ck_assert_ptr_null(f.pp.inflight);
+    ck_assert_ptr_eq(sl__ppart_pop(&f.pp), f.b[2]); /* the unsent ones are untouched */
+    ck_assert_ptr_eq(sl__ppart_pop(&f.pp), f.b[3]);
+    qteardown(&f);
+}
+END_TEST
+
+START_TEST(test_earlier_success_keeps_later_retry)
+{
+    /* b1 wants a retry, b0 (sent before it) is delivered: b1 is retried, ahead of b2. */
+    struct qfix f;
+    qsetup(&f, 2);
+    ck_assert_int_eq(sl__ppart_answer(&f.pp, f.b[1], SL__ANSWER_RETRY, final_cb, NULL), 0);
+    ck_assert_int_eq(sl__ppart_answer(&f.pp, f.b[0], SL__ANSWER_OK, final_cb, NULL), 1);
+    ck_assert_int_eq(n_finals, 1);
+    ck_assert_ptr_eq(finals[0], f.b[0]);
+    ck_assert_ptr_eq(sl__ppart_pop(&f.pp), f.b[1]);
+    ck_assert_ptr_eq(sl__ppart_pop(&f.pp), f.b[2]);
+    qteardown(&f);
+}
+END_TEST
+
+START_TEST(test_final_failure_does_not_block_retry)
+{
+    struct qfix f;
+    qsetup(&f, 3);
+    ck_assert_int_eq(sl__ppart_answer(&f.pp, f.b[2], SL__ANSWER_RETRY, final_cb, NULL), 0);
+    ck_assert_int_eq(sl__ppart_answer(&f.pp, f.b[0], SL__ANSWER_FAIL, final_cb, NULL), 0);
+    ck_assert_int_eq(f.pp.held, 1);
+    ck_assert_int_eq(sl__ppart_answer(&f.pp, f.b[1], SL__ANSWER_RETRY, final_cb, NULL), 2);
+    ck_assert_int_eq(n_finals, 1);
+    ck_assert_ptr_eq(finals[0], f.b[0]);
+    ck_assert(!finals_ok[0]);
+    ck_assert_ptr_eq(sl__ppart_pop(&f.pp), f.b[1]);
+    ck_assert_ptr_eq(sl__ppart_pop(&f.pp), f.b[2]);
+    ck_assert_ptr_eq(sl__ppart_pop(&f.pp), f.b[3]);
+    qteardown(&f);
 }
 END_TEST
 
@@ -192,7 +278,10 @@ static Suite *suite(void)
     tcase_add_test(tc, test_append_close_iterate);
     tcase_add_test(tc, test_full_batch_enospc_and_pool_reuse);
     tcase_add_test(tc, test_oversized_record_gets_own_batch);
-    tcase_add_test(tc, test_partition_queue_order);
+    tcase_add_test(tc, test_retries_requeue_in_send_order);
+    tcase_add_test(tc, test_later_success_fails_earlier_retry);
+    tcase_add_test(tc, test_earlier_success_keeps_later_retry);
+    tcase_add_test(tc, test_final_failure_does_not_block_retry);
     tcase_add_test(tc, test_no_allocation_per_record_when_warm);
     suite_add_tcase(s, tc);
     return s;
