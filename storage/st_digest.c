@@ -4,14 +4,17 @@
  *
  * The batch CRC leaves baseOffset, batchLength, partitionLeaderEpoch and magic uncovered, and
  * nothing re-reads a sealed segment until a consumer fetches it. A sealed segment therefore
- * gets XXH3-64 digests over fixed 1 MiB chunks of its bytes, written by the flusher right
- * after the segment is synced. st_store_scrub() re-reads sealed segments at the rate its
+ * gets XXH3-64 digests over fixed 1 MiB chunks of its bytes. They are computed while the
+ * segment is appended to (st_rundigest: each byte is hashed once, as it is written, so a roll
+ * never re-reads a 1 GiB segment), and written by the flusher right after the segment is
+ * synced; a segment recovered at open is read back instead. st_store_scrub() re-reads sealed segments at the rate its
  * caller allows (budget_bytes per call, resuming where it stopped), and a chunk that no
  * longer matches is logged with its segment and byte range and stops being served: a read
  * that would include any of its bytes fails with -EIO.
  */
 #include "st_int.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -23,15 +26,70 @@
 
 #include "kp_buf.h"
 
+struct st_rundigest *st__rundigest_new(void)
+{
+    uint32_t cap = (uint32_t)(((int64_t)INT32_MAX + ST_DIGEST_CHUNK - 1) / ST_DIGEST_CHUNK);
+    struct st_rundigest *rd = calloc(1, sizeof(*rd) + (size_t)cap * sizeof(rd->d[0]));
+    if (!rd)
+        return NULL;
+    rd->state = XXH3_createState();
+    if (!rd->state) {
+        free(rd);
+        return NULL;
+    }
+    XXH3_64bits_reset(rd->state);
+    rd->cap = cap;
+    return rd;
+}
+
+void st__rundigest_free(struct st_rundigest *rd)
+{
+    if (rd) {
+        XXH3_freeState(rd->state);
+        free(rd);
+    }
+}
+
+void st__rundigest_feed(struct st_rundigest *rd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n > 0) {
+        size_t room = ST_DIGEST_CHUNK - (size_t)(rd->pos % ST_DIGEST_CHUNK);
+        size_t k = n < room ? n : room;
+        XXH3_64bits_update(rd->state, b, k);
+        rd->pos += (int64_t)k;
+        b += k;
+        n -= k;
+        if (rd->pos % ST_DIGEST_CHUNK == 0) {
+            assert(rd->n < rd->cap);
+            rd->d[rd->n++] = XXH3_64bits_digest(rd->state);
+            XXH3_64bits_reset(rd->state);
+        }
+    }
+}
+
+void st__rundigest_finish(struct st_rundigest *rd)
+{
+    if (rd->pos % ST_DIGEST_CHUNK != 0) {
+        assert(rd->n < rd->cap);
+        rd->d[rd->n++] = XXH3_64bits_digest(rd->state);
+    }
+    rd->complete = true;
+}
+
 int st__digest_write(struct st_seg *s)
 {
     int64_t size = atomic_load(&s->size);
     uint64_t nchunks = (uint64_t)(size + ST_DIGEST_CHUNK - 1) / ST_DIGEST_CHUNK;
     size_t sidecar = ST_DIGEST_HDR + (size_t)nchunks * 8 + 8;
+    /* digests computed while appending when this process wrote the whole segment,
+     * otherwise (a segment recovered at open) the bytes are read back */
+    const struct st_rundigest *rd = s->rd;
+    bool running = rd && rd->complete && rd->pos == size && rd->n == nchunks;
     uint8_t *out = malloc(sidecar);
-    uint8_t *buf = malloc(ST_DIGEST_CHUNK);
+    uint8_t *buf = running ? NULL : malloc(ST_DIGEST_CHUNK);
     int err = 0;
-    if (!out || !buf) {
+    if (!out || (!running && !buf)) {
         err = -ENOMEM;
         goto done;
     }
@@ -44,9 +102,15 @@ int st__digest_write(struct st_seg *s)
     for (uint64_t i = 0; i < nchunks; i++) {
         int64_t pos = (int64_t)i * ST_DIGEST_CHUNK;
         size_t n = (size_t)(size - pos < ST_DIGEST_CHUNK ? size - pos : ST_DIGEST_CHUNK);
-        if ((err = st__pread_full(s->fd, buf, n, pos)) < 0)
-            goto done;
-        kp_store_be64(out + ST_DIGEST_HDR + i * 8, XXH3_64bits(buf, n));
+        uint64_t d;
+        if (running) {
+            d = rd->d[i];
+        } else {
+            if ((err = st__pread_full(s->fd, buf, n, pos)) < 0)
+                goto done;
+            d = XXH3_64bits(buf, n);
+        }
+        kp_store_be64(out + ST_DIGEST_HDR + i * 8, d);
     }
     kp_store_be64(out + sidecar - 8, XXH3_64bits(out, sidecar - 8));
 

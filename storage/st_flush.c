@@ -107,6 +107,8 @@ static void digest_sealed(struct st_log *log, struct st_seg **sealed, int n)
             atomic_store(&log->seal_pending, true); /* next round */
             continue;
         }
+        st__rundigest_free(s->rd); /* the writer is done with a sealed segment */
+        s->rd = NULL;
         atomic_store(&s->digested, true);
         wrote = true;
     }

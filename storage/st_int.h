@@ -114,7 +114,28 @@ struct st_seg {
     int32_t interval;        /* log.index.interval.bytes in force */
     int64_t first_append_ms; /* roll.ms clock: wall time of the first batch, -1 if empty */
     struct st_wstate w;      /* writer state (log->mu) */
+    struct st_rundigest *rd; /* chunk digests computed as bytes are appended; NULL when the
+                                segment was not written from its start by this process */
 };
+
+/*
+ * Running digests of a segment created by this process: every appended byte goes through
+ * XXH3 once, as it is written, so sealing needs no re-read. Written by the writer
+ * (log->mu); read by the flusher only after the segment is sealed.
+ */
+struct st_rundigest {
+    XXH3_state_t *state; /* over the current, incomplete chunk */
+    int64_t pos;         /* bytes hashed; == w.pos after every append */
+    uint32_t n, cap;     /* chunk digests done, room */
+    bool complete;       /* sealed: the last partial chunk is in d[] too */
+    uint64_t d[];        /* digest of chunk i */
+};
+
+/* For a new segment: room for every chunk a segment can have (<= 2^31 bytes). */
+struct st_rundigest *st__rundigest_new(void);
+void st__rundigest_free(struct st_rundigest *rd);
+void st__rundigest_feed(struct st_rundigest *rd, const void *p, size_t n);
+void st__rundigest_finish(struct st_rundigest *rd);
 
 /* Opens (create: creates empty files for) segment base in dir. */
 int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_cap, bool create,

@@ -240,6 +240,10 @@ int st_log_append(struct st_log *log, struct iovec *batches, int n, int64_t now_
         return err;
     }
     assert(pos == seg->w.pos);
+    if (seg->rd) {
+        for (int i = 0; i < n; i++)
+            st__rundigest_feed(seg->rd, batches[i].iov_base, batches[i].iov_len);
+    }
 
     if (seg->first_append_ms < 0)
         seg->first_append_ms = now_ms;

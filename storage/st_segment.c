@@ -54,7 +54,9 @@
  *     32 8N  XXH3-64 (seed 0) of .log bytes [i*chunk, min(S, (i+1)*chunk)), i = 0..N-1
  *   32+8N 8  XXH3-64 of the sidecar's bytes [0, 32+8N)
  *   These digests cover the bytes the batch CRC does not (baseOffset, batchLength,
- *   partitionLeaderEpoch, magic). Written as .digest.tmp, fsync, rename.
+ *   partitionLeaderEpoch, magic). Computed as the bytes are appended (or, for a segment this
+ *   process did not write from its start, by reading it back); written as .digest.tmp,
+ *   fsync, rename, after the segment is synced.
  *
  * recovery-point (ST_RP_SIZE = 68 bytes, rewritten in place after every sync):
  *      0  4  magic "SLRP"
@@ -79,12 +81,15 @@
  *   append   pwritev(.log) at the end; index entries stored into the mappings; then the new
  *            end is published (release). Nothing is synced here.
  *   sync     (flusher; one at a time per log; covers every append published before it began)
- *            1. each sealed, not yet digested segment: fdatasync .log, fsync .index and
- *               .timeindex (trimmed at seal), write .digest (tmp, fsync, rename);
+ *            1. each sealed, not yet synced segment: fdatasync .log, fsync .index and
+ *               .timeindex (trimmed at seal);
  *            2. fsync the partition directory if segment files were created or renamed;
  *            3. fdatasync the active .log;
  *            4. pwrite recovery-point (not synced: a stale or lost one only makes the next
- *               recovery scan more; a torn one fails its CRC and counts as absent).
+ *               recovery scan more; a torn one fails its CRC and counts as absent);
+ *            5. publish the durable offset, notify; then write the .digest of each segment
+ *               synced in 1 (tmp, fsync, rename; the rename reaches the disk with the next
+ *               directory fsync, and a lost digest is written again after recovery).
  *   close    sync; trim the active indexes and fsync them; recovery-point again + fdatasync;
  *            create clean-shutdown; fsync the directory.
  *
@@ -191,6 +196,10 @@ int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_c
             (err = st__idx_reserve(&s->tidx, idx_cap)) < 0)
             goto fail;
     }
+    if (create && !(s->rd = st__rundigest_new())) {
+        err = -ENOMEM;
+        goto fail;
+    }
     *out = s;
     return 0;
 fail:
@@ -217,6 +226,7 @@ void st__seg_put(struct st_seg *s)
         return;
     st__idx_close(&s->idx);
     st__idx_close(&s->tidx);
+    st__rundigest_free(s->rd);
     if (s->fd >= 0)
         close(s->fd);
     free(s->path);
@@ -266,6 +276,14 @@ int st__seg_seal(struct st_seg *s)
         st__tidx_put(&s->tidx, s->tidx.w++, w->max_ts, (int32_t)(w->next_offset - s->base));
         w->tidx_last_ts = w->max_ts;
         st__idx_publish(&s->tidx);
+    }
+    if (s->rd) {
+        if (s->rd->pos == w->pos) {
+            st__rundigest_finish(s->rd);
+        } else {
+            st__rundigest_free(s->rd); /* cannot happen; the digest is then read back */
+            s->rd = NULL;
+        }
     }
     int err = st__idx_trim(&s->idx);
     if (err == 0)
