@@ -731,6 +731,16 @@ START_TEST(test_offset_out_of_range_seek_and_end)
     ck_assert_int_eq(next_offset(k, 10000), 10);
     ck_assert_int_eq(next_offset(k, 10000), 11);
     ck_assert_int_eq(sl_consumer_seek(k, "nope", 0, 0), SL_ERR__UNKNOWN_PARTITION);
+    /* Unassigned: nothing more from it, even with records prefetched. */
+    ck_assert_int_eq(sl_consumer_seek(k, "oor", 0, 0), SL_ERR_NO_ERROR);
+    ck_assert_int_eq(next_offset(k, 10000), 0);
+    ck_assert_int_eq(sl_consumer_unassign(k, "oor", 0), SL_ERR_NO_ERROR);
+    ck_assert_int_eq(sl_consumer_poll(k, 300, &r), SL_ERR__TIMED_OUT);
+    ck_assert_int_eq(sl_consumer_position(k, "oor", 0), -1);
+    ck_assert_int_eq(sl_consumer_unassign(k, "oor", 0), SL_ERR__UNKNOWN_PARTITION);
+    ck_assert_int_eq(sl_consumer_assign(k, "oor", 0, 11), SL_ERR_NO_ERROR);
+    ck_assert_int_eq(next_offset(k, 10000), 11);
+    ck_assert_int_eq(sl_consumer_assign(k, "oor", 5, 0), SL_ERR__UNKNOWN_PARTITION);
     sl_consumer_free(k);
 
     c = conf_new();

@@ -194,6 +194,32 @@ START_TEST(test_handles_take_conf_and_connect_lazily)
 }
 END_TEST
 
+START_TEST(test_unreachable_broker_fails_in_time)
+{
+    /* Port 1 refuses connections: the first record of a topic waits for metadata at most
+     * request.timeout.ms and fails with a transport error; nothing is queued; free returns. */
+    sl_conf *c = sl_conf_new();
+    sl_conf_set(c, "bootstrap.servers", "127.0.0.1:1", NULL, 0);
+    sl_conf_set(c, "request.timeout.ms", "300", NULL, 0);
+    sl_producer *p = sl_producer_new(c, NULL, 0);
+    sl_err e = sl_produce(p, "t", 0, NULL, 0, "v", 1, NULL, 0, 0, NULL);
+    ck_assert_msg(e == SL_ERR__TRANSPORT || e == SL_ERR__TIMED_OUT, "%s", sl_err2str(e));
+    ck_assert_uint_eq(sl_outq_len(p), 0);
+    ck_assert_int_eq(sl_poll(p, 0), 0);
+    ck_assert_int_eq(sl_flush(p, 100), SL_ERR_NO_ERROR);
+    sl_producer_free(p);
+    c = sl_conf_new();
+    sl_conf_set(c, "bootstrap.servers", "127.0.0.1:1", NULL, 0);
+    sl_conf_set(c, "request.timeout.ms", "300", NULL, 0);
+    sl_consumer *k = sl_consumer_new(c, NULL, 0);
+    e = sl_consumer_assign(k, "t", 0, SL_OFFSET_BEGINNING);
+    ck_assert_msg(e == SL_ERR__TRANSPORT || e == SL_ERR__TIMED_OUT, "%s", sl_err2str(e));
+    sl_record r;
+    ck_assert_int_eq(sl_consumer_poll(k, 50, &r), SL_ERR__TIMED_OUT);
+    sl_consumer_free(k);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("sl_conf");
@@ -207,6 +233,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_dup_is_independent);
     tcase_add_test(tc, test_ssl_not_implemented_yet);
     tcase_add_test(tc, test_handles_take_conf_and_connect_lazily);
+    tcase_add_test(tc, test_unreachable_broker_fails_in_time);
     suite_add_tcase(s, tc);
     return s;
 }
