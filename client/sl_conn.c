@@ -323,15 +323,23 @@ int sl__conn_ensure(struct sl__conn *c)
         sl__conn_fail(c, -EHOSTUNREACH);
         return -EHOSTUNREACH;
     }
+    /* A name with several addresses (localhost: ::1 and 127.0.0.1): each failed attempt moves
+     * on to the next one. */
+    int count = 0;
+    for (struct addrinfo *a = res; a; a = a->ai_next)
+        count++;
+    struct addrinfo *ai = res;
+    for (int i = c->failures % count; i > 0; i--)
+        ai = ai->ai_next;
     int err = -ECONNREFUSED;
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         err = -errno;
     } else {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         err = set_nonblock(fd);
-        if (!err && connect(fd, res->ai_addr, res->ai_addrlen) < 0 && errno != EINPROGRESS)
+        if (!err && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
             err = -errno;
     }
     freeaddrinfo(res);

@@ -13,6 +13,8 @@
  *   calls into the handle; a producer should call sl_poll(p, 0) regularly (e.g. after each
  *   sl_produce) and sl_flush() before exiting. sl_producer_fd()/sl_consumer_fd()-style event
  *   loop integration is left for later.
+ * - Name resolution uses getaddrinfo(3), which blocks the calling thread while it resolves a
+ *   broker's host name (not at all for numeric addresses).
  * - Connections: one TCP connection per broker, written and read in the same turn (the
  *   connection always reads responses while requests are still being written), with up to
  *   max.in.flight.requests.per.connection requests outstanding, each response matched to its
