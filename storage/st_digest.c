@@ -7,10 +7,10 @@
  * gets XXH3-64 digests over fixed 1 MiB chunks of its bytes. They are computed while the
  * segment is appended to (st_rundigest: each byte is hashed once, as it is written, so a roll
  * never re-reads a 1 GiB segment), and written by the flusher right after the segment is
- * synced; a segment recovered at open is read back instead. st_store_scrub() re-reads sealed segments at the rate its
- * caller allows (budget_bytes per call, resuming where it stopped), and a chunk that no
- * longer matches is logged with its segment and byte range and stops being served: a read
- * that would include any of its bytes fails with -EIO.
+ * synced; a segment recovered at open is read back instead. st_store_scrub() re-reads sealed
+ * segments at the rate its caller allows (budget_bytes per call, resuming where it stopped), and a
+ * chunk that no longer matches is logged with its segment and byte range and stops being served: a
+ * read that would include any of its bytes fails with -EIO.
  */
 #include "st_int.h"
 

@@ -230,6 +230,10 @@ int st__log_sync(struct st_log *log)
 int st__log_close_clean(struct st_log *log)
 {
     pthread_mutex_lock(&log->sync_mu);
+    /* no appends, rolls or retention from here on: the log is frozen for the steps below */
+    pthread_mutex_lock(&log->mu);
+    log->closed = true;
+    pthread_mutex_unlock(&log->mu);
     int err = 0;
     /* drain every sealed segment, then the active one */
     do {
@@ -251,7 +255,6 @@ int st__log_close_clean(struct st_log *log)
         return err;
     }
     pthread_mutex_lock(&log->mu);
-    log->closed = true;
     struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
     struct st_seg *tail = v->s[v->n - 1];
     struct snap sn = {
