@@ -58,6 +58,7 @@ void br_tls_conf_init(struct br_tls_conf *c)
     c->client_auth = BR_TLS_AUTH_NONE;
     c->versions = BR_TLS_V12 | BR_TLS_V13;
     c->ktls = true;
+    c->handshake_timeout_ms = 10000;
 }
 
 static int copy_value(char *dst, size_t cap, const char *key, const char *value, char *err,
@@ -142,6 +143,17 @@ int br_tls_conf_set(struct br_tls_conf *c, const char *key, const char *value, c
         }
         return 0;
     }
+    if (strcmp(key, "ssl.handshake.timeout.ms") == 0) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(value, &end, 10);
+        if (!*value || *end || errno || v < 0 || v > 3600000) {
+            snprintf(err, errlen, "ssl.handshake.timeout.ms: '%.64s' is not 0..3600000", value);
+            return -EINVAL;
+        }
+        c->handshake_timeout_ms = v;
+        return 0;
+    }
     return -ENOENT;
 }
 
@@ -160,6 +172,9 @@ void br_tls_conf_keys(void (*fn)(void *arg, const char *key, const char *def, co
        "ciphers (\"\" = OpenSSL's defaults)");
     fn(arg, "ssl.protocols", "TLSv1.2,TLSv1.3", "SSL listeners: TLSv1.2 and/or TLSv1.3");
     fn(arg, "ssl.enabled.protocols", NULL, "alias of ssl.protocols (Kafka's name)");
+    fn(arg, "ssl.handshake.timeout.ms", "10000",
+       "SSL listeners: drop a connection whose handshake is not done by then (splicelog; 0 = "
+       "only connections.max.idle.ms)");
     fn(arg, "ssl.ktls.enable", "true",
        "SSL listeners: use kernel TLS and sendfile when the kernel offers it (splicelog)");
 }

@@ -6,9 +6,10 @@
  * - Settings (struct br_tls_conf) use librdkafka's property names: ssl.certificate.location,
  *   ssl.key.location, ssl.key.password, ssl.ca.location, ssl.client.auth
  *   (none|requested|required), ssl.cipher.suites, ssl.protocols (TLSv1.2 and/or TLSv1.3), plus
- *   splicelog's ssl.ktls.enable. br_tls_conf_set() returns -ENOENT for a key that is not one of
- *   these (so a config parser can try it first) and -EINVAL with a message naming the key for
- *   a bad value. Files are read by br_tls_ctx_new(), whose errors also name the key at fault.
+ *   splicelog's ssl.ktls.enable and ssl.handshake.timeout.ms. br_tls_conf_set() returns -ENOENT for
+ * a key that is not one of these (so a config parser can try it first) and -EINVAL with a message
+ * naming the key for a bad value. Files are read by br_tls_ctx_new(), whose errors also name the
+ * key at fault.
  * - A context (struct br_tls_ctx) is built once per listener at start-up and is read-only
  *   afterwards: any thread may create sessions from it.
  * - A session (struct br_tls) belongs to one connection and one thread. In the default
@@ -71,10 +72,12 @@ struct br_tls_conf {
     char key_password[256];              /* ssl.key.password ("" = none) */
     char ca[BR_TLS_PATH_MAX];            /* ssl.ca.location: PEM CA bundle for client certs */
     enum br_tls_client_auth client_auth; /* ssl.client.auth */
-    char cipher_suites[1024]; /* ssl.cipher.suites: ':' or ',' separated; "TLS_*" names are
-                                 TLS 1.3 suites, others OpenSSL TLS 1.2 cipher names */
-    unsigned versions;        /* ssl.protocols: BR_TLS_V12 | BR_TLS_V13 */
-    bool ktls;                /* ssl.ktls.enable (splicelog): use kernel TLS when probed */
+    char cipher_suites[1024];     /* ssl.cipher.suites: ':' or ',' separated; "TLS_*" names are
+                                     TLS 1.3 suites, others OpenSSL TLS 1.2 cipher names */
+    unsigned versions;            /* ssl.protocols: BR_TLS_V12 | BR_TLS_V13 */
+    bool ktls;                    /* ssl.ktls.enable (splicelog): use kernel TLS when probed */
+    int64_t handshake_timeout_ms; /* ssl.handshake.timeout.ms (splicelog): a handshake not
+                                     finished by then is dropped; 0 = only the idle timeout */
 };
 
 void br_tls_conf_init(struct br_tls_conf *c);

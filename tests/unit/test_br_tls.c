@@ -825,6 +825,14 @@ START_TEST(test_conf_keys)
     ck_assert_int_eq(
         br_tls_conf_set(&c, "ssl.enabled.protocols", "TLSv1.2, TLSv1.3", err, sizeof(err)), 0);
     ck_assert_uint_eq(c.versions, BR_TLS_V12 | BR_TLS_V13);
+    ck_assert_int_eq(c.handshake_timeout_ms, 10000);
+    ck_assert_int_eq(br_tls_conf_set(&c, "ssl.handshake.timeout.ms", "250", err, sizeof(err)), 0);
+    ck_assert_int_eq(c.handshake_timeout_ms, 250);
+    ck_assert_int_eq(br_tls_conf_set(&c, "ssl.handshake.timeout.ms", "-1", err, sizeof(err)),
+                     -EINVAL);
+    ck_assert(strstr(err, "ssl.handshake.timeout.ms") != NULL);
+    ck_assert_int_eq(br_tls_conf_set(&c, "ssl.handshake.timeout.ms", "1s", err, sizeof(err)),
+                     -EINVAL);
     ck_assert_int_eq(br_tls_conf_set(&c, "ssl.ktls.enable", "yes", err, sizeof(err)), -EINVAL);
     ck_assert_int_eq(br_tls_conf_set(&c, "ssl.ktls.enable", "false", err, sizeof(err)), 0);
     ck_assert(!c.ktls);
