@@ -819,6 +819,37 @@ START_TEST(test_prefetch_bounded)
 }
 END_TEST
 
+START_TEST(test_consumer_survives_broker_restart)
+{
+    produce_n("survive", 1000, "a", 0);
+    sl_conf *c = conf_new();
+    cset(c, "retry.backoff.ms", "50");
+    sl_consumer *k = consumer_new(c);
+    ck_assert_int_eq(sl_consumer_assign(k, "survive", 0, SL_OFFSET_BEGINNING), SL_ERR_NO_ERROR);
+    for (int i = 0; i < 500; i++)
+        FAST_EQ(next_offset(k, 10000), i);
+    int port = B.port;
+    tb_broker_stop(&B, SIGKILL);
+    char listen[32];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+    const char *const extra[] = {"--listen", listen, NULL};
+    start_broker(extra);
+    ck_assert_int_eq(B.port, port);
+    produce_n("survive", 1000, "b", 0);
+    for (int i = 500; i < 2000; i++) {
+        sl_record r;
+        sl_err e = sl_consumer_poll(k, 20000, &r);
+        FAST_MSG(e == SL_ERR_NO_ERROR, "record %d: %s", i, sl_err2str(e));
+        FAST_EQ(r.offset, i);
+        FAST(r.value_len >= 3 && ((const char *)r.value)[0] == (i < 1000 ? 'a' : 'b'));
+    }
+    sl_stats st;
+    sl_consumer_stats(k, &st);
+    ck_assert_uint_ge(st.disconnects, 1);
+    sl_consumer_free(k);
+}
+END_TEST
+
 /* Finds needle in the partition's first segment and flips one byte of it. */
 static void corrupt_on_disk(const char *topic, const char *needle)
 {
@@ -899,6 +930,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_offset_out_of_range_seek_and_end);
     tcase_add_test(tc, test_record_larger_than_partition_fetch_size);
     tcase_add_test(tc, test_prefetch_bounded);
+    tcase_add_test(tc, test_consumer_survives_broker_restart);
     tcase_add_test(tc, test_check_crcs_catches_corruption);
     suite_add_tcase(s, tc);
     return s;
