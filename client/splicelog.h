@@ -258,8 +258,10 @@ SL_API sl_err sl_produce(sl_producer *p, const char *topic, int32_t partition, c
                          void *msg_opaque);
 
 /*
- * Drives I/O for up to timeout_ms (0: no waiting, -1: until at least one report) and runs the
- * delivery callbacks that are due. Returns the number of callbacks run.
+ * Drives I/O and runs the delivery callbacks that are due. Waits up to timeout_ms for at least
+ * one report (0: no waiting; -1: no limit); returns at once when nothing is outstanding.
+ * Returns the number of callbacks run. With timeout 0 the socket work is done at most once a
+ * millisecond, so calling it after every sl_produce is cheap.
  */
 SL_API int sl_poll(sl_producer *p, int timeout_ms);
 /*
