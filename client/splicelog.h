@@ -36,8 +36,9 @@
  *   record is never reported delivered without the broker saying so (acks=0: when written).
  * - Consumer records are views into the fetched response buffer (no copy per record); they
  *   stay valid until the next call on the consumer.
- * - Security: security.protocol=plaintext only. TLS (ssl) is accepted by the conf parser but
- *   sl_producer_new/sl_consumer_new fail with SL_ERR__NOT_IMPLEMENTED until TLS lands.
+ * - Security: security.protocol=plaintext only. ssl (and the ssl.* paths) is accepted by the
+ *   conf parser, but sl_producer_new/sl_consumer_new then fail (NULL, errstr: "not supported
+ *   yet") until TLS lands.
  * - Group subscription is not implemented yet; the consumer takes explicit assignments
  *   (sl_consumer_assign). A future sl_consumer_subscribe() will sit beside it.
  */
