@@ -459,6 +459,149 @@ START_TEST(many_bad_connections_in_a_row)
 }
 END_TEST
 
+START_TEST(huge_partition_count_does_not_stall)
+{
+    /* One CreateTopics asking for 50,000 partitions: it gets an answer, and while it is being
+     * handled the broker keeps serving everyone else (a Metadata round trip on a fresh
+     * connection, then the bystander check). A client must not be able to freeze the broker.
+     * On failure the broker (still busy creating) is killed and its directory removed before
+     * the test reports, so it does not weigh on the tests after it. */
+    char peer[64], why[256] = "";
+    int fd = bad_conn(peer, sizeof peer);
+    struct tb_req r;
+    ck_assert_int_eq(tb_req_begin(&r, 256, 19, 4, 1901), 0);
+    tb_enc_create_topics(&r, 4, "huge", 50000, 1, 1000, false);
+    ck_assert_int_eq(tb_req_send(fd, &r), 0);
+    tb_req_free(&r);
+    usleep(100 * 1000);
+    int other = tb_connect(B.port);
+    ck_assert_int_ge(other, 0);
+    struct tb_metadata md;
+    const char *topics[] = {"cc"};
+    int rc = tb_metadata(other, topics, 1, false, &md);
+    close(other);
+    if (rc != 0)
+        snprintf(why, sizeof why,
+                 "while CreateTopics(50000 partitions) runs, another client's Metadata waits "
+                 "(%s after 10 s)",
+                 strerror(-rc));
+    struct tb_frame f;
+    if (!why[0]) {
+        rc = tb_recv_frame(fd, &f, 1 << 20);
+        if (rc != 0)
+            snprintf(why, sizeof why, "CreateTopics(50000 partitions) not answered: %s",
+                     strerror(-rc));
+        else
+            tb_frame_free(&f);
+    }
+    close(fd);
+    if (why[0]) {
+        tb_broker_cleanup(&B);
+        ck_abort_msg("%s", why);
+    }
+    bystanders_unaffected();
+}
+END_TEST
+
+/* Valid requests of every API and version, as templates for mutation. */
+static long template_request(int k, uint8_t *out, size_t cap)
+{
+    static const struct {
+        int16_t key, min, max;
+    } apis[] = {{0, 3, 7}, {1, 4, 11}, {2, 1, 2}, {3, 0, 4}, {18, 0, 3}, {19, 0, 4}, {20, 0, 3}};
+    int a = k % 7;
+    int16_t v = (int16_t)(apis[a].min + (k / 7) % (apis[a].max - apis[a].min + 1));
+    struct tb_req r;
+    if (tb_req_begin(&r, 4096, apis[a].key, v, 9000 + k))
+        return -ENOMEM;
+    uint8_t batch[512];
+    long blen = tb_batch_values(batch, sizeof batch, "mut", 0, 3, 10, true, 1);
+    struct tb_fetch_args fa = {50, 1, 1 << 20, "cc", 0, 0, 1 << 20};
+    const char *topics[] = {"cc", "mut"};
+    switch (apis[a].key) {
+    case 0:
+        tb_enc_produce(&r, v, (int16_t)(k % 3 == 0 ? 1 : -1), 1000, "mut", 0, batch, (size_t)blen);
+        break;
+    case 1:
+        tb_enc_fetch(&r, v, &fa);
+        break;
+    case 2:
+        tb_enc_list_offsets(&r, v, "cc", 0, -2);
+        break;
+    case 3:
+        tb_enc_metadata(&r, v, topics, 2, true);
+        break;
+    case 18:
+        tb_enc_api_versions(&r, v);
+        break;
+    case 19:
+        tb_enc_create_topics(&r, v, "mut2", 2, 1, 1000, false);
+        break;
+    default:
+        tb_enc_delete_topics(&r, v, "mut2", 1000);
+        break;
+    }
+    long len = tb_req_end(&r);
+    if (len > 0 && (size_t)len <= cap)
+        memcpy(out, r.buf, (size_t)len);
+    tb_req_free(&r);
+    return len > 0 && (size_t)len <= cap ? len : -ENOSPC;
+}
+
+START_TEST(mutated_requests)
+{
+    /* 300 valid requests with 1-4 bytes changed after the size prefix: each is answered or
+     * its connection closed; nothing crashes, and the bystanders see nothing of it. */
+    unsigned seed = 424242;
+    const char *env = getenv("TB_MUTATE_SEED"); /* to replay or explore other seeds */
+    if (env && *env)
+        seed = (unsigned)strtoul(env, NULL, 10);
+    int fd = -1, answered = 0, closed = 0, pending = 0;
+    for (int i = 0; i < 300; i++) {
+        if (fd < 0) {
+            fd = tb_connect(B.port);
+            ck_assert_int_ge(fd, 0);
+        }
+        uint8_t req[4096];
+        long len = template_request(i, req, sizeof req);
+        ck_assert_int_gt(len, 8);
+        int flips = 1 + (int)(rand_r(&seed) % 4);
+        for (int j = 0; j < flips; j++) {
+            size_t at = 4 + (size_t)rand_r(&seed) % ((size_t)len - 4);
+            req[at] = (uint8_t)(rand_r(&seed) >> 3);
+        }
+        if (tb_send_all(fd, req, (size_t)len) != 0) {
+            close(fd);
+            fd = -1;
+            closed++;
+            continue;
+        }
+        /* Give it 50 ms; a long poll or a silent acks=0 is left behind with the connection. */
+        int rd = tb_readable(fd, 50);
+        if (rd == 1) {
+            struct tb_frame f;
+            int rc = tb_recv_frame(fd, &f, 64 << 20);
+            if (rc == 0) {
+                answered++;
+                tb_frame_free(&f);
+                continue;
+            }
+            closed++;
+        } else {
+            pending++;
+        }
+        close(fd);
+        fd = -1;
+    }
+    if (fd >= 0)
+        close(fd);
+    ck_assert_msg(answered + closed + pending == 300, "bookkeeping");
+    ck_assert_msg(answered > 0 && closed > 0, "answered %d, closed %d, pending %d", answered,
+                  closed, pending);
+    bystanders_unaffected();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("badinput");
@@ -472,6 +615,8 @@ static Suite *suite(void)
     tcase_add_test(tc, unknown_api_key_and_version);
     tcase_add_test(tc, produce_wrong_crc);
     tcase_add_test(tc, many_bad_connections_in_a_row);
+    tcase_add_test(tc, mutated_requests);
+    tcase_add_test(tc, huge_partition_count_does_not_stall);
     suite_add_tcase(s, tc);
     return s;
 }
