@@ -551,7 +551,7 @@ static void count_topic(void *arg, const char *name, int32_t partitions)
 static void scrub_log(void *arg, const char *msg)
 {
     (void)arg;
-    br_err("scrub: %s", msg);
+    br_err("%s", msg); /* the store names the segment and the range */
 }
 
 static void *hk_main(void *arg)
