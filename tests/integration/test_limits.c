@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -197,6 +198,77 @@ START_TEST(idle_connections_closed)
 }
 END_TEST
 
+/* CPU time (user + system) the broker has used, in clock ticks; -1 when unknown. */
+static long broker_cpu_ticks(void)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)B.pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* fields after the command name */
+    unsigned long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (long)(ut + st);
+}
+
+enum { FD_CONNS = 200 };
+
+START_TEST(out_of_file_descriptors)
+{
+    /* The broker runs with 128 descriptors; 200 clients connect. Accepts fail with EMFILE:
+     * the broker must neither die nor spin, must keep serving the connections it has, and
+     * must accept again once descriptors are free. */
+    struct rlimit old, low;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 128;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int rc = tb_broker_start(&B, NULL);
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    ck_assert_msg(rc == 0, "broker start: %s", strerror(-rc));
+
+    int first = conn();
+    ck_assert_int_eq(ping(first, 1), 0);
+    static int fds[FD_CONNS];
+    for (int i = 0; i < FD_CONNS; i++)
+        fds[i] = conn(); /* TCP completes in the kernel whether or not the broker accepts */
+    usleep(500 * 1000);
+    long t0 = broker_cpu_ticks();
+    usleep(2000 * 1000);
+    long t1 = broker_cpu_ticks();
+    long hz = sysconf(_SC_CLK_TCK);
+    ck_assert_msg(t0 >= 0 && t1 - t0 < hz * 3 / 2,
+                  "broker used %ld ticks of CPU in 2 s with accepts failing: spinning", t1 - t0);
+    ck_assert_msg(tb_broker_alive(&B), "broker died when out of descriptors");
+    ck_assert_msg(ping(first, 2) == 0, "an established connection is no longer served");
+    for (int i = 0; i < FD_CONNS; i++)
+        close(fds[i]);
+    bool served = false;
+    for (int i = 0; i < 50 && !served; i++) {
+        int fd = conn();
+        struct tb_req r;
+        ck_assert_int_eq(tb_req_begin(&r, 128, 18, 2, 500 + i), 0);
+        tb_enc_api_versions(&r, 2);
+        ck_assert_int_eq(tb_req_send(fd, &r), 0);
+        tb_req_free(&r);
+        if (tb_readable(fd, 200) == 1) {
+            struct tb_frame f;
+            served = tb_recv_frame(fd, &f, 1 << 20) == 0 && tb_frame_corr(&f) == 500 + i;
+            if (f.data)
+                tb_frame_free(&f);
+        }
+        close(fd);
+    }
+    ck_assert_msg(served, "no new connection served after descriptors were freed");
+    close(first);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("limits");
@@ -206,6 +278,7 @@ static Suite *suite(void)
     tcase_add_test(tc, pipelined_fetches_backpressure);
     tcase_add_test(tc, max_connections);
     tcase_add_test(tc, idle_connections_closed);
+    tcase_add_test(tc, out_of_file_descriptors);
     suite_add_tcase(s, tc);
     return s;
 }
