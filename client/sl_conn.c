@@ -74,7 +74,6 @@ struct sl__req *sl__req_get(struct sl__client *cl)
     r->total = r->sent = 0;
     r->cb = NULL;
     r->ctx = NULL;
-    r->ctx_i = 0;
     r->deadline_ms = 0;
     r->expect_response = true;
     return r;
@@ -244,7 +243,6 @@ void sl__conn_fail(struct sl__conn *c, int err)
         c->reconnect_at_ms = sl__now_ms() + (c->failures > 1 ? backoff : 0);
     }
     c->state = SL__CONN_DOWN;
-    c->api_checked = false;
     free(c->big);
     c->big = NULL;
     c->big_len = c->big_need = 0;
@@ -489,7 +487,6 @@ static void api_versions_cb(struct sl__client *cl, struct sl__req *req, int err,
                 ok[k] = true;
     }
     if (!kp_rd_ok(&rd) || ec != 0) {
-        c->api_checked = false;
         sl__conn_fail(c, -EPROTO);
         return;
     }
@@ -498,7 +495,6 @@ static void api_versions_cb(struct sl__client *cl, struct sl__req *req, int err,
         sl__conn_fail(c, -ENOTSUP);
         return;
     }
-    c->api_checked = true;
     (void)cl;
 }
 

@@ -152,7 +152,6 @@ struct sl__req {
     int64_t deadline_ms; /* response due by (set when fully written) */
     sl__req_cb *cb;
     void *ctx;                  /* callback's context */
-    int64_t ctx_i;              /* a second context value (epochs, counts) */
     struct sl__batch **batches; /* produce: the batches in the request, in wire order */
     int nbatches;
     int batches_cap;
@@ -185,11 +184,10 @@ struct sl__conn {
     uint8_t *rx;
     size_t rx_len; /* bytes in rx */
     size_t rx_cap;
-    uint8_t *big;     /* frame being filled, including its 4-byte size; NULL when none */
-    size_t big_len;   /* bytes in big */
-    size_t big_need;  /* total bytes of the frame */
-    bool api_checked; /* the ApiVersions answer arrived and was acceptable */
-    int fetch_out;    /* consumer: fetch requests outstanding on this connection */
+    uint8_t *big;    /* frame being filled, including its 4-byte size; NULL when none */
+    size_t big_len;  /* bytes in big */
+    size_t big_need; /* total bytes of the frame */
+    int fetch_out;   /* consumer: fetch requests outstanding on this connection */
 };
 
 #define SL__RX_CAP (256 * 1024)
