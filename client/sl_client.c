@@ -85,16 +85,16 @@ int sl__client_init(struct sl__client *cl, sl_conf *conf, bool is_producer, char
     if (conf->security_ssl) {
         sl__errstr(errstr, errstr_size,
                    "security.protocol=ssl is not supported yet (plaintext only)");
-        return SL_ERR__NOT_IMPLEMENTED;
+        return -ENOTSUP;
     }
     if (conf->allow_auto_create < 0)
         conf->allow_auto_create = is_producer ? 1 : 0;
     if (add_bootstrap(cl, conf->bootstrap_servers) != 0) {
         sl__errstr(errstr, errstr_size, "invalid bootstrap.servers \"%s\"",
                    conf->bootstrap_servers);
-        return SL_ERR__INVALID_CONF;
+        return -EINVAL;
     }
-    return SL_ERR_NO_ERROR;
+    return 0;
 }
 
 void sl__client_destroy(struct sl__client *cl)

@@ -103,7 +103,7 @@ sl_consumer *sl_consumer_new(sl_conf *conf, char *errstr, size_t errstr_size)
         sl__errstr(errstr, errstr_size, "out of memory");
         return NULL;
     }
-    if (sl__client_init(&c->cl, conf, false, errstr, errstr_size) != SL_ERR_NO_ERROR) {
+    if (sl__client_init(&c->cl, conf, false, errstr, errstr_size) != 0) {
         sl__client_destroy(&c->cl);
         free(c);
         return NULL;

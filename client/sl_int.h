@@ -262,6 +262,7 @@ struct sl__client {
     void *owner;
 };
 
+/* 0, or -ENOTSUP (ssl) / -EINVAL (bootstrap.servers) with a message in errstr. */
 int sl__client_init(struct sl__client *cl, sl_conf *conf, bool is_producer, char *errstr,
                     size_t errstr_size);
 void sl__client_destroy(struct sl__client *cl);

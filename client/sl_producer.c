@@ -98,8 +98,7 @@ sl_producer *sl_producer_new(sl_conf *conf, char *errstr, size_t errstr_size)
         sl__errstr(errstr, errstr_size, "out of memory");
         return NULL;
     }
-    sl_err e = sl__client_init(&p->cl, conf, true, errstr, errstr_size);
-    if (e != SL_ERR_NO_ERROR) {
+    if (sl__client_init(&p->cl, conf, true, errstr, errstr_size) != 0) {
         sl__client_destroy(&p->cl);
         free(p);
         return NULL;
