@@ -116,7 +116,7 @@ $(BUILD)/libsplicelog.so: $(patsubst $(BUILD)/rel/%,$(BUILD)/pic/%,$(CLIENT_OBJS
 	$(CC) -shared -Wl,-soname,libsplicelog.so.0 $^ -o $@ $(DEP_LIBS)
 $(BUILD)/pic/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_REL) -fPIC -DSPLICELOG_BUILD_SHARED -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_REL) -fPIC -fvisibility=hidden -DSPLICELOG_BUILD_SHARED -MMD -MP -c $< -o $@
 
 $(BUILD)/splicelog-bench: $(BUILD)/rel/obj/bench/splicelog-bench.o \
                           $(filter-out $(BUILD)/rel/obj/bench/splicelog-bench.o $(BUILD)/rel/obj/bench/bench_%.o,$(patsubst %.c,$(BUILD)/rel/obj/%.o,$(BENCH_SRC))) \
