@@ -10,7 +10,8 @@
  * cut at partition_max_bytes by bytes, without Kafka's minimum of one whole batch, so clients
  * see oversized first batches and partial trailing ones. Script knobs: produce_fail_next /
  * produce_err (refuse that many Produce requests), not_leader (refuse every Produce with
- * NOT_LEADER_OR_FOLLOWER until a Metadata request arrives). State is guarded by fb.mu.
+ * NOT_LEADER_OR_FOLLOWER until a Metadata request arrives), chaos (corrupt every response a
+ * little, from a seed). State is guarded by fb.mu.
  */
 #ifndef SPLICELOG_SL_FAKE_BROKER_H
 #define SPLICELOG_SL_FAKE_BROKER_H
@@ -58,6 +59,8 @@ struct fake_broker {
     int produce_fail_next;
     int16_t produce_err;
     bool not_leader;
+    unsigned chaos; /* when nonzero: a seed; every response gets 1-3 random bytes changed
+                     * after its correlation id (the client must cope, never crash) */
     /* state */
     struct fb_part part[FB_MAXP];
     /* observations */
@@ -344,6 +347,14 @@ static void *fb_conn_main(void *arg)
         int rc = 0;
         if (respond && kp_wr_ok(&w)) {
             kp_store_be32(buf, (uint32_t)(kp_wr_len(&w) - 4));
+            pthread_mutex_lock(&fb.mu);
+            if (fb.chaos && kp_wr_len(&w) > 8) {
+                int flips = 1 + (int)(rand_r(&fb.chaos) % 3);
+                for (int i = 0; i < flips; i++)
+                    buf[8 + rand_r(&fb.chaos) % (kp_wr_len(&w) - 8)] ^=
+                        (uint8_t)(1 + rand_r(&fb.chaos) % 255);
+            }
+            pthread_mutex_unlock(&fb.mu);
             rc = fb_io(fd, buf, kp_wr_len(&w), true);
         }
         free(buf);
