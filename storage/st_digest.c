@@ -26,34 +26,51 @@
 
 #include "kp_buf.h"
 
-struct st_rundigest *st__rundigest_new(void)
+struct st_rundigest *st__rundigest_new(uint32_t cap_chunks)
 {
-    uint32_t cap = (uint32_t)(((int64_t)INT32_MAX + ST_DIGEST_CHUNK - 1) / ST_DIGEST_CHUNK);
-    struct st_rundigest *rd = calloc(1, sizeof(*rd) + (size_t)cap * sizeof(rd->d[0]));
+    struct st_rundigest *rd = calloc(1, sizeof(*rd));
     if (!rd)
         return NULL;
+    rd->cap = cap_chunks > 0 ? cap_chunks : 1;
+    rd->d = malloc((size_t)rd->cap * sizeof(rd->d[0]));
     rd->state = XXH3_createState();
-    if (!rd->state) {
-        free(rd);
+    if (!rd->d || !rd->state) {
+        st__rundigest_free(rd);
         return NULL;
     }
     XXH3_64bits_reset(rd->state);
-    rd->cap = cap;
     return rd;
 }
 
 void st__rundigest_free(struct st_rundigest *rd)
 {
     if (rd) {
-        XXH3_freeState(rd->state);
+        if (rd->state)
+            XXH3_freeState(rd->state);
+        free(rd->d);
         free(rd);
     }
+}
+
+static void rundigest_push(struct st_rundigest *rd)
+{
+    if (rd->n == rd->cap) {
+        /* a segment past log.segment.bytes (one oversized batch): rare, so grow here */
+        uint64_t *nd = realloc(rd->d, (size_t)rd->cap * 2 * sizeof(rd->d[0]));
+        if (!nd) {
+            rd->failed = true;
+            return;
+        }
+        rd->d = nd;
+        rd->cap *= 2;
+    }
+    rd->d[rd->n++] = XXH3_64bits_digest(rd->state);
 }
 
 void st__rundigest_feed(struct st_rundigest *rd, const void *p, size_t n)
 {
     const uint8_t *b = p;
-    while (n > 0) {
+    while (n > 0 && !rd->failed) {
         size_t room = ST_DIGEST_CHUNK - (size_t)(rd->pos % ST_DIGEST_CHUNK);
         size_t k = n < room ? n : room;
         XXH3_64bits_update(rd->state, b, k);
@@ -61,8 +78,7 @@ void st__rundigest_feed(struct st_rundigest *rd, const void *p, size_t n)
         b += k;
         n -= k;
         if (rd->pos % ST_DIGEST_CHUNK == 0) {
-            assert(rd->n < rd->cap);
-            rd->d[rd->n++] = XXH3_64bits_digest(rd->state);
+            rundigest_push(rd);
             XXH3_64bits_reset(rd->state);
         }
     }
@@ -70,11 +86,9 @@ void st__rundigest_feed(struct st_rundigest *rd, const void *p, size_t n)
 
 void st__rundigest_finish(struct st_rundigest *rd)
 {
-    if (rd->pos % ST_DIGEST_CHUNK != 0) {
-        assert(rd->n < rd->cap);
-        rd->d[rd->n++] = XXH3_64bits_digest(rd->state);
-    }
-    rd->complete = true;
+    if (!rd->failed && rd->pos % ST_DIGEST_CHUNK != 0)
+        rundigest_push(rd);
+    rd->complete = !rd->failed;
 }
 
 int st__digest_write(struct st_seg *s)

@@ -23,6 +23,18 @@
 
 #include "kp_buf.h"
 
+/*
+ * The hash the recovery point certifies an index prefix with: a chain, one XXH3-64 per entry
+ * seeded with the previous value, so it needs 8 bytes of state rather than a streaming
+ * state per index, and extends entry by entry as appends publish them.
+ */
+static uint64_t chain(const struct st_idx *ix, uint32_t from, uint32_t to, uint64_t h)
+{
+    for (uint32_t i = from; i < to; i++)
+        h = XXH3_64bits_withSeed(ix->map + (size_t)i * ix->esize, ix->esize, h);
+    return h;
+}
+
 int st__idx_open(struct st_idx *ix, const char *path, uint32_t esize, bool create)
 {
     memset(ix, 0, sizeof(*ix));
@@ -31,13 +43,7 @@ int st__idx_open(struct st_idx *ix, const char *path, uint32_t esize, bool creat
     ix->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | (create ? O_TRUNC : 0), 0644);
     if (ix->fd < 0)
         return -errno;
-    ix->hash = XXH3_createState();
-    if (!ix->hash) {
-        close(ix->fd);
-        ix->fd = -1;
-        return -ENOMEM;
-    }
-    XXH3_64bits_reset(ix->hash);
+    ix->hash = 0;
     struct stat st;
     if (fstat(ix->fd, &st) < 0)
         return -errno;
@@ -65,11 +71,8 @@ void st__idx_close(struct st_idx *ix)
         munmap(ix->map, (size_t)ix->cap * ix->esize);
     if (ix->fd >= 0)
         close(ix->fd);
-    if (ix->hash)
-        XXH3_freeState(ix->hash);
     ix->map = NULL;
     ix->fd = -1;
-    ix->hash = NULL;
 }
 
 int st__idx_reserve(struct st_idx *ix, uint32_t cap)
@@ -110,7 +113,7 @@ void st__idx_publish(struct st_idx *ix)
     assert(n <= ix->w && ix->w <= ix->cap);
     if (ix->w == n)
         return;
-    XXH3_64bits_update(ix->hash, ix->map + (size_t)n * ix->esize, (size_t)(ix->w - n) * ix->esize);
+    ix->hash = chain(ix, n, ix->w, ix->hash);
     atomic_store_explicit(&ix->n, ix->w, memory_order_release);
 }
 
@@ -122,19 +125,17 @@ void st__idx_reset(struct st_idx *ix, uint32_t k)
         return;
     }
     /* Dropping published entries happens only before the segment is visible (recovery). */
-    XXH3_64bits_reset(ix->hash);
-    if (k > 0)
-        XXH3_64bits_update(ix->hash, ix->map, (size_t)k * ix->esize);
+    ix->hash = chain(ix, 0, k, 0);
     atomic_store_explicit(&ix->n, k, memory_order_relaxed);
     ix->w = k;
 }
 
-uint64_t st__idx_digest(const struct st_idx *ix) { return XXH3_64bits_digest(ix->hash); }
+uint64_t st__idx_digest(const struct st_idx *ix) { return ix->hash; }
 
 uint64_t st__idx_hash_prefix(const struct st_idx *ix, uint32_t k)
 {
     assert(k <= ix->cap);
-    return XXH3_64bits(ix->map, (size_t)k * ix->esize);
+    return chain(ix, 0, k, 0);
 }
 
 /* ---- offset index ---------------------------------------------------------------------------- */

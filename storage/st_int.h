@@ -52,7 +52,7 @@ struct st_idx {
     uint32_t esize;     /* ST_IDX_ENTRY or ST_TIDX_ENTRY */
     _Atomic uint32_t n; /* published entries (readers: acquire); n <= w <= cap */
     uint32_t w;         /* entries written by the writer, not yet necessarily published */
-    XXH3_state_t *hash; /* running XXH3-64 over the bytes of entries [0, n) */
+    uint64_t hash;      /* chain over entries [0, n): h = XXH3_64bits_withSeed(entry, h) */
 };
 
 int st__idx_open(struct st_idx *ix, const char *path, uint32_t esize, bool create);
@@ -116,6 +116,10 @@ struct st_seg {
     struct st_wstate w;      /* writer state (log->mu) */
     struct st_rundigest *rd; /* chunk digests computed as bytes are appended; NULL when the
                                 segment was not written from its start by this process */
+    bool prepared;           /* index mappings (and rd) set up; done by the first append
+                                into a new segment, so an empty log costs no mappings */
+    uint32_t idx_want;       /* index capacity to set up then, in entries */
+    uint32_t rd_chunks;      /* expected digest chunks (log.segment.bytes / 1 MiB + 2) */
 };
 
 /*
@@ -126,20 +130,26 @@ struct st_seg {
 struct st_rundigest {
     XXH3_state_t *state; /* over the current, incomplete chunk */
     int64_t pos;         /* bytes hashed; == w.pos after every append */
-    uint32_t n, cap;     /* chunk digests done, room */
+    uint32_t n, cap;     /* chunk digests done, room in d */
     bool complete;       /* sealed: the last partial chunk is in d[] too */
-    uint64_t d[];        /* digest of chunk i */
+    bool failed;         /* no memory to grow d: the digest is read back at seal instead */
+    uint64_t *d;         /* digest of chunk i */
 };
 
-/* For a new segment: room for every chunk a segment can have (<= 2^31 bytes). */
-struct st_rundigest *st__rundigest_new(void);
+/* For a new, empty segment expected to hold up to cap_chunks chunks (d grows if needed). */
+struct st_rundigest *st__rundigest_new(uint32_t cap_chunks);
 void st__rundigest_free(struct st_rundigest *rd);
 void st__rundigest_feed(struct st_rundigest *rd, const void *p, size_t n);
 void st__rundigest_finish(struct st_rundigest *rd);
 
-/* Opens (create: creates empty files for) segment base in dir. */
+/*
+ * Opens (create: creates empty files for) segment base in dir. A created segment is not
+ * prepared: st__seg_prepare() maps its indexes (idx_cap entries) at its first append.
+ */
 int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_cap, bool create,
                  struct st_seg **out);
+/* Writer, before the first append into an empty segment: index mappings, running digest. */
+int st__seg_prepare(struct st_seg *s);
 void st__seg_ref(struct st_seg *s);
 void st__seg_put(struct st_seg *s);
 /* Builds "<dir>/<20-digit base><suffix>". */
@@ -222,6 +232,9 @@ void st__log_set_segs(struct st_log *log, struct st_segvec *nv);
 struct st_segvec *st__segvec_new(int n);
 /* Roll: seals the active segment and starts one at the next offset (under mu). */
 int st__log_roll(struct st_log *log, int64_t now_ms);
+/* Index capacity (entries) of an active segment, and its expected digest chunks. */
+uint32_t st__log_idx_cap(const struct st_log_config *cfg);
+uint32_t st__log_digest_chunks(const struct st_log_config *cfg);
 /* Retention and roll-by-time for one log. */
 void st__log_maintain(struct st_log *log, int64_t now_ms);
 
@@ -255,6 +268,8 @@ struct st_store {
     pthread_rwlock_t mu; /* topics: written by create/delete/open/close, read by lookups */
     struct st_topic **topics;
     int ntopics, cap_topics;
+    char **pending; /* names of topics being created (reserved, not yet visible) */
+    int npending, cap_pending;
     struct st_topic **ht; /* open-addressing index of topics by name; NULL: search topics[] */
     uint32_t ht_cap;      /* power of two, > 2 * ntopics */
 

@@ -80,7 +80,7 @@ static struct st_seg *active_seg(struct st_log *log)
     return v->s[v->n - 1];
 }
 
-static uint32_t idx_cap_entries(const struct st_log_config *cfg)
+uint32_t st__log_idx_cap(const struct st_log_config *cfg)
 {
     int64_t cap = cfg->index_max_bytes / ST_IDX_ENTRY;
     if (cap < ST_APPEND_MAX_BATCHES + 2)
@@ -90,15 +90,23 @@ static uint32_t idx_cap_entries(const struct st_log_config *cfg)
     return (uint32_t)cap;
 }
 
+uint32_t st__log_digest_chunks(const struct st_log_config *cfg)
+{
+    int64_t sb =
+        cfg->segment_bytes > 0 && cfg->segment_bytes < INT32_MAX ? cfg->segment_bytes : INT32_MAX;
+    return (uint32_t)(sb / ST_DIGEST_CHUNK + 2);
+}
+
 int st__log_roll(struct st_log *log, int64_t now_ms)
 {
     (void)now_ms;
     struct st_seg *old = active_seg(log);
     struct st_seg *ns;
     int err = st__seg_open(log->dir, old->w.next_offset, log->cfg.index_interval_bytes,
-                           idx_cap_entries(&log->cfg), true, &ns);
+                           st__log_idx_cap(&log->cfg), true, &ns);
     if (err < 0)
         return err;
+    ns->rd_chunks = st__log_digest_chunks(&log->cfg);
     struct st_segvec *ov = atomic_load_explicit(&log->segs, memory_order_relaxed);
     struct st_segvec *nv = st__segvec_new(ov->n + 1);
     if (!nv) {
@@ -164,6 +172,13 @@ int st_log_append(struct st_log *log, struct iovec *batches, int n, int64_t now_
             return err;
         }
         seg = active_seg(log);
+    }
+    if (!seg->prepared) {
+        int err = st__seg_prepare(seg);
+        if (err < 0) {
+            pthread_mutex_unlock(&log->mu);
+            return err;
+        }
     }
 
     struct st_wstate saved = seg->w;

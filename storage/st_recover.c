@@ -336,16 +336,6 @@ static int64_t first_batch_time(struct st_seg *s)
     return -1;
 }
 
-static uint32_t active_idx_cap(const struct st_log_config *cfg)
-{
-    int64_t cap = cfg->index_max_bytes / ST_IDX_ENTRY;
-    if (cap < ST_APPEND_MAX_BATCHES + 2)
-        cap = ST_APPEND_MAX_BATCHES + 2;
-    if (cap > (1 << 26))
-        cap = 1 << 26;
-    return (uint32_t)cap;
-}
-
 /* Opens every segment and recovers; fills *segs with the ones that remain. */
 static int recover(struct st_log *log, bool clean, struct st_segvec **out)
 {
@@ -482,12 +472,19 @@ done:
             atomic_store(&s->digested, dg);
             if (!dg)
                 atomic_store(&log->seal_pending, true);
+        } else if (s->w.pos == 0) {
+            /* empty: mapped at its first append (st__seg_prepare), with a running digest */
+            s->idx_want = st__log_idx_cap(&log->cfg);
+            s->rd_chunks = st__log_digest_chunks(&log->cfg);
+            s->prepared = false;
+            s->first_append_ms = -1;
         } else {
-            uint32_t cap = active_idx_cap(&log->cfg);
+            uint32_t cap = st__log_idx_cap(&log->cfg);
             if ((err = st__idx_reserve(&s->idx, cap)) < 0 ||
                 (err = st__idx_reserve(&s->tidx, cap)) < 0)
                 goto out;
-            s->first_append_ms = s->w.pos > 0 ? first_batch_time(s) : -1;
+            s->prepared = true;
+            s->first_append_ms = first_batch_time(s);
         }
     }
     err = 0;
@@ -554,10 +551,12 @@ int st__log_open(struct st_store *store, const char *topic, int32_t partition,
         err = -errno;
         goto fail;
     }
-    if (clean || log->dir_dirty) {
+    /* The marker's removal must be on disk before anything changes. Other directory changes
+     * (a new log's files, recovery's truncations) are synced by the first sync: until then
+     * a crash only repeats them. */
+    if (clean) {
         if ((err = st__fsync_dir(log->dir)) < 0)
             goto fail;
-        log->dir_dirty = false;
     }
     *out = log;
     return 0;

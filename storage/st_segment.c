@@ -191,15 +191,8 @@ int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_c
     st__seg_path(path, sizeof(path), dir, base, ".timeindex");
     if ((err = st__idx_open(&s->tidx, path, ST_TIDX_ENTRY, create)) < 0)
         goto fail;
-    if (idx_cap > 0) {
-        if ((err = st__idx_reserve(&s->idx, idx_cap)) < 0 ||
-            (err = st__idx_reserve(&s->tidx, idx_cap)) < 0)
-            goto fail;
-    }
-    if (create && !(s->rd = st__rundigest_new())) {
-        err = -ENOMEM;
-        goto fail;
-    }
+    s->idx_want = idx_cap;
+    s->prepared = !create;
     *out = s;
     return 0;
 fail:
@@ -209,6 +202,20 @@ fail:
     }
     st__seg_put(s);
     return err;
+}
+
+int st__seg_prepare(struct st_seg *s)
+{
+    assert(s->w.pos == 0 && !s->prepared);
+    int err;
+    if ((err = st__idx_reserve(&s->idx, s->idx_want)) < 0 ||
+        (err = st__idx_reserve(&s->tidx, s->idx_want)) < 0)
+        return err;
+    /* without memory for it the digest is read back at seal: not an append failure */
+    if (!s->rd)
+        s->rd = st__rundigest_new(s->rd_chunks);
+    s->prepared = true;
+    return 0;
 }
 
 void st__seg_ref(struct st_seg *s)

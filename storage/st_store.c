@@ -299,44 +299,6 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
-int st_topic_create(struct st_store *store, const char *name, int32_t partitions,
-                    const struct st_log_config *cfg)
-{
-    if (!name || !st_topic_name_valid(name, strlen(name)) || partitions < 1 ||
-        partitions > ST_MAX_PARTITIONS)
-        return -EINVAL;
-    if (!cfg)
-        cfg = &store->defaults;
-    pthread_rwlock_wrlock(&store->mu);
-    int err;
-    if (find_topic(store, name, strlen(name), NULL)) {
-        err = -EEXIST;
-        goto out;
-    }
-    /* leftovers of an interrupted create or delete (no metadata file) go first */
-    char path[ST_MAX_PATH];
-    for (int32_t p = 0; p < partitions; p++) {
-        snprintf(path, sizeof(path), "%s/%s-%" PRId32, store->dir, name, p);
-        remove_dir(path);
-    }
-    struct st_topic *t;
-    if ((err = topic_load(store, name, partitions, cfg, &t)) < 0)
-        goto out;
-    if ((err = st__fsync_dir(store->dir)) < 0 ||
-        (err = meta_write(store, name, partitions, cfg)) < 0 || (err = topics_add(store, t)) < 0) {
-        for (int32_t p = 0; p < t->partitions; p++) {
-            snprintf(path, sizeof(path), "%s/%s-%" PRId32, store->dir, name, p);
-            remove_dir(path);
-        }
-        meta_path(path, sizeof(path), store, name, false);
-        unlink(path);
-        topic_free(t);
-    }
-out:
-    pthread_rwlock_unlock(&store->mu);
-    return err;
-}
-
 /* Stops a log for good and removes its files; readers holding ranges keep their fds. */
 static void log_delete(struct st_log *log)
 {
@@ -346,6 +308,93 @@ static void log_delete(struct st_log *log)
     pthread_mutex_lock(&log->sync_mu); /* waits for a sync in progress */
     pthread_mutex_unlock(&log->sync_mu);
     remove_dir(log->dir);
+}
+
+static bool pending_has(const struct st_store *st, const char *name)
+{
+    for (int i = 0; i < st->npending; i++)
+        if (strcmp(st->pending[i], name) == 0)
+            return true;
+    return false;
+}
+
+static int pending_add(struct st_store *st, const char *name)
+{
+    if (st->npending == st->cap_pending) {
+        int cap = st->cap_pending ? st->cap_pending * 2 : 4;
+        char **np = realloc(st->pending, (size_t)cap * sizeof(*np));
+        if (!np)
+            return -ENOMEM;
+        st->pending = np;
+        st->cap_pending = cap;
+    }
+    if (!(st->pending[st->npending] = strdup(name)))
+        return -ENOMEM;
+    st->npending++;
+    return 0;
+}
+
+static void pending_del(struct st_store *st, const char *name)
+{
+    for (int i = 0; i < st->npending; i++) {
+        if (strcmp(st->pending[i], name) == 0) {
+            free(st->pending[i]);
+            st->pending[i] = st->pending[--st->npending];
+            return;
+        }
+    }
+}
+
+/*
+ * The name is reserved under the store lock, the partitions are created without it (a topic
+ * with thousands of partitions takes a while, and lookups of other topics must not wait for
+ * it), and the topic becomes visible under the lock once its metadata file is written.
+ */
+int st_topic_create(struct st_store *store, const char *name, int32_t partitions,
+                    const struct st_log_config *cfg)
+{
+    if (!name || !st_topic_name_valid(name, strlen(name)) || partitions < 1 ||
+        partitions > ST_MAX_PARTITIONS)
+        return -EINVAL;
+    if (!cfg)
+        cfg = &store->defaults;
+    pthread_rwlock_wrlock(&store->mu);
+    int err = 0;
+    if (find_topic(store, name, strlen(name), NULL) || pending_has(store, name))
+        err = -EEXIST;
+    else
+        err = pending_add(store, name);
+    pthread_rwlock_unlock(&store->mu);
+    if (err < 0)
+        return err;
+
+    /* leftovers of an interrupted create or delete (no metadata file) go first */
+    char path[ST_MAX_PATH];
+    for (int32_t p = 0; p < partitions; p++) {
+        snprintf(path, sizeof(path), "%s/%s-%" PRId32, store->dir, name, p);
+        remove_dir(path);
+    }
+    struct st_topic *t = NULL;
+    if ((err = topic_load(store, name, partitions, cfg, &t)) == 0 &&
+        (err = st__fsync_dir(store->dir)) == 0)
+        err = meta_write(store, name, partitions, cfg);
+
+    pthread_rwlock_wrlock(&store->mu);
+    pending_del(store, name);
+    if (err == 0)
+        err = topics_add(store, t);
+    pthread_rwlock_unlock(&store->mu);
+    if (err < 0) {
+        /* nobody saw the topic: free its logs, then remove whatever reached the disk */
+        meta_path(path, sizeof(path), store, name, false);
+        unlink(path);
+        topic_free(t);
+        for (int32_t p = 0; p < partitions; p++) {
+            snprintf(path, sizeof(path), "%s/%s-%" PRId32, store->dir, name, p);
+            remove_dir(path);
+        }
+    }
+    return err;
 }
 
 int st_topic_delete(struct st_store *store, const char *name)
@@ -513,6 +562,9 @@ void st_store_close(struct st_store *store)
     store->ntopics = 0;
     pthread_rwlock_unlock(&store->mu);
     free(store->topics);
+    for (int i = 0; i < store->npending; i++)
+        free(store->pending[i]);
+    free(store->pending);
     pthread_rwlock_destroy(&store->mu);
     free(store->ht);
     pthread_mutex_destroy(&store->scrub_mu);
