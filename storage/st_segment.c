@@ -68,8 +68,9 @@
  *     32  8  largest maxTimestamp of the batches in [0, P), -1 if none
  *     40  4  .index entries I describing [0, P)
  *     44  4  .timeindex entries J describing [0, P)
- *     48  8  XXH3-64 of the first I .index entries (8*I bytes)
- *     56  8  XXH3-64 of the first J .timeindex entries (12*J bytes)
+ *     48  8  hash of the first I .index entries: h = 0, then for each entry e in order
+ *            h = XXH3_64bits_withSeed(e, entry size, seed h)
+ *     56  8  the same over the first J .timeindex entries
  *     64  4  CRC-32C of bytes [0, 64)
  *   Every segment below B is sealed and was synced (log, indexes, digest) before a record
  *   naming B was written.
