@@ -10,8 +10,9 @@
  * is a protocol error and drops the connection).
  *
  * Receive: frames up to SL__RX_CAP are parsed inside the fixed rx buffer; a larger frame (big
- * fetch responses) gets one heap buffer of exactly its size, filled in place and handed to the
- * callback, which may keep it (zero copy for the consumer).
+ * fetch responses) gets its own heap buffer, filled in place and handed to the callback, which
+ * may keep it (zero copy for the consumer). That buffer grows with the bytes received, never
+ * from the frame's size field alone, and only for a correlation id that is in flight.
  *
  * Failure (connect error, reset, bad frame, timeout) closes the socket and completes every
  * outstanding request with the error, newest first, so that owners re-queueing work at the
@@ -245,7 +246,7 @@ void sl__conn_fail(struct sl__conn *c, int err)
     c->state = SL__CONN_DOWN;
     free(c->big);
     c->big = NULL;
-    c->big_len = c->big_need = 0;
+    c->big_len = c->big_cap = c->big_need = 0;
     c->rx_len = 0;
 
     /* Newest first: the send queue (tail to head), then the wait queue (tail to head). */
@@ -498,6 +499,15 @@ static void api_versions_cb(struct sl__client *cl, struct sl__req *req, int err,
     (void)cl;
 }
 
+/* The request in the wait queue with correlation id corr, or NULL. */
+static struct sl__req *find_waiting(const struct sl__conn *c, int32_t corr)
+{
+    for (struct sl__req *r = c->waitq; r; r = r->next)
+        if (r->corr == corr)
+            return r;
+    return NULL;
+}
+
 /* Dispatches one complete frame (size field included at frame[0..4)). 0 or -errno. */
 static int dispatch(struct sl__conn *c, const uint8_t *frame, size_t len, uint8_t **own)
 {
@@ -552,10 +562,21 @@ static int parse_rx(struct sl__conn *c)
             continue;
         }
         if (fl > c->rx_cap) {
-            /* Too big for rx: give the frame its own buffer, filled in place from now on. */
-            c->big = malloc(fl);
+            /*
+             * Too big for rx: the frame gets its own buffer, filled in place from now on. The
+             * size came off the wire, so the buffer is not sized from it up front: it starts at
+             * twice rx and doubles as bytes arrive. The correlation id (in rx: rx is far larger
+             * than 8 bytes) must belong to a request in flight before anything is allocated.
+             */
+            if (c->rx_len - pos < 8)
+                break;
+            if (!find_waiting(c, (int32_t)kp_load_be32(c->rx + pos + 4)))
+                return -EPROTO;
+            size_t cap = 2 * c->rx_cap < fl ? 2 * c->rx_cap : fl;
+            c->big = malloc(cap);
             if (!c->big)
                 return -ENOMEM;
+            c->big_cap = cap;
             c->big_need = fl;
             c->big_len = c->rx_len - pos;
             memcpy(c->big, c->rx + pos, c->big_len);
@@ -568,13 +589,27 @@ static int parse_rx(struct sl__conn *c)
     return 0;
 }
 
+/* Room for more bytes of the big frame: doubles the buffer when full (up to the frame size). */
+static int big_room(struct sl__conn *c)
+{
+    if (c->big_len < c->big_cap)
+        return 0;
+    size_t cap = c->big_cap * 2 < c->big_need ? c->big_cap * 2 : c->big_need;
+    uint8_t *p = realloc(c->big, cap);
+    if (!p)
+        return -ENOMEM;
+    c->big = p;
+    c->big_cap = cap;
+    return 0;
+}
+
 /* The big frame is complete: dispatch it; the callback may keep the buffer. */
 static int finish_big(struct sl__conn *c)
 {
     uint8_t *own = c->big;
     size_t len = c->big_need;
     c->big = NULL;
-    c->big_len = c->big_need = 0;
+    c->big_len = c->big_cap = c->big_need = 0;
     int err = dispatch(c, own, len, &own);
     free(own);
     if (err)
@@ -587,7 +622,10 @@ int sl__conn_feed(struct sl__conn *c, const uint8_t *data, size_t len)
     while (len) {
         int err;
         if (c->big) {
-            size_t n = c->big_need - c->big_len;
+            err = big_room(c);
+            if (err)
+                return err;
+            size_t n = c->big_cap - c->big_len;
             if (n > len)
                 n = len;
             memcpy(c->big + c->big_len, data, n);
@@ -622,7 +660,10 @@ static int do_read(struct sl__conn *c)
         ssize_t n;
         int err;
         if (c->big) {
-            n = recv(c->fd, c->big + c->big_len, c->big_need - c->big_len, MSG_DONTWAIT);
+            err = big_room(c);
+            if (err)
+                return err;
+            n = recv(c->fd, c->big + c->big_len, c->big_cap - c->big_len, MSG_DONTWAIT);
             if (n > 0) {
                 c->cl->stats.bytes_received += (uint64_t)n;
                 c->big_len += (size_t)n;

@@ -185,7 +185,8 @@ struct sl__conn {
     size_t rx_len; /* bytes in rx */
     size_t rx_cap;
     uint8_t *big;    /* frame being filled, including its 4-byte size; NULL when none */
-    size_t big_len;  /* bytes in big */
+    size_t big_len;  /* bytes in big; big_len <= big_cap <= big_need */
+    size_t big_cap;  /* allocated: grows (doubling) with the bytes that actually arrive */
     size_t big_need; /* total bytes of the frame */
     int fetch_out;   /* consumer: fetch requests outstanding on this connection */
 };

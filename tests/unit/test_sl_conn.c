@@ -4,7 +4,8 @@
  * come back in a different order and each reaches its own request through the correlation
  * id; an unknown id, a lost peer and a timeout fail every outstanding request exactly once,
  * newest first; a frame larger than the receive buffer is delivered in its own buffer that
- * the callback may keep; frames split at every byte boundary still parse.
+ * the callback may keep, its buffer growing with the bytes that arrive (not with the size
+ * field) and only for a correlation id in flight; frames split at every byte boundary parse.
  */
 #include <check.h>
 #include <errno.h>
@@ -287,6 +288,37 @@ START_TEST(test_bad_frame_size)
 }
 END_TEST
 
+START_TEST(test_big_frame_allocation_follows_the_bytes)
+{
+    struct fixture fx;
+    setup(&fx);
+    queue(&fx, 0);
+    sl__conn_flush(fx.c);
+    /* A frame that claims 100 MB for a request in flight: the buffer grows only with what
+     * actually arrives. */
+    uint8_t head[SL__RX_CAP + 8];
+    memset(head, 'q', sizeof(head));
+    kp_store_be32(head, 100u << 20);
+    kp_store_be32(head + 4, (uint32_t)recs[0].corr);
+    ck_assert_int_eq(sl__conn_feed(fx.c, head, sizeof(head)), 0);
+    ck_assert_ptr_nonnull(fx.c->big);
+    ck_assert_uint_le(fx.c->big_cap, 2 * SL__RX_CAP);
+    ck_assert_uint_eq(fx.c->big_need, (100u << 20) + 4);
+    ck_assert_int_eq(recs[0].calls, 0);
+    teardown(&fx);
+    ck_assert_int_eq(recs[0].err, -ECANCELED);
+
+    /* The same for a correlation id nobody waits for: refused before any allocation. */
+    setup(&fx);
+    queue(&fx, 0);
+    sl__conn_flush(fx.c);
+    kp_store_be32(head + 4, (uint32_t)(recs[0].corr + 1000));
+    ck_assert_int_eq(sl__conn_feed(fx.c, head, sizeof(head)), -EPROTO);
+    ck_assert_ptr_null(fx.c->big);
+    teardown(&fx);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("sl_conn");
@@ -296,6 +328,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_peer_close_and_timeout);
     tcase_add_test(tc, test_big_frame_own_buffer_and_split_feed);
     tcase_add_test(tc, test_bad_frame_size);
+    tcase_add_test(tc, test_big_frame_allocation_follows_the_bytes);
     suite_add_tcase(s, tc);
     return s;
 }
