@@ -88,8 +88,13 @@ static int sync_sealed(struct st_seg **sealed, int n)
         struct st_seg *s = sealed[i];
         if (atomic_load(&s->synced))
             continue;
-        if (fdatasync(s->fd) < 0 || fsync(s->idx.fd) < 0 || fsync(s->tidx.fd) < 0)
+        if (fdatasync(s->fd) < 0)
             return -errno;
+        int err = st__idx_sync(&s->idx);
+        if (err == 0)
+            err = st__idx_sync(&s->tidx);
+        if (err < 0)
+            return err;
         atomic_store(&s->synced, true);
     }
     return 0;
@@ -227,14 +232,38 @@ int st__log_sync(struct st_log *log)
     return err;
 }
 
+int st__log_drop_marker(struct st_log *log)
+{
+    if (!log->marker)
+        return 0;
+    char path[ST_MAX_PATH];
+    snprintf(path, sizeof(path), "%s/%s", log->dir, ST_CLEAN_NAME);
+    if (unlink(path) < 0 && errno != ENOENT)
+        return -errno;
+    int err = st__fsync_dir(log->dir);
+    if (err == 0)
+        log->marker = false;
+    return err;
+}
+
 int st__log_close_clean(struct st_log *log)
 {
     pthread_mutex_lock(&log->sync_mu);
     /* no appends, rolls or retention from here on: the log is frozen for the steps below */
     pthread_mutex_lock(&log->mu);
     log->closed = true;
+    bool untouched = log->marker;
     pthread_mutex_unlock(&log->mu);
     int err = 0;
+    if (untouched) {
+        /* the files are as the marker certified them; only undo the index pre-sizing */
+        struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
+        struct st_seg *tail = v->s[v->n - 1];
+        if ((err = st__idx_trim(&tail->idx)) == 0)
+            err = st__idx_trim(&tail->tidx);
+        pthread_mutex_unlock(&log->sync_mu);
+        return err;
+    }
     /* drain every sealed segment, then the active one */
     do {
         struct st_seg *sealed[SEAL_BATCH];
@@ -269,10 +298,8 @@ int st__log_close_clean(struct st_log *log)
     pthread_mutex_unlock(&log->mu);
     if ((err = st__idx_trim(&tail->idx)) < 0 || (err = st__idx_trim(&tail->tidx)) < 0)
         goto out;
-    if (fsync(tail->idx.fd) < 0 || fsync(tail->tidx.fd) < 0) {
-        err = -errno;
+    if ((err = st__idx_sync(&tail->idx)) < 0 || (err = st__idx_sync(&tail->tidx)) < 0)
         goto out;
-    }
     if ((err = rp_store(log, &sn, true)) < 0)
         goto out;
     char path[ST_MAX_PATH];

@@ -35,44 +35,66 @@ static uint64_t chain(const struct st_idx *ix, uint32_t from, uint32_t to, uint6
     return h;
 }
 
+/* The file is opened only while it is resized, trimmed or synced: a segment keeps one fd
+ * (its .log) however many indexes it has; the mapping needs none. */
+static int idx_fd(const struct st_idx *ix, int flags)
+{
+    int fd = open(ix->path, O_RDWR | O_CLOEXEC | flags, 0644);
+    return fd < 0 ? -errno : fd;
+}
+
 int st__idx_open(struct st_idx *ix, const char *path, uint32_t esize, bool create)
 {
     memset(ix, 0, sizeof(*ix));
     ix->esize = esize;
     atomic_init(&ix->n, 0);
-    ix->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | (create ? O_TRUNC : 0), 0644);
-    if (ix->fd < 0)
-        return -errno;
-    ix->hash = 0;
+    if (!(ix->path = strdup(path)))
+        return -ENOMEM;
+    if (create) {
+        /* a new segment's index file is created when it is first reserved */
+        if (unlink(path) < 0 && errno != ENOENT)
+            return -errno;
+        return 0;
+    }
+    int fd = idx_fd(ix, O_CREAT);
+    if (fd < 0)
+        return fd;
+    int err = 0;
     struct stat st;
-    if (fstat(ix->fd, &st) < 0)
-        return -errno;
+    if (fstat(fd, &st) < 0) {
+        err = -errno;
+        goto out;
+    }
     uint64_t entries = (uint64_t)st.st_size / esize;
     if (entries > (1u << 28)) {
         /* no index this large is ever written: derived data, rebuilt by recovery */
-        if (ftruncate(ix->fd, 0) < 0)
-            return -errno;
+        if (ftruncate(fd, 0) < 0) {
+            err = -errno;
+            goto out;
+        }
         entries = 0;
     }
     if (entries > 0) {
-        void *m =
-            mmap(NULL, (size_t)entries * esize, PROT_READ | PROT_WRITE, MAP_SHARED, ix->fd, 0);
-        if (m == MAP_FAILED)
-            return -errno;
+        void *m = mmap(NULL, (size_t)entries * esize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (m == MAP_FAILED) {
+            err = -errno;
+            goto out;
+        }
         ix->map = m;
         ix->cap = (uint32_t)entries;
     }
-    return 0;
+out:
+    close(fd);
+    return err;
 }
 
 void st__idx_close(struct st_idx *ix)
 {
     if (ix->map)
         munmap(ix->map, (size_t)ix->cap * ix->esize);
-    if (ix->fd >= 0)
-        close(ix->fd);
+    free(ix->path);
     ix->map = NULL;
-    ix->fd = -1;
+    ix->path = NULL;
 }
 
 int st__idx_reserve(struct st_idx *ix, uint32_t cap)
@@ -82,29 +104,54 @@ int st__idx_reserve(struct st_idx *ix, uint32_t cap)
     if (cap > UINT32_MAX / 2)
         return -EFBIG;
     size_t bytes = (size_t)cap * ix->esize;
+    int fd = idx_fd(ix, O_CREAT);
+    if (fd < 0)
+        return fd;
+    int err = 0;
     struct stat st;
-    if (fstat(ix->fd, &st) < 0)
-        return -errno;
-    if ((uint64_t)st.st_size < bytes && ftruncate(ix->fd, (off_t)bytes) < 0)
-        return -errno;
     void *m;
+    if (fstat(fd, &st) < 0 || ((uint64_t)st.st_size < bytes && ftruncate(fd, (off_t)bytes) < 0)) {
+        err = -errno;
+        goto out;
+    }
     if (ix->map)
         m = mremap(ix->map, (size_t)ix->cap * ix->esize, bytes, MREMAP_MAYMOVE);
     else
-        m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, ix->fd, 0);
-    if (m == MAP_FAILED)
-        return -errno;
+        m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) {
+        err = -errno;
+        goto out;
+    }
     ix->map = m;
     ix->cap = cap;
-    return 0;
+out:
+    close(fd);
+    return err;
 }
 
 int st__idx_trim(struct st_idx *ix)
 {
     uint32_t n = atomic_load_explicit(&ix->n, memory_order_relaxed);
-    if (ftruncate(ix->fd, (off_t)n * ix->esize) < 0)
-        return -errno;
-    return 0;
+    int fd = idx_fd(ix, n > 0 ? O_CREAT : 0);
+    if (fd == -ENOENT)
+        return 0; /* never created, nothing in it */
+    if (fd < 0)
+        return fd;
+    int err = ftruncate(fd, (off_t)n * ix->esize) < 0 ? -errno : 0;
+    close(fd);
+    return err;
+}
+
+int st__idx_sync(struct st_idx *ix)
+{
+    int fd = idx_fd(ix, 0);
+    if (fd == -ENOENT && atomic_load_explicit(&ix->n, memory_order_relaxed) == 0)
+        return 0;
+    if (fd < 0)
+        return fd;
+    int err = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return err;
 }
 
 void st__idx_publish(struct st_idx *ix)

@@ -46,7 +46,7 @@ enum {
 
 /* One .index or .timeindex: a shared mapping of a file pre-sized to `cap` entries. */
 struct st_idx {
-    int fd;
+    char *path;
     uint8_t *map;       /* cap * esize bytes mapped (MAP_SHARED); NULL when cap == 0 */
     uint32_t cap;       /* entries the mapping holds */
     uint32_t esize;     /* ST_IDX_ENTRY or ST_TIDX_ENTRY */
@@ -61,6 +61,8 @@ void st__idx_close(struct st_idx *ix);
 int st__idx_reserve(struct st_idx *ix, uint32_t cap);
 /* Truncates the file to its n entries (the mapping stays; entries >= n are never read). */
 int st__idx_trim(struct st_idx *ix);
+/* fsync of the file (its pages and size). */
+int st__idx_sync(struct st_idx *ix);
 /* Publishes entries [n, w): hash them, release-store n = w. */
 void st__idx_publish(struct st_idx *ix);
 /* Drops everything from entry k on (writer state and hash; before any publication). */
@@ -210,6 +212,7 @@ struct st_log {
     int32_t leader_epoch;
     bool deleted;              /* topic deleted: appends fail with -ENOENT */
     bool closed;               /* store closed: appends fail with -ESHUTDOWN */
+    bool marker;               /* clean-shutdown marker still on disk: nothing changed since open */
     bool dir_dirty;            /* segment files created or removed since the directory was synced */
     _Atomic int64_t unflushed; /* records appended since the last sync began */
     _Atomic bool sync_requested; /* st_log_request_sync() or the message count was reached */
@@ -238,6 +241,9 @@ uint32_t st__log_digest_chunks(const struct st_log_config *cfg);
 /* Retention and roll-by-time for one log. */
 void st__log_maintain(struct st_log *log, int64_t now_ms);
 
+/* Before the first change to an untouched log (under mu): removes its clean-shutdown marker
+ * and syncs the directory. 0 or -errno (then nothing may change). */
+int st__log_drop_marker(struct st_log *log);
 /* Syncs the log (st_flush.c): sealed segments, the active one, the recovery point. */
 int st__log_sync(struct st_log *log);
 /* At clean close: sync, trim indexes, write the clean-shutdown marker. */

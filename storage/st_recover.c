@@ -461,10 +461,8 @@ done:
             if (s->idx.cap != s->idx.w || s->tidx.cap != s->tidx.w) {
                 if ((err = st__idx_trim(&s->idx)) < 0 || (err = st__idx_trim(&s->tidx)) < 0)
                     goto out;
-                if (fsync(s->idx.fd) < 0 || fsync(s->tidx.fd) < 0) {
-                    err = -errno;
+                if ((err = st__idx_sync(&s->idx)) < 0 || (err = st__idx_sync(&s->tidx)) < 0)
                     goto out;
-                }
             }
             atomic_store(&s->sealed, true);
             atomic_store(&s->synced, true); /* trusted, or scanned and synced above */
@@ -546,18 +544,22 @@ int st__log_open(struct st_store *store, const char *topic, int32_t partition,
     log->synced_seg = tail;
     log->synced_pos = tail->w.pos;
 
-    /* From here on the log may change: the marker must go before any append. */
-    if (clean && unlink(path) < 0) {
-        err = -errno;
-        goto fail;
+    /*
+     * The marker stays while the log is untouched: the first change (append, roll, retention)
+     * removes it durably before touching a file (st__log_drop_marker), and closing an
+     * untouched log needs no sync at all. A brand-new log starts with one (nothing in it can
+     * be torn); if that marker does not reach the disk, the next open merely scans nothing.
+     * Directory changes of a new log or of recovery are synced by the first sync: until then
+     * a crash only repeats them.
+     */
+    if (!clean && v->n == 1 && tail->w.pos == 0 && tail->base == 0 && log->dir_dirty) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            close(fd);
+            clean = true;
+        }
     }
-    /* The marker's removal must be on disk before anything changes. Other directory changes
-     * (a new log's files, recovery's truncations) are synced by the first sync: until then
-     * a crash only repeats them. */
-    if (clean) {
-        if ((err = st__fsync_dir(log->dir)) < 0)
-            goto fail;
-    }
+    log->marker = clean;
     *out = log;
     return 0;
 fail:

@@ -159,8 +159,6 @@ int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_c
     if (!s)
         return -ENOMEM;
     s->fd = -1;
-    s->idx.fd = -1;
-    s->tidx.fd = -1;
     atomic_init(&s->refs, 1);
     atomic_init(&s->size, 0);
     atomic_init(&s->max_ts, -1);
