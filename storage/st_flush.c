@@ -232,35 +232,32 @@ int st__log_sync(struct st_log *log)
     return err;
 }
 
-int st__log_drop_marker(struct st_log *log)
-{
-    if (!log->marker)
-        return 0;
-    char path[ST_MAX_PATH];
-    snprintf(path, sizeof(path), "%s/%s", log->dir, ST_CLEAN_NAME);
-    if (unlink(path) < 0 && errno != ENOENT)
-        return -errno;
-    int err = st__fsync_dir(log->dir);
-    if (err == 0)
-        log->marker = false;
-    return err;
-}
-
 int st__log_close_clean(struct st_log *log)
 {
     pthread_mutex_lock(&log->sync_mu);
     /* no appends, rolls or retention from here on: the log is frozen for the steps below */
     pthread_mutex_lock(&log->mu);
     log->closed = true;
-    bool untouched = log->marker;
+    bool pristine = log->pristine;
     pthread_mutex_unlock(&log->mu);
     int err = 0;
-    if (untouched) {
-        /* the files are as the marker certified them; only undo the index pre-sizing */
+    if (pristine) {
+        /* Opened clean (or created empty) and unchanged since: the files are as the last
+         * clean close (or creation) left them, durable. Undo the index pre-sizing and put the
+         * marker back; one directory sync makes it (and a new log's files) durable. */
         struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
         struct st_seg *tail = v->s[v->n - 1];
-        if ((err = st__idx_trim(&tail->idx)) == 0)
-            err = st__idx_trim(&tail->tidx);
+        if ((err = st__idx_trim(&tail->idx)) == 0 && (err = st__idx_trim(&tail->tidx)) == 0) {
+            char path[ST_MAX_PATH];
+            snprintf(path, sizeof(path), "%s/%s", log->dir, ST_CLEAN_NAME);
+            int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+            if (fd < 0)
+                err = -errno;
+            else
+                close(fd);
+            if (err == 0)
+                err = st__fsync_dir(log->dir);
+        }
         pthread_mutex_unlock(&log->sync_mu);
         return err;
     }

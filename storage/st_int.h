@@ -210,11 +210,11 @@ struct st_log {
 
     pthread_mutex_t mu; /* writer lock: append, roll, retention, the flusher's snapshot */
     int32_t leader_epoch;
-    bool deleted;              /* topic deleted: appends fail with -ENOENT */
-    bool closed;               /* store closed: appends fail with -ESHUTDOWN */
-    bool marker;               /* clean-shutdown marker still on disk: nothing changed since open */
-    bool dir_dirty;            /* segment files created or removed since the directory was synced */
-    _Atomic int64_t unflushed; /* records appended since the last sync began */
+    bool deleted;   /* topic deleted: appends fail with -ENOENT */
+    bool closed;    /* store closed: appends fail with -ESHUTDOWN */
+    bool pristine;  /* opened clean (or new) and unchanged since: closing needs no sync */
+    bool dir_dirty; /* segment files created or removed since the directory was synced */
+    _Atomic int64_t unflushed;   /* records appended since the last sync began */
     _Atomic bool sync_requested; /* st_log_request_sync() or the message count was reached */
     _Atomic bool seal_pending;   /* a sealed segment waits for its sync and digest */
     _Atomic int64_t last_sync_mono_ms;
@@ -241,9 +241,6 @@ uint32_t st__log_digest_chunks(const struct st_log_config *cfg);
 /* Retention and roll-by-time for one log. */
 void st__log_maintain(struct st_log *log, int64_t now_ms);
 
-/* Before the first change to an untouched log (under mu): removes its clean-shutdown marker
- * and syncs the directory. 0 or -errno (then nothing may change). */
-int st__log_drop_marker(struct st_log *log);
 /* Syncs the log (st_flush.c): sealed segments, the active one, the recovery point. */
 int st__log_sync(struct st_log *log);
 /* At clean close: sync, trim indexes, write the clean-shutdown marker. */

@@ -100,9 +100,7 @@ uint32_t st__log_digest_chunks(const struct st_log_config *cfg)
 int st__log_roll(struct st_log *log, int64_t now_ms)
 {
     (void)now_ms;
-    int derr = st__log_drop_marker(log);
-    if (derr < 0)
-        return derr;
+    log->pristine = false;
     struct st_seg *old = active_seg(log);
     struct st_seg *ns;
     int err = st__seg_open(log->dir, old->w.next_offset, log->cfg.index_interval_bytes,
@@ -162,11 +160,7 @@ int st_log_append(struct st_log *log, struct iovec *batches, int n, int64_t now_
         pthread_mutex_unlock(&log->mu);
         return log->deleted ? -ENOENT : -ESHUTDOWN;
     }
-    int derr = st__log_drop_marker(log);
-    if (derr < 0) {
-        pthread_mutex_unlock(&log->mu);
-        return derr;
-    }
+    log->pristine = false;
     struct st_seg *seg = active_seg(log);
     const struct st_log_config *cfg = &log->cfg;
     if (seg->w.pos > 0 &&
@@ -627,8 +621,8 @@ void st__log_maintain(struct st_log *log, int64_t now_ms)
     }
     if (k > 64)
         k = 64; /* the rest on the next call */
-    if (k > 0 && st__log_drop_marker(log) < 0)
-        k = 0;
+    if (k > 0)
+        log->pristine = false;
     if (k > 0) {
         struct st_segvec *nv = st__segvec_new(v->n - k);
         if (nv) {

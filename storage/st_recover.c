@@ -358,6 +358,7 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out)
             goto out;
         v->s[v->n++] = s;
         log->dir_dirty = true;
+        log->pristine = true; /* a new, empty log */
         goto done;
     }
     for (int i = 0; i < nb; i++) {
@@ -544,22 +545,17 @@ int st__log_open(struct st_store *store, const char *topic, int32_t partition,
     log->synced_seg = tail;
     log->synced_pos = tail->w.pos;
 
-    /*
-     * The marker stays while the log is untouched: the first change (append, roll, retention)
-     * removes it durably before touching a file (st__log_drop_marker), and closing an
-     * untouched log needs no sync at all. A brand-new log starts with one (nothing in it can
-     * be torn); if that marker does not reach the disk, the next open merely scans nothing.
-     * Directory changes of a new log or of recovery are synced by the first sync: until then
-     * a crash only repeats them.
-     */
-    if (!clean && v->n == 1 && tail->w.pos == 0 && tail->base == 0 && log->dir_dirty) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            close(fd);
-            clean = true;
-        }
+    /* From here on the log may change: the marker must be gone, durably, before that. */
+    if (clean && unlink(path) < 0) {
+        err = -errno;
+        goto fail;
     }
-    log->marker = clean;
+    if (clean && (err = st__fsync_dir(log->dir)) < 0)
+        goto fail;
+    /* Other directory changes (a new log's files, recovery's truncations) are synced by the
+     * first sync or the close: until then a crash only repeats them. */
+    if (clean)
+        log->pristine = true;
     *out = log;
     return 0;
 fail:

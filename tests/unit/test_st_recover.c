@@ -340,19 +340,22 @@ START_TEST(t_clean_marker_skips_scan)
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
     struct st_log *log = st_log_get(store, "t", 1, 0);
     ck_assert_int_eq(st_log_end_offset(log), 20);
-    /* the marker stays while nothing changes, so closing an untouched log costs no sync */
-    ck_assert_int_eq(access(path, F_OK), 0);
+    ck_assert_int_ne(access(path, F_OK), 0); /* removed at open, before anything changes */
     st_log_put(log);
     st_store_close(store);
-    ck_assert_int_eq(access(path, F_OK), 0);
-    /* the first append removes it (durably) before writing; a clean close puts it back */
+    ck_assert_int_eq(access(path, F_OK), 0); /* back at close (untouched: no data sync) */
+    /* and after a change, through the full close */
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
     log = st_log_get(store, "t", 1, 0);
     ck_assert_int_eq(tst_append1(log, 1, 10, 1, 1), 20);
-    ck_assert_int_ne(access(path, F_OK), 0);
     st_log_put(log);
     st_store_close(store);
     ck_assert_int_eq(access(path, F_OK), 0);
+    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    log = st_log_get(store, "t", 1, 0);
+    ck_assert_int_eq(st_log_end_offset(log), 21);
+    st_log_put(log);
+    st_store_close(store);
 }
 END_TEST
 
