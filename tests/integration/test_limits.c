@@ -6,7 +6,9 @@
  *   order;
  * - max.connections: connections past the bound are closed with a log line, and a slot
  *   freed is usable again;
- * - connections.max.idle.ms: an idle connection is closed, a busy one is not.
+ * - connections.max.idle.ms: an idle connection is closed, a busy one is not;
+ * - out of file descriptors: accepts fail, the broker neither dies nor spins, and recovers;
+ * - one fetch of 520 partitions (a response of more than IOV_MAX pieces) on every path.
  */
 #include <check.h>
 #include <errno.h>
@@ -269,6 +271,88 @@ START_TEST(out_of_file_descriptors)
 }
 END_TEST
 
+static void create_topic(int fd, const char *topic, int n)
+{
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(fd, topic, n, &err), 0);
+    ck_assert_msg(err == 0, "CreateTopics %s: %d", topic, err);
+}
+
+static void produce_seq(int fd, const char *topic, int32_t part, const char *prefix, int first,
+                        int count, size_t pad)
+{
+    uint8_t buf[8192];
+    long len = tb_batch_values(buf, sizeof buf, prefix, first, count, pad, false, 1);
+    ck_assert_int_gt(len, 0);
+    struct tb_produce_resp pr;
+    ck_assert_int_eq(tb_produce(fd, topic, part, buf, (size_t)len, &pr), 0);
+    ck_assert_msg(pr.error == 0, "produce %s/%d: %d", topic, part, pr.error);
+}
+
+enum { WIDE_PARTS = 520 };
+
+START_TEST(fetch_many_partitions_in_one_request)
+{
+    /* 520 partitions with one small batch each, fetched in one request: a response of 520
+     * headers and 520 file ranges (more than IOV_MAX = 1024 pieces in all), on every path. */
+    start(NULL);
+    for (int p = 0; p < 3; p++) {
+        if (p > 0) {
+            int st = tb_broker_stop(&B, SIGTERM);
+            ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+            static const char *const paths[] = {"splice", "sendfile", "copy"};
+            char opt[64];
+            snprintf(opt, sizeof opt, "fetch.transfer=%s", paths[p]);
+            const char *extra[] = {"-o", opt, NULL};
+            int rc = tb_broker_start(&B, extra);
+            ck_assert_msg(rc == 0, "restart with %s: %s", opt, strerror(-rc));
+        }
+        int fd = conn();
+        if (p == 0) {
+            create_topic(fd, "wide", WIDE_PARTS);
+            for (int i = 0; i < WIDE_PARTS; i++) {
+                char prefix[16];
+                snprintf(prefix, sizeof prefix, "w%d", i);
+                produce_seq(fd, "wide", i, prefix, 0, 2, (size_t)(i % 50));
+            }
+        }
+        static int32_t parts[WIDE_PARTS];
+        static int64_t offs[WIDE_PARTS];
+        for (int i = 0; i < WIDE_PARTS; i++) {
+            parts[i] = i;
+            offs[i] = i % 2; /* from the batch start, or from its second record */
+        }
+        struct tb_req r;
+        ck_assert_int_eq(tb_req_begin(&r, 64 << 10, 1, 11, 555), 0);
+        tb_enc_fetch_multi(&r, 11, 0, 1, 64 << 20, "wide", WIDE_PARTS, parts, offs, 1 << 20);
+        struct tb_frame f;
+        int rc = tb_call(fd, &r, 555, &f);
+        tb_req_free(&r);
+        ck_assert_msg(rc == 0, "fetch of %d partitions (path %d): %s", WIDE_PARTS, p,
+                      strerror(-rc));
+        static struct tb_fetch_resp fr[WIDE_PARTS];
+        static int32_t got[WIDE_PARTS];
+        int n = 0;
+        ck_assert_int_eq(tb_dec_fetch_multi(&f, 11, fr, got, WIDE_PARTS, &n), 0);
+        ck_assert_int_eq(n, WIDE_PARTS);
+        for (int i = 0; i < WIDE_PARTS; i++) {
+            ck_assert_int_eq(got[i], i);
+            ck_assert_msg(fr[i].error == 0, "partition %d: error %d", i, fr[i].error);
+            char prefix[16];
+            snprintf(prefix, sizeof prefix, "w%d", i);
+            struct tb_seq seq = {
+                .prefix = prefix, .pad_to = (size_t)(i % 50), .next_offset = offs[i]};
+            long k =
+                tb_records_walk(fr[i].records, (size_t)fr[i].records_len, tb_seq_check, &seq, NULL);
+            ck_assert_msg(k == 2 && !seq.err[0] && seq.next_offset == 2,
+                          "partition %d (path %d): %ld records %s", i, p, k, seq.err);
+        }
+        tb_frame_free(&f);
+        close(fd);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("limits");
@@ -279,6 +363,7 @@ static Suite *suite(void)
     tcase_add_test(tc, max_connections);
     tcase_add_test(tc, idle_connections_closed);
     tcase_add_test(tc, out_of_file_descriptors);
+    tcase_add_test(tc, fetch_many_partitions_in_one_request);
     suite_add_tcase(s, tc);
     return s;
 }
