@@ -1,0 +1,160 @@
+/*
+ * sb_proc — the broker as a child process of the bench, and CPU accounting from /proc.
+ * The broker gets --listen 127.0.0.1:0 (or the listeners setting the caller passes), a data
+ * dir, a port file and a log file; the bench reads the port back (the first listener's).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sb.h"
+
+/* The last non-empty line of the log (the broker's reason for exiting, usually). */
+static void last_line(const char *path, char *out, size_t len)
+{
+    out[0] = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (line[0])
+            snprintf(out, len, "%.300s", line);
+    }
+    fclose(f);
+}
+
+int sb_broker_start(struct sb_broker *b, const char *binary, const char *dir, const char *data,
+                    const char *name, const char *const *settings, char *why, size_t why_len)
+{
+    char portf[600];
+    const char *argv[64];
+    int argc = 0;
+    memset(b, 0, sizeof(*b));
+    snprintf(portf, sizeof(portf), "%s/port-%s", dir, name);
+    snprintf(b->log, sizeof(b->log), "%s/broker-%s.log", dir, name);
+    unlink(portf);
+
+    bool has_listeners = false;
+    argv[argc++] = binary;
+    argv[argc++] = "--data-dir";
+    argv[argc++] = data;
+    argv[argc++] = "--port-file";
+    argv[argc++] = portf;
+    for (size_t i = 0; settings && settings[i] && argc < 60; i++) {
+        if (!strncmp(settings[i], "listeners=", 10))
+            has_listeners = true;
+        argv[argc++] = "-o";
+        argv[argc++] = settings[i];
+    }
+    if (!has_listeners) {
+        argv[argc++] = "--listen";
+        argv[argc++] = "127.0.0.1:0";
+    }
+    argv[argc] = NULL;
+
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(why, why_len, "fork: %s", strerror(errno));
+        return -errno;
+    }
+    if (pid == 0) {
+        int lfd = open(b->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (lfd >= 0) {
+            dup2(lfd, 1);
+            dup2(lfd, 2);
+        }
+        int nfd = open("/dev/null", O_RDONLY);
+        if (nfd >= 0)
+            dup2(nfd, 0);
+        execv(binary, (char *const *)argv);
+        fprintf(stderr, "exec %s: %s\n", binary, strerror(errno));
+        _exit(127);
+    }
+    b->pid = pid;
+    for (int i = 0; i < 400; i++) { /* 20 s */
+        FILE *f = fopen(portf, "r");
+        if (f) {
+            int ok = fscanf(f, "%d", &b->port) == 1 && b->port > 0;
+            fclose(f);
+            if (ok)
+                return 0;
+        }
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            char line[400];
+            last_line(b->log, line, sizeof(line));
+            snprintf(why, why_len, "broker exited (%s): %s", WIFEXITED(st) ? "status" : "signal",
+                     line[0] ? line : b->log);
+            b->pid = 0;
+            return -ECHILD;
+        }
+        usleep(50000);
+    }
+    snprintf(why, why_len, "broker did not write its port within 20 s (see %s)", b->log);
+    sb_broker_stop(b);
+    return -ETIMEDOUT;
+}
+
+void sb_broker_stop(struct sb_broker *b)
+{
+    if (b->pid <= 0)
+        return;
+    kill(b->pid, SIGTERM);
+    for (int i = 0; i < 400; i++) {
+        if (waitpid(b->pid, NULL, WNOHANG) == b->pid) {
+            b->pid = 0;
+            return;
+        }
+        usleep(50000);
+    }
+    kill(b->pid, SIGKILL);
+    waitpid(b->pid, NULL, 0);
+    b->pid = 0;
+}
+
+double sb_proc_cpu_s(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    char *p = strrchr(buf, ')'); /* the command name may contain spaces and parentheses */
+    if (!p || p[1] != ' ')
+        return -1;
+    unsigned long long ut = 0, st = 0;
+    /* After ")": state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime
+     * stime (proc(5) fields 3..15). */
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+const char *sb_default_broker(const char *argv0, char *buf, size_t len)
+{
+    const char *env = getenv("SPLICELOGD_REL");
+    if (env && *env)
+        return env;
+    /* build/splicelog-bench -> build/splicelogd */
+    const char *slash = strrchr(argv0, '/');
+    if (slash) {
+        snprintf(buf, len, "%.*s/splicelogd", (int)(slash - argv0), argv0);
+        if (access(buf, X_OK) == 0)
+            return buf;
+    }
+    snprintf(buf, len, "build/splicelogd");
+    return buf;
+}

@@ -1,0 +1,221 @@
+/*
+ * sb_util — clocks, argument parsing, medians, temporary directories, the machine description
+ * and the record payload/digest of splicelog-bench (see sb.h).
+ */
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "sb.h"
+
+uint64_t sb_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t sb_wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+double sb_self_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+int sb_parse_size(const char *s, long long *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v > 0))
+        return -EINVAL;
+    double mul = 1;
+    if (*end) {
+        static const struct {
+            const char *suffix;
+            double mul;
+        } units[] = {{"k", 1024.0},         {"kb", 1024.0},
+                     {"kib", 1024.0},       {"m", 1048576.0},
+                     {"mb", 1048576.0},     {"mib", 1048576.0},
+                     {"g", 1073741824.0},   {"gb", 1073741824.0},
+                     {"gib", 1073741824.0}, {"b", 1}};
+        size_t i;
+        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+            if (!strcasecmp(end, units[i].suffix))
+                break;
+        if (i == sizeof(units) / sizeof(units[0]))
+            return -EINVAL;
+        mul = units[i].mul;
+    }
+    v *= mul;
+    if (v < 1 || v > 9e18)
+        return -EINVAL;
+    *out = (long long)v;
+    return 0;
+}
+
+int sb_parse_duration_ms(const char *s, long long *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v > 0))
+        return -EINVAL;
+    double ms;
+    if (!*end || !strcmp(end, "s"))
+        ms = v * 1000;
+    else if (!strcmp(end, "ms"))
+        ms = v;
+    else if (!strcmp(end, "m"))
+        ms = v * 60000;
+    else
+        return -EINVAL;
+    if (ms < 1 || ms > 86400000.0)
+        return -EINVAL;
+    *out = (long long)ms;
+    return 0;
+}
+
+int sb_parse_long(const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end || errno || v < min || v > max)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double sb_median(const double *v, int n)
+{
+    double tmp[SB_MAX_RUNS];
+    if (n <= 0)
+        return 0;
+    if (n > SB_MAX_RUNS)
+        n = SB_MAX_RUNS;
+    memcpy(tmp, v, sizeof(double) * (size_t)n);
+    qsort(tmp, (size_t)n, sizeof(double), cmp_double);
+    return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+}
+
+int sb_tmpdir_new(char *dir, size_t len)
+{
+    const char *tmp = getenv("TMPDIR");
+    int n = snprintf(dir, len, "%s/splicelog-bench.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (n < 0 || (size_t)n >= len)
+        return -ENAMETOOLONG;
+    return mkdtemp(dir) ? 0 : -errno;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void sb_tmpdir_free(const char *dir)
+{
+    if (dir && *dir)
+        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void sb_machine_get(struct sb_machine *m)
+{
+    memset(m, 0, sizeof(*m));
+    snprintf(m->cpu_model, sizeof(m->cpu_model), "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        char line[512];
+        while (fgets(line, sizeof(line), f)) {
+            if (strncmp(line, "model name", 10))
+                continue;
+            char *c = strchr(line, ':');
+            if (!c)
+                continue;
+            c++;
+            while (*c == ' ' || *c == '\t')
+                c++;
+            c[strcspn(c, "\n")] = 0;
+            snprintf(m->cpu_model, sizeof(m->cpu_model), "%.120s", c);
+            break;
+        }
+        fclose(f);
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    m->cores = n > 0 ? (int)n : 1;
+    struct utsname u;
+    if (uname(&u) == 0)
+        snprintf(m->kernel, sizeof(m->kernel), "%.20s %.100s", u.sysname, u.release);
+}
+
+uint64_t sb_record_digest(const void *value, size_t len) { return XXH3_64bits(value, len); }
+
+static void store_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t load_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+void sb_value_fill(uint8_t *buf, size_t len, uint64_t seq, uint64_t send_ns)
+{
+    if (len < SB_VALUE_MIN)
+        return;
+    store_le64(buf, seq);
+    store_le64(buf + 8, send_ns);
+    /* Filler: a cheap generator seeded by seq, so that records differ but compress poorly. */
+    uint64_t x = seq * 0x9e3779b97f4a7c15ULL + 1;
+    size_t i = SB_VALUE_MIN;
+    for (; i + 8 <= len; i += 8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        memcpy(buf + i, &x, 8);
+    }
+    for (; i < len; i++)
+        buf[i] = (uint8_t)(x >> (8 * (i & 7)));
+}
+
+uint64_t sb_value_send_ns(const void *value, size_t len)
+{
+    return len >= SB_VALUE_MIN ? load_le64((const uint8_t *)value + 8) : 0;
+}
+
+uint64_t sb_value_seq(const void *value, size_t len)
+{
+    return len >= SB_VALUE_MIN ? load_le64(value) : 0;
+}
