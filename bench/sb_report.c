@@ -206,12 +206,13 @@ int sb_report_plot(const char *png, const struct sb_report *r, const char *tmpdi
             "set multiplot layout 1,2 title 'splicelog-bench compare: %lld MiB of %lld-byte "
             "records, median of %lld runs (%s, %d cores)'\n",
             r->size >> 20, r->record_size, r->runs, r->machine.kernel, r->machine.cores);
-    fprintf(f, "set style fill solid 0.8 border -1\nset grid ytics\nset yrange [0:*]\n"
-               "set boxwidth 0.6\nunset key\n");
+    fprintf(f,
+            "set bmargin 5\nset style fill solid 0.8 border -1\nset grid ytics\nset yrange [0:*]\n"
+            "set boxwidth 0.6\nunset key\n");
     fprintf(f, "set title 'consumer throughput (MB/s; limits: bare loopback streams)'\n"
                "set ylabel 'MB/s'\n"
                "plot $d using 0:2:xtic(1) with boxes lc rgb '#3b6ea5', "
-               "'' using 0:2:(sprintf('%%.0f',$2)) with labels offset 0,0.7\n");
+               "'' using 0:2:($2 > 0 ? sprintf('%%.0f', $2) : '') with labels offset 0,0.7\n");
     fprintf(f, "set title 'CPU seconds per GiB consumed (lower is better)'\n"
                "set ylabel 'CPU s/GiB'\nset key top left\nset style data histograms\n"
                "set style histogram clustered gap 1\nset boxwidth 0.9 relative\n"
