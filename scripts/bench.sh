@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench.sh BUILD_DIR — the benchmarks (never part of make test). Each writes its table to
-# stdout and, where it can, JSON under BUILD_DIR/bench/. Sizes can be overridden:
-#   BENCH_FETCH_SIZE=1G BENCH_RUNS=3 make bench
+# stdout and, where it can, JSON under BUILD_DIR/bench/ (compare also a PNG chart). Sizes can
+# be overridden:
+#   BENCH_COMPARE_SIZE=1GiB BENCH_FETCH_SIZE=1G BENCH_RUNS=3 make bench
 set -euo pipefail
 build="${1:-build}"
 out="$build/bench"
@@ -9,6 +10,22 @@ mkdir -p "$out"
 runs="${BENCH_RUNS:-3}"
 
 echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(uname -r)"
+
+# gnuplot (for the chart) and the other bench packages; not fatal: the chart is then skipped.
+scripts/deps.sh bench || echo "bench.sh: some bench packages are missing (see above)" >&2
+
+# The headline (issue 7): every fetch path against the loopback limits, table + JSON + chart.
+#   BENCH_COMPARE_SIZE=256MiB BENCH_RUNS=1 make bench
+make --no-print-directory "$build/splicelog-bench" >/dev/null
+echo "== splicelog-bench compare (zero-copy vs copy vs TLS)"
+plot=()
+if command -v gnuplot >/dev/null 2>&1; then
+    plot=(--plot "$out/compare.png")
+else
+    echo "bench.sh: gnuplot not installed (Debian: gnuplot-nox): no chart" >&2
+fi
+"$build/splicelog-bench" compare --broker "$build/splicelogd" --size "${BENCH_COMPARE_SIZE:-1GiB}" \
+    --runs "$runs" --json "$out/compare.json" "${plot[@]}" | tee "$out/compare.txt"
 
 if [ -f bench/bench_storage.c ]; then
     make --no-print-directory "$build/bench_storage" >/dev/null
