@@ -2,7 +2,6 @@
  * sb_util — clocks, argument parsing, medians, temporary directories, the machine description
  * and the record payload/digest of splicelog-bench (see sb.h).
  */
-#define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>

@@ -1,0 +1,148 @@
+/*
+ * test_sb_hist — splicelog-bench's pure pieces: the log-bucketed latency histogram (bucket
+ * layout, error bound, percentiles, clamping), size/duration parsing, the record payload and
+ * the order-independent digest. The bench is a program, not a module library, so its two
+ * pure files are compiled into this suite directly.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../bench/sb_hist.c"
+#include "../../bench/sb_util.c"
+
+START_TEST(test_hist_layout)
+{
+    /* Exact below 2^7, then contiguous buckets whose highest value maps back to them. */
+    for (uint64_t v = 0; v < 128; v++)
+        ck_assert_uint_eq(sb_hist_index(v), v);
+    for (size_t i = 0; i + 1 < SB_HIST_BUCKETS; i++) {
+        uint64_t hi = sb_hist_bucket_high(i);
+        ck_assert_uint_lt(hi, sb_hist_bucket_high(i + 1));
+        ck_assert_uint_eq(sb_hist_index(hi), i);
+        ck_assert_uint_eq(sb_hist_index(hi + 1), i + 1);
+    }
+    ck_assert_uint_eq(sb_hist_index(SB_HIST_MAX_NS), SB_HIST_BUCKETS - 1);
+    ck_assert_uint_eq(sb_hist_bucket_high(SB_HIST_BUCKETS - 1), SB_HIST_MAX_NS);
+    ck_assert_uint_eq(sb_hist_index(UINT64_MAX), SB_HIST_BUCKETS - 1);
+}
+END_TEST
+
+START_TEST(test_hist_error_bound)
+{
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint64_t v = x >> (24 + i % 40); /* spread over many magnitudes */
+        if (v > SB_HIST_MAX_NS)
+            continue;
+        uint64_t hi = sb_hist_bucket_high(sb_hist_index(v));
+        ck_assert_uint_ge(hi, v);
+        ck_assert_msg(hi - v <= v / 64, "v %llu bucket high %llu", (unsigned long long)v,
+                      (unsigned long long)hi);
+    }
+}
+END_TEST
+
+START_TEST(test_hist_percentiles)
+{
+    static struct sb_hist h;
+    sb_hist_init(&h);
+    ck_assert_uint_eq(sb_hist_percentile(&h, 50), 0);
+    for (uint64_t v = 1; v <= 100000; v++)
+        sb_hist_add(&h, v * 1000); /* 1 us .. 100 ms */
+    ck_assert_uint_eq(h.count, 100000);
+    ck_assert_uint_eq(h.min, 1000);
+    ck_assert_uint_eq(h.max, 100000000);
+    static const double ps[] = {50, 90, 99, 99.9};
+    for (size_t i = 0; i < 4; i++) {
+        uint64_t want = (uint64_t)(ps[i] * 1000.0) * 1000, got = sb_hist_percentile(&h, ps[i]);
+        ck_assert_uint_ge(got, want);
+        ck_assert_msg(got - want <= want / 64, "p%g = %llu, want %llu", ps[i],
+                      (unsigned long long)got, (unsigned long long)want);
+    }
+    ck_assert_uint_eq(sb_hist_percentile(&h, 100), 100000000);
+    /* One outlier beyond the range: max stays exact, percentiles never exceed it. */
+    sb_hist_add(&h, SB_HIST_MAX_NS * 4);
+    ck_assert_uint_eq(h.max, SB_HIST_MAX_NS * 4);
+    ck_assert_uint_eq(sb_hist_percentile(&h, 100), SB_HIST_MAX_NS * 4);
+    ck_assert_uint_le(sb_hist_percentile(&h, 99.9), 100000000 + 100000000 / 64);
+}
+END_TEST
+
+START_TEST(test_parse)
+{
+    long long v;
+    ck_assert_int_eq(sb_parse_size("16MiB", &v), 0);
+    ck_assert_int_eq(v, 16 << 20);
+    ck_assert_int_eq(sb_parse_size("1G", &v), 0);
+    ck_assert_int_eq(v, 1LL << 30);
+    ck_assert_int_eq(sb_parse_size("64k", &v), 0);
+    ck_assert_int_eq(v, 65536);
+    ck_assert_int_eq(sb_parse_size("4096", &v), 0);
+    ck_assert_int_eq(v, 4096);
+    static const char *bad_sizes[] = {"", "lots", "0", "-1", "16XB", "1e30", "MiB"};
+    for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++)
+        ck_assert_int_eq(sb_parse_size(bad_sizes[i], &v), -EINVAL);
+    ck_assert_int_eq(sb_parse_duration_ms("10s", &v), 0);
+    ck_assert_int_eq(v, 10000);
+    ck_assert_int_eq(sb_parse_duration_ms("250ms", &v), 0);
+    ck_assert_int_eq(v, 250);
+    ck_assert_int_eq(sb_parse_duration_ms("2m", &v), 0);
+    ck_assert_int_eq(v, 120000);
+    ck_assert_int_eq(sb_parse_duration_ms("3", &v), 0);
+    ck_assert_int_eq(v, 3000);
+    ck_assert_int_eq(sb_parse_duration_ms("3h", &v), -EINVAL);
+    ck_assert_int_eq(sb_parse_duration_ms("0s", &v), -EINVAL);
+    ck_assert_int_eq(sb_parse_long("12", 1, 15, &v), 0);
+    ck_assert_int_eq(v, 12);
+    ck_assert_int_eq(sb_parse_long("16", 1, 15, &v), -EINVAL);
+    ck_assert_int_eq(sb_parse_long("1x", 1, 15, &v), -EINVAL);
+    double odd[] = {3, 1, 2}, even[] = {4, 1, 3, 2};
+    ck_assert(sb_median(odd, 3) == 2);
+    ck_assert(sb_median(even, 4) == 2.5);
+}
+END_TEST
+
+START_TEST(test_value_digest)
+{
+    uint8_t a[100], b[100];
+    sb_value_fill(a, sizeof(a), 42, 1234567890123ULL);
+    sb_value_fill(b, sizeof(b), 43, 1234567890123ULL);
+    ck_assert_uint_eq(sb_value_seq(a, sizeof(a)), 42);
+    ck_assert_uint_eq(sb_value_send_ns(a, sizeof(a)), 1234567890123ULL);
+    ck_assert_uint_eq(sb_value_seq(a, 8), 0); /* too short to carry the header */
+    ck_assert(memcmp(a + 16, b + 16, sizeof(a) - 16) != 0);
+    /* The digest is a sum: order-independent, and sensitive to a changed byte. */
+    uint64_t d1 = sb_record_digest(a, sizeof(a)) + sb_record_digest(b, sizeof(b));
+    uint64_t d2 = sb_record_digest(b, sizeof(b)) + sb_record_digest(a, sizeof(a));
+    ck_assert_uint_eq(d1, d2);
+    b[77] ^= 1;
+    ck_assert_uint_ne(d1, sb_record_digest(a, sizeof(a)) + sb_record_digest(b, sizeof(b)));
+}
+END_TEST
+
+static Suite *sb_suite(void)
+{
+    Suite *s = suite_create("sb");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_hist_layout);
+    tcase_add_test(tc, test_hist_error_bound);
+    tcase_add_test(tc, test_hist_percentiles);
+    tcase_add_test(tc, test_parse);
+    tcase_add_test(tc, test_value_digest);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(sb_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
