@@ -4,11 +4,13 @@
  * Why a pre-sized shared mapping rather than pwrite per entry: an append adds an entry every
  * ~4 KiB of log, and with a mapping that is a plain 8- or 12-byte store into memory set up
  * once per segment, no syscall and no allocation on the append path; readers search the same
- * mapping without a copy. The file is ftruncate'd to its capacity when the segment is created
- * (sparse, so it costs no disk until written) and trimmed to its entries when the segment is
- * sealed or the log closes cleanly. The mapping is never resized while readers can see the
- * segment (only at open, before the segment is published), and readers touch only entries
- * below the published count, which never exceed the trimmed file.
+ * mapping without a copy. The file is created and ftruncate'd to its capacity at the
+ * segment's first append (sparse, so it costs no disk until written; an empty partition has
+ * no index files and no mappings) and trimmed to its entries when the segment is sealed or
+ * the log closes cleanly. A mapping is created or resized only while no reader can use it:
+ * at open, before the segment is published, or at the first append, while its published
+ * entry count is still 0; readers touch only entries below the published count, which never
+ * exceed the trimmed file. The file descriptor is closed once mapped.
  */
 #include "st_int.h"
 
