@@ -83,9 +83,11 @@ int sl__client_init(struct sl__client *cl, sl_conf *conf, bool is_producer, char
     cl->conf = conf;
     cl->is_producer = is_producer;
     if (conf->security_ssl) {
-        sl__errstr(errstr, errstr_size,
-                   "security.protocol=ssl is not supported yet (plaintext only)");
-        return -ENOTSUP;
+        /* Certificates and keys are read now, so that a bad file fails the handle's creation
+         * rather than every connection later. */
+        int err = sl__tls_ctx_new(conf, &cl->tls_ctx, errstr, errstr_size);
+        if (err)
+            return err;
     }
     if (conf->allow_auto_create < 0)
         conf->allow_auto_create = is_producer ? 1 : 0;
@@ -102,6 +104,8 @@ void sl__client_destroy(struct sl__client *cl)
     for (int i = 0; i < cl->n_conns; i++)
         sl__conn_free(cl->conns[i], -ECANCELED);
     free(cl->conns);
+    sl__tls_ctx_free(cl->tls_ctx);
+    cl->tls_ctx = NULL;
     for (int i = 0; i < cl->n_topics; i++) {
         free(cl->topics[i]->name);
         free(cl->topics[i]->leaders);

@@ -14,7 +14,17 @@
 
 #include "sl_int.h"
 
-enum kind { K_INT, K_BOOL, K_STR, K_ACKS, K_COMPRESSION, K_SECURITY, K_RESET, K_AUTOCREATE };
+enum kind {
+    K_INT,
+    K_BOOL,
+    K_STR,
+    K_ACKS,
+    K_COMPRESSION,
+    K_SECURITY,
+    K_RESET,
+    K_AUTOCREATE,
+    K_ENDPOINT
+};
 
 struct prop {
     const char *name;
@@ -46,6 +56,8 @@ static const struct prop props[] = {
     {"ssl.ca.location", K_STR, F(ssl_ca_location), 0, 0},
     {"ssl.certificate.location", K_STR, F(ssl_certificate_location), 0, 0},
     {"ssl.key.location", K_STR, F(ssl_key_location), 0, 0},
+    {"ssl.key.password", K_STR, F(ssl_key_password), 0, 0},
+    {"ssl.endpoint.identification.algorithm", K_ENDPOINT, F(ssl_endpoint_https), 0, 0},
     {"fetch.min.bytes", K_INT, F(fetch_min_bytes), 1, 100000000},
     {"fetch.wait.max.ms", K_INT, F(fetch_wait_max_ms), 0, 300000},
     {"fetch.max.bytes", K_INT, F(fetch_max_bytes), 1024, 100000000},
@@ -88,6 +100,7 @@ sl_conf *sl_conf_new(void)
     c->compression_none = 1;
     c->allow_auto_create = -1;
     c->security_ssl = 0;
+    c->ssl_endpoint_https = 1; /* librdkafka 2.x default */
     c->fetch_min_bytes = 1;
     c->fetch_wait_max_ms = 500;
     c->fetch_max_bytes = 52428800;
@@ -282,10 +295,23 @@ sl_err sl_conf_set(sl_conf *c, const char *name, const char *value, char *errstr
         if (!strcasecmp(value, "plaintext"))
             c->security_ssl = 0;
         else if (!strcasecmp(value, "ssl"))
-            c->security_ssl = 1; /* refused with a clear error when a handle is created */
+            c->security_ssl = 1;
         else {
             sl__errstr(errstr, errstr_size,
                        "Invalid value \"%s\" for security.protocol: expected plaintext or ssl",
+                       value);
+            return SL_ERR__INVALID_CONF;
+        }
+        return SL_ERR_NO_ERROR;
+    case K_ENDPOINT:
+        if (!strcasecmp(value, "https"))
+            c->ssl_endpoint_https = 1;
+        else if (!strcasecmp(value, "none"))
+            c->ssl_endpoint_https = 0;
+        else {
+            sl__errstr(errstr, errstr_size,
+                       "Invalid value \"%s\" for ssl.endpoint.identification.algorithm: "
+                       "expected none or https",
                        value);
             return SL_ERR__INVALID_CONF;
         }
@@ -343,6 +369,9 @@ sl_err sl_conf_get(const sl_conf *c, const char *name, char *buf, size_t *size)
     case K_SECURITY:
         s = v ? "ssl" : "plaintext";
         break;
+    case K_ENDPOINT:
+        s = v ? "https" : "none";
+        break;
     case K_RESET:
         s = v == SL__RESET_EARLIEST ? "earliest" : v == SL__RESET_ERROR ? "error" : "latest";
         break;
@@ -359,3 +388,19 @@ sl_err sl_conf_get(const sl_conf *c, const char *name, char *buf, size_t *size)
 
 void sl_conf_set_delivery_cb(sl_conf *conf, sl_delivery_cb *cb) { conf->dr_cb = cb; }
 void sl_conf_set_opaque(sl_conf *conf, void *opaque) { conf->opaque = opaque; }
+void sl_conf_set_log_cb(sl_conf *conf, sl_log_cb *cb) { conf->log_cb = cb; }
+
+void sl__log(const sl_conf *conf, int level, const char *fac, const char *fmt, ...)
+{
+    if (!conf->log_cb && level > 4)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (conf->log_cb)
+        conf->log_cb(conf->opaque, level, fac, msg);
+    else
+        fprintf(stderr, "splicelog: %s: %s\n", fac, msg);
+}

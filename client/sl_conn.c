@@ -17,6 +17,16 @@
  * Failure (connect error, reset, bad frame, timeout) closes the socket and completes every
  * outstanding request with the error, newest first, so that owners re-queueing work at the
  * head of their queues end up with the original order.
+ *
+ * TLS (security.protocol=ssl, sl_tls.c): the same states and the same turn. Once the TCP
+ * connect finishes the connection stays CONNECTING while the handshake runs, its poll interest
+ * being whatever OpenSSL waits for; request.timeout.ms bounds connect and handshake together
+ * (the ApiVersions request queued at connect carries the deadline). Once UP, conn_recv and
+ * conn_send go through the session instead of recv/sendmsg; every readiness of a TLS
+ * connection runs the read side (OpenSSL may need to read to write, or write to read), and
+ * decrypted bytes OpenSSL already holds are drained past the per-turn bound, because poll
+ * cannot see them. A fatal TLS error (handshake or later) is logged with OpenSSL's reason
+ * and fails the connection like any transport error.
  */
 #include <assert.h>
 #include <errno.h>
@@ -232,6 +242,8 @@ static void complete(struct sl__conn *c, struct sl__req *r, int err, struct sl__
 void sl__conn_fail(struct sl__conn *c, int err)
 {
     struct sl__client *cl = c->cl;
+    sl__tls_free(c->tls);
+    c->tls = NULL;
     if (c->fd >= 0) {
         close(c->fd);
         c->fd = -1;
@@ -369,8 +381,12 @@ short sl__conn_events(const struct sl__conn *c)
 {
     switch (c->state) {
     case SL__CONN_CONNECTING:
+        if (c->tls) /* handshaking */
+            return sl__tls_events(c->tls) ? sl__tls_events(c->tls) : (short)(POLLIN | POLLOUT);
         return POLLOUT;
     case SL__CONN_UP:
+        if (c->tls && (sl__tls_events(c->tls) & POLLOUT))
+            return POLLIN | POLLOUT;
         return (short)(POLLIN | (c->sendq ? POLLOUT : 0));
     default:
         return 0;
@@ -407,6 +423,24 @@ static void written(struct sl__conn *c, struct sl__req *r)
         cl->stats.max_in_flight_seen = waiting;
 }
 
+/* Sends a prefix of v on the socket or through the TLS session: bytes taken, or -EAGAIN /
+ * -errno. TLS: after -EAGAIN the same bytes must come first next time (requests advance only
+ * by what this returns, so they do). */
+static ssize_t conn_send(struct sl__conn *c, const struct iovec *v, int n)
+{
+    if (c->tls)
+        return sl__tls_writev(c->tls, v, n);
+    struct msghdr mh = {.msg_iov = (struct iovec *)v, .msg_iovlen = (size_t)n};
+    for (;;) {
+        ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w >= 0)
+            return w;
+        if (errno == EINTR)
+            continue;
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+}
+
 static int do_write(struct sl__conn *c)
 {
     enum { MAXV = 64 };
@@ -427,15 +461,11 @@ static int do_write(struct sl__conn *c)
                 n++;
             }
         }
-        struct msghdr mh = {.msg_iov = v, .msg_iovlen = (size_t)n};
-        ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
+        ssize_t w = conn_send(c, v, n);
+        if (w == -EAGAIN || w == 0)
+            return 0;
+        if (w < 0)
+            return (int)w;
         c->cl->stats.bytes_sent += (uint64_t)w;
         size_t left = (size_t)w;
         while (left && c->sendq) {
@@ -653,17 +683,44 @@ int sl__conn_feed(struct sl__conn *c, const uint8_t *data, size_t len)
     return 0;
 }
 
+/* Receives into buf from the socket or the TLS session: bytes (> 0), -EAGAIN, -ECONNRESET
+ * when the broker closed, or -errno. */
+static ssize_t conn_recv(struct sl__conn *c, void *buf, size_t len)
+{
+    if (c->tls)
+        return sl__tls_read(c->tls, buf, len);
+    for (;;) {
+        ssize_t n = recv(c->fd, buf, len, MSG_DONTWAIT);
+        if (n > 0)
+            return n;
+        if (n == 0)
+            return -ECONNRESET;
+        if (errno == EINTR)
+            continue;
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+}
+
+/* More to read this turn: below the bound, or OpenSSL holds decrypted bytes (at most the rest
+ * of one record) that poll would never report. */
+static bool read_more(const struct sl__conn *c, int turns)
+{
+    if (c->state != SL__CONN_UP)
+        return false;
+    return turns < 64 || (c->tls && sl__tls_pending(c->tls));
+}
+
 /* Reads everything available (bounded per turn); big frames go straight to their buffer. */
 static int do_read(struct sl__conn *c)
 {
-    for (int turns = 0; turns < 64 && c->state == SL__CONN_UP; turns++) {
+    for (int turns = 0; read_more(c, turns); turns++) {
         ssize_t n;
         int err;
         if (c->big) {
             err = big_room(c);
             if (err)
                 return err;
-            n = recv(c->fd, c->big + c->big_len, c->big_cap - c->big_len, MSG_DONTWAIT);
+            n = conn_recv(c, c->big + c->big_len, c->big_cap - c->big_len);
             if (n > 0) {
                 c->cl->stats.bytes_received += (uint64_t)n;
                 c->big_len += (size_t)n;
@@ -675,7 +732,7 @@ static int do_read(struct sl__conn *c)
                 continue;
             }
         } else {
-            n = recv(c->fd, c->rx + c->rx_len, c->rx_cap - c->rx_len, MSG_DONTWAIT);
+            n = conn_recv(c, c->rx + c->rx_len, c->rx_cap - c->rx_len);
             if (n > 0) {
                 c->cl->stats.bytes_received += (uint64_t)n;
                 c->rx_len += (size_t)n;
@@ -685,14 +742,54 @@ static int do_read(struct sl__conn *c)
                 continue;
             }
         }
-        if (n == 0)
-            return -ECONNRESET;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return 0;
-        if (errno == EINTR)
-            continue;
-        return -errno;
+        return n == -EAGAIN ? 0 : (int)n;
     }
+    return 0;
+}
+
+/* A fatal TLS error: logged with OpenSSL's reason (at error level once per run of failures,
+ * then at debug level so that a broker refusing us does not flood stderr). */
+static void tls_log(struct sl__conn *c, int err)
+{
+    const sl_conf *conf = c->cl->conf;
+    const char *reason = sl__tls_reason(c->tls);
+    if (err == -ECONNABORTED && reason[0]) /* a TLS failure: OpenSSL's reason says it all */
+        sl__log(conf, c->failures == 0 ? 3 : 7, "SSL", "%s:%d: %s", c->host, c->port, reason);
+    else
+        sl__log(conf, c->failures == 0 ? 3 : 7, "SSL", "%s:%d: %s%s%s", c->host, c->port, reason,
+                reason[0] ? ": " : "", strerror(-err));
+}
+
+/* TCP is connected (or a TLS connection is handshaking): 0 when the connection is now UP,
+ * 1 when it is still connecting, or -errno. */
+static int connect_step(struct sl__conn *c, short revents)
+{
+    if (!c->tls) {
+        if (!(revents & (POLLOUT | POLLERR | POLLHUP)))
+            return 1;
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+            soerr = errno;
+        if (soerr)
+            return -soerr;
+        if (c->cl->tls_ctx) {
+            int err = sl__tls_new(c->cl->tls_ctx, c->fd, c->host, &c->tls);
+            if (err)
+                return err;
+        }
+    }
+    if (c->tls) {
+        int err = sl__tls_handshake(c->tls);
+        if (err == -EAGAIN)
+            return 1;
+        if (err) {
+            tls_log(c, err);
+            return err;
+        }
+    }
+    c->state = SL__CONN_UP;
+    c->cl->stats.connects++;
     return 0;
 }
 
@@ -701,24 +798,19 @@ void sl__conn_io(struct sl__conn *c, short revents)
     if (c->state == SL__CONN_DOWN)
         return;
     if (c->state == SL__CONN_CONNECTING) {
-        if (!(revents & (POLLOUT | POLLERR | POLLHUP)))
+        int err = connect_step(c, revents);
+        if (err < 0)
+            sl__conn_fail(c, err);
+        if (err)
             return;
-        int soerr = 0;
-        socklen_t sl = sizeof(soerr);
-        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-            soerr = errno;
-        if (soerr) {
-            sl__conn_fail(c, -soerr);
-            return;
-        }
-        c->state = SL__CONN_UP;
-        c->cl->stats.connects++;
     }
     int err = 0;
-    if (revents & (POLLIN | POLLERR | POLLHUP))
+    if ((revents & (POLLIN | POLLERR | POLLHUP)) || c->tls)
         err = do_read(c);
     if (!err && c->state == SL__CONN_UP)
         err = do_write(c);
+    if (err && c->tls && err != -ECONNRESET && err != -EBADMSG && err != -EPROTO && err != -ENOMEM)
+        tls_log(c, err);
     if (err)
         sl__conn_fail(c, err);
 }

@@ -13,6 +13,7 @@
  *   sl_err.c       error names
  *   sl_murmur2.c   partitioner
  *   sl_conn.c      one broker connection: non-blocking socket, pipelined requests, frames
+ *   sl_tls.c       TLS on a connection's socket (OpenSSL 3), the handle's SSL_CTX
  *   sl_client.c    what producer and consumer share: brokers, metadata (Metadata v4 codec),
  *                  the I/O loop
  *   sl_accum.c     producer accumulator: per-partition RecordBatch v2 buffers
@@ -30,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include "kp_batch.h"
@@ -61,6 +63,9 @@ int64_t sl__now_us(void);
 /* Copies msg (printf-style) into errstr when errstr is not NULL. */
 void sl__errstr(char *errstr, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Logs through conf->log_cb (or stderr when none is set); level as in syslog (3 = error). */
+void sl__log(const sl_conf *conf, int level, const char *fac, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Maps an internal -errno to the library's sl_err. */
 sl_err sl__err_from_errno(int err);
 
@@ -88,6 +93,8 @@ struct sl_conf {
     char *ssl_ca_location;
     char *ssl_certificate_location;
     char *ssl_key_location;
+    char *ssl_key_password;
+    int ssl_endpoint_https; /* ssl.endpoint.identification.algorithm: 1 https, 0 none */
     int fetch_min_bytes;
     int fetch_wait_max_ms;
     int fetch_max_bytes;
@@ -96,6 +103,7 @@ struct sl_conf {
     int queued_max_kbytes;
     int auto_offset_reset; /* enum sl__reset */
     sl_delivery_cb *dr_cb;
+    sl_log_cb *log_cb; /* NULL: errors go to stderr */
     void *opaque;
 };
 
@@ -184,11 +192,12 @@ struct sl__conn {
     uint8_t *rx;
     size_t rx_len; /* bytes in rx */
     size_t rx_cap;
-    uint8_t *big;    /* frame being filled, including its 4-byte size; NULL when none */
-    size_t big_len;  /* bytes in big; big_len <= big_cap <= big_need */
-    size_t big_cap;  /* allocated: grows (doubling) with the bytes that actually arrive */
-    size_t big_need; /* total bytes of the frame */
-    int fetch_out;   /* consumer: fetch requests outstanding on this connection */
+    uint8_t *big;        /* frame being filled, including its 4-byte size; NULL when none */
+    size_t big_len;      /* bytes in big; big_len <= big_cap <= big_need */
+    size_t big_cap;      /* allocated: grows (doubling) with the bytes that actually arrive */
+    size_t big_need;     /* total bytes of the frame */
+    int fetch_out;       /* consumer: fetch requests outstanding on this connection */
+    struct sl__tls *tls; /* security.protocol=ssl: the session, from TCP connect to close */
 };
 
 #define SL__RX_CAP (256 * 1024)
@@ -227,6 +236,45 @@ int sl__req_borrow(struct sl__req *r, const void *p, size_t len);
 /* Patches the frame size and builds the iovecs. */
 int sl__req_end(struct sl__req *r);
 
+/* ---- TLS (sl_tls.c) --------------------------------------------------------------------- */
+
+struct sl__tls_ctx; /* one per handle (security.protocol=ssl) */
+struct sl__tls;     /* one per connection, from TCP connect to close */
+
+/*
+ * The handle's TLS context, built from the conf's ssl.* properties (CA, optional client
+ * certificate and key, host verification). 0, or -EINVAL/-ENOMEM with the reason (OpenSSL's
+ * included) in errstr. Freed with sl__tls_ctx_free (NULL is fine).
+ */
+int sl__tls_ctx_new(const sl_conf *conf, struct sl__tls_ctx **out, char *errstr,
+                    size_t errstr_size);
+void sl__tls_ctx_free(struct sl__tls_ctx *ctx);
+/*
+ * A client session over fd (a connected non-blocking TCP socket, still owned by the caller),
+ * verifying the broker as host (a name or an IP literal). 0 or -ENOMEM/-EINVAL.
+ */
+int sl__tls_new(struct sl__tls_ctx *ctx, int fd, const char *host, struct sl__tls **out);
+/* Frees the session (the socket is left to the caller). NULL is fine. */
+void sl__tls_free(struct sl__tls *t);
+/* Advances the handshake: 0 when complete, -EAGAIN (wait for sl__tls_events), or a fatal
+ * -ECONNABORTED/-errno with sl__tls_reason set. */
+int sl__tls_handshake(struct sl__tls *t);
+bool sl__tls_handshake_done(const struct sl__tls *t);
+/* Decrypted bytes into buf: > 0, -EAGAIN, -ECONNRESET (peer closed) or fatal -errno. */
+ssize_t sl__tls_read(struct sl__tls *t, void *buf, size_t len);
+/*
+ * Encrypts and sends a prefix of the iovecs: the bytes taken (> 0), 0 for no bytes, -EAGAIN
+ * or fatal -errno. After -EAGAIN the next call must pass iovecs starting with the same bytes
+ * (the caller must not advance: the session keeps them staged until they are sent).
+ */
+ssize_t sl__tls_writev(struct sl__tls *t, const struct iovec *v, int nv);
+/* The poll events the session waits for after -EAGAIN (POLLIN or POLLOUT), 0 when none. */
+short sl__tls_events(const struct sl__tls *t);
+/* True when OpenSSL holds decrypted bytes that poll(2) cannot see. */
+bool sl__tls_pending(const struct sl__tls *t);
+/* Why the last fatal error happened (OpenSSL's reasons and the verify result). */
+const char *sl__tls_reason(const struct sl__tls *t);
+
 /* ---- metadata --------------------------------------------------------------------------- */
 
 struct sl__topic {
@@ -242,6 +290,7 @@ struct sl__topic {
 
 struct sl__client {
     sl_conf *conf;
+    struct sl__tls_ctx *tls_ctx; /* NULL for plaintext */
     bool is_producer;
     struct sl__conn **conns;
     int n_conns;
@@ -263,7 +312,7 @@ struct sl__client {
     void *owner;
 };
 
-/* 0, or -ENOTSUP (ssl) / -EINVAL (bootstrap.servers) with a message in errstr. */
+/* 0, or -EINVAL (bootstrap.servers, ssl.* files) / -ENOMEM with a message in errstr. */
 int sl__client_init(struct sl__client *cl, sl_conf *conf, bool is_producer, char *errstr,
                     size_t errstr_size);
 void sl__client_destroy(struct sl__client *cl);

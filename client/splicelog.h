@@ -8,7 +8,8 @@
  *   non-blocking and happens inside the calls that take a handle (sl_produce, sl_poll,
  *   sl_flush, sl_consumer_poll, ...). One handle must be used by one thread at a time (the
  *   application serialises calls on a handle); different handles are independent. Callbacks
- *   run on the calling thread, only from sl_poll(), sl_flush() and sl_producer_free().
+ *   run on the calling thread, only from sl_poll(), sl_flush() and sl_producer_free()
+ *   (the log callback, sl_conf_set_log_cb, from any call that does network I/O).
  *   Consequence: linger.ms, request timeouts and retries advance only while the application
  *   calls into the handle; a producer should call sl_poll(p, 0) regularly (e.g. after each
  *   sl_produce) and sl_flush() before exiting. sl_producer_fd()/sl_consumer_fd()-style event
@@ -36,9 +37,17 @@
  *   record is never reported delivered without the broker saying so (acks=0: when written).
  * - Consumer records are views into the fetched response buffer (no copy per record); they
  *   stay valid until the next call on the consumer.
- * - Security: security.protocol=plaintext only. ssl (and the ssl.* paths) is accepted by the
- *   conf parser, but sl_producer_new/sl_consumer_new then fail (NULL, errstr: "not supported
- *   yet") until TLS lands.
+ * - Security: security.protocol=plaintext or ssl (TLS 1.2/1.3 through OpenSSL 3, on the same
+ *   non-blocking sockets and I/O turns as plaintext). With ssl the broker's certificate is
+ *   verified against ssl.ca.location (the system's CA paths when unset) and, with
+ *   ssl.endpoint.identification.algorithm=https (the default), its host name or IP address
+ *   as written in bootstrap.servers / advertised by the broker. A client certificate is sent
+ *   when ssl.certificate.location and ssl.key.location are set (ssl.key.password for an
+ *   encrypted key). Files are read by sl_producer_new/sl_consumer_new: a missing or bad file
+ *   fails them with the reason (OpenSSL's included) in errstr. A failed handshake (unknown CA,
+ *   host mismatch, client certificate refused) is a connection failure: the requests on it
+ *   fail or are retried like any other SL_ERR__TRANSPORT, and the reason is logged (level 3,
+ *   facility "SSL") through the log callback, or to stderr when none is set.
  * - Group subscription is not implemented yet; the consumer takes explicit assignments
  *   (sl_consumer_assign). A future sl_consumer_subscribe() will sit beside it.
  */
@@ -72,7 +81,7 @@ typedef enum sl_err {
     SL_ERR__UNKNOWN_PARTITION = -193,   /* partition not in the topic */
     SL_ERR__INVALID_ARG = -192,         /* bad argument */
     SL_ERR__INVALID_CONF = -191,        /* unknown property name or bad value */
-    SL_ERR__NOT_IMPLEMENTED = -190,     /* a feature this version does not have (e.g. ssl) */
+    SL_ERR__NOT_IMPLEMENTED = -190,     /* a feature this version does not have */
     SL_ERR__BAD_MSG = -189,             /* malformed response from the broker */
     SL_ERR__CRC = -188,                 /* record batch CRC mismatch (check.crcs) */
     SL_ERR__DESTROYED = -187,           /* record purged because the handle was freed */
@@ -169,8 +178,13 @@ typedef struct sl_consumer sl_consumer;
  *   message.max.bytes [1000000]            largest record the producer accepts
  *   compression.type [none]                only none for now
  *   allow.auto.create.topics [true for producers, false for consumers]
- *   security.protocol [plaintext]          plaintext | ssl (ssl: not implemented yet)
- *   ssl.ca.location, ssl.certificate.location, ssl.key.location  (paths, for ssl)
+ *   security.protocol [plaintext]          plaintext | ssl (TLS 1.2+, see the contract)
+ *   ssl.ca.location                        CA file (PEM) or hashed directory [system paths]
+ *   ssl.certificate.location, ssl.key.location  client certificate chain and key (PEM),
+ *                                          both or neither
+ *   ssl.key.password                       for an encrypted ssl.key.location
+ *   ssl.endpoint.identification.algorithm [https]  https: verify the broker's host name /
+ *                                          IP against its certificate; none: CA chain only
  *   fetch.min.bytes [1]  fetch.wait.max.ms [500]  fetch.max.bytes [52428800]
  *   max.partition.fetch.bytes [1048576]    grows (doubling) for a batch larger than it
  *   check.crcs [false]                     verify every fetched batch's CRC-32C
@@ -229,6 +243,15 @@ typedef void(sl_delivery_cb)(sl_producer *p, const sl_delivery *dr, void *opaque
 SL_API void sl_conf_set_delivery_cb(sl_conf *conf, sl_delivery_cb *cb);
 /* The opaque pointer handed to callbacks. */
 SL_API void sl_conf_set_opaque(sl_conf *conf, void *opaque);
+
+/*
+ * Log lines: level as in syslog (3 error, 4 warning, 6 info, 7 debug), a facility ("SSL") and
+ * a message, valid only during the call. Runs on the calling thread from any call that does
+ * network I/O. Without a callback, lines of level <= 4 are written to stderr. Today the
+ * library logs TLS failures (with OpenSSL's reason) only.
+ */
+typedef void(sl_log_cb)(void *opaque, int level, const char *fac, const char *msg);
+SL_API void sl_conf_set_log_cb(sl_conf *conf, sl_log_cb *cb);
 
 /*
  * Creates a producer, taking conf (freed by the library, also on failure). Connects lazily.

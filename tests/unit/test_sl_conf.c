@@ -1,6 +1,6 @@
 /*
  * test_sl_conf — libsplicelog configuration: defaults, Kafka property names, validation
- * with messages, ssl accepted by the parser but refused (clearly) by the handles.
+ * with messages, ssl properties (files checked when a handle is created).
  */
 #include <check.h>
 #include <stdlib.h>
@@ -168,17 +168,49 @@ START_TEST(test_dup_is_independent)
 }
 END_TEST
 
-START_TEST(test_ssl_not_implemented_yet)
+START_TEST(test_ssl_properties)
 {
     sl_conf *c = sl_conf_new();
+    ck_assert_str_eq(get(c, "ssl.endpoint.identification.algorithm"), "https");
+    ck_assert_int_eq(sl_conf_set(c, "ssl.endpoint.identification.algorithm", "none", NULL, 0),
+                     SL_ERR_NO_ERROR);
+    ck_assert_str_eq(get(c, "ssl.endpoint.identification.algorithm"), "none");
+    char err[256] = "";
+    ck_assert_int_eq(
+        sl_conf_set(c, "ssl.endpoint.identification.algorithm", "dns", err, sizeof(err)),
+        SL_ERR__INVALID_CONF);
+    ck_assert_ptr_nonnull(strstr(err, "ssl.endpoint.identification.algorithm"));
+    ck_assert_str_eq(get(c, "ssl.endpoint.identification.algorithm"), "none");
+    ck_assert_int_eq(sl_conf_set(c, "ssl.key.password", "secret", NULL, 0), SL_ERR_NO_ERROR);
+    ck_assert_str_eq(get(c, "ssl.key.password"), "secret");
+    sl_conf *d = sl_conf_dup(c);
+    ck_assert_str_eq(get(d, "ssl.key.password"), "secret");
+    sl_conf_free(d);
+    sl_conf_free(c);
+}
+END_TEST
+
+START_TEST(test_ssl_files_checked_at_creation)
+{
+    /* ssl with the system's CA paths: the handle is created (it connects lazily). */
+    sl_conf *c = sl_conf_new();
+    sl_conf_set(c, "bootstrap.servers", "127.0.0.1:1", NULL, 0);
     ck_assert_int_eq(sl_conf_set(c, "security.protocol", "ssl", NULL, 0), SL_ERR_NO_ERROR);
     sl_conf *c2 = sl_conf_dup(c);
-    char err[256] = "";
-    ck_assert_ptr_null(sl_producer_new(c, err, sizeof(err))); /* takes c */
-    ck_assert_ptr_nonnull(strstr(err, "ssl"));
+    sl_conf *c3 = sl_conf_dup(c);
+    char err[512] = "";
+    sl_producer *p = sl_producer_new(c, err, sizeof(err));
+    ck_assert_msg(p != NULL, "%s", err);
+    sl_producer_free(p);
+    /* A CA file that does not exist: refused, naming it. */
+    ck_assert_int_eq(sl_conf_set(c2, "ssl.ca.location", "/nonexistent/ca.pem", NULL, 0), 0);
+    ck_assert_ptr_null(sl_consumer_new(c2, err, sizeof(err))); /* takes c2 */
+    ck_assert_msg(strstr(err, "/nonexistent/ca.pem") != NULL, "%s", err);
+    /* A key without its certificate. */
+    ck_assert_int_eq(sl_conf_set(c3, "ssl.key.location", "/nonexistent/k.pem", NULL, 0), 0);
     err[0] = 0;
-    ck_assert_ptr_null(sl_consumer_new(c2, err, sizeof(err)));
-    ck_assert_ptr_nonnull(strstr(err, "not supported"));
+    ck_assert_ptr_null(sl_producer_new(c3, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "ssl.certificate.location") != NULL, "%s", err);
 }
 END_TEST
 
@@ -231,7 +263,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_unknown_name);
     tcase_add_test(tc, test_get_truncates_and_reports_size);
     tcase_add_test(tc, test_dup_is_independent);
-    tcase_add_test(tc, test_ssl_not_implemented_yet);
+    tcase_add_test(tc, test_ssl_properties);
+    tcase_add_test(tc, test_ssl_files_checked_at_creation);
     tcase_add_test(tc, test_handles_take_conf_and_connect_lazily);
     tcase_add_test(tc, test_unreachable_broker_fails_in_time);
     suite_add_tcase(s, tc);

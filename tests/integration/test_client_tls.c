@@ -1,0 +1,444 @@
+/*
+ * test_client_tls — libsplicelog with security.protocol=ssl against a real splicelogd.
+ *
+ * The TLS front: the broker's own SSL listener (listeners=PLAINTEXT://...,SSL://... with the
+ * ssl.* keys) when this broker build accepts it; otherwise socat terminating TLS in front of
+ * the broker's plaintext listener (OPENSSL-LISTEN ... TCP:127.0.0.1:<broker port>), with the
+ * broker advertising socat's port so that metadata sends the client back through TLS. Which
+ * one ran is printed. Certificates come from tests/support/tb_certs.sh at run time.
+ *
+ * - 10,000 records (keys, headers, values of varied size, some larger than the client's
+ *   256 KiB receive buffer) produced and consumed back identical over TLS.
+ * - Wrong CA: the producer's first record fails with SL_ERR__TRANSPORT within
+ *   request.timeout.ms (not a hang), the log callback carries OpenSSL's verify reason; the
+ *   consumer likewise.
+ * - Client certificate required by the front: with the CA-signed client certificate the round
+ *   trip works; without one, and with a self-signed one, the client gets a transport error
+ *   and a logged reason.
+ * - A TLS client on the broker's plaintext port: a handshake error, not a hang.
+ * - Bad files (CA missing, encrypted key with a wrong password) fail the handle's creation
+ *   with the reason in errstr.
+ * LeakSanitizer covers every test (the suite is built with ASan).
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../support/tb_broker.h"
+#include "../support/tb_tls.h"
+#include "splicelog.h"
+
+#define FAST(cond)                                                                                 \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            ck_assert_msg(0, "failed: %s", #cond);                                                 \
+    } while (0)
+
+static struct tb_broker B;
+static char certs[256];
+static pid_t socat_pid; /* 0 when the front is the broker's own listener */
+static int tls_port;    /* where TLS clients connect */
+static char bootstrap[64];
+static char logbuf[8192]; /* every log line the library sent to log_cb */
+
+static void log_cb(void *opaque, int level, const char *fac, const char *msg)
+{
+    (void)opaque;
+    size_t len = strlen(logbuf);
+    snprintf(logbuf + len, sizeof(logbuf) - len, "%d|%s|%s\n", level, fac, msg);
+}
+
+static const char *cert(const char *name)
+{
+    static char buf[4][512];
+    static int next;
+    char *b = buf[next++ % 4];
+    return tb_cert_path(b, sizeof(buf[0]), certs, name);
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static bool can_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    close(fd);
+    return ok;
+}
+
+/* socat in its own process group (its forked children die with it), killed with the test. */
+static pid_t spawn_socat(int port, int broker_port, bool client_auth)
+{
+    char listen[2048], target[64], logp[512];
+    snprintf(listen, sizeof(listen),
+             "OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,cert=%s,key=%s,cafile=%s,verify=%d",
+             port, cert("server.pem"), cert("server.key"), cert("ca.pem"), client_auth ? 1 : 0);
+    snprintf(target, sizeof(target), "TCP:127.0.0.1:%d", broker_port);
+    snprintf(logp, sizeof(logp), "%s/socat.log", certs);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execlp("socat", "socat", "-d", listen, target, (char *)NULL);
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    return pid;
+}
+
+/*
+ * Starts the broker and a TLS front: the broker's SSL listener if it has one, else socat.
+ * client_auth: the front requires a client certificate signed by ca.pem.
+ */
+static void start_front(bool client_auth)
+{
+    char a_cert[600], a_key[600], a_ca[600];
+    snprintf(a_cert, sizeof(a_cert), "ssl.certificate.location=%s", cert("server.pem"));
+    snprintf(a_key, sizeof(a_key), "ssl.key.location=%s", cert("server.key"));
+    snprintf(a_ca, sizeof(a_ca), "ssl.ca.location=%s", cert("ca.pem"));
+    const char *const own[] = {
+        "-o", "num.partitions=1",
+        "-o", "listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0",
+        "-o", a_cert,
+        "-o", a_key,
+        "-o", a_ca,
+        "-o", client_auth ? "ssl.client.auth=required" : "ssl.client.auth=none",
+        NULL};
+    memset(&B, 0, sizeof(B));
+    if (tb_broker_start(&B, own) == 0) {
+        int p = tb_listener_port(&B, "SSL");
+        if (p > 0) {
+            tls_port = p;
+            socat_pid = 0;
+            fprintf(stderr, "test_client_tls: TLS front: the broker's SSL listener\n");
+            snprintf(bootstrap, sizeof(bootstrap), "127.0.0.1:%d", tls_port);
+            return;
+        }
+    }
+    tb_broker_cleanup(&B);
+    memset(&B, 0, sizeof(B));
+
+    tls_port = free_port();
+    char adv[128];
+    snprintf(adv, sizeof(adv), "advertised.listeners=PLAINTEXT://127.0.0.1:%d", tls_port);
+    const char *const viasocat[] = {"-o", "num.partitions=1", "-o", adv, NULL};
+    int rc = tb_broker_start(&B, viasocat);
+    ck_assert_msg(rc == 0, "broker start: %s (binary %s)", strerror(-rc), tb_broker_binary());
+    socat_pid = spawn_socat(tls_port, B.port, client_auth);
+    bool up = false;
+    for (int i = 0; i < 500 && !up; i++) {
+        up = can_connect(tls_port);
+        if (!up)
+            usleep(20 * 1000);
+    }
+    ck_assert_msg(up, "socat did not listen on %d", tls_port);
+    fprintf(stderr, "test_client_tls: TLS front: socat (the broker has no SSL listener)\n");
+    snprintf(bootstrap, sizeof(bootstrap), "127.0.0.1:%d", tls_port);
+}
+
+static void setup(void)
+{
+    logbuf[0] = 0;
+    int rc = tb_certs_make(certs, sizeof(certs));
+    ck_assert_msg(rc == 0, "tb_certs_make: %s", strerror(-rc));
+}
+
+static void teardown(void)
+{
+    if (socat_pid > 0) {
+        kill(-socat_pid, SIGKILL);
+        waitpid(socat_pid, NULL, 0);
+        socat_pid = 0;
+    }
+    tb_broker_cleanup(&B);
+    tb_certs_cleanup(certs);
+}
+
+static sl_conf *tls_conf(const char *ca, const char *client_cert, const char *client_key)
+{
+    sl_conf *c = sl_conf_new();
+    char err[512];
+    ck_assert_int_eq(sl_conf_set(c, "bootstrap.servers", bootstrap, err, sizeof(err)), 0);
+    ck_assert_int_eq(sl_conf_set(c, "security.protocol", "ssl", err, sizeof(err)), 0);
+    if (ca)
+        ck_assert_int_eq(sl_conf_set(c, "ssl.ca.location", ca, err, sizeof(err)), 0);
+    if (client_cert) {
+        ck_assert_int_eq(sl_conf_set(c, "ssl.certificate.location", client_cert, err, 512), 0);
+        ck_assert_int_eq(sl_conf_set(c, "ssl.key.location", client_key, err, 512), 0);
+    }
+    sl_conf_set_log_cb(c, log_cb);
+    return c;
+}
+
+/* ---- round trip ------------------------------------------------------------------------ */
+
+struct dr_state {
+    long delivered;
+    long failed;
+    int64_t last_offset;
+    bool order_ok;
+    sl_err first_err;
+};
+
+static void dr_cb(sl_producer *p, const sl_delivery *dr, void *opaque)
+{
+    (void)p;
+    struct dr_state *s = opaque;
+    if (dr->err) {
+        if (!s->failed)
+            s->first_err = dr->err;
+        s->failed++;
+        return;
+    }
+    if (dr->offset <= s->last_offset)
+        s->order_ok = false;
+    s->last_offset = dr->offset;
+    s->delivered++;
+}
+
+/* Deterministic record i: key "k<i>", value of varied length (a few up to 300 KiB). */
+static size_t value_len(long i)
+{
+    if (i % 2500 == 7)
+        return 300 * 1024; /* bigger than the client's receive buffer: the big-frame path */
+    return (size_t)(1 + (i * 7919) % 1500);
+}
+static void fill_value(uint8_t *v, size_t len, long i)
+{
+    uint32_t x = (uint32_t)i * 2654435761u + 1;
+    for (size_t k = 0; k < len; k++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        v[k] = (uint8_t)x;
+    }
+}
+
+static void produce_n(sl_conf *conf, const char *topic, long n)
+{
+    struct dr_state s = {.last_offset = -1, .order_ok = true};
+    sl_conf_set_delivery_cb(conf, dr_cb);
+    sl_conf_set_opaque(conf, &s);
+    char err[512] = "";
+    sl_producer *p = sl_producer_new(conf, err, sizeof(err));
+    ck_assert_msg(p != NULL, "producer: %s", err);
+    uint8_t *v = malloc(300 * 1024);
+    ck_assert_ptr_nonnull(v);
+    for (long i = 0; i < n; i++) {
+        char key[32];
+        int kl = snprintf(key, sizeof(key), "k%ld", i);
+        size_t vl = value_len(i);
+        fill_value(v, vl, i);
+        sl_header h = {"idx", 3, key, (size_t)kl};
+        sl_err e;
+        while ((e = sl_produce(p, topic, 0, key, (size_t)kl, v, vl, &h, 1, 0, NULL)) ==
+               SL_ERR__QUEUE_FULL)
+            sl_poll(p, 10);
+        if (e != SL_ERR_NO_ERROR)
+            ck_abort_msg("produce %ld: %s (log: %s)", i, sl_err2str(e), logbuf);
+        sl_poll(p, 0);
+    }
+    ck_assert_int_eq(sl_flush(p, 60000), SL_ERR_NO_ERROR);
+    sl_stats st;
+    sl_producer_stats(p, &st);
+    sl_producer_free(p);
+    free(v);
+    ck_assert_msg(s.failed == 0, "%ld failed, first: %s (log: %s)", s.failed,
+                  sl_err2str(s.first_err), logbuf);
+    ck_assert_int_eq(s.delivered, n);
+    ck_assert(s.order_ok);
+    ck_assert_uint_ge(st.connects, 1);
+}
+
+static void consume_check(sl_conf *conf, const char *topic, long n)
+{
+    char err[512] = "";
+    sl_consumer *k = sl_consumer_new(conf, err, sizeof(err));
+    ck_assert_msg(k != NULL, "consumer: %s", err);
+    ck_assert_int_eq(sl_consumer_assign(k, topic, 0, SL_OFFSET_BEGINNING), SL_ERR_NO_ERROR);
+    uint8_t *v = malloc(300 * 1024);
+    ck_assert_ptr_nonnull(v);
+    long got = 0;
+    int idle = 0;
+    while (got < n && idle < 100) {
+        sl_record r;
+        sl_err e = sl_consumer_poll(k, 200, &r);
+        if (e == SL_ERR__TIMED_OUT) {
+            idle++;
+            continue;
+        }
+        if (e != SL_ERR_NO_ERROR)
+            ck_abort_msg("consume at %ld: %s (log: %s)", got, sl_err2str(e), logbuf);
+        idle = 0;
+        FAST(r.offset == got);
+        char key[32];
+        int kl = snprintf(key, sizeof(key), "k%ld", got);
+        FAST(r.key_len == (size_t)kl && memcmp(r.key, key, (size_t)kl) == 0);
+        size_t vl = value_len(got);
+        fill_value(v, vl, got);
+        FAST(r.value_len == vl && memcmp(r.value, v, vl) == 0);
+        FAST(r.header_count == 1);
+        sl_header h;
+        FAST(sl_record_header(&r, 0, &h) == SL_ERR_NO_ERROR);
+        FAST(h.key_len == 3 && memcmp(h.key, "idx", 3) == 0);
+        FAST(h.value_len == (size_t)kl && memcmp(h.value, key, (size_t)kl) == 0);
+        got++;
+    }
+    free(v);
+    sl_stats st;
+    sl_consumer_stats(k, &st);
+    sl_consumer_free(k);
+    ck_assert_int_eq(got, n);
+    ck_assert_uint_ge(st.connects, 1);
+}
+
+START_TEST(test_tls_roundtrip_10k)
+{
+    start_front(false);
+    produce_n(tls_conf(cert("ca.pem"), NULL, NULL), "tls", 10000);
+    consume_check(tls_conf(cert("ca.pem"), NULL, NULL), "tls", 10000);
+    ck_assert_str_eq(logbuf, "");
+}
+END_TEST
+
+/* ---- failures -------------------------------------------------------------------------- */
+
+/* The producer's first record fails with a transport error; the log names the reason. */
+static void expect_refused(sl_conf *conf, const char *reason)
+{
+    sl_conf_set(conf, "request.timeout.ms", "3000", NULL, 0);
+    sl_conf *cc = sl_conf_dup(conf);
+    char err[512] = "";
+    sl_producer *p = sl_producer_new(conf, err, sizeof(err));
+    ck_assert_msg(p != NULL, "producer: %s", err);
+    sl_err e = sl_produce(p, "refused", 0, NULL, 0, "v", 1, NULL, 0, 0, NULL);
+    ck_assert_msg(e == SL_ERR__TRANSPORT, "produce: %s (log: %s)", sl_err2str(e), logbuf);
+    ck_assert_uint_eq(sl_outq_len(p), 0);
+    sl_producer_free(p);
+    ck_assert_msg(strstr(logbuf, "3|SSL|") && strstr(logbuf, reason), "log: %s", logbuf);
+
+    logbuf[0] = 0;
+    sl_consumer *k = sl_consumer_new(cc, err, sizeof(err));
+    ck_assert_msg(k != NULL, "consumer: %s", err);
+    e = sl_consumer_assign(k, "refused", 0, SL_OFFSET_BEGINNING);
+    ck_assert_msg(e == SL_ERR__TRANSPORT, "assign: %s (log: %s)", sl_err2str(e), logbuf);
+    sl_consumer_free(k);
+    ck_assert_msg(strstr(logbuf, reason), "log: %s", logbuf);
+    if (getenv("TB_VERBOSE"))
+        fprintf(stderr, "logged: %s", logbuf);
+}
+
+START_TEST(test_tls_wrong_ca)
+{
+    start_front(false);
+    expect_refused(tls_conf(cert("other-ca.pem"), NULL, NULL), "certificate verify failed");
+}
+END_TEST
+
+START_TEST(test_tls_client_auth_required)
+{
+    start_front(true);
+    /* With the CA-signed client certificate: works. */
+    produce_n(tls_conf(cert("ca.pem"), cert("client.pem"), cert("client.key")), "auth", 300);
+    consume_check(tls_conf(cert("ca.pem"), cert("client.pem"), cert("client.key")), "auth", 300);
+    ck_assert_str_eq(logbuf, "");
+    /* Without one: refused (TLS 1.3: the client learns it from the alert after its Finished). */
+    expect_refused(tls_conf(cert("ca.pem"), NULL, NULL), "certificate required");
+    /* With a self-signed one nobody vouches for: refused as well. */
+    logbuf[0] = 0;
+    expect_refused(tls_conf(cert("ca.pem"), cert("rogue.pem"), cert("rogue.key")), "unknown ca");
+}
+END_TEST
+
+START_TEST(test_tls_client_on_plaintext_port)
+{
+    start_front(false);
+    /* The broker's plaintext listener reads the ClientHello as a Kafka frame size. */
+    snprintf(bootstrap, sizeof(bootstrap), "127.0.0.1:%d", B.port);
+    expect_refused(tls_conf(cert("ca.pem"), NULL, NULL), "SSL");
+}
+END_TEST
+
+START_TEST(test_tls_bad_files_fail_creation)
+{
+    snprintf(bootstrap, sizeof(bootstrap), "127.0.0.1:1");
+    char err[512] = "";
+    sl_conf *c = tls_conf("/nonexistent/ca.pem", NULL, NULL);
+    ck_assert_ptr_null(sl_producer_new(c, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "/nonexistent/ca.pem"), "%s", err);
+
+    /* An encrypted key: wrong password, then the right one. */
+    c = tls_conf(cert("ca.pem"), cert("server.pem"), cert("server-enc.key"));
+    ck_assert_int_eq(sl_conf_set(c, "ssl.key.password", "nope", NULL, 0), 0);
+    err[0] = 0;
+    ck_assert_ptr_null(sl_consumer_new(c, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "ssl.key.location"), "%s", err);
+    c = tls_conf(cert("ca.pem"), cert("server.pem"), cert("server-enc.key"));
+    ck_assert_int_eq(sl_conf_set(c, "ssl.key.password", "splicelog-test-pass", NULL, 0), 0);
+    sl_consumer *k = sl_consumer_new(c, err, sizeof(err));
+    ck_assert_msg(k != NULL, "%s", err);
+    sl_consumer_free(k);
+
+    /* A key that is not the certificate's. */
+    c = tls_conf(cert("ca.pem"), cert("client.pem"), cert("rogue.key"));
+    err[0] = 0;
+    ck_assert_ptr_null(sl_producer_new(c, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "does not match"), "%s", err);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("client_tls");
+    TCase *t = tcase_create("tls");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_set_timeout(t, 240);
+    tcase_add_test(t, test_tls_roundtrip_10k);
+    tcase_add_test(t, test_tls_wrong_ca);
+    tcase_add_test(t, test_tls_client_auth_required);
+    tcase_add_test(t, test_tls_client_on_plaintext_port);
+    tcase_add_test(t, test_tls_bad_files_fail_creation);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
