@@ -16,7 +16,8 @@
  *   serialised by a short per-partition lock (offset assignment + write). Reads take no lock:
  *   they are bounded by the published end (offset and byte position), which an append
  *   publishes with release semantics after its bytes are written, so a reader never sees a
- *   half-written batch. Topic create/delete take a store lock; an st_log pointer stays valid
+ *   half-written batch. Topic create/delete take a store lock briefly (a topic is built
+ *   outside it and appears when complete); an st_log pointer stays valid
  *   until st_log_put() even if its topic is deleted meanwhile.
  * - Ownership: ranges returned by st_log_read() hold a reference on their segment; the file
  *   descriptor stays open (even if retention or topic deletion unlinks the file) until
