@@ -419,9 +419,18 @@ int st_topic_delete(struct st_store *store, const char *name)
     }
     store->topics[at] = store->topics[--store->ntopics];
     ht_rebuild(store);
+    /* The files go without the lock (thousands of partitions take a while); the name stays
+     * reserved meanwhile so that a create of the same name cannot interleave. */
+    bool reserved = pending_add(store, name) == 0;
+    if (reserved)
+        pthread_rwlock_unlock(&store->mu);
     for (int32_t p = 0; p < t->partitions; p++)
         log_delete(t->logs[p]);
     (void)st__fsync_dir(store->dir);
+    if (reserved) {
+        pthread_rwlock_wrlock(&store->mu);
+        pending_del(store, name);
+    }
     pthread_rwlock_unlock(&store->mu);
     topic_free(t);
     return 0;
