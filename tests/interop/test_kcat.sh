@@ -69,6 +69,7 @@ kc -C -t acks0 -o beginning -c 20000 -q >"$WORK/acks0.txt" || fail "[acks=0] kca
 cmp -s "$WORK/lines20k.txt" "$WORK/acks0.txt" || fail "[acks=0] round trip differs"
 # Offsets by time (-o s@ts, ListOffsets by timestamp) and relative to the end (-o -N).
 seq -f 'early-%g' 1 50 | kc -P -t times || fail "[times] kcat -P failed"
+sleep 0.02 # the early records' timestamps are all strictly before ts
 ts="$(date +%s%3N)"
 sleep 0.05
 seq -f 'late-%g' 1 50 | kc -P -t times || fail "[times] kcat -P failed"
