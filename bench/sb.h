@@ -135,6 +135,9 @@ int sb_limit_file(const char *path, long long size);
 /* MB/s of one bare sendfile(2) of path from this process to a child over loopback TCP; <= 0
  * on error. */
 double sb_limit_sendfile(const char *path, long long size);
+/* The same with read(2) + send(2) of 256 KiB instead of sendfile: a bare copy stream, shown
+ * beside the sendfile limit because on some kernels (and VMs) copying is the faster of the two. */
+double sb_limit_copy(const char *path, long long size);
 /* MB/s of one bare TLS 1.3 stream (same cipher as the broker's default, AES-128-GCM) of the
  * file's bytes from this process (read(2) + SSL_write) to a child (SSL_read); cert/key from
  * sb_cert_make. <= 0 on error. */
@@ -244,7 +247,8 @@ struct sb_report {
     long long records_produced;
     uint64_t digest;
     double limit_sendfile_mb_per_s;
-    double limit_tls_mb_per_s; /* 0: unavailable */
+    double limit_copy_mb_per_s; /* bare read+send stream: reference only */
+    double limit_tls_mb_per_s;  /* 0: unavailable */
     char limit_tls_reason[256];
     struct sb_machine machine;
     struct sb_row rows[8];

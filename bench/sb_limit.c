@@ -87,6 +87,20 @@ static int connect_loopback(int port)
     return fd;
 }
 
+static int send_all(int fd, const uint8_t *p, size_t len)
+{
+    while (len) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 static void child_report(int wfd, double dt)
 {
     ssize_t n = write(wfd, &dt, sizeof(dt));
@@ -124,7 +138,8 @@ static double finish(pid_t pid, int rfd, long long size, bool sent_ok)
     return sent_ok && dt > 0 ? (double)size / dt / 1e6 : 0;
 }
 
-double sb_limit_sendfile(const char *path, long long size)
+/* Sends the file with sendfile(2), or with read(2) + send(2) of 256 KiB when !zero_copy. */
+static double limit_plain(const char *path, long long size, bool zero_copy)
 {
     int port, pfd[2];
     int lfd = listen_loopback(&port);
@@ -148,11 +163,22 @@ double sb_limit_sendfile(const char *path, long long size)
     bool ok = false;
     int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
     int ffd = open(path, O_RDONLY | O_CLOEXEC);
-    if (cfd >= 0 && ffd >= 0) {
+    uint8_t *buf = zero_copy ? NULL : malloc(256 << 10);
+    if (cfd >= 0 && ffd >= 0 && (zero_copy || buf)) {
         off_t off = 0;
         ok = true;
         while (off < size) {
-            ssize_t n = sendfile(cfd, ffd, &off, (size_t)(size - off));
+            ssize_t n;
+            if (zero_copy) {
+                n = sendfile(cfd, ffd, &off, (size_t)(size - off));
+            } else {
+                n = pread(ffd, buf, (size_t)(size - off < (256 << 10) ? size - off : (256 << 10)),
+                          off);
+                if (n > 0 && send_all(cfd, buf, (size_t)n))
+                    n = -1;
+                if (n > 0)
+                    off += n;
+            }
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0) {
@@ -161,6 +187,7 @@ double sb_limit_sendfile(const char *path, long long size)
             }
         }
     }
+    free(buf);
     if (cfd >= 0)
         close(cfd);
     if (ffd >= 0)
@@ -168,6 +195,10 @@ double sb_limit_sendfile(const char *path, long long size)
     close(lfd);
     return finish(pid, pfd[0], size, ok);
 }
+
+double sb_limit_sendfile(const char *path, long long size) { return limit_plain(path, size, true); }
+
+double sb_limit_copy(const char *path, long long size) { return limit_plain(path, size, false); }
 
 /* The receiving child of the TLS limit. */
 static void tls_receiver(int port, long long size, int wfd)

@@ -61,6 +61,8 @@ void sb_report_table(FILE *f, const struct sb_report *r)
             r->machine.kernel);
     fprintf(f, "limit sendfile (bare sendfile over loopback): %.0f MB/s\n",
             r->limit_sendfile_mb_per_s);
+    fprintf(f, "reference: bare read+send stream over loopback: %.0f MB/s\n",
+            r->limit_copy_mb_per_s);
     if (r->limit_tls_mb_per_s > 0)
         fprintf(f, "limit tls (bare TLS 1.3 AES-128-GCM stream):  %.0f MB/s\n",
                 r->limit_tls_mb_per_s);
@@ -127,8 +129,10 @@ int sb_report_json(const char *path, const struct sb_report *r)
     json_str(f, r->machine.cpu_model);
     fprintf(f, ", \"cores\": %d, \"kernel\": ", r->machine.cores);
     json_str(f, r->machine.kernel);
-    fprintf(f, "},\n  \"limits\": {\"sendfile_mb_per_s\": %.1f, \"tls_mb_per_s\": ",
-            r->limit_sendfile_mb_per_s);
+    fprintf(f,
+            "},\n  \"limits\": {\"sendfile_mb_per_s\": %.1f, \"copy_mb_per_s\": %.1f, "
+            "\"tls_mb_per_s\": ",
+            r->limit_sendfile_mb_per_s, r->limit_copy_mb_per_s);
     json_num(f, r->limit_tls_mb_per_s, 1, r->limit_tls_mb_per_s > 0);
     if (r->limit_tls_mb_per_s <= 0) {
         fprintf(f, ", \"tls_reason\": ");
@@ -185,6 +189,7 @@ int sb_report_plot(const char *png, const struct sb_report *r, const char *tmpdi
     }
     fprintf(f, "$d << EOD\n");
     fprintf(f, "\"limit\\nsendfile\" %.1f 0 0\n", r->limit_sendfile_mb_per_s);
+    fprintf(f, "\"bare\\ncopy\" %.1f 0 0\n", r->limit_copy_mb_per_s);
     if (r->limit_tls_mb_per_s > 0)
         fprintf(f, "\"limit\\ntls\" %.1f 0 0\n", r->limit_tls_mb_per_s);
     int shown = 0;
