@@ -188,20 +188,20 @@ int sb_report_plot(const char *png, const struct sb_report *r, const char *tmpdi
         return -EIO;
     }
     fprintf(f, "$d << EOD\n");
-    fprintf(f, "\"limit\\nsendfile\" %.1f 0 0\n", r->limit_sendfile_mb_per_s);
-    fprintf(f, "\"bare\\ncopy\" %.1f 0 0\n", r->limit_copy_mb_per_s);
+    fprintf(f, "\"limit\\nsendfile\" %.1f 0 0 1\n", r->limit_sendfile_mb_per_s);
+    fprintf(f, "\"bare\\ncopy\" %.1f 0 0 1\n", r->limit_copy_mb_per_s);
     if (r->limit_tls_mb_per_s > 0)
-        fprintf(f, "\"limit\\ntls\" %.1f 0 0\n", r->limit_tls_mb_per_s);
+        fprintf(f, "\"limit\\ntls\" %.1f 0 0 1\n", r->limit_tls_mb_per_s);
     int shown = 0;
     for (int i = 0; i < r->n_rows; i++) {
         const struct sb_row *w = &r->rows[i];
         if (w->available && w->digest_ok) {
-            fprintf(f, "\"%s\" %.1f %.4f %.4f\n", w->path, w->mb_per_s,
+            fprintf(f, "\"%s\" %.1f %.4f %.4f 2\n", w->path, w->mb_per_s,
                     w->broker_cpu_s_per_gib > 0 ? w->broker_cpu_s_per_gib : 0,
                     w->client_cpu_s_per_gib);
             shown++;
         } else {
-            fprintf(f, "\"%s\\n(n/a)\" 0 0 0\n", w->path);
+            fprintf(f, "\"%s\\n(n/a)\" 0 0 0 2\n", w->path);
         }
     }
     fprintf(f, "EOD\n");
@@ -216,7 +216,8 @@ int sb_report_plot(const char *png, const struct sb_report *r, const char *tmpdi
             "set boxwidth 0.6\nunset key\n");
     fprintf(f, "set title 'consumer throughput (MB/s; limits: bare loopback streams)'\n"
                "set ylabel 'MB/s'\n"
-               "plot $d using 0:2:xtic(1) with boxes lc rgb '#3b6ea5', "
+               "set linetype 101 lc rgb '#a0a0a0'\nset linetype 102 lc rgb '#3b6ea5'\n"
+               "plot $d using 0:2:(0.6):($5 + 100):xtic(1) with boxes lc variable, "
                "'' using 0:2:($2 > 0 ? sprintf('%%.0f', $2) : '') with labels offset 0,0.7\n");
     fprintf(f, "set title 'CPU seconds per GiB consumed (lower is better)'\n"
                "set ylabel 'CPU s/GiB'\nset key top left\nset style data histograms\n"
