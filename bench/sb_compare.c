@@ -136,14 +136,15 @@ static void unavailable(struct sb_row *row, const char *prefix, const char *why)
     snprintf(row->reason, sizeof(row->reason), "%s%.200s", prefix, why);
 }
 
-/* Consumes the whole topic once; fills the per-pass figures. 0, or -errno with why. */
+/* Consumes the whole topic once; fills the per-pass figures. 0, or -errno with why;
+ * -ENOTCONN when the consumer could not even be set up (no records moved). */
 static int one_pass(const struct ctx *x, const struct sb_env *env, const struct sb_opts *co,
                     pid_t broker, double *mb_s, double *rec_s, double *bcpu, double *ccpu,
                     struct sb_row *row, char *why, size_t why_len)
 {
     sl_consumer *c = sb_consumer_open(env, co, why, why_len);
     if (!c)
-        return -EIO;
+        return -ENOTCONN;
     struct sb_consume_result res = {0};
     double b0 = sb_proc_cpu_s(broker), c0 = sb_self_cpu_s();
     int rc = sb_consume_run(c, x->produced, 10000, &res, why, why_len);
@@ -226,8 +227,9 @@ static void run_path(const struct ctx *x, const struct path_def *d, struct sb_ro
         sb_progress(o, "compare: %s, %s %d/%lld", d->name, i ? "run" : "warm-up", i, o->runs);
         double m, r, b, c;
         int rc = one_pass(x, &env, &co, env.broker.pid, &m, &r, &b, &c, row, why, sizeof(why));
-        if (rc && i == 0 && d->tls && rc != -EBADMSG) {
-            /* The client or the broker cannot do TLS (yet): say why, not an error. */
+        if (rc == -ENOTCONN && i == 0 && d->tls) {
+            /* The client or the broker cannot do TLS (yet): say why, not an error. Once a
+             * TLS consumer is up, any failure is a failure. */
             unavailable(row, "", why);
             break;
         }

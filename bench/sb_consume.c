@@ -51,7 +51,7 @@ int sb_consume_run(sl_consumer *c, long long expect, int idle_ms, struct sb_cons
     uint64_t t0 = sb_now_ns(), last = t0;
     int rc = 0;
     while (expect <= 0 || res->records < expect) {
-        sl_record rec;
+        sl_record rec = {0};
         sl_err e = sl_consumer_poll(c, 100, &rec);
         uint64_t now = sb_now_ns();
         if (e == SL_ERR__TIMED_OUT) {
