@@ -6,13 +6,16 @@
  * sl_producer_new/sl_consumer_new with the reason in errstr); one SSL per connection attempt,
  * created once the TCP connect has finished and freed when the connection fails or closes.
  *
- * Why OpenSSL drives the socket itself (SSL_set_fd, the socket BIO) rather than memory BIOs:
- * the client owns a plain non-blocking socket and a poll(2) loop, and the socket BIO does on
- * that socket exactly the non-blocking recv/send we would otherwise do by hand around a pair
- * of memory BIOs, without copying every ciphertext byte once more through BIO buffers. Memory
- * BIOs are for when someone else does the I/O (the broker's io_uring completions); here the
- * only work left is to map SSL_ERROR_WANT_READ/WANT_WRITE onto poll interest (sl__tls_events)
- * and to remember that OpenSSL may hold decrypted bytes poll cannot see (sl__tls_pending).
+ * Why OpenSSL drives the socket itself (SSL_read/SSL_write over a socket BIO) rather than
+ * memory BIOs: the client owns a plain non-blocking socket and a poll(2) loop, and a socket
+ * BIO does on that socket exactly the non-blocking recv/send we would otherwise do by hand
+ * around a pair of memory BIOs, without copying every ciphertext byte once more through BIO
+ * buffers. Memory BIOs are for when someone else does the I/O (the broker's io_uring
+ * completions); here the only work left is to map SSL_ERROR_WANT_READ/WANT_WRITE onto poll
+ * interest (sl__tls_events) and to remember that OpenSSL may hold decrypted bytes poll cannot
+ * see (sl__tls_pending). The BIO is our own small one (sock_bio_*), not BIO_s_socket: OpenSSL's
+ * writes with write(2), and a library must not kill its application with SIGPIPE when a broker
+ * goes away; ours sends with MSG_NOSIGNAL like the plaintext path.
  *
  * Writes: a request is a list of iovecs (frame head, borrowed record batches); SSL_write takes
  * one buffer and makes at least one TLS record of every call, so writing each iovec would put
@@ -39,9 +42,11 @@
 #include <assert.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <openssl/err.h>
@@ -66,6 +71,96 @@ struct sl__tls {
     size_t stage_len; /* bytes staged and not yet accepted by SSL_write; 0 when idle */
     char reason[256]; /* why the last fatal error happened */
 };
+
+/* ---- the socket BIO: recv/send(MSG_NOSIGNAL) on a non-blocking fd ----------------------- */
+
+static BIO_METHOD *sock_bio_method;
+static pthread_once_t sock_bio_once = PTHREAD_ONCE_INIT;
+
+static int sock_bio_fd(BIO *b) { return (int)(intptr_t)BIO_get_data(b); }
+
+static int sock_bio_write(BIO *b, const char *buf, size_t len, size_t *done)
+{
+    BIO_clear_retry_flags(b);
+    for (;;) {
+        ssize_t n = send(sock_bio_fd(b), buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0) {
+            *done = (size_t)n;
+            return 1;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            BIO_set_retry_write(b);
+        return 0;
+    }
+}
+
+static int sock_bio_read(BIO *b, char *buf, size_t len, size_t *done)
+{
+    BIO_clear_retry_flags(b);
+    for (;;) {
+        ssize_t n = recv(sock_bio_fd(b), buf, len, MSG_DONTWAIT);
+        if (n > 0) {
+            *done = (size_t)n;
+            return 1;
+        }
+        if (n == 0) {
+            BIO_set_flags(b, BIO_FLAGS_IN_EOF);
+            return 0;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            BIO_set_retry_read(b);
+        return 0;
+    }
+}
+
+static long sock_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    switch (cmd) {
+    case BIO_C_GET_FD:
+        if (ptr)
+            *(int *)ptr = sock_bio_fd(b);
+        return sock_bio_fd(b);
+    case BIO_CTRL_EOF:
+        return BIO_test_flags(b, BIO_FLAGS_IN_EOF) != 0;
+    case BIO_CTRL_FLUSH:
+    case BIO_CTRL_PUSH:
+    case BIO_CTRL_POP:
+        return 1;
+    default:
+        (void)num;
+        return 0;
+    }
+}
+
+static void sock_bio_init(void)
+{
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "splicelog socket");
+    if (m && (!BIO_meth_set_write_ex(m, sock_bio_write) ||
+              !BIO_meth_set_read_ex(m, sock_bio_read) || !BIO_meth_set_ctrl(m, sock_bio_ctrl))) {
+        BIO_meth_free(m);
+        m = NULL;
+    }
+    sock_bio_method = m;
+}
+
+/* A BIO over fd (not closed by the BIO), or NULL. */
+static BIO *sock_bio_new(int fd)
+{
+    pthread_once(&sock_bio_once, sock_bio_init);
+    if (!sock_bio_method)
+        return NULL;
+    BIO *b = BIO_new(sock_bio_method);
+    if (!b)
+        return NULL;
+    BIO_set_data(b, (void *)(intptr_t)fd);
+    BIO_set_init(b, 1);
+    BIO_set_shutdown(b, 0); /* the socket belongs to the connection */
+    return b;
+}
 
 /* OpenSSL's queued errors, oldest first, as "reason; reason" into buf. */
 static void err_queue_str(char *buf, size_t len)
@@ -195,11 +290,13 @@ int sl__tls_new(struct sl__tls_ctx *ctx, int fd, const char *host, struct sl__tl
     t->stage = malloc(SL__TLS_STAGE);
     ERR_clear_error();
     t->ssl = t->stage ? SSL_new(ctx->ctx) : NULL;
-    if (!t->ssl || SSL_set_fd(t->ssl, fd) != 1) {
+    BIO *bio = t->ssl ? sock_bio_new(fd) : NULL;
+    if (!bio) {
         sl__tls_free(t);
         ERR_clear_error();
         return -ENOMEM;
     }
+    SSL_set_bio(t->ssl, bio, bio); /* the SSL owns the BIO from here */
     unsigned char ip[16];
     bool is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
     int ok = 1;
