@@ -49,9 +49,18 @@ int br_api_versions(struct br_req *q, struct br_resp *r)
     const struct kp_api_range *all = kp_api_advertised(&n);
     struct kp_api_range keys[64];
     int32_t nk = 0;
-    for (size_t i = 0; i < n && nk < 64; i++)
-        if (handled(all[i].api_key))
-            keys[nk++] = all[i];
+    for (size_t i = 0; i < n && nk < 64; i++) {
+        if (!handled(all[i].api_key))
+            continue;
+        keys[nk] = all[i];
+        /* librdkafka 2.0.2 enables gzip and snappy only when the Produce range includes v0
+         * (its feature table, rdkafka_feature.c). It always sends Produce 7 against this
+         * range, so advertising 0 costs nothing; a v0-2 request would still be answered
+         * UNSUPPORTED_VERSION by br_dispatch, which goes by proto's table. */
+        if (keys[nk].api_key == KP_API_PRODUCE)
+            keys[nk].min_version = 0;
+        nk++;
+    }
     struct kp_api_versions_resp resp = {
         .error_code = KP_ERR_NONE, .n_api_keys = nk, .api_keys = keys, .throttle_time_ms = 0};
     rc = BR_ENCODE(r, kp_api_versions_resp_encode, &resp);
@@ -317,6 +326,66 @@ static int apply_topic_config(struct st_log_config *lc, struct kp_str name, stru
     return -ENOENT;
 }
 
+/* A CreateTopics request in flight on the admin thread: validation happened on the loop;
+ * the job only creates, then done() encodes. Lives in the response's scratch memory. */
+struct ct_topic {
+    uint32_t name_off; /* in the job's name bytes */
+    int32_t np;
+    struct st_log_config lc;
+    bool create;
+};
+
+struct ct_job {
+    struct br_admin_job job; /* first: the BR_OP_ADMIN op */
+    int32_t n;
+    struct ct_topic *t;
+    struct kp_create_topics_result *res; /* names point into the job's name bytes */
+    char *names;
+};
+
+static void ct_run(struct br_admin_job *j)
+{
+    struct ct_job *cj = (struct ct_job *)j;
+    struct br_server *srv = j->loop->srv;
+    for (int32_t i = 0; i < cj->n; i++) {
+        struct ct_topic *t = &cj->t[i];
+        struct kp_create_topics_result *o = &cj->res[i];
+        if (!t->create)
+            continue;
+        const char *name = cj->names + t->name_off;
+        int crc = st_topic_create(srv->store, name, t->np, &t->lc);
+        if (crc == -EEXIST) {
+            o->error_code = KP_ERR_TOPIC_ALREADY_EXISTS;
+            o->error_message = kp_str_of("topic already exists");
+        } else if (crc == -EINVAL) {
+            o->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
+            o->error_message = kp_str_of("invalid topic");
+        } else if (crc < 0) {
+            br_warn("CreateTopics %s (%d partitions): %s", name, t->np, strerror(-crc));
+            o->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
+            o->error_message = kp_str_of("storage error");
+        } else {
+            br_info("created topic %s with %d partition(s)", name, t->np);
+        }
+    }
+}
+
+static void ct_done(struct br_admin_job *j)
+{
+    struct ct_job *cj = (struct ct_job *)j;
+    struct br_resp *r = j->resp;
+    struct kp_create_topics_resp resp = {
+        .throttle_time_ms = 0, .n_topics = cj->n, .topics = cj->res};
+    int rc = BR_ENCODE(r, kp_create_topics_resp_encode, &resp);
+    if (rc < 0) {
+        br_conn_close(r->conn, "cannot encode a CreateTopics response");
+        return;
+    }
+    br_conn_resp_ready(r);
+}
+
+static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
+
 int br_api_create_topics(struct br_req *q, struct br_resp *r)
 {
     struct br_server *srv = q->srv;
@@ -324,19 +393,43 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
     int rc = BR_DECODE(q, kp_create_topics_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
-    struct kp_arena a;
-    rc = br_enc_arena(q, &a, (size_t)req.n_topics * (sizeof(struct kp_create_topics_result) + 128));
+    size_t names = 0;
+    for (int32_t i = 0; i < req.n_topics; i++)
+        names += (size_t)(req.topics[i].name.len > 0 ? req.topics[i].name.len : 0) + 1;
+    size_t n = (size_t)req.n_topics;
+    size_t need = align8(sizeof(struct ct_job)) + align8(n * sizeof(struct ct_topic)) +
+                  align8(n * sizeof(struct kp_create_topics_result)) + names;
+    rc = br_resp_scratch(r, need);
     if (rc < 0)
         return rc;
-    struct kp_create_topics_result *res = kp_arena_alloc(&a, (size_t)req.n_topics, sizeof(*res));
-    if (!res && req.n_topics > 0)
-        return -ENOMEM;
+    uint8_t *m = r->scratch;
+    struct ct_job *cj = (struct ct_job *)m;
+    memset(cj, 0, sizeof(*cj));
+    m += align8(sizeof(*cj));
+    cj->t = (struct ct_topic *)m;
+    m += align8(n * sizeof(struct ct_topic));
+    cj->res = (struct kp_create_topics_result *)m;
+    m += align8(n * sizeof(struct kp_create_topics_result));
+    cj->names = (char *)m;
+    cj->n = req.n_topics;
+    size_t name_off = 0;
+    bool any = false;
     for (int32_t i = 0; i < req.n_topics; i++) {
         const struct kp_create_topics_topic *t = &req.topics[i];
-        struct kp_create_topics_result *o = &res[i];
-        *o = (struct kp_create_topics_result){.name = t->name, .error_message = KP_STR_NULL};
-        char cname[NAME_MAX_LEN + 1];
-        if (!name_cstr(t->name, cname) || !st_topic_name_valid(cname, strlen(cname))) {
+        struct ct_topic *ct = &cj->t[i];
+        struct kp_create_topics_result *o = &cj->res[i];
+        int32_t nl = t->name.len > 0 ? t->name.len : 0;
+        char *cname = cj->names + name_off;
+        if (nl)
+            memcpy(cname, t->name.ptr, (size_t)nl);
+        cname[nl] = 0;
+        memset(ct, 0, sizeof(*ct));
+        ct->name_off = (uint32_t)name_off;
+        name_off += (size_t)nl + 1;
+        *o = (struct kp_create_topics_result){.name = {cname, t->name.len < 0 ? 0 : nl},
+                                              .error_message = KP_STR_NULL};
+        if (nl == 0 || nl > NAME_MAX_LEN || !st_topic_name_valid(cname, (size_t)nl) ||
+            memchr(cname, 0, (size_t)nl)) {
             o->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
             o->error_message = kp_str_of("invalid topic name");
             continue;
@@ -369,15 +462,23 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
             o->error_message = kp_str_of("number of partitions must be positive");
             continue;
         }
+        if (np > srv->cfg->topic_partitions_max) {
+            o->error_code = KP_ERR_INVALID_PARTITIONS;
+            o->error_message = kp_str_of("more partitions than topic.partitions.max");
+            br_warn("peer=%s: CreateTopics %s with %d partitions refused "
+                    "(topic.partitions.max=%d)",
+                    q->conn->peer, cname, np, srv->cfg->topic_partitions_max);
+            continue;
+        }
         if (t->replication_factor != -1 && t->replication_factor != 1) {
             o->error_code = KP_ERR_INVALID_REPLICATION_FACTOR;
             o->error_message = kp_str_of("replication factor larger than available brokers: 1");
             continue;
         }
-        struct st_log_config lc = srv->cfg->log;
+        ct->lc = srv->cfg->log;
         bool cfg_ok = true;
         for (int32_t j = 0; j < t->n_configs && cfg_ok; j++) {
-            int crc = apply_topic_config(&lc, t->configs[j].name, t->configs[j].value);
+            int crc = apply_topic_config(&ct->lc, t->configs[j].name, t->configs[j].value);
             if (crc < 0) {
                 cfg_ok = false;
                 o->error_code = KP_ERR_INVALID_CONFIG;
@@ -388,35 +489,73 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
         if (!cfg_ok)
             continue;
         if (req.validate_only) {
-            if (st_topic_partitions(srv->store, cname, strlen(cname)) >= 0) {
+            if (st_topic_partitions(srv->store, cname, (size_t)nl) >= 0) {
                 o->error_code = KP_ERR_TOPIC_ALREADY_EXISTS;
                 o->error_message = kp_str_of("topic already exists");
             }
             continue;
         }
-        int crc = st_topic_create(srv->store, cname, np, &lc);
-        if (crc == -EEXIST) {
-            o->error_code = KP_ERR_TOPIC_ALREADY_EXISTS;
-            o->error_message = kp_str_of("topic already exists");
-        } else if (crc == -EINVAL) {
-            o->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
-            o->error_message = kp_str_of("invalid topic");
-        } else if (crc < 0) {
-            br_warn("CreateTopics %s: %s", cname, strerror(-crc));
-            o->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
-            o->error_message = kp_str_of("storage error");
-        } else {
-            br_info("created topic %s with %d partition(s) (CreateTopics from peer=%s)", cname, np,
-                    q->conn->peer);
-        }
+        ct->np = np;
+        ct->create = true;
+        any = true;
     }
-    struct kp_create_topics_resp resp = {
-        .throttle_time_ms = 0, .n_topics = req.n_topics, .topics = res};
-    rc = BR_ENCODE(r, kp_create_topics_resp_encode, &resp);
-    return rc < 0 ? rc : BR_REPLY;
+    if (!any) {
+        struct kp_create_topics_resp resp = {
+            .throttle_time_ms = 0, .n_topics = cj->n, .topics = cj->res};
+        rc = BR_ENCODE(r, kp_create_topics_resp_encode, &resp);
+        return rc < 0 ? rc : BR_REPLY;
+    }
+    /* creating many partitions takes long: off the loop thread */
+    cj->job.resp = r;
+    cj->job.run = ct_run;
+    cj->job.done = ct_done;
+    r->state = BR_RESP_WAIT_ADMIN;
+    br_admin_submit(q->loop, &cj->job);
+    return BR_REPLY;
 }
 
 /* ---- DeleteTopics --------------------------------------------------------------------- */
+
+struct dt_job {
+    struct br_admin_job job; /* first: the BR_OP_ADMIN op */
+    int32_t n;
+    bool *del;                           /* per topic: to delete on the admin thread */
+    struct kp_delete_topics_result *res; /* names point into the job's name bytes */
+};
+
+static void dt_run(struct br_admin_job *j)
+{
+    struct dt_job *dj = (struct dt_job *)j;
+    struct br_server *srv = j->loop->srv;
+    for (int32_t i = 0; i < dj->n; i++) {
+        if (!dj->del[i])
+            continue;
+        const char *name = dj->res[i].name.ptr; /* NUL-terminated copy */
+        int drc = st_topic_delete(srv->store, name);
+        if (drc == -ENOENT || drc == -EINVAL) {
+            dj->res[i].error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        } else if (drc < 0) {
+            br_warn("DeleteTopics %s: %s", name, strerror(-drc));
+            dj->res[i].error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
+        } else {
+            br_info("deleted topic %s", name);
+        }
+    }
+}
+
+static void dt_done(struct br_admin_job *j)
+{
+    struct dt_job *dj = (struct dt_job *)j;
+    struct br_resp *r = j->resp;
+    struct kp_delete_topics_resp resp = {
+        .throttle_time_ms = 0, .n_results = dj->n, .results = dj->res};
+    int rc = BR_ENCODE(r, kp_delete_topics_resp_encode, &resp);
+    if (rc < 0) {
+        br_conn_close(r->conn, "cannot encode a DeleteTopics response");
+        return;
+    }
+    br_conn_resp_ready(r);
+}
 
 int br_api_delete_topics(struct br_req *q, struct br_resp *r)
 {
@@ -425,36 +564,56 @@ int br_api_delete_topics(struct br_req *q, struct br_resp *r)
     int rc = BR_DECODE(q, kp_delete_topics_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
-    struct kp_arena a;
-    rc = br_enc_arena(q, &a, (size_t)req.n_topics * sizeof(struct kp_delete_topics_result) + 64);
+    size_t n = (size_t)req.n_topics;
+    size_t names = 0;
+    for (int32_t i = 0; i < req.n_topics; i++)
+        names += (size_t)(req.topic_names[i].len > 0 ? req.topic_names[i].len : 0) + 1;
+    size_t need = align8(sizeof(struct dt_job)) + align8(n * sizeof(bool)) +
+                  align8(n * sizeof(struct kp_delete_topics_result)) + names;
+    rc = br_resp_scratch(r, need);
     if (rc < 0)
         return rc;
-    struct kp_delete_topics_result *res = kp_arena_alloc(&a, (size_t)req.n_topics, sizeof(*res));
-    if (!res && req.n_topics > 0)
-        return -ENOMEM;
+    uint8_t *m = r->scratch;
+    struct dt_job *dj = (struct dt_job *)m;
+    memset(dj, 0, sizeof(*dj));
+    m += align8(sizeof(*dj));
+    dj->del = (bool *)m;
+    m += align8(n * sizeof(bool));
+    dj->res = (struct kp_delete_topics_result *)m;
+    m += align8(n * sizeof(struct kp_delete_topics_result));
+    char *namebuf = (char *)m;
+    dj->n = req.n_topics;
+    bool any = false;
     for (int32_t i = 0; i < req.n_topics; i++) {
-        res[i] = (struct kp_delete_topics_result){.name = req.topic_names[i]};
-        char cname[NAME_MAX_LEN + 1];
+        struct kp_str nm = req.topic_names[i];
+        int32_t nl = nm.len > 0 ? nm.len : 0;
+        if (nl)
+            memcpy(namebuf, nm.ptr, (size_t)nl);
+        namebuf[nl] = 0;
+        dj->res[i] = (struct kp_delete_topics_result){.name = {namebuf, nl}};
+        dj->del[i] = false;
+        namebuf += nl + 1;
         if (!srv->cfg->delete_topic_enable) {
-            res[i].error_code = KP_ERR_TOPIC_DELETION_DISABLED;
+            dj->res[i].error_code = KP_ERR_TOPIC_DELETION_DISABLED;
             continue;
         }
-        if (!name_cstr(req.topic_names[i], cname)) {
-            res[i].error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        if (nl == 0 || nl > NAME_MAX_LEN || memchr(nm.ptr, 0, (size_t)nl)) {
+            dj->res[i].error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
             continue;
         }
-        int drc = st_topic_delete(srv->store, cname);
-        if (drc == -ENOENT || drc == -EINVAL) {
-            res[i].error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-        } else if (drc < 0) {
-            br_warn("DeleteTopics %s: %s", cname, strerror(-drc));
-            res[i].error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
-        } else {
-            br_info("deleted topic %s (DeleteTopics from peer=%s)", cname, q->conn->peer);
-        }
+        dj->del[i] = true;
+        any = true;
     }
-    struct kp_delete_topics_resp resp = {
-        .throttle_time_ms = 0, .n_results = req.n_topics, .results = res};
-    rc = BR_ENCODE(r, kp_delete_topics_resp_encode, &resp);
-    return rc < 0 ? rc : BR_REPLY;
+    if (!any) {
+        struct kp_delete_topics_resp resp = {
+            .throttle_time_ms = 0, .n_results = dj->n, .results = dj->res};
+        rc = BR_ENCODE(r, kp_delete_topics_resp_encode, &resp);
+        return rc < 0 ? rc : BR_REPLY;
+    }
+    dj->job.resp = r;
+    dj->job.run = dt_run;
+    dj->job.done = dt_done;
+    r->state = BR_RESP_WAIT_ADMIN;
+    br_admin_submit(q->loop, &dj->job);
+    return BR_REPLY;
 }

@@ -55,6 +55,8 @@ static const struct key_def keys[] = {
      "event-loop threads, each with its own io_uring and listening socket; 0 = CPUs"},
     {"num.partitions", K_I32, OFF(num_partitions), 0, 1, 100000, "1",
      "partitions of an auto-created topic"},
+    {"topic.partitions.max", K_I32, OFF(topic_partitions_max), 0, 1, ST_MAX_PARTITIONS, "4096",
+     "most partitions one topic may have (each holds open files)"},
     {"auto.create.topics.enable", K_BOOL, OFF(auto_create_topics), 0, 0, 0, "true",
      "create a topic named in Metadata when the request allows it"},
     {"delete.topic.enable", K_BOOL, OFF(delete_topic_enable), 0, 0, 0, "true",

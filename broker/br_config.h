@@ -52,6 +52,7 @@ struct br_config {
     char data_dir[1024];                 /* log.dirs / log.dir */
     int num_network_threads;             /* 0 = number of CPUs */
     int32_t num_partitions;              /* num.partitions */
+    int32_t topic_partitions_max;        /* topic.partitions.max (splicelog) */
     bool auto_create_topics;             /* auto.create.topics.enable */
     bool delete_topic_enable;            /* delete.topic.enable */
     int64_t message_max_bytes;           /* message.max.bytes */

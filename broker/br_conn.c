@@ -7,11 +7,14 @@
  *   queued in request order -> the sender (br_conn_kick) moves the head response to the
  *   socket through the listener's transfer path -> the slot is recycled.
  *
- * Why a single-shot recv into the connection's own buffer rather than multishot recv with
- * provided buffers: the frame buffer is where requests are parsed and where produce batches
- * are rewritten in place (baseOffset) and written to the log from. Multishot recv would land
- * bytes in ring buffers and force a copy of every produced byte into that frame buffer; a
- * single recv per turn lands them in place. Multishot accept is used where the kernel has it.
+ * Receiving: a multishot recv per connection (armed once, one CQE per filled provided
+ * buffer of the loop's buffer ring) where the kernel has it. Each CQE's bytes are copied into
+ * the connection's frame buffer and the provided buffer goes straight back to the ring, so
+ * the ring never runs dry for long; -ENOBUFS ends the multishot and it is re-armed on the
+ * next turn (backpressure, not an error). Backpressure on the connection itself cancels the
+ * multishot recv; bytes that were already on their way are still taken into the frame buffer
+ * (bounded by what the kernel had queued). Where multishot recv is unavailable, a single-shot
+ * recv lands bytes straight in the frame buffer.
  *
  * The sender is a small state machine: (head response, piece, offset in piece) plus the
  * count of ops of the current step still in flight. A new step starts only when that count
@@ -335,12 +338,50 @@ static void arm_recv(struct br_conn *c)
 {
     if (c->recv_armed || c->paused || c->closing || c->eof)
         return;
-    if (c->in_len == c->in_cap)
-        return; /* a whole frame waits for a response slot: process_input re-arms */
-    struct io_uring_sqe *sqe = br_ring_sqe(&c->loop->ring, &c->recv_op);
-    io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+    struct br_ring *ring = &c->loop->ring;
+    if (ring->bufs) {
+        struct io_uring_sqe *sqe = br_ring_sqe(ring, &c->recv_op);
+        io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = BR_BGID;
+        c->recv_multishot = true;
+    } else {
+        if (c->in_len == c->in_cap)
+            return; /* a whole frame waits for a response slot: process_input re-arms */
+        struct io_uring_sqe *sqe = br_ring_sqe(ring, &c->recv_op);
+        io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        c->recv_multishot = false;
+    }
     c->recv_armed = true;
     c->inflight++;
+}
+
+/* Backpressure: stop the multishot recv (a single-shot one simply is not re-armed). */
+static void stop_recv(struct br_conn *c)
+{
+    if (!c->recv_armed || !c->recv_multishot || c->recv_cancelling)
+        return;
+    c->recv_cancelling = true;
+    br_ring_cancel(&c->loop->ring, &c->recv_op, &c->cancel_op);
+    c->inflight++;
+}
+
+/* Appends n received bytes (from a provided buffer) to the frame buffer. */
+static int take_bytes(struct br_conn *c, const uint8_t *p, size_t n)
+{
+    if (c->in_cap - c->in_len < n) {
+        size_t want = c->in_len + n;
+        if (want < IN_BASE_CAP)
+            want = IN_BASE_CAP;
+        uint8_t *nb = realloc(c->in, want);
+        if (!nb)
+            return -ENOMEM;
+        c->in = nb;
+        c->in_cap = want;
+    }
+    memcpy(c->in + c->in_len, p, n);
+    c->in_len += n;
+    return 0;
 }
 
 static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
@@ -373,6 +414,7 @@ static void process_input(struct br_conn *c)
     while (!c->closing) {
         if (backpressured(c)) {
             c->paused = true;
+            stop_recv(c);
             break;
         }
         size_t left = c->in_len - pos;
@@ -447,26 +489,42 @@ static void after_progress(struct br_conn *c)
 
 void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned flags)
 {
-    (void)flags;
-    c->inflight--;
+    /* a multishot recv stays in flight until a CQE without F_MORE */
+    if (!(op->kind == BR_OP_RECV && (flags & IORING_CQE_F_MORE)))
+        c->inflight--;
     switch (op->kind) {
-    case BR_OP_RECV:
-        c->recv_armed = false;
+    case BR_OP_RECV: {
+        if (!(flags & IORING_CQE_F_MORE)) {
+            c->recv_armed = false;
+            c->recv_cancelling = false;
+        }
+        int rc = 0;
+        if (flags & IORING_CQE_F_BUFFER) {
+            unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+            if (res > 0 && !c->closing)
+                rc = take_bytes(c, br_ring_buf(&c->loop->ring, bid), (size_t)res);
+            br_ring_buf_put(&c->loop->ring, bid);
+        } else if (res > 0 && !c->recv_multishot) {
+            c->in_len += (size_t)res;
+        }
         if (c->closing)
             break;
-        if (res > 0) {
-            c->in_len += (size_t)res;
+        if (rc < 0) {
+            br_err("peer=%s: cannot grow the request buffer past %zu bytes", c->peer, c->in_len);
+            br_conn_close(c, "out of memory");
+        } else if (res > 0) {
             c->last_active_ms = c->loop->now_ms;
             process_input(c);
         } else if (res == 0) {
             c->eof = true;
             br_conn_close(c, "peer closed the connection");
-        } else if (res != -EINTR && res != -EAGAIN) {
+        } else if (res != -EINTR && res != -EAGAIN && res != -ENOBUFS && res != -ECANCELED) {
             char why[96];
             snprintf(why, sizeof(why), "receive failed: %s", strerror(-res));
             br_conn_close(c, why);
         }
         break;
+    }
     case BR_OP_SEND:
         c->send_ops--;
         if (c->closing)
@@ -481,6 +539,13 @@ void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned fla
             br_conn_close(c, why);
         }
         break;
+    case BR_OP_ADMIN: {
+        atomic_fetch_sub(&c->loop->admin_pending, 1);
+        struct br_admin_job *j = (struct br_admin_job *)op; /* op is the job's first member */
+        if (!c->closing)
+            j->done(j);
+        break;
+    }
     case BR_OP_POLLOUT:
         c->send_ops--;
         if (!c->closing && res < 0 && res != -ECANCELED && res != -EINTR)

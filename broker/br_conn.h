@@ -5,7 +5,10 @@
  * Contract
  * - A connection belongs to one loop thread; nothing here is thread-safe.
  * - Input: one buffer, grown to the size of the frame being received and bounded by
- *   socket.request.max.bytes; a bigger frame closes the connection with a log line.
+ *   socket.request.max.bytes; a bigger frame closes the connection with a log line. Bytes
+ *   arrive through a multishot recv into the loop's provided buffers (copied into the frame
+ *   buffer, the provided buffer given straight back) where the kernel has it, else through
+ *   single-shot recvs straight into the frame buffer.
  * - Requests are handled in the order received and their responses sent in that order, even
  *   when an earlier one waits (long-poll fetch, produce waiting for fdatasync): a response
  *   slot is queued at once and filled later.
@@ -48,6 +51,7 @@ enum br_resp_state {
     BR_RESP_READY = 0,    /* complete, may be sent */
     BR_RESP_WAIT_FETCH,   /* long-polling fetch: waits for data or its deadline */
     BR_RESP_WAIT_DURABLE, /* produce with acks != 0 waiting for fdatasync */
+    BR_RESP_WAIT_ADMIN,   /* CreateTopics / DeleteTopics running on the admin thread */
 };
 
 /* A log a produce response waits on, and the offset that must become durable. */
@@ -106,9 +110,11 @@ struct br_conn {
     struct br_op cancel_op; /* BR_OP_CONN_CANCEL: our cancels, counted in inflight */
     int inflight;           /* SQEs submitted and not yet completed */
     bool closing;
-    bool recv_armed;
-    bool paused; /* backpressure: not reading */
-    bool eof;    /* the peer closed its side */
+    bool recv_armed;      /* a recv (single-shot, or multishot until its last CQE) */
+    bool recv_multishot;  /* the armed recv is multishot, filling provided buffers */
+    bool recv_cancelling; /* backpressure: the multishot recv is being cancelled */
+    bool paused;          /* backpressure: not reading */
+    bool eof;             /* the peer closed its side */
     int64_t last_active_ms;
 
     uint8_t *in;           /* input buffer */

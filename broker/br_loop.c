@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -112,9 +113,55 @@ int br_ring_init(struct br_ring *r, const struct br_features *f, unsigned entrie
     return 0;
 }
 
+int br_ring_bufs_init(struct br_ring *r, unsigned nbufs, unsigned size)
+{
+    void *ring_mem = NULL;
+    size_t ring_bytes = (size_t)nbufs * sizeof(struct io_uring_buf);
+    if (posix_memalign(&ring_mem, 4096, ring_bytes < 4096 ? 4096 : ring_bytes) != 0)
+        return -ENOMEM;
+    uint8_t *mem = malloc((size_t)nbufs * size);
+    if (!mem) {
+        free(ring_mem);
+        return -ENOMEM;
+    }
+    struct io_uring_buf_reg reg;
+    memset(&reg, 0, sizeof(reg));
+    reg.ring_addr = (unsigned long)ring_mem;
+    reg.ring_entries = nbufs;
+    reg.bgid = BR_BGID;
+    int rc = io_uring_register_buf_ring(&r->ring, &reg, 0);
+    if (rc < 0) {
+        free(ring_mem);
+        free(mem);
+        return rc;
+    }
+    r->bufs = ring_mem;
+    r->buf_mem = mem;
+    r->nbufs = nbufs;
+    r->buf_size = size;
+    io_uring_buf_ring_init(r->bufs);
+    int mask = io_uring_buf_ring_mask(nbufs);
+    for (unsigned i = 0; i < nbufs; i++)
+        io_uring_buf_ring_add(r->bufs, mem + (size_t)i * size, size, (unsigned short)i, mask,
+                              (int)i);
+    io_uring_buf_ring_advance(r->bufs, (int)nbufs);
+    return 0;
+}
+
+void br_ring_buf_put(struct br_ring *r, unsigned bid)
+{
+    io_uring_buf_ring_add(r->bufs, r->buf_mem + (size_t)bid * r->buf_size, r->buf_size,
+                          (unsigned short)bid, io_uring_buf_ring_mask(r->nbufs), 0);
+    io_uring_buf_ring_advance(r->bufs, 1);
+}
+
 void br_ring_exit(struct br_ring *r)
 {
     io_uring_queue_exit(&r->ring);
+    free(r->bufs);
+    free(r->buf_mem);
+    r->bufs = NULL;
+    r->buf_mem = NULL;
     if (r->wake_fd >= 0)
         close(r->wake_fd);
     r->wake_fd = -1;

@@ -30,6 +30,7 @@ enum br_op_kind {
     BR_OP_WAKE,        /* read of the loop's eventfd */
     BR_OP_CANCEL,      /* an async cancel issued by the loop; its completion carries nothing */
     BR_OP_CONN_CANCEL, /* an async cancel issued by a connection (counted in its in-flight) */
+    BR_OP_ADMIN,       /* not an SQE: an admin job finished on the admin thread (its "CQE") */
 };
 
 struct br_op {
@@ -61,7 +62,15 @@ struct br_ring {
     struct br_op wake_op;     /* BR_OP_WAKE */
     struct br_op cancel_op;   /* BR_OP_CANCEL, shared by every cancel this loop issues */
     atomic_bool wake_pending; /* an eventfd write is outstanding */
+
+    /* Provided buffers for multishot recv (buffer group BR_BGID); NULL when not in use. */
+    struct io_uring_buf_ring *bufs;
+    uint8_t *buf_mem; /* nbufs * buf_size bytes; buffer bid at buf_mem + bid * buf_size */
+    unsigned nbufs;   /* a power of two */
+    unsigned buf_size;
 };
+
+#define BR_BGID 0
 
 int br_ring_init(struct br_ring *r, const struct br_features *f, unsigned entries);
 void br_ring_exit(struct br_ring *r);
@@ -74,6 +83,16 @@ void br_ring_wake(struct br_ring *r);
 /* Async-cancels every op whose user_data is target; the cancel's own completion carries tag
  * (NULL: the loop's cancel_op). */
 void br_ring_cancel(struct br_ring *r, struct br_op *target, struct br_op *tag);
+
+/* Registers nbufs (a power of two) buffers of size bytes as buffer group BR_BGID, for
+ * multishot recv. 0, or -errno (the caller then receives with single-shot recvs). */
+int br_ring_bufs_init(struct br_ring *r, unsigned nbufs, unsigned size);
+/* A provided buffer's memory, and giving it back to the kernel once its bytes are copied. */
+static inline const uint8_t *br_ring_buf(const struct br_ring *r, unsigned bid)
+{
+    return r->buf_mem + (size_t)bid * r->buf_size;
+}
+void br_ring_buf_put(struct br_ring *r, unsigned bid);
 
 /* Submits, then waits up to timeout_ms (-1 = forever) for one completion: 0, -ETIME, -EINTR. */
 int br_ring_submit_wait(struct br_ring *r, int timeout_ms);

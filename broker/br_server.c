@@ -40,6 +40,8 @@
 #include "br_xfer.h"
 
 #define RING_ENTRIES   1024
+#define RECV_BUFS      128         /* provided buffers per loop for multishot recv ... */
+#define RECV_BUF_SIZE  (16 * 1024) /* ... of this size: 2 MiB per loop */
 #define PIPE_WANT_SIZE (1 << 20)
 
 /* ---- wait lists ----------------------------------------------------------------------- */
@@ -249,10 +251,81 @@ static void accept_complete(struct br_loop *loop, struct br_accept *a, int res, 
 
 /* ---- the dispatch switch -------------------------------------------------------------- */
 
+void br_admin_submit(struct br_loop *loop, struct br_admin_job *j)
+{
+    struct br_server *srv = loop->srv;
+    struct br_conn *c = j->resp->conn;
+    j->op = (struct br_op){BR_OP_ADMIN, c};
+    j->loop = loop;
+    j->next = NULL;
+    c->inflight++;
+    atomic_fetch_add(&loop->admin_pending, 1);
+    pthread_mutex_lock(&srv->admin_lock);
+    if (srv->admin_tail)
+        srv->admin_tail->next = j;
+    else
+        srv->admin_head = j;
+    srv->admin_tail = j;
+    pthread_cond_signal(&srv->admin_cond);
+    pthread_mutex_unlock(&srv->admin_lock);
+}
+
+static void *admin_main(void *arg)
+{
+    struct br_server *srv = arg;
+    br_log_set_thread("admin");
+    pthread_mutex_lock(&srv->admin_lock);
+    for (;;) {
+        while (!srv->admin_head && !srv->admin_stop)
+            pthread_cond_wait(&srv->admin_cond, &srv->admin_lock);
+        struct br_admin_job *j = srv->admin_head;
+        if (!j)
+            break; /* stopping and nothing queued */
+        srv->admin_head = j->next;
+        if (!srv->admin_head)
+            srv->admin_tail = NULL;
+        pthread_mutex_unlock(&srv->admin_lock);
+        j->run(j);
+        struct br_loop *l = j->loop;
+        pthread_mutex_lock(&l->admin_lock);
+        j->next = l->admin_done;
+        l->admin_done = j;
+        pthread_mutex_unlock(&l->admin_lock);
+        atomic_store(&l->admin_flag, true);
+        br_ring_wake(&l->ring);
+        pthread_mutex_lock(&srv->admin_lock);
+    }
+    pthread_mutex_unlock(&srv->admin_lock);
+    return NULL;
+}
+
+/* Loop thread: delivers finished admin jobs as BR_OP_ADMIN completions (oldest first). */
+static void admin_collect(struct br_loop *loop)
+{
+    pthread_mutex_lock(&loop->admin_lock);
+    struct br_admin_job *j = loop->admin_done;
+    loop->admin_done = NULL;
+    pthread_mutex_unlock(&loop->admin_lock);
+    struct br_admin_job *rev = NULL;
+    while (j) {
+        struct br_admin_job *next = j->next;
+        j->next = rev;
+        rev = j;
+        j = next;
+    }
+    while (rev) {
+        struct br_admin_job *next = rev->next;
+        br_conn_complete(rev->op.owner, &rev->op, 0, 0);
+        rev = next;
+    }
+}
+
 static void on_wake(struct br_loop *loop, int res)
 {
     (void)res;
     br_ring_arm_wake(&loop->ring);
+    if (atomic_exchange(&loop->admin_flag, false))
+        admin_collect(loop);
     if (atomic_exchange(&loop->appended, false))
         loop->recheck_fetch = true;
     if (atomic_exchange(&loop->synced, false))
@@ -280,6 +353,7 @@ static void dispatch(struct br_loop *loop, struct io_uring_cqe *cqe)
         on_wake(loop, cqe->res);
         break;
     case BR_OP_CANCEL:
+    case BR_OP_ADMIN: /* never an SQE: delivered by admin_collect */
         break;
     }
 }
@@ -333,6 +407,11 @@ static void *loop_main(void *arg)
         br_err("io_uring set-up failed: %s", strerror(-rc));
         signal_started(loop, rc);
         return NULL;
+    }
+    if (srv->feat.multishot_recv) {
+        rc = br_ring_bufs_init(&loop->ring, RECV_BUFS, RECV_BUF_SIZE);
+        if (rc < 0)
+            br_warn("provided buffers refused (%s): single-shot recv", strerror(-rc));
     }
     loop->now_ms = br_now_ms();
     br_ring_arm_wake(&loop->ring);
@@ -388,6 +467,14 @@ static void *loop_main(void *arg)
                 break;
             }
         }
+    }
+    /* A job still on the admin thread writes into its connection's memory: wait for it
+     * (jobs are bounded by topic.partitions.max) before anything is freed. */
+    while (atomic_load(&loop->admin_pending) > 0) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (atomic_exchange(&loop->admin_flag, false))
+            admin_collect(loop);
     }
     br_ring_exit(&loop->ring); /* cancels whatever is still in flight */
     br_conn_free_all(loop);
@@ -604,6 +691,8 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     pthread_cond_init(&srv->start_cond, NULL);
     pthread_mutex_init(&srv->hk_lock, NULL);
     pthread_cond_init(&srv->hk_cond, NULL);
+    pthread_mutex_init(&srv->admin_lock, NULL);
+    pthread_cond_init(&srv->admin_cond, NULL);
 
     /* Signals: handled by sigwait in this thread only; SIGPIPE never kills us. */
     sigset_t set;
@@ -623,9 +712,11 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     br_loop_features_str(&srv->feat, feats, sizeof(feats));
     uname(&un);
     br_info("kernel %s: io_uring %s", un.release, feats);
-    br_info("io_uring use: %s accept, single-shot recv straight into each connection's frame "
-            "buffer, send/sendmsg for responses",
-            srv->feat.multishot_accept ? "multishot" : "single-shot");
+    br_info("io_uring use: %s accept, %s, send/sendmsg for responses",
+            srv->feat.multishot_accept ? "multishot" : "single-shot",
+            srv->feat.multishot_recv ? "multishot recv into provided buffers (128 x 16 KiB per "
+                                       "loop)"
+                                     : "single-shot recv into each connection's frame buffer");
 
     enum br_transfer xt = cfg->transfer;
     if (xt == BR_XFER_SPLICE && !srv->feat.splice) {
@@ -642,6 +733,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         srv->loops[i].id = i;
         for (int j = 0; j < BR_MAX_LISTENERS; j++)
             srv->loops[i].accepts[j].fd = -1;
+        pthread_mutex_init(&srv->loops[i].admin_lock, NULL);
     }
 
     /* Bind: the first socket of a listener picks the port (0 = ephemeral), the others
@@ -706,8 +798,13 @@ int br_server_run(struct br_config *cfg, const char *port_file)
             srv->nloops, cfg->node_id, cfg->auto_create_topics ? "true" : "false",
             cfg->num_partitions, (long long)cfg->log.flush_interval_messages);
 
+    bool admin = pthread_create(&srv->admin_thread, NULL, admin_main, srv) == 0;
+    if (!admin) {
+        br_err("cannot start the admin thread");
+        rc = -EAGAIN;
+    }
     int started = 0;
-    for (int i = 0; i < srv->nloops; i++) {
+    for (int i = 0; i < srv->nloops && rc == 0; i++) {
         if (pthread_create(&srv->loops[i].thread, NULL, loop_main, &srv->loops[i]) != 0) {
             br_err("cannot start loop thread %d", i);
             rc = -EAGAIN;
@@ -750,6 +847,13 @@ int br_server_run(struct br_config *cfg, const char *port_file)
             br_ring_wake(&srv->loops[i].ring);
     for (int i = 0; i < started; i++)
         pthread_join(srv->loops[i].thread, NULL);
+    if (admin) {
+        pthread_mutex_lock(&srv->admin_lock);
+        srv->admin_stop = true;
+        pthread_cond_broadcast(&srv->admin_cond);
+        pthread_mutex_unlock(&srv->admin_lock);
+        pthread_join(srv->admin_thread, NULL);
+    }
     if (hk) {
         pthread_mutex_lock(&srv->hk_lock);
         srv->hk_stop = true;

@@ -49,6 +49,22 @@ struct br_accept {
     bool multishot;
 };
 
+/*
+ * Work that may take long in the store (creating or deleting topics with many partitions)
+ * runs on the admin thread, so no loop thread freezes behind it. The job lives in its
+ * response's scratch memory and counts as an in-flight op of its connection: the connection
+ * is not freed before the job is back (two-phase close), and the job comes back through the
+ * loop's wake-up as a BR_OP_ADMIN completion, when done() builds the response.
+ */
+struct br_admin_job {
+    struct br_op op; /* BR_OP_ADMIN, owner = the connection */
+    struct br_admin_job *next;
+    struct br_loop *loop;
+    struct br_resp *resp;
+    void (*run)(struct br_admin_job *j);  /* admin thread: the store calls */
+    void (*done)(struct br_admin_job *j); /* loop thread: encode, make the response ready */
+};
+
 struct br_pipe {
     int rd, wr;
     size_t cap;
@@ -90,6 +106,12 @@ struct br_loop {
     void *enc_mem;
     size_t enc_cap;
 
+    /* admin jobs of this loop: finished ones handed back by the admin thread */
+    pthread_mutex_t admin_lock;
+    struct br_admin_job *admin_done;
+    atomic_int admin_pending; /* submitted and not yet handed back */
+    atomic_bool admin_flag;
+
     int64_t next_idle_check_ms;
     bool stopping;
     int64_t stop_deadline_ms;
@@ -111,6 +133,12 @@ struct br_server {
     pthread_mutex_t hk_lock;
     pthread_cond_t hk_cond;
     bool hk_stop;
+    /* admin thread: topic creation and deletion */
+    pthread_t admin_thread;
+    pthread_mutex_t admin_lock;
+    pthread_cond_t admin_cond;
+    struct br_admin_job *admin_head, *admin_tail;
+    bool admin_stop;
     /* start-up barrier */
     pthread_mutex_t start_lock;
     pthread_cond_t start_cond;
@@ -125,6 +153,10 @@ void br_server_appended(struct br_loop *loop);
 void br_loop_wait_fetch(struct br_loop *loop, struct br_resp *r);
 void br_loop_wait_durable(struct br_loop *loop, struct br_resp *r);
 void br_loop_unwait(struct br_loop *loop, struct br_resp *r);
+
+/* Loop thread: hands a job to the admin thread (counted in its connection's in-flight ops);
+ * the response must be parked in state BR_RESP_WAIT_ADMIN. */
+void br_admin_submit(struct br_loop *loop, struct br_admin_job *j);
 
 /* The splice pipe pool (loop thread). NULL when empty. */
 struct br_pipe *br_loop_pipe_get(struct br_loop *loop);

@@ -1,9 +1,8 @@
 /*
  * br_xfer_copy — the baseline: each chunk of a file range is read into a bounded
  * per-connection buffer (fetch.copy.buffer.bytes) with an io_uring read, then sent with a
- * linked io_uring send, up to CHAIN_PAIRS buffer-fulls per chain. A short read breaks the
- * link (the rest is cancelled); the next step sends what was read. The buffer is allocated
- * on the connection's first fetch and kept.
+ * linked io_uring send. A short read breaks the link (the send is cancelled); the next step
+ * sends what was read. The buffer is allocated on the connection's first fetch and kept.
  *
  * State: copy_fill = bytes of the buffer holding file data not yet sent; they correspond to
  * the file bytes at the current position (piece_off) onwards.
@@ -13,8 +12,6 @@
 #include <string.h>
 
 #include "br_xfer.h"
-
-#define CHAIN_PAIRS 4
 
 static int cp_step(struct br_conn *c)
 {
@@ -40,37 +37,28 @@ static int cp_step(struct br_conn *c)
         c->inflight++;
         return 0;
     }
-    /* Up to CHAIN_PAIRS buffer-fulls per step, read -> send -> read -> send ... through the
-     * one buffer: the link runs them in order, so a read never overwrites unsent bytes, and
-     * a short read or send cancels the rest (the offsets below assume full transfers). */
-    size_t done = c->piece_off;
-    size_t left = p->len - done;
-    for (int k = 0; k < CHAIN_PAIRS && left > 0; k++) {
-        size_t n = left < c->copy_cap ? left : c->copy_cap;
-        sqe = br_ring_sqe(&c->loop->ring, &c->xin_op);
-        io_uring_prep_read(sqe, p->fd, c->copy_buf, (unsigned)n, p->off + done);
-        sqe->flags |= IOSQE_IO_LINK;
-        c->send_ops++;
-        c->inflight++;
-        sqe = br_ring_sqe(&c->loop->ring, &c->xout_op);
-        io_uring_prep_send(sqe, c->fd, c->copy_buf, n, MSG_NOSIGNAL | MSG_WAITALL);
-        done += n;
-        left -= n;
-        if (left > 0 && k + 1 < CHAIN_PAIRS)
-            sqe->flags |= IOSQE_IO_LINK;
-        c->send_ops++;
-        c->inflight++;
-    }
+    size_t left = p->len - c->piece_off;
+    size_t n = left < c->copy_cap ? left : c->copy_cap;
+    sqe = br_ring_sqe(&c->loop->ring, &c->xin_op);
+    io_uring_prep_read(sqe, p->fd, c->copy_buf, (unsigned)n, p->off + c->piece_off);
+    sqe->flags |= IOSQE_IO_LINK;
+    c->send_ops++;
+    c->inflight++;
+    sqe = br_ring_sqe(&c->loop->ring, &c->xout_op);
+    io_uring_prep_send(sqe, c->fd, c->copy_buf, n, MSG_NOSIGNAL | MSG_WAITALL);
+    c->send_ops++;
+    c->inflight++;
+    c->copy_fill = n; /* provisional: corrected by the read's completion */
     return 0;
 }
 
 static int cp_complete(struct br_conn *c, struct br_op *op, int res)
 {
     if (op->kind == BR_OP_XFER_IN) {
-        if (res == -ECANCELED || res == -EINTR || res == -EAGAIN)
-            return 0; /* nothing read; what the buffer holds (a short send's tail) stays */
-        if (res < 0)
-            return res;
+        if (res < 0) {
+            c->copy_fill = 0;
+            return res == -ECANCELED ? 0 : res;
+        }
         if (res == 0) {
             c->copy_fill = 0;
             return -ENODATA;
@@ -80,7 +68,7 @@ static int cp_complete(struct br_conn *c, struct br_op *op, int res)
     }
     /* BR_OP_XFER_OUT: the send of copy_buf */
     if (res == -ECANCELED)
-        return 0; /* a short op before it broke the link: the next step resumes */
+        return 0; /* short read broke the link: the next step sends what was read */
     if (res == -EAGAIN || res == -EINTR) {
         c->want_pollout = true;
         return 0;
