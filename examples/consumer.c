@@ -6,6 +6,9 @@
  *
  * -e exits when no record arrived for two seconds. Records are views into the fetch buffer:
  * use them before the next sl_consumer_poll (copy what must live longer).
+ *
+ * TLS: -X security.protocol=ssl -X ssl.ca.location=ca.pem (and, for a broker that wants a
+ * client certificate, -X ssl.certificate.location=client.pem -X ssl.key.location=client.key).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -23,7 +26,7 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-    char errstr[256];
+    char errstr[512]; /* room for OpenSSL's reasons */
     int32_t partition = 0;
     int64_t offset = SL_OFFSET_BEGINNING;
     int exit_at_end = 0;

@@ -7,6 +7,9 @@
  * Copy it: create a conf, set properties by their Kafka names, create the producer, call
  * sl_produce for each record and sl_poll regularly (delivery callbacks run there), and
  * sl_flush before freeing the producer.
+ *
+ * TLS: -X security.protocol=ssl -X ssl.ca.location=ca.pem (and, for a broker that wants a
+ * client certificate, -X ssl.certificate.location=client.pem -X ssl.key.location=client.key).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -43,7 +46,7 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-    char errstr[256];
+    char errstr[512]; /* room for OpenSSL's reasons */
     struct counts counts = {0, 0};
     int32_t partition = SL_PARTITION_ANY;
     long count = -1;
@@ -99,6 +102,7 @@ int main(int argc, char **argv)
 
     char line[65536];
     long sent = 0;
+    sl_err produce_err = SL_ERR_NO_ERROR;
     for (;;) {
         size_t len;
         if (count >= 0) {
@@ -116,6 +120,7 @@ int main(int argc, char **argv)
             sl_poll(p, 100); /* let deliveries drain the queue */
         if (err) {
             fprintf(stderr, "produce: %s\n", sl_err2str(err));
+            produce_err = err;
             break;
         }
         sent++;
@@ -125,5 +130,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "flush: %zu records not delivered in time\n", sl_outq_len(p));
     sl_producer_free(p);
     printf("%ld delivered, %ld failed\n", counts.ok, counts.failed);
-    return counts.failed || counts.ok != sent ? 1 : 0;
+    return produce_err || counts.failed || counts.ok != sent ? 1 : 0;
 }
