@@ -353,6 +353,110 @@ START_TEST(fetch_many_partitions_in_one_request)
 }
 END_TEST
 
+START_TEST(large_requests_and_the_frame_limit)
+{
+    /* Requests of several MiB, pipelined, arrive whole (the broker reassembles frames across
+     * many reads); a frame of exactly socket.request.max.bytes is accepted, one byte more
+     * closes the connection. */
+    enum { MAX_FRAME = 6 << 20, BIG = 5 << 20 };
+    static const char *const extra[] = {"-o", "socket.request.max.bytes=6291456", "-o",
+                                        "message.max.bytes=6291456", NULL};
+    start(extra);
+    int fd = conn();
+    create_topic(fd, "lr", 1);
+    uint8_t *buf = malloc(BIG + 4096);
+    ck_assert_ptr_nonnull(buf);
+    long blen = tb_batch_values(buf, BIG + 4096, "lr", 0, 1, BIG, false, 1);
+    ck_assert_int_gt(blen, BIG);
+    /* Three 5 MiB produces and a ListOffsets, sent back to back before reading anything. */
+    for (int i = 0; i < 3; i++) {
+        struct tb_req r;
+        ck_assert_int_eq(tb_req_begin(&r, (size_t)blen + 256, 0, 7, 70 + i), 0);
+        tb_enc_produce(&r, 7, -1, 10000, "lr", 0, buf, (size_t)blen);
+        ck_assert_int_eq(tb_req_send(fd, &r), 0);
+        tb_req_free(&r);
+    }
+    struct tb_req r;
+    ck_assert_int_eq(tb_req_begin(&r, 256, 2, 2, 73), 0);
+    tb_enc_list_offsets(&r, 2, "lr", 0, -1);
+    ck_assert_int_eq(tb_req_send(fd, &r), 0);
+    tb_req_free(&r);
+    for (int i = 0; i < 3; i++) {
+        struct tb_frame f;
+        ck_assert_int_eq(tb_recv_frame(fd, &f, 1 << 20), 0);
+        ck_assert_int_eq(tb_frame_corr(&f), 70 + i);
+        struct tb_produce_resp pr;
+        ck_assert_int_eq(tb_dec_produce(&f, 7, &pr), 0);
+        ck_assert_msg(pr.error == 0 && pr.base_offset == i, "big produce %d: error %d offset %lld",
+                      i, pr.error, (long long)pr.base_offset);
+        tb_frame_free(&f);
+    }
+    struct tb_frame f;
+    ck_assert_int_eq(tb_recv_frame(fd, &f, 1 << 20), 0);
+    ck_assert_int_eq(tb_frame_corr(&f), 73);
+    tb_frame_free(&f);
+    /* Read back byte for byte (value i is "lr-0" padded: all three equal). */
+    struct tb_fetch_args a = {0, 1, 64 << 20, "lr", 0, 0, 32 << 20};
+    for (int64_t off = 0; off < 3; off++) {
+        a.offset = off;
+        struct tb_fetch_resp fr;
+        ck_assert_int_eq(tb_fetch(fd, &a, &f, &fr), 0);
+        ck_assert_int_eq(fr.error, 0);
+        struct kp_batch_hdr h;
+        ck_assert_int_eq(kp_batch_validate(fr.records, (size_t)fr.records_len, 0, &h), 0);
+        ck_assert_int_eq(h.base_offset, off);
+        ck_assert_int_eq(kp_batch_size(&h), blen);
+        ck_assert_msg(memcmp(fr.records + 12, buf + 12, (size_t)blen - 12) == 0,
+                      "batch %lld differs from what was sent", (long long)off);
+        tb_frame_free(&f);
+    }
+    close(fd);
+
+    /* A frame of exactly MAX_FRAME bytes after the size: parsed (and refused as a request,
+     * or answered), not cut off as too large; MAX_FRAME + 1 closes the connection. */
+    for (int extra_byte = 0; extra_byte < 2; extra_byte++) {
+        int c = conn();
+        size_t body = (size_t)MAX_FRAME + (size_t)extra_byte;
+        uint8_t *fr = calloc(1, body + 4);
+        ck_assert_ptr_nonnull(fr);
+        kp_store_be32(fr, (uint32_t)body);
+        /* A Produce v7 header whose records field claims the rest of the frame. */
+        struct kp_wr w;
+        kp_wr_init(&w, fr + 4, body);
+        kp_wr_i16(&w, 0);
+        kp_wr_i16(&w, 7);
+        kp_wr_i32(&w, 80);
+        kp_wr_nstr(&w, kp_str_of("tb"));
+        kp_wr_nstr(&w, KP_STR_NULL);
+        kp_wr_i16(&w, -1);
+        kp_wr_i32(&w, 1000);
+        kp_wr_array(&w, 1);
+        kp_wr_str(&w, kp_str_of("lr"));
+        kp_wr_array(&w, 1);
+        kp_wr_i32(&w, 0);
+        kp_wr_i32(&w, (int32_t)(body - kp_wr_len(&w) - 4));
+        int rc = tb_send_all(c, fr, body + 4);
+        free(fr);
+        if (extra_byte == 0) {
+            ck_assert_int_eq(rc, 0);
+            struct tb_frame resp;
+            rc = tb_recv_frame(c, &resp, 1 << 20);
+            ck_assert_msg(rc == 0, "a frame of exactly socket.request.max.bytes: %s",
+                          strerror(-rc));
+            ck_assert_int_eq(tb_frame_corr(&resp), 80);
+            struct tb_produce_resp pr;
+            ck_assert_int_eq(tb_dec_produce(&resp, 7, &pr), 0);
+            ck_assert_msg(pr.error != 0, "zero-filled records accepted");
+            tb_frame_free(&resp);
+        } else {
+            ck_assert_msg(tb_wait_closed(c, 10000) == 1, "a frame over the limit was not refused");
+        }
+        close(c);
+    }
+    free(buf);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("limits");
@@ -364,6 +468,7 @@ static Suite *suite(void)
     tcase_add_test(tc, idle_connections_closed);
     tcase_add_test(tc, out_of_file_descriptors);
     tcase_add_test(tc, fetch_many_partitions_in_one_request);
+    tcase_add_test(tc, large_requests_and_the_frame_limit);
     suite_add_tcase(s, tc);
     return s;
 }
