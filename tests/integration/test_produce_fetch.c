@@ -748,6 +748,141 @@ static void concurrent_producers(void)
     close(fd);
 }
 
+/* ---- readers at the moving tail ----------------------------------------------------------- */
+
+enum { TAIL_PRODUCERS = 2, TAIL_BATCHES = 250, TAIL_READERS = 2 };
+
+struct tail_prod {
+    int port, id, err;
+};
+
+static void *tail_prod_main(void *arg)
+{
+    struct tail_prod *t = arg;
+    int fd = tb_connect(t->port);
+    if (fd < 0) {
+        t->err = fd;
+        return NULL;
+    }
+    uint8_t *buf = malloc(64 << 10);
+    for (int b = 0; buf && b < TAIL_BATCHES; b++) {
+        /* 1..8 records of 0..6 KiB: batches of very different sizes. */
+        int count = 1 + (b * 5 + t->id) % 8;
+        long len =
+            tb_batch_values(buf, 64 << 10, "tail", b, count, (size_t)((b * 1237) % 6000), false, 1);
+        struct tb_produce_resp pr;
+        int rc = len > 0 ? tb_produce(fd, "tail", 0, buf, (size_t)len, &pr) : (int)len;
+        if (rc || pr.error) {
+            t->err = rc ? rc : 1000 + pr.error;
+            break;
+        }
+    }
+    free(buf);
+    close(fd);
+    return NULL;
+}
+
+struct tail_reader {
+    int port;
+    int64_t until; /* atomic: total records once the producers are done, else 0 */
+    int64_t next;
+    char err[200];
+};
+
+static int tail_rec(void *ctx, const struct tb_rec_view *rec)
+{
+    struct tail_reader *t = ctx;
+    if (rec->offset < t->next)
+        return 0;
+    if (rec->offset != t->next) {
+        snprintf(t->err, sizeof t->err, "offset %lld after %lld", (long long)rec->offset,
+                 (long long)t->next - 1);
+        return 1;
+    }
+    t->next++;
+    return 0;
+}
+
+static void *tail_reader_main(void *arg)
+{
+    struct tail_reader *t = arg;
+    int fd = tb_connect(t->port);
+    if (fd < 0) {
+        snprintf(t->err, sizeof t->err, "connect: %d", fd);
+        return NULL;
+    }
+    /* Bounded: 5000 fetches of at most 100 ms wait. */
+    for (int i = 0; i < 5000; i++) {
+        int64_t until = __atomic_load_n(&t->until, __ATOMIC_ACQUIRE);
+        if (until > 0 && t->next >= until)
+            break;
+        struct tb_fetch_args a = {100, 1, 1 << 20, "tail", 0, t->next, 256 << 10};
+        struct tb_frame f;
+        struct tb_fetch_resp fr;
+        int rc = tb_fetch(fd, &a, &f, &fr);
+        if (rc) {
+            snprintf(t->err, sizeof t->err, "fetch at %lld: %d", (long long)t->next, rc);
+            break;
+        }
+        if (fr.error) {
+            snprintf(t->err, sizeof t->err, "fetch at %lld: error %d", (long long)t->next,
+                     fr.error);
+            tb_frame_free(&f);
+            break;
+        }
+        size_t trailing = 0;
+        long n = fr.records_len > 0
+                     ? tb_records_walk(fr.records, (size_t)fr.records_len, tail_rec, t, &trailing)
+                     : 0;
+        tb_frame_free(&f);
+        if (n < 0 || t->err[0] || trailing) {
+            if (!t->err[0])
+                snprintf(t->err, sizeof t->err,
+                         "fetch at %lld: %s (%zu trailing bytes) while appends run",
+                         (long long)t->next, n < 0 ? "corrupt batch" : "partial batch", trailing);
+            break;
+        }
+    }
+    close(fd);
+    return NULL;
+}
+
+START_TEST(readers_at_the_moving_tail)
+{
+    /* Two producers append batches of very different sizes while two readers fetch at the
+     * tail: a reader only ever sees whole, valid batches and contiguous offsets (the
+     * published end is never ahead of the bytes). */
+    int fd = conn();
+    create_topic(fd, "tail", 1);
+    static struct tail_prod prod[TAIL_PRODUCERS];
+    static struct tail_reader rd[TAIL_READERS];
+    pthread_t pt[TAIL_PRODUCERS], rt[TAIL_READERS];
+    for (int i = 0; i < TAIL_READERS; i++) {
+        memset(&rd[i], 0, sizeof rd[i]);
+        rd[i].port = B.port;
+        ck_assert_int_eq(pthread_create(&rt[i], NULL, tail_reader_main, &rd[i]), 0);
+    }
+    for (int i = 0; i < TAIL_PRODUCERS; i++) {
+        prod[i] = (struct tail_prod){.port = B.port, .id = i};
+        ck_assert_int_eq(pthread_create(&pt[i], NULL, tail_prod_main, &prod[i]), 0);
+    }
+    for (int i = 0; i < TAIL_PRODUCERS; i++)
+        pthread_join(pt[i], NULL);
+    struct tb_list_offsets_resp lo;
+    ck_assert_int_eq(tb_list_offsets(fd, "tail", 0, -1, &lo), 0);
+    for (int i = 0; i < TAIL_READERS; i++)
+        __atomic_store_n(&rd[i].until, lo.offset, __ATOMIC_RELEASE);
+    for (int i = 0; i < TAIL_READERS; i++)
+        pthread_join(rt[i], NULL);
+    for (int i = 0; i < TAIL_PRODUCERS; i++)
+        ck_assert_msg(prod[i].err == 0, "producer %d: %d", i, prod[i].err);
+    for (int i = 0; i < TAIL_READERS; i++)
+        ck_assert_msg(!rd[i].err[0] && rd[i].next == lo.offset, "reader %d: at %lld of %lld: %s", i,
+                      (long long)rd[i].next, (long long)lo.offset, rd[i].err);
+    close(fd);
+}
+END_TEST
+
 /* ---- acks = 0 ------------------------------------------------------------------------------ */
 
 START_TEST(acks0_no_response)
@@ -1161,6 +1296,7 @@ static Suite *suite(void)
     tcase_add_test(tc, client_gone_during_long_poll);
     tcase_add_test(tc, sigterm_with_parked_fetch);
     tcase_add_test(tc, concurrent_producers_one_partition);
+    tcase_add_test(tc, readers_at_the_moving_tail);
     tcase_add_test(tc, concurrent_producers_flush_every_message);
     tcase_add_test(tc, retention_advances_log_start);
     tcase_add_test(tc, delete_topic_under_parked_fetch);
