@@ -118,11 +118,22 @@ static pid_t spawn_socat(int port, int broker_port, bool client_auth)
     return pid;
 }
 
+static void wait_listening(int port)
+{
+    bool up = false;
+    for (int i = 0; i < 500 && !up; i++) {
+        up = can_connect(port);
+        if (!up)
+            usleep(20 * 1000);
+    }
+    ck_assert_msg(up, "nothing listens on %d", port);
+}
+
 /*
  * Starts the broker and a TLS front: the broker's SSL listener if it has one, else socat.
  * client_auth: the front requires a client certificate signed by ca.pem.
  */
-static void start_front(bool client_auth)
+static void start_front_how(bool client_auth, bool own_listener_ok)
 {
     char a_cert[600], a_key[600], a_ca[600];
     snprintf(a_cert, sizeof(a_cert), "ssl.certificate.location=%s", cert("server.pem"));
@@ -137,7 +148,7 @@ static void start_front(bool client_auth)
         "-o", client_auth ? "ssl.client.auth=required" : "ssl.client.auth=none",
         NULL};
     memset(&B, 0, sizeof(B));
-    if (tb_broker_start(&B, own) == 0) {
+    if (own_listener_ok && tb_broker_start(&B, own) == 0) {
         int p = tb_listener_port(&B, "SSL");
         if (p > 0) {
             tls_port = p;
@@ -157,16 +168,13 @@ static void start_front(bool client_auth)
     int rc = tb_broker_start(&B, viasocat);
     ck_assert_msg(rc == 0, "broker start: %s (binary %s)", strerror(-rc), tb_broker_binary());
     socat_pid = spawn_socat(tls_port, B.port, client_auth);
-    bool up = false;
-    for (int i = 0; i < 500 && !up; i++) {
-        up = can_connect(tls_port);
-        if (!up)
-            usleep(20 * 1000);
-    }
-    ck_assert_msg(up, "socat did not listen on %d", tls_port);
-    fprintf(stderr, "test_client_tls: TLS front: socat (the broker has no SSL listener)\n");
+    wait_listening(tls_port);
+    fprintf(stderr, "test_client_tls: TLS front: socat%s\n",
+            own_listener_ok ? " (the broker has no SSL listener)" : "");
     snprintf(bootstrap, sizeof(bootstrap), "127.0.0.1:%d", tls_port);
 }
+
+static void start_front(bool client_auth) { start_front_how(client_auth, true); }
 
 static void setup(void)
 {
@@ -382,6 +390,121 @@ START_TEST(test_tls_client_auth_required)
 }
 END_TEST
 
+/*
+ * The TLS connection cut mid-production (socat killed with its per-connection children) and
+ * the front back on the same port: no SIGPIPE, every record reported once, none reported
+ * delivered that is not in the log, and the producer reconnects (a second TLS handshake).
+ * Always through socat: what is tested is the client's reconnect, not a listener.
+ */
+struct cut_state {
+    long reports;
+    long delivered;
+    long dup_reports;
+    uint8_t *seen; /* per record: reported */
+    int64_t *offset;
+};
+
+static void cut_dr(sl_producer *p, const sl_delivery *dr, void *opaque)
+{
+    (void)p;
+    struct cut_state *s = opaque;
+    long i = (long)(intptr_t)dr->msg_opaque;
+    s->reports++;
+    if (s->seen[i]++)
+        s->dup_reports++;
+    if (!dr->err) {
+        s->delivered++;
+        s->offset[i] = dr->offset;
+    }
+}
+
+START_TEST(test_tls_connection_cut_and_reconnect)
+{
+    enum { N = 4000 };
+    start_front_how(false, false);
+    struct cut_state s = {.seen = calloc(N, 1), .offset = calloc(N, sizeof(int64_t))};
+    for (long i = 0; i < N; i++)
+        s.offset[i] = -1; /* not delivered */
+    sl_conf *conf = tls_conf(cert("ca.pem"), NULL, NULL);
+    sl_conf_set(conf, "linger.ms", "1", NULL, 0);
+    sl_conf_set(conf, "request.timeout.ms", "5000", NULL, 0);
+    sl_conf_set_delivery_cb(conf, cut_dr);
+    sl_conf_set_opaque(conf, &s);
+    char err[512] = "";
+    sl_producer *p = sl_producer_new(conf, err, sizeof(err));
+    ck_assert_msg(p != NULL, "%s", err);
+    for (long i = 0; i < N; i++) {
+        char v[64];
+        int vl = snprintf(v, sizeof(v), "cut-%ld", i);
+        if (i == N / 2) {
+            kill(-socat_pid, SIGKILL); /* the parent and the child carrying our connection */
+            waitpid(socat_pid, NULL, 0);
+            socat_pid = spawn_socat(tls_port, B.port, false);
+            wait_listening(tls_port);
+        }
+        sl_err e;
+        while ((e = sl_produce(p, "cut", 0, NULL, 0, v, (size_t)vl, NULL, 0, 0,
+                               (void *)(intptr_t)i)) == SL_ERR__QUEUE_FULL)
+            sl_poll(p, 10);
+        ck_assert_msg(e == SL_ERR_NO_ERROR, "produce %ld: %s", i, sl_err2str(e));
+        sl_poll(p, 0);
+        if (i % 64 == 0)
+            usleep(1000); /* spread the records over time so that some are in flight at the cut */
+    }
+    ck_assert_int_eq(sl_flush(p, 60000), SL_ERR_NO_ERROR);
+    sl_stats st;
+    sl_producer_stats(p, &st);
+    sl_producer_free(p);
+    if (getenv("TB_VERBOSE"))
+        fprintf(stderr, "cut: delivered %ld of %d, connects %llu, disconnects %llu, retries %llu\n",
+                s.delivered, N, (unsigned long long)st.connects, (unsigned long long)st.disconnects,
+                (unsigned long long)st.retries);
+    ck_assert_int_eq(s.reports, N);
+    ck_assert_int_eq(s.dup_reports, 0);
+    ck_assert_uint_ge(st.connects, 2);
+    ck_assert_int_gt(s.delivered, N / 2);
+
+    /* Every record reported delivered is in the log at its offset. */
+    sl_consumer *k = sl_consumer_new(tls_conf(cert("ca.pem"), NULL, NULL), err, sizeof(err));
+    ck_assert_msg(k != NULL, "%s", err);
+    ck_assert_int_eq(sl_consumer_assign(k, "cut", 0, SL_OFFSET_BEGINNING), 0);
+    int64_t hw = -1;
+    for (long i = 0; i < N; i++)
+        if (s.offset[i] > hw)
+            hw = s.offset[i];
+    char **at = calloc((size_t)hw + 1, sizeof(char *));
+    int idle = 0;
+    int64_t next = 0;
+    while (next <= hw && idle < 100) {
+        sl_record r;
+        sl_err e = sl_consumer_poll(k, 200, &r);
+        if (e == SL_ERR__TIMED_OUT) {
+            idle++;
+            continue;
+        }
+        ck_assert_msg(e == SL_ERR_NO_ERROR, "%s", sl_err2str(e));
+        idle = 0;
+        FAST(r.offset <= hw);
+        at[r.offset] = strndup(r.value, r.value_len);
+        next = r.offset + 1;
+    }
+    sl_consumer_free(k);
+    ck_assert_int_gt(next, hw);
+    for (long i = 0; i < N; i++) {
+        if (s.offset[i] < 0)
+            continue;
+        char v[64];
+        snprintf(v, sizeof(v), "cut-%ld", i);
+        FAST(at[s.offset[i]] && strcmp(at[s.offset[i]], v) == 0);
+    }
+    for (int64_t o = 0; o <= hw; o++)
+        free(at[o]);
+    free(at);
+    free(s.seen);
+    free(s.offset);
+}
+END_TEST
+
 START_TEST(test_tls_client_on_plaintext_port)
 {
     start_front(false);
@@ -429,6 +552,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_tls_wrong_ca);
     tcase_add_test(t, test_tls_client_auth_required);
     tcase_add_test(t, test_tls_client_on_plaintext_port);
+    tcase_add_test(t, test_tls_connection_cut_and_reconnect);
     tcase_add_test(t, test_tls_bad_files_fail_creation);
     suite_add_tcase(s, t);
     return s;
