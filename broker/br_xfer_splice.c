@@ -126,8 +126,10 @@ static int sp_complete(struct br_conn *c, struct br_op *op, int res)
     if (res == -ECANCELED)
         return 0;
     if (op->kind == BR_OP_XFER_IN) {
+        /* the pipe is empty when a file -> pipe splice starts, so -EAGAIN cannot mean "pipe
+         * full": it is an error, not a reason to try again (which could spin) */
         if (res < 0)
-            return res == -EAGAIN || res == -EINTR ? 0 : res;
+            return res == -EINTR ? 0 : res;
         if (res == 0)
             return -ENODATA; /* the file is shorter than the range the store gave */
         c->pipe_fill += (size_t)res;
