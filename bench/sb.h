@@ -111,6 +111,8 @@ struct sb_broker {
  */
 int sb_broker_start(struct sb_broker *b, const char *binary, const char *dir, const char *data,
                     const char *name, const char *const *settings, char *why, size_t why_len);
+/* True when a line of the broker's log contains needle; the line is copied to line. */
+bool sb_broker_log_find(const struct sb_broker *b, const char *needle, char *line, size_t len);
 /* SIGTERM, wait up to 20 s, then SIGKILL. */
 void sb_broker_stop(struct sb_broker *b);
 /* utime + stime of pid in seconds; negative -errno-ish value when unreadable. */

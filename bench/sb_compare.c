@@ -215,6 +215,13 @@ static void run_path(const struct ctx *x, const struct path_def *d, struct sb_ro
             *failed = true;
         return;
     }
+    /* The broker's listener line says "ktls" or "tls-copy" (and why): a ktls row that would
+     * really measure the copy path is reported unavailable instead. */
+    if (d->ktls && sb_broker_log_find(&env.broker, "tls-copy", why, sizeof(why))) {
+        sb_broker_stop(&env.broker);
+        unavailable(row, "broker uses tls-copy: ", why);
+        return;
+    }
     snprintf(env.bootstrap, sizeof(env.bootstrap), "127.0.0.1:%d", env.broker.port);
     if (d->tls)
         snprintf(env.ca, sizeof(env.ca), "%s", x->cert);

@@ -120,6 +120,24 @@ void sb_broker_stop(struct sb_broker *b)
     b->pid = 0;
 }
 
+bool sb_broker_log_find(const struct sb_broker *b, const char *needle, char *line, size_t len)
+{
+    FILE *f = fopen(b->log, "r");
+    if (!f)
+        return false;
+    char buf[512];
+    bool found = false;
+    while (!found && fgets(buf, sizeof(buf), f)) {
+        if (strstr(buf, needle)) {
+            buf[strcspn(buf, "\n")] = 0;
+            snprintf(line, len, "%.300s", buf);
+            found = true;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
 double sb_proc_cpu_s(pid_t pid)
 {
     char path[64], buf[1024];
