@@ -14,7 +14,7 @@ need node nodejs
 build="${SPLICELOG_BUILD:-$ROOT/build}"
 bench="$build/splicelog-bench"
 # make test builds the suites, not the tools: build (or refresh) the bench here.
-make -C "$ROOT" --no-print-directory "$bench" >"$WORK/make.log" 2>&1 || {
+make -C "$ROOT" --no-print-directory BUILD="$build" "$bench" >"$WORK/make.log" 2>&1 || {
     tail -n 30 "$WORK/make.log" >&2
     fail "cannot build $bench"
 }
