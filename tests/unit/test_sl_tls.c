@@ -7,8 +7,9 @@
  *   on a server pinned to TLS 1.2.
  * - Decrypted bytes held by OpenSSL after a short read: sl__tls_pending says so while poll
  *   reports nothing.
- * - Verification: the server's CA unknown, a host name or IP the certificate does not name
- *   (https), the same with identification none; the reasons carry OpenSSL's words.
+ * - Verification: ssl.ca.location as a file or a hashed directory; the server's CA unknown, a host
+ * name or IP the certificate does not name (https), the same with identification none; the reasons
+ * carry OpenSSL's words.
  * - Client certificate required: refused without one (TLS 1.3: on the first read; TLS 1.2: in
  *   the handshake), accepted with one.
  * - A whole connection (sl__conn) over TLS: handshake from the CONNECTING state, eight
@@ -24,9 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "sl_int.h"
@@ -350,10 +353,10 @@ static void refused(const char *ca, const char *client, const char *endpoint, co
     sl__tls_ctx_free(ctx);
 }
 
-static void accepted(const char *endpoint, const char *host)
+static void accepted_ca(const char *ca, const char *endpoint, const char *host)
 {
     struct srv s = {0};
-    struct sl__tls_ctx *ctx = ctx_with("ca.pem", NULL, endpoint);
+    struct sl__tls_ctx *ctx = ctx_with(ca, NULL, endpoint);
     int fd, err;
     struct sl__tls *t = connect_to(&s, SRV_ECHO, ctx, host, &fd, &err);
     ck_assert_msg(err == 0, "%s: %s", host, sl__tls_reason(t));
@@ -364,6 +367,33 @@ static void accepted(const char *endpoint, const char *host)
     srv_join(&s, fd);
     sl__tls_ctx_free(ctx);
 }
+
+static void accepted(const char *endpoint, const char *host)
+{
+    accepted_ca("ca.pem", endpoint, host);
+}
+
+START_TEST(test_ca_directory)
+{
+    /* ssl.ca.location as a directory of certificates named by subject hash (openssl rehash). */
+    char dir[600], link[700];
+    snprintf(dir, sizeof(dir), "%s/cadir", certs);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    FILE *f = fopen(cert("ca.pem"), "r");
+    ck_assert_ptr_nonnull(f);
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    ck_assert_ptr_nonnull(x);
+    snprintf(link, sizeof(link), "%s/%08lx.0", dir, X509_subject_name_hash(x));
+    X509_free(x);
+    ck_assert_int_eq(symlink(cert("ca.pem"), link), 0);
+    accepted_ca("cadir", NULL, "127.0.0.1");
+    /* A directory without the CA: the chain does not verify. */
+    snprintf(dir, sizeof(dir), "%s/emptydir", certs);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    refused("emptydir", NULL, NULL, "127.0.0.1", "certificate verify failed");
+}
+END_TEST
 
 START_TEST(test_unknown_ca_refused)
 {
@@ -556,6 +586,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_echo_1mib_tls12);
     tcase_add_test(t, test_pending_bytes_poll_cannot_see);
     tcase_add_test(t, test_unknown_ca_refused);
+    tcase_add_test(t, test_ca_directory);
     tcase_add_test(t, test_host_verification);
     tcase_add_test(t, test_client_cert_required);
     tcase_add_test(t, test_tls_below_1_2_refused);
