@@ -543,6 +543,70 @@ START_TEST(log_append_time_topics)
 }
 END_TEST
 
+START_TEST(header_and_admin_edges)
+{
+    int fd = conn();
+    /* client_id null, and 2000 characters long: both legal. */
+    for (int variant = 0; variant < 2; variant++) {
+        static char longid[2001];
+        memset(longid, 'c', 2000);
+        uint8_t buf[4096];
+        struct kp_wr w;
+        kp_wr_init(&w, buf, sizeof buf);
+        kp_wr_i32(&w, 0);
+        kp_wr_i16(&w, 18);
+        kp_wr_i16(&w, 2);
+        kp_wr_i32(&w, 300 + variant);
+        kp_wr_nstr(&w, variant ? kp_str_of(longid) : KP_STR_NULL);
+        kp_wr_i32_at(&w, 0, (int32_t)(kp_wr_len(&w) - 4));
+        ck_assert_int_eq(tb_send_all(fd, buf, kp_wr_len(&w)), 0);
+        struct tb_frame f;
+        ck_assert_int_eq(tb_recv_frame(fd, &f, 1 << 20), 0);
+        ck_assert_int_eq(tb_frame_corr(&f), 300 + variant);
+        struct tb_api_versions av;
+        ck_assert_int_eq(tb_dec_api_versions(&f, 2, &av), 0);
+        ck_assert_int_eq(av.error, 0);
+        tb_frame_free(&f);
+    }
+    /* Metadata v1-v4 with an empty topic list: brokers only, no topics (librdkafka's
+     * broker-only refresh). */
+    for (int16_t v = 1; v <= 4; v++) {
+        struct tb_frame f;
+        CALL(fd, 3, v, 310 + v, &f, tb_enc_metadata(r, v, NULL, 0, true));
+        struct tb_metadata md;
+        ck_assert_int_eq(tb_dec_metadata(&f, v, &md), 0);
+        tb_frame_free(&f);
+        ck_assert_int_eq(md.n_brokers, 1);
+        ck_assert_msg(md.n_topics == 0, "Metadata v%d with no topics listed %d", v, md.n_topics);
+    }
+    /* A replication factor a single broker cannot give: INVALID_REPLICATION_FACTOR. */
+    struct tb_frame f;
+    CALL(fd, 19, 4, 320, &f, tb_enc_create_topics(r, 4, "rf3", 1, 3, 1000, false));
+    int16_t err = -1;
+    ck_assert_int_eq(tb_dec_create_topics(&f, 4, &err), 0);
+    tb_frame_free(&f);
+    ck_assert_msg(err == 38, "replication factor 3 on one broker: error %d", err);
+    CALL(fd, 19, 4, 321, &f, tb_enc_create_topics(r, 4, "rfdef", 1, -1, 1000, false));
+    ck_assert_int_eq(tb_dec_create_topics(&f, 4, &err), 0);
+    tb_frame_free(&f);
+    ck_assert_msg(err == 0, "replication factor -1 (default) at v4: error %d", err);
+    close(fd);
+}
+END_TEST
+
+START_TEST(delete_disabled_by_config)
+{
+    static const char *const extra[] = {"-o", "delete.topic.enable=false", NULL};
+    start_with(extra);
+    int fd = conn();
+    ck_assert_int_eq(create_v(fd, 4, "keep", 1, false), 0);
+    ck_assert_int_eq(delete_v(fd, 3, "keep"), 73); /* TOPIC_DELETION_DISABLED */
+    struct tb_metadata md;
+    ck_assert_int_eq(md_one(fd, "keep", false, &md), 0);
+    close(fd);
+}
+END_TEST
+
 /* ---- the harness's encoders agree with the project's codec ---------------------------------- */
 
 START_TEST(harness_requests_decode_with_kp_msg)
@@ -687,12 +751,14 @@ static Suite *suite(void)
     tcase_add_test(tc, produce_errors);
     tcase_add_test(tc, produce_malformed_records_field);
     tcase_add_test(tc, topic_names_that_escape);
+    tcase_add_test(tc, header_and_admin_edges);
     suite_add_tcase(s, tc);
     TCase *tn = tcase_create("config");
     tcase_add_checked_fixture(tn, bare_setup, teardown);
     tcase_set_timeout(tn, 60);
     tcase_add_test(tn, metadata_auto_create_disabled_by_config);
     tcase_add_test(tn, log_append_time_topics);
+    tcase_add_test(tn, delete_disabled_by_config);
     suite_add_tcase(s, tn);
     TCase *tk = tcase_create("codec");
     tcase_add_test(tk, harness_requests_decode_with_kp_msg);
