@@ -203,10 +203,17 @@ static int ctx_fail(struct sl__tls_ctx *t, char *errstr, size_t errstr_size, con
     return -EINVAL;
 }
 
+/* A path property that is set: an empty value counts as unset (as "-X ssl.ca.location="). */
+static const char *path_prop(const char *v) { return v && *v ? v : NULL; }
+
 int sl__tls_ctx_new(const sl_conf *conf, struct sl__tls_ctx **out, char *errstr, size_t errstr_size)
 {
     *out = NULL;
-    if (!conf->ssl_certificate_location != !conf->ssl_key_location) {
+    const char *ca = path_prop(conf->ssl_ca_location);
+    const char *crt = path_prop(conf->ssl_certificate_location);
+    const char *key = path_prop(conf->ssl_key_location);
+    const char *pass = path_prop(conf->ssl_key_password);
+    if (!crt != !key) {
         sl__errstr(errstr, errstr_size,
                    "ssl: ssl.certificate.location and ssl.key.location must be set together");
         return -EINVAL;
@@ -224,45 +231,40 @@ int sl__tls_ctx_new(const sl_conf *conf, struct sl__tls_ctx **out, char *errstr,
     SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
 
     char msg[1200];
-    if (conf->ssl_ca_location) {
+    if (ca) {
         struct stat st;
-        if (stat(conf->ssl_ca_location, &st) != 0) {
-            snprintf(msg, sizeof(msg), "ssl.ca.location \"%s\": %s", conf->ssl_ca_location,
-                     strerror(errno));
+        if (stat(ca, &st) != 0) {
+            snprintf(msg, sizeof(msg), "ssl.ca.location \"%s\": %s", ca, strerror(errno));
             return ctx_fail(t, errstr, errstr_size, msg);
         }
         bool dir = S_ISDIR(st.st_mode);
-        if (SSL_CTX_load_verify_locations(t->ctx, dir ? NULL : conf->ssl_ca_location,
-                                          dir ? conf->ssl_ca_location : NULL) != 1) {
-            snprintf(msg, sizeof(msg), "cannot load ssl.ca.location \"%s\"", conf->ssl_ca_location);
+        if (SSL_CTX_load_verify_locations(t->ctx, dir ? NULL : ca, dir ? ca : NULL) != 1) {
+            snprintf(msg, sizeof(msg), "cannot load ssl.ca.location \"%s\"", ca);
             return ctx_fail(t, errstr, errstr_size, msg);
         }
     } else if (SSL_CTX_set_default_verify_paths(t->ctx) != 1) {
         return ctx_fail(t, errstr, errstr_size, "cannot load the default CA locations");
     }
 
-    if (conf->ssl_certificate_location) {
+    if (crt) {
         /* The password is only needed while the key is read, here. */
         SSL_CTX_set_default_passwd_cb(t->ctx, pass_cb);
-        SSL_CTX_set_default_passwd_cb_userdata(t->ctx, conf->ssl_key_password);
-        int ok = SSL_CTX_use_certificate_chain_file(t->ctx, conf->ssl_certificate_location);
+        SSL_CTX_set_default_passwd_cb_userdata(t->ctx, (void *)pass); /* only read */
+        int ok = SSL_CTX_use_certificate_chain_file(t->ctx, crt);
         if (ok != 1) {
-            snprintf(msg, sizeof(msg), "cannot load ssl.certificate.location \"%s\"",
-                     conf->ssl_certificate_location);
-        } else if ((ok = SSL_CTX_use_PrivateKey_file(t->ctx, conf->ssl_key_location,
-                                                     SSL_FILETYPE_PEM)) != 1) {
+            snprintf(msg, sizeof(msg), "cannot load ssl.certificate.location \"%s\"", crt);
+        } else if ((ok = SSL_CTX_use_PrivateKey_file(t->ctx, key, SSL_FILETYPE_PEM)) != 1) {
             unsigned long e = ERR_peek_last_error();
             if (ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH)
                 snprintf(msg, sizeof(msg), "ssl.key.location \"%s\" does not match the certificate",
-                         conf->ssl_key_location);
+                         key);
             else
-                snprintf(msg, sizeof(msg), "cannot load ssl.key.location \"%s\"%s",
-                         conf->ssl_key_location,
-                         conf->ssl_key_password ? " (wrong ssl.key.password?)"
-                                                : " (encrypted? set ssl.key.password)");
+                snprintf(msg, sizeof(msg), "cannot load ssl.key.location \"%s\"%s", key,
+                         pass ? " (wrong ssl.key.password?)"
+                              : " (encrypted? set ssl.key.password)");
         } else if ((ok = SSL_CTX_check_private_key(t->ctx)) != 1) {
             snprintf(msg, sizeof(msg), "ssl.key.location \"%s\" does not match the certificate",
-                     conf->ssl_key_location);
+                     key);
         }
         SSL_CTX_set_default_passwd_cb(t->ctx, NULL);
         SSL_CTX_set_default_passwd_cb_userdata(t->ctx, NULL);

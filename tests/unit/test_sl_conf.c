@@ -199,6 +199,7 @@ START_TEST(test_ssl_files_checked_at_creation)
     sl_conf *c2 = sl_conf_dup(c);
     sl_conf *c3 = sl_conf_dup(c);
     char err[512] = "";
+    ck_assert_int_eq(sl_conf_set(c, "ssl.ca.location", "", NULL, 0), 0); /* "" is unset */
     sl_producer *p = sl_producer_new(c, err, sizeof(err));
     ck_assert_msg(p != NULL, "%s", err);
     sl_producer_free(p);
