@@ -171,7 +171,12 @@ struct io_uring_sqe *br_ring_sqe(struct br_ring *r, struct br_op *op)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
     while (!sqe) {
-        io_uring_submit(&r->ring);
+        /* The queue is full: submit to make room. The loop consumes every CQE before
+         * handling it (br_server.c), so the kernel always has room to complete; -EBUSY /
+         * -EAGAIN here are transient (the kernel flushing completions) and retried. */
+        int rc = io_uring_submit(&r->ring);
+        if (rc < 0 && rc != -EBUSY && rc != -EAGAIN && rc != -EINTR)
+            abort(); /* a broken ring: nothing sensible is left to do */
         sqe = io_uring_get_sqe(&r->ring);
     }
     io_uring_sqe_set_data(sqe, op);

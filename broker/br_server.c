@@ -428,14 +428,17 @@ static void *loop_main(void *arg)
             break;
         }
         loop->now_ms = br_now_ms();
+        /* Each CQE is consumed before it is handled: handling may queue and submit new
+         * SQEs whose completions need room in the CQ ring, and a ring kept full by our own
+         * unconsumed batch would make every submit fail (-EBUSY). The batch is bounded so
+         * timers and wake-ups still get their turn. */
         struct io_uring_cqe *cqe;
-        unsigned head, n = 0;
-        io_uring_for_each_cqe(&loop->ring.ring, head, cqe)
-        {
-            dispatch(loop, cqe);
-            n++;
+        for (int n = 0; n < 4 * RING_ENTRIES && io_uring_peek_cqe(&loop->ring.ring, &cqe) == 0;
+             n++) {
+            struct io_uring_cqe copy = *cqe;
+            io_uring_cqe_seen(&loop->ring.ring, cqe);
+            dispatch(loop, &copy);
         }
-        io_uring_cq_advance(&loop->ring.ring, n);
 
         loop->now_ms = br_now_ms();
         if (!loop->stopping && atomic_load(&srv->stopping))
