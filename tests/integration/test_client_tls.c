@@ -15,7 +15,9 @@
  * - Client certificate required by the front: with the CA-signed client certificate the round
  *   trip works; without one, and with a self-signed one, the client gets a transport error
  *   and a logged reason.
- * - A TLS client on the broker's plaintext port: a handshake error, not a hang.
+ * - A TLS client on the broker's plaintext port: a handshake error, not a hang; a listener
+ *   that never answers the ClientHello: the record fails after request.timeout.ms.
+ * - The TLS connection cut mid-production (socat killed) and back: reconnect, no SIGPIPE.
  * - Bad files (CA missing, encrypted key with a wrong password) fail the handle's creation
  *   with the reason in errstr.
  * LeakSanitizer covers every test (the suite is built with ASan).
@@ -514,6 +516,32 @@ START_TEST(test_tls_client_on_plaintext_port)
 }
 END_TEST
 
+START_TEST(test_tls_handshake_stall_times_out)
+{
+    /* A listener that never answers the ClientHello (nobody accepts; the backlog holds the
+     * connection): the handshake is bounded by request.timeout.ms, the record fails. */
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(lfd, 16), 0);
+    ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
+    snprintf(bootstrap, sizeof(bootstrap), "127.0.0.1:%d", ntohs(a.sin_port));
+    sl_conf *c = tls_conf(cert("ca.pem"), NULL, NULL);
+    sl_conf_set(c, "request.timeout.ms", "1000", NULL, 0);
+    char err[512] = "";
+    sl_producer *p = sl_producer_new(c, err, sizeof(err));
+    ck_assert_msg(p != NULL, "%s", err);
+    sl_err e = sl_produce(p, "stall", 0, NULL, 0, "v", 1, NULL, 0, 0, NULL);
+    ck_assert_msg(e == SL_ERR__TIMED_OUT || e == SL_ERR__TRANSPORT, "%s", sl_err2str(e));
+    sl_stats st;
+    sl_producer_stats(p, &st);
+    ck_assert_uint_eq(st.connects, 0); /* never got past the handshake */
+    sl_producer_free(p);
+    close(lfd);
+}
+END_TEST
+
 START_TEST(test_tls_bad_files_fail_creation)
 {
     snprintf(bootstrap, sizeof(bootstrap), "127.0.0.1:1");
@@ -554,6 +582,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_tls_client_on_plaintext_port);
     tcase_add_test(t, test_tls_connection_cut_and_reconnect);
     tcase_add_test(t, test_tls_bad_files_fail_creation);
+    tcase_add_test(t, test_tls_handshake_stall_times_out);
     suite_add_tcase(s, t);
     return s;
 }
