@@ -227,7 +227,11 @@ int sl__tls_ctx_new(const sl_conf *conf, struct sl__tls_ctx **out, char *errstr,
     if (!t->ctx)
         return ctx_fail(t, errstr, errstr_size, "SSL_CTX_new failed");
     SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
-    SSL_CTX_set_options(t->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    /* A broker that closes without close_notify is a closed connection, as in plaintext (not a
+     * TLS error to log): a truncated response is never mistaken for a whole one, since every
+     * Kafka frame carries its length. */
+    SSL_CTX_set_options(t->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+                                    SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
 
     char msg[1200];
@@ -351,8 +355,7 @@ static int ssl_result(struct sl__tls *t, int ret, const char *op)
         t->want = POLLOUT;
         return -EAGAIN;
     case SSL_ERROR_ZERO_RETURN:
-        snprintf(t->reason, sizeof(t->reason), "%s: connection closed by the broker (close_notify)",
-                 op);
+        snprintf(t->reason, sizeof(t->reason), "%s: connection closed by the broker", op);
         ERR_clear_error();
         return -ECONNRESET;
     case SSL_ERROR_SYSCALL: {
