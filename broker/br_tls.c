@@ -41,7 +41,8 @@ struct br_tls {
     bool socket_mode;
     bool established;
     bool rx_eof;
-    short want; /* socket mode: POLLIN / POLLOUT */
+    bool in_blocked; /* the last handshake/read step waits for room in tx, not for input */
+    short want;      /* socket mode: POLLIN / POLLOUT */
     char err[256];
 
     uint8_t *rx;
@@ -648,12 +649,14 @@ int br_tls_handshake(struct br_tls *t)
         return 0;
     ERR_clear_error();
     int ret = SSL_do_handshake(t->ssl);
+    t->in_blocked = false;
     if (ret == 1) {
         t->established = true;
         return 0;
     }
     int rc = ssl_fail(t, ret);
     ERR_clear_error();
+    t->in_blocked = rc == -EAGAIN && t->want == POLLOUT;
     return rc == -ESHUTDOWN ? -ECONNRESET : rc;
 }
 
@@ -666,10 +669,12 @@ ssize_t br_tls_read(struct br_tls *t, void *buf, size_t len)
     ERR_clear_error();
     size_t n = 0;
     int ret = SSL_read_ex(t->ssl, buf, len, &n);
+    t->in_blocked = false;
     if (ret == 1)
         return (ssize_t)n;
     int rc = ssl_fail(t, ret);
     ERR_clear_error();
+    t->in_blocked = rc == -EAGAIN && t->want == POLLOUT;
     return rc == -ESHUTDOWN ? 0 : rc;
 }
 
@@ -706,6 +711,8 @@ void br_tls_shutdown(struct br_tls *t)
 }
 
 short br_tls_want(const struct br_tls *t) { return t->want; }
+
+bool br_tls_input_blocked(const struct br_tls *t) { return t->in_blocked; }
 
 /* ---- description ---------------------------------------------------------------------- */
 

@@ -141,6 +141,12 @@ ssize_t br_tls_write(struct br_tls *t, const void *buf, size_t len);
 void br_tls_shutdown(struct br_tls *t);
 /* Socket mode: POLLIN/POLLOUT the last -EAGAIN waits for. */
 short br_tls_want(const struct br_tls *t);
+/*
+ * True when the last br_tls_handshake()/br_tls_read() returned -EAGAIN because tx was full
+ * (a handshake flight larger than tx, a TLS 1.3 KeyUpdate answer while a large response
+ * fills tx): call it again once tx has drained, even if no new ciphertext arrives.
+ */
+bool br_tls_input_blocked(const struct br_tls *t);
 
 /* ---- description ----------------------------------------------------------------------- */
 

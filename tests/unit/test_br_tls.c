@@ -148,10 +148,13 @@ static int fill_rx(struct srv *s, int timeout_ms)
     return 1;
 }
 
+static int g_blocked_steps; /* handshake steps that waited for tx rather than input */
+
 static int srv_handshake(struct srv *s)
 {
     for (;;) {
         int rc = br_tls_handshake(s->t);
+        bool blocked = br_tls_input_blocked(s->t);
         int f = flush_tx(s);
         if (rc == 0)
             return f;
@@ -159,6 +162,10 @@ static int srv_handshake(struct srv *s)
             return rc;
         if (f < 0)
             return f;
+        if (blocked) {
+            g_blocked_steps++;
+            continue; /* tx drained: the flight goes on without new input */
+        }
         int r = fill_rx(s, 10000);
         if (r < 0)
             return r;
@@ -783,6 +790,46 @@ START_TEST(test_disconnect_mid_record)
 }
 END_TEST
 
+/* A server flight bigger than tx (a long certificate chain): the handshake stops for room in
+ * tx, says so (br_tls_input_blocked), and finishes once tx drained, without new input. */
+START_TEST(test_handshake_flight_larger_than_tx)
+{
+    char chain[700], p[600];
+    snprintf(chain, sizeof(chain), "%s/long-chain.pem", g_dir);
+    FILE *out = fopen(chain, "w");
+    ck_assert_ptr_nonnull(out);
+    char buf[8192];
+    for (int i = 0; i < 90; i++) {
+        FILE *in = fopen(tb_cert_path(p, sizeof(p), g_dir, i == 0 ? "server.pem" : "ca.pem"), "r");
+        ck_assert_ptr_nonnull(in);
+        size_t n;
+        while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+            ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+        fclose(in);
+    }
+    fclose(out);
+    struct br_tls_conf conf;
+    conf_default(&conf);
+    char err[256];
+    ck_assert_int_eq(br_tls_conf_set(&conf, "ssl.certificate.location", chain, err, sizeof(err)),
+                     0);
+    struct srv s;
+    srv_open(&s, &conf, 1); /* the smallest tx: two records */
+    struct cli c = {.n_out = 5000, .n_in = 5000};
+    cli_start(&c);
+    g_blocked_steps = 0;
+    int rc = srv_handshake(&s);
+    ck_assert_msg(rc == 0, "handshake: %d %s", rc, br_tls_error(s.t));
+    ck_assert_int_gt(g_blocked_steps, 0);
+    srv_expect_pattern(&s, 5000);
+    srv_send_pattern(&s, 5000, BR_TLS_RECORD_MAX);
+    cli_join(&c);
+    ck_assert_msg(c.rc == 0, "client: %d %s", c.rc, c.err);
+    srv_close(&s);
+    unlink(chain);
+}
+END_TEST
+
 START_TEST(test_close_notify_reads_zero)
 {
     struct br_tls_conf conf;
@@ -1073,6 +1120,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_stalled_handshake);
     tcase_add_test(tc, test_disconnect_mid_record);
     tcase_add_test(tc, test_close_notify_reads_zero);
+    tcase_add_test(tc, test_handshake_flight_larger_than_tx);
     tcase_add_test(tc, test_sniff);
     tcase_add_test(tc, test_ktls_probe_reports);
     tcase_add_test(tc, test_ktls_sendfile_where_available);
