@@ -47,7 +47,9 @@
  *   fails them with the reason (OpenSSL's included) in errstr. A failed handshake (unknown CA,
  *   host mismatch, client certificate refused) is a connection failure: the requests on it
  *   fail or are retried like any other SL_ERR__TRANSPORT, and the reason is logged (level 3,
- *   facility "SSL") through the log callback, or to stderr when none is set.
+ *   facility "SSL"; the same connection's next failures at level 7 until it works again)
+ *   through the log callback, or to stderr when none is set. A broker closing a connection
+ *   is not a TLS error (not logged). Writes never raise SIGPIPE, over TLS or not.
  * - Group subscription is not implemented yet; the consumer takes explicit assignments
  *   (sl_consumer_assign). A future sl_consumer_subscribe() will sit beside it.
  */
@@ -246,9 +248,9 @@ SL_API void sl_conf_set_opaque(sl_conf *conf, void *opaque);
 
 /*
  * Log lines: level as in syslog (3 error, 4 warning, 6 info, 7 debug), a facility ("SSL") and
- * a message, valid only during the call. Runs on the calling thread from any call that does
- * network I/O. Without a callback, lines of level <= 4 are written to stderr. Today the
- * library logs TLS failures (with OpenSSL's reason) only.
+ * a message, valid only during the call; opaque is sl_conf_set_opaque's. Runs on the calling
+ * thread from any call that does network I/O. Without a callback, lines of level <= 4 are written
+ * to stderr. Today the library logs TLS failures (with OpenSSL's reason) only.
  */
 typedef void(sl_log_cb)(void *opaque, int level, const char *fac, const char *msg);
 SL_API void sl_conf_set_log_cb(sl_conf *conf, sl_log_cb *cb);
