@@ -440,6 +440,42 @@ START_TEST(produce_errors)
 }
 END_TEST
 
+START_TEST(produce_legacy_versions)
+{
+    /* Produce v0-2 (advertised when the range starts at 0, for librdkafka's compression gate)
+     * carry legacy message sets; a v2 RecordBatch in one is refused with an error at the
+     * request's version, nothing is appended, and the connection stays usable. */
+    int fd = conn();
+    ck_assert_int_eq(create_v(fd, 4, "legacy", 1, false), 0);
+    struct tb_frame f;
+    CALL(fd, 18, 2, 350, &f, tb_enc_api_versions(r, 2));
+    struct tb_api_versions av;
+    ck_assert_int_eq(tb_dec_api_versions(&f, 2, &av), 0);
+    tb_frame_free(&f);
+    int16_t pmin = 0, pmax = 0;
+    ck_assert(tb_api_range(&av, 0, &pmin, &pmax));
+    uint8_t batch[1024];
+    long len = tb_batch_values(batch, sizeof batch, "legacy", 0, 2, 0, false, 1);
+    ck_assert_int_gt(len, 0);
+    for (int16_t v = pmin; v < 3; v++) {
+        CALL(fd, 0, v, 360 + v, &f,
+             tb_enc_produce(r, v, -1, 1000, "legacy", 0, batch, (size_t)len));
+        struct tb_produce_resp pr;
+        int rc = tb_dec_produce(&f, v, &pr);
+        ck_assert_msg(rc == 0,
+                      "Produce v%d is advertised, but its %zu-byte response (body starting "
+                      "0x%02x%02x) is not a ProduceResponse v%d",
+                      v, f.len, f.len > 5 ? f.data[4] : 0, f.len > 5 ? f.data[5] : 0, v);
+        tb_frame_free(&f);
+        ck_assert_msg(pr.error != 0, "Produce v%d with a magic-2 batch accepted", v);
+    }
+    struct tb_list_offsets_resp lo = lo_v(fd, 2, "legacy", 0, -1);
+    ck_assert_int_eq(lo.error, 0);
+    ck_assert_int_eq(lo.offset, 0);
+    close(fd);
+}
+END_TEST
+
 START_TEST(produce_malformed_records_field)
 {
     int fd = conn();
@@ -750,6 +786,7 @@ static Suite *suite(void)
     tcase_add_test(tc, list_offsets_earliest_latest_by_time);
     tcase_add_test(tc, produce_errors);
     tcase_add_test(tc, produce_malformed_records_field);
+    tcase_add_test(tc, produce_legacy_versions);
     tcase_add_test(tc, topic_names_that_escape);
     tcase_add_test(tc, header_and_admin_edges);
     suite_add_tcase(s, tc);

@@ -202,7 +202,8 @@ void tb_enc_metadata(struct tb_req *r, int16_t version, const char *const *topic
 void tb_enc_produce(struct tb_req *r, int16_t version, int16_t acks, int32_t timeout_ms,
                     const char *topic, int32_t partition, const uint8_t *records, size_t len)
 {
-    kp_wr_nstr(&r->wr, KP_STR_NULL); /* transactional_id */
+    if (version >= 3)
+        kp_wr_nstr(&r->wr, KP_STR_NULL); /* transactional_id */
     kp_wr_i16(&r->wr, acks);
     kp_wr_i32(&r->wr, timeout_ms);
     kp_wr_array(&r->wr, 1);
@@ -426,10 +427,11 @@ int tb_dec_produce(const struct tb_frame *f, int16_t version, struct tb_produce_
     (void)kp_rd_i32(&rd);
     out->error = kp_rd_i16(&rd);
     out->base_offset = kp_rd_i64(&rd);
-    out->log_append_time = kp_rd_i64(&rd);
+    out->log_append_time = version >= 2 ? kp_rd_i64(&rd) : -1;
     if (version >= 5)
         out->log_start_offset = kp_rd_i64(&rd);
-    (void)kp_rd_i32(&rd); /* throttle, last */
+    if (version >= 1)
+        (void)kp_rd_i32(&rd); /* throttle, last */
     return rd_done(&rd);
 }
 

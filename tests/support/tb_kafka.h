@@ -70,7 +70,7 @@ void tb_enc_api_versions(struct tb_req *r, int16_t version);
 /* Metadata v0-4: topics (n == -1: null = all topics; v0 sends an empty array for all). */
 void tb_enc_metadata(struct tb_req *r, int16_t version, const char *const *topics, int n,
                      bool allow_auto_create);
-/* Produce v3-7 to one partition; records may be NULL (null records). */
+/* Produce v0-7 to one partition (transactional_id from v3); records may be NULL (null). */
 void tb_enc_produce(struct tb_req *r, int16_t version, int16_t acks, int32_t timeout_ms,
                     const char *topic, int32_t partition, const uint8_t *records, size_t len);
 
