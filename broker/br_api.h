@@ -95,6 +95,7 @@ int br_api_metadata(struct br_req *q, struct br_resp *r);
 int br_api_create_topics(struct br_req *q, struct br_resp *r);
 int br_api_delete_topics(struct br_req *q, struct br_resp *r);
 int br_api_produce(struct br_req *q, struct br_resp *r);
+int br_api_produce_legacy(struct br_req *q, struct br_resp *r); /* v0-2: refused */
 int br_api_fetch(struct br_req *q, struct br_resp *r);
 int br_api_list_offsets(struct br_req *q, struct br_resp *r);
 

@@ -22,6 +22,8 @@
 
 #define NAME_MAX_LEN 249
 
+static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
+
 /* APIs this broker has handlers for (br_dispatch's switch). */
 static bool handled(int16_t key)
 {
@@ -142,25 +144,24 @@ static bool name_cstr(struct kp_str s, char *buf)
     return true;
 }
 
-int br_api_metadata(struct br_req *q, struct br_resp *r)
+/* Builds the Metadata response for the named topics (or all); topics that do not exist get
+ * errs[i] when given and non-zero, else UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION
+ * for an invalid name). Creates nothing. */
+static int metadata_build(struct br_req *q, struct br_resp *r, const struct kp_str *names,
+                          int32_t n, bool all, const int16_t *errs)
 {
     struct br_server *srv = q->srv;
-    struct kp_metadata_req req;
-    int rc = BR_DECODE(q, kp_metadata_req_decode, &req);
-    if (rc < 0)
-        return br_req_bad(q, rc);
-
+    int rc = 0;
     struct topic_list tl = {0};
-    bool all = kp_metadata_req_all_topics(&req, q->api_version);
     if (all) {
         st_topic_foreach(srv->store, collect, &tl);
     } else {
-        tl.cap = req.n_topics > 0 ? req.n_topics : 1;
+        tl.cap = n > 0 ? n : 1;
         tl.t = calloc((size_t)tl.cap, sizeof(*tl.t));
         if (!tl.t)
             return -ENOMEM;
-        for (int32_t i = 0; i < req.n_topics; i++) {
-            struct kp_str name = req.topics[i];
+        for (int32_t i = 0; i < n; i++) {
+            struct kp_str name = names[i];
             struct kp_metadata_topic *t = &tl.t[tl.n++];
             *t = (struct kp_metadata_topic){.name = name};
             int32_t np =
@@ -170,30 +171,12 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
                 continue;
             }
             char cname[NAME_MAX_LEN + 1];
-            if (!name_cstr(name, cname) || !st_topic_name_valid(cname, strlen(cname))) {
+            if (!name_cstr(name, cname) || !st_topic_name_valid(cname, strlen(cname)))
                 t->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
-                continue;
-            }
-            if (!req.allow_auto_topic_creation || !srv->cfg->auto_create_topics) {
+            else if (errs && errs[i])
+                t->error_code = errs[i];
+            else
                 t->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-                continue;
-            }
-            int crc = st_topic_create(srv->store, cname, srv->cfg->num_partitions, NULL);
-            if (crc == 0)
-                br_info("auto-created topic %s with %d partition(s) (Metadata from peer=%s)", cname,
-                        srv->cfg->num_partitions, q->conn->peer);
-            if (crc < 0 && crc != -EEXIST) {
-                br_warn("cannot auto-create topic %s: %s", cname, strerror(-crc));
-                t->error_code =
-                    crc == -EINVAL ? KP_ERR_INVALID_TOPIC_EXCEPTION : KP_ERR_UNKNOWN_SERVER_ERROR;
-                continue;
-            }
-            np = st_topic_partitions(srv->store, name.ptr, (size_t)name.len);
-            if (np < 0) {
-                t->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION; /* deleted meanwhile */
-                continue;
-            }
-            t->n_partitions = np;
         }
     }
     if (tl.oom) {
@@ -206,7 +189,9 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
     for (int32_t i = 0; i < tl.n; i++)
         nparts += tl.t[i].error_code ? 0 : (size_t)tl.t[i].n_partitions;
     struct kp_arena a;
-    rc = br_enc_arena(q, &a, nparts * sizeof(struct kp_metadata_partition) + 64);
+    /* + per topic: kp_arena_alloc aligns every allocation */
+    rc =
+        br_enc_arena(q, &a, nparts * sizeof(struct kp_metadata_partition) + (size_t)tl.n * 16 + 64);
     if (rc < 0) {
         if (all)
             topic_list_free(&tl);
@@ -266,6 +251,146 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
     else
         free(tl.t);
     return rc < 0 ? rc : BR_REPLY;
+}
+
+/*
+ * Auto-creation. Creating a topic costs directories and files, so a Metadata request naming
+ * thousands of new topics must not hold anyone up: at most AUTO_CREATE_PER_REQUEST missing
+ * topics are created per request, on the admin thread; the others are answered
+ * LEADER_NOT_AVAILABLE, Kafka's "being created" code, which clients retry (and the retry
+ * creates the next ones).
+ */
+#define AUTO_CREATE_PER_REQUEST 64
+
+struct md_job {
+    struct br_admin_job job; /* first: the BR_OP_ADMIN op */
+    int32_t n;
+    bool all;
+    struct kp_str *names; /* copies, NUL-terminated, in the scratch memory */
+    int16_t *errs;        /* per topic: error when it does not exist afterwards */
+    bool *create;
+    int32_t partitions;
+    char peer[64];
+};
+
+static void md_run(struct br_admin_job *j)
+{
+    struct md_job *mj = (struct md_job *)j;
+    struct br_server *srv = j->loop->srv;
+    for (int32_t i = 0; i < mj->n; i++) {
+        if (!mj->create[i])
+            continue;
+        const char *name = mj->names[i].ptr;
+        int crc = st_topic_create(srv->store, name, mj->partitions, NULL);
+        if (crc == 0) {
+            br_info("auto-created topic %s with %d partition(s) (Metadata from peer=%s)", name,
+                    mj->partitions, mj->peer);
+        } else if (crc != -EEXIST) {
+            br_warn("cannot auto-create topic %s: %s", name, strerror(-crc));
+            mj->errs[i] =
+                crc == -EINVAL ? KP_ERR_INVALID_TOPIC_EXCEPTION : KP_ERR_UNKNOWN_SERVER_ERROR;
+        }
+    }
+}
+
+static void md_done(struct br_admin_job *j)
+{
+    struct md_job *mj = (struct md_job *)j;
+    struct br_resp *r = j->resp;
+    struct br_req q = {.conn = r->conn,
+                       .loop = j->loop,
+                       .srv = j->loop->srv,
+                       .api_key = r->api_key,
+                       .api_version = r->api_version,
+                       .corr = r->corr};
+    int rc = metadata_build(&q, r, mj->names, mj->n, mj->all, mj->errs);
+    if (rc < 0) {
+        br_err("peer=%s: cannot build a Metadata response: %s", r->conn->peer, strerror(-rc));
+        br_conn_close(r->conn, "cannot build a Metadata response");
+        return;
+    }
+    br_conn_resp_ready(r);
+}
+
+int br_api_metadata(struct br_req *q, struct br_resp *r)
+{
+    struct br_server *srv = q->srv;
+    struct kp_metadata_req req;
+    int rc = BR_DECODE(q, kp_metadata_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    bool all = kp_metadata_req_all_topics(&req, q->api_version);
+    bool may_create = !all && req.allow_auto_topic_creation && srv->cfg->auto_create_topics;
+    int32_t missing = 0;
+    for (int32_t i = 0; may_create && i < req.n_topics; i++) {
+        struct kp_str name = req.topics[i];
+        char cname[NAME_MAX_LEN + 1];
+        if (name_cstr(name, cname) && st_topic_name_valid(cname, strlen(cname)) &&
+            st_topic_partitions(srv->store, name.ptr, (size_t)name.len) < 0)
+            missing++;
+    }
+    if (missing == 0) {
+        rc = metadata_build(q, r, req.topics, req.n_topics, all, NULL);
+        return rc < 0 ? rc : BR_REPLY;
+    }
+
+    /* copy what the job and the later answer need out of the request */
+    size_t n = (size_t)req.n_topics;
+    size_t names = 0;
+    for (int32_t i = 0; i < req.n_topics; i++)
+        names += (size_t)(req.topics[i].len > 0 ? req.topics[i].len : 0) + 1;
+    size_t need = align8(sizeof(struct md_job)) + align8(n * sizeof(struct kp_str)) +
+                  align8(n * sizeof(int16_t)) + align8(n * sizeof(bool)) + names;
+    rc = br_resp_scratch(r, need);
+    if (rc < 0)
+        return rc;
+    uint8_t *m = r->scratch;
+    struct md_job *mj = (struct md_job *)m;
+    memset(mj, 0, sizeof(*mj));
+    m += align8(sizeof(*mj));
+    mj->names = (struct kp_str *)m;
+    m += align8(n * sizeof(struct kp_str));
+    mj->errs = (int16_t *)m;
+    m += align8(n * sizeof(int16_t));
+    mj->create = (bool *)m;
+    m += align8(n * sizeof(bool));
+    char *nb = (char *)m;
+    mj->n = req.n_topics;
+    mj->all = false;
+    mj->partitions = srv->cfg->num_partitions;
+    snprintf(mj->peer, sizeof(mj->peer), "%s", q->conn->peer);
+    int32_t chosen = 0;
+    for (int32_t i = 0; i < req.n_topics; i++) {
+        struct kp_str name = req.topics[i];
+        int32_t nl = name.len > 0 ? name.len : 0;
+        if (nl)
+            memcpy(nb, name.ptr, (size_t)nl);
+        nb[nl] = 0;
+        mj->names[i] = (struct kp_str){nb, name.len};
+        mj->errs[i] = 0;
+        mj->create[i] = false;
+        if (nl > 0 && nl <= NAME_MAX_LEN && !memchr(nb, 0, (size_t)nl) &&
+            st_topic_name_valid(nb, (size_t)nl) &&
+            st_topic_partitions(srv->store, nb, (size_t)nl) < 0) {
+            if (chosen < AUTO_CREATE_PER_REQUEST) {
+                mj->create[i] = true;
+                chosen++;
+            } else {
+                mj->errs[i] = KP_ERR_LEADER_NOT_AVAILABLE; /* created by a later request */
+            }
+        }
+        nb += nl + 1;
+    }
+    if (missing > AUTO_CREATE_PER_REQUEST)
+        br_info("peer=%s: Metadata names %d missing topics: creating %d now, the rest answer "
+                "LEADER_NOT_AVAILABLE until a retry creates them",
+                q->conn->peer, missing, AUTO_CREATE_PER_REQUEST);
+    mj->job.resp = r;
+    mj->job.run = md_run;
+    mj->job.done = md_done;
+    r->state = BR_RESP_WAIT_ADMIN;
+    br_admin_submit(q->loop, &mj->job);
+    return BR_REPLY;
 }
 
 /* ---- CreateTopics --------------------------------------------------------------------- */
@@ -383,8 +508,6 @@ static void ct_done(struct br_admin_job *j)
     }
     br_conn_resp_ready(r);
 }
-
-static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
 
 int br_api_create_topics(struct br_req *q, struct br_resp *r)
 {

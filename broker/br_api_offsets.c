@@ -79,7 +79,9 @@ int br_api_list_offsets(struct br_req *q, struct br_resp *r)
     struct kp_arena a;
     rc = br_enc_arena(q, &a,
                       (size_t)req.n_topics * sizeof(struct kp_list_offsets_resp_topic) +
-                          nparts * sizeof(struct kp_list_offsets_resp_partition) + 64);
+                          nparts * sizeof(struct kp_list_offsets_resp_partition) +
+                          /* kp_arena_alloc aligns each allocation */
+                          ((size_t)req.n_topics + 1) * 16 + 64);
     if (rc < 0)
         return rc;
     struct kp_list_offsets_resp_topic *topics =

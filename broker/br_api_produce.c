@@ -142,7 +142,9 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
     struct kp_arena a;
     rc = br_enc_arena(q, &a,
                       (size_t)req.n_topics * sizeof(struct kp_produce_resp_topic) +
-                          nparts * sizeof(struct kp_produce_resp_partition) + 64);
+                          nparts * sizeof(struct kp_produce_resp_partition) +
+                          /* kp_arena_alloc aligns each allocation */
+                          ((size_t)req.n_topics + 1) * 16 + 64);
     if (rc < 0)
         return rc;
     struct kp_produce_resp_topic *topics =
@@ -207,4 +209,64 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
         }
     }
     return BR_REPLY;
+}
+
+/*
+ * Produce v0-2. Advertised only so that librdkafka enables gzip/snappy (its feature gate asks
+ * for Produce v0); these versions carry legacy message sets (magic 0/1), which this broker
+ * does not store. Every partition is refused with UNSUPPORTED_FOR_MESSAGE_FORMAT, in a
+ * response at the request's version, and nothing is appended:
+ *   request  acks int16, timeout int32, [topic STRING, [partition int32, records BYTES]]
+ *   response [topic, [partition, error int16, base_offset int64, (v2) log_append_time int64]],
+ *            (v1+) throttle_time_ms int32
+ */
+int br_api_produce_legacy(struct br_req *q, struct br_resp *r)
+{
+    int16_t v = q->api_version;
+    struct kp_rd rd = q->rd;
+    int16_t acks = kp_rd_i16(&rd);
+    kp_rd_i32(&rd); /* timeout_ms */
+    int32_t nt = kp_rd_array(&rd, 6, false);
+    /* pass 1: validate the shape and size the response */
+    size_t cap = 64;
+    struct kp_rd scan = rd;
+    for (int32_t i = 0; i < nt && kp_rd_ok(&scan); i++) {
+        struct kp_str name = kp_rd_str(&scan);
+        int32_t np = kp_rd_array(&scan, 8, false);
+        cap += 6 + (size_t)(name.len > 0 ? name.len : 0);
+        for (int32_t j = 0; j < np && kp_rd_ok(&scan); j++) {
+            kp_rd_i32(&scan);
+            kp_rd_nbytes(&scan);
+            cap += 4 + 2 + 8 + 8;
+        }
+    }
+    if (!kp_rd_ok(&scan) || kp_rd_left(&scan) != 0)
+        return br_req_bad(q, -EBADMSG);
+    br_warn("peer=%s: Produce v%d (legacy message format) refused: "
+            "UNSUPPORTED_FOR_MESSAGE_FORMAT",
+            q->conn->peer, v);
+    if (acks == 0)
+        return -EPROTO; /* no response to carry the error: close, as Kafka does */
+    int rc = br_resp_reserve(r, cap + 16);
+    if (rc < 0)
+        return rc;
+    br_resp_begin(r);
+    kp_wr_array(&r->wr, nt);
+    for (int32_t i = 0; i < nt; i++) {
+        kp_wr_str(&r->wr, kp_rd_str(&rd));
+        int32_t np = kp_rd_array(&rd, 8, false);
+        kp_wr_array(&r->wr, np);
+        for (int32_t j = 0; j < np; j++) {
+            kp_wr_i32(&r->wr, kp_rd_i32(&rd));
+            kp_rd_nbytes(&rd);
+            kp_wr_i16(&r->wr, KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT);
+            kp_wr_i64(&r->wr, -1); /* base_offset */
+            if (v >= 2)
+                kp_wr_i64(&r->wr, -1); /* log_append_time */
+        }
+    }
+    if (v >= 1)
+        kp_wr_i32(&r->wr, 0); /* throttle_time_ms */
+    rc = br_resp_finish(r);
+    return rc < 0 ? rc : BR_REPLY;
 }

@@ -141,6 +141,8 @@ int br_dispatch(struct br_conn *c, struct br_resp *r, uint8_t *frame, size_t len
         br_debug("peer=%s: %s v%d correlation id %d, %zu bytes", c->peer, kp_api_name(h.api_key),
                  h.api_version, h.correlation_id, len);
 
+    if (h.api_key == KP_API_PRODUCE && h.api_version >= 0 && h.api_version < 3)
+        return br_api_produce_legacy(&q, r); /* advertised, see br_api_versions */
     if (!kp_api_supported(h.api_key, h.api_version)) {
         if (h.api_key == KP_API_API_VERSIONS)
             return api_versions_fallback(&q, r);
