@@ -457,6 +457,88 @@ START_TEST(large_requests_and_the_frame_limit)
 }
 END_TEST
 
+START_TEST(transfer_resources_exhausted)
+{
+    /* One splice pipe per loop (or a 4 KiB copy buffer), and 8 connections that each asked
+     * for ~4 MiB and do not read yet: a well-behaved client that asks now is still served
+     * (the stalled readers must not starve it of the shared pipes), and later the 8 answers
+     * all arrive whole and identical. */
+    for (int p = 0; p < 2; p++) {
+        static const char *const splice1[] = {"-o", "fetch.splice.pipes=1", NULL};
+        static const char *const copy4k[] = {"-o", "fetch.transfer=copy", "-o",
+                                             "fetch.copy.buffer.bytes=4096", NULL};
+        if (p == 1) {
+            int st = tb_broker_stop(&B, SIGTERM);
+            ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+        }
+        start(p == 0 ? splice1 : copy4k);
+        int fd = conn();
+        if (p == 0) {
+            create_topic(fd, "ex", 1);
+            uint8_t *buf = malloc(70000);
+            ck_assert_ptr_nonnull(buf);
+            for (int i = 0; i < 64; i++) {
+                long len = tb_batch_values(buf, 70000, "ex", i, 1, 64000, false, 1);
+                struct tb_produce_resp pr;
+                ck_assert_int_eq(tb_produce(fd, "ex", 0, buf, (size_t)len, &pr), 0);
+                ck_assert_int_eq(pr.error, 0);
+            }
+            free(buf);
+        }
+        int c[8];
+        for (int i = 0; i < 8; i++) {
+            c[i] = conn();
+            struct tb_req r;
+            ck_assert_int_eq(tb_req_begin(&r, 256, 1, 11, 600), 0);
+            struct tb_fetch_args a = {0, 1, 64 << 20, "ex", 0, 0, 32 << 20};
+            tb_enc_fetch(&r, 11, &a);
+            ck_assert_int_eq(tb_req_send(c[i], &r), 0);
+            tb_req_free(&r);
+        }
+        usleep(300 * 1000);
+        {
+            int g = conn();
+            struct tb_fetch_args a = {0, 1, 64 << 20, "ex", 0, 0, 32 << 20};
+            struct tb_frame f;
+            struct tb_fetch_resp fr;
+            int rc = tb_fetch(g, &a, &f, &fr);
+            ck_assert_msg(rc == 0,
+                          "[%s] a client is starved while 8 others do not read their answers: %s",
+                          p ? "copy" : "splice", strerror(-rc));
+            ck_assert_int_eq(fr.error, 0);
+            tb_frame_free(&f);
+            close(g);
+        }
+        struct tb_frame first = {0};
+        for (int i = 0; i < 8; i++) {
+            struct tb_frame f;
+            int rc = tb_recv_frame(c[i], &f, 64 << 20);
+            ck_assert_msg(rc == 0, "[%s] connection %d: %s", p ? "copy" : "splice", i,
+                          strerror(-rc));
+            struct tb_fetch_resp fr;
+            ck_assert_int_eq(tb_dec_fetch(&f, 11, &fr), 0);
+            ck_assert_int_eq(fr.error, 0);
+            struct tb_seq seq = {.prefix = "ex", .pad_to = 64000};
+            size_t trailing;
+            long n =
+                tb_records_walk(fr.records, (size_t)fr.records_len, tb_seq_check, &seq, &trailing);
+            ck_assert_msg(n > 0 && !seq.err[0] && trailing == 0, "connection %d: %ld %s", i, n,
+                          seq.err);
+            if (i == 0) {
+                first = f;
+            } else {
+                ck_assert_msg(f.len == first.len && memcmp(f.data, first.data, f.len) == 0,
+                              "connection %d got different bytes", i);
+                tb_frame_free(&f);
+            }
+            close(c[i]);
+        }
+        tb_frame_free(&first);
+        close(fd);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("limits");
@@ -469,6 +551,7 @@ static Suite *suite(void)
     tcase_add_test(tc, out_of_file_descriptors);
     tcase_add_test(tc, fetch_many_partitions_in_one_request);
     tcase_add_test(tc, large_requests_and_the_frame_limit);
+    tcase_add_test(tc, transfer_resources_exhausted);
     suite_add_tcase(s, tc);
     return s;
 }
