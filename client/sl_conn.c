@@ -23,10 +23,10 @@
  * being whatever OpenSSL waits for; request.timeout.ms bounds connect and handshake together
  * (the ApiVersions request queued at connect carries the deadline). Once UP, conn_recv and
  * conn_send go through the session instead of recv/sendmsg; every readiness of a TLS
- * connection runs the read side (OpenSSL may need to read to write, or write to read), and
- * decrypted bytes OpenSSL already holds are drained past the per-turn bound, because poll
- * cannot see them. A fatal TLS error (handshake or later) is logged with OpenSSL's reason
- * and fails the connection like any transport error.
+ * connection runs the read side (OpenSSL may need to read to write, or write to read; and
+ * the handshake may have read ahead past its last message), and bytes OpenSSL already holds
+ * are drained past the per-turn bound, because poll cannot see them. A fatal TLS error (handshake
+ * or later) is logged with OpenSSL's reason and fails the connection like any transport error.
  */
 #include <assert.h>
 #include <errno.h>
@@ -701,8 +701,9 @@ static ssize_t conn_recv(struct sl__conn *c, void *buf, size_t len)
     }
 }
 
-/* More to read this turn: below the bound, or OpenSSL holds decrypted bytes (at most the rest
- * of one record) that poll would never report. */
+/* More to read this turn: below the bound, or OpenSSL holds bytes poll would never report
+ * (decrypted, or ciphertext read ahead: at most its 64 KiB buffer; a partial record there
+ * makes the next read -EAGAIN, which ends the turn). */
 static bool read_more(const struct sl__conn *c, int turns)
 {
     if (c->state != SL__CONN_UP)

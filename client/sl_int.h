@@ -270,7 +270,7 @@ ssize_t sl__tls_read(struct sl__tls *t, void *buf, size_t len);
 ssize_t sl__tls_writev(struct sl__tls *t, const struct iovec *v, int nv);
 /* The poll events the session waits for after -EAGAIN (POLLIN or POLLOUT), 0 when none. */
 short sl__tls_events(const struct sl__tls *t);
-/* True when OpenSSL holds decrypted bytes that poll(2) cannot see. */
+/* True when OpenSSL holds bytes that poll(2) cannot see (decrypted, or read ahead). */
 bool sl__tls_pending(const struct sl__tls *t);
 /* Why the last fatal error happened (OpenSSL's reasons and the verify result). */
 const char *sl__tls_reason(const struct sl__tls *t);

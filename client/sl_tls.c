@@ -12,10 +12,11 @@
  * around a pair of memory BIOs, without copying every ciphertext byte once more through BIO
  * buffers. Memory BIOs are for when someone else does the I/O (the broker's io_uring
  * completions); here the only work left is to map SSL_ERROR_WANT_READ/WANT_WRITE onto poll
- * interest (sl__tls_events) and to remember that OpenSSL may hold decrypted bytes poll cannot
- * see (sl__tls_pending). The BIO is our own small one (sock_bio_*), not BIO_s_socket: OpenSSL's
- * writes with write(2), and a library must not kill its application with SIGPIPE when a broker
- * goes away; ours sends with MSG_NOSIGNAL like the plaintext path.
+ * interest (sl__tls_events) and to remember that OpenSSL may hold bytes poll cannot see
+ * (sl__tls_pending: decrypted ones, and ciphertext read ahead). The BIO is our own small one
+ * (sock_bio_*), not BIO_s_socket: OpenSSL's writes with write(2), and a library must not kill its
+ * application with SIGPIPE when a broker goes away; ours sends with MSG_NOSIGNAL like the plaintext
+ * path.
  *
  * Writes: a request is a list of iovecs (frame head, borrowed record batches); SSL_write takes
  * one buffer and makes at least one TLS record of every call, so writing each iovec would put
@@ -57,6 +58,8 @@
 
 /* Staged plaintext per write: four full TLS records. */
 #define SL__TLS_STAGE (64 * 1024)
+/* OpenSSL's receive buffer (read ahead): ciphertext taken per recv. */
+#define SL__TLS_READ_AHEAD (64 * 1024)
 
 struct sl__tls_ctx {
     SSL_CTX *ctx;
@@ -233,6 +236,11 @@ int sl__tls_ctx_new(const sl_conf *conf, struct sl__tls_ctx **out, char *errstr,
     SSL_CTX_set_options(t->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                                     SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+    /* Read ahead: one recv of up to 64 KiB takes several records, instead of two recvs (header,
+     * then body) per record; measured about 1.4x the decrypted throughput here. The bytes it
+     * buffers are what sl__tls_pending reports. */
+    SSL_CTX_set_read_ahead(t->ctx, 1);
+    SSL_CTX_set_default_read_buffer_len(t->ctx, SL__TLS_READ_AHEAD);
 
     char msg[1200];
     if (ca) {
@@ -337,7 +345,7 @@ void sl__tls_free(struct sl__tls *t)
 
 const char *sl__tls_reason(const struct sl__tls *t) { return t->reason; }
 short sl__tls_events(const struct sl__tls *t) { return t->want; }
-bool sl__tls_pending(const struct sl__tls *t) { return SSL_pending(t->ssl) > 0; }
+bool sl__tls_pending(const struct sl__tls *t) { return SSL_has_pending(t->ssl); }
 bool sl__tls_handshake_done(const struct sl__tls *t) { return t->handshake_done; }
 
 /*
