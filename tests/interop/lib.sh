@@ -106,7 +106,7 @@ stop_broker() {
         fail "broker $name did not exit within 20 s of SIG$sig"
     fi
     local rc=0
-    wait "$pid" || rc=$?
+    { wait "$pid"; } 2>/dev/null || rc=$?
     if [ "$sig" = TERM ] && [ $rc -ne 0 ]; then
         fail "broker $name exited with status $rc after SIGTERM"
     fi
