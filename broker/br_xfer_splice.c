@@ -17,8 +17,9 @@
  * full; the sender then waits for POLLOUT and resubmits. Nothing here blocks the loop.
  *
  * Pipes come from a bounded per-loop pool (fetch.splice.pipes). A connection holds one only
- * while a file range is in transfer and gives it back empty; when the pool is empty the
- * connection queues and is kicked when a pipe is returned.
+ * while a file range is in transfer and gives it back empty. When the pool is empty (every
+ * pipe held, perhaps by clients that stopped reading), the step goes through sendfile(2)
+ * rather than waiting: the same bytes, no pipe, never blocking.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -77,13 +78,10 @@ static int sp_step(struct br_conn *c)
     if (!c->pipe) {
         c->pipe = br_loop_pipe_get(c->loop);
         if (!c->pipe) {
-            if (with_header) {
-                /* send the header now; the range waits for a pipe */
-                br_conn_send_mem(c, false);
-                return 0;
-            }
-            c->waiting_pipe = true; /* br_loop_pipe_put kicks us */
-            return 0;
+            /* Every pipe is held by a transfer in progress, possibly to a client that does
+             * not read: waiting for one could starve this connection indefinitely. This step
+             * goes through sendfile(2) instead, which needs no pipe and never blocks. */
+            return br_xfer_sendfile.step(c);
         }
     }
     struct br_ring *ring = &c->loop->ring;
