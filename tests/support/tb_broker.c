@@ -65,6 +65,45 @@ static void tb_port_file(const struct tb_broker *b, char *out, size_t cap)
     snprintf(out, cap, "%s/port", b->dir);
 }
 
+/*
+ * The reaper: /bin/sh reading a pipe whose only write end this process holds. When the test
+ * process goes (normally, by _exit after a failed check, or by a signal) the pipe reads EOF and
+ * the reaper removes the temp dir, retrying while the dying broker still writes into it. After
+ * a normal tb_broker_cleanup() the dir is already gone and the reaper just exits. exec right
+ * after fork, so it is safe in a test process with threads.
+ */
+static void tb_reaper_start(struct tb_broker *b)
+{
+    if (getenv("SPLICELOG_KEEP_TMP"))
+        return;
+    static const char script[] = "cat >/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do "
+                                 "rm -rf -- \"$1\" 2>/dev/null; [ -e \"$1\" ] || exit 0; "
+                                 "sleep 0.5; done";
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[0], STDIN_FILENO); /* the copy is not close-on-exec */
+        int nul = open("/dev/null", O_WRONLY);
+        if (nul >= 0) {
+            dup2(nul, STDOUT_FILENO);
+            dup2(nul, STDERR_FILENO);
+        }
+        close_range(3, ~0U, 0);
+        setsid();
+        execl("/bin/sh", "sh", "-c", script, "tb-reaper", b->dir, (char *)NULL);
+        _exit(127);
+    }
+    close(p[0]);
+    if (pid < 0) {
+        close(p[1]);
+        return;
+    }
+    b->reaper = p[1] + 1;
+    b->reaper_pid = pid;
+}
+
 static int tb_make_dir(struct tb_broker *b)
 {
     const char *tmp = getenv("TMPDIR");
@@ -82,6 +121,7 @@ static int tb_make_dir(struct tb_broker *b)
     }
     snprintf(b->data, sizeof b->data, "%s/data", b->dir);
     snprintf(b->log, sizeof b->log, "%s/broker.log", b->dir);
+    tb_reaper_start(b);
     if (mkdir(b->data, 0700) < 0 && errno != EEXIST)
         return -errno;
     return 0;
@@ -236,6 +276,10 @@ void tb_broker_cleanup(struct tb_broker *b)
             fprintf(stderr, "tb_broker: keeping %s\n", b->dir);
         else
             nftw(b->dir, tb_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    if (b->reaper > 0) {
+        close(b->reaper - 1); /* the reaper finds the dir gone and exits */
+        tb_wait_exit(b->reaper_pid, 5000);
     }
     memset(b, 0, sizeof *b);
 }

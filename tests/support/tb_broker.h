@@ -7,6 +7,9 @@
  * $SPLICELOGD (set by scripts/run-tests.sh; defaults to build/san/splicelogd). The broker's
  * stderr goes to <dir>/broker.log so a test can grep it. Loopback only.
  * Errors: 0 or -errno; a broker that is not ready within 20 s is an error (-ETIMEDOUT).
+ * A test that dies or fails (Check's fork mode leaves with _exit, skipping teardown) still
+ * leaves nothing behind: the broker has PR_SET_PDEATHSIG=SIGKILL, and a small reaper process
+ * removes the temp dir once the test process is gone. SPLICELOG_KEEP_TMP=1 keeps the dirs.
  */
 #ifndef SPLICELOG_TB_BROKER_H
 #define SPLICELOG_TB_BROKER_H
@@ -20,6 +23,8 @@ struct tb_broker {
     char dir[256];  /* temporary directory: data/ inside, broker.log, port file */
     char data[300]; /* dir + "/data": the broker's --data-dir */
     char log[300];  /* dir + "/broker.log" */
+    int reaper;     /* 1 + write end of the reaper's pipe (0: none); see tb_broker.c */
+    pid_t reaper_pid;
 };
 
 /*
