@@ -593,21 +593,6 @@ void br_conn_close(struct br_conn *c, const char *reason)
     for (struct br_resp *r = c->out_head; r; r = r->next)
         if (r->state != BR_RESP_READY)
             br_loop_unwait(c->loop, r);
-    if (c->waiting_pipe) {
-        struct br_loop *l = c->loop;
-        struct br_conn **pp = &l->pipe_waiters_head;
-        struct br_conn *prev = NULL;
-        while (*pp && *pp != c) {
-            prev = *pp;
-            pp = &(*pp)->pipe_wait_next;
-        }
-        if (*pp) {
-            *pp = c->pipe_wait_next;
-            if (l->pipe_waiters_tail == c)
-                l->pipe_waiters_tail = prev;
-        }
-        c->waiting_pipe = false;
-    }
     shutdown(c->fd, SHUT_RDWR);
     if (c->recv_armed) {
         br_ring_cancel(&c->loop->ring, &c->recv_op, &c->cancel_op);
@@ -660,7 +645,6 @@ static void conn_free(struct br_conn *c)
 
 void br_conn_free_all(struct br_loop *loop)
 {
-    loop->pipe_waiters_head = loop->pipe_waiters_tail = NULL;
     while (loop->conns) {
         struct br_conn *c = loop->conns;
         if (!c->closing) {

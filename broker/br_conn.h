@@ -144,8 +144,6 @@ struct br_conn {
     /* splice */
     struct br_pipe *pipe;
     size_t pipe_fill; /* bytes spliced into the pipe, not yet out of it */
-    bool waiting_pipe;
-    struct br_conn *pipe_wait_next;
     /* copy */
     uint8_t *copy_buf;
     size_t copy_cap, copy_fill;

@@ -182,17 +182,9 @@ struct br_pipe *br_loop_pipe_get(struct br_loop *loop)
 void br_loop_pipe_put(struct br_loop *loop, struct br_pipe *p)
 {
     if (p->rd < 0) {
-        /* broken pipe slot (replacement failed): drop it from the count */
-        return;
-    }
-    struct br_conn *c = loop->pipe_waiters_head;
-    if (c) {
-        loop->pipe_waiters_head = c->pipe_wait_next;
-        if (!loop->pipe_waiters_head)
-            loop->pipe_waiters_tail = NULL;
-        c->waiting_pipe = false;
-        c->pipe = p;
-        br_conn_kick(c);
+        /* a broken slot (its replacement failed): stays on the teardown list, but no longer
+         * counts against fetch.splice.pipes */
+        loop->npipes--;
         return;
     }
     p->next = loop->free_pipes;

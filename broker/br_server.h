@@ -94,11 +94,10 @@ struct br_loop {
     atomic_bool appended; /* set by other threads before waking us */
     atomic_bool synced;   /* set by the storage flusher before waking us */
 
-    /* splice transfer path: a bounded pool of pipes, and connections waiting for one */
+    /* splice transfer path: a bounded pool of pipes */
     struct br_pipe *pipes;
     struct br_pipe *free_pipes;
     int npipes;
-    struct br_conn *pipe_waiters_head, *pipe_waiters_tail;
 
     /* Decode/encode arenas of the handlers, reused by every request of this loop. */
     void *dec_mem;
@@ -160,7 +159,7 @@ void br_admin_submit(struct br_loop *loop, struct br_admin_job *j);
 
 /* The splice pipe pool (loop thread). NULL when empty. */
 struct br_pipe *br_loop_pipe_get(struct br_loop *loop);
-/* Returns a pipe (it must be empty) and hands it to a waiting connection, if any. */
+/* Returns a pipe (it must be empty) to the pool. */
 void br_loop_pipe_put(struct br_loop *loop, struct br_pipe *p);
 
 #endif
