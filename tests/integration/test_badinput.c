@@ -579,8 +579,12 @@ START_TEST(mutated_requests)
     const char *env = getenv("TB_MUTATE_SEED"); /* to replay or explore other seeds */
     if (env && *env)
         seed = (unsigned)strtoul(env, NULL, 10);
+    int rounds = 300;
+    const char *count_env = getenv("TB_MUTATE_COUNT"); /* longer explorations */
+    if (count_env && atoi(count_env) > 0)
+        rounds = atoi(count_env);
     int fd = -1, answered = 0, closed = 0, pending = 0;
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < rounds; i++) {
         if (fd < 0) {
             fd = tb_connect(B.port);
             ck_assert_int_ge(fd, 0);
@@ -618,7 +622,7 @@ START_TEST(mutated_requests)
     }
     if (fd >= 0)
         close(fd);
-    ck_assert_msg(answered + closed + pending == 300, "bookkeeping");
+    ck_assert_msg(answered + closed + pending == rounds, "bookkeeping");
     ck_assert_msg(answered > 0 && closed > 0, "answered %d, closed %d, pending %d", answered,
                   closed, pending);
     bystanders_unaffected();
