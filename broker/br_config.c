@@ -190,10 +190,14 @@ static int parse_endpoint(const char *s, size_t len, struct br_listener_cfg *l, 
     if (parse_i64(port, &p) || p < 0 || p > 65535)
         return -EINVAL;
     if (listener) {
-        if (strcasecmp(name, "PLAINTEXT") != 0)
+        /* Kafka's default listener.security.protocol.map: the name is the protocol */
+        if (strcasecmp(name, "PLAINTEXT") == 0)
+            l->protocol = BR_PROTO_PLAINTEXT;
+        else if (strcasecmp(name, "SSL") == 0)
+            l->protocol = BR_PROTO_SSL;
+        else
             return -EPROTONOSUPPORT;
         snprintf(l->name, sizeof(l->name), "%s", name);
-        l->protocol = BR_PROTO_PLAINTEXT;
         memcpy(l->host, h, hlen);
         l->host[hlen] = 0;
         l->port = (int)p;
@@ -229,7 +233,7 @@ static int parse_listeners(struct br_config *c, const char *v, char *err, size_t
         int rc = parse_endpoint(p, len, &ls[n], true);
         if (rc == -EPROTONOSUPPORT)
             return fail(err, errlen, -EINVAL,
-                        "listeners: '%s': only PLAINTEXT listeners are supported", v);
+                        "listeners: '%s': only PLAINTEXT and SSL listeners are supported", v);
         if (rc)
             return fail(err, errlen, -EINVAL, "listeners: '%s' is not a list of NAME://HOST:PORT",
                         v);
@@ -330,6 +334,7 @@ void br_config_init(struct br_config *c)
 {
     memset(c, 0, sizeof(*c));
     st_log_config_default(&c->log);
+    br_tls_conf_init(&c->tls);
     char err[256];
     for (size_t i = 0; i < NKEYS; i++) {
         if (keys[i].def) {
@@ -343,8 +348,12 @@ int br_config_set_kv(struct br_config *c, const char *key, const char *value, ch
                      size_t errlen)
 {
     const struct key_def *k = find_key(key);
-    if (!k)
+    if (!k) {
+        int rc = br_tls_conf_set(&c->tls, key, value, err, errlen);
+        if (rc != -ENOENT)
+            return rc;
         return fail(err, errlen, -EINVAL, "unknown configuration key '%s'", key);
+    }
     return apply(c, k, value, err, errlen);
 }
 
@@ -471,4 +480,27 @@ void br_config_keys(void (*fn)(void *arg, const char *key, const char *def, cons
 {
     for (size_t i = 0; i < NKEYS; i++)
         fn(arg, keys[i].key, keys[i].def, keys[i].doc);
+    br_tls_conf_keys(fn, arg);
+}
+
+const char *br_protocol_name(enum br_protocol p) { return p == BR_PROTO_SSL ? "SSL" : "PLAINTEXT"; }
+
+int br_config_listen(struct br_config *c, const char *hostport, char *err, size_t errlen)
+{
+    char kv[BR_HOST_MAX + 32];
+    snprintf(kv, sizeof(kv), "PLAINTEXT://%s", hostport);
+    struct br_listener_cfg l;
+    memset(&l, 0, sizeof(l));
+    if (parse_endpoint(kv, strlen(kv), &l, true))
+        return fail(err, errlen, -EINVAL, "--listen: '%s' is not HOST:PORT", hostport);
+    for (int i = 0; i < c->nlisteners; i++) {
+        if (c->listeners[i].protocol == BR_PROTO_PLAINTEXT) {
+            snprintf(c->listeners[i].host, sizeof(c->listeners[i].host), "%s", l.host);
+            c->listeners[i].port = l.port;
+            return 0;
+        }
+    }
+    c->listeners[0] = l;
+    c->nlisteners = 1;
+    return 0;
 }

@@ -20,13 +20,15 @@
 #include <stdint.h>
 
 #include "br_log.h"
+#include "br_tls.h"
 #include "st.h"
 
 #define BR_MAX_LISTENERS 4
 #define BR_HOST_MAX      256
 
 enum br_protocol {
-    BR_PROTO_PLAINTEXT = 0, /* the only one so far; SSL lands with the TLS issue */
+    BR_PROTO_PLAINTEXT = 0,
+    BR_PROTO_SSL = 1, /* TLS, settings in struct br_config.tls (br_tls.h) */
 };
 
 enum br_transfer {
@@ -69,6 +71,7 @@ struct br_config {
     int64_t shutdown_timeout_ms;         /* shutdown.timeout.ms (splicelog) */
     enum br_log_level log_level;         /* log.level (splicelog) */
     struct st_log_config log;            /* log.segment.bytes, retention, flush, ... */
+    struct br_tls_conf tls;              /* ssl.* (br_tls.h), used by SSL listeners */
 };
 
 void br_config_init(struct br_config *c);
@@ -83,6 +86,10 @@ int br_config_load_file(struct br_config *c, const char *path, char *err, size_t
 int br_config_finish(struct br_config *c, char *err, size_t errlen);
 
 const char *br_transfer_name(enum br_transfer t);
+const char *br_protocol_name(enum br_protocol p);
+/* --listen HOST:PORT: replaces the address of the first PLAINTEXT listener (keeping the
+ * others), or makes the listener list that one PLAINTEXT listener when there is none. */
+int br_config_listen(struct br_config *c, const char *hostport, char *err, size_t errlen);
 
 /* Every key with its default (NULL for an alias of another key) and a one-line description,
  * for --help. */

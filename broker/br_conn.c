@@ -36,6 +36,7 @@
 
 #include "br_api.h"
 #include "br_log.h"
+#include "br_tls.h"
 #include "br_xfer.h"
 
 #define IN_BASE_CAP   (16 * 1024)
@@ -46,6 +47,7 @@
 static void conn_free(struct br_conn *c);
 static void process_input(struct br_conn *c);
 static void arm_recv(struct br_conn *c);
+static void tls_input(struct br_conn *c);
 
 static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
@@ -96,6 +98,16 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
         close(fd);
         return;
     }
+    if (acc->lst->tls) {
+        if (br_tls_new(acc->lst->tls, 0, &c->tls) < 0) {
+            free(c);
+            free(in);
+            atomic_fetch_sub(&srv->nconns, 1);
+            br_err("refusing connection peer=%s: cannot set up TLS (out of memory)", peer_s);
+            close(fd);
+            return;
+        }
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     int fl = fcntl(fd, F_GETFL);
@@ -118,6 +130,7 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
     c->in = in;
     c->in_cap = IN_BASE_CAP;
     c->last_active_ms = loop->now_ms;
+    c->accepted_ms = loop->now_ms;
     c->next = loop->conns;
     if (loop->conns)
         loop->conns->prev = c;
@@ -319,8 +332,11 @@ void br_conn_kick(struct br_conn *c)
             br_conn_arm_pollout(c);
             return;
         }
-        if (!br_conn_cur_piece(c))
+        if (!br_conn_cur_piece(c)) {
+            if (c->tls)
+                br_xfer_tls_flush(c); /* handshake flights, alerts, session tickets */
             return;
+        }
         c->n_steps++;
         int rc = c->xfer->step(c);
         if (rc < 0) {
@@ -338,6 +354,19 @@ static void arm_recv(struct br_conn *c)
 {
     if (c->recv_armed || c->paused || c->closing || c->eof)
         return;
+    if (c->tls) {
+        /* ciphertext into the session; bounded by its rx buffer, not by the frame buffer */
+        size_t room;
+        uint8_t *p = br_tls_rx_space(c->tls, &room);
+        if (room == 0)
+            return; /* tls_input drains rx, then re-arms */
+        struct io_uring_sqe *sqe = br_ring_sqe(&c->loop->ring, &c->recv_op);
+        io_uring_prep_recv(sqe, c->fd, p, room, 0);
+        c->recv_multishot = false;
+        c->recv_armed = true;
+        c->inflight++;
+        return;
+    }
     struct br_ring *ring = &c->loop->ring;
     if (ring->bufs) {
         struct io_uring_sqe *sqe = br_ring_sqe(ring, &c->recv_op);
@@ -420,6 +449,15 @@ static void process_input(struct br_conn *c)
         size_t left = c->in_len - pos;
         if (left < 4)
             break;
+        if (!c->tls && c->n_requests == 0 && pos == 0 && br_tls_sniff(c->in, left)) {
+            /* A TLS record header read as a frame size is ~360 MB: name it instead of
+             * leaving it to socket.request.max.bytes (which may be set that high). */
+            br_warn("peer=%s: TLS handshake on a PLAINTEXT listener %s (a TLS client on the "
+                    "wrong port?)",
+                    c->peer, c->lst->cfg->name);
+            br_conn_close(c, "TLS handshake on a PLAINTEXT listener");
+            return;
+        }
         int32_t size = (int32_t)kp_load_be32(c->in + pos);
         if (size < 0 || (int64_t)size > cfg->socket_request_max_bytes) {
             char why[128];
@@ -476,13 +514,110 @@ static void after_progress(struct br_conn *c)
         return;
     if (c->paused && !backpressured(c)) {
         c->paused = false;
-        process_input(c);
+        if (c->tls)
+            tls_input(c); /* plaintext may be waiting inside the session */
+        else
+            process_input(c);
     }
     if (c->loop->stopping && !c->out_head && c->in_len == 0 && !c->closing) {
         br_conn_close(c, "broker shutting down");
         return;
     }
     arm_recv(c);
+}
+
+/* ---- TLS input -------------------------------------------------------------------------- */
+
+static void tls_fail(struct br_conn *c, int rc, const char *what)
+{
+    const char *why = br_tls_error(c->tls);
+    if (rc == -EACCES) {
+        br_warn("peer=%s: TLS handshake refused on listener %s: %s", c->peer, c->lst->cfg->name,
+                why);
+        /* best effort: the alert saying why, if nothing else is being sent */
+        size_t n;
+        const uint8_t *p = br_tls_tx_data(c->tls, &n);
+        if (n && c->send_ops == 0 && send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
+            br_tls_tx_consume(c->tls, n);
+        br_conn_close(c, "TLS handshake refused");
+        return;
+    }
+    char reason[320];
+    snprintf(reason, sizeof(reason), "TLS %s: %s", what, why[0] ? why : strerror(-rc));
+    if (rc == -ECONNRESET)
+        br_conn_close(c, reason);
+    else {
+        br_warn("peer=%s: %s", c->peer, reason);
+        br_conn_close(c, reason);
+    }
+}
+
+/*
+ * Ciphertext arrived (or the peer's EOF): drive the handshake, then decrypt into the frame
+ * buffer and cut frames as on a plaintext connection. Whatever the session wants to say
+ * (handshake flights, alerts) is sent through the transfer path's single send.
+ */
+static void tls_input(struct br_conn *c)
+{
+    struct br_tls *t = c->tls;
+    if (!br_tls_established(t)) {
+        if (!c->tls_checked) {
+            size_t n;
+            const uint8_t *p = br_tls_rx_peek(t, &n);
+            if (n >= 3) {
+                c->tls_checked = true;
+                if (!br_tls_sniff(p, n)) {
+                    br_warn("peer=%s: not a TLS client on SSL listener %s (first bytes %02x %02x "
+                            "%02x %02x: a plaintext Kafka request?)",
+                            c->peer, c->lst->cfg->name, p[0], p[1], p[2], n > 3 ? p[3] : 0);
+                    br_conn_close(c, "not a TLS client");
+                    return;
+                }
+            }
+        }
+        int rc = br_tls_handshake(t);
+        if (rc == -EAGAIN) {
+            br_xfer_tls_flush(c);
+            return;
+        }
+        if (rc < 0) {
+            tls_fail(c, rc, "handshake failed");
+            return;
+        }
+        char d[128], subj[256];
+        br_tls_describe(t, d, sizeof(d));
+        br_tls_peer_subject(t, subj, sizeof(subj));
+        br_info("peer=%s: TLS established on listener %s (%s%s%s)", c->peer, c->lst->cfg->name, d,
+                subj[0] ? ", client " : "", subj);
+        br_xfer_tls_flush(c);
+    }
+    /* Bounded per call: at most the frame buffer's room per round, and rounds end when the
+     * session has nothing more without new ciphertext. */
+    for (;;) {
+        bool got = false;
+        while (c->in_len < c->in_cap) {
+            ssize_t n = br_tls_read(t, c->in + c->in_len, c->in_cap - c->in_len);
+            if (n > 0) {
+                c->in_len += (size_t)n;
+                got = true;
+                continue;
+            }
+            if (n == -EAGAIN)
+                break;
+            if (n == 0) {
+                br_conn_close(c, "peer sent close_notify");
+                return;
+            }
+            tls_fail(c, (int)n, "read failed");
+            return;
+        }
+        br_xfer_tls_flush(c);
+        if (!got)
+            break;
+        process_input(c);
+        if (c->closing || c->paused || c->in_len == c->in_cap)
+            break;
+    }
 }
 
 /* ---- completions ---------------------------------------------------------------------- */
@@ -504,7 +639,7 @@ void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned fla
             if (res > 0 && !c->closing)
                 rc = take_bytes(c, br_ring_buf(&c->loop->ring, bid), (size_t)res);
             br_ring_buf_put(&c->loop->ring, bid);
-        } else if (res > 0 && !c->recv_multishot) {
+        } else if (res > 0 && !c->recv_multishot && !c->tls) {
             c->in_len += (size_t)res;
         }
         if (c->closing)
@@ -512,11 +647,19 @@ void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned fla
         if (rc < 0) {
             br_err("peer=%s: cannot grow the request buffer past %zu bytes", c->peer, c->in_len);
             br_conn_close(c, "out of memory");
+        } else if (res > 0 && c->tls) {
+            br_tls_rx_commit(c->tls, (size_t)res);
+            c->last_active_ms = c->loop->now_ms;
+            tls_input(c);
         } else if (res > 0) {
             c->last_active_ms = c->loop->now_ms;
             process_input(c);
         } else if (res == 0) {
             c->eof = true;
+            if (c->tls) {
+                br_tls_rx_eof(c->tls);
+                tls_input(c); /* names a handshake or record cut short */
+            }
             br_conn_close(c, "peer closed the connection");
         } else if (res != -EINTR && res != -EAGAIN && res != -ENOBUFS && res != -ECANCELED) {
             char why[96];
@@ -562,6 +705,9 @@ void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned fla
                 char why[96];
                 snprintf(why, sizeof(why), "%s transfer failed: %s", c->xfer->name, strerror(-rc));
                 br_conn_close(c, why);
+            } else if (c->tls && op->kind == BR_OP_XFER_OUT && br_tls_input_blocked(c->tls)) {
+                /* the handshake (or a read) waited for room in tx: there is some now */
+                tls_input(c);
             }
         }
         break;
@@ -624,6 +770,8 @@ static void conn_release(struct br_conn *c)
         resp_free(r);
     }
     c->xfer->release(c);
+    br_tls_free(c->tls);
+    c->tls = NULL;
     close(c->fd);
     free(c->in);
     atomic_fetch_sub(&c->loop->srv->nconns, 1);
@@ -660,11 +808,18 @@ void br_conn_free_all(struct br_loop *loop)
 void br_conn_check_idle(struct br_loop *loop)
 {
     int64_t idle = loop->srv->cfg->connections_max_idle_ms;
-    if (idle <= 0)
-        return;
+    int64_t hs = loop->srv->cfg->tls.handshake_timeout_ms;
     for (struct br_conn *c = loop->conns, *next; c; c = next) {
         next = c->next;
-        if (!c->closing && !c->out_head && loop->now_ms - c->last_active_ms > idle) {
+        if (!c->closing && c->tls && hs > 0 && !br_tls_established(c->tls) &&
+            loop->now_ms - c->accepted_ms > hs) {
+            /* a stalled (or slow-loris) handshake holds its buffers no longer than this */
+            br_warn("peer=%s: TLS handshake not finished within ssl.handshake.timeout.ms=%lld",
+                    c->peer, (long long)hs);
+            br_conn_close(c, "TLS handshake timed out");
+            continue;
+        }
+        if (idle > 0 && !c->closing && !c->out_head && loop->now_ms - c->last_active_ms > idle) {
             br_conn_close(c, "idle longer than connections.max.idle.ms");
         }
     }

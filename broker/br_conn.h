@@ -9,6 +9,12 @@
  *   arrive through a multishot recv into the loop's provided buffers (copied into the frame
  *   buffer, the provided buffer given straight back) where the kernel has it, else through
  *   single-shot recvs straight into the frame buffer.
+ *   On an SSL listener the socket's bytes go to the TLS session first (single-shot recvs into
+ *   its bounded ciphertext buffer, br_tls.h) and the decrypted bytes land in the frame
+ *   buffer; the handshake progresses with the same receive and send completions. A client
+ *   whose first bytes are not a TLS record is dropped on an SSL listener, and one whose first
+ *   bytes are a TLS record on a PLAINTEXT listener (before the frame size could be read as
+ *   ~360 MB), each with a log line.
  * - Requests are handled in the order received and their responses sent in that order, even
  *   when an earlier one waits (long-poll fetch, produce waiting for fdatasync): a response
  *   slot is queued at once and filled later.
@@ -116,6 +122,7 @@ struct br_conn {
     bool paused;          /* backpressure: not reading */
     bool eof;             /* the peer closed its side */
     int64_t last_active_ms;
+    int64_t accepted_ms;
 
     uint8_t *in;           /* input buffer */
     size_t in_len, in_cap; /* in_len <= in_cap <= 4 + socket.request.max.bytes */
@@ -147,6 +154,15 @@ struct br_conn {
     /* copy */
     uint8_t *copy_buf;
     size_t copy_cap, copy_fill;
+    /* SSL listeners: the session (made at accept; the socket carries its ciphertext) and the
+     * plaintext staging buffer of br_xfer_tls.c: stage[stage_off, stage_fill) are the bytes at
+     * the send position. The session is made at accept, the buffer at the first response;
+     * neither per request. */
+    struct br_tls *tls;
+    uint8_t *stage;
+    size_t stage_cap, stage_off, stage_fill;
+    uint64_t tls_bytes_out; /* ciphertext sent */
+    bool tls_checked;       /* the client's first bytes were looked at */
 };
 
 /* Accept completion on a listener: sets up a connection (or refuses it). */

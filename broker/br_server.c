@@ -37,6 +37,7 @@
 #include "br_api.h"
 #include "br_conn.h"
 #include "br_log.h"
+#include "br_tls.h"
 #include "br_xfer.h"
 
 #define RING_ENTRIES   1024
@@ -599,8 +600,20 @@ static int lock_data_dir(const char *dir, int *out_fd)
     return 0;
 }
 
-static int write_port_file(const char *path, int port)
+/*
+ * The port file: the first line is the PLAINTEXT listener's port (the first listener's when
+ * there is no PLAINTEXT one), so "read one number" readers keep working; then one
+ * "NAME PORT" line per listener, in configuration order.
+ */
+static int write_port_file(const char *path, const struct br_server *srv)
 {
+    int port = srv->listeners[0].port;
+    for (int i = 0; i < srv->nlisteners; i++) {
+        if (srv->listeners[i].cfg->protocol == BR_PROTO_PLAINTEXT) {
+            port = srv->listeners[i].port;
+            break;
+        }
+    }
     char tmp[4096];
     if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
         return -ENAMETOOLONG;
@@ -608,6 +621,8 @@ static int write_port_file(const char *path, int port)
     if (!f)
         return -errno;
     fprintf(f, "%d\n", port);
+    for (int i = 0; i < srv->nlisteners; i++)
+        fprintf(f, "%s %d\n", srv->listeners[i].cfg->name, srv->listeners[i].port);
     if (fclose(f) != 0) {
         int e = errno;
         unlink(tmp);
@@ -619,6 +634,59 @@ static int write_port_file(const char *path, int port)
         return -e;
     }
     return 0;
+}
+
+/* ---- TLS ------------------------------------------------------------------------------ */
+
+/*
+ * One context per SSL listener, built before anything binds so that a bad certificate or key
+ * stops the start-up with a line naming the key. The kernel-TLS probe runs once; its verdict
+ * is logged, and each SSL listener's line says which path it takes.
+ */
+static int tls_setup(struct br_server *srv)
+{
+    const struct br_config *cfg = srv->cfg;
+    bool any = false;
+    for (int li = 0; li < cfg->nlisteners; li++)
+        any |= cfg->listeners[li].protocol == BR_PROTO_SSL;
+    if (!any)
+        return 0;
+    char msg[256];
+    bool ktls = br_ktls_probe(msg, sizeof(msg));
+    br_info("%s", msg);
+    for (int li = 0; li < cfg->nlisteners; li++) {
+        const struct br_listener_cfg *lc = &cfg->listeners[li];
+        if (lc->protocol != BR_PROTO_SSL)
+            continue;
+        char err[512];
+        int rc = br_tls_ctx_new(&cfg->tls, false, &srv->listeners[li].tls, err, sizeof(err));
+        if (rc < 0) {
+            br_err("listener %s: %s", lc->name, err);
+            return rc;
+        }
+        const char *why = !cfg->tls.ktls ? "ssl.ktls.enable=false"
+                          : ktls ? "kernel TLS present, but the ktls transfer path is not wired "
+                                   "into the connection loop yet"
+                                 : "no kernel TLS";
+        br_info("listener %s: TLS (ssl.client.auth=%s, ssl.protocols=%s%s%s), fetch path tls-copy "
+                "(%s)",
+                lc->name,
+                cfg->tls.client_auth == BR_TLS_AUTH_REQUIRED    ? "required"
+                : cfg->tls.client_auth == BR_TLS_AUTH_REQUESTED ? "requested"
+                                                                : "none",
+                (cfg->tls.versions & BR_TLS_V12) ? "TLSv1.2" : "",
+                (cfg->tls.versions & BR_TLS_V12) && (cfg->tls.versions & BR_TLS_V13) ? "," : "",
+                (cfg->tls.versions & BR_TLS_V13) ? "TLSv1.3" : "", why);
+    }
+    return 0;
+}
+
+static void tls_teardown(struct br_server *srv)
+{
+    for (int li = 0; li < BR_MAX_LISTENERS; li++) {
+        br_tls_ctx_free(srv->listeners[li].tls);
+        srv->listeners[li].tls = NULL;
+    }
 }
 
 /* ---- housekeeping --------------------------------------------------------------------- */
@@ -719,10 +787,16 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         xt = BR_XFER_SENDFILE;
     }
 
+    rc = tls_setup(srv);
+    if (rc < 0)
+        return rc;
+
     srv->nloops = cfg->num_network_threads;
     srv->loops = calloc((size_t)srv->nloops, sizeof(*srv->loops));
-    if (!srv->loops)
+    if (!srv->loops) {
+        tls_teardown(srv);
         return -ENOMEM;
+    }
     for (int i = 0; i < srv->nloops; i++) {
         srv->loops[i].srv = srv;
         srv->loops[i].id = i;
@@ -739,6 +813,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         br_err("data dir %s: %s", cfg->data_dir,
                rc == -EBUSY ? "in use by another broker" : strerror(-rc));
         free(srv->loops);
+        tls_teardown(srv);
         return rc;
     }
     srv->nlisteners = cfg->nlisteners;
@@ -748,7 +823,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         struct br_listener *l = &srv->listeners[li];
         l->cfg = &cfg->listeners[li];
         l->index = li;
-        l->xfer = br_xfer_for(xt);
+        l->xfer = l->cfg->protocol == BR_PROTO_SSL ? &br_xfer_tls : br_xfer_for(xt);
         for (int i = 0; i < srv->nloops && rc == 0; i++) {
             int fd = -1;
             rc = bind_one(l->cfg, i == 0 ? l->cfg->port : l->port, l, &fd);
@@ -775,6 +850,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
                     close(srv->loops[i].accepts[j].fd);
         free(srv->loops);
         close(lock_fd);
+        tls_teardown(srv);
         return rc;
     }
     st_store_set_notify(srv->store, on_synced, srv);
@@ -821,7 +897,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
             br_warn("cannot start the housekeeping thread: retention and scrub are off");
     }
     if (rc == 0 && port_file) {
-        int prc = write_port_file(port_file, srv->listeners[0].port);
+        int prc = write_port_file(port_file, srv);
         if (prc < 0) {
             br_err("cannot write port file %s: %s", port_file, strerror(-prc));
             rc = prc;
@@ -866,5 +942,6 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     br_info("stopped: data flushed, clean-shutdown markers written");
     close(lock_fd);
     free(srv->loops);
+    tls_teardown(srv);
     return rc;
 }

@@ -29,6 +29,7 @@ struct br_server;
 struct br_conn;
 struct br_resp;
 struct br_xfer;
+struct br_tls_ctx;
 
 /* One configured listener: its protocol and the transfer path fetches use on it. */
 struct br_listener {
@@ -37,6 +38,7 @@ struct br_listener {
     int port;                     /* the bound port */
     char bound_host[BR_HOST_MAX]; /* numeric form of the bound address */
     const struct br_xfer *xfer;   /* fetch transfer path of this listener */
+    struct br_tls_ctx *tls;       /* SSL listeners: the context sessions are made from */
 };
 
 /* Per loop, per listener: the listening socket this thread accepts on. */

@@ -2,9 +2,10 @@
  * br_xfer — fetch transfer paths: how the file ranges of a response reach the socket.
  *
  * Contract
- * - Three implementations behind this interface, chosen per listener by fetch.transfer:
- *   splice (br_xfer_splice.c), sendfile (br_xfer_sendfile.c), copy (br_xfer_copy.c). They
- *   produce byte-identical output; only the way bytes move differs.
+ * - Implementations behind this interface, chosen per listener: by fetch.transfer on PLAINTEXT
+ *   listeners, splice (br_xfer_splice.c), sendfile (br_xfer_sendfile.c), copy
+ *   (br_xfer_copy.c); on SSL listeners tls-copy (br_xfer_tls.c). They produce byte-identical
+ *   plaintext; only the way bytes move (and whether they are encrypted) differs.
  * - step() is called by the connection's sender when no op of a previous step is in flight
  *   and the current piece (br_conn_cur_piece) exists. It queues SQEs (counting each in
  *   c->send_ops and c->inflight) or moves bytes synchronously and advances; it must never
@@ -30,7 +31,11 @@ struct br_xfer {
 extern const struct br_xfer br_xfer_splice;
 extern const struct br_xfer br_xfer_sendfile;
 extern const struct br_xfer br_xfer_copy;
+extern const struct br_xfer br_xfer_tls; /* SSL listeners (br_xfer_tls.c) */
 
+/* TLS: sends the session's pending ciphertext (handshake flights, alerts) when no send of the
+ * connection is in flight; the transfer path's completion carries on from there. */
+void br_xfer_tls_flush(struct br_conn *c);
 const struct br_xfer *br_xfer_for(enum br_transfer t);
 
 #endif

@@ -35,9 +35,12 @@ static void usage(FILE *f)
                "\n"
                "  --config FILE      server.properties-style file (Kafka's key names)\n"
                "  -o key=value       set one key (repeatable; applied after the file)\n"
-               "  --listen HOST:PORT shortcut for listeners=PLAINTEXT://HOST:PORT (port 0: any)\n"
+               "  --listen HOST:PORT the PLAINTEXT listener's address (port 0: any); other\n"
+               "                     listeners (SSL) are kept\n"
                "  --data-dir DIR     shortcut for log.dirs=DIR\n"
-               "  --port-file FILE   once listening, write the first listener's port there\n"
+               "  --port-file FILE   once listening, write the PLAINTEXT (else the first)\n"
+               "                     listener's port there, then one \"NAME PORT\" line per\n"
+               "                     listener\n"
                "  --help, --version\n");
 }
 
@@ -98,14 +101,12 @@ int main(int argc, char **argv)
     optind = 1;
     while ((opt = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         int rc = 0;
-        char kv[2048];
         switch (opt) {
         case 'o':
             rc = br_config_set(&cfg, optarg, err, sizeof(err));
             break;
         case 'l':
-            snprintf(kv, sizeof(kv), "PLAINTEXT://%s", optarg);
-            rc = br_config_set_kv(&cfg, "listeners", kv, err, sizeof(err));
+            rc = br_config_listen(&cfg, optarg, err, sizeof(err));
             break;
         case 'd':
             rc = br_config_set_kv(&cfg, "log.dirs", optarg, err, sizeof(err));

@@ -99,7 +99,7 @@ START_TEST(errors_name_the_key)
         {"log.level=loud", "log.level"},
         {"log.message.timestamp.type=Now", "log.message.timestamp.type"},
         {"listeners=127.0.0.1:9092", "listeners"},
-        {"listeners=SSL://127.0.0.1:9093", "listeners"},
+        {"listeners=SASL_SSL://127.0.0.1:9093", "listeners"},
         {"listeners=PLAINTEXT://127.0.0.1:70000", "listeners"},
         {"listeners=PLAINTEXT://127.0.0.1:", "listeners"},
     };
