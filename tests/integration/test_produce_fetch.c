@@ -408,6 +408,47 @@ START_TEST(long_poll_min_bytes_and_order)
 }
 END_TEST
 
+START_TEST(one_append_wakes_every_waiter)
+{
+    /* 100 connections (spread over the loop threads) park a fetch at the end of the log with
+     * max_wait 8 s; one append must wake all of them with data. */
+    enum { WAITERS = 100 };
+    int pfd = conn();
+    create_topic(pfd, "fan", 1);
+    produce_seq(pfd, "fan", 0, "fan", 0, 1, 0);
+    static int c[WAITERS];
+    for (int i = 0; i < WAITERS; i++) {
+        c[i] = conn();
+        struct tb_req r;
+        ck_assert_int_eq(tb_req_begin(&r, 256, 1, 11, 7000 + i), 0);
+        struct tb_fetch_args a = {8000, 1, 1 << 20, "fan", 0, 1, 1 << 20};
+        tb_enc_fetch(&r, 11, &a);
+        ck_assert_int_eq(tb_req_send(c[i], &r), 0);
+        tb_req_free(&r);
+    }
+    usleep(300 * 1000);
+    for (int i = 0; i < WAITERS; i++)
+        ck_assert_msg(tb_readable(c[i], 0) == 0, "waiter %d answered before the append", i);
+    produce_seq(pfd, "fan", 0, "fan", 1, 2, 0);
+    for (int i = 0; i < WAITERS; i++) {
+        struct tb_frame f;
+        ck_assert_int_eq(tb_recv_frame(c[i], &f, 1 << 20), 0);
+        ck_assert_int_eq(tb_frame_corr(&f), 7000 + i);
+        struct tb_fetch_resp fr;
+        ck_assert_int_eq(tb_dec_fetch(&f, 11, &fr), 0);
+        ck_assert_int_eq(fr.error, 0);
+        ck_assert_msg(fr.records_len > 0, "waiter %d was not woken by the append (empty answer)",
+                      i);
+        struct tb_seq seq = {.prefix = "fan", .next_offset = 1};
+        long n = tb_records_walk(fr.records, (size_t)fr.records_len, tb_seq_check, &seq, NULL);
+        ck_assert_msg(n == 2 && !seq.err[0], "waiter %d: %ld records %s", i, n, seq.err);
+        tb_frame_free(&f);
+        close(c[i]);
+    }
+    close(pfd);
+}
+END_TEST
+
 START_TEST(client_gone_during_long_poll)
 {
     int pfd = conn();
@@ -1423,6 +1464,7 @@ static Suite *suite(void)
     tcase_add_test(tc, long_poll_wakes_on_append);
     tcase_add_test(tc, fetch_at_hw_waits_then_empty);
     tcase_add_test(tc, long_poll_min_bytes_and_order);
+    tcase_add_test(tc, one_append_wakes_every_waiter);
     tcase_add_test(tc, client_gone_during_long_poll);
     tcase_add_test(tc, sigterm_with_parked_fetch);
     tcase_add_test(tc, concurrent_producers_one_partition);
