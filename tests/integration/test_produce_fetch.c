@@ -369,6 +369,8 @@ START_TEST(long_poll_min_bytes_and_order)
 {
     int cfd = conn(), pfd = conn();
     create_topic(pfd, "mb", 1);
+    /* A little data, far below the 1 MiB min_bytes the fetch will ask for. */
+    produce_seq(pfd, "mb", 0, "mb", 0, 3, 0);
     /* min_bytes 1 MiB, max_wait 800 ms, then a Metadata request behind it on the same
      * connection: the answers come in request order, the fetch first, with what there is. */
     struct tb_req r;
@@ -382,12 +384,10 @@ START_TEST(long_poll_min_bytes_and_order)
     tb_enc_metadata(&r, 4, topics, 1, false);
     ck_assert_int_eq(tb_req_send(cfd, &r), 0);
     tb_req_free(&r);
-    /* A little data, far below min_bytes: the fetch keeps waiting. */
-    produce_seq(pfd, "mb", 0, "mb", 0, 3, 0);
     struct tb_frame f;
     ck_assert_int_eq(tb_recv_frame(cfd, &f, 8 << 20), 0);
     ck_assert_msg(tb_frame_corr(&f) == 61,
-                  "the Metadata answer (61) overtook the parked fetch: got correlation id %d",
+                  "the Metadata answer (62) overtook the waiting fetch (61): got correlation id %d",
                   tb_frame_corr(&f));
     struct tb_fetch_resp fr;
     ck_assert_int_eq(tb_dec_fetch(&f, 11, &fr), 0);
