@@ -78,6 +78,15 @@ cmp -s <(seq -f 'late-%g' 1 50) "$WORK/times.txt" ||
     fail "[times] -o s@$ts did not start at the first record produced after $ts"
 kc -C -t times -o -5 -e -q >"$WORK/tail5.txt" || fail "[times] kcat -C -o -5 failed"
 cmp -s <(seq -f 'late-%g' 46 50) "$WORK/tail5.txt" || fail "[times] -o -5 is not the last 5"
+# A consumer at the end of the log (an absolute -o, so no race with its start) waits in long
+# polls and gets what is produced afterwards.
+end=$(kc -C -t times -o beginning -e -q | wc -l)
+timeout --kill-after=5 60 kcat -b "$BROKER" -C -t times -o "$end" -c 5 -q >"$WORK/tailer.txt" &
+tailer=$!
+sleep 0.5
+seq -f 'tail-%g' 1 5 | kc -P -t times || fail "[tail] kcat -P failed"
+wait "$tailer" || fail "[tail] kcat -C -o $end (the end) did not get the 5 new records"
+cmp -s <(seq -f 'tail-%g' 1 5) "$WORK/tailer.txt" || fail "[tail] -o $end read something else"
 assert_alive codecs
 stop_broker codecs TERM
 log "gzip, snappy, lz4, zstd and acks=0: 20,000 lines each round trip identical"
