@@ -30,7 +30,7 @@ test | bench)
     command -v pkg-config >/dev/null 2>&1 && need_pc check check || missing+=(check)
     need_cmd kcat kcat
     need_cmd openssl openssl
-    need_cmd socat socat # TLS proxy for the client TLS suite until the broker has SSL listeners
+    need_cmd socat socat # test_client_tls: a TLS front it can cut and restore
     need_cmd clang clang
     # ASan/UBSan runtime for gcc comes with gcc itself; LeakSanitizer needs nothing more.
     need_cmd node nodejs

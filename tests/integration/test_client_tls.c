@@ -1,11 +1,11 @@
 /*
  * test_client_tls — libsplicelog with security.protocol=ssl against a real splicelogd.
  *
- * The TLS front: the broker's own SSL listener (listeners=PLAINTEXT://...,SSL://... with the
- * ssl.* keys) when this broker build accepts it; otherwise socat terminating TLS in front of
- * the broker's plaintext listener (OPENSSL-LISTEN ... TCP:127.0.0.1:<broker port>), with the
- * broker advertising socat's port so that metadata sends the client back through TLS. Which
- * one ran is printed. Certificates come from tests/support/tb_certs.sh at run time.
+ * The TLS front is the broker's own SSL listener (listeners=PLAINTEXT://...,SSL://... with
+ * the ssl.* keys, ssl.client.auth=none|required); the connection-cut test alone puts socat
+ * (OPENSSL-LISTEN ... TCP:<broker's plaintext port>) in front of the broker, so that the TLS
+ * connection can be cut and restored from outside. Certificates come from
+ * tests/support/tb_certs.sh at run time.
  *
  * - 10,000 records (keys, headers, values of varied size, some larger than the client's
  *   256 KiB receive buffer) produced and consumed back identical over TLS.
@@ -95,12 +95,12 @@ static bool can_connect(int port)
 }
 
 /* socat in its own process group (its forked children die with it), killed with the test. */
-static pid_t spawn_socat(int port, int broker_port, bool client_auth)
+static pid_t spawn_socat(int port, int broker_port)
 {
     char listen[2048], target[64], logp[512];
     snprintf(listen, sizeof(listen),
-             "OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,cert=%s,key=%s,cafile=%s,verify=%d",
-             port, cert("server.pem"), cert("server.key"), cert("ca.pem"), client_auth ? 1 : 0);
+             "OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,cert=%s,key=%s,verify=0", port,
+             cert("server.pem"), cert("server.key"));
     snprintf(target, sizeof(target), "TCP:127.0.0.1:%d", broker_port);
     snprintf(logp, sizeof(logp), "%s/socat.log", certs);
     pid_t pid = fork();
@@ -132,10 +132,10 @@ static void wait_listening(int port)
 }
 
 /*
- * Starts the broker and a TLS front: the broker's SSL listener if it has one, else socat.
- * client_auth: the front requires a client certificate signed by ca.pem.
+ * The broker with its own SSL listener (and a plaintext one). client_auth: the listener
+ * requires a client certificate signed by ca.pem (ssl.client.auth=required).
  */
-static void start_front_how(bool client_auth, bool own_listener_ok)
+static void start_front(bool client_auth)
 {
     char a_cert[600], a_key[600], a_ca[600];
     snprintf(a_cert, sizeof(a_cert), "ssl.certificate.location=%s", cert("server.pem"));
@@ -150,33 +150,33 @@ static void start_front_how(bool client_auth, bool own_listener_ok)
         "-o", client_auth ? "ssl.client.auth=required" : "ssl.client.auth=none",
         NULL};
     memset(&B, 0, sizeof(B));
-    if (own_listener_ok && tb_broker_start(&B, own) == 0) {
-        int p = tb_listener_port(&B, "SSL");
-        if (p > 0) {
-            tls_port = p;
-            socat_pid = 0;
-            fprintf(stderr, "test_client_tls: TLS front: the broker's SSL listener\n");
-            snprintf(bootstrap, sizeof(bootstrap), "127.0.0.1:%d", tls_port);
-            return;
-        }
-    }
-    tb_broker_cleanup(&B);
-    memset(&B, 0, sizeof(B));
+    int rc = tb_broker_start(&B, own);
+    ck_assert_msg(rc == 0, "broker start with an SSL listener: %s (binary %s)", strerror(-rc),
+                  tb_broker_binary());
+    tls_port = tb_listener_port(&B, "SSL");
+    ck_assert_msg(tls_port > 0, "no SSL listener in the broker's port file");
+    socat_pid = 0;
+    snprintf(bootstrap, sizeof(bootstrap), "127.0.0.1:%d", tls_port);
+}
 
+/*
+ * The broker (plaintext) behind socat terminating TLS, the broker advertising socat's port so
+ * that metadata sends the client back through TLS. Used where the test needs to cut the TLS
+ * connection from outside the broker.
+ */
+static void start_socat_front(void)
+{
+    memset(&B, 0, sizeof(B));
     tls_port = free_port();
     char adv[128];
     snprintf(adv, sizeof(adv), "advertised.listeners=PLAINTEXT://127.0.0.1:%d", tls_port);
     const char *const viasocat[] = {"-o", "num.partitions=1", "-o", adv, NULL};
     int rc = tb_broker_start(&B, viasocat);
     ck_assert_msg(rc == 0, "broker start: %s (binary %s)", strerror(-rc), tb_broker_binary());
-    socat_pid = spawn_socat(tls_port, B.port, client_auth);
+    socat_pid = spawn_socat(tls_port, B.port);
     wait_listening(tls_port);
-    fprintf(stderr, "test_client_tls: TLS front: socat%s\n",
-            own_listener_ok ? " (the broker has no SSL listener)" : "");
     snprintf(bootstrap, sizeof(bootstrap), "127.0.0.1:%d", tls_port);
 }
-
-static void start_front(bool client_auth) { start_front_how(client_auth, true); }
 
 static void setup(void)
 {
@@ -423,7 +423,7 @@ static void cut_dr(sl_producer *p, const sl_delivery *dr, void *opaque)
 START_TEST(test_tls_connection_cut_and_reconnect)
 {
     enum { N = 4000 };
-    start_front_how(false, false);
+    start_socat_front();
     struct cut_state s = {.seen = calloc(N, 1), .offset = calloc(N, sizeof(int64_t))};
     for (long i = 0; i < N; i++)
         s.offset[i] = -1; /* not delivered */
@@ -441,7 +441,7 @@ START_TEST(test_tls_connection_cut_and_reconnect)
         if (i == N / 2) {
             kill(-socat_pid, SIGKILL); /* the parent and the child carrying our connection */
             waitpid(socat_pid, NULL, 0);
-            socat_pid = spawn_socat(tls_port, B.port, false);
+            socat_pid = spawn_socat(tls_port, B.port);
             wait_listening(tls_port);
         }
         sl_err e;
