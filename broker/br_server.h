@@ -7,7 +7,10 @@
  *   listener, one per loop thread, all on the same port), opens the store, writes the port
  *   file, runs until SIGINT/SIGTERM, then stops accepting, lets in-flight requests finish
  *   (bounded by shutdown.timeout.ms), closes the store (clean-shutdown markers) and returns
- *   0, or -errno when start-up failed (after logging why).
+ *   0, or -errno when start-up failed (after logging why). An SSL listener gets its TLS
+ *   context (br_tls.h) before anything binds: a bad ssl.* setting stops the start-up with a
+ *   line naming the key. The port file's first line is the PLAINTEXT listener's port, then
+ *   one "NAME PORT" line per listener.
  * - Each loop thread owns its connections end to end. Cross-thread traffic is limited to the
  *   store (its own locking) and wake-ups: an append wakes loops with long-polling fetches, a
  *   completed sync wakes loops with produce requests waiting for durability.
