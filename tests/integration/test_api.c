@@ -15,21 +15,14 @@
 #include <unistd.h>
 
 #include "../support/tb_broker.h"
+#include "../support/tb_check.h"
 #include "../support/tb_kafka.h"
 #include "kp_crc32c.h"
 #include "kp_msg.h"
 
 static struct tb_broker B;
 
-static void start_with(const char *const *extra)
-{
-    memset(&B, 0, sizeof B);
-    int rc = tb_broker_start(&B, extra);
-    if (rc != 0) {
-        tb_broker_cleanup(&B); /* teardown does not run after a failed setup */
-        ck_abort_msg("broker start: %s (binary %s)", strerror(-rc), tb_broker_binary());
-    }
-}
+static void start_with(const char *const *extra) { tb_ck_start_fresh(&B, extra); }
 
 static void setup(void)
 {
@@ -38,26 +31,9 @@ static void setup(void)
     start_with(extra);
 }
 
-static void teardown(void)
-{
-    if (B.pid > 0) {
-        bool alive = tb_broker_alive(&B);
-        int st = alive ? tb_broker_stop(&B, SIGTERM) : -1;
-        tb_broker_cleanup(&B);
-        ck_assert_msg(alive, "broker died during the test");
-        ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-                      "broker did not exit 0 on SIGTERM (status 0x%x)", st);
-    } else {
-        tb_broker_cleanup(&B);
-    }
-}
+static void teardown(void) { tb_ck_finish(&B); }
 
-static int conn(void)
-{
-    int fd = tb_connect(B.port);
-    ck_assert_msg(fd >= 0, "connect: %s", strerror(-fd));
-    return fd;
-}
+static int conn(void) { return tb_ck_connect(&B); }
 
 /* One request/response at (key, version); the frame must be freed. */
 #define CALL(fd, key, ver, corr, f, ENCODE)                                                        \

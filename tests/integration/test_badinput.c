@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../support/tb_broker.h"
+#include "../support/tb_check.h"
 #include "../support/tb_kafka.h"
 
 static struct tb_broker B;
@@ -178,16 +179,7 @@ static void teardown(void)
     if (P_fd >= 0)
         close(P_fd);
     P_fd = -1;
-    if (B.pid > 0) {
-        bool alive = tb_broker_alive(&B);
-        int st = alive ? tb_broker_stop(&B, SIGTERM) : -1;
-        tb_broker_cleanup(&B);
-        ck_assert_msg(alive, "broker died during the test");
-        ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-                      "broker did not exit 0 on SIGTERM (status 0x%x)", st);
-    } else {
-        tb_broker_cleanup(&B);
-    }
+    tb_ck_finish(&B);
 }
 
 /* ---- helpers -------------------------------------------------------------------------------- */

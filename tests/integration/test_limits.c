@@ -21,38 +21,18 @@
 #include <unistd.h>
 
 #include "../support/tb_broker.h"
+#include "../support/tb_check.h"
 #include "../support/tb_kafka.h"
 
 static struct tb_broker B;
 
 static void bare_setup(void) { memset(&B, 0, sizeof B); }
 
-static void teardown(void)
-{
-    if (B.pid > 0) {
-        bool alive = tb_broker_alive(&B);
-        int st = alive ? tb_broker_stop(&B, SIGTERM) : -1;
-        tb_broker_cleanup(&B);
-        ck_assert_msg(alive, "broker died during the test");
-        ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-                      "broker did not exit 0 on SIGTERM (status 0x%x)", st);
-    } else {
-        tb_broker_cleanup(&B);
-    }
-}
+static void teardown(void) { tb_ck_finish(&B); }
 
-static void start(const char *const *extra)
-{
-    int rc = tb_broker_start(&B, extra);
-    ck_assert_msg(rc == 0, "broker start: %s (binary %s)", strerror(-rc), tb_broker_binary());
-}
+static void start(const char *const *extra) { tb_ck_start(&B, extra); }
 
-static int conn(void)
-{
-    int fd = tb_connect(B.port);
-    ck_assert_msg(fd >= 0, "connect: %s", strerror(-fd));
-    return fd;
-}
+static int conn(void) { return tb_ck_connect(&B); }
 
 /* One ApiVersions round trip; 0 when answered. */
 static int ping(int fd, int32_t corr)
