@@ -189,9 +189,9 @@ static int metadata_build(struct br_req *q, struct br_resp *r, const struct kp_s
     for (int32_t i = 0; i < tl.n; i++)
         nparts += tl.t[i].error_code ? 0 : (size_t)tl.t[i].n_partitions;
     struct kp_arena a;
-    /* + per topic: kp_arena_alloc aligns every allocation */
-    rc =
-        br_enc_arena(q, &a, nparts * sizeof(struct kp_metadata_partition) + (size_t)tl.n * 16 + 64);
+    /* One partition array per topic. */
+    rc = br_enc_arena(q, &a,
+                      kp_arena_need((size_t)tl.n, nparts * sizeof(struct kp_metadata_partition)));
     if (rc < 0) {
         if (all)
             topic_list_free(&tl);

@@ -77,11 +77,12 @@ int br_api_list_offsets(struct br_req *q, struct br_resp *r)
     for (int32_t i = 0; i < req.n_topics; i++)
         nparts += (size_t)req.topics[i].n_partitions;
     struct kp_arena a;
-    rc = br_enc_arena(q, &a,
+    /* One topic array, then one partition array per topic. */
+    rc = br_enc_arena(
+        q, &a,
+        kp_arena_need((size_t)req.n_topics + 1,
                       (size_t)req.n_topics * sizeof(struct kp_list_offsets_resp_topic) +
-                          nparts * sizeof(struct kp_list_offsets_resp_partition) +
-                          /* kp_arena_alloc aligns each allocation */
-                          ((size_t)req.n_topics + 1) * 16 + 64);
+                          nparts * sizeof(struct kp_list_offsets_resp_partition)));
     if (rc < 0)
         return rc;
     struct kp_list_offsets_resp_topic *topics =

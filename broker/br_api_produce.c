@@ -140,11 +140,11 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
     for (int32_t i = 0; i < req.n_topics; i++)
         nparts += (size_t)req.topics[i].n_partitions;
     struct kp_arena a;
+    /* One topic array, then one partition array per topic. */
     rc = br_enc_arena(q, &a,
-                      (size_t)req.n_topics * sizeof(struct kp_produce_resp_topic) +
-                          nparts * sizeof(struct kp_produce_resp_partition) +
-                          /* kp_arena_alloc aligns each allocation */
-                          ((size_t)req.n_topics + 1) * 16 + 64);
+                      kp_arena_need((size_t)req.n_topics + 1,
+                                    (size_t)req.n_topics * sizeof(struct kp_produce_resp_topic) +
+                                        nparts * sizeof(struct kp_produce_resp_partition)));
     if (rc < 0)
         return rc;
     struct kp_produce_resp_topic *topics =

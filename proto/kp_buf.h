@@ -198,5 +198,13 @@ void kp_arena_init(struct kp_arena *a, void *mem, size_t cap);
 static inline void kp_arena_reset(struct kp_arena *a) { a->used = 0; }
 /* n elements of size sz, zeroed, aligned for any scalar; NULL when it does not fit. */
 void *kp_arena_alloc(struct kp_arena *a, size_t n, size_t sz);
+/*
+ * The capacity that n_allocs allocations totalling bytes always fit in, alignment padding
+ * included: size an arena with this instead of guessing the padding.
+ */
+static inline size_t kp_arena_need(size_t n_allocs, size_t bytes)
+{
+    return bytes + n_allocs * (_Alignof(max_align_t) - 1);
+}
 
 #endif
