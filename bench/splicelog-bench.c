@@ -17,35 +17,36 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: splicelog-bench produce|consume|e2e|compare [options]\n"
-            "\n"
-            "  produce   produce records; records/s, MB/s, send->ack latency percentiles\n"
-            "  consume   consume a topic from the beginning (our own broker: preloaded first)\n"
-            "  e2e       a producer at --rate and a consumer; record timestamp -> receipt latency\n"
-            "  compare   every fetch path (splice, sendfile, copy, tls, ktls) against the\n"
-            "            loopback limits: MB/s, records/s, broker and client CPU s/GiB\n"
-            "\n"
-            "options (sizes: 1024, 64k, 16MiB, 1G; durations: 10s, 500ms, 2m):\n"
-            "  --bootstrap HOST:PORT  use this broker (produce/consume/e2e); default: start one\n"
-            "  --broker PATH          splicelogd to start (default: next to this binary)\n"
-            "  --topic NAME           default splicelog-bench (e2e: splicelog-bench-e2e-PID)\n"
-            "  --record-size SIZE     value bytes per record, >= %d (default 1024)\n"
-            "  --count N              records (produce/consume default 100000)\n"
-            "  --duration DUR         produce for this long instead of --count\n"
-            "  --partitions N         partitions (default 1)\n"
-            "  --acks 0|1|-1|all      default 1\n"
-            "  --linger MS            linger.ms (default 5; e2e 0)\n"
-            "  --rate N               e2e: records per second (default 50000)\n"
-            "  --tls                  security.protocol=ssl (own broker: an SSL listener)\n"
-            "  --ca FILE              ssl.ca.location with --bootstrap\n"
-            "  --transfer PATH        own broker's fetch.transfer (splice|sendfile|copy)\n"
-            "  --size SIZE            compare: bytes to preload (default 1GiB)\n"
-            "  --runs N               compare: timed passes per path, 1..%d (default 3)\n"
-            "  --paths LIST           compare: subset of splice,sendfile,copy,tls,ktls\n"
-            "  --json FILE            compare: results as JSON\n"
-            "  --plot FILE.png        compare: bar chart (gnuplot)\n",
-            SB_VALUE_MIN, SB_MAX_RUNS);
+    fprintf(
+        f,
+        "usage: splicelog-bench produce|consume|e2e|compare [options]\n"
+        "\n"
+        "  produce   produce records; records/s, MB/s, send->ack latency percentiles\n"
+        "  consume   consume a topic from the beginning (our own broker: preloaded first)\n"
+        "  e2e       a producer at --rate and a consumer; record timestamp -> receipt latency\n"
+        "  compare   every fetch path (splice, sendfile, copy, tls, ktls) against the\n"
+        "            loopback limits: MB/s, records/s, broker and client CPU s/GiB\n"
+        "\n"
+        "options (sizes: 1024, 64k, 16MiB, 1G; durations: 10s, 500ms, 2m):\n"
+        "  --bootstrap HOST:PORT  use this broker (produce/consume/e2e); default: start one\n"
+        "  --broker PATH          splicelogd to start (default: next to this binary)\n"
+        "  --topic NAME           default splicelog-bench (e2e: splicelog-bench-e2e-PID)\n"
+        "  --record-size SIZE     value bytes per record, >= %d (default 1024)\n"
+        "  --count N              records (produce/consume default 100000)\n"
+        "  --duration DUR         produce for this long instead of --count\n"
+        "  --partitions N         own broker's num.partitions; consume reads 0..N-1 (default 1)\n"
+        "  --acks 0|1|-1|all      default 1\n"
+        "  --linger MS            linger.ms (default 5; e2e 0)\n"
+        "  --rate N               records per second (e2e: default 50000; produce: paced)\n"
+        "  --tls                  security.protocol=ssl (own broker: an SSL listener)\n"
+        "  --ca FILE              ssl.ca.location with --bootstrap\n"
+        "  --transfer PATH        own broker's fetch.transfer (splice|sendfile|copy)\n"
+        "  --size SIZE            compare: bytes to preload (default 1GiB)\n"
+        "  --runs N               compare: timed passes per path, 1..%d (default 3)\n"
+        "  --paths LIST           compare: subset of splice,sendfile,copy,tls,ktls\n"
+        "  --json FILE            compare: results as JSON\n"
+        "  --plot FILE.png        compare: bar chart (gnuplot)\n",
+        SB_VALUE_MIN, SB_MAX_RUNS);
 }
 
 static int bad(const char *what, const char *arg)
@@ -189,8 +190,6 @@ int main(int argc, char **argv)
         return bad("option for compare", "--bootstrap/--tls/--ca/--count/--duration/--rate");
     if (!is_compare && (o.json || o.plot))
         return bad("option outside compare", "--json/--plot");
-    if (!is_e2e && !is_compare && o.rate)
-        o.rate = o.rate; /* produce may be paced too */
     if (o.ca && !o.bootstrap)
         return bad("option without --bootstrap", "--ca");
     if (!is_compare && !o.count && !o.duration_ms)
