@@ -38,9 +38,22 @@ echo "== fetch transfer paths (consumer throughput from page cache)"
 "$build/bench_fetch" --broker "$build/splicelogd" --size "${BENCH_FETCH_SIZE:-1G}" \
     --runs "$runs" --json "$out/fetch.json" | tee "$out/fetch.txt"
 
-if [ -f bench/bench_producer.c ]; then
-    make --no-print-directory "$build/bench_producer" >/dev/null 2>&1 && {
-        echo "== producer (libsplicelog)"
-        "$build/bench_producer" | tee "$out/producer.txt"
-    }
-fi
+# Producer throughput (issue 6): libsplicelog and librdkafka, same records, same broker, same run.
+make --no-print-directory "$build/bench_producer" >/dev/null
+have_rdkafka=0
+make --no-print-directory "$build/bench_rdkafka" >/dev/null 2>&1 && have_rdkafka=1
+tmp=$(mktemp -d)
+"$build/splicelogd" --listen 127.0.0.1:0 --data-dir "$tmp/data" --port-file "$tmp/port" \
+    2>"$tmp/broker.log" &
+broker=$!
+trap 'kill $broker 2>/dev/null; wait $broker 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 200); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+port=$(head -n 1 "$tmp/port")
+n="${BENCH_PRODUCER_RECORDS:-2000000}"
+echo "== producer: $n records of 100 bytes, acks=1, one thread (libsplicelog vs librdkafka)"
+for round in $(seq "$runs"); do
+    "$build/bench_producer" -b "127.0.0.1:$port" -t "lib$round" -n "$n" | tee -a "$out/producer.txt"
+    if [ $have_rdkafka = 1 ]; then
+        "$build/bench_rdkafka" -b "127.0.0.1:$port" -t "rdk$round" -n "$n" | tee -a "$out/producer.txt"
+    fi
+done
