@@ -1,9 +1,11 @@
 /*
  * bench_fetch — consumer throughput of splicelogd's fetch transfer paths against the loopback
- * limit, all measured in one run on one machine (issue 4's benchmark).
+ * limit, all measured in one run on one machine (issues 4 and 5). A raw fetch loop, so the
+ * figures isolate the broker; `splicelog-bench compare` measures the same paths through the
+ * libsplicelog consumer.
  *
  *   build/bench_fetch [--size BYTES] [--record-size N] [--runs N] [--fetch-bytes N]
- *                     [--paths splice,sendfile,copy] [--broker PATH] [--json FILE]
+ *                     [--paths splice,sendfile,copy,tls] [--broker PATH] [--json FILE]
  *
  * What it does:
  *  1. Limit: writes --size bytes to a file, reads it once (page cache), then a child process
@@ -16,6 +18,10 @@
  *     every byte and discarding it. Reports median MB/s, records/s, broker CPU seconds per
  *     GiB (from /proc/PID/stat) and client CPU seconds per GiB (getrusage), and the ratio of
  *     the MB/s to the limit's.
+ *  4. tls: the broker also gets an SSL listener (certificates made by tests/support/tb_certs.sh,
+ *     found from $SPLICELOG_ROOT or the current directory) and the same loop runs over TLS,
+ *     decrypting every byte on the same cores the broker encrypts on, as a real consumer does.
+ *     TLS is also reported as a fraction of the copy path's MB/s.
  * Loopback only; a temporary directory under $TMPDIR, removed at the end.
  * Not a test: nothing is asserted. Numbers are for the README and closing notes.
  */
@@ -37,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "kp_api.h"
 #include "kp_batch.h"
 #include "kp_msg.h"
@@ -52,6 +60,7 @@ struct opts {
     int fetch_bytes;
     char paths[128];
     const char *broker;
+    char certs[600]; /* where the TLS certificates are, when the tls path runs */
     const char *json;
 };
 
@@ -125,11 +134,26 @@ static double proc_cpu_s(pid_t pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-static int send_all(int fd, const void *buf, size_t len)
+/* A client connection: a plain socket, or TLS over it (blocking OpenSSL). */
+struct link {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+};
+
+static int send_all(struct link *l, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
     while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (l->ssl) {
+            size_t n = 0;
+            if (SSL_write_ex(l->ssl, p, len, &n) != 1)
+                return -EIO;
+            p += n;
+            len -= n;
+            continue;
+        }
+        ssize_t n = send(l->fd, p, len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -140,11 +164,19 @@ static int send_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-static int recv_all(int fd, void *buf, size_t len)
+static int recv_all(struct link *l, void *buf, size_t len)
 {
     uint8_t *p = buf;
     while (len) {
-        ssize_t n = recv(fd, p, len, 0);
+        if (l->ssl) {
+            size_t n = 0;
+            if (SSL_read_ex(l->ssl, p, len, &n) != 1)
+                return -EIO;
+            p += n;
+            len -= n;
+            continue;
+        }
+        ssize_t n = recv(l->fd, p, len, 0);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -156,16 +188,16 @@ static int recv_all(int fd, void *buf, size_t len)
 }
 
 /* Reads one response frame into buf (cap bytes); returns its length or -errno. */
-static long recv_frame(int fd, uint8_t *buf, size_t cap)
+static long recv_frame(struct link *l, uint8_t *buf, size_t cap)
 {
     uint8_t sz[4];
-    int rc = recv_all(fd, sz, 4);
+    int rc = recv_all(l, sz, 4);
     if (rc)
         return rc;
     int32_t n = (int32_t)kp_load_be32(sz);
     if (n < 4 || (size_t)n > cap)
         return -EMSGSIZE;
-    rc = recv_all(fd, buf, (size_t)n);
+    rc = recv_all(l, buf, (size_t)n);
     return rc ? rc : n;
 }
 
@@ -184,6 +216,33 @@ static int connect_port(int port)
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     return fd;
+}
+
+/* Connects to port, with a verified TLS handshake when certs is not NULL. Dies on failure. */
+static void link_open(struct link *l, int port, const char *certs)
+{
+    memset(l, 0, sizeof(*l));
+    l->fd = connect_port(port);
+    if (l->fd < 0)
+        die("connect", l->fd);
+    if (!certs)
+        return;
+    char ca[700];
+    snprintf(ca, sizeof(ca), "%s/ca.pem", certs);
+    l->ctx = SSL_CTX_new(TLS_client_method());
+    if (!l->ctx || SSL_CTX_load_verify_locations(l->ctx, ca, NULL) != 1)
+        die("client TLS context", EINVAL);
+    SSL_CTX_set_verify(l->ctx, SSL_VERIFY_PEER, NULL);
+    l->ssl = SSL_new(l->ctx);
+    if (!l->ssl || SSL_set_fd(l->ssl, l->fd) != 1 || SSL_connect(l->ssl) != 1)
+        die("TLS handshake", EPROTO);
+}
+
+static void link_close(struct link *l)
+{
+    SSL_free(l->ssl);
+    SSL_CTX_free(l->ctx);
+    close(l->fd);
 }
 
 /* ---- the loopback limit: a bare sendfile between two processes ------------------------------ */
@@ -249,17 +308,27 @@ static double limit_once(const char *file, long long size)
 
 struct broker {
     pid_t pid;
-    int port;
+    int port;     /* PLAINTEXT listener */
+    int ssl_port; /* SSL listener, 0 without certificates */
 };
 
+/*
+ * Starts the release broker on dir/data with fetch.transfer for path ("preload" and "tls" use
+ * copy, the plaintext baseline). With o->certs set it also opens an SSL listener; the port file's
+ * first line is the PLAINTEXT port, then one "NAME PORT" line per listener.
+ */
 static void broker_start(struct broker *b, const struct opts *o, const char *dir, const char *path)
 {
-    char data[512], portf[512], logf[512], xfer[64];
+    char data[512], portf[512], logf[512], xfer[64], cert[700], key[700];
     snprintf(data, sizeof(data), "%s/data", dir);
     snprintf(portf, sizeof(portf), "%s/port", dir);
     snprintf(logf, sizeof(logf), "%s/broker-%s.log", dir, path);
-    /* The preload run logs under its own name and uses the default path. */
-    snprintf(xfer, sizeof(xfer), "fetch.transfer=%s", strcmp(path, "preload") ? path : "splice");
+    bool plain_path = strcmp(path, "preload") && strcmp(path, "tls");
+    snprintf(xfer, sizeof(xfer), "fetch.transfer=%s", plain_path ? path : "copy");
+    snprintf(cert, sizeof(cert), "ssl.certificate.location=%s/server.pem", o->certs);
+    snprintf(key, sizeof(key), "ssl.key.location=%s/server.key", o->certs);
+    const char *listeners = o->certs[0] ? "listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0"
+                                        : "listeners=PLAINTEXT://127.0.0.1:0";
     unlink(portf);
     pid_t pid = fork();
     if (pid == 0) {
@@ -268,17 +337,27 @@ static void broker_start(struct broker *b, const struct opts *o, const char *dir
             dup2(lfd, 2);
             dup2(lfd, 1);
         }
-        execl(o->broker, o->broker, "--listen", "127.0.0.1:0", "--data-dir", data, "--port-file",
-              portf, "-o", xfer, "-o", "log.segment.bytes=268435456", (char *)NULL);
+        if (o->certs[0])
+            execl(o->broker, o->broker, "--data-dir", data, "--port-file", portf, "-o", listeners,
+                  "-o", cert, "-o", key, "-o", xfer, "-o", "log.segment.bytes=268435456",
+                  (char *)NULL);
+        else
+            execl(o->broker, o->broker, "--data-dir", data, "--port-file", portf, "-o", listeners,
+                  "-o", xfer, "-o", "log.segment.bytes=268435456", (char *)NULL);
         _exit(127);
     }
     b->pid = pid;
     for (int i = 0; i < 400; i++) { /* 20 s */
         FILE *f = fopen(portf, "r");
         if (f) {
-            int ok = fscanf(f, "%d", &b->port) == 1;
+            char name[32];
+            int port, ok = fscanf(f, "%d", &b->port) == 1;
+            b->ssl_port = 0;
+            while (ok && fscanf(f, "%31s %d", name, &port) == 2)
+                if (strcmp(name, "SSL") == 0)
+                    b->ssl_port = port;
             fclose(f);
-            if (ok)
+            if (ok && (b->ssl_port || !o->certs[0]))
                 return;
         }
         if (waitpid(pid, NULL, WNOHANG) == pid) {
@@ -310,9 +389,8 @@ static size_t req_begin(struct kp_wr *wr, int16_t key, int16_t ver, int32_t corr
 /* Produces --size bytes; returns records produced. */
 static long long preload(int port, const struct opts *o)
 {
-    int fd = connect_port(port);
-    if (fd < 0)
-        die("connect", fd);
+    struct link l;
+    link_open(&l, port, NULL);
     /* Create the topic through Metadata auto-creation. */
     static uint8_t req[1 << 20], resp[1 << 20];
     struct kp_wr wr;
@@ -324,7 +402,7 @@ static long long preload(int port, const struct opts *o)
     mreq.topics = topics;
     mreq.allow_auto_topic_creation = true;
     if (kp_metadata_req_encode(&wr, 4, &mreq) || kp_frame_end(&wr, pos) ||
-        send_all(fd, req, kp_wr_len(&wr)) || recv_frame(fd, resp, sizeof(resp)) < 0)
+        send_all(&l, req, kp_wr_len(&wr)) || recv_frame(&l, resp, sizeof(resp)) < 0)
         die("metadata", EPROTO);
 
     const size_t batch_target = 64 << 10;
@@ -356,12 +434,12 @@ static long long preload(int port, const struct opts *o)
             kp_wr_init(&wr, req, sizeof(req));
             pos = req_begin(&wr, KP_API_PRODUCE, 7, corr++);
             if (kp_produce_req_encode(&wr, 7, &preq) || kp_frame_end(&wr, pos) ||
-                send_all(fd, req, kp_wr_len(&wr)))
+                send_all(&l, req, kp_wr_len(&wr)))
                 die("produce", EPROTO);
             inflight++;
             continue;
         }
-        long n = recv_frame(fd, resp, sizeof(resp));
+        long n = recv_frame(&l, resp, sizeof(resp));
         if (n < 0)
             die("produce response", (int)n);
         struct kp_rd rd;
@@ -379,16 +457,16 @@ static long long preload(int port, const struct opts *o)
     }
     free(value);
     free(batch);
-    close(fd);
+    link_close(&l);
     return records;
 }
 
 /* Consumes the partition from offset 0 to end; returns bytes of records received. */
-static long long consume(int port, const struct opts *o, uint8_t *resp, long long *records_out)
+static long long consume(int port, const char *certs, const struct opts *o, uint8_t *resp,
+                         long long *records_out)
 {
-    int fd = connect_port(port);
-    if (fd < 0)
-        die("connect", fd);
+    struct link l;
+    link_open(&l, port, certs);
     uint8_t req[512];
     int64_t offset = 0;
     long long bytes = 0, records = 0;
@@ -409,9 +487,9 @@ static long long consume(int port, const struct opts *o, uint8_t *resp, long lon
         f.topics = &t;
         f.rack_id = kp_str_of("");
         if (kp_fetch_req_encode(&wr, 11, &f) || kp_frame_end(&wr, pos) ||
-            send_all(fd, req, kp_wr_len(&wr)))
+            send_all(&l, req, kp_wr_len(&wr)))
             die("fetch request", EPROTO);
-        long n = recv_frame(fd, resp, RESP_CAP);
+        long n = recv_frame(&l, resp, RESP_CAP);
         if (n < 0)
             die("fetch response", (int)n);
         struct kp_rd rd;
@@ -443,7 +521,7 @@ static long long consume(int port, const struct opts *o, uint8_t *resp, long lon
         if (offset >= rp->high_watermark)
             break;
     }
-    close(fd);
+    link_close(&l);
     *records_out = records;
     return bytes;
 }
@@ -453,7 +531,7 @@ static long long consume(int port, const struct opts *o, uint8_t *resp, long lon
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_fetch [--size BYTES] [--record-size N] [--runs N] "
-                    "[--fetch-bytes N] [--paths splice,sendfile,copy] [--broker PATH] "
+                    "[--fetch-bytes N] [--paths splice,sendfile,copy,tls] [--broker PATH] "
                     "[--json FILE]\n");
     exit(2);
 }
@@ -485,7 +563,12 @@ static void rm_rf(const char *dir)
 
 int main(int argc, char **argv)
 {
-    struct opts o = {1LL << 30, 1024, 3, 1 << 20, "splice,sendfile,copy", "build/splicelogd", NULL};
+    struct opts o = {.size = 1LL << 30,
+                     .record_size = 1024,
+                     .runs = 3,
+                     .fetch_bytes = 1 << 20,
+                     .paths = "splice,sendfile,copy,tls",
+                     .broker = "build/splicelogd"};
     static const struct option lo[] = {{"size", 1, 0, 's'},  {"record-size", 1, 0, 'r'},
                                        {"runs", 1, 0, 'n'},  {"fetch-bytes", 1, 0, 'f'},
                                        {"paths", 1, 0, 'p'}, {"broker", 1, 0, 'b'},
@@ -523,13 +606,24 @@ int main(int argc, char **argv)
         usage();
     signal(SIGPIPE, SIG_IGN);
 
-    char dir[] = "/tmp/bench_fetch.XXXXXX";
     const char *tmp = getenv("TMPDIR");
     char dirbuf[512];
     snprintf(dirbuf, sizeof(dirbuf), "%s/bench_fetch.XXXXXX", tmp ? tmp : "/tmp");
     if (!mkdtemp(dirbuf))
         die("mkdtemp", errno);
-    (void)dir;
+
+    /* The tls path needs certificates: made with the test suites' generator. */
+    char paths_copy[sizeof(o.paths)];
+    snprintf(paths_copy, sizeof(paths_copy), ",%s,", o.paths);
+    if (strstr(paths_copy, ",tls,")) {
+        const char *root = getenv("SPLICELOG_ROOT");
+        char cmd[1400];
+        snprintf(o.certs, sizeof(o.certs), "%s/certs", dirbuf);
+        snprintf(cmd, sizeof(cmd), "bash '%s/tests/support/tb_certs.sh' '%s' >/dev/null",
+                 root && *root ? root : ".", o.certs);
+        if (system(cmd) != 0)
+            die("tests/support/tb_certs.sh (run from the project root or set SPLICELOG_ROOT)", EIO);
+    }
 
     /* 1. loopback limit */
     char file[600];
@@ -564,19 +658,23 @@ int main(int argc, char **argv)
 
     /* 3. per path */
     uint8_t *resp = malloc(RESP_CAP);
-    struct result res[4];
+    struct result res[8];
     int nres = 0;
+    double copy_mb = 0, tls_mb = 0;
     char *save = NULL;
-    for (char *p = strtok_r(o.paths, ",", &save); p && nres < 4; p = strtok_r(NULL, ",", &save)) {
+    for (char *p = strtok_r(o.paths, ",", &save); p && nres < 8; p = strtok_r(NULL, ",", &save)) {
         struct result *r = &res[nres++];
         memset(r, 0, sizeof(*r));
         r->path = p;
         broker_start(&b, &o, dirbuf, p);
+        bool tls = strcmp(p, "tls") == 0;
+        int port = tls ? b.ssl_port : b.port;
+        const char *certs = tls ? o.certs : NULL;
         long long recs;
-        consume(b.port, &o, resp, &recs); /* warm-up pass: page cache, connections */
+        consume(port, certs, &o, resp, &recs); /* warm-up pass: page cache, connections */
         for (int i = 0; i < o.runs; i++) {
             double c0 = self_cpu_s(), b0 = proc_cpu_s(b.pid), t0 = now_s();
-            long long bytes = consume(b.port, &o, resp, &recs);
+            long long bytes = consume(port, certs, &o, resp, &recs);
             double dt = now_s() - t0;
             double gib = (double)bytes / (1024.0 * 1024 * 1024);
             r->mb_s[i] = (double)bytes / dt / 1e6;
@@ -591,6 +689,10 @@ int main(int argc, char **argv)
         if (r->records != produced)
             fprintf(stderr, "WARNING: %s consumed %lld records, produced %lld\n", p, r->records,
                     produced);
+        if (strcmp(p, "copy") == 0)
+            copy_mb = median(r->mb_s, r->n);
+        if (tls)
+            tls_mb = median(r->mb_s, r->n);
     }
     free(resp);
     rm_rf(dirbuf);
@@ -606,6 +708,8 @@ int main(int argc, char **argv)
                median(r->rec_s, r->n), median(r->mb_s, r->n) / limit_mb,
                median(r->broker_cpu, r->n), median(r->client_cpu, r->n));
     }
+    if (copy_mb > 0 && tls_mb > 0)
+        printf("tls / copy: %.2f\n", tls_mb / copy_mb);
     if (o.json) {
         FILE *f = fopen(o.json, "w");
         if (!f)
