@@ -212,20 +212,33 @@ static int parse_endpoint(const char *s, size_t len, struct br_listener_cfg *l, 
     return 0;
 }
 
+/*
+ * Walks a comma-separated list: *item and *len get the next element with surrounding white
+ * space trimmed; returns where the one after starts, or NULL after the last element.
+ */
+static const char *next_list_item(const char *p, const char **item, size_t *len)
+{
+    const char *comma = strchr(p, ',');
+    size_t n = comma ? (size_t)(comma - p) : strlen(p);
+    while (n && isspace((unsigned char)*p)) {
+        p++;
+        n--;
+    }
+    while (n && isspace((unsigned char)p[n - 1]))
+        n--;
+    *item = p;
+    *len = n;
+    return comma ? comma + 1 : NULL;
+}
+
 static int parse_listeners(struct br_config *c, const char *v, char *err, size_t errlen)
 {
     struct br_listener_cfg ls[BR_MAX_LISTENERS];
     int n = 0;
-    const char *p = v;
-    while (*p) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        while (len && isspace((unsigned char)*p)) {
-            p++;
-            len--;
-        }
-        while (len && isspace((unsigned char)p[len - 1]))
-            len--;
+    for (const char *next = v; next && *next;) {
+        const char *p;
+        size_t len;
+        next = next_list_item(next, &p, &len);
         if (n == BR_MAX_LISTENERS)
             return fail(err, errlen, -EINVAL, "listeners: more than %d listeners",
                         BR_MAX_LISTENERS);
@@ -238,9 +251,6 @@ static int parse_listeners(struct br_config *c, const char *v, char *err, size_t
             return fail(err, errlen, -EINVAL, "listeners: '%s' is not a list of NAME://HOST:PORT",
                         v);
         n++;
-        if (!comma)
-            break;
-        p = comma + 1;
     }
     if (n == 0)
         return fail(err, errlen, -EINVAL, "listeners: empty");
@@ -430,16 +440,10 @@ int br_config_load_file(struct br_config *c, const char *path, char *err, size_t
 int br_config_finish(struct br_config *c, char *err, size_t errlen)
 {
     if (c->advertised[0]) {
-        const char *p = c->advertised;
-        while (*p) {
-            const char *comma = strchr(p, ',');
-            size_t len = comma ? (size_t)(comma - p) : strlen(p);
-            while (len && isspace((unsigned char)*p)) {
-                p++;
-                len--;
-            }
-            while (len && isspace((unsigned char)p[len - 1]))
-                len--;
+        for (const char *next = c->advertised; next && *next;) {
+            const char *p;
+            size_t len;
+            next = next_list_item(next, &p, &len);
             struct br_listener_cfg a;
             memset(&a, 0, sizeof(a));
             if (parse_endpoint(p, len, &a, false))
@@ -455,9 +459,6 @@ int br_config_finish(struct br_config *c, char *err, size_t errlen)
                             "advertised.listeners: '%s' names no listener in listeners", a.name);
             snprintf(c->listeners[i].adv_host, sizeof(c->listeners[i].adv_host), "%s", a.adv_host);
             c->listeners[i].adv_port = a.adv_port;
-            if (!comma)
-                break;
-            p = comma + 1;
         }
     }
     for (int i = 0; i < c->nlisteners; i++)
