@@ -82,8 +82,11 @@ int sb_cmd_e2e(const struct sb_opts *o)
     int rc = sb_produce_run(&env, &po, &pr, start_consumer, &x, why, sizeof(why));
     if (x.started)
         pthread_join(x.thread, NULL);
-    if (x.c)
+    sl_stats cs = {0};
+    if (x.c) {
+        sl_consumer_stats(x.c, &cs);
         sl_consumer_free(x.c);
+    }
     sb_env_close(&env);
 
     printf("e2e: %lld records of %lld bytes at %lld/s target (%.0f/s reached), acks=%s, "
@@ -91,7 +94,8 @@ int sb_cmd_e2e(const struct sb_opts *o)
            pr.records, o->record_size, o->rate,
            pr.seconds > 0 ? (double)pr.records / pr.seconds : 0.0, o->acks, o->linger_ms,
            o->tls ? ", ssl" : "");
-    printf("  consumed %lld records\n", x.res.records);
+    printf("  consumed %lld records in %llu fetches\n", x.res.records,
+           (unsigned long long)cs.fetches);
     sb_hist_print(stdout, "end-to-end latency (record timestamp -> receipt)", &lat);
     sb_hist_print(stdout, "send->ack latency", &ack);
     if (rc) {

@@ -733,13 +733,18 @@ static int do_read(struct sl__conn *c)
                 continue;
             }
         } else {
-            n = conn_recv(c, c->rx + c->rx_len, c->rx_cap - c->rx_len);
+            size_t room = c->rx_cap - c->rx_len;
+            n = conn_recv(c, c->rx + c->rx_len, room);
             if (n > 0) {
                 c->cl->stats.bytes_received += (uint64_t)n;
                 c->rx_len += (size_t)n;
                 err = parse_rx(c);
                 if (err)
                     return err < 0 ? err : 0;
+                /* A short plain-TCP read drained the socket: poll reports what comes next,
+                 * without a recv that would only say EAGAIN. */
+                if (!c->tls && (size_t)n < room)
+                    return 0;
                 continue;
             }
         }

@@ -3,11 +3,12 @@
  *
  * Flow: sl_produce appends the record to its partition's open batch (sl_accum.c). A turn of
  * the producer (sl_poll, sl_flush, or sl_produce when a batch fills up) closes batches whose
- * linger.ms expired, then for each broker with fewer than max.in.flight requests outstanding
- * builds one Produce v7 request holding the head batch of every ready partition it leads
- * (one batch per partition per request, as Kafka requires), written with writev straight
- * from the batch buffers. Responses complete batches; completed batches wait on the done list
- * until sl_poll runs their records' delivery callbacks, on the application's thread.
+ * linger.ms expired and that no earlier batch of their partition waits ahead of, then for each
+ * broker with fewer than max.in.flight requests outstanding builds one Produce v7 request holding
+ * the head batch of every ready partition it leads (one batch per partition per request, as Kafka
+ * requires), written with writev straight from the batch buffers. Responses complete batches;
+ * completed batches wait on the done list until sl_poll runs their records' delivery callbacks, on
+ * the application's thread.
  *
  * Retries: a batch that failed with a retriable error (lost connection, NOT_LEADER, ...) waits
  * until nothing else of its partition is on the wire, then goes back to the head of the
@@ -42,6 +43,7 @@ struct sl_producer {
     bool flushing;   /* close open batches regardless of linger.ms */
     bool destroying; /* no retries: everything outstanding fails */
     int64_t last_io_us;
+    bool fresh; /* a record was appended since the last turn (linger.ms=0: send it now) */
     struct kp_header *hdrs; /* scratch for converting sl_header, reused */
     int32_t hdrs_cap;
     struct sl__topic *last_topic;
@@ -264,8 +266,11 @@ static void expire(sl_producer *p, int64_t now)
             continue;
         for (int32_t j = 0; j < pt->n; j++) {
             struct sl__ppart *pp = &pt->parts[j];
-            if (pp->open &&
-                (p->flushing || p->destroying || now - pp->open->created_ms >= cf->linger_ms)) {
+            /* A batch whose linger expired is closed once nothing is queued ahead of it: while
+             * earlier batches wait (max.in.flight, backoff) new records join it instead of
+             * queueing one small batch each. */
+            if (pp->open && (p->flushing || p->destroying ||
+                             (!pp->q_head && now - pp->open->created_ms >= cf->linger_ms))) {
                 if (pt->sticky == j)
                     pt->sticky = -1;
                 close_open(p, pp);
@@ -431,6 +436,7 @@ static void send_ready(sl_producer *p)
 /* One producer turn: send, wait up to timeout_ms for I/O, send again. */
 static void turn(sl_producer *p, int timeout_ms)
 {
+    p->fresh = false;
     send_ready(p);
     sl__client_io(&p->cl, timeout_ms);
     send_ready(p);
@@ -493,13 +499,31 @@ static int serve_done(sl_producer *p)
     return served;
 }
 
+/*
+ * linger.ms=0 and records produced since the last turn: the zero-timeout poll turns at once
+ * when no request is outstanding, else at most every 100 us (to see the response). Records
+ * produced while a request is in flight share the next batch (see expire), so the request rate
+ * follows the round trip instead of the record rate, and the delay stays near one round trip.
+ */
+static bool send_now(const sl_producer *p, int64_t now_us)
+{
+    if (!p->fresh || p->cl.conf->linger_ms != 0)
+        return false;
+    if (now_us - p->last_io_us >= 100)
+        return true;
+    for (int i = 0; i < p->cl.n_conns; i++)
+        if (p->cl.conns[i]->n_out > 0)
+            return false;
+    return true;
+}
+
 int sl_poll(sl_producer *p, int timeout_ms)
 {
     int64_t now_us = sl__now_us();
     int64_t deadline = timeout_ms < 0 ? -1 : sl__now_ms() + timeout_ms;
     /* A zero-timeout poll does I/O at most every millisecond, so a tight produce/poll loop
-     * does not turn into one syscall per record. */
-    if (timeout_ms != 0 || now_us - p->last_io_us >= 1000)
+     * does not turn into one syscall per record; with linger.ms=0 sooner (send_now). */
+    if (timeout_ms != 0 || now_us - p->last_io_us >= 1000 || send_now(p, now_us))
         turn(p, 0);
     int served = serve_done(p);
     while (served == 0 && timeout_ms != 0 && p->q_msgs > 0) {
@@ -648,6 +672,7 @@ sl_err sl_produce(sl_producer *p, const char *topic, int32_t partition, const vo
         if (err == 0) {
             p->q_msgs++;
             p->q_bytes += rec;
+            p->fresh = true;
             if (kick)
                 turn(p, 0);
             return SL_ERR_NO_ERROR;

@@ -287,7 +287,9 @@ SL_API sl_err sl_produce(sl_producer *p, const char *topic, int32_t partition, c
  * Drives I/O and runs the delivery callbacks that are due. Waits up to timeout_ms for at least
  * one report (0: no waiting; -1: no limit); returns at once when nothing is outstanding.
  * Returns the number of callbacks run. With timeout 0 the socket work is done at most once a
- * millisecond, so calling it after every sl_produce is cheap.
+ * millisecond, so calling it after every sl_produce is cheap; with linger.ms=0, records
+ * produced since the last call are sent at once when no request is outstanding, else within
+ * about 100 us (records produced meanwhile share one batch).
  */
 SL_API int sl_poll(sl_producer *p, int timeout_ms);
 /*
