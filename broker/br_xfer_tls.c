@@ -28,9 +28,10 @@
 #include "br_xfer.h"
 
 /* Plaintext staged per step: four full records, as much as the session's tx buffer
- * (BR_TLS_TX_CAP_DEFAULT) holds encrypted. Measured with bench_fetch --paths copy,tls (1 GiB, same runs): larger
- * steps (8 or 16 records per send) and smaller ones (16 or 32 KiB staged, 2 or 3 records per
- * send) all cost more broker CPU per GiB than this; the staging and tx buffers stay cache-hot. */
+ * (BR_TLS_TX_CAP_DEFAULT) holds encrypted. Measured with bench_fetch --paths copy,tls (1 GiB, same
+ * runs): larger steps (8 or 16 records per send) and smaller ones (16 or 32 KiB staged, 2 or 3
+ * records per send) all cost more broker CPU per GiB than this; the staging and tx buffers stay
+ * cache-hot. */
 #define TLS_STAGE_CAP (4 * BR_TLS_RECORD_MAX)
 
 /* Gathers plaintext from the send position into the staging buffer. 0 or -errno. */
