@@ -16,18 +16,6 @@ TM_CODEC(c_ct_resp, kp_create_topics_resp, struct kp_create_topics_resp, 0, 4);
 TM_CODEC(c_dt_req, kp_delete_topics_req, struct kp_delete_topics_req, 0, 3);
 TM_CODEC(c_dt_resp, kp_delete_topics_resp, struct kp_delete_topics_resp, 0, 3);
 
-static uint8_t buf[TM_BUF];
-static alignas(max_align_t) uint8_t out_mem[TM_ARENA];
-
-#define EXPECT_BYTES(got, got_len, ...)                                                            \
-    do {                                                                                           \
-        static const uint8_t want_[] = {__VA_ARGS__};                                              \
-        ck_assert_uint_eq((got_len), sizeof want_);                                                \
-        for (size_t i_ = 0; i_ < sizeof want_; i_++)                                               \
-            ck_assert_msg((got)[i_] == want_[i_], "byte %zu: got %02x want %02x", i_, (got)[i_],   \
-                          want_[i_]);                                                              \
-    } while (0)
-
 /* ---- kp_api -------------------------------------------------------------------------------- */
 
 START_TEST(test_api_advertised_table)
@@ -811,14 +799,6 @@ START_TEST(test_delete_topics_round_trip)
 END_TEST
 
 /* ---- field presence per version ------------------------------------------------------------ */
-
-static size_t enc_len(const struct tm_codec *c, int16_t v, const void *msg)
-{
-    struct kp_wr wr;
-    kp_wr_init(&wr, buf, sizeof buf);
-    ck_assert_int_eq(c->enc(&wr, v, msg), 0);
-    return kp_wr_len(&wr);
-}
 
 START_TEST(test_meta_sizes_per_version)
 {

@@ -204,4 +204,28 @@ static inline void tm_i32s_eq(int32_t na, const int32_t *a, int32_t nb, const in
 #define TM_B(lit) ((struct kp_bytes){(const uint8_t *)(lit), (int32_t)sizeof(lit) - 1})
 #define TM_N(arr) ((int32_t)(sizeof(arr) / sizeof((arr)[0])))
 
+/* Each suite's scratch encode buffer and decode arena. */
+static uint8_t buf[TM_BUF] __attribute__((unused));
+static alignas(max_align_t) uint8_t out_mem[TM_ARENA] __attribute__((unused));
+
+/* got[0, got_len) must be exactly the listed bytes. */
+#define EXPECT_BYTES(got, got_len, ...)                                                            \
+    do {                                                                                           \
+        static const uint8_t want_[] = {__VA_ARGS__};                                              \
+        ck_assert_uint_eq((got_len), sizeof want_);                                                \
+        for (size_t i_ = 0; i_ < sizeof want_; i_++)                                               \
+            ck_assert_msg((got)[i_] == want_[i_], "byte %zu: got %02x want %02x", i_, (got)[i_],   \
+                          want_[i_]);                                                              \
+    } while (0)
+
+/* Encoded length of msg at version v (round trips cannot see a field that is wrongly present or
+ * absent in both directions; these lengths, counted by hand from the schemas, can). */
+static inline size_t enc_len(const struct tm_codec *c, int16_t v, const void *msg)
+{
+    struct kp_wr wr;
+    kp_wr_init(&wr, buf, sizeof buf);
+    ck_assert_int_eq(c->enc(&wr, v, msg), 0);
+    return kp_wr_len(&wr);
+}
+
 #endif

@@ -16,18 +16,6 @@ TM_CODEC(c_fe_resp, kp_fetch_resp, struct kp_fetch_resp, 4, 11);
 TM_CODEC(c_lo_req, kp_list_offsets_req, struct kp_list_offsets_req, 1, 2);
 TM_CODEC(c_lo_resp, kp_list_offsets_resp, struct kp_list_offsets_resp, 1, 2);
 
-static uint8_t buf[TM_BUF];
-static alignas(max_align_t) uint8_t out_mem[TM_ARENA];
-
-#define EXPECT_BYTES(got, got_len, ...)                                                            \
-    do {                                                                                           \
-        static const uint8_t want_[] = {__VA_ARGS__};                                              \
-        ck_assert_uint_eq((got_len), sizeof want_);                                                \
-        for (size_t i_ = 0; i_ < sizeof want_; i_++)                                               \
-            ck_assert_msg((got)[i_] == want_[i_], "byte %zu: got %02x want %02x", i_, (got)[i_],   \
-                          want_[i_]);                                                              \
-    } while (0)
-
 /* Opaque stand-ins for record batches: the codec never looks inside. */
 static const uint8_t batch_a[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 1, 2, 3, 4, 2, 5, 6, 7, 8};
 static const uint8_t batch_b[] = {0xde, 0xad, 0xbe, 0xef};
@@ -558,16 +546,6 @@ START_TEST(test_list_offsets_round_trip)
 END_TEST
 
 /* ---- field presence per version ------------------------------------------------------------ */
-
-/* Encoded length of msg at version v (round trips cannot see a field that is wrongly present or
- * absent in both directions; these lengths, counted by hand from the schemas, can). */
-static size_t enc_len(const struct tm_codec *c, int16_t v, const void *msg)
-{
-    struct kp_wr wr;
-    kp_wr_init(&wr, buf, sizeof buf);
-    ck_assert_int_eq(c->enc(&wr, v, msg), 0);
-    return kp_wr_len(&wr);
-}
 
 START_TEST(test_data_sizes_per_version)
 {
