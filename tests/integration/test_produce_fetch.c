@@ -277,12 +277,8 @@ START_TEST(long_poll_wakes_on_append)
     create_topic(pfd, "lp", 1);
     produce_seq(pfd, "lp", 0, "lp", 0, 3, 0);
     /* A fetch at the high watermark that may wait 5 s for 1 byte. */
-    struct tb_req r;
-    ck_assert_int_eq(tb_req_begin(&r, 512, 1, 11, 77), 0);
     struct tb_fetch_args a = {5000, 1, 1 << 20, "lp", 0, 3, 1 << 20};
-    tb_enc_fetch(&r, 11, &a);
-    ck_assert_int_eq(tb_req_send(cfd, &r), 0);
-    tb_req_free(&r);
+    ck_assert_int_eq(tb_send_fetch(cfd, 11, 77, &a), 0);
     /* The fetch has nothing to return yet: no answer while nothing is appended. */
     ck_assert_msg(tb_readable(cfd, 300) == 0, "fetch at HW answered before any append");
     produce_seq(pfd, "lp", 0, "lp", 3, 2, 0);
@@ -350,11 +346,8 @@ START_TEST(long_poll_min_bytes_and_order)
     /* min_bytes 1 MiB, max_wait 800 ms, then a Metadata request behind it on the same
      * connection: the answers come in request order, the fetch first, with what there is. */
     struct tb_req r;
-    ck_assert_int_eq(tb_req_begin(&r, 512, 1, 11, 61), 0);
     struct tb_fetch_args a = {800, 1 << 20, 4 << 20, "mb", 0, 0, 4 << 20};
-    tb_enc_fetch(&r, 11, &a);
-    ck_assert_int_eq(tb_req_send(cfd, &r), 0);
-    tb_req_free(&r);
+    ck_assert_int_eq(tb_send_fetch(cfd, 11, 61, &a), 0);
     ck_assert_int_eq(tb_req_begin(&r, 512, 3, 4, 62), 0);
     const char *topics[] = {"mb"};
     tb_enc_metadata(&r, 4, topics, 1, false);
@@ -432,12 +425,8 @@ START_TEST(client_gone_during_long_poll)
     /* Ten connections park a fetch each, then vanish; appends must not touch them. */
     for (int i = 0; i < 10; i++) {
         int cfd = conn();
-        struct tb_req r;
-        ck_assert_int_eq(tb_req_begin(&r, 512, 1, 11, 90 + i), 0);
         struct tb_fetch_args a = {5000, 1, 1 << 20, "gone", 0, 0, 1 << 20};
-        tb_enc_fetch(&r, 11, &a);
-        ck_assert_int_eq(tb_req_send(cfd, &r), 0);
-        tb_req_free(&r);
+        ck_assert_int_eq(tb_send_fetch(cfd, 11, 90 + i, &a), 0);
         if (i % 2)
             shutdown(cfd, SHUT_RDWR);
         close(cfd);
@@ -457,12 +446,8 @@ START_TEST(sigterm_with_parked_fetch)
 {
     int cfd = conn();
     create_topic(cfd, "park", 1);
-    struct tb_req r;
-    ck_assert_int_eq(tb_req_begin(&r, 512, 1, 11, 71), 0);
     struct tb_fetch_args a = {30000, 1, 1 << 20, "park", 0, 0, 1 << 20};
-    tb_enc_fetch(&r, 11, &a);
-    ck_assert_int_eq(tb_req_send(cfd, &r), 0);
-    tb_req_free(&r);
+    ck_assert_int_eq(tb_send_fetch(cfd, 11, 71, &a), 0);
     ck_assert_int_eq(tb_readable(cfd, 200), 0);
     /* In-flight requests finish: the parked fetch is answered (empty) or the connection is
      * closed, and the broker exits 0 well before the fetch's 30 s max_wait. */
@@ -490,11 +475,8 @@ START_TEST(delete_topic_under_parked_fetch)
     create_topic(pfd, "del", 1);
     produce_seq(pfd, "del", 0, "del", 0, 2, 0);
     struct tb_req r;
-    ck_assert_int_eq(tb_req_begin(&r, 512, 1, 11, 81), 0);
     struct tb_fetch_args a = {3000, 1, 1 << 20, "del", 0, 2, 1 << 20};
-    tb_enc_fetch(&r, 11, &a);
-    ck_assert_int_eq(tb_req_send(cfd, &r), 0);
-    tb_req_free(&r);
+    ck_assert_int_eq(tb_send_fetch(cfd, 11, 81, &a), 0);
     usleep(200 * 1000);
     /* Delete the topic the fetch waits on, then re-create it and append. */
     ck_assert_int_eq(tb_req_begin(&r, 512, 20, 3, 82), 0);

@@ -197,12 +197,8 @@ static void slow_fetch(int port, struct tb_frame *out)
 {
     int fd = tb_connect(port);
     ck_assert_int_ge(fd, 0);
-    struct tb_req r;
-    ck_assert_int_eq(tb_req_begin(&r, 512, 1, 11, 4000), 0);
     struct tb_fetch_args a = {0, 1, 64 << 20, "big", 0, 0, 32 << 20};
-    tb_enc_fetch(&r, 11, &a);
-    ck_assert_int_eq(tb_req_send(fd, &r), 0);
-    tb_req_free(&r);
+    ck_assert_int_eq(tb_send_fetch(fd, 11, 4000, &a), 0);
     usleep(300 * 1000);
     ck_assert_int_eq(tb_recv_frame(fd, out, 256 << 20), 0);
     ck_assert_int_eq(tb_frame_corr(out), 4000);
@@ -338,11 +334,8 @@ START_TEST(delete_topic_during_large_transfer)
     /* A ~7 MiB fetch the client does not read yet, then the topic is deleted under it. */
     int sfd = conn();
     struct tb_req r;
-    ck_assert_int_eq(tb_req_begin(&r, 512, 1, 11, 83), 0);
     struct tb_fetch_args a = {0, 1, 64 << 20, "dt", 0, 0, 32 << 20};
-    tb_enc_fetch(&r, 11, &a);
-    ck_assert_int_eq(tb_req_send(sfd, &r), 0);
-    tb_req_free(&r);
+    ck_assert_int_eq(tb_send_fetch(sfd, 11, 83, &a), 0);
     usleep(200 * 1000);
     ck_assert_int_eq(tb_req_begin(&r, 512, 20, 3, 84), 0);
     tb_enc_delete_topics(&r, 3, "dt", 5000);

@@ -254,6 +254,18 @@ void tb_enc_fetch(struct tb_req *r, int16_t version, const struct tb_fetch_args 
                        &a->partition, &a->offset, a->partition_max_bytes);
 }
 
+int tb_send_fetch(int fd, int16_t version, int32_t corr, const struct tb_fetch_args *a)
+{
+    struct tb_req r;
+    int rc = tb_req_begin(&r, 512, 1, version, corr);
+    if (rc < 0)
+        return rc;
+    tb_enc_fetch(&r, version, a);
+    rc = tb_req_send(fd, &r);
+    tb_req_free(&r);
+    return rc;
+}
+
 void tb_enc_list_offsets(struct tb_req *r, int16_t version, const char *topic, int32_t partition,
                          int64_t timestamp)
 {

@@ -85,6 +85,8 @@ struct tb_fetch_args {
 };
 /* Fetch v4-11, one partition, isolation READ_UNCOMMITTED (0), no session. */
 void tb_enc_fetch(struct tb_req *r, int16_t version, const struct tb_fetch_args *a);
+/* Encodes that Fetch with correlation id corr and sends it on fd; 0 or -errno. */
+int tb_send_fetch(int fd, int16_t version, int32_t corr, const struct tb_fetch_args *a);
 /*
  * Fetch v4-11 of n partitions of one topic in one request (offsets[i] for parts[i]), each
  * with partition_max_bytes pmax.
