@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# deps.sh build|test|bench — make sure the Debian packages a target needs are present.
+# deps.sh build|test|bench|vm — make sure the Debian packages a target needs are present.
 # As root, installs what is missing with apt-get; otherwise prints the exact packages to
 # install and fails. Checks by pkg-config module or command, so it is quick when all is there.
 set -euo pipefail
@@ -12,6 +12,9 @@ need_pc() { # pkg-config-module debian-package
 }
 need_cmd() { # command debian-package
     command -v "$1" >/dev/null 2>&1 || missing+=("$2")
+}
+need_static() { # file debian-package — a statically linked executable at an exact path
+    if [ ! -x "$1" ] || ldd "$1" >/dev/null 2>&1; then missing+=("$2"); fi
 }
 
 need_cmd cc gcc
@@ -41,6 +44,12 @@ case "$want" in
 bench)
     need_cmd gnuplot gnuplot-nox
     pkg-config --exists rdkafka 2>/dev/null || missing+=(librdkafka-dev)
+    ;;
+vm) # scripts/ktls-vm.sh: Debian's kernel under QEMU (TCG) with a busybox initramfs
+    need_cmd qemu-system-x86_64 qemu-system-x86
+    need_static /bin/busybox busybox-static
+    need_cmd cpio cpio
+    need_cmd gzip gzip
     ;;
 esac
 
