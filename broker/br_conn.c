@@ -99,7 +99,9 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
         return;
     }
     if (acc->lst->tls) {
-        if (br_tls_new(acc->lst->tls, 0, &c->tls) < 0) {
+        int rc = br_tls_ctx_ktls(acc->lst->tls) ? br_tls_new_socket(acc->lst->tls, fd, &c->tls)
+                                                : br_tls_new(acc->lst->tls, 0, &c->tls);
+        if (rc < 0) {
             free(c);
             free(in);
             atomic_fetch_sub(&srv->nconns, 1);
@@ -354,6 +356,17 @@ static void arm_recv(struct br_conn *c)
 {
     if (c->recv_armed || c->paused || c->closing || c->eof)
         return;
+    if (c->tls && br_tls_socket_mode(c->tls)) {
+        /* kernel TLS: OpenSSL reads the socket itself once it is readable (or writable, when
+         * the handshake waits to send) */
+        struct io_uring_sqe *sqe = br_ring_sqe(&c->loop->ring, &c->recv_op);
+        io_uring_prep_poll_add(sqe, c->fd, br_tls_want(c->tls) == POLLOUT ? POLLOUT : POLLIN);
+        c->recv_multishot = false;
+        c->recv_poll = true;
+        c->recv_armed = true;
+        c->inflight++;
+        return;
+    }
     if (c->tls) {
         /* ciphertext into the session; bounded by its rx buffer, not by the frame buffer */
         size_t room;
@@ -557,24 +570,79 @@ static void tls_fail(struct br_conn *c, int rc, const char *what)
  * buffer and cut frames as on a plaintext connection. Whatever the session wants to say
  * (handshake flights, alerts) is sent through the transfer path's single send.
  */
+/*
+ * Looks at the client's first bytes once three have arrived: false (connection closing) when
+ * they are not a TLS record. In socket mode they are peeked at on the socket.
+ */
+static bool tls_first_bytes_ok(struct br_conn *c)
+{
+    if (c->tls_checked)
+        return true;
+    uint8_t peek[4];
+    const uint8_t *p = peek;
+    size_t n = 0;
+    if (br_tls_socket_mode(c->tls)) {
+        ssize_t r = recv(c->fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
+        if (r == 0) {
+            br_conn_close(c, "peer closed the connection");
+            return false;
+        }
+        if (r < 0)
+            return true; /* nothing yet (or an error the handshake reports) */
+        n = (size_t)r;
+        if (n < 3)
+            c->tls_checked = true; /* OpenSSL takes these bytes now: it judges them */
+    } else {
+        p = br_tls_rx_peek(c->tls, &n);
+    }
+    if (n < 3)
+        return true;
+    c->tls_checked = true;
+    if (br_tls_sniff(p, n))
+        return true;
+    br_warn("peer=%s: not a TLS client on SSL listener %s (first bytes %02x %02x %02x %02x: a "
+            "plaintext Kafka request?)",
+            c->peer, c->lst->cfg->name, p[0], p[1], p[2], n > 3 ? p[3] : 0);
+    br_conn_close(c, "not a TLS client");
+    return false;
+}
+
+/*
+ * A socket-mode (kernel TLS) session just finished its handshake: it sends through the kernel
+ * when the kernel took its send keys, else it moves to memory mode and the copy path. Writes
+ * the outcome into how for the connection's log line; false when the connection closes.
+ */
+static bool tls_pick_path(struct br_conn *c, char *how, size_t len)
+{
+    struct br_tls *t = c->tls;
+    if (!br_tls_socket_mode(t)) {
+        snprintf(how, len, "fetch path %s", c->xfer->name);
+        return true;
+    }
+    if (br_ktls_send_active(t)) {
+        c->xfer = &br_xfer_ktls;
+        snprintf(how, len, "fetch path %s, kernel TLS send%s", c->xfer->name,
+                 br_ktls_recv_active(t) ? " and receive" : "");
+        return true;
+    }
+    int rc = br_tls_to_memory(t, 0);
+    if (rc < 0) {
+        br_warn("peer=%s: TLS on listener %s: the kernel took only part of the session (%s)",
+                c->peer, c->lst->cfg->name, strerror(-rc));
+        br_conn_close(c, "kernel TLS half set up");
+        return false;
+    }
+    c->xfer = &br_xfer_tls;
+    snprintf(how, len, "fetch path %s: the kernel did not take this session's keys", c->xfer->name);
+    return true;
+}
+
 static void tls_input(struct br_conn *c)
 {
     struct br_tls *t = c->tls;
     if (!br_tls_established(t)) {
-        if (!c->tls_checked) {
-            size_t n;
-            const uint8_t *p = br_tls_rx_peek(t, &n);
-            if (n >= 3) {
-                c->tls_checked = true;
-                if (!br_tls_sniff(p, n)) {
-                    br_warn("peer=%s: not a TLS client on SSL listener %s (first bytes %02x %02x "
-                            "%02x %02x: a plaintext Kafka request?)",
-                            c->peer, c->lst->cfg->name, p[0], p[1], p[2], n > 3 ? p[3] : 0);
-                    br_conn_close(c, "not a TLS client");
-                    return;
-                }
-            }
-        }
+        if (!tls_first_bytes_ok(c))
+            return;
         int rc = br_tls_handshake(t);
         if (rc == -EAGAIN) {
             br_xfer_tls_flush(c);
@@ -584,11 +652,13 @@ static void tls_input(struct br_conn *c)
             tls_fail(c, rc, "handshake failed");
             return;
         }
-        char d[128], subj[256];
+        char d[128], subj[256], how[128];
+        if (!tls_pick_path(c, how, sizeof(how)))
+            return;
         br_tls_describe(t, d, sizeof(d));
         br_tls_peer_subject(t, subj, sizeof(subj));
-        br_info("peer=%s: TLS established on listener %s (%s%s%s)", c->peer, c->lst->cfg->name, d,
-                subj[0] ? ", client " : "", subj);
+        br_info("peer=%s: TLS established on listener %s (%s%s%s; %s)", c->peer, c->lst->cfg->name,
+                d, subj[0] ? ", client " : "", subj, how);
         br_xfer_tls_flush(c);
     }
     /* Bounded per call: at most the frame buffer's room per round, and rounds end when the
@@ -632,6 +702,21 @@ void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned fla
         if (!(flags & IORING_CQE_F_MORE)) {
             c->recv_armed = false;
             c->recv_cancelling = false;
+        }
+        if (c->recv_poll) {
+            /* kernel TLS: the socket is ready for the session (res: the poll's events) */
+            c->recv_poll = false;
+            if (c->closing)
+                break;
+            if (res > 0) {
+                c->last_active_ms = c->loop->now_ms;
+                tls_input(c);
+            } else if (res != -EINTR && res != -ECANCELED) {
+                char why[96];
+                snprintf(why, sizeof(why), "poll failed: %s", strerror(res ? -res : EIO));
+                br_conn_close(c, why);
+            }
+            break;
         }
         int rc = 0;
         if (flags & IORING_CQE_F_BUFFER) {

@@ -11,7 +11,9 @@
  *   single-shot recvs straight into the frame buffer.
  *   On an SSL listener the socket's bytes go to the TLS session first (single-shot recvs into
  *   its bounded ciphertext buffer, br_tls.h) and the decrypted bytes land in the frame
- *   buffer; the handshake progresses with the same receive and send completions. A client
+ *   buffer; the handshake progresses with the same receive and send completions. With kernel
+ *   TLS the session reads the non-blocking socket itself when an io_uring poll says it can
+ *   (the kernel may be decrypting), into the same frame buffer. A client
  *   whose first bytes are not a TLS record is dropped on an SSL listener, and one whose first
  *   bytes are a TLS record on a PLAINTEXT listener (before the frame size could be read as
  *   ~360 MB), each with a log line.
@@ -118,6 +120,7 @@ struct br_conn {
     bool closing;
     bool recv_armed;      /* a recv (single-shot, or multishot until its last CQE) */
     bool recv_multishot;  /* the armed recv is multishot, filling provided buffers */
+    bool recv_poll;       /* the armed "recv" is a poll: a kernel-TLS session reads itself */
     bool recv_cancelling; /* backpressure: the multishot recv is being cancelled */
     bool paused;          /* backpressure: not reading */
     bool eof;             /* the peer closed its side */
@@ -157,7 +160,9 @@ struct br_conn {
     /* SSL listeners: the session (made at accept; the socket carries its ciphertext) and the
      * plaintext staging buffer of br_xfer_tls.c: stage[stage_off, stage_fill) are the bytes at
      * the send position. The session is made at accept, the buffer at the first response;
-     * neither per request. */
+     * neither per request. Where the listener uses kernel TLS the session starts in socket
+     * mode (OpenSSL reads and writes the socket; the loop polls for it): once established it
+     * either sends through the kernel (br_xfer_ktls) or moves to memory mode (tls-copy). */
     struct br_tls *tls;
     uint8_t *stage;
     size_t stage_cap, stage_off, stage_fill;

@@ -654,22 +654,29 @@ static int tls_setup(struct br_server *srv)
     char msg[256];
     bool ktls = br_ktls_probe(msg, sizeof(msg));
     br_info("%s", msg);
+    /* Tests only: sessions start in socket mode as on a kernel with TLS, so that the
+     * poll-driven handshake and the fall-back to tls-copy run on kernels without it. */
+    const char *t = getenv("SPLICELOG_TEST_TLS_SOCKET_MODE");
+    bool socket_mode_test = t && strcmp(t, "1") == 0;
+    if (socket_mode_test && !ktls)
+        br_warn("SPLICELOG_TEST_TLS_SOCKET_MODE=1: SSL sessions start in socket mode although "
+                "the kernel cannot take their keys (a test setting)");
     for (int li = 0; li < cfg->nlisteners; li++) {
         const struct br_listener_cfg *lc = &cfg->listeners[li];
         if (lc->protocol != BR_PROTO_SSL)
             continue;
         char err[512];
-        int rc = br_tls_ctx_new(&cfg->tls, false, &srv->listeners[li].tls, err, sizeof(err));
+        bool use_ktls = (ktls || socket_mode_test) && cfg->tls.ktls;
+        int rc = br_tls_ctx_new(&cfg->tls, use_ktls, &srv->listeners[li].tls, err, sizeof(err));
         if (rc < 0) {
             br_err("listener %s: %s", lc->name, err);
             return rc;
         }
-        const char *why = !cfg->tls.ktls ? "ssl.ktls.enable=false"
-                          : ktls ? "kernel TLS present, but the ktls transfer path is not wired "
-                                   "into the connection loop yet"
-                                 : "no kernel TLS";
-        br_info("listener %s: TLS (ssl.client.auth=%s, ssl.protocols=%s%s%s), fetch path tls-copy "
-                "(%s)",
+        const char *why = use_ktls ? "ktls-sendfile (kernel TLS; a session whose cipher the "
+                                     "kernel cannot take falls back to tls-copy)"
+                          : !cfg->tls.ktls ? "tls-copy (ssl.ktls.enable=false)"
+                                           : "tls-copy (no kernel TLS)";
+        br_info("listener %s: TLS (ssl.client.auth=%s, ssl.protocols=%s%s%s), fetch path %s",
                 lc->name,
                 cfg->tls.client_auth == BR_TLS_AUTH_REQUIRED    ? "required"
                 : cfg->tls.client_auth == BR_TLS_AUTH_REQUESTED ? "requested"
@@ -862,7 +869,8 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         br_info("listener %s://%s:%d (bound %s:%d, advertised %s:%d), fetch transfer %s",
                 l->cfg->name, l->cfg->host, l->cfg->port, l->bound_host, l->port,
                 l->cfg->adv_host[0] ? l->cfg->adv_host : l->bound_host,
-                l->cfg->adv_port ? l->cfg->adv_port : l->port, l->xfer->name);
+                l->cfg->adv_port ? l->cfg->adv_port : l->port,
+                br_tls_ctx_ktls(l->tls) ? br_xfer_ktls.name : l->xfer->name);
     }
     br_info("%d network thread(s), node.id=%d, auto.create.topics.enable=%s, "
             "num.partitions=%d, log.flush.interval.messages=%lld",

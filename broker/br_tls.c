@@ -49,6 +49,7 @@ struct br_tls {
     size_t rx_off, rx_len, rx_cap;
     uint8_t *tx;
     size_t tx_off, tx_len, tx_cap;
+    void *bufs_own; /* rx and tx of a session moved to memory mode (br_tls_to_memory) */
 };
 
 /* ---- settings ------------------------------------------------------------------------- */
@@ -524,12 +525,49 @@ int br_tls_new_socket(struct br_tls_ctx *ctx, int fd, struct br_tls **out)
     return 0;
 }
 
+int br_tls_to_memory(struct br_tls *t, size_t tx_cap)
+{
+    if (!t->socket_mode)
+        return 0;
+    BIO *r = SSL_get_rbio(t->ssl), *w = SSL_get_wbio(t->ssl);
+    if ((r && BIO_get_ktls_recv(r)) || (w && BIO_get_ktls_send(w)) || SSL_has_pending(t->ssl))
+        return -EBUSY;
+    if (!g_bio_method)
+        return -EINVAL;
+    if (tx_cap == 0)
+        tx_cap = BR_TLS_TX_CAP_DEFAULT;
+    if (tx_cap < 2 * (BR_TLS_RECORD_MAX + BR_TLS_RECORD_OVERHEAD))
+        tx_cap = 2 * (BR_TLS_RECORD_MAX + BR_TLS_RECORD_OVERHEAD);
+    uint8_t *mem = malloc(BR_TLS_RX_CAP + tx_cap);
+    BIO *bio = mem ? BIO_new(g_bio_method) : NULL;
+    if (!bio) {
+        free(mem);
+        ERR_clear_error();
+        return -ENOMEM;
+    }
+    t->bufs_own = mem;
+    t->rx = mem;
+    t->rx_cap = BR_TLS_RX_CAP;
+    t->rx_off = t->rx_len = 0;
+    t->tx = mem + BR_TLS_RX_CAP;
+    t->tx_cap = tx_cap;
+    t->tx_off = t->tx_len = 0;
+    BIO_set_data(bio, t);
+    SSL_set_bio(t->ssl, bio, bio); /* frees the socket BIO; the fd stays open (BIO_NOCLOSE) */
+    t->socket_mode = false;
+    t->want = 0;
+    return 0;
+}
+
+bool br_tls_socket_mode(const struct br_tls *t) { return t->socket_mode; }
+
 void br_tls_free(struct br_tls *t)
 {
     if (!t)
         return;
     SSL_free(t->ssl);
     ERR_clear_error();
+    free(t->bufs_own);
     free(t);
 }
 

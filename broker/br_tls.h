@@ -107,6 +107,14 @@ struct br_tls;
 int br_tls_new(struct br_tls_ctx *ctx, size_t tx_cap, struct br_tls **out);
 /* A socket-mode session on a connected non-blocking socket (kernel TLS; see br_ktls.c). */
 int br_tls_new_socket(struct br_tls_ctx *ctx, int fd, struct br_tls **out);
+/*
+ * A socket-mode session whose handshake is done but where the kernel took neither direction
+ * (a cipher it cannot offload): moves it to memory mode (the socket BIO is dropped, the fd
+ * stays open), so the connection carries on with the copy path. 0; -EBUSY when the kernel
+ * already encrypts or decrypts for it, or OpenSSL holds received bytes; -ENOMEM.
+ */
+int br_tls_to_memory(struct br_tls *t, size_t tx_cap);
+bool br_tls_socket_mode(const struct br_tls *t);
 void br_tls_free(struct br_tls *t);
 
 /* ---- ciphertext (memory mode) ---------------------------------------------------------- */

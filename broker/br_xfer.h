@@ -4,7 +4,8 @@
  * Contract
  * - Implementations behind this interface, chosen per listener: by fetch.transfer on PLAINTEXT
  *   listeners, splice (br_xfer_splice.c), sendfile (br_xfer_sendfile.c), copy
- *   (br_xfer_copy.c); on SSL listeners tls-copy (br_xfer_tls.c). They produce byte-identical
+ *   (br_xfer_copy.c); on SSL listeners tls-copy (br_xfer_tls.c), or ktls-sendfile
+ *   (br_xfer_sendfile.c) for a session whose keys the kernel took. They produce byte-identical
  *   plaintext; only the way bytes move (and whether they are encrypted) differs.
  * - step() is called by the connection's sender when no op of a previous step is in flight
  *   and the current piece (br_conn_cur_piece) exists. It queues SQEs (counting each in
@@ -31,7 +32,8 @@ struct br_xfer {
 extern const struct br_xfer br_xfer_splice;
 extern const struct br_xfer br_xfer_sendfile;
 extern const struct br_xfer br_xfer_copy;
-extern const struct br_xfer br_xfer_tls; /* SSL listeners (br_xfer_tls.c) */
+extern const struct br_xfer br_xfer_tls;  /* SSL listeners (br_xfer_tls.c) */
+extern const struct br_xfer br_xfer_ktls; /* SSL, kernel TLS (br_xfer_sendfile.c) */
 
 /* TLS: sends the session's pending ciphertext (handshake flights, alerts) when no send of the
  * connection is in flight; the transfer path's completion carries on from there. */

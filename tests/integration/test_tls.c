@@ -27,6 +27,7 @@
 #include "../support/tb_broker.h"
 #include "../support/tb_kafka.h"
 #include "../support/tb_tls.h"
+#include "br_tls.h"
 
 static char g_certs[512];
 
@@ -521,6 +522,47 @@ START_TEST(test_config_errors_name_the_key)
 }
 END_TEST
 
+/* The established line names the session's fetch path: ktls-sendfile where the kernel takes
+ * the keys; else tls-copy, said to be a fall-back when the session started in socket mode. */
+START_TEST(test_session_path_logged)
+{
+    char why[256];
+    bool kernel = br_ktls_probe(why, sizeof(why));
+    const char *mode = getenv("SPLICELOG_TEST_TLS_SOCKET_MODE");
+    bool socket_mode = mode && strcmp(mode, "1") == 0;
+    struct tb_broker b;
+    start_tls_broker(&b, "none", NULL);
+    int sport = tb_listener_port(&b, "SSL");
+    ck_assert_int_gt(sport, 0);
+    const char *listener = kernel || socket_mode ? "fetch path ktls-sendfile (kernel TLS"
+                                                 : "fetch path tls-copy (no kernel TLS)";
+    ck_assert_msg(tb_log_wait(&b, listener, 5000), "no listener line with \"%s\"", listener);
+    struct tls_conn c;
+    ck_assert_msg(tls_open(&c, sport, NULL), "handshake: %s", c.err);
+    /* one request answered, so the established line is in the log */
+    struct tb_req r;
+    struct tb_frame f = {0};
+    ck_assert_int_eq(tb_req_begin(&r, 64, 18, 0, 7), 0);
+    ck_assert_int_eq(tls_call(&c, &r, &f), 0);
+    tb_req_free(&r);
+    tb_frame_free(&f);
+    const char *session = kernel        ? "fetch path ktls-sendfile, kernel TLS send"
+                          : socket_mode ? "fetch path tls-copy: the kernel did not take this "
+                                          "session's keys"
+                                        : "fetch path tls-copy)";
+    ck_assert_msg(tb_log_wait(&b, session, 5000), "no established line with \"%s\"", session);
+    tls_close(&c);
+    ck_assert(tb_broker_alive(&b));
+    ck_assert_int_eq(tb_broker_stop(&b, SIGTERM), 0);
+    tb_broker_cleanup(&b);
+}
+END_TEST
+
+/* Socket mode (kernel TLS sessions) where the kernel has none: the handshake is driven by
+ * polls and OpenSSL's own socket reads, then the session moves to memory mode. */
+static void socket_mode_on(void) { setenv("SPLICELOG_TEST_TLS_SOCKET_MODE", "1", 1); }
+static void socket_mode_off(void) { unsetenv("SPLICELOG_TEST_TLS_SOCKET_MODE"); }
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("tls");
@@ -534,7 +576,20 @@ static Suite *suite(void)
     tcase_add_test(tc, test_stalled_handshake_times_out);
     tcase_add_test(tc, test_handshake_flight_larger_than_tx);
     tcase_add_test(tc, test_config_errors_name_the_key);
+    tcase_add_test(tc, test_session_path_logged);
     suite_add_tcase(s, tc);
+
+    TCase *sm = tcase_create("socket-mode");
+    tcase_set_timeout(sm, 180);
+    tcase_add_unchecked_fixture(sm, socket_mode_on, socket_mode_off);
+    tcase_add_test(sm, test_session_path_logged);
+    tcase_add_test(sm, test_fetch_over_tls_identical_to_plaintext);
+    tcase_add_test(sm, test_produce_over_tls_read_plaintext);
+    tcase_add_test(sm, test_client_auth_required);
+    tcase_add_test(sm, test_wrong_protocol_both_ports);
+    tcase_add_test(sm, test_stalled_handshake_and_mid_record_disconnects);
+    tcase_add_test(sm, test_stalled_handshake_times_out);
+    suite_add_tcase(s, sm);
     return s;
 }
 

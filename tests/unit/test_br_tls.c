@@ -1094,6 +1094,49 @@ START_TEST(test_ktls_sendfile_where_available)
 }
 END_TEST
 
+/* A socket-mode session (how kernel-TLS listeners start) whose keys the kernel did not take
+ * (an AF_UNIX socket never has TLS offload) moves to memory mode after the handshake and
+ * carries on there: both directions byte-identical across the switch, TLS 1.2 and 1.3. */
+static void socket_then_memory(int versions)
+{
+    struct srv s = {0};
+    struct br_tls_conf conf;
+    conf_default(&conf);
+    char err[256] = "";
+    ck_assert_msg(br_tls_ctx_new(&conf, true, &s.ctx, err, sizeof(err)) == 0, "ctx: %s", err);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    s.fd = sv[0];
+    fcntl(s.fd, F_SETFL, fcntl(s.fd, F_GETFL) | O_NONBLOCK);
+    ck_assert_int_eq(br_tls_new_socket(s.ctx, s.fd, &s.t), 0);
+    ck_assert(br_tls_socket_mode(s.t));
+    struct cli c = {.versions = versions, .n_out = 300000, .n_in = 700001};
+    cli_start(&c);
+    int rc;
+    int rounds = 0;
+    while ((rc = br_tls_handshake(s.t)) == -EAGAIN && rounds++ < 1000) {
+        struct pollfd pf = {.fd = s.fd, .events = br_tls_want(s.t)};
+        ck_assert_int_eq(poll(&pf, 1, 10000), 1);
+    }
+    ck_assert_msg(rc == 0, "handshake %d %s", rc, br_tls_error(s.t));
+    ck_assert(!br_ktls_send_active(s.t));
+    ck_assert(!br_ktls_recv_active(s.t));
+    ck_assert_int_eq(br_tls_to_memory(s.t, 0), 0);
+    ck_assert(!br_tls_socket_mode(s.t));
+    ck_assert_int_eq(br_tls_to_memory(s.t, 0), 0); /* already there: nothing to do */
+    srv_expect_pattern(&s, c.n_out);
+    srv_send_pattern(&s, c.n_in, 100000);
+    cli_join(&c);
+    ck_assert_msg(c.rc == 0, "client: %d %s", c.rc, c.err);
+    ck_assert_str_eq(c.version, versions == 12 ? "TLSv1.2" : "TLSv1.3");
+    srv_close(&s);
+}
+
+START_TEST(test_socket_mode_to_memory_tls13) { socket_then_memory(13); }
+END_TEST
+
+START_TEST(test_socket_mode_to_memory_tls12) { socket_then_memory(12); }
+END_TEST
+
 /* ---- suite ---------------------------------------------------------------------------- */
 
 static Suite *suite(void)
@@ -1124,6 +1167,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_sniff);
     tcase_add_test(tc, test_ktls_probe_reports);
     tcase_add_test(tc, test_ktls_sendfile_where_available);
+    tcase_add_test(tc, test_socket_mode_to_memory_tls13);
+    tcase_add_test(tc, test_socket_mode_to_memory_tls12);
     suite_add_tcase(s, tc);
     return s;
 }
