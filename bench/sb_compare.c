@@ -200,8 +200,8 @@ static void run_path(const struct ctx *x, const struct path_def *d, struct sb_ro
         settings[n++] = "listeners=SSL://127.0.0.1:0";
         settings[n++] = cert;
         settings[n++] = key;
-        if (d->ktls)
-            settings[n++] = "ssl.ktls.enable=true";
+        /* the tls row is the userspace copy path even where the kernel has TLS */
+        settings[n++] = d->ktls ? "ssl.ktls.enable=true" : "ssl.ktls.enable=false";
     }
     settings[n] = NULL;
 
@@ -215,9 +215,9 @@ static void run_path(const struct ctx *x, const struct path_def *d, struct sb_ro
             *failed = true;
         return;
     }
-    /* The broker's listener line says "ktls" or "tls-copy" (and why): a ktls row that would
+    /* The broker's listener line names its fetch path (and why): a ktls row that would
      * really measure the copy path is reported unavailable instead. */
-    if (d->ktls && sb_broker_log_find(&env.broker, "tls-copy", why, sizeof(why))) {
+    if (d->ktls && sb_broker_log_find(&env.broker, "fetch path tls-copy", why, sizeof(why))) {
         sb_broker_stop(&env.broker);
         unavailable(row, "broker uses tls-copy: ", why);
         return;
@@ -253,7 +253,15 @@ static void run_path(const struct ctx *x, const struct path_def *d, struct sb_ro
             ccpu[i - 1] = c;
         }
     }
+    /* A session whose cipher the kernel could not take was served by tls-copy: not a ktls
+     * figure. */
+    bool fell_back = d->ktls && row->available &&
+                     sb_broker_log_find(&env.broker, "the kernel did not take", why, sizeof(why));
     sb_broker_stop(&env.broker);
+    if (fell_back) {
+        unavailable(row, "sessions fell back to tls-copy: ", why);
+        return;
+    }
     if (!row->available || !row->digest_ok)
         return;
     row->mb_per_s = sb_median(mb, (int)o->runs);
