@@ -5,6 +5,7 @@
 #   make test       install what the tests need, build with ASan+UBSan, run every suite
 #   make fuzz       libFuzzer targets (clang), each for FUZZ_SECONDS
 #   make tsan       the concurrency suites under ThreadSanitizer
+#   make test-ktls  kernel-TLS tests in a QEMU VM on Debian's kernel (scripts/ktls-vm.sh)
 #   make bench      benchmarks (not part of make test)
 #
 # Sources are picked up by directory: a new .c under proto/, storage/, broker/, client/ joins
@@ -58,7 +59,8 @@ REL_LIBS := $(call libs,rel)
 BENCH_LIBS = $(filter-out %/libbroker.a,$(REL_LIBS))
 SAN_LIBS := $(call libs,san)
 
-.PHONY: all build-all test-build deps deps-test run test unit integration interop fuzz tsan bench clean format \
+.PHONY: all build-all test-build deps deps-test run test unit integration interop test-ktls fuzz tsan bench \
+        clean format \
         check-format install
 
 all: deps
@@ -166,6 +168,12 @@ integration: deps-test $(INTEG_BINS) $(BUILD)/san/splicelogd
 
 interop: deps-test $(BUILD)/san/splicelogd
 	@SPLICELOG_SUITES=interop scripts/run-tests.sh $(BUILD)
+
+# Kernel TLS on a kernel that has the tls module: Debian's kernel under QEMU (TCG), this
+# machine's root shared in read-only (scripts/ktls-vm.sh); not part of make test.
+test-ktls: deps-test
+	@$(MAKE) --no-print-directory test-build build-all
+	@scripts/ktls-vm.sh -- tests/interop/test_ktls.sh
 
 # ThreadSanitizer build of the suites that exercise concurrency (tests/unit/test_*_mt.c).
 TSAN_TESTS := $(wildcard tests/unit/test_*_mt.c)
