@@ -16,7 +16,8 @@
 #     the project directory with PATH, HOME=/root, TMPDIR=/tmp and SPLICELOG_KTLS_REQUIRED=1,
 #     then prints "KTLS-VM-EXIT=<status>" and powers off.
 #
-# The console is streamed to stdout. Exit status: COMMAND's, 124 when the VM outlived the
+# The console is streamed to stdout (SeaBIOS's terminal escapes dropped) and kept in
+# build/ktls-vm/last-console.log. Exit status: COMMAND's, 124 when the VM outlived the
 # timeout (default 1200 s; qemu is killed), 125 when the VM ended without the exit marker,
 # 2 when tools are missing and we are not root. COMMAND is written to a script file in the
 # project share, never passed on the kernel command line.
@@ -74,6 +75,10 @@ kver_pkg=""
 [ -n "$kpkg" ] && kver_pkg="$(apt-cache policy "$kpkg" 2>/dev/null | awk '$1 == "Candidate:" { print $2 }')"
 
 mkdir -p "$cache"
+# One setup at a time per checkout (download, unpack, initramfs); the VMs themselves may
+# run side by side.
+exec 9>"$cache/.lock"
+flock 9
 kdir=""
 if [ -n "$kpkg" ] && [ -n "$kver_pkg" ] && [ "$kver_pkg" != "(none)" ]; then
     kdir="$cache/${kpkg}_${kver_pkg}"
@@ -290,6 +295,9 @@ if [ ! -f "$initrd" ] || [ ! -f "$kdir/vmlinuz" ]; then
 fi
 kver="$(cat "$kdir/kver")"
 
+flock -u 9
+exec 9>&-
+
 # ---- 3. this run's command -------------------------------------------------------------------
 rundir="$(mktemp -d "$cache/run.XXXXXX")"
 trap 'rm -rf "$rundir"' EXIT
@@ -315,8 +323,9 @@ timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
     -device virtio-rng-pci \
     -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
     -virtfs "local,path=$root,mount_tag=proj,security_model=none,multidevs=remap" \
-    </dev/null 2>&1 | tee "$log"
+    </dev/null 2>&1 | tee "$log" | sed -u 's/\r$//; s/\x1bc//g; s/\x1b\[[0-9;?]*[A-Za-z]//g'
 rcs=("${PIPESTATUS[@]}")
+cp "$log" "$cache/last-console.log" 2>/dev/null || true
 set -e
 qrc="${rcs[0]}"
 say "VM ran $(($(date +%s) - start)) s"
