@@ -821,6 +821,9 @@ void br_conn_close(struct br_conn *c, const char *reason)
              "writability (%s)",
              c->peer, (unsigned long long)c->n_requests, (unsigned long long)c->bytes_out,
              (unsigned long long)c->n_steps, (unsigned long long)c->n_pollout, c->xfer->name);
+    if (c->n_disk_reads)
+        br_debug("peer=%s: %llu chunks were not in the page cache and were read from disk", c->peer,
+                 (unsigned long long)c->n_disk_reads);
     for (struct br_resp *r = c->out_head; r; r = r->next)
         if (r->state != BR_RESP_READY)
             br_loop_unwait(c->loop, r);

@@ -147,8 +147,9 @@ struct br_conn {
 
     /* counters, logged at debug level when the connection closes */
     uint64_t n_requests;
-    uint64_t n_steps;   /* transfer steps started */
-    uint64_t n_pollout; /* waits for writability (socket buffer full) */
+    uint64_t n_steps;      /* transfer steps started */
+    uint64_t n_pollout;    /* waits for writability (socket buffer full) */
+    uint64_t n_disk_reads; /* tls-copy: chunks not in the page cache, read through io_uring */
     uint64_t bytes_out;
 
     /* splice */
@@ -167,6 +168,7 @@ struct br_conn {
     uint8_t *stage;
     size_t stage_cap, stage_off, stage_fill;
     uint64_t tls_bytes_out; /* ciphertext sent */
+    bool stage_cold;        /* the range at the send position was not in the page cache */
     bool tls_checked;       /* the client's first bytes were looked at */
 };
 

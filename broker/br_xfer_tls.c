@@ -5,10 +5,13 @@
  * One step:
  *   1. Stage plaintext: from the send position on, the bytes of the ready responses are
  *      gathered into the connection's staging buffer (allocated on its first response and
- *      kept, never per fetch): memory pieces by memcpy, file ranges by pread. Small responses
+ *      kept, never per fetch): memory pieces by memcpy, file ranges by preadv2(RWF_NOWAIT),
+ *      which copies what the page cache holds and never waits for the disk. Small responses
  *      (produce acks, metadata) share records with their neighbours; a fetch's header and its
- *      first records share one. pread is synchronous: the ranges are published log bytes,
- *      normally in the page cache, and a chunk is at most the staging size.
+ *      first records share one. When a range is not in the page cache (a consumer reading old
+ *      segments), the bytes staged so far are encrypted first; then, with the stage empty, an
+ *      io_uring read fills it and the step ends until it completes: the loop thread never
+ *      blocks on the disk.
  *   2. Encrypt: records of at most 16 KiB (BR_TLS_RECORD_MAX) go into the session's tx
  *      buffer while a whole record fits. The send position advances as plaintext is taken
  *      by the cipher: those bytes are in tx now, so the response (and the segment references
@@ -20,8 +23,10 @@
  * State: stage[stage_off, stage_fill) are the plaintext bytes at the send position.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "br_tls.h"
@@ -34,7 +39,43 @@
  * cache-hot. */
 #define TLS_STAGE_CAP (4 * BR_TLS_RECORD_MAX)
 
-/* Gathers plaintext from the send position into the staging buffer. 0 or -errno. */
+/* Tests only: SPLICELOG_TEST_TLS_COLD_READS=1 treats every chunk as not cached, so the
+ * io_uring read path runs whatever the kernel's read-ahead does. */
+static bool g_all_cold;
+static pthread_once_t g_env_once = PTHREAD_ONCE_INIT;
+
+static void read_env(void)
+{
+    const char *v = getenv("SPLICELOG_TEST_TLS_COLD_READS");
+    g_all_cold = v && strcmp(v, "1") == 0;
+}
+
+/* Reads [off, off+len) of fd into dst from the page cache only: bytes, or -errno (-EAGAIN:
+ * not cached, the read would wait for the disk). */
+static ssize_t read_cached(int fd, uint8_t *dst, size_t len, uint64_t off)
+{
+    pthread_once(&g_env_once, read_env);
+    if (g_all_cold)
+        return -EAGAIN;
+    struct iovec iov = {.iov_base = dst, .iov_len = len};
+    ssize_t n;
+    do {
+        n = preadv2(fd, &iov, 1, (off_t)off, RWF_NOWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EOPNOTSUPP) {
+        /* a file system without RWF_NOWAIT: a plain read (the log is normally cached) */
+        do {
+            n = pread(fd, dst, len, (off_t)off);
+        } while (n < 0 && errno == EINTR);
+    }
+    return n < 0 ? -errno : n;
+}
+
+/*
+ * Gathers plaintext from the send position into the staging buffer: 0 (stage_fill bytes
+ * staged), 1 when an io_uring read into the empty stage was queued instead (the step waits
+ * for it), or -errno.
+ */
 static int stage_fill(struct br_conn *c)
 {
     c->stage_off = c->stage_fill = 0;
@@ -56,12 +97,24 @@ static int stage_fill(struct br_conn *c)
         if (p->kind == BR_PIECE_MEM) {
             memcpy(dst, r->buf + p->off + off, take);
         } else {
-            ssize_t n;
-            do {
-                n = pread(p->fd, dst, take, (off_t)(p->off + off));
-            } while (n < 0 && errno == EINTR);
+            ssize_t n = c->stage_cold && c->stage_fill == 0
+                            ? -EAGAIN
+                            : read_cached(p->fd, dst, take, p->off + off);
+            if (n == -EAGAIN) {
+                if (c->stage_fill > 0) {
+                    c->stage_cold = true; /* encrypt what is staged; then read from the disk */
+                    break;
+                }
+                c->stage_cold = false;
+                struct io_uring_sqe *sqe = br_ring_sqe(&c->loop->ring, &c->xin_op);
+                io_uring_prep_read(sqe, p->fd, dst, (unsigned)take, p->off + off);
+                c->n_disk_reads++;
+                c->send_ops++;
+                c->inflight++;
+                return 1;
+            }
             if (n < 0)
-                return -errno;
+                return (int)n;
             if (n == 0)
                 return -ENODATA; /* the published range is shorter than promised */
             take = (size_t)n;
@@ -118,8 +171,8 @@ static int tls_step(struct br_conn *c)
             int rc = stage_fill(c);
             if (rc < 0)
                 return rc;
-            if (c->stage_fill == 0)
-                break;
+            if (rc > 0 || c->stage_fill == 0)
+                break; /* a disk read is in flight: its completion resumes the sender */
         }
         size_t len = c->stage_fill - c->stage_off;
         ssize_t w = br_tls_write(t, c->stage + c->stage_off, len);
@@ -136,6 +189,20 @@ static int tls_step(struct br_conn *c)
 
 static int tls_complete(struct br_conn *c, struct br_op *op, int res)
 {
+    if (op->kind == BR_OP_XFER_IN) {
+        /* the disk read into the empty stage (stage_fill): the next step encrypts it */
+        if (res == -ECANCELED)
+            return 0;
+        if (res < 0)
+            return res;
+        if (res == 0)
+            return -ENODATA;
+        if ((size_t)res > c->stage_cap)
+            return -EIO;
+        c->stage_off = 0;
+        c->stage_fill = (size_t)res;
+        return 0;
+    }
     if (op->kind != BR_OP_XFER_OUT)
         return -EINVAL;
     if (res == -ECANCELED)
