@@ -233,6 +233,9 @@ static void link_open(struct link *l, int port, const char *certs)
     if (!l->ctx || SSL_CTX_load_verify_locations(l->ctx, ca, NULL) != 1)
         die("client TLS context", EINVAL);
     SSL_CTX_set_verify(l->ctx, SSL_VERIFY_PEER, NULL);
+    /* as libsplicelog's consumer (sl_tls.c): one recv fills several records */
+    SSL_CTX_set_read_ahead(l->ctx, 1);
+    SSL_CTX_set_default_read_buffer_len(l->ctx, 64 * 1024);
     l->ssl = SSL_new(l->ctx);
     if (!l->ssl || SSL_set_fd(l->ssl, l->fd) != 1 || SSL_connect(l->ssl) != 1)
         die("TLS handshake", EPROTO);
