@@ -566,11 +566,6 @@ static void tls_fail(struct br_conn *c, int rc, const char *what)
 }
 
 /*
- * Ciphertext arrived (or the peer's EOF): drive the handshake, then decrypt into the frame
- * buffer and cut frames as on a plaintext connection. Whatever the session wants to say
- * (handshake flights, alerts) is sent through the transfer path's single send.
- */
-/*
  * Looks at the client's first bytes once three have arrived: false (connection closing) when
  * they are not a TLS record. In socket mode they are peeked at on the socket.
  */
@@ -637,6 +632,12 @@ static bool tls_pick_path(struct br_conn *c, char *how, size_t len)
     return true;
 }
 
+/*
+ * Ciphertext arrived (or the peer's EOF), or in socket mode the socket became ready: drive the
+ * handshake, then decrypt into the frame buffer and cut frames as on a plaintext connection.
+ * Whatever a memory-mode session wants to say (handshake flights, alerts) is sent through the
+ * transfer path's single send; a socket-mode session writes its own.
+ */
 static void tls_input(struct br_conn *c)
 {
     struct br_tls *t = c->tls;
