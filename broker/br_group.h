@@ -1,0 +1,166 @@
+/*
+ * br_group — the consumer-group coordinator: Kafka's classic group protocol (JoinGroup,
+ * SyncGroup, Heartbeat, LeaveGroup) as a state machine, with this single broker the
+ * coordinator of every group. Wire codecs and sockets live elsewhere (br_api_group.c);
+ * this module sees decoded requests and hands results to waiters.
+ *
+ * Contract
+ * - One struct br_groups per server holds every group behind one mutex; every function here
+ *   is thread-safe (loop threads of different connections of one group call in at once).
+ * - Group states: Empty -> PreparingRebalance -> CompletingRebalance -> Stable, back to
+ *   PreparingRebalance on any membership change, to Empty when the last member goes. An
+ *   Empty group keeps its generation until it is evicted to make room for a new group.
+ * - JoinGroup and SyncGroup may have to wait (for the other members, for the leader's
+ *   assignments). The caller passes a struct br_group_waiter it owns; the module calls
+ *   waiter->deliver exactly once, either before br_group_join / br_group_sync returns or
+ *   later from another thread (another member's request, the timer, br_groups_stop). The
+ *   result passed to deliver is valid only during that call (it points into group state);
+ *   deliver runs with the group mutex held and must not call back into this module. The
+ *   waiter must stay valid until deliver has run; a waiter is never cancelled (a client
+ *   whose connection closed is answered into the void, as Kafka does).
+ * - Timers (initial rebalance delay, rebalance timeout, session expiry) fire when
+ *   br_groups_tick() runs with the clock past them. br_groups_timer_start() runs a thread
+ *   that sleeps until the earliest deadline and ticks; tests tick by hand with an injected
+ *   clock instead.
+ * - Limits: at most max_groups groups (Empty ones are evicted first), max_size members per
+ *   group (GROUP_MAX_SIZE_REACHED), max_member_bytes of protocol metadata per member and of
+ *   assignment per member (INVALID_REQUEST), ids of at most BR_GROUP_ID_MAX bytes.
+ * - Errors: internal calls return 0 / -errno; results carry Kafka error codes (kp_api.h).
+ */
+#ifndef SPLICELOG_BR_GROUP_H
+#define SPLICELOG_BR_GROUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kp_buf.h"
+
+#define BR_GROUP_ID_MAX 255 /* bytes of a group id, member id, protocol name or type */
+
+struct br_groups;
+
+struct br_groups_cfg {
+    int64_t initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms */
+    int32_t min_session_timeout_ms;     /* group.min.session.timeout.ms */
+    int32_t max_session_timeout_ms;     /* group.max.session.timeout.ms */
+    int32_t max_size;                   /* group.max.size: members per group */
+    int32_t max_groups;                 /* groups held in memory */
+    int32_t max_member_bytes;           /* metadata (all protocols) / assignment per member */
+};
+
+/* Monotonic milliseconds; NULL in br_groups_new means br_now_ms(). */
+typedef int64_t (*br_group_clock_fn)(void *arg);
+
+int br_groups_new(const struct br_groups_cfg *cfg, br_group_clock_fn clock, void *clock_arg,
+                  struct br_groups **out);
+/* Stops the timer thread (if started) and frees everything. Every waiter must have been
+ * delivered (br_groups_stop does that). NULL is a no-op. */
+void br_groups_free(struct br_groups *g);
+/* Starts the timer thread; 0 or -errno. */
+int br_groups_timer_start(struct br_groups *g);
+/* Shutdown: delivers every parked waiter with NOT_COORDINATOR and answers every later
+ * JoinGroup / SyncGroup at once with the same (clients move to another coordinator). */
+void br_groups_stop(struct br_groups *g);
+/* Fires every timer due at the clock's now. Returns the next deadline (INT64_MAX: none). */
+int64_t br_groups_tick(struct br_groups *g);
+
+/* ---- requests ---------------------------------------------------------------------------- */
+
+struct br_group_protocol {
+    struct kp_str name;
+    struct kp_bytes metadata;
+};
+
+struct br_group_join_req {
+    struct kp_str group_id;
+    struct kp_str member_id; /* empty: a new member */
+    struct kp_str client_id; /* the request header's; prefix of a generated member id */
+    struct kp_str protocol_type;
+    int32_t session_timeout_ms;
+    int32_t rebalance_timeout_ms; /* <= 0: the session timeout (JoinGroup v0) */
+    int32_t n_protocols;
+    const struct br_group_protocol *protocols;
+};
+
+struct br_group_member_view {
+    struct kp_str member_id;
+    struct kp_bytes metadata; /* of the chosen protocol */
+};
+
+struct br_group_join_result {
+    int16_t error_code;
+    int32_t generation_id; /* -1 on error */
+    struct kp_str protocol_name;
+    struct kp_str leader_id;
+    struct kp_str member_id; /* the member's id (generated for a new member) */
+    int32_t n_members;       /* the leader only: every member and its metadata */
+    const struct br_group_member_view *members;
+};
+
+struct br_group_sync_result {
+    int16_t error_code;
+    struct kp_bytes assignment; /* empty (len 0) on error or when none was given */
+};
+
+struct br_group_waiter {
+    /* Exactly one of these is called, once, with the group mutex held. */
+    void (*join_done)(struct br_group_waiter *w, const struct br_group_join_result *res);
+    void (*sync_done)(struct br_group_waiter *w, const struct br_group_sync_result *res);
+    void *arg;
+};
+
+/* JoinGroup: w->join_done is called now or later (see the contract). */
+void br_group_join(struct br_groups *g, const struct br_group_join_req *req,
+                   struct br_group_waiter *w);
+
+struct br_group_assignment {
+    struct kp_str member_id;
+    struct kp_bytes assignment;
+};
+
+struct br_group_sync_req {
+    struct kp_str group_id;
+    int32_t generation_id;
+    struct kp_str member_id;
+    int32_t n_assignments; /* the leader's */
+    const struct br_group_assignment *assignments;
+};
+
+/* SyncGroup: w->sync_done is called now or later. */
+void br_group_sync(struct br_groups *g, const struct br_group_sync_req *req,
+                   struct br_group_waiter *w);
+
+/* Heartbeat: a Kafka error code (0: Stable and the member's generation). */
+int16_t br_group_heartbeat(struct br_groups *g, struct kp_str group_id, int32_t generation_id,
+                           struct kp_str member_id);
+
+/* LeaveGroup (v0-1, one member): a Kafka error code. */
+int16_t br_group_leave(struct br_groups *g, struct kp_str group_id, struct kp_str member_id);
+
+/* Kafka error code for an OffsetCommit by (member_id, generation_id) of group_id:
+ * 0 when it may commit; generation_id -1 with empty member_id (a "simple" consumer
+ * committing without joining) is allowed only while the group has no members.
+ * ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS otherwise. Thread-safe. */
+int16_t br_group_commit_check(struct br_groups *g, struct kp_str group_id, int32_t generation_id,
+                              struct kp_str member_id);
+
+/* ---- introspection (tests, logs) ---------------------------------------------------------- */
+
+enum br_group_state {
+    BR_GROUP_NONE = 0, /* no such group */
+    BR_GROUP_EMPTY,
+    BR_GROUP_PREPARING_REBALANCE,
+    BR_GROUP_COMPLETING_REBALANCE,
+    BR_GROUP_STABLE,
+};
+
+struct br_group_info {
+    enum br_group_state state;
+    int32_t generation_id;
+    int32_t n_members;
+};
+
+void br_group_describe(struct br_groups *g, struct kp_str group_id, struct br_group_info *out);
+const char *br_group_state_name(enum br_group_state s);
+
+#endif
