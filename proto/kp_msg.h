@@ -475,4 +475,232 @@ int kp_delete_topics_resp_encode(struct kp_wr *wr, int16_t version,
 int kp_delete_topics_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
                                  struct kp_delete_topics_resp *out);
 
+/* ---- Consumer groups: FindCoordinator (10) v0-2, JoinGroup (11) v0-5, SyncGroup (14) v0-3,
+ * Heartbeat (12) v0-3, LeaveGroup (13) v0-1, OffsetCommit (8) v0-5, OffsetFetch (9) v1-4
+ * (proto/kp_msg_group.c). All non-flexible. Not advertised by kp_api_advertised() until the
+ * broker handles them. Member metadata and assignments are opaque BYTES (views). --------- */
+
+struct kp_find_coordinator_req {
+    struct kp_str key; /* the group id for key_type 0 */
+    int8_t key_type;   /* v1+; 0 (group) below v1; 1 = transaction */
+};
+
+struct kp_find_coordinator_resp {
+    int32_t throttle_time_ms; /* v1+ */
+    int16_t error_code;
+    struct kp_str error_message; /* v1+, nullable; null below v1 */
+    int32_t node_id;
+    struct kp_str host;
+    int32_t port;
+};
+
+int kp_find_coordinator_req_encode(struct kp_wr *wr, int16_t version,
+                                   const struct kp_find_coordinator_req *req);
+int kp_find_coordinator_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                                   struct kp_find_coordinator_req *out);
+int kp_find_coordinator_resp_encode(struct kp_wr *wr, int16_t version,
+                                    const struct kp_find_coordinator_resp *resp);
+int kp_find_coordinator_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                                    struct kp_find_coordinator_resp *out);
+
+struct kp_join_group_protocol {
+    struct kp_str name;       /* assignor name ("range", "RoundRobinAssigner") */
+    struct kp_bytes metadata; /* BYTES, opaque to the broker */
+};
+
+struct kp_join_group_req {
+    struct kp_str group_id;
+    int32_t session_timeout_ms;
+    int32_t rebalance_timeout_ms;    /* v1+; -1 below v1 (Kafka: use session_timeout_ms) */
+    struct kp_str member_id;         /* empty on the first join */
+    struct kp_str group_instance_id; /* v5+, nullable; null below v5 */
+    struct kp_str protocol_type;     /* "consumer" */
+    int32_t n_protocols;
+    const struct kp_join_group_protocol *protocols;
+};
+
+struct kp_join_group_member {
+    struct kp_str member_id;
+    struct kp_str group_instance_id; /* v5+, nullable; null below v5 */
+    struct kp_bytes metadata;        /* BYTES */
+};
+
+struct kp_join_group_resp {
+    int32_t throttle_time_ms; /* v2+ */
+    int16_t error_code;
+    int32_t generation_id;
+    struct kp_str protocol_name;
+    struct kp_str leader;
+    struct kp_str member_id;
+    int32_t n_members; /* non-empty for the leader only */
+    const struct kp_join_group_member *members;
+};
+
+int kp_join_group_req_encode(struct kp_wr *wr, int16_t version,
+                             const struct kp_join_group_req *req);
+int kp_join_group_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                             struct kp_join_group_req *out);
+int kp_join_group_resp_encode(struct kp_wr *wr, int16_t version,
+                              const struct kp_join_group_resp *resp);
+int kp_join_group_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                              struct kp_join_group_resp *out);
+
+struct kp_sync_group_assignment {
+    struct kp_str member_id;
+    struct kp_bytes assignment; /* BYTES */
+};
+
+struct kp_sync_group_req {
+    struct kp_str group_id;
+    int32_t generation_id;
+    struct kp_str member_id;
+    struct kp_str group_instance_id; /* v3+, nullable; null below v3 */
+    int32_t n_assignments;           /* sent by the leader only */
+    const struct kp_sync_group_assignment *assignments;
+};
+
+struct kp_sync_group_resp {
+    int32_t throttle_time_ms; /* v1+ */
+    int16_t error_code;
+    struct kp_bytes assignment; /* BYTES */
+};
+
+int kp_sync_group_req_encode(struct kp_wr *wr, int16_t version,
+                             const struct kp_sync_group_req *req);
+int kp_sync_group_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                             struct kp_sync_group_req *out);
+int kp_sync_group_resp_encode(struct kp_wr *wr, int16_t version,
+                              const struct kp_sync_group_resp *resp);
+int kp_sync_group_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                              struct kp_sync_group_resp *out);
+
+struct kp_heartbeat_req {
+    struct kp_str group_id;
+    int32_t generation_id;
+    struct kp_str member_id;
+    struct kp_str group_instance_id; /* v3+, nullable; null below v3 */
+};
+
+struct kp_heartbeat_resp {
+    int32_t throttle_time_ms; /* v1+ */
+    int16_t error_code;
+};
+
+int kp_heartbeat_req_encode(struct kp_wr *wr, int16_t version, const struct kp_heartbeat_req *req);
+int kp_heartbeat_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                            struct kp_heartbeat_req *out);
+int kp_heartbeat_resp_encode(struct kp_wr *wr, int16_t version,
+                             const struct kp_heartbeat_resp *resp);
+int kp_heartbeat_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                             struct kp_heartbeat_resp *out);
+
+struct kp_leave_group_req {
+    struct kp_str group_id;
+    struct kp_str member_id;
+};
+
+struct kp_leave_group_resp {
+    int32_t throttle_time_ms; /* v1+ */
+    int16_t error_code;
+};
+
+int kp_leave_group_req_encode(struct kp_wr *wr, int16_t version,
+                              const struct kp_leave_group_req *req);
+int kp_leave_group_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                              struct kp_leave_group_req *out);
+int kp_leave_group_resp_encode(struct kp_wr *wr, int16_t version,
+                               const struct kp_leave_group_resp *resp);
+int kp_leave_group_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                               struct kp_leave_group_resp *out);
+
+struct kp_offset_commit_req_partition {
+    int32_t partition_index;
+    int64_t committed_offset;
+    int64_t commit_timestamp;         /* v1 only; -1 otherwise */
+    struct kp_str committed_metadata; /* nullable */
+};
+
+struct kp_offset_commit_req_topic {
+    struct kp_str name;
+    int32_t n_partitions;
+    const struct kp_offset_commit_req_partition *partitions;
+};
+
+struct kp_offset_commit_req {
+    struct kp_str group_id;
+    int32_t generation_id;     /* v1+; -1 below v1 */
+    struct kp_str member_id;   /* v1+; empty below v1 */
+    int64_t retention_time_ms; /* v2-4; -1 otherwise (broker default retention) */
+    int32_t n_topics;
+    const struct kp_offset_commit_req_topic *topics;
+};
+
+struct kp_offset_commit_resp_partition {
+    int32_t partition_index;
+    int16_t error_code;
+};
+
+struct kp_offset_commit_resp_topic {
+    struct kp_str name;
+    int32_t n_partitions;
+    const struct kp_offset_commit_resp_partition *partitions;
+};
+
+struct kp_offset_commit_resp {
+    int32_t throttle_time_ms; /* v3+ */
+    int32_t n_topics;
+    const struct kp_offset_commit_resp_topic *topics;
+};
+
+int kp_offset_commit_req_encode(struct kp_wr *wr, int16_t version,
+                                const struct kp_offset_commit_req *req);
+int kp_offset_commit_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                                struct kp_offset_commit_req *out);
+int kp_offset_commit_resp_encode(struct kp_wr *wr, int16_t version,
+                                 const struct kp_offset_commit_resp *resp);
+int kp_offset_commit_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                                 struct kp_offset_commit_resp *out);
+
+struct kp_offset_fetch_req_topic {
+    struct kp_str name;
+    int32_t n_partition_indexes;
+    const int32_t *partition_indexes;
+};
+
+struct kp_offset_fetch_req {
+    struct kp_str group_id;
+    /* v2+: -1 (null) means every partition the group has committed; v1 has no null. */
+    int32_t n_topics;
+    const struct kp_offset_fetch_req_topic *topics;
+};
+
+struct kp_offset_fetch_resp_partition {
+    int32_t partition_index;
+    int64_t committed_offset; /* -1: nothing committed */
+    struct kp_str metadata;   /* nullable */
+    int16_t error_code;
+};
+
+struct kp_offset_fetch_resp_topic {
+    struct kp_str name;
+    int32_t n_partitions;
+    const struct kp_offset_fetch_resp_partition *partitions;
+};
+
+struct kp_offset_fetch_resp {
+    int32_t throttle_time_ms; /* v3+, first on the wire */
+    int32_t n_topics;
+    const struct kp_offset_fetch_resp_topic *topics;
+    int16_t error_code; /* v2+, LAST on the wire; 0 below v2 */
+};
+
+int kp_offset_fetch_req_encode(struct kp_wr *wr, int16_t version,
+                               const struct kp_offset_fetch_req *req);
+int kp_offset_fetch_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                               struct kp_offset_fetch_req *out);
+int kp_offset_fetch_resp_encode(struct kp_wr *wr, int16_t version,
+                                const struct kp_offset_fetch_resp *resp);
+int kp_offset_fetch_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                                struct kp_offset_fetch_resp *out);
+
 #endif
