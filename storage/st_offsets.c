@@ -1,0 +1,1233 @@
+/*
+ * st_offsets — consumer groups' committed offsets (see st_offsets.h).
+ *
+ * ON-DISK FORMAT (every integer big-endian)
+ *
+ * <data-dir>/__consumer_offsets/
+ *   offsets.log     the log below; the only file that matters
+ *   offsets.tmp     a compaction (or the first creation) in progress; removed at open
+ *
+ * offsets.log = a header, then records back to back, appended only.
+ *   header (OFS_HDR = 16 bytes):
+ *      0  4  magic "SLOF"
+ *      4  4  version 1
+ *      8  4  0 (reserved)
+ *     12  4  CRC-32C of bytes [0, 12)
+ *   record (OFS_REC_OVERHEAD = 8 bytes around a body of B bytes):
+ *      0  4  B, OFS_BODY_MIN <= B <= OFS_BODY_MAX
+ *      4  B  body
+ *    4+B  4  CRC-32C of bytes [0, 4+B) (the length and the body)
+ *   body:
+ *      0  1  type: OFS_COMMIT 1, OFS_TOMBSTONE 2 (one key), OFS_GROUP_TOMBSTONE 3
+ *      1  8  time in ms since the epoch (commit time; deletion time for tombstones)
+ *      9  2  G, group id length, 1..ST_OFFSETS_GROUP_MAX
+ *     11  G  group id
+ *   then, for OFS_COMMIT and OFS_TOMBSTONE:
+ *         2  T, topic length, 1..ST_OFFSETS_TOPIC_MAX
+ *         T  topic
+ *         4  partition (>= 0)
+ *   then, for OFS_COMMIT only:
+ *         8  offset
+ *         4  M, metadata length, 0..ST_OFFSETS_META_CAP
+ *         M  metadata
+ *   The fields must end exactly at B.
+ *
+ * MEANING: replaying the records in order gives the state. OFS_COMMIT sets (group, topic,
+ *   partition) to (offset, metadata, time); OFS_TOMBSTONE removes that key; OFS_GROUP_TOMBSTONE
+ *   removes every key of the group.
+ *
+ * REPLAY RULE (open): a record is accepted only if B is within bounds, the record ends within
+ *   the file, its CRC matches and its body parses to exactly B bytes. At the first record that
+ *   fails, the file is truncated there (and fdatasynced), with a log line naming the position
+ *   and the bytes dropped: a crash leaves at most a torn tail, and a corrupt record in the
+ *   middle (the disk's fault) cannot be told from a torn one, so nothing after it is trusted.
+ *   Memory is bounded by the file: no length is used before it is checked against the bytes
+ *   left and the caps above. A header that is short or wrong fails the open with -EBADMSG
+ *   (the file is created complete, see below, so a crash cannot leave one).
+ *
+ * WRITE AND SYNC ORDER
+ *   create   header -> offsets.tmp, fdatasync, rename to offsets.log, fsync the directory.
+ *   commit   the records of one call are pwrite()n at the end of offsets.log in one call
+ *            before the in-memory state changes and before the caller acknowledges them
+ *            (kill -9 safe). fdatasync then if log.flush.interval.messages says so (1: every
+ *            call), or later from st_offsets_maintain() by log.flush.interval.ms, and always
+ *            at close. A failed or short write is cut off again (ftruncate to the old end); if
+ *            even that fails, or an fdatasync fails (the page cache may have dropped the
+ *            pages), the store refuses further commits with -ESHUTDOWN.
+ *   compact  when the file exceeds max(4 x live bytes, compact_min_bytes): header + one
+ *            OFS_COMMIT per live key -> offsets.tmp, fdatasync, rename over offsets.log,
+ *            fsync the directory, then switch to the new file. A crash at any step leaves
+ *            either the old file or the new one complete.
+ */
+#include "st_offsets.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "kp_buf.h"
+#include "kp_crc32c.h"
+
+#include <pthread.h>
+
+enum {
+    OFS_HDR = 16,
+    OFS_REC_OVERHEAD = 8, /* be32 length + be32 CRC */
+    OFS_COMMIT = 1,
+    OFS_TOMBSTONE = 2,
+    OFS_GROUP_TOMBSTONE = 3,
+    OFS_BODY_FIXED = 11,               /* type, time, group length */
+    OFS_BODY_MIN = OFS_BODY_FIXED + 1, /* a group tombstone of a 1-byte id */
+    OFS_KEY_EXTRA = 2 + 4,             /* topic length, partition */
+    OFS_COMMIT_EXTRA = 8 + 4,          /* offset, metadata length */
+    OFS_BODY_MAX = OFS_BODY_FIXED + ST_OFFSETS_GROUP_MAX + OFS_KEY_EXTRA + ST_OFFSETS_TOPIC_MAX +
+                   OFS_COMMIT_EXTRA + ST_OFFSETS_META_CAP,
+    OFS_PATH_MAX = 4096,
+    OFS_COPY_BUF = 64 * 1024, /* compaction write buffer */
+};
+
+#define OFS_MAGIC    "SLOF"
+#define OFS_LOG_NAME "offsets.log"
+#define OFS_TMP_NAME "offsets.tmp"
+
+struct ofs_group;
+
+struct ofs_entry {
+    struct ofs_entry *hnext;         /* key hash chain */
+    struct ofs_entry *gprev, *gnext; /* the group's keys */
+    struct ofs_group *grp;
+    uint64_t hash;
+    int64_t offset;
+    int64_t commit_ms;
+    char *meta; /* NULL when meta_len == 0 */
+    uint32_t meta_len;
+    int32_t partition;
+    uint16_t topic_len;
+    char topic[];
+};
+
+struct ofs_group {
+    struct ofs_group *hnext;
+    struct ofs_entry *head; /* its keys, unordered */
+    uint64_t hash;
+    int64_t n;
+    uint16_t len;
+    char name[];
+};
+
+struct st_offsets {
+    pthread_mutex_t mu;
+    struct st_offsets_opts opts;
+    char *dir;
+    int fd;             /* offsets.log, O_RDWR */
+    int64_t size;       /* bytes of offsets.log written (= the end) */
+    int64_t live_bytes; /* header + one commit record per live key */
+    uint64_t seed;      /* hash seed (random: keys come from clients) */
+    struct ofs_entry **keys;
+    size_t nkeys_buckets;
+    int64_t nkeys;
+    struct ofs_group **groups;
+    size_t ngroup_buckets;
+    int64_t ngroups;
+    int64_t unsynced;          /* commit calls written since the last fdatasync */
+    int64_t unsynced_since_ms; /* monotonic time of the first of them */
+    int64_t compactions;
+    int64_t compact_floor; /* after a failed compaction: not again below this size */
+    int broken;            /* 0, or the error that stopped commits */
+    uint8_t *wbuf;
+    size_t wcap;
+};
+
+static void say(const struct st_offsets *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void say(const struct st_offsets *o, const char *fmt, ...)
+{
+    if (!o->opts.log_fn)
+        return;
+    char msg[OFS_PATH_MAX + 256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    o->opts.log_fn(o->opts.log_arg, msg);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void st_offsets_opts_default(struct st_offsets_opts *o)
+{
+    *o = (struct st_offsets_opts){
+        .metadata_max_bytes = 4096,
+        .flush_interval_messages = -1,
+        .flush_interval_ms = -1,
+        .compact_min_bytes = 1 << 20,
+    };
+}
+
+/* ---- in-memory map ------------------------------------------------------------------------ */
+
+static uint64_t group_hash(const struct st_offsets *o, const char *g, size_t glen)
+{
+    return XXH3_64bits_withSeed(g, glen, o->seed);
+}
+
+static uint64_t key_hash(uint64_t gh, const char *t, size_t tlen, int32_t p)
+{
+    uint8_t pb[4];
+    kp_store_be32(pb, (uint32_t)p);
+    return XXH3_64bits_withSeed(pb, 4, XXH3_64bits_withSeed(t, tlen, gh));
+}
+
+static size_t record_size(size_t glen, size_t tlen, size_t mlen)
+{
+    return OFS_REC_OVERHEAD + OFS_BODY_FIXED + glen + OFS_KEY_EXTRA + tlen + OFS_COMMIT_EXTRA +
+           mlen;
+}
+
+static size_t entry_record_size(const struct ofs_entry *e)
+{
+    return record_size(e->grp->len, e->topic_len, e->meta_len);
+}
+
+static struct ofs_group *group_find(struct st_offsets *o, const char *g, size_t glen, uint64_t h)
+{
+    for (struct ofs_group *x = o->groups[h & (o->ngroup_buckets - 1)]; x; x = x->hnext)
+        if (x->hash == h && x->len == glen && memcmp(x->name, g, glen) == 0)
+            return x;
+    return NULL;
+}
+
+static struct ofs_entry *key_find(struct st_offsets *o, const struct ofs_group *grp, const char *t,
+                                  size_t tlen, int32_t p, uint64_t h)
+{
+    for (struct ofs_entry *e = o->keys[h & (o->nkeys_buckets - 1)]; e; e = e->hnext)
+        if (e->hash == h && e->grp == grp && e->partition == p && e->topic_len == tlen &&
+            memcmp(e->topic, t, tlen) == 0)
+            return e;
+    return NULL;
+}
+
+/* Doubles a chained table when it holds more items than buckets. */
+static int rehash_keys(struct st_offsets *o)
+{
+    if ((size_t)o->nkeys < o->nkeys_buckets)
+        return 0;
+    size_t nb = o->nkeys_buckets * 2;
+    struct ofs_entry **t = calloc(nb, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    for (size_t i = 0; i < o->nkeys_buckets; i++) {
+        struct ofs_entry *e = o->keys[i];
+        while (e) {
+            struct ofs_entry *next = e->hnext;
+            e->hnext = t[e->hash & (nb - 1)];
+            t[e->hash & (nb - 1)] = e;
+            e = next;
+        }
+    }
+    free(o->keys);
+    o->keys = t;
+    o->nkeys_buckets = nb;
+    return 0;
+}
+
+static int rehash_groups(struct st_offsets *o)
+{
+    if ((size_t)o->ngroups < o->ngroup_buckets)
+        return 0;
+    size_t nb = o->ngroup_buckets * 2;
+    struct ofs_group **t = calloc(nb, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    for (size_t i = 0; i < o->ngroup_buckets; i++) {
+        struct ofs_group *g = o->groups[i];
+        while (g) {
+            struct ofs_group *next = g->hnext;
+            g->hnext = t[g->hash & (nb - 1)];
+            t[g->hash & (nb - 1)] = g;
+            g = next;
+        }
+    }
+    free(o->groups);
+    o->groups = t;
+    o->ngroup_buckets = nb;
+    return 0;
+}
+
+static void group_unlink_free(struct st_offsets *o, struct ofs_group *grp)
+{
+    struct ofs_group **pp = &o->groups[grp->hash & (o->ngroup_buckets - 1)];
+    while (*pp != grp)
+        pp = &(*pp)->hnext;
+    *pp = grp->hnext;
+    o->ngroups--;
+    free(grp);
+}
+
+static void key_remove(struct st_offsets *o, struct ofs_entry *e)
+{
+    struct ofs_entry **pp = &o->keys[e->hash & (o->nkeys_buckets - 1)];
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    struct ofs_group *grp = e->grp;
+    if (e->gprev)
+        e->gprev->gnext = e->gnext;
+    else
+        grp->head = e->gnext;
+    if (e->gnext)
+        e->gnext->gprev = e->gprev;
+    o->nkeys--;
+    o->live_bytes -= (int64_t)entry_record_size(e);
+    free(e->meta);
+    free(e);
+    if (--grp->n == 0)
+        group_unlink_free(o, grp);
+}
+
+/* Sets a key (creating its group and entry as needed). 0 or -ENOMEM (state unchanged). */
+static int key_set(struct st_offsets *o, const char *g, size_t glen, const char *t, size_t tlen,
+                   int32_t p, int64_t offset, const char *meta, size_t mlen, int64_t ms)
+{
+    uint64_t gh = group_hash(o, g, glen);
+    uint64_t kh = key_hash(gh, t, tlen, p);
+    struct ofs_group *grp = group_find(o, g, glen, gh);
+    struct ofs_entry *e = grp ? key_find(o, grp, t, tlen, p, kh) : NULL;
+    char *m = NULL;
+    if (mlen > 0) {
+        if (e && e->meta_len == mlen) {
+            m = e->meta; /* same size: reuse */
+        } else if (!(m = malloc(mlen))) {
+            return -ENOMEM;
+        }
+        memcpy(m, meta, mlen);
+    }
+    if (e) {
+        o->live_bytes -= (int64_t)entry_record_size(e);
+        if (e->meta != m)
+            free(e->meta);
+        e->meta = m;
+        e->meta_len = (uint32_t)mlen;
+        e->offset = offset;
+        e->commit_ms = ms;
+        o->live_bytes += (int64_t)entry_record_size(e);
+        return 0;
+    }
+    bool new_group = grp == NULL;
+    if (new_group) {
+        if (rehash_groups(o) < 0 || !(grp = calloc(1, sizeof(*grp) + glen))) {
+            free(m);
+            return -ENOMEM;
+        }
+        grp->hash = gh;
+        grp->len = (uint16_t)glen;
+        memcpy(grp->name, g, glen);
+    }
+    if (rehash_keys(o) < 0 || !(e = calloc(1, sizeof(*e) + tlen))) {
+        free(m);
+        if (new_group)
+            free(grp);
+        return -ENOMEM;
+    }
+    if (new_group) {
+        size_t b = gh & (o->ngroup_buckets - 1);
+        grp->hnext = o->groups[b];
+        o->groups[b] = grp;
+        o->ngroups++;
+    }
+    e->grp = grp;
+    e->hash = kh;
+    e->partition = p;
+    e->topic_len = (uint16_t)tlen;
+    memcpy(e->topic, t, tlen);
+    e->meta = m;
+    e->meta_len = (uint32_t)mlen;
+    e->offset = offset;
+    e->commit_ms = ms;
+    size_t b = kh & (o->nkeys_buckets - 1);
+    e->hnext = o->keys[b];
+    o->keys[b] = e;
+    e->gnext = grp->head;
+    if (grp->head)
+        grp->head->gprev = e;
+    grp->head = e;
+    grp->n++;
+    o->nkeys++;
+    o->live_bytes += (int64_t)entry_record_size(e);
+    return 0;
+}
+
+static void key_delete(struct st_offsets *o, const char *g, size_t glen, const char *t, size_t tlen,
+                       int32_t p)
+{
+    uint64_t gh = group_hash(o, g, glen);
+    struct ofs_group *grp = group_find(o, g, glen, gh);
+    struct ofs_entry *e = grp ? key_find(o, grp, t, tlen, p, key_hash(gh, t, tlen, p)) : NULL;
+    if (e)
+        key_remove(o, e);
+}
+
+/* Removes every key of a group; returns how many. */
+static int group_delete(struct st_offsets *o, const char *g, size_t glen)
+{
+    struct ofs_group *grp = group_find(o, g, glen, group_hash(o, g, glen));
+    if (!grp)
+        return 0;
+    int n = 0;
+    while (grp->n > 1) { /* the last removal frees grp */
+        key_remove(o, grp->head);
+        n++;
+    }
+    key_remove(o, grp->head);
+    return n + 1;
+}
+
+/* ---- records ------------------------------------------------------------------------------ */
+
+struct ofs_rec {
+    uint8_t type;
+    int64_t ms;
+    const char *group;
+    size_t glen;
+    const char *topic;
+    size_t tlen;
+    int32_t partition;
+    int64_t offset;
+    const char *meta;
+    size_t mlen;
+};
+
+static size_t rec_size(const struct ofs_rec *r)
+{
+    size_t n = OFS_REC_OVERHEAD + OFS_BODY_FIXED + r->glen;
+    if (r->type != OFS_GROUP_TOMBSTONE)
+        n += OFS_KEY_EXTRA + r->tlen;
+    if (r->type == OFS_COMMIT)
+        n += OFS_COMMIT_EXTRA + r->mlen;
+    return n;
+}
+
+/* Encodes r at b (rec_size(r) bytes); returns the bytes written. */
+static size_t rec_encode(uint8_t *b, const struct ofs_rec *r)
+{
+    size_t total = rec_size(r);
+    size_t body = total - OFS_REC_OVERHEAD;
+    uint8_t *p = b;
+    kp_store_be32(p, (uint32_t)body);
+    p += 4;
+    *p++ = r->type;
+    kp_store_be64(p, (uint64_t)r->ms);
+    p += 8;
+    kp_store_be16(p, (uint16_t)r->glen);
+    p += 2;
+    memcpy(p, r->group, r->glen);
+    p += r->glen;
+    if (r->type != OFS_GROUP_TOMBSTONE) {
+        kp_store_be16(p, (uint16_t)r->tlen);
+        p += 2;
+        memcpy(p, r->topic, r->tlen);
+        p += r->tlen;
+        kp_store_be32(p, (uint32_t)r->partition);
+        p += 4;
+    }
+    if (r->type == OFS_COMMIT) {
+        kp_store_be64(p, (uint64_t)r->offset);
+        p += 8;
+        kp_store_be32(p, (uint32_t)r->mlen);
+        p += 4;
+        if (r->mlen)
+            memcpy(p, r->meta, r->mlen);
+        p += r->mlen;
+    }
+    kp_store_be32(p, kp_crc32c(0, b, (size_t)(p - b)));
+    p += 4;
+    return (size_t)(p - b);
+}
+
+/* Parses a body of exactly len bytes (its CRC already checked). 0 or -EBADMSG. */
+static int rec_decode(const uint8_t *body, size_t len, struct ofs_rec *r)
+{
+    struct kp_rd rd;
+    kp_rd_init(&rd, body, len);
+    memset(r, 0, sizeof(*r));
+    r->type = (uint8_t)kp_rd_i8(&rd);
+    r->ms = kp_rd_i64(&rd);
+    r->glen = (uint16_t)kp_rd_i16(&rd);
+    r->group = (const char *)kp_rd_raw(&rd, r->glen);
+    if (!kp_rd_ok(&rd) || r->glen < 1 || r->glen > ST_OFFSETS_GROUP_MAX)
+        return -EBADMSG;
+    if (r->type != OFS_COMMIT && r->type != OFS_TOMBSTONE && r->type != OFS_GROUP_TOMBSTONE)
+        return -EBADMSG;
+    if (r->type != OFS_GROUP_TOMBSTONE) {
+        r->tlen = (uint16_t)kp_rd_i16(&rd);
+        r->topic = (const char *)kp_rd_raw(&rd, r->tlen);
+        r->partition = kp_rd_i32(&rd);
+        if (!kp_rd_ok(&rd) || r->tlen < 1 || r->tlen > ST_OFFSETS_TOPIC_MAX || r->partition < 0)
+            return -EBADMSG;
+    }
+    if (r->type == OFS_COMMIT) {
+        r->offset = kp_rd_i64(&rd);
+        uint32_t m = kp_rd_u32(&rd);
+        if (!kp_rd_ok(&rd) || m > ST_OFFSETS_META_CAP)
+            return -EBADMSG;
+        r->mlen = m;
+        r->meta = (const char *)kp_rd_raw(&rd, m);
+    }
+    if (!kp_rd_ok(&rd) || kp_rd_left(&rd) != 0)
+        return -EBADMSG;
+    return 0;
+}
+
+static int rec_apply(struct st_offsets *o, const struct ofs_rec *r)
+{
+    switch (r->type) {
+    case OFS_COMMIT:
+        return key_set(o, r->group, r->glen, r->topic, r->tlen, r->partition, r->offset, r->meta,
+                       r->mlen, r->ms);
+    case OFS_TOMBSTONE:
+        key_delete(o, r->group, r->glen, r->topic, r->tlen, r->partition);
+        return 0;
+    default:
+        (void)group_delete(o, r->group, r->glen);
+        return 0;
+    }
+}
+
+/* ---- files -------------------------------------------------------------------------------- */
+
+static void path_of(const struct st_offsets *o, const char *name, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/%s", o->dir, name);
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int err = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return err;
+}
+
+static int write_all(int fd, const void *buf, size_t len, off_t pos)
+{
+    const uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t w = pwrite(fd, p, len, pos);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (w == 0)
+            return -EIO;
+        p += w;
+        len -= (size_t)w;
+        pos += w;
+    }
+    return 0;
+}
+
+static int read_all(int fd, void *buf, size_t len, off_t pos)
+{
+    uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t r = pread(fd, p, len, pos);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            return -ENODATA;
+        p += r;
+        len -= (size_t)r;
+        pos += r;
+    }
+    return 0;
+}
+
+static void header_encode(uint8_t b[OFS_HDR])
+{
+    memcpy(b, OFS_MAGIC, 4);
+    kp_store_be32(b + 4, 1);
+    kp_store_be32(b + 8, 0);
+    kp_store_be32(b + 12, kp_crc32c(0, b, 12));
+}
+
+/*
+ * Writes header + every live key to offsets.tmp, fdatasync, renames it over offsets.log and
+ * fsyncs the directory; on success *fd_out is the new file, open, and *size_out its size.
+ * On failure the temp file is removed and offsets.log is untouched.
+ */
+static int write_snapshot(struct st_offsets *o, int *fd_out, int64_t *size_out)
+{
+    char tmp[OFS_PATH_MAX], dst[OFS_PATH_MAX];
+    path_of(o, OFS_TMP_NAME, tmp, sizeof(tmp));
+    path_of(o, OFS_LOG_NAME, dst, sizeof(dst));
+    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    size_t cap = OFS_COPY_BUF;
+    uint8_t *buf = malloc(cap);
+    int err = buf ? 0 : -ENOMEM;
+    size_t used = 0;
+    int64_t pos = 0;
+    if (err == 0) {
+        header_encode(buf);
+        used = OFS_HDR;
+    }
+    for (size_t i = 0; err == 0 && i < o->nkeys_buckets; i++) {
+        for (struct ofs_entry *e = o->keys[i]; e && err == 0; e = e->hnext) {
+            struct ofs_rec r = {
+                .type = OFS_COMMIT,
+                .ms = e->commit_ms,
+                .group = e->grp->name,
+                .glen = e->grp->len,
+                .topic = e->topic,
+                .tlen = e->topic_len,
+                .partition = e->partition,
+                .offset = e->offset,
+                .meta = e->meta,
+                .mlen = e->meta_len,
+            };
+            size_t need = rec_size(&r);
+            if (used + need > cap) {
+                if ((err = write_all(fd, buf, used, pos)) < 0)
+                    break;
+                pos += (int64_t)used;
+                used = 0;
+                if (need > cap) {
+                    uint8_t *nb = realloc(buf, need);
+                    if (!nb) {
+                        err = -ENOMEM;
+                        break;
+                    }
+                    buf = nb;
+                    cap = need;
+                }
+            }
+            used += rec_encode(buf + used, &r);
+        }
+    }
+    if (err == 0 && used > 0 && (err = write_all(fd, buf, used, pos)) == 0)
+        pos += (int64_t)used;
+    free(buf);
+    if (err == 0 && fdatasync(fd) < 0)
+        err = -errno;
+    if (err == 0 && rename(tmp, dst) < 0)
+        err = -errno;
+    if (err == 0)
+        err = fsync_dir(o->dir);
+    if (err < 0) {
+        close(fd);
+        unlink(tmp);
+        return err;
+    }
+    *fd_out = fd;
+    *size_out = pos;
+    return 0;
+}
+
+static int compact_locked(struct st_offsets *o)
+{
+    int fd;
+    int64_t size;
+    int err = write_snapshot(o, &fd, &size);
+    if (err < 0) {
+        say(o, "offsets: compaction of %s/%s failed: %s (the old file is kept)", o->dir,
+            OFS_LOG_NAME, strerror(-err));
+        o->compact_floor = o->size + o->size / 2;
+        return err;
+    }
+    o->compact_floor = 0;
+    close(o->fd);
+    o->fd = fd;
+    o->size = size;
+    o->unsynced = 0;
+    o->compactions++;
+    return 0;
+}
+
+static bool compaction_due(const struct st_offsets *o)
+{
+    int64_t limit = 4 * o->live_bytes;
+    if (limit < o->opts.compact_min_bytes)
+        limit = o->opts.compact_min_bytes;
+    return o->size > limit && o->size > o->compact_floor;
+}
+
+/*
+ * Replays offsets.log. A record that fails the REPLAY RULE is cut off with everything after
+ * it. 0, -EBADMSG (bad header), -ENOMEM, or the disk's errors.
+ */
+static int replay(struct st_offsets *o)
+{
+    struct stat st;
+    if (fstat(o->fd, &st) < 0)
+        return -errno;
+    int64_t fsize = st.st_size;
+    uint8_t hdr[OFS_HDR], want[OFS_HDR];
+    header_encode(want);
+    if (fsize < OFS_HDR || read_all(o->fd, hdr, OFS_HDR, 0) < 0 ||
+        memcmp(hdr, want, OFS_HDR) != 0) {
+        say(o, "offsets: %s/%s has no valid header: refusing to guess", o->dir, OFS_LOG_NAME);
+        return -EBADMSG;
+    }
+    int64_t pos = OFS_HDR;
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    int err = 0;
+    const char *why = NULL;
+    while (pos < fsize) {
+        uint8_t lb[4];
+        if (fsize - pos < OFS_REC_OVERHEAD) {
+            why = "torn record";
+            break;
+        }
+        if ((err = read_all(o->fd, lb, 4, pos)) < 0)
+            break;
+        uint32_t body = kp_load_be32(lb);
+        if (body < OFS_BODY_MIN || body > OFS_BODY_MAX) {
+            why = "bad record length";
+            break;
+        }
+        if ((int64_t)body + OFS_REC_OVERHEAD > fsize - pos) {
+            why = "torn record";
+            break;
+        }
+        size_t total = body + OFS_REC_OVERHEAD;
+        if (total > cap) {
+            uint8_t *nb = realloc(buf, total);
+            if (!nb) {
+                err = -ENOMEM;
+                break;
+            }
+            buf = nb;
+            cap = total;
+        }
+        if ((err = read_all(o->fd, buf, total, pos)) < 0)
+            break;
+        if (kp_crc32c(0, buf, 4 + body) != kp_load_be32(buf + 4 + body)) {
+            why = "CRC mismatch";
+            break;
+        }
+        struct ofs_rec r;
+        if (rec_decode(buf + 4, body, &r) < 0) {
+            why = "malformed record";
+            break;
+        }
+        if ((err = rec_apply(o, &r)) < 0)
+            break;
+        pos += (int64_t)total;
+    }
+    free(buf);
+    if (err < 0)
+        return err;
+    if (why) {
+        say(o, "offsets: %s/%s: %s at byte %lld: truncating, %lld byte(s) dropped", o->dir,
+            OFS_LOG_NAME, why, (long long)pos, (long long)(fsize - pos));
+        if (ftruncate(o->fd, pos) < 0 || fdatasync(o->fd) < 0)
+            return -errno;
+    }
+    o->size = pos;
+    return 0;
+}
+
+static int create_empty(struct st_offsets *o)
+{
+    char tmp[OFS_PATH_MAX], dst[OFS_PATH_MAX];
+    path_of(o, OFS_TMP_NAME, tmp, sizeof(tmp));
+    path_of(o, OFS_LOG_NAME, dst, sizeof(dst));
+    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    uint8_t hdr[OFS_HDR];
+    header_encode(hdr);
+    int err = write_all(fd, hdr, OFS_HDR, 0);
+    if (err == 0 && fdatasync(fd) < 0)
+        err = -errno;
+    close(fd);
+    if (err == 0 && rename(tmp, dst) < 0)
+        err = -errno;
+    if (err == 0)
+        err = fsync_dir(o->dir);
+    if (err < 0)
+        unlink(tmp);
+    return err;
+}
+
+static void free_all(struct st_offsets *o)
+{
+    for (size_t i = 0; o->keys && i < o->nkeys_buckets; i++) {
+        struct ofs_entry *e = o->keys[i];
+        while (e) {
+            struct ofs_entry *next = e->hnext;
+            free(e->meta);
+            free(e);
+            e = next;
+        }
+    }
+    for (size_t i = 0; o->groups && i < o->ngroup_buckets; i++) {
+        struct ofs_group *g = o->groups[i];
+        while (g) {
+            struct ofs_group *next = g->hnext;
+            free(g);
+            g = next;
+        }
+    }
+    free(o->keys);
+    free(o->groups);
+    free(o->wbuf);
+    free(o->dir);
+    pthread_mutex_destroy(&o->mu);
+    free(o);
+}
+
+int st_offsets_open(const char *data_dir, const struct st_offsets_opts *opts,
+                    struct st_offsets **out)
+{
+    if (!data_dir || !out)
+        return -EINVAL;
+    struct st_offsets_opts def;
+    st_offsets_opts_default(&def);
+    if (!opts)
+        opts = &def;
+    if (opts->metadata_max_bytes < 0 || opts->metadata_max_bytes > ST_OFFSETS_META_CAP)
+        return -EINVAL;
+    if (mkdir(data_dir, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    struct st_offsets *o = calloc(1, sizeof(*o));
+    if (!o)
+        return -ENOMEM;
+    pthread_mutex_init(&o->mu, NULL);
+    o->opts = *opts;
+    o->fd = -1;
+    o->nkeys_buckets = 64;
+    o->ngroup_buckets = 16;
+    o->keys = calloc(o->nkeys_buckets, sizeof(*o->keys));
+    o->groups = calloc(o->ngroup_buckets, sizeof(*o->groups));
+    size_t dl = strlen(data_dir) + 1 + strlen(ST_OFFSETS_DIR) + 1;
+    o->dir = malloc(dl);
+    if (!o->keys || !o->groups || !o->dir) {
+        free_all(o);
+        return -ENOMEM;
+    }
+    snprintf(o->dir, dl, "%s/%s", data_dir, ST_OFFSETS_DIR);
+    if (getrandom(&o->seed, sizeof(o->seed), GRND_NONBLOCK) != sizeof(o->seed))
+        o->seed = (uint64_t)mono_ms() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
+    o->live_bytes = OFS_HDR;
+
+    int err = 0;
+    bool created = false;
+    if (mkdir(o->dir, 0755) == 0)
+        created = true;
+    else if (errno != EEXIST)
+        err = -errno;
+    if (err == 0 && created)
+        err = fsync_dir(data_dir);
+    char path[OFS_PATH_MAX];
+    if (err == 0) {
+        path_of(o, OFS_TMP_NAME, path, sizeof(path));
+        if (unlink(path) == 0)
+            say(o, "offsets: removed %s left by an interrupted compaction", path);
+        path_of(o, OFS_LOG_NAME, path, sizeof(path));
+        if (access(path, F_OK) < 0)
+            err = errno == ENOENT ? create_empty(o) : -errno;
+    }
+    if (err == 0) {
+        o->fd = open(path, O_RDWR | O_CLOEXEC);
+        if (o->fd < 0)
+            err = -errno;
+    }
+    if (err == 0)
+        err = replay(o);
+    if (err < 0) {
+        if (o->fd >= 0)
+            close(o->fd);
+        free_all(o);
+        return err;
+    }
+    *out = o;
+    return 0;
+}
+
+void st_offsets_close(struct st_offsets *o)
+{
+    if (!o)
+        return;
+    pthread_mutex_lock(&o->mu);
+    if (o->unsynced > 0 && fdatasync(o->fd) < 0)
+        say(o, "offsets: fdatasync of %s/%s at close: %s", o->dir, OFS_LOG_NAME, strerror(errno));
+    pthread_mutex_unlock(&o->mu);
+    close(o->fd);
+    free_all(o);
+}
+
+/* ---- writes ------------------------------------------------------------------------------- */
+
+static int wbuf_reserve(struct st_offsets *o, size_t need)
+{
+    if (need <= o->wcap)
+        return 0;
+    size_t cap = o->wcap ? o->wcap : 4096;
+    while (cap < need)
+        cap *= 2;
+    uint8_t *nb = realloc(o->wbuf, cap);
+    if (!nb)
+        return -ENOMEM;
+    o->wbuf = nb;
+    o->wcap = cap;
+    return 0;
+}
+
+/*
+ * Appends len bytes of o->wbuf at the end, then syncs per the flush policy. On a failed write
+ * the file is cut back; the store is marked broken when that or an fdatasync fails.
+ */
+static int append_locked(struct st_offsets *o, size_t len)
+{
+    int err = write_all(o->fd, o->wbuf, len, o->size);
+    if (err < 0) {
+        if (ftruncate(o->fd, o->size) < 0) {
+            o->broken = err;
+            say(o, "offsets: write to %s/%s failed (%s) and cannot be undone: commits stop", o->dir,
+                OFS_LOG_NAME, strerror(-err));
+        }
+        return err;
+    }
+    o->size += (int64_t)len;
+    if (o->unsynced++ == 0)
+        o->unsynced_since_ms = mono_ms();
+    int64_t every = o->opts.flush_interval_messages;
+    if (every > 0 && o->unsynced >= every) {
+        if (fdatasync(o->fd) < 0) {
+            err = -errno;
+            o->broken = err;
+            say(o, "offsets: fdatasync of %s/%s failed (%s): commits stop", o->dir, OFS_LOG_NAME,
+                strerror(-err));
+            return err;
+        }
+        o->unsynced = 0;
+    }
+    return 0;
+}
+
+static bool name_ok(size_t len, size_t max) { return len >= 1 && len <= max; }
+
+/* 0, -EINVAL or -EMSGSIZE for one item of a commit. */
+static int item_check(const struct st_offsets *o, const struct st_offset_commit *c)
+{
+    if (!c->topic || !name_ok(c->topic_len, ST_OFFSETS_TOPIC_MAX) || c->partition < 0 ||
+        (c->metadata_len > 0 && !c->metadata))
+        return -EINVAL;
+    if (c->metadata_len > (size_t)o->opts.metadata_max_bytes)
+        return -EMSGSIZE;
+    return 0;
+}
+
+int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t group_len,
+                            const struct st_offset_commit *items, int n, int64_t now_ms,
+                            int *results)
+{
+    if (!o || !group || !name_ok(group_len, ST_OFFSETS_GROUP_MAX) || n < 0 || (n > 0 && !items))
+        return -EINVAL;
+    size_t need = 0;
+    int good = 0;
+    for (int i = 0; i < n; i++) {
+        int r = item_check(o, &items[i]);
+        if (results)
+            results[i] = r;
+        if (r == 0) {
+            need += record_size(group_len, items[i].topic_len, items[i].metadata_len);
+            good++;
+        }
+    }
+    if (good == 0)
+        return 0;
+    pthread_mutex_lock(&o->mu);
+    int err = o->broken ? -ESHUTDOWN : wbuf_reserve(o, need);
+    size_t len = 0;
+    for (int i = 0; i < n && err == 0; i++) {
+        const struct st_offset_commit *c = &items[i];
+        if (item_check(o, c) != 0)
+            continue;
+        struct ofs_rec r = {
+            .type = OFS_COMMIT,
+            .ms = now_ms,
+            .group = group,
+            .glen = group_len,
+            .topic = c->topic,
+            .tlen = c->topic_len,
+            .partition = c->partition,
+            .offset = c->offset,
+            .meta = c->metadata,
+            .mlen = c->metadata_len,
+        };
+        len += rec_encode(o->wbuf + len, &r);
+    }
+    if (err == 0)
+        err = append_locked(o, len);
+    /* The records are in the file: memory follows. On -ENOMEM here the file holds what memory
+     * lacks; a reopen would show it, so refuse further commits rather than diverge. */
+    for (int i = 0; i < n && err == 0; i++) {
+        const struct st_offset_commit *c = &items[i];
+        if (item_check(o, c) != 0)
+            continue;
+        err = key_set(o, group, group_len, c->topic, c->topic_len, c->partition, c->offset,
+                      c->metadata, c->metadata_len, now_ms);
+        if (err < 0)
+            o->broken = err;
+    }
+    if (err == 0 && compaction_due(o))
+        (void)compact_locked(o); /* a failure is logged; the old file stays valid */
+    pthread_mutex_unlock(&o->mu);
+    return err;
+}
+
+int st_offsets_commit(struct st_offsets *o, const char *group, size_t group_len, const char *topic,
+                      size_t topic_len, int32_t partition, int64_t offset, const char *metadata,
+                      size_t metadata_len, int64_t now_ms)
+{
+    struct st_offset_commit c = {
+        .topic = topic,
+        .topic_len = topic_len,
+        .partition = partition,
+        .offset = offset,
+        .metadata = metadata,
+        .metadata_len = metadata_len,
+    };
+    int res = 0;
+    int err = st_offsets_commit_batch(o, group, group_len, &c, 1, now_ms, &res);
+    return err < 0 ? err : res;
+}
+
+/* ---- reads -------------------------------------------------------------------------------- */
+
+int st_offsets_get(struct st_offsets *o, const char *group, size_t group_len, const char *topic,
+                   size_t topic_len, int32_t partition, int64_t *offset, char *meta,
+                   size_t meta_cap, size_t *meta_len)
+{
+    if (!o || !group || !topic)
+        return -EINVAL;
+    pthread_mutex_lock(&o->mu);
+    uint64_t gh = group_hash(o, group, group_len);
+    struct ofs_group *grp = group_find(o, group, group_len, gh);
+    struct ofs_entry *e = grp ? key_find(o, grp, topic, topic_len, partition,
+                                         key_hash(gh, topic, topic_len, partition))
+                              : NULL;
+    int err = -ENOENT;
+    if (e) {
+        if (offset)
+            *offset = e->offset;
+        if (meta && e->meta_len > 0)
+            memcpy(meta, e->meta, e->meta_len < meta_cap ? e->meta_len : meta_cap);
+        if (meta_len)
+            *meta_len = e->meta_len;
+        err = 0;
+    }
+    pthread_mutex_unlock(&o->mu);
+    return err;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const struct ofs_entry *x = *(struct ofs_entry *const *)a;
+    const struct ofs_entry *y = *(struct ofs_entry *const *)b;
+    size_t n = x->topic_len < y->topic_len ? x->topic_len : y->topic_len;
+    int c = memcmp(x->topic, y->topic, n);
+    if (c == 0)
+        c = (x->topic_len > y->topic_len) - (x->topic_len < y->topic_len);
+    if (c == 0)
+        c = (x->partition > y->partition) - (x->partition < y->partition);
+    return c;
+}
+
+int st_offsets_foreach(struct st_offsets *o, const char *group, size_t group_len,
+                       void (*fn)(void *arg, const struct st_offset_entry *e), void *arg)
+{
+    if (!o || !group || !fn)
+        return -EINVAL;
+    pthread_mutex_lock(&o->mu);
+    struct ofs_group *grp = group_find(o, group, group_len, group_hash(o, group, group_len));
+    if (!grp) {
+        pthread_mutex_unlock(&o->mu);
+        return 0;
+    }
+    struct ofs_entry **v = malloc((size_t)grp->n * sizeof(*v));
+    if (!v) {
+        pthread_mutex_unlock(&o->mu);
+        return -ENOMEM;
+    }
+    int n = 0;
+    for (struct ofs_entry *e = grp->head; e; e = e->gnext)
+        v[n++] = e;
+    qsort(v, (size_t)n, sizeof(*v), entry_cmp);
+    for (int i = 0; i < n; i++) {
+        struct st_offset_entry x = {
+            .topic = v[i]->topic,
+            .topic_len = v[i]->topic_len,
+            .partition = v[i]->partition,
+            .offset = v[i]->offset,
+            .metadata = v[i]->meta,
+            .metadata_len = v[i]->meta_len,
+            .commit_ms = v[i]->commit_ms,
+        };
+        fn(arg, &x);
+    }
+    free(v);
+    pthread_mutex_unlock(&o->mu);
+    return n;
+}
+
+/* ---- deletion, retention, maintenance ----------------------------------------------------- */
+
+int st_offsets_delete_group(struct st_offsets *o, const char *group, size_t group_len)
+{
+    if (!o || !group || !name_ok(group_len, ST_OFFSETS_GROUP_MAX))
+        return -EINVAL;
+    pthread_mutex_lock(&o->mu);
+    int err = o->broken ? -ESHUTDOWN : 0;
+    if (err == 0 && !group_find(o, group, group_len, group_hash(o, group, group_len))) {
+        pthread_mutex_unlock(&o->mu);
+        return 0;
+    }
+    struct ofs_rec r = {
+        .type = OFS_GROUP_TOMBSTONE,
+        .ms = 0,
+        .group = group,
+        .glen = group_len,
+    };
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    r.ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (err == 0)
+        err = wbuf_reserve(o, rec_size(&r));
+    if (err == 0)
+        err = append_locked(o, rec_encode(o->wbuf, &r));
+    if (err == 0)
+        err = group_delete(o, group, group_len);
+    pthread_mutex_unlock(&o->mu);
+    return err;
+}
+
+int st_offsets_expire(struct st_offsets *o, int64_t now_ms, int64_t retention_ms,
+                      st_offsets_empty_since_fn empty_since, void *arg)
+{
+    if (!o)
+        return -EINVAL;
+    if (retention_ms < 0)
+        return 0;
+    pthread_mutex_lock(&o->mu);
+    if (o->broken) {
+        pthread_mutex_unlock(&o->mu);
+        return -ESHUTDOWN;
+    }
+    /* pass 1: size the tombstones and mark the victims by zeroing nothing yet */
+    size_t need = 0;
+    int64_t nvict = 0;
+    struct ofs_entry **vict = NULL;
+    int err = 0;
+    for (size_t i = 0; i < o->ngroup_buckets && err == 0; i++) {
+        for (struct ofs_group *g = o->groups[i]; g && err == 0; g = g->hnext) {
+            int64_t since = empty_since ? empty_since(arg, g->name, g->len) : 0;
+            if (since < 0)
+                continue;
+            for (struct ofs_entry *e = g->head; e; e = e->gnext) {
+                int64_t ref = e->commit_ms > since ? e->commit_ms : since;
+                if (now_ms - ref < retention_ms)
+                    continue;
+                if ((nvict & (nvict - 1)) == 0) { /* 0, 1, 2, 4, ...: grow */
+                    struct ofs_entry **nv =
+                        realloc(vict, (size_t)(nvict ? nvict * 2 : 1) * sizeof(*nv));
+                    if (!nv) {
+                        err = -ENOMEM;
+                        break;
+                    }
+                    vict = nv;
+                }
+                vict[nvict++] = e;
+                need += OFS_REC_OVERHEAD + OFS_BODY_FIXED + g->len + OFS_KEY_EXTRA + e->topic_len;
+            }
+        }
+    }
+    if (err == 0 && nvict > 0)
+        err = wbuf_reserve(o, need);
+    if (err == 0 && nvict > 0) {
+        size_t len = 0;
+        for (int64_t i = 0; i < nvict; i++) {
+            struct ofs_entry *e = vict[i];
+            struct ofs_rec r = {
+                .type = OFS_TOMBSTONE,
+                .ms = now_ms,
+                .group = e->grp->name,
+                .glen = e->grp->len,
+                .topic = e->topic,
+                .tlen = e->topic_len,
+                .partition = e->partition,
+            };
+            len += rec_encode(o->wbuf + len, &r);
+        }
+        err = append_locked(o, len);
+        for (int64_t i = 0; i < nvict && err == 0; i++)
+            key_remove(o, vict[i]);
+        if (err == 0 && compaction_due(o))
+            (void)compact_locked(o);
+    }
+    free(vict);
+    pthread_mutex_unlock(&o->mu);
+    return err < 0 ? err : (int)(nvict > INT32_MAX ? INT32_MAX : nvict);
+}
+
+void st_offsets_maintain(struct st_offsets *o)
+{
+    if (!o)
+        return;
+    pthread_mutex_lock(&o->mu);
+    int64_t ms = o->opts.flush_interval_ms;
+    if (!o->broken && o->unsynced > 0 && ms >= 0 && mono_ms() - o->unsynced_since_ms >= ms) {
+        if (fdatasync(o->fd) < 0) {
+            o->broken = -errno;
+            say(o, "offsets: fdatasync of %s/%s failed (%s): commits stop", o->dir, OFS_LOG_NAME,
+                strerror(errno));
+        } else {
+            o->unsynced = 0;
+        }
+    }
+    pthread_mutex_unlock(&o->mu);
+}
+
+void st_offsets_stats(struct st_offsets *o, struct st_offsets_stats *s)
+{
+    pthread_mutex_lock(&o->mu);
+    *s = (struct st_offsets_stats){
+        .entries = o->nkeys,
+        .groups = o->ngroups,
+        .file_bytes = o->size,
+        .live_bytes = o->live_bytes,
+        .compactions = o->compactions,
+    };
+    pthread_mutex_unlock(&o->mu);
+}
+
+int st_offsets_compact(struct st_offsets *o)
+{
+    pthread_mutex_lock(&o->mu);
+    int err = o->broken ? -ESHUTDOWN : compact_locked(o);
+    pthread_mutex_unlock(&o->mu);
+    return err;
+}

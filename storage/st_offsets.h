@@ -1,0 +1,144 @@
+/*
+ * st_offsets — consumer groups' committed offsets, durable in the data directory.
+ *
+ * Contract
+ * - Owns <data-dir>/__consumer_offsets/ (the store's topic loader only looks at *.topic files
+ *   and at <topic>-<n>/ directories it names, so it never sees this one). Keyed by
+ *   (group, topic, partition) -> (offset, metadata, commit timestamp). The on-disk format,
+ *   the replay rule and the compaction order are written out at the top of st_offsets.c.
+ * - Errors: 0 or a negative errno. -EINVAL bad argument (empty group, group or topic longer
+ *   than ST_OFFSETS_GROUP_MAX / ST_OFFSETS_TOPIC_MAX), -EMSGSIZE metadata longer than
+ *   opts.metadata_max_bytes (the handler answers OFFSET_METADATA_TOO_LARGE), -ENOENT nothing
+ *   committed, -ESHUTDOWN after a write failed (the store refuses further commits rather
+ *   than acknowledge what it may not have written; reads keep working), and the disk's own.
+ * - Threads: every call may come from any thread; one mutex serialises them (a commit is a
+ *   few hundred bytes and one write()). Callbacks run under that mutex: they must not call
+ *   back into the store.
+ * - Durability: a commit is write()n to the file before the call returns, so it survives a
+ *   kill -9 of the process. fdatasync follows the broker's flush policy
+ *   (log.flush.interval.messages / log.flush.interval.ms, see struct st_offsets_opts):
+ *   with flush_interval_messages = 1 the commit call returns only after fdatasync. Compaction
+ *   and st_offsets_close() always fdatasync.
+ * - Retention is not automatic: the owner calls st_offsets_expire() periodically (the
+ *   broker does from its housekeeping thread) and says, per group, whether it has members.
+ */
+#ifndef SPLICELOG_ST_OFFSETS_H
+#define SPLICELOG_ST_OFFSETS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "st.h"
+
+struct st_offsets;
+
+#define ST_OFFSETS_DIR       "__consumer_offsets"
+#define ST_OFFSETS_GROUP_MAX 32767     /* bytes of a group id (a wire STRING's limit) */
+#define ST_OFFSETS_TOPIC_MAX 255       /* bytes of a topic name (Kafka's rule: 249) */
+#define ST_OFFSETS_META_CAP  (1 << 20) /* largest metadata_max_bytes accepted */
+
+struct st_offsets_opts {
+    int32_t metadata_max_bytes;      /* offset.metadata.max.bytes (4096), <= ST_OFFSETS_META_CAP */
+    int64_t flush_interval_messages; /* log.flush.interval.messages: fdatasync after this many
+                                        commits (1 = before each commit returns; -1 = never) */
+    int64_t flush_interval_ms;       /* log.flush.interval.ms: st_offsets_maintain() syncs
+                                        when the oldest unsynced commit is this old (-1 = never) */
+    int64_t compact_min_bytes;       /* compaction happens only past this file size (1 MiB) */
+    st_log_fn log_fn;                /* recovery and compaction messages (may be NULL) */
+    void *log_arg;
+};
+
+/* Fills o with the defaults above. */
+void st_offsets_opts_default(struct st_offsets_opts *o);
+
+/*
+ * Opens (creating if needed) <data_dir>/__consumer_offsets/ and replays its log into memory.
+ * A torn or corrupt record ends the replay: the file is truncated there (and synced), with a
+ * log line saying how many bytes were dropped. A leftover compaction temp file is removed.
+ */
+int st_offsets_open(const char *data_dir, const struct st_offsets_opts *opts,
+                    struct st_offsets **out);
+/* fdatasyncs and frees. NULL is ignored. */
+void st_offsets_close(struct st_offsets *o);
+
+/* One partition's commit, for st_offsets_commit_batch(). */
+struct st_offset_commit {
+    const char *topic;
+    size_t topic_len;
+    int32_t partition;
+    int64_t offset;
+    const char *metadata; /* may be NULL when metadata_len is 0 */
+    size_t metadata_len;
+};
+
+/*
+ * Commits n items of one group with a single write() (and at most one fdatasync), then
+ * compacts if the file has grown past max(4 x live bytes, compact_min_bytes). results[i] is
+ * 0, -EINVAL or -EMSGSIZE per item (such an item is skipped, the others are committed).
+ * Returns 0, or -errno when nothing was committed (bad group, write failure, -ENOMEM).
+ */
+int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t group_len,
+                            const struct st_offset_commit *items, int n, int64_t now_ms,
+                            int *results);
+/* One item: the same rules, its result returned. */
+int st_offsets_commit(struct st_offsets *o, const char *group, size_t group_len, const char *topic,
+                      size_t topic_len, int32_t partition, int64_t offset, const char *metadata,
+                      size_t metadata_len, int64_t now_ms);
+
+/*
+ * The committed offset of (group, topic, partition); copies the metadata into meta (up to
+ * meta_cap bytes, not NUL-terminated) and stores its full length in *meta_len (either pointer
+ * may be NULL). -ENOENT when nothing is committed.
+ */
+int st_offsets_get(struct st_offsets *o, const char *group, size_t group_len, const char *topic,
+                   size_t topic_len, int32_t partition, int64_t *offset, char *meta,
+                   size_t meta_cap, size_t *meta_len);
+
+/* What st_offsets_foreach() hands out; the pointers are valid during the callback only. */
+struct st_offset_entry {
+    const char *topic;
+    size_t topic_len;
+    int32_t partition;
+    int64_t offset;
+    const char *metadata;
+    size_t metadata_len;
+    int64_t commit_ms;
+};
+
+/* Calls fn for every committed partition of group, grouped by topic (every partition of a
+ * topic in a row, partitions ascending). Returns the number of calls. */
+int st_offsets_foreach(struct st_offsets *o, const char *group, size_t group_len,
+                       void (*fn)(void *arg, const struct st_offset_entry *e), void *arg);
+
+/* Forgets every offset of group (a durable tombstone). Returns how many were removed. */
+int st_offsets_delete_group(struct st_offsets *o, const char *group, size_t group_len);
+
+/*
+ * Retention (offsets.retention.minutes). For each group, empty_since(arg, group, len) says
+ * -1 if the group has members (its offsets are kept), else the time (ms) it became empty, 0
+ * if unknown (a simple consumer's group, or one not seen since the broker started). An
+ * offset expires when now_ms >= max(empty_since, its commit time) + retention_ms. A NULL
+ * empty_since treats every group as empty since 0. retention_ms < 0 keeps everything.
+ * Expired offsets are removed with tombstones in one write. Returns how many expired.
+ */
+typedef int64_t (*st_offsets_empty_since_fn)(void *arg, const char *group, size_t group_len);
+int st_offsets_expire(struct st_offsets *o, int64_t now_ms, int64_t retention_ms,
+                      st_offsets_empty_since_fn empty_since, void *arg);
+
+/* Applies flush_interval_ms (call every second or so; cheap when there is nothing to do). */
+void st_offsets_maintain(struct st_offsets *o);
+
+/* Sizes, for tests and metrics. */
+struct st_offsets_stats {
+    int64_t entries;     /* live (group, topic, partition) keys */
+    int64_t groups;      /* groups with at least one live key */
+    int64_t file_bytes;  /* current size of the log file */
+    int64_t live_bytes;  /* what a compacted file would hold */
+    int64_t compactions; /* since open */
+};
+void st_offsets_stats(struct st_offsets *o, struct st_offsets_stats *s);
+/* Compacts now, whatever the size. */
+int st_offsets_compact(struct st_offsets *o);
+
+#endif
