@@ -10,6 +10,8 @@
 #      message produced and consumed with kcat over SSL, byte-identical. Prints the SSL
 #      listener's fetch path from the broker log and how many kernel TLS send sessions the
 #      section opened.
+#   3. build/san/itests/test_tls, the SSL-listener integration suite, against a broker whose
+#      sessions really take kernel TLS here (elsewhere they fall back to tls-copy).
 # Certificates are generated at run time by tests/support/tb_certs.sh. Bounded waits only.
 # shellcheck source=tests/interop/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -103,5 +105,14 @@ tx1="$(tls_tx_sw)"
 log "kernel TLS TX sessions opened by the broker section: $((tx1 - tx0)); fetch path ${path:-unknown}"
 grep -a -i 'ktls' "$blog" >&2 || true
 # ==== end of the broker-level kTLS checks ==================================================
+
+# ---- 3. the TLS integration suite with the kernel taking the keys -------------------------
+itest="$ROOT/build/san/itests/test_tls"
+[ -x "$itest" ] || fail "$itest not built (make test-build)"
+rc=0
+SPLICELOGD="$SPLICELOGD" timeout --kill-after=10 900 "$itest" >"$WORK/itest.log" 2>&1 || rc=$?
+cat "$WORK/itest.log" >&2
+[ $rc -eq 0 ] || fail "test_tls failed with kernel TLS available (exit $rc)"
+log "test_tls: passed with kernel TLS available"
 
 log "test_ktls: all passed"
