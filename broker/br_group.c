@@ -1,0 +1,1073 @@
+/*
+ * br_group — the classic consumer-group state machine (see br_group.h).
+ *
+ * Follows Kafka's GroupCoordinator (2.x, before static membership):
+ *
+ *   Empty --join--> PreparingRebalance --all rejoined / timeout--> CompletingRebalance
+ *         <--------- (last member gone: generation+1, Empty)             | leader's SyncGroup
+ *   PreparingRebalance <--- member joins, leaves, expires, changes ---- Stable <--+
+ *
+ * - A rebalance starting from Empty waits group.initial.rebalance.delay.ms (extended by the
+ *   same again, up to the rebalance timeout, while new members keep arriving), so a group of
+ *   consumers starting together gets one generation instead of one per member.
+ * - Otherwise the join phase ends when every known member has rejoined, or at the rebalance
+ *   timeout (the largest of the members'), when those that did not rejoin are removed.
+ * - Completing a join: generation + 1, the protocol with the most first-choice votes among
+ *   those every member offered (ties: the leader's order), the leader kept or the first
+ *   member, every parked JoinGroup answered (the leader with the member list).
+ * - The leader's SyncGroup stores the assignments, makes the group Stable and answers every
+ *   parked SyncGroup with its member's bytes.
+ * - A member's session expires session_timeout_ms after its last heartbeat (JoinGroup,
+ *   SyncGroup, Heartbeat, OffsetCommit count), unless it is waiting in JoinGroup or SyncGroup;
+ *   an expired member is removed, which starts a rebalance. A closed connection removes
+ *   nobody: clients reconnect and keep their member id.
+ *
+ * All state is behind g->lock. Waiters are delivered under it; the timer thread waits on
+ * g->cond (CLOCK_MONOTONIC) under it, and is signalled when a deadline earlier than the one
+ * it sleeps towards appears.
+ */
+#include "br_group.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "br_loop.h"
+#include "kp_api.h"
+
+#define NBUCKETS       1024
+#define CLIENT_ID_KEEP 64 /* bytes of the client id kept in a generated member id */
+
+struct proto_copy {
+    char *name;
+    int32_t name_len;
+    uint8_t *meta;
+    int32_t meta_len;
+};
+
+struct member {
+    char *id;
+    int32_t id_len;
+    int32_t session_timeout_ms;
+    int32_t rebalance_timeout_ms;
+    int32_t n_protocols;
+    struct proto_copy *protocols;
+    int64_t session_deadline;       /* last heartbeat + session timeout */
+    struct br_group_waiter *join_w; /* a parked JoinGroup */
+    struct br_group_waiter *sync_w; /* a parked SyncGroup */
+    uint8_t *assignment;            /* from the leader's SyncGroup; NULL: none */
+    int32_t assignment_len;
+};
+
+struct group {
+    struct group *hnext;
+    uint32_t hash;
+    char *id;
+    int32_t id_len;
+    enum br_group_state state;
+    int32_t generation;
+    char protocol_type[BR_GROUP_ID_MAX + 1];
+    char protocol_name[BR_GROUP_ID_MAX + 1]; /* chosen at the last completed join */
+    struct member **members;
+    struct br_group_member_view *views; /* scratch for the leader's answer, cap_members long */
+    int32_t n_members, cap_members;
+    struct member *leader;
+    /* PreparingRebalance */
+    int64_t join_deadline;
+    bool initial_delay;     /* in the initial delay of a rebalance from Empty */
+    int64_t initial_left;   /* rebalance time left for extensions of the initial delay */
+    bool new_member_joined; /* during the current initial delay */
+};
+
+struct br_groups {
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* timer thread; CLOCK_MONOTONIC */
+    struct br_groups_cfg cfg;
+    br_group_clock_fn clock;
+    void *clock_arg;
+    struct group *buckets[NBUCKETS];
+    int32_t ngroups;
+    bool stopped;
+    uint64_t id_seed, id_count;
+    /* timer */
+    pthread_t thread;
+    bool thread_running, thread_stop;
+    int64_t timer_target; /* what the timer thread sleeps towards (INT64_MAX: nothing) */
+};
+
+static int64_t now_of(struct br_groups *g)
+{
+    return g->clock ? g->clock(g->clock_arg) : br_now_ms();
+}
+
+static uint32_t hash_of(const char *p, int32_t n)
+{
+    uint32_t h = 2166136261u;
+    for (int32_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)p[i]) * 16777619u;
+    return h;
+}
+
+static bool str_eq(const char *a, int32_t alen, struct kp_str b)
+{
+    return b.len == alen && (alen == 0 || memcmp(a, b.ptr, (size_t)alen) == 0);
+}
+
+static struct kp_str str_of(const char *p, int32_t n) { return (struct kp_str){p, n}; }
+
+const char *br_group_state_name(enum br_group_state s)
+{
+    switch (s) {
+    case BR_GROUP_EMPTY:
+        return "Empty";
+    case BR_GROUP_PREPARING_REBALANCE:
+        return "PreparingRebalance";
+    case BR_GROUP_COMPLETING_REBALANCE:
+        return "CompletingRebalance";
+    case BR_GROUP_STABLE:
+        return "Stable";
+    case BR_GROUP_NONE:
+        break;
+    }
+    return "None";
+}
+
+/* ---- the timer --------------------------------------------------------------------------- */
+
+/* A deadline was set: wake the timer thread when it sleeps towards a later one. */
+static void deadline_set(struct br_groups *g, int64_t t)
+{
+    if (t < g->timer_target) {
+        g->timer_target = t;
+        pthread_cond_signal(&g->cond);
+    }
+}
+
+/* ---- members and groups ------------------------------------------------------------------ */
+
+static void member_free(struct member *m)
+{
+    if (!m)
+        return;
+    for (int32_t i = 0; i < m->n_protocols; i++) {
+        free(m->protocols[i].name);
+        free(m->protocols[i].meta);
+    }
+    free(m->protocols);
+    free(m->assignment);
+    free(m->id);
+    free(m);
+}
+
+static void deliver_join_error(struct br_group_waiter *w, int16_t err, struct kp_str member_id)
+{
+    struct br_group_join_result res = {
+        .error_code = err,
+        .generation_id = -1,
+        .protocol_name = str_of("", 0),
+        .leader_id = str_of("", 0),
+        .member_id = member_id.len >= 0 ? member_id : str_of("", 0),
+        .n_members = 0,
+        .members = NULL,
+    };
+    w->join_done(w, &res);
+}
+
+static void deliver_sync(struct br_group_waiter *w, int16_t err, const uint8_t *p, int32_t n)
+{
+    struct br_group_sync_result res = {.error_code = err,
+                                       .assignment = {p ? p : (const uint8_t *)"", p ? n : 0}};
+    w->sync_done(w, &res);
+}
+
+static struct group *group_find(struct br_groups *g, struct kp_str id)
+{
+    if (id.len <= 0)
+        return NULL;
+    uint32_t h = hash_of(id.ptr, id.len);
+    for (struct group *grp = g->buckets[h % NBUCKETS]; grp; grp = grp->hnext)
+        if (grp->hash == h && str_eq(grp->id, grp->id_len, id))
+            return grp;
+    return NULL;
+}
+
+static void group_unlink_free(struct br_groups *g, struct group *grp)
+{
+    struct group **pp = &g->buckets[grp->hash % NBUCKETS];
+    while (*pp != grp)
+        pp = &(*pp)->hnext;
+    *pp = grp->hnext;
+    for (int32_t i = 0; i < grp->n_members; i++)
+        member_free(grp->members[i]);
+    free(grp->members);
+    free(grp->views);
+    free(grp->id);
+    free(grp);
+    g->ngroups--;
+}
+
+/* A new Empty group; evicts an Empty one at the cap. NULL: no room (or no memory). */
+static struct group *group_create(struct br_groups *g, struct kp_str id)
+{
+    if (g->ngroups >= g->cfg.max_groups) {
+        struct group *victim = NULL;
+        for (int b = 0; b < NBUCKETS && !victim; b++)
+            for (struct group *grp = g->buckets[b]; grp && !victim; grp = grp->hnext)
+                if (grp->n_members == 0)
+                    victim = grp;
+        if (!victim)
+            return NULL;
+        group_unlink_free(g, victim);
+    }
+    struct group *grp = calloc(1, sizeof(*grp));
+    if (!grp)
+        return NULL;
+    grp->id = malloc((size_t)id.len);
+    if (!grp->id) {
+        free(grp);
+        return NULL;
+    }
+    memcpy(grp->id, id.ptr, (size_t)id.len);
+    grp->id_len = id.len;
+    grp->hash = hash_of(id.ptr, id.len);
+    grp->state = BR_GROUP_EMPTY;
+    grp->generation = 0;
+    grp->hnext = g->buckets[grp->hash % NBUCKETS];
+    g->buckets[grp->hash % NBUCKETS] = grp;
+    g->ngroups++;
+    return grp;
+}
+
+static struct member *member_find(struct group *grp, struct kp_str id)
+{
+    for (int32_t i = 0; i < grp->n_members; i++)
+        if (str_eq(grp->members[i]->id, grp->members[i]->id_len, id))
+            return grp->members[i];
+    return NULL;
+}
+
+static bool member_supports(const struct member *m, const char *name, int32_t len)
+{
+    for (int32_t i = 0; i < m->n_protocols; i++)
+        if (m->protocols[i].name_len == len && memcmp(m->protocols[i].name, name, (size_t)len) == 0)
+            return true;
+    return false;
+}
+
+/* Whether a member offering these protocols could join: same protocol type, and one of its
+ * protocols offered by every other member. */
+static bool group_accepts(const struct group *grp, const struct member *self,
+                          const struct br_group_join_req *req)
+{
+    int32_t others = grp->n_members - (self ? 1 : 0);
+    if (others == 0)
+        return true;
+    if (!str_eq(grp->protocol_type, (int32_t)strlen(grp->protocol_type), req->protocol_type))
+        return false;
+    for (int32_t p = 0; p < req->n_protocols; p++) {
+        bool all = true;
+        for (int32_t i = 0; i < grp->n_members && all; i++) {
+            const struct member *m = grp->members[i];
+            if (m != self)
+                all = member_supports(m, req->protocols[p].name.ptr, req->protocols[p].name.len);
+        }
+        if (all)
+            return true;
+    }
+    return false;
+}
+
+/* Copies the request's protocols into m (replacing its old ones). 0 or -ENOMEM. */
+static int member_set_protocols(struct member *m, const struct br_group_join_req *req)
+{
+    struct proto_copy *pc = calloc((size_t)req->n_protocols, sizeof(*pc));
+    if (!pc)
+        return -ENOMEM;
+    for (int32_t i = 0; i < req->n_protocols; i++) {
+        const struct br_group_protocol *p = &req->protocols[i];
+        int32_t ml = p->metadata.len > 0 ? p->metadata.len : 0;
+        pc[i].name = malloc((size_t)p->name.len + 1);
+        pc[i].meta = malloc((size_t)ml + 1);
+        if (!pc[i].name || !pc[i].meta) {
+            for (int32_t j = 0; j <= i; j++) {
+                free(pc[j].name);
+                free(pc[j].meta);
+            }
+            free(pc);
+            return -ENOMEM;
+        }
+        memcpy(pc[i].name, p->name.ptr, (size_t)p->name.len);
+        pc[i].name[p->name.len] = 0;
+        pc[i].name_len = p->name.len;
+        if (ml)
+            memcpy(pc[i].meta, p->metadata.ptr, (size_t)ml);
+        pc[i].meta_len = ml;
+    }
+    for (int32_t i = 0; i < m->n_protocols; i++) {
+        free(m->protocols[i].name);
+        free(m->protocols[i].meta);
+    }
+    free(m->protocols);
+    m->protocols = pc;
+    m->n_protocols = req->n_protocols;
+    return 0;
+}
+
+static bool same_protocols(const struct member *m, const struct br_group_join_req *req)
+{
+    if (m->n_protocols != req->n_protocols)
+        return false;
+    for (int32_t i = 0; i < m->n_protocols; i++) {
+        const struct proto_copy *a = &m->protocols[i];
+        const struct br_group_protocol *b = &req->protocols[i];
+        int32_t bl = b->metadata.len > 0 ? b->metadata.len : 0;
+        if (!str_eq(a->name, a->name_len, b->name) || a->meta_len != bl ||
+            (bl && memcmp(a->meta, b->metadata.ptr, (size_t)bl) != 0))
+            return false;
+    }
+    return true;
+}
+
+static void member_heartbeat(struct br_groups *g, struct member *m, int64_t now)
+{
+    (void)g;
+    m->session_deadline = now + m->session_timeout_ms;
+}
+
+/* ---- the rebalance ----------------------------------------------------------------------- */
+
+static int32_t max_rebalance_timeout(const struct group *grp)
+{
+    int32_t t = 0;
+    for (int32_t i = 0; i < grp->n_members; i++)
+        if (grp->members[i]->rebalance_timeout_ms > t)
+            t = grp->members[i]->rebalance_timeout_ms;
+    return t;
+}
+
+static void prepare_rebalance(struct br_groups *g, struct group *grp, int64_t now)
+{
+    if (grp->state == BR_GROUP_COMPLETING_REBALANCE) {
+        /* followers waiting for assignments that will never come: rejoin */
+        for (int32_t i = 0; i < grp->n_members; i++) {
+            struct member *m = grp->members[i];
+            if (m->sync_w) {
+                struct br_group_waiter *w = m->sync_w;
+                m->sync_w = NULL;
+                deliver_sync(w, KP_ERR_REBALANCE_IN_PROGRESS, NULL, 0);
+            }
+        }
+    }
+    for (int32_t i = 0; i < grp->n_members; i++) {
+        free(grp->members[i]->assignment);
+        grp->members[i]->assignment = NULL;
+        grp->members[i]->assignment_len = 0;
+    }
+    int64_t rebalance = max_rebalance_timeout(grp);
+    if (grp->state == BR_GROUP_EMPTY && g->cfg.initial_rebalance_delay_ms > 0) {
+        int64_t d = g->cfg.initial_rebalance_delay_ms < rebalance
+                        ? g->cfg.initial_rebalance_delay_ms
+                        : rebalance;
+        grp->initial_delay = true;
+        grp->initial_left = rebalance - d;
+        grp->new_member_joined = false;
+        grp->join_deadline = now + d;
+    } else {
+        grp->initial_delay = false;
+        grp->join_deadline = now + rebalance;
+    }
+    grp->state = BR_GROUP_PREPARING_REBALANCE;
+    deadline_set(g, grp->join_deadline);
+}
+
+static void remove_member(struct br_groups *g, struct group *grp, int32_t idx, int16_t why)
+{
+    struct member *m = grp->members[idx];
+    if (m->join_w) {
+        struct br_group_waiter *w = m->join_w;
+        m->join_w = NULL;
+        deliver_join_error(w, why, str_of(m->id, m->id_len));
+    }
+    if (m->sync_w) {
+        struct br_group_waiter *w = m->sync_w;
+        m->sync_w = NULL;
+        deliver_sync(w, why, NULL, 0);
+    }
+    if (grp->leader == m)
+        grp->leader = NULL;
+    grp->members[idx] = grp->members[grp->n_members - 1];
+    grp->n_members--;
+    member_free(m);
+    (void)g;
+}
+
+/* The protocol for the new generation: among those every member offered, the one most members
+ * list first (ties: the leader's order). Every member offers at least one common protocol
+ * (checked at each join), so there is always one. */
+static const struct proto_copy *choose_protocol(const struct group *grp,
+                                                const struct member *leader)
+{
+    const struct proto_copy *best = NULL;
+    int32_t best_votes = -1;
+    for (int32_t p = 0; p < leader->n_protocols; p++) {
+        const struct proto_copy *cand = &leader->protocols[p];
+        bool all = true;
+        for (int32_t i = 0; i < grp->n_members && all; i++)
+            all = member_supports(grp->members[i], cand->name, cand->name_len);
+        if (!all)
+            continue;
+        int32_t votes = 0;
+        for (int32_t i = 0; i < grp->n_members; i++) {
+            const struct member *m = grp->members[i];
+            /* m's first choice among the common protocols */
+            for (int32_t q = 0; q < m->n_protocols; q++) {
+                const struct proto_copy *mp = &m->protocols[q];
+                bool common = true;
+                for (int32_t k = 0; k < grp->n_members && common; k++)
+                    common = member_supports(grp->members[k], mp->name, mp->name_len);
+                if (common) {
+                    if (mp->name_len == cand->name_len &&
+                        memcmp(mp->name, cand->name, (size_t)cand->name_len) == 0)
+                        votes++;
+                    break;
+                }
+            }
+        }
+        if (votes > best_votes) {
+            best = cand;
+            best_votes = votes;
+        }
+    }
+    return best;
+}
+
+static const struct proto_copy *member_protocol(const struct member *m, const char *name)
+{
+    int32_t len = (int32_t)strlen(name);
+    for (int32_t i = 0; i < m->n_protocols; i++)
+        if (m->protocols[i].name_len == len && memcmp(m->protocols[i].name, name, (size_t)len) == 0)
+            return &m->protocols[i];
+    return NULL;
+}
+
+/* Answers one member's JoinGroup with the current generation. */
+static void deliver_join_current(struct group *grp, struct member *m, struct br_group_waiter *w)
+{
+    struct br_group_join_result res = {
+        .error_code = KP_ERR_NONE,
+        .generation_id = grp->generation,
+        .protocol_name = str_of(grp->protocol_name, (int32_t)strlen(grp->protocol_name)),
+        .leader_id = grp->leader ? str_of(grp->leader->id, grp->leader->id_len) : str_of("", 0),
+        .member_id = str_of(m->id, m->id_len),
+        .n_members = 0,
+        .members = NULL,
+    };
+    if (m == grp->leader) {
+        for (int32_t i = 0; i < grp->n_members; i++) {
+            const struct member *o = grp->members[i];
+            const struct proto_copy *p = member_protocol(o, grp->protocol_name);
+            grp->views[i] = (struct br_group_member_view){
+                .member_id = str_of(o->id, o->id_len),
+                .metadata = {p ? p->meta : (const uint8_t *)"", p ? p->meta_len : 0},
+            };
+        }
+        res.n_members = grp->n_members;
+        res.members = grp->views;
+    }
+    w->join_done(w, &res);
+}
+
+/* Ends the join phase: members that did not rejoin leave, the next generation starts. */
+static void complete_join(struct br_groups *g, struct group *grp, int64_t now)
+{
+    for (int32_t i = grp->n_members - 1; i >= 0; i--)
+        if (!grp->members[i]->join_w)
+            remove_member(g, grp, i, KP_ERR_UNKNOWN_MEMBER_ID);
+    grp->generation++;
+    grp->initial_delay = false;
+    if (grp->n_members == 0) {
+        grp->state = BR_GROUP_EMPTY;
+        grp->protocol_name[0] = 0;
+        grp->leader = NULL;
+        return;
+    }
+    if (!grp->leader)
+        grp->leader = grp->members[0];
+    const struct proto_copy *p = choose_protocol(grp, grp->leader);
+    snprintf(grp->protocol_name, sizeof(grp->protocol_name), "%s", p ? p->name : "");
+    grp->state = BR_GROUP_COMPLETING_REBALANCE;
+    for (int32_t i = 0; i < grp->n_members; i++) {
+        struct member *m = grp->members[i];
+        struct br_group_waiter *w = m->join_w;
+        m->join_w = NULL;
+        member_heartbeat(g, m, now);
+        deadline_set(g, m->session_deadline);
+        deliver_join_current(grp, m, w);
+    }
+}
+
+static void try_complete_join(struct br_groups *g, struct group *grp, int64_t now)
+{
+    if (grp->state != BR_GROUP_PREPARING_REBALANCE || grp->initial_delay)
+        return;
+    for (int32_t i = 0; i < grp->n_members; i++)
+        if (!grp->members[i]->join_w)
+            return;
+    complete_join(g, grp, now);
+}
+
+/* Membership changed (a member left or expired). */
+static void members_changed(struct br_groups *g, struct group *grp, int64_t now)
+{
+    switch (grp->state) {
+    case BR_GROUP_STABLE:
+    case BR_GROUP_COMPLETING_REBALANCE:
+        prepare_rebalance(g, grp, now);
+        try_complete_join(g, grp, now);
+        break;
+    case BR_GROUP_PREPARING_REBALANCE:
+        try_complete_join(g, grp, now);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- JoinGroup --------------------------------------------------------------------------- */
+
+static bool name_ok(struct kp_str s) { return s.len > 0 && s.len <= BR_GROUP_ID_MAX; }
+
+static int16_t join_validate(struct br_groups *g, const struct br_group_join_req *req)
+{
+    if (!name_ok(req->group_id))
+        return KP_ERR_INVALID_GROUP_ID;
+    if (req->session_timeout_ms < g->cfg.min_session_timeout_ms ||
+        req->session_timeout_ms > g->cfg.max_session_timeout_ms)
+        return KP_ERR_INVALID_SESSION_TIMEOUT;
+    if (!name_ok(req->protocol_type) || req->n_protocols <= 0)
+        return KP_ERR_INCONSISTENT_GROUP_PROTOCOL;
+    int64_t bytes = 0;
+    for (int32_t i = 0; i < req->n_protocols; i++) {
+        if (!name_ok(req->protocols[i].name))
+            return KP_ERR_INCONSISTENT_GROUP_PROTOCOL;
+        bytes += req->protocols[i].name.len;
+        bytes += req->protocols[i].metadata.len > 0 ? req->protocols[i].metadata.len : 0;
+    }
+    if (bytes > g->cfg.max_member_bytes)
+        return KP_ERR_INVALID_REQUEST;
+    if (req->member_id.len > BR_GROUP_ID_MAX)
+        return KP_ERR_UNKNOWN_MEMBER_ID;
+    return KP_ERR_NONE;
+}
+
+/* "<client id>-<uuid>" */
+static char *new_member_id(struct br_groups *g, struct kp_str client_id, int32_t *len)
+{
+    uint64_t x = g->id_seed + 0x9e3779b97f4a7c15ull * ++g->id_count;
+    uint64_t a = x, b = x ^ 0xbf58476d1ce4e5b9ull;
+    a = (a ^ (a >> 30)) * 0xbf58476d1ce4e5b9ull;
+    a = (a ^ (a >> 27)) * 0x94d049bb133111ebull;
+    a ^= a >> 31;
+    b = (b ^ (b >> 30)) * 0x94d049bb133111ebull;
+    b = (b ^ (b >> 27)) * 0xbf58476d1ce4e5b9ull;
+    b ^= b >> 31;
+    int32_t cl = client_id.len > 0 ? client_id.len : 0;
+    if (cl > CLIENT_ID_KEEP)
+        cl = CLIENT_ID_KEEP;
+    char buf[CLIENT_ID_KEEP + 48];
+    int n = snprintf(buf, sizeof(buf), "%.*s-%08x-%04x-%04x-%04x-%012llx", (int)cl,
+                     cl ? client_id.ptr : "", (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
+                     (unsigned)a & 0xffff, (unsigned)(b >> 48),
+                     (unsigned long long)(b & 0xffffffffffffull));
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        return NULL;
+    for (int i = 0; i < cl; i++)
+        if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] >= 0x7f)
+            buf[i] = '_';
+    char *id = malloc((size_t)n + 1);
+    if (id)
+        memcpy(id, buf, (size_t)n + 1);
+    *len = n;
+    return id;
+}
+
+static int16_t add_member(struct br_groups *g, struct group *grp,
+                          const struct br_group_join_req *req, struct member **out)
+{
+    if (grp->n_members >= g->cfg.max_size)
+        return KP_ERR_GROUP_MAX_SIZE_REACHED;
+    if (grp->n_members == grp->cap_members) {
+        int32_t ncap = grp->cap_members ? grp->cap_members * 2 : 4;
+        if (ncap > g->cfg.max_size)
+            ncap = g->cfg.max_size;
+        struct member **nm = realloc(grp->members, (size_t)ncap * sizeof(*nm));
+        if (!nm)
+            return KP_ERR_UNKNOWN_SERVER_ERROR;
+        grp->members = nm;
+        struct br_group_member_view *nv = realloc(grp->views, (size_t)ncap * sizeof(*nv));
+        if (!nv)
+            return KP_ERR_UNKNOWN_SERVER_ERROR;
+        grp->views = nv;
+        grp->cap_members = ncap;
+    }
+    struct member *m = calloc(1, sizeof(*m));
+    if (!m)
+        return KP_ERR_UNKNOWN_SERVER_ERROR;
+    m->id = new_member_id(g, req->client_id, &m->id_len);
+    if (!m->id || member_set_protocols(m, req) < 0) {
+        member_free(m);
+        return KP_ERR_UNKNOWN_SERVER_ERROR;
+    }
+    grp->members[grp->n_members++] = m;
+    *out = m;
+    return KP_ERR_NONE;
+}
+
+void br_group_join(struct br_groups *g, const struct br_group_join_req *req,
+                   struct br_group_waiter *w)
+{
+    pthread_mutex_lock(&g->lock);
+    int64_t now = now_of(g);
+    int16_t err = g->stopped ? KP_ERR_NOT_COORDINATOR : join_validate(g, req);
+    if (err) {
+        deliver_join_error(w, err, req->member_id);
+        goto out;
+    }
+    struct group *grp = group_find(g, req->group_id);
+    bool new_member = req->member_id.len == 0;
+    if (!grp) {
+        if (!new_member) {
+            deliver_join_error(w, KP_ERR_UNKNOWN_MEMBER_ID, req->member_id);
+            goto out;
+        }
+        grp = group_create(g, req->group_id);
+        if (!grp) {
+            deliver_join_error(w, KP_ERR_COORDINATOR_NOT_AVAILABLE, req->member_id);
+            goto out;
+        }
+    }
+    struct member *m = new_member ? NULL : member_find(grp, req->member_id);
+    if (!new_member && !m) {
+        deliver_join_error(w, KP_ERR_UNKNOWN_MEMBER_ID, req->member_id);
+        goto out;
+    }
+    if (!group_accepts(grp, m, req)) {
+        deliver_join_error(w, KP_ERR_INCONSISTENT_GROUP_PROTOCOL, req->member_id);
+        goto out;
+    }
+    int32_t rebalance =
+        req->rebalance_timeout_ms > 0 ? req->rebalance_timeout_ms : req->session_timeout_ms;
+    if (new_member) {
+        err = add_member(g, grp, req, &m);
+        if (err) {
+            deliver_join_error(w, err, req->member_id);
+            goto out;
+        }
+        if (grp->n_members == 1)
+            snprintf(grp->protocol_type, sizeof(grp->protocol_type), "%.*s",
+                     (int)req->protocol_type.len, req->protocol_type.ptr);
+        m->session_timeout_ms = req->session_timeout_ms;
+        m->rebalance_timeout_ms = rebalance;
+        member_heartbeat(g, m, now);
+        m->join_w = w;
+        if (grp->state == BR_GROUP_PREPARING_REBALANCE) {
+            grp->new_member_joined = true;
+            try_complete_join(g, grp, now);
+        } else {
+            prepare_rebalance(g, grp, now);
+            try_complete_join(g, grp, now);
+        }
+        goto out;
+    }
+
+    /* a known member rejoins */
+    m->session_timeout_ms = req->session_timeout_ms;
+    m->rebalance_timeout_ms = rebalance;
+    member_heartbeat(g, m, now);
+    bool same = same_protocols(m, req);
+    if (!same && member_set_protocols(m, req) < 0) {
+        deliver_join_error(w, KP_ERR_UNKNOWN_SERVER_ERROR, req->member_id);
+        goto out;
+    }
+    switch (grp->state) {
+    case BR_GROUP_PREPARING_REBALANCE:
+        if (m->join_w) {
+            /* a second JoinGroup (another connection): the first gets an answer it retries */
+            struct br_group_waiter *old = m->join_w;
+            m->join_w = NULL;
+            deliver_join_error(old, KP_ERR_REBALANCE_IN_PROGRESS, req->member_id);
+        }
+        m->join_w = w;
+        try_complete_join(g, grp, now);
+        break;
+    case BR_GROUP_COMPLETING_REBALANCE:
+        if (same) {
+            deliver_join_current(grp, m, w); /* the answer it missed */
+            break;
+        }
+        m->join_w = w;
+        prepare_rebalance(g, grp, now);
+        try_complete_join(g, grp, now);
+        break;
+    case BR_GROUP_STABLE:
+        if (same && m != grp->leader) {
+            deliver_join_current(grp, m, w);
+            break;
+        }
+        m->join_w = w;
+        prepare_rebalance(g, grp, now);
+        try_complete_join(g, grp, now);
+        break;
+    default: /* Empty: it has no members, so m cannot be one */
+        deliver_join_error(w, KP_ERR_UNKNOWN_MEMBER_ID, req->member_id);
+        break;
+    }
+out:
+    pthread_mutex_unlock(&g->lock);
+}
+
+/* ---- SyncGroup --------------------------------------------------------------------------- */
+
+void br_group_sync(struct br_groups *g, const struct br_group_sync_req *req,
+                   struct br_group_waiter *w)
+{
+    pthread_mutex_lock(&g->lock);
+    int64_t now = now_of(g);
+    struct group *grp = g->stopped ? NULL : group_find(g, req->group_id);
+    struct member *m = grp ? member_find(grp, req->member_id) : NULL;
+    if (g->stopped) {
+        deliver_sync(w, KP_ERR_NOT_COORDINATOR, NULL, 0);
+    } else if (!name_ok(req->group_id)) {
+        deliver_sync(w, KP_ERR_INVALID_GROUP_ID, NULL, 0);
+    } else if (!m) {
+        deliver_sync(w, KP_ERR_UNKNOWN_MEMBER_ID, NULL, 0);
+    } else if (req->generation_id != grp->generation) {
+        deliver_sync(w, KP_ERR_ILLEGAL_GENERATION, NULL, 0);
+    } else if (grp->state == BR_GROUP_PREPARING_REBALANCE) {
+        deliver_sync(w, KP_ERR_REBALANCE_IN_PROGRESS, NULL, 0);
+    } else if (grp->state == BR_GROUP_STABLE) {
+        member_heartbeat(g, m, now);
+        deliver_sync(w, KP_ERR_NONE, m->assignment, m->assignment_len);
+    } else if (grp->state == BR_GROUP_COMPLETING_REBALANCE) {
+        member_heartbeat(g, m, now);
+        if (m->sync_w) {
+            struct br_group_waiter *old = m->sync_w;
+            m->sync_w = NULL;
+            deliver_sync(old, KP_ERR_REBALANCE_IN_PROGRESS, NULL, 0);
+        }
+        m->sync_w = w;
+        if (m == grp->leader) {
+            bool too_big = false;
+            for (int32_t i = 0; i < req->n_assignments; i++)
+                if (req->assignments[i].assignment.len > g->cfg.max_member_bytes)
+                    too_big = true;
+            if (too_big) {
+                m->sync_w = NULL;
+                deliver_sync(w, KP_ERR_INVALID_REQUEST, NULL, 0);
+                prepare_rebalance(g, grp, now);
+                goto out;
+            }
+            for (int32_t i = 0; i < req->n_assignments; i++) {
+                const struct br_group_assignment *a = &req->assignments[i];
+                struct member *o = member_find(grp, a->member_id);
+                if (!o)
+                    continue; /* a member that left meanwhile */
+                int32_t n = a->assignment.len > 0 ? a->assignment.len : 0;
+                uint8_t *copy = malloc((size_t)n + 1);
+                if (!copy) {
+                    m->sync_w = NULL;
+                    deliver_sync(w, KP_ERR_UNKNOWN_SERVER_ERROR, NULL, 0);
+                    prepare_rebalance(g, grp, now);
+                    goto out;
+                }
+                if (n)
+                    memcpy(copy, a->assignment.ptr, (size_t)n);
+                free(o->assignment);
+                o->assignment = copy;
+                o->assignment_len = n;
+            }
+            grp->state = BR_GROUP_STABLE;
+            for (int32_t i = 0; i < grp->n_members; i++) {
+                struct member *o = grp->members[i];
+                if (o->sync_w) {
+                    struct br_group_waiter *ow = o->sync_w;
+                    o->sync_w = NULL;
+                    member_heartbeat(g, o, now);
+                    deadline_set(g, o->session_deadline);
+                    deliver_sync(ow, KP_ERR_NONE, o->assignment, o->assignment_len);
+                }
+            }
+        }
+    } else {
+        deliver_sync(w, KP_ERR_UNKNOWN_MEMBER_ID, NULL, 0);
+    }
+out:
+    pthread_mutex_unlock(&g->lock);
+}
+
+/* ---- Heartbeat, LeaveGroup, commits ------------------------------------------------------ */
+
+int16_t br_group_heartbeat(struct br_groups *g, struct kp_str group_id, int32_t generation_id,
+                           struct kp_str member_id)
+{
+    int16_t err;
+    pthread_mutex_lock(&g->lock);
+    int64_t now = now_of(g);
+    struct group *grp = group_find(g, group_id);
+    struct member *m = grp ? member_find(grp, member_id) : NULL;
+    if (g->stopped)
+        err = KP_ERR_NOT_COORDINATOR;
+    else if (!name_ok(group_id))
+        err = KP_ERR_INVALID_GROUP_ID;
+    else if (!m)
+        err = KP_ERR_UNKNOWN_MEMBER_ID;
+    else if (grp->state == BR_GROUP_COMPLETING_REBALANCE)
+        err = KP_ERR_REBALANCE_IN_PROGRESS;
+    else if (generation_id != grp->generation)
+        err = KP_ERR_ILLEGAL_GENERATION;
+    else if (grp->state == BR_GROUP_PREPARING_REBALANCE) {
+        member_heartbeat(g, m, now);
+        err = KP_ERR_REBALANCE_IN_PROGRESS;
+    } else {
+        member_heartbeat(g, m, now);
+        err = KP_ERR_NONE;
+    }
+    pthread_mutex_unlock(&g->lock);
+    return err;
+}
+
+int16_t br_group_leave(struct br_groups *g, struct kp_str group_id, struct kp_str member_id)
+{
+    int16_t err = KP_ERR_NONE;
+    pthread_mutex_lock(&g->lock);
+    int64_t now = now_of(g);
+    struct group *grp = group_find(g, group_id);
+    int32_t idx = -1;
+    for (int32_t i = 0; grp && i < grp->n_members; i++)
+        if (str_eq(grp->members[i]->id, grp->members[i]->id_len, member_id))
+            idx = i;
+    if (g->stopped)
+        err = KP_ERR_NOT_COORDINATOR;
+    else if (!name_ok(group_id))
+        err = KP_ERR_INVALID_GROUP_ID;
+    else if (idx < 0)
+        err = KP_ERR_UNKNOWN_MEMBER_ID;
+    else {
+        remove_member(g, grp, idx, KP_ERR_UNKNOWN_MEMBER_ID);
+        members_changed(g, grp, now);
+    }
+    pthread_mutex_unlock(&g->lock);
+    return err;
+}
+
+int16_t br_group_commit_check(struct br_groups *g, struct kp_str group_id, int32_t generation_id,
+                              struct kp_str member_id)
+{
+    int16_t err;
+    pthread_mutex_lock(&g->lock);
+    int64_t now = now_of(g);
+    struct group *grp = group_find(g, group_id);
+    if (g->stopped) {
+        err = KP_ERR_NOT_COORDINATOR;
+    } else if (!name_ok(group_id)) {
+        err = KP_ERR_INVALID_GROUP_ID;
+    } else if (!grp || grp->n_members == 0) {
+        /* no members: only a consumer that manages its partitions itself may commit; a
+         * member of an earlier generation must rejoin first */
+        if (generation_id < 0 && member_id.len <= 0)
+            err = KP_ERR_NONE;
+        else
+            err = grp ? KP_ERR_UNKNOWN_MEMBER_ID : KP_ERR_ILLEGAL_GENERATION;
+    } else {
+        struct member *m = member_find(grp, member_id);
+        if (!m)
+            err = KP_ERR_UNKNOWN_MEMBER_ID;
+        else if (generation_id != grp->generation)
+            err = KP_ERR_ILLEGAL_GENERATION;
+        else if (grp->state == BR_GROUP_COMPLETING_REBALANCE)
+            err = KP_ERR_REBALANCE_IN_PROGRESS;
+        else {
+            /* Stable, or PreparingRebalance before the member rejoined: its commit of the
+             * partitions it still owns is accepted, as Kafka does */
+            member_heartbeat(g, m, now);
+            err = KP_ERR_NONE;
+        }
+    }
+    pthread_mutex_unlock(&g->lock);
+    return err;
+}
+
+void br_group_describe(struct br_groups *g, struct kp_str group_id, struct br_group_info *out)
+{
+    pthread_mutex_lock(&g->lock);
+    struct group *grp = group_find(g, group_id);
+    if (grp)
+        *out = (struct br_group_info){grp->state, grp->generation, grp->n_members};
+    else
+        *out = (struct br_group_info){BR_GROUP_NONE, -1, 0};
+    pthread_mutex_unlock(&g->lock);
+}
+
+/* ---- timers ------------------------------------------------------------------------------ */
+
+static int64_t tick_locked(struct br_groups *g)
+{
+    int64_t now = now_of(g);
+    int64_t next = INT64_MAX;
+    for (int b = 0; b < NBUCKETS; b++) {
+        for (struct group *grp = g->buckets[b]; grp; grp = grp->hnext) {
+            if (grp->state == BR_GROUP_PREPARING_REBALANCE && now >= grp->join_deadline) {
+                if (grp->initial_delay && grp->new_member_joined && grp->initial_left > 0) {
+                    int64_t d = g->cfg.initial_rebalance_delay_ms < grp->initial_left
+                                    ? g->cfg.initial_rebalance_delay_ms
+                                    : grp->initial_left;
+                    grp->initial_left -= d;
+                    grp->new_member_joined = false;
+                    grp->join_deadline = now + d;
+                } else {
+                    complete_join(g, grp, now);
+                }
+            }
+            /* session expiry: members waiting in JoinGroup or SyncGroup are alive */
+            bool removed = false;
+            for (int32_t i = grp->n_members - 1; i >= 0; i--) {
+                struct member *m = grp->members[i];
+                if (m->join_w || m->sync_w || now < m->session_deadline)
+                    continue;
+                remove_member(g, grp, i, KP_ERR_UNKNOWN_MEMBER_ID);
+                removed = true;
+            }
+            if (removed)
+                members_changed(g, grp, now);
+            if (grp->state == BR_GROUP_PREPARING_REBALANCE && grp->join_deadline < next)
+                next = grp->join_deadline;
+            for (int32_t i = 0; i < grp->n_members; i++) {
+                struct member *m = grp->members[i];
+                if (!m->join_w && !m->sync_w && m->session_deadline < next)
+                    next = m->session_deadline;
+            }
+        }
+    }
+    return next;
+}
+
+int64_t br_groups_tick(struct br_groups *g)
+{
+    pthread_mutex_lock(&g->lock);
+    int64_t next = tick_locked(g);
+    pthread_mutex_unlock(&g->lock);
+    return next;
+}
+
+static void *timer_main(void *arg)
+{
+    struct br_groups *g = arg;
+    pthread_mutex_lock(&g->lock);
+    while (!g->thread_stop) {
+        int64_t next = tick_locked(g);
+        g->timer_target = next;
+        int64_t now = now_of(g);
+        /* at most every 10 ms, at least every second (a deadline moved later by heartbeats
+         * is found by the walk) */
+        int64_t wait = next == INT64_MAX ? 1000 : next - now;
+        if (wait < 10)
+            wait = 10;
+        if (wait > 1000)
+            wait = 1000;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += wait / 1000;
+        ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (!g->thread_stop)
+            pthread_cond_timedwait(&g->cond, &g->lock, &ts);
+    }
+    pthread_mutex_unlock(&g->lock);
+    return NULL;
+}
+
+int br_groups_timer_start(struct br_groups *g)
+{
+    pthread_mutex_lock(&g->lock);
+    g->thread_stop = false;
+    int rc = pthread_create(&g->thread, NULL, timer_main, g);
+    g->thread_running = rc == 0;
+    pthread_mutex_unlock(&g->lock);
+    return -rc;
+}
+
+/* ---- lifetime ---------------------------------------------------------------------------- */
+
+int br_groups_new(const struct br_groups_cfg *cfg, br_group_clock_fn clock, void *clock_arg,
+                  struct br_groups **out)
+{
+    if (cfg->min_session_timeout_ms < 0 ||
+        cfg->max_session_timeout_ms < cfg->min_session_timeout_ms || cfg->max_size <= 0 ||
+        cfg->max_groups <= 0 || cfg->max_member_bytes <= 0)
+        return -EINVAL;
+    struct br_groups *g = calloc(1, sizeof(*g));
+    if (!g)
+        return -ENOMEM;
+    g->cfg = *cfg;
+    g->clock = clock;
+    g->clock_arg = clock_arg;
+    g->timer_target = INT64_MAX;
+    pthread_mutex_init(&g->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&g->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (getrandom(&g->id_seed, sizeof(g->id_seed), GRND_NONBLOCK) != sizeof(g->id_seed))
+        g->id_seed = (uint64_t)time(NULL) ^ ((uint64_t)(uintptr_t)g << 16);
+    *out = g;
+    return 0;
+}
+
+void br_groups_stop(struct br_groups *g)
+{
+    pthread_mutex_lock(&g->lock);
+    g->stopped = true;
+    for (int b = 0; b < NBUCKETS; b++)
+        for (struct group *grp = g->buckets[b]; grp; grp = grp->hnext)
+            for (int32_t i = 0; i < grp->n_members; i++) {
+                struct member *m = grp->members[i];
+                if (m->join_w) {
+                    struct br_group_waiter *w = m->join_w;
+                    m->join_w = NULL;
+                    deliver_join_error(w, KP_ERR_NOT_COORDINATOR, str_of(m->id, m->id_len));
+                }
+                if (m->sync_w) {
+                    struct br_group_waiter *w = m->sync_w;
+                    m->sync_w = NULL;
+                    deliver_sync(w, KP_ERR_NOT_COORDINATOR, NULL, 0);
+                }
+            }
+    pthread_mutex_unlock(&g->lock);
+}
+
+void br_groups_free(struct br_groups *g)
+{
+    if (!g)
+        return;
+    pthread_mutex_lock(&g->lock);
+    bool running = g->thread_running;
+    g->thread_stop = true;
+    pthread_cond_broadcast(&g->cond);
+    pthread_mutex_unlock(&g->lock);
+    if (running)
+        pthread_join(g->thread, NULL);
+    for (int b = 0; b < NBUCKETS; b++)
+        while (g->buckets[b])
+            group_unlink_free(g, g->buckets[b]);
+    pthread_cond_destroy(&g->cond);
+    pthread_mutex_destroy(&g->lock);
+    free(g);
+}

@@ -1,0 +1,720 @@
+/*
+ * test_br_group — the consumer-group state machine with an injected clock and recording
+ * waiters, no sockets: joins of one and three members, the initial rebalance delay, leader
+ * and protocol selection, INCONSISTENT_GROUP_PROTOCOL, generations, SyncGroup delivering the
+ * leader's assignments, Heartbeat errors in every state, session expiry, LeaveGroup, the
+ * rebalance timeout dropping members that did not rejoin, commit checks, limits and stop.
+ */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "br_group.h"
+#include "kp_api.h"
+
+static int64_t clk;
+static int64_t fake_clock(void *arg)
+{
+    (void)arg;
+    return clk;
+}
+
+#define DELAY 300 /* initial rebalance delay of most tests */
+
+static struct br_groups *G;
+
+static struct br_groups_cfg cfg_default(void)
+{
+    return (struct br_groups_cfg){
+        .initial_rebalance_delay_ms = DELAY,
+        .min_session_timeout_ms = 6000,
+        .max_session_timeout_ms = 1800000,
+        .max_size = 1000,
+        .max_groups = 100,
+        .max_member_bytes = 1 << 20,
+    };
+}
+
+static void setup(void)
+{
+    clk = 1000000;
+    struct br_groups_cfg c = cfg_default();
+    ck_assert_int_eq(br_groups_new(&c, fake_clock, NULL, &G), 0);
+}
+
+static void teardown(void)
+{
+    br_groups_stop(G);
+    br_groups_free(G);
+    G = NULL;
+}
+
+/* A waiter that records what it was given (copies, the result's memory is the group's). */
+struct rec {
+    struct br_group_waiter w;
+    int calls;
+    int16_t err;
+    int32_t gen;
+    char member[300], leader[300], proto[300];
+    int32_t n_members;
+    char members[8][300];
+    char meta[8][64];
+    char assignment[256];
+    int32_t assignment_len;
+};
+
+static void cp(char *dst, size_t cap, const void *p, int32_t n)
+{
+    size_t k = n > 0 ? (size_t)n : 0;
+    if (k >= cap)
+        k = cap - 1;
+    if (k)
+        memcpy(dst, p, k);
+    dst[k] = 0;
+}
+
+static void on_join(struct br_group_waiter *w, const struct br_group_join_result *res)
+{
+    struct rec *r = (struct rec *)w;
+    r->calls++;
+    r->err = res->error_code;
+    r->gen = res->generation_id;
+    cp(r->member, sizeof r->member, res->member_id.ptr, res->member_id.len);
+    cp(r->leader, sizeof r->leader, res->leader_id.ptr, res->leader_id.len);
+    cp(r->proto, sizeof r->proto, res->protocol_name.ptr, res->protocol_name.len);
+    r->n_members = res->n_members;
+    for (int32_t i = 0; i < res->n_members && i < 8; i++) {
+        cp(r->members[i], sizeof r->members[i], res->members[i].member_id.ptr,
+           res->members[i].member_id.len);
+        cp(r->meta[i], sizeof r->meta[i], res->members[i].metadata.ptr,
+           res->members[i].metadata.len);
+    }
+}
+
+static void on_sync(struct br_group_waiter *w, const struct br_group_sync_result *res)
+{
+    struct rec *r = (struct rec *)w;
+    r->calls++;
+    r->err = res->error_code;
+    r->assignment_len = res->assignment.len;
+    cp(r->assignment, sizeof r->assignment, res->assignment.ptr, res->assignment.len);
+}
+
+static void rec_init(struct rec *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->w.join_done = on_join;
+    r->w.sync_done = on_sync;
+    r->err = -100;
+}
+
+static struct kp_str S(const char *s) {
+    return (struct kp_str){s, (int32_t)strlen(s)};
+}
+
+/* JoinGroup with protocols "a,b,c" (comma list), metadata "<name>-meta". */
+static void
+join_p(struct rec *r, const char *group, const char *member, const char *protos, int32_t session,
+       int32_t rebalance)
+{
+    struct br_group_protocol p[8];
+    static char meta[8][64];
+    char names[8][32];
+    int n = 0;
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", protos);
+    for (char *save, *t = strtok_r(buf, ",", &save); t && n < 8; t = strtok_r(NULL, ",", &save)) {
+        snprintf(names[n], sizeof names[n], "%s", t);
+        snprintf(meta[n], sizeof meta[n], "%s-meta", t);
+        p[n].name = S(names[n]);
+        p[n].metadata = (struct kp_bytes){(const uint8_t *)meta[n], (int32_t)strlen(meta[n])};
+        n++;
+    }
+    struct br_group_join_req req = {
+        .group_id = S(group),
+        .member_id = S(member),
+        .client_id = S("cli"),
+        .protocol_type = S("consumer"),
+        .session_timeout_ms = session,
+        .rebalance_timeout_ms = rebalance,
+        .n_protocols = n,
+        .protocols = p,
+    };
+    rec_init(r);
+    br_group_join(G, &req, &r->w);
+}
+
+static void join(struct rec *r, const char *group, const char *member)
+{
+    join_p(r, group, member, "range,roundrobin", 10000, 60000);
+}
+
+static void sync_g(struct rec *r, const char *group, int32_t gen, const char *member, int n,
+                   const char *const *ids, const char *const *assign)
+{
+    struct br_group_assignment a[8];
+    for (int i = 0; i < n; i++) {
+        a[i].member_id = S(ids[i]);
+        a[i].assignment = (struct kp_bytes){(const uint8_t *)assign[i], (int32_t)strlen(assign[i])};
+    }
+    struct br_group_sync_req req = {
+        .group_id = S(group),
+        .generation_id = gen,
+        .member_id = S(member),
+        .n_assignments = n,
+        .assignments = a,
+    };
+    rec_init(r);
+    br_group_sync(G, &req, &r->w);
+}
+
+static void advance(int64_t ms)
+{
+    clk += ms;
+    br_groups_tick(G);
+}
+
+/* Through an initial delay extended once (members joined during the first). */
+static void settle(void)
+{
+    advance(DELAY);
+    advance(DELAY);
+}
+
+static struct br_group_info info(const char *group)
+{
+    struct br_group_info i;
+    br_group_describe(G, S(group), &i);
+    return i;
+}
+
+/* One member joins an empty group and syncs: generation 1, Stable. */
+static void one_member(const char *group, struct rec *j)
+{
+    join(j, group, "");
+    ck_assert_int_eq(j->calls, 0); /* parked for the initial delay */
+    ck_assert_int_eq(info(group).state, BR_GROUP_PREPARING_REBALANCE);
+    advance(DELAY);
+    ck_assert_int_eq(j->calls, 1);
+    ck_assert_int_eq(j->err, 0);
+    struct rec s;
+    const char *ids[] = {j->member};
+    const char *as[] = {"A0"};
+    sync_g(&s, group, j->gen, j->member, 1, ids, as);
+    ck_assert_int_eq(s.calls, 1);
+    ck_assert_int_eq(s.err, 0);
+    ck_assert_str_eq(s.assignment, "A0");
+    ck_assert_int_eq(info(group).state, BR_GROUP_STABLE);
+}
+
+START_TEST(join_one_member)
+{
+    struct rec j;
+    one_member("g", &j);
+    ck_assert_int_eq(j.gen, 1);
+    ck_assert_str_eq(j.leader, j.member);
+    ck_assert_str_eq(j.proto, "range");
+    ck_assert_int_eq(j.n_members, 1);
+    ck_assert_str_eq(j.members[0], j.member);
+    ck_assert_str_eq(j.meta[0], "range-meta");
+    ck_assert(strncmp(j.member, "cli-", 4) == 0);
+    ck_assert_int_eq(strlen(j.member), 4 + 36);
+    ck_assert_int_eq(br_group_heartbeat(G, S("g"), 1, S(j.member)), 0);
+}
+END_TEST
+
+START_TEST(join_three_members)
+{
+    struct rec j[3];
+    for (int i = 0; i < 3; i++)
+        join(&j[i], "g3", "");
+    advance(DELAY - 1);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(j[i].calls, 0);
+    advance(1); /* members joined during the delay: extended once more */
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(j[i].calls, 0);
+    advance(DELAY);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(j[i].calls, 1);
+        ck_assert_int_eq(j[i].err, 0);
+        ck_assert_int_eq(j[i].gen, 1);
+        ck_assert_str_eq(j[i].leader, j[0].member); /* the first joiner leads */
+    }
+    ck_assert_str_ne(j[0].member, j[1].member);
+    ck_assert_str_ne(j[1].member, j[2].member);
+    ck_assert_int_eq(j[0].n_members, 3);
+    ck_assert_int_eq(j[1].n_members, 0);
+    ck_assert_int_eq(j[2].n_members, 0);
+
+    /* followers wait for the leader's assignments */
+    struct rec s1, s2, s0;
+    sync_g(&s1, "g3", 1, j[1].member, 0, NULL, NULL);
+    sync_g(&s2, "g3", 1, j[2].member, 0, NULL, NULL);
+    ck_assert_int_eq(s1.calls + s2.calls, 0);
+    ck_assert_int_eq(info("g3").state, BR_GROUP_COMPLETING_REBALANCE);
+    ck_assert_int_eq(br_group_heartbeat(G, S("g3"), 1, S(j[1].member)),
+                     KP_ERR_REBALANCE_IN_PROGRESS);
+    const char *ids[] = {j[0].member, j[1].member, j[2].member};
+    const char *as[] = {"p0", "p1", "p2,p3"};
+    sync_g(&s0, "g3", 1, j[0].member, 3, ids, as);
+    ck_assert_int_eq(s0.calls, 1);
+    ck_assert_int_eq(s1.calls, 1);
+    ck_assert_int_eq(s2.calls, 1);
+    ck_assert_str_eq(s0.assignment, "p0");
+    ck_assert_str_eq(s1.assignment, "p1");
+    ck_assert_str_eq(s2.assignment, "p2,p3");
+    ck_assert_int_eq(info("g3").state, BR_GROUP_STABLE);
+    ck_assert_int_eq(info("g3").n_members, 3);
+
+    /* a late SyncGroup in Stable gets the stored assignment again */
+    sync_g(&s1, "g3", 1, j[1].member, 0, NULL, NULL);
+    ck_assert_int_eq(s1.calls, 1);
+    ck_assert_str_eq(s1.assignment, "p1");
+}
+END_TEST
+
+START_TEST(protocol_selection)
+{
+    struct rec a, b, c;
+    join_p(&a, "gp", "", "range,roundrobin", 10000, 60000);
+    join_p(&b, "gp", "", "roundrobin,range", 10000, 60000);
+    join_p(&c, "gp", "", "roundrobin,sticky,range", 10000, 60000);
+    advance(DELAY);
+    advance(DELAY);
+    ck_assert_int_eq(a.calls, 1);
+    /* roundrobin: 2 first-choice votes against 1 */
+    ck_assert_str_eq(a.proto, "roundrobin");
+    ck_assert_str_eq(b.proto, "roundrobin");
+    ck_assert_str_eq(a.meta[0], "roundrobin-meta");
+}
+END_TEST
+
+START_TEST(protocol_tie_follows_leader)
+{
+    struct rec a, b;
+    join_p(&a, "gt", "", "range,roundrobin", 10000, 60000);
+    join_p(&b, "gt", "", "roundrobin,range", 10000, 60000);
+    settle();
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_str_eq(a.proto, "range");
+}
+END_TEST
+
+START_TEST(inconsistent_protocol)
+{
+    struct rec a, b, c;
+    join_p(&a, "gi", "", "range", 10000, 60000);
+    join_p(&b, "gi", "", "RoundRobinAssigner", 10000, 60000);
+    ck_assert_int_eq(b.calls, 1);
+    ck_assert_int_eq(b.err, KP_ERR_INCONSISTENT_GROUP_PROTOCOL);
+    ck_assert_str_eq(b.member, "");
+    /* other protocol type */
+    struct br_group_protocol p = {S("range"), {(const uint8_t *)"x", 1}};
+    struct br_group_join_req req = {.group_id = S("gi"),
+                                    .member_id = S(""),
+                                    .client_id = S("c"),
+                                    .protocol_type = S("connect"),
+                                    .session_timeout_ms = 10000,
+                                    .rebalance_timeout_ms = 10000,
+                                    .n_protocols = 1,
+                                    .protocols = &p};
+    rec_init(&c);
+    br_group_join(G, &req, &c.w);
+    ck_assert_int_eq(c.err, KP_ERR_INCONSISTENT_GROUP_PROTOCOL);
+    /* no protocols at all */
+    req.protocol_type = S("consumer");
+    req.n_protocols = 0;
+    rec_init(&c);
+    br_group_join(G, &req, &c.w);
+    ck_assert_int_eq(c.err, KP_ERR_INCONSISTENT_GROUP_PROTOCOL);
+    ck_assert_int_eq(info("gi").n_members, 1);
+}
+END_TEST
+
+START_TEST(bad_join_inputs)
+{
+    struct rec r;
+    join_p(&r, "", "", "range", 10000, 60000);
+    ck_assert_int_eq(r.calls, 1);
+    ck_assert_int_eq(r.err, KP_ERR_INVALID_GROUP_ID);
+    join_p(&r, "g", "", "range", 5999, 60000);
+    ck_assert_int_eq(r.err, KP_ERR_INVALID_SESSION_TIMEOUT);
+    join_p(&r, "g", "", "range", 1800001, 60000);
+    ck_assert_int_eq(r.err, KP_ERR_INVALID_SESSION_TIMEOUT);
+    join_p(&r, "g", "nobody", "range", 10000, 60000);
+    ck_assert_int_eq(r.err, KP_ERR_UNKNOWN_MEMBER_ID);
+    ck_assert_int_eq(info("g").state, BR_GROUP_NONE);
+}
+END_TEST
+
+START_TEST(generation_increments)
+{
+    struct rec j, j2, s;
+    one_member("gg", &j);
+    ck_assert_int_eq(j.gen, 1);
+    /* the leader rejoining starts a rebalance: generation 2 */
+    join(&j2, "gg", j.member);
+    ck_assert_int_eq(j2.calls, 1); /* everyone (itself) rejoined */
+    ck_assert_int_eq(j2.gen, 2);
+    ck_assert_str_eq(j2.member, j.member);
+    /* an old generation's SyncGroup is refused */
+    sync_g(&s, "gg", 1, j.member, 0, NULL, NULL);
+    ck_assert_int_eq(s.err, KP_ERR_ILLEGAL_GENERATION);
+    const char *ids[] = {j.member};
+    const char *as[] = {"x"};
+    sync_g(&s, "gg", 2, j.member, 1, ids, as);
+    ck_assert_int_eq(s.err, 0);
+    ck_assert_int_eq(info("gg").generation_id, 2);
+}
+END_TEST
+
+START_TEST(follower_rejoin_in_stable_keeps_generation)
+{
+    struct rec a, b, s;
+    join(&a, "gf", "");
+    join(&b, "gf", "");
+    settle();
+    const char *ids[] = {a.member, b.member};
+    const char *as[] = {"A", "B"};
+    sync_g(&s, "gf", 1, a.member, 2, ids, as);
+    struct rec b2;
+    join(&b2, "gf", b.member); /* same protocols, not the leader: the current generation */
+    ck_assert_int_eq(b2.calls, 1);
+    ck_assert_int_eq(b2.gen, 1);
+    ck_assert_int_eq(info("gf").state, BR_GROUP_STABLE);
+}
+END_TEST
+
+START_TEST(heartbeat_errors_by_state)
+{
+    /* no group */
+    ck_assert_int_eq(br_group_heartbeat(G, S("h"), 1, S("m")), KP_ERR_UNKNOWN_MEMBER_ID);
+    ck_assert_int_eq(br_group_heartbeat(G, S(""), 1, S("m")), KP_ERR_INVALID_GROUP_ID);
+    struct rec a, b, s;
+    join(&a, "h", "");
+    /* PreparingRebalance (initial delay): the test does not know the member id yet */
+    ck_assert_int_eq(br_group_heartbeat(G, S("h"), 0, S(a.member)), KP_ERR_UNKNOWN_MEMBER_ID);
+    advance(DELAY);
+    ck_assert_int_eq(a.gen, 1);
+    /* CompletingRebalance */
+    ck_assert_int_eq(br_group_heartbeat(G, S("h"), 1, S(a.member)), KP_ERR_REBALANCE_IN_PROGRESS);
+    const char *ids[] = {a.member};
+    const char *as[] = {"x"};
+    sync_g(&s, "h", 1, a.member, 1, ids, as);
+    /* Stable */
+    ck_assert_int_eq(br_group_heartbeat(G, S("h"), 1, S(a.member)), 0);
+    ck_assert_int_eq(br_group_heartbeat(G, S("h"), 7, S(a.member)), KP_ERR_ILLEGAL_GENERATION);
+    ck_assert_int_eq(br_group_heartbeat(G, S("h"), 1, S("other")), KP_ERR_UNKNOWN_MEMBER_ID);
+    /* a new member: PreparingRebalance, the old member is told to rejoin */
+    join(&b, "h", "");
+    ck_assert_int_eq(b.calls, 0);
+    ck_assert_int_eq(info("h").state, BR_GROUP_PREPARING_REBALANCE);
+    ck_assert_int_eq(br_group_heartbeat(G, S("h"), 1, S(a.member)), KP_ERR_REBALANCE_IN_PROGRESS);
+    /* SyncGroup during PreparingRebalance */
+    sync_g(&s, "h", 1, a.member, 0, NULL, NULL);
+    ck_assert_int_eq(s.err, KP_ERR_REBALANCE_IN_PROGRESS);
+    /* a rejoins: the join completes at once (no initial delay: the group was not Empty) */
+    struct rec a2;
+    join(&a2, "h", a.member);
+    ck_assert_int_eq(a2.calls, 1);
+    ck_assert_int_eq(b.calls, 1);
+    ck_assert_int_eq(a2.gen, 2);
+    ck_assert_int_eq(b.gen, 2);
+    ck_assert_str_eq(a2.leader, a.member); /* the leader is kept */
+    ck_assert_int_eq(a2.n_members, 2);
+    /* a stale generation */
+    ck_assert_int_eq(br_group_heartbeat(G, S("h"), 1, S(b.member)), KP_ERR_REBALANCE_IN_PROGRESS);
+}
+END_TEST
+
+START_TEST(session_expiry_rebalances)
+{
+    struct rec a, b, s;
+    join(&a, "se", "");
+    join(&b, "se", "");
+    settle();
+    const char *ids[] = {a.member, b.member};
+    const char *as[] = {"A", "B"};
+    sync_g(&s, "se", 1, a.member, 2, ids, as);
+    struct rec sb;
+    sync_g(&sb, "se", 1, b.member, 0, NULL, NULL);
+    ck_assert_str_eq(sb.assignment, "B");
+    /* a keeps heartbeating, b goes quiet */
+    for (int i = 0; i < 4; i++) {
+        advance(3000);
+        int16_t e = br_group_heartbeat(G, S("se"), 1, S(a.member));
+        if (i < 3)
+            ck_assert_int_eq(e, 0);
+        else
+            ck_assert_int_eq(e, KP_ERR_REBALANCE_IN_PROGRESS); /* b expired at 10 s */
+    }
+    ck_assert_int_eq(info("se").n_members, 1);
+    ck_assert_int_eq(br_group_heartbeat(G, S("se"), 1, S(b.member)), KP_ERR_UNKNOWN_MEMBER_ID);
+    struct rec a2;
+    join(&a2, "se", a.member);
+    ck_assert_int_eq(a2.calls, 1);
+    ck_assert_int_eq(a2.gen, 2);
+    ck_assert_int_eq(a2.n_members, 1);
+}
+END_TEST
+
+START_TEST(leave_rebalances)
+{
+    struct rec a, b, s;
+    join(&a, "lv", "");
+    join(&b, "lv", "");
+    settle();
+    const char *ids[] = {a.member, b.member};
+    const char *as[] = {"A", "B"};
+    sync_g(&s, "lv", 1, a.member, 2, ids, as);
+    ck_assert_int_eq(br_group_leave(G, S("lv"), S("nobody")), KP_ERR_UNKNOWN_MEMBER_ID);
+    ck_assert_int_eq(br_group_leave(G, S("lv"), S(a.member)), 0); /* the leader leaves */
+    ck_assert_int_eq(info("lv").state, BR_GROUP_PREPARING_REBALANCE);
+    ck_assert_int_eq(br_group_heartbeat(G, S("lv"), 1, S(b.member)), KP_ERR_REBALANCE_IN_PROGRESS);
+    struct rec b2;
+    join(&b2, "lv", b.member);
+    ck_assert_int_eq(b2.calls, 1);
+    ck_assert_int_eq(b2.gen, 2);
+    ck_assert_str_eq(b2.leader, b.member); /* a new leader */
+    ck_assert_int_eq(b2.n_members, 1);
+    /* the last member leaves: Empty, generation moves on */
+    ck_assert_int_eq(br_group_leave(G, S("lv"), S(b.member)), 0);
+    ck_assert_int_eq(info("lv").state, BR_GROUP_EMPTY);
+    ck_assert_int_eq(info("lv").generation_id, 3);
+}
+END_TEST
+
+START_TEST(leave_while_join_parked)
+{
+    struct rec a, b;
+    one_member("lp", &a);
+    join(&b, "lp", ""); /* parked: a must rejoin */
+    ck_assert_int_eq(b.calls, 0);
+    ck_assert_int_eq(br_group_leave(G, S("lp"), S("x")), KP_ERR_UNKNOWN_MEMBER_ID);
+    ck_assert_int_eq(br_group_leave(G, S("lp"), S(a.member)), 0);
+    /* a left: b is everyone, the join completes */
+    ck_assert_int_eq(b.calls, 1);
+    ck_assert_int_eq(b.err, 0);
+    ck_assert_int_eq(b.gen, 2);
+    ck_assert_str_eq(b.leader, b.member);
+}
+END_TEST
+
+START_TEST(rebalance_timeout_drops_non_rejoiners)
+{
+    struct rec a, b, s;
+    join_p(&a, "rt", "", "range", 30000, 5000);
+    join_p(&b, "rt", "", "range", 30000, 5000);
+    settle();
+    const char *ids[] = {a.member, b.member};
+    const char *as[] = {"A", "B"};
+    sync_g(&s, "rt", 1, a.member, 2, ids, as);
+    struct rec c;
+    join_p(&c, "rt", "", "range", 30000, 5000);
+    struct rec a2;
+    join_p(&a2, "rt", a.member, "range", 30000, 5000);
+    ck_assert_int_eq(a2.calls, 0); /* b has not rejoined */
+    advance(4999);
+    ck_assert_int_eq(a2.calls, 0);
+    advance(1);
+    ck_assert_int_eq(a2.calls, 1);
+    ck_assert_int_eq(c.calls, 1);
+    ck_assert_int_eq(a2.gen, 2);
+    ck_assert_int_eq(a2.n_members, 2);
+    ck_assert_int_eq(info("rt").n_members, 2);
+    ck_assert_int_eq(br_group_heartbeat(G, S("rt"), 2, S(b.member)), KP_ERR_UNKNOWN_MEMBER_ID);
+}
+END_TEST
+
+START_TEST(sync_errors)
+{
+    struct rec s, a;
+    sync_g(&s, "none", 1, "m", 0, NULL, NULL);
+    ck_assert_int_eq(s.err, KP_ERR_UNKNOWN_MEMBER_ID);
+    one_member("sy", &a);
+    sync_g(&s, "sy", 1, "m", 0, NULL, NULL);
+    ck_assert_int_eq(s.err, KP_ERR_UNKNOWN_MEMBER_ID);
+    sync_g(&s, "sy", 0, a.member, 0, NULL, NULL);
+    ck_assert_int_eq(s.err, KP_ERR_ILLEGAL_GENERATION);
+    sync_g(&s, "", 0, a.member, 0, NULL, NULL);
+    ck_assert_int_eq(s.err, KP_ERR_INVALID_GROUP_ID);
+}
+END_TEST
+
+START_TEST(leader_gone_during_sync_wakes_followers)
+{
+    struct rec a, b, sb;
+    join_p(&a, "lg", "", "range", 6000, 60000);
+    join_p(&b, "lg", "", "range", 6000, 60000);
+    settle();
+    sync_g(&sb, "lg", 1, b.member, 0, NULL, NULL);
+    ck_assert_int_eq(sb.calls, 0);
+    advance(6000); /* the leader never syncs: its session expires, b is waiting (alive) */
+    ck_assert_int_eq(sb.calls, 1);
+    ck_assert_int_eq(sb.err, KP_ERR_REBALANCE_IN_PROGRESS);
+    ck_assert_int_eq(info("lg").n_members, 1);
+}
+END_TEST
+
+START_TEST(commit_checks)
+{
+    /* no group: a simple consumer may commit, a member of a forgotten generation may not */
+    ck_assert_int_eq(br_group_commit_check(G, S("c"), -1, S("")), 0);
+    ck_assert_int_eq(br_group_commit_check(G, S("c"), 3, S("m")), KP_ERR_ILLEGAL_GENERATION);
+    struct rec a, b;
+    join(&a, "c", "");
+    ck_assert_int_eq(br_group_commit_check(G, S("c"), -1, S("")), KP_ERR_UNKNOWN_MEMBER_ID);
+    advance(DELAY);
+    ck_assert_int_eq(br_group_commit_check(G, S("c"), 1, S(a.member)),
+                     KP_ERR_REBALANCE_IN_PROGRESS);
+    struct rec s;
+    const char *ids[] = {a.member};
+    const char *as[] = {"x"};
+    sync_g(&s, "c", 1, a.member, 1, ids, as);
+    ck_assert_int_eq(br_group_commit_check(G, S("c"), 1, S(a.member)), 0);
+    ck_assert_int_eq(br_group_commit_check(G, S("c"), 2, S(a.member)), KP_ERR_ILLEGAL_GENERATION);
+    ck_assert_int_eq(br_group_commit_check(G, S("c"), 1, S("zz")), KP_ERR_UNKNOWN_MEMBER_ID);
+    join(&b, "c", ""); /* PreparingRebalance: a may still commit what it owns */
+    ck_assert_int_eq(br_group_commit_check(G, S("c"), 1, S(a.member)), 0);
+    ck_assert_int_eq(br_group_leave(G, S("c"), S(a.member)), 0);
+    ck_assert_int_eq(b.calls, 1);
+    ck_assert_int_eq(br_group_leave(G, S("c"), S(b.member)), 0);
+    ck_assert_int_eq(info("c").state, BR_GROUP_EMPTY);
+    ck_assert_int_eq(br_group_commit_check(G, S("c"), -1, S("")), 0);
+    ck_assert_int_eq(br_group_commit_check(G, S("c"), 1, S(a.member)), KP_ERR_UNKNOWN_MEMBER_ID);
+}
+END_TEST
+
+START_TEST(limits)
+{
+    teardown();
+    struct br_groups_cfg c = cfg_default();
+    c.max_size = 2;
+    c.max_groups = 2;
+    c.max_member_bytes = 64;
+    c.initial_rebalance_delay_ms = 0;
+    ck_assert_int_eq(br_groups_new(&c, fake_clock, NULL, &G), 0);
+    struct rec r[3];
+    join(&r[0], "L", "");
+    ck_assert_int_eq(r[0].calls, 1); /* no initial delay: alone, done at once */
+    join(&r[1], "L", "");
+    join(&r[2], "L", "");
+    ck_assert_int_eq(r[2].calls, 1);
+    ck_assert_int_eq(r[2].err, KP_ERR_GROUP_MAX_SIZE_REACHED);
+    /* metadata over max_member_bytes */
+    struct rec big;
+    char meta[100];
+    memset(meta, 'm', sizeof meta);
+    struct br_group_protocol p = {S("range"), {(const uint8_t *)meta, sizeof meta}};
+    struct br_group_join_req req = {.group_id = S("L2"),
+                                    .member_id = S(""),
+                                    .client_id = S("c"),
+                                    .protocol_type = S("consumer"),
+                                    .session_timeout_ms = 10000,
+                                    .rebalance_timeout_ms = 10000,
+                                    .n_protocols = 1,
+                                    .protocols = &p};
+    rec_init(&big);
+    br_group_join(G, &req, &big.w);
+    ck_assert_int_eq(big.err, KP_ERR_INVALID_REQUEST);
+    /* group count: one more group fits, a third only when one is Empty */
+    struct rec x, y;
+    join(&x, "L3", "");
+    ck_assert_int_eq(x.err, 0);
+    join(&y, "L4", "");
+    ck_assert_int_eq(y.err, KP_ERR_COORDINATOR_NOT_AVAILABLE);
+    ck_assert_int_eq(br_group_leave(G, S("L3"), S(x.member)), 0);
+    join(&y, "L4", "");
+    ck_assert_int_eq(y.err, 0);
+    ck_assert_int_eq(info("L3").state, BR_GROUP_NONE); /* evicted */
+    /* an assignment over max_member_bytes: the leader is refused, a rebalance starts */
+    struct rec s, j1;
+    join(&j1, "L", r[0].member); /* r[1] joined after r[0]'s generation: r[0] rejoins */
+    ck_assert_int_eq(j1.calls, 1);
+    ck_assert_int_eq(r[1].calls, 1);
+    struct rec j2;
+    join(&j2, "L", r[1].member);
+    ck_assert_int_eq(j2.calls, 1);
+    const char *ids[] = {r[0].member};
+    char huge[100];
+    memset(huge, 'a', sizeof huge - 1);
+    huge[sizeof huge - 1] = 0;
+    const char *as[] = {huge};
+    sync_g(&s, "L", j2.gen, r[0].member, 1, ids, as);
+    ck_assert_int_eq(s.err, KP_ERR_INVALID_REQUEST);
+    ck_assert_int_eq(info("L").state, BR_GROUP_PREPARING_REBALANCE);
+}
+END_TEST
+
+START_TEST(stop_answers_waiters)
+{
+    struct rec a, s;
+    join(&a, "st", "");
+    ck_assert_int_eq(a.calls, 0);
+    br_groups_stop(G);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.err, KP_ERR_NOT_COORDINATOR);
+    join(&a, "st", "");
+    ck_assert_int_eq(a.err, KP_ERR_NOT_COORDINATOR);
+    sync_g(&s, "st", 1, "m", 0, NULL, NULL);
+    ck_assert_int_eq(s.err, KP_ERR_NOT_COORDINATOR);
+    ck_assert_int_eq(br_group_heartbeat(G, S("st"), 1, S("m")), KP_ERR_NOT_COORDINATOR);
+}
+END_TEST
+
+START_TEST(second_join_of_one_member_answers_the_first)
+{
+    struct rec a, b, a2, a3;
+    one_member("sj", &a);
+    join(&b, "sj", "");
+    join(&a2, "sj", a.member);
+    /* b and a both joined: complete */
+    ck_assert_int_eq(a2.calls, 1);
+    ck_assert_int_eq(b.calls, 1);
+    /* in CompletingRebalance, a repeated join with the same protocols gets the same answer */
+    join(&a3, "sj", a.member);
+    ck_assert_int_eq(a3.calls, 1);
+    ck_assert_int_eq(a3.gen, a2.gen);
+    ck_assert_int_eq(a3.n_members, 2);
+}
+END_TEST
+
+static Suite *group_suite(void)
+{
+    Suite *s = suite_create("br_group");
+    TCase *tc = tcase_create("state machine");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, join_one_member);
+    tcase_add_test(tc, join_three_members);
+    tcase_add_test(tc, protocol_selection);
+    tcase_add_test(tc, protocol_tie_follows_leader);
+    tcase_add_test(tc, inconsistent_protocol);
+    tcase_add_test(tc, bad_join_inputs);
+    tcase_add_test(tc, generation_increments);
+    tcase_add_test(tc, follower_rejoin_in_stable_keeps_generation);
+    tcase_add_test(tc, heartbeat_errors_by_state);
+    tcase_add_test(tc, session_expiry_rebalances);
+    tcase_add_test(tc, leave_rebalances);
+    tcase_add_test(tc, leave_while_join_parked);
+    tcase_add_test(tc, rebalance_timeout_drops_non_rejoiners);
+    tcase_add_test(tc, sync_errors);
+    tcase_add_test(tc, leader_gone_during_sync_wakes_followers);
+    tcase_add_test(tc, commit_checks);
+    tcase_add_test(tc, limits);
+    tcase_add_test(tc, stop_answers_waiters);
+    tcase_add_test(tc, second_join_of_one_member_answers_the_first);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(group_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
