@@ -333,7 +333,9 @@ if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
     say "timed out after ${timeout_s}s; qemu killed"
     exit 124
 fi
-code="$(tr -d '\r' <"$log" | sed -n 's/^KTLS-VM-EXIT=\([0-9][0-9]*\)$/\1/p' | tail -n 1)"
+# The last marker wins (/init prints it after the command's own output); a kernel message
+# may share its line on the serial console.
+code="$(tr -d '\r' <"$log" | sed -n 's/^.*KTLS-VM-EXIT=\([0-9][0-9]*\).*$/\1/p' | tail -n 1)"
 if [ -z "$code" ]; then
     say "the VM ended (qemu status $qrc) without printing KTLS-VM-EXIT"
     exit 125
