@@ -5,6 +5,8 @@
  */
 #include "br_config.h"
 
+#include "st_offsets.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -86,6 +88,18 @@ static const struct key_def keys[] = {
     {"shutdown.timeout.ms", K_I64, OFF(shutdown_timeout_ms), 0, 0, I64_MAX, "10000",
      "on SIGTERM, how long in-flight responses may take before connections are cut"},
     {"log.level", K_LOGLEVEL, 0, 0, 0, 0, "info", "error | warn | info | debug"},
+    {"group.initial.rebalance.delay.ms", K_I64, OFF(group_initial_delay_ms), 0, 0, I32_MAX,
+     "3000", "a group's first rebalance waits this long for more members to join"},
+    {"group.min.session.timeout.ms", K_I32, OFF(group_min_session_ms), 0, 1, I32_MAX, "6000",
+     "smallest session timeout a group member may ask for"},
+    {"group.max.session.timeout.ms", K_I32, OFF(group_max_session_ms), 0, 1, I32_MAX, "1800000",
+     "largest session timeout a group member may ask for"},
+    {"group.max.size", K_I32, OFF(group_max_size), 0, 1, 1000000, "1000",
+     "members of one consumer group"},
+    {"group.max.groups", K_I32, OFF(group_max_groups), 0, 1, 10000000, "100000",
+     "consumer groups held in memory; an empty group is forgotten to make room"},
+    {"group.max.member.bytes", K_I32, OFF(group_max_member_bytes), 0, 1024, I32_MAX, "1048576",
+     "protocol metadata (JoinGroup) and assignment (SyncGroup) bytes of one member"},
     {"log.segment.bytes", K_I64, OFF(log.segment_bytes), 0, 1024, I64_MAX, "1073741824",
      "roll a segment at this size"},
     {"log.roll.ms", K_I64, OFF(log.roll_ms), 0, 1, I64_MAX, "604800000",
@@ -110,6 +124,10 @@ static const struct key_def keys[] = {
      "roll a segment when its index reaches this size"},
     {"log.message.timestamp.type", K_TSTYPE, 0, 0, 0, 0, "CreateTime",
      "CreateTime | LogAppendTime"},
+    {"offsets.retention.minutes", K_HOURS, OFF(offsets_retention_ms), 0, -1, I64_MAX / 3600000,
+     "10080", "committed offsets of a group without members expire after this (-1 = keep)"},
+    {"offset.metadata.max.bytes", K_I32, OFF(offset_metadata_max_bytes), 0, 0,
+     ST_OFFSETS_META_CAP, "4096", "longest metadata string an OffsetCommit may store"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -283,8 +301,11 @@ static int apply(struct br_config *c, const struct key_def *k, const char *v, ch
             snprintf(err, errlen, "%s: bad value '%s' (expected %s)", k->key, v, range);
             return -EINVAL;
         }
-        if (k->type == K_HOURS && x > 0)
-            x *= strcmp(k->key, "log.retention.minutes") == 0 ? 60000 : 3600000;
+        if (k->type == K_HOURS && x > 0) {
+            size_t kl = strlen(k->key);
+            bool minutes = kl > 8 && strcmp(k->key + kl - 8, ".minutes") == 0;
+            x *= minutes ? 60000 : 3600000;
+        }
         if (k->type == K_I32) {
             int32_t y = (int32_t)x;
             memcpy(base + k->off, &y, sizeof(y));
@@ -470,6 +491,10 @@ int br_config_finish(struct br_config *c, char *err, size_t errlen)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         c->num_network_threads = n > 0 ? (int)(n > 256 ? 256 : n) : 1;
     }
+    if (c->group_min_session_ms > c->group_max_session_ms)
+        return fail(err, errlen, -EINVAL,
+                    "group.min.session.timeout.ms=%d is above group.max.session.timeout.ms=%d",
+                    (int)c->group_min_session_ms, (int)c->group_max_session_ms);
     if (c->socket_request_max_bytes < c->message_max_bytes)
         return fail(err, errlen, -EINVAL,
                     "socket.request.max.bytes: must be at least message.max.bytes");

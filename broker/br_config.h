@@ -70,6 +70,14 @@ struct br_config {
     int64_t copy_buffer_bytes;           /* fetch.copy.buffer.bytes (splicelog) */
     int64_t shutdown_timeout_ms;         /* shutdown.timeout.ms (splicelog) */
     enum br_log_level log_level;         /* log.level (splicelog) */
+    int64_t offsets_retention_ms;        /* offsets.retention.minutes, in ms (-1 = keep) */
+    int32_t offset_metadata_max_bytes;   /* offset.metadata.max.bytes */
+    int64_t group_initial_delay_ms;      /* group.initial.rebalance.delay.ms */
+    int32_t group_min_session_ms;        /* group.min.session.timeout.ms */
+    int32_t group_max_session_ms;        /* group.max.session.timeout.ms */
+    int32_t group_max_size;              /* group.max.size */
+    int32_t group_max_groups;            /* group.max.groups (splicelog) */
+    int32_t group_max_member_bytes;      /* group.max.member.bytes (splicelog) */
     struct st_log_config log;            /* log.segment.bytes, retention, flush, ... */
     struct br_tls_conf tls;              /* ssl.* (br_tls.h), used by SSL listeners */
 };
