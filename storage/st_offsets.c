@@ -117,6 +117,7 @@ struct ofs_entry {
 struct ofs_group {
     struct ofs_group *hnext;
     struct ofs_entry *head; /* its keys, unordered */
+    int64_t active_ms;      /* last st_offsets_expire() that found it with members, or 0 */
     uint64_t hash;
     int64_t n;
     uint16_t len;
@@ -1044,6 +1045,39 @@ int st_offsets_get(struct st_offsets *o, const char *group, size_t group_len, co
     return err;
 }
 
+static struct st_offset_entry entry_view(const struct ofs_entry *e)
+{
+    return (struct st_offset_entry){
+        .topic = e->topic,
+        .topic_len = e->topic_len,
+        .partition = e->partition,
+        .offset = e->offset,
+        .metadata = e->meta,
+        .metadata_len = e->meta_len,
+        .commit_ms = e->commit_ms,
+    };
+}
+
+int st_offsets_lookup(struct st_offsets *o, const char *group, size_t group_len, const char *topic,
+                      size_t topic_len, int32_t partition,
+                      void (*fn)(void *arg, const struct st_offset_entry *e), void *arg)
+{
+    if (!o || !group || !topic || !fn)
+        return -EINVAL;
+    pthread_mutex_lock(&o->mu);
+    uint64_t gh = group_hash(o, group, group_len);
+    struct ofs_group *grp = group_find(o, group, group_len, gh);
+    struct ofs_entry *e = grp ? key_find(o, grp, topic, topic_len, partition,
+                                         key_hash(gh, topic, topic_len, partition))
+                              : NULL;
+    if (e) {
+        struct st_offset_entry x = entry_view(e);
+        fn(arg, &x);
+    }
+    pthread_mutex_unlock(&o->mu);
+    return e ? 0 : -ENOENT;
+}
+
 static int entry_cmp(const void *a, const void *b)
 {
     const struct ofs_entry *x = *(struct ofs_entry *const *)a;
@@ -1078,15 +1112,7 @@ int st_offsets_foreach(struct st_offsets *o, const char *group, size_t group_len
         v[n++] = e;
     qsort(v, (size_t)n, sizeof(*v), entry_cmp);
     for (int i = 0; i < n; i++) {
-        struct st_offset_entry x = {
-            .topic = v[i]->topic,
-            .topic_len = v[i]->topic_len,
-            .partition = v[i]->partition,
-            .offset = v[i]->offset,
-            .metadata = v[i]->meta,
-            .metadata_len = v[i]->meta_len,
-            .commit_ms = v[i]->commit_ms,
-        };
+        struct st_offset_entry x = entry_view(v[i]);
         fn(arg, &x);
     }
     free(v);
@@ -1137,7 +1163,7 @@ int st_offsets_expire(struct st_offsets *o, int64_t now_ms, int64_t retention_ms
         pthread_mutex_unlock(&o->mu);
         return -ESHUTDOWN;
     }
-    /* pass 1: size the tombstones and mark the victims by zeroing nothing yet */
+    /* collect the victims and size their tombstones */
     size_t need = 0;
     int64_t nvict = 0;
     struct ofs_entry **vict = NULL;
@@ -1145,8 +1171,12 @@ int st_offsets_expire(struct st_offsets *o, int64_t now_ms, int64_t retention_ms
     for (size_t i = 0; i < o->ngroup_buckets && err == 0; i++) {
         for (struct ofs_group *g = o->groups[i]; g && err == 0; g = g->hnext) {
             int64_t since = empty_since ? empty_since(arg, g->name, g->len) : 0;
-            if (since < 0)
+            if (since < 0) {
+                g->active_ms = now_ms; /* so it is empty since no earlier than now */
                 continue;
+            }
+            if (g->active_ms > since)
+                since = g->active_ms;
             for (struct ofs_entry *e = g->head; e; e = e->gnext) {
                 int64_t ref = e->commit_ms > since ? e->commit_ms : since;
                 if (now_ms - ref < retention_ms)

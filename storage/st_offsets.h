@@ -106,6 +106,12 @@ struct st_offset_entry {
     int64_t commit_ms;
 };
 
+/* Calls fn(arg, e) for (group, topic, partition) if something is committed there; 0 or
+ * -ENOENT. For callers that copy the metadata into memory of their own. */
+int st_offsets_lookup(struct st_offsets *o, const char *group, size_t group_len, const char *topic,
+                      size_t topic_len, int32_t partition,
+                      void (*fn)(void *arg, const struct st_offset_entry *e), void *arg);
+
 /* Calls fn for every committed partition of group, grouped by topic (every partition of a
  * topic in a row, partitions ascending). Returns the number of calls. */
 int st_offsets_foreach(struct st_offsets *o, const char *group, size_t group_len,
@@ -118,7 +124,10 @@ int st_offsets_delete_group(struct st_offsets *o, const char *group, size_t grou
  * Retention (offsets.retention.minutes). For each group, empty_since(arg, group, len) says
  * -1 if the group has members (its offsets are kept), else the time (ms) it became empty, 0
  * if unknown (a simple consumer's group, or one not seen since the broker started). An
- * offset expires when now_ms >= max(empty_since, its commit time) + retention_ms. A NULL
+ * offset expires when now_ms >= max(empty_since, its commit time) + retention_ms, where
+ * empty_since is at least the last call's now_ms that found the group with members (so an
+ * owner that knows only "has members or not" gets Kafka's rule, retention counted from
+ * when the group became empty, to the precision of its calling interval). A NULL
  * empty_since treats every group as empty since 0. retention_ms < 0 keeps everything.
  * Expired offsets are removed with tombstones in one write. Returns how many expired.
  */
