@@ -719,24 +719,88 @@ START_TEST(test_offset_fetch_forged_counts)
 }
 END_TEST
 
-/* The codecs stay out of the advertised table until the broker handles them. */
-START_TEST(test_group_apis_not_advertised_by_codec)
+/* Every group version covered here is non-flexible: request header v1, response header v0. */
+START_TEST(test_group_apis_non_flexible)
 {
-    static const int16_t keys[] = {
-        KP_API_OFFSET_COMMIT, KP_API_OFFSET_FETCH, KP_API_FIND_COORDINATOR, KP_API_JOIN_GROUP,
-        KP_API_HEARTBEAT,     KP_API_LEAVE_GROUP,  KP_API_SYNC_GROUP};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        /* Every version here is non-flexible: request header v1, response header v0. */
-        ck_assert_int_eq(kp_api_req_hdr_version(keys[i], 0), 1);
-        ck_assert_int_eq(kp_api_resp_hdr_version(keys[i], 0), 0);
+    static const struct kp_api_range r[] = {
+        {KP_API_OFFSET_COMMIT, 0, 5}, {KP_API_OFFSET_FETCH, 1, 4}, {KP_API_FIND_COORDINATOR, 0, 2},
+        {KP_API_JOIN_GROUP, 0, 5},    {KP_API_HEARTBEAT, 0, 3},    {KP_API_LEAVE_GROUP, 0, 1},
+        {KP_API_SYNC_GROUP, 0, 3}};
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
+        for (int16_t v = r[i].min_version; v <= r[i].max_version; v++) {
+            ck_assert(!kp_api_flexible(r[i].api_key, v));
+            ck_assert_int_eq(kp_api_req_hdr_version(r[i].api_key, v), 1);
+            ck_assert_int_eq(kp_api_resp_hdr_version(r[i].api_key, v), 0);
+        }
+        /* The next version up is flexible for all but OffsetCommit/OffsetFetch/LeaveGroup,
+         * whose flexible versions start further up (8, 6, 4). */
     }
-    ck_assert(!kp_api_flexible(KP_API_FIND_COORDINATOR, 2));
-    ck_assert(!kp_api_flexible(KP_API_JOIN_GROUP, 5));
-    ck_assert(!kp_api_flexible(KP_API_SYNC_GROUP, 3));
-    ck_assert(!kp_api_flexible(KP_API_HEARTBEAT, 3));
-    ck_assert(!kp_api_flexible(KP_API_LEAVE_GROUP, 1));
-    ck_assert(!kp_api_flexible(KP_API_OFFSET_COMMIT, 5));
-    ck_assert(!kp_api_flexible(KP_API_OFFSET_FETCH, 4));
+    ck_assert(kp_api_flexible(KP_API_FIND_COORDINATOR, 3));
+    ck_assert(kp_api_flexible(KP_API_JOIN_GROUP, 6));
+    ck_assert(kp_api_flexible(KP_API_HEARTBEAT, 4));
+    ck_assert(kp_api_flexible(KP_API_SYNC_GROUP, 4));
+}
+END_TEST
+
+/* Encoders refuse what the wire cannot carry, before writing a byte. */
+#define EXPECT_EINVAL(fn, v, msg)                                                                  \
+    do {                                                                                           \
+        struct kp_wr wr_;                                                                          \
+        kp_wr_init(&wr_, buf, sizeof buf);                                                         \
+        ck_assert_int_eq(fn(&wr_, (v), (msg)), -EINVAL);                                           \
+        ck_assert_uint_eq(kp_wr_len(&wr_), 0);                                                     \
+    } while (0)
+
+START_TEST(test_group_encoders_reject_invalid)
+{
+    static const char big[INT16_MAX + 1] = {0};
+    const struct kp_str too_long = {big, INT16_MAX + 1};
+    const struct kp_str dangling = {NULL, 3};
+
+    struct kp_find_coordinator_req fc = {too_long, 0};
+    EXPECT_EINVAL(kp_find_coordinator_req_encode, 2, &fc);
+    struct kp_find_coordinator_resp fcr = {0, 0, dangling, 1, TM_S("h"), 1};
+    EXPECT_EINVAL(kp_find_coordinator_resp_encode, 0, &fcr); /* checked even where not sent */
+
+    struct kp_join_group_req jg = {TM_S("g"),        1, 1,   s_empty, KP_STR_NULL,
+                                   TM_S("consumer"), 1, NULL};
+    EXPECT_EINVAL(kp_join_group_req_encode, 5, &jg);
+    static const struct kp_join_group_protocol bad_meta[] = {{TM_S("r"), {NULL, 5}}};
+    jg.protocols = bad_meta;
+    EXPECT_EINVAL(kp_join_group_req_encode, 5, &jg);
+    jg.n_protocols = -1; /* not nullable */
+    EXPECT_EINVAL(kp_join_group_req_encode, 5, &jg);
+    static const struct kp_join_group_member bad_member[] = {{dangling, KP_STR_NULL, {NULL, 0}}};
+    struct kp_join_group_resp jgr = {0, 0, 1, s_empty, s_empty, s_empty, 1, bad_member};
+    EXPECT_EINVAL(kp_join_group_resp_encode, 5, &jgr);
+
+    struct kp_sync_group_req sg = {TM_S("g"), 1, TM_S("m"), KP_STR_NULL, -1, NULL};
+    EXPECT_EINVAL(kp_sync_group_req_encode, 3, &sg);
+    struct kp_sync_group_resp sgr = {0, 0, {NULL, 1}};
+    EXPECT_EINVAL(kp_sync_group_resp_encode, 3, &sgr);
+    struct kp_heartbeat_req hb = {TM_S("g"), 1, too_long, KP_STR_NULL};
+    EXPECT_EINVAL(kp_heartbeat_req_encode, 3, &hb);
+    struct kp_leave_group_req lg = {dangling, TM_S("m")};
+    EXPECT_EINVAL(kp_leave_group_req_encode, 1, &lg);
+
+    static const struct kp_offset_commit_req_partition long_meta[] = {
+        {0, 1, -1, {big, INT16_MAX + 1}}};
+    static const struct kp_offset_commit_req_topic oct[] = {{{"t", 1}, 1, long_meta}};
+    struct kp_offset_commit_req oc = {TM_S("g"), 1, TM_S("m"), -1, 1, oct};
+    EXPECT_EINVAL(kp_offset_commit_req_encode, 5, &oc);
+    oc.n_topics = -1;
+    EXPECT_EINVAL(kp_offset_commit_req_encode, 5, &oc);
+    static const struct kp_offset_commit_resp_topic ocrt[] = {{{"t", 1}, 2, NULL}};
+    struct kp_offset_commit_resp ocr = {0, 1, ocrt};
+    EXPECT_EINVAL(kp_offset_commit_resp_encode, 5, &ocr);
+
+    static const struct kp_offset_fetch_req_topic oft[] = {{{"t", 1}, -1, NULL}};
+    struct kp_offset_fetch_req of = {TM_S("g"), 1, oft};
+    EXPECT_EINVAL(kp_offset_fetch_req_encode, 4, &of);
+    static const struct kp_offset_fetch_resp_partition ofp[] = {{0, 1, dangling, 0}};
+    static const struct kp_offset_fetch_resp_topic ofrt[] = {{{"t", 1}, 1, ofp}};
+    struct kp_offset_fetch_resp ofr = {0, 1, ofrt, 0};
+    EXPECT_EINVAL(kp_offset_fetch_resp_encode, 4, &ofr);
 }
 END_TEST
 
@@ -747,7 +811,8 @@ static Suite *kp_msg_group_suite(void)
     tcase_add_test(co, test_find_coordinator_round_trip);
     tcase_add_test(co, test_find_coordinator_golden);
     tcase_add_test(co, test_find_coordinator_null_vs_empty);
-    tcase_add_test(co, test_group_apis_not_advertised_by_codec);
+    tcase_add_test(co, test_group_apis_non_flexible);
+    tcase_add_test(co, test_group_encoders_reject_invalid);
     suite_add_tcase(s, co);
 
     TCase *mb = tcase_create("membership");
