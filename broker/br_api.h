@@ -98,6 +98,12 @@ int br_api_produce(struct br_req *q, struct br_resp *r);
 int br_api_produce_legacy(struct br_req *q, struct br_resp *r); /* v0-2: refused */
 int br_api_fetch(struct br_req *q, struct br_resp *r);
 int br_api_list_offsets(struct br_req *q, struct br_resp *r);
+/* consumer groups (br_api_group.c): JoinGroup and SyncGroup may park their response */
+int br_api_find_coordinator(struct br_req *q, struct br_resp *r);
+int br_api_join_group(struct br_req *q, struct br_resp *r);
+int br_api_sync_group(struct br_req *q, struct br_resp *r);
+int br_api_heartbeat(struct br_req *q, struct br_resp *r);
+int br_api_leave_group(struct br_req *q, struct br_resp *r);
 
 /* A parked fetch: re-evaluated when data may have arrived or its deadline passed (or the
  * broker is stopping, force = true). Makes r ready when it can answer. */

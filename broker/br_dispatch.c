@@ -163,6 +163,16 @@ int br_dispatch(struct br_conn *c, struct br_resp *r, uint8_t *frame, size_t len
         return br_api_fetch(&q, r);
     case KP_API_LIST_OFFSETS:
         return br_api_list_offsets(&q, r);
+    case KP_API_FIND_COORDINATOR:
+        return br_api_find_coordinator(&q, r);
+    case KP_API_JOIN_GROUP:
+        return br_api_join_group(&q, r);
+    case KP_API_SYNC_GROUP:
+        return br_api_sync_group(&q, r);
+    case KP_API_HEARTBEAT:
+        return br_api_heartbeat(&q, r);
+    case KP_API_LEAVE_GROUP:
+        return br_api_leave_group(&q, r);
     default:
         /* advertised by proto/ but without a handler in this broker yet */
         return unsupported(&q, r);

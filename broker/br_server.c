@@ -36,6 +36,7 @@
 
 #include "br_api.h"
 #include "br_conn.h"
+#include "br_group.h"
 #include "br_log.h"
 #include "br_tls.h"
 #include "br_xfer.h"
@@ -244,15 +245,31 @@ static void accept_complete(struct br_loop *loop, struct br_accept *a, int res, 
 
 /* ---- the dispatch switch -------------------------------------------------------------- */
 
-void br_admin_submit(struct br_loop *loop, struct br_admin_job *j)
+void br_loop_job_hold(struct br_loop *loop, struct br_admin_job *j)
 {
-    struct br_server *srv = loop->srv;
     struct br_conn *c = j->resp->conn;
     j->op = (struct br_op){BR_OP_ADMIN, c};
     j->loop = loop;
     j->next = NULL;
     c->inflight++;
     atomic_fetch_add(&loop->admin_pending, 1);
+}
+
+void br_loop_job_deliver(struct br_admin_job *j)
+{
+    struct br_loop *l = j->loop;
+    pthread_mutex_lock(&l->admin_lock);
+    j->next = l->admin_done;
+    l->admin_done = j;
+    pthread_mutex_unlock(&l->admin_lock);
+    atomic_store(&l->admin_flag, true);
+    br_ring_wake(&l->ring);
+}
+
+void br_admin_submit(struct br_loop *loop, struct br_admin_job *j)
+{
+    struct br_server *srv = loop->srv;
+    br_loop_job_hold(loop, j);
     pthread_mutex_lock(&srv->admin_lock);
     if (srv->admin_tail)
         srv->admin_tail->next = j;
@@ -279,13 +296,7 @@ static void *admin_main(void *arg)
             srv->admin_tail = NULL;
         pthread_mutex_unlock(&srv->admin_lock);
         j->run(j);
-        struct br_loop *l = j->loop;
-        pthread_mutex_lock(&l->admin_lock);
-        j->next = l->admin_done;
-        l->admin_done = j;
-        pthread_mutex_unlock(&l->admin_lock);
-        atomic_store(&l->admin_flag, true);
-        br_ring_wake(&l->ring);
+        br_loop_job_deliver(j);
         pthread_mutex_lock(&srv->admin_lock);
     }
     pthread_mutex_unlock(&srv->admin_lock);
@@ -861,6 +872,19 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         return rc;
     }
     st_store_set_notify(srv->store, on_synced, srv);
+    struct br_groups_cfg gcfg = {
+        .initial_rebalance_delay_ms = cfg->group_initial_delay_ms,
+        .min_session_timeout_ms = cfg->group_min_session_ms,
+        .max_session_timeout_ms = cfg->group_max_session_ms,
+        .max_size = cfg->group_max_size,
+        .max_groups = cfg->group_max_groups,
+        .max_member_bytes = cfg->group_max_member_bytes,
+    };
+    rc = br_groups_new(&gcfg, NULL, NULL, &srv->groups);
+    if (rc == 0)
+        rc = br_groups_timer_start(srv->groups);
+    if (rc < 0)
+        br_err("cannot set up the group coordinator: %s", strerror(-rc));
     int ntopics = 0;
     st_topic_foreach(srv->store, count_topic, &ntopics);
     br_info("data dir %s: %d topic(s)", cfg->data_dir, ntopics);
@@ -877,8 +901,8 @@ int br_server_run(struct br_config *cfg, const char *port_file)
             srv->nloops, cfg->node_id, cfg->auto_create_topics ? "true" : "false",
             cfg->num_partitions, (long long)cfg->log.flush_interval_messages);
 
-    bool admin = pthread_create(&srv->admin_thread, NULL, admin_main, srv) == 0;
-    if (!admin) {
+    bool admin = rc == 0 && pthread_create(&srv->admin_thread, NULL, admin_main, srv) == 0;
+    if (!admin && rc == 0) {
         br_err("cannot start the admin thread");
         rc = -EAGAIN;
     }
@@ -921,6 +945,8 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     }
 
     atomic_store(&srv->stopping, true);
+    if (srv->groups)
+        br_groups_stop(srv->groups); /* parked JoinGroup / SyncGroup: NOT_COORDINATOR */
     for (int i = 0; i < started; i++)
         if (srv->loops[i].start_rc == 0)
             br_ring_wake(&srv->loops[i].ring);
@@ -946,6 +972,8 @@ int br_server_run(struct br_config *cfg, const char *port_file)
             if (l->accepts[j].fd >= 0)
                 close(l->accepts[j].fd);
     }
+    br_groups_free(srv->groups);
+    srv->groups = NULL;
     st_store_close(srv->store);
     br_info("stopped: data flushed, clean-shutdown markers written");
     close(lock_fd);

@@ -143,6 +143,8 @@ struct br_server {
     pthread_cond_t admin_cond;
     struct br_admin_job *admin_head, *admin_tail;
     bool admin_stop;
+    /* consumer groups: this broker coordinates every group (br_group.h) */
+    struct br_groups *groups;
     /* start-up barrier */
     pthread_mutex_t start_lock;
     pthread_cond_t start_cond;
@@ -161,6 +163,14 @@ void br_loop_unwait(struct br_loop *loop, struct br_resp *r);
 /* Loop thread: hands a job to the admin thread (counted in its connection's in-flight ops);
  * the response must be parked in state BR_RESP_WAIT_ADMIN. */
 void br_admin_submit(struct br_loop *loop, struct br_admin_job *j);
+
+/* A job completed by another party instead of the admin thread (the group coordinator
+ * answering a parked JoinGroup or SyncGroup): br_loop_job_hold (loop thread, before the job
+ * can be completed; counted in its connection's in-flight ops like an admin job, the response
+ * in state BR_RESP_WAIT_ADMIN), then br_loop_job_deliver from any thread, exactly once, after
+ * which done() runs on the loop thread (not when the connection closed meanwhile). */
+void br_loop_job_hold(struct br_loop *loop, struct br_admin_job *j);
+void br_loop_job_deliver(struct br_admin_job *j);
 
 /* The splice pipe pool (loop thread). NULL when empty. */
 struct br_pipe *br_loop_pipe_get(struct br_loop *loop);
