@@ -11,18 +11,10 @@
  * FindCoordinator must contain 0: librdkafka's BrokerGroupCoordinator feature gate.
  */
 static const struct kp_api_range advertised[] = {
-    {KP_API_PRODUCE, 3, 7},
-    {KP_API_FETCH, 4, 11},
-    {KP_API_LIST_OFFSETS, 1, 2},
-    {KP_API_METADATA, 0, 4},
-    {KP_API_FIND_COORDINATOR, 0, 2},
-    {KP_API_JOIN_GROUP, 0, 5},
-    {KP_API_HEARTBEAT, 0, 3},
-    {KP_API_LEAVE_GROUP, 0, 1},
-    {KP_API_SYNC_GROUP, 0, 3},
-    {KP_API_API_VERSIONS, 0, 3},
-    {KP_API_CREATE_TOPICS, 0, 4},
-    {KP_API_DELETE_TOPICS, 0, 3},
+    {KP_API_PRODUCE, 3, 7},      {KP_API_FETCH, 4, 11},           {KP_API_LIST_OFFSETS, 1, 2},
+    {KP_API_METADATA, 0, 4},     {KP_API_FIND_COORDINATOR, 0, 2}, {KP_API_JOIN_GROUP, 0, 5},
+    {KP_API_HEARTBEAT, 0, 3},    {KP_API_LEAVE_GROUP, 0, 1},      {KP_API_SYNC_GROUP, 0, 3},
+    {KP_API_API_VERSIONS, 0, 3}, {KP_API_CREATE_TOPICS, 0, 4},    {KP_API_DELETE_TOPICS, 0, 3},
 };
 
 #define N_ADVERTISED (sizeof(advertised) / sizeof(advertised[0]))
