@@ -98,6 +98,15 @@ int br_api_produce(struct br_req *q, struct br_resp *r);
 int br_api_produce_legacy(struct br_req *q, struct br_resp *r); /* v0-2: refused */
 int br_api_fetch(struct br_req *q, struct br_resp *r);
 int br_api_list_offsets(struct br_req *q, struct br_resp *r);
+/* committed offsets (br_api_commit.c) */
+int br_api_offset_commit(struct br_req *q, struct br_resp *r);
+int br_api_offset_fetch(struct br_req *q, struct br_resp *r);
+/* The server's offsets store: opened after the topic store (0 or -errno, logged), closed
+ * (fdatasync) before it; housekeeping (its thread, about once a second) applies
+ * log.flush.interval.ms and, when expire is set, offsets.retention.minutes. */
+int br_offsets_open(struct br_server *srv);
+void br_offsets_close(struct br_server *srv);
+void br_offsets_housekeeping(struct br_server *srv, bool expire);
 /* consumer groups (br_api_group.c): JoinGroup and SyncGroup may park their response */
 int br_api_find_coordinator(struct br_req *q, struct br_resp *r);
 int br_api_join_group(struct br_req *q, struct br_resp *r);

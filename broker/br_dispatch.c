@@ -163,6 +163,10 @@ int br_dispatch(struct br_conn *c, struct br_resp *r, uint8_t *frame, size_t len
         return br_api_fetch(&q, r);
     case KP_API_LIST_OFFSETS:
         return br_api_list_offsets(&q, r);
+    case KP_API_OFFSET_COMMIT:
+        return br_api_offset_commit(&q, r);
+    case KP_API_OFFSET_FETCH:
+        return br_api_offset_fetch(&q, r);
     case KP_API_FIND_COORDINATOR:
         return br_api_find_coordinator(&q, r);
     case KP_API_JOIN_GROUP:

@@ -737,10 +737,12 @@ static void *hk_main(void *arg)
             break;
         pthread_mutex_unlock(&srv->hk_lock);
         int64_t now = br_now_ms();
-        if (now >= next_maintain) {
+        bool expire = now >= next_maintain;
+        if (expire) {
             st_store_maintain(srv->store, br_wall_ms());
             next_maintain = now + srv->cfg->retention_check_interval_ms;
         }
+        br_offsets_housekeeping(srv, expire); /* flush by time; retention with the logs' */
         int ntopics = 0;
         st_topic_foreach(srv->store, count_topic, &ntopics);
         /* (an empty store is skipped: st_store_scrub trips over it, see the issue note) */
@@ -860,6 +862,8 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         rc = st_store_open(cfg->data_dir, &cfg->log, &srv->store);
         if (rc < 0)
             br_err("cannot open data dir %s: %s", cfg->data_dir, strerror(-rc));
+        else if ((rc = br_offsets_open(srv)) < 0)
+            st_store_close(srv->store);
     }
     if (rc < 0) {
         for (int i = 0; i < srv->nloops; i++)
@@ -974,6 +978,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     }
     br_groups_free(srv->groups);
     srv->groups = NULL;
+    br_offsets_close(srv);
     st_store_close(srv->store);
     br_info("stopped: data flushed, clean-shutdown markers written");
     close(lock_fd);

@@ -33,6 +33,7 @@ struct br_conn;
 struct br_resp;
 struct br_xfer;
 struct br_tls_ctx;
+struct st_offsets;
 
 /* One configured listener: its protocol and the transfer path fetches use on it. */
 struct br_listener {
@@ -125,6 +126,7 @@ struct br_loop {
 struct br_server {
     struct br_config *cfg;
     struct st_store *store;
+    struct st_offsets *offsets; /* committed offsets of consumer groups (st_offsets.h) */
     struct br_features feat;
     struct br_listener listeners[BR_MAX_LISTENERS];
     int nlisteners;

@@ -1,0 +1,401 @@
+/*
+ * br_api_commit — OffsetCommit v2-5 and OffsetFetch v1-4: consumer groups' committed offsets,
+ * kept by storage/st_offsets (durable in <data-dir>/__consumer_offsets/).
+ *
+ * OffsetCommit
+ * - An empty group id: INVALID_GROUP_ID on every partition (the response has no top-level
+ *   error). Otherwise the coordinator decides whether this member may commit
+ *   (br_group_commit_check: ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS; a
+ *   "simple" consumer, generation -1 and no member id, only while the group has no members),
+ *   and a refusal is every partition's error, as Kafka does.
+ * - Per partition: UNKNOWN_TOPIC_OR_PARTITION when the topic or the partition does not exist,
+ *   OFFSET_METADATA_TOO_LARGE past offset.metadata.max.bytes. The others are committed
+ *   together: one write() (st_offsets_commit_batch), made before this response is built, so an
+ *   acknowledged commit survives a kill -9; fdatasync follows log.flush.interval.* (with
+ *   log.flush.interval.messages=1 it happens before the response). A store that cannot write
+ *   answers UNKNOWN_SERVER_ERROR (COORDINATOR_NOT_AVAILABLE when out of memory, which a client
+ *   retries).
+ * - retention_time_ms (v2-4) is ignored: offsets.retention.minutes applies to every group, as
+ *   in Kafka from 2.1 on.
+ * - The write happens on the loop thread: a few hundred bytes, to the page cache, unless the
+ *   operator asked for a sync per message.
+ *
+ * OffsetFetch
+ * - Each requested partition gets its committed offset and metadata, or offset -1 with empty
+ *   metadata and error 0 when nothing is committed (also for a topic that does not exist, as
+ *   Kafka answers from v1 on). topics = null (v2+) answers every partition the group has
+ *   committed, grouped by topic.
+ * - An empty group id: v2+ answer the top-level error INVALID_GROUP_ID (the LAST field on the
+ *   wire, after the topics) and no topics; v1 has no top-level error, so every requested
+ *   partition carries it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "br_api.h"
+#include "br_group.h"
+#include "br_log.h"
+#include "kp_msg.h"
+#include "st_offsets.h"
+
+/* ---- OffsetCommit ------------------------------------------------------------------------- */
+
+static int16_t commit_error(int rc)
+{
+    switch (rc) {
+    case 0:
+        return KP_ERR_NONE;
+    case -EMSGSIZE:
+        return KP_ERR_OFFSET_METADATA_TOO_LARGE;
+    case -EINVAL:
+        return KP_ERR_INVALID_REQUEST; /* a name longer than the store takes */
+    case -ENOMEM:
+        return KP_ERR_COORDINATOR_NOT_AVAILABLE;
+    default:
+        return KP_ERR_UNKNOWN_SERVER_ERROR;
+    }
+}
+
+int br_api_offset_commit(struct br_req *q, struct br_resp *r)
+{
+    struct br_server *srv = q->srv;
+    struct kp_offset_commit_req req;
+    int rc = BR_DECODE(q, kp_offset_commit_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    size_t nparts = 0;
+    for (int32_t i = 0; i < req.n_topics; i++)
+        nparts += (size_t)req.topics[i].n_partitions;
+    struct kp_arena a;
+    /* topics, their partition arrays, then one commit item and one result per partition */
+    rc = br_enc_arena(
+        q, &a,
+        kp_arena_need((size_t)req.n_topics + 3,
+                      (size_t)req.n_topics * sizeof(struct kp_offset_commit_resp_topic) +
+                          nparts * (sizeof(struct kp_offset_commit_resp_partition) +
+                                    sizeof(struct st_offset_commit) + sizeof(int))));
+    if (rc < 0)
+        return rc;
+    struct kp_offset_commit_resp_topic *topics =
+        kp_arena_alloc(&a, (size_t)req.n_topics, sizeof(*topics));
+    struct st_offset_commit *items = kp_arena_alloc(&a, nparts, sizeof(*items));
+    int *results = kp_arena_alloc(&a, nparts, sizeof(*results));
+    if ((!topics && req.n_topics > 0) || ((!items || !results) && nparts > 0))
+        return -ENOMEM;
+
+    int16_t gerr = KP_ERR_NONE;
+    if (req.group_id.len <= 0)
+        gerr = KP_ERR_INVALID_GROUP_ID;
+    else if (srv->groups)
+        gerr = br_group_commit_check(srv->groups, req.group_id, req.generation_id, req.member_id);
+
+    /* pass 1: per-partition checks; the items to commit */
+    int nitems = 0;
+    for (int32_t i = 0; i < req.n_topics; i++) {
+        const struct kp_offset_commit_req_topic *t = &req.topics[i];
+        struct kp_offset_commit_resp_partition *ps =
+            kp_arena_alloc(&a, (size_t)t->n_partitions, sizeof(*ps));
+        if (!ps && t->n_partitions > 0)
+            return -ENOMEM;
+        int32_t nparts_topic =
+            gerr == KP_ERR_NONE && t->name.len > 0
+                ? st_topic_partitions(srv->store, t->name.ptr, (size_t)t->name.len)
+                : -ENOENT;
+        for (int32_t j = 0; j < t->n_partitions; j++) {
+            const struct kp_offset_commit_req_partition *p = &t->partitions[j];
+            ps[j].partition_index = p->partition_index;
+            if (gerr != KP_ERR_NONE) {
+                ps[j].error_code = gerr;
+            } else if (nparts_topic <= 0 || p->partition_index < 0 ||
+                       p->partition_index >= nparts_topic) {
+                ps[j].error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            } else if (p->committed_metadata.len > srv->cfg->offset_metadata_max_bytes) {
+                ps[j].error_code = KP_ERR_OFFSET_METADATA_TOO_LARGE;
+            } else {
+                ps[j].error_code = KP_ERR_NONE;
+                size_t mlen = p->committed_metadata.len > 0 ? (size_t)p->committed_metadata.len : 0;
+                items[nitems++] = (struct st_offset_commit){
+                    .topic = t->name.ptr,
+                    .topic_len = (size_t)t->name.len,
+                    .partition = p->partition_index,
+                    .offset = p->committed_offset,
+                    .metadata = mlen ? p->committed_metadata.ptr : NULL,
+                    .metadata_len = mlen,
+                };
+            }
+        }
+        topics[i] = (struct kp_offset_commit_resp_topic){
+            .name = t->name, .n_partitions = t->n_partitions, .partitions = ps};
+    }
+
+    /* one write for the lot, then pass 2: the store's verdicts */
+    if (nitems > 0) {
+        rc = st_offsets_commit_batch(srv->offsets, req.group_id.ptr, (size_t)req.group_id.len,
+                                     items, nitems, br_wall_ms(), results);
+        if (rc < 0) {
+            br_err("OffsetCommit group %.*s: %s", req.group_id.len, req.group_id.ptr,
+                   strerror(-rc));
+            for (int k = 0; k < nitems; k++)
+                results[k] = rc;
+        }
+        int k = 0;
+        for (int32_t i = 0; i < req.n_topics; i++) {
+            struct kp_offset_commit_resp_partition *ps =
+                (struct kp_offset_commit_resp_partition *)topics[i].partitions;
+            for (int32_t j = 0; j < topics[i].n_partitions; j++)
+                if (ps[j].error_code == KP_ERR_NONE && gerr == KP_ERR_NONE)
+                    ps[j].error_code = commit_error(results[k++]);
+        }
+    }
+    struct kp_offset_commit_resp resp = {
+        .throttle_time_ms = 0, .n_topics = req.n_topics, .topics = topics};
+    rc = BR_ENCODE(r, kp_offset_commit_resp_encode, &resp);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+/* ---- OffsetFetch -------------------------------------------------------------------------- */
+
+/* Copies a view into the arena (the store's memory is valid during its callback only). */
+static bool arena_copy(struct kp_arena *a, const char *p, size_t n, struct kp_str *out)
+{
+    if (n == 0) {
+        *out = (struct kp_str){"", 0};
+        return true;
+    }
+    char *m = kp_arena_alloc(a, n, 1);
+    if (!m)
+        return false;
+    memcpy(m, p, n);
+    *out = (struct kp_str){m, (int32_t)n};
+    return true;
+}
+
+struct one_ctx {
+    struct kp_arena *a;
+    struct kp_offset_fetch_resp_partition *out;
+    bool full;
+};
+
+static void one_found(void *arg, const struct st_offset_entry *e)
+{
+    struct one_ctx *c = arg;
+    c->out->committed_offset = e->offset;
+    if (!arena_copy(c->a, e->metadata, e->metadata_len, &c->out->metadata))
+        c->full = true;
+}
+
+struct all_ctx {
+    struct kp_arena *a;
+    struct kp_offset_fetch_resp_topic *topics; /* room for cap (one topic per entry at most) */
+    struct kp_offset_fetch_resp_partition *parts;
+    int32_t cap, ntopics, nparts;
+    bool full;
+};
+
+static void all_found(void *arg, const struct st_offset_entry *e)
+{
+    struct all_ctx *c = arg;
+    if (c->full || c->nparts == c->cap) {
+        c->full = true; /* committed to meanwhile: the caller tries again with more room */
+        return;
+    }
+    struct kp_offset_fetch_resp_topic *t = c->ntopics ? &c->topics[c->ntopics - 1] : NULL;
+    if (!t || (size_t)t->name.len != e->topic_len || memcmp(t->name.ptr, e->topic, e->topic_len)) {
+        t = &c->topics[c->ntopics++];
+        if (!arena_copy(c->a, e->topic, e->topic_len, &t->name)) {
+            c->full = true;
+            return;
+        }
+        t->partitions = &c->parts[c->nparts];
+        t->n_partitions = 0;
+    }
+    struct kp_offset_fetch_resp_partition *p = &c->parts[c->nparts++];
+    t->n_partitions++;
+    p->partition_index = e->partition;
+    p->committed_offset = e->offset;
+    p->error_code = KP_ERR_NONE;
+    if (!arena_copy(c->a, e->metadata, e->metadata_len, &p->metadata))
+        c->full = true;
+}
+
+static void count_found(void *arg, const struct st_offset_entry *e)
+{
+    size_t *bytes = arg;
+    *bytes += e->topic_len + e->metadata_len;
+}
+
+/*
+ * Builds the response into an encode arena of cap bytes. 0, or -ENOSPC when cap was too
+ * small (metadata longer than guessed, or commits meanwhile), or -errno.
+ */
+static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req, size_t cap,
+                       struct kp_offset_fetch_resp *resp)
+{
+    struct br_server *srv = q->srv;
+    struct kp_arena a;
+    int rc = br_enc_arena(q, &a, cap);
+    if (rc < 0)
+        return rc;
+    *resp = (struct kp_offset_fetch_resp){.throttle_time_ms = 0, .error_code = KP_ERR_NONE};
+    const char *g = req->group_id.ptr;
+    size_t glen = req->group_id.len > 0 ? (size_t)req->group_id.len : 0;
+    if (glen == 0 && (q->api_version >= 2 || req->n_topics < 0)) {
+        resp->error_code = KP_ERR_INVALID_GROUP_ID;
+        return 0;
+    }
+    if (req->n_topics < 0) {
+        /* every committed partition of the group */
+        size_t bytes = 0;
+        int n = st_offsets_foreach(srv->offsets, g, glen, count_found, &bytes);
+        if (n < 0)
+            return n;
+        int32_t want = n + 16; /* room for commits that land between the two passes */
+        struct all_ctx c = {.a = &a, .cap = want};
+        c.topics = kp_arena_alloc(&a, (size_t)want, sizeof(*c.topics));
+        c.parts = kp_arena_alloc(&a, (size_t)want, sizeof(*c.parts));
+        if (!c.topics || !c.parts)
+            return -ENOSPC;
+        n = st_offsets_foreach(srv->offsets, g, glen, all_found, &c);
+        if (n < 0)
+            return n;
+        if (c.full)
+            return -ENOSPC;
+        resp->n_topics = c.ntopics;
+        resp->topics = c.topics;
+        return 0;
+    }
+    struct kp_offset_fetch_resp_topic *topics =
+        kp_arena_alloc(&a, (size_t)req->n_topics, sizeof(*topics));
+    if (!topics && req->n_topics > 0)
+        return -ENOSPC;
+    for (int32_t i = 0; i < req->n_topics; i++) {
+        const struct kp_offset_fetch_req_topic *t = &req->topics[i];
+        struct kp_offset_fetch_resp_partition *ps =
+            kp_arena_alloc(&a, (size_t)t->n_partition_indexes, sizeof(*ps));
+        if (!ps && t->n_partition_indexes > 0)
+            return -ENOSPC;
+        for (int32_t j = 0; j < t->n_partition_indexes; j++) {
+            ps[j] = (struct kp_offset_fetch_resp_partition){
+                .partition_index = t->partition_indexes[j],
+                .committed_offset = -1,
+                .metadata = {"", 0},
+                .error_code = glen == 0 ? KP_ERR_INVALID_GROUP_ID : KP_ERR_NONE,
+            };
+            if (glen == 0 || t->name.len <= 0)
+                continue;
+            struct one_ctx c = {.a = &a, .out = &ps[j]};
+            rc = st_offsets_lookup(srv->offsets, g, glen, t->name.ptr, (size_t)t->name.len,
+                                   t->partition_indexes[j], one_found, &c);
+            if (rc < 0 && rc != -ENOENT)
+                return rc;
+            if (c.full)
+                return -ENOSPC;
+        }
+        topics[i] = (struct kp_offset_fetch_resp_topic){
+            .name = t->name, .n_partitions = t->n_partition_indexes, .partitions = ps};
+    }
+    resp->n_topics = req->n_topics;
+    resp->topics = topics;
+    return 0;
+}
+
+int br_api_offset_fetch(struct br_req *q, struct br_resp *r)
+{
+    struct kp_offset_fetch_req req;
+    int rc = BR_DECODE(q, kp_offset_fetch_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    size_t ntopics = req.n_topics > 0 ? (size_t)req.n_topics : 0, nparts = 0;
+    for (size_t i = 0; i < ntopics; i++)
+        nparts += (size_t)req.topics[i].n_partition_indexes;
+    /* arrays, plus 4 KiB of metadata to start with; doubled while it does not fit */
+    size_t cap = kp_arena_need(ntopics + nparts + 2,
+                               ntopics * sizeof(struct kp_offset_fetch_resp_topic) +
+                                   nparts * sizeof(struct kp_offset_fetch_resp_partition)) +
+                 4096;
+    struct kp_offset_fetch_resp resp;
+    for (int attempt = 0;; attempt++) {
+        rc = fetch_build(q, &req, cap, &resp);
+        if (rc != -ENOSPC)
+            break;
+        if (attempt == 24) { /* 4 KiB << 24: far past anything the store can hold */
+            rc = -ENOMEM;
+            break;
+        }
+        cap *= 2;
+    }
+    if (rc < 0) {
+        br_err("OffsetFetch group %.*s: %s", req.group_id.len, req.group_id.ptr, strerror(-rc));
+        resp = (struct kp_offset_fetch_resp){.error_code = KP_ERR_UNKNOWN_SERVER_ERROR};
+        if (q->api_version < 2)
+            return rc; /* v1 has no field for it: close the connection */
+    }
+    rc = BR_ENCODE(r, kp_offset_fetch_resp_encode, &resp);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+/* ---- the store's life in the server ------------------------------------------------------- */
+
+static void offsets_log(void *arg, const char *msg)
+{
+    (void)arg;
+    br_warn("%s", msg);
+}
+
+int br_offsets_open(struct br_server *srv)
+{
+    const struct br_config *cfg = srv->cfg;
+    struct st_offsets_opts o;
+    st_offsets_opts_default(&o);
+    o.metadata_max_bytes = cfg->offset_metadata_max_bytes;
+    o.flush_interval_messages = cfg->log.flush_interval_messages;
+    o.flush_interval_ms = cfg->log.flush_interval_ms;
+    o.log_fn = offsets_log;
+    int rc = st_offsets_open(cfg->data_dir, &o, &srv->offsets);
+    if (rc < 0) {
+        br_err("cannot open the committed offsets in %s/%s: %s", cfg->data_dir, ST_OFFSETS_DIR,
+               strerror(-rc));
+        return rc;
+    }
+    struct st_offsets_stats s;
+    st_offsets_stats(srv->offsets, &s);
+    br_info("committed offsets: %lld partition(s) of %lld group(s)", (long long)s.entries,
+            (long long)s.groups);
+    return 0;
+}
+
+void br_offsets_close(struct br_server *srv)
+{
+    st_offsets_close(srv->offsets); /* fdatasync */
+    srv->offsets = NULL;
+}
+
+/* A group with members keeps its offsets (-1); otherwise retention counts from its commits
+ * and from the last check that saw members (st_offsets_expire). Called under the offsets
+ * store's mutex; takes the coordinator's (lock order: offsets, then groups; the coordinator
+ * never calls into the offsets store). */
+static int64_t group_empty_since(void *arg, const char *group, size_t len)
+{
+    struct br_server *srv = arg;
+    if (!srv->groups)
+        return 0;
+    struct br_group_info info;
+    br_group_describe(srv->groups, (struct kp_str){group, (int32_t)len}, &info);
+    return info.n_members > 0 ? -1 : 0;
+}
+
+void br_offsets_housekeeping(struct br_server *srv, bool expire)
+{
+    if (!srv->offsets)
+        return;
+    st_offsets_maintain(srv->offsets);
+    if (!expire)
+        return;
+    int n = st_offsets_expire(srv->offsets, br_wall_ms(), srv->cfg->offsets_retention_ms,
+                              group_empty_since, srv);
+    if (n > 0)
+        br_info("offsets.retention.minutes: %d committed offset(s) of empty groups expired", n);
+    else if (n < 0)
+        br_warn("committed offsets retention: %s", strerror(-n));
+}
