@@ -35,6 +35,8 @@ static bool handled(int16_t key)
     case KP_API_PRODUCE:
     case KP_API_FETCH:
     case KP_API_LIST_OFFSETS:
+    case KP_API_OFFSET_COMMIT:
+    case KP_API_OFFSET_FETCH:
     case KP_API_FIND_COORDINATOR:
     case KP_API_JOIN_GROUP:
     case KP_API_SYNC_GROUP:

@@ -22,8 +22,8 @@ START_TEST(test_api_advertised_table)
 {
     /* Exactly kafka-protocol-notes.md §0 for the implemented APIs, sorted by key. */
     static const struct kp_api_range want[] = {
-        {0, 3, 7},  {1, 4, 11}, {2, 1, 2},  {3, 0, 4},  {10, 0, 2}, {11, 0, 5},
-        {12, 0, 3}, {13, 0, 1}, {14, 0, 3}, {18, 0, 3}, {19, 0, 4}, {20, 0, 3},
+        {0, 3, 7},  {1, 4, 11}, {2, 1, 2},  {3, 0, 4},  {8, 2, 5},  {9, 1, 4},  {10, 0, 2},
+        {11, 0, 5}, {12, 0, 3}, {13, 0, 1}, {14, 0, 3}, {18, 0, 3}, {19, 0, 4}, {20, 0, 3},
     };
     size_t n = 0;
     const struct kp_api_range *t = kp_api_advertised(&n);
@@ -38,7 +38,7 @@ START_TEST(test_api_advertised_table)
         ck_assert(!kp_api_supported(t[i].api_key, (int16_t)(t[i].min_version - 1)));
         ck_assert(!kp_api_supported(t[i].api_key, (int16_t)(t[i].max_version + 1)));
     }
-    ck_assert_ptr_null(kp_api_find(KP_API_OFFSET_COMMIT)); /* not handled yet */
+    ck_assert_ptr_null(kp_api_find(KP_API_INIT_PRODUCER_ID)); /* not implemented */
     ck_assert_ptr_null(kp_api_find(999));
     ck_assert(!kp_api_supported(999, 0));
 }
@@ -364,11 +364,13 @@ START_TEST(test_api_versions_resp_v0_golden)
     kp_wr_init(&wr, buf, sizeof buf);
     ck_assert_int_eq(kp_api_versions_resp_encode(&wr, 0, &resp), 0);
     EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00,     /* error_code */
-                 0x00, 0x00, 0x00, 0x0c,              /* int32 count */
+                 0x00, 0x00, 0x00, 0x0e,              /* int32 count */
                  0x00, 0x00, 0x00, 0x03, 0x00, 0x07,  /* Produce 3-7 */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0b,  /* Fetch 4-11 */
                  0x00, 0x02, 0x00, 0x01, 0x00, 0x02,  /* ListOffsets 1-2 */
                  0x00, 0x03, 0x00, 0x00, 0x00, 0x04,  /* Metadata 0-4 */
+                 0x00, 0x08, 0x00, 0x02, 0x00, 0x05,  /* OffsetCommit 2-5 */
+                 0x00, 0x09, 0x00, 0x01, 0x00, 0x04,  /* OffsetFetch 1-4 */
                  0x00, 0x0a, 0x00, 0x00, 0x00, 0x02,  /* FindCoordinator 0-2 */
                  0x00, 0x0b, 0x00, 0x00, 0x00, 0x05,  /* JoinGroup 0-5 */
                  0x00, 0x0c, 0x00, 0x00, 0x00, 0x03,  /* Heartbeat 0-3 */
@@ -391,14 +393,16 @@ START_TEST(test_api_versions_resp_v3_golden)
     ck_assert_int_eq(kp_resp_hdr_encode(&wr, KP_API_API_VERSIONS, 3, 0x11223344), 0);
     ck_assert_int_eq(kp_api_versions_resp_encode(&wr, 3, &resp), 0);
     ck_assert_int_eq(kp_frame_end(&wr, pos), 0);
-    EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00, 0x00, 0x60, /* size = 96 */
+    EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00, 0x00, 0x6e, /* size = 110 */
                  0x11, 0x22, 0x33, 0x44,                      /* correlation_id, no tags */
                  0x00, 0x00,                                  /* error_code */
-                 0x0d,                                        /* uvarint(12 + 1) */
+                 0x0f,                                        /* uvarint(14 + 1) */
                  0x00, 0x00, 0x00, 0x03, 0x00, 0x07, 0x00,    /* each entry ends with tags */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0b, 0x00,    /**/
                  0x00, 0x02, 0x00, 0x01, 0x00, 0x02, 0x00,    /**/
                  0x00, 0x03, 0x00, 0x00, 0x00, 0x04, 0x00,    /**/
+                 0x00, 0x08, 0x00, 0x02, 0x00, 0x05, 0x00,    /**/
+                 0x00, 0x09, 0x00, 0x01, 0x00, 0x04, 0x00,    /**/
                  0x00, 0x0a, 0x00, 0x00, 0x00, 0x02, 0x00,    /**/
                  0x00, 0x0b, 0x00, 0x00, 0x00, 0x05, 0x00,    /**/
                  0x00, 0x0c, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
