@@ -1,0 +1,294 @@
+/*
+ * test_offsets_commit — OffsetCommit v2-5 and OffsetFetch v1-4 against a real splicelogd:
+ * commits read back at every version, topics = null, per-partition errors (unknown partition,
+ * metadata too large, empty group id), the top-level error of OffsetFetch v2+ (last on the
+ * wire: tb_offsets decodes the exact layout), commits that survive a SIGTERM restart and a
+ * kill -9, and a "simple" consumer (generation -1, no member id) committing for a group that
+ * has no members while a commit with a made-up generation is refused.
+ */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../support/tb_broker.h"
+#include "../support/tb_check.h"
+#include "../support/tb_kafka.h"
+#include "../support/tb_offsets.h"
+
+enum {
+    ERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
+    ERR_OFFSET_METADATA_TOO_LARGE = 12,
+    ERR_ILLEGAL_GENERATION = 22,
+    ERR_INVALID_GROUP_ID = 24,
+    ERR_UNKNOWN_MEMBER_ID = 25,
+};
+
+static struct tb_broker B;
+
+static void setup(void)
+{
+    memset(&B, 0, sizeof B);
+    tb_ck_start(&B, NULL);
+}
+
+static void teardown(void) { tb_ck_finish(&B); }
+
+static int conn(void) { return tb_ck_connect(&B); }
+
+static void create_topic(int fd, const char *topic, int n)
+{
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(fd, topic, n, &err), 0);
+    ck_assert_msg(err == 0, "CreateTopics %s: %d", topic, err);
+}
+
+static void commit_ok(int fd, int16_t v, const char *group, const struct tb_ofs_part *parts, int n)
+{
+    struct tb_ofs_resp out;
+    int rc = tb_offset_commit(fd, v, group, -1, "", parts, n, &out);
+    ck_assert_msg(rc == 0, "OffsetCommit v%d: %s", v, strerror(-rc));
+    ck_assert_int_eq(out.n, n);
+    for (int i = 0; i < n; i++) {
+        const struct tb_ofs_result *x = tb_ofs_find(&out, parts[i].topic, parts[i].partition);
+        ck_assert_ptr_nonnull(x);
+        ck_assert_msg(x->error == 0, "OffsetCommit v%d %s/%d: error %d", v, parts[i].topic,
+                      parts[i].partition, x->error);
+    }
+}
+
+/* Fetches (topic, partition) of group at version v; checks offset and metadata. */
+static void expect_committed(int fd, int16_t v, const char *group, const char *topic, int32_t part,
+                             int64_t offset, const char *meta)
+{
+    struct tb_ofs_part q = {.topic = topic, .partition = part};
+    struct tb_ofs_resp out;
+    int rc = tb_offset_fetch(fd, v, group, &q, 1, &out);
+    ck_assert_msg(rc == 0, "OffsetFetch v%d: %s", v, strerror(-rc));
+    ck_assert_int_eq(out.error, 0);
+    ck_assert_int_eq(out.n, 1);
+    ck_assert_str_eq(out.p[0].topic, topic);
+    ck_assert_int_eq(out.p[0].partition, part);
+    ck_assert_int_eq(out.p[0].error, 0);
+    ck_assert_msg(out.p[0].offset == offset, "OffsetFetch v%d %s %s/%d: %lld, want %lld", v, group,
+                  topic, part, (long long)out.p[0].offset, (long long)offset);
+    ck_assert_int_ge(out.p[0].meta_len, 0); /* empty, never null */
+    ck_assert_str_eq(out.p[0].metadata, meta);
+}
+
+START_TEST(commit_v2_v5_fetch_v1_v4)
+{
+    int fd = conn();
+    create_topic(fd, "t", 3);
+    struct tb_ofs_part c2[] = {{"t", 0, 10, "from v2"}, {"t", 1, 11, NULL}};
+    commit_ok(fd, 2, "g", c2, 2);
+    for (int16_t v = 1; v <= 4; v++) {
+        expect_committed(fd, v, "g", "t", 0, 10, "from v2");
+        expect_committed(fd, v, "g", "t", 1, 11, "");
+        expect_committed(fd, v, "g", "t", 2, -1, ""); /* nothing committed */
+    }
+    struct tb_ofs_part c5[] = {{"t", 1, 21, "from v5"}, {"t", 2, 22, ""}};
+    commit_ok(fd, 5, "g", c5, 2);
+    struct tb_ofs_part c3[] = {{"t", 0, 30, "v3"}};
+    commit_ok(fd, 3, "g", c3, 1);
+    struct tb_ofs_part c4[] = {{"t", 0, 40, "v4"}};
+    commit_ok(fd, 4, "g", c4, 1);
+    for (int16_t v = 1; v <= 4; v++) {
+        expect_committed(fd, v, "g", "t", 0, 40, "v4");
+        expect_committed(fd, v, "g", "t", 1, 21, "from v5");
+        expect_committed(fd, v, "g", "t", 2, 22, "");
+        expect_committed(fd, v, "other-group", "t", 0, -1, "");
+    }
+    /* several partitions in one fetch, answered in request order */
+    struct tb_ofs_part q[] = {{"t", 2, 0, NULL}, {"t", 0, 0, NULL}, {"nope", 0, 0, NULL}};
+    struct tb_ofs_resp out;
+    ck_assert_int_eq(tb_offset_fetch(fd, 4, "g", q, 3, &out), 0);
+    ck_assert_int_eq(out.n, 3);
+    ck_assert_int_eq(out.p[0].partition, 2);
+    ck_assert_int_eq(out.p[0].offset, 22);
+    ck_assert_int_eq(out.p[1].partition, 0);
+    ck_assert_int_eq(out.p[1].offset, 40);
+    /* a topic that does not exist: -1, no error (as Kafka answers from v1 on) */
+    ck_assert_str_eq(out.p[2].topic, "nope");
+    ck_assert_int_eq(out.p[2].offset, -1);
+    ck_assert_int_eq(out.p[2].error, 0);
+    close(fd);
+}
+END_TEST
+
+START_TEST(fetch_all_topics_null)
+{
+    int fd = conn();
+    create_topic(fd, "a", 2);
+    create_topic(fd, "b", 4);
+    struct tb_ofs_part c[] = {{"b", 3, 300, "m3"}, {"a", 1, 101, NULL}, {"b", 0, 3000, NULL}};
+    commit_ok(fd, 5, "all", c, 3);
+    struct tb_ofs_part other[] = {{"a", 0, 7, NULL}};
+    commit_ok(fd, 5, "someone-else", other, 1);
+    for (int16_t v = 2; v <= 4; v++) {
+        struct tb_ofs_resp out;
+        ck_assert_int_eq(tb_offset_fetch(fd, v, "all", NULL, -1, &out), 0);
+        ck_assert_int_eq(out.error, 0);
+        ck_assert_int_eq(out.n, 3);
+        /* grouped by topic, partitions ascending */
+        ck_assert_str_eq(out.p[0].topic, "a");
+        ck_assert_int_eq(out.p[0].partition, 1);
+        ck_assert_int_eq(out.p[0].offset, 101);
+        ck_assert_str_eq(out.p[1].topic, "b");
+        ck_assert_int_eq(out.p[1].partition, 0);
+        ck_assert_int_eq(out.p[1].offset, 3000);
+        ck_assert_str_eq(out.p[2].topic, "b");
+        ck_assert_int_eq(out.p[2].partition, 3);
+        ck_assert_int_eq(out.p[2].offset, 300);
+        ck_assert_str_eq(out.p[2].metadata, "m3");
+        /* a group with nothing committed: no topics, no error */
+        ck_assert_int_eq(tb_offset_fetch(fd, v, "nobody", NULL, -1, &out), 0);
+        ck_assert_int_eq(out.error, 0);
+        ck_assert_int_eq(out.n, 0);
+    }
+    close(fd);
+}
+END_TEST
+
+START_TEST(per_partition_errors)
+{
+    int fd = conn();
+    create_topic(fd, "t", 2);
+    char *big = malloc(4098);
+    ck_assert_ptr_nonnull(big);
+    memset(big, 'x', 4097);
+    big[4097] = 0; /* 4097 bytes: one past offset.metadata.max.bytes */
+    char *max = strdup(big);
+    max[4096] = 0; /* exactly the limit */
+    struct tb_ofs_part c[] = {
+        {"t", 0, 5, "ok"},    {"t", 2, 6, NULL},  {"t", 1, 7, big},
+        {"nope", 0, 8, NULL}, {"t", -1, 9, NULL},
+    };
+    for (int16_t v = 2; v <= 5; v++) {
+        struct tb_ofs_resp out;
+        ck_assert_int_eq(tb_offset_commit(fd, v, "g", -1, "", c, 5, &out), 0);
+        ck_assert_int_eq(out.n, 5);
+        ck_assert_int_eq(tb_ofs_find(&out, "t", 0)->error, 0);
+        ck_assert_int_eq(tb_ofs_find(&out, "t", 2)->error, ERR_UNKNOWN_TOPIC_OR_PARTITION);
+        ck_assert_int_eq(tb_ofs_find(&out, "t", 1)->error, ERR_OFFSET_METADATA_TOO_LARGE);
+        ck_assert_int_eq(tb_ofs_find(&out, "nope", 0)->error, ERR_UNKNOWN_TOPIC_OR_PARTITION);
+        ck_assert_int_eq(tb_ofs_find(&out, "t", -1)->error, ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    }
+    /* the good one is committed, the refused ones are not */
+    expect_committed(fd, 4, "g", "t", 0, 5, "ok");
+    expect_committed(fd, 4, "g", "t", 1, -1, "");
+    /* metadata of exactly the limit is taken and read back whole */
+    struct tb_ofs_part m[] = {{"t", 1, 77, max}};
+    commit_ok(fd, 5, "g", m, 1);
+    struct tb_ofs_part q = {.topic = "t", .partition = 1};
+    struct tb_ofs_resp out;
+    ck_assert_int_eq(tb_offset_fetch(fd, 4, "g", &q, 1, &out), 0);
+    ck_assert_int_eq(out.p[0].offset, 77);
+    ck_assert_int_eq(out.p[0].meta_len, 4096);
+
+    /* an empty group id: every commit partition, the fetch's top-level error (v2+) */
+    struct tb_ofs_part e[] = {{"t", 0, 1, NULL}, {"t", 1, 2, NULL}};
+    for (int16_t v = 2; v <= 5; v++) {
+        ck_assert_int_eq(tb_offset_commit(fd, v, "", -1, "", e, 2, &out), 0);
+        ck_assert_int_eq(out.n, 2);
+        ck_assert_int_eq(out.p[0].error, ERR_INVALID_GROUP_ID);
+        ck_assert_int_eq(out.p[1].error, ERR_INVALID_GROUP_ID);
+    }
+    for (int16_t v = 2; v <= 4; v++) {
+        ck_assert_int_eq(tb_offset_fetch(fd, v, "", e, 2, &out), 0);
+        ck_assert_int_eq(out.error, ERR_INVALID_GROUP_ID);
+        ck_assert_int_eq(out.n, 0);
+        ck_assert_int_eq(tb_offset_fetch(fd, v, "", NULL, -1, &out), 0);
+        ck_assert_int_eq(out.error, ERR_INVALID_GROUP_ID);
+    }
+    ck_assert_int_eq(tb_offset_fetch(fd, 1, "", e, 2, &out), 0); /* v1: per partition */
+    ck_assert_int_eq(out.n, 2);
+    ck_assert_int_eq(out.p[0].error, ERR_INVALID_GROUP_ID);
+    ck_assert_int_eq(out.p[0].offset, -1);
+    free(big);
+    free(max);
+    close(fd);
+}
+END_TEST
+
+START_TEST(survive_sigterm_and_kill9)
+{
+    int fd = conn();
+    create_topic(fd, "t", 4);
+    struct tb_ofs_part c[] = {{"t", 0, 100, "zero"}, {"t", 3, 103, NULL}};
+    commit_ok(fd, 5, "durable", c, 2);
+    close(fd);
+    tb_ck_stop_clean(&B);
+    tb_ck_start(&B, NULL);
+    fd = conn();
+    expect_committed(fd, 4, "durable", "t", 0, 100, "zero");
+    expect_committed(fd, 4, "durable", "t", 3, 103, "");
+    /* many commits, the last ones acknowledged just before a kill -9 */
+    for (int i = 0; i < 200; i++) {
+        struct tb_ofs_part k[] = {{"t", i % 4, 1000 + i, i % 2 ? "odd" : "even"}};
+        commit_ok(fd, i % 2 ? 5 : 2, "durable", k, 1);
+    }
+    close(fd);
+    ck_assert_int_eq(tb_broker_stop(&B, SIGKILL) & 0x7f, SIGKILL);
+    tb_ck_start(&B, NULL);
+    fd = conn();
+    for (int p = 0; p < 4; p++) {
+        int i = 196 + p; /* the last commit of partition p */
+        expect_committed(fd, 1, "durable", "t", p, 1000 + i, i % 2 ? "odd" : "even");
+    }
+    /* and commits go on after the recovery */
+    struct tb_ofs_part more[] = {{"t", 1, 5000, NULL}};
+    commit_ok(fd, 5, "durable", more, 1);
+    expect_committed(fd, 4, "durable", "t", 1, 5000, "");
+    close(fd);
+}
+END_TEST
+
+START_TEST(simple_consumer_without_members)
+{
+    int fd = conn();
+    create_topic(fd, "t", 1);
+    /* generation -1, no member id: allowed, the group has no members */
+    struct tb_ofs_part c[] = {{"t", 0, 42, "simple"}};
+    commit_ok(fd, 5, "simple-group", c, 1);
+    commit_ok(fd, 2, "simple-group", c, 1);
+    expect_committed(fd, 4, "simple-group", "t", 0, 42, "simple");
+    /* a generation and member the coordinator never handed out: refused, nothing stored */
+    struct tb_ofs_part bad[] = {{"t", 0, 99, NULL}};
+    struct tb_ofs_resp out;
+    ck_assert_int_eq(tb_offset_commit(fd, 5, "simple-group", 7, "made-up-member", bad, 1, &out), 0);
+    ck_assert_int_eq(out.n, 1);
+    ck_assert_msg(out.p[0].error == ERR_ILLEGAL_GENERATION ||
+                      out.p[0].error == ERR_UNKNOWN_MEMBER_ID,
+                  "commit by an unknown member: error %d", out.p[0].error);
+    expect_committed(fd, 4, "simple-group", "t", 0, 42, "simple");
+    close(fd);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("offsets_commit");
+    TCase *tc = tcase_create("offsets_commit");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 90);
+    tcase_add_test(tc, commit_v2_v5_fetch_v1_v4);
+    tcase_add_test(tc, fetch_all_topics_null);
+    tcase_add_test(tc, per_partition_errors);
+    tcase_add_test(tc, survive_sigterm_and_kill9);
+    tcase_add_test(tc, simple_consumer_without_members);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
