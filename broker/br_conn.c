@@ -299,7 +299,12 @@ void br_conn_send_mem(struct br_conn *c, bool link)
         pi++;
         off = 0;
     }
-    unsigned flags = MSG_NOSIGNAL | MSG_WAITALL | (more ? MSG_MORE : 0);
+    /* A kernel-TLS socket (tls_sw_sendmsg) refuses every flag but MSG_MORE, MSG_DONTWAIT and
+     * MSG_NOSIGNAL with EOPNOTSUPP; without MSG_WAITALL a short send just goes on at the next
+     * step, from the position it reached. */
+    unsigned flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0);
+    if (c->xfer != &br_xfer_ktls)
+        flags |= MSG_WAITALL;
     struct io_uring_sqe *sqe = br_ring_sqe(&c->loop->ring, &c->send_op);
     if (niov == 1) {
         io_uring_prep_send(sqe, c->fd, c->iov[0].iov_base, c->iov[0].iov_len, (int)flags);
