@@ -507,6 +507,78 @@ START_TEST(t_flush_every_commit)
 }
 END_TEST
 
+/* Every byte of a record in the middle, flipped: that record and everything after it go, the
+ * ones before stay, and the store works on. */
+START_TEST(t_flip_every_byte_of_a_middle_record)
+{
+    struct st_offsets *o = open_store();
+    ck_assert_int_eq(commit(o, "g", "t", 0, 1, "one", 1), 0);
+    int64_t a = file_size(logpath);
+    ck_assert_int_eq(commit(o, "g", "t", 1, 2, "two", 1), 0);
+    int64_t b = file_size(logpath);
+    ck_assert_int_eq(commit(o, "g", "t", 2, 3, "three", 1), 0);
+    st_offsets_close(o);
+    size_t len;
+    uint8_t *orig = tst_slurp(logpath, &len);
+    for (int64_t pos = a; pos < b; pos++) {
+        for (int bit = 0; bit < 8; bit += 7) {
+            uint8_t *d = malloc(len);
+            ck_assert_ptr_nonnull(d);
+            memcpy(d, orig, len);
+            d[pos] ^= (uint8_t)(1u << bit);
+            tst_spit(logpath, d, len);
+            free(d);
+            nlines = 0;
+            o = open_store();
+            ck_assert_int_eq(get(o, "g", "t", 0, NULL), 1);
+            ck_assert_int_eq(get(o, "g", "t", 1, NULL), -1);
+            ck_assert_int_eq(get(o, "g", "t", 2, NULL), -1);
+            ck_assert_int_eq(nlines, 1);
+            ck_assert_int_eq(file_size(logpath), a);
+            ck_assert_int_eq(commit(o, "g", "t", 1, 20, NULL, 2), 0);
+            st_offsets_close(o);
+        }
+    }
+    free(orig);
+}
+END_TEST
+
+/* Garbage of every length up to 4 KiB after a valid header (and after a valid record): the
+ * open never fails or crashes, keeps what was valid, and ends the file at a record boundary. */
+START_TEST(t_random_garbage_tail)
+{
+    struct st_offsets *o = open_store();
+    ck_assert_int_eq(commit(o, "g", "t", 0, 7, "keep", 1), 0);
+    int64_t good = file_size(logpath);
+    st_offsets_close(o);
+    size_t len;
+    uint8_t *orig = tst_slurp(logpath, &len);
+    uint64_t rng = 2024;
+    uint8_t *d = malloc(len + 4096);
+    ck_assert_ptr_nonnull(d);
+    for (int round = 0; round < 300; round++) {
+        size_t keep = round % 2 ? 16 : len; /* header only, or header + one record */
+        size_t extra = (size_t)(tst_rand(&rng) % 4096) + 1;
+        memcpy(d, orig, keep);
+        for (size_t i = 0; i < extra; i++)
+            d[keep + i] = (uint8_t)tst_rand(&rng);
+        if (round % 5 == 0 && extra >= 4) { /* a plausible length field, lying */
+            d[keep] = 0;
+            d[keep + 1] = 0;
+            d[keep + 2] = (uint8_t)(tst_rand(&rng) % 16);
+            d[keep + 3] = (uint8_t)tst_rand(&rng);
+        }
+        tst_spit(logpath, d, keep + extra);
+        o = open_store();
+        ck_assert_int_eq(get(o, "g", "t", 0, NULL), keep == len ? 7 : -1);
+        ck_assert_int_eq(file_size(logpath), keep == len ? good : 16);
+        st_offsets_close(o);
+    }
+    free(d);
+    free(orig);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_offsets");
@@ -518,6 +590,8 @@ static Suite *suite(void)
     tcase_add_test(tc, t_reopen_replays_in_order);
     tcase_add_test(tc, t_torn_tail_every_byte);
     tcase_add_test(tc, t_corrupt_crc_in_the_middle);
+    tcase_add_test(tc, t_flip_every_byte_of_a_middle_record);
+    tcase_add_test(tc, t_random_garbage_tail);
     tcase_add_test(tc, t_compaction_keeps_live_set);
     tcase_add_test(tc, t_metadata_limit);
     tcase_add_test(tc, t_retention_of_empty_groups);
