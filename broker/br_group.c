@@ -36,6 +36,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "br_log.h"
 #include "br_loop.h"
 #include "kp_api.h"
 
@@ -349,8 +350,10 @@ static int32_t max_rebalance_timeout(const struct group *grp)
     return t;
 }
 
-static void prepare_rebalance(struct br_groups *g, struct group *grp, int64_t now)
+static void prepare_rebalance(struct br_groups *g, struct group *grp, int64_t now, const char *why)
 {
+    br_info("group %.*s: preparing to rebalance in state %s with generation %d (%s)",
+            (int)grp->id_len, grp->id, br_group_state_name(grp->state), grp->generation, why);
     if (grp->state == BR_GROUP_COMPLETING_REBALANCE) {
         /* followers waiting for assignments that will never come: rejoin */
         for (int32_t i = 0; i < grp->n_members; i++) {
@@ -493,6 +496,8 @@ static void complete_join(struct br_groups *g, struct group *grp, int64_t now)
         grp->state = BR_GROUP_EMPTY;
         grp->protocol_name[0] = 0;
         grp->leader = NULL;
+        br_info("group %.*s: generation %d has no members: Empty", (int)grp->id_len, grp->id,
+                grp->generation);
         return;
     }
     if (!grp->leader)
@@ -500,6 +505,9 @@ static void complete_join(struct br_groups *g, struct group *grp, int64_t now)
     const struct proto_copy *p = choose_protocol(grp, grp->leader);
     snprintf(grp->protocol_name, sizeof(grp->protocol_name), "%s", p ? p->name : "");
     grp->state = BR_GROUP_COMPLETING_REBALANCE;
+    br_info("group %.*s: generation %d with %d member(s), protocol %s, leader %.*s",
+            (int)grp->id_len, grp->id, grp->generation, grp->n_members, grp->protocol_name,
+            (int)grp->leader->id_len, grp->leader->id);
     for (int32_t i = 0; i < grp->n_members; i++) {
         struct member *m = grp->members[i];
         struct br_group_waiter *w = m->join_w;
@@ -521,12 +529,12 @@ static void try_complete_join(struct br_groups *g, struct group *grp, int64_t no
 }
 
 /* Membership changed (a member left or expired). */
-static void members_changed(struct br_groups *g, struct group *grp, int64_t now)
+static void members_changed(struct br_groups *g, struct group *grp, int64_t now, const char *why)
 {
     switch (grp->state) {
     case BR_GROUP_STABLE:
     case BR_GROUP_COMPLETING_REBALANCE:
-        prepare_rebalance(g, grp, now);
+        prepare_rebalance(g, grp, now, why);
         try_complete_join(g, grp, now);
         break;
     case BR_GROUP_PREPARING_REBALANCE:
@@ -678,7 +686,7 @@ void br_group_join(struct br_groups *g, const struct br_group_join_req *req,
             grp->new_member_joined = true;
             try_complete_join(g, grp, now);
         } else {
-            prepare_rebalance(g, grp, now);
+            prepare_rebalance(g, grp, now, "a new member joined");
             try_complete_join(g, grp, now);
         }
         goto out;
@@ -710,7 +718,7 @@ void br_group_join(struct br_groups *g, const struct br_group_join_req *req,
             break;
         }
         m->join_w = w;
-        prepare_rebalance(g, grp, now);
+        prepare_rebalance(g, grp, now, "a member changed its protocols");
         try_complete_join(g, grp, now);
         break;
     case BR_GROUP_STABLE:
@@ -719,7 +727,7 @@ void br_group_join(struct br_groups *g, const struct br_group_join_req *req,
             break;
         }
         m->join_w = w;
-        prepare_rebalance(g, grp, now);
+        prepare_rebalance(g, grp, now, "the leader or a member with new protocols rejoined");
         try_complete_join(g, grp, now);
         break;
     default: /* Empty: it has no members, so m cannot be one */
@@ -768,7 +776,7 @@ void br_group_sync(struct br_groups *g, const struct br_group_sync_req *req,
             if (too_big) {
                 m->sync_w = NULL;
                 deliver_sync(w, KP_ERR_INVALID_REQUEST, NULL, 0);
-                prepare_rebalance(g, grp, now);
+                prepare_rebalance(g, grp, now, "an assignment over group.max.member.bytes");
                 goto out;
             }
             for (int32_t i = 0; i < req->n_assignments; i++) {
@@ -781,7 +789,7 @@ void br_group_sync(struct br_groups *g, const struct br_group_sync_req *req,
                 if (!copy) {
                     m->sync_w = NULL;
                     deliver_sync(w, KP_ERR_UNKNOWN_SERVER_ERROR, NULL, 0);
-                    prepare_rebalance(g, grp, now);
+                    prepare_rebalance(g, grp, now, "out of memory storing the assignments");
                     goto out;
                 }
                 if (n)
@@ -858,7 +866,7 @@ int16_t br_group_leave(struct br_groups *g, struct kp_str group_id, struct kp_st
         err = KP_ERR_UNKNOWN_MEMBER_ID;
     else {
         remove_member(g, grp, idx, KP_ERR_UNKNOWN_MEMBER_ID);
-        members_changed(g, grp, now);
+        members_changed(g, grp, now, "a member left");
     }
     pthread_mutex_unlock(&g->lock);
     return err;
@@ -938,11 +946,14 @@ static int64_t tick_locked(struct br_groups *g)
                 struct member *m = grp->members[i];
                 if (m->join_w || m->sync_w || now < m->session_deadline)
                     continue;
+                br_info("group %.*s: member %.*s removed: no heartbeat within its session "
+                        "timeout (%d ms)",
+                        (int)grp->id_len, grp->id, (int)m->id_len, m->id, m->session_timeout_ms);
                 remove_member(g, grp, i, KP_ERR_UNKNOWN_MEMBER_ID);
                 removed = true;
             }
             if (removed)
-                members_changed(g, grp, now);
+                members_changed(g, grp, now, "a member's session expired");
             if (grp->state == BR_GROUP_PREPARING_REBALANCE && grp->join_deadline < next)
                 next = grp->join_deadline;
             for (int32_t i = 0; i < grp->n_members; i++) {

@@ -1,0 +1,341 @@
+/*
+ * test_groups — the group coordinator of a real splicelogd, spoken to in raw protocol
+ * (tests/support/tb_group.h, checked by two decoders): FindCoordinator v0-2 naming the
+ * listener the client connected to; two members joining (parked until the initial delay),
+ * syncing (the follower parked until the leader's assignments), heartbeating and leaving,
+ * the rest rebalancing; every JoinGroup, SyncGroup, Heartbeat and LeaveGroup version; a
+ * JoinGroup parked while its connection closes (dropped safely, the member later expires by
+ * session timeout); a parked JoinGroup answered NOT_COORDINATOR when the broker stops; bad
+ * inputs answered with Kafka's error codes, and undecodable requests closing the connection.
+ */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../support/tb_broker.h"
+#include "../support/tb_check.h"
+#include "../support/tb_group.h"
+#include "../support/tb_kafka.h"
+#include "kp_api.h"
+
+static struct tb_broker B;
+
+static void setup(void)
+{
+    static const char *const extra[] = {"-o", "group.initial.rebalance.delay.ms=200",
+                                        "-o", "group.min.session.timeout.ms=1000",
+                                        "-o", "num.network.threads=2",
+                                        NULL};
+    tb_ck_start_fresh(&B, extra);
+}
+
+static void teardown(void) { tb_ck_finish(&B); }
+
+static int conn(void) { return tb_ck_connect(&B); }
+
+static const struct tb_proto PROTOS[] = {{"range", "range-meta"}, {"roundrobin", "rr-meta"}};
+
+#define JOIN(fd, v, corr, group, session, member, out)                                             \
+    ck_assert_int_eq(                                                                              \
+        tb_join_group((fd), (v), (corr), (group), (session), 30000, (member), 2, PROTOS, (out)),   \
+        0)
+
+/* ---- FindCoordinator ------------------------------------------------------------------------ */
+
+START_TEST(find_coordinator_every_version)
+{
+    int fd = conn();
+    for (int16_t v = 0; v <= 2; v++) {
+        struct tb_find_coordinator fc;
+        ck_assert_int_eq(tb_find_coordinator(fd, v, 100 + v, "some-group", 0, &fc), 0);
+        ck_assert_int_eq(fc.error, 0);
+        ck_assert_int_eq(fc.node_id, 0);
+        ck_assert_str_eq(fc.host, "127.0.0.1");
+        ck_assert_int_eq(fc.port, B.port);
+    }
+    for (int16_t v = 1; v <= 2; v++) {
+        struct tb_find_coordinator fc;
+        ck_assert_int_eq(tb_find_coordinator(fd, v, 110 + v, "txn", 1, &fc), 0);
+        ck_assert_int_eq(fc.error, KP_ERR_COORDINATOR_NOT_AVAILABLE);
+        ck_assert_int_eq(fc.node_id, -1);
+        ck_assert_int_eq(tb_find_coordinator(fd, v, 120 + v, "x", 7, &fc), 0);
+        ck_assert_int_eq(fc.error, KP_ERR_INVALID_REQUEST);
+    }
+    close(fd);
+}
+END_TEST
+
+/* ---- two members ---------------------------------------------------------------------------- */
+
+START_TEST(two_members_join_sync_heartbeat_leave)
+{
+    int fa = conn(), fb = conn();
+    /* both join before the initial delay ends: one generation with both */
+    ck_assert_int_eq(tb_join_group_send(fa, 5, 1, "g2", 10000, 30000, "", 2, PROTOS), 0);
+    ck_assert_int_eq(tb_join_group_send(fb, 5, 1, "g2", 10000, 30000, "", 2, PROTOS), 0);
+    struct tb_join j1, j2;
+    ck_assert_int_eq(tb_join_group_recv(fa, 5, 1, &j1), 0);
+    ck_assert_int_eq(tb_join_group_recv(fb, 5, 1, &j2), 0);
+    ck_assert_int_eq(j1.error, 0);
+    ck_assert_int_eq(j2.error, 0);
+    ck_assert_int_eq(j1.generation, 1);
+    ck_assert_int_eq(j2.generation, 1);
+    ck_assert_str_eq(j1.protocol, "range");
+    ck_assert_str_eq(j2.protocol, "range");
+    ck_assert_str_eq(j1.leader, j2.leader);
+    ck_assert_str_ne(j1.member_id, j2.member_id);
+    ck_assert(strncmp(j1.member_id, "tb-", 3) == 0); /* "<client id>-<uuid>" */
+    /* a: the leader (whichever request the broker saw first), b: the follower */
+    bool first_leads = strcmp(j1.leader, j1.member_id) == 0;
+    int a = first_leads ? fa : fb, b = first_leads ? fb : fa;
+    struct tb_join ja = first_leads ? j1 : j2, jb = first_leads ? j2 : j1;
+    ck_assert_str_eq(ja.leader, ja.member_id);
+    ck_assert_int_eq(ja.n_members, 2); /* only the leader gets the members */
+    ck_assert_int_eq(jb.n_members, 0);
+    for (int i = 0; i < 2; i++)
+        ck_assert_str_eq(ja.member[i].metadata, "range-meta");
+    ck_assert(strcmp(ja.member[0].member_id, jb.member_id) == 0 ||
+              strcmp(ja.member[1].member_id, jb.member_id) == 0);
+
+    /* the follower waits for the leader's assignments */
+    ck_assert_int_eq(tb_sync_group_send(b, 3, 2, "g2", 1, jb.member_id, 0, NULL), 0);
+    ck_assert_int_eq(tb_readable(b, 200), 0);
+    int16_t err;
+    ck_assert_int_eq(tb_heartbeat(a, 3, 3, "g2", 1, ja.member_id, &err), 0);
+    ck_assert_int_eq(err, KP_ERR_REBALANCE_IN_PROGRESS); /* CompletingRebalance */
+    struct tb_assign as[] = {{ja.member_id, "for-a"}, {jb.member_id, "for-b"}};
+    struct tb_sync sa, sb;
+    ck_assert_int_eq(tb_sync_group(a, 3, 4, "g2", 1, ja.member_id, 2, as, &sa), 0);
+    ck_assert_int_eq(tb_sync_group_recv(b, 3, 2, &sb), 0);
+    ck_assert_int_eq(sa.error, 0);
+    ck_assert_int_eq(sb.error, 0);
+    ck_assert_str_eq(sa.assignment, "for-a");
+    ck_assert_str_eq(sb.assignment, "for-b");
+
+    ck_assert_int_eq(tb_heartbeat(a, 3, 5, "g2", 1, ja.member_id, &err), 0);
+    ck_assert_int_eq(err, 0);
+    ck_assert_int_eq(tb_heartbeat(b, 3, 5, "g2", 1, jb.member_id, &err), 0);
+    ck_assert_int_eq(err, 0);
+
+    /* the leader leaves: b is told to rejoin, and leads generation 2 alone */
+    ck_assert_int_eq(tb_leave_group(a, 1, 6, "g2", ja.member_id, &err), 0);
+    ck_assert_int_eq(err, 0);
+    ck_assert(tb_log_wait(&B, "left group g2", 5000));
+    ck_assert_int_eq(tb_heartbeat(b, 3, 6, "g2", 1, jb.member_id, &err), 0);
+    ck_assert_int_eq(err, KP_ERR_REBALANCE_IN_PROGRESS);
+    struct tb_join jb2;
+    JOIN(b, 5, 7, "g2", 10000, jb.member_id, &jb2);
+    ck_assert_int_eq(jb2.error, 0);
+    ck_assert_int_eq(jb2.generation, 2);
+    ck_assert_str_eq(jb2.member_id, jb.member_id);
+    ck_assert_str_eq(jb2.leader, jb.member_id);
+    ck_assert_int_eq(jb2.n_members, 1);
+    /* an old generation's heartbeat and sync */
+    ck_assert_int_eq(tb_heartbeat(b, 3, 8, "g2", 1, jb.member_id, &err), 0);
+    ck_assert_int_eq(err, KP_ERR_REBALANCE_IN_PROGRESS); /* CompletingRebalance first */
+    ck_assert_int_eq(tb_sync_group(b, 3, 9, "g2", 1, jb.member_id, 0, NULL, &sb), 0);
+    ck_assert_int_eq(sb.error, KP_ERR_ILLEGAL_GENERATION);
+    struct tb_assign as2[] = {{jb.member_id, "all"}};
+    ck_assert_int_eq(tb_sync_group(b, 3, 10, "g2", 2, jb.member_id, 1, as2, &sb), 0);
+    ck_assert_int_eq(sb.error, 0);
+    ck_assert_str_eq(sb.assignment, "all");
+    ck_assert_int_eq(tb_heartbeat(b, 3, 11, "g2", 1, jb.member_id, &err), 0);
+    ck_assert_int_eq(err, KP_ERR_ILLEGAL_GENERATION);
+    ck_assert_int_eq(tb_leave_group(b, 0, 12, "g2", jb.member_id, &err), 0);
+    ck_assert_int_eq(err, 0);
+    ck_assert_int_eq(tb_heartbeat(b, 3, 13, "g2", 2, jb.member_id, &err), 0);
+    ck_assert_int_eq(err, KP_ERR_UNKNOWN_MEMBER_ID);
+    close(fa);
+    close(fb);
+}
+END_TEST
+
+START_TEST(every_version)
+{
+    int fd = conn();
+    for (int16_t v = 0; v <= 5; v++) {
+        char group[32];
+        snprintf(group, sizeof group, "gv%d", v);
+        struct tb_join j;
+        JOIN(fd, v, 200 + v, group, 10000, "", &j);
+        ck_assert_msg(j.error == 0, "JoinGroup v%d: error %d", v, j.error);
+        ck_assert_int_eq(j.generation, 1);
+        ck_assert_int_eq(j.n_members, 1);
+        int16_t sv = v > 3 ? 3 : v, hv = v > 3 ? 3 : v, lv = v > 1 ? 1 : v;
+        struct tb_assign as[] = {{j.member_id, "x"}};
+        struct tb_sync s;
+        ck_assert_int_eq(tb_sync_group(fd, sv, 300 + v, group, 1, j.member_id, 1, as, &s), 0);
+        ck_assert_int_eq(s.error, 0);
+        ck_assert_str_eq(s.assignment, "x");
+        int16_t err;
+        ck_assert_int_eq(tb_heartbeat(fd, hv, 400 + v, group, 1, j.member_id, &err), 0);
+        ck_assert_int_eq(err, 0);
+        ck_assert_int_eq(tb_leave_group(fd, lv, 500 + v, group, j.member_id, &err), 0);
+        ck_assert_int_eq(err, 0);
+    }
+    close(fd);
+}
+END_TEST
+
+/* ---- a parked JoinGroup whose connection closes --------------------------------------------- */
+
+START_TEST(parked_join_connection_closes)
+{
+    int gone = conn();
+    ck_assert_int_eq(tb_join_group_send(gone, 5, 1, "gp", 1500, 30000, "", 2, PROTOS), 0);
+    ck_assert(tb_log_wait(&B, "group gp: preparing to rebalance", 5000)); /* parked */
+    close(gone); /* the answer will have nowhere to go */
+    int fd = conn();
+    struct tb_join j;
+    JOIN(fd, 5, 2, "gp", 10000, "", &j);
+    ck_assert_int_eq(j.error, 0);
+    if (strcmp(j.leader, j.member_id) != 0) {
+        /* generation 1 with both, led by the member that is gone: this one never gets
+         * assignments from it ... */
+        ck_assert_int_eq(j.generation, 1);
+        struct tb_sync s;
+        ck_assert_int_eq(tb_sync_group_send(fd, 3, 3, "gp", 1, j.member_id, 0, NULL), 0);
+        /* ... until the gone member's session (1.5 s) expires: a rebalance */
+        ck_assert_int_eq(tb_sync_group_recv(fd, 3, 3, &s), 0);
+        ck_assert_int_eq(s.error, KP_ERR_REBALANCE_IN_PROGRESS);
+        struct tb_join j2;
+        JOIN(fd, 5, 4, "gp", 10000, j.member_id, &j2);
+        ck_assert_int_eq(j2.error, 0);
+        ck_assert_int_eq(j2.generation, 2);
+        j = j2;
+    } else {
+        /* (a slow start: the gone member's generation completed before this one joined, so
+         * this join waited for its session to expire instead) */
+        ck_assert_int_ge(j.generation, 2);
+    }
+    ck_assert_str_eq(j.leader, j.member_id);
+    ck_assert_int_eq(j.n_members, 1);
+    ck_assert(tb_broker_alive(&B));
+    close(fd);
+}
+END_TEST
+
+/* ---- shutdown ------------------------------------------------------------------------------- */
+
+START_TEST(stop_answers_parked_join)
+{
+    tb_ck_finish(&B);
+    static const char *const extra[] = {"-o", "group.initial.rebalance.delay.ms=600000", NULL};
+    tb_ck_start_fresh(&B, extra);
+    int fd = conn();
+    ck_assert_int_eq(tb_join_group_send(fd, 5, 1, "gs", 10000, 600000, "", 2, PROTOS), 0);
+    ck_assert_int_eq(tb_readable(fd, 200), 0); /* parked for the (long) initial delay */
+    ck_assert_int_eq(kill(B.pid, SIGTERM), 0);
+    struct tb_join j;
+    ck_assert_int_eq(tb_join_group_recv(fd, 5, 1, &j), 0);
+    ck_assert_int_eq(j.error, KP_ERR_NOT_COORDINATOR);
+    close(fd);
+    tb_ck_stop_clean(&B); /* already signalled: must exit 0 */
+}
+END_TEST
+
+/* ---- bad inputs ----------------------------------------------------------------------------- */
+
+START_TEST(bad_inputs_get_kafka_errors)
+{
+    int fd = conn();
+    struct tb_join j;
+    JOIN(fd, 5, 1, "", 10000, "", &j);
+    ck_assert_int_eq(j.error, KP_ERR_INVALID_GROUP_ID);
+    JOIN(fd, 5, 2, "gb", 100, "", &j);
+    ck_assert_int_eq(j.error, KP_ERR_INVALID_SESSION_TIMEOUT);
+    JOIN(fd, 5, 3, "gb", 1800001, "", &j);
+    ck_assert_int_eq(j.error, KP_ERR_INVALID_SESSION_TIMEOUT);
+    JOIN(fd, 5, 4, "gb", 10000, "no-such-member", &j);
+    ck_assert_int_eq(j.error, KP_ERR_UNKNOWN_MEMBER_ID);
+    ck_assert_int_eq(tb_join_group(fd, 5, 5, "gb", 10000, 30000, "", 0, NULL, &j), 0);
+    ck_assert_int_eq(j.error, KP_ERR_INCONSISTENT_GROUP_PROTOCOL);
+
+    /* a member with "range"; another offering only "sticky" cannot join */
+    struct tb_join j1;
+    JOIN(fd, 5, 6, "gb", 10000, "", &j1);
+    ck_assert_int_eq(j1.error, 0);
+    int fd2 = conn();
+    static const struct tb_proto sticky[] = {{"sticky", "s"}};
+    ck_assert_int_eq(tb_join_group(fd2, 5, 7, "gb", 10000, 30000, "", 1, sticky, &j), 0);
+    ck_assert_int_eq(j.error, KP_ERR_INCONSISTENT_GROUP_PROTOCOL);
+    /* another protocol type */
+    struct tb_req r;
+    ck_assert_int_eq(tb_req_begin(&r, 1024, KP_API_JOIN_GROUP, 5, 8), 0);
+    tb_enc_join_group(&r, 5, "gb", 10000, 30000, "", "connect", 2, PROTOS);
+    ck_assert_int_eq(tb_req_send(fd2, &r), 0);
+    tb_req_free(&r);
+    ck_assert_int_eq(tb_join_group_recv(fd2, 5, 8, &j), 0);
+    ck_assert_int_eq(j.error, KP_ERR_INCONSISTENT_GROUP_PROTOCOL);
+
+    int16_t err;
+    ck_assert_int_eq(tb_heartbeat(fd2, 3, 9, "nope", 1, "m", &err), 0);
+    ck_assert_int_eq(err, KP_ERR_UNKNOWN_MEMBER_ID);
+    ck_assert_int_eq(tb_heartbeat(fd2, 3, 10, "gb", 99, j1.member_id, &err), 0);
+    ck_assert_int_eq(err, KP_ERR_REBALANCE_IN_PROGRESS); /* CompletingRebalance */
+    struct tb_sync s;
+    ck_assert_int_eq(tb_sync_group(fd2, 3, 11, "gb", 99, j1.member_id, 0, NULL, &s), 0);
+    ck_assert_int_eq(s.error, KP_ERR_ILLEGAL_GENERATION);
+    ck_assert_int_eq(tb_sync_group(fd2, 3, 12, "gb", 1, "stranger", 0, NULL, &s), 0);
+    ck_assert_int_eq(s.error, KP_ERR_UNKNOWN_MEMBER_ID);
+    ck_assert_int_eq(tb_leave_group(fd2, 1, 13, "gb", "stranger", &err), 0);
+    ck_assert_int_eq(err, KP_ERR_UNKNOWN_MEMBER_ID);
+    ck_assert_int_eq(tb_leave_group(fd2, 1, 14, "", "stranger", &err), 0);
+    ck_assert_int_eq(err, KP_ERR_INVALID_GROUP_ID);
+    close(fd2);
+
+    /* a JoinGroup whose protocol count is larger than its bytes: closed, with a log line */
+    ck_assert_int_eq(tb_req_begin(&r, 1024, KP_API_JOIN_GROUP, 5, 15), 0);
+    kp_wr_str(&r.wr, kp_str_of("gb"));
+    kp_wr_i32(&r.wr, 10000);
+    kp_wr_i32(&r.wr, 30000);
+    kp_wr_str(&r.wr, kp_str_of(""));
+    kp_wr_nstr(&r.wr, KP_STR_NULL);
+    kp_wr_str(&r.wr, kp_str_of("consumer"));
+    kp_wr_i32(&r.wr, 1000000);
+    ck_assert_int_eq(tb_req_send(fd, &r), 0);
+    tb_req_free(&r);
+    ck_assert_int_eq(tb_wait_closed(fd, 5000), 1);
+    ck_assert(tb_log_wait(&B, "malformed JoinGroup v5", 5000));
+    close(fd);
+
+    /* the group is unharmed: its member still heartbeats (CompletingRebalance: it must sync) */
+    int fd3 = conn();
+    struct tb_assign as[] = {{j1.member_id, "a"}};
+    ck_assert_int_eq(tb_sync_group(fd3, 3, 16, "gb", 1, j1.member_id, 1, as, &s), 0);
+    ck_assert_int_eq(s.error, 0);
+    ck_assert_int_eq(tb_heartbeat(fd3, 3, 17, "gb", 1, j1.member_id, &err), 0);
+    ck_assert_int_eq(err, 0);
+    close(fd3);
+}
+END_TEST
+
+static Suite *groups_suite(void)
+{
+    Suite *s = suite_create("groups");
+    TCase *tc = tcase_create("coordinator");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, find_coordinator_every_version);
+    tcase_add_test(tc, two_members_join_sync_heartbeat_leave);
+    tcase_add_test(tc, every_version);
+    tcase_add_test(tc, parked_join_connection_closes);
+    tcase_add_test(tc, stop_answers_parked_join);
+    tcase_add_test(tc, bad_inputs_get_kafka_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(groups_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
