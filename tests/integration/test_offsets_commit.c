@@ -3,8 +3,9 @@
  * commits read back at every version, topics = null, per-partition errors (unknown partition,
  * metadata too large, empty group id), the top-level error of OffsetFetch v2+ (last on the
  * wire: tb_offsets decodes the exact layout), commits that survive a SIGTERM restart and a
- * kill -9, and a "simple" consumer (generation -1, no member id) committing for a group that
- * has no members while a commit with a made-up generation is refused.
+ * kill -9, a "simple" consumer (generation -1, no member id) committing for a group that
+ * has no members while a commit with a made-up generation is refused, and retention
+ * (offsets.retention.minutes) removing an empty group's offsets for good.
  */
 #include <check.h>
 #include <errno.h>
@@ -269,6 +270,36 @@ START_TEST(simple_consumer_without_members)
 }
 END_TEST
 
+START_TEST(retention_expires_empty_groups)
+{
+    /* offsets.retention.minutes=0: a group without members loses its offsets at the next
+     * retention check (every 100 ms here) */
+    tb_ck_stop_clean(&B);
+    const char *const extra[] = {"-o", "offsets.retention.minutes=0", "-o",
+                                 "log.retention.check.interval.ms=100", NULL};
+    tb_ck_start(&B, extra);
+    int fd = conn();
+    create_topic(fd, "t", 1);
+    struct tb_ofs_part c[] = {{"t", 0, 5, "soon gone"}};
+    commit_ok(fd, 5, "ephemeral", c, 1);
+    ck_assert_msg(tb_log_wait(&B, "committed offset(s) of empty groups expired", 15000),
+                  "no retention log line within 15 s");
+    struct tb_ofs_part q = {.topic = "t", .partition = 0};
+    struct tb_ofs_resp out;
+    ck_assert_int_eq(tb_offset_fetch(fd, 4, "ephemeral", &q, 1, &out), 0);
+    ck_assert_int_eq(out.p[0].offset, -1);
+    ck_assert_int_eq(tb_offset_fetch(fd, 4, "ephemeral", NULL, -1, &out), 0);
+    ck_assert_int_eq(out.n, 0);
+    close(fd);
+    /* and the expiry was durable */
+    tb_ck_stop_clean(&B);
+    tb_ck_start(&B, NULL);
+    fd = conn();
+    expect_committed(fd, 4, "ephemeral", "t", 0, -1, "");
+    close(fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("offsets_commit");
@@ -280,6 +311,7 @@ static Suite *suite(void)
     tcase_add_test(tc, per_partition_errors);
     tcase_add_test(tc, survive_sigterm_and_kill9);
     tcase_add_test(tc, simple_consumer_without_members);
+    tcase_add_test(tc, retention_expires_empty_groups);
     suite_add_tcase(s, tc);
     return s;
 }
