@@ -54,7 +54,9 @@
  *            at close. A failed or short write is cut off again (ftruncate to the old end); if
  *            even that fails, or an fdatasync fails (the page cache may have dropped the
  *            pages), the store refuses further commits with -ESHUTDOWN.
- *   compact  when the file exceeds max(4 x live bytes, compact_min_bytes): header + one
+ *   compact  when the file exceeds max(4 x live bytes, compact_min_bytes), from
+ *            st_offsets_maintain() (the owner's housekeeping thread), or from a commit when
+ *            the file has grown to twice that (housekeeping fell behind): header + one
  *            OFS_COMMIT per live key -> offsets.tmp, fdatasync, rename over offsets.log,
  *            fsync the directory, then switch to the new file. A crash at any step leaves
  *            either the old file or the new one complete.
@@ -664,12 +666,13 @@ static int compact_locked(struct st_offsets *o)
     return 0;
 }
 
-static bool compaction_due(const struct st_offsets *o)
+/* The file is past factor x max(4 x live bytes, compact_min_bytes) (COMPACT in the header). */
+static bool compaction_due(const struct st_offsets *o, int factor)
 {
     int64_t limit = 4 * o->live_bytes;
     if (limit < o->opts.compact_min_bytes)
         limit = o->opts.compact_min_bytes;
-    return o->size > limit && o->size > o->compact_floor;
+    return o->size > factor * limit && o->size > o->compact_floor;
 }
 
 /*
@@ -994,7 +997,7 @@ int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t grou
         if (err < 0)
             o->broken = err;
     }
-    if (err == 0 && compaction_due(o))
+    if (err == 0 && compaction_due(o, 2))
         (void)compact_locked(o); /* a failure is logged; the old file stays valid */
     pthread_mutex_unlock(&o->mu);
     return err;
@@ -1215,7 +1218,7 @@ int st_offsets_expire(struct st_offsets *o, int64_t now_ms, int64_t retention_ms
         err = append_locked(o, len);
         for (int64_t i = 0; i < nvict && err == 0; i++)
             key_remove(o, vict[i]);
-        if (err == 0 && compaction_due(o))
+        if (err == 0 && compaction_due(o, 2))
             (void)compact_locked(o);
     }
     free(vict);
@@ -1238,6 +1241,8 @@ void st_offsets_maintain(struct st_offsets *o)
             o->unsynced = 0;
         }
     }
+    if (!o->broken && compaction_due(o, 1))
+        (void)compact_locked(o); /* a failure is logged; the old file stays valid */
     pthread_mutex_unlock(&o->mu);
 }
 

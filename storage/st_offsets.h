@@ -74,7 +74,8 @@ struct st_offset_commit {
 
 /*
  * Commits n items of one group with a single write() (and at most one fdatasync), then
- * compacts if the file has grown past max(4 x live bytes, compact_min_bytes). results[i] is
+ * compacts if the file has grown past twice max(4 x live bytes, compact_min_bytes), which
+ * happens only when st_offsets_maintain() is not called often enough. results[i] is
  * 0, -EINVAL or -EMSGSIZE per item (such an item is skipped, the others are committed).
  * Returns 0, or -errno when nothing was committed (bad group, write failure, -ENOMEM).
  */
@@ -135,7 +136,9 @@ typedef int64_t (*st_offsets_empty_since_fn)(void *arg, const char *group, size_
 int st_offsets_expire(struct st_offsets *o, int64_t now_ms, int64_t retention_ms,
                       st_offsets_empty_since_fn empty_since, void *arg);
 
-/* Applies flush_interval_ms (call every second or so; cheap when there is nothing to do). */
+/* Applies flush_interval_ms and compacts once the file is past max(4 x live bytes,
+ * compact_min_bytes). Call every second or so, from a thread that may block on the disk;
+ * cheap when there is nothing to do. */
 void st_offsets_maintain(struct st_offsets *o);
 
 /* Sizes, for tests and metrics. */
