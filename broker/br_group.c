@@ -977,6 +977,7 @@ int64_t br_groups_tick(struct br_groups *g)
 static void *timer_main(void *arg)
 {
     struct br_groups *g = arg;
+    br_log_set_thread("groups");
     pthread_mutex_lock(&g->lock);
     while (!g->thread_stop) {
         int64_t next = tick_locked(g);
