@@ -17,6 +17,7 @@
 
 #include "../support/tb_broker.h"
 #include "../support/tb_check.h"
+#include "../support/tb_group.h"
 #include "../support/tb_kafka.h"
 #include "../support/tb_offsets.h"
 
@@ -300,6 +301,69 @@ START_TEST(retention_expires_empty_groups)
 }
 END_TEST
 
+START_TEST(member_commits_and_keeps_offsets_while_in_the_group)
+{
+    /* retention 0, checked every 100 ms: a group's offsets are kept exactly while it has
+     * members */
+    tb_ck_stop_clean(&B);
+    const char *const extra[] = {
+        "-o", "offsets.retention.minutes=0",        "-o", "log.retention.check.interval.ms=100",
+        "-o", "group.initial.rebalance.delay.ms=0", NULL};
+    tb_ck_start(&B, extra);
+    int fd = conn();
+    create_topic(fd, "t", 2);
+    const struct tb_proto protos[] = {{"range", "m"}};
+    struct tb_join j;
+    ck_assert_int_eq(tb_join_group(fd, 5, 1, "members", 10000, 30000, "", 1, protos, &j), 0);
+    ck_assert_int_eq(j.error, 0);
+    const struct tb_assign as[] = {{j.member_id, "all of it"}};
+    struct tb_sync sy;
+    ck_assert_int_eq(tb_sync_group(fd, 3, 2, "members", j.generation, j.member_id, 1, as, &sy), 0);
+    ck_assert_int_eq(sy.error, 0);
+
+    /* the member commits with its generation, at every version */
+    struct tb_ofs_part c[] = {{"t", 0, 11, "by member"}, {"t", 1, 12, NULL}};
+    struct tb_ofs_resp out;
+    for (int16_t v = 2; v <= 5; v++) {
+        ck_assert_int_eq(tb_offset_commit(fd, v, "members", j.generation, j.member_id, c, 2, &out),
+                         0);
+        ck_assert_int_eq(out.n, 2);
+        ck_assert_int_eq(out.p[0].error, 0);
+        ck_assert_int_eq(out.p[1].error, 0);
+    }
+    /* a stale generation, an unknown member, and a simple consumer while there are members:
+     * refused, nothing changes */
+    struct tb_ofs_part bad[] = {{"t", 0, 99, NULL}};
+    ck_assert_int_eq(
+        tb_offset_commit(fd, 5, "members", j.generation + 1, j.member_id, bad, 1, &out), 0);
+    ck_assert_int_eq(out.p[0].error, ERR_ILLEGAL_GENERATION);
+    ck_assert_int_eq(tb_offset_commit(fd, 5, "members", j.generation, "stranger", bad, 1, &out), 0);
+    ck_assert_int_eq(out.p[0].error, ERR_UNKNOWN_MEMBER_ID);
+    ck_assert_int_eq(tb_offset_commit(fd, 5, "members", -1, "", bad, 1, &out), 0);
+    ck_assert_int_ne(out.p[0].error, 0);
+    expect_committed(fd, 4, "members", "t", 0, 11, "by member");
+
+    /* while the member heartbeats, retention checks run and keep the offsets */
+    for (int i = 0; i < 10; i++) {
+        int16_t err = -1;
+        ck_assert_int_eq(tb_heartbeat(fd, 3, 10 + i, "members", j.generation, j.member_id, &err),
+                         0);
+        ck_assert_int_eq(err, 0);
+        usleep(150 * 1000);
+        expect_committed(fd, 4, "members", "t", 0, 11, "by member");
+        expect_committed(fd, 4, "members", "t", 1, 12, "");
+    }
+    /* the member leaves: the empty group's offsets expire at a next check */
+    int16_t err = -1;
+    ck_assert_int_eq(tb_leave_group(fd, 1, 30, "members", j.member_id, &err), 0);
+    ck_assert_int_eq(err, 0);
+    ck_assert_msg(tb_log_wait(&B, "committed offset(s) of empty groups expired", 15000),
+                  "no retention log line within 15 s");
+    expect_committed(fd, 4, "members", "t", 0, -1, "");
+    close(fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("offsets_commit");
@@ -312,6 +376,7 @@ static Suite *suite(void)
     tcase_add_test(tc, survive_sigterm_and_kill9);
     tcase_add_test(tc, simple_consumer_without_members);
     tcase_add_test(tc, retention_expires_empty_groups);
+    tcase_add_test(tc, member_commits_and_keeps_offsets_while_in_the_group);
     suite_add_tcase(s, tc);
     return s;
 }
