@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "br_group.h"
 #include "kp_api.h"
@@ -682,6 +683,50 @@ START_TEST(second_join_of_one_member_answers_the_first)
 }
 END_TEST
 
+/* The timer thread with the real clock: a parked JoinGroup is answered at the initial delay
+ * without any other call into the module (bounded wait, no timing assertion). */
+static volatile int timer_calls;
+static void on_join_timer(struct br_group_waiter *w, const struct br_group_join_result *res)
+{
+    on_join(w, res);
+    __atomic_add_fetch(&timer_calls, 1, __ATOMIC_SEQ_CST);
+}
+
+START_TEST(timer_thread_fires)
+{
+    teardown();
+    struct br_groups_cfg c = cfg_default();
+    c.initial_rebalance_delay_ms = 50;
+    ck_assert_int_eq(br_groups_new(&c, NULL, NULL, &G), 0);
+    ck_assert_int_eq(br_groups_timer_start(G), 0);
+    struct rec r;
+    struct br_group_protocol p = {S("range"), {(const uint8_t *)"m", 1}};
+    struct br_group_join_req req = {.group_id = S("tt"),
+                                    .member_id = S(""),
+                                    .client_id = S("c"),
+                                    .protocol_type = S("consumer"),
+                                    .session_timeout_ms = 10000,
+                                    .rebalance_timeout_ms = 10000,
+                                    .n_protocols = 1,
+                                    .protocols = &p};
+    rec_init(&r);
+    r.w.join_done = on_join_timer;
+    timer_calls = 0;
+    br_group_join(G, &req, &r.w);
+    for (int i = 0; i < 1000 && __atomic_load_n(&timer_calls, __ATOMIC_SEQ_CST) == 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_int_eq(__atomic_load_n(&timer_calls, __ATOMIC_SEQ_CST), 1);
+    ck_assert_int_eq(r.err, 0);
+    ck_assert_int_eq(r.gen, 1);
+    struct br_group_info i;
+    br_group_describe(G, S("tt"), &i);
+    ck_assert_int_eq(i.state, BR_GROUP_COMPLETING_REBALANCE);
+    /* br_groups_free (teardown) stops and joins the thread */
+}
+END_TEST
+
 static Suite *group_suite(void)
 {
     Suite *s = suite_create("br_group");
@@ -706,6 +751,7 @@ static Suite *group_suite(void)
     tcase_add_test(tc, limits);
     tcase_add_test(tc, stop_answers_waiters);
     tcase_add_test(tc, second_join_of_one_member_answers_the_first);
+    tcase_add_test(tc, timer_thread_fires);
     suite_add_tcase(s, tc);
     return s;
 }
