@@ -12,13 +12,16 @@
  *   OFFSET_METADATA_TOO_LARGE past offset.metadata.max.bytes. The others are committed
  *   together: one write() (st_offsets_commit_batch), made before this response is built, so an
  *   acknowledged commit survives a kill -9; fdatasync follows log.flush.interval.* (with
- *   log.flush.interval.messages=1 it happens before the response). A store that cannot write
+ *   log.flush.interval.messages=1 the response waits for an fdatasync run on the admin
+ *   thread, shared by the commits waiting at the time). A store that cannot write
  *   answers UNKNOWN_SERVER_ERROR (COORDINATOR_NOT_AVAILABLE when out of memory, which a client
  *   retries).
  * - retention_time_ms (v2-4) is ignored: offsets.retention.minutes applies to every group, as
  *   in Kafka from 2.1 on.
- * - The write happens on the loop thread: a few hundred bytes, to the page cache, unless the
- *   operator asked for a sync per message.
+ * - The write happens on the loop thread: a few hundred bytes, to the page cache. The loop
+ *   thread waits for the disk only with log.flush.interval.messages=N > 1 (one fdatasync every
+ *   N commits, in the commit that reaches N) and when a commit finds the file at twice its
+ *   compaction threshold (housekeeping fell behind, see st_offsets.h).
  *
  * OffsetFetch
  * - Each requested partition gets its committed offset and metadata, or offset -1 with empty
@@ -55,6 +58,92 @@ static int16_t commit_error(int rc)
     default:
         return KP_ERR_UNKNOWN_SERVER_ERROR;
     }
+}
+
+/*
+ * With log.flush.interval.messages=1 a commit is answered only once fdatasynced. The loop
+ * thread writes it; the admin thread runs the fdatasync (st_offsets_sync, which commits of
+ * other connections share), then done() answers. The job and a copy of the response (the
+ * request's bytes are gone by then) live in the response's scratch memory.
+ */
+struct oc_job {
+    struct br_admin_job job; /* first: the BR_OP_ADMIN op */
+    struct kp_offset_commit_resp resp;
+};
+
+static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+static void oc_run(struct br_admin_job *j)
+{
+    struct oc_job *oj = (struct oc_job *)j;
+    int rc = st_offsets_sync(j->loop->srv->offsets);
+    if (rc == 0)
+        return;
+    br_err("OffsetCommit: fdatasync of the committed offsets: %s", strerror(-rc));
+    for (int32_t i = 0; i < oj->resp.n_topics; i++) {
+        struct kp_offset_commit_resp_partition *ps =
+            (struct kp_offset_commit_resp_partition *)oj->resp.topics[i].partitions;
+        for (int32_t k = 0; k < oj->resp.topics[i].n_partitions; k++)
+            if (ps[k].error_code == KP_ERR_NONE)
+                ps[k].error_code = KP_ERR_UNKNOWN_SERVER_ERROR; /* written, not durable */
+    }
+}
+
+static void oc_done(struct br_admin_job *j)
+{
+    struct oc_job *oj = (struct oc_job *)j;
+    struct br_resp *r = j->resp;
+    int rc = BR_ENCODE(r, kp_offset_commit_resp_encode, &oj->resp);
+    if (rc < 0) {
+        br_conn_close(r->conn, "cannot encode an OffsetCommit response");
+        return;
+    }
+    br_conn_resp_ready(r);
+}
+
+/* Parks r until the admin thread has synced the commits resp acknowledges. 0 or -ENOMEM. */
+static int answer_when_durable(struct br_req *q, struct br_resp *r,
+                               const struct kp_offset_commit_resp *resp)
+{
+    size_t nt = (size_t)resp->n_topics, np = 0, names = 0;
+    for (size_t i = 0; i < nt; i++) {
+        np += (size_t)resp->topics[i].n_partitions;
+        names += resp->topics[i].name.len > 0 ? (size_t)resp->topics[i].name.len : 0;
+    }
+    size_t need = align8(sizeof(struct oc_job)) +
+                  align8(nt * sizeof(struct kp_offset_commit_resp_topic)) +
+                  align8(np * sizeof(struct kp_offset_commit_resp_partition)) + names;
+    int rc = br_resp_scratch(r, need);
+    if (rc < 0)
+        return rc;
+    uint8_t *m = r->scratch;
+    struct oc_job *oj = (struct oc_job *)m;
+    memset(oj, 0, sizeof(*oj));
+    m += align8(sizeof(*oj));
+    struct kp_offset_commit_resp_topic *topics = (struct kp_offset_commit_resp_topic *)m;
+    m += align8(nt * sizeof(*topics));
+    struct kp_offset_commit_resp_partition *parts = (struct kp_offset_commit_resp_partition *)m;
+    m += align8(np * sizeof(*parts));
+    char *namebuf = (char *)m;
+    for (size_t i = 0; i < nt; i++) {
+        const struct kp_offset_commit_resp_topic *t = &resp->topics[i];
+        int32_t nl = t->name.len > 0 ? t->name.len : 0;
+        if (nl)
+            memcpy(namebuf, t->name.ptr, (size_t)nl);
+        memcpy(parts, t->partitions, (size_t)t->n_partitions * sizeof(*parts));
+        topics[i] = (struct kp_offset_commit_resp_topic){
+            .name = {namebuf, nl}, .n_partitions = t->n_partitions, .partitions = parts};
+        namebuf += nl;
+        parts += t->n_partitions;
+    }
+    oj->resp = (struct kp_offset_commit_resp){
+        .throttle_time_ms = 0, .n_topics = resp->n_topics, .topics = topics};
+    oj->job.resp = r;
+    oj->job.run = oc_run;
+    oj->job.done = oc_done;
+    r->state = BR_RESP_WAIT_ADMIN;
+    br_admin_submit(q->loop, &oj->job);
+    return 0;
 }
 
 int br_api_offset_commit(struct br_req *q, struct br_resp *r)
@@ -130,6 +219,7 @@ int br_api_offset_commit(struct br_req *q, struct br_resp *r)
     }
 
     /* one write for the lot, then pass 2: the store's verdicts */
+    bool written = false;
     if (nitems > 0) {
         rc = st_offsets_commit_batch(srv->offsets, req.group_id.ptr, (size_t)req.group_id.len,
                                      items, nitems, br_wall_ms(), results);
@@ -143,13 +233,20 @@ int br_api_offset_commit(struct br_req *q, struct br_resp *r)
         for (int32_t i = 0; i < req.n_topics; i++) {
             struct kp_offset_commit_resp_partition *ps =
                 (struct kp_offset_commit_resp_partition *)topics[i].partitions;
-            for (int32_t j = 0; j < topics[i].n_partitions; j++)
-                if (ps[j].error_code == KP_ERR_NONE && gerr == KP_ERR_NONE)
-                    ps[j].error_code = commit_error(results[k++]);
+            for (int32_t j = 0; j < topics[i].n_partitions; j++) {
+                if (ps[j].error_code != KP_ERR_NONE || gerr != KP_ERR_NONE)
+                    continue;
+                written = written || results[k] == 0;
+                ps[j].error_code = commit_error(results[k++]);
+            }
         }
     }
     struct kp_offset_commit_resp resp = {
         .throttle_time_ms = 0, .n_topics = req.n_topics, .topics = topics};
+    if (written && srv->cfg->log.flush_interval_messages == 1) {
+        rc = answer_when_durable(q, r, &resp);
+        return rc < 0 ? rc : BR_REPLY;
+    }
     rc = BR_ENCODE(r, kp_offset_commit_resp_encode, &resp);
     return rc < 0 ? rc : BR_REPLY;
 }
@@ -349,7 +446,10 @@ int br_offsets_open(struct br_server *srv)
     struct st_offsets_opts o;
     st_offsets_opts_default(&o);
     o.metadata_max_bytes = cfg->offset_metadata_max_bytes;
-    o.flush_interval_messages = cfg->log.flush_interval_messages;
+    /* 1: OffsetCommit waits for st_offsets_sync on the admin thread instead, so a loop thread
+     * never waits for the disk (answer_when_durable) */
+    o.flush_interval_messages =
+        cfg->log.flush_interval_messages == 1 ? -1 : cfg->log.flush_interval_messages;
     o.flush_interval_ms = cfg->log.flush_interval_ms;
     o.log_fn = offsets_log;
     int rc = st_offsets_open(cfg->data_dir, &o, &srv->offsets);

@@ -50,8 +50,8 @@
  *   commit   the records of one call are pwrite()n at the end of offsets.log in one call
  *            before the in-memory state changes and before the caller acknowledges them
  *            (kill -9 safe). fdatasync then if log.flush.interval.messages says so (1: every
- *            call), or later from st_offsets_maintain() by log.flush.interval.ms, and always
- *            at close. A failed or short write is cut off again (ftruncate to the old end); if
+ *            call), or later from st_offsets_maintain() by log.flush.interval.ms, or from
+ *            st_offsets_sync() (outside the mutex, on a dup of the fd), and always at close. A failed or short write is cut off again (ftruncate to the old end); if
  *            even that fails, or an fdatasync fails (the page cache may have dropped the
  *            pages), the store refuses further commits with -ESHUTDOWN.
  *   compact  when the file exceeds max(4 x live bytes, compact_min_bytes), from
@@ -140,8 +140,9 @@ struct st_offsets {
     struct ofs_group **groups;
     size_t ngroup_buckets;
     int64_t ngroups;
-    int64_t unsynced;          /* commit calls written since the last fdatasync */
-    int64_t unsynced_since_ms; /* monotonic time of the first of them */
+    int64_t write_seq;         /* appends written (each one write()) */
+    int64_t synced_seq;        /* appends covered by a completed fdatasync; <= write_seq */
+    int64_t unsynced_since_ms; /* monotonic time of the first append after synced_seq */
     int64_t compactions;
     int64_t compact_floor; /* after a failed compaction: not again below this size */
     int broken;            /* 0, or the error that stopped commits */
@@ -661,7 +662,7 @@ static int compact_locked(struct st_offsets *o)
     close(o->fd);
     o->fd = fd;
     o->size = size;
-    o->unsynced = 0;
+    o->synced_seq = o->write_seq; /* the new file was synced whole */
     o->compactions++;
     return 0;
 }
@@ -875,7 +876,7 @@ void st_offsets_close(struct st_offsets *o)
     if (!o)
         return;
     pthread_mutex_lock(&o->mu);
-    if (o->unsynced > 0 && fdatasync(o->fd) < 0)
+    if (o->write_seq > o->synced_seq && fdatasync(o->fd) < 0)
         say(o, "offsets: fdatasync of %s/%s at close: %s", o->dir, OFS_LOG_NAME, strerror(errno));
     pthread_mutex_unlock(&o->mu);
     close(o->fd);
@@ -915,10 +916,10 @@ static int append_locked(struct st_offsets *o, size_t len)
         return err;
     }
     o->size += (int64_t)len;
-    if (o->unsynced++ == 0)
+    if (o->write_seq++ == o->synced_seq)
         o->unsynced_since_ms = mono_ms();
     int64_t every = o->opts.flush_interval_messages;
-    if (every > 0 && o->unsynced >= every) {
+    if (every > 0 && o->write_seq - o->synced_seq >= every) {
         if (fdatasync(o->fd) < 0) {
             err = -errno;
             o->broken = err;
@@ -926,7 +927,7 @@ static int append_locked(struct st_offsets *o, size_t len)
                 strerror(-err));
             return err;
         }
-        o->unsynced = 0;
+        o->synced_seq = o->write_seq;
     }
     return 0;
 }
@@ -1226,21 +1227,49 @@ int st_offsets_expire(struct st_offsets *o, int64_t now_ms, int64_t retention_ms
     return err < 0 ? err : (int)(nvict > INT32_MAX ? INT32_MAX : nvict);
 }
 
+int st_offsets_sync(struct st_offsets *o)
+{
+    pthread_mutex_lock(&o->mu);
+    if (o->broken || o->write_seq == o->synced_seq) {
+        int err = o->broken ? -ESHUTDOWN : 0;
+        pthread_mutex_unlock(&o->mu);
+        return err;
+    }
+    /* fdatasync without the mutex, so commits go on meanwhile. A dup keeps the file open if a
+     * compaction replaces it; the new file was synced whole by the compaction anyway. */
+    int64_t seq = o->write_seq;
+    int fd = fcntl(o->fd, F_DUPFD_CLOEXEC, 0);
+    pthread_mutex_unlock(&o->mu);
+    int err = fd < 0 ? -errno : 0;
+    if (err == 0 && fdatasync(fd) < 0)
+        err = -errno;
+    if (fd >= 0)
+        close(fd);
+    pthread_mutex_lock(&o->mu);
+    if (err < 0) {
+        if (!o->broken)
+            say(o, "offsets: fdatasync of %s/%s failed (%s): commits stop", o->dir, OFS_LOG_NAME,
+                strerror(-err));
+        o->broken = err;
+    } else if (seq > o->synced_seq) {
+        o->synced_seq = seq;
+    }
+    pthread_mutex_unlock(&o->mu);
+    return err;
+}
+
 void st_offsets_maintain(struct st_offsets *o)
 {
     if (!o)
         return;
     pthread_mutex_lock(&o->mu);
     int64_t ms = o->opts.flush_interval_ms;
-    if (!o->broken && o->unsynced > 0 && ms >= 0 && mono_ms() - o->unsynced_since_ms >= ms) {
-        if (fdatasync(o->fd) < 0) {
-            o->broken = -errno;
-            say(o, "offsets: fdatasync of %s/%s failed (%s): commits stop", o->dir, OFS_LOG_NAME,
-                strerror(errno));
-        } else {
-            o->unsynced = 0;
-        }
-    }
+    bool due = !o->broken && o->write_seq > o->synced_seq && ms >= 0 &&
+               mono_ms() - o->unsynced_since_ms >= ms;
+    pthread_mutex_unlock(&o->mu);
+    if (due)
+        (void)st_offsets_sync(o); /* a failure is logged and stops commits */
+    pthread_mutex_lock(&o->mu);
     if (!o->broken && compaction_due(o, 1))
         (void)compact_locked(o); /* a failure is logged; the old file stays valid */
     pthread_mutex_unlock(&o->mu);

@@ -17,8 +17,10 @@
  * - Durability: a commit is write()n to the file before the call returns, so it survives a
  *   kill -9 of the process. fdatasync follows the broker's flush policy
  *   (log.flush.interval.messages / log.flush.interval.ms, see struct st_offsets_opts):
- *   with flush_interval_messages = 1 the commit call returns only after fdatasync. Compaction
- *   and st_offsets_close() always fdatasync.
+ *   with flush_interval_messages = 1 the commit call returns only after fdatasync. An owner
+ *   that must not wait for the disk on the committing thread sets -1 and calls
+ *   st_offsets_sync() elsewhere before acknowledging. Compaction and st_offsets_close()
+ *   always fdatasync.
  * - Retention is not automatic: the owner calls st_offsets_expire() periodically (the
  *   broker does from its housekeeping thread) and says, per group, whether it has members.
  */
@@ -135,6 +137,14 @@ int st_offsets_delete_group(struct st_offsets *o, const char *group, size_t grou
 typedef int64_t (*st_offsets_empty_since_fn)(void *arg, const char *group, size_t group_len);
 int st_offsets_expire(struct st_offsets *o, int64_t now_ms, int64_t retention_ms,
                       st_offsets_empty_since_fn empty_since, void *arg);
+
+/*
+ * fdatasyncs every commit written so far (without holding the store's mutex during the
+ * fdatasync, so commits from other threads go on; concurrent callers share syncs). 0, or the
+ * error, after which commits stop (-ESHUTDOWN). For owners that answer commits only once
+ * durable but run them on threads that must not wait for the disk.
+ */
+int st_offsets_sync(struct st_offsets *o);
 
 /* Applies flush_interval_ms and compacts once the file is past max(4 x live bytes,
  * compact_min_bytes). Call every second or so, from a thread that may block on the disk;

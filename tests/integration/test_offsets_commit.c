@@ -364,6 +364,51 @@ START_TEST(member_commits_and_keeps_offsets_while_in_the_group)
 }
 END_TEST
 
+START_TEST(sync_per_commit_pipelined)
+{
+    /* log.flush.interval.messages=1: each commit is answered once fdatasynced (on the admin
+     * thread); pipelined commits are answered in order, and all survive a kill -9 */
+    tb_ck_stop_clean(&B);
+    const char *const extra[] = {"-o", "log.flush.interval.messages=1", NULL};
+    tb_ck_start(&B, extra);
+    int fd = conn();
+    create_topic(fd, "t", 4);
+    enum { N = 60 };
+    for (int i = 0; i < N; i++) {
+        struct tb_ofs_part c[] = {{"t", i % 4, 100 + i, i % 3 ? "x" : NULL}};
+        struct tb_req r;
+        ck_assert_int_eq(tb_req_begin(&r, 256, 8, (int16_t)(2 + i % 4), 5000 + i), 0);
+        tb_enc_offset_commit(&r, (int16_t)(2 + i % 4), "synced", -1, "", c, 1);
+        ck_assert_int_eq(tb_req_send(fd, &r), 0);
+        tb_req_free(&r);
+    }
+    for (int i = 0; i < N; i++) {
+        struct tb_frame f;
+        ck_assert_int_eq(tb_recv_frame(fd, &f, 1 << 20), 0);
+        ck_assert_int_eq(tb_frame_corr(&f), 5000 + i); /* in request order */
+        struct tb_ofs_resp out;
+        ck_assert_int_eq(tb_dec_offset_commit(&f, (int16_t)(2 + i % 4), &out), 0);
+        tb_frame_free(&f);
+        ck_assert_int_eq(out.n, 1);
+        ck_assert_int_eq(out.p[0].error, 0);
+    }
+    /* an invalid commit mixed in is answered at once, with its error */
+    struct tb_ofs_part bad[] = {{"t", 9, 1, NULL}};
+    struct tb_ofs_resp out;
+    ck_assert_int_eq(tb_offset_commit(fd, 5, "synced", -1, "", bad, 1, &out), 0);
+    ck_assert_int_eq(out.p[0].error, ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    close(fd);
+    ck_assert_int_eq(tb_broker_stop(&B, SIGKILL) & 0x7f, SIGKILL);
+    tb_ck_start(&B, extra);
+    fd = conn();
+    for (int p = 0; p < 4; p++) {
+        int i = N - 4 + p;
+        expect_committed(fd, 4, "synced", "t", p, 100 + i, i % 3 ? "x" : "");
+    }
+    close(fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("offsets_commit");
@@ -377,6 +422,7 @@ static Suite *suite(void)
     tcase_add_test(tc, simple_consumer_without_members);
     tcase_add_test(tc, retention_expires_empty_groups);
     tcase_add_test(tc, member_commits_and_keeps_offsets_while_in_the_group);
+    tcase_add_test(tc, sync_per_commit_pipelined);
     suite_add_tcase(s, tc);
     return s;
 }

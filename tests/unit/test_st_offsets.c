@@ -511,12 +511,26 @@ START_TEST(t_flush_every_commit)
     for (int i = 0; i < 20; i++)
         ck_assert_int_eq(commit(o, "g", "t", i % 3, i, NULL, i), 0);
     st_offsets_maintain(o);
+    ck_assert_int_eq(st_offsets_sync(o), 0); /* nothing left to sync */
     struct st_offsets *o2;
     ck_assert_int_eq(st_offsets_open(dir, &op, &o2), 0);
     ck_assert_int_eq(get(o2, "g", "t", 0, NULL), 18);
     ck_assert_int_eq(get(o2, "g", "t", 1, NULL), 19);
     ck_assert_int_eq(get(o2, "g", "t", 2, NULL), 17);
     st_offsets_close(o2);
+    st_offsets_close(o);
+
+    /* deferred: -1 never syncs in the commit; st_offsets_sync() does, once for all */
+    op.flush_interval_messages = -1;
+    op.flush_interval_ms = -1;
+    ck_assert_int_eq(st_offsets_open(dir, &op, &o), 0);
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(commit(o, "g", "t", 0, 100 + i, NULL, i), 0);
+    ck_assert_int_eq(st_offsets_sync(o), 0);
+    ck_assert_int_eq(st_offsets_sync(o), 0);
+    st_offsets_close(o);
+    ck_assert_int_eq(st_offsets_open(dir, &op, &o), 0);
+    ck_assert_int_eq(get(o, "g", "t", 0, NULL), 104);
     st_offsets_close(o);
 }
 END_TEST

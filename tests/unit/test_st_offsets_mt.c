@@ -1,7 +1,7 @@
 /*
  * test_st_offsets_mt — the committed-offsets store under concurrent use: committer threads
  * (one group each, rising offsets, metadata derived from the offset) while reader threads look
- * keys up and walk groups, and a maintenance thread expires and deletes a scratch group and
+ * keys up and walk groups, and a maintenance thread expires and deletes a scratch group, syncs and
  * compacts (a small compaction threshold makes commits compact too). Readers must see each
  * key's offset never go back and its metadata always match its offset; after a reopen every
  * key holds its last commit. Also built under ThreadSanitizer (`make tsan`).
@@ -147,6 +147,8 @@ static void *maintainer(void *arg)
         if (rounds % 50 == 0 && st_offsets_compact(store) != 0)
             report("compact");
         st_offsets_maintain(store);
+        if (st_offsets_sync(store) != 0)
+            report("sync");
         rounds++;
     }
     return NULL;
