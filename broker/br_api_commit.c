@@ -326,14 +326,10 @@ static void count_found(void *arg, const struct st_offset_entry *e)
  * Builds the response into an encode arena of cap bytes. 0, or -ENOSPC when cap was too
  * small (metadata longer than guessed, or commits meanwhile), or -errno.
  */
-static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req, size_t cap,
+static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req, size_t *cap,
                        struct kp_offset_fetch_resp *resp)
 {
     struct br_server *srv = q->srv;
-    struct kp_arena a;
-    int rc = br_enc_arena(q, &a, cap);
-    if (rc < 0)
-        return rc;
     *resp = (struct kp_offset_fetch_resp){.throttle_time_ms = 0, .error_code = KP_ERR_NONE};
     const char *g = req->group_id.ptr;
     size_t glen = req->group_id.len > 0 ? (size_t)req->group_id.len : 0;
@@ -341,19 +337,33 @@ static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req, 
         resp->error_code = KP_ERR_INVALID_GROUP_ID;
         return 0;
     }
+    /* topics = null: size the arena from a counting pass (every committed partition) */
+    int32_t want = 0;
     if (req->n_topics < 0) {
-        /* every committed partition of the group */
         size_t bytes = 0;
         int n = st_offsets_foreach(srv->offsets, g, glen, count_found, &bytes);
         if (n < 0)
             return n;
-        int32_t want = n + 16; /* room for commits that land between the two passes */
+        want = n + 16; /* room for commits that land between the two passes */
+        size_t need = kp_arena_need(2 + 2 * (size_t)want,
+                                    (size_t)want * (sizeof(struct kp_offset_fetch_resp_topic) +
+                                                    sizeof(struct kp_offset_fetch_resp_partition)) +
+                                        bytes) +
+                      4096;
+        if (*cap < need)
+            *cap = need;
+    }
+    struct kp_arena a;
+    int rc = br_enc_arena(q, &a, *cap);
+    if (rc < 0)
+        return rc;
+    if (req->n_topics < 0) {
         struct all_ctx c = {.a = &a, .cap = want};
         c.topics = kp_arena_alloc(&a, (size_t)want, sizeof(*c.topics));
         c.parts = kp_arena_alloc(&a, (size_t)want, sizeof(*c.parts));
         if (!c.topics || !c.parts)
             return -ENOSPC;
-        n = st_offsets_foreach(srv->offsets, g, glen, all_found, &c);
+        int n = st_offsets_foreach(srv->offsets, g, glen, all_found, &c);
         if (n < 0)
             return n;
         if (c.full)
@@ -413,7 +423,7 @@ int br_api_offset_fetch(struct br_req *q, struct br_resp *r)
                  4096;
     struct kp_offset_fetch_resp resp;
     for (int attempt = 0;; attempt++) {
-        rc = fetch_build(q, &req, cap, &resp);
+        rc = fetch_build(q, &req, &cap, &resp);
         if (rc != -ENOSPC)
             break;
         if (attempt == 24) { /* 4 KiB << 24: far past anything the store can hold */

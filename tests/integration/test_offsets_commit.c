@@ -409,6 +409,42 @@ START_TEST(sync_per_commit_pipelined)
 }
 END_TEST
 
+START_TEST(wide_group_metadata_grows_the_response)
+{
+    /* 200 partitions with 300-byte metadata: 60 KB of metadata, past the first guess of the
+     * response arena, fetched by name and with topics = null */
+    int fd = conn();
+    create_topic(fd, "wide", 200);
+    static struct tb_ofs_part c[200];
+    static char meta[200][301];
+    for (int i = 0; i < 200; i++) {
+        memset(meta[i], 'a' + i % 26, 300);
+        meta[i][300] = 0;
+        c[i] = (struct tb_ofs_part){"wide", i, 1000 + i, meta[i]};
+    }
+    commit_ok(fd, 5, "wide-group", c, 200);
+    static struct tb_ofs_resp out;
+    ck_assert_int_eq(tb_offset_fetch(fd, 4, "wide-group", NULL, -1, &out), 0);
+    ck_assert_int_eq(out.error, 0);
+    ck_assert_int_eq(out.n, 200);
+    for (int i = 0; i < 200; i++) {
+        ck_assert_int_eq(out.p[i].partition, i);
+        ck_assert_int_eq(out.p[i].offset, 1000 + i);
+        ck_assert_int_eq(out.p[i].meta_len, 300);
+        ck_assert_int_eq(out.p[i].metadata[0], 'a' + i % 26);
+    }
+    for (int16_t v = 1; v <= 4; v++) {
+        ck_assert_int_eq(tb_offset_fetch(fd, v, "wide-group", c, 200, &out), 0);
+        ck_assert_int_eq(out.n, 200);
+        for (int i = 0; i < 200; i++) {
+            ck_assert_int_eq(out.p[i].offset, 1000 + i);
+            ck_assert_int_eq(out.p[i].meta_len, 300);
+        }
+    }
+    close(fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("offsets_commit");
@@ -423,6 +459,7 @@ static Suite *suite(void)
     tcase_add_test(tc, retention_expires_empty_groups);
     tcase_add_test(tc, member_commits_and_keeps_offsets_while_in_the_group);
     tcase_add_test(tc, sync_per_commit_pipelined);
+    tcase_add_test(tc, wide_group_metadata_grows_the_response);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -16,7 +16,7 @@
 #include "tb_kafka.h"
 
 enum {
-    TB_OFS_MAX = 64,
+    TB_OFS_MAX = 256,
     TB_OFS_META = 256,
 };
 
