@@ -51,9 +51,10 @@
  *            before the in-memory state changes and before the caller acknowledges them
  *            (kill -9 safe). fdatasync then if log.flush.interval.messages says so (1: every
  *            call), or later from st_offsets_maintain() by log.flush.interval.ms, or from
- *            st_offsets_sync() (outside the mutex, on a dup of the fd), and always at close. A failed or short write is cut off again (ftruncate to the old end); if
- *            even that fails, or an fdatasync fails (the page cache may have dropped the
- *            pages), the store refuses further commits with -ESHUTDOWN.
+ *            st_offsets_sync() (outside the mutex, on a dup of the fd), and always at close.
+ *            A failed or short write is cut off again (ftruncate to the old end); if even
+ *            that fails, or an fdatasync fails (the page cache may have dropped the pages),
+ *            the store refuses further commits with -ESHUTDOWN.
  *   compact  when the file exceeds max(4 x live bytes, compact_min_bytes), from
  *            st_offsets_maintain() (the owner's housekeeping thread), or from a commit when
  *            the file has grown to twice that (housekeeping fell behind): header + one
