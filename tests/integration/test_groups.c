@@ -220,6 +220,108 @@ START_TEST(parked_join_connection_closes)
 }
 END_TEST
 
+/* ---- a parked SyncGroup whose connection closes -------------------------------------------- */
+
+START_TEST(parked_sync_connection_closes)
+{
+    int fa = conn(), fb = conn();
+    ck_assert_int_eq(tb_join_group_send(fa, 5, 1, "gq", 10000, 30000, "", 2, PROTOS), 0);
+    ck_assert_int_eq(tb_join_group_send(fb, 5, 1, "gq", 10000, 30000, "", 2, PROTOS), 0);
+    struct tb_join j1, j2;
+    ck_assert_int_eq(tb_join_group_recv(fa, 5, 1, &j1), 0);
+    ck_assert_int_eq(tb_join_group_recv(fb, 5, 1, &j2), 0);
+    ck_assert_int_eq(j1.generation, j2.generation);
+    bool first_leads = strcmp(j1.leader, j1.member_id) == 0;
+    int leader = first_leads ? fa : fb, follower = first_leads ? fb : fa;
+    struct tb_join jl = first_leads ? j1 : j2, jf = first_leads ? j2 : j1;
+    /* the follower's SyncGroup parks, then its connection goes away */
+    ck_assert_int_eq(tb_sync_group_send(follower, 3, 2, "gq", jf.generation, jf.member_id, 0, NULL),
+                     0);
+    ck_assert_int_eq(tb_readable(follower, 200), 0);
+    close(follower);
+    /* the leader's assignments answer into the void for it, and normally for the leader */
+    struct tb_assign as[] = {{jl.member_id, "L"}, {jf.member_id, "F"}};
+    struct tb_sync s;
+    ck_assert_int_eq(tb_sync_group(leader, 3, 3, "gq", jl.generation, jl.member_id, 2, as, &s), 0);
+    ck_assert_int_eq(s.error, 0);
+    ck_assert_str_eq(s.assignment, "L");
+    /* the follower reconnects with its member id: still a member, its assignment is kept */
+    int again = conn();
+    ck_assert_int_eq(tb_sync_group(again, 3, 4, "gq", jf.generation, jf.member_id, 0, NULL, &s), 0);
+    ck_assert_int_eq(s.error, 0);
+    ck_assert_str_eq(s.assignment, "F");
+    int16_t err;
+    ck_assert_int_eq(tb_heartbeat(again, 3, 5, "gq", jf.generation, jf.member_id, &err), 0);
+    ck_assert_int_eq(err, 0);
+    close(again);
+    close(leader);
+}
+END_TEST
+
+/* ---- many members at once, over both loop threads ---------------------------------------------
+ */
+
+#define MANY 24
+
+START_TEST(many_members_one_generation)
+{
+    /* an initial delay no straggler on a loaded machine misses */
+    tb_ck_finish(&B);
+    static const char *const extra[] = {"-o", "group.initial.rebalance.delay.ms=2000", "-o",
+                                        "num.network.threads=2", NULL};
+    tb_ck_start_fresh(&B, extra);
+    int fds[MANY];
+    for (int i = 0; i < MANY; i++)
+        fds[i] = conn();
+    for (int i = 0; i < MANY; i++) {
+        ck_assert_int_eq(
+            tb_join_group_send(fds[i], (int16_t)(i % 6), 1, "gm", 10000, 30000, "", 2, PROTOS), 0);
+    }
+    static struct tb_join j[MANY];
+    int leaders = 0, leader_idx = -1;
+    for (int i = 0; i < MANY; i++) {
+        ck_assert_int_eq(tb_join_group_recv(fds[i], (int16_t)(i % 6), 1, &j[i]), 0);
+        ck_assert_int_eq(j[i].error, 0);
+        ck_assert_str_eq(j[i].leader, j[0].leader);
+        if (strcmp(j[i].leader, j[i].member_id) == 0) {
+            leaders++;
+            leader_idx = i;
+        }
+    }
+    ck_assert_int_eq(leaders, 1);
+    /* one generation for all, whose members joined on either loop thread */
+    for (int i = 1; i < MANY; i++)
+        ck_assert_int_eq(j[i].generation, j[0].generation);
+    ck_assert_int_eq(j[leader_idx].n_members, MANY);
+    /* every follower parks in SyncGroup; the leader's answer releases them all */
+    for (int i = 0; i < MANY; i++)
+        if (i != leader_idx)
+            ck_assert_int_eq(
+                tb_sync_group_send(fds[i], 3, 2, "gm", j[i].generation, j[i].member_id, 0, NULL),
+                0);
+    static struct tb_assign as[MANY];
+    static char bytes[MANY][16];
+    for (int i = 0; i < MANY; i++) {
+        snprintf(bytes[i], sizeof bytes[i], "part-%d", i);
+        as[i] = (struct tb_assign){j[i].member_id, bytes[i]};
+    }
+    struct tb_sync s;
+    ck_assert_int_eq(tb_sync_group(fds[leader_idx], 3, 2, "gm", j[leader_idx].generation,
+                                   j[leader_idx].member_id, MANY, as, &s),
+                     0);
+    ck_assert_str_eq(s.assignment, bytes[leader_idx]);
+    for (int i = 0; i < MANY; i++) {
+        if (i == leader_idx)
+            continue;
+        ck_assert_int_eq(tb_sync_group_recv(fds[i], 3, 2, &s), 0);
+        ck_assert_int_eq(s.error, 0);
+        ck_assert_str_eq(s.assignment, bytes[i]);
+    }
+    for (int i = 0; i < MANY; i++)
+        close(fds[i]);
+}
+END_TEST
+
 /* ---- shutdown ------------------------------------------------------------------------------- */
 
 START_TEST(stop_answers_parked_join)
@@ -325,6 +427,8 @@ static Suite *groups_suite(void)
     tcase_add_test(tc, two_members_join_sync_heartbeat_leave);
     tcase_add_test(tc, every_version);
     tcase_add_test(tc, parked_join_connection_closes);
+    tcase_add_test(tc, parked_sync_connection_closes);
+    tcase_add_test(tc, many_members_one_generation);
     tcase_add_test(tc, stop_answers_parked_join);
     tcase_add_test(tc, bad_inputs_get_kafka_errors);
     suite_add_tcase(s, tc);
