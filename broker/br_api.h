@@ -103,7 +103,8 @@ int br_api_offset_commit(struct br_req *q, struct br_resp *r);
 int br_api_offset_fetch(struct br_req *q, struct br_resp *r);
 /* The server's offsets store: opened after the topic store (0 or -errno, logged), closed
  * (fdatasync) before it; housekeeping (its thread, about once a second) applies
- * log.flush.interval.ms and, when expire is set, offsets.retention.minutes. */
+ * log.flush.interval.ms and, when expire is set, offsets.retention.minutes and the removal of
+ * offsets of deleted topics. */
 int br_offsets_open(struct br_server *srv);
 void br_offsets_close(struct br_server *srv);
 void br_offsets_housekeeping(struct br_server *srv, bool expire);

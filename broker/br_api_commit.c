@@ -16,6 +16,9 @@
  *   thread, shared by the commits waiting at the time). A store that cannot write
  *   answers UNKNOWN_SERVER_ERROR (COORDINATOR_NOT_AVAILABLE when out of memory, which a client
  *   retries).
+ * - Offsets of partitions that no longer exist (a deleted topic, or one recreated with fewer
+ *   partitions) are removed by housekeeping at each retention check, so a recreated topic
+ *   starts without the old topic's offsets, as in Kafka.
  * - retention_time_ms (v2-4) is ignored: offsets.retention.minutes applies to every group, as
  *   in Kafka from 2.1 on.
  * - The write happens on the loop thread: a few hundred bytes, to the page cache. The loop
@@ -495,6 +498,16 @@ static int64_t group_empty_since(void *arg, const char *group, size_t len)
     return info.n_members > 0 ? -1 : 0;
 }
 
+/* A committed partition that no longer exists (its topic was deleted, or recreated with
+ * fewer partitions): Kafka drops such offsets with the topic. Store lock, then the topic
+ * store's (which never calls into the offsets store). */
+static bool partition_gone(void *arg, const struct st_offset_entry *e)
+{
+    struct br_server *srv = arg;
+    int32_t n = st_topic_partitions(srv->store, e->topic, e->topic_len);
+    return n < 0 ? n == -ENOENT : e->partition >= n;
+}
+
 void br_offsets_housekeeping(struct br_server *srv, bool expire)
 {
     if (!srv->offsets)
@@ -502,6 +515,11 @@ void br_offsets_housekeeping(struct br_server *srv, bool expire)
     st_offsets_maintain(srv->offsets);
     if (!expire)
         return;
+    int gone = st_offsets_remove_if(srv->offsets, br_wall_ms(), partition_gone, srv);
+    if (gone > 0)
+        br_info("%d committed offset(s) of deleted topics or partitions removed", gone);
+    else if (gone < 0)
+        br_warn("committed offsets of deleted topics: %s", strerror(-gone));
     int n = st_offsets_expire(srv->offsets, br_wall_ms(), srv->cfg->offsets_retention_ms,
                               group_empty_since, srv);
     if (n > 0)

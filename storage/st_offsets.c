@@ -1156,56 +1156,35 @@ int st_offsets_delete_group(struct st_offsets *o, const char *group, size_t grou
     return err;
 }
 
-int st_offsets_expire(struct st_offsets *o, int64_t now_ms, int64_t retention_ms,
-                      st_offsets_empty_since_fn empty_since, void *arg)
+/* Keys chosen for removal, and the size of their tombstones. */
+struct victims {
+    struct ofs_entry **v;
+    int64_t n;
+    size_t bytes;
+};
+
+static int victim_add(struct victims *vs, struct ofs_entry *e)
 {
-    if (!o)
-        return -EINVAL;
-    if (retention_ms < 0)
-        return 0;
-    pthread_mutex_lock(&o->mu);
-    if (o->broken) {
-        pthread_mutex_unlock(&o->mu);
-        return -ESHUTDOWN;
+    if ((vs->n & (vs->n - 1)) == 0) { /* 0, 1, 2, 4, ...: grow */
+        struct ofs_entry **nv = realloc(vs->v, (size_t)(vs->n ? vs->n * 2 : 1) * sizeof(*nv));
+        if (!nv)
+            return -ENOMEM;
+        vs->v = nv;
     }
-    /* collect the victims and size their tombstones */
-    size_t need = 0;
-    int64_t nvict = 0;
-    struct ofs_entry **vict = NULL;
-    int err = 0;
-    for (size_t i = 0; i < o->ngroup_buckets && err == 0; i++) {
-        for (struct ofs_group *g = o->groups[i]; g && err == 0; g = g->hnext) {
-            int64_t since = empty_since ? empty_since(arg, g->name, g->len) : 0;
-            if (since < 0) {
-                g->active_ms = now_ms; /* so it is empty since no earlier than now */
-                continue;
-            }
-            if (g->active_ms > since)
-                since = g->active_ms;
-            for (struct ofs_entry *e = g->head; e; e = e->gnext) {
-                int64_t ref = e->commit_ms > since ? e->commit_ms : since;
-                if (now_ms - ref < retention_ms)
-                    continue;
-                if ((nvict & (nvict - 1)) == 0) { /* 0, 1, 2, 4, ...: grow */
-                    struct ofs_entry **nv =
-                        realloc(vict, (size_t)(nvict ? nvict * 2 : 1) * sizeof(*nv));
-                    if (!nv) {
-                        err = -ENOMEM;
-                        break;
-                    }
-                    vict = nv;
-                }
-                vict[nvict++] = e;
-                need += OFS_REC_OVERHEAD + OFS_BODY_FIXED + g->len + OFS_KEY_EXTRA + e->topic_len;
-            }
-        }
-    }
-    if (err == 0 && nvict > 0)
-        err = wbuf_reserve(o, need);
-    if (err == 0 && nvict > 0) {
+    vs->v[vs->n++] = e;
+    vs->bytes += OFS_REC_OVERHEAD + OFS_BODY_FIXED + e->grp->len + OFS_KEY_EXTRA + e->topic_len;
+    return 0;
+}
+
+/* Tombstones the victims in one write, then forgets them. Frees vs->v. Returns how many
+ * were removed, or -errno (then nothing was). */
+static int victims_remove(struct st_offsets *o, struct victims *vs, int64_t now_ms)
+{
+    int err = vs->n > 0 ? wbuf_reserve(o, vs->bytes) : 0;
+    if (err == 0 && vs->n > 0) {
         size_t len = 0;
-        for (int64_t i = 0; i < nvict; i++) {
-            struct ofs_entry *e = vict[i];
+        for (int64_t i = 0; i < vs->n; i++) {
+            struct ofs_entry *e = vs->v[i];
             struct ofs_rec r = {
                 .type = OFS_TOMBSTONE,
                 .ms = now_ms,
@@ -1218,14 +1197,77 @@ int st_offsets_expire(struct st_offsets *o, int64_t now_ms, int64_t retention_ms
             len += rec_encode(o->wbuf + len, &r);
         }
         err = append_locked(o, len);
-        for (int64_t i = 0; i < nvict && err == 0; i++)
-            key_remove(o, vict[i]);
+        for (int64_t i = 0; i < vs->n && err == 0; i++)
+            key_remove(o, vs->v[i]);
         if (err == 0 && compaction_due(o, 2))
             (void)compact_locked(o);
     }
-    free(vict);
+    free(vs->v);
+    vs->v = NULL;
+    return err < 0 ? err : (int)(vs->n > INT32_MAX ? INT32_MAX : vs->n);
+}
+
+int st_offsets_expire(struct st_offsets *o, int64_t now_ms, int64_t retention_ms,
+                      st_offsets_empty_since_fn empty_since, void *arg)
+{
+    if (!o)
+        return -EINVAL;
+    if (retention_ms < 0)
+        return 0;
+    pthread_mutex_lock(&o->mu);
+    if (o->broken) {
+        pthread_mutex_unlock(&o->mu);
+        return -ESHUTDOWN;
+    }
+    struct victims vs = {0};
+    int err = 0;
+    for (size_t i = 0; i < o->ngroup_buckets && err == 0; i++) {
+        for (struct ofs_group *g = o->groups[i]; g && err == 0; g = g->hnext) {
+            int64_t since = empty_since ? empty_since(arg, g->name, g->len) : 0;
+            if (since < 0) {
+                g->active_ms = now_ms; /* so it is empty since no earlier than now */
+                continue;
+            }
+            if (g->active_ms > since)
+                since = g->active_ms;
+            for (struct ofs_entry *e = g->head; e && err == 0; e = e->gnext) {
+                int64_t ref = e->commit_ms > since ? e->commit_ms : since;
+                if (now_ms - ref >= retention_ms)
+                    err = victim_add(&vs, e);
+            }
+        }
+    }
+    if (err == 0)
+        err = victims_remove(o, &vs, now_ms);
+    free(vs.v);
     pthread_mutex_unlock(&o->mu);
-    return err < 0 ? err : (int)(nvict > INT32_MAX ? INT32_MAX : nvict);
+    return err;
+}
+
+int st_offsets_remove_if(struct st_offsets *o, int64_t now_ms,
+                         bool (*gone)(void *arg, const struct st_offset_entry *e), void *arg)
+{
+    if (!o || !gone)
+        return -EINVAL;
+    pthread_mutex_lock(&o->mu);
+    if (o->broken) {
+        pthread_mutex_unlock(&o->mu);
+        return -ESHUTDOWN;
+    }
+    struct victims vs = {0};
+    int err = 0;
+    for (size_t i = 0; i < o->nkeys_buckets && err == 0; i++) {
+        for (struct ofs_entry *e = o->keys[i]; e && err == 0; e = e->hnext) {
+            struct st_offset_entry x = entry_view(e);
+            if (gone(arg, &x))
+                err = victim_add(&vs, e);
+        }
+    }
+    if (err == 0)
+        err = victims_remove(o, &vs, now_ms);
+    free(vs.v);
+    pthread_mutex_unlock(&o->mu);
+    return err;
 }
 
 int st_offsets_sync(struct st_offsets *o)

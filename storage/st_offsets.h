@@ -139,6 +139,14 @@ int st_offsets_expire(struct st_offsets *o, int64_t now_ms, int64_t retention_ms
                       st_offsets_empty_since_fn empty_since, void *arg);
 
 /*
+ * Removes (with tombstones, in one write) every offset for which gone(arg, e) is true, e.g.
+ * those of partitions whose topic was deleted. gone runs under the store's mutex and must not
+ * call back into it. Returns how many were removed.
+ */
+int st_offsets_remove_if(struct st_offsets *o, int64_t now_ms,
+                         bool (*gone)(void *arg, const struct st_offset_entry *e), void *arg);
+
+/*
  * fdatasyncs every commit written so far (without holding the store's mutex during the
  * fdatasync, so commits from other threads go on; concurrent callers share syncs). 0, or the
  * error, after which commits stop (-ESHUTDOWN). For owners that answer commits only once

@@ -445,6 +445,37 @@ START_TEST(wide_group_metadata_grows_the_response)
 }
 END_TEST
 
+START_TEST(deleted_topic_loses_its_offsets)
+{
+    tb_ck_stop_clean(&B);
+    const char *const extra[] = {"-o", "log.retention.check.interval.ms=100", NULL};
+    tb_ck_start(&B, extra);
+    int fd = conn();
+    create_topic(fd, "doomed", 2);
+    create_topic(fd, "kept", 1);
+    struct tb_ofs_part c[] = {{"doomed", 0, 7, NULL}, {"doomed", 1, 8, NULL}, {"kept", 0, 9, NULL}};
+    commit_ok(fd, 5, "g", c, 3);
+    struct tb_req r;
+    ck_assert_int_eq(tb_req_begin(&r, 256, 20, 3, 777), 0);
+    tb_enc_delete_topics(&r, 3, "doomed", 10000);
+    struct tb_frame f;
+    ck_assert_int_eq(tb_call(fd, &r, 777, &f), 0);
+    tb_req_free(&r);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_dec_delete_topics(&f, 3, &err), 0);
+    tb_frame_free(&f);
+    ck_assert_int_eq(err, 0);
+    ck_assert_msg(tb_log_wait(&B, "committed offset(s) of deleted topics", 15000),
+                  "no removal log line within 15 s");
+    /* recreated, the topic starts without the old offsets; the other topic keeps its own */
+    create_topic(fd, "doomed", 2);
+    expect_committed(fd, 4, "g", "doomed", 0, -1, "");
+    expect_committed(fd, 4, "g", "doomed", 1, -1, "");
+    expect_committed(fd, 4, "g", "kept", 0, 9, "");
+    close(fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("offsets_commit");
@@ -460,6 +491,7 @@ static Suite *suite(void)
     tcase_add_test(tc, member_commits_and_keeps_offsets_while_in_the_group);
     tcase_add_test(tc, sync_per_commit_pipelined);
     tcase_add_test(tc, wide_group_metadata_grows_the_response);
+    tcase_add_test(tc, deleted_topic_loses_its_offsets);
     suite_add_tcase(s, tc);
     return s;
 }

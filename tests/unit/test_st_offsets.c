@@ -607,6 +607,39 @@ START_TEST(t_random_garbage_tail)
 }
 END_TEST
 
+static bool topic_a(void *arg, const struct st_offset_entry *e)
+{
+    (*(int *)arg)++;
+    return e->topic_len == 1 && e->topic[0] == 'a' && e->partition >= 1;
+}
+
+START_TEST(t_remove_if)
+{
+    struct st_offsets *o = open_store();
+    for (int p = 0; p < 3; p++) {
+        ck_assert_int_eq(commit(o, "g1", "a", p, p, NULL, 1), 0);
+        ck_assert_int_eq(commit(o, "g2", "a", p, p, "m", 1), 0);
+        ck_assert_int_eq(commit(o, "g2", "b", p, p, NULL, 1), 0);
+    }
+    int calls = 0;
+    ck_assert_int_eq(st_offsets_remove_if(o, 5, topic_a, &calls), 4);
+    ck_assert_int_eq(calls, 9);
+    calls = 0;
+    ck_assert_int_eq(st_offsets_remove_if(o, 5, topic_a, &calls), 0);
+    ck_assert_int_eq(calls, 5);
+    st_offsets_close(o);
+    o = open_store();
+    ck_assert_int_eq(get(o, "g1", "a", 0, NULL), 0);
+    ck_assert_int_eq(get(o, "g1", "a", 1, NULL), -1);
+    ck_assert_int_eq(get(o, "g2", "a", 2, NULL), -1);
+    ck_assert_int_eq(get(o, "g2", "b", 2, NULL), 2);
+    struct st_offsets_stats s;
+    st_offsets_stats(o, &s);
+    ck_assert_int_eq(s.entries, 5);
+    st_offsets_close(o);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_offsets");
@@ -623,6 +656,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_compaction_keeps_live_set);
     tcase_add_test(tc, t_metadata_limit);
     tcase_add_test(tc, t_retention_of_empty_groups);
+    tcase_add_test(tc, t_remove_if);
     tcase_add_test(tc, t_flush_every_commit);
     suite_add_tcase(s, tc);
     return s;
