@@ -21,8 +21,10 @@
  *   that must not wait for the disk on the committing thread sets -1 and calls
  *   st_offsets_sync() elsewhere before acknowledging. Compaction and st_offsets_close()
  *   always fdatasync.
- * - Retention is not automatic: the owner calls st_offsets_expire() periodically (the
- *   broker does from its housekeeping thread) and says, per group, whether it has members.
+ * - Nothing runs on its own: the owner calls st_offsets_maintain() every second or so (flush
+ *   by time, compaction), and st_offsets_expire() (retention: it says, per group, whether it
+ *   has members) and st_offsets_remove_if() (offsets of deleted topics) at its retention
+ *   interval. The broker does all three from its housekeeping thread (br_api_commit.c).
  */
 #ifndef SPLICELOG_ST_OFFSETS_H
 #define SPLICELOG_ST_OFFSETS_H
