@@ -88,8 +88,8 @@ static const struct key_def keys[] = {
     {"shutdown.timeout.ms", K_I64, OFF(shutdown_timeout_ms), 0, 0, I64_MAX, "10000",
      "on SIGTERM, how long in-flight responses may take before connections are cut"},
     {"log.level", K_LOGLEVEL, 0, 0, 0, 0, "info", "error | warn | info | debug"},
-    {"group.initial.rebalance.delay.ms", K_I64, OFF(group_initial_delay_ms), 0, 0, I32_MAX,
-     "3000", "a group's first rebalance waits this long for more members to join"},
+    {"group.initial.rebalance.delay.ms", K_I64, OFF(group_initial_delay_ms), 0, 0, I32_MAX, "3000",
+     "a group's first rebalance waits this long for more members to join"},
     {"group.min.session.timeout.ms", K_I32, OFF(group_min_session_ms), 0, 1, I32_MAX, "6000",
      "smallest session timeout a group member may ask for"},
     {"group.max.session.timeout.ms", K_I32, OFF(group_max_session_ms), 0, 1, I32_MAX, "1800000",
@@ -100,6 +100,8 @@ static const struct key_def keys[] = {
      "consumer groups held in memory; an empty group is forgotten to make room"},
     {"group.max.member.bytes", K_I32, OFF(group_max_member_bytes), 0, 1024, I32_MAX, "1048576",
      "protocol metadata (JoinGroup) and assignment (SyncGroup) bytes of one member"},
+    {"group.max.total.bytes", K_I64, OFF(group_max_total_bytes), 0, 65536, I64_MAX, "268435456",
+     "metadata and assignment bytes the coordinator holds for all groups together"},
     {"log.segment.bytes", K_I64, OFF(log.segment_bytes), 0, 1024, I64_MAX, "1073741824",
      "roll a segment at this size"},
     {"log.roll.ms", K_I64, OFF(log.roll_ms), 0, 1, I64_MAX, "604800000",
@@ -126,8 +128,8 @@ static const struct key_def keys[] = {
      "CreateTime | LogAppendTime"},
     {"offsets.retention.minutes", K_HOURS, OFF(offsets_retention_ms), 0, -1, I64_MAX / 3600000,
      "10080", "committed offsets of a group without members expire after this (-1 = keep)"},
-    {"offset.metadata.max.bytes", K_I32, OFF(offset_metadata_max_bytes), 0, 0,
-     ST_OFFSETS_META_CAP, "4096", "longest metadata string an OffsetCommit may store"},
+    {"offset.metadata.max.bytes", K_I32, OFF(offset_metadata_max_bytes), 0, 0, ST_OFFSETS_META_CAP,
+     "4096", "longest metadata string an OffsetCommit may store"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

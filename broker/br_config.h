@@ -78,6 +78,7 @@ struct br_config {
     int32_t group_max_size;              /* group.max.size */
     int32_t group_max_groups;            /* group.max.groups (splicelog) */
     int32_t group_max_member_bytes;      /* group.max.member.bytes (splicelog) */
+    int64_t group_max_total_bytes;       /* group.max.total.bytes (splicelog) */
     struct st_log_config log;            /* log.segment.bytes, retention, flush, ... */
     struct br_tls_conf tls;              /* ssl.* (br_tls.h), used by SSL listeners */
 };

@@ -62,6 +62,7 @@ struct member {
     struct br_group_waiter *sync_w; /* a parked SyncGroup */
     uint8_t *assignment;            /* from the leader's SyncGroup; NULL: none */
     int32_t assignment_len;
+    int64_t acct; /* bytes of protocols and assignment counted in br_groups.bytes */
 };
 
 struct group {
@@ -92,6 +93,7 @@ struct br_groups {
     void *clock_arg;
     struct group *buckets[NBUCKETS];
     int32_t ngroups;
+    int64_t bytes; /* member metadata and assignments of every group, <= cfg.max_total_bytes */
     bool stopped;
     uint64_t id_seed, id_count;
     /* timer */
@@ -150,6 +152,26 @@ static void deadline_set(struct br_groups *g, int64_t t)
 
 /* ---- members and groups ------------------------------------------------------------------ */
 
+static int64_t protocols_bytes(const struct br_group_join_req *req)
+{
+    int64_t bytes = 0;
+    for (int32_t i = 0; i < req->n_protocols; i++) {
+        bytes += req->protocols[i].name.len > 0 ? req->protocols[i].name.len : 0;
+        bytes += req->protocols[i].metadata.len > 0 ? req->protocols[i].metadata.len : 0;
+    }
+    return bytes;
+}
+
+/* Recounts m's bytes in g->bytes after its protocols or assignment changed. */
+static void account(struct br_groups *g, struct member *m)
+{
+    int64_t b = m->assignment_len;
+    for (int32_t i = 0; i < m->n_protocols; i++)
+        b += m->protocols[i].name_len + m->protocols[i].meta_len;
+    g->bytes += b - m->acct;
+    m->acct = b;
+}
+
 static void member_free(struct member *m)
 {
     if (!m)
@@ -202,8 +224,10 @@ static void group_unlink_free(struct br_groups *g, struct group *grp)
     while (*pp != grp)
         pp = &(*pp)->hnext;
     *pp = grp->hnext;
-    for (int32_t i = 0; i < grp->n_members; i++)
+    for (int32_t i = 0; i < grp->n_members; i++) {
+        g->bytes -= grp->members[i]->acct;
         member_free(grp->members[i]);
+    }
     free(grp->members);
     free(grp->views);
     free(grp->id);
@@ -369,6 +393,7 @@ static void prepare_rebalance(struct br_groups *g, struct group *grp, int64_t no
         free(grp->members[i]->assignment);
         grp->members[i]->assignment = NULL;
         grp->members[i]->assignment_len = 0;
+        account(g, grp->members[i]);
     }
     int64_t rebalance = max_rebalance_timeout(grp);
     if (grp->state == BR_GROUP_EMPTY && g->cfg.initial_rebalance_delay_ms > 0) {
@@ -404,8 +429,8 @@ static void remove_member(struct br_groups *g, struct group *grp, int32_t idx, i
         grp->leader = NULL;
     grp->members[idx] = grp->members[grp->n_members - 1];
     grp->n_members--;
+    g->bytes -= m->acct;
     member_free(m);
-    (void)g;
 }
 
 /* The protocol for the new generation: among those every member offered, the one most members
@@ -631,6 +656,7 @@ static int16_t add_member(struct br_groups *g, struct group *grp,
         return KP_ERR_UNKNOWN_SERVER_ERROR;
     }
     grp->members[grp->n_members++] = m;
+    account(g, m);
     *out = m;
     return KP_ERR_NONE;
 }
@@ -670,7 +696,11 @@ void br_group_join(struct br_groups *g, const struct br_group_join_req *req,
     int32_t rebalance =
         req->rebalance_timeout_ms > 0 ? req->rebalance_timeout_ms : req->session_timeout_ms;
     if (new_member) {
-        err = add_member(g, grp, req, &m);
+        /* the coordinator's memory for all groups together is bounded: a client is told to
+         * come back later (it retries FindCoordinator and JoinGroup) */
+        err = g->bytes + protocols_bytes(req) > g->cfg.max_total_bytes
+                  ? KP_ERR_COORDINATOR_NOT_AVAILABLE
+                  : add_member(g, grp, req, &m);
         if (err) {
             deliver_join_error(w, err, req->member_id);
             goto out;
@@ -697,10 +727,15 @@ void br_group_join(struct br_groups *g, const struct br_group_join_req *req,
     m->rebalance_timeout_ms = rebalance;
     member_heartbeat(g, m, now);
     bool same = same_protocols(m, req);
+    if (!same && g->bytes + protocols_bytes(req) > g->cfg.max_total_bytes) {
+        deliver_join_error(w, KP_ERR_COORDINATOR_NOT_AVAILABLE, req->member_id);
+        goto out;
+    }
     if (!same && member_set_protocols(m, req) < 0) {
         deliver_join_error(w, KP_ERR_UNKNOWN_SERVER_ERROR, req->member_id);
         goto out;
     }
+    account(g, m);
     switch (grp->state) {
     case BR_GROUP_PREPARING_REBALANCE:
         if (m->join_w) {
@@ -770,13 +805,20 @@ void br_group_sync(struct br_groups *g, const struct br_group_sync_req *req,
         m->sync_w = w;
         if (m == grp->leader) {
             bool too_big = false;
-            for (int32_t i = 0; i < req->n_assignments; i++)
-                if (req->assignments[i].assignment.len > g->cfg.max_member_bytes)
+            int64_t total = 0;
+            for (int32_t i = 0; i < req->n_assignments; i++) {
+                int32_t n = req->assignments[i].assignment.len;
+                if (n > g->cfg.max_member_bytes)
                     too_big = true;
-            if (too_big) {
+                total += n > 0 ? n : 0;
+            }
+            if (too_big || g->bytes + total > g->cfg.max_total_bytes) {
                 m->sync_w = NULL;
-                deliver_sync(w, KP_ERR_INVALID_REQUEST, NULL, 0);
-                prepare_rebalance(g, grp, now, "an assignment over group.max.member.bytes");
+                deliver_sync(w, too_big ? KP_ERR_INVALID_REQUEST : KP_ERR_COORDINATOR_NOT_AVAILABLE,
+                             NULL, 0);
+                prepare_rebalance(g, grp, now,
+                                  too_big ? "an assignment over group.max.member.bytes"
+                                          : "assignments over group.max.total.bytes");
                 goto out;
             }
             for (int32_t i = 0; i < req->n_assignments; i++) {
@@ -797,6 +839,7 @@ void br_group_sync(struct br_groups *g, const struct br_group_sync_req *req,
                 free(o->assignment);
                 o->assignment = copy;
                 o->assignment_len = n;
+                account(g, o);
             }
             grp->state = BR_GROUP_STABLE;
             for (int32_t i = 0; i < grp->n_members; i++) {
@@ -1022,7 +1065,7 @@ int br_groups_new(const struct br_groups_cfg *cfg, br_group_clock_fn clock, void
 {
     if (cfg->min_session_timeout_ms < 0 ||
         cfg->max_session_timeout_ms < cfg->min_session_timeout_ms || cfg->max_size <= 0 ||
-        cfg->max_groups <= 0 || cfg->max_member_bytes <= 0)
+        cfg->max_groups <= 0 || cfg->max_member_bytes <= 0 || cfg->max_total_bytes <= 0)
         return -EINVAL;
     struct br_groups *g = calloc(1, sizeof(*g));
     if (!g)

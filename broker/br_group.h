@@ -24,7 +24,9 @@
  *   clock instead.
  * - Limits: at most max_groups groups (Empty ones are evicted first), max_size members per
  *   group (GROUP_MAX_SIZE_REACHED), max_member_bytes of protocol metadata per member and of
- *   assignment per member (INVALID_REQUEST), ids of at most BR_GROUP_ID_MAX bytes.
+ *   assignment per member (INVALID_REQUEST), max_total_bytes of metadata and assignments of
+ *   all groups together (COORDINATOR_NOT_AVAILABLE: the client retries later), ids of at most
+ *   BR_GROUP_ID_MAX bytes.
  * - Errors: internal calls return 0 / -errno; results carry Kafka error codes (kp_api.h).
  */
 #ifndef SPLICELOG_BR_GROUP_H
@@ -46,6 +48,7 @@ struct br_groups_cfg {
     int32_t max_size;                   /* group.max.size: members per group */
     int32_t max_groups;                 /* groups held in memory */
     int32_t max_member_bytes;           /* metadata (all protocols) / assignment per member */
+    int64_t max_total_bytes;            /* metadata and assignments of all groups together */
 };
 
 /* Monotonic milliseconds; NULL in br_groups_new means br_now_ms(). */

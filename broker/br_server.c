@@ -883,6 +883,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         .max_size = cfg->group_max_size,
         .max_groups = cfg->group_max_groups,
         .max_member_bytes = cfg->group_max_member_bytes,
+        .max_total_bytes = cfg->group_max_total_bytes,
     };
     rc = br_groups_new(&gcfg, NULL, NULL, &srv->groups);
     if (rc == 0)

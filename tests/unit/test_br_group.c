@@ -35,6 +35,7 @@ static struct br_groups_cfg cfg_default(void)
         .max_size = 1000,
         .max_groups = 100,
         .max_member_bytes = 1 << 20,
+        .max_total_bytes = 64 << 20,
     };
 }
 
@@ -650,6 +651,48 @@ START_TEST(limits)
 }
 END_TEST
 
+START_TEST(total_bytes_budget)
+{
+    teardown();
+    struct br_groups_cfg c = cfg_default();
+    c.max_total_bytes = 100;
+    c.initial_rebalance_delay_ms = 0;
+    ck_assert_int_eq(br_groups_new(&c, fake_clock, NULL, &G), 0);
+    /* "range" + "range-meta" = 15 bytes per member */
+    struct rec r[8];
+    int ok = 0;
+    for (int i = 0; i < 8; i++) {
+        char group[8];
+        snprintf(group, sizeof group, "B%d", i);
+        join_p(&r[i], group, "", "range", 10000, 10000);
+        ck_assert_int_eq(r[i].calls, 1);
+        if (r[i].err == 0)
+            ok++;
+        else
+            ck_assert_int_eq(r[i].err, KP_ERR_COORDINATOR_NOT_AVAILABLE);
+    }
+    ck_assert_int_eq(ok, 6); /* 6 x 15 = 90; a 7th would be 105 */
+    /* a member leaving gives its bytes back */
+    ck_assert_int_eq(br_group_leave(G, S("B0"), S(r[0].member)), 0);
+    struct rec x;
+    join_p(&x, "B9", "", "range", 10000, 10000);
+    ck_assert_int_eq(x.err, 0);
+    /* assignments count too: 10 bytes left, an assignment of 11 does not fit */
+    struct rec s;
+    const char *ids[] = {x.member};
+    const char *as[] = {"0123456789a"};
+    sync_g(&s, "B9", x.gen, x.member, 1, ids, as);
+    ck_assert_int_eq(s.err, KP_ERR_COORDINATOR_NOT_AVAILABLE);
+    struct rec x2;
+    join_p(&x2, "B9", x.member, "range", 10000, 10000);
+    ck_assert_int_eq(x2.calls, 1);
+    const char *as2[] = {"0123456789"};
+    sync_g(&s, "B9", x2.gen, x.member, 1, ids, as2);
+    ck_assert_int_eq(s.err, 0);
+    ck_assert_str_eq(s.assignment, "0123456789");
+}
+END_TEST
+
 START_TEST(stop_answers_waiters)
 {
     struct rec a, s;
@@ -749,6 +792,7 @@ static Suite *group_suite(void)
     tcase_add_test(tc, leader_gone_during_sync_wakes_followers);
     tcase_add_test(tc, commit_checks);
     tcase_add_test(tc, limits);
+    tcase_add_test(tc, total_bytes_budget);
     tcase_add_test(tc, stop_answers_waiters);
     tcase_add_test(tc, second_join_of_one_member_answers_the_first);
     tcase_add_test(tc, timer_thread_fires);
