@@ -87,6 +87,7 @@ void br_loop_features_str(const struct br_features *f, char *buf, size_t len)
 int br_ring_init(struct br_ring *r, const struct br_features *f, unsigned entries)
 {
     memset(r, 0, sizeof(*r));
+    r->wake_fd = -1;
     struct io_uring_params p;
     memset(&p, 0, sizeof(p));
     p.flags = IORING_SETUP_CQSIZE;
@@ -162,6 +163,10 @@ void br_ring_exit(struct br_ring *r)
     free(r->buf_mem);
     r->bufs = NULL;
     r->buf_mem = NULL;
+}
+
+void br_ring_close_wake(struct br_ring *r)
+{
     if (r->wake_fd >= 0)
         close(r->wake_fd);
     r->wake_fd = -1;

@@ -73,7 +73,12 @@ struct br_ring {
 #define BR_BGID 0
 
 int br_ring_init(struct br_ring *r, const struct br_features *f, unsigned entries);
+/* Tears the ring down. The wake eventfd stays open: other threads (the flusher, the admin and
+ * group threads, other loops) may still wake a loop that has exited, and a closed descriptor
+ * number could by then belong to a file they would write into. */
 void br_ring_exit(struct br_ring *r);
+/* Closes the wake eventfd: only once no other thread can call br_ring_wake() any more. */
+void br_ring_close_wake(struct br_ring *r);
 /* A free SQE (submits to make room when the queue is full), with user_data = op. */
 struct io_uring_sqe *br_ring_sqe(struct br_ring *r, struct br_op *op);
 /* Arms the eventfd read (again). */

@@ -820,6 +820,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     for (int i = 0; i < srv->nloops; i++) {
         srv->loops[i].srv = srv;
         srv->loops[i].id = i;
+        srv->loops[i].ring.wake_fd = -1; /* until its thread sets the ring up */
         for (int j = 0; j < BR_MAX_LISTENERS; j++)
             srv->loops[i].accepts[j].fd = -1;
         pthread_mutex_init(&srv->loops[i].admin_lock, NULL);
@@ -981,6 +982,10 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     srv->groups = NULL;
     br_offsets_close(srv);
     st_store_close(srv->store);
+    /* every thread that could wake a loop (flusher, admin, housekeeping, group timer, the
+     * loops themselves) has stopped */
+    for (int i = 0; i < srv->nloops; i++)
+        br_ring_close_wake(&srv->loops[i].ring);
     br_info("stopped: data flushed, clean-shutdown markers written");
     close(lock_fd);
     free(srv->loops);
