@@ -49,6 +49,8 @@ int br_req_arena(struct br_req *q, struct kp_arena *a, int attempt);
 int br_enc_arena(struct br_req *q, struct kp_arena *a, size_t cap);
 /* Logs a request that cannot be decoded (peer, API, version, reason). Returns rc. */
 int br_req_bad(struct br_req *q, int rc);
+/* n rounded up to a multiple of 8: lays out several arrays in one scratch block. */
+static inline size_t br_align8(size_t n) { return (n + 7) & ~(size_t)7; }
 
 /* Decodes the request body with fn, growing the arena on -ENOMEM. Evaluates to 0 or -errno. */
 #define BR_DECODE(q, fn, out)                                                                      \

@@ -47,8 +47,6 @@ struct fetch_state {
     struct fetch_topic *topics;
 };
 
-static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
-
 /* Copies what evaluation needs out of the request (whose bytes are about to be reused). */
 static int save_request(struct br_resp *r, const struct kp_fetch_req *req, int16_t version)
 {
@@ -57,19 +55,19 @@ static int save_request(struct br_resp *r, const struct kp_fetch_req *req, int16
         nparts += (size_t)req->topics[i].n_partitions;
         names += (size_t)(req->topics[i].topic.len > 0 ? req->topics[i].topic.len : 0);
     }
-    size_t need = align8(sizeof(struct fetch_state)) +
-                  align8((size_t)req->n_topics * sizeof(struct fetch_topic)) +
-                  align8(nparts * sizeof(struct fetch_part)) + names + 8;
+    size_t need = br_align8(sizeof(struct fetch_state)) +
+                  br_align8((size_t)req->n_topics * sizeof(struct fetch_topic)) +
+                  br_align8(nparts * sizeof(struct fetch_part)) + names + 8;
     int rc = br_resp_scratch(r, need);
     if (rc < 0)
         return rc;
     uint8_t *m = r->scratch;
     struct fetch_state *st = (struct fetch_state *)m;
-    m += align8(sizeof(*st));
+    m += br_align8(sizeof(*st));
     struct fetch_topic *topics = (struct fetch_topic *)m;
-    m += align8((size_t)req->n_topics * sizeof(*topics));
+    m += br_align8((size_t)req->n_topics * sizeof(*topics));
     struct fetch_part *parts = (struct fetch_part *)m;
-    m += align8(nparts * sizeof(*parts));
+    m += br_align8(nparts * sizeof(*parts));
     char *name = (char *)m;
     *st = (struct fetch_state){
         .version = version,

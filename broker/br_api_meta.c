@@ -22,8 +22,6 @@
 
 #define NAME_MAX_LEN 249
 
-static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
-
 /* APIs this broker has handlers for (br_dispatch's switch). */
 static bool handled(int16_t key)
 {
@@ -346,21 +344,21 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
     size_t names = 0;
     for (int32_t i = 0; i < req.n_topics; i++)
         names += (size_t)(req.topics[i].len > 0 ? req.topics[i].len : 0) + 1;
-    size_t need = align8(sizeof(struct md_job)) + align8(n * sizeof(struct kp_str)) +
-                  align8(n * sizeof(int16_t)) + align8(n * sizeof(bool)) + names;
+    size_t need = br_align8(sizeof(struct md_job)) + br_align8(n * sizeof(struct kp_str)) +
+                  br_align8(n * sizeof(int16_t)) + br_align8(n * sizeof(bool)) + names;
     rc = br_resp_scratch(r, need);
     if (rc < 0)
         return rc;
     uint8_t *m = r->scratch;
     struct md_job *mj = (struct md_job *)m;
     memset(mj, 0, sizeof(*mj));
-    m += align8(sizeof(*mj));
+    m += br_align8(sizeof(*mj));
     mj->names = (struct kp_str *)m;
-    m += align8(n * sizeof(struct kp_str));
+    m += br_align8(n * sizeof(struct kp_str));
     mj->errs = (int16_t *)m;
-    m += align8(n * sizeof(int16_t));
+    m += br_align8(n * sizeof(int16_t));
     mj->create = (bool *)m;
-    m += align8(n * sizeof(bool));
+    m += br_align8(n * sizeof(bool));
     char *nb = (char *)m;
     mj->n = req.n_topics;
     mj->all = false;
@@ -527,19 +525,19 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
     for (int32_t i = 0; i < req.n_topics; i++)
         names += (size_t)(req.topics[i].name.len > 0 ? req.topics[i].name.len : 0) + 1;
     size_t n = (size_t)req.n_topics;
-    size_t need = align8(sizeof(struct ct_job)) + align8(n * sizeof(struct ct_topic)) +
-                  align8(n * sizeof(struct kp_create_topics_result)) + names;
+    size_t need = br_align8(sizeof(struct ct_job)) + br_align8(n * sizeof(struct ct_topic)) +
+                  br_align8(n * sizeof(struct kp_create_topics_result)) + names;
     rc = br_resp_scratch(r, need);
     if (rc < 0)
         return rc;
     uint8_t *m = r->scratch;
     struct ct_job *cj = (struct ct_job *)m;
     memset(cj, 0, sizeof(*cj));
-    m += align8(sizeof(*cj));
+    m += br_align8(sizeof(*cj));
     cj->t = (struct ct_topic *)m;
-    m += align8(n * sizeof(struct ct_topic));
+    m += br_align8(n * sizeof(struct ct_topic));
     cj->res = (struct kp_create_topics_result *)m;
-    m += align8(n * sizeof(struct kp_create_topics_result));
+    m += br_align8(n * sizeof(struct kp_create_topics_result));
     cj->names = (char *)m;
     cj->n = req.n_topics;
     size_t name_off = 0;
@@ -698,19 +696,19 @@ int br_api_delete_topics(struct br_req *q, struct br_resp *r)
     size_t names = 0;
     for (int32_t i = 0; i < req.n_topics; i++)
         names += (size_t)(req.topic_names[i].len > 0 ? req.topic_names[i].len : 0) + 1;
-    size_t need = align8(sizeof(struct dt_job)) + align8(n * sizeof(bool)) +
-                  align8(n * sizeof(struct kp_delete_topics_result)) + names;
+    size_t need = br_align8(sizeof(struct dt_job)) + br_align8(n * sizeof(bool)) +
+                  br_align8(n * sizeof(struct kp_delete_topics_result)) + names;
     rc = br_resp_scratch(r, need);
     if (rc < 0)
         return rc;
     uint8_t *m = r->scratch;
     struct dt_job *dj = (struct dt_job *)m;
     memset(dj, 0, sizeof(*dj));
-    m += align8(sizeof(*dj));
+    m += br_align8(sizeof(*dj));
     dj->del = (bool *)m;
-    m += align8(n * sizeof(bool));
+    m += br_align8(n * sizeof(bool));
     dj->res = (struct kp_delete_topics_result *)m;
-    m += align8(n * sizeof(struct kp_delete_topics_result));
+    m += br_align8(n * sizeof(struct kp_delete_topics_result));
     char *namebuf = (char *)m;
     dj->n = req.n_topics;
     bool any = false;

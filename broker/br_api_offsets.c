@@ -5,10 +5,11 @@
  * there are no transactions), -2 (earliest) the log start offset. Any other timestamp answers
  * the first record whose timestamp >= timestamp, with that record's timestamp, or offset -1
  * and timestamp -1 when no record is that recent, as Kafka does. The store's time index finds
- * the batch (the first whose maxTimestamp >= timestamp); the batch is then read (pread, on
- * the loop thread: a rare request, and the batch was found through the page cache's index)
- * and its records walked. A compressed batch is not opened: its base offset and
- * maxTimestamp are answered.
+ * the batch (the first whose maxTimestamp >= timestamp); the batch is then read and its
+ * records walked. A compressed batch is not opened: its base offset and maxTimestamp are
+ * answered. That read may wait for the disk (a consumer seeking into old segments), so a
+ * request with any lookup by time runs on the admin thread, like topic creation, and is
+ * answered from there; latest/earliest-only requests are answered at once.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -66,16 +67,143 @@ static int record_for_time(struct st_log *log, int64_t offset, int64_t ts, int64
     return 0;
 }
 
+/* Answers one partition into o (partition_index set by the caller): offset, timestamp and
+ * error for the requested timestamp ts. Any thread. */
+static void answer_partition(struct br_server *srv, struct kp_str topic, int64_t ts,
+                             struct kp_list_offsets_resp_partition *o)
+{
+    o->error_code = KP_ERR_NONE;
+    o->timestamp = -1;
+    o->offset = -1;
+    struct st_log *log = st_log_get(srv->store, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0,
+                                    o->partition_index);
+    if (!log) {
+        o->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        return;
+    }
+    if (ts == KP_LIST_OFFSETS_LATEST) {
+        o->offset = st_log_end_offset(log);
+    } else if (ts == KP_LIST_OFFSETS_EARLIEST) {
+        o->offset = st_log_start_offset(log);
+    } else if (ts < 0) {
+        o->error_code = KP_ERR_INVALID_REQUEST;
+    } else {
+        int64_t off;
+        int trc = st_log_offset_for_time(log, ts, &off);
+        if (trc == 0)
+            trc = record_for_time(log, off, ts, &o->offset, &o->timestamp);
+        if (trc == -ENOENT || trc == -ERANGE) {
+            o->offset = -1; /* retention removed it meanwhile */
+            o->timestamp = -1;
+        } else if (trc < 0) {
+            br_err("ListOffsets %.*s-%d by time: %s", topic.len, topic.ptr, o->partition_index,
+                   strerror(-trc));
+            o->error_code = KP_ERR_KAFKA_STORAGE_ERROR;
+        }
+    }
+    st_log_put(log);
+}
+
+/* A request with lookups by time, on the admin thread: the response's topics and partitions
+ * live in the response's scratch memory, names copied; each partition's requested timestamp
+ * waits in its timestamp field until answered. */
+struct lo_job {
+    struct br_admin_job job; /* first: the BR_OP_ADMIN op */
+    int32_t n_topics;
+    struct kp_list_offsets_resp_topic *topics;
+    struct kp_list_offsets_resp_partition *parts; /* all partitions, topic after topic */
+};
+
+static void lo_run(struct br_admin_job *j)
+{
+    struct lo_job *lj = (struct lo_job *)j;
+    struct kp_list_offsets_resp_partition *o = lj->parts;
+    for (int32_t i = 0; i < lj->n_topics; i++) {
+        const struct kp_list_offsets_resp_topic *t = &lj->topics[i];
+        for (int32_t k = 0; k < t->n_partitions; k++, o++)
+            answer_partition(j->loop->srv, t->name, o->timestamp, o);
+    }
+}
+
+static void lo_done(struct br_admin_job *j)
+{
+    struct lo_job *lj = (struct lo_job *)j;
+    struct br_resp *r = j->resp;
+    struct kp_list_offsets_resp resp = {
+        .throttle_time_ms = 0, .n_topics = lj->n_topics, .topics = lj->topics};
+    int rc = BR_ENCODE(r, kp_list_offsets_resp_encode, &resp);
+    if (rc < 0) {
+        br_err("peer=%s: cannot build a ListOffsets response: %s", r->conn->peer, strerror(-rc));
+        br_conn_close(r->conn, "cannot build a ListOffsets response");
+        return;
+    }
+    br_conn_resp_ready(r);
+}
+
+/* Copies the request into a job in r's scratch and hands it to the admin thread. */
+static int list_offsets_park(struct br_req *q, struct br_resp *r,
+                             const struct kp_list_offsets_req *req, size_t nparts)
+{
+    size_t nt = (size_t)req->n_topics;
+    size_t names = 0;
+    for (size_t i = 0; i < nt; i++)
+        names += (size_t)(req->topics[i].name.len > 0 ? req->topics[i].name.len : 0) + 1;
+    size_t need = br_align8(sizeof(struct lo_job)) +
+                  br_align8(nt * sizeof(struct kp_list_offsets_resp_topic)) +
+                  br_align8(nparts * sizeof(struct kp_list_offsets_resp_partition)) + names;
+    int rc = br_resp_scratch(r, need);
+    if (rc < 0)
+        return rc;
+    uint8_t *m = r->scratch;
+    struct lo_job *lj = (struct lo_job *)m;
+    memset(lj, 0, sizeof(*lj));
+    m += br_align8(sizeof(*lj));
+    struct kp_list_offsets_resp_topic *topics = (struct kp_list_offsets_resp_topic *)m;
+    m += br_align8(nt * sizeof(*topics));
+    struct kp_list_offsets_resp_partition *parts = (struct kp_list_offsets_resp_partition *)m;
+    m += br_align8(nparts * sizeof(*parts));
+    char *nb = (char *)m;
+    lj->n_topics = req->n_topics;
+    lj->topics = topics;
+    lj->parts = parts;
+    for (size_t i = 0; i < nt; i++) {
+        const struct kp_list_offsets_req_topic *t = &req->topics[i];
+        int32_t nl = t->name.len > 0 ? t->name.len : 0;
+        if (nl)
+            memcpy(nb, t->name.ptr, (size_t)nl);
+        nb[nl] = 0;
+        topics[i] = (struct kp_list_offsets_resp_topic){
+            .name = {nb, t->name.len}, .n_partitions = t->n_partitions, .partitions = parts};
+        for (int32_t k = 0; k < t->n_partitions; k++)
+            parts[k] = (struct kp_list_offsets_resp_partition){
+                .partition_index = t->partitions[k].partition_index,
+                .timestamp = t->partitions[k].timestamp};
+        parts += t->n_partitions;
+        nb += nl + 1;
+    }
+    lj->job.resp = r;
+    lj->job.run = lo_run;
+    lj->job.done = lo_done;
+    r->state = BR_RESP_WAIT_ADMIN;
+    br_admin_submit(q->loop, &lj->job);
+    return BR_REPLY;
+}
+
 int br_api_list_offsets(struct br_req *q, struct br_resp *r)
 {
-    struct br_server *srv = q->srv;
     struct kp_list_offsets_req req;
     int rc = BR_DECODE(q, kp_list_offsets_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
     size_t nparts = 0;
-    for (int32_t i = 0; i < req.n_topics; i++)
+    bool by_time = false;
+    for (int32_t i = 0; i < req.n_topics; i++) {
         nparts += (size_t)req.topics[i].n_partitions;
+        for (int32_t k = 0; k < req.topics[i].n_partitions; k++)
+            by_time |= req.topics[i].partitions[k].timestamp >= 0;
+    }
+    if (by_time)
+        return list_offsets_park(q, r, &req, nparts);
     struct kp_arena a;
     /* One topic array, then one partition array per topic. */
     rc = br_enc_arena(
@@ -96,42 +224,8 @@ int br_api_list_offsets(struct br_req *q, struct br_resp *r)
         if (!ps && t->n_partitions > 0)
             return -ENOMEM;
         for (int32_t j = 0; j < t->n_partitions; j++) {
-            const struct kp_list_offsets_req_partition *p = &t->partitions[j];
-            struct kp_list_offsets_resp_partition *o = &ps[j];
-            *o = (struct kp_list_offsets_resp_partition){
-                .partition_index = p->partition_index,
-                .error_code = KP_ERR_NONE,
-                .timestamp = -1,
-                .offset = -1,
-            };
-            struct st_log *log =
-                st_log_get(srv->store, t->name.ptr, t->name.len > 0 ? (size_t)t->name.len : 0,
-                           p->partition_index);
-            if (!log) {
-                o->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-                continue;
-            }
-            if (p->timestamp == KP_LIST_OFFSETS_LATEST) {
-                o->offset = st_log_end_offset(log);
-            } else if (p->timestamp == KP_LIST_OFFSETS_EARLIEST) {
-                o->offset = st_log_start_offset(log);
-            } else if (p->timestamp < 0) {
-                o->error_code = KP_ERR_INVALID_REQUEST;
-            } else {
-                int64_t off;
-                int trc = st_log_offset_for_time(log, p->timestamp, &off);
-                if (trc == 0)
-                    trc = record_for_time(log, off, p->timestamp, &o->offset, &o->timestamp);
-                if (trc == -ENOENT || trc == -ERANGE) {
-                    o->offset = -1; /* retention removed it meanwhile */
-                    o->timestamp = -1;
-                } else if (trc < 0) {
-                    br_err("ListOffsets %.*s-%d by time: %s", t->name.len, t->name.ptr,
-                           p->partition_index, strerror(-trc));
-                    o->error_code = KP_ERR_KAFKA_STORAGE_ERROR;
-                }
-            }
-            st_log_put(log);
+            ps[j].partition_index = t->partitions[j].partition_index;
+            answer_partition(q->srv, t->name, t->partitions[j].timestamp, &ps[j]);
         }
         topics[i] = (struct kp_list_offsets_resp_topic){
             .name = t->name, .n_partitions = t->n_partitions, .partitions = ps};

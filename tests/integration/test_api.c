@@ -324,6 +324,74 @@ static struct tb_list_offsets_resp lo_v(int fd, int16_t v, const char *topic, in
     return lo;
 }
 
+/* Lookups by time run on the admin thread: a request mixing them with latest/earliest, several
+ * partitions, an unknown partition and an unknown topic is answered whole and in order with
+ * a request pipelined behind it. */
+START_TEST(list_offsets_by_time_many_partitions_in_order)
+{
+    int fd = conn();
+    ck_assert_int_eq(create_v(fd, 4, "lom", 3, false), 0);
+    for (int32_t p = 0; p < 2; p++) {
+        uint8_t batch[1024];
+        long len =
+            tb_batch_values(batch, sizeof batch, "lom", 0, 4, 0, false, (int64_t)(p + 1) * 1000000);
+        struct tb_produce_resp pr;
+        ck_assert_int_eq(tb_produce(fd, "lom", p, batch, (size_t)len, &pr), 0);
+        ck_assert_int_eq(pr.error, 0);
+    }
+    static const struct kp_list_offsets_req_partition lom[] = {{0, 1000000}, {1, -1}, {1, 1000000},
+                                                               {2, 0},       {7, 5},  {0, 1000001}};
+    static const struct kp_list_offsets_req_partition none[] = {{0, 5}};
+    const struct kp_list_offsets_req_topic topics[] = {
+        {.name = {"lom", 3}, .n_partitions = 6, .partitions = lom},
+        {.name = {"no-such", 7}, .n_partitions = 1, .partitions = none}};
+    const struct kp_list_offsets_req req = {
+        .replica_id = -1, .isolation_level = 0, .n_topics = 2, .topics = topics};
+    struct tb_req r;
+    ck_assert_int_eq(tb_req_begin(&r, 512, 2, 2, 500), 0);
+    ck_assert_int_eq(kp_list_offsets_req_encode(&r.wr, 2, &req), 0);
+    ck_assert_int_eq(tb_req_send(fd, &r), 0);
+    tb_req_free(&r);
+    ck_assert_int_eq(tb_req_begin(&r, 64, 18, 0, 501), 0);
+    ck_assert_int_eq(tb_req_send(fd, &r), 0);
+    tb_req_free(&r);
+
+    struct tb_frame f = {0};
+    ck_assert_int_eq(tb_recv_frame(fd, &f, 1 << 20), 0);
+    ck_assert_int_eq(tb_frame_corr(&f), 500);
+    struct kp_rd rd;
+    kp_rd_init(&rd, f.data + 4, f.len - 4);
+    static uint8_t mem[4096];
+    struct kp_arena a;
+    kp_arena_init(&a, mem, sizeof(mem));
+    struct kp_list_offsets_resp resp;
+    ck_assert_int_eq(kp_list_offsets_resp_decode(&rd, 2, &a, &resp), 0);
+    ck_assert_int_eq(resp.n_topics, 2);
+    ck_assert_int_eq(resp.topics[0].n_partitions, 6);
+    static const struct {
+        int32_t part;
+        int16_t err;
+        int64_t offset, ts;
+    } want[] = {{0, 0, 0, 1000000}, {1, 0, 4, -1},  {1, 0, 0, 2000000},
+                {2, 0, -1, -1},     {7, 3, -1, -1}, {0, 0, -1, -1}};
+    for (int i = 0; i < 6; i++) {
+        const struct kp_list_offsets_resp_partition *o = &resp.topics[0].partitions[i];
+        ck_assert_int_eq(o->partition_index, want[i].part);
+        ck_assert_msg(o->error_code == want[i].err && o->offset == want[i].offset &&
+                          o->timestamp == want[i].ts,
+                      "partition %d (#%d): error %d offset %lld timestamp %lld", want[i].part, i,
+                      o->error_code, (long long)o->offset, (long long)o->timestamp);
+    }
+    ck_assert_int_eq(resp.topics[1].n_partitions, 1);
+    ck_assert_int_eq(resp.topics[1].partitions[0].error_code, 3);
+    tb_frame_free(&f);
+    ck_assert_int_eq(tb_recv_frame(fd, &f, 1 << 20), 0);
+    ck_assert_int_eq(tb_frame_corr(&f), 501);
+    tb_frame_free(&f);
+    close(fd);
+}
+END_TEST
+
 START_TEST(list_offsets_earliest_latest_by_time)
 {
     int fd = conn();
@@ -760,6 +828,7 @@ static Suite *suite(void)
     tcase_add_test(tc, create_topics_every_version);
     tcase_add_test(tc, delete_topics_every_version);
     tcase_add_test(tc, list_offsets_earliest_latest_by_time);
+    tcase_add_test(tc, list_offsets_by_time_many_partitions_in_order);
     tcase_add_test(tc, produce_errors);
     tcase_add_test(tc, produce_malformed_records_field);
     tcase_add_test(tc, produce_legacy_versions);
