@@ -69,8 +69,16 @@ done
 
 # ---- 2. the kernel package -------------------------------------------------------------------
 # The versioned image package the metapackage depends on, and that package's version.
-kpkg="$(apt-cache depends linux-image-amd64 2>/dev/null |
-    awk '$1 == "Depends:" && $2 ~ /^linux-image-6\.1\.[0-9.-]+-amd64$/ { print $2; exit }')"
+resolve_kpkg() {
+    apt-cache depends linux-image-amd64 2>/dev/null |
+        awk '$1 == "Depends:" && $2 ~ /^linux-image-6\.1\.[0-9.-]+-amd64$/ { print $2; exit }'
+}
+kpkg="$(resolve_kpkg)"
+if [ -z "$kpkg" ] && [ "$(id -u)" -eq 0 ]; then
+    # a fresh machine may have no package lists yet
+    apt-get update -q >&2 || true
+    kpkg="$(resolve_kpkg)"
+fi
 kver_pkg=""
 [ -n "$kpkg" ] && kver_pkg="$(apt-cache policy "$kpkg" 2>/dev/null | awk '$1 == "Candidate:" { print $2 }')"
 
