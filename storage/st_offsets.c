@@ -41,6 +41,12 @@
  *   fails, the file is truncated there (and fdatasynced), with a log line naming the position
  *   and the bytes dropped: a crash leaves at most a torn tail, and a corrupt record in the
  *   middle (the disk's fault) cannot be told from a torn one, so nothing after it is trusted.
+ *   A commit of many partitions is one write of one record per partition: a crash in the
+ *   middle of it leaves the records written whole (each partition at its new offset) and
+ *   cuts the rest (those keep their previous offsets). The commit was not acknowledged, and
+ *   each record is a valid offset of its own partition, so a commit is atomic per partition,
+ *   not across the partitions of one request (Kafka writes them as one batch; a consumer
+ *   that resumes from a mix of old and new offsets only re-reads, never skips).
  *   Memory is bounded by the file: no length is used before it is checked against the bytes
  *   left and the caps above. A header that is short or wrong fails the open with -EBADMSG
  *   (the file is created complete, see below, so a crash cannot leave one).
@@ -60,7 +66,13 @@
  *            the file has grown to twice that (housekeeping fell behind): header + one
  *            OFS_COMMIT per live key -> offsets.tmp, fdatasync, rename over offsets.log,
  *            fsync the directory, then switch to the new file. A crash at any step leaves
- *            either the old file or the new one complete.
+ *            either the old file or the new one complete, and open() removes a leftover
+ *            offsets.tmp (complete or not: offsets.log is complete until the rename). A
+ *            failure before the rename keeps the old file and the store goes on. Once the
+ *            rename is done the old file is unlinked, so the store switches to the new one
+ *            even when the directory fsync then fails, and refuses further commits
+ *            (-ESHUTDOWN): the rename may not be durable, and a commit appended to the new
+ *            file after it would be lost if the old name came back after a power loss.
  */
 #include "st_offsets.h"
 
@@ -576,11 +588,15 @@ static void header_encode(uint8_t b[OFS_HDR])
 
 /*
  * Writes header + every live key to offsets.tmp, fdatasync, renames it over offsets.log and
- * fsyncs the directory; on success *fd_out is the new file, open, and *size_out its size.
- * On failure the temp file is removed and offsets.log is untouched.
+ * fsyncs the directory. Once the rename is done, offsets.log is the new file whatever follows:
+ * *fd_out is then the new file, open, and *size_out its size, even when the directory fsync
+ * fails (returned as the error; the old file is unlinked and must not be written again).
+ * A failure before the rename removes the temp file, leaves offsets.log untouched and sets
+ * *fd_out to -1.
  */
 static int write_snapshot(struct st_offsets *o, int *fd_out, int64_t *size_out)
 {
+    *fd_out = -1;
     char tmp[OFS_PATH_MAX], dst[OFS_PATH_MAX];
     path_of(o, OFS_TMP_NAME, tmp, sizeof(tmp));
     path_of(o, OFS_LOG_NAME, dst, sizeof(dst));
@@ -636,8 +652,6 @@ static int write_snapshot(struct st_offsets *o, int *fd_out, int64_t *size_out)
         err = -errno;
     if (err == 0 && rename(tmp, dst) < 0)
         err = -errno;
-    if (err == 0)
-        err = fsync_dir(o->dir);
     if (err < 0) {
         close(fd);
         unlink(tmp);
@@ -645,7 +659,7 @@ static int write_snapshot(struct st_offsets *o, int *fd_out, int64_t *size_out)
     }
     *fd_out = fd;
     *size_out = pos;
-    return 0;
+    return fsync_dir(o->dir);
 }
 
 static int compact_locked(struct st_offsets *o)
@@ -653,11 +667,19 @@ static int compact_locked(struct st_offsets *o)
     int fd;
     int64_t size;
     int err = write_snapshot(o, &fd, &size);
-    if (err < 0) {
+    if (err < 0 && fd < 0) {
         say(o, "offsets: compaction of %s/%s failed: %s (the old file is kept)", o->dir,
             OFS_LOG_NAME, strerror(-err));
         o->compact_floor = o->size + o->size / 2;
         return err;
+    }
+    if (err < 0) {
+        /* The new file has the name, so it is the one to write; but the rename may not be
+         * durable, and after a power loss the name could point at the old file again, without
+         * whatever is appended from now on: refuse further commits (COMPACT in the header). */
+        o->broken = err;
+        say(o, "offsets: fsync of directory %s after compacting %s failed: %s: commits stop",
+            o->dir, OFS_LOG_NAME, strerror(-err));
     }
     o->compact_floor = 0;
     close(o->fd);
@@ -665,7 +687,7 @@ static int compact_locked(struct st_offsets *o)
     o->size = size;
     o->synced_seq = o->write_seq; /* the new file was synced whole */
     o->compactions++;
-    return 0;
+    return err;
 }
 
 /* The file is past factor x max(4 x live bytes, compact_min_bytes) (COMPACT in the header). */
@@ -1000,7 +1022,7 @@ int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t grou
             o->broken = err;
     }
     if (err == 0 && compaction_due(o, 2))
-        (void)compact_locked(o); /* a failure is logged; the old file stays valid */
+        (void)compact_locked(o); /* a failure is logged (see COMPACT in the header) */
     pthread_mutex_unlock(&o->mu);
     return err;
 }
@@ -1314,7 +1336,7 @@ void st_offsets_maintain(struct st_offsets *o)
         (void)st_offsets_sync(o); /* a failure is logged and stops commits */
     pthread_mutex_lock(&o->mu);
     if (!o->broken && compaction_due(o, 1))
-        (void)compact_locked(o); /* a failure is logged; the old file stays valid */
+        (void)compact_locked(o); /* a failure is logged (see COMPACT in the header) */
     pthread_mutex_unlock(&o->mu);
 }
 

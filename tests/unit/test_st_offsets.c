@@ -6,6 +6,42 @@
 #include "st_offsets.h"
 #include "test_st_util.h"
 
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+/*
+ * Fault injection: this binary's fsync and fdatasync replace libc's (the executable's
+ * definition wins; the sanitizers do not intercept either), so a test can make the disk refuse
+ * a directory sync or a file sync at a chosen moment. Off unless a test sets the flags.
+ */
+static int fail_dir_fsync; /* fsync of a directory fails with EIO */
+static int fail_fdatasync; /* fdatasync fails with EIO */
+
+static bool is_dir(int fd)
+{
+    struct stat st;
+    return fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int fsync(int fd)
+{
+    if (fail_dir_fsync && is_dir(fd)) {
+        errno = EIO;
+        return -1;
+    }
+    return (int)syscall(SYS_fsync, fd);
+}
+
+int fdatasync(int fd)
+{
+    if (fail_fdatasync) {
+        errno = EIO;
+        return -1;
+    }
+    return (int)syscall(SYS_fdatasync, fd);
+}
+
 static char dir[256];
 static char logpath[512];
 static int nlines; /* log lines the store emitted */
@@ -23,6 +59,8 @@ static bool active_left;
 static void setup(void)
 {
     active_left = false;
+    fail_dir_fsync = 0;
+    fail_fdatasync = 0;
     tst_mkdtemp(dir, sizeof(dir));
     snprintf(logpath, sizeof(logpath), "%s/%s/offsets.log", dir, ST_OFFSETS_DIR);
     nlines = 0;
@@ -640,6 +678,144 @@ START_TEST(t_remove_if)
 }
 END_TEST
 
+/* Compaction renamed the new file over offsets.log but the directory fsync failed: the store
+ * must not go on appending to the old, unlinked file (commits acknowledged there would be gone
+ * at the next open). Whatever it answers, every commit it acknowledged is there after reopen. */
+START_TEST(t_compaction_dir_fsync_fails)
+{
+    struct st_offsets *o = open_store();
+    for (int i = 0; i < 50; i++)
+        ck_assert_int_eq(commit(o, "g", "t", i % 5, 100 + i, "m", 1000 + i), 0);
+    fail_dir_fsync = 1;
+    ck_assert_int_lt(st_offsets_compact(o), 0);
+    fail_dir_fsync = 0;
+    int acked[20];
+    for (int i = 0; i < 20; i++)
+        acked[i] = commit(o, "g", "u", i, 500 + i, NULL, 2000 + i);
+    /* the failure is logged with the path */
+    ck_assert_ptr_nonnull(strstr(last_line, ST_OFFSETS_DIR));
+    st_offsets_close(o);
+    o = open_store();
+    for (int p = 0; p < 5; p++)
+        ck_assert_int_eq(get(o, "g", "t", p, NULL), 145 + p);
+    for (int i = 0; i < 20; i++) {
+        ck_assert(acked[i] == 0 || acked[i] == -ESHUTDOWN);
+        if (acked[i] == 0)
+            ck_assert_int_eq(get(o, "g", "u", i, NULL), 500 + i);
+    }
+    /* after a restart, commits are taken again */
+    ck_assert_int_eq(commit(o, "g", "u", 0, 9000, NULL, 3000), 0);
+    st_offsets_close(o);
+}
+END_TEST
+
+/* A failed compaction fdatasync keeps the old file and its state; commits go on. */
+START_TEST(t_compaction_fdatasync_fails)
+{
+    struct st_offsets *o = open_store();
+    for (int i = 0; i < 30; i++)
+        ck_assert_int_eq(commit(o, "g", "t", i % 3, 100 + i, NULL, 1000 + i), 0);
+    fail_fdatasync = 1;
+    ck_assert_int_eq(st_offsets_compact(o), -EIO);
+    fail_fdatasync = 0;
+    char tmp[600];
+    snprintf(tmp, sizeof(tmp), "%s/%s/offsets.tmp", dir, ST_OFFSETS_DIR);
+    ck_assert_int_ne(access(tmp, F_OK), 0);
+    ck_assert_int_eq(commit(o, "g", "t", 0, 7777, NULL, 2000), 0);
+    st_offsets_close(o);
+    o = open_store();
+    ck_assert_int_eq(get(o, "g", "t", 0, NULL), 7777);
+    ck_assert_int_eq(get(o, "g", "t", 1, NULL), 128);
+    ck_assert_int_eq(get(o, "g", "t", 2, NULL), 129);
+    st_offsets_close(o);
+}
+END_TEST
+
+/* The disk refuses a write part-way (RLIMIT_FSIZE stands in for ENOSPC: the write is short,
+ * then fails): the commit fails as a whole, the file is cut back, memory is unchanged, and the
+ * store takes commits again once there is room. Every acknowledged commit survives a reopen. */
+START_TEST(t_write_failure_leaves_state_consistent)
+{
+    signal(SIGXFSZ, SIG_IGN);
+    struct st_offsets *o = open_store();
+    ck_assert_int_eq(commit(o, "g", "t", 0, 10, "before", 1000), 0);
+    ck_assert_int_eq(commit(o, "g", "t", 1, 11, NULL, 1000), 0);
+    /* a few MiB first, so that the limit stays above the size of Check's own message file */
+    static char pad[4001];
+    memset(pad, 'p', 4000);
+    for (int i = 0; i < 1024; i++)
+        ck_assert_int_eq(commit(o, "pad", "t", i, i, pad, 1000), 0);
+    int64_t before = file_size(logpath);
+    struct rlimit old, lim;
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)before + 60; /* room for about one record of the batch */
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    struct st_offset_commit items[8];
+    int res[8];
+    for (int i = 0; i < 8; i++)
+        items[i] = (struct st_offset_commit){.topic = "t",
+                                             .topic_len = 1,
+                                             .partition = i,
+                                             .offset = 500 + i,
+                                             .metadata = "during",
+                                             .metadata_len = 6};
+    ck_assert_int_eq(st_offsets_commit_batch(o, "g", 1, items, 8, 2000, res), -EFBIG);
+    ck_assert_int_eq(file_size(logpath), before);
+    ck_assert_int_eq(get(o, "g", "t", 0, NULL), 10);
+    ck_assert_int_eq(get(o, "g", "t", 1, NULL), 11);
+    ck_assert_int_eq(get(o, "g", "t", 2, NULL), -1);
+    ck_assert_int_eq(commit(o, "g", "t", 3, 12, pad, 1000), -EFBIG);
+    ck_assert_int_eq(file_size(logpath), before);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    ck_assert_int_eq(st_offsets_commit_batch(o, "g", 1, items, 8, 3000, res), 0);
+    ck_assert_int_eq(commit(o, "g", "t", 0, 20, "after", 3001), 0);
+    st_offsets_close(o);
+    o = open_store();
+    char m[256];
+    ck_assert_int_eq(get(o, "g", "t", 0, m), 20);
+    ck_assert_str_eq(m, "after");
+    for (int i = 1; i < 8; i++)
+        ck_assert_int_eq(get(o, "g", "t", i, NULL), 500 + i);
+    st_offsets_close(o);
+}
+END_TEST
+
+/* A crash in the middle of the one write of a many-partition commit: the commit was not
+ * acknowledged; replay keeps the records that were written whole (a prefix of the partitions,
+ * each at its new offset) and truncates the rest, which keep their previous offsets. A commit
+ * is atomic per partition, not across partitions (documented in st_offsets.c). */
+START_TEST(t_torn_batch_keeps_whole_records)
+{
+    struct st_offsets *o = open_store();
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(commit(o, "g", "t", i, 10 + i, NULL, 1000), 0);
+    int64_t before = file_size(logpath);
+    struct st_offset_commit items[6];
+    for (int i = 0; i < 6; i++)
+        items[i] = (struct st_offset_commit){
+            .topic = "t", .topic_len = 1, .partition = i, .offset = 100 + i};
+    ck_assert_int_eq(st_offsets_commit_batch(o, "g", 1, items, 6, 2000, NULL), 0);
+    int64_t after = file_size(logpath);
+    st_offsets_close(o);
+    int64_t rec = (after - before) / 6;
+    ck_assert_int_eq(rec * 6, after - before);
+    for (int64_t cut = before; cut < after; cut++) {
+        size_t len;
+        uint8_t *all = tst_slurp(logpath, &len);
+        ck_assert_int_eq(truncate(logpath, cut), 0);
+        o = open_store();
+        int whole = (int)((cut - before) / rec);
+        for (int i = 0; i < 6; i++)
+            ck_assert_int_eq(get(o, "g", "t", i, NULL), i < whole ? 100 + i : 10 + i);
+        ck_assert_int_eq(file_size(logpath), before + whole * rec);
+        st_offsets_close(o);
+        tst_spit(logpath, all, len);
+        free(all);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_offsets");
@@ -658,6 +834,10 @@ static Suite *suite(void)
     tcase_add_test(tc, t_retention_of_empty_groups);
     tcase_add_test(tc, t_remove_if);
     tcase_add_test(tc, t_flush_every_commit);
+    tcase_add_test(tc, t_compaction_dir_fsync_fails);
+    tcase_add_test(tc, t_compaction_fdatasync_fails);
+    tcase_add_test(tc, t_write_failure_leaves_state_consistent);
+    tcase_add_test(tc, t_torn_batch_keeps_whole_records);
     suite_add_tcase(s, tc);
     return s;
 }
