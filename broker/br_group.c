@@ -28,6 +28,7 @@
  */
 #include "br_group.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -433,43 +434,48 @@ static void remove_member(struct br_groups *g, struct group *grp, int32_t idx, i
     member_free(m);
 }
 
+static bool all_support(const struct group *grp, const char *name, int32_t len)
+{
+    for (int32_t i = 0; i < grp->n_members; i++)
+        if (!member_supports(grp->members[i], name, len))
+            return false;
+    return true;
+}
+
 /* The protocol for the new generation: among those every member offered, the one most members
- * list first (ties: the leader's order). Every member offers at least one common protocol
- * (checked at each join), so there is always one. */
+ * list first (ties: the leader's order), as Kafka's GroupMetadata.selectProtocol. Every member
+ * offers at least one common protocol (checked at each join), so there is always one.
+ * O(P^2 * M) for M members offering at most P = BR_GROUP_PROTOCOLS_MAX protocols each. */
 static const struct proto_copy *choose_protocol(const struct group *grp,
                                                 const struct member *leader)
 {
+    /* the candidates: the leader's protocols every member offers */
+    bool common[BR_GROUP_PROTOCOLS_MAX];
+    int32_t votes[BR_GROUP_PROTOCOLS_MAX] = {0};
+    int32_t np = leader->n_protocols;
+    assert(np <= BR_GROUP_PROTOCOLS_MAX); /* join_validate */
+    for (int32_t p = 0; p < np; p++)
+        common[p] = all_support(grp, leader->protocols[p].name, leader->protocols[p].name_len);
+    /* each member votes for its first candidate */
+    for (int32_t i = 0; i < grp->n_members; i++) {
+        const struct member *m = grp->members[i];
+        bool voted = false;
+        for (int32_t q = 0; q < m->n_protocols && !voted; q++)
+            for (int32_t p = 0; p < np && !voted; p++)
+                if (common[p] && m->protocols[q].name_len == leader->protocols[p].name_len &&
+                    memcmp(m->protocols[q].name, leader->protocols[p].name,
+                           (size_t)leader->protocols[p].name_len) == 0) {
+                    votes[p]++;
+                    voted = true;
+                }
+    }
     const struct proto_copy *best = NULL;
     int32_t best_votes = -1;
-    for (int32_t p = 0; p < leader->n_protocols; p++) {
-        const struct proto_copy *cand = &leader->protocols[p];
-        bool all = true;
-        for (int32_t i = 0; i < grp->n_members && all; i++)
-            all = member_supports(grp->members[i], cand->name, cand->name_len);
-        if (!all)
-            continue;
-        int32_t votes = 0;
-        for (int32_t i = 0; i < grp->n_members; i++) {
-            const struct member *m = grp->members[i];
-            /* m's first choice among the common protocols */
-            for (int32_t q = 0; q < m->n_protocols; q++) {
-                const struct proto_copy *mp = &m->protocols[q];
-                bool common = true;
-                for (int32_t k = 0; k < grp->n_members && common; k++)
-                    common = member_supports(grp->members[k], mp->name, mp->name_len);
-                if (common) {
-                    if (mp->name_len == cand->name_len &&
-                        memcmp(mp->name, cand->name, (size_t)cand->name_len) == 0)
-                        votes++;
-                    break;
-                }
-            }
+    for (int32_t p = 0; p < np; p++)
+        if (common[p] && votes[p] > best_votes) {
+            best = &leader->protocols[p];
+            best_votes = votes[p];
         }
-        if (votes > best_votes) {
-            best = cand;
-            best_votes = votes;
-        }
-    }
     return best;
 }
 
@@ -583,6 +589,8 @@ static int16_t join_validate(struct br_groups *g, const struct br_group_join_req
         return KP_ERR_INVALID_SESSION_TIMEOUT;
     if (!name_ok(req->protocol_type) || req->n_protocols <= 0)
         return KP_ERR_INCONSISTENT_GROUP_PROTOCOL;
+    if (req->n_protocols > BR_GROUP_PROTOCOLS_MAX)
+        return KP_ERR_INVALID_REQUEST;
     int64_t bytes = 0;
     for (int32_t i = 0; i < req->n_protocols; i++) {
         if (!name_ok(req->protocols[i].name))
@@ -736,6 +744,9 @@ void br_group_join(struct br_groups *g, const struct br_group_join_req *req,
         goto out;
     }
     account(g, m);
+    if (grp->n_members == 1) /* alone, it may change the group's protocol type */
+        snprintf(grp->protocol_type, sizeof(grp->protocol_type), "%.*s",
+                 (int)req->protocol_type.len, req->protocol_type.ptr);
     switch (grp->state) {
     case BR_GROUP_PREPARING_REBALANCE:
         if (m->join_w) {
@@ -876,16 +887,14 @@ int16_t br_group_heartbeat(struct br_groups *g, struct kp_str group_id, int32_t 
         err = KP_ERR_INVALID_GROUP_ID;
     else if (!m)
         err = KP_ERR_UNKNOWN_MEMBER_ID;
-    else if (grp->state == BR_GROUP_COMPLETING_REBALANCE)
-        err = KP_ERR_REBALANCE_IN_PROGRESS;
     else if (generation_id != grp->generation)
         err = KP_ERR_ILLEGAL_GENERATION;
-    else if (grp->state == BR_GROUP_PREPARING_REBALANCE) {
+    else {
+        /* CompletingRebalance: the member has its JoinGroup answer and may heartbeat while
+         * the leader computes the assignments; that keeps it alive, as in Kafka */
         member_heartbeat(g, m, now);
-        err = KP_ERR_REBALANCE_IN_PROGRESS;
-    } else {
-        member_heartbeat(g, m, now);
-        err = KP_ERR_NONE;
+        err =
+            grp->state == BR_GROUP_PREPARING_REBALANCE ? KP_ERR_REBALANCE_IN_PROGRESS : KP_ERR_NONE;
     }
     pthread_mutex_unlock(&g->lock);
     return err;

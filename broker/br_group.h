@@ -24,7 +24,8 @@
  *   clock instead.
  * - Limits: at most max_groups groups (Empty ones are evicted first), max_size members per
  *   group (GROUP_MAX_SIZE_REACHED), max_member_bytes of protocol metadata per member and of
- *   assignment per member (INVALID_REQUEST), max_total_bytes of metadata and assignments of
+ *   assignment per member (INVALID_REQUEST), at most BR_GROUP_PROTOCOLS_MAX protocols offered by
+ *   one member (INVALID_REQUEST), max_total_bytes of metadata and assignments of
  *   all groups together (COORDINATOR_NOT_AVAILABLE: the client retries later), ids of at most
  *   BR_GROUP_ID_MAX bytes.
  * - Errors: internal calls return 0 / -errno; results carry Kafka error codes (kp_api.h).
@@ -37,7 +38,8 @@
 
 #include "kp_buf.h"
 
-#define BR_GROUP_ID_MAX 255 /* bytes of a group id, member id, protocol name or type */
+#define BR_GROUP_ID_MAX        255 /* bytes of a group id, member id, protocol name or type */
+#define BR_GROUP_PROTOCOLS_MAX 64  /* protocols one member may offer (clients offer 1-3) */
 
 struct br_groups;
 

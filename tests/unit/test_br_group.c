@@ -257,8 +257,7 @@ START_TEST(join_three_members)
     sync_g(&s2, "g3", 1, j[2].member, 0, NULL, NULL);
     ck_assert_int_eq(s1.calls + s2.calls, 0);
     ck_assert_int_eq(info("g3").state, BR_GROUP_COMPLETING_REBALANCE);
-    ck_assert_int_eq(br_group_heartbeat(G, S("g3"), 1, S(j[1].member)),
-                     KP_ERR_REBALANCE_IN_PROGRESS);
+    ck_assert_int_eq(br_group_heartbeat(G, S("g3"), 1, S(j[1].member)), 0); /* as Kafka */
     const char *ids[] = {j[0].member, j[1].member, j[2].member};
     const char *as[] = {"p0", "p1", "p2,p3"};
     sync_g(&s0, "g3", 1, j[0].member, 3, ids, as);
@@ -401,8 +400,10 @@ START_TEST(heartbeat_errors_by_state)
     ck_assert_int_eq(br_group_heartbeat(G, S("h"), 0, S(a.member)), KP_ERR_UNKNOWN_MEMBER_ID);
     advance(DELAY);
     ck_assert_int_eq(a.gen, 1);
-    /* CompletingRebalance */
-    ck_assert_int_eq(br_group_heartbeat(G, S("h"), 1, S(a.member)), KP_ERR_REBALANCE_IN_PROGRESS);
+    /* CompletingRebalance: as in Kafka, a heartbeat of the current generation is fine (the
+     * member got its JoinGroup answer), a stale one is not */
+    ck_assert_int_eq(br_group_heartbeat(G, S("h"), 1, S(a.member)), 0);
+    ck_assert_int_eq(br_group_heartbeat(G, S("h"), 0, S(a.member)), KP_ERR_ILLEGAL_GENERATION);
     const char *ids[] = {a.member};
     const char *as[] = {"x"};
     sync_g(&s, "h", 1, a.member, 1, ids, as);
@@ -427,8 +428,8 @@ START_TEST(heartbeat_errors_by_state)
     ck_assert_int_eq(b.gen, 2);
     ck_assert_str_eq(a2.leader, a.member); /* the leader is kept */
     ck_assert_int_eq(a2.n_members, 2);
-    /* a stale generation */
-    ck_assert_int_eq(br_group_heartbeat(G, S("h"), 1, S(b.member)), KP_ERR_REBALANCE_IN_PROGRESS);
+    /* a stale generation during CompletingRebalance */
+    ck_assert_int_eq(br_group_heartbeat(G, S("h"), 1, S(b.member)), KP_ERR_ILLEGAL_GENERATION);
 }
 END_TEST
 
@@ -770,6 +771,91 @@ START_TEST(timer_thread_fires)
 }
 END_TEST
 
+/* The leader takes longer than the session timeout to compute its assignments but heartbeats
+ * meanwhile (Kafka resets the session timer on a heartbeat in CompletingRebalance): it stays. */
+START_TEST(heartbeat_in_completing_rebalance_keeps_member)
+{
+    struct rec a, s;
+    join(&a, "hc", "");
+    advance(DELAY);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(info("hc").state, BR_GROUP_COMPLETING_REBALANCE);
+    for (int i = 0; i < 6; i++) { /* 30 s, session timeout 10 s */
+        advance(5000);
+        ck_assert_int_eq(br_group_heartbeat(G, S("hc"), a.gen, S(a.member)), 0);
+    }
+    ck_assert_int_eq(info("hc").n_members, 1);
+    ck_assert_int_eq(info("hc").state, BR_GROUP_COMPLETING_REBALANCE);
+    const char *ids[] = {a.member};
+    const char *as[] = {"late"};
+    sync_g(&s, "hc", a.gen, a.member, 1, ids, as);
+    ck_assert_int_eq(s.err, 0);
+    ck_assert_str_eq(s.assignment, "late");
+}
+END_TEST
+
+/* Protocol selection costs grow with the protocols a member offers: their number is capped
+ * (a JoinGroup offering more is refused before anything is copied). */
+START_TEST(protocol_count_capped)
+{
+    static struct br_group_protocol p[BR_GROUP_PROTOCOLS_MAX + 1];
+    static char names[BR_GROUP_PROTOCOLS_MAX + 1][8];
+    for (int i = 0; i <= BR_GROUP_PROTOCOLS_MAX; i++) {
+        snprintf(names[i], sizeof names[i], "p%d", i);
+        p[i] = (struct br_group_protocol){S(names[i]), {(const uint8_t *)"", 0}};
+    }
+    struct br_group_join_req req = {.group_id = S("pc"),
+                                    .member_id = S(""),
+                                    .client_id = S("c"),
+                                    .protocol_type = S("consumer"),
+                                    .session_timeout_ms = 10000,
+                                    .rebalance_timeout_ms = 10000,
+                                    .n_protocols = BR_GROUP_PROTOCOLS_MAX + 1,
+                                    .protocols = p};
+    struct rec r;
+    rec_init(&r);
+    br_group_join(G, &req, &r.w);
+    ck_assert_int_eq(r.calls, 1);
+    ck_assert_int_eq(r.err, KP_ERR_INVALID_REQUEST);
+    ck_assert_int_eq(info("pc").state, BR_GROUP_NONE);
+    /* exactly the cap is fine; the last protocol is the one every member offers */
+    req.n_protocols = BR_GROUP_PROTOCOLS_MAX;
+    rec_init(&r);
+    br_group_join(G, &req, &r.w);
+    advance(DELAY);
+    ck_assert_int_eq(r.calls, 1);
+    ck_assert_int_eq(r.err, 0);
+    ck_assert_str_eq(r.proto, "p0");
+}
+END_TEST
+
+/* A sole member rejoining with another protocol type changes the group's type: a member of
+ * that type may join next. */
+START_TEST(sole_member_changes_protocol_type)
+{
+    struct rec a, a2, b;
+    one_member("pt", &a);
+    struct br_group_protocol p = {S("range"), {(const uint8_t *)"m", 1}};
+    struct br_group_join_req req = {.group_id = S("pt"),
+                                    .member_id = S(a.member),
+                                    .client_id = S("c"),
+                                    .protocol_type = S("connect"),
+                                    .session_timeout_ms = 10000,
+                                    .rebalance_timeout_ms = 10000,
+                                    .n_protocols = 1,
+                                    .protocols = &p};
+    rec_init(&a2);
+    br_group_join(G, &req, &a2.w);
+    ck_assert_int_eq(a2.calls, 1);
+    ck_assert_int_eq(a2.err, 0);
+    req.member_id = S("");
+    rec_init(&b);
+    br_group_join(G, &req, &b.w);
+    ck_assert_int_eq(b.err, -100); /* parked: accepted */
+    ck_assert_int_eq(info("pt").n_members, 2);
+}
+END_TEST
+
 static Suite *group_suite(void)
 {
     Suite *s = suite_create("br_group");
@@ -796,6 +882,9 @@ static Suite *group_suite(void)
     tcase_add_test(tc, stop_answers_waiters);
     tcase_add_test(tc, second_join_of_one_member_answers_the_first);
     tcase_add_test(tc, timer_thread_fires);
+    tcase_add_test(tc, heartbeat_in_completing_rebalance_keeps_member);
+    tcase_add_test(tc, protocol_count_capped);
+    tcase_add_test(tc, sole_member_changes_protocol_type);
     suite_add_tcase(s, tc);
     return s;
 }
