@@ -15,7 +15,10 @@
  *   log.flush.interval.messages=1 the response waits for an fdatasync run on the admin
  *   thread, shared by the commits waiting at the time). A store that cannot write
  *   answers UNKNOWN_SERVER_ERROR (COORDINATOR_NOT_AVAILABLE when out of memory, which a client
- *   retries).
+ *   retries). A partition the store has no room for (its map is at max_memory_bytes, 256 MiB:
+ *   nothing else bounds the number of groups a client can commit for) gets
+ *   INVALID_COMMIT_OFFSET_SIZE, Kafka's answer to a commit its log cannot take; clients report
+ *   it rather than retry. Commits that only move an offset already stored always go through.
  * - Offsets of partitions that no longer exist (a deleted topic, or one recreated with fewer
  *   partitions) are removed by housekeeping at each retention check, so a recreated topic
  *   starts without the old topic's offsets, as in Kafka.
@@ -58,6 +61,8 @@ static int16_t commit_error(int rc)
         return KP_ERR_INVALID_REQUEST; /* a name longer than the store takes */
     case -ENOMEM:
         return KP_ERR_COORDINATOR_NOT_AVAILABLE;
+    case -EDQUOT:
+        return KP_ERR_INVALID_COMMIT_OFFSET_SIZE; /* the store is full (logged there) */
     default:
         return KP_ERR_UNKNOWN_SERVER_ERROR;
     }

@@ -76,6 +76,7 @@
  */
 #include "st_offsets.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -106,7 +107,8 @@ enum {
     OFS_BODY_MAX = OFS_BODY_FIXED + ST_OFFSETS_GROUP_MAX + OFS_KEY_EXTRA + ST_OFFSETS_TOPIC_MAX +
                    OFS_COMMIT_EXTRA + ST_OFFSETS_META_CAP,
     OFS_PATH_MAX = 4096,
-    OFS_COPY_BUF = 64 * 1024, /* compaction write buffer */
+    OFS_COPY_BUF = 64 * 1024,    /* compaction write buffer */
+    OFS_WBUF_KEEP = 1024 * 1024, /* a larger commit buffer is freed after use */
 };
 
 #define OFS_MAGIC    "SLOF"
@@ -146,6 +148,8 @@ struct st_offsets {
     int fd;             /* offsets.log, O_RDWR */
     int64_t size;       /* bytes of offsets.log written (= the end) */
     int64_t live_bytes; /* header + one commit record per live key */
+    int64_t mem_bytes;  /* the map's estimated memory: entry_mem() + group_mem() of each */
+    bool cap_warned;    /* max_memory_bytes reached was logged (again below 9/10 of it) */
     uint64_t seed;      /* hash seed (random: keys come from clients) */
     struct ofs_entry **keys;
     size_t nkeys_buckets;
@@ -191,6 +195,7 @@ void st_offsets_opts_default(struct st_offsets_opts *o)
         .flush_interval_messages = -1,
         .flush_interval_ms = -1,
         .compact_min_bytes = 1 << 20,
+        .max_memory_bytes = (int64_t)256 << 20,
     };
 }
 
@@ -217,6 +222,22 @@ static size_t record_size(size_t glen, size_t tlen, size_t mlen)
 static size_t entry_record_size(const struct ofs_entry *e)
 {
     return record_size(e->grp->len, e->topic_len, e->meta_len);
+}
+
+/* What a key and a group cost in memory, allocator overhead and hash buckets included
+ * (a table has between one and two buckets per item). */
+enum { OFS_ALLOC_OVERHEAD = 16 };
+
+static int64_t entry_mem(size_t tlen, size_t mlen)
+{
+    return (int64_t)(sizeof(struct ofs_entry) + tlen + mlen + 2 * OFS_ALLOC_OVERHEAD +
+                     2 * sizeof(struct ofs_entry *));
+}
+
+static int64_t group_mem(size_t glen)
+{
+    return (int64_t)(sizeof(struct ofs_group) + glen + OFS_ALLOC_OVERHEAD +
+                     2 * sizeof(struct ofs_group *));
 }
 
 static struct ofs_group *group_find(struct st_offsets *o, const char *g, size_t glen, uint64_t h)
@@ -291,6 +312,7 @@ static void group_unlink_free(struct st_offsets *o, struct ofs_group *grp)
         pp = &(*pp)->hnext;
     *pp = grp->hnext;
     o->ngroups--;
+    o->mem_bytes -= group_mem(grp->len);
     free(grp);
 }
 
@@ -309,6 +331,7 @@ static void key_remove(struct st_offsets *o, struct ofs_entry *e)
         e->gnext->gprev = e->gprev;
     o->nkeys--;
     o->live_bytes -= (int64_t)entry_record_size(e);
+    o->mem_bytes -= entry_mem(e->topic_len, e->meta_len);
     free(e->meta);
     free(e);
     if (--grp->n == 0)
@@ -334,6 +357,7 @@ static int key_set(struct st_offsets *o, const char *g, size_t glen, const char 
     }
     if (e) {
         o->live_bytes -= (int64_t)entry_record_size(e);
+        o->mem_bytes += (int64_t)mlen - (int64_t)e->meta_len;
         if (e->meta != m)
             free(e->meta);
         e->meta = m;
@@ -364,6 +388,7 @@ static int key_set(struct st_offsets *o, const char *g, size_t glen, const char 
         grp->hnext = o->groups[b];
         o->groups[b] = grp;
         o->ngroups++;
+        o->mem_bytes += group_mem(glen);
     }
     e->grp = grp;
     e->hash = kh;
@@ -384,6 +409,7 @@ static int key_set(struct st_offsets *o, const char *g, size_t glen, const char 
     grp->n++;
     o->nkeys++;
     o->live_bytes += (int64_t)entry_record_size(e);
+    o->mem_bytes += entry_mem(tlen, mlen);
     return 0;
 }
 
@@ -884,6 +910,11 @@ int st_offsets_open(const char *data_dir, const struct st_offsets_opts *opts,
     }
     if (err == 0)
         err = replay(o);
+    if (err == 0 && opts->max_memory_bytes >= 0 && o->mem_bytes > opts->max_memory_bytes)
+        say(o,
+            "offsets: %s holds %lld bytes of committed offsets in memory, past the max (%lld): "
+            "all kept, commits that add offsets are refused until groups expire",
+            o->dir, (long long)o->mem_bytes, (long long)opts->max_memory_bytes);
     if (err < 0) {
         if (o->fd >= 0)
             close(o->fd);
@@ -968,6 +999,54 @@ static int item_check(const struct st_offsets *o, const struct st_offset_commit 
     return 0;
 }
 
+/*
+ * How much item c would grow the map of group grp (NULL: not there yet; *grp_counted says
+ * whether an earlier item of the same call already paid for creating it).
+ */
+static int64_t item_growth(struct st_offsets *o, struct ofs_group *grp, uint64_t gh,
+                           size_t group_len, const struct st_offset_commit *c, bool *grp_counted)
+{
+    struct ofs_entry *e = grp ? key_find(o, grp, c->topic, c->topic_len, c->partition,
+                                         key_hash(gh, c->topic, c->topic_len, c->partition))
+                              : NULL;
+    if (e)
+        return (int64_t)c->metadata_len - (int64_t)e->meta_len;
+    int64_t g = 0;
+    if (!grp && !*grp_counted) {
+        g = group_mem(group_len);
+        *grp_counted = true;
+    }
+    return g + entry_mem(c->topic_len, c->metadata_len);
+}
+
+/* Applies the records of wbuf[0, len), just written, to memory: memory follows the file. */
+static int apply_written(struct st_offsets *o, size_t len)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        uint32_t body = kp_load_be32(o->wbuf + pos);
+        struct ofs_rec r;
+        int err = rec_decode(o->wbuf + pos + 4, body, &r);
+        assert(err == 0); /* encoded by rec_encode a moment ago */
+        if (err == 0)
+            err = rec_apply(o, &r);
+        if (err < 0)
+            return err;
+        pos += OFS_REC_OVERHEAD + body;
+    }
+    return 0;
+}
+
+/* A write buffer grown for one large commit is not kept. */
+static void wbuf_trim(struct st_offsets *o)
+{
+    if (o->wcap > OFS_WBUF_KEEP) {
+        free(o->wbuf);
+        o->wbuf = NULL;
+        o->wcap = 0;
+    }
+}
+
 int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t group_len,
                             const struct st_offset_commit *items, int n, int64_t now_ms,
                             int *results)
@@ -989,11 +1068,29 @@ int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t grou
         return 0;
     pthread_mutex_lock(&o->mu);
     int err = o->broken ? -ESHUTDOWN : wbuf_reserve(o, need);
+    int64_t cap = o->opts.max_memory_bytes;
+    uint64_t gh = group_hash(o, group, group_len);
+    struct ofs_group *grp = group_find(o, group, group_len, gh);
+    bool grp_counted = false;
+    int64_t mem = o->mem_bytes; /* as it will be after the items taken so far */
+    int refused = 0;
     size_t len = 0;
     for (int i = 0; i < n && err == 0; i++) {
         const struct st_offset_commit *c = &items[i];
         if (item_check(o, c) != 0)
             continue;
+        if (cap >= 0) {
+            bool counted = grp_counted;
+            int64_t grow = item_growth(o, grp, gh, group_len, c, &grp_counted);
+            if (grow > 0 && mem + grow > cap) {
+                grp_counted = counted;
+                if (results)
+                    results[i] = -EDQUOT;
+                refused++;
+                continue;
+            }
+            mem += grow;
+        }
         struct ofs_rec r = {
             .type = OFS_COMMIT,
             .ms = now_ms,
@@ -1008,20 +1105,23 @@ int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t grou
         };
         len += rec_encode(o->wbuf + len, &r);
     }
-    if (err == 0)
+    if (refused > 0 && !o->cap_warned) {
+        o->cap_warned = true;
+        say(o,
+            "offsets: the committed offsets in %s hold %lld bytes of memory, the most allowed "
+            "(max %lld): commits that add offsets are refused until groups expire",
+            o->dir, (long long)o->mem_bytes, (long long)cap);
+    } else if (o->cap_warned && o->mem_bytes < cap / 10 * 9) {
+        o->cap_warned = false;
+    }
+    if (err == 0 && len > 0)
         err = append_locked(o, len);
     /* The records are in the file: memory follows. On -ENOMEM here the file holds what memory
      * lacks; a reopen would show it, so refuse further commits rather than diverge. */
-    for (int i = 0; i < n && err == 0; i++) {
-        const struct st_offset_commit *c = &items[i];
-        if (item_check(o, c) != 0)
-            continue;
-        err = key_set(o, group, group_len, c->topic, c->topic_len, c->partition, c->offset,
-                      c->metadata, c->metadata_len, now_ms);
-        if (err < 0)
-            o->broken = err;
-    }
-    if (err == 0 && compaction_due(o, 2))
+    if (err == 0 && len > 0 && (err = apply_written(o, len)) < 0)
+        o->broken = err;
+    wbuf_trim(o);
+    if (err == 0 && len > 0 && compaction_due(o, 2))
         (void)compact_locked(o); /* a failure is logged (see COMPACT in the header) */
     pthread_mutex_unlock(&o->mu);
     return err;
@@ -1221,6 +1321,7 @@ static int victims_remove(struct st_offsets *o, struct victims *vs, int64_t now_
         err = append_locked(o, len);
         for (int64_t i = 0; i < vs->n && err == 0; i++)
             key_remove(o, vs->v[i]);
+        wbuf_trim(o);
         if (err == 0 && compaction_due(o, 2))
             (void)compact_locked(o);
     }
@@ -1349,6 +1450,7 @@ void st_offsets_stats(struct st_offsets *o, struct st_offsets_stats *s)
         .file_bytes = o->size,
         .live_bytes = o->live_bytes,
         .compactions = o->compactions,
+        .memory_bytes = o->mem_bytes,
     };
     pthread_mutex_unlock(&o->mu);
 }

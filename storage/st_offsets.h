@@ -8,7 +8,8 @@
  *   the replay rule and the compaction order are written out at the top of st_offsets.c.
  * - Errors: 0 or a negative errno. -EINVAL bad argument (empty group, group or topic longer
  *   than ST_OFFSETS_GROUP_MAX / ST_OFFSETS_TOPIC_MAX), -EMSGSIZE metadata longer than
- *   opts.metadata_max_bytes (the handler answers OFFSET_METADATA_TOO_LARGE), -ENOENT nothing
+ *   opts.metadata_max_bytes (the handler answers OFFSET_METADATA_TOO_LARGE), -EDQUOT the
+ *   map is full (opts.max_memory_bytes), -ENOENT nothing
  *   committed, -ESHUTDOWN after a write failed (the store refuses further commits rather
  *   than acknowledge what it may not have written; reads keep working), and the disk's own.
  * - Threads: every call may come from any thread; one mutex serialises them (a commit is a
@@ -49,6 +50,9 @@ struct st_offsets_opts {
     int64_t flush_interval_ms;       /* log.flush.interval.ms: st_offsets_maintain() syncs
                                         when the oldest unsynced commit is this old (-1 = never) */
     int64_t compact_min_bytes;       /* compaction happens only past this file size (1 MiB) */
+    int64_t max_memory_bytes;        /* bound on the in-memory map (256 MiB; -1 = none): a
+                                        commit item that would add a key or lengthen its
+                                        metadata past it gets -EDQUOT (see below) */
     st_log_fn log_fn;                /* recovery and compaction messages (may be NULL) */
     void *log_arg;
 };
@@ -81,7 +85,9 @@ struct st_offset_commit {
  * during that write keeps the items written whole, see REPLAY RULE in st_offsets.c), then
  * compacts if the file has grown past twice max(4 x live bytes, compact_min_bytes), which
  * happens only when st_offsets_maintain() is not called often enough. results[i] is
- * 0, -EINVAL or -EMSGSIZE per item (such an item is skipped, the others are committed).
+ * 0, -EINVAL, -EMSGSIZE or -EDQUOT per item (such an item is skipped, the others are
+ * committed). -EDQUOT: the map is at opts.max_memory_bytes and the item would grow it (a new
+ * key, or longer metadata); an item that only moves an existing key's offset always goes on.
  * Returns 0, or -errno when nothing was committed (bad group, write failure, -ENOMEM).
  */
 int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t group_len,
@@ -164,11 +170,12 @@ void st_offsets_maintain(struct st_offsets *o);
 
 /* Sizes, for tests and metrics. */
 struct st_offsets_stats {
-    int64_t entries;     /* live (group, topic, partition) keys */
-    int64_t groups;      /* groups with at least one live key */
-    int64_t file_bytes;  /* current size of the log file */
-    int64_t live_bytes;  /* what a compacted file would hold */
-    int64_t compactions; /* since open */
+    int64_t entries;      /* live (group, topic, partition) keys */
+    int64_t groups;       /* groups with at least one live key */
+    int64_t file_bytes;   /* current size of the log file */
+    int64_t live_bytes;   /* what a compacted file would hold */
+    int64_t compactions;  /* since open */
+    int64_t memory_bytes; /* the map's estimated memory (what max_memory_bytes bounds) */
 };
 void st_offsets_stats(struct st_offsets *o, struct st_offsets_stats *s);
 /* Compacts now, whatever the size. */

@@ -816,6 +816,63 @@ START_TEST(t_torn_batch_keeps_whole_records)
 }
 END_TEST
 
+/* max_memory_bytes bounds the map: a commit that would add a key (or grow its metadata) past
+ * it is refused with -EDQUOT per item, while commits that do not grow the map (progress of the
+ * groups already there) go on; deleting a group makes room again. */
+START_TEST(t_memory_cap)
+{
+    struct st_offsets_opts op;
+    st_offsets_opts_default(&op);
+    op.log_fn = on_log;
+    op.max_memory_bytes = 64 * 1024;
+    struct st_offsets *o;
+    ck_assert_int_eq(st_offsets_open(dir, &op, &o), 0);
+    int accepted = 0, rc = 0;
+    char g[64];
+    for (int i = 0; i < 100000 && rc == 0; i++) {
+        snprintf(g, sizeof(g), "group-%06d", i);
+        rc = commit(o, g, "t", 0, i, "some metadata", 1000);
+        if (rc == 0)
+            accepted++;
+    }
+    ck_assert_int_eq(rc, -EDQUOT);
+    ck_assert_int_gt(accepted, 100);
+    struct st_offsets_stats s;
+    st_offsets_stats(o, &s);
+    ck_assert_int_le(s.memory_bytes, op.max_memory_bytes);
+    ck_assert_int_eq(s.entries, accepted);
+    ck_assert_ptr_nonnull(strstr(last_line, "max"));
+    /* progress of a key already there, with metadata no longer than before, is taken */
+    ck_assert_int_eq(commit(o, "group-000000", "t", 0, 777, "shorter", 2000), 0);
+    ck_assert_int_eq(get(o, "group-000000", "t", 0, NULL), 777);
+    /* a batch: the existing key is committed, the new one refused */
+    struct st_offset_commit items[2] = {
+        {.topic = "t", .topic_len = 1, .partition = 0, .offset = 778},
+        {.topic = "t", .topic_len = 1, .partition = 1, .offset = 5},
+    };
+    int res[2];
+    ck_assert_int_eq(st_offsets_commit_batch(o, "group-000000", 12, items, 2, 2001, res), 0);
+    ck_assert_int_eq(res[0], 0);
+    ck_assert_int_eq(res[1], -EDQUOT);
+    ck_assert_int_eq(get(o, "group-000000", "t", 0, NULL), 778);
+    ck_assert_int_eq(get(o, "group-000000", "t", 1, NULL), -1);
+    /* room again once a group is gone */
+    ck_assert_int_eq(st_offsets_delete_group(o, "group-000001", 12), 1);
+    ck_assert_int_eq(commit(o, "newcomer", "t", 0, 1, NULL, 3000), 0);
+    st_offsets_close(o);
+    /* replay takes the file as it is (a lower cap later does not drop offsets) */
+    op.max_memory_bytes = 1024;
+    ck_assert_int_eq(st_offsets_open(dir, &op, &o), 0);
+    st_offsets_stats(o, &s);
+    ck_assert_int_eq(s.entries, accepted);
+    ck_assert_int_eq(get(o, "newcomer", "t", 0, NULL), 1);
+    ck_assert_int_eq(get(o, "group-000000", "t", 0, NULL), 778);
+    ck_assert_int_eq(commit(o, "another", "t", 0, 1, NULL, 4000), -EDQUOT);
+    ck_assert_int_eq(commit(o, "newcomer", "t", 0, 2, NULL, 4000), 0);
+    st_offsets_close(o);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_offsets");
@@ -838,6 +895,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_compaction_fdatasync_fails);
     tcase_add_test(tc, t_write_failure_leaves_state_consistent);
     tcase_add_test(tc, t_torn_batch_keeps_whole_records);
+    tcase_add_test(tc, t_memory_cap);
     suite_add_tcase(s, tc);
     return s;
 }
