@@ -13,10 +13,13 @@
  *   together: one write() (st_offsets_commit_batch), made before this response is built, so an
  *   acknowledged commit survives a kill -9; fdatasync follows log.flush.interval.* (with
  *   log.flush.interval.messages=1 the response waits for an fdatasync run on the admin
- *   thread, shared by the commits waiting at the time). A store that cannot write
- *   answers UNKNOWN_SERVER_ERROR (COORDINATOR_NOT_AVAILABLE when out of memory, which a client
- *   retries). A partition the store has no room for (its map is at max_memory_bytes, 256 MiB:
- *   nothing else bounds the number of groups a client can commit for) gets
+ *   thread, shared by the commits waiting at the time). A store that cannot write (or
+ *   fdatasync) answers NOT_COORDINATOR, as Kafka's coordinator does when its offsets log
+ *   fails (KAFKA_STORAGE_ERROR): clients look the coordinator up again and retry, which works
+ *   once the disk has room again (the store cuts a failed write back and goes on) and after a
+ *   restart once it has stopped taking commits (a failed fdatasync); COORDINATOR_NOT_AVAILABLE
+ *   when out of memory. A partition the store has no room for (its map is at max_memory_bytes, 256
+ * MiB: nothing else bounds the number of groups a client can commit for) gets
  *   INVALID_COMMIT_OFFSET_SIZE, Kafka's answer to a commit its log cannot take; clients report
  *   it rather than retry. Commits that only move an offset already stored always go through.
  * - Offsets of partitions that no longer exist (a deleted topic, or one recreated with fewer
@@ -61,10 +64,13 @@ static int16_t commit_error(int rc)
         return KP_ERR_INVALID_REQUEST; /* a name longer than the store takes */
     case -ENOMEM:
         return KP_ERR_COORDINATOR_NOT_AVAILABLE;
-    case -EDQUOT:
+    case -ENOBUFS:
         return KP_ERR_INVALID_COMMIT_OFFSET_SIZE; /* the store is full (logged there) */
     default:
-        return KP_ERR_UNKNOWN_SERVER_ERROR;
+        /* the disk's errors (ENOSPC, EIO, ...; ESHUTDOWN once the store stopped taking
+         * commits): Kafka's coordinator answers a failed offsets write (KAFKA_STORAGE_ERROR)
+         * with NOT_COORDINATOR, which clients retry after looking the coordinator up again */
+        return KP_ERR_NOT_COORDINATOR;
     }
 }
 
@@ -93,7 +99,7 @@ static void oc_run(struct br_admin_job *j)
             (struct kp_offset_commit_resp_partition *)oj->resp.topics[i].partitions;
         for (int32_t k = 0; k < oj->resp.topics[i].n_partitions; k++)
             if (ps[k].error_code == KP_ERR_NONE)
-                ps[k].error_code = KP_ERR_UNKNOWN_SERVER_ERROR; /* written, not durable */
+                ps[k].error_code = KP_ERR_NOT_COORDINATOR; /* written, not durable */
     }
 }
 

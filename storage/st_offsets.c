@@ -900,8 +900,11 @@ int st_offsets_open(const char *data_dir, const struct st_offsets_opts *opts,
         if (unlink(path) == 0)
             say(o, "offsets: removed %s left by an interrupted compaction", path);
         path_of(o, OFS_LOG_NAME, path, sizeof(path));
-        if (access(path, F_OK) < 0)
+        if (access(path, F_OK) < 0) {
             err = errno == ENOENT ? create_empty(o) : -errno;
+            if (err == 0 && !created) /* the directory was there: someone removed the log */
+                say(o, "offsets: %s was missing: starting with no committed offsets", path);
+        }
     }
     if (err == 0) {
         o->fd = open(path, O_RDWR | O_CLOEXEC);
@@ -1085,7 +1088,7 @@ int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t grou
             if (grow > 0 && mem + grow > cap) {
                 grp_counted = counted;
                 if (results)
-                    results[i] = -EDQUOT;
+                    results[i] = -ENOBUFS;
                 refused++;
                 continue;
             }

@@ -8,7 +8,7 @@
  *   the replay rule and the compaction order are written out at the top of st_offsets.c.
  * - Errors: 0 or a negative errno. -EINVAL bad argument (empty group, group or topic longer
  *   than ST_OFFSETS_GROUP_MAX / ST_OFFSETS_TOPIC_MAX), -EMSGSIZE metadata longer than
- *   opts.metadata_max_bytes (the handler answers OFFSET_METADATA_TOO_LARGE), -EDQUOT the
+ *   opts.metadata_max_bytes (the handler answers OFFSET_METADATA_TOO_LARGE), -ENOBUFS the
  *   map is full (opts.max_memory_bytes), -ENOENT nothing
  *   committed, -ESHUTDOWN after a write failed (the store refuses further commits rather
  *   than acknowledge what it may not have written; reads keep working), and the disk's own.
@@ -52,7 +52,7 @@ struct st_offsets_opts {
     int64_t compact_min_bytes;       /* compaction happens only past this file size (1 MiB) */
     int64_t max_memory_bytes;        /* bound on the in-memory map (256 MiB; -1 = none): a
                                         commit item that would add a key or lengthen its
-                                        metadata past it gets -EDQUOT (see below) */
+                                        metadata past it gets -ENOBUFS (see below) */
     st_log_fn log_fn;                /* recovery and compaction messages (may be NULL) */
     void *log_arg;
 };
@@ -85,8 +85,8 @@ struct st_offset_commit {
  * during that write keeps the items written whole, see REPLAY RULE in st_offsets.c), then
  * compacts if the file has grown past twice max(4 x live bytes, compact_min_bytes), which
  * happens only when st_offsets_maintain() is not called often enough. results[i] is
- * 0, -EINVAL, -EMSGSIZE or -EDQUOT per item (such an item is skipped, the others are
- * committed). -EDQUOT: the map is at opts.max_memory_bytes and the item would grow it (a new
+ * 0, -EINVAL, -EMSGSIZE or -ENOBUFS per item (such an item is skipped, the others are
+ * committed). -ENOBUFS: the map is at opts.max_memory_bytes and the item would grow it (a new
  * key, or longer metadata); an item that only moves an existing key's offset always goes on.
  * Returns 0, or -errno when nothing was committed (bad group, write failure, -ENOMEM).
  */

@@ -817,7 +817,7 @@ START_TEST(t_torn_batch_keeps_whole_records)
 END_TEST
 
 /* max_memory_bytes bounds the map: a commit that would add a key (or grow its metadata) past
- * it is refused with -EDQUOT per item, while commits that do not grow the map (progress of the
+ * it is refused with -ENOBUFS per item, while commits that do not grow the map (progress of the
  * groups already there) go on; deleting a group makes room again. */
 START_TEST(t_memory_cap)
 {
@@ -835,7 +835,7 @@ START_TEST(t_memory_cap)
         if (rc == 0)
             accepted++;
     }
-    ck_assert_int_eq(rc, -EDQUOT);
+    ck_assert_int_eq(rc, -ENOBUFS);
     ck_assert_int_gt(accepted, 100);
     struct st_offsets_stats s;
     st_offsets_stats(o, &s);
@@ -853,7 +853,7 @@ START_TEST(t_memory_cap)
     int res[2];
     ck_assert_int_eq(st_offsets_commit_batch(o, "group-000000", 12, items, 2, 2001, res), 0);
     ck_assert_int_eq(res[0], 0);
-    ck_assert_int_eq(res[1], -EDQUOT);
+    ck_assert_int_eq(res[1], -ENOBUFS);
     ck_assert_int_eq(get(o, "group-000000", "t", 0, NULL), 778);
     ck_assert_int_eq(get(o, "group-000000", "t", 1, NULL), -1);
     /* room again once a group is gone */
@@ -867,9 +867,62 @@ START_TEST(t_memory_cap)
     ck_assert_int_eq(s.entries, accepted);
     ck_assert_int_eq(get(o, "newcomer", "t", 0, NULL), 1);
     ck_assert_int_eq(get(o, "group-000000", "t", 0, NULL), 778);
-    ck_assert_int_eq(commit(o, "another", "t", 0, 1, NULL, 4000), -EDQUOT);
+    ck_assert_int_eq(commit(o, "another", "t", 0, 1, NULL, 4000), -ENOBUFS);
     ck_assert_int_eq(commit(o, "newcomer", "t", 0, 2, NULL, 4000), 0);
     st_offsets_close(o);
+}
+END_TEST
+
+/* The states a crash can leave between the steps of a compaction or of the first creation:
+ * a complete temp file beside the old log (crash after its fdatasync, before the rename) is
+ * dropped and the old log replayed; a temp file with no log (the first creation interrupted)
+ * gives an empty store; a log removed by hand is recreated empty, and said so. */
+START_TEST(t_crash_between_compaction_steps)
+{
+    struct st_offsets *o = open_store();
+    for (int i = 0; i < 40; i++)
+        ck_assert_int_eq(commit(o, "g", "t", i % 4, 100 + i, "m", 1000 + i), 0);
+    st_offsets_close(o);
+    size_t oldlen;
+    uint8_t *old = tst_slurp(logpath, &oldlen);
+    o = open_store();
+    ck_assert_int_eq(st_offsets_compact(o), 0);
+    st_offsets_close(o);
+    size_t newlen;
+    uint8_t *snap = tst_slurp(logpath, &newlen);
+    ck_assert_uint_lt(newlen, oldlen);
+    char tmp[600];
+    snprintf(tmp, sizeof(tmp), "%s/%s/offsets.tmp", dir, ST_OFFSETS_DIR);
+    /* (a) old log + complete snapshot not yet renamed */
+    tst_spit(logpath, old, oldlen);
+    tst_spit(tmp, snap, newlen);
+    o = open_store();
+    ck_assert_int_ne(access(tmp, F_OK), 0);
+    ck_assert_int_eq(file_size(logpath), (int64_t)oldlen);
+    for (int p = 0; p < 4; p++)
+        ck_assert_int_eq(get(o, "g", "t", p, NULL), 136 + p);
+    st_offsets_close(o);
+    /* (b) a half-written snapshot beside the old log */
+    tst_spit(tmp, snap, newlen / 2);
+    o = open_store();
+    ck_assert_int_ne(access(tmp, F_OK), 0);
+    for (int p = 0; p < 4; p++)
+        ck_assert_int_eq(get(o, "g", "t", p, NULL), 136 + p);
+    st_offsets_close(o);
+    /* (c) the first creation interrupted: a temp file, no log */
+    ck_assert_int_eq(unlink(logpath), 0);
+    tst_spit(tmp, snap, 16);
+    nlines = 0;
+    o = open_store();
+    ck_assert_int_ne(access(tmp, F_OK), 0);
+    ck_assert_int_eq(get(o, "g", "t", 0, NULL), -1);
+    ck_assert_int_eq(file_size(logpath), 16);
+    ck_assert_ptr_nonnull(strstr(last_line, "missing"));
+    ck_assert_ptr_nonnull(strstr(last_line, logpath));
+    ck_assert_int_eq(commit(o, "g", "t", 0, 1, NULL, 2000), 0);
+    st_offsets_close(o);
+    free(old);
+    free(snap);
 }
 END_TEST
 
@@ -896,6 +949,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_write_failure_leaves_state_consistent);
     tcase_add_test(tc, t_torn_batch_keeps_whole_records);
     tcase_add_test(tc, t_memory_cap);
+    tcase_add_test(tc, t_crash_between_compaction_steps);
     suite_add_tcase(s, tc);
     return s;
 }
