@@ -66,6 +66,15 @@ struct member {
     int64_t acct; /* bytes of protocols and assignment counted in br_groups.bytes */
 };
 
+/* The bookkeeping charged per member and per protocol covers what is allocated for them
+ * (malloc's own overhead is ~16 bytes per block). */
+_Static_assert(sizeof(struct member) + 16 + (CLIENT_ID_KEEP + 48 + 16) +
+                       2 * (sizeof(struct member *) + sizeof(struct br_group_member_view)) <=
+                   BR_GROUP_MEMBER_OVERHEAD,
+               "BR_GROUP_MEMBER_OVERHEAD");
+_Static_assert(sizeof(struct proto_copy) + 2 * (16 + 16) <= BR_GROUP_PROTOCOL_OVERHEAD,
+               "BR_GROUP_PROTOCOL_OVERHEAD");
+
 struct group {
     struct group *hnext;
     uint32_t hash;
@@ -153,22 +162,26 @@ static void deadline_set(struct br_groups *g, int64_t t)
 
 /* ---- members and groups ------------------------------------------------------------------ */
 
+/* What the request's protocols cost in g->bytes (see account). */
 static int64_t protocols_bytes(const struct br_group_join_req *req)
 {
     int64_t bytes = 0;
     for (int32_t i = 0; i < req->n_protocols; i++) {
+        bytes += BR_GROUP_PROTOCOL_OVERHEAD;
         bytes += req->protocols[i].name.len > 0 ? req->protocols[i].name.len : 0;
         bytes += req->protocols[i].metadata.len > 0 ? req->protocols[i].metadata.len : 0;
     }
     return bytes;
 }
 
-/* Recounts m's bytes in g->bytes after its protocols or assignment changed. */
+/* Recounts m's bytes in g->bytes after its protocols or assignment changed: the member's
+ * bookkeeping, its protocols' and its assignment, so that max_total_bytes bounds the memory
+ * of every member of every group (the groups themselves are bounded by max_groups). */
 static void account(struct br_groups *g, struct member *m)
 {
-    int64_t b = m->assignment_len;
+    int64_t b = BR_GROUP_MEMBER_OVERHEAD + m->assignment_len;
     for (int32_t i = 0; i < m->n_protocols; i++)
-        b += m->protocols[i].name_len + m->protocols[i].meta_len;
+        b += BR_GROUP_PROTOCOL_OVERHEAD + m->protocols[i].name_len + m->protocols[i].meta_len;
     g->bytes += b - m->acct;
     m->acct = b;
 }
@@ -706,7 +719,7 @@ void br_group_join(struct br_groups *g, const struct br_group_join_req *req,
     if (new_member) {
         /* the coordinator's memory for all groups together is bounded: a client is told to
          * come back later (it retries FindCoordinator and JoinGroup) */
-        err = g->bytes + protocols_bytes(req) > g->cfg.max_total_bytes
+        err = g->bytes + BR_GROUP_MEMBER_OVERHEAD + protocols_bytes(req) > g->cfg.max_total_bytes
                   ? KP_ERR_COORDINATOR_NOT_AVAILABLE
                   : add_member(g, grp, req, &m);
         if (err) {

@@ -25,9 +25,9 @@
  * - Limits: at most max_groups groups (Empty ones are evicted first), max_size members per
  *   group (GROUP_MAX_SIZE_REACHED), max_member_bytes of protocol metadata per member and of
  *   assignment per member (INVALID_REQUEST), at most BR_GROUP_PROTOCOLS_MAX protocols offered by
- *   one member (INVALID_REQUEST), max_total_bytes of metadata and assignments of
- *   all groups together (COORDINATOR_NOT_AVAILABLE: the client retries later), ids of at most
- *   BR_GROUP_ID_MAX bytes.
+ *   one member (INVALID_REQUEST), max_total_bytes of metadata, assignments and member
+ *   bookkeeping (BR_GROUP_MEMBER_OVERHEAD, BR_GROUP_PROTOCOL_OVERHEAD) of all groups together
+ * (COORDINATOR_NOT_AVAILABLE: the client retries later), ids of at most BR_GROUP_ID_MAX bytes.
  * - Errors: internal calls return 0 / -errno; results carry Kafka error codes (kp_api.h).
  */
 #ifndef SPLICELOG_BR_GROUP_H
@@ -40,6 +40,10 @@
 
 #define BR_GROUP_ID_MAX        255 /* bytes of a group id, member id, protocol name or type */
 #define BR_GROUP_PROTOCOLS_MAX 64  /* protocols one member may offer (clients offer 1-3) */
+/* Bytes charged to max_total_bytes for a member's bookkeeping (its struct, id, slots) and for
+ * each protocol it offers, besides the name and metadata bytes themselves. */
+#define BR_GROUP_MEMBER_OVERHEAD   384
+#define BR_GROUP_PROTOCOL_OVERHEAD 96
 
 struct br_groups;
 
@@ -50,7 +54,7 @@ struct br_groups_cfg {
     int32_t max_size;                   /* group.max.size: members per group */
     int32_t max_groups;                 /* groups held in memory */
     int32_t max_member_bytes;           /* metadata (all protocols) / assignment per member */
-    int64_t max_total_bytes;            /* metadata and assignments of all groups together */
+    int64_t max_total_bytes;            /* members of all groups together (see the contract) */
 };
 
 /* Monotonic milliseconds; NULL in br_groups_new means br_now_ms(). */

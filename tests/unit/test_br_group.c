@@ -652,14 +652,16 @@ START_TEST(limits)
 }
 END_TEST
 
+/* Bytes charged for a member offering only "range" with "range-meta" */
+#define RANGE_MEMBER (BR_GROUP_MEMBER_OVERHEAD + BR_GROUP_PROTOCOL_OVERHEAD + 15)
+
 START_TEST(total_bytes_budget)
 {
     teardown();
     struct br_groups_cfg c = cfg_default();
-    c.max_total_bytes = 100;
+    c.max_total_bytes = 6 * RANGE_MEMBER + 10;
     c.initial_rebalance_delay_ms = 0;
     ck_assert_int_eq(br_groups_new(&c, fake_clock, NULL, &G), 0);
-    /* "range" + "range-meta" = 15 bytes per member */
     struct rec r[8];
     int ok = 0;
     for (int i = 0; i < 8; i++) {
@@ -672,7 +674,7 @@ START_TEST(total_bytes_budget)
         else
             ck_assert_int_eq(r[i].err, KP_ERR_COORDINATOR_NOT_AVAILABLE);
     }
-    ck_assert_int_eq(ok, 6); /* 6 x 15 = 90; a 7th would be 105 */
+    ck_assert_int_eq(ok, 6);
     /* a member leaving gives its bytes back */
     ck_assert_int_eq(br_group_leave(G, S("B0"), S(r[0].member)), 0);
     struct rec x;
@@ -691,6 +693,38 @@ START_TEST(total_bytes_budget)
     sync_g(&s, "B9", x2.gen, x.member, 1, ids, as2);
     ck_assert_int_eq(s.err, 0);
     ck_assert_str_eq(s.assignment, "0123456789");
+}
+END_TEST
+
+/* Members with (almost) no metadata still cost memory: the budget charges each member and
+ * protocol its bookkeeping, so group.max.total.bytes bounds the coordinator's memory. */
+START_TEST(total_bytes_counts_members)
+{
+    teardown();
+    struct br_groups_cfg c = cfg_default();
+    c.max_total_bytes = 65536;
+    c.initial_rebalance_delay_ms = 0;
+    ck_assert_int_eq(br_groups_new(&c, fake_clock, NULL, &G), 0);
+    struct br_group_protocol p = {S("r"), {(const uint8_t *)"", 0}};
+    struct br_group_join_req req = {.group_id = S("tm"),
+                                    .member_id = S(""),
+                                    .client_id = S("c"),
+                                    .protocol_type = S("consumer"),
+                                    .session_timeout_ms = 10000,
+                                    .rebalance_timeout_ms = 10000,
+                                    .n_protocols = 1,
+                                    .protocols = &p};
+    static struct rec r[1000];
+    int ok = 0;
+    for (int i = 0; i < 1000; i++) {
+        rec_init(&r[i]);
+        br_group_join(G, &req, &r[i].w);
+        if (r[i].calls == 0 || r[i].err == 0)
+            ok++;
+        else
+            ck_assert_int_eq(r[i].err, KP_ERR_COORDINATOR_NOT_AVAILABLE);
+    }
+    ck_assert_int_eq(ok, 65536 / (BR_GROUP_MEMBER_OVERHEAD + BR_GROUP_PROTOCOL_OVERHEAD + 1));
 }
 END_TEST
 
@@ -879,6 +913,7 @@ static Suite *group_suite(void)
     tcase_add_test(tc, commit_checks);
     tcase_add_test(tc, limits);
     tcase_add_test(tc, total_bytes_budget);
+    tcase_add_test(tc, total_bytes_counts_members);
     tcase_add_test(tc, stop_answers_waiters);
     tcase_add_test(tc, second_join_of_one_member_answers_the_first);
     tcase_add_test(tc, timer_thread_fires);
