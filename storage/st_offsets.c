@@ -1,5 +1,7 @@
 /*
- * st_offsets — consumer groups' committed offsets (see st_offsets.h).
+ * st_offsets — consumer groups' committed offsets (see st_offsets.h): the file, its format,
+ * replay, compaction and the public calls. The in-memory map they keep is st_offsets_map.c
+ * (st_offsets_int.h).
  *
  * ON-DISK FORMAT (every integer big-endian)
  *
@@ -75,6 +77,7 @@
  *            file after it would be lost if the old name came back after a power loss.
  */
 #include "st_offsets.h"
+#include "st_offsets_int.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -83,11 +86,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "kp_buf.h"
 #include "kp_crc32c.h"
@@ -115,48 +116,14 @@ enum {
 #define OFS_LOG_NAME "offsets.log"
 #define OFS_TMP_NAME "offsets.tmp"
 
-struct ofs_group;
-
-struct ofs_entry {
-    struct ofs_entry *hnext;         /* key hash chain */
-    struct ofs_entry *gprev, *gnext; /* the group's keys */
-    struct ofs_group *grp;
-    uint64_t hash;
-    int64_t offset;
-    int64_t commit_ms;
-    char *meta; /* NULL when meta_len == 0 */
-    uint32_t meta_len;
-    int32_t partition;
-    uint16_t topic_len;
-    char topic[];
-};
-
-struct ofs_group {
-    struct ofs_group *hnext;
-    struct ofs_entry *head; /* its keys, unordered */
-    int64_t active_ms;      /* last st_offsets_expire() that found it with members, or 0 */
-    uint64_t hash;
-    int64_t n;
-    uint16_t len;
-    char name[];
-};
-
 struct st_offsets {
     pthread_mutex_t mu;
     struct st_offsets_opts opts;
     char *dir;
-    int fd;             /* offsets.log, O_RDWR */
-    int64_t size;       /* bytes of offsets.log written (= the end) */
-    int64_t live_bytes; /* header + one commit record per live key */
-    int64_t mem_bytes;  /* the map's estimated memory: entry_mem() + group_mem() of each */
-    bool cap_warned;    /* max_memory_bytes reached was logged (again below 9/10 of it) */
-    uint64_t seed;      /* hash seed (random: keys come from clients) */
-    struct ofs_entry **keys;
-    size_t nkeys_buckets;
-    int64_t nkeys;
-    struct ofs_group **groups;
-    size_t ngroup_buckets;
-    int64_t ngroups;
+    int fd;                    /* offsets.log, O_RDWR */
+    int64_t size;              /* bytes of offsets.log written (= the end) */
+    struct st__ofs_map m;      /* the state: what replaying offsets.log gives */
+    bool cap_warned;           /* max_memory_bytes reached was logged (again below 9/10 of it) */
     int64_t write_seq;         /* appends written (each one write()) */
     int64_t synced_seq;        /* appends covered by a completed fdatasync; <= write_seq */
     int64_t unsynced_since_ms; /* monotonic time of the first append after synced_seq */
@@ -199,243 +166,10 @@ void st_offsets_opts_default(struct st_offsets_opts *o)
     };
 }
 
-/* ---- in-memory map ------------------------------------------------------------------------ */
-
-static uint64_t group_hash(const struct st_offsets *o, const char *g, size_t glen)
-{
-    return XXH3_64bits_withSeed(g, glen, o->seed);
-}
-
-static uint64_t key_hash(uint64_t gh, const char *t, size_t tlen, int32_t p)
-{
-    uint8_t pb[4];
-    kp_store_be32(pb, (uint32_t)p);
-    return XXH3_64bits_withSeed(pb, 4, XXH3_64bits_withSeed(t, tlen, gh));
-}
-
-static size_t record_size(size_t glen, size_t tlen, size_t mlen)
+size_t st__ofs_record_size(size_t glen, size_t tlen, size_t mlen)
 {
     return OFS_REC_OVERHEAD + OFS_BODY_FIXED + glen + OFS_KEY_EXTRA + tlen + OFS_COMMIT_EXTRA +
            mlen;
-}
-
-static size_t entry_record_size(const struct ofs_entry *e)
-{
-    return record_size(e->grp->len, e->topic_len, e->meta_len);
-}
-
-/* What a key and a group cost in memory, allocator overhead and hash buckets included
- * (a table has between one and two buckets per item). */
-enum { OFS_ALLOC_OVERHEAD = 16 };
-
-static int64_t entry_mem(size_t tlen, size_t mlen)
-{
-    return (int64_t)(sizeof(struct ofs_entry) + tlen + mlen + 2 * OFS_ALLOC_OVERHEAD +
-                     2 * sizeof(struct ofs_entry *));
-}
-
-static int64_t group_mem(size_t glen)
-{
-    return (int64_t)(sizeof(struct ofs_group) + glen + OFS_ALLOC_OVERHEAD +
-                     2 * sizeof(struct ofs_group *));
-}
-
-static struct ofs_group *group_find(struct st_offsets *o, const char *g, size_t glen, uint64_t h)
-{
-    for (struct ofs_group *x = o->groups[h & (o->ngroup_buckets - 1)]; x; x = x->hnext)
-        if (x->hash == h && x->len == glen && memcmp(x->name, g, glen) == 0)
-            return x;
-    return NULL;
-}
-
-static struct ofs_entry *key_find(struct st_offsets *o, const struct ofs_group *grp, const char *t,
-                                  size_t tlen, int32_t p, uint64_t h)
-{
-    for (struct ofs_entry *e = o->keys[h & (o->nkeys_buckets - 1)]; e; e = e->hnext)
-        if (e->hash == h && e->grp == grp && e->partition == p && e->topic_len == tlen &&
-            memcmp(e->topic, t, tlen) == 0)
-            return e;
-    return NULL;
-}
-
-/* Doubles a chained table when it holds more items than buckets. */
-static int rehash_keys(struct st_offsets *o)
-{
-    if ((size_t)o->nkeys < o->nkeys_buckets)
-        return 0;
-    size_t nb = o->nkeys_buckets * 2;
-    struct ofs_entry **t = calloc(nb, sizeof(*t));
-    if (!t)
-        return -ENOMEM;
-    for (size_t i = 0; i < o->nkeys_buckets; i++) {
-        struct ofs_entry *e = o->keys[i];
-        while (e) {
-            struct ofs_entry *next = e->hnext;
-            e->hnext = t[e->hash & (nb - 1)];
-            t[e->hash & (nb - 1)] = e;
-            e = next;
-        }
-    }
-    free(o->keys);
-    o->keys = t;
-    o->nkeys_buckets = nb;
-    return 0;
-}
-
-static int rehash_groups(struct st_offsets *o)
-{
-    if ((size_t)o->ngroups < o->ngroup_buckets)
-        return 0;
-    size_t nb = o->ngroup_buckets * 2;
-    struct ofs_group **t = calloc(nb, sizeof(*t));
-    if (!t)
-        return -ENOMEM;
-    for (size_t i = 0; i < o->ngroup_buckets; i++) {
-        struct ofs_group *g = o->groups[i];
-        while (g) {
-            struct ofs_group *next = g->hnext;
-            g->hnext = t[g->hash & (nb - 1)];
-            t[g->hash & (nb - 1)] = g;
-            g = next;
-        }
-    }
-    free(o->groups);
-    o->groups = t;
-    o->ngroup_buckets = nb;
-    return 0;
-}
-
-static void group_unlink_free(struct st_offsets *o, struct ofs_group *grp)
-{
-    struct ofs_group **pp = &o->groups[grp->hash & (o->ngroup_buckets - 1)];
-    while (*pp != grp)
-        pp = &(*pp)->hnext;
-    *pp = grp->hnext;
-    o->ngroups--;
-    o->mem_bytes -= group_mem(grp->len);
-    free(grp);
-}
-
-static void key_remove(struct st_offsets *o, struct ofs_entry *e)
-{
-    struct ofs_entry **pp = &o->keys[e->hash & (o->nkeys_buckets - 1)];
-    while (*pp != e)
-        pp = &(*pp)->hnext;
-    *pp = e->hnext;
-    struct ofs_group *grp = e->grp;
-    if (e->gprev)
-        e->gprev->gnext = e->gnext;
-    else
-        grp->head = e->gnext;
-    if (e->gnext)
-        e->gnext->gprev = e->gprev;
-    o->nkeys--;
-    o->live_bytes -= (int64_t)entry_record_size(e);
-    o->mem_bytes -= entry_mem(e->topic_len, e->meta_len);
-    free(e->meta);
-    free(e);
-    if (--grp->n == 0)
-        group_unlink_free(o, grp);
-}
-
-/* Sets a key (creating its group and entry as needed). 0 or -ENOMEM (state unchanged). */
-static int key_set(struct st_offsets *o, const char *g, size_t glen, const char *t, size_t tlen,
-                   int32_t p, int64_t offset, const char *meta, size_t mlen, int64_t ms)
-{
-    uint64_t gh = group_hash(o, g, glen);
-    uint64_t kh = key_hash(gh, t, tlen, p);
-    struct ofs_group *grp = group_find(o, g, glen, gh);
-    struct ofs_entry *e = grp ? key_find(o, grp, t, tlen, p, kh) : NULL;
-    char *m = NULL;
-    if (mlen > 0) {
-        if (e && e->meta_len == mlen) {
-            m = e->meta; /* same size: reuse */
-        } else if (!(m = malloc(mlen))) {
-            return -ENOMEM;
-        }
-        memcpy(m, meta, mlen);
-    }
-    if (e) {
-        o->live_bytes -= (int64_t)entry_record_size(e);
-        o->mem_bytes += (int64_t)mlen - (int64_t)e->meta_len;
-        if (e->meta != m)
-            free(e->meta);
-        e->meta = m;
-        e->meta_len = (uint32_t)mlen;
-        e->offset = offset;
-        e->commit_ms = ms;
-        o->live_bytes += (int64_t)entry_record_size(e);
-        return 0;
-    }
-    bool new_group = grp == NULL;
-    if (new_group) {
-        if (rehash_groups(o) < 0 || !(grp = calloc(1, sizeof(*grp) + glen))) {
-            free(m);
-            return -ENOMEM;
-        }
-        grp->hash = gh;
-        grp->len = (uint16_t)glen;
-        memcpy(grp->name, g, glen);
-    }
-    if (rehash_keys(o) < 0 || !(e = calloc(1, sizeof(*e) + tlen))) {
-        free(m);
-        if (new_group)
-            free(grp);
-        return -ENOMEM;
-    }
-    if (new_group) {
-        size_t b = gh & (o->ngroup_buckets - 1);
-        grp->hnext = o->groups[b];
-        o->groups[b] = grp;
-        o->ngroups++;
-        o->mem_bytes += group_mem(glen);
-    }
-    e->grp = grp;
-    e->hash = kh;
-    e->partition = p;
-    e->topic_len = (uint16_t)tlen;
-    memcpy(e->topic, t, tlen);
-    e->meta = m;
-    e->meta_len = (uint32_t)mlen;
-    e->offset = offset;
-    e->commit_ms = ms;
-    size_t b = kh & (o->nkeys_buckets - 1);
-    e->hnext = o->keys[b];
-    o->keys[b] = e;
-    e->gnext = grp->head;
-    if (grp->head)
-        grp->head->gprev = e;
-    grp->head = e;
-    grp->n++;
-    o->nkeys++;
-    o->live_bytes += (int64_t)entry_record_size(e);
-    o->mem_bytes += entry_mem(tlen, mlen);
-    return 0;
-}
-
-static void key_delete(struct st_offsets *o, const char *g, size_t glen, const char *t, size_t tlen,
-                       int32_t p)
-{
-    uint64_t gh = group_hash(o, g, glen);
-    struct ofs_group *grp = group_find(o, g, glen, gh);
-    struct ofs_entry *e = grp ? key_find(o, grp, t, tlen, p, key_hash(gh, t, tlen, p)) : NULL;
-    if (e)
-        key_remove(o, e);
-}
-
-/* Removes every key of a group; returns how many. */
-static int group_delete(struct st_offsets *o, const char *g, size_t glen)
-{
-    struct ofs_group *grp = group_find(o, g, glen, group_hash(o, g, glen));
-    if (!grp)
-        return 0;
-    int n = 0;
-    while (grp->n > 1) { /* the last removal frees grp */
-        key_remove(o, grp->head);
-        n++;
-    }
-    key_remove(o, grp->head);
-    return n + 1;
 }
 
 /* ---- records ------------------------------------------------------------------------------ */
@@ -538,13 +272,13 @@ static int rec_apply(struct st_offsets *o, const struct ofs_rec *r)
 {
     switch (r->type) {
     case OFS_COMMIT:
-        return key_set(o, r->group, r->glen, r->topic, r->tlen, r->partition, r->offset, r->meta,
-                       r->mlen, r->ms);
+        return st__ofs_key_set(&o->m, r->group, r->glen, r->topic, r->tlen, r->partition, r->offset,
+                               r->meta, r->mlen, r->ms);
     case OFS_TOMBSTONE:
-        key_delete(o, r->group, r->glen, r->topic, r->tlen, r->partition);
+        st__ofs_key_delete(&o->m, r->group, r->glen, r->topic, r->tlen, r->partition);
         return 0;
     default:
-        (void)group_delete(o, r->group, r->glen);
+        (void)st__ofs_group_delete(&o->m, r->group, r->glen);
         return 0;
     }
 }
@@ -638,8 +372,8 @@ static int write_snapshot(struct st_offsets *o, int *fd_out, int64_t *size_out)
         header_encode(buf);
         used = OFS_HDR;
     }
-    for (size_t i = 0; err == 0 && i < o->nkeys_buckets; i++) {
-        for (struct ofs_entry *e = o->keys[i]; e && err == 0; e = e->hnext) {
+    for (size_t i = 0; err == 0 && i < o->m.nkeys_buckets; i++) {
+        for (struct ofs_entry *e = o->m.keys[i]; e && err == 0; e = e->hnext) {
             struct ofs_rec r = {
                 .type = OFS_COMMIT,
                 .ms = e->commit_ms,
@@ -719,7 +453,7 @@ static int compact_locked(struct st_offsets *o)
 /* The file is past factor x max(4 x live bytes, compact_min_bytes) (COMPACT in the header). */
 static bool compaction_due(const struct st_offsets *o, int factor)
 {
-    int64_t limit = 4 * o->live_bytes;
+    int64_t limit = 4 * o->m.live_bytes;
     if (limit < o->opts.compact_min_bytes)
         limit = o->opts.compact_min_bytes;
     return o->size > factor * limit && o->size > o->compact_floor;
@@ -827,25 +561,7 @@ static int create_empty(struct st_offsets *o)
 
 static void free_all(struct st_offsets *o)
 {
-    for (size_t i = 0; o->keys && i < o->nkeys_buckets; i++) {
-        struct ofs_entry *e = o->keys[i];
-        while (e) {
-            struct ofs_entry *next = e->hnext;
-            free(e->meta);
-            free(e);
-            e = next;
-        }
-    }
-    for (size_t i = 0; o->groups && i < o->ngroup_buckets; i++) {
-        struct ofs_group *g = o->groups[i];
-        while (g) {
-            struct ofs_group *next = g->hnext;
-            free(g);
-            g = next;
-        }
-    }
-    free(o->keys);
-    free(o->groups);
+    st__ofs_map_free(&o->m);
     free(o->wbuf);
     free(o->dir);
     pthread_mutex_destroy(&o->mu);
@@ -871,20 +587,14 @@ int st_offsets_open(const char *data_dir, const struct st_offsets_opts *opts,
     pthread_mutex_init(&o->mu, NULL);
     o->opts = *opts;
     o->fd = -1;
-    o->nkeys_buckets = 64;
-    o->ngroup_buckets = 16;
-    o->keys = calloc(o->nkeys_buckets, sizeof(*o->keys));
-    o->groups = calloc(o->ngroup_buckets, sizeof(*o->groups));
     size_t dl = strlen(data_dir) + 1 + strlen(ST_OFFSETS_DIR) + 1;
     o->dir = malloc(dl);
-    if (!o->keys || !o->groups || !o->dir) {
+    if (st__ofs_map_init(&o->m) < 0 || !o->dir) {
         free_all(o);
         return -ENOMEM;
     }
     snprintf(o->dir, dl, "%s/%s", data_dir, ST_OFFSETS_DIR);
-    if (getrandom(&o->seed, sizeof(o->seed), GRND_NONBLOCK) != sizeof(o->seed))
-        o->seed = (uint64_t)mono_ms() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
-    o->live_bytes = OFS_HDR;
+    o->m.live_bytes = OFS_HDR;
 
     int err = 0;
     bool created = false;
@@ -913,11 +623,11 @@ int st_offsets_open(const char *data_dir, const struct st_offsets_opts *opts,
     }
     if (err == 0)
         err = replay(o);
-    if (err == 0 && opts->max_memory_bytes >= 0 && o->mem_bytes > opts->max_memory_bytes)
+    if (err == 0 && opts->max_memory_bytes >= 0 && o->m.mem_bytes > opts->max_memory_bytes)
         say(o,
             "offsets: %s holds %lld bytes of committed offsets in memory, past the max (%lld): "
             "all kept, commits that add offsets are refused until groups expire",
-            o->dir, (long long)o->mem_bytes, (long long)opts->max_memory_bytes);
+            o->dir, (long long)o->m.mem_bytes, (long long)opts->max_memory_bytes);
     if (err < 0) {
         if (o->fd >= 0)
             close(o->fd);
@@ -1009,17 +719,18 @@ static int item_check(const struct st_offsets *o, const struct st_offset_commit 
 static int64_t item_growth(struct st_offsets *o, struct ofs_group *grp, uint64_t gh,
                            size_t group_len, const struct st_offset_commit *c, bool *grp_counted)
 {
-    struct ofs_entry *e = grp ? key_find(o, grp, c->topic, c->topic_len, c->partition,
-                                         key_hash(gh, c->topic, c->topic_len, c->partition))
-                              : NULL;
+    struct ofs_entry *e =
+        grp ? st__ofs_key_find(&o->m, grp, c->topic, c->topic_len, c->partition,
+                               st__ofs_key_hash(gh, c->topic, c->topic_len, c->partition))
+            : NULL;
     if (e)
         return (int64_t)c->metadata_len - (int64_t)e->meta_len;
     int64_t g = 0;
     if (!grp && !*grp_counted) {
-        g = group_mem(group_len);
+        g = st__ofs_group_mem(group_len);
         *grp_counted = true;
     }
-    return g + entry_mem(c->topic_len, c->metadata_len);
+    return g + st__ofs_entry_mem(c->topic_len, c->metadata_len);
 }
 
 /* Applies the records of wbuf[0, len), just written, to memory: memory follows the file. */
@@ -1063,7 +774,7 @@ int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t grou
         if (results)
             results[i] = r;
         if (r == 0) {
-            need += record_size(group_len, items[i].topic_len, items[i].metadata_len);
+            need += st__ofs_record_size(group_len, items[i].topic_len, items[i].metadata_len);
             good++;
         }
     }
@@ -1072,10 +783,10 @@ int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t grou
     pthread_mutex_lock(&o->mu);
     int err = o->broken ? -ESHUTDOWN : wbuf_reserve(o, need);
     int64_t cap = o->opts.max_memory_bytes;
-    uint64_t gh = group_hash(o, group, group_len);
-    struct ofs_group *grp = group_find(o, group, group_len, gh);
+    uint64_t gh = st__ofs_group_hash(&o->m, group, group_len);
+    struct ofs_group *grp = st__ofs_group_find(&o->m, group, group_len, gh);
     bool grp_counted = false;
-    int64_t mem = o->mem_bytes; /* as it will be after the items taken so far */
+    int64_t mem = o->m.mem_bytes; /* as it will be after the items taken so far */
     int refused = 0;
     size_t len = 0;
     for (int i = 0; i < n && err == 0; i++) {
@@ -1113,8 +824,8 @@ int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t grou
         say(o,
             "offsets: the committed offsets in %s hold %lld bytes of memory, the most allowed "
             "(max %lld): commits that add offsets are refused until groups expire",
-            o->dir, (long long)o->mem_bytes, (long long)cap);
-    } else if (o->cap_warned && o->mem_bytes < cap / 10 * 9) {
+            o->dir, (long long)o->m.mem_bytes, (long long)cap);
+    } else if (o->cap_warned && o->m.mem_bytes < cap / 10 * 9) {
         o->cap_warned = false;
     }
     if (err == 0 && len > 0)
@@ -1156,10 +867,10 @@ int st_offsets_get(struct st_offsets *o, const char *group, size_t group_len, co
     if (!o || !group || !topic)
         return -EINVAL;
     pthread_mutex_lock(&o->mu);
-    uint64_t gh = group_hash(o, group, group_len);
-    struct ofs_group *grp = group_find(o, group, group_len, gh);
-    struct ofs_entry *e = grp ? key_find(o, grp, topic, topic_len, partition,
-                                         key_hash(gh, topic, topic_len, partition))
+    uint64_t gh = st__ofs_group_hash(&o->m, group, group_len);
+    struct ofs_group *grp = st__ofs_group_find(&o->m, group, group_len, gh);
+    struct ofs_entry *e = grp ? st__ofs_key_find(&o->m, grp, topic, topic_len, partition,
+                                                 st__ofs_key_hash(gh, topic, topic_len, partition))
                               : NULL;
     int err = -ENOENT;
     if (e) {
@@ -1195,10 +906,10 @@ int st_offsets_lookup(struct st_offsets *o, const char *group, size_t group_len,
     if (!o || !group || !topic || !fn)
         return -EINVAL;
     pthread_mutex_lock(&o->mu);
-    uint64_t gh = group_hash(o, group, group_len);
-    struct ofs_group *grp = group_find(o, group, group_len, gh);
-    struct ofs_entry *e = grp ? key_find(o, grp, topic, topic_len, partition,
-                                         key_hash(gh, topic, topic_len, partition))
+    uint64_t gh = st__ofs_group_hash(&o->m, group, group_len);
+    struct ofs_group *grp = st__ofs_group_find(&o->m, group, group_len, gh);
+    struct ofs_entry *e = grp ? st__ofs_key_find(&o->m, grp, topic, topic_len, partition,
+                                                 st__ofs_key_hash(gh, topic, topic_len, partition))
                               : NULL;
     if (e) {
         struct st_offset_entry x = entry_view(e);
@@ -1227,7 +938,8 @@ int st_offsets_foreach(struct st_offsets *o, const char *group, size_t group_len
     if (!o || !group || !fn)
         return -EINVAL;
     pthread_mutex_lock(&o->mu);
-    struct ofs_group *grp = group_find(o, group, group_len, group_hash(o, group, group_len));
+    struct ofs_group *grp =
+        st__ofs_group_find(&o->m, group, group_len, st__ofs_group_hash(&o->m, group, group_len));
     if (!grp) {
         pthread_mutex_unlock(&o->mu);
         return 0;
@@ -1258,7 +970,8 @@ int st_offsets_delete_group(struct st_offsets *o, const char *group, size_t grou
         return -EINVAL;
     pthread_mutex_lock(&o->mu);
     int err = o->broken ? -ESHUTDOWN : 0;
-    if (err == 0 && !group_find(o, group, group_len, group_hash(o, group, group_len))) {
+    if (err == 0 &&
+        !st__ofs_group_find(&o->m, group, group_len, st__ofs_group_hash(&o->m, group, group_len))) {
         pthread_mutex_unlock(&o->mu);
         return 0;
     }
@@ -1276,7 +989,7 @@ int st_offsets_delete_group(struct st_offsets *o, const char *group, size_t grou
     if (err == 0)
         err = append_locked(o, rec_encode(o->wbuf, &r));
     if (err == 0)
-        err = group_delete(o, group, group_len);
+        err = st__ofs_group_delete(&o->m, group, group_len);
     pthread_mutex_unlock(&o->mu);
     return err;
 }
@@ -1323,7 +1036,7 @@ static int victims_remove(struct st_offsets *o, struct victims *vs, int64_t now_
         }
         err = append_locked(o, len);
         for (int64_t i = 0; i < vs->n && err == 0; i++)
-            key_remove(o, vs->v[i]);
+            st__ofs_key_remove(&o->m, vs->v[i]);
         wbuf_trim(o);
         if (err == 0 && compaction_due(o, 2))
             (void)compact_locked(o);
@@ -1347,8 +1060,8 @@ int st_offsets_expire(struct st_offsets *o, int64_t now_ms, int64_t retention_ms
     }
     struct victims vs = {0};
     int err = 0;
-    for (size_t i = 0; i < o->ngroup_buckets && err == 0; i++) {
-        for (struct ofs_group *g = o->groups[i]; g && err == 0; g = g->hnext) {
+    for (size_t i = 0; i < o->m.ngroup_buckets && err == 0; i++) {
+        for (struct ofs_group *g = o->m.groups[i]; g && err == 0; g = g->hnext) {
             int64_t since = empty_since ? empty_since(arg, g->name, g->len) : 0;
             if (since < 0) {
                 g->active_ms = now_ms; /* so it is empty since no earlier than now */
@@ -1382,8 +1095,8 @@ int st_offsets_remove_if(struct st_offsets *o, int64_t now_ms,
     }
     struct victims vs = {0};
     int err = 0;
-    for (size_t i = 0; i < o->nkeys_buckets && err == 0; i++) {
-        for (struct ofs_entry *e = o->keys[i]; e && err == 0; e = e->hnext) {
+    for (size_t i = 0; i < o->m.nkeys_buckets && err == 0; i++) {
+        for (struct ofs_entry *e = o->m.keys[i]; e && err == 0; e = e->hnext) {
             struct st_offset_entry x = entry_view(e);
             if (gone(arg, &x))
                 err = victim_add(&vs, e);
@@ -1448,12 +1161,12 @@ void st_offsets_stats(struct st_offsets *o, struct st_offsets_stats *s)
 {
     pthread_mutex_lock(&o->mu);
     *s = (struct st_offsets_stats){
-        .entries = o->nkeys,
-        .groups = o->ngroups,
+        .entries = o->m.nkeys,
+        .groups = o->m.ngroups,
         .file_bytes = o->size,
-        .live_bytes = o->live_bytes,
+        .live_bytes = o->m.live_bytes,
         .compactions = o->compactions,
-        .memory_bytes = o->mem_bytes,
+        .memory_bytes = o->m.mem_bytes,
     };
     pthread_mutex_unlock(&o->mu);
 }
