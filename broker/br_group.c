@@ -63,7 +63,8 @@ struct member {
     struct br_group_waiter *sync_w; /* a parked SyncGroup */
     uint8_t *assignment;            /* from the leader's SyncGroup; NULL: none */
     int32_t assignment_len;
-    int64_t acct; /* bytes of protocols and assignment counted in br_groups.bytes */
+    int64_t acct;      /* bytes of protocols and assignment counted in br_groups.bytes */
+    bool pending_sync; /* has its JoinGroup answer but sent no SyncGroup in this generation */
 };
 
 /* The bookkeeping charged per member and per protocol covers what is allocated for them
@@ -93,6 +94,9 @@ struct group {
     bool initial_delay;     /* in the initial delay of a rebalance from Empty */
     int64_t initial_left;   /* rebalance time left for extensions of the initial delay */
     bool new_member_joined; /* during the current initial delay */
+    /* CompletingRebalance and Stable: members with pending_sync, removed at sync_deadline */
+    int32_t n_pending_sync;
+    int64_t sync_deadline;
 };
 
 struct br_groups {
@@ -403,7 +407,9 @@ static void prepare_rebalance(struct br_groups *g, struct group *grp, int64_t no
             }
         }
     }
+    grp->n_pending_sync = 0;
     for (int32_t i = 0; i < grp->n_members; i++) {
+        grp->members[i]->pending_sync = false;
         free(grp->members[i]->assignment);
         grp->members[i]->assignment = NULL;
         grp->members[i]->assignment_len = 0;
@@ -441,6 +447,8 @@ static void remove_member(struct br_groups *g, struct group *grp, int32_t idx, i
     }
     if (grp->leader == m)
         grp->leader = NULL;
+    if (m->pending_sync)
+        grp->n_pending_sync--;
     grp->members[idx] = grp->members[grp->n_members - 1];
     grp->n_members--;
     g->bytes -= m->acct;
@@ -552,10 +560,15 @@ static void complete_join(struct br_groups *g, struct group *grp, int64_t now)
     br_info("group %.*s: generation %d with %d member(s), protocol %s, leader %.*s",
             (int)grp->id_len, grp->id, grp->generation, grp->n_members, grp->protocol_name,
             (int)grp->leader->id_len, grp->leader->id);
+    /* as Kafka: who does not ask for its assignment within the rebalance timeout goes */
+    grp->n_pending_sync = grp->n_members;
+    grp->sync_deadline = now + max_rebalance_timeout(grp);
+    deadline_set(g, grp->sync_deadline);
     for (int32_t i = 0; i < grp->n_members; i++) {
         struct member *m = grp->members[i];
         struct br_group_waiter *w = m->join_w;
         m->join_w = NULL;
+        m->pending_sync = true;
         member_heartbeat(g, m, now);
         deadline_set(g, m->session_deadline);
         deliver_join_current(grp, m, w);
@@ -799,6 +812,66 @@ out:
 
 /* ---- SyncGroup --------------------------------------------------------------------------- */
 
+/* The leader's SyncGroup in CompletingRebalance (its waiter parked in m->sync_w): stores the
+ * assignments of the members it names (others get none, unknown ids are ignored, as in
+ * Kafka), makes the group Stable and answers every parked SyncGroup. Over the limits, the
+ * leader is refused and a rebalance starts. */
+static void leader_sync(struct br_groups *g, struct group *grp, struct member *m,
+                        const struct br_group_sync_req *req, int64_t now)
+{
+    bool too_big = false;
+    int64_t total = 0;
+    for (int32_t i = 0; i < req->n_assignments; i++) {
+        int32_t n = req->assignments[i].assignment.len;
+        if (n > g->cfg.max_member_bytes)
+            too_big = true;
+        total += n > 0 ? n : 0;
+    }
+    int16_t err = too_big                                     ? KP_ERR_INVALID_REQUEST
+                  : g->bytes + total > g->cfg.max_total_bytes ? KP_ERR_COORDINATOR_NOT_AVAILABLE
+                                                              : KP_ERR_NONE;
+    for (int32_t i = 0; i < req->n_assignments && !err; i++) {
+        const struct br_group_assignment *a = &req->assignments[i];
+        struct member *o = member_find(grp, a->member_id);
+        if (!o)
+            continue; /* not a member (any more) */
+        int32_t n = a->assignment.len > 0 ? a->assignment.len : 0;
+        uint8_t *copy = malloc((size_t)n + 1);
+        if (!copy) {
+            err = KP_ERR_UNKNOWN_SERVER_ERROR;
+            break;
+        }
+        if (n)
+            memcpy(copy, a->assignment.ptr, (size_t)n);
+        free(o->assignment);
+        o->assignment = copy;
+        o->assignment_len = n;
+        account(g, o);
+    }
+    if (err) {
+        struct br_group_waiter *w = m->sync_w;
+        m->sync_w = NULL;
+        deliver_sync(w, err, NULL, 0);
+        prepare_rebalance(
+            g, grp, now,
+            err == KP_ERR_INVALID_REQUEST             ? "an assignment over group.max.member.bytes"
+            : err == KP_ERR_COORDINATOR_NOT_AVAILABLE ? "assignments over group.max.total.bytes"
+                                                      : "out of memory storing the assignments");
+        return;
+    }
+    grp->state = BR_GROUP_STABLE;
+    for (int32_t i = 0; i < grp->n_members; i++) {
+        struct member *o = grp->members[i];
+        if (o->sync_w) {
+            struct br_group_waiter *ow = o->sync_w;
+            o->sync_w = NULL;
+            member_heartbeat(g, o, now);
+            deadline_set(g, o->session_deadline);
+            deliver_sync(ow, KP_ERR_NONE, o->assignment, o->assignment_len);
+        }
+    }
+}
+
 void br_group_sync(struct br_groups *g, const struct br_group_sync_req *req,
                    struct br_group_waiter *w)
 {
@@ -816,71 +889,26 @@ void br_group_sync(struct br_groups *g, const struct br_group_sync_req *req,
         deliver_sync(w, KP_ERR_ILLEGAL_GENERATION, NULL, 0);
     } else if (grp->state == BR_GROUP_PREPARING_REBALANCE) {
         deliver_sync(w, KP_ERR_REBALANCE_IN_PROGRESS, NULL, 0);
-    } else if (grp->state == BR_GROUP_STABLE) {
-        member_heartbeat(g, m, now);
-        deliver_sync(w, KP_ERR_NONE, m->assignment, m->assignment_len);
-    } else if (grp->state == BR_GROUP_COMPLETING_REBALANCE) {
-        member_heartbeat(g, m, now);
-        if (m->sync_w) {
-            struct br_group_waiter *old = m->sync_w;
-            m->sync_w = NULL;
-            deliver_sync(old, KP_ERR_REBALANCE_IN_PROGRESS, NULL, 0);
-        }
-        m->sync_w = w;
-        if (m == grp->leader) {
-            bool too_big = false;
-            int64_t total = 0;
-            for (int32_t i = 0; i < req->n_assignments; i++) {
-                int32_t n = req->assignments[i].assignment.len;
-                if (n > g->cfg.max_member_bytes)
-                    too_big = true;
-                total += n > 0 ? n : 0;
-            }
-            if (too_big || g->bytes + total > g->cfg.max_total_bytes) {
-                m->sync_w = NULL;
-                deliver_sync(w, too_big ? KP_ERR_INVALID_REQUEST : KP_ERR_COORDINATOR_NOT_AVAILABLE,
-                             NULL, 0);
-                prepare_rebalance(g, grp, now,
-                                  too_big ? "an assignment over group.max.member.bytes"
-                                          : "assignments over group.max.total.bytes");
-                goto out;
-            }
-            for (int32_t i = 0; i < req->n_assignments; i++) {
-                const struct br_group_assignment *a = &req->assignments[i];
-                struct member *o = member_find(grp, a->member_id);
-                if (!o)
-                    continue; /* a member that left meanwhile */
-                int32_t n = a->assignment.len > 0 ? a->assignment.len : 0;
-                uint8_t *copy = malloc((size_t)n + 1);
-                if (!copy) {
-                    m->sync_w = NULL;
-                    deliver_sync(w, KP_ERR_UNKNOWN_SERVER_ERROR, NULL, 0);
-                    prepare_rebalance(g, grp, now, "out of memory storing the assignments");
-                    goto out;
-                }
-                if (n)
-                    memcpy(copy, a->assignment.ptr, (size_t)n);
-                free(o->assignment);
-                o->assignment = copy;
-                o->assignment_len = n;
-                account(g, o);
-            }
-            grp->state = BR_GROUP_STABLE;
-            for (int32_t i = 0; i < grp->n_members; i++) {
-                struct member *o = grp->members[i];
-                if (o->sync_w) {
-                    struct br_group_waiter *ow = o->sync_w;
-                    o->sync_w = NULL;
-                    member_heartbeat(g, o, now);
-                    deadline_set(g, o->session_deadline);
-                    deliver_sync(ow, KP_ERR_NONE, o->assignment, o->assignment_len);
-                }
-            }
-        }
     } else {
-        deliver_sync(w, KP_ERR_UNKNOWN_MEMBER_ID, NULL, 0);
+        /* CompletingRebalance or Stable (a group with members is never Empty) */
+        member_heartbeat(g, m, now);
+        if (m->pending_sync) {
+            m->pending_sync = false;
+            grp->n_pending_sync--;
+        }
+        if (grp->state == BR_GROUP_STABLE) {
+            deliver_sync(w, KP_ERR_NONE, m->assignment, m->assignment_len);
+        } else {
+            if (m->sync_w) { /* a second SyncGroup: the first gets an answer it retries */
+                struct br_group_waiter *old = m->sync_w;
+                m->sync_w = NULL;
+                deliver_sync(old, KP_ERR_REBALANCE_IN_PROGRESS, NULL, 0);
+            }
+            m->sync_w = w;
+            if (m == grp->leader)
+                leader_sync(g, grp, m, req, now);
+        }
     }
-out:
     pthread_mutex_unlock(&g->lock);
 }
 
@@ -987,45 +1015,79 @@ void br_group_describe(struct br_groups *g, struct kp_str group_id, struct br_gr
 
 /* ---- timers ------------------------------------------------------------------------------ */
 
+/* The join phase's deadline: extends the initial delay while members keep arriving, or ends
+ * the phase. */
+static void join_deadline_passed(struct br_groups *g, struct group *grp, int64_t now)
+{
+    if (grp->initial_delay && grp->new_member_joined && grp->initial_left > 0) {
+        int64_t d = g->cfg.initial_rebalance_delay_ms < grp->initial_left
+                        ? g->cfg.initial_rebalance_delay_ms
+                        : grp->initial_left;
+        grp->initial_left -= d;
+        grp->new_member_joined = false;
+        grp->join_deadline = now + d;
+    } else {
+        complete_join(g, grp, now);
+    }
+}
+
+/* Removes the members whose session expired (those waiting in JoinGroup or SyncGroup are
+ * alive) and, in CompletingRebalance or Stable past the sync deadline, those that never sent
+ * their SyncGroup. Whether any went. */
+static bool expire_members(struct group *grp, struct br_groups *g, int64_t now)
+{
+    bool sync_due =
+        (grp->state == BR_GROUP_COMPLETING_REBALANCE || grp->state == BR_GROUP_STABLE) &&
+        grp->n_pending_sync > 0 && now >= grp->sync_deadline;
+    bool removed = false;
+    for (int32_t i = grp->n_members - 1; i >= 0; i--) {
+        struct member *m = grp->members[i];
+        if (sync_due && m->pending_sync) {
+            br_info("group %.*s: member %.*s removed: no SyncGroup within the rebalance timeout "
+                    "of generation %d",
+                    (int)grp->id_len, grp->id, (int)m->id_len, m->id, grp->generation);
+        } else if (m->join_w || m->sync_w || now < m->session_deadline) {
+            continue;
+        } else {
+            br_info("group %.*s: member %.*s removed: no heartbeat within its session timeout "
+                    "(%d ms)",
+                    (int)grp->id_len, grp->id, (int)m->id_len, m->id, m->session_timeout_ms);
+        }
+        remove_member(g, grp, i, KP_ERR_UNKNOWN_MEMBER_ID);
+        removed = true;
+    }
+    return removed;
+}
+
+/* The group's earliest deadline (INT64_MAX: none). */
+static int64_t group_next_deadline(const struct group *grp)
+{
+    int64_t next = INT64_MAX;
+    if (grp->state == BR_GROUP_PREPARING_REBALANCE)
+        next = grp->join_deadline;
+    else if (grp->n_pending_sync > 0 && grp->sync_deadline < next)
+        next = grp->sync_deadline;
+    for (int32_t i = 0; i < grp->n_members; i++) {
+        const struct member *m = grp->members[i];
+        if (!m->join_w && !m->sync_w && m->session_deadline < next)
+            next = m->session_deadline;
+    }
+    return next;
+}
+
 static int64_t tick_locked(struct br_groups *g)
 {
     int64_t now = now_of(g);
     int64_t next = INT64_MAX;
     for (int b = 0; b < NBUCKETS; b++) {
         for (struct group *grp = g->buckets[b]; grp; grp = grp->hnext) {
-            if (grp->state == BR_GROUP_PREPARING_REBALANCE && now >= grp->join_deadline) {
-                if (grp->initial_delay && grp->new_member_joined && grp->initial_left > 0) {
-                    int64_t d = g->cfg.initial_rebalance_delay_ms < grp->initial_left
-                                    ? g->cfg.initial_rebalance_delay_ms
-                                    : grp->initial_left;
-                    grp->initial_left -= d;
-                    grp->new_member_joined = false;
-                    grp->join_deadline = now + d;
-                } else {
-                    complete_join(g, grp, now);
-                }
-            }
-            /* session expiry: members waiting in JoinGroup or SyncGroup are alive */
-            bool removed = false;
-            for (int32_t i = grp->n_members - 1; i >= 0; i--) {
-                struct member *m = grp->members[i];
-                if (m->join_w || m->sync_w || now < m->session_deadline)
-                    continue;
-                br_info("group %.*s: member %.*s removed: no heartbeat within its session "
-                        "timeout (%d ms)",
-                        (int)grp->id_len, grp->id, (int)m->id_len, m->id, m->session_timeout_ms);
-                remove_member(g, grp, i, KP_ERR_UNKNOWN_MEMBER_ID);
-                removed = true;
-            }
-            if (removed)
-                members_changed(g, grp, now, "a member's session expired");
-            if (grp->state == BR_GROUP_PREPARING_REBALANCE && grp->join_deadline < next)
-                next = grp->join_deadline;
-            for (int32_t i = 0; i < grp->n_members; i++) {
-                struct member *m = grp->members[i];
-                if (!m->join_w && !m->sync_w && m->session_deadline < next)
-                    next = m->session_deadline;
-            }
+            if (grp->state == BR_GROUP_PREPARING_REBALANCE && now >= grp->join_deadline)
+                join_deadline_passed(g, grp, now);
+            if (expire_members(grp, g, now))
+                members_changed(g, grp, now, "members expired");
+            int64_t t = group_next_deadline(grp);
+            if (t < next)
+                next = t;
         }
     }
     return next;

@@ -890,6 +890,57 @@ START_TEST(sole_member_changes_protocol_type)
 }
 END_TEST
 
+/* Kafka's pending-sync expiry: members that got their JoinGroup answer but send no SyncGroup
+ * within the rebalance timeout are removed even though they heartbeat, so a leader that never
+ * sends the assignments cannot hold its followers forever. */
+START_TEST(pending_sync_expires)
+{
+    struct rec a, b, sb;
+    join(&a, "ps", "");
+    join(&b, "ps", "");
+    settle();
+    ck_assert_int_eq(a.calls + b.calls, 2);
+    struct rec *leader = a.n_members ? &a : &b, *follower = a.n_members ? &b : &a;
+    sync_g(&sb, "ps", follower->gen, follower->member, 0, NULL, NULL);
+    ck_assert_int_eq(sb.calls, 0); /* parked for the leader's assignments */
+    for (int i = 0; i < 11; i++) { /* 55 s of heartbeats: the rebalance timeout is 60 s */
+        advance(5000);
+        ck_assert_int_eq(br_group_heartbeat(G, S("ps"), leader->gen, S(leader->member)), 0);
+    }
+    ck_assert_int_eq(sb.calls, 0);
+    advance(5000);
+    ck_assert_int_eq(sb.calls, 1);
+    ck_assert_int_eq(sb.err, KP_ERR_REBALANCE_IN_PROGRESS);
+    ck_assert_int_eq(br_group_heartbeat(G, S("ps"), leader->gen, S(leader->member)),
+                     KP_ERR_UNKNOWN_MEMBER_ID);
+    ck_assert_int_eq(info("ps").n_members, 1);
+    ck_assert_int_eq(info("ps").state, BR_GROUP_PREPARING_REBALANCE);
+
+    /* Stable: a follower that never asks for its assignment goes the same way */
+    struct rec f2, l2, s2, s3;
+    join(&f2, "ps", follower->member);
+    ck_assert_int_eq(f2.calls, 1);
+    join(&l2, "ps", "");
+    join(&f2, "ps", follower->member); /* rejoin for the new member */
+    ck_assert_int_eq(f2.calls + l2.calls, 2);
+    struct rec *ld = f2.n_members ? &f2 : &l2, *fl = f2.n_members ? &l2 : &f2;
+    const char *ids[] = {ld->member, fl->member};
+    const char *as[] = {"x", "y"};
+    sync_g(&s2, "ps", ld->gen, ld->member, 2, ids, as);
+    ck_assert_int_eq(s2.err, 0);
+    ck_assert_int_eq(info("ps").state, BR_GROUP_STABLE);
+    for (int i = 0; i < 12; i++) {
+        advance(5000);
+        ck_assert_int_eq(br_group_heartbeat(G, S("ps"), ld->gen, S(ld->member)),
+                         i < 11 ? 0 : KP_ERR_REBALANCE_IN_PROGRESS);
+        br_group_heartbeat(G, S("ps"), fl->gen, S(fl->member));
+    }
+    ck_assert_int_eq(info("ps").n_members, 1);
+    sync_g(&s3, "ps", fl->gen, fl->member, 0, NULL, NULL);
+    ck_assert_int_eq(s3.err, KP_ERR_UNKNOWN_MEMBER_ID);
+}
+END_TEST
+
 static Suite *group_suite(void)
 {
     Suite *s = suite_create("br_group");
@@ -914,6 +965,7 @@ static Suite *group_suite(void)
     tcase_add_test(tc, limits);
     tcase_add_test(tc, total_bytes_budget);
     tcase_add_test(tc, total_bytes_counts_members);
+    tcase_add_test(tc, pending_sync_expires);
     tcase_add_test(tc, stop_answers_waiters);
     tcase_add_test(tc, second_join_of_one_member_answers_the_first);
     tcase_add_test(tc, timer_thread_fires);
