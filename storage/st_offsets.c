@@ -59,7 +59,8 @@
  *            before the in-memory state changes and before the caller acknowledges them
  *            (kill -9 safe). fdatasync then if log.flush.interval.messages says so (1: every
  *            call), or later from st_offsets_maintain() by log.flush.interval.ms, or from
- *            st_offsets_sync() (outside the mutex, on a dup of the fd), and always at close.
+ *            st_offsets_sync() (outside the mutex, on a dup of the fd; under it when no
+ *            descriptor is left for the dup), and always at close.
  *            A failed or short write is cut off again (ftruncate to the old end); if even
  *            that fails, or an fdatasync fails (the page cache may have dropped the pages),
  *            the store refuses further commits with -ESHUTDOWN.
@@ -70,7 +71,9 @@
  *            fsync the directory, then switch to the new file. A crash at any step leaves
  *            either the old file or the new one complete, and open() removes a leftover
  *            offsets.tmp (complete or not: offsets.log is complete until the rename). A
- *            failure before the rename keeps the old file and the store goes on. Once the
+ *            failure before the rename keeps the old file and the store goes on (the
+ *            directory is opened before the rename, so a lack of descriptors is such a
+ *            failure). Once the
  *            rename is done the old file is unlinked, so the store switches to the new one
  *            even when the directory fsync then fails, and refuses further commits
  *            (-ESHUTDOWN): the rename may not be durable, and a commit appended to the new
@@ -410,16 +413,25 @@ static int write_snapshot(struct st_offsets *o, int *fd_out, int64_t *size_out)
     free(buf);
     if (err == 0 && fdatasync(fd) < 0)
         err = -errno;
+    /* the directory is opened before the rename, so that what can fail after it is the
+     * fsync itself, not a lack of descriptors */
+    int dfd = err == 0 ? open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (err == 0 && dfd < 0)
+        err = -errno;
     if (err == 0 && rename(tmp, dst) < 0)
         err = -errno;
     if (err < 0) {
+        if (dfd >= 0)
+            close(dfd);
         close(fd);
         unlink(tmp);
         return err;
     }
     *fd_out = fd;
     *size_out = pos;
-    return fsync_dir(o->dir);
+    err = fsync(dfd) < 0 ? -errno : 0;
+    close(dfd);
+    return err;
 }
 
 static int compact_locked(struct st_offsets *o)
@@ -1121,13 +1133,19 @@ int st_offsets_sync(struct st_offsets *o)
      * compaction replaces it; the new file was synced whole by the compaction anyway. */
     int64_t seq = o->write_seq;
     int fd = fcntl(o->fd, F_DUPFD_CLOEXEC, 0);
-    pthread_mutex_unlock(&o->mu);
-    int err = fd < 0 ? -errno : 0;
-    if (err == 0 && fdatasync(fd) < 0)
-        err = -errno;
-    if (fd >= 0)
+    int err = 0;
+    if (fd < 0) {
+        /* No descriptor to spare (EMFILE: many connections): sync under the mutex this once
+         * rather than stop the store for a failure that lost nothing. */
+        if (fdatasync(o->fd) < 0)
+            err = -errno;
+    } else {
+        pthread_mutex_unlock(&o->mu);
+        if (fdatasync(fd) < 0)
+            err = -errno;
         close(fd);
-    pthread_mutex_lock(&o->mu);
+        pthread_mutex_lock(&o->mu);
+    }
     if (err < 0) {
         if (!o->broken)
             say(o, "offsets: fdatasync of %s/%s failed (%s): commits stop", o->dir, OFS_LOG_NAME,

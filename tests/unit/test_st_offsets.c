@@ -926,6 +926,48 @@ START_TEST(t_crash_between_compaction_steps)
 }
 END_TEST
 
+/* st_offsets_sync() with no descriptor to spare (EMFILE, which many client connections can
+ * cause) still syncs, and does not stop the store: nothing was lost. A compaction short of
+ * descriptors fails before its rename, so the store goes on too. */
+START_TEST(t_sync_without_a_spare_descriptor)
+{
+    struct st_offsets_opts op;
+    st_offsets_opts_default(&op);
+    op.log_fn = on_log;
+    op.flush_interval_messages = -1;
+    struct st_offsets *o;
+    ck_assert_int_eq(st_offsets_open(dir, &op, &o), 0);
+    ck_assert_int_eq(commit(o, "g", "t", 0, 1, NULL, 1000), 0);
+    struct rlimit old, lim;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 64;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &lim), 0);
+    int fds[64], n = 0;
+    while (n < 64 && (fds[n] = open("/dev/null", O_RDONLY)) >= 0)
+        n++;
+    ck_assert_int_lt(n, 64);
+    ck_assert_int_eq(errno, EMFILE);
+    int rc = st_offsets_sync(o);
+    /* one descriptor spare: the compaction opens its temp file but not the directory; it
+     * fails before the rename and the store goes on with the old file */
+    close(fds[--n]);
+    ck_assert_int_eq(st_offsets_compact(o), -EMFILE);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(commit(o, "g", "t", 0, 2, NULL, 1001), 0);
+    ck_assert_int_eq(st_offsets_sync(o), 0);
+    ck_assert_int_eq(st_offsets_compact(o), 0);
+    ck_assert_int_eq(commit(o, "g", "t", 0, 3, NULL, 1002), 0);
+    st_offsets_close(o);
+    o = open_store();
+    ck_assert_int_eq(get(o, "g", "t", 0, NULL), 3);
+    st_offsets_close(o);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_offsets");
@@ -950,6 +992,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_torn_batch_keeps_whole_records);
     tcase_add_test(tc, t_memory_cap);
     tcase_add_test(tc, t_crash_between_compaction_steps);
+    tcase_add_test(tc, t_sync_without_a_spare_descriptor);
     suite_add_tcase(s, tc);
     return s;
 }
