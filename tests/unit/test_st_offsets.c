@@ -33,8 +33,11 @@ int fsync(int fd)
     return (int)syscall(SYS_fsync, fd);
 }
 
+static int n_fdatasync; /* calls so far */
+
 int fdatasync(int fd)
 {
+    n_fdatasync++;
     if (fail_fdatasync) {
         errno = EIO;
         return -1;
@@ -538,8 +541,8 @@ END_TEST
 
 START_TEST(t_flush_every_commit)
 {
-    /* flush_interval_messages = 1: the commit returns after fdatasync (not observable here
-     * beyond working and surviving reopen without close) */
+    /* flush_interval_messages = 1: the commit returns after fdatasync (counted in
+     * t_fdatasync_per_flush_policy) */
     struct st_offsets_opts op;
     st_offsets_opts_default(&op);
     op.flush_interval_messages = 1;
@@ -968,6 +971,70 @@ START_TEST(t_sync_without_a_spare_descriptor)
 }
 END_TEST
 
+/* The flush policy, observed through the fdatasync calls: 1 = one before each commit returns,
+ * N = one in every Nth commit, -1 = none until st_offsets_sync() (once for everything written,
+ * none when nothing is new) or st_offsets_maintain() past flush_interval_ms. A commit whose
+ * fdatasync fails is answered with the error, not applied in memory, and stops the store. */
+START_TEST(t_fdatasync_per_flush_policy)
+{
+    struct st_offsets_opts op;
+    st_offsets_opts_default(&op);
+    op.log_fn = on_log;
+    op.flush_interval_messages = 1;
+    struct st_offsets *o;
+    ck_assert_int_eq(st_offsets_open(dir, &op, &o), 0);
+    for (int i = 0; i < 5; i++) {
+        int before = n_fdatasync;
+        ck_assert_int_eq(commit(o, "g", "t", 0, i, NULL, i), 0);
+        ck_assert_int_eq(n_fdatasync, before + 1);
+    }
+    st_offsets_close(o);
+
+    op.flush_interval_messages = 3;
+    ck_assert_int_eq(st_offsets_open(dir, &op, &o), 0);
+    int base = n_fdatasync;
+    for (int i = 1; i <= 7; i++) {
+        ck_assert_int_eq(commit(o, "g", "t", 0, 10 + i, NULL, i), 0);
+        ck_assert_int_eq(n_fdatasync, base + i / 3);
+    }
+    st_offsets_close(o);
+
+    op.flush_interval_messages = -1;
+    op.flush_interval_ms = -1;
+    ck_assert_int_eq(st_offsets_open(dir, &op, &o), 0);
+    base = n_fdatasync;
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(commit(o, "g", "t", 0, 20 + i, NULL, i), 0);
+    st_offsets_maintain(o); /* flush_interval_ms = -1: not by time */
+    ck_assert_int_eq(n_fdatasync, base);
+    ck_assert_int_eq(st_offsets_sync(o), 0);
+    ck_assert_int_eq(n_fdatasync, base + 1);
+    ck_assert_int_eq(st_offsets_sync(o), 0); /* nothing new */
+    ck_assert_int_eq(n_fdatasync, base + 1);
+    st_offsets_close(o);
+
+    op.flush_interval_ms = 0;
+    ck_assert_int_eq(st_offsets_open(dir, &op, &o), 0);
+    ck_assert_int_eq(commit(o, "g", "t", 0, 30, NULL, 1), 0);
+    base = n_fdatasync;
+    st_offsets_maintain(o);
+    ck_assert_int_eq(n_fdatasync, base + 1);
+    st_offsets_close(o);
+
+    op.flush_interval_messages = 1;
+    op.flush_interval_ms = -1;
+    ck_assert_int_eq(st_offsets_open(dir, &op, &o), 0);
+    fail_fdatasync = 1;
+    ck_assert_int_eq(commit(o, "g", "t", 0, 31, NULL, 2), -EIO);
+    fail_fdatasync = 0;
+    ck_assert_int_eq(get(o, "g", "t", 0, NULL), 30); /* not acknowledged, not applied */
+    ck_assert_int_eq(commit(o, "g", "t", 0, 32, NULL, 3), -ESHUTDOWN);
+    ck_assert_int_eq(st_offsets_sync(o), -ESHUTDOWN);
+    ck_assert_ptr_nonnull(strstr(last_line, "offsets.log"));
+    st_offsets_close(o);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_offsets");
@@ -993,6 +1060,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_memory_cap);
     tcase_add_test(tc, t_crash_between_compaction_steps);
     tcase_add_test(tc, t_sync_without_a_spare_descriptor);
+    tcase_add_test(tc, t_fdatasync_per_flush_policy);
     suite_add_tcase(s, tc);
     return s;
 }
