@@ -10,8 +10,10 @@
  *   than ST_OFFSETS_GROUP_MAX / ST_OFFSETS_TOPIC_MAX), -EMSGSIZE metadata longer than
  *   opts.metadata_max_bytes (the handler answers OFFSET_METADATA_TOO_LARGE), -ENOBUFS the
  *   map is full (opts.max_memory_bytes), -ENOENT nothing
- *   committed, -ESHUTDOWN after a write failed (the store refuses further commits rather
- *   than acknowledge what it may not have written; reads keep working), and the disk's own.
+ *   committed, -ESHUTDOWN after an fdatasync failed, a failed write could not be cut back,
+ *   or a compaction's directory fsync failed (the store refuses further commits rather than
+ *   acknowledge what it may not keep; reads keep working; a restart replays the file), and
+ *   the disk's own (a write that fails and is cut back, e.g. -ENOSPC, fails only that call).
  * - Threads: every call may come from any thread; one mutex serialises them (a commit is a
  *   few hundred bytes and one write()). Callbacks run under that mutex: they must not call
  *   back into the store.

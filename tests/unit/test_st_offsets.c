@@ -1035,6 +1035,69 @@ START_TEST(t_fdatasync_per_flush_policy)
 }
 END_TEST
 
+/* The largest record the store writes (group, topic and metadata all at their caps) replays:
+ * the replay's length bound is exactly the writer's. And metadata longer than a lowered
+ * offset.metadata.max.bytes is kept across a reopen (the limit is for new commits). */
+START_TEST(t_largest_record_replays)
+{
+    struct st_offsets_opts op;
+    st_offsets_opts_default(&op);
+    op.log_fn = on_log;
+    op.metadata_max_bytes = ST_OFFSETS_META_CAP;
+    char *g = malloc(ST_OFFSETS_GROUP_MAX);
+    char *t = malloc(ST_OFFSETS_TOPIC_MAX);
+    char *m = malloc(ST_OFFSETS_META_CAP);
+    ck_assert(g && t && m);
+    memset(g, 'g', ST_OFFSETS_GROUP_MAX);
+    memset(t, 't', ST_OFFSETS_TOPIC_MAX);
+    for (int i = 0; i < ST_OFFSETS_META_CAP; i++)
+        m[i] = (char)('a' + i % 26);
+    struct st_offsets *o;
+    ck_assert_int_eq(st_offsets_open(dir, &op, &o), 0);
+    ck_assert_int_eq(st_offsets_commit(o, g, ST_OFFSETS_GROUP_MAX, t, ST_OFFSETS_TOPIC_MAX, 7, 99,
+                                       m, ST_OFFSETS_META_CAP, 1000),
+                     0);
+    ck_assert_int_eq(st_offsets_commit(o, g, ST_OFFSETS_GROUP_MAX + 1, t, 1, 0, 1, NULL, 0, 1000),
+                     -EINVAL);
+    ck_assert_int_eq(st_offsets_commit(o, g, 1, t, ST_OFFSETS_TOPIC_MAX + 1, 0, 1, NULL, 0, 1000),
+                     -EINVAL);
+    ck_assert_int_eq(commit(o, "small", "t", 0, 5, "0123456789", 1000), 0);
+    st_offsets_close(o);
+    op.metadata_max_bytes = 4;
+    nlines = 0;
+    ck_assert_int_eq(st_offsets_open(dir, &op, &o), 0);
+    ck_assert_int_eq(nlines, 0); /* nothing truncated */
+    int64_t off = -1;
+    size_t mlen = 0;
+    char *back = malloc(ST_OFFSETS_META_CAP);
+    ck_assert_ptr_nonnull(back);
+    ck_assert_int_eq(st_offsets_get(o, g, ST_OFFSETS_GROUP_MAX, t, ST_OFFSETS_TOPIC_MAX, 7, &off,
+                                    back, ST_OFFSETS_META_CAP, &mlen),
+                     0);
+    ck_assert_int_eq(off, 99);
+    ck_assert_uint_eq(mlen, ST_OFFSETS_META_CAP);
+    ck_assert_int_eq(memcmp(back, m, ST_OFFSETS_META_CAP), 0);
+    char sm[256];
+    ck_assert_int_eq(get(o, "small", "t", 0, sm), 5);
+    ck_assert_str_eq(sm, "0123456789");
+    ck_assert_int_eq(commit(o, "small", "t", 0, 6, "01234", 2000), -EMSGSIZE);
+    /* compaction rewrites it too */
+    ck_assert_int_eq(st_offsets_compact(o), 0);
+    st_offsets_close(o);
+    ck_assert_int_eq(st_offsets_open(dir, &op, &o), 0);
+    ck_assert_int_eq(nlines, 0);
+    ck_assert_int_eq(st_offsets_get(o, g, ST_OFFSETS_GROUP_MAX, t, ST_OFFSETS_TOPIC_MAX, 7, &off,
+                                    NULL, 0, &mlen),
+                     0);
+    ck_assert_uint_eq(mlen, ST_OFFSETS_META_CAP);
+    st_offsets_close(o);
+    free(back);
+    free(g);
+    free(t);
+    free(m);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_offsets");
@@ -1061,6 +1124,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_crash_between_compaction_steps);
     tcase_add_test(tc, t_sync_without_a_spare_descriptor);
     tcase_add_test(tc, t_fdatasync_per_flush_policy);
+    tcase_add_test(tc, t_largest_record_replays);
     suite_add_tcase(s, tc);
     return s;
 }
