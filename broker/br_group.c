@@ -27,6 +27,7 @@
  * it sleeps towards appears.
  */
 #include "br_group.h"
+#include "br_group_int.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -44,36 +45,14 @@
 #define NBUCKETS       1024
 #define CLIENT_ID_KEEP 64 /* bytes of the client id kept in a generated member id */
 
-struct proto_copy {
-    char *name;
-    int32_t name_len;
-    uint8_t *meta;
-    int32_t meta_len;
-};
-
-struct member {
-    char *id;
-    int32_t id_len;
-    int32_t session_timeout_ms;
-    int32_t rebalance_timeout_ms;
-    int32_t n_protocols;
-    struct proto_copy *protocols;
-    int64_t session_deadline;       /* last heartbeat + session timeout */
-    struct br_group_waiter *join_w; /* a parked JoinGroup */
-    struct br_group_waiter *sync_w; /* a parked SyncGroup */
-    uint8_t *assignment;            /* from the leader's SyncGroup; NULL: none */
-    int32_t assignment_len;
-    int64_t acct;      /* bytes of protocols and assignment counted in br_groups.bytes */
-    bool pending_sync; /* has its JoinGroup answer but sent no SyncGroup in this generation */
-};
-
 /* The bookkeeping charged per member and per protocol covers what is allocated for them
  * (malloc's own overhead is ~16 bytes per block). */
-_Static_assert(sizeof(struct member) + 16 + (CLIENT_ID_KEEP + 48 + 16) +
-                       2 * (sizeof(struct member *) + sizeof(struct br_group_member_view)) <=
+_Static_assert(sizeof(struct br_group__member) + 16 + (CLIENT_ID_KEEP + 48 + 16) +
+                       2 * (sizeof(struct br_group__member *) +
+                            sizeof(struct br_group_member_view)) <=
                    BR_GROUP_MEMBER_OVERHEAD,
                "BR_GROUP_MEMBER_OVERHEAD");
-_Static_assert(sizeof(struct proto_copy) + 2 * (16 + 16) <= BR_GROUP_PROTOCOL_OVERHEAD,
+_Static_assert(sizeof(struct br_group__proto) + 2 * (16 + 16) <= BR_GROUP_PROTOCOL_OVERHEAD,
                "BR_GROUP_PROTOCOL_OVERHEAD");
 
 struct group {
@@ -83,12 +62,13 @@ struct group {
     int32_t id_len;
     enum br_group_state state;
     int32_t generation;
-    char protocol_type[BR_GROUP_ID_MAX + 1];
-    char protocol_name[BR_GROUP_ID_MAX + 1]; /* chosen at the last completed join */
-    struct member **members;
+    char protocol_type[BR_GROUP_ID_MAX]; /* of its members (bytes, protocol_type_len) */
+    char protocol_name[BR_GROUP_ID_MAX]; /* chosen at the last completed join */
+    int32_t protocol_type_len, protocol_name_len;
+    struct br_group__member **members;
     struct br_group_member_view *views; /* scratch for the leader's answer, cap_members long */
     int32_t n_members, cap_members;
-    struct member *leader;
+    struct br_group__member *leader;
     /* PreparingRebalance */
     int64_t join_deadline;
     bool initial_delay;     /* in the initial delay of a rebalance from Empty */
@@ -166,22 +146,10 @@ static void deadline_set(struct br_groups *g, int64_t t)
 
 /* ---- members and groups ------------------------------------------------------------------ */
 
-/* What the request's protocols cost in g->bytes (see account). */
-static int64_t protocols_bytes(const struct br_group_join_req *req)
-{
-    int64_t bytes = 0;
-    for (int32_t i = 0; i < req->n_protocols; i++) {
-        bytes += BR_GROUP_PROTOCOL_OVERHEAD;
-        bytes += req->protocols[i].name.len > 0 ? req->protocols[i].name.len : 0;
-        bytes += req->protocols[i].metadata.len > 0 ? req->protocols[i].metadata.len : 0;
-    }
-    return bytes;
-}
-
 /* Recounts m's bytes in g->bytes after its protocols or assignment changed: the member's
  * bookkeeping, its protocols' and its assignment, so that max_total_bytes bounds the memory
  * of every member of every group (the groups themselves are bounded by max_groups). */
-static void account(struct br_groups *g, struct member *m)
+static void account(struct br_groups *g, struct br_group__member *m)
 {
     int64_t b = BR_GROUP_MEMBER_OVERHEAD + m->assignment_len;
     for (int32_t i = 0; i < m->n_protocols; i++)
@@ -190,15 +158,11 @@ static void account(struct br_groups *g, struct member *m)
     m->acct = b;
 }
 
-static void member_free(struct member *m)
+static void member_free(struct br_group__member *m)
 {
     if (!m)
         return;
-    for (int32_t i = 0; i < m->n_protocols; i++) {
-        free(m->protocols[i].name);
-        free(m->protocols[i].meta);
-    }
-    free(m->protocols);
+    br_group__protocols_clear(m);
     free(m->assignment);
     free(m->id);
     free(m);
@@ -285,7 +249,7 @@ static struct group *group_create(struct br_groups *g, struct kp_str id)
     return grp;
 }
 
-static struct member *member_find(struct group *grp, struct kp_str id)
+static struct br_group__member *member_find(struct group *grp, struct kp_str id)
 {
     for (int32_t i = 0; i < grp->n_members; i++)
         if (str_eq(grp->members[i]->id, grp->members[i]->id_len, id))
@@ -293,89 +257,7 @@ static struct member *member_find(struct group *grp, struct kp_str id)
     return NULL;
 }
 
-static bool member_supports(const struct member *m, const char *name, int32_t len)
-{
-    for (int32_t i = 0; i < m->n_protocols; i++)
-        if (m->protocols[i].name_len == len && memcmp(m->protocols[i].name, name, (size_t)len) == 0)
-            return true;
-    return false;
-}
-
-/* Whether a member offering these protocols could join: same protocol type, and one of its
- * protocols offered by every other member. */
-static bool group_accepts(const struct group *grp, const struct member *self,
-                          const struct br_group_join_req *req)
-{
-    int32_t others = grp->n_members - (self ? 1 : 0);
-    if (others == 0)
-        return true;
-    if (!str_eq(grp->protocol_type, (int32_t)strlen(grp->protocol_type), req->protocol_type))
-        return false;
-    for (int32_t p = 0; p < req->n_protocols; p++) {
-        bool all = true;
-        for (int32_t i = 0; i < grp->n_members && all; i++) {
-            const struct member *m = grp->members[i];
-            if (m != self)
-                all = member_supports(m, req->protocols[p].name.ptr, req->protocols[p].name.len);
-        }
-        if (all)
-            return true;
-    }
-    return false;
-}
-
-/* Copies the request's protocols into m (replacing its old ones). 0 or -ENOMEM. */
-static int member_set_protocols(struct member *m, const struct br_group_join_req *req)
-{
-    struct proto_copy *pc = calloc((size_t)req->n_protocols, sizeof(*pc));
-    if (!pc)
-        return -ENOMEM;
-    for (int32_t i = 0; i < req->n_protocols; i++) {
-        const struct br_group_protocol *p = &req->protocols[i];
-        int32_t ml = p->metadata.len > 0 ? p->metadata.len : 0;
-        pc[i].name = malloc((size_t)p->name.len + 1);
-        pc[i].meta = malloc((size_t)ml + 1);
-        if (!pc[i].name || !pc[i].meta) {
-            for (int32_t j = 0; j <= i; j++) {
-                free(pc[j].name);
-                free(pc[j].meta);
-            }
-            free(pc);
-            return -ENOMEM;
-        }
-        memcpy(pc[i].name, p->name.ptr, (size_t)p->name.len);
-        pc[i].name[p->name.len] = 0;
-        pc[i].name_len = p->name.len;
-        if (ml)
-            memcpy(pc[i].meta, p->metadata.ptr, (size_t)ml);
-        pc[i].meta_len = ml;
-    }
-    for (int32_t i = 0; i < m->n_protocols; i++) {
-        free(m->protocols[i].name);
-        free(m->protocols[i].meta);
-    }
-    free(m->protocols);
-    m->protocols = pc;
-    m->n_protocols = req->n_protocols;
-    return 0;
-}
-
-static bool same_protocols(const struct member *m, const struct br_group_join_req *req)
-{
-    if (m->n_protocols != req->n_protocols)
-        return false;
-    for (int32_t i = 0; i < m->n_protocols; i++) {
-        const struct proto_copy *a = &m->protocols[i];
-        const struct br_group_protocol *b = &req->protocols[i];
-        int32_t bl = b->metadata.len > 0 ? b->metadata.len : 0;
-        if (!str_eq(a->name, a->name_len, b->name) || a->meta_len != bl ||
-            (bl && memcmp(a->meta, b->metadata.ptr, (size_t)bl) != 0))
-            return false;
-    }
-    return true;
-}
-
-static void member_heartbeat(struct br_groups *g, struct member *m, int64_t now)
+static void member_heartbeat(struct br_groups *g, struct br_group__member *m, int64_t now)
 {
     (void)g;
     m->session_deadline = now + m->session_timeout_ms;
@@ -399,7 +281,7 @@ static void prepare_rebalance(struct br_groups *g, struct group *grp, int64_t no
     if (grp->state == BR_GROUP_COMPLETING_REBALANCE) {
         /* followers waiting for assignments that will never come: rejoin */
         for (int32_t i = 0; i < grp->n_members; i++) {
-            struct member *m = grp->members[i];
+            struct br_group__member *m = grp->members[i];
             if (m->sync_w) {
                 struct br_group_waiter *w = m->sync_w;
                 m->sync_w = NULL;
@@ -434,7 +316,7 @@ static void prepare_rebalance(struct br_groups *g, struct group *grp, int64_t no
 
 static void remove_member(struct br_groups *g, struct group *grp, int32_t idx, int16_t why)
 {
-    struct member *m = grp->members[idx];
+    struct br_group__member *m = grp->members[idx];
     if (m->join_w) {
         struct br_group_waiter *w = m->join_w;
         m->join_w = NULL;
@@ -455,67 +337,14 @@ static void remove_member(struct br_groups *g, struct group *grp, int32_t idx, i
     member_free(m);
 }
 
-static bool all_support(const struct group *grp, const char *name, int32_t len)
-{
-    for (int32_t i = 0; i < grp->n_members; i++)
-        if (!member_supports(grp->members[i], name, len))
-            return false;
-    return true;
-}
-
-/* The protocol for the new generation: among those every member offered, the one most members
- * list first (ties: the leader's order), as Kafka's GroupMetadata.selectProtocol. Every member
- * offers at least one common protocol (checked at each join), so there is always one.
- * O(P^2 * M) for M members offering at most P = BR_GROUP_PROTOCOLS_MAX protocols each. */
-static const struct proto_copy *choose_protocol(const struct group *grp,
-                                                const struct member *leader)
-{
-    /* the candidates: the leader's protocols every member offers */
-    bool common[BR_GROUP_PROTOCOLS_MAX];
-    int32_t votes[BR_GROUP_PROTOCOLS_MAX] = {0};
-    int32_t np = leader->n_protocols;
-    assert(np <= BR_GROUP_PROTOCOLS_MAX); /* join_validate */
-    for (int32_t p = 0; p < np; p++)
-        common[p] = all_support(grp, leader->protocols[p].name, leader->protocols[p].name_len);
-    /* each member votes for its first candidate */
-    for (int32_t i = 0; i < grp->n_members; i++) {
-        const struct member *m = grp->members[i];
-        bool voted = false;
-        for (int32_t q = 0; q < m->n_protocols && !voted; q++)
-            for (int32_t p = 0; p < np && !voted; p++)
-                if (common[p] && m->protocols[q].name_len == leader->protocols[p].name_len &&
-                    memcmp(m->protocols[q].name, leader->protocols[p].name,
-                           (size_t)leader->protocols[p].name_len) == 0) {
-                    votes[p]++;
-                    voted = true;
-                }
-    }
-    const struct proto_copy *best = NULL;
-    int32_t best_votes = -1;
-    for (int32_t p = 0; p < np; p++)
-        if (common[p] && votes[p] > best_votes) {
-            best = &leader->protocols[p];
-            best_votes = votes[p];
-        }
-    return best;
-}
-
-static const struct proto_copy *member_protocol(const struct member *m, const char *name)
-{
-    int32_t len = (int32_t)strlen(name);
-    for (int32_t i = 0; i < m->n_protocols; i++)
-        if (m->protocols[i].name_len == len && memcmp(m->protocols[i].name, name, (size_t)len) == 0)
-            return &m->protocols[i];
-    return NULL;
-}
-
 /* Answers one member's JoinGroup with the current generation. */
-static void deliver_join_current(struct group *grp, struct member *m, struct br_group_waiter *w)
+static void deliver_join_current(struct group *grp, struct br_group__member *m,
+                                 struct br_group_waiter *w)
 {
     struct br_group_join_result res = {
         .error_code = KP_ERR_NONE,
         .generation_id = grp->generation,
-        .protocol_name = str_of(grp->protocol_name, (int32_t)strlen(grp->protocol_name)),
+        .protocol_name = str_of(grp->protocol_name, grp->protocol_name_len),
         .leader_id = grp->leader ? str_of(grp->leader->id, grp->leader->id_len) : str_of("", 0),
         .member_id = str_of(m->id, m->id_len),
         .n_members = 0,
@@ -523,8 +352,9 @@ static void deliver_join_current(struct group *grp, struct member *m, struct br_
     };
     if (m == grp->leader) {
         for (int32_t i = 0; i < grp->n_members; i++) {
-            const struct member *o = grp->members[i];
-            const struct proto_copy *p = member_protocol(o, grp->protocol_name);
+            const struct br_group__member *o = grp->members[i];
+            const struct br_group__proto *p =
+                br_group__protocol_find(o, grp->protocol_name, grp->protocol_name_len);
             grp->views[i] = (struct br_group_member_view){
                 .member_id = str_of(o->id, o->id_len),
                 .metadata = {p ? p->meta : (const uint8_t *)"", p ? p->meta_len : 0},
@@ -546,7 +376,7 @@ static void complete_join(struct br_groups *g, struct group *grp, int64_t now)
     grp->initial_delay = false;
     if (grp->n_members == 0) {
         grp->state = BR_GROUP_EMPTY;
-        grp->protocol_name[0] = 0;
+        grp->protocol_name_len = 0;
         grp->leader = NULL;
         br_info("group %.*s: generation %d has no members: Empty", (int)grp->id_len, grp->id,
                 grp->generation);
@@ -554,18 +384,22 @@ static void complete_join(struct br_groups *g, struct group *grp, int64_t now)
     }
     if (!grp->leader)
         grp->leader = grp->members[0];
-    const struct proto_copy *p = choose_protocol(grp, grp->leader);
-    snprintf(grp->protocol_name, sizeof(grp->protocol_name), "%s", p ? p->name : "");
+    const struct br_group__proto *p =
+        br_group__protocol_choose(grp->members, grp->n_members, grp->leader);
+    assert(p); /* every join checked that the members share a protocol */
+    grp->protocol_name_len = p ? p->name_len : 0;
+    if (p)
+        memcpy(grp->protocol_name, p->name, (size_t)p->name_len);
     grp->state = BR_GROUP_COMPLETING_REBALANCE;
-    br_info("group %.*s: generation %d with %d member(s), protocol %s, leader %.*s",
-            (int)grp->id_len, grp->id, grp->generation, grp->n_members, grp->protocol_name,
-            (int)grp->leader->id_len, grp->leader->id);
+    br_info("group %.*s: generation %d with %d member(s), protocol %.*s, leader %.*s",
+            (int)grp->id_len, grp->id, grp->generation, grp->n_members, (int)grp->protocol_name_len,
+            grp->protocol_name, (int)grp->leader->id_len, grp->leader->id);
     /* as Kafka: who does not ask for its assignment within the rebalance timeout goes */
     grp->n_pending_sync = grp->n_members;
     grp->sync_deadline = now + max_rebalance_timeout(grp);
     deadline_set(g, grp->sync_deadline);
     for (int32_t i = 0; i < grp->n_members; i++) {
-        struct member *m = grp->members[i];
+        struct br_group__member *m = grp->members[i];
         struct br_group_waiter *w = m->join_w;
         m->join_w = NULL;
         m->pending_sync = true;
@@ -663,7 +497,7 @@ static char *new_member_id(struct br_groups *g, struct kp_str client_id, int32_t
 }
 
 static int16_t add_member(struct br_groups *g, struct group *grp,
-                          const struct br_group_join_req *req, struct member **out)
+                          const struct br_group_join_req *req, struct br_group__member **out)
 {
     if (grp->n_members >= g->cfg.max_size)
         return KP_ERR_GROUP_MAX_SIZE_REACHED;
@@ -671,7 +505,7 @@ static int16_t add_member(struct br_groups *g, struct group *grp,
         int32_t ncap = grp->cap_members ? grp->cap_members * 2 : 4;
         if (ncap > g->cfg.max_size)
             ncap = g->cfg.max_size;
-        struct member **nm = realloc(grp->members, (size_t)ncap * sizeof(*nm));
+        struct br_group__member **nm = realloc(grp->members, (size_t)ncap * sizeof(*nm));
         if (!nm)
             return KP_ERR_UNKNOWN_SERVER_ERROR;
         grp->members = nm;
@@ -681,11 +515,11 @@ static int16_t add_member(struct br_groups *g, struct group *grp,
         grp->views = nv;
         grp->cap_members = ncap;
     }
-    struct member *m = calloc(1, sizeof(*m));
+    struct br_group__member *m = calloc(1, sizeof(*m));
     if (!m)
         return KP_ERR_UNKNOWN_SERVER_ERROR;
     m->id = new_member_id(g, req->client_id, &m->id_len);
-    if (!m->id || member_set_protocols(m, req) < 0) {
+    if (!m->id || br_group__protocols_set(m, req) < 0) {
         member_free(m);
         return KP_ERR_UNKNOWN_SERVER_ERROR;
     }
@@ -695,84 +529,82 @@ static int16_t add_member(struct br_groups *g, struct group *grp,
     return KP_ERR_NONE;
 }
 
-void br_group_join(struct br_groups *g, const struct br_group_join_req *req,
-                   struct br_group_waiter *w)
+/* Whether a member (self: NULL for a new one) offering these may join: the group's protocol
+ * type and one protocol every other member offers, unless there is no other member. */
+static bool group_accepts(const struct group *grp, const struct br_group__member *self,
+                          const struct br_group_join_req *req)
 {
-    pthread_mutex_lock(&g->lock);
-    int64_t now = now_of(g);
-    int16_t err = g->stopped ? KP_ERR_NOT_COORDINATOR : join_validate(g, req);
+    if (grp->n_members - (self ? 1 : 0) == 0)
+        return true;
+    return str_eq(grp->protocol_type, grp->protocol_type_len, req->protocol_type) &&
+           br_group__protocols_acceptable(grp->members, grp->n_members, self, req);
+}
+
+static void set_protocol_type(struct group *grp, struct kp_str type)
+{
+    memcpy(grp->protocol_type, type.ptr, (size_t)type.len); /* join_validate: <= ID_MAX */
+    grp->protocol_type_len = type.len;
+}
+
+static void member_timeouts(struct br_group__member *m, const struct br_group_join_req *req)
+{
+    m->session_timeout_ms = req->session_timeout_ms;
+    /* JoinGroup v0 has no rebalance timeout: the session timeout serves */
+    m->rebalance_timeout_ms =
+        req->rebalance_timeout_ms > 0 ? req->rebalance_timeout_ms : req->session_timeout_ms;
+}
+
+/* JoinGroup with an empty member id: a new member with a generated id. */
+static void join_new_member(struct br_groups *g, struct group *grp,
+                            const struct br_group_join_req *req, struct br_group_waiter *w,
+                            int64_t now)
+{
+    struct br_group__member *m = NULL;
+    /* the coordinator's memory for all groups together is bounded: a client is told to come
+     * back later (it retries FindCoordinator and JoinGroup) */
+    int16_t err = g->bytes + BR_GROUP_MEMBER_OVERHEAD + br_group__protocols_bytes(req) >
+                          g->cfg.max_total_bytes
+                      ? KP_ERR_COORDINATOR_NOT_AVAILABLE
+                      : add_member(g, grp, req, &m);
     if (err) {
         deliver_join_error(w, err, req->member_id);
-        goto out;
+        if (grp->n_members == 0 && grp->generation == 0 && grp->state == BR_GROUP_EMPTY)
+            group_unlink_free(g, grp); /* created for this request */
+        return;
     }
-    struct group *grp = group_find(g, req->group_id);
-    bool new_member = req->member_id.len == 0;
-    if (!grp) {
-        if (!new_member) {
-            deliver_join_error(w, KP_ERR_UNKNOWN_MEMBER_ID, req->member_id);
-            goto out;
-        }
-        grp = group_create(g, req->group_id);
-        if (!grp) {
-            deliver_join_error(w, KP_ERR_COORDINATOR_NOT_AVAILABLE, req->member_id);
-            goto out;
-        }
-    }
-    struct member *m = new_member ? NULL : member_find(grp, req->member_id);
-    if (!new_member && !m) {
-        deliver_join_error(w, KP_ERR_UNKNOWN_MEMBER_ID, req->member_id);
-        goto out;
-    }
-    if (!group_accepts(grp, m, req)) {
-        deliver_join_error(w, KP_ERR_INCONSISTENT_GROUP_PROTOCOL, req->member_id);
-        goto out;
-    }
-    int32_t rebalance =
-        req->rebalance_timeout_ms > 0 ? req->rebalance_timeout_ms : req->session_timeout_ms;
-    if (new_member) {
-        /* the coordinator's memory for all groups together is bounded: a client is told to
-         * come back later (it retries FindCoordinator and JoinGroup) */
-        err = g->bytes + BR_GROUP_MEMBER_OVERHEAD + protocols_bytes(req) > g->cfg.max_total_bytes
-                  ? KP_ERR_COORDINATOR_NOT_AVAILABLE
-                  : add_member(g, grp, req, &m);
-        if (err) {
-            deliver_join_error(w, err, req->member_id);
-            goto out;
-        }
-        if (grp->n_members == 1)
-            snprintf(grp->protocol_type, sizeof(grp->protocol_type), "%.*s",
-                     (int)req->protocol_type.len, req->protocol_type.ptr);
-        m->session_timeout_ms = req->session_timeout_ms;
-        m->rebalance_timeout_ms = rebalance;
-        member_heartbeat(g, m, now);
-        m->join_w = w;
-        if (grp->state == BR_GROUP_PREPARING_REBALANCE) {
-            grp->new_member_joined = true;
-            try_complete_join(g, grp, now);
-        } else {
-            prepare_rebalance(g, grp, now, "a new member joined");
-            try_complete_join(g, grp, now);
-        }
-        goto out;
-    }
-
-    /* a known member rejoins */
-    m->session_timeout_ms = req->session_timeout_ms;
-    m->rebalance_timeout_ms = rebalance;
+    if (grp->n_members == 1)
+        set_protocol_type(grp, req->protocol_type);
+    member_timeouts(m, req);
     member_heartbeat(g, m, now);
-    bool same = same_protocols(m, req);
-    if (!same && g->bytes + protocols_bytes(req) > g->cfg.max_total_bytes) {
-        deliver_join_error(w, KP_ERR_COORDINATOR_NOT_AVAILABLE, req->member_id);
-        goto out;
+    m->join_w = w;
+    if (grp->state == BR_GROUP_PREPARING_REBALANCE)
+        grp->new_member_joined = true;
+    else
+        prepare_rebalance(g, grp, now, "a new member joined");
+    try_complete_join(g, grp, now);
+}
+
+/* JoinGroup of a known member, as Kafka's doCurrentMemberJoinGroup. */
+static void join_known_member(struct br_groups *g, struct group *grp, struct br_group__member *m,
+                              const struct br_group_join_req *req, struct br_group_waiter *w,
+                              int64_t now)
+{
+    member_timeouts(m, req);
+    member_heartbeat(g, m, now);
+    bool same = br_group__protocols_same(m, req);
+    if (!same) {
+        if (g->bytes + br_group__protocols_bytes(req) > g->cfg.max_total_bytes) {
+            deliver_join_error(w, KP_ERR_COORDINATOR_NOT_AVAILABLE, req->member_id);
+            return;
+        }
+        if (br_group__protocols_set(m, req) < 0) {
+            deliver_join_error(w, KP_ERR_UNKNOWN_SERVER_ERROR, req->member_id);
+            return;
+        }
+        account(g, m);
     }
-    if (!same && member_set_protocols(m, req) < 0) {
-        deliver_join_error(w, KP_ERR_UNKNOWN_SERVER_ERROR, req->member_id);
-        goto out;
-    }
-    account(g, m);
     if (grp->n_members == 1) /* alone, it may change the group's protocol type */
-        snprintf(grp->protocol_type, sizeof(grp->protocol_type), "%.*s",
-                 (int)req->protocol_type.len, req->protocol_type.ptr);
+        set_protocol_type(grp, req->protocol_type);
     switch (grp->state) {
     case BR_GROUP_PREPARING_REBALANCE:
         if (m->join_w) {
@@ -785,28 +617,45 @@ void br_group_join(struct br_groups *g, const struct br_group_join_req *req,
         try_complete_join(g, grp, now);
         break;
     case BR_GROUP_COMPLETING_REBALANCE:
-        if (same) {
-            deliver_join_current(grp, m, w); /* the answer it missed */
-            break;
-        }
-        m->join_w = w;
-        prepare_rebalance(g, grp, now, "a member changed its protocols");
-        try_complete_join(g, grp, now);
-        break;
     case BR_GROUP_STABLE:
-        if (same && m != grp->leader) {
+        /* the same protocols: the answer it missed (a follower in Stable, or anyone in
+         * CompletingRebalance); otherwise, or the leader in Stable, a rebalance */
+        if (same && (grp->state == BR_GROUP_COMPLETING_REBALANCE || m != grp->leader)) {
             deliver_join_current(grp, m, w);
             break;
         }
         m->join_w = w;
-        prepare_rebalance(g, grp, now, "the leader or a member with new protocols rejoined");
+        prepare_rebalance(g, grp, now,
+                          same ? "the leader rejoined" : "a member changed its protocols");
         try_complete_join(g, grp, now);
         break;
     default: /* Empty: it has no members, so m cannot be one */
         deliver_join_error(w, KP_ERR_UNKNOWN_MEMBER_ID, req->member_id);
         break;
     }
-out:
+}
+
+void br_group_join(struct br_groups *g, const struct br_group_join_req *req,
+                   struct br_group_waiter *w)
+{
+    pthread_mutex_lock(&g->lock);
+    int64_t now = now_of(g);
+    bool new_member = req->member_id.len <= 0;
+    int16_t err = g->stopped ? KP_ERR_NOT_COORDINATOR : join_validate(g, req);
+    struct group *grp = err ? NULL : group_find(g, req->group_id);
+    struct br_group__member *m = grp && !new_member ? member_find(grp, req->member_id) : NULL;
+    if (!err && !new_member && !m)
+        err = KP_ERR_UNKNOWN_MEMBER_ID;
+    else if (!err && grp && !group_accepts(grp, m, req))
+        err = KP_ERR_INCONSISTENT_GROUP_PROTOCOL;
+    else if (!err && !grp && !(grp = group_create(g, req->group_id)))
+        err = KP_ERR_COORDINATOR_NOT_AVAILABLE;
+    if (err)
+        deliver_join_error(w, err, req->member_id);
+    else if (new_member)
+        join_new_member(g, grp, req, w, now);
+    else
+        join_known_member(g, grp, m, req, w, now);
     pthread_mutex_unlock(&g->lock);
 }
 
@@ -816,7 +665,7 @@ out:
  * assignments of the members it names (others get none, unknown ids are ignored, as in
  * Kafka), makes the group Stable and answers every parked SyncGroup. Over the limits, the
  * leader is refused and a rebalance starts. */
-static void leader_sync(struct br_groups *g, struct group *grp, struct member *m,
+static void leader_sync(struct br_groups *g, struct group *grp, struct br_group__member *m,
                         const struct br_group_sync_req *req, int64_t now)
 {
     bool too_big = false;
@@ -832,7 +681,7 @@ static void leader_sync(struct br_groups *g, struct group *grp, struct member *m
                                                               : KP_ERR_NONE;
     for (int32_t i = 0; i < req->n_assignments && !err; i++) {
         const struct br_group_assignment *a = &req->assignments[i];
-        struct member *o = member_find(grp, a->member_id);
+        struct br_group__member *o = member_find(grp, a->member_id);
         if (!o)
             continue; /* not a member (any more) */
         int32_t n = a->assignment.len > 0 ? a->assignment.len : 0;
@@ -861,7 +710,7 @@ static void leader_sync(struct br_groups *g, struct group *grp, struct member *m
     }
     grp->state = BR_GROUP_STABLE;
     for (int32_t i = 0; i < grp->n_members; i++) {
-        struct member *o = grp->members[i];
+        struct br_group__member *o = grp->members[i];
         if (o->sync_w) {
             struct br_group_waiter *ow = o->sync_w;
             o->sync_w = NULL;
@@ -878,7 +727,7 @@ void br_group_sync(struct br_groups *g, const struct br_group_sync_req *req,
     pthread_mutex_lock(&g->lock);
     int64_t now = now_of(g);
     struct group *grp = g->stopped ? NULL : group_find(g, req->group_id);
-    struct member *m = grp ? member_find(grp, req->member_id) : NULL;
+    struct br_group__member *m = grp ? member_find(grp, req->member_id) : NULL;
     if (g->stopped) {
         deliver_sync(w, KP_ERR_NOT_COORDINATOR, NULL, 0);
     } else if (!name_ok(req->group_id)) {
@@ -921,7 +770,7 @@ int16_t br_group_heartbeat(struct br_groups *g, struct kp_str group_id, int32_t 
     pthread_mutex_lock(&g->lock);
     int64_t now = now_of(g);
     struct group *grp = group_find(g, group_id);
-    struct member *m = grp ? member_find(grp, member_id) : NULL;
+    struct br_group__member *m = grp ? member_find(grp, member_id) : NULL;
     if (g->stopped)
         err = KP_ERR_NOT_COORDINATOR;
     else if (!name_ok(group_id))
@@ -984,7 +833,7 @@ int16_t br_group_commit_check(struct br_groups *g, struct kp_str group_id, int32
         else
             err = grp ? KP_ERR_UNKNOWN_MEMBER_ID : KP_ERR_ILLEGAL_GENERATION;
     } else {
-        struct member *m = member_find(grp, member_id);
+        struct br_group__member *m = member_find(grp, member_id);
         if (!m)
             err = KP_ERR_UNKNOWN_MEMBER_ID;
         else if (generation_id != grp->generation)
@@ -1041,7 +890,7 @@ static bool expire_members(struct group *grp, struct br_groups *g, int64_t now)
         grp->n_pending_sync > 0 && now >= grp->sync_deadline;
     bool removed = false;
     for (int32_t i = grp->n_members - 1; i >= 0; i--) {
-        struct member *m = grp->members[i];
+        struct br_group__member *m = grp->members[i];
         if (sync_due && m->pending_sync) {
             br_info("group %.*s: member %.*s removed: no SyncGroup within the rebalance timeout "
                     "of generation %d",
@@ -1068,7 +917,7 @@ static int64_t group_next_deadline(const struct group *grp)
     else if (grp->n_pending_sync > 0 && grp->sync_deadline < next)
         next = grp->sync_deadline;
     for (int32_t i = 0; i < grp->n_members; i++) {
-        const struct member *m = grp->members[i];
+        const struct br_group__member *m = grp->members[i];
         if (!m->join_w && !m->sync_w && m->session_deadline < next)
             next = m->session_deadline;
     }
@@ -1177,7 +1026,7 @@ void br_groups_stop(struct br_groups *g)
     for (int b = 0; b < NBUCKETS; b++)
         for (struct group *grp = g->buckets[b]; grp; grp = grp->hnext)
             for (int32_t i = 0; i < grp->n_members; i++) {
-                struct member *m = grp->members[i];
+                struct br_group__member *m = grp->members[i];
                 if (m->join_w) {
                     struct br_group_waiter *w = m->join_w;
                     m->join_w = NULL;
