@@ -476,6 +476,39 @@ START_TEST(deleted_topic_loses_its_offsets)
 }
 END_TEST
 
+START_TEST(topic_created_after_a_refused_commit)
+{
+    /* a commit for a topic that does not exist yet is refused and leaves nothing behind; once
+     * the topic exists, its partitions take commits (and only those in range) */
+    int fd = conn();
+    create_topic(fd, "now", 1);
+    struct tb_ofs_part early[] = {{"later", 0, 50, "early"}, {"now", 0, 5, NULL}};
+    struct tb_ofs_resp out;
+    for (int16_t v = 2; v <= 5; v++) {
+        ck_assert_int_eq(tb_offset_commit(fd, v, "grp", -1, "", early, 2, &out), 0);
+        ck_assert_int_eq(out.n, 2);
+        ck_assert_int_eq(tb_ofs_find(&out, "later", 0)->error, ERR_UNKNOWN_TOPIC_OR_PARTITION);
+        ck_assert_int_eq(tb_ofs_find(&out, "now", 0)->error, 0);
+    }
+    create_topic(fd, "later", 2);
+    for (int16_t v = 1; v <= 4; v++)
+        expect_committed(fd, v, "grp", "later", 0, -1, "");
+    struct tb_ofs_part c[] = {{"later", 1, 60, "m"}, {"later", 2, 70, NULL}};
+    ck_assert_int_eq(tb_offset_commit(fd, 5, "grp", -1, "", c, 2, &out), 0);
+    ck_assert_int_eq(tb_ofs_find(&out, "later", 1)->error, 0);
+    ck_assert_int_eq(tb_ofs_find(&out, "later", 2)->error, ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_int_eq(tb_offset_fetch(fd, 4, "grp", NULL, -1, &out), 0);
+    ck_assert_int_eq(out.error, 0);
+    ck_assert_int_eq(out.n, 2);
+    ck_assert_str_eq(out.p[0].topic, "later");
+    ck_assert_int_eq(out.p[0].partition, 1);
+    ck_assert_int_eq(out.p[0].offset, 60);
+    ck_assert_str_eq(out.p[1].topic, "now");
+    ck_assert_int_eq(out.p[1].offset, 5);
+    close(fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("offsets_commit");
@@ -492,6 +525,7 @@ static Suite *suite(void)
     tcase_add_test(tc, sync_per_commit_pipelined);
     tcase_add_test(tc, wide_group_metadata_grows_the_response);
     tcase_add_test(tc, deleted_topic_loses_its_offsets);
+    tcase_add_test(tc, topic_created_after_a_refused_commit);
     suite_add_tcase(s, tc);
     return s;
 }
