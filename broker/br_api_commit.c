@@ -35,8 +35,10 @@
  * OffsetFetch
  * - Each requested partition gets its committed offset and metadata, or offset -1 with empty
  *   metadata and error 0 when nothing is committed (also for a topic that does not exist, as
- *   Kafka answers from v1 on). topics = null (v2+) answers every partition the group has
- *   committed, grouped by topic.
+ *   Kafka answers from v1 on). A partition asked for more than once is answered once, at its
+ *   first place (Kafka answers from a map): otherwise each 4-byte repeat would buy a copy of
+ *   up to offset.metadata.max.bytes in the response. topics = null (v2+) answers every partition
+ * the group has committed, grouped by topic.
  * - An empty group id: v2+ answer the top-level error INVALID_GROUP_ID (the LAST field on the
  *   wire, after the topics) and no topics; v1 has no top-level error, so every requested
  *   partition carries it.
@@ -336,12 +338,76 @@ static void count_found(void *arg, const struct st_offset_entry *e)
     *bytes += e->topic_len + e->metadata_len;
 }
 
+/* One requested (topic, partition), for finding repeats. */
+struct fetch_ref {
+    const char *name;
+    int32_t len;
+    int32_t partition;
+    size_t flat; /* its position in the request, topic after topic */
+};
+
+static int ref_cmp(const void *a, const void *b)
+{
+    const struct fetch_ref *x = a, *y = b;
+    int32_t n = x->len < y->len ? x->len : y->len;
+    int c = n > 0 ? memcmp(x->name, y->name, (size_t)n) : 0;
+    if (c == 0)
+        c = (x->len > y->len) - (x->len < y->len);
+    if (c == 0)
+        c = (x->partition > y->partition) - (x->partition < y->partition);
+    if (c == 0)
+        c = (x->flat > y->flat) - (x->flat < y->flat);
+    return c;
+}
+
+/*
+ * Marks in repeat[flat] every requested partition asked for earlier in the same request
+ * (under the same topic name, in this or another topic entry). Kafka answers from a map, so
+ * each partition once; answering every repeat would copy its metadata (up to
+ * offset.metadata.max.bytes) for each 4 request bytes. *out is NULL when there is nothing to
+ * mark; the caller frees it. 0 or -ENOMEM.
+ */
+static int mark_repeats(const struct kp_offset_fetch_req *req, size_t nparts, uint8_t **out)
+{
+    *out = NULL;
+    if (nparts < 2)
+        return 0;
+    struct fetch_ref *refs = malloc(nparts * sizeof(*refs));
+    uint8_t *repeat = calloc(nparts, 1);
+    if (!refs || !repeat) {
+        free(refs);
+        free(repeat);
+        return -ENOMEM;
+    }
+    size_t k = 0;
+    for (int32_t i = 0; i < req->n_topics; i++) {
+        const struct kp_offset_fetch_req_topic *t = &req->topics[i];
+        for (int32_t j = 0; j < t->n_partition_indexes; j++, k++)
+            refs[k] = (struct fetch_ref){
+                .name = t->name.ptr,
+                .len = t->name.len > 0 ? t->name.len : 0,
+                .partition = t->partition_indexes[j],
+                .flat = k,
+            };
+    }
+    qsort(refs, nparts, sizeof(*refs), ref_cmp);
+    for (size_t i = 1; i < nparts; i++) {
+        const struct fetch_ref *a = &refs[i - 1], *b = &refs[i];
+        if (a->len == b->len && a->partition == b->partition &&
+            (a->len == 0 || memcmp(a->name, b->name, (size_t)a->len) == 0))
+            repeat[b->flat] = 1; /* sorted by position last: the first stays */
+    }
+    free(refs);
+    *out = repeat;
+    return 0;
+}
+
 /*
  * Builds the response into an encode arena of cap bytes. 0, or -ENOSPC when cap was too
  * small (metadata longer than guessed, or commits meanwhile), or -errno.
  */
-static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req, size_t *cap,
-                       struct kp_offset_fetch_resp *resp)
+static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req,
+                       const uint8_t *repeat, size_t *cap, struct kp_offset_fetch_resp *resp)
 {
     struct br_server *srv = q->srv;
     *resp = (struct kp_offset_fetch_resp){.throttle_time_ms = 0, .error_code = KP_ERR_NONE};
@@ -390,14 +456,26 @@ static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req, 
         kp_arena_alloc(&a, (size_t)req->n_topics, sizeof(*topics));
     if (!topics && req->n_topics > 0)
         return -ENOSPC;
+    int32_t nt = 0;
+    size_t flat = 0;
     for (int32_t i = 0; i < req->n_topics; i++) {
         const struct kp_offset_fetch_req_topic *t = &req->topics[i];
-        struct kp_offset_fetch_resp_partition *ps =
-            kp_arena_alloc(&a, (size_t)t->n_partition_indexes, sizeof(*ps));
-        if (!ps && t->n_partition_indexes > 0)
+        int32_t keep = 0;
+        for (int32_t j = 0; j < t->n_partition_indexes; j++)
+            keep += !(repeat && repeat[flat + (size_t)j]);
+        if (keep == 0 && t->n_partition_indexes > 0) {
+            flat += (size_t)t->n_partition_indexes; /* every partition asked for before */
+            continue;
+        }
+        struct kp_offset_fetch_resp_partition *ps = kp_arena_alloc(&a, (size_t)keep, sizeof(*ps));
+        if (!ps && keep > 0)
             return -ENOSPC;
-        for (int32_t j = 0; j < t->n_partition_indexes; j++) {
-            ps[j] = (struct kp_offset_fetch_resp_partition){
+        int32_t n = 0;
+        for (int32_t j = 0; j < t->n_partition_indexes; j++, flat++) {
+            if (repeat && repeat[flat])
+                continue;
+            struct kp_offset_fetch_resp_partition *p = &ps[n++];
+            *p = (struct kp_offset_fetch_resp_partition){
                 .partition_index = t->partition_indexes[j],
                 .committed_offset = -1,
                 .metadata = {"", 0},
@@ -405,7 +483,7 @@ static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req, 
             };
             if (glen == 0 || t->name.len <= 0)
                 continue;
-            struct one_ctx c = {.a = &a, .out = &ps[j]};
+            struct one_ctx c = {.a = &a, .out = p};
             rc = st_offsets_lookup(srv->offsets, g, glen, t->name.ptr, (size_t)t->name.len,
                                    t->partition_indexes[j], one_found, &c);
             if (rc < 0 && rc != -ENOENT)
@@ -413,10 +491,10 @@ static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req, 
             if (c.full)
                 return -ENOSPC;
         }
-        topics[i] = (struct kp_offset_fetch_resp_topic){
-            .name = t->name, .n_partitions = t->n_partition_indexes, .partitions = ps};
+        topics[nt++] = (struct kp_offset_fetch_resp_topic){
+            .name = t->name, .n_partitions = n, .partitions = ps};
     }
-    resp->n_topics = req->n_topics;
+    resp->n_topics = nt;
     resp->topics = topics;
     return 0;
 }
@@ -436,8 +514,10 @@ int br_api_offset_fetch(struct br_req *q, struct br_resp *r)
                                    nparts * sizeof(struct kp_offset_fetch_resp_partition)) +
                  4096;
     struct kp_offset_fetch_resp resp;
-    for (int attempt = 0;; attempt++) {
-        rc = fetch_build(q, &req, &cap, &resp);
+    uint8_t *repeat = NULL;
+    rc = mark_repeats(&req, nparts, &repeat);
+    for (int attempt = 0; rc == 0 || rc == -ENOSPC; attempt++) {
+        rc = fetch_build(q, &req, repeat, &cap, &resp);
         if (rc != -ENOSPC)
             break;
         if (attempt == 24) { /* 4 KiB << 24: far past anything the store can hold */
@@ -446,6 +526,7 @@ int br_api_offset_fetch(struct br_req *q, struct br_resp *r)
         }
         cap *= 2;
     }
+    free(repeat);
     if (rc < 0) {
         br_err("OffsetFetch group %.*s: %s", req.group_id.len, req.group_id.ptr, strerror(-rc));
         resp = (struct kp_offset_fetch_resp){.error_code = KP_ERR_UNKNOWN_SERVER_ERROR};

@@ -509,6 +509,41 @@ START_TEST(topic_created_after_a_refused_commit)
 }
 END_TEST
 
+START_TEST(fetch_repeated_partitions_answered_once)
+{
+    /* A partition asked for many times is answered once, as Kafka does (its answer is a map):
+     * 4 request bytes must not buy a copy of 4 KiB of metadata each, which would let a small
+     * request make the broker build a response thousands of times its size. */
+    int fd = conn();
+    create_topic(fd, "x", 2);
+    create_topic(fd, "y", 1);
+    char *meta = malloc(4097);
+    ck_assert_ptr_nonnull(meta);
+    memset(meta, 'm', 4096);
+    meta[4096] = 0;
+    struct tb_ofs_part c[] = {{"x", 0, 10, meta}, {"y", 0, 20, NULL}};
+    commit_ok(fd, 5, "rep", c, 2);
+    enum { N = 200 };
+    struct tb_ofs_part q[N];
+    for (int i = 0; i < N; i++) /* x:[0, 0, ..., 1], y:[0], x:[0, ...] and so on */
+        q[i] = (struct tb_ofs_part){.topic = i % 50 == 49 ? "y" : "x", .partition = i == 10};
+    for (int16_t v = 1; v <= 4; v++) {
+        struct tb_ofs_resp out;
+        ck_assert_int_eq(tb_offset_fetch(fd, v, "rep", q, N, &out), 0);
+        ck_assert_int_eq(out.error, 0);
+        ck_assert_int_eq(out.n, 3);
+        const struct tb_ofs_result *x0 = tb_ofs_find(&out, "x", 0);
+        ck_assert_ptr_nonnull(x0);
+        ck_assert_int_eq(x0->offset, 10);
+        ck_assert_int_eq(x0->meta_len, 4096);
+        ck_assert_int_eq(tb_ofs_find(&out, "x", 1)->offset, -1);
+        ck_assert_int_eq(tb_ofs_find(&out, "y", 0)->offset, 20);
+    }
+    free(meta);
+    close(fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("offsets_commit");
@@ -526,6 +561,7 @@ static Suite *suite(void)
     tcase_add_test(tc, wide_group_metadata_grows_the_response);
     tcase_add_test(tc, deleted_topic_loses_its_offsets);
     tcase_add_test(tc, topic_created_after_a_refused_commit);
+    tcase_add_test(tc, fetch_repeated_partitions_answered_once);
     suite_add_tcase(s, tc);
     return s;
 }
