@@ -16,11 +16,18 @@
  *   those every member offered (ties: the leader's order), the leader kept or the first
  *   member, every parked JoinGroup answered (the leader with the member list).
  * - The leader's SyncGroup stores the assignments, makes the group Stable and answers every
- *   parked SyncGroup with its member's bytes.
+ *   parked SyncGroup with its member's bytes. A member that has not sent its SyncGroup within
+ *   the rebalance timeout of the join's end is removed (Kafka's pending-sync expiry), so a
+ *   leader that never assigns cannot hold the group.
  * - A member's session expires session_timeout_ms after its last heartbeat (JoinGroup,
- *   SyncGroup, Heartbeat, OffsetCommit count), unless it is waiting in JoinGroup or SyncGroup;
- *   an expired member is removed, which starts a rebalance. A closed connection removes
- *   nobody: clients reconnect and keep their member id.
+ *   SyncGroup, Heartbeat - also in CompletingRebalance, as Kafka - and OffsetCommit count),
+ *   unless it is waiting in JoinGroup or SyncGroup; an expired member is removed, which
+ *   starts a rebalance. A closed connection removes nobody: clients reconnect and keep their
+ *   member id.
+ * - Heartbeat answers: UNKNOWN_MEMBER_ID, then ILLEGAL_GENERATION, then by state
+ *   (PreparingRebalance: REBALANCE_IN_PROGRESS; CompletingRebalance and Stable: 0).
+ * - The timer thread's sleep is capped at one second: a deadline that appears without a
+ *   signal (a member leaving a parked SyncGroup) fires at most that late.
  *
  * All state is behind g->lock. Waiters are delivered under it; the timer thread waits on
  * g->cond (CLOCK_MONOTONIC) under it, and is signalled when a deadline earlier than the one
@@ -42,8 +49,8 @@
 #include "br_loop.h"
 #include "kp_api.h"
 
-#define NBUCKETS       1024
-#define CLIENT_ID_KEEP 64 /* bytes of the client id kept in a generated member id */
+#define BUCKETS_MIN    256 /* hash buckets at first; doubled when groups outnumber them 2:1 */
+#define CLIENT_ID_KEEP 64  /* bytes of the client id kept in a generated member id */
 
 /* The bookkeeping charged per member and per protocol covers what is allocated for them
  * (malloc's own overhead is ~16 bytes per block). */
@@ -56,8 +63,11 @@ _Static_assert(sizeof(struct br_group__proto) + 2 * (16 + 16) <= BR_GROUP_PROTOC
                "BR_GROUP_PROTOCOL_OVERHEAD");
 
 struct group {
-    struct group *hnext;
+    struct group *hnext; /* hash chain */
     uint32_t hash;
+    /* without members: on the idle list (oldest first), the order of eviction */
+    struct group *iprev, *inext;
+    bool idle;
     char *id;
     int32_t id_len;
     enum br_group_state state;
@@ -85,8 +95,10 @@ struct br_groups {
     struct br_groups_cfg cfg;
     br_group_clock_fn clock;
     void *clock_arg;
-    struct group *buckets[NBUCKETS];
+    struct group **buckets; /* nbuckets (a power of two) chains */
+    uint32_t nbuckets;
     int32_t ngroups;
+    struct group *idle_head, *idle_tail; /* groups without members, longest first */
     int64_t bytes; /* member metadata and assignments of every group, <= cfg.max_total_bytes */
     bool stopped;
     uint64_t id_seed, id_count;
@@ -189,12 +201,67 @@ static void deliver_sync(struct br_group_waiter *w, int16_t err, const uint8_t *
     w->sync_done(w, &res);
 }
 
+static void idle_unlink(struct br_groups *g, struct group *grp)
+{
+    if (grp->iprev)
+        grp->iprev->inext = grp->inext;
+    else
+        g->idle_head = grp->inext;
+    if (grp->inext)
+        grp->inext->iprev = grp->iprev;
+    else
+        g->idle_tail = grp->iprev;
+    grp->iprev = grp->inext = NULL;
+    grp->idle = false;
+}
+
+/* Keeps grp on the idle list (at the tail when it joins) exactly while it has no members. */
+static void idle_update(struct br_groups *g, struct group *grp)
+{
+    if (grp->n_members > 0) {
+        if (grp->idle)
+            idle_unlink(g, grp);
+        return;
+    }
+    if (grp->idle)
+        return;
+    grp->iprev = g->idle_tail;
+    grp->inext = NULL;
+    if (g->idle_tail)
+        g->idle_tail->inext = grp;
+    else
+        g->idle_head = grp;
+    g->idle_tail = grp;
+    grp->idle = true;
+}
+
+/* Doubles the hash table when groups outnumber buckets 2:1 (lookups stay short). Without
+ * memory for it, the table stays as it is: longer chains, still correct. */
+static void buckets_grow(struct br_groups *g)
+{
+    if ((uint32_t)g->ngroups <= 2 * g->nbuckets || g->nbuckets >= (1u << 30))
+        return;
+    uint32_t n = g->nbuckets * 2;
+    struct group **nb = calloc(n, sizeof(*nb));
+    if (!nb)
+        return;
+    for (uint32_t b = 0; b < g->nbuckets; b++)
+        for (struct group *grp = g->buckets[b], *next; grp; grp = next) {
+            next = grp->hnext;
+            grp->hnext = nb[grp->hash & (n - 1)];
+            nb[grp->hash & (n - 1)] = grp;
+        }
+    free(g->buckets);
+    g->buckets = nb;
+    g->nbuckets = n;
+}
+
 static struct group *group_find(struct br_groups *g, struct kp_str id)
 {
     if (id.len <= 0)
         return NULL;
     uint32_t h = hash_of(id.ptr, id.len);
-    for (struct group *grp = g->buckets[h % NBUCKETS]; grp; grp = grp->hnext)
+    for (struct group *grp = g->buckets[h & (g->nbuckets - 1)]; grp; grp = grp->hnext)
         if (grp->hash == h && str_eq(grp->id, grp->id_len, id))
             return grp;
     return NULL;
@@ -202,7 +269,7 @@ static struct group *group_find(struct br_groups *g, struct kp_str id)
 
 static void group_unlink_free(struct br_groups *g, struct group *grp)
 {
-    struct group **pp = &g->buckets[grp->hash % NBUCKETS];
+    struct group **pp = &g->buckets[grp->hash & (g->nbuckets - 1)];
     while (*pp != grp)
         pp = &(*pp)->hnext;
     *pp = grp->hnext;
@@ -210,6 +277,8 @@ static void group_unlink_free(struct br_groups *g, struct group *grp)
         g->bytes -= grp->members[i]->acct;
         member_free(grp->members[i]);
     }
+    if (grp->idle)
+        idle_unlink(g, grp);
     free(grp->members);
     free(grp->views);
     free(grp->id);
@@ -217,18 +286,16 @@ static void group_unlink_free(struct br_groups *g, struct group *grp)
     g->ngroups--;
 }
 
-/* A new Empty group; evicts an Empty one at the cap. NULL: no room (or no memory). */
+/* A new Empty group; at the cap, forgets the group that has had no members longest (its
+ * committed offsets are the offsets store's, untouched). NULL: no room (or no memory). */
 static struct group *group_create(struct br_groups *g, struct kp_str id)
 {
     if (g->ngroups >= g->cfg.max_groups) {
-        struct group *victim = NULL;
-        for (int b = 0; b < NBUCKETS && !victim; b++)
-            for (struct group *grp = g->buckets[b]; grp && !victim; grp = grp->hnext)
-                if (grp->n_members == 0)
-                    victim = grp;
-        if (!victim)
+        if (!g->idle_head)
             return NULL;
-        group_unlink_free(g, victim);
+        br_info("group %.*s: forgotten (no members) to make room for group %.*s",
+                (int)g->idle_head->id_len, g->idle_head->id, (int)id.len, id.ptr);
+        group_unlink_free(g, g->idle_head);
     }
     struct group *grp = calloc(1, sizeof(*grp));
     if (!grp)
@@ -243,9 +310,11 @@ static struct group *group_create(struct br_groups *g, struct kp_str id)
     grp->hash = hash_of(id.ptr, id.len);
     grp->state = BR_GROUP_EMPTY;
     grp->generation = 0;
-    grp->hnext = g->buckets[grp->hash % NBUCKETS];
-    g->buckets[grp->hash % NBUCKETS] = grp;
+    grp->hnext = g->buckets[grp->hash & (g->nbuckets - 1)];
+    g->buckets[grp->hash & (g->nbuckets - 1)] = grp;
     g->ngroups++;
+    idle_update(g, grp);
+    buckets_grow(g);
     return grp;
 }
 
@@ -333,6 +402,7 @@ static void remove_member(struct br_groups *g, struct group *grp, int32_t idx, i
         grp->n_pending_sync--;
     grp->members[idx] = grp->members[grp->n_members - 1];
     grp->n_members--;
+    idle_update(g, grp);
     g->bytes -= m->acct;
     member_free(m);
 }
@@ -524,6 +594,7 @@ static int16_t add_member(struct br_groups *g, struct group *grp,
         return KP_ERR_UNKNOWN_SERVER_ERROR;
     }
     grp->members[grp->n_members++] = m;
+    idle_update(g, grp);
     account(g, m);
     *out = m;
     return KP_ERR_NONE;
@@ -928,7 +999,7 @@ static int64_t tick_locked(struct br_groups *g)
 {
     int64_t now = now_of(g);
     int64_t next = INT64_MAX;
-    for (int b = 0; b < NBUCKETS; b++) {
+    for (uint32_t b = 0; b < g->nbuckets; b++) {
         for (struct group *grp = g->buckets[b]; grp; grp = grp->hnext) {
             if (grp->state == BR_GROUP_PREPARING_REBALANCE && now >= grp->join_deadline)
                 join_deadline_passed(g, grp, now);
@@ -1001,8 +1072,13 @@ int br_groups_new(const struct br_groups_cfg *cfg, br_group_clock_fn clock, void
         cfg->max_groups <= 0 || cfg->max_member_bytes <= 0 || cfg->max_total_bytes <= 0)
         return -EINVAL;
     struct br_groups *g = calloc(1, sizeof(*g));
-    if (!g)
+    if (g)
+        g->buckets = calloc(BUCKETS_MIN, sizeof(*g->buckets));
+    if (!g || !g->buckets) {
+        free(g);
         return -ENOMEM;
+    }
+    g->nbuckets = BUCKETS_MIN;
     g->cfg = *cfg;
     g->clock = clock;
     g->clock_arg = clock_arg;
@@ -1023,7 +1099,7 @@ void br_groups_stop(struct br_groups *g)
 {
     pthread_mutex_lock(&g->lock);
     g->stopped = true;
-    for (int b = 0; b < NBUCKETS; b++)
+    for (uint32_t b = 0; b < g->nbuckets; b++)
         for (struct group *grp = g->buckets[b]; grp; grp = grp->hnext)
             for (int32_t i = 0; i < grp->n_members; i++) {
                 struct br_group__member *m = grp->members[i];
@@ -1052,9 +1128,10 @@ void br_groups_free(struct br_groups *g)
     pthread_mutex_unlock(&g->lock);
     if (running)
         pthread_join(g->thread, NULL);
-    for (int b = 0; b < NBUCKETS; b++)
+    for (uint32_t b = 0; b < g->nbuckets; b++)
         while (g->buckets[b])
             group_unlink_free(g, g->buckets[b]);
+    free(g->buckets);
     pthread_cond_destroy(&g->cond);
     pthread_mutex_destroy(&g->lock);
     free(g);

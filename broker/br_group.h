@@ -18,16 +18,17 @@
  *   deliver runs with the group mutex held and must not call back into this module. The
  *   waiter must stay valid until deliver has run; a waiter is never cancelled (a client
  *   whose connection closed is answered into the void, as Kafka does).
- * - Timers (initial rebalance delay, rebalance timeout, session expiry) fire when
- *   br_groups_tick() runs with the clock past them. br_groups_timer_start() runs a thread
- *   that sleeps until the earliest deadline and ticks; tests tick by hand with an injected
- *   clock instead.
+ * - Timers (initial rebalance delay, rebalance timeout, pending SyncGroup, session expiry)
+ *   fire when br_groups_tick() runs with the clock past them. br_groups_timer_start() runs a
+ *   thread that sleeps until the earliest deadline and ticks; tests tick by hand with an
+ *   injected clock instead.
  * - Limits: at most max_groups groups (Empty ones are evicted first), max_size members per
  *   group (GROUP_MAX_SIZE_REACHED), max_member_bytes of protocol metadata per member and of
- *   assignment per member (INVALID_REQUEST), at most BR_GROUP_PROTOCOLS_MAX protocols offered by
- *   one member (INVALID_REQUEST), max_total_bytes of metadata, assignments and member
- *   bookkeeping (BR_GROUP_MEMBER_OVERHEAD, BR_GROUP_PROTOCOL_OVERHEAD) of all groups together
- * (COORDINATOR_NOT_AVAILABLE: the client retries later), ids of at most BR_GROUP_ID_MAX bytes.
+ *   assignment per member and at most BR_GROUP_PROTOCOLS_MAX protocols per member
+ *   (INVALID_REQUEST), max_total_bytes for the metadata, assignments and bookkeeping
+ *   (BR_GROUP_MEMBER_OVERHEAD, BR_GROUP_PROTOCOL_OVERHEAD) of all members of all groups
+ *   together (COORDINATOR_NOT_AVAILABLE: the client retries later), ids of at most
+ *   BR_GROUP_ID_MAX bytes.
  * - Errors: internal calls return 0 / -errno; results carry Kafka error codes (kp_api.h).
  */
 #ifndef SPLICELOG_BR_GROUP_H
@@ -139,7 +140,7 @@ struct br_group_sync_req {
 void br_group_sync(struct br_groups *g, const struct br_group_sync_req *req,
                    struct br_group_waiter *w);
 
-/* Heartbeat: a Kafka error code (0: Stable and the member's generation). */
+/* Heartbeat: a Kafka error code (0: the member's generation, CompletingRebalance or Stable). */
 int16_t br_group_heartbeat(struct br_groups *g, struct kp_str group_id, int32_t generation_id,
                            struct kp_str member_id);
 

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "br_group.h"
+#include "br_log.h"
 #include "kp_api.h"
 
 static int64_t clk;
@@ -941,6 +942,74 @@ START_TEST(pending_sync_expires)
 }
 END_TEST
 
+/* At group.max.groups, the group that has been without members longest is forgotten first;
+ * groups with members never are. */
+START_TEST(eviction_takes_the_longest_empty)
+{
+    teardown();
+    struct br_groups_cfg c = cfg_default();
+    c.max_groups = 4;
+    c.initial_rebalance_delay_ms = 0;
+    ck_assert_int_eq(br_groups_new(&c, fake_clock, NULL, &G), 0);
+    const char *names[] = {"ev-a", "ev-b", "ev-c", "ev-d"};
+    struct rec r[4];
+    for (int i = 0; i < 4; i++) {
+        join(&r[i], names[i], "");
+        ck_assert_int_eq(r[i].err, 0);
+    }
+    /* emptied in the order c, a, d; b keeps its member */
+    ck_assert_int_eq(br_group_leave(G, S("ev-c"), S(r[2].member)), 0);
+    ck_assert_int_eq(br_group_leave(G, S("ev-a"), S(r[0].member)), 0);
+    ck_assert_int_eq(br_group_leave(G, S("ev-d"), S(r[3].member)), 0);
+    struct rec x;
+    join(&x, "ev-x", "");
+    ck_assert_int_eq(x.err, 0);
+    ck_assert_int_eq(info("ev-c").state, BR_GROUP_NONE);
+    ck_assert_int_eq(info("ev-a").state, BR_GROUP_EMPTY);
+    join(&x, "ev-y", "");
+    ck_assert_int_eq(info("ev-a").state, BR_GROUP_NONE);
+    ck_assert_int_eq(info("ev-d").state, BR_GROUP_EMPTY);
+    join(&x, "ev-z", "");
+    ck_assert_int_eq(info("ev-d").state, BR_GROUP_NONE);
+    ck_assert_int_eq(info("ev-b").n_members, 1);
+    /* a group that got a member again is not taken: ev-x, ev-y, ev-z and ev-b all have one */
+    join(&x, "ev-w", "");
+    ck_assert_int_eq(x.err, KP_ERR_COORDINATOR_NOT_AVAILABLE);
+    ck_assert_int_eq(info("ev-w").state, BR_GROUP_NONE);
+}
+END_TEST
+
+/* Many groups: the table grows and every group stays reachable. */
+START_TEST(many_groups)
+{
+    teardown();
+    struct br_groups_cfg c = cfg_default();
+    c.max_groups = 20000;
+    c.initial_rebalance_delay_ms = 0;
+    ck_assert_int_eq(br_groups_new(&c, fake_clock, NULL, &G), 0);
+    br_log_set_level(BR_LOG_WARN); /* this process only (Check forks per test) */
+    static struct rec r;
+    char name[32];
+    for (int i = 0; i < 20000; i++) {
+        snprintf(name, sizeof name, "many-%d", i);
+        join(&r, name, "");
+        ck_assert_int_eq(r.err, 0);
+    }
+    for (int i = 0; i < 20000; i++) {
+        snprintf(name, sizeof name, "many-%d", i);
+        ck_assert_int_eq(info(name).n_members, 1);
+    }
+    snprintf(name, sizeof name, "many-%d", 20000);
+    join(&r, name, "");
+    ck_assert_int_eq(r.err, KP_ERR_COORDINATOR_NOT_AVAILABLE);
+    advance(60000); /* every member expires: the tick walks every group */
+    for (int i = 0; i < 20000; i += 997) {
+        snprintf(name, sizeof name, "many-%d", i);
+        ck_assert_int_eq(info(name).state, BR_GROUP_EMPTY);
+    }
+}
+END_TEST
+
 static Suite *group_suite(void)
 {
     Suite *s = suite_create("br_group");
@@ -966,6 +1035,8 @@ static Suite *group_suite(void)
     tcase_add_test(tc, total_bytes_budget);
     tcase_add_test(tc, total_bytes_counts_members);
     tcase_add_test(tc, pending_sync_expires);
+    tcase_add_test(tc, eviction_takes_the_longest_empty);
+    tcase_add_test(tc, many_groups);
     tcase_add_test(tc, stop_answers_waiters);
     tcase_add_test(tc, second_join_of_one_member_answers_the_first);
     tcase_add_test(tc, timer_thread_fires);
