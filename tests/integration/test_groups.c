@@ -5,7 +5,8 @@
  * syncing (the follower parked until the leader's assignments), heartbeating and leaving,
  * the rest rebalancing; every JoinGroup, SyncGroup, Heartbeat and LeaveGroup version; a
  * JoinGroup parked while its connection closes (dropped safely, the member later expires by
- * session timeout); a parked JoinGroup answered NOT_COORDINATOR when the broker stops; bad
+ * session timeout); one member's JoinGroup on a second connection while the first is parked;
+ * a parked JoinGroup answered NOT_COORDINATOR when the broker stops; bad
  * inputs answered with Kafka's error codes, and undecodable requests closing the connection.
  */
 #include <check.h>
@@ -179,6 +180,59 @@ START_TEST(every_version)
         ck_assert_int_eq(err, 0);
     }
     close(fd);
+}
+END_TEST
+
+/* ---- one member, two connections ----------------------------------------------------------- */
+
+/* The leader rejoins (parked: the follower has not rejoined yet), then rejoins again on a new
+ * connection (a client that gave up on the first): the first connection is answered
+ * REBALANCE_IN_PROGRESS, the second joins the next generation once the follower is back; the
+ * first connection closing meanwhile harms nothing. */
+START_TEST(member_rejoins_on_new_connection_while_parked)
+{
+    int fa = conn(), fb = conn();
+    ck_assert_int_eq(tb_join_group_send(fa, 5, 1, "g-re", 10000, 30000, "", 2, PROTOS), 0);
+    ck_assert_int_eq(tb_join_group_send(fb, 5, 1, "g-re", 10000, 30000, "", 2, PROTOS), 0);
+    struct tb_join j1, j2;
+    ck_assert_int_eq(tb_join_group_recv(fa, 5, 1, &j1), 0);
+    ck_assert_int_eq(tb_join_group_recv(fb, 5, 1, &j2), 0);
+    ck_assert_int_eq(j1.generation, 1);
+    bool first_leads = strcmp(j1.leader, j1.member_id) == 0;
+    int a = first_leads ? fa : fb, b = first_leads ? fb : fa;
+    struct tb_join ja = first_leads ? j1 : j2, jb = first_leads ? j2 : j1;
+    struct tb_assign as[] = {{ja.member_id, "for-a"}, {jb.member_id, "for-b"}};
+    struct tb_sync sa, sb;
+    ck_assert_int_eq(tb_sync_group(a, 3, 2, "g-re", 1, ja.member_id, 2, as, &sa), 0);
+    ck_assert_int_eq(tb_sync_group(b, 3, 2, "g-re", 1, jb.member_id, 0, NULL, &sb), 0);
+    ck_assert_str_eq(sb.assignment, "for-b");
+
+    /* the leader rejoins: parked until b rejoins */
+    ck_assert_int_eq(tb_join_group_send(a, 5, 3, "g-re", 10000, 30000, ja.member_id, 2, PROTOS), 0);
+    ck_assert_int_eq(tb_readable(a, 300), 0);
+    /* ... and again on a new connection: the first is answered */
+    int a2 = conn();
+    ck_assert_int_eq(tb_join_group_send(a2, 5, 1, "g-re", 10000, 30000, ja.member_id, 2, PROTOS),
+                     0);
+    struct tb_join old;
+    ck_assert_int_eq(tb_join_group_recv(a, 5, 3, &old), 0);
+    ck_assert_int_eq(old.error, KP_ERR_REBALANCE_IN_PROGRESS);
+    close(a);
+    ck_assert_int_eq(tb_readable(a2, 300), 0); /* still parked */
+    int16_t err;
+    ck_assert_int_eq(tb_heartbeat(b, 3, 4, "g-re", 1, jb.member_id, &err), 0);
+    ck_assert_int_eq(err, KP_ERR_REBALANCE_IN_PROGRESS);
+    struct tb_join nb, na;
+    JOIN(b, 5, 5, "g-re", 10000, jb.member_id, &nb);
+    ck_assert_int_eq(tb_join_group_recv(a2, 5, 1, &na), 0);
+    ck_assert_int_eq(na.error, 0);
+    ck_assert_int_eq(nb.error, 0);
+    ck_assert_int_eq(na.generation, 2);
+    ck_assert_int_eq(nb.generation, 2);
+    ck_assert_str_eq(na.leader, ja.member_id);
+    ck_assert_int_eq(na.n_members, 2);
+    close(a2);
+    close(b);
 }
 END_TEST
 
@@ -428,6 +482,7 @@ static Suite *groups_suite(void)
     tcase_add_test(tc, every_version);
     tcase_add_test(tc, parked_join_connection_closes);
     tcase_add_test(tc, parked_sync_connection_closes);
+    tcase_add_test(tc, member_rejoins_on_new_connection_while_parked);
     tcase_add_test(tc, many_members_one_generation);
     tcase_add_test(tc, stop_answers_parked_join);
     tcase_add_test(tc, bad_inputs_get_kafka_errors);
