@@ -26,8 +26,8 @@
  *   member id.
  * - Heartbeat answers: UNKNOWN_MEMBER_ID, then ILLEGAL_GENERATION, then by state
  *   (PreparingRebalance: REBALANCE_IN_PROGRESS; CompletingRebalance and Stable: 0).
- * - The timer thread's sleep is capped at one second: a deadline that appears without a
- *   signal (a member leaving a parked SyncGroup) fires at most that late.
+ * - The timer thread sleeps until the earliest deadline, at most a second (a deadline moved
+ *   later by heartbeats is found by the walk); setting an earlier one signals it.
  *
  * All state is behind g->lock. Waiters are delivered under it; the timer thread waits on
  * g->cond (CLOCK_MONOTONIC) under it, and is signalled when a deadline earlier than the one
@@ -256,6 +256,17 @@ static void buckets_grow(struct br_groups *g)
     g->nbuckets = n;
 }
 
+/* Answers m's parked SyncGroup. Its session counts again from now on: the timer learns of
+ * its deadline. */
+static void sync_answer(struct br_groups *g, struct br_group__member *m, int16_t err,
+                        const uint8_t *p, int32_t n)
+{
+    struct br_group_waiter *w = m->sync_w;
+    m->sync_w = NULL;
+    deadline_set(g, m->session_deadline);
+    deliver_sync(w, err, p, n);
+}
+
 static struct group *group_find(struct br_groups *g, struct kp_str id)
 {
     if (id.len <= 0)
@@ -351,11 +362,8 @@ static void prepare_rebalance(struct br_groups *g, struct group *grp, int64_t no
         /* followers waiting for assignments that will never come: rejoin */
         for (int32_t i = 0; i < grp->n_members; i++) {
             struct br_group__member *m = grp->members[i];
-            if (m->sync_w) {
-                struct br_group_waiter *w = m->sync_w;
-                m->sync_w = NULL;
-                deliver_sync(w, KP_ERR_REBALANCE_IN_PROGRESS, NULL, 0);
-            }
+            if (m->sync_w)
+                sync_answer(g, m, KP_ERR_REBALANCE_IN_PROGRESS, NULL, 0);
         }
     }
     grp->n_pending_sync = 0;
@@ -391,11 +399,8 @@ static void remove_member(struct br_groups *g, struct group *grp, int32_t idx, i
         m->join_w = NULL;
         deliver_join_error(w, why, str_of(m->id, m->id_len));
     }
-    if (m->sync_w) {
-        struct br_group_waiter *w = m->sync_w;
-        m->sync_w = NULL;
-        deliver_sync(w, why, NULL, 0);
-    }
+    if (m->sync_w)
+        sync_answer(g, m, why, NULL, 0);
     if (grp->leader == m)
         grp->leader = NULL;
     if (m->pending_sync)
@@ -769,9 +774,7 @@ static void leader_sync(struct br_groups *g, struct group *grp, struct br_group_
         account(g, o);
     }
     if (err) {
-        struct br_group_waiter *w = m->sync_w;
-        m->sync_w = NULL;
-        deliver_sync(w, err, NULL, 0);
+        sync_answer(g, m, err, NULL, 0);
         prepare_rebalance(
             g, grp, now,
             err == KP_ERR_INVALID_REQUEST             ? "an assignment over group.max.member.bytes"
@@ -783,11 +786,8 @@ static void leader_sync(struct br_groups *g, struct group *grp, struct br_group_
     for (int32_t i = 0; i < grp->n_members; i++) {
         struct br_group__member *o = grp->members[i];
         if (o->sync_w) {
-            struct br_group_waiter *ow = o->sync_w;
-            o->sync_w = NULL;
             member_heartbeat(g, o, now);
-            deadline_set(g, o->session_deadline);
-            deliver_sync(ow, KP_ERR_NONE, o->assignment, o->assignment_len);
+            sync_answer(g, o, KP_ERR_NONE, o->assignment, o->assignment_len);
         }
     }
 }
@@ -819,11 +819,8 @@ void br_group_sync(struct br_groups *g, const struct br_group_sync_req *req,
         if (grp->state == BR_GROUP_STABLE) {
             deliver_sync(w, KP_ERR_NONE, m->assignment, m->assignment_len);
         } else {
-            if (m->sync_w) { /* a second SyncGroup: the first gets an answer it retries */
-                struct br_group_waiter *old = m->sync_w;
-                m->sync_w = NULL;
-                deliver_sync(old, KP_ERR_REBALANCE_IN_PROGRESS, NULL, 0);
-            }
+            if (m->sync_w) /* a second SyncGroup: the first gets an answer it retries */
+                sync_answer(g, m, KP_ERR_REBALANCE_IN_PROGRESS, NULL, 0);
             m->sync_w = w;
             if (m == grp->leader)
                 leader_sync(g, grp, m, req, now);
@@ -1108,11 +1105,8 @@ void br_groups_stop(struct br_groups *g)
                     m->join_w = NULL;
                     deliver_join_error(w, KP_ERR_NOT_COORDINATOR, str_of(m->id, m->id_len));
                 }
-                if (m->sync_w) {
-                    struct br_group_waiter *w = m->sync_w;
-                    m->sync_w = NULL;
-                    deliver_sync(w, KP_ERR_NOT_COORDINATOR, NULL, 0);
-                }
+                if (m->sync_w)
+                    sync_answer(g, m, KP_ERR_NOT_COORDINATOR, NULL, 0);
             }
     pthread_mutex_unlock(&g->lock);
 }
