@@ -68,14 +68,15 @@
  *            st_offsets_maintain() (the owner's housekeeping thread), or from a commit when
  *            the file has grown to twice that (housekeeping fell behind): header + one
  *            OFS_COMMIT per live key -> offsets.tmp, fdatasync, rename over offsets.log,
- *            fsync the directory, then switch to the new file. A crash at any step leaves
- *            either the old file or the new one complete, and open() removes a leftover
- *            offsets.tmp (complete or not: offsets.log is complete until the rename). A
- *            failure before the rename keeps the old file and the store goes on (the
- *            directory is opened before the rename, so a lack of descriptors is such a
- *            failure). Once the
- *            rename is done the old file is unlinked, so the store switches to the new one
- *            even when the directory fsync then fails, and refuses further commits
+ *            fsync the directory, then switch to the new file. From st_offsets_maintain()
+ *            the fdatasync runs without the mutex, so loop threads' commits do not wait for
+ *            it; the records they append to offsets.log meanwhile are then copied to the end
+ *            of offsets.tmp and synced before the rename (write_snapshot). A crash at any step
+ * leaves either the old file or the new one complete, and open() removes a leftover offsets.tmp
+ * (complete or not: offsets.log is complete until the rename). A failure before the rename keeps
+ * the old file and the store goes on (the directory is opened before the rename, so a lack of
+ * descriptors is such a failure). Once the rename is done the old file is unlinked, so the store
+ * switches to the new one even when the directory fsync then fails, and refuses further commits
  *            (-ESHUTDOWN): the rename may not be durable, and a commit appended to the new
  *            file after it would be lost if the old name came back after a power loss.
  */
@@ -133,6 +134,7 @@ struct st_offsets {
     int64_t compactions;
     int64_t compact_floor; /* after a failed compaction: not again below this size */
     int broken;            /* 0, or the error that stopped commits */
+    bool compacting;       /* a compaction is writing offsets.tmp (perhaps without the mutex) */
     uint8_t *wbuf;
     size_t wcap;
 };
@@ -349,6 +351,24 @@ static void header_encode(uint8_t b[OFS_HDR])
     kp_store_be32(b + 12, kp_crc32c(0, b, 12));
 }
 
+/* Copies len bytes at from_pos of from to to_pos of to, through buf (cap bytes). */
+static int copy_range(int from, int64_t from_pos, int to, int64_t to_pos, int64_t len, uint8_t *buf,
+                      size_t cap)
+{
+    while (len > 0) {
+        size_t n = len < (int64_t)cap ? (size_t)len : cap;
+        int err = read_all(from, buf, n, from_pos);
+        if (err == 0)
+            err = write_all(to, buf, n, to_pos);
+        if (err < 0)
+            return err;
+        from_pos += (int64_t)n;
+        to_pos += (int64_t)n;
+        len -= (int64_t)n;
+    }
+    return 0;
+}
+
 /*
  * Writes header + every live key to offsets.tmp, fdatasync, renames it over offsets.log and
  * fsyncs the directory. Once the rename is done, offsets.log is the new file whatever follows:
@@ -356,8 +376,15 @@ static void header_encode(uint8_t b[OFS_HDR])
  * fails (returned as the error; the old file is unlinked and must not be written again).
  * A failure before the rename removes the temp file, leaves offsets.log untouched and sets
  * *fd_out to -1.
+ *
+ * With unlock_io, the mutex (held on entry and on return) is released for the fdatasync of
+ * the temp file, the long part, so that commits go on meanwhile; they are appended to the old
+ * file, and once the mutex is back those records (whole ones: an append is made under the
+ * mutex, a failed one cut back) are copied after the snapshot and synced in turn. Replaying
+ * the snapshot then them gives the state of the moment. o->compacting keeps a second
+ * compaction out meanwhile.
  */
-static int write_snapshot(struct st_offsets *o, int *fd_out, int64_t *size_out)
+static int write_snapshot(struct st_offsets *o, bool unlock_io, int *fd_out, int64_t *size_out)
 {
     *fd_out = -1;
     char tmp[OFS_PATH_MAX], dst[OFS_PATH_MAX];
@@ -410,9 +437,26 @@ static int write_snapshot(struct st_offsets *o, int *fd_out, int64_t *size_out)
     }
     if (err == 0 && used > 0 && (err = write_all(fd, buf, used, pos)) == 0)
         pos += (int64_t)used;
-    free(buf);
-    if (err == 0 && fdatasync(fd) < 0)
+    if (err == 0 && unlock_io) {
+        int64_t snap_end = o->size; /* the records after it are not in the snapshot */
+        assert(o->compacting);
+        pthread_mutex_unlock(&o->mu);
+        if (fdatasync(fd) < 0)
+            err = -errno;
+        pthread_mutex_lock(&o->mu);
+        if (err == 0 && o->broken)
+            err = -ESHUTDOWN;
+        if (err == 0 && o->size > snap_end) {
+            err = copy_range(o->fd, snap_end, fd, pos, o->size - snap_end, buf, cap);
+            if (err == 0)
+                pos += o->size - snap_end;
+            if (err == 0 && fdatasync(fd) < 0)
+                err = -errno;
+        }
+    } else if (err == 0 && fdatasync(fd) < 0) {
         err = -errno;
+    }
+    free(buf);
     /* the directory is opened before the rename, so that what can fail after it is the
      * fsync itself, not a lack of descriptors */
     int dfd = err == 0 ? open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
@@ -434,11 +478,17 @@ static int write_snapshot(struct st_offsets *o, int *fd_out, int64_t *size_out)
     return err;
 }
 
-static int compact_locked(struct st_offsets *o)
+/* Compacts (COMPACT in the header); with unlock_io the mutex is released for the long
+ * fdatasync (see write_snapshot). -EBUSY when a compaction is under way already. */
+static int compact_locked(struct st_offsets *o, bool unlock_io)
 {
+    if (o->compacting)
+        return -EBUSY;
     int fd;
     int64_t size;
-    int err = write_snapshot(o, &fd, &size);
+    o->compacting = true;
+    int err = write_snapshot(o, unlock_io, &fd, &size);
+    o->compacting = false;
     if (err < 0 && fd < 0) {
         say(o, "offsets: compaction of %s/%s failed: %s (the old file is kept)", o->dir,
             OFS_LOG_NAME, strerror(-err));
@@ -848,7 +898,7 @@ int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t grou
         o->broken = err;
     wbuf_trim(o);
     if (err == 0 && len > 0 && compaction_due(o, 2))
-        (void)compact_locked(o); /* a failure is logged (see COMPACT in the header) */
+        (void)compact_locked(o, false); /* a failure is logged (see COMPACT in the header) */
     pthread_mutex_unlock(&o->mu);
     return err;
 }
@@ -1051,7 +1101,7 @@ static int victims_remove(struct st_offsets *o, struct victims *vs, int64_t now_
             st__ofs_key_remove(&o->m, vs->v[i]);
         wbuf_trim(o);
         if (err == 0 && compaction_due(o, 2))
-            (void)compact_locked(o);
+            (void)compact_locked(o, false);
     }
     free(vs->v);
     vs->v = NULL;
@@ -1171,7 +1221,7 @@ void st_offsets_maintain(struct st_offsets *o)
         (void)st_offsets_sync(o); /* a failure is logged and stops commits */
     pthread_mutex_lock(&o->mu);
     if (!o->broken && compaction_due(o, 1))
-        (void)compact_locked(o); /* a failure is logged (see COMPACT in the header) */
+        (void)compact_locked(o, true); /* a failure is logged (see COMPACT in the header) */
     pthread_mutex_unlock(&o->mu);
 }
 
@@ -1192,7 +1242,7 @@ void st_offsets_stats(struct st_offsets *o, struct st_offsets_stats *s)
 int st_offsets_compact(struct st_offsets *o)
 {
     pthread_mutex_lock(&o->mu);
-    int err = o->broken ? -ESHUTDOWN : compact_locked(o);
+    int err = o->broken ? -ESHUTDOWN : compact_locked(o, true);
     pthread_mutex_unlock(&o->mu);
     return err;
 }

@@ -180,7 +180,8 @@ struct st_offsets_stats {
     int64_t memory_bytes; /* the map's estimated memory (what max_memory_bytes bounds) */
 };
 void st_offsets_stats(struct st_offsets *o, struct st_offsets_stats *s);
-/* Compacts now, whatever the size. */
+/* Compacts now, whatever the size, as st_offsets_maintain() does: commits go on during the
+ * fdatasync of the new file. -EBUSY when another compaction is under way. */
 int st_offsets_compact(struct st_offsets *o);
 
 #endif

@@ -34,10 +34,28 @@ int fsync(int fd)
 }
 
 static int n_fdatasync; /* calls so far */
+/* runs once, inside the next fdatasync of offsets.tmp (then cleared) */
+static void (*on_tmp_sync)(void);
+
+static bool is_tmp(int fd)
+{
+    char link[64], target[1024];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof(target) - 1);
+    if (n < 0)
+        return false;
+    target[n] = 0;
+    return n >= 11 && strcmp(target + n - 11, "offsets.tmp") == 0;
+}
 
 int fdatasync(int fd)
 {
     n_fdatasync++;
+    if (on_tmp_sync && is_tmp(fd)) {
+        void (*fn)(void) = on_tmp_sync;
+        on_tmp_sync = NULL;
+        fn();
+    }
     if (fail_fdatasync) {
         errno = EIO;
         return -1;
@@ -64,6 +82,7 @@ static void setup(void)
     active_left = false;
     fail_dir_fsync = 0;
     fail_fdatasync = 0;
+    on_tmp_sync = NULL;
     tst_mkdtemp(dir, sizeof(dir));
     snprintf(logpath, sizeof(logpath), "%s/%s/offsets.log", dir, ST_OFFSETS_DIR);
     nlines = 0;
@@ -1098,6 +1117,64 @@ START_TEST(t_largest_record_replays)
 }
 END_TEST
 
+/* Commits made while a compaction syncs its new file (the store's mutex is released then):
+ * they are not lost with the old file, a second compaction is refused meanwhile, and a
+ * reopen sees them. Run from inside the compaction's fdatasync of offsets.tmp, on the same
+ * thread, so they would deadlock if the mutex were held. */
+static struct st_offsets *during_store;
+static int during_ran;
+
+static void commit_during_sync(void)
+{
+    struct st_offsets *o = during_store;
+    ck_assert_int_eq(st_offsets_compact(o), -EBUSY);
+    for (int p = 0; p < 8; p++)
+        ck_assert_int_eq(commit(o, "late", "t", p, 1000 + p, "late", 5000), 0);
+    ck_assert_int_eq(commit(o, "g1", "t", 0, 4242, "moved", 5001), 0);
+    ck_assert_int_eq(st_offsets_delete_group(o, "g2", 2), 4);
+    during_ran++;
+}
+
+START_TEST(t_commits_during_compaction_sync)
+{
+    struct st_offsets *o = open_store();
+    for (int g = 0; g < 4; g++)
+        for (int p = 0; p < 4; p++) {
+            char gn[8];
+            snprintf(gn, sizeof(gn), "g%d", g);
+            for (int k = 0; k < 5; k++)
+                ck_assert_int_eq(commit(o, gn, "t", p, g * 100 + p * 10 + k, "m", 1000), 0);
+        }
+    during_store = o;
+    during_ran = 0;
+    on_tmp_sync = commit_during_sync;
+    ck_assert_int_eq(st_offsets_compact(o), 0);
+    ck_assert_int_eq(during_ran, 1);
+    struct st_offsets_stats s;
+    st_offsets_stats(o, &s);
+    ck_assert_int_eq(s.file_bytes, file_size(logpath));
+    ck_assert_int_eq(s.entries, 3 * 4 + 8);
+    st_offsets_close(o);
+    for (int round = 0; round < 2; round++) {
+        o = open_store();
+        char m[256];
+        ck_assert_int_eq(get(o, "g1", "t", 0, m), 4242);
+        ck_assert_str_eq(m, "moved");
+        ck_assert_int_eq(get(o, "g1", "t", 1, NULL), 114);
+        ck_assert_int_eq(get(o, "g3", "t", 3, NULL), 334);
+        for (int p = 0; p < 4; p++)
+            ck_assert_int_eq(get(o, "g2", "t", p, NULL), -1);
+        for (int p = 0; p < 8; p++)
+            ck_assert_int_eq(get(o, "late", "t", p, NULL), 1000 + p);
+        st_offsets_stats(o, &s);
+        ck_assert_int_eq(s.entries, 3 * 4 + 8);
+        if (round == 0) /* and once more from a compaction with nothing in between */
+            ck_assert_int_eq(st_offsets_compact(o), 0);
+        st_offsets_close(o);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_offsets");
@@ -1125,6 +1202,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_sync_without_a_spare_descriptor);
     tcase_add_test(tc, t_fdatasync_per_flush_policy);
     tcase_add_test(tc, t_largest_record_replays);
+    tcase_add_test(tc, t_commits_during_compaction_sync);
     suite_add_tcase(s, tc);
     return s;
 }
