@@ -554,16 +554,18 @@ static char *new_member_id(struct br_groups *g, struct kp_str client_id, int32_t
     int32_t cl = client_id.len > 0 ? client_id.len : 0;
     if (cl > CLIENT_ID_KEEP)
         cl = CLIENT_ID_KEEP;
+    /* the client id's bytes made printable first (a NUL would cut it short in snprintf) */
+    char cid[CLIENT_ID_KEEP];
+    for (int32_t i = 0; i < cl; i++) {
+        unsigned char c = (unsigned char)client_id.ptr[i];
+        cid[i] = c < 0x20 || c >= 0x7f ? '_' : (char)c;
+    }
     char buf[CLIENT_ID_KEEP + 48];
-    int n = snprintf(buf, sizeof(buf), "%.*s-%08x-%04x-%04x-%04x-%012llx", (int)cl,
-                     cl ? client_id.ptr : "", (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
-                     (unsigned)a & 0xffff, (unsigned)(b >> 48),
-                     (unsigned long long)(b & 0xffffffffffffull));
+    int n = snprintf(buf, sizeof(buf), "%.*s-%08x-%04x-%04x-%04x-%012llx", (int)cl, cid,
+                     (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xffff,
+                     (unsigned)(b >> 48), (unsigned long long)(b & 0xffffffffffffull));
     if (n < 0 || (size_t)n >= sizeof(buf))
         return NULL;
-    for (int i = 0; i < cl; i++)
-        if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] >= 0x7f)
-            buf[i] = '_';
     char *id = malloc((size_t)n + 1);
     if (id)
         memcpy(id, buf, (size_t)n + 1);

@@ -1010,6 +1010,33 @@ START_TEST(many_groups)
 }
 END_TEST
 
+/* A generated member id is "<client id>-<uuid>" with the client id's unprintable bytes
+ * (a NUL among them) replaced, at most 64 of them kept. */
+START_TEST(member_id_from_odd_client_id)
+{
+    static const char cid[70] = "ab\0cd\n\x7f";
+    struct br_group_protocol p = {S("range"), {(const uint8_t *)"m", 1}};
+    struct br_group_join_req req = {.group_id = S("mid"),
+                                    .member_id = S(""),
+                                    .client_id = {cid, 70},
+                                    .protocol_type = S("consumer"),
+                                    .session_timeout_ms = 10000,
+                                    .rebalance_timeout_ms = 10000,
+                                    .n_protocols = 1,
+                                    .protocols = &p};
+    struct rec r;
+    rec_init(&r);
+    br_group_join(G, &req, &r.w);
+    advance(DELAY);
+    ck_assert_int_eq(r.err, 0);
+    ck_assert_int_eq(strlen(r.member), 64 + 37);
+    ck_assert(strncmp(r.member, "ab_cd__", 7) == 0);
+    for (size_t i = 7; i < 64; i++)
+        ck_assert_int_eq(r.member[i], '_');
+    ck_assert_int_eq(r.member[64], '-');
+}
+END_TEST
+
 static Suite *group_suite(void)
 {
     Suite *s = suite_create("br_group");
@@ -1037,6 +1064,7 @@ static Suite *group_suite(void)
     tcase_add_test(tc, pending_sync_expires);
     tcase_add_test(tc, eviction_takes_the_longest_empty);
     tcase_add_test(tc, many_groups);
+    tcase_add_test(tc, member_id_from_odd_client_id);
     tcase_add_test(tc, stop_answers_waiters);
     tcase_add_test(tc, second_join_of_one_member_answers_the_first);
     tcase_add_test(tc, timer_thread_fires);
