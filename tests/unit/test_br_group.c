@@ -1,9 +1,13 @@
 /*
  * test_br_group — the consumer-group state machine with an injected clock and recording
  * waiters, no sockets: joins of one and three members, the initial rebalance delay, leader
- * and protocol selection, INCONSISTENT_GROUP_PROTOCOL, generations, SyncGroup delivering the
- * leader's assignments, Heartbeat errors in every state, session expiry, LeaveGroup, the
- * rebalance timeout dropping members that did not rejoin, commit checks, limits and stop.
+ * and protocol selection (and the cap on protocols), INCONSISTENT_GROUP_PROTOCOL and a sole
+ * member changing the protocol type, generations, SyncGroup delivering the leader's
+ * assignments (unknown ids ignored, missing members empty), Heartbeat errors in every state
+ * (0 in CompletingRebalance, keeping the member alive), session expiry, pending-SyncGroup
+ * expiry, LeaveGroup, the rebalance timeout dropping members that did not rejoin, commit
+ * checks, limits (the byte budget charging member bookkeeping), eviction of the longest
+ * empty group, many groups, generated member ids, and stop.
  */
 #include <check.h>
 #include <stdint.h>
@@ -1037,6 +1041,50 @@ START_TEST(member_id_from_odd_client_id)
 }
 END_TEST
 
+/* The leader's assignments: an id that is not a member is ignored, a member it leaves out
+ * gets an empty assignment, as in Kafka; a second SyncGroup of one follower answers the first
+ * REBALANCE_IN_PROGRESS and is itself answered with the assignment. */
+START_TEST(sync_assignments_unknown_and_missing)
+{
+    struct rec a, b, c, sb1, sb2, sc, sa;
+    join(&a, "sa", "");
+    join(&b, "sa", "");
+    join(&c, "sa", "");
+    settle();
+    struct rec *js[] = {&a, &b, &c};
+    struct rec *ld = NULL, *f1 = NULL, *f2 = NULL;
+    for (int i = 0; i < 3; i++) {
+        if (js[i]->n_members)
+            ld = js[i];
+        else if (!f1)
+            f1 = js[i];
+        else
+            f2 = js[i];
+    }
+    ck_assert_ptr_nonnull(ld);
+    ck_assert_ptr_nonnull(f2);
+    sync_g(&sb1, "sa", f1->gen, f1->member, 0, NULL, NULL);
+    sync_g(&sb2, "sa", f1->gen, f1->member, 0, NULL, NULL);
+    ck_assert_int_eq(sb1.calls, 1);
+    ck_assert_int_eq(sb1.err, KP_ERR_REBALANCE_IN_PROGRESS);
+    ck_assert_int_eq(sb2.calls, 0);
+    sync_g(&sc, "sa", f2->gen, f2->member, 0, NULL, NULL);
+    const char *ids[] = {"not-a-member", f1->member, ld->member};
+    const char *as[] = {"ghost", "for-f1", "for-leader"};
+    sync_g(&sa, "sa", ld->gen, ld->member, 3, ids, as);
+    ck_assert_int_eq(sa.err, 0);
+    ck_assert_str_eq(sa.assignment, "for-leader");
+    ck_assert_int_eq(sb2.calls, 1);
+    ck_assert_int_eq(sb2.err, 0);
+    ck_assert_str_eq(sb2.assignment, "for-f1");
+    ck_assert_int_eq(sc.calls, 1);
+    ck_assert_int_eq(sc.err, 0);
+    ck_assert_int_eq(sc.assignment_len, 0);
+    ck_assert_int_eq(info("sa").n_members, 3);
+    ck_assert_int_eq(info("sa").state, BR_GROUP_STABLE);
+}
+END_TEST
+
 static Suite *group_suite(void)
 {
     Suite *s = suite_create("br_group");
@@ -1065,6 +1113,7 @@ static Suite *group_suite(void)
     tcase_add_test(tc, eviction_takes_the_longest_empty);
     tcase_add_test(tc, many_groups);
     tcase_add_test(tc, member_id_from_odd_client_id);
+    tcase_add_test(tc, sync_assignments_unknown_and_missing);
     tcase_add_test(tc, stop_answers_waiters);
     tcase_add_test(tc, second_join_of_one_member_answers_the_first);
     tcase_add_test(tc, timer_thread_fires);
