@@ -12,7 +12,7 @@
  * offsets.log = a header, then records back to back, appended only.
  *   header (OFS_HDR = 16 bytes):
  *      0  4  magic "SLOF"
- *      4  4  version 1
+ *      4  4  version: OFS_VERSION (2); 1 is read too (no OFS_MORE), see UPGRADE
  *      8  4  0 (reserved)
  *     12  4  CRC-32C of bytes [0, 12)
  *   record (OFS_REC_OVERHEAD = 8 bytes around a body of B bytes):
@@ -20,7 +20,9 @@
  *      4  B  body
  *    4+B  4  CRC-32C of bytes [0, 4+B) (the length and the body)
  *   body:
- *      0  1  type: OFS_COMMIT 1, OFS_TOMBSTONE 2 (one key), OFS_GROUP_TOMBSTONE 3
+ *      0  1  type: OFS_COMMIT 1, OFS_TOMBSTONE 2 (one key), OFS_GROUP_TOMBSTONE 3, plus
+ *            OFS_MORE (0x80) when the next record belongs to the same write (the records
+ *            of one st_offsets_commit_batch() call, all but the last)
  *      1  8  time in ms since the epoch (commit time; deletion time for tombstones)
  *      9  2  G, group id length, 1..ST_OFFSETS_GROUP_MAX
  *     11  G  group id
@@ -43,15 +45,18 @@
  *   fails, the file is truncated there (and fdatasynced), with a log line naming the position
  *   and the bytes dropped: a crash leaves at most a torn tail, and a corrupt record in the
  *   middle (the disk's fault) cannot be told from a torn one, so nothing after it is trusted.
- *   A commit of many partitions is one write of one record per partition: a crash in the
- *   middle of it leaves the records written whole (each partition at its new offset) and
- *   cuts the rest (those keep their previous offsets). The commit was not acknowledged, and
- *   each record is a valid offset of its own partition, so a commit is atomic per partition,
- *   not across the partitions of one request (Kafka writes them as one batch; a consumer
- *   that resumes from a mix of old and new offsets only re-reads, never skips).
+ *   A commit of many partitions is one write of one record per partition, all but the last
+ *   marked OFS_MORE: replay applies such a run only once its last record (without OFS_MORE)
+ *   is accepted, and cuts the file at the run's first record when the run is torn or
+ *   corrupt, so a commit is all-or-nothing across its partitions, as Kafka's one batch per
+ *   commit is (the commit was not acknowledged).
  *   Memory is bounded by the file: no length is used before it is checked against the bytes
  *   left and the caps above. A header that is short or wrong fails the open with -EBADMSG
  *   (the file is created complete, see below, so a crash cannot leave one).
+ *
+ * UPGRADE: a version 1 file (written before OFS_MORE) is replayed the same way and compacted
+ *   at once at open, so the file has a version 2 header before the first OFS_MORE record
+ *   goes in (a build that knows only version 1 refuses the file rather than cut it).
  *
  * WRITE AND SYNC ORDER
  *   create   header -> offsets.tmp, fdatasync, rename to offsets.log, fsync the directory.
@@ -105,6 +110,8 @@ enum {
     OFS_COMMIT = 1,
     OFS_TOMBSTONE = 2,
     OFS_GROUP_TOMBSTONE = 3,
+    OFS_MORE = 0x80, /* type flag: the next record belongs to the same write */
+    OFS_VERSION = 2,
     OFS_BODY_FIXED = 11,               /* type, time, group length */
     OFS_BODY_MIN = OFS_BODY_FIXED + 1, /* a group tombstone of a 1-byte id */
     OFS_KEY_EXTRA = 2 + 4,             /* topic length, partition */
@@ -135,6 +142,7 @@ struct st_offsets {
     int64_t compact_floor; /* after a failed compaction: not again below this size */
     int broken;            /* 0, or the error that stopped commits */
     bool compacting;       /* a compaction is writing offsets.tmp (perhaps without the mutex) */
+    int file_version;      /* of offsets.log's header (1 until the UPGRADE compaction) */
     uint8_t *wbuf;
     size_t wcap;
 };
@@ -180,7 +188,8 @@ size_t st__ofs_record_size(size_t glen, size_t tlen, size_t mlen)
 /* ---- records ------------------------------------------------------------------------------ */
 
 struct ofs_rec {
-    uint8_t type;
+    uint8_t type; /* without OFS_MORE */
+    bool more;    /* OFS_MORE */
     int64_t ms;
     const char *group;
     size_t glen;
@@ -210,7 +219,7 @@ static size_t rec_encode(uint8_t *b, const struct ofs_rec *r)
     uint8_t *p = b;
     kp_store_be32(p, (uint32_t)body);
     p += 4;
-    *p++ = r->type;
+    *p++ = (uint8_t)(r->type | (r->more ? OFS_MORE : 0));
     kp_store_be64(p, (uint64_t)r->ms);
     p += 8;
     kp_store_be16(p, (uint16_t)r->glen);
@@ -245,7 +254,9 @@ static int rec_decode(const uint8_t *body, size_t len, struct ofs_rec *r)
     struct kp_rd rd;
     kp_rd_init(&rd, body, len);
     memset(r, 0, sizeof(*r));
-    r->type = (uint8_t)kp_rd_i8(&rd);
+    uint8_t type = (uint8_t)kp_rd_i8(&rd);
+    r->type = type & (uint8_t)~OFS_MORE;
+    r->more = (type & OFS_MORE) != 0;
     r->ms = kp_rd_i64(&rd);
     r->glen = (uint16_t)kp_rd_i16(&rd);
     r->group = (const char *)kp_rd_raw(&rd, r->glen);
@@ -343,10 +354,10 @@ static int read_all(int fd, void *buf, size_t len, off_t pos)
     return 0;
 }
 
-static void header_encode(uint8_t b[OFS_HDR])
+static void header_encode(uint8_t b[OFS_HDR], uint32_t version)
 {
     memcpy(b, OFS_MAGIC, 4);
-    kp_store_be32(b + 4, 1);
+    kp_store_be32(b + 4, version);
     kp_store_be32(b + 8, 0);
     kp_store_be32(b + 12, kp_crc32c(0, b, 12));
 }
@@ -399,7 +410,7 @@ static int write_snapshot(struct st_offsets *o, bool unlock_io, int *fd_out, int
     size_t used = 0;
     int64_t pos = 0;
     if (err == 0) {
-        header_encode(buf);
+        header_encode(buf, OFS_VERSION);
         used = OFS_HDR;
     }
     for (size_t i = 0; err == 0 && i < o->m.nkeys_buckets; i++) {
@@ -504,6 +515,7 @@ static int compact_locked(struct st_offsets *o, bool unlock_io)
             o->dir, OFS_LOG_NAME, strerror(-err));
     }
     o->compact_floor = 0;
+    o->file_version = OFS_VERSION;
     close(o->fd);
     o->fd = fd;
     o->size = size;
@@ -522,6 +534,30 @@ static bool compaction_due(const struct st_offsets *o, int factor)
 }
 
 /*
+ * Applies the records in [from, to) of offsets.log, each already checked by replay() (which
+ * has buf large enough for the largest of them): one OFS_MORE run and its last record.
+ */
+static int replay_run(struct st_offsets *o, int64_t from, int64_t to, uint8_t *buf)
+{
+    while (from < to) {
+        uint8_t lb[4];
+        int err = read_all(o->fd, lb, 4, from);
+        if (err < 0)
+            return err;
+        size_t total = kp_load_be32(lb) + (size_t)OFS_REC_OVERHEAD;
+        if ((err = read_all(o->fd, buf, total, from)) < 0)
+            return err;
+        struct ofs_rec r;
+        if (rec_decode(buf + 4, total - OFS_REC_OVERHEAD, &r) < 0)
+            return -EIO; /* the file changed under us */
+        if ((err = rec_apply(o, &r)) < 0)
+            return err;
+        from += (int64_t)total;
+    }
+    return 0;
+}
+
+/*
  * Replays offsets.log. A record that fails the REPLAY RULE is cut off with everything after
  * it. 0, -EBADMSG (bad header), -ENOMEM, or the disk's errors.
  */
@@ -532,17 +568,24 @@ static int replay(struct st_offsets *o)
         return -errno;
     int64_t fsize = st.st_size;
     uint8_t hdr[OFS_HDR], want[OFS_HDR];
-    header_encode(want);
-    if (fsize < OFS_HDR || read_all(o->fd, hdr, OFS_HDR, 0) < 0 ||
-        memcmp(hdr, want, OFS_HDR) != 0) {
+    uint32_t version = 0;
+    if (fsize >= OFS_HDR && read_all(o->fd, hdr, OFS_HDR, 0) == 0) {
+        version = kp_load_be32(hdr + 4);
+        header_encode(want, version);
+        if ((version != 1 && version != OFS_VERSION) || memcmp(hdr, want, OFS_HDR) != 0)
+            version = 0;
+    }
+    if (version == 0) {
         say(o, "offsets: %s/%s has no valid header: refusing to guess", o->dir, OFS_LOG_NAME);
         return -EBADMSG;
     }
+    o->file_version = (int)version;
     int64_t pos = OFS_HDR;
     uint8_t *buf = NULL;
     size_t cap = 0;
     int err = 0;
     const char *why = NULL;
+    int64_t run = -1; /* the first record of an OFS_MORE run not yet closed */
     while (pos < fsize) {
         uint8_t lb[4];
         if (fsize - pos < OFS_REC_OVERHEAD) {
@@ -581,13 +624,30 @@ static int replay(struct st_offsets *o)
             why = "malformed record";
             break;
         }
-        if ((err = rec_apply(o, &r)) < 0)
+        if (r.more) { /* applied with the rest of its write, once that is whole */
+            if (run < 0)
+                run = pos;
+            pos += (int64_t)total;
+            continue;
+        }
+        if (run >= 0) {
+            err = replay_run(o, run, pos + (int64_t)total, buf);
+            run = -1;
+        } else {
+            err = rec_apply(o, &r);
+        }
+        if (err < 0)
             break;
         pos += (int64_t)total;
     }
     free(buf);
     if (err < 0)
         return err;
+    if (run >= 0) { /* a write cut short, or a bad record inside it: none of it counts */
+        if (!why)
+            why = "torn commit";
+        pos = run;
+    }
     if (why) {
         say(o, "offsets: %s/%s: %s at byte %lld: truncating, %lld byte(s) dropped", o->dir,
             OFS_LOG_NAME, why, (long long)pos, (long long)(fsize - pos));
@@ -607,7 +667,7 @@ static int create_empty(struct st_offsets *o)
     if (fd < 0)
         return -errno;
     uint8_t hdr[OFS_HDR];
-    header_encode(hdr);
+    header_encode(hdr, OFS_VERSION);
     int err = write_all(fd, hdr, OFS_HDR, 0);
     if (err == 0 && fdatasync(fd) < 0)
         err = -errno;
@@ -685,6 +745,12 @@ int st_offsets_open(const char *data_dir, const struct st_offsets_opts *opts,
     }
     if (err == 0)
         err = replay(o);
+    if (err == 0 && o->file_version < OFS_VERSION) { /* UPGRADE in the header */
+        err = compact_locked(o, false);
+        if (err == 0)
+            say(o, "offsets: %s/%s rewritten in format version %d", o->dir, OFS_LOG_NAME,
+                OFS_VERSION);
+    }
     if (err == 0 && opts->max_memory_bytes >= 0 && o->m.mem_bytes > opts->max_memory_bytes)
         say(o,
             "offsets: %s holds %lld bytes of committed offsets in memory, past the max (%lld): "
@@ -850,7 +916,7 @@ int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t grou
     bool grp_counted = false;
     int64_t mem = o->m.mem_bytes; /* as it will be after the items taken so far */
     int refused = 0;
-    size_t len = 0;
+    size_t len = 0, last = 0; /* last: where the last record encoded starts */
     for (int i = 0; i < n && err == 0; i++) {
         const struct st_offset_commit *c = &items[i];
         if (item_check(o, c) != 0)
@@ -878,8 +944,16 @@ int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t grou
             .offset = c->offset,
             .meta = c->metadata,
             .mlen = c->metadata_len,
+            .more = true,
         };
+        last = len;
         len += rec_encode(o->wbuf + len, &r);
+    }
+    if (len > 0) { /* the last record closes the run: clear its OFS_MORE, CRC again */
+        uint8_t *b = o->wbuf + last;
+        size_t body = kp_load_be32(b);
+        b[4] &= (uint8_t)~OFS_MORE;
+        kp_store_be32(b + 4 + body, kp_crc32c(0, b, 4 + body));
     }
     if (refused > 0 && !o->cap_warned) {
         o->cap_warned = true;

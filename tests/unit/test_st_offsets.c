@@ -6,6 +6,9 @@
 #include "st_offsets.h"
 #include "test_st_util.h"
 
+#include "kp_buf.h"
+#include "kp_crc32c.h"
+
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -803,11 +806,10 @@ START_TEST(t_write_failure_leaves_state_consistent)
 }
 END_TEST
 
-/* A crash in the middle of the one write of a many-partition commit: the commit was not
- * acknowledged; replay keeps the records that were written whole (a prefix of the partitions,
- * each at its new offset) and truncates the rest, which keep their previous offsets. A commit
- * is atomic per partition, not across partitions (documented in st_offsets.c). */
-START_TEST(t_torn_batch_keeps_whole_records)
+/* A crash in the middle of the one write of a many-partition commit, cut at every byte: the
+ * commit was not acknowledged, and replay drops it whole (every partition keeps its previous
+ * offset), as Kafka's one batch per commit would. A corrupt record inside it does the same. */
+START_TEST(t_torn_batch_is_all_or_nothing)
 {
     struct st_offsets *o = open_store();
     for (int i = 0; i < 6; i++)
@@ -819,22 +821,74 @@ START_TEST(t_torn_batch_keeps_whole_records)
             .topic = "t", .topic_len = 1, .partition = i, .offset = 100 + i};
     ck_assert_int_eq(st_offsets_commit_batch(o, "g", 1, items, 6, 2000, NULL), 0);
     int64_t after = file_size(logpath);
+    /* and a later single commit, whole */
+    ck_assert_int_eq(commit(o, "h", "t", 0, 7, NULL, 3000), 0);
+    int64_t end = file_size(logpath);
     st_offsets_close(o);
-    int64_t rec = (after - before) / 6;
-    ck_assert_int_eq(rec * 6, after - before);
-    for (int64_t cut = before; cut < after; cut++) {
-        size_t len;
-        uint8_t *all = tst_slurp(logpath, &len);
+    size_t len;
+    uint8_t *all = tst_slurp(logpath, &len);
+    for (int64_t cut = before; cut <= end; cut++) {
         ck_assert_int_eq(truncate(logpath, cut), 0);
+        nlines = 0;
         o = open_store();
-        int whole = (int)((cut - before) / rec);
+        bool whole = cut >= after;
         for (int i = 0; i < 6; i++)
-            ck_assert_int_eq(get(o, "g", "t", i, NULL), i < whole ? 100 + i : 10 + i);
-        ck_assert_int_eq(file_size(logpath), before + whole * rec);
+            ck_assert_int_eq(get(o, "g", "t", i, NULL), whole ? 100 + i : 10 + i);
+        ck_assert_int_eq(get(o, "h", "t", 0, NULL), cut == end ? 7 : -1);
+        ck_assert_int_eq(file_size(logpath), cut == end ? end : whole ? after : before);
+        ck_assert_int_eq(nlines, cut == before || cut == after || cut == end ? 0 : 1);
         st_offsets_close(o);
         tst_spit(logpath, all, len);
-        free(all);
     }
+    /* a flipped byte in the third record of the commit: the commit and what follows go */
+    int64_t rec = (after - before) / 6;
+    all[before + 2 * rec + 20] ^= 0x40;
+    tst_spit(logpath, all, len);
+    o = open_store();
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(get(o, "g", "t", i, NULL), 10 + i);
+    ck_assert_int_eq(file_size(logpath), before);
+    st_offsets_close(o);
+    free(all);
+}
+END_TEST
+
+/* A file written before commits were marked as groups (header version 1) replays the same
+ * and is brought to the current version at open, so that an older build never meets a
+ * record it would take for a torn one. */
+START_TEST(t_version_1_file_is_upgraded)
+{
+    struct st_offsets *o = open_store();
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(commit(o, "g", "t", i, 50 + i, "v1", 1000), 0);
+    st_offsets_close(o);
+    uint8_t hdr[16];
+    int fd = open(logpath, O_RDWR);
+    ck_assert_int_eq(pread(fd, hdr, 16, 0), 16);
+    ck_assert_int_eq(memcmp(hdr, "SLOF", 4), 0);
+    ck_assert_int_eq(kp_load_be32(hdr + 4), 2);
+    kp_store_be32(hdr + 4, 1);
+    kp_store_be32(hdr + 12, kp_crc32c(0, hdr, 12));
+    ck_assert_int_eq(pwrite(fd, hdr, 16, 0), 16);
+    close(fd);
+    o = open_store();
+    char m[256];
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(get(o, "g", "t", i, m), 50 + i);
+        ck_assert_str_eq(m, "v1");
+    }
+    fd = open(logpath, O_RDONLY);
+    ck_assert_int_eq(pread(fd, hdr, 16, 0), 16);
+    close(fd);
+    ck_assert_int_eq(kp_load_be32(hdr + 4), 2);
+    st_offsets_close(o);
+    /* a version from the future is refused, not guessed at */
+    fd = open(logpath, O_RDWR);
+    kp_store_be32(hdr + 4, 3);
+    kp_store_be32(hdr + 12, kp_crc32c(0, hdr, 12));
+    ck_assert_int_eq(pwrite(fd, hdr, 16, 0), 16);
+    close(fd);
+    ck_assert_int_eq(st_offsets_open(dir, NULL, &o), -EBADMSG);
 }
 END_TEST
 
@@ -1196,7 +1250,8 @@ static Suite *suite(void)
     tcase_add_test(tc, t_compaction_dir_fsync_fails);
     tcase_add_test(tc, t_compaction_fdatasync_fails);
     tcase_add_test(tc, t_write_failure_leaves_state_consistent);
-    tcase_add_test(tc, t_torn_batch_keeps_whole_records);
+    tcase_add_test(tc, t_torn_batch_is_all_or_nothing);
+    tcase_add_test(tc, t_version_1_file_is_upgraded);
     tcase_add_test(tc, t_memory_cap);
     tcase_add_test(tc, t_crash_between_compaction_steps);
     tcase_add_test(tc, t_sync_without_a_spare_descriptor);
