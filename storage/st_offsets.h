@@ -83,8 +83,9 @@ struct st_offset_commit {
 };
 
 /*
- * Commits n items of one group with a single write() (and at most one fdatasync; a crash
- * during that write keeps the items written whole, see REPLAY RULE in st_offsets.c), then
+ * Commits n items of one group with a single write() (and at most one fdatasync; after a
+ * crash during that write, replay keeps all of them or none, see REPLAY RULE in
+ * st_offsets.c), then
  * compacts if the file has grown past twice max(4 x live bytes, compact_min_bytes), which
  * happens only when st_offsets_maintain() is not called often enough. results[i] is
  * 0, -EINVAL, -EMSGSIZE or -ENOBUFS per item (such an item is skipped, the others are
