@@ -1085,6 +1085,41 @@ START_TEST(sync_assignments_unknown_and_missing)
 }
 END_TEST
 
+/* Deadlines of many groups fire in order, each at its time, whatever the heartbeats did to
+ * them meanwhile: 40 one-member groups with session timeouts 6.0 s, 6.1 s, ... ; the even
+ * ones heartbeat once at 3 s (their sessions end 3 s later than the odd ones'). */
+START_TEST(deadlines_of_many_groups)
+{
+    struct rec r[40], s;
+    char name[40][16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name[i], sizeof name[i], "dl-%d", i);
+        join_p(&r[i], name[i], "", "range", 6000 + 100 * i, 10000);
+    }
+    advance(DELAY);
+    int64_t t0 = clk;
+    for (int i = 0; i < 40; i++) {
+        ck_assert_int_eq(r[i].err, 0);
+        const char *ids[] = {r[i].member};
+        const char *as[] = {"x"};
+        sync_g(&s, name[i], r[i].gen, r[i].member, 1, ids, as);
+        ck_assert_int_eq(s.err, 0);
+    }
+    for (int64_t t = 100; t <= 14000; t += 100) {
+        clk = t0 + t;
+        if (t == 3000)
+            for (int i = 0; i < 40; i += 2)
+                ck_assert_int_eq(br_group_heartbeat(G, S(name[i]), r[i].gen, S(r[i].member)), 0);
+        int64_t next = br_groups_tick(G);
+        ck_assert_int_gt(next, clk);
+        for (int i = 0; i < 40; i++) {
+            int64_t end = (i % 2 == 0 ? 3000 : 0) + 6000 + 100 * i;
+            ck_assert_int_eq(info(name[i]).n_members, t < end ? 1 : 0);
+        }
+    }
+}
+END_TEST
+
 static Suite *group_suite(void)
 {
     Suite *s = suite_create("br_group");
@@ -1114,6 +1149,7 @@ static Suite *group_suite(void)
     tcase_add_test(tc, many_groups);
     tcase_add_test(tc, member_id_from_odd_client_id);
     tcase_add_test(tc, sync_assignments_unknown_and_missing);
+    tcase_add_test(tc, deadlines_of_many_groups);
     tcase_add_test(tc, stop_answers_waiters);
     tcase_add_test(tc, second_join_of_one_member_answers_the_first);
     tcase_add_test(tc, timer_thread_fires);
