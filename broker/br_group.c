@@ -68,6 +68,9 @@ struct group {
     /* without members: on the idle list (oldest first), the order of eviction */
     struct group *iprev, *inext;
     bool idle;
+    /* the deadline heap: heap_key <= the group's earliest deadline (group_next_deadline) */
+    int64_t heap_key;
+    int32_t heap_pos;
     char *id;
     int32_t id_len;
     enum br_group_state state;
@@ -99,6 +102,8 @@ struct br_groups {
     uint32_t nbuckets;
     int32_t ngroups;
     struct group *idle_head, *idle_tail; /* groups without members, longest first */
+    struct group **heap; /* every group, a min-heap on heap_key: the timer visits only the due */
+    int32_t heap_len, heap_cap;
     int64_t bytes; /* member metadata and assignments of every group, <= cfg.max_total_bytes */
     bool stopped;
     uint64_t id_seed, id_count;
@@ -154,6 +159,80 @@ static void deadline_set(struct br_groups *g, int64_t t)
         g->timer_target = t;
         pthread_cond_signal(&g->cond);
     }
+}
+
+/* ---- the deadline heap -------------------------------------------------------------------- */
+
+static void heap_set(struct br_groups *g, int32_t i, struct group *grp)
+{
+    g->heap[i] = grp;
+    grp->heap_pos = i;
+}
+
+static void heap_up(struct br_groups *g, int32_t i)
+{
+    struct group *grp = g->heap[i];
+    while (i > 0 && g->heap[(i - 1) / 2]->heap_key > grp->heap_key) {
+        heap_set(g, i, g->heap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    heap_set(g, i, grp);
+}
+
+static void heap_down(struct br_groups *g, int32_t i)
+{
+    struct group *grp = g->heap[i];
+    for (;;) {
+        int32_t c = 2 * i + 1;
+        if (c >= g->heap_len)
+            break;
+        if (c + 1 < g->heap_len && g->heap[c + 1]->heap_key < g->heap[c]->heap_key)
+            c++;
+        if (g->heap[c]->heap_key >= grp->heap_key)
+            break;
+        heap_set(g, i, g->heap[c]);
+        i = c;
+    }
+    heap_set(g, i, grp);
+}
+
+/* Adds grp (key INT64_MAX: nothing due). 0 or -ENOMEM. */
+static int heap_push(struct br_groups *g, struct group *grp)
+{
+    if (g->heap_len == g->heap_cap) {
+        int32_t ncap = g->heap_cap ? 2 * g->heap_cap : 64;
+        struct group **nh = realloc(g->heap, (size_t)ncap * sizeof(*nh));
+        if (!nh)
+            return -ENOMEM;
+        g->heap = nh;
+        g->heap_cap = ncap;
+    }
+    grp->heap_key = INT64_MAX;
+    heap_set(g, g->heap_len++, grp);
+    heap_up(g, grp->heap_pos);
+    return 0;
+}
+
+static void heap_remove(struct br_groups *g, struct group *grp)
+{
+    int32_t i = grp->heap_pos;
+    struct group *last = g->heap[--g->heap_len];
+    if (last != grp) {
+        heap_set(g, i, last);
+        heap_up(g, i);
+        heap_down(g, last->heap_pos);
+    }
+    grp->heap_pos = -1;
+}
+
+/* One of grp's deadlines is now t: the heap and the timer thread learn of it. */
+static void group_wake(struct br_groups *g, struct group *grp, int64_t t)
+{
+    if (t < grp->heap_key) {
+        grp->heap_key = t;
+        heap_up(g, grp->heap_pos);
+    }
+    deadline_set(g, t);
 }
 
 /* ---- members and groups ------------------------------------------------------------------ */
@@ -258,12 +337,12 @@ static void buckets_grow(struct br_groups *g)
 
 /* Answers m's parked SyncGroup. Its session counts again from now on: the timer learns of
  * its deadline. */
-static void sync_answer(struct br_groups *g, struct br_group__member *m, int16_t err,
-                        const uint8_t *p, int32_t n)
+static void sync_answer(struct br_groups *g, struct group *grp, struct br_group__member *m,
+                        int16_t err, const uint8_t *p, int32_t n)
 {
     struct br_group_waiter *w = m->sync_w;
     m->sync_w = NULL;
-    deadline_set(g, m->session_deadline);
+    group_wake(g, grp, m->session_deadline);
     deliver_sync(w, err, p, n);
 }
 
@@ -290,6 +369,7 @@ static void group_unlink_free(struct br_groups *g, struct group *grp)
     }
     if (grp->idle)
         idle_unlink(g, grp);
+    heap_remove(g, grp);
     free(grp->members);
     free(grp->views);
     free(grp->id);
@@ -312,7 +392,8 @@ static struct group *group_create(struct br_groups *g, struct kp_str id)
     if (!grp)
         return NULL;
     grp->id = malloc((size_t)id.len);
-    if (!grp->id) {
+    if (!grp->id || heap_push(g, grp) < 0) {
+        free(grp->id);
         free(grp);
         return NULL;
     }
@@ -363,7 +444,7 @@ static void prepare_rebalance(struct br_groups *g, struct group *grp, int64_t no
         for (int32_t i = 0; i < grp->n_members; i++) {
             struct br_group__member *m = grp->members[i];
             if (m->sync_w)
-                sync_answer(g, m, KP_ERR_REBALANCE_IN_PROGRESS, NULL, 0);
+                sync_answer(g, grp, m, KP_ERR_REBALANCE_IN_PROGRESS, NULL, 0);
         }
     }
     grp->n_pending_sync = 0;
@@ -388,7 +469,7 @@ static void prepare_rebalance(struct br_groups *g, struct group *grp, int64_t no
         grp->join_deadline = now + rebalance;
     }
     grp->state = BR_GROUP_PREPARING_REBALANCE;
-    deadline_set(g, grp->join_deadline);
+    group_wake(g, grp, grp->join_deadline);
 }
 
 static void remove_member(struct br_groups *g, struct group *grp, int32_t idx, int16_t why)
@@ -400,7 +481,7 @@ static void remove_member(struct br_groups *g, struct group *grp, int32_t idx, i
         deliver_join_error(w, why, str_of(m->id, m->id_len));
     }
     if (m->sync_w)
-        sync_answer(g, m, why, NULL, 0);
+        sync_answer(g, grp, m, why, NULL, 0);
     if (grp->leader == m)
         grp->leader = NULL;
     if (m->pending_sync)
@@ -472,14 +553,14 @@ static void complete_join(struct br_groups *g, struct group *grp, int64_t now)
     /* as Kafka: who does not ask for its assignment within the rebalance timeout goes */
     grp->n_pending_sync = grp->n_members;
     grp->sync_deadline = now + max_rebalance_timeout(grp);
-    deadline_set(g, grp->sync_deadline);
+    group_wake(g, grp, grp->sync_deadline);
     for (int32_t i = 0; i < grp->n_members; i++) {
         struct br_group__member *m = grp->members[i];
         struct br_group_waiter *w = m->join_w;
         m->join_w = NULL;
         m->pending_sync = true;
         member_heartbeat(g, m, now);
-        deadline_set(g, m->session_deadline);
+        group_wake(g, grp, m->session_deadline);
         deliver_join_current(grp, m, w);
     }
 }
@@ -776,7 +857,7 @@ static void leader_sync(struct br_groups *g, struct group *grp, struct br_group_
         account(g, o);
     }
     if (err) {
-        sync_answer(g, m, err, NULL, 0);
+        sync_answer(g, grp, m, err, NULL, 0);
         prepare_rebalance(
             g, grp, now,
             err == KP_ERR_INVALID_REQUEST             ? "an assignment over group.max.member.bytes"
@@ -789,7 +870,7 @@ static void leader_sync(struct br_groups *g, struct group *grp, struct br_group_
         struct br_group__member *o = grp->members[i];
         if (o->sync_w) {
             member_heartbeat(g, o, now);
-            sync_answer(g, o, KP_ERR_NONE, o->assignment, o->assignment_len);
+            sync_answer(g, grp, o, KP_ERR_NONE, o->assignment, o->assignment_len);
         }
     }
 }
@@ -822,7 +903,7 @@ void br_group_sync(struct br_groups *g, const struct br_group_sync_req *req,
             deliver_sync(w, KP_ERR_NONE, m->assignment, m->assignment_len);
         } else {
             if (m->sync_w) /* a second SyncGroup: the first gets an answer it retries */
-                sync_answer(g, m, KP_ERR_REBALANCE_IN_PROGRESS, NULL, 0);
+                sync_answer(g, grp, m, KP_ERR_REBALANCE_IN_PROGRESS, NULL, 0);
             m->sync_w = w;
             if (m == grp->leader)
                 leader_sync(g, grp, m, req, now);
@@ -994,22 +1075,24 @@ static int64_t group_next_deadline(const struct group *grp)
     return next;
 }
 
+/* Visits the groups whose heap key is due (the key is a lower bound of their earliest
+ * deadline, so a visit may find nothing to do), then files each under its next deadline. */
 static int64_t tick_locked(struct br_groups *g)
 {
     int64_t now = now_of(g);
-    int64_t next = INT64_MAX;
-    for (uint32_t b = 0; b < g->nbuckets; b++) {
-        for (struct group *grp = g->buckets[b]; grp; grp = grp->hnext) {
-            if (grp->state == BR_GROUP_PREPARING_REBALANCE && now >= grp->join_deadline)
-                join_deadline_passed(g, grp, now);
-            if (expire_members(grp, g, now))
-                members_changed(g, grp, now, "members expired");
-            int64_t t = group_next_deadline(grp);
-            if (t < next)
-                next = t;
-        }
+    while (g->heap_len > 0 && g->heap[0]->heap_key <= now) {
+        struct group *grp = g->heap[0];
+        if (grp->state == BR_GROUP_PREPARING_REBALANCE && now >= grp->join_deadline)
+            join_deadline_passed(g, grp, now);
+        if (expire_members(grp, g, now))
+            members_changed(g, grp, now, "members expired");
+        int64_t t = group_next_deadline(grp);
+        /* (a deadline of now itself is left for the next tick: every visit moves the key past
+         * now, so the loop ends) */
+        grp->heap_key = t > now ? t : now + 1;
+        heap_down(g, grp->heap_pos);
     }
-    return next;
+    return g->heap_len > 0 ? g->heap[0]->heap_key : INT64_MAX;
 }
 
 int64_t br_groups_tick(struct br_groups *g)
@@ -1029,8 +1112,8 @@ static void *timer_main(void *arg)
         int64_t next = tick_locked(g);
         g->timer_target = next;
         int64_t now = now_of(g);
-        /* at most every 10 ms, at least every second (a deadline moved later by heartbeats
-         * is found by the walk) */
+        /* at most every 10 ms, at least every second (a key that was only a lower bound costs
+         * one visit) */
         int64_t wait = next == INT64_MAX ? 1000 : next - now;
         if (wait < 10)
             wait = 10;
@@ -1105,10 +1188,11 @@ void br_groups_stop(struct br_groups *g)
                 if (m->join_w) {
                     struct br_group_waiter *w = m->join_w;
                     m->join_w = NULL;
+                    group_wake(g, grp, m->session_deadline);
                     deliver_join_error(w, KP_ERR_NOT_COORDINATOR, str_of(m->id, m->id_len));
                 }
                 if (m->sync_w)
-                    sync_answer(g, m, KP_ERR_NOT_COORDINATOR, NULL, 0);
+                    sync_answer(g, grp, m, KP_ERR_NOT_COORDINATOR, NULL, 0);
             }
     pthread_mutex_unlock(&g->lock);
 }
@@ -1128,6 +1212,7 @@ void br_groups_free(struct br_groups *g)
         while (g->buckets[b])
             group_unlink_free(g, g->buckets[b]);
     free(g->buckets);
+    free(g->heap);
     pthread_cond_destroy(&g->cond);
     pthread_mutex_destroy(&g->lock);
     free(g);
