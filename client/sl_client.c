@@ -99,6 +99,60 @@ int sl__client_init(struct sl__client *cl, sl_conf *conf, bool is_producer, char
     return 0;
 }
 
+uint8_t *sl__buf_get(struct sl__client *cl, size_t min, size_t *cap)
+{
+    if (cl->n_buf_cache > 0) {
+        int i = --cl->n_buf_cache; /* the largest */
+        uint8_t *p = cl->buf_cache[i];
+        size_t c = cl->buf_cache_cap[i];
+        cl->buf_cache_bytes -= c;
+        if (c < min) {
+            uint8_t *q = realloc(p, min);
+            if (!q) {
+                free(p);
+                return NULL;
+            }
+            p = q;
+            c = min;
+        }
+        *cap = c;
+        return p;
+    }
+    uint8_t *p = malloc(min);
+    if (p)
+        *cap = min;
+    return p;
+}
+
+void sl__buf_put(struct sl__client *cl, uint8_t *p, size_t cap)
+{
+    if (!p)
+        return;
+    if (cl->n_buf_cache == SL__BUF_CACHE && cap > cl->buf_cache_cap[0]) {
+        /* full: the smallest kept buffer makes room for a larger one */
+        cl->buf_cache_bytes -= cl->buf_cache_cap[0];
+        free(cl->buf_cache[0]);
+        memmove(&cl->buf_cache[0], &cl->buf_cache[1], (SL__BUF_CACHE - 1) * sizeof(uint8_t *));
+        memmove(&cl->buf_cache_cap[0], &cl->buf_cache_cap[1], (SL__BUF_CACHE - 1) * sizeof(size_t));
+        cl->n_buf_cache--;
+    }
+    if (cl->n_buf_cache == SL__BUF_CACHE || cl->buf_cache_bytes + cap > SL__BUF_CACHE_BYTES) {
+        free(p);
+        return;
+    }
+    /* keep the array sorted by size, largest last */
+    int i = cl->n_buf_cache;
+    while (i > 0 && cl->buf_cache_cap[i - 1] > cap) {
+        cl->buf_cache[i] = cl->buf_cache[i - 1];
+        cl->buf_cache_cap[i] = cl->buf_cache_cap[i - 1];
+        i--;
+    }
+    cl->buf_cache[i] = p;
+    cl->buf_cache_cap[i] = cap;
+    cl->n_buf_cache++;
+    cl->buf_cache_bytes += cap;
+}
+
 void sl__client_destroy(struct sl__client *cl)
 {
     for (int i = 0; i < cl->n_conns; i++)
@@ -121,6 +175,10 @@ void sl__client_destroy(struct sl__client *cl)
         free(r->batches);
         free(r);
     }
+    for (int i = 0; i < cl->n_buf_cache; i++)
+        free(cl->buf_cache[i]);
+    cl->n_buf_cache = 0;
+    cl->buf_cache_bytes = 0;
     free(cl->pfds);
     sl_conf_free(cl->conf);
     cl->conf = NULL;

@@ -256,7 +256,7 @@ void sl__conn_fail(struct sl__conn *c, int err)
         c->reconnect_at_ms = sl__now_ms() + (c->failures > 1 ? backoff : 0);
     }
     c->state = SL__CONN_DOWN;
-    free(c->big);
+    sl__buf_put(c->cl, c->big, c->big_cap);
     c->big = NULL;
     c->big_len = c->big_cap = c->big_need = 0;
     c->rx_len = 0;
@@ -539,7 +539,8 @@ static struct sl__req *find_waiting(const struct sl__conn *c, int32_t corr)
 }
 
 /* Dispatches one complete frame (size field included at frame[0..4)). 0 or -errno. */
-static int dispatch(struct sl__conn *c, const uint8_t *frame, size_t len, uint8_t **own)
+static int dispatch(struct sl__conn *c, const uint8_t *frame, size_t len, uint8_t **own,
+                    size_t own_cap)
 {
     if (len < 8)
         return -EBADMSG;
@@ -562,7 +563,7 @@ static int dispatch(struct sl__conn *c, const uint8_t *frame, size_t len, uint8_
     c->cl->stats.in_flight--;
     c->cl->stats.responses_received++;
     c->failures = 0;
-    struct sl__frame f = {frame + 8, len - 8, own ? *own : NULL};
+    struct sl__frame f = {frame + 8, len - 8, own ? *own : NULL, own ? own_cap : 0};
     complete(c, r, 0, &f);
     if (own)
         *own = f.own; /* NULL when the callback took it */
@@ -583,7 +584,7 @@ static int parse_rx(struct sl__conn *c)
             return -EBADMSG;
         size_t fl = 4 + (size_t)sz;
         if (c->rx_len - pos >= fl) {
-            err = dispatch(c, c->rx + pos, fl, NULL);
+            err = dispatch(c, c->rx + pos, fl, NULL, 0);
             if (err)
                 return err;
             if (c->state == SL__CONN_DOWN)
@@ -602,11 +603,11 @@ static int parse_rx(struct sl__conn *c)
                 break;
             if (!find_waiting(c, (int32_t)kp_load_be32(c->rx + pos + 4)))
                 return -EPROTO;
-            size_t cap = 2 * c->rx_cap < fl ? 2 * c->rx_cap : fl;
-            c->big = malloc(cap);
+            size_t cap;
+            c->big = sl__buf_get(c->cl, 2 * c->rx_cap < fl ? 2 * c->rx_cap : fl, &cap);
             if (!c->big)
                 return -ENOMEM;
-            c->big_cap = cap;
+            c->big_cap = cap; /* a kept buffer may be larger than the frame: reads stop at it */
             c->big_need = fl;
             c->big_len = c->rx_len - pos;
             memcpy(c->big, c->rx + pos, c->big_len);
@@ -619,29 +620,31 @@ static int parse_rx(struct sl__conn *c)
     return 0;
 }
 
-/* Room for more bytes of the big frame: doubles the buffer when full (up to the frame size). */
-static int big_room(struct sl__conn *c)
+/* Room for more bytes of the big frame: doubles the buffer when full (up to the frame size).
+ * Returns the room (> 0) or -ENOMEM; reads never go past the frame's own bytes. */
+static ssize_t big_room(struct sl__conn *c)
 {
-    if (c->big_len < c->big_cap)
-        return 0;
+    size_t lim = c->big_cap < c->big_need ? c->big_cap : c->big_need;
+    if (c->big_len < lim)
+        return (ssize_t)(lim - c->big_len);
     size_t cap = c->big_cap * 2 < c->big_need ? c->big_cap * 2 : c->big_need;
     uint8_t *p = realloc(c->big, cap);
     if (!p)
         return -ENOMEM;
     c->big = p;
     c->big_cap = cap;
-    return 0;
+    return (ssize_t)(cap - c->big_len);
 }
 
 /* The big frame is complete: dispatch it; the callback may keep the buffer. */
 static int finish_big(struct sl__conn *c)
 {
     uint8_t *own = c->big;
-    size_t len = c->big_need;
+    size_t len = c->big_need, cap = c->big_cap;
     c->big = NULL;
     c->big_len = c->big_cap = c->big_need = 0;
-    int err = dispatch(c, own, len, &own);
-    free(own);
+    int err = dispatch(c, own, len, &own, cap);
+    sl__buf_put(c->cl, own, cap); /* NULL when the callback took it */
     if (err)
         return err;
     return c->state == SL__CONN_DOWN ? 1 : 0;
@@ -652,10 +655,10 @@ int sl__conn_feed(struct sl__conn *c, const uint8_t *data, size_t len)
     while (len) {
         int err;
         if (c->big) {
-            err = big_room(c);
-            if (err)
-                return err;
-            size_t n = c->big_cap - c->big_len;
+            ssize_t room = big_room(c);
+            if (room < 0)
+                return (int)room;
+            size_t n = (size_t)room;
             if (n > len)
                 n = len;
             memcpy(c->big + c->big_len, data, n);
@@ -718,10 +721,10 @@ static int do_read(struct sl__conn *c)
         ssize_t n;
         int err;
         if (c->big) {
-            err = big_room(c);
-            if (err)
-                return err;
-            n = conn_recv(c, c->big + c->big_len, c->big_cap - c->big_len);
+            ssize_t room = big_room(c);
+            if (room < 0)
+                return (int)room;
+            n = conn_recv(c, c->big + c->big_len, (size_t)room);
             if (n > 0) {
                 c->cl->stats.bytes_received += (uint64_t)n;
                 c->big_len += (size_t)n;

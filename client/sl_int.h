@@ -132,7 +132,8 @@ struct sl__req;
 struct sl__frame {
     const uint8_t *body;
     size_t len;
-    uint8_t *own;
+    uint8_t *own;   /* the frame's own buffer (a big frame): the callback may take it */
+    size_t own_cap; /* its allocated size, for sl__buf_put */
 };
 
 /*
@@ -201,6 +202,10 @@ struct sl__conn {
 };
 
 #define SL__RX_CAP (256 * 1024)
+/* Fetch responses are aimed at about this size, split between the partitions fetched from one
+ * broker, each asked for at least SL__FETCH_SHARE_MIN (and at most max.partition.fetch.bytes). */
+#define SL__FETCH_TARGET    (1024 * 1024)
+#define SL__FETCH_SHARE_MIN (64 * 1024)
 
 /* Creates a connection record (not connected). */
 struct sl__conn *sl__conn_new(struct sl__client *cl, const char *host, int port, int32_t node_id);
@@ -288,6 +293,16 @@ struct sl__topic {
     void *prod;       /* producer's per-topic state (sl_producer.c) */
 };
 
+/*
+ * Frame buffers: a big response is received into a buffer of its own, and a consumer's record
+ * views point into it until they are consumed. Buffers given back are kept (at most
+ * SL__BUF_CACHE of them, SL__BUF_CACHE_BYTES in all) and handed out again, so a steady stream
+ * of fetch responses reuses the same memory instead of faulting in fresh pages and growing
+ * each buffer to its frame's size.
+ */
+#define SL__BUF_CACHE       8
+#define SL__BUF_CACHE_BYTES (64u * 1024 * 1024)
+
 struct sl__client {
     sl_conf *conf;
     struct sl__tls_ctx *tls_ctx; /* NULL for plaintext */
@@ -307,10 +322,21 @@ struct sl__client {
     sl_stats stats;
     struct pollfd *pfds;
     int pfds_cap;
+    /* Frame buffers kept for reuse (sl__buf_get/put), largest last. */
+    uint8_t *buf_cache[SL__BUF_CACHE];
+    size_t buf_cache_cap[SL__BUF_CACHE];
+    int n_buf_cache;
+    size_t buf_cache_bytes;
     /* Owner hooks: the producer/consumer learn about metadata and connection changes. */
     void (*on_metadata)(struct sl__client *cl);
     void *owner;
 };
+
+/* A buffer of at least min bytes (*cap: its size, possibly larger): a kept one, grown when
+ * needed, or a new one. NULL when out of memory. */
+uint8_t *sl__buf_get(struct sl__client *cl, size_t min, size_t *cap);
+/* Gives a buffer back: kept for reuse, or freed when the cache is full. p may be NULL. */
+void sl__buf_put(struct sl__client *cl, uint8_t *p, size_t cap);
 
 /* 0, or -EINVAL (bootstrap.servers, ssl.* files) / -ENOMEM with a message in errstr. */
 int sl__client_init(struct sl__client *cl, sl_conf *conf, bool is_producer, char *errstr,

@@ -322,6 +322,78 @@ START_TEST(test_big_frame_allocation_follows_the_bytes)
 }
 END_TEST
 
+/* Big frames are received into buffers kept for reuse: a kept buffer larger than the frame
+ * takes only the frame's bytes (the next frame, fed in the same call, is parsed on its own). */
+START_TEST(test_big_frame_in_a_kept_larger_buffer)
+{
+    struct fixture fx;
+    setup(&fx);
+    size_t kept_cap = 8u * SL__RX_CAP;
+    sl__buf_put(&fx.cl, malloc(kept_cap), kept_cap);
+    ck_assert_int_eq(fx.cl.n_buf_cache, 1);
+    queue(&fx, 0);
+    queue(&fx, 1);
+    sl__conn_flush(fx.c);
+    size_t big = SL__RX_CAP * 2 + 5;
+    uint8_t *bytes = malloc(8 + big + 12);
+    kp_store_be32(bytes, (uint32_t)(4 + big));
+    kp_store_be32(bytes + 4, (uint32_t)recs[0].corr);
+    for (size_t i = 0; i < big; i++)
+        bytes[8 + i] = (uint8_t)(i * 13);
+    kp_store_be32(bytes + 8 + big, 8);
+    kp_store_be32(bytes + 12 + big, (uint32_t)recs[1].corr);
+    memcpy(bytes + 16 + big, "NEXT", 4);
+    ck_assert_int_eq(sl__conn_feed(fx.c, bytes, 8 + big + 12), 0);
+    ck_assert_int_eq(fx.cl.n_buf_cache, 0); /* the kept buffer took the frame */
+    ck_assert_int_eq(recs[0].calls, 1);
+    ck_assert_uint_eq(recs[0].len, big);
+    ck_assert(memcmp(recs[0].kept + 8, bytes + 8, big) == 0);
+    ck_assert_int_eq(recs[1].calls, 1);
+    ck_assert(memcmp(recs[1].body, "NEXT", 4) == 0);
+    sl__buf_put(&fx.cl, recs[0].kept, kept_cap); /* given back, kept again */
+    recs[0].kept = NULL;
+    ck_assert_int_eq(fx.cl.n_buf_cache, 1);
+    free(bytes);
+    teardown(&fx);
+}
+END_TEST
+
+/* The cache hands out its largest buffer (grown when too small), keeps at most SL__BUF_CACHE
+ * buffers (dropping the smallest for a larger one) and SL__BUF_CACHE_BYTES in all. */
+START_TEST(test_buffer_cache_bounds)
+{
+    struct sl__client cl;
+    ck_assert_int_eq(sl__client_init(&cl, sl_conf_new(), false, NULL, 0), 0);
+    size_t cap = 0;
+    uint8_t *p = sl__buf_get(&cl, 100, &cap);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(cap, 100);
+    sl__buf_put(&cl, p, cap);
+    sl__buf_put(&cl, malloc(300), 300);
+    sl__buf_put(&cl, malloc(200), 200);
+    ck_assert_int_eq(cl.n_buf_cache, 3);
+    p = sl__buf_get(&cl, 10, &cap);
+    ck_assert_uint_eq(cap, 300);
+    sl__buf_put(&cl, p, cap);
+    p = sl__buf_get(&cl, 1000, &cap); /* the largest (300) grown to 1000 */
+    ck_assert_uint_eq(cap, 1000);
+    memset(p, 1, cap);
+    sl__buf_put(&cl, p, cap);
+    for (size_t i = 0; i < SL__BUF_CACHE + 3; i++)
+        sl__buf_put(&cl, malloc(2000 + i), 2000 + i);
+    ck_assert_int_eq(cl.n_buf_cache, SL__BUF_CACHE);
+    ck_assert_uint_eq(cl.buf_cache_cap[0], 2000 + 3); /* the smallest ones went */
+    for (int i = 1; i < cl.n_buf_cache; i++)
+        ck_assert_uint_lt(cl.buf_cache_cap[i - 1], cl.buf_cache_cap[i]);
+    size_t huge = SL__BUF_CACHE_BYTES;
+    sl__buf_put(&cl, malloc(huge), huge); /* past the byte bound: freed */
+    ck_assert_uint_le(cl.buf_cache_bytes, SL__BUF_CACHE_BYTES);
+    ck_assert_uint_lt(cl.buf_cache_cap[cl.n_buf_cache - 1], huge);
+    sl__buf_put(&cl, NULL, 0);
+    sl__client_destroy(&cl); /* frees what is kept (LeakSanitizer checks) */
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("sl_conn");
@@ -332,6 +404,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_big_frame_own_buffer_and_split_feed);
     tcase_add_test(tc, test_bad_frame_size);
     tcase_add_test(tc, test_big_frame_allocation_follows_the_bytes);
+    tcase_add_test(tc, test_big_frame_in_a_kept_larger_buffer);
+    tcase_add_test(tc, test_buffer_cache_bounds);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -258,6 +258,41 @@ START_TEST(test_corrupted_responses_never_crash)
 }
 END_TEST
 
+/* Four partitions fetched together: each is asked for a quarter of SL__FETCH_TARGET. A batch
+ * bigger than that share (the fake broker cuts it, no whole first batch) is asked for whole
+ * next time, within max.partition.fetch.bytes, instead of being asked for the same share
+ * forever. */
+static void setup4(void) { ck_assert_int_eq(fb_start(4), 0); }
+
+START_TEST(test_batch_bigger_than_the_partition_share)
+{
+    sl_conf *pc = conf();
+    sl_conf_set(pc, "batch.size", "2000000", NULL, 0);
+    sl_conf_set(pc, "linger.ms", "1000", NULL, 0);
+    produce_all(pc, 4000, 100); /* partition 0: batches of about 400 KB */
+    ck_assert_int_eq(dr_err, 0);
+    ck_assert_int_ge(fb.part[0].nb, 1);
+    ck_assert_int_lt(fb.part[0].nb, 4000 / 2);
+    sl_consumer *k = sl_consumer_new(conf(), NULL, 0);
+    ck_assert_ptr_nonnull(k);
+    for (int32_t p = 0; p < 4; p++)
+        ck_assert_int_eq(sl_consumer_assign(k, "t", p, SL_OFFSET_BEGINNING), SL_ERR_NO_ERROR);
+    for (int i = 0; i < 4000; i++) {
+        sl_record r;
+        sl_err e = sl_consumer_poll(k, 10000, &r);
+        if (e != SL_ERR_NO_ERROR)
+            ck_abort_msg("record %d: %s", i, sl_err2str(e));
+        ck_assert_int_eq(r.partition, 0);
+        ck_assert_int_eq(r.offset, i);
+    }
+    sl_stats st;
+    sl_consumer_stats(k, &st);
+    ck_assert_int_ge(fb.partial_first, 1);    /* the share did cut a first batch */
+    ck_assert_int_eq(st.fetch_size_grows, 0); /* within max.partition.fetch.bytes */
+    sl_consumer_free(k);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("sl_scripted");
@@ -269,6 +304,11 @@ static Suite *suite(void)
     tcase_add_test(tc, test_corrupt_message_is_reported_not_retried);
     tcase_add_test(tc, test_out_of_range_resets_to_latest);
     tcase_add_test(tc, test_corrupted_responses_never_crash);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("four-partitions");
+    tcase_add_checked_fixture(tc, setup4, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_batch_bigger_than_the_partition_share);
     suite_add_tcase(s, tc);
     return s;
 }
