@@ -26,12 +26,15 @@
  *   member id.
  * - Heartbeat answers: UNKNOWN_MEMBER_ID, then ILLEGAL_GENERATION, then by state
  *   (PreparingRebalance: REBALANCE_IN_PROGRESS; CompletingRebalance and Stable: 0).
- * - The timer thread sleeps until the earliest deadline, at most a second (a deadline moved
- *   later by heartbeats is found by the walk); setting an earlier one signals it.
+ * - Deadlines (join, pending sync, sessions) are found through a heap with one entry per
+ *   group (br_group_timers.c), keyed by a lower bound of the group's earliest deadline: every
+ *   change that makes a deadline earlier lowers the key (group_wake); heartbeats only move
+ *   deadlines later and leave the key, which then costs one idle visit. A tick visits only
+ *   the groups whose key is due.
  *
  * All state is behind g->lock. Waiters are delivered under it; the timer thread waits on
- * g->cond (CLOCK_MONOTONIC) under it, and is signalled when a deadline earlier than the one
- * it sleeps towards appears.
+ * g->cond (CLOCK_MONOTONIC) under it, at most a second, and is signalled when a deadline
+ * earlier than the one it sleeps towards appears.
  */
 #include "br_group.h"
 #include "br_group_int.h"
@@ -39,6 +42,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,9 +72,8 @@ struct group {
     /* without members: on the idle list (oldest first), the order of eviction */
     struct group *iprev, *inext;
     bool idle;
-    /* the deadline heap: heap_key <= the group's earliest deadline (group_next_deadline) */
-    int64_t heap_key;
-    int32_t heap_pos;
+    /* in br_groups.timers: timer.key <= the group's earliest deadline (group_next_deadline) */
+    struct br_group__timer timer;
     char *id;
     int32_t id_len;
     enum br_group_state state;
@@ -102,8 +105,7 @@ struct br_groups {
     uint32_t nbuckets;
     int32_t ngroups;
     struct group *idle_head, *idle_tail; /* groups without members, longest first */
-    struct group **heap; /* every group, a min-heap on heap_key: the timer visits only the due */
-    int32_t heap_len, heap_cap;
+    struct br_group__timers timers;      /* every group, by its earliest deadline */
     int64_t bytes; /* member metadata and assignments of every group, <= cfg.max_total_bytes */
     bool stopped;
     uint64_t id_seed, id_count;
@@ -161,78 +163,17 @@ static void deadline_set(struct br_groups *g, int64_t t)
     }
 }
 
-/* ---- the deadline heap -------------------------------------------------------------------- */
-
-static void heap_set(struct br_groups *g, int32_t i, struct group *grp)
-{
-    g->heap[i] = grp;
-    grp->heap_pos = i;
-}
-
-static void heap_up(struct br_groups *g, int32_t i)
-{
-    struct group *grp = g->heap[i];
-    while (i > 0 && g->heap[(i - 1) / 2]->heap_key > grp->heap_key) {
-        heap_set(g, i, g->heap[(i - 1) / 2]);
-        i = (i - 1) / 2;
-    }
-    heap_set(g, i, grp);
-}
-
-static void heap_down(struct br_groups *g, int32_t i)
-{
-    struct group *grp = g->heap[i];
-    for (;;) {
-        int32_t c = 2 * i + 1;
-        if (c >= g->heap_len)
-            break;
-        if (c + 1 < g->heap_len && g->heap[c + 1]->heap_key < g->heap[c]->heap_key)
-            c++;
-        if (g->heap[c]->heap_key >= grp->heap_key)
-            break;
-        heap_set(g, i, g->heap[c]);
-        i = c;
-    }
-    heap_set(g, i, grp);
-}
-
-/* Adds grp (key INT64_MAX: nothing due). 0 or -ENOMEM. */
-static int heap_push(struct br_groups *g, struct group *grp)
-{
-    if (g->heap_len == g->heap_cap) {
-        int32_t ncap = g->heap_cap ? 2 * g->heap_cap : 64;
-        struct group **nh = realloc(g->heap, (size_t)ncap * sizeof(*nh));
-        if (!nh)
-            return -ENOMEM;
-        g->heap = nh;
-        g->heap_cap = ncap;
-    }
-    grp->heap_key = INT64_MAX;
-    heap_set(g, g->heap_len++, grp);
-    heap_up(g, grp->heap_pos);
-    return 0;
-}
-
-static void heap_remove(struct br_groups *g, struct group *grp)
-{
-    int32_t i = grp->heap_pos;
-    struct group *last = g->heap[--g->heap_len];
-    if (last != grp) {
-        heap_set(g, i, last);
-        heap_up(g, i);
-        heap_down(g, last->heap_pos);
-    }
-    grp->heap_pos = -1;
-}
-
 /* One of grp's deadlines is now t: the heap and the timer thread learn of it. */
 static void group_wake(struct br_groups *g, struct group *grp, int64_t t)
 {
-    if (t < grp->heap_key) {
-        grp->heap_key = t;
-        heap_up(g, grp->heap_pos);
-    }
+    if (t < grp->timer.key)
+        br_group__timers_set(&g->timers, &grp->timer, t);
     deadline_set(g, t);
+}
+
+static struct group *group_of_timer(struct br_group__timer *e)
+{
+    return (struct group *)((char *)e - offsetof(struct group, timer));
 }
 
 /* ---- members and groups ------------------------------------------------------------------ */
@@ -369,7 +310,7 @@ static void group_unlink_free(struct br_groups *g, struct group *grp)
     }
     if (grp->idle)
         idle_unlink(g, grp);
-    heap_remove(g, grp);
+    br_group__timers_remove(&g->timers, &grp->timer);
     free(grp->members);
     free(grp->views);
     free(grp->id);
@@ -392,7 +333,7 @@ static struct group *group_create(struct br_groups *g, struct kp_str id)
     if (!grp)
         return NULL;
     grp->id = malloc((size_t)id.len);
-    if (!grp->id || heap_push(g, grp) < 0) {
+    if (!grp->id || br_group__timers_add(&g->timers, &grp->timer) < 0) {
         free(grp->id);
         free(grp);
         return NULL;
@@ -1080,8 +1021,9 @@ static int64_t group_next_deadline(const struct group *grp)
 static int64_t tick_locked(struct br_groups *g)
 {
     int64_t now = now_of(g);
-    while (g->heap_len > 0 && g->heap[0]->heap_key <= now) {
-        struct group *grp = g->heap[0];
+    struct br_group__timer *e;
+    while ((e = br_group__timers_first(&g->timers)) && e->key <= now) {
+        struct group *grp = group_of_timer(e);
         if (grp->state == BR_GROUP_PREPARING_REBALANCE && now >= grp->join_deadline)
             join_deadline_passed(g, grp, now);
         if (expire_members(grp, g, now))
@@ -1089,10 +1031,9 @@ static int64_t tick_locked(struct br_groups *g)
         int64_t t = group_next_deadline(grp);
         /* (a deadline of now itself is left for the next tick: every visit moves the key past
          * now, so the loop ends) */
-        grp->heap_key = t > now ? t : now + 1;
-        heap_down(g, grp->heap_pos);
+        br_group__timers_set(&g->timers, e, t > now ? t : now + 1);
     }
-    return g->heap_len > 0 ? g->heap[0]->heap_key : INT64_MAX;
+    return e ? e->key : INT64_MAX;
 }
 
 int64_t br_groups_tick(struct br_groups *g)
@@ -1212,7 +1153,7 @@ void br_groups_free(struct br_groups *g)
         while (g->buckets[b])
             group_unlink_free(g, g->buckets[b]);
     free(g->buckets);
-    free(g->heap);
+    br_group__timers_free(&g->timers);
     pthread_cond_destroy(&g->cond);
     pthread_mutex_destroy(&g->lock);
     free(g);

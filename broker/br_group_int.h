@@ -2,8 +2,9 @@
  * br_group_int — internals shared by the coordinator's files (not an API; br_group.h is).
  *
  * Contract
- * - br_group.c owns the groups, their members and the state machine; br_group_protocol.c
- *   owns a member's copy of the protocols it offered and the group's choice among them.
+ * - br_group.c owns the groups, their members, the state machine and the timer thread;
+ *   br_group_protocol.c owns a member's copy of the protocols it offered and the group's
+ *   choice among them; br_group_timers.c the heap of deadlines the timer thread visits.
  * - Every function here runs with the coordinator's mutex held (br_group.c calls them); none
  *   blocks or calls back into br_group.c.
  * - Errors: 0 / -errno.
@@ -66,5 +67,28 @@ bool br_group__protocols_acceptable(struct br_group__member *const *members, int
 const struct br_group__proto *br_group__protocol_choose(struct br_group__member *const *members,
                                                         int32_t n,
                                                         const struct br_group__member *leader);
+
+/* ---- br_group_timers.c -------------------------------------------------------------------- */
+
+/* A min-heap of deadline entries embedded in their owners (each group has one, keyed by a
+ * lower bound of its earliest deadline), so the timer visits only what is due. */
+struct br_group__timer {
+    int64_t key; /* INT64_MAX: nothing due */
+    int32_t pos; /* index in the heap */
+};
+
+struct br_group__timers {
+    struct br_group__timer **v;
+    int32_t len, cap;
+};
+
+/* Adds e with key INT64_MAX. 0 or -ENOMEM. */
+int br_group__timers_add(struct br_group__timers *t, struct br_group__timer *e);
+void br_group__timers_remove(struct br_group__timers *t, struct br_group__timer *e);
+/* Sets e's key (earlier or later). */
+void br_group__timers_set(struct br_group__timers *t, struct br_group__timer *e, int64_t key);
+/* The entry with the smallest key, or NULL when empty. */
+struct br_group__timer *br_group__timers_first(const struct br_group__timers *t);
+void br_group__timers_free(struct br_group__timers *t);
 
 #endif
