@@ -411,6 +411,15 @@ START_TEST(bad_inputs_get_kafka_errors)
     ck_assert_int_eq(j.error, KP_ERR_UNKNOWN_MEMBER_ID);
     ck_assert_int_eq(tb_join_group(fd, 5, 5, "gb", 10000, 30000, "", 0, NULL, &j), 0);
     ck_assert_int_eq(j.error, KP_ERR_INCONSISTENT_GROUP_PROTOCOL);
+    /* more protocols than BR_GROUP_PROTOCOLS_MAX (64) */
+    static struct tb_proto many[65];
+    static char many_names[65][8];
+    for (int i = 0; i < 65; i++) {
+        snprintf(many_names[i], sizeof many_names[i], "p%d", i);
+        many[i] = (struct tb_proto){many_names[i], ""};
+    }
+    ck_assert_int_eq(tb_join_group(fd, 5, 5, "gb", 10000, 30000, "", 65, many, &j), 0);
+    ck_assert_int_eq(j.error, KP_ERR_INVALID_REQUEST);
 
     /* a member with "range"; another offering only "sticky" cannot join */
     struct tb_join j1;
