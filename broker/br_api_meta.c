@@ -18,6 +18,7 @@
 
 #include "br_api.h"
 #include "br_log.h"
+#include "st_offsets.h"
 #include "kp_msg.h"
 
 #define NAME_MAX_LEN 249
@@ -651,6 +652,14 @@ struct dt_job {
     struct kp_delete_topics_result *res; /* names point into the job's name bytes */
 };
 
+/* Committed offsets of a deleted topic go with it, so that a topic created again under the
+ * same name does not resume groups at offsets of the old one. */
+static bool offset_of_topic(void *arg, const struct st_offset_entry *e)
+{
+    const char *name = arg;
+    return e->topic_len == strlen(name) && memcmp(e->topic, name, e->topic_len) == 0;
+}
+
 static void dt_run(struct br_admin_job *j)
 {
     struct dt_job *dj = (struct dt_job *)j;
@@ -667,6 +676,15 @@ static void dt_run(struct br_admin_job *j)
             dj->res[i].error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
         } else {
             br_info("deleted topic %s", name);
+            int gone = srv->offsets ? st_offsets_remove_if(srv->offsets, br_wall_ms(),
+                                                           offset_of_topic, (void *)name)
+                                    : 0;
+            if (gone > 0)
+                br_info("deleted topic %s: %d committed offset(s) removed", name, gone);
+            else if (gone < 0)
+                br_warn("deleted topic %s: committed offsets not removed (%s); the next "
+                        "retention check removes them",
+                        name, strerror(-gone));
         }
     }
 }

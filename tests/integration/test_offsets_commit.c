@@ -445,11 +445,10 @@ START_TEST(wide_group_metadata_grows_the_response)
 }
 END_TEST
 
+/* DeleteTopics removes the topic's committed offsets before it answers (the default retention
+ * check, 5 minutes away, plays no part), so a topic created again at once starts clean. */
 START_TEST(deleted_topic_loses_its_offsets)
 {
-    tb_ck_stop_clean(&B);
-    const char *const extra[] = {"-o", "log.retention.check.interval.ms=100", NULL};
-    tb_ck_start(&B, extra);
     int fd = conn();
     create_topic(fd, "doomed", 2);
     create_topic(fd, "kept", 1);
@@ -465,8 +464,8 @@ START_TEST(deleted_topic_loses_its_offsets)
     ck_assert_int_eq(tb_dec_delete_topics(&f, 3, &err), 0);
     tb_frame_free(&f);
     ck_assert_int_eq(err, 0);
-    ck_assert_msg(tb_log_wait(&B, "committed offset(s) of deleted topics", 15000),
-                  "no removal log line within 15 s");
+    ck_assert_msg(tb_log_contains(&B, "deleted topic doomed: 2 committed offset(s) removed"),
+                  "no removal log line by the time DeleteTopics answered");
     /* recreated, the topic starts without the old offsets; the other topic keeps its own */
     create_topic(fd, "doomed", 2);
     expect_committed(fd, 4, "g", "doomed", 0, -1, "");
