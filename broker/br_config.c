@@ -101,7 +101,8 @@ static const struct key_def keys[] = {
     {"group.max.member.bytes", K_I32, OFF(group_max_member_bytes), 0, 1024, I32_MAX, "1048576",
      "protocol metadata (JoinGroup) and assignment (SyncGroup) bytes of one member"},
     {"group.max.total.bytes", K_I64, OFF(group_max_total_bytes), 0, 65536, I64_MAX, "268435456",
-     "metadata and assignment bytes the coordinator holds for all groups together"},
+     "memory the coordinator holds for all groups together: metadata, assignments and each "
+     "member's and protocol's bookkeeping"},
     {"log.segment.bytes", K_I64, OFF(log.segment_bytes), 0, 1024, I64_MAX, "1073741824",
      "roll a segment at this size"},
     {"log.roll.ms", K_I64, OFF(log.roll_ms), 0, 1, I64_MAX, "604800000",
