@@ -179,11 +179,14 @@ mount -t 9p -o "$o9p,cache=mmap" proj /proj || halt "cannot mount the project sh
 rd="/proj/build/ktls-vm/$run"
 [ -f "$rd/projdir" ] && [ -f "$rd/cmd.sh" ] || halt "run directory $rd is incomplete"
 projdir="$(cat "$rd/projdir")"
-[ -d "/newroot$projdir" ] || halt "project directory $projdir is not in the host root"
-mount --move /proj "/newroot$projdir" || halt "cannot mount the project at $projdir"
 for d in /tmp /run /var/tmp /root; do
     mount -t tmpfs -o mode=1777 tmpfs "/newroot$d" || halt "cannot mount tmpfs on $d"
 done
+# after the tmpfs mounts: a project under /tmp (a CI clone) would be hidden by them; its
+# mount point is made inside the tmpfs then
+mkdir -p "/newroot$projdir" 2>/dev/null
+[ -d "/newroot$projdir" ] || halt "project directory $projdir is not in the host root"
+mount --move /proj "/newroot$projdir" || halt "cannot mount the project at $projdir"
 chmod 700 /newroot/root
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
