@@ -175,6 +175,8 @@ static inline bool st__seg_index_room(const struct st_seg *s, int n)
 int st__seg_seal(struct st_seg *s);
 /* pread exactly n bytes at pos; -EIO on a short read. */
 int st__pread_full(int fd, void *buf, size_t n, int64_t pos);
+/* pwrite exactly n bytes at pos (retrying short writes); -errno, -EIO when nothing moves. */
+int st__pwrite_full(int fd, const void *buf, size_t n, int64_t pos);
 
 /* ---- grace periods for the segment list ------------------------------------------------------ */
 

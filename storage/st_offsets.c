@@ -86,6 +86,7 @@
  *            file after it would be lost if the old name came back after a power loss.
  */
 #include "st_offsets.h"
+#include "st_int.h"
 #include "st_offsets_int.h"
 
 #include <assert.h>
@@ -316,44 +317,6 @@ static int fsync_dir(const char *dir)
     return err;
 }
 
-static int write_all(int fd, const void *buf, size_t len, off_t pos)
-{
-    const uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t w = pwrite(fd, p, len, pos);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (w == 0)
-            return -EIO;
-        p += w;
-        len -= (size_t)w;
-        pos += w;
-    }
-    return 0;
-}
-
-static int read_all(int fd, void *buf, size_t len, off_t pos)
-{
-    uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t r = pread(fd, p, len, pos);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (r == 0)
-            return -ENODATA;
-        p += r;
-        len -= (size_t)r;
-        pos += r;
-    }
-    return 0;
-}
-
 static void header_encode(uint8_t b[OFS_HDR], uint32_t version)
 {
     memcpy(b, OFS_MAGIC, 4);
@@ -368,9 +331,9 @@ static int copy_range(int from, int64_t from_pos, int to, int64_t to_pos, int64_
 {
     while (len > 0) {
         size_t n = len < (int64_t)cap ? (size_t)len : cap;
-        int err = read_all(from, buf, n, from_pos);
+        int err = st__pread_full(from, buf, n, from_pos);
         if (err == 0)
-            err = write_all(to, buf, n, to_pos);
+            err = st__pwrite_full(to, buf, n, to_pos);
         if (err < 0)
             return err;
         from_pos += (int64_t)n;
@@ -429,7 +392,7 @@ static int write_snapshot(struct st_offsets *o, bool unlock_io, int *fd_out, int
             };
             size_t need = rec_size(&r);
             if (used + need > cap) {
-                if ((err = write_all(fd, buf, used, pos)) < 0)
+                if ((err = st__pwrite_full(fd, buf, used, pos)) < 0)
                     break;
                 pos += (int64_t)used;
                 used = 0;
@@ -446,7 +409,7 @@ static int write_snapshot(struct st_offsets *o, bool unlock_io, int *fd_out, int
             used += rec_encode(buf + used, &r);
         }
     }
-    if (err == 0 && used > 0 && (err = write_all(fd, buf, used, pos)) == 0)
+    if (err == 0 && used > 0 && (err = st__pwrite_full(fd, buf, used, pos)) == 0)
         pos += (int64_t)used;
     if (err == 0 && unlock_io) {
         int64_t snap_end = o->size; /* the records after it are not in the snapshot */
@@ -541,11 +504,11 @@ static int replay_run(struct st_offsets *o, int64_t from, int64_t to, uint8_t *b
 {
     while (from < to) {
         uint8_t lb[4];
-        int err = read_all(o->fd, lb, 4, from);
+        int err = st__pread_full(o->fd, lb, 4, from);
         if (err < 0)
             return err;
         size_t total = kp_load_be32(lb) + (size_t)OFS_REC_OVERHEAD;
-        if ((err = read_all(o->fd, buf, total, from)) < 0)
+        if ((err = st__pread_full(o->fd, buf, total, from)) < 0)
             return err;
         struct ofs_rec r;
         if (rec_decode(buf + 4, total - OFS_REC_OVERHEAD, &r) < 0)
@@ -569,7 +532,7 @@ static int replay(struct st_offsets *o)
     int64_t fsize = st.st_size;
     uint8_t hdr[OFS_HDR], want[OFS_HDR];
     uint32_t version = 0;
-    if (fsize >= OFS_HDR && read_all(o->fd, hdr, OFS_HDR, 0) == 0) {
+    if (fsize >= OFS_HDR && st__pread_full(o->fd, hdr, OFS_HDR, 0) == 0) {
         version = kp_load_be32(hdr + 4);
         header_encode(want, version);
         if ((version != 1 && version != OFS_VERSION) || memcmp(hdr, want, OFS_HDR) != 0)
@@ -592,7 +555,7 @@ static int replay(struct st_offsets *o)
             why = "torn record";
             break;
         }
-        if ((err = read_all(o->fd, lb, 4, pos)) < 0)
+        if ((err = st__pread_full(o->fd, lb, 4, pos)) < 0)
             break;
         uint32_t body = kp_load_be32(lb);
         if (body < OFS_BODY_MIN || body > OFS_BODY_MAX) {
@@ -613,7 +576,7 @@ static int replay(struct st_offsets *o)
             buf = nb;
             cap = total;
         }
-        if ((err = read_all(o->fd, buf, total, pos)) < 0)
+        if ((err = st__pread_full(o->fd, buf, total, pos)) < 0)
             break;
         if (kp_crc32c(0, buf, 4 + body) != kp_load_be32(buf + 4 + body)) {
             why = "CRC mismatch";
@@ -668,7 +631,7 @@ static int create_empty(struct st_offsets *o)
         return -errno;
     uint8_t hdr[OFS_HDR];
     header_encode(hdr, OFS_VERSION);
-    int err = write_all(fd, hdr, OFS_HDR, 0);
+    int err = st__pwrite_full(fd, hdr, OFS_HDR, 0);
     if (err == 0 && fdatasync(fd) < 0)
         err = -errno;
     close(fd);
@@ -801,7 +764,7 @@ static int wbuf_reserve(struct st_offsets *o, size_t need)
  */
 static int append_locked(struct st_offsets *o, size_t len)
 {
-    int err = write_all(o->fd, o->wbuf, len, o->size);
+    int err = st__pwrite_full(o->fd, o->wbuf, len, o->size);
     if (err < 0) {
         if (ftruncate(o->fd, o->size) < 0) {
             o->broken = err;

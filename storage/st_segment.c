@@ -139,6 +139,25 @@ int st__pread_full(int fd, void *buf, size_t n, int64_t pos)
     return 0;
 }
 
+int st__pwrite_full(int fd, const void *buf, size_t n, int64_t pos)
+{
+    const uint8_t *p = buf;
+    while (n > 0) {
+        ssize_t w = pwrite(fd, p, n, (off_t)pos);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (w == 0)
+            return -EIO;
+        p += w;
+        n -= (size_t)w;
+        pos += w;
+    }
+    return 0;
+}
+
 void st__seg_path(char *buf, size_t cap, const char *dir, int64_t base, const char *suffix)
 {
     snprintf(buf, cap, "%s/%020" PRId64 "%s", dir, base, suffix);
