@@ -303,15 +303,30 @@ int kp_heartbeat_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *
     return kp__rd_end(rd);
 }
 
+/* Heartbeat and LeaveGroup responses: throttle_time_ms (v1+), error_code. */
+static int throttle_error_encode(struct kp_wr *wr, int16_t version, int32_t throttle_time_ms,
+                                 int16_t error_code)
+{
+    if (version >= 1)
+        kp_wr_i32(wr, throttle_time_ms);
+    kp_wr_i16(wr, error_code);
+    return wr->err;
+}
+
+static int throttle_error_decode(struct kp_rd *rd, int16_t version, int32_t *throttle_time_ms,
+                                 int16_t *error_code)
+{
+    *throttle_time_ms = version >= 1 ? kp_rd_i32(rd) : 0;
+    *error_code = kp_rd_i16(rd);
+    return kp__rd_end(rd);
+}
+
 int kp_heartbeat_resp_encode(struct kp_wr *wr, int16_t version,
                              const struct kp_heartbeat_resp *resp)
 {
     if (!kp__ver_in(version, HB_MIN, HB_MAX))
         return -EINVAL;
-    if (version >= 1)
-        kp_wr_i32(wr, resp->throttle_time_ms);
-    kp_wr_i16(wr, resp->error_code);
-    return wr->err;
+    return throttle_error_encode(wr, version, resp->throttle_time_ms, resp->error_code);
 }
 
 int kp_heartbeat_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
@@ -320,9 +335,7 @@ int kp_heartbeat_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena 
     (void)arena;
     if (!kp__ver_in(version, HB_MIN, HB_MAX))
         return -EINVAL;
-    out->throttle_time_ms = version >= 1 ? kp_rd_i32(rd) : 0;
-    out->error_code = kp_rd_i16(rd);
-    return kp__rd_end(rd);
+    return throttle_error_decode(rd, version, &out->throttle_time_ms, &out->error_code);
 }
 
 /* ---- LeaveGroup ------------------------------------------------------------------------- */
@@ -357,10 +370,7 @@ int kp_leave_group_resp_encode(struct kp_wr *wr, int16_t version,
 {
     if (!kp__ver_in(version, LG_MIN, LG_MAX))
         return -EINVAL;
-    if (version >= 1)
-        kp_wr_i32(wr, resp->throttle_time_ms);
-    kp_wr_i16(wr, resp->error_code);
-    return wr->err;
+    return throttle_error_encode(wr, version, resp->throttle_time_ms, resp->error_code);
 }
 
 int kp_leave_group_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
@@ -369,9 +379,7 @@ int kp_leave_group_resp_decode(struct kp_rd *rd, int16_t version, struct kp_aren
     (void)arena;
     if (!kp__ver_in(version, LG_MIN, LG_MAX))
         return -EINVAL;
-    out->throttle_time_ms = version >= 1 ? kp_rd_i32(rd) : 0;
-    out->error_code = kp_rd_i16(rd);
-    return kp__rd_end(rd);
+    return throttle_error_decode(rd, version, &out->throttle_time_ms, &out->error_code);
 }
 
 /* ---- OffsetCommit ----------------------------------------------------------------------- */
