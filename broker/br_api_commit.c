@@ -87,8 +87,6 @@ struct oc_job {
     struct kp_offset_commit_resp resp;
 };
 
-static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
-
 static void oc_run(struct br_admin_job *j)
 {
     struct oc_job *oj = (struct oc_job *)j;
@@ -126,20 +124,20 @@ static int answer_when_durable(struct br_req *q, struct br_resp *r,
         np += (size_t)resp->topics[i].n_partitions;
         names += resp->topics[i].name.len > 0 ? (size_t)resp->topics[i].name.len : 0;
     }
-    size_t need = align8(sizeof(struct oc_job)) +
-                  align8(nt * sizeof(struct kp_offset_commit_resp_topic)) +
-                  align8(np * sizeof(struct kp_offset_commit_resp_partition)) + names;
+    size_t need = br_align8(sizeof(struct oc_job)) +
+                  br_align8(nt * sizeof(struct kp_offset_commit_resp_topic)) +
+                  br_align8(np * sizeof(struct kp_offset_commit_resp_partition)) + names;
     int rc = br_resp_scratch(r, need);
     if (rc < 0)
         return rc;
     uint8_t *m = r->scratch;
     struct oc_job *oj = (struct oc_job *)m;
     memset(oj, 0, sizeof(*oj));
-    m += align8(sizeof(*oj));
+    m += br_align8(sizeof(*oj));
     struct kp_offset_commit_resp_topic *topics = (struct kp_offset_commit_resp_topic *)m;
-    m += align8(nt * sizeof(*topics));
+    m += br_align8(nt * sizeof(*topics));
     struct kp_offset_commit_resp_partition *parts = (struct kp_offset_commit_resp_partition *)m;
-    m += align8(np * sizeof(*parts));
+    m += br_align8(np * sizeof(*parts));
     char *namebuf = (char *)m;
     for (size_t i = 0; i < nt; i++) {
         const struct kp_offset_commit_resp_topic *t = &resp->topics[i];
