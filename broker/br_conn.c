@@ -24,6 +24,7 @@
 #include "br_conn.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -703,6 +704,7 @@ void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned fla
     /* a multishot recv stays in flight until a CQE without F_MORE */
     if (!(op->kind == BR_OP_RECV && (flags & IORING_CQE_F_MORE)))
         c->inflight--;
+    assert(c->inflight >= 0);
     switch (op->kind) {
     case BR_OP_RECV: {
         if (!(flags & IORING_CQE_F_MORE)) {
@@ -788,8 +790,11 @@ void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned fla
     case BR_OP_XFER_IN:
     case BR_OP_XFER_OUT:
         c->send_ops--;
-        if (c->closing)
+        if (c->closing) {
+            if (c->xfer->abandoned)
+                c->xfer->abandoned(c, op, res);
             break;
+        }
         {
             int rc = c->xfer->complete(c, op, res);
             if (rc < 0) {
@@ -805,9 +810,14 @@ void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned fla
     default:
         break;
     }
+    assert(c->send_ops >= 0 && c->send_ops <= c->inflight);
     if (c->closing) {
-        if (c->inflight == 0)
+        if (c->inflight == 0) {
+            /* two-phase close: nothing of ours is left in the kernel's hands (a pipe with
+             * our splices in flight, a buffer being read into) */
+            assert(c->send_ops == 0 && !c->recv_armed);
             conn_free(c);
+        }
         return;
     }
     if (c->send_ops == 0)

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -181,8 +182,47 @@ struct br_pipe *br_loop_pipe_get(struct br_loop *loop)
     return p;
 }
 
-void br_loop_pipe_put(struct br_loop *loop, struct br_pipe *p)
+/* Bytes still queued in a pipe, as the kernel counts them; -errno when it cannot say. */
+static int pipe_queued(const struct br_pipe *p)
 {
+    int n = 0;
+    if (ioctl(p->rd, FIONREAD, &n) != 0)
+        return -errno;
+    return n;
+}
+
+/* Swaps p's descriptors for a new, empty pipe of the same size; -errno (p then broken). */
+static int pipe_replace(struct br_loop *loop, struct br_pipe *p)
+{
+    int fds[2];
+    int rc = pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0 ? 0 : -errno;
+    close(p->rd);
+    close(p->wr);
+    p->rd = p->wr = -1;
+    if (rc < 0)
+        return rc;
+    p->rd = fds[0];
+    p->wr = fds[1];
+    int sz = fcntl(p->wr, F_SETPIPE_SZ, (int)p->cap);
+    p->cap = sz > 0 ? (size_t)sz : 65536;
+    loop->pipes_replaced++;
+    return 0;
+}
+
+/*
+ * The pool only ever holds empty pipes: a pipe comes back with the holder's count of the bytes
+ * it believes are still inside (0 after a finished transfer), and the kernel is asked too.
+ * Bytes left in a pipe are another client's data; such a pipe is never handed out again but
+ * replaced by a new one. A count that disagrees with the kernel is an accounting bug, logged.
+ */
+void br_loop_pipe_put(struct br_loop *loop, struct br_pipe *p, size_t fill)
+{
+    int queued = p->rd >= 0 ? pipe_queued(p) : 0;
+    if (queued != (int)fill && p->rd >= 0)
+        br_err("splice: pipe accounting: %d bytes queued in a pipe whose holder counted %zu",
+               queued, fill);
+    if (p->rd >= 0 && queued != 0 && pipe_replace(loop, p) < 0)
+        br_warn("splice: cannot replace a pipe that still holds bytes: %m");
     if (p->rd < 0) {
         /* a broken slot (its replacement failed): stays on the teardown list, but no longer
          * counts against fetch.splice.pipes */

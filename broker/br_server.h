@@ -104,6 +104,7 @@ struct br_loop {
     struct br_pipe *pipes;
     struct br_pipe *free_pipes;
     int npipes;
+    uint64_t pipes_replaced; /* pipes given back with bytes in them (replaced, never reused) */
 
     /* Decode/encode arenas of the handlers, reused by every request of this loop. */
     void *dec_mem;
@@ -176,7 +177,10 @@ void br_loop_job_deliver(struct br_admin_job *j);
 
 /* The splice pipe pool (loop thread). NULL when empty. */
 struct br_pipe *br_loop_pipe_get(struct br_loop *loop);
-/* Returns a pipe (it must be empty) to the pool. */
-void br_loop_pipe_put(struct br_loop *loop, struct br_pipe *p);
+/* Returns a pipe to the pool; fill is the bytes the holder counted as still inside (0 after a
+ * finished transfer). The pool asks the kernel (FIONREAD) and replaces a pipe that is not
+ * empty, so a pipe handed out never holds another client's bytes; a count that disagrees
+ * with the kernel's is logged as an accounting error. */
+void br_loop_pipe_put(struct br_loop *loop, struct br_pipe *p, size_t fill);
 
 #endif

@@ -15,7 +15,12 @@
  * - complete() receives the completions of BR_OP_XFER_IN / BR_OP_XFER_OUT / BR_OP_SEND ops
  *   the path queued; it updates the position (br_conn_advance). Errors are returned as
  *   -errno and close the connection.
- * - release() gives back per-connection resources (pipe, buffer) when the connection closes.
+ * - abandoned() (optional) receives the completions of the path's ops that arrive after the
+ *   connection began closing: no position moves and nothing is sent, but resources the
+ *   connection shares with others (the splice pipes) are accounted, so that release() hands
+ *   them back in a known state.
+ * - release() gives back per-connection resources (pipe, buffer) when the connection closes;
+ *   it runs only once every op of the connection has completed.
  */
 #ifndef SPLICELOG_BR_XFER_H
 #define SPLICELOG_BR_XFER_H
@@ -26,6 +31,7 @@ struct br_xfer {
     const char *name;
     int (*step)(struct br_conn *c);
     int (*complete)(struct br_conn *c, struct br_op *op, int res);
+    void (*abandoned)(struct br_conn *c, struct br_op *op, int res);
     void (*release)(struct br_conn *c);
 };
 

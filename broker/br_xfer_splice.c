@@ -17,9 +17,12 @@
  * full; the sender then waits for POLLOUT and resubmits. Nothing here blocks the loop.
  *
  * Pipes come from a bounded per-loop pool (fetch.splice.pipes). A connection holds one only
- * while a file range is in transfer and gives it back empty. When the pool is empty (every
- * pipe held, perhaps by clients that stopped reading), the step goes through sendfile(2)
- * rather than waiting: the same bytes, no pipe, never blocking.
+ * while a file range is in transfer, and gives it back with its count of the bytes still in
+ * it; the pool reuses only pipes the kernel reports empty (a connection closed mid-transfer
+ * leaves bytes of its response in the pipe: they must never reach the next holder). Splices
+ * that complete after the connection began closing are still counted (sp_abandoned). When the pool
+ * is empty (every pipe held, perhaps by clients that stopped reading), the step goes through
+ * sendfile(2) rather than waiting: the same bytes, no pipe, never blocking.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,32 +34,17 @@
 /* pipe-fulls per chain (one trip through the loop per CHAIN_PAIRS MiB with 1 MiB pipes) */
 #define CHAIN_PAIRS 4
 
+/* Gives the pipe back to the loop's pool, with the bytes we count as still inside: the pool
+ * checks with the kernel and replaces a pipe that is not empty (br_loop_pipe_put). */
 static void give_back(struct br_conn *c)
 {
     if (!c->pipe)
         return;
     struct br_pipe *p = c->pipe;
     c->pipe = NULL;
-    if (c->pipe_fill > 0) {
-        /* bytes stranded in the pipe (connection failed mid-transfer): the pipe cannot be
-         * reused as is; replace it with a fresh one */
-        c->pipe_fill = 0;
-        int fds[2];
-        if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0) {
-            close(p->rd);
-            close(p->wr);
-            p->rd = fds[0];
-            p->wr = fds[1];
-            int sz = fcntl(p->wr, F_SETPIPE_SZ, (int)p->cap);
-            p->cap = sz > 0 ? (size_t)sz : 65536;
-        } else {
-            br_warn("splice: cannot replace a pipe: %m");
-            close(p->rd);
-            close(p->wr);
-            p->rd = p->wr = -1;
-        }
-    }
-    br_loop_pipe_put(c->loop, p);
+    size_t fill = c->pipe_fill;
+    c->pipe_fill = 0;
+    br_loop_pipe_put(c->loop, p, fill);
 }
 
 static int sp_step(struct br_conn *c)
@@ -153,11 +141,25 @@ static int sp_complete(struct br_conn *c, struct br_op *op, int res)
     return 0;
 }
 
+/* A completion that arrives after the connection began closing moves no position, but the
+ * bytes it put into (or took out of) the pipe are counted, so that the count handed back with
+ * the pipe is what the pipe holds. */
+static void sp_abandoned(struct br_conn *c, struct br_op *op, int res)
+{
+    if (res <= 0)
+        return;
+    if (op->kind == BR_OP_XFER_IN)
+        c->pipe_fill += (size_t)res;
+    else if (op->kind == BR_OP_XFER_OUT)
+        c->pipe_fill -= (size_t)res <= c->pipe_fill ? (size_t)res : c->pipe_fill;
+}
+
 static void sp_release(struct br_conn *c) { give_back(c); }
 
 const struct br_xfer br_xfer_splice = {
     .name = "splice",
     .step = sp_step,
     .complete = sp_complete,
+    .abandoned = sp_abandoned,
     .release = sp_release,
 };
