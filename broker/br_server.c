@@ -593,7 +593,34 @@ static int bind_one(const struct br_listener_cfg *lc, int port, struct br_listen
  * Every loop's socket sets SO_REUSEPORT so that they can share the port; the flip side is
  * that a second broker (same user) could join the group and silently take half of the
  * connections. For a fixed port, an exclusive bind first proves that nobody listens there.
+ *
+ * A broker killed with SIGKILL leaves its listening sockets behind for a moment: its io_uring
+ * holds references to them (armed accepts), and the kernel tears the ring down in a worker
+ * after the process is gone, so for some milliseconds after its exit the port still has
+ * listeners that will never accept again. A restart in that window would be refused (or, were
+ * it not for this check, would join their group and lose the connections hashed to them). So a
+ * port found in use is tried again for up to PORT_WAIT_MS before giving up. SO_REUSEADDR (on
+ * this probe and on the real sockets) lets the bind ignore the killed broker's connections in
+ * TIME_WAIT. Two brokers on one data dir are kept apart by the data-dir lock, taken before
+ * this; the wait only delays the start-up of a broker whose port another process really holds.
  */
+#define PORT_WAIT_MS  3000
+#define PORT_RETRY_MS 10
+
+static int port_probe(const struct addrinfo *ai)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0)
+        return 0; /* bind_one reports it */
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    int rc = 0;
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EADDRINUSE)
+        rc = -EADDRINUSE;
+    close(fd);
+    return rc;
+}
+
 static int port_free(const struct br_listener_cfg *lc)
 {
     if (lc->port == 0)
@@ -607,19 +634,25 @@ static int port_free(const struct br_listener_cfg *lc)
     snprintf(ports, sizeof(ports), "%d", lc->port);
     if (getaddrinfo(lc->host[0] ? lc->host : NULL, ports, &hints, &res) != 0)
         return 0; /* bind_one reports it */
-    int rc = 0;
-    int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
-    if (fd >= 0) {
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 && errno == EADDRINUSE)
-            rc = -EADDRINUSE;
-        close(fd);
+    int64_t start = br_now_ms();
+    int rc;
+    bool told = false;
+    while ((rc = port_probe(res)) == -EADDRINUSE && br_now_ms() - start < PORT_WAIT_MS) {
+        if (!told)
+            br_info("listener %s: %s:%d is in use: waiting up to %d ms for it to be released (a "
+                    "broker killed just now?)",
+                    lc->name, lc->host, lc->port, PORT_WAIT_MS);
+        told = true;
+        struct timespec ts = {0, PORT_RETRY_MS * 1000 * 1000};
+        nanosleep(&ts, NULL);
     }
     freeaddrinfo(res);
     if (rc)
         br_err("listener %s: %s:%d is already in use (another broker?)", lc->name, lc->host,
                lc->port);
+    else if (told)
+        br_info("listener %s: %s:%d released after %lld ms", lc->name, lc->host, lc->port,
+                (long long)(br_now_ms() - start));
     return rc;
 }
 
