@@ -111,6 +111,22 @@ void br_server_appended(struct br_loop *loop)
     }
 }
 
+void br_server_bytes_freed(struct br_loop *loop)
+{
+    struct br_server *srv = loop->srv;
+    for (int i = 0; i < srv->nloops; i++) {
+        struct br_loop *l = &srv->loops[i];
+        if (atomic_load(&l->nbytes_waits) == 0)
+            continue;
+        if (l == loop) {
+            l->bytes_recheck = true;
+        } else {
+            atomic_store(&l->bytes_freed, true);
+            br_ring_wake(&l->ring);
+        }
+    }
+}
+
 static void on_synced(void *arg, struct st_log *log)
 {
     (void)log;
@@ -374,6 +390,8 @@ static void on_wake(struct br_loop *loop, int res)
         loop->recheck_fetch = true;
     if (atomic_exchange(&loop->synced, false))
         recheck_durable(loop);
+    if (atomic_exchange(&loop->bytes_freed, false))
+        loop->bytes_recheck = true;
 }
 
 static void dispatch(struct br_loop *loop, struct io_uring_cqe *cqe)
@@ -498,6 +516,10 @@ static void *loop_main(void *arg)
                 if (next && next->state != BR_RESP_WAIT_FETCH)
                     next = loop->fetch_waits;
             }
+        }
+        if (loop->bytes_recheck) {
+            loop->bytes_recheck = false;
+            br_conn_bytes_retry(loop);
         }
         if (loop->now_ms >= loop->next_idle_check_ms) {
             loop->next_idle_check_ms = loop->now_ms + 1000;
@@ -880,14 +902,29 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         xt = BR_XFER_SENDFILE;
     }
 
-    rc = tls_setup(srv);
-    if (rc < 0)
+    char lerr[512];
+    rc = br_limits_init(&srv->limits, cfg, lerr, sizeof(lerr));
+    if (rc < 0) {
+        br_err("%s", lerr);
         return rc;
+    }
+    if (cfg->queued_max_request_bytes >= 0 &&
+        cfg->queued_max_request_bytes < cfg->socket_request_max_bytes)
+        br_warn("queued.max.request.bytes=%lld is below socket.request.max.bytes=%lld: larger "
+                "requests close their connection",
+                (long long)cfg->queued_max_request_bytes, (long long)cfg->socket_request_max_bytes);
+
+    rc = tls_setup(srv);
+    if (rc < 0) {
+        br_limits_free(&srv->limits);
+        return rc;
+    }
 
     srv->nloops = cfg->num_network_threads;
     srv->loops = calloc((size_t)srv->nloops, sizeof(*srv->loops));
     if (!srv->loops) {
         tls_teardown(srv);
+        br_limits_free(&srv->limits);
         return -ENOMEM;
     }
     for (int i = 0; i < srv->nloops; i++) {
@@ -908,6 +945,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
                rc == -EBUSY ? "in use by another broker" : strerror(-rc));
         free(srv->loops);
         tls_teardown(srv);
+        br_limits_free(&srv->limits);
         return rc;
     }
     srv->nlisteners = cfg->nlisteners;
@@ -947,6 +985,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         free(srv->loops);
         close(lock_fd);
         tls_teardown(srv);
+        br_limits_free(&srv->limits);
         return rc;
     }
     st_store_set_notify(srv->store, on_synced, srv);
@@ -1063,5 +1102,6 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     close(lock_fd);
     free(srv->loops);
     tls_teardown(srv);
+    br_limits_free(&srv->limits);
     return rc;
 }
