@@ -439,6 +439,8 @@ static int next_timeout(struct br_loop *loop)
     int64_t t = 1000;
     if (loop->stopping)
         t = 50;
+    if (loop->bytes_recheck)
+        return 0; /* request bytes freed after this turn's retry: retry at once */
     for (struct br_resp *r = loop->fetch_waits; r; r = r->wnext) {
         int64_t d = r->deadline_ms - loop->now_ms;
         if (d < t)
