@@ -111,6 +111,22 @@ void br_server_appended(struct br_loop *loop)
     }
 }
 
+void br_server_bytes_freed(struct br_loop *loop)
+{
+    struct br_server *srv = loop->srv;
+    for (int i = 0; i < srv->nloops; i++) {
+        struct br_loop *l = &srv->loops[i];
+        if (atomic_load(&l->nbytes_waits) == 0)
+            continue;
+        if (l == loop) {
+            l->bytes_recheck = true;
+        } else {
+            atomic_store(&l->bytes_freed, true);
+            br_ring_wake(&l->ring);
+        }
+    }
+}
+
 static void on_synced(void *arg, struct st_log *log)
 {
     (void)log;
@@ -374,6 +390,8 @@ static void on_wake(struct br_loop *loop, int res)
         loop->recheck_fetch = true;
     if (atomic_exchange(&loop->synced, false))
         recheck_durable(loop);
+    if (atomic_exchange(&loop->bytes_freed, false))
+        loop->bytes_recheck = true;
 }
 
 static void dispatch(struct br_loop *loop, struct io_uring_cqe *cqe)
@@ -421,6 +439,8 @@ static int next_timeout(struct br_loop *loop)
     int64_t t = 1000;
     if (loop->stopping)
         t = 50;
+    if (loop->bytes_recheck)
+        return 0; /* request bytes freed after this turn's retry: retry at once */
     for (struct br_resp *r = loop->fetch_waits; r; r = r->wnext) {
         int64_t d = r->deadline_ms - loop->now_ms;
         if (d < t)
@@ -498,6 +518,10 @@ static void *loop_main(void *arg)
                 if (next && next->state != BR_RESP_WAIT_FETCH)
                     next = loop->fetch_waits;
             }
+        }
+        if (loop->bytes_recheck) {
+            loop->bytes_recheck = false;
+            br_conn_bytes_retry(loop);
         }
         if (loop->now_ms >= loop->next_idle_check_ms) {
             loop->next_idle_check_ms = loop->now_ms + 1000;
@@ -593,7 +617,34 @@ static int bind_one(const struct br_listener_cfg *lc, int port, struct br_listen
  * Every loop's socket sets SO_REUSEPORT so that they can share the port; the flip side is
  * that a second broker (same user) could join the group and silently take half of the
  * connections. For a fixed port, an exclusive bind first proves that nobody listens there.
+ *
+ * A broker killed with SIGKILL leaves its listening sockets behind for a moment: its io_uring
+ * holds references to them (armed accepts), and the kernel tears the ring down in a worker
+ * after the process is gone, so for some milliseconds after its exit the port still has
+ * listeners that will never accept again. A restart in that window would be refused (or, were
+ * it not for this check, would join their group and lose the connections hashed to them). So a
+ * port found in use is tried again for up to PORT_WAIT_MS before giving up. SO_REUSEADDR (on
+ * this probe and on the real sockets) lets the bind ignore the killed broker's connections in
+ * TIME_WAIT. Two brokers on one data dir are kept apart by the data-dir lock, taken before
+ * this; the wait only delays the start-up of a broker whose port another process really holds.
  */
+#define PORT_WAIT_MS  3000
+#define PORT_RETRY_MS 10
+
+static int port_probe(const struct addrinfo *ai)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0)
+        return 0; /* bind_one reports it */
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    int rc = 0;
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EADDRINUSE)
+        rc = -EADDRINUSE;
+    close(fd);
+    return rc;
+}
+
 static int port_free(const struct br_listener_cfg *lc)
 {
     if (lc->port == 0)
@@ -607,19 +658,25 @@ static int port_free(const struct br_listener_cfg *lc)
     snprintf(ports, sizeof(ports), "%d", lc->port);
     if (getaddrinfo(lc->host[0] ? lc->host : NULL, ports, &hints, &res) != 0)
         return 0; /* bind_one reports it */
-    int rc = 0;
-    int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
-    if (fd >= 0) {
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 && errno == EADDRINUSE)
-            rc = -EADDRINUSE;
-        close(fd);
+    int64_t start = br_now_ms();
+    int rc;
+    bool told = false;
+    while ((rc = port_probe(res)) == -EADDRINUSE && br_now_ms() - start < PORT_WAIT_MS) {
+        if (!told)
+            br_info("listener %s: %s:%d is in use: waiting up to %d ms for it to be released (a "
+                    "broker killed just now?)",
+                    lc->name, lc->host, lc->port, PORT_WAIT_MS);
+        told = true;
+        struct timespec ts = {0, PORT_RETRY_MS * 1000 * 1000};
+        nanosleep(&ts, NULL);
     }
     freeaddrinfo(res);
     if (rc)
         br_err("listener %s: %s:%d is already in use (another broker?)", lc->name, lc->host,
                lc->port);
+    else if (told)
+        br_info("listener %s: %s:%d released after %lld ms", lc->name, lc->host, lc->port,
+                (long long)(br_now_ms() - start));
     return rc;
 }
 
@@ -847,14 +904,29 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         xt = BR_XFER_SENDFILE;
     }
 
-    rc = tls_setup(srv);
-    if (rc < 0)
+    char lerr[512];
+    rc = br_limits_init(&srv->limits, cfg, lerr, sizeof(lerr));
+    if (rc < 0) {
+        br_err("%s", lerr);
         return rc;
+    }
+    if (cfg->queued_max_request_bytes >= 0 &&
+        cfg->queued_max_request_bytes < cfg->socket_request_max_bytes)
+        br_warn("queued.max.request.bytes=%lld is below socket.request.max.bytes=%lld: larger "
+                "requests close their connection",
+                (long long)cfg->queued_max_request_bytes, (long long)cfg->socket_request_max_bytes);
+
+    rc = tls_setup(srv);
+    if (rc < 0) {
+        br_limits_free(&srv->limits);
+        return rc;
+    }
 
     srv->nloops = cfg->num_network_threads;
     srv->loops = calloc((size_t)srv->nloops, sizeof(*srv->loops));
     if (!srv->loops) {
         tls_teardown(srv);
+        br_limits_free(&srv->limits);
         return -ENOMEM;
     }
     for (int i = 0; i < srv->nloops; i++) {
@@ -875,6 +947,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
                rc == -EBUSY ? "in use by another broker" : strerror(-rc));
         free(srv->loops);
         tls_teardown(srv);
+        br_limits_free(&srv->limits);
         return rc;
     }
     srv->nlisteners = cfg->nlisteners;
@@ -914,6 +987,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         free(srv->loops);
         close(lock_fd);
         tls_teardown(srv);
+        br_limits_free(&srv->limits);
         return rc;
     }
     st_store_set_notify(srv->store, on_synced, srv);
@@ -1030,5 +1104,6 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     close(lock_fd);
     free(srv->loops);
     tls_teardown(srv);
+    br_limits_free(&srv->limits);
     return rc;
 }
