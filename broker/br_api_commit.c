@@ -238,8 +238,7 @@ int br_api_offset_commit(struct br_req *q, struct br_resp *r)
         rc = st_offsets_commit_batch(srv->offsets, req.group_id.ptr, (size_t)req.group_id.len,
                                      items, nitems, br_wall_ms(), results);
         if (rc < 0) {
-            br_err("OffsetCommit group %.*s: %s", req.group_id.len, req.group_id.ptr,
-                   strerror(-rc));
+            br_err_limited("OffsetCommit group %s: %s", BR_LOG_KSTR(req.group_id), strerror(-rc));
             for (int k = 0; k < nitems; k++)
                 results[k] = rc;
         }
@@ -526,7 +525,7 @@ int br_api_offset_fetch(struct br_req *q, struct br_resp *r)
     }
     free(repeat);
     if (rc < 0) {
-        br_err("OffsetFetch group %.*s: %s", req.group_id.len, req.group_id.ptr, strerror(-rc));
+        br_err_limited("OffsetFetch group %s: %s", BR_LOG_KSTR(req.group_id), strerror(-rc));
         resp = (struct kp_offset_fetch_resp){.error_code = KP_ERR_UNKNOWN_SERVER_ERROR};
         if (q->api_version < 2)
             return rc; /* v1 has no field for it: close the connection */

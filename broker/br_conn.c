@@ -665,7 +665,7 @@ static void tls_input(struct br_conn *c)
         br_tls_describe(t, d, sizeof(d));
         br_tls_peer_subject(t, subj, sizeof(subj));
         br_info("peer=%s: TLS established on listener %s (%s%s%s; %s)", c->peer, c->lst->cfg->name,
-                d, subj[0] ? ", client " : "", subj, how);
+                d, subj[0] ? ", client " : "", subj[0] ? br_log_cstr(subj).s : "", how);
         br_xfer_tls_flush(c);
     }
     /* Bounded per call: at most the frame buffer's room per round, and rounds end when the
