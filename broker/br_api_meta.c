@@ -63,8 +63,8 @@ int br_api_versions(struct br_req *q, struct br_resp *r)
         keys[nk] = all[i];
         /* librdkafka 2.0.2 enables gzip and snappy only when the Produce range includes v0
          * (its feature table, rdkafka_feature.c). It always sends Produce 7 against this
-         * range, so advertising 0 costs nothing; a v0-2 request would still be answered
-         * UNSUPPORTED_VERSION by br_dispatch, which goes by proto's table. */
+         * range, so advertising 0 costs nothing (Kafka 4.0 does the same); a v0-2 request is
+         * refused per partition by br_api_produce_legacy. */
         if (keys[nk].api_key == KP_API_PRODUCE)
             keys[nk].min_version = 0;
         nk++;
