@@ -157,8 +157,9 @@ static int fetch_eval(struct br_server *srv, struct br_resp *r, bool force)
                         p.error_code = KP_ERR_OFFSET_OUT_OF_RANGE;
                         has_err = true;
                     } else if (rrc < 0) {
-                        br_err("read of %.*s-%d at offset %lld failed: %s", t->name_len, t->name,
-                               fp->partition, (long long)fp->offset, strerror(-rrc));
+                        br_err_limited("read of %s-%d at offset %lld failed: %s",
+                                       br_log_str(t->name, t->name_len).s, fp->partition,
+                                       (long long)fp->offset, strerror(-rrc));
                         p.error_code = KP_ERR_KAFKA_STORAGE_ERROR;
                         has_err = true;
                     } else {

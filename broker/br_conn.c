@@ -903,7 +903,7 @@ static void tls_input(struct br_conn *c)
         br_tls_describe(t, d, sizeof(d));
         br_tls_peer_subject(t, subj, sizeof(subj));
         br_info("peer=%s: TLS established on listener %s (%s%s%s; %s)", c->peer, c->lst->cfg->name,
-                d, subj[0] ? ", client " : "", subj, how);
+                d, subj[0] ? ", client " : "", subj[0] ? br_log_cstr(subj).s : "", how);
         c->req_start_ms = 0; /* the handshake's bytes were no request */
         br_xfer_tls_flush(c);
     }

@@ -325,8 +325,8 @@ static struct group *group_create(struct br_groups *g, struct kp_str id)
     if (g->ngroups >= g->cfg.max_groups) {
         if (!g->idle_head)
             return NULL;
-        br_info("group %.*s: forgotten (no members) to make room for group %.*s",
-                (int)g->idle_head->id_len, g->idle_head->id, (int)id.len, id.ptr);
+        br_info("group %s: forgotten (no members) to make room for group %s",
+                br_log_str(g->idle_head->id, g->idle_head->id_len).s, BR_LOG_KSTR(id));
         group_unlink_free(g, g->idle_head);
     }
     struct group *grp = calloc(1, sizeof(*grp));
@@ -378,8 +378,9 @@ static int32_t max_rebalance_timeout(const struct group *grp)
 
 static void prepare_rebalance(struct br_groups *g, struct group *grp, int64_t now, const char *why)
 {
-    br_info("group %.*s: preparing to rebalance in state %s with generation %d (%s)",
-            (int)grp->id_len, grp->id, br_group_state_name(grp->state), grp->generation, why);
+    br_info("group %s: preparing to rebalance in state %s with generation %d (%s)",
+            br_log_str(grp->id, grp->id_len).s, br_group_state_name(grp->state), grp->generation,
+            why);
     if (grp->state == BR_GROUP_COMPLETING_REBALANCE) {
         /* followers waiting for assignments that will never come: rejoin */
         for (int32_t i = 0; i < grp->n_members; i++) {
@@ -475,7 +476,7 @@ static void complete_join(struct br_groups *g, struct group *grp, int64_t now)
         grp->state = BR_GROUP_EMPTY;
         grp->protocol_name_len = 0;
         grp->leader = NULL;
-        br_info("group %.*s: generation %d has no members: Empty", (int)grp->id_len, grp->id,
+        br_info("group %s: generation %d has no members: Empty", br_log_str(grp->id, grp->id_len).s,
                 grp->generation);
         return;
     }
@@ -488,9 +489,10 @@ static void complete_join(struct br_groups *g, struct group *grp, int64_t now)
     if (p)
         memcpy(grp->protocol_name, p->name, (size_t)p->name_len);
     grp->state = BR_GROUP_COMPLETING_REBALANCE;
-    br_info("group %.*s: generation %d with %d member(s), protocol %.*s, leader %.*s",
-            (int)grp->id_len, grp->id, grp->generation, grp->n_members, (int)grp->protocol_name_len,
-            grp->protocol_name, (int)grp->leader->id_len, grp->leader->id);
+    br_info("group %s: generation %d with %d member(s), protocol %s, leader %s",
+            br_log_str(grp->id, grp->id_len).s, grp->generation, grp->n_members,
+            br_log_str(grp->protocol_name, grp->protocol_name_len).s,
+            br_log_str(grp->leader->id, grp->leader->id_len).s);
     /* as Kafka: who does not ask for its assignment within the rebalance timeout goes */
     grp->n_pending_sync = grp->n_members;
     grp->sync_deadline = now + max_rebalance_timeout(grp);
@@ -984,15 +986,17 @@ static bool expire_members(struct group *grp, struct br_groups *g, int64_t now)
     for (int32_t i = grp->n_members - 1; i >= 0; i--) {
         struct br_group__member *m = grp->members[i];
         if (sync_due && m->pending_sync) {
-            br_info("group %.*s: member %.*s removed: no SyncGroup within the rebalance timeout "
+            br_info("group %s: member %s removed: no SyncGroup within the rebalance timeout "
                     "of generation %d",
-                    (int)grp->id_len, grp->id, (int)m->id_len, m->id, grp->generation);
+                    br_log_str(grp->id, grp->id_len).s, br_log_str(m->id, m->id_len).s,
+                    grp->generation);
         } else if (m->join_w || m->sync_w || now < m->session_deadline) {
             continue;
         } else {
-            br_info("group %.*s: member %.*s removed: no heartbeat within its session timeout "
+            br_info("group %s: member %s removed: no heartbeat within its session timeout "
                     "(%d ms)",
-                    (int)grp->id_len, grp->id, (int)m->id_len, m->id, m->session_timeout_ms);
+                    br_log_str(grp->id, grp->id_len).s, br_log_str(m->id, m->id_len).s,
+                    m->session_timeout_ms);
         }
         remove_member(g, grp, i, KP_ERR_UNKNOWN_MEMBER_ID);
         removed = true;

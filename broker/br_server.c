@@ -4,7 +4,10 @@
  *
  * Threads
  *   main          binds listeners, opens the store, starts the others, waits for a signal
- *                 (sigwait: SIGINT/SIGTERM are blocked everywhere else), then stops them.
+ *                 (sigtimedwait: SIGINT/SIGTERM/SIGHUP are blocked everywhere else), then
+ *                 stops them; meanwhile, once a second, writes the log's pending summaries
+ *                 of repeated lines (br_log_flush_limited). SIGHUP is logged and changes
+ *                 nothing: the configuration is read once and the log is stderr.
  *   loopN         one per num.network.threads: its io_uring, its SO_REUSEPORT listening
  *                 socket per listener, its connections.
  *   housekeeping  st_store_maintain every log.retention.check.interval.ms and
@@ -879,6 +882,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -1057,11 +1061,21 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     }
     if (rc == 0) {
         br_info("splicelogd ready");
-        int sig = 0;
-        while (sigwait(&set, &sig) != 0)
-            ;
-        br_info("received %s: stopping (in-flight requests finish, then clean shutdown)",
-                sig == SIGINT ? "SIGINT" : "SIGTERM");
+        for (;;) {
+            const struct timespec tick = {.tv_sec = 1};
+            int sig = sigtimedwait(&set, NULL, &tick);
+            br_log_flush_limited();
+            if (sig == SIGHUP) {
+                br_info("received SIGHUP: nothing to do, still running (the configuration is "
+                        "read only at start-up: restart to change it; the log is stderr, "
+                        "nothing to reopen)");
+            } else if (sig == SIGINT || sig == SIGTERM) {
+                br_info("received %s: stopping (in-flight requests finish, then clean "
+                        "shutdown)",
+                        sig == SIGINT ? "SIGINT" : "SIGTERM");
+                break;
+            }
+        }
     }
 
     atomic_store(&srv->stopping, true);

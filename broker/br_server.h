@@ -5,8 +5,8 @@
  * Contract
  * - br_server_run() binds every listener (num.network.threads SO_REUSEPORT sockets per
  *   listener, one per loop thread, all on the same port), opens the store, writes the port
- *   file, runs until SIGINT/SIGTERM, then stops accepting, lets in-flight requests finish
- *   (bounded by shutdown.timeout.ms), closes the store (clean-shutdown markers) and returns
+ *   file, runs until SIGINT/SIGTERM (SIGHUP is logged and ignored), then stops accepting,
+ *   lets in-flight requests finish (bounded by shutdown.timeout.ms), closes the store (clean-shutdown markers) and returns
  *   0, or -errno when start-up failed (after logging why). An SSL listener gets its TLS
  *   context (br_tls.h) before anything binds: a bad ssl.* setting stops the start-up with a
  *   line naming the key. The port file's first line is the PLAINTEXT listener's port, then
