@@ -167,17 +167,17 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
     }
     if (arc < 0) {
         if (arc == -EUSERS)
-            br_warn("refusing connection peer=%s: its address has %d connection(s) open "
-                    "(max.connections.per.ip%s)",
-                    peer_s, (int)bound,
-                    bound != srv->cfg->max_connections_per_ip ? ".overrides" : "");
+            br_warn_limited("refusing connection peer=%s: its address has %d connection(s) open "
+                            "(max.connections.per.ip%s)",
+                            peer_s, (int)bound,
+                            bound != srv->cfg->max_connections_per_ip ? ".overrides" : "");
         else if (arc == -ENFILE)
-            br_warn("refusing connection peer=%s: max.connections=%lld reached and no "
-                    "connection of this thread idle for max.connections.evict.idle.ms=%lld",
-                    peer_s, (long long)srv->cfg->max_connections,
-                    (long long)srv->cfg->evict_idle_ms);
+            br_warn_limited("refusing connection peer=%s: max.connections=%lld reached and no "
+                            "connection of this thread idle for max.connections.evict.idle.ms=%lld",
+                            peer_s, (long long)srv->cfg->max_connections,
+                            (long long)srv->cfg->evict_idle_ms);
         else
-            br_err("refusing connection peer=%s: %s", peer_s, strerror(-arc));
+            br_err_limited("refusing connection peer=%s: %s", peer_s, strerror(-arc));
         close(fd);
         return;
     }
