@@ -30,12 +30,12 @@
  *   injected clock instead.
  * - Limits: at most max_groups groups (Empty ones are evicted first), max_size members per
  *   group (GROUP_MAX_SIZE_REACHED) and max_size pending ids (the oldest is forgotten to make
- *   room), max_member_bytes of protocol metadata per member and of
- *   assignment per member and at most BR_GROUP_PROTOCOLS_MAX protocols per member
- *   (INVALID_REQUEST), max_total_bytes for the metadata, assignments and bookkeeping
- *   (BR_GROUP_MEMBER_OVERHEAD, BR_GROUP_PROTOCOL_OVERHEAD, BR_GROUP_PENDING_OVERHEAD) of all
- * members of all groups together (COORDINATOR_NOT_AVAILABLE: the client retries later), ids of at
- * most BR_GROUP_ID_MAX bytes.
+ *   room), max_member_bytes of protocol metadata per member and of assignment per member and
+ *   at most BR_GROUP_PROTOCOLS_MAX protocols per member (INVALID_REQUEST), max_total_bytes
+ *   for the metadata, assignments and bookkeeping of all members and pending ids of all
+ *   groups together (BR_GROUP_MEMBER_OVERHEAD, BR_GROUP_PROTOCOL_OVERHEAD,
+ *   BR_GROUP_PENDING_OVERHEAD; COORDINATOR_NOT_AVAILABLE: the client retries later), ids of
+ *   at most BR_GROUP_ID_MAX bytes.
  * - Errors: internal calls return 0 / -errno; results carry Kafka error codes (kp_api.h).
  */
 #ifndef SPLICELOG_BR_GROUP_H
