@@ -38,12 +38,13 @@ test | bench)
     # ASan/UBSan runtime for gcc comes with gcc itself; LeakSanitizer needs nothing more.
     need_cmd node nodejs
     need_cmd npm npm
+    # test_kcat_resubscribe builds a librdkafka consumer; bench_rdkafka links it too
+    pkg-config --exists rdkafka 2>/dev/null || missing+=(librdkafka-dev)
     ;;
 esac
 case "$want" in
 bench)
     need_cmd gnuplot gnuplot-nox
-    pkg-config --exists rdkafka 2>/dev/null || missing+=(librdkafka-dev)
     ;;
 vm) # scripts/ktls-vm.sh: Debian's kernel under QEMU (TCG) with a busybox initramfs
     need_cmd qemu-system-x86_64 qemu-system-x86
