@@ -636,12 +636,8 @@ static int16_t add_member(struct br_groups *g, struct group *grp,
     if (!m)
         return KP_ERR_UNKNOWN_SERVER_ERROR;
     if (id.len > 0) {
-        m->id = malloc((size_t)id.len + 1);
-        if (m->id) {
-            memcpy(m->id, id.ptr, (size_t)id.len);
-            m->id[id.len] = 0;
-            m->id_len = id.len;
-        }
+        m->id = strndup(id.ptr, (size_t)id.len);
+        m->id_len = id.len;
     } else {
         m->id = new_member_id(g, req->client_id, &m->id_len);
     }
@@ -772,11 +768,9 @@ static void join_pending_member(struct br_groups *g, struct group *grp, int32_t 
                                 const struct br_group_join_req *req, struct br_group_waiter *w,
                                 int64_t now)
 {
-    char id[BR_GROUP_ID_MAX];
-    int32_t len = grp->pending.v[pend].id_len;
-    memcpy(id, grp->pending.v[pend].id, (size_t)len); /* generated: < BR_GROUP_ID_MAX */
-    int16_t err = join_new_member(g, grp, req, str_of(id, len), w, now);
-    /* (joining may have answered waiters, never touched the pending ids) */
+    const struct br_group__pending *p = &grp->pending.v[pend];
+    /* (joining copies the id and may answer waiters; it never touches the pending ids) */
+    int16_t err = join_new_member(g, grp, req, str_of(p->id, p->id_len), w, now);
     if (err == KP_ERR_NONE || err == KP_ERR_GROUP_MAX_SIZE_REACHED)
         pending_drop(g, grp, pend);
     if (err)

@@ -21,11 +21,9 @@ int br_group__pending_add(struct br_group__pendings *p, const char *id, int32_t 
         p->v = nv;
         p->cap = ncap;
     }
-    char *copy = malloc((size_t)id_len + 1);
+    char *copy = strndup(id, (size_t)id_len);
     if (!copy)
         return -ENOMEM;
-    memcpy(copy, id, (size_t)id_len);
-    copy[id_len] = 0;
     p->v[p->n++] = (struct br_group__pending){copy, id_len, deadline};
     return 0;
 }
