@@ -161,6 +161,7 @@ int br_api_join_group(struct br_req *q, struct br_resp *r)
         .group_id = req.group_id,
         .member_id = req.member_id.len > 0 ? req.member_id : kp_str_of(""),
         .client_id = q->client_id,
+        .require_known_member_id = q->api_version >= 4, /* KIP-394, as Kafka */
         .protocol_type = req.protocol_type,
         .session_timeout_ms = req.session_timeout_ms,
         .rebalance_timeout_ms = req.rebalance_timeout_ms,

@@ -45,12 +45,13 @@ test | bench)
     need_cmd go golang-go
     need_file /usr/share/gocode/src/github.com/Shopify/sarama golang-github-shopify-sarama-dev
     need_file /usr/lib/python3/dist-packages/kafka python3-kafka
+    # test_kcat_resubscribe builds a librdkafka consumer; bench_rdkafka links it too
+    pkg-config --exists rdkafka 2>/dev/null || missing+=(librdkafka-dev)
     ;;
 esac
 case "$want" in
 bench)
     need_cmd gnuplot gnuplot-nox
-    pkg-config --exists rdkafka 2>/dev/null || missing+=(librdkafka-dev)
     ;;
 vm) # scripts/ktls-vm.sh: Debian's kernel under QEMU (TCG) with a busybox initramfs
     need_cmd qemu-system-x86_64 qemu-system-x86

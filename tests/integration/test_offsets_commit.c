@@ -22,6 +22,7 @@
 #include "../support/tb_group.h"
 #include "../support/tb_kafka.h"
 #include "../support/tb_offsets.h"
+#include "kp_api.h"
 
 enum {
     ERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
@@ -380,7 +381,12 @@ START_TEST(member_commits_and_keeps_offsets_while_in_the_group)
     create_topic(fd, "t", 2);
     const struct tb_proto protos[] = {{"range", "m"}};
     struct tb_join j;
+    /* JoinGroup v5 (KIP-394): MEMBER_ID_REQUIRED and an id first, then the join with it */
     ck_assert_int_eq(tb_join_group(fd, 5, 1, "members", 10000, 30000, "", 1, protos, &j), 0);
+    ck_assert_int_eq(j.error, KP_ERR_MEMBER_ID_REQUIRED);
+    char id[TB_GRP_ID];
+    snprintf(id, sizeof id, "%s", j.member_id);
+    ck_assert_int_eq(tb_join_group(fd, 5, 1, "members", 10000, 30000, id, 1, protos, &j), 0);
     ck_assert_int_eq(j.error, 0);
     const struct tb_assign as[] = {{j.member_id, "all of it"}};
     struct tb_sync sy;
