@@ -92,17 +92,14 @@ static inline size_t br_align8(size_t n) { return (n + 7) & ~(size_t)7; }
 
 int br_dispatch(struct br_conn *c, struct br_resp *r, uint8_t *frame, size_t len);
 
-int br_api_versions(struct br_req *q, struct br_resp *r);
-int br_api_metadata(struct br_req *q, struct br_resp *r);
-int br_api_create_topics(struct br_req *q, struct br_resp *r);
-int br_api_delete_topics(struct br_req *q, struct br_resp *r);
-int br_api_produce(struct br_req *q, struct br_resp *r);
-int br_api_produce_legacy(struct br_req *q, struct br_resp *r); /* v0-2: refused */
-int br_api_fetch(struct br_req *q, struct br_resp *r);
-int br_api_list_offsets(struct br_req *q, struct br_resp *r);
+/* The handlers, one per row of KP_API_LIST (kp_api.h): br_api_<stem>. Each answers every
+ * version the row advertises (Produce v0-2 too, refused in their own layout). */
+#define BR__API_HANDLER(id, key, name, amin, amax, cmin, cmax, flex, stem)                         \
+    int br_api_##stem(struct br_req *q, struct br_resp *r);
+KP_API_LIST(BR__API_HANDLER)
+#undef BR__API_HANDLER
+
 /* committed offsets (br_api_commit.c) */
-int br_api_offset_commit(struct br_req *q, struct br_resp *r);
-int br_api_offset_fetch(struct br_req *q, struct br_resp *r);
 /* The server's offsets store: opened after the topic store (0 or -errno, logged), closed
  * (fdatasync) before it; housekeeping (its thread, about once a second) applies
  * log.flush.interval.ms and, when expire is set, offsets.retention.minutes and the removal of
@@ -110,12 +107,6 @@ int br_api_offset_fetch(struct br_req *q, struct br_resp *r);
 int br_offsets_open(struct br_server *srv);
 void br_offsets_close(struct br_server *srv);
 void br_offsets_housekeeping(struct br_server *srv, bool expire);
-/* consumer groups (br_api_group.c): JoinGroup and SyncGroup may park their response */
-int br_api_find_coordinator(struct br_req *q, struct br_resp *r);
-int br_api_join_group(struct br_req *q, struct br_resp *r);
-int br_api_sync_group(struct br_req *q, struct br_resp *r);
-int br_api_heartbeat(struct br_req *q, struct br_resp *r);
-int br_api_leave_group(struct br_req *q, struct br_resp *r);
 
 /* A parked fetch: re-evaluated when data may have arrived or its deadline passed (or the
  * broker is stopping, force = true). Makes r ready when it can answer. */

@@ -23,31 +23,8 @@
 
 #define NAME_MAX_LEN 249
 
-/* APIs this broker has handlers for (br_dispatch's switch). */
-static bool handled(int16_t key)
-{
-    switch (key) {
-    case KP_API_API_VERSIONS:
-    case KP_API_METADATA:
-    case KP_API_CREATE_TOPICS:
-    case KP_API_DELETE_TOPICS:
-    case KP_API_PRODUCE:
-    case KP_API_FETCH:
-    case KP_API_LIST_OFFSETS:
-    case KP_API_OFFSET_COMMIT:
-    case KP_API_OFFSET_FETCH:
-    case KP_API_FIND_COORDINATOR:
-    case KP_API_JOIN_GROUP:
-    case KP_API_SYNC_GROUP:
-    case KP_API_HEARTBEAT:
-    case KP_API_LEAVE_GROUP:
-        return true;
-    default:
-        return false;
-    }
-}
-
-int br_api_versions(struct br_req *q, struct br_resp *r)
+/* ApiVersions: KP_API_LIST's advertised ranges, exactly (kp_api_advertised). */
+int br_api_api_versions(struct br_req *q, struct br_resp *r)
 {
     struct kp_api_versions_req req;
     int rc = BR_DECODE(q, kp_api_versions_req_decode, &req);
@@ -55,22 +32,10 @@ int br_api_versions(struct br_req *q, struct br_resp *r)
         return br_req_bad(q, rc);
     size_t n;
     const struct kp_api_range *all = kp_api_advertised(&n);
-    struct kp_api_range keys[64];
-    int32_t nk = 0;
-    for (size_t i = 0; i < n && nk < 64; i++) {
-        if (!handled(all[i].api_key))
-            continue;
-        keys[nk] = all[i];
-        /* librdkafka 2.0.2 enables gzip and snappy only when the Produce range includes v0
-         * (its feature table, rdkafka_feature.c). It always sends Produce 7 against this
-         * range, so advertising 0 costs nothing (Kafka 4.0 does the same); a v0-2 request is
-         * refused per partition by br_api_produce_legacy. */
-        if (keys[nk].api_key == KP_API_PRODUCE)
-            keys[nk].min_version = 0;
-        nk++;
-    }
-    struct kp_api_versions_resp resp = {
-        .error_code = KP_ERR_NONE, .n_api_keys = nk, .api_keys = keys, .throttle_time_ms = 0};
+    struct kp_api_versions_resp resp = {.error_code = KP_ERR_NONE,
+                                        .n_api_keys = (int32_t)n,
+                                        .api_keys = all,
+                                        .throttle_time_ms = 0};
     rc = BR_ENCODE(r, kp_api_versions_resp_encode, &resp);
     return rc < 0 ? rc : BR_REPLY;
 }

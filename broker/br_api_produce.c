@@ -1,5 +1,5 @@
 /*
- * br_api_produce — Produce v3-7.
+ * br_api_produce — Produce v3-7 (v0-2, advertised, are refused: produce_legacy at the end).
  *
  * Each partition's records must be exactly one RecordBatch v2 that passes
  * kp_batch_validate(KP_BATCH_FROM_PRODUCER) and kp_batch_check_records; errors map to Kafka's
@@ -129,8 +129,12 @@ void br_produce_recheck(struct br_resp *r)
     br_conn_resp_ready(r);
 }
 
+static int produce_legacy(struct br_req *q, struct br_resp *r);
+
 int br_api_produce(struct br_req *q, struct br_resp *r)
 {
+    if (q->api_version < KP_API_PRODUCE_CODEC_VMIN)
+        return produce_legacy(q, r); /* advertised, refused in their own layout */
     struct kp_produce_req req;
     int rc = BR_DECODE(q, kp_produce_req_decode, &req);
     if (rc < 0)
@@ -220,7 +224,7 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
  *   response [topic, [partition, error int16, base_offset int64, (v2) log_append_time int64]],
  *            (v1+) throttle_time_ms int32
  */
-int br_api_produce_legacy(struct br_req *q, struct br_resp *r)
+static int produce_legacy(struct br_req *q, struct br_resp *r)
 {
     int16_t v = q->api_version;
     struct kp_rd rd = q->rd;

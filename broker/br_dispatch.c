@@ -13,8 +13,8 @@
  *   a client sees the same failure here as against Kafka. A body we cannot parse has no
  *   layout to carry an error in; a made-up one (a header and an int16) is read by old
  *   clients as a broken response, retried for ever, and never reported.
- * - Produce v0-2 are advertised (librdkafka's compression gate) and answered in their own
- *   layout, refused per partition (br_api_produce_legacy).
+ * - Produce v0-2 are advertised (librdkafka's compression gate): br_api_produce answers them in
+ *   their own layout, refused per partition.
  * - A header that does not parse: the connection is closed with a log line.
  * Lines that a reconnecting client can repeat are rate-limited (br_warn_limited).
  */
@@ -149,44 +149,17 @@ int br_dispatch(struct br_conn *c, struct br_resp *r, uint8_t *frame, size_t len
              BR_LOG_KSTR(h.client_id), kp_api_name(h.api_key), h.api_version, h.correlation_id,
              len);
 
-    if (h.api_key == KP_API_PRODUCE && h.api_version >= 0 && h.api_version < 3)
-        return br_api_produce_legacy(&q, r); /* advertised, see br_api_versions */
     if (!kp_api_supported(h.api_key, h.api_version)) {
         if (h.api_key == KP_API_API_VERSIONS)
             return api_versions_fallback(&q, r);
         return unsupported(&q);
     }
     switch (h.api_key) {
-    case KP_API_API_VERSIONS:
-        return br_api_versions(&q, r);
-    case KP_API_METADATA:
-        return br_api_metadata(&q, r);
-    case KP_API_CREATE_TOPICS:
-        return br_api_create_topics(&q, r);
-    case KP_API_DELETE_TOPICS:
-        return br_api_delete_topics(&q, r);
-    case KP_API_PRODUCE:
-        return br_api_produce(&q, r);
-    case KP_API_FETCH:
-        return br_api_fetch(&q, r);
-    case KP_API_LIST_OFFSETS:
-        return br_api_list_offsets(&q, r);
-    case KP_API_OFFSET_COMMIT:
-        return br_api_offset_commit(&q, r);
-    case KP_API_OFFSET_FETCH:
-        return br_api_offset_fetch(&q, r);
-    case KP_API_FIND_COORDINATOR:
-        return br_api_find_coordinator(&q, r);
-    case KP_API_JOIN_GROUP:
-        return br_api_join_group(&q, r);
-    case KP_API_SYNC_GROUP:
-        return br_api_sync_group(&q, r);
-    case KP_API_HEARTBEAT:
-        return br_api_heartbeat(&q, r);
-    case KP_API_LEAVE_GROUP:
-        return br_api_leave_group(&q, r);
-    default:
-        /* advertised by proto/ but without a handler in this broker yet */
-        return unsupported(&q);
+#define HANDLER(id, key, name, amin, amax, cmin, cmax, flex, stem)                                 \
+    case KP_API_##id:                                                                              \
+        return br_api_##stem(&q, r);
+        KP_API_LIST(HANDLER)
+#undef HANDLER
     }
+    return unsupported(&q); /* not reached: kp_api_supported() knows only the list's keys */
 }

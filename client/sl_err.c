@@ -7,6 +7,74 @@
 
 #include "sl_int.h"
 
+/*
+ * Kafka's error codes under the client's names (librdkafka's spelling where it differs from
+ * Kafka's), with their descriptions: X(client name, Kafka name in kp_api.h's KP_ERR_LIST, text).
+ * Each row is checked at compile time against proto's list, so a client value can never drift
+ * from the code the broker sends.
+ */
+/* clang-format off */
+#define SL__KAFKA_ERRS(X) \
+    X(UNKNOWN, UNKNOWN_SERVER_ERROR, "Broker: Unknown server error") \
+    X(NO_ERROR, NONE, "Success") \
+    X(OFFSET_OUT_OF_RANGE, OFFSET_OUT_OF_RANGE, "Broker: Offset out of range") \
+    X(CORRUPT_MESSAGE, CORRUPT_MESSAGE, "Broker: Corrupt message") \
+    X(UNKNOWN_TOPIC_OR_PART, UNKNOWN_TOPIC_OR_PARTITION, "Broker: Unknown topic or partition") \
+    X(INVALID_FETCH_SIZE, INVALID_FETCH_SIZE, "Broker: Invalid fetch size") \
+    X(LEADER_NOT_AVAILABLE, LEADER_NOT_AVAILABLE, "Broker: Leader not available") \
+    X(NOT_LEADER_OR_FOLLOWER, NOT_LEADER_OR_FOLLOWER, "Broker: Not leader for partition") \
+    X(REQUEST_TIMED_OUT, REQUEST_TIMED_OUT, "Broker: Request timed out") \
+    X(BROKER_NOT_AVAILABLE, BROKER_NOT_AVAILABLE, "Broker: Broker not available") \
+    X(REPLICA_NOT_AVAILABLE, REPLICA_NOT_AVAILABLE, "Broker: Replica not available") \
+    X(MSG_SIZE_TOO_LARGE, MESSAGE_TOO_LARGE, "Broker: Message size too large") \
+    X(STALE_CTRL_EPOCH, STALE_CONTROLLER_EPOCH, "Broker: StaleControllerEpochCode") \
+    X(OFFSET_METADATA_TOO_LARGE, OFFSET_METADATA_TOO_LARGE, "Broker: Offset metadata string too large") \
+    X(NETWORK_EXCEPTION, NETWORK_EXCEPTION, "Broker: Broker disconnected before response") \
+    X(COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_LOAD_IN_PROGRESS, "Broker: Coordinator load in progress") \
+    X(COORDINATOR_NOT_AVAILABLE, COORDINATOR_NOT_AVAILABLE, "Broker: Coordinator not available") \
+    X(NOT_COORDINATOR, NOT_COORDINATOR, "Broker: Not coordinator") \
+    X(TOPIC_EXCEPTION, INVALID_TOPIC_EXCEPTION, "Broker: Invalid topic") \
+    X(RECORD_LIST_TOO_LARGE, RECORD_LIST_TOO_LARGE, "Broker: Message batch larger than configured server segment size") \
+    X(NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS, "Broker: Not enough in-sync replicas") \
+    X(NOT_ENOUGH_REPLICAS_AFTER_APPEND, NOT_ENOUGH_REPLICAS_AFTER_APPEND, "Broker: Message(s) written to insufficient number of in-sync replicas") \
+    X(INVALID_REQUIRED_ACKS, INVALID_REQUIRED_ACKS, "Broker: Invalid required acks value") \
+    X(ILLEGAL_GENERATION, ILLEGAL_GENERATION, "Broker: Specified group generation id is not valid") \
+    X(INCONSISTENT_GROUP_PROTOCOL, INCONSISTENT_GROUP_PROTOCOL, "Broker: Inconsistent group protocol") \
+    X(INVALID_GROUP_ID, INVALID_GROUP_ID, "Broker: Invalid group.id") \
+    X(UNKNOWN_MEMBER_ID, UNKNOWN_MEMBER_ID, "Broker: Unknown member") \
+    X(INVALID_SESSION_TIMEOUT, INVALID_SESSION_TIMEOUT, "Broker: Invalid session timeout") \
+    X(REBALANCE_IN_PROGRESS, REBALANCE_IN_PROGRESS, "Broker: Group rebalance in progress") \
+    X(INVALID_COMMIT_OFFSET_SIZE, INVALID_COMMIT_OFFSET_SIZE, "Broker: Commit offset data size is not valid") \
+    X(TOPIC_AUTHORIZATION_FAILED, TOPIC_AUTHORIZATION_FAILED, "Broker: Topic authorization failed") \
+    X(GROUP_AUTHORIZATION_FAILED, GROUP_AUTHORIZATION_FAILED, "Broker: Group authorization failed") \
+    X(CLUSTER_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED, "Broker: Cluster authorization failed") \
+    X(INVALID_TIMESTAMP, INVALID_TIMESTAMP, "Broker: Invalid timestamp") \
+    X(UNSUPPORTED_SASL_MECHANISM, UNSUPPORTED_SASL_MECHANISM, "Broker: Unsupported SASL mechanism") \
+    X(ILLEGAL_SASL_STATE, ILLEGAL_SASL_STATE, "Broker: Request not valid in current SASL state") \
+    X(UNSUPPORTED_VERSION, UNSUPPORTED_VERSION, "Broker: API version not supported") \
+    X(TOPIC_ALREADY_EXISTS, TOPIC_ALREADY_EXISTS, "Broker: Topic already exists") \
+    X(INVALID_PARTITIONS, INVALID_PARTITIONS, "Broker: Invalid number of partitions") \
+    X(INVALID_REPLICATION_FACTOR, INVALID_REPLICATION_FACTOR, "Broker: Invalid replication factor") \
+    X(INVALID_REPLICA_ASSIGNMENT, INVALID_REPLICA_ASSIGNMENT, "Broker: Invalid replica assignment") \
+    X(INVALID_CONFIG, INVALID_CONFIG, "Broker: Configuration is invalid") \
+    X(NOT_CONTROLLER, NOT_CONTROLLER, "Broker: Not controller for cluster") \
+    X(INVALID_REQUEST, INVALID_REQUEST, "Broker: Invalid request") \
+    X(UNSUPPORTED_FOR_MESSAGE_FORMAT, UNSUPPORTED_FOR_MESSAGE_FORMAT, "Broker: Message format on broker does not support request") \
+    X(POLICY_VIOLATION, POLICY_VIOLATION, "Broker: Policy violation") \
+    X(OUT_OF_ORDER_SEQUENCE_NUMBER, OUT_OF_ORDER_SEQUENCE_NUMBER, "Broker: Broker received an out of order sequence number") \
+    X(DUPLICATE_SEQUENCE_NUMBER, DUPLICATE_SEQUENCE_NUMBER, "Broker: Broker received a duplicate sequence number") \
+    X(INVALID_PRODUCER_EPOCH, INVALID_PRODUCER_EPOCH, "Broker: Producer attempted an operation with an old epoch") \
+    X(UNKNOWN_PRODUCER_ID, UNKNOWN_PRODUCER_ID, "Broker: Unknown Producer Id") \
+    X(UNSUPPORTED_COMPRESSION_TYPE, UNSUPPORTED_COMPRESSION_TYPE, "Broker: Unsupported compression type") \
+    X(MEMBER_ID_REQUIRED, MEMBER_ID_REQUIRED, "Broker: Member id required") \
+    X(INVALID_RECORD, INVALID_RECORD, "Broker: Invalid record")
+/* clang-format on */
+
+#define SL__CHECK(sl, kp, str)                                                                     \
+    _Static_assert((int)SL_ERR_##sl == (int)KP_ERR_##kp, "SL_ERR_" #sl " is not Kafka's " #kp);
+SL__KAFKA_ERRS(SL__CHECK)
+#undef SL__CHECK
+
 struct desc {
     sl_err err;
     const char *name;
@@ -34,79 +102,9 @@ static const struct desc descs[] = {
     {SL_ERR__AUTO_OFFSET_RESET, "_AUTO_OFFSET_RESET",
      "Local: Offset out of range and auto.offset.reset=error"},
     {SL_ERR__STATE, "_STATE", "Local: Erroneous state"},
-    {SL_ERR_UNKNOWN, "UNKNOWN", "Broker: Unknown server error"},
-    {SL_ERR_NO_ERROR, "NO_ERROR", "Success"},
-    {SL_ERR_OFFSET_OUT_OF_RANGE, "OFFSET_OUT_OF_RANGE", "Broker: Offset out of range"},
-    {SL_ERR_CORRUPT_MESSAGE, "CORRUPT_MESSAGE", "Broker: Corrupt message"},
-    {SL_ERR_UNKNOWN_TOPIC_OR_PART, "UNKNOWN_TOPIC_OR_PART", "Broker: Unknown topic or partition"},
-    {SL_ERR_INVALID_FETCH_SIZE, "INVALID_FETCH_SIZE", "Broker: Invalid fetch size"},
-    {SL_ERR_LEADER_NOT_AVAILABLE, "LEADER_NOT_AVAILABLE", "Broker: Leader not available"},
-    {SL_ERR_NOT_LEADER_OR_FOLLOWER, "NOT_LEADER_OR_FOLLOWER", "Broker: Not leader for partition"},
-    {SL_ERR_REQUEST_TIMED_OUT, "REQUEST_TIMED_OUT", "Broker: Request timed out"},
-    {SL_ERR_BROKER_NOT_AVAILABLE, "BROKER_NOT_AVAILABLE", "Broker: Broker not available"},
-    {SL_ERR_REPLICA_NOT_AVAILABLE, "REPLICA_NOT_AVAILABLE", "Broker: Replica not available"},
-    {SL_ERR_MSG_SIZE_TOO_LARGE, "MSG_SIZE_TOO_LARGE", "Broker: Message size too large"},
-    {SL_ERR_STALE_CTRL_EPOCH, "STALE_CTRL_EPOCH", "Broker: StaleControllerEpochCode"},
-    {SL_ERR_OFFSET_METADATA_TOO_LARGE, "OFFSET_METADATA_TOO_LARGE",
-     "Broker: Offset metadata string too large"},
-    {SL_ERR_NETWORK_EXCEPTION, "NETWORK_EXCEPTION", "Broker: Broker disconnected before response"},
-    {SL_ERR_COORDINATOR_LOAD_IN_PROGRESS, "COORDINATOR_LOAD_IN_PROGRESS",
-     "Broker: Coordinator load in progress"},
-    {SL_ERR_COORDINATOR_NOT_AVAILABLE, "COORDINATOR_NOT_AVAILABLE",
-     "Broker: Coordinator not available"},
-    {SL_ERR_NOT_COORDINATOR, "NOT_COORDINATOR", "Broker: Not coordinator"},
-    {SL_ERR_TOPIC_EXCEPTION, "TOPIC_EXCEPTION", "Broker: Invalid topic"},
-    {SL_ERR_RECORD_LIST_TOO_LARGE, "RECORD_LIST_TOO_LARGE",
-     "Broker: Message batch larger than configured server segment size"},
-    {SL_ERR_NOT_ENOUGH_REPLICAS, "NOT_ENOUGH_REPLICAS", "Broker: Not enough in-sync replicas"},
-    {SL_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND, "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
-     "Broker: Message(s) written to insufficient number of in-sync replicas"},
-    {SL_ERR_INVALID_REQUIRED_ACKS, "INVALID_REQUIRED_ACKS", "Broker: Invalid required acks value"},
-    {SL_ERR_ILLEGAL_GENERATION, "ILLEGAL_GENERATION",
-     "Broker: Specified group generation id is not valid"},
-    {SL_ERR_INCONSISTENT_GROUP_PROTOCOL, "INCONSISTENT_GROUP_PROTOCOL",
-     "Broker: Inconsistent group protocol"},
-    {SL_ERR_INVALID_GROUP_ID, "INVALID_GROUP_ID", "Broker: Invalid group.id"},
-    {SL_ERR_UNKNOWN_MEMBER_ID, "UNKNOWN_MEMBER_ID", "Broker: Unknown member"},
-    {SL_ERR_INVALID_SESSION_TIMEOUT, "INVALID_SESSION_TIMEOUT", "Broker: Invalid session timeout"},
-    {SL_ERR_REBALANCE_IN_PROGRESS, "REBALANCE_IN_PROGRESS", "Broker: Group rebalance in progress"},
-    {SL_ERR_INVALID_COMMIT_OFFSET_SIZE, "INVALID_COMMIT_OFFSET_SIZE",
-     "Broker: Commit offset data size is not valid"},
-    {SL_ERR_TOPIC_AUTHORIZATION_FAILED, "TOPIC_AUTHORIZATION_FAILED",
-     "Broker: Topic authorization failed"},
-    {SL_ERR_GROUP_AUTHORIZATION_FAILED, "GROUP_AUTHORIZATION_FAILED",
-     "Broker: Group authorization failed"},
-    {SL_ERR_CLUSTER_AUTHORIZATION_FAILED, "CLUSTER_AUTHORIZATION_FAILED",
-     "Broker: Cluster authorization failed"},
-    {SL_ERR_INVALID_TIMESTAMP, "INVALID_TIMESTAMP", "Broker: Invalid timestamp"},
-    {SL_ERR_UNSUPPORTED_SASL_MECHANISM, "UNSUPPORTED_SASL_MECHANISM",
-     "Broker: Unsupported SASL mechanism"},
-    {SL_ERR_ILLEGAL_SASL_STATE, "ILLEGAL_SASL_STATE",
-     "Broker: Request not valid in current SASL state"},
-    {SL_ERR_UNSUPPORTED_VERSION, "UNSUPPORTED_VERSION", "Broker: API version not supported"},
-    {SL_ERR_TOPIC_ALREADY_EXISTS, "TOPIC_ALREADY_EXISTS", "Broker: Topic already exists"},
-    {SL_ERR_INVALID_PARTITIONS, "INVALID_PARTITIONS", "Broker: Invalid number of partitions"},
-    {SL_ERR_INVALID_REPLICATION_FACTOR, "INVALID_REPLICATION_FACTOR",
-     "Broker: Invalid replication factor"},
-    {SL_ERR_INVALID_REPLICA_ASSIGNMENT, "INVALID_REPLICA_ASSIGNMENT",
-     "Broker: Invalid replica assignment"},
-    {SL_ERR_INVALID_CONFIG, "INVALID_CONFIG", "Broker: Configuration is invalid"},
-    {SL_ERR_NOT_CONTROLLER, "NOT_CONTROLLER", "Broker: Not controller for cluster"},
-    {SL_ERR_INVALID_REQUEST, "INVALID_REQUEST", "Broker: Invalid request"},
-    {SL_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT, "UNSUPPORTED_FOR_MESSAGE_FORMAT",
-     "Broker: Message format on broker does not support request"},
-    {SL_ERR_POLICY_VIOLATION, "POLICY_VIOLATION", "Broker: Policy violation"},
-    {SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "OUT_OF_ORDER_SEQUENCE_NUMBER",
-     "Broker: Broker received an out of order sequence number"},
-    {SL_ERR_DUPLICATE_SEQUENCE_NUMBER, "DUPLICATE_SEQUENCE_NUMBER",
-     "Broker: Broker received a duplicate sequence number"},
-    {SL_ERR_INVALID_PRODUCER_EPOCH, "INVALID_PRODUCER_EPOCH",
-     "Broker: Producer attempted an operation with an old epoch"},
-    {SL_ERR_UNKNOWN_PRODUCER_ID, "UNKNOWN_PRODUCER_ID", "Broker: Unknown Producer Id"},
-    {SL_ERR_UNSUPPORTED_COMPRESSION_TYPE, "UNSUPPORTED_COMPRESSION_TYPE",
-     "Broker: Unsupported compression type"},
-    {SL_ERR_MEMBER_ID_REQUIRED, "MEMBER_ID_REQUIRED", "Broker: Member id required"},
-    {SL_ERR_INVALID_RECORD, "INVALID_RECORD", "Broker: Invalid record"},
+#define SL__DESC(sl, kp, str) {SL_ERR_##sl, #sl, str},
+    SL__KAFKA_ERRS(SL__DESC)
+#undef SL__DESC
 };
 
 static const struct desc *find(sl_err err)

@@ -34,6 +34,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "kp_api.h"
 #include "kp_batch.h"
 #include "kp_buf.h"
 #include "splicelog.h"
@@ -47,13 +48,17 @@ enum {
     SL__V_API_VERSIONS = 0,
 };
 
+/* API keys: SL__API_<ID> = KP_API_<ID> for every row of proto's one list (kp_api.h). */
 enum {
-    SL__API_PRODUCE = 0,
-    SL__API_FETCH = 1,
-    SL__API_LIST_OFFSETS = 2,
-    SL__API_METADATA = 3,
-    SL__API_API_VERSIONS = 18
+#define SL__API(id, key, name, amin, amax, cmin, cmax, flex, stem) SL__API_##id = KP_API_##id,
+    KP_API_LIST(SL__API)
+#undef SL__API
 };
+#define SL__V_OK(id, v) ((int)(v) >= (int)KP_API_##id##_VMIN && (int)(v) <= (int)KP_API_##id##_VMAX)
+_Static_assert(SL__V_OK(PRODUCE, SL__V_PRODUCE) && SL__V_OK(FETCH, SL__V_FETCH) &&
+                   SL__V_OK(LIST_OFFSETS, SL__V_LIST_OFFSETS) &&
+                   SL__V_OK(METADATA, SL__V_METADATA) && SL__V_OK(API_VERSIONS, SL__V_API_VERSIONS),
+               "a version the client speaks is not advertised (kp_api.h KP_API_LIST)");
 
 /* Largest response frame accepted (librdkafka's receive.message.max.bytes is 100 MB). */
 #define SL__MAX_FRAME (128 * 1024 * 1024)

@@ -1,7 +1,7 @@
 /*
- * kp_msg — Kafka request/response headers, framing, and the API messages splicelog speaks:
- * ApiVersions 0-3, Metadata 0-4, Produce 3-7, Fetch 4-11, ListOffsets 1-2, CreateTopics 0-4,
- * DeleteTopics 0-3 (the ranges of kp_api_advertised()).
+ * kp_msg — Kafka request/response headers, framing, and the API messages splicelog speaks, at
+ * the codec versions of KP_API_LIST (kp_api.h): ApiVersions 0-3, Metadata 0-4, Produce 3-7,
+ * Fetch 4-11, ListOffsets 1-2, CreateTopics 0-4, DeleteTopics 0-3 and the group APIs below.
  *
  * Contract
  * - Pure functions over caller-owned memory: no globals, no malloc, any thread.
@@ -477,8 +477,8 @@ int kp_delete_topics_resp_decode(struct kp_rd *rd, int16_t version, struct kp_ar
 
 /* ---- Consumer groups: FindCoordinator (10) v0-2, JoinGroup (11) v0-5, SyncGroup (14) v0-3,
  * Heartbeat (12) v0-3, LeaveGroup (13) v0-1, OffsetCommit (8) v0-5, OffsetFetch (9) v1-4
- * (proto/kp_msg_group.c). All non-flexible. Not advertised by kp_api_advertised() until the
- * broker handles them. Member metadata and assignments are opaque BYTES (views). --------- */
+ * (proto/kp_msg_group.c). All non-flexible. Member metadata and assignments are opaque BYTES
+ * (views). ------------------------------------------------------------------------------- */
 
 struct kp_find_coordinator_req {
     struct kp_str key; /* the group id for key_type 0 */

@@ -18,8 +18,8 @@
 
 /* ---- CreateTopics ------------------------------------------------------------------------ */
 
-#define CT_MIN 0
-#define CT_MAX 4
+#define CT_MIN KP_API_CREATE_TOPICS_CODEC_VMIN
+#define CT_MAX KP_API_CREATE_TOPICS_CODEC_VMAX
 
 static bool ct_req_valid(const struct kp_create_topics_req *r)
 {
@@ -140,8 +140,8 @@ int kp_create_topics_resp_decode(struct kp_rd *rd, int16_t version, struct kp_ar
 
 /* ---- DeleteTopics ------------------------------------------------------------------------ */
 
-#define DT_MIN 0
-#define DT_MAX 3
+#define DT_MIN KP_API_DELETE_TOPICS_CODEC_VMIN
+#define DT_MAX KP_API_DELETE_TOPICS_CODEC_VMAX
 
 int kp_delete_topics_req_encode(struct kp_wr *wr, int16_t version,
                                 const struct kp_delete_topics_req *req)

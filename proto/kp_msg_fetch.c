@@ -21,8 +21,8 @@
 #include "kp_msg.h"
 #include "kp_msg_int.h"
 
-#define FE_MIN 4
-#define FE_MAX 11
+#define FE_MIN KP_API_FETCH_CODEC_VMIN
+#define FE_MAX KP_API_FETCH_CODEC_VMAX
 
 /* ---- request ----------------------------------------------------------------------------- */
 

@@ -40,8 +40,8 @@
 
 /* ---- FindCoordinator -------------------------------------------------------------------- */
 
-#define FC_MIN 0
-#define FC_MAX 2
+#define FC_MIN KP_API_FIND_COORDINATOR_CODEC_VMIN
+#define FC_MAX KP_API_FIND_COORDINATOR_CODEC_VMAX
 
 int kp_find_coordinator_req_encode(struct kp_wr *wr, int16_t version,
                                    const struct kp_find_coordinator_req *req)
@@ -99,8 +99,8 @@ int kp_find_coordinator_resp_decode(struct kp_rd *rd, int16_t version, struct kp
 
 /* ---- JoinGroup -------------------------------------------------------------------------- */
 
-#define JG_MIN 0
-#define JG_MAX 5
+#define JG_MIN KP_API_JOIN_GROUP_CODEC_VMIN
+#define JG_MAX KP_API_JOIN_GROUP_CODEC_VMAX
 
 int kp_join_group_req_encode(struct kp_wr *wr, int16_t version, const struct kp_join_group_req *req)
 {
@@ -203,8 +203,8 @@ int kp_join_group_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena
 
 /* ---- SyncGroup -------------------------------------------------------------------------- */
 
-#define SG_MIN 0
-#define SG_MAX 3
+#define SG_MIN KP_API_SYNC_GROUP_CODEC_VMIN
+#define SG_MAX KP_API_SYNC_GROUP_CODEC_VMAX
 
 int kp_sync_group_req_encode(struct kp_wr *wr, int16_t version, const struct kp_sync_group_req *req)
 {
@@ -274,8 +274,8 @@ int kp_sync_group_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena
 
 /* ---- Heartbeat -------------------------------------------------------------------------- */
 
-#define HB_MIN 0
-#define HB_MAX 3
+#define HB_MIN KP_API_HEARTBEAT_CODEC_VMIN
+#define HB_MAX KP_API_HEARTBEAT_CODEC_VMAX
 
 int kp_heartbeat_req_encode(struct kp_wr *wr, int16_t version, const struct kp_heartbeat_req *req)
 {
@@ -340,8 +340,8 @@ int kp_heartbeat_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena 
 
 /* ---- LeaveGroup ------------------------------------------------------------------------- */
 
-#define LG_MIN 0
-#define LG_MAX 1
+#define LG_MIN KP_API_LEAVE_GROUP_CODEC_VMIN
+#define LG_MAX KP_API_LEAVE_GROUP_CODEC_VMAX
 
 int kp_leave_group_req_encode(struct kp_wr *wr, int16_t version,
                               const struct kp_leave_group_req *req)
@@ -384,8 +384,8 @@ int kp_leave_group_resp_decode(struct kp_rd *rd, int16_t version, struct kp_aren
 
 /* ---- OffsetCommit ----------------------------------------------------------------------- */
 
-#define OC_MIN 0
-#define OC_MAX 5
+#define OC_MIN KP_API_OFFSET_COMMIT_CODEC_VMIN
+#define OC_MAX KP_API_OFFSET_COMMIT_CODEC_VMAX
 
 int kp_offset_commit_req_encode(struct kp_wr *wr, int16_t version,
                                 const struct kp_offset_commit_req *req)
@@ -503,8 +503,8 @@ int kp_offset_commit_resp_decode(struct kp_rd *rd, int16_t version, struct kp_ar
 
 /* ---- OffsetFetch ------------------------------------------------------------------------ */
 
-#define OF_MIN 1
-#define OF_MAX 4
+#define OF_MIN KP_API_OFFSET_FETCH_CODEC_VMIN
+#define OF_MAX KP_API_OFFSET_FETCH_CODEC_VMAX
 
 int kp_offset_fetch_req_encode(struct kp_wr *wr, int16_t version,
                                const struct kp_offset_fetch_req *req)

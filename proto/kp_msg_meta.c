@@ -22,9 +22,9 @@
 
 /* ---- ApiVersions ------------------------------------------------------------------------- */
 
-#define AV_MIN  0
-#define AV_MAX  3
-#define AV_FLEX 3
+#define AV_MIN  KP_API_API_VERSIONS_CODEC_VMIN
+#define AV_MAX  KP_API_API_VERSIONS_CODEC_VMAX
+#define AV_FLEX KP_API_API_VERSIONS_FLEX
 
 int kp_api_versions_req_encode(struct kp_wr *wr, int16_t version,
                                const struct kp_api_versions_req *req)
@@ -121,8 +121,8 @@ int kp_api_versions_fallback_encode(struct kp_wr *wr)
 
 /* ---- Metadata ---------------------------------------------------------------------------- */
 
-#define MD_MIN 0
-#define MD_MAX 4
+#define MD_MIN KP_API_METADATA_CODEC_VMIN
+#define MD_MAX KP_API_METADATA_CODEC_VMAX
 
 bool kp_metadata_req_all_topics(const struct kp_metadata_req *req, int16_t version)
 {

@@ -11,8 +11,8 @@
 #include "kp_msg.h"
 #include "kp_msg_int.h"
 
-#define LO_MIN 1
-#define LO_MAX 2
+#define LO_MIN KP_API_LIST_OFFSETS_CODEC_VMIN
+#define LO_MAX KP_API_LIST_OFFSETS_CODEC_VMAX
 
 int kp_list_offsets_req_encode(struct kp_wr *wr, int16_t version,
                                const struct kp_list_offsets_req *req)

@@ -12,8 +12,8 @@
 #include "kp_msg.h"
 #include "kp_msg_int.h"
 
-#define PR_MIN 3
-#define PR_MAX 7
+#define PR_MIN KP_API_PRODUCE_CODEC_VMIN
+#define PR_MAX KP_API_PRODUCE_CODEC_VMAX
 
 static bool pr_req_valid(const struct kp_produce_req *r)
 {

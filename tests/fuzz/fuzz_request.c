@@ -4,7 +4,7 @@
  *
  * Input: one frame body (the bytes after the int32 size prefix): a request header, then a
  * body. The body is decoded at the header's version and then at every other version kp_msg
- * supports for that api key (codec_range), and for each:
+ * supports for that api key (kp_api_codec: KP_API_LIST's codec range), and for each:
  *   1. kp_req_hdr_decode, then the request decoder for (key, version); for Produce, every
  *      partition's records go through kp_batch_validate (CRC skipped too, so the fuzzer gets
  *      past it), the record walk and the header walk, touching every byte of every view;
@@ -30,61 +30,20 @@ static _Alignas(max_align_t) uint8_t arena_mem[1 << 18];
 static uint8_t enc1[1 << 17];
 static uint8_t enc2[1 << 17];
 
+/* One member per row of KP_API_LIST, named by its stem. */
 union req {
-    struct kp_api_versions_req av;
-    struct kp_metadata_req md;
-    struct kp_produce_req pr;
-    struct kp_fetch_req fe;
-    struct kp_list_offsets_req lo;
-    struct kp_create_topics_req ct;
-    struct kp_delete_topics_req dt;
-    struct kp_find_coordinator_req fc;
-    struct kp_join_group_req jg;
-    struct kp_sync_group_req sg;
-    struct kp_heartbeat_req hb;
-    struct kp_leave_group_req lg;
-    struct kp_offset_commit_req oc;
-    struct kp_offset_fetch_req of;
+#define REQ(id, key, name, amin, amax, cmin, cmax, flex, stem) struct kp_##stem##_req stem;
+    KP_API_LIST(REQ)
+#undef REQ
 };
 
 union resp {
-    struct kp_api_versions_resp av;
-    struct kp_metadata_resp md;
-    struct kp_produce_resp pr;
-    struct kp_fetch_resp fe;
-    struct kp_list_offsets_resp lo;
-    struct kp_create_topics_resp ct;
-    struct kp_delete_topics_resp dt;
-    struct kp_find_coordinator_resp fc;
-    struct kp_join_group_resp jg;
-    struct kp_sync_group_resp sg;
-    struct kp_heartbeat_resp hb;
-    struct kp_leave_group_resp lg;
-    struct kp_offset_commit_resp oc;
-    struct kp_offset_fetch_resp of;
+#define RESP(id, key, name, amin, amax, cmin, cmax, flex, stem) struct kp_##stem##_resp stem;
+    KP_API_LIST(RESP)
+#undef RESP
 };
 
 static volatile uint8_t sink;
-
-/*
- * Codec ranges that differ from the advertised table: the group codecs exist before the broker
- * advertises them, and OffsetCommit's codec reaches below what the broker will advertise.
- * Consulted before kp_api_find(), so a body decoded at a version the codec does claim is
- * never taken for a codec bug.
- */
-static const struct kp_api_range codec_ranges[] = {
-    {KP_API_OFFSET_COMMIT, 0, 5}, {KP_API_OFFSET_FETCH, 1, 4}, {KP_API_FIND_COORDINATOR, 0, 2},
-    {KP_API_JOIN_GROUP, 0, 5},    {KP_API_HEARTBEAT, 0, 3},    {KP_API_LEAVE_GROUP, 0, 1},
-    {KP_API_SYNC_GROUP, 0, 3},
-};
-
-static const struct kp_api_range *codec_range(int16_t key)
-{
-    for (size_t i = 0; i < sizeof codec_ranges / sizeof codec_ranges[0]; i++)
-        if (codec_ranges[i].api_key == key)
-            return &codec_ranges[i];
-    return kp_api_find(key);
-}
 
 /* Read every byte of a view, so ASan checks that it lies inside the input. */
 static void touch(const void *p, int32_t len)
@@ -153,34 +112,11 @@ static void walk_produce(const struct kp_produce_req *pr)
 static int req_decode(int16_t key, int16_t v, struct kp_rd *rd, struct kp_arena *a, union req *r)
 {
     switch (key) {
-    case KP_API_API_VERSIONS:
-        return kp_api_versions_req_decode(rd, v, a, &r->av);
-    case KP_API_METADATA:
-        return kp_metadata_req_decode(rd, v, a, &r->md);
-    case KP_API_PRODUCE:
-        return kp_produce_req_decode(rd, v, a, &r->pr);
-    case KP_API_FETCH:
-        return kp_fetch_req_decode(rd, v, a, &r->fe);
-    case KP_API_LIST_OFFSETS:
-        return kp_list_offsets_req_decode(rd, v, a, &r->lo);
-    case KP_API_CREATE_TOPICS:
-        return kp_create_topics_req_decode(rd, v, a, &r->ct);
-    case KP_API_DELETE_TOPICS:
-        return kp_delete_topics_req_decode(rd, v, a, &r->dt);
-    case KP_API_FIND_COORDINATOR:
-        return kp_find_coordinator_req_decode(rd, v, a, &r->fc);
-    case KP_API_JOIN_GROUP:
-        return kp_join_group_req_decode(rd, v, a, &r->jg);
-    case KP_API_SYNC_GROUP:
-        return kp_sync_group_req_decode(rd, v, a, &r->sg);
-    case KP_API_HEARTBEAT:
-        return kp_heartbeat_req_decode(rd, v, a, &r->hb);
-    case KP_API_LEAVE_GROUP:
-        return kp_leave_group_req_decode(rd, v, a, &r->lg);
-    case KP_API_OFFSET_COMMIT:
-        return kp_offset_commit_req_decode(rd, v, a, &r->oc);
-    case KP_API_OFFSET_FETCH:
-        return kp_offset_fetch_req_decode(rd, v, a, &r->of);
+#define DEC(id, k, name, amin, amax, cmin, cmax, flex, stem)                                       \
+    case KP_API_##id:                                                                              \
+        return kp_##stem##_req_decode(rd, v, a, &r->stem);
+        KP_API_LIST(DEC)
+#undef DEC
     default:
         return -1;
     }
@@ -189,34 +125,11 @@ static int req_decode(int16_t key, int16_t v, struct kp_rd *rd, struct kp_arena 
 static int req_encode(int16_t key, int16_t v, struct kp_wr *wr, const union req *r)
 {
     switch (key) {
-    case KP_API_API_VERSIONS:
-        return kp_api_versions_req_encode(wr, v, &r->av);
-    case KP_API_METADATA:
-        return kp_metadata_req_encode(wr, v, &r->md);
-    case KP_API_PRODUCE:
-        return kp_produce_req_encode(wr, v, &r->pr);
-    case KP_API_FETCH:
-        return kp_fetch_req_encode(wr, v, &r->fe);
-    case KP_API_LIST_OFFSETS:
-        return kp_list_offsets_req_encode(wr, v, &r->lo);
-    case KP_API_CREATE_TOPICS:
-        return kp_create_topics_req_encode(wr, v, &r->ct);
-    case KP_API_DELETE_TOPICS:
-        return kp_delete_topics_req_encode(wr, v, &r->dt);
-    case KP_API_FIND_COORDINATOR:
-        return kp_find_coordinator_req_encode(wr, v, &r->fc);
-    case KP_API_JOIN_GROUP:
-        return kp_join_group_req_encode(wr, v, &r->jg);
-    case KP_API_SYNC_GROUP:
-        return kp_sync_group_req_encode(wr, v, &r->sg);
-    case KP_API_HEARTBEAT:
-        return kp_heartbeat_req_encode(wr, v, &r->hb);
-    case KP_API_LEAVE_GROUP:
-        return kp_leave_group_req_encode(wr, v, &r->lg);
-    case KP_API_OFFSET_COMMIT:
-        return kp_offset_commit_req_encode(wr, v, &r->oc);
-    case KP_API_OFFSET_FETCH:
-        return kp_offset_fetch_req_encode(wr, v, &r->of);
+#define ENC(id, k, name, amin, amax, cmin, cmax, flex, stem)                                       \
+    case KP_API_##id:                                                                              \
+        return kp_##stem##_req_encode(wr, v, &r->stem);
+        KP_API_LIST(ENC)
+#undef ENC
     default:
         return -1;
     }
@@ -225,34 +138,11 @@ static int req_encode(int16_t key, int16_t v, struct kp_wr *wr, const union req 
 static int resp_decode(int16_t key, int16_t v, struct kp_rd *rd, struct kp_arena *a, union resp *r)
 {
     switch (key) {
-    case KP_API_API_VERSIONS:
-        return kp_api_versions_resp_decode(rd, v, a, &r->av);
-    case KP_API_METADATA:
-        return kp_metadata_resp_decode(rd, v, a, &r->md);
-    case KP_API_PRODUCE:
-        return kp_produce_resp_decode(rd, v, a, &r->pr);
-    case KP_API_FETCH:
-        return kp_fetch_resp_decode(rd, v, a, &r->fe);
-    case KP_API_LIST_OFFSETS:
-        return kp_list_offsets_resp_decode(rd, v, a, &r->lo);
-    case KP_API_CREATE_TOPICS:
-        return kp_create_topics_resp_decode(rd, v, a, &r->ct);
-    case KP_API_DELETE_TOPICS:
-        return kp_delete_topics_resp_decode(rd, v, a, &r->dt);
-    case KP_API_FIND_COORDINATOR:
-        return kp_find_coordinator_resp_decode(rd, v, a, &r->fc);
-    case KP_API_JOIN_GROUP:
-        return kp_join_group_resp_decode(rd, v, a, &r->jg);
-    case KP_API_SYNC_GROUP:
-        return kp_sync_group_resp_decode(rd, v, a, &r->sg);
-    case KP_API_HEARTBEAT:
-        return kp_heartbeat_resp_decode(rd, v, a, &r->hb);
-    case KP_API_LEAVE_GROUP:
-        return kp_leave_group_resp_decode(rd, v, a, &r->lg);
-    case KP_API_OFFSET_COMMIT:
-        return kp_offset_commit_resp_decode(rd, v, a, &r->oc);
-    case KP_API_OFFSET_FETCH:
-        return kp_offset_fetch_resp_decode(rd, v, a, &r->of);
+#define RDEC(id, k, name, amin, amax, cmin, cmax, flex, stem)                                      \
+    case KP_API_##id:                                                                              \
+        return kp_##stem##_resp_decode(rd, v, a, &r->stem);
+        KP_API_LIST(RDEC)
+#undef RDEC
     default:
         return -1;
     }
@@ -301,11 +191,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /*
      * The header's version first, then every other version the codec has for that key
-     * (codec_range), so one input exercises all of them (the fuzzer need not find each
-     * version byte itself).
-     * An unknown key or a version outside the range must be refused, not decoded.
+     * (kp_api_codec, KP_API_LIST's codec range), so one input exercises all of them (the fuzzer
+     * need not find each version byte itself). An unknown key or a version outside the range must
+     * be refused, not decoded.
      */
-    const struct kp_api_range *range = codec_range(hdr.api_key);
+    const struct kp_api_range *range = kp_api_codec(hdr.api_key);
     int16_t lo = range ? range->min_version : hdr.api_version;
     int16_t hi = range ? range->max_version : hdr.api_version;
     for (int32_t v = lo - 1; v <= hi; v++) {
@@ -322,7 +212,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!range || ver < lo || ver > hi)
                 abort(); /* decoded a version the codec does not claim */
             if (hdr.api_key == KP_API_PRODUCE)
-                walk_produce(&req.pr);
+                walk_produce(&req.produce);
             round_trip(hdr.api_key, ver, &req);
         }
 
@@ -335,9 +225,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (kp_resp_hdr_decode(&rd, hdr.api_key, ver, &corr) == 0 &&
                 resp_decode(hdr.api_key, ver, &rd, &arena, &resp) == 0 &&
                 hdr.api_key == KP_API_FETCH) {
-                for (int32_t t = 0; t < resp.fe.n_topics; t++)
-                    for (int32_t p = 0; p < resp.fe.topics[t].n_partitions; p++)
-                        walk_batches(resp.fe.topics[t].partitions[p].records);
+                for (int32_t t = 0; t < resp.fetch.n_topics; t++)
+                    for (int32_t p = 0; p < resp.fetch.topics[t].n_partitions; p++)
+                        walk_batches(resp.fetch.topics[t].partitions[p].records);
             }
         }
     }
