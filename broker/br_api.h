@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "br_clock.h"
 #include "br_conn.h"
 #include "br_server.h"
 #include "kp_api.h"
@@ -100,20 +101,6 @@ KP_API_LIST(BR__API_HANDLER)
 #undef BR__API_HANDLER
 
 /* committed offsets (br_api_commit.c) */
-/* The server's offsets store: opened after the topic store (0 or -errno, logged), closed
- * (fdatasync) before it; housekeeping (its thread, about once a second) applies
- * log.flush.interval.ms and, when expire is set, offsets.retention.minutes and the removal of
- * offsets of deleted topics. */
-int br_offsets_open(struct br_server *srv);
-void br_offsets_close(struct br_server *srv);
-void br_offsets_housekeeping(struct br_server *srv, bool expire);
-
-/* A parked fetch: re-evaluated when data may have arrived or its deadline passed (or the
- * broker is stopping, force = true). Makes r ready when it can answer. */
-void br_fetch_recheck(struct br_resp *r, bool force);
-/* A parked produce: ready once every log it waits on is durable far enough. */
-void br_produce_recheck(struct br_resp *r);
-
 /* Advertised address of the listener the connection came in on. */
 void br_api_advertised(struct br_conn *c, char *host, size_t hostlen, int *port);
 

@@ -85,7 +85,7 @@ static int16_t commit_error(int rc)
  * request's bytes are gone by then) live in the response's scratch memory.
  */
 struct oc_job {
-    struct br_admin_job job; /* first: the BR_OP_ADMIN op */
+    struct br_admin_job job; /* first: the job is the start of the scratch memory */
     struct kp_offset_commit_resp resp;
 };
 
@@ -111,7 +111,7 @@ static void oc_done(struct br_admin_job *j)
     struct br_resp *r = j->resp;
     int rc = BR_ENCODE(r, kp_offset_commit_resp_encode, &oj->resp);
     if (rc < 0) {
-        br_conn_close(r->conn, "cannot encode an OffsetCommit response");
+        br_conn_resp_fail(r, "cannot encode an OffsetCommit response");
         return;
     }
     br_conn_resp_ready(r);
@@ -157,9 +157,7 @@ static int answer_when_durable(struct br_req *q, struct br_resp *r,
     oj->job.resp = r;
     oj->job.run = oc_run;
     oj->job.done = oc_done;
-    r->state = BR_RESP_WAIT_ADMIN;
-    br_admin_submit(q->loop, &oj->job);
-    return 0;
+    return br_admin_submit(q->loop, &oj->job);
 }
 
 int br_api_offset_commit(struct br_req *q, struct br_resp *r)
@@ -534,87 +532,4 @@ int br_api_offset_fetch(struct br_req *q, struct br_resp *r)
     }
     rc = BR_ENCODE(r, kp_offset_fetch_resp_encode, &resp);
     return rc < 0 ? rc : BR_REPLY;
-}
-
-/* ---- the store's life in the server ------------------------------------------------------- */
-
-static void offsets_log(void *arg, const char *msg)
-{
-    (void)arg;
-    br_warn("%s", msg);
-}
-
-int br_offsets_open(struct br_server *srv)
-{
-    const struct br_config *cfg = srv->cfg;
-    struct st_offsets_opts o;
-    st_offsets_opts_default(&o);
-    o.metadata_max_bytes = cfg->offset_metadata_max_bytes;
-    /* 1: OffsetCommit waits for st_offsets_sync on the admin thread instead, so a loop thread
-     * never waits for the disk (answer_when_durable) */
-    o.flush_interval_messages =
-        cfg->log.flush_interval_messages == 1 ? -1 : cfg->log.flush_interval_messages;
-    o.flush_interval_ms = cfg->log.flush_interval_ms;
-    o.log_fn = offsets_log;
-    int rc = st_offsets_open(cfg->data_dir, &o, &srv->offsets);
-    if (rc < 0) {
-        br_err("cannot open the committed offsets in %s/%s: %s", cfg->data_dir, ST_OFFSETS_DIR,
-               strerror(-rc));
-        return rc;
-    }
-    struct st_offsets_stats s;
-    st_offsets_stats(srv->offsets, &s);
-    br_info("committed offsets: %lld partition(s) of %lld group(s)", (long long)s.entries,
-            (long long)s.groups);
-    return 0;
-}
-
-void br_offsets_close(struct br_server *srv)
-{
-    st_offsets_close(srv->offsets); /* fdatasync */
-    srv->offsets = NULL;
-}
-
-/* A group with members keeps its offsets (-1); otherwise retention counts from its commits
- * and from the last check that saw members (st_offsets_expire). Called under the offsets
- * store's mutex; takes the coordinator's (lock order: offsets, then groups; the coordinator
- * never calls into the offsets store). */
-static int64_t group_empty_since(void *arg, const char *group, size_t len)
-{
-    struct br_server *srv = arg;
-    if (!srv->groups)
-        return 0;
-    struct br_group_info info;
-    br_group_describe(srv->groups, (struct kp_str){group, (int32_t)len}, &info);
-    return info.n_members > 0 ? -1 : 0;
-}
-
-/* A committed partition that no longer exists (its topic was deleted, or recreated with
- * fewer partitions): Kafka drops such offsets with the topic. Store lock, then the topic
- * store's (which never calls into the offsets store). */
-static bool partition_gone(void *arg, const struct st_offset_entry *e)
-{
-    struct br_server *srv = arg;
-    int32_t n = st_topic_partitions(srv->store, e->topic, e->topic_len);
-    return n < 0 ? n == -ENOENT : e->partition >= n;
-}
-
-void br_offsets_housekeeping(struct br_server *srv, bool expire)
-{
-    if (!srv->offsets)
-        return;
-    st_offsets_maintain(srv->offsets);
-    if (!expire)
-        return;
-    int gone = st_offsets_remove_if(srv->offsets, br_wall_ms(), partition_gone, srv);
-    if (gone > 0)
-        br_info("%d committed offset(s) of deleted topics or partitions removed", gone);
-    else if (gone < 0)
-        br_warn("committed offsets of deleted topics: %s", strerror(-gone));
-    int n = st_offsets_expire(srv->offsets, br_wall_ms(), srv->cfg->offsets_retention_ms,
-                              group_empty_since, srv);
-    if (n > 0)
-        br_info("offsets.retention.minutes: %d committed offset(s) of empty groups expired", n);
-    else if (n < 0)
-        br_warn("committed offsets retention: %s", strerror(-n));
 }

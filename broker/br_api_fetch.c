@@ -194,18 +194,17 @@ static int fetch_eval(struct br_server *srv, struct br_resp *r, bool force)
     return rc < 0 ? rc : 1;
 }
 
-void br_fetch_recheck(struct br_resp *r, bool force)
+/* A parked fetch: data may have arrived (re-evaluated), or its deadline passed or the broker
+ * is stopping (answered with what there is). */
+static void fetch_wake(struct br_resp *r, enum br_wake why, void *arg)
 {
-    struct br_loop *loop = r->conn->loop;
-    if (r->state != BR_RESP_WAIT_FETCH || r->conn->closing)
-        return; /* unlinked meanwhile (its connection closed during this walk) */
-    int rc = fetch_eval(loop->srv, r, force);
+    (void)arg;
+    int rc = fetch_eval(r->conn->loop->srv, r, why != BR_WAKE_EVENT);
     if (rc == 0)
         return;
-    br_loop_unwait(loop, r);
     if (rc < 0) {
         br_err("peer=%s: fetch failed: %s", r->conn->peer, strerror(-rc));
-        br_conn_close(r->conn, "fetch failed");
+        br_conn_resp_fail(r, "fetch failed");
         return;
     }
     br_conn_resp_ready(r);
@@ -222,15 +221,15 @@ int br_api_fetch(struct br_req *q, struct br_resp *r)
         return rc;
     struct br_loop *loop = q->loop;
     bool force = req.max_wait_ms <= 0 || loop->stopping;
-    /* counted as a waiter before looking at the logs: an append that lands after our look
-     * sees the count and wakes this loop */
-    atomic_fetch_add(&loop->nfetch_waits, 1);
-    rc = fetch_eval(q->srv, r, force);
-    if (rc != 0) {
-        atomic_fetch_sub(&loop->nfetch_waits, 1);
-        return rc < 0 ? rc : BR_REPLY;
+    /* parked (counted as a waiter) before looking at the logs: an append that lands after our
+     * look sees the count and wakes this loop (br_loop.h) */
+    if (!force) {
+        rc = br_conn_park(r, BR_WAIT_APPEND, loop->now_ms + req.max_wait_ms, fetch_wake, NULL);
+        if (rc < 0)
+            return rc;
     }
-    r->deadline_ms = loop->now_ms + req.max_wait_ms;
-    br_loop_wait_fetch(loop, r);
-    return BR_REPLY;
+    rc = fetch_eval(q->srv, r, force);
+    if (rc != 0 && !force)
+        br_conn_unpark(r);
+    return rc < 0 ? rc : BR_REPLY;
 }

@@ -7,16 +7,15 @@
  * Transaction coordinators (key_type 1) do not exist here: COORDINATOR_NOT_AVAILABLE.
  *
  * JoinGroup and SyncGroup may wait for other members, whose requests arrive on other
- * connections, often on other loop threads. Such a request's response is parked with the
- * job mechanism of br_server.h: a struct grp_job in the response's scratch memory is held
- * (counted as an in-flight op of the connection, so the connection outlives it even when the
- * client goes away) before the request goes to br_group_*(), and the group delivers its
- * result through the waiter, on whichever thread completes the phase (another member's
- * request, the group timer, shutdown). The delivery encodes the response into the parked
- * slot right there — under the group mutex, while the owning loop does not touch a parked
- * slot — and hands the job back to the owning loop (br_loop_job_deliver), which sends it,
- * or, when the connection closed meanwhile, frees it with the connection. No loop thread
- * ever blocks on a group.
+ * connections, often on other loop threads. Such a request's response is parked until posted
+ * (BR_WAIT_POST, br_loop.h): a struct grp_job in the response's scratch memory, parked before
+ * the request goes to br_group_*() (the connection outlives the park even when the client
+ * goes away), and the group delivers its result through the waiter, on whichever thread
+ * completes the phase (another member's request, the group timer, shutdown). The delivery
+ * encodes the response into the parked slot right there — under the group mutex, while the
+ * owning loop does not touch a parked slot — and posts it back to the owning loop, which
+ * sends it, or, when the connection closed meanwhile, frees it with the connection. No loop
+ * thread ever blocks on a group.
  *
  * Heartbeat and LeaveGroup never wait.
  */
@@ -30,7 +29,7 @@
 #include "kp_msg.h"
 
 struct grp_job {
-    struct br_admin_job job; /* first: the BR_OP_ADMIN op */
+    struct br_resp *r;
     struct br_group_waiter w;
     int rc; /* encoding the response: 0 or -errno */
 };
@@ -40,32 +39,33 @@ static struct grp_job *job_of(struct br_group_waiter *w)
     return (struct grp_job *)((char *)w - offsetof(struct grp_job, w));
 }
 
-/* Loop thread: the group answered; send it. */
-static void job_done(struct br_admin_job *j)
+/* Loop thread: the group answered (posted back); send it. */
+static void job_wake(struct br_resp *r, enum br_wake why, void *arg)
 {
-    struct grp_job *gj = (struct grp_job *)j;
-    struct br_resp *r = j->resp;
+    (void)why;
+    struct grp_job *gj = arg;
     if (gj->rc < 0) {
         br_err("peer=%s: cannot build a %s response: %s", r->conn->peer, kp_api_name(r->api_key),
                strerror(-gj->rc));
-        br_conn_close(r->conn, "cannot build a group response");
+        br_conn_resp_fail(r, "cannot build a group response");
         return;
     }
     br_conn_resp_ready(r);
 }
 
-/* Parks r: the job lives in its scratch memory and is held before the group can answer. */
-static struct grp_job *job_park(struct br_req *q, struct br_resp *r)
+/* Any thread, group mutex held: the answer is encoded; back to the owning loop. */
+static void job_deliver(struct grp_job *gj) { br_conn_post(gj->r); }
+
+/* Parks r (BR_WAIT_POST) before the group can answer: the job lives in its scratch memory. */
+static struct grp_job *job_park(struct br_resp *r)
 {
     if (br_resp_scratch(r, sizeof(struct grp_job)) < 0)
         return NULL;
     struct grp_job *gj = r->scratch;
     memset(gj, 0, sizeof(*gj));
-    gj->job.resp = r;
-    gj->job.run = NULL;
-    gj->job.done = job_done;
-    r->state = BR_RESP_WAIT_ADMIN;
-    br_loop_job_hold(q->loop, &gj->job);
+    gj->r = r;
+    if (br_conn_park(r, BR_WAIT_POST, INT64_MAX, job_wake, gj) < 0)
+        return NULL;
     return gj;
 }
 
@@ -111,13 +111,13 @@ int br_api_find_coordinator(struct br_req *q, struct br_resp *r)
 static void join_done(struct br_group_waiter *w, const struct br_group_join_result *res)
 {
     struct grp_job *gj = job_of(w);
-    struct br_resp *r = gj->job.resp;
+    struct br_resp *r = gj->r;
     struct kp_join_group_member *members = NULL;
     if (res->n_members > 0) {
         members = calloc((size_t)res->n_members, sizeof(*members));
         if (!members) {
             gj->rc = -ENOMEM;
-            br_loop_job_deliver(&gj->job);
+            job_deliver(gj);
             return;
         }
         for (int32_t i = 0; i < res->n_members; i++)
@@ -139,7 +139,7 @@ static void join_done(struct br_group_waiter *w, const struct br_group_join_resu
     };
     gj->rc = BR_ENCODE(r, kp_join_group_resp_encode, &resp);
     free(members);
-    br_loop_job_deliver(&gj->job);
+    job_deliver(gj);
 }
 
 int br_api_join_group(struct br_req *q, struct br_resp *r)
@@ -168,7 +168,7 @@ int br_api_join_group(struct br_req *q, struct br_resp *r)
         .n_protocols = req.n_protocols > 0 ? req.n_protocols : 0,
         .protocols = protos,
     };
-    struct grp_job *gj = job_park(q, r);
+    struct grp_job *gj = job_park(r);
     if (!gj) {
         free(protos);
         return -ENOMEM;
@@ -184,14 +184,14 @@ int br_api_join_group(struct br_req *q, struct br_resp *r)
 static void sync_done(struct br_group_waiter *w, const struct br_group_sync_result *res)
 {
     struct grp_job *gj = job_of(w);
-    struct br_resp *r = gj->job.resp;
+    struct br_resp *r = gj->r;
     struct kp_sync_group_resp resp = {
         .throttle_time_ms = 0,
         .error_code = res->error_code,
         .assignment = res->assignment,
     };
     gj->rc = BR_ENCODE(r, kp_sync_group_resp_encode, &resp);
-    br_loop_job_deliver(&gj->job);
+    job_deliver(gj);
 }
 
 int br_api_sync_group(struct br_req *q, struct br_resp *r)
@@ -216,7 +216,7 @@ int br_api_sync_group(struct br_req *q, struct br_resp *r)
         .n_assignments = req.n_assignments > 0 ? req.n_assignments : 0,
         .assignments = as,
     };
-    struct grp_job *gj = job_park(q, r);
+    struct grp_job *gj = job_park(r);
     if (!gj) {
         free(as);
         return -ENOMEM;

@@ -18,7 +18,7 @@
 
 #include "br_api.h"
 #include "br_log.h"
-#include "st_offsets.h"
+#include "br_offsets.h"
 #include "kp_msg.h"
 
 #define NAME_MAX_LEN 249
@@ -234,7 +234,7 @@ static int metadata_build(struct br_req *q, struct br_resp *r, const struct kp_s
 #define AUTO_CREATE_PER_REQUEST 64
 
 struct md_job {
-    struct br_admin_job job; /* first: the BR_OP_ADMIN op */
+    struct br_admin_job job; /* first: the job is the start of the scratch memory */
     int32_t n;
     bool all;
     struct kp_str *names; /* copies, NUL-terminated, in the scratch memory */
@@ -277,7 +277,7 @@ static void md_done(struct br_admin_job *j)
     int rc = metadata_build(&q, r, mj->names, mj->n, mj->all, mj->errs);
     if (rc < 0) {
         br_err("peer=%s: cannot build a Metadata response: %s", r->conn->peer, strerror(-rc));
-        br_conn_close(r->conn, "cannot build a Metadata response");
+        br_conn_resp_fail(r, "cannot build a Metadata response");
         return;
     }
     br_conn_resp_ready(r);
@@ -359,9 +359,8 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
     mj->job.resp = r;
     mj->job.run = md_run;
     mj->job.done = md_done;
-    r->state = BR_RESP_WAIT_ADMIN;
-    br_admin_submit(q->loop, &mj->job);
-    return BR_REPLY;
+    rc = br_admin_submit(q->loop, &mj->job);
+    return rc < 0 ? rc : BR_REPLY;
 }
 
 /* ---- CreateTopics --------------------------------------------------------------------- */
@@ -432,7 +431,7 @@ struct ct_topic {
 };
 
 struct ct_job {
-    struct br_admin_job job; /* first: the BR_OP_ADMIN op */
+    struct br_admin_job job; /* first: the job is the start of the scratch memory */
     int32_t n;
     struct ct_topic *t;
     struct kp_create_topics_result *res; /* names point into the job's name bytes */
@@ -475,7 +474,7 @@ static void ct_done(struct br_admin_job *j)
         .throttle_time_ms = 0, .n_topics = cj->n, .topics = cj->res};
     int rc = BR_ENCODE(r, kp_create_topics_resp_encode, &resp);
     if (rc < 0) {
-        br_conn_close(r->conn, "cannot encode a CreateTopics response");
+        br_conn_resp_fail(r, "cannot encode a CreateTopics response");
         return;
     }
     br_conn_resp_ready(r);
@@ -604,27 +603,18 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
     cj->job.resp = r;
     cj->job.run = ct_run;
     cj->job.done = ct_done;
-    r->state = BR_RESP_WAIT_ADMIN;
-    br_admin_submit(q->loop, &cj->job);
-    return BR_REPLY;
+    rc = br_admin_submit(q->loop, &cj->job);
+    return rc < 0 ? rc : BR_REPLY;
 }
 
 /* ---- DeleteTopics --------------------------------------------------------------------- */
 
 struct dt_job {
-    struct br_admin_job job; /* first: the BR_OP_ADMIN op */
+    struct br_admin_job job; /* first: the job is the start of the scratch memory */
     int32_t n;
     bool *del;                           /* per topic: to delete on the admin thread */
     struct kp_delete_topics_result *res; /* names point into the job's name bytes */
 };
-
-/* Committed offsets of a deleted topic go with it, so that a topic created again under the
- * same name does not resume groups at offsets of the old one. */
-static bool offset_of_topic(void *arg, const struct st_offset_entry *e)
-{
-    const char *name = arg;
-    return e->topic_len == strlen(name) && memcmp(e->topic, name, e->topic_len) == 0;
-}
 
 static void dt_run(struct br_admin_job *j)
 {
@@ -642,16 +632,9 @@ static void dt_run(struct br_admin_job *j)
             dj->res[i].error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
         } else {
             br_info("deleted topic %s", br_log_cstr(name).s);
-            int gone = srv->offsets ? st_offsets_remove_if(srv->offsets, br_wall_ms(),
-                                                           offset_of_topic, (void *)name)
-                                    : 0;
-            if (gone > 0)
-                br_info("deleted topic %s: %d committed offset(s) removed", br_log_cstr(name).s,
-                        gone);
-            else if (gone < 0)
-                br_warn("deleted topic %s: committed offsets not removed (%s); the next "
-                        "retention check removes them",
-                        br_log_cstr(name).s, strerror(-gone));
+            /* its committed offsets go with it, so that a topic created again under the same
+             * name does not resume groups at offsets of the old one */
+            br_offsets_remove_topic(srv->offsets, name);
         }
     }
 }
@@ -664,7 +647,7 @@ static void dt_done(struct br_admin_job *j)
         .throttle_time_ms = 0, .n_results = dj->n, .results = dj->res};
     int rc = BR_ENCODE(r, kp_delete_topics_resp_encode, &resp);
     if (rc < 0) {
-        br_conn_close(r->conn, "cannot encode a DeleteTopics response");
+        br_conn_resp_fail(r, "cannot encode a DeleteTopics response");
         return;
     }
     br_conn_resp_ready(r);
@@ -726,7 +709,6 @@ int br_api_delete_topics(struct br_req *q, struct br_resp *r)
     dj->job.resp = r;
     dj->job.run = dt_run;
     dj->job.done = dt_done;
-    r->state = BR_RESP_WAIT_ADMIN;
-    br_admin_submit(q->loop, &dj->job);
-    return BR_REPLY;
+    rc = br_admin_submit(q->loop, &dj->job);
+    return rc < 0 ? rc : BR_REPLY;
 }

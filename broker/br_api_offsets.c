@@ -108,7 +108,7 @@ static void answer_partition(struct br_server *srv, struct kp_str topic, int64_t
  * live in the response's scratch memory, names copied; each partition's requested timestamp
  * waits in its timestamp field until answered. */
 struct lo_job {
-    struct br_admin_job job; /* first: the BR_OP_ADMIN op */
+    struct br_admin_job job; /* first: the job is the start of the scratch memory */
     int32_t n_topics;
     struct kp_list_offsets_resp_topic *topics;
     struct kp_list_offsets_resp_partition *parts; /* all partitions, topic after topic */
@@ -134,7 +134,7 @@ static void lo_done(struct br_admin_job *j)
     int rc = BR_ENCODE(r, kp_list_offsets_resp_encode, &resp);
     if (rc < 0) {
         br_err("peer=%s: cannot build a ListOffsets response: %s", r->conn->peer, strerror(-rc));
-        br_conn_close(r->conn, "cannot build a ListOffsets response");
+        br_conn_resp_fail(r, "cannot build a ListOffsets response");
         return;
     }
     br_conn_resp_ready(r);
@@ -184,9 +184,8 @@ static int list_offsets_park(struct br_req *q, struct br_resp *r,
     lj->job.resp = r;
     lj->job.run = lo_run;
     lj->job.done = lo_done;
-    r->state = BR_RESP_WAIT_ADMIN;
-    br_admin_submit(q->loop, &lj->job);
-    return BR_REPLY;
+    rc = br_admin_submit(q->loop, &lj->job);
+    return rc < 0 ? rc : BR_REPLY;
 }
 
 int br_api_list_offsets(struct br_req *q, struct br_resp *r)

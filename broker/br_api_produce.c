@@ -10,8 +10,8 @@
  *
  * acks=0 gets no response; if a partition failed, the connection is closed instead, as
  * Kafka does, so the producer notices. acks!=0 with a flush policy that asks for a sync
- * (log.flush.interval.messages=1) parks the response until st_log_durable_offset() covers
- * the append; the storage flusher wakes the loop (br_server on_synced).
+ * (log.flush.interval.messages=1) parks the response (BR_WAIT_SYNC) until
+ * st_log_durable_offset() covers the append; the storage flusher's notification wakes it.
  */
 #include <errno.h>
 #include <string.h>
@@ -118,13 +118,14 @@ static void drop_dwaits(struct br_resp *r)
     r->ndwaits = 0;
 }
 
-void br_produce_recheck(struct br_resp *r)
+/* A parked produce: some log was fdatasynced; ready once every log it waits on is durable
+ * far enough. */
+static void produce_wake(struct br_resp *r, enum br_wake why, void *arg)
 {
-    if (r->state != BR_RESP_WAIT_DURABLE || r->conn->closing)
-        return;
+    (void)why;
+    (void)arg;
     if (!all_durable(r))
         return;
-    br_loop_unwait(r->conn->loop, r);
     drop_dwaits(r);
     br_conn_resp_ready(r);
 }
@@ -184,7 +185,7 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
             .name = t->name, .n_partitions = t->n_partitions, .partitions = ps};
     }
     if (appended)
-        br_server_appended(q->loop);
+        br_loops_notify(q->loop->all, q->loop->nall, q->loop, BR_WAIT_APPEND);
 
     if (req.acks == 0) {
         drop_dwaits(r);
@@ -203,12 +204,15 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
         return rc;
     }
     if (r->ndwaits > 0) {
-        /* count ourselves as a waiter before looking, so a sync completing right now
-         * either is seen here or wakes the loop (see br_server.c) */
-        atomic_fetch_add(&q->loop->ndurable_waits, 1);
-        br_loop_wait_durable(q->loop, r);
+        /* parked (counted as a waiter) before looking, so a sync completing right now either
+         * is seen here or wakes the loop (br_loop.h) */
+        rc = br_conn_park(r, BR_WAIT_SYNC, INT64_MAX, produce_wake, NULL);
+        if (rc < 0) {
+            drop_dwaits(r);
+            return rc;
+        }
         if (all_durable(r)) {
-            br_loop_unwait(q->loop, r);
+            br_conn_unpark(r);
             drop_dwaits(r);
         }
     }

@@ -112,7 +112,7 @@ static void uncount(struct br_conn *c)
     if (!c->counted)
         return;
     c->counted = false;
-    br_limits_release(&c->loop->srv->limits, c->ip_slot);
+    br_limits_release(c->loop->limits, c->ip_slot);
     c->ip_slot = NULL;
 }
 
@@ -125,7 +125,7 @@ static void uncount(struct br_conn *c)
  */
 static bool evict_idle(struct br_loop *loop, const char *for_peer)
 {
-    const struct br_config *cfg = loop->srv->cfg;
+    const struct br_config *cfg = loop->cfg;
     struct br_conn *v = loop->conns;
     if (cfg->evict_idle_ms < 0 || !v)
         return false;
@@ -137,7 +137,7 @@ static bool evict_idle(struct br_loop *loop, const char *for_peer)
              "max.connections=%lld reached: closing the longest-idle connection (no complete "
              "request for %lld ms) for peer=%s",
              (long long)cfg->max_connections, (long long)idle, for_peer);
-    br_limits_release_ip(&loop->srv->limits, v->ip_slot);
+    br_limits_release_ip(loop->limits, v->ip_slot);
     v->ip_slot = NULL;
     v->counted = false; /* its place goes to the new connection */
     br_conn_close(v, why);
@@ -146,7 +146,7 @@ static bool evict_idle(struct br_loop *loop, const char *for_peer)
 
 void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
 {
-    struct br_server *srv = loop->srv;
+    const struct br_config *cfg = loop->cfg;
     struct sockaddr_storage peer;
     memset(&peer, 0, sizeof(peer));
     socklen_t plen = sizeof(peer);
@@ -159,23 +159,22 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
     }
     struct br_ip_slot *slot = NULL;
     int32_t bound = 0;
-    int arc = br_limits_admit(&srv->limits, &peer, &slot, &bound);
+    int arc = br_limits_admit(loop->limits, &peer, &slot, &bound);
     if (arc == -ENFILE && evict_idle(loop, peer_s)) {
-        arc = br_limits_admit_ip(&srv->limits, &peer, &slot, &bound); /* the place is ours */
+        arc = br_limits_admit_ip(loop->limits, &peer, &slot, &bound); /* the place is ours */
         if (arc < 0)
-            br_limits_release(&srv->limits, NULL);
+            br_limits_release(loop->limits, NULL);
     }
     if (arc < 0) {
         if (arc == -EUSERS)
             br_warn_limited("refusing connection peer=%s: its address has %d connection(s) open "
                             "(max.connections.per.ip%s)",
                             peer_s, (int)bound,
-                            bound != srv->cfg->max_connections_per_ip ? ".overrides" : "");
+                            bound != cfg->max_connections_per_ip ? ".overrides" : "");
         else if (arc == -ENFILE)
             br_warn_limited("refusing connection peer=%s: max.connections=%lld reached and no "
                             "connection of this thread idle for max.connections.evict.idle.ms=%lld",
-                            peer_s, (long long)srv->cfg->max_connections,
-                            (long long)srv->cfg->evict_idle_ms);
+                            peer_s, (long long)cfg->max_connections, (long long)cfg->evict_idle_ms);
         else
             br_err_limited("refusing connection peer=%s: %s", peer_s, strerror(-arc));
         close(fd);
@@ -186,7 +185,7 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
     if (!c || !in) {
         free(c);
         free(in);
-        br_limits_release(&srv->limits, slot);
+        br_limits_release(loop->limits, slot);
         br_err("refusing connection peer=%s: out of memory", peer_s);
         close(fd);
         return;
@@ -197,7 +196,7 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
         if (rc < 0) {
             free(c);
             free(in);
-            br_limits_release(&srv->limits, slot);
+            br_limits_release(loop->limits, slot);
             br_err("refusing connection peer=%s: cannot set up TLS (out of memory)", peer_s);
             close(fd);
             return;
@@ -250,9 +249,8 @@ static struct br_resp *resp_get(struct br_conn *c)
     }
     r->next = NULL;
     r->conn = c;
-    r->state = BR_RESP_READY;
-    r->wprev = r->wnext = NULL;
-    r->state = BR_RESP_READY;
+    r->parked = false;
+    r->wait.waiting = false;
     r->total = 0;
     r->npieces = 0;
     r->mem_start = 0;
@@ -296,26 +294,73 @@ static void resp_put(struct br_conn *c, struct br_resp *r)
 
 static bool backpressured(const struct br_conn *c)
 {
-    const struct br_config *cfg = c->loop->srv->cfg;
+    const struct br_config *cfg = c->loop->cfg;
     return c->nresp >= cfg->queued_max_requests ||
            (int64_t)c->out_bytes >= cfg->connection_output_max_bytes;
 }
 
+/* ---- parked responses -------------------------------------------------------------------- */
+
+/* The loop's wake of a parked response. A posted one held its connection (counted in its
+ * in-flight ops, so a connection closed meanwhile is freed only now). */
+static void resp_wake(struct br_wait *w, enum br_wake why)
+{
+    struct br_resp *r = (struct br_resp *)((char *)w - offsetof(struct br_resp, wait));
+    struct br_conn *c = r->conn;
+    if (w->on == BR_WAIT_POST) {
+        c->inflight--;
+        if (c->closing) {
+            if (c->inflight == 0)
+                conn_free(c);
+            return;
+        }
+    }
+    r->wake(r, why, r->wake_arg);
+}
+
+int br_conn_park(struct br_resp *r, enum br_wait_on on, int64_t deadline_ms, br_resp_wake_fn wake,
+                 void *arg)
+{
+    struct br_conn *c = r->conn;
+    assert(!r->parked);
+    r->wake = wake;
+    r->wake_arg = arg;
+    int rc = br_loop_wait(c->loop, &r->wait, on, deadline_ms, resp_wake);
+    if (rc < 0)
+        return rc;
+    r->parked = true;
+    if (on == BR_WAIT_POST)
+        c->inflight++; /* the connection outlives the post, even if it closes meanwhile */
+    return 0;
+}
+
+void br_conn_unpark(struct br_resp *r)
+{
+    assert(!r->parked || r->wait.on != BR_WAIT_POST);
+    br_loop_unwait(r->conn->loop, &r->wait);
+    r->parked = false;
+}
+
+void br_conn_post(struct br_resp *r) { br_loop_post(r->conn->loop, &r->wait); }
+
 void br_conn_resp_ready(struct br_resp *r)
 {
     struct br_conn *c = r->conn;
-    r->state = BR_RESP_READY;
+    br_loop_unwait(c->loop, &r->wait); /* no-op for a posted one: it is unparked already */
+    r->parked = false;
     c->out_bytes += kp_wr_len(&r->wr);
     if (!c->closing)
         br_conn_kick(c);
 }
+
+void br_conn_resp_fail(struct br_resp *r, const char *why) { br_conn_close(r->conn, why); }
 
 /* ---- sender --------------------------------------------------------------------------- */
 
 struct br_piece *br_conn_cur_piece(struct br_conn *c)
 {
     struct br_resp *r = c->out_head;
-    if (!r || r->state != BR_RESP_READY || c->piece >= r->npieces)
+    if (!r || r->parked || c->piece >= r->npieces)
         return NULL;
     return &r->pieces[c->piece];
 }
@@ -345,7 +390,7 @@ static void pop_head(struct br_conn *c)
 void br_conn_advance(struct br_conn *c, size_t n)
 {
     c->bytes_out += n;
-    while (c->out_head && c->out_head->state == BR_RESP_READY) {
+    while (c->out_head && !c->out_head->parked) {
         struct br_resp *r = c->out_head;
         if (c->piece >= r->npieces) {
             pop_head(c);
@@ -373,7 +418,7 @@ void br_conn_send_mem(struct br_conn *c, bool link)
     struct br_resp *r = c->out_head;
     int pi = c->piece;
     size_t off = c->piece_off;
-    while (r && r->state == BR_RESP_READY && niov < (int)(sizeof(c->iov) / sizeof(c->iov[0]))) {
+    while (r && !r->parked && niov < (int)(sizeof(c->iov) / sizeof(c->iov[0]))) {
         if (pi >= r->npieces) {
             r = r->next;
             pi = 0;
@@ -451,7 +496,7 @@ void br_conn_kick(struct br_conn *c)
 
 static void arm_recv(struct br_conn *c)
 {
-    if (c->recv_armed || c->paused || c->bytes_wait || c->closing || c->eof)
+    if (c->recv_armed || c->paused || c->bytes_wait.waiting || c->closing || c->eof)
         return;
     if (c->tls && br_tls_socket_mode(c->tls)) {
         /* kernel TLS: OpenSSL reads the socket itself once it is readable (or writable, when
@@ -513,52 +558,28 @@ static size_t charge_of(size_t cap) { return cap > IN_BASE_CAP ? cap - IN_BASE_C
 /* Gives n bytes back to the budget, waking connections that wait for them. */
 static void bytes_give(struct br_conn *c, size_t n)
 {
-    if (br_limits_bytes_give(&c->loop->srv->limits, n))
-        br_server_bytes_freed(c->loop);
+    struct br_loop *l = c->loop;
+    if (br_limits_bytes_give(l->limits, n))
+        br_loops_notify(l->all, l->nall, l, BR_WAIT_BYTES);
 }
+
+static void bytes_wake(struct br_wait *w, enum br_wake why);
 
 static void bytes_wait_add(struct br_conn *c)
 {
-    struct br_loop *l = c->loop;
-    if (c->bytes_wait)
+    if (c->bytes_wait.waiting)
         return;
-    c->bytes_wait = true;
-    c->bw_next = NULL;
-    c->bw_prev = l->bytes_waits_tail;
-    if (l->bytes_waits_tail)
-        l->bytes_waits_tail->bw_next = c;
-    else
-        l->bytes_waits = c;
-    l->bytes_waits_tail = c;
-    /* seq_cst, before the caller tries the budget again: see br_limits_bytes_give */
-    atomic_fetch_add(&l->nbytes_waits, 1);
-    atomic_fetch_add(&l->srv->limits.bytes_waiters, 1);
+    /* counted before the caller tries the budget again (br_loop.h, br_limits_bytes_give) */
+    br_loop_wait(c->loop, &c->bytes_wait, BR_WAIT_BYTES, INT64_MAX, bytes_wake);
 }
 
-static void bytes_wait_del(struct br_conn *c)
-{
-    struct br_loop *l = c->loop;
-    if (!c->bytes_wait)
-        return;
-    c->bytes_wait = false;
-    if (c->bw_prev)
-        c->bw_prev->bw_next = c->bw_next;
-    else
-        l->bytes_waits = c->bw_next;
-    if (c->bw_next)
-        c->bw_next->bw_prev = c->bw_prev;
-    else
-        l->bytes_waits_tail = c->bw_prev;
-    c->bw_prev = c->bw_next = NULL;
-    atomic_fetch_sub(&l->nbytes_waits, 1);
-    atomic_fetch_sub(&l->srv->limits.bytes_waiters, 1);
-}
+static void bytes_wait_del(struct br_conn *c) { br_loop_unwait(c->loop, &c->bytes_wait); }
 
 /* Takes n bytes of the budget: 0, or -EAGAIN with the connection waiting (not read) until bytes
  * are freed. The second try, after registering, closes the race with a concurrent give. */
 static int bytes_take(struct br_conn *c, size_t n)
 {
-    struct br_limits *lim = &c->loop->srv->limits;
+    struct br_limits *lim = c->loop->limits;
     if (br_limits_bytes_take(lim, n) == 0)
         return 0;
     bytes_wait_add(c);
@@ -586,7 +607,7 @@ static int take_bytes(struct br_conn *c, const uint8_t *p, size_t n)
         c->in_cap = want;
         size_t charge = charge_of(want);
         if (charge > c->in_charged)
-            br_limits_bytes_force(&c->loop->srv->limits, charge - c->in_charged);
+            br_limits_bytes_force(c->loop->limits, charge - c->in_charged);
         else if (charge < c->in_charged)
             bytes_give(c, c->in_charged - charge);
         c->in_charged = charge;
@@ -605,7 +626,7 @@ static int take_bytes(struct br_conn *c, const uint8_t *p, size_t n)
  */
 static void in_fit(struct br_conn *c, size_t need)
 {
-    struct br_limits *lim = &c->loop->srv->limits;
+    struct br_limits *lim = c->loop->limits;
     bytes_wait_del(c); /* waiting again below if it still must */
     size_t target = need > c->in_len ? need : c->in_len;
     if (target < IN_BASE_CAP)
@@ -623,7 +644,7 @@ static void in_fit(struct br_conn *c, size_t need)
         }
         size_t more = charge - c->in_charged;
         if (bytes_take(c, more) < 0)
-            return; /* br_conn_bytes_retry comes back here */
+            return; /* bytes_wake comes back here */
         uint8_t *nb = realloc(c->in, target);
         if (!nb) {
             bytes_give(c, more);
@@ -657,6 +678,9 @@ static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
     touch(c);
     int rc = br_dispatch(c, r, frame, len);
     if (rc < 0 || rc == BR_NO_REPLY) {
+        assert(!r->parked || r->wait.on != BR_WAIT_POST); /* a post is always answered */
+        if (r->parked)
+            br_conn_unpark(r);
         resp_put(c, r);
         return rc < 0 ? rc : 0;
     }
@@ -666,14 +690,14 @@ static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
         c->out_head = r;
     c->out_tail = r;
     c->nresp++;
-    if (r->state == BR_RESP_READY)
+    if (!r->parked)
         c->out_bytes += kp_wr_len(&r->wr);
     return 0;
 }
 
 static void process_input(struct br_conn *c)
 {
-    const struct br_config *cfg = c->loop->srv->cfg;
+    const struct br_config *cfg = c->loop->cfg;
     size_t pos = 0;
     size_t need = 0; /* bytes of the next incomplete frame, when known */
     while (!c->closing) {
@@ -752,18 +776,16 @@ static void resume_input(struct br_conn *c)
     arm_recv(c);
 }
 
-void br_conn_bytes_retry(struct br_loop *loop)
+/* Request bytes were given back: this connection tries again (each waiting one once per
+ * event, oldest first; one that still cannot have its bytes parks again at the end). */
+static void bytes_wake(struct br_wait *w, enum br_wake why)
 {
-    /* Oldest first; a connection that still cannot have its bytes goes back to the end, and
-     * each one waiting now is tried once. */
-    int n = atomic_load(&loop->nbytes_waits);
-    for (int i = 0; i < n && loop->bytes_waits; i++) {
-        struct br_conn *c = loop->bytes_waits;
-        bytes_wait_del(c);
-        if (c->closing || c->paused)
-            continue; /* a paused one looks again when its queue drains */
-        resume_input(c);
-    }
+    (void)why;
+    struct br_conn *c = (struct br_conn *)((char *)w - offsetof(struct br_conn, bytes_wait));
+    bytes_wait_del(c);
+    if (c->closing || c->paused)
+        return; /* a paused one looks again when its queue drains */
+    resume_input(c);
 }
 
 static void after_progress(struct br_conn *c)
@@ -931,7 +953,7 @@ static void tls_input(struct br_conn *c)
         if (!got)
             break;
         process_input(c);
-        if (c->closing || c->paused || c->bytes_wait || c->in_len == c->in_cap)
+        if (c->closing || c->paused || c->bytes_wait.waiting || c->in_len == c->in_cap)
             break;
     }
 }
@@ -1015,13 +1037,6 @@ void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned fla
             br_conn_close(c, why);
         }
         break;
-    case BR_OP_ADMIN: {
-        atomic_fetch_sub(&c->loop->admin_pending, 1);
-        struct br_admin_job *j = (struct br_admin_job *)op; /* op is the job's first member */
-        if (!c->closing)
-            j->done(j);
-        break;
-    }
     case BR_OP_POLLOUT:
         c->send_ops--;
         if (!c->closing && res < 0 && res != -ECANCELED && res != -EINTR)
@@ -1088,9 +1103,10 @@ void br_conn_close(struct br_conn *c, const char *reason)
     if (c->n_disk_reads)
         br_debug("peer=%s: %llu chunks were not in the page cache and were read from disk", c->peer,
                  (unsigned long long)c->n_disk_reads);
+    /* parked responses leave their waits; a posted one holds the connection until its post */
     for (struct br_resp *r = c->out_head; r; r = r->next)
-        if (r->state != BR_RESP_READY)
-            br_loop_unwait(c->loop, r);
+        if (r->parked && r->wait.on != BR_WAIT_POST)
+            br_conn_unpark(r);
     shutdown(c->fd, SHUT_RDWR);
     if (c->recv_armed) {
         br_ring_cancel(&c->loop->ring, &c->recv_op, &c->cancel_op);
@@ -1149,8 +1165,8 @@ void br_conn_free_all(struct br_loop *loop)
     while (loop->conns) {
         struct br_conn *c = loop->conns;
         for (struct br_resp *r = c->out_head; r; r = r->next)
-            if (r->state != BR_RESP_READY)
-                br_loop_unwait(loop, r);
+            if (r->parked)
+                br_conn_unpark(r); /* (every post is in: br_loop_exit) */
         list_unlink(c, &loop->conns, &loop->conns_tail);
         c->closing = true;
         c->next = loop->closing;
@@ -1164,7 +1180,7 @@ void br_conn_free_all(struct br_loop *loop)
 
 void br_conn_check_idle(struct br_loop *loop)
 {
-    const struct br_config *cfg = loop->srv->cfg;
+    const struct br_config *cfg = loop->cfg;
     int64_t idle = cfg->connections_max_idle_ms;
     int64_t hs = cfg->tls.handshake_timeout_ms;
     int64_t rto = cfg->request_receive_timeout_ms;
@@ -1179,7 +1195,7 @@ void br_conn_check_idle(struct br_loop *loop)
             br_conn_close(c, "TLS handshake timed out");
             continue;
         }
-        if (rto > 0 && c->req_start_ms && !handshaking && !c->paused && !c->bytes_wait &&
+        if (rto > 0 && c->req_start_ms && !handshaking && !c->paused && !c->bytes_wait.waiting &&
             loop->now_ms - c->req_start_ms > rto) {
             /* a slow sender (one byte now and then) would otherwise hold its place forever */
             br_warn("peer=%s: request not received whole within request.receive.timeout.ms=%lld "

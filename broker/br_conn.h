@@ -76,25 +76,24 @@ struct br_piece {
     size_t len;
 };
 
-enum br_resp_state {
-    BR_RESP_READY = 0,    /* complete, may be sent */
-    BR_RESP_WAIT_FETCH,   /* long-polling fetch: waits for data or its deadline */
-    BR_RESP_WAIT_DURABLE, /* produce with acks != 0 waiting for fdatasync */
-    BR_RESP_WAIT_ADMIN,   /* CreateTopics / DeleteTopics running on the admin thread */
-};
-
 /* A log a produce response waits on, and the offset that must become durable. */
 struct br_durable_wait {
     struct st_log *log; /* reference held until the response is ready */
     int64_t need;       /* st_log_durable_offset(log) >= need */
 };
 
+struct br_resp;
+/* Runs on the loop thread when a parked response's wait ends or its event happens (see
+ * br_loop.h): why, and the arg given to br_conn_park. */
+typedef void (*br_resp_wake_fn)(struct br_resp *r, enum br_wake why, void *arg);
+
 struct br_resp {
     struct br_resp *next; /* in the connection's queue */
     struct br_conn *conn;
-    enum br_resp_state state;
-    struct br_resp *wprev, *wnext; /* in the loop's wait list while waiting */
-    int64_t deadline_ms;           /* WAIT_FETCH: answer at this time at the latest */
+    bool parked;          /* not ready: waits (wait) for an event, a deadline or a post */
+    struct br_wait wait;  /* on the loop while parked */
+    br_resp_wake_fn wake; /* the handler's, while parked */
+    void *wake_arg;
 
     int16_t api_key;
     int16_t api_version;
@@ -142,14 +141,14 @@ struct br_conn {
     struct br_op cancel_op; /* BR_OP_CONN_CANCEL: our cancels, counted in inflight */
     int inflight;           /* SQEs submitted and not yet completed */
     bool closing;
-    bool recv_armed;        /* a recv (single-shot, or multishot until its last CQE) */
-    bool recv_multishot;    /* the armed recv is multishot, filling provided buffers */
-    bool recv_poll;         /* the armed "recv" is a poll: a kernel-TLS session reads itself */
-    bool recv_cancelling;   /* backpressure: the multishot recv is being cancelled */
-    bool paused;            /* backpressure: not reading */
-    bool eof;               /* the peer closed its side */
-    bool bytes_wait;        /* waiting for queued.max.request.bytes: not reading */
-    int64_t last_active_ms; /* accept, last complete request, last response sent */
+    bool recv_armed;           /* a recv (single-shot, or multishot until its last CQE) */
+    bool recv_multishot;       /* the armed recv is multishot, filling provided buffers */
+    bool recv_poll;            /* the armed "recv" is a poll: a kernel-TLS session reads itself */
+    bool recv_cancelling;      /* backpressure: the multishot recv is being cancelled */
+    bool paused;               /* backpressure: not reading */
+    bool eof;                  /* the peer closed its side */
+    struct br_wait bytes_wait; /* parked for queued.max.request.bytes: not reading */
+    int64_t last_active_ms;    /* accept, last complete request, last response sent */
     int64_t accepted_ms;
     int64_t req_start_ms; /* the first byte of the request being received arrived (0: none) */
 
@@ -157,7 +156,6 @@ struct br_conn {
     size_t in_len, in_cap; /* in_len <= in_cap <= 4 + socket.request.max.bytes, or a little
                               more while bytes already received must be kept */
     size_t in_charged;     /* queued.max.request.bytes held: in_cap - IN_BASE_CAP, or 0 */
-    struct br_conn *bw_prev, *bw_next; /* in loop->bytes_waits while bytes_wait */
 
     struct br_resp *out_head, *out_tail;
     int nresp;
@@ -210,10 +208,23 @@ void br_conn_close(struct br_conn *c, const char *reason);
 /* Loop, once a second: closes connections idle past connections.max.idle.ms, requests not in
  * whole within request.receive.timeout.ms, TLS handshakes not done in ssl.handshake.timeout.ms. */
 void br_conn_check_idle(struct br_loop *loop);
-/* Loop: request bytes were freed; connections waiting for them try again (oldest first). */
-void br_conn_bytes_retry(struct br_loop *loop);
-/* A waiting response became ready: send what can be sent. */
+
+/* ---- parked responses (br_loop.h, waits) ---------------------------------------------------- */
+
+/* Parks r until its event, its deadline (INT64_MAX: none) or, for BR_WAIT_POST, its post:
+ * wake(r, why, arg) then runs on the loop thread and makes r ready (or fails it, or for
+ * APPEND/SYNC leaves it parked). A POST park holds the connection: it is not freed before the
+ * post, and a wake that comes after the connection closed is not called. 0 or -ENOMEM. */
+int br_conn_park(struct br_resp *r, enum br_wait_on on, int64_t deadline_ms, br_resp_wake_fn wake,
+                 void *arg);
+/* Unparks r without answering (its handler answers at once after all). Not for POST. */
+void br_conn_unpark(struct br_resp *r);
+/* Any thread, exactly once per POST park: r's wake runs on its loop. */
+void br_conn_post(struct br_resp *r);
+/* A parked response is complete: unparked, sent when its turn comes. */
 void br_conn_resp_ready(struct br_resp *r);
+/* A parked response cannot be answered: its connection closes (why is logged). */
+void br_conn_resp_fail(struct br_resp *r, const char *why);
 /* Frees every connection of a loop whose ring is gone (after io_uring_queue_exit). */
 void br_conn_free_all(struct br_loop *loop);
 /* Shutdown: half-close connections with nothing pending so their recv completes. */

@@ -34,7 +34,7 @@
  * - Heartbeat answers: UNKNOWN_MEMBER_ID, then ILLEGAL_GENERATION, then by state
  *   (PreparingRebalance: REBALANCE_IN_PROGRESS; CompletingRebalance and Stable: 0).
  * - Deadlines (join, pending sync, sessions) are found through a heap with one entry per
- *   group (br_group_timers.c), keyed by a lower bound of the group's earliest deadline: every
+ *   group (br_timer.h), keyed by a lower bound of the group's earliest deadline: every
  *   change that makes a deadline earlier lowers the key (group_wake); heartbeats only move
  *   deadlines later and leave the key, which then costs one idle visit. A tick visits only
  *   the groups whose key is due.
@@ -56,8 +56,9 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "br_clock.h"
 #include "br_log.h"
-#include "br_loop.h"
+#include "br_timer.h"
 #include "kp_api.h"
 
 #define BUCKETS_MIN    256 /* hash buckets at first; doubled when groups outnumber them 2:1 */
@@ -84,7 +85,7 @@ struct group {
     struct group *iprev, *inext;
     bool idle;
     /* in br_groups.timers: timer.key <= the group's earliest deadline (group_next_deadline) */
-    struct br_group__timer timer;
+    struct br_timer timer;
     char *id;
     int32_t id_len;
     enum br_group_state state;
@@ -119,7 +120,7 @@ struct br_groups {
     uint32_t nbuckets;
     int32_t ngroups;
     struct group *idle_head, *idle_tail; /* groups without members, longest first */
-    struct br_group__timers timers;      /* every group, by its earliest deadline */
+    struct br_timers timers;             /* every group, by its earliest deadline */
     int64_t bytes; /* member metadata and assignments of every group, <= cfg.max_total_bytes */
     bool stopped;
     uint64_t id_seed, id_count;
@@ -181,11 +182,11 @@ static void deadline_set(struct br_groups *g, int64_t t)
 static void group_wake(struct br_groups *g, struct group *grp, int64_t t)
 {
     if (t < grp->timer.key)
-        br_group__timers_set(&g->timers, &grp->timer, t);
+        br_timers_set(&g->timers, &grp->timer, t);
     deadline_set(g, t);
 }
 
-static struct group *group_of_timer(struct br_group__timer *e)
+static struct group *group_of_timer(struct br_timer *e)
 {
     return (struct group *)((char *)e - offsetof(struct group, timer));
 }
@@ -326,7 +327,7 @@ static void group_unlink_free(struct br_groups *g, struct group *grp)
     br_group__pending_free(&grp->pending);
     if (grp->idle)
         idle_unlink(g, grp);
-    br_group__timers_remove(&g->timers, &grp->timer);
+    br_timers_remove(&g->timers, &grp->timer);
     free(grp->members);
     free(grp->views);
     free(grp->id);
@@ -349,7 +350,7 @@ static struct group *group_create(struct br_groups *g, struct kp_str id)
     if (!grp)
         return NULL;
     grp->id = malloc((size_t)id.len);
-    if (!grp->id || br_group__timers_add(&g->timers, &grp->timer) < 0) {
+    if (!grp->id || br_timers_add(&g->timers, &grp->timer, INT64_MAX) < 0) {
         free(grp->id);
         free(grp);
         return NULL;
@@ -1144,8 +1145,8 @@ static int64_t group_next_deadline(const struct group *grp)
 static int64_t tick_locked(struct br_groups *g)
 {
     int64_t now = now_of(g);
-    struct br_group__timer *e;
-    while ((e = br_group__timers_first(&g->timers)) && e->key <= now) {
+    struct br_timer *e;
+    while ((e = br_timers_first(&g->timers)) && e->key <= now) {
         struct group *grp = group_of_timer(e);
         if (grp->state == BR_GROUP_PREPARING_REBALANCE && now >= grp->join_deadline)
             join_deadline_passed(g, grp, now);
@@ -1155,7 +1156,7 @@ static int64_t tick_locked(struct br_groups *g)
         int64_t t = group_next_deadline(grp);
         /* (a deadline of now itself is left for the next tick: every visit moves the key past
          * now, so the loop ends) */
-        br_group__timers_set(&g->timers, e, t > now ? t : now + 1);
+        br_timers_set(&g->timers, e, t > now ? t : now + 1);
     }
     return e ? e->key : INT64_MAX;
 }
@@ -1277,7 +1278,7 @@ void br_groups_free(struct br_groups *g)
         while (g->buckets[b])
             group_unlink_free(g, g->buckets[b]);
     free(g->buckets);
-    br_group__timers_free(&g->timers);
+    br_timers_free(&g->timers);
     pthread_cond_destroy(&g->cond);
     pthread_mutex_destroy(&g->lock);
     free(g);

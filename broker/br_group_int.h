@@ -5,7 +5,7 @@
  * - br_group.c owns the groups, their members, the state machine and the timer thread;
  *   br_group_protocol.c owns a member's copy of the protocols it offered and the group's
  *   choice among them; br_group_pending.c a group's list of member ids handed out but not
- *   yet used (KIP-394); br_group_timers.c the heap of deadlines the timer thread visits.
+ *   yet used (KIP-394). The heap of deadlines the timer thread visits is br_timer.h.
  * - Every function here runs with the coordinator's mutex held (br_group.c calls them); none
  *   blocks or calls back into br_group.c.
  * - Errors: 0 / -errno.
@@ -94,28 +94,5 @@ void br_group__pending_remove(struct br_group__pendings *p, int32_t i);
 /* The earliest deadline (INT64_MAX: none). */
 int64_t br_group__pending_next(const struct br_group__pendings *p);
 void br_group__pending_free(struct br_group__pendings *p);
-
-/* ---- br_group_timers.c -------------------------------------------------------------------- */
-
-/* A min-heap of deadline entries embedded in their owners (each group has one, keyed by a
- * lower bound of its earliest deadline), so the timer visits only what is due. */
-struct br_group__timer {
-    int64_t key; /* INT64_MAX: nothing due */
-    int32_t pos; /* index in the heap */
-};
-
-struct br_group__timers {
-    struct br_group__timer **v;
-    int32_t len, cap;
-};
-
-/* Adds e with key INT64_MAX. 0 or -ENOMEM. */
-int br_group__timers_add(struct br_group__timers *t, struct br_group__timer *e);
-void br_group__timers_remove(struct br_group__timers *t, struct br_group__timer *e);
-/* Sets e's key (earlier or later). */
-void br_group__timers_set(struct br_group__timers *t, struct br_group__timer *e, int64_t key);
-/* The entry with the smallest key, or NULL when empty. */
-struct br_group__timer *br_group__timers_first(const struct br_group__timers *t);
-void br_group__timers_free(struct br_group__timers *t);
 
 #endif

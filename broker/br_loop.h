@@ -1,24 +1,52 @@
 /*
- * br_loop — one io_uring per event-loop thread behind a narrow interface.
+ * br_loop — one event-loop thread: its io_uring, its state and its turn, the waits parked on
+ * it (an event or a deadline), and its pool of splice pipes. The loop knows connections and
+ * listeners as owners of ops; it never names a Kafka API.
  *
  * Contract
- * - A loop is owned by exactly one thread; every function here except br_loop_wake() must be
- *   called from it. br_loop_wake() may be called from any thread (it writes the loop's
- *   eventfd at most once until the loop has consumed it).
+ * - A loop is owned by exactly one thread; every function here must be called from it except
+ *   br_ring_wake(), br_loops_notify() and br_loop_post(), which any thread may call.
  * - Every SQE carries a tagged user_data: the address of a struct br_op embedded in the
- *   object the operation belongs to (a connection, a listener, the loop itself). The op's
- *   kind selects the handler in the one dispatch switch (br_loop_run). An object with ops in
- *   flight is freed only after the last one completes (two-phase close, see br_conn.c).
- * - br_loop_sqe() never fails: when the submission queue is full it submits first.
+ *   object the operation belongs to (a connection, a listener socket, the loop itself). The
+ *   op's kind selects the handler in the one dispatch switch of the turn (br_loop.c). An
+ *   object with ops in flight is freed only after the last one completes (two-phase close,
+ *   br_conn.c).
+ * - br_ring_sqe() never fails: when the submission queue is full it submits first.
  * - Kernel features are probed once (br_loop_probe) and reported at start-up.
+ *
+ * Waiting (nginx's timer tree and posted events, in one structure): anything that waits for
+ * something other than an io_uring completion is a struct br_wait parked on its loop with
+ *   - an event: BR_WAIT_APPEND (records appended to any log: long-polling fetches),
+ *     BR_WAIT_SYNC (a log fdatasynced: produce responses waiting for durability),
+ *     BR_WAIT_BYTES (request bytes given back: connections waiting for
+ *     queued.max.request.bytes), or BR_WAIT_POST (br_loop_post() of this very wait by another
+ *     thread: admin jobs, answers of the group coordinator);
+ *   - a deadline (INT64_MAX: none), kept on one heap per loop (br_timer.h);
+ *   - a wake function, run on the loop thread with the reason: the event happened (for
+ *     APPEND, SYNC and BYTES a broadcast: the wake re-checks its own condition and stays
+ *     parked when it does not hold), the deadline passed, or the broker is stopping
+ *     (APPEND waits only: a fetch answers with what there is).
+ *   br_loop_wait() raises the loop's count of waits for that event (sequentially consistent)
+ *   before the caller looks at its condition, and br_loops_notify() publishes its change
+ *   before it reads the counts, so either the waiter sees the change or the notifier sees the
+ *   waiter and wakes its loop. Those counts (and the shared one of BR_WAIT_BYTES, which
+ *   br_limit.h reads) are raised and lowered here and nowhere else.
+ *   A wait leaves with br_loop_unwait() (any time, also from its own wake function), except
+ *   a BR_WAIT_POST one: it leaves only when posted, exactly once, and its wake then runs;
+ *   the loop does not exit before every such wait is posted (br_loop_exit).
  */
 #ifndef SPLICELOG_BR_LOOP_H
 #define SPLICELOG_BR_LOOP_H
 
 #include <liburing.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "br_timer.h"
+
+struct br_config;
 
 enum br_op_kind {
     BR_OP_ACCEPT = 1,  /* multishot (or single-shot) accept on a listener socket */
@@ -30,12 +58,11 @@ enum br_op_kind {
     BR_OP_WAKE,        /* read of the loop's eventfd */
     BR_OP_CANCEL,      /* an async cancel issued by the loop; its completion carries nothing */
     BR_OP_CONN_CANCEL, /* an async cancel issued by a connection (counted in its in-flight) */
-    BR_OP_ADMIN,       /* not an SQE: an admin job finished on the admin thread (its "CQE") */
 };
 
 struct br_op {
     uint8_t kind; /* enum br_op_kind */
-    void *owner;  /* the connection / listener / loop the op belongs to */
+    void *owner;  /* the connection / listener socket / loop the op belongs to */
 };
 
 struct br_features {
@@ -54,6 +81,8 @@ struct br_features {
 int br_loop_probe(struct br_features *f);
 /* "multishot-accept multishot-recv splice ..." for the start-up line. */
 void br_loop_features_str(const struct br_features *f, char *buf, size_t len);
+
+/* ---- the ring --------------------------------------------------------------------------- */
 
 struct br_ring {
     struct io_uring ring;
@@ -102,9 +131,134 @@ void br_ring_buf_put(struct br_ring *r, unsigned bid);
 /* Submits, then waits up to timeout_ms (-1 = forever) for one completion: 0, -ETIME, -EINTR. */
 int br_ring_submit_wait(struct br_ring *r, int timeout_ms);
 
-/* Monotonic milliseconds. */
-int64_t br_now_ms(void);
-/* Wall-clock milliseconds since the epoch (timestamps on the wire). */
-int64_t br_wall_ms(void);
+/* ---- waits ------------------------------------------------------------------------------- */
+
+enum br_wait_on {
+    BR_WAIT_APPEND = 0, /* records appended to a log */
+    BR_WAIT_SYNC,       /* a log fdatasynced */
+    BR_WAIT_BYTES,      /* queued.max.request.bytes given back */
+    BR_WAIT_POST,       /* this wait posted by another thread */
+    BR_WAIT__N,
+};
+
+enum br_wake {
+    BR_WAKE_EVENT = 0, /* its event happened (APPEND, SYNC, BYTES: maybe; re-check) */
+    BR_WAKE_DEADLINE,  /* its deadline passed (it is off the heap) */
+    BR_WAKE_STOP,      /* the broker is stopping (APPEND waits) */
+};
+
+struct br_wait;
+typedef void (*br_wait_fn)(struct br_wait *w, enum br_wake why);
+
+struct br_wait {
+    struct br_timer timer;       /* on the loop's heap while it has a deadline */
+    struct br_wait *prev, *next; /* the loop's list of its event, oldest first; POST: the
+                                    posted queue once posted */
+    br_wait_fn wake;
+    uint8_t on;   /* enum br_wait_on */
+    bool waiting; /* parked: between br_loop_wait and unwait / its post */
+};
+
+struct br_wait_list {
+    struct br_wait *head, *tail;
+};
+
+/* ---- the loop ---------------------------------------------------------------------------- */
+
+struct br_conn;
+struct br_accept;
+struct br_listener;
+struct br_limits;
+
+struct br_pipe {
+    int rd, wr;
+    size_t cap;
+    struct br_pipe *next;     /* free list */
+    struct br_pipe *all_next; /* every pipe of the loop, for teardown */
+};
+
+struct br_server;
+
+struct br_loop {
+    struct br_ring ring;
+    struct br_server *srv; /* whoever started the loops */
+    int id;
+    int64_t now_ms; /* monotonic, refreshed every turn */
+    const struct br_config *cfg;
+    const struct br_features *feat;
+    struct br_limits *limits;
+    struct br_loop *all; /* every loop of the server (this one included), for wake-ups */
+    int nall;
+    const atomic_bool *stop; /* set by the main thread: begin the shutdown */
+
+    struct br_accept *accepts; /* one listening socket per listener (br_listen.h) */
+    int naccepts;
+
+    /* Connections of this loop (doubly linked): the live ones in the order of their last
+     * activity (accept, complete request, response sent), least recent first; the closing ones
+     * apart until their last completion frees them. nconns counts both. */
+    struct br_conn *conns, *conns_tail;
+    struct br_conn *closing;
+    int nconns;
+
+    /* waits (see the contract) */
+    struct br_wait_list waits[BR_WAIT__N];  /* POST waits are in no list until posted */
+    atomic_int nwaits[BR_WAIT__N];          /* read by other threads to decide whether to wake us */
+    atomic_long *shared_nwaits[BR_WAIT__N]; /* also counted there, when set (BYTES: br_limits) */
+    struct br_timers deadlines;             /* waits with a deadline, earliest first */
+    atomic_uint events;                     /* 1 << enum br_wait_on, set by other threads */
+    unsigned local_events;                  /* the same, set by this thread */
+    struct br_wait *walk_next;              /* the next wait of the walk in progress */
+    pthread_mutex_t post_lock;
+    struct br_wait *posted; /* POST waits handed back, newest first */
+
+    /* splice transfer path: a bounded pool of pipes */
+    struct br_pipe *pipes;
+    struct br_pipe *free_pipes;
+    int npipes;
+    uint64_t pipes_replaced; /* pipes given back with bytes in them (replaced, never reused) */
+
+    /* Decode/encode arenas of the handlers, reused by every request of this loop. */
+    void *dec_mem;
+    size_t dec_cap;
+    void *enc_mem;
+    size_t enc_cap;
+
+    int64_t next_tick_ms; /* idle checks, accept re-arming: once a second */
+    bool stopping;
+    int64_t stop_deadline_ms;
+};
+
+/* Before the thread starts: everything but the ring. */
+void br_loop_prepare(struct br_loop *l, int id, const struct br_config *cfg,
+                     const struct br_features *feat);
+/* On the loop thread: the ring, provided buffers, the armed eventfd read and accepts.
+ * 0 or -errno (logged). */
+int br_loop_init(struct br_loop *l);
+/* The turn, until the loop has stopped (all connections gone, or shutdown.timeout.ms). */
+void br_loop_run(struct br_loop *l);
+/* On the loop thread, after br_loop_run or a failed br_loop_init: waits until every POST
+ * wait is posted, then frees the ring, the connections and the pipes. */
+void br_loop_exit(struct br_loop *l);
+
+/* Parks w until its event (see the contract) or deadline_ms (INT64_MAX: none). 0, or -ENOMEM
+ * when a deadline cannot be kept (nothing parked then). */
+int br_loop_wait(struct br_loop *l, struct br_wait *w, enum br_wait_on on, int64_t deadline_ms,
+                 br_wait_fn wake);
+/* Unparks w (no-op when it is not parked). Not for a POST wait. */
+void br_loop_unwait(struct br_loop *l, struct br_wait *w);
+/* Any thread: on has happened; every loop of all[0..n) with waits for it wakes up and runs
+ * them (self, when given, is the caller's own loop: it only marks the event). */
+void br_loops_notify(struct br_loop *all, int n, struct br_loop *self, enum br_wait_on on);
+/* Any thread, once per BR_WAIT_POST wait: its wake runs on l's thread. */
+void br_loop_post(struct br_loop *l, struct br_wait *w);
+
+/* The splice pipe pool. NULL when empty. */
+struct br_pipe *br_loop_pipe_get(struct br_loop *loop);
+/* Returns a pipe to the pool; fill is the bytes the holder counted as still inside (0 after a
+ * finished transfer). The pool asks the kernel (FIONREAD) and replaces a pipe that is not
+ * empty, so a pipe handed out never holds another client's bytes; a count that disagrees
+ * with the kernel's is logged as an accounting error. */
+void br_loop_pipe_put(struct br_loop *loop, struct br_pipe *p, size_t fill);
 
 #endif

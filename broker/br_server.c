@@ -1,6 +1,5 @@
 /*
- * br_server — listeners, loop threads, the dispatch switch, wake-ups, signals,
- * housekeeping (see br_server.h).
+ * br_server — start-up, the threads, signals, shutdown (see br_server.h).
  *
  * Threads
  *   main          binds listeners, opens the store, starts the others, waits for a signal
@@ -13,12 +12,9 @@
  *   housekeeping  st_store_maintain every log.retention.check.interval.ms and
  *                 st_store_scrub at log.scrub.bytes.per.sec, so disk reads of the scrubber
  *                 never stall a loop.
- *   (storage)     the flusher calls on_synced() after each fdatasync.
- *
- * Wake-ups without lost signals: a loop counts its parked fetches (nfetch_waits) *before* it
- * looks at the logs, and an appender publishes the new end *before* it reads that count
- * (both sequentially consistent). So either the fetch sees the data or the appender sees the
- * waiter and wakes the loop (flag + eventfd). The same holds for durable waits.
+ *   admin         runs the jobs handed to it (br_admin_submit) and posts their responses back.
+ *   (storage)     the flusher calls on_synced() after each fdatasync: BR_WAIT_SYNC.
+ *   (groups)      the coordinator's timer thread (br_group.h).
  */
 #include "br_server.h"
 
@@ -38,297 +34,34 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "br_api.h"
+#include "br_clock.h"
 #include "br_conn.h"
 #include "br_group.h"
 #include "br_log.h"
+#include "br_offsets.h"
 #include "br_tls.h"
 #include "br_xfer.h"
 
-#define RING_ENTRIES   1024
-#define RECV_BUFS      128         /* provided buffers per loop for multishot recv ... */
-#define RECV_BUF_SIZE  (16 * 1024) /* ... of this size: 2 MiB per loop */
-#define PIPE_WANT_SIZE (1 << 20)
+/* ---- the admin thread ---------------------------------------------------------------------- */
 
-/* ---- wait lists ----------------------------------------------------------------------- */
+static struct br_server *g_srv; /* the one server of this process (br_server_run) */
 
-static void list_add(struct br_resp **head, struct br_resp *r)
+static void admin_wake(struct br_resp *r, enum br_wake why, void *arg)
 {
-    r->wprev = NULL;
-    r->wnext = *head;
-    if (*head)
-        (*head)->wprev = r;
-    *head = r;
+    (void)r;
+    (void)why;
+    struct br_admin_job *j = arg;
+    j->done(j);
 }
 
-static void list_del(struct br_resp **head, struct br_resp *r)
+int br_admin_submit(struct br_loop *loop, struct br_admin_job *j)
 {
-    if (r->wprev)
-        r->wprev->wnext = r->wnext;
-    else
-        *head = r->wnext;
-    if (r->wnext)
-        r->wnext->wprev = r->wprev;
-    r->wprev = r->wnext = NULL;
-}
-
-void br_loop_wait_fetch(struct br_loop *loop, struct br_resp *r)
-{
-    r->state = BR_RESP_WAIT_FETCH;
-    list_add(&loop->fetch_waits, r);
-    /* nfetch_waits was raised by the handler before it evaluated the logs */
-}
-
-void br_loop_wait_durable(struct br_loop *loop, struct br_resp *r)
-{
-    r->state = BR_RESP_WAIT_DURABLE;
-    list_add(&loop->durable_waits, r);
-}
-
-void br_loop_unwait(struct br_loop *loop, struct br_resp *r)
-{
-    if (r->state == BR_RESP_WAIT_FETCH) {
-        list_del(&loop->fetch_waits, r);
-        atomic_fetch_sub(&loop->nfetch_waits, 1);
-    } else if (r->state == BR_RESP_WAIT_DURABLE) {
-        list_del(&loop->durable_waits, r);
-        atomic_fetch_sub(&loop->ndurable_waits, 1);
-    }
-    r->state = BR_RESP_READY;
-}
-
-void br_server_appended(struct br_loop *loop)
-{
-    struct br_server *srv = loop->srv;
-    atomic_thread_fence(memory_order_seq_cst);
-    for (int i = 0; i < srv->nloops; i++) {
-        struct br_loop *l = &srv->loops[i];
-        if (atomic_load(&l->nfetch_waits) == 0)
-            continue;
-        if (l == loop) {
-            l->recheck_fetch = true;
-        } else {
-            atomic_store(&l->appended, true);
-            br_ring_wake(&l->ring);
-        }
-    }
-}
-
-void br_server_bytes_freed(struct br_loop *loop)
-{
-    struct br_server *srv = loop->srv;
-    for (int i = 0; i < srv->nloops; i++) {
-        struct br_loop *l = &srv->loops[i];
-        if (atomic_load(&l->nbytes_waits) == 0)
-            continue;
-        if (l == loop) {
-            l->bytes_recheck = true;
-        } else {
-            atomic_store(&l->bytes_freed, true);
-            br_ring_wake(&l->ring);
-        }
-    }
-}
-
-static void on_synced(void *arg, struct st_log *log)
-{
-    (void)log;
-    struct br_server *srv = arg;
-    atomic_thread_fence(memory_order_seq_cst);
-    for (int i = 0; i < srv->nloops; i++) {
-        struct br_loop *l = &srv->loops[i];
-        if (atomic_load(&l->ndurable_waits) == 0)
-            continue;
-        atomic_store(&l->synced, true);
-        br_ring_wake(&l->ring);
-    }
-}
-
-static void recheck_fetches(struct br_loop *loop, bool force)
-{
-    /* br_fetch_recheck unlinks r when it answers; when it closes r's connection, other
-     * responses of that connection leave the list too, possibly the saved next: then the
-     * walk starts over (the responses still parked are merely evaluated once more). */
-    for (struct br_resp *r = loop->fetch_waits, *next; r; r = next) {
-        next = r->wnext;
-        br_fetch_recheck(r, force || loop->now_ms >= r->deadline_ms);
-        if (next && next->state != BR_RESP_WAIT_FETCH)
-            next = loop->fetch_waits;
-    }
-}
-
-static void recheck_durable(struct br_loop *loop)
-{
-    for (struct br_resp *r = loop->durable_waits, *next; r; r = next) {
-        next = r->wnext;
-        br_produce_recheck(r);
-        if (next && next->state != BR_RESP_WAIT_DURABLE)
-            next = loop->durable_waits;
-    }
-}
-
-/* ---- pipe pool ------------------------------------------------------------------------ */
-
-struct br_pipe *br_loop_pipe_get(struct br_loop *loop)
-{
-    struct br_pipe *p = loop->free_pipes;
-    if (p) {
-        loop->free_pipes = p->next;
-        return p;
-    }
-    if (loop->npipes >= loop->srv->cfg->splice_pipes)
-        return NULL;
-    p = calloc(1, sizeof(*p));
-    if (!p)
-        return NULL;
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-        br_warn("splice: pipe2: %m");
-        free(p);
-        return NULL;
-    }
-    p->rd = fds[0];
-    p->wr = fds[1];
-    int want =
-        loop->srv->feat.pipe_max < PIPE_WANT_SIZE ? loop->srv->feat.pipe_max : PIPE_WANT_SIZE;
-    int sz = fcntl(p->wr, F_SETPIPE_SZ, want);
-    if (sz < 0)
-        sz = fcntl(p->wr, F_GETPIPE_SZ);
-    p->cap = sz > 0 ? (size_t)sz : 65536;
-    p->all_next = loop->pipes;
-    loop->pipes = p;
-    loop->npipes++;
-    return p;
-}
-
-/* Bytes still queued in a pipe, as the kernel counts them; -errno when it cannot say. */
-static int pipe_queued(const struct br_pipe *p)
-{
-    int n = 0;
-    if (ioctl(p->rd, FIONREAD, &n) != 0)
-        return -errno;
-    return n;
-}
-
-/* Swaps p's descriptors for a new, empty pipe of the same size; -errno (p then broken). */
-static int pipe_replace(struct br_loop *loop, struct br_pipe *p)
-{
-    int fds[2];
-    int rc = pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0 ? 0 : -errno;
-    close(p->rd);
-    close(p->wr);
-    p->rd = p->wr = -1;
-    if (rc < 0)
-        return rc;
-    p->rd = fds[0];
-    p->wr = fds[1];
-    int sz = fcntl(p->wr, F_SETPIPE_SZ, (int)p->cap);
-    p->cap = sz > 0 ? (size_t)sz : 65536;
-    loop->pipes_replaced++;
-    return 0;
-}
-
-/*
- * The pool only ever holds empty pipes: a pipe comes back with the holder's count of the bytes
- * it believes are still inside (0 after a finished transfer), and the kernel is asked too.
- * Bytes left in a pipe are another client's data; such a pipe is never handed out again but
- * replaced by a new one. A count that disagrees with the kernel is an accounting bug, logged.
- */
-void br_loop_pipe_put(struct br_loop *loop, struct br_pipe *p, size_t fill)
-{
-    int queued = p->rd >= 0 ? pipe_queued(p) : 0;
-    if (queued != (int)fill && p->rd >= 0)
-        br_err("splice: pipe accounting: %d bytes queued in a pipe whose holder counted %zu",
-               queued, fill);
-    if (p->rd >= 0 && queued != 0 && pipe_replace(loop, p) < 0)
-        br_warn("splice: cannot replace a pipe that still holds bytes: %m");
-    if (p->rd < 0) {
-        /* a broken slot (its replacement failed): stays on the teardown list, but no longer
-         * counts against fetch.splice.pipes */
-        loop->npipes--;
-        return;
-    }
-    p->next = loop->free_pipes;
-    loop->free_pipes = p;
-}
-
-static void pipes_close(struct br_loop *loop)
-{
-    while (loop->pipes) {
-        struct br_pipe *p = loop->pipes;
-        loop->pipes = p->all_next;
-        if (p->rd >= 0)
-            close(p->rd);
-        if (p->wr >= 0)
-            close(p->wr);
-        free(p);
-    }
-    loop->free_pipes = NULL;
-    loop->npipes = 0;
-}
-
-/* ---- accept --------------------------------------------------------------------------- */
-
-static void arm_accept(struct br_loop *loop, struct br_accept *a)
-{
-    if (a->armed || loop->stopping || a->fd < 0)
-        return;
-    struct io_uring_sqe *sqe = br_ring_sqe(&loop->ring, &a->op);
-    if (a->multishot)
-        io_uring_prep_multishot_accept(sqe, a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    else
-        io_uring_prep_accept(sqe, a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    a->armed = true;
-}
-
-static void accept_complete(struct br_loop *loop, struct br_accept *a, int res, unsigned flags)
-{
-    if (!(flags & IORING_CQE_F_MORE))
-        a->armed = false;
-    if (res >= 0) {
-        br_conn_accepted(loop, a, res);
-    } else if (res == -EINVAL && a->multishot) {
-        br_info("multishot accept refused by the kernel: single-shot accepts");
-        a->multishot = false;
-    } else if (res == -ECANCELED) {
-        return;
-    } else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
-        br_warn("accept on listener %s: %s (retrying in 1 s)", a->lst->cfg->name, strerror(-res));
-        return; /* re-armed by the periodic tick */
-    } else if (res != -EINTR && res != -ECONNABORTED && res != -EAGAIN) {
-        br_warn("accept on listener %s: %s", a->lst->cfg->name, strerror(-res));
-    }
-    if (!a->armed)
-        arm_accept(loop, a);
-}
-
-/* ---- the dispatch switch -------------------------------------------------------------- */
-
-void br_loop_job_hold(struct br_loop *loop, struct br_admin_job *j)
-{
-    struct br_conn *c = j->resp->conn;
-    j->op = (struct br_op){BR_OP_ADMIN, c};
+    struct br_server *srv = g_srv;
     j->loop = loop;
     j->next = NULL;
-    c->inflight++;
-    atomic_fetch_add(&loop->admin_pending, 1);
-}
-
-void br_loop_job_deliver(struct br_admin_job *j)
-{
-    struct br_loop *l = j->loop;
-    pthread_mutex_lock(&l->admin_lock);
-    j->next = l->admin_done;
-    l->admin_done = j;
-    pthread_mutex_unlock(&l->admin_lock);
-    atomic_store(&l->admin_flag, true);
-    br_ring_wake(&l->ring);
-}
-
-void br_admin_submit(struct br_loop *loop, struct br_admin_job *j)
-{
-    struct br_server *srv = loop->srv;
-    br_loop_job_hold(loop, j);
+    int rc = br_conn_park(j->resp, BR_WAIT_POST, INT64_MAX, admin_wake, j);
+    if (rc < 0)
+        return rc;
     pthread_mutex_lock(&srv->admin_lock);
     if (srv->admin_tail)
         srv->admin_tail->next = j;
@@ -337,6 +70,7 @@ void br_admin_submit(struct br_loop *loop, struct br_admin_job *j)
     srv->admin_tail = j;
     pthread_cond_signal(&srv->admin_cond);
     pthread_mutex_unlock(&srv->admin_lock);
+    return 0;
 }
 
 static void *admin_main(void *arg)
@@ -355,108 +89,20 @@ static void *admin_main(void *arg)
             srv->admin_tail = NULL;
         pthread_mutex_unlock(&srv->admin_lock);
         j->run(j);
-        br_loop_job_deliver(j);
+        br_conn_post(j->resp);
         pthread_mutex_lock(&srv->admin_lock);
     }
     pthread_mutex_unlock(&srv->admin_lock);
     return NULL;
 }
 
-/* Loop thread: delivers finished admin jobs as BR_OP_ADMIN completions (oldest first). */
-static void admin_collect(struct br_loop *loop)
-{
-    pthread_mutex_lock(&loop->admin_lock);
-    struct br_admin_job *j = loop->admin_done;
-    loop->admin_done = NULL;
-    pthread_mutex_unlock(&loop->admin_lock);
-    struct br_admin_job *rev = NULL;
-    while (j) {
-        struct br_admin_job *next = j->next;
-        j->next = rev;
-        rev = j;
-        j = next;
-    }
-    while (rev) {
-        struct br_admin_job *next = rev->next;
-        br_conn_complete(rev->op.owner, &rev->op, 0, 0);
-        rev = next;
-    }
-}
-
-static void on_wake(struct br_loop *loop, int res)
-{
-    (void)res;
-    br_ring_arm_wake(&loop->ring);
-    if (atomic_exchange(&loop->admin_flag, false))
-        admin_collect(loop);
-    if (atomic_exchange(&loop->appended, false))
-        loop->recheck_fetch = true;
-    if (atomic_exchange(&loop->synced, false))
-        recheck_durable(loop);
-    if (atomic_exchange(&loop->bytes_freed, false))
-        loop->bytes_recheck = true;
-}
-
-static void dispatch(struct br_loop *loop, struct io_uring_cqe *cqe)
-{
-    struct br_op *op = io_uring_cqe_get_data(cqe);
-    if (!op)
-        return;
-    switch ((enum br_op_kind)op->kind) {
-    case BR_OP_ACCEPT:
-        accept_complete(loop, op->owner, cqe->res, cqe->flags);
-        break;
-    case BR_OP_RECV:
-    case BR_OP_SEND:
-    case BR_OP_POLLOUT:
-    case BR_OP_XFER_IN:
-    case BR_OP_XFER_OUT:
-    case BR_OP_CONN_CANCEL:
-        br_conn_complete(op->owner, op, cqe->res, cqe->flags);
-        break;
-    case BR_OP_WAKE:
-        on_wake(loop, cqe->res);
-        break;
-    case BR_OP_CANCEL:
-    case BR_OP_ADMIN: /* never an SQE: delivered by admin_collect */
-        break;
-    }
-}
-
-/* ---- loop thread ---------------------------------------------------------------------- */
-
-static void begin_stop(struct br_loop *loop)
-{
-    loop->stopping = true;
-    loop->stop_deadline_ms = loop->now_ms + loop->srv->cfg->shutdown_timeout_ms;
-    for (int i = 0; i < loop->naccepts; i++) {
-        struct br_accept *a = &loop->accepts[i];
-        if (a->armed)
-            br_ring_cancel(&loop->ring, &a->op, NULL);
-    }
-    recheck_fetches(loop, true);
-}
-
-static int next_timeout(struct br_loop *loop)
-{
-    int64_t t = 1000;
-    if (loop->stopping)
-        t = 50;
-    if (loop->bytes_recheck)
-        return 0; /* request bytes freed after this turn's retry: retry at once */
-    for (struct br_resp *r = loop->fetch_waits; r; r = r->wnext) {
-        int64_t d = r->deadline_ms - loop->now_ms;
-        if (d < t)
-            t = d < 0 ? 0 : d;
-    }
-    return (int)t;
-}
+/* ---- loop threads ---------------------------------------------------------------------------- */
 
 static void signal_started(struct br_loop *loop, int rc)
 {
     struct br_server *srv = loop->srv;
     pthread_mutex_lock(&srv->start_lock);
-    loop->start_rc = rc;
+    srv->start_rc[loop->id] = rc;
     srv->started++;
     pthread_cond_broadcast(&srv->start_cond);
     pthread_mutex_unlock(&srv->start_lock);
@@ -465,223 +111,26 @@ static void signal_started(struct br_loop *loop, int rc)
 static void *loop_main(void *arg)
 {
     struct br_loop *loop = arg;
-    struct br_server *srv = loop->srv;
     char name[16];
     snprintf(name, sizeof(name), "loop%d", loop->id);
     br_log_set_thread(name);
-    int rc = br_ring_init(&loop->ring, &srv->feat, RING_ENTRIES);
-    if (rc < 0) {
-        br_err("io_uring set-up failed: %s", strerror(-rc));
-        signal_started(loop, rc);
+    int rc = br_loop_init(loop);
+    signal_started(loop, rc);
+    if (rc < 0)
         return NULL;
-    }
-    if (srv->feat.multishot_recv) {
-        rc = br_ring_bufs_init(&loop->ring, RECV_BUFS, RECV_BUF_SIZE);
-        if (rc < 0)
-            br_warn("provided buffers refused (%s): single-shot recv", strerror(-rc));
-    }
-    loop->now_ms = br_now_ms();
-    br_ring_arm_wake(&loop->ring);
-    for (int i = 0; i < loop->naccepts; i++)
-        arm_accept(loop, &loop->accepts[i]);
-    io_uring_submit(&loop->ring.ring);
-    signal_started(loop, 0);
-    loop->next_idle_check_ms = loop->now_ms + 1000;
-
-    for (;;) {
-        rc = br_ring_submit_wait(&loop->ring, next_timeout(loop));
-        if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) {
-            br_err("io_uring wait failed: %s", strerror(-rc));
-            break;
-        }
-        loop->now_ms = br_now_ms();
-        /* Each CQE is consumed before it is handled: handling may queue and submit new
-         * SQEs whose completions need room in the CQ ring, and a ring kept full by our own
-         * unconsumed batch would make every submit fail (-EBUSY). The batch is bounded so
-         * timers and wake-ups still get their turn. */
-        struct io_uring_cqe *cqe;
-        for (int n = 0; n < 4 * RING_ENTRIES && io_uring_peek_cqe(&loop->ring.ring, &cqe) == 0;
-             n++) {
-            struct io_uring_cqe copy = *cqe;
-            io_uring_cqe_seen(&loop->ring.ring, cqe);
-            dispatch(loop, &copy);
-        }
-
-        loop->now_ms = br_now_ms();
-        if (!loop->stopping && atomic_load(&srv->stopping))
-            begin_stop(loop);
-        if (loop->recheck_fetch) {
-            loop->recheck_fetch = false;
-            recheck_fetches(loop, false);
-        } else if (loop->fetch_waits) {
-            for (struct br_resp *r = loop->fetch_waits, *next; r; r = next) {
-                next = r->wnext;
-                if (loop->now_ms >= r->deadline_ms)
-                    br_fetch_recheck(r, true);
-                if (next && next->state != BR_RESP_WAIT_FETCH)
-                    next = loop->fetch_waits;
-            }
-        }
-        if (loop->bytes_recheck) {
-            loop->bytes_recheck = false;
-            br_conn_bytes_retry(loop);
-        }
-        if (loop->now_ms >= loop->next_idle_check_ms) {
-            loop->next_idle_check_ms = loop->now_ms + 1000;
-            br_conn_check_idle(loop);
-            for (int i = 0; i < loop->naccepts; i++)
-                arm_accept(loop, &loop->accepts[i]);
-        }
-        if (loop->stopping) {
-            br_conn_stop_idle(loop);
-            if (loop->nconns == 0)
-                break;
-            if (loop->now_ms >= loop->stop_deadline_ms) {
-                br_warn("shutdown.timeout.ms passed: cutting %d connection(s)", loop->nconns);
-                break;
-            }
-        }
-    }
-    /* A job still on the admin thread writes into its connection's memory: wait for it
-     * (jobs are bounded by topic.partitions.max) before anything is freed. */
-    while (atomic_load(&loop->admin_pending) > 0) {
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-        if (atomic_exchange(&loop->admin_flag, false))
-            admin_collect(loop);
-    }
-    br_ring_exit(&loop->ring); /* cancels whatever is still in flight */
-    br_conn_free_all(loop);
-    pipes_close(loop);
-    free(loop->dec_mem);
-    free(loop->enc_mem);
-    for (int i = 0; i < loop->naccepts; i++) {
-        if (loop->accepts[i].fd >= 0)
-            close(loop->accepts[i].fd);
-        loop->accepts[i].fd = -1;
-    }
+    br_loop_run(loop);
+    br_loop_exit(loop);
     return NULL;
 }
 
-/* ---- listeners ------------------------------------------------------------------------ */
-
-static int bind_one(const struct br_listener_cfg *lc, int port, struct br_listener *out_l,
-                    int *out_fd)
+static void on_synced(void *arg, struct st_log *log)
 {
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    char ports[16];
-    snprintf(ports, sizeof(ports), "%d", port);
-    int gai = getaddrinfo(lc->host[0] ? lc->host : NULL, ports, &hints, &res);
-    if (gai != 0) {
-        br_err("listener %s: cannot resolve '%s': %s", lc->name, lc->host, gai_strerror(gai));
-        return -EINVAL;
-    }
-    int rc = -EADDRNOTAVAIL;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0) {
-            rc = -errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
-            rc = -errno;
-            close(fd);
-            continue;
-        }
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof(ss);
-        getsockname(fd, (struct sockaddr *)&ss, &sl);
-        char host[INET6_ADDRSTRLEN] = "";
-        if (ss.ss_family == AF_INET) {
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
-            out_l->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        } else {
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
-            out_l->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        }
-        snprintf(out_l->bound_host, sizeof(out_l->bound_host), "%s", host);
-        *out_fd = fd;
-        freeaddrinfo(res);
-        return 0;
-    }
-    freeaddrinfo(res);
-    br_err("listener %s: cannot listen on %s:%d: %s", lc->name, lc->host, port, strerror(-rc));
-    return rc;
+    (void)log;
+    struct br_server *srv = arg;
+    br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_SYNC);
 }
 
-/*
- * Every loop's socket sets SO_REUSEPORT so that they can share the port; the flip side is
- * that a second broker (same user) could join the group and silently take half of the
- * connections. For a fixed port, an exclusive bind first proves that nobody listens there.
- *
- * A broker killed with SIGKILL leaves its listening sockets behind for a moment: its io_uring
- * holds references to them (armed accepts), and the kernel tears the ring down in a worker
- * after the process is gone, so for some milliseconds after its exit the port still has
- * listeners that will never accept again. A restart in that window would be refused (or, were
- * it not for this check, would join their group and lose the connections hashed to them). So a
- * port found in use is tried again for up to PORT_WAIT_MS before giving up. SO_REUSEADDR (on
- * this probe and on the real sockets) lets the bind ignore the killed broker's connections in
- * TIME_WAIT. Two brokers on one data dir are kept apart by the data-dir lock, taken before
- * this; the wait only delays the start-up of a broker whose port another process really holds.
- */
-#define PORT_WAIT_MS  3000
-#define PORT_RETRY_MS 10
-
-static int port_probe(const struct addrinfo *ai)
-{
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0)
-        return 0; /* bind_one reports it */
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    int rc = 0;
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EADDRINUSE)
-        rc = -EADDRINUSE;
-    close(fd);
-    return rc;
-}
-
-static int port_free(const struct br_listener_cfg *lc)
-{
-    if (lc->port == 0)
-        return 0;
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    char ports[16];
-    snprintf(ports, sizeof(ports), "%d", lc->port);
-    if (getaddrinfo(lc->host[0] ? lc->host : NULL, ports, &hints, &res) != 0)
-        return 0; /* bind_one reports it */
-    int64_t start = br_now_ms();
-    int rc;
-    bool told = false;
-    while ((rc = port_probe(res)) == -EADDRINUSE && br_now_ms() - start < PORT_WAIT_MS) {
-        if (!told)
-            br_info("listener %s: %s:%d is in use: waiting up to %d ms for it to be released (a "
-                    "broker killed just now?)",
-                    lc->name, lc->host, lc->port, PORT_WAIT_MS);
-        told = true;
-        struct timespec ts = {0, PORT_RETRY_MS * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    freeaddrinfo(res);
-    if (rc)
-        br_err("listener %s: %s:%d is already in use (another broker?)", lc->name, lc->host,
-               lc->port);
-    else if (told)
-        br_info("listener %s: %s:%d released after %lld ms", lc->name, lc->host, lc->port,
-                (long long)(br_now_ms() - start));
-    return rc;
-}
+/* ---- the data dir and the port file ------------------------------------------------------ */
 
 /* mkdir -p, then an exclusive flock on the directory itself: one broker per data dir. */
 static int lock_data_dir(const char *dir, int *out_fd)
@@ -842,7 +291,9 @@ static void *hk_main(void *arg)
             st_store_maintain(srv->store, br_wall_ms());
             next_maintain = now + srv->cfg->retention_check_interval_ms;
         }
-        br_offsets_housekeeping(srv, expire); /* flush by time; retention with the logs' */
+        br_offsets_housekeeping(srv->offsets, srv->store, srv->groups,
+                                srv->cfg->offsets_retention_ms,
+                                expire); /* flush by time; retention with the logs' */
         int ntopics = 0;
         st_topic_foreach(srv->store, count_topic, &ntopics);
         /* (an empty store is skipped: st_store_scrub trips over it, see the issue note) */
@@ -869,6 +320,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     static struct br_server s; /* one per process; zeroed */
     struct br_server *srv = &s;
     memset(srv, 0, sizeof(*srv));
+    g_srv = srv;
     srv->cfg = cfg;
     pthread_mutex_init(&srv->start_lock, NULL);
     pthread_cond_init(&srv->start_cond, NULL);
@@ -928,18 +380,30 @@ int br_server_run(struct br_config *cfg, const char *port_file)
 
     srv->nloops = cfg->num_network_threads;
     srv->loops = calloc((size_t)srv->nloops, sizeof(*srv->loops));
-    if (!srv->loops) {
+    srv->accepts = calloc((size_t)srv->nloops * BR_MAX_LISTENERS, sizeof(*srv->accepts));
+    srv->start_rc = calloc((size_t)srv->nloops, sizeof(*srv->start_rc));
+    srv->threads = calloc((size_t)srv->nloops, sizeof(*srv->threads));
+    if (!srv->loops || !srv->accepts || !srv->start_rc || !srv->threads) {
+        free(srv->loops);
+        free(srv->accepts);
+        free(srv->start_rc);
+        free(srv->threads);
         tls_teardown(srv);
         br_limits_free(&srv->limits);
         return -ENOMEM;
     }
     for (int i = 0; i < srv->nloops; i++) {
-        srv->loops[i].srv = srv;
-        srv->loops[i].id = i;
-        srv->loops[i].ring.wake_fd = -1; /* until its thread sets the ring up */
+        struct br_loop *l = &srv->loops[i];
+        br_loop_prepare(l, i, cfg, &srv->feat);
+        l->srv = srv;
+        l->limits = &srv->limits;
+        l->all = srv->loops;
+        l->nall = srv->nloops;
+        l->stop = &srv->stopping;
+        l->shared_nwaits[BR_WAIT_BYTES] = &srv->limits.bytes_waiters;
+        l->accepts = &srv->accepts[i * BR_MAX_LISTENERS];
         for (int j = 0; j < BR_MAX_LISTENERS; j++)
-            srv->loops[i].accepts[j].fd = -1;
-        pthread_mutex_init(&srv->loops[i].admin_lock, NULL);
+            l->accepts[j].fd = -1;
     }
 
     /* Bind: the first socket of a listener picks the port (0 = ephemeral), the others
@@ -950,13 +414,16 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         br_err("data dir %s: %s", cfg->data_dir,
                rc == -EBUSY ? "in use by another broker" : strerror(-rc));
         free(srv->loops);
+        free(srv->accepts);
+        free(srv->start_rc);
+        free(srv->threads);
         tls_teardown(srv);
         br_limits_free(&srv->limits);
         return rc;
     }
     srv->nlisteners = cfg->nlisteners;
     for (int li = 0; li < cfg->nlisteners && rc == 0; li++)
-        rc = port_free(&cfg->listeners[li]);
+        rc = br_listen_port_free(&cfg->listeners[li]);
     for (int li = 0; li < cfg->nlisteners && rc == 0; li++) {
         struct br_listener *l = &srv->listeners[li];
         l->cfg = &cfg->listeners[li];
@@ -964,7 +431,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         l->xfer = l->cfg->protocol == BR_PROTO_SSL ? &br_xfer_tls : br_xfer_for(xt);
         for (int i = 0; i < srv->nloops && rc == 0; i++) {
             int fd = -1;
-            rc = bind_one(l->cfg, i == 0 ? l->cfg->port : l->port, l, &fd);
+            rc = br_listen_bind(l->cfg, i == 0 ? l->cfg->port : l->port, l, &fd);
             if (rc == 0) {
                 struct br_accept *a = &srv->loops[i].accepts[li];
                 a->op = (struct br_op){BR_OP_ACCEPT, a};
@@ -980,7 +447,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         rc = st_store_open(cfg->data_dir, &cfg->log, &srv->store);
         if (rc < 0)
             br_err("cannot open data dir %s: %s", cfg->data_dir, strerror(-rc));
-        else if ((rc = br_offsets_open(srv)) < 0)
+        else if ((rc = br_offsets_open(cfg, &srv->offsets)) < 0)
             st_store_close(srv->store);
     }
     if (rc < 0) {
@@ -989,6 +456,9 @@ int br_server_run(struct br_config *cfg, const char *port_file)
                 if (srv->loops[i].accepts[j].fd >= 0)
                     close(srv->loops[i].accepts[j].fd);
         free(srv->loops);
+        free(srv->accepts);
+        free(srv->start_rc);
+        free(srv->threads);
         close(lock_fd);
         tls_teardown(srv);
         br_limits_free(&srv->limits);
@@ -1032,7 +502,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     }
     int started = 0;
     for (int i = 0; i < srv->nloops && rc == 0; i++) {
-        if (pthread_create(&srv->loops[i].thread, NULL, loop_main, &srv->loops[i]) != 0) {
+        if (pthread_create(&srv->threads[i], NULL, loop_main, &srv->loops[i]) != 0) {
             br_err("cannot start loop thread %d", i);
             rc = -EAGAIN;
             break;
@@ -1044,8 +514,8 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         pthread_cond_wait(&srv->start_cond, &srv->start_lock);
     pthread_mutex_unlock(&srv->start_lock);
     for (int i = 0; i < started; i++)
-        if (srv->loops[i].start_rc < 0)
-            rc = srv->loops[i].start_rc;
+        if (srv->start_rc[i] < 0)
+            rc = srv->start_rc[i];
     bool hk = false;
     if (rc == 0) {
         hk = pthread_create(&srv->hk_thread, NULL, hk_main, srv) == 0;
@@ -1082,10 +552,10 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     if (srv->groups)
         br_groups_stop(srv->groups); /* parked JoinGroup / SyncGroup: NOT_COORDINATOR */
     for (int i = 0; i < started; i++)
-        if (srv->loops[i].start_rc == 0)
+        if (srv->start_rc[i] == 0)
             br_ring_wake(&srv->loops[i].ring);
     for (int i = 0; i < started; i++)
-        pthread_join(srv->loops[i].thread, NULL);
+        pthread_join(srv->threads[i], NULL);
     if (admin) {
         pthread_mutex_lock(&srv->admin_lock);
         srv->admin_stop = true;
@@ -1108,7 +578,8 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     }
     br_groups_free(srv->groups);
     srv->groups = NULL;
-    br_offsets_close(srv);
+    br_offsets_close(srv->offsets);
+    srv->offsets = NULL;
     st_store_close(srv->store);
     /* every thread that could wake a loop (flusher, admin, housekeeping, group timer, the
      * loops themselves) has stopped */
@@ -1117,6 +588,9 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     br_info("stopped: data flushed, clean-shutdown markers written");
     close(lock_fd);
     free(srv->loops);
+    free(srv->accepts);
+    free(srv->start_rc);
+    free(srv->threads);
     tls_teardown(srv);
     br_limits_free(&srv->limits);
     return rc;

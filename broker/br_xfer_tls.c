@@ -82,7 +82,7 @@ static int stage_fill(struct br_conn *c)
     struct br_resp *r = c->out_head;
     int pi = c->piece;
     size_t off = c->piece_off;
-    while (r && r->state == BR_RESP_READY && c->stage_fill < c->stage_cap) {
+    while (r && !r->parked && c->stage_fill < c->stage_cap) {
         if (pi >= r->npieces) {
             r = r->next;
             pi = 0;
