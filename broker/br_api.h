@@ -1,16 +1,15 @@
 /*
- * br_api — request dispatch and the API handlers (one file per API family).
+ * br_api — what the API handlers share (one file per API family, br_api_*.c; the entry is
+ * br_dispatch, br_ctx.h).
  *
  * Contract
- * - br_dispatch() parses the request header of one whole frame, picks the handler by api key
- *   and version, and fills the response slot r. Returns BR_REPLY (r is queued: ready, or
- *   parked waiting), BR_NO_REPLY (acks=0 produce: r is given back unused) or -errno (a
- *   request that cannot be parsed: the connection is closed, as Kafka does).
- * - Unsupported (key, version): UNSUPPORTED_VERSION. ApiVersions at an unsupported version is
- *   answered with a v0 body behind a v0 header, as Kafka does, so clients can fall back.
- * - Handlers run on the connection's loop thread, read the request through a bounds-checked
- *   reader, and never keep pointers into the request bytes after returning (a parked fetch
- *   copies what it needs into the response's scratch memory).
+ * - A handler gets the request (struct br_req: its context, its peer, the header fields, a
+ *   bounds-checked reader over the body) and the response slot to fill. It returns BR_REPLY,
+ *   BR_NO_REPLY or -errno as br_dispatch does, runs on the dispatching thread, and keeps no
+ *   pointer into the request bytes after returning (a parked request copies what it needs into
+ *   the response's scratch memory).
+ * - Handlers reach the store, the offsets, the groups, the config, the clock and the host's
+ *   operations through q->x (br_ctx.h) and nothing else.
  * - Wire errors are enum kp_err values; internal calls return 0 / -errno.
  */
 #ifndef SPLICELOG_BR_API_H
@@ -19,21 +18,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "br_clock.h"
-#include "br_conn.h"
-#include "br_server.h"
+#include "br_ctx.h"
+#include "br_resp.h"
 #include "kp_api.h"
 #include "kp_buf.h"
 
-enum {
-    BR_REPLY = 0,
-    BR_NO_REPLY = 1,
-};
-
 struct br_req {
-    struct br_conn *conn;
-    struct br_loop *loop;
-    struct br_server *srv;
+    struct br_ctx *x;
+    const struct br_peer *peer;
     int16_t api_key;
     int16_t api_version;
     int32_t corr;
@@ -46,8 +38,8 @@ struct br_req {
 /* A decode arena for this request: attempt 0, 1, 2... gives a bigger one each time, bounded
  * by what the frame could possibly need; -ENOMEM past that. */
 int br_req_arena(struct br_req *q, struct kp_arena *a, int attempt);
-/* An encode arena of exactly cap bytes (reused per loop); -ENOMEM. */
-int br_enc_arena(struct br_req *q, struct kp_arena *a, size_t cap);
+/* An encode arena of exactly cap bytes (reused per context); -ENOMEM. */
+int br_enc_arena(struct br_ctx *x, struct kp_arena *a, size_t cap);
 /* Logs a request that cannot be decoded (peer, API, version, reason). Returns rc. */
 int br_req_bad(struct br_req *q, int rc);
 /* n rounded up to a multiple of 8: lays out several arrays in one scratch block. */
@@ -91,7 +83,25 @@ static inline size_t br_align8(size_t n) { return (n + 7) & ~(size_t)7; }
         _rc;                                                                                       \
     })
 
-int br_dispatch(struct br_conn *c, struct br_resp *r, uint8_t *frame, size_t len);
+/* The host's operations, spelled for handlers. */
+static inline int br_park(struct br_ctx *x, struct br_resp *r, enum br_wait_on on,
+                          int64_t deadline_ms, br_wake_fn wake, void *arg)
+{
+    return x->ops->park(x, r, on, deadline_ms, wake, arg);
+}
+static inline void br_unpark(struct br_ctx *x, struct br_resp *r) { x->ops->unpark(x, r); }
+static inline void br_ready(struct br_ctx *x, struct br_resp *r) { x->ops->ready(x, r); }
+static inline void br_fail(struct br_ctx *x, struct br_resp *r, const char *why)
+{
+    x->ops->fail(x, r, why);
+}
+static inline int64_t br_wall_ms_of(struct br_ctx *x) { return x->ops->wall_ms(x); }
+/* Parks j->r until the admin thread has run j->run; j->done then runs here. */
+static inline int br_admin(struct br_ctx *x, struct br_job *j)
+{
+    j->x = x;
+    return x->ops->admin(x, j);
+}
 
 /* The handlers, one per row of KP_API_LIST (kp_api.h): br_api_<stem>. Each answers every
  * version the row advertises (Produce v0-2 too, refused in their own layout). */
@@ -99,9 +109,5 @@ int br_dispatch(struct br_conn *c, struct br_resp *r, uint8_t *frame, size_t len
     int br_api_##stem(struct br_req *q, struct br_resp *r);
 KP_API_LIST(BR__API_HANDLER)
 #undef BR__API_HANDLER
-
-/* committed offsets (br_api_commit.c) */
-/* Advertised address of the listener the connection came in on. */
-void br_api_advertised(struct br_conn *c, char *host, size_t hostlen, int *port);
 
 #endif

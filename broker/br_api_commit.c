@@ -85,14 +85,14 @@ static int16_t commit_error(int rc)
  * request's bytes are gone by then) live in the response's scratch memory.
  */
 struct oc_job {
-    struct br_admin_job job; /* first: the job is the start of the scratch memory */
+    struct br_job job; /* first: the job is the start of the scratch memory */
     struct kp_offset_commit_resp resp;
 };
 
-static void oc_run(struct br_admin_job *j)
+static void oc_run(struct br_job *j)
 {
     struct oc_job *oj = (struct oc_job *)j;
-    int rc = st_offsets_sync(j->loop->srv->offsets);
+    int rc = st_offsets_sync(j->x->offsets);
     if (rc == 0)
         return;
     br_err("OffsetCommit: fdatasync of the committed offsets: %s", strerror(-rc));
@@ -105,16 +105,16 @@ static void oc_run(struct br_admin_job *j)
     }
 }
 
-static void oc_done(struct br_admin_job *j)
+static void oc_done(struct br_job *j)
 {
     struct oc_job *oj = (struct oc_job *)j;
-    struct br_resp *r = j->resp;
+    struct br_resp *r = j->r;
     int rc = BR_ENCODE(r, kp_offset_commit_resp_encode, &oj->resp);
     if (rc < 0) {
-        br_conn_resp_fail(r, "cannot encode an OffsetCommit response");
+        br_fail(j->x, r, "cannot encode an OffsetCommit response");
         return;
     }
-    br_conn_resp_ready(r);
+    br_ready(j->x, r);
 }
 
 /* Parks r until the admin thread has synced the commits resp acknowledges. 0 or -ENOMEM. */
@@ -154,15 +154,15 @@ static int answer_when_durable(struct br_req *q, struct br_resp *r,
     }
     oj->resp = (struct kp_offset_commit_resp){
         .throttle_time_ms = 0, .n_topics = resp->n_topics, .topics = topics};
-    oj->job.resp = r;
+    oj->job.r = r;
     oj->job.run = oc_run;
     oj->job.done = oc_done;
-    return br_admin_submit(q->loop, &oj->job);
+    return br_admin(q->x, &oj->job);
 }
 
 int br_api_offset_commit(struct br_req *q, struct br_resp *r)
 {
-    struct br_server *srv = q->srv;
+    struct br_ctx *x = q->x;
     struct kp_offset_commit_req req;
     int rc = BR_DECODE(q, kp_offset_commit_req_decode, &req);
     if (rc < 0)
@@ -173,7 +173,7 @@ int br_api_offset_commit(struct br_req *q, struct br_resp *r)
     struct kp_arena a;
     /* topics, their partition arrays, then one commit item and one result per partition */
     rc = br_enc_arena(
-        q, &a,
+        q->x, &a,
         kp_arena_need((size_t)req.n_topics + 3,
                       (size_t)req.n_topics * sizeof(struct kp_offset_commit_resp_topic) +
                           nparts * (sizeof(struct kp_offset_commit_resp_partition) +
@@ -190,8 +190,8 @@ int br_api_offset_commit(struct br_req *q, struct br_resp *r)
     int16_t gerr = KP_ERR_NONE;
     if (req.group_id.len <= 0)
         gerr = KP_ERR_INVALID_GROUP_ID;
-    else if (srv->groups)
-        gerr = br_group_commit_check(srv->groups, req.group_id, req.generation_id, req.member_id);
+    else if (x->groups)
+        gerr = br_group_commit_check(x->groups, req.group_id, req.generation_id, req.member_id);
 
     /* pass 1: per-partition checks; the items to commit */
     int nitems = 0;
@@ -201,10 +201,9 @@ int br_api_offset_commit(struct br_req *q, struct br_resp *r)
             kp_arena_alloc(&a, (size_t)t->n_partitions, sizeof(*ps));
         if (!ps && t->n_partitions > 0)
             return -ENOMEM;
-        int32_t nparts_topic =
-            gerr == KP_ERR_NONE && t->name.len > 0
-                ? st_topic_partitions(srv->store, t->name.ptr, (size_t)t->name.len)
-                : -ENOENT;
+        int32_t nparts_topic = gerr == KP_ERR_NONE && t->name.len > 0
+                                   ? st_topic_partitions(x->store, t->name.ptr, (size_t)t->name.len)
+                                   : -ENOENT;
         for (int32_t j = 0; j < t->n_partitions; j++) {
             const struct kp_offset_commit_req_partition *p = &t->partitions[j];
             ps[j].partition_index = p->partition_index;
@@ -213,7 +212,7 @@ int br_api_offset_commit(struct br_req *q, struct br_resp *r)
             } else if (nparts_topic <= 0 || p->partition_index < 0 ||
                        p->partition_index >= nparts_topic) {
                 ps[j].error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-            } else if (p->committed_metadata.len > srv->cfg->offset_metadata_max_bytes) {
+            } else if (p->committed_metadata.len > x->cfg->offset_metadata_max_bytes) {
                 ps[j].error_code = KP_ERR_OFFSET_METADATA_TOO_LARGE;
             } else {
                 ps[j].error_code = KP_ERR_NONE;
@@ -235,8 +234,8 @@ int br_api_offset_commit(struct br_req *q, struct br_resp *r)
     /* one write for the lot, then pass 2: the store's verdicts */
     bool written = false;
     if (nitems > 0) {
-        rc = st_offsets_commit_batch(srv->offsets, req.group_id.ptr, (size_t)req.group_id.len,
-                                     items, nitems, br_wall_ms(), results);
+        rc = st_offsets_commit_batch(x->offsets, req.group_id.ptr, (size_t)req.group_id.len, items,
+                                     nitems, br_wall_ms_of(q->x), results);
         if (rc < 0) {
             br_err_limited("OffsetCommit group %s: %s", BR_LOG_KSTR(req.group_id), strerror(-rc));
             for (int k = 0; k < nitems; k++)
@@ -256,7 +255,7 @@ int br_api_offset_commit(struct br_req *q, struct br_resp *r)
     }
     struct kp_offset_commit_resp resp = {
         .throttle_time_ms = 0, .n_topics = req.n_topics, .topics = topics};
-    if (written && srv->cfg->log.flush_interval_messages == 1) {
+    if (written && x->cfg->log.flush_interval_messages == 1) {
         rc = answer_when_durable(q, r, &resp);
         return rc < 0 ? rc : BR_REPLY;
     }
@@ -406,7 +405,7 @@ static int mark_repeats(const struct kp_offset_fetch_req *req, size_t nparts, ui
 static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req,
                        const uint8_t *repeat, size_t *cap, struct kp_offset_fetch_resp *resp)
 {
-    struct br_server *srv = q->srv;
+    struct br_ctx *x = q->x;
     *resp = (struct kp_offset_fetch_resp){.throttle_time_ms = 0, .error_code = KP_ERR_NONE};
     const char *g = req->group_id.ptr;
     size_t glen = req->group_id.len > 0 ? (size_t)req->group_id.len : 0;
@@ -418,7 +417,7 @@ static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req,
     int32_t want = 0;
     if (req->n_topics < 0) {
         size_t bytes = 0;
-        int n = st_offsets_foreach(srv->offsets, g, glen, count_found, &bytes);
+        int n = st_offsets_foreach(x->offsets, g, glen, count_found, &bytes);
         if (n < 0)
             return n;
         want = n + 16; /* room for commits that land between the two passes */
@@ -431,7 +430,7 @@ static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req,
             *cap = need;
     }
     struct kp_arena a;
-    int rc = br_enc_arena(q, &a, *cap);
+    int rc = br_enc_arena(q->x, &a, *cap);
     if (rc < 0)
         return rc;
     if (req->n_topics < 0) {
@@ -440,7 +439,7 @@ static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req,
         c.parts = kp_arena_alloc(&a, (size_t)want, sizeof(*c.parts));
         if (!c.topics || !c.parts)
             return -ENOSPC;
-        int n = st_offsets_foreach(srv->offsets, g, glen, all_found, &c);
+        int n = st_offsets_foreach(x->offsets, g, glen, all_found, &c);
         if (n < 0)
             return n;
         if (c.full)
@@ -481,7 +480,7 @@ static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req,
             if (glen == 0 || t->name.len <= 0)
                 continue;
             struct one_ctx c = {.a = &a, .out = p};
-            rc = st_offsets_lookup(srv->offsets, g, glen, t->name.ptr, (size_t)t->name.len,
+            rc = st_offsets_lookup(x->offsets, g, glen, t->name.ptr, (size_t)t->name.len,
                                    t->partition_indexes[j], one_found, &c);
             if (rc < 0 && rc != -ENOENT)
                 return rc;

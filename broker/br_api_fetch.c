@@ -40,6 +40,8 @@ struct fetch_topic {
 };
 
 struct fetch_state {
+    struct br_ctx *x;
+    const struct br_peer *peer;
     int16_t version;
     int32_t min_bytes;
     int32_t max_bytes;
@@ -48,7 +50,7 @@ struct fetch_state {
 };
 
 /* Copies what evaluation needs out of the request (whose bytes are about to be reused). */
-static int save_request(struct br_resp *r, const struct kp_fetch_req *req, int16_t version)
+static int save_request(struct br_req *q, struct br_resp *r, const struct kp_fetch_req *req)
 {
     size_t nparts = 0, names = 0;
     for (int32_t i = 0; i < req->n_topics; i++) {
@@ -70,7 +72,9 @@ static int save_request(struct br_resp *r, const struct kp_fetch_req *req, int16
     m += br_align8(nparts * sizeof(*parts));
     char *name = (char *)m;
     *st = (struct fetch_state){
-        .version = version,
+        .x = q->x,
+        .peer = q->peer,
+        .version = q->api_version,
         .min_bytes = req->min_bytes,
         .max_bytes = req->max_bytes > 0 ? req->max_bytes : INT32_MAX,
         .n_topics = req->n_topics,
@@ -95,9 +99,10 @@ static int save_request(struct br_resp *r, const struct kp_fetch_req *req, int16
 
 /* Builds the response from the current state of the logs. 1: complete (r finished),
  * 0: not enough data yet (r reset; park it), -errno. */
-static int fetch_eval(struct br_server *srv, struct br_resp *r, bool force)
+static int fetch_eval(struct br_resp *r, bool force)
 {
     const struct fetch_state *st = r->hstate;
+    struct st_store *store = st->x->store;
     int16_t v = st->version;
     struct kp_fetch_resp_partition dummy = {.n_aborted = 0};
     size_t cap = 4 + kp_resp_hdr_size(r->api_key, v) + kp_fetch_resp_head_size(v);
@@ -135,8 +140,7 @@ static int fetch_eval(struct br_server *srv, struct br_resp *r, bool force)
             rd.n = 0;
             rd.total = 0;
             bool have_read = false;
-            struct st_log *log =
-                st_log_get(srv->store, t->name, (size_t)t->name_len, fp->partition);
+            struct st_log *log = st_log_get(store, t->name, (size_t)t->name_len, fp->partition);
             if (!log) {
                 p.error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
                 has_err = true;
@@ -199,37 +203,38 @@ static int fetch_eval(struct br_server *srv, struct br_resp *r, bool force)
 static void fetch_wake(struct br_resp *r, enum br_wake why, void *arg)
 {
     (void)arg;
-    int rc = fetch_eval(r->conn->loop->srv, r, why != BR_WAKE_EVENT);
+    const struct fetch_state *st = r->hstate;
+    int rc = fetch_eval(r, why != BR_WAKE_EVENT);
     if (rc == 0)
         return;
     if (rc < 0) {
-        br_err("peer=%s: fetch failed: %s", r->conn->peer, strerror(-rc));
-        br_conn_resp_fail(r, "fetch failed");
+        br_err("peer=%s: fetch failed: %s", st->peer->name, strerror(-rc));
+        br_fail(st->x, r, "fetch failed");
         return;
     }
-    br_conn_resp_ready(r);
+    br_ready(st->x, r);
 }
 
 int br_api_fetch(struct br_req *q, struct br_resp *r)
 {
+    struct br_ctx *x = q->x;
     struct kp_fetch_req req;
     int rc = BR_DECODE(q, kp_fetch_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
-    rc = save_request(r, &req, q->api_version);
+    rc = save_request(q, r, &req);
     if (rc < 0)
         return rc;
-    struct br_loop *loop = q->loop;
-    bool force = req.max_wait_ms <= 0 || loop->stopping;
+    bool force = req.max_wait_ms <= 0 || x->ops->stopping(x);
     /* parked (counted as a waiter) before looking at the logs: an append that lands after our
-     * look sees the count and wakes this loop (br_loop.h) */
+     * look sees the count and wakes us (br_ctx.h) */
     if (!force) {
-        rc = br_conn_park(r, BR_WAIT_APPEND, loop->now_ms + req.max_wait_ms, fetch_wake, NULL);
+        rc = br_park(x, r, BR_WAIT_APPEND, x->ops->now_ms(x) + req.max_wait_ms, fetch_wake, NULL);
         if (rc < 0)
             return rc;
     }
-    rc = fetch_eval(q->srv, r, force);
+    rc = fetch_eval(r, force);
     if (rc != 0 && !force)
-        br_conn_unpark(r);
+        br_unpark(x, r);
     return rc < 0 ? rc : BR_REPLY;
 }

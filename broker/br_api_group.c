@@ -8,7 +8,7 @@
  *
  * JoinGroup and SyncGroup may wait for other members, whose requests arrive on other
  * connections, often on other loop threads. Such a request's response is parked until posted
- * (BR_WAIT_POST, br_loop.h): a struct grp_job in the response's scratch memory, parked before
+ * (BR_WAIT_POST, br_ctx.h): a struct grp_job in the response's scratch memory, parked before
  * the request goes to br_group_*() (the connection outlives the park even when the client
  * goes away), and the group delivers its result through the waiter, on whichever thread
  * completes the phase (another member's request, the group timer, shutdown). The delivery
@@ -29,6 +29,8 @@
 #include "kp_msg.h"
 
 struct grp_job {
+    struct br_ctx *x;
+    const struct br_peer *peer;
     struct br_resp *r;
     struct br_group_waiter w;
     int rc; /* encoding the response: 0 or -errno */
@@ -45,26 +47,28 @@ static void job_wake(struct br_resp *r, enum br_wake why, void *arg)
     (void)why;
     struct grp_job *gj = arg;
     if (gj->rc < 0) {
-        br_err("peer=%s: cannot build a %s response: %s", r->conn->peer, kp_api_name(r->api_key),
+        br_err("peer=%s: cannot build a %s response: %s", gj->peer->name, kp_api_name(r->api_key),
                strerror(-gj->rc));
-        br_conn_resp_fail(r, "cannot build a group response");
+        br_fail(gj->x, r, "cannot build a group response");
         return;
     }
-    br_conn_resp_ready(r);
+    br_ready(gj->x, r);
 }
 
 /* Any thread, group mutex held: the answer is encoded; back to the owning loop. */
-static void job_deliver(struct grp_job *gj) { br_conn_post(gj->r); }
+static void job_deliver(struct grp_job *gj) { gj->x->ops->post(gj->x, gj->r); }
 
 /* Parks r (BR_WAIT_POST) before the group can answer: the job lives in its scratch memory. */
-static struct grp_job *job_park(struct br_resp *r)
+static struct grp_job *job_park(struct br_req *q, struct br_resp *r)
 {
     if (br_resp_scratch(r, sizeof(struct grp_job)) < 0)
         return NULL;
     struct grp_job *gj = r->scratch;
     memset(gj, 0, sizeof(*gj));
+    gj->x = q->x;
+    gj->peer = q->peer;
     gj->r = r;
-    if (br_conn_park(r, BR_WAIT_POST, INT64_MAX, job_wake, gj) < 0)
+    if (br_park(q->x, r, BR_WAIT_POST, INT64_MAX, job_wake, gj) < 0)
         return NULL;
     return gj;
 }
@@ -77,8 +81,6 @@ int br_api_find_coordinator(struct br_req *q, struct br_resp *r)
     int rc = BR_DECODE(q, kp_find_coordinator_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
-    char host[BR_HOST_MAX];
-    int port = -1;
     struct kp_find_coordinator_resp resp = {
         .throttle_time_ms = 0,
         .error_code = KP_ERR_NONE,
@@ -88,10 +90,9 @@ int br_api_find_coordinator(struct br_req *q, struct br_resp *r)
         .port = -1,
     };
     if (req.key_type == 0) {
-        br_api_advertised(q->conn, host, sizeof(host), &port);
-        resp.node_id = q->srv->cfg->node_id;
-        resp.host = kp_str_of(host);
-        resp.port = port;
+        resp.node_id = q->x->cfg->node_id;
+        resp.host = kp_str_of(q->peer->adv_host);
+        resp.port = q->peer->adv_port;
     } else if (req.key_type == 1) {
         resp.error_code = KP_ERR_COORDINATOR_NOT_AVAILABLE;
         if (q->api_version >= 1)
@@ -168,13 +169,13 @@ int br_api_join_group(struct br_req *q, struct br_resp *r)
         .n_protocols = req.n_protocols > 0 ? req.n_protocols : 0,
         .protocols = protos,
     };
-    struct grp_job *gj = job_park(r);
+    struct grp_job *gj = job_park(q, r);
     if (!gj) {
         free(protos);
         return -ENOMEM;
     }
     gj->w.join_done = join_done;
-    br_group_join(q->srv->groups, &gr, &gj->w);
+    br_group_join(q->x->groups, &gr, &gj->w);
     free(protos);
     return BR_REPLY;
 }
@@ -216,13 +217,13 @@ int br_api_sync_group(struct br_req *q, struct br_resp *r)
         .n_assignments = req.n_assignments > 0 ? req.n_assignments : 0,
         .assignments = as,
     };
-    struct grp_job *gj = job_park(r);
+    struct grp_job *gj = job_park(q, r);
     if (!gj) {
         free(as);
         return -ENOMEM;
     }
     gj->w.sync_done = sync_done;
-    br_group_sync(q->srv->groups, &gr, &gj->w);
+    br_group_sync(q->x->groups, &gr, &gj->w);
     free(as);
     return BR_REPLY;
 }
@@ -238,7 +239,7 @@ int br_api_heartbeat(struct br_req *q, struct br_resp *r)
     struct kp_heartbeat_resp resp = {
         .throttle_time_ms = 0,
         .error_code =
-            br_group_heartbeat(q->srv->groups, req.group_id, req.generation_id, req.member_id),
+            br_group_heartbeat(q->x->groups, req.group_id, req.generation_id, req.member_id),
     };
     rc = BR_ENCODE(r, kp_heartbeat_resp_encode, &resp);
     return rc < 0 ? rc : BR_REPLY;
@@ -252,10 +253,10 @@ int br_api_leave_group(struct br_req *q, struct br_resp *r)
         return br_req_bad(q, rc);
     struct kp_leave_group_resp resp = {
         .throttle_time_ms = 0,
-        .error_code = br_group_leave(q->srv->groups, req.group_id, req.member_id),
+        .error_code = br_group_leave(q->x->groups, req.group_id, req.member_id),
     };
     if (resp.error_code == KP_ERR_NONE)
-        br_info("peer=%s: member %s left group %s", q->conn->peer, BR_LOG_KSTR(req.member_id),
+        br_info("peer=%s: member %s left group %s", q->peer->name, BR_LOG_KSTR(req.member_id),
                 BR_LOG_KSTR(req.group_id));
     rc = BR_ENCODE(r, kp_leave_group_resp_encode, &resp);
     return rc < 0 ? rc : BR_REPLY;

@@ -9,8 +9,6 @@
  * and auto.create.topics.enable is on; creation is synchronous, so the answer is error 0.
  */
 #include <errno.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,28 +36,6 @@ int br_api_api_versions(struct br_req *q, struct br_resp *r)
                                         .throttle_time_ms = 0};
     rc = BR_ENCODE(r, kp_api_versions_resp_encode, &resp);
     return rc < 0 ? rc : BR_REPLY;
-}
-
-void br_api_advertised(struct br_conn *c, char *host, size_t hostlen, int *port)
-{
-    const struct br_listener *l = c->lst;
-    *port = l->cfg->adv_port ? l->cfg->adv_port : l->port;
-    if (l->cfg->adv_host[0]) {
-        snprintf(host, hostlen, "%s", l->cfg->adv_host);
-        return;
-    }
-    if (strcmp(l->bound_host, "0.0.0.0") != 0 && strcmp(l->bound_host, "::") != 0) {
-        snprintf(host, hostlen, "%s", l->bound_host);
-        return;
-    }
-    host[0] = 0;
-    if (c->local.ss_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&c->local)->sin_addr, host, (socklen_t)hostlen);
-    else if (c->local.ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&c->local)->sin6_addr, host,
-                  (socklen_t)hostlen);
-    if (!host[0])
-        snprintf(host, hostlen, "127.0.0.1");
 }
 
 /* ---- Metadata ------------------------------------------------------------------------- */
@@ -118,14 +94,13 @@ static bool name_cstr(struct kp_str s, char *buf)
 /* Builds the Metadata response for the named topics (or all); topics that do not exist get
  * errs[i] when given and non-zero, else UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION
  * for an invalid name). Creates nothing. */
-static int metadata_build(struct br_req *q, struct br_resp *r, const struct kp_str *names,
-                          int32_t n, bool all, const int16_t *errs)
+static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct br_resp *r,
+                          const struct kp_str *names, int32_t n, bool all, const int16_t *errs)
 {
-    struct br_server *srv = q->srv;
     int rc = 0;
     struct topic_list tl = {0};
     if (all) {
-        st_topic_foreach(srv->store, collect, &tl);
+        st_topic_foreach(x->store, collect, &tl);
     } else {
         tl.cap = n > 0 ? n : 1;
         tl.t = calloc((size_t)tl.cap, sizeof(*tl.t));
@@ -136,7 +111,7 @@ static int metadata_build(struct br_req *q, struct br_resp *r, const struct kp_s
             struct kp_metadata_topic *t = &tl.t[tl.n++];
             *t = (struct kp_metadata_topic){.name = name};
             int32_t np =
-                st_topic_partitions(srv->store, name.ptr, name.len > 0 ? (size_t)name.len : 0);
+                st_topic_partitions(x->store, name.ptr, name.len > 0 ? (size_t)name.len : 0);
             if (np >= 0) {
                 t->n_partitions = np;
                 continue;
@@ -161,7 +136,7 @@ static int metadata_build(struct br_req *q, struct br_resp *r, const struct kp_s
         nparts += tl.t[i].error_code ? 0 : (size_t)tl.t[i].n_partitions;
     struct kp_arena a;
     /* One partition array per topic. */
-    rc = br_enc_arena(q, &a,
+    rc = br_enc_arena(x, &a,
                       kp_arena_need((size_t)tl.n, nparts * sizeof(struct kp_metadata_partition)));
     if (rc < 0) {
         if (all)
@@ -171,7 +146,7 @@ static int metadata_build(struct br_req *q, struct br_resp *r, const struct kp_s
         return rc;
     }
     static __thread int32_t me[1];
-    me[0] = srv->cfg->node_id;
+    me[0] = x->cfg->node_id;
     for (int32_t i = 0; i < tl.n; i++) {
         struct kp_metadata_topic *t = &tl.t[i];
         if (t->error_code) {
@@ -197,13 +172,10 @@ static int metadata_build(struct br_req *q, struct br_resp *r, const struct kp_s
         t->partitions = ps;
     }
     if (rc == 0) {
-        char host[BR_HOST_MAX];
-        int port;
-        br_api_advertised(q->conn, host, sizeof(host), &port);
         struct kp_metadata_broker b = {
-            .node_id = srv->cfg->node_id,
-            .host = kp_str_of(host),
-            .port = port,
+            .node_id = x->cfg->node_id,
+            .host = kp_str_of(peer->adv_host),
+            .port = peer->adv_port,
             .rack = KP_STR_NULL,
         };
         struct kp_metadata_resp resp = {
@@ -211,7 +183,7 @@ static int metadata_build(struct br_req *q, struct br_resp *r, const struct kp_s
             .n_brokers = 1,
             .brokers = &b,
             .cluster_id = kp_str_of("splicelog"),
-            .controller_id = srv->cfg->node_id,
+            .controller_id = x->cfg->node_id,
             .n_topics = tl.n,
             .topics = tl.t,
         };
@@ -234,28 +206,28 @@ static int metadata_build(struct br_req *q, struct br_resp *r, const struct kp_s
 #define AUTO_CREATE_PER_REQUEST 64
 
 struct md_job {
-    struct br_admin_job job; /* first: the job is the start of the scratch memory */
+    struct br_job job; /* first: the job is the start of the scratch memory */
     int32_t n;
     bool all;
     struct kp_str *names; /* copies, NUL-terminated, in the scratch memory */
     int16_t *errs;        /* per topic: error when it does not exist afterwards */
     bool *create;
     int32_t partitions;
-    char peer[64];
+    const struct br_peer *peer; /* its advertised address goes into the answer */
 };
 
-static void md_run(struct br_admin_job *j)
+static void md_run(struct br_job *j)
 {
     struct md_job *mj = (struct md_job *)j;
-    struct br_server *srv = j->loop->srv;
+    struct br_ctx *x = j->x;
     for (int32_t i = 0; i < mj->n; i++) {
         if (!mj->create[i])
             continue;
         const char *name = mj->names[i].ptr;
-        int crc = st_topic_create(srv->store, name, mj->partitions, NULL);
+        int crc = st_topic_create(x->store, name, mj->partitions, NULL);
         if (crc == 0) {
             br_info("auto-created topic %s with %d partition(s) (Metadata from peer=%s)",
-                    br_log_cstr(name).s, mj->partitions, mj->peer);
+                    br_log_cstr(name).s, mj->partitions, mj->peer->name);
         } else if (crc != -EEXIST) {
             br_warn("cannot auto-create topic %s: %s", br_log_cstr(name).s, strerror(-crc));
             mj->errs[i] =
@@ -264,44 +236,38 @@ static void md_run(struct br_admin_job *j)
     }
 }
 
-static void md_done(struct br_admin_job *j)
+static void md_done(struct br_job *j)
 {
     struct md_job *mj = (struct md_job *)j;
-    struct br_resp *r = j->resp;
-    struct br_req q = {.conn = r->conn,
-                       .loop = j->loop,
-                       .srv = j->loop->srv,
-                       .api_key = r->api_key,
-                       .api_version = r->api_version,
-                       .corr = r->corr};
-    int rc = metadata_build(&q, r, mj->names, mj->n, mj->all, mj->errs);
+    struct br_resp *r = j->r;
+    int rc = metadata_build(j->x, mj->peer, r, mj->names, mj->n, mj->all, mj->errs);
     if (rc < 0) {
-        br_err("peer=%s: cannot build a Metadata response: %s", r->conn->peer, strerror(-rc));
-        br_conn_resp_fail(r, "cannot build a Metadata response");
+        br_err("peer=%s: cannot build a Metadata response: %s", mj->peer->name, strerror(-rc));
+        br_fail(j->x, r, "cannot build a Metadata response");
         return;
     }
-    br_conn_resp_ready(r);
+    br_ready(j->x, r);
 }
 
 int br_api_metadata(struct br_req *q, struct br_resp *r)
 {
-    struct br_server *srv = q->srv;
+    struct br_ctx *x = q->x;
     struct kp_metadata_req req;
     int rc = BR_DECODE(q, kp_metadata_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
     bool all = kp_metadata_req_all_topics(&req, q->api_version);
-    bool may_create = !all && req.allow_auto_topic_creation && srv->cfg->auto_create_topics;
+    bool may_create = !all && req.allow_auto_topic_creation && x->cfg->auto_create_topics;
     int32_t missing = 0;
     for (int32_t i = 0; may_create && i < req.n_topics; i++) {
         struct kp_str name = req.topics[i];
         char cname[NAME_MAX_LEN + 1];
         if (name_cstr(name, cname) && st_topic_name_valid(cname, strlen(cname)) &&
-            st_topic_partitions(srv->store, name.ptr, (size_t)name.len) < 0)
+            st_topic_partitions(x->store, name.ptr, (size_t)name.len) < 0)
             missing++;
     }
     if (missing == 0) {
-        rc = metadata_build(q, r, req.topics, req.n_topics, all, NULL);
+        rc = metadata_build(x, q->peer, r, req.topics, req.n_topics, all, NULL);
         return rc < 0 ? rc : BR_REPLY;
     }
 
@@ -328,8 +294,8 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
     char *nb = (char *)m;
     mj->n = req.n_topics;
     mj->all = false;
-    mj->partitions = srv->cfg->num_partitions;
-    snprintf(mj->peer, sizeof(mj->peer), "%s", q->conn->peer);
+    mj->partitions = x->cfg->num_partitions;
+    mj->peer = q->peer;
     int32_t chosen = 0;
     for (int32_t i = 0; i < req.n_topics; i++) {
         struct kp_str name = req.topics[i];
@@ -342,7 +308,7 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
         mj->create[i] = false;
         if (nl > 0 && nl <= NAME_MAX_LEN && !memchr(nb, 0, (size_t)nl) &&
             st_topic_name_valid(nb, (size_t)nl) &&
-            st_topic_partitions(srv->store, nb, (size_t)nl) < 0) {
+            st_topic_partitions(x->store, nb, (size_t)nl) < 0) {
             if (chosen < AUTO_CREATE_PER_REQUEST) {
                 mj->create[i] = true;
                 chosen++;
@@ -355,11 +321,11 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
     if (missing > AUTO_CREATE_PER_REQUEST)
         br_info("peer=%s: Metadata names %d missing topics: creating %d now, the rest answer "
                 "LEADER_NOT_AVAILABLE until a retry creates them",
-                q->conn->peer, missing, AUTO_CREATE_PER_REQUEST);
-    mj->job.resp = r;
+                q->peer->name, missing, AUTO_CREATE_PER_REQUEST);
+    mj->job.r = r;
     mj->job.run = md_run;
     mj->job.done = md_done;
-    rc = br_admin_submit(q->loop, &mj->job);
+    rc = br_admin(q->x, &mj->job);
     return rc < 0 ? rc : BR_REPLY;
 }
 
@@ -431,24 +397,24 @@ struct ct_topic {
 };
 
 struct ct_job {
-    struct br_admin_job job; /* first: the job is the start of the scratch memory */
+    struct br_job job; /* first: the job is the start of the scratch memory */
     int32_t n;
     struct ct_topic *t;
     struct kp_create_topics_result *res; /* names point into the job's name bytes */
     char *names;
 };
 
-static void ct_run(struct br_admin_job *j)
+static void ct_run(struct br_job *j)
 {
     struct ct_job *cj = (struct ct_job *)j;
-    struct br_server *srv = j->loop->srv;
+    struct br_ctx *x = j->x;
     for (int32_t i = 0; i < cj->n; i++) {
         struct ct_topic *t = &cj->t[i];
         struct kp_create_topics_result *o = &cj->res[i];
         if (!t->create)
             continue;
         const char *name = cj->names + t->name_off;
-        int crc = st_topic_create(srv->store, name, t->np, &t->lc);
+        int crc = st_topic_create(x->store, name, t->np, &t->lc);
         if (crc == -EEXIST) {
             o->error_code = KP_ERR_TOPIC_ALREADY_EXISTS;
             o->error_message = kp_str_of("topic already exists");
@@ -466,23 +432,23 @@ static void ct_run(struct br_admin_job *j)
     }
 }
 
-static void ct_done(struct br_admin_job *j)
+static void ct_done(struct br_job *j)
 {
     struct ct_job *cj = (struct ct_job *)j;
-    struct br_resp *r = j->resp;
+    struct br_resp *r = j->r;
     struct kp_create_topics_resp resp = {
         .throttle_time_ms = 0, .n_topics = cj->n, .topics = cj->res};
     int rc = BR_ENCODE(r, kp_create_topics_resp_encode, &resp);
     if (rc < 0) {
-        br_conn_resp_fail(r, "cannot encode a CreateTopics response");
+        br_fail(j->x, r, "cannot encode a CreateTopics response");
         return;
     }
-    br_conn_resp_ready(r);
+    br_ready(j->x, r);
 }
 
 int br_api_create_topics(struct br_req *q, struct br_resp *r)
 {
-    struct br_server *srv = q->srv;
+    struct br_ctx *x = q->x;
     struct kp_create_topics_req req;
     int rc = BR_DECODE(q, kp_create_topics_req_decode, &req);
     if (rc < 0)
@@ -541,7 +507,7 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
             for (int32_t j = 0; j < t->n_assignments && ok; j++) {
                 const struct kp_create_topics_assignment *as = &t->assignments[j];
                 ok = as->partition_index >= 0 && as->partition_index < np &&
-                     as->n_broker_ids == 1 && as->broker_ids[0] == srv->cfg->node_id;
+                     as->n_broker_ids == 1 && as->broker_ids[0] == x->cfg->node_id;
             }
             if (!ok) {
                 o->error_code = KP_ERR_INVALID_REPLICA_ASSIGNMENT;
@@ -550,18 +516,18 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
             }
         }
         if (np == -1)
-            np = srv->cfg->num_partitions;
+            np = x->cfg->num_partitions;
         if (np <= 0) {
             o->error_code = KP_ERR_INVALID_PARTITIONS;
             o->error_message = kp_str_of("number of partitions must be positive");
             continue;
         }
-        if (np > srv->cfg->topic_partitions_max) {
+        if (np > x->cfg->topic_partitions_max) {
             o->error_code = KP_ERR_INVALID_PARTITIONS;
             o->error_message = kp_str_of("more partitions than topic.partitions.max");
             br_warn("peer=%s: CreateTopics %s with %d partitions refused "
                     "(topic.partitions.max=%d)",
-                    q->conn->peer, br_log_cstr(cname).s, np, srv->cfg->topic_partitions_max);
+                    q->peer->name, br_log_cstr(cname).s, np, x->cfg->topic_partitions_max);
             continue;
         }
         if (t->replication_factor != -1 && t->replication_factor != 1) {
@@ -569,7 +535,7 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
             o->error_message = kp_str_of("replication factor larger than available brokers: 1");
             continue;
         }
-        ct->lc = srv->cfg->log;
+        ct->lc = x->cfg->log;
         bool cfg_ok = true;
         for (int32_t j = 0; j < t->n_configs && cfg_ok; j++) {
             int crc = apply_topic_config(&ct->lc, t->configs[j].name, t->configs[j].value);
@@ -583,7 +549,7 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
         if (!cfg_ok)
             continue;
         if (req.validate_only) {
-            if (st_topic_partitions(srv->store, cname, (size_t)nl) >= 0) {
+            if (st_topic_partitions(x->store, cname, (size_t)nl) >= 0) {
                 o->error_code = KP_ERR_TOPIC_ALREADY_EXISTS;
                 o->error_message = kp_str_of("topic already exists");
             }
@@ -600,31 +566,31 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
         return rc < 0 ? rc : BR_REPLY;
     }
     /* creating many partitions takes long: off the loop thread */
-    cj->job.resp = r;
+    cj->job.r = r;
     cj->job.run = ct_run;
     cj->job.done = ct_done;
-    rc = br_admin_submit(q->loop, &cj->job);
+    rc = br_admin(q->x, &cj->job);
     return rc < 0 ? rc : BR_REPLY;
 }
 
 /* ---- DeleteTopics --------------------------------------------------------------------- */
 
 struct dt_job {
-    struct br_admin_job job; /* first: the job is the start of the scratch memory */
+    struct br_job job; /* first: the job is the start of the scratch memory */
     int32_t n;
     bool *del;                           /* per topic: to delete on the admin thread */
     struct kp_delete_topics_result *res; /* names point into the job's name bytes */
 };
 
-static void dt_run(struct br_admin_job *j)
+static void dt_run(struct br_job *j)
 {
     struct dt_job *dj = (struct dt_job *)j;
-    struct br_server *srv = j->loop->srv;
+    struct br_ctx *x = j->x;
     for (int32_t i = 0; i < dj->n; i++) {
         if (!dj->del[i])
             continue;
         const char *name = dj->res[i].name.ptr; /* NUL-terminated copy */
-        int drc = st_topic_delete(srv->store, name);
+        int drc = st_topic_delete(x->store, name);
         if (drc == -ENOENT || drc == -EINVAL) {
             dj->res[i].error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         } else if (drc < 0) {
@@ -634,28 +600,28 @@ static void dt_run(struct br_admin_job *j)
             br_info("deleted topic %s", br_log_cstr(name).s);
             /* its committed offsets go with it, so that a topic created again under the same
              * name does not resume groups at offsets of the old one */
-            br_offsets_remove_topic(srv->offsets, name);
+            br_offsets_remove_topic(x->offsets, name);
         }
     }
 }
 
-static void dt_done(struct br_admin_job *j)
+static void dt_done(struct br_job *j)
 {
     struct dt_job *dj = (struct dt_job *)j;
-    struct br_resp *r = j->resp;
+    struct br_resp *r = j->r;
     struct kp_delete_topics_resp resp = {
         .throttle_time_ms = 0, .n_results = dj->n, .results = dj->res};
     int rc = BR_ENCODE(r, kp_delete_topics_resp_encode, &resp);
     if (rc < 0) {
-        br_conn_resp_fail(r, "cannot encode a DeleteTopics response");
+        br_fail(j->x, r, "cannot encode a DeleteTopics response");
         return;
     }
-    br_conn_resp_ready(r);
+    br_ready(j->x, r);
 }
 
 int br_api_delete_topics(struct br_req *q, struct br_resp *r)
 {
-    struct br_server *srv = q->srv;
+    struct br_ctx *x = q->x;
     struct kp_delete_topics_req req;
     int rc = BR_DECODE(q, kp_delete_topics_req_decode, &req);
     if (rc < 0)
@@ -689,7 +655,7 @@ int br_api_delete_topics(struct br_req *q, struct br_resp *r)
         dj->res[i] = (struct kp_delete_topics_result){.name = {namebuf, nl}};
         dj->del[i] = false;
         namebuf += nl + 1;
-        if (!srv->cfg->delete_topic_enable) {
+        if (!x->cfg->delete_topic_enable) {
             dj->res[i].error_code = KP_ERR_TOPIC_DELETION_DISABLED;
             continue;
         }
@@ -706,9 +672,9 @@ int br_api_delete_topics(struct br_req *q, struct br_resp *r)
         rc = BR_ENCODE(r, kp_delete_topics_resp_encode, &resp);
         return rc < 0 ? rc : BR_REPLY;
     }
-    dj->job.resp = r;
+    dj->job.r = r;
     dj->job.run = dt_run;
     dj->job.done = dt_done;
-    rc = br_admin_submit(q->loop, &dj->job);
+    rc = br_admin(q->x, &dj->job);
     return rc < 0 ? rc : BR_REPLY;
 }

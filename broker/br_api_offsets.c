@@ -12,6 +12,7 @@
  * answered from there; latest/earliest-only requests are answered at once.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -69,14 +70,14 @@ static int record_for_time(struct st_log *log, int64_t offset, int64_t ts, int64
 
 /* Answers one partition into o (partition_index set by the caller): offset, timestamp and
  * error for the requested timestamp ts. Any thread. */
-static void answer_partition(struct br_server *srv, struct kp_str topic, int64_t ts,
+static void answer_partition(struct st_store *store, struct kp_str topic, int64_t ts,
                              struct kp_list_offsets_resp_partition *o)
 {
     o->error_code = KP_ERR_NONE;
     o->timestamp = -1;
     o->offset = -1;
-    struct st_log *log = st_log_get(srv->store, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0,
-                                    o->partition_index);
+    struct st_log *log =
+        st_log_get(store, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0, o->partition_index);
     if (!log) {
         o->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         return;
@@ -108,36 +109,37 @@ static void answer_partition(struct br_server *srv, struct kp_str topic, int64_t
  * live in the response's scratch memory, names copied; each partition's requested timestamp
  * waits in its timestamp field until answered. */
 struct lo_job {
-    struct br_admin_job job; /* first: the job is the start of the scratch memory */
+    struct br_job job; /* first: the job is the start of the scratch memory */
     int32_t n_topics;
     struct kp_list_offsets_resp_topic *topics;
     struct kp_list_offsets_resp_partition *parts; /* all partitions, topic after topic */
+    const struct br_peer *peer;
 };
 
-static void lo_run(struct br_admin_job *j)
+static void lo_run(struct br_job *j)
 {
     struct lo_job *lj = (struct lo_job *)j;
     struct kp_list_offsets_resp_partition *o = lj->parts;
     for (int32_t i = 0; i < lj->n_topics; i++) {
         const struct kp_list_offsets_resp_topic *t = &lj->topics[i];
         for (int32_t k = 0; k < t->n_partitions; k++, o++)
-            answer_partition(j->loop->srv, t->name, o->timestamp, o);
+            answer_partition(j->x->store, t->name, o->timestamp, o);
     }
 }
 
-static void lo_done(struct br_admin_job *j)
+static void lo_done(struct br_job *j)
 {
     struct lo_job *lj = (struct lo_job *)j;
-    struct br_resp *r = j->resp;
+    struct br_resp *r = j->r;
     struct kp_list_offsets_resp resp = {
         .throttle_time_ms = 0, .n_topics = lj->n_topics, .topics = lj->topics};
     int rc = BR_ENCODE(r, kp_list_offsets_resp_encode, &resp);
     if (rc < 0) {
-        br_err("peer=%s: cannot build a ListOffsets response: %s", r->conn->peer, strerror(-rc));
-        br_conn_resp_fail(r, "cannot build a ListOffsets response");
+        br_err("peer=%s: cannot build a ListOffsets response: %s", lj->peer->name, strerror(-rc));
+        br_fail(j->x, r, "cannot build a ListOffsets response");
         return;
     }
-    br_conn_resp_ready(r);
+    br_ready(j->x, r);
 }
 
 /* Copies the request into a job in r's scratch and hands it to the admin thread. */
@@ -164,6 +166,7 @@ static int list_offsets_park(struct br_req *q, struct br_resp *r,
     m += br_align8(nparts * sizeof(*parts));
     char *nb = (char *)m;
     lj->n_topics = req->n_topics;
+    lj->peer = q->peer;
     lj->topics = topics;
     lj->parts = parts;
     for (size_t i = 0; i < nt; i++) {
@@ -181,10 +184,10 @@ static int list_offsets_park(struct br_req *q, struct br_resp *r,
         parts += t->n_partitions;
         nb += nl + 1;
     }
-    lj->job.resp = r;
+    lj->job.r = r;
     lj->job.run = lo_run;
     lj->job.done = lo_done;
-    rc = br_admin_submit(q->loop, &lj->job);
+    rc = br_admin(q->x, &lj->job);
     return rc < 0 ? rc : BR_REPLY;
 }
 
@@ -206,7 +209,7 @@ int br_api_list_offsets(struct br_req *q, struct br_resp *r)
     struct kp_arena a;
     /* One topic array, then one partition array per topic. */
     rc = br_enc_arena(
-        q, &a,
+        q->x, &a,
         kp_arena_need((size_t)req.n_topics + 1,
                       (size_t)req.n_topics * sizeof(struct kp_list_offsets_resp_topic) +
                           nparts * sizeof(struct kp_list_offsets_resp_partition)));
@@ -224,7 +227,7 @@ int br_api_list_offsets(struct br_req *q, struct br_resp *r)
             return -ENOMEM;
         for (int32_t j = 0; j < t->n_partitions; j++) {
             ps[j].partition_index = t->partitions[j].partition_index;
-            answer_partition(q->srv, t->name, t->partitions[j].timestamp, &ps[j]);
+            answer_partition(q->x->store, t->name, t->partitions[j].timestamp, &ps[j]);
         }
         topics[i] = (struct kp_list_offsets_resp_topic){
             .name = t->name, .n_partitions = t->n_partitions, .partitions = ps};

@@ -25,15 +25,15 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
                           const struct kp_produce_req_partition *p, int16_t acks,
                           struct kp_produce_resp_partition *o, struct br_resp *r, bool *appended)
 {
-    struct br_server *srv = q->srv;
+    struct br_ctx *x = q->x;
     const char *why = NULL;
     int16_t err = KP_ERR_NONE;
     struct kp_batch_hdr hdr;
     uint8_t *batch = kp_bytes_mut(p->records, q->frame, q->frame_len);
     size_t len = p->records.len > 0 ? (size_t)p->records.len : 0;
 
-    struct st_log *log = st_log_get(srv->store, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0,
-                                    p->partition_index);
+    struct st_log *log =
+        st_log_get(x->store, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0, p->partition_index);
     if (!log) {
         err = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         why = "unknown topic or partition";
@@ -44,7 +44,7 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
         why = "no record batch";
         goto out;
     }
-    if ((int64_t)len > srv->cfg->message_max_bytes) {
+    if ((int64_t)len > x->cfg->message_max_bytes) {
         err = KP_ERR_MESSAGE_TOO_LARGE;
         why = "batch larger than message.max.bytes";
         goto out;
@@ -69,7 +69,7 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
     }
     struct iovec iov = {batch, len};
     struct st_append_result res;
-    rc = st_log_append(log, &iov, 1, br_wall_ms(), &res);
+    rc = st_log_append(log, &iov, 1, br_wall_ms_of(q->x), &res);
     if (rc < 0) {
         err = rc == -EINVAL     ? KP_ERR_INVALID_RECORD
               : rc == -EMSGSIZE ? KP_ERR_MESSAGE_TOO_LARGE
@@ -97,7 +97,7 @@ out:
         o->base_offset = -1;
         o->log_append_time_ms = -1;
         o->log_start_offset = -1;
-        br_warn_limited("peer=%s: produce to %s-%d rejected: %s (%s)", q->conn->peer,
+        br_warn_limited("peer=%s: produce to %s-%d rejected: %s (%s)", q->peer->name,
                         BR_LOG_KSTR(topic), p->partition_index, kp_err_name(err), why);
     }
     return err;
@@ -123,11 +123,11 @@ static void drop_dwaits(struct br_resp *r)
 static void produce_wake(struct br_resp *r, enum br_wake why, void *arg)
 {
     (void)why;
-    (void)arg;
+    struct br_ctx *x = arg;
     if (!all_durable(r))
         return;
     drop_dwaits(r);
-    br_conn_resp_ready(r);
+    br_ready(x, r);
 }
 
 static int produce_legacy(struct br_req *q, struct br_resp *r);
@@ -146,7 +146,7 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
         nparts += (size_t)req.topics[i].n_partitions;
     struct kp_arena a;
     /* One topic array, then one partition array per topic. */
-    rc = br_enc_arena(q, &a,
+    rc = br_enc_arena(q->x, &a,
                       kp_arena_need((size_t)req.n_topics + 1,
                                     (size_t)req.n_topics * sizeof(struct kp_produce_resp_topic) +
                                         nparts * sizeof(struct kp_produce_resp_partition)));
@@ -185,13 +185,13 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
             .name = t->name, .n_partitions = t->n_partitions, .partitions = ps};
     }
     if (appended)
-        br_loops_notify(q->loop->all, q->loop->nall, q->loop, BR_WAIT_APPEND);
+        q->x->ops->notify(q->x, BR_WAIT_APPEND);
 
     if (req.acks == 0) {
         drop_dwaits(r);
         if (any_error) {
             br_warn("peer=%s: acks=0 produce failed: closing the connection, as Kafka does",
-                    q->conn->peer);
+                    q->peer->name);
             return -EPROTO;
         }
         return BR_NO_REPLY;
@@ -205,14 +205,14 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
     }
     if (r->ndwaits > 0) {
         /* parked (counted as a waiter) before looking, so a sync completing right now either
-         * is seen here or wakes the loop (br_loop.h) */
-        rc = br_conn_park(r, BR_WAIT_SYNC, INT64_MAX, produce_wake, NULL);
+         * is seen here or wakes us (br_ctx.h) */
+        rc = br_park(q->x, r, BR_WAIT_SYNC, INT64_MAX, produce_wake, q->x);
         if (rc < 0) {
             drop_dwaits(r);
             return rc;
         }
         if (all_durable(r)) {
-            br_conn_unpark(r);
+            br_unpark(q->x, r);
             drop_dwaits(r);
         }
     }
@@ -252,7 +252,7 @@ static int produce_legacy(struct br_req *q, struct br_resp *r)
         return br_req_bad(q, -EBADMSG);
     br_warn_limited("peer=%s: Produce v%d (legacy message format) refused: "
                     "UNSUPPORTED_FOR_MESSAGE_FORMAT",
-                    q->conn->peer, v);
+                    q->peer->name, v);
     if (acks == 0)
         return -EPROTO; /* no response to carry the error: close, as Kafka does */
     int rc = br_resp_reserve(r, cap + 16);

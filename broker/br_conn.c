@@ -35,7 +35,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "br_api.h"
 #include "br_log.h"
 #include "br_tls.h"
 #include "br_xfer.h"
@@ -144,6 +143,39 @@ static bool evict_idle(struct br_loop *loop, const char *for_peer)
     return true;
 }
 
+/*
+ * The address Metadata and FindCoordinator name to this client: its listener's
+ * advertised.listeners entry, else its bound address, else (a wildcard bind) the local address
+ * of this very connection, so that clients reconnect to something reachable.
+ */
+static void advertise(struct br_conn *c, int fd)
+{
+    const struct br_listener *l = c->lst;
+    struct br_peer *p = &c->peer;
+    p->adv_port = l->cfg->adv_port ? l->cfg->adv_port : l->port;
+    if (l->cfg->adv_host[0]) {
+        snprintf(p->adv_host, sizeof(p->adv_host), "%s", l->cfg->adv_host);
+        return;
+    }
+    if (strcmp(l->bound_host, "0.0.0.0") != 0 && strcmp(l->bound_host, "::") != 0) {
+        snprintf(p->adv_host, sizeof(p->adv_host), "%s", l->bound_host);
+        return;
+    }
+    struct sockaddr_storage local;
+    socklen_t llen = sizeof(local);
+    p->adv_host[0] = 0;
+    if (getsockname(fd, (struct sockaddr *)&local, &llen) != 0)
+        local.ss_family = AF_UNSPEC;
+    if (local.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&local)->sin_addr, p->adv_host,
+                  (socklen_t)sizeof(p->adv_host));
+    else if (local.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&local)->sin6_addr, p->adv_host,
+                  (socklen_t)sizeof(p->adv_host));
+    if (!p->adv_host[0])
+        snprintf(p->adv_host, sizeof(p->adv_host), "127.0.0.1");
+}
+
 void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
 {
     const struct br_config *cfg = loop->cfg;
@@ -211,10 +243,9 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
     c->lst = acc->lst;
     c->xfer = acc->lst->xfer;
     c->fd = fd;
-    snprintf(c->peer, sizeof(c->peer), "%s", peer_s);
-    socklen_t llen = sizeof(c->local);
-    if (getsockname(fd, (struct sockaddr *)&c->local, &llen) != 0)
-        memset(&c->local, 0, sizeof(c->local));
+    snprintf(c->peer.name, sizeof(c->peer.name), "%s", peer_s);
+    snprintf(c->peer.principal, sizeof(c->peer.principal), "User:ANONYMOUS");
+    advertise(c, fd);
     c->recv_op = (struct br_op){BR_OP_RECV, c};
     c->send_op = (struct br_op){BR_OP_SEND, c};
     c->poll_op = (struct br_op){BR_OP_POLLOUT, c};
@@ -229,7 +260,7 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
     c->accepted_ms = loop->now_ms;
     live_append(loop, c);
     loop->nconns++;
-    br_info("connection from peer=%s on listener %s (%s)", c->peer, acc->lst->cfg->name,
+    br_info("connection from peer=%s on listener %s (%s)", c->peer.name, acc->lst->cfg->name,
             c->xfer->name);
     arm_recv(c);
 }
@@ -258,22 +289,11 @@ static struct br_resp *resp_get(struct br_conn *c)
     return r;
 }
 
-static void resp_free(struct br_resp *r)
-{
-    br_resp_reset(r);
-    free(r->buf);
-    free(r->pieces);
-    free(r->reads);
-    free(r->dwaits);
-    free(r->scratch);
-    free(r);
-}
-
 static void resp_put(struct br_conn *c, struct br_resp *r)
 {
     br_resp_reset(r);
     if (c->nfree >= FREE_RESPS) {
-        resp_free(r);
+        br_resp_free(r);
         return;
     }
     if (r->cap > BUF_KEEP_CAP) {
@@ -638,7 +658,7 @@ static void in_fit(struct br_conn *c, size_t need)
             snprintf(why, sizeof(why),
                      "request frame of %zu bytes is larger than queued.max.request.bytes=%lld",
                      target - 4, (long long)lim->budget);
-            br_warn("peer=%s: %s", c->peer, why);
+            br_warn("peer=%s: %s", c->peer.name, why);
             br_conn_close(c, why);
             return;
         }
@@ -648,7 +668,7 @@ static void in_fit(struct br_conn *c, size_t need)
         uint8_t *nb = realloc(c->in, target);
         if (!nb) {
             bytes_give(c, more);
-            br_err("peer=%s: cannot allocate %zu bytes for a request", c->peer, target);
+            br_err("peer=%s: cannot allocate %zu bytes for a request", c->peer.name, target);
             br_conn_close(c, "out of memory");
             return;
         }
@@ -676,7 +696,7 @@ static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
         return -ENOMEM;
     c->n_requests++;
     touch(c);
-    int rc = br_dispatch(c, r, frame, len);
+    int rc = c->loop->on_frame(c->loop->on_frame_arg, &c->peer, frame, len, r);
     if (rc < 0 || rc == BR_NO_REPLY) {
         assert(!r->parked || r->wait.on != BR_WAIT_POST); /* a post is always answered */
         if (r->parked)
@@ -714,7 +734,7 @@ static void process_input(struct br_conn *c)
              * leaving it to socket.request.max.bytes (which may be set that high). */
             br_warn("peer=%s: TLS handshake on a PLAINTEXT listener %s (a TLS client on the "
                     "wrong port?)",
-                    c->peer, c->lst->cfg->name);
+                    c->peer.name, c->lst->cfg->name);
             br_conn_close(c, "TLS handshake on a PLAINTEXT listener");
             return;
         }
@@ -724,12 +744,13 @@ static void process_input(struct br_conn *c)
             snprintf(why, sizeof(why),
                      "request frame of %d bytes exceeds socket.request.max.bytes=%lld", size,
                      (long long)cfg->socket_request_max_bytes);
-            br_warn("peer=%s: %s", c->peer, why);
+            br_warn("peer=%s: %s", c->peer.name, why);
             br_conn_close(c, why);
             return;
         }
         if (size < 8) {
-            br_warn("peer=%s: request frame of %d bytes is too short for a header", c->peer, size);
+            br_warn("peer=%s: request frame of %d bytes is too short for a header", c->peer.name,
+                    size);
             br_conn_close(c, "malformed request frame");
             return;
         }
@@ -811,8 +832,8 @@ static void tls_fail(struct br_conn *c, int rc, const char *what)
 {
     const char *why = br_tls_error(c->tls);
     if (rc == -EACCES) {
-        br_warn("peer=%s: TLS handshake refused on listener %s: %s", c->peer, c->lst->cfg->name,
-                why);
+        br_warn("peer=%s: TLS handshake refused on listener %s: %s", c->peer.name,
+                c->lst->cfg->name, why);
         /* best effort: the alert saying why, if nothing else is being sent */
         size_t n;
         const uint8_t *p = br_tls_tx_data(c->tls, &n);
@@ -826,7 +847,7 @@ static void tls_fail(struct br_conn *c, int rc, const char *what)
     if (rc == -ECONNRESET)
         br_conn_close(c, reason);
     else {
-        br_warn("peer=%s: %s", c->peer, reason);
+        br_warn("peer=%s: %s", c->peer.name, reason);
         br_conn_close(c, reason);
     }
 }
@@ -863,7 +884,7 @@ static bool tls_first_bytes_ok(struct br_conn *c)
         return true;
     br_warn("peer=%s: not a TLS client on SSL listener %s (first bytes %02x %02x %02x %02x: a "
             "plaintext Kafka request?)",
-            c->peer, c->lst->cfg->name, p[0], p[1], p[2], n > 3 ? p[3] : 0);
+            c->peer.name, c->lst->cfg->name, p[0], p[1], p[2], n > 3 ? p[3] : 0);
     br_conn_close(c, "not a TLS client");
     return false;
 }
@@ -889,7 +910,7 @@ static bool tls_pick_path(struct br_conn *c, char *how, size_t len)
     int rc = br_tls_to_memory(t, 0);
     if (rc < 0) {
         br_warn("peer=%s: TLS on listener %s: the kernel took only part of the session (%s)",
-                c->peer, c->lst->cfg->name, strerror(-rc));
+                c->peer.name, c->lst->cfg->name, strerror(-rc));
         br_conn_close(c, "kernel TLS half set up");
         return false;
     }
@@ -924,8 +945,11 @@ static void tls_input(struct br_conn *c)
             return;
         br_tls_describe(t, d, sizeof(d));
         br_tls_peer_subject(t, subj, sizeof(subj));
-        br_info("peer=%s: TLS established on listener %s (%s%s%s; %s)", c->peer, c->lst->cfg->name,
-                d, subj[0] ? ", client " : "", subj[0] ? br_log_cstr(subj).s : "", how);
+        if (subj[0])
+            snprintf(c->peer.principal, sizeof(c->peer.principal), "User:%s", subj);
+        br_info("peer=%s: TLS established on listener %s (%s%s%s; %s)", c->peer.name,
+                c->lst->cfg->name, d, subj[0] ? ", client " : "",
+                subj[0] ? br_log_cstr(subj).s : "", how);
         c->req_start_ms = 0; /* the handshake's bytes were no request */
         br_xfer_tls_flush(c);
     }
@@ -1002,7 +1026,8 @@ void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned fla
         if (res > 0 && !c->req_start_ms)
             c->req_start_ms = c->loop->now_ms; /* bytes in: a request has begun */
         if (rc < 0) {
-            br_err("peer=%s: cannot grow the request buffer past %zu bytes", c->peer, c->in_len);
+            br_err("peer=%s: cannot grow the request buffer past %zu bytes", c->peer.name,
+                   c->in_len);
             br_conn_close(c, "out of memory");
         } else if (res > 0 && c->tls) {
             br_tls_rx_commit(c->tls, (size_t)res);
@@ -1095,14 +1120,14 @@ void br_conn_close(struct br_conn *c, const char *reason)
     l->closing = c;
     uncount(c); /* its place is free for a new connection at once */
     bytes_wait_del(c);
-    br_info("closing connection peer=%s: %s", c->peer, reason);
+    br_info("closing connection peer=%s: %s", c->peer.name, reason);
     br_debug("peer=%s: %llu requests, %llu bytes out in %llu transfer steps, %llu waits for "
              "writability (%s)",
-             c->peer, (unsigned long long)c->n_requests, (unsigned long long)c->bytes_out,
+             c->peer.name, (unsigned long long)c->n_requests, (unsigned long long)c->bytes_out,
              (unsigned long long)c->n_steps, (unsigned long long)c->n_pollout, c->xfer->name);
     if (c->n_disk_reads)
-        br_debug("peer=%s: %llu chunks were not in the page cache and were read from disk", c->peer,
-                 (unsigned long long)c->n_disk_reads);
+        br_debug("peer=%s: %llu chunks were not in the page cache and were read from disk",
+                 c->peer.name, (unsigned long long)c->n_disk_reads);
     /* parked responses leave their waits; a posted one holds the connection until its post */
     for (struct br_resp *r = c->out_head; r; r = r->next)
         if (r->parked && r->wait.on != BR_WAIT_POST)
@@ -1130,12 +1155,12 @@ static void conn_release(struct br_conn *c)
     while (c->out_head) {
         struct br_resp *r = c->out_head;
         c->out_head = r->next;
-        resp_free(r);
+        br_resp_free(r);
     }
     while (c->free_resps) {
         struct br_resp *r = c->free_resps;
         c->free_resps = r->next;
-        resp_free(r);
+        br_resp_free(r);
     }
     c->xfer->release(c);
     br_tls_free(c->tls);
@@ -1191,7 +1216,7 @@ void br_conn_check_idle(struct br_loop *loop)
         if (handshaking && hs > 0 && loop->now_ms - c->accepted_ms > hs) {
             /* a stalled (or slow-loris) handshake holds its buffers no longer than this */
             br_warn("peer=%s: TLS handshake not finished within ssl.handshake.timeout.ms=%lld",
-                    c->peer, (long long)hs);
+                    c->peer.name, (long long)hs);
             br_conn_close(c, "TLS handshake timed out");
             continue;
         }
@@ -1200,7 +1225,7 @@ void br_conn_check_idle(struct br_loop *loop)
             /* a slow sender (one byte now and then) would otherwise hold its place forever */
             br_warn("peer=%s: request not received whole within request.receive.timeout.ms=%lld "
                     "(%zu bytes of it in)",
-                    c->peer, (long long)rto, c->in_len);
+                    c->peer.name, (long long)rto, c->in_len);
             br_conn_close(c, "request not received within request.receive.timeout.ms");
             continue;
         }

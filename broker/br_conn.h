@@ -45,9 +45,9 @@
  *   bytes); a TLS handshake must finish within ssl.handshake.timeout.ms.
  * - Two-phase close: br_conn_close() marks the connection closing, shuts the socket down and
  *   cancels its ops; the memory is freed when the last in-flight op completes.
- * - A response is a frame built in memory, interleaved with file ranges (fetch): pieces. The
- *   memory pieces are offsets into the response buffer; the file pieces hold segment
- *   references (st_read) released once the response is sent or dropped.
+ * - Responses are the slots of br_resp.h, kept in a free list of up to FREE_RESPS per
+ *   connection; the connection is their owner (r->conn): it queues them, parks them on its loop
+ *   for their handlers (br_conn_park...), sends them, and frees them with itself.
  */
 #ifndef SPLICELOG_BR_CONN_H
 #define SPLICELOG_BR_CONN_H
@@ -59,79 +59,22 @@
 #include <sys/uio.h>
 
 #include "br_limit.h"
+#include "br_listen.h"
 #include "br_loop.h"
-#include "br_server.h"
+#include "br_resp.h"
 #include "kp_buf.h"
 #include "st.h"
-
-enum br_piece_kind {
-    BR_PIECE_MEM = 0,  /* bytes [off, off+len) of the response buffer */
-    BR_PIECE_FILE = 1, /* bytes [off, off+len) of file fd */
-};
-
-struct br_piece {
-    uint8_t kind;
-    int fd;
-    uint64_t off;
-    size_t len;
-};
-
-/* A log a produce response waits on, and the offset that must become durable. */
-struct br_durable_wait {
-    struct st_log *log; /* reference held until the response is ready */
-    int64_t need;       /* st_log_durable_offset(log) >= need */
-};
-
-struct br_resp;
-/* Runs on the loop thread when a parked response's wait ends or its event happens (see
- * br_loop.h): why, and the arg given to br_conn_park. */
-typedef void (*br_resp_wake_fn)(struct br_resp *r, enum br_wake why, void *arg);
-
-struct br_resp {
-    struct br_resp *next; /* in the connection's queue */
-    struct br_conn *conn;
-    bool parked;          /* not ready: waits (wait) for an event, a deadline or a post */
-    struct br_wait wait;  /* on the loop while parked */
-    br_resp_wake_fn wake; /* the handler's, while parked */
-    void *wake_arg;
-
-    int16_t api_key;
-    int16_t api_version;
-    int32_t corr;
-
-    /* The frame: size prefix, header, body. */
-    uint8_t *buf;
-    size_t cap;
-    struct kp_wr wr;
-    size_t mem_start;  /* start of the memory piece being written */
-    size_t file_total; /* sum of file pieces so far */
-
-    struct br_piece *pieces;
-    int npieces, cap_pieces;
-    struct st_read *reads; /* segment references held by the file pieces */
-    int nreads, cap_reads;
-    struct br_durable_wait *dwaits;
-    int ndwaits, cap_dwaits;
-
-    /* Handler-owned memory that outlives the request bytes (a parked fetch request). */
-    void *scratch;
-    size_t scratch_cap;
-    void *hstate; /* handler's view into scratch */
-
-    size_t total; /* bytes of the whole frame (set by br_resp_finish) */
-};
 
 struct br_conn {
     struct br_loop *loop;
     struct br_listener *lst;
     const struct br_xfer *xfer;
     int fd;
-    char peer[64];
-    struct sockaddr_storage local; /* the address the client connected to */
-    struct br_conn *prev, *next;   /* in loop->conns (least recently active first) or, once
-                                      closing, in loop->closing */
-    bool counted;                  /* holds a place in max.connections until closing */
-    struct br_ip_slot *ip_slot;    /* its address's count (NULL: addresses not counted) */
+    struct br_peer peer;         /* name, principal, advertised address (br_resp.h) */
+    struct br_conn *prev, *next; /* in loop->conns (least recently active first) or, once
+                                    closing, in loop->closing */
+    bool counted;                /* holds a place in max.connections until closing */
+    struct br_ip_slot *ip_slot;  /* its address's count (NULL: addresses not counted) */
 
     struct br_op recv_op;   /* BR_OP_RECV */
     struct br_op send_op;   /* BR_OP_SEND */
@@ -229,25 +172,6 @@ void br_conn_resp_fail(struct br_resp *r, const char *why);
 void br_conn_free_all(struct br_loop *loop);
 /* Shutdown: half-close connections with nothing pending so their recv completes. */
 void br_conn_stop_idle(struct br_loop *loop);
-
-/* ---- response building (handlers) ------------------------------------------------------ */
-
-/* Makes room for cap bytes in the frame buffer; 0 or -ENOMEM. */
-int br_resp_reserve(struct br_resp *r, size_t cap);
-/* Starts the frame: size placeholder and the response header for (api_key, api_version). */
-void br_resp_begin(struct br_resp *r);
-/* Appends a file range after the bytes written so far; takes over the segment references in
- * rd (the caller must not release it). 0 or -ENOMEM. */
-int br_resp_add_read(struct br_resp *r, struct st_read *rd);
-/* Closes the frame: writes the size prefix. -ENOSPC when the encoder overflowed. */
-int br_resp_finish(struct br_resp *r);
-/* Drops pieces and references (a fetch re-evaluated after waiting starts over); keeps the
- * state and the handler's scratch. */
-void br_resp_reset(struct br_resp *r);
-/* Grows the handler scratch memory; 0 or -ENOMEM. */
-int br_resp_scratch(struct br_resp *r, size_t cap);
-/* Durable wait list; takes the log reference. 0 or -ENOMEM. */
-int br_resp_add_dwait(struct br_resp *r, struct st_log *log, int64_t need);
 
 /* ---- sender helpers for the transfer paths ------------------------------------------ */
 

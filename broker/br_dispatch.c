@@ -1,5 +1,5 @@
 /*
- * br_dispatch — request header -> handler (see br_api.h).
+ * br_dispatch — request header -> handler (see br_ctx.h), and the handlers' arenas.
  *
  * What an unsupported request gets, following Kafka 4.0:
  * - ApiVersions at a version we do not speak: a v0 body with UNSUPPORTED_VERSION and our
@@ -30,7 +30,7 @@
 
 int br_req_arena(struct br_req *q, struct kp_arena *a, int attempt)
 {
-    struct br_loop *l = q->loop;
+    struct br_ctx *l = q->x;
     /* No decoded struct is more than 8 times the wire bytes it came from (a kp_str of 16
      * bytes from an empty 2-byte string), so this bound always suffices. */
     size_t bound = q->frame_len * 8 + 4096;
@@ -51,9 +51,8 @@ int br_req_arena(struct br_req *q, struct kp_arena *a, int attempt)
     return 0;
 }
 
-int br_enc_arena(struct br_req *q, struct kp_arena *a, size_t cap)
+int br_enc_arena(struct br_ctx *l, struct kp_arena *a, size_t cap)
 {
-    struct br_loop *l = q->loop;
     if (cap < 64)
         cap = 64;
     if (cap > l->enc_cap) {
@@ -70,7 +69,7 @@ int br_enc_arena(struct br_req *q, struct kp_arena *a, size_t cap)
 int br_req_bad(struct br_req *q, int rc)
 {
     br_warn_limited("peer=%s client.id=%s: malformed %s v%d request (correlation id %d): %s",
-                    q->conn->peer, BR_LOG_KSTR(q->client_id), kp_api_name(q->api_key),
+                    q->peer->name, BR_LOG_KSTR(q->client_id), kp_api_name(q->api_key),
                     q->api_version, q->corr, strerror(-rc));
     return rc;
 }
@@ -82,7 +81,7 @@ static int unsupported(struct br_req *q)
     if (a)
         br_warn_limited("peer=%s client.id=%s: %s v%d is not supported (this broker speaks "
                         "v%d-%d%s): closing the connection, as Kafka does",
-                        q->conn->peer, BR_LOG_KSTR(q->client_id), kp_api_name(q->api_key),
+                        q->peer->name, BR_LOG_KSTR(q->client_id), kp_api_name(q->api_key),
                         q->api_version, a->min_version, a->max_version,
                         q->api_version < a->min_version
                             ? "; Kafka 4.0 removed the older versions too, KIP-896"
@@ -90,14 +89,14 @@ static int unsupported(struct br_req *q)
     else
         br_warn_limited("peer=%s client.id=%s: unknown API key %d (v%d): closing the "
                         "connection, as Kafka does",
-                        q->conn->peer, BR_LOG_KSTR(q->client_id), q->api_key, q->api_version);
+                        q->peer->name, BR_LOG_KSTR(q->client_id), q->api_key, q->api_version);
     return -EPROTONOSUPPORT;
 }
 
 static int api_versions_fallback(struct br_req *q, struct br_resp *r)
 {
     br_info_limited("peer=%s: ApiVersions v%d not supported: answering with the v0 fallback",
-                    q->conn->peer, q->api_version);
+                    q->peer->name, q->api_version);
     r->api_version = 0; /* v0 header and body */
     for (;;) {
         br_resp_begin(r);
@@ -111,13 +110,21 @@ static int api_versions_fallback(struct br_req *q, struct br_resp *r)
     }
 }
 
-int br_dispatch(struct br_conn *c, struct br_resp *r, uint8_t *frame, size_t len)
+void br_ctx_release(struct br_ctx *x)
+{
+    free(x->dec_mem);
+    free(x->enc_mem);
+    x->dec_mem = x->enc_mem = NULL;
+    x->dec_cap = x->enc_cap = 0;
+}
+
+int br_dispatch(struct br_ctx *x, const struct br_peer *peer, uint8_t *frame, size_t len,
+                struct br_resp *r)
 {
     struct br_req q;
     memset(&q, 0, sizeof(q));
-    q.conn = c;
-    q.loop = c->loop;
-    q.srv = c->loop->srv;
+    q.x = x;
+    q.peer = peer;
     q.frame = frame;
     q.frame_len = len;
     kp_rd_init(&q.rd, frame, len);
@@ -135,7 +142,7 @@ int br_dispatch(struct br_conn *c, struct br_resp *r, uint8_t *frame, size_t len
             r->corr = q.corr;
             return api_versions_fallback(&q, r);
         }
-        br_warn_limited("peer=%s: request header does not parse (%zu-byte frame)", c->peer, len);
+        br_warn_limited("peer=%s: request header does not parse (%zu-byte frame)", peer->name, len);
         return rc;
     }
     q.api_key = h.api_key;
@@ -145,7 +152,7 @@ int br_dispatch(struct br_conn *c, struct br_resp *r, uint8_t *frame, size_t len
     r->api_key = h.api_key;
     r->api_version = h.api_version;
     r->corr = h.correlation_id;
-    br_debug("peer=%s client.id=%s: %s v%d correlation id %d, %zu bytes", c->peer,
+    br_debug("peer=%s client.id=%s: %s v%d correlation id %d, %zu bytes", peer->name,
              BR_LOG_KSTR(h.client_id), kp_api_name(h.api_key), h.api_version, h.correlation_id,
              len);
 

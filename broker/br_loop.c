@@ -342,8 +342,6 @@ void br_loop_exit(struct br_loop *l)
     br_conn_free_all(l);
     pipes_close(l);
     br_timers_free(&l->deadlines);
-    free(l->dec_mem);
-    free(l->enc_mem);
     for (int i = 0; i < l->naccepts; i++) {
         if (l->accepts[i].fd >= 0)
             close(l->accepts[i].fd);

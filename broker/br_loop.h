@@ -45,6 +45,7 @@
 #include <stdint.h>
 
 #include "br_timer.h"
+#include "br_wait.h"
 
 struct br_config;
 
@@ -133,36 +134,6 @@ int br_ring_submit_wait(struct br_ring *r, int timeout_ms);
 
 /* ---- waits ------------------------------------------------------------------------------- */
 
-enum br_wait_on {
-    BR_WAIT_APPEND = 0, /* records appended to a log */
-    BR_WAIT_SYNC,       /* a log fdatasynced */
-    BR_WAIT_BYTES,      /* queued.max.request.bytes given back */
-    BR_WAIT_POST,       /* this wait posted by another thread */
-    BR_WAIT__N,
-};
-
-enum br_wake {
-    BR_WAKE_EVENT = 0, /* its event happened (APPEND, SYNC, BYTES: maybe; re-check) */
-    BR_WAKE_DEADLINE,  /* its deadline passed (it is off the heap) */
-    BR_WAKE_STOP,      /* the broker is stopping (APPEND waits) */
-};
-
-struct br_wait;
-typedef void (*br_wait_fn)(struct br_wait *w, enum br_wake why);
-
-struct br_wait {
-    struct br_timer timer;       /* on the loop's heap while it has a deadline */
-    struct br_wait *prev, *next; /* the loop's list of its event, oldest first; POST: the
-                                    posted queue once posted */
-    br_wait_fn wake;
-    uint8_t on;   /* enum br_wait_on */
-    bool waiting; /* parked: between br_loop_wait and unwait / its post */
-};
-
-struct br_wait_list {
-    struct br_wait *head, *tail;
-};
-
 /* ---- the loop ---------------------------------------------------------------------------- */
 
 struct br_conn;
@@ -177,11 +148,15 @@ struct br_pipe {
     struct br_pipe *all_next; /* every pipe of the loop, for teardown */
 };
 
-struct br_server;
+/* What a connection's complete request frame is handed to (br_resp.h): BR_REPLY (r is
+ * queued, ready or parked), BR_NO_REPLY (r is given back) or -errno (the connection closes). */
+struct br_resp;
+struct br_peer;
+typedef int (*br_frame_fn)(void *arg, const struct br_peer *peer, uint8_t *frame, size_t len,
+                           struct br_resp *r);
 
 struct br_loop {
     struct br_ring ring;
-    struct br_server *srv; /* whoever started the loops */
     int id;
     int64_t now_ms; /* monotonic, refreshed every turn */
     const struct br_config *cfg;
@@ -190,6 +165,8 @@ struct br_loop {
     struct br_loop *all; /* every loop of the server (this one included), for wake-ups */
     int nall;
     const atomic_bool *stop; /* set by the main thread: begin the shutdown */
+    br_frame_fn on_frame;    /* every request: the server binds it to dispatch (api/) */
+    void *on_frame_arg;
 
     struct br_accept *accepts; /* one listening socket per listener (br_listen.h) */
     int naccepts;
@@ -217,12 +194,6 @@ struct br_loop {
     struct br_pipe *free_pipes;
     int npipes;
     uint64_t pipes_replaced; /* pipes given back with bytes in them (replaced, never reused) */
-
-    /* Decode/encode arenas of the handlers, reused by every request of this loop. */
-    void *dec_mem;
-    size_t dec_cap;
-    void *enc_mem;
-    size_t enc_cap;
 
     int64_t next_tick_ms; /* idle checks, accept re-arming: once a second */
     bool stopping;

@@ -42,24 +42,63 @@
 #include "br_tls.h"
 #include "br_xfer.h"
 
-/* ---- the admin thread ---------------------------------------------------------------------- */
+/* ---- the request context of a loop (br_ctx.h) ------------------------------------------------ */
 
-static struct br_server *g_srv; /* the one server of this process (br_server_run) */
+static struct br_server_loop *per_loop_of(struct br_ctx *x)
+{
+    return (struct br_server_loop *)((char *)x - offsetof(struct br_server_loop, ctx));
+}
+
+static int op_park(struct br_ctx *x, struct br_resp *r, enum br_wait_on on, int64_t deadline_ms,
+                   br_wake_fn wake, void *arg)
+{
+    (void)x;
+    return br_conn_park(r, on, deadline_ms, wake, arg);
+}
+
+static void op_unpark(struct br_ctx *x, struct br_resp *r)
+{
+    (void)x;
+    br_conn_unpark(r);
+}
+
+static void op_post(struct br_ctx *x, struct br_resp *r)
+{
+    (void)x;
+    br_conn_post(r);
+}
+
+static void op_ready(struct br_ctx *x, struct br_resp *r)
+{
+    (void)x;
+    br_conn_resp_ready(r);
+}
+
+static void op_fail(struct br_ctx *x, struct br_resp *r, const char *why)
+{
+    (void)x;
+    br_conn_resp_fail(r, why);
+}
+
+static void op_notify(struct br_ctx *x, enum br_wait_on on)
+{
+    struct br_loop *l = x->host;
+    br_loops_notify(l->all, l->nall, l, on);
+}
 
 static void admin_wake(struct br_resp *r, enum br_wake why, void *arg)
 {
     (void)r;
     (void)why;
-    struct br_admin_job *j = arg;
+    struct br_job *j = arg;
     j->done(j);
 }
 
-int br_admin_submit(struct br_loop *loop, struct br_admin_job *j)
+static int op_admin(struct br_ctx *x, struct br_job *j)
 {
-    struct br_server *srv = g_srv;
-    j->loop = loop;
+    struct br_server *srv = per_loop_of(x)->srv;
     j->next = NULL;
-    int rc = br_conn_park(j->resp, BR_WAIT_POST, INT64_MAX, admin_wake, j);
+    int rc = br_conn_park(j->r, BR_WAIT_POST, INT64_MAX, admin_wake, j);
     if (rc < 0)
         return rc;
     pthread_mutex_lock(&srv->admin_lock);
@@ -73,6 +112,38 @@ int br_admin_submit(struct br_loop *loop, struct br_admin_job *j)
     return 0;
 }
 
+static int64_t op_now_ms(struct br_ctx *x) { return ((struct br_loop *)x->host)->now_ms; }
+
+static int64_t op_wall_ms(struct br_ctx *x)
+{
+    (void)x;
+    return br_wall_ms();
+}
+
+static bool op_stopping(struct br_ctx *x) { return ((struct br_loop *)x->host)->stopping; }
+
+static const struct br_ctx_ops loop_ops = {
+    .park = op_park,
+    .unpark = op_unpark,
+    .post = op_post,
+    .ready = op_ready,
+    .fail = op_fail,
+    .notify = op_notify,
+    .admin = op_admin,
+    .now_ms = op_now_ms,
+    .wall_ms = op_wall_ms,
+    .stopping = op_stopping,
+};
+
+/* Every complete request frame of a loop's connections. */
+static int on_frame(void *arg, const struct br_peer *peer, uint8_t *frame, size_t len,
+                    struct br_resp *r)
+{
+    return br_dispatch(arg, peer, frame, len, r);
+}
+
+/* ---- the admin thread ---------------------------------------------------------------------- */
+
 static void *admin_main(void *arg)
 {
     struct br_server *srv = arg;
@@ -81,7 +152,7 @@ static void *admin_main(void *arg)
     for (;;) {
         while (!srv->admin_head && !srv->admin_stop)
             pthread_cond_wait(&srv->admin_cond, &srv->admin_lock);
-        struct br_admin_job *j = srv->admin_head;
+        struct br_job *j = srv->admin_head;
         if (!j)
             break; /* stopping and nothing queued */
         srv->admin_head = j->next;
@@ -89,7 +160,7 @@ static void *admin_main(void *arg)
             srv->admin_tail = NULL;
         pthread_mutex_unlock(&srv->admin_lock);
         j->run(j);
-        br_conn_post(j->resp);
+        j->x->ops->post(j->x, j->r);
         pthread_mutex_lock(&srv->admin_lock);
     }
     pthread_mutex_unlock(&srv->admin_lock);
@@ -98,11 +169,11 @@ static void *admin_main(void *arg)
 
 /* ---- loop threads ---------------------------------------------------------------------------- */
 
-static void signal_started(struct br_loop *loop, int rc)
+static void signal_started(struct br_server_loop *sl, int rc)
 {
-    struct br_server *srv = loop->srv;
+    struct br_server *srv = sl->srv;
     pthread_mutex_lock(&srv->start_lock);
-    srv->start_rc[loop->id] = rc;
+    sl->start_rc = rc;
     srv->started++;
     pthread_cond_broadcast(&srv->start_cond);
     pthread_mutex_unlock(&srv->start_lock);
@@ -110,12 +181,13 @@ static void signal_started(struct br_loop *loop, int rc)
 
 static void *loop_main(void *arg)
 {
-    struct br_loop *loop = arg;
+    struct br_server_loop *sl = arg;
+    struct br_loop *loop = sl->ctx.host;
     char name[16];
     snprintf(name, sizeof(name), "loop%d", loop->id);
     br_log_set_thread(name);
     int rc = br_loop_init(loop);
-    signal_started(loop, rc);
+    signal_started(sl, rc);
     if (rc < 0)
         return NULL;
     br_loop_run(loop);
@@ -320,7 +392,6 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     static struct br_server s; /* one per process; zeroed */
     struct br_server *srv = &s;
     memset(srv, 0, sizeof(*srv));
-    g_srv = srv;
     srv->cfg = cfg;
     pthread_mutex_init(&srv->start_lock, NULL);
     pthread_cond_init(&srv->start_cond, NULL);
@@ -381,13 +452,11 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     srv->nloops = cfg->num_network_threads;
     srv->loops = calloc((size_t)srv->nloops, sizeof(*srv->loops));
     srv->accepts = calloc((size_t)srv->nloops * BR_MAX_LISTENERS, sizeof(*srv->accepts));
-    srv->start_rc = calloc((size_t)srv->nloops, sizeof(*srv->start_rc));
-    srv->threads = calloc((size_t)srv->nloops, sizeof(*srv->threads));
-    if (!srv->loops || !srv->accepts || !srv->start_rc || !srv->threads) {
+    srv->per_loop = calloc((size_t)srv->nloops, sizeof(*srv->per_loop));
+    if (!srv->loops || !srv->accepts || !srv->per_loop) {
         free(srv->loops);
         free(srv->accepts);
-        free(srv->start_rc);
-        free(srv->threads);
+        free(srv->per_loop);
         tls_teardown(srv);
         br_limits_free(&srv->limits);
         return -ENOMEM;
@@ -395,13 +464,17 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     for (int i = 0; i < srv->nloops; i++) {
         struct br_loop *l = &srv->loops[i];
         br_loop_prepare(l, i, cfg, &srv->feat);
-        l->srv = srv;
         l->limits = &srv->limits;
         l->all = srv->loops;
         l->nall = srv->nloops;
         l->stop = &srv->stopping;
         l->shared_nwaits[BR_WAIT_BYTES] = &srv->limits.bytes_waiters;
         l->accepts = &srv->accepts[i * BR_MAX_LISTENERS];
+        struct br_server_loop *sl = &srv->per_loop[i];
+        sl->srv = srv;
+        sl->ctx = (struct br_ctx){.ops = &loop_ops, .host = l, .cfg = cfg};
+        l->on_frame = on_frame;
+        l->on_frame_arg = &sl->ctx;
         for (int j = 0; j < BR_MAX_LISTENERS; j++)
             l->accepts[j].fd = -1;
     }
@@ -415,8 +488,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
                rc == -EBUSY ? "in use by another broker" : strerror(-rc));
         free(srv->loops);
         free(srv->accepts);
-        free(srv->start_rc);
-        free(srv->threads);
+        free(srv->per_loop);
         tls_teardown(srv);
         br_limits_free(&srv->limits);
         return rc;
@@ -457,8 +529,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
                     close(srv->loops[i].accepts[j].fd);
         free(srv->loops);
         free(srv->accepts);
-        free(srv->start_rc);
-        free(srv->threads);
+        free(srv->per_loop);
         close(lock_fd);
         tls_teardown(srv);
         br_limits_free(&srv->limits);
@@ -479,6 +550,11 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         rc = br_groups_timer_start(srv->groups);
     if (rc < 0)
         br_err("cannot set up the group coordinator: %s", strerror(-rc));
+    for (int i = 0; i < srv->nloops; i++) {
+        srv->per_loop[i].ctx.store = srv->store;
+        srv->per_loop[i].ctx.offsets = srv->offsets;
+        srv->per_loop[i].ctx.groups = srv->groups;
+    }
     int ntopics = 0;
     st_topic_foreach(srv->store, count_topic, &ntopics);
     br_info("data dir %s: %d topic(s)", cfg->data_dir, ntopics);
@@ -502,7 +578,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     }
     int started = 0;
     for (int i = 0; i < srv->nloops && rc == 0; i++) {
-        if (pthread_create(&srv->threads[i], NULL, loop_main, &srv->loops[i]) != 0) {
+        if (pthread_create(&srv->per_loop[i].thread, NULL, loop_main, &srv->per_loop[i]) != 0) {
             br_err("cannot start loop thread %d", i);
             rc = -EAGAIN;
             break;
@@ -514,8 +590,8 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         pthread_cond_wait(&srv->start_cond, &srv->start_lock);
     pthread_mutex_unlock(&srv->start_lock);
     for (int i = 0; i < started; i++)
-        if (srv->start_rc[i] < 0)
-            rc = srv->start_rc[i];
+        if (srv->per_loop[i].start_rc < 0)
+            rc = srv->per_loop[i].start_rc;
     bool hk = false;
     if (rc == 0) {
         hk = pthread_create(&srv->hk_thread, NULL, hk_main, srv) == 0;
@@ -552,10 +628,10 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     if (srv->groups)
         br_groups_stop(srv->groups); /* parked JoinGroup / SyncGroup: NOT_COORDINATOR */
     for (int i = 0; i < started; i++)
-        if (srv->start_rc[i] == 0)
+        if (srv->per_loop[i].start_rc == 0)
             br_ring_wake(&srv->loops[i].ring);
     for (int i = 0; i < started; i++)
-        pthread_join(srv->threads[i], NULL);
+        pthread_join(srv->per_loop[i].thread, NULL);
     if (admin) {
         pthread_mutex_lock(&srv->admin_lock);
         srv->admin_stop = true;
@@ -583,14 +659,15 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     st_store_close(srv->store);
     /* every thread that could wake a loop (flusher, admin, housekeeping, group timer, the
      * loops themselves) has stopped */
-    for (int i = 0; i < srv->nloops; i++)
+    for (int i = 0; i < srv->nloops; i++) {
         br_ring_close_wake(&srv->loops[i].ring);
+        br_ctx_release(&srv->per_loop[i].ctx);
+    }
     br_info("stopped: data flushed, clean-shutdown markers written");
     close(lock_fd);
     free(srv->loops);
     free(srv->accepts);
-    free(srv->start_rc);
-    free(srv->threads);
+    free(srv->per_loop);
     tls_teardown(srv);
     br_limits_free(&srv->limits);
     return rc;

@@ -27,28 +27,18 @@
 #include <stdint.h>
 
 #include "br_config.h"
+#include "br_ctx.h"
 #include "br_limit.h"
 #include "br_listen.h"
 #include "br_loop.h"
 #include "st.h"
 
-struct br_resp;
-struct st_offsets;
-
-/*
- * Work that may take long in the store (creating or deleting topics with many partitions,
- * lookups by time, fdatasync of committed offsets) runs on the admin thread, so no loop
- * thread freezes behind it. The job lives in its response's scratch memory; its response is
- * parked (BR_WAIT_POST, br_conn_park) from br_admin_submit until the admin thread has run it
- * and posted it back, when done() builds the response on the loop thread. The connection is
- * not freed before the post (two-phase close), and done() does not run if it closed.
- */
-struct br_admin_job {
-    struct br_admin_job *next; /* the admin thread's queue */
-    struct br_loop *loop;
-    struct br_resp *resp;
-    void (*run)(struct br_admin_job *j);  /* admin thread: the store calls */
-    void (*done)(struct br_admin_job *j); /* loop thread: encode, make the response ready */
+/* Per loop thread: the loop's request context and its thread. */
+struct br_server_loop {
+    struct br_server *srv;
+    struct br_ctx ctx; /* host: the loop (the ops are br_server.c's) */
+    pthread_t thread;
+    int start_rc; /* its set-up's result */
 };
 
 struct br_server {
@@ -58,7 +48,8 @@ struct br_server {
     struct br_features feat;
     struct br_listener listeners[BR_MAX_LISTENERS];
     int nlisteners;
-    struct br_loop *loops;
+    struct br_loop *loops; /* contiguous: wake-ups walk them (br_loops_notify) */
+    struct br_server_loop *per_loop;
     int nloops;
     struct br_accept *accepts; /* nloops x BR_MAX_LISTENERS, loop i's from i * BR_MAX_LISTENERS */
     struct br_limits limits;   /* max.connections (+ per IP), queued.max.request.bytes */
@@ -68,11 +59,13 @@ struct br_server {
     pthread_mutex_t hk_lock;
     pthread_cond_t hk_cond;
     bool hk_stop;
-    /* admin thread */
+    /* admin thread: work that may take long in the store (creating or deleting topics with many
+     * partitions, lookups by time, fdatasync of committed offsets) runs there, so no loop
+     * thread freezes behind it (the ctx's admin operation, br_ctx.h) */
     pthread_t admin_thread;
     pthread_mutex_t admin_lock;
     pthread_cond_t admin_cond;
-    struct br_admin_job *admin_head, *admin_tail;
+    struct br_job *admin_head, *admin_tail;
     bool admin_stop;
     /* consumer groups: this broker coordinates every group (br_group.h) */
     struct br_groups *groups;
@@ -80,14 +73,8 @@ struct br_server {
     pthread_mutex_t start_lock;
     pthread_cond_t start_cond;
     int started;
-    pthread_t *threads; /* per loop */
-    int *start_rc;      /* per loop: its set-up's result */
 };
 
 int br_server_run(struct br_config *cfg, const char *port_file);
-
-/* Loop thread: parks j->resp and hands j to the admin thread (see struct br_admin_job).
- * 0, or -ENOMEM (nothing parked, nothing queued). */
-int br_admin_submit(struct br_loop *loop, struct br_admin_job *j);
 
 #endif

@@ -23,7 +23,7 @@ static int cp_step(struct br_conn *c)
         return 0;
     }
     if (!c->copy_buf) {
-        size_t cap = (size_t)c->loop->srv->cfg->copy_buffer_bytes;
+        size_t cap = (size_t)c->loop->cfg->copy_buffer_bytes;
         c->copy_buf = malloc(cap);
         if (!c->copy_buf)
             return -ENOMEM;
