@@ -153,8 +153,23 @@ void sl__buf_put(struct sl__client *cl, uint8_t *p, size_t cap)
     cl->buf_cache_bytes += cap;
 }
 
+struct kp_arena *sl__arena(struct sl__client *cl, size_t len)
+{
+    size_t need = len * SL__ARENA_PER_BYTE + 256;
+    if (cl->arena.cap < need) {
+        void *p = realloc(cl->arena.base, need);
+        if (!p)
+            return NULL;
+        kp_arena_init(&cl->arena, p, need);
+    }
+    kp_arena_reset(&cl->arena);
+    return &cl->arena;
+}
+
 void sl__client_destroy(struct sl__client *cl)
 {
+    free(cl->arena.base);
+    cl->arena = (struct kp_arena){0};
     for (int i = 0; i < cl->n_conns; i++)
         sl__conn_free(cl->conns[i], -ECANCELED);
     free(cl->conns);
@@ -285,63 +300,48 @@ static int broker_seen(struct sl__client *cl, int32_t node, struct kp_str host, 
 
 static int metadata_parse(struct sl__client *cl, const uint8_t *body, size_t len)
 {
+    struct kp_metadata_resp md;
+    struct kp_arena *a = sl__arena(cl, len);
+    if (!a)
+        return -ENOMEM;
     struct kp_rd rd;
     kp_rd_init(&rd, body, len);
-    kp_rd_i32(&rd); /* throttle_time_ms */
-    int32_t nb = kp_rd_array(&rd, 4 + 2 + 4 + 2, false);
-    for (int32_t i = 0; i < nb && kp_rd_ok(&rd); i++) {
-        int32_t node = kp_rd_i32(&rd);
-        struct kp_str host = kp_rd_str(&rd);
-        int32_t port = kp_rd_i32(&rd);
-        kp_rd_nstr(&rd); /* rack */
-        if (!kp_rd_ok(&rd))
-            break;
-        int err = broker_seen(cl, node, host, port);
+    int err = kp_metadata_resp_decode(&rd, SL__V_METADATA, a, &md);
+    if (err)
+        return err == -ENOMEM ? -EBADMSG : err;
+    for (int32_t i = 0; i < md.n_brokers; i++) {
+        err = broker_seen(cl, md.brokers[i].node_id, md.brokers[i].host, md.brokers[i].port);
         if (err)
             return err;
     }
-    kp_rd_nstr(&rd); /* cluster_id */
-    kp_rd_i32(&rd);  /* controller_id */
-    int32_t nt = kp_rd_array(&rd, 2 + 2 + 1 + 4, false);
-    for (int32_t i = 0; i < nt && kp_rd_ok(&rd); i++) {
-        int16_t terr = kp_rd_i16(&rd);
-        struct kp_str name = kp_rd_str(&rd);
-        kp_rd_bool(&rd); /* is_internal */
-        int32_t np = kp_rd_array(&rd, 2 + 4 + 4 + 4 + 4, false);
-        if (!kp_rd_ok(&rd))
-            break;
-        struct sl__topic *t = sl__topic_find(cl, name.ptr, (size_t)name.len);
-        if (t) {
-            t->known = true;
-            t->stale = false;
-            t->err = terr;
-            if (terr == 0 && np > 0) {
-                if (topic_set_parts(t, np))
-                    return -ENOMEM;
-            } else if (terr != 0) {
-                /* Keep a previously known layout across transient errors. */
-                if (t->n_parts < 0 && topic_set_parts(t, 0))
-                    return -ENOMEM;
-            }
+    for (int32_t i = 0; i < md.n_topics; i++) {
+        const struct kp_metadata_topic *mt = &md.topics[i];
+        int32_t np = mt->n_partitions;
+        struct sl__topic *t = sl__topic_find(cl, mt->name.ptr, (size_t)mt->name.len);
+        if (!t)
+            continue;
+        t->known = true;
+        t->stale = false;
+        t->err = mt->error_code;
+        if (mt->error_code == 0 && np > 0) {
+            if (topic_set_parts(t, np))
+                return -ENOMEM;
+        } else if (mt->error_code != 0) {
+            /* Keep a previously known layout across transient errors. */
+            if (t->n_parts < 0 && topic_set_parts(t, 0))
+                return -ENOMEM;
+            continue;
         }
-        for (int32_t j = 0; j < np && kp_rd_ok(&rd); j++) {
-            int16_t perr = kp_rd_i16(&rd);
-            int32_t idx = kp_rd_i32(&rd);
-            int32_t leader = kp_rd_i32(&rd);
-            int32_t nr = kp_rd_array(&rd, 4, false);
-            kp_rd_skip(&rd, (size_t)(nr > 0 ? nr : 0) * 4);
-            int32_t ni = kp_rd_array(&rd, 4, false);
-            kp_rd_skip(&rd, (size_t)(ni > 0 ? ni : 0) * 4);
-            if (!kp_rd_ok(&rd))
-                break;
-            if (t && terr == 0 && idx >= 0 && idx < t->n_parts)
-                t->leaders[idx] = perr == 0 || perr == 9 /* replica n/a */ ? leader : -1;
-            else if (t && terr == 0)
+        for (int32_t j = 0; j < np; j++) {
+            const struct kp_metadata_partition *p = &mt->partitions[j];
+            int32_t idx = p->partition_index;
+            if (idx < 0 || idx >= t->n_parts)
                 return -EBADMSG; /* a partition index outside the count */
+            t->leaders[idx] = p->error_code == 0 || p->error_code == KP_ERR_REPLICA_NOT_AVAILABLE
+                                  ? p->leader_id
+                                  : -1;
         }
     }
-    if (!kp_rd_ok(&rd))
-        return rd.err;
     return 0;
 }
 
@@ -391,29 +391,38 @@ static struct sl__conn *any_conn(struct sl__client *cl)
     return NULL;
 }
 
+static int enc_metadata(struct kp_wr *wr, const void *m)
+{
+    return kp_metadata_req_encode(wr, SL__V_METADATA, m);
+}
+
 static void send_metadata(struct sl__client *cl)
 {
     struct sl__conn *c = any_conn(cl);
     if (!c)
         return;
-    struct sl__req *r = sl__req_get(cl);
-    if (!r)
+    struct kp_str *names = malloc((size_t)(cl->n_topics ? cl->n_topics : 1) * sizeof(*names));
+    struct sl__req *r = names ? sl__req_get(cl) : NULL;
+    if (!r) {
+        free(names);
         return;
-    int err = sl__req_begin(cl, r, SL__API_METADATA, SL__V_METADATA);
-    struct kp_wr wr;
-    size_t need = 4 + 1;
-    for (int i = 0; i < cl->n_topics; i++)
-        need += 2 + cl->topics[i]->name_len;
-    if (!err)
-        err = sl__req_wr(r, need, &wr);
-    if (!err) {
-        kp_wr_array(&wr, cl->n_topics);
-        for (int i = 0; i < cl->n_topics; i++)
-            kp_wr_str(&wr, (struct kp_str){cl->topics[i]->name, (int32_t)cl->topics[i]->name_len});
-        kp_wr_bool(&wr, cl->conf->allow_auto_create > 0);
-        sl__req_wr_done(r, &wr);
-        err = sl__req_end(r);
     }
+    size_t guess = 4 + 1;
+    for (int i = 0; i < cl->n_topics; i++) {
+        names[i] = (struct kp_str){cl->topics[i]->name, (int32_t)cl->topics[i]->name_len};
+        guess += 2 + cl->topics[i]->name_len;
+    }
+    struct kp_metadata_req req = {
+        .n_topics = cl->n_topics,
+        .topics = names,
+        .allow_auto_topic_creation = cl->conf->allow_auto_create > 0,
+    };
+    int err = sl__req_begin(cl, r, KP_API_METADATA, SL__V_METADATA);
+    if (!err)
+        err = sl__req_body(r, guess, enc_metadata, &req);
+    if (!err)
+        err = sl__req_end(r);
+    free(names);
     if (err) {
         sl__req_put(cl, r);
         return;

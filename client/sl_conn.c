@@ -133,7 +133,7 @@ int sl__req_begin(struct sl__client *cl, struct sl__req *r, int16_t api_key, int
     size_t cid_len = strlen(cid);
     if (cid_len > INT16_MAX)
         cid_len = INT16_MAX;
-    int err = sl__req_wr(r, 4 + 8 + 2 + cid_len, &wr);
+    int err = sl__req_wr(r, 4 + 8 + 2 + cid_len + 1, &wr);
     if (err)
         return err;
     r->api_key = api_key;
@@ -141,13 +141,29 @@ int sl__req_begin(struct sl__client *cl, struct sl__req *r, int16_t api_key, int
     r->corr = cl->corr_next++;
     if (cl->corr_next < 0)
         cl->corr_next = 0;
-    kp_wr_i32(&wr, 0); /* frame size, patched by sl__req_end */
-    kp_wr_i16(&wr, api_key);
-    kp_wr_i16(&wr, ver);
-    kp_wr_i32(&wr, r->corr);
-    kp_wr_nstr(&wr, (struct kp_str){cid, (int32_t)cid_len});
+    kp_frame_begin(&wr); /* the size is patched by sl__req_end */
+    struct kp_req_hdr h = {api_key, ver, r->corr, {cid, (int32_t)cid_len}};
+    err = kp_req_hdr_encode(&wr, &h);
+    if (err)
+        return err;
     sl__req_wr_done(r, &wr);
     return 0;
+}
+
+int sl__req_body(struct sl__req *r, size_t guess, int (*enc)(struct kp_wr *, const void *),
+                 const void *msg)
+{
+    for (size_t n = guess ? guess : 64;; n *= 2) {
+        struct kp_wr wr;
+        int err = sl__req_wr(r, n, &wr);
+        if (err)
+            return err;
+        err = enc(&wr, msg);
+        if (err == 0)
+            sl__req_wr_done(r, &wr);
+        if (err != -ENOSPC || n > SL__MAX_FRAME)
+            return err;
+    }
 }
 
 int sl__req_borrow(struct sl__req *r, const void *p, size_t len)
@@ -300,7 +316,7 @@ static int queue_api_versions(struct sl__conn *c)
     struct sl__req *r = sl__req_get(c->cl);
     if (!r)
         return -ENOMEM;
-    int err = sl__req_begin(c->cl, r, SL__API_API_VERSIONS, SL__V_API_VERSIONS);
+    int err = sl__req_begin(c->cl, r, KP_API_API_VERSIONS, SL__V_API_VERSIONS);
     if (!err)
         err = sl__req_end(r);
     if (err) {
@@ -501,32 +517,32 @@ static void api_versions_cb(struct sl__client *cl, struct sl__req *req, int err,
     struct sl__conn *c = req->ctx;
     if (err || !f)
         return;
-    /* v0 body: error_code int16, [api_key int16, min int16, max int16]. */
+    struct kp_api_versions_resp resp;
+    struct kp_arena *a = sl__arena(cl, f->len);
     struct kp_rd rd;
     kp_rd_init(&rd, f->body, f->len);
-    int16_t ec = kp_rd_i16(&rd);
-    int32_t n = kp_rd_array(&rd, 6, false);
-    static const int16_t need[][2] = {{SL__API_PRODUCE, SL__V_PRODUCE},
-                                      {SL__API_FETCH, SL__V_FETCH},
-                                      {SL__API_LIST_OFFSETS, SL__V_LIST_OFFSETS},
-                                      {SL__API_METADATA, SL__V_METADATA}};
-    bool ok[4] = {false, false, false, false};
-    for (int32_t i = 0; i < n && kp_rd_ok(&rd); i++) {
-        int16_t key = kp_rd_i16(&rd), lo = kp_rd_i16(&rd), hi = kp_rd_i16(&rd);
-        for (int k = 0; k < 4; k++)
-            if (key == need[k][0] && lo <= need[k][1] && need[k][1] <= hi)
-                ok[k] = true;
-    }
-    if (!kp_rd_ok(&rd) || ec != 0) {
-        sl__conn_fail(c, -EPROTO);
+    err = a ? kp_api_versions_resp_decode(&rd, SL__V_API_VERSIONS, a, &resp) : -ENOMEM;
+    if (err || resp.error_code != 0) {
+        sl__conn_fail(c, err == -ENOMEM ? -ENOMEM : -EPROTO);
         return;
+    }
+    static const int16_t need[][2] = {{KP_API_PRODUCE, SL__V_PRODUCE},
+                                      {KP_API_FETCH, SL__V_FETCH},
+                                      {KP_API_LIST_OFFSETS, SL__V_LIST_OFFSETS},
+                                      {KP_API_METADATA, SL__V_METADATA}};
+    bool ok[4] = {false, false, false, false};
+    for (int32_t i = 0; i < resp.n_api_keys; i++) {
+        const struct kp_api_range *k = &resp.api_keys[i];
+        for (int j = 0; j < 4; j++)
+            if (k->api_key == need[j][0] && k->min_version <= need[j][1] &&
+                need[j][1] <= k->max_version)
+                ok[j] = true;
     }
     /* The metadata and produce paths need these; a broker without them is unusable. */
     if (!ok[0] || !ok[1] || !ok[2] || !ok[3]) {
         sl__conn_fail(c, -ENOTSUP);
         return;
     }
-    (void)cl;
 }
 
 /* The request in the wait queue with correlation id corr, or NULL. */
@@ -563,7 +579,15 @@ static int dispatch(struct sl__conn *c, const uint8_t *frame, size_t len, uint8_
     c->cl->stats.in_flight--;
     c->cl->stats.responses_received++;
     c->failures = 0;
-    struct sl__frame f = {frame + 8, len - 8, own ? *own : NULL, own ? own_cap : 0};
+    struct kp_rd rd;
+    kp_rd_init(&rd, frame + 4, len - 4);
+    int32_t corr_again;
+    if (kp_resp_hdr_decode(&rd, r->api_key, r->api_version, &corr_again) != 0) {
+        complete(c, r, -EBADMSG, NULL);
+        return -EBADMSG;
+    }
+    size_t body = 4 + kp_rd_pos(&rd);
+    struct sl__frame f = {frame + body, len - body, own ? *own : NULL, own ? own_cap : 0};
     complete(c, r, 0, &f);
     if (own)
         *own = f.own; /* NULL when the callback took it */

@@ -54,6 +54,7 @@ struct cpart {
 struct fbuf {
     uint8_t *buf; /* from sl__buf_get (or a big frame's own buffer): given back when unused */
     size_t cap;
+    const uint8_t *body; /* the response body inside buf */
     int refs;
 };
 
@@ -90,6 +91,10 @@ struct sl_consumer {
     int ev_head;
     int ev_n;
     int64_t last_io_us;
+    /* Fetch request scratch (one topic entry per partition), reused. */
+    struct kp_fetch_req_topic *fetch_topics;
+    struct kp_fetch_req_partition *fetch_parts;
+    int fetch_scratch_cap;
 };
 
 sl_consumer *sl_consumer_new(sl_conf *conf, char *errstr, size_t errstr_size)
@@ -144,6 +149,8 @@ void sl_consumer_free(sl_consumer *c)
     for (int i = 0; i < c->n_parts; i++)
         free(c->parts[i]);
     free(c->parts);
+    free(c->fetch_topics);
+    free(c->fetch_parts);
     sl__client_destroy(&c->cl);
     free(c);
 }
@@ -284,37 +291,33 @@ static bool retriable_part_err(int16_t ec)
            ec == 74 /* FENCED_LEADER_EPOCH */ || ec == 75 /* UNKNOWN_LEADER_EPOCH */;
 }
 
-/* Response: throttle int32, [topic STRING, [partition, error int16, timestamp int64, offset]]. */
 static void list_cb(struct sl__client *cl, struct sl__req *req, int err, struct sl__frame *f)
 {
     sl_consumer *c = cl->owner;
+    struct kp_list_offsets_resp resp = {0};
     if (!err && f) {
+        struct kp_arena *a = sl__arena(cl, f->len);
         struct kp_rd rd;
         kp_rd_init(&rd, f->body, f->len);
-        kp_rd_i32(&rd);
-        int32_t nt = kp_rd_array(&rd, 2 + 4, false);
-        for (int32_t i = 0; i < nt && kp_rd_ok(&rd); i++) {
-            struct kp_str name = kp_rd_str(&rd);
-            int32_t np = kp_rd_array(&rd, 4 + 2 + 8 + 8, false);
-            for (int32_t j = 0; j < np && kp_rd_ok(&rd); j++) {
-                int32_t part = kp_rd_i32(&rd);
-                int16_t ec = kp_rd_i16(&rd);
-                kp_rd_i64(&rd);
-                int64_t off = kp_rd_i64(&rd);
-                if (!kp_rd_ok(&rd))
-                    break;
-                struct cpart *cp = find_part(c, name.ptr, (size_t)name.len, part);
-                if (!cp || cp->st != CP_LISTING || cp->list_corr != req->corr)
-                    continue;
-                if (ec == 0 && off >= 0) {
-                    cp->st = CP_ACTIVE;
-                    cp->pos = cp->fetch_pos = off;
-                } else {
-                    cp->st = CP_NEED_OFFSET;
-                    if (ec != 0 && !retriable_part_err(ec))
-                        event(c, cp, (sl_err)ec);
-                    retry_later(c, cp, ec != 0);
-                }
+        if (!a || kp_list_offsets_resp_decode(&rd, req->api_version, a, &resp) != 0)
+            resp.n_topics = 0;
+    }
+    for (int32_t i = 0; i < resp.n_topics; i++) {
+        const struct kp_list_offsets_resp_topic *t = &resp.topics[i];
+        for (int32_t j = 0; j < t->n_partitions; j++) {
+            const struct kp_list_offsets_resp_partition *lp = &t->partitions[j];
+            struct cpart *cp = find_part(c, t->name.ptr, (size_t)t->name.len, lp->partition_index);
+            if (!cp || cp->st != CP_LISTING || cp->list_corr != req->corr)
+                continue;
+            int16_t ec = lp->error_code;
+            if (ec == 0 && lp->offset >= 0) {
+                cp->st = CP_ACTIVE;
+                cp->pos = cp->fetch_pos = lp->offset;
+            } else {
+                cp->st = CP_NEED_OFFSET;
+                if (ec != 0 && !retriable_part_err(ec))
+                    event(c, cp, (sl_err)ec);
+                retry_later(c, cp, ec != 0);
             }
         }
     }
@@ -328,48 +331,60 @@ static void list_cb(struct sl__client *cl, struct sl__req *req, int err, struct 
     }
 }
 
+static bool listable(const struct cpart *cp, int32_t node, int64_t now)
+{
+    return cp->assigned && cp->st == CP_NEED_OFFSET && cp->retry_at_ms <= now &&
+           cp->partition < cp->t->n_parts && cp->t->leaders[cp->partition] == node;
+}
+
+static int enc_list_offsets(struct kp_wr *wr, const void *m)
+{
+    return kp_list_offsets_req_encode(wr, SL__V_LIST_OFFSETS, m);
+}
+
 static void send_list_offsets(sl_consumer *c, struct sl__conn *conn, int64_t now)
 {
     struct sl__client *cl = &c->cl;
     int n = 0;
-    for (int i = 0; i < c->n_parts; i++) {
-        struct cpart *cp = c->parts[i];
-        if (cp->assigned && cp->st == CP_NEED_OFFSET && cp->retry_at_ms <= now &&
-            cp->partition < cp->t->n_parts && cp->t->leaders[cp->partition] == conn->node_id)
-            n++;
-    }
+    for (int i = 0; i < c->n_parts; i++)
+        n += listable(c->parts[i], conn->node_id, now);
     if (!n)
         return;
     if (conn->state == SL__CONN_DOWN && sl__conn_ensure(conn) != 0)
         return;
-    struct sl__req *r = sl__req_get(cl);
-    if (!r)
+    /* One topic entry per partition keeps the request simple (Kafka accepts repeats). */
+    struct kp_list_offsets_req_topic *topics = malloc((size_t)n * sizeof(*topics));
+    struct kp_list_offsets_req_partition *parts = malloc((size_t)n * sizeof(*parts));
+    struct sl__req *r = topics && parts ? sl__req_get(cl) : NULL;
+    if (!r) {
+        free(topics);
+        free(parts);
         return;
-    int err = sl__req_begin(cl, r, SL__API_LIST_OFFSETS, SL__V_LIST_OFFSETS);
-    struct kp_wr wr;
-    /* One topic entry per partition keeps the encoder simple (Kafka accepts repeats). */
-    size_t need = 4 + 1 + 4 + (size_t)n * (2 + 249 + 4 + 4 + 8);
-    if (!err)
-        err = sl__req_wr(r, need, &wr);
-    if (!err) {
-        kp_wr_i32(&wr, -1); /* replica_id */
-        kp_wr_i8(&wr, 0);   /* isolation_level: read_uncommitted */
-        kp_wr_array(&wr, n);
-        for (int i = 0; i < c->n_parts; i++) {
-            struct cpart *cp = c->parts[i];
-            if (!(cp->assigned && cp->st == CP_NEED_OFFSET && cp->retry_at_ms <= now &&
-                  cp->partition < cp->t->n_parts && cp->t->leaders[cp->partition] == conn->node_id))
-                continue;
-            kp_wr_str(&wr, (struct kp_str){cp->t->name, (int32_t)cp->t->name_len});
-            kp_wr_array(&wr, 1);
-            kp_wr_i32(&wr, cp->partition);
-            kp_wr_i64(&wr, cp->want == SL_OFFSET_BEGINNING ? -2 : -1);
-            cp->st = CP_LISTING;
-            cp->list_corr = r->corr;
-        }
-        sl__req_wr_done(r, &wr);
-        err = sl__req_end(r);
     }
+    int err = sl__req_begin(cl, r, KP_API_LIST_OFFSETS, SL__V_LIST_OFFSETS);
+    size_t guess = 4 + 1 + 4;
+    int k = 0;
+    for (int i = 0; i < c->n_parts; i++) {
+        struct cpart *cp = c->parts[i];
+        if (!listable(cp, conn->node_id, now))
+            continue;
+        parts[k] = (struct kp_list_offsets_req_partition){
+            cp->partition,
+            cp->want == SL_OFFSET_BEGINNING ? KP_LIST_OFFSETS_EARLIEST : KP_LIST_OFFSETS_LATEST};
+        topics[k] = (struct kp_list_offsets_req_topic){
+            {cp->t->name, (int32_t)cp->t->name_len}, 1, &parts[k]};
+        guess += 2 + cp->t->name_len + 4 + 4 + 8;
+        cp->st = CP_LISTING;
+        cp->list_corr = r->corr;
+        k++;
+    }
+    struct kp_list_offsets_req req = {.replica_id = -1, .n_topics = n, .topics = topics};
+    if (!err)
+        err = sl__req_body(r, guess, enc_list_offsets, &req);
+    if (!err)
+        err = sl__req_end(r);
+    free(topics);
+    free(parts);
     if (err) {
         for (int i = 0; i < c->n_parts; i++)
             if (c->parts[i]->st == CP_LISTING && c->parts[i]->list_corr == r->corr)
@@ -478,23 +493,25 @@ static void fetch_partition(sl_consumer *c, struct sl__req *req, struct cpart *c
         if (f->own) {
             (*fb)->buf = f->own; /* zero copy: keep the connection's frame buffer */
             (*fb)->cap = f->own_cap;
+            (*fb)->body = (*fb)->buf + (f->body - f->own);
             f->own = NULL;
         } else {
-            (*fb)->buf = sl__buf_get(&c->cl, f->len + 8, &(*fb)->cap);
+            (*fb)->buf = sl__buf_get(&c->cl, f->len, &(*fb)->cap);
             if (!(*fb)->buf) {
                 free(*fb);
                 *fb = NULL;
                 return;
             }
-            memcpy((*fb)->buf + 8, f->body, f->len);
+            memcpy((*fb)->buf, f->body, f->len);
+            (*fb)->body = (*fb)->buf;
         }
         (*fb)->refs = 1; /* held by this callback until it returns */
     }
     struct chunk *ch = calloc(1, sizeof(*ch));
     if (!ch)
         return;
-    /* rec points into f->body; the same bytes sit at the same offset in the kept buffer. */
-    ch->p = (*fb)->buf + 8 + (size_t)(rec.ptr - f->body);
+    /* rec points into f->body; the same bytes sit at the same offset in the kept body. */
+    ch->p = (*fb)->body + (size_t)(rec.ptr - f->body);
     ch->len = (size_t)good;
     ch->fb = *fb;
     ch->cp = cp;
@@ -519,34 +536,29 @@ static void fetch_cb(struct sl__client *cl, struct sl__req *req, int err, struct
     conn->fetch_out--;
     struct fbuf *fb = NULL;
     if (!err && f) {
+        const int16_t v = req->api_version;
         struct kp_rd rd;
         kp_rd_init(&rd, f->body, f->len);
-        kp_rd_i32(&rd); /* throttle */
-        int16_t top = kp_rd_i16(&rd);
-        kp_rd_i32(&rd); /* session_id */
-        int32_t nt = kp_rd_array(&rd, 2 + 4, false);
-        for (int32_t i = 0; i < nt && kp_rd_ok(&rd) && top == 0; i++) {
-            struct kp_str name = kp_rd_str(&rd);
-            int32_t np = kp_rd_array(&rd, 4 + 2 + 8 * 3 + 4 + 4 + 4, false);
-            for (int32_t j = 0; j < np && kp_rd_ok(&rd); j++) {
-                int32_t part = kp_rd_i32(&rd);
-                int16_t ec = kp_rd_i16(&rd);
-                kp_rd_i64(&rd); /* high_watermark */
-                kp_rd_i64(&rd); /* last_stable_offset */
-                kp_rd_i64(&rd); /* log_start_offset */
-                int32_t na = kp_rd_array(&rd, 16, true);
-                kp_rd_skip(&rd, (size_t)(na > 0 ? na : 0) * 16);
-                kp_rd_i32(&rd); /* preferred_read_replica */
-                struct kp_bytes rec = kp_rd_nbytes(&rd);
-                if (!kp_rd_ok(&rd))
+        int32_t throttle, session, nt;
+        int16_t top;
+        err = kp_fetch_resp_head_decode(&rd, v, &throttle, &top, &session, &nt);
+        if (!err && top != 0)
+            err = -EPROTO;
+        for (int32_t i = 0; !err && i < nt; i++) {
+            struct kp_str name;
+            int32_t np;
+            err = kp_fetch_resp_topic_decode(&rd, v, &name, &np);
+            for (int32_t j = 0; !err && j < np; j++) {
+                struct kp_fetch_resp_partition fp;
+                struct kp_bytes aborted;
+                err = kp_fetch_resp_partition_decode(&rd, v, &fp, &aborted);
+                if (err)
                     break;
-                struct cpart *cp = find_part(c, name.ptr, (size_t)name.len, part);
+                struct cpart *cp = find_part(c, name.ptr, (size_t)name.len, fp.partition);
                 if (cp && cp->fetching && cp->fetch_corr == req->corr)
-                    fetch_partition(c, req, cp, ec, rec, f, &fb);
+                    fetch_partition(c, req, cp, fp.error_code, fp.records, f, &fb);
             }
         }
-        if (top != 0)
-            err = -EPROTO;
     }
     if (fb)
         fbuf_unref(c, fb);
@@ -565,6 +577,11 @@ static bool fetchable(const sl_consumer *c, const struct cpart *cp, int32_t node
     (void)c;
     return cp->assigned && cp->st == CP_ACTIVE && !cp->fetching && cp->retry_at_ms <= now &&
            cp->partition < cp->t->n_parts && cp->t->leaders[cp->partition] == node;
+}
+
+static int enc_fetch(struct kp_wr *wr, const void *m)
+{
+    return kp_fetch_req_encode(wr, SL__V_FETCH, m);
 }
 
 static void send_fetch(sl_consumer *c, struct sl__conn *conn, int64_t now)
@@ -587,51 +604,65 @@ static void send_fetch(sl_consumer *c, struct sl__conn *conn, int64_t now)
         share = SL__FETCH_SHARE_MIN;
     if (conn->state == SL__CONN_DOWN && sl__conn_ensure(conn) != 0)
         return;
+    if (c->fetch_scratch_cap < n) {
+        free(c->fetch_topics);
+        free(c->fetch_parts);
+        c->fetch_topics = malloc((size_t)n * sizeof(*c->fetch_topics));
+        c->fetch_parts = malloc((size_t)n * sizeof(*c->fetch_parts));
+        c->fetch_scratch_cap = c->fetch_topics && c->fetch_parts ? n : 0;
+        if (!c->fetch_scratch_cap)
+            return;
+    }
     struct sl__req *r = sl__req_get(cl);
     if (!r)
         return;
-    int err = sl__req_begin(cl, r, SL__API_FETCH, SL__V_FETCH);
-    struct kp_wr wr;
-    size_t need = 64 + (size_t)n * (2 + 249 + 4 + 4 + 4 + 8 + 8 + 4);
-    if (!err)
-        err = sl__req_wr(r, need, &wr);
-    if (!err) {
-        /* Bound the response by what the prefetch budget still allows. */
-        int64_t budget = (int64_t)cf->queued_max_kbytes * 1024 - (int64_t)c->q_bytes;
-        int32_t max_bytes = cf->fetch_max_bytes;
-        if (budget < max_bytes)
-            max_bytes = (int32_t)(budget > 1024 ? budget : 1024);
-        kp_wr_i32(&wr, -1);                    /* replica_id */
-        kp_wr_i32(&wr, cf->fetch_wait_max_ms); /* max_wait_ms */
-        kp_wr_i32(&wr, cf->fetch_min_bytes);
-        kp_wr_i32(&wr, max_bytes);
-        kp_wr_i8(&wr, 0);   /* isolation_level: read_uncommitted */
-        kp_wr_i32(&wr, 0);  /* session_id */
-        kp_wr_i32(&wr, -1); /* session_epoch */
-        kp_wr_array(&wr, n);
-        for (int i = 0; i < c->n_parts; i++) {
-            struct cpart *cp = c->parts[i];
-            if (!fetchable(c, cp, conn->node_id, now))
-                continue;
-            kp_wr_str(&wr, (struct kp_str){cp->t->name, (int32_t)cp->t->name_len});
-            kp_wr_array(&wr, 1);
-            kp_wr_i32(&wr, cp->partition);
-            kp_wr_i32(&wr, -1); /* current_leader_epoch */
-            kp_wr_i64(&wr, cp->fetch_pos);
-            kp_wr_i64(&wr, -1); /* log_start_offset */
-            int32_t ask = cp->max_bytes < share ? cp->max_bytes : share;
-            if (ask < cp->need) /* a first batch bigger than the share */
-                ask = cp->need < cp->max_bytes ? cp->need : cp->max_bytes;
-            kp_wr_i32(&wr, ask);
-            cp->fetching = true;
-            cp->fetch_corr = r->corr;
-            cp->fetch_epoch = cp->epoch;
-        }
-        kp_wr_array(&wr, 0);                    /* forgotten_topics_data */
-        kp_wr_str(&wr, (struct kp_str){"", 0}); /* rack_id */
-        sl__req_wr_done(r, &wr);
-        err = sl__req_end(r);
+    int err = sl__req_begin(cl, r, KP_API_FETCH, SL__V_FETCH);
+    /* Bound the response by what the prefetch budget still allows. */
+    int64_t budget = (int64_t)cf->queued_max_kbytes * 1024 - (int64_t)c->q_bytes;
+    int32_t max_bytes = cf->fetch_max_bytes;
+    if (budget < max_bytes)
+        max_bytes = (int32_t)(budget > 1024 ? budget : 1024);
+    /* One topic entry per partition keeps the request simple (Kafka accepts repeats). */
+    size_t guess = 64;
+    int k = 0;
+    for (int i = 0; i < c->n_parts; i++) {
+        struct cpart *cp = c->parts[i];
+        if (!fetchable(c, cp, conn->node_id, now))
+            continue;
+        int32_t ask = cp->max_bytes < share ? cp->max_bytes : share;
+        if (ask < cp->need) /* a first batch bigger than the share */
+            ask = cp->need < cp->max_bytes ? cp->need : cp->max_bytes;
+        c->fetch_parts[k] = (struct kp_fetch_req_partition){
+            .partition = cp->partition,
+            .current_leader_epoch = -1,
+            .fetch_offset = cp->fetch_pos,
+            .log_start_offset = -1,
+            .partition_max_bytes = ask,
+        };
+        c->fetch_topics[k] = (struct kp_fetch_req_topic){
+            {cp->t->name, (int32_t)cp->t->name_len}, 1, &c->fetch_parts[k]};
+        guess += 2 + cp->t->name_len + 4 + 4 + 4 + 8 + 8 + 4;
+        cp->fetching = true;
+        cp->fetch_corr = r->corr;
+        cp->fetch_epoch = cp->epoch;
+        k++;
     }
+    struct kp_fetch_req req = {
+        .replica_id = -1,
+        .max_wait_ms = cf->fetch_wait_max_ms,
+        .min_bytes = cf->fetch_min_bytes,
+        .max_bytes = max_bytes,
+        .isolation_level = 0, /* read_uncommitted */
+        .session_id = 0,
+        .session_epoch = -1, /* no fetch session */
+        .n_topics = n,
+        .topics = c->fetch_topics,
+        .rack_id = {"", 0},
+    };
+    if (!err)
+        err = sl__req_body(r, guess, enc_fetch, &req);
+    if (!err)
+        err = sl__req_end(r);
     if (err) {
         for (int i = 0; i < c->n_parts; i++)
             if (c->parts[i]->fetching && c->parts[i]->fetch_corr == r->corr)

@@ -14,16 +14,18 @@
  *   sl_murmur2.c   partitioner
  *   sl_conn.c      one broker connection: non-blocking socket, pipelined requests, frames
  *   sl_tls.c       TLS on a connection's socket (OpenSSL 3), the handle's SSL_CTX
- *   sl_client.c    what producer and consumer share: brokers, metadata (Metadata v4 codec),
- *                  the I/O loop
+ *   sl_client.c    what producer and consumer share: brokers, metadata (Metadata v4), the
+ *                  I/O loop
  *   sl_accum.c     producer accumulator: per-partition RecordBatch v2 buffers
- *   sl_producer.c  producer (Produce v7 codec)
- *   sl_consumer.c  consumer (Fetch v11, ListOffsets v2 codecs)
+ *   sl_producer.c  producer (Produce v7)
+ *   sl_consumer.c  consumer (Fetch v11, ListOffsets v2)
  *
- * The client encodes and decodes its few messages itself, straight over kp_buf cursors, rather
- * than through proto/kp_msg: a Produce request is written as iovecs that point into the batch
- * buffers (kp_msg would copy every batch into the request), and responses are decoded in one
- * pass without an arena. RecordBatch building and parsing do come from proto/kp_batch.
+ * Wire messages are encoded and decoded with proto/kp_msg's codecs, as the broker's are (one
+ * codec per message). Two of them are used piece by piece: a Produce request is written as
+ * iovecs that point into the batch buffers (kp_produce_req_*_encode pieces, the records never
+ * copied), and a Fetch response is walked with kp_fetch_resp_*_decode pieces, each partition's
+ * records kept as a view into the received frame. The other responses are decoded whole into
+ * the client's arena (sl__arena). RecordBatch building and parsing come from proto/kp_batch.
  */
 #ifndef SPLICELOG_SL_INT_H
 #define SPLICELOG_SL_INT_H
@@ -36,23 +38,17 @@
 
 #include "kp_batch.h"
 #include "kp_buf.h"
+#include "kp_msg.h"
 #include "splicelog.h"
 
-/* API versions the client speaks (all within what kp_api_advertised() lists). */
+/* API versions the client speaks (all within what kp_api_advertised() lists; API keys are
+ * proto's KP_API_*). */
 enum {
     SL__V_PRODUCE = 7,
     SL__V_FETCH = 11,
     SL__V_LIST_OFFSETS = 2,
     SL__V_METADATA = 4,
     SL__V_API_VERSIONS = 0,
-};
-
-enum {
-    SL__API_PRODUCE = 0,
-    SL__API_FETCH = 1,
-    SL__API_LIST_OFFSETS = 2,
-    SL__API_METADATA = 3,
-    SL__API_API_VERSIONS = 18
 };
 
 /* Largest response frame accepted (librdkafka's receive.message.max.bytes is 100 MB). */
@@ -236,6 +232,12 @@ int sl__req_begin(struct sl__client *cl, struct sl__req *r, int16_t api_key, int
 int sl__req_wr(struct sl__req *r, size_t n, struct kp_wr *wr);
 /* Commits what wr wrote (wr must come from sl__req_wr). */
 void sl__req_wr_done(struct sl__req *r, const struct kp_wr *wr);
+/*
+ * Encodes a message body with enc(wr, msg) into the request's out buffer, starting with room
+ * for guess bytes and doubling it while enc says -ENOSPC. 0 or enc's error / -ENOMEM.
+ */
+int sl__req_body(struct sl__req *r, size_t guess, int (*enc)(struct kp_wr *, const void *),
+                 const void *msg);
 /* Adds borrowed bytes (kept alive by the caller until the request completes). */
 int sl__req_borrow(struct sl__req *r, const void *p, size_t len);
 /* Patches the frame size and builds the iovecs. */
@@ -327,6 +329,8 @@ struct sl__client {
     size_t buf_cache_cap[SL__BUF_CACHE];
     int n_buf_cache;
     size_t buf_cache_bytes;
+    /* Arena for decoding whole responses (sl__arena), kept and grown, never shrunk. */
+    struct kp_arena arena;
     /* Owner hooks: the producer/consumer learn about metadata and connection changes. */
     void (*on_metadata)(struct sl__client *cl);
     void *owner;
@@ -337,6 +341,17 @@ struct sl__client {
 uint8_t *sl__buf_get(struct sl__client *cl, size_t min, size_t *cap);
 /* Gives a buffer back: kept for reuse, or freed when the cache is full. p may be NULL. */
 void sl__buf_put(struct sl__client *cl, uint8_t *p, size_t cap);
+
+/*
+ * The client's arena, emptied, with room for whatever a kp_msg decoder builds from a body of len
+ * bytes: SL__ARENA_PER_BYTE bytes per wire byte. A decoder allocates only for array elements
+ * that each consumed their minimum wire size first (kp_rd_array), and no element struct is more
+ * than 8 times its minimum wire size (a JoinGroup member: 48 bytes for 6), plus at most 15 bytes
+ * of alignment per array (an array takes at least 5 wire bytes): under 11 bytes per wire byte.
+ * NULL when out of memory.
+ */
+#define SL__ARENA_PER_BYTE 16
+struct kp_arena *sl__arena(struct sl__client *cl, size_t len);
 
 /* 0, or -EINVAL (bootstrap.servers, ssl.* files) / -ENOMEM with a message in errstr. */
 int sl__client_init(struct sl__client *cl, sl_conf *conf, bool is_producer, char *errstr,

@@ -179,10 +179,6 @@ static sl_err err_of(int err)
     return err == -ETIMEDOUT ? SL_ERR__TIMED_OUT : SL_ERR__TRANSPORT;
 }
 
-/*
- * Produce v7 response: [topic STRING, [partition int32, error_code int16, base_offset int64,
- * log_append_time_ms int64, log_start_offset int64]], throttle_time_ms int32.
- */
 static void produce_cb(struct sl__client *cl, struct sl__req *req, int err, struct sl__frame *f)
 {
     sl_producer *p = cl->owner;
@@ -198,38 +194,33 @@ static void produce_cb(struct sl__client *cl, struct sl__req *req, int err, stru
             batch_result(p, req->batches[i], err_of(err), -1, -1);
         return;
     }
-    bool *seen = NULL;
     bool seen_stack[64] = {false};
-    seen = n <= 64 ? seen_stack : calloc((size_t)n, sizeof(bool));
+    bool *seen = n <= 64 ? seen_stack : calloc((size_t)n, sizeof(bool));
+    struct kp_produce_resp resp = {0};
+    struct kp_arena *a = sl__arena(cl, f->len);
     struct kp_rd rd;
     kp_rd_init(&rd, f->body, f->len);
-    int32_t nt = kp_rd_array(&rd, 2 + 4, false);
-    for (int32_t i = 0; i < nt && kp_rd_ok(&rd) && seen; i++) {
-        struct kp_str name = kp_rd_str(&rd);
-        int32_t np = kp_rd_array(&rd, 4 + 2 + 8 + 8 + 8, false);
-        for (int32_t j = 0; j < np && kp_rd_ok(&rd); j++) {
-            int32_t part = kp_rd_i32(&rd);
-            int16_t ec = kp_rd_i16(&rd);
-            int64_t base = kp_rd_i64(&rd);
-            int64_t lat = kp_rd_i64(&rd);
-            kp_rd_i64(&rd); /* log_start_offset */
-            if (!kp_rd_ok(&rd))
-                break;
+    if (!seen || !a || kp_produce_resp_decode(&rd, req->api_version, a, &resp) != 0)
+        resp.n_topics = 0; /* malformed: nothing is known delivered */
+    for (int32_t i = 0; i < resp.n_topics; i++) {
+        const struct kp_produce_resp_topic *t = &resp.topics[i];
+        for (int32_t j = 0; j < t->n_partitions; j++) {
+            const struct kp_produce_resp_partition *rp = &t->partitions[j];
             for (int k = 0; k < n; k++) {
                 struct sl__batch *b = req->batches[k];
-                if (seen[k] || b->partition != part ||
-                    !kp_str_same(name,
+                if (seen[k] || b->partition != rp->partition_index ||
+                    !kp_str_same(t->name,
                                  (struct kp_str){b->topic->name, (int32_t)b->topic->name_len}))
                     continue;
                 seen[k] = true;
-                if (ec == 0 && base < 0)
+                int16_t ec = rp->error_code;
+                if (ec == 0 && rp->base_offset < 0)
                     ec = SL_ERR_UNKNOWN; /* success without an offset is not success */
-                batch_result(p, b, (sl_err)ec, base, lat);
+                batch_result(p, b, (sl_err)ec, rp->base_offset, rp->log_append_time_ms);
                 break;
             }
         }
     }
-    kp_rd_i32(&rd); /* throttle_time_ms */
     /* Batches the response did not mention (or a malformed response): not delivered. */
     for (int k = n - 1; k >= 0; k--)
         if (!seen || !seen[k])
@@ -325,37 +316,37 @@ static int build_request(sl_producer *p, struct sl__conn *c, int64_t now)
     if (!r)
         return 0;
     /* Pass 2: encode; batches are grouped by topic already (topic order of pass 1). */
-    int err = sl__req_begin(cl, r, SL__API_PRODUCE, SL__V_PRODUCE);
+    const int16_t v = SL__V_PRODUCE;
+    int err = sl__req_begin(cl, r, KP_API_PRODUCE, v);
     struct kp_wr wr;
     if (!err)
-        err = sl__req_wr(r, 2 + 2 + 4 + 4, &wr);
-    if (!err) {
-        kp_wr_nstr(&wr, KP_STR_NULL); /* transactional_id */
-        kp_wr_i16(&wr, (int16_t)cl->conf->acks);
-        kp_wr_i32(&wr, cl->conf->request_timeout_ms);
-        kp_wr_array(&wr, ntopics);
+        err = sl__req_wr(r, kp_produce_req_head_size(v, KP_STR_NULL), &wr);
+    if (!err)
+        err = kp_produce_req_head_encode(&wr, v, KP_STR_NULL, (int16_t)cl->conf->acks,
+                                         cl->conf->request_timeout_ms, ntopics);
+    if (!err)
         sl__req_wr_done(r, &wr);
-    }
     for (int k = 0; k < r->nbatches && !err;) {
         struct sl__topic *t = r->batches[k]->topic;
+        struct kp_str name = {t->name, (int32_t)t->name_len};
         int m = k;
         while (m < r->nbatches && r->batches[m]->topic == t)
             m++;
-        err = sl__req_wr(r, 2 + t->name_len + 4, &wr);
+        err = sl__req_wr(r, kp_produce_req_topic_size(v, name), &wr);
+        if (!err)
+            err = kp_produce_req_topic_encode(&wr, v, name, m - k);
         if (err)
             break;
-        kp_wr_str(&wr, (struct kp_str){t->name, (int32_t)t->name_len});
-        kp_wr_array(&wr, m - k);
         sl__req_wr_done(r, &wr);
         for (; k < m && !err; k++) {
             struct sl__batch *b = r->batches[k];
-            err = sl__req_wr(r, 8, &wr);
+            err = sl__req_wr(r, kp_produce_req_partition_head_size(v), &wr);
+            if (!err)
+                err = kp_produce_req_partition_head_encode(&wr, v, b->partition, (int32_t)b->size);
             if (err)
                 break;
-            kp_wr_i32(&wr, b->partition);
-            kp_wr_i32(&wr, (int32_t)b->size);
             sl__req_wr_done(r, &wr);
-            err = sl__req_borrow(r, b->buf, b->size);
+            err = sl__req_borrow(r, b->buf, b->size); /* the records: sent from the batch */
         }
     }
     if (!err)
