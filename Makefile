@@ -17,6 +17,8 @@ CC        ?= cc
 FUZZ_SECONDS ?= 60
 
 PKGS      := liburing libxxhash openssl
+# libsplicelog's compression codecs (gzip, snappy, lz4, zstd): linked where the client is.
+CODEC_PKGS := zlib snappy liblz4 libzstd
 TEST_PKGS := check
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -27,8 +29,9 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
              -fno-omit-frame-pointer
 
 # Dependency flags are resolved lazily so that `make deps` can install pkg-config first.
-DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(CODEC_PKGS) 2>/dev/null)
 DEP_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+CODEC_LIBS = $(shell pkg-config --libs $(CODEC_PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 CFLAGS_REL  = $(BASE_CFLAGS) $(DEP_CFLAGS) $(EXTRA_CFLAGS)
@@ -115,7 +118,7 @@ $(BUILD)/libsplicelog.a: $(CLIENT_OBJS_REL)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 $(BUILD)/libsplicelog.so: $(patsubst $(BUILD)/rel/%,$(BUILD)/pic/%,$(CLIENT_OBJS_REL))
-	$(CC) -shared -Wl,-soname,libsplicelog.so.0 $^ -o $@ $(DEP_LIBS)
+	$(CC) -shared -Wl,-soname,libsplicelog.so.0 $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS)
 $(BUILD)/pic/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_REL) -fPIC -fvisibility=hidden -DSPLICELOG_BUILD_SHARED -MMD -MP -c $< -o $@
@@ -123,11 +126,11 @@ $(BUILD)/pic/obj/%.o: %.c
 $(BUILD)/splicelog-bench: $(BUILD)/rel/obj/bench/splicelog-bench.o \
                           $(filter-out $(BUILD)/rel/obj/bench/splicelog-bench.o $(BUILD)/rel/obj/bench/bench_%.o,$(patsubst %.c,$(BUILD)/rel/obj/%.o,$(BENCH_SRC))) \
                           $(BENCH_LIBS)
-	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS)
 
 # Stand-alone micro-benchmarks: bench/bench_<name>.c -> build/bench_<name>
 $(BUILD)/bench_%: $(BUILD)/rel/obj/bench/bench_%.o $(BENCH_LIBS)
-	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS)
 
 # The fetch benchmark speaks raw protocol: proto only.
 $(BUILD)/bench_fetch: $(BUILD)/rel/obj/bench/bench_fetch.o $(BUILD)/rel/libproto.a
@@ -139,17 +142,17 @@ $(BUILD)/bench_rdkafka: $(BUILD)/rel/obj/bench/bench_rdkafka.o
 
 $(BUILD)/examples/%: $(BUILD)/rel/obj/examples/%.o $(BUILD)/libsplicelog.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS)
 
 # ---- tests -----------------------------------------------------------------------------------
 
 SAN_SUPPORT = $(patsubst %.c,$(BUILD)/san/obj/%.o,$(TEST_SUPPORT))
 $(BUILD)/san/tests/%: $(BUILD)/san/obj/tests/unit/%.o $(SAN_SUPPORT) $(SAN_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS)
+	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(CODEC_LIBS)
 $(BUILD)/san/itests/%: $(BUILD)/san/obj/tests/integration/%.o $(SAN_SUPPORT) $(SAN_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS)
+	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(CODEC_LIBS)
 
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/san/tests/%,$(UNIT_TESTS))
 INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/san/itests/%,$(INTEG_TESTS))
@@ -180,7 +183,7 @@ TSAN_TESTS := $(wildcard tests/unit/test_*_mt.c)
 TSAN_LIBS  := $(call libs,tsan)
 $(BUILD)/tsan/tests/%: $(BUILD)/tsan/obj/tests/unit/%.o $(TSAN_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_TSAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS)
+	$(CC) $(CFLAGS_TSAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(CODEC_LIBS)
 tsan: deps-test $(patsubst tests/unit/%.c,$(BUILD)/tsan/tests/%,$(TSAN_TESTS))
 	@set -e; for t in $(patsubst tests/unit/%.c,$(BUILD)/tsan/tests/%,$(TSAN_TESTS)); do \
 	  echo "== $$t"; CK_FORK=no TSAN_OPTIONS=halt_on_error=1 $$t; done

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_codec.h"
 #include "sl_int.h"
 
 enum cp_state { CP_NEED_OFFSET, CP_LISTING, CP_ACTIVE, CP_PARKED };
@@ -87,6 +88,7 @@ struct sl_consumer {
     struct {
         struct cpart *cp;
         sl_err err;
+        int64_t first, last; /* offsets the error is about, -1 when none */
     } ev[EVQ];
     int ev_head;
     int ev_n;
@@ -95,6 +97,9 @@ struct sl_consumer {
     struct kp_fetch_req_topic *fetch_topics;
     struct kp_fetch_req_partition *fetch_parts;
     int fetch_scratch_cap;
+    /* The records of the compressed batch being handed out, decompressed (kept, grown). */
+    uint8_t *dbuf;
+    size_t dbuf_cap;
 };
 
 sl_consumer *sl_consumer_new(sl_conf *conf, char *errstr, size_t errstr_size)
@@ -151,6 +156,7 @@ void sl_consumer_free(sl_consumer *c)
     free(c->parts);
     free(c->fetch_topics);
     free(c->fetch_parts);
+    free(c->dbuf);
     sl__client_destroy(&c->cl);
     free(c);
 }
@@ -161,7 +167,9 @@ void sl_consumer_stats(const sl_consumer *c, sl_stats *out)
     out->queue_bytes = c->q_bytes;
 }
 
-static void event(sl_consumer *c, struct cpart *cp, sl_err err)
+/* Queues an error about cp for sl_consumer_poll; first..last: the offsets concerned (-1: none).
+ * The same error about the same partition is queued once. */
+static void event_range(sl_consumer *c, struct cpart *cp, sl_err err, int64_t first, int64_t last)
 {
     for (int i = 0; i < c->ev_n; i++) {
         int k = (c->ev_head + i) % EVQ;
@@ -173,7 +181,22 @@ static void event(sl_consumer *c, struct cpart *cp, sl_err err)
     int k = (c->ev_head + c->ev_n) % EVQ;
     c->ev[k].cp = cp;
     c->ev[k].err = err;
+    c->ev[k].first = first;
+    c->ev[k].last = last;
     c->ev_n++;
+}
+
+static void event(sl_consumer *c, struct cpart *cp, sl_err err) { event_range(c, cp, err, -1, -1); }
+
+/*
+ * Stored records that cannot be read (a corrupt batch, a CRC mismatch, a compressed batch that
+ * does not decompress): the partition stops at them (PARKED) and the application is told the
+ * offsets; it moves on only by seeking.
+ */
+static void park_bad(sl_consumer *c, struct cpart *cp, sl_err err, int64_t first, int64_t last)
+{
+    cp->st = CP_PARKED;
+    event_range(c, cp, err, first, last);
 }
 
 static struct cpart *find_part(const sl_consumer *c, const char *topic, size_t len, int32_t part)
@@ -460,8 +483,7 @@ static void fetch_partition(sl_consumer *c, struct sl__req *req, struct cpart *c
     size_t first_need;
     long good = sl__scan_batches(rec.ptr, (size_t)rec.len, &next, &first_need);
     if (good < 0) {
-        cp->st = CP_PARKED;
-        event(c, cp, SL_ERR__BAD_MSG);
+        park_bad(c, cp, SL_ERR__BAD_MSG, cp->fetch_pos, cp->fetch_pos);
         return;
     }
     if (good == 0) {
@@ -710,6 +732,28 @@ static void turn(sl_consumer *c, int timeout_ms)
 
 /* ---- handing out records --------------------------------------------------------------- */
 
+/*
+ * Starts handing out the records of the batch at b (hdr validated): in place, or for a
+ * compressed batch from the consumer's decompression buffer (decompressed once, here). 0, or
+ * -errno when the records cannot be read (the caller parks the partition).
+ */
+static int batch_records(sl_consumer *c, const uint8_t *b)
+{
+    int codec = c->hdr.attributes & KP_BATCH_ATTR_CODEC_MASK;
+    if (codec == 0) {
+        kp_record_iter_init(&c->it, b, &c->hdr);
+        return 0;
+    }
+    size_t zlen = kp_batch_size(&c->hdr) - KP_BATCH_HEADER_LEN;
+    long n = sl__decompress(&c->cl.codecs, codec, b + KP_BATCH_HEADER_LEN, zlen, &c->dbuf,
+                            &c->dbuf_cap, SL__MAX_DECOMPRESSED);
+    if (n < 0)
+        return (int)n;
+    c->cl.stats.batches_decompressed++;
+    kp_record_iter_init_records(&c->it, c->dbuf, (size_t)n, c->hdr.record_count);
+    return 0;
+}
+
 /* Fills rec with the next record; 1, or 0 when the queue is empty. Releases spent chunks. */
 static int next_record(sl_consumer *c, sl_record *rec)
 {
@@ -747,7 +791,7 @@ static int next_record(sl_consumer *c, sl_record *rec)
                 memset(rec, 0, sizeof(*rec));
                 rec->topic = cp->t->name;
                 rec->partition = cp->partition;
-                rec->offset = off;
+                rec->offset = rec->last_offset = off;
                 bool lat = c->hdr.attributes & KP_BATCH_ATTR_LOG_APPEND_TIME;
                 rec->timestamp_type = lat ? 1 : 0;
                 rec->timestamp =
@@ -769,8 +813,11 @@ static int next_record(sl_consumer *c, sl_record *rec)
             }
             c->in_batch = false;
             if (rc < 0) {
-                event(c, cp, SL_ERR__BAD_MSG);
-                cp->pos = c->hdr.base_offset + c->hdr.last_offset_delta + 1;
+                /* A record that does not parse: the rest of the batch cannot be trusted. */
+                park_bad(c, cp,
+                         c->hdr.attributes & KP_BATCH_ATTR_CODEC_MASK ? SL_ERR__BAD_COMPRESSION
+                                                                      : SL_ERR__BAD_MSG,
+                         cp->pos, c->hdr.base_offset + c->hdr.last_offset_delta);
             }
             continue;
         }
@@ -787,28 +834,26 @@ static int next_record(sl_consumer *c, sl_record *rec)
             /* sl__scan_batches checked the framing, so the header and size are readable. */
             struct kp_batch_hdr h;
             if (kp_batch_parse_hdr(b, left, &h) != 0 || kp_batch_size(&h) > left) {
-                c->cur_off = ch->len;
-                event(c, cp, SL_ERR__BAD_MSG);
+                park_bad(c, cp, SL_ERR__BAD_MSG, cp->pos, cp->pos);
                 continue;
             }
             c->cur_off += kp_batch_size(&h);
-            if (h.base_offset + h.last_offset_delta >= cp->pos) {
-                event(c, cp,
-                      err == -EBADMSG && c->cl.conf->check_crcs ? SL_ERR__CRC : SL_ERR__BAD_MSG);
-                cp->pos = h.base_offset + h.last_offset_delta + 1;
-            }
+            if (h.base_offset + h.last_offset_delta >= cp->pos)
+                park_bad(c, cp,
+                         err == -EBADMSG && c->cl.conf->check_crcs ? SL_ERR__CRC : SL_ERR__BAD_MSG,
+                         h.base_offset > cp->pos ? h.base_offset : cp->pos,
+                         h.base_offset + h.last_offset_delta);
             continue;
         }
         c->cur_off += kp_batch_size(&c->hdr);
         int64_t last = c->hdr.base_offset + c->hdr.last_offset_delta;
         if (last < cp->pos || (c->hdr.attributes & KP_BATCH_ATTR_CONTROL))
             continue;
-        if (c->hdr.attributes & KP_BATCH_ATTR_CODEC_MASK) {
-            event(c, cp, SL_ERR__NOT_IMPLEMENTED); /* compressed batches: not yet */
-            cp->pos = last + 1;
+        if (batch_records(c, b) != 0) {
+            int64_t first = c->hdr.base_offset > cp->pos ? c->hdr.base_offset : cp->pos;
+            park_bad(c, cp, SL_ERR__BAD_COMPRESSION, first, last);
             continue;
         }
-        kp_record_iter_init(&c->it, b, &c->hdr);
         c->in_batch = true;
     }
 }
@@ -824,13 +869,15 @@ sl_err sl_consumer_poll(sl_consumer *c, int timeout_ms, sl_record *rec)
     for (;;) {
         if (c->ev_n) {
             memset(rec, 0, sizeof(*rec));
-            struct cpart *cp = c->ev[c->ev_head].cp;
-            sl_err err = c->ev[c->ev_head].err;
+            int k = c->ev_head;
+            struct cpart *cp = c->ev[k].cp;
+            sl_err err = c->ev[k].err;
             c->ev_head = (c->ev_head + 1) % EVQ;
             c->ev_n--;
             rec->topic = cp->t->name;
             rec->partition = cp->partition;
-            rec->offset = -1;
+            rec->offset = c->ev[k].first;
+            rec->last_offset = c->ev[k].last;
             return err;
         }
         if (next_record(c, rec))

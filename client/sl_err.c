@@ -34,6 +34,7 @@ static const struct desc descs[] = {
     {SL_ERR__AUTO_OFFSET_RESET, "_AUTO_OFFSET_RESET",
      "Local: Offset out of range and auto.offset.reset=error"},
     {SL_ERR__STATE, "_STATE", "Local: Erroneous state"},
+    {SL_ERR__BAD_COMPRESSION, "_BAD_COMPRESSION", "Local: Invalid compressed data"},
     {SL_ERR_UNKNOWN, "UNKNOWN", "Broker: Unknown server error"},
     {SL_ERR_NO_ERROR, "NO_ERROR", "Success"},
     {SL_ERR_OFFSET_OUT_OF_RANGE, "OFFSET_OUT_OF_RANGE", "Broker: Offset out of range"},

@@ -14,6 +14,7 @@
  *   sl_murmur2.c   partitioner
  *   sl_conn.c      one broker connection: non-blocking socket, pipelined requests, frames
  *   sl_tls.c       TLS on a connection's socket (OpenSSL 3), the handle's SSL_CTX
+ *   sl_codec.c     gzip, snappy, lz4, zstd for record batches (sl_codec.h)
  *   sl_client.c    what producer and consumer share: brokers, metadata (Metadata v4), the
  *                  I/O loop
  *   sl_accum.c     producer accumulator: per-partition RecordBatch v2 buffers
@@ -39,6 +40,7 @@
 #include "kp_batch.h"
 #include "kp_buf.h"
 #include "kp_msg.h"
+#include "sl_codec.h"
 #include "splicelog.h"
 
 /* API versions the client speaks (all within what kp_api_advertised() lists; API keys are
@@ -53,6 +55,8 @@ enum {
 
 /* Largest response frame accepted (librdkafka's receive.message.max.bytes is 100 MB). */
 #define SL__MAX_FRAME (128 * 1024 * 1024)
+/* Largest decompressed records area of one batch (a bigger one is SL_ERR__BAD_COMPRESSION). */
+#define SL__MAX_DECOMPRESSED SL__MAX_FRAME
 
 int64_t sl__now_ms(void);
 int64_t sl__now_us(void);
@@ -69,6 +73,26 @@ sl_err sl__err_from_errno(int err);
 
 enum sl__reset { SL__RESET_LATEST = 0, SL__RESET_EARLIEST = 1, SL__RESET_ERROR = 2 };
 
+/* partitioner: librdkafka's names; murmur2_random is the Java client's default. */
+enum sl__partitioner {
+    SL__PART_MURMUR2_RANDOM, /* murmur2 of the key; no key: sticky (a random partition per batch) */
+    SL__PART_MURMUR2,        /* murmur2 of the key; no key: murmur2 of the empty key */
+    SL__PART_CONSISTENT_RANDOM, /* CRC-32 of the key; no (or empty) key: random */
+    SL__PART_CONSISTENT,        /* CRC-32 of the key (no key: of the empty key) */
+    SL__PART_RANDOM,            /* random for every record */
+    SL__PART_FNV1A,             /* FNV-1a of the key */
+    SL__PART_FNV1A_RANDOM,      /* FNV-1a of the key; no (or empty) key: random */
+};
+
+/* partition.assignment.strategy, as bits. */
+enum sl__assignor {
+    SL__ASSIGN_RANGE = 1,
+    SL__ASSIGN_ROUNDROBIN = 2,
+    SL__ASSIGN_COOPERATIVE_STICKY = 4,
+};
+/* The bits of a partition.assignment.strategy value, or -1 when it is not valid. */
+int sl__assignors_parse(const char *v);
+
 struct sl_conf {
     char *bootstrap_servers;
     char *client_id;
@@ -79,12 +103,17 @@ struct sl_conf {
     int retries;
     int retry_backoff_ms;
     int request_timeout_ms;
-    int delivery_timeout_ms;
+    int delivery_timeout_ms; /* alias message.timeout.ms */
     int queue_max_kbytes;
     int queue_max_messages;
     int message_max_bytes;
-    int compression_none;  /* only "none" exists */
+    int compression_codec; /* enum sl__codec */
+    int compression_level; /* -1: the codec's default */
+    int partitioner;       /* enum sl__partitioner */
+    int enable_idempotence;
     int allow_auto_create; /* -1: the role's default */
+    int statistics_interval_ms;
+    int metadata_refresh_ms; /* topic.metadata.refresh.interval.ms; -1: never */
     int security_ssl;
     char *ssl_ca_location;
     char *ssl_certificate_location;
@@ -98,6 +127,15 @@ struct sl_conf {
     int check_crcs;
     int queued_max_kbytes;
     int auto_offset_reset; /* enum sl__reset */
+    int enable_partition_eof;
+    char *group_id;
+    char *group_instance_id;
+    int session_timeout_ms;
+    int heartbeat_interval_ms;
+    int max_poll_interval_ms;
+    int enable_auto_commit;
+    int auto_commit_interval_ms;
+    char *assignors; /* partition.assignment.strategy as set (valid: sl__assignors_parse) */
     sl_delivery_cb *dr_cb;
     sl_log_cb *log_cb; /* NULL: errors go to stderr */
     void *opaque;
@@ -329,6 +367,7 @@ struct sl__client {
     size_t buf_cache_cap[SL__BUF_CACHE];
     int n_buf_cache;
     size_t buf_cache_bytes;
+    struct sl__codecs codecs; /* compression contexts (sl_codec.h) */
     /* Arena for decoding whole responses (sl__arena), kept and grown, never shrunk. */
     struct kp_arena arena;
     /* Owner hooks: the producer/consumer learn about metadata and connection changes. */

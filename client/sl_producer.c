@@ -88,6 +88,17 @@ static void on_metadata(struct sl__client *cl)
             ptopic_sync(cl->topics[i]);
 }
 
+/* compression.level within what the codec takes (-1: its default), as librdkafka clamps it. */
+static int codec_level(int codec, int level)
+{
+    static const int max[] = {0, 9, 0, 12, 22};
+    if (level < 0 || codec <= 0 || codec > SL__CODEC_ZSTD || codec == SL__CODEC_SNAPPY)
+        return -1;
+    if (codec == SL__CODEC_ZSTD && level == 0)
+        return -1;
+    return level > max[codec] ? max[codec] : level;
+}
+
 sl_producer *sl_producer_new(sl_conf *conf, char *errstr, size_t errstr_size)
 {
     if (!conf) {
@@ -108,6 +119,9 @@ sl_producer *sl_producer_new(sl_conf *conf, char *errstr, size_t errstr_size)
     p->cl.owner = p;
     p->cl.on_metadata = on_metadata;
     sl__accum_init(&p->acc, (size_t)conf->batch_size);
+    p->acc.codec = conf->compression_codec;
+    p->acc.level = codec_level(conf->compression_codec, conf->compression_level);
+    p->acc.z = &p->cl.codecs;
     p->q_max_bytes = (size_t)conf->queue_max_kbytes * 1024;
     p->rnd = (unsigned)sl__now_us();
     return p;
@@ -237,7 +251,7 @@ static int close_open(sl_producer *p, struct sl__ppart *pp)
     if (!b)
         return 0;
     pp->open = NULL;
-    int err = sl__batch_close(b);
+    int err = sl__batch_close(&p->acc, b);
     if (err) {
         b->err = SL_ERR__BAD_MSG;
         done_push(p, b);
@@ -342,11 +356,12 @@ static int build_request(sl_producer *p, struct sl__conn *c, int64_t now)
             struct sl__batch *b = r->batches[k];
             err = sl__req_wr(r, kp_produce_req_partition_head_size(v), &wr);
             if (!err)
-                err = kp_produce_req_partition_head_encode(&wr, v, b->partition, (int32_t)b->size);
+                err = kp_produce_req_partition_head_encode(&wr, v, b->partition,
+                                                           (int32_t)b->wire_size);
             if (err)
                 break;
             sl__req_wr_done(r, &wr);
-            err = sl__req_borrow(r, b->buf, b->size); /* the records: sent from the batch */
+            err = sl__req_borrow(r, b->wire, b->wire_size); /* sent from the batch */
         }
     }
     if (!err)

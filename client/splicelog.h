@@ -35,8 +35,17 @@
  *   reorder the log, so it is reported failed instead. After a connection loss a batch whose
  *   response was lost is sent again, so a record can be in the log twice (at-least-once); a
  *   record is never reported delivered without the broker saying so (acks=0: when written).
- * - Consumer records are views into the fetched response buffer (no copy per record); they
- *   stay valid until the next call on the consumer.
+ * - Consumer records are views (no copy per record): into the fetched response buffer for an
+ *   uncompressed batch, into a buffer the library owns for a compressed one (each compressed
+ *   batch is decompressed once, when its first record is handed out). Either way a record's
+ *   views stay valid until the next call on the consumer, and no longer.
+ * - Compression: batches compressed with gzip, snappy (xerial framing or raw), lz4 (frame
+ *   format) or zstd are read; the producer compresses with compression.type.
+ * - Stored records the consumer cannot read (a corrupt batch, a CRC mismatch with check.crcs, a
+ *   compressed batch that does not decompress) are an error from sl_consumer_poll naming the
+ *   topic, partition and the batch's offsets [offset, last_offset]; that partition then stops
+ *   there (the others go on) until the application seeks it, e.g. to last_offset + 1 to skip
+ *   the batch, or to offset to try again.
  * - Security: security.protocol=plaintext or ssl (TLS 1.2/1.3 through OpenSSL 3, on the same
  *   non-blocking sockets and I/O turns as plaintext). With ssl the broker's certificate is
  *   verified against ssl.ca.location (the system's CA paths when unset) and, with
@@ -92,6 +101,7 @@ typedef enum sl_err {
     SL_ERR__UNSUPPORTED_FEATURE = -184, /* broker lacks an API version the library needs */
     SL_ERR__AUTO_OFFSET_RESET = -183,   /* offset out of range and auto.offset.reset=error */
     SL_ERR__STATE = -182,               /* call not valid in the current state */
+    SL_ERR__BAD_COMPRESSION = -181,     /* a compressed batch that does not decompress */
     SL_ERR__END = -100,
 
     /* Kafka protocol errors (apache/kafka Errors.java), same numbers. */
@@ -178,7 +188,13 @@ typedef struct sl_consumer sl_consumer;
  *   queue.buffering.max.kbytes [1048576]   bound on produced-but-unreported bytes
  *   queue.buffering.max.messages [1000000] bound on produced-but-unreported records
  *   message.max.bytes [1000000]            largest record the producer accepts
- *   compression.type [none]                only none for now
+ *   compression.type [none]                none, gzip, snappy, lz4, zstd (alias compression.codec);
+ *                                          a batch that compression does not make smaller is
+ *                                          sent plain. snappy is written in the Java client's
+ *                                          xerial framing, lz4 as an LZ4 frame (64 KiB
+ *                                          independent blocks), gzip as one gzip member
+ *   compression.level [-1]                 -1: the codec's default; else clamped to the codec's
+ *                                          range (gzip 0-9, lz4 0-12, zstd 1-22)
  *   allow.auto.create.topics [true for producers, false for consumers]
  *   security.protocol [plaintext]          plaintext | ssl (TLS 1.2+, see the contract)
  *   ssl.ca.location                        CA file (PEM) or hashed directory [system paths]
@@ -317,13 +333,14 @@ typedef struct sl_stats {
     uint64_t disconnects; /* connections lost or closed after an error */
     uint64_t bytes_sent;
     uint64_t bytes_received;
-    uint64_t fetches;          /* consume: fetch requests */
-    uint64_t records_consumed; /* consume: records returned by sl_consumer_poll */
-    uint64_t fetch_size_grows; /* consume: partition fetch size doubled for a big batch */
-    uint64_t offset_resets;    /* consume: OFFSET_OUT_OF_RANGE resets */
-    uint64_t queue_bytes;      /* consume: fetched bytes not yet handed out (prefetch) */
-    uint64_t queue_bytes_max;  /* consume: the most ever held; bounded by
-                                * queued.max.messages.kbytes plus one response */
+    uint64_t fetches;              /* consume: fetch requests */
+    uint64_t records_consumed;     /* consume: records returned by sl_consumer_poll */
+    uint64_t fetch_size_grows;     /* consume: partition fetch size doubled for a big batch */
+    uint64_t offset_resets;        /* consume: OFFSET_OUT_OF_RANGE resets */
+    uint64_t queue_bytes;          /* consume: fetched bytes not yet handed out (prefetch) */
+    uint64_t queue_bytes_max;      /* consume: the most ever held; bounded by
+                                    * queued.max.messages.kbytes plus one response */
+    uint64_t batches_decompressed; /* consume: compressed batches decompressed */
 } sl_stats;
 
 SL_API void sl_producer_stats(const sl_producer *p, sl_stats *out);
@@ -334,12 +351,18 @@ SL_API void sl_consumer_stats(const sl_consumer *c, sl_stats *out);
 #define SL_OFFSET_BEGINNING (-2) /* earliest offset still in the log */
 #define SL_OFFSET_END       (-1) /* the high watermark: only new records */
 
-/* A consumed record. All pointers are views into the fetch buffer, valid until the next call
- * on the consumer. key/value NULL means null. */
+/* A consumed record. All pointers are views (into the fetch buffer, or the library's buffer of
+ * a decompressed batch), valid until the next call on the consumer. key/value NULL means null.
+ */
 typedef struct sl_record {
     const char *topic; /* NUL-terminated */
     int32_t partition;
     int64_t offset;
+    /* The last offset this record (or error) covers: offset for a record; for an error about
+     * stored records (SL_ERR__BAD_MSG, SL_ERR__CRC, SL_ERR__BAD_COMPRESSION) the batch's last
+     * offset, the partition waiting at offset until the application seeks. -1 when the error
+     * concerns no offsets. */
+    int64_t last_offset;
     int64_t timestamp;
     int timestamp_type; /* 0 CreateTime, 1 LogAppendTime */
     const void *key;
@@ -375,9 +398,11 @@ SL_API int64_t sl_consumer_position(const sl_consumer *c, const char *topic, int
 /*
  * Returns the next record in *rec (SL_ERR_NO_ERROR), or SL_ERR__TIMED_OUT when none arrived
  * within timeout_ms (0: no waiting, -1: no limit). Other errors concern one partition (its
- * topic/partition are set in *rec, other fields zero): SL_ERR__CRC, SL_ERR__BAD_MSG,
- * SL_ERR__AUTO_OFFSET_RESET, broker errors such as SL_ERR_UNKNOWN_TOPIC_OR_PART; the consumer
- * keeps going. Records of one partition come in offset order.
+ * topic/partition are set in *rec, offset/last_offset as described at sl_record, other fields
+ * zero): SL_ERR__CRC, SL_ERR__BAD_MSG, SL_ERR__BAD_COMPRESSION (that partition stops at the
+ * batch until sl_consumer_seek), SL_ERR__AUTO_OFFSET_RESET (stopped until a seek), broker
+ * errors such as SL_ERR_UNKNOWN_TOPIC_OR_PART; the other partitions keep going. Records of one
+ * partition come in offset order.
  */
 SL_API sl_err sl_consumer_poll(sl_consumer *c, int timeout_ms, sl_record *rec);
 

@@ -892,7 +892,12 @@ START_TEST(test_check_crcs_catches_corruption)
     sl_err e = sl_consumer_poll(k, 10000, &r);
     ck_assert_msg(e == SL_ERR__CRC, "got %s", sl_err2str(e));
     ck_assert_str_eq(r.topic, "crc");
+    /* The error names the batch's offsets, which hold record 5; the partition stays there. */
+    ck_assert_int_le(r.offset, 5);
+    ck_assert_int_ge(r.last_offset, 5);
+    int64_t first = r.offset;
     ck_assert_int_eq(sl_consumer_poll(k, 500, &r), SL_ERR__TIMED_OUT);
+    ck_assert_int_eq(sl_consumer_position(k, "crc", 0), first);
     sl_consumer_free(k);
 }
 END_TEST
