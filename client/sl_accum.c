@@ -31,6 +31,7 @@ static void batch_free(struct sl__batch *b)
 {
     free(b->buf);
     free(b->zbuf);
+    free(b->want);
     free(b->opq);
     free(b);
 }

@@ -33,6 +33,8 @@ struct sl__batch {
     size_t bytes;  /* queue accounting for these records */
     void **opq;    /* per-record msg_opaque, count entries */
     int32_t opq_cap;
+    int32_t *want; /* a pending batch (partition -1): each record's requested partition */
+    int32_t want_cap;
     int64_t created_ms;
     int attempts;        /* sends so far */
     int64_t retry_at_ms; /* not before (retry backoff) */

@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -151,6 +153,53 @@ void sl__buf_put(struct sl__client *cl, uint8_t *p, size_t cap)
     cl->buf_cache_cap[i] = cap;
     cl->n_buf_cache++;
     cl->buf_cache_bytes += cap;
+}
+
+void sl__error(struct sl__client *cl, sl_err err, const char *fmt, ...)
+{
+    char reason[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    if (cl->errq_n == SL__ERRQ) {
+        cl->errors_dropped++;
+        return;
+    }
+    int k = (cl->errq_head + cl->errq_n) % SL__ERRQ;
+    cl->errq[k].err = err;
+    memcpy(cl->errq[k].reason, reason, sizeof(reason));
+    cl->errq_n++;
+}
+
+int sl__client_serve(struct sl__client *cl, void (*fill)(const struct sl__client *, sl_stats *))
+{
+    const sl_conf *cf = cl->conf;
+    int n = 0;
+    /* One at a time from the head: a callback may call back into the handle. */
+    while (cl->errq_n > 0) {
+        int k = cl->errq_head;
+        sl_err err = cl->errq[k].err;
+        char reason[256];
+        memcpy(reason, cl->errq[k].reason, sizeof(reason));
+        cl->errq_head = (cl->errq_head + 1) % SL__ERRQ;
+        cl->errq_n--;
+        if (cf->error_cb)
+            cf->error_cb(cf->opaque, err, reason);
+        n++;
+    }
+    if (cf->statistics_interval_ms > 0 && cf->stats_cb) {
+        int64_t now = sl__now_ms();
+        if (cl->stats_next_ms == 0)
+            cl->stats_next_ms = now + cf->statistics_interval_ms;
+        if (now >= cl->stats_next_ms) {
+            cl->stats_next_ms = now + cf->statistics_interval_ms;
+            sl_stats st;
+            fill(cl, &st);
+            cf->stats_cb(cf->opaque, &st);
+        }
+    }
+    return n;
 }
 
 struct kp_arena *sl__arena(struct sl__client *cl, size_t len)
@@ -352,6 +401,8 @@ static void metadata_cb(struct sl__client *cl, struct sl__req *req, int err, str
     if (!err)
         err = metadata_parse(cl, f->body, f->len);
     cl->md_fail = err;
+    if (!err)
+        cl->md_ok_ms = sl__now_ms();
     if (err) {
         cl->md_wanted = true;
         cl->md_next_ms = sl__now_ms() + cl->conf->retry_backoff_ms;
@@ -375,9 +426,18 @@ static void metadata_cb(struct sl__client *cl, struct sl__req *req, int err, str
 /* A connection to send a request on: an established one if any, else one to connect. */
 static struct sl__conn *any_conn(struct sl__client *cl)
 {
-    for (int i = 0; i < cl->n_conns; i++)
-        if (cl->conns[i]->state == SL__CONN_UP && cl->conns[i]->node_id != -2)
-            return cl->conns[i];
+    /* max.in.flight.requests.per.connection counts every request: a busy connection waits. */
+    bool busy = false;
+    for (int i = 0; i < cl->n_conns; i++) {
+        struct sl__conn *c = cl->conns[i];
+        if (c->state != SL__CONN_UP || c->node_id == -2)
+            continue;
+        if (c->n_out < (uint32_t)cl->conf->max_in_flight)
+            return c;
+        busy = true;
+    }
+    if (busy)
+        return NULL;
     for (int i = 0; i < cl->n_conns; i++)
         if (cl->conns[i]->state == SL__CONN_CONNECTING)
             return cl->conns[i];
@@ -439,7 +499,10 @@ static void send_metadata(struct sl__client *cl)
 void sl__client_io(struct sl__client *cl, int timeout_ms)
 {
     int64_t now = sl__now_ms();
-    if (cl->md_wanted && !cl->md_inflight && now >= cl->md_next_ms)
+    int refresh = cl->conf->metadata_refresh_ms;
+    if (refresh >= 0 && cl->md_ok_ms && now - cl->md_ok_ms >= refresh && cl->n_topics > 0)
+        cl->md_wanted = true; /* topic.metadata.refresh.interval.ms */
+    if (cl->md_wanted && !cl->md_inflight && now >= cl->md_next_ms && !cl->no_connect)
         send_metadata(cl);
 
     if (cl->pfds_cap < cl->n_conns) {
@@ -494,7 +557,7 @@ int sl__metadata_wait(struct sl__client *cl, struct sl__topic *t, int timeout_ms
             cl->md_wanted = true;
         int64_t left = deadline - sl__now_ms();
         if (left <= 0)
-            return cl->md_fail ? cl->md_fail : -ETIMEDOUT;
+            return cl->md_fail ? cl->md_fail : cl->conn_fail ? cl->conn_fail : -ETIMEDOUT;
         sl__client_io(cl, (int)left);
     }
 }

@@ -456,6 +456,8 @@ sl_err sl_conf_get(const sl_conf *c, const char *name, char *buf, size_t *size)
 void sl_conf_set_delivery_cb(sl_conf *conf, sl_delivery_cb *cb) { conf->dr_cb = cb; }
 void sl_conf_set_opaque(sl_conf *conf, void *opaque) { conf->opaque = opaque; }
 void sl_conf_set_log_cb(sl_conf *conf, sl_log_cb *cb) { conf->log_cb = cb; }
+void sl_conf_set_error_cb(sl_conf *conf, sl_error_cb *cb) { conf->error_cb = cb; }
+void sl_conf_set_stats_cb(sl_conf *conf, sl_stats_cb *cb) { conf->stats_cb = cb; }
 
 void sl__log(const sl_conf *conf, int level, const char *fac, const char *fmt, ...)
 {

@@ -255,9 +255,42 @@ static void complete(struct sl__conn *c, struct sl__req *r, int err, struct sl__
     sl__req_put(cl, r);
 }
 
+/*
+ * A connection that was being made or used failed: the application's error callback hears of
+ * it (the first failure of a run only, so that a broker refusing us does not flood it), and of
+ * every known broker being down at once (_ALL_BROKERS_DOWN, again only after one came up).
+ */
+static void report_failure(struct sl__conn *c, int err)
+{
+    struct sl__client *cl = c->cl;
+    if (err == -ECANCELED)
+        return; /* the handle is going away */
+    cl->conn_fail = err;
+    if (c->failures == 0) {
+        if (err == SL__ERESOLVE)
+            sl__error(cl, SL_ERR__RESOLVE, "%s:%d: failed to resolve: %s", c->host, c->port,
+                      c->why[0] ? c->why : "unknown name");
+        else if (c->why[0] && c->tls)
+            sl__error(cl, SL_ERR__SSL, "%s:%d: %s", c->host, c->port, c->why);
+        else
+            sl__error(cl, SL_ERR__TRANSPORT, "%s:%d: %s", c->host, c->port,
+                      err == -ETIMEDOUT ? "request or connect timed out" : strerror(-err));
+    }
+    for (int i = 0; i < cl->n_conns; i++)
+        if (cl->conns[i] != c && cl->conns[i]->state != SL__CONN_DOWN)
+            return;
+    if (!cl->all_down) {
+        cl->all_down = true;
+        sl__error(cl, SL_ERR__ALL_BROKERS_DOWN, "%d/%d brokers are down", cl->n_conns, cl->n_conns);
+    }
+}
+
 void sl__conn_fail(struct sl__conn *c, int err)
 {
     struct sl__client *cl = c->cl;
+    if (c->state != SL__CONN_DOWN)
+        report_failure(c, err);
+    c->why[0] = 0;
     sl__tls_free(c->tls);
     c->tls = NULL;
     if (c->fd >= 0) {
@@ -338,7 +371,7 @@ int sl__conn_ensure(struct sl__conn *c)
 {
     if (c->state != SL__CONN_DOWN)
         return 0;
-    if (sl__now_ms() < c->reconnect_at_ms)
+    if (c->cl->no_connect || sl__now_ms() < c->reconnect_at_ms)
         return -EAGAIN;
     char port[16];
     snprintf(port, sizeof(port), "%d", c->port);
@@ -346,9 +379,10 @@ int sl__conn_ensure(struct sl__conn *c)
     struct addrinfo *res = NULL;
     int gai = getaddrinfo(c->host, port, &hints, &res);
     if (gai != 0 || !res) {
+        snprintf(c->why, sizeof(c->why), "%s", gai ? gai_strerror(gai) : "no address");
         c->state = SL__CONN_CONNECTING; /* so that fail() applies the backoff */
-        sl__conn_fail(c, -EHOSTUNREACH);
-        return -EHOSTUNREACH;
+        sl__conn_fail(c, SL__ERESOLVE);
+        return SL__ERESOLVE;
     }
     /* A name with several addresses (localhost: ::1 and 127.0.0.1): each failed attempt moves
      * on to the next one. */
@@ -787,10 +821,10 @@ static void tls_log(struct sl__conn *c, int err)
     const sl_conf *conf = c->cl->conf;
     const char *reason = sl__tls_reason(c->tls);
     if (err == -ECONNABORTED && reason[0]) /* a TLS failure: OpenSSL's reason says it all */
-        sl__log(conf, c->failures == 0 ? 3 : 7, "SSL", "%s:%d: %s", c->host, c->port, reason);
+        snprintf(c->why, sizeof(c->why), "%s", reason);
     else
-        sl__log(conf, c->failures == 0 ? 3 : 7, "SSL", "%s:%d: %s%s%s", c->host, c->port, reason,
-                reason[0] ? ": " : "", strerror(-err));
+        snprintf(c->why, sizeof(c->why), "%s%s%s", reason, reason[0] ? ": " : "", strerror(-err));
+    sl__log(conf, c->failures == 0 ? 3 : 7, "SSL", "%s:%d: %s", c->host, c->port, c->why);
 }
 
 /* TCP is connected (or a TLS connection is handshaking): 0 when the connection is now UP,
@@ -823,6 +857,8 @@ static int connect_step(struct sl__conn *c, short revents)
     }
     c->state = SL__CONN_UP;
     c->cl->stats.connects++;
+    c->cl->all_down = false;
+    c->cl->conn_fail = 0;
     return 0;
 }
 

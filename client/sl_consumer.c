@@ -858,6 +858,12 @@ static int next_record(sl_consumer *c, sl_record *rec)
     }
 }
 
+static void fill_stats(const struct sl__client *cl, sl_stats *out)
+{
+    const sl_consumer *c = cl->owner;
+    sl_consumer_stats(c, out);
+}
+
 sl_err sl_consumer_poll(sl_consumer *c, int timeout_ms, sl_record *rec)
 {
     if (!c || !rec)
@@ -867,6 +873,7 @@ sl_err sl_consumer_poll(sl_consumer *c, int timeout_ms, sl_record *rec)
     if (sl__now_us() - c->last_io_us >= 1000)
         turn(c, 0);
     for (;;) {
+        sl__client_serve(&c->cl, fill_stats);
         if (c->ev_n) {
             memset(rec, 0, sizeof(*rec));
             int k = c->ev_head;

@@ -35,6 +35,14 @@ static const struct desc descs[] = {
      "Local: Offset out of range and auto.offset.reset=error"},
     {SL_ERR__STATE, "_STATE", "Local: Erroneous state"},
     {SL_ERR__BAD_COMPRESSION, "_BAD_COMPRESSION", "Local: Invalid compressed data"},
+    {SL_ERR__PARTITION_EOF, "_PARTITION_EOF", "Local: Broker: No more messages"},
+    {SL_ERR__ASSIGN_PARTITIONS, "_ASSIGN_PARTITIONS", "Local: Assign partitions"},
+    {SL_ERR__REVOKE_PARTITIONS, "_REVOKE_PARTITIONS", "Local: Revoke partitions"},
+    {SL_ERR__SSL, "_SSL", "Local: SSL error"},
+    {SL_ERR__ALL_BROKERS_DOWN, "_ALL_BROKERS_DOWN", "Local: All broker connections are down"},
+    {SL_ERR__NO_OFFSET, "_NO_OFFSET", "Local: No offset stored"},
+    {SL_ERR__MAX_POLL_EXCEEDED, "_MAX_POLL_EXCEEDED",
+     "Local: Maximum application poll interval (max.poll.interval.ms) exceeded"},
     {SL_ERR_UNKNOWN, "UNKNOWN", "Broker: Unknown server error"},
     {SL_ERR_NO_ERROR, "NO_ERROR", "Success"},
     {SL_ERR_OFFSET_OUT_OF_RANGE, "OFFSET_OUT_OF_RANGE", "Broker: Offset out of range"},
@@ -175,7 +183,7 @@ sl_err sl__err_from_errno(int err)
         return SL_ERR__QUEUE_FULL;
     case -ENOTSUP:
         return SL_ERR__UNSUPPORTED_FEATURE;
-    case -EHOSTUNREACH:
+    case SL__ERESOLVE:
         return SL_ERR__RESOLVE;
     case -ECANCELED:
         return SL_ERR__DESTROYED;

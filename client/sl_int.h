@@ -11,7 +11,7 @@
  * Pieces
  *   sl_conf.c      configuration (struct sl_conf)
  *   sl_err.c       error names
- *   sl_murmur2.c   partitioner
+ *   sl_murmur2.c   key hashes of the partitioners (murmur2, FNV-1a)
  *   sl_conn.c      one broker connection: non-blocking socket, pipelined requests, frames
  *   sl_tls.c       TLS on a connection's socket (OpenSSL 3), the handle's SSL_CTX
  *   sl_codec.c     gzip, snappy, lz4, zstd for record batches (sl_codec.h)
@@ -31,6 +31,7 @@
 #ifndef SPLICELOG_SL_INT_H
 #define SPLICELOG_SL_INT_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,6 +69,8 @@ void sl__log(const sl_conf *conf, int level, const char *fac, const char *fmt, .
     __attribute__((format(printf, 4, 5)));
 /* Maps an internal -errno to the library's sl_err. */
 sl_err sl__err_from_errno(int err);
+/* The internal errno of a broker name that does not resolve (sl_err: SL_ERR__RESOLVE). */
+#define SL__ERESOLVE (-ENXIO)
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
@@ -90,6 +93,9 @@ enum sl__assignor {
     SL__ASSIGN_ROUNDROBIN = 2,
     SL__ASSIGN_COOPERATIVE_STICKY = 4,
 };
+/* librdkafka's FNV-1a key hash (sl_murmur2.c). */
+uint32_t sl__fnv1a(const void *key, size_t len);
+
 /* The bits of a partition.assignment.strategy value, or -1 when it is not valid. */
 int sl__assignors_parse(const char *v);
 
@@ -138,6 +144,8 @@ struct sl_conf {
     char *assignors; /* partition.assignment.strategy as set (valid: sl__assignors_parse) */
     sl_delivery_cb *dr_cb;
     sl_log_cb *log_cb; /* NULL: errors go to stderr */
+    sl_error_cb *error_cb;
+    sl_stats_cb *stats_cb;
     void *opaque;
 };
 
@@ -233,6 +241,7 @@ struct sl__conn {
     size_t big_need;     /* total bytes of the frame */
     int fetch_out;       /* consumer: fetch requests outstanding on this connection */
     struct sl__tls *tls; /* security.protocol=ssl: the session, from TCP connect to close */
+    char why[200];       /* why the connection is failing (resolver, TLS), for the error event */
 };
 
 #define SL__RX_CAP (256 * 1024)
@@ -343,6 +352,10 @@ struct sl__topic {
 #define SL__BUF_CACHE       8
 #define SL__BUF_CACHE_BYTES (64u * 1024 * 1024)
 
+/* Errors for the application's error callback, queued where they happen and served from the
+ * handle's poll (SL__ERRQ at most; more are counted in errors_dropped). */
+#define SL__ERRQ 32
+
 struct sl__client {
     sl_conf *conf;
     struct sl__tls_ctx *tls_ctx; /* NULL for plaintext */
@@ -359,6 +372,17 @@ struct sl__client {
     bool md_wanted;
     int64_t md_next_ms; /* earliest time for the next metadata request */
     int md_fail;        /* last metadata error (-errno), 0 if fine */
+    int64_t md_ok_ms;   /* when the last metadata answer arrived (periodic refresh) */
+    int conn_fail;      /* the last connection failure (-errno), 0 once one is up */
+    bool no_connect;    /* while set, no connection is started (no name resolution) */
+    bool all_down;      /* _ALL_BROKERS_DOWN reported; cleared when a connection is up */
+    struct {
+        sl_err err;
+        char reason[256];
+    } errq[SL__ERRQ];
+    int errq_head, errq_n;
+    uint64_t errors_dropped;
+    int64_t stats_next_ms; /* statistics.interval.ms: the next stats callback */
     sl_stats stats;
     struct pollfd *pfds;
     int pfds_cap;
@@ -391,6 +415,13 @@ void sl__buf_put(struct sl__client *cl, uint8_t *p, size_t cap);
  */
 #define SL__ARENA_PER_BYTE 16
 struct kp_arena *sl__arena(struct sl__client *cl, size_t len);
+
+/* Queues an error for the error callback (and logs it at level 3 or 7, see sl_conn.c). */
+void sl__error(struct sl__client *cl, sl_err err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* From the handle's poll: runs the error callbacks queued, and the stats callback when due
+ * (stats filled by the owner's fill function). Returns the number of error callbacks run. */
+int sl__client_serve(struct sl__client *cl, void (*fill)(const struct sl__client *, sl_stats *));
 
 /* 0, or -EINVAL (bootstrap.servers, ssl.* files) / -ENOMEM with a message in errstr. */
 int sl__client_init(struct sl__client *cl, sl_conf *conf, bool is_producer, char *errstr,

@@ -15,7 +15,9 @@
  *   sl_produce) and sl_flush() before exiting. sl_producer_fd()/sl_consumer_fd()-style event
  *   loop integration is left for later.
  * - Name resolution uses getaddrinfo(3), which blocks the calling thread while it resolves a
- *   broker's host name (not at all for numeric addresses).
+ *   broker's host name (not at all for numeric addresses). It happens only when connecting,
+ *   from the calls that poll (sl_poll, sl_flush, sl_consumer_poll, ...), never from
+ *   sl_produce. A name that does not resolve is reported as SL_ERR__RESOLVE (error callback).
  * - Connections: one TCP connection per broker, written and read in the same turn (the
  *   connection always reads responses while requests are still being written), with up to
  *   max.in.flight.requests.per.connection requests outstanding, each response matched to its
@@ -55,9 +57,10 @@
  *   encrypted key). Files are read by sl_producer_new/sl_consumer_new: a missing or bad file
  *   fails them with the reason (OpenSSL's included) in errstr. A failed handshake (unknown CA,
  *   host mismatch, client certificate refused) is a connection failure: the requests on it
- *   fail or are retried like any other SL_ERR__TRANSPORT, and the reason is logged (level 3,
- *   facility "SSL"; the same connection's next failures at level 7 until it works again)
- *   through the log callback, or to stderr when none is set. A broker closing a connection
+ *   fail or are retried like any other SL_ERR__TRANSPORT; the error callback gets SL_ERR__SSL
+ *   with the reason, which is also logged (level 3, facility "SSL"; the same connection's next
+ *   failures at level 7 until it works again) through the log callback, or to stderr when
+ *   none is set. A broker closing a connection
  *   is not a TLS error (not logged). Writes never raise SIGPIPE, over TLS or not.
  * - Group subscription is not implemented yet; the consumer takes explicit assignments
  *   (sl_consumer_assign). A future sl_consumer_subscribe() will sit beside it.
@@ -102,6 +105,13 @@ typedef enum sl_err {
     SL_ERR__AUTO_OFFSET_RESET = -183,   /* offset out of range and auto.offset.reset=error */
     SL_ERR__STATE = -182,               /* call not valid in the current state */
     SL_ERR__BAD_COMPRESSION = -181,     /* a compressed batch that does not decompress */
+    SL_ERR__PARTITION_EOF = -180,       /* consumer: at the end of a partition (an event) */
+    SL_ERR__ASSIGN_PARTITIONS = -179,   /* rebalance callback: partitions assigned */
+    SL_ERR__REVOKE_PARTITIONS = -178,   /* rebalance callback: partitions revoked */
+    SL_ERR__SSL = -177,                 /* TLS failure (error callback) */
+    SL_ERR__ALL_BROKERS_DOWN = -176,    /* every known broker is unreachable (error callback) */
+    SL_ERR__NO_OFFSET = -175,           /* commit: no offset to commit */
+    SL_ERR__MAX_POLL_EXCEEDED = -174,   /* consumer: not polled within max.poll.interval.ms */
     SL_ERR__END = -100,
 
     /* Kafka protocol errors (apache/kafka Errors.java), same numbers. */
@@ -175,16 +185,17 @@ typedef struct sl_consumer sl_consumer;
 
 /*
  * Properties (Kafka names; defaults in brackets):
- *   bootstrap.servers [127.0.0.1:9092]     host:port[,host:port...]
+ *   bootstrap.servers [127.0.0.1:9092]     host:port[,host:port...] (alias metadata.broker.list)
  *   client.id [splicelog]
  *   acks [-1]                              0, 1, -1 or all
- *   linger.ms [5]                          0..900000
+ *   linger.ms [5]                          0..900000 (alias queue.buffering.max.ms)
  *   batch.size [1048576]                   bytes per partition batch, 1024..(64 MiB)
  *   max.in.flight.requests.per.connection [5]  1..64
- *   retries [2147483647]                   0..2147483647
+ *   retries [2147483647]                   0..2147483647 (alias message.send.max.retries)
  *   retry.backoff.ms [100]
- *   request.timeout.ms [30000]
- *   delivery.timeout.ms [120000]
+ *   request.timeout.ms [30000]             alias socket.timeout.ms
+ *   delivery.timeout.ms [120000]           alias message.timeout.ms: a record not delivered by
+ *                                          then is reported SL_ERR__MSG_TIMED_OUT
  *   queue.buffering.max.kbytes [1048576]   bound on produced-but-unreported bytes
  *   queue.buffering.max.messages [1000000] bound on produced-but-unreported records
  *   message.max.bytes [1000000]            largest record the producer accepts
@@ -195,7 +206,14 @@ typedef struct sl_consumer sl_consumer;
  *                                          independent blocks), gzip as one gzip member
  *   compression.level [-1]                 -1: the codec's default; else clamped to the codec's
  *                                          range (gzip 0-9, lz4 0-12, zstd 1-22)
+ *   partitioner [murmur2_random]           librdkafka's: murmur2_random (Java's default: murmur2
+ *                                          of the key, unkeyed sticky), murmur2 (unkeyed: one
+ *                                          partition), consistent_random (librdkafka's default:
+ *                                          CRC-32 of the key, empty/unkeyed sticky), consistent,
+ *                                          fnv1a, fnv1a_random, random (every record)
  *   allow.auto.create.topics [true for producers, false for consumers]
+ *   statistics.interval.ms [0]             the stats callback's interval (0: never)
+ *   topic.metadata.refresh.interval.ms [300000]  periodic metadata refresh (-1: never)
  *   security.protocol [plaintext]          plaintext | ssl (TLS 1.2+, see the contract)
  *   ssl.ca.location                        CA file (PEM) or hashed directory [system paths]
  *   ssl.certificate.location, ssl.key.location  client certificate chain and key (PEM),
@@ -272,6 +290,21 @@ typedef void(sl_log_cb)(void *opaque, int level, const char *fac, const char *ms
 SL_API void sl_conf_set_log_cb(sl_conf *conf, sl_log_cb *cb);
 
 /*
+ * Errors no call returns: a connection that fails (SL_ERR__TRANSPORT: "host:port: reason"), a
+ * broker name that does not resolve (SL_ERR__RESOLVE), a TLS failure (SL_ERR__SSL, OpenSSL's
+ * reason: unknown CA, host name mismatch, certificate refused), every known broker down at
+ * once (SL_ERR__ALL_BROKERS_DOWN). reason is valid only during the call; opaque is
+ * sl_conf_set_opaque's. Runs on the calling thread from sl_poll/sl_flush (producer) and
+ * sl_consumer_poll (consumer). These are reports: the library keeps reconnecting by itself,
+ * and records still fail or succeed through their own reports. A connection's failures are
+ * reported once per run (again only after it worked in between), _ALL_BROKERS_DOWN once until
+ * a connection is up again. Without a callback they are dropped (TLS failures are still
+ * logged, see sl_conf_set_log_cb). At most 32 wait between two polls; more are dropped.
+ */
+typedef void(sl_error_cb)(void *opaque, sl_err err, const char *reason);
+SL_API void sl_conf_set_error_cb(sl_conf *conf, sl_error_cb *cb);
+
+/*
  * Creates a producer, taking conf (freed by the library, also on failure). Connects lazily.
  * NULL on failure with a message in errstr.
  */
@@ -283,16 +316,22 @@ SL_API sl_producer *sl_producer_new(sl_conf *conf_take, char *errstr, size_t err
 SL_API void sl_producer_free(sl_producer *p);
 
 /*
- * Queues one record. partition is a partition id or SL_PARTITION_ANY (keyed records:
- * murmur2 like the Java client; unkeyed: sticky, moving on when a batch is sent). key/value
- * NULL means null. timestamp_ms 0 means now. The record is copied into its batch before the
- * call returns; its delivery callback runs exactly once later, unless this call fails, in
- * which case the callback never runs. Errors: SL_ERR__QUEUE_FULL (call sl_poll and retry),
- * SL_ERR__MSG_SIZE_TOO_LARGE, SL_ERR__UNKNOWN_TOPIC / SL_ERR_UNKNOWN_TOPIC_OR_PART (topic
- * missing and not auto-created), SL_ERR__UNKNOWN_PARTITION, SL_ERR__INVALID_ARG,
- * SL_ERR__TRANSPORT / SL_ERR__TIMED_OUT (first use of a topic: metadata could not be
- * fetched within request.timeout.ms).
- * The first record for a topic waits for its metadata (one round trip).
+ * Queues one record. partition is a partition id or SL_PARTITION_ANY (the partitioner picks:
+ * by default murmur2 of the key like the Java client, unkeyed records sticky to a random
+ * partition until its batch is sent). key/value NULL means null. timestamp_ms 0 means now.
+ * The record is copied before the call returns; its delivery callback runs exactly once later,
+ * unless this call fails, in which case the callback never runs.
+ * Never waits on the network: a record for a topic whose metadata is not known yet (first use,
+ * broker unreachable) is queued and sent once the metadata arrives, or reported failed by
+ * message.timeout.ms (SL_ERR__MSG_TIMED_OUT), or with the topic's error when the metadata says
+ * it does not exist (SL_ERR_UNKNOWN_TOPIC_OR_PART; a partition past its count:
+ * SL_ERR__UNKNOWN_PARTITION). When a batch fills up the call writes it to a connection that is
+ * already up, without waiting; connecting and name resolution happen in sl_poll/sl_flush.
+ * Errors: SL_ERR__QUEUE_FULL (call sl_poll and retry), SL_ERR__MSG_SIZE_TOO_LARGE,
+ * SL_ERR_UNKNOWN_TOPIC_OR_PART (the last metadata said the topic does not exist and it is not
+ * auto-created: a refresh is asked for, so a topic created meanwhile is accepted once it
+ * arrives), SL_ERR__UNKNOWN_PARTITION (a known topic with fewer partitions),
+ * SL_ERR__INVALID_ARG.
  */
 SL_API sl_err sl_produce(sl_producer *p, const char *topic, int32_t partition, const void *key,
                          size_t key_len, const void *value, size_t value_len,
@@ -345,6 +384,12 @@ typedef struct sl_stats {
 
 SL_API void sl_producer_stats(const sl_producer *p, sl_stats *out);
 SL_API void sl_consumer_stats(const sl_consumer *c, sl_stats *out);
+/*
+ * With statistics.interval.ms > 0, the handle's counters (as sl_*_stats gives them) about every
+ * interval, from the same calls as the error callback; stats is valid only during the call.
+ */
+typedef void(sl_stats_cb)(void *opaque, const sl_stats *stats);
+SL_API void sl_conf_set_stats_cb(sl_conf *conf, sl_stats_cb *cb);
 
 /* ---- consumer --------------------------------------------------------------------------- */
 
