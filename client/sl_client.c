@@ -289,6 +289,23 @@ struct sl__topic *sl__topic_get(struct sl__client *cl, const char *name)
     return t;
 }
 
+struct sl__conn *sl__client_conn(struct sl__client *cl, const char *host, int port, int32_t node_id)
+{
+    for (int i = 0; i < cl->n_conns; i++) {
+        struct sl__conn *c = cl->conns[i];
+        if (c->node_id == node_id && c->port == port && strcmp(c->host, host) == 0)
+            return c;
+    }
+    struct sl__conn *c = sl__conn_new(cl, host, port, node_id);
+    if (!c)
+        return NULL;
+    if (add_conn(cl, c)) {
+        sl__conn_free(c, -ECANCELED);
+        return NULL;
+    }
+    return c;
+}
+
 struct sl__conn *sl__conn_for_node(struct sl__client *cl, int32_t node_id)
 {
     if (node_id < 0)
@@ -423,14 +440,20 @@ static void metadata_cb(struct sl__client *cl, struct sl__req *req, int err, str
         cl->on_metadata(cl);
 }
 
-/* A connection to send a request on: an established one if any, else one to connect. */
-static struct sl__conn *any_conn(struct sl__client *cl)
+/* Connections that general requests (metadata, FindCoordinator) may use: not a retired one,
+ * not the group coordinator's (a JoinGroup may be parked on it). */
+static bool general(const struct sl__conn *c)
+{
+    return c->node_id != -2 && c->node_id != SL__NODE_COORD;
+}
+
+struct sl__conn *sl__any_conn(struct sl__client *cl)
 {
     /* max.in.flight.requests.per.connection counts every request: a busy connection waits. */
     bool busy = false;
     for (int i = 0; i < cl->n_conns; i++) {
         struct sl__conn *c = cl->conns[i];
-        if (c->state != SL__CONN_UP || c->node_id == -2)
+        if (c->state != SL__CONN_UP || !general(c))
             continue;
         if (c->n_out < (uint32_t)cl->conf->max_in_flight)
             return c;
@@ -439,12 +462,12 @@ static struct sl__conn *any_conn(struct sl__client *cl)
     if (busy)
         return NULL;
     for (int i = 0; i < cl->n_conns; i++)
-        if (cl->conns[i]->state == SL__CONN_CONNECTING)
+        if (cl->conns[i]->state == SL__CONN_CONNECTING && general(cl->conns[i]))
             return cl->conns[i];
     /* Round robin over the rest so that one dead bootstrap entry does not block the others. */
     for (int k = 0; k < cl->n_conns; k++) {
         struct sl__conn *c = cl->conns[(cl->corr_next + k) % cl->n_conns];
-        if (c->node_id == -2)
+        if (!general(c))
             continue;
         if (sl__conn_ensure(c) == 0)
             return c;
@@ -459,7 +482,7 @@ static int enc_metadata(struct kp_wr *wr, const void *m)
 
 static void send_metadata(struct sl__client *cl)
 {
-    struct sl__conn *c = any_conn(cl);
+    struct sl__conn *c = sl__any_conn(cl);
     if (!c)
         return;
     struct kp_str *names = malloc((size_t)(cl->n_topics ? cl->n_topics : 1) * sizeof(*names));

@@ -458,6 +458,11 @@ void sl_conf_set_opaque(sl_conf *conf, void *opaque) { conf->opaque = opaque; }
 void sl_conf_set_log_cb(sl_conf *conf, sl_log_cb *cb) { conf->log_cb = cb; }
 void sl_conf_set_error_cb(sl_conf *conf, sl_error_cb *cb) { conf->error_cb = cb; }
 void sl_conf_set_stats_cb(sl_conf *conf, sl_stats_cb *cb) { conf->stats_cb = cb; }
+void sl_conf_set_rebalance_cb(sl_conf *conf, sl_rebalance_cb *cb) { conf->rebalance_cb = cb; }
+void sl_conf_set_offset_commit_cb(sl_conf *conf, sl_offset_commit_cb *cb)
+{
+    conf->offset_commit_cb = cb;
+}
 
 void sl__log(const sl_conf *conf, int level, const char *fac, const char *fmt, ...)
 {

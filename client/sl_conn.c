@@ -86,6 +86,7 @@ struct sl__req *sl__req_get(struct sl__client *cl)
     r->cb = NULL;
     r->ctx = NULL;
     r->deadline_ms = 0;
+    r->timeout_ms = 0;
     r->expect_response = true;
     return r;
 }
@@ -460,7 +461,8 @@ static void written(struct sl__conn *c, struct sl__req *r)
         complete(c, r, 0, NULL);
         return;
     }
-    r->deadline_ms = sl__now_ms() + cl->conf->request_timeout_ms;
+    r->deadline_ms =
+        sl__now_ms() + (r->timeout_ms > 0 ? r->timeout_ms : cl->conf->request_timeout_ms);
     if (c->waitq_tail)
         c->waitq_tail->next = r;
     else

@@ -30,77 +30,7 @@
 #include <string.h>
 
 #include "sl_codec.h"
-#include "sl_int.h"
-
-enum cp_state { CP_NEED_OFFSET, CP_LISTING, CP_ACTIVE, CP_PARKED };
-
-struct cpart {
-    struct sl__topic *t;
-    int32_t partition;
-    enum cp_state st;
-    bool assigned;
-    int64_t want;      /* logical start for NEED_OFFSET: SL_OFFSET_BEGINNING / END */
-    int64_t pos;       /* next offset to hand out */
-    int64_t fetch_pos; /* next offset to fetch */
-    int32_t max_bytes; /* partition fetch size (grows for big batches) */
-    int32_t need;      /* bytes of a first batch that did not fit the last ask (0: none) */
-    uint32_t epoch;
-    bool fetching;
-    int32_t fetch_corr;
-    uint32_t fetch_epoch;
-    int32_t list_corr;
-    int64_t retry_at_ms;
-};
-
-struct fbuf {
-    uint8_t *buf; /* from sl__buf_get (or a big frame's own buffer): given back when unused */
-    size_t cap;
-    const uint8_t *body; /* the response body inside buf */
-    int refs;
-};
-
-struct chunk {
-    struct chunk *next;
-    struct fbuf *fb;
-    struct cpart *cp;
-    uint32_t epoch;
-    const uint8_t *p; /* complete batches */
-    size_t len;
-};
-
-#define EVQ 64
-
-struct sl_consumer {
-    struct sl__client cl;
-    struct cpart **parts;
-    int n_parts;
-    int parts_cap;
-    struct chunk *q_head, *q_tail;
-    size_t q_bytes;
-    /* Iteration state over the current chunk. */
-    struct chunk *cur;
-    size_t cur_off; /* next batch within cur */
-    bool in_batch;
-    const uint8_t *batch;
-    struct kp_batch_hdr hdr;
-    struct kp_record_iter it;
-    /* Partition errors waiting to be returned. */
-    struct {
-        struct cpart *cp;
-        sl_err err;
-        int64_t first, last; /* offsets the error is about, -1 when none */
-    } ev[EVQ];
-    int ev_head;
-    int ev_n;
-    int64_t last_io_us;
-    /* Fetch request scratch (one topic entry per partition), reused. */
-    struct kp_fetch_req_topic *fetch_topics;
-    struct kp_fetch_req_partition *fetch_parts;
-    int fetch_scratch_cap;
-    /* The records of the compressed batch being handed out, decompressed (kept, grown). */
-    uint8_t *dbuf;
-    size_t dbuf_cap;
-};
+#include "sl_cons.h"
 
 sl_consumer *sl_consumer_new(sl_conf *conf, char *errstr, size_t errstr_size)
 {
@@ -120,6 +50,12 @@ sl_consumer *sl_consumer_new(sl_conf *conf, char *errstr, size_t errstr_size)
         return NULL;
     }
     c->cl.owner = c;
+    if (conf->group_id && *conf->group_id && sl__group_new(c) != 0) {
+        sl__errstr(errstr, errstr_size, "out of memory");
+        sl__client_destroy(&c->cl);
+        free(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -131,19 +67,28 @@ static void fbuf_unref(sl_consumer *c, struct fbuf *fb)
     }
 }
 
+static void eof_check(sl_consumer *c, struct cpart *cp);
+
 static void chunk_release(sl_consumer *c, struct chunk *ch)
 {
     c->q_bytes -= ch->len < c->q_bytes ? ch->len : c->q_bytes;
     fbuf_unref(c, ch->fb);
+    struct cpart *cp = ch->cp;
+    cp->queued--;
     free(ch);
+    if (!c->closed)
+        eof_check(c, cp);
 }
 
 void sl_consumer_free(sl_consumer *c)
 {
     if (!c)
         return;
+    if (!c->closed)
+        sl_consumer_close(c);
     for (int i = 0; i < c->cl.n_conns; i++)
         sl__conn_fail(c->cl.conns[i], -ECANCELED);
+    sl__commit_free(c);
     if (c->cur)
         chunk_release(c, c->cur);
     while (c->q_head) {
@@ -151,12 +96,19 @@ void sl_consumer_free(sl_consumer *c)
         c->q_head = ch->next;
         chunk_release(c, ch);
     }
+    sl__group_free(c);
+    while (c->commits_done) {
+        struct sl__commit_done *d = c->commits_done;
+        c->commits_done = d->next;
+        free(d);
+    }
     for (int i = 0; i < c->n_parts; i++)
         free(c->parts[i]);
     free(c->parts);
     free(c->fetch_topics);
     free(c->fetch_parts);
     free(c->dbuf);
+    sl__bytes_free(&c->scratch);
     sl__client_destroy(&c->cl);
     free(c);
 }
@@ -167,13 +119,11 @@ void sl_consumer_stats(const sl_consumer *c, sl_stats *out)
     out->queue_bytes = c->q_bytes;
 }
 
-/* Queues an error about cp for sl_consumer_poll; first..last: the offsets concerned (-1: none).
- * The same error about the same partition is queued once. */
-static void event_range(sl_consumer *c, struct cpart *cp, sl_err err, int64_t first, int64_t last)
+void sl__cons_event(sl_consumer *c, struct cpart *cp, sl_err err, int64_t first, int64_t last)
 {
     for (int i = 0; i < c->ev_n; i++) {
         int k = (c->ev_head + i) % EVQ;
-        if (c->ev[k].cp == cp && c->ev[k].err == err)
+        if (c->ev[k].cp == cp && c->ev[k].err == err && c->ev[k].first == first)
             return; /* already waiting */
     }
     if (c->ev_n == EVQ)
@@ -186,7 +136,10 @@ static void event_range(sl_consumer *c, struct cpart *cp, sl_err err, int64_t fi
     c->ev_n++;
 }
 
-static void event(sl_consumer *c, struct cpart *cp, sl_err err) { event_range(c, cp, err, -1, -1); }
+static void event(sl_consumer *c, struct cpart *cp, sl_err err)
+{
+    sl__cons_event(c, cp, err, -1, -1);
+}
 
 /*
  * Stored records that cannot be read (a corrupt batch, a CRC mismatch, a compressed batch that
@@ -196,10 +149,24 @@ static void event(sl_consumer *c, struct cpart *cp, sl_err err) { event_range(c,
 static void park_bad(sl_consumer *c, struct cpart *cp, sl_err err, int64_t first, int64_t last)
 {
     cp->st = CP_PARKED;
-    event_range(c, cp, err, first, last);
+    sl__cons_event(c, cp, err, first, last);
 }
 
-static struct cpart *find_part(const sl_consumer *c, const char *topic, size_t len, int32_t part)
+/*
+ * enable.partition.eof: once everything up to the high watermark of the last fetch has been
+ * handed out (nothing of the partition queued), SL_ERR__PARTITION_EOF, once per position.
+ */
+static void eof_check(sl_consumer *c, struct cpart *cp)
+{
+    if (!c->cl.conf->enable_partition_eof || !cp->assigned || cp->st != CP_ACTIVE ||
+        cp->queued > 0 || cp->high_watermark < 0 || cp->pos != cp->high_watermark ||
+        cp->fetch_pos != cp->pos || cp->eof_at == cp->pos)
+        return;
+    cp->eof_at = cp->pos;
+    sl__cons_event(c, cp, SL_ERR__PARTITION_EOF, cp->pos, cp->pos);
+}
+
+struct cpart *sl__cpart_find(const sl_consumer *c, const char *topic, size_t len, int32_t part)
 {
     for (int i = 0; i < c->n_parts; i++) {
         struct cpart *cp = c->parts[i];
@@ -209,14 +176,49 @@ static struct cpart *find_part(const sl_consumer *c, const char *topic, size_t l
     return NULL;
 }
 
+static struct cpart *find_part(const sl_consumer *c, const char *topic, size_t len, int32_t part)
+{
+    return sl__cpart_find(c, topic, len, part);
+}
+
+struct cpart *sl__cpart_get(sl_consumer *c, struct sl__topic *t, int32_t partition)
+{
+    struct cpart *cp = find_part(c, t->name, t->name_len, partition);
+    if (cp)
+        return cp;
+    if (c->n_parts == c->parts_cap) {
+        int cap = c->parts_cap ? c->parts_cap * 2 : 8;
+        struct cpart **p = realloc(c->parts, (size_t)cap * sizeof(*p));
+        if (!p)
+            return NULL;
+        c->parts = p;
+        c->parts_cap = cap;
+    }
+    cp = calloc(1, sizeof(*cp));
+    if (!cp)
+        return NULL;
+    cp->t = t;
+    cp->partition = partition;
+    cp->max_bytes = c->cl.conf->max_partition_fetch_bytes;
+    cp->high_watermark = cp->log_start = -1;
+    cp->eof_at = -1;
+    cp->committed = cp->commit_sent = SL_OFFSET_INVALID;
+    c->parts[c->n_parts++] = cp;
+    return cp;
+}
+
 static void set_start(sl_consumer *c, struct cpart *cp, int64_t offset)
 {
     cp->epoch++;
     cp->fetching = false; /* a response still in flight is dropped by its epoch */
     cp->retry_at_ms = 0;
+    cp->eof_at = -1;
     if (offset >= 0) {
         cp->st = CP_ACTIVE;
         cp->pos = cp->fetch_pos = offset;
+    } else if (offset == SL__OFFSET_STORED) {
+        cp->st = CP_NEED_COMMITTED;
+        cp->pos = cp->fetch_pos = -1;
     } else {
         cp->st = CP_NEED_OFFSET;
         cp->want = offset;
@@ -225,11 +227,28 @@ static void set_start(sl_consumer *c, struct cpart *cp, int64_t offset)
     (void)c;
 }
 
+void sl__cpart_start(sl_consumer *c, struct cpart *cp, int64_t offset)
+{
+    cp->assigned = true;
+    set_start(c, cp, offset);
+}
+
+void sl__cpart_stop(sl_consumer *c, struct cpart *cp)
+{
+    (void)c;
+    cp->assigned = false;
+    cp->by_group = false;
+    cp->epoch++;
+    cp->fetching = false;
+}
+
 sl_err sl_consumer_assign(sl_consumer *c, const char *topic, int32_t partition, int64_t offset)
 {
     if (!c || !topic || !*topic || partition < 0 ||
         (offset < 0 && offset != SL_OFFSET_BEGINNING && offset != SL_OFFSET_END))
         return SL_ERR__INVALID_ARG;
+    if (sl__group_subscribed(c) || c->closed)
+        return SL_ERR__STATE;
     struct sl__topic *t = sl__topic_get(&c->cl, topic);
     if (!t)
         return SL_ERR__NO_MEMORY;
@@ -243,26 +262,10 @@ sl_err sl_consumer_assign(sl_consumer *c, const char *topic, int32_t partition, 
         return (sl_err)t->err;
     if (partition >= t->n_parts)
         return SL_ERR__UNKNOWN_PARTITION;
-    struct cpart *cp = find_part(c, topic, t->name_len, partition);
-    if (!cp) {
-        if (c->n_parts == c->parts_cap) {
-            int cap = c->parts_cap ? c->parts_cap * 2 : 8;
-            struct cpart **p = realloc(c->parts, (size_t)cap * sizeof(*p));
-            if (!p)
-                return SL_ERR__NO_MEMORY;
-            c->parts = p;
-            c->parts_cap = cap;
-        }
-        cp = calloc(1, sizeof(*cp));
-        if (!cp)
-            return SL_ERR__NO_MEMORY;
-        cp->t = t;
-        cp->partition = partition;
-        cp->max_bytes = c->cl.conf->max_partition_fetch_bytes;
-        c->parts[c->n_parts++] = cp;
-    }
-    cp->assigned = true;
-    set_start(c, cp, offset);
+    struct cpart *cp = sl__cpart_get(c, t, partition);
+    if (!cp)
+        return SL_ERR__NO_MEMORY;
+    sl__cpart_start(c, cp, offset);
     return SL_ERR_NO_ERROR;
 }
 
@@ -281,19 +284,40 @@ sl_err sl_consumer_unassign(sl_consumer *c, const char *topic, int32_t partition
 {
     if (!c || !topic)
         return SL_ERR__INVALID_ARG;
+    if (sl__group_subscribed(c))
+        return SL_ERR__STATE;
     struct cpart *cp = find_part(c, topic, strlen(topic), partition);
     if (!cp || !cp->assigned)
         return SL_ERR__UNKNOWN_PARTITION;
-    cp->assigned = false;
-    cp->epoch++;
-    cp->fetching = false;
+    sl__cpart_stop(c, cp);
     return SL_ERR_NO_ERROR;
+}
+
+static bool position_known(const struct cpart *cp)
+{
+    return cp->st == CP_ACTIVE || cp->st == CP_PARKED;
 }
 
 int64_t sl_consumer_position(const sl_consumer *c, const char *topic, int32_t partition)
 {
     const struct cpart *cp = find_part(c, topic, strlen(topic), partition);
-    return cp && cp->assigned && cp->st != CP_NEED_OFFSET && cp->st != CP_LISTING ? cp->pos : -1;
+    return cp && cp->assigned && position_known(cp) ? cp->pos : -1;
+}
+
+size_t sl_consumer_assignment(sl_consumer *c, sl_topic_partition *out, size_t cap)
+{
+    size_t n = 0;
+    for (int i = 0; c && i < c->n_parts; i++) {
+        const struct cpart *cp = c->parts[i];
+        if (!cp->assigned)
+            continue;
+        if (n < cap && out)
+            out[n] = (sl_topic_partition){.topic = cp->t->name,
+                                          .partition = cp->partition,
+                                          .offset = position_known(cp) ? cp->pos : -1};
+        n++;
+    }
+    return n;
 }
 
 /* ---- ListOffsets v2 ---------------------------------------------------------------------- */
@@ -454,12 +478,19 @@ long sl__scan_batches(const uint8_t *p, size_t len, int64_t *next, size_t *first
     return (long)off;
 }
 
-static void fetch_partition(sl_consumer *c, struct sl__req *req, struct cpart *cp, int16_t ec,
-                            struct kp_bytes rec, struct sl__frame *f, struct fbuf **fb)
+static void fetch_partition(sl_consumer *c, struct sl__req *req, struct cpart *cp,
+                            const struct kp_fetch_resp_partition *fp, struct sl__frame *f,
+                            struct fbuf **fb)
 {
+    int16_t ec = fp->error_code;
+    struct kp_bytes rec = fp->records;
     cp->fetching = false;
     if (cp->fetch_epoch != cp->epoch || !cp->assigned || cp->st != CP_ACTIVE)
         return;
+    if (ec == 0) {
+        cp->high_watermark = fp->high_watermark;
+        cp->log_start = fp->log_start_offset;
+    }
     if (ec == SL_ERR_OFFSET_OUT_OF_RANGE) {
         c->cl.stats.offset_resets++;
         int reset = c->cl.conf->auto_offset_reset;
@@ -477,8 +508,10 @@ static void fetch_partition(sl_consumer *c, struct sl__req *req, struct cpart *c
         retry_later(c, cp, retriable_part_err(ec));
         return;
     }
-    if (rec.len <= 0)
+    if (rec.len <= 0) {
+        eof_check(c, cp);
         return;
+    }
     int64_t next = cp->fetch_pos;
     size_t first_need;
     long good = sl__scan_batches(rec.ptr, (size_t)rec.len, &next, &first_need);
@@ -538,6 +571,7 @@ static void fetch_partition(sl_consumer *c, struct sl__req *req, struct cpart *c
     ch->fb = *fb;
     ch->cp = cp;
     ch->epoch = cp->epoch;
+    cp->queued++;
     (*fb)->refs++;
     if (c->q_tail)
         c->q_tail->next = ch;
@@ -578,7 +612,7 @@ static void fetch_cb(struct sl__client *cl, struct sl__req *req, int err, struct
                     break;
                 struct cpart *cp = find_part(c, name.ptr, (size_t)name.len, fp.partition);
                 if (cp && cp->fetching && cp->fetch_corr == req->corr)
-                    fetch_partition(c, req, cp, fp.error_code, fp.records, f, &fb);
+                    fetch_partition(c, req, cp, &fp, f, &fb);
             }
         }
     }
@@ -720,9 +754,10 @@ static void send_requests(sl_consumer *c)
         send_fetch(c, conn, now);
         sl__conn_flush(conn);
     }
+    sl__group_send(c);
 }
 
-static void turn(sl_consumer *c, int timeout_ms)
+void sl__cons_turn(sl_consumer *c, int timeout_ms)
 {
     send_requests(c);
     sl__client_io(&c->cl, timeout_ms);
@@ -868,12 +903,17 @@ sl_err sl_consumer_poll(sl_consumer *c, int timeout_ms, sl_record *rec)
 {
     if (!c || !rec)
         return SL_ERR__INVALID_ARG;
+    if (c->closed)
+        return SL_ERR__STATE;
     int64_t deadline = timeout_ms < 0 ? -1 : sl__now_ms() + timeout_ms;
+    sl__group_tick(c); /* before the poll time moves: max.poll.interval.ms */
+    c->last_poll_ms = sl__now_ms();
     /* Keep the next fetch going while records are handed out from the buffer. */
     if (sl__now_us() - c->last_io_us >= 1000)
-        turn(c, 0);
+        sl__cons_turn(c, 0);
     for (;;) {
         sl__client_serve(&c->cl, fill_stats);
+        sl__group_tick(c);
         if (c->ev_n) {
             memset(rec, 0, sizeof(*rec));
             int k = c->ev_head;
@@ -881,8 +921,8 @@ sl_err sl_consumer_poll(sl_consumer *c, int timeout_ms, sl_record *rec)
             sl_err err = c->ev[k].err;
             c->ev_head = (c->ev_head + 1) % EVQ;
             c->ev_n--;
-            rec->topic = cp->t->name;
-            rec->partition = cp->partition;
+            rec->topic = cp ? cp->t->name : "";
+            rec->partition = cp ? cp->partition : -1;
             rec->offset = c->ev[k].first;
             rec->last_offset = c->ev[k].last;
             return err;
@@ -894,7 +934,7 @@ sl_err sl_consumer_poll(sl_consumer *c, int timeout_ms, sl_record *rec)
         int64_t left = deadline < 0 ? 100 : deadline - sl__now_ms();
         if (left <= 0)
             return SL_ERR__TIMED_OUT;
-        turn(c, (int)left);
+        sl__cons_turn(c, (int)left);
     }
 }
 

@@ -19,7 +19,11 @@
  *                  I/O loop
  *   sl_accum.c     producer accumulator: per-partition RecordBatch v2 buffers
  *   sl_producer.c  producer (Produce v7)
- *   sl_consumer.c  consumer (Fetch v11, ListOffsets v2)
+ *   sl_consumer.c  consumer (Fetch v11, ListOffsets v2); sl_cons.h for its other files:
+ *   sl_group.c     consumer groups (FindCoordinator v2, JoinGroup v5, SyncGroup v3,
+ *                  Heartbeat v3, LeaveGroup v1), rebalances
+ *   sl_commit.c    committed offsets (OffsetCommit v5, OffsetFetch v4)
+ *   sl_assign.c    the group leader's assignors (sl_assign.h)
  *
  * Wire messages are encoded and decoded with proto/kp_msg's codecs, as the broker's are (one
  * codec per message). Two of them are used piece by piece: a Produce request is written as
@@ -146,6 +150,8 @@ struct sl_conf {
     sl_log_cb *log_cb; /* NULL: errors go to stderr */
     sl_error_cb *error_cb;
     sl_stats_cb *stats_cb;
+    sl_rebalance_cb *rebalance_cb;
+    sl_offset_commit_cb *offset_commit_cb;
     void *opaque;
 };
 
@@ -191,6 +197,7 @@ struct sl__batch;
 struct sl__req {
     struct sl__req *next; /* in the connection's send or wait queue, or the free list */
     int32_t corr;
+    int timeout_ms; /* response due this long after written; 0: request.timeout.ms */
     int16_t api_key;
     int16_t api_version;
     bool expect_response;
@@ -430,6 +437,16 @@ void sl__client_destroy(struct sl__client *cl);
 /* The topic record (created, unknown, on first use); NULL on allocation failure. */
 struct sl__topic *sl__topic_get(struct sl__client *cl, const char *name);
 struct sl__topic *sl__topic_find(struct sl__client *cl, const char *name, size_t len);
+/* A connection to send a request on: an established one with room (max.in.flight), else one
+ * being connected, else one to connect; NULL when none can take it now. */
+struct sl__conn *sl__any_conn(struct sl__client *cl);
+/* A connection record to host:port for node_id (a special id: not a partition leader), made
+ * once and reused; NULL when out of memory. */
+struct sl__conn *sl__client_conn(struct sl__client *cl, const char *host, int port,
+                                 int32_t node_id);
+/* The group coordinator's connection's node id (a connection of its own, as the Java client
+ * keeps one: a JoinGroup parked by the broker must not hold up fetches). */
+#define SL__NODE_COORD (-3)
 /* Connection to broker node_id; NULL when the node is unknown. */
 struct sl__conn *sl__conn_for_node(struct sl__client *cl, int32_t node_id);
 /* Asks for a metadata refresh at the next I/O turn (rate limited by retry.backoff.ms). */

@@ -62,8 +62,8 @@
  *   failures at level 7 until it works again) through the log callback, or to stderr when
  *   none is set. A broker closing a connection
  *   is not a TLS error (not logged). Writes never raise SIGPIPE, over TLS or not.
- * - Group subscription is not implemented yet; the consumer takes explicit assignments
- *   (sl_consumer_assign). A future sl_consumer_subscribe() will sit beside it.
+ * - The consumer takes explicit assignments (sl_consumer_assign) or joins a consumer group
+ *   (sl_consumer_subscribe: rebalances, commits; see "consumer groups" below).
  */
 #ifndef SPLICELOG_H
 #define SPLICELOG_H
@@ -450,6 +450,117 @@ SL_API int64_t sl_consumer_position(const sl_consumer *c, const char *topic, int
  * partition come in offset order.
  */
 SL_API sl_err sl_consumer_poll(sl_consumer *c, int timeout_ms, sl_record *rec);
+
+/* ---- consumer groups --------------------------------------------------------------------- */
+
+/*
+ * Group subscription: the classic consumer group protocol (FindCoordinator, JoinGroup,
+ * SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch), as the Java client and
+ * librdkafka speak it, against splicelogd or any broker with those APIs. Needs group.id.
+ *
+ * - Polling drives the membership: heartbeats, rebalances, auto commits and the callbacks
+ *   all happen inside sl_consumer_poll (and the other consumer calls that wait). The library
+ *   starts no thread, so the application must call sl_consumer_poll at least every
+ *   heartbeat.interval.ms (default 3 s) while subscribed, even when it has no use for records
+ *   (poll with timeout 0 and keep the record for later is fine). A consumer not polled for
+ *   session.timeout.ms (default 45 s) is removed by the coordinator and its partitions go to
+ *   the other members; one not polled for max.poll.interval.ms (default 300 s; also the
+ *   rebalance timeout it joins with) leaves the group itself at its next poll, which returns
+ *   SL_ERR__MAX_POLL_EXCEEDED, then rejoins. Either way records it had been given may be
+ *   delivered to another member too (at least once).
+ * - partition.assignment.strategy: "range,roundrobin" (default; eager: every rebalance first
+ *   revokes the whole assignment) or "cooperative-sticky" (KIP-429: a rebalance revokes only
+ *   the partitions that move; the others keep being fetched throughout).
+ * - Rebalance callback (sl_conf_set_rebalance_cb): called with SL_ERR__REVOKE_PARTITIONS
+ *   before partitions are taken away (they are still assigned: their positions can be
+ *   committed, with sl_consumer_commit sync) and with SL_ERR__ASSIGN_PARTITIONS after new ones
+ *   are assigned (they start at the group's committed offset, else per auto.offset.reset; the
+ *   callback may sl_consumer_seek them). Eager: the whole assignment each time; cooperative:
+ *   only the partitions that move. The library applies the assignment itself (unlike
+ *   librdkafka the callback need not call assign). Lost membership (session expired,
+ *   fenced) revokes without committing.
+ * - Commits: enable.auto.commit (default true) commits every partition's position (the offset
+ *   after the last record returned by sl_consumer_poll) every auto.commit.interval.ms
+ *   (default 5 s, async), and synchronously before partitions are revoked and when leaving.
+ *   So a record counts as consumed once sl_consumer_poll has returned it; an application that
+ *   must finish processing first sets enable.auto.commit=false and commits itself.
+ * - Subscriptions are topic names (no regular expressions). Partitions added to a subscribed
+ *   topic are picked up at the next metadata refresh (topic.metadata.refresh.interval.ms),
+ *   the leader starting a rebalance.
+ * - sl_consumer_assign/unassign (manual assignment) and subscribe exclude each other
+ *   (SL_ERR__STATE). Manually assigned consumers with a group.id may commit and read commits
+ *   (as a "simple" consumer: generation -1, no member id).
+ * Properties (defaults in brackets): group.id, group.instance.id (static membership),
+ * session.timeout.ms [45000], heartbeat.interval.ms [3000], max.poll.interval.ms [300000],
+ * enable.auto.commit [true], auto.commit.interval.ms [5000], partition.assignment.strategy
+ * [range,roundrobin], auto.offset.reset (for partitions without a committed offset).
+ */
+
+#define SL_OFFSET_INVALID (-1001) /* no offset: nothing committed yet */
+
+/* A topic partition with an offset: commit lists, committed(), assignments, callbacks. */
+typedef struct sl_topic_partition {
+    const char *topic; /* NUL-terminated */
+    int32_t partition;
+    int64_t offset;       /* the next record to read (what Kafka commits) */
+    const void *metadata; /* commit metadata (opaque bytes, usually a string); NULL: none */
+    size_t metadata_len;
+    sl_err err; /* per partition: the result of a commit or committed() */
+} sl_topic_partition;
+
+/*
+ * Subscribes to topics (n names, copied), replacing any earlier subscription: joins the group
+ * at the next sl_consumer_poll. SL_ERR__INVALID_ARG (no group.id, a bad name or a regular
+ * expression), SL_ERR__STATE (partitions assigned manually).
+ */
+SL_API sl_err sl_consumer_subscribe(sl_consumer *c, const char *const *topics, size_t n);
+/* Leaves the group (revoke callback, final commit with enable.auto.commit, LeaveGroup). */
+SL_API sl_err sl_consumer_unsubscribe(sl_consumer *c);
+/*
+ * Leaves the group as unsubscribe does and waits (up to request.timeout.ms) for commits in
+ * flight; the consumer takes no more work after it. sl_consumer_free closes an open consumer.
+ */
+SL_API sl_err sl_consumer_close(sl_consumer *c);
+
+/*
+ * Commits offsets for the group. offsets NULL: the position of every assigned partition (the
+ * offset after the last record returned), else the n given (offset = the next record to read,
+ * metadata optional). async 0: waits for the answer (up to request.timeout.ms, driving I/O)
+ * and returns the first partition error or SL_ERR_NO_ERROR; async 1: returns at once, the
+ * result goes to the offset commit callback from a later poll. SL_ERR__NO_OFFSET when there
+ * is nothing to commit, SL_ERR__INVALID_ARG without group.id. A commit refused because a
+ * rebalance is under way (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID) makes
+ * the consumer rejoin.
+ */
+SL_API sl_err sl_consumer_commit(sl_consumer *c, const sl_topic_partition *offsets, size_t n,
+                                 int async);
+/*
+ * The group's committed offset of each of parts[0..n) (topic and partition set by the caller)
+ * into its offset (SL_OFFSET_INVALID when none), metadata (a view valid until the next call on
+ * the consumer) and err. Waits up to timeout_ms. SL_ERR__TIMED_OUT, SL_ERR__INVALID_ARG.
+ */
+SL_API sl_err sl_consumer_committed(sl_consumer *c, sl_topic_partition *parts, size_t n,
+                                    int timeout_ms);
+/*
+ * The current assignment (group or manual): fills out[0..cap) with topic, partition and the
+ * position (offset; -1 while not known yet) and returns how many partitions are assigned
+ * (which may exceed cap). Topic names stay valid while the consumer lives.
+ */
+SL_API size_t sl_consumer_assignment(sl_consumer *c, sl_topic_partition *out, size_t cap);
+
+/*
+ * what is SL_ERR__ASSIGN_PARTITIONS or SL_ERR__REVOKE_PARTITIONS; parts is valid only during
+ * the call. Runs from the consumer's calls on the calling thread, which may call into the
+ * consumer (commit, seek, position).
+ */
+typedef void(sl_rebalance_cb)(sl_consumer *c, sl_err what, const sl_topic_partition *parts,
+                              size_t n, void *opaque);
+SL_API void sl_conf_set_rebalance_cb(sl_conf *conf, sl_rebalance_cb *cb);
+/* The result of an async commit (and of auto commits), from a later poll; offsets valid only
+ * during the call. */
+typedef void(sl_offset_commit_cb)(sl_consumer *c, sl_err err, const sl_topic_partition *offsets,
+                                  size_t n, void *opaque);
+SL_API void sl_conf_set_offset_commit_cb(sl_conf *conf, sl_offset_commit_cb *cb);
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
