@@ -112,16 +112,22 @@ $(BUILD)/splicelogd $(BUILD)/san/splicelogd:
 	@echo "splicelogd: broker not built yet (broker/main.c does not exist)"
 endif
 
-# libsplicelog: the client plus the proto codec it uses, as one static and one shared library.
+# libsplicelog: the client plus the proto codec it uses, as one static and one shared library,
+# both exporting the sl_ names only: objects built with hidden visibility (SL_API makes the
+# public names visible); the static library is one relocatable object (ld -r) whose hidden
+# symbols objcopy makes local, so kp_* and sl__* cannot clash with an application's names.
 CLIENT_OBJS_REL = $(call objs,rel,client) $(call objs,rel,proto)
-$(BUILD)/libsplicelog.a: $(CLIENT_OBJS_REL)
+CLIENT_OBJS_PIC = $(patsubst $(BUILD)/rel/%,$(BUILD)/pic/%,$(CLIENT_OBJS_REL))
+$(BUILD)/libsplicelog.a: $(CLIENT_OBJS_PIC)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
-$(BUILD)/libsplicelog.so: $(patsubst $(BUILD)/rel/%,$(BUILD)/pic/%,$(CLIENT_OBJS_REL))
+	$(LD) -r -o $(BUILD)/pic/libsplicelog.o $^
+	objcopy --localize-hidden $(BUILD)/pic/libsplicelog.o
+	rm -f $@ && ar rcs $@ $(BUILD)/pic/libsplicelog.o
+$(BUILD)/libsplicelog.so: $(CLIENT_OBJS_PIC)
 	$(CC) -shared -Wl,-soname,libsplicelog.so.0 $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS)
 $(BUILD)/pic/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_REL) -fPIC -fvisibility=hidden -DSPLICELOG_BUILD_SHARED -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_REL) -fPIC -fvisibility=hidden -DSPLICELOG_BUILD_LIB -MMD -MP -c $< -o $@
 
 $(BUILD)/splicelog-bench: $(BUILD)/rel/obj/bench/splicelog-bench.o \
                           $(filter-out $(BUILD)/rel/obj/bench/splicelog-bench.o $(BUILD)/rel/obj/bench/bench_%.o,$(patsubst %.c,$(BUILD)/rel/obj/%.o,$(BENCH_SRC))) \
@@ -161,7 +167,11 @@ test: deps-test
 	@$(MAKE) --no-print-directory test-build
 	@scripts/run-tests.sh $(BUILD)
 
-test-build: $(UNIT_BINS) $(INTEG_BINS) $(BUILD)/san/splicelogd $(BUILD)/splicelogd
+# The library as applications get it and the examples: tests/interop/test_libsplicelog.sh.
+LIB_ARTIFACTS = $(BUILD)/libsplicelog.a $(BUILD)/libsplicelog.so \
+                $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLES))
+
+test-build: $(UNIT_BINS) $(INTEG_BINS) $(BUILD)/san/splicelogd $(BUILD)/splicelogd $(LIB_ARTIFACTS)
 
 unit: deps-test $(UNIT_BINS)
 	@SPLICELOG_SUITES=unit scripts/run-tests.sh $(BUILD)
@@ -169,7 +179,7 @@ unit: deps-test $(UNIT_BINS)
 integration: deps-test $(INTEG_BINS) $(BUILD)/san/splicelogd
 	@SPLICELOG_SUITES=integration scripts/run-tests.sh $(BUILD)
 
-interop: deps-test $(BUILD)/san/splicelogd
+interop: deps-test $(BUILD)/san/splicelogd $(LIB_ARTIFACTS)
 	@SPLICELOG_SUITES=interop scripts/run-tests.sh $(BUILD)
 
 # Kernel TLS on a kernel that has the tls module: Debian's kernel under QEMU (TCG), this

@@ -340,11 +340,13 @@ sl_err sl_consumer_commit(sl_consumer *c, const sl_topic_partition *offsets, siz
     k->async = async != 0;
     for (size_t i = 0; i < n; i++) {
         const sl_topic_partition *o = &offsets[i];
-        if (!o->topic || !*o->topic || o->partition < 0 || o->offset < 0 ||
-            o->metadata_len > INT16_MAX || (o->metadata_len && !o->metadata)) {
+        if (!o->topic || !*o->topic || o->partition < 0 || o->metadata_len > INT16_MAX ||
+            (o->metadata_len && !o->metadata)) {
             commit_free(k);
             return SL_ERR__INVALID_ARG;
         }
+        if (o->offset < 0)
+            continue; /* no position (SL_OFFSET_INVALID): nothing to commit for it */
         struct sl__topic *t = sl__topic_get(&c->cl, o->topic);
         if (!t) {
             commit_free(k);
@@ -361,6 +363,10 @@ sl_err sl_consumer_commit(sl_consumer *c, const sl_topic_partition *offsets, siz
             memcpy(p->meta, o->metadata, o->metadata_len);
             p->meta_len = o->metadata_len;
         }
+    }
+    if (k->n == 0) {
+        commit_free(k);
+        return SL_ERR__NO_OFFSET;
     }
     return submit(c, k);
 }

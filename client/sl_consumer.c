@@ -32,6 +32,11 @@
 #include "sl_codec.h"
 #include "sl_cons.h"
 
+static void client_turn(struct sl__client *cl, int timeout_ms)
+{
+    sl__cons_turn(cl->owner, timeout_ms);
+}
+
 sl_consumer *sl_consumer_new(sl_conf *conf, char *errstr, size_t errstr_size)
 {
     if (!conf) {
@@ -50,6 +55,7 @@ sl_consumer *sl_consumer_new(sl_conf *conf, char *errstr, size_t errstr_size)
         return NULL;
     }
     c->cl.owner = c;
+    c->cl.turn = client_turn;
     if (conf->group_id && *conf->group_id && sl__group_new(c) != 0) {
         sl__errstr(errstr, errstr_size, "out of memory");
         sl__client_destroy(&c->cl);

@@ -192,4 +192,5 @@ sl_err sl__err_from_errno(int err)
     }
 }
 
-const char *sl_version_str(void) { return "0.1.0"; }
+const char *sl_version_str(void) { return SL_VERSION_STR; }
+int sl_version(void) { return SL_VERSION; }

@@ -932,7 +932,7 @@ static void revoke(sl_consumer *c, struct cpart **list, int n, bool lost)
 /* The group-assigned partitions (caller frees the array). */
 static struct cpart **owned_list(sl_consumer *c, int *n)
 {
-    struct cpart **l = malloc((size_t)(c->n_parts + 1) * sizeof(*l));
+    struct cpart **l = calloc((size_t)c->n_parts + 1, sizeof(*l));
     *n = 0;
     for (int i = 0; l && i < c->n_parts; i++)
         if (c->parts[i]->assigned && c->parts[i]->by_group)
@@ -954,8 +954,8 @@ static void apply_assignment(sl_consumer *c)
 {
     struct sl__group *g = c->g;
     g->asg_arrived = false;
-    struct cpart **gone = malloc((size_t)(c->n_parts + 1) * sizeof(*gone));
-    struct cpart **added = malloc((size_t)(g->n_asg + 1) * sizeof(*added));
+    struct cpart **gone = calloc((size_t)c->n_parts + 1, sizeof(*gone));
+    struct cpart **added = calloc((size_t)g->n_asg + 1, sizeof(*added));
     int n_gone = 0, n_added = 0;
     if (!gone || !added)
         goto out;

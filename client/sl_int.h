@@ -24,6 +24,7 @@
  *                  Heartbeat v3, LeaveGroup v1), rebalances
  *   sl_commit.c    committed offsets (OffsetCommit v5, OffsetFetch v4)
  *   sl_assign.c    the group leader's assignors (sl_assign.h)
+ *   sl_query.c     metadata, watermark and offsets-for-times queries
  *
  * Wire messages are encoded and decoded with proto/kp_msg's codecs, as the broker's are (one
  * codec per message). Two of them are used piece by piece: a Produce request is written as
@@ -401,6 +402,8 @@ struct sl__client {
     struct sl__codecs codecs; /* compression contexts (sl_codec.h) */
     /* Arena for decoding whole responses (sl__arena), kept and grown, never shrunk. */
     struct kp_arena arena;
+    /* The owner's I/O turn (sending its own work too), for calls that wait for an answer. */
+    void (*turn)(struct sl__client *cl, int timeout_ms);
     /* Owner hooks: the producer/consumer learn about metadata and connection changes. */
     void (*on_metadata)(struct sl__client *cl);
     void *owner;
@@ -455,6 +458,9 @@ void sl__metadata_want(struct sl__client *cl);
 int sl__metadata_wait(struct sl__client *cl, struct sl__topic *t, int timeout_ms);
 /* One I/O turn: sends metadata if wanted, polls up to timeout_ms, handles readiness. */
 void sl__client_io(struct sl__client *cl, int timeout_ms);
+
+/* The producer's client (sl_query.c asks the cluster through it). */
+struct sl__client *sl__producer_client(sl_producer *p);
 
 /* ---- consumer ---------------------------------------------------------------------------- */
 

@@ -96,6 +96,7 @@ static int ptopic_sync(struct sl__topic *t)
 
 static void drain_pending(sl_producer *p, struct sl__topic *t);
 static void turn(sl_producer *p, int timeout_ms);
+static void client_turn(struct sl__client *cl, int timeout_ms);
 
 static void on_metadata(struct sl__client *cl)
 {
@@ -139,6 +140,7 @@ sl_producer *sl_producer_new(sl_conf *conf, char *errstr, size_t errstr_size)
     }
     p->cl.owner = p;
     p->cl.on_metadata = on_metadata;
+    p->cl.turn = client_turn;
     sl__accum_init(&p->acc, (size_t)conf->batch_size);
     p->acc.codec = conf->compression_codec;
     p->acc.level = codec_level(conf->compression_codec, conf->compression_level);
@@ -578,6 +580,10 @@ static bool send_now(const sl_producer *p, int64_t now_us)
 }
 
 static void fill_stats(const struct sl__client *cl, sl_stats *out) { *out = cl->stats; }
+
+static void client_turn(struct sl__client *cl, int timeout_ms) { turn(cl->owner, timeout_ms); }
+
+struct sl__client *sl__producer_client(sl_producer *p) { return &p->cl; }
 
 int sl_poll(sl_producer *p, int timeout_ms)
 {

@@ -75,7 +75,9 @@
 extern "C" {
 #endif
 
-#if defined(SPLICELOG_BUILD_SHARED)
+/* The library is built with hidden visibility (make's SPLICELOG_BUILD_LIB): only SL_API names
+ * are exported, from the shared and the static library alike. */
+#if defined(SPLICELOG_BUILD_LIB)
 #define SL_API __attribute__((visibility("default")))
 #else
 #define SL_API
@@ -225,6 +227,9 @@ typedef struct sl_consumer sl_consumer;
  *   max.partition.fetch.bytes [1048576]    grows (doubling) for a batch larger than it
  *   check.crcs [false]                     verify every fetched batch's CRC-32C
  *   queued.max.messages.kbytes [65536]     bound on fetched-but-unconsumed bytes (prefetch)
+ *   enable.partition.eof [false]           sl_consumer_poll returns SL_ERR__PARTITION_EOF (offset
+ *                                          = the position) once a partition's records up to the
+ *                                          high watermark are all handed out, once per position
  *   auto.offset.reset [latest]             earliest|smallest|beginning, latest|largest|end,
  *                                          error (reported from sl_consumer_poll)
  */
@@ -525,12 +530,13 @@ SL_API sl_err sl_consumer_close(sl_consumer *c);
 /*
  * Commits offsets for the group. offsets NULL: the position of every assigned partition (the
  * offset after the last record returned), else the n given (offset = the next record to read,
- * metadata optional). async 0: waits for the answer (up to request.timeout.ms, driving I/O)
- * and returns the first partition error or SL_ERR_NO_ERROR; async 1: returns at once, the
- * result goes to the offset commit callback from a later poll. SL_ERR__NO_OFFSET when there
- * is nothing to commit, SL_ERR__INVALID_ARG without group.id. A commit refused because a
- * rebalance is under way (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID) makes
- * the consumer rejoin.
+ * metadata optional; entries with a negative offset, e.g. SL_OFFSET_INVALID, are left out, so
+ * the list a revoke callback gets can be committed as it is). async 0: waits for the answer (up to
+ * request.timeout.ms, driving I/O) and returns the first partition error or SL_ERR_NO_ERROR; async
+ * 1: returns at once, the result goes to the offset commit callback from a later poll.
+ * SL_ERR__NO_OFFSET when there is nothing to commit, SL_ERR__INVALID_ARG without group.id. A commit
+ * refused because a rebalance is under way (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION,
+ * UNKNOWN_MEMBER_ID) makes the consumer rejoin.
  */
 SL_API sl_err sl_consumer_commit(sl_consumer *c, const sl_topic_partition *offsets, size_t n,
                                  int async);
@@ -562,6 +568,71 @@ typedef void(sl_offset_commit_cb)(sl_consumer *c, sl_err err, const sl_topic_par
                                   size_t n, void *opaque);
 SL_API void sl_conf_set_offset_commit_cb(sl_conf *conf, sl_offset_commit_cb *cb);
 
+/* ---- asking the cluster ------------------------------------------------------------------ */
+
+typedef struct sl_metadata_broker {
+    int32_t id;
+    const char *host;
+    int port;
+} sl_metadata_broker;
+
+typedef struct sl_metadata_partition {
+    int32_t id;
+    sl_err err;
+    int32_t leader; /* -1: none */
+    int32_t replica_cnt;
+    const int32_t *replicas;
+    int32_t isr_cnt;
+    const int32_t *isrs;
+} sl_metadata_partition;
+
+typedef struct sl_metadata_topic {
+    const char *topic;
+    sl_err err; /* e.g. SL_ERR_UNKNOWN_TOPIC_OR_PART */
+    int32_t partition_cnt;
+    const sl_metadata_partition *partitions;
+} sl_metadata_topic;
+
+/* The cluster as one Metadata answer describes it; one allocation, freed by sl_metadata_free. */
+typedef struct sl_metadata {
+    int32_t broker_cnt;
+    const sl_metadata_broker *brokers;
+    int32_t topic_cnt;
+    const sl_metadata_topic *topics;
+    int32_t controller_id;
+    const char *cluster_id; /* "" when the broker sends none */
+} sl_metadata;
+
+/*
+ * Asks for the metadata of topic (NULL: every topic; never creates one) and waits up to
+ * timeout_ms (-1: request.timeout.ms), driving the handle's other work meanwhile. *out is set
+ * on success; free it with sl_metadata_free. SL_ERR__TIMED_OUT, SL_ERR__TRANSPORT/_RESOLVE.
+ */
+SL_API sl_err sl_producer_metadata(sl_producer *p, const char *topic, int timeout_ms,
+                                   sl_metadata **out);
+SL_API sl_err sl_consumer_metadata(sl_consumer *c, const char *topic, int timeout_ms,
+                                   sl_metadata **out);
+SL_API void sl_metadata_free(sl_metadata *md);
+
+/*
+ * The partition's low (log start) and high (high watermark) offsets, asked from its leader
+ * (ListOffsets), waiting up to timeout_ms. get_: the values the last fetch response (or query)
+ * carried for an assigned partition, without asking (-1 while unknown); SL_ERR__UNKNOWN_PARTITION
+ * for a partition never assigned.
+ */
+SL_API sl_err sl_consumer_query_watermark_offsets(sl_consumer *c, const char *topic,
+                                                  int32_t partition, int64_t *low, int64_t *high,
+                                                  int timeout_ms);
+SL_API sl_err sl_consumer_get_watermark_offsets(sl_consumer *c, const char *topic,
+                                                int32_t partition, int64_t *low, int64_t *high);
+/*
+ * For each of parts[0..n), offset holding a timestamp (ms since the epoch) on input: replaced by
+ * the offset of the first record whose timestamp is at or after it, or -1 when there is none
+ * (the end); err per partition. Waits up to timeout_ms. As librdkafka's offsets_for_times.
+ */
+SL_API sl_err sl_consumer_offsets_for_times(sl_consumer *c, sl_topic_partition *parts, size_t n,
+                                            int timeout_ms);
+
 /* ---- helpers ---------------------------------------------------------------------------- */
 
 /* Kafka's murmur2 (seed 0x9747b28c) as the Java client computes it. */
@@ -570,7 +641,12 @@ SL_API uint32_t sl_murmur2(const void *key, size_t len);
  * (murmur2(key) & 0x7fffffff) % partition_cnt. */
 SL_API int32_t sl_partition_for_key(const void *key, size_t len, int32_t partition_cnt);
 
-/* "0.1.0" */
+/* The version this header belongs to: major << 24 | minor << 16 | patch << 8. */
+#define SL_VERSION     0x00020000
+#define SL_VERSION_STR "0.2.0"
+/* The version of the library linked (compare with SL_VERSION). */
+SL_API int sl_version(void);
+/* "0.2.0" */
 SL_API const char *sl_version_str(void);
 
 #ifdef __cplusplus
