@@ -449,16 +449,34 @@ static bool general(const struct sl__conn *c)
 
 struct sl__conn *sl__any_conn(struct sl__client *cl)
 {
-    /* max.in.flight.requests.per.connection counts every request: a busy connection waits. */
+    /*
+     * A broker answers a connection's requests in order, so a request queued behind a fetch
+     * long poll waits up to fetch.wait.max.ms. Best: a connection with nothing outstanding but
+     * no fetch; then the group coordinator's while idle (no JoinGroup parked on it); then any
+     * with room (max.in.flight.requests.per.connection counts every request).
+     */
+    struct sl__conn *best = NULL;
+    int best_score = 0;
     bool busy = false;
     for (int i = 0; i < cl->n_conns; i++) {
         struct sl__conn *c = cl->conns[i];
-        if (c->state != SL__CONN_UP || !general(c))
+        if (c->state != SL__CONN_UP || c->node_id == -2)
             continue;
-        if (c->n_out < (uint32_t)cl->conf->max_in_flight)
-            return c;
-        busy = true;
+        int score;
+        if (c->node_id == SL__NODE_COORD)
+            score = c->n_out == 0 ? 2 : 0;
+        else if (c->n_out >= (uint32_t)cl->conf->max_in_flight)
+            score = 0;
+        else
+            score = c->fetch_out == 0 ? 3 : 1;
+        busy |= general(c);
+        if (score > best_score) {
+            best = c;
+            best_score = score;
+        }
     }
+    if (best)
+        return best;
     if (busy)
         return NULL;
     for (int i = 0; i < cl->n_conns; i++)
