@@ -8,8 +8,12 @@
  *   non-blocking and happens inside the calls that take a handle (sl_produce, sl_poll,
  *   sl_flush, sl_consumer_poll, ...). One handle must be used by one thread at a time (the
  *   application serialises calls on a handle); different handles are independent. Callbacks
- *   run on the calling thread, only from sl_poll(), sl_flush() and sl_producer_free()
- *   (the log callback, sl_conf_set_log_cb, from any call that does network I/O).
+ *   run on the calling thread: the producer's (delivery, error, stats) only from sl_poll(),
+ *   sl_flush() and sl_producer_free(); the consumer's (rebalance, offset commit, error,
+ *   stats) only from sl_consumer_poll(), sl_consumer_close()/_free() and the calls that
+ *   wait for the group (subscribe's rebalances happen in sl_consumer_poll); the log callback
+ *   (sl_conf_set_log_cb) from any call that does network I/O. A callback may call into its
+ *   handle (commit or seek from a rebalance callback) but must not free it.
  *   Consequence: linger.ms, request timeouts and retries advance only while the application
  *   calls into the handle; a producer should call sl_poll(p, 0) regularly (e.g. after each
  *   sl_produce) and sl_flush() before exiting. sl_producer_fd()/sl_consumer_fd()-style event
@@ -166,10 +170,26 @@ typedef enum sl_err {
     SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45,
     SL_ERR_DUPLICATE_SEQUENCE_NUMBER = 46,
     SL_ERR_INVALID_PRODUCER_EPOCH = 47,
+    SL_ERR_INVALID_TXN_STATE = 48,
+    SL_ERR_INVALID_PRODUCER_ID_MAPPING = 49,
+    SL_ERR_INVALID_TRANSACTION_TIMEOUT = 50,
+    SL_ERR_CONCURRENT_TRANSACTIONS = 51,
+    SL_ERR_TRANSACTION_COORDINATOR_FENCED = 52,
+    SL_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53,
+    SL_ERR_KAFKA_STORAGE_ERROR = 56,
     SL_ERR_UNKNOWN_PRODUCER_ID = 59,
+    SL_ERR_FETCH_SESSION_ID_NOT_FOUND = 70,
+    SL_ERR_INVALID_FETCH_SESSION_EPOCH = 71,
+    SL_ERR_TOPIC_DELETION_DISABLED = 73,
+    SL_ERR_FENCED_LEADER_EPOCH = 74,
+    SL_ERR_UNKNOWN_LEADER_EPOCH = 75,
     SL_ERR_UNSUPPORTED_COMPRESSION_TYPE = 76,
+    SL_ERR_OFFSET_NOT_AVAILABLE = 78,
     SL_ERR_MEMBER_ID_REQUIRED = 79,
+    SL_ERR_GROUP_MAX_SIZE_REACHED = 81,
+    SL_ERR_FENCED_INSTANCE_ID = 82,
     SL_ERR_INVALID_RECORD = 87,
+    SL_ERR_UNSTABLE_OFFSET_COMMIT = 88,
 } sl_err;
 
 /* A static, human-readable name for err ("Broker: Message size too large", ...). */
