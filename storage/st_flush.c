@@ -247,6 +247,8 @@ int st__log_sync(struct st_log *log)
 
 int st__log_close_clean(struct st_log *log)
 {
+    if (atomic_load(&log->fence_dirty))
+        (void)st__fence_persist(log); /* a write that failed earlier: one more try */
     pthread_mutex_lock(&log->sync_mu);
     /* no appends, rolls or retention from here on: the log is frozen for the steps below */
     pthread_mutex_lock(&log->mu);

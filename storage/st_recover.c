@@ -518,15 +518,14 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out, struc
             /* bytes known to be on disk (a bad batch there is fenced, not cut), and the
              * offset where they end: the RECOVERY RULE in st_segment.c */
             int64_t durable = 0, durable_off = -1;
-            if (i < scan_from || (i + 1 < nb && digest_present(s, fsize))) {
-                durable = fsize;
-                durable_off = i + 1 < nb ? bases[i + 1] : -1;
-            } else if (rp.valid && bases[i] == rp.base && rp.pos <= fsize) {
+            if (rp.valid && bases[i] == rp.base && rp.pos <= fsize) {
                 durable = rp.pos;
                 durable_off = rp.next;
             }
-            if (durable_off < 0)
-                durable = 0;
+            if ((i < scan_from || digest_present(s, fsize)) && i + 1 < nb) {
+                durable = fsize;
+                durable_off = bases[i + 1];
+            }
             if (!buf && !(buf = malloc(ST_SCAN_BUF))) {
                 err = -ENOMEM;
                 goto out;
