@@ -93,11 +93,15 @@
  *            3. fdatasync the active .log;
  *            4. pwrite recovery-point (not synced: a stale or lost one only makes the next
  *               recovery scan more; a torn one fails its CRC and counts as absent);
- *            5. publish the durable offset, notify; then write the .digest of each segment
+ *            5. move the active segment's scrub mark (st_mark: how far the scrubber may check
+ *               it, with the running digest of its last incomplete chunk as of step 3),
+ *               publish the durable offset, notify; then write the .digest of each segment
  *               synced in 1 (tmp, fsync, rename; the rename reaches the disk with the next
  *               directory fsync, and a lost digest is written again after recovery).
  *   close    sync; trim the active indexes and fsync them; recovery-point again + fdatasync;
  *            create clean-shutdown; fsync the directory.
+ *   fence    (st_fence.c, whenever a range is fenced or dropped) fenced.tmp, fdatasync, rename
+ *            over fenced, fsync the directory; readers stop at a new range before the write.
  *
  * RECOVERY RULE (st_recover.c)
  *   First the fenced file is loaded (st_fence.c): every walk below passes over those ranges.

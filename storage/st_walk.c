@@ -329,7 +329,7 @@ int st__walk_run(struct st_walk *w)
             snprintf(w->torn_why, sizeof(w->torn_why), "%s", why);
             return 0;
         }
-        int64_t q, qoff;
+        int64_t q = 0, qoff = 0;
         int r = resync(w, kf, &q, &qoff);
         if (r < 0)
             return r;
