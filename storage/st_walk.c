@@ -29,7 +29,9 @@
  *   good by rules 1-4 with baseOffset > E, whose following header (unless it ends at the
  *   boundary) continues its offsets. That boundary (a fenced range's start, the walk's end
  *   position with its known offset) is the answer when nothing before it qualifies. Bytes
- *   [p, q) and offsets [E, baseOffset(q)) are the fenced range. A bad batch at or past
+ *   [p, q) and offsets [E, baseOffset(q)) are the fenced range. Bad neighbours make one
+ *   range; a good batch whose successor's header is damaged fails the confirmation and is
+ *   fenced with them: the one case where a good batch is lost. A bad batch at or past
  *   fence_below ends the walk there ("torn"): recovery cuts the file at that point.
  *
  * Costs: each byte of each checked batch is read once (a window of bufcap bytes) and CRC'd

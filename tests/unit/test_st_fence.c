@@ -30,11 +30,12 @@ static void on_store_msg(void *arg, enum st_msg_level level, const char *msg)
 
 /* Where each batch of the log is, read back from the files. */
 struct batch {
-    int64_t seg;  /* segment base */
-    int64_t pos;  /* byte position in it */
-    int64_t size; /* bytes */
-    int64_t off;  /* base offset */
-    int64_t last; /* last offset */
+    int64_t seg;    /* segment base */
+    int64_t pos;    /* byte position in it */
+    int64_t size;   /* bytes */
+    int64_t off;    /* base offset */
+    int64_t last;   /* last offset */
+    int64_t max_ts; /* maxTimestamp */
 };
 static struct batch batches[4096];
 static int nbatches;
@@ -76,9 +77,12 @@ static void map_batches(void)
             ck_assert_int_eq(pread(s->fd, b, sizeof(b), pos), (ssize_t)sizeof(b));
             ck_assert_int_eq(kp_batch_parse_hdr(b, sizeof(b), &h), 0);
             ck_assert_int_lt(nbatches, 4096);
-            batches[nbatches++] =
-                (struct batch){s->base, pos, (int64_t)kp_batch_size(&h), h.base_offset,
-                               h.base_offset + h.last_offset_delta};
+            batches[nbatches++] = (struct batch){s->base,
+                                                 pos,
+                                                 (int64_t)kp_batch_size(&h),
+                                                 h.base_offset,
+                                                 h.base_offset + h.last_offset_delta,
+                                                 h.max_timestamp};
             pos += (int64_t)kp_batch_size(&h);
         }
     }
@@ -359,6 +363,34 @@ START_TEST(t_retention_takes_fences_with_their_segment)
 }
 END_TEST
 
+START_TEST(t_offset_for_time_passes_over_fences)
+{
+    /* ListOffsets by time: a fenced batch is never the answer; the first good batch whose
+     * maxTimestamp reaches the time is */
+    bool bad[4096];
+    memset(bad, 0, sizeof(bad));
+    int ks[] = {20, 21, nbatches - 5};
+    for (int i = 0; i < 3; i++) {
+        flip(&batches[ks[i]], 40, 0x01);
+        bad[ks[i]] = true;
+    }
+    struct st_scrub_report rep;
+    ck_assert_int_eq(st_store_scrub(store, INT64_MAX / 2, on_msg, NULL, &rep), 0);
+    ck_assert_int_eq(rep.fenced, 2); /* neighbours 20 and 21 are one range */
+    consume_all(bad);
+    for (int i = 0; i < 3; i++) {
+        int64_t ts = batches[ks[i]].max_ts, want = -1;
+        for (int j = 0; j < nbatches && want < 0; j++)
+            if (!bad[j] && batches[j].max_ts >= ts)
+                want = batches[j].off;
+        int64_t got = -1;
+        ck_assert_int_eq(st_log_offset_for_time(log_, ts, &got), 0);
+        ck_assert_msg(got == want, "ts %lld: offset %lld, want %lld", (long long)ts, (long long)got,
+                      (long long)want);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_fence");
@@ -369,6 +401,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_fenced_file_format);
     tcase_add_test(tc, t_damaged_fenced_file_is_refound_by_the_scrubber);
     tcase_add_test(tc, t_retention_takes_fences_with_their_segment);
+    tcase_add_test(tc, t_offset_for_time_passes_over_fences);
     suite_add_tcase(s, tc);
     return s;
 }
