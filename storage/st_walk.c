@@ -9,8 +9,8 @@
  *   ends at p), is good when
  *   1. its 61-byte header lies within the bytes the walk may read, magic is 2 and
  *      batchLength >= 49;
- *   2. it ends within them and crosses no known boundary (the start of a fenced range, the
- *      walk's end position);
+ *   2. it ends within them, below byte 2^31 - 1, and crosses no known boundary (the start of
+ *      a fenced range, the walk's end position);
  *   3. baseOffset == E, lastOffsetDelta >= 0, its offsets stay within 2^31 - 1 of the segment's
  *      base, and its last offset + 1 is the offset known at the next boundary when it ends
  *      there (below it otherwise);
@@ -118,6 +118,10 @@ static int check(struct st_walk *w, int64_t bound, int64_t bound_off, struct kp_
         return 1;
     }
     int64_t size = (int64_t)kp_batch_size(h);
+    if (pos + size > INT32_MAX) {
+        snprintf(why, ST_WALK_WHY, "batch runs past byte 2^31-1 of the segment");
+        return 1;
+    }
     if (pos + size > bound) {
         snprintf(why, ST_WALK_WHY, "batchLength %" PRId32 " runs past byte %" PRId64,
                  h->batch_length, bound);
@@ -182,7 +186,8 @@ static int resync(struct st_walk *w, const struct st_fence *kf, int64_t *q_out, 
             kp_batch_parse_hdr(p, KP_BATCH_HEADER_LEN, &h) < 0)
             continue;
         int64_t size = (int64_t)kp_batch_size(&h);
-        if (q + size > end || h.base_offset <= w->next || h.last_offset_delta < 0 ||
+        if (q + size > end || q + size > INT32_MAX || h.base_offset <= w->next ||
+            h.last_offset_delta < 0 ||
             h.base_offset - w->seg->base + h.last_offset_delta >= INT32_MAX)
             continue;
         int64_t after = h.base_offset + h.last_offset_delta + 1;
