@@ -77,6 +77,20 @@ static bool flip_batch(int64_t off)
     return false;
 }
 
+/* Corrupts a batch of the active segment below its synced end; false when there is none
+ * yet (called from the writer thread: no segment list changes under it). */
+static bool flip_active(void)
+{
+    int64_t d = st_log_durable_offset(log_);
+    struct st_segvec *v = atomic_load(&log_->segs);
+    int64_t base = v->s[v->n - 1]->base;
+    if (d <= base + 4)
+        return false;
+    if (!flip_batch(d - 2))
+        report("cannot flip in the active segment below %lld", (long long)d);
+    return true;
+}
+
 static void *writer(void *arg)
 {
     (void)arg;
@@ -84,19 +98,17 @@ static void *writer(void *arg)
     bool flipped = false;
     for (int i = 0; i < APPENDS; i++) {
         append_some(&rng, FIRST + i);
-        /* halfway: corrupt a batch of the active segment below its synced end */
-        if (!flipped && i > APPENDS / 2) {
-            int64_t d = st_log_durable_offset(log_);
-            struct st_segvec *v = atomic_load(&log_->segs);
-            int64_t base = v->s[v->n - 1]->base;
-            if (d > base + 4) {
-                if (!flip_batch(d - 2))
-                    report("cannot flip in the active segment below %lld", (long long)d);
-                flipped = true;
-            }
-        }
+        if (!flipped && i > APPENDS / 2) /* from halfway on */
+            flipped = flip_active();
         if (i % 4 == 0)
             sched_yield();
+    }
+    /* under load the flusher may not have caught up with a young active segment yet */
+    for (int t = 0; !flipped && t < 10000; t++) {
+        st_log_request_sync(log_);
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+        flipped = flip_active();
     }
     if (!flipped)
         report("the active segment never had synced batches to flip");
