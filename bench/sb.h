@@ -414,6 +414,8 @@ void sb_window_init(struct sb_window *w, const char *label, long long interval_m
 void sb_window_start(struct sb_window *w, uint64_t now);
 void sb_window_add(struct sb_window *w, long long bytes, uint64_t latency_ns);
 void sb_window_tick(struct sb_window *w, uint64_t now);
+/* The last, partial window (when it holds records): at the end of a job. */
+void sb_window_flush(struct sb_window *w, uint64_t now);
 void sb_window_free(struct sb_window *w);
 
 /* ---- the producer and consumer drivers ---------------------------------------------------- */

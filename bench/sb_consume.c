@@ -94,6 +94,8 @@ int sb_consume_job_run(struct sb_consume_job *job, char *why, size_t why_len)
             sb_window_tick(job->window, now);
         }
     }
+    if (job->window)
+        sb_window_flush(job->window, last);
     long long w1 = cl->wire_bytes(job->c);
     job->wire_bytes = w0 >= 0 && w1 >= 0 ? w1 - w0 : -1;
     job->seconds = (double)(last - t0) / 1e9;

@@ -352,10 +352,24 @@ void sb_window_add(struct sb_window *w, long long bytes, uint64_t latency_ns)
         sb_hist_add(w->hist, latency_ns);
 }
 
+static void window_line(struct sb_window *w, uint64_t now);
+
 void sb_window_tick(struct sb_window *w, uint64_t now)
 {
     if (!w->interval_ns || now - w->from < w->interval_ns)
         return;
+    window_line(w, now);
+}
+
+void sb_window_flush(struct sb_window *w, uint64_t now)
+{
+    /* a sliver of a window (the run ended just after a line) says nothing */
+    if (w->interval_ns && w->records && now - w->from >= w->interval_ns / 10)
+        window_line(w, now);
+}
+
+static void window_line(struct sb_window *w, uint64_t now)
+{
     double dt = (double)(now - w->from) / 1e9;
     char lat[64] = "";
     if (w->hist) {

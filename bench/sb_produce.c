@@ -236,6 +236,8 @@ int sb_produce_job_run(struct sb_produce_job *job, char *why, size_t why_len)
         rc = -ETIMEDOUT;
     }
     job->seconds = (double)(sb_now_ns() - t0) / 1e9;
+    if (job->window)
+        sb_window_flush(job->window, sb_now_ns());
     if (!rc && job->failed) {
         snprintf(why, why_len, "%lld records failed", job->failed);
         rc = -EIO;

@@ -260,10 +260,10 @@ static int plot(const struct scale *s, const char *png, char *why, size_t why_le
         OUT("EOD\n");
     }
     OUT("set terminal pngcairo size 1200,860 font 'sans,10'\nset output '%s'\n", png);
-    OUT("set multiplot layout 2,2 title \"splicelog-bench scale: %s, %d core%s, %lld run%s "
-        "per point (median, bars min-max)\" font 'sans,12'\n",
+    OUT("set multiplot layout 2,2 title \"splicelog-bench scale: %s, %d core%s, %s\" font "
+        "'sans,12'\n",
         s->head.machine.kernel, s->head.machine.cores, s->head.machine.cores == 1 ? "" : "s",
-        o->runs, o->runs == 1 ? "" : "s");
+        o->runs > 1 ? "median of the runs per point, bars min-max" : "one run per point");
     OUT("unset key\nset logscale x 10\nset grid\nset yrange [0:*]\nset offsets graph 0.05, "
         "graph 0.05, graph 0.1, 0\nset lmargin 12\nset bmargin 4\nset format x '%%.0f'\n"
         "set style line 1 lc rgb '#3b6ea5' lw 2 pt 7 ps 1.2\n"
