@@ -290,7 +290,7 @@ int sb_report_plot(const char *png, const struct sb_report *r, char *why, size_t
         "set ylabel 'MB/s'\nset boxwidth 0.6\n"
         "set linetype 101 lc rgb '#a0a0a0'\nset linetype 102 lc rgb '#3b6ea5'\n"
         "plot $d using 0:2:(0.6):($5 + 100):xtic(1) with boxes lc variable, "
-        "'' using 0:2:3:4 with yerrorbars lc rgb '#202020' pt -1 lw 1.5, "
+        "'' using 0:2:3:4 with yerrorbars lc rgb '#202020' ps 0 lw 1.5, "
         "'' using 0:($4 > 0 ? $4 : 1/0):($2 > 0 ? sprintf('%%.0f', $2) : '') with labels "
         "offset 0,0.9\n");
     /* right: CPU per GiB, two series: the key goes below the plot, never over a bar */
