@@ -331,7 +331,8 @@ struct sb_opts {
     const char *json;
     const char *plot;
     const char *props[SB_MAX_PROPS + 1];
-    bool progress; /* stderr is a terminal */
+    const char *broker_set[SB_MAX_PROPS + 1]; /* own broker: extra "-o key=value" settings */
+    bool progress;                            /* stderr is a terminal */
 };
 void sb_opts_defaults(struct sb_opts *o);
 

@@ -73,6 +73,8 @@ int sb_env_open(struct sb_env *env, const struct sb_opts *o, const char *const *
     }
     for (size_t i = 0; extra && extra[i] && n < 31; i++)
         settings[n++] = extra[i];
+    for (size_t i = 0; o->broker_set[i] && n < 31; i++) /* last: they override */
+        settings[n++] = o->broker_set[i];
     settings[n] = NULL;
     rc = sb_broker_start(&env->broker, o->broker_bin, env->dir, env->data, "main", settings, why,
                          why_len);

@@ -41,6 +41,8 @@ static void usage(FILE *f)
         "  --bootstrap HOST:PORT  use this broker (any Kafka broker); default: start splicelogd\n"
         "  --broker PATH          splicelogd to start (default: next to this binary)\n"
         "  -X NAME=VALUE          a client property (repeatable), e.g. -X batch.size=65536\n"
+        "  --broker-set KEY=VALUE own broker: a splicelogd setting (repeatable), e.g.\n"
+        "                         --broker-set num.network.threads=1\n"
         "  --topic NAME           default splicelog-bench (e2e/durable: a prefix, -rN per run)\n"
         "  --record-size SIZE     value bytes per record, >= %d (default 1024; scale 100)\n"
         "  --count N              records (produce/consume 100000; scale 200000 per point)\n"
@@ -128,7 +130,7 @@ int main(int argc, char **argv)
     bool linger_set = false, rate_set = false, acks_set = false, producers_set = false;
     bool runs_set = false, size_set = false, record_size_set = false, paths_set = false;
     bool client_set = false, lists_set = false;
-    int n_props = 0;
+    int n_props = 0, n_sets = 0;
     char broker_buf[1024];
     static const struct option lo[] = {{"bootstrap", 1, 0, 'B'},
                                        {"broker", 1, 0, 'b'},
@@ -155,6 +157,7 @@ int main(int argc, char **argv)
                                        {"partition-list", 1, 0, 'L'},
                                        {"connection-list", 1, 0, 'M'},
                                        {"batch-records", 1, 0, 'Q'},
+                                       {"broker-set", 1, 0, 'S'},
                                        {"help", 0, 0, 'h'},
                                        {0, 0, 0, 0}};
     int c;
@@ -293,6 +296,11 @@ int main(int argc, char **argv)
                 return bad("-X", optarg);
             o.props[n_props++] = optarg;
             break;
+        case 'S':
+            if (!strchr(optarg, '=') || n_sets == SB_MAX_PROPS)
+                return bad("--broker-set", optarg);
+            o.broker_set[n_sets++] = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -320,6 +328,8 @@ int main(int argc, char **argv)
         return bad("option outside e2e and durable", "--producers");
     if (o.ca && !o.bootstrap)
         return bad("option without --bootstrap", "--ca");
+    if (n_sets && (o.bootstrap || is_compare))
+        return bad("option for a broker of our own", "--broker-set");
     if (o.client->unavailable) {
         fprintf(stderr, "splicelog-bench: --client %s: %s\n", o.client->name,
                 o.client->unavailable);

@@ -136,7 +136,7 @@ check produce1 produce 1 throughput ack_latency cpu
 run consume consume --count 5000 --partitions 2 --runs 2
 grep -q 'records consumed  *5000  *5000  *5000' "$WORK/consume.txt" || fail "consume count"
 check consume consume 2 throughput cpu
-run e2e e2e --rate 2000 --duration 1s --runs 2 --interval 300ms
+run e2e e2e --rate 2000 --duration 1s --runs 2 --interval 300ms --broker-set num.network.threads=1
 grep -q 'records produced and consumed  *2000 ' "$WORK/e2e.txt" || fail "e2e count"
 grep -q '^\[e2e run 1/2 ' "$WORK/e2e.err" || fail "no window line on a non-terminal stderr"
 check e2e e2e 2 throughput e2e_latency ack_latency cpu
@@ -224,6 +224,8 @@ usage_error produce --client kafka-streams
 usage_error e2e --rate 0
 usage_error e2e --partition-list 1,10
 usage_error scale --bootstrap 127.0.0.1:9092
+usage_error e2e --bootstrap 127.0.0.1:9092 --broker-set num.network.threads=1
+usage_error produce --broker-set no-equals-sign
 usage_error scale --partition-list 1,x
 usage_error consume --no-such-option
 "$bench" --help | grep -q '^usage: splicelog-bench' || fail "--help"
