@@ -1,5 +1,5 @@
 /*
- * br_api_commit — OffsetCommit v2-5 and OffsetFetch v1-4: consumer groups' committed offsets,
+ * br_api_commit — OffsetCommit v0-5 and OffsetFetch v1-4: consumer groups' committed offsets,
  * kept by storage/st_offsets (durable in <data-dir>/__consumer_offsets/).
  *
  * OffsetCommit
@@ -26,7 +26,9 @@
  *   partitions) are removed by housekeeping at each retention check, so a recreated topic
  *   starts without the old topic's offsets, as in Kafka.
  * - retention_time_ms (v2-4) is ignored: offsets.retention.minutes applies to every group, as
- *   in Kafka from 2.1 on.
+ *   in Kafka from 2.1 on; so is v1's per-partition commit timestamp (sarama sends -1, "now").
+ *   A v0 commit carries no generation and no member id: it is a simple consumer's commit,
+ *   accepted while the group has no members, like generation -1 at later versions.
  * - The write happens on the loop thread: a few hundred bytes, to the page cache. The loop
  *   thread waits for the disk only with log.flush.interval.messages=N > 1 (one fdatasync every
  *   N commits, in the commit that reaches N) and when a commit finds the file at twice its
@@ -238,8 +240,7 @@ int br_api_offset_commit(struct br_req *q, struct br_resp *r)
         rc = st_offsets_commit_batch(srv->offsets, req.group_id.ptr, (size_t)req.group_id.len,
                                      items, nitems, br_wall_ms(), results);
         if (rc < 0) {
-            br_err("OffsetCommit group %.*s: %s", req.group_id.len, req.group_id.ptr,
-                   strerror(-rc));
+            br_err_limited("OffsetCommit group %s: %s", BR_LOG_KSTR(req.group_id), strerror(-rc));
             for (int k = 0; k < nitems; k++)
                 results[k] = rc;
         }
@@ -526,7 +527,7 @@ int br_api_offset_fetch(struct br_req *q, struct br_resp *r)
     }
     free(repeat);
     if (rc < 0) {
-        br_err("OffsetFetch group %.*s: %s", req.group_id.len, req.group_id.ptr, strerror(-rc));
+        br_err_limited("OffsetFetch group %s: %s", BR_LOG_KSTR(req.group_id), strerror(-rc));
         resp = (struct kp_offset_fetch_resp){.error_code = KP_ERR_UNKNOWN_SERVER_ERROR};
         if (q->api_version < 2)
             return rc; /* v1 has no field for it: close the connection */

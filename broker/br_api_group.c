@@ -161,6 +161,7 @@ int br_api_join_group(struct br_req *q, struct br_resp *r)
         .group_id = req.group_id,
         .member_id = req.member_id.len > 0 ? req.member_id : kp_str_of(""),
         .client_id = q->client_id,
+        .require_known_member_id = q->api_version >= 4, /* KIP-394, as Kafka */
         .protocol_type = req.protocol_type,
         .session_timeout_ms = req.session_timeout_ms,
         .rebalance_timeout_ms = req.rebalance_timeout_ms,
@@ -254,8 +255,8 @@ int br_api_leave_group(struct br_req *q, struct br_resp *r)
         .error_code = br_group_leave(q->srv->groups, req.group_id, req.member_id),
     };
     if (resp.error_code == KP_ERR_NONE)
-        br_info("peer=%s: member %.*s left group %.*s", q->conn->peer, (int)req.member_id.len,
-                req.member_id.ptr, (int)req.group_id.len, req.group_id.ptr);
+        br_info("peer=%s: member %s left group %s", q->conn->peer, BR_LOG_KSTR(req.member_id),
+                BR_LOG_KSTR(req.group_id));
     rc = BR_ENCODE(r, kp_leave_group_resp_encode, &resp);
     return rc < 0 ? rc : BR_REPLY;
 }

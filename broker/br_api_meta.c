@@ -63,8 +63,8 @@ int br_api_versions(struct br_req *q, struct br_resp *r)
         keys[nk] = all[i];
         /* librdkafka 2.0.2 enables gzip and snappy only when the Produce range includes v0
          * (its feature table, rdkafka_feature.c). It always sends Produce 7 against this
-         * range, so advertising 0 costs nothing; a v0-2 request would still be answered
-         * UNSUPPORTED_VERSION by br_dispatch, which goes by proto's table. */
+         * range, so advertising 0 costs nothing (Kafka 4.0 does the same); a v0-2 request is
+         * refused per partition by br_api_produce_legacy. */
         if (keys[nk].api_key == KP_API_PRODUCE)
             keys[nk].min_version = 0;
         nk++;
@@ -289,10 +289,10 @@ static void md_run(struct br_admin_job *j)
         const char *name = mj->names[i].ptr;
         int crc = st_topic_create(srv->store, name, mj->partitions, NULL);
         if (crc == 0) {
-            br_info("auto-created topic %s with %d partition(s) (Metadata from peer=%s)", name,
-                    mj->partitions, mj->peer);
+            br_info("auto-created topic %s with %d partition(s) (Metadata from peer=%s)",
+                    br_log_cstr(name).s, mj->partitions, mj->peer);
         } else if (crc != -EEXIST) {
-            br_warn("cannot auto-create topic %s: %s", name, strerror(-crc));
+            br_warn("cannot auto-create topic %s: %s", br_log_cstr(name).s, strerror(-crc));
             mj->errs[i] =
                 crc == -EINVAL ? KP_ERR_INVALID_TOPIC_EXCEPTION : KP_ERR_UNKNOWN_SERVER_ERROR;
         }
@@ -492,11 +492,12 @@ static void ct_run(struct br_admin_job *j)
             o->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
             o->error_message = kp_str_of("invalid topic");
         } else if (crc < 0) {
-            br_warn("CreateTopics %s (%d partitions): %s", name, t->np, strerror(-crc));
+            br_warn("CreateTopics %s (%d partitions): %s", br_log_cstr(name).s, t->np,
+                    strerror(-crc));
             o->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
             o->error_message = kp_str_of("storage error");
         } else {
-            br_info("created topic %s with %d partition(s)", name, t->np);
+            br_info("created topic %s with %d partition(s)", br_log_cstr(name).s, t->np);
         }
     }
 }
@@ -596,7 +597,7 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
             o->error_message = kp_str_of("more partitions than topic.partitions.max");
             br_warn("peer=%s: CreateTopics %s with %d partitions refused "
                     "(topic.partitions.max=%d)",
-                    q->conn->peer, cname, np, srv->cfg->topic_partitions_max);
+                    q->conn->peer, br_log_cstr(cname).s, np, srv->cfg->topic_partitions_max);
             continue;
         }
         if (t->replication_factor != -1 && t->replication_factor != 1) {
@@ -672,19 +673,20 @@ static void dt_run(struct br_admin_job *j)
         if (drc == -ENOENT || drc == -EINVAL) {
             dj->res[i].error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         } else if (drc < 0) {
-            br_warn("DeleteTopics %s: %s", name, strerror(-drc));
+            br_warn("DeleteTopics %s: %s", br_log_cstr(name).s, strerror(-drc));
             dj->res[i].error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
         } else {
-            br_info("deleted topic %s", name);
+            br_info("deleted topic %s", br_log_cstr(name).s);
             int gone = srv->offsets ? st_offsets_remove_if(srv->offsets, br_wall_ms(),
                                                            offset_of_topic, (void *)name)
                                     : 0;
             if (gone > 0)
-                br_info("deleted topic %s: %d committed offset(s) removed", name, gone);
+                br_info("deleted topic %s: %d committed offset(s) removed", br_log_cstr(name).s,
+                        gone);
             else if (gone < 0)
                 br_warn("deleted topic %s: committed offsets not removed (%s); the next "
                         "retention check removes them",
-                        name, strerror(-gone));
+                        br_log_cstr(name).s, strerror(-gone));
         }
     }
 }

@@ -96,8 +96,8 @@ static void answer_partition(struct br_server *srv, struct kp_str topic, int64_t
             o->offset = -1; /* retention removed it meanwhile */
             o->timestamp = -1;
         } else if (trc < 0) {
-            br_err("ListOffsets %.*s-%d by time: %s", topic.len, topic.ptr, o->partition_index,
-                   strerror(-trc));
+            br_err_limited("ListOffsets %s-%d by time: %s", BR_LOG_KSTR(topic), o->partition_index,
+                           strerror(-trc));
             o->error_code = KP_ERR_KAFKA_STORAGE_ERROR;
         }
     }

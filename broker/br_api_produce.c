@@ -75,8 +75,8 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
               : rc == -EMSGSIZE ? KP_ERR_MESSAGE_TOO_LARGE
               : rc == -ENOENT   ? KP_ERR_UNKNOWN_TOPIC_OR_PARTITION
                                 : KP_ERR_KAFKA_STORAGE_ERROR;
-        br_err("append to %.*s-%d failed: %s", topic.len, topic.ptr, p->partition_index,
-               strerror(-rc));
+        br_err_limited("append to %s-%d failed: %s", BR_LOG_KSTR(topic), p->partition_index,
+                       strerror(-rc));
         why = "append failed";
         goto out;
     }
@@ -97,8 +97,8 @@ out:
         o->base_offset = -1;
         o->log_append_time_ms = -1;
         o->log_start_offset = -1;
-        br_warn("peer=%s: produce to %.*s-%d rejected: %s (%s)", q->conn->peer, topic.len,
-                topic.ptr, p->partition_index, kp_err_name(err), why);
+        br_warn_limited("peer=%s: produce to %s-%d rejected: %s (%s)", q->conn->peer,
+                        BR_LOG_KSTR(topic), p->partition_index, kp_err_name(err), why);
     }
     return err;
 }
@@ -242,9 +242,9 @@ int br_api_produce_legacy(struct br_req *q, struct br_resp *r)
     }
     if (!kp_rd_ok(&scan) || kp_rd_left(&scan) != 0)
         return br_req_bad(q, -EBADMSG);
-    br_warn("peer=%s: Produce v%d (legacy message format) refused: "
-            "UNSUPPORTED_FOR_MESSAGE_FORMAT",
-            q->conn->peer, v);
+    br_warn_limited("peer=%s: Produce v%d (legacy message format) refused: "
+                    "UNSUPPORTED_FOR_MESSAGE_FORMAT",
+                    q->conn->peer, v);
     if (acks == 0)
         return -EPROTO; /* no response to carry the error: close, as Kafka does */
     int rc = br_resp_reserve(r, cap + 16);

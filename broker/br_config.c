@@ -27,6 +27,7 @@ enum key_type {
     K_LOGLEVEL,
     K_TSTYPE,
     K_HOURS, /* an int64 ms field given in hours (log.retention.hours, log.roll.hours) */
+    K_IPOVERRIDES,
 };
 
 struct key_def {
@@ -68,11 +69,25 @@ static const struct key_def keys[] = {
     {"socket.request.max.bytes", K_I64, OFF(socket_request_max_bytes), 0, 64, I32_MAX, "104857600",
      "largest request frame; a bigger one closes the connection"},
     {"max.connections", K_I64, OFF(max_connections), 0, 1, 1000000, "10000",
-     "open client connections, all listeners together"},
+     "open client connections, all listeners together; at the bound a new one closes the "
+     "longest-idle one (see max.connections.evict.idle.ms)"},
+    {"max.connections.per.ip", K_I64, OFF(max_connections_per_ip), 0, 0, I32_MAX, "2147483647",
+     "open connections from one IP address; more are closed at once"},
+    {"max.connections.per.ip.overrides", K_IPOVERRIDES, 0, 0, 0, 0, "",
+     "host:count,host:count - per-address (or host name) exceptions to max.connections.per.ip"},
+    {"max.connections.evict.idle.ms", K_I64, OFF(evict_idle_ms), 0, -1, I64_MAX, "1000",
+     "at max.connections, a new connection closes its loop thread's longest-idle connection if "
+     "that one has had no complete request for this long, else it is refused (-1 = always refuse)"},
     {"connections.max.idle.ms", K_I64, OFF(connections_max_idle_ms), 0, 0, I64_MAX, "600000",
-     "close connections idle this long (0 = never)"},
+     "close connections without a complete request for this long (0 = never)"},
+    {"request.receive.timeout.ms", K_I64, OFF(request_receive_timeout_ms), 0, 0, I64_MAX, "30000",
+     "once the first byte of a request is in, the whole request must arrive within this, else "
+     "the connection is closed (0 = no deadline)"},
     {"queued.max.requests", K_I64, OFF(queued_max_requests), 0, 1, 100000, "500",
      "responses pending on one connection before it is read no further"},
+    {"queued.max.request.bytes", K_I64, OFF(queued_max_request_bytes), 0, -1, I64_MAX, "268435456",
+     "request bytes being received, all connections together; a connection whose request "
+     "would pass it is read no further until bytes are freed (-1 = no bound)"},
     {"socket.output.max.bytes", K_I64, OFF(connection_output_max_bytes), 0, 4096, I64_MAX,
      "67108864", "buffered response bytes on one connection before it is read no further"},
     {"log.retention.check.interval.ms", K_I64, OFF(retention_check_interval_ms), 0, 100, I64_MAX,
@@ -280,6 +295,54 @@ static int parse_listeners(struct br_config *c, const char *v, char *err, size_t
     return 0;
 }
 
+/* "host:count,host:count"; host may be a name, an IPv4 or IPv6 address (bare or in [ ]). */
+static int parse_ip_overrides(struct br_config *c, const char *k, const char *v, char *err,
+                              size_t errlen)
+{
+    struct br_ip_override ov[BR_MAX_IP_OVERRIDES];
+    int n = 0;
+    for (const char *next = v; next && *next;) {
+        const char *p;
+        size_t len;
+        next = next_list_item(next, &p, &len);
+        if (len == 0)
+            continue;
+        if (n == BR_MAX_IP_OVERRIDES)
+            return fail(err, errlen, -EINVAL, "%s: more than %d entries", k, BR_MAX_IP_OVERRIDES);
+        const char *colon = NULL;
+        for (size_t i = len; i > 0; i--) {
+            if (p[i - 1] == ':') {
+                colon = p + i - 1;
+                break;
+            }
+        }
+        const char *h = p;
+        size_t hlen = colon ? (size_t)(colon - p) : 0;
+        if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+            h++;
+            hlen -= 2;
+        }
+        char num[16];
+        size_t nlen = colon ? len - (size_t)(colon + 1 - p) : 0;
+        int64_t x;
+        if (!colon || hlen == 0 || hlen >= BR_HOST_MAX || nlen == 0 || nlen >= sizeof(num))
+            return fail(err, errlen, -EINVAL, "%s: '%.*s' is not host:count", k, (int)len, p);
+        memcpy(num, colon + 1, nlen);
+        num[nlen] = 0;
+        if (parse_i64(num, &x) || x < 0 || x > I32_MAX)
+            return fail(err, errlen, -EINVAL, "%s: '%.*s': bad count (expected 0 to %d)", k,
+                        (int)len, p, I32_MAX);
+        memset(&ov[n], 0, sizeof(ov[n]));
+        memcpy(ov[n].host, h, hlen);
+        ov[n].max = (int32_t)x;
+        n++;
+    }
+    memset(c->ip_overrides, 0, sizeof(c->ip_overrides));
+    memcpy(c->ip_overrides, ov, sizeof(ov[0]) * (size_t)n);
+    c->nip_overrides = n;
+    return 0;
+}
+
 static const struct key_def *find_key(const char *key)
 {
     for (size_t i = 0; i < NKEYS; i++)
@@ -335,6 +398,8 @@ static int apply(struct br_config *c, const struct key_def *k, const char *v, ch
         return 0;
     case K_LISTENERS:
         return parse_listeners(c, v, err, errlen);
+    case K_IPOVERRIDES:
+        return parse_ip_overrides(c, k->key, v, err, errlen);
     case K_TRANSFER:
         if (strcmp(v, "splice") == 0)
             c->transfer = BR_XFER_SPLICE;
@@ -498,6 +563,13 @@ int br_config_finish(struct br_config *c, char *err, size_t errlen)
         return fail(err, errlen, -EINVAL,
                     "group.min.session.timeout.ms=%d is above group.max.session.timeout.ms=%d",
                     (int)c->group_min_session_ms, (int)c->group_max_session_ms);
+    if (c->max_connections_per_ip == 0 && c->nip_overrides == 0)
+        return fail(err, errlen, -EINVAL,
+                    "max.connections.per.ip=0 refuses every client: it needs "
+                    "max.connections.per.ip.overrides");
+    if (c->queued_max_request_bytes == 0)
+        return fail(err, errlen, -EINVAL,
+                    "queued.max.request.bytes=0 would read no request: use -1 for no bound");
     if (c->socket_request_max_bytes < c->message_max_bytes)
         return fail(err, errlen, -EINVAL,
                     "socket.request.max.bytes: must be at least message.max.bytes");

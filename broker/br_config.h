@@ -23,8 +23,9 @@
 #include "br_tls.h"
 #include "st.h"
 
-#define BR_MAX_LISTENERS 4
-#define BR_HOST_MAX      256
+#define BR_MAX_LISTENERS    4
+#define BR_HOST_MAX         256
+#define BR_MAX_IP_OVERRIDES 64
 
 enum br_protocol {
     BR_PROTO_PLAINTEXT = 0,
@@ -46,6 +47,13 @@ struct br_listener_cfg {
     int adv_port;               /* advertised port (0 = the bound port) */
 };
 
+/* One entry of max.connections.per.ip.overrides: a host (an address, or a name resolved when
+ * the server starts) and the connections it may open. */
+struct br_ip_override {
+    char host[BR_HOST_MAX];
+    int32_t max;
+};
+
 struct br_config {
     int32_t node_id; /* node.id / broker.id */
     struct br_listener_cfg listeners[BR_MAX_LISTENERS];
@@ -60,8 +68,13 @@ struct br_config {
     int64_t message_max_bytes;           /* message.max.bytes */
     int64_t socket_request_max_bytes;    /* socket.request.max.bytes */
     int64_t max_connections;             /* max.connections */
+    int64_t max_connections_per_ip;      /* max.connections.per.ip */
+    int nip_overrides;                   /* entries of ip_overrides */
+    int64_t evict_idle_ms;               /* max.connections.evict.idle.ms (splicelog) */
     int64_t connections_max_idle_ms;     /* connections.max.idle.ms */
+    int64_t request_receive_timeout_ms;  /* request.receive.timeout.ms (splicelog) */
     int64_t queued_max_requests;         /* queued.max.requests: per-connection responses */
+    int64_t queued_max_request_bytes;    /* queued.max.request.bytes, -1 = no bound */
     int64_t connection_output_max_bytes; /* socket.output.max.bytes (splicelog) */
     int64_t retention_check_interval_ms; /* log.retention.check.interval.ms */
     int64_t scrub_bytes_per_sec;         /* log.scrub.bytes.per.sec (splicelog), 0 = off */
@@ -81,6 +94,8 @@ struct br_config {
     int64_t group_max_total_bytes;       /* group.max.total.bytes (splicelog) */
     struct st_log_config log;            /* log.segment.bytes, retention, flush, ... */
     struct br_tls_conf tls;              /* ssl.* (br_tls.h), used by SSL listeners */
+    /* max.connections.per.ip.overrides */
+    struct br_ip_override ip_overrides[BR_MAX_IP_OVERRIDES];
 };
 
 void br_config_init(struct br_config *c);

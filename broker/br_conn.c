@@ -40,10 +40,9 @@
 #include "br_tls.h"
 #include "br_xfer.h"
 
-#define IN_BASE_CAP   (16 * 1024)
-#define IN_SHRINK_CAP (1024 * 1024)
-#define FREE_RESPS    8
-#define BUF_KEEP_CAP  (256 * 1024)
+#define IN_BASE_CAP  (16 * 1024)
+#define FREE_RESPS   8
+#define BUF_KEEP_CAP (256 * 1024)
 
 static void conn_free(struct br_conn *c);
 static void process_input(struct br_conn *c);
@@ -69,10 +68,87 @@ static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
     }
 }
 
+/* ---- the connection lists ------------------------------------------------------------- */
+
+static void list_unlink(struct br_conn *c, struct br_conn **head, struct br_conn **tail)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        *head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else if (tail)
+        *tail = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void live_append(struct br_loop *l, struct br_conn *c)
+{
+    c->next = NULL;
+    c->prev = l->conns_tail;
+    if (l->conns_tail)
+        l->conns_tail->next = c;
+    else
+        l->conns = c;
+    l->conns_tail = c;
+}
+
+/* The connection was active (accepted, a complete request, a response sent): it moves to the
+ * end of the loop's list, which stays ordered by last activity. */
+static void touch(struct br_conn *c)
+{
+    struct br_loop *l = c->loop;
+    c->last_active_ms = l->now_ms;
+    if (c->closing || l->conns_tail == c)
+        return;
+    list_unlink(c, &l->conns, &l->conns_tail);
+    live_append(l, c);
+}
+
+/* Gives back the connection's place in max.connections (and its address's count). */
+static void uncount(struct br_conn *c)
+{
+    if (!c->counted)
+        return;
+    c->counted = false;
+    br_limits_release(&c->loop->srv->limits, c->ip_slot);
+    c->ip_slot = NULL;
+}
+
+/*
+ * max.connections is reached: closes this loop's connection that has gone longest without a
+ * complete request, if that is at least max.connections.evict.idle.ms. The live list is in
+ * that order, so it is its head. True when one was closed: its place in max.connections is
+ * kept for the caller (only its address's count is given back), so that a connection accepted
+ * meanwhile by another thread cannot take it.
+ */
+static bool evict_idle(struct br_loop *loop, const char *for_peer)
+{
+    const struct br_config *cfg = loop->srv->cfg;
+    struct br_conn *v = loop->conns;
+    if (cfg->evict_idle_ms < 0 || !v)
+        return false;
+    int64_t idle = loop->now_ms - v->last_active_ms;
+    if (idle < cfg->evict_idle_ms)
+        return false;
+    char why[192];
+    snprintf(why, sizeof(why),
+             "max.connections=%lld reached: closing the longest-idle connection (no complete "
+             "request for %lld ms) for peer=%s",
+             (long long)cfg->max_connections, (long long)idle, for_peer);
+    br_limits_release_ip(&loop->srv->limits, v->ip_slot);
+    v->ip_slot = NULL;
+    v->counted = false; /* its place goes to the new connection */
+    br_conn_close(v, why);
+    return true;
+}
+
 void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
 {
     struct br_server *srv = loop->srv;
     struct sockaddr_storage peer;
+    memset(&peer, 0, sizeof(peer));
     socklen_t plen = sizeof(peer);
     char peer_s[64] = "?";
     if (getpeername(fd, (struct sockaddr *)&peer, &plen) == 0)
@@ -81,11 +157,27 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
         close(fd);
         return;
     }
-    long n = atomic_fetch_add(&srv->nconns, 1) + 1;
-    if (n > srv->cfg->max_connections) {
-        atomic_fetch_sub(&srv->nconns, 1);
-        br_warn("refusing connection peer=%s: max.connections=%lld reached", peer_s,
-                (long long)srv->cfg->max_connections);
+    struct br_ip_slot *slot = NULL;
+    int32_t bound = 0;
+    int arc = br_limits_admit(&srv->limits, &peer, &slot, &bound);
+    if (arc == -ENFILE && evict_idle(loop, peer_s)) {
+        arc = br_limits_admit_ip(&srv->limits, &peer, &slot, &bound); /* the place is ours */
+        if (arc < 0)
+            br_limits_release(&srv->limits, NULL);
+    }
+    if (arc < 0) {
+        if (arc == -EUSERS)
+            br_warn_limited("refusing connection peer=%s: its address has %d connection(s) open "
+                            "(max.connections.per.ip%s)",
+                            peer_s, (int)bound,
+                            bound != srv->cfg->max_connections_per_ip ? ".overrides" : "");
+        else if (arc == -ENFILE)
+            br_warn_limited("refusing connection peer=%s: max.connections=%lld reached and no "
+                            "connection of this thread idle for max.connections.evict.idle.ms=%lld",
+                            peer_s, (long long)srv->cfg->max_connections,
+                            (long long)srv->cfg->evict_idle_ms);
+        else
+            br_err_limited("refusing connection peer=%s: %s", peer_s, strerror(-arc));
         close(fd);
         return;
     }
@@ -94,7 +186,7 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
     if (!c || !in) {
         free(c);
         free(in);
-        atomic_fetch_sub(&srv->nconns, 1);
+        br_limits_release(&srv->limits, slot);
         br_err("refusing connection peer=%s: out of memory", peer_s);
         close(fd);
         return;
@@ -105,7 +197,7 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
         if (rc < 0) {
             free(c);
             free(in);
-            atomic_fetch_sub(&srv->nconns, 1);
+            br_limits_release(&srv->limits, slot);
             br_err("refusing connection peer=%s: cannot set up TLS (out of memory)", peer_s);
             close(fd);
             return;
@@ -132,12 +224,11 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
     c->cancel_op = (struct br_op){BR_OP_CONN_CANCEL, c};
     c->in = in;
     c->in_cap = IN_BASE_CAP;
+    c->counted = true;
+    c->ip_slot = slot;
     c->last_active_ms = loop->now_ms;
     c->accepted_ms = loop->now_ms;
-    c->next = loop->conns;
-    if (loop->conns)
-        loop->conns->prev = c;
-    loop->conns = c;
+    live_append(loop, c);
     loop->nconns++;
     br_info("connection from peer=%s on listener %s (%s)", c->peer, acc->lst->cfg->name,
             c->xfer->name);
@@ -248,6 +339,7 @@ static void pop_head(struct br_conn *c)
     c->piece = 0;
     c->piece_off = 0;
     resp_put(c, r);
+    touch(c);
 }
 
 void br_conn_advance(struct br_conn *c, size_t n)
@@ -272,7 +364,6 @@ void br_conn_advance(struct br_conn *c, size_t n)
             c->piece_off = 0;
         }
     }
-    c->last_active_ms = c->loop->now_ms;
 }
 
 void br_conn_send_mem(struct br_conn *c, bool link)
@@ -360,7 +451,7 @@ void br_conn_kick(struct br_conn *c)
 
 static void arm_recv(struct br_conn *c)
 {
-    if (c->recv_armed || c->paused || c->closing || c->eof)
+    if (c->recv_armed || c->paused || c->bytes_wait || c->closing || c->eof)
         return;
     if (c->tls && br_tls_socket_mode(c->tls)) {
         /* kernel TLS: OpenSSL reads the socket itself once it is readable (or writable, when
@@ -414,7 +505,74 @@ static void stop_recv(struct br_conn *c)
     c->inflight++;
 }
 
-/* Appends n received bytes (from a provided buffer) to the frame buffer. */
+/* ---- request bytes (queued.max.request.bytes) ------------------------------------------ */
+
+/* The budget held for a frame buffer of cap bytes. */
+static size_t charge_of(size_t cap) { return cap > IN_BASE_CAP ? cap - IN_BASE_CAP : 0; }
+
+/* Gives n bytes back to the budget, waking connections that wait for them. */
+static void bytes_give(struct br_conn *c, size_t n)
+{
+    if (br_limits_bytes_give(&c->loop->srv->limits, n))
+        br_server_bytes_freed(c->loop);
+}
+
+static void bytes_wait_add(struct br_conn *c)
+{
+    struct br_loop *l = c->loop;
+    if (c->bytes_wait)
+        return;
+    c->bytes_wait = true;
+    c->bw_next = NULL;
+    c->bw_prev = l->bytes_waits_tail;
+    if (l->bytes_waits_tail)
+        l->bytes_waits_tail->bw_next = c;
+    else
+        l->bytes_waits = c;
+    l->bytes_waits_tail = c;
+    /* seq_cst, before the caller tries the budget again: see br_limits_bytes_give */
+    atomic_fetch_add(&l->nbytes_waits, 1);
+    atomic_fetch_add(&l->srv->limits.bytes_waiters, 1);
+}
+
+static void bytes_wait_del(struct br_conn *c)
+{
+    struct br_loop *l = c->loop;
+    if (!c->bytes_wait)
+        return;
+    c->bytes_wait = false;
+    if (c->bw_prev)
+        c->bw_prev->bw_next = c->bw_next;
+    else
+        l->bytes_waits = c->bw_next;
+    if (c->bw_next)
+        c->bw_next->bw_prev = c->bw_prev;
+    else
+        l->bytes_waits_tail = c->bw_prev;
+    c->bw_prev = c->bw_next = NULL;
+    atomic_fetch_sub(&l->nbytes_waits, 1);
+    atomic_fetch_sub(&l->srv->limits.bytes_waiters, 1);
+}
+
+/* Takes n bytes of the budget: 0, or -EAGAIN with the connection waiting (not read) until bytes
+ * are freed. The second try, after registering, closes the race with a concurrent give. */
+static int bytes_take(struct br_conn *c, size_t n)
+{
+    struct br_limits *lim = &c->loop->srv->limits;
+    if (br_limits_bytes_take(lim, n) == 0)
+        return 0;
+    bytes_wait_add(c);
+    if (br_limits_bytes_take(lim, n) == 0) {
+        bytes_wait_del(c);
+        return 0;
+    }
+    stop_recv(c);
+    return -EAGAIN;
+}
+
+/* Appends n received bytes (from a provided buffer) to the frame buffer. They are already out
+ * of the kernel, so they are kept even when that takes the budget past its bound (at most what
+ * arrived before the multishot recv was stopped). */
 static int take_bytes(struct br_conn *c, const uint8_t *p, size_t n)
 {
     if (c->in_cap - c->in_len < n) {
@@ -426,10 +584,68 @@ static int take_bytes(struct br_conn *c, const uint8_t *p, size_t n)
             return -ENOMEM;
         c->in = nb;
         c->in_cap = want;
+        size_t charge = charge_of(want);
+        if (charge > c->in_charged)
+            br_limits_bytes_force(&c->loop->srv->limits, charge - c->in_charged);
+        else if (charge < c->in_charged)
+            bytes_give(c, c->in_charged - charge);
+        c->in_charged = charge;
     }
     memcpy(c->in + c->in_len, p, n);
     c->in_len += n;
     return 0;
+}
+
+/*
+ * Sizes the frame buffer once the input is processed: room for the whole frame being received
+ * (need bytes, 0 while its size is unknown) and what is buffered, at least IN_BASE_CAP. Growth
+ * is taken from the budget at once, for the whole frame; when the budget cannot give it the
+ * connection waits, and a frame larger than the whole budget closes it. Room no longer needed
+ * (a large frame handled) is given back.
+ */
+static void in_fit(struct br_conn *c, size_t need)
+{
+    struct br_limits *lim = &c->loop->srv->limits;
+    bytes_wait_del(c); /* waiting again below if it still must */
+    size_t target = need > c->in_len ? need : c->in_len;
+    if (target < IN_BASE_CAP)
+        target = IN_BASE_CAP;
+    size_t charge = charge_of(target);
+    if (target > c->in_cap) {
+        if (lim->budget >= 0 && (uint64_t)charge > (uint64_t)lim->budget) {
+            char why[160];
+            snprintf(why, sizeof(why),
+                     "request frame of %zu bytes is larger than queued.max.request.bytes=%lld",
+                     target - 4, (long long)lim->budget);
+            br_warn("peer=%s: %s", c->peer, why);
+            br_conn_close(c, why);
+            return;
+        }
+        size_t more = charge - c->in_charged;
+        if (bytes_take(c, more) < 0)
+            return; /* br_conn_bytes_retry comes back here */
+        uint8_t *nb = realloc(c->in, target);
+        if (!nb) {
+            bytes_give(c, more);
+            br_err("peer=%s: cannot allocate %zu bytes for a request", c->peer, target);
+            br_conn_close(c, "out of memory");
+            return;
+        }
+        c->in = nb;
+        c->in_cap = target;
+        c->in_charged = charge;
+    } else if (c->in_cap - target >= IN_BASE_CAP ||
+               (target == IN_BASE_CAP && c->in_cap > IN_BASE_CAP)) {
+        uint8_t *nb = realloc(c->in, target); /* target >= in_len: no byte is lost */
+        if (!nb)
+            return; /* keeps the bigger buffer and what it holds of the budget */
+        c->in = nb;
+        c->in_cap = target;
+        size_t back = c->in_charged - charge;
+        c->in_charged = charge;
+        bytes_give(c, back);
+    }
+    assert(c->in_charged == charge_of(c->in_cap));
 }
 
 static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
@@ -438,6 +654,7 @@ static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
     if (!r)
         return -ENOMEM;
     c->n_requests++;
+    touch(c);
     int rc = br_dispatch(c, r, frame, len);
     if (rc < 0 || rc == BR_NO_REPLY) {
         resp_put(c, r);
@@ -509,22 +726,44 @@ static void process_input(struct br_conn *c)
         memmove(c->in, c->in + pos, c->in_len - pos);
         c->in_len -= pos;
     }
+    /* The clock of request.receive.timeout.ms: stopped with nothing of a request in; bytes
+     * left after whole frames belong to the next request, which has begun by now. */
+    if (c->in_len == 0)
+        c->req_start_ms = 0;
+    else if (pos || !c->req_start_ms)
+        c->req_start_ms = c->loop->now_ms;
     if (c->closing)
         return;
-    size_t want = need > IN_BASE_CAP ? need : IN_BASE_CAP;
-    if (need > c->in_cap || (c->in_cap > IN_SHRINK_CAP && c->in_len <= IN_BASE_CAP && !need)) {
-        if (want < c->in_len)
-            want = c->in_len;
-        uint8_t *nb = realloc(c->in, want);
-        if (!nb) {
-            br_err("peer=%s: cannot allocate %zu bytes for a request", c->peer, want);
-            br_conn_close(c, "out of memory");
-            return;
-        }
-        c->in = nb;
-        c->in_cap = want;
-    }
+    in_fit(c, need);
+    if (c->closing)
+        return;
     br_conn_kick(c);
+}
+
+/* Input was held back (backpressure, request bytes): takes up what is buffered, re-arms. */
+static void resume_input(struct br_conn *c)
+{
+    if (c->req_start_ms)
+        c->req_start_ms = c->loop->now_ms; /* the clock stopped while we did not read */
+    if (c->tls)
+        tls_input(c); /* plaintext may be waiting inside the session */
+    else
+        process_input(c);
+    arm_recv(c);
+}
+
+void br_conn_bytes_retry(struct br_loop *loop)
+{
+    /* Oldest first; a connection that still cannot have its bytes goes back to the end, and
+     * each one waiting now is tried once. */
+    int n = atomic_load(&loop->nbytes_waits);
+    for (int i = 0; i < n && loop->bytes_waits; i++) {
+        struct br_conn *c = loop->bytes_waits;
+        bytes_wait_del(c);
+        if (c->closing || c->paused)
+            continue; /* a paused one looks again when its queue drains */
+        resume_input(c);
+    }
 }
 
 static void after_progress(struct br_conn *c)
@@ -533,10 +772,9 @@ static void after_progress(struct br_conn *c)
         return;
     if (c->paused && !backpressured(c)) {
         c->paused = false;
-        if (c->tls)
-            tls_input(c); /* plaintext may be waiting inside the session */
-        else
-            process_input(c);
+        resume_input(c);
+        if (c->closing)
+            return;
     }
     if (c->loop->stopping && !c->out_head && c->in_len == 0 && !c->closing) {
         br_conn_close(c, "broker shutting down");
@@ -665,7 +903,8 @@ static void tls_input(struct br_conn *c)
         br_tls_describe(t, d, sizeof(d));
         br_tls_peer_subject(t, subj, sizeof(subj));
         br_info("peer=%s: TLS established on listener %s (%s%s%s; %s)", c->peer, c->lst->cfg->name,
-                d, subj[0] ? ", client " : "", subj, how);
+                d, subj[0] ? ", client " : "", subj[0] ? br_log_cstr(subj).s : "", how);
+        c->req_start_ms = 0; /* the handshake's bytes were no request */
         br_xfer_tls_flush(c);
     }
     /* Bounded per call: at most the frame buffer's room per round, and rounds end when the
@@ -692,7 +931,7 @@ static void tls_input(struct br_conn *c)
         if (!got)
             break;
         process_input(c);
-        if (c->closing || c->paused || c->in_len == c->in_cap)
+        if (c->closing || c->paused || c->bytes_wait || c->in_len == c->in_cap)
             break;
     }
 }
@@ -717,7 +956,8 @@ void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned fla
             if (c->closing)
                 break;
             if (res > 0) {
-                c->last_active_ms = c->loop->now_ms;
+                if (!c->req_start_ms)
+                    c->req_start_ms = c->loop->now_ms;
                 tls_input(c);
             } else if (res != -EINTR && res != -ECANCELED) {
                 char why[96];
@@ -737,15 +977,15 @@ void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned fla
         }
         if (c->closing)
             break;
+        if (res > 0 && !c->req_start_ms)
+            c->req_start_ms = c->loop->now_ms; /* bytes in: a request has begun */
         if (rc < 0) {
             br_err("peer=%s: cannot grow the request buffer past %zu bytes", c->peer, c->in_len);
             br_conn_close(c, "out of memory");
         } else if (res > 0 && c->tls) {
             br_tls_rx_commit(c->tls, (size_t)res);
-            c->last_active_ms = c->loop->now_ms;
             tls_input(c);
         } else if (res > 0) {
-            c->last_active_ms = c->loop->now_ms;
             process_input(c);
         } else if (res == 0) {
             c->eof = true;
@@ -832,6 +1072,14 @@ void br_conn_close(struct br_conn *c, const char *reason)
     if (c->closing)
         return;
     c->closing = true;
+    struct br_loop *l = c->loop;
+    list_unlink(c, &l->conns, &l->conns_tail);
+    c->next = l->closing;
+    if (l->closing)
+        l->closing->prev = c;
+    l->closing = c;
+    uncount(c); /* its place is free for a new connection at once */
+    bytes_wait_del(c);
     br_info("closing connection peer=%s: %s", c->peer, reason);
     br_debug("peer=%s: %llu requests, %llu bytes out in %llu transfer steps, %llu waits for "
              "writability (%s)",
@@ -878,18 +1126,19 @@ static void conn_release(struct br_conn *c)
     c->tls = NULL;
     close(c->fd);
     free(c->in);
-    atomic_fetch_sub(&c->loop->srv->nconns, 1);
+    c->in = NULL;
+    uncount(c);
+    bytes_wait_del(c);
+    size_t held = c->in_charged;
+    c->in_charged = 0;
+    bytes_give(c, held);
 }
 
 static void conn_free(struct br_conn *c)
 {
     struct br_loop *l = c->loop;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        l->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    assert(c->closing);
+    list_unlink(c, &l->closing, NULL);
     l->nconns--;
     conn_release(c);
     free(c);
@@ -899,33 +1148,48 @@ void br_conn_free_all(struct br_loop *loop)
 {
     while (loop->conns) {
         struct br_conn *c = loop->conns;
-        if (!c->closing) {
-            c->closing = true;
-            for (struct br_resp *r = c->out_head; r; r = r->next)
-                if (r->state != BR_RESP_READY)
-                    br_loop_unwait(loop, r);
-        }
-        conn_free(c);
+        for (struct br_resp *r = c->out_head; r; r = r->next)
+            if (r->state != BR_RESP_READY)
+                br_loop_unwait(loop, r);
+        list_unlink(c, &loop->conns, &loop->conns_tail);
+        c->closing = true;
+        c->next = loop->closing;
+        if (loop->closing)
+            loop->closing->prev = c;
+        loop->closing = c;
     }
+    while (loop->closing)
+        conn_free(loop->closing);
 }
 
 void br_conn_check_idle(struct br_loop *loop)
 {
-    int64_t idle = loop->srv->cfg->connections_max_idle_ms;
-    int64_t hs = loop->srv->cfg->tls.handshake_timeout_ms;
+    const struct br_config *cfg = loop->srv->cfg;
+    int64_t idle = cfg->connections_max_idle_ms;
+    int64_t hs = cfg->tls.handshake_timeout_ms;
+    int64_t rto = cfg->request_receive_timeout_ms;
+    /* (closing connections are on another list: every one here is live) */
     for (struct br_conn *c = loop->conns, *next; c; c = next) {
         next = c->next;
-        if (!c->closing && c->tls && hs > 0 && !br_tls_established(c->tls) &&
-            loop->now_ms - c->accepted_ms > hs) {
+        bool handshaking = c->tls && !br_tls_established(c->tls);
+        if (handshaking && hs > 0 && loop->now_ms - c->accepted_ms > hs) {
             /* a stalled (or slow-loris) handshake holds its buffers no longer than this */
             br_warn("peer=%s: TLS handshake not finished within ssl.handshake.timeout.ms=%lld",
                     c->peer, (long long)hs);
             br_conn_close(c, "TLS handshake timed out");
             continue;
         }
-        if (idle > 0 && !c->closing && !c->out_head && loop->now_ms - c->last_active_ms > idle) {
-            br_conn_close(c, "idle longer than connections.max.idle.ms");
+        if (rto > 0 && c->req_start_ms && !handshaking && !c->paused && !c->bytes_wait &&
+            loop->now_ms - c->req_start_ms > rto) {
+            /* a slow sender (one byte now and then) would otherwise hold its place forever */
+            br_warn("peer=%s: request not received whole within request.receive.timeout.ms=%lld "
+                    "(%zu bytes of it in)",
+                    c->peer, (long long)rto, c->in_len);
+            br_conn_close(c, "request not received within request.receive.timeout.ms");
+            continue;
         }
+        if (idle > 0 && !c->out_head && loop->now_ms - c->last_active_ms > idle)
+            br_conn_close(c, "idle longer than connections.max.idle.ms");
     }
 }
 
@@ -933,8 +1197,7 @@ void br_conn_stop_idle(struct br_loop *loop)
 {
     for (struct br_conn *c = loop->conns, *next; c; c = next) {
         next = c->next;
-        if (!c->closing && !c->out_head && c->in_len == 0) {
+        if (!c->out_head && c->in_len == 0)
             br_conn_close(c, "broker shutting down");
-        }
     }
 }

@@ -23,6 +23,26 @@
  * - Backpressure: while more than queued.max.requests responses, or more than
  *   socket.output.max.bytes of buffered response bytes, are pending, the connection is read
  *   no further; reading resumes when the queue drains.
+ * - Request bytes: the frame buffer's first IN_BASE_CAP (16 KiB) bytes are the connection's
+ *   own; growing it for a larger frame takes the growth from queued.max.request.bytes
+ *   (br_limit.h) first, for the whole frame at once as soon as its size is known (a budget
+ *   shared out piecemeal could leave every connection with part of a request and none able to
+ *   finish). When the budget cannot give it, the connection is read no further (TCP
+ *   backpressure) and waits in its loop's list until bytes are freed. A frame larger than the
+ *   whole budget closes the connection with a log line. The buffer shrinks back to
+ *   IN_BASE_CAP, giving the bytes back, once no large frame is pending.
+ * - Admission (br_conn_accepted): a new connection is counted against max.connections and
+ *   max.connections.per.ip (its overrides included); one from an address at its bound is
+ *   closed at once. At max.connections the new connection closes the connection of its loop
+ *   thread that has gone longest without a complete request, if that one has for at least
+ *   max.connections.evict.idle.ms; otherwise it is refused. So idle connections cannot lock
+ *   everyone else out; active ones are never closed to make room. Each loop keeps its
+ *   connections in that order (least recently active first) so the choice is O(1).
+ * - Time limits (br_conn_check_idle, once a second): idle time counts from the last complete
+ *   request (or the last response sent, or the accept), never from stray bytes; once the first
+ *   byte of a request is in, the whole request must arrive within request.receive.timeout.ms
+ *   (the clock stops while the broker itself is not reading: backpressure, waiting for request
+ *   bytes); a TLS handshake must finish within ssl.handshake.timeout.ms.
  * - Two-phase close: br_conn_close() marks the connection closing, shuts the socket down and
  *   cancels its ops; the memory is freed when the last in-flight op completes.
  * - A response is a frame built in memory, interleaved with file ranges (fetch): pieces. The
@@ -38,6 +58,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "br_limit.h"
 #include "br_loop.h"
 #include "br_server.h"
 #include "kp_buf.h"
@@ -108,7 +129,10 @@ struct br_conn {
     int fd;
     char peer[64];
     struct sockaddr_storage local; /* the address the client connected to */
-    struct br_conn *prev, *next;   /* in loop->conns */
+    struct br_conn *prev, *next;   /* in loop->conns (least recently active first) or, once
+                                      closing, in loop->closing */
+    bool counted;                  /* holds a place in max.connections until closing */
+    struct br_ip_slot *ip_slot;    /* its address's count (NULL: addresses not counted) */
 
     struct br_op recv_op;   /* BR_OP_RECV */
     struct br_op send_op;   /* BR_OP_SEND */
@@ -118,17 +142,22 @@ struct br_conn {
     struct br_op cancel_op; /* BR_OP_CONN_CANCEL: our cancels, counted in inflight */
     int inflight;           /* SQEs submitted and not yet completed */
     bool closing;
-    bool recv_armed;      /* a recv (single-shot, or multishot until its last CQE) */
-    bool recv_multishot;  /* the armed recv is multishot, filling provided buffers */
-    bool recv_poll;       /* the armed "recv" is a poll: a kernel-TLS session reads itself */
-    bool recv_cancelling; /* backpressure: the multishot recv is being cancelled */
-    bool paused;          /* backpressure: not reading */
-    bool eof;             /* the peer closed its side */
-    int64_t last_active_ms;
+    bool recv_armed;        /* a recv (single-shot, or multishot until its last CQE) */
+    bool recv_multishot;    /* the armed recv is multishot, filling provided buffers */
+    bool recv_poll;         /* the armed "recv" is a poll: a kernel-TLS session reads itself */
+    bool recv_cancelling;   /* backpressure: the multishot recv is being cancelled */
+    bool paused;            /* backpressure: not reading */
+    bool eof;               /* the peer closed its side */
+    bool bytes_wait;        /* waiting for queued.max.request.bytes: not reading */
+    int64_t last_active_ms; /* accept, last complete request, last response sent */
     int64_t accepted_ms;
+    int64_t req_start_ms; /* the first byte of the request being received arrived (0: none) */
 
     uint8_t *in;           /* input buffer */
-    size_t in_len, in_cap; /* in_len <= in_cap <= 4 + socket.request.max.bytes */
+    size_t in_len, in_cap; /* in_len <= in_cap <= 4 + socket.request.max.bytes, or a little
+                              more while bytes already received must be kept */
+    size_t in_charged;     /* queued.max.request.bytes held: in_cap - IN_BASE_CAP, or 0 */
+    struct br_conn *bw_prev, *bw_next; /* in loop->bytes_waits while bytes_wait */
 
     struct br_resp *out_head, *out_tail;
     int nresp;
@@ -178,8 +207,11 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd);
 void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned flags);
 /* Starts the two-phase close (idempotent). reason is logged. */
 void br_conn_close(struct br_conn *c, const char *reason);
-/* Loop: closes connections idle past connections.max.idle.ms. */
+/* Loop, once a second: closes connections idle past connections.max.idle.ms, requests not in
+ * whole within request.receive.timeout.ms, TLS handshakes not done in ssl.handshake.timeout.ms. */
 void br_conn_check_idle(struct br_loop *loop);
+/* Loop: request bytes were freed; connections waiting for them try again (oldest first). */
+void br_conn_bytes_retry(struct br_loop *loop);
 /* A waiting response became ready: send what can be sent. */
 void br_conn_resp_ready(struct br_resp *r);
 /* Frees every connection of a loop whose ring is gone (after io_uring_queue_exit). */

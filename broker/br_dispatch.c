@@ -1,13 +1,22 @@
 /*
  * br_dispatch — request header -> handler (see br_api.h).
  *
- * What an unsupported request gets, following Kafka:
+ * What an unsupported request gets, following Kafka 4.0:
  * - ApiVersions at a version we do not speak: a v0 body with UNSUPPORTED_VERSION and our
  *   ApiVersions range behind a v0 header, so librdkafka and kafkajs retry at a lower
  *   version. Only the correlation id must parse for that.
- * - Any other key or version outside kp_api_advertised(): the response header and an int16
- *   UNSUPPORTED_VERSION (Kafka's error for a version it cannot parse), with a log line.
+ * - Any other key or version outside kp_api_advertised() (an old client's Fetch v0-3 or
+ *   ListOffsets v0, the versions KIP-896 removed): the connection is closed, with a WARN
+ *   line naming the peer, the client.id, the API, the version asked for and the versions
+ *   this broker speaks. That is what Kafka 4.0 does (its SocketServer Processor rejects the
+ *   header with UnsupportedVersionException and closes the channel; no response is sent):
+ *   a client sees the same failure here as against Kafka. A body we cannot parse has no
+ *   layout to carry an error in; a made-up one (a header and an int16) is read by old
+ *   clients as a broken response, retried for ever, and never reported.
+ * - Produce v0-2 are advertised (librdkafka's compression gate) and answered in their own
+ *   layout, refused per partition (br_api_produce_legacy).
  * - A header that does not parse: the connection is closed with a log line.
+ * Lines that a reconnecting client can repeat are rate-limited (br_warn_limited).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -60,36 +69,35 @@ int br_enc_arena(struct br_req *q, struct kp_arena *a, size_t cap)
 
 int br_req_bad(struct br_req *q, int rc)
 {
-    br_warn("peer=%s: malformed %s v%d request (correlation id %d): %s", q->conn->peer,
-            kp_api_name(q->api_key), q->api_version, q->corr, strerror(-rc));
+    br_warn_limited("peer=%s client.id=%s: malformed %s v%d request (correlation id %d): %s",
+                    q->conn->peer, BR_LOG_KSTR(q->client_id), kp_api_name(q->api_key),
+                    q->api_version, q->corr, strerror(-rc));
     return rc;
 }
 
-static int unsupported(struct br_req *q, struct br_resp *r)
+/* Closes the connection, as Kafka 4.0 does for a key or version it does not support. */
+static int unsupported(struct br_req *q)
 {
-    br_warn("peer=%s: unsupported request %s (key %d) v%d: UNSUPPORTED_VERSION", q->conn->peer,
-            kp_api_name(q->api_key), q->api_key, q->api_version);
-    /* A version we cannot speak has no body layout we could follow: answer with a v0 header
-     * (correlation id only) and the error code, which is how every response body we know of
-     * at such versions begins. */
-    int rc = br_resp_reserve(r, 16);
-    if (rc < 0)
-        return rc;
-    kp_wr_init(&r->wr, r->buf, r->cap);
-    r->npieces = 0;
-    r->mem_start = 0;
-    r->file_total = 0;
-    kp_wr_i32(&r->wr, 0);
-    kp_wr_i32(&r->wr, r->corr);
-    kp_wr_i16(&r->wr, KP_ERR_UNSUPPORTED_VERSION);
-    rc = br_resp_finish(r);
-    return rc < 0 ? rc : BR_REPLY;
+    const struct kp_api_range *a = kp_api_find(q->api_key);
+    if (a)
+        br_warn_limited("peer=%s client.id=%s: %s v%d is not supported (this broker speaks "
+                        "v%d-%d%s): closing the connection, as Kafka does",
+                        q->conn->peer, BR_LOG_KSTR(q->client_id), kp_api_name(q->api_key),
+                        q->api_version, a->min_version, a->max_version,
+                        q->api_version < a->min_version
+                            ? "; Kafka 4.0 removed the older versions too, KIP-896"
+                            : "");
+    else
+        br_warn_limited("peer=%s client.id=%s: unknown API key %d (v%d): closing the "
+                        "connection, as Kafka does",
+                        q->conn->peer, BR_LOG_KSTR(q->client_id), q->api_key, q->api_version);
+    return -EPROTONOSUPPORT;
 }
 
 static int api_versions_fallback(struct br_req *q, struct br_resp *r)
 {
-    br_info("peer=%s: ApiVersions v%d not supported: answering with the v0 fallback", q->conn->peer,
-            q->api_version);
+    br_info_limited("peer=%s: ApiVersions v%d not supported: answering with the v0 fallback",
+                    q->conn->peer, q->api_version);
     r->api_version = 0; /* v0 header and body */
     for (;;) {
         br_resp_begin(r);
@@ -127,7 +135,7 @@ int br_dispatch(struct br_conn *c, struct br_resp *r, uint8_t *frame, size_t len
             r->corr = q.corr;
             return api_versions_fallback(&q, r);
         }
-        br_warn("peer=%s: request header does not parse (%zu-byte frame)", c->peer, len);
+        br_warn_limited("peer=%s: request header does not parse (%zu-byte frame)", c->peer, len);
         return rc;
     }
     q.api_key = h.api_key;
@@ -137,16 +145,16 @@ int br_dispatch(struct br_conn *c, struct br_resp *r, uint8_t *frame, size_t len
     r->api_key = h.api_key;
     r->api_version = h.api_version;
     r->corr = h.correlation_id;
-    if (br_log_get_level() >= BR_LOG_DEBUG)
-        br_debug("peer=%s: %s v%d correlation id %d, %zu bytes", c->peer, kp_api_name(h.api_key),
-                 h.api_version, h.correlation_id, len);
+    br_debug("peer=%s client.id=%s: %s v%d correlation id %d, %zu bytes", c->peer,
+             BR_LOG_KSTR(h.client_id), kp_api_name(h.api_key), h.api_version, h.correlation_id,
+             len);
 
     if (h.api_key == KP_API_PRODUCE && h.api_version >= 0 && h.api_version < 3)
         return br_api_produce_legacy(&q, r); /* advertised, see br_api_versions */
     if (!kp_api_supported(h.api_key, h.api_version)) {
         if (h.api_key == KP_API_API_VERSIONS)
             return api_versions_fallback(&q, r);
-        return unsupported(&q, r);
+        return unsupported(&q);
     }
     switch (h.api_key) {
     case KP_API_API_VERSIONS:
@@ -179,6 +187,6 @@ int br_dispatch(struct br_conn *c, struct br_resp *r, uint8_t *frame, size_t len
         return br_api_leave_group(&q, r);
     default:
         /* advertised by proto/ but without a handler in this broker yet */
-        return unsupported(&q, r);
+        return unsupported(&q);
     }
 }

@@ -19,6 +19,13 @@
  *   parked SyncGroup with its member's bytes. A member that has not sent its SyncGroup within
  *   the rebalance timeout of the join's end is removed (Kafka's pending-sync expiry), so a
  *   leader that never assigns cannot hold the group.
+ * - KIP-394 (JoinGroup v4+): a JoinGroup without a member id is answered at once with
+ *   MEMBER_ID_REQUIRED and a new id, which stays pending for the session timeout it asked
+ *   for; a JoinGroup with a pending id adds the member as above. Kafka's join phase also
+ *   waits for pending ids (GroupMetadata.hasAllMembersJoined), so a client that dropped the
+ *   MEMBER_ID_REQUIRED answer holds the next rebalance until that session timeout; here a
+ *   pending id is no member and nobody waits for it: when its client does come, it is a new
+ *   member and starts the next rebalance, as any new member does.
  * - A member's session expires session_timeout_ms after its last heartbeat (JoinGroup,
  *   SyncGroup, Heartbeat - also in CompletingRebalance, as Kafka - and OffsetCommit count),
  *   unless it is waiting in JoinGroup or SyncGroup; an expired member is removed, which
@@ -65,6 +72,10 @@ _Static_assert(sizeof(struct br_group__member) + 16 + (CLIENT_ID_KEEP + 48 + 16)
                "BR_GROUP_MEMBER_OVERHEAD");
 _Static_assert(sizeof(struct br_group__proto) + 2 * (16 + 16) <= BR_GROUP_PROTOCOL_OVERHEAD,
                "BR_GROUP_PROTOCOL_OVERHEAD");
+/* a pending id: its entry (the array may be twice as long as needed) and a generated id */
+_Static_assert(2 * sizeof(struct br_group__pending) + (CLIENT_ID_KEEP + 48 + 16) <=
+                   BR_GROUP_PENDING_OVERHEAD,
+               "BR_GROUP_PENDING_OVERHEAD");
 
 struct group {
     struct group *hnext; /* hash chain */
@@ -85,6 +96,9 @@ struct group {
     struct br_group_member_view *views; /* scratch for the leader's answer, cap_members long */
     int32_t n_members, cap_members;
     struct br_group__member *leader;
+    /* ids handed out with MEMBER_ID_REQUIRED, not yet joined with (each charged
+     * BR_GROUP_PENDING_OVERHEAD in br_groups.bytes); at most cfg.max_size */
+    struct br_group__pendings pending;
     /* PreparingRebalance */
     int64_t join_deadline;
     bool initial_delay;     /* in the initial delay of a rebalance from Empty */
@@ -308,6 +322,8 @@ static void group_unlink_free(struct br_groups *g, struct group *grp)
         g->bytes -= grp->members[i]->acct;
         member_free(grp->members[i]);
     }
+    g->bytes -= (int64_t)grp->pending.n * BR_GROUP_PENDING_OVERHEAD;
+    br_group__pending_free(&grp->pending);
     if (grp->idle)
         idle_unlink(g, grp);
     br_group__timers_remove(&g->timers, &grp->timer);
@@ -325,8 +341,8 @@ static struct group *group_create(struct br_groups *g, struct kp_str id)
     if (g->ngroups >= g->cfg.max_groups) {
         if (!g->idle_head)
             return NULL;
-        br_info("group %.*s: forgotten (no members) to make room for group %.*s",
-                (int)g->idle_head->id_len, g->idle_head->id, (int)id.len, id.ptr);
+        br_info("group %s: forgotten (no members) to make room for group %s",
+                br_log_str(g->idle_head->id, g->idle_head->id_len).s, BR_LOG_KSTR(id));
         group_unlink_free(g, g->idle_head);
     }
     struct group *grp = calloc(1, sizeof(*grp));
@@ -378,8 +394,9 @@ static int32_t max_rebalance_timeout(const struct group *grp)
 
 static void prepare_rebalance(struct br_groups *g, struct group *grp, int64_t now, const char *why)
 {
-    br_info("group %.*s: preparing to rebalance in state %s with generation %d (%s)",
-            (int)grp->id_len, grp->id, br_group_state_name(grp->state), grp->generation, why);
+    br_info("group %s: preparing to rebalance in state %s with generation %d (%s)",
+            br_log_str(grp->id, grp->id_len).s, br_group_state_name(grp->state), grp->generation,
+            why);
     if (grp->state == BR_GROUP_COMPLETING_REBALANCE) {
         /* followers waiting for assignments that will never come: rejoin */
         for (int32_t i = 0; i < grp->n_members; i++) {
@@ -475,7 +492,7 @@ static void complete_join(struct br_groups *g, struct group *grp, int64_t now)
         grp->state = BR_GROUP_EMPTY;
         grp->protocol_name_len = 0;
         grp->leader = NULL;
-        br_info("group %.*s: generation %d has no members: Empty", (int)grp->id_len, grp->id,
+        br_info("group %s: generation %d has no members: Empty", br_log_str(grp->id, grp->id_len).s,
                 grp->generation);
         return;
     }
@@ -488,9 +505,10 @@ static void complete_join(struct br_groups *g, struct group *grp, int64_t now)
     if (p)
         memcpy(grp->protocol_name, p->name, (size_t)p->name_len);
     grp->state = BR_GROUP_COMPLETING_REBALANCE;
-    br_info("group %.*s: generation %d with %d member(s), protocol %.*s, leader %.*s",
-            (int)grp->id_len, grp->id, grp->generation, grp->n_members, (int)grp->protocol_name_len,
-            grp->protocol_name, (int)grp->leader->id_len, grp->leader->id);
+    br_info("group %s: generation %d with %d member(s), protocol %s, leader %s",
+            br_log_str(grp->id, grp->id_len).s, grp->generation, grp->n_members,
+            br_log_str(grp->protocol_name, grp->protocol_name_len).s,
+            br_log_str(grp->leader->id, grp->leader->id_len).s);
     /* as Kafka: who does not ask for its assignment within the rebalance timeout goes */
     grp->n_pending_sync = grp->n_members;
     grp->sync_deadline = now + max_rebalance_timeout(grp);
@@ -595,8 +613,10 @@ static char *new_member_id(struct br_groups *g, struct kp_str client_id, int32_t
     return id;
 }
 
+/* A new member with id (empty: a generated one) and the request's protocols. */
 static int16_t add_member(struct br_groups *g, struct group *grp,
-                          const struct br_group_join_req *req, struct br_group__member **out)
+                          const struct br_group_join_req *req, struct kp_str id,
+                          struct br_group__member **out)
 {
     if (grp->n_members >= g->cfg.max_size)
         return KP_ERR_GROUP_MAX_SIZE_REACHED;
@@ -617,7 +637,12 @@ static int16_t add_member(struct br_groups *g, struct group *grp,
     struct br_group__member *m = calloc(1, sizeof(*m));
     if (!m)
         return KP_ERR_UNKNOWN_SERVER_ERROR;
-    m->id = new_member_id(g, req->client_id, &m->id_len);
+    if (id.len > 0) {
+        m->id = strndup(id.ptr, (size_t)id.len);
+        m->id_len = id.len;
+    } else {
+        m->id = new_member_id(g, req->client_id, &m->id_len);
+    }
     if (!m->id || br_group__protocols_set(m, req) < 0) {
         member_free(m);
         return KP_ERR_UNKNOWN_SERVER_ERROR;
@@ -654,10 +679,20 @@ static void member_timeouts(struct br_group__member *m, const struct br_group_jo
         req->rebalance_timeout_ms > 0 ? req->rebalance_timeout_ms : req->session_timeout_ms;
 }
 
-/* JoinGroup with an empty member id: a new member with a generated id. */
-static void join_new_member(struct br_groups *g, struct group *grp,
-                            const struct br_group_join_req *req, struct br_group_waiter *w,
-                            int64_t now)
+/* A group created for a JoinGroup that then failed is forgotten again. */
+static void group_drop_if_unused(struct br_groups *g, struct group *grp)
+{
+    if (grp->n_members == 0 && grp->pending.n == 0 && grp->generation == 0 &&
+        grp->state == BR_GROUP_EMPTY)
+        group_unlink_free(g, grp);
+}
+
+/* A new member joins with id (empty: a generated one, JoinGroup v0-3; else the id handed out
+ * to it by join_hand_out_id) and its JoinGroup is parked, as Kafka's addMemberAndRebalance.
+ * A Kafka error code when it cannot join (then nothing changed and w was not called). */
+static int16_t join_new_member(struct br_groups *g, struct group *grp,
+                               const struct br_group_join_req *req, struct kp_str id,
+                               struct br_group_waiter *w, int64_t now)
 {
     struct br_group__member *m = NULL;
     /* the coordinator's memory for all groups together is bounded: a client is told to come
@@ -665,13 +700,9 @@ static void join_new_member(struct br_groups *g, struct group *grp,
     int16_t err = g->bytes + BR_GROUP_MEMBER_OVERHEAD + br_group__protocols_bytes(req) >
                           g->cfg.max_total_bytes
                       ? KP_ERR_COORDINATOR_NOT_AVAILABLE
-                      : add_member(g, grp, req, &m);
-    if (err) {
-        deliver_join_error(w, err, req->member_id);
-        if (grp->n_members == 0 && grp->generation == 0 && grp->state == BR_GROUP_EMPTY)
-            group_unlink_free(g, grp); /* created for this request */
-        return;
-    }
+                      : add_member(g, grp, req, id, &m);
+    if (err)
+        return err;
     if (grp->n_members == 1)
         set_protocol_type(grp, req->protocol_type);
     member_timeouts(m, req);
@@ -682,6 +713,70 @@ static void join_new_member(struct br_groups *g, struct group *grp,
     else
         prepare_rebalance(g, grp, now, "a new member joined");
     try_complete_join(g, grp, now);
+    return KP_ERR_NONE;
+}
+
+static void pending_drop(struct br_groups *g, struct group *grp, int32_t i)
+{
+    br_group__pending_remove(&grp->pending, i);
+    g->bytes -= BR_GROUP_PENDING_OVERHEAD;
+}
+
+/* KIP-394, as Kafka's doDynamicNewMemberJoinGroup with requireKnownMemberId: JoinGroup v4+
+ * without a member id gets MEMBER_ID_REQUIRED and a new id at once, kept as pending for the
+ * session timeout the request asked for. The group's membership does not change: a client
+ * that never comes back with the id (it dropped this answer) is waited for by nobody. */
+static void join_hand_out_id(struct br_groups *g, struct group *grp,
+                             const struct br_group_join_req *req, struct br_group_waiter *w,
+                             int64_t now)
+{
+    bool full = grp->pending.n >= g->cfg.max_size; /* then the oldest makes room */
+    int16_t err = KP_ERR_NONE;
+    if (grp->n_members >= g->cfg.max_size)
+        err = KP_ERR_GROUP_MAX_SIZE_REACHED;
+    else if (!full && g->bytes + BR_GROUP_PENDING_OVERHEAD > g->cfg.max_total_bytes)
+        err = KP_ERR_COORDINATOR_NOT_AVAILABLE;
+    int32_t len = 0;
+    char *id = err ? NULL : new_member_id(g, req->client_id, &len);
+    if (!err && !id)
+        err = KP_ERR_UNKNOWN_SERVER_ERROR;
+    if (!err && full) {
+        br_info("group %.*s: pending member %.*s forgotten: %d ids handed out are waiting "
+                "(group.max.size)",
+                (int)grp->id_len, grp->id, (int)grp->pending.v[0].id_len, grp->pending.v[0].id,
+                (int)grp->pending.n);
+        pending_drop(g, grp, 0);
+    }
+    int64_t deadline = now + req->session_timeout_ms;
+    if (!err && br_group__pending_add(&grp->pending, id, len, deadline) < 0)
+        err = KP_ERR_UNKNOWN_SERVER_ERROR;
+    if (err) {
+        free(id);
+        deliver_join_error(w, err, req->member_id);
+        group_drop_if_unused(g, grp);
+        return;
+    }
+    g->bytes += BR_GROUP_PENDING_OVERHEAD;
+    group_wake(g, grp, deadline);
+    br_debug("group %.*s: member id %.*s handed out (MEMBER_ID_REQUIRED)", (int)grp->id_len,
+             grp->id, (int)len, id);
+    deliver_join_error(w, KP_ERR_MEMBER_ID_REQUIRED, str_of(id, len));
+    free(id);
+}
+
+/* JoinGroup with a pending id: the client is a member now (Kafka: "a rejoining pending member
+ * will be accepted"). The id stays pending when the coordinator had no room for it. */
+static void join_pending_member(struct br_groups *g, struct group *grp, int32_t pend,
+                                const struct br_group_join_req *req, struct br_group_waiter *w,
+                                int64_t now)
+{
+    const struct br_group__pending *p = &grp->pending.v[pend];
+    /* (joining copies the id and may answer waiters; it never touches the pending ids) */
+    int16_t err = join_new_member(g, grp, req, str_of(p->id, p->id_len), w, now);
+    if (err == KP_ERR_NONE || err == KP_ERR_GROUP_MAX_SIZE_REACHED)
+        pending_drop(g, grp, pend);
+    if (err)
+        deliver_join_error(w, err, req->member_id);
 }
 
 /* JoinGroup of a known member, as Kafka's doCurrentMemberJoinGroup. */
@@ -744,18 +839,26 @@ void br_group_join(struct br_groups *g, const struct br_group_join_req *req,
     int16_t err = g->stopped ? KP_ERR_NOT_COORDINATOR : join_validate(g, req);
     struct group *grp = err ? NULL : group_find(g, req->group_id);
     struct br_group__member *m = grp && !new_member ? member_find(grp, req->member_id) : NULL;
-    if (!err && !new_member && !m)
+    int32_t pend =
+        grp && !new_member && !m ? br_group__pending_find(&grp->pending, req->member_id) : -1;
+    if (!err && !new_member && !m && pend < 0)
         err = KP_ERR_UNKNOWN_MEMBER_ID;
     else if (!err && grp && !group_accepts(grp, m, req))
         err = KP_ERR_INCONSISTENT_GROUP_PROTOCOL;
     else if (!err && !grp && !(grp = group_create(g, req->group_id)))
         err = KP_ERR_COORDINATOR_NOT_AVAILABLE;
-    if (err)
+    if (err) {
         deliver_join_error(w, err, req->member_id);
-    else if (new_member)
-        join_new_member(g, grp, req, w, now);
-    else
+    } else if (m) {
         join_known_member(g, grp, m, req, w, now);
+    } else if (pend >= 0) {
+        join_pending_member(g, grp, pend, req, w, now);
+    } else if (req->require_known_member_id) {
+        join_hand_out_id(g, grp, req, w, now);
+    } else if ((err = join_new_member(g, grp, req, str_of("", 0), w, now)) != KP_ERR_NONE) {
+        deliver_join_error(w, err, req->member_id);
+        group_drop_if_unused(g, grp);
+    }
     pthread_mutex_unlock(&g->lock);
 }
 
@@ -892,10 +995,13 @@ int16_t br_group_leave(struct br_groups *g, struct kp_str group_id, struct kp_st
     for (int32_t i = 0; grp && i < grp->n_members; i++)
         if (str_eq(grp->members[i]->id, grp->members[i]->id_len, member_id))
             idx = i;
+    int32_t pend = grp && idx < 0 ? br_group__pending_find(&grp->pending, member_id) : -1;
     if (g->stopped)
         err = KP_ERR_NOT_COORDINATOR;
     else if (!name_ok(group_id))
         err = KP_ERR_INVALID_GROUP_ID;
+    else if (pend >= 0)
+        pending_drop(g, grp, pend); /* as Kafka: a pending member may leave */
     else if (idx < 0)
         err = KP_ERR_UNKNOWN_MEMBER_ID;
     else {
@@ -948,9 +1054,9 @@ void br_group_describe(struct br_groups *g, struct kp_str group_id, struct br_gr
     pthread_mutex_lock(&g->lock);
     struct group *grp = group_find(g, group_id);
     if (grp)
-        *out = (struct br_group_info){grp->state, grp->generation, grp->n_members};
+        *out = (struct br_group_info){grp->state, grp->generation, grp->n_members, grp->pending.n};
     else
-        *out = (struct br_group_info){BR_GROUP_NONE, -1, 0};
+        *out = (struct br_group_info){BR_GROUP_NONE, -1, 0, 0};
     pthread_mutex_unlock(&g->lock);
 }
 
@@ -984,15 +1090,17 @@ static bool expire_members(struct group *grp, struct br_groups *g, int64_t now)
     for (int32_t i = grp->n_members - 1; i >= 0; i--) {
         struct br_group__member *m = grp->members[i];
         if (sync_due && m->pending_sync) {
-            br_info("group %.*s: member %.*s removed: no SyncGroup within the rebalance timeout "
+            br_info("group %s: member %s removed: no SyncGroup within the rebalance timeout "
                     "of generation %d",
-                    (int)grp->id_len, grp->id, (int)m->id_len, m->id, grp->generation);
+                    br_log_str(grp->id, grp->id_len).s, br_log_str(m->id, m->id_len).s,
+                    grp->generation);
         } else if (m->join_w || m->sync_w || now < m->session_deadline) {
             continue;
         } else {
-            br_info("group %.*s: member %.*s removed: no heartbeat within its session timeout "
+            br_info("group %s: member %s removed: no heartbeat within its session timeout "
                     "(%d ms)",
-                    (int)grp->id_len, grp->id, (int)m->id_len, m->id, m->session_timeout_ms);
+                    br_log_str(grp->id, grp->id_len).s, br_log_str(m->id, m->id_len).s,
+                    m->session_timeout_ms);
         }
         remove_member(g, grp, i, KP_ERR_UNKNOWN_MEMBER_ID);
         removed = true;
@@ -1000,11 +1108,26 @@ static bool expire_members(struct group *grp, struct br_groups *g, int64_t now)
     return removed;
 }
 
+/* Forgets the pending ids whose session timeout passed with no JoinGroup using them (Kafka's
+ * pending member expiration). Membership does not change: nothing waited for them. */
+static void expire_pending(struct group *grp, struct br_groups *g, int64_t now)
+{
+    for (int32_t i = grp->pending.n - 1; i >= 0; i--) {
+        const struct br_group__pending *p = &grp->pending.v[i];
+        if (now < p->deadline)
+            continue;
+        br_info("group %.*s: pending member %.*s forgotten: no JoinGroup with its id within its "
+                "session timeout",
+                (int)grp->id_len, grp->id, (int)p->id_len, p->id);
+        pending_drop(g, grp, i);
+    }
+}
+
 /* The group's earliest deadline (INT64_MAX: none). */
 static int64_t group_next_deadline(const struct group *grp)
 {
-    int64_t next = INT64_MAX;
-    if (grp->state == BR_GROUP_PREPARING_REBALANCE)
+    int64_t next = br_group__pending_next(&grp->pending);
+    if (grp->state == BR_GROUP_PREPARING_REBALANCE && grp->join_deadline < next)
         next = grp->join_deadline;
     else if (grp->n_pending_sync > 0 && grp->sync_deadline < next)
         next = grp->sync_deadline;
@@ -1028,6 +1151,7 @@ static int64_t tick_locked(struct br_groups *g)
             join_deadline_passed(g, grp, now);
         if (expire_members(grp, g, now))
             members_changed(g, grp, now, "members expired");
+        expire_pending(grp, g, now);
         int64_t t = group_next_deadline(grp);
         /* (a deadline of now itself is left for the next tick: every visit moves the key past
          * now, so the loop ends) */

@@ -18,17 +18,24 @@
  *   deliver runs with the group mutex held and must not call back into this module. The
  *   waiter must stay valid until deliver has run; a waiter is never cancelled (a client
  *   whose connection closed is answered into the void, as Kafka does).
+ * - KIP-394 (JoinGroup v4+, req->require_known_member_id): a JoinGroup without a member id is
+ *   answered at once with MEMBER_ID_REQUIRED and a generated id, which the group keeps as
+ *   pending (not a member: no metadata, no say in a rebalance, never waited for) until the
+ *   client joins with it or the session timeout of that first JoinGroup passes. So a client
+ *   that drops its first JoinGroup's answer leaves no member behind, only a pending id that
+ *   expires; with older versions a JoinGroup without an id is a member at once, as in Kafka.
  * - Timers (initial rebalance delay, rebalance timeout, pending SyncGroup, session expiry)
  *   fire when br_groups_tick() runs with the clock past them. br_groups_timer_start() runs a
  *   thread that sleeps until the earliest deadline and ticks; tests tick by hand with an
  *   injected clock instead.
  * - Limits: at most max_groups groups (Empty ones are evicted first), max_size members per
- *   group (GROUP_MAX_SIZE_REACHED), max_member_bytes of protocol metadata per member and of
- *   assignment per member and at most BR_GROUP_PROTOCOLS_MAX protocols per member
- *   (INVALID_REQUEST), max_total_bytes for the metadata, assignments and bookkeeping
- *   (BR_GROUP_MEMBER_OVERHEAD, BR_GROUP_PROTOCOL_OVERHEAD) of all members of all groups
- *   together (COORDINATOR_NOT_AVAILABLE: the client retries later), ids of at most
- *   BR_GROUP_ID_MAX bytes.
+ *   group (GROUP_MAX_SIZE_REACHED) and max_size pending ids (the oldest is forgotten to make
+ *   room), max_member_bytes of protocol metadata per member and of assignment per member and
+ *   at most BR_GROUP_PROTOCOLS_MAX protocols per member (INVALID_REQUEST), max_total_bytes
+ *   for the metadata, assignments and bookkeeping of all members and pending ids of all
+ *   groups together (BR_GROUP_MEMBER_OVERHEAD, BR_GROUP_PROTOCOL_OVERHEAD,
+ *   BR_GROUP_PENDING_OVERHEAD; COORDINATOR_NOT_AVAILABLE: the client retries later), ids of
+ *   at most BR_GROUP_ID_MAX bytes.
  * - Errors: internal calls return 0 / -errno; results carry Kafka error codes (kp_api.h).
  */
 #ifndef SPLICELOG_BR_GROUP_H
@@ -45,6 +52,8 @@
  * each protocol it offers, besides the name and metadata bytes themselves. */
 #define BR_GROUP_MEMBER_OVERHEAD   384
 #define BR_GROUP_PROTOCOL_OVERHEAD 96
+/* Bytes charged for a pending member id (KIP-394): its entry and its copy. */
+#define BR_GROUP_PENDING_OVERHEAD 192
 
 struct br_groups;
 
@@ -85,6 +94,8 @@ struct br_group_join_req {
     struct kp_str group_id;
     struct kp_str member_id; /* empty: a new member */
     struct kp_str client_id; /* the request header's; prefix of a generated member id */
+    /* JoinGroup v4+ (KIP-394): a new member gets MEMBER_ID_REQUIRED and an id to join with */
+    bool require_known_member_id;
     struct kp_str protocol_type;
     int32_t session_timeout_ms;
     int32_t rebalance_timeout_ms; /* <= 0: the session timeout (JoinGroup v0) */
@@ -144,7 +155,8 @@ void br_group_sync(struct br_groups *g, const struct br_group_sync_req *req,
 int16_t br_group_heartbeat(struct br_groups *g, struct kp_str group_id, int32_t generation_id,
                            struct kp_str member_id);
 
-/* LeaveGroup (v0-1, one member): a Kafka error code. */
+/* LeaveGroup (v0-1, one member, or a pending member id, which is forgotten): a Kafka error
+ * code. */
 int16_t br_group_leave(struct br_groups *g, struct kp_str group_id, struct kp_str member_id);
 
 /* Kafka error code for an OffsetCommit by (member_id, generation_id) of group_id:
@@ -168,6 +180,7 @@ struct br_group_info {
     enum br_group_state state;
     int32_t generation_id;
     int32_t n_members;
+    int32_t n_pending; /* member ids handed out with MEMBER_ID_REQUIRED, not yet used */
 };
 
 void br_group_describe(struct br_groups *g, struct kp_str group_id, struct br_group_info *out);

@@ -4,7 +4,8 @@
  * Contract
  * - br_group.c owns the groups, their members, the state machine and the timer thread;
  *   br_group_protocol.c owns a member's copy of the protocols it offered and the group's
- *   choice among them; br_group_timers.c the heap of deadlines the timer thread visits.
+ *   choice among them; br_group_pending.c a group's list of member ids handed out but not
+ *   yet used (KIP-394); br_group_timers.c the heap of deadlines the timer thread visits.
  * - Every function here runs with the coordinator's mutex held (br_group.c calls them); none
  *   blocks or calls back into br_group.c.
  * - Errors: 0 / -errno.
@@ -67,6 +68,32 @@ bool br_group__protocols_acceptable(struct br_group__member *const *members, int
 const struct br_group__proto *br_group__protocol_choose(struct br_group__member *const *members,
                                                         int32_t n,
                                                         const struct br_group__member *leader);
+
+/* ---- br_group_pending.c ------------------------------------------------------------------- */
+
+/* A member id handed out with MEMBER_ID_REQUIRED (KIP-394) and not yet used to join. */
+struct br_group__pending {
+    char *id; /* NUL-terminated, id_len bytes before the NUL */
+    int32_t id_len;
+    int64_t deadline; /* when it is forgotten: the handout + the session timeout it asked for */
+};
+
+/* A group's pending member ids, oldest first (so the oldest is evicted at the cap). */
+struct br_group__pendings {
+    struct br_group__pending *v;
+    int32_t n, cap;
+};
+
+/* Adds id (copied) with its deadline. 0 or -ENOMEM (p unchanged). */
+int br_group__pending_add(struct br_group__pendings *p, const char *id, int32_t id_len,
+                          int64_t deadline);
+/* The index of id, or -1. */
+int32_t br_group__pending_find(const struct br_group__pendings *p, struct kp_str id);
+/* Removes the entry at index i, keeping the order of the others. */
+void br_group__pending_remove(struct br_group__pendings *p, int32_t i);
+/* The earliest deadline (INT64_MAX: none). */
+int64_t br_group__pending_next(const struct br_group__pendings *p);
+void br_group__pending_free(struct br_group__pendings *p);
 
 /* ---- br_group_timers.c -------------------------------------------------------------------- */
 

@@ -4,7 +4,10 @@
  *
  * Threads
  *   main          binds listeners, opens the store, starts the others, waits for a signal
- *                 (sigwait: SIGINT/SIGTERM are blocked everywhere else), then stops them.
+ *                 (sigtimedwait: SIGINT/SIGTERM/SIGHUP are blocked everywhere else), then
+ *                 stops them; meanwhile, once a second, writes the log's pending summaries
+ *                 of repeated lines (br_log_flush_limited). SIGHUP is logged and changes
+ *                 nothing: the configuration is read once and the log is stderr.
  *   loopN         one per num.network.threads: its io_uring, its SO_REUSEPORT listening
  *                 socket per listener, its connections.
  *   housekeeping  st_store_maintain every log.retention.check.interval.ms and
@@ -106,6 +109,22 @@ void br_server_appended(struct br_loop *loop)
             l->recheck_fetch = true;
         } else {
             atomic_store(&l->appended, true);
+            br_ring_wake(&l->ring);
+        }
+    }
+}
+
+void br_server_bytes_freed(struct br_loop *loop)
+{
+    struct br_server *srv = loop->srv;
+    for (int i = 0; i < srv->nloops; i++) {
+        struct br_loop *l = &srv->loops[i];
+        if (atomic_load(&l->nbytes_waits) == 0)
+            continue;
+        if (l == loop) {
+            l->bytes_recheck = true;
+        } else {
+            atomic_store(&l->bytes_freed, true);
             br_ring_wake(&l->ring);
         }
     }
@@ -374,6 +393,8 @@ static void on_wake(struct br_loop *loop, int res)
         loop->recheck_fetch = true;
     if (atomic_exchange(&loop->synced, false))
         recheck_durable(loop);
+    if (atomic_exchange(&loop->bytes_freed, false))
+        loop->bytes_recheck = true;
 }
 
 static void dispatch(struct br_loop *loop, struct io_uring_cqe *cqe)
@@ -421,6 +442,8 @@ static int next_timeout(struct br_loop *loop)
     int64_t t = 1000;
     if (loop->stopping)
         t = 50;
+    if (loop->bytes_recheck)
+        return 0; /* request bytes freed after this turn's retry: retry at once */
     for (struct br_resp *r = loop->fetch_waits; r; r = r->wnext) {
         int64_t d = r->deadline_ms - loop->now_ms;
         if (d < t)
@@ -498,6 +521,10 @@ static void *loop_main(void *arg)
                 if (next && next->state != BR_RESP_WAIT_FETCH)
                     next = loop->fetch_waits;
             }
+        }
+        if (loop->bytes_recheck) {
+            loop->bytes_recheck = false;
+            br_conn_bytes_retry(loop);
         }
         if (loop->now_ms >= loop->next_idle_check_ms) {
             loop->next_idle_check_ms = loop->now_ms + 1000;
@@ -593,7 +620,34 @@ static int bind_one(const struct br_listener_cfg *lc, int port, struct br_listen
  * Every loop's socket sets SO_REUSEPORT so that they can share the port; the flip side is
  * that a second broker (same user) could join the group and silently take half of the
  * connections. For a fixed port, an exclusive bind first proves that nobody listens there.
+ *
+ * A broker killed with SIGKILL leaves its listening sockets behind for a moment: its io_uring
+ * holds references to them (armed accepts), and the kernel tears the ring down in a worker
+ * after the process is gone, so for some milliseconds after its exit the port still has
+ * listeners that will never accept again. A restart in that window would be refused (or, were
+ * it not for this check, would join their group and lose the connections hashed to them). So a
+ * port found in use is tried again for up to PORT_WAIT_MS before giving up. SO_REUSEADDR (on
+ * this probe and on the real sockets) lets the bind ignore the killed broker's connections in
+ * TIME_WAIT. Two brokers on one data dir are kept apart by the data-dir lock, taken before
+ * this; the wait only delays the start-up of a broker whose port another process really holds.
  */
+#define PORT_WAIT_MS  3000
+#define PORT_RETRY_MS 10
+
+static int port_probe(const struct addrinfo *ai)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0)
+        return 0; /* bind_one reports it */
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    int rc = 0;
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EADDRINUSE)
+        rc = -EADDRINUSE;
+    close(fd);
+    return rc;
+}
+
 static int port_free(const struct br_listener_cfg *lc)
 {
     if (lc->port == 0)
@@ -607,19 +661,25 @@ static int port_free(const struct br_listener_cfg *lc)
     snprintf(ports, sizeof(ports), "%d", lc->port);
     if (getaddrinfo(lc->host[0] ? lc->host : NULL, ports, &hints, &res) != 0)
         return 0; /* bind_one reports it */
-    int rc = 0;
-    int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
-    if (fd >= 0) {
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 && errno == EADDRINUSE)
-            rc = -EADDRINUSE;
-        close(fd);
+    int64_t start = br_now_ms();
+    int rc;
+    bool told = false;
+    while ((rc = port_probe(res)) == -EADDRINUSE && br_now_ms() - start < PORT_WAIT_MS) {
+        if (!told)
+            br_info("listener %s: %s:%d is in use: waiting up to %d ms for it to be released (a "
+                    "broker killed just now?)",
+                    lc->name, lc->host, lc->port, PORT_WAIT_MS);
+        told = true;
+        struct timespec ts = {0, PORT_RETRY_MS * 1000 * 1000};
+        nanosleep(&ts, NULL);
     }
     freeaddrinfo(res);
     if (rc)
         br_err("listener %s: %s:%d is already in use (another broker?)", lc->name, lc->host,
                lc->port);
+    else if (told)
+        br_info("listener %s: %s:%d released after %lld ms", lc->name, lc->host, lc->port,
+                (long long)(br_now_ms() - start));
     return rc;
 }
 
@@ -756,6 +816,16 @@ static void count_topic(void *arg, const char *name, int32_t partitions)
     (*(int *)arg)++;
 }
 
+/* What storage recovery did at open (st_store_open_logged). */
+static void store_msg(void *arg, enum st_msg_level level, const char *msg)
+{
+    (void)arg;
+    br_log(level == ST_MSG_ERROR  ? BR_LOG_ERROR
+           : level == ST_MSG_WARN ? BR_LOG_WARN
+                                  : BR_LOG_INFO,
+           "%s", msg);
+}
+
 static void scrub_log(void *arg, const char *msg)
 {
     (void)arg;
@@ -822,6 +892,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -847,14 +918,29 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         xt = BR_XFER_SENDFILE;
     }
 
-    rc = tls_setup(srv);
-    if (rc < 0)
+    char lerr[512];
+    rc = br_limits_init(&srv->limits, cfg, lerr, sizeof(lerr));
+    if (rc < 0) {
+        br_err("%s", lerr);
         return rc;
+    }
+    if (cfg->queued_max_request_bytes >= 0 &&
+        cfg->queued_max_request_bytes < cfg->socket_request_max_bytes)
+        br_warn("queued.max.request.bytes=%lld is below socket.request.max.bytes=%lld: larger "
+                "requests close their connection",
+                (long long)cfg->queued_max_request_bytes, (long long)cfg->socket_request_max_bytes);
+
+    rc = tls_setup(srv);
+    if (rc < 0) {
+        br_limits_free(&srv->limits);
+        return rc;
+    }
 
     srv->nloops = cfg->num_network_threads;
     srv->loops = calloc((size_t)srv->nloops, sizeof(*srv->loops));
     if (!srv->loops) {
         tls_teardown(srv);
+        br_limits_free(&srv->limits);
         return -ENOMEM;
     }
     for (int i = 0; i < srv->nloops; i++) {
@@ -875,6 +961,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
                rc == -EBUSY ? "in use by another broker" : strerror(-rc));
         free(srv->loops);
         tls_teardown(srv);
+        br_limits_free(&srv->limits);
         return rc;
     }
     srv->nlisteners = cfg->nlisteners;
@@ -900,7 +987,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         }
     }
     if (rc == 0) {
-        rc = st_store_open(cfg->data_dir, &cfg->log, &srv->store);
+        rc = st_store_open_logged(cfg->data_dir, &cfg->log, store_msg, NULL, NULL, &srv->store);
         if (rc < 0)
             br_err("cannot open data dir %s: %s", cfg->data_dir, strerror(-rc));
         else if ((rc = br_offsets_open(srv)) < 0)
@@ -914,6 +1001,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         free(srv->loops);
         close(lock_fd);
         tls_teardown(srv);
+        br_limits_free(&srv->limits);
         return rc;
     }
     st_store_set_notify(srv->store, on_synced, srv);
@@ -983,11 +1071,21 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     }
     if (rc == 0) {
         br_info("splicelogd ready");
-        int sig = 0;
-        while (sigwait(&set, &sig) != 0)
-            ;
-        br_info("received %s: stopping (in-flight requests finish, then clean shutdown)",
-                sig == SIGINT ? "SIGINT" : "SIGTERM");
+        for (;;) {
+            const struct timespec tick = {.tv_sec = 1};
+            int sig = sigtimedwait(&set, NULL, &tick);
+            br_log_flush_limited();
+            if (sig == SIGHUP) {
+                br_info("received SIGHUP: nothing to do, still running (the configuration is "
+                        "read only at start-up: restart to change it; the log is stderr, "
+                        "nothing to reopen)");
+            } else if (sig == SIGINT || sig == SIGTERM) {
+                br_info("received %s: stopping (in-flight requests finish, then clean "
+                        "shutdown)",
+                        sig == SIGINT ? "SIGINT" : "SIGTERM");
+                break;
+            }
+        }
     }
 
     atomic_store(&srv->stopping, true);
@@ -1030,5 +1128,6 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     close(lock_fd);
     free(srv->loops);
     tls_teardown(srv);
+    br_limits_free(&srv->limits);
     return rc;
 }

@@ -5,15 +5,17 @@
  * Contract
  * - br_server_run() binds every listener (num.network.threads SO_REUSEPORT sockets per
  *   listener, one per loop thread, all on the same port), opens the store, writes the port
- *   file, runs until SIGINT/SIGTERM, then stops accepting, lets in-flight requests finish
- *   (bounded by shutdown.timeout.ms), closes the store (clean-shutdown markers) and returns
+ *   file, runs until SIGINT/SIGTERM (SIGHUP is logged and ignored), then stops accepting,
+ *   lets in-flight requests finish (bounded by shutdown.timeout.ms), closes the store (clean-shutdown markers) and returns
  *   0, or -errno when start-up failed (after logging why). An SSL listener gets its TLS
  *   context (br_tls.h) before anything binds: a bad ssl.* setting stops the start-up with a
  *   line naming the key. The port file's first line is the PLAINTEXT listener's port, then
  *   one "NAME PORT" line per listener.
  * - Each loop thread owns its connections end to end. Cross-thread traffic is limited to the
- *   store (its own locking) and wake-ups: an append wakes loops with long-polling fetches, a
- *   completed sync wakes loops with produce requests waiting for durability.
+ *   store (its own locking), the connection and request-byte counts of br_limit.h, and
+ *   wake-ups: an append wakes loops with long-polling fetches, a completed sync wakes loops
+ *   with produce requests waiting for durability, request bytes given back wake loops with
+ *   connections waiting for them.
  */
 #ifndef SPLICELOG_BR_SERVER_H
 #define SPLICELOG_BR_SERVER_H
@@ -25,6 +27,7 @@
 #include <sys/socket.h>
 
 #include "br_config.h"
+#include "br_limit.h"
 #include "br_loop.h"
 #include "st.h"
 
@@ -88,8 +91,17 @@ struct br_loop {
     struct br_accept accepts[BR_MAX_LISTENERS];
     int naccepts;
 
-    struct br_conn *conns; /* every live connection of this loop (doubly linked) */
+    /* Connections of this loop (doubly linked): the live ones in the order of their last
+     * activity (accept, complete request, response sent), least recent first; the closing ones
+     * apart until their last completion frees them. nconns counts both. */
+    struct br_conn *conns, *conns_tail;
+    struct br_conn *closing;
     int nconns;
+    /* Connections waiting for queued.max.request.bytes, oldest first (br_conn.c). */
+    struct br_conn *bytes_waits, *bytes_waits_tail;
+    atomic_int nbytes_waits; /* read by other threads to decide whether to wake us */
+    atomic_bool bytes_freed; /* set by other threads before waking us */
+    bool bytes_recheck;      /* bytes were freed: retry the waiting connections */
 
     /* Responses waiting for a condition, doubly linked through br_resp.wprev/wnext. */
     struct br_resp *fetch_waits;   /* long-polling fetches */
@@ -133,7 +145,7 @@ struct br_server {
     int nlisteners;
     struct br_loop *loops;
     int nloops;
-    atomic_long nconns;
+    struct br_limits limits; /* max.connections (+ per IP), queued.max.request.bytes */
     atomic_bool stopping;
     /* housekeeping thread: st_store_maintain and st_store_scrub at a bounded rate */
     pthread_t hk_thread;
@@ -156,6 +168,9 @@ struct br_server {
 
 int br_server_run(struct br_config *cfg, const char *port_file);
 
+/* Request bytes were given back and connections wait for them somewhere (loop thread): wakes
+ * the loops where they wait. */
+void br_server_bytes_freed(struct br_loop *loop);
 /* Called by the produce handler after an append made records visible (loop thread). */
 void br_server_appended(struct br_loop *loop);
 /* Registers / removes a response in its loop's wait lists (loop thread). */

@@ -41,7 +41,13 @@ static void usage(FILE *f)
                "  --port-file FILE   once listening, write the PLAINTEXT (else the first)\n"
                "                     listener's port there, then one \"NAME PORT\" line per\n"
                "                     listener\n"
-               "  --help, --version\n");
+               "  --help, --version\n"
+               "\n"
+               "Signals: SIGINT and SIGTERM stop the broker cleanly (in-flight requests finish,\n"
+               "logs are flushed and marked clean). SIGHUP is logged and changes nothing: the\n"
+               "configuration is read only at start-up (restart to change it) and the log\n"
+               "goes to stderr, so there is no file to reopen (rotate with the service\n"
+               "manager, or copytruncate).\n");
 }
 
 int main(int argc, char **argv)

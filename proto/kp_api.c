@@ -8,11 +8,14 @@
 /*
  * Sorted by api_key. Add a row only together with its codec in kp_msg_*.c and its handler in
  * the broker (notes §0). FindCoordinator must contain 0: librdkafka's BrokerGroupCoordinator
- * feature gate; OffsetFetch starts at 1 (kafkajs has no v0).
+ * feature gate; OffsetFetch starts at 1 (kafkajs has no v0). OffsetCommit starts at 0 although
+ * Kafka 4.0 removed v0-1 (KIP-896): sarama (up to 1.3x) commits with v1 whatever its
+ * configured version, and v0-1 cost nothing more than v2 here. Below a row's minimum the
+ * broker closes the connection, as Kafka 4.0 does (README, "Protocol baseline").
  */
 static const struct kp_api_range advertised[] = {
     {KP_API_PRODUCE, 3, 7},          {KP_API_FETCH, 4, 11},        {KP_API_LIST_OFFSETS, 1, 2},
-    {KP_API_METADATA, 0, 4},         {KP_API_OFFSET_COMMIT, 2, 5}, {KP_API_OFFSET_FETCH, 1, 4},
+    {KP_API_METADATA, 0, 4},         {KP_API_OFFSET_COMMIT, 0, 5}, {KP_API_OFFSET_FETCH, 1, 4},
     {KP_API_FIND_COORDINATOR, 0, 2}, {KP_API_JOIN_GROUP, 0, 5},    {KP_API_HEARTBEAT, 0, 3},
     {KP_API_LEAVE_GROUP, 0, 1},      {KP_API_SYNC_GROUP, 0, 3},    {KP_API_API_VERSIONS, 0, 3},
     {KP_API_CREATE_TOPICS, 0, 4},    {KP_API_DELETE_TOPICS, 0, 3},

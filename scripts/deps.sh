@@ -13,6 +13,9 @@ need_pc() { # pkg-config-module debian-package
 need_cmd() { # command debian-package
     command -v "$1" >/dev/null 2>&1 || missing+=("$2")
 }
+need_file() { # path debian-package — a file or directory a package installs
+    [ -e "$1" ] || missing+=("$2")
+}
 need_static() { # file debian-package — a statically linked executable at an exact path
     if [ ! -x "$1" ] || ldd "$1" >/dev/null 2>&1; then missing+=("$2"); fi
 }
@@ -43,12 +46,17 @@ test | bench)
     # ASan/UBSan runtime for gcc comes with gcc itself; LeakSanitizer needs nothing more.
     need_cmd node nodejs
     need_cmd npm npm
+    # tests/interop/test_old_clients.sh: old clients against the protocol baseline
+    need_cmd go golang-go
+    need_file /usr/share/gocode/src/github.com/Shopify/sarama golang-github-shopify-sarama-dev
+    need_file /usr/lib/python3/dist-packages/kafka python3-kafka
+    # test_kcat_resubscribe builds a librdkafka consumer; bench_rdkafka links it too
+    pkg-config --exists rdkafka 2>/dev/null || missing+=(librdkafka-dev)
     ;;
 esac
 case "$want" in
 bench)
     need_cmd gnuplot gnuplot-nox
-    pkg-config --exists rdkafka 2>/dev/null || missing+=(librdkafka-dev)
     ;;
 vm) # scripts/ktls-vm.sh: Debian's kernel under QEMU (TCG) with a busybox initramfs
     need_cmd qemu-system-x86_64 qemu-system-x86

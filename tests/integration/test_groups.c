@@ -6,7 +6,9 @@
  * the rest rebalancing; every JoinGroup, SyncGroup, Heartbeat and LeaveGroup version; a
  * JoinGroup parked while its connection closes (dropped safely, the member later expires by
  * session timeout); one member's JoinGroup on a second connection while the first is parked;
- * a parked JoinGroup answered NOT_COORDINATOR when the broker stops; bad
+ * a parked JoinGroup answered NOT_COORDINATOR when the broker stops; KIP-394 (JoinGroup v4+
+ * without an id: MEMBER_ID_REQUIRED and a pending id, which nobody waits for and which
+ * expires) and the librdkafka subscription change that stalled 45 s without it; bad
  * inputs answered with Kafka's error codes, and undecodable requests closing the connection.
  */
 #include <check.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../support/tb_broker.h"
@@ -39,12 +42,49 @@ static void teardown(void) { tb_ck_finish(&B); }
 
 static int conn(void) { return tb_ck_connect(&B); }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static const struct tb_proto PROTOS[] = {{"range", "range-meta"}, {"roundrobin", "rr-meta"}};
 
 #define JOIN(fd, v, corr, group, session, member, out)                                             \
     ck_assert_int_eq(                                                                              \
         tb_join_group((fd), (v), (corr), (group), (session), 30000, (member), 2, PROTOS, (out)),   \
         0)
+
+/* A new member's JoinGroup, sent as clients send it: from v4 (KIP-394) a JoinGroup without an
+ * id is answered at once with MEMBER_ID_REQUIRED and an id, and the JoinGroup is sent again
+ * with it; then the answer may be parked. id (TB_GRP_ID bytes) gets the id, "" below v4. */
+static void join_send_new(int fd, int16_t v, int32_t corr, const char *group, int32_t session,
+                          char *id)
+{
+    id[0] = 0;
+    if (v >= 4) {
+        struct tb_join j;
+        ck_assert_int_eq(tb_join_group(fd, v, corr, group, session, 30000, "", 2, PROTOS, &j), 0);
+        ck_assert_msg(j.error == KP_ERR_MEMBER_ID_REQUIRED, "JoinGroup v%d without an id: %d", v,
+                      j.error);
+        ck_assert_int_eq(j.generation, -1);
+        ck_assert(strncmp(j.member_id, "tb-", 3) == 0); /* "<client id>-<uuid>" */
+        snprintf(id, TB_GRP_ID, "%s", j.member_id);
+    }
+    ck_assert_int_eq(tb_join_group_send(fd, v, corr, group, session, 30000, id, 2, PROTOS), 0);
+}
+
+/* join_send_new and its answer. */
+static void join_new(int fd, int16_t v, int32_t corr, const char *group, int32_t session,
+                     struct tb_join *out)
+{
+    char id[TB_GRP_ID];
+    join_send_new(fd, v, corr, group, session, id);
+    ck_assert_int_eq(tb_join_group_recv(fd, v, corr, out), 0);
+    if (id[0] && out->error == 0)
+        ck_assert_str_eq(out->member_id, id);
+}
 
 /* ---- FindCoordinator ------------------------------------------------------------------------ */
 
@@ -77,8 +117,9 @@ START_TEST(two_members_join_sync_heartbeat_leave)
 {
     int fa = conn(), fb = conn();
     /* both join before the initial delay ends: one generation with both */
-    ck_assert_int_eq(tb_join_group_send(fa, 5, 1, "g2", 10000, 30000, "", 2, PROTOS), 0);
-    ck_assert_int_eq(tb_join_group_send(fb, 5, 1, "g2", 10000, 30000, "", 2, PROTOS), 0);
+    char ida[TB_GRP_ID], idb[TB_GRP_ID];
+    join_send_new(fa, 5, 1, "g2", 10000, ida);
+    join_send_new(fb, 5, 1, "g2", 10000, idb);
     struct tb_join j1, j2;
     ck_assert_int_eq(tb_join_group_recv(fa, 5, 1, &j1), 0);
     ck_assert_int_eq(tb_join_group_recv(fb, 5, 1, &j2), 0);
@@ -90,7 +131,8 @@ START_TEST(two_members_join_sync_heartbeat_leave)
     ck_assert_str_eq(j2.protocol, "range");
     ck_assert_str_eq(j1.leader, j2.leader);
     ck_assert_str_ne(j1.member_id, j2.member_id);
-    ck_assert(strncmp(j1.member_id, "tb-", 3) == 0); /* "<client id>-<uuid>" */
+    ck_assert_str_eq(j1.member_id, ida); /* the ids handed out with MEMBER_ID_REQUIRED */
+    ck_assert_str_eq(j2.member_id, idb);
     /* a: the leader (whichever request the broker saw first), b: the follower */
     bool first_leads = strcmp(j1.leader, j1.member_id) == 0;
     int a = first_leads ? fa : fb, b = first_leads ? fb : fa;
@@ -163,7 +205,7 @@ START_TEST(every_version)
         char group[32];
         snprintf(group, sizeof group, "gv%d", v);
         struct tb_join j;
-        JOIN(fd, v, 200 + v, group, 10000, "", &j);
+        join_new(fd, v, 200 + v, group, 10000, &j); /* v4, v5: MEMBER_ID_REQUIRED first */
         ck_assert_msg(j.error == 0, "JoinGroup v%d: error %d", v, j.error);
         ck_assert_int_eq(j.generation, 1);
         ck_assert_int_eq(j.n_members, 1);
@@ -192,8 +234,9 @@ END_TEST
 START_TEST(member_rejoins_on_new_connection_while_parked)
 {
     int fa = conn(), fb = conn();
-    ck_assert_int_eq(tb_join_group_send(fa, 5, 1, "g-re", 10000, 30000, "", 2, PROTOS), 0);
-    ck_assert_int_eq(tb_join_group_send(fb, 5, 1, "g-re", 10000, 30000, "", 2, PROTOS), 0);
+    char ida[TB_GRP_ID], idb[TB_GRP_ID];
+    join_send_new(fa, 5, 1, "g-re", 10000, ida);
+    join_send_new(fb, 5, 1, "g-re", 10000, idb);
     struct tb_join j1, j2;
     ck_assert_int_eq(tb_join_group_recv(fa, 5, 1, &j1), 0);
     ck_assert_int_eq(tb_join_group_recv(fb, 5, 1, &j2), 0);
@@ -241,12 +284,13 @@ END_TEST
 START_TEST(parked_join_connection_closes)
 {
     int gone = conn();
-    ck_assert_int_eq(tb_join_group_send(gone, 5, 1, "gp", 1500, 30000, "", 2, PROTOS), 0);
+    char id[TB_GRP_ID];
+    join_send_new(gone, 5, 1, "gp", 1500, id);
     ck_assert(tb_log_wait(&B, "group gp: preparing to rebalance", 5000)); /* parked */
     close(gone); /* the answer will have nowhere to go */
     int fd = conn();
     struct tb_join j;
-    JOIN(fd, 5, 2, "gp", 10000, "", &j);
+    join_new(fd, 5, 2, "gp", 10000, &j);
     ck_assert_int_eq(j.error, 0);
     if (strcmp(j.leader, j.member_id) != 0) {
         /* generation 1 with both, led by the member that is gone: this one never gets
@@ -279,8 +323,9 @@ END_TEST
 START_TEST(parked_sync_connection_closes)
 {
     int fa = conn(), fb = conn();
-    ck_assert_int_eq(tb_join_group_send(fa, 5, 1, "gq", 10000, 30000, "", 2, PROTOS), 0);
-    ck_assert_int_eq(tb_join_group_send(fb, 5, 1, "gq", 10000, 30000, "", 2, PROTOS), 0);
+    char ida[TB_GRP_ID], idb[TB_GRP_ID];
+    join_send_new(fa, 5, 1, "gq", 10000, ida);
+    join_send_new(fb, 5, 1, "gq", 10000, idb);
     struct tb_join j1, j2;
     ck_assert_int_eq(tb_join_group_recv(fa, 5, 1, &j1), 0);
     ck_assert_int_eq(tb_join_group_recv(fb, 5, 1, &j2), 0);
@@ -328,8 +373,8 @@ START_TEST(many_members_one_generation)
     for (int i = 0; i < MANY; i++)
         fds[i] = conn();
     for (int i = 0; i < MANY; i++) {
-        ck_assert_int_eq(
-            tb_join_group_send(fds[i], (int16_t)(i % 6), 1, "gm", 10000, 30000, "", 2, PROTOS), 0);
+        char id[TB_GRP_ID];
+        join_send_new(fds[i], (int16_t)(i % 6), 1, "gm", 10000, id);
     }
     static struct tb_join j[MANY];
     int leaders = 0, leader_idx = -1;
@@ -376,6 +421,149 @@ START_TEST(many_members_one_generation)
 }
 END_TEST
 
+/* ---- KIP-394: MEMBER_ID_REQUIRED and pending member ids -------------------------------------- */
+
+/* JoinGroup v4+ without an id: MEMBER_ID_REQUIRED at once, with an id that is not a member
+ * until it joins (Heartbeat and SyncGroup do not know it), that may leave, and that is
+ * forgotten after the session timeout of the JoinGroup that asked for it. v0-3: a member at
+ * once (parked), as before and as Kafka. */
+START_TEST(member_id_required_and_pending_ids)
+{
+    int fd = conn();
+    for (int16_t v = 0; v <= 3; v++) {
+        char group[32];
+        snprintf(group, sizeof group, "gk%d", v);
+        ck_assert_int_eq(tb_join_group_send(fd, v, 1, group, 10000, 30000, "", 2, PROTOS), 0);
+        ck_assert_int_eq(tb_readable(fd, 100), 0); /* parked for the initial delay */
+        struct tb_join j;
+        ck_assert_int_eq(tb_join_group_recv(fd, v, 1, &j), 0);
+        ck_assert_int_eq(j.error, 0);
+        ck_assert_int_eq(j.generation, 1);
+    }
+    for (int16_t v = 4; v <= 5; v++) {
+        struct tb_join j;
+        JOIN(fd, v, 2, "gk", 1000, "", &j);
+        ck_assert_int_eq(j.error, KP_ERR_MEMBER_ID_REQUIRED);
+        ck_assert_int_eq(j.generation, -1);
+        ck_assert_str_eq(j.leader, "");
+        ck_assert_int_eq(j.n_members, 0);
+        ck_assert(strncmp(j.member_id, "tb-", 3) == 0);
+    }
+    /* a pending id is not a member ... */
+    struct tb_join p1, p2, p3;
+    JOIN(fd, 5, 3, "gk", 1000, "", &p1);
+    JOIN(fd, 5, 4, "gk", 1000, "", &p2);
+    JOIN(fd, 5, 5, "gk", 1000, "", &p3);
+    ck_assert_str_ne(p1.member_id, p2.member_id);
+    int16_t err;
+    ck_assert_int_eq(tb_heartbeat(fd, 3, 6, "gk", 0, p1.member_id, &err), 0);
+    ck_assert_int_eq(err, KP_ERR_UNKNOWN_MEMBER_ID);
+    struct tb_sync s;
+    ck_assert_int_eq(tb_sync_group(fd, 3, 7, "gk", 0, p1.member_id, 0, NULL, &s), 0);
+    ck_assert_int_eq(s.error, KP_ERR_UNKNOWN_MEMBER_ID);
+    /* ... but may leave, after which its id is unknown */
+    ck_assert_int_eq(tb_leave_group(fd, 1, 8, "gk", p2.member_id, &err), 0);
+    ck_assert_int_eq(err, 0);
+    struct tb_join j;
+    JOIN(fd, 5, 9, "gk", 10000, p2.member_id, &j);
+    ck_assert_int_eq(j.error, KP_ERR_UNKNOWN_MEMBER_ID);
+    /* joining with a pending id makes a member of that id */
+    JOIN(fd, 5, 10, "gk", 10000, p3.member_id, &j);
+    ck_assert_int_eq(j.error, 0);
+    ck_assert_int_eq(j.generation, 1);
+    ck_assert_str_eq(j.member_id, p3.member_id);
+    ck_assert_str_eq(j.leader, p3.member_id);
+    ck_assert_int_eq(j.n_members, 1);
+    /* an id unused for its session timeout (1 s) is forgotten */
+    char line[TB_GRP_ID + 64];
+    snprintf(line, sizeof line, "pending member %s forgotten: no JoinGroup", p1.member_id);
+    ck_assert(tb_log_wait(&B, line, 5000));
+    JOIN(fd, 5, 11, "gk", 10000, p1.member_id, &j);
+    ck_assert_int_eq(j.error, KP_ERR_UNKNOWN_MEMBER_ID);
+    close(fd);
+}
+END_TEST
+
+/* The librdkafka subscription change of issue 11: a consumer changes its subscription while
+ * its first JoinGroup is parked, drops that JoinGroup's answer when it comes (librdkafka:
+ * "discarding outdated request"), and joins again with its new subscription and whatever id
+ * it knows. Without KIP-394 it knew none: its first JoinGroup had made a member that the
+ * second one's rebalance waited for until that member's session (10 s here) expired. Now it
+ * learnt its id from MEMBER_ID_REQUIRED before parking, so the rejoin is that same member
+ * and the next generation follows at once. */
+START_TEST(subscription_change_during_first_join_does_not_stall)
+{
+    tb_ck_finish(&B);
+    static const char *const extra[] = {"-o", "group.initial.rebalance.delay.ms=1000", NULL};
+    tb_ck_start_fresh(&B, extra);
+    static const struct tb_proto sub1[] = {{"range", "topics:a"}};
+    static const struct tb_proto sub2[] = {{"range", "topics:a,b"}};
+    int fd = conn();
+    char id[TB_GRP_ID] = "";
+    int32_t outstanding = 1;
+    ck_assert_int_eq(tb_join_group_send(fd, 5, 1, "g-sub", 10000, 30000, "", 1, sub1), 0);
+    if (tb_readable(fd, 300) == 1) { /* a quick answer: MEMBER_ID_REQUIRED, join with the id */
+        struct tb_join j;
+        ck_assert_int_eq(tb_join_group_recv(fd, 5, 1, &j), 0);
+        if (j.error == KP_ERR_MEMBER_ID_REQUIRED)
+            snprintf(id, sizeof id, "%s", j.member_id);
+        ck_assert_int_eq(tb_join_group_send(fd, 5, 2, "g-sub", 10000, 30000, id, 1, sub1), 0);
+        outstanding = 2;
+    }
+    /* the subscription changes: the parked JoinGroup's answer (the initial delay's end) is
+     * read and dropped */
+    struct tb_join dropped;
+    ck_assert_int_eq(tb_join_group_recv(fd, 5, outstanding, &dropped), 0);
+    int64_t t0 = now_ms();
+    ck_assert_int_eq(tb_join_group_send(fd, 5, 3, "g-sub", 10000, 30000, id, 1, sub2), 0);
+    ck_assert_msg(tb_readable(fd, 3000) == 1,
+                  "the rejoin after a subscription change is still parked after 3 s "
+                  "(waiting for a member left by the dropped JoinGroup?)");
+    struct tb_join j;
+    ck_assert_int_eq(tb_join_group_recv(fd, 5, 3, &j), 0);
+    int64_t waited = now_ms() - t0;
+    ck_assert_int_eq(j.error, 0);
+    ck_assert_str_eq(j.member_id, id);
+    ck_assert_str_eq(j.leader, id);
+    ck_assert_int_eq(j.n_members, 1); /* no ghost */
+    ck_assert_str_eq(j.member[0].metadata, "topics:a,b");
+    ck_assert_int_lt(waited, 1000);
+    close(fd);
+}
+END_TEST
+
+/* A pending id whose client never comes back holds nobody: a member's rebalance completes as
+ * soon as the members have rejoined. */
+START_TEST(pending_id_is_not_waited_for)
+{
+    int fa = conn(), ghost = conn();
+    struct tb_join ja;
+    join_new(fa, 5, 1, "g-gh", 10000, &ja);
+    ck_assert_int_eq(ja.error, 0);
+    struct tb_assign as[] = {{ja.member_id, "all"}};
+    struct tb_sync s;
+    ck_assert_int_eq(tb_sync_group(fa, 3, 2, "g-gh", ja.generation, ja.member_id, 1, as, &s), 0);
+    ck_assert_int_eq(s.error, 0);
+    /* a client asks for an id and goes away */
+    struct tb_join jg;
+    JOIN(ghost, 5, 1, "g-gh", 10000, "", &jg);
+    ck_assert_int_eq(jg.error, KP_ERR_MEMBER_ID_REQUIRED);
+    close(ghost);
+    int16_t err;
+    ck_assert_int_eq(tb_heartbeat(fa, 3, 3, "g-gh", ja.generation, ja.member_id, &err), 0);
+    ck_assert_int_eq(err, 0); /* a pending id starts no rebalance */
+    /* the leader rejoins (a rebalance): answered at once, alone */
+    int64_t t0 = now_ms();
+    struct tb_join j;
+    JOIN(fa, 5, 4, "g-gh", 10000, ja.member_id, &j);
+    ck_assert_int_eq(j.error, 0);
+    ck_assert_int_eq(j.generation, ja.generation + 1);
+    ck_assert_int_eq(j.n_members, 1);
+    ck_assert_int_lt(now_ms() - t0, 2000);
+    close(fa);
+}
+END_TEST
+
 /* ---- shutdown ------------------------------------------------------------------------------- */
 
 START_TEST(stop_answers_parked_join)
@@ -384,7 +572,8 @@ START_TEST(stop_answers_parked_join)
     static const char *const extra[] = {"-o", "group.initial.rebalance.delay.ms=600000", NULL};
     tb_ck_start_fresh(&B, extra);
     int fd = conn();
-    ck_assert_int_eq(tb_join_group_send(fd, 5, 1, "gs", 10000, 600000, "", 2, PROTOS), 0);
+    char id[TB_GRP_ID];
+    join_send_new(fd, 5, 1, "gs", 10000, id);
     ck_assert_int_eq(tb_readable(fd, 200), 0); /* parked for the (long) initial delay */
     ck_assert_int_eq(kill(B.pid, SIGTERM), 0);
     struct tb_join j;
@@ -423,7 +612,7 @@ START_TEST(bad_inputs_get_kafka_errors)
 
     /* a member with "range"; another offering only "sticky" cannot join */
     struct tb_join j1;
-    JOIN(fd, 5, 6, "gb", 10000, "", &j1);
+    join_new(fd, 5, 6, "gb", 10000, &j1);
     ck_assert_int_eq(j1.error, 0);
     int fd2 = conn();
     static const struct tb_proto sticky[] = {{"sticky", "s"}};
@@ -493,6 +682,9 @@ static Suite *groups_suite(void)
     tcase_add_test(tc, parked_sync_connection_closes);
     tcase_add_test(tc, member_rejoins_on_new_connection_while_parked);
     tcase_add_test(tc, many_members_one_generation);
+    tcase_add_test(tc, member_id_required_and_pending_ids);
+    tcase_add_test(tc, subscription_change_during_first_join_does_not_stall);
+    tcase_add_test(tc, pending_id_is_not_waited_for);
     tcase_add_test(tc, stop_answers_parked_join);
     tcase_add_test(tc, bad_inputs_get_kafka_errors);
     suite_add_tcase(s, tc);

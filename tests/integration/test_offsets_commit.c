@@ -1,11 +1,13 @@
 /*
- * test_offsets_commit — OffsetCommit v2-5 and OffsetFetch v1-4 against a real splicelogd:
+ * test_offsets_commit — OffsetCommit v0-5 and OffsetFetch v1-4 against a real splicelogd:
  * commits read back at every version, topics = null, per-partition errors (unknown partition,
  * metadata too large, empty group id), the top-level error of OffsetFetch v2+ (last on the
  * wire: tb_offsets decodes the exact layout), commits that survive a SIGTERM restart and a
  * kill -9, a "simple" consumer (generation -1, no member id) committing for a group that
  * has no members while a commit with a made-up generation is refused, and retention
- * (offsets.retention.minutes) removing an empty group's offsets for good.
+ * (offsets.retention.minutes) removing an empty group's offsets for good. OffsetCommit v0-1,
+ * which Kafka 4.0 removed but sarama still sends (v1 for every group commit, v0 from a
+ * simple consumer), commit and read back like v2.
  */
 #include <check.h>
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include "../support/tb_group.h"
 #include "../support/tb_kafka.h"
 #include "../support/tb_offsets.h"
+#include "kp_api.h"
 
 enum {
     ERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
@@ -301,6 +304,70 @@ START_TEST(retention_expires_empty_groups)
 }
 END_TEST
 
+START_TEST(commit_v0_v1_as_sarama_does)
+{
+    /* Before: v0-1 were answered with a bare UNSUPPORTED_VERSION that no client can parse;
+     * sarama's default group commits (v1) were lost. The advertised range starts at 0. */
+    int fd = conn();
+    create_topic(fd, "old", 2);
+    struct tb_frame f;
+    struct tb_req r;
+    ck_assert_int_eq(tb_req_begin(&r, 256, 18, 0, 900), 0);
+    tb_enc_api_versions(&r, 0);
+    ck_assert_int_eq(tb_call(fd, &r, 900, &f), 0);
+    tb_req_free(&r);
+    struct tb_api_versions av;
+    ck_assert_int_eq(tb_dec_api_versions(&f, 0, &av), 0);
+    tb_frame_free(&f);
+    int16_t lo = -1, hi = -1;
+    ck_assert(tb_api_range(&av, 8, &lo, &hi));
+    ck_assert_int_eq(lo, 0);
+    ck_assert_int_eq(hi, 5);
+
+    /* a simple consumer at v0 and v1 (no generation, no member) */
+    struct tb_ofs_part c0[] = {{"old", 0, 5, "v0 meta"}};
+    commit_ok(fd, 0, "sarama-simple", c0, 1);
+    expect_committed(fd, 1, "sarama-simple", "old", 0, 5, "v0 meta");
+    struct tb_ofs_part c1[] = {{"old", 0, 6, NULL}, {"old", 1, 7, "v1"}};
+    commit_ok(fd, 1, "sarama-simple", c1, 2);
+    expect_committed(fd, 1, "sarama-simple", "old", 0, 6, "");
+    expect_committed(fd, 4, "sarama-simple", "old", 1, 7, "v1");
+
+    /* a group member, as sarama's consumer group: JoinGroup v0, SyncGroup v0, commits v1 */
+    tb_ck_stop_clean(&B);
+    const char *const extra[] = {"-o", "group.initial.rebalance.delay.ms=0", NULL};
+    tb_ck_start(&B, extra);
+    close(fd);
+    fd = conn();
+    const struct tb_proto protos[] = {{"range", "m"}};
+    struct tb_join j;
+    ck_assert_int_eq(tb_join_group(fd, 0, 1, "sarama-group", 10000, 30000, "", 1, protos, &j), 0);
+    ck_assert_int_eq(j.error, 0);
+    const struct tb_assign as[] = {{j.member_id, "all of it"}};
+    struct tb_sync sy;
+    ck_assert_int_eq(tb_sync_group(fd, 0, 2, "sarama-group", j.generation, j.member_id, 1, as, &sy),
+                     0);
+    ck_assert_int_eq(sy.error, 0);
+    struct tb_ofs_resp out;
+    ck_assert_int_eq(
+        tb_offset_commit(fd, 1, "sarama-group", j.generation, j.member_id, c1, 2, &out), 0);
+    ck_assert_int_eq(out.n, 2);
+    ck_assert_int_eq(out.p[0].error, 0);
+    ck_assert_int_eq(out.p[1].error, 0);
+    expect_committed(fd, 1, "sarama-group", "old", 1, 7, "v1");
+    /* the generation is checked at v1 as at v2+; a v0 commit is a simple consumer's,
+     * refused while the group has members */
+    struct tb_ofs_part bad[] = {{"old", 0, 99, NULL}};
+    ck_assert_int_eq(
+        tb_offset_commit(fd, 1, "sarama-group", j.generation + 1, j.member_id, bad, 1, &out), 0);
+    ck_assert_int_eq(out.p[0].error, ERR_ILLEGAL_GENERATION);
+    ck_assert_int_eq(tb_offset_commit(fd, 0, "sarama-group", -1, "", bad, 1, &out), 0);
+    ck_assert_int_ne(out.p[0].error, 0);
+    expect_committed(fd, 1, "sarama-group", "old", 0, 6, "");
+    close(fd);
+}
+END_TEST
+
 START_TEST(member_commits_and_keeps_offsets_while_in_the_group)
 {
     /* retention 0, checked every 100 ms: a group's offsets are kept exactly while it has
@@ -314,7 +381,12 @@ START_TEST(member_commits_and_keeps_offsets_while_in_the_group)
     create_topic(fd, "t", 2);
     const struct tb_proto protos[] = {{"range", "m"}};
     struct tb_join j;
+    /* JoinGroup v5 (KIP-394): MEMBER_ID_REQUIRED and an id first, then the join with it */
     ck_assert_int_eq(tb_join_group(fd, 5, 1, "members", 10000, 30000, "", 1, protos, &j), 0);
+    ck_assert_int_eq(j.error, KP_ERR_MEMBER_ID_REQUIRED);
+    char id[TB_GRP_ID];
+    snprintf(id, sizeof id, "%s", j.member_id);
+    ck_assert_int_eq(tb_join_group(fd, 5, 1, "members", 10000, 30000, id, 1, protos, &j), 0);
     ck_assert_int_eq(j.error, 0);
     const struct tb_assign as[] = {{j.member_id, "all of it"}};
     struct tb_sync sy;
@@ -556,6 +628,7 @@ static Suite *suite(void)
     tcase_add_test(tc, simple_consumer_without_members);
     tcase_add_test(tc, retention_expires_empty_groups);
     tcase_add_test(tc, member_commits_and_keeps_offsets_while_in_the_group);
+    tcase_add_test(tc, commit_v0_v1_as_sarama_does);
     tcase_add_test(tc, sync_per_commit_pipelined);
     tcase_add_test(tc, wide_group_metadata_grows_the_response);
     tcase_add_test(tc, deleted_topic_loses_its_offsets);

@@ -473,3 +473,68 @@ int tb_wait_exit(pid_t pid, int timeout_ms)
         tb_sleep_ms(10);
     }
 }
+
+int tb_connect_from(const char *src, int port)
+{
+    struct sockaddr_in local = {0};
+    local.sin_family = AF_INET;
+    if (inet_pton(AF_INET, src, &local.sin_addr) != 1)
+        return -EINVAL;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* the port is chosen at connect (per destination), not at bind (per source address) */
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&local, sizeof local) < 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (;;) {
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+            return fd;
+        if (errno != EINTR)
+            break;
+    }
+    int err = -errno;
+    close(fd);
+    return err;
+}
+
+long tb_broker_rss_kib(const struct tb_broker *b)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)b->pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long kib = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+long tb_log_count(const struct tb_broker *b, const char *needle)
+{
+    size_t len = 0;
+    char *buf = tb_log_read(b, &len);
+    if (!buf)
+        return 0;
+    long n = 0;
+    size_t nl = strlen(needle);
+    for (char *p = buf; (p = memmem(p, len - (size_t)(p - buf), needle, nl)) != NULL; p += nl)
+        n++;
+    free(buf);
+    return n;
+}

@@ -65,5 +65,14 @@ pid_t tb_spawn(const char *const *argv, const char *out_path);
 int tb_wait_exit(pid_t pid, int timeout_ms);
 /* The local (client-side) port of a connected socket, as the broker sees the peer; or -errno. */
 int tb_local_port(int fd);
+/*
+ * Like tb_connect, from the loopback address src (e.g. "127.0.0.2": the whole 127/8 is local),
+ * so a test can be several clients as the broker counts them per address. fd or -errno.
+ */
+int tb_connect_from(const char *src, int port);
+/* The broker's resident set in KiB (VmRSS of /proc/PID/status), or -1. */
+long tb_broker_rss_kib(const struct tb_broker *b);
+/* How many times needle occurs in the broker log. */
+long tb_log_count(const struct tb_broker *b, const char *needle);
 
 #endif

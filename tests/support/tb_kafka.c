@@ -140,6 +140,12 @@ static bool flexible_request(int16_t key, int16_t version)
 
 int tb_req_begin(struct tb_req *r, size_t cap, int16_t api_key, int16_t version, int32_t corr)
 {
+    return tb_req_begin_id(r, cap, api_key, version, corr, kp_str_of("tb"));
+}
+
+int tb_req_begin_id(struct tb_req *r, size_t cap, int16_t api_key, int16_t version, int32_t corr,
+                    struct kp_str client_id)
+{
     r->buf = malloc(cap);
     if (!r->buf)
         return -ENOMEM;
@@ -148,7 +154,7 @@ int tb_req_begin(struct tb_req *r, size_t cap, int16_t api_key, int16_t version,
     kp_wr_i16(&r->wr, api_key);
     kp_wr_i16(&r->wr, version);
     kp_wr_i32(&r->wr, corr);
-    kp_wr_nstr(&r->wr, kp_str_of("tb"));
+    kp_wr_nstr(&r->wr, client_id);
     if (flexible_request(api_key, version))
         kp_wr_tags(&r->wr);
     return 0;

@@ -59,6 +59,9 @@ struct tb_req {
 
 /* Begins a request frame with room for cap bytes in total; client_id "tb". 0 or -ENOMEM. */
 int tb_req_begin(struct tb_req *r, size_t cap, int16_t api_key, int16_t version, int32_t corr);
+/* The same with the client_id given (any bytes; len -1 for null). */
+int tb_req_begin_id(struct tb_req *r, size_t cap, int16_t api_key, int16_t version, int32_t corr,
+                    struct kp_str client_id);
 /* Patches the size; returns the whole frame's length, or -ENOSPC when it did not fit. */
 long tb_req_end(struct tb_req *r);
 void tb_req_free(struct tb_req *r);

@@ -36,9 +36,11 @@ void tb_enc_offset_commit(struct tb_req *r, int16_t version, const char *group, 
 {
     struct kp_wr *w = &r->wr;
     kp_wr_str(w, kp_str_of(group));
-    kp_wr_i32(w, generation);
-    kp_wr_str(w, kp_str_of(member));
-    if (version <= 4)
+    if (version >= 1) {
+        kp_wr_i32(w, generation);
+        kp_wr_str(w, kp_str_of(member));
+    }
+    if (version >= 2 && version <= 4)
         kp_wr_i64(w, -1); /* retention_time_ms: the broker's */
     kp_wr_i32(w, topic_runs(parts, n));
     for (int i = 0; i < n;) {
@@ -48,6 +50,8 @@ void tb_enc_offset_commit(struct tb_req *r, int16_t version, const char *group, 
         for (int j = i; j < i + len; j++) {
             kp_wr_i32(w, parts[j].partition);
             kp_wr_i64(w, parts[j].offset);
+            if (version == 1)
+                kp_wr_i64(w, -1); /* commit timestamp: now (what sarama sends) */
             kp_wr_nstr(w, kp_str_of(parts[j].metadata));
         }
         i += len;

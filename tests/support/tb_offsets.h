@@ -1,5 +1,5 @@
 /*
- * tb_offsets — test support: OffsetCommit v2-5 and OffsetFetch v1-4 spoken over a blocking
+ * tb_offsets — test support: OffsetCommit v0-5 and OffsetFetch v1-4 spoken over a blocking
  * socket, encoded and decoded here with kp_buf alone (not with the broker's codec), from the
  * layouts in shared/kafka-protocol-notes.md §5.
  *
@@ -44,7 +44,8 @@ struct tb_ofs_resp {
     struct tb_ofs_result p[TB_OFS_MAX];
 };
 
-/* OffsetCommit v2-5 body (v2-4 carry retention_time_ms -1). */
+/* OffsetCommit v0-5 body (v0 has no generation and member id; v1 carries a commit timestamp
+ * of -1 per partition; v2-4 carry retention_time_ms -1). */
 void tb_enc_offset_commit(struct tb_req *r, int16_t version, const char *group, int32_t generation,
                           const char *member, const struct tb_ofs_part *parts, int n);
 /* OffsetFetch v1-4 body; n < 0 sends topics = null (v2+: every committed partition). */

@@ -1,8 +1,9 @@
 /*
  * test_br_config — the broker's configuration: embedded defaults, key=value overrides,
  * server.properties files (comments, ':' separator, line numbers in errors), every error
- * naming its key, listeners / advertised.listeners parsing, unit conversions, and the
- * shipped config/server.properties loading to exactly the defaults.
+ * naming its key, listeners / advertised.listeners parsing, unit conversions, the connection
+ * and request-byte bounds (max.connections.per.ip and its overrides list), and the shipped
+ * config/server.properties loading to exactly the defaults.
  */
 #include <check.h>
 #include <errno.h>
@@ -51,6 +52,12 @@ START_TEST(defaults)
     ck_assert_int_eq(C.transfer, BR_XFER_SPLICE);
     ck_assert_int_eq(C.log.segment_bytes, 1LL << 30);
     ck_assert(!C.log.log_append_time);
+    ck_assert_int_eq(C.max_connections, 10000);
+    ck_assert_int_eq(C.max_connections_per_ip, 2147483647);
+    ck_assert_int_eq(C.nip_overrides, 0);
+    ck_assert_int_eq(C.evict_idle_ms, 1000);
+    ck_assert_int_eq(C.request_receive_timeout_ms, 30000);
+    ck_assert_int_eq(C.queued_max_request_bytes, 256 << 20);
     ck_assert_int_eq(br_config_finish(&C, err, sizeof err), 0);
     ck_assert_int_ge(C.num_network_threads, 1); /* 0 became the CPU count */
 }
@@ -102,6 +109,15 @@ START_TEST(errors_name_the_key)
         {"listeners=SASL_SSL://127.0.0.1:9093", "listeners"},
         {"listeners=PLAINTEXT://127.0.0.1:70000", "listeners"},
         {"listeners=PLAINTEXT://127.0.0.1:", "listeners"},
+        {"max.connections.per.ip=-1", "max.connections.per.ip"},
+        {"max.connections.per.ip.overrides=127.0.0.1", "max.connections.per.ip.overrides"},
+        {"max.connections.per.ip.overrides=127.0.0.1:x", "max.connections.per.ip.overrides"},
+        {"max.connections.per.ip.overrides=:5", "max.connections.per.ip.overrides"},
+        {"max.connections.per.ip.overrides=h:-1", "max.connections.per.ip.overrides"},
+        {"max.connections.per.ip.overrides=h:2147483648", "max.connections.per.ip.overrides"},
+        {"max.connections.evict.idle.ms=-2", "max.connections.evict.idle.ms"},
+        {"request.receive.timeout.ms=-1", "request.receive.timeout.ms"},
+        {"queued.max.request.bytes=-2", "queued.max.request.bytes"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = 0;
@@ -114,6 +130,45 @@ START_TEST(errors_name_the_key)
     /* a failed setting leaves the previous value */
     ck_assert_int_eq(C.num_partitions, 1);
     ck_assert_int_eq(C.listeners[0].port, 9092);
+}
+END_TEST
+
+START_TEST(connection_and_request_byte_bounds)
+{
+    /* Kafka's format: host:count, comma-separated; hosts may be names or v4/v6 addresses. */
+    ck_assert_int_eq(
+        set("max.connections.per.ip.overrides = 10.0.0.1:5, broker-2.example:0,[::1]:7,fe80::1:9"),
+        0);
+    ck_assert_int_eq(C.nip_overrides, 4);
+    ck_assert_str_eq(C.ip_overrides[0].host, "10.0.0.1");
+    ck_assert_int_eq(C.ip_overrides[0].max, 5);
+    ck_assert_str_eq(C.ip_overrides[1].host, "broker-2.example");
+    ck_assert_int_eq(C.ip_overrides[1].max, 0);
+    ck_assert_str_eq(C.ip_overrides[2].host, "::1");
+    ck_assert_int_eq(C.ip_overrides[2].max, 7);
+    ck_assert_str_eq(C.ip_overrides[3].host, "fe80::1");
+    ck_assert_int_eq(C.ip_overrides[3].max, 9);
+    /* a later setting replaces the list; an empty one clears it */
+    ck_assert_int_eq(set("max.connections.per.ip.overrides=127.0.0.1:3"), 0);
+    ck_assert_int_eq(C.nip_overrides, 1);
+    ck_assert_int_eq(set("max.connections.per.ip.overrides="), 0);
+    ck_assert_int_eq(C.nip_overrides, 0);
+    ck_assert_str_eq(C.ip_overrides[0].host, "");
+
+    /* per.ip=0 admits nobody unless overrides let some in (as Kafka) */
+    ck_assert_int_eq(set("max.connections.per.ip=0"), 0);
+    ck_assert_int_eq(br_config_finish(&C, err, sizeof err), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "max.connections.per.ip"));
+    ck_assert_int_eq(set("max.connections.per.ip.overrides=127.0.0.1:10"), 0);
+    ck_assert_int_eq(br_config_finish(&C, err, sizeof err), 0);
+
+    ck_assert_int_eq(set("queued.max.request.bytes=0"), 0);
+    ck_assert_int_eq(br_config_finish(&C, err, sizeof err), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "queued.max.request.bytes"));
+    ck_assert_int_eq(set("queued.max.request.bytes=-1"), 0);
+    ck_assert_int_eq(set("max.connections.evict.idle.ms=-1"), 0);
+    ck_assert_int_eq(set("request.receive.timeout.ms=0"), 0);
+    ck_assert_int_eq(br_config_finish(&C, err, sizeof err), 0);
 }
 END_TEST
 
@@ -209,6 +264,7 @@ static Suite *suite(void)
     tcase_add_test(tc, defaults);
     tcase_add_test(tc, overrides_and_aliases);
     tcase_add_test(tc, errors_name_the_key);
+    tcase_add_test(tc, connection_and_request_byte_bounds);
     tcase_add_test(tc, listeners_and_advertised);
     tcase_add_test(tc, file_syntax_and_line_numbers);
     tcase_add_test(tc, shipped_example_is_the_defaults);

@@ -7,7 +7,9 @@
  * (0 in CompletingRebalance, keeping the member alive), session expiry, pending-SyncGroup
  * expiry, LeaveGroup, the rebalance timeout dropping members that did not rejoin, commit
  * checks, limits (the byte budget charging member bookkeeping), eviction of the longest
- * empty group, many groups, generated member ids, and stop.
+ * empty group, many groups, generated member ids, stop, and KIP-394 (MEMBER_ID_REQUIRED, pending
+ * ids that nobody waits for, expire, leave and are bounded; the dropped first JoinGroup of a
+ * librdkafka subscription change leaving no ghost).
  */
 #include <check.h>
 #include <stdint.h>
@@ -121,10 +123,11 @@ static struct kp_str S(const char *s) {
     return (struct kp_str){s, (int32_t)strlen(s)};
 }
 
-/* JoinGroup with protocols "a,b,c" (comma list), metadata "<name>-meta". */
+/* JoinGroup with protocols "a,b,c" (comma list), metadata "<name>-meta<suffix>"; v4 (KIP-394)
+ * or older. */
 static void
-join_p(struct rec *r, const char *group, const char *member, const char *protos, int32_t session,
-       int32_t rebalance)
+join_pv(struct rec *r, const char *group, const char *member, const char *protos,
+        const char *suffix, int32_t session, int32_t rebalance, bool v4)
 {
     struct br_group_protocol p[8];
     static char meta[8][64];
@@ -134,7 +137,7 @@ join_p(struct rec *r, const char *group, const char *member, const char *protos,
     snprintf(buf, sizeof buf, "%s", protos);
     for (char *save, *t = strtok_r(buf, ",", &save); t && n < 8; t = strtok_r(NULL, ",", &save)) {
         snprintf(names[n], sizeof names[n], "%s", t);
-        snprintf(meta[n], sizeof meta[n], "%s-meta", t);
+        snprintf(meta[n], sizeof meta[n], "%s-meta%s", t, suffix);
         p[n].name = S(names[n]);
         p[n].metadata = (struct kp_bytes){(const uint8_t *)meta[n], (int32_t)strlen(meta[n])};
         n++;
@@ -143,6 +146,7 @@ join_p(struct rec *r, const char *group, const char *member, const char *protos,
         .group_id = S(group),
         .member_id = S(member),
         .client_id = S("cli"),
+        .require_known_member_id = v4,
         .protocol_type = S("consumer"),
         .session_timeout_ms = session,
         .rebalance_timeout_ms = rebalance,
@@ -153,9 +157,21 @@ join_p(struct rec *r, const char *group, const char *member, const char *protos,
     br_group_join(G, &req, &r->w);
 }
 
+static void join_p(struct rec *r, const char *group, const char *member, const char *protos,
+                   int32_t session, int32_t rebalance)
+{
+    join_pv(r, group, member, protos, "", session, rebalance, false);
+}
+
 static void join(struct rec *r, const char *group, const char *member)
 {
     join_p(r, group, member, "range,roundrobin", 10000, 60000);
+}
+
+/* JoinGroup v4+ (KIP-394) with "range,roundrobin". */
+static void join4(struct rec *r, const char *group, const char *member)
+{
+    join_pv(r, group, member, "range,roundrobin", "", 10000, 60000, true);
 }
 
 static void sync_g(struct rec *r, const char *group, int32_t gen, const char *member, int n,
@@ -1120,6 +1136,220 @@ START_TEST(deadlines_of_many_groups)
 }
 END_TEST
 
+/* ---- KIP-394 --------------------------------------------------------------------------------- */
+
+/* JoinGroup v4+ without an id: MEMBER_ID_REQUIRED at once with a new id, kept pending (no
+ * member, no rebalance); the JoinGroup with that id makes it a member. */
+START_TEST(member_id_required)
+{
+    struct rec a;
+    join4(&a, "k", "");
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.err, KP_ERR_MEMBER_ID_REQUIRED);
+    ck_assert_int_eq(a.gen, -1);
+    ck_assert_str_eq(a.leader, "");
+    ck_assert_int_eq(a.n_members, 0);
+    ck_assert(strncmp(a.member, "cli-", 4) == 0);
+    ck_assert_int_eq(strlen(a.member), 4 + 36);
+    struct br_group_info i = info("k");
+    ck_assert_int_eq(i.state, BR_GROUP_EMPTY); /* no rebalance for a pending id */
+    ck_assert_int_eq(i.n_members, 0);
+    ck_assert_int_eq(i.n_pending, 1);
+    /* not a member */
+    ck_assert_int_eq(br_group_heartbeat(G, S("k"), 0, S(a.member)), KP_ERR_UNKNOWN_MEMBER_ID);
+    ck_assert_int_eq(br_group_commit_check(G, S("k"), 0, S(a.member)), KP_ERR_UNKNOWN_MEMBER_ID);
+    struct rec s;
+    sync_g(&s, "k", 0, a.member, 0, NULL, NULL);
+    ck_assert_int_eq(s.err, KP_ERR_UNKNOWN_MEMBER_ID);
+    /* joining with it */
+    struct rec j;
+    join4(&j, "k", a.member);
+    ck_assert_int_eq(j.calls, 0); /* parked for the initial delay, as any new member */
+    i = info("k");
+    ck_assert_int_eq(i.state, BR_GROUP_PREPARING_REBALANCE);
+    ck_assert_int_eq(i.n_members, 1);
+    ck_assert_int_eq(i.n_pending, 0);
+    advance(DELAY);
+    ck_assert_int_eq(j.calls, 1);
+    ck_assert_int_eq(j.err, 0);
+    ck_assert_int_eq(j.gen, 1);
+    ck_assert_str_eq(j.member, a.member);
+    ck_assert_str_eq(j.leader, a.member);
+    /* the id is spent: the next JoinGroup with it is the known member's */
+    struct rec k2;
+    join4(&k2, "k", a.member);
+    ck_assert_int_eq(k2.calls, 1); /* CompletingRebalance, same protocols: the current answer */
+    ck_assert_int_eq(k2.gen, 1);
+    /* JoinGroup v0-3 without an id: a member at once, as Kafka */
+    struct rec old;
+    join(&old, "k-old", "");
+    ck_assert_int_eq(old.calls, 0);
+    ck_assert_int_eq(info("k-old").n_members, 1);
+    ck_assert_int_eq(info("k-old").n_pending, 0);
+}
+END_TEST
+
+/* The librdkafka subscription change of issue 11, with the clock: the first JoinGroup's
+ * answer is dropped by the client, which joins again with new metadata and the id it knows.
+ * v4+: it knows its id (MEMBER_ID_REQUIRED came first), the rejoin is the same member and
+ * the next generation follows at once. v0-3 (and before KIP-394 here): it knows none, the
+ * first JoinGroup's member is a ghost the rebalance waits for until its session expires, as
+ * Kafka does for those versions. */
+START_TEST(dropped_first_join_leaves_no_ghost)
+{
+    struct rec id, first, again;
+    join_pv(&id, "sub", "", "range", "-a", 10000, 60000, true);
+    ck_assert_int_eq(id.err, KP_ERR_MEMBER_ID_REQUIRED);
+    join_pv(&first, "sub", id.member, "range", "-a", 10000, 60000, true);
+    ck_assert_int_eq(first.calls, 0);
+    advance(DELAY);
+    ck_assert_int_eq(first.calls, 1); /* generation 1: the client drops this answer */
+    join_pv(&again, "sub", id.member, "range", "-a,b", 10000, 60000, true);
+    ck_assert_int_eq(again.calls, 1); /* at once */
+    ck_assert_int_eq(again.err, 0);
+    ck_assert_int_eq(again.gen, 2);
+    ck_assert_int_eq(again.n_members, 1);
+    ck_assert_str_eq(again.meta[0], "range-meta-a,b");
+
+    /* the same with JoinGroup v0-3 */
+    struct rec o1, o2;
+    join_pv(&o1, "sub-old", "", "range", "-a", 10000, 60000, false);
+    advance(DELAY);
+    ck_assert_int_eq(o1.calls, 1); /* dropped */
+    join_pv(&o2, "sub-old", "", "range", "-a,b", 10000, 60000, false);
+    ck_assert_int_eq(o2.calls, 0);
+    advance(10000 - 1);
+    ck_assert_int_eq(o2.calls, 0); /* waiting for o1's member, whose session runs */
+    advance(1);
+    ck_assert_int_eq(o2.calls, 1);
+    ck_assert_int_eq(o2.gen, 2);
+    ck_assert_int_eq(o2.n_members, 1);
+}
+END_TEST
+
+/* A pending id whose client never comes back starts no rebalance and holds none (Kafka's
+ * join phase would wait for it until its session timeout: a deliberate difference); when its
+ * session timeout passes it is forgotten, and a JoinGroup with it is UNKNOWN_MEMBER_ID. */
+START_TEST(pending_id_not_waited_for_and_expires)
+{
+    struct rec a;
+    one_member("pw", &a);
+    struct rec ghost;
+    join_pv(&ghost, "pw", "", "range,roundrobin", "", 6000, 60000, true);
+    ck_assert_int_eq(ghost.err, KP_ERR_MEMBER_ID_REQUIRED);
+    ck_assert_int_eq(info("pw").state, BR_GROUP_STABLE);
+    ck_assert_int_eq(br_group_heartbeat(G, S("pw"), 1, S(a.member)), 0);
+    /* the leader rejoins: the rebalance ends at once, without the pending id */
+    struct rec r;
+    join(&r, "pw", a.member);
+    ck_assert_int_eq(r.calls, 1);
+    ck_assert_int_eq(r.gen, 2);
+    ck_assert_int_eq(r.n_members, 1);
+    /* a new v4 member during a rebalance: joins it, the ghost still counts for nothing */
+    struct rec b_id, b, a2;
+    join(&a2, "pw", a.member); /* CompletingRebalance, same protocols: current answer */
+    ck_assert_int_eq(a2.gen, 2);
+    join4(&b_id, "pw", "");
+    join4(&b, "pw", b_id.member);
+    ck_assert_int_eq(b.calls, 0); /* a's rejoin is awaited */
+    join(&a2, "pw", a.member);
+    ck_assert_int_eq(a2.calls, 1);
+    ck_assert_int_eq(b.calls, 1);
+    ck_assert_int_eq(b.gen, 3);
+    ck_assert_int_eq(a2.n_members, 2);
+    /* expiry: 6 s after it was handed out (the heartbeats keep a and b) */
+    ck_assert_int_eq(info("pw").n_pending, 1);
+    advance(5999);
+    ck_assert_int_eq(info("pw").n_pending, 1);
+    ck_assert_int_eq(br_group_heartbeat(G, S("pw"), 3, S(a.member)), 0);
+    ck_assert_int_eq(br_group_heartbeat(G, S("pw"), 3, S(b.member)), 0);
+    advance(1);
+    ck_assert_int_eq(info("pw").n_pending, 0);
+    struct rec late;
+    join4(&late, "pw", ghost.member);
+    ck_assert_int_eq(late.err, KP_ERR_UNKNOWN_MEMBER_ID);
+    ck_assert_int_eq(info("pw").n_members, 2);
+}
+END_TEST
+
+START_TEST(pending_id_leaves)
+{
+    struct rec a;
+    join4(&a, "pl", "");
+    ck_assert_int_eq(br_group_leave(G, S("pl"), S(a.member)), 0);
+    ck_assert_int_eq(info("pl").n_pending, 0);
+    ck_assert_int_eq(br_group_leave(G, S("pl"), S(a.member)), KP_ERR_UNKNOWN_MEMBER_ID);
+    struct rec j;
+    join4(&j, "pl", a.member);
+    ck_assert_int_eq(j.err, KP_ERR_UNKNOWN_MEMBER_ID);
+}
+END_TEST
+
+/* Pending ids are capped at group.max.size per group (the oldest goes), charged in the byte
+ * budget, dropped with their group when it is evicted; GROUP_MAX_SIZE_REACHED when the
+ * members are full, for a new id and for a pending one (which is then forgotten, as Kafka). */
+START_TEST(pending_id_limits)
+{
+    teardown();
+    struct br_groups_cfg c = cfg_default();
+    c.max_size = 2;
+    c.max_groups = 2;
+    c.initial_rebalance_delay_ms = 0;
+    c.max_total_bytes = 3 * BR_GROUP_PENDING_OVERHEAD + 100;
+    ck_assert_int_eq(br_groups_new(&c, fake_clock, NULL, &G), 0);
+    struct rec p[3];
+    for (int i = 0; i < 3; i++) {
+        join4(&p[i], "pc", "");
+        ck_assert_int_eq(p[i].err, KP_ERR_MEMBER_ID_REQUIRED);
+    }
+    ck_assert_int_eq(info("pc").n_pending, 2); /* the oldest went */
+    struct rec j;
+    join4(&j, "pc", p[0].member);
+    ck_assert_int_eq(j.err, KP_ERR_UNKNOWN_MEMBER_ID);
+    /* the budget: 2 pending here, 1 more fits, then none */
+    struct rec q, q2;
+    join4(&q, "pc2", "");
+    ck_assert_int_eq(q.err, KP_ERR_MEMBER_ID_REQUIRED);
+    join4(&q2, "pc2", "");
+    ck_assert_int_eq(q2.err, KP_ERR_COORDINATOR_NOT_AVAILABLE);
+    ck_assert_int_eq(br_group_leave(G, S("pc2"), S(q.member)), 0); /* gives its bytes back */
+    join4(&q2, "pc2", "");
+    ck_assert_int_eq(q2.err, KP_ERR_MEMBER_ID_REQUIRED);
+    /* no room for the member a pending id would make: refused, the id stays pending */
+    ck_assert_int_eq(br_group_leave(G, S("pc2"), S(q2.member)), 0);
+    ck_assert_int_eq(br_group_leave(G, S("pc"), S(p[2].member)), 0);
+    struct rec m1;
+    join4(&m1, "pc", p[1].member);
+    ck_assert_int_eq(m1.err, KP_ERR_COORDINATOR_NOT_AVAILABLE);
+    ck_assert_int_eq(info("pc").n_pending, 1);
+    ck_assert_int_eq(info("pc").n_members, 0);
+    /* members full: a new id is refused; a pending id joining is refused and forgotten */
+    struct rec m2_id, m2, n;
+    teardown();
+    c.max_total_bytes = 64 << 20;
+    ck_assert_int_eq(br_groups_new(&c, fake_clock, NULL, &G), 0);
+    join4(&m2_id, "full", "");
+    struct rec x1, x2;
+    join(&x1, "full", ""); /* v0-3 members fill the group */
+    join(&x2, "full", "");
+    ck_assert_int_eq(info("full").n_members, 2);
+    join4(&n, "full", "");
+    ck_assert_int_eq(n.err, KP_ERR_GROUP_MAX_SIZE_REACHED);
+    join4(&m2, "full", m2_id.member);
+    ck_assert_int_eq(m2.err, KP_ERR_GROUP_MAX_SIZE_REACHED);
+    ck_assert_int_eq(info("full").n_pending, 0);
+    /* a group with only pending ids has no members: evicted to make room */
+    struct rec e1, e2, e3;
+    join4(&e1, "ev1", "");
+    ck_assert_int_eq(e1.err, KP_ERR_MEMBER_ID_REQUIRED);
+    join4(&e2, "ev2", "");
+    ck_assert_int_eq(e2.err, KP_ERR_MEMBER_ID_REQUIRED);
+    ck_assert_int_eq(info("ev1").state, BR_GROUP_NONE);
+    join4(&e3, "ev1", e1.member);
+    ck_assert_int_eq(e3.err, KP_ERR_UNKNOWN_MEMBER_ID);
+}
+END_TEST
+
 static Suite *group_suite(void)
 {
     Suite *s = suite_create("br_group");
@@ -1156,6 +1386,11 @@ static Suite *group_suite(void)
     tcase_add_test(tc, heartbeat_in_completing_rebalance_keeps_member);
     tcase_add_test(tc, protocol_count_capped);
     tcase_add_test(tc, sole_member_changes_protocol_type);
+    tcase_add_test(tc, member_id_required);
+    tcase_add_test(tc, dropped_first_join_leaves_no_ghost);
+    tcase_add_test(tc, pending_id_not_waited_for_and_expires);
+    tcase_add_test(tc, pending_id_leaves);
+    tcase_add_test(tc, pending_id_limits);
     suite_add_tcase(s, tc);
     return s;
 }

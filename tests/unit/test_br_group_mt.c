@@ -2,10 +2,12 @@
  * test_br_group_mt — the coordinator from several threads at once (also run under make
  * tsan): members join, sync (as leader or follower), heartbeat, commit-check, leave and
  * rejoin a few shared groups while the timer thread fires initial delays, rebalance
- * timeouts and session expiries with the real clock and short timeouts, and another thread
+ * timeouts, session expiries and pending-id expiries with the real clock and short timeouts
+ * (half the workers join as JoinGroup v4+ clients: MEMBER_ID_REQUIRED first, an id they
+ * sometimes drop), and another thread
  * ticks and describes. Every waiter is answered exactly once (some by another thread, some
  * by br_groups_stop at the end), a result is only read after its delivery, and no group ever
- * holds more than group.max.size members.
+ * holds more than group.max.size members or pending ids.
  */
 #include <check.h>
 #include <pthread.h>
@@ -27,7 +29,7 @@
 
 static struct br_groups *G;
 static atomic_bool stop_ticker;
-static atomic_int n_join_ok, n_sync_ok, n_expired;
+static atomic_int n_join_ok, n_sync_ok, n_expired, n_id_required, n_id_dropped;
 
 struct w {
     struct br_group_waiter w; /* first */
@@ -141,6 +143,14 @@ static void learn(struct worker *k, int g)
     } else if (x->err == KP_ERR_UNKNOWN_MEMBER_ID) {
         atomic_fetch_add(&n_expired, 1);
         k->member[g][0] = 0;
+    } else if (x->err == KP_ERR_MEMBER_ID_REQUIRED) {
+        /* KIP-394: join again with the id, or (1 in 4) drop the answer as a client that
+         * changed its mind would, leaving a pending id nobody uses */
+        atomic_fetch_add(&n_id_required, 1);
+        if (rand_r(&k->seed) % 4 == 0)
+            atomic_fetch_add(&n_id_dropped, 1);
+        else
+            snprintf(k->member[g], sizeof k->member[g], "%s", x->member);
     }
     k->last_join[g] = NULL;
 }
@@ -160,6 +170,7 @@ static void do_join(struct worker *k, int g)
         .group_id = S(gname[g]),
         .member_id = S(k->member[g]),
         .client_id = S("mt"),
+        .require_known_member_id = k->id % 2 == 1, /* half the workers speak JoinGroup v4+ */
         .protocol_type = S("consumer"),
         .session_timeout_ms = 20 + (int32_t)(rand_r(&k->seed) % 30),
         .rebalance_timeout_ms = 30,
@@ -221,6 +232,7 @@ static void *ticker_main(void *arg)
             struct br_group_info i;
             br_group_describe(G, S(gname[g]), &i);
             ck_assert_int_le(i.n_members, MAXSIZE);
+            ck_assert_int_le(i.n_pending, MAXSIZE);
         }
         struct timespec ts = {0, 500 * 1000L};
         nanosleep(&ts, NULL);
@@ -270,8 +282,13 @@ START_TEST(hammer)
     ck_assert_int_gt(atomic_load(&n_join_ok), 0);
     ck_assert_int_gt(atomic_load(&n_sync_ok), 0);
     ck_assert_int_gt(atomic_load(&n_expired), 0);
-    fprintf(stderr, "%d late joins, %d joined, %d synced, %d unknown-member joins\n", late,
-            atomic_load(&n_join_ok), atomic_load(&n_sync_ok), atomic_load(&n_expired));
+    ck_assert_int_gt(atomic_load(&n_id_required), 0);
+    ck_assert_int_gt(atomic_load(&n_id_dropped), 0);
+    fprintf(stderr,
+            "%d late joins, %d joined, %d synced, %d unknown-member joins, %d ids handed out "
+            "(%d dropped)\n",
+            late, atomic_load(&n_join_ok), atomic_load(&n_sync_ok), atomic_load(&n_expired),
+            atomic_load(&n_id_required), atomic_load(&n_id_dropped));
     br_groups_free(G);
     G = NULL;
 }
