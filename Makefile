@@ -247,4 +247,8 @@ check-format:
 clean:
 	rm -rf $(BUILD)
 
+# Objects built on the way to a test binary are kept (make would delete them as intermediate
+# files and rebuild them every time).
+.SECONDARY:
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
