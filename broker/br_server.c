@@ -395,28 +395,24 @@ static void *hk_main(void *arg)
     return NULL;
 }
 
-/* ---- run ------------------------------------------------------------------------------ */
+/* ---- start-up ------------------------------------------------------------------------------- */
 
-int br_server_run(struct br_config *cfg, const char *port_file)
+/*
+ * br_server_run is setup, run, teardown. Every setup step records what it made in srv (a
+ * descriptor >= 0, a non-NULL pointer, a count of started threads) and stops at the first
+ * failure; teardown() undoes exactly what is recorded, in reverse order, whatever step failed:
+ * the one unwind path.
+ */
+
+/* Signals are taken by sigtimedwait in the main thread only; SIGPIPE never kills us. The
+ * kernel's io_uring features are probed once. */
+static int setup_process(struct br_server *srv)
 {
-    static struct br_server s; /* one per process; zeroed */
-    struct br_server *srv = &s;
-    memset(srv, 0, sizeof(*srv));
-    srv->cfg = cfg;
-    pthread_mutex_init(&srv->start_lock, NULL);
-    pthread_cond_init(&srv->start_cond, NULL);
-    pthread_mutex_init(&srv->hk_lock, NULL);
-    pthread_cond_init(&srv->hk_cond, NULL);
-    pthread_mutex_init(&srv->admin_lock, NULL);
-    pthread_cond_init(&srv->admin_cond, NULL);
-
-    /* Signals: handled by sigwait in this thread only; SIGPIPE never kills us. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    sigemptyset(&srv->signals);
+    sigaddset(&srv->signals, SIGINT);
+    sigaddset(&srv->signals, SIGTERM);
+    sigaddset(&srv->signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &srv->signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     int rc = br_loop_probe(&srv->feat);
@@ -434,45 +430,42 @@ int br_server_run(struct br_config *cfg, const char *port_file)
             srv->feat.multishot_recv ? "multishot recv into provided buffers (128 x 16 KiB per "
                                        "loop)"
                                      : "single-shot recv into each connection's frame buffer");
+    return 0;
+}
 
-    enum br_transfer xt = cfg->transfer;
-    if (xt == BR_XFER_SPLICE && !srv->feat.splice) {
-        br_warn("fetch.transfer=splice but the kernel lacks IORING_OP_SPLICE: using sendfile");
-        xt = BR_XFER_SENDFILE;
-    }
-
+static int setup_limits(struct br_server *srv)
+{
+    const struct br_config *cfg = srv->cfg;
     char lerr[512];
-    rc = br_limits_init(&srv->limits, cfg, lerr, sizeof(lerr));
+    int rc = br_limits_init(&srv->limits, cfg, lerr, sizeof(lerr));
     if (rc < 0) {
         br_err("%s", lerr);
         return rc;
     }
+    srv->limits_ok = true;
     if (cfg->queued_max_request_bytes >= 0 &&
         cfg->queued_max_request_bytes < cfg->socket_request_max_bytes)
         br_warn("queued.max.request.bytes=%lld is below socket.request.max.bytes=%lld: larger "
                 "requests close their connection",
                 (long long)cfg->queued_max_request_bytes, (long long)cfg->socket_request_max_bytes);
+    return 0;
+}
 
-    rc = tls_setup(srv);
-    if (rc < 0) {
-        br_limits_free(&srv->limits);
-        return rc;
-    }
-
+/* The loops, their request contexts and their listening-socket slots (not yet bound). */
+static int setup_loops(struct br_server *srv)
+{
+    const struct br_config *cfg = srv->cfg;
     srv->nloops = cfg->num_network_threads;
     srv->loops = calloc((size_t)srv->nloops, sizeof(*srv->loops));
     srv->accepts = calloc((size_t)srv->nloops * BR_MAX_LISTENERS, sizeof(*srv->accepts));
     srv->per_loop = calloc((size_t)srv->nloops, sizeof(*srv->per_loop));
-    if (!srv->loops || !srv->accepts || !srv->per_loop) {
-        free(srv->loops);
-        free(srv->accepts);
-        free(srv->per_loop);
-        tls_teardown(srv);
-        br_limits_free(&srv->limits);
+    if (!srv->loops || !srv->accepts || !srv->per_loop)
         return -ENOMEM;
-    }
+    for (int i = 0; i < srv->nloops * BR_MAX_LISTENERS; i++)
+        srv->accepts[i].fd = -1;
     for (int i = 0; i < srv->nloops; i++) {
         struct br_loop *l = &srv->loops[i];
+        struct br_server_loop *sl = &srv->per_loop[i];
         br_loop_prepare(l, i, cfg, &srv->feat);
         l->limits = &srv->limits;
         l->all = srv->loops;
@@ -480,71 +473,58 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         l->stop = &srv->stopping;
         l->shared_nwaits[BR_WAIT_BYTES] = &srv->limits.bytes_waiters;
         l->accepts = &srv->accepts[i * BR_MAX_LISTENERS];
-        struct br_server_loop *sl = &srv->per_loop[i];
-        sl->srv = srv;
-        sl->ctx = (struct br_ctx){.ops = &loop_ops, .host = l, .cfg = cfg};
         l->on_frame = on_frame;
         l->on_frame_arg = &sl->ctx;
-        for (int j = 0; j < BR_MAX_LISTENERS; j++)
-            l->accepts[j].fd = -1;
+        sl->srv = srv;
+        sl->ctx = (struct br_ctx){.ops = &loop_ops, .host = l, .cfg = cfg};
     }
+    return 0;
+}
 
-    /* Bind: the first socket of a listener picks the port (0 = ephemeral), the others
-     * join it with SO_REUSEPORT. */
-    int lock_fd = -1;
-    rc = lock_data_dir(cfg->data_dir, &lock_fd);
-    if (rc < 0) {
-        br_err("data dir %s: %s", cfg->data_dir,
-               rc == -EBUSY ? "in use by another broker" : strerror(-rc));
-        free(srv->loops);
-        free(srv->accepts);
-        free(srv->per_loop);
-        tls_teardown(srv);
-        br_limits_free(&srv->limits);
-        return rc;
+/* Every listener on every loop: the first socket of a listener picks the port (0 =
+ * ephemeral), the others join it with SO_REUSEPORT. */
+static int bind_listeners(struct br_server *srv)
+{
+    const struct br_config *cfg = srv->cfg;
+    enum br_transfer xt = cfg->transfer;
+    if (xt == BR_XFER_SPLICE && !srv->feat.splice) {
+        br_warn("fetch.transfer=splice but the kernel lacks IORING_OP_SPLICE: using sendfile");
+        xt = BR_XFER_SENDFILE;
     }
-    srv->nlisteners = cfg->nlisteners;
+    int rc = 0;
     for (int li = 0; li < cfg->nlisteners && rc == 0; li++)
         rc = br_listen_port_free(&cfg->listeners[li]);
+    srv->nlisteners = cfg->nlisteners;
     for (int li = 0; li < cfg->nlisteners && rc == 0; li++) {
         struct br_listener *l = &srv->listeners[li];
         l->cfg = &cfg->listeners[li];
         l->index = li;
         l->xfer = l->cfg->protocol == BR_PROTO_SSL ? &br_xfer_tls : br_xfer_for(xt);
         for (int i = 0; i < srv->nloops && rc == 0; i++) {
-            int fd = -1;
-            rc = br_listen_bind(l->cfg, i == 0 ? l->cfg->port : l->port, l, &fd);
-            if (rc == 0) {
-                struct br_accept *a = &srv->loops[i].accepts[li];
-                a->op = (struct br_op){BR_OP_ACCEPT, a};
-                a->loop = &srv->loops[i];
-                a->lst = l;
-                a->fd = fd;
-                a->multishot = srv->feat.multishot_accept;
-                srv->loops[i].naccepts = li + 1;
-            }
+            struct br_accept *a = &srv->loops[i].accepts[li];
+            rc = br_listen_bind(l->cfg, i == 0 ? l->cfg->port : l->port, l, &a->fd);
+            a->op = (struct br_op){BR_OP_ACCEPT, a};
+            a->loop = &srv->loops[i];
+            a->lst = l;
+            a->multishot = srv->feat.multishot_accept;
+            srv->loops[i].naccepts = li + 1;
         }
     }
-    if (rc == 0) {
-        rc = st_store_open_logged(cfg->data_dir, &cfg->log, store_msg, NULL, NULL, &srv->store);
-        if (rc < 0)
-            br_err("cannot open data dir %s: %s", cfg->data_dir, strerror(-rc));
-        else if ((rc = br_offsets_open(cfg, &srv->offsets)) < 0)
-            st_store_close(srv->store);
-    }
+    return rc;
+}
+
+/* The store, the committed offsets and the group coordinator, then the contexts that see them. */
+static int open_state(struct br_server *srv)
+{
+    const struct br_config *cfg = srv->cfg;
+    int rc = st_store_open_logged(cfg->data_dir, &cfg->log, store_msg, NULL, NULL, &srv->store);
     if (rc < 0) {
-        for (int i = 0; i < srv->nloops; i++)
-            for (int j = 0; j < srv->loops[i].naccepts; j++)
-                if (srv->loops[i].accepts[j].fd >= 0)
-                    close(srv->loops[i].accepts[j].fd);
-        free(srv->loops);
-        free(srv->accepts);
-        free(srv->per_loop);
-        close(lock_fd);
-        tls_teardown(srv);
-        br_limits_free(&srv->limits);
+        br_err("cannot open data dir %s: %s", cfg->data_dir, strerror(-rc));
         return rc;
     }
+    rc = br_offsets_open(cfg, &srv->offsets);
+    if (rc < 0)
+        return rc;
     st_store_set_notify(srv->store, on_synced, srv);
     struct br_groups_cfg gcfg = {
         .initial_rebalance_delay_ms = cfg->group_initial_delay_ms,
@@ -558,18 +538,26 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     rc = br_groups_new(&gcfg, NULL, NULL, &srv->groups);
     if (rc == 0)
         rc = br_groups_timer_start(srv->groups);
-    if (rc < 0)
+    if (rc < 0) {
         br_err("cannot set up the group coordinator: %s", strerror(-rc));
+        return rc;
+    }
     for (int i = 0; i < srv->nloops; i++) {
         srv->per_loop[i].ctx.store = srv->store;
         srv->per_loop[i].ctx.offsets = srv->offsets;
         srv->per_loop[i].ctx.groups = srv->groups;
     }
+    return 0;
+}
+
+static void log_state(const struct br_server *srv)
+{
+    const struct br_config *cfg = srv->cfg;
     int ntopics = 0;
     st_topic_foreach(srv->store, count_topic, &ntopics);
     br_info("data dir %s: %d topic(s)", cfg->data_dir, ntopics);
     for (int li = 0; li < srv->nlisteners; li++) {
-        struct br_listener *l = &srv->listeners[li];
+        const struct br_listener *l = &srv->listeners[li];
         br_info("listener %s://%s:%d (bound %s:%d, advertised %s:%d), fetch transfer %s",
                 l->cfg->name, l->cfg->host, l->cfg->port, l->bound_host, l->port,
                 l->cfg->adv_host[0] ? l->cfg->adv_host : l->bound_host,
@@ -580,105 +568,162 @@ int br_server_run(struct br_config *cfg, const char *port_file)
             "num.partitions=%d, log.flush.interval.messages=%lld",
             srv->nloops, cfg->node_id, cfg->auto_create_topics ? "true" : "false",
             cfg->num_partitions, (long long)cfg->log.flush_interval_messages);
+}
 
-    bool admin = rc == 0 && pthread_create(&srv->admin_thread, NULL, admin_main, srv) == 0;
-    if (!admin && rc == 0) {
+/* The admin thread, the loop threads (each reports its ring set-up), housekeeping. */
+static int start_threads(struct br_server *srv)
+{
+    if (pthread_create(&srv->admin_thread, NULL, admin_main, srv) != 0) {
         br_err("cannot start the admin thread");
-        rc = -EAGAIN;
+        return -EAGAIN;
     }
-    int started = 0;
-    for (int i = 0; i < srv->nloops && rc == 0; i++) {
+    srv->admin_started = true;
+    int rc = 0;
+    for (int i = 0; i < srv->nloops; i++) {
         if (pthread_create(&srv->per_loop[i].thread, NULL, loop_main, &srv->per_loop[i]) != 0) {
             br_err("cannot start loop thread %d", i);
             rc = -EAGAIN;
             break;
         }
-        started++;
+        srv->nthreads++;
     }
     pthread_mutex_lock(&srv->start_lock);
-    while (srv->started < started)
+    while (srv->started < srv->nthreads)
         pthread_cond_wait(&srv->start_cond, &srv->start_lock);
     pthread_mutex_unlock(&srv->start_lock);
-    for (int i = 0; i < started; i++)
+    for (int i = 0; i < srv->nthreads; i++)
         if (srv->per_loop[i].start_rc < 0)
             rc = srv->per_loop[i].start_rc;
-    bool hk = false;
+    if (rc < 0)
+        return rc;
+    srv->hk_started = pthread_create(&srv->hk_thread, NULL, hk_main, srv) == 0;
+    if (!srv->hk_started)
+        br_warn("cannot start the housekeeping thread: retention and scrub are off");
+    return 0;
+}
+
+static int setup(struct br_server *srv, const char *port_file)
+{
+    const struct br_config *cfg = srv->cfg;
+    int rc = setup_process(srv);
+    if (rc == 0)
+        rc = setup_limits(srv);
+    if (rc == 0)
+        rc = tls_setup(srv);
+    if (rc == 0)
+        rc = setup_loops(srv);
     if (rc == 0) {
-        hk = pthread_create(&srv->hk_thread, NULL, hk_main, srv) == 0;
-        if (!hk)
-            br_warn("cannot start the housekeeping thread: retention and scrub are off");
+        rc = lock_data_dir(cfg->data_dir, &srv->lock_fd);
+        if (rc < 0)
+            br_err("data dir %s: %s", cfg->data_dir,
+                   rc == -EBUSY ? "in use by another broker" : strerror(-rc));
+    }
+    if (rc == 0)
+        rc = bind_listeners(srv);
+    if (rc == 0)
+        rc = open_state(srv);
+    if (rc == 0) {
+        log_state(srv);
+        rc = start_threads(srv);
     }
     if (rc == 0 && port_file) {
-        int prc = write_port_file(port_file, srv);
-        if (prc < 0) {
-            br_err("cannot write port file %s: %s", port_file, strerror(-prc));
-            rc = prc;
-        }
+        rc = write_port_file(port_file, srv);
+        if (rc < 0)
+            br_err("cannot write port file %s: %s", port_file, strerror(-rc));
     }
-    if (rc == 0) {
-        br_info("splicelogd ready");
-        for (;;) {
-            const struct timespec tick = {.tv_sec = 1};
-            int sig = sigtimedwait(&set, NULL, &tick);
-            br_log_flush_limited();
-            if (sig == SIGHUP) {
-                br_info("received SIGHUP: nothing to do, still running (the configuration is "
-                        "read only at start-up: restart to change it; the log is stderr, "
-                        "nothing to reopen)");
-            } else if (sig == SIGINT || sig == SIGTERM) {
-                br_info("received %s: stopping (in-flight requests finish, then clean "
-                        "shutdown)",
-                        sig == SIGINT ? "SIGINT" : "SIGTERM");
-                break;
-            }
-        }
-    }
+    return rc;
+}
 
+/* ---- run ------------------------------------------------------------------------------------ */
+
+/* The main thread until SIGINT or SIGTERM; once a second it writes the log's pending summaries
+ * of repeated lines. SIGHUP changes nothing: the configuration is read once, the log is stderr. */
+static void run(struct br_server *srv)
+{
+    br_info("splicelogd ready");
+    for (;;) {
+        const struct timespec tick = {.tv_sec = 1};
+        int sig = sigtimedwait(&srv->signals, NULL, &tick);
+        br_log_flush_limited();
+        if (sig == SIGHUP) {
+            br_info("received SIGHUP: nothing to do, still running (the configuration is "
+                    "read only at start-up: restart to change it; the log is stderr, "
+                    "nothing to reopen)");
+        } else if (sig == SIGINT || sig == SIGTERM) {
+            br_info("received %s: stopping (in-flight requests finish, then clean shutdown)",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM");
+            return;
+        }
+    }
+}
+
+/* ---- teardown ------------------------------------------------------------------------------- */
+
+static void stop_thread(pthread_mutex_t *lock, pthread_cond_t *cond, bool *stop, pthread_t t)
+{
+    pthread_mutex_lock(lock);
+    *stop = true;
+    pthread_cond_broadcast(cond);
+    pthread_mutex_unlock(lock);
+    pthread_join(t, NULL);
+}
+
+/* Undoes whatever setup() made, in reverse order (see "start-up"). */
+static void teardown(struct br_server *srv)
+{
     atomic_store(&srv->stopping, true);
     if (srv->groups)
         br_groups_stop(srv->groups); /* parked JoinGroup / SyncGroup: NOT_COORDINATOR */
-    for (int i = 0; i < started; i++)
+    for (int i = 0; i < srv->nthreads; i++)
         if (srv->per_loop[i].start_rc == 0)
             br_ring_wake(&srv->loops[i].ring);
-    for (int i = 0; i < started; i++)
+    for (int i = 0; i < srv->nthreads; i++)
         pthread_join(srv->per_loop[i].thread, NULL);
-    if (admin) {
-        pthread_mutex_lock(&srv->admin_lock);
-        srv->admin_stop = true;
-        pthread_cond_broadcast(&srv->admin_cond);
-        pthread_mutex_unlock(&srv->admin_lock);
-        pthread_join(srv->admin_thread, NULL);
-    }
-    if (hk) {
-        pthread_mutex_lock(&srv->hk_lock);
-        srv->hk_stop = true;
-        pthread_cond_broadcast(&srv->hk_cond);
-        pthread_mutex_unlock(&srv->hk_lock);
-        pthread_join(srv->hk_thread, NULL);
-    }
-    for (int i = 0; i < srv->nloops; i++) {
-        struct br_loop *l = &srv->loops[i];
-        for (int j = 0; j < l->naccepts; j++)
-            if (l->accepts[j].fd >= 0)
-                close(l->accepts[j].fd);
-    }
+    if (srv->admin_started)
+        stop_thread(&srv->admin_lock, &srv->admin_cond, &srv->admin_stop, srv->admin_thread);
+    if (srv->hk_started)
+        stop_thread(&srv->hk_lock, &srv->hk_cond, &srv->hk_stop, srv->hk_thread);
+    for (int i = 0; srv->accepts && i < srv->nloops * BR_MAX_LISTENERS; i++)
+        if (srv->accepts[i].fd >= 0)
+            close(srv->accepts[i].fd); /* (a loop that ran closed its own) */
     br_groups_free(srv->groups);
-    srv->groups = NULL;
     br_offsets_close(srv->offsets);
-    srv->offsets = NULL;
-    st_store_close(srv->store);
+    if (srv->store) {
+        st_store_close(srv->store);
+        br_info("stopped: data flushed, clean-shutdown markers written");
+    }
     /* every thread that could wake a loop (flusher, admin, housekeeping, group timer, the
      * loops themselves) has stopped */
-    for (int i = 0; i < srv->nloops; i++) {
+    for (int i = 0; srv->loops && i < srv->nloops; i++) {
         br_ring_close_wake(&srv->loops[i].ring);
         br_ctx_release(&srv->per_loop[i].ctx);
     }
-    br_info("stopped: data flushed, clean-shutdown markers written");
-    close(lock_fd);
+    if (srv->lock_fd >= 0)
+        close(srv->lock_fd);
     free(srv->loops);
     free(srv->accepts);
     free(srv->per_loop);
     tls_teardown(srv);
-    br_limits_free(&srv->limits);
+    if (srv->limits_ok)
+        br_limits_free(&srv->limits);
+}
+
+int br_server_run(struct br_config *cfg, const char *port_file)
+{
+    static struct br_server s; /* one per process */
+    struct br_server *srv = &s;
+    memset(srv, 0, sizeof(*srv));
+    srv->cfg = cfg;
+    srv->lock_fd = -1;
+    pthread_mutex_init(&srv->start_lock, NULL);
+    pthread_cond_init(&srv->start_cond, NULL);
+    pthread_mutex_init(&srv->hk_lock, NULL);
+    pthread_cond_init(&srv->hk_cond, NULL);
+    pthread_mutex_init(&srv->admin_lock, NULL);
+    pthread_cond_init(&srv->admin_cond, NULL);
+    int rc = setup(srv, port_file);
+    if (rc == 0)
+        run(srv);
+    teardown(srv);
     return rc;
 }

@@ -3,14 +3,18 @@
  * housekeeping.
  *
  * Contract
- * - br_server_run() binds every listener (num.network.threads SO_REUSEPORT sockets per
- *   listener, one per loop thread, all on the same port), opens the store, writes the port
- *   file, runs until SIGINT/SIGTERM (SIGHUP is logged and ignored), then stops accepting,
- *   lets in-flight requests finish (bounded by shutdown.timeout.ms), closes the store
- * (clean-shutdown markers) and returns 0, or -errno when start-up failed (after logging why). An
- * SSL listener gets its TLS context (br_tls.h) before anything binds: a bad ssl.* setting stops the
- * start-up with a line naming the key. The port file's first line is the PLAINTEXT listener's port,
- * then one "NAME PORT" line per listener.
+ * - br_server_run() is setup, run, teardown. Setup binds every listener (num.network.threads
+ *   SO_REUSEPORT sockets per listener, one per loop thread, all on the same port), opens the
+ *   store, the committed offsets and the group coordinator, starts the threads and writes the
+ *   port file; run waits for SIGINT/SIGTERM (SIGHUP is logged and ignored); teardown stops
+ *   accepting, lets in-flight requests finish (bounded by shutdown.timeout.ms), and closes the
+ *   store (clean-shutdown markers). A setup step that fails stops the start-up (after logging
+ *   why) and the same teardown undoes what was made; the result is 0, or the -errno of the
+ *   failed step. An SSL listener gets its TLS context (br_tls.h) before anything binds: a bad
+ *   ssl.* setting stops the start-up with a line naming the key. The port file's first line is
+ *   the PLAINTEXT listener's port, then one "NAME PORT" line per listener.
+ * - Each loop thread dispatches its connections' requests through its own request context
+ *   (br_ctx.h), whose operations are this file's thin glue over the connection and the loop.
  * - Each loop thread owns its connections end to end. Cross-thread traffic is limited to the
  *   store (its own locking), the connection and request-byte counts of br_limit.h, and
  *   wake-ups through the loops' waits (br_loop.h): an append wakes loops with long-polling
@@ -22,6 +26,7 @@
 #define SPLICELOG_BR_SERVER_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -54,11 +59,16 @@ struct br_server {
     struct br_accept *accepts; /* nloops x BR_MAX_LISTENERS, loop i's from i * BR_MAX_LISTENERS */
     struct br_limits limits;   /* max.connections (+ per IP), queued.max.request.bytes */
     atomic_bool stopping;
+    sigset_t signals; /* taken by the main thread (SIGINT, SIGTERM, SIGHUP) */
+    int lock_fd;      /* the data dir's lock, -1 until taken */
+    bool limits_ok;
+    int nthreads; /* loop threads started */
     /* housekeeping thread: st_store_maintain and st_store_scrub at a bounded rate */
     pthread_t hk_thread;
     pthread_mutex_t hk_lock;
     pthread_cond_t hk_cond;
     bool hk_stop;
+    bool hk_started;
     /* admin thread: work that may take long in the store (creating or deleting topics with many
      * partitions, lookups by time, fdatasync of committed offsets) runs there, so no loop
      * thread freezes behind it (the ctx's admin operation, br_ctx.h) */
@@ -67,6 +77,7 @@ struct br_server {
     pthread_cond_t admin_cond;
     struct br_job *admin_head, *admin_tail;
     bool admin_stop;
+    bool admin_started;
     /* consumer groups: this broker coordinates every group (br_group.h) */
     struct br_groups *groups;
     /* start-up barrier */
