@@ -94,6 +94,8 @@ struct br_config {
     int64_t group_max_total_bytes;       /* group.max.total.bytes (splicelog) */
     struct st_log_config log;            /* log.segment.bytes, retention, flush, ... */
     struct br_tls_conf tls;              /* ssl.* (br_tls.h), used by SSL listeners */
+    bool test_tls_socket_mode;           /* test.tls.socket.mode (tests only) */
+    bool test_tls_cold_reads;            /* test.tls.cold.reads (tests only) */
     /* max.connections.per.ip.overrides */
     struct br_ip_override ip_overrides[BR_MAX_IP_OVERRIDES];
 };

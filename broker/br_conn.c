@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "br_log.h"
-#include "br_tls.h"
+#include "br_rx.h"
 #include "br_xfer.h"
 
 #define IN_BASE_CAP  (16 * 1024)
@@ -44,9 +44,7 @@
 #define BUF_KEEP_CAP (256 * 1024)
 
 static void conn_free(struct br_conn *c);
-static void process_input(struct br_conn *c);
 static void arm_recv(struct br_conn *c);
-static void tls_input(struct br_conn *c);
 
 static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
@@ -222,17 +220,13 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
         close(fd);
         return;
     }
-    if (acc->lst->tls) {
-        int rc = br_tls_ctx_ktls(acc->lst->tls) ? br_tls_new_socket(acc->lst->tls, fd, &c->tls)
-                                                : br_tls_new(acc->lst->tls, 0, &c->tls);
-        if (rc < 0) {
-            free(c);
-            free(in);
-            br_limits_release(loop->limits, slot);
-            br_err("refusing connection peer=%s: cannot set up TLS (out of memory)", peer_s);
-            close(fd);
-            return;
-        }
+    if (br_rx_open(c, acc->lst, fd) < 0) {
+        free(c);
+        free(in);
+        br_limits_release(loop->limits, slot);
+        br_err("refusing connection peer=%s: cannot set up TLS (out of memory)", peer_s);
+        close(fd);
+        return;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -456,11 +450,10 @@ void br_conn_send_mem(struct br_conn *c, bool link)
         pi++;
         off = 0;
     }
-    /* A kernel-TLS socket (tls_sw_sendmsg) refuses every flag but MSG_MORE, MSG_DONTWAIT and
-     * MSG_NOSIGNAL with EOPNOTSUPP; without MSG_WAITALL a short send just goes on at the next
-     * step, from the position it reached. */
+    /* Without MSG_WAITALL (a path whose socket refuses it) a short send just goes on at the
+     * next step, from the position it reached. */
     unsigned flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0);
-    if (c->xfer != &br_xfer_ktls)
+    if (!c->xfer->no_waitall)
         flags |= MSG_WAITALL;
     struct io_uring_sqe *sqe = br_ring_sqe(&c->loop->ring, &c->send_op);
     if (niov == 1) {
@@ -497,8 +490,8 @@ void br_conn_kick(struct br_conn *c)
             return;
         }
         if (!br_conn_cur_piece(c)) {
-            if (c->tls)
-                br_xfer_tls_flush(c); /* handshake flights, alerts, session tickets */
+            if (c->xfer->idle)
+                c->xfer->idle(c); /* the path's own bytes (TLS: handshake flights, alerts) */
             return;
         }
         c->n_steps++;
@@ -518,46 +511,7 @@ static void arm_recv(struct br_conn *c)
 {
     if (c->recv_armed || c->paused || c->bytes_wait.waiting || c->closing || c->eof)
         return;
-    if (c->tls && br_tls_socket_mode(c->tls)) {
-        /* kernel TLS: OpenSSL reads the socket itself once it is readable (or writable, when
-         * the handshake waits to send) */
-        struct io_uring_sqe *sqe = br_ring_sqe(&c->loop->ring, &c->recv_op);
-        io_uring_prep_poll_add(sqe, c->fd, br_tls_want(c->tls) == POLLOUT ? POLLOUT : POLLIN);
-        c->recv_multishot = false;
-        c->recv_poll = true;
-        c->recv_armed = true;
-        c->inflight++;
-        return;
-    }
-    if (c->tls) {
-        /* ciphertext into the session; bounded by its rx buffer, not by the frame buffer */
-        size_t room;
-        uint8_t *p = br_tls_rx_space(c->tls, &room);
-        if (room == 0)
-            return; /* tls_input drains rx, then re-arms */
-        struct io_uring_sqe *sqe = br_ring_sqe(&c->loop->ring, &c->recv_op);
-        io_uring_prep_recv(sqe, c->fd, p, room, 0);
-        c->recv_multishot = false;
-        c->recv_armed = true;
-        c->inflight++;
-        return;
-    }
-    struct br_ring *ring = &c->loop->ring;
-    if (ring->bufs) {
-        struct io_uring_sqe *sqe = br_ring_sqe(ring, &c->recv_op);
-        io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
-        sqe->flags |= IOSQE_BUFFER_SELECT;
-        sqe->buf_group = BR_BGID;
-        c->recv_multishot = true;
-    } else {
-        if (c->in_len == c->in_cap)
-            return; /* a whole frame waits for a response slot: process_input re-arms */
-        struct io_uring_sqe *sqe = br_ring_sqe(ring, &c->recv_op);
-        io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
-        c->recv_multishot = false;
-    }
-    c->recv_armed = true;
-    c->inflight++;
+    c->rx->arm(c);
 }
 
 /* Backpressure: stop the multishot recv (a single-shot one simply is not re-armed). */
@@ -614,7 +568,7 @@ static int bytes_take(struct br_conn *c, size_t n)
 /* Appends n received bytes (from a provided buffer) to the frame buffer. They are already out
  * of the kernel, so they are kept even when that takes the budget past its bound (at most what
  * arrived before the multishot recv was stopped). */
-static int take_bytes(struct br_conn *c, const uint8_t *p, size_t n)
+int br_conn__take(struct br_conn *c, const uint8_t *p, size_t n)
 {
     if (c->in_cap - c->in_len < n) {
         size_t want = c->in_len + n;
@@ -715,7 +669,7 @@ static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
     return 0;
 }
 
-static void process_input(struct br_conn *c)
+void br_conn__input(struct br_conn *c)
 {
     const struct br_config *cfg = c->loop->cfg;
     size_t pos = 0;
@@ -729,15 +683,6 @@ static void process_input(struct br_conn *c)
         size_t left = c->in_len - pos;
         if (left < 4)
             break;
-        if (!c->tls && c->n_requests == 0 && pos == 0 && br_tls_sniff(c->in, left)) {
-            /* A TLS record header read as a frame size is ~360 MB: name it instead of
-             * leaving it to socket.request.max.bytes (which may be set that high). */
-            br_warn("peer=%s: TLS handshake on a PLAINTEXT listener %s (a TLS client on the "
-                    "wrong port?)",
-                    c->peer.name, c->lst->cfg->name);
-            br_conn_close(c, "TLS handshake on a PLAINTEXT listener");
-            return;
-        }
         int32_t size = (int32_t)kp_load_be32(c->in + pos);
         if (size < 0 || (int64_t)size > cfg->socket_request_max_bytes) {
             char why[128];
@@ -790,10 +735,7 @@ static void resume_input(struct br_conn *c)
 {
     if (c->req_start_ms)
         c->req_start_ms = c->loop->now_ms; /* the clock stopped while we did not read */
-    if (c->tls)
-        tls_input(c); /* plaintext may be waiting inside the session */
-    else
-        process_input(c);
+    c->rx->input(c);                       /* (plaintext may be waiting inside a TLS session) */
     arm_recv(c);
 }
 
@@ -826,278 +768,138 @@ static void after_progress(struct br_conn *c)
     arm_recv(c);
 }
 
-/* ---- TLS input -------------------------------------------------------------------------- */
-
-static void tls_fail(struct br_conn *c, int rc, const char *what)
+void br_conn__begun(struct br_conn *c)
 {
-    const char *why = br_tls_error(c->tls);
-    if (rc == -EACCES) {
-        br_warn("peer=%s: TLS handshake refused on listener %s: %s", c->peer.name,
-                c->lst->cfg->name, why);
-        /* best effort: the alert saying why, if nothing else is being sent */
-        size_t n;
-        const uint8_t *p = br_tls_tx_data(c->tls, &n);
-        if (n && c->send_ops == 0 && send(c->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
-            br_tls_tx_consume(c->tls, n);
-        br_conn_close(c, "TLS handshake refused");
-        return;
-    }
-    char reason[320];
-    snprintf(reason, sizeof(reason), "TLS %s: %s", what, why[0] ? why : strerror(-rc));
-    if (rc == -ECONNRESET)
-        br_conn_close(c, reason);
-    else {
-        br_warn("peer=%s: %s", c->peer.name, reason);
-        br_conn_close(c, reason);
-    }
+    if (!c->req_start_ms)
+        c->req_start_ms = c->loop->now_ms; /* bytes in: a request has begun */
 }
 
-/*
- * Looks at the client's first bytes once three have arrived: false (connection closing) when
- * they are not a TLS record. In socket mode they are peeked at on the socket.
- */
-static bool tls_first_bytes_ok(struct br_conn *c)
+void br_conn__recv_end(struct br_conn *c, int res)
 {
-    if (c->tls_checked)
-        return true;
-    uint8_t peek[4];
-    const uint8_t *p = peek;
-    size_t n = 0;
-    if (br_tls_socket_mode(c->tls)) {
-        ssize_t r = recv(c->fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
-        if (r == 0) {
-            br_conn_close(c, "peer closed the connection");
-            return false;
-        }
-        if (r < 0)
-            return true; /* nothing yet (or an error the handshake reports) */
-        n = (size_t)r;
-        if (n < 3)
-            c->tls_checked = true; /* OpenSSL takes these bytes now: it judges them */
-    } else {
-        p = br_tls_rx_peek(c->tls, &n);
-    }
-    if (n < 3)
-        return true;
-    c->tls_checked = true;
-    if (br_tls_sniff(p, n))
-        return true;
-    br_warn("peer=%s: not a TLS client on SSL listener %s (first bytes %02x %02x %02x %02x: a "
-            "plaintext Kafka request?)",
-            c->peer.name, c->lst->cfg->name, p[0], p[1], p[2], n > 3 ? p[3] : 0);
-    br_conn_close(c, "not a TLS client");
-    return false;
-}
-
-/*
- * A socket-mode (kernel TLS) session just finished its handshake: it sends through the kernel
- * when the kernel took its send keys, else it moves to memory mode and the copy path. Writes
- * the outcome into how for the connection's log line; false when the connection closes.
- */
-static bool tls_pick_path(struct br_conn *c, char *how, size_t len)
-{
-    struct br_tls *t = c->tls;
-    if (!br_tls_socket_mode(t)) {
-        snprintf(how, len, "fetch path %s", c->xfer->name);
-        return true;
-    }
-    if (br_ktls_send_active(t)) {
-        c->xfer = &br_xfer_ktls;
-        snprintf(how, len, "fetch path %s, kernel TLS send%s", c->xfer->name,
-                 br_ktls_recv_active(t) ? " and receive" : "");
-        return true;
-    }
-    int rc = br_tls_to_memory(t, 0);
-    if (rc < 0) {
-        br_warn("peer=%s: TLS on listener %s: the kernel took only part of the session (%s)",
-                c->peer.name, c->lst->cfg->name, strerror(-rc));
-        br_conn_close(c, "kernel TLS half set up");
-        return false;
-    }
-    c->xfer = &br_xfer_tls;
-    snprintf(how, len, "fetch path %s: the kernel did not take this session's keys", c->xfer->name);
-    return true;
-}
-
-/*
- * Ciphertext arrived (or the peer's EOF), or in socket mode the socket became ready: drive the
- * handshake, then decrypt into the frame buffer and cut frames as on a plaintext connection.
- * Whatever a memory-mode session wants to say (handshake flights, alerts) is sent through the
- * transfer path's single send; a socket-mode session writes its own.
- */
-static void tls_input(struct br_conn *c)
-{
-    struct br_tls *t = c->tls;
-    if (!br_tls_established(t)) {
-        if (!tls_first_bytes_ok(c))
-            return;
-        int rc = br_tls_handshake(t);
-        if (rc == -EAGAIN) {
-            br_xfer_tls_flush(c);
-            return;
-        }
-        if (rc < 0) {
-            tls_fail(c, rc, "handshake failed");
-            return;
-        }
-        char d[128], subj[256], how[128];
-        if (!tls_pick_path(c, how, sizeof(how)))
-            return;
-        br_tls_describe(t, d, sizeof(d));
-        br_tls_peer_subject(t, subj, sizeof(subj));
-        if (subj[0])
-            snprintf(c->peer.principal, sizeof(c->peer.principal), "User:%s", subj);
-        br_info("peer=%s: TLS established on listener %s (%s%s%s; %s)", c->peer.name,
-                c->lst->cfg->name, d, subj[0] ? ", client " : "",
-                subj[0] ? br_log_cstr(subj).s : "", how);
-        c->req_start_ms = 0; /* the handshake's bytes were no request */
-        br_xfer_tls_flush(c);
-    }
-    /* Bounded per call: at most the frame buffer's room per round, and rounds end when the
-     * session has nothing more without new ciphertext. */
-    for (;;) {
-        bool got = false;
-        while (c->in_len < c->in_cap) {
-            ssize_t n = br_tls_read(t, c->in + c->in_len, c->in_cap - c->in_len);
-            if (n > 0) {
-                c->in_len += (size_t)n;
-                got = true;
-                continue;
-            }
-            if (n == -EAGAIN)
-                break;
-            if (n == 0) {
-                br_conn_close(c, "peer sent close_notify");
-                return;
-            }
-            tls_fail(c, (int)n, "read failed");
-            return;
-        }
-        br_xfer_tls_flush(c);
-        if (!got)
-            break;
-        process_input(c);
-        if (c->closing || c->paused || c->bytes_wait.waiting || c->in_len == c->in_cap)
-            break;
+    if (res == 0) {
+        c->eof = true;
+        br_conn_close(c, "peer closed the connection");
+    } else if (res != -EINTR && res != -EAGAIN && res != -ENOBUFS && res != -ECANCELED) {
+        /* (-ENOBUFS: the provided buffers ran dry, the multishot recv ended: backpressure,
+         * re-armed next turn) */
+        char why[96];
+        snprintf(why, sizeof(why), "receive failed: %s", strerror(-res));
+        br_conn_close(c, why);
     }
 }
 
 /* ---- completions ---------------------------------------------------------------------- */
 
-void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned flags)
+/* The op left the kernel's hands: its counts. A multishot recv stays in flight until a CQE
+ * without F_MORE; a cancel of ours counts in inflight only. */
+static void account(struct br_conn *c, const struct br_op *op, unsigned flags)
 {
-    /* a multishot recv stays in flight until a CQE without F_MORE */
-    if (!(op->kind == BR_OP_RECV && (flags & IORING_CQE_F_MORE)))
-        c->inflight--;
-    assert(c->inflight >= 0);
-    switch (op->kind) {
-    case BR_OP_RECV: {
-        if (!(flags & IORING_CQE_F_MORE)) {
-            c->recv_armed = false;
-            c->recv_cancelling = false;
-        }
-        if (c->recv_poll) {
-            /* kernel TLS: the socket is ready for the session (res: the poll's events) */
-            c->recv_poll = false;
-            if (c->closing)
-                break;
-            if (res > 0) {
-                if (!c->req_start_ms)
-                    c->req_start_ms = c->loop->now_ms;
-                tls_input(c);
-            } else if (res != -EINTR && res != -ECANCELED) {
-                char why[96];
-                snprintf(why, sizeof(why), "poll failed: %s", strerror(res ? -res : EIO));
-                br_conn_close(c, why);
-            }
-            break;
-        }
-        int rc = 0;
-        if (flags & IORING_CQE_F_BUFFER) {
-            unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
-            if (res > 0 && !c->closing)
-                rc = take_bytes(c, br_ring_buf(&c->loop->ring, bid), (size_t)res);
-            br_ring_buf_put(&c->loop->ring, bid);
-        } else if (res > 0 && !c->recv_multishot && !c->tls) {
-            c->in_len += (size_t)res;
-        }
-        if (c->closing)
-            break;
-        if (res > 0 && !c->req_start_ms)
-            c->req_start_ms = c->loop->now_ms; /* bytes in: a request has begun */
-        if (rc < 0) {
-            br_err("peer=%s: cannot grow the request buffer past %zu bytes", c->peer.name,
-                   c->in_len);
-            br_conn_close(c, "out of memory");
-        } else if (res > 0 && c->tls) {
-            br_tls_rx_commit(c->tls, (size_t)res);
-            tls_input(c);
-        } else if (res > 0) {
-            process_input(c);
-        } else if (res == 0) {
-            c->eof = true;
-            if (c->tls) {
-                br_tls_rx_eof(c->tls);
-                tls_input(c); /* names a handshake or record cut short */
-            }
-            br_conn_close(c, "peer closed the connection");
-        } else if (res != -EINTR && res != -EAGAIN && res != -ENOBUFS && res != -ECANCELED) {
-            char why[96];
-            snprintf(why, sizeof(why), "receive failed: %s", strerror(-res));
-            br_conn_close(c, why);
-        }
-        break;
-    }
-    case BR_OP_SEND:
+    if (op->kind == BR_OP_RECV) {
+        if (flags & IORING_CQE_F_MORE)
+            return;
+        c->recv_armed = false;
+        c->recv_cancelling = false;
+    } else if (op->kind != BR_OP_CONN_CANCEL) {
         c->send_ops--;
-        if (c->closing)
-            break;
-        if (res > 0) {
+    }
+    c->inflight--;
+    assert(c->inflight >= 0 && c->send_ops >= 0 && c->send_ops <= c->inflight);
+}
+
+/*
+ * What a failed op of this file means (liburing's proxy keeps its error handling in a table
+ * beside the one switch): results after which the sender just waits for writability, results
+ * that are no failure, and the reason the connection closes with otherwise. The receive and
+ * transfer ops' results are their transports' to judge (br_rx.h, br_xfer.h).
+ */
+static const struct op_error {
+    const char *what;
+    int again[2];  /* wait for POLLOUT, then the next step */
+    int ignore[2]; /* nothing to do */
+} op_errors[] = {
+    [BR_OP_SEND] = {"send failed", {-EAGAIN, -EINTR}, {-ECANCELED, -ECANCELED}},
+    [BR_OP_POLLOUT] = {"poll failed", {0, 0}, {-ECANCELED, -EINTR}},
+};
+
+static void op_failed(struct br_conn *c, const struct br_op *op, int res)
+{
+    const struct op_error *e = &op_errors[op->kind];
+    if (res == e->again[0] || res == e->again[1]) {
+        c->want_pollout = true;
+        return;
+    }
+    if (res == e->ignore[0] || res == e->ignore[1])
+        return;
+    char why[96];
+    snprintf(why, sizeof(why), "%s: %s", e->what, strerror(res ? -res : EPIPE));
+    br_conn_close(c, why);
+}
+
+/* The one switch over what completed normally (the connection is not closing). */
+static void completed(struct br_conn *c, struct br_op *op, int res, unsigned flags)
+{
+    switch ((enum br_op_kind)op->kind) {
+    case BR_OP_RECV:
+        c->rx->complete(c, res, flags);
+        break;
+    case BR_OP_SEND:
+        if (res > 0)
             br_conn_advance(c, (size_t)res);
-        } else if (res == -EAGAIN || res == -EINTR) {
-            c->want_pollout = true;
-        } else if (res != -ECANCELED) {
-            char why[96];
-            snprintf(why, sizeof(why), "send failed: %s", strerror(res ? -res : EPIPE));
-            br_conn_close(c, why);
-        }
+        else
+            op_failed(c, op, res);
         break;
     case BR_OP_POLLOUT:
-        c->send_ops--;
-        if (!c->closing && res < 0 && res != -ECANCELED && res != -EINTR)
-            br_conn_close(c, "poll failed");
+        if (res < 0)
+            op_failed(c, op, res); /* else writable: the sender's next step */
         break;
     case BR_OP_XFER_IN:
-    case BR_OP_XFER_OUT:
-        c->send_ops--;
-        if (c->closing) {
-            if (c->xfer->abandoned)
-                c->xfer->abandoned(c, op, res);
-            break;
+    case BR_OP_XFER_OUT: {
+        int rc = c->xfer->complete(c, op, res);
+        if (rc < 0) {
+            char why[96];
+            snprintf(why, sizeof(why), "%s transfer failed: %s", c->xfer->name, strerror(-rc));
+            br_conn_close(c, why);
+        } else if (op->kind == BR_OP_XFER_OUT && c->rx->sent) {
+            c->rx->sent(c); /* a session that waited for room to write goes on */
         }
-        {
-            int rc = c->xfer->complete(c, op, res);
-            if (rc < 0) {
-                char why[96];
-                snprintf(why, sizeof(why), "%s transfer failed: %s", c->xfer->name, strerror(-rc));
-                br_conn_close(c, why);
-            } else if (c->tls && op->kind == BR_OP_XFER_OUT && br_tls_input_blocked(c->tls)) {
-                /* the handshake (or a read) waited for room in tx: there is some now */
-                tls_input(c);
-            }
-        }
-        break;
-    default:
         break;
     }
-    assert(c->send_ops >= 0 && c->send_ops <= c->inflight);
+    case BR_OP_ACCEPT:
+    case BR_OP_WAKE:
+    case BR_OP_CANCEL:
+    case BR_OP_CONN_CANCEL:
+        break;
+    }
+}
+
+/* A completion that arrives after the connection began closing moves nothing, but what it did
+ * to resources shared with other connections is accounted for (a provided buffer goes back to
+ * the ring, a splice's bytes are counted in its pipe). */
+static void abandoned(struct br_conn *c, struct br_op *op, int res, unsigned flags)
+{
+    if (op->kind == BR_OP_RECV)
+        c->rx->complete(c, res, flags); /* (gives a provided buffer back, nothing else) */
+    else if ((op->kind == BR_OP_XFER_IN || op->kind == BR_OP_XFER_OUT) && c->xfer->abandoned)
+        c->xfer->abandoned(c, op, res);
+}
+
+void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned flags)
+{
+    account(c, op, flags);
     if (c->closing) {
+        abandoned(c, op, res, flags);
         if (c->inflight == 0) {
             /* two-phase close: nothing of ours is left in the kernel's hands (a pipe with
              * our splices in flight, a buffer being read into) */
             assert(c->send_ops == 0 && !c->recv_armed);
             conn_free(c);
         }
+        return;
+    }
+    completed(c, op, res, flags);
+    if (c->closing) {
+        if (c->inflight == 0)
+            conn_free(c); /* (br_conn_close leaves one op in flight: not reached) */
         return;
     }
     if (c->send_ops == 0)
@@ -1163,8 +965,8 @@ static void conn_release(struct br_conn *c)
         br_resp_free(r);
     }
     c->xfer->release(c);
-    br_tls_free(c->tls);
-    c->tls = NULL;
+    if (c->rx->release)
+        c->rx->release(c);
     close(c->fd);
     free(c->in);
     c->in = NULL;
@@ -1212,7 +1014,7 @@ void br_conn_check_idle(struct br_loop *loop)
     /* (closing connections are on another list: every one here is live) */
     for (struct br_conn *c = loop->conns, *next; c; c = next) {
         next = c->next;
-        bool handshaking = c->tls && !br_tls_established(c->tls);
+        bool handshaking = c->rx->handshake;
         if (handshaking && hs > 0 && loop->now_ms - c->accepted_ms > hs) {
             /* a stalled (or slow-loris) handshake holds its buffers no longer than this */
             br_warn("peer=%s: TLS handshake not finished within ssl.handshake.timeout.ms=%lld",

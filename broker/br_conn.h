@@ -5,18 +5,10 @@
  * Contract
  * - A connection belongs to one loop thread; nothing here is thread-safe.
  * - Input: one buffer, grown to the size of the frame being received and bounded by
- *   socket.request.max.bytes; a bigger frame closes the connection with a log line. Bytes
- *   arrive through a multishot recv into the loop's provided buffers (copied into the frame
- *   buffer, the provided buffer given straight back) where the kernel has it, else through
- *   single-shot recvs straight into the frame buffer.
- *   On an SSL listener the socket's bytes go to the TLS session first (single-shot recvs into
- *   its bounded ciphertext buffer, br_tls.h) and the decrypted bytes land in the frame
- *   buffer; the handshake progresses with the same receive and send completions. With kernel
- *   TLS the session reads the non-blocking socket itself when an io_uring poll says it can
- *   (the kernel may be decrypting), into the same frame buffer. A client
- *   whose first bytes are not a TLS record is dropped on an SSL listener, and one whose first
- *   bytes are a TLS record on a PLAINTEXT listener (before the frame size could be read as
- *   ~360 MB), each with a log line.
+ *   socket.request.max.bytes; a bigger frame closes the connection with a log line. How bytes
+ *   get there is the connection's receive transport (br_rx.h: plain, or TLS in memory or on
+ *   the socket), chosen at accept and swapped once when a TLS handshake is done; this file
+ *   only arms it, hands it the completions, and cuts frames from the buffer.
  * - Requests are handled in the order received and their responses sent in that order, even
  *   when an earlier one waits (long-poll fetch, produce waiting for fdatasync): a response
  *   slot is queued at once and filled later.
@@ -68,7 +60,8 @@
 struct br_conn {
     struct br_loop *loop;
     struct br_listener *lst;
-    const struct br_xfer *xfer;
+    const struct br_xfer *xfer; /* the send side (br_xfer.h) */
+    const struct br_rx *rx;     /* the receive side (br_rx.h) */
     int fd;
     struct br_peer peer;         /* name, principal, advertised address (br_resp.h) */
     struct br_conn *prev, *next; /* in loop->conns (least recently active first) or, once
@@ -188,5 +181,19 @@ struct br_piece *br_conn_next_piece(struct br_conn *c);
 void br_conn_arm_pollout(struct br_conn *c);
 /* Runs the sender: starts the next step when no step is in flight. */
 void br_conn_kick(struct br_conn *c);
+
+/* ---- for the receive transports (br_rx.h) ------------------------------------------------- */
+
+/* Appends n received bytes (from a provided buffer) to the frame buffer; they are already out
+ * of the kernel, so they are kept even when that takes queued.max.request.bytes past its bound
+ * (at most what arrived before the multishot recv was stopped). 0 or -ENOMEM. */
+int br_conn__take(struct br_conn *c, const uint8_t *p, size_t n);
+/* Cuts and dispatches the whole frames in the buffer, sizes it for the next one, sends. */
+void br_conn__input(struct br_conn *c);
+/* Bytes of a request arrived: request.receive.timeout.ms counts from the first. */
+void br_conn__begun(struct br_conn *c);
+/* A receive ended without bytes: res 0 (the peer closed; the connection closes), a transient
+ * -errno (nothing: re-armed), or another (the connection closes, naming it). */
+void br_conn__recv_end(struct br_conn *c, int res);
 
 #endif

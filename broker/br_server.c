@@ -288,11 +288,10 @@ static int tls_setup(struct br_server *srv)
     br_info("%s", msg);
     /* Tests only: sessions start in socket mode as on a kernel with TLS, so that the
      * poll-driven handshake and the fall-back to tls-copy run on kernels without it. */
-    const char *t = getenv("SPLICELOG_TEST_TLS_SOCKET_MODE");
-    bool socket_mode_test = t && strcmp(t, "1") == 0;
+    bool socket_mode_test = cfg->test_tls_socket_mode;
     if (socket_mode_test && !ktls)
-        br_warn("SPLICELOG_TEST_TLS_SOCKET_MODE=1: SSL sessions start in socket mode although "
-                "the kernel cannot take their keys (a test setting)");
+        br_warn("test.tls.socket.mode=true: SSL sessions start in socket mode although the "
+                "kernel cannot take their keys (a test setting)");
     for (int li = 0; li < cfg->nlisteners; li++) {
         const struct br_listener_cfg *lc = &cfg->listeners[li];
         if (lc->protocol != BR_PROTO_SSL)

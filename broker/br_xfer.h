@@ -21,6 +21,8 @@
  *   them back in a known state.
  * - release() gives back per-connection resources (pipe, buffer) when the connection closes;
  *   it runs only once every op of the connection has completed.
+ * - idle() (optional) runs when the sender has no response bytes to move: the path's own bytes
+ *   go out then (tls-copy: the session's handshake flights, alerts and tickets).
  */
 #ifndef SPLICELOG_BR_XFER_H
 #define SPLICELOG_BR_XFER_H
@@ -29,10 +31,13 @@
 
 struct br_xfer {
     const char *name;
+    bool no_waitall; /* the socket refuses MSG_WAITALL (a kernel-TLS one: only MSG_MORE,
+                        MSG_DONTWAIT and MSG_NOSIGNAL pass tls_sw_sendmsg) */
     int (*step)(struct br_conn *c);
     int (*complete)(struct br_conn *c, struct br_op *op, int res);
     void (*abandoned)(struct br_conn *c, struct br_op *op, int res);
     void (*release)(struct br_conn *c);
+    void (*idle)(struct br_conn *c);
 };
 
 extern const struct br_xfer br_xfer_splice;
@@ -41,9 +46,6 @@ extern const struct br_xfer br_xfer_copy;
 extern const struct br_xfer br_xfer_tls;  /* SSL listeners (br_xfer_tls.c) */
 extern const struct br_xfer br_xfer_ktls; /* SSL, kernel TLS (br_xfer_sendfile.c) */
 
-/* TLS: sends the session's pending ciphertext (handshake flights, alerts) when no send of the
- * connection is in flight; the transfer path's completion carries on from there. */
-void br_xfer_tls_flush(struct br_conn *c);
 const struct br_xfer *br_xfer_for(enum br_transfer t);
 
 #endif

@@ -88,6 +88,7 @@ const struct br_xfer br_xfer_sendfile = {
 
 const struct br_xfer br_xfer_ktls = {
     .name = "ktls-sendfile",
+    .no_waitall = true,
     .step = ktls_step,
     .complete = sf_complete,
     .release = sf_release,

@@ -23,13 +23,13 @@
  * State: stage[stage_off, stage_fill) are the plaintext bytes at the send position.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "br_tls.h"
+#include "br_tls_conn.h"
 #include "br_xfer.h"
 
 /* Plaintext staged per step: four full records, as much as the session's tx buffer
@@ -39,24 +39,12 @@
  * cache-hot. */
 #define TLS_STAGE_CAP (4 * BR_TLS_RECORD_MAX)
 
-/* Tests only: SPLICELOG_TEST_TLS_COLD_READS=1 treats every chunk as not cached, so the
- * io_uring read path runs whatever the kernel's read-ahead does. */
-static bool g_all_cold;
-static pthread_once_t g_env_once = PTHREAD_ONCE_INIT;
-
-static void read_env(void)
-{
-    const char *v = getenv("SPLICELOG_TEST_TLS_COLD_READS");
-    g_all_cold = v && strcmp(v, "1") == 0;
-}
-
 /* Reads [off, off+len) of fd into dst from the page cache only: bytes, or -errno (-EAGAIN:
  * not cached, the read would wait for the disk). */
-static ssize_t read_cached(int fd, uint8_t *dst, size_t len, uint64_t off)
+static ssize_t read_cached(const struct br_conn *c, int fd, uint8_t *dst, size_t len, uint64_t off)
 {
-    pthread_once(&g_env_once, read_env);
-    if (g_all_cold)
-        return -EAGAIN;
+    if (c->loop->cfg->test_tls_cold_reads)
+        return -EAGAIN; /* (tests: every chunk is read through io_uring) */
     struct iovec iov = {.iov_base = dst, .iov_len = len};
     ssize_t n;
     do {
@@ -99,7 +87,7 @@ static int stage_fill(struct br_conn *c)
         } else {
             ssize_t n = c->stage_cold && c->stage_fill == 0
                             ? -EAGAIN
-                            : read_cached(p->fd, dst, take, p->off + off);
+                            : read_cached(c, p->fd, dst, take, p->off + off);
             if (n == -EAGAIN) {
                 if (c->stage_fill > 0) {
                     c->stage_cold = true; /* encrypt what is staged; then read from the disk */
@@ -240,4 +228,5 @@ const struct br_xfer br_xfer_tls = {
     .step = tls_step,
     .complete = tls_complete,
     .release = tls_release,
+    .idle = br_xfer_tls_flush,
 };
