@@ -203,14 +203,25 @@ tsan: deps-test $(patsubst tests/unit/%.c,$(BUILD)/tsan/tests/%,$(TSAN_TESTS))
 	@set -e; for t in $(patsubst tests/unit/%.c,$(BUILD)/tsan/tests/%,$(TSAN_TESTS)); do \
 	  echo "== $$t"; CK_FORK=no TSAN_OPTIONS=halt_on_error=1 $$t; done
 
-# libFuzzer targets: tests/fuzz/fuzz_<name>.c, built with clang against the proto sources.
-FUZZ_CC    := clang
-FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Iproto -Istorage \
-              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(SRC_proto) $(wildcard proto/*.h)
+# libFuzzer targets: tests/fuzz/fuzz_<name>.c, built with clang (ASan + UBSan) against the proto
+# sources; fuzz_broker also against storage and the broker (no main) and the test host of
+# tests/support/tb_ctx.c, so requests go through dispatch and the handlers onto a real store.
+FUZZ_CC     := clang
+FUZZ_CFLAGS  = -std=gnu11 -g -O1 -D_GNU_SOURCE -fno-strict-aliasing -pthread \
+               -Iproto -Istorage -Ibroker -Itests/support $(DEP_CFLAGS) \
+               -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+fuzz_objs    = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(1))
+FUZZ_PROTO   = $(call fuzz_objs,$(SRC_proto))
+FUZZ_BROKER  = $(call fuzz_objs,$(SRC_proto) $(SRC_storage) $(SRC_broker) tests/support/tb_ctx.c)
+$(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(filter %.c,$^) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/fuzz/fuzz_broker: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_broker.o $(FUZZ_BROKER)
+	$(FUZZ_CC) $(FUZZ_LDFLAGS) $^ -o $@ $(DEP_LIBS)
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(FUZZ_PROTO)
+	$(FUZZ_CC) $(FUZZ_LDFLAGS) $^ -o $@
 fuzz: deps-test $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do \
 	  n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus/$$n; \

@@ -243,12 +243,15 @@ int tb_host_call(struct tb_host *h, const uint8_t *frame, size_t len, struct br_
     *out = r;
     int rc = br_dispatch(&h->x, &h->peer, copy, len - 4, r);
     free(copy);
-    struct tb_slot *s = slot_of(h, r);
-    if (rc == BR_REPLY && (!s || s->state == TB_RESP_UNKNOWN)) {
-        s = slot_new(h, r);
-        if (s)
-            s->state = TB_RESP_READY;
+    /* every response gets a slot, so that the host can free it (the owner's job) */
+    struct tb_slot *s = slot_new(h, r);
+    if (!s) {
+        br_resp_free(r); /* (not parked: a parked one has its slot) */
+        *out = NULL;
+        return rc < 0 ? rc : -ENOMEM;
     }
+    if (rc == BR_REPLY && s->state == TB_RESP_UNKNOWN)
+        s->state = TB_RESP_READY;
     return rc;
 }
 
@@ -299,6 +302,20 @@ int tb_host_turn(struct tb_host *h)
 }
 
 void tb_host_stop(struct tb_host *h) { h->stopping = true; }
+
+void tb_host_tick(struct tb_host *h)
+{
+    if (h->x.groups)
+        br_groups_tick(h->x.groups);
+}
+
+int tb_host_parked(const struct tb_host *h)
+{
+    int n = 0;
+    for (int i = 0; i < TB_HOST_SLOTS; i++)
+        n += h->slots[i].r && h->slots[i].state == TB_RESP_PARKED;
+    return n;
+}
 
 enum tb_resp_state tb_host_state(const struct tb_host *h, const struct br_resp *r)
 {

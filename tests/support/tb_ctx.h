@@ -64,12 +64,17 @@ int tb_host_open(struct tb_host *h, const char *const *kv);
 /* Closes the store and the rest, removes the directory. */
 void tb_host_close(struct tb_host *h);
 /* Dispatches one frame given with its 4-byte size prefix (copied: handlers may write into it):
- * the rc of br_dispatch, *out the response (freed by tb_host_free_resp, also on error). */
+ * the rc of br_dispatch, *out the response (freed by tb_host_free_resp, also on error; NULL,
+ * with -ENOMEM, when every slot of the host is taken). */
 int tb_host_call(struct tb_host *h, const uint8_t *frame, size_t len, struct br_resp **out);
 /* Runs what a loop turn would (see the contract); the number of wakes run. */
 int tb_host_turn(struct tb_host *h);
 /* The broker is stopping: long polls are woken to answer (then tb_host_turn). */
 void tb_host_stop(struct tb_host *h);
+/* Fires the group coordinator's timers due at now_ms (its answers are posted: then turn). */
+void tb_host_tick(struct tb_host *h);
+/* Responses parked and not yet woken for good. */
+int tb_host_parked(const struct tb_host *h);
 enum tb_resp_state tb_host_state(const struct tb_host *h, const struct br_resp *r);
 void tb_host_free_resp(struct tb_host *h, struct br_resp *r);
 /* The whole response frame, memory and file pieces in order, into a malloc'd buffer: its length,
