@@ -35,6 +35,11 @@ struct kp_bytes {
     int32_t len;
 };
 
+/* A UUID (Kafka's "uuid": 16 raw bytes, e.g. a topic id). All zero is Kafka's ZERO_UUID. */
+struct kp_uuid {
+    uint8_t b[16];
+};
+
 #define KP_STR_NULL   ((struct kp_str){NULL, -1})
 #define KP_BYTES_NULL ((struct kp_bytes){NULL, -1})
 

@@ -23,6 +23,10 @@
 
 #include "kp_msg.h"
 
+/* The suites write messages as positional initialisers in wire order; fields appended to the
+ * structs for later versions are meant to stay zero there. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 struct tm_codec {
     const char *name;
     int16_t lo, hi;  /* supported versions */
