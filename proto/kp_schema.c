@@ -634,11 +634,14 @@ void kp__rd_skip_tags(struct kp_rd *rd)
 static void read_struct(const struct kp__ctx *c, struct kp_rd *rd, struct kp_arena *a,
                         const struct kp__struct *s, void *base)
 {
-    init_struct(s, base);
-    for (size_t i = 0; i < s->n && kp_rd_ok(rd); i++) {
+    /* Fields on the wire are read; the others (absent at this version, tagged, or after an
+     * error) get their default, so that every member is set. */
+    for (size_t i = 0; i < s->n; i++) {
         const struct kp__field *f = &s->f[i];
-        if (has(f, c->v) && !f->tagged)
+        if (has(f, c->v) && !f->tagged && kp_rd_ok(rd))
             read_field(c, rd, a, f, base);
+        else
+            init_field(f, base);
     }
     if (c->flex)
         read_tags(c, rd, a, s, base);
