@@ -18,8 +18,9 @@
  *   sticky error (-ENOSPC).
  * - Decoders take a kp_rd positioned at the body, the version, and a caller-supplied arena;
  *   they fill *out and return 0, -EINVAL (unsupported version), -EBADMSG (short, malformed,
- *   or bytes left over after the body: a body must end exactly where the reader ends), or
- *   -ENOMEM (the arena is too small for the arrays). On error *out is unspecified and the
+ *   or bytes left over after the body: a body must end exactly where the reader ends, unless
+ *   the caller allowed trailing bytes with kp_rd_allow_trailing), or -ENOMEM (the arena is too
+ *   small for the arrays). On error *out is unspecified and the
  *   arena may be partly used (reset it).
  * - Ownership after decode: arrays (topics, partitions, ...) live in the arena; strings and
  *   bytes (kp_str, kp_bytes) are views into the reader's buffer. Both live as long as those.
