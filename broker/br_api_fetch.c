@@ -14,6 +14,11 @@
  * - whole batches only, starting at the batch that holds fetch_offset; partition_max_bytes and
  *   the response max_bytes are honoured, except that the first batch of the first non-empty
  *   partition is sent whole even when larger (KIP-74), so no consumer can stall.
+ * - a fetch_offset in a fenced range (a batch found corrupt, st.h) is CORRUPT_MESSAGE: the one
+ *   code that librdkafka 2.0.2 hands to the application (its fetcher treats
+ *   KAFKA_STORAGE_ERROR as a leader change and retries silently forever; kcat exits with the
+ *   error) and that kafkajs 2.2.4 surfaces (a crash event after its retries). A fetch that
+ *   starts before the range gets the good batches up to it; other partitions are unaffected.
  * - min_bytes / max_wait_ms: when fewer bytes than min_bytes are available and no partition
  *   has an error, the request is parked (its parameters copied into the response's scratch
  *   memory) and re-evaluated when an append on any loop thread wakes this one, or at its
@@ -155,6 +160,13 @@ static int fetch_eval(struct br_server *srv, struct br_resp *r, bool force)
                     int rrc = st_log_read(log, fp->offset, limit, &rd);
                     if (rrc == -ERANGE) {
                         p.error_code = KP_ERR_OFFSET_OUT_OF_RANGE;
+                        has_err = true;
+                    } else if (rrc == -EBADMSG) {
+                        /* a fenced (corrupt) batch: logged with its range when found; a
+                         * consumer retrying here would repeat this line, hence debug */
+                        br_debug("fetch of %.*s-%d at offset %lld: corrupt batch, fenced",
+                                 t->name_len, t->name, fp->partition, (long long)fp->offset);
+                        p.error_code = KP_ERR_CORRUPT_MESSAGE;
                         has_err = true;
                     } else if (rrc < 0) {
                         br_err_limited("read of %s-%d at offset %lld failed: %s",

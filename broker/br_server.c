@@ -816,6 +816,16 @@ static void count_topic(void *arg, const char *name, int32_t partitions)
     (*(int *)arg)++;
 }
 
+/* What storage recovery did at open (st_store_open_logged). */
+static void store_msg(void *arg, enum st_msg_level level, const char *msg)
+{
+    (void)arg;
+    br_log(level == ST_MSG_ERROR  ? BR_LOG_ERROR
+           : level == ST_MSG_WARN ? BR_LOG_WARN
+                                  : BR_LOG_INFO,
+           "%s", msg);
+}
+
 static void scrub_log(void *arg, const char *msg)
 {
     (void)arg;
@@ -977,7 +987,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         }
     }
     if (rc == 0) {
-        rc = st_store_open(cfg->data_dir, &cfg->log, &srv->store);
+        rc = st_store_open_logged(cfg->data_dir, &cfg->log, store_msg, NULL, NULL, &srv->store);
         if (rc < 0)
             br_err("cannot open data dir %s: %s", cfg->data_dir, strerror(-rc));
         else if ((rc = br_offsets_open(srv)) < 0)

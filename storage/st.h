@@ -6,12 +6,19 @@
  * - Knows nothing of sockets or requests. The on-disk format, the fsync order and the
  *   recovery rule are written out at the top of storage/st_segment.c. Files: st_store.c
  *   (topics, metadata), st_log.c (append, read, roll, retention), st_index.c, st_segment.c,
- *   st_recover.c, st_flush.c (flusher, group commit), st_digest.c (sidecars, scrub).
+ *   st_recover.c, st_flush.c (flusher, group commit), st_digest.c (running digests, sidecars),
+ *   st_scrub.c (the scrubber), st_walk.c (the rule for a good batch), st_fence.c (fenced
+ *   ranges).
  * - Errors: 0 or a negative errno. -ENOENT unknown topic/partition (or appending to a deleted
  *   topic's log), -EEXIST topic exists, -EINVAL bad name or argument, -ERANGE offset outside
  *   [log start, log end], -E2BIG too many batches in one append, -ESHUTDOWN appending after
- *   st_store_close(), -EIO a read that would include bytes the scrubber found corrupt, and
- *   the disk's own errors.
+ *   st_store_close(), -EBADMSG a read at an offset whose batch is corrupt (fenced by the
+ *   scrubber or recovery, or a batch header found inconsistent on the way), and the disk's
+ *   own errors (-EIO...).
+ * - Corruption is fenced, not spread: a batch found bad in bytes that reached the disk is
+ *   fenced (st_fence.c): reads of its offsets fail with -EBADMSG for good (the fence is
+ *   persisted), every other offset stays readable, and a read that starts before it stops
+ *   short of it.
  * - Threads: a store may be used from any number of threads. Appends to one partition are
  *   serialised by a short per-partition lock (offset assignment + write). Reads take no lock:
  *   they are bounded by the published end (offset and byte position), which an append
@@ -59,12 +66,39 @@ void st_log_config_default(struct st_log_config *c);
 /* ---- store ----------------------------------------------------------------------------------- */
 
 /*
- * Opens (creating if needed) the data directory, loads every topic and recovers every log:
- * a log without its clean-shutdown marker has its tail scanned and truncated at the first
- * bad batch. Starts the flusher and is ready for appends on return. A malformed topic
- * metadata file fails the open with -EBADMSG (nothing is guessed).
+ * Opens (creating if needed) the data directory, loads every topic and recovers every log
+ * (RECOVERY RULE in st_segment.c): a log without its clean-shutdown marker has its unsynced
+ * tail scanned and cut at the first bad batch; a bad batch in bytes known to be on disk is
+ * fenced instead; fenced ranges are loaded. Starts the flusher and is ready for appends on
+ * return. A malformed topic metadata file fails the open with -EBADMSG (nothing is guessed).
  */
 int st_store_open(const char *dir, const struct st_log_config *defaults, struct st_store **out);
+
+/* How loud a store message is. */
+enum st_msg_level { ST_MSG_INFO, ST_MSG_WARN, ST_MSG_ERROR };
+typedef void (*st_msg_fn)(void *arg, enum st_msg_level level, const char *msg);
+
+/* What recovery did over the whole store (st_store_open). */
+struct st_recovery_report {
+    int64_t logs;             /* logs opened */
+    int64_t unclean;          /* of them without a clean-shutdown marker */
+    int64_t segments_scanned; /* segments read batch by batch (CRC and header continuity) */
+    int64_t bytes_scanned;    /* bytes they covered */
+    int64_t bytes_cut;        /* bytes truncated away or deleted with later segments */
+    int64_t indexes_rebuilt;  /* segments whose .index/.timeindex were rebuilt */
+    int64_t fenced_loaded;    /* fenced ranges read back from the fenced files */
+    int64_t fenced_new;       /* ranges recovery itself fenced */
+};
+
+/*
+ * st_store_open, telling what it does through fn (called from the opening thread, never
+ * after the call returns): for each log that needed work, one line with what recovery
+ * scanned, cut, rebuilt and fenced (INFO after a clean shutdown, WARN after a crash), each
+ * fenced range with its path, offsets and bytes (WARN; ERROR when new), and one summary line
+ * for the store (INFO). report (may be NULL) gets the totals.
+ */
+int st_store_open_logged(const char *dir, const struct st_log_config *defaults, st_msg_fn fn,
+                         void *arg, struct st_recovery_report *report, struct st_store **out);
 /* Flushes everything, writes clean-shutdown markers, stops the flusher, frees the store.
  * Logs still referenced by callers stay valid for reads, offsets and st_log_put(); appends
  * to them fail with -ESHUTDOWN, and st_log_request_sync() must no longer be called. */
@@ -151,10 +185,12 @@ struct st_read {
  * Reads from the batch containing offset onwards, whole batches only, at most max_bytes
  * except that the first batch is returned whole even if larger, crossing segments as
  * needed (at most ST_READ_MAX_RANGES of them), bounded by the published end. offset == end
- * gives n = 0 (not an error). -ERANGE when offset < log start or > log end. A read stops
- * short of a range the scrubber flagged; one whose first batch touches it fails with -EIO.
- * Costs: a binary search of the index, then 61-byte header preads from the nearest entry
- * (about one index interval), and the same at the cut; batch bodies are never read.
+ * gives n = 0 (not an error). -ERANGE when offset < log start or > log end. -EBADMSG when
+ * offset lies in a fenced range (or its batch's header is found inconsistent); a read that
+ * starts before a fenced range stops short of it, and one at the range's end reads on.
+ * Costs: a binary search of the index (and of the segment's fences, when it has any), then
+ * 61-byte header preads from the nearest entry (about one index interval), and the same at
+ * the cut; batch bodies are never read.
  * st_read_release() is safe on a result with n == 0 and after an error.
  */
 int st_log_read(struct st_log *log, int64_t offset, size_t max_bytes, struct st_read *out);
@@ -179,15 +215,19 @@ void st_store_maintain(struct st_store *store, int64_t now_ms);
 
 struct st_scrub_report {
     int64_t bytes_checked;
-    int64_t bad_segments; /* segments with a chunk that no longer matches its digest */
+    int64_t bad_segments; /* segments in which this call fenced something new */
+    int64_t fenced;       /* ranges this call fenced */
 };
 
 /*
- * Verifies sealed segments against their XXH3-64 digest sidecars, reading at most
- * budget_bytes (rounded up to whole 1 MiB chunks) this call and resuming where it stopped on
- * the next call; at most one pass over the store per call. The first mismatching chunk of a
- * segment is logged through log_fn (may be NULL) with the segment path and byte range, and
- * that range is no longer served (st_log_read). report counts this call only.
+ * Verifies sealed segments against their XXH3-64 digest sidecars and the active segment up
+ * to its last synced byte (running digests, or batch by batch for a segment recovered at
+ * open), reading about budget_bytes (whole 1 MiB chunks) this call and resuming where it
+ * stopped on the next call; at most one pass over the store per call. In a chunk that no
+ * longer matches, the bad batches alone are found (CRC-32C and header continuity) and
+ * fenced: persisted, no longer served (st_log_read: -EBADMSG), and logged through log_fn (may
+ * be NULL) with the path, offsets and byte range. A chunk found again on a later pass is
+ * not reported again. report counts this call only.
  */
 typedef void (*st_log_fn)(void *arg, const char *msg);
 int st_store_scrub(struct st_store *store, int64_t budget_bytes, st_log_fn log_fn, void *arg,

@@ -1,16 +1,16 @@
 /*
- * st_digest — integrity sidecars of sealed segments and the scrubber that checks them.
- * The .digest layout is in st_segment.c.
+ * st_digest — integrity digests: the running digest of a segment being appended to and the
+ * sidecar of a sealed one. The .digest layout is in st_segment.c; the scrubber that checks
+ * them is st_scrub.c.
  *
  * The batch CRC leaves baseOffset, batchLength, partitionLeaderEpoch and magic uncovered, and
- * nothing re-reads a sealed segment until a consumer fetches it. A sealed segment therefore
- * gets XXH3-64 digests over fixed 1 MiB chunks of its bytes. They are computed while the
- * segment is appended to (st_rundigest: each byte is hashed once, as it is written, so a roll
- * never re-reads a 1 GiB segment), and written by the flusher right after the segment is
- * synced; a segment recovered at open is read back instead. st_store_scrub() re-reads sealed
- * segments at the rate its caller allows (budget_bytes per call, resuming where it stopped), and a
- * chunk that no longer matches is logged with its segment and byte range and stops being served: a
- * read that would include any of its bytes fails with -EIO.
+ * nothing re-reads a sealed segment until a consumer fetches it. A segment therefore gets
+ * XXH3-64 digests over fixed 1 MiB chunks of its bytes. They are computed while the segment
+ * is appended to (st_rundigest: each byte is hashed once, as it is written, so a roll never
+ * re-reads a 1 GiB segment); the flusher records the digest of the incomplete last chunk at
+ * each sync (st_mark) so that the scrubber can check the active segment up to its last synced
+ * byte, and writes the sidecar right after a sealed segment is synced; a segment recovered
+ * at open is read back instead.
  */
 #include "st_int.h"
 
@@ -152,8 +152,7 @@ done:
     return err;
 }
 
-/* Loads and checks a sidecar for a segment of `size` bytes; malloc'd digests or NULL. */
-static uint8_t *digest_load(struct st_seg *s, int64_t size, uint64_t *nchunks)
+uint8_t *st__digest_load(struct st_seg *s, int64_t size, uint64_t *nchunks)
 {
     char path[ST_MAX_PATH];
     st__seg_sibling(s, path, sizeof(path), ".digest");
@@ -181,198 +180,4 @@ fail:
     free(all);
     close(fd);
     return NULL;
-}
-
-static int cmp_log(const void *a, const void *b)
-{
-    const struct st_log *x = *(struct st_log *const *)a, *y = *(struct st_log *const *)b;
-    int c = strcmp(x->topic, y->topic);
-    if (c)
-        return c;
-    return (x->partition > y->partition) - (x->partition < y->partition);
-}
-
-/* Position of (topic, partition) relative to the cursor: < 0 before it. */
-static int cmp_cursor(const struct st_log *l, const struct st_scrub_cursor *c)
-{
-    int r = strcmp(l->topic, c->topic);
-    if (r)
-        return r;
-    return (l->partition > c->partition) - (l->partition < c->partition);
-}
-
-static void say(st_log_fn fn, void *arg, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(st_log_fn fn, void *arg, const char *fmt, ...)
-{
-    char msg[ST_MAX_PATH + 256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (fn)
-        fn(arg, msg);
-}
-
-/*
- * Verifies segment s from chunk *chunk on; returns 1 when the budget ran out mid-segment
- * (*chunk is where to resume), 0 when done with it, < 0 on an I/O error.
- */
-static int scrub_seg(struct st_seg *s, int64_t *chunk, int64_t *budget, uint8_t *buf, st_log_fn fn,
-                     void *arg, struct st_scrub_report *rep)
-{
-    int64_t size = atomic_load(&s->size);
-    uint64_t n;
-    uint8_t *dg = digest_load(s, size, &n);
-    if (!dg) {
-        say(fn, arg, "scrub: %s: digest sidecar missing or damaged; segment not verified", s->path);
-        return 0;
-    }
-    int ret = 0;
-    for (; (uint64_t)*chunk < n; (*chunk)++) {
-        if (*budget <= 0) {
-            ret = 1;
-            break;
-        }
-        int64_t pos = *chunk * ST_DIGEST_CHUNK;
-        size_t len = (size_t)(size - pos < ST_DIGEST_CHUNK ? size - pos : ST_DIGEST_CHUNK);
-        int err = st__pread_full(s->fd, buf, len, pos);
-        if (err < 0) {
-            ret = err;
-            break;
-        }
-        rep->bytes_checked += (int64_t)len;
-        *budget -= (int64_t)len;
-        uint64_t want = kp_load_be64(dg + ST_DIGEST_HDR + (size_t)*chunk * 8);
-        if (XXH3_64bits(buf, len) != want) {
-            int64_t hi = pos + (int64_t)len;
-            /* bad_hi first: a reader that sees bad_lo already sees a range that covers it */
-            atomic_store_explicit(&s->bad_hi, hi, memory_order_release);
-            atomic_store_explicit(&s->bad_lo, pos, memory_order_release);
-            rep->bad_segments++;
-            say(fn, arg,
-                "scrub: %s bytes [%" PRId64 ", %" PRId64
-                ") do not match their digest; range no longer served",
-                s->path, pos, hi);
-            break;
-        }
-    }
-    free(dg);
-    return ret;
-}
-
-int st_store_scrub(struct st_store *store, int64_t budget_bytes, st_log_fn log_fn, void *arg,
-                   struct st_scrub_report *report)
-{
-    struct st_scrub_report rep = {0, 0};
-    int64_t budget = budget_bytes;
-    int err = 0;
-    pthread_mutex_lock(&store->scrub_mu);
-
-    struct st_log **logs = NULL;
-    int n = 0;
-    pthread_rwlock_rdlock(&store->mu);
-    int total = 0;
-    for (int t = 0; t < store->ntopics; t++)
-        total += store->topics[t]->partitions;
-    if (total > 0 && !(logs = malloc((size_t)total * sizeof(*logs)))) {
-        pthread_rwlock_unlock(&store->mu);
-        pthread_mutex_unlock(&store->scrub_mu);
-        return -ENOMEM;
-    }
-    for (int t = 0; t < store->ntopics; t++) {
-        struct st_topic *tp = store->topics[t];
-        for (int p = 0; p < tp->partitions; p++) {
-            atomic_fetch_add(&tp->logs[p]->refs, 1);
-            logs[n++] = tp->logs[p];
-        }
-    }
-    pthread_rwlock_unlock(&store->mu);
-    if (n > 1)
-        qsort(logs, (size_t)n, sizeof(*logs), cmp_log);
-
-    uint8_t *buf = malloc(ST_DIGEST_CHUNK);
-    if (!buf) {
-        err = -ENOMEM;
-        goto out;
-    }
-    struct st_scrub_cursor *c = &store->scrub;
-    int i = 0;
-    while (i < n && cmp_cursor(logs[i], c) < 0)
-        i++;
-    for (; budget > 0; i++) {
-        if (i == n) {
-            /* a full pass is done: the next call starts over */
-            memset(c, 0, sizeof(*c));
-            c->seg_base = -1;
-            break;
-        }
-        struct st_log *log = logs[i];
-        bool same = cmp_cursor(log, c) == 0;
-        int64_t from_base = same ? c->seg_base : -1;
-        int64_t chunk = same && c->seg_base >= 0 ? c->chunk : 0;
-        snprintf(c->topic, sizeof(c->topic), "%s", log->topic);
-        c->partition = log->partition;
-
-        /* digested (sealed, synced) segments at or after the cursor */
-        struct st_seg *segs[32];
-        int ns = 0;
-        pthread_mutex_lock(&log->mu);
-        struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
-        for (int k = 0; k < v->n && ns < 32; k++) {
-            struct st_seg *s = v->s[k];
-            if (s->base >= from_base && atomic_load(&s->digested)) {
-                st__seg_ref(s);
-                segs[ns++] = s;
-            }
-        }
-        pthread_mutex_unlock(&log->mu);
-        bool stopped = false;
-        for (int k = 0; k < ns; k++) {
-            if (!stopped) {
-                if (segs[k]->base != from_base)
-                    chunk = 0;
-                int64_t bad = atomic_load(&segs[k]->bad_lo);
-                int r = bad == INT64_MAX
-                            ? scrub_seg(segs[k], &chunk, &budget, buf, log_fn, arg, &rep)
-                            : 0;
-                if (r < 0) {
-                    err = r;
-                    stopped = true;
-                } else if (r == 1 || budget <= 0) {
-                    c->seg_base = segs[k]->base;
-                    c->chunk = r == 1 ? chunk : INT64_MAX;
-                    if (r == 0 && k + 1 < ns) {
-                        c->seg_base = segs[k + 1]->base;
-                        c->chunk = 0;
-                    }
-                    stopped = true;
-                }
-                from_base = segs[k]->base;
-            }
-            st__seg_put(segs[k]);
-        }
-        if (stopped) {
-            if (c->seg_base < 0 || c->chunk == INT64_MAX) {
-                /* finished this log exactly: next call starts at the following one */
-                c->partition++;
-                c->seg_base = -1;
-                c->chunk = 0;
-            }
-            break;
-        }
-        /* this log is done; the cursor moves past it */
-        c->partition = log->partition + 1;
-        c->seg_base = -1;
-        c->chunk = 0;
-    }
-out:
-    free(buf);
-    for (int k = 0; k < n; k++)
-        st_log_put(logs[k]);
-    free(logs);
-    pthread_mutex_unlock(&store->scrub_mu);
-    if (report)
-        *report = rep;
-    return err;
 }

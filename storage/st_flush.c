@@ -45,6 +45,7 @@ int st__fsync_dir(const char *dir)
 struct snap {
     struct st_seg *tail;
     struct st_wstate w;
+    struct st_mark mark; /* the tail's scrub bound once this sync is done */
     uint32_t idx_n, tidx_n;
     uint64_t idx_hash, tidx_hash;
     int64_t end;
@@ -162,6 +163,14 @@ static int sync_locked(struct st_log *log, bool close_rp, struct st_seg **sealed
     sn.idx_hash = st__idx_digest(&sn.tail->idx);
     sn.tidx_hash = st__idx_digest(&sn.tail->tidx);
     sn.end = atomic_load_explicit(&log->end_offset, memory_order_relaxed);
+    sn.mark = (struct st_mark){.pos = sn.w.pos, .next = sn.w.next_offset};
+    const struct st_rundigest *rd = sn.tail->rd;
+    if (rd && !rd->failed && rd->pos == sn.w.pos) {
+        /* the digest of the incomplete last chunk as of now: what the scrubber checks the
+         * active segment's synced tail against */
+        sn.mark.dg = XXH3_64bits_digest(rd->state);
+        sn.mark.dg_ok = true;
+    }
     bool dir_dirty = log->dir_dirty;
     log->dir_dirty = false;
     atomic_store(&log->unflushed, 0);
@@ -178,6 +187,10 @@ static int sync_locked(struct st_log *log, bool close_rp, struct st_seg **sealed
     if (err == 0)
         err = rp_store(log, &sn, close_rp);
     if (err == 0) {
+        pthread_mutex_lock(&log->mu);
+        if (sn.mark.pos > sn.tail->mark.pos)
+            sn.tail->mark = sn.mark;
+        pthread_mutex_unlock(&log->mu);
         int64_t cur = atomic_load(&log->durable_offset);
         if (sn.end > cur)
             atomic_store_explicit(&log->durable_offset, sn.end, memory_order_release);
@@ -234,6 +247,8 @@ int st__log_sync(struct st_log *log)
 
 int st__log_close_clean(struct st_log *log)
 {
+    if (atomic_load(&log->fence_dirty))
+        (void)st__fence_persist(log); /* a write that failed earlier: one more try */
     pthread_mutex_lock(&log->sync_mu);
     /* no appends, rolls or retention from here on: the log is frozen for the steps below */
     pthread_mutex_lock(&log->mu);

@@ -4,8 +4,10 @@
  *
  * Who touches what
  * - struct st_seg: immutable identity (base, fds, paths) set at open; `size`, the index
- *   counts and `bad_lo/bad_hi` are published with release stores and read with acquire
- *   loads by lock-free readers; everything in `w` belongs to the log's writer (log->mu).
+ *   counts and `fences` are published with release stores and read with acquire loads by
+ *   lock-free readers; everything in `w` and the scrub mark belong to the log's writer
+ *   (log->mu). A fence set is replaced (never modified) under log->fence_mu; replaced sets
+ *   live until the segment is freed, so a reader never needs a grace period for them.
  * - struct st_log: `segs` is an immutable snapshot replaced under log->mu and freed only
  *   after a grace period (st__grace_*): a reader inside st__grace_enter/exit may use the
  *   segment pointers it loaded from the snapshot until it exits, and must take a segment
@@ -32,6 +34,9 @@ enum {
     ST_DIGEST_CHUNK = 1 << 20, /* .digest: XXH3-64 per 1 MiB of .log */
     ST_DIGEST_HDR = 32,        /* .digest header */
     ST_RP_SIZE = 68,           /* recovery-point file */
+    ST_FENCE_HDR = 16,         /* fenced file: header, then ranges */
+    ST_FENCE_REC = 40,         /* fenced file: one range */
+    ST_FENCE_MAX = 65536,      /* fenced ranges one log may hold (the file's N bound) */
     ST_SCAN_BUF = 4 << 20,     /* recovery scan read size */
     ST_MAX_PATH = 4096,
 };
@@ -40,6 +45,8 @@ enum {
 #define ST_RP_MAGIC     "SLRP"
 #define ST_CLEAN_NAME   "clean-shutdown"
 #define ST_RP_NAME      "recovery-point"
+#define ST_FENCE_MAGIC  "SLFN"
+#define ST_FENCE_NAME   "fenced"
 #define ST_META_SUFFIX  ".topic"
 
 /* ---- index files ----------------------------------------------------------------------------- */
@@ -90,6 +97,18 @@ uint32_t st__tidx_valid_prefix(const struct st_idx *ix, uint32_t n);
 
 /* ---- segments -------------------------------------------------------------------------------- */
 
+/*
+ * The scrub bound of an active segment: bytes [0, pos) were on disk (a sync covered them, or
+ * recovery found them there), pos is a batch boundary and next the offset expected there.
+ * dg_ok: dg is the XXH3-64 of [pos rounded down to ST_DIGEST_CHUNK, pos), from the running
+ * digest at that sync. Written under log->mu by the flusher after each sync.
+ */
+struct st_mark {
+    int64_t pos, next;
+    uint64_t dg;
+    bool dg_ok;
+};
+
 /* The writer's view of a segment; copied to roll back a failed append. */
 struct st_wstate {
     int64_t pos;          /* bytes written (== published size after a successful append) */
@@ -101,19 +120,19 @@ struct st_wstate {
 
 struct st_seg {
     _Atomic int refs;
-    int64_t base;           /* base offset, from the file name */
-    int fd;                 /* .log, O_RDWR */
-    char *path;             /* .log path; the index/digest paths swap the suffix */
-    struct st_idx idx;      /* .index */
-    struct st_idx tidx;     /* .timeindex */
-    _Atomic int64_t size;   /* published bytes; readers bound everything by it */
-    _Atomic int64_t max_ts; /* published largest maxTimestamp, -1 if none */
-    _Atomic int64_t bad_lo; /* scrub found [bad_lo, bad_hi) corrupt; INT64_MAX = none */
-    _Atomic int64_t bad_hi;
-    _Atomic bool sealed;     /* rolled: no more appends */
-    _Atomic bool synced;     /* sealed and its .log and index files synced */
-    _Atomic bool digested;   /* sealed, synced, and its .digest sidecar written */
-    int32_t interval;        /* log.index.interval.bytes in force */
+    int64_t base;                       /* base offset, from the file name */
+    int fd;                             /* .log, O_RDWR */
+    char *path;                         /* .log path; the index/digest paths swap the suffix */
+    struct st_idx idx;                  /* .index */
+    struct st_idx tidx;                 /* .timeindex */
+    _Atomic int64_t size;               /* published bytes; readers bound everything by it */
+    _Atomic int64_t max_ts;             /* published largest maxTimestamp, -1 if none */
+    struct st_fenceset *_Atomic fences; /* ranges found corrupt and no longer served; NULL:
+                                           none (st_fence.c) */
+    _Atomic bool sealed;                /* rolled: no more appends */
+    _Atomic bool synced;                /* sealed and its .log and index files synced */
+    _Atomic bool digested;              /* sealed, synced, and its .digest sidecar written */
+    int32_t interval;                   /* log.index.interval.bytes in force */
     int64_t first_append_ms; /* roll.ms clock: wall time of the first batch, -1 if empty */
     struct st_wstate w;      /* writer state (log->mu) */
     struct st_rundigest *rd; /* chunk digests computed as bytes are appended; NULL when the
@@ -122,6 +141,7 @@ struct st_seg {
                                 into a new segment, so an empty log costs no mappings */
     uint32_t idx_want;       /* index capacity to set up then, in entries */
     uint32_t rd_chunks;      /* expected digest chunks (log.segment.bytes / 1 MiB + 2) */
+    struct st_mark mark;     /* how far the scrubber may check the active segment (log->mu) */
 };
 
 /*
@@ -178,6 +198,122 @@ int st__pread_full(int fd, void *buf, size_t n, int64_t pos);
 /* pwrite exactly n bytes at pos (retrying short writes); -errno, -EIO when nothing moves. */
 int st__pwrite_full(int fd, const void *buf, size_t n, int64_t pos);
 
+struct st_segvec;
+
+/* ---- fenced ranges (st_fence.c) -------------------------------------------------------------- */
+
+/*
+ * Bytes [pos_lo, pos_hi) of a segment's .log, which held offsets [off_lo, off_hi), found
+ * corrupt: never served again (a read at those offsets fails with -EBADMSG), skipped over by
+ * every walk. pos_lo is a batch boundary; pos_hi is one too, or the segment's end.
+ */
+struct st_fence {
+    int64_t pos_lo, pos_hi;
+    int64_t off_lo, off_hi;
+};
+
+struct st_fenceset {
+    struct st_fenceset *older; /* the set this one replaced (freed with the segment) */
+    uint32_t n;
+    struct st_fence f[]; /* ascending and disjoint, in positions and in offsets alike */
+};
+
+/* The segment's fences (acquire); NULL when none. */
+static inline const struct st_fenceset *st__fences(const struct st_seg *s)
+{
+    return atomic_load_explicit(&((struct st_seg *)s)->fences, memory_order_acquire);
+}
+/* The fence holding offset off / byte pos; NULL if none. */
+const struct st_fence *st__fence_by_off(const struct st_fenceset *fs, int64_t off);
+const struct st_fence *st__fence_by_pos(const struct st_fenceset *fs, int64_t pos);
+/* The last fence ending at or before offset off; NULL if none. */
+const struct st_fence *st__fence_before_off(const struct st_fenceset *fs, int64_t off);
+/* The first fence starting at or after byte pos; NULL if none. */
+const struct st_fence *st__fence_from_pos(const struct st_fenceset *fs, int64_t pos);
+/* Frees every set the segment ever had (st__seg_put). */
+void st__fence_free_all(struct st_seg *s);
+
+/*
+ * Adds ranges to segment s of log (log->fence_mu taken inside; never under log->mu): merges
+ * them into its set, publishes the new set (readers stop at once), then rewrites the log's
+ * fenced file (st__fence_persist; *persist_err gets its result). Returns how many were new
+ * (0: all already fenced), or -errno when memory ran out (nothing changed).
+ */
+int st__fence_add(struct st_log *log, struct st_seg *s, const struct st_fence *f, int n,
+                  int *persist_err);
+/* The same without the file, for recovery and under fence_mu: merges the ranges into s's set
+ * (a range inside an existing one changes nothing; overlapping ones become their union). */
+int st__fence_merge(struct st_seg *s, const struct st_fence *f, int n);
+/* Rewrites <dir>/fenced from the current segment list (removes it when nothing is fenced).
+ * 0 or -errno; on failure the log remembers to try again (log->fence_dirty). */
+int st__fence_persist(struct st_log *log);
+/*
+ * Recovery (single-threaded, before the log is published): reads <dir>/fenced and attaches
+ * each valid range to its segment in v (sizes[i] = .log size of v->s[i]). A range naming a
+ * segment that is gone or bytes past its end is dropped; a damaged file is reported through
+ * *damaged and ignored. Returns the number of ranges attached, or -errno.
+ */
+int st__fence_load(struct st_log *log, struct st_segvec *v, const int64_t *sizes, bool *damaged);
+/* Recovery: drops the fences of s at or past byte pos (its .log was cut there). */
+void st__fence_cut(struct st_seg *s, int64_t pos);
+
+/* ---- walking batches (st_walk.c) ------------------------------------------------------------- */
+
+enum { ST_WALK_FOUND = 32, ST_WALK_WHY = 96 };
+
+struct kp_batch_hdr;
+
+/*
+ * One walk over a segment's batches with the checks of THE RULE FOR A GOOD BATCH (st_walk.c).
+ * The caller fills the inputs and the state, calls st__walk_run() until it returns 0 (1: the
+ * found[] array is full; take them, set nfound = 0, call again), and reads the results.
+ */
+struct st_walk {
+    /* inputs */
+    struct st_seg *seg;
+    const struct st_fenceset *known; /* fences in force: passed over, never re-checked */
+    int64_t limit;                   /* no byte at or past this is read */
+    int64_t stop;                    /* check the batches that start before this (<= limit) */
+    int64_t fence_below;             /* a bad batch starting below this is fenced; one at
+                                        or past it ends the walk (torn) */
+    int64_t end_pos, end_off;        /* a boundary known good at or past stop and the offset
+                                        there (resync falls back to it); end_pos < 0: none */
+    void (*on_batch)(void *arg, int64_t pos, const struct kp_batch_hdr *h); /* accepted */
+    void (*on_undo)(void *arg); /* takes back the last on_batch (the epoch rule) */
+    void (*on_fence)(void *arg, int64_t pos_lo, int64_t pos_hi, int64_t off_lo, int64_t off_hi);
+    void *arg;
+    uint8_t *buf; /* read window */
+    size_t bufcap;
+
+    /* state: the next batch starts at pos and should hold offset next */
+    int64_t pos, next;
+    int32_t floor; /* partitionLeaderEpoch of the last good batch before any rise; 0 at first */
+    bool rise;     /* the last good batch's epoch rose above floor: undecided until the next */
+    struct st_fence rise_f; /* that batch's bytes and offsets */
+    int32_t rise_epoch;
+    int64_t winpos, winlen;
+
+    /* results */
+    struct st_fence found[ST_WALK_FOUND]; /* new bad ranges, in order */
+    char why[ST_WALK_FOUND][ST_WALK_WHY];
+    int nfound;
+    bool torn; /* ended at a bad batch at pos >= fence_below */
+    char torn_why[ST_WALK_WHY];
+    bool unconfirmed; /* a rise the walk could not judge (last batch before stop/end) */
+    struct st_fence unconfirmed_f;
+    int64_t bytes; /* read from the file */
+};
+
+/* 0 done (stop reached, or torn), 1 found[] full, -errno on a read error. */
+int st__walk_run(struct st_walk *w);
+/*
+ * A starting point for a walk that must check every batch holding a byte at or after target:
+ * a boundary at or before target (the index, fences and batch headers bring it as close as
+ * they can) with the offset expected there and the epoch floor. Reads a few headers.
+ */
+int st__walk_locate(struct st_seg *s, const struct st_fenceset *fs, int64_t target, int64_t limit,
+                    int64_t *pos, int64_t *next, int32_t *floor);
+
 /* ---- grace periods for the segment list ------------------------------------------------------ */
 
 struct st_grace {
@@ -222,6 +358,10 @@ struct st_log {
     _Atomic int64_t last_sync_mono_ms;
     int rp_fd; /* recovery-point file, -1 until first written */
 
+    pthread_mutex_t fence_mu; /* the fenced file; replacing fence sets (st_fence.c) */
+    _Atomic bool fence_dirty; /* the fenced file is behind the sets (a write failed, or
+                                 recovery changed them): rewrite it */
+
     pthread_mutex_t sync_mu; /* one sync of this log at a time (flusher, close, delete) */
     int64_t synced_pos;      /* position of the active segment covered by the last sync */
     struct st_seg *synced_seg;
@@ -249,6 +389,9 @@ int st__log_sync(struct st_log *log);
 int st__log_close_clean(struct st_log *log);
 /* Digests (st_digest.c): writes <base>.digest for a sealed, synced segment. */
 int st__digest_write(struct st_seg *s);
+/* Loads and checks the sidecar of a segment of `size` bytes: the whole file (digest i at
+ * ST_DIGEST_HDR + 8i) malloc'd, *nchunks set; NULL when missing or damaged. */
+uint8_t *st__digest_load(struct st_seg *s, int64_t size, uint64_t *nchunks);
 
 /* ---- store ----------------------------------------------------------------------------------- */
 
@@ -262,8 +405,11 @@ struct st_topic {
 struct st_scrub_cursor {
     char topic[256];
     int32_t partition;
-    int64_t seg_base; /* segment being verified, -1 when between segments */
-    int64_t chunk;    /* next chunk to verify in it */
+    int64_t seg_base; /* segment being verified (-1: the log's first); resume there */
+    int64_t pos;      /* where in it: a chunk's start, or (walk) a batch boundary */
+    int64_t next;     /* walk: the offset expected at pos */
+    int32_t floor;    /* walk: the epoch floor there */
+    bool walk;        /* pos, next and floor were left by a walk of that segment */
 };
 
 struct st_store {
@@ -291,6 +437,12 @@ struct st_store {
 
     pthread_mutex_t scrub_mu;
     struct st_scrub_cursor scrub;
+
+    /* while st_store_open runs (one thread): where recovery reports, and its totals */
+    bool opening;
+    st_msg_fn msg_fn;
+    void *msg_arg;
+    struct st_recovery_report recovery;
 };
 
 void st__store_kick_flusher(struct st_store *store);

@@ -299,17 +299,19 @@ void st_log_set_leader_epoch(struct st_log *log, int32_t epoch)
 
 /* ---- read ------------------------------------------------------------------------------------ */
 
-/* Header of the batch at pos, checked against the published size. */
+/* Header of the batch at pos, checked against the published size (-EBADMSG: it does not
+ * parse or runs past the end). */
 static int read_hdr(struct st_seg *s, int64_t pos, int64_t size, struct kp_batch_hdr *h)
 {
     uint8_t b[KP_BATCH_HEADER_LEN];
     if (pos + KP_BATCH_HEADER_LEN > size)
-        return -EIO;
+        return -EBADMSG;
     int err = st__pread_full(s->fd, b, sizeof(b), pos);
     if (err < 0)
         return err;
-    if (kp_batch_parse_hdr(b, sizeof(b), h) < 0 || pos + (int64_t)kp_batch_size(h) > size)
-        return -EIO;
+    if (kp_batch_parse_hdr(b, sizeof(b), h) < 0 || pos + (int64_t)kp_batch_size(h) > size ||
+        h->last_offset_delta < 0)
+        return -EBADMSG;
     return 0;
 }
 
@@ -318,15 +320,45 @@ static int read_len(struct st_seg *s, int64_t pos, int64_t size, int64_t *bsize)
 {
     uint8_t b[KP_BATCH_LOG_OVERHEAD];
     if (pos + KP_BATCH_HEADER_LEN > size)
-        return -EIO;
+        return -EBADMSG;
     int err = st__pread_full(s->fd, b, sizeof(b), pos);
     if (err < 0)
         return err;
     int32_t len = (int32_t)kp_load_be32(b + KP_BATCH_OFF_LENGTH);
     if (len < KP_BATCH_HEADER_LEN - KP_BATCH_LOG_OVERHEAD ||
         pos + KP_BATCH_LOG_OVERHEAD + len > size)
-        return -EIO;
+        return -EBADMSG;
     *bsize = KP_BATCH_LOG_OVERHEAD + (int64_t)len;
+    return 0;
+}
+
+/*
+ * A boundary to walk headers from towards offset (below the segment's published end): the
+ * nearest index entry at or below it, moved past a fenced range that ends at or below it
+ * (an entry may point into one). -EBADMSG when offset itself is fenced.
+ */
+static int walk_start(struct st_seg *s, const struct st_fenceset *fs, int64_t offset, int64_t *pos,
+                      int64_t *next)
+{
+    uint32_t n = atomic_load_explicit(&s->idx.n, memory_order_acquire);
+    int64_t k = st__oidx_find_rel(&s->idx, n, (int32_t)(offset - s->base));
+    *pos = 0;
+    *next = s->base;
+    if (k >= 0) {
+        int32_t rel, p;
+        st__oidx_get(&s->idx, (uint32_t)k, &rel, &p);
+        *pos = p;
+        *next = s->base + rel;
+    }
+    if (fs) {
+        if (st__fence_by_off(fs, offset))
+            return -EBADMSG;
+        const struct st_fence *b = st__fence_before_off(fs, offset);
+        if (b && b->pos_hi > *pos) {
+            *pos = b->pos_hi;
+            *next = b->off_hi;
+        }
+    }
     return 0;
 }
 
@@ -334,28 +366,27 @@ static int read_len(struct st_seg *s, int64_t pos, int64_t size, int64_t *bsize)
 static int find_batch(struct st_seg *s, int64_t size, int64_t offset, int64_t *pos_out,
                       int64_t *bsize, int64_t *base_out)
 {
-    uint32_t n = atomic_load_explicit(&s->idx.n, memory_order_acquire);
-    int64_t k = st__oidx_find_rel(&s->idx, n, (int32_t)(offset - s->base));
-    int64_t pos = 0;
-    if (k >= 0) {
-        int32_t rel, p;
-        st__oidx_get(&s->idx, (uint32_t)k, &rel, &p);
-        pos = p;
-    }
+    const struct st_fenceset *fs = st__fences(s);
+    int64_t pos, next;
+    int err = walk_start(s, fs, offset, &pos, &next);
+    if (err < 0)
+        return err;
+    const struct st_fence *nf = st__fence_from_pos(fs, pos);
+    int64_t stop = nf ? nf->pos_lo : size; /* the batch is before the next fenced range */
     for (;;) {
         struct kp_batch_hdr h;
-        int err = read_hdr(s, pos, size, &h);
-        if (err < 0)
+        if ((err = read_hdr(s, pos, stop, &h)) < 0)
             return err;
+        if (h.base_offset != next)
+            return -EBADMSG; /* offsets must be contiguous */
         if (offset <= h.base_offset + h.last_offset_delta) {
-            if (offset < h.base_offset)
-                return -EIO; /* offsets must be contiguous */
             *pos_out = pos;
             *bsize = (int64_t)kp_batch_size(&h);
             *base_out = h.base_offset;
             return 0;
         }
         pos += (int64_t)kp_batch_size(&h);
+        next = h.base_offset + h.last_offset_delta + 1;
     }
 }
 
@@ -389,11 +420,11 @@ static int cut_at(struct st_seg *s, int64_t size, int64_t from, int64_t limit, i
     return 0;
 }
 
-static bool overlaps_bad(struct st_seg *s, int64_t lo, int64_t hi)
+/* Start of the first fenced range of s at or after byte pos; INT64_MAX when none. */
+static int64_t fence_from(struct st_seg *s, int64_t pos)
 {
-    int64_t blo = atomic_load_explicit(&s->bad_lo, memory_order_acquire);
-    int64_t bhi = atomic_load_explicit(&s->bad_hi, memory_order_acquire);
-    return lo < bhi && blo < hi;
+    const struct st_fence *f = st__fence_from_pos(st__fences(s), pos);
+    return f ? f->pos_lo : INT64_MAX;
 }
 
 int st_log_read(struct st_log *log, int64_t offset, size_t max_bytes, struct st_read *out)
@@ -443,14 +474,10 @@ int st_log_read(struct st_log *log, int64_t offset, size_t max_bytes, struct st_
             int64_t bs, first;
             if ((err = find_batch(s, size, offset, &from, &bs, &first)) < 0)
                 break;
-            if (overlaps_bad(s, from, from + bs)) {
-                err = -EIO;
-                break;
-            }
             int64_t limit = from + (budget > bs ? budget : bs);
-            int64_t blo = atomic_load_explicit(&s->bad_lo, memory_order_acquire);
-            if (blo >= from + bs && blo < limit)
-                limit = blo;
+            int64_t fence = fence_from(s, from + bs); /* serve up to the next fenced range */
+            if (fence < limit)
+                limit = fence;
             if (limit >= size) {
                 endpos = size;
             } else if ((err = cut_at(s, size, from + bs, limit, &endpos)) < 0) {
@@ -461,9 +488,9 @@ int st_log_read(struct st_log *log, int64_t offset, size_t max_bytes, struct st_
             if (size == 0 || budget < KP_BATCH_HEADER_LEN)
                 break;
             int64_t limit = budget;
-            int64_t blo = atomic_load_explicit(&s->bad_lo, memory_order_acquire);
-            if (blo < limit)
-                limit = blo;
+            int64_t fence = fence_from(s, 0);
+            if (fence < limit)
+                limit = fence;
             if (limit >= size)
                 endpos = size;
             else if ((err = cut_at(s, size, 0, limit, &endpos)) < 0)
@@ -540,24 +567,29 @@ int st_log_offset_for_time(struct st_log *log, int64_t ts, int64_t *offset)
 
     int64_t size = atomic_load_explicit(&s->size, memory_order_acquire);
     uint32_t tn = atomic_load_explicit(&s->tidx.n, memory_order_acquire);
-    uint32_t on = atomic_load_explicit(&s->idx.n, memory_order_acquire);
     int32_t rel = 0;
     int64_t k = st__tidx_find_below(&s->tidx, tn, ts);
     if (k >= 0) {
         int64_t t;
         st__tidx_get(&s->tidx, (uint32_t)k, &t, &rel);
     }
-    int64_t pos = 0;
-    int64_t j = st__oidx_find_rel(&s->idx, on, rel);
-    if (j >= 0) {
-        int32_t r, p;
-        st__oidx_get(&s->idx, (uint32_t)j, &r, &p);
-        pos = p;
-    }
-    int err = -ENOENT;
+    /* from the batch holding base + rel, or from after the fenced ranges holding it, passing
+     * over fenced ranges: their timestamps are unknown, so they are never the answer */
+    const struct st_fenceset *fs = st__fences(s);
+    int64_t target = s->base + rel, pos, next;
+    for (const struct st_fence *in; (in = st__fence_by_off(fs, target)) != NULL;)
+        target = in->off_hi;
+    int err = walk_start(s, fs, target, &pos, &next);
+    if (err == 0)
+        err = -ENOENT;
     while (pos < size) {
         struct kp_batch_hdr h;
-        if ((err = read_hdr(s, pos, size, &h)) < 0)
+        const struct st_fence *f = st__fence_from_pos(fs, pos);
+        if (f && f->pos_lo == pos) {
+            pos = f->pos_hi;
+            continue;
+        }
+        if ((err = read_hdr(s, pos, f ? f->pos_lo : size, &h)) < 0)
             break;
         if (h.max_timestamp >= ts) {
             *offset = h.base_offset;
@@ -623,6 +655,7 @@ void st__log_maintain(struct st_log *log, int64_t now_ms)
         k = 64; /* the rest on the next call */
     if (k > 0)
         log->pristine = false;
+    bool fenced = false;
     if (k > 0) {
         struct st_segvec *nv = st__segvec_new(v->n - k);
         if (nv) {
@@ -631,6 +664,7 @@ void st__log_maintain(struct st_log *log, int64_t now_ms)
             memcpy(gone, v->s, (size_t)k * sizeof(gone[0]));
             st__log_set_segs(log, nv);
             for (int i = 0; i < k; i++) {
+                fenced = fenced || st__fences(gone[i]) != NULL;
                 st__seg_unlink(gone[i]);
                 st__seg_put(gone[i]);
             }
@@ -638,6 +672,10 @@ void st__log_maintain(struct st_log *log, int64_t now_ms)
         }
     }
     pthread_mutex_unlock(&log->mu);
+    if (fenced)
+        (void)st__fence_persist(log); /* their ranges leave the fenced file (a failure is
+                                         retried by the scrubber; a stale entry is dropped at
+                                         open) */
 }
 
 /* ---- lifetime -------------------------------------------------------------------------------- */
@@ -655,6 +693,7 @@ void st__log_free(struct st_log *log)
         close(log->rp_fd);
     pthread_mutex_destroy(&log->mu);
     pthread_mutex_destroy(&log->sync_mu);
+    pthread_mutex_destroy(&log->fence_mu);
     free(log->topic);
     free(log->dir);
     free(log);

@@ -1,9 +1,12 @@
 /*
- * st_recover — opening a partition log: find its segments, decide what to trust, scan the
- * rest batch by batch, truncate at the first bad batch, rebuild indexes. The rule is written
- * out under RECOVERY RULE at the top of st_segment.c; this file implements it.
+ * st_recover — opening a partition log: load its fenced ranges, find its segments, decide
+ * what to trust, scan the rest batch by batch (st_walk.c), fence bad batches in bytes known
+ * to be on disk, truncate at the first bad batch of an unsynced tail, rebuild indexes, and
+ * say what was done. The rule is written out under RECOVERY RULE at the top of st_segment.c;
+ * this file implements it.
  *
  * Runs single-threaded at store open (or topic create), before the log is visible to anyone.
+ * Messages go to the store's st_msg_fn (st_store_open_logged), only while the store opens.
  */
 #include "st_int.h"
 
@@ -12,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,68 +147,124 @@ static int seg_reserve_for(struct st_seg *s, int64_t from, int64_t fsize)
     return err;
 }
 
+/* What recovery did to one log, for its report line and the store's totals. */
+struct recov {
+    int64_t scanned, scanned_bytes, cut, deleted, rebuilt, loaded, fenced_new;
+    bool damaged;                                /* the fenced file was damaged and ignored */
+    char cut_at[ST_MAX_PATH + ST_WALK_WHY + 64]; /* where and why the log was cut */
+};
+
+static void say(struct st_log *log, enum st_msg_level lv, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void say(struct st_log *log, enum st_msg_level lv, const char *fmt, ...)
+{
+    struct st_store *st = log->store;
+    if (!st->msg_fn)
+        return;
+    char msg[2 * ST_MAX_PATH + 512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    st->msg_fn(st->msg_arg, lv, msg);
+}
+
+/* The walk's callbacks: the index and writer state follow the accepted batches. */
+struct scan_note {
+    struct st_seg *s;
+    struct st_wstate saved; /* before the last batch noted (for on_undo) */
+    uint32_t saved_idx, saved_tidx;
+};
+
+static void note_batch(void *arg, int64_t pos, const struct kp_batch_hdr *h)
+{
+    struct scan_note *sn = arg;
+    struct st_seg *s = sn->s;
+    assert(pos == s->w.pos);
+    (void)pos;
+    sn->saved = s->w;
+    sn->saved_idx = s->idx.w;
+    sn->saved_tidx = s->tidx.w;
+    st__seg_note_batch(s, h->base_offset, h->last_offset_delta, (int64_t)kp_batch_size(h),
+                       h->max_timestamp);
+}
+
+static void note_undo(void *arg)
+{
+    struct scan_note *sn = arg;
+    sn->s->w = sn->saved;
+    st__idx_reset(&sn->s->idx, sn->saved_idx);
+    st__idx_reset(&sn->s->tidx, sn->saved_tidx);
+}
+
+/* A fenced range counts as one batch whose bytes are never read (st_segment.c). */
+static void note_fence(void *arg, int64_t pos_lo, int64_t pos_hi, int64_t off_lo, int64_t off_hi)
+{
+    struct scan_note *sn = arg;
+    assert(pos_lo == sn->s->w.pos && off_lo == sn->s->w.next_offset);
+    (void)pos_lo;
+    st__seg_note_batch(sn->s, off_lo, (int32_t)(off_hi - off_lo - 1), pos_hi - pos_lo, -1);
+}
+
 /*
- * Scans [s->w.pos, fsize) batch by batch with full checks (header, bounds, offset
- * continuity, CRC-32C), adding index entries by the rule. Returns 0 and leaves s->w.pos at
- * the end of the last good batch; the caller truncates if that is short of fsize.
+ * Scans [s->w.pos, fsize) batch by batch with THE RULE FOR A GOOD BATCH (st_walk.c), adding
+ * index entries by the rule. Bytes below durable are on disk (durable_off: the offset there):
+ * a bad batch there is fenced and the scan goes on. Returns 0 and leaves s->w.pos at the end
+ * of the last good batch; the caller truncates if that is short of fsize.
  */
-static int seg_scan(struct st_seg *s, int64_t fsize, uint8_t *buf)
+static int seg_scan(struct st_log *log, struct st_seg *s, int64_t fsize, int64_t durable,
+                    int64_t durable_off, uint8_t *buf, struct recov *rc)
 {
     int err = seg_reserve_for(s, s->w.pos, fsize);
     if (err < 0)
         return err;
-    int64_t pos = s->w.pos;
-    int64_t bufpos = pos, buflen = 0;
+    struct scan_note sn = {.s = s};
+    struct st_walk w;
+    memset(&w, 0, sizeof(w));
+    w.seg = s;
+    w.known = st__fences(s);
+    w.limit = fsize;
+    w.stop = fsize;
+    w.fence_below = durable;
+    w.end_pos = durable > s->w.pos ? durable : -1;
+    w.end_off = durable_off;
+    w.on_batch = note_batch;
+    w.on_undo = note_undo;
+    w.on_fence = note_fence;
+    w.arg = &sn;
+    w.buf = buf;
+    w.bufcap = ST_SCAN_BUF;
+    w.pos = s->w.pos;
+    w.next = s->w.next_offset;
+    int64_t from = w.pos;
     for (;;) {
-        if (pos + KP_BATCH_HEADER_LEN > fsize)
-            break;
-        if (pos + KP_BATCH_HEADER_LEN > bufpos + buflen) {
-            bufpos = pos;
-            buflen = fsize - pos < ST_SCAN_BUF ? fsize - pos : ST_SCAN_BUF;
-            if ((err = st__pread_full(s->fd, buf, (size_t)buflen, pos)) < 0)
-                return err;
+        int r = st__walk_run(&w);
+        if (r < 0)
+            return r;
+        if (w.nfound > 0) {
+            int added = st__fence_merge(s, w.found, w.nfound);
+            if (added < 0)
+                return added;
+            for (int i = 0; i < w.nfound; i++)
+                say(log, ST_MSG_ERROR,
+                    "recovery fenced %s-%" PRId32 ": %s bytes [%" PRId64 ", %" PRId64
+                    ") offsets [%" PRId64 ", %" PRId64
+                    "): %s; reads of those offsets fail, the rest is served",
+                    log->topic, log->partition, s->path, w.found[i].pos_lo, w.found[i].pos_hi,
+                    w.found[i].off_lo, w.found[i].off_hi, w.why[i]);
+            rc->fenced_new += added;
+            atomic_store(&log->fence_dirty, true);
+            w.nfound = 0;
         }
-        const uint8_t *p = buf + (pos - bufpos);
-        struct kp_batch_hdr h;
-        if (kp_batch_parse_hdr(p, KP_BATCH_HEADER_LEN, &h) < 0)
+        if (r == 0)
             break;
-        int64_t bsize = (int64_t)kp_batch_size(&h);
-        if (pos + bsize > fsize || pos + bsize > INT32_MAX || h.last_offset_delta < 0 ||
-            h.base_offset != s->w.next_offset ||
-            h.base_offset - s->base + h.last_offset_delta >= INT32_MAX)
-            break;
-        uint32_t crc;
-        if (pos + bsize <= bufpos + buflen) {
-            crc =
-                kp_crc32c(0, p + KP_BATCH_OFF_ATTRIBUTES, (size_t)bsize - KP_BATCH_OFF_ATTRIBUTES);
-        } else if (bsize <= ST_SCAN_BUF) {
-            bufpos = pos;
-            buflen = fsize - pos < ST_SCAN_BUF ? fsize - pos : ST_SCAN_BUF;
-            if ((err = st__pread_full(s->fd, buf, (size_t)buflen, pos)) < 0)
-                return err;
-            p = buf;
-            crc =
-                kp_crc32c(0, p + KP_BATCH_OFF_ATTRIBUTES, (size_t)bsize - KP_BATCH_OFF_ATTRIBUTES);
-        } else {
-            /* larger than the buffer: CRC in pieces */
-            crc = 0;
-            int64_t at = pos + KP_BATCH_OFF_ATTRIBUTES, end = pos + bsize;
-            while (at < end) {
-                size_t n = (size_t)(end - at < ST_SCAN_BUF ? end - at : ST_SCAN_BUF);
-                if ((err = st__pread_full(s->fd, buf, n, at)) < 0)
-                    return err;
-                crc = kp_crc32c(crc, buf, n);
-                at += (int64_t)n;
-            }
-            buflen = 0; /* buffer no longer holds [bufpos, ...) */
-            bufpos = end;
-        }
-        if (crc != h.crc)
-            break;
-        st__seg_note_batch(s, h.base_offset, h.last_offset_delta, bsize, h.max_timestamp);
-        pos += bsize;
     }
-    assert(pos == s->w.pos);
+    assert(w.pos == s->w.pos);
+    rc->scanned++;
+    rc->scanned_bytes += fsize - from;
+    if (w.torn && w.pos < fsize)
+        snprintf(rc->cut_at, sizeof(rc->cut_at), "%s byte %" PRId64 " (%s)", s->path, w.pos,
+                 w.torn_why);
     return 0;
 }
 
@@ -223,6 +283,7 @@ static int seg_check(struct st_seg *s, int64_t fsize)
         return 1;
     if ((fsize > 0 && fsize < KP_BATCH_HEADER_LEN) || fsize > INT32_MAX)
         return 1;
+    const struct st_fenceset *fs = st__fences(s);
     int64_t pos = 0, next = s->base;
     if (s->idx.cap > 0) {
         int32_t rel, p;
@@ -230,6 +291,9 @@ static int seg_check(struct st_seg *s, int64_t fsize)
         pos = p;
         next = s->base + rel;
     }
+    const struct st_fence *in = st__fence_by_pos(fs, pos);
+    if (in && (in->pos_lo != pos || in->off_lo != next))
+        return 1; /* the last entry points into a fenced range: rebuild around it */
     int64_t tlast = -1;
     int32_t trel = 0;
     if (s->tidx.cap > 0)
@@ -237,6 +301,16 @@ static int seg_check(struct st_seg *s, int64_t fsize)
     int64_t max_ts = tlast, since = 0;
     int64_t start = pos;
     while (pos < fsize) {
+        const struct st_fence *f = st__fence_from_pos(fs, pos);
+        if (f && f->pos_lo == pos) {
+            /* one batch for the entry rule, never read */
+            if ((pos > start && since >= s->interval) || f->off_lo != next)
+                return 1;
+            since += f->pos_hi - f->pos_lo;
+            pos = f->pos_hi;
+            next = f->off_hi;
+            continue;
+        }
         uint8_t b[KP_BATCH_HEADER_LEN];
         struct kp_batch_hdr h;
         if (pos + KP_BATCH_HEADER_LEN > fsize)
@@ -245,7 +319,8 @@ static int seg_check(struct st_seg *s, int64_t fsize)
         if (err < 0)
             return err;
         if (kp_batch_parse_hdr(b, sizeof(b), &h) < 0 || h.base_offset != next ||
-            h.last_offset_delta < 0 || pos + (int64_t)kp_batch_size(&h) > fsize)
+            h.last_offset_delta < 0 || pos + (int64_t)kp_batch_size(&h) > fsize ||
+            (f && pos + (int64_t)kp_batch_size(&h) > f->pos_lo))
             return 1;
         if (pos > start && since >= s->interval)
             return 1; /* the rule would have added an entry here: the index is short */
@@ -327,8 +402,9 @@ static int64_t first_batch_time(struct st_seg *s)
 {
     uint8_t b[KP_BATCH_HEADER_LEN];
     struct kp_batch_hdr h;
-    if (s->w.pos >= KP_BATCH_HEADER_LEN && st__pread_full(s->fd, b, sizeof(b), 0) == 0 &&
-        kp_batch_parse_hdr(b, sizeof(b), &h) == 0 && h.max_timestamp >= 0)
+    if (s->w.pos >= KP_BATCH_HEADER_LEN && !st__fence_by_pos(st__fences(s), 0) &&
+        st__pread_full(s->fd, b, sizeof(b), 0) == 0 && kp_batch_parse_hdr(b, sizeof(b), &h) == 0 &&
+        h.max_timestamp >= 0)
         return h.max_timestamp;
     struct stat st;
     if (fstat(s->fd, &st) == 0)
@@ -337,16 +413,17 @@ static int64_t first_batch_time(struct st_seg *s)
 }
 
 /* Opens every segment and recovers; fills *segs with the ones that remain. */
-static int recover(struct st_log *log, bool clean, struct st_segvec **out)
+static int recover(struct st_log *log, bool clean, struct st_segvec **out, struct recov *rc)
 {
-    int64_t *bases = NULL;
+    int64_t *bases = NULL, *sizes = NULL;
     int nb = 0;
     int err = list_segments(log->dir, &bases, &nb);
     if (err < 0)
         return err;
     struct st_segvec *v = st__segvec_new(nb > 0 ? nb : 1);
     uint8_t *buf = NULL;
-    if (!v) {
+    if (!v || !(sizes = calloc(nb > 0 ? (size_t)nb : 1, sizeof(*sizes)))) {
+        free(v);
         free(bases);
         return -ENOMEM;
     }
@@ -367,6 +444,32 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out)
         if (err < 0)
             goto out;
         v->s[v->n++] = s;
+        if ((sizes[i] = file_size(s->fd)) < 0) {
+            err = (int)sizes[i];
+            goto out;
+        }
+    }
+
+    /* fenced ranges first: every check and scan below passes over them */
+    int loaded = st__fence_load(log, v, sizes, &rc->damaged);
+    if (loaded < 0) {
+        err = loaded;
+        goto out;
+    }
+    rc->loaded = loaded;
+    if (rc->damaged)
+        say(log, ST_MSG_ERROR,
+            "%s/%s is damaged and ignored: ranges fenced before are served again until the "
+            "scrubber finds them",
+            log->dir, ST_FENCE_NAME);
+    for (int i = 0; i < nb; i++) {
+        const struct st_fenceset *fs = st__fences(v->s[i]);
+        for (uint32_t k = 0; fs && k < fs->n; k++)
+            say(log, ST_MSG_WARN,
+                "fenced %s-%" PRId32 ": %s bytes [%" PRId64 ", %" PRId64 ") offsets [%" PRId64
+                ", %" PRId64 ") (found before; reads of those offsets fail)",
+                log->topic, log->partition, v->s[i]->path, fs->f[k].pos_lo, fs->f[k].pos_hi,
+                fs->f[k].off_lo, fs->f[k].off_hi);
     }
 
     struct rp rp;
@@ -391,16 +494,12 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out)
     int keep = nb;
     for (int i = 0; i < nb; i++) {
         struct st_seg *s = v->s[i];
-        int64_t fsize = file_size(s->fd);
-        if (fsize < 0) {
-            err = (int)fsize;
-            goto out;
-        }
+        int64_t fsize = sizes[i];
         if (i > 0 && s->base != v->s[i - 1]->w.next_offset) {
             keep = i; /* a gap or overlap: the log ends at the previous segment */
             break;
         }
-        bool scan = i >= scan_from;
+        bool scan = i >= scan_from, resumed = false;
         if (!scan) {
             int r = seg_check(s, fsize);
             if (r < 0) {
@@ -410,16 +509,31 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out)
             scan = r == 1;
             if (scan)
                 seg_reset(s);
-        } else if (!(i == scan_from && resume && seg_resume(s, &rp, fsize))) {
+        } else if (i == scan_from && resume && seg_resume(s, &rp, fsize)) {
+            resumed = true;
+        } else {
             seg_reset(s);
         }
         if (scan) {
+            /* bytes known to be on disk (a bad batch there is fenced, not cut), and the
+             * offset where they end: the RECOVERY RULE in st_segment.c */
+            int64_t durable = 0, durable_off = -1;
+            if (rp.valid && bases[i] == rp.base && rp.pos <= fsize) {
+                durable = rp.pos;
+                durable_off = rp.next;
+            }
+            if ((i < scan_from || digest_present(s, fsize)) && i + 1 < nb) {
+                durable = fsize;
+                durable_off = bases[i + 1];
+            }
             if (!buf && !(buf = malloc(ST_SCAN_BUF))) {
                 err = -ENOMEM;
                 goto out;
             }
-            if ((err = seg_scan(s, fsize, buf)) < 0)
+            if ((err = seg_scan(log, s, fsize, durable, durable_off, buf, rc)) < 0)
                 goto out;
+            if (!resumed)
+                rc->rebuilt++;
             st__idx_publish(&s->idx);
             st__idx_publish(&s->tidx);
             if (s->w.pos < fsize) {
@@ -428,6 +542,8 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out)
                     err = -errno;
                     goto out;
                 }
+                rc->cut += fsize - s->w.pos;
+                st__fence_cut(s, s->w.pos);
                 keep = i + 1;
             }
             /* what was scanned may only be in the page cache (a crashed process) */
@@ -445,6 +561,10 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out)
             break;
     }
     for (int i = keep; i < v->n; i++) {
+        if (st__fences(v->s[i]))
+            atomic_store(&log->fence_dirty, true);
+        rc->cut += sizes[i];
+        rc->deleted++;
         st__seg_unlink(v->s[i]);
         st__seg_put(v->s[i]);
         log->dir_dirty = true;
@@ -485,10 +605,13 @@ done:
             s->prepared = true;
             s->first_append_ms = first_batch_time(s);
         }
+        if (tail) /* everything recovery kept is on disk: the scrubber may check it all */
+            s->mark = (struct st_mark){.pos = s->w.pos, .next = s->w.next_offset};
     }
     err = 0;
 out:
     free(bases);
+    free(sizes);
     free(buf);
     if (err < 0) {
         for (int i = 0; i < v->n; i++)
@@ -498,6 +621,39 @@ out:
     }
     *out = v;
     return 0;
+}
+
+/* One line for a log that needed work, and the store's totals while it opens. */
+static void report(struct st_log *log, bool clean, const struct recov *rc,
+                   const struct st_segvec *v)
+{
+    struct st_store *st = log->store;
+    if (st->opening) {
+        struct st_recovery_report *t = &st->recovery;
+        t->logs++;
+        t->unclean += !clean;
+        t->segments_scanned += rc->scanned;
+        t->bytes_scanned += rc->scanned_bytes;
+        t->bytes_cut += rc->cut;
+        t->indexes_rebuilt += rc->rebuilt;
+        t->fenced_loaded += rc->loaded;
+        t->fenced_new += rc->fenced_new;
+    }
+    if (clean && rc->scanned == 0 && rc->cut == 0 && rc->loaded == 0 && !rc->damaged)
+        return;
+    char cut[sizeof(rc->cut_at) + 96] = "";
+    if (rc->cut > 0)
+        snprintf(cut, sizeof(cut), " at %s, %" PRId64 " later segment(s) deleted",
+                 rc->cut_at[0] ? rc->cut_at : "the first gap", rc->deleted);
+    bool loud = !clean || rc->cut > 0 || rc->fenced_new > 0;
+    say(log, loud ? ST_MSG_WARN : ST_MSG_INFO,
+        "recovered %s-%" PRId32 " (%s): %" PRId64 " segment(s) scanned (%" PRId64
+        " bytes, CRC-32C and header continuity), %" PRId64 " bytes cut%s, %" PRId64
+        " index(es) rebuilt, %" PRId64 " fenced range(s) (%" PRId64 " found before, %" PRId64
+        " new); %d segment(s), offsets [%" PRId64 ", %" PRId64 ")",
+        log->topic, log->partition, clean ? "clean shutdown" : "after a crash", rc->scanned,
+        rc->scanned_bytes, rc->cut, cut, rc->rebuilt, rc->loaded + rc->fenced_new, rc->loaded,
+        rc->fenced_new, v->n, v->s[0]->base, v->s[v->n - 1]->w.next_offset);
 }
 
 int st__log_open(struct st_store *store, const char *topic, int32_t partition,
@@ -518,6 +674,7 @@ int st__log_open(struct st_store *store, const char *topic, int32_t partition,
         log->cfg.segment_bytes = INT32_MAX;
     pthread_mutex_init(&log->mu, NULL);
     pthread_mutex_init(&log->sync_mu, NULL);
+    pthread_mutex_init(&log->fence_mu, NULL);
     snprintf(path, sizeof(path), "%s/%s-%" PRId32, store->dir, topic, partition);
     log->topic = strdup(topic);
     log->dir = strdup(path);
@@ -534,9 +691,17 @@ int st__log_open(struct st_store *store, const char *topic, int32_t partition,
     bool clean = file_exists(path);
 
     struct st_segvec *v;
-    if ((err = recover(log, clean, &v)) < 0)
+    struct recov rc;
+    memset(&rc, 0, sizeof(rc));
+    if ((err = recover(log, clean, &v, &rc)) < 0)
         goto fail;
     st__log_set_segs(log, v);
+    if (atomic_load(&log->fence_dirty) && (err = st__fence_persist(log)) < 0)
+        say(log, ST_MSG_ERROR,
+            "%s/%s cannot be written (%s): the fenced ranges hold until a restart; the "
+            "scrubber retries the write",
+            log->dir, ST_FENCE_NAME, strerror(-err));
+    report(log, clean, &rc, v);
     struct st_seg *tail = v->s[v->n - 1];
     atomic_store(&log->end_offset, tail->w.next_offset);
     atomic_store(&log->durable_offset, tail->w.next_offset);

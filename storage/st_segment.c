@@ -18,6 +18,8 @@
  *     <base>.timeindex              time index (sparse)
  *     <base>.digest                 integrity sidecar, sealed segments only
  *     recovery-point                last durable position (see below)
+ *     fenced                        byte and offset ranges found corrupt, no longer served
+ *                                   (format and load rule in st_fence.c)
  *     clean-shutdown                present only while the log is closed cleanly
  *
  * .log — RecordBatch v2 batches back to back, byte for byte as in proto/kp_batch.h. The
@@ -25,8 +27,11 @@
  *   partitionLeaderEpoch (bytes 12-15), neither covered by the CRC, plus, on LogAppendTime
  *   topics, attributes bit 3 and maxTimestamp with the CRC recomputed. Batch i+1 starts at
  *   12 + batchLength of batch i; the first batch's baseOffset equals the file's base offset and
- *   each next baseOffset = previous baseOffset + lastOffsetDelta + 1. A segment never grows
- *   past 2^31-1 bytes nor 2^31-1 offsets past its base (int32 index fields).
+ *   each next baseOffset = previous baseOffset + lastOffsetDelta + 1 (or the offset after a
+ *   fenced range that ends there). partitionLeaderEpoch never decreases along a log. A segment
+ *   never grows past 2^31-1 bytes nor 2^31-1 offsets past its base (int32 index fields). A
+ *   fenced range counts as one batch for all of these (and for the .index entry rule), whose
+ *   bytes are never read.
  *
  * .index — ST_IDX_ENTRY = 8-byte entries {be32 rel, be32 position}: the batch starting at
  *   `position` has baseOffset = base + rel. Entry rule (deterministic, so recovery rebuilds
@@ -88,25 +93,33 @@
  *            3. fdatasync the active .log;
  *            4. pwrite recovery-point (not synced: a stale or lost one only makes the next
  *               recovery scan more; a torn one fails its CRC and counts as absent);
- *            5. publish the durable offset, notify; then write the .digest of each segment
+ *            5. move the active segment's scrub mark (st_mark: how far the scrubber may check
+ *               it, with the running digest of its last incomplete chunk as of step 3),
+ *               publish the durable offset, notify; then write the .digest of each segment
  *               synced in 1 (tmp, fsync, rename; the rename reaches the disk with the next
  *               directory fsync, and a lost digest is written again after recovery).
  *   close    sync; trim the active indexes and fsync them; recovery-point again + fdatasync;
  *            create clean-shutdown; fsync the directory.
+ *   fence    (st_fence.c, whenever a range is fenced or dropped) fenced.tmp, fdatasync, rename
+ *            over fenced, fsync the directory; readers stop at a new range before the write.
  *
  * RECOVERY RULE (st_recover.c)
+ *   First the fenced file is loaded (st_fence.c): every walk below passes over those ranges.
  *   With clean-shutdown present: every file is trusted; only the cheap index checks run.
  *   Without it: segments below B are trusted; segment B is scanned from P (its first I/J
  *   index entries are kept if their hashes match, else its indexes are rebuilt from 0) and
  *   every later segment from 0 (no usable recovery point: from the first segment). A scan
- *   walks batch by batch and accepts a batch only if its 61-byte header parses (magic 2,
- *   batchLength >= 49), it ends within the file, lastOffsetDelta >= 0, its baseOffset is the
- *   expected next offset, and its CRC-32C matches. At the first batch that fails, the .log is
- *   truncated there and all later segments are deleted: no byte past a bad batch is served.
- *   Indexes are (re)built by the entry rule while scanning. Any segment (trusted or not)
- *   whose index is missing, short (the rule would have added an entry after its last one),
- *   or inconsistent (entries out of order, pointing past the end or at a batch whose offset
- *   differs) is rebuilt by a scan from 0.
+ *   walks batch by batch with THE RULE FOR A GOOD BATCH (st_walk.c): header (magic 2,
+ *   batchLength >= 49), bounds, baseOffset continuity, CRC-32C, partitionLeaderEpoch order.
+ *   Bytes known to have reached the disk are [0, P) of segment B, every segment below B, and
+ *   a sealed segment whose .digest exists (written only after its sync): a bad batch there is
+ *   corruption, not a torn write, and is fenced (the scan finds the next good batch and goes
+ *   on). Anywhere else the first bad batch is a torn tail: the .log is truncated there and all
+ *   later segments are deleted, so no byte past it is served. Indexes are (re)built by the
+ *   entry rule while scanning. Any segment (trusted or not) whose index is missing, short
+ *   (the rule would have added an entry after its last one), or inconsistent (entries out of
+ *   order, pointing past the end or at a batch whose offset differs) is rebuilt by a scan from
+ *   0. Everything recovery did is reported (st_store_open_logged).
  */
 #include "st_int.h"
 
@@ -181,8 +194,7 @@ int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_c
     atomic_init(&s->refs, 1);
     atomic_init(&s->size, 0);
     atomic_init(&s->max_ts, -1);
-    atomic_init(&s->bad_lo, INT64_MAX);
-    atomic_init(&s->bad_hi, INT64_MAX);
+    atomic_init(&s->fences, NULL);
     atomic_init(&s->sealed, false);
     atomic_init(&s->synced, false);
     atomic_init(&s->digested, false);
@@ -190,6 +202,7 @@ int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_c
     s->interval = interval;
     s->first_append_ms = -1;
     s->w = (struct st_wstate){.next_offset = base, .max_ts = -1, .tidx_last_ts = -1};
+    s->mark = (struct st_mark){.pos = 0, .next = base};
 
     int err;
     st__seg_path(path, sizeof(path), dir, base, ".log");
@@ -252,6 +265,7 @@ void st__seg_put(struct st_seg *s)
     st__idx_close(&s->idx);
     st__idx_close(&s->tidx);
     st__rundigest_free(s->rd);
+    st__fence_free_all(s);
     if (s->fd >= 0)
         close(s->fd);
     free(s->path);

@@ -520,6 +520,12 @@ static int load_topics(struct st_store *st)
 
 int st_store_open(const char *dir, const struct st_log_config *defaults, struct st_store **out)
 {
+    return st_store_open_logged(dir, defaults, NULL, NULL, NULL, out);
+}
+
+int st_store_open_logged(const char *dir, const struct st_log_config *defaults, st_msg_fn fn,
+                         void *arg, struct st_recovery_report *report, struct st_store **out)
+{
     if (!dir || !out)
         return -EINVAL;
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
@@ -539,9 +545,32 @@ int st_store_open(const char *dir, const struct st_log_config *defaults, struct 
     if (err == 0)
         err = st__flusher_start(st);
     if (err == 0) {
+        st->opening = true;
+        st->msg_fn = fn;
+        st->msg_arg = arg;
         pthread_rwlock_wrlock(&st->mu);
         err = load_topics(st);
         pthread_rwlock_unlock(&st->mu);
+        st->opening = false;
+        st->msg_fn = NULL; /* never called after the open returns */
+        st->msg_arg = NULL;
+    }
+    if (err == 0) {
+        const struct st_recovery_report *r = &st->recovery;
+        if (fn) {
+            char msg[ST_MAX_PATH + 512];
+            snprintf(msg, sizeof(msg),
+                     "storage %s: %lld log(s), %lld after a crash; %lld segment(s) scanned "
+                     "(%lld bytes), %lld bytes cut, %lld index(es) rebuilt, %lld fenced "
+                     "range(s) (%lld found before, %lld new)",
+                     dir, (long long)r->logs, (long long)r->unclean, (long long)r->segments_scanned,
+                     (long long)r->bytes_scanned, (long long)r->bytes_cut,
+                     (long long)r->indexes_rebuilt, (long long)(r->fenced_loaded + r->fenced_new),
+                     (long long)r->fenced_loaded, (long long)r->fenced_new);
+            fn(arg, ST_MSG_INFO, msg);
+        }
+        if (report)
+            *report = *r;
     }
     if (err < 0) {
         st__flusher_stop(st);

@@ -1,5 +1,7 @@
 /*
- * test_st_digest — digest sidecars of sealed segments and the scrubber.
+ * test_st_digest — digest sidecars of sealed segments, running digests, and the scrubber:
+ * a flipped bit anywhere (every header field, records, sealed or active segment) fences
+ * exactly the batch that holds it, and every other offset stays readable.
  */
 #include <xxhash.h>
 
@@ -144,13 +146,24 @@ START_TEST(t_running_digests_match_the_bytes)
 }
 END_TEST
 
+/* Bytes of the active segment the scrubber covers (all of it once the log is durable). */
+static int64_t active_size(struct st_log *log)
+{
+    struct st_segvec *v = atomic_load(&log->segs);
+    return atomic_load(&v->s[v->n - 1]->size);
+}
+
 START_TEST(t_scrub_clean)
 {
     struct st_scrub_report rep;
+    int64_t all = sealed_size() + active_size(log_);
+    ck_assert_int_gt(active_size(log_), 0);
     ck_assert_int_eq(st_store_scrub(store, INT64_MAX / 2, on_msg, NULL, &rep), 0);
     ck_assert_int_eq(rep.bad_segments, 0);
-    /* one full pass (the budget allows a second, which the scrubber does not take) */
-    ck_assert_int_eq(rep.bytes_checked, sealed_size());
+    ck_assert_int_eq(rep.fenced, 0);
+    /* one full pass, the active segment's synced bytes included (the budget allows a second,
+     * which the scrubber does not take) */
+    ck_assert_int_eq(rep.bytes_checked, all);
     ck_assert_str_eq(msgs, "");
     /* at a bounded rate: 1 MiB per call, resuming where it stopped */
     int64_t sum = 0;
@@ -160,56 +173,178 @@ START_TEST(t_scrub_clean)
         ck_assert_int_gt(rep.bytes_checked, 0);
         sum += rep.bytes_checked;
     }
-    ck_assert_int_eq(sum, sealed_size());
+    ck_assert_int_eq(sum, all);
 }
 END_TEST
 
-static void flip_at(int64_t at)
+static void flip_in(const char *topic, int64_t base, int64_t at, uint8_t mask)
 {
     char path[512];
-    snprintf(path, sizeof(path), "%s/t-0/00000000000000000000.log", dir);
+    snprintf(path, sizeof(path), "%s/%s-0/%020lld.log", dir, topic, (long long)base);
     int fd = open(path, O_RDWR);
     ck_assert_int_ge(fd, 0);
     uint8_t b;
     ck_assert_int_eq(pread(fd, &b, 1, at), 1);
-    b ^= 1;
+    b ^= mask;
     ck_assert_int_eq(pwrite(fd, &b, 1, at), 1);
     close(fd);
 }
 
-START_TEST(t_scrub_names_bad_chunk_and_stops_serving_it)
+static void flip_at(int64_t at) { flip_in("t", 0, at, 1); }
+
+/* Reads every offset of log from start to end: -EBADMSG exactly where bad[offset], every
+ * other offset returns whole valid batches starting at it. */
+static void expect_fenced_exactly(struct st_log *log, const bool *bad, int64_t n)
+{
+    ck_assert_int_eq(st_log_end_offset(log), n);
+    for (int64_t o = st_log_start_offset(log); o < n; o++) {
+        struct st_read rd;
+        int rc = st_log_read(log, o, 1, &rd);
+        if (bad[o]) {
+            if (rc != -EBADMSG)
+                ck_abort_msg("offset %lld: read gives %d, want -EBADMSG", (long long)o, rc);
+            continue;
+        }
+        if (rc != 0)
+            ck_abort_msg("offset %lld: read gives %d, want the batch", (long long)o, rc);
+        struct tst_seen seen;
+        tst_check_read(&rd, &seen);
+        ck_assert_int_le(seen.first_base, o);
+        ck_assert_int_gt(seen.next, o);
+        st_read_release(&rd);
+    }
+}
+
+START_TEST(t_scrub_fences_only_the_bad_batch)
 {
     struct st_scrub_report rep;
     ck_assert_int_eq(st_store_scrub(store, 1048576, on_msg, NULL, &rep), 0);
-    ck_assert_int_eq(rep.bad_segments, 0); /* chunk 0 */
+    ck_assert_int_eq(rep.bad_segments, 0);  /* chunk 0 */
+    int64_t k = (1048576 + 524288) / bsize; /* the batch holding the flipped byte */
     flip_at(1048576 + 524288);
     ck_assert_int_eq(st_store_scrub(store, 1048576, on_msg, NULL, &rep), 0);
     ck_assert_int_eq(rep.bad_segments, 1);
-    ck_assert_ptr_nonnull(strstr(msgs, "00000000000000000000.log bytes [1048576, 2097152)"));
+    ck_assert_int_eq(rep.fenced, 1);
+    ck_assert_ptr_nonnull(strstr(msgs, "00000000000000000000.log bytes [1048576, 2097152) do not "
+                                       "match their digest"));
+    char want[256];
+    snprintf(want, sizeof(want), "bytes [%lld, %lld) offsets [%lld, %lld): CRC-32C mismatch",
+             (long long)(k * bsize), (long long)((k + 1) * bsize), (long long)k,
+             (long long)(k + 1));
+    ck_assert_msg(strstr(msgs, want) != NULL, "%s not in\n%s", want, msgs);
 
-    /* before the bad chunk: served, cut short of it */
+    /* from the start: served, cut short of the bad batch */
     struct st_read rd;
     ck_assert_int_eq(st_log_read(log_, 0, 100 << 20, &rd), 0);
     ck_assert_int_eq(rd.n, 1);
-    ck_assert_int_le(rd.r[0].pos + (off_t)rd.r[0].len, 1048576);
-    ck_assert_int_eq(rd.r[0].pos + (off_t)rd.r[0].len, (1048576 / bsize) * bsize);
+    ck_assert_int_eq(rd.r[0].pos + (off_t)rd.r[0].len, k * bsize);
     struct tst_seen seen;
     tst_check_read(&rd, &seen);
+    ck_assert_int_eq(seen.next, k);
     st_read_release(&rd);
-    /* any batch with a byte in it: -EIO */
-    int64_t first_bad = 1048576 / bsize, last_bad = (2097152 - 1) / bsize;
-    for (int64_t o = first_bad; o <= last_bad; o++)
-        ck_assert_int_eq(st_log_read(log_, o, 1, &rd), -EIO);
-    /* after it: served again */
-    ck_assert_int_eq(st_log_read(log_, last_bad + 1, 100 << 20, &rd), 0);
-    ck_assert_int_ge(rd.n, 1);
+    /* the bad batch alone fails; the rest of its chunk and everything after is served */
+    bool bad[NBATCH] = {false};
+    bad[k] = true;
+    expect_fenced_exactly(log_, bad, NBATCH);
+    ck_assert_int_eq(st_log_read(log_, k + 1, 100 << 20, &rd), 0);
     tst_check_read(&rd, &seen);
-    ck_assert_int_eq(seen.first_base, last_bad + 1);
+    ck_assert_int_eq(seen.first_base, k + 1);
     st_read_release(&rd);
-    /* the rest of the pass finds nothing else */
+    /* the rest of the pass and later passes find nothing new and say nothing */
     msgs[0] = 0;
     ck_assert_int_eq(st_store_scrub(store, 4 << 20, on_msg, NULL, &rep), 0);
+    ck_assert_int_eq(st_store_scrub(store, INT64_MAX / 2, on_msg, NULL, &rep), 0);
     ck_assert_int_eq(rep.bad_segments, 0);
+    ck_assert_int_eq(rep.fenced, 0);
+    ck_assert_str_eq(msgs, "");
+}
+END_TEST
+
+/* Byte positions (from a batch's start) of each header field and of the records. */
+static const struct {
+    const char *field;
+    int at;
+} fields[] = {
+    {"baseOffset", 0},
+    {"baseOffset", 7},
+    {"batchLength", 8},
+    {"batchLength", 11},
+    {"partitionLeaderEpoch", 12},
+    {"partitionLeaderEpoch", 15},
+    {"magic", 16},
+    {"crc", 17},
+    {"crc", 20},
+    {"attributes", 22},
+    {"lastOffsetDelta", 26},
+    {"maxTimestamp", 40},
+    {"recordCount", 60},
+    {"records", 61},
+    {"records", -1} /* last byte */,
+};
+
+START_TEST(t_scrub_fences_each_header_field)
+{
+    /* one flip per field, each in its own batch of the sealed segment (never neighbours),
+     * the first and last batches included; all are found and nothing else is fenced */
+    int64_t nsealed = sealed_size() / bsize;
+    ck_assert_int_ge(nsealed, 2 * (int64_t)(sizeof(fields) / sizeof(fields[0])));
+    bool bad[NBATCH] = {false};
+    uint64_t rng = 4242;
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        int64_t k = i == 0 ? 0 : i == 1 ? nsealed - 1 : (int64_t)(2 + 2 * (i - 2));
+        ck_assert(!bad[k] && (k == 0 || !bad[k - 1]) && (k + 1 >= NBATCH || !bad[k + 1]));
+        int at = fields[i].at < 0 ? (int)bsize - 1 : fields[i].at;
+        uint8_t mask = (uint8_t)(1u << (tst_rand(&rng) % 8));
+        flip_in("t", 0, k * bsize + at, mask);
+        bad[k] = true;
+        msgs[0] = 0;
+        struct st_scrub_report rep;
+        ck_assert_int_eq(st_store_scrub(store, INT64_MAX / 2, on_msg, NULL, &rep), 0);
+        if (rep.fenced != 1)
+            ck_abort_msg("%s (byte %d, mask %02x) of batch %lld: %lld fenced\n%s", fields[i].field,
+                         at, mask, (long long)k, (long long)rep.fenced, msgs);
+        char want[128];
+        snprintf(want, sizeof(want), "offsets [%lld, %lld)", (long long)k, (long long)(k + 1));
+        ck_assert_msg(strstr(msgs, want) != NULL, "%s: %s not in\n%s", fields[i].field, want, msgs);
+        expect_fenced_exactly(log_, bad, NBATCH);
+    }
+}
+END_TEST
+
+START_TEST(t_scrub_covers_the_active_segment)
+{
+    /* a partial chunk (the running digest at the last sync) ... */
+    struct st_segvec *v = atomic_load(&log_->segs);
+    int64_t base = v->s[1]->base;
+    ck_assert_int_ge(NBATCH - base, 3);
+    flip_in("t", base, bsize + 100, 0x10); /* the active segment's second batch */
+    struct st_scrub_report rep;
+    ck_assert_int_eq(st_store_scrub(store, INT64_MAX / 2, on_msg, NULL, &rep), 0);
+    ck_assert_int_eq(rep.fenced, 1);
+    bool bad[NBATCH] = {false};
+    bad[base + 1] = true;
+    expect_fenced_exactly(log_, bad, NBATCH);
+
+    /* ... and complete chunks (running digests) of an active segment past 1 MiB, with the
+     * flip in a header field: its epoch */
+    ck_assert_int_eq(st_topic_create(store, "a", 1, NULL), 0);
+    struct st_log *log = st_log_get(store, "a", 1, 0);
+    for (int i = 0; i < 20; i++)
+        tst_append1(log, 1, VLEN, i, 1);
+    tst_wait_settled(log);
+    ck_assert_int_gt(active_size(log), 1048576);
+    flip_in("a", 0, 5 * bsize + 14, 0x01);
+    flip_in("a", 0, 17 * bsize + 3000, 0x80); /* and the body of one in the partial chunk */
+    msgs[0] = 0;
+    ck_assert_int_eq(st_store_scrub(store, INT64_MAX / 2, on_msg, NULL, &rep), 0);
+    ck_assert_msg(rep.fenced == 2, "%lld\n%s", (long long)rep.fenced, msgs);
+    ck_assert_ptr_nonnull(strstr(msgs, "partitionLeaderEpoch 256 above both neighbours (0, 0)"));
+    bool bad2[20] = {false};
+    bad2[5] = bad2[17] = true;
+    expect_fenced_exactly(log, bad2, 20);
+    /* appends go on behind the fences */
+    ck_assert_int_eq(tst_append1(log, 1, 100, 99, 1), 20);
+    st_log_put(log);
 }
 END_TEST
 
@@ -226,7 +361,7 @@ START_TEST(t_digest_rewritten_when_missing)
     ck_assert_int_eq(access(path, F_OK), 0);
     struct st_scrub_report rep;
     ck_assert_int_eq(st_store_scrub(store, INT64_MAX / 2, on_msg, NULL, &rep), 0);
-    ck_assert_int_eq(rep.bytes_checked, sealed_size());
+    ck_assert_int_eq(rep.bytes_checked, sealed_size() + active_size(log_));
     ck_assert_int_eq(rep.bad_segments, 0);
 }
 END_TEST
@@ -240,7 +375,9 @@ static Suite *suite(void)
     tcase_add_test(tc, t_sidecar_format);
     tcase_add_test(tc, t_running_digests_match_the_bytes);
     tcase_add_test(tc, t_scrub_clean);
-    tcase_add_test(tc, t_scrub_names_bad_chunk_and_stops_serving_it);
+    tcase_add_test(tc, t_scrub_fences_only_the_bad_batch);
+    tcase_add_test(tc, t_scrub_fences_each_header_field);
+    tcase_add_test(tc, t_scrub_covers_the_active_segment);
     tcase_add_test(tc, t_digest_rewritten_when_missing);
     suite_add_tcase(s, tc);
     return s;

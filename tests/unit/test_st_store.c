@@ -365,7 +365,7 @@ END_TEST
 
 START_TEST(t_scrub_and_maintain_empty_store)
 {
-    struct st_scrub_report rep = {-1, -1};
+    struct st_scrub_report rep = {-1, -1, -1};
     ck_assert_int_eq(st_store_scrub(store, 1 << 20, NULL, NULL, &rep), 0);
     ck_assert_int_eq(rep.bytes_checked, 0);
     ck_assert_int_eq(rep.bad_segments, 0);
