@@ -198,6 +198,10 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(SRC_proto) $(wildcard proto/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(filter %.c,$^) -o $@
+# fuzz_sasl drives the SASL mechanisms (broker/br_sasl*.c), which need OpenSSL.
+$(BUILD)/fuzz/fuzz_sasl: tests/fuzz/fuzz_sasl.c $(wildcard broker/br_sasl*.c broker/br_sasl*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Ibroker $(filter %.c,$^) -o $@ -lcrypto
 fuzz: deps-test $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do \
 	  n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus/$$n; \
