@@ -46,6 +46,7 @@ TEST_SUPPORT := $(wildcard tests/support/*.c)
 BENCH_SRC   := $(wildcard bench/*.c)
 EXAMPLES    := $(wildcard examples/*.c)
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+TOOL_SRC    := $(wildcard tools/*.c)
 
 # Link order: the broker needs storage needs proto; the client needs proto.
 LINK_ORDER  := broker client storage proto
@@ -66,7 +67,7 @@ SAN_LIBS := $(call libs,san)
 all: deps
 	@$(MAKE) --no-print-directory build-all
 
-build-all: $(BUILD)/splicelogd $(BUILD)/libsplicelog.a $(BUILD)/libsplicelog.so \
+build-all: $(BUILD)/splicelogd $(BUILD)/splicelog $(BUILD)/libsplicelog.a $(BUILD)/libsplicelog.so \
      $(patsubst bench/%.c,$(BUILD)/%,$(filter bench/splicelog-bench.c,$(BENCH_SRC))) \
      $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLES))
 
@@ -108,6 +109,12 @@ else
 $(BUILD)/splicelogd $(BUILD)/san/splicelogd:
 	@echo "splicelogd: broker not built yet (broker/main.c does not exist)"
 endif
+
+# splicelog, the command-line tool (tools/cli.h): its commands use the broker's modules.
+$(BUILD)/splicelog: $(patsubst %.c,$(BUILD)/rel/obj/%.o,$(TOOL_SRC)) $(REL_LIBS)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS)
+$(BUILD)/san/splicelog: $(patsubst %.c,$(BUILD)/san/obj/%.o,$(TOOL_SRC)) $(SAN_LIBS)
+	$(CC) $(CFLAGS_SAN) $^ -o $@ $(DEP_LIBS)
 
 # libsplicelog: the client plus the proto codec it uses, as one static and one shared library.
 CLIENT_OBJS_REL = $(call objs,rel,client) $(call objs,rel,proto)
@@ -163,12 +170,13 @@ test: deps-test
 	@$(MAKE) --no-print-directory test-build
 	@scripts/run-tests.sh $(BUILD)
 
-test-build: $(UNIT_BINS) $(INTEG_BINS) $(BUILD)/san/splicelogd $(BUILD)/splicelogd
+test-build: $(UNIT_BINS) $(INTEG_BINS) $(BUILD)/san/splicelogd $(BUILD)/splicelogd \
+            $(BUILD)/san/splicelog
 
 unit: deps-test $(UNIT_BINS)
 	@SPLICELOG_SUITES=unit scripts/run-tests.sh $(BUILD)
 
-integration: deps-test $(INTEG_BINS) $(BUILD)/san/splicelogd
+integration: deps-test $(INTEG_BINS) $(BUILD)/san/splicelogd $(BUILD)/san/splicelog
 	@SPLICELOG_SUITES=integration scripts/run-tests.sh $(BUILD)
 
 interop: deps-test $(BUILD)/san/splicelogd
