@@ -195,7 +195,8 @@ int br_cred_open(const char *data_dir, st_log_fn log_fn, void *log_arg, struct b
         st_snap_read(c->dir, BR_CRED_FILE, CRED_MAGIC, CRED_VERSION,
                      (size_t)BR_CRED_MAX * 512 + 4096, &version, load_one, &ld, log_fn, log_arg);
     if (rc == 0) {
-        qsort(ld.e, ld.n, sizeof *ld.e, cmp_entry);
+        if (ld.n)
+            qsort(ld.e, ld.n, sizeof *ld.e, cmp_entry);
         for (size_t i = 1; i < ld.n; i++)
             if (cmp_entry(&ld.e[i - 1], &ld.e[i]) == 0)
                 ld.bad = true;
