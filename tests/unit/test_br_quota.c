@@ -11,6 +11,9 @@
  */
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "br_cred.h"
@@ -423,6 +426,45 @@ START_TEST(t_damaged_file_refused)
 }
 END_TEST
 
+/* Connections on several threads recording into one shared user sensor while another thread
+ * changes the settings (ASan here, TSan through the tsan build): no lost sensor, no race. */
+static struct br_quotas *shared;
+static atomic_int stop_flag;
+
+static void *recorder(void *arg)
+{
+    struct br_quota_client c;
+    char client[16];
+    snprintf(client, sizeof client, "c%d", (int)(intptr_t)arg);
+    ck_assert_int_eq(br_quota_client_init(shared, &c, "u", 1, client, strlen(client)), 0);
+    for (int i = 0; i < 20000 && !atomic_load(&stop_flag); i++) {
+        int64_t ms = br_quota_record(shared, &c, BR_QUOTA_PRODUCE, 100, i);
+        ck_assert_int_ge(ms, 0);
+    }
+    br_quota_client_release(shared, &c);
+    return NULL;
+}
+
+START_TEST(t_concurrent_records_and_changes)
+{
+    shared = open_q(11, 1000);
+    set_quota(shared, N, "u", A, NULL, BR_QUOTA_PRODUCE, 1000);
+    atomic_store(&stop_flag, 0);
+    pthread_t th[3];
+    for (intptr_t i = 0; i < 3; i++)
+        pthread_create(&th[i], NULL, recorder, (void *)i);
+    for (int i = 0; i < 10; i++) {
+        set_quota(shared, N, "u", A, NULL, BR_QUOTA_PRODUCE, 1000 + i);
+        set_quota(shared, N, "u", D, NULL, BR_QUOTA_PRODUCE, i % 2 ? 500 : 0);
+    }
+    atomic_store(&stop_flag, 1);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    ck_assert_uint_le(br_quotas_maintain(shared, 0), 4);
+    br_quotas_close(shared);
+}
+END_TEST
+
 static Suite *br_quota_suite(void)
 {
     Suite *s = suite_create("br_quota");
@@ -438,6 +480,7 @@ static Suite *br_quota_suite(void)
     tcase_add_test(t, t_wire_entities_and_filters);
     tcase_add_test(t, t_describe_filters);
     tcase_add_test(t, t_damaged_file_refused);
+    tcase_add_test(t, t_concurrent_records_and_changes);
     suite_add_tcase(s, t);
     return s;
 }
