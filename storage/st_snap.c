@@ -30,7 +30,6 @@
  *   between 3 and 4 leaves either name pointing at a complete file.
  */
 #include "st_snap.h"
-#include "st_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +47,37 @@ enum {
     SNAP_REC_OVERHEAD = 8,
     SNAP_PATH_MAX = 4096,
 };
+
+/* Whole-buffer pread/pwrite (EINTR retried; a short read is -EIO). Kept here rather than
+ * taken from st_segment.c so that tools using st_snap link no segment code. */
+static int pread_full(int fd, void *buf, size_t n)
+{
+    uint8_t *p = buf;
+    off_t pos = 0;
+    while (n > 0) {
+        ssize_t r = pread(fd, p, n, pos);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r < 0 ? -errno : -EIO;
+        p += r, n -= (size_t)r, pos += r;
+    }
+    return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t n)
+{
+    const uint8_t *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? -errno : -EIO;
+        p += w, n -= (size_t)w;
+    }
+    return 0;
+}
 
 static int grow(struct st_snap_w *w, size_t need)
 {
@@ -156,7 +186,7 @@ int st_snap_commit(struct st_snap_w *w, const char *dir, const char *name, unsig
         st_snap_abort(w);
         return rc;
     }
-    rc = st__pwrite_full(fd, w->buf, w->len, 0);
+    rc = write_full(fd, w->buf, w->len);
     if (!rc && fdatasync(fd) != 0)
         rc = -errno;
     if (close(fd) != 0 && !rc)
@@ -216,7 +246,7 @@ int st_snap_read(const char *dir, const char *name, const char magic[4], uint32_
         close(fd);
         return -ENOMEM;
     }
-    int rc = st__pread_full(fd, b, size, 0);
+    int rc = pread_full(fd, b, size);
     close(fd);
     if (rc) {
         free(b);
