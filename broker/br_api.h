@@ -103,10 +103,10 @@ static inline int br_admin(struct br_ctx *x, struct br_job *j)
     return x->ops->admin(x, j);
 }
 
-/* The handlers, one per row of KP_API_LIST (kp_api.h): br_api_<stem>. Each answers every
- * version the row advertises (Produce v0-2 too, refused in their own layout). */
-#define BR__API_HANDLER(id, key, name, amin, amax, cmin, cmax, flex, stem)                         \
-    int br_api_##stem(struct br_req *q, struct br_resp *r);
+/* The handlers, one per SERVED row of KP_API_LIST (kp_api.h): br_api_<stem>. Each answers
+ * every version the row advertises (Produce v0-2 too, refused in their own layout). */
+#define BR__API_HANDLER(id, key, name, role, amin, amax, cmin, cmax, flex, stem)                   \
+    KP_API_IF_SERVED(role, int br_api_##stem(struct br_req *q, struct br_resp *r);)
 KP_API_LIST(BR__API_HANDLER)
 #undef BR__API_HANDLER
 

@@ -162,11 +162,10 @@ int br_dispatch(struct br_ctx *x, const struct br_peer *peer, uint8_t *frame, si
         return unsupported(&q);
     }
     switch (h.api_key) {
-#define HANDLER(id, key, name, amin, amax, cmin, cmax, flex, stem)                                 \
-    case KP_API_##id:                                                                              \
-        return br_api_##stem(&q, r);
+#define HANDLER(id, key, name, role, amin, amax, cmin, cmax, flex, stem)                           \
+    KP_API_IF_SERVED(role, case KP_API_##id : return br_api_##stem(&q, r);)
         KP_API_LIST(HANDLER)
 #undef HANDLER
     }
-    return unsupported(&q); /* not reached: kp_api_supported() knows only the list's keys */
+    return unsupported(&q); /* not reached: kp_api_supported() knows only the served rows */
 }

@@ -1,47 +1,39 @@
 /*
- * kp_api — see kp_api.h. Every table here is generated from KP_API_LIST, KP_API_KNOWN_LIST
- * and KP_ERR_LIST; nothing about an API or an error code is written in this file.
+ * kp_api — see kp_api.h. Every table here is generated from KP_API_LIST and KP_ERR_LIST;
+ * nothing about an API or an error code is written in this file.
  */
 #include "kp_api.h"
 
 static const struct kp_api_range advertised[] = {
-#define ADV(id, key, name, amin, amax, cmin, cmax, flex, stem) {KP_API_##id, amin, amax},
+#define ADV(id, key, name, role, amin, amax, cmin, cmax, flex, stem)                               \
+    KP_API_IF_SERVED(role, {KP_API_##id, amin, amax}, )
     KP_API_LIST(ADV)
 #undef ADV
 };
 
-static const struct kp_api_range codecs[] = {
-#define CODEC(id, key, name, amin, amax, cmin, cmax, flex, stem) {KP_API_##id, cmin, cmax},
-    KP_API_LIST(CODEC)
-#undef CODEC
-};
+#define N_ADVERTISED (sizeof(advertised) / sizeof(advertised[0]))
 
-#define N_SPOKEN (sizeof(advertised) / sizeof(advertised[0]))
-
-/* Rows are sorted by key, and a codec range is a real range: checked when the table is built. */
-#define CHECK(id, key, name, amin, amax, cmin, cmax, flex, stem)                                   \
-    _Static_assert(amin <= amax && cmin <= cmax && amin >= 0 && cmin >= 0,                         \
-                   "KP_API_LIST: " name ": bad version range");
+/* A row's ranges are real ranges, and a served row is advertised: checked when this builds. */
+#define CHECK(id, key, name, role, amin, amax, cmin, cmax, flex, stem)                             \
+    _Static_assert(cmin >= 0 && cmin <= cmax, "KP_API_LIST: " name ": bad codec range");           \
+    KP_API_IF_SERVED(role, _Static_assert(amin >= 0 && amin <= amax,                               \
+                                          "KP_API_LIST: " name ": bad advertised range");)
 KP_API_LIST(CHECK)
 #undef CHECK
 
 const struct kp_api_range *kp_api_advertised(size_t *n)
 {
-    *n = N_SPOKEN;
+    *n = N_ADVERTISED;
     return advertised;
 }
 
-static const struct kp_api_range *find_in(const struct kp_api_range *t, int16_t api_key)
+const struct kp_api_range *kp_api_find(int16_t api_key)
 {
-    for (size_t i = 0; i < N_SPOKEN; i++)
-        if (t[i].api_key == api_key)
-            return &t[i];
+    for (size_t i = 0; i < N_ADVERTISED; i++)
+        if (advertised[i].api_key == api_key)
+            return &advertised[i];
     return NULL;
 }
-
-const struct kp_api_range *kp_api_find(int16_t api_key) { return find_in(advertised, api_key); }
-
-const struct kp_api_range *kp_api_codec(int16_t api_key) { return find_in(codecs, api_key); }
 
 bool kp_api_supported(int16_t api_key, int16_t version)
 {
@@ -57,11 +49,9 @@ struct api_info {
 };
 
 static const struct api_info infos[] = {
-#define INFO(id, key, name, amin, amax, cmin, cmax, flex, stem) {KP_API_##id, flex, name},
-#define KNOWN(id, key, name, flex)                              {KP_API_##id, flex, name},
-    KP_API_LIST(INFO) KP_API_KNOWN_LIST(KNOWN)
+#define INFO(id, key, name, role, amin, amax, cmin, cmax, flex, stem) {KP_API_##id, flex, name},
+    KP_API_LIST(INFO)
 #undef INFO
-#undef KNOWN
 };
 
 static const struct api_info *api_info(int16_t api_key)

@@ -4,17 +4,19 @@
  *
  * Contract
  * - Pure constants and lookups: no allocation, no mutable state, callable from any thread.
- * - KP_API_LIST is the one place an API's facts live: its key, Kafka's name, the versions the
- *   broker advertises, the versions proto's codec handles, the first flexible version, and
- *   the stem that names its codec (kp_<stem>_req / kp_<stem>_resp and their
- *   _encode/_decode, kp_msg.h) and its broker handler (br_api_<stem>, which proto never names:
- *   the broker expands the stem). From it come enum kp_api_key, the names, the flexible
- *   versions, kp_api_advertised() (exactly what the broker sends in ApiVersions, and what its
- *   dispatch accepts), the codecs' version checks, the broker's dispatch switch and handler
- *   prototypes, the fuzz target's per-API switches and the client's API constants. Adding an
- *   API is one row here plus its codec (kp_msg_*.c) and its handler (broker/).
- * - KP_API_KNOWN_LIST holds APIs known by name and flexible version only (no codec, never
- *   advertised), so a header of theirs parses and a log line names them.
+ * - KP_API_LIST is the one place an API's facts live: its key, Kafka's name, whether the broker
+ *   serves it, the versions the broker advertises, the versions proto's codec handles, the
+ *   first flexible version, and the stem that names its codec (kp_<stem>_req / kp_<stem>_resp
+ *   and their _encode/_decode, kp_msg.h; the codec's table kp__api_<stem>, kp_schema.h) and
+ *   its broker handler (br_api_<stem>, which proto never names: the broker expands the stem).
+ *   From it come enum kp_api_key, the names, the flexible versions, kp_api_advertised()
+ *   (exactly what the broker sends in ApiVersions, and what its dispatch accepts), the codecs'
+ *   ranges (kp_msg_codec_find, the schema engine's version checks), the broker's dispatch
+ *   switch and handler prototypes, the fuzz target's per-API table and the client's API
+ *   constants. Adding an API is one row here plus its codec (kp_msg_*.c) and, to serve it, its
+ *   handler (broker/api/) and the row's role SERVED with its advertised range.
+ * - The security APIs (kp_msg_sec.h: SASL, ACLs, quotas, SCRAM credentials) have hand-written
+ *   codecs outside the schema engine and no row yet: they get theirs when they are served.
  * - Two error spaces never mix (style.md): enum kp_err, generated from KP_ERR_LIST, holds
  *   Kafka's wire error codes with Kafka's numbers (clients/.../protocol/Errors.java);
  *   functions in proto/ return 0 or -errno. A kp_err value only ever travels inside a message
@@ -29,53 +31,73 @@
 #include <stdint.h>
 
 /*
- * X(ID, key, "Name", adv_min, adv_max, codec_min, codec_max, first_flexible, stem), sorted by
- * key.
- *   adv_min..adv_max      advertised in ApiVersions; dispatch accepts exactly these. Below a
- *                         row's minimum the broker closes the connection, as Kafka 4.0 does
- *                         for the versions KIP-896 removed (README, "Protocol baseline").
- *   codec_min..codec_max  what kp_<stem>_* encode and decode. Narrower than advertised only
- *                         where the handler answers the other versions itself: Produce v0-2
- *                         carry legacy message sets, refused per partition in their own layout;
- *                         advertised from 0 because librdkafka enables gzip and snappy only
- *                         when the Produce range reaches v0 (its feature table), as Kafka 4.0.
- *   first_flexible        apache/kafka common/message/<Name>Request.json, flexibleVersions.
+ * X(ID, key, "Name", role, adv_min, adv_max, codec_min, codec_max, first_flexible, stem),
+ * sorted by key (kp_msg_codec_at lists the codecs in this order; test_kp_schema checks it).
+ *   role                  SERVED: the broker advertises the API and has its handler
+ *                         (br_api_<stem>); CODEC: proto encodes and decodes it (clients, tools,
+ *                         the broker's future handlers), the broker does not speak it yet.
+ *                         KP_API_IF_SERVED(role, ...) keeps its arguments for SERVED rows only.
+ *   adv_min..adv_max      SERVED rows: advertised in ApiVersions; dispatch accepts exactly
+ *                         these. Below a row's minimum the broker closes the connection, as
+ *                         Kafka 4.0 does for the versions KIP-896 removed (README, "Protocol
+ *                         baseline"). CODEC rows: -1.
+ *   codec_min..codec_max  what kp_<stem>_* encode and decode (kp_msg.h: kp_msg_codec_find).
+ *                         Produce v0-2 are advertised but below the codec: they carry legacy
+ *                         message sets, which the Produce handler refuses per partition in their
+ *                         own layout; advertised from 0 because librdkafka enables gzip and
+ *                         snappy only when the Produce range reaches v0, as Kafka 4.0 does.
+ *   first_flexible        apache/kafka common/message/<Name>Request.json, flexibleVersions
+ *                         (INT16_MAX: none).
  * FindCoordinator must contain 0 (librdkafka's BrokerGroupCoordinator feature gate);
  * OffsetFetch starts at 1 (kafkajs has no v0); OffsetCommit starts at 0 although Kafka 4.0
  * removed v0-1: sarama (up to 1.3x) commits with v1 whatever its configured version.
  */
 /* clang-format off */
-#define KP_API_LIST(X)                                                                             \
-    X(PRODUCE, 0, "Produce", 0, 7, 3, 7, 9, produce)                                               \
-    X(FETCH, 1, "Fetch", 4, 11, 4, 11, 12, fetch)                                                  \
-    X(LIST_OFFSETS, 2, "ListOffsets", 1, 2, 1, 2, 6, list_offsets)                                 \
-    X(METADATA, 3, "Metadata", 0, 4, 0, 4, 9, metadata)                                            \
-    X(OFFSET_COMMIT, 8, "OffsetCommit", 0, 5, 0, 5, 8, offset_commit)                              \
-    X(OFFSET_FETCH, 9, "OffsetFetch", 1, 4, 1, 4, 6, offset_fetch)                                 \
-    X(FIND_COORDINATOR, 10, "FindCoordinator", 0, 2, 0, 2, 3, find_coordinator)                    \
-    X(JOIN_GROUP, 11, "JoinGroup", 0, 5, 0, 5, 6, join_group)                                      \
-    X(HEARTBEAT, 12, "Heartbeat", 0, 3, 0, 3, 4, heartbeat)                                        \
-    X(LEAVE_GROUP, 13, "LeaveGroup", 0, 1, 0, 1, 4, leave_group)                                   \
-    X(SYNC_GROUP, 14, "SyncGroup", 0, 3, 0, 3, 4, sync_group)                                      \
-    X(API_VERSIONS, 18, "ApiVersions", 0, 3, 0, 3, 3, api_versions)                                \
-    X(CREATE_TOPICS, 19, "CreateTopics", 0, 4, 0, 4, 5, create_topics)                             \
-    X(DELETE_TOPICS, 20, "DeleteTopics", 0, 3, 0, 3, 4, delete_topics)
-
-/* Y(ID, key, "Name", first_flexible): known by name only. */
-#define KP_API_KNOWN_LIST(Y)                                                                       \
-    Y(INIT_PRODUCER_ID, 22, "InitProducerId", 2)
+#define KP_API_LIST(X)                                                                              \
+    X(PRODUCE,                   0, "Produce",                 SERVED, 0,  7,  3, 9,  9,  produce) \
+    X(FETCH,                     1, "Fetch",                   SERVED, 4,  11, 4, 13, 12, fetch) \
+    X(LIST_OFFSETS,              2, "ListOffsets",             SERVED, 1,  2,  1, 7,  6,  list_offsets) \
+    X(METADATA,                  3, "Metadata",                SERVED, 0,  4,  0, 12, 9,  metadata) \
+    X(OFFSET_COMMIT,             8, "OffsetCommit",            SERVED, 0,  5,  0, 8,  8,  offset_commit) \
+    X(OFFSET_FETCH,              9, "OffsetFetch",             SERVED, 1,  4,  1, 8,  6,  offset_fetch) \
+    X(FIND_COORDINATOR,         10, "FindCoordinator",         SERVED, 0,  2,  0, 4,  3,  find_coordinator) \
+    X(JOIN_GROUP,               11, "JoinGroup",               SERVED, 0,  5,  0, 9,  6,  join_group) \
+    X(HEARTBEAT,                12, "Heartbeat",               SERVED, 0,  3,  0, 4,  4,  heartbeat) \
+    X(LEAVE_GROUP,              13, "LeaveGroup",              SERVED, 0,  1,  0, 5,  4,  leave_group) \
+    X(SYNC_GROUP,               14, "SyncGroup",               SERVED, 0,  3,  0, 5,  4,  sync_group) \
+    X(DESCRIBE_GROUPS,          15, "DescribeGroups",          CODEC,  -1, -1, 0, 5,  5,  describe_groups) \
+    X(LIST_GROUPS,              16, "ListGroups",              CODEC,  -1, -1, 0, 5,  3,  list_groups) \
+    X(API_VERSIONS,             18, "ApiVersions",             SERVED, 0,  3,  0, 3,  3,  api_versions) \
+    X(CREATE_TOPICS,            19, "CreateTopics",            SERVED, 0,  4,  0, 7,  5,  create_topics) \
+    X(DELETE_TOPICS,            20, "DeleteTopics",            SERVED, 0,  3,  0, 6,  4,  delete_topics) \
+    X(DELETE_RECORDS,           21, "DeleteRecords",           CODEC,  -1, -1, 0, 2,  2,  delete_records) \
+    X(INIT_PRODUCER_ID,         22, "InitProducerId",          CODEC,  -1, -1, 0, 4,  2,  init_producer_id) \
+    X(OFFSET_FOR_LEADER_EPOCH,  23, "OffsetForLeaderEpoch",    CODEC,  -1, -1, 0, 4,  4,  offset_for_leader_epoch) \
+    X(DESCRIBE_CONFIGS,         32, "DescribeConfigs",         CODEC,  -1, -1, 0, 4,  4,  describe_configs) \
+    X(ALTER_CONFIGS,            33, "AlterConfigs",            CODEC,  -1, -1, 0, 2,  2,  alter_configs) \
+    X(DESCRIBE_LOG_DIRS,        35, "DescribeLogDirs",         CODEC,  -1, -1, 0, 4,  2,  describe_log_dirs) \
+    X(CREATE_PARTITIONS,        37, "CreatePartitions",        CODEC,  -1, -1, 0, 3,  2,  create_partitions) \
+    X(DELETE_GROUPS,            42, "DeleteGroups",            CODEC,  -1, -1, 0, 2,  2,  delete_groups) \
+    X(INCREMENTAL_ALTER_CONFIGS, 44, "IncrementalAlterConfigs", CODEC, -1, -1, 0, 1,  1,  incremental_alter_configs) \
+    X(OFFSET_DELETE,            47, "OffsetDelete",            CODEC,  -1, -1, 0, 0,  INT16_MAX, offset_delete) \
+    X(DESCRIBE_CLUSTER,         60, "DescribeCluster",         CODEC,  -1, -1, 0, 1,  0,  describe_cluster)
 /* clang-format on */
+
+#define KP_API_IF_SERVED(role, ...) KP__IF_##role(__VA_ARGS__)
+#define KP__IF_SERVED(...)          __VA_ARGS__
+#define KP__IF_CODEC(...)
 
 enum kp_api_key {
 #define KP__API_KEY(id, key, ...) KP_API_##id = key,
-    KP_API_LIST(KP__API_KEY) KP_API_KNOWN_LIST(KP__API_KEY)
+    KP_API_LIST(KP__API_KEY)
 #undef KP__API_KEY
 };
 
-/* Per spoken API: KP_API_<ID>_VMIN/_VMAX (advertised), _CODEC_VMIN/_CODEC_VMAX, _FLEX. */
+/* Per API: KP_API_<ID>_VMIN/_VMAX (advertised; -1 for CODEC rows), _CODEC_VMIN/_CODEC_VMAX,
+ * _FLEX. */
 enum {
-#define KP__API_VERS(id, key, name, amin, amax, cmin, cmax, flex, stem)                            \
-    KP_API_##id##_VMIN = amin, KP_API_##id##_VMAX = amax, KP_API_##id##_CODEC_VMIN = cmin,         \
+#define KP__API_VERS(id, key, name, role, amin, amax, cmin, cmax, flex, stem)                      \
+    KP_API_##id##_VMIN = amin, KP_API_##id##_VMAX = amax, KP_API_##id##_CODEC_VMIN = cmin,        \
     KP_API_##id##_CODEC_VMAX = cmax, KP_API_##id##_FLEX = flex,
     KP_API_LIST(KP__API_VERS)
 #undef KP__API_VERS
@@ -186,9 +208,6 @@ const struct kp_api_range *kp_api_find(int16_t api_key);
 /* True when (api_key, version) lies in the advertised table. */
 bool kp_api_supported(int16_t api_key, int16_t version);
 
-/* The versions proto's codec handles for api_key (KP_API_LIST's codec_min..codec_max), or
- * NULL for a key without a codec. */
-const struct kp_api_range *kp_api_codec(int16_t api_key);
 
 /*
  * True when (api_key, version) uses Kafka's flexible encoding (compact types, tagged fields,
