@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #include "br_log.h"
-#include "br_tls.h"
+#include "br_tls_conf.h"
 #include "st.h"
 
 #define BR_MAX_LISTENERS    4
@@ -93,7 +93,7 @@ struct br_config {
     int32_t group_max_member_bytes;      /* group.max.member.bytes (splicelog) */
     int64_t group_max_total_bytes;       /* group.max.total.bytes (splicelog) */
     struct st_log_config log;            /* log.segment.bytes, retention, flush, ... */
-    struct br_tls_conf tls;              /* ssl.* (br_tls.h), used by SSL listeners */
+    struct br_tls_conf tls;              /* ssl.* (br_tls_conf.h), used by SSL listeners */
     bool test_tls_socket_mode;           /* test.tls.socket.mode (tests only) */
     bool test_tls_cold_reads;            /* test.tls.cold.reads (tests only) */
     /* max.connections.per.ip.overrides */

@@ -3,13 +3,8 @@
  * settings, and a non-blocking per-connection session that never touches the socket itself.
  *
  * Contract
- * - Settings (struct br_tls_conf) use librdkafka's property names: ssl.certificate.location,
- *   ssl.key.location, ssl.key.password, ssl.ca.location, ssl.client.auth
- *   (none|requested|required), ssl.cipher.suites, ssl.protocols (TLSv1.2 and/or TLSv1.3), plus
- *   splicelog's ssl.ktls.enable and ssl.handshake.timeout.ms. br_tls_conf_set() returns -ENOENT for
- * a key that is not one of these (so a config parser can try it first) and -EINVAL with a message
- * naming the key for a bad value. Files are read by br_tls_ctx_new(), whose errors also name the
- * key at fault.
+ * - Settings are struct br_tls_conf (br_tls_conf.h, part of the configuration). Files are
+ *   read by br_tls_ctx_new(), whose errors name the key at fault.
  * - A context (struct br_tls_ctx) is built once per listener at start-up and is read-only
  *   afterwards: any thread may create sessions from it.
  * - A session (struct br_tls) belongs to one connection and one thread. In the default
@@ -47,47 +42,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "br_tls_conf.h"
+
 #define BR_TLS_RECORD_MAX 16384
 /* Worst-case bytes a record adds to its plaintext (header, explicit IV, MAC/tag, padding). */
 #define BR_TLS_RECORD_OVERHEAD 512
 /* Ciphertext buffers: rx holds two full records; tx defaults to four. */
 #define BR_TLS_RX_CAP         (2 * (BR_TLS_RECORD_MAX + BR_TLS_RECORD_OVERHEAD))
 #define BR_TLS_TX_CAP_DEFAULT (4 * (BR_TLS_RECORD_MAX + BR_TLS_RECORD_OVERHEAD))
-#define BR_TLS_PATH_MAX       1024
-
-enum br_tls_client_auth {
-    BR_TLS_AUTH_NONE = 0,
-    BR_TLS_AUTH_REQUESTED = 1, /* a certificate is asked for; one that is sent must verify */
-    BR_TLS_AUTH_REQUIRED = 2,  /* no verified certificate signed by ssl.ca.location: refused */
-};
-
-enum br_tls_version {
-    BR_TLS_V12 = 1 << 0,
-    BR_TLS_V13 = 1 << 1,
-};
-
-struct br_tls_conf {
-    char certificate[BR_TLS_PATH_MAX];   /* ssl.certificate.location: PEM chain, leaf first */
-    char key[BR_TLS_PATH_MAX];           /* ssl.key.location: PEM private key */
-    char key_password[256];              /* ssl.key.password ("" = none) */
-    char ca[BR_TLS_PATH_MAX];            /* ssl.ca.location: PEM CA bundle for client certs */
-    enum br_tls_client_auth client_auth; /* ssl.client.auth */
-    char cipher_suites[1024];     /* ssl.cipher.suites: ':' or ',' separated; "TLS_*" names are
-                                     TLS 1.3 suites, others OpenSSL TLS 1.2 cipher names */
-    unsigned versions;            /* ssl.protocols: BR_TLS_V12 | BR_TLS_V13 */
-    bool ktls;                    /* ssl.ktls.enable (splicelog): use kernel TLS when probed */
-    int64_t handshake_timeout_ms; /* ssl.handshake.timeout.ms (splicelog): a handshake not
-                                     finished by then is dropped; 0 = only the idle timeout */
-};
-
-void br_tls_conf_init(struct br_tls_conf *c);
-/* 0; -ENOENT when key is not a TLS key; -EINVAL (err names the key) for a bad value. */
-int br_tls_conf_set(struct br_tls_conf *c, const char *key, const char *value, char *err,
-                    size_t errlen);
-/* Every TLS key with its default and a one-line description (for --help). */
-void br_tls_conf_keys(void (*fn)(void *arg, const char *key, const char *def, const char *doc),
-                      void *arg);
-
 struct br_tls_ctx;
 
 /*
