@@ -110,6 +110,11 @@ void st_store_close(struct st_store *store);
  * st_store_close(). */
 typedef void (*st_notify_fn)(void *arg, struct st_log *log);
 void st_store_set_notify(struct st_store *store, st_notify_fn fn, void *arg);
+/* Called from the flusher thread after each sync round of a log with how
+ * long it took, in ns (sealed segments, directory, active .log: the fdatasyncs a durable
+ * produce waits for), and its result (0 or -errno). Same rules as the notify callback. */
+typedef void (*st_sync_time_fn)(void *arg, int64_t ns, int err);
+void st_store_set_sync_observer(struct st_store *store, st_sync_time_fn fn, void *arg);
 
 /* Kafka's topic name rule: 1..249 chars of [a-zA-Z0-9._-], not "." or "..". */
 bool st_topic_name_valid(const char *name, size_t len);
@@ -201,6 +206,15 @@ void st_read_release(struct st_read *rd);
 int64_t st_log_start_offset(const struct st_log *log);
 int64_t st_log_end_offset(const struct st_log *log);     /* published; = high watermark */
 int64_t st_log_durable_offset(const struct st_log *log); /* every offset below is synced */
+/* What a log holds now (metrics, DescribeLogDirs): read without the writer's lock. */
+struct st_log_stats {
+    int64_t start_offset, end_offset, durable_offset;
+    int64_t bytes;         /* published bytes of every segment's .log */
+    int32_t segments;      /* segment files, the active one included */
+    int64_t fenced_ranges; /* ranges found corrupt and no longer served (st_fence.c) */
+    int64_t fenced_bytes;  /* bytes they cover */
+};
+void st_log_stats(struct st_log *log, struct st_log_stats *out);
 /* First offset whose batch has maxTimestamp >= ts; -ENOENT if none. */
 int st_log_offset_for_time(struct st_log *log, int64_t ts, int64_t *offset);
 /* Asks the flusher to sync this log now (e.g. for acks under flush.interval.messages=1). */

@@ -217,19 +217,40 @@ static void put_all(struct st_seg **segs, int n)
         st__seg_put(segs[i]);
 }
 
+void st_store_set_sync_observer(struct st_store *store, st_sync_time_fn fn, void *arg)
+{
+    pthread_mutex_lock(&store->fl_mu);
+    store->sync_time_arg = arg;
+    store->sync_time = fn;
+    pthread_mutex_unlock(&store->fl_mu);
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 int st__log_sync(struct st_log *log)
 {
     struct st_seg *sealed[SEAL_BATCH];
     int nsealed;
     pthread_mutex_lock(&log->sync_mu);
+    int64_t t0 = mono_ns();
     int err = sync_locked(log, false, sealed, &nsealed);
+    int64_t took = mono_ns() - t0;
     pthread_mutex_unlock(&log->sync_mu);
     /* No storage lock is held across the callback, so it may call into the store. */
     struct st_store *store = log->store;
     pthread_mutex_lock(&store->fl_mu);
     st_notify_fn fn = store->notify;
     void *arg = store->notify_arg;
+    st_sync_time_fn timed = store->sync_time;
+    void *timed_arg = store->sync_time_arg;
     pthread_mutex_unlock(&store->fl_mu);
+    if (err != -ENOENT && timed)
+        timed(timed_arg, took, err);
     if (err != -ENOENT && fn)
         fn(arg, log);
     if (nsealed > 0) {

@@ -426,6 +426,8 @@ struct st_store {
 
     st_notify_fn notify;
     void *notify_arg;
+    st_sync_time_fn sync_time; /* st_store_set_sync_observer (under fl_mu) */
+    void *sync_time_arg;
 
     /* flusher */
     pthread_t flusher;

@@ -1061,6 +1061,31 @@ int st_offsets_foreach(struct st_offsets *o, const char *group, size_t group_len
     return n;
 }
 
+int st_offsets_foreach_all(struct st_offsets *o, int64_t max,
+                           void (*fn)(void *arg, const char *group, size_t group_len,
+                                      const struct st_offset_entry *e),
+                           void *arg)
+{
+    if (!o || !fn)
+        return -EINVAL;
+    int n = 0;
+    pthread_mutex_lock(&o->mu);
+    for (size_t i = 0; i < o->m.ngroup_buckets; i++) {
+        for (struct ofs_group *g = o->m.groups[i]; g; g = g->hnext) {
+            for (struct ofs_entry *e = g->head; e; e = e->gnext) {
+                if (max >= 0 && n >= max)
+                    goto out;
+                struct st_offset_entry x = entry_view(e);
+                fn(arg, g->name, g->len, &x);
+                n++;
+            }
+        }
+    }
+out:
+    pthread_mutex_unlock(&o->mu);
+    return n;
+}
+
 /* ---- deletion, retention, maintenance ----------------------------------------------------- */
 
 int st_offsets_delete_group(struct st_offsets *o, const char *group, size_t group_len)

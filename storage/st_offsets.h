@@ -132,6 +132,16 @@ int st_offsets_lookup(struct st_offsets *o, const char *group, size_t group_len,
 int st_offsets_foreach(struct st_offsets *o, const char *group, size_t group_len,
                        void (*fn)(void *arg, const struct st_offset_entry *e), void *arg);
 
+/*
+ * Calls fn for every committed (group, topic, partition), a group's entries in a row (in no
+ * particular order otherwise), stopping after max calls (max < 0: no bound). fn runs under the
+ * store's mutex and must not call back into it; the pointers are valid during the call only.
+ * Returns the number of calls. (Metrics: consumer lag at scrape time.)
+ */
+int st_offsets_foreach_all(struct st_offsets *o, int64_t max,
+                           void (*fn)(void *arg, const char *group, size_t group_len,
+                                      const struct st_offset_entry *e),
+                           void *arg);
 /* Forgets every offset of group (a durable tombstone). Returns how many were removed. */
 int st_offsets_delete_group(struct st_offsets *o, const char *group, size_t group_len);
 

@@ -184,6 +184,31 @@ static void collect_fn(void *arg, const struct st_offset_entry *e)
              (long long)e->offset, (int)e->metadata_len, e->metadata ? e->metadata : "");
 }
 
+struct all {
+    int n, group_changes;
+    char last[32];
+    int64_t offset_sum, want_sum;
+};
+
+static void all_fn(void *arg, const char *group, size_t len, const struct st_offset_entry *e)
+{
+    struct all *a = arg;
+    char g[32];
+    snprintf(g, sizeof g, "%.*s", (int)len, group);
+    if (strcmp(g, a->last) != 0) {
+        a->group_changes++;
+        snprintf(a->last, sizeof a->last, "%s", g);
+    }
+    a->n++;
+    a->offset_sum += e->offset;
+    /* what the test committed: group-G topic-T p -> G*1000 + T*10 + p; solo a/b: 7..10 */
+    int gi, ti;
+    if (sscanf(g, "group-%d", &gi) == 1 && sscanf(e->topic, "topic-%d", &ti) == 1)
+        a->want_sum += gi * 1000 + ti * 10 + e->partition;
+    else
+        a->want_sum += e->offset;
+}
+
 START_TEST(t_many_groups_and_foreach)
 {
     struct st_offsets *o = open_store();
@@ -219,6 +244,15 @@ START_TEST(t_many_groups_and_foreach)
     ck_assert_str_eq(c.line[1], "a/1=8:");
     ck_assert_str_eq(c.line[2], "b/0=9:");
     ck_assert_str_eq(c.line[3], "b/2=7:x");
+    /* foreach_all: every entry once, a group's entries in a row, bounded by max */
+    struct all a = {0};
+    ck_assert_int_eq(st_offsets_foreach_all(o, -1, all_fn, &a), 300 * 12 + 4);
+    ck_assert_int_eq(a.n, 300 * 12 + 4);
+    ck_assert_int_eq(a.group_changes, 301);
+    ck_assert_int_eq(a.offset_sum, a.want_sum);
+    memset(&a, 0, sizeof a);
+    ck_assert_int_eq(st_offsets_foreach_all(o, 100, all_fn, &a), 100);
+    ck_assert_int_eq(a.n, 100);
     c.n = 0;
     ck_assert_int_eq(st_offsets_foreach(o, "nobody", 6, collect_fn, &c), 0);
     ck_assert_int_eq(c.n, 0);
