@@ -120,10 +120,15 @@ $(BUILD)/pic/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_REL) -fPIC -fvisibility=hidden -DSPLICELOG_BUILD_SHARED -MMD -MP -c $< -o $@
 
+# --client rdkafka: with Debian's librdkafka-dev the bench links bench/sb_cl_rdkafka.c and
+# -lrdkafka; without it bench/sb_cl_rdkafka_none.c, which says so when asked for.
+BENCH_RDKAFKA = $(shell pkg-config --exists rdkafka 2>/dev/null && echo yes)
+BENCH_CL_SKIP = $(if $(BENCH_RDKAFKA),bench/sb_cl_rdkafka_none.c,bench/sb_cl_rdkafka.c)
+BENCH_CL_LIBS = $(if $(BENCH_RDKAFKA),$(shell pkg-config --libs rdkafka 2>/dev/null))
 $(BUILD)/splicelog-bench: $(BUILD)/rel/obj/bench/splicelog-bench.o \
-                          $(filter-out $(BUILD)/rel/obj/bench/splicelog-bench.o $(BUILD)/rel/obj/bench/bench_%.o,$(patsubst %.c,$(BUILD)/rel/obj/%.o,$(BENCH_SRC))) \
+                          $(filter-out $(BUILD)/rel/obj/bench/splicelog-bench.o $(BUILD)/rel/obj/bench/bench_%.o,$(patsubst %.c,$(BUILD)/rel/obj/%.o,$(filter-out $(BENCH_CL_SKIP),$(BENCH_SRC)))) \
                           $(BENCH_LIBS)
-	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS) $(BENCH_CL_LIBS)
 
 # Stand-alone micro-benchmarks: bench/bench_<name>.c -> build/bench_<name>
 $(BUILD)/bench_%: $(BUILD)/rel/obj/bench/bench_%.o $(BENCH_LIBS)

@@ -13,8 +13,9 @@
  *     listener with ssl.ktls.enable=true): the broker restarts on the same data, one untimed
  *     pass warms the page cache and the broker, then --runs timed passes each consume the
  *     whole topic from offset 0 with a fresh consumer. Per pass: MB/s of fetch response bytes,
- *     records/s, the broker's CPU (/proc) and ours (getrusage) per GiB; the row is the median.
- *     Each pass must consume exactly the records produced, with the same digest.
+ *     records/s, the broker's CPU and ours per GiB (scheduler nanoseconds, sb_proc.c); the row
+ *     gives min, median and max over the passes, and so do the limits. Each pass must consume
+ *     exactly the records produced, with the same digest.
  *
  * The consumer is libsplicelog's, deliberately, not a raw fetch loop: the issue asks for
  * "client CPU seconds per GiB", which only means something for the client users get, and a
@@ -26,6 +27,7 @@
  * kernel TLS module) becomes a row marked unavailable with the reason; it is not an error.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,12 +84,12 @@ struct ctx {
 
 enum limit_kind { LIMIT_SENDFILE, LIMIT_COPY, LIMIT_TLS };
 
-static double limit_median(const struct sb_opts *o, const char *file, const struct ctx *x,
-                           enum limit_kind kind)
+/* Run 0 warms up; runs 1..--runs land in out. The count of runs measured (0: it failed). */
+static int limit_runs(const struct sb_opts *o, const char *file, const struct ctx *x,
+                      enum limit_kind kind, double *out)
 {
     static const char *const names[] = {"sendfile", "copy", "tls"};
-    double v[SB_MAX_RUNS];
-    for (int i = 0; i <= (int)o->runs; i++) { /* run 0 warms up */
+    for (int i = 0; i <= (int)o->runs; i++) {
         sb_progress(o, "compare: limit %s, run %d/%lld", names[kind], i, o->runs);
         double r = kind == LIMIT_TLS    ? sb_limit_tls(file, o->size, x->cert, x->key)
                    : kind == LIMIT_COPY ? sb_limit_copy(file, o->size)
@@ -95,9 +97,9 @@ static double limit_median(const struct sb_opts *o, const char *file, const stru
         if (r <= 0)
             return 0;
         if (i)
-            v[i - 1] = r;
+            out[i - 1] = r;
     }
-    return sb_median(v, (int)o->runs);
+    return (int)o->runs;
 }
 
 static int preload(struct ctx *x, char *why, size_t why_len)
@@ -115,18 +117,19 @@ static int preload(struct ctx *x, char *why, size_t why_len)
     snprintf(env.bootstrap, sizeof(env.bootstrap), "127.0.0.1:%d", env.broker.port);
     struct sb_opts po = *o;
     po.tls = false;
-    po.count = o->size / o->record_size;
-    if (po.count < 1)
-        po.count = 1;
-    po.duration_ms = 0;
-    po.rate = 0;
     po.acks = "1";
-    struct sb_produce_result pr = {0};
-    sb_progress(o, "compare: preloading %lld records", po.count);
-    rc = sb_produce_run(&env, &po, &pr, NULL, NULL, why, why_len);
+    struct sb_produce_job job = {
+        .client = &sb_client_splicelog,
+        .topic = o->topic,
+        .record_size = (size_t)o->record_size,
+        .count = o->size / o->record_size > 0 ? o->size / o->record_size : 1,
+    };
+    sb_env_cfg(&env, &po, &job.cfg);
+    sb_progress(o, "compare: preloading %lld records", job.count);
+    rc = sb_produce_job_run(&job, why, why_len);
     sb_broker_stop(&env.broker);
-    x->produced = pr.records;
-    x->digest = pr.digest;
+    x->produced = job.records;
+    x->digest = job.digest;
     return rc;
 }
 
@@ -142,37 +145,50 @@ static int one_pass(const struct ctx *x, const struct sb_env *env, const struct 
                     pid_t broker, double *mb_s, double *rec_s, double *bcpu, double *ccpu,
                     struct sb_row *row, char *why, size_t why_len)
 {
-    sl_consumer *c = sb_consumer_open(env, co, why, why_len);
+    const struct sb_client *cl = &sb_client_splicelog;
+    struct sb_cfg cfg;
+    sb_env_cfg(env, co, &cfg);
+    void *c = cl->cons_new(&cfg, why, why_len);
     if (!c)
         return -ENOTCONN;
-    struct sb_consume_result res = {0};
-    double b0 = sb_proc_cpu_s(broker), c0 = sb_self_cpu_s();
-    int rc = sb_consume_run(c, x->produced, 10000, &res, why, why_len);
-    double b1 = sb_proc_cpu_s(broker), c1 = sb_self_cpu_s();
-    sl_consumer_free(c);
-    row->records_consumed = res.records;
+    for (long long i = 0; i < co->partitions; i++)
+        if (cl->assign(c, co->topic, (int32_t)i, why, why_len)) {
+            cl->cons_free(c);
+            return -ENOTCONN;
+        }
+    struct sb_consume_job job = {
+        .client = cl,
+        .c = c,
+        .expect = x->produced,
+        .idle_ms = 10000,
+    };
+    int64_t b0 = sb_proc_cpu_ns(broker), c0 = sb_self_cpu_ns();
+    int rc = sb_consume_job_run(&job, why, why_len);
+    int64_t b1 = sb_proc_cpu_ns(broker), c1 = sb_self_cpu_ns();
+    cl->cons_free(c);
+    row->records_consumed = job.records;
     if (rc)
         return rc;
-    if (res.records != x->produced || res.digest != x->digest) {
+    if (job.records != x->produced || job.digest != x->digest) {
         snprintf(why, why_len, "consumed %lld records (digest %016llx), produced %lld (%016llx)",
-                 res.records, (unsigned long long)res.digest, x->produced,
+                 job.records, (unsigned long long)job.digest, x->produced,
                  (unsigned long long)x->digest);
         return -EBADMSG;
     }
-    double gib = (double)res.wire_bytes / GIB;
-    if (res.seconds <= 0 || gib <= 0) {
+    double gib = (double)job.wire_bytes / GIB;
+    if (job.seconds <= 0 || gib <= 0) {
         snprintf(why, why_len, "nothing measured");
         return -EIO;
     }
-    *mb_s = (double)res.wire_bytes / res.seconds / 1e6;
-    *rec_s = (double)res.records / res.seconds;
-    *bcpu = b0 >= 0 && b1 >= 0 ? (b1 - b0) / gib : -1;
-    *ccpu = (c1 - c0) / gib;
+    *mb_s = (double)job.wire_bytes / job.seconds / 1e6;
+    *rec_s = (double)job.records / job.seconds;
+    *bcpu = b0 >= 0 && b1 >= 0 ? (double)(b1 - b0) / 1e9 / gib : NAN;
+    *ccpu = (double)(c1 - c0) / 1e9 / gib;
     return 0;
 }
 
 static void run_path(const struct ctx *x, const struct path_def *d, struct sb_row *row,
-                     const struct sb_report *rep, bool *failed)
+                     bool *failed)
 {
     const struct sb_opts *o = x->o;
     char why[512] = "", xfer[64], cert[700], key[700];
@@ -228,7 +244,6 @@ static void run_path(const struct ctx *x, const struct path_def *d, struct sb_ro
     struct sb_opts co = *o;
     co.tls = d->tls;
 
-    double mb[SB_MAX_RUNS], rec[SB_MAX_RUNS], bcpu[SB_MAX_RUNS], ccpu[SB_MAX_RUNS];
     row->digest_ok = true;
     for (int i = 0; i <= (int)o->runs; i++) { /* pass 0: warm-up, checked but not counted */
         sb_progress(o, "compare: %s, %s %d/%lld", d->name, i ? "run" : "warm-up", i, o->runs);
@@ -247,10 +262,15 @@ static void run_path(const struct ctx *x, const struct path_def *d, struct sb_ro
             break;
         }
         if (i) {
-            mb[i - 1] = m;
-            rec[i - 1] = r;
-            bcpu[i - 1] = b;
-            ccpu[i - 1] = c;
+            row->mb_per_s[i - 1] = m;
+            row->records_per_s[i - 1] = r;
+            row->broker_cpu_s_per_gib[i - 1] = b;
+            row->client_cpu_s_per_gib[i - 1] = c;
+            row->n = i;
+            sb_progress_end(o);
+            fprintf(stderr,
+                    "compare %s run %d/%lld: %.0f MB/s, broker %.3f client %.3f CPU s/GiB\n",
+                    d->name, i, o->runs, m, b, c);
         }
     }
     /* A session whose cipher the kernel could not take was served by tls-copy: not a ktls
@@ -262,14 +282,6 @@ static void run_path(const struct ctx *x, const struct path_def *d, struct sb_ro
         unavailable(row, "sessions fell back to tls-copy: ", why);
         return;
     }
-    if (!row->available || !row->digest_ok)
-        return;
-    row->mb_per_s = sb_median(mb, (int)o->runs);
-    row->records_per_s = sb_median(rec, (int)o->runs);
-    row->broker_cpu_s_per_gib = sb_median(bcpu, (int)o->runs);
-    row->client_cpu_s_per_gib = sb_median(ccpu, (int)o->runs);
-    double limit = d->tls ? rep->limit_tls_mb_per_s : rep->limit_sendfile_mb_per_s;
-    row->ratio_to_limit = limit > 0 ? row->mb_per_s / limit : 0;
 }
 
 int sb_cmd_compare(const struct sb_opts *o)
@@ -283,7 +295,12 @@ int sb_cmd_compare(const struct sb_opts *o)
     rep.size = o->size;
     rep.record_size = o->record_size;
     rep.runs = o->runs;
-    sb_machine_get(&rep.machine);
+    sb_figs_init(&rep.head, o);
+    rep.head.runs = (int)o->runs;
+    snprintf(rep.head.settings, sizeof(rep.head.settings),
+             "size=%lld record_size=%lld paths=%s partitions=%lld", o->size, o->record_size,
+             o->paths, o->partitions);
+    snprintf(rep.head.broker, sizeof(rep.head.broker), "own %s", o->broker_bin);
     int rc = sb_tmpdir_new(x.dir, sizeof(x.dir));
     if (rc) {
         fprintf(stderr, "splicelog-bench compare: temporary directory: %s\n", strerror(-rc));
@@ -302,15 +319,14 @@ int sb_cmd_compare(const struct sb_opts *o)
         fprintf(stderr, "splicelog-bench compare: limit file: %s\n", strerror(-rc));
         goto fail;
     }
-    rep.limit_sendfile_mb_per_s = limit_median(o, file, &x, LIMIT_SENDFILE);
-    rep.limit_copy_mb_per_s = limit_median(o, file, &x, LIMIT_COPY);
-    if (rep.limit_sendfile_mb_per_s <= 0) {
+    if (!limit_runs(o, file, &x, LIMIT_SENDFILE, rep.limit_sendfile)) {
         fprintf(stderr, "splicelog-bench compare: the sendfile limit could not be measured\n");
         goto fail;
     }
+    limit_runs(o, file, &x, LIMIT_COPY, rep.limit_copy);
     if (!x.cert_ok)
         snprintf(rep.limit_tls_reason, sizeof(rep.limit_tls_reason), "%s", x.cert_why);
-    else if ((rep.limit_tls_mb_per_s = limit_median(o, file, &x, LIMIT_TLS)) <= 0)
+    else if (!(rep.n_limit_tls = limit_runs(o, file, &x, LIMIT_TLS, rep.limit_tls)))
         snprintf(rep.limit_tls_reason, sizeof(rep.limit_tls_reason), "bare TLS stream failed");
     unlink(file);
 
@@ -332,20 +348,36 @@ int sb_cmd_compare(const struct sb_opts *o)
          p = strtok_r(NULL, ",", &save)) {
         const struct path_def *d = path_find(p);
         if (d)
-            run_path(&x, d, &rep.rows[rep.n_rows++], &rep, &failed);
+            run_path(&x, d, &rep.rows[rep.n_rows++], &failed);
     }
     sb_progress_end(o);
     sb_tmpdir_free(x.dir);
 
-    sb_report_table(stdout, &rep);
+    rep.head.load_end = sb_loadavg1();
+    bool json_stdout = o->json && !strcmp(o->json, "-");
+    sb_report_table(json_stdout ? stderr : stdout, &rep);
     fflush(stdout);
     if (o->json && (rc = sb_report_json(o->json, &rep))) {
         fprintf(stderr, "splicelog-bench compare: %s: %s\n", o->json, strerror(-rc));
         failed = true;
     }
-    if (o->plot && sb_report_plot(o->plot, &rep, NULL, why, sizeof(why))) {
-        fprintf(stderr, "splicelog-bench compare: plot: %s\n", why);
+    if (o->plot && !sb_plot_or_skip(sb_report_plot(o->plot, &rep, why, sizeof(why)), o->plot, why))
         failed = true;
+    for (int i = 0; i < rep.n_rows; i++) {
+        const struct sb_row *w = &rep.rows[i];
+        const double *figs[] = {w->mb_per_s, w->broker_cpu_s_per_gib, w->client_cpu_s_per_gib};
+        for (int k = 0; w->available && w->digest_ok && k < 3; k++) {
+            struct sb_stat st;
+            sb_stat_of(figs[k], w->n, &st);
+            if (sb_stat_spread(&st) > SB_SPREAD_WARN) {
+                fprintf(stderr,
+                        "splicelog-bench: warning: figures of %s vary by more than "
+                        "%.0f%% of the median between runs (marked !): compare paths "
+                        "only with more --runs or a quieter machine\n",
+                        w->path, SB_SPREAD_WARN * 100);
+                break;
+            }
+        }
     }
     return failed ? 1 : 0;
 fail:

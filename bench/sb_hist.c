@@ -81,3 +81,17 @@ uint64_t sb_hist_percentile(const struct sb_hist *h, double p)
     }
     return h->max;
 }
+
+void sb_hist_merge(struct sb_hist *h, const struct sb_hist *src)
+{
+    if (!src->count)
+        return;
+    for (size_t i = 0; i < SB_HIST_BUCKETS; i++)
+        h->bucket[i] += src->bucket[i];
+    h->count += src->count;
+    h->sum += src->sum;
+    if (src->min < h->min)
+        h->min = src->min;
+    if (src->max > h->max)
+        h->max = src->max;
+}

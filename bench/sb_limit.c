@@ -7,6 +7,7 @@
  *    read(2) from the cached file + SSL_write on one side, SSL_read on the other. This is the
  *    ceiling for any user-space TLS path; kernel TLS moves the encryption, not the work.
  * The child reports its elapsed seconds (first read to EOF) through a pipe.
+ * And for durable: the disk's own append + fdatasync latency in the broker's data directory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -290,4 +291,31 @@ double sb_limit_tls(const char *path, long long size, const char *cert, const ch
         close(ffd);
     close(lfd);
     return finish(pid, pfd[0], size, ok);
+}
+
+int sb_limit_fdatasync(const char *dir, int n, size_t size, struct sb_hist *h)
+{
+    char path[700];
+    snprintf(path, sizeof(path), "%s/fdatasync-limit.bin", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    uint8_t *buf = malloc(size);
+    int rc = buf ? 0 : -ENOMEM;
+    off_t off = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        /* the way a log grows: append, then make it durable */
+        sb_value_fill(buf, size, (uint64_t)i, 0);
+        errno = 0;
+        uint64_t t = sb_now_ns();
+        if (pwrite(fd, buf, size, off) != (ssize_t)size || fdatasync(fd))
+            rc = errno ? -errno : -EIO;
+        else
+            sb_hist_add(h, sb_now_ns() - t);
+        off += (off_t)size;
+    }
+    free(buf);
+    close(fd);
+    unlink(path);
+    return rc;
 }

@@ -1,9 +1,14 @@
 /*
- * sb_report — what splicelog-bench prints: the compare table (stdout), its JSON (--json), its
- * gnuplot bar chart (--plot), latency percentiles, and the progress line (stderr, terminals
- * only). JSON numbers that could not be measured are null; strings are escaped.
+ * sb_report — what `compare` prints: its table (stdout), its JSON (--json), its gnuplot bar
+ * chart (--plot); running gnuplot for any chart; the progress line (stderr, terminals only).
+ * Every figure is the median of the runs with [min-max] beside it; JSON figures are
+ * {min, median, max, spread, runs} objects, null where nothing was measured.
+ * Charts: no legend inside the plot area (below it, or none when a panel has one series),
+ * margins wide enough for two-line tick labels, headroom above the tallest bar for its label.
+ * A missing gnuplot skips the chart with a message; it does not fail the command.
  */
 #include <errno.h>
+#include <math.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,38 +42,41 @@ void sb_progress_end(const struct sb_opts *o)
     }
 }
 
-void sb_hist_print(FILE *f, const char *title, const struct sb_hist *h)
+double sb_row_median(const double *v, int n)
 {
-    if (!h->count) {
-        fprintf(f, "  %s: no samples\n", title);
-        return;
-    }
-    static const double ps[] = {50, 90, 99, 99.9};
-    fprintf(f, "  %s (%llu samples), microseconds:\n   ", title, (unsigned long long)h->count);
-    for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++)
-        fprintf(f, " p%g %.1f", ps[i], (double)sb_hist_percentile(h, ps[i]) / 1e3);
-    fprintf(f, " max %.1f mean %.1f min %.1f\n", (double)h->max / 1e3,
-            h->sum / (double)h->count / 1e3, (double)h->min / 1e3);
+    struct sb_stat s;
+    sb_stat_of(v, n, &s);
+    return s.median;
 }
+
+static int n_tls(const struct sb_report *r) { return r->n_limit_tls; }
 
 void sb_report_table(FILE *f, const struct sb_report *r)
 {
+    const struct sb_figs *h = &r->head;
+    int runs = (int)r->runs;
+    char a[64], b[64], c[64], d[64];
     fprintf(f,
-            "splicelog-bench compare: %lld MiB of %lld-byte records (%lld records), %lld runs "
-            "per path (median)\n",
-            r->size >> 20, r->record_size, r->records_produced, r->runs);
-    fprintf(f, "machine: %s, %d cores, %s\n", r->machine.cpu_model, r->machine.cores,
-            r->machine.kernel);
-    fprintf(f, "limit sendfile (bare sendfile over loopback): %.0f MB/s\n",
-            r->limit_sendfile_mb_per_s);
-    fprintf(f, "reference: bare read+send stream over loopback: %.0f MB/s\n",
-            r->limit_copy_mb_per_s);
-    if (r->limit_tls_mb_per_s > 0)
-        fprintf(f, "limit tls (bare TLS 1.3 AES-128-GCM stream):  %.0f MB/s\n",
-                r->limit_tls_mb_per_s);
-    else
+            "splicelog-bench compare: %lld MiB of %lld-byte records (%lld records), %lld run%s "
+            "per path%s\n",
+            r->size >> 20, r->record_size, r->records_produced, r->runs, runs == 1 ? "" : "s",
+            runs == 1 ? " (one value, no spread)"
+                      : ": median [min-max], '!' = max - min above 25% of the median");
+    fprintf(f, "command: %s\n", h->o->command);
+    fprintf(f, "machine: %s, %d cores, %s; load average (1 min) %.2f at start, %.2f at end\n",
+            h->machine.cpu_model, h->machine.cores, h->machine.kernel, h->load_start, h->load_end);
+    fprintf(f, "CPU: %s\n", sb_proc_cpu_source());
+    sb_fmt_stat(a, sizeof(a), r->limit_sendfile, runs, 0);
+    fprintf(f, "limit sendfile (bare sendfile over loopback): %s MB/s\n", a);
+    sb_fmt_stat(a, sizeof(a), r->limit_copy, runs, 0);
+    fprintf(f, "reference: bare read+send stream over loopback: %s MB/s\n", a);
+    if (n_tls(r)) {
+        sb_fmt_stat(a, sizeof(a), r->limit_tls, runs, 0);
+        fprintf(f, "limit tls (bare TLS 1.3 AES-128-GCM stream): %s MB/s\n", a);
+    } else {
         fprintf(f, "limit tls: unavailable (%s)\n", r->limit_tls_reason);
-    fprintf(f, "%-9s %9s %11s %9s %17s %17s  %s\n", "path", "MB/s", "records/s", "ratio",
+    }
+    fprintf(f, "%-9s %-22s %-19s %6s %-22s %-22s %s\n", "path", "MB/s", "M records/s", "ratio",
             "broker CPU s/GiB", "client CPU s/GiB", "records, digest");
     for (int i = 0; i < r->n_rows; i++) {
         const struct sb_row *w = &r->rows[i];
@@ -80,171 +88,229 @@ void sb_report_table(FILE *f, const struct sb_report *r)
             fprintf(f, "%-9s FAILED: %s\n", w->path, w->reason);
             continue;
         }
-        char ratio[32];
-        if (w->ratio_to_limit > 0)
-            snprintf(ratio, sizeof(ratio), "%.2f", w->ratio_to_limit);
+        double mrec[SB_MAX_RUNS];
+        for (int k = 0; k < w->n; k++)
+            mrec[k] = w->records_per_s[k] / 1e6;
+        sb_fmt_stat(a, sizeof(a), w->mb_per_s, w->n, 0);
+        sb_fmt_stat(b, sizeof(b), mrec, w->n, 2);
+        sb_fmt_stat(c, sizeof(c), w->broker_cpu_s_per_gib, w->n, 3);
+        sb_fmt_stat(d, sizeof(d), w->client_cpu_s_per_gib, w->n, 3);
+        double limit = sb_row_median(strcmp(w->limit, "tls") ? r->limit_sendfile : r->limit_tls,
+                                     strcmp(w->limit, "tls") ? runs : n_tls(r));
+        double ratio = limit > 0 ? sb_row_median(w->mb_per_s, w->n) / limit : NAN;
+        char rs[16];
+        if (isnan(ratio))
+            snprintf(rs, sizeof(rs), "-");
         else
-            snprintf(ratio, sizeof(ratio), "-");
-        fprintf(f, "%-9s %9.0f %11.0f %9s %17.3f %17.3f  %lld ok\n", w->path, w->mb_per_s,
-                w->records_per_s, ratio, w->broker_cpu_s_per_gib, w->client_cpu_s_per_gib,
+            snprintf(rs, sizeof(rs), "%.2f", ratio);
+        fprintf(f, "%-9s %-22s %-19s %6s %-22s %-22s %lld ok\n", w->path, a, b, rs, c, d,
                 w->records_consumed);
     }
-    fprintf(f, "MB/s: fetch response bytes (the stored record batches) per second as received by "
-               "the libsplicelog consumer; ratio: to the limit of its kind (sendfile, or tls for "
-               "the TLS rows)\n");
-}
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-static void json_num(FILE *f, double v, int decimals, bool valid)
-{
-    if (valid)
-        fprintf(f, "%.*f", decimals, v);
-    else
-        fputs("null", f);
+    fprintf(f,
+            "MB/s: fetch response bytes (the stored record batches) per second as received by "
+            "the libsplicelog consumer; ratio: %s of its kind (sendfile, or tls for the TLS "
+            "rows)\n",
+            runs > 1 ? "median MB/s to the median limit" : "MB/s to the limit");
 }
 
 int sb_report_json(const char *path, const struct sb_report *r)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -errno;
-    fprintf(f, "{\n  \"size\": %lld,\n  \"record_size\": %lld,\n  \"runs\": %lld,\n", r->size,
-            r->record_size, r->runs);
-    fprintf(f, "  \"records_produced\": %lld,\n  \"digest\": \"%016llx\",\n", r->records_produced,
-            (unsigned long long)r->digest);
-    fprintf(f, "  \"machine\": {\"cpu_model\": ");
-    json_str(f, r->machine.cpu_model);
-    fprintf(f, ", \"cores\": %d, \"kernel\": ", r->machine.cores);
-    json_str(f, r->machine.kernel);
-    fprintf(f,
-            "},\n  \"limits\": {\"sendfile_mb_per_s\": %.1f, \"copy_mb_per_s\": %.1f, "
-            "\"tls_mb_per_s\": ",
-            r->limit_sendfile_mb_per_s, r->limit_copy_mb_per_s);
-    json_num(f, r->limit_tls_mb_per_s, 1, r->limit_tls_mb_per_s > 0);
-    if (r->limit_tls_mb_per_s <= 0) {
-        fprintf(f, ", \"tls_reason\": ");
-        json_str(f, r->limit_tls_reason);
+    struct sb_json j;
+    int rc = sb_json_open(&j, path);
+    if (rc)
+        return rc;
+    int runs = (int)r->runs;
+    sb_json_obj(&j, NULL);
+    sb_figs_json_head(&j, &r->head);
+    sb_json_int(&j, "size", r->size);
+    sb_json_int(&j, "record_size", r->record_size);
+    sb_json_int(&j, "records_produced", r->records_produced);
+    char dg[20];
+    snprintf(dg, sizeof(dg), "%016llx", (unsigned long long)r->digest);
+    sb_json_str(&j, "digest", dg);
+    sb_json_obj(&j, "limits");
+    sb_json_stat(&j, "sendfile_mb_per_s", r->limit_sendfile, runs, 1);
+    sb_json_stat(&j, "copy_mb_per_s", r->limit_copy, runs, 1);
+    if (n_tls(r)) {
+        sb_json_stat(&j, "tls_mb_per_s", r->limit_tls, n_tls(r), 1);
+    } else {
+        sb_json_null(&j, "tls_mb_per_s");
+        sb_json_str(&j, "tls_reason", r->limit_tls_reason);
     }
-    fprintf(f, "},\n  \"paths\": [");
+    sb_json_end(&j);
+    sb_json_arr(&j, "paths");
     for (int i = 0; i < r->n_rows; i++) {
         const struct sb_row *w = &r->rows[i];
         bool ok = w->available && w->digest_ok;
-        fprintf(f, "%s\n    {\"path\": ", i ? "," : "");
-        json_str(f, w->path);
-        fprintf(f, ", \"available\": %s, \"limit\": ", w->available ? "true" : "false");
-        json_str(f, w->limit ? w->limit : "");
-        fprintf(f, ", \"mb_per_s\": ");
-        json_num(f, w->mb_per_s, 1, ok);
-        fprintf(f, ", \"records_per_s\": ");
-        json_num(f, w->records_per_s, 0, ok);
-        fprintf(f, ", \"broker_cpu_s_per_gib\": ");
-        json_num(f, w->broker_cpu_s_per_gib, 4, ok && w->broker_cpu_s_per_gib >= 0);
-        fprintf(f, ", \"client_cpu_s_per_gib\": ");
-        json_num(f, w->client_cpu_s_per_gib, 4, ok);
-        fprintf(f, ", \"ratio_to_limit\": ");
-        json_num(f, w->ratio_to_limit, 3, ok && w->ratio_to_limit > 0);
-        fprintf(f, ", \"records_consumed\": %lld, \"digest_ok\": %s",
-                w->available ? w->records_consumed : 0, ok ? "true" : "false");
-        if (!ok) {
-            fprintf(f, ", \"reason\": ");
-            json_str(f, w->reason);
+        int n = ok ? w->n : 0;
+        sb_json_obj(&j, NULL);
+        sb_json_str(&j, "path", w->path);
+        sb_json_bool(&j, "available", w->available);
+        sb_json_str(&j, "limit", w->limit ? w->limit : "");
+        if (ok) {
+            sb_json_stat(&j, "mb_per_s", w->mb_per_s, n, 1);
+            sb_json_stat(&j, "records_per_s", w->records_per_s, n, 0);
+            sb_json_stat(&j, "broker_cpu_s_per_gib", w->broker_cpu_s_per_gib, n, 4);
+            sb_json_stat(&j, "client_cpu_s_per_gib", w->client_cpu_s_per_gib, n, 4);
+            bool tls = !strcmp(w->limit, "tls");
+            double limit =
+                sb_row_median(tls ? r->limit_tls : r->limit_sendfile, tls ? n_tls(r) : runs);
+            sb_json_num(&j, "ratio_to_limit",
+                        limit > 0 ? sb_row_median(w->mb_per_s, n) / limit : NAN, 3);
+        } else {
+            static const char *const keys[] = {"mb_per_s", "records_per_s", "broker_cpu_s_per_gib",
+                                               "client_cpu_s_per_gib", "ratio_to_limit"};
+            for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+                sb_json_null(&j, keys[k]);
         }
-        fputc('}', f);
+        sb_json_int(&j, "records_consumed", w->available ? w->records_consumed : 0);
+        sb_json_bool(&j, "digest_ok", ok);
+        if (!ok)
+            sb_json_str(&j, "reason", w->reason);
+        sb_json_end(&j);
     }
-    fprintf(f, "\n  ]\n}\n");
-    return fclose(f) ? -errno : 0;
-}
-
-/* gnuplot reads the script from a file; the data sits inline in a datablock. */
-int sb_report_plot(const char *png, const struct sb_report *r, const char *tmpdir, char *why,
-                   size_t why_len)
-{
-    char script[600];
-    const char *tmp = tmpdir ? tmpdir : getenv("TMPDIR");
-    snprintf(script, sizeof(script), "%s/splicelog-bench-plot.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    int fd = mkstemp(script);
-    if (fd < 0) {
-        snprintf(why, why_len, "temporary file: %s", strerror(errno));
-        return -errno;
-    }
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        unlink(script);
-        snprintf(why, why_len, "fdopen: %s", strerror(errno));
-        return -EIO;
-    }
-    fprintf(f, "$d << EOD\n");
-    fprintf(f, "\"limit\\nsendfile\" %.1f 0 0 1\n", r->limit_sendfile_mb_per_s);
-    fprintf(f, "\"bare\\ncopy\" %.1f 0 0 1\n", r->limit_copy_mb_per_s);
-    if (r->limit_tls_mb_per_s > 0)
-        fprintf(f, "\"limit\\ntls\" %.1f 0 0 1\n", r->limit_tls_mb_per_s);
-    int shown = 0;
+    sb_json_end(&j);
+    sb_json_arr(&j, "spread_warnings");
     for (int i = 0; i < r->n_rows; i++) {
         const struct sb_row *w = &r->rows[i];
-        if (w->available && w->digest_ok) {
-            fprintf(f, "\"%s\" %.1f %.4f %.4f 2\n", w->path, w->mb_per_s,
-                    w->broker_cpu_s_per_gib > 0 ? w->broker_cpu_s_per_gib : 0,
-                    w->client_cpu_s_per_gib);
-            shown++;
-        } else {
-            fprintf(f, "\"%s\\n(n/a)\" 0 0 0 2\n", w->path);
+        if (!w->available || !w->digest_ok)
+            continue;
+        const double *figs[] = {w->mb_per_s, w->broker_cpu_s_per_gib, w->client_cpu_s_per_gib};
+        static const char *const names[] = {"mb_per_s", "broker_cpu_s_per_gib",
+                                            "client_cpu_s_per_gib"};
+        for (int k = 0; k < 3; k++) {
+            struct sb_stat s;
+            sb_stat_of(figs[k], w->n, &s);
+            if (sb_stat_spread(&s) > SB_SPREAD_WARN) {
+                char name[64];
+                snprintf(name, sizeof(name), "%s.%s", w->path, names[k]);
+                sb_json_str(&j, NULL, name);
+            }
         }
     }
-    fprintf(f, "EOD\n");
-    fprintf(f, "set terminal pngcairo size 1200,500 font 'sans,10'\n");
-    fprintf(f, "set output '%s'\n", png);
-    fprintf(f,
-            "set multiplot layout 1,2 title 'splicelog-bench compare: %lld MiB of %lld-byte "
-            "records, median of %lld runs (%s, %d cores)'\n",
-            r->size >> 20, r->record_size, r->runs, r->machine.kernel, r->machine.cores);
-    fprintf(f,
-            "set bmargin 5\nset style fill solid 0.8 border -1\nset grid ytics\nset yrange [0:*]\n"
-            "set boxwidth 0.6\nunset key\n");
-    fprintf(f, "set title 'consumer throughput (MB/s; limits: bare loopback streams)'\n"
-               "set ylabel 'MB/s'\n"
-               "set linetype 101 lc rgb '#a0a0a0'\nset linetype 102 lc rgb '#3b6ea5'\n"
-               "plot $d using 0:2:(0.6):($5 + 100):xtic(1) with boxes lc variable, "
-               "'' using 0:2:($2 > 0 ? sprintf('%%.0f', $2) : '') with labels offset 0,0.7\n");
-    fprintf(f, "set title 'CPU seconds per GiB consumed (lower is better)'\n"
-               "set ylabel 'CPU s/GiB'\nset key top left\nset style data histograms\n"
-               "set style histogram clustered gap 1\nset boxwidth 0.9 relative\n"
-               "plot $d using 3:xtic(1) title 'broker' lc rgb '#c0504d', "
-               "'' using 4 title 'client (libsplicelog consumer)' lc rgb '#9bbb59'\n");
-    fprintf(f, "unset multiplot\n");
-    (void)shown;
-    if (fclose(f)) {
-        unlink(script);
-        snprintf(why, why_len, "write %s: %s", script, strerror(errno));
+    sb_json_end(&j);
+    sb_json_end(&j);
+    return sb_json_close(&j);
+}
+
+int sb_gnuplot(const char *script, char *why, size_t why_len)
+{
+    char path[600];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, sizeof(path), "%s/splicelog-bench-plot.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        snprintf(why, why_len, "temporary file: %s", strerror(errno));
+        return -EIO;
+    }
+    size_t len = strlen(script);
+    bool ok = write(fd, script, len) == (ssize_t)len;
+    close(fd);
+    if (!ok) {
+        unlink(path);
+        snprintf(why, why_len, "write %s: %s", path, strerror(errno));
         return -EIO;
     }
     pid_t pid;
-    char *argv[] = {"gnuplot", script, NULL};
+    char *argv[] = {"gnuplot", path, NULL};
     int rc = posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ);
     if (rc) {
-        unlink(script);
-        snprintf(why, why_len, "cannot run gnuplot (%s); Debian package gnuplot-nox", strerror(rc));
-        return -rc;
+        unlink(path);
+        snprintf(why, why_len, "gnuplot is not installed (%s; Debian package gnuplot-nox)",
+                 strerror(rc));
+        return -ENOENT;
     }
     int st = 0;
     waitpid(pid, &st, 0);
-    unlink(script);
+    unlink(path);
     if (!WIFEXITED(st) || WEXITSTATUS(st)) {
         snprintf(why, why_len, "gnuplot failed (status %d)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
         return -EIO;
     }
     return 0;
+}
+
+bool sb_plot_or_skip(int rc, const char *png, const char *why)
+{
+    if (!rc) {
+        fprintf(stderr, "chart: %s\n", png);
+        return true;
+    }
+    fprintf(stderr, "splicelog-bench: no chart %s: %s\n", png, why);
+    return rc == -ENOENT; /* a missing gnuplot is not a failure of the measurement */
+}
+
+/* gnuplot reads the script from a file; the data sits inline in a datablock:
+ * name, MB/s median min max, colour, broker CPU median min max, client CPU median min max. */
+int sb_report_plot(const char *png, const struct sb_report *r, char *why, size_t why_len)
+{
+    size_t cap = 16384, used = 0;
+    char *sc = malloc(cap);
+    if (!sc)
+        return -ENOMEM;
+#define OUT(...) used += (size_t)snprintf(sc + used, used < cap ? cap - used : 0, __VA_ARGS__)
+    int runs = (int)r->runs;
+    struct sb_stat s, b, c;
+    OUT("$d << EOD\n");
+    sb_stat_of(r->limit_sendfile, runs, &s);
+    OUT("\"limit\\nsendfile\" %.1f %.1f %.1f 1 0 0 0 0 0 0\n", s.median, s.min, s.max);
+    sb_stat_of(r->limit_copy, runs, &s);
+    OUT("\"bare\\ncopy\" %.1f %.1f %.1f 1 0 0 0 0 0 0\n", s.median, s.min, s.max);
+    if (n_tls(r)) {
+        sb_stat_of(r->limit_tls, n_tls(r), &s);
+        OUT("\"limit\\ntls\" %.1f %.1f %.1f 1 0 0 0 0 0 0\n", s.median, s.min, s.max);
+    }
+    double top = 0;
+    for (int i = 0; i < r->n_rows; i++) {
+        const struct sb_row *w = &r->rows[i];
+        if (w->available && w->digest_ok) {
+            sb_stat_of(w->mb_per_s, w->n, &s);
+            sb_stat_of(w->broker_cpu_s_per_gib, w->n, &b);
+            sb_stat_of(w->client_cpu_s_per_gib, w->n, &c);
+            OUT("\"%s\" %.1f %.1f %.1f 2 %.4f %.4f %.4f %.4f %.4f %.4f\n", w->path, s.median, s.min,
+                s.max, isnan(b.median) ? 0 : b.median, isnan(b.min) ? 0 : b.min,
+                isnan(b.max) ? 0 : b.max, c.median, c.min, c.max);
+            if (s.max > top)
+                top = s.max;
+        } else {
+            OUT("\"%s\\n(n/a)\" 0 0 0 2 0 0 0 0 0 0\n", w->path);
+        }
+    }
+    OUT("EOD\n");
+    OUT("set terminal pngcairo size 1300,560 font 'sans,10'\nset output '%s'\n", png);
+    OUT("set multiplot layout 1,2 title \"splicelog-bench compare: %lld MiB of %lld-byte "
+        "records, %s%lld run%s (%s, %d cores)\" font 'sans,12'\n",
+        r->size >> 20, r->record_size, runs > 1 ? "median and min-max of " : "", r->runs,
+        runs == 1 ? "" : "s", r->head.machine.kernel, r->head.machine.cores);
+    OUT("set bmargin 6\nset lmargin 11\nset rmargin 3\nset tmargin 4\n"
+        "set style fill solid 0.8 border -1\nset grid ytics\nset xtics nomirror\n"
+        "set yrange [0:*]\nset offsets 0.3, 0.3, graph 0.15, 0\n");
+    /* left: throughput, one series, no key; labels above the error bar */
+    OUT("unset key\nset title 'consumer throughput, MB/s (grey: bare loopback streams)'\n"
+        "set ylabel 'MB/s'\nset boxwidth 0.6\n"
+        "set linetype 101 lc rgb '#a0a0a0'\nset linetype 102 lc rgb '#3b6ea5'\n"
+        "plot $d using 0:2:(0.6):($5 + 100):xtic(1) with boxes lc variable, "
+        "'' using 0:2:3:4 with yerrorbars lc rgb '#202020' ps 0 lw 1.5, "
+        "'' using 0:($4 > 0 ? $4 : 1/0):($2 > 0 ? sprintf('%%.0f', $2) : '') with labels "
+        "offset 0,0.9\n");
+    /* right: CPU per GiB, two series: the key goes below the plot, never over a bar */
+    OUT("set title 'CPU seconds per GiB consumed (lower is better)'\nset ylabel 'CPU s/GiB'\n"
+        "set key below horizontal\nset style data histograms\n"
+        "set style histogram errorbars gap 1 lw 1.5\nset boxwidth 0.9 relative\n"
+        "set offsets 0, 0, graph 0.1, 0\n"
+        "plot $d every ::%d using 6:7:8:xtic(1) title 'broker' lc rgb '#c0504d', "
+        "'' every ::%d using 9:10:11 title 'client (libsplicelog consumer, hashing every "
+        "record)' lc rgb '#9bbb59'\n",
+        n_tls(r) ? 3 : 2, n_tls(r) ? 3 : 2);
+    OUT("unset multiplot\n");
+#undef OUT
+    (void)top;
+    if (used >= cap) {
+        free(sc);
+        snprintf(why, why_len, "chart script too long");
+        return -ENOSPC;
+    }
+    int rc = sb_gnuplot(sc, why, why_len);
+    free(sc);
+    return rc;
 }

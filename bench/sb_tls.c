@@ -1,7 +1,6 @@
 /*
  * sb_tls — what the TLS rows need: a throw-away self-signed certificate (made with the OpenSSL
- * library, so the bench does not depend on the openssl command), the kernel TLS probe, and the
- * client-side settings.
+ * library, so the bench does not depend on the openssl command) and the kernel TLS probe.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -115,15 +114,4 @@ out:
     if (cfd >= 0)
         close(cfd);
     return ok;
-}
-
-int sb_conf_ssl(sl_conf *conf, const char *ca, char *why, size_t why_len)
-{
-    char err[256];
-    if (sl_conf_set(conf, "security.protocol", "ssl", err, sizeof(err)) ||
-        (ca && *ca && sl_conf_set(conf, "ssl.ca.location", ca, err, sizeof(err)))) {
-        snprintf(why, why_len, "client: %s", err);
-        return -EINVAL;
-    }
-    return 0;
 }

@@ -1,14 +1,17 @@
 /*
- * sb_util — clocks, argument parsing, medians, temporary directories, the machine description
- * and the record payload/digest of splicelog-bench (see sb.h).
+ * sb_util — clocks, argument parsing, run statistics, temporary directories, the machine
+ * description and the record payload/digest of splicelog-bench (see sb.h). Pure functions and
+ * system queries only: the unit suite (tests/unit/test_sb_hist.c) compiles this file in.
  */
 #include <errno.h>
 #include <ftw.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,12 +33,12 @@ uint64_t sb_wall_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-double sb_self_cpu_s(void)
+int64_t sb_self_cpu_ns(void)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts))
+        return -errno;
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 int sb_parse_size(const char *s, long long *out)
@@ -103,22 +106,51 @@ int sb_parse_long(const char *s, long long min, long long max, long long *out)
     return 0;
 }
 
+int sb_parse_list(const char *s, long long min, long long max, long long *out, int cap)
+{
+    char buf[256];
+    if (strlen(s) >= sizeof(buf))
+        return -EINVAL;
+    snprintf(buf, sizeof(buf), "%s", s);
+    int n = 0;
+    char *save = NULL;
+    for (char *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        if (n == cap || sb_parse_long(p, min, max, &out[n]))
+            return -EINVAL;
+        n++;
+    }
+    return n > 0 ? n : -EINVAL;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
-double sb_median(const double *v, int n)
+void sb_stat_of(const double *v, int n, struct sb_stat *out)
 {
     double tmp[SB_MAX_RUNS];
-    if (n <= 0)
+    int k = 0;
+    for (int i = 0; i < n && i < SB_MAX_RUNS; i++)
+        if (!isnan(v[i]))
+            tmp[k++] = v[i];
+    out->n = k;
+    if (!k) {
+        out->min = out->median = out->max = NAN;
+        return;
+    }
+    qsort(tmp, (size_t)k, sizeof(double), cmp_double);
+    out->min = tmp[0];
+    out->max = tmp[k - 1];
+    out->median = k % 2 ? tmp[k / 2] : (tmp[k / 2 - 1] + tmp[k / 2]) / 2;
+}
+
+double sb_stat_spread(const struct sb_stat *s)
+{
+    if (s->n < 2 || !(s->median != 0))
         return 0;
-    if (n > SB_MAX_RUNS)
-        n = SB_MAX_RUNS;
-    memcpy(tmp, v, sizeof(double) * (size_t)n);
-    qsort(tmp, (size_t)n, sizeof(double), cmp_double);
-    return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+    return (s->max - s->min) / fabs(s->median);
 }
 
 int sb_tmpdir_new(char *dir, size_t len)
@@ -172,6 +204,51 @@ void sb_machine_get(struct sb_machine *m)
     struct utsname u;
     if (uname(&u) == 0)
         snprintf(m->kernel, sizeof(m->kernel), "%.20s %.100s", u.sysname, u.release);
+}
+
+double sb_loadavg1(void)
+{
+    double l[1];
+    return getloadavg(l, 1) == 1 ? l[0] : -1;
+}
+
+void sb_fs_type(const char *path, char *buf, size_t len)
+{
+    static const struct {
+        unsigned long magic;
+        const char *name;
+    } known[] = {{0xEF53, "ext4"},      {0x01021994, "tmpfs"},   {0x58465342, "xfs"},
+                 {0x9123683E, "btrfs"}, {0x794c7630, "overlay"}, {0x2fc12fc1, "zfs"},
+                 {0x6969, "nfs"},       {0x65735546, "fuse"}};
+    struct statfs st;
+    if (statfs(path, &st)) {
+        snprintf(buf, len, "unknown (%s)", strerror(errno));
+        return;
+    }
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if ((unsigned long)st.f_type == known[i].magic) {
+            snprintf(buf, len, "%s", known[i].name);
+            return;
+        }
+    snprintf(buf, len, "0x%lx", (unsigned long)st.f_type);
+}
+
+long long sb_nofile_raise(long long want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl))
+        return -errno;
+    if ((long long)rl.rlim_cur >= want)
+        return (long long)rl.rlim_cur;
+    if ((long long)rl.rlim_max < want) {
+        struct rlimit up = {(rlim_t)want, (rlim_t)want};
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+            return want;
+    }
+    rl.rlim_cur = (long long)rl.rlim_max < want ? rl.rlim_max : (rlim_t)want;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+    return (long long)rl.rlim_cur;
 }
 
 uint64_t sb_record_digest(const void *value, size_t len) { return XXH3_64bits(value, len); }

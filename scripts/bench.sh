@@ -1,31 +1,55 @@
 #!/usr/bin/env bash
 # bench.sh BUILD_DIR — the benchmarks (never part of make test). Each writes its table to
-# stdout and, where it can, JSON under BUILD_DIR/bench/ (compare also a PNG chart). Sizes can
-# be overridden:
-#   BENCH_COMPARE_SIZE=1GiB BENCH_FETCH_SIZE=1G BENCH_RUNS=3 make bench
+# stdout and JSON under BUILD_DIR/bench/ (compare and scale also a PNG chart, when gnuplot is
+# installed). Every splicelog-bench figure is measured BENCH_RUNS times and printed as
+# median [min-max]. Sizes can be overridden:
+#   BENCH_COMPARE_SIZE=1GiB BENCH_FETCH_SIZE=1G BENCH_RUNS=3 BENCH_E2E_DURATION=10s make bench
+# The machine is shared: the load average is printed at the start and in every report.
 set -euo pipefail
 build="${1:-build}"
 out="$build/bench"
 mkdir -p "$out"
 runs="${BENCH_RUNS:-3}"
+sb="$build/splicelog-bench"
 
-echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(uname -r)"
+echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(uname -r); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# gnuplot (for the chart) and the other bench packages; not fatal: the chart is then skipped.
+# gnuplot (for the charts) and librdkafka (--client rdkafka); not fatal: without gnuplot the
+# charts are skipped, without librdkafka-dev the rdkafka rows.
 scripts/deps.sh bench || echo "bench.sh: some bench packages are missing (see above)" >&2
 
-# The headline (issue 7): every fetch path against the loopback limits, table + JSON + chart.
-#   BENCH_COMPARE_SIZE=256MiB BENCH_RUNS=1 make bench
-make --no-print-directory "$build/splicelog-bench" >/dev/null
+make --no-print-directory "$sb" >/dev/null
+broker=(--broker "$build/splicelogd")
+
+# The headline (issue 7): every fetch path against the loopback limits.
 echo "== splicelog-bench compare (zero-copy vs copy vs TLS)"
-plot=()
-if command -v gnuplot >/dev/null 2>&1; then
-    plot=(--plot "$out/compare.png")
-else
-    echo "bench.sh: gnuplot not installed (Debian: gnuplot-nox): no chart" >&2
-fi
-"$build/splicelog-bench" compare --broker "$build/splicelogd" --size "${BENCH_COMPARE_SIZE:-1GiB}" \
-    --runs "$runs" --json "$out/compare.json" "${plot[@]}" | tee "$out/compare.txt"
+"$sb" compare "${broker[@]}" --size "${BENCH_COMPARE_SIZE:-1GiB}" --runs "$runs" \
+    --json "$out/compare.json" --plot "$out/compare.png" | tee "$out/compare.txt"
+
+# Latency (issue 19): 50,000 records/s of 1 KiB, from each record's intended send time.
+echo "== splicelog-bench e2e (50,000 records/s of 1 KiB)"
+"$sb" e2e "${broker[@]}" --rate 50000 --record-size 1024 --duration "${BENCH_E2E_DURATION:-10s}" \
+    --runs "$runs" --interval 5s --json "$out/e2e.json" | tee "$out/e2e.txt"
+
+# Durability: acks=all, fdatasync per message, 4 producers sharing fdatasyncs.
+echo "== splicelog-bench durable (acks=all, log.flush.interval.messages=1, 4 producers)"
+"$sb" durable "${broker[@]}" --duration "${BENCH_E2E_DURATION:-10s}" --runs "$runs" \
+    --interval 5s --json "$out/durable.json" | tee "$out/durable.txt"
+
+# Cost as the work spreads: partitions and connections.
+echo "== splicelog-bench scale (1 .. 10,000 partitions and connections)"
+"$sb" scale "${broker[@]}" --runs "${BENCH_SCALE_RUNS:-1}" --json "$out/scale.json" \
+    --plot "$out/scale.png" | tee "$out/scale.txt"
+
+# Producer throughput (issue 6): libsplicelog and librdkafka, same records, same broker.
+n="${BENCH_PRODUCER_RECORDS:-2000000}"
+clients=(splicelog)
+"$sb" --help | grep -q '^clients in this build: splicelog, rdkafka' && clients+=(rdkafka)
+for cl in "${clients[@]}"; do
+    echo "== splicelog-bench produce --client $cl: $n records of 100 bytes, acks=1"
+    "$sb" produce "${broker[@]}" --client "$cl" --record-size 100 --count "$n" --runs "$runs" \
+        --json "$out/produce-$cl.json" | tee "$out/produce-$cl.txt"
+done
 
 if [ -f bench/bench_storage.c ]; then
     make --no-print-directory "$build/bench_storage" >/dev/null
@@ -37,23 +61,3 @@ make --no-print-directory "$build/bench_fetch" >/dev/null
 echo "== fetch transfer paths (consumer throughput from page cache)"
 "$build/bench_fetch" --broker "$build/splicelogd" --size "${BENCH_FETCH_SIZE:-1G}" \
     --runs "$runs" --json "$out/fetch.json" | tee "$out/fetch.txt"
-
-# Producer throughput (issue 6): libsplicelog and librdkafka, same records, same broker, same run.
-make --no-print-directory "$build/bench_producer" >/dev/null
-have_rdkafka=0
-make --no-print-directory "$build/bench_rdkafka" >/dev/null 2>&1 && have_rdkafka=1
-tmp=$(mktemp -d)
-"$build/splicelogd" --listen 127.0.0.1:0 --data-dir "$tmp/data" --port-file "$tmp/port" \
-    2>"$tmp/broker.log" &
-broker=$!
-trap 'kill $broker 2>/dev/null; wait $broker 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 200); do [ -s "$tmp/port" ] && break; sleep 0.05; done
-port=$(head -n 1 "$tmp/port")
-n="${BENCH_PRODUCER_RECORDS:-2000000}"
-echo "== producer: $n records of 100 bytes, acks=1, one thread (libsplicelog vs librdkafka)"
-for round in $(seq "$runs"); do
-    "$build/bench_producer" -b "127.0.0.1:$port" -t "lib$round" -n "$n" | tee -a "$out/producer.txt"
-    if [ $have_rdkafka = 1 ]; then
-        "$build/bench_rdkafka" -b "127.0.0.1:$port" -t "rdk$round" -n "$n" | tee -a "$out/producer.txt"
-    fi
-done

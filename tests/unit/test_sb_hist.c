@@ -1,15 +1,18 @@
 /*
  * test_sb_hist — splicelog-bench's pure pieces: the log-bucketed latency histogram (bucket
- * layout, error bound, percentiles, clamping), size/duration parsing, the record payload and
- * the order-independent digest. The bench is a program, not a module library, so its two
- * pure files are compiled into this suite directly.
+ * layout, error bound, percentiles, clamping, merging), size/duration/list parsing, run
+ * statistics (min/median/max, spread), the JSON writer, the record payload and the
+ * order-independent digest. The bench is a program, not a module library, so its pure files
+ * are compiled into this suite directly.
  */
 #include <check.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../bench/sb_hist.c"
+#include "../../bench/sb_json.c"
 #include "../../bench/sb_util.c"
 
 START_TEST(test_hist_layout)
@@ -101,9 +104,88 @@ START_TEST(test_parse)
     ck_assert_int_eq(v, 12);
     ck_assert_int_eq(sb_parse_long("16", 1, 15, &v), -EINVAL);
     ck_assert_int_eq(sb_parse_long("1x", 1, 15, &v), -EINVAL);
-    double odd[] = {3, 1, 2}, even[] = {4, 1, 3, 2};
-    ck_assert(sb_median(odd, 3) == 2);
-    ck_assert(sb_median(even, 4) == 2.5);
+    long long list[8];
+    ck_assert_int_eq(sb_parse_list("1,100,1000,10000", 1, 100000, list, 8), 4);
+    ck_assert_int_eq(list[3], 10000);
+    ck_assert_int_eq(sb_parse_list("1,,2", 1, 10, list, 8), 2); /* empty items skipped */
+    ck_assert_int_eq(sb_parse_list("1,x", 1, 10, list, 8), -EINVAL);
+    ck_assert_int_eq(sb_parse_list("1,2,3", 1, 10, list, 2), -EINVAL);
+    ck_assert_int_eq(sb_parse_list("", 1, 10, list, 8), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_stat)
+{
+    double odd[] = {3, 1, 2}, even[] = {4, 1, 3, 2}, gaps[] = {NAN, 5, NAN, 1}, none[] = {NAN};
+    struct sb_stat s;
+    sb_stat_of(odd, 3, &s);
+    ck_assert(s.n == 3 && s.min == 1 && s.median == 2 && s.max == 3);
+    ck_assert(fabs(sb_stat_spread(&s) - 1.0) < 1e-9); /* (3 - 1) / 2 */
+    sb_stat_of(even, 4, &s);
+    ck_assert(s.median == 2.5 && s.min == 1 && s.max == 4);
+    sb_stat_of(gaps, 4, &s); /* runs that measured nothing are left out */
+    ck_assert(s.n == 2 && s.min == 1 && s.median == 3 && s.max == 5);
+    sb_stat_of(none, 1, &s);
+    ck_assert(s.n == 0 && isnan(s.median));
+    sb_stat_of(odd, 1, &s); /* one run: no spread */
+    ck_assert(s.n == 1 && s.median == 3 && sb_stat_spread(&s) == 0);
+}
+END_TEST
+
+START_TEST(test_hist_merge)
+{
+    static struct sb_hist a, b;
+    sb_hist_init(&a);
+    sb_hist_init(&b);
+    sb_hist_merge(&a, &b); /* empty into empty: still empty */
+    ck_assert_uint_eq(a.count, 0);
+    ck_assert_uint_eq(a.min, UINT64_MAX);
+    for (uint64_t v = 1; v <= 1000; v++)
+        sb_hist_add(v % 2 ? &a : &b, v * 1000);
+    sb_hist_merge(&a, &b);
+    ck_assert_uint_eq(a.count, 1000);
+    ck_assert_uint_eq(a.min, 1000);
+    ck_assert_uint_eq(a.max, 1000000);
+    uint64_t p50 = sb_hist_percentile(&a, 50);
+    ck_assert(p50 >= 500000 && p50 <= 500000 + 500000 / 64);
+}
+END_TEST
+
+START_TEST(test_json)
+{
+    char path[] = "/tmp/test_sb_json.XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    struct sb_json j;
+    ck_assert_int_eq(sb_json_open(&j, path), 0);
+    sb_json_obj(&j, NULL);
+    sb_json_str(&j, "s", "a\"b\\c\n");
+    sb_json_num(&j, "nan", NAN, 2);
+    sb_json_num(&j, "x", 1.5, 1);
+    sb_json_arr(&j, "empty");
+    sb_json_end(&j);
+    sb_json_arr(&j, "a");
+    sb_json_int(&j, NULL, 1);
+    sb_json_bool(&j, NULL, true);
+    sb_json_null(&j, NULL);
+    sb_json_end(&j);
+    double v[] = {2, 1, 3};
+    sb_json_stat(&j, "st", v, 3, 1);
+    sb_json_end(&j);
+    ck_assert_int_eq(sb_json_close(&j), 0);
+    char buf[1024] = "";
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    unlink(path);
+    buf[n] = 0;
+    const char *want = "{\n  \"s\": \"a\\\"b\\\\c\\u000a\",\n  \"nan\": null,\n  \"x\": 1.5,\n"
+                       "  \"empty\": [],\n  \"a\": [\n    1,\n    true,\n    null\n  ],\n"
+                       "  \"st\": {\n    \"min\": 1.0,\n    \"median\": 2.0,\n"
+                       "    \"max\": 3.0,\n    \"spread\": 1.000,\n    \"runs\": 3\n  }\n}\n";
+    ck_assert_str_eq(buf, want);
 }
 END_TEST
 
@@ -133,6 +215,9 @@ static Suite *sb_suite(void)
     tcase_add_test(tc, test_hist_error_bound);
     tcase_add_test(tc, test_hist_percentiles);
     tcase_add_test(tc, test_parse);
+    tcase_add_test(tc, test_stat);
+    tcase_add_test(tc, test_hist_merge);
+    tcase_add_test(tc, test_json);
     tcase_add_test(tc, test_value_digest);
     suite_add_tcase(s, tc);
     return s;
