@@ -17,6 +17,8 @@ CC        ?= cc
 FUZZ_SECONDS ?= 60
 
 PKGS      := liburing libxxhash openssl
+# libsplicelog's compression codecs (gzip, snappy, lz4, zstd): linked where the client is.
+CODEC_PKGS := zlib snappy liblz4 libzstd
 TEST_PKGS := check
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -27,8 +29,9 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
              -fno-omit-frame-pointer
 
 # Dependency flags are resolved lazily so that `make deps` can install pkg-config first.
-DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(CODEC_PKGS) 2>/dev/null)
 DEP_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+CODEC_LIBS = $(shell pkg-config --libs $(CODEC_PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 CFLAGS_REL  = $(BASE_CFLAGS) $(DEP_CFLAGS) $(EXTRA_CFLAGS)
@@ -109,16 +112,22 @@ $(BUILD)/splicelogd $(BUILD)/san/splicelogd:
 	@echo "splicelogd: broker not built yet (broker/main.c does not exist)"
 endif
 
-# libsplicelog: the client plus the proto codec it uses, as one static and one shared library.
+# libsplicelog: the client plus the proto codec it uses, as one static and one shared library,
+# both exporting the sl_ names only: objects built with hidden visibility (SL_API makes the
+# public names visible); the static library is one relocatable object (ld -r) whose hidden
+# symbols objcopy makes local, so kp_* and sl__* cannot clash with an application's names.
 CLIENT_OBJS_REL = $(call objs,rel,client) $(call objs,rel,proto)
-$(BUILD)/libsplicelog.a: $(CLIENT_OBJS_REL)
+CLIENT_OBJS_PIC = $(patsubst $(BUILD)/rel/%,$(BUILD)/pic/%,$(CLIENT_OBJS_REL))
+$(BUILD)/libsplicelog.a: $(CLIENT_OBJS_PIC)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
-$(BUILD)/libsplicelog.so: $(patsubst $(BUILD)/rel/%,$(BUILD)/pic/%,$(CLIENT_OBJS_REL))
-	$(CC) -shared -Wl,-soname,libsplicelog.so.0 $^ -o $@ $(DEP_LIBS)
+	$(LD) -r -o $(BUILD)/pic/libsplicelog.o $^
+	objcopy --localize-hidden $(BUILD)/pic/libsplicelog.o
+	rm -f $@ && ar rcs $@ $(BUILD)/pic/libsplicelog.o
+$(BUILD)/libsplicelog.so: $(CLIENT_OBJS_PIC)
+	$(CC) -shared -Wl,-soname,libsplicelog.so.0 $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS)
 $(BUILD)/pic/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_REL) -fPIC -fvisibility=hidden -DSPLICELOG_BUILD_SHARED -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_REL) -fPIC -fvisibility=hidden -DSPLICELOG_BUILD_LIB -MMD -MP -c $< -o $@
 
 # --client rdkafka: with Debian's librdkafka-dev the bench links bench/sb_cl_rdkafka.c and
 # -lrdkafka; without it bench/sb_cl_rdkafka_none.c, which says so when asked for.
@@ -128,11 +137,11 @@ BENCH_CL_LIBS = $(if $(BENCH_RDKAFKA),$(shell pkg-config --libs rdkafka 2>/dev/n
 $(BUILD)/splicelog-bench: $(BUILD)/rel/obj/bench/splicelog-bench.o \
                           $(filter-out $(BUILD)/rel/obj/bench/splicelog-bench.o $(BUILD)/rel/obj/bench/bench_%.o,$(patsubst %.c,$(BUILD)/rel/obj/%.o,$(filter-out $(BENCH_CL_SKIP),$(BENCH_SRC)))) \
                           $(BENCH_LIBS)
-	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS) $(BENCH_CL_LIBS)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS) $(BENCH_CL_LIBS)
 
 # Stand-alone micro-benchmarks: bench/bench_<name>.c -> build/bench_<name>
 $(BUILD)/bench_%: $(BUILD)/rel/obj/bench/bench_%.o $(BENCH_LIBS)
-	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS)
 
 # The fetch benchmark speaks raw protocol: proto only.
 $(BUILD)/bench_fetch: $(BUILD)/rel/obj/bench/bench_fetch.o $(BUILD)/rel/libproto.a
@@ -144,17 +153,17 @@ $(BUILD)/bench_rdkafka: $(BUILD)/rel/obj/bench/bench_rdkafka.o
 
 $(BUILD)/examples/%: $(BUILD)/rel/obj/examples/%.o $(BUILD)/libsplicelog.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS)
 
 # ---- tests -----------------------------------------------------------------------------------
 
 SAN_SUPPORT = $(patsubst %.c,$(BUILD)/san/obj/%.o,$(TEST_SUPPORT))
 $(BUILD)/san/tests/%: $(BUILD)/san/obj/tests/unit/%.o $(SAN_SUPPORT) $(SAN_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS)
+	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(CODEC_LIBS)
 $(BUILD)/san/itests/%: $(BUILD)/san/obj/tests/integration/%.o $(SAN_SUPPORT) $(SAN_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS)
+	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(CODEC_LIBS)
 
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/san/tests/%,$(UNIT_TESTS))
 INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/san/itests/%,$(INTEG_TESTS))
@@ -163,7 +172,11 @@ test: deps-test
 	@$(MAKE) --no-print-directory test-build
 	@scripts/run-tests.sh $(BUILD)
 
-test-build: $(UNIT_BINS) $(INTEG_BINS) $(BUILD)/san/splicelogd $(BUILD)/splicelogd
+# The library as applications get it and the examples: tests/interop/test_libsplicelog.sh.
+LIB_ARTIFACTS = $(BUILD)/libsplicelog.a $(BUILD)/libsplicelog.so \
+                $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLES))
+
+test-build: $(UNIT_BINS) $(INTEG_BINS) $(BUILD)/san/splicelogd $(BUILD)/splicelogd $(LIB_ARTIFACTS)
 
 unit: deps-test $(UNIT_BINS)
 	@SPLICELOG_SUITES=unit scripts/run-tests.sh $(BUILD)
@@ -171,7 +184,7 @@ unit: deps-test $(UNIT_BINS)
 integration: deps-test $(INTEG_BINS) $(BUILD)/san/splicelogd
 	@SPLICELOG_SUITES=integration scripts/run-tests.sh $(BUILD)
 
-interop: deps-test $(BUILD)/san/splicelogd
+interop: deps-test $(BUILD)/san/splicelogd $(LIB_ARTIFACTS)
 	@SPLICELOG_SUITES=interop scripts/run-tests.sh $(BUILD)
 
 # Kernel TLS on a kernel that has the tls module: Debian's kernel under QEMU (TCG), this
@@ -185,7 +198,7 @@ TSAN_TESTS := $(wildcard tests/unit/test_*_mt.c)
 TSAN_LIBS  := $(call libs,tsan)
 $(BUILD)/tsan/tests/%: $(BUILD)/tsan/obj/tests/unit/%.o $(TSAN_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_TSAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS)
+	$(CC) $(CFLAGS_TSAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(CODEC_LIBS)
 tsan: deps-test $(patsubst tests/unit/%.c,$(BUILD)/tsan/tests/%,$(TSAN_TESTS))
 	@set -e; for t in $(patsubst tests/unit/%.c,$(BUILD)/tsan/tests/%,$(TSAN_TESTS)); do \
 	  echo "== $$t"; CK_FORK=no TSAN_OPTIONS=halt_on_error=1 $$t; done
@@ -233,5 +246,9 @@ check-format:
 
 clean:
 	rm -rf $(BUILD)
+
+# Objects built on the way to a test binary are kept (make would delete them as intermediate
+# files and rebuild them every time).
+.SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

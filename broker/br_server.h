@@ -6,11 +6,11 @@
  * - br_server_run() binds every listener (num.network.threads SO_REUSEPORT sockets per
  *   listener, one per loop thread, all on the same port), opens the store, writes the port
  *   file, runs until SIGINT/SIGTERM (SIGHUP is logged and ignored), then stops accepting,
- *   lets in-flight requests finish (bounded by shutdown.timeout.ms), closes the store (clean-shutdown markers) and returns
- *   0, or -errno when start-up failed (after logging why). An SSL listener gets its TLS
- *   context (br_tls.h) before anything binds: a bad ssl.* setting stops the start-up with a
- *   line naming the key. The port file's first line is the PLAINTEXT listener's port, then
- *   one "NAME PORT" line per listener.
+ *   lets in-flight requests finish (bounded by shutdown.timeout.ms), closes the store
+ * (clean-shutdown markers) and returns 0, or -errno when start-up failed (after logging why). An
+ * SSL listener gets its TLS context (br_tls.h) before anything binds: a bad ssl.* setting stops the
+ * start-up with a line naming the key. The port file's first line is the PLAINTEXT listener's port,
+ * then one "NAME PORT" line per listener.
  * - Each loop thread owns its connections end to end. Cross-thread traffic is limited to the
  *   store (its own locking), the connection and request-byte counts of br_limit.h, and
  *   wake-ups: an append wakes loops with long-polling fetches, a completed sync wakes loops

@@ -5,7 +5,10 @@
  * allocation per record: batch buffers come from a pool and keep their per-record opaque
  * arrays). A batch closes when the next record does not fit (batch.size), when linger.ms has
  * passed since it opened, or on flush; it then joins its partition's ready queue (FIFO).
- * A record larger than batch.size gets a batch of its own, sized for it.
+ * A record larger than batch.size gets a batch of its own, sized for it. With compression.type
+ * set, a closing batch's records area is compressed into the batch's second buffer (zbuf), which
+ * is what is sent; the plain batch stays for the delivery reports. batch.size bounds the plain
+ * batch, as in the Java client.
  *
  * Per-partition state also tracks the batches in flight, each stamped with a send counter:
  * sl__ppart_answer uses the stamps to retry failed batches without reordering the partition
@@ -16,6 +19,7 @@
 #include <string.h>
 
 #include "sl_accum.h"
+#include "sl_codec.h"
 
 void sl__accum_init(struct sl__accum *a, size_t batch_size)
 {
@@ -26,6 +30,8 @@ void sl__accum_init(struct sl__accum *a, size_t batch_size)
 static void batch_free(struct sl__batch *b)
 {
     free(b->buf);
+    free(b->zbuf);
+    free(b->want);
     free(b->opq);
     free(b);
 }
@@ -64,6 +70,8 @@ struct sl__batch *sl__batch_get(struct sl__accum *a, size_t need)
     b->topic = NULL;
     b->partition = -1;
     b->size = 0;
+    b->wire = NULL;
+    b->wire_size = 0;
     b->count = 0;
     b->bytes = 0;
     b->attempts = 0;
@@ -113,12 +121,38 @@ int sl__batch_append(struct sl__batch *b, int64_t ts, struct kp_bytes key, struc
     return 0;
 }
 
-int sl__batch_close(struct sl__batch *b)
+int sl__batch_close(struct sl__accum *a, struct sl__batch *b)
 {
     long n = kp_batch_finish(&b->b);
     if (n < 0)
         return (int)n;
     b->size = (size_t)n;
+    b->wire = b->buf;
+    b->wire_size = b->size;
+    if (a->codec == 0)
+        return 0;
+    /* Compressed: the records area goes through the codec into zbuf, behind a copy of the
+     * header; buf keeps the plain records for the delivery reports. */
+    size_t plain = b->size - KP_BATCH_HEADER_LEN;
+    size_t need = KP_BATCH_HEADER_LEN + sl__compress_bound(a->codec, plain);
+    if (b->zcap < need) {
+        uint8_t *z = realloc(b->zbuf, need);
+        if (!z)
+            return -ENOMEM;
+        b->zbuf = z;
+        b->zcap = need;
+    }
+    long zlen = sl__compress(a->z, a->codec, a->level, b->buf + KP_BATCH_HEADER_LEN, plain,
+                             b->zbuf + KP_BATCH_HEADER_LEN, b->zcap - KP_BATCH_HEADER_LEN);
+    if (zlen < 0)
+        return (int)zlen;
+    if ((size_t)zlen >= plain)
+        return 0; /* no smaller: sent plain, as librdkafka and the Java client do */
+    long size = kp_batch_seal_compressed(b->zbuf, b->buf, (size_t)zlen, (unsigned)a->codec);
+    if (size < 0)
+        return (int)size;
+    b->wire = b->zbuf;
+    b->wire_size = (size_t)size;
     return 0;
 }
 

@@ -25,10 +25,16 @@ struct sl__batch {
     size_t cap;
     struct kp_batch_builder b;
     size_t size;   /* finished batch size; 0 while open */
+    uint8_t *zbuf; /* the compressed batch (compression.type), kept with the batch */
+    size_t zcap;
+    const uint8_t *wire; /* what is sent: buf, or zbuf when compressing made it smaller */
+    size_t wire_size;
     int32_t count; /* records */
     size_t bytes;  /* queue accounting for these records */
     void **opq;    /* per-record msg_opaque, count entries */
     int32_t opq_cap;
+    int32_t *want; /* a pending batch (partition -1): each record's requested partition */
+    int32_t want_cap;
     int64_t created_ms;
     int attempts;        /* sends so far */
     int64_t retry_at_ms; /* not before (retry backoff) */
@@ -50,6 +56,9 @@ struct sl__ppart {
 
 struct sl__accum {
     size_t batch_size;
+    int codec; /* compression.type (enum sl__codec) */
+    int level; /* compression.level for that codec */
+    struct sl__codecs *z;
     struct sl__batch *pool;
     int pool_n;
 };
@@ -63,8 +72,9 @@ int sl__batch_open(struct sl__batch *b, int64_t base_timestamp, int64_t now_ms);
 /* Appends one record; -ENOSPC (nothing written) when it does not fit. */
 int sl__batch_append(struct sl__batch *b, int64_t ts, struct kp_bytes key, struct kp_bytes value,
                      const struct kp_header *hdrs, int32_t nh, void *opaque, size_t acct);
-/* Finishes the batch (lengths, CRC); size is set. */
-int sl__batch_close(struct sl__batch *b);
+/* Finishes the batch (lengths, CRC; compression when a->codec is set): size, wire and
+ * wire_size are set. 0 or -errno. */
+int sl__batch_close(struct sl__accum *a, struct sl__batch *b);
 
 void sl__ppart_push_tail(struct sl__ppart *pp, struct sl__batch *b);
 void sl__ppart_push_head(struct sl__ppart *pp, struct sl__batch *b);

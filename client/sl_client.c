@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -153,8 +155,71 @@ void sl__buf_put(struct sl__client *cl, uint8_t *p, size_t cap)
     cl->buf_cache_bytes += cap;
 }
 
+void sl__error(struct sl__client *cl, sl_err err, const char *fmt, ...)
+{
+    char reason[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    if (cl->errq_n == SL__ERRQ) {
+        cl->errors_dropped++;
+        return;
+    }
+    int k = (cl->errq_head + cl->errq_n) % SL__ERRQ;
+    cl->errq[k].err = err;
+    memcpy(cl->errq[k].reason, reason, sizeof(reason));
+    cl->errq_n++;
+}
+
+int sl__client_serve(struct sl__client *cl, void (*fill)(const struct sl__client *, sl_stats *))
+{
+    const sl_conf *cf = cl->conf;
+    int n = 0;
+    /* One at a time from the head: a callback may call back into the handle. */
+    while (cl->errq_n > 0) {
+        int k = cl->errq_head;
+        sl_err err = cl->errq[k].err;
+        char reason[256];
+        memcpy(reason, cl->errq[k].reason, sizeof(reason));
+        cl->errq_head = (cl->errq_head + 1) % SL__ERRQ;
+        cl->errq_n--;
+        if (cf->error_cb)
+            cf->error_cb(cf->opaque, err, reason);
+        n++;
+    }
+    if (cf->statistics_interval_ms > 0 && cf->stats_cb) {
+        int64_t now = sl__now_ms();
+        if (cl->stats_next_ms == 0)
+            cl->stats_next_ms = now + cf->statistics_interval_ms;
+        if (now >= cl->stats_next_ms) {
+            cl->stats_next_ms = now + cf->statistics_interval_ms;
+            sl_stats st;
+            fill(cl, &st);
+            cf->stats_cb(cf->opaque, &st);
+        }
+    }
+    return n;
+}
+
+struct kp_arena *sl__arena(struct sl__client *cl, size_t len)
+{
+    size_t need = len * SL__ARENA_PER_BYTE + 256;
+    if (cl->arena.cap < need) {
+        void *p = realloc(cl->arena.base, need);
+        if (!p)
+            return NULL;
+        kp_arena_init(&cl->arena, p, need);
+    }
+    kp_arena_reset(&cl->arena);
+    return &cl->arena;
+}
+
 void sl__client_destroy(struct sl__client *cl)
 {
+    sl__codecs_free(&cl->codecs);
+    free(cl->arena.base);
+    cl->arena = (struct kp_arena){0};
     for (int i = 0; i < cl->n_conns; i++)
         sl__conn_free(cl->conns[i], -ECANCELED);
     free(cl->conns);
@@ -224,6 +289,23 @@ struct sl__topic *sl__topic_get(struct sl__client *cl, const char *name)
     return t;
 }
 
+struct sl__conn *sl__client_conn(struct sl__client *cl, const char *host, int port, int32_t node_id)
+{
+    for (int i = 0; i < cl->n_conns; i++) {
+        struct sl__conn *c = cl->conns[i];
+        if (c->node_id == node_id && c->port == port && strcmp(c->host, host) == 0)
+            return c;
+    }
+    struct sl__conn *c = sl__conn_new(cl, host, port, node_id);
+    if (!c)
+        return NULL;
+    if (add_conn(cl, c)) {
+        sl__conn_free(c, -ECANCELED);
+        return NULL;
+    }
+    return c;
+}
+
 struct sl__conn *sl__conn_for_node(struct sl__client *cl, int32_t node_id)
 {
     if (node_id < 0)
@@ -285,63 +367,48 @@ static int broker_seen(struct sl__client *cl, int32_t node, struct kp_str host, 
 
 static int metadata_parse(struct sl__client *cl, const uint8_t *body, size_t len)
 {
+    struct kp_metadata_resp md;
+    struct kp_arena *a = sl__arena(cl, len);
+    if (!a)
+        return -ENOMEM;
     struct kp_rd rd;
     kp_rd_init(&rd, body, len);
-    kp_rd_i32(&rd); /* throttle_time_ms */
-    int32_t nb = kp_rd_array(&rd, 4 + 2 + 4 + 2, false);
-    for (int32_t i = 0; i < nb && kp_rd_ok(&rd); i++) {
-        int32_t node = kp_rd_i32(&rd);
-        struct kp_str host = kp_rd_str(&rd);
-        int32_t port = kp_rd_i32(&rd);
-        kp_rd_nstr(&rd); /* rack */
-        if (!kp_rd_ok(&rd))
-            break;
-        int err = broker_seen(cl, node, host, port);
+    int err = kp_metadata_resp_decode(&rd, SL__V_METADATA, a, &md);
+    if (err)
+        return err == -ENOMEM ? -EBADMSG : err;
+    for (int32_t i = 0; i < md.n_brokers; i++) {
+        err = broker_seen(cl, md.brokers[i].node_id, md.brokers[i].host, md.brokers[i].port);
         if (err)
             return err;
     }
-    kp_rd_nstr(&rd); /* cluster_id */
-    kp_rd_i32(&rd);  /* controller_id */
-    int32_t nt = kp_rd_array(&rd, 2 + 2 + 1 + 4, false);
-    for (int32_t i = 0; i < nt && kp_rd_ok(&rd); i++) {
-        int16_t terr = kp_rd_i16(&rd);
-        struct kp_str name = kp_rd_str(&rd);
-        kp_rd_bool(&rd); /* is_internal */
-        int32_t np = kp_rd_array(&rd, 2 + 4 + 4 + 4 + 4, false);
-        if (!kp_rd_ok(&rd))
-            break;
-        struct sl__topic *t = sl__topic_find(cl, name.ptr, (size_t)name.len);
-        if (t) {
-            t->known = true;
-            t->stale = false;
-            t->err = terr;
-            if (terr == 0 && np > 0) {
-                if (topic_set_parts(t, np))
-                    return -ENOMEM;
-            } else if (terr != 0) {
-                /* Keep a previously known layout across transient errors. */
-                if (t->n_parts < 0 && topic_set_parts(t, 0))
-                    return -ENOMEM;
-            }
+    for (int32_t i = 0; i < md.n_topics; i++) {
+        const struct kp_metadata_topic *mt = &md.topics[i];
+        int32_t np = mt->n_partitions;
+        struct sl__topic *t = sl__topic_find(cl, mt->name.ptr, (size_t)mt->name.len);
+        if (!t)
+            continue;
+        t->known = true;
+        t->stale = false;
+        t->err = mt->error_code;
+        if (mt->error_code == 0 && np > 0) {
+            if (topic_set_parts(t, np))
+                return -ENOMEM;
+        } else if (mt->error_code != 0) {
+            /* Keep a previously known layout across transient errors. */
+            if (t->n_parts < 0 && topic_set_parts(t, 0))
+                return -ENOMEM;
+            continue;
         }
-        for (int32_t j = 0; j < np && kp_rd_ok(&rd); j++) {
-            int16_t perr = kp_rd_i16(&rd);
-            int32_t idx = kp_rd_i32(&rd);
-            int32_t leader = kp_rd_i32(&rd);
-            int32_t nr = kp_rd_array(&rd, 4, false);
-            kp_rd_skip(&rd, (size_t)(nr > 0 ? nr : 0) * 4);
-            int32_t ni = kp_rd_array(&rd, 4, false);
-            kp_rd_skip(&rd, (size_t)(ni > 0 ? ni : 0) * 4);
-            if (!kp_rd_ok(&rd))
-                break;
-            if (t && terr == 0 && idx >= 0 && idx < t->n_parts)
-                t->leaders[idx] = perr == 0 || perr == 9 /* replica n/a */ ? leader : -1;
-            else if (t && terr == 0)
+        for (int32_t j = 0; j < np; j++) {
+            const struct kp_metadata_partition *p = &mt->partitions[j];
+            int32_t idx = p->partition_index;
+            if (idx < 0 || idx >= t->n_parts)
                 return -EBADMSG; /* a partition index outside the count */
+            t->leaders[idx] = p->error_code == 0 || p->error_code == KP_ERR_REPLICA_NOT_AVAILABLE
+                                  ? p->leader_id
+                                  : -1;
         }
     }
-    if (!kp_rd_ok(&rd))
-        return rd.err;
     return 0;
 }
 
@@ -351,6 +418,8 @@ static void metadata_cb(struct sl__client *cl, struct sl__req *req, int err, str
     if (!err)
         err = metadata_parse(cl, f->body, f->len);
     cl->md_fail = err;
+    if (!err)
+        cl->md_ok_ms = sl__now_ms();
     if (err) {
         cl->md_wanted = true;
         cl->md_next_ms = sl__now_ms() + cl->conf->retry_backoff_ms;
@@ -371,19 +440,52 @@ static void metadata_cb(struct sl__client *cl, struct sl__req *req, int err, str
         cl->on_metadata(cl);
 }
 
-/* A connection to send a request on: an established one if any, else one to connect. */
-static struct sl__conn *any_conn(struct sl__client *cl)
+/* Connections that general requests (metadata, FindCoordinator) may use: not a retired one,
+ * not the group coordinator's (a JoinGroup may be parked on it). */
+static bool general(const struct sl__conn *c)
 {
+    return c->node_id != -2 && c->node_id != SL__NODE_COORD;
+}
+
+struct sl__conn *sl__any_conn(struct sl__client *cl)
+{
+    /*
+     * A broker answers a connection's requests in order, so a request queued behind a fetch
+     * long poll waits up to fetch.wait.max.ms. Best: a connection with nothing outstanding but
+     * no fetch; then the group coordinator's while idle (no JoinGroup parked on it); then any
+     * with room (max.in.flight.requests.per.connection counts every request).
+     */
+    struct sl__conn *best = NULL;
+    int best_score = 0;
+    bool busy = false;
+    for (int i = 0; i < cl->n_conns; i++) {
+        struct sl__conn *c = cl->conns[i];
+        if (c->state != SL__CONN_UP || c->node_id == -2)
+            continue;
+        int score;
+        if (c->node_id == SL__NODE_COORD)
+            score = c->n_out == 0 ? 2 : 0;
+        else if (c->n_out >= (uint32_t)cl->conf->max_in_flight)
+            score = 0;
+        else
+            score = c->fetch_out == 0 ? 3 : 1;
+        busy |= general(c);
+        if (score > best_score) {
+            best = c;
+            best_score = score;
+        }
+    }
+    if (best)
+        return best;
+    if (busy)
+        return NULL;
     for (int i = 0; i < cl->n_conns; i++)
-        if (cl->conns[i]->state == SL__CONN_UP && cl->conns[i]->node_id != -2)
-            return cl->conns[i];
-    for (int i = 0; i < cl->n_conns; i++)
-        if (cl->conns[i]->state == SL__CONN_CONNECTING)
+        if (cl->conns[i]->state == SL__CONN_CONNECTING && general(cl->conns[i]))
             return cl->conns[i];
     /* Round robin over the rest so that one dead bootstrap entry does not block the others. */
     for (int k = 0; k < cl->n_conns; k++) {
         struct sl__conn *c = cl->conns[(cl->corr_next + k) % cl->n_conns];
-        if (c->node_id == -2)
+        if (!general(c))
             continue;
         if (sl__conn_ensure(c) == 0)
             return c;
@@ -391,29 +493,38 @@ static struct sl__conn *any_conn(struct sl__client *cl)
     return NULL;
 }
 
+static int enc_metadata(struct kp_wr *wr, const void *m)
+{
+    return kp_metadata_req_encode(wr, SL__V_METADATA, m);
+}
+
 static void send_metadata(struct sl__client *cl)
 {
-    struct sl__conn *c = any_conn(cl);
+    struct sl__conn *c = sl__any_conn(cl);
     if (!c)
         return;
-    struct sl__req *r = sl__req_get(cl);
-    if (!r)
+    struct kp_str *names = malloc((size_t)(cl->n_topics ? cl->n_topics : 1) * sizeof(*names));
+    struct sl__req *r = names ? sl__req_get(cl) : NULL;
+    if (!r) {
+        free(names);
         return;
-    int err = sl__req_begin(cl, r, SL__API_METADATA, SL__V_METADATA);
-    struct kp_wr wr;
-    size_t need = 4 + 1;
-    for (int i = 0; i < cl->n_topics; i++)
-        need += 2 + cl->topics[i]->name_len;
-    if (!err)
-        err = sl__req_wr(r, need, &wr);
-    if (!err) {
-        kp_wr_array(&wr, cl->n_topics);
-        for (int i = 0; i < cl->n_topics; i++)
-            kp_wr_str(&wr, (struct kp_str){cl->topics[i]->name, (int32_t)cl->topics[i]->name_len});
-        kp_wr_bool(&wr, cl->conf->allow_auto_create > 0);
-        sl__req_wr_done(r, &wr);
-        err = sl__req_end(r);
     }
+    size_t guess = 4 + 1;
+    for (int i = 0; i < cl->n_topics; i++) {
+        names[i] = (struct kp_str){cl->topics[i]->name, (int32_t)cl->topics[i]->name_len};
+        guess += 2 + cl->topics[i]->name_len;
+    }
+    struct kp_metadata_req req = {
+        .n_topics = cl->n_topics,
+        .topics = names,
+        .allow_auto_topic_creation = cl->conf->allow_auto_create > 0,
+    };
+    int err = sl__req_begin(cl, r, KP_API_METADATA, SL__V_METADATA);
+    if (!err)
+        err = sl__req_body(r, guess, enc_metadata, &req);
+    if (!err)
+        err = sl__req_end(r);
+    free(names);
     if (err) {
         sl__req_put(cl, r);
         return;
@@ -429,7 +540,10 @@ static void send_metadata(struct sl__client *cl)
 void sl__client_io(struct sl__client *cl, int timeout_ms)
 {
     int64_t now = sl__now_ms();
-    if (cl->md_wanted && !cl->md_inflight && now >= cl->md_next_ms)
+    int refresh = cl->conf->metadata_refresh_ms;
+    if (refresh >= 0 && cl->md_ok_ms && now - cl->md_ok_ms >= refresh && cl->n_topics > 0)
+        cl->md_wanted = true; /* topic.metadata.refresh.interval.ms */
+    if (cl->md_wanted && !cl->md_inflight && now >= cl->md_next_ms && !cl->no_connect)
         send_metadata(cl);
 
     if (cl->pfds_cap < cl->n_conns) {
@@ -484,7 +598,7 @@ int sl__metadata_wait(struct sl__client *cl, struct sl__topic *t, int timeout_ms
             cl->md_wanted = true;
         int64_t left = deadline - sl__now_ms();
         if (left <= 0)
-            return cl->md_fail ? cl->md_fail : -ETIMEDOUT;
+            return cl->md_fail ? cl->md_fail : cl->conn_fail ? cl->conn_fail : -ETIMEDOUT;
         sl__client_io(cl, (int)left);
     }
 }

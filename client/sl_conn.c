@@ -86,6 +86,7 @@ struct sl__req *sl__req_get(struct sl__client *cl)
     r->cb = NULL;
     r->ctx = NULL;
     r->deadline_ms = 0;
+    r->timeout_ms = 0;
     r->expect_response = true;
     return r;
 }
@@ -133,7 +134,7 @@ int sl__req_begin(struct sl__client *cl, struct sl__req *r, int16_t api_key, int
     size_t cid_len = strlen(cid);
     if (cid_len > INT16_MAX)
         cid_len = INT16_MAX;
-    int err = sl__req_wr(r, 4 + 8 + 2 + cid_len, &wr);
+    int err = sl__req_wr(r, 4 + 8 + 2 + cid_len + 1, &wr);
     if (err)
         return err;
     r->api_key = api_key;
@@ -141,13 +142,29 @@ int sl__req_begin(struct sl__client *cl, struct sl__req *r, int16_t api_key, int
     r->corr = cl->corr_next++;
     if (cl->corr_next < 0)
         cl->corr_next = 0;
-    kp_wr_i32(&wr, 0); /* frame size, patched by sl__req_end */
-    kp_wr_i16(&wr, api_key);
-    kp_wr_i16(&wr, ver);
-    kp_wr_i32(&wr, r->corr);
-    kp_wr_nstr(&wr, (struct kp_str){cid, (int32_t)cid_len});
+    kp_frame_begin(&wr); /* the size is patched by sl__req_end */
+    struct kp_req_hdr h = {api_key, ver, r->corr, {cid, (int32_t)cid_len}};
+    err = kp_req_hdr_encode(&wr, &h);
+    if (err)
+        return err;
     sl__req_wr_done(r, &wr);
     return 0;
+}
+
+int sl__req_body(struct sl__req *r, size_t guess, int (*enc)(struct kp_wr *, const void *),
+                 const void *msg)
+{
+    for (size_t n = guess ? guess : 64;; n *= 2) {
+        struct kp_wr wr;
+        int err = sl__req_wr(r, n, &wr);
+        if (err)
+            return err;
+        err = enc(&wr, msg);
+        if (err == 0)
+            sl__req_wr_done(r, &wr);
+        if (err != -ENOSPC || n > SL__MAX_FRAME)
+            return err;
+    }
 }
 
 int sl__req_borrow(struct sl__req *r, const void *p, size_t len)
@@ -239,9 +256,42 @@ static void complete(struct sl__conn *c, struct sl__req *r, int err, struct sl__
     sl__req_put(cl, r);
 }
 
+/*
+ * A connection that was being made or used failed: the application's error callback hears of
+ * it (the first failure of a run only, so that a broker refusing us does not flood it), and of
+ * every known broker being down at once (_ALL_BROKERS_DOWN, again only after one came up).
+ */
+static void report_failure(struct sl__conn *c, int err)
+{
+    struct sl__client *cl = c->cl;
+    if (err == -ECANCELED)
+        return; /* the handle is going away */
+    cl->conn_fail = err;
+    if (c->failures == 0) {
+        if (err == SL__ERESOLVE)
+            sl__error(cl, SL_ERR__RESOLVE, "%s:%d: failed to resolve: %s", c->host, c->port,
+                      c->why[0] ? c->why : "unknown name");
+        else if (c->why[0] && c->tls)
+            sl__error(cl, SL_ERR__SSL, "%s:%d: %s", c->host, c->port, c->why);
+        else
+            sl__error(cl, SL_ERR__TRANSPORT, "%s:%d: %s", c->host, c->port,
+                      err == -ETIMEDOUT ? "request or connect timed out" : strerror(-err));
+    }
+    for (int i = 0; i < cl->n_conns; i++)
+        if (cl->conns[i] != c && cl->conns[i]->state != SL__CONN_DOWN)
+            return;
+    if (!cl->all_down) {
+        cl->all_down = true;
+        sl__error(cl, SL_ERR__ALL_BROKERS_DOWN, "%d/%d brokers are down", cl->n_conns, cl->n_conns);
+    }
+}
+
 void sl__conn_fail(struct sl__conn *c, int err)
 {
     struct sl__client *cl = c->cl;
+    if (c->state != SL__CONN_DOWN)
+        report_failure(c, err);
+    c->why[0] = 0;
     sl__tls_free(c->tls);
     c->tls = NULL;
     if (c->fd >= 0) {
@@ -300,7 +350,7 @@ static int queue_api_versions(struct sl__conn *c)
     struct sl__req *r = sl__req_get(c->cl);
     if (!r)
         return -ENOMEM;
-    int err = sl__req_begin(c->cl, r, SL__API_API_VERSIONS, SL__V_API_VERSIONS);
+    int err = sl__req_begin(c->cl, r, KP_API_API_VERSIONS, SL__V_API_VERSIONS);
     if (!err)
         err = sl__req_end(r);
     if (err) {
@@ -322,7 +372,7 @@ int sl__conn_ensure(struct sl__conn *c)
 {
     if (c->state != SL__CONN_DOWN)
         return 0;
-    if (sl__now_ms() < c->reconnect_at_ms)
+    if (c->cl->no_connect || sl__now_ms() < c->reconnect_at_ms)
         return -EAGAIN;
     char port[16];
     snprintf(port, sizeof(port), "%d", c->port);
@@ -330,9 +380,10 @@ int sl__conn_ensure(struct sl__conn *c)
     struct addrinfo *res = NULL;
     int gai = getaddrinfo(c->host, port, &hints, &res);
     if (gai != 0 || !res) {
+        snprintf(c->why, sizeof(c->why), "%s", gai ? gai_strerror(gai) : "no address");
         c->state = SL__CONN_CONNECTING; /* so that fail() applies the backoff */
-        sl__conn_fail(c, -EHOSTUNREACH);
-        return -EHOSTUNREACH;
+        sl__conn_fail(c, SL__ERESOLVE);
+        return SL__ERESOLVE;
     }
     /* A name with several addresses (localhost: ::1 and 127.0.0.1): each failed attempt moves
      * on to the next one. */
@@ -410,7 +461,8 @@ static void written(struct sl__conn *c, struct sl__req *r)
         complete(c, r, 0, NULL);
         return;
     }
-    r->deadline_ms = sl__now_ms() + cl->conf->request_timeout_ms;
+    r->deadline_ms =
+        sl__now_ms() + (r->timeout_ms > 0 ? r->timeout_ms : cl->conf->request_timeout_ms);
     if (c->waitq_tail)
         c->waitq_tail->next = r;
     else
@@ -501,32 +553,32 @@ static void api_versions_cb(struct sl__client *cl, struct sl__req *req, int err,
     struct sl__conn *c = req->ctx;
     if (err || !f)
         return;
-    /* v0 body: error_code int16, [api_key int16, min int16, max int16]. */
+    struct kp_api_versions_resp resp;
+    struct kp_arena *a = sl__arena(cl, f->len);
     struct kp_rd rd;
     kp_rd_init(&rd, f->body, f->len);
-    int16_t ec = kp_rd_i16(&rd);
-    int32_t n = kp_rd_array(&rd, 6, false);
-    static const int16_t need[][2] = {{SL__API_PRODUCE, SL__V_PRODUCE},
-                                      {SL__API_FETCH, SL__V_FETCH},
-                                      {SL__API_LIST_OFFSETS, SL__V_LIST_OFFSETS},
-                                      {SL__API_METADATA, SL__V_METADATA}};
-    bool ok[4] = {false, false, false, false};
-    for (int32_t i = 0; i < n && kp_rd_ok(&rd); i++) {
-        int16_t key = kp_rd_i16(&rd), lo = kp_rd_i16(&rd), hi = kp_rd_i16(&rd);
-        for (int k = 0; k < 4; k++)
-            if (key == need[k][0] && lo <= need[k][1] && need[k][1] <= hi)
-                ok[k] = true;
-    }
-    if (!kp_rd_ok(&rd) || ec != 0) {
-        sl__conn_fail(c, -EPROTO);
+    err = a ? kp_api_versions_resp_decode(&rd, SL__V_API_VERSIONS, a, &resp) : -ENOMEM;
+    if (err || resp.error_code != 0) {
+        sl__conn_fail(c, err == -ENOMEM ? -ENOMEM : -EPROTO);
         return;
+    }
+    static const int16_t need[][2] = {{KP_API_PRODUCE, SL__V_PRODUCE},
+                                      {KP_API_FETCH, SL__V_FETCH},
+                                      {KP_API_LIST_OFFSETS, SL__V_LIST_OFFSETS},
+                                      {KP_API_METADATA, SL__V_METADATA}};
+    bool ok[4] = {false, false, false, false};
+    for (int32_t i = 0; i < resp.n_api_keys; i++) {
+        const struct kp_api_range *k = &resp.api_keys[i];
+        for (int j = 0; j < 4; j++)
+            if (k->api_key == need[j][0] && k->min_version <= need[j][1] &&
+                need[j][1] <= k->max_version)
+                ok[j] = true;
     }
     /* The metadata and produce paths need these; a broker without them is unusable. */
     if (!ok[0] || !ok[1] || !ok[2] || !ok[3]) {
         sl__conn_fail(c, -ENOTSUP);
         return;
     }
-    (void)cl;
 }
 
 /* The request in the wait queue with correlation id corr, or NULL. */
@@ -563,7 +615,15 @@ static int dispatch(struct sl__conn *c, const uint8_t *frame, size_t len, uint8_
     c->cl->stats.in_flight--;
     c->cl->stats.responses_received++;
     c->failures = 0;
-    struct sl__frame f = {frame + 8, len - 8, own ? *own : NULL, own ? own_cap : 0};
+    struct kp_rd rd;
+    kp_rd_init(&rd, frame + 4, len - 4);
+    int32_t corr_again;
+    if (kp_resp_hdr_decode(&rd, r->api_key, r->api_version, &corr_again) != 0) {
+        complete(c, r, -EBADMSG, NULL);
+        return -EBADMSG;
+    }
+    size_t body = 4 + kp_rd_pos(&rd);
+    struct sl__frame f = {frame + body, len - body, own ? *own : NULL, own ? own_cap : 0};
     complete(c, r, 0, &f);
     if (own)
         *own = f.own; /* NULL when the callback took it */
@@ -763,10 +823,10 @@ static void tls_log(struct sl__conn *c, int err)
     const sl_conf *conf = c->cl->conf;
     const char *reason = sl__tls_reason(c->tls);
     if (err == -ECONNABORTED && reason[0]) /* a TLS failure: OpenSSL's reason says it all */
-        sl__log(conf, c->failures == 0 ? 3 : 7, "SSL", "%s:%d: %s", c->host, c->port, reason);
+        snprintf(c->why, sizeof(c->why), "%s", reason);
     else
-        sl__log(conf, c->failures == 0 ? 3 : 7, "SSL", "%s:%d: %s%s%s", c->host, c->port, reason,
-                reason[0] ? ": " : "", strerror(-err));
+        snprintf(c->why, sizeof(c->why), "%s%s%s", reason, reason[0] ? ": " : "", strerror(-err));
+    sl__log(conf, c->failures == 0 ? 3 : 7, "SSL", "%s:%d: %s", c->host, c->port, c->why);
 }
 
 /* TCP is connected (or a TLS connection is handshaking): 0 when the connection is now UP,
@@ -799,6 +859,8 @@ static int connect_step(struct sl__conn *c, short revents)
     }
     c->state = SL__CONN_UP;
     c->cl->stats.connects++;
+    c->cl->all_down = false;
+    c->cl->conn_fail = 0;
     return 0;
 }
 

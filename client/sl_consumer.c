@@ -29,68 +29,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sl_int.h"
+#include "sl_codec.h"
+#include "sl_cons.h"
 
-enum cp_state { CP_NEED_OFFSET, CP_LISTING, CP_ACTIVE, CP_PARKED };
-
-struct cpart {
-    struct sl__topic *t;
-    int32_t partition;
-    enum cp_state st;
-    bool assigned;
-    int64_t want;      /* logical start for NEED_OFFSET: SL_OFFSET_BEGINNING / END */
-    int64_t pos;       /* next offset to hand out */
-    int64_t fetch_pos; /* next offset to fetch */
-    int32_t max_bytes; /* partition fetch size (grows for big batches) */
-    int32_t need;      /* bytes of a first batch that did not fit the last ask (0: none) */
-    uint32_t epoch;
-    bool fetching;
-    int32_t fetch_corr;
-    uint32_t fetch_epoch;
-    int32_t list_corr;
-    int64_t retry_at_ms;
-};
-
-struct fbuf {
-    uint8_t *buf; /* from sl__buf_get (or a big frame's own buffer): given back when unused */
-    size_t cap;
-    int refs;
-};
-
-struct chunk {
-    struct chunk *next;
-    struct fbuf *fb;
-    struct cpart *cp;
-    uint32_t epoch;
-    const uint8_t *p; /* complete batches */
-    size_t len;
-};
-
-#define EVQ 64
-
-struct sl_consumer {
-    struct sl__client cl;
-    struct cpart **parts;
-    int n_parts;
-    int parts_cap;
-    struct chunk *q_head, *q_tail;
-    size_t q_bytes;
-    /* Iteration state over the current chunk. */
-    struct chunk *cur;
-    size_t cur_off; /* next batch within cur */
-    bool in_batch;
-    const uint8_t *batch;
-    struct kp_batch_hdr hdr;
-    struct kp_record_iter it;
-    /* Partition errors waiting to be returned. */
-    struct {
-        struct cpart *cp;
-        sl_err err;
-    } ev[EVQ];
-    int ev_head;
-    int ev_n;
-    int64_t last_io_us;
-};
+static void client_turn(struct sl__client *cl, int timeout_ms)
+{
+    sl__cons_turn(cl->owner, timeout_ms);
+}
 
 sl_consumer *sl_consumer_new(sl_conf *conf, char *errstr, size_t errstr_size)
 {
@@ -110,6 +55,13 @@ sl_consumer *sl_consumer_new(sl_conf *conf, char *errstr, size_t errstr_size)
         return NULL;
     }
     c->cl.owner = c;
+    c->cl.turn = client_turn;
+    if (conf->group_id && *conf->group_id && sl__group_new(c) != 0) {
+        sl__errstr(errstr, errstr_size, "out of memory");
+        sl__client_destroy(&c->cl);
+        free(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -121,19 +73,28 @@ static void fbuf_unref(sl_consumer *c, struct fbuf *fb)
     }
 }
 
+static void eof_check(sl_consumer *c, struct cpart *cp);
+
 static void chunk_release(sl_consumer *c, struct chunk *ch)
 {
     c->q_bytes -= ch->len < c->q_bytes ? ch->len : c->q_bytes;
     fbuf_unref(c, ch->fb);
+    struct cpart *cp = ch->cp;
+    cp->queued--;
     free(ch);
+    if (!c->closed)
+        eof_check(c, cp);
 }
 
 void sl_consumer_free(sl_consumer *c)
 {
     if (!c)
         return;
+    if (!c->closed)
+        sl_consumer_close(c);
     for (int i = 0; i < c->cl.n_conns; i++)
         sl__conn_fail(c->cl.conns[i], -ECANCELED);
+    sl__commit_free(c);
     if (c->cur)
         chunk_release(c, c->cur);
     while (c->q_head) {
@@ -141,9 +102,19 @@ void sl_consumer_free(sl_consumer *c)
         c->q_head = ch->next;
         chunk_release(c, ch);
     }
+    sl__group_free(c);
+    while (c->commits_done) {
+        struct sl__commit_done *d = c->commits_done;
+        c->commits_done = d->next;
+        free(d);
+    }
     for (int i = 0; i < c->n_parts; i++)
         free(c->parts[i]);
     free(c->parts);
+    free(c->fetch_topics);
+    free(c->fetch_parts);
+    free(c->dbuf);
+    sl__bytes_free(&c->scratch);
     sl__client_destroy(&c->cl);
     free(c);
 }
@@ -154,11 +125,11 @@ void sl_consumer_stats(const sl_consumer *c, sl_stats *out)
     out->queue_bytes = c->q_bytes;
 }
 
-static void event(sl_consumer *c, struct cpart *cp, sl_err err)
+void sl__cons_event(sl_consumer *c, struct cpart *cp, sl_err err, int64_t first, int64_t last)
 {
     for (int i = 0; i < c->ev_n; i++) {
         int k = (c->ev_head + i) % EVQ;
-        if (c->ev[k].cp == cp && c->ev[k].err == err)
+        if (c->ev[k].cp == cp && c->ev[k].err == err && c->ev[k].first == first)
             return; /* already waiting */
     }
     if (c->ev_n == EVQ)
@@ -166,10 +137,42 @@ static void event(sl_consumer *c, struct cpart *cp, sl_err err)
     int k = (c->ev_head + c->ev_n) % EVQ;
     c->ev[k].cp = cp;
     c->ev[k].err = err;
+    c->ev[k].first = first;
+    c->ev[k].last = last;
     c->ev_n++;
 }
 
-static struct cpart *find_part(const sl_consumer *c, const char *topic, size_t len, int32_t part)
+static void event(sl_consumer *c, struct cpart *cp, sl_err err)
+{
+    sl__cons_event(c, cp, err, -1, -1);
+}
+
+/*
+ * Stored records that cannot be read (a corrupt batch, a CRC mismatch, a compressed batch that
+ * does not decompress): the partition stops at them (PARKED) and the application is told the
+ * offsets; it moves on only by seeking.
+ */
+static void park_bad(sl_consumer *c, struct cpart *cp, sl_err err, int64_t first, int64_t last)
+{
+    cp->st = CP_PARKED;
+    sl__cons_event(c, cp, err, first, last);
+}
+
+/*
+ * enable.partition.eof: once everything up to the high watermark of the last fetch has been
+ * handed out (nothing of the partition queued), SL_ERR__PARTITION_EOF, once per position.
+ */
+static void eof_check(sl_consumer *c, struct cpart *cp)
+{
+    if (!c->cl.conf->enable_partition_eof || !cp->assigned || cp->st != CP_ACTIVE ||
+        cp->queued > 0 || cp->high_watermark < 0 || cp->pos != cp->high_watermark ||
+        cp->fetch_pos != cp->pos || cp->eof_at == cp->pos)
+        return;
+    cp->eof_at = cp->pos;
+    sl__cons_event(c, cp, SL_ERR__PARTITION_EOF, cp->pos, cp->pos);
+}
+
+struct cpart *sl__cpart_find(const sl_consumer *c, const char *topic, size_t len, int32_t part)
 {
     for (int i = 0; i < c->n_parts; i++) {
         struct cpart *cp = c->parts[i];
@@ -179,14 +182,49 @@ static struct cpart *find_part(const sl_consumer *c, const char *topic, size_t l
     return NULL;
 }
 
+static struct cpart *find_part(const sl_consumer *c, const char *topic, size_t len, int32_t part)
+{
+    return sl__cpart_find(c, topic, len, part);
+}
+
+struct cpart *sl__cpart_get(sl_consumer *c, struct sl__topic *t, int32_t partition)
+{
+    struct cpart *cp = find_part(c, t->name, t->name_len, partition);
+    if (cp)
+        return cp;
+    if (c->n_parts == c->parts_cap) {
+        int cap = c->parts_cap ? c->parts_cap * 2 : 8;
+        struct cpart **p = realloc(c->parts, (size_t)cap * sizeof(*p));
+        if (!p)
+            return NULL;
+        c->parts = p;
+        c->parts_cap = cap;
+    }
+    cp = calloc(1, sizeof(*cp));
+    if (!cp)
+        return NULL;
+    cp->t = t;
+    cp->partition = partition;
+    cp->max_bytes = c->cl.conf->max_partition_fetch_bytes;
+    cp->high_watermark = cp->log_start = -1;
+    cp->eof_at = -1;
+    cp->committed = cp->commit_sent = SL_OFFSET_INVALID;
+    c->parts[c->n_parts++] = cp;
+    return cp;
+}
+
 static void set_start(sl_consumer *c, struct cpart *cp, int64_t offset)
 {
     cp->epoch++;
     cp->fetching = false; /* a response still in flight is dropped by its epoch */
     cp->retry_at_ms = 0;
+    cp->eof_at = -1;
     if (offset >= 0) {
         cp->st = CP_ACTIVE;
         cp->pos = cp->fetch_pos = offset;
+    } else if (offset == SL__OFFSET_STORED) {
+        cp->st = CP_NEED_COMMITTED;
+        cp->pos = cp->fetch_pos = -1;
     } else {
         cp->st = CP_NEED_OFFSET;
         cp->want = offset;
@@ -195,11 +233,28 @@ static void set_start(sl_consumer *c, struct cpart *cp, int64_t offset)
     (void)c;
 }
 
+void sl__cpart_start(sl_consumer *c, struct cpart *cp, int64_t offset)
+{
+    cp->assigned = true;
+    set_start(c, cp, offset);
+}
+
+void sl__cpart_stop(sl_consumer *c, struct cpart *cp)
+{
+    (void)c;
+    cp->assigned = false;
+    cp->by_group = false;
+    cp->epoch++;
+    cp->fetching = false;
+}
+
 sl_err sl_consumer_assign(sl_consumer *c, const char *topic, int32_t partition, int64_t offset)
 {
     if (!c || !topic || !*topic || partition < 0 ||
         (offset < 0 && offset != SL_OFFSET_BEGINNING && offset != SL_OFFSET_END))
         return SL_ERR__INVALID_ARG;
+    if (sl__group_subscribed(c) || c->closed)
+        return SL_ERR__STATE;
     struct sl__topic *t = sl__topic_get(&c->cl, topic);
     if (!t)
         return SL_ERR__NO_MEMORY;
@@ -213,26 +268,10 @@ sl_err sl_consumer_assign(sl_consumer *c, const char *topic, int32_t partition, 
         return (sl_err)t->err;
     if (partition >= t->n_parts)
         return SL_ERR__UNKNOWN_PARTITION;
-    struct cpart *cp = find_part(c, topic, t->name_len, partition);
-    if (!cp) {
-        if (c->n_parts == c->parts_cap) {
-            int cap = c->parts_cap ? c->parts_cap * 2 : 8;
-            struct cpart **p = realloc(c->parts, (size_t)cap * sizeof(*p));
-            if (!p)
-                return SL_ERR__NO_MEMORY;
-            c->parts = p;
-            c->parts_cap = cap;
-        }
-        cp = calloc(1, sizeof(*cp));
-        if (!cp)
-            return SL_ERR__NO_MEMORY;
-        cp->t = t;
-        cp->partition = partition;
-        cp->max_bytes = c->cl.conf->max_partition_fetch_bytes;
-        c->parts[c->n_parts++] = cp;
-    }
-    cp->assigned = true;
-    set_start(c, cp, offset);
+    struct cpart *cp = sl__cpart_get(c, t, partition);
+    if (!cp)
+        return SL_ERR__NO_MEMORY;
+    sl__cpart_start(c, cp, offset);
     return SL_ERR_NO_ERROR;
 }
 
@@ -251,19 +290,40 @@ sl_err sl_consumer_unassign(sl_consumer *c, const char *topic, int32_t partition
 {
     if (!c || !topic)
         return SL_ERR__INVALID_ARG;
+    if (sl__group_subscribed(c))
+        return SL_ERR__STATE;
     struct cpart *cp = find_part(c, topic, strlen(topic), partition);
     if (!cp || !cp->assigned)
         return SL_ERR__UNKNOWN_PARTITION;
-    cp->assigned = false;
-    cp->epoch++;
-    cp->fetching = false;
+    sl__cpart_stop(c, cp);
     return SL_ERR_NO_ERROR;
+}
+
+static bool position_known(const struct cpart *cp)
+{
+    return cp->st == CP_ACTIVE || cp->st == CP_PARKED;
 }
 
 int64_t sl_consumer_position(const sl_consumer *c, const char *topic, int32_t partition)
 {
     const struct cpart *cp = find_part(c, topic, strlen(topic), partition);
-    return cp && cp->assigned && cp->st != CP_NEED_OFFSET && cp->st != CP_LISTING ? cp->pos : -1;
+    return cp && cp->assigned && position_known(cp) ? cp->pos : -1;
+}
+
+size_t sl_consumer_assignment(sl_consumer *c, sl_topic_partition *out, size_t cap)
+{
+    size_t n = 0;
+    for (int i = 0; c && i < c->n_parts; i++) {
+        const struct cpart *cp = c->parts[i];
+        if (!cp->assigned)
+            continue;
+        if (n < cap && out)
+            out[n] = (sl_topic_partition){.topic = cp->t->name,
+                                          .partition = cp->partition,
+                                          .offset = position_known(cp) ? cp->pos : -1};
+        n++;
+    }
+    return n;
 }
 
 /* ---- ListOffsets v2 ---------------------------------------------------------------------- */
@@ -284,37 +344,33 @@ static bool retriable_part_err(int16_t ec)
            ec == 74 /* FENCED_LEADER_EPOCH */ || ec == 75 /* UNKNOWN_LEADER_EPOCH */;
 }
 
-/* Response: throttle int32, [topic STRING, [partition, error int16, timestamp int64, offset]]. */
 static void list_cb(struct sl__client *cl, struct sl__req *req, int err, struct sl__frame *f)
 {
     sl_consumer *c = cl->owner;
+    struct kp_list_offsets_resp resp = {0};
     if (!err && f) {
+        struct kp_arena *a = sl__arena(cl, f->len);
         struct kp_rd rd;
         kp_rd_init(&rd, f->body, f->len);
-        kp_rd_i32(&rd);
-        int32_t nt = kp_rd_array(&rd, 2 + 4, false);
-        for (int32_t i = 0; i < nt && kp_rd_ok(&rd); i++) {
-            struct kp_str name = kp_rd_str(&rd);
-            int32_t np = kp_rd_array(&rd, 4 + 2 + 8 + 8, false);
-            for (int32_t j = 0; j < np && kp_rd_ok(&rd); j++) {
-                int32_t part = kp_rd_i32(&rd);
-                int16_t ec = kp_rd_i16(&rd);
-                kp_rd_i64(&rd);
-                int64_t off = kp_rd_i64(&rd);
-                if (!kp_rd_ok(&rd))
-                    break;
-                struct cpart *cp = find_part(c, name.ptr, (size_t)name.len, part);
-                if (!cp || cp->st != CP_LISTING || cp->list_corr != req->corr)
-                    continue;
-                if (ec == 0 && off >= 0) {
-                    cp->st = CP_ACTIVE;
-                    cp->pos = cp->fetch_pos = off;
-                } else {
-                    cp->st = CP_NEED_OFFSET;
-                    if (ec != 0 && !retriable_part_err(ec))
-                        event(c, cp, (sl_err)ec);
-                    retry_later(c, cp, ec != 0);
-                }
+        if (!a || kp_list_offsets_resp_decode(&rd, req->api_version, a, &resp) != 0)
+            resp.n_topics = 0;
+    }
+    for (int32_t i = 0; i < resp.n_topics; i++) {
+        const struct kp_list_offsets_resp_topic *t = &resp.topics[i];
+        for (int32_t j = 0; j < t->n_partitions; j++) {
+            const struct kp_list_offsets_resp_partition *lp = &t->partitions[j];
+            struct cpart *cp = find_part(c, t->name.ptr, (size_t)t->name.len, lp->partition_index);
+            if (!cp || cp->st != CP_LISTING || cp->list_corr != req->corr)
+                continue;
+            int16_t ec = lp->error_code;
+            if (ec == 0 && lp->offset >= 0) {
+                cp->st = CP_ACTIVE;
+                cp->pos = cp->fetch_pos = lp->offset;
+            } else {
+                cp->st = CP_NEED_OFFSET;
+                if (ec != 0 && !retriable_part_err(ec))
+                    event(c, cp, (sl_err)ec);
+                retry_later(c, cp, ec != 0);
             }
         }
     }
@@ -328,48 +384,60 @@ static void list_cb(struct sl__client *cl, struct sl__req *req, int err, struct 
     }
 }
 
+static bool listable(const struct cpart *cp, int32_t node, int64_t now)
+{
+    return cp->assigned && cp->st == CP_NEED_OFFSET && cp->retry_at_ms <= now &&
+           cp->partition < cp->t->n_parts && cp->t->leaders[cp->partition] == node;
+}
+
+static int enc_list_offsets(struct kp_wr *wr, const void *m)
+{
+    return kp_list_offsets_req_encode(wr, SL__V_LIST_OFFSETS, m);
+}
+
 static void send_list_offsets(sl_consumer *c, struct sl__conn *conn, int64_t now)
 {
     struct sl__client *cl = &c->cl;
     int n = 0;
-    for (int i = 0; i < c->n_parts; i++) {
-        struct cpart *cp = c->parts[i];
-        if (cp->assigned && cp->st == CP_NEED_OFFSET && cp->retry_at_ms <= now &&
-            cp->partition < cp->t->n_parts && cp->t->leaders[cp->partition] == conn->node_id)
-            n++;
-    }
+    for (int i = 0; i < c->n_parts; i++)
+        n += listable(c->parts[i], conn->node_id, now);
     if (!n)
         return;
     if (conn->state == SL__CONN_DOWN && sl__conn_ensure(conn) != 0)
         return;
-    struct sl__req *r = sl__req_get(cl);
-    if (!r)
+    /* One topic entry per partition keeps the request simple (Kafka accepts repeats). */
+    struct kp_list_offsets_req_topic *topics = malloc((size_t)n * sizeof(*topics));
+    struct kp_list_offsets_req_partition *parts = malloc((size_t)n * sizeof(*parts));
+    struct sl__req *r = topics && parts ? sl__req_get(cl) : NULL;
+    if (!r) {
+        free(topics);
+        free(parts);
         return;
-    int err = sl__req_begin(cl, r, SL__API_LIST_OFFSETS, SL__V_LIST_OFFSETS);
-    struct kp_wr wr;
-    /* One topic entry per partition keeps the encoder simple (Kafka accepts repeats). */
-    size_t need = 4 + 1 + 4 + (size_t)n * (2 + 249 + 4 + 4 + 8);
-    if (!err)
-        err = sl__req_wr(r, need, &wr);
-    if (!err) {
-        kp_wr_i32(&wr, -1); /* replica_id */
-        kp_wr_i8(&wr, 0);   /* isolation_level: read_uncommitted */
-        kp_wr_array(&wr, n);
-        for (int i = 0; i < c->n_parts; i++) {
-            struct cpart *cp = c->parts[i];
-            if (!(cp->assigned && cp->st == CP_NEED_OFFSET && cp->retry_at_ms <= now &&
-                  cp->partition < cp->t->n_parts && cp->t->leaders[cp->partition] == conn->node_id))
-                continue;
-            kp_wr_str(&wr, (struct kp_str){cp->t->name, (int32_t)cp->t->name_len});
-            kp_wr_array(&wr, 1);
-            kp_wr_i32(&wr, cp->partition);
-            kp_wr_i64(&wr, cp->want == SL_OFFSET_BEGINNING ? -2 : -1);
-            cp->st = CP_LISTING;
-            cp->list_corr = r->corr;
-        }
-        sl__req_wr_done(r, &wr);
-        err = sl__req_end(r);
     }
+    int err = sl__req_begin(cl, r, KP_API_LIST_OFFSETS, SL__V_LIST_OFFSETS);
+    size_t guess = 4 + 1 + 4;
+    int k = 0;
+    for (int i = 0; i < c->n_parts; i++) {
+        struct cpart *cp = c->parts[i];
+        if (!listable(cp, conn->node_id, now))
+            continue;
+        parts[k] = (struct kp_list_offsets_req_partition){
+            cp->partition,
+            cp->want == SL_OFFSET_BEGINNING ? KP_LIST_OFFSETS_EARLIEST : KP_LIST_OFFSETS_LATEST};
+        topics[k] = (struct kp_list_offsets_req_topic){
+            {cp->t->name, (int32_t)cp->t->name_len}, 1, &parts[k]};
+        guess += 2 + cp->t->name_len + 4 + 4 + 8;
+        cp->st = CP_LISTING;
+        cp->list_corr = r->corr;
+        k++;
+    }
+    struct kp_list_offsets_req req = {.replica_id = -1, .n_topics = n, .topics = topics};
+    if (!err)
+        err = sl__req_body(r, guess, enc_list_offsets, &req);
+    if (!err)
+        err = sl__req_end(r);
+    free(topics);
+    free(parts);
     if (err) {
         for (int i = 0; i < c->n_parts; i++)
             if (c->parts[i]->st == CP_LISTING && c->parts[i]->list_corr == r->corr)
@@ -416,12 +484,19 @@ long sl__scan_batches(const uint8_t *p, size_t len, int64_t *next, size_t *first
     return (long)off;
 }
 
-static void fetch_partition(sl_consumer *c, struct sl__req *req, struct cpart *cp, int16_t ec,
-                            struct kp_bytes rec, struct sl__frame *f, struct fbuf **fb)
+static void fetch_partition(sl_consumer *c, struct sl__req *req, struct cpart *cp,
+                            const struct kp_fetch_resp_partition *fp, struct sl__frame *f,
+                            struct fbuf **fb)
 {
+    int16_t ec = fp->error_code;
+    struct kp_bytes rec = fp->records;
     cp->fetching = false;
     if (cp->fetch_epoch != cp->epoch || !cp->assigned || cp->st != CP_ACTIVE)
         return;
+    if (ec == 0) {
+        cp->high_watermark = fp->high_watermark;
+        cp->log_start = fp->log_start_offset;
+    }
     if (ec == SL_ERR_OFFSET_OUT_OF_RANGE) {
         c->cl.stats.offset_resets++;
         int reset = c->cl.conf->auto_offset_reset;
@@ -439,14 +514,15 @@ static void fetch_partition(sl_consumer *c, struct sl__req *req, struct cpart *c
         retry_later(c, cp, retriable_part_err(ec));
         return;
     }
-    if (rec.len <= 0)
+    if (rec.len <= 0) {
+        eof_check(c, cp);
         return;
+    }
     int64_t next = cp->fetch_pos;
     size_t first_need;
     long good = sl__scan_batches(rec.ptr, (size_t)rec.len, &next, &first_need);
     if (good < 0) {
-        cp->st = CP_PARKED;
-        event(c, cp, SL_ERR__BAD_MSG);
+        park_bad(c, cp, SL_ERR__BAD_MSG, cp->fetch_pos, cp->fetch_pos);
         return;
     }
     if (good == 0) {
@@ -478,27 +554,30 @@ static void fetch_partition(sl_consumer *c, struct sl__req *req, struct cpart *c
         if (f->own) {
             (*fb)->buf = f->own; /* zero copy: keep the connection's frame buffer */
             (*fb)->cap = f->own_cap;
+            (*fb)->body = (*fb)->buf + (f->body - f->own);
             f->own = NULL;
         } else {
-            (*fb)->buf = sl__buf_get(&c->cl, f->len + 8, &(*fb)->cap);
+            (*fb)->buf = sl__buf_get(&c->cl, f->len, &(*fb)->cap);
             if (!(*fb)->buf) {
                 free(*fb);
                 *fb = NULL;
                 return;
             }
-            memcpy((*fb)->buf + 8, f->body, f->len);
+            memcpy((*fb)->buf, f->body, f->len);
+            (*fb)->body = (*fb)->buf;
         }
         (*fb)->refs = 1; /* held by this callback until it returns */
     }
     struct chunk *ch = calloc(1, sizeof(*ch));
     if (!ch)
         return;
-    /* rec points into f->body; the same bytes sit at the same offset in the kept buffer. */
-    ch->p = (*fb)->buf + 8 + (size_t)(rec.ptr - f->body);
+    /* rec points into f->body; the same bytes sit at the same offset in the kept body. */
+    ch->p = (*fb)->body + (size_t)(rec.ptr - f->body);
     ch->len = (size_t)good;
     ch->fb = *fb;
     ch->cp = cp;
     ch->epoch = cp->epoch;
+    cp->queued++;
     (*fb)->refs++;
     if (c->q_tail)
         c->q_tail->next = ch;
@@ -519,34 +598,29 @@ static void fetch_cb(struct sl__client *cl, struct sl__req *req, int err, struct
     conn->fetch_out--;
     struct fbuf *fb = NULL;
     if (!err && f) {
+        const int16_t v = req->api_version;
         struct kp_rd rd;
         kp_rd_init(&rd, f->body, f->len);
-        kp_rd_i32(&rd); /* throttle */
-        int16_t top = kp_rd_i16(&rd);
-        kp_rd_i32(&rd); /* session_id */
-        int32_t nt = kp_rd_array(&rd, 2 + 4, false);
-        for (int32_t i = 0; i < nt && kp_rd_ok(&rd) && top == 0; i++) {
-            struct kp_str name = kp_rd_str(&rd);
-            int32_t np = kp_rd_array(&rd, 4 + 2 + 8 * 3 + 4 + 4 + 4, false);
-            for (int32_t j = 0; j < np && kp_rd_ok(&rd); j++) {
-                int32_t part = kp_rd_i32(&rd);
-                int16_t ec = kp_rd_i16(&rd);
-                kp_rd_i64(&rd); /* high_watermark */
-                kp_rd_i64(&rd); /* last_stable_offset */
-                kp_rd_i64(&rd); /* log_start_offset */
-                int32_t na = kp_rd_array(&rd, 16, true);
-                kp_rd_skip(&rd, (size_t)(na > 0 ? na : 0) * 16);
-                kp_rd_i32(&rd); /* preferred_read_replica */
-                struct kp_bytes rec = kp_rd_nbytes(&rd);
-                if (!kp_rd_ok(&rd))
+        int32_t throttle, session, nt;
+        int16_t top;
+        err = kp_fetch_resp_head_decode(&rd, v, &throttle, &top, &session, &nt);
+        if (!err && top != 0)
+            err = -EPROTO;
+        for (int32_t i = 0; !err && i < nt; i++) {
+            struct kp_str name;
+            int32_t np;
+            err = kp_fetch_resp_topic_decode(&rd, v, &name, &np);
+            for (int32_t j = 0; !err && j < np; j++) {
+                struct kp_fetch_resp_partition fp;
+                struct kp_bytes aborted;
+                err = kp_fetch_resp_partition_decode(&rd, v, &fp, &aborted);
+                if (err)
                     break;
-                struct cpart *cp = find_part(c, name.ptr, (size_t)name.len, part);
+                struct cpart *cp = find_part(c, name.ptr, (size_t)name.len, fp.partition);
                 if (cp && cp->fetching && cp->fetch_corr == req->corr)
-                    fetch_partition(c, req, cp, ec, rec, f, &fb);
+                    fetch_partition(c, req, cp, &fp, f, &fb);
             }
         }
-        if (top != 0)
-            err = -EPROTO;
     }
     if (fb)
         fbuf_unref(c, fb);
@@ -565,6 +639,11 @@ static bool fetchable(const sl_consumer *c, const struct cpart *cp, int32_t node
     (void)c;
     return cp->assigned && cp->st == CP_ACTIVE && !cp->fetching && cp->retry_at_ms <= now &&
            cp->partition < cp->t->n_parts && cp->t->leaders[cp->partition] == node;
+}
+
+static int enc_fetch(struct kp_wr *wr, const void *m)
+{
+    return kp_fetch_req_encode(wr, SL__V_FETCH, m);
 }
 
 static void send_fetch(sl_consumer *c, struct sl__conn *conn, int64_t now)
@@ -587,51 +666,65 @@ static void send_fetch(sl_consumer *c, struct sl__conn *conn, int64_t now)
         share = SL__FETCH_SHARE_MIN;
     if (conn->state == SL__CONN_DOWN && sl__conn_ensure(conn) != 0)
         return;
+    if (c->fetch_scratch_cap < n) {
+        free(c->fetch_topics);
+        free(c->fetch_parts);
+        c->fetch_topics = malloc((size_t)n * sizeof(*c->fetch_topics));
+        c->fetch_parts = malloc((size_t)n * sizeof(*c->fetch_parts));
+        c->fetch_scratch_cap = c->fetch_topics && c->fetch_parts ? n : 0;
+        if (!c->fetch_scratch_cap)
+            return;
+    }
     struct sl__req *r = sl__req_get(cl);
     if (!r)
         return;
-    int err = sl__req_begin(cl, r, SL__API_FETCH, SL__V_FETCH);
-    struct kp_wr wr;
-    size_t need = 64 + (size_t)n * (2 + 249 + 4 + 4 + 4 + 8 + 8 + 4);
-    if (!err)
-        err = sl__req_wr(r, need, &wr);
-    if (!err) {
-        /* Bound the response by what the prefetch budget still allows. */
-        int64_t budget = (int64_t)cf->queued_max_kbytes * 1024 - (int64_t)c->q_bytes;
-        int32_t max_bytes = cf->fetch_max_bytes;
-        if (budget < max_bytes)
-            max_bytes = (int32_t)(budget > 1024 ? budget : 1024);
-        kp_wr_i32(&wr, -1);                    /* replica_id */
-        kp_wr_i32(&wr, cf->fetch_wait_max_ms); /* max_wait_ms */
-        kp_wr_i32(&wr, cf->fetch_min_bytes);
-        kp_wr_i32(&wr, max_bytes);
-        kp_wr_i8(&wr, 0);   /* isolation_level: read_uncommitted */
-        kp_wr_i32(&wr, 0);  /* session_id */
-        kp_wr_i32(&wr, -1); /* session_epoch */
-        kp_wr_array(&wr, n);
-        for (int i = 0; i < c->n_parts; i++) {
-            struct cpart *cp = c->parts[i];
-            if (!fetchable(c, cp, conn->node_id, now))
-                continue;
-            kp_wr_str(&wr, (struct kp_str){cp->t->name, (int32_t)cp->t->name_len});
-            kp_wr_array(&wr, 1);
-            kp_wr_i32(&wr, cp->partition);
-            kp_wr_i32(&wr, -1); /* current_leader_epoch */
-            kp_wr_i64(&wr, cp->fetch_pos);
-            kp_wr_i64(&wr, -1); /* log_start_offset */
-            int32_t ask = cp->max_bytes < share ? cp->max_bytes : share;
-            if (ask < cp->need) /* a first batch bigger than the share */
-                ask = cp->need < cp->max_bytes ? cp->need : cp->max_bytes;
-            kp_wr_i32(&wr, ask);
-            cp->fetching = true;
-            cp->fetch_corr = r->corr;
-            cp->fetch_epoch = cp->epoch;
-        }
-        kp_wr_array(&wr, 0);                    /* forgotten_topics_data */
-        kp_wr_str(&wr, (struct kp_str){"", 0}); /* rack_id */
-        sl__req_wr_done(r, &wr);
-        err = sl__req_end(r);
+    int err = sl__req_begin(cl, r, KP_API_FETCH, SL__V_FETCH);
+    /* Bound the response by what the prefetch budget still allows. */
+    int64_t budget = (int64_t)cf->queued_max_kbytes * 1024 - (int64_t)c->q_bytes;
+    int32_t max_bytes = cf->fetch_max_bytes;
+    if (budget < max_bytes)
+        max_bytes = (int32_t)(budget > 1024 ? budget : 1024);
+    /* One topic entry per partition keeps the request simple (Kafka accepts repeats). */
+    size_t guess = 64;
+    int k = 0;
+    for (int i = 0; i < c->n_parts; i++) {
+        struct cpart *cp = c->parts[i];
+        if (!fetchable(c, cp, conn->node_id, now))
+            continue;
+        int32_t ask = cp->max_bytes < share ? cp->max_bytes : share;
+        if (ask < cp->need) /* a first batch bigger than the share */
+            ask = cp->need < cp->max_bytes ? cp->need : cp->max_bytes;
+        c->fetch_parts[k] = (struct kp_fetch_req_partition){
+            .partition = cp->partition,
+            .current_leader_epoch = -1,
+            .fetch_offset = cp->fetch_pos,
+            .log_start_offset = -1,
+            .partition_max_bytes = ask,
+        };
+        c->fetch_topics[k] = (struct kp_fetch_req_topic){
+            {cp->t->name, (int32_t)cp->t->name_len}, 1, &c->fetch_parts[k]};
+        guess += 2 + cp->t->name_len + 4 + 4 + 4 + 8 + 8 + 4;
+        cp->fetching = true;
+        cp->fetch_corr = r->corr;
+        cp->fetch_epoch = cp->epoch;
+        k++;
     }
+    struct kp_fetch_req req = {
+        .replica_id = -1,
+        .max_wait_ms = cf->fetch_wait_max_ms,
+        .min_bytes = cf->fetch_min_bytes,
+        .max_bytes = max_bytes,
+        .isolation_level = 0, /* read_uncommitted */
+        .session_id = 0,
+        .session_epoch = -1, /* no fetch session */
+        .n_topics = n,
+        .topics = c->fetch_topics,
+        .rack_id = {"", 0},
+    };
+    if (!err)
+        err = sl__req_body(r, guess, enc_fetch, &req);
+    if (!err)
+        err = sl__req_end(r);
     if (err) {
         for (int i = 0; i < c->n_parts; i++)
             if (c->parts[i]->fetching && c->parts[i]->fetch_corr == r->corr)
@@ -667,9 +760,10 @@ static void send_requests(sl_consumer *c)
         send_fetch(c, conn, now);
         sl__conn_flush(conn);
     }
+    sl__group_send(c);
 }
 
-static void turn(sl_consumer *c, int timeout_ms)
+void sl__cons_turn(sl_consumer *c, int timeout_ms)
 {
     send_requests(c);
     sl__client_io(&c->cl, timeout_ms);
@@ -678,6 +772,28 @@ static void turn(sl_consumer *c, int timeout_ms)
 }
 
 /* ---- handing out records --------------------------------------------------------------- */
+
+/*
+ * Starts handing out the records of the batch at b (hdr validated): in place, or for a
+ * compressed batch from the consumer's decompression buffer (decompressed once, here). 0, or
+ * -errno when the records cannot be read (the caller parks the partition).
+ */
+static int batch_records(sl_consumer *c, const uint8_t *b)
+{
+    int codec = c->hdr.attributes & KP_BATCH_ATTR_CODEC_MASK;
+    if (codec == 0) {
+        kp_record_iter_init(&c->it, b, &c->hdr);
+        return 0;
+    }
+    size_t zlen = kp_batch_size(&c->hdr) - KP_BATCH_HEADER_LEN;
+    long n = sl__decompress(&c->cl.codecs, codec, b + KP_BATCH_HEADER_LEN, zlen, &c->dbuf,
+                            &c->dbuf_cap, SL__MAX_DECOMPRESSED);
+    if (n < 0)
+        return (int)n;
+    c->cl.stats.batches_decompressed++;
+    kp_record_iter_init_records(&c->it, c->dbuf, (size_t)n, c->hdr.record_count);
+    return 0;
+}
 
 /* Fills rec with the next record; 1, or 0 when the queue is empty. Releases spent chunks. */
 static int next_record(sl_consumer *c, sl_record *rec)
@@ -716,7 +832,7 @@ static int next_record(sl_consumer *c, sl_record *rec)
                 memset(rec, 0, sizeof(*rec));
                 rec->topic = cp->t->name;
                 rec->partition = cp->partition;
-                rec->offset = off;
+                rec->offset = rec->last_offset = off;
                 bool lat = c->hdr.attributes & KP_BATCH_ATTR_LOG_APPEND_TIME;
                 rec->timestamp_type = lat ? 1 : 0;
                 rec->timestamp =
@@ -738,8 +854,11 @@ static int next_record(sl_consumer *c, sl_record *rec)
             }
             c->in_batch = false;
             if (rc < 0) {
-                event(c, cp, SL_ERR__BAD_MSG);
-                cp->pos = c->hdr.base_offset + c->hdr.last_offset_delta + 1;
+                /* A record that does not parse: the rest of the batch cannot be trusted. */
+                park_bad(c, cp,
+                         c->hdr.attributes & KP_BATCH_ATTR_CODEC_MASK ? SL_ERR__BAD_COMPRESSION
+                                                                      : SL_ERR__BAD_MSG,
+                         cp->pos, c->hdr.base_offset + c->hdr.last_offset_delta);
             }
             continue;
         }
@@ -756,50 +875,62 @@ static int next_record(sl_consumer *c, sl_record *rec)
             /* sl__scan_batches checked the framing, so the header and size are readable. */
             struct kp_batch_hdr h;
             if (kp_batch_parse_hdr(b, left, &h) != 0 || kp_batch_size(&h) > left) {
-                c->cur_off = ch->len;
-                event(c, cp, SL_ERR__BAD_MSG);
+                park_bad(c, cp, SL_ERR__BAD_MSG, cp->pos, cp->pos);
                 continue;
             }
             c->cur_off += kp_batch_size(&h);
-            if (h.base_offset + h.last_offset_delta >= cp->pos) {
-                event(c, cp,
-                      err == -EBADMSG && c->cl.conf->check_crcs ? SL_ERR__CRC : SL_ERR__BAD_MSG);
-                cp->pos = h.base_offset + h.last_offset_delta + 1;
-            }
+            if (h.base_offset + h.last_offset_delta >= cp->pos)
+                park_bad(c, cp,
+                         err == -EBADMSG && c->cl.conf->check_crcs ? SL_ERR__CRC : SL_ERR__BAD_MSG,
+                         h.base_offset > cp->pos ? h.base_offset : cp->pos,
+                         h.base_offset + h.last_offset_delta);
             continue;
         }
         c->cur_off += kp_batch_size(&c->hdr);
         int64_t last = c->hdr.base_offset + c->hdr.last_offset_delta;
         if (last < cp->pos || (c->hdr.attributes & KP_BATCH_ATTR_CONTROL))
             continue;
-        if (c->hdr.attributes & KP_BATCH_ATTR_CODEC_MASK) {
-            event(c, cp, SL_ERR__NOT_IMPLEMENTED); /* compressed batches: not yet */
-            cp->pos = last + 1;
+        if (batch_records(c, b) != 0) {
+            int64_t first = c->hdr.base_offset > cp->pos ? c->hdr.base_offset : cp->pos;
+            park_bad(c, cp, SL_ERR__BAD_COMPRESSION, first, last);
             continue;
         }
-        kp_record_iter_init(&c->it, b, &c->hdr);
         c->in_batch = true;
     }
+}
+
+static void fill_stats(const struct sl__client *cl, sl_stats *out)
+{
+    const sl_consumer *c = cl->owner;
+    sl_consumer_stats(c, out);
 }
 
 sl_err sl_consumer_poll(sl_consumer *c, int timeout_ms, sl_record *rec)
 {
     if (!c || !rec)
         return SL_ERR__INVALID_ARG;
+    if (c->closed)
+        return SL_ERR__STATE;
     int64_t deadline = timeout_ms < 0 ? -1 : sl__now_ms() + timeout_ms;
+    sl__group_tick(c); /* before the poll time moves: max.poll.interval.ms */
+    c->last_poll_ms = sl__now_ms();
     /* Keep the next fetch going while records are handed out from the buffer. */
     if (sl__now_us() - c->last_io_us >= 1000)
-        turn(c, 0);
+        sl__cons_turn(c, 0);
     for (;;) {
+        sl__client_serve(&c->cl, fill_stats);
+        sl__group_tick(c);
         if (c->ev_n) {
             memset(rec, 0, sizeof(*rec));
-            struct cpart *cp = c->ev[c->ev_head].cp;
-            sl_err err = c->ev[c->ev_head].err;
+            int k = c->ev_head;
+            struct cpart *cp = c->ev[k].cp;
+            sl_err err = c->ev[k].err;
             c->ev_head = (c->ev_head + 1) % EVQ;
             c->ev_n--;
-            rec->topic = cp->t->name;
-            rec->partition = cp->partition;
-            rec->offset = -1;
+            rec->topic = cp ? cp->t->name : "";
+            rec->partition = cp ? cp->partition : -1;
+            rec->offset = c->ev[k].first;
+            rec->last_offset = c->ev[k].last;
             return err;
         }
         if (next_record(c, rec))
@@ -809,7 +940,7 @@ sl_err sl_consumer_poll(sl_consumer *c, int timeout_ms, sl_record *rec)
         int64_t left = deadline < 0 ? 100 : deadline - sl__now_ms();
         if (left <= 0)
             return SL_ERR__TIMED_OUT;
-        turn(c, (int)left);
+        sl__cons_turn(c, (int)left);
     }
 }
 

@@ -7,6 +7,139 @@
 
 #include "sl_int.h"
 
+/* The Kafka codes of sl_err are proto's (one list of Kafka's numbers: kp_api.h); every code
+ * proto knows has its sl_err value. */
+_Static_assert((int)SL_ERR_UNKNOWN == KP_ERR_UNKNOWN_SERVER_ERROR, "SL_ERR_UNKNOWN");
+_Static_assert((int)SL_ERR_NO_ERROR == KP_ERR_NONE, "SL_ERR_NO_ERROR");
+_Static_assert((int)SL_ERR_OFFSET_OUT_OF_RANGE == KP_ERR_OFFSET_OUT_OF_RANGE,
+               "SL_ERR_OFFSET_OUT_OF_RANGE");
+_Static_assert((int)SL_ERR_CORRUPT_MESSAGE == KP_ERR_CORRUPT_MESSAGE, "SL_ERR_CORRUPT_MESSAGE");
+_Static_assert((int)SL_ERR_UNKNOWN_TOPIC_OR_PART == KP_ERR_UNKNOWN_TOPIC_OR_PARTITION,
+               "SL_ERR_UNKNOWN_TOPIC_OR_PART");
+_Static_assert((int)SL_ERR_INVALID_FETCH_SIZE == KP_ERR_INVALID_FETCH_SIZE,
+               "SL_ERR_INVALID_FETCH_SIZE");
+_Static_assert((int)SL_ERR_LEADER_NOT_AVAILABLE == KP_ERR_LEADER_NOT_AVAILABLE,
+               "SL_ERR_LEADER_NOT_AVAILABLE");
+_Static_assert((int)SL_ERR_NOT_LEADER_OR_FOLLOWER == KP_ERR_NOT_LEADER_OR_FOLLOWER,
+               "SL_ERR_NOT_LEADER_OR_FOLLOWER");
+_Static_assert((int)SL_ERR_REQUEST_TIMED_OUT == KP_ERR_REQUEST_TIMED_OUT,
+               "SL_ERR_REQUEST_TIMED_OUT");
+_Static_assert((int)SL_ERR_BROKER_NOT_AVAILABLE == KP_ERR_BROKER_NOT_AVAILABLE,
+               "SL_ERR_BROKER_NOT_AVAILABLE");
+_Static_assert((int)SL_ERR_REPLICA_NOT_AVAILABLE == KP_ERR_REPLICA_NOT_AVAILABLE,
+               "SL_ERR_REPLICA_NOT_AVAILABLE");
+_Static_assert((int)SL_ERR_MSG_SIZE_TOO_LARGE == KP_ERR_MESSAGE_TOO_LARGE,
+               "SL_ERR_MSG_SIZE_TOO_LARGE");
+_Static_assert((int)SL_ERR_STALE_CTRL_EPOCH == KP_ERR_STALE_CONTROLLER_EPOCH,
+               "SL_ERR_STALE_CTRL_EPOCH");
+_Static_assert((int)SL_ERR_OFFSET_METADATA_TOO_LARGE == KP_ERR_OFFSET_METADATA_TOO_LARGE,
+               "SL_ERR_OFFSET_METADATA_TOO_LARGE");
+_Static_assert((int)SL_ERR_NETWORK_EXCEPTION == KP_ERR_NETWORK_EXCEPTION,
+               "SL_ERR_NETWORK_EXCEPTION");
+_Static_assert((int)SL_ERR_COORDINATOR_LOAD_IN_PROGRESS == KP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
+               "SL_ERR_COORDINATOR_LOAD_IN_PROGRESS");
+_Static_assert((int)SL_ERR_COORDINATOR_NOT_AVAILABLE == KP_ERR_COORDINATOR_NOT_AVAILABLE,
+               "SL_ERR_COORDINATOR_NOT_AVAILABLE");
+_Static_assert((int)SL_ERR_NOT_COORDINATOR == KP_ERR_NOT_COORDINATOR, "SL_ERR_NOT_COORDINATOR");
+_Static_assert((int)SL_ERR_TOPIC_EXCEPTION == KP_ERR_INVALID_TOPIC_EXCEPTION,
+               "SL_ERR_TOPIC_EXCEPTION");
+_Static_assert((int)SL_ERR_RECORD_LIST_TOO_LARGE == KP_ERR_RECORD_LIST_TOO_LARGE,
+               "SL_ERR_RECORD_LIST_TOO_LARGE");
+_Static_assert((int)SL_ERR_NOT_ENOUGH_REPLICAS == KP_ERR_NOT_ENOUGH_REPLICAS,
+               "SL_ERR_NOT_ENOUGH_REPLICAS");
+_Static_assert((int)SL_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND ==
+                   KP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+               "SL_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND");
+_Static_assert((int)SL_ERR_INVALID_REQUIRED_ACKS == KP_ERR_INVALID_REQUIRED_ACKS,
+               "SL_ERR_INVALID_REQUIRED_ACKS");
+_Static_assert((int)SL_ERR_ILLEGAL_GENERATION == KP_ERR_ILLEGAL_GENERATION,
+               "SL_ERR_ILLEGAL_GENERATION");
+_Static_assert((int)SL_ERR_INCONSISTENT_GROUP_PROTOCOL == KP_ERR_INCONSISTENT_GROUP_PROTOCOL,
+               "SL_ERR_INCONSISTENT_GROUP_PROTOCOL");
+_Static_assert((int)SL_ERR_INVALID_GROUP_ID == KP_ERR_INVALID_GROUP_ID, "SL_ERR_INVALID_GROUP_ID");
+_Static_assert((int)SL_ERR_UNKNOWN_MEMBER_ID == KP_ERR_UNKNOWN_MEMBER_ID,
+               "SL_ERR_UNKNOWN_MEMBER_ID");
+_Static_assert((int)SL_ERR_INVALID_SESSION_TIMEOUT == KP_ERR_INVALID_SESSION_TIMEOUT,
+               "SL_ERR_INVALID_SESSION_TIMEOUT");
+_Static_assert((int)SL_ERR_REBALANCE_IN_PROGRESS == KP_ERR_REBALANCE_IN_PROGRESS,
+               "SL_ERR_REBALANCE_IN_PROGRESS");
+_Static_assert((int)SL_ERR_INVALID_COMMIT_OFFSET_SIZE == KP_ERR_INVALID_COMMIT_OFFSET_SIZE,
+               "SL_ERR_INVALID_COMMIT_OFFSET_SIZE");
+_Static_assert((int)SL_ERR_TOPIC_AUTHORIZATION_FAILED == KP_ERR_TOPIC_AUTHORIZATION_FAILED,
+               "SL_ERR_TOPIC_AUTHORIZATION_FAILED");
+_Static_assert((int)SL_ERR_GROUP_AUTHORIZATION_FAILED == KP_ERR_GROUP_AUTHORIZATION_FAILED,
+               "SL_ERR_GROUP_AUTHORIZATION_FAILED");
+_Static_assert((int)SL_ERR_CLUSTER_AUTHORIZATION_FAILED == KP_ERR_CLUSTER_AUTHORIZATION_FAILED,
+               "SL_ERR_CLUSTER_AUTHORIZATION_FAILED");
+_Static_assert((int)SL_ERR_INVALID_TIMESTAMP == KP_ERR_INVALID_TIMESTAMP,
+               "SL_ERR_INVALID_TIMESTAMP");
+_Static_assert((int)SL_ERR_UNSUPPORTED_SASL_MECHANISM == KP_ERR_UNSUPPORTED_SASL_MECHANISM,
+               "SL_ERR_UNSUPPORTED_SASL_MECHANISM");
+_Static_assert((int)SL_ERR_ILLEGAL_SASL_STATE == KP_ERR_ILLEGAL_SASL_STATE,
+               "SL_ERR_ILLEGAL_SASL_STATE");
+_Static_assert((int)SL_ERR_UNSUPPORTED_VERSION == KP_ERR_UNSUPPORTED_VERSION,
+               "SL_ERR_UNSUPPORTED_VERSION");
+_Static_assert((int)SL_ERR_TOPIC_ALREADY_EXISTS == KP_ERR_TOPIC_ALREADY_EXISTS,
+               "SL_ERR_TOPIC_ALREADY_EXISTS");
+_Static_assert((int)SL_ERR_INVALID_PARTITIONS == KP_ERR_INVALID_PARTITIONS,
+               "SL_ERR_INVALID_PARTITIONS");
+_Static_assert((int)SL_ERR_INVALID_REPLICATION_FACTOR == KP_ERR_INVALID_REPLICATION_FACTOR,
+               "SL_ERR_INVALID_REPLICATION_FACTOR");
+_Static_assert((int)SL_ERR_INVALID_REPLICA_ASSIGNMENT == KP_ERR_INVALID_REPLICA_ASSIGNMENT,
+               "SL_ERR_INVALID_REPLICA_ASSIGNMENT");
+_Static_assert((int)SL_ERR_INVALID_CONFIG == KP_ERR_INVALID_CONFIG, "SL_ERR_INVALID_CONFIG");
+_Static_assert((int)SL_ERR_NOT_CONTROLLER == KP_ERR_NOT_CONTROLLER, "SL_ERR_NOT_CONTROLLER");
+_Static_assert((int)SL_ERR_INVALID_REQUEST == KP_ERR_INVALID_REQUEST, "SL_ERR_INVALID_REQUEST");
+_Static_assert((int)SL_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT == KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT,
+               "SL_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT");
+_Static_assert((int)SL_ERR_POLICY_VIOLATION == KP_ERR_POLICY_VIOLATION, "SL_ERR_POLICY_VIOLATION");
+_Static_assert((int)SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER == KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+               "SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER");
+_Static_assert((int)SL_ERR_DUPLICATE_SEQUENCE_NUMBER == KP_ERR_DUPLICATE_SEQUENCE_NUMBER,
+               "SL_ERR_DUPLICATE_SEQUENCE_NUMBER");
+_Static_assert((int)SL_ERR_INVALID_PRODUCER_EPOCH == KP_ERR_INVALID_PRODUCER_EPOCH,
+               "SL_ERR_INVALID_PRODUCER_EPOCH");
+_Static_assert((int)SL_ERR_INVALID_TXN_STATE == KP_ERR_INVALID_TXN_STATE,
+               "SL_ERR_INVALID_TXN_STATE");
+_Static_assert((int)SL_ERR_INVALID_PRODUCER_ID_MAPPING == KP_ERR_INVALID_PRODUCER_ID_MAPPING,
+               "SL_ERR_INVALID_PRODUCER_ID_MAPPING");
+_Static_assert((int)SL_ERR_INVALID_TRANSACTION_TIMEOUT == KP_ERR_INVALID_TRANSACTION_TIMEOUT,
+               "SL_ERR_INVALID_TRANSACTION_TIMEOUT");
+_Static_assert((int)SL_ERR_CONCURRENT_TRANSACTIONS == KP_ERR_CONCURRENT_TRANSACTIONS,
+               "SL_ERR_CONCURRENT_TRANSACTIONS");
+_Static_assert((int)SL_ERR_TRANSACTION_COORDINATOR_FENCED == KP_ERR_TRANSACTION_COORDINATOR_FENCED,
+               "SL_ERR_TRANSACTION_COORDINATOR_FENCED");
+_Static_assert((int)SL_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED ==
+                   KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+               "SL_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED");
+_Static_assert((int)SL_ERR_KAFKA_STORAGE_ERROR == KP_ERR_KAFKA_STORAGE_ERROR,
+               "SL_ERR_KAFKA_STORAGE_ERROR");
+_Static_assert((int)SL_ERR_UNKNOWN_PRODUCER_ID == KP_ERR_UNKNOWN_PRODUCER_ID,
+               "SL_ERR_UNKNOWN_PRODUCER_ID");
+_Static_assert((int)SL_ERR_FETCH_SESSION_ID_NOT_FOUND == KP_ERR_FETCH_SESSION_ID_NOT_FOUND,
+               "SL_ERR_FETCH_SESSION_ID_NOT_FOUND");
+_Static_assert((int)SL_ERR_INVALID_FETCH_SESSION_EPOCH == KP_ERR_INVALID_FETCH_SESSION_EPOCH,
+               "SL_ERR_INVALID_FETCH_SESSION_EPOCH");
+_Static_assert((int)SL_ERR_TOPIC_DELETION_DISABLED == KP_ERR_TOPIC_DELETION_DISABLED,
+               "SL_ERR_TOPIC_DELETION_DISABLED");
+_Static_assert((int)SL_ERR_FENCED_LEADER_EPOCH == KP_ERR_FENCED_LEADER_EPOCH,
+               "SL_ERR_FENCED_LEADER_EPOCH");
+_Static_assert((int)SL_ERR_UNKNOWN_LEADER_EPOCH == KP_ERR_UNKNOWN_LEADER_EPOCH,
+               "SL_ERR_UNKNOWN_LEADER_EPOCH");
+_Static_assert((int)SL_ERR_UNSUPPORTED_COMPRESSION_TYPE == KP_ERR_UNSUPPORTED_COMPRESSION_TYPE,
+               "SL_ERR_UNSUPPORTED_COMPRESSION_TYPE");
+_Static_assert((int)SL_ERR_OFFSET_NOT_AVAILABLE == KP_ERR_OFFSET_NOT_AVAILABLE,
+               "SL_ERR_OFFSET_NOT_AVAILABLE");
+_Static_assert((int)SL_ERR_MEMBER_ID_REQUIRED == KP_ERR_MEMBER_ID_REQUIRED,
+               "SL_ERR_MEMBER_ID_REQUIRED");
+_Static_assert((int)SL_ERR_GROUP_MAX_SIZE_REACHED == KP_ERR_GROUP_MAX_SIZE_REACHED,
+               "SL_ERR_GROUP_MAX_SIZE_REACHED");
+_Static_assert((int)SL_ERR_FENCED_INSTANCE_ID == KP_ERR_FENCED_INSTANCE_ID,
+               "SL_ERR_FENCED_INSTANCE_ID");
+_Static_assert((int)SL_ERR_INVALID_RECORD == KP_ERR_INVALID_RECORD, "SL_ERR_INVALID_RECORD");
+_Static_assert((int)SL_ERR_UNSTABLE_OFFSET_COMMIT == KP_ERR_UNSTABLE_OFFSET_COMMIT,
+               "SL_ERR_UNSTABLE_OFFSET_COMMIT");
+
 struct desc {
     sl_err err;
     const char *name;
@@ -34,6 +167,15 @@ static const struct desc descs[] = {
     {SL_ERR__AUTO_OFFSET_RESET, "_AUTO_OFFSET_RESET",
      "Local: Offset out of range and auto.offset.reset=error"},
     {SL_ERR__STATE, "_STATE", "Local: Erroneous state"},
+    {SL_ERR__BAD_COMPRESSION, "_BAD_COMPRESSION", "Local: Invalid compressed data"},
+    {SL_ERR__PARTITION_EOF, "_PARTITION_EOF", "Local: Broker: No more messages"},
+    {SL_ERR__ASSIGN_PARTITIONS, "_ASSIGN_PARTITIONS", "Local: Assign partitions"},
+    {SL_ERR__REVOKE_PARTITIONS, "_REVOKE_PARTITIONS", "Local: Revoke partitions"},
+    {SL_ERR__SSL, "_SSL", "Local: SSL error"},
+    {SL_ERR__ALL_BROKERS_DOWN, "_ALL_BROKERS_DOWN", "Local: All broker connections are down"},
+    {SL_ERR__NO_OFFSET, "_NO_OFFSET", "Local: No offset stored"},
+    {SL_ERR__MAX_POLL_EXCEEDED, "_MAX_POLL_EXCEEDED",
+     "Local: Maximum application poll interval (max.poll.interval.ms) exceeded"},
     {SL_ERR_UNKNOWN, "UNKNOWN", "Broker: Unknown server error"},
     {SL_ERR_NO_ERROR, "NO_ERROR", "Success"},
     {SL_ERR_OFFSET_OUT_OF_RANGE, "OFFSET_OUT_OF_RANGE", "Broker: Offset out of range"},
@@ -102,6 +244,44 @@ static const struct desc descs[] = {
      "Broker: Broker received a duplicate sequence number"},
     {SL_ERR_INVALID_PRODUCER_EPOCH, "INVALID_PRODUCER_EPOCH",
      "Broker: Producer attempted an operation with an old epoch"},
+    {SL_ERR_INVALID_TXN_STATE, "INVALID_TXN_STATE", "Broker: Invalid transaction state"},
+    {SL_ERR_INVALID_PRODUCER_ID_MAPPING, "INVALID_PRODUCER_ID_MAPPING",
+     "Broker: Invalid producer id mapping"},
+    {SL_ERR_INVALID_TRANSACTION_TIMEOUT, "INVALID_TRANSACTION_TIMEOUT",
+     "Broker: Invalid transaction timeout"},
+    {SL_ERR_CONCURRENT_TRANSACTIONS, "CONCURRENT_TRANSACTIONS",
+     "Broker: Producer attempted to update a transaction while another concurrent operation "
+     "on the same transaction was ongoing"},
+    {SL_ERR_TRANSACTION_COORDINATOR_FENCED, "TRANSACTION_COORDINATOR_FENCED",
+     "Broker: Indicates that the transaction coordinator sending a WriteTxnMarker is no longer "
+     "the current coordinator for a given producer"},
+    {SL_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
+     "Broker: Transactional Id authorization failed"},
+    {SL_ERR_KAFKA_STORAGE_ERROR, "KAFKA_STORAGE_ERROR",
+     "Broker: Disk error when trying to access "
+     "log file on the disk"},
+    {SL_ERR_FETCH_SESSION_ID_NOT_FOUND, "FETCH_SESSION_ID_NOT_FOUND",
+     "Broker: The fetch session ID was not found"},
+    {SL_ERR_INVALID_FETCH_SESSION_EPOCH, "INVALID_FETCH_SESSION_EPOCH",
+     "Broker: The fetch session epoch is invalid"},
+    {SL_ERR_TOPIC_DELETION_DISABLED, "TOPIC_DELETION_DISABLED",
+     "Broker: Topic deletion is disabled"},
+    {SL_ERR_FENCED_LEADER_EPOCH, "FENCED_LEADER_EPOCH",
+     "Broker: Leader epoch is older than broker "
+     "epoch"},
+    {SL_ERR_UNKNOWN_LEADER_EPOCH, "UNKNOWN_LEADER_EPOCH",
+     "Broker: Leader epoch is newer than broker "
+     "epoch"},
+    {SL_ERR_OFFSET_NOT_AVAILABLE, "OFFSET_NOT_AVAILABLE", "Broker: Offset not available"},
+    {SL_ERR_GROUP_MAX_SIZE_REACHED, "GROUP_MAX_SIZE_REACHED",
+     "Broker: Consumer group has reached "
+     "maximum size"},
+    {SL_ERR_FENCED_INSTANCE_ID, "FENCED_INSTANCE_ID",
+     "Broker: Static consumer fenced by other "
+     "consumer with same group.instance.id"},
+    {SL_ERR_UNSTABLE_OFFSET_COMMIT, "UNSTABLE_OFFSET_COMMIT",
+     "Broker: There are unstable offsets "
+     "that need to be cleared"},
     {SL_ERR_UNKNOWN_PRODUCER_ID, "UNKNOWN_PRODUCER_ID", "Broker: Unknown Producer Id"},
     {SL_ERR_UNSUPPORTED_COMPRESSION_TYPE, "UNSUPPORTED_COMPRESSION_TYPE",
      "Broker: Unsupported compression type"},
@@ -174,7 +354,7 @@ sl_err sl__err_from_errno(int err)
         return SL_ERR__QUEUE_FULL;
     case -ENOTSUP:
         return SL_ERR__UNSUPPORTED_FEATURE;
-    case -EHOSTUNREACH:
+    case SL__ERESOLVE:
         return SL_ERR__RESOLVE;
     case -ECANCELED:
         return SL_ERR__DESTROYED;
@@ -183,4 +363,5 @@ sl_err sl__err_from_errno(int err)
     }
 }
 
-const char *sl_version_str(void) { return "0.1.0"; }
+const char *sl_version_str(void) { return SL_VERSION_STR; }
+int sl_version(void) { return SL_VERSION; }

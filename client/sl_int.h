@@ -11,23 +11,32 @@
  * Pieces
  *   sl_conf.c      configuration (struct sl_conf)
  *   sl_err.c       error names
- *   sl_murmur2.c   partitioner
+ *   sl_murmur2.c   key hashes of the partitioners (murmur2, FNV-1a)
  *   sl_conn.c      one broker connection: non-blocking socket, pipelined requests, frames
  *   sl_tls.c       TLS on a connection's socket (OpenSSL 3), the handle's SSL_CTX
- *   sl_client.c    what producer and consumer share: brokers, metadata (Metadata v4 codec),
- *                  the I/O loop
+ *   sl_codec.c     gzip, snappy, lz4, zstd for record batches (sl_codec.h)
+ *   sl_client.c    what producer and consumer share: brokers, metadata (Metadata v4), the
+ *                  I/O loop
  *   sl_accum.c     producer accumulator: per-partition RecordBatch v2 buffers
- *   sl_producer.c  producer (Produce v7 codec)
- *   sl_consumer.c  consumer (Fetch v11, ListOffsets v2 codecs)
+ *   sl_producer.c  producer (Produce v7)
+ *   sl_consumer.c  consumer (Fetch v11, ListOffsets v2); sl_cons.h for its other files:
+ *   sl_group.c     consumer groups (FindCoordinator v2, JoinGroup v5, SyncGroup v3,
+ *                  Heartbeat v3, LeaveGroup v1), rebalances
+ *   sl_commit.c    committed offsets (OffsetCommit v5, OffsetFetch v4)
+ *   sl_assign.c    the group leader's assignors (sl_assign.h)
+ *   sl_query.c     metadata, watermark and offsets-for-times queries
  *
- * The client encodes and decodes its few messages itself, straight over kp_buf cursors, rather
- * than through proto/kp_msg: a Produce request is written as iovecs that point into the batch
- * buffers (kp_msg would copy every batch into the request), and responses are decoded in one
- * pass without an arena. RecordBatch building and parsing do come from proto/kp_batch.
+ * Wire messages are encoded and decoded with proto/kp_msg's codecs, as the broker's are (one
+ * codec per message). Two of them are used piece by piece: a Produce request is written as
+ * iovecs that point into the batch buffers (kp_produce_req_*_encode pieces, the records never
+ * copied), and a Fetch response is walked with kp_fetch_resp_*_decode pieces, each partition's
+ * records kept as a view into the received frame. The other responses are decoded whole into
+ * the client's arena (sl__arena). RecordBatch building and parsing come from proto/kp_batch.
  */
 #ifndef SPLICELOG_SL_INT_H
 #define SPLICELOG_SL_INT_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,9 +45,12 @@
 
 #include "kp_batch.h"
 #include "kp_buf.h"
+#include "kp_msg.h"
+#include "sl_codec.h"
 #include "splicelog.h"
 
-/* API versions the client speaks (all within what kp_api_advertised() lists). */
+/* API versions the client speaks (all within what kp_api_advertised() lists; API keys are
+ * proto's KP_API_*). */
 enum {
     SL__V_PRODUCE = 7,
     SL__V_FETCH = 11,
@@ -47,16 +59,10 @@ enum {
     SL__V_API_VERSIONS = 0,
 };
 
-enum {
-    SL__API_PRODUCE = 0,
-    SL__API_FETCH = 1,
-    SL__API_LIST_OFFSETS = 2,
-    SL__API_METADATA = 3,
-    SL__API_API_VERSIONS = 18
-};
-
 /* Largest response frame accepted (librdkafka's receive.message.max.bytes is 100 MB). */
 #define SL__MAX_FRAME (128 * 1024 * 1024)
+/* Largest decompressed records area of one batch (a bigger one is SL_ERR__BAD_COMPRESSION). */
+#define SL__MAX_DECOMPRESSED SL__MAX_FRAME
 
 int64_t sl__now_ms(void);
 int64_t sl__now_us(void);
@@ -68,10 +74,35 @@ void sl__log(const sl_conf *conf, int level, const char *fac, const char *fmt, .
     __attribute__((format(printf, 4, 5)));
 /* Maps an internal -errno to the library's sl_err. */
 sl_err sl__err_from_errno(int err);
+/* The internal errno of a broker name that does not resolve (sl_err: SL_ERR__RESOLVE). */
+#define SL__ERESOLVE (-ENXIO)
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
 enum sl__reset { SL__RESET_LATEST = 0, SL__RESET_EARLIEST = 1, SL__RESET_ERROR = 2 };
+
+/* partitioner: librdkafka's names; murmur2_random is the Java client's default. */
+enum sl__partitioner {
+    SL__PART_MURMUR2_RANDOM, /* murmur2 of the key; no key: sticky (a random partition per batch) */
+    SL__PART_MURMUR2,        /* murmur2 of the key; no key: murmur2 of the empty key */
+    SL__PART_CONSISTENT_RANDOM, /* CRC-32 of the key; no (or empty) key: random */
+    SL__PART_CONSISTENT,        /* CRC-32 of the key (no key: of the empty key) */
+    SL__PART_RANDOM,            /* random for every record */
+    SL__PART_FNV1A,             /* FNV-1a of the key */
+    SL__PART_FNV1A_RANDOM,      /* FNV-1a of the key; no (or empty) key: random */
+};
+
+/* partition.assignment.strategy, as bits. */
+enum sl__assignor {
+    SL__ASSIGN_RANGE = 1,
+    SL__ASSIGN_ROUNDROBIN = 2,
+    SL__ASSIGN_COOPERATIVE_STICKY = 4,
+};
+/* librdkafka's FNV-1a key hash (sl_murmur2.c). */
+uint32_t sl__fnv1a(const void *key, size_t len);
+
+/* The bits of a partition.assignment.strategy value, or -1 when it is not valid. */
+int sl__assignors_parse(const char *v);
 
 struct sl_conf {
     char *bootstrap_servers;
@@ -83,12 +114,17 @@ struct sl_conf {
     int retries;
     int retry_backoff_ms;
     int request_timeout_ms;
-    int delivery_timeout_ms;
+    int delivery_timeout_ms; /* alias message.timeout.ms */
     int queue_max_kbytes;
     int queue_max_messages;
     int message_max_bytes;
-    int compression_none;  /* only "none" exists */
+    int compression_codec; /* enum sl__codec */
+    int compression_level; /* -1: the codec's default */
+    int partitioner;       /* enum sl__partitioner */
+    int enable_idempotence;
     int allow_auto_create; /* -1: the role's default */
+    int statistics_interval_ms;
+    int metadata_refresh_ms; /* topic.metadata.refresh.interval.ms; -1: never */
     int security_ssl;
     char *ssl_ca_location;
     char *ssl_certificate_location;
@@ -102,8 +138,21 @@ struct sl_conf {
     int check_crcs;
     int queued_max_kbytes;
     int auto_offset_reset; /* enum sl__reset */
+    int enable_partition_eof;
+    char *group_id;
+    char *group_instance_id;
+    int session_timeout_ms;
+    int heartbeat_interval_ms;
+    int max_poll_interval_ms;
+    int enable_auto_commit;
+    int auto_commit_interval_ms;
+    char *assignors; /* partition.assignment.strategy as set (valid: sl__assignors_parse) */
     sl_delivery_cb *dr_cb;
     sl_log_cb *log_cb; /* NULL: errors go to stderr */
+    sl_error_cb *error_cb;
+    sl_stats_cb *stats_cb;
+    sl_rebalance_cb *rebalance_cb;
+    sl_offset_commit_cb *offset_commit_cb;
     void *opaque;
 };
 
@@ -149,6 +198,7 @@ struct sl__batch;
 struct sl__req {
     struct sl__req *next; /* in the connection's send or wait queue, or the free list */
     int32_t corr;
+    int timeout_ms; /* response due this long after written; 0: request.timeout.ms */
     int16_t api_key;
     int16_t api_version;
     bool expect_response;
@@ -199,6 +249,7 @@ struct sl__conn {
     size_t big_need;     /* total bytes of the frame */
     int fetch_out;       /* consumer: fetch requests outstanding on this connection */
     struct sl__tls *tls; /* security.protocol=ssl: the session, from TCP connect to close */
+    char why[200];       /* why the connection is failing (resolver, TLS), for the error event */
 };
 
 #define SL__RX_CAP (256 * 1024)
@@ -236,6 +287,12 @@ int sl__req_begin(struct sl__client *cl, struct sl__req *r, int16_t api_key, int
 int sl__req_wr(struct sl__req *r, size_t n, struct kp_wr *wr);
 /* Commits what wr wrote (wr must come from sl__req_wr). */
 void sl__req_wr_done(struct sl__req *r, const struct kp_wr *wr);
+/*
+ * Encodes a message body with enc(wr, msg) into the request's out buffer, starting with room
+ * for guess bytes and doubling it while enc says -ENOSPC. 0 or enc's error / -ENOMEM.
+ */
+int sl__req_body(struct sl__req *r, size_t guess, int (*enc)(struct kp_wr *, const void *),
+                 const void *msg);
 /* Adds borrowed bytes (kept alive by the caller until the request completes). */
 int sl__req_borrow(struct sl__req *r, const void *p, size_t len);
 /* Patches the frame size and builds the iovecs. */
@@ -303,6 +360,10 @@ struct sl__topic {
 #define SL__BUF_CACHE       8
 #define SL__BUF_CACHE_BYTES (64u * 1024 * 1024)
 
+/* Errors for the application's error callback, queued where they happen and served from the
+ * handle's poll (SL__ERRQ at most; more are counted in errors_dropped). */
+#define SL__ERRQ 32
+
 struct sl__client {
     sl_conf *conf;
     struct sl__tls_ctx *tls_ctx; /* NULL for plaintext */
@@ -319,6 +380,17 @@ struct sl__client {
     bool md_wanted;
     int64_t md_next_ms; /* earliest time for the next metadata request */
     int md_fail;        /* last metadata error (-errno), 0 if fine */
+    int64_t md_ok_ms;   /* when the last metadata answer arrived (periodic refresh) */
+    int conn_fail;      /* the last connection failure (-errno), 0 once one is up */
+    bool no_connect;    /* while set, no connection is started (no name resolution) */
+    bool all_down;      /* _ALL_BROKERS_DOWN reported; cleared when a connection is up */
+    struct {
+        sl_err err;
+        char reason[256];
+    } errq[SL__ERRQ];
+    int errq_head, errq_n;
+    uint64_t errors_dropped;
+    int64_t stats_next_ms; /* statistics.interval.ms: the next stats callback */
     sl_stats stats;
     struct pollfd *pfds;
     int pfds_cap;
@@ -327,6 +399,11 @@ struct sl__client {
     size_t buf_cache_cap[SL__BUF_CACHE];
     int n_buf_cache;
     size_t buf_cache_bytes;
+    struct sl__codecs codecs; /* compression contexts (sl_codec.h) */
+    /* Arena for decoding whole responses (sl__arena), kept and grown, never shrunk. */
+    struct kp_arena arena;
+    /* The owner's I/O turn (sending its own work too), for calls that wait for an answer. */
+    void (*turn)(struct sl__client *cl, int timeout_ms);
     /* Owner hooks: the producer/consumer learn about metadata and connection changes. */
     void (*on_metadata)(struct sl__client *cl);
     void *owner;
@@ -338,6 +415,24 @@ uint8_t *sl__buf_get(struct sl__client *cl, size_t min, size_t *cap);
 /* Gives a buffer back: kept for reuse, or freed when the cache is full. p may be NULL. */
 void sl__buf_put(struct sl__client *cl, uint8_t *p, size_t cap);
 
+/*
+ * The client's arena, emptied, with room for whatever a kp_msg decoder builds from a body of len
+ * bytes: SL__ARENA_PER_BYTE bytes per wire byte. A decoder allocates only for array elements
+ * that each consumed their minimum wire size first (kp_rd_array), and no element struct is more
+ * than 8 times its minimum wire size (a JoinGroup member: 48 bytes for 6), plus at most 15 bytes
+ * of alignment per array (an array takes at least 5 wire bytes): under 11 bytes per wire byte.
+ * NULL when out of memory.
+ */
+#define SL__ARENA_PER_BYTE 16
+struct kp_arena *sl__arena(struct sl__client *cl, size_t len);
+
+/* Queues an error for the error callback (and logs it at level 3 or 7, see sl_conn.c). */
+void sl__error(struct sl__client *cl, sl_err err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* From the handle's poll: runs the error callbacks queued, and the stats callback when due
+ * (stats filled by the owner's fill function). Returns the number of error callbacks run. */
+int sl__client_serve(struct sl__client *cl, void (*fill)(const struct sl__client *, sl_stats *));
+
 /* 0, or -EINVAL (bootstrap.servers, ssl.* files) / -ENOMEM with a message in errstr. */
 int sl__client_init(struct sl__client *cl, sl_conf *conf, bool is_producer, char *errstr,
                     size_t errstr_size);
@@ -345,6 +440,16 @@ void sl__client_destroy(struct sl__client *cl);
 /* The topic record (created, unknown, on first use); NULL on allocation failure. */
 struct sl__topic *sl__topic_get(struct sl__client *cl, const char *name);
 struct sl__topic *sl__topic_find(struct sl__client *cl, const char *name, size_t len);
+/* A connection to send a request on: an established one with room (max.in.flight), else one
+ * being connected, else one to connect; NULL when none can take it now. */
+struct sl__conn *sl__any_conn(struct sl__client *cl);
+/* A connection record to host:port for node_id (a special id: not a partition leader), made
+ * once and reused; NULL when out of memory. */
+struct sl__conn *sl__client_conn(struct sl__client *cl, const char *host, int port,
+                                 int32_t node_id);
+/* The group coordinator's connection's node id (a connection of its own, as the Java client
+ * keeps one: a JoinGroup parked by the broker must not hold up fetches). */
+#define SL__NODE_COORD (-3)
 /* Connection to broker node_id; NULL when the node is unknown. */
 struct sl__conn *sl__conn_for_node(struct sl__client *cl, int32_t node_id);
 /* Asks for a metadata refresh at the next I/O turn (rate limited by retry.backoff.ms). */
@@ -353,6 +458,9 @@ void sl__metadata_want(struct sl__client *cl);
 int sl__metadata_wait(struct sl__client *cl, struct sl__topic *t, int timeout_ms);
 /* One I/O turn: sends metadata if wanted, polls up to timeout_ms, handles readiness. */
 void sl__client_io(struct sl__client *cl, int timeout_ms);
+
+/* The producer's client (sl_query.c asks the cluster through it). */
+struct sl__client *sl__producer_client(sl_producer *p);
 
 /* ---- consumer ---------------------------------------------------------------------------- */
 

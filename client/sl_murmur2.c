@@ -6,6 +6,10 @@
  * through. The partition is toPositive(hash) % n, toPositive being hash & 0x7fffffff (not
  * abs), so keys land on the same partitions as with the Java client and librdkafka's
  * murmur2_random partitioner.
+ *
+ * Also FNV-1a as librdkafka's fnv1a partitioner computes it (32-bit FNV-1a, then the absolute
+ * value of the result read as an int32, for Sarama's NewHashPartitioner); its consistent
+ * partitioners use zlib's CRC-32 (sl_producer.c).
  */
 #include "sl_int.h"
 
@@ -50,4 +54,16 @@ int32_t sl_partition_for_key(const void *key, size_t len, int32_t partition_cnt)
     if (partition_cnt <= 0)
         return -1;
     return (int32_t)((sl_murmur2(key, len) & 0x7fffffffu) % (uint32_t)partition_cnt);
+}
+
+uint32_t sl__fnv1a(const void *key, size_t len)
+{
+    const uint8_t *data = key;
+    uint32_t h = 0x811c9dc5u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= data[i];
+        h *= 0x01000193u;
+    }
+    int32_t v = (int32_t)h;
+    return v < 0 ? (uint32_t)(-(int64_t)v) : (uint32_t)v;
 }

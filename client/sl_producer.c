@@ -10,6 +10,14 @@
  * completed batches wait on the done list until sl_poll runs their records' delivery callbacks, on
  * the application's thread.
  *
+ * Unknown metadata: sl_produce never waits for the network. A record for a topic whose
+ * partitions are not known yet is appended to the topic's pending batches (partition -1, the
+ * requested partition kept per record in want[]); when the metadata arrives they are moved,
+ * in produce order, into their partitions' batches (the partitioner runs then), or fail all
+ * together with the topic's error; message.timeout.ms (delivery.timeout.ms) bounds the wait.
+ * A batch that fills up in sl_produce is written at once, but only to a connection already up:
+ * connecting (and resolving a name) happens from sl_poll and sl_flush.
+ *
  * Retries: a batch that failed with a retriable error (lost connection, NOT_LEADER, ...) waits
  * until nothing else of its partition is on the wire, then goes back to the head of the
  * partition's queue with the other waiting batches, in their original order, after
@@ -24,6 +32,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <zlib.h>
+
 #include "sl_accum.h"
 #include "sl_int.h"
 
@@ -31,6 +41,9 @@ struct sl__ptopic {
     int32_t n;
     struct sl__ppart *parts;
     int32_t sticky; /* partition for unkeyed records, -1: pick one */
+    /* Records produced before the topic's metadata was known, in produce order: batches of
+     * partition -1 whose want[] holds each record's requested partition (sl_produce's). */
+    struct sl__batch *pend_head, *pend_tail;
 };
 
 struct sl_producer {
@@ -81,11 +94,31 @@ static int ptopic_sync(struct sl__topic *t)
     return 0;
 }
 
+static void drain_pending(sl_producer *p, struct sl__topic *t);
+static void turn(sl_producer *p, int timeout_ms);
+static void client_turn(struct sl__client *cl, int timeout_ms);
+
 static void on_metadata(struct sl__client *cl)
 {
-    for (int i = 0; i < cl->n_topics; i++)
-        if (cl->topics[i]->prod && cl->topics[i]->n_parts > 0)
-            ptopic_sync(cl->topics[i]);
+    sl_producer *p = cl->owner;
+    for (int i = 0; i < cl->n_topics; i++) {
+        struct sl__topic *t = cl->topics[i];
+        if (t->prod && t->n_parts > 0)
+            ptopic_sync(t);
+        if (t->prod)
+            drain_pending(p, t);
+    }
+}
+
+/* compression.level within what the codec takes (-1: its default), as librdkafka clamps it. */
+static int codec_level(int codec, int level)
+{
+    static const int max[] = {0, 9, 0, 12, 22};
+    if (level < 0 || codec <= 0 || codec > SL__CODEC_ZSTD || codec == SL__CODEC_SNAPPY)
+        return -1;
+    if (codec == SL__CODEC_ZSTD && level == 0)
+        return -1;
+    return level > max[codec] ? max[codec] : level;
 }
 
 sl_producer *sl_producer_new(sl_conf *conf, char *errstr, size_t errstr_size)
@@ -107,7 +140,11 @@ sl_producer *sl_producer_new(sl_conf *conf, char *errstr, size_t errstr_size)
     }
     p->cl.owner = p;
     p->cl.on_metadata = on_metadata;
+    p->cl.turn = client_turn;
     sl__accum_init(&p->acc, (size_t)conf->batch_size);
+    p->acc.codec = conf->compression_codec;
+    p->acc.level = codec_level(conf->compression_codec, conf->compression_level);
+    p->acc.z = &p->cl.codecs;
     p->q_max_bytes = (size_t)conf->queue_max_kbytes * 1024;
     p->rnd = (unsigned)sl__now_us();
     return p;
@@ -179,10 +216,6 @@ static sl_err err_of(int err)
     return err == -ETIMEDOUT ? SL_ERR__TIMED_OUT : SL_ERR__TRANSPORT;
 }
 
-/*
- * Produce v7 response: [topic STRING, [partition int32, error_code int16, base_offset int64,
- * log_append_time_ms int64, log_start_offset int64]], throttle_time_ms int32.
- */
 static void produce_cb(struct sl__client *cl, struct sl__req *req, int err, struct sl__frame *f)
 {
     sl_producer *p = cl->owner;
@@ -198,38 +231,33 @@ static void produce_cb(struct sl__client *cl, struct sl__req *req, int err, stru
             batch_result(p, req->batches[i], err_of(err), -1, -1);
         return;
     }
-    bool *seen = NULL;
     bool seen_stack[64] = {false};
-    seen = n <= 64 ? seen_stack : calloc((size_t)n, sizeof(bool));
+    bool *seen = n <= 64 ? seen_stack : calloc((size_t)n, sizeof(bool));
+    struct kp_produce_resp resp = {0};
+    struct kp_arena *a = sl__arena(cl, f->len);
     struct kp_rd rd;
     kp_rd_init(&rd, f->body, f->len);
-    int32_t nt = kp_rd_array(&rd, 2 + 4, false);
-    for (int32_t i = 0; i < nt && kp_rd_ok(&rd) && seen; i++) {
-        struct kp_str name = kp_rd_str(&rd);
-        int32_t np = kp_rd_array(&rd, 4 + 2 + 8 + 8 + 8, false);
-        for (int32_t j = 0; j < np && kp_rd_ok(&rd); j++) {
-            int32_t part = kp_rd_i32(&rd);
-            int16_t ec = kp_rd_i16(&rd);
-            int64_t base = kp_rd_i64(&rd);
-            int64_t lat = kp_rd_i64(&rd);
-            kp_rd_i64(&rd); /* log_start_offset */
-            if (!kp_rd_ok(&rd))
-                break;
+    if (!seen || !a || kp_produce_resp_decode(&rd, req->api_version, a, &resp) != 0)
+        resp.n_topics = 0; /* malformed: nothing is known delivered */
+    for (int32_t i = 0; i < resp.n_topics; i++) {
+        const struct kp_produce_resp_topic *t = &resp.topics[i];
+        for (int32_t j = 0; j < t->n_partitions; j++) {
+            const struct kp_produce_resp_partition *rp = &t->partitions[j];
             for (int k = 0; k < n; k++) {
                 struct sl__batch *b = req->batches[k];
-                if (seen[k] || b->partition != part ||
-                    !kp_str_same(name,
+                if (seen[k] || b->partition != rp->partition_index ||
+                    !kp_str_same(t->name,
                                  (struct kp_str){b->topic->name, (int32_t)b->topic->name_len}))
                     continue;
                 seen[k] = true;
-                if (ec == 0 && base < 0)
+                int16_t ec = rp->error_code;
+                if (ec == 0 && rp->base_offset < 0)
                     ec = SL_ERR_UNKNOWN; /* success without an offset is not success */
-                batch_result(p, b, (sl_err)ec, base, lat);
+                batch_result(p, b, (sl_err)ec, rp->base_offset, rp->log_append_time_ms);
                 break;
             }
         }
     }
-    kp_rd_i32(&rd); /* throttle_time_ms */
     /* Batches the response did not mention (or a malformed response): not delivered. */
     for (int k = n - 1; k >= 0; k--)
         if (!seen || !seen[k])
@@ -246,7 +274,7 @@ static int close_open(sl_producer *p, struct sl__ppart *pp)
     if (!b)
         return 0;
     pp->open = NULL;
-    int err = sl__batch_close(b);
+    int err = sl__batch_close(&p->acc, b);
     if (err) {
         b->err = SL_ERR__BAD_MSG;
         done_push(p, b);
@@ -254,6 +282,19 @@ static int close_open(sl_producer *p, struct sl__ppart *pp)
     }
     sl__ppart_push_tail(pp, b);
     return 0;
+}
+
+/* The head pending batch of pt is reported failed with err (every record in it). */
+static void fail_pending(sl_producer *p, struct sl__ptopic *pt, sl_err err)
+{
+    struct sl__batch *b = pt->pend_head;
+    pt->pend_head = b->next;
+    if (!pt->pend_head)
+        pt->pend_tail = NULL;
+    long n = kp_batch_finish(&b->b);
+    b->size = n > 0 ? (size_t)n : 0;
+    b->err = err;
+    done_push(p, b);
 }
 
 /* Closes lingering batches and fails queued batches past delivery.timeout.ms. */
@@ -264,6 +305,10 @@ static void expire(sl_producer *p, int64_t now)
         struct sl__ptopic *pt = p->cl.topics[i]->prod;
         if (!pt)
             continue;
+        /* Records still waiting for the topic's metadata: message.timeout.ms from the oldest. */
+        while (pt->pend_head &&
+               (p->destroying || now - pt->pend_head->created_ms >= cf->delivery_timeout_ms))
+            fail_pending(p, pt, p->destroying ? SL_ERR__DESTROYED : SL_ERR__MSG_TIMED_OUT);
         for (int32_t j = 0; j < pt->n; j++) {
             struct sl__ppart *pp = &pt->parts[j];
             /* A batch whose linger expired is closed once nothing is queued ahead of it: while
@@ -325,37 +370,38 @@ static int build_request(sl_producer *p, struct sl__conn *c, int64_t now)
     if (!r)
         return 0;
     /* Pass 2: encode; batches are grouped by topic already (topic order of pass 1). */
-    int err = sl__req_begin(cl, r, SL__API_PRODUCE, SL__V_PRODUCE);
+    const int16_t v = SL__V_PRODUCE;
+    int err = sl__req_begin(cl, r, KP_API_PRODUCE, v);
     struct kp_wr wr;
     if (!err)
-        err = sl__req_wr(r, 2 + 2 + 4 + 4, &wr);
-    if (!err) {
-        kp_wr_nstr(&wr, KP_STR_NULL); /* transactional_id */
-        kp_wr_i16(&wr, (int16_t)cl->conf->acks);
-        kp_wr_i32(&wr, cl->conf->request_timeout_ms);
-        kp_wr_array(&wr, ntopics);
+        err = sl__req_wr(r, kp_produce_req_head_size(v, KP_STR_NULL), &wr);
+    if (!err)
+        err = kp_produce_req_head_encode(&wr, v, KP_STR_NULL, (int16_t)cl->conf->acks,
+                                         cl->conf->request_timeout_ms, ntopics);
+    if (!err)
         sl__req_wr_done(r, &wr);
-    }
     for (int k = 0; k < r->nbatches && !err;) {
         struct sl__topic *t = r->batches[k]->topic;
+        struct kp_str name = {t->name, (int32_t)t->name_len};
         int m = k;
         while (m < r->nbatches && r->batches[m]->topic == t)
             m++;
-        err = sl__req_wr(r, 2 + t->name_len + 4, &wr);
+        err = sl__req_wr(r, kp_produce_req_topic_size(v, name), &wr);
+        if (!err)
+            err = kp_produce_req_topic_encode(&wr, v, name, m - k);
         if (err)
             break;
-        kp_wr_str(&wr, (struct kp_str){t->name, (int32_t)t->name_len});
-        kp_wr_array(&wr, m - k);
         sl__req_wr_done(r, &wr);
         for (; k < m && !err; k++) {
             struct sl__batch *b = r->batches[k];
-            err = sl__req_wr(r, 8, &wr);
+            err = sl__req_wr(r, kp_produce_req_partition_head_size(v), &wr);
+            if (!err)
+                err = kp_produce_req_partition_head_encode(&wr, v, b->partition,
+                                                           (int32_t)b->wire_size);
             if (err)
                 break;
-            kp_wr_i32(&wr, b->partition);
-            kp_wr_i32(&wr, (int32_t)b->size);
             sl__req_wr_done(r, &wr);
-            err = sl__req_borrow(r, b->buf, b->size);
+            err = sl__req_borrow(r, b->wire, b->wire_size); /* sent from the batch */
         }
     }
     if (!err)
@@ -433,9 +479,25 @@ static void send_ready(sl_producer *p)
         sl__metadata_want(cl);
 }
 
+/* Pending records of topics whose metadata is known go to their partitions; topics still
+ * unknown keep asking for metadata. */
+static void drain_all(sl_producer *p)
+{
+    for (int i = 0; i < p->cl.n_topics; i++) {
+        struct sl__topic *t = p->cl.topics[i];
+        struct sl__ptopic *pt = t->prod;
+        if (!pt || !pt->pend_head)
+            continue;
+        drain_pending(p, t);
+        if (pt->pend_head && !p->cl.md_inflight)
+            sl__metadata_want(&p->cl);
+    }
+}
+
 /* One producer turn: send, wait up to timeout_ms for I/O, send again. */
 static void turn(sl_producer *p, int timeout_ms)
 {
+    drain_all(p);
     p->fresh = false;
     send_ready(p);
     sl__client_io(&p->cl, timeout_ms);
@@ -517,6 +579,12 @@ static bool send_now(const sl_producer *p, int64_t now_us)
     return true;
 }
 
+static void fill_stats(const struct sl__client *cl, sl_stats *out) { *out = cl->stats; }
+
+static void client_turn(struct sl__client *cl, int timeout_ms) { turn(cl->owner, timeout_ms); }
+
+struct sl__client *sl__producer_client(sl_producer *p) { return &p->cl; }
+
 int sl_poll(sl_producer *p, int timeout_ms)
 {
     int64_t now_us = sl__now_us();
@@ -525,6 +593,7 @@ int sl_poll(sl_producer *p, int timeout_ms)
      * does not turn into one syscall per record; with linger.ms=0 sooner (send_now). */
     if (timeout_ms != 0 || now_us - p->last_io_us >= 1000 || send_now(p, now_us))
         turn(p, 0);
+    sl__client_serve(&p->cl, fill_stats);
     int served = serve_done(p);
     while (served == 0 && timeout_ms != 0 && p->q_msgs > 0) {
         int64_t left = deadline < 0 ? 100 : deadline - sl__now_ms();
@@ -542,6 +611,7 @@ sl_err sl_flush(sl_producer *p, int timeout_ms)
     p->flushing = true;
     for (;;) {
         turn(p, 0);
+        sl__client_serve(&p->cl, fill_stats);
         serve_done(p);
         if (p->q_msgs == 0)
             break;
@@ -563,40 +633,253 @@ void sl_producer_stats(const sl_producer *p, sl_stats *out) { *out = p->cl.stats
 
 /* ---- produce ---------------------------------------------------------------------------- */
 
-static sl_err topic_ready(sl_producer *p, const char *name, struct sl__topic **out)
+/* The topic record (not waiting for anything); NULL when out of memory. */
+static struct sl__topic *topic_of(sl_producer *p, const char *name)
 {
     struct sl__topic *t = p->last_topic;
     if (!t || strcmp(t->name, name) != 0) {
         t = sl__topic_get(&p->cl, name);
-        if (!t)
-            return SL_ERR__NO_MEMORY;
+        if (!t || ptopic_sync(t))
+            return NULL;
+        p->last_topic = t;
     }
-    if (!t->known || t->n_parts <= 0) {
-        /* Unknown, or missing at the last answer: ask again (it may exist by now). */
-        t->stale = true;
-        int err = sl__metadata_wait(&p->cl, t, p->cl.conf->request_timeout_ms);
-        if (err)
-            return sl__err_from_errno(err);
-    }
-    if (t->err != 0 && t->n_parts <= 0)
-        return (sl_err)t->err;
-    if (t->n_parts <= 0)
-        return SL_ERR__UNKNOWN_TOPIC;
-    if (ptopic_sync(t))
-        return SL_ERR__NO_MEMORY;
-    p->last_topic = t;
-    *out = t;
-    return SL_ERR_NO_ERROR;
+    return t;
 }
+
+/* A topic error that will not go away by waiting (the topic does not exist and is not being
+ * created, or may not be written): new records for it are refused. */
+static bool topic_refused(const struct sl__topic *t)
+{
+    return t->known && t->n_parts <= 0 && t->err != 0 && t->err != SL_ERR_LEADER_NOT_AVAILABLE;
+}
+
+static uint32_t crc32_of(const void *key, size_t len) { return (uint32_t)crc32(0, key, (uInt)len); }
 
 static int32_t pick_partition(sl_producer *p, struct sl__topic *t, const void *key, size_t key_len)
 {
-    if (key)
-        return sl_partition_for_key(key, key_len, t->n_parts);
+    uint32_t n = (uint32_t)t->n_parts;
+    bool keyed = key != NULL;
+    switch (p->cl.conf->partitioner) {
+    case SL__PART_MURMUR2:
+        return sl_partition_for_key(key ? key : "", key_len, t->n_parts);
+    case SL__PART_CONSISTENT:
+        return (int32_t)(crc32_of(key ? key : "", key_len) % n);
+    case SL__PART_CONSISTENT_RANDOM:
+        if (keyed && key_len > 0)
+            return (int32_t)(crc32_of(key, key_len) % n);
+        keyed = false;
+        break;
+    case SL__PART_FNV1A:
+        return (int32_t)(sl__fnv1a(key ? key : "", key_len) % n);
+    case SL__PART_FNV1A_RANDOM:
+        if (keyed && key_len > 0)
+            return (int32_t)(sl__fnv1a(key, key_len) % n);
+        keyed = false;
+        break;
+    case SL__PART_RANDOM:
+        return (int32_t)(rand_r(&p->rnd) % n);
+    default: /* murmur2_random, the Java client's default */
+        if (keyed)
+            return sl_partition_for_key(key, key_len, t->n_parts);
+        break;
+    }
+    /* No key: sticky, a random partition until its batch is sent (as librdkafka and Java). */
     struct sl__ptopic *pt = t->prod;
     if (pt->sticky < 0 || pt->sticky >= t->n_parts)
-        pt->sticky = (int32_t)(rand_r(&p->rnd) % (unsigned)t->n_parts);
+        pt->sticky = (int32_t)(rand_r(&p->rnd) % n);
     return pt->sticky;
+}
+
+/* One record as sl_produce takes it, its headers already converted. */
+struct rec {
+    int32_t partition; /* requested: an id or SL_PARTITION_ANY */
+    int64_t ts;
+    struct kp_bytes key, value;
+    const struct kp_header *hdrs;
+    int32_t nh;
+    void *opaque;
+    size_t acct; /* its worst-case encoded size: what the queue counts for it */
+};
+
+/*
+ * Appends r to its partition's open batch (topic metadata known). A full batch is closed and
+ * the record goes into a new one; *kick is set then (a batch is ready to go). 0, or the error
+ * for the record (SL_ERR__UNKNOWN_PARTITION, _NO_MEMORY, _MSG_SIZE_TOO_LARGE).
+ */
+static sl_err append(sl_producer *p, struct sl__topic *t, const struct rec *r, bool *kick)
+{
+    int32_t partition = r->partition;
+    if (partition == SL_PARTITION_ANY)
+        partition = pick_partition(p, t, r->key.len >= 0 ? r->key.ptr : NULL,
+                                   r->key.len > 0 ? (size_t)r->key.len : 0);
+    if (partition >= t->n_parts)
+        return SL_ERR__UNKNOWN_PARTITION;
+    struct sl__ptopic *pt = t->prod;
+    struct sl__ppart *pp = &pt->parts[partition];
+    size_t alone = KP_BATCH_HEADER_LEN + r->acct;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!pp->open) {
+            struct sl__batch *b = sl__batch_get(&p->acc, alone);
+            if (!b)
+                return SL_ERR__NO_MEMORY;
+            b->topic = t;
+            b->partition = partition;
+            if (sl__batch_open(b, r->ts, sl__now_ms()) != 0) {
+                sl__batch_put(&p->acc, b);
+                return SL_ERR__NO_MEMORY;
+            }
+            pp->open = b;
+        }
+        int err =
+            sl__batch_append(pp->open, r->ts, r->key, r->value, r->hdrs, r->nh, r->opaque, r->acct);
+        if (err == 0)
+            return SL_ERR_NO_ERROR;
+        if (err != -ENOSPC || pp->open->count == 0)
+            return err == -ENOMEM ? SL_ERR__NO_MEMORY : SL_ERR__INVALID_ARG;
+        /* Full: close it (ready to send), move the sticky partition on, open a new one. */
+        if (pt->sticky == partition && r->partition == SL_PARTITION_ANY)
+            pt->sticky = -1;
+        close_open(p, pp);
+        *kick = true;
+    }
+    return SL_ERR__MSG_SIZE_TOO_LARGE;
+}
+
+/* Queues r until the topic's metadata is known (a pending batch of partition -1). */
+static sl_err append_pending(sl_producer *p, struct sl__topic *t, const struct rec *r)
+{
+    struct sl__ptopic *pt = t->prod;
+    size_t alone = KP_BATCH_HEADER_LEN + r->acct;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        struct sl__batch *b = pt->pend_tail;
+        if (!b || attempt > 0) {
+            b = sl__batch_get(&p->acc, alone);
+            if (!b)
+                return SL_ERR__NO_MEMORY;
+            b->topic = t;
+            b->partition = -1;
+            if (sl__batch_open(b, r->ts, sl__now_ms()) != 0) {
+                sl__batch_put(&p->acc, b);
+                return SL_ERR__NO_MEMORY;
+            }
+            if (pt->pend_tail)
+                pt->pend_tail->next = b;
+            else
+                pt->pend_head = b;
+            pt->pend_tail = b;
+        }
+        if (b->count == b->want_cap) {
+            int32_t cap = b->want_cap ? b->want_cap * 2 : 64;
+            int32_t *w = realloc(b->want, (size_t)cap * sizeof(*w));
+            if (!w)
+                return SL_ERR__NO_MEMORY;
+            b->want = w;
+            b->want_cap = cap;
+        }
+        int err = sl__batch_append(b, r->ts, r->key, r->value, r->hdrs, r->nh, r->opaque, r->acct);
+        if (err == 0) {
+            b->want[b->count - 1] = r->partition;
+            return SL_ERR_NO_ERROR;
+        }
+        if (err != -ENOSPC || b->count == 0)
+            return err == -ENOMEM ? SL_ERR__NO_MEMORY : SL_ERR__INVALID_ARG;
+    }
+    return SL_ERR__MSG_SIZE_TOO_LARGE;
+}
+
+/* A record that cannot be sent after all: reported alone with err. */
+static void fail_record(sl_producer *p, struct sl__topic *t, const struct rec *r, sl_err err)
+{
+    struct sl__batch *b = sl__batch_get(&p->acc, KP_BATCH_HEADER_LEN + r->acct);
+    if (!b) {
+        /* no memory to report it: the record is dropped from the queue counts */
+        p->q_msgs--;
+        p->q_bytes -= r->acct;
+        return;
+    }
+    b->topic = t;
+    b->partition = r->partition;
+    if (sl__batch_open(b, r->ts, sl__now_ms()) == 0 &&
+        sl__batch_append(b, r->ts, r->key, r->value, r->hdrs, r->nh, r->opaque, r->acct) == 0) {
+        long n = kp_batch_finish(&b->b);
+        b->size = n > 0 ? (size_t)n : 0;
+    } else {
+        b->count = 1; /* reported without its key and value */
+        b->bytes = r->acct;
+        if (!b->opq && !(b->opq = malloc(sizeof(void *))))
+            b->count = 0;
+        else
+            b->opq[0] = r->opaque;
+    }
+    b->err = err;
+    done_push(p, b);
+}
+
+/*
+ * The topic's metadata arrived: its pending records go to their partitions' batches in produce
+ * order, or all fail when the topic is refused (does not exist, not authorized).
+ */
+static void drain_pending(sl_producer *p, struct sl__topic *t)
+{
+    struct sl__ptopic *pt = t->prod;
+    if (!pt->pend_head)
+        return;
+    if (topic_refused(t)) {
+        while (pt->pend_head)
+            fail_pending(p, pt, (sl_err)t->err);
+        return;
+    }
+    if (!t->known || t->n_parts <= 0 || ptopic_sync(t))
+        return;
+    while (pt->pend_head) {
+        struct sl__batch *b = pt->pend_head;
+        pt->pend_head = b->next;
+        if (!pt->pend_head)
+            pt->pend_tail = NULL;
+        struct kp_batch_hdr hdr;
+        long n = kp_batch_finish(&b->b);
+        struct kp_record_iter it;
+        if (n > 0 && kp_batch_parse_hdr(b->buf, (size_t)n, &hdr) == 0)
+            kp_record_iter_init(&it, b->buf, &hdr);
+        else
+            kp_record_iter_init_records(&it, NULL, 0, 0);
+        bool kick = false;
+        for (int32_t i = 0; i < b->count; i++) {
+            struct kp_record kr;
+            if (kp_record_next(&it, &kr) != 1)
+                break; /* cannot happen: the batch was built here */
+            int32_t nh = kr.header_count;
+            if (nh > p->hdrs_cap) {
+                struct kp_header *h = realloc(p->hdrs, (size_t)nh * sizeof(*h));
+                if (!h)
+                    nh = 0;
+                else {
+                    p->hdrs = h;
+                    p->hdrs_cap = nh;
+                }
+            }
+            struct kp_rd hr;
+            kp_rd_init(&hr, kr.headers.ptr, kr.headers.len > 0 ? (size_t)kr.headers.len : 0);
+            for (int32_t k = 0; k < nh; k++)
+                kp_header_next(&hr, &p->hdrs[k]);
+            struct rec r = {
+                .partition = b->want[i],
+                .ts = hdr.base_timestamp + kr.timestamp_delta,
+                .key = kr.key,
+                .value = kr.value,
+                .hdrs = p->hdrs,
+                .nh = nh,
+                .opaque = b->opq[i],
+            };
+            r.acct = kp_batch_record_size(INT64_MAX / 2, INT32_MAX, r.key, r.value, r.hdrs, nh);
+            sl_err e = append(p, t, &r, &kick);
+            if (e != SL_ERR_NO_ERROR)
+                fail_record(p, t, &r, e);
+        }
+        b->count = 0;
+        b->bytes = 0;
+        sl__batch_put(&p->acc, b);
+    }
 }
 
 sl_err sl_produce(sl_producer *p, const char *topic, int32_t partition, const void *key,
@@ -627,65 +910,59 @@ sl_err sl_produce(sl_producer *p, const char *topic, int32_t partition, const vo
                                ? (struct kp_bytes){headers[i].value, (int32_t)headers[i].value_len}
                                : KP_BYTES_NULL;
     }
-    struct kp_bytes k = key ? (struct kp_bytes){key, (int32_t)key_len} : KP_BYTES_NULL;
-    struct kp_bytes v = value ? (struct kp_bytes){value, (int32_t)value_len} : KP_BYTES_NULL;
+    struct rec r = {
+        .partition = partition,
+        .ts = timestamp_ms ? timestamp_ms : wall_ms(),
+        .key = key ? (struct kp_bytes){key, (int32_t)key_len} : KP_BYTES_NULL,
+        .value = value ? (struct kp_bytes){value, (int32_t)value_len} : KP_BYTES_NULL,
+        .hdrs = p->hdrs,
+        .nh = (int32_t)header_count,
+        .opaque = msg_opaque,
+    };
 
     /* Size checks before anything else: the worst-case record and its own batch. */
-    size_t rec =
-        kp_batch_record_size(INT64_MAX / 2, INT32_MAX, k, v, p->hdrs, (int32_t)header_count);
-    if (rec == 0)
+    r.acct = kp_batch_record_size(INT64_MAX / 2, INT32_MAX, r.key, r.value, r.hdrs, r.nh);
+    if (r.acct == 0)
         return SL_ERR__INVALID_ARG;
-    size_t alone = KP_BATCH_HEADER_LEN + rec;
-    if (alone > (size_t)cf->message_max_bytes)
+    if (KP_BATCH_HEADER_LEN + r.acct > (size_t)cf->message_max_bytes)
         return SL_ERR__MSG_SIZE_TOO_LARGE;
-    if (p->q_msgs + 1 > (size_t)cf->queue_max_messages || p->q_bytes + rec > p->q_max_bytes)
+    if (p->q_msgs + 1 > (size_t)cf->queue_max_messages || p->q_bytes + r.acct > p->q_max_bytes)
         return SL_ERR__QUEUE_FULL;
 
-    struct sl__topic *t = NULL;
-    sl_err e = topic_ready(p, topic, &t);
+    struct sl__topic *t = topic_of(p, topic);
+    if (!t)
+        return SL_ERR__NO_MEMORY;
+    sl_err e;
+    bool kick = false;
+    if (topic_refused(t)) {
+        /* Known not to exist (or not writable) at the last answer: refused now, and asked
+         * again so that a topic created meanwhile is seen. */
+        t->stale = true;
+        sl__metadata_want(&p->cl);
+        return (sl_err)t->err;
+    }
+    if (t->known && t->n_parts > 0 && !((struct sl__ptopic *)t->prod)->pend_head) {
+        e = append(p, t, &r, &kick);
+    } else {
+        /* Metadata not known yet: queued, never waited for (sent once it arrives, failed by
+         * message.timeout.ms). */
+        if (partition != SL_PARTITION_ANY && t->known && partition >= t->n_parts && t->n_parts > 0)
+            return SL_ERR__UNKNOWN_PARTITION;
+        e = append_pending(p, t, &r);
+    }
     if (e != SL_ERR_NO_ERROR)
         return e;
-    if (partition == SL_PARTITION_ANY)
-        partition = pick_partition(p, t, key, key_len);
-    if (partition >= t->n_parts)
-        return SL_ERR__UNKNOWN_PARTITION;
-
-    int64_t ts = timestamp_ms ? timestamp_ms : wall_ms();
-    struct sl__ptopic *pt = t->prod;
-    struct sl__ppart *pp = &pt->parts[partition];
-    bool kick = false;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (!pp->open) {
-            struct sl__batch *b = sl__batch_get(&p->acc, alone);
-            if (!b)
-                return SL_ERR__NO_MEMORY;
-            b->topic = t;
-            b->partition = partition;
-            if (sl__batch_open(b, ts, sl__now_ms()) != 0) {
-                sl__batch_put(&p->acc, b);
-                return SL_ERR__NO_MEMORY;
-            }
-            pp->open = b;
-        }
-        int err =
-            sl__batch_append(pp->open, ts, k, v, p->hdrs, (int32_t)header_count, msg_opaque, rec);
-        if (err == 0) {
-            p->q_msgs++;
-            p->q_bytes += rec;
-            p->fresh = true;
-            if (kick)
-                turn(p, 0);
-            return SL_ERR_NO_ERROR;
-        }
-        if (err != -ENOSPC || pp->open->count == 0)
-            return err == -ENOMEM ? SL_ERR__NO_MEMORY : SL_ERR__INVALID_ARG;
-        /* Full: close it (ready to send), move the sticky partition on, open a new one. */
-        if (pt->sticky == partition && !key)
-            pt->sticky = -1;
-        close_open(p, pp);
-        kick = true;
+    p->q_msgs++;
+    p->q_bytes += r.acct;
+    p->fresh = true;
+    if (kick) {
+        /* A batch filled up: send it now, on connections already up (no connect, no name
+         * resolution here: sl_produce does not wait on the network). */
+        p->cl.no_connect = true;
+        turn(p, 0);
+        p->cl.no_connect = false;
     }
-    return SL_ERR__MSG_SIZE_TOO_LARGE;
+    return SL_ERR_NO_ERROR;
 }
 
 void sl_producer_free(sl_producer *p)

@@ -8,14 +8,20 @@
  *   non-blocking and happens inside the calls that take a handle (sl_produce, sl_poll,
  *   sl_flush, sl_consumer_poll, ...). One handle must be used by one thread at a time (the
  *   application serialises calls on a handle); different handles are independent. Callbacks
- *   run on the calling thread, only from sl_poll(), sl_flush() and sl_producer_free()
- *   (the log callback, sl_conf_set_log_cb, from any call that does network I/O).
+ *   run on the calling thread: the producer's (delivery, error, stats) only from sl_poll(),
+ *   sl_flush() and sl_producer_free(); the consumer's (rebalance, offset commit, error,
+ *   stats) only from sl_consumer_poll(), sl_consumer_close()/_free() and the calls that
+ *   wait for the group (subscribe's rebalances happen in sl_consumer_poll); the log callback
+ *   (sl_conf_set_log_cb) from any call that does network I/O. A callback may call into its
+ *   handle (commit or seek from a rebalance callback) but must not free it.
  *   Consequence: linger.ms, request timeouts and retries advance only while the application
  *   calls into the handle; a producer should call sl_poll(p, 0) regularly (e.g. after each
  *   sl_produce) and sl_flush() before exiting. sl_producer_fd()/sl_consumer_fd()-style event
  *   loop integration is left for later.
  * - Name resolution uses getaddrinfo(3), which blocks the calling thread while it resolves a
- *   broker's host name (not at all for numeric addresses).
+ *   broker's host name (not at all for numeric addresses). It happens only when connecting,
+ *   from the calls that poll (sl_poll, sl_flush, sl_consumer_poll, ...), never from
+ *   sl_produce. A name that does not resolve is reported as SL_ERR__RESOLVE (error callback).
  * - Connections: one TCP connection per broker, written and read in the same turn (the
  *   connection always reads responses while requests are still being written), with up to
  *   max.in.flight.requests.per.connection requests outstanding, each response matched to its
@@ -35,8 +41,17 @@
  *   reorder the log, so it is reported failed instead. After a connection loss a batch whose
  *   response was lost is sent again, so a record can be in the log twice (at-least-once); a
  *   record is never reported delivered without the broker saying so (acks=0: when written).
- * - Consumer records are views into the fetched response buffer (no copy per record); they
- *   stay valid until the next call on the consumer.
+ * - Consumer records are views (no copy per record): into the fetched response buffer for an
+ *   uncompressed batch, into a buffer the library owns for a compressed one (each compressed
+ *   batch is decompressed once, when its first record is handed out). Either way a record's
+ *   views stay valid until the next call on the consumer, and no longer.
+ * - Compression: batches compressed with gzip, snappy (xerial framing or raw), lz4 (frame
+ *   format) or zstd are read; the producer compresses with compression.type.
+ * - Stored records the consumer cannot read (a corrupt batch, a CRC mismatch with check.crcs, a
+ *   compressed batch that does not decompress) are an error from sl_consumer_poll naming the
+ *   topic, partition and the batch's offsets [offset, last_offset]; that partition then stops
+ *   there (the others go on) until the application seeks it, e.g. to last_offset + 1 to skip
+ *   the batch, or to offset to try again.
  * - Security: security.protocol=plaintext or ssl (TLS 1.2/1.3 through OpenSSL 3, on the same
  *   non-blocking sockets and I/O turns as plaintext). With ssl the broker's certificate is
  *   verified against ssl.ca.location (the system's CA paths when unset) and, with
@@ -46,12 +61,13 @@
  *   encrypted key). Files are read by sl_producer_new/sl_consumer_new: a missing or bad file
  *   fails them with the reason (OpenSSL's included) in errstr. A failed handshake (unknown CA,
  *   host mismatch, client certificate refused) is a connection failure: the requests on it
- *   fail or are retried like any other SL_ERR__TRANSPORT, and the reason is logged (level 3,
- *   facility "SSL"; the same connection's next failures at level 7 until it works again)
- *   through the log callback, or to stderr when none is set. A broker closing a connection
+ *   fail or are retried like any other SL_ERR__TRANSPORT; the error callback gets SL_ERR__SSL
+ *   with the reason, which is also logged (level 3, facility "SSL"; the same connection's next
+ *   failures at level 7 until it works again) through the log callback, or to stderr when
+ *   none is set. A broker closing a connection
  *   is not a TLS error (not logged). Writes never raise SIGPIPE, over TLS or not.
- * - Group subscription is not implemented yet; the consumer takes explicit assignments
- *   (sl_consumer_assign). A future sl_consumer_subscribe() will sit beside it.
+ * - The consumer takes explicit assignments (sl_consumer_assign) or joins a consumer group
+ *   (sl_consumer_subscribe: rebalances, commits; see "consumer groups" below).
  */
 #ifndef SPLICELOG_H
 #define SPLICELOG_H
@@ -63,7 +79,9 @@
 extern "C" {
 #endif
 
-#if defined(SPLICELOG_BUILD_SHARED)
+/* The library is built with hidden visibility (make's SPLICELOG_BUILD_LIB): only SL_API names
+ * are exported, from the shared and the static library alike. */
+#if defined(SPLICELOG_BUILD_LIB)
 #define SL_API __attribute__((visibility("default")))
 #else
 #define SL_API
@@ -92,6 +110,14 @@ typedef enum sl_err {
     SL_ERR__UNSUPPORTED_FEATURE = -184, /* broker lacks an API version the library needs */
     SL_ERR__AUTO_OFFSET_RESET = -183,   /* offset out of range and auto.offset.reset=error */
     SL_ERR__STATE = -182,               /* call not valid in the current state */
+    SL_ERR__BAD_COMPRESSION = -181,     /* a compressed batch that does not decompress */
+    SL_ERR__PARTITION_EOF = -180,       /* consumer: at the end of a partition (an event) */
+    SL_ERR__ASSIGN_PARTITIONS = -179,   /* rebalance callback: partitions assigned */
+    SL_ERR__REVOKE_PARTITIONS = -178,   /* rebalance callback: partitions revoked */
+    SL_ERR__SSL = -177,                 /* TLS failure (error callback) */
+    SL_ERR__ALL_BROKERS_DOWN = -176,    /* every known broker is unreachable (error callback) */
+    SL_ERR__NO_OFFSET = -175,           /* commit: no offset to commit */
+    SL_ERR__MAX_POLL_EXCEEDED = -174,   /* consumer: not polled within max.poll.interval.ms */
     SL_ERR__END = -100,
 
     /* Kafka protocol errors (apache/kafka Errors.java), same numbers. */
@@ -144,10 +170,26 @@ typedef enum sl_err {
     SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45,
     SL_ERR_DUPLICATE_SEQUENCE_NUMBER = 46,
     SL_ERR_INVALID_PRODUCER_EPOCH = 47,
+    SL_ERR_INVALID_TXN_STATE = 48,
+    SL_ERR_INVALID_PRODUCER_ID_MAPPING = 49,
+    SL_ERR_INVALID_TRANSACTION_TIMEOUT = 50,
+    SL_ERR_CONCURRENT_TRANSACTIONS = 51,
+    SL_ERR_TRANSACTION_COORDINATOR_FENCED = 52,
+    SL_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53,
+    SL_ERR_KAFKA_STORAGE_ERROR = 56,
     SL_ERR_UNKNOWN_PRODUCER_ID = 59,
+    SL_ERR_FETCH_SESSION_ID_NOT_FOUND = 70,
+    SL_ERR_INVALID_FETCH_SESSION_EPOCH = 71,
+    SL_ERR_TOPIC_DELETION_DISABLED = 73,
+    SL_ERR_FENCED_LEADER_EPOCH = 74,
+    SL_ERR_UNKNOWN_LEADER_EPOCH = 75,
     SL_ERR_UNSUPPORTED_COMPRESSION_TYPE = 76,
+    SL_ERR_OFFSET_NOT_AVAILABLE = 78,
     SL_ERR_MEMBER_ID_REQUIRED = 79,
+    SL_ERR_GROUP_MAX_SIZE_REACHED = 81,
+    SL_ERR_FENCED_INSTANCE_ID = 82,
     SL_ERR_INVALID_RECORD = 87,
+    SL_ERR_UNSTABLE_OFFSET_COMMIT = 88,
 } sl_err;
 
 /* A static, human-readable name for err ("Broker: Message size too large", ...). */
@@ -165,21 +207,35 @@ typedef struct sl_consumer sl_consumer;
 
 /*
  * Properties (Kafka names; defaults in brackets):
- *   bootstrap.servers [127.0.0.1:9092]     host:port[,host:port...]
+ *   bootstrap.servers [127.0.0.1:9092]     host:port[,host:port...] (alias metadata.broker.list)
  *   client.id [splicelog]
  *   acks [-1]                              0, 1, -1 or all
- *   linger.ms [5]                          0..900000
+ *   linger.ms [5]                          0..900000 (alias queue.buffering.max.ms)
  *   batch.size [1048576]                   bytes per partition batch, 1024..(64 MiB)
  *   max.in.flight.requests.per.connection [5]  1..64
- *   retries [2147483647]                   0..2147483647
+ *   retries [2147483647]                   0..2147483647 (alias message.send.max.retries)
  *   retry.backoff.ms [100]
- *   request.timeout.ms [30000]
- *   delivery.timeout.ms [120000]
+ *   request.timeout.ms [30000]             alias socket.timeout.ms
+ *   delivery.timeout.ms [120000]           alias message.timeout.ms: a record not delivered by
+ *                                          then is reported SL_ERR__MSG_TIMED_OUT
  *   queue.buffering.max.kbytes [1048576]   bound on produced-but-unreported bytes
  *   queue.buffering.max.messages [1000000] bound on produced-but-unreported records
  *   message.max.bytes [1000000]            largest record the producer accepts
- *   compression.type [none]                only none for now
+ *   compression.type [none]                none, gzip, snappy, lz4, zstd (alias compression.codec);
+ *                                          a batch that compression does not make smaller is
+ *                                          sent plain. snappy is written in the Java client's
+ *                                          xerial framing, lz4 as an LZ4 frame (64 KiB
+ *                                          independent blocks), gzip as one gzip member
+ *   compression.level [-1]                 -1: the codec's default; else clamped to the codec's
+ *                                          range (gzip 0-9, lz4 0-12, zstd 1-22)
+ *   partitioner [murmur2_random]           librdkafka's: murmur2_random (Java's default: murmur2
+ *                                          of the key, unkeyed sticky), murmur2 (unkeyed: one
+ *                                          partition), consistent_random (librdkafka's default:
+ *                                          CRC-32 of the key, empty/unkeyed sticky), consistent,
+ *                                          fnv1a, fnv1a_random, random (every record)
  *   allow.auto.create.topics [true for producers, false for consumers]
+ *   statistics.interval.ms [0]             the stats callback's interval (0: never)
+ *   topic.metadata.refresh.interval.ms [300000]  periodic metadata refresh (-1: never)
  *   security.protocol [plaintext]          plaintext | ssl (TLS 1.2+, see the contract)
  *   ssl.ca.location                        CA file (PEM) or hashed directory [system paths]
  *   ssl.certificate.location, ssl.key.location  client certificate chain and key (PEM),
@@ -191,6 +247,9 @@ typedef struct sl_consumer sl_consumer;
  *   max.partition.fetch.bytes [1048576]    grows (doubling) for a batch larger than it
  *   check.crcs [false]                     verify every fetched batch's CRC-32C
  *   queued.max.messages.kbytes [65536]     bound on fetched-but-unconsumed bytes (prefetch)
+ *   enable.partition.eof [false]           sl_consumer_poll returns SL_ERR__PARTITION_EOF (offset
+ *                                          = the position) once a partition's records up to the
+ *                                          high watermark are all handed out, once per position
  *   auto.offset.reset [latest]             earliest|smallest|beginning, latest|largest|end,
  *                                          error (reported from sl_consumer_poll)
  */
@@ -256,6 +315,21 @@ typedef void(sl_log_cb)(void *opaque, int level, const char *fac, const char *ms
 SL_API void sl_conf_set_log_cb(sl_conf *conf, sl_log_cb *cb);
 
 /*
+ * Errors no call returns: a connection that fails (SL_ERR__TRANSPORT: "host:port: reason"), a
+ * broker name that does not resolve (SL_ERR__RESOLVE), a TLS failure (SL_ERR__SSL, OpenSSL's
+ * reason: unknown CA, host name mismatch, certificate refused), every known broker down at
+ * once (SL_ERR__ALL_BROKERS_DOWN). reason is valid only during the call; opaque is
+ * sl_conf_set_opaque's. Runs on the calling thread from sl_poll/sl_flush (producer) and
+ * sl_consumer_poll (consumer). These are reports: the library keeps reconnecting by itself,
+ * and records still fail or succeed through their own reports. A connection's failures are
+ * reported once per run (again only after it worked in between), _ALL_BROKERS_DOWN once until
+ * a connection is up again. Without a callback they are dropped (TLS failures are still
+ * logged, see sl_conf_set_log_cb). At most 32 wait between two polls; more are dropped.
+ */
+typedef void(sl_error_cb)(void *opaque, sl_err err, const char *reason);
+SL_API void sl_conf_set_error_cb(sl_conf *conf, sl_error_cb *cb);
+
+/*
  * Creates a producer, taking conf (freed by the library, also on failure). Connects lazily.
  * NULL on failure with a message in errstr.
  */
@@ -267,16 +341,22 @@ SL_API sl_producer *sl_producer_new(sl_conf *conf_take, char *errstr, size_t err
 SL_API void sl_producer_free(sl_producer *p);
 
 /*
- * Queues one record. partition is a partition id or SL_PARTITION_ANY (keyed records:
- * murmur2 like the Java client; unkeyed: sticky, moving on when a batch is sent). key/value
- * NULL means null. timestamp_ms 0 means now. The record is copied into its batch before the
- * call returns; its delivery callback runs exactly once later, unless this call fails, in
- * which case the callback never runs. Errors: SL_ERR__QUEUE_FULL (call sl_poll and retry),
- * SL_ERR__MSG_SIZE_TOO_LARGE, SL_ERR__UNKNOWN_TOPIC / SL_ERR_UNKNOWN_TOPIC_OR_PART (topic
- * missing and not auto-created), SL_ERR__UNKNOWN_PARTITION, SL_ERR__INVALID_ARG,
- * SL_ERR__TRANSPORT / SL_ERR__TIMED_OUT (first use of a topic: metadata could not be
- * fetched within request.timeout.ms).
- * The first record for a topic waits for its metadata (one round trip).
+ * Queues one record. partition is a partition id or SL_PARTITION_ANY (the partitioner picks:
+ * by default murmur2 of the key like the Java client, unkeyed records sticky to a random
+ * partition until its batch is sent). key/value NULL means null. timestamp_ms 0 means now.
+ * The record is copied before the call returns; its delivery callback runs exactly once later,
+ * unless this call fails, in which case the callback never runs.
+ * Never waits on the network: a record for a topic whose metadata is not known yet (first use,
+ * broker unreachable) is queued and sent once the metadata arrives, or reported failed by
+ * message.timeout.ms (SL_ERR__MSG_TIMED_OUT), or with the topic's error when the metadata says
+ * it does not exist (SL_ERR_UNKNOWN_TOPIC_OR_PART; a partition past its count:
+ * SL_ERR__UNKNOWN_PARTITION). When a batch fills up the call writes it to a connection that is
+ * already up, without waiting; connecting and name resolution happen in sl_poll/sl_flush.
+ * Errors: SL_ERR__QUEUE_FULL (call sl_poll and retry), SL_ERR__MSG_SIZE_TOO_LARGE,
+ * SL_ERR_UNKNOWN_TOPIC_OR_PART (the last metadata said the topic does not exist and it is not
+ * auto-created: a refresh is asked for, so a topic created meanwhile is accepted once it
+ * arrives), SL_ERR__UNKNOWN_PARTITION (a known topic with fewer partitions),
+ * SL_ERR__INVALID_ARG.
  */
 SL_API sl_err sl_produce(sl_producer *p, const char *topic, int32_t partition, const void *key,
                          size_t key_len, const void *value, size_t value_len,
@@ -317,29 +397,42 @@ typedef struct sl_stats {
     uint64_t disconnects; /* connections lost or closed after an error */
     uint64_t bytes_sent;
     uint64_t bytes_received;
-    uint64_t fetches;          /* consume: fetch requests */
-    uint64_t records_consumed; /* consume: records returned by sl_consumer_poll */
-    uint64_t fetch_size_grows; /* consume: partition fetch size doubled for a big batch */
-    uint64_t offset_resets;    /* consume: OFFSET_OUT_OF_RANGE resets */
-    uint64_t queue_bytes;      /* consume: fetched bytes not yet handed out (prefetch) */
-    uint64_t queue_bytes_max;  /* consume: the most ever held; bounded by
-                                * queued.max.messages.kbytes plus one response */
+    uint64_t fetches;              /* consume: fetch requests */
+    uint64_t records_consumed;     /* consume: records returned by sl_consumer_poll */
+    uint64_t fetch_size_grows;     /* consume: partition fetch size doubled for a big batch */
+    uint64_t offset_resets;        /* consume: OFFSET_OUT_OF_RANGE resets */
+    uint64_t queue_bytes;          /* consume: fetched bytes not yet handed out (prefetch) */
+    uint64_t queue_bytes_max;      /* consume: the most ever held; bounded by
+                                    * queued.max.messages.kbytes plus one response */
+    uint64_t batches_decompressed; /* consume: compressed batches decompressed */
 } sl_stats;
 
 SL_API void sl_producer_stats(const sl_producer *p, sl_stats *out);
 SL_API void sl_consumer_stats(const sl_consumer *c, sl_stats *out);
+/*
+ * With statistics.interval.ms > 0, the handle's counters (as sl_*_stats gives them) about every
+ * interval, from the same calls as the error callback; stats is valid only during the call.
+ */
+typedef void(sl_stats_cb)(void *opaque, const sl_stats *stats);
+SL_API void sl_conf_set_stats_cb(sl_conf *conf, sl_stats_cb *cb);
 
 /* ---- consumer --------------------------------------------------------------------------- */
 
 #define SL_OFFSET_BEGINNING (-2) /* earliest offset still in the log */
 #define SL_OFFSET_END       (-1) /* the high watermark: only new records */
 
-/* A consumed record. All pointers are views into the fetch buffer, valid until the next call
- * on the consumer. key/value NULL means null. */
+/* A consumed record. All pointers are views (into the fetch buffer, or the library's buffer of
+ * a decompressed batch), valid until the next call on the consumer. key/value NULL means null.
+ */
 typedef struct sl_record {
     const char *topic; /* NUL-terminated */
     int32_t partition;
     int64_t offset;
+    /* The last offset this record (or error) covers: offset for a record; for an error about
+     * stored records (SL_ERR__BAD_MSG, SL_ERR__CRC, SL_ERR__BAD_COMPRESSION) the batch's last
+     * offset, the partition waiting at offset until the application seeks. -1 when the error
+     * concerns no offsets. */
+    int64_t last_offset;
     int64_t timestamp;
     int timestamp_type; /* 0 CreateTime, 1 LogAppendTime */
     const void *key;
@@ -375,11 +468,190 @@ SL_API int64_t sl_consumer_position(const sl_consumer *c, const char *topic, int
 /*
  * Returns the next record in *rec (SL_ERR_NO_ERROR), or SL_ERR__TIMED_OUT when none arrived
  * within timeout_ms (0: no waiting, -1: no limit). Other errors concern one partition (its
- * topic/partition are set in *rec, other fields zero): SL_ERR__CRC, SL_ERR__BAD_MSG,
- * SL_ERR__AUTO_OFFSET_RESET, broker errors such as SL_ERR_UNKNOWN_TOPIC_OR_PART; the consumer
- * keeps going. Records of one partition come in offset order.
+ * topic/partition are set in *rec, offset/last_offset as described at sl_record, other fields
+ * zero): SL_ERR__CRC, SL_ERR__BAD_MSG, SL_ERR__BAD_COMPRESSION (that partition stops at the
+ * batch until sl_consumer_seek), SL_ERR__AUTO_OFFSET_RESET (stopped until a seek), broker
+ * errors such as SL_ERR_UNKNOWN_TOPIC_OR_PART; the other partitions keep going. Records of one
+ * partition come in offset order.
  */
 SL_API sl_err sl_consumer_poll(sl_consumer *c, int timeout_ms, sl_record *rec);
+
+/* ---- consumer groups --------------------------------------------------------------------- */
+
+/*
+ * Group subscription: the classic consumer group protocol (FindCoordinator, JoinGroup,
+ * SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch), as the Java client and
+ * librdkafka speak it, against splicelogd or any broker with those APIs. Needs group.id.
+ *
+ * - Polling drives the membership: heartbeats, rebalances, auto commits and the callbacks
+ *   all happen inside sl_consumer_poll (and the other consumer calls that wait). The library
+ *   starts no thread, so the application must call sl_consumer_poll at least every
+ *   heartbeat.interval.ms (default 3 s) while subscribed, even when it has no use for records
+ *   (poll with timeout 0 and keep the record for later is fine). A consumer not polled for
+ *   session.timeout.ms (default 45 s) is removed by the coordinator and its partitions go to
+ *   the other members; one not polled for max.poll.interval.ms (default 300 s; also the
+ *   rebalance timeout it joins with) leaves the group itself at its next poll, which returns
+ *   SL_ERR__MAX_POLL_EXCEEDED, then rejoins. Either way records it had been given may be
+ *   delivered to another member too (at least once).
+ * - partition.assignment.strategy: "range,roundrobin" (default; eager: every rebalance first
+ *   revokes the whole assignment) or "cooperative-sticky" (KIP-429: a rebalance revokes only
+ *   the partitions that move; the others keep being fetched throughout).
+ * - Rebalance callback (sl_conf_set_rebalance_cb): called with SL_ERR__REVOKE_PARTITIONS
+ *   before partitions are taken away (they are still assigned: their positions can be
+ *   committed, with sl_consumer_commit sync) and with SL_ERR__ASSIGN_PARTITIONS after new ones
+ *   are assigned (they start at the group's committed offset, else per auto.offset.reset; the
+ *   callback may sl_consumer_seek them). Eager: the whole assignment each time; cooperative:
+ *   only the partitions that move. The library applies the assignment itself (unlike
+ *   librdkafka the callback need not call assign). Lost membership (session expired,
+ *   fenced) revokes without committing.
+ * - Commits: enable.auto.commit (default true) commits every partition's position (the offset
+ *   after the last record returned by sl_consumer_poll) every auto.commit.interval.ms
+ *   (default 5 s, async), and synchronously before partitions are revoked and when leaving.
+ *   So a record counts as consumed once sl_consumer_poll has returned it; an application that
+ *   must finish processing first sets enable.auto.commit=false and commits itself.
+ * - Subscriptions are topic names (no regular expressions). Partitions added to a subscribed
+ *   topic are picked up at the next metadata refresh (topic.metadata.refresh.interval.ms),
+ *   the leader starting a rebalance.
+ * - sl_consumer_assign/unassign (manual assignment) and subscribe exclude each other
+ *   (SL_ERR__STATE). Manually assigned consumers with a group.id may commit and read commits
+ *   (as a "simple" consumer: generation -1, no member id).
+ * Properties (defaults in brackets): group.id, group.instance.id (static membership),
+ * session.timeout.ms [45000], heartbeat.interval.ms [3000], max.poll.interval.ms [300000],
+ * enable.auto.commit [true], auto.commit.interval.ms [5000], partition.assignment.strategy
+ * [range,roundrobin], auto.offset.reset (for partitions without a committed offset).
+ */
+
+#define SL_OFFSET_INVALID (-1001) /* no offset: nothing committed yet */
+
+/* A topic partition with an offset: commit lists, committed(), assignments, callbacks. */
+typedef struct sl_topic_partition {
+    const char *topic; /* NUL-terminated */
+    int32_t partition;
+    int64_t offset;       /* the next record to read (what Kafka commits) */
+    const void *metadata; /* commit metadata (opaque bytes, usually a string); NULL: none */
+    size_t metadata_len;
+    sl_err err; /* per partition: the result of a commit or committed() */
+} sl_topic_partition;
+
+/*
+ * Subscribes to topics (n names, copied), replacing any earlier subscription: joins the group
+ * at the next sl_consumer_poll. SL_ERR__INVALID_ARG (no group.id, a bad name or a regular
+ * expression), SL_ERR__STATE (partitions assigned manually).
+ */
+SL_API sl_err sl_consumer_subscribe(sl_consumer *c, const char *const *topics, size_t n);
+/* Leaves the group (revoke callback, final commit with enable.auto.commit, LeaveGroup). */
+SL_API sl_err sl_consumer_unsubscribe(sl_consumer *c);
+/*
+ * Leaves the group as unsubscribe does and waits (up to request.timeout.ms) for commits in
+ * flight; the consumer takes no more work after it. sl_consumer_free closes an open consumer.
+ */
+SL_API sl_err sl_consumer_close(sl_consumer *c);
+
+/*
+ * Commits offsets for the group. offsets NULL: the position of every assigned partition (the
+ * offset after the last record returned), else the n given (offset = the next record to read,
+ * metadata optional; entries with a negative offset, e.g. SL_OFFSET_INVALID, are left out, so
+ * the list a revoke callback gets can be committed as it is). async 0: waits for the answer (up to
+ * request.timeout.ms, driving I/O) and returns the first partition error or SL_ERR_NO_ERROR; async
+ * 1: returns at once, the result goes to the offset commit callback from a later poll.
+ * SL_ERR__NO_OFFSET when there is nothing to commit, SL_ERR__INVALID_ARG without group.id. A commit
+ * refused because a rebalance is under way (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION,
+ * UNKNOWN_MEMBER_ID) makes the consumer rejoin.
+ */
+SL_API sl_err sl_consumer_commit(sl_consumer *c, const sl_topic_partition *offsets, size_t n,
+                                 int async);
+/*
+ * The group's committed offset of each of parts[0..n) (topic and partition set by the caller)
+ * into its offset (SL_OFFSET_INVALID when none), metadata (a view valid until the next call on
+ * the consumer) and err. Waits up to timeout_ms. SL_ERR__TIMED_OUT, SL_ERR__INVALID_ARG.
+ */
+SL_API sl_err sl_consumer_committed(sl_consumer *c, sl_topic_partition *parts, size_t n,
+                                    int timeout_ms);
+/*
+ * The current assignment (group or manual): fills out[0..cap) with topic, partition and the
+ * position (offset; -1 while not known yet) and returns how many partitions are assigned
+ * (which may exceed cap). Topic names stay valid while the consumer lives.
+ */
+SL_API size_t sl_consumer_assignment(sl_consumer *c, sl_topic_partition *out, size_t cap);
+
+/*
+ * what is SL_ERR__ASSIGN_PARTITIONS or SL_ERR__REVOKE_PARTITIONS; parts is valid only during
+ * the call. Runs from the consumer's calls on the calling thread, which may call into the
+ * consumer (commit, seek, position).
+ */
+typedef void(sl_rebalance_cb)(sl_consumer *c, sl_err what, const sl_topic_partition *parts,
+                              size_t n, void *opaque);
+SL_API void sl_conf_set_rebalance_cb(sl_conf *conf, sl_rebalance_cb *cb);
+/* The result of an async commit (and of auto commits), from a later poll; offsets valid only
+ * during the call. */
+typedef void(sl_offset_commit_cb)(sl_consumer *c, sl_err err, const sl_topic_partition *offsets,
+                                  size_t n, void *opaque);
+SL_API void sl_conf_set_offset_commit_cb(sl_conf *conf, sl_offset_commit_cb *cb);
+
+/* ---- asking the cluster ------------------------------------------------------------------ */
+
+typedef struct sl_metadata_broker {
+    int32_t id;
+    const char *host;
+    int port;
+} sl_metadata_broker;
+
+typedef struct sl_metadata_partition {
+    int32_t id;
+    sl_err err;
+    int32_t leader; /* -1: none */
+    int32_t replica_cnt;
+    const int32_t *replicas;
+    int32_t isr_cnt;
+    const int32_t *isrs;
+} sl_metadata_partition;
+
+typedef struct sl_metadata_topic {
+    const char *topic;
+    sl_err err; /* e.g. SL_ERR_UNKNOWN_TOPIC_OR_PART */
+    int32_t partition_cnt;
+    const sl_metadata_partition *partitions;
+} sl_metadata_topic;
+
+/* The cluster as one Metadata answer describes it; one allocation, freed by sl_metadata_free. */
+typedef struct sl_metadata {
+    int32_t broker_cnt;
+    const sl_metadata_broker *brokers;
+    int32_t topic_cnt;
+    const sl_metadata_topic *topics;
+    int32_t controller_id;
+    const char *cluster_id; /* "" when the broker sends none */
+} sl_metadata;
+
+/*
+ * Asks for the metadata of topic (NULL: every topic; never creates one) and waits up to
+ * timeout_ms (-1: request.timeout.ms), driving the handle's other work meanwhile. *out is set
+ * on success; free it with sl_metadata_free. SL_ERR__TIMED_OUT, SL_ERR__TRANSPORT/_RESOLVE.
+ */
+SL_API sl_err sl_producer_metadata(sl_producer *p, const char *topic, int timeout_ms,
+                                   sl_metadata **out);
+SL_API sl_err sl_consumer_metadata(sl_consumer *c, const char *topic, int timeout_ms,
+                                   sl_metadata **out);
+SL_API void sl_metadata_free(sl_metadata *md);
+
+/*
+ * The partition's low (log start) and high (high watermark) offsets, asked from its leader
+ * (ListOffsets), waiting up to timeout_ms. get_: the values the last fetch response (or query)
+ * carried for an assigned partition, without asking (-1 while unknown); SL_ERR__UNKNOWN_PARTITION
+ * for a partition never assigned.
+ */
+SL_API sl_err sl_consumer_query_watermark_offsets(sl_consumer *c, const char *topic,
+                                                  int32_t partition, int64_t *low, int64_t *high,
+                                                  int timeout_ms);
+SL_API sl_err sl_consumer_get_watermark_offsets(sl_consumer *c, const char *topic,
+                                                int32_t partition, int64_t *low, int64_t *high);
+/*
+ * For each of parts[0..n), offset holding a timestamp (ms since the epoch) on input: replaced by
+ * the offset of the first record whose timestamp is at or after it, or -1 when there is none
+ * (the end); err per partition. Waits up to timeout_ms. As librdkafka's offsets_for_times.
+ */
+SL_API sl_err sl_consumer_offsets_for_times(sl_consumer *c, sl_topic_partition *parts, size_t n,
+                                            int timeout_ms);
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
@@ -389,7 +661,12 @@ SL_API uint32_t sl_murmur2(const void *key, size_t len);
  * (murmur2(key) & 0x7fffffff) % partition_cnt. */
 SL_API int32_t sl_partition_for_key(const void *key, size_t len, int32_t partition_cnt);
 
-/* "0.1.0" */
+/* The version this header belongs to: major << 24 | minor << 16 | patch << 8. */
+#define SL_VERSION     0x00020000
+#define SL_VERSION_STR "0.2.0"
+/* The version of the library linked (compare with SL_VERSION). */
+SL_API int sl_version(void);
+/* "0.2.0" */
 SL_API const char *sl_version_str(void);
 
 #ifdef __cplusplus

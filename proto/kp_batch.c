@@ -194,6 +194,13 @@ void kp_record_iter_init(struct kp_record_iter *it, const uint8_t *batch,
     it->left = hdr->record_count > 0 ? hdr->record_count : 0;
 }
 
+void kp_record_iter_init_records(struct kp_record_iter *it, const uint8_t *records, size_t len,
+                                 int32_t count)
+{
+    kp_rd_init(&it->rd, records, len);
+    it->left = count > 0 ? count : 0;
+}
+
 /* A varint length: -1 is null when nullable, other negatives and short data are errors. */
 static struct kp_bytes rd_varbytes(struct kp_rd *rd, bool nullable)
 {
@@ -387,5 +394,19 @@ long kp_batch_finish(struct kp_batch_builder *b)
     kp_store_be32(p + KP_BATCH_OFF_BASE_SEQUENCE, (uint32_t)-1);
     kp_store_be32(p + KP_BATCH_OFF_RECORD_COUNT, (uint32_t)b->count);
     kp_store_be32(p + KP_BATCH_OFF_CRC, batch_crc(p, size));
+    return (long)size;
+}
+
+long kp_batch_seal_compressed(uint8_t *out, const uint8_t *batch, size_t zlen, unsigned codec)
+{
+    if (codec < 1 || codec > 4 || zlen > (size_t)INT32_MAX - KP_BATCH_HEADER_LEN)
+        return -EINVAL;
+    size_t size = KP_BATCH_HEADER_LEN + zlen;
+    memcpy(out, batch, KP_BATCH_HEADER_LEN);
+    uint16_t attr = kp_load_be16(out + KP_BATCH_OFF_ATTRIBUTES);
+    kp_store_be16(out + KP_BATCH_OFF_ATTRIBUTES,
+                  (uint16_t)((attr & ~KP_BATCH_ATTR_CODEC_MASK) | codec));
+    kp_store_be32(out + KP_BATCH_OFF_LENGTH, (uint32_t)(size - KP_BATCH_LOG_OVERHEAD));
+    kp_store_be32(out + KP_BATCH_OFF_CRC, batch_crc(out, size));
     return (long)size;
 }

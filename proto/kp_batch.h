@@ -202,6 +202,12 @@ struct kp_header {
 /* Starts iterating the batch at p (already validated, uncompressed). */
 void kp_record_iter_init(struct kp_record_iter *it, const uint8_t *batch,
                          const struct kp_batch_hdr *hdr);
+/*
+ * Starts iterating count records laid out in records[0, len): the records area of a compressed
+ * batch once decompressed (the caller owns that buffer; views point into it).
+ */
+void kp_record_iter_init_records(struct kp_record_iter *it, const uint8_t *records, size_t len,
+                                 int32_t count);
 /* 1 and fills *rec, 0 at the end, -EBADMSG on a malformed record (iteration stops). */
 int kp_record_next(struct kp_record_iter *it, struct kp_record *rec);
 /* Iterates headers of rec: pass a reader initialised over rec->headers. 1, 0 at end, -EBADMSG. */
@@ -239,5 +245,14 @@ size_t kp_batch_record_size(int64_t timestamp_delta, int32_t offset_delta, struc
  * more kp_batch_add() calls.
  */
 long kp_batch_finish(struct kp_batch_builder *b);
+
+/*
+ * A compressed copy of a finished batch: the caller has written its records area, compressed
+ * with codec (1-4), at out + KP_BATCH_HEADER_LEN (zlen bytes). This copies the 61-byte header
+ * of batch (the uncompressed original, which may not overlap out), sets the codec bits and
+ * batchLength, and computes the CRC. Returns the batch size (61 + zlen), or -EINVAL for a codec
+ * outside 1-4 or a size past batchLength's int32.
+ */
+long kp_batch_seal_compressed(uint8_t *out, const uint8_t *batch, size_t zlen, unsigned codec);
 
 #endif

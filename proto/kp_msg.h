@@ -224,6 +224,26 @@ int kp_produce_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *a
                            struct kp_produce_resp *out);
 
 /*
+ * Piecewise Produce request encoding, for a client that sends each partition's records from
+ * its own buffer (writev) instead of copying them into the request. The body is
+ *   head(n_topics) { topic(name, n_partitions) { partition_head(index, len) <len bytes> } }
+ * and nothing follows the last partition's records. partition_head writes the index and the
+ * records' NULLABLE_BYTES length (-1: null); the caller sends the len bytes itself.
+ * kp_produce_req_encode is these pieces with the records copied in. All return 0, -EINVAL
+ * (version outside 3-7, negative count, a bad view; nothing written) or -ENOSPC.
+ */
+int kp_produce_req_head_encode(struct kp_wr *wr, int16_t version, struct kp_str transactional_id,
+                               int16_t acks, int32_t timeout_ms, int32_t n_topics);
+int kp_produce_req_topic_encode(struct kp_wr *wr, int16_t version, struct kp_str name,
+                                int32_t n_partitions);
+int kp_produce_req_partition_head_encode(struct kp_wr *wr, int16_t version, int32_t partition_index,
+                                         int32_t records_len);
+/* Encoded sizes of the same pieces (0 for a version outside 3-7). */
+size_t kp_produce_req_head_size(int16_t version, struct kp_str transactional_id);
+size_t kp_produce_req_topic_size(int16_t version, struct kp_str name);
+size_t kp_produce_req_partition_head_size(int16_t version);
+
+/*
  * The writable pointer behind a view that was decoded from the mutable buffer buf[0, len):
  * buf + (view.ptr - buf). NULL when the view is null or does not lie inside that buffer.
  */
@@ -341,6 +361,26 @@ size_t kp_fetch_resp_partition_head_size(int16_t version, const struct kp_fetch_
  * and trims partitions when it does not.
  */
 int kp_fetch_resp_size(int16_t version, const struct kp_fetch_resp *resp, size_t *size);
+
+/*
+ * Piecewise Fetch response decoding, the mirror of the encoder above: a client walks the
+ * response without an arena and keeps each partition's records as a view into its receive
+ * buffer (zero copy). Call head once, then topic and, n_partitions times, partition, for each
+ * of n_topics topics; the body must end after the last partition (kp_rd_left(rd) == 0).
+ * kp_fetch_resp_partition_decode leaves p->aborted NULL and returns the aborted transactions
+ * as a view (*aborted, n_aborted entries of 16 bytes, read with kp_fetch_aborted_get); records
+ * -1 decodes as an empty view {NULL, 0}. Each returns 0, -EINVAL (version outside 4-11) or
+ * -EBADMSG (short or malformed; the reader's sticky error), as kp_fetch_resp_decode does,
+ * which is these pieces with the aborted entries copied into its arena.
+ */
+int kp_fetch_resp_head_decode(struct kp_rd *rd, int16_t version, int32_t *throttle_time_ms,
+                              int16_t *error_code, int32_t *session_id, int32_t *n_topics);
+int kp_fetch_resp_topic_decode(struct kp_rd *rd, int16_t version, struct kp_str *topic,
+                               int32_t *n_partitions);
+int kp_fetch_resp_partition_decode(struct kp_rd *rd, int16_t version,
+                                   struct kp_fetch_resp_partition *p, struct kp_bytes *aborted);
+/* Entry i (< the partition's n_aborted) of an aborted-transactions view. */
+void kp_fetch_aborted_get(struct kp_bytes aborted, int32_t i, struct kp_fetch_aborted_txn *out);
 
 /* ---- ListOffsets (2), v1-2 --------------------------------------------------------------------
  */

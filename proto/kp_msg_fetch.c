@@ -264,41 +264,78 @@ int kp_fetch_resp_encode(struct kp_wr *wr, int16_t version, const struct kp_fetc
     return wr->err;
 }
 
+int kp_fetch_resp_head_decode(struct kp_rd *rd, int16_t version, int32_t *throttle_time_ms,
+                              int16_t *error_code, int32_t *session_id, int32_t *n_topics)
+{
+    if (!kp__ver_in(version, FE_MIN, FE_MAX))
+        return -EINVAL;
+    *throttle_time_ms = kp_rd_i32(rd);
+    *error_code = version >= 7 ? kp_rd_i16(rd) : 0;
+    *session_id = version >= 7 ? kp_rd_i32(rd) : 0;
+    *n_topics = kp_rd_array(rd, KP__STR + KP__ARRAY, false);
+    return rd->err;
+}
+
+int kp_fetch_resp_topic_decode(struct kp_rd *rd, int16_t version, struct kp_str *topic,
+                               int32_t *n_partitions)
+{
+    if (!kp__ver_in(version, FE_MIN, FE_MAX))
+        return -EINVAL;
+    const struct kp_fetch_resp_partition empty = {.n_aborted = 0};
+    *topic = kp_rd_str(rd);
+    *n_partitions = kp_rd_array(rd, kp_fetch_resp_partition_head_size(version, &empty), false);
+    return rd->err;
+}
+
+int kp_fetch_resp_partition_decode(struct kp_rd *rd, int16_t version,
+                                   struct kp_fetch_resp_partition *p, struct kp_bytes *aborted)
+{
+    if (!kp__ver_in(version, FE_MIN, FE_MAX))
+        return -EINVAL;
+    p->partition = kp_rd_i32(rd);
+    p->error_code = kp_rd_i16(rd);
+    p->high_watermark = kp_rd_i64(rd);
+    p->last_stable_offset = kp_rd_i64(rd);
+    p->log_start_offset = version >= 5 ? kp_rd_i64(rd) : -1;
+    p->n_aborted = kp_rd_array(rd, 2 * KP__I64, true);
+    p->aborted = NULL;
+    size_t n = p->n_aborted > 0 ? (size_t)p->n_aborted : 0;
+    const uint8_t *a = kp_rd_raw(rd, n * 2 * KP__I64);
+    *aborted = (struct kp_bytes){a, a ? (int32_t)(n * 2 * KP__I64) : 0};
+    p->preferred_read_replica = version >= 11 ? kp_rd_i32(rd) : -1;
+    p->records = kp_rd_nbytes(rd);
+    if (p->records.len < 0)
+        p->records = (struct kp_bytes){NULL, 0};
+    return rd->err;
+}
+
+void kp_fetch_aborted_get(struct kp_bytes aborted, int32_t i, struct kp_fetch_aborted_txn *out)
+{
+    const uint8_t *e = aborted.ptr + (size_t)i * 2 * KP__I64;
+    out->producer_id = (int64_t)kp_load_be64(e);
+    out->first_offset = (int64_t)kp_load_be64(e + KP__I64);
+}
+
 int kp_fetch_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
                          struct kp_fetch_resp *out)
 {
     if (!kp__ver_in(version, FE_MIN, FE_MAX))
         return -EINVAL;
-    out->throttle_time_ms = kp_rd_i32(rd);
-    out->error_code = version >= 7 ? kp_rd_i16(rd) : 0;
-    out->session_id = version >= 7 ? kp_rd_i32(rd) : 0;
-    out->n_topics = kp_rd_array(rd, KP__STR + KP__ARRAY, false);
+    kp_fetch_resp_head_decode(rd, version, &out->throttle_time_ms, &out->error_code,
+                              &out->session_id, &out->n_topics);
     struct kp_fetch_resp_topic *t = kp__rd_alloc(rd, arena, out->n_topics, sizeof *t);
     out->topics = t;
-    const struct kp_fetch_resp_partition empty = {.n_aborted = 0};
-    size_t part_min = kp_fetch_resp_partition_head_size(version, &empty);
     for (int32_t i = 0; t && i < out->n_topics && kp_rd_ok(rd); i++) {
-        t[i].topic = kp_rd_str(rd);
-        t[i].n_partitions = kp_rd_array(rd, part_min, false);
+        kp_fetch_resp_topic_decode(rd, version, &t[i].topic, &t[i].n_partitions);
         struct kp_fetch_resp_partition *p = kp__rd_alloc(rd, arena, t[i].n_partitions, sizeof *p);
         t[i].partitions = p;
         for (int32_t j = 0; p && j < t[i].n_partitions && kp_rd_ok(rd); j++) {
-            p[j].partition = kp_rd_i32(rd);
-            p[j].error_code = kp_rd_i16(rd);
-            p[j].high_watermark = kp_rd_i64(rd);
-            p[j].last_stable_offset = kp_rd_i64(rd);
-            p[j].log_start_offset = version >= 5 ? kp_rd_i64(rd) : -1;
-            p[j].n_aborted = kp_rd_array(rd, 2 * KP__I64, true);
+            struct kp_bytes raw;
+            kp_fetch_resp_partition_decode(rd, version, &p[j], &raw);
             struct kp_fetch_aborted_txn *a = kp__rd_alloc(rd, arena, p[j].n_aborted, sizeof *a);
             p[j].aborted = a;
-            for (int32_t k = 0; a && k < p[j].n_aborted; k++) {
-                a[k].producer_id = kp_rd_i64(rd);
-                a[k].first_offset = kp_rd_i64(rd);
-            }
-            p[j].preferred_read_replica = version >= 11 ? kp_rd_i32(rd) : -1;
-            p[j].records = kp_rd_nbytes(rd);
-            if (p[j].records.len < 0)
-                p[j].records = (struct kp_bytes){NULL, 0};
+            for (int32_t k = 0; a && k < p[j].n_aborted; k++)
+                kp_fetch_aborted_get(raw, k, &a[k]);
         }
     }
     return kp__rd_end(rd);

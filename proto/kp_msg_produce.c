@@ -30,21 +30,73 @@ static bool pr_req_valid(const struct kp_produce_req *r)
     return true;
 }
 
+int kp_produce_req_head_encode(struct kp_wr *wr, int16_t version, struct kp_str transactional_id,
+                               int16_t acks, int32_t timeout_ms, int32_t n_topics)
+{
+    if (!kp__ver_in(version, PR_MIN, PR_MAX) || n_topics < 0 || !kp__str_ok(transactional_id))
+        return -EINVAL;
+    kp_wr_nstr(wr, transactional_id);
+    kp_wr_i16(wr, acks);
+    kp_wr_i32(wr, timeout_ms);
+    kp_wr_array(wr, n_topics);
+    return wr->err;
+}
+
+int kp_produce_req_topic_encode(struct kp_wr *wr, int16_t version, struct kp_str name,
+                                int32_t n_partitions)
+{
+    if (!kp__ver_in(version, PR_MIN, PR_MAX) || n_partitions < 0 || !kp__str_ok(name))
+        return -EINVAL;
+    kp_wr_str(wr, name);
+    kp_wr_array(wr, n_partitions);
+    return wr->err;
+}
+
+int kp_produce_req_partition_head_encode(struct kp_wr *wr, int16_t version, int32_t partition_index,
+                                         int32_t records_len)
+{
+    if (!kp__ver_in(version, PR_MIN, PR_MAX) || records_len < -1)
+        return -EINVAL;
+    kp_wr_i32(wr, partition_index);
+    kp_wr_i32(wr, records_len);
+    return wr->err;
+}
+
+size_t kp_produce_req_head_size(int16_t version, struct kp_str transactional_id)
+{
+    if (!kp__ver_in(version, PR_MIN, PR_MAX))
+        return 0;
+    return KP__STR + (transactional_id.len > 0 ? (size_t)transactional_id.len : 0) + KP__I16 +
+           KP__I32 + KP__ARRAY;
+}
+
+size_t kp_produce_req_topic_size(int16_t version, struct kp_str name)
+{
+    if (!kp__ver_in(version, PR_MIN, PR_MAX))
+        return 0;
+    return KP__STR + (name.len > 0 ? (size_t)name.len : 0) + KP__ARRAY;
+}
+
+size_t kp_produce_req_partition_head_size(int16_t version)
+{
+    return kp__ver_in(version, PR_MIN, PR_MAX) ? KP__I32 + KP__BYTES : 0;
+}
+
 int kp_produce_req_encode(struct kp_wr *wr, int16_t version, const struct kp_produce_req *req)
 {
     if (!kp__ver_in(version, PR_MIN, PR_MAX) || !pr_req_valid(req))
         return -EINVAL;
-    kp_wr_nstr(wr, req->transactional_id);
-    kp_wr_i16(wr, req->acks);
-    kp_wr_i32(wr, req->timeout_ms);
-    kp_wr_array(wr, req->n_topics);
+    kp_produce_req_head_encode(wr, version, req->transactional_id, req->acks, req->timeout_ms,
+                               req->n_topics);
     for (int32_t i = 0; i < req->n_topics; i++) {
         const struct kp_produce_req_topic *t = &req->topics[i];
-        kp_wr_str(wr, t->name);
-        kp_wr_array(wr, t->n_partitions);
+        kp_produce_req_topic_encode(wr, version, t->name, t->n_partitions);
         for (int32_t j = 0; j < t->n_partitions; j++) {
-            kp_wr_i32(wr, t->partitions[j].partition_index);
-            kp_wr_nbytes(wr, t->partitions[j].records);
+            struct kp_bytes rec = t->partitions[j].records;
+            kp_produce_req_partition_head_encode(wr, version, t->partitions[j].partition_index,
+                                                 rec.len);
+            if (rec.len > 0)
+                kp_wr_raw(wr, rec.ptr, (size_t)rec.len);
         }
     }
     return wr->err;

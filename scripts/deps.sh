@@ -27,8 +27,13 @@ if command -v pkg-config >/dev/null 2>&1; then
     need_pc liburing liburing-dev
     need_pc libxxhash libxxhash-dev
     need_pc openssl libssl-dev
+    # libsplicelog's compression codecs
+    need_pc zlib zlib1g-dev
+    need_pc snappy libsnappy-dev
+    need_pc liblz4 liblz4-dev
+    need_pc libzstd libzstd-dev
 else
-    missing+=(liburing-dev libxxhash-dev libssl-dev)
+    missing+=(liburing-dev libxxhash-dev libssl-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev)
 fi
 
 case "$want" in

@@ -11,8 +11,11 @@
  * - Broker killed (SIGKILL) and restarted mid-production: every record reported delivered is
  *   in the log at its reported offset with its value; the rest is reported failed or
  *   delivered after the restart.
- * - Documented errors: queue full, unknown topic with auto-create off, record larger than the
- *   broker's message.max.bytes (and than the producer's own).
+ * - Documented errors: queue full, unknown topic with auto-create off (queued by sl_produce,
+ *   reported UNKNOWN_TOPIC_OR_PART, then refused at once), record larger than the broker's
+ *   message.max.bytes (and than the producer's own).
+ * - partitioner=consistent_random puts 200 keys on the partitions kcat (librdkafka's default
+ *   partitioner) put them on.
  * - Consumer: OFFSET_OUT_OF_RANGE reset (earliest / error), seek, end, check.crcs catching a
  *   corrupted batch on disk, a record larger than max.partition.fetch.bytes.
  * LeakSanitizer covers every test (the suite is built with ASan).
@@ -375,6 +378,71 @@ START_TEST(test_library_reads_kcat_records)
 }
 END_TEST
 
+/* librdkafka's default partitioner (consistent_random: CRC-32 of the key): the library's
+ * partitioner=consistent_random puts every key where kcat did. */
+static int32_t lib_part[200];
+static void part_dr(sl_producer *p, const sl_delivery *dr, void *opaque)
+{
+    (void)p;
+    (void)opaque;
+    long i = (long)(intptr_t)dr->msg_opaque;
+    FAST(dr->err == SL_ERR_NO_ERROR && i >= 0 && i < 200);
+    lib_part[i] = dr->partition;
+}
+
+START_TEST(test_consistent_random_places_keys_like_kcat)
+{
+    static const char *const extra[] = {"-o", "num.partitions=4", NULL};
+    start_broker(extra);
+    char in[400], out[400];
+    snprintf(in, sizeof(in), "%s/keys.in", B.dir);
+    snprintf(out, sizeof(out), "%s/kcat.out", B.dir);
+    FILE *f = fopen(in, "w");
+    ck_assert_ptr_nonnull(f);
+    for (int i = 0; i < 200; i++)
+        fprintf(f, "customer-%d:%d\n", i, i);
+    fclose(f);
+    const char *argv[] = {"kcat", "-b", bootstrap, "-P", "-t", "by-kcat",
+                          "-K",   ":",  "-l",      in,   NULL};
+    pid_t pid = tb_spawn(argv, out);
+    ck_assert_int_gt(pid, 0);
+    int st = tb_wait_exit(pid, 30000);
+    ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "kcat status 0x%x", st);
+
+    sl_conf *c = conf_new();
+    cset(c, "partitioner", "consistent_random");
+    sl_conf_set_delivery_cb(c, part_dr);
+    sl_producer *p = producer_new(c);
+    for (int i = 0; i < 200; i++) {
+        char k[32];
+        int kl = snprintf(k, sizeof(k), "customer-%d", i);
+        ck_assert_int_eq(produce(p, "by-lib", SL_PARTITION_ANY, k, (size_t)kl, "x", 1, NULL, 0,
+                                 (void *)(intptr_t)i),
+                         SL_ERR_NO_ERROR);
+    }
+    ck_assert_int_eq(sl_flush(p, 30000), SL_ERR_NO_ERROR);
+    sl_producer_free(p);
+
+    sl_consumer *k = consumer_new(conf_new());
+    for (int32_t q = 0; q < 4; q++)
+        ck_assert_int_eq(sl_consumer_assign(k, "by-kcat", q, SL_OFFSET_BEGINNING), 0);
+    int seen = 0, used[4] = {0};
+    while (seen < 200) {
+        sl_record r;
+        sl_err e = sl_consumer_poll(k, 10000, &r);
+        ck_assert_msg(e == SL_ERR_NO_ERROR, "%s", sl_err2str(e));
+        int i = atoi((const char *)r.key + strlen("customer-"));
+        ck_assert_msg(lib_part[i] == r.partition, "customer-%d: kcat %d, library %d", i,
+                      r.partition, lib_part[i]);
+        used[r.partition]++;
+        seen++;
+    }
+    sl_consumer_free(k);
+    for (int q = 0; q < 4; q++)
+        ck_assert_int_gt(used[q], 0);
+}
+END_TEST
+
 /* ---- requests in flight ------------------------------------------------------------------ */
 
 static int64_t *inflight_off;
@@ -607,15 +675,33 @@ START_TEST(test_queue_full)
 }
 END_TEST
 
+/*
+ * A record for a topic that does not exist: queued by sl_produce (it does not wait for the
+ * metadata), then reported with UNKNOWN_TOPIC_OR_PART; once that is known, sl_produce refuses
+ * the topic at once.
+ */
+static void expect_unknown_topic(sl_producer *p, const char *topic, int32_t part)
+{
+    last_dr_calls = 0;
+    last_dr_err = SL_ERR_NO_ERROR;
+    ck_assert_int_eq(sl_produce(p, topic, part, NULL, 0, "v", 1, NULL, 0, 0, NULL),
+                     SL_ERR_NO_ERROR);
+    ck_assert_int_eq(sl_flush(p, 10000), SL_ERR_NO_ERROR);
+    ck_assert_int_eq(last_dr_calls, 1);
+    ck_assert_int_eq(last_dr_err, SL_ERR_UNKNOWN_TOPIC_OR_PART);
+    ck_assert_int_eq(sl_produce(p, topic, part, NULL, 0, "v", 1, NULL, 0, 0, NULL),
+                     SL_ERR_UNKNOWN_TOPIC_OR_PART);
+    ck_assert_uint_eq(sl_outq_len(p), 0);
+}
+
 START_TEST(test_unknown_topic_auto_create_off)
 {
     /* Client side off (broker would create). */
     sl_conf *c = conf_new();
     cset(c, "allow.auto.create.topics", "false");
+    sl_conf_set_delivery_cb(c, last_dr);
     sl_producer *p = producer_new(c);
-    ck_assert_int_eq(
-        sl_produce(p, "no-such-topic", SL_PARTITION_ANY, NULL, 0, "v", 1, NULL, 0, 0, NULL),
-        SL_ERR_UNKNOWN_TOPIC_OR_PART);
+    expect_unknown_topic(p, "no-such-topic", SL_PARTITION_ANY);
     sl_producer_free(p);
     /* Consumers never create: assign fails the same way. */
     sl_consumer *k = consumer_new(conf_new());
@@ -628,9 +714,10 @@ START_TEST(test_unknown_topic_auto_create_off)
     memset(&B, 0, sizeof(B));
     static const char *const extra[] = {"-o", "auto.create.topics.enable=false", NULL};
     start_broker(extra);
-    p = producer_new(conf_new());
-    ck_assert_int_eq(sl_produce(p, "no-such-topic", 0, NULL, 0, "v", 1, NULL, 0, 0, NULL),
-                     SL_ERR_UNKNOWN_TOPIC_OR_PART);
+    c = conf_new();
+    sl_conf_set_delivery_cb(c, last_dr);
+    p = producer_new(c);
+    expect_unknown_topic(p, "no-such-topic", 0);
     sl_producer_free(p);
 }
 END_TEST
@@ -892,7 +979,12 @@ START_TEST(test_check_crcs_catches_corruption)
     sl_err e = sl_consumer_poll(k, 10000, &r);
     ck_assert_msg(e == SL_ERR__CRC, "got %s", sl_err2str(e));
     ck_assert_str_eq(r.topic, "crc");
+    /* The error names the batch's offsets, which hold record 5; the partition stays there. */
+    ck_assert_int_le(r.offset, 5);
+    ck_assert_int_ge(r.last_offset, 5);
+    int64_t first = r.offset;
     ck_assert_int_eq(sl_consumer_poll(k, 500, &r), SL_ERR__TIMED_OUT);
+    ck_assert_int_eq(sl_consumer_position(k, "crc", 0), first);
     sl_consumer_free(k);
 }
 END_TEST
@@ -911,6 +1003,11 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_kcat_reads_library_records);
     tcase_add_test(tc, test_library_reads_kcat_records);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("partitioner");
+    tcase_add_checked_fixture(tc, setup_bare, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_consistent_random_places_keys_like_kcat);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("producer");

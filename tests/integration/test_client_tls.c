@@ -9,9 +9,9 @@
  *
  * - 10,000 records (keys, headers, values of varied size, some larger than the client's
  *   256 KiB receive buffer) produced and consumed back identical over TLS.
- * - Wrong CA: the producer's first record fails with SL_ERR__TRANSPORT within
- *   request.timeout.ms (not a hang), the log callback carries OpenSSL's verify reason; the
- *   consumer likewise.
+ * - Wrong CA: the producer's first record is reported failed by message.timeout.ms (not a
+ *   hang), the error callback (SL_ERR__SSL) and the log callback carry OpenSSL's verify
+ *   reason; the consumer's assign fails with SL_ERR__TRANSPORT within request.timeout.ms.
  * - Client certificate required by the front: with the CA-signed client certificate the round
  *   trip works; without one, and with a self-signed one, the client gets a transport error
  *   and a logged reason.
@@ -56,11 +56,29 @@ static int tls_port;    /* where TLS clients connect */
 static char bootstrap[64];
 static char logbuf[8192]; /* every log line the library sent to log_cb */
 
+static char errbuf[8192]; /* every error the library sent to error_cb: "NAME|reason" lines */
+
 static void log_cb(void *opaque, int level, const char *fac, const char *msg)
 {
     (void)opaque;
     size_t len = strlen(logbuf);
     snprintf(logbuf + len, sizeof(logbuf) - len, "%d|%s|%s\n", level, fac, msg);
+}
+
+static void error_cb(void *opaque, sl_err err, const char *reason)
+{
+    (void)opaque;
+    size_t len = strlen(errbuf);
+    snprintf(errbuf + len, sizeof(errbuf) - len, "%s|%s\n", sl_err2name(err), reason);
+}
+
+/* The last delivery report's error (tests producing one record). */
+static sl_err last_dr_err;
+static void last_dr(sl_producer *p, const sl_delivery *dr, void *opaque)
+{
+    (void)p;
+    (void)opaque;
+    last_dr_err = dr->err;
 }
 
 static const char *cert(const char *name)
@@ -209,6 +227,7 @@ static sl_conf *tls_conf(const char *ca, const char *client_cert, const char *cl
         ck_assert_int_eq(sl_conf_set(c, "ssl.key.location", client_key, err, 512), 0);
     }
     sl_conf_set_log_cb(c, log_cb);
+    sl_conf_set_error_cb(c, error_cb);
     return c;
 }
 
@@ -345,22 +364,32 @@ END_TEST
 
 /* ---- failures -------------------------------------------------------------------------- */
 
-/* The producer's first record fails with a transport error; the log names the reason. */
+/*
+ * The producer's first record is queued (sl_produce does not wait) and reported failed by
+ * message.timeout.ms; the error callback gets SL_ERR__SSL with the reason, which is logged too.
+ */
 static void expect_refused(sl_conf *conf, const char *reason)
 {
     /* An upper bound only: the refusal normally arrives within milliseconds, but connect +
      * handshake + the first request share this budget and an ASan broker on a loaded machine
      * can take seconds; a timeout here would be reported instead of the refusal. */
     sl_conf_set(conf, "request.timeout.ms", "10000", NULL, 0);
+    sl_conf_set(conf, "message.timeout.ms", "3000", NULL, 0);
+    sl_conf_set_delivery_cb(conf, last_dr);
     sl_conf *cc = sl_conf_dup(conf);
     char err[512] = "";
+    errbuf[0] = 0;
     sl_producer *p = sl_producer_new(conf, err, sizeof(err));
     ck_assert_msg(p != NULL, "producer: %s", err);
     sl_err e = sl_produce(p, "refused", 0, NULL, 0, "v", 1, NULL, 0, 0, NULL);
-    ck_assert_msg(e == SL_ERR__TRANSPORT, "produce: %s (log: %s)", sl_err2str(e), logbuf);
+    ck_assert_msg(e == SL_ERR_NO_ERROR, "produce: %s (log: %s)", sl_err2str(e), logbuf);
+    last_dr_err = SL_ERR_NO_ERROR;
+    ck_assert_int_eq(sl_flush(p, 20000), SL_ERR_NO_ERROR);
+    ck_assert_int_eq(last_dr_err, SL_ERR__MSG_TIMED_OUT);
     ck_assert_uint_eq(sl_outq_len(p), 0);
     sl_producer_free(p);
     ck_assert_msg(strstr(logbuf, "3|SSL|") && strstr(logbuf, reason), "log: %s", logbuf);
+    ck_assert_msg(strstr(errbuf, "_SSL|") && strstr(errbuf, reason), "errors: %s", errbuf);
 
     logbuf[0] = 0;
     sl_consumer *k = sl_consumer_new(cc, err, sizeof(err));
@@ -534,11 +563,19 @@ START_TEST(test_tls_handshake_stall_times_out)
     snprintf(bootstrap, sizeof(bootstrap), "127.0.0.1:%d", ntohs(a.sin_port));
     sl_conf *c = tls_conf(cert("ca.pem"), NULL, NULL);
     sl_conf_set(c, "request.timeout.ms", "1000", NULL, 0);
+    sl_conf_set(c, "message.timeout.ms", "2500", NULL, 0);
+    sl_conf_set_delivery_cb(c, last_dr);
     char err[512] = "";
+    errbuf[0] = 0;
     sl_producer *p = sl_producer_new(c, err, sizeof(err));
     ck_assert_msg(p != NULL, "%s", err);
     sl_err e = sl_produce(p, "stall", 0, NULL, 0, "v", 1, NULL, 0, 0, NULL);
-    ck_assert_msg(e == SL_ERR__TIMED_OUT || e == SL_ERR__TRANSPORT, "%s", sl_err2str(e));
+    ck_assert_msg(e == SL_ERR_NO_ERROR, "%s", sl_err2str(e));
+    last_dr_err = SL_ERR_NO_ERROR;
+    ck_assert_int_eq(sl_flush(p, 20000), SL_ERR_NO_ERROR);
+    ck_assert_int_eq(last_dr_err, SL_ERR__MSG_TIMED_OUT);
+    ck_assert_msg(strstr(errbuf, "_TRANSPORT|") && strstr(errbuf, "timed out"), "errors: %s",
+                  errbuf);
     sl_stats st;
     sl_producer_stats(p, &st);
     ck_assert_uint_eq(st.connects, 0); /* never got past the handshake */

@@ -5,10 +5,11 @@
  *
  * It listens on an ephemeral 127.0.0.1 port, serves every connection on its own thread, and
  * speaks exactly the versions the client uses (ApiVersions 0, Metadata 4, Produce 7,
- * ListOffsets 2, Fetch 11), coded here with kp_buf alone. One topic, "t", with fb.nparts
- * partitions, each an in-memory log of the batches produced (baseOffset assigned). Fetches are
- * cut at partition_max_bytes by bytes, without Kafka's minimum of one whole batch, so clients
- * see oversized first batches and partial trailing ones. Script knobs: produce_fail_next /
+ * ListOffsets 2, Fetch 11), decoded and encoded with proto's kp_msg codecs (the same ones the
+ * broker uses: a request the client encodes wrongly fails to decode here). One topic, "t", with
+ * fb.nparts partitions, each an in-memory log of the batches produced (baseOffset assigned).
+ * Fetches are cut at partition_max_bytes by bytes, without Kafka's minimum of one whole batch, so
+ * clients see oversized first batches and partial trailing ones. Script knobs: produce_fail_next /
  * produce_err (refuse that many Produce requests), not_leader (refuse every Produce with
  * NOT_LEADER_OR_FOLLOWER until a Metadata request arrives), chaos (corrupt every response a
  * little, from a seed). State is guarded by fb.mu.
@@ -30,6 +31,7 @@
 
 #include "kp_batch.h"
 #include "kp_buf.h"
+#include "kp_msg.h"
 
 #define FB_MAXB 4096
 #define FB_MAXP 4
@@ -149,170 +151,169 @@ static int16_t fb_fetch_range(struct fb_part *fp, int64_t off, int32_t pmax, siz
     return 0;
 }
 
-/* Handles one request frame (after the size); writes the response into w (false: none). */
-static bool fb_handle(const uint8_t *req, size_t len, struct kp_wr *w, bool *idle)
+/* Handles one request frame (after the size) with the arena a; writes the whole response frame
+ * into w (false: none). */
+static bool fb_handle(const uint8_t *req, size_t len, struct kp_arena *a, struct kp_wr *w,
+                      bool *idle)
 {
     struct kp_rd rd;
     kp_rd_init(&rd, req, len);
-    int16_t key = kp_rd_i16(&rd);
-    kp_rd_i16(&rd);
-    int32_t corr = kp_rd_i32(&rd);
-    kp_rd_nstr(&rd);
-    kp_wr_i32(w, 0);
-    kp_wr_i32(w, corr);
+    struct kp_req_hdr h;
+    if (kp_req_hdr_decode(&rd, &h) != 0) {
+        fb.bad_requests++;
+        return false;
+    }
+    size_t frame = kp_frame_begin(w);
+    kp_resp_hdr_encode(w, h.api_key, h.api_version, h.correlation_id);
+    int16_t v = h.api_version;
+    int rc = -EINVAL;
     bool respond = true;
-    switch (key) {
-    case 18: {
-        static const int16_t v[][3] = {{0, 3, 7}, {1, 4, 11}, {2, 1, 2}, {3, 0, 4}, {18, 0, 3}};
-        kp_wr_i16(w, 0);
-        kp_wr_array(w, 5);
-        for (int i = 0; i < 5; i++)
-            for (int j = 0; j < 3; j++)
-                kp_wr_i16(w, v[i][j]);
+    switch (h.api_key) {
+    case KP_API_API_VERSIONS: {
+        static const struct kp_api_range keys[] = {
+            {KP_API_PRODUCE, 3, 7},  {KP_API_FETCH, 4, 11},       {KP_API_LIST_OFFSETS, 1, 2},
+            {KP_API_METADATA, 0, 4}, {KP_API_API_VERSIONS, 0, 3},
+        };
+        struct kp_api_versions_req q;
+        rc = kp_api_versions_req_decode(&rd, v, a, &q);
+        struct kp_api_versions_resp r = {0, 5, keys, 0};
+        if (!rc)
+            rc = kp_api_versions_resp_encode(w, v, &r);
         break;
     }
-    case 3: {
+    case KP_API_METADATA: {
         fb.metadata++;
         if (fb.not_leader && fb.produce_refused > 0)
             fb.not_leader = false;
-        int32_t n = kp_rd_array(&rd, 2, true);
-        kp_wr_i32(w, 0);
-        kp_wr_array(w, 1);
-        kp_wr_i32(w, 0);
-        kp_wr_str(w, kp_str_of("127.0.0.1"));
-        kp_wr_i32(w, fb.port);
-        kp_wr_nstr(w, KP_STR_NULL);
-        kp_wr_nstr(w, KP_STR_NULL);
-        kp_wr_i32(w, 0);
-        kp_wr_array(w, n < 0 ? 0 : n);
-        for (int32_t i = 0; i < n; i++) {
-            struct kp_str name = kp_rd_str(&rd);
-            bool t = kp_str_eq(name, "t");
-            kp_wr_i16(w, t ? 0 : 3);
-            kp_wr_str(w, name);
-            kp_wr_bool(w, false);
-            kp_wr_array(w, t ? fb.nparts : 0);
-            for (int p = 0; t && p < fb.nparts; p++) {
-                kp_wr_i16(w, 0);
-                kp_wr_i32(w, p);
-                kp_wr_i32(w, 0);
-                kp_wr_array(w, 1);
-                kp_wr_i32(w, 0);
-                kp_wr_array(w, 1);
-                kp_wr_i32(w, 0);
-            }
+        struct kp_metadata_req q;
+        rc = kp_metadata_req_decode(&rd, v, a, &q);
+        if (rc)
+            break;
+        static const int32_t node0[] = {0};
+        struct kp_metadata_broker b = {0, kp_str_of("127.0.0.1"), fb.port, KP_STR_NULL};
+        int32_t nt = q.n_topics < 0 ? 0 : q.n_topics;
+        struct kp_metadata_topic *ts = kp_arena_alloc(a, (size_t)nt + 1, sizeof(*ts));
+        struct kp_metadata_partition *ps = kp_arena_alloc(a, FB_MAXP, sizeof(*ps));
+        for (int p = 0; p < fb.nparts; p++)
+            ps[p] = (struct kp_metadata_partition){0, p, 0, 1, node0, 1, node0};
+        for (int32_t i = 0; i < nt; i++) {
+            bool t = kp_str_eq(q.topics[i], "t");
+            ts[i] =
+                (struct kp_metadata_topic){t ? 0 : KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, q.topics[i],
+                                           false, t ? fb.nparts : 0, t ? ps : NULL};
         }
+        struct kp_metadata_resp r = {0, 1, &b, KP_STR_NULL, 0, nt, ts};
+        rc = kp_metadata_resp_encode(w, v, &r);
         break;
     }
-    case 0: {
-        kp_rd_nstr(&rd);
-        int16_t acks = kp_rd_i16(&rd);
-        kp_rd_i32(&rd);
-        int32_t nt = kp_rd_array(&rd, 6, false);
+    case KP_API_PRODUCE: {
+        struct kp_produce_req q;
+        rc = kp_produce_req_decode(&rd, v, a, &q);
+        if (rc)
+            break;
         bool refuse = fb.produce_fail_next > 0 || fb.not_leader;
         if (refuse) {
             if (fb.produce_fail_next > 0)
                 fb.produce_fail_next--;
             fb.produce_refused++;
         }
-        int16_t refuse_err = fb.not_leader ? 6 : fb.produce_err;
-        kp_wr_array(w, nt);
-        for (int32_t i = 0; i < nt; i++) {
-            struct kp_str name = kp_rd_str(&rd);
-            int32_t np = kp_rd_array(&rd, 8, false);
-            kp_wr_str(w, name);
-            kp_wr_array(w, np);
-            for (int32_t j = 0; j < np; j++) {
-                int32_t p = kp_rd_i32(&rd);
-                struct kp_bytes rec = kp_rd_nbytes(&rd);
-                struct fb_part *fp = fb_part_of(name, p);
-                int16_t err = refuse ? refuse_err : fp ? 0 : 3;
+        int16_t refuse_err = fb.not_leader ? KP_ERR_NOT_LEADER_OR_FOLLOWER : fb.produce_err;
+        struct kp_produce_resp_topic *rt = kp_arena_alloc(a, (size_t)q.n_topics + 1, sizeof(*rt));
+        for (int32_t i = 0; i < q.n_topics; i++) {
+            const struct kp_produce_req_topic *t = &q.topics[i];
+            struct kp_produce_resp_partition *rp =
+                kp_arena_alloc(a, (size_t)t->n_partitions + 1, sizeof(*rp));
+            for (int32_t j = 0; j < t->n_partitions; j++) {
+                const struct kp_produce_req_partition *pp = &t->partitions[j];
+                struct fb_part *fp = fb_part_of(t->name, pp->partition_index);
+                int16_t err = refuse ? refuse_err : fp ? 0 : KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
                 int64_t base = fp && !err ? fp->next_offset : -1;
-                if (!kp_rd_ok(&rd) || rec.len <= 0)
+                if (pp->records.len <= 0)
                     fb.bad_requests++;
                 else if (!err)
-                    fb_append(fp, rec.ptr, (size_t)rec.len);
-                kp_wr_i32(w, p);
-                kp_wr_i16(w, err);
-                kp_wr_i64(w, base);
-                kp_wr_i64(w, -1);
-                kp_wr_i64(w, 0);
+                    fb_append(fp, pp->records.ptr, (size_t)pp->records.len);
+                rp[j] = (struct kp_produce_resp_partition){pp->partition_index, err, base, -1, 0};
             }
+            rt[i] = (struct kp_produce_resp_topic){t->name, t->n_partitions, rp};
         }
-        kp_wr_i32(w, 0);
-        respond = acks != 0;
+        struct kp_produce_resp r = {q.n_topics, rt, 0};
+        rc = kp_produce_resp_encode(w, v, &r);
+        respond = q.acks != 0;
         break;
     }
-    case 2: {
-        kp_rd_i32(&rd);
-        kp_rd_i8(&rd);
-        int32_t nt = kp_rd_array(&rd, 6, false);
-        kp_wr_i32(w, 0);
-        kp_wr_array(w, nt);
-        for (int32_t i = 0; i < nt; i++) {
-            struct kp_str name = kp_rd_str(&rd);
-            kp_wr_str(w, name);
-            int32_t np = kp_rd_array(&rd, 12, false);
-            kp_wr_array(w, np);
-            for (int32_t j = 0; j < np; j++) {
-                int32_t p = kp_rd_i32(&rd);
-                int64_t ts = kp_rd_i64(&rd);
-                struct fb_part *fp = fb_part_of(name, p);
-                kp_wr_i32(w, p);
-                kp_wr_i16(w, fp ? 0 : 3);
-                kp_wr_i64(w, -1);
-                kp_wr_i64(w, !fp ? -1 : ts == -2 ? 0 : fp->next_offset);
+    case KP_API_LIST_OFFSETS: {
+        struct kp_list_offsets_req q;
+        rc = kp_list_offsets_req_decode(&rd, v, a, &q);
+        if (rc)
+            break;
+        struct kp_list_offsets_resp_topic *rt =
+            kp_arena_alloc(a, (size_t)q.n_topics + 1, sizeof(*rt));
+        for (int32_t i = 0; i < q.n_topics; i++) {
+            const struct kp_list_offsets_req_topic *t = &q.topics[i];
+            struct kp_list_offsets_resp_partition *rp =
+                kp_arena_alloc(a, (size_t)t->n_partitions + 1, sizeof(*rp));
+            for (int32_t j = 0; j < t->n_partitions; j++) {
+                int32_t p = t->partitions[j].partition_index;
+                int64_t ts = t->partitions[j].timestamp;
+                struct fb_part *fp = fb_part_of(t->name, p);
+                rp[j] = (struct kp_list_offsets_resp_partition){
+                    p, fp ? 0 : KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, -1,
+                    !fp                              ? -1
+                    : ts == KP_LIST_OFFSETS_EARLIEST ? 0
+                                                     : fp->next_offset};
             }
+            rt[i] = (struct kp_list_offsets_resp_topic){t->name, t->n_partitions, rp};
         }
+        struct kp_list_offsets_resp r = {0, q.n_topics, rt};
+        rc = kp_list_offsets_resp_encode(w, v, &r);
         break;
     }
-    case 1: {
+    case KP_API_FETCH: {
         fb.fetches++;
-        for (int i = 0; i < 4; i++)
-            kp_rd_i32(&rd);
-        kp_rd_i8(&rd);
-        kp_rd_i32(&rd);
-        kp_rd_i32(&rd);
-        int32_t nt = kp_rd_array(&rd, 6, false);
-        kp_wr_i32(w, 0);
-        kp_wr_i16(w, 0);
-        kp_wr_i32(w, 0);
-        kp_wr_array(w, nt);
+        struct kp_fetch_req q;
+        rc = kp_fetch_req_decode(&rd, v, a, &q);
+        if (rc)
+            break;
         bool any = false;
-        for (int32_t i = 0; i < nt; i++) {
-            struct kp_str name = kp_rd_str(&rd);
-            int32_t np = kp_rd_array(&rd, 28, false);
-            kp_wr_str(w, name);
-            kp_wr_array(w, np);
-            for (int32_t j = 0; j < np; j++) {
-                int32_t p = kp_rd_i32(&rd);
-                kp_rd_i32(&rd);
-                int64_t off = kp_rd_i64(&rd);
-                kp_rd_i64(&rd);
-                int32_t pmax = kp_rd_i32(&rd);
-                struct fb_part *fp = fb_part_of(name, p);
+        struct kp_fetch_resp_topic *rt = kp_arena_alloc(a, (size_t)q.n_topics + 1, sizeof(*rt));
+        for (int32_t i = 0; i < q.n_topics; i++) {
+            const struct kp_fetch_req_topic *t = &q.topics[i];
+            struct kp_fetch_resp_partition *rp =
+                kp_arena_alloc(a, (size_t)t->n_partitions + 1, sizeof(*rp));
+            for (int32_t j = 0; j < t->n_partitions; j++) {
+                const struct kp_fetch_req_partition *qp = &t->partitions[j];
+                struct fb_part *fp = fb_part_of(t->topic, qp->partition);
                 size_t from, n;
-                int16_t err = fb_fetch_range(fp, off, pmax, &from, &n);
+                int16_t err =
+                    fb_fetch_range(fp, qp->fetch_offset, qp->partition_max_bytes, &from, &n);
                 any |= n > 0 || err;
-                kp_wr_i32(w, p);
-                kp_wr_i16(w, err);
-                kp_wr_i64(w, fp ? fp->next_offset : -1);
-                kp_wr_i64(w, fp ? fp->next_offset : -1);
-                kp_wr_i64(w, 0);
-                kp_wr_array(w, -1);
-                kp_wr_i32(w, -1);
-                kp_wr_bytes(w, (struct kp_bytes){fp ? fp->log + from : NULL, (int32_t)n});
+                rp[j] = (struct kp_fetch_resp_partition){
+                    .partition = qp->partition,
+                    .error_code = err,
+                    .high_watermark = fp ? fp->next_offset : -1,
+                    .last_stable_offset = fp ? fp->next_offset : -1,
+                    .log_start_offset = 0,
+                    .n_aborted = -1,
+                    .preferred_read_replica = -1,
+                    .records = {fp ? fp->log + from : NULL, (int32_t)n},
+                };
             }
+            rt[i] = (struct kp_fetch_resp_topic){t->topic, t->n_partitions, rp};
         }
+        struct kp_fetch_resp r = {0, 0, 0, q.n_topics, rt};
+        rc = kp_fetch_resp_encode(w, v, &r);
         *idle = !any;
         break;
     }
     default:
+        break;
+    }
+    if (rc == 0)
+        rc = kp_frame_end(w, frame);
+    if (rc) {
         fb.bad_requests++;
         return false;
     }
-    if (!kp_rd_ok(&rd))
-        fb.bad_requests++;
     return respond;
 }
 
@@ -332,21 +333,25 @@ static void *fb_conn_main(void *arg)
             break;
         }
         pthread_mutex_lock(&fb.mu);
-        size_t cap = 4096;
+        size_t cap = 4096 + 64 * (size_t)sz;
         for (int p = 0; p < fb.nparts; p++)
             cap += fb.part[p].len;
         uint8_t *buf = malloc(cap);
         struct kp_wr w;
         kp_wr_init(&w, buf, cap);
+        size_t acap = 4096 + 16 * (size_t)sz;
+        void *amem = malloc(acap);
+        struct kp_arena a;
+        kp_arena_init(&a, amem, acap);
         bool idle = false;
-        bool respond = fb_handle(req, sz, &w, &idle);
+        bool respond = fb_handle(req, sz, &a, &w, &idle);
         pthread_mutex_unlock(&fb.mu);
+        free(amem);
         free(req);
         if (idle)
             usleep(5000); /* nothing to fetch: a short long-poll */
         int rc = 0;
         if (respond && kp_wr_ok(&w)) {
-            kp_store_be32(buf, (uint32_t)(kp_wr_len(&w) - 4));
             pthread_mutex_lock(&fb.mu);
             if (fb.chaos && kp_wr_len(&w) > 8) {
                 int flips = 1 + (int)(rand_r(&fb.chaos) % 3);

@@ -381,6 +381,119 @@ START_TEST(test_fetch_resp_piecewise_matches_whole)
 }
 END_TEST
 
+/* The client's decode path: pieces over the whole encoding give the same fields, records as
+ * views into the buffer, aborted entries through kp_fetch_aborted_get; every strict prefix
+ * fails on the way. */
+START_TEST(test_fetch_resp_piecewise_decode)
+{
+    struct kp_fetch_resp resp = fe_sample_resp();
+    static uint8_t whole[TM_BUF];
+    for (int16_t v = 4; v <= 11; v++) {
+        struct kp_wr w;
+        kp_wr_init(&w, whole, sizeof whole);
+        ck_assert_int_eq(kp_fetch_resp_encode(&w, v, &resp), 0);
+        size_t len = kp_wr_len(&w);
+        for (size_t cut = 0; cut <= len; cut++) {
+            struct kp_rd rd;
+            kp_rd_init(&rd, whole, cut);
+            int32_t thr, sess, nt;
+            int16_t ec;
+            int rc = kp_fetch_resp_head_decode(&rd, v, &thr, &ec, &sess, &nt);
+            for (int32_t i = 0; rc == 0 && i < nt; i++) {
+                struct kp_str name;
+                int32_t np;
+                rc = kp_fetch_resp_topic_decode(&rd, v, &name, &np);
+                if (rc == 0 && cut == len) {
+                    tm_str_eq(name, resp.topics[i].topic);
+                    ck_assert_int_eq(np, resp.topics[i].n_partitions);
+                }
+                for (int32_t j = 0; rc == 0 && j < np; j++) {
+                    struct kp_fetch_resp_partition p;
+                    struct kp_bytes ab;
+                    rc = kp_fetch_resp_partition_decode(&rd, v, &p, &ab);
+                    if (rc || cut != len)
+                        continue;
+                    const struct kp_fetch_resp_partition *x = &resp.topics[i].partitions[j];
+                    ck_assert_int_eq(p.partition, x->partition);
+                    ck_assert_int_eq(p.error_code, x->error_code);
+                    ck_assert(p.high_watermark == x->high_watermark);
+                    ck_assert(p.log_start_offset == (v >= 5 ? x->log_start_offset : -1));
+                    ck_assert_ptr_null(p.aborted);
+                    ck_assert_int_eq(p.n_aborted, x->n_aborted);
+                    for (int32_t k = 0; k < p.n_aborted; k++) {
+                        struct kp_fetch_aborted_txn t;
+                        kp_fetch_aborted_get(ab, k, &t);
+                        ck_assert(t.producer_id == x->aborted[k].producer_id);
+                        ck_assert(t.first_offset == x->aborted[k].first_offset);
+                    }
+                    tm_bytes_eq(p.records, x->records);
+                    if (p.records.len > 0)
+                        ck_assert(p.records.ptr > whole && p.records.ptr < whole + len);
+                }
+            }
+            if (cut == len) {
+                ck_assert_int_eq(rc, 0);
+                ck_assert_int_eq(thr, resp.throttle_time_ms);
+                ck_assert_uint_eq(kp_rd_left(&rd), 0);
+            } else {
+                ck_assert_msg(rc == -EBADMSG, "v%d cut %zu: %d", v, cut, rc);
+            }
+        }
+        struct kp_rd rd;
+        kp_rd_init(&rd, whole, len);
+        int32_t a, b, c;
+        int16_t d;
+        ck_assert_int_eq(kp_fetch_resp_head_decode(&rd, 12, &a, &d, &b, &c), -EINVAL);
+    }
+}
+END_TEST
+
+/* The producer's path: the pieces with the records written beside them give the whole
+ * encoder's bytes, and their sizes add up. */
+START_TEST(test_produce_req_piecewise_matches_whole)
+{
+    struct kp_produce_req req = {TM_S("txn-1"), -1, 30000, TM_N(pr_topics), pr_topics};
+    static uint8_t whole[TM_BUF], pieces[TM_BUF];
+    for (int16_t v = 3; v <= 7; v++) {
+        struct kp_wr w1, w2;
+        kp_wr_init(&w1, whole, sizeof whole);
+        ck_assert_int_eq(kp_produce_req_encode(&w1, v, &req), 0);
+        kp_wr_init(&w2, pieces, sizeof pieces);
+        size_t want = kp_produce_req_head_size(v, req.transactional_id);
+        ck_assert_int_eq(kp_produce_req_head_encode(&w2, v, req.transactional_id, req.acks,
+                                                    req.timeout_ms, req.n_topics),
+                         0);
+        ck_assert_uint_eq(kp_wr_len(&w2), want);
+        for (int32_t i = 0; i < req.n_topics; i++) {
+            const struct kp_produce_req_topic *t = &req.topics[i];
+            want += kp_produce_req_topic_size(v, t->name);
+            ck_assert_int_eq(kp_produce_req_topic_encode(&w2, v, t->name, t->n_partitions), 0);
+            for (int32_t j = 0; j < t->n_partitions; j++) {
+                struct kp_bytes r = t->partitions[j].records;
+                want += kp_produce_req_partition_head_size(v) + (r.len > 0 ? (size_t)r.len : 0);
+                ck_assert_int_eq(kp_produce_req_partition_head_encode(
+                                     &w2, v, t->partitions[j].partition_index, r.len),
+                                 0);
+                if (r.len > 0)
+                    kp_wr_raw(&w2, r.ptr, (size_t)r.len);
+            }
+        }
+        ck_assert_uint_eq(kp_wr_len(&w2), want);
+        ck_assert_uint_eq(kp_wr_len(&w2), kp_wr_len(&w1));
+        ck_assert(memcmp(whole, pieces, kp_wr_len(&w1)) == 0);
+    }
+    struct kp_wr wr;
+    kp_wr_init(&wr, buf, sizeof buf);
+    ck_assert_int_eq(kp_produce_req_head_encode(&wr, 8, KP_STR_NULL, 1, 0, 1), -EINVAL);
+    ck_assert_int_eq(kp_produce_req_head_encode(&wr, 7, KP_STR_NULL, 1, 0, -1), -EINVAL);
+    ck_assert_int_eq(kp_produce_req_topic_encode(&wr, 7, TM_S("t"), -1), -EINVAL);
+    ck_assert_int_eq(kp_produce_req_partition_head_encode(&wr, 2, 0, 10), -EINVAL);
+    ck_assert_int_eq(kp_produce_req_partition_head_encode(&wr, 7, 0, -2), -EINVAL);
+    ck_assert_uint_eq(kp_wr_len(&wr), 0);
+    ck_assert_uint_eq(kp_produce_req_partition_head_size(8), 0);
+}
+END_TEST
+
 START_TEST(test_fetch_resp_empty_partition_v11_golden)
 {
     /* An empty partition: records length 0, never -1 (librdkafka rejects -1), also when the
@@ -772,12 +885,14 @@ static Suite *kp_msg_data_suite(void)
     tcase_add_test(pr, test_produce_records_view_is_mutable_in_place);
     tcase_add_test(pr, test_produce_resp_round_trip);
     tcase_add_test(pr, test_produce_forged_counts);
+    tcase_add_test(pr, test_produce_req_piecewise_matches_whole);
     suite_add_tcase(s, pr);
 
     TCase *fe = tcase_create("fetch");
     tcase_add_test(fe, test_fetch_req_round_trip);
     tcase_add_test(fe, test_fetch_resp_round_trip);
     tcase_add_test(fe, test_fetch_resp_piecewise_matches_whole);
+    tcase_add_test(fe, test_fetch_resp_piecewise_decode);
     tcase_add_test(fe, test_fetch_resp_empty_partition_v11_golden);
     tcase_add_test(fe, test_fetch_resp_null_records_decode_as_empty);
     tcase_add_test(fe, test_fetch_forged_counts);

@@ -40,7 +40,7 @@ START_TEST(test_append_close_iterate)
     }
     ck_assert_int_eq(b->count, 10);
     ck_assert_uint_eq(b->bytes, 100);
-    ck_assert_int_eq(sl__batch_close(b), 0);
+    ck_assert_int_eq(sl__batch_close(&a, b), 0);
     struct kp_batch_hdr hdr;
     ck_assert_int_eq(kp_batch_validate(b->buf, b->size, KP_BATCH_FROM_PRODUCER, &hdr), 0);
     ck_assert_uint_eq(kp_batch_size(&hdr), b->size);
@@ -85,7 +85,7 @@ START_TEST(test_full_batch_enospc_and_pool_reuse)
     ck_assert_int_eq(err, -ENOSPC);
     ck_assert_int_eq(b->count, n);
     ck_assert_int_gt(n, 5);
-    ck_assert_int_eq(sl__batch_close(b), 0);
+    ck_assert_int_eq(sl__batch_close(&a, b), 0);
     ck_assert_uint_le(b->size, 1024);
     ck_assert_int_eq(kp_batch_validate(b->buf, b->size, 0, NULL), 0);
     uint8_t *buf = b->buf;
@@ -115,7 +115,7 @@ START_TEST(test_oversized_record_gets_own_batch)
     ck_assert_uint_ge(b->cap, need);
     sl__batch_open(b, 0, 0);
     ck_assert_int_eq(sl__batch_append(b, 0, KP_BYTES_NULL, v, NULL, 0, NULL, big), 0);
-    ck_assert_int_eq(sl__batch_close(b), 0);
+    ck_assert_int_eq(sl__batch_close(&a, b), 0);
     ck_assert_int_eq(kp_batch_validate(b->buf, b->size, 0, NULL), 0);
     sl__batch_put(&a, b); /* not pool-sized: freed, not pooled */
     ck_assert_int_eq(a.pool_n, 0);

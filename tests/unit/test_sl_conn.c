@@ -89,7 +89,7 @@ static void queue(struct fixture *fx, int i)
 {
     struct sl__req *r = sl__req_get(&fx->cl);
     ck_assert_ptr_nonnull(r);
-    ck_assert_int_eq(sl__req_begin(&fx->cl, r, SL__API_METADATA, SL__V_METADATA), 0);
+    ck_assert_int_eq(sl__req_begin(&fx->cl, r, KP_API_METADATA, SL__V_METADATA), 0);
     struct kp_wr wr;
     ck_assert_int_eq(sl__req_wr(r, 4, &wr), 0);
     kp_wr_i32(&wr, i);
@@ -113,7 +113,7 @@ static void read_requests(struct fixture *fx)
         ck_assert_int_eq(tb_recv_frame(fx->peer, &f, 1 << 20), 0);
         struct kp_rd rd;
         kp_rd_init(&rd, f.data, f.len);
-        ck_assert_int_eq(kp_rd_i16(&rd), SL__API_METADATA);
+        ck_assert_int_eq(kp_rd_i16(&rd), KP_API_METADATA);
         ck_assert_int_eq(kp_rd_i16(&rd), SL__V_METADATA);
         ck_assert_int_eq(kp_rd_i32(&rd), recs[i].corr);
         struct kp_str cid = kp_rd_nstr(&rd);

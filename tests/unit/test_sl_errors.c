@@ -39,7 +39,16 @@ START_TEST(test_library_errors_are_apart)
                                    SL_ERR__BAD_MSG,
                                    SL_ERR__CRC,
                                    SL_ERR__DESTROYED,
-                                   SL_ERR__AUTO_OFFSET_RESET};
+                                   SL_ERR__AUTO_OFFSET_RESET,
+                                   SL_ERR__BAD_COMPRESSION,
+                                   SL_ERR__PARTITION_EOF,
+                                   SL_ERR__ASSIGN_PARTITIONS,
+                                   SL_ERR__REVOKE_PARTITIONS,
+                                   SL_ERR__SSL,
+                                   SL_ERR__ALL_BROKERS_DOWN,
+                                   SL_ERR__NO_OFFSET,
+                                   SL_ERR__MAX_POLL_EXCEEDED,
+                                   SL_ERR__RESOLVE};
     for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
         ck_assert_int_lt(local[i], SL_ERR__END);
         ck_assert_int_gt(local[i], SL_ERR__BEGIN);

@@ -543,7 +543,7 @@ START_TEST(test_conn_over_tls)
     c->state = SL__CONN_CONNECTING; /* as sl__conn_ensure leaves it after connect(2) */
     for (int i = 0; i < 8; i++) {
         struct sl__req *r = sl__req_get(&cl);
-        ck_assert_int_eq(sl__req_begin(&cl, r, SL__API_METADATA, SL__V_METADATA), 0);
+        ck_assert_int_eq(sl__req_begin(&cl, r, KP_API_METADATA, SL__V_METADATA), 0);
         static const char pay[] = "borrowed";
         ck_assert_int_eq(sl__req_borrow(r, pay, sizeof(pay) - 1), 0);
         ck_assert_int_eq(sl__req_end(r), 0);
