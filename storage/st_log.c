@@ -606,8 +606,8 @@ static int read_range(struct st_log *log, int64_t offset, size_t max_bytes, int6
     for (int i = at; i < v->n && nheld < ST_READ_MAX_RANGES && v->s[i]->base < bound; i++) {
         st__seg_ref(v->s[i]);
         held[nheld++] = v->s[i];
-        if (limit != INT64_MAX && limit < end && (i + 1 == v->n || v->s[i + 1]->base >= limit))
-            lim_seg = nheld - 1;
+        if (limit != INT64_MAX && limit < end && (i + 1 == v->n || v->s[i + 1]->base > limit))
+            lim_seg = nheld - 1; /* (a limit at the next segment's base cuts nothing here) */
     }
     st__grace_exit(&log->grace, e);
 

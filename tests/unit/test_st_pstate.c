@@ -305,6 +305,30 @@ START_TEST(t_read_upto_the_lso)
     ck_assert_int_eq(rd.end_offset, 18);
     st_read_release(&rd);
     close_store(st, log);
+    tst_rmrf(dir);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    /* an open transaction whose first batch starts a segment: the LSO is a segment's base */
+    c.segment_bytes = 400;
+    st = open_store(&c, &log);
+    tst_append1(log, 1, 50, 1, now_ms);
+    /* fill the segment until a 121-byte batch no longer fits */
+    for (;;) {
+        struct st_segvec *sv = atomic_load(&log->segs);
+        if (sv->s[sv->n - 1]->w.pos + 100 > c.segment_bytes)
+            break;
+        tst_append1(log, 1, 10, 1, now_ms);
+    }
+    int64_t before = st_log_end_offset(log) - 1;
+    int64_t t0 = ok(log, 31, 0, 0, 3, true); /* rolls: the first batch of a new segment */
+    ck_assert_int_eq(atomic_load(&log->segs)->s[atomic_load(&log->segs)->n - 1]->base, t0);
+    tst_append1(log, 1, 50, 1, now_ms);
+    ck_assert_int_eq(st_log_lso(log), t0);
+    ck_assert_int_eq(st_log_read_upto(log, before, 1 << 20, t0, &rd), 0);
+    tst_check_read(&rd, &seen);
+    ck_assert_int_eq(seen.next, t0);
+    ck_assert_int_eq(rd.end_offset, t0);
+    st_read_release(&rd);
+    close_store(st, log);
 }
 END_TEST
 
