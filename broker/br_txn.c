@@ -692,7 +692,7 @@ static void init_locked(struct br_txns *c, struct txn *t, const struct br_txn_in
         nv.update_ms = now_of(c);
         if (v.epoch >= INT16_MAX - 1 && (!expected || req->epoch == v.epoch)) {
             /* exhausted: a new producer id (Kafka's prepareProducerIdRotation) */
-            int64_t np;
+            int64_t np = -1;
             int err = alloc_pid(c, &np);
             if (err < 0) {
                 res->error_code = KP_ERR_COORDINATOR_LOAD_IN_PROGRESS;
@@ -741,7 +741,7 @@ void br_txn_init_producer(struct br_txns *c, const struct br_txn_init_req *req,
         return;
     }
     if (req->txn_id.len < 0) { /* idempotent: a new id, epoch 0, nothing else kept */
-        int64_t pid;
+        int64_t pid = -1;
         if (alloc_pid(c, &pid) < 0) {
             res->error_code = KP_ERR_COORDINATOR_LOAD_IN_PROGRESS;
             return;
