@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "br_log.h"
+#include "br_stats.h"
 #include "br_tls_conf.h"
 #include "st.h"
 
@@ -96,6 +97,7 @@ struct br_config {
     struct br_tls_conf tls;              /* ssl.* (br_tls_conf.h), used by SSL listeners */
     bool test_tls_socket_mode;           /* test.tls.socket.mode (tests only) */
     bool test_tls_cold_reads;            /* test.tls.cold.reads (tests only) */
+    struct br_stats_conf metrics;        /* metrics.* (br_stats.h): the HTTP listener */
     /* max.connections.per.ip.overrides */
     struct br_ip_override ip_overrides[BR_MAX_IP_OVERRIDES];
 };

@@ -37,6 +37,7 @@
 
 #include "br_log.h"
 #include "br_rx.h"
+#include "br_stats.h"
 #include "br_xfer.h"
 
 #define IN_BASE_CAP  (16 * 1024)
@@ -360,6 +361,7 @@ void br_conn_post(struct br_resp *r) { br_loop_post(r->conn->loop, &r->wait); }
 void br_conn_resp_ready(struct br_resp *r)
 {
     struct br_conn *c = r->conn;
+    br_stats_request_done(c->loop->stats, r->api_key, r->t_start_ns); /* parked: done */
     br_loop_unwait(c->loop, &r->wait); /* no-op for a posted one: it is unparked already */
     r->parked = false;
     c->out_bytes += kp_wr_len(&r->wr);

@@ -47,6 +47,7 @@
 
 struct st_offsets;
 struct br_groups;
+struct br_stats;
 struct br_ctx;
 
 /* A handler's wake function: its parked response's event happened, its deadline passed, or
@@ -82,6 +83,7 @@ struct br_ctx {
     struct st_store *store;
     struct st_offsets *offsets; /* committed offsets (br_offsets.h); NULL: none */
     struct br_groups *groups;   /* the group coordinator (br_group.h) */
+    struct br_stats *stats;     /* metrics hooks (br_stats.h); NULL: metrics off */
     const struct br_config *cfg;
 
     /* Decode/encode arenas, reused by every request of this context (br_dispatch.c). */

@@ -24,6 +24,7 @@
 
 #include "br_api.h"
 #include "br_log.h"
+#include "br_stats.h"
 #include "kp_msg.h"
 
 #define ARENA_MIN (64 * 1024)
@@ -118,8 +119,8 @@ void br_ctx_release(struct br_ctx *x)
     x->dec_cap = x->enc_cap = 0;
 }
 
-int br_dispatch(struct br_ctx *x, const struct br_peer *peer, uint8_t *frame, size_t len,
-                struct br_resp *r)
+static int dispatch(struct br_ctx *x, const struct br_peer *peer, uint8_t *frame, size_t len,
+                    struct br_resp *r)
 {
     struct br_req q;
     memset(&q, 0, sizeof(q));
@@ -168,4 +169,17 @@ int br_dispatch(struct br_ctx *x, const struct br_peer *peer, uint8_t *frame, si
 #undef HANDLER
     }
     return unsupported(&q); /* not reached: kp_api_supported() knows only the served rows */
+}
+
+/* Metrics: every request counted by API; its latency observed now when it is answered (or
+ * needs no answer), else when its parked response becomes ready (its owner's ready). */
+int br_dispatch(struct br_ctx *x, const struct br_peer *peer, uint8_t *frame, size_t len,
+                struct br_resp *r)
+{
+    int64_t t0 = br_stats_clock(x->stats);
+    r->t_start_ns = t0;
+    int rc = dispatch(x, peer, frame, len, r);
+    br_stats_request(x->stats, len >= 2 ? (int16_t)kp_load_be16(frame) : -1, t0,
+                     rc == BR_NO_REPLY || (rc == BR_REPLY && !r->parked));
+    return rc;
 }

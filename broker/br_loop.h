@@ -140,6 +140,7 @@ struct br_conn;
 struct br_accept;
 struct br_listener;
 struct br_limits;
+struct br_stats;
 
 struct br_pipe {
     int rd, wr;
@@ -162,7 +163,8 @@ struct br_loop {
     const struct br_config *cfg;
     const struct br_features *feat;
     struct br_limits *limits;
-    struct br_loop *all; /* every loop of the server (this one included), for wake-ups */
+    struct br_stats *stats; /* metrics hooks (br_stats.h); NULL: metrics off */
+    struct br_loop *all;    /* every loop of the server (this one included), for wake-ups */
     int nall;
     const atomic_bool *stop; /* set by the main thread: begin the shutdown */
     br_frame_fn on_frame;    /* every request: the server binds it to dispatch (api/) */

@@ -15,6 +15,7 @@
  *   admin         runs the jobs handed to it (br_admin_submit) and posts their responses back.
  *   (storage)     the flusher calls on_synced() after each fdatasync: BR_WAIT_SYNC.
  *   (groups)      the coordinator's timer thread (br_group.h).
+ *   http          metrics.listener (br_stats.h, br_http.h): /metrics, /health, /log-level.
  */
 #include "br_server.h"
 
@@ -39,6 +40,7 @@
 #include "br_group.h"
 #include "br_log.h"
 #include "br_offsets.h"
+#include "br_stats.h"
 #include "br_tls.h"
 #include "br_xfer.h"
 
@@ -382,6 +384,8 @@ static void *hk_main(void *arg)
             struct st_scrub_report rep = {0};
             int rc =
                 st_store_scrub(srv->store, srv->cfg->scrub_bytes_per_sec, scrub_log, srv, &rep);
+            if (rc >= 0)
+                br_stats_scrub(srv->stats, &rep);
             if (rc < 0)
                 br_warn("scrub: %s", strerror(-rc));
             else if (rep.bad_segments > 0)
@@ -476,6 +480,20 @@ static int setup_loops(struct br_server *srv)
         l->on_frame_arg = &sl->ctx;
         sl->srv = srv;
         sl->ctx = (struct br_ctx){.ops = &loop_ops, .host = l, .cfg = cfg};
+    }
+    return 0;
+}
+
+/* metrics.listener: up before recovery, so that /health says 503 while it runs; the loops'
+ * and contexts' hooks see the registry (NULL when metrics are off). */
+static int setup_metrics(struct br_server *srv)
+{
+    int rc = br_stats_start(srv);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < srv->nloops; i++) {
+        srv->loops[i].stats = srv->stats;
+        srv->per_loop[i].ctx.stats = srv->stats;
     }
     return 0;
 }
@@ -611,6 +629,8 @@ static int setup(struct br_server *srv, const char *port_file)
         rc = tls_setup(srv);
     if (rc == 0)
         rc = setup_loops(srv);
+    if (rc == 0)
+        rc = setup_metrics(srv);
     if (rc == 0) {
         rc = lock_data_dir(cfg->data_dir, &srv->lock_fd);
         if (rc < 0)
@@ -625,6 +645,8 @@ static int setup(struct br_server *srv, const char *port_file)
         log_state(srv);
         rc = start_threads(srv);
     }
+    if (rc == 0)
+        br_stats_ready(srv); /* /health: 200 (before the port file: readers take it as ready) */
     if (rc == 0 && port_file) {
         rc = write_port_file(port_file, srv);
         if (rc < 0)
@@ -671,6 +693,7 @@ static void stop_thread(pthread_mutex_t *lock, pthread_cond_t *cond, bool *stop,
 static void teardown(struct br_server *srv)
 {
     atomic_store(&srv->stopping, true);
+    br_stats_stopping(srv); /* /health: 503 */
     if (srv->groups)
         br_groups_stop(srv->groups); /* parked JoinGroup / SyncGroup: NOT_COORDINATOR */
     for (int i = 0; i < srv->nthreads; i++)
@@ -685,6 +708,7 @@ static void teardown(struct br_server *srv)
     for (int i = 0; srv->accepts && i < srv->nloops * BR_MAX_LISTENERS; i++)
         if (srv->accepts[i].fd >= 0)
             close(srv->accepts[i].fd); /* (a loop that ran closed its own) */
+    br_stats_stop(srv);                /* no scrape reads the groups, offsets or store past here */
     br_groups_free(srv->groups);
     br_offsets_close(srv->offsets);
     if (srv->store) {
@@ -697,6 +721,7 @@ static void teardown(struct br_server *srv)
         br_ring_close_wake(&srv->loops[i].ring);
         br_ctx_release(&srv->per_loop[i].ctx);
     }
+    br_stats_free(srv); /* after the store: its flusher reported syncs until it closed */
     if (srv->lock_fd >= 0)
         close(srv->lock_fd);
     free(srv->loops);

@@ -80,6 +80,8 @@ struct br_server {
     bool admin_started;
     /* consumer groups: this broker coordinates every group (br_group.h) */
     struct br_groups *groups;
+    /* metrics and the HTTP listener (br_stats.h); NULL when metrics.listener is off */
+    struct br_stats *stats;
     /* start-up barrier */
     pthread_mutex_t start_lock;
     pthread_cond_t start_cond;

@@ -73,6 +73,10 @@
     X(DELETE_RECORDS,           21, "DeleteRecords",           CODEC,  -1, -1, 0, 2,  2,  delete_records) \
     X(INIT_PRODUCER_ID,         22, "InitProducerId",          CODEC,  -1, -1, 0, 4,  2,  init_producer_id) \
     X(OFFSET_FOR_LEADER_EPOCH,  23, "OffsetForLeaderEpoch",    CODEC,  -1, -1, 0, 4,  4,  offset_for_leader_epoch) \
+    X(ADD_PARTITIONS_TO_TXN,    24, "AddPartitionsToTxn",      CODEC,  -1, -1, 0, 3,  3,  add_partitions_to_txn) \
+    X(ADD_OFFSETS_TO_TXN,       25, "AddOffsetsToTxn",         CODEC,  -1, -1, 0, 3,  3,  add_offsets_to_txn) \
+    X(END_TXN,                  26, "EndTxn",                  CODEC,  -1, -1, 0, 3,  3,  end_txn) \
+    X(TXN_OFFSET_COMMIT,        28, "TxnOffsetCommit",         CODEC,  -1, -1, 0, 3,  3,  txn_offset_commit) \
     X(DESCRIBE_CONFIGS,         32, "DescribeConfigs",         CODEC,  -1, -1, 0, 4,  4,  describe_configs) \
     X(ALTER_CONFIGS,            33, "AlterConfigs",            CODEC,  -1, -1, 0, 2,  2,  alter_configs) \
     X(DESCRIBE_LOG_DIRS,        35, "DescribeLogDirs",         CODEC,  -1, -1, 0, 4,  2,  describe_log_dirs) \
@@ -97,7 +101,7 @@ enum kp_api_key {
  * _FLEX. */
 enum {
 #define KP__API_VERS(id, key, name, role, amin, amax, cmin, cmax, flex, stem)                      \
-    KP_API_##id##_VMIN = amin, KP_API_##id##_VMAX = amax, KP_API_##id##_CODEC_VMIN = cmin,        \
+    KP_API_##id##_VMIN = amin, KP_API_##id##_VMAX = amax, KP_API_##id##_CODEC_VMIN = cmin,         \
     KP_API_##id##_CODEC_VMAX = cmax, KP_API_##id##_FLEX = flex,
     KP_API_LIST(KP__API_VERS)
 #undef KP__API_VERS
@@ -161,6 +165,7 @@ enum {
     E(CONCURRENT_TRANSACTIONS, 51)                                                                 \
     E(TRANSACTION_COORDINATOR_FENCED, 52)                                                          \
     E(TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 53)                                                   \
+    E(OPERATION_NOT_ATTEMPTED, 55)                                                                 \
     E(KAFKA_STORAGE_ERROR, 56)                                                                     \
     E(UNKNOWN_PRODUCER_ID, 59)                                                                     \
     E(FETCH_SESSION_ID_NOT_FOUND, 70)                                                              \
@@ -174,7 +179,8 @@ enum {
     E(GROUP_MAX_SIZE_REACHED, 81)                                                                  \
     E(FENCED_INSTANCE_ID, 82)                                                                      \
     E(INVALID_RECORD, 87)                                                                          \
-    E(UNSTABLE_OFFSET_COMMIT, 88)
+    E(UNSTABLE_OFFSET_COMMIT, 88)                                                                  \
+    E(PRODUCER_FENCED, 90)
 /* clang-format on */
 
 enum kp_err {
@@ -207,7 +213,6 @@ const struct kp_api_range *kp_api_find(int16_t api_key);
 
 /* True when (api_key, version) lies in the advertised table. */
 bool kp_api_supported(int16_t api_key, int16_t version);
-
 
 /*
  * True when (api_key, version) uses Kafka's flexible encoding (compact types, tagged fields,

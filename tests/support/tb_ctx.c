@@ -53,6 +53,7 @@ static int op_park(struct br_ctx *x, struct br_resp *r, enum br_wait_on on, int6
     if (!s)
         return -ENOMEM;
     s->state = TB_RESP_PARKED;
+    r->parked = true; /* (the owner's flag, as a connection keeps it) */
     s->on = on;
     s->deadline = deadline_ms;
     s->wake = wake;
@@ -66,6 +67,7 @@ static void op_unpark(struct br_ctx *x, struct br_resp *r)
     struct tb_slot *s = slot_of(host_of(x), r);
     if (s && s->state == TB_RESP_PARKED)
         s->state = TB_RESP_UNKNOWN; /* the handler answers now: br_dispatch's rc says how */
+    r->parked = false;
 }
 
 static void op_post(struct br_ctx *x, struct br_resp *r)
@@ -80,6 +82,7 @@ static void op_ready(struct br_ctx *x, struct br_resp *r)
     struct tb_slot *s = slot_new(host_of(x), r);
     if (s)
         s->state = TB_RESP_READY;
+    r->parked = false;
 }
 
 static void op_fail(struct br_ctx *x, struct br_resp *r, const char *why)
