@@ -12,7 +12,8 @@
  *   housekeeping  st_store_maintain every log.retention.check.interval.ms and
  *                 st_store_scrub at log.scrub.bytes.per.sec, so disk reads of the scrubber
  *                 never stall a loop.
- *   admin         runs the jobs handed to it (br_admin_submit) and posts their responses back.
+ *   admin         runs the jobs handlers hand it (the context's admin operation, br_ctx.h)
+ *                 and posts their responses back to their loops.
  *   (storage)     the flusher calls on_synced() after each fdatasync: BR_WAIT_SYNC.
  *   (groups)      the coordinator's timer thread (br_group.h).
  *   http          metrics.listener (br_stats.h, br_http.h): /metrics, /health, /log-level.

@@ -1,12 +1,19 @@
 /*
  * br_api_meta — ApiVersions, Metadata, CreateTopics, DeleteTopics.
  *
+ * ApiVersions: KP_API_LIST's advertised ranges (kp_api_advertised), exactly.
+ *
  * Metadata: this node is the only broker, leader and sole replica of every partition. Its
- * address is the advertised address of the listener the request came in on (the listener's
- * advertised.listeners entry, else its bound address, else — for a wildcard bind — the local
- * address of this very connection), so clients reconnect to something reachable. A missing
- * topic is created with num.partitions when the request allows it (v4 flag; always for v0-3)
- * and auto.create.topics.enable is on; creation is synchronous, so the answer is error 0.
+ * address is the one advertised to the connection the request came on (q->peer: the
+ * listener's advertised.listeners entry, else its bound address, else — for a wildcard bind —
+ * the local address of this very connection), so clients reconnect to something reachable.
+ * A missing topic is created with num.partitions when the request allows it (v4 flag; always
+ * for v0-3) and auto.create.topics.enable is on: on the admin thread (the response is parked
+ * until it is done), at most AUTO_CREATE_PER_REQUEST per request, and answered error 0 once
+ * created; the others are LEADER_NOT_AVAILABLE, which clients retry.
+ *
+ * CreateTopics and DeleteTopics validate on the loop thread and create or delete on the
+ * admin thread; a deleted topic's committed offsets go with it (br_offsets.h).
  */
 #include <errno.h>
 #include <stddef.h>
