@@ -964,6 +964,12 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         br_limits_free(&srv->limits);
         return rc;
     }
+    if (xt == BR_XFER_AUTO) {
+        char why[768];
+        xt = br_xfer_auto_choose(cfg->data_dir, &srv->feat, (size_t)cfg->copy_buffer_bytes, why,
+                                 sizeof(why));
+        br_info("fetch.transfer=auto: %s, %s", br_transfer_name(xt), why);
+    }
     srv->nlisteners = cfg->nlisteners;
     for (int li = 0; li < cfg->nlisteners && rc == 0; li++)
         rc = port_free(&cfg->listeners[li]);
