@@ -167,7 +167,11 @@ static void sp_abandoned(struct br_conn *c, struct br_op *op, int res)
         c->pipe_fill -= (size_t)res <= c->pipe_fill ? (size_t)res : c->pipe_fill;
 }
 
-static void sp_release(struct br_conn *c) { give_back(c); }
+static void sp_release(struct br_conn *c)
+{
+    give_back(c);
+    br_xfer__buf_free(c); /* the in-line step's */
+}
 
 const struct br_xfer br_xfer_splice = {
     .name = "splice",
