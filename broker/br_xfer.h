@@ -74,8 +74,9 @@ int br_xfer__inline_step(struct br_conn *c);
 uint8_t *br_xfer__buf(struct br_conn *c);
 void br_xfer__buf_free(struct br_conn *c);
 /* 1 when every page of [off, off+len) of fd is in the page cache, 0 when one is not, -errno
- * when the kernel cannot say (cachestat(2), else mincore(2) of a mapping). */
-int br_xfer__resident(int fd, uint64_t off, size_t len);
+ * when the kernel cannot say (cachestat(2), else mincore(2) of a mapping). uptodate: count
+ * only pages whose contents are there (mincore), not those being read in. */
+int br_xfer__resident(int fd, uint64_t off, size_t len, bool uptodate);
 /* The copy path's step and completion (br_xfer_copy.c), for sendfile's cold chunks. */
 int br_xfer__copy_step(struct br_conn *c);
 int br_xfer__copy_complete(struct br_conn *c, struct br_op *op, int res);

@@ -43,11 +43,11 @@
 
 #include "br_xfer.h"
 
-#define ST_BYTES       (16u << 20)
+#define ST_BYTES       (32u << 20)
 #define ST_WARM_BYTES  (4u << 20)
 #define ST_ROUNDS      3
 #define ST_DEADLINE_MS 700
-#define ST_NEAR        0.25 /* within 25% of the best MB/s: the CPU decides */
+#define ST_NEAR        0.50 /* within half of the best MB/s: the CPU decides */
 #define ST_PIPE        (1u << 20)
 #define ST_CHUNK       (1u << 20)
 #define CHAIN_PAIRS    4 /* as br_xfer_splice.c */

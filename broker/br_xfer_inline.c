@@ -15,7 +15,9 @@
  *
  * Residency (sendfile's cold-chunk check): cachestat(2) (Linux 6.5) counts the cached pages
  * of a range in one call; where the kernel lacks it (or refuses it), mincore(2) of a
- * short-lived mapping of the range says the same.
+ * short-lived mapping of the range says the same. cachestat counts a page that readahead is
+ * still reading (in the cache, not yet up to date): right after a cold chunk, when readahead
+ * is likely in flight, mincore is asked instead, which answers "up to date".
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -162,14 +164,14 @@ static int resident_mincore(int fd, uint64_t first, uint64_t npages, size_t pg)
     return rc;
 }
 
-int br_xfer__resident(int fd, uint64_t off, size_t len)
+int br_xfer__resident(int fd, uint64_t off, size_t len, bool uptodate)
 {
     static atomic_bool no_cachestat;
     if (len == 0)
         return 1;
     const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
     uint64_t first = off / pg, npages = (off + len - 1) / pg - first + 1;
-    if (!atomic_load_explicit(&no_cachestat, memory_order_relaxed)) {
+    if (!uptodate && !atomic_load_explicit(&no_cachestat, memory_order_relaxed)) {
         struct {
             uint64_t off, len;
         } range = {first * pg, npages * pg};

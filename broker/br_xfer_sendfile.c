@@ -10,7 +10,8 @@
  * old segments would raise every other consumer's latency). So each chunk is checked first
  * (br_xfer__resident: one cachestat call); a cold chunk goes through the copy path's step
  * instead (an io_uring read into the connection's buffer, linked to a send), counted in
- * n_disk_reads, and the next chunk is checked again. Small cached responses go in line
+ * n_disk_reads, and the next chunk is checked again (for pages up to date: readahead started
+ * by the read may still be in flight). Small cached responses go in line
  * (br_xfer_inline.c).
  *
  * ktls-sendfile is the same path on an SSL connection whose session handed its send keys to
@@ -57,9 +58,15 @@ static int step_with(struct br_conn *c, send_range_fn send_range, bool cold_chec
         }
         size_t left = p->len - c->piece_off;
         size_t n = left < CHUNK ? left : CHUNK;
-        if (cold_check && br_xfer__resident(p->fd, p->off + c->piece_off, n) == 0) {
-            c->n_disk_reads++;
-            return br_xfer__copy_step(c);
+        if (cold_check) {
+            /* after a cold chunk, readahead may still be reading the next: ask for pages
+             * that are up to date, or sendfile would wait for them */
+            if (br_xfer__resident(p->fd, p->off + c->piece_off, n, c->sf_cold) == 0) {
+                c->sf_cold = true;
+                c->n_disk_reads++;
+                return br_xfer__copy_step(c);
+            }
+            c->sf_cold = false;
         }
         ssize_t w = send_range(c, p->fd, (off_t)(p->off + c->piece_off), n);
         if (w == -EAGAIN || w == -EINTR) {
