@@ -49,6 +49,7 @@ TEST_SUPPORT := $(wildcard tests/support/*.c)
 BENCH_SRC   := $(wildcard bench/*.c)
 EXAMPLES    := $(wildcard examples/*.c)
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+TOOL_SRC    := $(wildcard tools/*.c)
 
 # Link order: the broker needs storage needs proto; the client needs proto.
 LINK_ORDER  := broker client storage proto
@@ -69,7 +70,7 @@ SAN_LIBS := $(call libs,san)
 all: deps
 	@$(MAKE) --no-print-directory build-all
 
-build-all: $(BUILD)/splicelogd $(BUILD)/libsplicelog.a $(BUILD)/libsplicelog.so \
+build-all: $(BUILD)/splicelogd $(BUILD)/splicelog $(BUILD)/libsplicelog.a $(BUILD)/libsplicelog.so \
      $(patsubst bench/%.c,$(BUILD)/%,$(filter bench/splicelog-bench.c,$(BENCH_SRC))) \
      $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLES))
 
@@ -111,6 +112,12 @@ else
 $(BUILD)/splicelogd $(BUILD)/san/splicelogd:
 	@echo "splicelogd: broker not built yet (broker/main.c does not exist)"
 endif
+
+# splicelog, the command-line tool (tools/cli.h): its commands use the broker's modules.
+$(BUILD)/splicelog: $(patsubst %.c,$(BUILD)/rel/obj/%.o,$(TOOL_SRC)) $(REL_LIBS)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS)
+$(BUILD)/san/splicelog: $(patsubst %.c,$(BUILD)/san/obj/%.o,$(TOOL_SRC)) $(SAN_LIBS)
+	$(CC) $(CFLAGS_SAN) $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS)
 
 # libsplicelog: the client plus the proto codec it uses, as one static and one shared library,
 # both exporting the sl_ names only: objects built with hidden visibility (SL_API makes the
@@ -176,12 +183,13 @@ test: deps-test
 LIB_ARTIFACTS = $(BUILD)/libsplicelog.a $(BUILD)/libsplicelog.so \
                 $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLES))
 
-test-build: $(UNIT_BINS) $(INTEG_BINS) $(BUILD)/san/splicelogd $(BUILD)/splicelogd $(LIB_ARTIFACTS)
+test-build: $(UNIT_BINS) $(INTEG_BINS) $(BUILD)/san/splicelogd $(BUILD)/splicelogd $(LIB_ARTIFACTS) \
+            $(BUILD)/san/splicelog
 
 unit: deps-test $(UNIT_BINS)
 	@SPLICELOG_SUITES=unit scripts/run-tests.sh $(BUILD)
 
-integration: deps-test $(INTEG_BINS) $(BUILD)/san/splicelogd
+integration: deps-test $(INTEG_BINS) $(BUILD)/san/splicelogd $(BUILD)/san/splicelog
 	@SPLICELOG_SUITES=integration scripts/run-tests.sh $(BUILD)
 
 interop: deps-test $(BUILD)/san/splicelogd $(LIB_ARTIFACTS)
@@ -211,6 +219,10 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(SRC_proto) $(wildcard proto/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(filter %.c,$^) -o $@
+# fuzz_sasl drives the SASL mechanisms (broker/br_sasl*.c), which need OpenSSL.
+$(BUILD)/fuzz/fuzz_sasl: tests/fuzz/fuzz_sasl.c $(wildcard broker/br_sasl*.c broker/br_sasl*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Ibroker $(filter %.c,$^) -o $@ -lcrypto
 fuzz: deps-test $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do \
 	  n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus/$$n; \

@@ -128,7 +128,8 @@ int sb_admin_partitions(const char *bootstrap, const char *topic, bool create, c
     kp_wr_init(&wr, b->req, sizeof(b->req));
     size_t pos = req_begin(&wr, KP_API_METADATA, 4);
     struct kp_str topics[1] = {kp_str_of(topic)};
-    struct kp_metadata_req mreq = {1, topics, create};
+    struct kp_metadata_req mreq = {
+        .n_topics = 1, .topics = topics, .allow_auto_topic_creation = create};
     int rc = -EPROTO;
     long n;
     if (kp_metadata_req_encode(&wr, 4, &mreq) || kp_frame_end(&wr, pos)) {
@@ -169,7 +170,8 @@ static int list_offset(struct bufs *b, const char *bootstrap, const char *topic,
     struct kp_wr wr;
     kp_wr_init(&wr, b->req, sizeof(b->req));
     size_t pos = req_begin(&wr, KP_API_LIST_OFFSETS, 2);
-    struct kp_list_offsets_req_partition p = {partition, ts};
+    struct kp_list_offsets_req_partition p = {
+        .partition_index = partition, .timestamp = ts, .current_leader_epoch = -1};
     struct kp_list_offsets_req_topic t = {kp_str_of(topic), 1, &p};
     struct kp_list_offsets_req req = {-1, 0, 1, &t};
     if (kp_list_offsets_req_encode(&wr, 2, &req) || kp_frame_end(&wr, pos)) {

@@ -529,7 +529,8 @@ static int send_ofetch(sl_consumer *c, struct sl__conn *coord, struct ofetch *o,
                 guess += 4;
             }
     }
-    struct kp_offset_fetch_req req = {kp_str_of(c->cl.conf->group_id), nt, topics};
+    struct kp_offset_fetch_req req = {
+        .group_id = kp_str_of(c->cl.conf->group_id), .n_topics = nt, .topics = topics};
     if (!err)
         err = sl__req_begin(&c->cl, r, KP_API_OFFSET_FETCH, V_OFFSET_FETCH);
     if (!err)

@@ -422,8 +422,10 @@ static void send_list_offsets(sl_consumer *c, struct sl__conn *conn, int64_t now
         if (!listable(cp, conn->node_id, now))
             continue;
         parts[k] = (struct kp_list_offsets_req_partition){
-            cp->partition,
-            cp->want == SL_OFFSET_BEGINNING ? KP_LIST_OFFSETS_EARLIEST : KP_LIST_OFFSETS_LATEST};
+            .partition_index = cp->partition,
+            .timestamp =
+                cp->want == SL_OFFSET_BEGINNING ? KP_LIST_OFFSETS_EARLIEST : KP_LIST_OFFSETS_LATEST,
+            .current_leader_epoch = -1};
         topics[k] = (struct kp_list_offsets_req_topic){
             {cp->t->name, (int32_t)cp->t->name_len}, 1, &parts[k]};
         guess += 2 + cp->t->name_len + 4 + 4 + 8;
@@ -701,8 +703,10 @@ static void send_fetch(sl_consumer *c, struct sl__conn *conn, int64_t now)
             .log_start_offset = -1,
             .partition_max_bytes = ask,
         };
-        c->fetch_topics[k] = (struct kp_fetch_req_topic){
-            {cp->t->name, (int32_t)cp->t->name_len}, 1, &c->fetch_parts[k]};
+        c->fetch_topics[k] =
+            (struct kp_fetch_req_topic){.topic = {cp->t->name, (int32_t)cp->t->name_len},
+                                        .n_partitions = 1,
+                                        .partitions = &c->fetch_parts[k]};
         guess += 2 + cp->t->name_len + 4 + 4 + 4 + 8 + 8 + 4;
         cp->fetching = true;
         cp->fetch_corr = r->corr;

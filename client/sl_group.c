@@ -256,7 +256,7 @@ struct sl__conn *sl__group_coordinator(sl_consumer *c)
     struct sl__req *r = sl__req_get(&c->cl);
     if (!r)
         return NULL;
-    struct kp_find_coordinator_req req = {kp_str_of(g->group_id), 0};
+    struct kp_find_coordinator_req req = {.key = kp_str_of(g->group_id), .key_type = 0};
     int err = sl__req_begin(&c->cl, r, KP_API_FIND_COORDINATOR, V_FIND_COORDINATOR);
     if (!err)
         err = sl__req_body(r, 16 + strlen(g->group_id), enc_find, &req);
@@ -876,7 +876,8 @@ static void send_leave(sl_consumer *c)
     if (!g->member_id[0] || !g->coord || g->co != CO_KNOWN ||
         (c->cl.conf->group_instance_id && *c->cl.conf->group_instance_id))
         return;
-    struct kp_leave_group_req req = {kp_str_of(g->group_id), kp_str_of(g->member_id)};
+    struct kp_leave_group_req req = {.group_id = kp_str_of(g->group_id),
+                                     .member_id = kp_str_of(g->member_id)};
     struct sl__req *r = sl__req_get(&c->cl);
     int err = r ? sl__req_begin(&c->cl, r, KP_API_LEAVE_GROUP, V_LEAVE_GROUP) : -ENOMEM;
     if (!err)

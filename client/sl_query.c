@@ -190,7 +190,9 @@ static sl_err metadata(struct sl__client *cl, const char *topic, int timeout_ms,
     if (!q)
         return SL_ERR__NO_MEMORY;
     struct kp_str name = topic ? kp_str_of(topic) : KP_STR_NULL;
-    struct kp_metadata_req req = {topic ? 1 : -1, topic ? &name : NULL, false};
+    struct kp_metadata_req req = {.n_topics = topic ? 1 : -1,
+                                  .topics = topic ? &name : NULL,
+                                  .allow_auto_topic_creation = false};
     struct sl__conn *conn = NULL;
     while (!(conn = sl__any_conn(cl))) { /* connecting (name resolution) happens here */
         if (sl__now_ms() >= deadline) {
@@ -322,7 +324,8 @@ static int send_list(struct sl__client *cl, struct query *q)
                 dup = parts[j].partition_index == p->partition && topics[j].name.ptr == p->t->name;
             if (dup)
                 continue;
-            parts[nt] = (struct kp_list_offsets_req_partition){p->partition, p->ts};
+            parts[nt] = (struct kp_list_offsets_req_partition){
+                .partition_index = p->partition, .timestamp = p->ts, .current_leader_epoch = -1};
             topics[nt] = (struct kp_list_offsets_req_topic){
                 {p->t->name, (int32_t)p->t->name_len}, 1, &parts[nt]};
             nt++;

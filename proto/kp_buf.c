@@ -39,6 +39,7 @@ void kp_rd_init(struct kp_rd *rd, const void *buf, size_t len)
     rd->p = buf;
     rd->end = len ? rd->p + len : rd->p; /* NULL + 0 is undefined in C */
     rd->err = 0;
+    rd->trailing_ok = false;
 }
 
 int kp_rd_fail(struct kp_rd *rd, int err)

@@ -35,6 +35,11 @@ struct kp_bytes {
     int32_t len;
 };
 
+/* A UUID (Kafka's "uuid": 16 raw bytes, e.g. a topic id). All zero is Kafka's ZERO_UUID. */
+struct kp_uuid {
+    uint8_t b[16];
+};
+
 #define KP_STR_NULL   ((struct kp_str){NULL, -1})
 #define KP_BYTES_NULL ((struct kp_bytes){NULL, -1})
 
@@ -52,9 +57,17 @@ struct kp_rd {
     const uint8_t *p;     /* next byte to read; start <= p <= end */
     const uint8_t *end;   /* one past the last readable byte */
     int err;              /* 0, or the first error (negative errno); sticky */
+    bool trailing_ok;     /* kp_rd_allow_trailing(): false after kp_rd_init */
 };
 
 void kp_rd_init(struct kp_rd *rd, const void *buf, size_t len);
+/*
+ * Message decoders (kp_msg.h) normally fail with -EBADMSG when bytes follow the body. After
+ * this call they accept them and leave the reader at the end of the body, as Kafka's broker
+ * does with requests (it never checks what is left): librdkafka 2.0.2, for one, appends an
+ * extra tag buffer to ListGroups v3+ requests (fixed in 2.0.3, confluentinc/librdkafka#4207).
+ */
+static inline void kp_rd_allow_trailing(struct kp_rd *rd) { rd->trailing_ok = true; }
 static inline bool kp_rd_ok(const struct kp_rd *rd) { return rd->err == 0; }
 static inline size_t kp_rd_left(const struct kp_rd *rd) { return (size_t)(rd->end - rd->p); }
 static inline size_t kp_rd_pos(const struct kp_rd *rd) { return (size_t)(rd->p - rd->start); }

@@ -1,7 +1,11 @@
 /*
- * kp_msg — Kafka request/response headers, framing, and the API messages splicelog speaks:
- * ApiVersions 0-3, Metadata 0-4, Produce 3-7, Fetch 4-11, ListOffsets 1-2, CreateTopics 0-4,
- * DeleteTopics 0-3 (the ranges of kp_api_advertised()).
+ * kp_msg — Kafka request/response headers, framing, and the API messages splicelog speaks.
+ * The codecs handle more versions than the broker advertises (kp_api_advertised()); which ones
+ * is kp_msg_codec_find(key): ApiVersions 0-3, Metadata 0-12, Produce 3-9, Fetch 4-13,
+ * ListOffsets 1-7, CreateTopics 0-7, DeleteTopics 0-6, InitProducerId 0-4 here, the group APIs
+ * below, and the admin APIs of kp_msg_config.h, kp_msg_groups_admin.h and kp_msg_cluster.h.
+ * Most codecs are tables walked by one engine (proto/kp_schema.h explains why and how); the
+ * classic versions of Produce and Fetch and their piecewise encoders are written by hand.
  *
  * Contract
  * - Pure functions over caller-owned memory: no globals, no malloc, any thread.
@@ -14,8 +18,9 @@
  *   sticky error (-ENOSPC).
  * - Decoders take a kp_rd positioned at the body, the version, and a caller-supplied arena;
  *   they fill *out and return 0, -EINVAL (unsupported version), -EBADMSG (short, malformed,
- *   or bytes left over after the body: a body must end exactly where the reader ends), or
- *   -ENOMEM (the arena is too small for the arrays). On error *out is unspecified and the
+ *   or bytes left over after the body: a body must end exactly where the reader ends, unless
+ *   the caller allowed trailing bytes with kp_rd_allow_trailing), or -ENOMEM (the arena is too
+ *   small for the arrays). On error *out is unspecified and the
  *   arena may be partly used (reset it).
  * - Ownership after decode: arrays (topics, partitions, ...) live in the arena; strings and
  *   bytes (kp_str, kp_bytes) are views into the reader's buffer. Both live as long as those.
@@ -24,7 +29,11 @@
  * - Array fields are a pointer plus an int32 count (n_xxx); the count is -1 only for nullable
  *   arrays (documented at each field). Fields that a version does not carry are ignored by
  *   the encoder and set to Kafka's default by the decoder (noted as "vN+").
- * - Unknown tagged fields in flexible versions are skipped; encoders write empty tag buffers.
+ * - Flexible versions (KIP-482) use compact strings, bytes and arrays and end every struct with
+ *   a tag buffer. Known tagged fields are fields of the structs below ("tagged"); encoders write
+ *   them only when they differ from their default. Unknown tagged fields are skipped.
+ * - New fields of later versions are appended to the structs (existing initialisers keep
+ *   compiling); their zero value is not always Kafka's default (noted as "default -1").
  */
 #ifndef SPLICELOG_KP_MSG_H
 #define SPLICELOG_KP_MSG_H
@@ -81,6 +90,24 @@ int kp_frame_end(struct kp_wr *wr, size_t size_pos);
  */
 int kp_frame_peek(const void *buf, size_t len, int32_t max_size, int32_t *size);
 
+/*
+ * What proto's codec handles for an API key (more than the broker may advertise): the version
+ * range of kp_<msg>_{req,resp}_{encode,decode} and the first flexible version (INT16_MAX when
+ * none). Static, read-only.
+ */
+struct kp_msg_codec {
+    int16_t api_key;
+    int16_t min_version;
+    int16_t max_version;
+    int16_t first_flexible;
+    const char *name; /* Kafka's name of the API ("DescribeConfigs") */
+};
+
+/* The codec of api_key, or NULL when proto has none. */
+const struct kp_msg_codec *kp_msg_codec_find(int16_t api_key);
+/* The i-th codec in api_key order; NULL past the last. */
+const struct kp_msg_codec *kp_msg_codec_at(size_t i);
+
 /* ---- ApiVersions (18), v0-3; v3 is flexible but uses response header v0 ------------------ */
 
 struct kp_api_versions_req {
@@ -113,7 +140,7 @@ int kp_api_versions_resp_decode(struct kp_rd *rd, int16_t version, struct kp_are
  */
 int kp_api_versions_fallback_encode(struct kp_wr *wr);
 
-/* ---- Metadata (3), v0-4 --------------------------------------------------------------------- */
+/* ---- Metadata (3), v0-12; flexible from v9 --------------------------------------------------- */
 
 struct kp_metadata_req {
     /* Topic names. v0: not nullable, an empty array means all topics. v1+: -1 (null) means
@@ -121,6 +148,12 @@ struct kp_metadata_req {
     int32_t n_topics;
     const struct kp_str *topics;
     bool allow_auto_topic_creation; /* v4+; decoders of v0-3 set true (Kafka's default) */
+    /* v10+: the topic id of each entry (n_topics of them), NULL meaning all zero (by name).
+     * From v10 a name may be null (len -1) when the topic is asked for by id. Decoders of
+     * v10+ set it (NULL when n_topics <= 0); below v10 they set NULL. */
+    const struct kp_uuid *topic_ids;
+    bool include_cluster_authorized_operations; /* v8-10 */
+    bool include_topic_authorized_operations;   /* v8+ */
 };
 
 /* True when the request asks for every topic at this version. */
@@ -141,14 +174,19 @@ struct kp_metadata_partition {
     const int32_t *replicas;
     int32_t n_isr;
     const int32_t *isr;
+    int32_t leader_epoch;       /* v7+; Kafka's default -1 */
+    int32_t n_offline_replicas; /* v5+ */
+    const int32_t *offline_replicas;
 };
 
 struct kp_metadata_topic {
     int16_t error_code;
-    struct kp_str name;
-    bool is_internal; /* v1+ */
+    struct kp_str name; /* nullable from v12 */
+    bool is_internal;   /* v1+ */
     int32_t n_partitions;
     const struct kp_metadata_partition *partitions;
+    struct kp_uuid topic_id;             /* v10+ */
+    int32_t topic_authorized_operations; /* v8+; Kafka's default INT32_MIN (not asked for) */
 };
 
 struct kp_metadata_resp {
@@ -159,6 +197,7 @@ struct kp_metadata_resp {
     int32_t controller_id;    /* v1+; -1 below v1 */
     int32_t n_topics;
     const struct kp_metadata_topic *topics;
+    int32_t cluster_authorized_operations; /* v8-10; Kafka's default INT32_MIN */
 };
 
 int kp_metadata_req_encode(struct kp_wr *wr, int16_t version, const struct kp_metadata_req *req);
@@ -168,8 +207,8 @@ int kp_metadata_resp_encode(struct kp_wr *wr, int16_t version, const struct kp_m
 int kp_metadata_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
                             struct kp_metadata_resp *out);
 
-/* ---- Produce (0), v3-7 ------------------------------------------------------------------------
- */
+/* ---- Produce (0), v3-9; flexible from v9 ------------------------------------------------------
+ * v3-7 by hand (kp_msg_produce.c), v8-9 by the tables (kp_msg_produce_flex.c). */
 
 struct kp_produce_req_partition {
     int32_t partition_index;
@@ -196,12 +235,21 @@ struct kp_produce_req {
     const struct kp_produce_req_topic *topics;
 };
 
+/* A record batch that failed (v8+): its index within the partition's records and why. */
+struct kp_produce_record_error {
+    int32_t batch_index;
+    struct kp_str batch_index_error_message; /* nullable */
+};
+
 struct kp_produce_resp_partition {
     int32_t partition_index;
     int16_t error_code;
     int64_t base_offset;
     int64_t log_append_time_ms; /* -1 = CreateTime */
     int64_t log_start_offset;   /* v5+; -1 below v5 */
+    int32_t n_record_errors;    /* v8+ */
+    const struct kp_produce_record_error *record_errors;
+    struct kp_str error_message; /* v8+, nullable; a zeroed struct writes "" (set KP_STR_NULL) */
 };
 
 struct kp_produce_resp_topic {
@@ -249,7 +297,13 @@ size_t kp_produce_req_partition_head_size(int16_t version);
  */
 uint8_t *kp_bytes_mut(struct kp_bytes view, uint8_t *buf, size_t len);
 
-/* ---- Fetch (1), v4-11 ------------------------------------------------------------------------ */
+/* ---- Fetch (1), v4-13; flexible from v12, topic ids instead of names from v13 ---------------- */
+
+/* Kafka's LeaderIdAndEpoch (Fetch v12+ and later Produce): -1, -1 is "not given". */
+struct kp_leader_id_and_epoch {
+    int32_t leader_id;
+    int32_t leader_epoch;
+};
 
 struct kp_fetch_req_partition {
     int32_t partition;
@@ -257,18 +311,21 @@ struct kp_fetch_req_partition {
     int64_t fetch_offset;
     int64_t log_start_offset; /* v5+; -1 below v5 */
     int32_t partition_max_bytes;
+    int32_t last_fetched_epoch; /* v12+; Kafka's default -1 */
 };
 
 struct kp_fetch_req_topic {
-    struct kp_str topic;
+    struct kp_str topic; /* v4-12 */
     int32_t n_partitions;
     const struct kp_fetch_req_partition *partitions;
+    struct kp_uuid topic_id; /* v13+, instead of the name */
 };
 
 struct kp_fetch_forgotten_topic {
-    struct kp_str topic;
+    struct kp_str topic; /* v7-12 */
     int32_t n_partitions;
     const int32_t *partitions;
+    struct kp_uuid topic_id; /* v13+ */
 };
 
 struct kp_fetch_req {
@@ -284,11 +341,24 @@ struct kp_fetch_req {
     int32_t n_forgotten; /* v7+; 0 below v7 */
     const struct kp_fetch_forgotten_topic *forgotten;
     struct kp_str rack_id; /* v11+, STRING; empty below v11 */
+    struct kp_str
+        cluster_id; /* v12+, tagged, nullable; a zeroed struct sends "" (KP_STR_NULL: none) */
 };
 
 struct kp_fetch_aborted_txn {
     int64_t producer_id;
     int64_t first_offset;
+};
+
+/* Fetch v12+ tagged partition fields (Kafka's EpochEndOffset, SnapshotId). */
+struct kp_fetch_epoch_end_offset {
+    int32_t epoch;
+    int64_t end_offset;
+};
+
+struct kp_fetch_snapshot_id {
+    int64_t end_offset;
+    int32_t epoch;
 };
 
 struct kp_fetch_resp_partition {
@@ -306,12 +376,18 @@ struct kp_fetch_resp_partition {
      * broker decodes as an empty view {NULL, 0}.
      */
     struct kp_bytes records;
+    /* v12+, tagged; NULL when absent. Encoders also leave out one whose fields are all -1
+     * (Kafka's defaults); decoders allocate a present one in the arena. */
+    const struct kp_fetch_epoch_end_offset *diverging_epoch; /* tag 0 */
+    const struct kp_leader_id_and_epoch *current_leader;     /* tag 1 */
+    const struct kp_fetch_snapshot_id *snapshot_id;          /* tag 2 */
 };
 
 struct kp_fetch_resp_topic {
-    struct kp_str topic;
+    struct kp_str topic; /* v4-12 */
     int32_t n_partitions;
     const struct kp_fetch_resp_partition *partitions;
+    struct kp_uuid topic_id; /* v13+, instead of the name */
 };
 
 struct kp_fetch_resp {
@@ -331,14 +407,19 @@ int kp_fetch_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *are
 
 /*
  * Incremental Fetch response encoding for the zero-copy path (notes §7). The response body is
- *   head(n_topics) { topic(name, n_partitions) { partition_head(p) <p.records.len bytes> } }
- * and nothing follows the last partition's records (no trailing tags below v12). The caller
- * writes each piece with these functions and sends the records bytes itself (splice/sendfile)
- * between partition heads. kp_fetch_resp_partition_head_encode writes every partition field up
- * to and including the records int32 length, taken from p->records.len (null or negative:
- * writes 0); p->records.ptr is not read.
+ *   head(n_topics) { topic(name, n_partitions) { partition_head(p) <p.records.len bytes>
+ *                                                partition_tail(p) } end } end
+ * The caller writes each piece with these functions and sends the records bytes itself
+ * (splice/sendfile) between a partition's head and tail. kp_fetch_resp_partition_head_encode
+ * writes every partition field up to and including the records length (int32, or from v12 a
+ * uvarint of len + 1), taken from p->records.len (null or negative: writes 0, i.e. empty);
+ * p->records.ptr is not read. Below v12 the tails and ends are empty (nothing follows the last
+ * partition's records); from v12 they are the tag buffers of the partition (its tagged
+ * fields), the topic and the response. From v13 topics go by id: use
+ * kp_fetch_resp_topic_head_encode (any version), which writes t->topic or t->topic_id and
+ * t->n_partitions; kp_fetch_resp_topic_encode is for v4-12 only.
  *
- * All three return 0, -EINVAL (version outside 4-11, negative count) or -ENOSPC.
+ * All return 0, -EINVAL (version outside 4-13, negative count) or -ENOSPC.
  */
 int kp_fetch_resp_head_encode(struct kp_wr *wr, int16_t version, int32_t throttle_time_ms,
                               int16_t error_code, int32_t session_id, int32_t n_topics);
@@ -348,8 +429,12 @@ int kp_fetch_resp_partition_head_encode(struct kp_wr *wr, int16_t version,
                                         const struct kp_fetch_resp_partition *p);
 
 /*
- * Exact encoded sizes of the same pieces (0 for a version outside 4-11), so the broker can
- * write the frame size before any piece: frame size = kp_resp_hdr_size + kp_fetch_resp_size.
+ * Encoded sizes of the same pieces (0 for a version outside 4-13), so the broker can size its
+ * buffer and write the frame size before any piece: frame size = kp_resp_hdr_size +
+ * kp_fetch_resp_size (exact). The partition head size is exact (from v12 the records length
+ * is a uvarint: size a reservation with the records' real length, or INT32_MAX). From v12 the
+ * head and topic sizes count the topic and partition counts at their largest encoding (5
+ * bytes), an upper bound; kp_fetch_resp_topic_head_size is exact.
  */
 size_t kp_fetch_resp_head_size(int16_t version);
 size_t kp_fetch_resp_topic_size(int16_t version, struct kp_str topic);
@@ -361,6 +446,16 @@ size_t kp_fetch_resp_partition_head_size(int16_t version, const struct kp_fetch_
  * and trims partitions when it does not.
  */
 int kp_fetch_resp_size(int16_t version, const struct kp_fetch_resp *resp, size_t *size);
+
+/* The v12+ pieces (see above), and a topic head for every version; with their sizes. */
+int kp_fetch_resp_topic_head_encode(struct kp_wr *wr, int16_t version,
+                                    const struct kp_fetch_resp_topic *t);
+int kp_fetch_resp_partition_tail_encode(struct kp_wr *wr, int16_t version,
+                                        const struct kp_fetch_resp_partition *p);
+int kp_fetch_resp_end_encode(struct kp_wr *wr, int16_t version);
+size_t kp_fetch_resp_topic_head_size(int16_t version, const struct kp_fetch_resp_topic *t);
+size_t kp_fetch_resp_partition_tail_size(int16_t version, const struct kp_fetch_resp_partition *p);
+size_t kp_fetch_resp_end_size(int16_t version);
 
 /*
  * Piecewise Fetch response decoding, the mirror of the encoder above: a client walks the
@@ -382,7 +477,7 @@ int kp_fetch_resp_partition_decode(struct kp_rd *rd, int16_t version,
 /* Entry i (< the partition's n_aborted) of an aborted-transactions view. */
 void kp_fetch_aborted_get(struct kp_bytes aborted, int32_t i, struct kp_fetch_aborted_txn *out);
 
-/* ---- ListOffsets (2), v1-2 --------------------------------------------------------------------
+/* ---- ListOffsets (2), v1-7; flexible from v6 --------------------------------------------------
  */
 
 #define KP_LIST_OFFSETS_LATEST   (-1LL) /* high watermark (LSO for read_committed) */
@@ -391,6 +486,7 @@ void kp_fetch_aborted_get(struct kp_bytes aborted, int32_t i, struct kp_fetch_ab
 struct kp_list_offsets_req_partition {
     int32_t partition_index;
     int64_t timestamp;
+    int32_t current_leader_epoch; /* v4+; Kafka's default -1 (no fencing) */
 };
 
 struct kp_list_offsets_req_topic {
@@ -411,6 +507,7 @@ struct kp_list_offsets_resp_partition {
     int16_t error_code;
     int64_t timestamp;
     int64_t offset;
+    int32_t leader_epoch; /* v4+; Kafka's default -1 */
 };
 
 struct kp_list_offsets_resp_topic {
@@ -434,7 +531,7 @@ int kp_list_offsets_resp_encode(struct kp_wr *wr, int16_t version,
 int kp_list_offsets_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
                                 struct kp_list_offsets_resp *out);
 
-/* ---- CreateTopics (19), v0-4 ------------------------------------------------------------------
+/* ---- CreateTopics (19), v0-7; flexible from v5 ------------------------------------------------
  */
 
 struct kp_create_topics_assignment {
@@ -465,10 +562,25 @@ struct kp_create_topics_req {
     bool validate_only; /* v1+ */
 };
 
+/* A config of a created topic as the broker set it (v5+). */
+struct kp_create_topics_result_config {
+    struct kp_str name;
+    struct kp_str value; /* nullable */
+    bool read_only;
+    int8_t config_source; /* Kafka's default -1 (unknown); see kp_msg_config.h */
+    bool is_sensitive;
+};
+
 struct kp_create_topics_result {
     struct kp_str name;
     int16_t error_code;
-    struct kp_str error_message; /* v1+, nullable; null below v1 */
+    struct kp_str error_message;     /* v1+, nullable; null below v1 */
+    struct kp_uuid topic_id;         /* v7+ */
+    int16_t topic_config_error_code; /* v5+, tagged (tag 0), written when non-zero */
+    int32_t num_partitions;          /* v5+; Kafka's default -1 */
+    int16_t replication_factor;      /* v5+; Kafka's default -1 */
+    int32_t n_configs;               /* v5+, nullable (-1 = null, e.g. on error) */
+    const struct kp_create_topics_result_config *configs;
 };
 
 struct kp_create_topics_resp {
@@ -486,18 +598,28 @@ int kp_create_topics_resp_encode(struct kp_wr *wr, int16_t version,
 int kp_create_topics_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
                                  struct kp_create_topics_resp *out);
 
-/* ---- DeleteTopics (20), v0-3 ------------------------------------------------------------------
+/* ---- DeleteTopics (20), v0-6; flexible from v4 ------------------------------------------------
  */
 
+/* A topic to delete, by name or (name null) by id (v6+). */
+struct kp_delete_topics_topic {
+    struct kp_str name; /* nullable */
+    struct kp_uuid topic_id;
+};
+
 struct kp_delete_topics_req {
-    int32_t n_topics;
+    int32_t n_topics; /* v0-5: topic_names */
     const struct kp_str *topic_names;
     int32_t timeout_ms;
+    int32_t n_topic_states; /* v6+: topics by name or id instead of topic_names */
+    const struct kp_delete_topics_topic *topic_states;
 };
 
 struct kp_delete_topics_result {
-    struct kp_str name;
+    struct kp_str name; /* nullable from v6 */
     int16_t error_code;
+    struct kp_uuid topic_id;     /* v6+ */
+    struct kp_str error_message; /* v5+, nullable; null below v5 */
 };
 
 struct kp_delete_topics_resp {
@@ -515,23 +637,38 @@ int kp_delete_topics_resp_encode(struct kp_wr *wr, int16_t version,
 int kp_delete_topics_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
                                  struct kp_delete_topics_resp *out);
 
-/* ---- Consumer groups: FindCoordinator (10) v0-2, JoinGroup (11) v0-5, SyncGroup (14) v0-3,
- * Heartbeat (12) v0-3, LeaveGroup (13) v0-1, OffsetCommit (8) v0-5, OffsetFetch (9) v1-4
- * (proto/kp_msg_group.c). All non-flexible. Not advertised by kp_api_advertised() until the
- * broker handles them. Member metadata and assignments are opaque BYTES (views). --------- */
+/* ---- Consumer groups: FindCoordinator (10) v0-4, JoinGroup (11) v0-9, SyncGroup (14) v0-5,
+ * Heartbeat (12) v0-4, LeaveGroup (13) v0-5, OffsetCommit (8) v0-8, OffsetFetch (9) v1-8
+ * (proto/kp_msg_group.c). Flexible from FindCoordinator v3, JoinGroup v6, SyncGroup v4,
+ * Heartbeat v4, LeaveGroup v4, OffsetCommit v8, OffsetFetch v6. Member metadata and
+ * assignments are opaque BYTES (views). ------------------------------------------------------ */
 
 struct kp_find_coordinator_req {
-    struct kp_str key; /* the group id for key_type 0 */
-    int8_t key_type;   /* v1+; 0 (group) below v1; 1 = transaction */
+    struct kp_str key;          /* v0-3: the group id for key_type 0 */
+    int8_t key_type;            /* v1+; 0 (group) below v1; 1 = transaction */
+    int32_t n_coordinator_keys; /* v4+: a batch of keys instead of key */
+    const struct kp_str *coordinator_keys;
 };
 
-struct kp_find_coordinator_resp {
-    int32_t throttle_time_ms; /* v1+ */
-    int16_t error_code;
-    struct kp_str error_message; /* v1+, nullable; null below v1 */
+/* One answer of a batched (v4+) FindCoordinator. */
+struct kp_find_coordinator_coordinator {
+    struct kp_str key;
     int32_t node_id;
     struct kp_str host;
     int32_t port;
+    int16_t error_code;
+    struct kp_str error_message; /* nullable */
+};
+
+struct kp_find_coordinator_resp {
+    int32_t throttle_time_ms;    /* v1+ */
+    int16_t error_code;          /* v0-3 */
+    struct kp_str error_message; /* v1-3, nullable; null below v1 */
+    int32_t node_id;             /* v0-3 */
+    struct kp_str host;          /* v0-3 */
+    int32_t port;                /* v0-3 */
+    int32_t n_coordinators;      /* v4+, one per key */
+    const struct kp_find_coordinator_coordinator *coordinators;
 };
 
 int kp_find_coordinator_req_encode(struct kp_wr *wr, int16_t version,
@@ -557,6 +694,7 @@ struct kp_join_group_req {
     struct kp_str protocol_type;     /* "consumer" */
     int32_t n_protocols;
     const struct kp_join_group_protocol *protocols;
+    struct kp_str reason; /* v8+, nullable; a zeroed struct sends "" */
 };
 
 struct kp_join_group_member {
@@ -569,11 +707,13 @@ struct kp_join_group_resp {
     int32_t throttle_time_ms; /* v2+ */
     int16_t error_code;
     int32_t generation_id;
-    struct kp_str protocol_name;
+    struct kp_str protocol_name; /* nullable from v7 */
     struct kp_str leader;
     struct kp_str member_id;
     int32_t n_members; /* non-empty for the leader only */
     const struct kp_join_group_member *members;
+    struct kp_str protocol_type; /* v7+, nullable */
+    bool skip_assignment;        /* v9+ */
 };
 
 int kp_join_group_req_encode(struct kp_wr *wr, int16_t version,
@@ -597,12 +737,16 @@ struct kp_sync_group_req {
     struct kp_str group_instance_id; /* v3+, nullable; null below v3 */
     int32_t n_assignments;           /* sent by the leader only */
     const struct kp_sync_group_assignment *assignments;
+    struct kp_str protocol_type; /* v5+, nullable; null below v5 */
+    struct kp_str protocol_name; /* v5+, nullable; null below v5 */
 };
 
 struct kp_sync_group_resp {
     int32_t throttle_time_ms; /* v1+ */
     int16_t error_code;
-    struct kp_bytes assignment; /* BYTES */
+    struct kp_bytes assignment;  /* BYTES */
+    struct kp_str protocol_type; /* v5+, nullable; null below v5 */
+    struct kp_str protocol_name; /* v5+, nullable; null below v5 */
 };
 
 int kp_sync_group_req_encode(struct kp_wr *wr, int16_t version,
@@ -634,14 +778,31 @@ int kp_heartbeat_resp_encode(struct kp_wr *wr, int16_t version,
 int kp_heartbeat_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
                              struct kp_heartbeat_resp *out);
 
+/* A member leaving (v3+: several at once, by member id or group instance id). */
+struct kp_leave_group_member {
+    struct kp_str member_id;
+    struct kp_str group_instance_id; /* nullable */
+    struct kp_str reason;            /* v5+, nullable; null below v5 */
+};
+
+struct kp_leave_group_member_resp {
+    struct kp_str member_id;
+    struct kp_str group_instance_id; /* nullable */
+    int16_t error_code;
+};
+
 struct kp_leave_group_req {
     struct kp_str group_id;
-    struct kp_str member_id;
+    struct kp_str member_id; /* v0-2 */
+    int32_t n_members;       /* v3+, instead of member_id */
+    const struct kp_leave_group_member *members;
 };
 
 struct kp_leave_group_resp {
     int32_t throttle_time_ms; /* v1+ */
     int16_t error_code;
+    int32_t n_members; /* v3+ */
+    const struct kp_leave_group_member_resp *members;
 };
 
 int kp_leave_group_req_encode(struct kp_wr *wr, int16_t version,
@@ -658,6 +819,7 @@ struct kp_offset_commit_req_partition {
     int64_t committed_offset;
     int64_t commit_timestamp;         /* v1 only; -1 otherwise */
     struct kp_str committed_metadata; /* nullable */
+    int32_t committed_leader_epoch;   /* v6+; Kafka's default -1 */
 };
 
 struct kp_offset_commit_req_topic {
@@ -673,6 +835,7 @@ struct kp_offset_commit_req {
     int64_t retention_time_ms; /* v2-4; -1 otherwise (broker default retention) */
     int32_t n_topics;
     const struct kp_offset_commit_req_topic *topics;
+    struct kp_str group_instance_id; /* v7+, nullable; null below v7 */
 };
 
 struct kp_offset_commit_resp_partition {
@@ -707,11 +870,21 @@ struct kp_offset_fetch_req_topic {
     const int32_t *partition_indexes;
 };
 
-struct kp_offset_fetch_req {
+/* One group of a v8+ OffsetFetch. */
+struct kp_offset_fetch_req_group {
     struct kp_str group_id;
-    /* v2+: -1 (null) means every partition the group has committed; v1 has no null. */
+    int32_t n_topics; /* -1 (null): every partition the group has committed */
+    const struct kp_offset_fetch_req_topic *topics;
+};
+
+struct kp_offset_fetch_req {
+    struct kp_str group_id; /* v1-7 */
+    /* v2-7: -1 (null) means every partition the group has committed; v1 has no null. */
     int32_t n_topics;
     const struct kp_offset_fetch_req_topic *topics;
+    int32_t n_groups; /* v8+, instead of group_id and topics */
+    const struct kp_offset_fetch_req_group *groups;
+    bool require_stable; /* v7+ */
 };
 
 struct kp_offset_fetch_resp_partition {
@@ -719,6 +892,7 @@ struct kp_offset_fetch_resp_partition {
     int64_t committed_offset; /* -1: nothing committed */
     struct kp_str metadata;   /* nullable */
     int16_t error_code;
+    int32_t committed_leader_epoch; /* v5+; Kafka's default -1 */
 };
 
 struct kp_offset_fetch_resp_topic {
@@ -727,11 +901,20 @@ struct kp_offset_fetch_resp_topic {
     const struct kp_offset_fetch_resp_partition *partitions;
 };
 
-struct kp_offset_fetch_resp {
-    int32_t throttle_time_ms; /* v3+, first on the wire */
+struct kp_offset_fetch_resp_group {
+    struct kp_str group_id;
     int32_t n_topics;
     const struct kp_offset_fetch_resp_topic *topics;
-    int16_t error_code; /* v2+, LAST on the wire; 0 below v2 */
+    int16_t error_code;
+};
+
+struct kp_offset_fetch_resp {
+    int32_t throttle_time_ms; /* v3+, first on the wire */
+    int32_t n_topics;         /* v1-7 */
+    const struct kp_offset_fetch_resp_topic *topics;
+    int16_t error_code; /* v2-7, after the topics; 0 below v2 */
+    int32_t n_groups;   /* v8+, instead of topics and error_code */
+    const struct kp_offset_fetch_resp_group *groups;
 };
 
 int kp_offset_fetch_req_encode(struct kp_wr *wr, int16_t version,
@@ -742,5 +925,30 @@ int kp_offset_fetch_resp_encode(struct kp_wr *wr, int16_t version,
                                 const struct kp_offset_fetch_resp *resp);
 int kp_offset_fetch_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
                                 struct kp_offset_fetch_resp *out);
+
+/* ---- InitProducerId (22), v0-4; flexible from v2 (proto/kp_msg_txn.c) ----------------------- */
+
+struct kp_init_producer_id_req {
+    struct kp_str transactional_id; /* nullable: null for an idempotent producer */
+    int32_t transaction_timeout_ms;
+    int64_t producer_id;    /* v3+; Kafka's default -1 (a new producer) */
+    int16_t producer_epoch; /* v3+; Kafka's default -1 */
+};
+
+struct kp_init_producer_id_resp {
+    int32_t throttle_time_ms;
+    int16_t error_code;
+    int64_t producer_id;
+    int16_t producer_epoch;
+};
+
+int kp_init_producer_id_req_encode(struct kp_wr *wr, int16_t version,
+                                   const struct kp_init_producer_id_req *req);
+int kp_init_producer_id_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                                   struct kp_init_producer_id_req *out);
+int kp_init_producer_id_resp_encode(struct kp_wr *wr, int16_t version,
+                                    const struct kp_init_producer_id_resp *resp);
+int kp_init_producer_id_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                                    struct kp_init_producer_id_resp *out);
 
 #endif

@@ -42,10 +42,11 @@ static inline void *kp__rd_alloc(struct kp_rd *rd, struct kp_arena *a, int32_t n
     return p;
 }
 
-/* End of a body: it must end exactly where the reader ends. Returns 0 or the error. */
+/* End of a body: it must end exactly where the reader ends, unless the caller allowed
+ * trailing bytes (kp_rd_allow_trailing). Returns 0 or the error. */
 static inline int kp__rd_end(struct kp_rd *rd)
 {
-    if (kp_rd_ok(rd) && kp_rd_left(rd) != 0)
+    if (kp_rd_ok(rd) && kp_rd_left(rd) != 0 && !rd->trailing_ok)
         kp_rd_fail(rd, -EBADMSG);
     return rd->err;
 }

@@ -1,112 +1,56 @@
 /*
- * kp_msg_meta — ApiVersions (18) v0-3 and Metadata (3) v0-4 (kp_msg.h).
+ * kp_msg_meta — ApiVersions (18) v0-3 and Metadata (3) v0-12 (kp_msg.h), as tables for the
+ * kp_schema walker. Each table lists Kafka's fields in wire order with the versions that carry
+ * them ("lo, KP__VMAX" is Kafka's "lo+"), nullable versions, tags and defaults, as in
+ * apache/kafka clients/src/main/resources/common/message/{ApiVersions,Metadata}*.json.
  *
- * ApiVersions request   v0-2: empty body.
- *                       v3:   COMPACT_STRING client_software_name,
- *                             COMPACT_STRING client_software_version, TAG_BUFFER.
- * ApiVersions response  error_code int16, api_keys ARRAY{api_key, min, max int16},
- *                       throttle_time_ms int32 (v1+). v3 uses a COMPACT_ARRAY whose entries
- *                       end with a TAG_BUFFER, and ends with a TAG_BUFFER; its tagged fields
- *                       (supported/finalized features) are skipped.
- * Metadata request      topics ARRAY{name STRING} (nullable from v1),
- *                       allow_auto_topic_creation bool (v4+).
- * Metadata response     throttle_time_ms (v3+), brokers ARRAY{node_id int32, host STRING,
- *                       port int32, rack NULLABLE_STRING (v1+)}, cluster_id NULLABLE_STRING
- *                       (v2+), controller_id int32 (v1+), topics ARRAY{error_code int16, name
- *                       STRING, is_internal bool (v1+), partitions ARRAY{error_code int16,
- *                       partition_index, leader_id int32, replicas [int32], isr [int32]}}.
- * Sources: apache/kafka clients/src/main/resources/common/message/{ApiVersions,Metadata}*.json
+ * ApiVersions v3 is flexible but its response always goes behind response header v0
+ * (kp_api_resp_hdr_version). Its response's tagged fields (supported and finalized features)
+ * are not kept: decoders skip them, encoders write none.
+ *
+ * Metadata's request topics are a custom field: the struct keeps the names as the array of
+ * strings it had before topic ids (v10+) existed, with the ids in a parallel array.
  */
+#include <string.h>
+
 #include "kp_msg.h"
 #include "kp_msg_int.h"
+#include "kp_schema.h"
 
 /* ---- ApiVersions ------------------------------------------------------------------------- */
 
-#define AV_MIN  0
-#define AV_MAX  3
-#define AV_FLEX 3
+#define KP__S struct kp_api_versions_req
+static const struct kp__field av_req_f[] = {
+    /* Kafka's default is ""; the decoders of v0-2 have always said null (absent). */
+    KP__F_STR(client_software_name, "ClientSoftwareName", 3, KP__VMAX, KP__DNULL),
+    KP__F_STR(client_software_version, "ClientSoftwareVersion", 3, KP__VMAX, KP__DNULL),
+};
+#undef KP__S
+KP__STRUCT(av_req, struct kp_api_versions_req, av_req_f);
 
-int kp_api_versions_req_encode(struct kp_wr *wr, int16_t version,
-                               const struct kp_api_versions_req *req)
-{
-    if (!kp__ver_in(version, AV_MIN, AV_MAX))
-        return -EINVAL;
-    if (version >= AV_FLEX) {
-        if (!kp__str_ok(req->client_software_name) || !kp__str_ok(req->client_software_version))
-            return -EINVAL;
-        kp_wr_cstr(wr, req->client_software_name);
-        kp_wr_cstr(wr, req->client_software_version);
-        kp_wr_tags(wr);
-    }
-    return wr->err;
-}
+#define KP__S struct kp_api_range
+static const struct kp__field av_key_f[] = {
+    KP__F_I16(api_key, "ApiKey", 0, KP__VMAX),
+    KP__F_I16(min_version, "MinVersion", 0, KP__VMAX),
+    KP__F_I16(max_version, "MaxVersion", 0, KP__VMAX),
+};
+#undef KP__S
+KP__STRUCT(av_key, struct kp_api_range, av_key_f);
 
-int kp_api_versions_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
-                               struct kp_api_versions_req *out)
-{
-    (void)arena;
-    if (!kp__ver_in(version, AV_MIN, AV_MAX))
-        return -EINVAL;
-    out->client_software_name = KP_STR_NULL;
-    out->client_software_version = KP_STR_NULL;
-    if (version >= AV_FLEX) {
-        out->client_software_name = kp_rd_cstr(rd);
-        out->client_software_version = kp_rd_cstr(rd);
-        kp_rd_tags(rd);
-    }
-    return kp__rd_end(rd);
-}
+#define KP__S struct kp_api_versions_resp
+static const struct kp__field av_resp_f[] = {
+    KP__F_I16(error_code, "ErrorCode", 0, KP__VMAX),
+    KP__F_ARRAY(api_keys, n_api_keys, "ApiKeys", struct kp_api_range, av_key, 0, KP__VMAX),
+    KP__F_I32(throttle_time_ms, "ThrottleTimeMs", 1, KP__VMAX),
+};
+#undef KP__S
+KP__STRUCT(av_resp, struct kp_api_versions_resp, av_resp_f);
 
-int kp_api_versions_resp_encode(struct kp_wr *wr, int16_t version,
-                                const struct kp_api_versions_resp *resp)
-{
-    if (!kp__ver_in(version, AV_MIN, AV_MAX) ||
-        !kp__arr_ok(resp->n_api_keys, resp->api_keys, false))
-        return -EINVAL;
-    bool flex = version >= AV_FLEX;
-    kp_wr_i16(wr, resp->error_code);
-    if (flex)
-        kp_wr_carray(wr, resp->n_api_keys);
-    else
-        kp_wr_array(wr, resp->n_api_keys);
-    for (int32_t i = 0; i < resp->n_api_keys; i++) {
-        const struct kp_api_range *k = &resp->api_keys[i];
-        kp_wr_i16(wr, k->api_key);
-        kp_wr_i16(wr, k->min_version);
-        kp_wr_i16(wr, k->max_version);
-        if (flex)
-            kp_wr_tags(wr);
-    }
-    if (version >= 1)
-        kp_wr_i32(wr, resp->throttle_time_ms);
-    if (flex)
-        kp_wr_tags(wr);
-    return wr->err;
-}
+const struct kp__api kp__api_api_versions = {
+    {KP_API_API_VERSIONS, 0, 3, 3, "ApiVersions"}, &av_req, &av_resp};
 
-int kp_api_versions_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
-                                struct kp_api_versions_resp *out)
-{
-    if (!kp__ver_in(version, AV_MIN, AV_MAX))
-        return -EINVAL;
-    bool flex = version >= AV_FLEX;
-    out->error_code = kp_rd_i16(rd);
-    out->n_api_keys =
-        flex ? kp_rd_carray(rd, 3 * KP__I16 + 1, false) : kp_rd_array(rd, 3 * KP__I16, false);
-    struct kp_api_range *keys = kp__rd_alloc(rd, arena, out->n_api_keys, sizeof *keys);
-    out->api_keys = keys;
-    for (int32_t i = 0; keys && i < out->n_api_keys && kp_rd_ok(rd); i++) {
-        keys[i].api_key = kp_rd_i16(rd);
-        keys[i].min_version = kp_rd_i16(rd);
-        keys[i].max_version = kp_rd_i16(rd);
-        if (flex)
-            kp_rd_tags(rd);
-    }
-    out->throttle_time_ms = version >= 1 ? kp_rd_i32(rd) : 0;
-    if (flex)
-        kp_rd_tags(rd);
-    return kp__rd_end(rd);
-}
+KP__CODEC(kp_api_versions_req, struct kp_api_versions_req, kp__api_api_versions, req)
+KP__CODEC(kp_api_versions_resp, struct kp_api_versions_resp, kp__api_api_versions, resp)
 
 int kp_api_versions_fallback_encode(struct kp_wr *wr)
 {
@@ -119,143 +63,161 @@ int kp_api_versions_fallback_encode(struct kp_wr *wr)
     return kp_api_versions_resp_encode(wr, 0, &r);
 }
 
-/* ---- Metadata ---------------------------------------------------------------------------- */
-
-#define MD_MIN 0
-#define MD_MAX 4
+/* ---- Metadata request: Topics []{TopicId uuid v10+, Name string (nullable v10+)} --------- */
 
 bool kp_metadata_req_all_topics(const struct kp_metadata_req *req, int16_t version)
 {
     return version >= 1 ? req->n_topics < 0 : req->n_topics <= 0;
 }
 
-int kp_metadata_req_encode(struct kp_wr *wr, int16_t version, const struct kp_metadata_req *req)
+#define MD_TOPIC_IDS 10 /* first version with topic ids (and nullable names) */
+
+static size_t md_name_size(const struct kp__ctx *c, int32_t len)
 {
-    if (!kp__ver_in(version, MD_MIN, MD_MAX) ||
-        !kp__arr_ok(req->n_topics, req->topics, version >= 1))
-        return -EINVAL;
-    for (int32_t i = 0; i < req->n_topics; i++)
-        if (!kp__str_ok(req->topics[i]))
-            return -EINVAL;
-    kp_wr_array(wr, req->n_topics);
-    for (int32_t i = 0; i < req->n_topics; i++)
-        kp_wr_str(wr, req->topics[i]);
-    if (version >= 4)
-        kp_wr_bool(wr, req->allow_auto_topic_creation);
-    return wr->err;
+    size_t n = len > 0 ? (size_t)len : 0;
+    return n + (c->flex ? kp_uvarint_size(len < 0 ? 0 : (uint64_t)len + 1) : 2);
 }
 
-int kp_metadata_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
-                           struct kp_metadata_req *out)
-{
-    if (!kp__ver_in(version, MD_MIN, MD_MAX))
-        return -EINVAL;
-    out->n_topics = kp_rd_array(rd, KP__STR, version >= 1);
-    struct kp_str *t = kp__rd_alloc(rd, arena, out->n_topics, sizeof *t);
-    out->topics = t;
-    for (int32_t i = 0; t && i < out->n_topics; i++)
-        t[i] = kp_rd_str(rd);
-    out->allow_auto_topic_creation = version >= 4 ? kp_rd_bool(rd) : true;
-    return kp__rd_end(rd);
-}
+static size_t md_topics_min(const struct kp__ctx *c) { return c->flex ? 1 : 4; }
 
-static bool md_resp_valid(const struct kp_metadata_resp *r)
+static int md_topics_size(const struct kp__ctx *c, const void *base, size_t *n)
 {
-    if (!kp__arr_ok(r->n_brokers, r->brokers, false) ||
-        !kp__arr_ok(r->n_topics, r->topics, false) || !kp__str_ok(r->cluster_id))
-        return false;
-    for (int32_t i = 0; i < r->n_brokers; i++)
-        if (!kp__str_ok(r->brokers[i].host) || !kp__str_ok(r->brokers[i].rack))
-            return false;
+    const struct kp_metadata_req *r = base;
+    bool ids = c->v >= MD_TOPIC_IDS;
+    if (!kp__arr_ok(r->n_topics, r->topics, c->v >= 1))
+        return -EINVAL;
+    *n += c->flex ? kp_uvarint_size(r->n_topics < 0 ? 0 : (uint64_t)r->n_topics + 1) : 4;
     for (int32_t i = 0; i < r->n_topics; i++) {
-        const struct kp_metadata_topic *t = &r->topics[i];
-        if (!kp__str_ok(t->name) || !kp__arr_ok(t->n_partitions, t->partitions, false))
-            return false;
-        for (int32_t j = 0; j < t->n_partitions; j++) {
-            const struct kp_metadata_partition *p = &t->partitions[j];
-            if (!kp__arr_ok(p->n_replicas, p->replicas, false) ||
-                !kp__arr_ok(p->n_isr, p->isr, false))
-                return false;
-        }
+        struct kp_str name = r->topics[i];
+        if (!kp__str_ok(name))
+            return -EINVAL;
+        *n += (ids ? 16 : 0) + md_name_size(c, ids || name.len >= 0 ? name.len : 0);
+        *n += c->flex ? kp__tags_size(c) : 0;
     }
-    return true;
+    return 0;
 }
 
-int kp_metadata_resp_encode(struct kp_wr *wr, int16_t version, const struct kp_metadata_resp *resp)
+static void md_topics_write(const struct kp__ctx *c, struct kp_wr *wr, const void *base)
 {
-    if (!kp__ver_in(version, MD_MIN, MD_MAX) || !md_resp_valid(resp))
-        return -EINVAL;
-    if (version >= 3)
-        kp_wr_i32(wr, resp->throttle_time_ms);
-    kp_wr_array(wr, resp->n_brokers);
-    for (int32_t i = 0; i < resp->n_brokers; i++) {
-        const struct kp_metadata_broker *b = &resp->brokers[i];
-        kp_wr_i32(wr, b->node_id);
-        kp_wr_str(wr, b->host);
-        kp_wr_i32(wr, b->port);
-        if (version >= 1)
-            kp_wr_nstr(wr, b->rack);
+    static const struct kp_uuid zero;
+    const struct kp_metadata_req *r = base;
+    bool ids = c->v >= MD_TOPIC_IDS;
+    c->flex ? kp_wr_carray(wr, r->n_topics) : kp_wr_array(wr, r->n_topics);
+    for (int32_t i = 0; i < r->n_topics; i++) {
+        if (ids)
+            kp_wr_raw(wr, r->topic_ids ? &r->topic_ids[i] : &zero, sizeof zero);
+        if (c->flex)
+            ids ? kp_wr_cnstr(wr, r->topics[i]) : kp_wr_cstr(wr, r->topics[i]);
+        else
+            kp_wr_str(wr, r->topics[i]);
+        if (c->flex)
+            kp__wr_tags(c, wr);
     }
-    if (version >= 2)
-        kp_wr_nstr(wr, resp->cluster_id);
-    if (version >= 1)
-        kp_wr_i32(wr, resp->controller_id);
-    kp_wr_array(wr, resp->n_topics);
-    for (int32_t i = 0; i < resp->n_topics; i++) {
-        const struct kp_metadata_topic *t = &resp->topics[i];
-        kp_wr_i16(wr, t->error_code);
-        kp_wr_str(wr, t->name);
-        if (version >= 1)
-            kp_wr_bool(wr, t->is_internal);
-        kp_wr_array(wr, t->n_partitions);
-        for (int32_t j = 0; j < t->n_partitions; j++) {
-            const struct kp_metadata_partition *p = &t->partitions[j];
-            kp_wr_i16(wr, p->error_code);
-            kp_wr_i32(wr, p->partition_index);
-            kp_wr_i32(wr, p->leader_id);
-            kp__wr_i32s(wr, p->n_replicas, p->replicas);
-            kp__wr_i32s(wr, p->n_isr, p->isr);
-        }
-    }
-    return wr->err;
 }
 
-int kp_metadata_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
-                            struct kp_metadata_resp *out)
+static void md_topics_read(const struct kp__ctx *c, struct kp_rd *rd, struct kp_arena *a,
+                           void *base)
 {
-    if (!kp__ver_in(version, MD_MIN, MD_MAX))
-        return -EINVAL;
-    out->throttle_time_ms = version >= 3 ? kp_rd_i32(rd) : 0;
-    size_t broker_min = KP__I32 + KP__STR + KP__I32 + (version >= 1 ? KP__STR : 0);
-    out->n_brokers = kp_rd_array(rd, broker_min, false);
-    struct kp_metadata_broker *b = kp__rd_alloc(rd, arena, out->n_brokers, sizeof *b);
-    out->brokers = b;
-    for (int32_t i = 0; b && i < out->n_brokers && kp_rd_ok(rd); i++) {
-        b[i].node_id = kp_rd_i32(rd);
-        b[i].host = kp_rd_str(rd);
-        b[i].port = kp_rd_i32(rd);
-        b[i].rack = version >= 1 ? kp_rd_nstr(rd) : KP_STR_NULL;
-    }
-    out->cluster_id = version >= 2 ? kp_rd_nstr(rd) : KP_STR_NULL;
-    out->controller_id = version >= 1 ? kp_rd_i32(rd) : -1;
-    size_t topic_min = KP__I16 + KP__STR + (version >= 1 ? KP__I8 : 0) + KP__ARRAY;
-    out->n_topics = kp_rd_array(rd, topic_min, false);
-    struct kp_metadata_topic *t = kp__rd_alloc(rd, arena, out->n_topics, sizeof *t);
-    out->topics = t;
-    for (int32_t i = 0; t && i < out->n_topics && kp_rd_ok(rd); i++) {
-        t[i].error_code = kp_rd_i16(rd);
-        t[i].name = kp_rd_str(rd);
-        t[i].is_internal = version >= 1 ? kp_rd_bool(rd) : false;
-        t[i].n_partitions = kp_rd_array(rd, KP__I16 + 2 * KP__I32 + 2 * KP__ARRAY, false);
-        struct kp_metadata_partition *p = kp__rd_alloc(rd, arena, t[i].n_partitions, sizeof *p);
-        t[i].partitions = p;
-        for (int32_t j = 0; p && j < t[i].n_partitions && kp_rd_ok(rd); j++) {
-            p[j].error_code = kp_rd_i16(rd);
-            p[j].partition_index = kp_rd_i32(rd);
-            p[j].leader_id = kp_rd_i32(rd);
-            p[j].replicas = kp__rd_i32s(rd, arena, &p[j].n_replicas);
-            p[j].isr = kp__rd_i32s(rd, arena, &p[j].n_isr);
+    struct kp_metadata_req *r = base;
+    bool ids = c->v >= MD_TOPIC_IDS;
+    size_t min = (ids ? 16 : 0) + (c->flex ? 1 + 1 : 2); /* (id), name, (tag buffer) */
+    int32_t n = c->flex ? kp_rd_carray(rd, min, c->v >= 1) : kp_rd_array(rd, min, c->v >= 1);
+    struct kp_str *names = kp__rd_alloc(rd, a, n, sizeof *names);
+    struct kp_uuid *uuids = ids ? kp__rd_alloc(rd, a, n, sizeof *uuids) : NULL;
+    r->n_topics = kp_rd_ok(rd) ? n : 0;
+    r->topics = names;
+    r->topic_ids = uuids;
+    for (int32_t i = 0; names && i < n && kp_rd_ok(rd); i++) {
+        if (uuids) {
+            const uint8_t *u = kp_rd_raw(rd, sizeof *uuids);
+            if (u)
+                memcpy(&uuids[i], u, sizeof *uuids);
         }
+        if (c->flex)
+            names[i] = ids ? kp_rd_cnstr(rd) : kp_rd_cstr(rd);
+        else
+            names[i] = kp_rd_str(rd);
+        if (c->flex)
+            kp__rd_skip_tags(rd);
     }
-    return kp__rd_end(rd);
 }
+
+static void md_topics_init(void *base)
+{
+    struct kp_metadata_req *r = base;
+    r->n_topics = 0;
+    r->topics = NULL;
+    r->topic_ids = NULL;
+}
+
+static const struct kp__custom md_topics = {md_topics_min, md_topics_size, md_topics_write,
+                                            md_topics_read, md_topics_init};
+
+#define KP__S struct kp_metadata_req
+static const struct kp__field md_req_f[] = {
+    KP__F_CUSTOM("Topics", md_topics, 0, KP__VMAX),
+    KP__F_BOOL(allow_auto_topic_creation, "AllowAutoTopicCreation", 4, KP__VMAX, KP__DEF(true)),
+    KP__F_BOOL(include_cluster_authorized_operations, "IncludeClusterAuthorizedOperations", 8, 10),
+    KP__F_BOOL(include_topic_authorized_operations, "IncludeTopicAuthorizedOperations", 8,
+               KP__VMAX),
+};
+#undef KP__S
+KP__STRUCT(md_req, struct kp_metadata_req, md_req_f);
+
+/* ---- Metadata response ------------------------------------------------------------------ */
+
+#define KP__S struct kp_metadata_broker
+static const struct kp__field md_broker_f[] = {
+    KP__F_I32(node_id, "NodeId", 0, KP__VMAX),
+    KP__F_STR(host, "Host", 0, KP__VMAX),
+    KP__F_I32(port, "Port", 0, KP__VMAX),
+    KP__F_STR(rack, "Rack", 1, KP__VMAX, KP__NUL(1, KP__VMAX), KP__DNULL),
+};
+#undef KP__S
+KP__STRUCT(md_broker, struct kp_metadata_broker, md_broker_f);
+
+#define KP__S struct kp_metadata_partition
+static const struct kp__field md_partition_f[] = {
+    KP__F_I16(error_code, "ErrorCode", 0, KP__VMAX),
+    KP__F_I32(partition_index, "PartitionIndex", 0, KP__VMAX),
+    KP__F_I32(leader_id, "LeaderId", 0, KP__VMAX),
+    KP__F_I32(leader_epoch, "LeaderEpoch", 7, KP__VMAX, KP__DEF(-1)),
+    KP__F_I32S(replicas, n_replicas, "ReplicaNodes", 0, KP__VMAX),
+    KP__F_I32S(isr, n_isr, "IsrNodes", 0, KP__VMAX),
+    KP__F_I32S(offline_replicas, n_offline_replicas, "OfflineReplicas", 5, KP__VMAX),
+};
+#undef KP__S
+KP__STRUCT(md_partition, struct kp_metadata_partition, md_partition_f);
+
+#define KP__S struct kp_metadata_topic
+static const struct kp__field md_topic_f[] = {
+    KP__F_I16(error_code, "ErrorCode", 0, KP__VMAX),
+    KP__F_STR(name, "Name", 0, KP__VMAX, KP__NUL(12, KP__VMAX)),
+    KP__F_UUID(topic_id, "TopicId", 10, KP__VMAX),
+    KP__F_BOOL(is_internal, "IsInternal", 1, KP__VMAX),
+    KP__F_ARRAY(partitions, n_partitions, "Partitions", struct kp_metadata_partition, md_partition,
+                0, KP__VMAX),
+    KP__F_I32(topic_authorized_operations, "TopicAuthorizedOperations", 8, KP__VMAX,
+              KP__DEF(INT32_MIN)),
+};
+#undef KP__S
+KP__STRUCT(md_topic, struct kp_metadata_topic, md_topic_f);
+
+#define KP__S struct kp_metadata_resp
+static const struct kp__field md_resp_f[] = {
+    KP__F_I32(throttle_time_ms, "ThrottleTimeMs", 3, KP__VMAX),
+    KP__F_ARRAY(brokers, n_brokers, "Brokers", struct kp_metadata_broker, md_broker, 0, KP__VMAX),
+    KP__F_STR(cluster_id, "ClusterId", 2, KP__VMAX, KP__NUL(2, KP__VMAX), KP__DNULL),
+    KP__F_I32(controller_id, "ControllerId", 1, KP__VMAX, KP__DEF(-1)),
+    KP__F_ARRAY(topics, n_topics, "Topics", struct kp_metadata_topic, md_topic, 0, KP__VMAX),
+    KP__F_I32(cluster_authorized_operations, "ClusterAuthorizedOperations", 8, 10,
+              KP__DEF(INT32_MIN)),
+};
+#undef KP__S
+KP__STRUCT(md_resp, struct kp_metadata_resp, md_resp_f);
+
+const struct kp__api kp__api_metadata = {
+    {KP_API_METADATA, 0, 12, 9, "Metadata"}, &md_req, &md_resp};
+
+KP__CODEC(kp_metadata_req, struct kp_metadata_req, kp__api_metadata, req)
+KP__CODEC(kp_metadata_resp, struct kp_metadata_resp, kp__api_metadata, resp)

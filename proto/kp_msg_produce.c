@@ -6,11 +6,14 @@
  * Response topics ARRAY{name STRING, partitions ARRAY{index int32, error_code int16,
  *          base_offset int64, log_append_time_ms int64, log_start_offset int64 (v5+)}},
  *          throttle_time_ms int32 -- last, unlike most responses.
- * Produce is flexible from v9, so v3-7 are all classic. Source: apache/kafka
+ * Produce is flexible from v9, so v3-7 are all classic; v8 (record errors) and v9 go through
+ * the tables in kp_msg_data.c, which also describe v3-7 (tests/unit/test_kp_msg_flex.c checks
+ * that both give the same bytes). Source: apache/kafka
  * .../common/message/Produce{Request,Response}.json; notes §5.
  */
 #include "kp_msg.h"
 #include "kp_msg_int.h"
+#include "kp_schema.h"
 
 #define PR_MIN 3
 #define PR_MAX 7
@@ -84,6 +87,8 @@ size_t kp_produce_req_partition_head_size(int16_t version)
 
 int kp_produce_req_encode(struct kp_wr *wr, int16_t version, const struct kp_produce_req *req)
 {
+    if (version > PR_MAX) /* v8-9: the table (kp_msg_data.c) */
+        return kp__encode(wr, &kp__api_produce, kp__api_produce.req, version, req);
     if (!kp__ver_in(version, PR_MIN, PR_MAX) || !pr_req_valid(req))
         return -EINVAL;
     kp_produce_req_head_encode(wr, version, req->transactional_id, req->acks, req->timeout_ms,
@@ -105,6 +110,8 @@ int kp_produce_req_encode(struct kp_wr *wr, int16_t version, const struct kp_pro
 int kp_produce_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
                           struct kp_produce_req *out)
 {
+    if (version > PR_MAX) /* v8-9: the table (kp_msg_data.c) */
+        return kp__decode(rd, &kp__api_produce, kp__api_produce.req, version, arena, out);
     if (!kp__ver_in(version, PR_MIN, PR_MAX))
         return -EINVAL;
     out->transactional_id = kp_rd_nstr(rd);
@@ -128,6 +135,8 @@ int kp_produce_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *ar
 
 int kp_produce_resp_encode(struct kp_wr *wr, int16_t version, const struct kp_produce_resp *resp)
 {
+    if (version > PR_MAX) /* v8-9: the table (kp_msg_data.c) */
+        return kp__encode(wr, &kp__api_produce, kp__api_produce.resp, version, resp);
     if (!kp__ver_in(version, PR_MIN, PR_MAX) || !kp__arr_ok(resp->n_topics, resp->topics, false))
         return -EINVAL;
     for (int32_t i = 0; i < resp->n_topics; i++) {
@@ -157,6 +166,8 @@ int kp_produce_resp_encode(struct kp_wr *wr, int16_t version, const struct kp_pr
 int kp_produce_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
                            struct kp_produce_resp *out)
 {
+    if (version > PR_MAX) /* v8-9: the table (kp_msg_data.c) */
+        return kp__decode(rd, &kp__api_produce, kp__api_produce.resp, version, arena, out);
     if (!kp__ver_in(version, PR_MIN, PR_MAX))
         return -EINVAL;
     out->n_topics = kp_rd_array(rd, KP__STR + KP__ARRAY, false);
@@ -174,6 +185,7 @@ int kp_produce_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *a
             p[j].base_offset = kp_rd_i64(rd);
             p[j].log_append_time_ms = kp_rd_i64(rd);
             p[j].log_start_offset = version >= 5 ? kp_rd_i64(rd) : -1;
+            p[j].error_message = KP_STR_NULL; /* v8+ */
         }
     }
     out->throttle_time_ms = kp_rd_i32(rd);

@@ -3,8 +3,8 @@
  * client from a broker).
  *
  * Input: one frame body (the bytes after the int32 size prefix): a request header, then a
- * body. The body is decoded at the header's version and then at every other version kp_msg
- * supports for that api key (codec_range), and for each:
+ * body. The body is decoded at the header's version and then at every other version proto's
+ * codec handles for that api key (kp_msg_codec_find), and for each:
  *   1. kp_req_hdr_decode, then the request decoder for (key, version); for Produce, every
  *      partition's records go through kp_batch_validate (CRC skipped too, so the fuzzer gets
  *      past it), the record walk and the header walk, touching every byte of every view;
@@ -23,6 +23,9 @@
 #include "kp_batch.h"
 #include "kp_buf.h"
 #include "kp_msg.h"
+#include "kp_msg_cluster.h"
+#include "kp_msg_config.h"
+#include "kp_msg_groups_admin.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,60 +33,105 @@ static _Alignas(max_align_t) uint8_t arena_mem[1 << 18];
 static uint8_t enc1[1 << 17];
 static uint8_t enc2[1 << 17];
 
-union req {
-    struct kp_api_versions_req av;
-    struct kp_metadata_req md;
-    struct kp_produce_req pr;
-    struct kp_fetch_req fe;
-    struct kp_list_offsets_req lo;
-    struct kp_create_topics_req ct;
-    struct kp_delete_topics_req dt;
-    struct kp_find_coordinator_req fc;
-    struct kp_join_group_req jg;
-    struct kp_sync_group_req sg;
-    struct kp_heartbeat_req hb;
-    struct kp_leave_group_req lg;
-    struct kp_offset_commit_req oc;
-    struct kp_offset_fetch_req of;
-};
-
-union resp {
-    struct kp_api_versions_resp av;
-    struct kp_metadata_resp md;
-    struct kp_produce_resp pr;
-    struct kp_fetch_resp fe;
-    struct kp_list_offsets_resp lo;
-    struct kp_create_topics_resp ct;
-    struct kp_delete_topics_resp dt;
-    struct kp_find_coordinator_resp fc;
-    struct kp_join_group_resp jg;
-    struct kp_sync_group_resp sg;
-    struct kp_heartbeat_resp hb;
-    struct kp_leave_group_resp lg;
-    struct kp_offset_commit_resp oc;
-    struct kp_offset_fetch_resp of;
-};
+/* Decoded messages live in these (every kp_*_req / _resp struct fits, checked below). */
+#define MSG_MAX 256
+static _Alignas(max_align_t) uint8_t req_mem[2][MSG_MAX];
+static _Alignas(max_align_t) uint8_t resp_mem[MSG_MAX];
 
 static volatile uint8_t sink;
 
-/*
- * Codec ranges that differ from the advertised table: the group codecs exist before the broker
- * advertises them, and OffsetCommit's codec reaches below what the broker will advertise.
- * Consulted before kp_api_find(), so a body decoded at a version the codec does claim is
- * never taken for a codec bug.
- */
-static const struct kp_api_range codec_ranges[] = {
-    {KP_API_OFFSET_COMMIT, 0, 5}, {KP_API_OFFSET_FETCH, 1, 4}, {KP_API_FIND_COORDINATOR, 0, 2},
-    {KP_API_JOIN_GROUP, 0, 5},    {KP_API_HEARTBEAT, 0, 3},    {KP_API_LEAVE_GROUP, 0, 1},
-    {KP_API_SYNC_GROUP, 0, 3},
+/* Every codec, through typed wrappers (no function pointer casts). */
+struct codec {
+    int16_t key;
+    int (*req_dec)(struct kp_rd *rd, int16_t v, struct kp_arena *a, void *out);
+    int (*req_enc)(struct kp_wr *wr, int16_t v, const void *msg);
+    int (*resp_dec)(struct kp_rd *rd, int16_t v, struct kp_arena *a, void *out);
 };
 
-static const struct kp_api_range *codec_range(int16_t key)
+#define FZ(name)                                                                                   \
+    _Static_assert(sizeof(struct kp_##name##_req) <= MSG_MAX, #name);                              \
+    _Static_assert(sizeof(struct kp_##name##_resp) <= MSG_MAX, #name);                             \
+    static int name##_req_dec(struct kp_rd *rd, int16_t v, struct kp_arena *a, void *out)          \
+    {                                                                                              \
+        return kp_##name##_req_decode(rd, v, a, out);                                              \
+    }                                                                                              \
+    static int name##_req_enc(struct kp_wr *wr, int16_t v, const void *msg)                        \
+    {                                                                                              \
+        return kp_##name##_req_encode(wr, v, msg);                                                 \
+    }                                                                                              \
+    static int name##_resp_dec(struct kp_rd *rd, int16_t v, struct kp_arena *a, void *out)         \
+    {                                                                                              \
+        return kp_##name##_resp_decode(rd, v, a, out);                                             \
+    }
+#define ROW(key, name)                                                                             \
+    {                                                                                              \
+        key, name##_req_dec, name##_req_enc, name##_resp_dec                                       \
+    }
+
+FZ(produce)
+FZ(fetch)
+FZ(list_offsets)
+FZ(metadata)
+FZ(offset_commit)
+FZ(offset_fetch)
+FZ(find_coordinator)
+FZ(join_group)
+FZ(heartbeat)
+FZ(leave_group)
+FZ(sync_group)
+FZ(describe_groups)
+FZ(list_groups)
+FZ(api_versions)
+FZ(create_topics)
+FZ(delete_topics)
+FZ(delete_records)
+FZ(init_producer_id)
+FZ(offset_for_leader_epoch)
+FZ(describe_configs)
+FZ(alter_configs)
+FZ(describe_log_dirs)
+FZ(create_partitions)
+FZ(delete_groups)
+FZ(incremental_alter_configs)
+FZ(offset_delete)
+FZ(describe_cluster)
+
+static const struct codec codecs[] = {
+    ROW(0, produce),
+    ROW(1, fetch),
+    ROW(2, list_offsets),
+    ROW(3, metadata),
+    ROW(8, offset_commit),
+    ROW(9, offset_fetch),
+    ROW(10, find_coordinator),
+    ROW(11, join_group),
+    ROW(12, heartbeat),
+    ROW(13, leave_group),
+    ROW(14, sync_group),
+    ROW(15, describe_groups),
+    ROW(16, list_groups),
+    ROW(18, api_versions),
+    ROW(19, create_topics),
+    ROW(20, delete_topics),
+    ROW(21, delete_records),
+    ROW(22, init_producer_id),
+    ROW(23, offset_for_leader_epoch),
+    ROW(32, describe_configs),
+    ROW(33, alter_configs),
+    ROW(35, describe_log_dirs),
+    ROW(37, create_partitions),
+    ROW(42, delete_groups),
+    ROW(44, incremental_alter_configs),
+    ROW(47, offset_delete),
+    ROW(60, describe_cluster),
+};
+
+static const struct codec *codec_of(int16_t key)
 {
-    for (size_t i = 0; i < sizeof codec_ranges / sizeof codec_ranges[0]; i++)
-        if (codec_ranges[i].api_key == key)
-            return &codec_ranges[i];
-    return kp_api_find(key);
+    for (size_t i = 0; i < sizeof codecs / sizeof codecs[0]; i++)
+        if (codecs[i].key == key)
+            return &codecs[i];
+    return NULL;
 }
 
 /* Read every byte of a view, so ASan checks that it lies inside the input. */
@@ -150,134 +198,26 @@ static void walk_produce(const struct kp_produce_req *pr)
     }
 }
 
-static int req_decode(int16_t key, int16_t v, struct kp_rd *rd, struct kp_arena *a, union req *r)
-{
-    switch (key) {
-    case KP_API_API_VERSIONS:
-        return kp_api_versions_req_decode(rd, v, a, &r->av);
-    case KP_API_METADATA:
-        return kp_metadata_req_decode(rd, v, a, &r->md);
-    case KP_API_PRODUCE:
-        return kp_produce_req_decode(rd, v, a, &r->pr);
-    case KP_API_FETCH:
-        return kp_fetch_req_decode(rd, v, a, &r->fe);
-    case KP_API_LIST_OFFSETS:
-        return kp_list_offsets_req_decode(rd, v, a, &r->lo);
-    case KP_API_CREATE_TOPICS:
-        return kp_create_topics_req_decode(rd, v, a, &r->ct);
-    case KP_API_DELETE_TOPICS:
-        return kp_delete_topics_req_decode(rd, v, a, &r->dt);
-    case KP_API_FIND_COORDINATOR:
-        return kp_find_coordinator_req_decode(rd, v, a, &r->fc);
-    case KP_API_JOIN_GROUP:
-        return kp_join_group_req_decode(rd, v, a, &r->jg);
-    case KP_API_SYNC_GROUP:
-        return kp_sync_group_req_decode(rd, v, a, &r->sg);
-    case KP_API_HEARTBEAT:
-        return kp_heartbeat_req_decode(rd, v, a, &r->hb);
-    case KP_API_LEAVE_GROUP:
-        return kp_leave_group_req_decode(rd, v, a, &r->lg);
-    case KP_API_OFFSET_COMMIT:
-        return kp_offset_commit_req_decode(rd, v, a, &r->oc);
-    case KP_API_OFFSET_FETCH:
-        return kp_offset_fetch_req_decode(rd, v, a, &r->of);
-    default:
-        return -1;
-    }
-}
-
-static int req_encode(int16_t key, int16_t v, struct kp_wr *wr, const union req *r)
-{
-    switch (key) {
-    case KP_API_API_VERSIONS:
-        return kp_api_versions_req_encode(wr, v, &r->av);
-    case KP_API_METADATA:
-        return kp_metadata_req_encode(wr, v, &r->md);
-    case KP_API_PRODUCE:
-        return kp_produce_req_encode(wr, v, &r->pr);
-    case KP_API_FETCH:
-        return kp_fetch_req_encode(wr, v, &r->fe);
-    case KP_API_LIST_OFFSETS:
-        return kp_list_offsets_req_encode(wr, v, &r->lo);
-    case KP_API_CREATE_TOPICS:
-        return kp_create_topics_req_encode(wr, v, &r->ct);
-    case KP_API_DELETE_TOPICS:
-        return kp_delete_topics_req_encode(wr, v, &r->dt);
-    case KP_API_FIND_COORDINATOR:
-        return kp_find_coordinator_req_encode(wr, v, &r->fc);
-    case KP_API_JOIN_GROUP:
-        return kp_join_group_req_encode(wr, v, &r->jg);
-    case KP_API_SYNC_GROUP:
-        return kp_sync_group_req_encode(wr, v, &r->sg);
-    case KP_API_HEARTBEAT:
-        return kp_heartbeat_req_encode(wr, v, &r->hb);
-    case KP_API_LEAVE_GROUP:
-        return kp_leave_group_req_encode(wr, v, &r->lg);
-    case KP_API_OFFSET_COMMIT:
-        return kp_offset_commit_req_encode(wr, v, &r->oc);
-    case KP_API_OFFSET_FETCH:
-        return kp_offset_fetch_req_encode(wr, v, &r->of);
-    default:
-        return -1;
-    }
-}
-
-static int resp_decode(int16_t key, int16_t v, struct kp_rd *rd, struct kp_arena *a, union resp *r)
-{
-    switch (key) {
-    case KP_API_API_VERSIONS:
-        return kp_api_versions_resp_decode(rd, v, a, &r->av);
-    case KP_API_METADATA:
-        return kp_metadata_resp_decode(rd, v, a, &r->md);
-    case KP_API_PRODUCE:
-        return kp_produce_resp_decode(rd, v, a, &r->pr);
-    case KP_API_FETCH:
-        return kp_fetch_resp_decode(rd, v, a, &r->fe);
-    case KP_API_LIST_OFFSETS:
-        return kp_list_offsets_resp_decode(rd, v, a, &r->lo);
-    case KP_API_CREATE_TOPICS:
-        return kp_create_topics_resp_decode(rd, v, a, &r->ct);
-    case KP_API_DELETE_TOPICS:
-        return kp_delete_topics_resp_decode(rd, v, a, &r->dt);
-    case KP_API_FIND_COORDINATOR:
-        return kp_find_coordinator_resp_decode(rd, v, a, &r->fc);
-    case KP_API_JOIN_GROUP:
-        return kp_join_group_resp_decode(rd, v, a, &r->jg);
-    case KP_API_SYNC_GROUP:
-        return kp_sync_group_resp_decode(rd, v, a, &r->sg);
-    case KP_API_HEARTBEAT:
-        return kp_heartbeat_resp_decode(rd, v, a, &r->hb);
-    case KP_API_LEAVE_GROUP:
-        return kp_leave_group_resp_decode(rd, v, a, &r->lg);
-    case KP_API_OFFSET_COMMIT:
-        return kp_offset_commit_resp_decode(rd, v, a, &r->oc);
-    case KP_API_OFFSET_FETCH:
-        return kp_offset_fetch_resp_decode(rd, v, a, &r->of);
-    default:
-        return -1;
-    }
-}
-
 /* Encodes a decoded request; then decode + encode that again must give the same bytes. */
-static void round_trip(int16_t key, int16_t v, const union req *r)
+static void round_trip(const struct codec *c, int16_t v, const void *r)
 {
     struct kp_wr w1;
     kp_wr_init(&w1, enc1, sizeof enc1);
-    if (req_encode(key, v, &w1, r) != 0)
+    if (c->req_enc(&w1, v, r) != 0)
         return; /* e.g. -ENOSPC: the input's views can be larger than enc1 */
     struct kp_arena a2;
     kp_arena_init(&a2, arena_mem + sizeof arena_mem / 2, sizeof arena_mem / 2);
-    union req r2;
+    void *r2 = req_mem[1];
     struct kp_rd rd;
     kp_rd_init(&rd, enc1, kp_wr_len(&w1));
-    int rc = req_decode(key, v, &rd, &a2, &r2);
+    int rc = c->req_dec(&rd, v, &a2, r2);
     if (rc == -ENOMEM)
         return;
     if (rc != 0)
         abort(); /* the encoder wrote something the decoder rejects */
     struct kp_wr w2;
     kp_wr_init(&w2, enc2, sizeof enc2);
-    if (req_encode(key, v, &w2, &r2) != 0)
+    if (c->req_enc(&w2, v, r2) != 0)
         abort();
     if (kp_wr_len(&w1) != kp_wr_len(&w2) || memcmp(enc1, enc2, kp_wr_len(&w1)) != 0)
         abort(); /* decode/encode is not a fixed point */
@@ -301,43 +241,49 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /*
      * The header's version first, then every other version the codec has for that key
-     * (codec_range), so one input exercises all of them (the fuzzer need not find each
+     * (kp_msg_codec_find), so one input exercises all of them (the fuzzer need not find each
      * version byte itself).
      * An unknown key or a version outside the range must be refused, not decoded.
      */
-    const struct kp_api_range *range = codec_range(hdr.api_key);
-    int16_t lo = range ? range->min_version : hdr.api_version;
-    int16_t hi = range ? range->max_version : hdr.api_version;
+    const struct kp_msg_codec *range = kp_msg_codec_find(hdr.api_key);
+    const struct codec *c = codec_of(hdr.api_key);
+    if (!range != !c)
+        abort(); /* proto lists a codec this target does not know, or the reverse */
+    if (!c)
+        return 0;
+    int16_t lo = range->min_version;
+    int16_t hi = range->max_version;
     for (int32_t v = lo - 1; v <= hi; v++) {
         int16_t ver = v < lo ? hdr.api_version : (int16_t)v;
         if (v >= lo && ver == hdr.api_version)
             continue; /* already done as the first pass */
 
         /* 1 + 2: the request body. */
-        union req req;
+        void *req = req_mem[0];
         kp_arena_init(&arena, arena_mem, sizeof arena_mem / 2);
         kp_rd_init(&rd, data + body, size - body);
-        int rc = req_decode(hdr.api_key, ver, &rd, &arena, &req);
+        int rc = c->req_dec(&rd, ver, &arena, req);
         if (rc == 0) {
-            if (!range || ver < lo || ver > hi)
+            if (ver < lo || ver > hi)
                 abort(); /* decoded a version the codec does not claim */
             if (hdr.api_key == KP_API_PRODUCE)
-                walk_produce(&req.pr);
-            round_trip(hdr.api_key, ver, &req);
+                walk_produce(req);
+            round_trip(c, ver, req);
+        } else if (rc != -EBADMSG && rc != -ENOMEM && rc != -EINVAL) {
+            abort(); /* decoders return only these */
         }
 
         /* 3: the bytes after key/version as a response header + body of that version. */
         if (size >= 4) {
-            union resp resp;
             int32_t corr;
             kp_arena_init(&arena, arena_mem, sizeof arena_mem / 2);
             kp_rd_init(&rd, data + 4, size - 4);
             if (kp_resp_hdr_decode(&rd, hdr.api_key, ver, &corr) == 0 &&
-                resp_decode(hdr.api_key, ver, &rd, &arena, &resp) == 0 &&
-                hdr.api_key == KP_API_FETCH) {
-                for (int32_t t = 0; t < resp.fe.n_topics; t++)
-                    for (int32_t p = 0; p < resp.fe.topics[t].n_partitions; p++)
-                        walk_batches(resp.fe.topics[t].partitions[p].records);
+                c->resp_dec(&rd, ver, &arena, resp_mem) == 0 && hdr.api_key == KP_API_FETCH) {
+                const struct kp_fetch_resp *fe = (const void *)resp_mem;
+                for (int32_t t = 0; t < fe->n_topics; t++)
+                    for (int32_t p = 0; p < fe->topics[t].n_partitions; p++)
+                        walk_batches(fe->topics[t].partitions[p].records);
             }
         }
     }

@@ -9,12 +9,12 @@
 
 TM_CODEC(c_av_req, kp_api_versions_req, struct kp_api_versions_req, 0, 3);
 TM_CODEC(c_av_resp, kp_api_versions_resp, struct kp_api_versions_resp, 0, 3);
-TM_CODEC(c_md_req, kp_metadata_req, struct kp_metadata_req, 0, 4);
-TM_CODEC(c_md_resp, kp_metadata_resp, struct kp_metadata_resp, 0, 4);
-TM_CODEC(c_ct_req, kp_create_topics_req, struct kp_create_topics_req, 0, 4);
-TM_CODEC(c_ct_resp, kp_create_topics_resp, struct kp_create_topics_resp, 0, 4);
-TM_CODEC(c_dt_req, kp_delete_topics_req, struct kp_delete_topics_req, 0, 3);
-TM_CODEC(c_dt_resp, kp_delete_topics_resp, struct kp_delete_topics_resp, 0, 3);
+TM_CODEC(c_md_req, kp_metadata_req, struct kp_metadata_req, 0, 12);
+TM_CODEC(c_md_resp, kp_metadata_resp, struct kp_metadata_resp, 0, 12);
+TM_CODEC(c_ct_req, kp_create_topics_req, struct kp_create_topics_req, 0, 7);
+TM_CODEC(c_ct_resp, kp_create_topics_resp, struct kp_create_topics_resp, 0, 7);
+TM_CODEC(c_dt_req, kp_delete_topics_req, struct kp_delete_topics_req, 0, 6);
+TM_CODEC(c_dt_resp, kp_delete_topics_resp, struct kp_delete_topics_resp, 0, 6);
 
 /* ---- kp_api -------------------------------------------------------------------------------- */
 

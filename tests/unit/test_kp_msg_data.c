@@ -9,12 +9,12 @@
 
 #include "test_kp_msg_common.h"
 
-TM_CODEC(c_pr_req, kp_produce_req, struct kp_produce_req, 3, 7);
-TM_CODEC(c_pr_resp, kp_produce_resp, struct kp_produce_resp, 3, 7);
-TM_CODEC(c_fe_req, kp_fetch_req, struct kp_fetch_req, 4, 11);
-TM_CODEC(c_fe_resp, kp_fetch_resp, struct kp_fetch_resp, 4, 11);
-TM_CODEC(c_lo_req, kp_list_offsets_req, struct kp_list_offsets_req, 1, 2);
-TM_CODEC(c_lo_resp, kp_list_offsets_resp, struct kp_list_offsets_resp, 1, 2);
+TM_CODEC(c_pr_req, kp_produce_req, struct kp_produce_req, 3, 9);
+TM_CODEC(c_pr_resp, kp_produce_resp, struct kp_produce_resp, 3, 9);
+TM_CODEC(c_fe_req, kp_fetch_req, struct kp_fetch_req, 4, 13);
+TM_CODEC(c_fe_resp, kp_fetch_resp, struct kp_fetch_resp, 4, 13);
+TM_CODEC(c_lo_req, kp_list_offsets_req, struct kp_list_offsets_req, 1, 7);
+TM_CODEC(c_lo_resp, kp_list_offsets_resp, struct kp_list_offsets_resp, 1, 7);
 
 /* Opaque stand-ins for record batches: the codec never looks inside. */
 static const uint8_t batch_a[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 1, 2, 3, 4, 2, 5, 6, 7, 8};
@@ -363,19 +363,19 @@ START_TEST(test_fetch_resp_piecewise_matches_whole)
     struct kp_wr wr;
     kp_wr_init(&wr, buf, sizeof buf);
     ck_assert_int_eq(kp_fetch_resp_head_encode(&wr, 3, 0, 0, 0, 1), -EINVAL);
-    ck_assert_int_eq(kp_fetch_resp_head_encode(&wr, 12, 0, 0, 0, 1), -EINVAL);
+    ck_assert_int_eq(kp_fetch_resp_head_encode(&wr, 14, 0, 0, 0, 1), -EINVAL);
     ck_assert_int_eq(kp_fetch_resp_head_encode(&wr, 11, 0, 0, 0, -1), -EINVAL);
     ck_assert_int_eq(kp_fetch_resp_topic_encode(&wr, 11, TM_S("t"), -1), -EINVAL);
     struct kp_fetch_resp_partition bad = fe_rp0[0];
     bad.aborted = NULL;
     ck_assert_int_eq(kp_fetch_resp_partition_head_encode(&wr, 11, &bad), -EINVAL);
-    ck_assert_int_eq(kp_fetch_resp_partition_head_encode(&wr, 12, &fe_rp0[1]), -EINVAL);
+    ck_assert_int_eq(kp_fetch_resp_partition_head_encode(&wr, 14, &fe_rp0[1]), -EINVAL);
     ck_assert_uint_eq(kp_wr_len(&wr), 0);
-    ck_assert_uint_eq(kp_fetch_resp_head_size(12), 0);
+    ck_assert_uint_eq(kp_fetch_resp_head_size(14), 0);
     ck_assert_uint_eq(kp_fetch_resp_topic_size(3, TM_S("t")), 0);
     size_t size;
     struct kp_fetch_resp r = fe_sample_resp();
-    ck_assert_int_eq(kp_fetch_resp_size(12, &r, &size), -EINVAL);
+    ck_assert_int_eq(kp_fetch_resp_size(14, &r, &size), -EINVAL);
     r.n_topics = -1;
     ck_assert_int_eq(kp_fetch_resp_size(11, &r, &size), -EINVAL);
 }

@@ -8,20 +8,20 @@
  */
 #include "test_kp_msg_common.h"
 
-TM_CODEC(c_fc_req, kp_find_coordinator_req, struct kp_find_coordinator_req, 0, 2);
-TM_CODEC(c_fc_resp, kp_find_coordinator_resp, struct kp_find_coordinator_resp, 0, 2);
-TM_CODEC(c_jg_req, kp_join_group_req, struct kp_join_group_req, 0, 5);
-TM_CODEC(c_jg_resp, kp_join_group_resp, struct kp_join_group_resp, 0, 5);
-TM_CODEC(c_sg_req, kp_sync_group_req, struct kp_sync_group_req, 0, 3);
-TM_CODEC(c_sg_resp, kp_sync_group_resp, struct kp_sync_group_resp, 0, 3);
-TM_CODEC(c_hb_req, kp_heartbeat_req, struct kp_heartbeat_req, 0, 3);
-TM_CODEC(c_hb_resp, kp_heartbeat_resp, struct kp_heartbeat_resp, 0, 3);
-TM_CODEC(c_lg_req, kp_leave_group_req, struct kp_leave_group_req, 0, 1);
-TM_CODEC(c_lg_resp, kp_leave_group_resp, struct kp_leave_group_resp, 0, 1);
-TM_CODEC(c_oc_req, kp_offset_commit_req, struct kp_offset_commit_req, 0, 5);
-TM_CODEC(c_oc_resp, kp_offset_commit_resp, struct kp_offset_commit_resp, 0, 5);
-TM_CODEC(c_of_req, kp_offset_fetch_req, struct kp_offset_fetch_req, 1, 4);
-TM_CODEC(c_of_resp, kp_offset_fetch_resp, struct kp_offset_fetch_resp, 1, 4);
+TM_CODEC(c_fc_req, kp_find_coordinator_req, struct kp_find_coordinator_req, 0, 4);
+TM_CODEC(c_fc_resp, kp_find_coordinator_resp, struct kp_find_coordinator_resp, 0, 4);
+TM_CODEC(c_jg_req, kp_join_group_req, struct kp_join_group_req, 0, 9);
+TM_CODEC(c_jg_resp, kp_join_group_resp, struct kp_join_group_resp, 0, 9);
+TM_CODEC(c_sg_req, kp_sync_group_req, struct kp_sync_group_req, 0, 5);
+TM_CODEC(c_sg_resp, kp_sync_group_resp, struct kp_sync_group_resp, 0, 5);
+TM_CODEC(c_hb_req, kp_heartbeat_req, struct kp_heartbeat_req, 0, 4);
+TM_CODEC(c_hb_resp, kp_heartbeat_resp, struct kp_heartbeat_resp, 0, 4);
+TM_CODEC(c_lg_req, kp_leave_group_req, struct kp_leave_group_req, 0, 5);
+TM_CODEC(c_lg_resp, kp_leave_group_resp, struct kp_leave_group_resp, 0, 5);
+TM_CODEC(c_oc_req, kp_offset_commit_req, struct kp_offset_commit_req, 0, 8);
+TM_CODEC(c_oc_resp, kp_offset_commit_resp, struct kp_offset_commit_resp, 0, 8);
+TM_CODEC(c_of_req, kp_offset_fetch_req, struct kp_offset_fetch_req, 1, 8);
+TM_CODEC(c_of_resp, kp_offset_fetch_resp, struct kp_offset_fetch_resp, 1, 8);
 
 static const struct kp_str s_empty = {"", 0};
 
@@ -760,7 +760,7 @@ START_TEST(test_group_encoders_reject_invalid)
     struct kp_find_coordinator_req fc = {too_long, 0};
     EXPECT_EINVAL(kp_find_coordinator_req_encode, 2, &fc);
     struct kp_find_coordinator_resp fcr = {0, 0, dangling, 1, TM_S("h"), 1};
-    EXPECT_EINVAL(kp_find_coordinator_resp_encode, 0, &fcr); /* checked even where not sent */
+    EXPECT_EINVAL(kp_find_coordinator_resp_encode, 1, &fcr);
 
     struct kp_join_group_req jg = {TM_S("g"),        1, 1,   s_empty, KP_STR_NULL,
                                    TM_S("consumer"), 1, NULL};

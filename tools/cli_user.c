@@ -1,0 +1,161 @@
+/*
+ * cli_user — `splicelog user create|delete|list --data-dir DIR ...`: SCRAM credentials written
+ * straight into a data directory's credential store (broker/br_cred.h) while no broker runs
+ * on it, as `kafka-storage format --add-scram` makes the first administrator. The password
+ * goes through PBKDF2 here; only salt, iterations, StoredKey and ServerKey reach the disk.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "br_cred.h"
+
+#include <openssl/crypto.h>
+
+static void log_line(void *arg, const char *msg)
+{
+    (void)arg;
+    fprintf(stderr, "splicelog: %s\n", msg);
+}
+
+/* Opens the store of a locked data directory; NULL after printing why. */
+static struct br_cred *open_store(const struct cli_cmd *cmd, const char *dir, int *lock_fd)
+{
+    *lock_fd = cli_lock_data_dir(cmd, dir);
+    if (*lock_fd < 0)
+        return NULL;
+    struct br_cred *c = NULL;
+    int rc = br_cred_open(dir, log_line, NULL, &c);
+    if (rc) {
+        cli_fail(cmd, "cannot open the credential store in %s: %s", dir, strerror(-rc));
+        close(*lock_fd);
+        return NULL;
+    }
+    return c;
+}
+
+static bool parse_mech(const struct cli_cmd *cmd, const char *s, enum br_sasl_mech *m)
+{
+    if (br_sasl_mech_parse(s, strlen(s), m) != 0 || !br_sasl_is_scram(*m)) {
+        cli_fail(cmd, "--mechanism must be SCRAM-SHA-256 or SCRAM-SHA-512, not '%s'", s);
+        return false;
+    }
+    return true;
+}
+
+static bool check_name(const struct cli_cmd *cmd, const char *name)
+{
+    if (!br_sasl_user_valid(name, strlen(name))) {
+        cli_fail(cmd, "--name must be 1 to %d bytes of UTF-8 without control characters",
+                 BR_SASL_USER_MAX);
+        return false;
+    }
+    return true;
+}
+
+int cli_user_create(const struct cli_cmd *cmd, int argc, char **argv)
+{
+    const char *dir, *name, *pw, *mech_s, *iter_s;
+    const struct cli_opt opts[] = {{"data-dir", &dir, true},       {"name", &name, true},
+                                   {"password", &pw, true},        {"mechanism", &mech_s, true},
+                                   {"iterations", &iter_s, false}, {NULL, NULL, false}};
+    if (!cli_opts(cmd, argc, argv, opts))
+        return 2;
+    enum br_sasl_mech mech;
+    if (!parse_mech(cmd, mech_s, &mech) || !check_name(cmd, name))
+        return 1;
+    long iters = BR_SCRAM_ITER_MIN;
+    if (iter_s) {
+        char *end;
+        errno = 0;
+        iters = strtol(iter_s, &end, 10);
+        if (errno || *end || iters < BR_SCRAM_ITER_MIN || iters > BR_SCRAM_ITER_MAX)
+            return cli_fail(cmd, "--iterations must be %d to %d", BR_SCRAM_ITER_MIN,
+                            BR_SCRAM_ITER_MAX);
+    }
+    char line[BR_SASL_PASSWORD_MAX + 2];
+    if (strcmp(pw, "-") == 0) {
+        if (!fgets(line, sizeof line, stdin))
+            return cli_fail(cmd, "no password on stdin");
+        line[strcspn(line, "\r\n")] = '\0';
+        pw = line;
+    }
+    size_t pl = strlen(pw);
+    if (pl == 0 || pl > BR_SASL_PASSWORD_MAX)
+        return cli_fail(cmd, "the password must be 1 to %d bytes", BR_SASL_PASSWORD_MAX);
+
+    struct br_scram_cred cred;
+    int rc = br_scram_cred_from_password(mech, pw, pl, NULL, 0, (int32_t)iters, &cred);
+    OPENSSL_cleanse(line, sizeof line);
+    if (rc)
+        return cli_fail(cmd, "cannot derive the credential: %s", strerror(-rc));
+    int lock_fd;
+    struct br_cred *c = open_store(cmd, dir, &lock_fd);
+    if (!c) {
+        OPENSSL_cleanse(&cred, sizeof cred);
+        return 1;
+    }
+    rc = br_cred_put(c, name, strlen(name), &cred);
+    OPENSSL_cleanse(&cred, sizeof cred);
+    br_cred_close(c);
+    close(lock_fd);
+    if (rc)
+        return cli_fail(cmd, "cannot store the credential: %s", strerror(-rc));
+    printf("%s credential for user '%s' (%ld iterations) stored in %s/%s/%s\n",
+           br_sasl_mech_name(mech), name, iters, dir, BR_SECURITY_DIR, BR_CRED_FILE);
+    return 0;
+}
+
+int cli_user_delete(const struct cli_cmd *cmd, int argc, char **argv)
+{
+    const char *dir, *name, *mech_s;
+    const struct cli_opt opts[] = {{"data-dir", &dir, true},
+                                   {"name", &name, true},
+                                   {"mechanism", &mech_s, true},
+                                   {NULL, NULL, false}};
+    if (!cli_opts(cmd, argc, argv, opts))
+        return 2;
+    enum br_sasl_mech mech;
+    if (!parse_mech(cmd, mech_s, &mech) || !check_name(cmd, name))
+        return 1;
+    int lock_fd;
+    struct br_cred *c = open_store(cmd, dir, &lock_fd);
+    if (!c)
+        return 1;
+    int rc = br_cred_delete(c, name, strlen(name), mech);
+    br_cred_close(c);
+    close(lock_fd);
+    if (rc == -ENOENT)
+        return cli_fail(cmd, "user '%s' has no %s credential", name, br_sasl_mech_name(mech));
+    if (rc)
+        return cli_fail(cmd, "cannot delete the credential: %s", strerror(-rc));
+    printf("%s credential of user '%s' deleted\n", br_sasl_mech_name(mech), name);
+    return 0;
+}
+
+static void print_one(void *arg, const char *user, size_t len, enum br_sasl_mech mech,
+                      int32_t iterations)
+{
+    (void)arg;
+    printf("%.*s\t%s\t%d\n", (int)len, user, br_sasl_mech_name(mech), (int)iterations);
+}
+
+int cli_user_list(const struct cli_cmd *cmd, int argc, char **argv)
+{
+    const char *dir;
+    const struct cli_opt opts[] = {{"data-dir", &dir, true}, {NULL, NULL, false}};
+    if (!cli_opts(cmd, argc, argv, opts))
+        return 2;
+    int lock_fd;
+    struct br_cred *c = open_store(cmd, dir, &lock_fd);
+    if (!c)
+        return 1;
+    br_cred_each(c, print_one, NULL);
+    br_cred_close(c);
+    close(lock_fd);
+    return 0;
+}
