@@ -69,8 +69,9 @@ enum br_transfer br_xfer_auto_choose(const char *data_dir, const struct br_featu
  * the step is the path's own (a large or cold range first), -errno. Only with no bytes of the
  * path's own in flight or buffered (pipe_fill == copy_fill == 0). */
 int br_xfer__inline_step(struct br_conn *c);
-/* The connection's copy buffer (fetch.copy.buffer.bytes), allocated on first use; NULL on
- * -ENOMEM. Freed by br_xfer__buf_free (release). */
+/* The connection's copy buffer (fetch.copy.buffer.bytes; on the other paths at most
+ * fetch.inline.max.bytes), allocated on first use; NULL on -ENOMEM. Freed by
+ * br_xfer__buf_free (release). */
 uint8_t *br_xfer__buf(struct br_conn *c);
 void br_xfer__buf_free(struct br_conn *c);
 /* 1 when every page of [off, off+len) of fd is in the page cache, 0 when one is not, -errno

@@ -37,7 +37,15 @@
 uint8_t *br_xfer__buf(struct br_conn *c)
 {
     if (!c->copy_buf) {
-        size_t cap = (size_t)c->loop->srv->cfg->copy_buffer_bytes;
+        /* The copy path's chunk is fetch.copy.buffer.bytes. The other paths need the buffer
+         * only for in-line responses (and sendfile for its cold chunks, which wait for the
+         * disk anyway): no more than fetch.inline.max.bytes (64 KiB when that is off), so
+         * that a connection served by splice or sendfile costs little memory. */
+        const struct br_config *cfg = c->loop->srv->cfg;
+        size_t cap = (size_t)cfg->copy_buffer_bytes;
+        size_t small = cfg->inline_max_bytes > 0 ? (size_t)cfg->inline_max_bytes : 65536;
+        if (c->xfer != &br_xfer_copy && small < cap)
+            cap = small;
         c->copy_buf = malloc(cap);
         if (!c->copy_buf)
             return NULL;
