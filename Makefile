@@ -16,7 +16,7 @@ BUILD     ?= build
 CC        ?= cc
 FUZZ_SECONDS ?= 60
 
-PKGS      := liburing libxxhash openssl
+PKGS      := liburing libxxhash openssl libmicrohttpd
 # libsplicelog's compression codecs (gzip, snappy, lz4, zstd): linked where the client is.
 CODEC_PKGS := zlib snappy liblz4 libzstd
 TEST_PKGS := check

@@ -2,9 +2,11 @@
  * bench_storage — storage micro-benchmark (not a test): append throughput for 1 KiB, 16 KiB
  * and 256 KiB batches with flushing off and with group-commit fdatasync
  * (log.flush.interval.messages=1, producers waiting for durability as acks=all would), and
- * the recovery scan rate over a 1 GiB segment (header checks + CRC-32C of every batch).
+ * the recovery scan rate over a 1 GiB segment (header checks + CRC-32C of every batch), and
+ * what producer state (idempotence, issue 13) adds to an append: the same small batches with
+ * producer id -1 and with a producer id and growing sequences, in one run.
  *
- *   make build/bench_storage && build/bench_storage [dir]
+ *   make build/bench_storage && build/bench_storage [dir [pstate]]   (pstate: that part only)
  *
  * Works in a fresh directory under dir (default /tmp) and removes it at the end. The scan
  * is measured with the segment in the page cache (the benchmark does not drop caches on a
@@ -110,6 +112,63 @@ static void bench_nosync(const char *dir, size_t size, int per_call, int64_t tot
     st_log_put(log);
     st_topic_delete(st, "nosync");
     st_store_close(st);
+}
+
+/* ---- producer state -------------------------------------------------------------------------- */
+
+/* Appends of one size-byte batch per call for about secs: plain (producer id -1) or from one
+ * of nprod idempotent producers in turn (the sequence is poked in place; storage does not
+ * re-check the CRC, the broker did). Returns batches per second. */
+static double run_pstate(const char *dir, size_t size, bool idem, int nprod, double secs)
+{
+    struct st_store *st = open_store(dir);
+    struct st_log_config c;
+    st_log_config_default(&c);
+    st_topic_create(st, "pstate", 1, &c);
+    struct st_log *log = st_log_get(st, "pstate", 6, 0);
+    uint8_t *buf = malloc(size + 4096);
+    size_t n = make_batch(buf, size);
+    kp_store_be16(buf + KP_BATCH_OFF_PRODUCER_EPOCH, 0);
+    int32_t count = (int32_t)kp_load_be32(buf + KP_BATCH_OFF_RECORD_COUNT);
+    int32_t seq[64] = {0};
+    int64_t batches = 0;
+    double t0 = now_s(), dt = 0;
+    while (dt < secs) {
+        for (int k = 0; k < 1000; k++) {
+            /* the same two stores either way; idempotent: a producer and its next sequence */
+            int p = (int)(batches % nprod);
+            kp_store_be64(buf + KP_BATCH_OFF_PRODUCER_ID, idem ? (uint64_t)(1000 + p) : UINT64_MAX);
+            kp_store_be32(buf + KP_BATCH_OFF_BASE_SEQUENCE, idem ? (uint32_t)seq[p] : UINT32_MAX);
+            seq[p] += count;
+            struct iovec iv = {buf, n};
+            struct st_append_result res;
+            int err = st_log_append(log, &iv, 1, 1, &res);
+            if (err < 0) {
+                fprintf(stderr, "append: %s\n", strerror(-err));
+                exit(1);
+            }
+            batches++;
+        }
+        dt = now_s() - t0;
+    }
+    free(buf);
+    st_log_put(log);
+    st_topic_delete(st, "pstate");
+    st_store_close(st);
+    return (double)batches / dt;
+}
+
+static void bench_pstate(const char *dir, size_t size)
+{
+    /* alternated, so that machine noise hits both alike */
+    double plain = 0, idem = 0;
+    for (int r = 0; r < 3; r++) {
+        plain += run_pstate(dir, size, false, 1, 1.0);
+        idem += run_pstate(dir, size, true, 8, 1.0);
+    }
+    printf("append  %6zu B batches  producer id -1 %9.0f batches/s, idempotent (8 producers) "
+           "%9.0f batches/s: %+.1f%%\n",
+           size, plain / 3, idem / 3, (idem - plain) / plain * 100);
 }
 
 /* ---- group commit ---------------------------------------------------------------------------- */
@@ -249,6 +308,12 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("bench_storage in %s\n", dir);
+    if (argc > 2 && strcmp(argv[2], "pstate") == 0) {
+        bench_pstate(dir, 180);
+        bench_pstate(dir, 16 * 1024);
+        rmrf(dir);
+        return 0;
+    }
     static const size_t sizes[] = {1024, 16 * 1024, 256 * 1024};
     for (int i = 0; i < 3; i++)
         bench_nosync(dir, sizes[i], 1, sizes[i] == 1024 ? (256LL << 20) : (1LL << 30));
@@ -257,6 +322,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < 3; i++)
         bench_group_commit(dir, sizes[i], 4, 2.0);
     bench_recovery(dir);
+    bench_pstate(dir, 180); /* one 100-byte record */
+    bench_pstate(dir, 16 * 1024);
     rmrf(dir);
     return 0;
 }

@@ -29,6 +29,7 @@
 
 #include "br_api.h"
 #include "br_log.h"
+#include "br_stats.h"
 #include "kp_msg.h"
 
 struct fetch_part {
@@ -116,6 +117,7 @@ static int fetch_eval(struct br_server *srv, struct br_resp *r, bool force)
         return rc;
     br_resp_begin(r);
     kp_fetch_resp_head_encode(&r->wr, v, 0, KP_ERR_NONE, 0, st->n_topics);
+    br_stats_fetch_begin(srv->stats); /* bytes per topic, counted once the response is whole */
 
     size_t remaining = (size_t)st->max_bytes;
     size_t total = 0;
@@ -189,8 +191,10 @@ static int fetch_eval(struct br_server *srv, struct br_resp *r, bool force)
             }
             p.records.len = have_read ? (int32_t)rd.total : 0;
             kp_fetch_resp_partition_head_encode(&r->wr, v, &p);
+            br_stats_fetch_error(srv->stats, p.error_code);
             if (have_read) {
                 total += rd.total;
+                br_stats_fetch_bytes(srv->stats, t->name, (size_t)t->name_len, rd.total);
                 remaining = rd.total < remaining ? remaining - rd.total : 0;
                 rc = br_resp_add_read(r, &rd);
                 if (rc < 0)
@@ -202,6 +206,7 @@ static int fetch_eval(struct br_server *srv, struct br_resp *r, bool force)
         br_resp_reset(r);
         return 0;
     }
+    br_stats_fetch_commit(srv->stats);
     rc = br_resp_finish(r);
     return rc < 0 ? rc : 1;
 }

@@ -18,6 +18,7 @@
 
 #include "br_api.h"
 #include "br_log.h"
+#include "br_stats.h"
 #include "kp_batch.h"
 #include "kp_msg.h"
 
@@ -81,6 +82,7 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
         goto out;
     }
     *appended = true;
+    br_stats_produced(srv->stats, topic.ptr, (size_t)topic.len, len, hdr.record_count);
     o->base_offset = res.base_offset;
     o->log_append_time_ms = res.log_append_time;
     o->log_start_offset = res.log_start_offset;
@@ -175,6 +177,7 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
                 o->error_code =
                     append_one(q, t->name, &t->partitions[j], req.acks, o, r, &appended);
             any_error |= o->error_code != KP_ERR_NONE;
+            br_stats_produce_error(q->srv->stats, o->error_code);
         }
         topics[i] = (struct kp_produce_resp_topic){
             .name = t->name, .n_partitions = t->n_partitions, .partitions = ps};

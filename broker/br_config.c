@@ -442,6 +442,7 @@ void br_config_init(struct br_config *c)
     memset(c, 0, sizeof(*c));
     st_log_config_default(&c->log);
     br_tls_conf_init(&c->tls);
+    br_stats_conf_init(&c->metrics);
     char err[256];
     for (size_t i = 0; i < NKEYS; i++) {
         if (keys[i].def) {
@@ -457,6 +458,9 @@ int br_config_set_kv(struct br_config *c, const char *key, const char *value, ch
     const struct key_def *k = find_key(key);
     if (!k) {
         int rc = br_tls_conf_set(&c->tls, key, value, err, errlen);
+        if (rc != -ENOENT)
+            return rc;
+        rc = br_stats_conf_set(&c->metrics, key, value, err, errlen);
         if (rc != -ENOENT)
             return rc;
         return fail(err, errlen, -EINVAL, "unknown configuration key '%s'", key);
@@ -590,6 +594,7 @@ void br_config_keys(void (*fn)(void *arg, const char *key, const char *def, cons
     for (size_t i = 0; i < NKEYS; i++)
         fn(arg, keys[i].key, keys[i].def, keys[i].doc);
     br_tls_conf_keys(fn, arg);
+    br_stats_conf_keys(fn, arg);
 }
 
 const char *br_protocol_name(enum br_protocol p) { return p == BR_PROTO_SSL ? "SSL" : "PLAINTEXT"; }

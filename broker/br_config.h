@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "br_log.h"
+#include "br_stats.h"
 #include "br_tls.h"
 #include "st.h"
 
@@ -96,6 +97,7 @@ struct br_config {
     int64_t group_max_total_bytes;       /* group.max.total.bytes (splicelog) */
     struct st_log_config log;            /* log.segment.bytes, retention, flush, ... */
     struct br_tls_conf tls;              /* ssl.* (br_tls.h), used by SSL listeners */
+    struct br_stats_conf metrics;        /* metrics.* (br_stats.h): the HTTP listener */
     /* max.connections.per.ip.overrides */
     struct br_ip_override ip_overrides[BR_MAX_IP_OVERRIDES];
 };

@@ -37,6 +37,7 @@
 
 #include "br_api.h"
 #include "br_log.h"
+#include "br_stats.h"
 #include "br_tls.h"
 #include "br_xfer.h"
 
@@ -304,6 +305,7 @@ static bool backpressured(const struct br_conn *c)
 void br_conn_resp_ready(struct br_resp *r)
 {
     struct br_conn *c = r->conn;
+    br_stats_request_done(c->loop->srv->stats, r->api_key, r->t_start_ns); /* parked: done */
     r->state = BR_RESP_READY;
     c->out_bytes += kp_wr_len(&r->wr);
     if (!c->closing)

@@ -99,6 +99,7 @@ struct br_resp {
     int16_t api_key;
     int16_t api_version;
     int32_t corr;
+    int64_t t_start_ns; /* dispatch began (br_stats_clock; 0 when metrics are off) */
 
     /* The frame: size prefix, header, body. */
     uint8_t *buf;

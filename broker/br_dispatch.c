@@ -24,6 +24,7 @@
 
 #include "br_api.h"
 #include "br_log.h"
+#include "br_stats.h"
 #include "kp_msg.h"
 
 #define ARENA_MIN (64 * 1024)
@@ -111,7 +112,7 @@ static int api_versions_fallback(struct br_req *q, struct br_resp *r)
     }
 }
 
-int br_dispatch(struct br_conn *c, struct br_resp *r, uint8_t *frame, size_t len)
+static int dispatch(struct br_conn *c, struct br_resp *r, uint8_t *frame, size_t len)
 {
     struct br_req q;
     memset(&q, 0, sizeof(q));
@@ -189,4 +190,17 @@ int br_dispatch(struct br_conn *c, struct br_resp *r, uint8_t *frame, size_t len
         /* advertised by proto/ but without a handler in this broker yet */
         return unsupported(&q);
     }
+}
+
+/* Metrics: every request counted by API; its latency observed now when it is answered (or
+ * needs no answer), else when its parked response becomes ready (br_conn_resp_ready). */
+int br_dispatch(struct br_conn *c, struct br_resp *r, uint8_t *frame, size_t len)
+{
+    struct br_stats *st = c->loop->srv->stats;
+    int64_t t0 = br_stats_clock(st);
+    r->t_start_ns = t0;
+    int rc = dispatch(c, r, frame, len);
+    br_stats_request(st, len >= 2 ? (int16_t)kp_load_be16(frame) : -1, t0,
+                     rc == BR_NO_REPLY || (rc == BR_REPLY && r->state == BR_RESP_READY));
+    return rc;
 }

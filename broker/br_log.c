@@ -14,7 +14,7 @@
 
 #define LINE_MAX_BYTES 1024
 
-enum br_log_level br__log_level = BR_LOG_INFO;
+_Atomic int br__log_level = BR_LOG_INFO;
 static __thread char thread_name[16] = "main";
 
 static const char *const level_names[] = {"ERROR", "WARN ", "INFO ", "DEBUG"};
@@ -37,9 +37,18 @@ int br_log_parse_level(const char *s, enum br_log_level *out)
     return -EINVAL;
 }
 
-void br_log_set_level(enum br_log_level level) { br__log_level = level; }
+const char *br_log_level_name(enum br_log_level level)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    return (unsigned)level < 4 ? names[level] : "?";
+}
 
-enum br_log_level br_log_get_level(void) { return br__log_level; }
+enum br_log_level br_log_set_level(enum br_log_level level)
+{
+    return (enum br_log_level)atomic_exchange(&br__log_level, (int)level);
+}
+
+enum br_log_level br_log_get_level(void) { return (enum br_log_level)atomic_load(&br__log_level); }
 
 void br_log_set_thread(const char *name) { snprintf(thread_name, sizeof(thread_name), "%s", name); }
 
@@ -118,7 +127,7 @@ static void emit(enum br_log_level level, const char *msg, const char *suffix)
 
 void br_log(enum br_log_level level, const char *fmt, ...)
 {
-    if (level > br__log_level)
+    if (!br_log_on(level))
         return;
     char msg[LINE_MAX_BYTES];
     va_list ap;
@@ -214,7 +223,7 @@ static void emit_summary(const struct summary *s)
 
 void br_log_limited(struct br_log_limit *lim, enum br_log_level level, const char *fmt, ...)
 {
-    if (level > br__log_level)
+    if (!br_log_on(level))
         return;
     char msg[LINE_MAX_BYTES];
     va_list ap;

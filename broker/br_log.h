@@ -5,9 +5,11 @@
  * Contract
  * - Any thread may log. Each line is formatted into a stack buffer and written with a single
  *   write(2), so lines from different threads never interleave (lines are cut at 1 KiB).
- * - The level is set once at start-up (br_log_set_level) before threads start; the br_err..
- *   br_debug macros test it before evaluating their arguments, so a filtered line costs one
- *   comparison.
+ * - The level may change at any time from any thread (br_log_set_level: at start-up, and at
+ *   run time through the metrics listener's /log-level); it is one atomic, read with a relaxed
+ *   load, so a change is seen by every thread within a moment and no line is torn by it. The
+ *   br_err..br_debug macros test it before evaluating their arguments, so a filtered line costs
+ *   one load and one comparison.
  * - One event, one line, and no line can be forged. Anything that came from a client or a
  *   file (client.id, group and member ids, topic names, protocol names, certificate subjects)
  *   is passed through br_log_str()/br_log_cstr(), which escape it into one token with no
@@ -27,6 +29,7 @@
 #define SPLICELOG_BR_LOG_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -39,15 +42,19 @@ enum br_log_level {
 
 /* Parses "error", "warn", "info", "debug" (also "warning", "trace" = debug); -EINVAL. */
 int br_log_parse_level(const char *s, enum br_log_level *out);
-void br_log_set_level(enum br_log_level level);
+/* "error", "warn", "info", "debug". */
+const char *br_log_level_name(enum br_log_level level);
+/* Any thread, any time; returns the level it replaced. */
+enum br_log_level br_log_set_level(enum br_log_level level);
 enum br_log_level br_log_get_level(void);
 /* Names the calling thread in its lines ("main", "loop0", ...); at most 15 chars kept. */
 void br_log_set_thread(const char *name);
 
 void br_log(enum br_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-extern enum br_log_level br__log_level; /* read through br_log_on() only */
-#define br_log_on(level) ((level) <= br__log_level)
+extern _Atomic int br__log_level; /* read through br_log_on() only */
+#define br_log_on(level)                                                                           \
+    ((int)(level) <= atomic_load_explicit(&br__log_level, memory_order_relaxed))
 
 #define br_err(...)   br__log_if(BR_LOG_ERROR, __VA_ARGS__)
 #define br_warn(...)  br__log_if(BR_LOG_WARN, __VA_ARGS__)

@@ -14,6 +14,7 @@
  *                 st_store_scrub at log.scrub.bytes.per.sec, so disk reads of the scrubber
  *                 never stall a loop.
  *   (storage)     the flusher calls on_synced() after each fdatasync.
+ *   http          metrics.listener (br_stats.h, br_http.h): /metrics, /health, /log-level.
  *
  * Wake-ups without lost signals: a loop counts its parked fetches (nfetch_waits) *before* it
  * looks at the logs, and an appender publishes the new end *before* it reads that count
@@ -42,6 +43,7 @@
 #include "br_conn.h"
 #include "br_group.h"
 #include "br_log.h"
+#include "br_stats.h"
 #include "br_tls.h"
 #include "br_xfer.h"
 
@@ -860,6 +862,8 @@ static void *hk_main(void *arg)
             struct st_scrub_report rep = {0};
             int rc =
                 st_store_scrub(srv->store, srv->cfg->scrub_bytes_per_sec, scrub_log, srv, &rep);
+            if (rc >= 0)
+                br_stats_scrub(srv->stats, &rep);
             if (rc < 0)
                 br_warn("scrub: %s", strerror(-rc));
             else if (rep.bad_segments > 0)
@@ -952,6 +956,15 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         pthread_mutex_init(&srv->loops[i].admin_lock, NULL);
     }
 
+    /* metrics.listener: up before recovery, so that /health says 503 while it runs */
+    rc = br_stats_start(srv);
+    if (rc < 0) {
+        free(srv->loops);
+        tls_teardown(srv);
+        br_limits_free(&srv->limits);
+        return rc;
+    }
+
     /* Bind: the first socket of a listener picks the port (0 = ephemeral), the others
      * join it with SO_REUSEPORT. */
     int lock_fd = -1;
@@ -959,6 +972,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     if (rc < 0) {
         br_err("data dir %s: %s", cfg->data_dir,
                rc == -EBUSY ? "in use by another broker" : strerror(-rc));
+        br_stats_free(srv);
         free(srv->loops);
         tls_teardown(srv);
         br_limits_free(&srv->limits);
@@ -1004,6 +1018,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
             for (int j = 0; j < srv->loops[i].naccepts; j++)
                 if (srv->loops[i].accepts[j].fd >= 0)
                     close(srv->loops[i].accepts[j].fd);
+        br_stats_free(srv);
         free(srv->loops);
         close(lock_fd);
         tls_teardown(srv);
@@ -1068,6 +1083,8 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         if (!hk)
             br_warn("cannot start the housekeeping thread: retention and scrub are off");
     }
+    if (rc == 0)
+        br_stats_ready(srv); /* /health: 200 (before the port file: readers take it as ready) */
     if (rc == 0 && port_file) {
         int prc = write_port_file(port_file, srv);
         if (prc < 0) {
@@ -1095,6 +1112,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     }
 
     atomic_store(&srv->stopping, true);
+    br_stats_stopping(srv); /* /health: 503 */
     if (srv->groups)
         br_groups_stop(srv->groups); /* parked JoinGroup / SyncGroup: NOT_COORDINATOR */
     for (int i = 0; i < started; i++)
@@ -1122,6 +1140,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
             if (l->accepts[j].fd >= 0)
                 close(l->accepts[j].fd);
     }
+    br_stats_stop(srv); /* no scrape reads the groups, offsets or store past here */
     br_groups_free(srv->groups);
     srv->groups = NULL;
     br_offsets_close(srv);
@@ -1132,6 +1151,7 @@ int br_server_run(struct br_config *cfg, const char *port_file)
         br_ring_close_wake(&srv->loops[i].ring);
     br_info("stopped: data flushed, clean-shutdown markers written");
     close(lock_fd);
+    br_stats_free(srv); /* after the store: its flusher reported syncs until it closed */
     free(srv->loops);
     tls_teardown(srv);
     br_limits_free(&srv->limits);

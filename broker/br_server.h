@@ -37,6 +37,7 @@ struct br_resp;
 struct br_xfer;
 struct br_tls_ctx;
 struct st_offsets;
+struct br_stats;
 
 /* One configured listener: its protocol and the transfer path fetches use on it. */
 struct br_listener {
@@ -160,6 +161,8 @@ struct br_server {
     bool admin_stop;
     /* consumer groups: this broker coordinates every group (br_group.h) */
     struct br_groups *groups;
+    /* metrics and the HTTP listener (br_stats.h); NULL when metrics.listener is off */
+    struct br_stats *stats;
     /* start-up barrier */
     pthread_mutex_t start_lock;
     pthread_cond_t start_cond;

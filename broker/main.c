@@ -47,7 +47,9 @@ static void usage(FILE *f)
                "logs are flushed and marked clean). SIGHUP is logged and changes nothing: the\n"
                "configuration is read only at start-up (restart to change it) and the log\n"
                "goes to stderr, so there is no file to reopen (rotate with the service\n"
-               "manager, or copytruncate).\n");
+               "manager, or copytruncate). The log level changes at run time through the\n"
+               "metrics listener: metrics.listener=http://127.0.0.1:9644, then\n"
+               "curl -X PUT --data debug http://127.0.0.1:9644/log-level\n");
 }
 
 int main(int argc, char **argv)

@@ -163,6 +163,7 @@ const char *kp_err_name(int16_t code)
         E(CONCURRENT_TRANSACTIONS)
         E(TRANSACTION_COORDINATOR_FENCED)
         E(TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+        E(OPERATION_NOT_ATTEMPTED)
         E(KAFKA_STORAGE_ERROR)
         E(UNKNOWN_PRODUCER_ID)
         E(FETCH_SESSION_ID_NOT_FOUND)
@@ -177,6 +178,7 @@ const char *kp_err_name(int16_t code)
         E(FENCED_INSTANCE_ID)
         E(INVALID_RECORD)
         E(UNSTABLE_OFFSET_COMMIT)
+        E(PRODUCER_FENCED)
 #undef E
     }
     return "UNKNOWN";

@@ -81,6 +81,9 @@ int kp_batch_validate(const uint8_t *p, size_t len, unsigned flags, struct kp_ba
     if (flags & KP_BATCH_FROM_PRODUCER) {
         if (h.base_offset != 0 || (h.attributes & KP_BATCH_ATTR_CONTROL))
             return -EINVAL;
+        /* Kafka's LogValidator: a producer id without a sequence is not a valid batch */
+        if (h.producer_id >= 0 && h.base_sequence < 0)
+            return -EINVAL;
     }
     if (out)
         *out = h;
@@ -120,6 +123,64 @@ void kp_batch_set_log_append_time(uint8_t *batch, size_t batch_size, int64_t now
     kp_store_be16(batch + KP_BATCH_OFF_ATTRIBUTES, attr | KP_BATCH_ATTR_LOG_APPEND_TIME);
     kp_store_be64(batch + KP_BATCH_OFF_MAX_TIMESTAMP, (uint64_t)now_ms);
     kp_store_be32(batch + KP_BATCH_OFF_CRC, batch_crc(batch, batch_size));
+}
+
+void kp_batch_set_producer(uint8_t *batch, size_t batch_size, int64_t producer_id, int16_t epoch,
+                           int32_t base_sequence, bool transactional)
+{
+    assert(batch_size >= KP_BATCH_HEADER_LEN);
+    uint16_t attr = kp_load_be16(batch + KP_BATCH_OFF_ATTRIBUTES);
+    attr = transactional ? attr | KP_BATCH_ATTR_TRANSACTIONAL
+                         : attr & (uint16_t)~KP_BATCH_ATTR_TRANSACTIONAL;
+    kp_store_be16(batch + KP_BATCH_OFF_ATTRIBUTES, attr);
+    kp_store_be64(batch + KP_BATCH_OFF_PRODUCER_ID, (uint64_t)producer_id);
+    kp_store_be16(batch + KP_BATCH_OFF_PRODUCER_EPOCH, (uint16_t)epoch);
+    kp_store_be32(batch + KP_BATCH_OFF_BASE_SEQUENCE, (uint32_t)base_sequence);
+    kp_store_be32(batch + KP_BATCH_OFF_CRC, batch_crc(batch, batch_size));
+}
+
+/* ---- transaction markers (layout in kp_batch.h) ------------------------------------------ */
+
+void kp_batch_build_txn_marker(uint8_t *buf, int64_t producer_id, int16_t epoch, bool commit,
+                               int32_t coordinator_epoch, int64_t timestamp)
+{
+    uint8_t *p = buf;
+    memset(p, 0, KP_BATCH_MARKER_LEN);
+    kp_store_be32(p + KP_BATCH_OFF_LENGTH, KP_BATCH_MARKER_LEN - KP_BATCH_LOG_OVERHEAD);
+    p[KP_BATCH_OFF_MAGIC] = KP_BATCH_MAGIC;
+    kp_store_be16(p + KP_BATCH_OFF_ATTRIBUTES, KP_BATCH_ATTR_TRANSACTIONAL | KP_BATCH_ATTR_CONTROL);
+    kp_store_be64(p + KP_BATCH_OFF_BASE_TIMESTAMP, (uint64_t)timestamp);
+    kp_store_be64(p + KP_BATCH_OFF_MAX_TIMESTAMP, (uint64_t)timestamp);
+    kp_store_be64(p + KP_BATCH_OFF_PRODUCER_ID, (uint64_t)producer_id);
+    kp_store_be16(p + KP_BATCH_OFF_PRODUCER_EPOCH, (uint16_t)epoch);
+    kp_store_be32(p + KP_BATCH_OFF_BASE_SEQUENCE, (uint32_t)-1);
+    kp_store_be32(p + KP_BATCH_OFF_RECORD_COUNT, 1);
+    uint8_t *r = p + KP_BATCH_HEADER_LEN;
+    r[0] = 0x20; /* zigzag 16: the record's length */
+    r[4] = 0x08; /* zigzag 4: key length (attributes, deltas are 0) */
+    kp_store_be16(r + 5, 0);
+    kp_store_be16(r + 7, commit ? KP_CONTROL_COMMIT : KP_CONTROL_ABORT);
+    r[9] = 0x0c; /* zigzag 6: value length */
+    kp_store_be16(r + 10, 0);
+    kp_store_be32(r + 12, (uint32_t)coordinator_epoch);
+    r[16] = 0; /* headers */
+    kp_store_be32(p + KP_BATCH_OFF_CRC, batch_crc(p, KP_BATCH_MARKER_LEN));
+}
+
+int kp_batch_control_type(const uint8_t *batch, size_t len)
+{
+    struct kp_batch_hdr h;
+    if (kp_batch_parse_hdr(batch, len, &h) < 0 || kp_batch_size(&h) > len ||
+        !(h.attributes & KP_BATCH_ATTR_CONTROL) || (h.attributes & KP_BATCH_ATTR_CODEC_MASK) ||
+        h.record_count < 1)
+        return -EBADMSG;
+    struct kp_record_iter it;
+    struct kp_record rec;
+    kp_record_iter_init(&it, batch, &h);
+    if (kp_record_next(&it, &rec) != 1 || rec.key.len < 4 || (int16_t)kp_load_be16(rec.key.ptr) < 0)
+        return -EBADMSG;
+    int16_t type = (int16_t)kp_load_be16(rec.key.ptr + 2);
+    return type < 0 ? -EBADMSG : type;
 }
 
 /* ---- record iteration ------------------------------------------------------------------ */

@@ -34,8 +34,8 @@
  *             (7 bytes per record at least), a record that overruns the batch or its own
  *             length (Kafka: CORRUPT_MESSAGE)
  *   -EINVAL   well-formed but not acceptable: recordCount <= 0, lastOffsetDelta + 1 !=
- *             recordCount, and with KP_BATCH_FROM_PRODUCER also baseOffset != 0 or the control
- *             bit set (Kafka: INVALID_RECORD)
+ *             recordCount, and with KP_BATCH_FROM_PRODUCER also baseOffset != 0, the control
+ *             bit set, or a producerId >= 0 with a baseSequence < 0 (Kafka: INVALID_RECORD)
  *   -ENOSPC   (builder) the record does not fit in the caller's buffer
  */
 #ifndef SPLICELOG_KP_BATCH_H
@@ -128,6 +128,54 @@ void kp_batch_set_base_offset(uint8_t *batch, int64_t base_offset);
 void kp_batch_set_leader_epoch(uint8_t *batch, int32_t epoch);
 /* LogAppendTime: sets attribute bit 3 and maxTimestamp = now_ms, then recomputes the CRC. */
 void kp_batch_set_log_append_time(uint8_t *batch, size_t batch_size, int64_t now_ms);
+
+/*
+ * Producer sequences (KIP-98): a batch from producer id >= 0 carries baseSequence; its records
+ * have sequences baseSequence .. baseSequence + lastOffsetDelta, wrapping from INT32_MAX to 0
+ * (Kafka's DefaultRecordBatch.incrementSequence). seq and n must be >= 0.
+ */
+static inline int32_t kp_batch_seq_add(int32_t seq, int32_t n)
+{
+    return seq > INT32_MAX - n ? n - (INT32_MAX - seq) - 1 : seq + n;
+}
+
+/* Sets producerId, producerEpoch, baseSequence and the transactional bit of a batch (at least
+ * 61 bytes, batch_size bytes in all) and recomputes its CRC (the builder writes -1s). */
+void kp_batch_set_producer(uint8_t *batch, size_t batch_size, int64_t producer_id, int16_t epoch,
+                           int32_t base_sequence, bool transactional);
+
+/*
+ * Transaction markers (control batches). Kafka's EndTransactionMarker written by
+ * MemoryRecords.writeEndTransactionalMarker: attributes transactional | control, CreateTime,
+ * uncompressed, baseSequence -1, one record whose key is {int16 version 0, int16 type} and
+ * whose value is {int16 version 0, int32 coordinator epoch}. Exactly KP_BATCH_MARKER_LEN bytes:
+ *
+ *    0  8 baseOffset 0 (the store writes it)   8  4 batchLength 66   12  4 leaderEpoch 0
+ *   16  1 magic 2                             17  4 CRC-32C [21, 78)
+ *   21  2 attributes 0x0030                   23  4 lastOffsetDelta 0
+ *   27  8 baseTimestamp = ts                  35  8 maxTimestamp = ts
+ *   43  8 producerId                          51  2 producerEpoch   53 4 baseSequence -1
+ *   57  4 recordCount 1
+ *   61 20 00 00 00 08    record length 16, attributes, timestampDelta, offsetDelta, keyLength 4
+ *   66 00 00 00 TT       key: version 0, type (ABORT 0, COMMIT 1)
+ *   70 0c                valueLength 6
+ *   71 00 00 EE EE EE EE value: version 0, coordinator epoch
+ *   77 00                no headers
+ */
+enum {
+    KP_BATCH_MARKER_LEN = 78,
+    KP_CONTROL_ABORT = 0,
+    KP_CONTROL_COMMIT = 1,
+};
+void kp_batch_build_txn_marker(uint8_t *buf, int64_t producer_id, int16_t epoch, bool commit,
+                               int32_t coordinator_epoch, int64_t timestamp);
+/*
+ * The control record type of a control batch (len >= its size; the CRC is not checked here):
+ * its first record's key is {int16 version, int16 type}, returned as type >= 0 (ABORT 0,
+ * COMMIT 1). -EBADMSG when the batch is not a control batch, is compressed, or its first
+ * record has no such key.
+ */
+int kp_batch_control_type(const uint8_t *batch, size_t len);
 
 /* ---- record iteration (uncompressed batches) ------------------------------------------ */
 

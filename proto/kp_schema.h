@@ -229,8 +229,9 @@ extern const struct kp__api kp__api_produce, kp__api_fetch, kp__api_list_offsets
     kp__api_heartbeat, kp__api_leave_group, kp__api_sync_group, kp__api_describe_groups,
     kp__api_list_groups, kp__api_api_versions, kp__api_create_topics, kp__api_delete_topics,
     kp__api_delete_records, kp__api_init_producer_id, kp__api_offset_for_leader_epoch,
-    kp__api_describe_configs, kp__api_alter_configs, kp__api_describe_log_dirs,
-    kp__api_create_partitions, kp__api_delete_groups, kp__api_incremental_alter_configs,
-    kp__api_offset_delete, kp__api_describe_cluster;
+    kp__api_add_partitions_to_txn, kp__api_add_offsets_to_txn, kp__api_end_txn,
+    kp__api_txn_offset_commit, kp__api_describe_configs, kp__api_alter_configs,
+    kp__api_describe_log_dirs, kp__api_create_partitions, kp__api_delete_groups,
+    kp__api_incremental_alter_configs, kp__api_offset_delete, kp__api_describe_cluster;
 
 #endif

@@ -6,6 +6,7 @@ set -euo pipefail
 
 want="${1:-build}"
 missing=()
+need_promtool=
 
 need_pc() { # pkg-config-module debian-package
     pkg-config --exists "$1" 2>/dev/null || missing+=("$2")
@@ -27,13 +28,15 @@ if command -v pkg-config >/dev/null 2>&1; then
     need_pc liburing liburing-dev
     need_pc libxxhash libxxhash-dev
     need_pc openssl libssl-dev
+    need_pc libmicrohttpd libmicrohttpd-dev # the metrics and health listener (br_http.c)
     # libsplicelog's compression codecs
     need_pc zlib zlib1g-dev
     need_pc snappy libsnappy-dev
     need_pc liblz4 liblz4-dev
     need_pc libzstd libzstd-dev
 else
-    missing+=(liburing-dev libxxhash-dev libssl-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev)
+    missing+=(liburing-dev libxxhash-dev libssl-dev libmicrohttpd-dev zlib1g-dev libsnappy-dev
+        liblz4-dev libzstd-dev)
 fi
 
 case "$want" in
@@ -52,6 +55,11 @@ test | bench)
     need_file /usr/lib/python3/dist-packages/kafka python3-kafka
     # test_kcat_resubscribe builds a librdkafka consumer; bench_rdkafka links it too
     pkg-config --exists rdkafka 2>/dev/null || missing+=(librdkafka-dev)
+    # test_br_metrics, test_metrics: Prometheus's checker of the /metrics text. Debian ships
+    # promtool only inside the prometheus package, whose installation also starts a Prometheus
+    # server (its init script, on every address) and pulls in a web UI; the tests need the one
+    # static binary, so it is taken out of that package (install_promtool below).
+    command -v promtool >/dev/null 2>&1 || need_promtool=1
     ;;
 esac
 case "$want" in
@@ -66,20 +74,49 @@ vm) # scripts/ktls-vm.sh: Debian's kernel under QEMU (TCG) with a busybox initra
     ;;
 esac
 
-[ ${#missing[@]} -eq 0 ] && exit 0
+[ ${#missing[@]} -eq 0 ] && [ -z "$need_promtool" ] && exit 0
 
 # De-duplicate, keep order.
-mapfile -t missing < <(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++')
+[ ${#missing[@]} -gt 0 ] && mapfile -t missing < <(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++')
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "splicelog: missing packages for '$want': ${missing[*]}" >&2
-    echo "install them with: sudo apt-get install -y ${missing[*]}" >&2
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "splicelog: missing packages for '$want': ${missing[*]}" >&2
+        echo "install them with: sudo apt-get install -y ${missing[*]}" >&2
+    fi
+    if [ -n "$need_promtool" ]; then
+        echo "splicelog: promtool is missing: run scripts/deps.sh $want as root (it takes" \
+            "/usr/bin/promtool out of Debian's prometheus package into /usr/local/bin)" >&2
+    fi
     exit 1
 fi
 
-echo "splicelog: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; then
-    apt-get update -q >&2
-    apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "splicelog: installing ${missing[*]}" >&2
+    if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; then
+        apt-get update -q >&2
+        apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+    fi
+fi
+
+# promtool alone: the prometheus .deb is downloaded (apt-get download, nothing installed or
+# started) and its /usr/bin/promtool, a static binary, copied to /usr/local/bin.
+install_promtool() {
+    local tmp
+    tmp=$(mktemp -d)
+    if ! (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root prometheus >&2); then
+        apt-get update -q >&2
+        (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root prometheus >&2) ||
+            { rm -rf "$tmp"; return 1; }
+    fi
+    dpkg-deb --fsys-tarfile "$tmp"/prometheus_*.deb | tar -x -C "$tmp" ./usr/bin/promtool &&
+        install -m 755 "$tmp/usr/bin/promtool" /usr/local/bin/promtool
+    local rc=$?
+    rm -rf "$tmp"
+    return $rc
+}
+if [ -n "$need_promtool" ]; then
+    echo "splicelog: installing promtool (from Debian's prometheus package) into /usr/local/bin" >&2
+    install_promtool
 fi

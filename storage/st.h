@@ -8,7 +8,8 @@
  *   (topics, metadata), st_log.c (append, read, roll, retention), st_index.c, st_segment.c,
  *   st_recover.c, st_flush.c (flusher, group commit), st_digest.c (running digests, sidecars),
  *   st_scrub.c (the scrubber), st_walk.c (the rule for a good batch), st_fence.c (fenced
- *   ranges).
+ *   ranges), st_pstate.c (producer state: idempotence, open transactions, the last stable
+ *   offset, snapshots), st_txnidx.c (aborted-transaction indexes).
  * - Errors: 0 or a negative errno. -ENOENT unknown topic/partition (or appending to a deleted
  *   topic's log), -EEXIST topic exists, -EINVAL bad name or argument, -ERANGE offset outside
  *   [log start, log end], -E2BIG too many batches in one append, -ESHUTDOWN appending after
@@ -58,6 +59,11 @@ struct st_log_config {
     int32_t index_interval_bytes;    /* log.index.interval.bytes (4096) */
     int32_t index_max_bytes;         /* log.index.size.max.bytes (10 MiB): roll when full */
     bool log_append_time;            /* message.timestamp.type=LogAppendTime */
+    /* Producer state. Broker-wide keys in Kafka: only the store's defaults count. */
+    int64_t producer_id_expiration_ms;       /* producer.id.expiration.ms (1 day; -1 never) */
+    int64_t producer_id_expiration_check_ms; /* producer.id.expiration.check.interval.ms (10 min) */
+    int64_t producer_state_max_bytes;        /* producer.state.max.memory.bytes (64 MiB; -1 no
+                                                bound): every partition's producers together */
 };
 
 /* Fills c with Kafka's defaults. */
@@ -88,6 +94,9 @@ struct st_recovery_report {
     int64_t indexes_rebuilt;  /* segments whose .index/.timeindex were rebuilt */
     int64_t fenced_loaded;    /* fenced ranges read back from the fenced files */
     int64_t fenced_new;       /* ranges recovery itself fenced */
+    int64_t pstate_bytes;     /* bytes of batches replayed (by their headers) into producer
+                                 state after its newest snapshot */
+    int64_t txnidx_damaged;   /* .txnindex files found damaged, cut and rebuilt */
 };
 
 /*
@@ -110,6 +119,11 @@ void st_store_close(struct st_store *store);
  * st_store_close(). */
 typedef void (*st_notify_fn)(void *arg, struct st_log *log);
 void st_store_set_notify(struct st_store *store, st_notify_fn fn, void *arg);
+/* Called from the flusher thread after each sync round of a log with how
+ * long it took, in ns (sealed segments, directory, active .log: the fdatasyncs a durable
+ * produce waits for), and its result (0 or -errno). Same rules as the notify callback. */
+typedef void (*st_sync_time_fn)(void *arg, int64_t ns, int err);
+void st_store_set_sync_observer(struct st_store *store, st_sync_time_fn fn, void *arg);
 
 /* Kafka's topic name rule: 1..249 chars of [a-zA-Z0-9._-], not "." or "..". */
 bool st_topic_name_valid(const char *name, size_t len);
@@ -143,6 +157,9 @@ struct st_append_result {
     bool sync_needed; /* the flush policy asks for a sync covering this append: an
                          acks != 0 producer should wait for st_log_durable_offset() to
                          reach last_offset + 1 */
+    bool duplicate;   /* the batch repeated one of its producer's last 5: nothing was written,
+                         the offsets (and log_append_time on LogAppendTime topics) are the
+                         original's, and sync_needed says whether it is durable yet */
 };
 
 /*
@@ -157,6 +174,35 @@ int st_log_append(struct st_log *log, struct iovec *batches, int n, int64_t now_
                   struct st_append_result *res);
 /* Most batches one st_log_append() takes (one pwritev); more gives -E2BIG. */
 #define ST_APPEND_MAX_BATCHES 1024
+
+/*
+ * Idempotent and transactional producers (KIP-98). A batch with producerId >= 0 must be
+ * appended alone (n == 1, as Produce v3+ carries one batch per partition; else -EINVAL) and
+ * passes THE PRODUCER RULES in st_pstate.c first, under the same lock as the write:
+ *   duplicate of one of the producer's last 5 batches -> 0 with res->duplicate, nothing written;
+ *   -ESTALE  epoch below the producer's (INVALID_PRODUCER_EPOCH)
+ *   -EILSEQ  sequence out of order (OUT_OF_ORDER_SEQUENCE_NUMBER)
+ *   -EPROTO  a non-transactional batch during the producer's open transaction (INVALID_TXN_STATE)
+ *   -ENOKEY  the producer's first transactional batch here, without opts->txn_verified: ask the
+ *            transaction coordinator, then append again with txn_verified (KIP-890 part 1)
+ *   -ENOBUFS producer.state.max.memory.bytes reached and nothing idle to evict (retriable)
+ * A control batch (marker) is refused here (-EINVAL): st_log_append_marker() writes those.
+ */
+struct st_append_opts {
+    bool txn_verified; /* the coordinator holds the producer's transaction open with this
+                          partition in it, and keeps it so until this call returns */
+};
+int st_log_append_opts(struct st_log *log, struct iovec *batches, int n, int64_t now_ms,
+                       const struct st_append_opts *opts, struct st_append_result *res);
+
+/*
+ * Writes a transaction marker: a COMMIT or ABORT control batch of producer pid with epoch
+ * (the 78 bytes of kp_batch_build_txn_marker), closing its open transaction here if it has
+ * one (an ABORT then gets a .txnindex entry), moving the LSO. -ESTALE when epoch is below
+ * the producer's; -ENOENT / -ESHUTDOWN as appends. Durability as an append (res).
+ */
+int st_log_append_marker(struct st_log *log, int64_t pid, int16_t epoch, bool commit,
+                         int32_t coordinator_epoch, int64_t now_ms, struct st_append_result *res);
 /* partitionLeaderEpoch written into appended batches from now on (default 0). */
 void st_log_set_leader_epoch(struct st_log *log, int32_t epoch);
 /* The log's topic name and partition (valid until st_log_put). */
@@ -178,6 +224,7 @@ struct st_read {
     int n;                /* ranges filled */
     size_t total;         /* sum of ranges' len */
     int64_t first_offset; /* baseOffset of the first batch returned */
+    int64_t end_offset;   /* offset of the first batch not returned (the read's upper bound) */
     struct st_range r[ST_READ_MAX_RANGES];
 };
 
@@ -194,13 +241,56 @@ struct st_read {
  * st_read_release() is safe on a result with n == 0 and after an error.
  */
 int st_log_read(struct st_log *log, int64_t offset, size_t max_bytes, struct st_read *out);
+/*
+ * st_log_read bounded by limit (<= the published end; a batch boundary, such as the last
+ * stable offset): nothing at or past limit is returned, the first batch included (offset ==
+ * limit gives n = 0, offset > limit -ERANGE). For read_committed fetches (limit = st_log_lso).
+ */
+int st_log_read_upto(struct st_log *log, int64_t offset, size_t max_bytes, int64_t limit,
+                     struct st_read *out);
 void st_read_release(struct st_read *rd);
+
+/* An aborted transaction, as Fetch's aborted_transactions carries it. */
+struct st_aborted {
+    int64_t producer_id;
+    int64_t first_offset;
+};
+/*
+ * The aborted transactions a read_committed consumer needs for offsets [from, upper): those
+ * whose marker is at or after from and whose data starts before upper (Kafka's
+ * collectAbortedTransactions), from the .txnindex of the segment holding from onwards,
+ * sorted by first_offset ascending (kafkajs takes them in the order given). Reads only the
+ * small index files, never record bytes. *n receives the count; -ENOBUFS when more than cap.
+ */
+int st_log_aborted_txns(struct st_log *log, int64_t from, int64_t upper, struct st_aborted *out,
+                        int cap, int *n);
+
+/* An open transaction of the partition (for the coordinator's start-up sweep). */
+struct st_open_txn {
+    int64_t producer_id;
+    int16_t epoch;
+    int64_t first_offset;
+};
+/* Copies up to cap open transactions into out, oldest first; returns how many there are. */
+int st_log_open_txns(struct st_log *log, struct st_open_txn *out, int cap);
 
 /* ---- offsets --------------------------------------------------------------------------------- */
 
 int64_t st_log_start_offset(const struct st_log *log);
 int64_t st_log_end_offset(const struct st_log *log);     /* published; = high watermark */
 int64_t st_log_durable_offset(const struct st_log *log); /* every offset below is synced */
+/* Last stable offset: the first offset of the oldest open transaction, else the end. Never
+ * above st_log_end_offset() loaded after it. */
+int64_t st_log_lso(const struct st_log *log);
+/* What a log holds now (metrics, DescribeLogDirs): read without the writer's lock. */
+struct st_log_stats {
+    int64_t start_offset, end_offset, durable_offset;
+    int64_t bytes;         /* published bytes of every segment's .log */
+    int32_t segments;      /* segment files, the active one included */
+    int64_t fenced_ranges; /* ranges found corrupt and no longer served (st_fence.c) */
+    int64_t fenced_bytes;  /* bytes they cover */
+};
+void st_log_stats(struct st_log *log, struct st_log_stats *out);
 /* First offset whose batch has maxTimestamp >= ts; -ENOENT if none. */
 int st_log_offset_for_time(struct st_log *log, int64_t ts, int64_t *offset);
 /* Asks the flusher to sync this log now (e.g. for acks under flush.interval.messages=1). */

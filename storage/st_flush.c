@@ -94,6 +94,8 @@ static int sync_sealed(struct st_seg **sealed, int n)
         int err = st__idx_sync(&s->idx);
         if (err == 0)
             err = st__idx_sync(&s->tidx);
+        if (err == 0)
+            err = st__txnidx_sync(s);
         if (err < 0)
             return err;
         atomic_store(&s->synced, true);
@@ -125,6 +127,27 @@ static void digest_sealed(struct st_log *log, struct st_seg **sealed, int n)
         log->dir_dirty = true;
         pthread_mutex_unlock(&log->mu);
     }
+}
+
+/*
+ * The producer-state snapshot as of upto (encoded under log->mu): written, the directory
+ * synced, then every older snapshot but the newest one before it unlinked (FSYNC ORDER step
+ * 3). Called with log->sync_mu held, after everything below upto is on disk.
+ */
+static int snap_store(struct st_log *log, int64_t upto, const uint8_t *b, size_t len)
+{
+    int err = st__ps_snap_write(log->dir, upto, b, len);
+    if (err == 0)
+        err = st__fsync_dir(log->dir);
+    if (err < 0)
+        return err;
+    pthread_mutex_lock(&log->mu);
+    int64_t prev = log->snap_newest;
+    if (upto > log->snap_newest)
+        log->snap_newest = upto;
+    pthread_mutex_unlock(&log->mu);
+    st__ps_snap_prune(log->dir, prev >= 0 && prev < upto ? prev : upto);
+    return 0;
 }
 
 /*
@@ -173,6 +196,11 @@ static int sync_locked(struct st_log *log, bool close_rp, struct st_seg **sealed
     }
     bool dir_dirty = log->dir_dirty;
     log->dir_dirty = false;
+    uint8_t *snap = NULL;
+    size_t snap_len = 0;
+    if (atomic_exchange(&log->snap_want, false) &&
+        st__ps_snap_encode(log, sn.end, &snap, &snap_len) < 0)
+        atomic_store(&log->snap_want, true); /* no memory now: next round */
     atomic_store(&log->unflushed, 0);
     atomic_store(&log->sync_requested, false);
     atomic_store(&log->seal_pending, more_sealed);
@@ -184,6 +212,13 @@ static int sync_locked(struct st_log *log, bool close_rp, struct st_seg **sealed
     if (err == 0 && (sn.tail != log->synced_seg || sn.w.pos != log->synced_pos) &&
         fdatasync(sn.tail->fd) < 0)
         err = -errno;
+    if (err == 0)
+        err = st__txnidx_sync(sn.tail);
+    if (err == 0 && snap)
+        err = snap_store(log, sn.end, snap, snap_len);
+    if (snap && err < 0)
+        atomic_store(&log->snap_want, true);
+    free(snap);
     if (err == 0)
         err = rp_store(log, &sn, close_rp);
     if (err == 0) {
@@ -217,19 +252,40 @@ static void put_all(struct st_seg **segs, int n)
         st__seg_put(segs[i]);
 }
 
+void st_store_set_sync_observer(struct st_store *store, st_sync_time_fn fn, void *arg)
+{
+    pthread_mutex_lock(&store->fl_mu);
+    store->sync_time_arg = arg;
+    store->sync_time = fn;
+    pthread_mutex_unlock(&store->fl_mu);
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 int st__log_sync(struct st_log *log)
 {
     struct st_seg *sealed[SEAL_BATCH];
     int nsealed;
     pthread_mutex_lock(&log->sync_mu);
+    int64_t t0 = mono_ns();
     int err = sync_locked(log, false, sealed, &nsealed);
+    int64_t took = mono_ns() - t0;
     pthread_mutex_unlock(&log->sync_mu);
     /* No storage lock is held across the callback, so it may call into the store. */
     struct st_store *store = log->store;
     pthread_mutex_lock(&store->fl_mu);
     st_notify_fn fn = store->notify;
     void *arg = store->notify_arg;
+    st_sync_time_fn timed = store->sync_time;
+    void *timed_arg = store->sync_time_arg;
     pthread_mutex_unlock(&store->fl_mu);
+    if (err != -ENOENT && timed)
+        timed(timed_arg, took, err);
     if (err != -ENOENT && fn)
         fn(arg, log);
     if (nsealed > 0) {
@@ -257,6 +313,9 @@ int st__log_close_clean(struct st_log *log)
     pthread_mutex_unlock(&log->mu);
     int err = 0;
     if (pristine) {
+        pthread_mutex_lock(&log->mu);
+        st__ps_free(log); /* no append comes any more */
+        pthread_mutex_unlock(&log->mu);
         /* Opened clean (or created empty) and unchanged since: the files are as the last
          * clean close (or creation) left them, durable. Undo the index pre-sizing and put the
          * marker back; one directory sync makes it (and a new log's files) durable. */
@@ -291,10 +350,8 @@ int st__log_close_clean(struct st_log *log)
     pthread_mutex_unlock(&log->mu);
     if (err == 0 && dirty)
         err = st__fsync_dir(log->dir);
-    if (err < 0) {
-        pthread_mutex_unlock(&log->sync_mu);
-        return err;
-    }
+    if (err < 0)
+        goto out;
     pthread_mutex_lock(&log->mu);
     struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
     struct st_seg *tail = v->s[v->n - 1];
@@ -314,6 +371,19 @@ int st__log_close_clean(struct st_log *log)
         goto out;
     if ((err = rp_store(log, &sn, true)) < 0)
         goto out;
+    if ((err = st__txnidx_sync(tail)) < 0)
+        goto out;
+    /* producer state as of the end: the next open reads no batch header */
+    pthread_mutex_lock(&log->mu);
+    uint8_t *snap = NULL;
+    size_t snap_len = 0;
+    err = st__ps_snap_encode(log, sn.end, &snap, &snap_len);
+    pthread_mutex_unlock(&log->mu);
+    if (err == 0)
+        err = snap_store(log, sn.end, snap, snap_len);
+    free(snap);
+    if (err < 0)
+        goto out;
     char path[ST_MAX_PATH];
     snprintf(path, sizeof(path), "%s/%s", log->dir, ST_CLEAN_NAME);
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -324,6 +394,9 @@ int st__log_close_clean(struct st_log *log)
     close(fd);
     err = st__fsync_dir(log->dir);
 out:
+    pthread_mutex_lock(&log->mu);
+    st__ps_free(log); /* no append comes any more */
+    pthread_mutex_unlock(&log->mu);
     pthread_mutex_unlock(&log->sync_mu);
     return err;
 }
@@ -340,7 +413,8 @@ void st__store_kick_flusher(struct st_store *store)
 
 static bool wants_sync(struct st_log *log, int64_t now)
 {
-    if (atomic_load(&log->sync_requested) || atomic_load(&log->seal_pending))
+    if (atomic_load(&log->sync_requested) || atomic_load(&log->seal_pending) ||
+        atomic_load(&log->snap_want))
         return true;
     int64_t ms = log->cfg.flush_interval_ms;
     return ms >= 0 && atomic_load(&log->unflushed) > 0 &&

@@ -38,6 +38,10 @@ enum {
     ST_FENCE_REC = 40,         /* fenced file: one range */
     ST_FENCE_MAX = 65536,      /* fenced ranges one log may hold (the file's N bound) */
     ST_SCAN_BUF = 4 << 20,     /* recovery scan read size */
+    ST_TXNIDX_ENTRY = 34,      /* .txnindex: one aborted transaction (st_txnidx.c) */
+    ST_PSNAP_HDR = 28,         /* .snapshot: header, then entries, then a CRC (st_pstate.c) */
+    ST_PSNAP_ENTRY = 160,      /* .snapshot: one producer */
+    ST_PBATCHES = 5,           /* batches remembered per producer (Kafka's NUM_BATCHES_TO_RETAIN) */
     ST_MAX_PATH = 4096,
 };
 
@@ -48,6 +52,8 @@ enum {
 #define ST_FENCE_MAGIC  "SLFN"
 #define ST_FENCE_NAME   "fenced"
 #define ST_META_SUFFIX  ".topic"
+#define ST_PSNAP_MAGIC  "SLPS"
+#define ST_PSNAP_SUFFIX ".snapshot"
 
 /* ---- index files ----------------------------------------------------------------------------- */
 
@@ -142,6 +148,12 @@ struct st_seg {
     uint32_t idx_want;       /* index capacity to set up then, in entries */
     uint32_t rd_chunks;      /* expected digest chunks (log.segment.bytes / 1 MiB + 2) */
     struct st_mark mark;     /* how far the scrubber may check the active segment (log->mu) */
+
+    /* .txnindex (st_txnidx.c): aborted transactions whose marker lies in this segment */
+    int txn_fd;                  /* -1 until the file exists; set before txn_n first moves */
+    uint32_t txn_w;              /* entries written (log->mu); txn_n <= txn_w */
+    _Atomic uint32_t txn_n;      /* entries published (readers: acquire) */
+    _Atomic uint32_t txn_synced; /* entries covered by the last fdatasync (flusher) */
 };
 
 /*
@@ -314,6 +326,120 @@ int st__walk_run(struct st_walk *w);
 int st__walk_locate(struct st_seg *s, const struct st_fenceset *fs, int64_t target, int64_t limit,
                     int64_t *pos, int64_t *next, int32_t *floor);
 
+/* ---- producer state (st_pstate.c) and aborted transactions (st_txnidx.c) -----------------------
+ */
+
+/* One of a producer's last batches (Kafka's BatchMetadata). */
+struct st_pbatch {
+    int32_t last_seq; /* sequence of its last record */
+    int32_t delta;    /* lastOffsetDelta: first_seq = last_seq - delta (wrapping) */
+    int64_t last_offset;
+    int64_t ts; /* maxTimestamp as stored */
+};
+
+/* A producer's state in one partition (Kafka's ProducerStateEntry); a slot of the table. */
+struct st_producer {
+    int64_t pid;         /* -1: a free slot */
+    int16_t epoch;       /* -1: none known */
+    uint8_t nb;          /* batches in the ring (<= ST_PBATCHES) */
+    uint8_t head;        /* index of the oldest */
+    int32_t coord_epoch; /* of the last marker; -1 none */
+    int64_t last_ts;     /* maxTimestamp of its last batch or marker (producer.id.expiration.ms) */
+    int64_t txn_first;   /* first offset of its open transaction here; -1 none */
+    struct st_pbatch b[ST_PBATCHES];
+};
+
+/* An open transaction of the partition, by its first offset. */
+struct st_ongoing {
+    int64_t first, pid;
+};
+
+/*
+ * Every producer of a partition (under log->mu): an open-addressing table (linear probing,
+ * deletion by backward shift, seeded hash since producer ids come from clients), and the open
+ * transactions in ascending first offset. tab is NULL until the first producer.
+ */
+struct st_pstate {
+    struct st_producer *tab;
+    uint32_t cap, n; /* cap: 0 or a power of two; n <= cap / 2 */
+    struct st_ongoing *ong;
+    uint32_t nong, ong_cap;
+    int64_t next_expiry_ms; /* wall clock of the next producer.id.expiration sweep */
+};
+
+/* An aborted transaction as the .txnindex keeps it (Kafka's AbortedTxn). */
+struct st_abort {
+    int64_t pid, first, last, lso;
+};
+
+/* What st__ps_check found for a batch of producer id >= 0. */
+struct st_pcheck {
+    bool dup; /* a repeat of one of the last ST_PBATCHES batches: write nothing */
+    int64_t dup_first, dup_last, dup_ts;
+};
+
+struct st_log;
+/* Frees the table and gives its bytes back to the store. */
+void st__ps_free(struct st_log *log);
+struct st_producer *st__ps_find(struct st_log *log, int64_t pid);
+/*
+ * The rules of a data batch from a producer (st_pstate.c, THE PRODUCER RULES), and room for
+ * its entry: 0 (append it, then st__ps_apply_data), 1 (a duplicate: out says of what), or
+ * -ESTALE (old epoch), -EILSEQ (sequence), -EPROTO (transactional or not, against the open
+ * transaction), -ENOKEY (first transactional batch, not verified), -ENOBUFS / -ENOMEM (no room).
+ */
+int st__ps_check(struct st_log *log, const struct kp_batch_hdr *h, bool verified,
+                 struct st_pcheck *out);
+/* Applies a written data batch (after st__ps_check returned 0, or during replay). */
+void st__ps_apply_data(struct st_log *log, const struct kp_batch_hdr *h);
+/* Room for one more producer (a marker or a replayed batch of an unknown pid). */
+int st__ps_reserve(struct st_log *log, int64_t pid, bool replay);
+/* Checks a marker: -ESTALE for an epoch below the producer's. */
+int st__ps_check_marker(struct st_log *log, int64_t pid, int16_t epoch);
+/* What a marker at offset would complete: true and *ab (lso set) when it aborts an open
+ * transaction (its .txnindex entry). Changes nothing. */
+bool st__ps_marker_abort(struct st_log *log, int64_t pid, int64_t offset, struct st_abort *ab);
+/* Applies a written marker (room reserved). */
+void st__ps_apply_marker(struct st_log *log, int64_t pid, int16_t epoch, int32_t coord_epoch,
+                         int64_t ts);
+/* The last stable offset for a log ending at end (under log->mu). */
+int64_t st__ps_lso(const struct st_log *log, int64_t end);
+/* Forgets producers idle for producer.id.expiration.ms (no open transaction). */
+int st__ps_expire(struct st_log *log, int64_t now_ms);
+/* Snapshot of the table for a state covering every offset below upto: malloc'd bytes. */
+int st__ps_snap_encode(const struct st_log *log, int64_t upto, uint8_t **out, size_t *len);
+/* Writes <dir>/<upto>.snapshot: .tmp, fdatasync, rename (the directory fsync is the caller's). */
+int st__ps_snap_write(const char *dir, int64_t upto, const uint8_t *b, size_t len);
+/* Unlinks every snapshot of dir below keep (keep < 0: all). */
+void st__ps_snap_prune(const char *dir, int64_t keep);
+/* What st__ps_recover did. */
+struct st_ps_recovery {
+    int64_t snapshot; /* offset of the snapshot loaded; -1 none */
+    int64_t bytes;    /* bytes of batches replayed after it */
+    int damaged;      /* .txnindex files found damaged (cut) */
+    int stopped;      /* segments whose replay stopped at a header out of place */
+};
+/* Recovery: load the newest usable snapshot, replay batch headers after it, rebuild the
+ * .txnindex entries it covers, publish the LSO (st_pstate.c, PRODUCER STATE RECOVERY). */
+int st__ps_recover(struct st_log *log, struct st_segvec *v, int64_t now_ms,
+                   struct st_ps_recovery *r);
+
+/* .txnindex (st_txnidx.c). The writer's calls run under log->mu. */
+int st__txnidx_write(struct st_log *log, struct st_seg *s, const struct st_abort *ab);
+void st__txnidx_publish(struct st_seg *s);
+/* Recovery: opens an existing file, keeps the valid entries of a segment holding offsets
+ * [s->base, end) (end: the next segment's base or the log end), truncates the rest; *bad set
+ * when something was cut. */
+int st__txnidx_load(struct st_log *log, struct st_seg *s, int64_t end, bool *bad);
+/* Recovery: keeps only entries whose marker is below offset. */
+int st__txnidx_cut(struct st_seg *s, int64_t offset);
+int st__txnidx_sync(struct st_seg *s);
+/* Entries of s with last >= from and first < upper appended to out (*n counts them; -ENOBUFS
+ * past cap); returns 1 when an entry with lso >= upper was seen (the search is complete), 0
+ * if not. */
+int st__txnidx_collect(struct st_seg *s, int64_t from, int64_t upper, struct st_aborted *out,
+                       int cap, int *n);
+
 /* ---- grace periods for the segment list ------------------------------------------------------ */
 
 struct st_grace {
@@ -345,6 +471,8 @@ struct st_log {
     _Atomic int64_t end_offset;     /* published end (high watermark) */
     _Atomic int64_t start_offset;   /* base of segs->s[0] */
     _Atomic int64_t durable_offset; /* every offset below is on disk */
+    _Atomic int64_t lso;            /* last stable offset: published after end_offset, so a
+                                       reader loading lso then end_offset sees lso <= end */
 
     pthread_mutex_t mu; /* writer lock: append, roll, retention, the flusher's snapshot */
     int32_t leader_epoch;
@@ -357,6 +485,10 @@ struct st_log {
     _Atomic bool seal_pending;   /* a sealed segment waits for its sync and digest */
     _Atomic int64_t last_sync_mono_ms;
     int rp_fd; /* recovery-point file, -1 until first written */
+
+    struct st_pstate ps;    /* producers (st_pstate.c), under mu */
+    _Atomic bool snap_want; /* the flusher should write a producer-state snapshot */
+    int64_t snap_newest;    /* offset of the newest snapshot known durable; -1 none (mu) */
 
     pthread_mutex_t fence_mu; /* the fenced file; replacing fence sets (st_fence.c) */
     _Atomic bool fence_dirty; /* the fenced file is behind the sets (a write failed, or
@@ -426,6 +558,8 @@ struct st_store {
 
     st_notify_fn notify;
     void *notify_arg;
+    st_sync_time_fn sync_time; /* st_store_set_sync_observer (under fl_mu) */
+    void *sync_time_arg;
 
     /* flusher */
     pthread_t flusher;
@@ -437,6 +571,9 @@ struct st_store {
 
     pthread_mutex_t scrub_mu;
     struct st_scrub_cursor scrub;
+
+    _Atomic int64_t ps_bytes; /* producer state of every log (producer.state.max.memory.bytes) */
+    uint64_t ps_seed;         /* seed of the producer tables' hash */
 
     /* while st_store_open runs (one thread): where recovery reports, and its totals */
     bool opening;

@@ -123,44 +123,18 @@ int st__log_roll(struct st_log *log, int64_t now_ms)
     log->dir_dirty = true;
     st__log_set_segs(log, nv);
     atomic_store(&log->seal_pending, true);
-    st__store_kick_flusher(log->store); /* the sealed segment wants its sync and digest */
+    atomic_store(&log->snap_want, true); /* producer state as of the new segment */
+    st__store_kick_flusher(log->store);  /* the sealed segment wants its sync and digest */
     return 0;
 }
 
 /* ---- append ---------------------------------------------------------------------------------- */
 
-struct batch_info {
-    int32_t last_delta;
-    int64_t max_ts;
-};
-
-int st_log_append(struct st_log *log, struct iovec *batches, int n, int64_t now_ms,
-                  struct st_append_result *res)
+/* The segment n batches of total bytes and count offsets go to: the active one, rolled first
+ * when they do not fit it or it is old (log.roll.ms), prepared for its first append. */
+static int segment_for(struct st_log *log, int64_t total, int64_t count, int n, int64_t now_ms,
+                       struct st_seg **out)
 {
-    if (n <= 0 || !batches)
-        return -EINVAL;
-    if (n > ST_APPEND_MAX_BATCHES)
-        return -E2BIG;
-
-    /* Lengths first, outside the lock: each iovec is exactly one batch. */
-    int64_t total = 0, count = 0;
-    for (int i = 0; i < n; i++) {
-        struct kp_batch_hdr h;
-        if (kp_batch_parse_hdr(batches[i].iov_base, batches[i].iov_len, &h) < 0 ||
-            kp_batch_size(&h) != batches[i].iov_len || h.last_offset_delta < 0)
-            return -EINVAL;
-        total += (int64_t)batches[i].iov_len;
-        count += (int64_t)h.last_offset_delta + 1;
-    }
-    if (total > INT32_MAX || count > INT32_MAX)
-        return -EMSGSIZE;
-
-    pthread_mutex_lock(&log->mu);
-    if (log->deleted || log->closed) {
-        pthread_mutex_unlock(&log->mu);
-        return log->deleted ? -ENOENT : -ESHUTDOWN;
-    }
-    log->pristine = false;
     struct st_seg *seg = active_seg(log);
     const struct st_log_config *cfg = &log->cfg;
     if (seg->w.pos > 0 &&
@@ -169,23 +143,30 @@ int st_log_append(struct st_log *log, struct iovec *batches, int n, int64_t now_
           now_ms - seg->first_append_ms >= cfg->roll_ms) ||
          !st__seg_index_room(seg, n) || seg->w.next_offset + count - seg->base > INT32_MAX)) {
         int err = st__log_roll(log, now_ms);
-        if (err < 0) {
-            pthread_mutex_unlock(&log->mu);
+        if (err < 0)
             return err;
-        }
         seg = active_seg(log);
     }
     if (!seg->prepared) {
         int err = st__seg_prepare(seg);
-        if (err < 0) {
-            pthread_mutex_unlock(&log->mu);
+        if (err < 0)
             return err;
-        }
     }
+    *out = seg;
+    return 0;
+}
 
+/*
+ * Assigns offsets to the batches (rewriting baseOffset, partitionLeaderEpoch and, on
+ * LogAppendTime topics, maxTimestamp) and writes them at the end of seg with one pwritev.
+ * On failure the writer state is rolled back and nothing is published. Under mu.
+ */
+static int write_batches(struct st_log *log, struct st_seg *seg, struct iovec *batches, int n,
+                         int64_t now_ms)
+{
+    const struct st_log_config *cfg = &log->cfg;
     struct st_wstate saved = seg->w;
     uint32_t saved_idx = seg->idx.w, saved_tidx = seg->tidx.w;
-    int64_t first = seg->w.next_offset;
     for (int i = 0; i < n; i++) {
         uint8_t *b = batches[i].iov_base;
         size_t sz = batches[i].iov_len;
@@ -253,7 +234,6 @@ int st_log_append(struct st_log *log, struct iovec *batches, int n, int64_t now_
         if (ftruncate(seg->fd, (off_t)saved.pos) < 0) {
             /* the bytes past the end are never served and fail recovery's offset check */
         }
-        pthread_mutex_unlock(&log->mu);
         return err;
     }
     assert(pos == seg->w.pos);
@@ -261,14 +241,28 @@ int st_log_append(struct st_log *log, struct iovec *batches, int n, int64_t now_
         for (int i = 0; i < n; i++)
             st__rundigest_feed(seg->rd, batches[i].iov_base, batches[i].iov_len);
     }
+    return 0;
+}
 
+/*
+ * Publishes what write_batches wrote (and the producer state applied meanwhile): index
+ * entries, size, .txnindex entries, end offset, then the LSO; fills res. Under mu. Returns
+ * whether the flush policy asks for a sync.
+ */
+static bool publish(struct st_log *log, struct st_seg *seg, int64_t first, int64_t count,
+                    int64_t now_ms, struct st_append_result *res)
+{
+    const struct st_log_config *cfg = &log->cfg;
     if (seg->first_append_ms < 0)
         seg->first_append_ms = now_ms;
     st__idx_publish(&seg->idx);
     st__idx_publish(&seg->tidx);
+    if (seg->txn_w != atomic_load_explicit(&seg->txn_n, memory_order_relaxed))
+        st__txnidx_publish(seg);
     atomic_store_explicit(&seg->max_ts, seg->w.max_ts, memory_order_release);
     atomic_store_explicit(&seg->size, seg->w.pos, memory_order_release);
     atomic_store_explicit(&log->end_offset, seg->w.next_offset, memory_order_release);
+    atomic_store_explicit(&log->lso, st__ps_lso(log, seg->w.next_offset), memory_order_release);
 
     bool sync = false;
     int64_t unflushed = atomic_fetch_add(&log->unflushed, count) + count;
@@ -283,7 +277,135 @@ int st_log_append(struct st_log *log, struct iovec *batches, int n, int64_t now_
         res->log_append_time = cfg->log_append_time ? now_ms : -1;
         res->log_start_offset = atomic_load_explicit(&log->start_offset, memory_order_relaxed);
         res->sync_needed = sync;
+        res->duplicate = false;
     }
+    return sync;
+}
+
+int st_log_append(struct st_log *log, struct iovec *batches, int n, int64_t now_ms,
+                  struct st_append_result *res)
+{
+    return st_log_append_opts(log, batches, n, now_ms, NULL, res);
+}
+
+int st_log_append_opts(struct st_log *log, struct iovec *batches, int n, int64_t now_ms,
+                       const struct st_append_opts *opts, struct st_append_result *res)
+{
+    if (n <= 0 || !batches)
+        return -EINVAL;
+    if (n > ST_APPEND_MAX_BATCHES)
+        return -E2BIG;
+
+    /* Lengths first, outside the lock: each iovec is exactly one batch. */
+    int64_t total = 0, count = 0;
+    struct kp_batch_hdr ph = {.producer_id = -1}; /* the producer batch, if any */
+    for (int i = 0; i < n; i++) {
+        struct kp_batch_hdr h;
+        if (kp_batch_parse_hdr(batches[i].iov_base, batches[i].iov_len, &h) < 0 ||
+            kp_batch_size(&h) != batches[i].iov_len || h.last_offset_delta < 0)
+            return -EINVAL;
+        if (h.producer_id >= 0) {
+            /* alone (Produce v3+), with a sequence, and no marker: st_log_append_marker */
+            if (n > 1 || h.base_sequence < 0 || (h.attributes & KP_BATCH_ATTR_CONTROL))
+                return -EINVAL;
+            ph = h;
+        }
+        total += (int64_t)batches[i].iov_len;
+        count += (int64_t)h.last_offset_delta + 1;
+    }
+    if (total > INT32_MAX || count > INT32_MAX)
+        return -EMSGSIZE;
+
+    pthread_mutex_lock(&log->mu);
+    if (log->deleted || log->closed) {
+        pthread_mutex_unlock(&log->mu);
+        return log->deleted ? -ENOENT : -ESHUTDOWN;
+    }
+    if (ph.producer_id >= 0) {
+        struct st_pcheck pc;
+        int r = st__ps_check(log, &ph, opts && opts->txn_verified, &pc);
+        if (r < 0) {
+            pthread_mutex_unlock(&log->mu);
+            return r;
+        }
+        if (r == 1) {
+            /* a repeat: the original's offsets; it waits for the disk as the original would */
+            const struct st_log_config *cfg = &log->cfg;
+            if (res) {
+                res->base_offset = pc.dup_first;
+                res->last_offset = pc.dup_last;
+                res->end_position = -1;
+                res->log_append_time = cfg->log_append_time ? pc.dup_ts : -1;
+                res->log_start_offset =
+                    atomic_load_explicit(&log->start_offset, memory_order_relaxed);
+                res->sync_needed =
+                    cfg->flush_interval_messages > 0 &&
+                    atomic_load_explicit(&log->durable_offset, memory_order_acquire) <= pc.dup_last;
+                res->duplicate = true;
+            }
+            pthread_mutex_unlock(&log->mu);
+            return 0;
+        }
+    }
+    log->pristine = false;
+    struct st_seg *seg = NULL;
+    int err = segment_for(log, total, count, n, now_ms, &seg);
+    int64_t first = seg ? seg->w.next_offset : 0;
+    if (err == 0)
+        err = write_batches(log, seg, batches, n, now_ms);
+    if (err < 0) {
+        pthread_mutex_unlock(&log->mu);
+        return err;
+    }
+    if (ph.producer_id >= 0) {
+        ph.base_offset = first;
+        ph.max_timestamp = (int64_t)kp_load_be64((uint8_t *)batches[0].iov_base +
+                                                 KP_BATCH_OFF_MAX_TIMESTAMP); /* as stored */
+        st__ps_apply_data(log, &ph);
+    }
+    bool sync = publish(log, seg, first, count, now_ms, res);
+    pthread_mutex_unlock(&log->mu);
+    if (sync)
+        st__store_kick_flusher(log->store);
+    return 0;
+}
+
+int st_log_append_marker(struct st_log *log, int64_t pid, int16_t epoch, bool commit,
+                         int32_t coordinator_epoch, int64_t now_ms, struct st_append_result *res)
+{
+    if (pid < 0)
+        return -EINVAL;
+    uint8_t b[KP_BATCH_MARKER_LEN];
+    kp_batch_build_txn_marker(b, pid, epoch, commit, coordinator_epoch, now_ms);
+    struct iovec iv = {b, sizeof(b)};
+    pthread_mutex_lock(&log->mu);
+    int err = log->deleted ? -ENOENT : log->closed ? -ESHUTDOWN : 0;
+    if (err == 0)
+        err = st__ps_check_marker(log, pid, epoch);
+    if (err == 0)
+        err = st__ps_reserve(log, pid, true); /* a marker is never refused for memory */
+    struct st_seg *seg = NULL;
+    if (err == 0) {
+        log->pristine = false;
+        err = segment_for(log, sizeof(b), 1, 1, now_ms, &seg);
+    }
+    int64_t at = seg ? seg->w.next_offset : -1;
+    struct st_abort ab;
+    /* the entry goes first (unpublished), so that a marker is never without it */
+    uint32_t txn_w = seg ? seg->txn_w : 0;
+    if (err == 0 && !commit && st__ps_marker_abort(log, pid, at, &ab))
+        err = st__txnidx_write(log, seg, &ab);
+    if (err == 0)
+        err = write_batches(log, seg, &iv, 1, now_ms);
+    if (err < 0) {
+        if (seg)
+            seg->txn_w = txn_w;
+        pthread_mutex_unlock(&log->mu);
+        return err;
+    }
+    st__ps_apply_marker(log, pid, epoch, coordinator_epoch,
+                        (int64_t)kp_load_be64(b + KP_BATCH_OFF_MAX_TIMESTAMP));
+    bool sync = publish(log, seg, at, 1, now_ms, res);
     pthread_mutex_unlock(&log->mu);
     if (sync)
         st__store_kick_flusher(log->store);
@@ -427,11 +549,29 @@ static int64_t fence_from(struct st_seg *s, int64_t pos)
     return f ? f->pos_lo : INT64_MAX;
 }
 
-int st_log_read(struct st_log *log, int64_t offset, size_t max_bytes, struct st_read *out)
+/* The offset held at byte pos of s (a batch boundary below its published size). */
+static int offset_at(struct st_seg *s, int64_t pos, int64_t *off)
+{
+    const struct st_fence *f = st__fence_by_pos(st__fences(s), pos);
+    if (f && f->pos_lo == pos) {
+        *off = f->off_lo;
+        return 0;
+    }
+    uint8_t b[8];
+    int err = st__pread_full(s->fd, b, sizeof(b), pos);
+    if (err == 0)
+        *off = (int64_t)kp_load_be64(b);
+    return err;
+}
+
+/* st_log_read and st_log_read_upto: limit INT64_MAX is no limit. */
+static int read_range(struct st_log *log, int64_t offset, size_t max_bytes, int64_t limit,
+                      struct st_read *out)
 {
     out->n = 0;
     out->total = 0;
     out->first_offset = -1;
+    out->end_offset = limit == INT64_MAX ? -1 : offset;
 
     struct st_seg *held[ST_READ_MAX_RANGES];
     int nheld = 0;
@@ -439,11 +579,14 @@ int st_log_read(struct st_log *log, int64_t offset, size_t max_bytes, struct st_
     int64_t end = atomic_load_explicit(&log->end_offset, memory_order_acquire);
     struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_acquire);
     int64_t start = v->s[0]->base;
+    if (limit != INT64_MAX && limit > end)
+        limit = end;
+    int64_t bound = limit == INT64_MAX ? end : limit;
     if (offset < start || offset > end) {
         st__grace_exit(&log->grace, e);
         return -ERANGE;
     }
-    if (offset == end) {
+    if (offset >= bound) {
         st__grace_exit(&log->grace, e);
         return 0;
     }
@@ -457,43 +600,56 @@ int st_log_read(struct st_log *log, int64_t offset, size_t max_bytes, struct st_
             hi = mid - 1;
         }
     }
-    for (int i = at; i < v->n && nheld < ST_READ_MAX_RANGES; i++) {
+    /* the segment whose bytes stop at limit (limit is a batch boundary inside it): the last
+     * one with a base below it; -1 when the limit is the end (no cut) */
+    int lim_seg = -1;
+    for (int i = at; i < v->n && nheld < ST_READ_MAX_RANGES && v->s[i]->base < bound; i++) {
         st__seg_ref(v->s[i]);
         held[nheld++] = v->s[i];
+        if (limit != INT64_MAX && limit < end && (i + 1 == v->n || v->s[i + 1]->base > limit))
+            lim_seg = nheld - 1; /* (a limit at the next segment's base cuts nothing here) */
     }
     st__grace_exit(&log->grace, e);
 
     int err = 0;
     int64_t budget = max_bytes > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max_bytes;
     int used = 0;
+    bool short_stop = false; /* the read stopped before its segment's (bounded) end */
+    int64_t stop_pos = 0;
     for (int i = 0; i < nheld; i++) {
         struct st_seg *s = held[i];
         int64_t size = atomic_load_explicit(&s->size, memory_order_acquire);
+        if (i == lim_seg) {
+            int64_t lp, lbs, lbase;
+            if ((err = find_batch(s, size, limit, &lp, &lbs, &lbase)) < 0)
+                break;
+            size = lp; /* nothing at or past the limit */
+        }
         int64_t from = 0, endpos;
         if (i == 0) {
             int64_t bs, first;
             if ((err = find_batch(s, size, offset, &from, &bs, &first)) < 0)
                 break;
-            int64_t limit = from + (budget > bs ? budget : bs);
+            int64_t lim = from + (budget > bs ? budget : bs);
             int64_t fence = fence_from(s, from + bs); /* serve up to the next fenced range */
-            if (fence < limit)
-                limit = fence;
-            if (limit >= size) {
+            if (fence < lim)
+                lim = fence;
+            if (lim >= size) {
                 endpos = size;
-            } else if ((err = cut_at(s, size, from + bs, limit, &endpos)) < 0) {
+            } else if ((err = cut_at(s, size, from + bs, lim, &endpos)) < 0) {
                 break;
             }
             out->first_offset = first;
         } else {
             if (size == 0 || budget < KP_BATCH_HEADER_LEN)
                 break;
-            int64_t limit = budget;
+            int64_t lim = budget;
             int64_t fence = fence_from(s, 0);
-            if (fence < limit)
-                limit = fence;
-            if (limit >= size)
+            if (fence < lim)
+                lim = fence;
+            if (lim >= size)
                 endpos = size;
-            else if ((err = cut_at(s, size, 0, limit, &endpos)) < 0)
+            else if ((err = cut_at(s, size, 0, lim, &endpos)) < 0)
                 break;
             if (endpos == 0)
                 break;
@@ -506,8 +662,23 @@ int st_log_read(struct st_log *log, int64_t offset, size_t max_bytes, struct st_
         out->total += r->len;
         used = i + 1;
         budget -= endpos - from;
-        if (endpos < size || budget <= 0)
+        if (endpos < size) {
+            short_stop = true;
+            stop_pos = endpos;
             break;
+        }
+        if (budget <= 0)
+            break;
+    }
+    if (err == 0 && limit != INT64_MAX && out->n > 0) {
+        /* an upper bound of the offsets returned, for st_log_aborted_txns */
+        struct st_seg *last = held[used - 1];
+        if (short_stop)
+            err = offset_at(last, stop_pos, &out->end_offset);
+        else if (used < nheld)
+            out->end_offset = held[used]->base;
+        else
+            out->end_offset = limit;
     }
     for (int i = used; i < nheld; i++)
         st__seg_put(held[i]);
@@ -516,6 +687,93 @@ int st_log_read(struct st_log *log, int64_t offset, size_t max_bytes, struct st_
         return err;
     }
     return 0;
+}
+
+int st_log_read(struct st_log *log, int64_t offset, size_t max_bytes, struct st_read *out)
+{
+    return read_range(log, offset, max_bytes, INT64_MAX, out);
+}
+
+int st_log_read_upto(struct st_log *log, int64_t offset, size_t max_bytes, int64_t limit,
+                     struct st_read *out)
+{
+    if (limit < 0)
+        return -EINVAL;
+    return read_range(log, offset, max_bytes, limit, out);
+}
+
+static int cmp_aborted(const void *a, const void *b)
+{
+    const struct st_aborted *x = a, *y = b;
+    if (x->first_offset != y->first_offset)
+        return (x->first_offset > y->first_offset) - (x->first_offset < y->first_offset);
+    return (x->producer_id > y->producer_id) - (x->producer_id < y->producer_id);
+}
+
+int st_log_aborted_txns(struct st_log *log, int64_t from, int64_t upper, struct st_aborted *out,
+                        int cap, int *n)
+{
+    *n = 0;
+    enum { BATCH = 16 };
+    int err = 0;
+    bool complete = false;
+    int64_t resume = INT64_MIN; /* base of the last segment visited; none yet */
+    while (!complete && err == 0) {
+        struct st_seg *held[BATCH];
+        int nheld = 0;
+        bool more = false;
+        uint64_t e = st__grace_enter(&log->grace);
+        struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_acquire);
+        int i = 0;
+        if (resume == INT64_MIN) { /* the segment holding from (or the first) */
+            while (i + 1 < v->n && v->s[i + 1]->base <= from)
+                i++;
+        } else {
+            while (i < v->n && v->s[i]->base <= resume)
+                i++;
+        }
+        for (; i < v->n; i++) {
+            if (nheld == BATCH) {
+                more = true;
+                break;
+            }
+            resume = v->s[i]->base;
+            if (atomic_load_explicit(&v->s[i]->txn_n, memory_order_acquire) > 0) {
+                st__seg_ref(v->s[i]);
+                held[nheld++] = v->s[i];
+            }
+        }
+        st__grace_exit(&log->grace, e);
+        for (int k = 0; k < nheld; k++) {
+            if (!complete && err == 0) {
+                int r = st__txnidx_collect(held[k], from, upper, out, cap, n);
+                if (r < 0)
+                    err = r;
+                complete = r == 1;
+            }
+            st__seg_put(held[k]);
+        }
+        if (!more)
+            break;
+    }
+    if (err < 0)
+        return err;
+    qsort(out, (size_t)*n, sizeof(*out), cmp_aborted);
+    return 0;
+}
+
+int st_log_open_txns(struct st_log *log, struct st_open_txn *out, int cap)
+{
+    pthread_mutex_lock(&log->mu);
+    int n = (int)log->ps.nong;
+    for (int i = 0; i < n && i < cap; i++) {
+        const struct st_producer *e = st__ps_find(log, log->ps.ong[i].pid);
+        out[i] = (struct st_open_txn){.producer_id = log->ps.ong[i].pid,
+                                      .epoch = e ? e->epoch : -1,
+                                      .first_offset = log->ps.ong[i].first};
+    }
+    pthread_mutex_unlock(&log->mu);
+    return n;
 }
 
 void st_read_release(struct st_read *rd)
@@ -538,6 +796,11 @@ int64_t st_log_start_offset(const struct st_log *log)
 int64_t st_log_end_offset(const struct st_log *log)
 {
     return atomic_load_explicit(&log->end_offset, memory_order_acquire);
+}
+
+int64_t st_log_lso(const struct st_log *log)
+{
+    return atomic_load_explicit(&log->lso, memory_order_acquire);
 }
 
 int64_t st_log_durable_offset(const struct st_log *log)
@@ -634,6 +897,10 @@ void st__log_maintain(struct st_log *log, int64_t now_ms)
     if (cfg->roll_ms >= 0 && act->w.pos > 0 && act->first_append_ms >= 0 &&
         now_ms - act->first_append_ms >= cfg->roll_ms)
         (void)st__log_roll(log, now_ms);
+    if (log->ps.n > 0 && now_ms >= log->ps.next_expiry_ms) {
+        (void)st__ps_expire(log, now_ms);
+        log->ps.next_expiry_ms = now_ms + log->store->defaults.producer_id_expiration_check_ms;
+    }
 
     struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
     int64_t total = 0;
@@ -653,6 +920,15 @@ void st__log_maintain(struct st_log *log, int64_t now_ms)
     }
     if (k > 64)
         k = 64; /* the rest on the next call */
+    /* never past the newest snapshot: the producers of the deleted batches live on in it
+     * (st_pstate.c); if it is too old, the flusher writes one and the next call goes on */
+    bool limited = false;
+    while (k > 0 && v->s[k]->base > log->snap_newest) {
+        k--;
+        limited = true;
+    }
+    if (limited && !atomic_exchange(&log->snap_want, true))
+        st__store_kick_flusher(log->store);
     if (k > 0)
         log->pristine = false;
     bool fenced = false;
@@ -663,6 +939,10 @@ void st__log_maintain(struct st_log *log, int64_t now_ms)
             memcpy(nv->s, v->s + k, (size_t)nv->n * sizeof(nv->s[0]));
             memcpy(gone, v->s, (size_t)k * sizeof(gone[0]));
             st__log_set_segs(log, nv);
+            atomic_store_explicit(
+                &log->lso,
+                st__ps_lso(log, atomic_load_explicit(&log->end_offset, memory_order_relaxed)),
+                memory_order_release);
             for (int i = 0; i < k; i++) {
                 fenced = fenced || st__fences(gone[i]) != NULL;
                 st__seg_unlink(gone[i]);
@@ -682,6 +962,7 @@ void st__log_maintain(struct st_log *log, int64_t now_ms)
 
 void st__log_free(struct st_log *log)
 {
+    st__ps_free(log);
     struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
     if (v) {
         for (int i = 0; i < v->n; i++)

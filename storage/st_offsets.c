@@ -12,7 +12,8 @@
  * offsets.log = a header, then records back to back, appended only.
  *   header (OFS_HDR = 16 bytes):
  *      0  4  magic "SLOF"
- *      4  4  version: OFS_VERSION (2); 1 is read too (no OFS_MORE), see UPGRADE
+ *      4  4  version: 2, or 3 once a transactional record went in (OFS_TXN_*); 1 is read too
+ *            (no OFS_MORE), see UPGRADE
  *      8  4  0 (reserved)
  *     12  4  CRC-32C of bytes [0, 12)
  *   record (OFS_REC_OVERHEAD = 8 bytes around a body of B bytes):
@@ -20,25 +21,39 @@
  *      4  B  body
  *    4+B  4  CRC-32C of bytes [0, 4+B) (the length and the body)
  *   body:
- *      0  1  type: OFS_COMMIT 1, OFS_TOMBSTONE 2 (one key), OFS_GROUP_TOMBSTONE 3, plus
- *            OFS_MORE (0x80) when the next record belongs to the same write (the records
- *            of one st_offsets_commit_batch() call, all but the last)
+ *      0  1  type: OFS_COMMIT 1, OFS_TOMBSTONE 2 (one key), OFS_GROUP_TOMBSTONE 3,
+ *            OFS_TXN_COMMIT 4, OFS_TXN_END 5 (version 3 files only), plus OFS_MORE (0x80)
+ *            when the next record belongs to the same write (the records of one
+ *            st_offsets_commit_batch() or st_offsets_txn_commit_batch() call, all but the
+ *            last)
  *      1  8  time in ms since the epoch (commit time; deletion time for tombstones)
  *      9  2  G, group id length, 1..ST_OFFSETS_GROUP_MAX
  *     11  G  group id
- *   then, for OFS_COMMIT and OFS_TOMBSTONE:
+ *   then, for OFS_COMMIT, OFS_TOMBSTONE and OFS_TXN_COMMIT:
  *         2  T, topic length, 1..ST_OFFSETS_TOPIC_MAX
  *         T  topic
  *         4  partition (>= 0)
- *   then, for OFS_COMMIT only:
+ *   then, for OFS_COMMIT and OFS_TXN_COMMIT:
  *         8  offset
  *         4  M, metadata length, 0..ST_OFFSETS_META_CAP
  *         M  metadata
+ *   then, for OFS_TXN_COMMIT and OFS_TXN_END:
+ *         8  producer id (>= 0)
+ *         2  producer epoch
+ *   then, for OFS_TXN_END only:
+ *         1  1 commit, 0 abort
  *   The fields must end exactly at B.
  *
  * MEANING: replaying the records in order gives the state. OFS_COMMIT sets (group, topic,
  *   partition) to (offset, metadata, time); OFS_TOMBSTONE removes that key; OFS_GROUP_TOMBSTONE
- *   removes every key of the group.
+ *   removes every key of the group. OFS_TXN_COMMIT is a transaction's commit (TxnOffsetCommit)
+ *   of (group, topic, partition) by producer P: pending, invisible to reads, replacing P's
+ *   earlier pending one of that key; OFS_TXN_END (written when the coordinator ends P's
+ *   transaction) drops P's pending commits of the group on abort and, on commit, makes each
+ *   one the key's offset unless the key's current commit record came after it in the file
+ *   (Kafka's completePendingTxnOffsetCommit: a plain commit made meanwhile wins). Reads see
+ *   only the keys. Compaction writes keys and pending commits in the order of their records,
+ *   so this rule gives the same answer after it.
  *
  * REPLAY RULE (open): a record is accepted only if B is within bounds, the record ends within
  *   the file, its CRC matches and its body parses to exactly B bytes. At the first record that
@@ -56,7 +71,9 @@
  *
  * UPGRADE: a version 1 file (written before OFS_MORE) is replayed the same way and compacted
  *   at once at open, so the file has a version 2 header before the first OFS_MORE record
- *   goes in (a build that knows only version 1 refuses the file rather than cut it).
+ *   goes in (a build that knows only version 1 refuses the file rather than cut it). The same
+ *   way a version 2 file is compacted into version 3 just before the first OFS_TXN_* record is
+ *   written, so a build without transactions never meets one (it refuses version 3).
  *
  * WRITE AND SYNC ORDER
  *   create   header -> offsets.tmp, fdatasync, rename to offsets.log, fsync the directory.
@@ -111,14 +128,18 @@ enum {
     OFS_COMMIT = 1,
     OFS_TOMBSTONE = 2,
     OFS_GROUP_TOMBSTONE = 3,
+    OFS_TXN_COMMIT = 4,
+    OFS_TXN_END = 5,
     OFS_MORE = 0x80, /* type flag: the next record belongs to the same write */
     OFS_VERSION = 2,
+    OFS_VERSION_TXN = 3,               /* a file with transactional records */
+    OFS_TXN_EXTRA = 8 + 2,             /* producer id, epoch */
     OFS_BODY_FIXED = 11,               /* type, time, group length */
     OFS_BODY_MIN = OFS_BODY_FIXED + 1, /* a group tombstone of a 1-byte id */
     OFS_KEY_EXTRA = 2 + 4,             /* topic length, partition */
     OFS_COMMIT_EXTRA = 8 + 4,          /* offset, metadata length */
     OFS_BODY_MAX = OFS_BODY_FIXED + ST_OFFSETS_GROUP_MAX + OFS_KEY_EXTRA + ST_OFFSETS_TOPIC_MAX +
-                   OFS_COMMIT_EXTRA + ST_OFFSETS_META_CAP,
+                   OFS_COMMIT_EXTRA + ST_OFFSETS_META_CAP + OFS_TXN_EXTRA,
     OFS_PATH_MAX = 4096,
     OFS_COPY_BUF = 64 * 1024,    /* compaction write buffer */
     OFS_WBUF_KEEP = 1024 * 1024, /* a larger commit buffer is freed after use */
@@ -143,7 +164,8 @@ struct st_offsets {
     int64_t compact_floor; /* after a failed compaction: not again below this size */
     int broken;            /* 0, or the error that stopped commits */
     bool compacting;       /* a compaction is writing offsets.tmp (perhaps without the mutex) */
-    int file_version;      /* of offsets.log's header (1 until the UPGRADE compaction) */
+    int file_version;      /* of offsets.log's header (1 until the UPGRADE compaction; 3
+                              once transactional records may be in it) */
     uint8_t *wbuf;
     size_t wcap;
 };
@@ -186,6 +208,11 @@ size_t st__ofs_record_size(size_t glen, size_t tlen, size_t mlen)
            mlen;
 }
 
+size_t st__ofs_txn_record_size(size_t glen, size_t tlen, size_t mlen)
+{
+    return st__ofs_record_size(glen, tlen, mlen) + OFS_TXN_EXTRA;
+}
+
 /* ---- records ------------------------------------------------------------------------------ */
 
 struct ofs_rec {
@@ -200,15 +227,29 @@ struct ofs_rec {
     int64_t offset;
     const char *meta;
     size_t mlen;
+    int64_t pid; /* OFS_TXN_* */
+    int16_t epoch;
+    bool commit; /* OFS_TXN_END */
 };
+
+static bool has_key(uint8_t type)
+{
+    return type == OFS_COMMIT || type == OFS_TOMBSTONE || type == OFS_TXN_COMMIT;
+}
+
+static bool has_offset(uint8_t type) { return type == OFS_COMMIT || type == OFS_TXN_COMMIT; }
 
 static size_t rec_size(const struct ofs_rec *r)
 {
     size_t n = OFS_REC_OVERHEAD + OFS_BODY_FIXED + r->glen;
-    if (r->type != OFS_GROUP_TOMBSTONE)
+    if (has_key(r->type))
         n += OFS_KEY_EXTRA + r->tlen;
-    if (r->type == OFS_COMMIT)
+    if (has_offset(r->type))
         n += OFS_COMMIT_EXTRA + r->mlen;
+    if (r->type == OFS_TXN_COMMIT)
+        n += OFS_TXN_EXTRA;
+    if (r->type == OFS_TXN_END)
+        n += OFS_TXN_EXTRA + 1;
     return n;
 }
 
@@ -227,7 +268,7 @@ static size_t rec_encode(uint8_t *b, const struct ofs_rec *r)
     p += 2;
     memcpy(p, r->group, r->glen);
     p += r->glen;
-    if (r->type != OFS_GROUP_TOMBSTONE) {
+    if (has_key(r->type)) {
         kp_store_be16(p, (uint16_t)r->tlen);
         p += 2;
         memcpy(p, r->topic, r->tlen);
@@ -235,7 +276,7 @@ static size_t rec_encode(uint8_t *b, const struct ofs_rec *r)
         kp_store_be32(p, (uint32_t)r->partition);
         p += 4;
     }
-    if (r->type == OFS_COMMIT) {
+    if (has_offset(r->type)) {
         kp_store_be64(p, (uint64_t)r->offset);
         p += 8;
         kp_store_be32(p, (uint32_t)r->mlen);
@@ -244,6 +285,14 @@ static size_t rec_encode(uint8_t *b, const struct ofs_rec *r)
             memcpy(p, r->meta, r->mlen);
         p += r->mlen;
     }
+    if (r->type == OFS_TXN_COMMIT || r->type == OFS_TXN_END) {
+        kp_store_be64(p, (uint64_t)r->pid);
+        p += 8;
+        kp_store_be16(p, (uint16_t)r->epoch);
+        p += 2;
+    }
+    if (r->type == OFS_TXN_END)
+        *p++ = r->commit ? 1 : 0;
     kp_store_be32(p, kp_crc32c(0, b, (size_t)(p - b)));
     p += 4;
     return (size_t)(p - b);
@@ -263,22 +312,34 @@ static int rec_decode(const uint8_t *body, size_t len, struct ofs_rec *r)
     r->group = (const char *)kp_rd_raw(&rd, r->glen);
     if (!kp_rd_ok(&rd) || r->glen < 1 || r->glen > ST_OFFSETS_GROUP_MAX)
         return -EBADMSG;
-    if (r->type != OFS_COMMIT && r->type != OFS_TOMBSTONE && r->type != OFS_GROUP_TOMBSTONE)
+    if (r->type < OFS_COMMIT || r->type > OFS_TXN_END)
         return -EBADMSG;
-    if (r->type != OFS_GROUP_TOMBSTONE) {
+    if (has_key(r->type)) {
         r->tlen = (uint16_t)kp_rd_i16(&rd);
         r->topic = (const char *)kp_rd_raw(&rd, r->tlen);
         r->partition = kp_rd_i32(&rd);
         if (!kp_rd_ok(&rd) || r->tlen < 1 || r->tlen > ST_OFFSETS_TOPIC_MAX || r->partition < 0)
             return -EBADMSG;
     }
-    if (r->type == OFS_COMMIT) {
+    if (has_offset(r->type)) {
         r->offset = kp_rd_i64(&rd);
         uint32_t m = kp_rd_u32(&rd);
         if (!kp_rd_ok(&rd) || m > ST_OFFSETS_META_CAP)
             return -EBADMSG;
         r->mlen = m;
         r->meta = (const char *)kp_rd_raw(&rd, m);
+    }
+    if (r->type == OFS_TXN_COMMIT || r->type == OFS_TXN_END) {
+        r->pid = kp_rd_i64(&rd);
+        r->epoch = kp_rd_i16(&rd);
+        if (r->pid < 0)
+            return -EBADMSG;
+    }
+    if (r->type == OFS_TXN_END) {
+        int8_t c = kp_rd_i8(&rd);
+        if (c != 0 && c != 1)
+            return -EBADMSG;
+        r->commit = c == 1;
     }
     if (!kp_rd_ok(&rd) || kp_rd_left(&rd) != 0)
         return -EBADMSG;
@@ -294,6 +355,13 @@ static int rec_apply(struct st_offsets *o, const struct ofs_rec *r)
     case OFS_TOMBSTONE:
         st__ofs_key_delete(&o->m, r->group, r->glen, r->topic, r->tlen, r->partition);
         return 0;
+    case OFS_TXN_COMMIT:
+        return st__ofs_pending_set(&o->m, r->group, r->glen, r->pid, r->epoch, r->topic, r->tlen,
+                                   r->partition, r->offset, r->meta, r->mlen, r->ms);
+    case OFS_TXN_END: {
+        int n = st__ofs_pending_end(&o->m, r->group, r->glen, r->pid, r->commit);
+        return n < 0 ? n : 0;
+    }
     default:
         (void)st__ofs_group_delete(&o->m, r->group, r->glen);
         return 0;
@@ -343,13 +411,121 @@ static int copy_range(int from, int64_t from_pos, int to, int64_t to_pos, int64_
     return 0;
 }
 
+/* A compaction's write buffer: records are encoded into it and written out when full. */
+struct snap_buf {
+    int fd;
+    uint8_t *buf;
+    size_t cap, used;
+    int64_t pos;
+};
+
+static int snap_put(struct snap_buf *b, const struct ofs_rec *r)
+{
+    size_t need = rec_size(r);
+    if (b->used + need > b->cap) {
+        int err = st__pwrite_full(b->fd, b->buf, b->used, b->pos);
+        if (err < 0)
+            return err;
+        b->pos += (int64_t)b->used;
+        b->used = 0;
+        if (need > b->cap) {
+            uint8_t *nb = realloc(b->buf, need);
+            if (!nb)
+                return -ENOMEM;
+            b->buf = nb;
+            b->cap = need;
+        }
+    }
+    b->used += rec_encode(b->buf + b->used, r);
+    return 0;
+}
+
+static struct ofs_rec key_rec(const struct ofs_entry *e)
+{
+    return (struct ofs_rec){
+        .type = OFS_COMMIT,
+        .ms = e->commit_ms,
+        .group = e->grp->name,
+        .glen = e->grp->len,
+        .topic = e->topic,
+        .tlen = e->topic_len,
+        .partition = e->partition,
+        .offset = e->offset,
+        .meta = e->meta,
+        .mlen = e->meta_len,
+    };
+}
+
+static struct ofs_rec pending_rec(const struct ofs_pending *x)
+{
+    return (struct ofs_rec){
+        .type = OFS_TXN_COMMIT,
+        .ms = x->commit_ms,
+        .group = x->names,
+        .glen = x->group_len,
+        .topic = x->names + x->group_len,
+        .tlen = x->topic_len,
+        .partition = x->partition,
+        .offset = x->offset,
+        .meta = x->meta,
+        .mlen = x->meta_len,
+        .pid = x->pid,
+        .epoch = x->epoch,
+    };
+}
+
+struct seq_item {
+    uint64_t seq;
+    const struct ofs_entry *e; /* or */
+    const struct ofs_pending *x;
+};
+
+static int seq_cmp(const void *a, const void *b)
+{
+    const struct seq_item *x = a, *y = b;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Every live key, and every pending transactional commit, into b; with pending ones in the
+ * order of their records (MEANING in the header), else in table order. */
+static int snap_records(struct st_offsets *o, struct snap_buf *b)
+{
+    int err = 0;
+    if (o->m.npend == 0) {
+        for (size_t i = 0; err == 0 && i < o->m.nkeys_buckets; i++)
+            for (struct ofs_entry *e = o->m.keys[i]; e && err == 0; e = e->hnext) {
+                struct ofs_rec r = key_rec(e);
+                err = snap_put(b, &r);
+            }
+        return err;
+    }
+    size_t n = (size_t)(o->m.nkeys + o->m.npend), k = 0;
+    struct seq_item *v = malloc(n * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    for (size_t i = 0; i < o->m.nkeys_buckets; i++)
+        for (struct ofs_entry *e = o->m.keys[i]; e; e = e->hnext)
+            v[k++] = (struct seq_item){.seq = e->seq, .e = e};
+    for (size_t i = 0; i < o->m.npend_buckets; i++)
+        for (struct ofs_pending *x = o->m.pend[i]; x; x = x->next)
+            v[k++] = (struct seq_item){.seq = x->seq, .x = x};
+    assert(k == n);
+    qsort(v, n, sizeof(*v), seq_cmp);
+    for (size_t i = 0; i < n && err == 0; i++) {
+        struct ofs_rec r = v[i].e ? key_rec(v[i].e) : pending_rec(v[i].x);
+        err = snap_put(b, &r);
+    }
+    free(v);
+    return err;
+}
+
 /*
- * Writes header + every live key to offsets.tmp, fdatasync, renames it over offsets.log and
- * fsyncs the directory. Once the rename is done, offsets.log is the new file whatever follows:
- * *fd_out is then the new file, open, and *size_out its size, even when the directory fsync
- * fails (returned as the error; the old file is unlinked and must not be written again).
- * A failure before the rename removes the temp file, leaves offsets.log untouched and sets
- * *fd_out to -1.
+ * Writes header (version) + every live key to offsets.tmp, fdatasync, renames it over
+ * offsets.log and fsyncs the directory. Once the rename is done, offsets.log is the new file
+ * whatever follows: *fd_out is then the new file, open, and *size_out its size, even when the
+ * directory fsync fails (returned as the error; the old file is unlinked and must not be
+ * written again). A failure before the rename removes the temp file, leaves offsets.log
+ * untouched and sets *fd_out to -1.
  *
  * With unlock_io, the mutex (held on entry and on return) is released for the fdatasync of
  * the temp file, the long part, so that commits go on meanwhile; they are appended to the old
@@ -358,7 +534,8 @@ static int copy_range(int from, int64_t from_pos, int to, int64_t to_pos, int64_
  * the snapshot then them gives the state of the moment. o->compacting keeps a second
  * compaction out meanwhile.
  */
-static int write_snapshot(struct st_offsets *o, bool unlock_io, int *fd_out, int64_t *size_out)
+static int write_snapshot(struct st_offsets *o, bool unlock_io, uint32_t version, int *fd_out,
+                          int64_t *size_out)
 {
     *fd_out = -1;
     char tmp[OFS_PATH_MAX], dst[OFS_PATH_MAX];
@@ -367,48 +544,17 @@ static int write_snapshot(struct st_offsets *o, bool unlock_io, int *fd_out, int
     int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
-    size_t cap = OFS_COPY_BUF;
-    uint8_t *buf = malloc(cap);
-    int err = buf ? 0 : -ENOMEM;
-    size_t used = 0;
-    int64_t pos = 0;
+    struct snap_buf sb = {.fd = fd, .cap = OFS_COPY_BUF};
+    sb.buf = malloc(sb.cap);
+    int err = sb.buf ? 0 : -ENOMEM;
     if (err == 0) {
-        header_encode(buf, OFS_VERSION);
-        used = OFS_HDR;
+        header_encode(sb.buf, version);
+        sb.used = OFS_HDR;
+        err = snap_records(o, &sb);
     }
-    for (size_t i = 0; err == 0 && i < o->m.nkeys_buckets; i++) {
-        for (struct ofs_entry *e = o->m.keys[i]; e && err == 0; e = e->hnext) {
-            struct ofs_rec r = {
-                .type = OFS_COMMIT,
-                .ms = e->commit_ms,
-                .group = e->grp->name,
-                .glen = e->grp->len,
-                .topic = e->topic,
-                .tlen = e->topic_len,
-                .partition = e->partition,
-                .offset = e->offset,
-                .meta = e->meta,
-                .mlen = e->meta_len,
-            };
-            size_t need = rec_size(&r);
-            if (used + need > cap) {
-                if ((err = st__pwrite_full(fd, buf, used, pos)) < 0)
-                    break;
-                pos += (int64_t)used;
-                used = 0;
-                if (need > cap) {
-                    uint8_t *nb = realloc(buf, need);
-                    if (!nb) {
-                        err = -ENOMEM;
-                        break;
-                    }
-                    buf = nb;
-                    cap = need;
-                }
-            }
-            used += rec_encode(buf + used, &r);
-        }
-    }
+    uint8_t *buf = sb.buf;
+    size_t cap = sb.cap, used = sb.used;
+    int64_t pos = sb.pos;
     if (err == 0 && used > 0 && (err = st__pwrite_full(fd, buf, used, pos)) == 0)
         pos += (int64_t)used;
     if (err == 0 && unlock_io) {
@@ -452,16 +598,17 @@ static int write_snapshot(struct st_offsets *o, bool unlock_io, int *fd_out, int
     return err;
 }
 
-/* Compacts (COMPACT in the header); with unlock_io the mutex is released for the long
- * fdatasync (see write_snapshot). -EBUSY when a compaction is under way already. */
-static int compact_locked(struct st_offsets *o, bool unlock_io)
+/* Compacts (COMPACT in the header) into a file of the given version (at least the current
+ * one); with unlock_io the mutex is released for the long fdatasync (see write_snapshot).
+ * -EBUSY when a compaction is under way already. */
+static int compact_to(struct st_offsets *o, bool unlock_io, int version)
 {
     if (o->compacting)
         return -EBUSY;
     int fd;
     int64_t size;
     o->compacting = true;
-    int err = write_snapshot(o, unlock_io, &fd, &size);
+    int err = write_snapshot(o, unlock_io, (uint32_t)version, &fd, &size);
     o->compacting = false;
     if (err < 0 && fd < 0) {
         say(o, "offsets: compaction of %s/%s failed: %s (the old file is kept)", o->dir,
@@ -478,13 +625,18 @@ static int compact_locked(struct st_offsets *o, bool unlock_io)
             o->dir, OFS_LOG_NAME, strerror(-err));
     }
     o->compact_floor = 0;
-    o->file_version = OFS_VERSION;
+    o->file_version = version;
     close(o->fd);
     o->fd = fd;
     o->size = size;
     o->synced_seq = o->write_seq; /* the new file was synced whole */
     o->compactions++;
     return err;
+}
+
+static int compact_locked(struct st_offsets *o, bool unlock_io)
+{
+    return compact_to(o, unlock_io, o->file_version > OFS_VERSION ? o->file_version : OFS_VERSION);
 }
 
 /* The file is past factor x max(4 x live bytes, compact_min_bytes) (COMPACT in the header). */
@@ -535,7 +687,7 @@ static int replay(struct st_offsets *o)
     if (fsize >= OFS_HDR && st__pread_full(o->fd, hdr, OFS_HDR, 0) == 0) {
         version = kp_load_be32(hdr + 4);
         header_encode(want, version);
-        if ((version != 1 && version != OFS_VERSION) || memcmp(hdr, want, OFS_HDR) != 0)
+        if (version < 1 || version > OFS_VERSION_TXN || memcmp(hdr, want, OFS_HDR) != 0)
             version = 0;
     }
     if (version == 0) {
@@ -852,11 +1004,19 @@ static void wbuf_trim(struct st_offsets *o)
     }
 }
 
-int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t group_len,
-                            const struct st_offset_commit *items, int n, int64_t now_ms,
-                            int *results)
+/* A transaction's producer, for commit_items(). */
+struct txn_of {
+    int64_t pid;
+    int16_t epoch;
+};
+
+/* st_offsets_commit_batch and st_offsets_txn_commit_batch (txn != NULL). */
+static int commit_items(struct st_offsets *o, const char *group, size_t group_len,
+                        const struct txn_of *txn, const struct st_offset_commit *items, int n,
+                        int64_t now_ms, int *results)
 {
-    if (!o || !group || !name_ok(group_len, ST_OFFSETS_GROUP_MAX) || n < 0 || (n > 0 && !items))
+    if (!o || !group || !name_ok(group_len, ST_OFFSETS_GROUP_MAX) || n < 0 || (n > 0 && !items) ||
+        (txn && txn->pid < 0))
         return -EINVAL;
     size_t need = 0;
     int good = 0;
@@ -865,7 +1025,9 @@ int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t grou
         if (results)
             results[i] = r;
         if (r == 0) {
-            need += st__ofs_record_size(group_len, items[i].topic_len, items[i].metadata_len);
+            need +=
+                txn ? st__ofs_txn_record_size(group_len, items[i].topic_len, items[i].metadata_len)
+                    : st__ofs_record_size(group_len, items[i].topic_len, items[i].metadata_len);
             good++;
         }
     }
@@ -873,6 +1035,8 @@ int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t grou
         return 0;
     pthread_mutex_lock(&o->mu);
     int err = o->broken ? -ESHUTDOWN : wbuf_reserve(o, need);
+    if (err == 0 && txn && o->file_version < OFS_VERSION_TXN)
+        err = compact_to(o, false, OFS_VERSION_TXN); /* UPGRADE in the header */
     int64_t cap = o->opts.max_memory_bytes;
     uint64_t gh = st__ofs_group_hash(&o->m, group, group_len);
     struct ofs_group *grp = st__ofs_group_find(&o->m, group, group_len, gh);
@@ -886,7 +1050,8 @@ int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t grou
             continue;
         if (cap >= 0) {
             bool counted = grp_counted;
-            int64_t grow = item_growth(o, grp, gh, group_len, c, &grp_counted);
+            int64_t grow = txn ? st__ofs_entry_mem(group_len + c->topic_len, c->metadata_len)
+                               : item_growth(o, grp, gh, group_len, c, &grp_counted);
             if (grow > 0 && mem + grow > cap) {
                 grp_counted = counted;
                 if (results)
@@ -909,6 +1074,11 @@ int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t grou
             .mlen = c->metadata_len,
             .more = true,
         };
+        if (txn) {
+            r.type = OFS_TXN_COMMIT;
+            r.pid = txn->pid;
+            r.epoch = txn->epoch;
+        }
         last = len;
         len += rec_encode(o->wbuf + len, &r);
     }
@@ -938,6 +1108,68 @@ int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t grou
         (void)compact_locked(o, false); /* a failure is logged (see COMPACT in the header) */
     pthread_mutex_unlock(&o->mu);
     return err;
+}
+
+int st_offsets_commit_batch(struct st_offsets *o, const char *group, size_t group_len,
+                            const struct st_offset_commit *items, int n, int64_t now_ms,
+                            int *results)
+{
+    return commit_items(o, group, group_len, NULL, items, n, now_ms, results);
+}
+
+int st_offsets_txn_commit_batch(struct st_offsets *o, const char *group, size_t group_len,
+                                int64_t producer_id, int16_t epoch,
+                                const struct st_offset_commit *items, int n, int64_t now_ms,
+                                int *results)
+{
+    struct txn_of t = {.pid = producer_id, .epoch = epoch};
+    return commit_items(o, group, group_len, &t, items, n, now_ms, results);
+}
+
+int st_offsets_txn_end(struct st_offsets *o, const char *group, size_t group_len,
+                       int64_t producer_id, int16_t epoch, bool commit, int64_t now_ms)
+{
+    if (!o || !group || !name_ok(group_len, ST_OFFSETS_GROUP_MAX) || producer_id < 0)
+        return -EINVAL;
+    struct ofs_rec r = {
+        .type = OFS_TXN_END,
+        .ms = now_ms,
+        .group = group,
+        .glen = group_len,
+        .pid = producer_id,
+        .epoch = epoch,
+        .commit = commit,
+    };
+    pthread_mutex_lock(&o->mu);
+    int err = o->broken ? -ESHUTDOWN : 0;
+    /* nothing pending in this file: nothing to end (a marker written twice, or a transaction
+     * that committed no offset of this group) */
+    bool any = false;
+    uint64_t h = st__ofs_pending_hash(&o->m, group, group_len, producer_id);
+    for (struct ofs_pending *x = o->m.pend[h & (o->m.npend_buckets - 1)]; x && !any; x = x->next)
+        any = x->hash == h && x->pid == producer_id && x->group_len == group_len &&
+              memcmp(x->names, group, group_len) == 0;
+    if (err == 0 && any)
+        err = wbuf_reserve(o, rec_size(&r));
+    if (err == 0 && any)
+        err = append_locked(o, rec_encode(o->wbuf, &r));
+    if (err == 0 && any) {
+        int n = st__ofs_pending_end(&o->m, group, group_len, producer_id, commit);
+        if (n < 0) /* the file says more than memory: stop rather than diverge */
+            err = o->broken = n;
+    }
+    pthread_mutex_unlock(&o->mu);
+    return err;
+}
+
+bool st_offsets_txn_pending(struct st_offsets *o, const char *group, size_t group_len,
+                            const char *topic, size_t topic_len, int32_t partition)
+{
+    pthread_mutex_lock(&o->mu);
+    bool any =
+        st__ofs_pending_find_key(&o->m, group, group_len, topic, topic_len, partition) != NULL;
+    pthread_mutex_unlock(&o->mu);
+    return any;
 }
 
 int st_offsets_commit(struct st_offsets *o, const char *group, size_t group_len, const char *topic,
@@ -1057,6 +1289,31 @@ int st_offsets_foreach(struct st_offsets *o, const char *group, size_t group_len
         fn(arg, &x);
     }
     free(v);
+    pthread_mutex_unlock(&o->mu);
+    return n;
+}
+
+int st_offsets_foreach_all(struct st_offsets *o, int64_t max,
+                           void (*fn)(void *arg, const char *group, size_t group_len,
+                                      const struct st_offset_entry *e),
+                           void *arg)
+{
+    if (!o || !fn)
+        return -EINVAL;
+    int n = 0;
+    pthread_mutex_lock(&o->mu);
+    for (size_t i = 0; i < o->m.ngroup_buckets; i++) {
+        for (struct ofs_group *g = o->m.groups[i]; g; g = g->hnext) {
+            for (struct ofs_entry *e = g->head; e; e = e->gnext) {
+                if (max >= 0 && n >= max)
+                    goto out;
+                struct st_offset_entry x = entry_view(e);
+                fn(arg, g->name, g->len, &x);
+                n++;
+            }
+        }
+    }
+out:
     pthread_mutex_unlock(&o->mu);
     return n;
 }
@@ -1267,6 +1524,7 @@ void st_offsets_stats(struct st_offsets *o, struct st_offsets_stats *s)
     pthread_mutex_lock(&o->mu);
     *s = (struct st_offsets_stats){
         .entries = o->m.nkeys,
+        .pending = o->m.npend,
         .groups = o->m.ngroups,
         .file_bytes = o->size,
         .live_bytes = o->m.live_bytes,

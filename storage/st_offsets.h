@@ -102,6 +102,31 @@ int st_offsets_commit(struct st_offsets *o, const char *group, size_t group_len,
                       size_t metadata_len, int64_t now_ms);
 
 /*
+ * Transactional commits (TxnOffsetCommit, KIP-98): the same items and rules as
+ * st_offsets_commit_batch (one write, all or none after a crash), but pending: invisible to
+ * every read until st_offsets_txn_end() commits them. A later commit of the same key in the
+ * same transaction replaces the earlier one. Memory: each pending item counts against
+ * max_memory_bytes as a new key would. The caller (the transaction coordinator) checks that
+ * producer_id's transaction is open and holds the group before calling.
+ */
+int st_offsets_txn_commit_batch(struct st_offsets *o, const char *group, size_t group_len,
+                                int64_t producer_id, int16_t epoch,
+                                const struct st_offset_commit *items, int n, int64_t now_ms,
+                                int *results);
+/*
+ * Ends producer_id's transaction for group: commit makes each pending offset the key's
+ * offset unless the key was committed (plainly) after it; abort drops them (Kafka's
+ * GroupMetadata.completePendingTxnOffsetCommit). One record, written only when something is
+ * pending, so calling it again (recovery redoing an end) changes nothing. 0 or -errno.
+ */
+int st_offsets_txn_end(struct st_offsets *o, const char *group, size_t group_len,
+                       int64_t producer_id, int16_t epoch, bool commit, int64_t now_ms);
+/* Whether a transaction has a pending offset for (group, topic, partition) (OffsetFetch's
+ * require_stable answers UNSTABLE_OFFSET_COMMIT then). */
+bool st_offsets_txn_pending(struct st_offsets *o, const char *group, size_t group_len,
+                            const char *topic, size_t topic_len, int32_t partition);
+
+/*
  * The committed offset of (group, topic, partition); copies the metadata into meta (up to
  * meta_cap bytes, not NUL-terminated) and stores its full length in *meta_len (either pointer
  * may be NULL). -ENOENT when nothing is committed.
@@ -132,6 +157,16 @@ int st_offsets_lookup(struct st_offsets *o, const char *group, size_t group_len,
 int st_offsets_foreach(struct st_offsets *o, const char *group, size_t group_len,
                        void (*fn)(void *arg, const struct st_offset_entry *e), void *arg);
 
+/*
+ * Calls fn for every committed (group, topic, partition), a group's entries in a row (in no
+ * particular order otherwise), stopping after max calls (max < 0: no bound). fn runs under the
+ * store's mutex and must not call back into it; the pointers are valid during the call only.
+ * Returns the number of calls. (Metrics: consumer lag at scrape time.)
+ */
+int st_offsets_foreach_all(struct st_offsets *o, int64_t max,
+                           void (*fn)(void *arg, const char *group, size_t group_len,
+                                      const struct st_offset_entry *e),
+                           void *arg);
 /* Forgets every offset of group (a durable tombstone). Returns how many were removed. */
 int st_offsets_delete_group(struct st_offsets *o, const char *group, size_t group_len);
 
@@ -174,6 +209,7 @@ void st_offsets_maintain(struct st_offsets *o);
 /* Sizes, for tests and metrics. */
 struct st_offsets_stats {
     int64_t entries;      /* live (group, topic, partition) keys */
+    int64_t pending;      /* transactional commits not yet ended */
     int64_t groups;       /* groups with at least one live key */
     int64_t file_bytes;   /* current size of the log file */
     int64_t live_bytes;   /* what a compacted file would hold */

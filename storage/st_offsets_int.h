@@ -22,6 +22,7 @@ struct ofs_entry {
     struct ofs_entry *gprev, *gnext; /* the group's keys */
     struct ofs_group *grp;
     uint64_t hash;
+    uint64_t seq; /* order of its commit record among all commit records (replay order) */
     int64_t offset;
     int64_t commit_ms;
     char *meta; /* NULL when meta_len == 0 */
@@ -41,6 +42,26 @@ struct ofs_group {
     char name[];
 };
 
+/*
+ * An offset committed inside a transaction (TxnOffsetCommit), not visible until the
+ * transaction's end: on commit it becomes the key's offset if its record is newer than the
+ * key's (seq), on abort it is dropped (Kafka's pendingTransactionalOffsetCommits).
+ */
+struct ofs_pending {
+    struct ofs_pending *next; /* chain of its (group, producer) bucket */
+    uint64_t hash;            /* of (group, producer id) */
+    uint64_t seq;
+    int64_t pid;
+    int16_t epoch;
+    int64_t offset;
+    int64_t commit_ms;
+    char *meta; /* NULL when meta_len == 0 */
+    uint32_t meta_len;
+    int32_t partition;
+    uint16_t group_len, topic_len;
+    char names[]; /* group, then topic */
+};
+
 struct st__ofs_map {
     uint64_t seed; /* hash seed (random: keys come from clients) */
     struct ofs_entry **keys;
@@ -52,6 +73,10 @@ struct st__ofs_map {
     int64_t live_bytes; /* header + one commit record per live key (what compaction writes);
                            the owner sets the header's part */
     int64_t mem_bytes;  /* estimated memory: st__ofs_entry_mem() + st__ofs_group_mem() of each */
+    uint64_t next_seq;  /* seq of the last commit record applied */
+    struct ofs_pending **pend; /* transactional offsets by (group, producer id) */
+    size_t npend_buckets;      /* a power of two */
+    int64_t npend;
 };
 
 /* Empty tables and a random seed; 0 or -ENOMEM. st__ofs_map_free() frees everything. */
@@ -81,5 +106,21 @@ void st__ofs_key_delete(struct st__ofs_map *m, const char *g, size_t glen, const
                         size_t tlen, int32_t p);
 /* Removes every key of a group; returns how many. */
 int st__ofs_group_delete(struct st__ofs_map *m, const char *g, size_t glen);
+
+/* Bytes of an OFS_TXN_COMMIT record (ON-DISK FORMAT in st_offsets.c). */
+size_t st__ofs_txn_record_size(size_t glen, size_t tlen, size_t mlen);
+uint64_t st__ofs_pending_hash(const struct st__ofs_map *m, const char *g, size_t glen, int64_t pid);
+/* A transactional commit of (group, pid, topic, partition), replacing an earlier one of the
+ * same transaction; 0 or -ENOMEM (map unchanged). */
+int st__ofs_pending_set(struct st__ofs_map *m, const char *g, size_t glen, int64_t pid,
+                        int16_t epoch, const char *t, size_t tlen, int32_t p, int64_t offset,
+                        const char *meta, size_t mlen, int64_t ms);
+/* Ends (group, pid)'s transaction: commit applies its offsets where newer, abort drops them.
+ * Returns how many were pending, or -ENOMEM (some may have been applied: the caller stops). */
+int st__ofs_pending_end(struct st__ofs_map *m, const char *g, size_t glen, int64_t pid,
+                        bool commit);
+/* The pending item of (group, topic, partition), any producer; NULL if none. */
+struct ofs_pending *st__ofs_pending_find_key(struct st__ofs_map *m, const char *g, size_t glen,
+                                             const char *t, size_t tlen, int32_t p);
 
 #endif

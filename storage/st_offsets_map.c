@@ -15,10 +15,11 @@
 
 int st__ofs_map_init(struct st__ofs_map *m)
 {
-    *m = (struct st__ofs_map){.nkeys_buckets = 64, .ngroup_buckets = 16};
+    *m = (struct st__ofs_map){.nkeys_buckets = 64, .ngroup_buckets = 16, .npend_buckets = 16};
     m->keys = calloc(m->nkeys_buckets, sizeof(*m->keys));
     m->groups = calloc(m->ngroup_buckets, sizeof(*m->groups));
-    if (!m->keys || !m->groups) {
+    m->pend = calloc(m->npend_buckets, sizeof(*m->pend));
+    if (!m->keys || !m->groups || !m->pend) {
         st__ofs_map_free(m);
         return -ENOMEM;
     }
@@ -51,10 +52,21 @@ void st__ofs_map_free(struct st__ofs_map *m)
             g = next;
         }
     }
+    for (size_t i = 0; m->pend && i < m->npend_buckets; i++) {
+        struct ofs_pending *x = m->pend[i];
+        while (x) {
+            struct ofs_pending *next = x->next;
+            free(x->meta);
+            free(x);
+            x = next;
+        }
+    }
     free(m->keys);
     free(m->groups);
+    free(m->pend);
     m->keys = NULL;
     m->groups = NULL;
+    m->pend = NULL;
 }
 
 uint64_t st__ofs_group_hash(const struct st__ofs_map *m, const char *g, size_t glen)
@@ -214,6 +226,7 @@ int st__ofs_key_set(struct st__ofs_map *m, const char *g, size_t glen, const cha
         e->meta_len = (uint32_t)mlen;
         e->offset = offset;
         e->commit_ms = ms;
+        e->seq = ++m->next_seq;
         m->live_bytes += (int64_t)entry_record_size(e);
         return 0;
     }
@@ -249,6 +262,7 @@ int st__ofs_key_set(struct st__ofs_map *m, const char *g, size_t glen, const cha
     e->meta_len = (uint32_t)mlen;
     e->offset = offset;
     e->commit_ms = ms;
+    e->seq = ++m->next_seq;
     size_t b = kh & (m->nkeys_buckets - 1);
     e->hnext = m->keys[b];
     m->keys[b] = e;
@@ -287,4 +301,148 @@ int st__ofs_group_delete(struct st__ofs_map *m, const char *g, size_t glen)
     }
     st__ofs_key_remove(m, grp->head);
     return n + 1;
+}
+
+/* ---- transactional offsets ------------------------------------------------------------------ */
+
+uint64_t st__ofs_pending_hash(const struct st__ofs_map *m, const char *g, size_t glen, int64_t pid)
+{
+    uint8_t pb[8];
+    kp_store_be64(pb, (uint64_t)pid);
+    return XXH3_64bits_withSeed(pb, 8, XXH3_64bits_withSeed(g, glen, m->seed));
+}
+
+static bool pend_is(const struct ofs_pending *x, uint64_t h, const char *g, size_t glen,
+                    int64_t pid)
+{
+    return x->hash == h && x->pid == pid && x->group_len == glen && memcmp(x->names, g, glen) == 0;
+}
+
+static int rehash_pend(struct st__ofs_map *m)
+{
+    if ((size_t)m->npend < m->npend_buckets)
+        return 0;
+    size_t nb = m->npend_buckets * 2;
+    struct ofs_pending **t = calloc(nb, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    for (size_t i = 0; i < m->npend_buckets; i++) {
+        for (struct ofs_pending *x = m->pend[i], *next; x; x = next) {
+            next = x->next;
+            x->next = t[x->hash & (nb - 1)];
+            t[x->hash & (nb - 1)] = x;
+        }
+    }
+    free(m->pend);
+    m->pend = t;
+    m->npend_buckets = nb;
+    return 0;
+}
+
+static void pend_unlink_free(struct st__ofs_map *m, struct ofs_pending **pp)
+{
+    struct ofs_pending *x = *pp;
+    *pp = x->next;
+    m->npend--;
+    m->live_bytes -= (int64_t)st__ofs_txn_record_size(x->group_len, x->topic_len, x->meta_len);
+    m->mem_bytes -= st__ofs_entry_mem((size_t)x->group_len + x->topic_len, x->meta_len);
+    free(x->meta);
+    free(x);
+}
+
+int st__ofs_pending_set(struct st__ofs_map *m, const char *g, size_t glen, int64_t pid,
+                        int16_t epoch, const char *t, size_t tlen, int32_t p, int64_t offset,
+                        const char *meta, size_t mlen, int64_t ms)
+{
+    uint64_t h = st__ofs_pending_hash(m, g, glen, pid);
+    if (rehash_pend(m) < 0)
+        return -ENOMEM;
+    struct ofs_pending *x = calloc(1, sizeof(*x) + glen + tlen);
+    char *mb = mlen ? malloc(mlen) : NULL;
+    if (!x || (mlen && !mb)) {
+        free(x);
+        free(mb);
+        return -ENOMEM;
+    }
+    /* an earlier commit of the same partition in this transaction is replaced */
+    struct ofs_pending **pp = &m->pend[h & (m->npend_buckets - 1)];
+    while (*pp) {
+        struct ofs_pending *y = *pp;
+        if (pend_is(y, h, g, glen, pid) && y->partition == p && y->topic_len == tlen &&
+            memcmp(y->names + glen, t, tlen) == 0)
+            pend_unlink_free(m, pp);
+        else
+            pp = &y->next;
+    }
+    x->hash = h;
+    x->seq = ++m->next_seq;
+    x->pid = pid;
+    x->epoch = epoch;
+    x->offset = offset;
+    x->commit_ms = ms;
+    if (mlen)
+        memcpy(mb, meta, mlen);
+    x->meta = mb;
+    x->meta_len = (uint32_t)mlen;
+    x->partition = p;
+    x->group_len = (uint16_t)glen;
+    x->topic_len = (uint16_t)tlen;
+    memcpy(x->names, g, glen);
+    memcpy(x->names + glen, t, tlen);
+    size_t b = h & (m->npend_buckets - 1);
+    x->next = m->pend[b];
+    m->pend[b] = x;
+    m->npend++;
+    m->live_bytes += (int64_t)st__ofs_txn_record_size(glen, tlen, mlen);
+    m->mem_bytes += st__ofs_entry_mem(glen + tlen, mlen);
+    return 0;
+}
+
+int st__ofs_pending_end(struct st__ofs_map *m, const char *g, size_t glen, int64_t pid, bool commit)
+{
+    uint64_t h = st__ofs_pending_hash(m, g, glen, pid);
+    struct ofs_pending **pp = &m->pend[h & (m->npend_buckets - 1)];
+    int n = 0;
+    while (*pp) {
+        struct ofs_pending *x = *pp;
+        if (!pend_is(x, h, g, glen, pid)) {
+            pp = &x->next;
+            continue;
+        }
+        if (commit) {
+            const char *t = x->names + glen;
+            uint64_t gh = st__ofs_group_hash(m, g, glen);
+            struct ofs_group *grp = st__ofs_group_find(m, g, glen, gh);
+            struct ofs_entry *e =
+                grp ? st__ofs_key_find(m, grp, t, x->topic_len, x->partition,
+                                       st__ofs_key_hash(gh, t, x->topic_len, x->partition))
+                    : NULL;
+            /* Kafka's completePendingTxnOffsetCommit: only over an older commit */
+            if (!e || e->seq < x->seq) {
+                uint64_t keep = m->next_seq;
+                if (st__ofs_key_set(m, g, glen, t, x->topic_len, x->partition, x->offset, x->meta,
+                                    x->meta_len, x->commit_ms) < 0)
+                    return -ENOMEM;
+                m->next_seq = keep; /* the key takes the pending record's place in order */
+                e = st__ofs_key_find(m, st__ofs_group_find(m, g, glen, gh), t, x->topic_len,
+                                     x->partition,
+                                     st__ofs_key_hash(gh, t, x->topic_len, x->partition));
+                e->seq = x->seq;
+            }
+        }
+        pend_unlink_free(m, pp);
+        n++;
+    }
+    return n;
+}
+
+struct ofs_pending *st__ofs_pending_find_key(struct st__ofs_map *m, const char *g, size_t glen,
+                                             const char *t, size_t tlen, int32_t p)
+{
+    for (size_t i = 0; i < m->npend_buckets; i++)
+        for (struct ofs_pending *x = m->pend[i]; x; x = x->next)
+            if (x->group_len == glen && memcmp(x->names, g, glen) == 0 && x->partition == p &&
+                x->topic_len == tlen && memcmp(x->names + glen, t, tlen) == 0)
+                return x;
+    return NULL;
 }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kp_batch.h"
@@ -656,6 +657,64 @@ static void report(struct st_log *log, bool clean, const struct recov *rc,
         rc->fenced_new, v->n, v->s[0]->base, v->s[v->n - 1]->w.next_offset);
 }
 
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Producer state (PRODUCER STATE RECOVERY in st_pstate.c). When batch headers were replayed,
+ * their .txnindex entries are synced and a snapshot as of the end is written, so the next
+ * open after a crash starts from here (recovery synced every byte it kept).
+ */
+static int pstate_recover(struct st_log *log, bool clean)
+{
+    struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
+    struct st_ps_recovery pr;
+    int err = st__ps_recover(log, v, wall_ms(), &pr);
+    if (err < 0)
+        return err;
+    int64_t end = v->s[v->n - 1]->w.next_offset;
+    struct st_store *st = log->store;
+    if (st->opening) {
+        st->recovery.pstate_bytes += pr.bytes;
+        st->recovery.txnidx_damaged += pr.damaged;
+    }
+    if (pr.bytes > 0 || pr.damaged > 0 || pr.stopped > 0) {
+        bool loud = pr.damaged > 0 || pr.stopped > 0;
+        char from[64] = "the log start (no snapshot)";
+        if (pr.snapshot >= 0)
+            snprintf(from, sizeof(from), "the snapshot at %" PRId64, pr.snapshot);
+        say(log, loud ? ST_MSG_WARN : ST_MSG_INFO,
+            "producer state of %s-%" PRId32 " (%s): from %s, %" PRId64
+            " bytes of batches replayed by their headers, %d damaged .txnindex file(s) cut and "
+            "rebuilt, %d segment(s) whose headers stopped making sense; %" PRIu32
+            " producer(s), %" PRIu32 " open transaction(s), last stable offset %" PRId64,
+            log->topic, log->partition, clean ? "clean shutdown" : "after a crash", from, pr.bytes,
+            pr.damaged, pr.stopped, log->ps.n, log->ps.nong, atomic_load(&log->lso));
+    }
+    if (pr.bytes == 0 && pr.damaged == 0)
+        return 0;
+    for (int i = 0; i < v->n; i++)
+        if ((err = st__txnidx_sync(v->s[i])) < 0)
+            return err;
+    uint8_t *b;
+    size_t len;
+    if ((err = st__ps_snap_encode(log, end, &b, &len)) < 0)
+        return err;
+    err = st__ps_snap_write(log->dir, end, b, len);
+    free(b);
+    if (err == 0)
+        err = st__fsync_dir(log->dir);
+    if (err < 0)
+        return err;
+    st__ps_snap_prune(log->dir, pr.snapshot >= 0 && pr.snapshot < end ? pr.snapshot : end);
+    log->snap_newest = end;
+    return 0;
+}
+
 int st__log_open(struct st_store *store, const char *topic, int32_t partition,
                  const struct st_log_config *cfg, struct st_log **out)
 {
@@ -703,6 +762,8 @@ int st__log_open(struct st_store *store, const char *topic, int32_t partition,
             log->dir, ST_FENCE_NAME, strerror(-err));
     report(log, clean, &rc, v);
     struct st_seg *tail = v->s[v->n - 1];
+    if ((err = pstate_recover(log, clean)) < 0)
+        goto fail;
     atomic_store(&log->end_offset, tail->w.next_offset);
     atomic_store(&log->durable_offset, tail->w.next_offset);
     atomic_store(&log->last_sync_mono_ms, st__mono_ms());

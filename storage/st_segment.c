@@ -17,6 +17,10 @@
  *     <base>.index                  offset index (sparse)
  *     <base>.timeindex              time index (sparse)
  *     <base>.digest                 integrity sidecar, sealed segments only
+ *     <base>.txnindex               aborted transactions whose marker is in this segment
+ *                                   (format and load rule in st_txnidx.c)
+ *     <offset>.snapshot             producer state as of that offset (format, when written
+ *                                   and how recovery uses it: st_pstate.c)
  *     recovery-point                last durable position (see below)
  *     fenced                        byte and offset ranges found corrupt, no longer served
  *                                   (format and load rule in st_fence.c)
@@ -88,9 +92,12 @@
  *            end is published (release). Nothing is synced here.
  *   sync     (flusher; one at a time per log; covers every append published before it began)
  *            1. each sealed, not yet synced segment: fdatasync .log, fsync .index and
- *               .timeindex (trimmed at seal);
+ *               .timeindex (trimmed at seal), fdatasync .txnindex;
  *            2. fsync the partition directory if segment files were created or renamed;
- *            3. fdatasync the active .log;
+ *            3. fdatasync the active .log and its .txnindex; then, when one is wanted (after
+ *               a roll, or before retention needs it), the producer-state snapshot as of
+ *               the end synced here: .tmp, fdatasync, rename, fsync the directory, unlink all
+ *               but the newest two;
  *            4. pwrite recovery-point (not synced: a stale or lost one only makes the next
  *               recovery scan more; a torn one fails its CRC and counts as absent);
  *            5. move the active segment's scrub mark (st_mark: how far the scrubber may check
@@ -99,7 +106,7 @@
  *               synced in 1 (tmp, fsync, rename; the rename reaches the disk with the next
  *               directory fsync, and a lost digest is written again after recovery).
  *   close    sync; trim the active indexes and fsync them; recovery-point again + fdatasync;
- *            create clean-shutdown; fsync the directory.
+ *            producer-state snapshot at the end; create clean-shutdown; fsync the directory.
  *   fence    (st_fence.c, whenever a range is fenced or dropped) fenced.tmp, fdatasync, rename
  *            over fenced, fsync the directory; readers stop at a new range before the write.
  *
@@ -119,7 +126,8 @@
  *   entry rule while scanning. Any segment (trusted or not) whose index is missing, short
  *   (the rule would have added an entry after its last one), or inconsistent (entries out of
  *   order, pointing past the end or at a batch whose offset differs) is rebuilt by a scan from
- *   0. Everything recovery did is reported (st_store_open_logged).
+ *   0. Then producer state is rebuilt (PRODUCER STATE RECOVERY in st_pstate.c). Everything
+ *   recovery did is reported (st_store_open_logged).
  */
 #include "st_int.h"
 
@@ -191,6 +199,9 @@ int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_c
     if (!s)
         return -ENOMEM;
     s->fd = -1;
+    s->txn_fd = -1;
+    atomic_init(&s->txn_n, 0);
+    atomic_init(&s->txn_synced, 0);
     atomic_init(&s->refs, 1);
     atomic_init(&s->size, 0);
     atomic_init(&s->max_ts, -1);
@@ -268,13 +279,17 @@ void st__seg_put(struct st_seg *s)
     st__fence_free_all(s);
     if (s->fd >= 0)
         close(s->fd);
+    if (s->txn_fd >= 0)
+        close(s->txn_fd);
     free(s->path);
     free(s);
 }
 
 void st__seg_unlink(struct st_seg *s)
 {
-    static const char *const suffixes[] = {".index", ".timeindex", ".digest", ".digest.tmp"};
+    static const char *const suffixes[] = {
+        ".index",        ".timeindex",          ".digest", ".digest.tmp", ".txnindex",
+        ST_PSNAP_SUFFIX, ST_PSNAP_SUFFIX ".tmp"};
     char path[ST_MAX_PATH];
     for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
         st__seg_sibling(s, path, sizeof(path), suffixes[i]);

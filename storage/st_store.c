@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +26,9 @@ void st_log_config_default(struct st_log_config *c)
     c->index_interval_bytes = 4096;
     c->index_max_bytes = 10 << 20;
     c->log_append_time = false;
+    c->producer_id_expiration_ms = 86400000;
+    c->producer_id_expiration_check_ms = 600000;
+    c->producer_state_max_bytes = 64LL << 20;
 }
 
 bool st_topic_name_valid(const char *name, size_t len)
@@ -304,6 +308,7 @@ static void log_delete(struct st_log *log)
 {
     pthread_mutex_lock(&log->mu);
     log->deleted = true;
+    st__ps_free(log); /* no append comes any more */
     pthread_mutex_unlock(&log->mu);
     pthread_mutex_lock(&log->sync_mu); /* waits for a sync in progress */
     pthread_mutex_unlock(&log->sync_mu);
@@ -540,6 +545,8 @@ int st_store_open_logged(const char *dir, const struct st_log_config *defaults, 
         st_log_config_default(&st->defaults);
     pthread_rwlock_init(&st->mu, NULL);
     pthread_mutex_init(&st->scrub_mu, NULL);
+    if (getrandom(&st->ps_seed, sizeof(st->ps_seed), GRND_NONBLOCK) != sizeof(st->ps_seed))
+        st->ps_seed = (uint64_t)st__mono_ms() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
     st->scrub.seg_base = -1;
     int err = st->dir ? 0 : -ENOMEM;
     if (err == 0)

@@ -26,6 +26,7 @@
 #include "kp_msg_cluster.h"
 #include "kp_msg_config.h"
 #include "kp_msg_groups_admin.h"
+#include "kp_msg_txn.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -87,6 +88,10 @@ FZ(delete_topics)
 FZ(delete_records)
 FZ(init_producer_id)
 FZ(offset_for_leader_epoch)
+FZ(add_partitions_to_txn)
+FZ(add_offsets_to_txn)
+FZ(end_txn)
+FZ(txn_offset_commit)
 FZ(describe_configs)
 FZ(alter_configs)
 FZ(describe_log_dirs)
@@ -116,6 +121,10 @@ static const struct codec codecs[] = {
     ROW(21, delete_records),
     ROW(22, init_producer_id),
     ROW(23, offset_for_leader_epoch),
+    ROW(24, add_partitions_to_txn),
+    ROW(25, add_offsets_to_txn),
+    ROW(26, end_txn),
+    ROW(28, txn_offset_commit),
     ROW(32, describe_configs),
     ROW(33, alter_configs),
     ROW(35, describe_log_dirs),

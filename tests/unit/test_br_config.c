@@ -119,6 +119,15 @@ START_TEST(errors_name_the_key)
         {"max.connections.evict.idle.ms=-2", "max.connections.evict.idle.ms"},
         {"request.receive.timeout.ms=-1", "request.receive.timeout.ms"},
         {"queued.max.request.bytes=-2", "queued.max.request.bytes"},
+        {"metrics.listener=127.0.0.1:9644", "metrics.listener"},
+        {"metrics.listener=https://127.0.0.1:9644", "metrics.listener"},
+        {"metrics.listener=http://127.0.0.1:65536", "metrics.listener"},
+        {"metrics.http.connections.max=0", "metrics.http.connections.max"},
+        {"metrics.http.timeout.ms=0", "metrics.http.timeout.ms"},
+        {"metrics.log.level.remote.enable=yes", "metrics.log.level.remote.enable"},
+        {"metrics.topic.series.max=0", "metrics.topic.series.max"},
+        {"metrics.partition.series.max=-1", "metrics.partition.series.max"},
+        {"metrics.group.series.max=x", "metrics.group.series.max"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = 0;
@@ -126,6 +135,13 @@ START_TEST(errors_name_the_key)
         ck_assert_msg(strstr(err, bad[i].key) != NULL, "%s: message '%s' lacks the key", bad[i].kv,
                       err);
     }
+    /* metrics.*: off by default; a listener URL is parsed (v6 in brackets) */
+    ck_assert_str_eq(C.metrics.listener, "");
+    ck_assert_int_eq(set("metrics.listener=http://[::1]:9644"), 0);
+    ck_assert_str_eq(C.metrics.host, "::1");
+    ck_assert_int_eq(C.metrics.port, 9644);
+    ck_assert_int_eq(set("metrics.listener="), 0);
+    ck_assert_str_eq(C.metrics.listener, "");
     ck_assert_int_eq(set("no equals sign"), -EINVAL);
     ck_assert_int_eq(set("=1"), -EINVAL);
     /* a failed setting leaves the previous value */

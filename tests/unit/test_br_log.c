@@ -7,6 +7,8 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +145,41 @@ START_TEST(filtered_lines_cost_nothing)
 }
 END_TEST
 
+/* The level changes at run time, from any thread: set returns the level it replaced, and
+ * lines of threads already running follow the new level. */
+static atomic_int phase;
+static void *chatter(void *arg)
+{
+    (void)arg;
+    while (atomic_load(&phase) == 0)
+        ;
+    br_debug("debug from a thread");
+    atomic_store(&phase, 2);
+    while (atomic_load(&phase) != 3)
+        ;
+    br_debug("debug after the change back");
+    return NULL;
+}
+
+START_TEST(level_changes_at_run_time)
+{
+    ck_assert_int_eq(br_log_set_level(BR_LOG_DEBUG), BR_LOG_INFO);
+    ck_assert_int_eq(br_log_get_level(), BR_LOG_DEBUG);
+    ck_assert_str_eq(br_log_level_name(BR_LOG_WARN), "warn");
+    pthread_t t;
+    capture_begin();
+    ck_assert_int_eq(pthread_create(&t, NULL, chatter, NULL), 0);
+    atomic_store(&phase, 1);
+    while (atomic_load(&phase) != 2)
+        ;
+    ck_assert_int_eq(br_log_set_level(BR_LOG_INFO), BR_LOG_DEBUG);
+    atomic_store(&phase, 3);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(capture_end(), 1);
+    ck_assert(strstr(captured, "debug from a thread") != NULL);
+}
+END_TEST
+
 /* ---- repetitive lines ------------------------------------------------------------------- */
 
 static void disk_full(int i)
@@ -220,6 +257,7 @@ static Suite *suite(void)
     tcase_add_test(tc, no_forged_lines);
     tcase_add_test(tc, long_line_cut_whole);
     tcase_add_test(tc, filtered_lines_cost_nothing);
+    tcase_add_test(tc, level_changes_at_run_time);
     tcase_add_test(tc, limited_burst_then_summary);
     tcase_add_test(tc, limited_flush_writes_pending_summary);
     suite_add_tcase(s, tc);

@@ -704,6 +704,103 @@ START_TEST(test_builder_refinish_and_timestamps)
 }
 END_TEST
 
+/* Bitwise CRC-32C (Castagnoli, reflected 0x82F63B78): independent of kp_crc32c. */
+static uint32_t crc32c_bitwise(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1u)));
+    }
+    return c ^ 0xffffffffu;
+}
+
+START_TEST(test_txn_marker_bytes)
+{
+    /* Kafka's EndTransactionMarker (MemoryRecords.writeEndTransactionalMarker), by hand */
+    static const uint8_t want[KP_BATCH_MARKER_LEN] = {
+        0,    0,    0,    0,    0,    0,    0,    0,    /* baseOffset */
+        0,    0,    0,    66,                           /* batchLength */
+        0,    0,    0,    0,                            /* partitionLeaderEpoch */
+        2,                                              /* magic */
+        0,    0,    0,    0,                            /* crc (checked below) */
+        0x00, 0x30,                                     /* transactional | control */
+        0,    0,    0,    0,                            /* lastOffsetDelta */
+        0,    0,    0,    0,    0,    0,    0x03, 0xe8, /* baseTimestamp 1000 */
+        0,    0,    0,    0,    0,    0,    0x03, 0xe8, /* maxTimestamp 1000 */
+        0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* producerId */
+        0x0a, 0x0b,                                     /* producerEpoch */
+        0xff, 0xff, 0xff, 0xff,                         /* baseSequence -1 */
+        0,    0,    0,    1,                            /* recordCount */
+        0x20, 0,    0,    0,    0x08,                   /* length 16, attrs, deltas, keyLen 4 */
+        0,    0,    0,    1,                            /* key: version 0, COMMIT */
+        0x0c,                                           /* valueLen 6 */
+        0,    0,    0,    0,    0,    7,                /* value: version 0, coordinator epoch 7 */
+        0,                                              /* headers */
+    };
+    uint8_t b[KP_BATCH_MARKER_LEN];
+    kp_batch_build_txn_marker(b, 0x0102030405060708LL, 0x0a0b, true, 7, 1000);
+    ck_assert_mem_eq(b, want, 17);
+    ck_assert_mem_eq(b + 21, want + 21, KP_BATCH_MARKER_LEN - 21);
+    ck_assert_uint_eq(kp_load_be32(b + KP_BATCH_OFF_CRC),
+                      crc32c_bitwise(b + 21, KP_BATCH_MARKER_LEN - 21));
+    struct kp_batch_hdr h;
+    ck_assert_int_eq(kp_batch_validate(b, sizeof b, 0, &h), 0);
+    ck_assert_int_eq(kp_batch_check_records(b, &h), 0);
+    ck_assert_int_eq(kp_batch_size(&h), KP_BATCH_MARKER_LEN);
+    ck_assert_int_eq(kp_batch_control_type(b, sizeof b), KP_CONTROL_COMMIT);
+    /* a client may not send one */
+    ck_assert_int_eq(kp_batch_validate(b, sizeof b, KP_BATCH_FROM_PRODUCER, NULL), -EINVAL);
+
+    kp_batch_build_txn_marker(b, 5, 0, false, 0, 1000);
+    ck_assert_int_eq(kp_batch_validate(b, sizeof b, 0, &h), 0);
+    ck_assert_int_eq(kp_batch_control_type(b, sizeof b), KP_CONTROL_ABORT);
+    ck_assert_int_eq(kp_batch_control_type(b, sizeof b - 1), -EBADMSG);
+    /* a data batch is no control batch */
+    ck_assert_int_eq(kp_batch_control_type(golden, sizeof golden), -EBADMSG);
+    /* a key of 3 bytes is no control key */
+    uint8_t c[sizeof golden + 16];
+    struct kp_batch_builder bl;
+    ck_assert_int_eq(kp_batch_begin(&bl, c, sizeof c, 1), 0);
+    struct kp_bytes k3 = {(const uint8_t *)"\0\0\0", 3};
+    ck_assert_int_eq(kp_batch_add(&bl, 1, k3, KP_BYTES_NULL, NULL, 0), 0);
+    long n = kp_batch_finish(&bl);
+    kp_store_be16(c + KP_BATCH_OFF_ATTRIBUTES, KP_BATCH_ATTR_CONTROL);
+    ck_assert_int_eq(kp_batch_control_type(c, (size_t)n), -EBADMSG);
+}
+END_TEST
+
+START_TEST(test_sequences_and_producer_fields)
+{
+    ck_assert_int_eq(kp_batch_seq_add(INT32_MAX - 1, 3), 1);
+    ck_assert_int_eq(kp_batch_seq_add(INT32_MAX, 1), 0);
+    ck_assert_int_eq(kp_batch_seq_add(INT32_MAX - 1, 1), INT32_MAX);
+    ck_assert_int_eq(kp_batch_seq_add(7, 0), 7);
+    ck_assert_int_eq(kp_batch_seq_add(0, INT32_MAX), INT32_MAX);
+
+    uint8_t b[sizeof golden];
+    memcpy(b, golden, sizeof b);
+    kp_batch_set_producer(b, sizeof b, 42, 3, 17, true);
+    struct kp_batch_hdr h;
+    ck_assert_int_eq(kp_batch_validate(b, sizeof b, KP_BATCH_FROM_PRODUCER, &h), 0);
+    ck_assert(h.producer_id == 42);
+    ck_assert_int_eq(h.producer_epoch, 3);
+    ck_assert_int_eq(h.base_sequence, 17);
+    ck_assert_int_eq(h.attributes, KP_BATCH_ATTR_TRANSACTIONAL);
+    kp_batch_set_producer(b, sizeof b, 42, 3, 17, false);
+    ck_assert_int_eq(kp_batch_validate(b, sizeof b, KP_BATCH_FROM_PRODUCER, &h), 0);
+    ck_assert_int_eq(h.attributes, 0);
+    /* a producer id without a sequence: Kafka's INVALID_RECORD */
+    kp_batch_set_producer(b, sizeof b, 42, 3, -1, false);
+    ck_assert_int_eq(kp_batch_validate(b, sizeof b, KP_BATCH_FROM_PRODUCER, &h), -EINVAL);
+    ck_assert_int_eq(kp_batch_validate(b, sizeof b, 0, &h), 0);
+    /* kafkajs's non-idempotent batches: pid -1, epoch 0, sequence 0 */
+    kp_batch_set_producer(b, sizeof b, -1, 0, 0, false);
+    ck_assert_int_eq(kp_batch_validate(b, sizeof b, KP_BATCH_FROM_PRODUCER, &h), 0);
+}
+END_TEST
+
 /* A compressed copy sealed around a records area (here stored as is, codec bits only): the
  * header is the original's, the codec bits and length new, the CRC right; the records iterate
  * from the caller's buffer with kp_record_iter_init_records. */
@@ -758,6 +855,8 @@ static Suite *batch_suite(void)
     tcase_add_test(tc, test_log_append_time);
     tcase_add_test(tc, test_builder_limits);
     tcase_add_test(tc, test_builder_refinish_and_timestamps);
+    tcase_add_test(tc, test_txn_marker_bytes);
+    tcase_add_test(tc, test_sequences_and_producer_fields);
     tcase_add_test(tc, test_seal_compressed_and_iterate_records);
     suite_add_tcase(s, tc);
     return s;

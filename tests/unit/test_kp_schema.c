@@ -21,6 +21,7 @@
 #include "kp_msg_cluster.h"
 #include "kp_msg_config.h"
 #include "kp_msg_groups_admin.h"
+#include "kp_msg_txn.h"
 #include "kp_schema.h"
 
 /* ---- the public functions of every API ----------------------------------------------- */
@@ -76,6 +77,10 @@ PUB(delete_topics)
 PUB(delete_records)
 PUB(init_producer_id)
 PUB(offset_for_leader_epoch)
+PUB(add_partitions_to_txn)
+PUB(add_offsets_to_txn)
+PUB(end_txn)
+PUB(txn_offset_commit)
 PUB(describe_configs)
 PUB(alter_configs)
 PUB(describe_log_dirs)
@@ -105,6 +110,10 @@ static const struct pub pubs[] = {
     PUB_ROW(21, delete_records),
     PUB_ROW(22, init_producer_id),
     PUB_ROW(23, offset_for_leader_epoch),
+    PUB_ROW(24, add_partitions_to_txn),
+    PUB_ROW(25, add_offsets_to_txn),
+    PUB_ROW(26, end_txn),
+    PUB_ROW(28, txn_offset_commit),
     PUB_ROW(32, describe_configs),
     PUB_ROW(33, alter_configs),
     PUB_ROW(35, describe_log_dirs),

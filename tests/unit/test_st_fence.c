@@ -345,6 +345,10 @@ START_TEST(t_retention_takes_fences_with_their_segment)
     struct st_scrub_report rep;
     ck_assert_int_eq(st_store_scrub(store, INT64_MAX / 2, on_msg, NULL, &rep), 0);
     ck_assert_int_eq(rep.fenced, 1);
+    struct st_log_stats ls;
+    st_log_stats(log_, &ls);
+    ck_assert_int_eq(ls.fenced_ranges, 1);
+    ck_assert_int_eq(ls.fenced_bytes, batches[1].size);
     char path[512];
     snprintf(path, sizeof(path), "%s/t-0/fenced", dir);
     ck_assert_int_eq(access(path, F_OK), 0);
@@ -357,6 +361,9 @@ START_TEST(t_retention_takes_fences_with_their_segment)
     ck_assert_int_eq(atomic_load(&log_->segs)->n, 1);
     ck_assert_int_gt(st_log_start_offset(log_), batches[1].off);
     ck_assert_int_ne(access(path, F_OK), 0);
+    st_log_stats(log_, &ls);
+    ck_assert_int_eq(ls.fenced_ranges, 0);
+    ck_assert_int_eq(ls.fenced_bytes, 0);
     close_store();
     open_store();
     ck_assert_ptr_nonnull(strstr(msgs, "0 fenced range(s)"));

@@ -225,6 +225,48 @@ START_TEST(t_roll_by_size_and_time)
     char path[512];
     snprintf(path, sizeof(path), "%s/t-0/00000000000000000002.log", dir);
     ck_assert_int_eq(access(path, F_OK), 0);
+    /* st_log_stats: the segments, and their bytes as the files hold them */
+    struct st_log_stats ls;
+    st_log_stats(log, &ls);
+    ck_assert_int_eq(ls.segments, 6);
+    int64_t on_disk = 0;
+    for (int i = 0; i < 6; i++) {
+        struct stat sb;
+        ck_assert_int_eq(stat(atomic_load(&log->segs)->s[i]->path, &sb), 0);
+        on_disk += sb.st_size;
+    }
+    ck_assert_int_eq(ls.bytes, on_disk);
+    ck_assert_int_gt(ls.bytes, 2600);
+    ck_assert_int_eq(ls.start_offset, 0);
+    ck_assert_int_eq(ls.end_offset, 6);
+    ck_assert_int_eq(ls.fenced_ranges, 0);
+    st_log_put(log);
+}
+END_TEST
+
+/* The sync observer hears every sync round of the flusher with its duration and result. */
+static _Atomic int64_t synced_rounds, synced_ns;
+static void on_sync_time(void *arg, int64_t ns, int err)
+{
+    ck_assert_ptr_eq(arg, &synced_rounds);
+    ck_assert_int_eq(err, 0);
+    ck_assert_int_ge(ns, 0);
+    atomic_fetch_add(&synced_ns, ns);
+    atomic_fetch_add(&synced_rounds, 1);
+}
+
+START_TEST(t_sync_observer)
+{
+    struct st_log_config c = tst_cfg();
+    struct st_log *log = open_topic(&c);
+    st_store_set_sync_observer(store, on_sync_time, &synced_rounds);
+    for (int i = 0; i < 3; i++) {
+        tst_append1(log, 2, 100, i, 1000);
+        tst_wait_durable(log);
+    }
+    ck_assert_int_ge(atomic_load(&synced_rounds), 3);
+    ck_assert_int_gt(atomic_load(&synced_ns), 0);
+    st_store_set_sync_observer(store, NULL, NULL);
     st_log_put(log);
 }
 END_TEST
@@ -476,6 +518,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_read_at_end_and_out_of_range);
     tcase_add_test(tc, t_roll_by_size_and_time);
     tcase_add_test(tc, t_roll_on_full_index);
+    tcase_add_test(tc, t_sync_observer);
     tcase_add_test(tc, t_retention_by_size);
     tcase_add_test(tc, t_retention_by_time);
     tcase_add_test(tc, t_offset_for_time);

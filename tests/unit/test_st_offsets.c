@@ -184,6 +184,31 @@ static void collect_fn(void *arg, const struct st_offset_entry *e)
              (long long)e->offset, (int)e->metadata_len, e->metadata ? e->metadata : "");
 }
 
+struct all {
+    int n, group_changes;
+    char last[32];
+    int64_t offset_sum, want_sum;
+};
+
+static void all_fn(void *arg, const char *group, size_t len, const struct st_offset_entry *e)
+{
+    struct all *a = arg;
+    char g[32];
+    snprintf(g, sizeof g, "%.*s", (int)len, group);
+    if (strcmp(g, a->last) != 0) {
+        a->group_changes++;
+        snprintf(a->last, sizeof a->last, "%s", g);
+    }
+    a->n++;
+    a->offset_sum += e->offset;
+    /* what the test committed: group-G topic-T p -> G*1000 + T*10 + p; solo a/b: 7..10 */
+    int gi, ti;
+    if (sscanf(g, "group-%d", &gi) == 1 && sscanf(e->topic, "topic-%d", &ti) == 1)
+        a->want_sum += gi * 1000 + ti * 10 + e->partition;
+    else
+        a->want_sum += e->offset;
+}
+
 START_TEST(t_many_groups_and_foreach)
 {
     struct st_offsets *o = open_store();
@@ -219,6 +244,15 @@ START_TEST(t_many_groups_and_foreach)
     ck_assert_str_eq(c.line[1], "a/1=8:");
     ck_assert_str_eq(c.line[2], "b/0=9:");
     ck_assert_str_eq(c.line[3], "b/2=7:x");
+    /* foreach_all: every entry once, a group's entries in a row, bounded by max */
+    struct all a = {0};
+    ck_assert_int_eq(st_offsets_foreach_all(o, -1, all_fn, &a), 300 * 12 + 4);
+    ck_assert_int_eq(a.n, 300 * 12 + 4);
+    ck_assert_int_eq(a.group_changes, 301);
+    ck_assert_int_eq(a.offset_sum, a.want_sum);
+    memset(&a, 0, sizeof a);
+    ck_assert_int_eq(st_offsets_foreach_all(o, 100, all_fn, &a), 100);
+    ck_assert_int_eq(a.n, 100);
     c.n = 0;
     ck_assert_int_eq(st_offsets_foreach(o, "nobody", 6, collect_fn, &c), 0);
     ck_assert_int_eq(c.n, 0);
@@ -884,7 +918,7 @@ START_TEST(t_version_1_file_is_upgraded)
     st_offsets_close(o);
     /* a version from the future is refused, not guessed at */
     fd = open(logpath, O_RDWR);
-    kp_store_be32(hdr + 4, 3);
+    kp_store_be32(hdr + 4, 4);
     kp_store_be32(hdr + 12, kp_crc32c(0, hdr, 12));
     ck_assert_int_eq(pwrite(fd, hdr, 16, 0), 16);
     close(fd);
@@ -921,17 +955,26 @@ START_TEST(t_memory_cap)
     /* progress of a key already there, with metadata no longer than before, is taken */
     ck_assert_int_eq(commit(o, "group-000000", "t", 0, 777, "shorter", 2000), 0);
     ck_assert_int_eq(get(o, "group-000000", "t", 0, NULL), 777);
+    /* the room left filled with keys of that group, whatever the sizes of the structs */
+    int32_t np = 1;
+    while (commit(o, "group-000000", "t", np, 1, NULL, 2000) == 0)
+        np++;
     /* a batch: the existing key is committed, the new one refused */
     struct st_offset_commit items[2] = {
-        {.topic = "t", .topic_len = 1, .partition = 0, .offset = 778},
-        {.topic = "t", .topic_len = 1, .partition = 1, .offset = 5},
+        {.topic = "t",
+         .topic_len = 1,
+         .partition = 0,
+         .offset = 778,
+         .metadata = "shorter",
+         .metadata_len = 7},
+        {.topic = "t", .topic_len = 1, .partition = np, .offset = 5},
     };
     int res[2];
     ck_assert_int_eq(st_offsets_commit_batch(o, "group-000000", 12, items, 2, 2001, res), 0);
     ck_assert_int_eq(res[0], 0);
     ck_assert_int_eq(res[1], -ENOBUFS);
     ck_assert_int_eq(get(o, "group-000000", "t", 0, NULL), 778);
-    ck_assert_int_eq(get(o, "group-000000", "t", 1, NULL), -1);
+    ck_assert_int_eq(get(o, "group-000000", "t", np, NULL), -1);
     /* room again once a group is gone */
     ck_assert_int_eq(st_offsets_delete_group(o, "group-000001", 12), 1);
     ck_assert_int_eq(commit(o, "newcomer", "t", 0, 1, NULL, 3000), 0);
@@ -940,7 +983,7 @@ START_TEST(t_memory_cap)
     op.max_memory_bytes = 1024;
     ck_assert_int_eq(st_offsets_open(dir, &op, &o), 0);
     st_offsets_stats(o, &s);
-    ck_assert_int_eq(s.entries, accepted);
+    ck_assert_int_eq(s.entries, accepted + np - 1);
     ck_assert_int_eq(get(o, "newcomer", "t", 0, NULL), 1);
     ck_assert_int_eq(get(o, "group-000000", "t", 0, NULL), 778);
     ck_assert_int_eq(commit(o, "another", "t", 0, 1, NULL, 4000), -ENOBUFS);
@@ -1229,6 +1272,161 @@ START_TEST(t_commits_during_compaction_sync)
 }
 END_TEST
 
+/* ---- transactional commits (TxnOffsetCommit) ------------------------------------------------ */
+
+static int tcommit(struct st_offsets *o, const char *g, int64_t pid, const char *t, int32_t p,
+                   int64_t off, int64_t now)
+{
+    struct st_offset_commit c = {.topic = t,
+                                 .topic_len = strlen(t),
+                                 .partition = p,
+                                 .offset = off,
+                                 .metadata = "tx",
+                                 .metadata_len = 2};
+    int res = -1;
+    int err = st_offsets_txn_commit_batch(o, g, strlen(g), pid, 0, &c, 1, now, &res);
+    return err < 0 ? err : res;
+}
+
+static int tend(struct st_offsets *o, const char *g, int64_t pid, bool commit)
+{
+    return st_offsets_txn_end(o, g, strlen(g), pid, 0, commit, 5000);
+}
+
+static uint32_t header_version(void)
+{
+    uint8_t hdr[16];
+    int fd = open(logpath, O_RDONLY);
+    ck_assert_int_eq(pread(fd, hdr, 16, 0), 16);
+    close(fd);
+    return kp_load_be32(hdr + 4);
+}
+
+START_TEST(t_txn_offsets_visible_only_on_commit)
+{
+    struct st_offsets *o = open_store();
+    ck_assert_int_eq(commit(o, "g", "t", 0, 10, NULL, 1000), 0);
+    ck_assert_int_eq(header_version(), 2); /* no transaction yet: a file older builds read */
+    ck_assert_int_eq(tcommit(o, "g", 7, "t", 0, 20, 1100), 0);
+    ck_assert_int_eq(header_version(), 3); /* upgraded before the first transactional record */
+    ck_assert_int_eq(tcommit(o, "g", 7, "t", 1, 21, 1100), 0);
+    ck_assert_int_eq(tcommit(o, "g", 7, "t", 0, 22, 1200), 0); /* replaces 20 */
+    ck_assert_int_eq(get(o, "g", "t", 0, NULL), 10);
+    ck_assert_int_eq(get(o, "g", "t", 1, NULL), -1);
+    ck_assert(st_offsets_txn_pending(o, "g", 1, "t", 1, 0));
+    ck_assert(!st_offsets_txn_pending(o, "g", 1, "t", 1, 2));
+    /* another producer's transaction on the same group, aborted */
+    ck_assert_int_eq(tcommit(o, "g", 8, "t", 2, 99, 1300), 0);
+    ck_assert_int_eq(tend(o, "g", 8, false), 0);
+    ck_assert_int_eq(get(o, "g", "t", 2, NULL), -1);
+    st_offsets_close(o);
+    o = open_store(); /* pending survives a reopen */
+    ck_assert_int_eq(get(o, "g", "t", 0, NULL), 10);
+    ck_assert(st_offsets_txn_pending(o, "g", 1, "t", 1, 1));
+    ck_assert_int_eq(tend(o, "g", 7, true), 0);
+    char m[64];
+    ck_assert_int_eq(get(o, "g", "t", 0, m), 22);
+    ck_assert_str_eq(m, "tx");
+    ck_assert_int_eq(get(o, "g", "t", 1, NULL), 21);
+    ck_assert(!st_offsets_txn_pending(o, "g", 1, "t", 1, 0));
+    /* ending again changes nothing and writes nothing */
+    int64_t size = file_size(logpath);
+    ck_assert_int_eq(tend(o, "g", 7, false), 0);
+    ck_assert_int_eq(file_size(logpath), size);
+    ck_assert_int_eq(get(o, "g", "t", 1, NULL), 21);
+    st_offsets_close(o);
+    o = open_store();
+    ck_assert_int_eq(get(o, "g", "t", 0, NULL), 22);
+    ck_assert_int_eq(get(o, "g", "t", 2, NULL), -1);
+    struct st_offsets_stats st;
+    st_offsets_stats(o, &st);
+    ck_assert_int_eq(st.pending, 0);
+    st_offsets_close(o);
+}
+END_TEST
+
+/* Kafka's rule: on commit a pending offset replaces the key only if the key's own commit is
+ * older; a plain commit made while the transaction was open wins. Compaction keeps the order. */
+START_TEST(t_txn_offsets_newer_wins_across_compaction)
+{
+    for (int compact = 0; compact < 2; compact++) {
+        struct st_offsets *o = open_store();
+        ck_assert_int_eq(commit(o, "g", "t", 0, 1, NULL, 1000), 0);
+        ck_assert_int_eq(tcommit(o, "g", 7, "t", 0, 50, 1100), 0); /* newer than 1 */
+        ck_assert_int_eq(tcommit(o, "g", 7, "t", 1, 51, 1100), 0);
+        ck_assert_int_eq(commit(o, "g", "t", 1, 2, NULL, 1200), 0); /* newer than 51 */
+        ck_assert_int_eq(tcommit(o, "h", 7, "t", 0, 60, 1100), 0);  /* other group */
+        if (compact) {
+            ck_assert_int_eq(st_offsets_compact(o), 0);
+            st_offsets_close(o);
+            o = open_store();
+        }
+        ck_assert_int_eq(tend(o, "g", 7, true), 0);
+        ck_assert_int_eq(get(o, "g", "t", 0, NULL), 50);
+        ck_assert_int_eq(get(o, "g", "t", 1, NULL), 2);
+        ck_assert_int_eq(get(o, "h", "t", 0, NULL), -1); /* h's offsets end with h's marker */
+        /* after the end, a plain commit wins as always, and compaction keeps it so */
+        ck_assert_int_eq(commit(o, "g", "t", 0, 3, NULL, 1300), 0);
+        ck_assert_int_eq(tend(o, "h", 7, true), 0);
+        ck_assert_int_eq(get(o, "h", "t", 0, NULL), 60);
+        ck_assert_int_eq(st_offsets_compact(o), 0);
+        st_offsets_close(o);
+        o = open_store();
+        ck_assert_int_eq(get(o, "g", "t", 0, NULL), 3);
+        ck_assert_int_eq(get(o, "g", "t", 1, NULL), 2);
+        ck_assert_int_eq(get(o, "h", "t", 0, NULL), 60);
+        st_offsets_close(o);
+        tst_rmrf(dir);
+        ck_assert_int_eq(mkdir(dir, 0700), 0);
+    }
+}
+END_TEST
+
+/* A TxnOffsetCommit of several partitions is one write: cut anywhere, all of it or none. */
+START_TEST(t_txn_offsets_torn_all_or_nothing)
+{
+    struct st_offsets *o = open_store();
+    ck_assert_int_eq(tcommit(o, "g", 7, "t", 9, 9, 1000), 0); /* upgrade out of the way */
+    ck_assert_int_eq(tend(o, "g", 7, true), 0);
+    st_offsets_close(o);
+    int64_t before = file_size(logpath);
+    o = open_store();
+    struct st_offset_commit c[3];
+    for (int i = 0; i < 3; i++)
+        c[i] = (struct st_offset_commit){
+            .topic = "t", .topic_len = 1, .partition = i, .offset = 100 + i};
+    int res[3];
+    ck_assert_int_eq(st_offsets_txn_commit_batch(o, "g", 1, 7, 1, c, 3, 2000, res), 0);
+    int64_t mid = file_size(logpath);
+    ck_assert_int_eq(tend(o, "g", 7, true), 0);
+    st_offsets_close(o);
+    size_t len;
+    uint8_t *all = tst_slurp(logpath, &len);
+    for (int64_t cut = before; cut <= (int64_t)len; cut++) {
+        tst_spit(logpath, all, (size_t)cut);
+        ck_assert_int_eq(truncate(logpath, cut), 0);
+        o = open_store();
+        int vis = 0;
+        for (int i = 0; i < 3; i++)
+            vis += get(o, "g", "t", i, NULL) == 100 + i;
+        struct st_offsets_stats st;
+        st_offsets_stats(o, &st);
+        if (cut < mid) { /* the commit torn: nothing */
+            ck_assert_int_eq(st.pending, 0);
+            ck_assert_int_eq(vis, 0);
+        } else if (cut < (int64_t)len) { /* the end torn: all pending, none visible */
+            ck_assert_int_eq(st.pending, 3);
+            ck_assert_int_eq(vis, 0);
+        } else {
+            ck_assert_int_eq(st.pending, 0);
+            ck_assert_int_eq(vis, 3);
+        }
+        st_offsets_close(o);
+    }
+    free(all);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_offsets");
@@ -1252,6 +1450,9 @@ static Suite *suite(void)
     tcase_add_test(tc, t_write_failure_leaves_state_consistent);
     tcase_add_test(tc, t_torn_batch_is_all_or_nothing);
     tcase_add_test(tc, t_version_1_file_is_upgraded);
+    tcase_add_test(tc, t_txn_offsets_visible_only_on_commit);
+    tcase_add_test(tc, t_txn_offsets_newer_wins_across_compaction);
+    tcase_add_test(tc, t_txn_offsets_torn_all_or_nothing);
     tcase_add_test(tc, t_memory_cap);
     tcase_add_test(tc, t_crash_between_compaction_steps);
     tcase_add_test(tc, t_sync_without_a_spare_descriptor);

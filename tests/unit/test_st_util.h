@@ -8,6 +8,7 @@
 #define SPLICELOG_TEST_ST_UTIL_H
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -205,6 +206,61 @@ static inline void tst_spit(const char *path, const uint8_t *b, size_t len)
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(pwrite(fd, b, len, 0), (ssize_t)len);
     close(fd);
+}
+
+/* The files of one directory, as a crash would leave them (tst_dir_take / tst_dir_restore). */
+struct tst_dirsnap {
+    struct {
+        char name[256];
+        uint8_t *data;
+        size_t len;
+    } f[128];
+    int n;
+};
+
+static inline void tst_dir_take(const char *dir, struct tst_dirsnap *s)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *de;
+    s->n = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        ck_assert_int_lt(s->n, 128);
+        snprintf(s->f[s->n].name, sizeof(s->f[s->n].name), "%s", de->d_name);
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        s->f[s->n].data = tst_slurp(path, &s->f[s->n].len);
+        s->n++;
+    }
+    closedir(d);
+}
+
+static inline void tst_dir_restore(const char *dir, const struct tst_dirsnap *s)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *de;
+    char path[1024];
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    for (int i = 0; i < s->n; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, s->f[i].name);
+        tst_spit(path, s->f[i].data, s->f[i].len);
+    }
+}
+
+static inline void tst_dir_free(struct tst_dirsnap *s)
+{
+    for (int i = 0; i < s->n; i++)
+        free(s->f[i].data);
+    s->n = 0;
 }
 
 /*
