@@ -61,6 +61,11 @@ const struct br_xfer *br_xfer_for(enum br_transfer t);
 enum br_transfer br_xfer_auto_choose(const char *data_dir, const struct br_features *f,
                                      size_t copy_cap, char *why, size_t why_len);
 
+/* The self-test's rule, on its medians for splice, sendfile, copy (in that order; MB/s 0 =
+ * not measured): of the paths within half of the fastest MB/s the cheapest in CPU per GiB,
+ * but sendfile unless that one costs at most 3/4 of sendfile's CPU. */
+enum br_transfer br_xfer__auto_pick(const double mb[3], const double cpu[3]);
+
 /* ---- shared by the paths (internal to br_xfer*.c) ---------------------------------------- */
 
 /* In-line step: when the send position is at memory pieces and/or file ranges of at most

@@ -15,11 +15,14 @@
  *    One untimed warm-up round, then ST_ROUNDS rounds, the order of the paths rotated each
  *    round; per transfer MB/s and the process's CPU (scheduler ns, io-wq workers included) less
  *    the draining thread's, per GiB. Stops early at ST_DEADLINE_MS: well under a second.
- *  - The choice: the medians; of the paths within ST_NEAR of the highest MB/s, the one that
- *    costs the least CPU per GiB. The test's drain is a bare recv loop, faster than any real
- *    consumer, so it overstates the MB/s differences that matter; the CPU the broker does not
- *    spend is what its consumers (on loopback, the same cores) get. A path much slower than
- *    the fastest is still never chosen.
+ *  - The choice (br_xfer__auto_pick): the medians; of the paths within ST_NEAR of the highest
+ *    MB/s, the one that costs the least CPU per GiB, but sendfile unless that one costs at
+ *    most ST_CLEAR of sendfile's CPU. The test's drain is a bare recv loop, faster than any
+ *    real consumer, so it overstates the MB/s differences that matter; the CPU the broker does
+ *    not spend is what its consumers (on loopback, the same cores) get. And the test's own
+ *    figures move with the machine's state by more than the paths differ where they are
+ *    close (docs/transfer-paths.md): sendfile, the path with no hop and no copy, is kept
+ *    unless another is clearly cheaper, so that a noisy test does not flip the default.
  *  - The cache: <data dir>/.fetch-transfer-auto, keyed by kernel release, CPU model and CPU
  *    count: a restart on the same machine reads the choice (and its figures) back instead of
  *    measuring again. Delete the file to measure again; fetch.transfer=PATH overrides.
@@ -48,6 +51,7 @@
 #define ST_ROUNDS      3
 #define ST_DEADLINE_MS 700
 #define ST_NEAR        0.50 /* within half of the best MB/s: the CPU decides */
+#define ST_CLEAR       0.75 /* another path replaces sendfile at 3/4 of its CPU or less */
 #define ST_PIPE        (1u << 20)
 #define ST_CHUNK       (1u << 20)
 #define CHAIN_PAIRS    4 /* as br_xfer_splice.c */
@@ -438,6 +442,25 @@ static int measure(const char *dir, const struct br_features *f, size_t copy_cap
     return rc < 0 ? rc : 0;
 }
 
+enum br_transfer br_xfer__auto_pick(const double mb[3], const double cpu[3])
+{
+    enum { SF = 1 }; /* paths[SF] == BR_XFER_SENDFILE */
+    double best = 0;
+    for (int i = 0; i < NPATHS; i++)
+        if (mb[i] > best)
+            best = mb[i];
+    if (best <= 0)
+        return BR_XFER_SENDFILE;
+    int pick = -1;
+    for (int i = 0; i < NPATHS; i++)
+        if (mb[i] > 0 && mb[i] >= best * (1 - ST_NEAR) && (pick < 0 || cpu[i] < cpu[pick]))
+            pick = i;
+    bool sf_ok = mb[SF] > 0 && mb[SF] >= best * (1 - ST_NEAR);
+    if (pick != SF && sf_ok && cpu[pick] > ST_CLEAR * cpu[SF])
+        pick = SF;
+    return paths[pick];
+}
+
 /* ---- the cache -------------------------------------------------------------------------- */
 
 /* "release|cpu model|ncpu": what the figures depend on, one line. */
@@ -536,16 +559,15 @@ enum br_transfer br_xfer_auto_choose(const char *data_dir, const struct br_featu
         snprintf(why, why_len, "the self-test failed (%s): sendfile, the classic path", err);
         return BR_XFER_SENDFILE;
     }
-    double mb[NPATHS], cpu[NPATHS], best = 0;
+    double mb[NPATHS], cpu[NPATHS];
     for (int i = 0; i < NPATHS; i++) {
         mb[i] = figs[i].n ? median(figs[i].mb_s, figs[i].n) : 0;
         cpu[i] = figs[i].n ? median(figs[i].cpu, figs[i].n) : 0;
-        if (mb[i] > best)
-            best = mb[i];
     }
     int pick = -1;
+    enum br_transfer chosen = br_xfer__auto_pick(mb, cpu);
     for (int i = 0; i < NPATHS; i++)
-        if (figs[i].n && mb[i] >= best * (1 - ST_NEAR) && (pick < 0 || cpu[i] < cpu[pick]))
+        if (figs[i].n && paths[i] == chosen)
             pick = i;
     if (pick < 0) {
         snprintf(why, why_len, "the self-test measured nothing: sendfile, the classic path");
@@ -559,8 +581,8 @@ enum br_transfer br_xfer_auto_choose(const char *data_dir, const struct br_featu
     if (o < sizeof(fig))
         snprintf(fig + o, sizeof(fig) - o,
                  " (loopback, %u MiB x %d rounds, median; the cheapest in CPU within %.0f%% "
-                 "of the fastest)",
-                 ST_BYTES >> 20, figs[pick].n, ST_NEAR * 100);
+                 "of the fastest, sendfile unless %.0f%% of its CPU or less)",
+                 ST_BYTES >> 20, figs[pick].n, ST_NEAR * 100, ST_CLEAR * 100);
     rc = cache_write(data_dir, path, key, paths[pick], fig);
     snprintf(why, why_len, "measured now in %lld ms (%s): %s%s", (long long)ms, key, fig,
              rc < 0 ? "; not cached: cannot write the cache file" : "");
