@@ -8,8 +8,9 @@
  * broker measures rather than guesses:
  *
  *  - The test: a file of ST_BYTES in the data dir's file system (O_TMPFILE, written once, so in
- *    the page cache), a loopback TCP connection whose far end a thread drains, and each path
- *    moving the whole file the way its br_xfer_*.c does (splice: chains of CHAIN_PAIRS linked
+ *    the page cache), a loopback TCP connection whose far end a thread reads like a consumer
+ *    fetching 1 MiB at a time (one byte up, ST_CHUNK down, then the next request), and each
+ *    path answering the requests the way its br_xfer_*.c does (splice: chains of CHAIN_PAIRS linked
  *    file -> pipe -> socket splices of a 1 MiB pipe; sendfile: 1 MiB sendfile(2) calls on the
  *    non-blocking socket; copy: io_uring reads of fetch.copy.buffer.bytes linked to sends).
  *    One untimed warm-up round, then ST_ROUNDS rounds, the order of the paths rotated each
@@ -71,15 +72,28 @@ struct drain {
     bool done;    /* the thread ended (EOF or error) */
 };
 
+/* Like a consumer: asks for ST_CHUNK bytes (one byte up), reads them, asks again. */
 static void *drain_main(void *arg)
 {
     struct drain *d = arg;
     const size_t cap = 256 << 10;
     uint8_t *buf = malloc(cap);
+    size_t want = 0; /* bytes of the current request still to come */
     for (;;) {
-        ssize_t n = buf ? recv(d->fd, buf, cap, 0) : -1;
+        ssize_t n;
+        if (want == 0) {
+            n = buf ? send(d->fd, "f", 1, MSG_NOSIGNAL) : -1;
+            if (n == 1) {
+                want = ST_CHUNK;
+                continue;
+            }
+        } else {
+            n = recv(d->fd, buf, want < cap ? want : cap, 0);
+        }
         if (n < 0 && errno == EINTR)
             continue;
+        if (n > 0)
+            want -= (size_t)n;
         pthread_mutex_lock(&d->mu);
         if (n > 0)
             d->got += (uint64_t)n;
@@ -130,11 +144,13 @@ static int wait_writable(int fd)
     return n > 0 ? 0 : n == 0 ? -ETIMEDOUT : -errno;
 }
 
-static int run_sendfile(struct bench *b, size_t size)
+/* Each run_* moves bytes [at, at + size) of the file to the socket as its br_xfer_*.c does. */
+static int run_sendfile(struct bench *b, size_t at, size_t size)
 {
-    off_t off = 0;
-    while ((size_t)off < size) {
-        size_t n = size - (size_t)off < ST_CHUNK ? size - (size_t)off : ST_CHUNK;
+    off_t off = (off_t)at;
+    while ((size_t)off < at + size) {
+        size_t left = at + size - (size_t)off;
+        size_t n = left < ST_CHUNK ? left : ST_CHUNK;
         ssize_t w = sendfile(b->sock, b->file, &off, n);
         if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
             int rc = wait_writable(b->sock);
@@ -173,11 +189,10 @@ static struct io_uring_sqe *sqe_for(struct bench *b, uint64_t tag)
     return sqe;
 }
 
-static int run_copy(struct bench *b, size_t size)
+static int run_copy(struct bench *b, size_t at, size_t size)
 {
-    size_t pos = 0;
-    while (pos < size) {
-        size_t n = size - pos < b->buf_cap ? size - pos : b->buf_cap;
+    for (size_t pos = at; pos < at + size;) {
+        size_t n = at + size - pos < b->buf_cap ? at + size - pos : b->buf_cap;
         struct io_uring_sqe *sqe = sqe_for(b, 0);
         io_uring_prep_read(sqe, b->file, b->buf, (unsigned)n, pos);
         sqe->flags |= IOSQE_IO_LINK;
@@ -194,7 +209,7 @@ static int run_copy(struct bench *b, size_t size)
     return 0;
 }
 
-static int run_splice(struct bench *b, size_t size)
+static int run_splice(struct bench *b, size_t base, size_t size)
 {
     size_t sent = 0, fill = 0;
     while (sent < size) {
@@ -209,7 +224,7 @@ static int run_splice(struct bench *b, size_t size)
             for (int k = 0; k < CHAIN_PAIRS && at < size; k++) {
                 size_t len = size - at < b->pipe_cap ? size - at : b->pipe_cap;
                 struct io_uring_sqe *sqe = sqe_for(b, (uint64_t)n);
-                io_uring_prep_splice(sqe, b->file, (int64_t)at, b->pwr, -1, (unsigned)len,
+                io_uring_prep_splice(sqe, b->file, (int64_t)(base + at), b->pwr, -1, (unsigned)len,
                                      SPLICE_F_MOVE);
                 sqe->flags |= IOSQE_IO_LINK;
                 in[n++] = true;
@@ -247,16 +262,39 @@ static int run_splice(struct bench *b, size_t size)
     return 0;
 }
 
+/* The drain's next request (one byte): 0, or -errno (-EPIPE: it went away). */
+static int wait_request(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    for (;;) {
+        char c;
+        ssize_t n = recv(fd, &c, 1, 0);
+        if (n == 1)
+            return 0;
+        if (n == 0)
+            return -EPIPE;
+        if (errno != EAGAIN && errno != EINTR)
+            return -errno;
+        int k = poll(&p, 1, 2000);
+        if (k <= 0)
+            return k == 0 ? -ETIMEDOUT : -errno;
+    }
+}
+
+/* size bytes as ST_CHUNK answers to the drain's requests, like fetches of 1 MiB. */
 static int run_path(struct bench *b, enum br_transfer t, size_t size)
 {
-    switch (t) {
-    case BR_XFER_SPLICE:
-        return run_splice(b, size);
-    case BR_XFER_SENDFILE:
-        return run_sendfile(b, size);
-    default:
-        return run_copy(b, size);
+    for (size_t pos = 0; pos < size; pos += ST_CHUNK) {
+        size_t n = size - pos < ST_CHUNK ? size - pos : ST_CHUNK;
+        int rc = wait_request(b->sock);
+        if (rc == 0)
+            rc = t == BR_XFER_SPLICE     ? run_splice(b, pos, n)
+                 : t == BR_XFER_SENDFILE ? run_sendfile(b, pos, n)
+                                         : run_copy(b, pos, n);
+        if (rc < 0)
+            return rc;
     }
+    return 0;
 }
 
 /* ---- set-up ----------------------------------------------------------------------------- */
