@@ -94,8 +94,12 @@ static const struct key_def keys[] = {
      "300000", "how often segment roll-by-time and retention run"},
     {"log.scrub.bytes.per.sec", K_I64, OFF(scrub_bytes_per_sec), 0, 0, I64_MAX, "16777216",
      "bytes of sealed segments re-verified against their digests per second (0 = off)"},
-    {"fetch.transfer", K_TRANSFER, 0, 0, 0, 0, "splice",
-     "how fetched file ranges reach the socket: splice | sendfile | copy"},
+    {"fetch.transfer", K_TRANSFER, 0, 0, 0, 0, "auto",
+     "how fetched file ranges reach the socket: auto (measured at start-up) | splice | "
+     "sendfile | copy"},
+    {"fetch.inline.max.bytes", K_I64, OFF(inline_max_bytes), 0, 0, 1 << 20, "65536",
+     "file bytes a transfer step may copy in line with the response header in one send when "
+     "the page cache holds them (0 = off; at most fetch.copy.buffer.bytes)"},
     {"fetch.splice.pipes", K_I64, OFF(splice_pipes), 0, 1, 4096, "64",
      "pipes in each loop thread's splice pool"},
     {"fetch.copy.buffer.bytes", K_I64, OFF(copy_buffer_bytes), 0, 4096, 64 << 20, "262144",
@@ -164,6 +168,8 @@ const char *br_transfer_name(enum br_transfer t)
         return "sendfile";
     case BR_XFER_COPY:
         return "copy";
+    case BR_XFER_AUTO:
+        return "auto";
     }
     return "?";
 }
@@ -406,7 +412,9 @@ static int apply(struct br_config *c, const struct key_def *k, const char *v, ch
     case K_IPOVERRIDES:
         return parse_ip_overrides(c, k->key, v, err, errlen);
     case K_TRANSFER:
-        if (strcmp(v, "splice") == 0)
+        if (strcmp(v, "auto") == 0)
+            c->transfer = BR_XFER_AUTO;
+        else if (strcmp(v, "splice") == 0)
             c->transfer = BR_XFER_SPLICE;
         else if (strcmp(v, "sendfile") == 0)
             c->transfer = BR_XFER_SENDFILE;
@@ -414,7 +422,7 @@ static int apply(struct br_config *c, const struct key_def *k, const char *v, ch
             c->transfer = BR_XFER_COPY;
         else
             return fail(err, errlen, -EINVAL,
-                        "%s: bad value '%s' (expected splice, sendfile or copy)", k->key, v);
+                        "%s: bad value '%s' (expected auto, splice, sendfile or copy)", k->key, v);
         return 0;
     case K_LOGLEVEL:
         if (br_log_parse_level(v, &c->log_level))

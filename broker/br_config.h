@@ -37,6 +37,7 @@ enum br_transfer {
     BR_XFER_SPLICE = 0,
     BR_XFER_SENDFILE = 1,
     BR_XFER_COPY = 2,
+    BR_XFER_AUTO = 3, /* chosen at start-up by br_xfer_auto_choose (br_xfer.h) */
 };
 
 struct br_listener_cfg {
@@ -82,6 +83,7 @@ struct br_config {
     enum br_transfer transfer;           /* fetch.transfer (splicelog) */
     int64_t splice_pipes;                /* fetch.splice.pipes (splicelog): per loop thread */
     int64_t copy_buffer_bytes;           /* fetch.copy.buffer.bytes (splicelog) */
+    int64_t inline_max_bytes;            /* fetch.inline.max.bytes (splicelog) */
     int64_t shutdown_timeout_ms;         /* shutdown.timeout.ms (splicelog) */
     enum br_log_level log_level;         /* log.level (splicelog) */
     int64_t offsets_retention_ms;        /* offsets.retention.minutes, in ms (-1 = keep) */

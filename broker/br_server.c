@@ -509,6 +509,12 @@ static int bind_listeners(struct br_server *srv)
         br_warn("fetch.transfer=splice but the kernel lacks IORING_OP_SPLICE: using sendfile");
         xt = BR_XFER_SENDFILE;
     }
+    if (xt == BR_XFER_AUTO) {
+        char why[768];
+        xt = br_xfer_auto_choose(cfg->data_dir, &srv->feat, (size_t)cfg->copy_buffer_bytes, why,
+                                 sizeof(why));
+        br_info("fetch.transfer=auto: %s, %s", br_transfer_name(xt), why);
+    }
     int rc = 0;
     for (int li = 0; li < cfg->nlisteners && rc == 0; li++)
         rc = br_listen_port_free(&cfg->listeners[li]);

@@ -925,10 +925,11 @@ void br_conn_close(struct br_conn *c, const char *reason)
     uncount(c); /* its place is free for a new connection at once */
     bytes_wait_del(c);
     br_info("closing connection peer=%s: %s", c->peer.name, reason);
-    br_debug("peer=%s: %llu requests, %llu bytes out in %llu transfer steps, %llu waits for "
-             "writability (%s)",
+    br_debug("peer=%s: %llu requests, %llu bytes out in %llu transfer steps (%llu in line), "
+             "%llu waits for writability (%s)",
              c->peer.name, (unsigned long long)c->n_requests, (unsigned long long)c->bytes_out,
-             (unsigned long long)c->n_steps, (unsigned long long)c->n_pollout, c->xfer->name);
+             (unsigned long long)c->n_steps, (unsigned long long)c->n_inline,
+             (unsigned long long)c->n_pollout, c->xfer->name);
     if (c->n_disk_reads)
         br_debug("peer=%s: %llu chunks were not in the page cache and were read from disk",
                  c->peer.name, (unsigned long long)c->n_disk_reads);

@@ -49,7 +49,8 @@ START_TEST(defaults)
     ck_assert_int_eq(C.num_partitions, 1);
     ck_assert_int_eq(C.socket_request_max_bytes, 100 << 20);
     ck_assert_int_eq(C.message_max_bytes, 1048588);
-    ck_assert_int_eq(C.transfer, BR_XFER_SPLICE);
+    ck_assert_int_eq(C.transfer, BR_XFER_AUTO);
+    ck_assert_int_eq(C.inline_max_bytes, 65536);
     ck_assert_int_eq(C.log.segment_bytes, 1LL << 30);
     ck_assert(!C.log.log_append_time);
     ck_assert_int_eq(C.max_connections, 10000);
