@@ -191,6 +191,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/san/tests/%,$(UNIT_TESTS))
 INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/san/itests/%,$(INTEG_TESTS))
 
 test: deps-test
+	@scripts/check-layers.sh
 	@$(MAKE) --no-print-directory test-build
 	@scripts/run-tests.sh $(BUILD)
 
