@@ -780,7 +780,15 @@ void br_conn__recv_end(struct br_conn *c, int res)
 {
     if (res == 0) {
         c->eof = true;
-        br_conn_close(c, "peer closed the connection");
+        if (c->in_len > 0) {
+            /* not an ordinary close: the bytes of a request that never came whole */
+            char why[96];
+            snprintf(why, sizeof(why), "peer closed the connection in a request (%zu bytes in)",
+                     c->in_len);
+            br_conn_close(c, why);
+        } else {
+            br_conn_close(c, "peer closed the connection");
+        }
     } else if (res != -EINTR && res != -EAGAIN && res != -ENOBUFS && res != -ECANCELED) {
         /* (-ENOBUFS: the provided buffers ran dry, the multishot recv ended: backpressure,
          * re-armed next turn) */
