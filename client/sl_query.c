@@ -109,7 +109,8 @@ static sl_metadata *md_copy(const struct kp_metadata_resp *r)
 #define COPY_STR(dst, s)                                                                           \
     do {                                                                                           \
         size_t l_ = (s).len > 0 ? (size_t)(s).len : 0;                                             \
-        memcpy(str, (s).ptr, l_);                                                                  \
+        if (l_)                                                                                    \
+            memcpy(str, (s).ptr, l_);                                                              \
         str[l_] = 0;                                                                               \
         (dst) = str;                                                                               \
         str += l_ + 1;                                                                             \
