@@ -258,6 +258,8 @@ int cli_consume(const struct cli_cmd *cmd, int argc, char **argv)
             if (eof.parts[i] == r.partition)
                 eof.parts[i] = eof.parts[--eof.n];
         print_record(&net, sep, &r);
+        if (follow)
+            fflush(stdout); /* a pipe reader sees each record as it comes */
         got++;
     }
     fflush(stdout);
