@@ -143,7 +143,7 @@ static void emit(enum br_log_level level, const char *msg, const char *suffix)
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    char when[40];
+    char when[96]; /* room for any int the compiler cannot bound */
     snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
     int fmt = atomic_load_explicit(&log_format, memory_order_relaxed);

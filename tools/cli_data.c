@@ -98,10 +98,11 @@ int cli_produce(const struct cli_cmd *cmd, int argc, char **argv)
         code = CLI_EXIT_UNREACHABLE;
     }
     sl_producer_free(p);
-    if (net.json)
-        printf("{\"topic\":\"%s\",\"produced\":%ld,\"failed\":%ld}\n", topic, st.delivered,
-               st.failed + (sent - st.delivered - st.failed));
-    else
+    if (net.json) {
+        printf("{\"topic\":");
+        cli_json_str(stdout, topic);
+        printf(",\"produced\":%ld,\"failed\":%ld}\n", st.delivered, sent - st.delivered);
+    } else
         printf("%ld record(s) produced to %s\n", st.delivered, topic);
     if (st.failed && code == CLI_EXIT_OK)
         code = cli_err(cmd, st.first_err, cli_fmt("%ld record(s) failed", st.failed));
