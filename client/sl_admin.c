@@ -799,10 +799,33 @@ sl_err sl_admin_alter_configs(sl_admin *a, int type, const char *name, const sl_
 /* ---- groups -------------------------------------------------------------------------------------
  */
 
-/* The group's coordinator (FindCoordinator), ready; *node its id. A coordinator error (e.g.
- * COORDINATOR_NOT_AVAILABLE) is returned as that sl_err in *kerr with 0. */
+static int find_coordinator(sl_admin *a, const char *group, int64_t deadline, struct sl__conn **out,
+                            int32_t *node, sl_err *kerr);
+
+/* The group's coordinator (FindCoordinator), ready; *node its id. While the broker answers
+ * COORDINATOR_NOT_AVAILABLE or COORDINATOR_LOAD_IN_PROGRESS (a broker starting, offsets loading)
+ * it is asked again every retry.backoff.ms until the deadline; then that error is returned as
+ * the sl_err in *kerr (with 0), as is any other coordinator error. */
 static int coordinator(sl_admin *a, const char *group, int64_t deadline, struct sl__conn **out,
                        int32_t *node, sl_err *kerr)
+{
+    for (;;) {
+        int err = find_coordinator(a, group, deadline, out, node, kerr);
+        if (err || (*kerr != SL_ERR_COORDINATOR_NOT_AVAILABLE &&
+                    *kerr != SL_ERR_COORDINATOR_LOAD_IN_PROGRESS))
+            return err;
+        int64_t left = deadline - sl__now_ms();
+        int backoff = a->cl.conf->retry_backoff_ms;
+        if (left <= backoff)
+            return 0;
+        int64_t until = sl__now_ms() + backoff;
+        while (sl__now_ms() < until)
+            sl__client_io(&a->cl, (int)(until - sl__now_ms()));
+    }
+}
+
+static int find_coordinator(sl_admin *a, const char *group, int64_t deadline, struct sl__conn **out,
+                            int32_t *node, sl_err *kerr)
 {
     *kerr = SL_ERR_NO_ERROR;
     struct sl__conn *conn;

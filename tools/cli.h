@@ -75,17 +75,21 @@ struct cli_net {
     const char *bootstrap; /* --bootstrap */
     const char *timeout;   /* --timeout (ms) */
     const char *json;      /* --json (a flag) */
+    const char *conf_file; /* --command-config: libsplicelog properties, key=value lines */
     int timeout_ms;        /* parsed by cli_net_conf */
 };
+/* clang-format off */
 #define CLI_NET_OPTS(n)                                                                            \
-    {"bootstrap", &(n)->bootstrap, false, false}, {"timeout", &(n)->timeout, false, false},        \
-    {                                                                                              \
-        "json", &(n)->json, false, true                                                            \
-    }
-#define CLI_NET_USAGE "[--bootstrap HOST:PORT] [--timeout MS] [--json]"
+    {"bootstrap", &(n)->bootstrap, false, false},                                                  \
+    {"timeout", &(n)->timeout, false, false},                                                      \
+    {"json", &(n)->json, false, true},                                                             \
+    {"command-config", &(n)->conf_file, false, false}
+/* clang-format on */
+#define CLI_NET_USAGE "[--bootstrap HOST:PORT] [--timeout MS] [--json] [--command-config FILE]"
 
-/* A conf for the command (bootstrap.servers, client.id splicelog-cli, request.timeout.ms), or
- * NULL after printing why (usage error). */
+/* A conf for the command (bootstrap.servers, client.id splicelog-cli, request.timeout.ms, then
+ * the --command-config file's properties: security.protocol=ssl, ssl.ca.location, ... as
+ * splicelog.h lists them), or NULL after printing why (usage error). */
 sl_conf *cli_net_conf(const struct cli_cmd *cmd, struct cli_net *net);
 /* An admin handle on the conf (taken), or NULL after printing why. */
 sl_admin *cli_admin(const struct cli_cmd *cmd, struct cli_net *net);

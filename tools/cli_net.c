@@ -22,6 +22,49 @@ bool cli_int(const char *s, int64_t min, int64_t max, int64_t *out)
     return true;
 }
 
+/* Applies a properties file (key=value lines, '#' and '!' comments) to conf; false after
+ * printing why. */
+static bool apply_file(const struct cli_cmd *cmd, sl_conf *conf, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        cli_fail(cmd, "--command-config %s: %s", path, strerror(errno));
+        return false;
+    }
+    char line[4096];
+    int lineno = 0;
+    bool ok = true;
+    while (ok && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *s = line;
+        while (*s == ' ' || *s == '\t')
+            s++;
+        s[strcspn(s, "\r\n")] = 0;
+        if (!*s || *s == '#' || *s == '!')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            cli_fail(cmd, "%s:%d: not key=value", path, lineno);
+            ok = false;
+            break;
+        }
+        char *k_end = eq;
+        while (k_end > s && (k_end[-1] == ' ' || k_end[-1] == '\t'))
+            k_end--;
+        *k_end = 0;
+        char *v = eq + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        char errstr[256];
+        if (sl_conf_set(conf, s, v, errstr, sizeof errstr)) {
+            cli_fail(cmd, "%s:%d: %s", path, lineno, errstr);
+            ok = false;
+        }
+    }
+    fclose(f);
+    return ok;
+}
+
 sl_conf *cli_net_conf(const struct cli_cmd *cmd, struct cli_net *net)
 {
     int64_t t = 10000;
@@ -40,6 +83,10 @@ sl_conf *cli_net_conf(const struct cli_cmd *cmd, struct cli_net *net)
         sl_conf_set(conf, "client.id", "splicelog-cli", errstr, sizeof errstr) ||
         sl_conf_set(conf, "request.timeout.ms", tms, errstr, sizeof errstr)) {
         cli_fail(cmd, "%s", conf ? errstr : "out of memory");
+        sl_conf_free(conf);
+        return NULL;
+    }
+    if (net->conf_file && !apply_file(cmd, conf, net->conf_file)) {
         sl_conf_free(conf);
         return NULL;
     }

@@ -4,7 +4,7 @@
  * - topic create / list / describe / delete, text and --json, with the exit codes (0 done,
  *   1 refused, 2 usage, 3 unreachable);
  * - produce lines from stdin, consume them back (keys, --json, --count, --partition);
- * - cluster info;
+ * - cluster info, --command-config (client properties from a file);
  * - a group: consume --group commits, group describe shows committed, end offset and lag per
  *   partition, group seek moves the offsets (earliest, offset, timestamp, dry run);
  * - --help on every command.
@@ -258,6 +258,20 @@ START_TEST(cluster)
         OK(NULL, "cluster", "log-dirs", "--json");
         ck_assert(has("{\"topic\":\"sized\",\"partition\":0,\"size\":"));
     }
+    /* --command-config: libsplicelog properties from a file; a bad one is a usage error */
+    char cc[420];
+    snprintf(cc, sizeof cc, "%s/client.properties", B.dir);
+    FILE *f = fopen(cc, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("# the client's own keys\nclient.id = ops-cli\nrequest.timeout.ms=5000\n", f);
+    fclose(f);
+    OK(NULL, "cluster", "info", "--command-config", cc);
+    f = fopen(cc, "w");
+    fputs("no.such.property=1\n", f);
+    fclose(f);
+    ck_assert_int_eq(RUN(NULL, "cluster", "info", "--command-config", cc), 2);
+    ck_assert_msg(strstr(err_text, "client.properties:1:"), "%s", err_text);
+
     /* nothing listens: exit 3 */
     ck_assert_int_eq(RUN_NOBS("cluster", "info", "--bootstrap", "127.0.0.1:1", "--timeout", "500"),
                      3);
