@@ -50,8 +50,8 @@ static const struct cli_cmd cmds[] = {
     {"consume", NULL,
      "TOPIC [--partition P] [--from beginning|end|OFFSET] [--count N] [--group G] [--follow] "
      "[--key-separator SEP] " NET,
-     "print records, one per line (KEY<SEP>VALUE with --key-separator), until the end of the "
-     "topic (or N records; --follow: keep waiting)",
+     "print records, one per line (KEY<SEP>VALUE with --key-separator; --json: one JSON object "
+     "per record and line), until the end of the topic (or N records; --follow: keep waiting)",
      cli_consume},
     {"user", "create",
      "--data-dir DIR --name NAME --password PW|- --mechanism SCRAM-SHA-256|SCRAM-SHA-512 "
