@@ -275,6 +275,7 @@ install: all
 	ln -sf libsplicelog.so.0 $(DESTDIR)$(PREFIX)/lib/libsplicelog.so
 	sed -e 's|@PREFIX@|$(PREFIX)|g' client/splicelog.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/splicelog.pc
 	install -m 755 $(BUILD)/splicelogd $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BUILD)/splicelog $(DESTDIR)$(PREFIX)/bin/
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

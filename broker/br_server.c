@@ -3,13 +3,12 @@
  *
  * Threads
  *   main          binds listeners, opens the store, starts the others, waits for a signal
- *                 (sigtimedwait: SIGINT/SIGTERM/SIGHUP are blocked everywhere else), then
- *                 stops them; meanwhile, once a second, writes the log's pending summaries
- *                 of repeated lines (br_log_flush_limited). SIGHUP is logged and changes
- *                 nothing: the configuration is read once and the log is stderr.
- *   loopN         one per num.network.threads: its io_uring, its SO_REUSEPORT listening
- *                 socket per listener, its connections.
- *   housekeeping  st_store_maintain every log.retention.check.interval.ms and
+ *                 (sigtimedwait: SIGINT/SIGTERM/SIGHUP/SIGUSR1/SIGUSR2 are blocked everywhere
+ * else), then stops them; meanwhile, once a second, writes the log's pending summaries of repeated
+ * lines (br_log_flush_limited). SIGHUP is logged and changes nothing: the configuration is read
+ * once and the log is stderr. SIGUSR1 / SIGUSR2 make the log one level more / less verbose. loopN
+ * one per num.network.threads: its io_uring, its SO_REUSEPORT listening socket per listener, its
+ * connections. housekeeping  st_store_maintain every log.retention.check.interval.ms and
  *                 st_store_scrub at log.scrub.bytes.per.sec, so disk reads of the scrubber
  *                 never stall a loop.
  *   admin         runs the jobs handlers hand it (the context's admin operation, br_ctx.h)
@@ -416,6 +415,8 @@ static int setup_process(struct br_server *srv)
     sigaddset(&srv->signals, SIGINT);
     sigaddset(&srv->signals, SIGTERM);
     sigaddset(&srv->signals, SIGHUP);
+    sigaddset(&srv->signals, SIGUSR1);
+    sigaddset(&srv->signals, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &srv->signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -665,7 +666,8 @@ static int setup(struct br_server *srv, const char *port_file)
 /* ---- run ------------------------------------------------------------------------------------ */
 
 /* The main thread until SIGINT or SIGTERM; once a second it writes the log's pending summaries
- * of repeated lines. SIGHUP changes nothing: the configuration is read once, the log is stderr. */
+ * of repeated lines. SIGHUP changes nothing: the configuration is read once, the log is stderr.
+ * SIGUSR1 makes the log one level more verbose, SIGUSR2 one level less. */
 static void run(struct br_server *srv)
 {
     br_info("splicelogd ready");
@@ -677,6 +679,8 @@ static void run(struct br_server *srv)
             br_info("received SIGHUP: nothing to do, still running (the configuration is "
                     "read only at start-up: restart to change it; the log is stderr, "
                     "nothing to reopen)");
+        } else if (sig == SIGUSR1 || sig == SIGUSR2) {
+            br_log_step_level(sig == SIGUSR1 ? 1 : -1, sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
         } else if (sig == SIGINT || sig == SIGTERM) {
             br_info("received %s: stopping (in-flight requests finish, then clean shutdown)",
                     sig == SIGINT ? "SIGINT" : "SIGTERM");

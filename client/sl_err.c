@@ -287,6 +287,10 @@ static const struct desc descs[] = {
      "Broker: Unsupported compression type"},
     {SL_ERR_MEMBER_ID_REQUIRED, "MEMBER_ID_REQUIRED", "Broker: Member id required"},
     {SL_ERR_INVALID_RECORD, "INVALID_RECORD", "Broker: Invalid record"},
+    {SL_ERR_NON_EMPTY_GROUP, "NON_EMPTY_GROUP", "Broker: The group is not empty"},
+    {SL_ERR_GROUP_ID_NOT_FOUND, "GROUP_ID_NOT_FOUND", "Broker: The group id does not exist"},
+    {SL_ERR_GROUP_SUBSCRIBED_TO_TOPIC, "GROUP_SUBSCRIBED_TO_TOPIC",
+     "Broker: The consumer group is actively subscribed to the topic"},
 };
 
 static const struct desc *find(sl_err err)

@@ -25,6 +25,7 @@
  *   sl_commit.c    committed offsets (OffsetCommit v5, OffsetFetch v4)
  *   sl_assign.c    the group leader's assignors (sl_assign.h)
  *   sl_query.c     metadata, watermark and offsets-for-times queries
+ *   sl_admin.c     the admin handle (topics, partitions, configs, groups, offsets, cluster)
  *
  * Wire messages are encoded and decoded with proto/kp_msg's codecs, as the broker's are (one
  * codec per message). Two of them are used piece by piece: a Produce request is written as
@@ -232,6 +233,9 @@ struct sl__req {
 
 enum sl__conn_state { SL__CONN_DOWN, SL__CONN_CONNECTING, SL__CONN_UP };
 
+/* API keys whose ApiVersions range a connection keeps (Kafka's keys are below 100). */
+#define SL__API_KEYS 100
+
 struct sl__conn {
     struct sl__client *cl;
     char *host;
@@ -255,7 +259,12 @@ struct sl__conn {
     size_t big_need;     /* total bytes of the frame */
     int fetch_out;       /* consumer: fetch requests outstanding on this connection */
     struct sl__tls *tls; /* security.protocol=ssl: the session, from TCP connect to close */
-    char why[200];       /* why the connection is failing (resolver, TLS), for the error event */
+    /* The broker's ApiVersions answer on this connection (api_vmax[key] -1: not offered);
+     * versions_known once it arrived, cleared when the connection goes down. */
+    bool versions_known;
+    int16_t api_vmin[SL__API_KEYS];
+    int16_t api_vmax[SL__API_KEYS];
+    char why[200]; /* why the connection is failing (resolver, TLS), for the error event */
 };
 
 #define SL__RX_CAP (256 * 1024)
@@ -280,6 +289,9 @@ short sl__conn_events(const struct sl__conn *c);
 void sl__conn_io(struct sl__conn *c, short revents);
 /* Writes queued requests without waiting (may complete acks=0 requests). */
 void sl__conn_flush(struct sl__conn *c);
+/* The highest version of api_key in [vmin, vmax] that the broker offers on c (its ApiVersions
+ * answer), or -1 when none (or the answer has not arrived). */
+int sl__conn_version(const struct sl__conn *c, int16_t api_key, int vmin, int vmax);
 /* Fails the connection when the oldest in-flight request is past its deadline. */
 void sl__conn_check_timeouts(struct sl__conn *c, int64_t now_ms);
 /* Feeds received bytes to the frame parser (exposed for unit tests of the matching logic). */
@@ -464,6 +476,11 @@ void sl__metadata_want(struct sl__client *cl);
 int sl__metadata_wait(struct sl__client *cl, struct sl__topic *t, int timeout_ms);
 /* One I/O turn: sends metadata if wanted, polls up to timeout_ms, handles readiness. */
 void sl__client_io(struct sl__client *cl, int timeout_ms);
+
+/* One Metadata answer for topic (NULL: every topic), waiting up to timeout_ms (-1:
+ * request.timeout.ms) and driving cl->turn (sl_query.c; sl_producer_metadata's body). */
+sl_err sl__metadata_query(struct sl__client *cl, const char *topic, int timeout_ms,
+                          sl_metadata **out);
 
 /* The producer's client (sl_query.c asks the cluster through it). */
 struct sl__client *sl__producer_client(sl_producer *p);

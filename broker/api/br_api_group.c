@@ -256,8 +256,8 @@ int br_api_leave_group(struct br_req *q, struct br_resp *r)
         .error_code = br_group_leave(q->x->groups, req.group_id, req.member_id),
     };
     if (resp.error_code == KP_ERR_NONE)
-        br_info("peer=%s: member %s left group %s", q->peer->name, BR_LOG_KSTR(req.member_id),
-                BR_LOG_KSTR(req.group_id));
+        br_info("peer=%s client.id=%s: member %s left group %s", q->peer->name,
+                BR_LOG_KSTR(q->client_id), BR_LOG_KSTR(req.member_id), BR_LOG_KSTR(req.group_id));
     rc = BR_ENCODE(r, kp_leave_group_resp_encode, &resp);
     return rc < 0 ? rc : BR_REPLY;
 }

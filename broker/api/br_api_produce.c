@@ -99,8 +99,9 @@ out:
         o->base_offset = -1;
         o->log_append_time_ms = -1;
         o->log_start_offset = -1;
-        br_warn_limited("peer=%s: produce to %s-%d rejected: %s (%s)", q->peer->name,
-                        BR_LOG_KSTR(topic), p->partition_index, kp_err_name(err), why);
+        br_warn_limited("peer=%s client.id=%s: produce to %s-%d rejected: %s (%s)", q->peer->name,
+                        BR_LOG_KSTR(q->client_id), BR_LOG_KSTR(topic), p->partition_index,
+                        kp_err_name(err), why);
     }
     return err;
 }
@@ -193,8 +194,9 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
     if (req.acks == 0) {
         drop_dwaits(r);
         if (any_error) {
-            br_warn("peer=%s: acks=0 produce failed: closing the connection, as Kafka does",
-                    q->peer->name);
+            br_warn("peer=%s client.id=%s: acks=0 produce failed: closing the connection, as "
+                    "Kafka does",
+                    q->peer->name, BR_LOG_KSTR(q->client_id));
             return -EPROTO;
         }
         return BR_NO_REPLY;
@@ -253,9 +255,9 @@ static int produce_legacy(struct br_req *q, struct br_resp *r)
     }
     if (!kp_rd_ok(&scan) || kp_rd_left(&scan) != 0)
         return br_req_bad(q, -EBADMSG);
-    br_warn_limited("peer=%s: Produce v%d (legacy message format) refused: "
+    br_warn_limited("peer=%s client.id=%s: Produce v%d (legacy message format) refused: "
                     "UNSUPPORTED_FOR_MESSAGE_FORMAT",
-                    q->peer->name, v);
+                    q->peer->name, BR_LOG_KSTR(q->client_id), v);
     if (acks == 0)
         return -EPROTO; /* no response to carry the error: close, as Kafka does */
     int rc = br_resp_reserve(r, cap + 16);

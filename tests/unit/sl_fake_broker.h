@@ -13,6 +13,11 @@
  * produce_err (refuse that many Produce requests), not_leader (refuse every Produce with
  * NOT_LEADER_OR_FOLLOWER until a Metadata request arrives), chaos (corrupt every response a
  * little, from a seed). State is guarded by fb.mu.
+ * Other APIs: a suite may set fb.extra (called, under fb.mu, for every API key the switch below
+ * does not handle; it decodes the request and encodes the response body into w, returning 0, or
+ * -errno for a request it refuses) and list what it serves in fb.extra_apis / fb.n_extra_apis,
+ * which ApiVersions then advertises too (test_sl_admin.c serves the admin APIs this way). A
+ * Metadata request for every topic (null list) answers with "t".
  */
 #ifndef SPLICELOG_SL_FAKE_BROKER_H
 #define SPLICELOG_SL_FAKE_BROKER_H
@@ -67,6 +72,10 @@ struct fake_broker {
     bool not_leader;
     unsigned chaos; /* when nonzero: a seed; every response gets 1-3 random bytes changed
                      * after its correlation id (the client must cope, never crash) */
+    int (*extra)(int16_t api_key, int16_t version, struct kp_rd *rd, struct kp_arena *a,
+                 struct kp_wr *w);
+    const struct kp_api_range *extra_apis;
+    int n_extra_apis;
     /* state */
     struct fb_part part[FB_MAXP];
     /* observations */
@@ -180,7 +189,12 @@ static bool fb_handle(const uint8_t *req, size_t len, struct kp_arena *a, struct
         };
         struct kp_api_versions_req q;
         rc = kp_api_versions_req_decode(&rd, v, a, &q);
-        struct kp_api_versions_resp r = {0, 5, keys, 0};
+        int nk = 5 + fb.n_extra_apis;
+        struct kp_api_range *all = kp_arena_alloc(a, (size_t)nk, sizeof(*all));
+        memcpy(all, keys, sizeof(keys));
+        for (int i = 0; i < fb.n_extra_apis; i++)
+            all[5 + i] = fb.extra_apis[i];
+        struct kp_api_versions_resp r = {0, nk, all, 0};
         if (!rc)
             rc = kp_api_versions_resp_encode(w, v, &r);
         break;
@@ -195,7 +209,13 @@ static bool fb_handle(const uint8_t *req, size_t len, struct kp_arena *a, struct
             break;
         static const int32_t node0[] = {0};
         struct kp_metadata_broker b = {0, kp_str_of("127.0.0.1"), fb.port, KP_STR_NULL};
-        int32_t nt = q.n_topics < 0 ? 0 : q.n_topics;
+        static const struct kp_str all_t = {"t", 1};
+        bool all = q.n_topics < 0;
+        if (all) {
+            q.n_topics = 1;
+            q.topics = &all_t;
+        }
+        int32_t nt = q.n_topics;
         struct kp_metadata_topic *ts = kp_arena_alloc(a, (size_t)nt + 1, sizeof(*ts));
         struct kp_metadata_partition *ps = kp_arena_alloc(a, FB_MAXP, sizeof(*ps));
         for (int p = 0; p < fb.nparts; p++)
@@ -310,6 +330,8 @@ static bool fb_handle(const uint8_t *req, size_t len, struct kp_arena *a, struct
         break;
     }
     default:
+        if (fb.extra)
+            rc = fb.extra(h.api_key, v, &rd, a, w);
         break;
     }
     if (rc == 0)
