@@ -20,15 +20,20 @@ bench="$BUILD/splicelog-bench"
     exit 2
 }
 echo "machine: $(nproc) cores, $(uname -r); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-rate() { # rate [client properties...]
+rate() { # rate [client properties...]: "records/s broker-CPU-s-per-million-records"
     "$bench" produce --client rdkafka --record-size 100 --count "$COUNT" --acks all --runs 1 \
-        --interval 0 "$@" 2>&1 | awk '/^  records\/s/ { print $2 }'
+        --interval 0 "$@" 2>&1 |
+        awk '/^  records\/s/ { r = $2 } /^  broker CPU s per million records/ { c = $NF }
+             END { print r, c }'
 }
-plain=() idem=()
+plain=() idem=() pcpu=() icpu=()
 for r in $(seq 1 "$ROUNDS"); do
-    plain+=("$(rate)")
-    idem+=("$(rate -X enable.idempotence=true)")
-    echo "round $r: plain ${plain[-1]} records/s, idempotent ${idem[-1]} records/s"
+    read -r x c < <(rate)
+    plain+=("$x") pcpu+=("$c")
+    read -r x c < <(rate -X enable.idempotence=true)
+    idem+=("$x") icpu+=("$c")
+    echo "round $r: plain ${plain[-1]} records/s (broker ${pcpu[-1]} CPU s/M records)," \
+        "idempotent ${idem[-1]} records/s (broker ${icpu[-1]} CPU s/M records)"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 mp=$(median "${plain[@]}")
@@ -37,6 +42,7 @@ echo "produce, librdkafka 2.0.2, 100 B records, acks=all, $COUNT records, $ROUND
     "plain median $mp records/s [$(printf '%s\n' "${plain[@]}" | sort -n | head -1)-$(printf '%s\n' "${plain[@]}" | sort -n | tail -1)]," \
     "idempotent median $mi records/s [$(printf '%s\n' "${idem[@]}" | sort -n | head -1)-$(printf '%s\n' "${idem[@]}" | sort -n | tail -1)]," \
     "idempotent/plain $(awk -v a="$mi" -v b="$mp" 'BEGIN { printf "%.3f", a / b }')"
+echo "broker CPU s per million records: plain median $(median "${pcpu[@]}"), idempotent median $(median "${icpu[@]}")"
 echo "load average at end of the throughput rounds: $(cut -d' ' -f1-3 /proc/loadavg)"
 EOS_RECORDS="${EOS_RECORDS:-300000}" EOS_KILLS="${EOS_KILLS:-10}" EOS_TXNS="${EOS_TXNS:-400}" \
     SPLICELOGD="$BUILD/splicelogd" SPLICELOG_ROOT="$ROOT" \
