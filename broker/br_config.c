@@ -133,6 +133,31 @@ static const struct key_def keys[] = {
     {"group.max.total.bytes", K_I64, OFF(group_max_total_bytes), 0, 65536, I64_MAX, "268435456",
      "memory the coordinator holds for all groups together: metadata, assignments and each "
      "member's and protocol's bookkeeping"},
+    {"transaction.max.timeout.ms", K_I32, OFF(txn_max_timeout_ms), 0, 1, I32_MAX, "900000",
+     "largest transaction.timeout.ms a transactional producer may ask for (InitProducerId)"},
+    {"transaction.abort.timed.out.transaction.cleanup.interval.ms", K_I64, OFF(txn_abort_check_ms),
+     0, 1, I64_MAX, "10000", "how often transactions open longer than their timeout are aborted"},
+    {"transactional.id.expiration.ms", K_I64, OFF(txn_id_expiration_ms), 0, 1, I64_MAX, "604800000",
+     "a transactional id with no transaction and no request for this long is forgotten"},
+    {"transaction.remove.expired.transaction.cleanup.interval.ms", K_I64, OFF(txn_expire_check_ms),
+     0, 1, I64_MAX, "3600000", "how often expired transactional ids are looked for"},
+    {"transaction.state.max.memory.bytes", K_I64, OFF(txn_max_memory_bytes), 0, -1, I64_MAX,
+     "67108864",
+     "memory held for all transactional ids together; past it a new id is refused "
+     "(COORDINATOR_NOT_AVAILABLE, retried by clients) until ids expire (-1 = no bound)"},
+    {"producer.id.expiration.ms", K_I64, OFF(log.producer_id_expiration_ms), 0, -1, I64_MAX,
+     "86400000",
+     "a producer with no open transaction and no batch for this long is forgotten by each "
+     "partition (its next batch is accepted with any sequence) (-1 = never)"},
+    {"producer.id.expiration.check.interval.ms", K_I64, OFF(log.producer_id_expiration_check_ms), 0,
+     1, I64_MAX, "600000", "how often expired producers are removed"},
+    {"producer.state.max.memory.bytes", K_I64, OFF(log.producer_state_max_bytes), 0, -1, I64_MAX,
+     "67108864",
+     "producer state of all partitions together; past it the longest-idle producer without an "
+     "open transaction is forgotten (-1 = no bound)"},
+    {"test.txn.crash.step", K_I32, OFF(test_txn_crash_step), 0, 0, I32_MAX, "0",
+     "tests only: the broker kills itself (SIGKILL) after step N of ending a transaction "
+     "(ORDER OF AN END in br_txn.c; 0 = off)"},
     {"test.tls.socket.mode", K_BOOL, OFF(test_tls_socket_mode), 0, 0, 0, "false",
      "tests only: SSL sessions start in socket mode as on a kernel with TLS (the poll-driven "
      "handshake and the fall-back to tls-copy, on kernels without it)"},

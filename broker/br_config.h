@@ -108,11 +108,18 @@ struct br_config {
     int32_t group_max_groups;            /* group.max.groups (splicelog) */
     int32_t group_max_member_bytes;      /* group.max.member.bytes (splicelog) */
     int64_t group_max_total_bytes;       /* group.max.total.bytes (splicelog) */
-    struct st_log_config log;            /* log.segment.bytes, retention, flush, ... */
-    struct br_tls_conf tls;              /* ssl.* (br_tls_conf.h), used by SSL listeners */
-    bool test_tls_socket_mode;           /* test.tls.socket.mode (tests only) */
-    bool test_tls_cold_reads;            /* test.tls.cold.reads (tests only) */
-    struct br_stats_conf metrics;        /* metrics.* (br_stats.h): the HTTP listener */
+    /* the transaction coordinator (br_txn.h; Kafka's TransactionStateManagerConfigs) */
+    int32_t txn_max_timeout_ms;   /* transaction.max.timeout.ms */
+    int64_t txn_abort_check_ms;   /* transaction.abort.timed.out.transaction.cleanup.interval.ms */
+    int64_t txn_id_expiration_ms; /* transactional.id.expiration.ms */
+    int64_t txn_expire_check_ms;  /* transaction.remove.expired.transaction.cleanup.interval.ms */
+    int64_t txn_max_memory_bytes; /* transaction.state.max.memory.bytes (splicelog) */
+    int32_t test_txn_crash_step;  /* test.txn.crash.step (tests only; 0 = off) */
+    struct st_log_config log;     /* log.segment.bytes, retention, flush, ... */
+    struct br_tls_conf tls;       /* ssl.* (br_tls_conf.h), used by SSL listeners */
+    bool test_tls_socket_mode;    /* test.tls.socket.mode (tests only) */
+    bool test_tls_cold_reads;     /* test.tls.cold.reads (tests only) */
+    struct br_stats_conf metrics; /* metrics.* (br_stats.h): the HTTP listener */
     /* max.connections.per.ip.overrides */
     struct br_ip_override ip_overrides[BR_MAX_IP_OVERRIDES];
 };

@@ -15,6 +15,7 @@
  *                 and posts their responses back to their loops.
  *   (storage)     the flusher calls on_synced() after each fdatasync: BR_WAIT_SYNC.
  *   (groups)      the coordinator's timer thread (br_group.h).
+ *   (txn)         the transaction coordinator's timer thread (br_txn.h, br_txn_host.c).
  *   http          metrics.listener (br_stats.h, br_http.h): /metrics, /health, /log-level.
  */
 #include "br_server.h"
@@ -202,6 +203,7 @@ static void on_synced(void *arg, struct st_log *log)
     (void)log;
     struct br_server *srv = arg;
     br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_SYNC);
+    br_server_txn_synced(srv);
 }
 
 /* ---- the data dir and the port file ------------------------------------------------------ */
@@ -377,6 +379,7 @@ static void *hk_main(void *arg)
         br_offsets_housekeeping(srv->offsets, srv->store, srv->groups,
                                 srv->cfg->offsets_retention_ms,
                                 expire); /* flush by time; retention with the logs' */
+        br_server_txn_housekeeping(srv);
         int ntopics = 0;
         st_topic_foreach(srv->store, count_topic, &ntopics);
         /* (an empty store is skipped: st_store_scrub trips over it, see the issue note) */
@@ -572,7 +575,7 @@ static int open_state(struct br_server *srv)
         srv->per_loop[i].ctx.offsets = srv->offsets;
         srv->per_loop[i].ctx.groups = srv->groups;
     }
-    return 0;
+    return br_server_txn_open(srv);
 }
 
 static void log_state(const struct br_server *srv)
@@ -720,6 +723,7 @@ static void teardown(struct br_server *srv)
         if (srv->accepts[i].fd >= 0)
             close(srv->accepts[i].fd); /* (a loop that ran closed its own) */
     br_stats_stop(srv);                /* no scrape reads the groups, offsets or store past here */
+    br_server_txn_close(srv);          /* its timer writes markers and offsets: before those */
     br_groups_free(srv->groups);
     br_offsets_close(srv->offsets);
     if (srv->store) {
@@ -756,6 +760,8 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     pthread_cond_init(&srv->hk_cond, NULL);
     pthread_mutex_init(&srv->admin_lock, NULL);
     pthread_cond_init(&srv->admin_cond, NULL);
+    pthread_mutex_init(&srv->txn_sync_lock, NULL);
+    pthread_cond_init(&srv->txn_sync_cond, NULL);
     int rc = setup(srv, port_file);
     if (rc == 0)
         run(srv);

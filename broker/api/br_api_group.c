@@ -4,7 +4,8 @@
  *
  * FindCoordinator names this node, at the host and port of the listener the client connected
  * to (the address Metadata advertises on it): a single broker coordinates every group.
- * Transaction coordinators (key_type 1) do not exist here: COORDINATOR_NOT_AVAILABLE.
+ * The same for key_type 1, transaction coordinators (v1+; br_api_txn.c), when the broker runs
+ * one.
  *
  * JoinGroup and SyncGroup may wait for other members, whose requests arrive on other
  * connections, often on other loop threads. Such a request's response is parked until posted
@@ -89,7 +90,7 @@ int br_api_find_coordinator(struct br_req *q, struct br_resp *r)
         .host = kp_str_of(""),
         .port = -1,
     };
-    if (req.key_type == 0) {
+    if (req.key_type == 0 || (req.key_type == 1 && q->x->txns)) {
         resp.node_id = q->x->cfg->node_id;
         resp.host = kp_str_of(q->peer->adv_host);
         resp.port = q->peer->adv_port;
