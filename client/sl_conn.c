@@ -235,6 +235,7 @@ struct sl__conn *sl__conn_new(struct sl__client *cl, const char *host, int port,
     c->node_id = node_id;
     c->fd = -1;
     c->state = SL__CONN_DOWN;
+    c->pid_vmax = SL__V_UNKNOWN;
     return c;
 }
 
@@ -306,6 +307,7 @@ void sl__conn_fail(struct sl__conn *c, int err)
         c->reconnect_at_ms = sl__now_ms() + (c->failures > 1 ? backoff : 0);
     }
     c->state = SL__CONN_DOWN;
+    c->pid_vmax = SL__V_UNKNOWN;
     sl__buf_put(c->cl, c->big, c->big_cap);
     c->big = NULL;
     c->big_len = c->big_cap = c->big_need = 0;
@@ -567,8 +569,11 @@ static void api_versions_cb(struct sl__client *cl, struct sl__req *req, int err,
                                       {KP_API_LIST_OFFSETS, SL__V_LIST_OFFSETS},
                                       {KP_API_METADATA, SL__V_METADATA}};
     bool ok[4] = {false, false, false, false};
+    c->pid_vmax = -1;
     for (int32_t i = 0; i < resp.n_api_keys; i++) {
         const struct kp_api_range *k = &resp.api_keys[i];
+        if (k->api_key == KP_API_INIT_PRODUCER_ID && k->max_version >= 0)
+            c->pid_vmax = k->max_version;
         for (int j = 0; j < 4; j++)
             if (k->api_key == need[j][0] && k->min_version <= need[j][1] &&
                 need[j][1] <= k->max_version)

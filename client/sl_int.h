@@ -160,7 +160,19 @@ struct sl_conf {
     sl_rebalance_cb *rebalance_cb;
     sl_offset_commit_cb *offset_commit_cb;
     void *opaque;
+    unsigned explicit_set; /* SL__SET_* bits: properties the application set itself */
 };
+
+/* Properties whose explicit setting matters to enable.idempotence (sl__conf_idempotence). */
+enum { SL__SET_ACKS = 1, SL__SET_RETRIES = 2, SL__SET_MAX_IN_FLIGHT = 4 };
+/* Batches of one partition in flight at most with idempotence (Kafka's broker keeps 5). */
+#define SL__IDEMP_MAX_IN_FLIGHT 5
+/*
+ * enable.idempotence=true: acks, retries and max.in.flight take the values idempotence needs
+ * unless set explicitly, and an explicit conflicting value is refused (librdkafka's rules).
+ * 0, or -EINVAL with the reason in errstr. Nothing happens when idempotence is off.
+ */
+int sl__conf_idempotence(sl_conf *c, char *errstr, size_t errstr_size);
 
 /* ---- growable byte buffer ------------------------------------------------------------------ */
 
@@ -256,7 +268,11 @@ struct sl__conn {
     int fetch_out;       /* consumer: fetch requests outstanding on this connection */
     struct sl__tls *tls; /* security.protocol=ssl: the session, from TCP connect to close */
     char why[200];       /* why the connection is failing (resolver, TLS), for the error event */
+    /* InitProducerId's highest version in this broker's ApiVersions answer: -1 when not
+     * advertised, SL__V_UNKNOWN until the answer arrives (again after every reconnect). */
+    int16_t pid_vmax;
 };
+#define SL__V_UNKNOWN (-2)
 
 #define SL__RX_CAP (256 * 1024)
 /* Fetch responses are aimed at about this size, split between the partitions fetched from one
