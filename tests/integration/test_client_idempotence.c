@@ -108,8 +108,12 @@ static void produce_one(sl_producer *p, long i)
                            (void *)(intptr_t)i)) == SL_ERR__QUEUE_FULL &&
            now_ms() < until)
         sl_poll(p, 10);
-    FAST_MSG(e == SL_ERR_NO_ERROR, "sl_produce of record %ld: %s (fatal: %s)", i, sl_err2name(e),
-             fatal_reason);
+    if (e != SL_ERR_NO_ERROR) {
+        char why[256] = "";
+        sl_err fe = sl_producer_fatal_error(p, why, sizeof(why));
+        ck_assert_msg(0, "sl_produce of record %ld: %s (fatal error: %s: %s)", i, sl_err2name(e),
+                      sl_err2name(fe), why);
+    }
 }
 
 START_TEST(idempotent_producer_survives_kill9_cycles)
