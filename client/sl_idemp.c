@@ -315,6 +315,10 @@ static void init_pid_cb(struct sl__client *cl, struct sl__req *req, int err, str
     sl_producer *p = cl->owner;
     if (p->idemp.state != SL__IDEMP_WAIT_PID)
         return;
+    if (p->destroying) {
+        set_state(p, SL__IDEMP_REQ_PID); /* the handle is going away: nothing to retry */
+        return;
+    }
     if (err || !f) {
         retry_later(p, err == -ETIMEDOUT ? "timed out" : "connection lost");
         return;
