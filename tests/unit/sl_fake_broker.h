@@ -22,7 +22,9 @@
  * not starting at 0) with OUT_OF_ORDER_SEQUENCE_NUMBER (oos counted); a producer the partition
  * has no state for may start at any sequence. Every batch received is recorded in rx[] (id,
  * epoch, sequence, count, the error answered). Knobs: fence (every batch with a producer id gets
- * INVALID_PRODUCER_EPOCH), drop_next (that many Produce requests are written to the log but the
+ * INVALID_PRODUCER_EPOCH), oos_next (that many batches answered OUT_OF_ORDER_SEQUENCE_NUMBER
+ * whatever their sequence), init_epoch (the epoch InitProducerId gives), drop_next (that many
+ * Produce requests are written to the log but the
  * connection is shut instead of answering: the client must send them again), slow_us (a pause
  * before each Produce, so that the client's requests pile up in flight).
  */
@@ -98,6 +100,8 @@ struct fake_broker {
     bool idemp_off;
     bool fence;
     int drop_next;
+    int oos_next;       /* that many idempotent batches answered OUT_OF_ORDER, not written */
+    int16_t init_epoch; /* the epoch InitProducerId hands out */
     int slow_us;
     int64_t next_pid;
     int init_pids;            /* InitProducerId requests answered */
@@ -169,6 +173,9 @@ static int16_t fb_check_seq(struct fb_part *fp, const uint8_t *p, size_t n, int6
         bool same = fp->pid == h.producer_id;
         if (fb.fence) {
             err = KP_ERR_INVALID_PRODUCER_EPOCH;
+        } else if (fb.oos_next > 0) {
+            fb.oos_next--;
+            err = KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
         } else if (same && h.producer_epoch == fp->epoch) {
             for (int i = 0; i < fp->nring; i++)
                 if (fp->ring[i].first == h.base_sequence && fp->ring[i].last == last) {
@@ -287,7 +294,7 @@ static bool fb_handle(const uint8_t *req, size_t len, struct kp_arena *a, struct
         fb.init_pids++;
         fb.init_pid_version = v;
         fb.init_pid_req_pid = v >= 3 ? q.producer_id : -1;
-        struct kp_init_producer_id_resp r = {0, 0, 1000 + fb.next_pid++, 0};
+        struct kp_init_producer_id_resp r = {0, 0, 1000 + fb.next_pid++, fb.init_epoch};
         rc = kp_init_producer_id_resp_encode(w, v, &r);
         break;
     }

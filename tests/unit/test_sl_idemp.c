@@ -13,6 +13,10 @@
  * - a batch that fails for good (CORRUPT_MESSAGE) leaves a gap: the producer drains, bumps its
  *   epoch to 1 and starts every partition again at sequence 0; the other records are delivered
  *   once each, in order;
+ * - OUT_OF_ORDER_SEQUENCE_NUMBER for the oldest unacknowledged batch is fatal
+ *   ("desynchronization");
+ * - at epoch 32767 a gap means a new producer id: InitProducerId v4 carrying the current id,
+ *   sequences from 0 under the new one;
  * - INVALID_PRODUCER_EPOCH is fatal: the error callback gets _FATAL, sl_producer_fatal_error the
  *   broker's error, sl_produce returns _FATAL, every record is reported failed;
  * - a broker without InitProducerId: fatal _UNSUPPORTED_FEATURE, nothing produced.
@@ -313,6 +317,90 @@ START_TEST(test_fenced_is_fatal)
 }
 END_TEST
 
+/* OUT_OF_ORDER for the oldest unacknowledged batch, nothing failed before it: the broker and
+ * the producer disagree on the sequence, which no retry can fix without risking duplicates. */
+START_TEST(test_desynchronized_sequence_is_fatal)
+{
+    sl_producer *p = idemp_producer(1024);
+    produce_n(p, 40);
+    ck_assert_int_eq(sl_flush(p, 10000), SL_ERR_NO_ERROR);
+    pthread_mutex_lock(&fb.mu);
+    fb.oos_next = 1;
+    pthread_mutex_unlock(&fb.mu);
+    long i = 40;
+    for (; i < 80; i++) { /* sl_produce refuses once the producer has failed */
+        sl_err e =
+            sl_produce(p, "t", (int32_t)(i % 4), NULL, 0, "v", 1, NULL, 0, 0, (void *)(intptr_t)i);
+        if (e == SL_ERR__FATAL)
+            break;
+        ck_assert_int_eq(e, SL_ERR_NO_ERROR);
+        sl_poll(p, 0);
+    }
+    sl_flush(p, 10000);
+    ck_assert_int_eq(dr_n, i);
+    long failed = 0;
+    for (long j = 40; j < i; j++)
+        failed += dr_err[j] != SL_ERR_NO_ERROR;
+    ck_assert_int_gt(failed, 0);
+    char why[256] = "";
+    ck_assert_int_eq(sl_producer_fatal_error(p, why, sizeof(why)),
+                     SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    ck_assert_ptr_nonnull(strstr(why, "desynchronization"));
+    ck_assert_ptr_nonnull(strstr(errs, "_FATAL|"));
+    ck_assert_int_eq(sl_produce(p, "t", 0, NULL, 0, "x", 1, NULL, 0, 0, NULL), SL_ERR__FATAL);
+    sl_producer_free(p);
+}
+END_TEST
+
+/* The epoch cannot go past 32767: a sequence gap then means a new producer id, asked for with
+ * the current id and epoch (InitProducerId v3+, KIP-360), and sequences from 0 under it. */
+START_TEST(test_exhausted_epoch_gets_a_new_id)
+{
+    enum { N = 2000 };
+    fb.init_epoch = INT16_MAX;
+    fb.slow_us = 2000;
+    sl_producer *p = idemp_producer(1024);
+    produce_n(p, 400);
+    ck_assert_int_eq(sl_flush(p, 30000), SL_ERR_NO_ERROR);
+    pthread_mutex_lock(&fb.mu);
+    fb.produce_fail_next = 1;
+    fb.produce_err = KP_ERR_CORRUPT_MESSAGE;
+    pthread_mutex_unlock(&fb.mu);
+    produce_range(p, 400, N);
+    ck_assert_int_eq(sl_flush(p, 30000), SL_ERR_NO_ERROR);
+    ck_assert_int_eq(dr_n, N);
+    long failed = 0;
+    for (long i = 0; i < N; i++)
+        failed += dr_err[i] != SL_ERR_NO_ERROR;
+    ck_assert_int_gt(failed, 0);
+    ck_assert_int_eq(check_log_exactly_once(N, false), N - failed);
+    ck_assert_int_eq(fb.init_pids, 2);
+    ck_assert_int_eq(fb.init_pid_version, 4);
+    ck_assert_int_eq(fb.init_pid_req_pid, 1000); /* said which id it had */
+    /* After the new id every partition starts at 0 again. */
+    for (int part = 0; part < 4; part++) {
+        const struct fb_part *fp = &fb.part[part];
+        int32_t next = 0;
+        bool seen_new = false;
+        for (int i = 0; i < fp->nrx; i++) {
+            if (fp->rx[i].pid != 1001 || fp->rx[i].err)
+                continue;
+            if (!seen_new)
+                ck_assert_int_eq(fp->rx[i].seq, 0);
+            seen_new = true;
+            ck_assert_int_eq(fp->rx[i].epoch, INT16_MAX);
+            if (fp->rx[i].seq < next)
+                continue;
+            ck_assert_int_eq(fp->rx[i].seq, next);
+            next = fp->rx[i].seq + fp->rx[i].count;
+        }
+        ck_assert(seen_new);
+    }
+    sl_producer_free(p);
+    ck_assert_ptr_null(strstr(errs, "_FATAL"));
+}
+END_TEST
+
 START_TEST(test_no_init_producer_id_is_fatal)
 {
     fb.idemp_off = true;
@@ -343,6 +431,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_gap_retried_in_order);
     tcase_add_test(tc, test_failed_batch_bumps_epoch);
     tcase_add_test(tc, test_fenced_is_fatal);
+    tcase_add_test(tc, test_desynchronized_sequence_is_fatal);
+    tcase_add_test(tc, test_exhausted_epoch_gets_a_new_id);
     tcase_add_test(tc, test_no_init_producer_id_is_fatal);
     suite_add_tcase(s, tc);
     return s;
