@@ -18,7 +18,8 @@
  *   sl_client.c    what producer and consumer share: brokers, metadata (Metadata v4), the
  *                  I/O loop
  *   sl_accum.c     producer accumulator: per-partition RecordBatch v2 buffers
- *   sl_producer.c  producer (Produce v7)
+ *   sl_producer.c  producer (Produce v7); sl_prod.h for its other file:
+ *   sl_idemp.c     enable.idempotence (InitProducerId v0-4): producer id, epochs, sequences
  *   sl_consumer.c  consumer (Fetch v11, ListOffsets v2); sl_cons.h for its other files:
  *   sl_group.c     consumer groups (FindCoordinator v2, JoinGroup v5, SyncGroup v3,
  *                  Heartbeat v3, LeaveGroup v1), rebalances
