@@ -18,7 +18,8 @@
  *   sl_client.c    what producer and consumer share: brokers, metadata (Metadata v4), the
  *                  I/O loop
  *   sl_accum.c     producer accumulator: per-partition RecordBatch v2 buffers
- *   sl_producer.c  producer (Produce v7)
+ *   sl_producer.c  producer (Produce v7); sl_prod.h for its other file:
+ *   sl_idemp.c     enable.idempotence (InitProducerId v0-4): producer id, epochs, sequences
  *   sl_consumer.c  consumer (Fetch v11, ListOffsets v2); sl_cons.h for its other files:
  *   sl_group.c     consumer groups (FindCoordinator v2, JoinGroup v5, SyncGroup v3,
  *                  Heartbeat v3, LeaveGroup v1), rebalances
@@ -161,7 +162,19 @@ struct sl_conf {
     sl_rebalance_cb *rebalance_cb;
     sl_offset_commit_cb *offset_commit_cb;
     void *opaque;
+    unsigned explicit_set; /* SL__SET_* bits: properties the application set itself */
 };
+
+/* Properties whose explicit setting matters to enable.idempotence (sl__conf_idempotence). */
+enum { SL__SET_ACKS = 1, SL__SET_RETRIES = 2, SL__SET_MAX_IN_FLIGHT = 4 };
+/* Batches of one partition in flight at most with idempotence (Kafka's broker keeps 5). */
+#define SL__IDEMP_MAX_IN_FLIGHT 5
+/*
+ * enable.idempotence=true: acks, retries and max.in.flight take the values idempotence needs
+ * unless set explicitly, and an explicit conflicting value is refused (librdkafka's rules).
+ * 0, or -EINVAL with the reason in errstr. Nothing happens when idempotence is off.
+ */
+int sl__conf_idempotence(sl_conf *c, char *errstr, size_t errstr_size);
 
 /* ---- growable byte buffer ------------------------------------------------------------------ */
 

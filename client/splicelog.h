@@ -41,6 +41,18 @@
  *   reorder the log, so it is reported failed instead. After a connection loss a batch whose
  *   response was lost is sent again, so a record can be in the log twice (at-least-once); a
  *   record is never reported delivered without the broker saying so (acks=0: when written).
+ * - Idempotent producer (enable.idempotence=true, a broker with InitProducerId): the producer
+ *   gets a producer id before sending anything, and every batch carries it with an epoch and a
+ *   per-partition sequence; a batch sent again keeps them, so a broker that already has it
+ *   answers with the original offset instead of writing it twice, and a batch that arrives
+ *   after a gap is refused and sent again in order. Records reported delivered are then in
+ *   the log exactly once and in produce order, across connection losses and broker restarts,
+ *   with up to 5 requests in flight. A batch that fails for good (delivery.timeout.ms) makes
+ *   the producer bump its epoch once nothing is in flight (sequences restart at 0); records
+ *   queued then whose last send may have reached the broker are reported failed with
+ *   SL_ERR__TRANSPORT rather than sent under the new epoch. What the library cannot recover
+ *   from without risking duplicates (the broker says the producer is fenced or out of
+ *   sequence with it) is fatal: see sl_producer_fatal_error.
  * - Consumer records are views (no copy per record): into the fetched response buffer for an
  *   uncompressed batch, into a buffer the library owns for a compressed one (each compressed
  *   batch is decompressed once, when its first record is handed out). Either way a record's
@@ -121,6 +133,7 @@ typedef enum sl_err {
     SL_ERR__ALL_BROKERS_DOWN = -176,    /* every known broker is unreachable (error callback) */
     SL_ERR__NO_OFFSET = -175,           /* commit: no offset to commit */
     SL_ERR__MAX_POLL_EXCEEDED = -174,   /* consumer: not polled within max.poll.interval.ms */
+    SL_ERR__FATAL = -173,               /* the producer failed for good (sl_producer_fatal_error) */
     SL_ERR__END = -100,
 
     /* Kafka protocol errors (apache/kafka Errors.java), same numbers. */
@@ -196,6 +209,7 @@ typedef enum sl_err {
     SL_ERR_GROUP_SUBSCRIBED_TO_TOPIC = 86,
     SL_ERR_INVALID_RECORD = 87,
     SL_ERR_UNSTABLE_OFFSET_COMMIT = 88,
+    SL_ERR_PRODUCER_FENCED = 90,
 } sl_err;
 
 /* A static, human-readable name for err ("Broker: Message size too large", ...). */
@@ -234,6 +248,11 @@ typedef struct sl_consumer sl_consumer;
  *                                          independent blocks), gzip as one gzip member
  *   compression.level [-1]                 -1: the codec's default; else clamped to the codec's
  *                                          range (gzip 0-9, lz4 0-12, zstd 1-22)
+ *   enable.idempotence [false]             true: the idempotent producer (see the contract);
+ *                                          acks, retries and max.in.flight.requests.per.connection
+ *                                          then default to all, 2147483647 and 5, and
+ *                                          sl_producer_new refuses acks != all, retries=0 or
+ *                                          max.in.flight > 5 set explicitly (librdkafka's rules)
  *   partitioner [murmur2_random]           librdkafka's: murmur2_random (Java's default: murmur2
  *                                          of the key, unkeyed sticky), murmur2 (unkeyed: one
  *                                          partition), consistent_random (librdkafka's default:
@@ -386,6 +405,15 @@ SL_API int sl_poll(sl_producer *p, int timeout_ms);
 SL_API sl_err sl_flush(sl_producer *p, int timeout_ms);
 /* Records produced but not yet reported. */
 SL_API size_t sl_outq_len(const sl_producer *p);
+/*
+ * enable.idempotence: SL_ERR_NO_ERROR while the producer works; once it has failed for good
+ * (the error callback got SL_ERR__FATAL, sl_produce returns it), the error that caused it
+ * (INVALID_PRODUCER_EPOCH, PRODUCER_FENCED, OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID,
+ * _UNSUPPORTED_FEATURE for a broker without InitProducerId, ...) with the reason in errstr.
+ * A failed producer only reports: every record not yet delivered fails with SL_ERR__FATAL, and
+ * the application makes a new producer to go on.
+ */
+SL_API sl_err sl_producer_fatal_error(const sl_producer *p, char *errstr, size_t errstr_size);
 
 /* ---- statistics ------------------------------------------------------------------------- */
 
