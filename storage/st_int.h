@@ -531,7 +531,9 @@ struct st_topic {
     char *name;
     int32_t partitions;
     struct st_log_config cfg;
-    struct st_log **logs; /* [partitions], one reference each */
+    uint32_t overrides;          /* bit k: enum st_topic_key k is set for the topic */
+    uint8_t id[ST_TOPIC_ID_LEN]; /* topic id (the metadata file's id=) */
+    struct st_log **logs;        /* [partitions], one reference each */
 };
 
 struct st_scrub_cursor {

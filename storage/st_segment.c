@@ -7,6 +7,8 @@
  *   <topic>.topic                   topic metadata, text, one "key=value" per line:
  *                                     version=1
  *                                     partitions=<n>
+ *                                     id=<32 hex digits>    topic id (UUID); a file
+ *                                                           without one gets one at open
  *                                     <kafka key>=<value>   per-topic overrides only
  *                                                           (segment.bytes, retention.ms...)
  *                                   written as <topic>.tmp, fsync, rename, fsync dir.
