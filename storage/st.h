@@ -258,6 +258,10 @@ int st_log_append_marker(struct st_log *log, int64_t pid, int16_t epoch, bool co
                          int32_t coordinator_epoch, int64_t now_ms, struct st_append_result *res);
 /* partitionLeaderEpoch written into appended batches from now on (default 0). */
 void st_log_set_leader_epoch(struct st_log *log, int32_t epoch);
+/* The topic's max.message.bytes (-1: not set, the broker's message.max.bytes) and
+ * min.insync.replicas, as set now (st_topic_config_set changes them at run time). */
+int32_t st_log_max_message_bytes(struct st_log *log);
+int32_t st_log_min_insync_replicas(struct st_log *log);
 /* The log's topic name and partition (valid until st_log_put). */
 const char *st_log_topic(const struct st_log *log);
 int32_t st_log_partition(const struct st_log *log);
@@ -344,6 +348,8 @@ struct st_log_stats {
     int64_t fenced_bytes;  /* bytes they cover */
 };
 void st_log_stats(struct st_log *log, struct st_log_stats *out);
+/* The largest maxTimestamp of the log's batches; -1 when it has none. */
+int64_t st_log_max_timestamp(struct st_log *log);
 /* First offset whose batch has maxTimestamp >= ts; -ENOENT if none. */
 int st_log_offset_for_time(struct st_log *log, int64_t ts, int64_t *offset);
 /* Asks the flusher to sync this log now (e.g. for acks under flush.interval.messages=1). */

@@ -573,6 +573,32 @@ void st_topic_foreach(struct st_store *store,
 
 /* ---- topic administration ------------------------------------------------------------------ */
 
+int64_t st_log_max_timestamp(struct st_log *log)
+{
+    int64_t m = -1;
+    uint64_t e = st__grace_enter(&log->grace);
+    struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_acquire);
+    for (int i = 0; i < v->n; i++) {
+        int64_t t = atomic_load_explicit(&v->s[i]->max_ts, memory_order_acquire);
+        if (t > m)
+            m = t;
+    }
+    st__grace_exit(&log->grace, e);
+    return m;
+}
+
+int32_t st_log_max_message_bytes(struct st_log *log)
+{
+    return __atomic_load_n(&log->cfg.max_message_bytes,
+                           __ATOMIC_RELAXED); /* no lock: produce path */
+}
+
+int32_t st_log_min_insync_replicas(struct st_log *log)
+{
+    return __atomic_load_n(&log->cfg.min_insync_replicas,
+                           __ATOMIC_RELAXED); /* no lock: produce path */
+}
+
 void st_store_defaults(const struct st_store *store, struct st_log_config *out)
 {
     *out = store->defaults;
@@ -637,8 +663,8 @@ static void log_reconfigure(struct st_log *log, const struct st_log_config *c)
     log->cfg.index_interval_bytes = c->index_interval_bytes;
     log->cfg.index_max_bytes = c->index_max_bytes;
     log->cfg.log_append_time = c->log_append_time;
-    log->cfg.max_message_bytes = c->max_message_bytes;
-    log->cfg.min_insync_replicas = c->min_insync_replicas;
+    __atomic_store_n(&log->cfg.max_message_bytes, c->max_message_bytes, __ATOMIC_RELAXED);
+    __atomic_store_n(&log->cfg.min_insync_replicas, c->min_insync_replicas, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&log->mu);
 }
 
