@@ -65,8 +65,8 @@
     X(HEARTBEAT,                12, "Heartbeat",               SERVED, 0,  4,  0, 4,  4,  heartbeat) \
     X(LEAVE_GROUP,              13, "LeaveGroup",              SERVED, 0,  5,  0, 5,  4,  leave_group) \
     X(SYNC_GROUP,               14, "SyncGroup",               SERVED, 0,  5,  0, 5,  4,  sync_group) \
-    X(DESCRIBE_GROUPS,          15, "DescribeGroups",          CODEC,  -1, -1, 0, 5,  5,  describe_groups) \
-    X(LIST_GROUPS,              16, "ListGroups",              CODEC,  -1, -1, 0, 5,  3,  list_groups) \
+    X(DESCRIBE_GROUPS,          15, "DescribeGroups",          SERVED, 0,  5,  0, 5,  5,  describe_groups) \
+    X(LIST_GROUPS,              16, "ListGroups",              SERVED, 0,  5,  0, 5,  3,  list_groups) \
     X(API_VERSIONS,             18, "ApiVersions",             SERVED, 0,  3,  0, 3,  3,  api_versions) \
     X(CREATE_TOPICS,            19, "CreateTopics",            SERVED, 0,  7,  0, 7,  5,  create_topics) \
     X(DELETE_TOPICS,            20, "DeleteTopics",            SERVED, 0,  6,  0, 6,  4,  delete_topics) \
@@ -77,14 +77,14 @@
     X(ADD_OFFSETS_TO_TXN,       25, "AddOffsetsToTxn",         CODEC,  -1, -1, 0, 3,  3,  add_offsets_to_txn) \
     X(END_TXN,                  26, "EndTxn",                  CODEC,  -1, -1, 0, 3,  3,  end_txn) \
     X(TXN_OFFSET_COMMIT,        28, "TxnOffsetCommit",         CODEC,  -1, -1, 0, 3,  3,  txn_offset_commit) \
-    X(DESCRIBE_CONFIGS,         32, "DescribeConfigs",         CODEC,  -1, -1, 0, 4,  4,  describe_configs) \
-    X(ALTER_CONFIGS,            33, "AlterConfigs",            CODEC,  -1, -1, 0, 2,  2,  alter_configs) \
-    X(DESCRIBE_LOG_DIRS,        35, "DescribeLogDirs",         CODEC,  -1, -1, 0, 4,  2,  describe_log_dirs) \
-    X(CREATE_PARTITIONS,        37, "CreatePartitions",        CODEC,  -1, -1, 0, 3,  2,  create_partitions) \
-    X(DELETE_GROUPS,            42, "DeleteGroups",            CODEC,  -1, -1, 0, 2,  2,  delete_groups) \
-    X(INCREMENTAL_ALTER_CONFIGS, 44, "IncrementalAlterConfigs", CODEC, -1, -1, 0, 1,  1,  incremental_alter_configs) \
+    X(DESCRIBE_CONFIGS,         32, "DescribeConfigs",         SERVED, 1,  4,  0, 4,  4,  describe_configs) \
+    X(ALTER_CONFIGS,            33, "AlterConfigs",            SERVED, 0,  2,  0, 2,  2,  alter_configs) \
+    X(DESCRIBE_LOG_DIRS,        35, "DescribeLogDirs",         SERVED, 1,  4,  0, 4,  2,  describe_log_dirs) \
+    X(CREATE_PARTITIONS,        37, "CreatePartitions",        SERVED, 0,  3,  0, 3,  2,  create_partitions) \
+    X(DELETE_GROUPS,            42, "DeleteGroups",            SERVED, 0,  2,  0, 2,  2,  delete_groups) \
+    X(INCREMENTAL_ALTER_CONFIGS, 44, "IncrementalAlterConfigs", SERVED, 0, 1,  0, 1,  1,  incremental_alter_configs) \
     X(OFFSET_DELETE,            47, "OffsetDelete",            CODEC,  -1, -1, 0, 0,  INT16_MAX, offset_delete) \
-    X(DESCRIBE_CLUSTER,         60, "DescribeCluster",         CODEC,  -1, -1, 0, 1,  0,  describe_cluster)
+    X(DESCRIBE_CLUSTER,         60, "DescribeCluster",         SERVED, 0,  1,  0, 1,  0,  describe_cluster)
 /* clang-format on */
 
 #define KP_API_IF_SERVED(role, ...) KP__IF_##role(__VA_ARGS__)
@@ -185,7 +185,8 @@ enum {
     E(INVALID_RECORD, 87)                                                                          \
     E(UNSTABLE_OFFSET_COMMIT, 88)                                                                  \
     E(PRODUCER_FENCED, 90)                                                                         \
-    E(UNKNOWN_TOPIC_ID, 100)
+    E(UNKNOWN_TOPIC_ID, 100)                                                                       \
+    E(UNSUPPORTED_ENDPOINT_TYPE, 119)
 /* clang-format on */
 
 enum kp_err {

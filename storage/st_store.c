@@ -150,10 +150,11 @@ static uint32_t cfg_diff(const struct st_log_config *c, const struct st_log_conf
 /* c with every key not in overrides taken from d. */
 static void cfg_merge(struct st_log_config *c, const struct st_log_config *d, uint32_t overrides)
 {
-    for (int k = 0; k < ST_TK_COUNT; k++)
+    for (int k = 0; k < NKEYS; k++)
         if (!(overrides & (1u << k)))
-            (void)st_topic_key_set(c, (enum st_topic_key)k,
-                                   st_topic_key_get(d, (enum st_topic_key)k));
+            cfg_set(c, k, cfg_get(d, k)); /* unchecked: a default may be -1, "not set" */
+    if (!(overrides & (1u << ST_TK_TIMESTAMP_TYPE)))
+        c->log_append_time = d->log_append_time;
 }
 
 static void id_new(uint8_t id[ST_TOPIC_ID_LEN])
@@ -714,13 +715,12 @@ int st_topic_config_set(struct st_store *store, const char *name, const struct s
         return err;
     /* t stays in topics[] while its name is reserved: no delete can take it */
     struct st_topic shadow = *t;
-    shadow.cfg = t->cfg;
     cfg_merge(&nc, &store->defaults, overrides);
     /* fields that are not topic keys keep the topic's values */
     struct st_log_config full = t->cfg;
-    for (int k = 0; k < ST_TK_COUNT; k++)
-        (void)st_topic_key_set(&full, (enum st_topic_key)k,
-                               st_topic_key_get(&nc, (enum st_topic_key)k));
+    for (int k = 0; k < NKEYS; k++)
+        cfg_set(&full, k, cfg_get(&nc, k));
+    full.log_append_time = nc.log_append_time;
     shadow.cfg = full;
     shadow.overrides = overrides;
     err = meta_write(store, &shadow);

@@ -26,6 +26,7 @@
  * is a dynamic one, so a restarted static member rejoins through a rebalance.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,8 +215,14 @@ int br_api_join_group(struct br_req *q, struct br_resp *r)
             protos[i] =
                 (struct br_group_protocol){req.protocols[i].name, req.protocols[i].metadata};
     }
+    /* the member's address as Kafka shows it: "/host" */
+    char host[BR_GROUP_HOST_KEEP];
+    const char *pn = q->peer->name, *colon = strrchr(pn, ':');
+    int hl = colon ? (int)(colon - pn) : (int)strlen(pn);
+    snprintf(host, sizeof host, "/%.*s", hl, pn);
     struct br_group_join_req gr = {
         .group_id = req.group_id,
+        .client_host = host,
         .member_id = req.member_id.len > 0 ? req.member_id : kp_str_of(""),
         .client_id = q->client_id,
         .require_known_member_id = q->api_version >= 4, /* KIP-394, as Kafka */

@@ -410,62 +410,6 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
 
 /* ---- CreateTopics --------------------------------------------------------------------- */
 
-/* Topic-level configs accepted by CreateTopics, onto the store's per-log settings. */
-static int apply_topic_config(struct st_log_config *lc, struct kp_str name, struct kp_str value)
-{
-    static const struct {
-        const char *key;
-        size_t off;
-        bool is32;
-    } keys[] = {
-        {"segment.bytes", offsetof(struct st_log_config, segment_bytes), false},
-        {"segment.ms", offsetof(struct st_log_config, roll_ms), false},
-        {"retention.bytes", offsetof(struct st_log_config, retention_bytes), false},
-        {"retention.ms", offsetof(struct st_log_config, retention_ms), false},
-        {"flush.messages", offsetof(struct st_log_config, flush_interval_messages), false},
-        {"flush.ms", offsetof(struct st_log_config, flush_interval_ms), false},
-        {"index.interval.bytes", offsetof(struct st_log_config, index_interval_bytes), true},
-    };
-    if (value.len < 0)
-        return 0; /* null value: the default */
-    char v[64];
-    if ((size_t)value.len >= sizeof(v))
-        return -EINVAL;
-    memcpy(v, value.ptr, (size_t)value.len);
-    v[value.len] = 0;
-    if (kp_str_eq(name, "message.timestamp.type")) {
-        if (strcmp(v, "CreateTime") == 0)
-            lc->log_append_time = false;
-        else if (strcmp(v, "LogAppendTime") == 0)
-            lc->log_append_time = true;
-        else
-            return -EINVAL;
-        return 0;
-    }
-    if (kp_str_eq(name, "cleanup.policy"))
-        return strcmp(v, "delete") == 0 ? 0 : -EINVAL;
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        if (!kp_str_eq(name, keys[i].key))
-            continue;
-        char *end;
-        errno = 0;
-        long long x = strtoll(v, &end, 10);
-        if (errno || *end || !*v || x < -1)
-            return -EINVAL;
-        if (keys[i].is32) {
-            if (x <= 0 || x > INT32_MAX)
-                return -EINVAL;
-            int32_t y = (int32_t)x;
-            memcpy((char *)lc + keys[i].off, &y, sizeof(y));
-        } else {
-            int64_t y = x;
-            memcpy((char *)lc + keys[i].off, &y, sizeof(y));
-        }
-        return 0;
-    }
-    return -ENOENT;
-}
-
 /* A CreateTopics request in flight on the admin thread: validation happened on the loop;
  * the job only creates, then done() encodes. Lives in the response's scratch memory. */
 struct ct_topic {
@@ -625,13 +569,17 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
         }
         ct->lc = x->cfg->log;
         bool cfg_ok = true;
+        uint32_t overrides = 0;
         for (int32_t j = 0; j < t->n_configs && cfg_ok; j++) {
-            int crc = apply_topic_config(&ct->lc, t->configs[j].name, t->configs[j].value);
-            if (crc < 0) {
+            if (t->configs[j].value.len < 0)
+                continue; /* null: the default */
+            const char *why = NULL;
+            int16_t cerr = br_topic_config_apply(&ct->lc, &overrides, t->configs[j].name,
+                                                 t->configs[j].value, &why);
+            if (cerr) {
                 cfg_ok = false;
-                o->error_code = KP_ERR_INVALID_CONFIG;
-                o->error_message = crc == -ENOENT ? kp_str_of("unsupported topic config")
-                                                  : kp_str_of("invalid topic config value");
+                o->error_code = cerr;
+                o->error_message = kp_str_of(why);
             }
         }
         if (!cfg_ok)

@@ -442,6 +442,11 @@ START_TEST(t_topic_config_set)
                      0);
     ck_assert_int_eq(st_topic_config(store, "cfg", 3, &c, &ov), 0);
     ck_assert_int_eq(c.retention_bytes, d.retention_bytes);
+    /* a default of -1 ("not set": the broker's message.max.bytes) comes back too */
+    ck_assert_int_eq(st_topic_config_set(store, "cfg", &c, 1u << ST_TK_TIMESTAMP_TYPE), 0);
+    ck_assert_int_eq(st_topic_config(store, "cfg", 3, &c, &ov), 0);
+    ck_assert_int_eq(c.max_message_bytes, -1);
+    ck_assert(c.log_append_time);
     ck_assert_int_eq(st_topic_config_set(store, "missing", &c, 0), -ENOENT);
 }
 END_TEST
