@@ -50,7 +50,9 @@
  *                         (INT16_MAX: none).
  * FindCoordinator must contain 0 (librdkafka's BrokerGroupCoordinator feature gate);
  * OffsetFetch starts at 1 (kafkajs has no v0); OffsetCommit starts at 0 although Kafka 4.0
- * removed v0-1: sarama (up to 1.3x) commits with v1 whatever its configured version.
+ * removed v0-1: sarama (up to 1.3x) commits with v1 whatever its configured version; and
+ * DescribeConfigs starts at 0 (Kafka 4.0: 1) because sarama describes configs with v0 whatever
+ * its configured version.
  */
 /* clang-format off */
 #define KP_API_LIST(X)                                                                              \
@@ -70,14 +72,14 @@
     X(API_VERSIONS,             18, "ApiVersions",             SERVED, 0,  3,  0, 3,  3,  api_versions) \
     X(CREATE_TOPICS,            19, "CreateTopics",            SERVED, 0,  7,  0, 7,  5,  create_topics) \
     X(DELETE_TOPICS,            20, "DeleteTopics",            SERVED, 0,  6,  0, 6,  4,  delete_topics) \
-    X(DELETE_RECORDS,           21, "DeleteRecords",           CODEC,  -1, -1, 0, 2,  2,  delete_records) \
+    X(DELETE_RECORDS,           21, "DeleteRecords",           SERVED, 0,  2,  0, 2,  2,  delete_records) \
     X(INIT_PRODUCER_ID,         22, "InitProducerId",          CODEC,  -1, -1, 0, 4,  2,  init_producer_id) \
     X(OFFSET_FOR_LEADER_EPOCH,  23, "OffsetForLeaderEpoch",    CODEC,  -1, -1, 0, 4,  4,  offset_for_leader_epoch) \
     X(ADD_PARTITIONS_TO_TXN,    24, "AddPartitionsToTxn",      CODEC,  -1, -1, 0, 3,  3,  add_partitions_to_txn) \
     X(ADD_OFFSETS_TO_TXN,       25, "AddOffsetsToTxn",         CODEC,  -1, -1, 0, 3,  3,  add_offsets_to_txn) \
     X(END_TXN,                  26, "EndTxn",                  CODEC,  -1, -1, 0, 3,  3,  end_txn) \
     X(TXN_OFFSET_COMMIT,        28, "TxnOffsetCommit",         CODEC,  -1, -1, 0, 3,  3,  txn_offset_commit) \
-    X(DESCRIBE_CONFIGS,         32, "DescribeConfigs",         SERVED, 1,  4,  0, 4,  4,  describe_configs) \
+    X(DESCRIBE_CONFIGS,         32, "DescribeConfigs",         SERVED, 0,  4,  0, 4,  4,  describe_configs) \
     X(ALTER_CONFIGS,            33, "AlterConfigs",            SERVED, 0,  2,  0, 2,  2,  alter_configs) \
     X(DESCRIBE_LOG_DIRS,        35, "DescribeLogDirs",         SERVED, 1,  4,  0, 4,  2,  describe_log_dirs) \
     X(CREATE_PARTITIONS,        37, "CreatePartitions",        SERVED, 0,  3,  0, 3,  2,  create_partitions) \

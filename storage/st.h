@@ -348,6 +348,14 @@ struct st_log_stats {
     int64_t fenced_bytes;  /* bytes they cover */
 };
 void st_log_stats(struct st_log *log, struct st_log_stats *out);
+/*
+ * DeleteRecords: moves the log start offset up to offset (-1: the log end), durably (the
+ * low watermark file, st_segment.c) before returning; reads below it fail with -ERANGE from
+ * then on and retention deletes the segments wholly below it. *low receives the log start
+ * offset after the call. An offset at or below the start changes nothing. -ERANGE when
+ * offset is past the log end (or below -1), -ENOENT for a deleted log, the disk's errors.
+ */
+int st_log_delete_records(struct st_log *log, int64_t offset, int64_t *low);
 /* The largest maxTimestamp of the log's batches; -1 when it has none. */
 int64_t st_log_max_timestamp(struct st_log *log);
 /* First offset whose batch has maxTimestamp >= ts; -ENOENT if none. */

@@ -24,6 +24,10 @@
  *     <offset>.snapshot             producer state as of that offset (format, when written
  *                                   and how recovery uses it: st_pstate.c)
  *     recovery-point                last durable position (see below)
+ *     log-start-offset              DeleteRecords' low watermark: "<offset>\n" in decimal,
+ *                                   written as .tmp, fsync, rename, fsync dir before the
+ *                                   call returns; absent: 0. Reads below it are out of range;
+ *                                   retention deletes segments wholly below it.
  *     fenced                        byte and offset ranges found corrupt, no longer served
  *                                   (format and load rule in st_fence.c)
  *     clean-shutdown                present only while the log is closed cleanly

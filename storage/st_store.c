@@ -574,6 +574,68 @@ void st_topic_foreach(struct st_store *store,
 
 /* ---- topic administration ------------------------------------------------------------------ */
 
+int64_t st__floor_load(const char *dir)
+{
+    char path[ST_MAX_PATH], text[32];
+    snprintf(path, sizeof(path), "%s/%s", dir, ST_FLOOR_NAME);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    return errno || v < 0 || (*end && *end != '\n') ? 0 : v;
+}
+
+int st_log_delete_records(struct st_log *log, int64_t offset, int64_t *low)
+{
+    pthread_mutex_lock(&log->mu);
+    int err = 0;
+    int64_t end = atomic_load(&log->end_offset);
+    int64_t start = atomic_load(&log->start_offset);
+    if (log->deleted)
+        err = -ENOENT;
+    else if (offset == -1)
+        offset = end;
+    else if (offset < -1 || offset > end)
+        err = -ERANGE;
+    if (err == 0 && offset > start) {
+        char tmp[ST_MAX_PATH], path[ST_MAX_PATH], text[32];
+        snprintf(tmp, sizeof(tmp), "%s/%s.tmp", log->dir, ST_FLOOR_NAME);
+        snprintf(path, sizeof(path), "%s/%s", log->dir, ST_FLOOR_NAME);
+        int len = snprintf(text, sizeof(text), "%" PRId64 "\n", offset);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+            err = -errno;
+        else {
+            if (write(fd, text, (size_t)len) != len)
+                err = -EIO;
+            else if (fsync(fd) < 0)
+                err = -errno;
+            close(fd);
+            if (err == 0 && rename(tmp, path) < 0)
+                err = -errno;
+            if (err == 0)
+                err = st__fsync_dir(log->dir);
+            if (err < 0)
+                unlink(tmp);
+        }
+        if (err == 0) {
+            atomic_store(&log->floor_offset, offset);
+            atomic_store_explicit(&log->start_offset, offset, memory_order_release);
+            log->pristine = false;
+        }
+    }
+    *low = atomic_load(&log->start_offset);
+    pthread_mutex_unlock(&log->mu);
+    return err;
+}
+
 int64_t st_log_max_timestamp(struct st_log *log)
 {
     int64_t m = -1;

@@ -13,6 +13,11 @@
  * DescribeCluster: this node, the cluster id Metadata reports, this node as controller;
  * endpoint type 2 (controllers, KRaft) is UNSUPPORTED_ENDPOINT_TYPE, as a broker answers.
  *
+ * DeleteRecords moves each partition's log start offset up to the offset given (-1: the high
+ * watermark), durably, on the admin thread (st_log_delete_records), and answers the new low
+ * watermark; an offset past the high watermark is OFFSET_OUT_OF_RANGE, an unknown partition
+ * UNKNOWN_TOPIC_OR_PARTITION, as Kafka.
+ *
  * DescribeLogDirs: one log dir (log.dirs), every partition asked for (all when topics is null)
  * with its bytes on disk (st_log_stats) and offset lag 0; unknown topics are left out, as Kafka
  * does; v4 adds the file system's total and usable bytes (statvfs).
@@ -170,6 +175,112 @@ int br_api_create_partitions(struct br_req *q, struct br_resp *r)
     cj->job.run = cp_run;
     cj->job.done = cp_done;
     rc = br_admin(x, &cj->job);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+/* ---- DeleteRecords ------------------------------------------------------------------------ */
+
+struct dr_job {
+    struct br_job job; /* first */
+    int32_t n_topics;
+    struct kp_delete_records_resp_topic *topics;
+    struct kp_delete_records_resp_partition *parts; /* low_watermark holds the request's
+                                                        offset until run */
+};
+
+static void dr_run(struct br_job *j)
+{
+    struct dr_job *dj = (struct dr_job *)j;
+    struct kp_delete_records_resp_partition *o = dj->parts;
+    for (int32_t i = 0; i < dj->n_topics; i++) {
+        const struct kp_delete_records_resp_topic *t = &dj->topics[i];
+        for (int32_t k = 0; k < t->n_partitions; k++, o++) {
+            int64_t want = o->low_watermark;
+            o->low_watermark = -1;
+            struct st_log *log =
+                t->name.len > 0
+                    ? st_log_get(j->x->store, t->name.ptr, (size_t)t->name.len, o->partition_index)
+                    : NULL;
+            if (!log) {
+                o->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+                continue;
+            }
+            int64_t low = -1;
+            int rc = st_log_delete_records(log, want, &low);
+            st_log_put(log);
+            if (rc == -ERANGE) {
+                o->error_code = KP_ERR_OFFSET_OUT_OF_RANGE;
+            } else if (rc == -ENOENT) {
+                o->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            } else if (rc < 0) {
+                br_warn("DeleteRecords %s-%d below %lld: %s", BR_LOG_KSTR(t->name),
+                        o->partition_index, (long long)want, strerror(-rc));
+                o->error_code = KP_ERR_KAFKA_STORAGE_ERROR;
+            } else {
+                o->low_watermark = low;
+                br_info("DeleteRecords %s-%d: log start offset now %lld", BR_LOG_KSTR(t->name),
+                        o->partition_index, (long long)low);
+            }
+        }
+    }
+}
+
+static void dr_done(struct br_job *j)
+{
+    struct dr_job *dj = (struct dr_job *)j;
+    struct kp_delete_records_resp resp = {.n_topics = dj->n_topics, .topics = dj->topics};
+    if (BR_ENCODE(j->r, kp_delete_records_resp_encode, &resp) < 0) {
+        br_fail(j->x, j->r, "cannot encode a DeleteRecords response");
+        return;
+    }
+    br_ready(j->x, j->r);
+}
+
+int br_api_delete_records(struct br_req *q, struct br_resp *r)
+{
+    struct kp_delete_records_req req;
+    int rc = BR_DECODE(q, kp_delete_records_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    size_t nt = req.n_topics > 0 ? (size_t)req.n_topics : 0, np = 0, names = 0;
+    for (size_t i = 0; i < nt; i++) {
+        np += (size_t)req.topics[i].n_partitions;
+        names += (size_t)(req.topics[i].name.len > 0 ? req.topics[i].name.len : 0);
+    }
+    size_t need = br_align8(sizeof(struct dr_job)) +
+                  br_align8(nt * sizeof(struct kp_delete_records_resp_topic)) +
+                  br_align8(np * sizeof(struct kp_delete_records_resp_partition)) + names + 8;
+    rc = br_resp_scratch(r, need);
+    if (rc < 0)
+        return rc;
+    uint8_t *m = r->scratch;
+    struct dr_job *dj = (struct dr_job *)m;
+    memset(dj, 0, sizeof(*dj));
+    m += br_align8(sizeof(*dj));
+    dj->topics = (struct kp_delete_records_resp_topic *)m;
+    m += br_align8(nt * sizeof(struct kp_delete_records_resp_topic));
+    dj->parts = (struct kp_delete_records_resp_partition *)m;
+    m += br_align8(np * sizeof(struct kp_delete_records_resp_partition));
+    char *nb = (char *)m;
+    dj->n_topics = (int32_t)nt;
+    struct kp_delete_records_resp_partition *o = dj->parts;
+    for (size_t i = 0; i < nt; i++) {
+        const struct kp_delete_records_req_topic *t = &req.topics[i];
+        int32_t nl = t->name.len > 0 ? t->name.len : 0;
+        if (nl)
+            memcpy(nb, t->name.ptr, (size_t)nl);
+        dj->topics[i] = (struct kp_delete_records_resp_topic){
+            .name = {nb, nl}, .n_partitions = t->n_partitions, .partitions = o};
+        nb += nl;
+        for (int32_t k = 0; k < t->n_partitions; k++, o++)
+            *o = (struct kp_delete_records_resp_partition){
+                .partition_index = t->partitions[k].partition_index,
+                .low_watermark = t->partitions[k].offset};
+    }
+    dj->job.r = r;
+    dj->job.run = dr_run;
+    dj->job.done = dr_done;
+    rc = br_admin(q->x, &dj->job);
     return rc < 0 ? rc : BR_REPLY;
 }
 

@@ -3,7 +3,7 @@
  * every advertised version: CreatePartitions (new partitions in Metadata, Kafka's errors),
  * DescribeConfigs / AlterConfigs / IncrementalAlterConfigs (sources and synonyms, errors,
  * changes durable and in effect without a restart: max.message.bytes, min.insync.replicas,
- * retention.bytes), CreateTopics with configs and validate_only, DescribeCluster,
+ * retention.bytes), CreateTopics with configs and validate_only, DeleteRecords, DescribeCluster,
  * DescribeLogDirs, ListGroups / DescribeGroups / DeleteGroups (a group with a member, a group
  * of committed offsets only). Requests are encoded with proto's codec behind a header written
  * here (test_api_flex has golden bytes for the flexible layouts).
@@ -482,6 +482,64 @@ START_TEST(create_topics_configs_and_validate_only)
 }
 END_TEST
 
+static struct kp_delete_records_resp_partition delete_records(int fd, int16_t v, const char *topic,
+                                                              int32_t part, int64_t offset)
+{
+    struct kp_delete_records_req_partition p = {part, offset};
+    struct kp_delete_records_req_topic t = {kp_str_of(topic), 1, &p};
+    struct kp_delete_records_req req = {1, &t, 5000};
+    struct kp_delete_records_resp resp;
+    struct tb_frame f;
+    ROUND(fd, KP_API_DELETE_RECORDS, v, kp_delete_records_req_encode, &req,
+          kp_delete_records_resp_decode, &resp, &f);
+    struct kp_delete_records_resp_partition o = resp.topics[0].partitions[0];
+    tb_frame_free(&f);
+    return o;
+}
+
+/* DeleteRecords v0-2 advance the log start offset (ListOffsets earliest, fetches below it out
+ * of range), for good; Kafka's errors past the high watermark and for unknown partitions. */
+START_TEST(delete_records_every_version)
+{
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "dr", 1);
+    ck_assert_int_eq(tb_ck_produce_seq(fd, "dr", 0, "d", 0, 10, 0), 0);
+    for (int16_t v = 0; v <= 2; v++) {
+        struct kp_delete_records_resp_partition o = delete_records(fd, v, "dr", 0, 2 + 2 * v);
+        ck_assert_int_eq(o.error_code, 0);
+        ck_assert_int_eq(o.low_watermark, 2 + 2 * v);
+        ck_assert_int_eq(log_start(fd, "dr"), 2 + 2 * v);
+    }
+    struct tb_fetch_resp fr;
+    struct tb_fetch_args fa = {0, 0, 1 << 20, "dr", 0, 3, 1 << 20};
+    struct tb_frame ff;
+    ck_assert_int_eq(tb_fetch(fd, &fa, &ff, &fr), 0);
+    tb_frame_free(&ff);
+    ck_assert_int_eq(fr.error, KP_ERR_OFFSET_OUT_OF_RANGE);
+    fa.offset = 6;
+    ck_assert_int_eq(tb_fetch(fd, &fa, &ff, &fr), 0);
+    tb_frame_free(&ff);
+    ck_assert_int_eq(fr.error, 0);
+    ck_assert_int_eq(fr.log_start_offset, 6);
+    ck_assert_int_eq(delete_records(fd, 2, "dr", 0, 11).error_code, KP_ERR_OFFSET_OUT_OF_RANGE);
+    ck_assert_int_eq(delete_records(fd, 2, "dr", 3, 1).error_code,
+                     KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_int_eq(delete_records(fd, 2, "nope", 0, 1).error_code,
+                     KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    struct kp_delete_records_resp_partition o = delete_records(fd, 2, "dr", 0, 4);
+    ck_assert_int_eq(o.error_code, 0);
+    ck_assert_int_eq(o.low_watermark, 6); /* below the start: nothing moves */
+    close(fd);
+    tb_ck_stop_clean(&B);
+    tb_ck_start(&B, NULL);
+    fd = tb_ck_connect(&B);
+    ck_assert_int_eq(log_start(fd, "dr"), 6);
+    o = delete_records(fd, 1, "dr", 0, -1); /* -1: the high watermark */
+    ck_assert_int_eq(o.low_watermark, 10);
+    close(fd);
+}
+END_TEST
+
 /* ---- cluster ------------------------------------------------------------------------------ */
 
 START_TEST(describe_cluster_and_log_dirs)
@@ -707,6 +765,7 @@ static Suite *suite(void)
     tcase_add_test(tc, configs_sources_synonyms_and_errors);
     tcase_add_test(tc, configs_take_effect_at_once);
     tcase_add_test(tc, create_topics_configs_and_validate_only);
+    tcase_add_test(tc, delete_records_every_version);
     tcase_add_test(tc, describe_cluster_and_log_dirs);
     tcase_add_test(tc, groups_list_describe_delete);
     suite_add_tcase(s, tc);
