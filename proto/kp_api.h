@@ -85,7 +85,7 @@
     X(CREATE_PARTITIONS,        37, "CreatePartitions",        SERVED, 0,  3,  0, 3,  2,  create_partitions) \
     X(DELETE_GROUPS,            42, "DeleteGroups",            SERVED, 0,  2,  0, 2,  2,  delete_groups) \
     X(INCREMENTAL_ALTER_CONFIGS, 44, "IncrementalAlterConfigs", SERVED, 0, 1,  0, 1,  1,  incremental_alter_configs) \
-    X(OFFSET_DELETE,            47, "OffsetDelete",            CODEC,  -1, -1, 0, 0,  INT16_MAX, offset_delete) \
+    X(OFFSET_DELETE,            47, "OffsetDelete",            SERVED, 0,  0,  0, 0,  INT16_MAX, offset_delete) \
     X(DESCRIBE_CLUSTER,         60, "DescribeCluster",         SERVED, 0,  1,  0, 1,  0,  describe_cluster)
 /* clang-format on */
 

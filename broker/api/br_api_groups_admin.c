@@ -16,6 +16,11 @@
  * DeleteGroups: a group with members (or rebalancing) NON_EMPTY_GROUP; otherwise the group and
  * its committed offsets go (a durable tombstone in the offsets store); an unknown group
  * GROUP_ID_NOT_FOUND; an empty id INVALID_GROUP_ID.
+ * OffsetDelete: removes committed offsets of partitions the group does not consume: a group
+ * with members answers GROUP_SUBSCRIBED_TO_TOPIC for a topic one of its members subscribes to
+ * (ConsumerProtocolSubscription of the chosen protocol; while a rebalance hides them, every
+ * topic counts as subscribed); an unknown topic UNKNOWN_TOPIC_OR_PARTITION; a group the broker
+ * knows nothing of GROUP_ID_NOT_FOUND (top-level), as Kafka.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,6 +30,7 @@
 #include "br_api.h"
 #include "br_group.h"
 #include "br_log.h"
+#include "kp_consumer.h"
 #include "kp_msg.h"
 #include "kp_msg_groups_admin.h"
 #include "st_offsets.h"
@@ -319,4 +325,138 @@ int br_api_delete_groups(struct br_req *q, struct br_resp *r)
     rc = BR_ENCODE(r, kp_delete_groups_resp_encode, &resp);
     free(res);
     return rc < 0 ? rc : BR_REPLY;
+}
+
+/* ---- OffsetDelete ------------------------------------------------------------------------- */
+
+/* What OffsetDelete needs of the group: whether it exists, has members, and the topics they
+ * subscribe to (views into a copy this context owns). */
+struct od_group {
+    bool exists, members, unknown_subs;
+    uint8_t *meta; /* every member's metadata, back to back */
+    int32_t *lens; /* per member */
+    int32_t n;
+};
+
+static void od_fill(void *arg, const struct br_group_desc *d)
+{
+    struct od_group *g = arg;
+    if (d->state == BR_GROUP_NONE)
+        return;
+    g->exists = true;
+    g->members = d->n_members > 0;
+    if (!g->members)
+        return;
+    size_t total = 0;
+    for (int32_t i = 0; i < d->n_members; i++)
+        total += (size_t)d->members[i].metadata.len;
+    g->meta = malloc(total ? total : 1);
+    g->lens = calloc((size_t)d->n_members, sizeof(*g->lens));
+    if (!g->meta || !g->lens) {
+        g->unknown_subs = true;
+        return;
+    }
+    size_t at = 0;
+    for (int32_t i = 0; i < d->n_members; i++) {
+        const struct kp_bytes *m = &d->members[i].metadata;
+        if (m->len <= 0)
+            g->unknown_subs = true; /* rebalancing: no chosen protocol yet */
+        if (m->len > 0)
+            memcpy(g->meta + at, m->ptr, (size_t)m->len);
+        g->lens[i] = m->len > 0 ? m->len : 0;
+        at += (size_t)g->lens[i];
+    }
+    g->n = d->n_members;
+}
+
+static bool od_subscribed(const struct od_group *g, struct kp_str topic)
+{
+    if (!g->members)
+        return false;
+    if (g->unknown_subs)
+        return true;
+    static __thread uint8_t mem[64 << 10];
+    size_t at = 0;
+    for (int32_t i = 0; i < g->n; i++) {
+        struct kp_rd rd;
+        kp_rd_init(&rd, g->meta + at, (size_t)g->lens[i]);
+        at += (size_t)g->lens[i];
+        struct kp_arena a;
+        kp_arena_init(&a, mem, sizeof mem);
+        struct kp_consumer_subscription sub;
+        if (kp_consumer_subscription_decode(&rd, &a, &sub) < 0)
+            return true; /* not the consumer protocol we know: keep its offsets */
+        for (int32_t t = 0; t < sub.n_topics; t++)
+            if (sub.topics[t].len == topic.len &&
+                memcmp(sub.topics[t].ptr, topic.ptr, (size_t)topic.len) == 0)
+                return true;
+    }
+    return false;
+}
+
+int br_api_offset_delete(struct br_req *q, struct br_resp *r)
+{
+    struct br_ctx *x = q->x;
+    struct kp_offset_delete_req req;
+    int rc = BR_DECODE(q, kp_offset_delete_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    struct od_group g = {0};
+    if (req.group_id.len > 0)
+        rc = br_group_describe_members(x->groups, req.group_id, od_fill, &g);
+    if (rc < 0)
+        return rc;
+    int32_t nt = req.n_topics > 0 ? req.n_topics : 0;
+    size_t np = 0;
+    for (int32_t i = 0; i < nt; i++)
+        np += (size_t)req.topics[i].n_partitions;
+    struct kp_offset_delete_resp_topic *ts = calloc(nt ? (size_t)nt : 1, sizeof(*ts));
+    struct kp_offset_delete_resp_partition *ps = calloc(np ? np : 1, sizeof(*ps));
+    struct kp_offset_delete_resp resp = {.n_topics = nt, .topics = ts};
+    if (!ts || !ps) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if (req.group_id.len <= 0) {
+        resp.error_code = KP_ERR_INVALID_GROUP_ID;
+        resp.n_topics = 0;
+    } else if (!g.exists && !has_offsets(x, req.group_id)) {
+        resp.error_code = KP_ERR_GROUP_ID_NOT_FOUND;
+        resp.n_topics = 0;
+    }
+    size_t k = 0;
+    for (int32_t i = 0; i < nt && resp.error_code == 0; i++) {
+        const struct kp_offset_delete_req_topic *t = &req.topics[i];
+        ts[i] = (struct kp_offset_delete_resp_topic){
+            .name = t->name, .n_partitions = t->n_partitions, .partitions = &ps[k]};
+        bool known =
+            t->name.len > 0 && st_topic_partitions(x->store, t->name.ptr, (size_t)t->name.len) >= 0;
+        bool subscribed = known && od_subscribed(&g, t->name);
+        for (int32_t j = 0; j < t->n_partitions; j++, k++) {
+            struct kp_offset_delete_resp_partition *o = &ps[k];
+            o->partition_index = t->partitions[j].partition_index;
+            if (!known) {
+                o->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            } else if (subscribed) {
+                o->error_code = KP_ERR_GROUP_SUBSCRIBED_TO_TOPIC;
+            } else {
+                int drc = st_offsets_delete(x->offsets, req.group_id.ptr, (size_t)req.group_id.len,
+                                            t->name.ptr, (size_t)t->name.len, o->partition_index);
+                if (drc < 0) {
+                    br_warn("OffsetDelete %s %s-%d: %s", BR_LOG_KSTR(req.group_id),
+                            BR_LOG_KSTR(t->name), o->partition_index, strerror(-drc));
+                    o->error_code = KP_ERR_COORDINATOR_NOT_AVAILABLE;
+                }
+            }
+        }
+    }
+    rc = BR_ENCODE(r, kp_offset_delete_resp_encode, &resp);
+    if (rc >= 0)
+        rc = BR_REPLY;
+out:
+    free(ts);
+    free(ps);
+    free(g.meta);
+    free(g.lens);
+    return rc;
 }

@@ -4,9 +4,9 @@
  * DescribeConfigs / AlterConfigs / IncrementalAlterConfigs (sources and synonyms, errors,
  * changes durable and in effect without a restart: max.message.bytes, min.insync.replicas,
  * retention.bytes), CreateTopics with configs and validate_only, DeleteRecords, DescribeCluster,
- * DescribeLogDirs, ListGroups / DescribeGroups / DeleteGroups (a group with a member, a group
- * of committed offsets only). Requests are encoded with proto's codec behind a header written
- * here (test_api_flex has golden bytes for the flexible layouts).
+ * DescribeLogDirs, ListGroups / DescribeGroups / DeleteGroups / OffsetDelete (a group with a
+ * member, a group of committed offsets only). Requests are encoded with proto's codec behind a
+ * header written here (test_api_flex has golden bytes for the flexible layouts).
  */
 #include <check.h>
 #include <errno.h>
@@ -624,7 +624,8 @@ static int16_t commit_simple(int fd, const char *group, const char *topic, int64
 /* Joins group as its only member (JoinGroup v9 twice: KIP-394; SyncGroup v5). */
 static void join_alone(int fd, const char *group)
 {
-    static const uint8_t meta[] = {0, 1, 0, 0, 0, 1, 0, 2, 'g', 'a', 0, 0, 0, 0};
+    /* ConsumerProtocolSubscription v0: topics ["ga"], user_data null */
+    static const uint8_t meta[] = {0, 0, 0, 0, 0, 1, 0, 2, 'g', 'a', 0xff, 0xff, 0xff, 0xff};
     static const uint8_t assign[] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
     struct kp_join_group_protocol proto = {kp_str_of("range"), {meta, sizeof meta}};
     struct kp_join_group_req req = {.group_id = kp_str_of(group),
@@ -668,6 +669,22 @@ static void join_alone(int fd, const char *group)
     ck_assert(kp_str_eq(sresp.protocol_name, "range"));
     ck_assert_int_eq(sresp.assignment.len, (int32_t)sizeof assign);
     tb_frame_free(&f);
+}
+
+/* OffsetDelete of topic/0 for group: the partition's error, or the top-level one negated. */
+static int16_t offset_delete(int fd, const char *group, const char *topic)
+{
+    struct kp_offset_delete_req_partition p = {0};
+    struct kp_offset_delete_req_topic t = {kp_str_of(topic), 1, &p};
+    struct kp_offset_delete_req req = {kp_str_of(group), 1, &t};
+    struct kp_offset_delete_resp resp;
+    struct tb_frame f;
+    ROUND(fd, KP_API_OFFSET_DELETE, 0, kp_offset_delete_req_encode, &req,
+          kp_offset_delete_resp_decode, &resp, &f);
+    int16_t err =
+        resp.error_code ? (int16_t)-resp.error_code : resp.topics[0].partitions[0].error_code;
+    tb_frame_free(&f);
+    return err;
 }
 
 /* ListGroups at v; returns how many groups, and the state of group (in state, "" if absent). */
@@ -751,6 +768,17 @@ START_TEST(groups_list_describe_delete)
     /* the deleted group's offsets are gone */
     ck_assert_int_eq(list_groups(fd, 4, "offsets-only", state, NULL), 1);
     ck_assert_str_eq(state, "");
+
+    /* OffsetDelete v0 */
+    tb_ck_create_topic(fd, "ga", 1);
+    ck_assert_int_eq(commit_simple(fd, "od", "gt", 5), 0);
+    ck_assert_int_eq(offset_delete(fd, "od", "gt"), KP_ERR_NONE);
+    ck_assert_int_eq(list_groups(fd, 4, "od", state, NULL), 1); /* no offsets left */
+    ck_assert_str_eq(state, "");
+    ck_assert_int_eq(offset_delete(fd, "live", "ga"), KP_ERR_GROUP_SUBSCRIBED_TO_TOPIC);
+    ck_assert_int_eq(offset_delete(fd, "live", "gt"), KP_ERR_NONE); /* not subscribed */
+    ck_assert_int_eq(offset_delete(fd, "live", "nope"), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_int_eq(offset_delete(fd, "nobody", "gt"), -KP_ERR_GROUP_ID_NOT_FOUND);
     close(fd);
 }
 END_TEST

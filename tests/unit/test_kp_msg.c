@@ -24,10 +24,10 @@ START_TEST(test_api_advertised_table)
      * from 0 (sarama's v1 commits) and Produce from 0 (librdkafka's compression gate; README
      * "Protocol baseline"): exactly what ApiVersions sends. */
     static const struct kp_api_range want[] = {
-        {0, 0, 9},  {1, 4, 13}, {2, 1, 7},  {3, 0, 12}, {8, 0, 8},  {9, 1, 7},
-        {10, 0, 4}, {11, 0, 9}, {12, 0, 4}, {13, 0, 5}, {14, 0, 5}, {15, 0, 5},
-        {16, 0, 5}, {18, 0, 3}, {19, 0, 7}, {20, 0, 6}, {21, 0, 2}, {32, 0, 4},
-        {33, 0, 2}, {35, 1, 4}, {37, 0, 3}, {42, 0, 2}, {44, 0, 1}, {60, 0, 1},
+        {0, 0, 9},  {1, 4, 13}, {2, 1, 7},  {3, 0, 12}, {8, 0, 8},  {9, 1, 7},  {10, 0, 4},
+        {11, 0, 9}, {12, 0, 4}, {13, 0, 5}, {14, 0, 5}, {15, 0, 5}, {16, 0, 5}, {18, 0, 3},
+        {19, 0, 7}, {20, 0, 6}, {21, 0, 2}, {32, 0, 4}, {33, 0, 2}, {35, 1, 4}, {37, 0, 3},
+        {42, 0, 2}, {44, 0, 1}, {47, 0, 0}, {60, 0, 1},
     };
     size_t n = 0;
     const struct kp_api_range *t = kp_api_advertised(&n);
@@ -77,9 +77,10 @@ START_TEST(test_api_flexible_and_header_versions)
     /* First flexible versions from the apache/kafka schemas. */
     static const struct {
         int16_t key, first_flexible;
-    } t[] = {{0, 9},  {1, 12}, {2, 6},  {3, 9},  {8, 8},  {9, 6},  {10, 3}, {11, 6}, {12, 4},
-             {13, 4}, {14, 4}, {15, 5}, {16, 3}, {18, 3}, {19, 5}, {20, 4}, {21, 2}, {22, 2},
-             {32, 4}, {33, 2}, {35, 2}, {37, 2}, {42, 2}, {44, 1}, {60, 0}};
+    } t[] = {{0, 9},  {1, 12}, {2, 6},  {3, 9},          {8, 8},  {9, 6},  {10, 3},
+             {11, 6}, {12, 4}, {13, 4}, {14, 4},         {15, 5}, {16, 3}, {18, 3},
+             {19, 5}, {20, 4}, {21, 2}, {22, 2},         {32, 4}, {33, 2}, {35, 2},
+             {37, 2}, {42, 2}, {44, 1}, {47, INT16_MAX}, {60, 0}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         int16_t k = t[i].key, f = t[i].first_flexible;
         ck_assert(!kp_api_flexible(k, (int16_t)(f - 1)));
@@ -94,11 +95,11 @@ START_TEST(test_api_flexible_and_header_versions)
     size_t n;
     const struct kp_api_range *adv = kp_api_advertised(&n);
     for (size_t i = 0; i < n; i++) {
-        int16_t f = INT16_MAX;
+        int16_t f = -1;
         for (size_t j = 0; j < sizeof t / sizeof t[0]; j++)
             if (t[j].key == adv[i].api_key)
                 f = t[j].first_flexible;
-        ck_assert_int_ne(f, INT16_MAX);
+        ck_assert_int_ne(f, -1);
         for (int16_t v = adv[i].min_version; v <= adv[i].max_version; v++)
             ck_assert(kp_api_flexible(adv[i].api_key, v) == (v >= f));
     }
@@ -398,7 +399,7 @@ START_TEST(test_api_versions_resp_v0_golden)
     kp_wr_init(&wr, buf, sizeof buf);
     ck_assert_int_eq(kp_api_versions_resp_encode(&wr, 0, &resp), 0);
     EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00,     /* error_code */
-                 0x00, 0x00, 0x00, 0x18,              /* int32 count */
+                 0x00, 0x00, 0x00, 0x19,              /* int32 count */
                  0x00, 0x00, 0x00, 0x00, 0x00, 0x09,  /* Produce 0-9 */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0d,  /* Fetch 4-13 */
                  0x00, 0x02, 0x00, 0x01, 0x00, 0x07,  /* ListOffsets 1-7 */
@@ -422,6 +423,7 @@ START_TEST(test_api_versions_resp_v0_golden)
                  0x00, 0x25, 0x00, 0x00, 0x00, 0x03,  /* CreatePartitions 0-3 */
                  0x00, 0x2a, 0x00, 0x00, 0x00, 0x02,  /* DeleteGroups 0-2 */
                  0x00, 0x2c, 0x00, 0x00, 0x00, 0x01,  /* IncrementalAlterConfigs 0-1 */
+                 0x00, 0x2f, 0x00, 0x00, 0x00, 0x00,  /* OffsetDelete 0-0 */
                  0x00, 0x3c, 0x00, 0x00, 0x00, 0x01); /* DescribeCluster 0-1 */
 }
 END_TEST
@@ -437,10 +439,10 @@ START_TEST(test_api_versions_resp_v3_golden)
     ck_assert_int_eq(kp_resp_hdr_encode(&wr, KP_API_API_VERSIONS, 3, 0x11223344), 0);
     ck_assert_int_eq(kp_api_versions_resp_encode(&wr, 3, &resp), 0);
     ck_assert_int_eq(kp_frame_end(&wr, pos), 0);
-    EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00, 0x00, 0xb4, /* size = 180 */
+    EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00, 0x00, 0xbb, /* size = 187 */
                  0x11, 0x22, 0x33, 0x44,                      /* correlation_id, no tags */
                  0x00, 0x00,                                  /* error_code */
-                 0x19,                                        /* uvarint(24 + 1) */
+                 0x1a,                                        /* uvarint(25 + 1) */
                  0x00, 0x00, 0x00, 0x00, 0x00, 0x09, 0x00,    /* each entry ends with tags */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0d, 0x00,    /**/
                  0x00, 0x02, 0x00, 0x01, 0x00, 0x07, 0x00,    /**/
@@ -464,6 +466,7 @@ START_TEST(test_api_versions_resp_v3_golden)
                  0x00, 0x25, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
                  0x00, 0x2a, 0x00, 0x00, 0x00, 0x02, 0x00,    /**/
                  0x00, 0x2c, 0x00, 0x00, 0x00, 0x01, 0x00,    /**/
+                 0x00, 0x2f, 0x00, 0x00, 0x00, 0x00, 0x00,    /**/
                  0x00, 0x3c, 0x00, 0x00, 0x00, 0x01, 0x00,    /**/
                  0x00, 0x00, 0x00, 0x00,                      /* throttle_time_ms */
                  0x00);                                       /* tags */
