@@ -124,6 +124,9 @@ int br_api_list_groups(struct br_req *q, struct br_resp *r)
 {
     struct br_ctx *x = q->x;
     struct kp_list_groups_req req;
+    /* librdkafka 2.0.2's ListConsumerGroups (v4) ends with a second, stray tag buffer
+     * (confluentinc/librdkafka#4207, fixed in 2.0.3); Kafka ignores bytes after a body */
+    kp_rd_allow_trailing(&q->rd);
     int rc = BR_DECODE(q, kp_list_groups_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
