@@ -333,7 +333,10 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
     bool all = kp_metadata_req_all_topics(&req, q->api_version);
     struct md_flags fl = {.topic_ops = req.include_topic_authorized_operations,
                           .cluster_ops = req.include_cluster_authorized_operations};
-    if (!all && req.topic_ids)
+    bool by_id = false; /* v10+: an entry with a null name asks by topic id */
+    for (int32_t i = 0; !all && req.topic_ids && i < req.n_topics; i++)
+        by_id |= req.topics[i].len < 0;
+    if (by_id)
         return metadata_by_id(q, r, &req, fl);
     bool may_create = !all && req.allow_auto_topic_creation && x->cfg->auto_create_topics;
     int32_t missing = 0;

@@ -168,6 +168,23 @@ START_TEST(metadata_every_version_and_topic_ids)
     ck_assert_int_lt(m.topics[0].name.len, 0);
     ck_assert_int_eq(memcmp(&other, &m.topics[0].topic_id, sizeof(id)), 0);
     tb_frame_free(&f);
+
+    /* auto-creation at v12 (by name, allow_auto_topic_creation), as at v4 */
+    struct kp_str auto_name = kp_str_of("md-auto");
+    struct kp_metadata_req areq = {
+        .n_topics = 1, .topics = &auto_name, .allow_auto_topic_creation = true};
+    struct tb_req r;
+    begin(&r, KP_API_METADATA, 12, 150);
+    ck_assert_int_eq(kp_metadata_req_encode(&r.wr, 12, &areq), 0);
+    struct kp_rd rd;
+    call(fd, &r, KP_API_METADATA, 12, 150, &f, &rd);
+    struct kp_arena a = arena();
+    ck_assert_int_eq(kp_metadata_resp_decode(&rd, 12, &a, &m), 0);
+    ck_assert_int_eq(m.topics[0].error_code, 0);
+    ck_assert_int_eq(m.topics[0].n_partitions, 2); /* num.partitions */
+    ck_assert(!uuid_zero(&m.topics[0].topic_id));
+    tb_frame_free(&f);
+
     close(fd);
 
     /* the id is the topic's for good */
