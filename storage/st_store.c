@@ -902,8 +902,8 @@ static int load_topics(struct st_store *st)
             continue;
         int32_t parts = 0;
         struct st_log_config cfg;
-        uint32_t overrides;
-        uint8_t id[ST_TOPIC_ID_LEN];
+        uint32_t overrides = 0;
+        uint8_t id[ST_TOPIC_ID_LEN] = {0};
         if ((err = meta_read(st, name, &parts, &cfg, &overrides, id)) < 0)
             break;
         struct st_topic *t;
