@@ -561,8 +561,9 @@ struct st_store {
     int ntopics, cap_topics;
     char **pending; /* names of topics being created (reserved, not yet visible) */
     int npending, cap_pending;
-    struct st_topic **ht; /* open-addressing index of topics by name; NULL: search topics[] */
-    uint32_t ht_cap;      /* power of two, > 2 * ntopics */
+    struct st_topic **ht;   /* open-addressing index of topics by name; NULL: search topics[] */
+    uint32_t ht_cap;        /* power of two, > 2 * ntopics */
+    struct st_topic **idht; /* the same by topic id (ht_cap slots); NULL: search topics[] */
 
     st_notify_fn notify;
     void *notify_arg;

@@ -309,8 +309,15 @@ static void ht_rebuild(struct st_store *st)
     while (cap <= 2 * (uint32_t)st->ntopics)
         cap *= 2;
     struct st_topic **ht = calloc(cap, sizeof(*ht));
+    struct st_topic **idht = ht ? calloc(cap, sizeof(*idht)) : NULL;
     free(st->ht);
+    free(st->idht);
+    if (!idht) {
+        free(ht);
+        ht = NULL;
+    }
     st->ht = ht;
+    st->idht = idht;
     st->ht_cap = ht ? cap : 0;
     if (!ht)
         return;
@@ -320,6 +327,10 @@ static void ht_rebuild(struct st_store *st)
         while (ht[h])
             h = (h + 1) & (cap - 1);
         ht[h] = st->topics[i];
+        h = name_hash((const char *)st->topics[i]->id, ST_TOPIC_ID_LEN) & (cap - 1);
+        while (idht[h])
+            h = (h + 1) & (cap - 1);
+        idht[h] = st->topics[i];
     }
 }
 
@@ -682,16 +693,23 @@ int st_topic_by_id(struct st_store *store, const uint8_t id[ST_TOPIC_ID_LEN], ch
 {
     int err = -ENOENT;
     pthread_rwlock_rdlock(&store->mu);
-    for (int i = 0; i < store->ntopics && err == -ENOENT; i++) {
-        if (memcmp(store->topics[i]->id, id, ST_TOPIC_ID_LEN) != 0)
-            continue;
-        size_t n = strlen(store->topics[i]->name);
-        if (n >= cap) {
-            err = -ENAMETOOLONG;
-            break;
-        }
-        memcpy(name, store->topics[i]->name, n + 1);
-        err = 0;
+    const struct st_topic *t = NULL;
+    if (store->idht) { /* Fetch v13 asks this for every topic of every fetch */
+        uint32_t mask = store->ht_cap - 1;
+        for (uint32_t h = name_hash((const char *)id, ST_TOPIC_ID_LEN) & mask; store->idht[h] && !t;
+             h = (h + 1) & mask)
+            if (memcmp(store->idht[h]->id, id, ST_TOPIC_ID_LEN) == 0)
+                t = store->idht[h];
+    } else {
+        for (int i = 0; i < store->ntopics && !t; i++)
+            if (memcmp(store->topics[i]->id, id, ST_TOPIC_ID_LEN) == 0)
+                t = store->topics[i];
+    }
+    if (t) {
+        size_t n = strlen(t->name);
+        if (n < cap)
+            memcpy(name, t->name, n + 1);
+        err = n < cap ? 0 : -ENAMETOOLONG;
     }
     pthread_rwlock_unlock(&store->mu);
     return err;
@@ -988,6 +1006,8 @@ int st_store_open_logged(const char *dir, const struct st_log_config *defaults, 
         for (int i = 0; i < st->ntopics; i++)
             topic_free(st->topics[i]);
         free(st->topics);
+        free(st->ht);
+        free(st->idht);
         free(st->dir);
         free(st);
         return err;
@@ -1016,6 +1036,7 @@ void st_store_close(struct st_store *store)
     free(store->pending);
     pthread_rwlock_destroy(&store->mu);
     free(store->ht);
+    free(store->idht);
     pthread_mutex_destroy(&store->scrub_mu);
     pthread_mutex_destroy(&store->fl_mu);
     pthread_cond_destroy(&store->fl_cond);

@@ -378,6 +378,25 @@ START_TEST(t_topic_ids)
     char name[32];
     ck_assert_int_eq(st_topic_by_id(store, a, name, sizeof(name)), 0);
     ck_assert_str_eq(name, "ida");
+    /* the id index follows creates and deletes */
+    uint8_t ids[40][ST_TOPIC_ID_LEN];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof(name), "many-%d", i);
+        ck_assert_int_eq(st_topic_create(store, name, 1, NULL), 0);
+        ck_assert_int_eq(st_topic_id(store, name, strlen(name), ids[i]), 0);
+    }
+    for (int i = 0; i < 40; i++) {
+        char want[32];
+        snprintf(want, sizeof(want), "many-%d", i);
+        ck_assert_int_eq(st_topic_by_id(store, ids[i], name, sizeof(name)), 0);
+        ck_assert_str_eq(name, want);
+        ck_assert_int_eq(st_topic_by_id(store, ids[i], name, 3), -ENAMETOOLONG);
+    }
+    ck_assert_int_eq(st_topic_delete(store, "many-7"), 0);
+    ck_assert_int_eq(st_topic_by_id(store, ids[7], name, sizeof(name)), -ENOENT);
+    ck_assert_int_eq(st_topic_by_id(store, ids[8], name, sizeof(name)), 0);
+    ck_assert_int_eq(st_topic_by_id(store, a, name, sizeof(name)), 0);
+    ck_assert_str_eq(name, "ida");
     st_store_close(store);
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
     ck_assert_int_eq(st_topic_id(store, "ida", 3, b), 0);
