@@ -511,7 +511,8 @@ void br_conn_kick(struct br_conn *c)
 
 static void arm_recv(struct br_conn *c)
 {
-    if (c->recv_armed || c->paused || c->bytes_wait.waiting || c->closing || c->eof)
+    /* the read holds (br_conn.h): the response queue, request bytes, the share of the turn */
+    if (c->recv_armed || c->paused || c->bytes_wait.waiting || c->deferred || c->closing || c->eof)
         return;
     c->rx->arm(c);
 }
@@ -645,6 +646,86 @@ static void in_fit(struct br_conn *c, size_t need)
     assert(c->in_charged == charge_of(c->in_cap));
 }
 
+/* ---- fair service: shares of a loop turn (br_conn.h) ----------------------------------- */
+
+/* The share counts belong to the turn in progress. */
+static void share_refresh(struct br_conn *c)
+{
+    if (c->share_turn != c->loop->turn) {
+        c->share_turn = c->loop->turn;
+        c->share_reqs = 0;
+        c->share_bytes = 0;
+    }
+}
+
+/* The connection's share of this turn is used: its next request waits for a later turn. */
+static bool share_used(struct br_conn *c)
+{
+    const struct br_config *cfg = c->loop->cfg;
+    share_refresh(c);
+    return (cfg->turn_max_requests > 0 && (int64_t)c->share_reqs >= cfg->turn_max_requests) ||
+           (cfg->turn_max_bytes > 0 && (int64_t)c->share_bytes >= cfg->turn_max_bytes);
+}
+
+/* Requests of other connections handled on the loop before this turn began. */
+static uint64_t others_at_turn_start(const struct br_conn *c)
+{
+    return c->loop->turn_served - (c->served - c->share_reqs);
+}
+
+static void ready_del(struct br_conn *c)
+{
+    struct br_loop *l = c->loop;
+    if (!c->deferred)
+        return;
+    if (c->ready_prev)
+        c->ready_prev->ready_next = c->ready_next;
+    else
+        l->ready = c->ready_next;
+    if (c->ready_next)
+        c->ready_next->ready_prev = c->ready_prev;
+    else
+        l->ready_tail = c->ready_prev;
+    c->ready_prev = c->ready_next = NULL;
+    c->deferred = false;
+    l->nready--;
+}
+
+/* Whole requests are left and the share is used: the connection waits for a later turn, and is
+ * read no further meanwhile. */
+static void defer(struct br_conn *c)
+{
+    struct br_loop *l = c->loop;
+    c->has_mark = true;
+    if (c->deferred)
+        return;
+    c->deferred = true;
+    c->ready_next = NULL;
+    c->ready_prev = l->ready_tail;
+    if (l->ready_tail)
+        l->ready_tail->ready_next = c;
+    else
+        l->ready = c;
+    l->ready_tail = c;
+    l->nready++;
+    br_stats_share_used(l->stats);
+    stop_recv(c);
+}
+
+static void resume_input(struct br_conn *c);
+
+void br_conn_serve_ready(struct br_loop *loop)
+{
+    /* each connection waiting when the round began, once (one deferred again goes to the end) */
+    for (int n = loop->nready; n > 0 && loop->ready; n--) {
+        struct br_conn *c = loop->ready;
+        ready_del(c);
+        if (c->closing || c->paused || c->bytes_wait.waiting)
+            continue; /* (their own events resume them) */
+        resume_input(c);
+    }
+}
+
 static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
 {
     struct br_resp *r = resp_get(c);
@@ -652,6 +733,17 @@ static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
         return -ENOMEM;
     c->n_requests++;
     touch(c);
+    struct br_loop *l = c->loop;
+    share_refresh(c);
+    /* A request handled in the turn it was received whole in: the requests of others handled
+     * before it in that turn (what fair service bounds). One that waited for a later turn (its
+     * connection's share ran out) waited by design, and is not counted. */
+    if (!c->has_mark)
+        br_stats_ahead(l->stats, l->served - c->served - others_at_turn_start(c));
+    l->served++;
+    c->served++;
+    c->share_reqs++;
+    c->share_bytes += 4 + len;
     int rc = c->loop->on_frame(c->loop->on_frame_arg, &c->peer, frame, len, r);
     if (rc < 0 || rc == BR_NO_REPLY) {
         assert(!r->parked || r->wait.on != BR_WAIT_POST); /* a post is always answered */
@@ -705,6 +797,10 @@ void br_conn__input(struct br_conn *c)
             need = 4 + (size_t)size;
             break;
         }
+        if (share_used(c)) {
+            defer(c); /* a whole request is left: a later turn serves it */
+            break;
+        }
         int rc = handle_frame(c, c->in + pos + 4, (size_t)size);
         pos += 4 + (size_t)size;
         if (rc < 0) {
@@ -714,6 +810,8 @@ void br_conn__input(struct br_conn *c)
             return;
         }
     }
+    if (!c->deferred)
+        c->has_mark = false; /* no whole request waits */
     if (pos) {
         memmove(c->in, c->in + pos, c->in_len - pos);
         c->in_len -= pos;
@@ -924,6 +1022,7 @@ void br_conn_close(struct br_conn *c, const char *reason)
     l->closing = c;
     uncount(c); /* its place is free for a new connection at once */
     bytes_wait_del(c);
+    ready_del(c);
     br_info("closing connection peer=%s: %s", c->peer.name, reason);
     br_debug("peer=%s: %llu requests, %llu bytes out in %llu transfer steps (%llu in line), "
              "%llu waits for writability (%s)",
@@ -992,6 +1091,8 @@ static void conn_free(struct br_conn *c)
 
 void br_conn_free_all(struct br_loop *loop)
 {
+    loop->ready = loop->ready_tail = NULL; /* (the ring is gone: nothing is served any more) */
+    loop->nready = 0;
     while (loop->conns) {
         struct br_conn *c = loop->conns;
         for (struct br_resp *r = c->out_head; r; r = r->next)
@@ -1026,7 +1127,7 @@ void br_conn_check_idle(struct br_loop *loop)
             continue;
         }
         if (rto > 0 && c->req_start_ms && !handshaking && !c->paused && !c->bytes_wait.waiting &&
-            loop->now_ms - c->req_start_ms > rto) {
+            !c->deferred && loop->now_ms - c->req_start_ms > rto) {
             /* a slow sender (one byte now and then) would otherwise hold its place forever */
             br_warn("peer=%s: request not received whole within request.receive.timeout.ms=%lld "
                     "(%zu bytes of it in)",

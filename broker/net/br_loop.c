@@ -11,7 +11,11 @@
  *      (APPEND, SYNC, BYTES), each visited once;
  *   4. due deadlines, from the heap;
  *   5. the tick; while stopping, closing idle connections until none is left or
- *      shutdown.timeout.ms has passed.
+ *      shutdown.timeout.ms has passed;
+ *   6. the connections whose share of a turn ran out (br_conn.h, fair service): what this turn
+ *      queued is submitted first (so answers already made do not wait for their work), then
+ *      each is served its share of this turn, round-robin; while any is left the next turn
+ *      does not wait (1.) for a completion.
  *
  * Walking the waits of an event: a wake function may unpark its own wait and others (a
  * connection that closes unparks all of its responses) and park again (a connection still
@@ -40,6 +44,7 @@
 #include "br_conn.h"
 #include "br_listen.h"
 #include "br_log.h"
+#include "br_stats.h"
 
 #define RING_ENTRIES   1024
 #define RECV_BUFS      128         /* provided buffers per loop for multishot recv ... */
@@ -272,6 +277,8 @@ static int next_timeout(const struct br_loop *l)
 {
     if (l->local_events)
         return 0; /* this thread marked an event after its walk: at once */
+    if (l->ready)
+        return 0; /* connections wait for their share of the next turn */
     int64_t t = l->next_tick_ms - l->now_ms;
     if (l->stopping && t > STOP_POLL_MS)
         t = STOP_POLL_MS;
@@ -290,6 +297,9 @@ void br_loop_run(struct br_loop *l)
             break;
         }
         l->now_ms = br_now_ms();
+        l->turn++;
+        l->turn_served = l->served;
+        br_stats_turn(l->stats);
         /* Each CQE is consumed before it is handled: handling may queue and submit new
          * SQEs whose completions need room in the CQ ring, and a ring kept full by our own
          * unconsumed batch would make every submit fail (-EBUSY). The batch is bounded so
@@ -311,6 +321,10 @@ void br_loop_run(struct br_loop *l)
             br_conn_check_idle(l);
             for (int i = 0; i < l->naccepts; i++)
                 br_listen_arm(l, &l->accepts[i]);
+        }
+        if (l->ready) {
+            io_uring_submit(&l->ring.ring);
+            br_conn_serve_ready(l);
         }
         if (l->stopping) {
             br_conn_stop_idle(l);

@@ -180,6 +180,15 @@ struct br_loop {
     struct br_conn *closing;
     int nconns;
 
+    /* Fair service (br_conn.h, "shares of a turn"): the number of the turn in progress; the
+     * requests handled on this loop, in all and before this turn began; the connections whose
+     * share of a turn ran out with whole requests left, served in a later turn, oldest first
+     * (linked through br_conn.ready_prev/next). */
+    uint64_t turn;
+    uint64_t served, turn_served;
+    struct br_conn *ready, *ready_tail;
+    int nready;
+
     /* waits (see the contract) */
     struct br_wait_list waits[BR_WAIT__N];  /* POST waits are in no list until posted */
     atomic_int nwaits[BR_WAIT__N];          /* read by other threads to decide whether to wake us */
