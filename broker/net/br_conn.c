@@ -658,13 +658,21 @@ static void share_refresh(struct br_conn *c)
     }
 }
 
-/* The connection's share of this turn is used: its next request waits for a later turn. */
-static bool share_used(struct br_conn *c)
+enum share { SHARE_LEFT, SHARE_USED, SHARE_LATER };
+
+/* Whether the connection's next request is handled now: its share of this turn is left, used
+ * (the request waits for a later turn), or it is a heavy one outside the turn's last phase (its
+ * requests wait for that phase). */
+static enum share share_check(struct br_conn *c)
 {
     const struct br_config *cfg = c->loop->cfg;
     share_refresh(c);
-    return (cfg->turn_max_requests > 0 && (int64_t)c->share_reqs >= cfg->turn_max_requests) ||
-           (cfg->turn_max_bytes > 0 && (int64_t)c->share_bytes >= cfg->turn_max_bytes);
+    if ((cfg->turn_max_requests > 0 && (int64_t)c->share_reqs >= cfg->turn_max_requests) ||
+        (cfg->turn_max_bytes > 0 && (int64_t)c->share_bytes >= cfg->turn_max_bytes))
+        return SHARE_USED;
+    if (c->share_out_turn && c->share_out_turn + 1 >= c->loop->turn && !c->loop->serving_ready)
+        return SHARE_LATER;
+    return SHARE_LEFT;
 }
 
 /* Requests of other connections handled on the loop before this turn began. */
@@ -691,12 +699,17 @@ static void ready_del(struct br_conn *c)
     l->nready--;
 }
 
-/* Whole requests are left and the share is used: the connection waits for a later turn, and is
- * read no further meanwhile. */
-static void defer(struct br_conn *c)
+/* Whole requests are left and they wait for the turn's last phase (sh: SHARE_LATER) or a later
+ * turn (SHARE_USED); the connection is read no further meanwhile. */
+static void defer(struct br_conn *c, enum share sh)
 {
     struct br_loop *l = c->loop;
     c->has_mark = true;
+    if (sh == SHARE_USED) {
+        if (c->share_out_turn != l->turn)
+            br_stats_share_used(l->stats);
+        c->share_out_turn = l->turn;
+    }
     if (c->deferred)
         return;
     c->deferred = true;
@@ -708,7 +721,6 @@ static void defer(struct br_conn *c)
         l->ready = c;
     l->ready_tail = c;
     l->nready++;
-    br_stats_share_used(l->stats);
     stop_recv(c);
 }
 
@@ -797,8 +809,9 @@ void br_conn__input(struct br_conn *c)
             need = 4 + (size_t)size;
             break;
         }
-        if (share_used(c)) {
-            defer(c); /* a whole request is left: a later turn serves it */
+        enum share sh = share_check(c);
+        if (sh != SHARE_LEFT) {
+            defer(c, sh); /* a whole request is left: a later phase or turn serves it */
             break;
         }
         int rc = handle_frame(c, c->in + pos + 4, (size_t)size);

@@ -24,8 +24,11 @@
  *   connection its share, oldest first, after the completions of that turn, so a connection
  *   that pipelines many (large) requests delays another's request by at most a share per
  *   connection per turn, and is slowed itself before anyone else is. It reads again once no
- *   whole request is left. How many requests of others were handled ahead of each request is
- *   measured (splicelog_request_ahead, br_stats.h).
+ *   whole request is left. A connection whose share ran out in this turn or the last one is a
+ *   heavy one: its requests are handled only in that last phase of the turn, after every other
+ *   connection's requests that arrived in the turn (and after their answers are submitted). How
+ * many requests of others were handled ahead of each request is measured (splicelog_request_ahead,
+ * br_stats.h).
  * - Read holds, the reasons a connection is not read, each lifted by its own event: its
  *   response queue (paused), request bytes (bytes_wait), its share of the turn (deferred). A
  *   quota's mute can be one more of the same kind (arm_recv in br_conn.c reads them all).
@@ -105,6 +108,7 @@ struct br_conn {
     uint32_t share_reqs;                     /* requests handled in that turn */
     size_t share_bytes;                      /* request bytes handled in that turn */
     uint64_t served;                         /* requests handled (all turns) */
+    uint64_t share_out_turn;                 /* the last turn its share ran out in (0: never) */
     bool has_mark;          /* whole requests of it waited for a later turn (until none is left) */
     int64_t last_active_ms; /* accept, last complete request, last response sent */
     int64_t accepted_ms;

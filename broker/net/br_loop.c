@@ -324,7 +324,9 @@ void br_loop_run(struct br_loop *l)
         }
         if (l->ready) {
             io_uring_submit(&l->ring.ring);
+            l->serving_ready = true;
             br_conn_serve_ready(l);
+            l->serving_ready = false;
         }
         if (l->stopping) {
             br_conn_stop_idle(l);

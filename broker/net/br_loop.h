@@ -188,6 +188,7 @@ struct br_loop {
     uint64_t served, turn_served;
     struct br_conn *ready, *ready_tail;
     int nready;
+    bool serving_ready; /* in the turn's last phase, serving those connections */
 
     /* waits (see the contract) */
     struct br_wait_list waits[BR_WAIT__N];  /* POST waits are in no list until posted */
