@@ -35,6 +35,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "br_clock.h"
 #include "br_log.h"
 #include "br_rx.h"
 #include "br_stats.h"
@@ -43,6 +44,7 @@
 #define IN_BASE_CAP  (16 * 1024)
 #define FREE_RESPS   8
 #define BUF_KEEP_CAP (256 * 1024)
+#define LIGHT_MS     100 /* fair service: how long a request keeps its connection "active" */
 
 static void conn_free(struct br_conn *c);
 static void arm_recv(struct br_conn *c);
@@ -667,6 +669,11 @@ static enum share share_check(struct br_conn *c)
 {
     const struct br_config *cfg = c->loop->cfg;
     share_refresh(c);
+    if (c->hold_until_ns) {
+        if (br_now_ns() < c->hold_until_ns)
+            return SHARE_LATER; /* (br_conn_serve_ready looks again) */
+        c->hold_until_ns = 0;
+    }
     if ((cfg->turn_max_requests > 0 && (int64_t)c->share_reqs >= cfg->turn_max_requests) ||
         (cfg->turn_max_bytes > 0 && (int64_t)c->share_bytes >= cfg->turn_max_bytes))
         return SHARE_USED;
@@ -709,6 +716,7 @@ static void defer(struct br_conn *c, enum share sh)
         if (c->share_out_turn != l->turn)
             br_stats_share_used(l->stats);
         c->share_out_turn = l->turn;
+        c->heavy_ms = l->now_ms;
     }
     if (c->deferred)
         return;
@@ -726,16 +734,82 @@ static void defer(struct br_conn *c, enum share sh)
 
 static void resume_input(struct br_conn *c);
 
+/* Light connections (none of whose shares ran out in the last LIGHT_MS) have had requests in the
+ * last LIGHT_MS, on any loop: holding the heavy ones leaves the CPU to someone. */
+static bool others_active(const struct br_loop *l)
+{
+    return l->now_ms - atomic_load_explicit(&l->limits->light_ms, memory_order_relaxed) <= LIGHT_MS;
+}
+
+/* A heavy connection: its share of a turn ran out in the last LIGHT_MS. */
+static bool heavy(const struct br_conn *c)
+{
+    return c->heavy_ms && c->loop->now_ms - c->heavy_ms <= LIGHT_MS;
+}
+
+static void note_light(struct br_conn *c)
+{
+    struct br_loop *l = c->loop;
+    if (heavy(c))
+        return;
+    if (atomic_load_explicit(&l->limits->light_ms, memory_order_relaxed) != l->now_ms)
+        atomic_store_explicit(&l->limits->light_ms, l->now_ms, memory_order_relaxed);
+}
+
 void br_conn_serve_ready(struct br_loop *loop)
 {
+    int64_t pct = loop->cfg->heavy_busy_percent;
+    bool hold = pct < 100 && others_active(loop);
+    int64_t now = br_now_ns();
     /* each connection waiting when the round began, once (one deferred again goes to the end) */
     for (int n = loop->nready; n > 0 && loop->ready; n--) {
         struct br_conn *c = loop->ready;
         ready_del(c);
         if (c->closing || c->paused || c->bytes_wait.waiting)
             continue; /* (their own events resume them) */
+        if (c->hold_until_ns > now) {
+            defer(c, SHARE_LATER); /* still on hold: to the end of the list */
+            continue;
+        }
+        if (c->recv_armed && !c->recv_multishot) {
+            /* (a hold put on a connection reading with a single-shot recv: the kernel owns the
+             * buffer's tail; that recv's completion takes up the input) */
+            c->hold_until_ns = 0;
+            continue;
+        }
+        c->hold_until_ns = 0;
         resume_input(c);
+        int64_t t = br_now_ns();
+        /* a heavy one (its share ran out again) waits, unread, so that its turns take at most
+         * pct% of the loop's time while others want service */
+        if (hold && !c->closing && c->deferred && c->share_out_turn == loop->turn)
+            c->hold_until_ns = t + (t - now) * (100 - pct) / pct;
+        now = t;
     }
+}
+
+int64_t br_conn_ready_wait_us(const struct br_loop *loop)
+{
+    int64_t now = 0, first = INT64_MAX;
+    for (const struct br_conn *c = loop->ready; c; c = c->ready_next) {
+        if (!c->hold_until_ns)
+            return 0;
+        if (!now)
+            now = br_now_ns();
+        if (c->hold_until_ns <= now)
+            return 0;
+        if (c->hold_until_ns < first)
+            first = c->hold_until_ns;
+    }
+    return first == INT64_MAX ? -1 : (first - now + 999) / 1000;
+}
+
+void br_conn_hold(struct br_conn *c, int64_t until_ns)
+{
+    if (c->closing)
+        return;
+    c->hold_until_ns = until_ns;
+    defer(c, SHARE_LATER); /* on the ready list, not read, until br_conn_serve_ready finds it due */
 }
 
 static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
@@ -752,6 +826,7 @@ static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
      * connection's share ran out) waited by design, and is not counted. */
     if (!c->has_mark)
         br_stats_ahead(l->stats, l->served - c->served - others_at_turn_start(c));
+    note_light(c);
     l->served++;
     c->served++;
     c->share_reqs++;

@@ -26,12 +26,17 @@
  *   connection per turn, and is slowed itself before anyone else is. It reads again once no
  *   whole request is left. A connection whose share ran out in this turn or the last one is a
  *   heavy one: its requests are handled only in that last phase of the turn, after every other
- *   connection's requests that arrived in the turn (and after their answers are submitted). How
- * many requests of others were handled ahead of each request is measured (splicelog_request_ahead,
- * br_stats.h).
+ *   connection's requests that arrived in the turn (and after their answers are submitted).
+ *   While other connections (light ones, on any loop) have had requests in the last 100 ms, a
+ *   heavy one is also held after each of its turns, so that its turns take at most
+ *   connection.heavy.busy.percent of its loop's time: the greedy client is slowed (its socket
+ *   not read) to leave the CPU to the others, and runs at full speed when alone. How many
+ *   requests of others were handled ahead of each request is measured
+ *   (splicelog_request_ahead, br_stats.h).
  * - Read holds, the reasons a connection is not read, each lifted by its own event: its
- *   response queue (paused), request bytes (bytes_wait), its share of the turn (deferred). A
- *   quota's mute can be one more of the same kind (arm_recv in br_conn.c reads them all).
+ *   response queue (paused), request bytes (bytes_wait), its share of the turn (deferred), a
+ *   hold until a time (br_conn_hold: fair service's, or a quota's throttle). arm_recv in
+ *   br_conn.c reads them all.
  * - Request bytes: the frame buffer's first IN_BASE_CAP (16 KiB) bytes are the connection's
  *   own; growing it for a larger frame takes the growth from queued.max.request.bytes
  *   (br_limit.h) first, for the whole frame at once as soon as its size is known (a budget
@@ -109,6 +114,8 @@ struct br_conn {
     size_t share_bytes;                      /* request bytes handled in that turn */
     uint64_t served;                         /* requests handled (all turns) */
     uint64_t share_out_turn;                 /* the last turn its share ran out in (0: never) */
+    int64_t hold_until_ns;  /* on hold (br_conn_hold) until then, deferred (0: none) */
+    int64_t heavy_ms;       /* when its share last ran out (loop->now_ms; 0: never) */
     bool has_mark;          /* whole requests of it waited for a later turn (until none is left) */
     int64_t last_active_ms; /* accept, last complete request, last response sent */
     int64_t accepted_ms;
@@ -191,8 +198,15 @@ void br_conn_resp_ready(struct br_resp *r);
 /* A parked response cannot be answered: its connection closes (why is logged). */
 void br_conn_resp_fail(struct br_resp *r, const char *why);
 /* Loop, once per turn while loop->ready is not empty: serves each waiting connection its share
- * of this turn (fair service), round-robin. */
+ * of this turn (fair service), round-robin; one on hold stays waiting. */
 void br_conn_serve_ready(struct br_loop *loop);
+/* Loop: 0 when a connection of loop->ready can be served now, else the microseconds until the
+ * first hold ends (-1: none waits). */
+int64_t br_conn_ready_wait_us(const struct br_loop *loop);
+/* Reads the connection no further, and handles none of its requests, until the monotonic
+ * until_ns (br_now_ns); then it is served and read as before. A later hold replaces an earlier
+ * one. For fair service's holds, and a quota's "do not read for throttle_time_ms". */
+void br_conn_hold(struct br_conn *c, int64_t until_ns);
 /* Frees every connection of a loop whose ring is gone (after io_uring_queue_exit). */
 void br_conn_free_all(struct br_loop *loop);
 /* Shutdown: half-close connections with nothing pending so their recv completes. */

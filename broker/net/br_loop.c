@@ -273,11 +273,13 @@ static void begin_stop(struct br_loop *l)
     walk(l, BR_WAIT_APPEND, BR_WAKE_STOP); /* long polls answer with what there is */
 }
 
-static int next_timeout(const struct br_loop *l)
+/* Microseconds the turn may wait for a completion. */
+static int64_t next_timeout(const struct br_loop *l)
 {
     if (l->local_events)
         return 0; /* this thread marked an event after its walk: at once */
-    if (l->ready)
+    int64_t hold = l->ready ? br_conn_ready_wait_us(l) : -1;
+    if (hold == 0)
         return 0; /* connections wait for their share of the next turn */
     int64_t t = l->next_tick_ms - l->now_ms;
     if (l->stopping && t > STOP_POLL_MS)
@@ -285,7 +287,8 @@ static int next_timeout(const struct br_loop *l)
     const struct br_timer *first = br_timers_first(&l->deadlines);
     if (first && first->key - l->now_ms < t)
         t = first->key - l->now_ms;
-    return t < 0 ? 0 : t > TICK_MS ? TICK_MS : (int)t;
+    t = t < 0 ? 0 : t > TICK_MS ? TICK_MS : t;
+    return hold > 0 && hold < t * 1000 ? hold : t * 1000;
 }
 
 void br_loop_run(struct br_loop *l)
@@ -656,15 +659,15 @@ void br_ring_cancel(struct br_ring *r, struct br_op *target, struct br_op *tag)
     io_uring_sqe_set_data(sqe, tag);
 }
 
-int br_ring_submit_wait(struct br_ring *r, int timeout_ms)
+int br_ring_submit_wait(struct br_ring *r, int64_t timeout_us)
 {
     struct io_uring_cqe *cqe;
-    if (timeout_ms < 0) {
+    if (timeout_us < 0) {
         int rc = io_uring_submit_and_wait(&r->ring, 1);
         return rc < 0 ? rc : 0;
     }
-    struct __kernel_timespec ts = {.tv_sec = timeout_ms / 1000,
-                                   .tv_nsec = (long long)(timeout_ms % 1000) * 1000000};
+    struct __kernel_timespec ts = {.tv_sec = timeout_us / 1000000,
+                                   .tv_nsec = (long long)(timeout_us % 1000000) * 1000};
     int rc = io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1, &ts, NULL);
     return rc < 0 ? rc : 0;
 }

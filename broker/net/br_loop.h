@@ -129,8 +129,8 @@ static inline const uint8_t *br_ring_buf(const struct br_ring *r, unsigned bid)
 }
 void br_ring_buf_put(struct br_ring *r, unsigned bid);
 
-/* Submits, then waits up to timeout_ms (-1 = forever) for one completion: 0, -ETIME, -EINTR. */
-int br_ring_submit_wait(struct br_ring *r, int timeout_ms);
+/* Submits, then waits up to timeout_us (-1 = forever) for one completion: 0, -ETIME, -EINTR. */
+int br_ring_submit_wait(struct br_ring *r, int64_t timeout_us);
 
 /* ---- waits ------------------------------------------------------------------------------- */
 
