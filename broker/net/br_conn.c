@@ -44,7 +44,8 @@
 #define IN_BASE_CAP  (16 * 1024)
 #define FREE_RESPS   8
 #define BUF_KEEP_CAP (256 * 1024)
-#define LIGHT_MS     100 /* fair service: how long a request keeps its connection "active" */
+#define LIGHT_MS     100  /* fair service: how long a request keeps its connection "active" */
+#define HEAVY_MS     1000 /* ... and how long one whose share ran out stays heavy */
 
 static void conn_free(struct br_conn *c);
 static void arm_recv(struct br_conn *c);
@@ -734,17 +735,22 @@ static void defer(struct br_conn *c, enum share sh)
 
 static void resume_input(struct br_conn *c);
 
-/* Light connections (none of whose shares ran out in the last LIGHT_MS) have had requests in the
- * last LIGHT_MS, on any loop: holding the heavy ones leaves the CPU to someone. */
-static bool others_active(const struct br_loop *l)
+/* A light connection other than c (none of whose shares ran out in the last HEAVY_MS) has had a
+ * request in the last LIGHT_MS, on any loop: holding c leaves the CPU to someone. */
+static bool others_active(const struct br_conn *c)
 {
-    return l->now_ms - atomic_load_explicit(&l->limits->light_ms, memory_order_relaxed) <= LIGHT_MS;
+    const struct br_limits *lim = c->loop->limits;
+    return c->loop->now_ms - atomic_load_explicit(&lim->light_ms, memory_order_relaxed) <=
+               LIGHT_MS &&
+           atomic_load_explicit(&lim->light_conn, memory_order_relaxed) != (uintptr_t)c;
 }
 
-/* A heavy connection: its share of a turn ran out in the last LIGHT_MS. */
+/* A heavy connection: its share of a turn ran out in the last HEAVY_MS. A greedy client's
+ * connection alternates between using up its share and catching its breath; it must not count
+ * as the "other, light" client that its own holds are for. */
 static bool heavy(const struct br_conn *c)
 {
-    return c->heavy_ms && c->loop->now_ms - c->heavy_ms <= LIGHT_MS;
+    return c->heavy_ms && c->loop->now_ms - c->heavy_ms <= HEAVY_MS;
 }
 
 static void note_light(struct br_conn *c)
@@ -752,14 +758,16 @@ static void note_light(struct br_conn *c)
     struct br_loop *l = c->loop;
     if (heavy(c))
         return;
-    if (atomic_load_explicit(&l->limits->light_ms, memory_order_relaxed) != l->now_ms)
-        atomic_store_explicit(&l->limits->light_ms, l->now_ms, memory_order_relaxed);
+    struct br_limits *lim = l->limits;
+    if (atomic_load_explicit(&lim->light_ms, memory_order_relaxed) != l->now_ms)
+        atomic_store_explicit(&lim->light_ms, l->now_ms, memory_order_relaxed);
+    if (atomic_load_explicit(&lim->light_conn, memory_order_relaxed) != (uintptr_t)c)
+        atomic_store_explicit(&lim->light_conn, (uintptr_t)c, memory_order_relaxed);
 }
 
 void br_conn_serve_ready(struct br_loop *loop)
 {
     int64_t pct = loop->cfg->heavy_busy_percent;
-    bool hold = pct < 100 && others_active(loop);
     int64_t now = br_now_ns();
     /* each connection waiting when the round began, once (one deferred again goes to the end) */
     for (int n = loop->nready; n > 0 && loop->ready; n--) {
@@ -782,7 +790,8 @@ void br_conn_serve_ready(struct br_loop *loop)
         int64_t t = br_now_ns();
         /* a heavy one (its share ran out again) waits, unread, so that its turns take at most
          * pct% of the loop's time while others want service */
-        if (hold && !c->closing && c->deferred && c->share_out_turn == loop->turn)
+        if (pct < 100 && !c->closing && c->deferred && c->share_out_turn == loop->turn &&
+            others_active(c))
             c->hold_until_ns = t + (t - now) * (100 - pct) / pct;
         now = t;
     }

@@ -61,6 +61,7 @@ struct br_limits {
     /* fair service (br_conn.h): when a light connection last had a request handled, monotonic
      * ms, any loop (relaxed: a hint whether holding heavy connections helps anyone) */
     atomic_llong light_ms;
+    atomic_uintptr_t light_conn; /* ... and which connection that was */
 
     int64_t budget;            /* queued.max.request.bytes, -1 = no bound */
     atomic_llong bytes;        /* taken; <= budget except for forced takes */
