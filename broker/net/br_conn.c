@@ -714,10 +714,17 @@ static void defer(struct br_conn *c, enum share sh)
     struct br_loop *l = c->loop;
     c->has_mark = true;
     if (sh == SHARE_USED) {
-        if (c->share_out_turn != l->turn)
+        if (c->used_turn != l->turn)
             br_stats_share_used(l->stats);
-        c->share_out_turn = l->turn;
-        c->heavy_ms = l->now_ms;
+        c->used_turn = l->turn;
+        /* Heavy (handled last, held while others are active) only for bytes: a light client
+         * that fell behind (a burst of small requests after a stall) is capped by the request
+         * share but not pushed back further; CPU goes with bytes. */
+        int64_t mb = l->cfg->turn_max_bytes;
+        if (mb > 0 && (int64_t)c->share_bytes >= mb) {
+            c->share_out_turn = l->turn;
+            c->heavy_ms = l->now_ms;
+        }
     }
     if (c->deferred)
         return;

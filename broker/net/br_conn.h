@@ -24,8 +24,8 @@
  *   connection its share, oldest first, after the completions of that turn, so a connection
  *   that pipelines many (large) requests delays another's request by at most a share per
  *   connection per turn, and is slowed itself before anyone else is. It reads again once no
- *   whole request is left. A connection whose share ran out in this turn or the last one is a
- *   heavy one: its requests are handled only in that last phase of the turn, after every other
+ *   whole request is left. A connection whose byte share ran out in this turn or the last one is
+ *   a heavy one: its requests are handled only in that last phase of the turn, after every other
  *   connection's requests that arrived in the turn (and after their answers are submitted).
  *   While other connections (light ones, on any loop) have had requests in the last 100 ms, a
  *   heavy one is also held after each of its turns, so that its turns take at most
@@ -113,11 +113,12 @@ struct br_conn {
     uint32_t share_reqs;                     /* requests handled in that turn */
     size_t share_bytes;                      /* request bytes handled in that turn */
     uint64_t served;                         /* requests handled (all turns) */
-    uint64_t share_out_turn;                 /* the last turn its share ran out in (0: never) */
-    int64_t hold_until_ns;  /* on hold (br_conn_hold) until then, deferred (0: none) */
-    int64_t heavy_ms;       /* when its share last ran out (loop->now_ms; 0: never) */
-    bool has_mark;          /* whole requests of it waited for a later turn (until none is left) */
-    int64_t last_active_ms; /* accept, last complete request, last response sent */
+    uint64_t used_turn;                      /* the last turn its share ran out in (0: never) */
+    uint64_t share_out_turn; /* ... its byte share (it is heavy: handled last, held) */
+    int64_t hold_until_ns;   /* on hold (br_conn_hold) until then, deferred (0: none) */
+    int64_t heavy_ms;        /* when its byte share last ran out (loop->now_ms; 0: never) */
+    bool has_mark;           /* whole requests of it waited for a later turn (until none is left) */
+    int64_t last_active_ms;  /* accept, last complete request, last response sent */
     int64_t accepted_ms;
     int64_t req_start_ms; /* the first byte of the request being received arrived (0: none) */
 
