@@ -106,6 +106,8 @@ static void command_line(char *out, size_t len, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* a reader that stops early (--help | grep -q) must not kill us between two writes */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return SB_EXIT_USAGE;
@@ -428,6 +430,5 @@ int main(int argc, char **argv)
         o.topic = topic;
     }
     o.progress = isatty(2);
-    signal(SIGPIPE, SIG_IGN);
     return run(&o);
 }

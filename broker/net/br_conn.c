@@ -787,9 +787,15 @@ void br_conn_serve_ready(struct br_loop *loop)
             continue;
         }
         if (c->recv_armed && !c->recv_multishot) {
-            /* (a hold put on a connection reading with a single-shot recv: the kernel owns the
-             * buffer's tail; that recv's completion takes up the input) */
-            c->hold_until_ns = 0;
+            /* A single-shot recv is in flight (deferred from outside its completion, e.g. by a
+             * send's, or put on hold while reading): the kernel owns part of the buffer the
+             * input would move. It is cancelled; the connection is served once it is back. */
+            if (!c->recv_cancelling) {
+                c->recv_cancelling = true;
+                br_ring_cancel(&loop->ring, &c->recv_op, &c->cancel_op);
+                c->inflight++;
+            }
+            defer(c, SHARE_LATER);
             continue;
         }
         c->hold_until_ns = 0;
@@ -928,6 +934,11 @@ void br_conn__input(struct br_conn *c)
         c->req_start_ms = c->loop->now_ms;
     if (c->closing)
         return;
+    if (c->eof && !c->deferred) {
+        /* the peer closed while requests of it waited for their turn: now they are handled */
+        br_conn_close(c, "peer closed the connection");
+        return;
+    }
     in_fit(c, need);
     if (c->closing)
         return;
@@ -982,6 +993,8 @@ void br_conn__recv_end(struct br_conn *c, int res)
 {
     if (res == 0) {
         c->eof = true;
+        if (c->deferred)
+            return; /* whole requests wait for their turn: closed once they are handled */
         br_conn_close(c, "peer closed the connection");
     } else if (res != -EINTR && res != -EAGAIN && res != -ENOBUFS && res != -ECANCELED) {
         /* (-ENOBUFS: the provided buffers ran dry, the multishot recv ended: backpressure,

@@ -7,7 +7,10 @@
  *   handling (splicelog_request_ahead), and no request of the run may have more than
  *   connection.turn.max.requests of them. Counted in requests, never in wall time;
  * - the greedy connection was the one held back (splicelog_connection_share_used_total > 0),
- *   and every one of its requests is still answered, in order.
+ *   and every one of its requests is still answered, in order;
+ * - a client that pipelines acks=0 produces past its share and closes at once (as kcat -P
+ *   -X acks=0 does) loses none of them: requests waiting for their turn when the peer's EOF
+ *   arrives are still handled.
  */
 #include <check.h>
 #include <errno.h>
@@ -179,6 +182,51 @@ START_TEST(pipelined_produces_do_not_starve_a_single_request)
 }
 END_TEST
 
+START_TEST(requests_waiting_for_their_turn_survive_the_peers_close)
+{
+    const char *const extra[] = {"-o", "num.network.threads=1", "-o",
+                                 "connection.turn.max.requests=2", NULL};
+    tb_ck_start(&B, extra);
+    int fd = tb_ck_connect(&B);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(fd, "eof", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    enum { N = 400 };
+    uint8_t batch[2048];
+    long blen = tb_batch_values(batch, sizeof batch, "eof", 0, 1, 200, false, 1);
+    ck_assert_int_gt(blen, 0);
+    struct tb_req req;
+    ck_assert_int_eq(tb_req_begin(&req, 4096, 0, 7, 9), 0);
+    tb_enc_produce(&req, 7, 0, 10000, "eof", 0, batch, (size_t)blen); /* acks=0: no answers */
+    long flen = tb_req_end(&req);
+    ck_assert_int_gt(flen, 0);
+    /* all N in one write, then the close: most arrive in one receive, past the share */
+    uint8_t *all = malloc((size_t)flen * N);
+    ck_assert_ptr_nonnull(all);
+    for (int i = 0; i < N; i++)
+        memcpy(all + (size_t)i * (size_t)flen, req.buf, (size_t)flen);
+    int pfd = tb_ck_connect(&B);
+    ck_assert_int_eq(tb_send_all(pfd, all, (size_t)flen * N), 0);
+    close(pfd);
+    free(all);
+    tb_req_free(&req);
+    int64_t end = -1;
+    for (int i = 0; i < 200 && end != N; i++) {
+        struct tb_list_offsets_resp lo;
+        ck_assert_int_eq(tb_list_offsets(fd, "eof", 0, -1, &lo), 0);
+        ck_assert_int_eq(lo.error, 0);
+        end = lo.offset;
+        if (end != N)
+            usleep(10000);
+    }
+    ck_assert_msg(end == N,
+                  "%lld of %d acks=0 records appended: requests that waited for their "
+                  "turn were dropped at the peer's close",
+                  (long long)end, N);
+    close(fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("fair");
@@ -186,6 +234,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, pipelined_produces_do_not_starve_a_single_request);
+    tcase_add_test(tc, requests_waiting_for_their_turn_survive_the_peers_close);
     suite_add_tcase(s, tc);
     return s;
 }
