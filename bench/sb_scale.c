@@ -4,10 +4,15 @@
  * (default 1,100,1000,10000) and --connection-list connections (default the same).
  *
  * Partitions: a fresh broker with num.partitions=P; one producer (--client) sends --count
- * records round-robin over the P partitions (record i to partition i % P), or with --keyed
- * through the murmur2 partitioner (key = the record's sequence number). RSS is read after
- * start, after the priming record created the topic, and after the last record was
- * acknowledged (see derive_marginal for the per-partition figure).
+ * records round-robin over the P partitions (record i to partition (i / --sticky) % P: with
+ * --sticky N every partition count sees batches of up to N records, so that a figure that grows
+ * with P is a cost of partitions, not of smaller batches), or with --keyed through the murmur2
+ * partitioner (key = the record's sequence number). RSS is read after start, after the priming
+ * record created the topic, and after the last record was acknowledged (see derive_marginal for
+ * the per-partition figure). Then the broker is stopped (SIGTERM: a clean shutdown) and started
+ * again on the same data: start-up is the time until it is ready (its port file, written once
+ * the store is open and the listeners are up), idle RSS the restarted broker's, and one
+ * Metadata request for the topic (every partition) is timed.
  * Connections: a fresh broker with one partition; C raw connections (sb_conns.c) each keep one
  * Produce request of --batch-records records in flight until --count records (at least one
  * full request per connection) were acknowledged. RSS is read after start, once every
@@ -27,7 +32,19 @@
 /* per point and run: CPU per million records, records/s, RSS growth per unit at creation
  * (partitions) or once connected (connections), broker RSS after producing, RSS per unit beyond
  * the list's first point (derived after all runs), connect CPU per 1,000 connections */
-enum { F_CPU, F_RATE, F_RSS_A, F_RSS_MIB, F_RSS_B, F_CONNECT, F_N };
+enum {
+    F_CPU,
+    F_RATE,
+    F_RSS_A,
+    F_RSS_MIB,
+    F_RSS_B,
+    F_CONNECT,
+    F_START,    /* partitions: start-up on the data, s */
+    F_IDLE_MIB, /* partitions: RSS of the restarted broker */
+    F_IDLE_B,   /* partitions: its RSS per partition beyond the first point's */
+    F_META,     /* partitions: one Metadata request for the topic, ms */
+    F_N
+};
 
 struct point {
     long long x; /* partitions or connections */
@@ -43,14 +60,21 @@ struct scale {
     struct sb_figs head;
 };
 
-static const char *const part_keys[F_N] = {"broker_cpu_s_per_m_records",    "records_per_s",
-                                           "rss_kib_per_partition_created", "broker_rss_mib",
-                                           "rss_kib_per_partition",         NULL};
+static const char *const part_keys[F_N] = {"broker_cpu_s_per_m_records",
+                                           "records_per_s",
+                                           "rss_kib_per_partition_created",
+                                           "broker_rss_mib",
+                                           "rss_kib_per_partition",
+                                           NULL,
+                                           "startup_s",
+                                           "idle_rss_mib",
+                                           "idle_rss_kib_per_partition",
+                                           "metadata_ms"};
 static const char *const conn_keys[F_N] = {
     "broker_cpu_s_per_m_records",  "records_per_s",
     "rss_kib_per_connection_idle", "broker_rss_mib",
     "rss_kib_per_connection",      "connect_cpu_ms_per_1000"};
-static const int decimals[F_N] = {3, 0, 1, 1, 1, 1};
+static const int decimals[F_N] = {3, 0, 1, 1, 1, 1, 3, 1, 2, 1};
 
 struct mark {
     const struct sb_env *env;
@@ -85,6 +109,7 @@ static int part_run(const struct sb_opts *o, struct point *pt, int run, char *wh
         .record_size = (size_t)o->record_size,
         .count = o->count,
         .round_robin = o->keyed ? 0 : (int32_t)pt->x,
+        .sticky = (int32_t)o->sticky,
         .keyed = o->keyed,
         .ready = mark,
         .ready_arg = &m,
@@ -93,6 +118,23 @@ static int part_run(const struct sb_opts *o, struct point *pt, int run, char *wh
     rc = sb_produce_job_run(&job, why, why_len);
     int64_t cpu1 = sb_env_broker_cpu_ns(&env);
     long long rss1 = sb_proc_rss_kib(env.broker.pid);
+    double start_s = NAN, meta_ms = NAN;
+    long long rss2 = -1;
+    if (!rc)
+        rc = sb_env_restart(&env, &po, extra, &start_s, why, why_len);
+    if (!rc) {
+        rss2 = sb_proc_rss_kib(env.broker.pid);
+        uint64_t t0 = sb_now_ns();
+        int np = sb_admin_partitions(env.bootstrap, "scale", false, why, why_len);
+        meta_ms = (double)(sb_now_ns() - t0) / 1e6;
+        if (np < 0) {
+            rc = np;
+        } else if (np != pt->x) {
+            snprintf(why, why_len, "Metadata after the restart: %d partitions, want %lld", np,
+                     pt->x);
+            rc = -EPROTO;
+        }
+    }
     sb_env_close(&env);
     if (rc)
         return rc;
@@ -103,6 +145,10 @@ static int part_run(const struct sb_opts *o, struct point *pt, int run, char *wh
     pt->v[F_RSS_MIB][run] = (double)rss1 / 1024.0;
     pt->v[F_RSS_B][run] = NAN;
     pt->v[F_CONNECT][run] = NAN;
+    pt->v[F_START][run] = start_s;
+    pt->v[F_IDLE_MIB][run] = (double)rss2 / 1024.0;
+    pt->v[F_IDLE_B][run] = NAN;
+    pt->v[F_META][run] = meta_ms;
     return 0;
 }
 
@@ -159,7 +205,7 @@ static int conn_run(const struct sb_opts *o, struct point *pt, int run, char *wh
  * count would charge the first segment, buffers and index pages of the data itself to "one
  * partition"; the difference between two points holds the same records and cancels them.
  */
-static void derive_marginal(struct point *pts, int n)
+static void derive_marginal(struct point *pts, int n, int from, int to)
 {
     int base = -1;
     for (int i = 0; i < n; i++)
@@ -168,21 +214,22 @@ static void derive_marginal(struct point *pts, int n)
     if (base < 0)
         return;
     struct sb_stat b;
-    sb_stat_of(pts[base].v[F_RSS_MIB], pts[base].n, &b);
+    sb_stat_of(pts[base].v[from], pts[base].n, &b);
     for (int i = 0; i < n; i++) {
         struct point *pt = &pts[i];
         if (i == base || pt->error[0] || pt->x <= pts[base].x)
             continue;
         for (int r = 0; r < pt->n; r++)
-            pt->v[F_RSS_B][r] =
-                (pt->v[F_RSS_MIB][r] - b.median) * 1024.0 / (double)(pt->x - pts[base].x);
+            pt->v[to][r] = (pt->v[from][r] - b.median) * 1024.0 / (double)(pt->x - pts[base].x);
     }
 }
 
 static void print_points(FILE *f, const struct point *pts, int n, bool conns)
 {
-    static const char *const phead[F_N] = {"CPU s/M records", "records/s",      "KiB/part created",
-                                           "broker RSS MiB",  "KiB/extra part", NULL};
+    static const char *const phead[F_N] = {"CPU s/M records", "records/s",       "KiB/part created",
+                                           "broker RSS MiB",  "KiB/extra part",  NULL,
+                                           "start-up s",      "restart RSS MiB", "KiB/idle part",
+                                           "Metadata ms"};
     static const char *const chead[F_N] = {"CPU s/M records", "records/s",
                                            "KiB/conn idle",   "broker RSS MiB",
                                            "KiB/extra conn",  "connect CPU ms/1k"};
@@ -190,7 +237,7 @@ static void print_points(FILE *f, const struct point *pts, int n, bool conns)
     fprintf(f, "  %11s", conns ? "connections" : "partitions");
     for (int k = 0; k < F_N; k++)
         if (head[k])
-            fprintf(f, " %24s", head[k]);
+            fprintf(f, " %20s", head[k]);
     fputc('\n', f);
     for (int i = 0; i < n; i++) {
         const struct point *pt = &pts[i];
@@ -204,7 +251,7 @@ static void print_points(FILE *f, const struct point *pts, int n, bool conns)
                 continue;
             char b[64];
             sb_fmt_stat(b, sizeof(b), pt->v[k], pt->n, decimals[k]);
-            fprintf(f, " %24s", b);
+            fprintf(f, " %20s", b);
         }
         fputc('\n', f);
     }
@@ -299,9 +346,10 @@ int sb_cmd_scale(const struct sb_opts *o)
     s.o = o;
     sb_figs_init(&s.head, o);
     snprintf(s.head.settings, sizeof(s.head.settings),
-             "client=%s records=%lld record_size=%lld keyed=%d linger_ms=%lld "
+             "client=%s records=%lld record_size=%lld keyed=%d sticky=%lld linger_ms=%lld "
              "batch_records=%lld",
-             o->client->name, o->count, o->record_size, o->keyed, o->linger_ms, o->batch_records);
+             o->client->name, o->count, o->record_size, o->keyed, o->sticky, o->linger_ms,
+             o->batch_records);
     snprintf(s.head.broker, sizeof(s.head.broker), "own %s", o->broker_bin);
     long long maxc = 0, maxp = 0;
     for (int i = 0; i < o->n_conn_list; i++)
@@ -350,8 +398,9 @@ int sb_cmd_scale(const struct sb_opts *o)
                     pt->x, r + 1, o->runs, pt->records, pt->v[F_CPU][r], pt->v[F_RSS_MIB][r]);
         }
     }
-    derive_marginal(s.parts, o->n_part_list);
-    derive_marginal(s.conns, o->n_conn_list);
+    derive_marginal(s.parts, o->n_part_list, F_RSS_MIB, F_RSS_B);
+    derive_marginal(s.parts, o->n_part_list, F_IDLE_MIB, F_IDLE_B);
+    derive_marginal(s.conns, o->n_conn_list, F_RSS_MIB, F_RSS_B);
     s.head.runs = (int)o->runs;
     s.head.load_end = sb_loadavg1();
 
@@ -366,10 +415,10 @@ int sb_cmd_scale(const struct sb_opts *o)
             o->runs > 1 ? ": median [min-max], '!' = spread above 25% of the median" : "");
     if (o->n_part_list) {
         fprintf(f,
-                "partitions: one %s producer, %s, %lld records of %lld bytes, acks=%s, "
-                "linger.ms=%lld\n",
-                o->client->name, o->keyed ? "keyed (murmur2)" : "round-robin", o->count,
-                o->record_size, o->acks, o->linger_ms);
+                "partitions: one %s producer, %s (%lld record%s per partition in turn), %lld "
+                "records of %lld bytes, acks=%s, linger.ms=%lld\n",
+                o->client->name, o->keyed ? "keyed (murmur2)" : "round-robin", o->sticky,
+                o->sticky == 1 ? "" : "s", o->count, o->record_size, o->acks, o->linger_ms);
         print_points(f, s.parts, o->n_part_list, false);
     }
     if (o->n_conn_list) {
@@ -382,7 +431,10 @@ int sb_cmd_scale(const struct sb_opts *o)
     fprintf(f, "RSS: VmRSS (anonymous memory and the file pages the broker touched). created / "
                "idle: growth over the fresh broker once the topic exists / every connection is "
                "up, per partition / connection; extra: RSS after producing beyond the first "
-               "point's, per partition / connection beyond its count\n");
+               "point's, per partition / connection beyond its count; idle: the restarted "
+               "broker's RSS beyond the first point's, per partition beyond its count. "
+               "start-up: a clean stop, then a start on the same data until the broker is ready; "
+               "Metadata: one request for every partition of the topic after the restart\n");
     for (int i = 0; i < s.head.n_notes; i++)
         fprintf(f, "note: %s\n", s.head.notes[i]);
     fflush(f);
