@@ -91,9 +91,9 @@ static int sync_sealed(struct st_seg **sealed, int n)
             continue;
         if (fdatasync(s->fd) < 0)
             return -errno;
-        int err = st__idx_sync(&s->idx);
+        int err = st__idx_sync(s, &s->idx);
         if (err == 0)
-            err = st__idx_sync(&s->tidx);
+            err = st__idx_sync(s, &s->tidx);
         if (err == 0)
             err = st__txnidx_sync(s);
         if (err < 0)
@@ -181,6 +181,11 @@ static int sync_locked(struct st_log *log, bool close_rp, struct st_seg **sealed
     sn.tail = v->s[v->n - 1];
     st__seg_ref(sn.tail);
     sn.w = sn.tail->w;
+    /* the entries the recovery point certifies go to the index files first (FSYNC ORDER
+     * step 4: written now, under the lock that keeps the writer out of the buffers) */
+    int ierr = st__idx_flush(sn.tail, &sn.tail->idx);
+    if (ierr == 0)
+        ierr = st__idx_flush(sn.tail, &sn.tail->tidx);
     sn.idx_n = atomic_load_explicit(&sn.tail->idx.n, memory_order_relaxed);
     sn.tidx_n = atomic_load_explicit(&sn.tail->tidx.n, memory_order_relaxed);
     sn.idx_hash = st__idx_digest(&sn.tail->idx);
@@ -206,7 +211,9 @@ static int sync_locked(struct st_log *log, bool close_rp, struct st_seg **sealed
     atomic_store(&log->seal_pending, more_sealed);
     pthread_mutex_unlock(&log->mu);
 
-    int err = sync_sealed(sealed, *nsealed);
+    int err = ierr;
+    if (err == 0)
+        err = sync_sealed(sealed, *nsealed);
     if (err == 0 && dir_dirty)
         err = st__fsync_dir(log->dir);
     if (err == 0 && (sn.tail != log->synced_seg || sn.w.pos != log->synced_pos) &&
@@ -317,21 +324,17 @@ int st__log_close_clean(struct st_log *log)
         st__ps_free(log); /* no append comes any more */
         pthread_mutex_unlock(&log->mu);
         /* Opened clean (or created empty) and unchanged since: the files are as the last
-         * clean close (or creation) left them, durable. Undo the index pre-sizing and put the
-         * marker back; one directory sync makes it (and a new log's files) durable. */
-        struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
-        struct st_seg *tail = v->s[v->n - 1];
-        if ((err = st__idx_trim(&tail->idx)) == 0 && (err = st__idx_trim(&tail->tidx)) == 0) {
-            char path[ST_MAX_PATH];
-            snprintf(path, sizeof(path), "%s/%s", log->dir, ST_CLEAN_NAME);
-            int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-            if (fd < 0)
-                err = -errno;
-            else
-                close(fd);
-            if (err == 0)
-                err = st__fsync_dir(log->dir);
-        }
+         * clean close (or creation) left them, durable. Put the marker back; one directory
+         * sync makes it (and a new log's files) durable. */
+        char path[ST_MAX_PATH];
+        snprintf(path, sizeof(path), "%s/%s", log->dir, ST_CLEAN_NAME);
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+            err = -errno;
+        else
+            close(fd);
+        if (err == 0)
+            err = st__fsync_dir(log->dir);
         pthread_mutex_unlock(&log->sync_mu);
         return err;
     }
@@ -365,9 +368,9 @@ int st__log_close_clean(struct st_log *log)
         .end = atomic_load(&log->end_offset),
     };
     pthread_mutex_unlock(&log->mu);
-    if ((err = st__idx_trim(&tail->idx)) < 0 || (err = st__idx_trim(&tail->tidx)) < 0)
+    if ((err = st__idx_flush(tail, &tail->idx)) < 0 || (err = st__idx_flush(tail, &tail->tidx)) < 0)
         goto out;
-    if ((err = st__idx_sync(&tail->idx)) < 0 || (err = st__idx_sync(&tail->tidx)) < 0)
+    if ((err = st__idx_sync(tail, &tail->idx)) < 0 || (err = st__idx_sync(tail, &tail->tidx)) < 0)
         goto out;
     if ((err = rp_store(log, &sn, true)) < 0)
         goto out;

@@ -55,51 +55,87 @@ enum {
 #define ST_PSNAP_MAGIC  "SLPS"
 #define ST_PSNAP_SUFFIX ".snapshot"
 
-/* ---- index files ----------------------------------------------------------------------------- */
+/* ---- index files (st_index.c) -----------------------------------------------------------------
+ */
 
-/* One .index or .timeindex: a shared mapping of a file pre-sized to `cap` entries. */
+struct st_seg;
+
+/*
+ * One .index or .timeindex. The active segment's entries live in memory (mem), where appends
+ * store them and readers search them; they reach the file in whole runs at each sync, at the
+ * seal and at a clean close (st__idx_flush). A sealed segment's index is the file itself,
+ * exactly its entries, mapped read-only at its first lookup (map).
+ */
 struct st_idx {
-    char *path;
-    uint8_t *map;       /* cap * esize bytes mapped (MAP_SHARED); NULL when cap == 0 */
-    uint32_t cap;       /* entries the mapping holds */
-    uint32_t esize;     /* ST_IDX_ENTRY or ST_TIDX_ENTRY */
-    _Atomic uint32_t n; /* published entries (readers: acquire); n <= w <= cap */
-    uint32_t w;         /* entries written by the writer, not yet necessarily published */
-    uint64_t hash;      /* chain over entries [0, n): h = XXH3_64bits_withSeed(entry, h) */
+    uint32_t esize;        /* ST_IDX_ENTRY or ST_TIDX_ENTRY */
+    uint32_t limit;        /* entries the segment may hold before it rolls (writer) */
+    _Atomic uint32_t n;    /* published entries (readers: acquire); n <= w */
+    uint32_t w;            /* entries written by the writer, not yet necessarily published */
+    uint32_t filed;        /* entries [0, filed) are in the file, equal to mem's (writer) */
+    uint8_t *_Atomic mem;  /* entries [0, w) (active, or recovery); NULL: none or file-backed */
+    uint32_t mem_cap;      /* entries mem has room for */
+    struct st_idxbuf *old; /* buffers mem outgrew (a reader may still be in one): freed
+                              with mem, after a grace period */
+    uint8_t *dead;         /* mem as detached at the seal, freed by st__idx_drop_mem */
+    const uint8_t *_Atomic map; /* file-backed: read-only mapping of the whole file; NULL until
+                                   the first lookup needs it */
+    uint32_t map_n;             /* entries the mapping holds */
+    uint64_t hash;              /* chain over entries [0, n): h = XXH3_64bits_withSeed(entry, h) */
 };
 
-int st__idx_open(struct st_idx *ix, const char *path, uint32_t esize, bool create);
-void st__idx_close(struct st_idx *ix);
-/* Grows the file and the mapping to cap entries (never shrinks). */
-int st__idx_reserve(struct st_idx *ix, uint32_t cap);
-/* Truncates the file to its n entries (the mapping stays; entries >= n are never read). */
-int st__idx_trim(struct st_idx *ix);
-/* fsync of the file (its pages and size). */
-int st__idx_sync(struct st_idx *ix);
+void st__idx_init(struct st_idx *ix, uint32_t esize);
+/* Frees everything (the segment is being freed: no reader is left). */
+void st__idx_free(struct st_idx *ix);
+/* Recovery: reads the existing file (if any) into mem; *entries receives how many whole entries
+ * it held (filed = that many). Nothing is published. */
+int st__idx_load(struct st_seg *s, struct st_idx *ix, uint32_t *entries);
+/* Writer: room in mem for k entries in all (grows by doubling; the old buffer is retired). */
+int st__idx_reserve(struct st_idx *ix, uint32_t k);
+/* Writes published entries [filed, n) to the file (created at its first entry), so that the
+ * file holds exactly the first n entries. Under log->mu (or single-threaded). */
+int st__idx_flush(struct st_seg *s, struct st_idx *ix);
+/* Recovery: flush, and cut the file to exactly w (== n) entries if it is longer. */
+int st__idx_settle(struct st_seg *s, struct st_idx *ix);
+/* fsync of the file (its pages and size); 0 when it does not exist and holds nothing. */
+int st__idx_sync(struct st_seg *s, struct st_idx *ix);
+/* Seal / recovery: the file holds every entry; mem is detached (readers switch to the file)
+ * and freed by st__idx_drop_mem once a grace period has passed. */
+void st__idx_detach(struct st_idx *ix);
+void st__idx_drop_mem(struct st_idx *ix);
 /* Publishes entries [n, w): hash them, release-store n = w. */
 void st__idx_publish(struct st_idx *ix);
-/* Drops everything from entry k on (writer state and hash; before any publication). */
+/* Drops everything from entry k on (writer state and hash; published ones only in recovery). */
 void st__idx_reset(struct st_idx *ix, uint32_t k);
 uint64_t st__idx_digest(const struct st_idx *ix);
-/* XXH3-64 over the first k entries as stored in the file. */
+/* Recovery: XXH3-64 chain over the first k entries in mem. */
 uint64_t st__idx_hash_prefix(const struct st_idx *ix, uint32_t k);
 
-/* Offset index entries. */
+/* Writer (and recovery) access to entries in mem (i < mem_cap). */
 void st__oidx_put(struct st_idx *ix, uint32_t i, int32_t rel, int32_t pos);
 void st__oidx_get(const struct st_idx *ix, uint32_t i, int32_t *rel, int32_t *pos);
-/* Largest entry with rel <= target among the first n; -1 when none. */
-int64_t st__oidx_find_rel(const struct st_idx *ix, uint32_t n, int32_t target);
-/* Largest entry with pos <= target among the first n; -1 when none. */
-int64_t st__oidx_find_pos(const struct st_idx *ix, uint32_t n, int64_t target);
-/* Number of leading entries that are well formed (strictly increasing, pos in (0, size)). */
-uint32_t st__oidx_valid_prefix(const struct st_idx *ix, uint32_t n, int64_t size);
-
-/* Time index entries. */
 void st__tidx_put(struct st_idx *ix, uint32_t i, int64_t ts, int32_t rel);
 void st__tidx_get(const struct st_idx *ix, uint32_t i, int64_t *ts, int32_t *rel);
-/* Last entry with ts < target among the first n; -1 when none. */
-int64_t st__tidx_find_below(const struct st_idx *ix, uint32_t n, int64_t target);
+/* Recovery, over mem: leading entries that are well formed (strictly increasing, offset-index
+ * positions in (0, size)). */
+uint32_t st__oidx_valid_prefix(const struct st_idx *ix, uint32_t n, int64_t size);
 uint32_t st__tidx_valid_prefix(const struct st_idx *ix, uint32_t n);
+
+/*
+ * Readers (any thread, no lock): lookups among the published entries of segment s, wherever
+ * they are (mem under the log's grace period, or the file's mapping). 1 found, 0 none, -errno
+ * (the file could not be mapped).
+ *   _rel:   the entry with the largest rel <= target
+ *   _pos:   the entry with the largest position <= target
+ *   _below: the time-index entry with the largest timestamp < target
+ *   _last:  the last time-index entry
+ */
+int st__oidx_lookup_rel(struct st_seg *s, int32_t target, int32_t *rel, int32_t *pos);
+int st__oidx_lookup_pos(struct st_seg *s, int64_t target, int32_t *rel, int32_t *pos);
+int st__tidx_lookup_below(struct st_seg *s, int64_t target, int64_t *ts, int32_t *rel);
+int st__tidx_lookup_last(struct st_seg *s, int64_t *ts, int32_t *rel);
+/* Entry i (< the published count) wherever it is: 1, 0 when i is not published, -errno. */
+int st__oidx_entry(struct st_seg *s, uint32_t i, int32_t *rel, int32_t *pos);
+int st__tidx_entry(struct st_seg *s, uint32_t i, int64_t *ts, int32_t *rel);
 
 /* ---- segments -------------------------------------------------------------------------------- */
 
@@ -143,10 +179,10 @@ struct st_seg {
     struct st_wstate w;      /* writer state (log->mu) */
     struct st_rundigest *rd; /* chunk digests computed as bytes are appended; NULL when the
                                 segment was not written from its start by this process */
-    bool prepared;           /* index mappings (and rd) set up; done by the first append
-                                into a new segment, so an empty log costs no mappings */
-    uint32_t idx_want;       /* index capacity to set up then, in entries */
+    bool prepared;           /* rd set up; done by the first append into a new segment */
     uint32_t rd_chunks;      /* expected digest chunks (log.segment.bytes / 1 MiB + 2) */
+    struct st_grace *grace;  /* the log's: readers search idx/tidx mem inside it (NULL while
+                                recovery owns the segment alone) */
     struct st_mark mark;     /* how far the scrubber may check the active segment (log->mu) */
 
     /* .txnindex (st_txnidx.c): aborted transactions whose marker lies in this segment */
@@ -177,12 +213,12 @@ void st__rundigest_feed(struct st_rundigest *rd, const void *p, size_t n);
 void st__rundigest_finish(struct st_rundigest *rd);
 
 /*
- * Opens (create: creates empty files for) segment base in dir. A created segment is not
- * prepared: st__seg_prepare() maps its indexes (idx_cap entries) at its first append.
+ * Opens (create: creates the empty .log of) segment base in dir; the index limit is idx_cap
+ * entries each (0: none, for a segment that is sealed already).
  */
 int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_cap, bool create,
                  struct st_seg **out);
-/* Writer, before the first append into an empty segment: index mappings, running digest. */
+/* Writer, before the first append into an empty segment: the running digest. */
 int st__seg_prepare(struct st_seg *s);
 void st__seg_ref(struct st_seg *s);
 void st__seg_put(struct st_seg *s);
@@ -198,12 +234,18 @@ void st__seg_unlink(struct st_seg *s);
  */
 void st__seg_note_batch(struct st_seg *s, int64_t base_offset, int32_t last_delta, int64_t size,
                         int64_t max_ts);
-/* Entries one append of n batches may add at most (roll when they do not fit). */
+/* Entries one append of n batches may add at most fit under the index limit, with one to
+ * spare for the seal's time-index entry (roll when they do not). */
 static inline bool st__seg_index_room(const struct st_seg *s, int n)
 {
-    return s->idx.w + (uint32_t)n + 1 <= s->idx.cap && s->tidx.w + (uint32_t)n + 1 <= s->tidx.cap;
+    return s->idx.w + (uint32_t)n + 1 <= s->idx.limit &&
+           s->tidx.w + (uint32_t)n + 1 <= s->tidx.limit;
 }
-/* Seals: final time-index entry, trims the index files (writer, under log->mu). */
+/* Memory for the entries n more batches may add (writer, before st__seg_note_batch). */
+int st__seg_index_grow(struct st_seg *s, int n);
+/* Seals: final time-index entry, every entry written to the index files (writer, under
+ * log->mu). On success the caller detaches the in-memory indexes (st__idx_detach) before its
+ * grace period and drops them after it; on failure they stay in memory for good. */
 int st__seg_seal(struct st_seg *s);
 /* pread exactly n bytes at pos; -EIO on a short read. */
 int st__pread_full(int fd, void *buf, size_t n, int64_t pos);

@@ -115,13 +115,24 @@ int st__log_roll(struct st_log *log, int64_t now_ms)
         st__seg_put(ns);
         return -ENOMEM;
     }
-    /* Seal first: a failure to trim the index files leaves them longer than their entries,
-     * which recovery tolerates; the segment is sealed either way. */
-    (void)st__seg_seal(old);
+    ns->grace = &log->grace;
+    /* Seal first: the segment is sealed either way. When its entries reached the index files,
+     * readers move to the files: the in-memory copies are detached now and freed once the
+     * grace period below has passed; when a write failed they stay (recovery rebuilds a short
+     * file). */
+    bool filed = st__seg_seal(old) == 0;
+    if (filed) {
+        st__idx_detach(&old->idx);
+        st__idx_detach(&old->tidx);
+    }
     memcpy(nv->s, ov->s, (size_t)ov->n * sizeof(nv->s[0]));
     nv->s[ov->n] = ns;
     log->dir_dirty = true;
-    st__log_set_segs(log, nv);
+    st__log_set_segs(log, nv); /* a grace period */
+    if (filed) {
+        st__idx_drop_mem(&old->idx);
+        st__idx_drop_mem(&old->tidx);
+    }
     atomic_store(&log->seal_pending, true);
     atomic_store(&log->snap_want, true); /* producer state as of the new segment */
     st__store_kick_flusher(log->store);  /* the sealed segment wants its sync and digest */
@@ -152,6 +163,9 @@ static int segment_for(struct st_log *log, int64_t total, int64_t count, int n, 
         if (err < 0)
             return err;
     }
+    int err = st__seg_index_grow(seg, n);
+    if (err < 0)
+        return err;
     *out = seg;
     return 0;
 }
@@ -462,13 +476,13 @@ static int read_len(struct st_seg *s, int64_t pos, int64_t size, int64_t *bsize)
 static int walk_start(struct st_seg *s, const struct st_fenceset *fs, int64_t offset, int64_t *pos,
                       int64_t *next)
 {
-    uint32_t n = atomic_load_explicit(&s->idx.n, memory_order_acquire);
-    int64_t k = st__oidx_find_rel(&s->idx, n, (int32_t)(offset - s->base));
+    int32_t rel, p;
+    int k = st__oidx_lookup_rel(s, (int32_t)(offset - s->base), &rel, &p);
+    if (k < 0)
+        return k;
     *pos = 0;
     *next = s->base;
-    if (k >= 0) {
-        int32_t rel, p;
-        st__oidx_get(&s->idx, (uint32_t)k, &rel, &p);
+    if (k == 1) {
         *pos = p;
         *next = s->base + rel;
     }
@@ -518,15 +532,13 @@ static int find_batch(struct st_seg *s, int64_t size, int64_t offset, int64_t *p
  */
 static int cut_at(struct st_seg *s, int64_t size, int64_t from, int64_t limit, int64_t *end)
 {
-    uint32_t n = atomic_load_explicit(&s->idx.n, memory_order_acquire);
-    int64_t k = st__oidx_find_pos(&s->idx, n, limit);
+    int32_t rel, p;
+    int k = st__oidx_lookup_pos(s, limit, &rel, &p);
+    if (k < 0)
+        return k;
     int64_t pos = from;
-    if (k >= 0) {
-        int32_t rel, p;
-        st__oidx_get(&s->idx, (uint32_t)k, &rel, &p);
-        if (p > pos)
-            pos = p;
-    }
+    if (k == 1 && p > pos)
+        pos = p;
     for (;;) {
         if (pos + KP_BATCH_HEADER_LEN > limit)
             break;
@@ -829,13 +841,15 @@ int st_log_offset_for_time(struct st_log *log, int64_t ts, int64_t *offset)
         return -ENOENT;
 
     int64_t size = atomic_load_explicit(&s->size, memory_order_acquire);
-    uint32_t tn = atomic_load_explicit(&s->tidx.n, memory_order_acquire);
     int32_t rel = 0;
-    int64_t k = st__tidx_find_below(&s->tidx, tn, ts);
-    if (k >= 0) {
-        int64_t t;
-        st__tidx_get(&s->tidx, (uint32_t)k, &t, &rel);
+    int64_t t;
+    int k = st__tidx_lookup_below(s, ts, &t, &rel);
+    if (k < 0) {
+        st__seg_put(s);
+        return k;
     }
+    if (k == 0)
+        rel = 0;
     /* from the batch holding base + rel, or from after the fenced ranges holding it, passing
      * over fenced ranges: their timestamps are unknown, so they are never the answer */
     const struct st_fenceset *fs = st__fences(s);

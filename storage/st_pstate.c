@@ -652,12 +652,10 @@ static int64_t boundary_of(struct st_seg *s, int64_t o)
         return 0;
     int64_t size = atomic_load(&s->size);
     const struct st_fenceset *fs = st__fences(s);
-    uint32_t n = atomic_load(&s->idx.n);
-    int64_t k = st__oidx_find_rel(&s->idx, n, (int32_t)(o - s->base));
+    int32_t rel, p;
+    int k = st__oidx_lookup_rel(s, (int32_t)(o - s->base), &rel, &p);
     int64_t pos = 0, next = s->base;
-    if (k >= 0) {
-        int32_t rel, p;
-        st__oidx_get(&s->idx, (uint32_t)k, &rel, &p);
+    if (k == 1) {
         pos = p;
         next = s->base + rel;
     }

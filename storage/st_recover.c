@@ -278,17 +278,18 @@ static int seg_scan(struct st_log *log, struct st_seg *s, int64_t fsize, int64_t
  */
 static int seg_check(struct st_seg *s, int64_t fsize)
 {
-    if (s->idx.cap > 0 && st__oidx_valid_prefix(&s->idx, s->idx.cap, fsize) != s->idx.cap)
+    uint32_t ni = s->idx.filed, nt = s->tidx.filed; /* entries the files held */
+    if (ni > 0 && st__oidx_valid_prefix(&s->idx, ni, fsize) != ni)
         return 1;
-    if (s->tidx.cap > 0 && st__tidx_valid_prefix(&s->tidx, s->tidx.cap) != s->tidx.cap)
+    if (nt > 0 && st__tidx_valid_prefix(&s->tidx, nt) != nt)
         return 1;
     if ((fsize > 0 && fsize < KP_BATCH_HEADER_LEN) || fsize > INT32_MAX)
         return 1;
     const struct st_fenceset *fs = st__fences(s);
     int64_t pos = 0, next = s->base;
-    if (s->idx.cap > 0) {
+    if (ni > 0) {
         int32_t rel, p;
-        st__oidx_get(&s->idx, s->idx.cap - 1, &rel, &p);
+        st__oidx_get(&s->idx, ni - 1, &rel, &p);
         pos = p;
         next = s->base + rel;
     }
@@ -297,8 +298,8 @@ static int seg_check(struct st_seg *s, int64_t fsize)
         return 1; /* the last entry points into a fenced range: rebuild around it */
     int64_t tlast = -1;
     int32_t trel = 0;
-    if (s->tidx.cap > 0)
-        st__tidx_get(&s->tidx, s->tidx.cap - 1, &tlast, &trel);
+    if (nt > 0)
+        st__tidx_get(&s->tidx, nt - 1, &tlast, &trel);
     int64_t max_ts = tlast, since = 0;
     int64_t start = pos;
     while (pos < fsize) {
@@ -331,15 +332,15 @@ static int seg_check(struct st_seg *s, int64_t fsize)
         if (h.max_timestamp > max_ts)
             max_ts = h.max_timestamp;
     }
-    if (s->tidx.cap > 0 && trel > next - s->base)
+    if (nt > 0 && trel > next - s->base)
         return 1;
     s->w = (struct st_wstate){.pos = fsize,
                               .next_offset = next,
                               .max_ts = max_ts,
                               .since_entry = since,
                               .tidx_last_ts = tlast};
-    s->idx.w = s->idx.cap;
-    s->tidx.w = s->tidx.cap;
+    s->idx.w = ni;
+    s->tidx.w = nt;
     st__idx_publish(&s->idx);
     st__idx_publish(&s->tidx);
     return 0;
@@ -351,7 +352,7 @@ static int seg_check(struct st_seg *s, int64_t fsize)
  */
 static bool seg_resume(struct st_seg *s, const struct rp *rp, int64_t fsize)
 {
-    if (rp->pos > fsize || rp->idx_n > s->idx.cap || rp->tidx_n > s->tidx.cap ||
+    if (rp->pos > fsize || rp->idx_n > s->idx.filed || rp->tidx_n > s->tidx.filed ||
         rp->next < s->base || rp->next - s->base > INT32_MAX)
         return false;
     if (st__oidx_valid_prefix(&s->idx, rp->idx_n, rp->pos) != rp->idx_n ||
@@ -378,6 +379,10 @@ static bool seg_resume(struct st_seg *s, const struct rp *rp, int64_t fsize)
                               .tidx_last_ts = tlast};
     s->idx.w = rp->idx_n;
     s->tidx.w = rp->tidx_n;
+    if (s->idx.filed > rp->idx_n)
+        s->idx.filed = rp->idx_n; /* the file is cut to the entries kept when settled */
+    if (s->tidx.filed > rp->tidx_n)
+        s->tidx.filed = rp->tidx_n;
     st__idx_publish(&s->idx);
     st__idx_publish(&s->tidx);
     return true;
@@ -441,6 +446,7 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out, struc
     }
     for (int i = 0; i < nb; i++) {
         struct st_seg *s;
+        uint32_t k;
         err = st__seg_open(log->dir, bases[i], log->cfg.index_interval_bytes, 0, false, &s);
         if (err < 0)
             goto out;
@@ -449,6 +455,10 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out, struc
             err = (int)sizes[i];
             goto out;
         }
+        /* the index files, into memory for the checks below (a sealed segment's copy is
+         * dropped once recovery is done with it) */
+        if ((err = st__idx_load(s, &s->idx, &k)) < 0 || (err = st__idx_load(s, &s->tidx, &k)) < 0)
+            goto out;
     }
 
     /* fenced ranges first: every check and scan below passes over them */
@@ -579,13 +589,18 @@ done:
         bool tail = i == v->n - 1;
         atomic_store(&s->size, s->w.pos);
         atomic_store(&s->max_ts, s->w.max_ts);
+        s->grace = &log->grace;
+        /* the index files hold exactly the entries kept (rebuilt ones are written now) */
+        if ((err = st__idx_settle(s, &s->idx)) < 0 || (err = st__idx_settle(s, &s->tidx)) < 0)
+            goto out;
         if (!tail) {
-            if (s->idx.cap != s->idx.w || s->tidx.cap != s->tidx.w) {
-                if ((err = st__idx_trim(&s->idx)) < 0 || (err = st__idx_trim(&s->tidx)) < 0)
-                    goto out;
-                if ((err = st__idx_sync(&s->idx)) < 0 || (err = st__idx_sync(&s->tidx)) < 0)
-                    goto out;
-            }
+            if ((err = st__idx_sync(s, &s->idx)) < 0 || (err = st__idx_sync(s, &s->tidx)) < 0)
+                goto out;
+            /* sealed: lookups map the file (nobody sees the segment yet: no grace needed) */
+            st__idx_detach(&s->idx);
+            st__idx_detach(&s->tidx);
+            st__idx_drop_mem(&s->idx);
+            st__idx_drop_mem(&s->tidx);
             atomic_store(&s->sealed, true);
             atomic_store(&s->synced, true); /* trusted, or scanned and synced above */
             bool dg = digest_present(s, s->w.pos);
@@ -593,16 +608,13 @@ done:
             if (!dg)
                 atomic_store(&log->seal_pending, true);
         } else if (s->w.pos == 0) {
-            /* empty: mapped at its first append (st__seg_prepare), with a running digest */
-            s->idx_want = st__log_idx_cap(&log->cfg);
+            /* empty: its first append sets up a running digest (st__seg_prepare) */
+            s->idx.limit = s->tidx.limit = st__log_idx_cap(&log->cfg);
             s->rd_chunks = st__log_digest_chunks(&log->cfg);
             s->prepared = false;
             s->first_append_ms = -1;
         } else {
-            uint32_t cap = st__log_idx_cap(&log->cfg);
-            if ((err = st__idx_reserve(&s->idx, cap)) < 0 ||
-                (err = st__idx_reserve(&s->tidx, cap)) < 0)
-                goto out;
+            s->idx.limit = s->tidx.limit = st__log_idx_cap(&log->cfg);
             s->prepared = true;
             s->first_append_ms = first_batch_time(s);
         }

@@ -42,16 +42,18 @@
  *   exactly what appends wrote): before a batch at position p > 0 is appended, if at least
  *   log.index.interval.bytes have been appended since the previous entry (or since position
  *   0), an entry {rel(batch), p} is added. Entries strictly increase in both fields and
- *   position 0 never has one. The active segment's file is pre-sized (ftruncate) to the
- *   index capacity and mapped MAP_SHARED, so an append writes entries with plain stores into
- *   the mapping (no syscall, no allocation); trailing all-zero entries are unused space. A
- *   sealed or cleanly closed segment's file is trimmed to exactly its entries.
+ *   position 0 never has one. The file holds exactly a prefix of the segment's entries, back
+ *   to back, never pre-sized: the active segment keeps its entries in memory (st_index.c)
+ *   and the file receives them at each sync (those the recovery point certifies), at the
+ *   seal and at a clean close; a sealed segment's file holds all of them. A segment without
+ *   entries has no file. (Files of earlier versions, pre-sized with trailing all-zero
+ *   entries, are cut to their entries by recovery.)
  *
  * .timeindex — ST_TIDX_ENTRY = 12-byte entries {be64 timestamp T, be32 rel}: every batch of
  *   the segment that starts before offset base + rel has maxTimestamp <= T. An entry is added
  *   together with each .index entry when T (the largest maxTimestamp so far) exceeds the last
  *   entry's T, and once more at seal time with rel = the segment's end offset - base. Entries
- *   strictly increase in both fields. Same pre-sizing and trimming as .index.
+ *   strictly increase in both fields. Written as .index is.
  *
  * .digest (sealed segments) — a ST_DIGEST_HDR = 32-byte header then one digest per chunk:
  *      0  4  magic "SLDG"
@@ -88,24 +90,28 @@
  *   synced), removed (and the directory synced) at open before the log accepts an append.
  *
  * FSYNC ORDER
- *   append   pwritev(.log) at the end; index entries stored into the mappings; then the new
- *            end is published (release). Nothing is synced here.
+ *   append   pwritev(.log) at the end; index entries stored in memory; then the new end is
+ *            published (release). Nothing is written to the index files, nothing synced.
  *   sync     (flusher; one at a time per log; covers every append published before it began)
  *            1. each sealed, not yet synced segment: fdatasync .log, fsync .index and
- *               .timeindex (trimmed at seal), fdatasync .txnindex;
+ *               .timeindex (written whole at seal), fdatasync .txnindex;
  *            2. fsync the partition directory if segment files were created or renamed;
  *            3. fdatasync the active .log and its .txnindex; then, when one is wanted (after
  *               a roll, or before retention needs it), the producer-state snapshot as of
  *               the end synced here: .tmp, fdatasync, rename, fsync the directory, unlink all
  *               but the newest two;
- *            4. pwrite recovery-point (not synced: a stale or lost one only makes the next
- *               recovery scan more; a torn one fails its CRC and counts as absent);
+ *            4. pwrite the active segment's new index entries (the I and J below; under
+ *               log->mu, from memory, appended to the files, not synced), then pwrite
+ *               recovery-point (not synced: a stale or lost one, or index entries that did
+ *               not reach the disk, only make the next recovery scan more; a torn one fails
+ *               its CRC and counts as absent);
  *            5. move the active segment's scrub mark (st_mark: how far the scrubber may check
  *               it, with the running digest of its last incomplete chunk as of step 3),
  *               publish the durable offset, notify; then write the .digest of each segment
  *               synced in 1 (tmp, fsync, rename; the rename reaches the disk with the next
  *               directory fsync, and a lost digest is written again after recovery).
- *   close    sync; trim the active indexes and fsync them; recovery-point again + fdatasync;
+ *   close    sync; write the active indexes' last entries and fsync them; recovery-point
+ *            again + fdatasync;
  *            producer-state snapshot at the end; create clean-shutdown; fsync the directory.
  *   fence    (st_fence.c, whenever a range is fenced or dropped) fenced.tmp, fdatasync, rename
  *            over fenced, fsync the directory; readers stop at a new range before the write.
@@ -214,6 +220,9 @@ int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_c
     s->first_append_ms = -1;
     s->w = (struct st_wstate){.next_offset = base, .max_ts = -1, .tidx_last_ts = -1};
     s->mark = (struct st_mark){.pos = 0, .next = base};
+    st__idx_init(&s->idx, ST_IDX_ENTRY);
+    st__idx_init(&s->tidx, ST_TIDX_ENTRY);
+    s->idx.limit = s->tidx.limit = idx_cap;
 
     int err;
     st__seg_path(path, sizeof(path), dir, base, ".log");
@@ -227,13 +236,17 @@ int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_c
         err = -errno;
         goto fail;
     }
-    st__seg_path(path, sizeof(path), dir, base, ".index");
-    if ((err = st__idx_open(&s->idx, path, ST_IDX_ENTRY, create)) < 0)
-        goto fail;
-    st__seg_path(path, sizeof(path), dir, base, ".timeindex");
-    if ((err = st__idx_open(&s->tidx, path, ST_TIDX_ENTRY, create)) < 0)
-        goto fail;
-    s->idx_want = idx_cap;
+    if (create) {
+        /* a new segment's index files are created by its first entries */
+        static const char *const sfx[] = {".index", ".timeindex"};
+        for (int i = 0; i < 2; i++) {
+            st__seg_path(path, sizeof(path), dir, base, sfx[i]);
+            if (unlink(path) < 0 && errno != ENOENT) {
+                err = -errno;
+                goto fail;
+            }
+        }
+    }
     s->prepared = !create;
     *out = s;
     return 0;
@@ -249,15 +262,19 @@ fail:
 int st__seg_prepare(struct st_seg *s)
 {
     assert(s->w.pos == 0 && !s->prepared);
-    int err;
-    if ((err = st__idx_reserve(&s->idx, s->idx_want)) < 0 ||
-        (err = st__idx_reserve(&s->tidx, s->idx_want)) < 0)
-        return err;
     /* without memory for it the digest is read back at seal: not an append failure */
     if (!s->rd)
         s->rd = st__rundigest_new(s->rd_chunks);
     s->prepared = true;
     return 0;
+}
+
+int st__seg_index_grow(struct st_seg *s, int n)
+{
+    int err = st__idx_reserve(&s->idx, s->idx.w + (uint32_t)n + 1);
+    if (err == 0)
+        err = st__idx_reserve(&s->tidx, s->tidx.w + (uint32_t)n + 1);
+    return err;
 }
 
 void st__seg_ref(struct st_seg *s)
@@ -273,8 +290,8 @@ void st__seg_put(struct st_seg *s)
         return;
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
         return;
-    st__idx_close(&s->idx);
-    st__idx_close(&s->tidx);
+    st__idx_free(&s->idx);
+    st__idx_free(&s->tidx);
     st__rundigest_free(s->rd);
     st__fence_free_all(s);
     if (s->fd >= 0)
@@ -305,10 +322,8 @@ void st__seg_note_batch(struct st_seg *s, int64_t base_offset, int32_t last_delt
     assert(base_offset == w->next_offset);
     int32_t rel = (int32_t)(base_offset - s->base);
     if (w->pos > 0 && w->since_entry >= s->interval) {
-        assert(s->idx.w < s->idx.cap);
         st__oidx_put(&s->idx, s->idx.w++, rel, (int32_t)w->pos);
         if (w->max_ts > w->tidx_last_ts) {
-            assert(s->tidx.w < s->tidx.cap);
             st__tidx_put(&s->tidx, s->tidx.w++, w->max_ts, rel);
             w->tidx_last_ts = w->max_ts;
         }
@@ -324,9 +339,10 @@ void st__seg_note_batch(struct st_seg *s, int64_t base_offset, int32_t last_delt
 int st__seg_seal(struct st_seg *s)
 {
     struct st_wstate *w = &s->w;
-    /* Appends keep one entry free for this (st__seg_index_room); never remap here, readers
-     * may be using the mapping. */
-    if (w->max_ts > w->tidx_last_ts && w->pos > 0 && s->tidx.w < s->tidx.cap) {
+    /* Appends keep one entry free under the limit for this (st__seg_index_room); without
+     * memory for it the segment is sealed without it, which its format allows. */
+    if (w->max_ts > w->tidx_last_ts && w->pos > 0 &&
+        st__idx_reserve(&s->tidx, s->tidx.w + 1) == 0) {
         st__tidx_put(&s->tidx, s->tidx.w++, w->max_ts, (int32_t)(w->next_offset - s->base));
         w->tidx_last_ts = w->max_ts;
         st__idx_publish(&s->tidx);
@@ -339,9 +355,9 @@ int st__seg_seal(struct st_seg *s)
             s->rd = NULL;
         }
     }
-    int err = st__idx_trim(&s->idx);
+    int err = st__idx_flush(s, &s->idx);
     if (err == 0)
-        err = st__idx_trim(&s->tidx);
+        err = st__idx_flush(s, &s->tidx);
     atomic_store_explicit(&s->sealed, true, memory_order_release);
     return err;
 }

@@ -368,11 +368,11 @@ int st__walk_locate(struct st_seg *s, const struct st_fenceset *fs, int64_t targ
         return 0;
     }
     int64_t pos = 0, next = s->base;
-    uint32_t n = atomic_load_explicit(&s->idx.n, memory_order_acquire);
-    int64_t k = st__oidx_find_pos(&s->idx, n, target);
-    if (k >= 0) {
-        int32_t rel, p;
-        st__oidx_get(&s->idx, (uint32_t)k, &rel, &p);
+    int32_t rel, p;
+    int k = st__oidx_lookup_pos(s, target, &rel, &p);
+    if (k < 0)
+        return k;
+    if (k == 1) {
         if (p < limit && !st__fence_by_pos(fs, p)) {
             pos = p;
             next = s->base + rel;

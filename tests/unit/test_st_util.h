@@ -294,14 +294,16 @@ static inline void tst_check_index(struct st_log *log)
             if (pos > 0 && since >= s->interval) {
                 TST_REQUIRE(k < n, "segment %lld: index entry %u missing", sb, k);
                 int32_t rel, p;
-                st__oidx_get(&s->idx, k++, &rel, &p);
+                TST_REQUIRE(st__oidx_entry(s, k++, &rel, &p) == 1, "segment %lld: entry %u", sb,
+                            k - 1);
                 TST_REQUIRE(rel == h.base_offset - s->base && p == pos,
                             "segment %lld: index entry %u is {%d, %d}, want {%lld, %lld}", sb,
                             k - 1, rel, p, (long long)(h.base_offset - s->base), (long long)pos);
                 if (max_ts > tlast) {
                     TST_REQUIRE(tk < tn, "segment %lld: time index entry %u missing", sb, tk);
                     int64_t t;
-                    st__tidx_get(&s->tidx, tk++, &t, &rel);
+                    TST_REQUIRE(st__tidx_entry(s, tk++, &t, &rel) == 1,
+                                "segment %lld: time entry %u", sb, tk - 1);
                     TST_REQUIRE(t == max_ts && rel == h.base_offset - s->base,
                                 "segment %lld: time index entry %u wrong", sb, tk - 1);
                     tlast = max_ts;
