@@ -9,7 +9,8 @@
  *   st_recover.c, st_flush.c (flusher, group commit), st_digest.c (running digests, sidecars),
  *   st_scrub.c (the scrubber), st_walk.c (the rule for a good batch), st_fence.c (fenced
  *   ranges), st_pstate.c (producer state: idempotence, open transactions, the last stable
- *   offset, snapshots), st_txnidx.c (aborted-transaction indexes).
+ *   offset, snapshots), st_txnidx.c (aborted-transaction indexes), st_fcache.c (the cache of
+ *   open segment files).
  * - Errors: 0 or a negative errno. -ENOENT unknown topic/partition (or appending to a deleted
  *   topic's log), -EEXIST topic exists, -EINVAL bad name or argument, -ERANGE offset outside
  *   [log start, log end], -E2BIG too many batches in one append, -ESHUTDOWN appending after
@@ -27,9 +28,14 @@
  *   half-written batch. Topic create/delete take a store lock briefly (a topic is built
  *   outside it and appears when complete); an st_log pointer stays valid
  *   until st_log_put() even if its topic is deleted meanwhile.
- * - Ownership: ranges returned by st_log_read() hold a reference on their segment; the file
- *   descriptor stays open (even if retention or topic deletion unlinks the file) until
- *   st_read_release(). The caller owns the struct st_read it passes in.
+ * - Ownership: ranges returned by st_log_read() hold a reference and a pin on their segment;
+ *   the file descriptor stays open (even if retention or topic deletion unlinks the file, or
+ *   the cache of open files is over its bound) until st_read_release(). The caller owns the
+ *   struct st_read it passes in.
+ * - Descriptors: a store keeps at most open_files_max segments' files open (st_fcache.c), the
+ *   least recently used closed first and reopened at their next use (an open(2) on the
+ *   calling thread, at most one per segment a call touches), whatever the number of
+ *   partitions; index mappings of sealed segments go with them.
  * - Durability follows Kafka's keys. Appends go to the page cache; a background flusher
  *   fdatasyncs per log.flush.interval.messages / log.flush.interval.ms. One fdatasync covers
  *   every append that reached the file before it started (group commit). Completion is
@@ -64,6 +70,9 @@ struct st_log_config {
     int64_t producer_id_expiration_check_ms; /* producer.id.expiration.check.interval.ms (10 min) */
     int64_t producer_state_max_bytes;        /* producer.state.max.memory.bytes (64 MiB; -1 no
                                                 bound): every partition's producers together */
+    int64_t open_files_max; /* store-wide: segments whose files stay open, a least-recently-used
+                               bound on descriptors and index mappings whatever the number of
+                               partitions (st_fcache.c); 0: half of RLIMIT_NOFILE */
 };
 
 /* Fills c with Kafka's defaults. */

@@ -120,7 +120,7 @@ int st__digest_write(struct st_seg *s)
         if (running) {
             d = rd->d[i];
         } else {
-            if ((err = st__pread_full(s->fd, buf, n, pos)) < 0)
+            if ((err = st__seg_read(s, buf, n, pos)) < 0)
                 goto done;
             d = XXH3_64bits(buf, n);
         }
@@ -131,9 +131,9 @@ int st__digest_write(struct st_seg *s)
     char tmp[ST_MAX_PATH], path[ST_MAX_PATH];
     st__seg_sibling(s, tmp, sizeof(tmp), ".digest.tmp");
     st__seg_sibling(s, path, sizeof(path), ".digest");
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = st__fc_open(s->fc, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
-        err = -errno;
+        err = fd;
         goto done;
     }
     ssize_t w = pwrite(fd, out, sidecar, 0);
@@ -156,7 +156,7 @@ uint8_t *st__digest_load(struct st_seg *s, int64_t size, uint64_t *nchunks)
 {
     char path[ST_MAX_PATH];
     st__seg_sibling(s, path, sizeof(path), ".digest");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = st__fc_open(s->fc, path, O_RDONLY, 0);
     if (fd < 0)
         return NULL;
     uint8_t hdr[ST_DIGEST_HDR];

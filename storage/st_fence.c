@@ -290,9 +290,9 @@ static int persist_locked(struct st_log *log)
         else if (errno != ENOENT)
             err = -errno;
     } else {
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int fd = st__fc_open(log->store->fc, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd < 0) {
-            err = -errno;
+            err = fd;
         } else {
             err = st__pwrite_full(fd, img, len, 0);
             if (err == 0 && fdatasync(fd) < 0)
@@ -345,9 +345,9 @@ int st__fence_load(struct st_log *log, struct st_segvec *v, const int64_t *sizes
     fence_path(log, path, sizeof(path), ".tmp");
     unlink(path); /* an interrupted rewrite: the old file is whole */
     fence_path(log, path, sizeof(path), "");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = st__fc_open(log->store->fc, path, O_RDONLY, 0);
     if (fd < 0)
-        return errno == ENOENT ? 0 : -errno;
+        return fd == -ENOENT ? 0 : fd;
     struct stat st;
     uint8_t hdr[ST_FENCE_HDR];
     uint8_t *b = NULL;

@@ -65,19 +65,18 @@ static int rp_store(struct st_log *log, const struct snap *sn, bool sync)
     kp_store_be64(b + 48, sn->idx_hash);
     kp_store_be64(b + 56, sn->tidx_hash);
     kp_store_be32(b + 64, kp_crc32c(0, b, 64));
-    if (log->rp_fd < 0) {
-        char path[ST_MAX_PATH];
-        snprintf(path, sizeof(path), "%s/%s", log->dir, ST_RP_NAME);
-        log->rp_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (log->rp_fd < 0)
-            return -errno;
-    }
-    ssize_t r = pwrite(log->rp_fd, b, sizeof(b), 0);
-    if (r != (ssize_t)sizeof(b))
-        return r < 0 ? -errno : -EIO;
-    if (sync && fdatasync(log->rp_fd) < 0)
-        return -errno;
-    return 0;
+    /* opened for each write: a descriptor per log would not fit 100,000 logs (st_fcache.c) */
+    char path[ST_MAX_PATH];
+    snprintf(path, sizeof(path), "%s/%s", log->dir, ST_RP_NAME);
+    int fd = st__fc_open(log->store->fc, path, O_RDWR | O_CREAT, 0644);
+    if (fd < 0)
+        return fd;
+    ssize_t r = pwrite(fd, b, sizeof(b), 0);
+    int err = r == (ssize_t)sizeof(b) ? 0 : r < 0 ? -errno : -EIO;
+    if (err == 0 && sync && fdatasync(fd) < 0)
+        err = -errno;
+    close(fd);
+    return err;
 }
 
 enum { SEAL_BATCH = 16 };
@@ -89,9 +88,13 @@ static int sync_sealed(struct st_seg **sealed, int n)
         struct st_seg *s = sealed[i];
         if (atomic_load(&s->synced))
             continue;
-        if (fdatasync(s->fd) < 0)
-            return -errno;
-        int err = st__idx_sync(s, &s->idx);
+        int err = st__seg_pin(s);
+        if (err < 0)
+            return err;
+        err = fdatasync(s->fd) < 0 ? -errno : 0;
+        st__seg_unpin(s);
+        if (err == 0)
+            err = st__idx_sync(s, &s->idx);
         if (err == 0)
             err = st__idx_sync(s, &s->tidx);
         if (err == 0)
@@ -217,8 +220,10 @@ static int sync_locked(struct st_log *log, bool close_rp, struct st_seg **sealed
     if (err == 0 && dir_dirty)
         err = st__fsync_dir(log->dir);
     if (err == 0 && (sn.tail != log->synced_seg || sn.w.pos != log->synced_pos) &&
-        fdatasync(sn.tail->fd) < 0)
-        err = -errno;
+        (err = st__seg_pin(sn.tail)) == 0) {
+        err = fdatasync(sn.tail->fd) < 0 ? -errno : 0;
+        st__seg_unpin(sn.tail);
+    }
     if (err == 0)
         err = st__txnidx_sync(sn.tail);
     if (err == 0 && snap)

@@ -15,7 +15,9 @@
  *     hole for the kernel to zero and no page written twice except the last partial one;
  *   - a sealed segment's file is complete: mem is detached at the seal and freed after a grace
  *     period (st__idx_detach / st__idx_drop_mem), and lookups map the file read-only at their
- *     first need (map). A mapping is made only of a file that no longer changes.
+ *     first need (map). A mapping is made only of a file that no longer changes, and belongs
+ *     to the store's cache of open files (st_fcache.c): made and used under a pin, unmapped
+ *     when the cache closes the segment, so mappings are bounded as descriptors are.
  * An empty segment has no index file and no buffer.
  */
 #include "st_int.h"
@@ -48,8 +50,7 @@ static int idx_open(const struct st_seg *s, const struct st_idx *ix, int flags)
 {
     char path[ST_MAX_PATH];
     st__seg_sibling(s, path, sizeof(path), suffix(s, ix));
-    int fd = open(path, O_CLOEXEC | flags, 0644);
-    return fd < 0 ? -errno : fd;
+    return st__fc_open(s->fc, path, flags, 0644);
 }
 
 /*
@@ -88,16 +89,21 @@ static void free_old(struct st_idx *ix)
     ix->old = NULL;
 }
 
+void st__idx_unmap(struct st_idx *ix)
+{
+    const uint8_t *m = atomic_load_explicit(&ix->map, memory_order_relaxed);
+    if (m)
+        munmap((void *)m, (size_t)ix->map_n * ix->esize);
+    atomic_store_explicit(&ix->map, NULL, memory_order_relaxed);
+}
+
 void st__idx_free(struct st_idx *ix)
 {
     st__idx_drop_mem(ix);
     free(mem_of(ix));
     atomic_store_explicit(&ix->mem, NULL, memory_order_relaxed);
     ix->mem_cap = 0;
-    const uint8_t *m = atomic_load_explicit(&ix->map, memory_order_relaxed);
-    if (m)
-        munmap((void *)m, (size_t)ix->map_n * ix->esize);
-    atomic_store_explicit(&ix->map, NULL, memory_order_relaxed);
+    st__idx_unmap(ix);
 }
 
 int st__idx_reserve(struct st_idx *ix, uint32_t k)
@@ -356,7 +362,8 @@ static int64_t search(const uint8_t *m, uint32_t n, enum key k, int64_t target)
     return best;
 }
 
-/* The read-only mapping of a file-backed index, made at the first need. */
+/* The read-only mapping of a file-backed index, made at the first need (s pinned: the cache
+ * unmaps it when it closes the segment). */
 static const uint8_t *map_of(struct st_seg *s, struct st_idx *ix, uint32_t need, int *err)
 {
     const uint8_t *m = atomic_load_explicit(&ix->map, memory_order_acquire);
@@ -406,11 +413,14 @@ static int lookup(struct st_seg *s, struct st_idx *ix, enum key k, int64_t targe
     if (s->grace)
         st__grace_exit(s->grace, e);
     if (!m) {
-        int err = 0;
-        if (!(m = map_of(s, ix, n, &err)))
+        int err = st__seg_pin(s);
+        if (err < 0)
             return err;
-        if ((i = search(m, n, k, target)) >= 0)
+        if ((m = map_of(s, ix, n, &err)) != NULL && (i = search(m, n, k, target)) >= 0)
             memcpy(out, m + (size_t)i * ix->esize, ix->esize);
+        st__seg_unpin(s);
+        if (!m)
+            return err;
     }
     return i >= 0;
 }

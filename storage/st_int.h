@@ -102,6 +102,8 @@ int st__idx_sync(struct st_seg *s, struct st_idx *ix);
  * and freed by st__idx_drop_mem once a grace period has passed. */
 void st__idx_detach(struct st_idx *ix);
 void st__idx_drop_mem(struct st_idx *ix);
+/* Unmaps a file-backed index (the cache closes its segment: no pin is held). */
+void st__idx_unmap(struct st_idx *ix);
 /* Publishes entries [n, w): hash them, release-store n = w. */
 void st__idx_publish(struct st_idx *ix);
 /* Drops everything from entry k on (writer state and hash; published ones only in recovery). */
@@ -137,6 +139,46 @@ int st__tidx_lookup_last(struct st_seg *s, int64_t *ts, int32_t *rel);
 int st__oidx_entry(struct st_seg *s, uint32_t i, int32_t *rel, int32_t *pos);
 int st__tidx_entry(struct st_seg *s, uint32_t i, int64_t *ts, int32_t *rel);
 
+/* ---- open files (st_fcache.c) ---------------------------------------------------------------- */
+
+/* The store's cache of open segment files: a CLOCK ring of open segments, bounded by max. */
+struct st_fcache {
+    pthread_mutex_t mu; /* misses and evictions; a hit takes no lock */
+    struct st_seg **ring;
+    uint32_t n, cap, hand;
+    uint32_t max; /* open segments kept (soft: pinned ones are never closed) */
+    _Atomic int64_t opened, evicted;
+    _Atomic int32_t open_now;
+    _Atomic int64_t refs; /* the store's and one per segment: logs outlive st_store_close */
+};
+
+struct st_fcache_stats {
+    int64_t open, max, opened, evicted;
+};
+
+/* max_open <= 0: half of RLIMIT_NOFILE's soft limit (at least 16). One reference. */
+int st__fc_new(int64_t max_open, struct st_fcache **out);
+void st__fc_ref(struct st_fcache *fc);
+void st__fc_put(struct st_fcache *fc);
+void st__fc_stats(struct st_fcache *fc, struct st_fcache_stats *out);
+/* Pins s's files, opening its .log when closed: 0 or -errno. While pinned, s->fd, the
+ * .txnindex descriptor and the index mappings stay open. */
+int st__seg_pin(struct st_seg *s);
+/* Creates s's .log (O_EXCL) and pins it. */
+int st__seg_pin_new(struct st_seg *s);
+void st__seg_unpin(struct st_seg *s);
+/* Closes everything (s is being freed: nobody holds a pin). */
+void st__seg_close_files(struct st_seg *s);
+/* pread of exactly n bytes at pos of s's .log (pinned inside); -EIO on a short read. */
+int st__seg_read(struct st_seg *s, void *buf, size_t n, int64_t pos);
+/* open(2) (O_CLOEXEC added); when the process is out of descriptors (EMFILE, ENFILE), once
+ * more after the cache closed some of its own. The descriptor or -errno. */
+int st__fc_open(struct st_fcache *fc, const char *path, int flags, mode_t mode);
+/* The process is out of descriptors: closes some of the cache's and lowers its bound. */
+void st__fc_relieve(struct st_fcache *fc);
+/* s pinned: its .txnindex descriptor (created when create), -errno (-ENOENT: no file). */
+int st__seg_txn_fd(struct st_seg *s, bool create);
+
 /* ---- segments -------------------------------------------------------------------------------- */
 
 /*
@@ -162,9 +204,14 @@ struct st_wstate {
 
 struct st_seg {
     _Atomic int refs;
-    int64_t base;                       /* base offset, from the file name */
-    int fd;                             /* .log, O_RDWR */
-    char *path;                         /* .log path; the index/digest paths swap the suffix */
+    int64_t base; /* base offset, from the file name */
+    char *path;   /* .log path; the index/digest paths swap the suffix */
+    /* what is open, kept by the store's cache (st_fcache.c): use only while pinned */
+    _Atomic uint32_t pins;              /* open bit, used bit, pin count (st_fcache.c) */
+    int32_t slot;                       /* in the cache's ring; -1 when closed (cache mutex) */
+    int fd;                             /* .log, O_RDWR, while open */
+    _Atomic int txn_fd;                 /* .txnindex once opened, while open; -1 */
+    struct st_fcache *fc;               /* the store's; NULL: uncached (closed when freed) */
     struct st_idx idx;                  /* .index */
     struct st_idx tidx;                 /* .timeindex */
     _Atomic int64_t size;               /* published bytes; readers bound everything by it */
@@ -186,7 +233,6 @@ struct st_seg {
     struct st_mark mark;     /* how far the scrubber may check the active segment (log->mu) */
 
     /* .txnindex (st_txnidx.c): aborted transactions whose marker lies in this segment */
-    int txn_fd;                  /* -1 until the file exists; set before txn_n first moves */
     uint32_t txn_w;              /* entries written (log->mu); txn_n <= txn_w */
     _Atomic uint32_t txn_n;      /* entries published (readers: acquire) */
     _Atomic uint32_t txn_synced; /* entries covered by the last fdatasync (flusher) */
@@ -213,11 +259,12 @@ void st__rundigest_feed(struct st_rundigest *rd, const void *p, size_t n);
 void st__rundigest_finish(struct st_rundigest *rd);
 
 /*
- * Opens (create: creates the empty .log of) segment base in dir; the index limit is idx_cap
+ * The segment base of dir, its files opened at their first use through the cache fc (create:
+ * its empty .log is created now, and stays open in the cache); the index limit is idx_cap
  * entries each (0: none, for a segment that is sealed already).
  */
 int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_cap, bool create,
-                 struct st_seg **out);
+                 struct st_fcache *fc, struct st_seg **out);
 /* Writer, before the first append into an empty segment: the running digest. */
 int st__seg_prepare(struct st_seg *s);
 void st__seg_ref(struct st_seg *s);
@@ -526,7 +573,6 @@ struct st_log {
     _Atomic bool sync_requested; /* st_log_request_sync() or the message count was reached */
     _Atomic bool seal_pending;   /* a sealed segment waits for its sync and digest */
     _Atomic int64_t last_sync_mono_ms;
-    int rp_fd; /* recovery-point file, -1 until first written */
 
     struct st_pstate ps;    /* producers (st_pstate.c), under mu */
     _Atomic bool snap_want; /* the flusher should write a producer-state snapshot */
@@ -589,6 +635,7 @@ struct st_scrub_cursor {
 struct st_store {
     char *dir;
     struct st_log_config defaults;
+    struct st_fcache *fc; /* open segment files (st_fcache.c) */
 
     pthread_rwlock_t mu; /* topics: written by create/delete/open/close, read by lookups */
     struct st_topic **topics;

@@ -104,7 +104,7 @@ int st__log_roll(struct st_log *log, int64_t now_ms)
     struct st_seg *old = active_seg(log);
     struct st_seg *ns;
     int err = st__seg_open(log->dir, old->w.next_offset, log->cfg.index_interval_bytes,
-                           st__log_idx_cap(&log->cfg), true, &ns);
+                           st__log_idx_cap(&log->cfg), true, log->store->fc, &ns);
     if (err < 0)
         return err;
     ns->rd_chunks = st__log_digest_chunks(&log->cfg);
@@ -198,7 +198,13 @@ static int write_batches(struct st_log *log, struct st_seg *seg, struct iovec *b
     int64_t pos = saved.pos;
     int iov_i = 0;
     size_t iov_off = 0;
-    int err = 0;
+    int err = st__seg_pin(seg);
+    if (err < 0) {
+        seg->w = saved;
+        st__idx_reset(&seg->idx, saved_idx);
+        st__idx_reset(&seg->tidx, saved_tidx);
+        return err;
+    }
     while (iov_i < n) {
         struct iovec tmp;
         struct iovec *iv = &batches[iov_i];
@@ -248,8 +254,10 @@ static int write_batches(struct st_log *log, struct st_seg *seg, struct iovec *b
         if (ftruncate(seg->fd, (off_t)saved.pos) < 0) {
             /* the bytes past the end are never served and fail recovery's offset check */
         }
+        st__seg_unpin(seg);
         return err;
     }
+    st__seg_unpin(seg);
     assert(pos == seg->w.pos);
     if (seg->rd) {
         for (int i = 0; i < n; i++)
@@ -442,7 +450,7 @@ static int read_hdr(struct st_seg *s, int64_t pos, int64_t size, struct kp_batch
     uint8_t b[KP_BATCH_HEADER_LEN];
     if (pos + KP_BATCH_HEADER_LEN > size)
         return -EBADMSG;
-    int err = st__pread_full(s->fd, b, sizeof(b), pos);
+    int err = st__seg_read(s, b, sizeof(b), pos);
     if (err < 0)
         return err;
     if (kp_batch_parse_hdr(b, sizeof(b), h) < 0 || pos + (int64_t)kp_batch_size(h) > size ||
@@ -457,7 +465,7 @@ static int read_len(struct st_seg *s, int64_t pos, int64_t size, int64_t *bsize)
     uint8_t b[KP_BATCH_LOG_OVERHEAD];
     if (pos + KP_BATCH_HEADER_LEN > size)
         return -EBADMSG;
-    int err = st__pread_full(s->fd, b, sizeof(b), pos);
+    int err = st__seg_read(s, b, sizeof(b), pos);
     if (err < 0)
         return err;
     int32_t len = (int32_t)kp_load_be32(b + KP_BATCH_OFF_LENGTH);
@@ -570,7 +578,7 @@ static int offset_at(struct st_seg *s, int64_t pos, int64_t *off)
         return 0;
     }
     uint8_t b[8];
-    int err = st__pread_full(s->fd, b, sizeof(b), pos);
+    int err = st__seg_read(s, b, sizeof(b), pos);
     if (err == 0)
         *off = (int64_t)kp_load_be64(b);
     return err;
@@ -625,11 +633,15 @@ static int read_range(struct st_log *log, int64_t offset, size_t max_bytes, int6
 
     int err = 0;
     int64_t budget = max_bytes > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max_bytes;
-    int used = 0;
+    int used = 0, pinned = 0;
     bool short_stop = false; /* the read stopped before its segment's (bounded) end */
     int64_t stop_pos = 0;
     for (int i = 0; i < nheld; i++) {
         struct st_seg *s = held[i];
+        /* a range hands out the descriptor: pinned until st_read_release (st_fcache.c) */
+        if ((err = st__seg_pin(s)) < 0)
+            break;
+        pinned = i + 1;
         int64_t size = atomic_load_explicit(&s->size, memory_order_acquire);
         if (i == lim_seg) {
             int64_t lp, lbs, lbase;
@@ -692,8 +704,11 @@ static int read_range(struct st_log *log, int64_t offset, size_t max_bytes, int6
         else
             out->end_offset = limit;
     }
-    for (int i = used; i < nheld; i++)
+    for (int i = used; i < nheld; i++) {
+        if (i < pinned)
+            st__seg_unpin(held[i]);
         st__seg_put(held[i]);
+    }
     if (err < 0) {
         st_read_release(out);
         return err;
@@ -791,6 +806,7 @@ int st_log_open_txns(struct st_log *log, struct st_open_txn *out, int cap)
 void st_read_release(struct st_read *rd)
 {
     for (int i = 0; i < rd->n; i++) {
+        st__seg_unpin(rd->r[i].seg);
         st__seg_put(rd->r[i].seg);
         rd->r[i].seg = NULL;
     }
@@ -894,7 +910,7 @@ static int64_t seg_time(struct st_seg *s)
     if (t >= 0)
         return t;
     struct stat st;
-    if (fstat(s->fd, &st) < 0)
+    if (stat(s->path, &st) < 0)
         return INT64_MAX;
     return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
@@ -984,8 +1000,6 @@ void st__log_free(struct st_log *log)
         free(v);
     }
     st__seg_put(log->synced_seg);
-    if (log->rp_fd >= 0)
-        close(log->rp_fd);
     pthread_mutex_destroy(&log->mu);
     pthread_mutex_destroy(&log->sync_mu);
     pthread_mutex_destroy(&log->fence_mu);

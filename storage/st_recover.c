@@ -33,13 +33,13 @@ struct rp {
     uint64_t idx_hash, tidx_hash;
 };
 
-static void rp_read(const char *dir, struct rp *rp)
+static void rp_read(struct st_log *log, struct rp *rp)
 {
     char path[ST_MAX_PATH];
     uint8_t b[ST_RP_SIZE];
     memset(rp, 0, sizeof(*rp));
-    snprintf(path, sizeof(path), "%s/%s", dir, ST_RP_NAME);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof(path), "%s/%s", log->dir, ST_RP_NAME);
+    int fd = st__fc_open(log->store->fc, path, O_RDONLY, 0);
     if (fd < 0)
         return;
     int err = st__pread_full(fd, b, sizeof(b), 0);
@@ -65,9 +65,14 @@ static int cmp_i64(const void *a, const void *b)
 }
 
 /* Segment base offsets found in dir, ascending; removes leftovers of interrupted writes. */
-static int list_segments(const char *dir, int64_t **out, int *nout)
+static int list_segments(struct st_log *log, int64_t **out, int *nout)
 {
+    const char *dir = log->dir;
     DIR *d = opendir(dir);
+    if (!d && (errno == EMFILE || errno == ENFILE)) {
+        st__fc_relieve(log->store->fc);
+        d = opendir(dir);
+    }
     if (!d)
         return -errno;
     int n = 0, cap = 16;
@@ -118,12 +123,26 @@ static int list_segments(const char *dir, int64_t **out, int *nout)
     return 0;
 }
 
-static int64_t file_size(int fd)
+static int64_t file_size(const char *path)
 {
     struct stat st;
-    if (fstat(fd, &st) < 0)
+    if (stat(path, &st) < 0)
         return -errno;
     return (int64_t)st.st_size;
+}
+
+/* ftruncate and/or fdatasync of a segment's .log. */
+static int seg_cut_sync(struct st_seg *s, int64_t cut)
+{
+    int err = st__seg_pin(s);
+    if (err < 0)
+        return err;
+    if (cut >= 0 && ftruncate(s->fd, (off_t)cut) < 0)
+        err = -errno;
+    if (err == 0 && fdatasync(s->fd) < 0)
+        err = -errno;
+    st__seg_unpin(s);
+    return err;
 }
 
 /* Resets a segment's writer state and indexes to "empty" before a scan from 0. */
@@ -317,7 +336,7 @@ static int seg_check(struct st_seg *s, int64_t fsize)
         struct kp_batch_hdr h;
         if (pos + KP_BATCH_HEADER_LEN > fsize)
             return 1;
-        int err = st__pread_full(s->fd, b, sizeof(b), pos);
+        int err = st__seg_read(s, b, sizeof(b), pos);
         if (err < 0)
             return err;
         if (kp_batch_parse_hdr(b, sizeof(b), &h) < 0 || h.base_offset != next ||
@@ -396,7 +415,7 @@ static bool digest_present(struct st_seg *s, int64_t size)
     char path[ST_MAX_PATH];
     uint8_t b[ST_DIGEST_HDR];
     st__seg_sibling(s, path, sizeof(path), ".digest");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = st__fc_open(s->fc, path, O_RDONLY, 0);
     if (fd < 0)
         return false;
     int err = st__pread_full(fd, b, sizeof(b), 0);
@@ -409,11 +428,11 @@ static int64_t first_batch_time(struct st_seg *s)
     uint8_t b[KP_BATCH_HEADER_LEN];
     struct kp_batch_hdr h;
     if (s->w.pos >= KP_BATCH_HEADER_LEN && !st__fence_by_pos(st__fences(s), 0) &&
-        st__pread_full(s->fd, b, sizeof(b), 0) == 0 && kp_batch_parse_hdr(b, sizeof(b), &h) == 0 &&
+        st__seg_read(s, b, sizeof(b), 0) == 0 && kp_batch_parse_hdr(b, sizeof(b), &h) == 0 &&
         h.max_timestamp >= 0)
         return h.max_timestamp;
     struct stat st;
-    if (fstat(s->fd, &st) == 0)
+    if (stat(s->path, &st) == 0)
         return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
     return -1;
 }
@@ -423,7 +442,7 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out, struc
 {
     int64_t *bases = NULL, *sizes = NULL;
     int nb = 0;
-    int err = list_segments(log->dir, &bases, &nb);
+    int err = list_segments(log, &bases, &nb);
     if (err < 0)
         return err;
     struct st_segvec *v = st__segvec_new(nb > 0 ? nb : 1);
@@ -436,7 +455,7 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out, struc
     v->n = 0;
     if (nb == 0) {
         struct st_seg *s;
-        err = st__seg_open(log->dir, 0, log->cfg.index_interval_bytes, 0, true, &s);
+        err = st__seg_open(log->dir, 0, log->cfg.index_interval_bytes, 0, true, log->store->fc, &s);
         if (err < 0)
             goto out;
         v->s[v->n++] = s;
@@ -447,11 +466,12 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out, struc
     for (int i = 0; i < nb; i++) {
         struct st_seg *s;
         uint32_t k;
-        err = st__seg_open(log->dir, bases[i], log->cfg.index_interval_bytes, 0, false, &s);
+        err = st__seg_open(log->dir, bases[i], log->cfg.index_interval_bytes, 0, false,
+                           log->store->fc, &s);
         if (err < 0)
             goto out;
         v->s[v->n++] = s;
-        if ((sizes[i] = file_size(s->fd)) < 0) {
+        if ((sizes[i] = file_size(s->path)) < 0) {
             err = (int)sizes[i];
             goto out;
         }
@@ -484,7 +504,7 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out, struc
     }
 
     struct rp rp;
-    rp_read(log->dir, &rp);
+    rp_read(log, &rp);
     /* first segment that must be scanned (nb = none), and whether it resumes at the RP */
     int scan_from = nb;
     bool resume = false;
@@ -547,20 +567,14 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out, struc
                 rc->rebuilt++;
             st__idx_publish(&s->idx);
             st__idx_publish(&s->tidx);
+            /* the first bad or torn batch: cut there, drop everything after; and what was
+             * scanned may only be in the page cache (a crashed process): fdatasync */
+            if ((err = seg_cut_sync(s, s->w.pos < fsize ? s->w.pos : -1)) < 0)
+                goto out;
             if (s->w.pos < fsize) {
-                /* the first bad or torn batch: cut here, drop everything after */
-                if (ftruncate(s->fd, (off_t)s->w.pos) < 0) {
-                    err = -errno;
-                    goto out;
-                }
                 rc->cut += fsize - s->w.pos;
                 st__fence_cut(s, s->w.pos);
                 keep = i + 1;
-            }
-            /* what was scanned may only be in the page cache (a crashed process) */
-            if (fdatasync(s->fd) < 0) {
-                err = -errno;
-                goto out;
             }
             char dp[ST_MAX_PATH];
             st__seg_sibling(s, dp, sizeof(dp), ".digest");
@@ -735,7 +749,6 @@ int st__log_open(struct st_store *store, const char *topic, int32_t partition,
     if (!log)
         return -ENOMEM;
     atomic_init(&log->refs, 1);
-    log->rp_fd = -1;
     log->store = store;
     log->partition = partition;
     log->cfg = *cfg;

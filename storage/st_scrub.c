@@ -313,7 +313,7 @@ static int scrub_seg(struct scrub *sc, struct st_log *log, const struct snap *sn
         }
         if (!have)
             continue;
-        if ((ret = st__pread_full(s->fd, sc->chunk, len, lo)) < 0)
+        if ((ret = st__seg_read(s, sc->chunk, len, lo)) < 0)
             break;
         sc->rep->bytes_checked += (int64_t)len;
         sc->budget -= (int64_t)len;

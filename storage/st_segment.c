@@ -198,14 +198,18 @@ void st__seg_sibling(const struct st_seg *s, char *buf, size_t cap, const char *
 }
 
 int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_cap, bool create,
-                 struct st_seg **out)
+                 struct st_fcache *fc, struct st_seg **out)
 {
     char path[ST_MAX_PATH];
     struct st_seg *s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
     s->fd = -1;
-    s->txn_fd = -1;
+    s->slot = -1;
+    s->fc = fc;
+    st__fc_ref(fc);
+    atomic_init(&s->pins, 0);
+    atomic_init(&s->txn_fd, -1);
     atomic_init(&s->txn_n, 0);
     atomic_init(&s->txn_synced, 0);
     atomic_init(&s->refs, 1);
@@ -225,18 +229,18 @@ int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_c
     s->idx.limit = s->tidx.limit = idx_cap;
 
     int err;
+    bool made = false;
     st__seg_path(path, sizeof(path), dir, base, ".log");
     s->path = strdup(path);
     if (!s->path) {
         err = -ENOMEM;
         goto fail;
     }
-    s->fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0644);
-    if (s->fd < 0) {
-        err = -errno;
-        goto fail;
-    }
     if (create) {
+        if ((err = st__seg_pin_new(s)) < 0)
+            goto fail;
+        made = true;
+        st__seg_unpin(s); /* it stays open in the cache */
         /* a new segment's index files are created by its first entries */
         static const char *const sfx[] = {".index", ".timeindex"};
         for (int i = 0; i < 2; i++) {
@@ -251,7 +255,7 @@ int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_c
     *out = s;
     return 0;
 fail:
-    if (create && s->fd >= 0) {
+    if (made) {
         /* leave nothing half-made behind */
         st__seg_unlink(s);
     }
@@ -290,14 +294,12 @@ void st__seg_put(struct st_seg *s)
         return;
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
         return;
+    st__seg_close_files(s); /* out of the cache; descriptors closed, mappings unmapped */
+    st__fc_put(s->fc);
     st__idx_free(&s->idx);
     st__idx_free(&s->tidx);
     st__rundigest_free(s->rd);
     st__fence_free_all(s);
-    if (s->fd >= 0)
-        close(s->fd);
-    if (s->txn_fd >= 0)
-        close(s->txn_fd);
     free(s->path);
     free(s);
 }

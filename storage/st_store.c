@@ -29,6 +29,7 @@ void st_log_config_default(struct st_log_config *c)
     c->producer_id_expiration_ms = 86400000;
     c->producer_id_expiration_check_ms = 600000;
     c->producer_state_max_bytes = 64LL << 20;
+    c->open_files_max = 0;
 }
 
 bool st_topic_name_valid(const char *name, size_t len)
@@ -550,6 +551,8 @@ int st_store_open_logged(const char *dir, const struct st_log_config *defaults, 
     st->scrub.seg_base = -1;
     int err = st->dir ? 0 : -ENOMEM;
     if (err == 0)
+        err = st__fc_new(st->defaults.open_files_max, &st->fc);
+    if (err == 0)
         err = st__flusher_start(st);
     if (err == 0) {
         st->opening = true;
@@ -585,6 +588,7 @@ int st_store_open_logged(const char *dir, const struct st_log_config *defaults, 
             topic_free(st->topics[i]);
         free(st->topics);
         free(st->dir);
+        st__fc_put(st->fc);
         free(st);
         return err;
     }
@@ -616,6 +620,7 @@ void st_store_close(struct st_store *store)
     pthread_mutex_destroy(&store->fl_mu);
     pthread_cond_destroy(&store->fl_cond);
     free(store->dir);
+    st__fc_put(store->fc); /* freed with the last segment of a log still referenced */
     free(store);
 }
 

@@ -74,7 +74,7 @@ static void map_batches(void)
         while (pos < size) {
             uint8_t b[KP_BATCH_HEADER_LEN];
             struct kp_batch_hdr h;
-            ck_assert_int_eq(pread(s->fd, b, sizeof(b), pos), (ssize_t)sizeof(b));
+            ck_assert_int_eq(tst_seg_pread(s, b, sizeof(b), pos), (ssize_t)sizeof(b));
             ck_assert_int_eq(kp_batch_parse_hdr(b, sizeof(b), &h), 0);
             ck_assert_int_lt(nbatches, 4096);
             batches[nbatches++] = (struct batch){s->base,

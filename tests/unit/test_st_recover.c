@@ -124,7 +124,7 @@ static void build(struct snapshot *snap, struct layout *lay, bool alone)
     /* last batch: walk the tail */
     int64_t pos = 0;
     for (;;) {
-        ck_assert_int_eq(pread(tail->fd, b, 12, pos), 12);
+        ck_assert_int_eq(tst_seg_pread(tail, b, 12, pos), 12);
         int64_t sz = 12 + (int64_t)kp_load_be32(b + 8);
         if (pos + sz == lay->last_end)
             break;
