@@ -82,10 +82,16 @@ void st_log_config_default(struct st_log_config *c);
 
 /*
  * Opens (creating if needed) the data directory, loads every topic and recovers every log
- * (RECOVERY RULE in st_segment.c): a log without its clean-shutdown marker has its unsynced
- * tail scanned and cut at the first bad batch; a bad batch in bytes known to be on disk is
- * fenced instead; fenced ranges are loaded. Starts the flusher and is ready for appends on
- * return. A malformed topic metadata file fails the open with -EBADMSG (nothing is guessed).
+ * (RECOVERY RULE in st_segment.c): a log without a clean-shutdown record that matches its
+ * files has its unsynced tail scanned and cut at the first bad batch; a bad batch in bytes
+ * known to be on disk is fenced instead; fenced ranges are loaded. After a clean close of the
+ * store, logs with a good record stay dormant (their files untouched, their offsets and stats
+ * answered from the record) until a call needs their segments: the first append, a read
+ * below the end, offset_for_time, aborted_txns, retention or the scrubber opens the log on
+ * the calling thread (a directory listing, the active segment's index, its producer-state
+ * snapshot: tens of microseconds with warm caches). Starts the flusher and is ready for
+ * appends on return. A malformed topic metadata file fails the open with -EBADMSG (nothing is
+ * guessed). A partition never written has no directory; its first append makes it.
  */
 int st_store_open(const char *dir, const struct st_log_config *defaults, struct st_store **out);
 
@@ -106,18 +112,24 @@ struct st_recovery_report {
     int64_t pstate_bytes;     /* bytes of batches replayed (by their headers) into producer
                                  state after its newest snapshot */
     int64_t txnidx_damaged;   /* .txnindex files found damaged, cut and rebuilt */
+    int64_t dormant;          /* logs left closed until their first use (the store was closed
+                                 cleanly: their clean-shutdown records answer until then) */
 };
 
 /*
- * st_store_open, telling what it does through fn (called from the opening thread, never
- * after the call returns): for each log that needed work, one line with what recovery
- * scanned, cut, rebuilt and fenced (INFO after a clean shutdown, WARN after a crash), each
- * fenced range with its path, offsets and bytes (WARN; ERROR when new), and one summary line
- * for the store (INFO). report (may be NULL) gets the totals.
+ * st_store_open, telling what it does through fn: for each log that needed work, one line
+ * with what recovery scanned, cut, rebuilt and fenced (INFO after a clean shutdown, WARN after
+ * a crash), each fenced range with its path, offsets and bytes (WARN; ERROR when new), and one
+ * summary line for the store (INFO). report (may be NULL) gets the totals of the open. fn is
+ * called from the opening thread during the call, and afterwards from whichever thread opens
+ * a dormant log at its first use (that log's lines only; not counted in report), until
+ * st_store_close: it must be thread-safe and cheap.
  */
 int st_store_open_logged(const char *dir, const struct st_log_config *defaults, st_msg_fn fn,
                          void *arg, struct st_recovery_report *report, struct st_store **out);
-/* Flushes everything, writes clean-shutdown markers, stops the flusher, frees the store.
+/* Flushes everything, writes the clean-shutdown records of the logs that changed and the
+ * store's own marker (CLEAN-SHUTDOWN RECORD in st_segment.c), stops the flusher, frees the
+ * store.
  * Logs still referenced by callers stay valid for reads, offsets and st_log_put(); appends
  * to them fail with -ESHUTDOWN, and st_log_request_sync() must no longer be called. */
 void st_store_close(struct st_store *store);

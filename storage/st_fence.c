@@ -229,6 +229,10 @@ static int fence_image(struct st_log *log, uint8_t **out, size_t *len)
         return -ENOENT;
     }
     struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
+    if (!v) { /* dormant: nothing was fenced since it was opened */
+        pthread_mutex_unlock(&log->mu);
+        return 0;
+    }
     size_t n = 0;
     for (int i = 0; i < v->n; i++) {
         const struct st_fenceset *fs = st__fences(v->s[i]);
@@ -325,6 +329,11 @@ int st__fence_add(struct st_log *log, struct st_seg *s, const struct st_fence *f
     pthread_mutex_lock(&log->fence_mu);
     int added = st__fence_merge(s, f, n);
     *persist_err = 0;
+    if (added > 0) {
+        pthread_mutex_lock(&log->mu);
+        log->pristine = false; /* its clean-shutdown record counts fenced ranges */
+        pthread_mutex_unlock(&log->mu);
+    }
     if (added > 0 || (added == 0 && atomic_load(&log->fence_dirty)))
         *persist_err = persist_locked(log); /* a failure leaves fence_dirty: retried later */
     pthread_mutex_unlock(&log->fence_mu);

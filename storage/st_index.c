@@ -77,6 +77,7 @@ void st__idx_init(struct st_idx *ix, uint32_t esize)
     atomic_init(&ix->n, 0);
     atomic_init(&ix->mem, NULL);
     atomic_init(&ix->map, NULL);
+    atomic_init(&ix->map_n, 0);
 }
 
 static void free_old(struct st_idx *ix)
@@ -93,7 +94,8 @@ void st__idx_unmap(struct st_idx *ix)
 {
     const uint8_t *m = atomic_load_explicit(&ix->map, memory_order_relaxed);
     if (m)
-        munmap((void *)m, (size_t)ix->map_n * ix->esize);
+        munmap((void *)m,
+               (size_t)atomic_load_explicit(&ix->map_n, memory_order_relaxed) * ix->esize);
     atomic_store_explicit(&ix->map, NULL, memory_order_relaxed);
 }
 
@@ -370,6 +372,13 @@ static const uint8_t *map_of(struct st_seg *s, struct st_idx *ix, uint32_t need,
     if (m)
         return m;
     int fd = idx_open(s, ix, O_RDONLY);
+    if (fd == -ENOENT && need == ST_IDX_ALL) {
+        /* a sealed segment without entries has no file: now known to hold none */
+        uint32_t all = ST_IDX_ALL;
+        atomic_compare_exchange_strong(&ix->n, &all, 0);
+        *err = 0;
+        return NULL;
+    }
     if (fd < 0) {
         *err = fd;
         return NULL;
@@ -379,7 +388,8 @@ static const uint8_t *map_of(struct st_seg *s, struct st_idx *ix, uint32_t need,
     uint64_t k = 0;
     if (fstat(fd, &st) < 0) {
         *err = -errno;
-    } else if ((k = (uint64_t)st.st_size / ix->esize) < need || k > (1u << 26)) {
+    } else if (((k = (uint64_t)st.st_size / ix->esize) < need && need != ST_IDX_ALL) ||
+               k > (1u << 26)) {
         *err = -EBADMSG; /* shorter than its published entries: changed under us */
     } else if ((p = mmap(NULL, (size_t)k * ix->esize, PROT_READ, MAP_SHARED, fd, 0)) ==
                MAP_FAILED) {
@@ -388,13 +398,13 @@ static const uint8_t *map_of(struct st_seg *s, struct st_idx *ix, uint32_t need,
     close(fd);
     if (p == MAP_FAILED)
         return NULL;
+    atomic_store_explicit(&ix->map_n, (uint32_t)k, memory_order_relaxed);
     const uint8_t *expect = NULL;
     if (!atomic_compare_exchange_strong_explicit(&ix->map, &expect, (const uint8_t *)p,
                                                  memory_order_acq_rel, memory_order_acquire)) {
         munmap(p, (size_t)k * ix->esize); /* another reader mapped it first */
         return expect;
     }
-    ix->map_n = (uint32_t)k; /* read only by st__idx_free, after every reader */
     return p;
 }
 
@@ -416,13 +426,34 @@ static int lookup(struct st_seg *s, struct st_idx *ix, enum key k, int64_t targe
         int err = st__seg_pin(s);
         if (err < 0)
             return err;
-        if ((m = map_of(s, ix, n, &err)) != NULL && (i = search(m, n, k, target)) >= 0)
-            memcpy(out, m + (size_t)i * ix->esize, ix->esize);
+        if ((m = map_of(s, ix, n, &err)) != NULL) {
+            uint32_t mn = atomic_load_explicit(&ix->map_n, memory_order_relaxed);
+            if (n > mn)
+                n = mn; /* ST_IDX_ALL: what the file holds */
+            if ((i = search(m, n, k, target)) >= 0)
+                memcpy(out, m + (size_t)i * ix->esize, ix->esize);
+        }
         st__seg_unpin(s);
         if (!m)
-            return err;
+            return err; /* 0: no file, no entry */
     }
     return i >= 0;
+}
+
+int64_t st__idx_count(struct st_seg *s, struct st_idx *ix)
+{
+    uint32_t n = atomic_load_explicit(&ix->n, memory_order_acquire);
+    if (n != ST_IDX_ALL)
+        return n;
+    int err = st__seg_pin(s);
+    if (err < 0)
+        return err;
+    if (map_of(s, ix, n, &err))
+        n = atomic_load_explicit(&ix->map_n, memory_order_relaxed);
+    else if (err == 0)
+        n = 0;
+    st__seg_unpin(s);
+    return err < 0 ? err : (int64_t)n;
 }
 
 int st__oidx_lookup_rel(struct st_seg *s, int32_t target, int32_t *rel, int32_t *pos)

@@ -34,6 +34,7 @@ enum {
     ST_DIGEST_CHUNK = 1 << 20, /* .digest: XXH3-64 per 1 MiB of .log */
     ST_DIGEST_HDR = 32,        /* .digest header */
     ST_RP_SIZE = 68,           /* recovery-point file */
+    ST_CLEAN_SIZE = 92,        /* a log's clean-shutdown record */
     ST_FENCE_HDR = 16,         /* fenced file: header, then ranges */
     ST_FENCE_REC = 40,         /* fenced file: one range */
     ST_FENCE_MAX = 65536,      /* fenced ranges one log may hold (the file's N bound) */
@@ -48,6 +49,7 @@ enum {
 #define ST_DIGEST_MAGIC "SLDG"
 #define ST_RP_MAGIC     "SLRP"
 #define ST_CLEAN_NAME   "clean-shutdown"
+#define ST_CLEAN_MAGIC  "SLCS"
 #define ST_RP_NAME      "recovery-point"
 #define ST_FENCE_MAGIC  "SLFN"
 #define ST_FENCE_NAME   "fenced"
@@ -59,6 +61,10 @@ enum {
  */
 
 struct st_seg;
+
+/* Published count of a sealed segment's index opened after a clean shutdown: every entry the
+ * file holds (its mapping tells how many). */
+#define ST_IDX_ALL UINT32_MAX
 
 /*
  * One .index or .timeindex. The active segment's entries live in memory (mem), where appends
@@ -79,7 +85,8 @@ struct st_idx {
     uint8_t *dead;         /* mem as detached at the seal, freed by st__idx_drop_mem */
     const uint8_t *_Atomic map; /* file-backed: read-only mapping of the whole file; NULL until
                                    the first lookup needs it */
-    uint32_t map_n;             /* entries the mapping holds */
+    _Atomic uint32_t map_n;     /* entries the mapping holds (stored before map: the file of a
+                                   sealed segment never changes, so every mapper agrees) */
     uint64_t hash;              /* chain over entries [0, n): h = XXH3_64bits_withSeed(entry, h) */
 };
 
@@ -135,6 +142,8 @@ int st__oidx_lookup_rel(struct st_seg *s, int32_t target, int32_t *rel, int32_t 
 int st__oidx_lookup_pos(struct st_seg *s, int64_t target, int32_t *rel, int32_t *pos);
 int st__tidx_lookup_below(struct st_seg *s, int64_t target, int64_t *ts, int32_t *rel);
 int st__tidx_lookup_last(struct st_seg *s, int64_t *ts, int32_t *rel);
+/* Published entries, wherever they are (resolves ST_IDX_ALL by mapping the file): or -errno. */
+int64_t st__idx_count(struct st_seg *s, struct st_idx *ix);
 /* Entry i (< the published count) wherever it is: 1, 0 when i is not published, -errno. */
 int st__oidx_entry(struct st_seg *s, uint32_t i, int32_t *rel, int32_t *pos);
 int st__tidx_entry(struct st_seg *s, uint32_t i, int64_t *ts, int32_t *rel);
@@ -178,6 +187,9 @@ int st__fc_open(struct st_fcache *fc, const char *path, int flags, mode_t mode);
 void st__fc_relieve(struct st_fcache *fc);
 /* s pinned: its .txnindex descriptor (created when create), -errno (-ENOENT: no file). */
 int st__seg_txn_fd(struct st_seg *s, bool create);
+
+/* A sealed segment's largest timestamp not read yet (st__seg_max_ts reads it at first need). */
+#define ST_TS_UNKNOWN INT64_MIN
 
 /* ---- segments -------------------------------------------------------------------------------- */
 
@@ -230,6 +242,9 @@ struct st_seg {
     uint32_t rd_chunks;      /* expected digest chunks (log.segment.bytes / 1 MiB + 2) */
     struct st_grace *grace;  /* the log's: readers search idx/tidx mem inside it (NULL while
                                 recovery owns the segment alone) */
+    bool absent;             /* no .log yet: a log that was never written has no files; its
+                                first append creates the directory and the file */
+    bool has_txn;            /* a .txnindex existed when the log was opened */
     struct st_mark mark;     /* how far the scrubber may check the active segment (log->mu) */
 
     /* .txnindex (st_txnidx.c): aborted transactions whose marker lies in this segment */
@@ -265,8 +280,13 @@ void st__rundigest_finish(struct st_rundigest *rd);
  */
 int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_cap, bool create,
                  struct st_fcache *fc, struct st_seg **out);
-/* Writer, before the first append into an empty segment: the running digest. */
-int st__seg_prepare(struct st_seg *s);
+/* Writer, before the first append into an empty segment: the running digest, and the .log
+ * (and the directory dir) when the segment is absent; *made_dir when the directory is new. */
+int st__seg_prepare(struct st_seg *s, const char *dir, bool *made_dir);
+/* A segment's largest maxTimestamp (-1 none), read from its time index and the headers
+ * after its last entry the first time it is unknown (a sealed segment of a log opened after a
+ * clean shutdown). */
+int64_t st__seg_max_ts(struct st_seg *s);
 void st__seg_ref(struct st_seg *s);
 void st__seg_put(struct st_seg *s);
 /* Builds "<dir>/<20-digit base><suffix>". */
@@ -547,8 +567,26 @@ struct st_segvec {
     struct st_seg *s[]; /* ascending base; s[n-1] is the active segment; n >= 1 */
 };
 
+/*
+ * What a clean close left a log as (the clean-shutdown record, st_segment.c): enough to answer
+ * for a log that is not opened yet, and to see that its files are still those.
+ */
+struct st_clean {
+    bool valid;  /* read and checked (or the log has no directory: never written) */
+    bool legacy; /* an empty clean-shutdown file of an earlier version: clean, nothing known */
+    int64_t first_base, tail_base, tail_size, end, lso, bytes;
+    int32_t segments;
+    int64_t fenced_ranges, fenced_bytes;
+    int64_t first_size, first_time; /* the oldest segment: retention */
+};
+
+enum { ST_LOG_DORMANT = 0, ST_LOG_OPEN = 1 };
+
 struct st_log {
     _Atomic int refs;
+    _Atomic int state;   /* ST_LOG_DORMANT until the first use that needs its segments (st__log_
+                            activate, under sync_mu); then ST_LOG_OPEN for good */
+    struct st_clean rec; /* while dormant: what it holds (offsets, stats, retention) */
     struct st_store *store;
     char *topic;
     int32_t partition;
@@ -565,10 +603,13 @@ struct st_log {
 
     pthread_mutex_t mu; /* writer lock: append, roll, retention, the flusher's snapshot */
     int32_t leader_epoch;
-    bool deleted;   /* topic deleted: appends fail with -ENOENT */
-    bool closed;    /* store closed: appends fail with -ESHUTDOWN */
-    bool pristine;  /* opened clean (or new) and unchanged since: closing needs no sync */
-    bool dir_dirty; /* segment files created or removed since the directory was synced */
+    bool deleted;        /* topic deleted: appends fail with -ENOENT */
+    bool closed;         /* store closed: appends fail with -ESHUTDOWN */
+    bool pristine;       /* opened clean (or new) and unchanged since: closing needs no sync */
+    bool dir_dirty;      /* segment files created or removed since the directory was synced */
+    uint64_t parent_gen; /* the log's directory was created here, as the data directory's
+                            change number parent_gen: synced once st__store_sync_dir covers it
+                            (0: nothing to sync) (mu) */
     _Atomic int64_t unflushed;   /* records appended since the last sync began */
     _Atomic bool sync_requested; /* st_log_request_sync() or the message count was reached */
     _Atomic bool seal_pending;   /* a sealed segment waits for its sync and digest */
@@ -587,9 +628,25 @@ struct st_log {
     struct st_seg *synced_seg;
 };
 
-/* Opens and recovers the log in dir (st_recover.c). */
-int st__log_open(struct st_store *store, const char *topic, int32_t partition,
-                 const struct st_log_config *cfg, struct st_log **out);
+/* A dormant log of topic/partition with no files (st_recover.c). */
+int st__log_new(struct st_store *store, const char *topic, int32_t partition,
+                const struct st_log_config *cfg, struct st_log **out);
+/*
+ * At store open: reads the log's clean-shutdown record. lazy (the store was closed cleanly):
+ * a valid record leaves the log dormant, answering offsets and stats from the record; else
+ * (and without lazy) the log is activated now, its recovery reported.
+ */
+int st__log_load(struct st_log *log, bool lazy);
+/* Opens the log for good (RECOVERY RULE in st_segment.c) if it is dormant: 0, or -errno (the
+ * log stays dormant; the next use tries again). Any thread; takes sync_mu. */
+int st__log_activate(struct st_log *log);
+static inline bool st__log_open(const struct st_log *log)
+{
+    return atomic_load_explicit(&((struct st_log *)log)->state, memory_order_acquire) ==
+           ST_LOG_OPEN;
+}
+/* Writes <dir>/clean-shutdown for the log as it is (st_flush.c, at a clean close). */
+int st__log_write_clean(struct st_log *log);
 /* Frees a log whose last reference was dropped (st_log.c). */
 void st__log_free(struct st_log *log);
 /* Publishes a new segment list and drops the old one after a grace period (under mu). */
@@ -600,6 +657,8 @@ int st__log_roll(struct st_log *log, int64_t now_ms);
 /* Index capacity (entries) of an active segment, and its expected digest chunks. */
 uint32_t st__log_idx_cap(const struct st_log_config *cfg);
 uint32_t st__log_digest_chunks(const struct st_log_config *cfg);
+/* A segment's time for retention: its largest timestamp, else its file's mtime (ms). */
+int64_t st__seg_time(struct st_seg *s);
 /* Retention and roll-by-time for one log. */
 void st__log_maintain(struct st_log *log, int64_t now_ms);
 
@@ -662,7 +721,10 @@ struct st_store {
     struct st_scrub_cursor scrub;
 
     _Atomic int64_t ps_bytes; /* producer state of every log (producer.state.max.memory.bytes) */
-    uint64_t ps_seed;         /* seed of the producer tables' hash */
+    pthread_mutex_t dir_mu;   /* one fsync of the data directory at a time */
+    _Atomic uint64_t dir_gen; /* entries made in the data directory (partitions) */
+    _Atomic uint64_t dir_synced_gen; /* of them, covered by an fsync that ended */
+    uint64_t ps_seed;                /* seed of the producer tables' hash */
 
     /* while st_store_open runs (one thread): where recovery reports, and its totals */
     bool opening;
@@ -672,6 +734,11 @@ struct st_store {
 };
 
 void st__store_kick_flusher(struct st_store *store);
+/* Records a new entry in the data directory; its change number. */
+uint64_t st__store_dir_changed(struct st_store *store);
+/* fsync of the data directory unless one that began after change gen already ended: one
+ * fsync covers every partition directory made before it, however many logs ask. */
+int st__store_sync_dir(struct st_store *store, uint64_t gen);
 int st__flusher_start(struct st_store *store);
 void st__flusher_stop(struct st_store *store);
 

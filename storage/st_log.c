@@ -159,9 +159,13 @@ static int segment_for(struct st_log *log, int64_t total, int64_t count, int n, 
         seg = active_seg(log);
     }
     if (!seg->prepared) {
-        int err = st__seg_prepare(seg);
+        bool made_dir;
+        int err = st__seg_prepare(seg, log->dir, &made_dir);
         if (err < 0)
             return err;
+        if (made_dir)
+            log->parent_gen = st__store_dir_changed(log->store);
+        log->dir_dirty = true;
     }
     int err = st__seg_index_grow(seg, n);
     if (err < 0)
@@ -317,6 +321,9 @@ int st_log_append_opts(struct st_log *log, struct iovec *batches, int n, int64_t
         return -EINVAL;
     if (n > ST_APPEND_MAX_BATCHES)
         return -E2BIG;
+    int aerr = st__log_activate(log);
+    if (aerr < 0)
+        return aerr;
 
     /* Lengths first, outside the lock: each iovec is exactly one batch. */
     int64_t total = 0, count = 0;
@@ -397,6 +404,9 @@ int st_log_append_marker(struct st_log *log, int64_t pid, int16_t epoch, bool co
 {
     if (pid < 0)
         return -EINVAL;
+    int aerr = st__log_activate(log);
+    if (aerr < 0)
+        return aerr;
     uint8_t b[KP_BATCH_MARKER_LEN];
     kp_batch_build_txn_marker(b, pid, epoch, commit, coordinator_epoch, now_ms);
     struct iovec iv = {b, sizeof(b)};
@@ -592,6 +602,17 @@ static int read_range(struct st_log *log, int64_t offset, size_t max_bytes, int6
     out->total = 0;
     out->first_offset = -1;
     out->end_offset = limit == INT64_MAX ? -1 : offset;
+    if (!st__log_open(log)) {
+        /* a dormant log answers a read at its end (a consumer waiting for more) as it is */
+        int64_t start = st_log_start_offset(log), end = st_log_end_offset(log);
+        if (offset < start || offset > end)
+            return -ERANGE;
+        if (offset == end || (limit != INT64_MAX && offset >= limit))
+            return 0;
+        int err = st__log_activate(log);
+        if (err < 0)
+            return err;
+    }
 
     struct st_seg *held[ST_READ_MAX_RANGES];
     int nheld = 0;
@@ -741,6 +762,9 @@ int st_log_aborted_txns(struct st_log *log, int64_t from, int64_t upper, struct 
                         int cap, int *n)
 {
     *n = 0;
+    int aerr = st__log_activate(log);
+    if (aerr < 0)
+        return aerr;
     enum { BATCH = 16 };
     int err = 0;
     bool complete = false;
@@ -791,6 +815,8 @@ int st_log_aborted_txns(struct st_log *log, int64_t from, int64_t upper, struct 
 
 int st_log_open_txns(struct st_log *log, struct st_open_txn *out, int cap)
 {
+    if (st__log_activate(log) < 0)
+        return 0;
     pthread_mutex_lock(&log->mu);
     int n = (int)log->ps.nong;
     for (int i = 0; i < n && i < cap; i++) {
@@ -841,18 +867,37 @@ int32_t st_log_partition(const struct st_log *log) { return log->partition; }
 
 int st_log_offset_for_time(struct st_log *log, int64_t ts, int64_t *offset)
 {
+    int aerr = st__log_activate(log);
+    if (aerr < 0)
+        return aerr;
+    /* the first segment whose largest timestamp reaches ts (a sealed segment's is read at its
+     * first need, st__seg_max_ts: outside the grace period, under a reference) */
     struct st_seg *s = NULL;
-    uint64_t e = st__grace_enter(&log->grace);
-    (void)atomic_load_explicit(&log->end_offset, memory_order_acquire);
-    struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_acquire);
-    for (int i = 0; i < v->n; i++) {
-        if (atomic_load_explicit(&v->s[i]->max_ts, memory_order_acquire) >= ts) {
-            s = v->s[i];
-            st__seg_ref(s);
+    for (int i = 0;; i++) {
+        uint64_t e = st__grace_enter(&log->grace);
+        (void)atomic_load_explicit(&log->end_offset, memory_order_acquire);
+        struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_acquire);
+        struct st_seg *c = NULL;
+        bool last = true;
+        for (int k = 0; k < v->n; k++) {
+            if (k < i)
+                continue;
+            c = v->s[k];
+            last = k == v->n - 1;
+            st__seg_ref(c);
             break;
         }
+        st__grace_exit(&log->grace, e);
+        if (!c)
+            break;
+        if (st__seg_max_ts(c) >= ts) {
+            s = c;
+            break;
+        }
+        st__seg_put(c);
+        if (last)
+            break;
     }
-    st__grace_exit(&log->grace, e);
     if (!s)
         return -ENOENT;
 
@@ -904,9 +949,9 @@ void st_log_request_sync(struct st_log *log)
 
 /* ---- housekeeping ---------------------------------------------------------------------------- */
 
-static int64_t seg_time(struct st_seg *s)
+int64_t st__seg_time(struct st_seg *s)
 {
-    int64_t t = atomic_load_explicit(&s->max_ts, memory_order_relaxed);
+    int64_t t = st__seg_max_ts(s);
     if (t >= 0)
         return t;
     struct stat st;
@@ -915,8 +960,24 @@ static int64_t seg_time(struct st_seg *s)
     return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
 
+/* A dormant log's retention, from its clean-shutdown record: whether its oldest segment would
+ * go (then the log is opened for it). The active segment never goes; roll-by-time waits for
+ * the next append, as Kafka's does. */
+static bool dormant_retention_due(const struct st_log *log, int64_t now_ms)
+{
+    const struct st_clean *c = &log->rec;
+    const struct st_log_config *cfg = &log->cfg;
+    if (c->segments < 2)
+        return false;
+    bool by_size = cfg->retention_bytes >= 0 && c->bytes - c->first_size >= cfg->retention_bytes;
+    bool by_time = cfg->retention_ms >= 0 && c->first_time < now_ms - cfg->retention_ms;
+    return by_size || by_time;
+}
+
 void st__log_maintain(struct st_log *log, int64_t now_ms)
 {
+    if (!st__log_open(log) && (!dormant_retention_due(log, now_ms) || st__log_activate(log) < 0))
+        return;
     pthread_mutex_lock(&log->mu);
     if (log->deleted || log->closed) {
         pthread_mutex_unlock(&log->mu);
@@ -942,7 +1003,7 @@ void st__log_maintain(struct st_log *log, int64_t now_ms)
         struct st_seg *s = v->s[k];
         int64_t sz = atomic_load_explicit(&s->size, memory_order_relaxed);
         bool by_size = cfg->retention_bytes >= 0 && total - sz >= cfg->retention_bytes;
-        bool by_time = cfg->retention_ms >= 0 && seg_time(s) < now_ms - cfg->retention_ms;
+        bool by_time = cfg->retention_ms >= 0 && st__seg_time(s) < now_ms - cfg->retention_ms;
         if (!by_size && !by_time)
             break;
         total -= sz;

@@ -504,7 +504,7 @@ static int list_snaps(const char *dir, int64_t **out, int *nout)
     *nout = 0;
     DIR *d = opendir(dir);
     if (!d)
-        return -errno;
+        return errno == ENOENT ? 0 : -errno; /* a log never written has no directory */
     int n = 0, cap = 0;
     int64_t *v = NULL;
     size_t sl = strlen(ST_PSNAP_SUFFIX);

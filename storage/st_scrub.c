@@ -466,7 +466,8 @@ int st_store_scrub(struct st_store *store, int64_t budget_bytes, st_log_fn log_f
         }
         if (atomic_load(&log->fence_dirty))
             (void)st__fence_persist(log); /* an earlier write failed: try again */
-        if (scrub_log(&sc, log, c) == 1)
+        /* a dormant log is opened for its check (this thread, not a client's) */
+        if (st__log_activate(log) == 0 && scrub_log(&sc, log, c) == 1)
             break;
         /* this log is done; the cursor moves past it */
         c->partition = log->partition + 1;

@@ -4,15 +4,21 @@
  * ON-DISK FORMAT (every integer big-endian; "rel" = offset - segment base offset)
  *
  * <data-dir>/
+ *   clean-shutdown                  empty; present only while the store is closed cleanly:
+ *                                   created (and the directory synced) at a clean close after
+ *                                   every log's own clean-shutdown record; removed (and the
+ *                                   directory synced) at open before any log can change
  *   <topic>.topic                   topic metadata, text, one "key=value" per line:
  *                                     version=1
  *                                     partitions=<n>
  *                                     <kafka key>=<value>   per-topic overrides only
  *                                                           (segment.bytes, retention.ms...)
  *                                   written as <topic>.tmp, fsync, rename, fsync dir.
- *                                   It is the commit point of a topic: create makes the
- *                                   partition directories first, delete removes it first.
- *   <topic>-<partition>/            one per partition
+ *                                   It is the commit point of a topic (delete removes it
+ *                                   first); a partition's directory may come later.
+ *   <topic>-<partition>/            one per partition, created (and the data directory synced
+ *                                   at its first sync) by the partition's first append: a
+ *                                   partition never written has no directory and is empty
  *     <base>.log                    base = offset of its first batch, 20 decimal digits
  *     <base>.index                  offset index (sparse)
  *     <base>.timeindex              time index (sparse)
@@ -24,7 +30,7 @@
  *     recovery-point                last durable position (see below)
  *     fenced                        byte and offset ranges found corrupt, no longer served
  *                                   (format and load rule in st_fence.c)
- *     clean-shutdown                present only while the log is closed cleanly
+ *     clean-shutdown                the log as its last clean close left it (see below)
  *
  * .log — RecordBatch v2 batches back to back, byte for byte as in proto/kp_batch.h. The
  *   producer's bytes are kept except baseOffset (bytes 0-7, the assigned offset) and
@@ -86,8 +92,33 @@
  *   Every segment below B is sealed and was synced (log, indexes, digest) before a record
  *   naming B was written.
  *
- * clean-shutdown — empty file. Written last at a clean close (after every file above is
- *   synced), removed (and the directory synced) at open before the log accepts an append.
+ * clean-shutdown (CLEAN-SHUTDOWN RECORD, ST_CLEAN_SIZE = 92 bytes) — what the log held at its
+ *   last clean close:
+ *      0  4  magic "SLCS"
+ *      4  4  version 1
+ *      8  8  base offset of the first segment (the log start offset)
+ *     16  8  base offset of the last (active) segment
+ *     24  8  that segment's .log size
+ *     32  8  log end offset
+ *     40  8  last stable offset
+ *     48  8  bytes of every segment's .log
+ *     56  4  segments
+ *     60  4  fenced ranges
+ *     64  8  bytes they cover
+ *     72  8  the first segment's .log size        (retention by size, while dormant)
+ *     80  8  the first segment's time: its largest maxTimestamp, else its mtime in ms
+ *     88  4  CRC-32C of bytes [0, 88)
+ *   Written in place (a torn one fails its CRC and counts as absent) and fdatasync'd last at a
+ *   clean close of a log that changed since it was opened, after every file above is synced;
+ *   not removed at open. It stays true until the log changes, and every change moves one of
+ *   its first four fields: an append the active segment's size, a roll its base, retention
+ *   the first base (nothing else rewrites a segment; fences live in their own file). So a
+ *   record whose bases, count and active size match the directory describes the files
+ *   exactly. A stale one is removed when recovery finds it so. An empty file is an earlier
+ *   version's marker: the log was closed cleanly, nothing more is known.
+ *   A store whose own clean-shutdown file exists at open leaves every log with a good record
+ *   dormant: not listed, no file opened, offsets and stats answered from the record, until
+ *   its first use opens it (RECOVERY RULE); a log without one is opened at store open.
  *
  * FSYNC ORDER
  *   append   pwritev(.log) at the end; index entries stored in memory; then the new end is
@@ -95,7 +126,9 @@
  *   sync     (flusher; one at a time per log; covers every append published before it began)
  *            1. each sealed, not yet synced segment: fdatasync .log, fsync .index and
  *               .timeindex (written whole at seal), fdatasync .txnindex;
- *            2. fsync the partition directory if segment files were created or renamed;
+ *            2. fsync the data directory if the partition directory is new (its first
+ *               append made it), then the partition directory if segment files were
+ *               created or renamed;
  *            3. fdatasync the active .log and its .txnindex; then, when one is wanted (after
  *               a roll, or before retention needs it), the producer-state snapshot as of
  *               the end synced here: .tmp, fdatasync, rename, fsync the directory, unlink all
@@ -110,16 +143,26 @@
  *               publish the durable offset, notify; then write the .digest of each segment
  *               synced in 1 (tmp, fsync, rename; the rename reaches the disk with the next
  *               directory fsync, and a lost digest is written again after recovery).
- *   close    sync; write the active indexes' last entries and fsync them; recovery-point
- *            again + fdatasync;
- *            producer-state snapshot at the end; create clean-shutdown; fsync the directory.
+ *   close    (a log opened and changed since its last clean close; any other has nothing to
+ *            write) sync; fsync the data directory if the log's directory is new; write the
+ *            active indexes' last entries and fsync them; recovery-point again + fdatasync;
+ *            producer-state snapshot at the end; the clean-shutdown record (pwrite,
+ *            fdatasync); fsync the directory. After every log: the store's clean-shutdown
+ *            file, fsync the data directory.
  *   fence    (st_fence.c, whenever a range is fenced or dropped) fenced.tmp, fdatasync, rename
  *            over fenced, fsync the directory; readers stop at a new range before the write.
  *
  * RECOVERY RULE (st_recover.c)
- *   First the fenced file is loaded (st_fence.c): every walk below passes over those ranges.
- *   With clean-shutdown present: every file is trusted; only the cheap index checks run.
- *   Without it: segments below B are trusted; segment B is scanned from P (its first I/J
+ *   A log is opened at store open, or when dormant (CLEAN-SHUTDOWN RECORD) at its first use,
+ *   on the thread that uses it. First the fenced file is loaded (st_fence.c): every walk below
+ *   passes over those ranges. With a clean-shutdown record that matches the directory (or an
+ *   earlier version's empty marker): every file is trusted; the active segment's indexes are
+ *   loaded and get the cheap checks below; a sealed segment is taken as it is unless one of
+ *   its index files is missing (then it gets them too): its indexes are mapped at their first
+ *   lookup, which checks only that the file holds whole entries, and readers check every
+ *   header they walk to (-EBADMSG, never wrong bytes, from a damaged one); its largest
+ *   timestamp is read at its first need. Without a matching record: segments below B are
+ *   trusted; segment B is scanned from P (its first I/J
  *   index entries are kept if their hashes match, else its indexes are rebuilt from 0) and
  *   every later segment from 0 (no usable recovery point: from the first segment). A scan
  *   walks batch by batch with THE RULE FOR A GOOD BATCH (st_walk.c): header (magic 2,
@@ -129,11 +172,12 @@
  *   corruption, not a torn write, and is fenced (the scan finds the next good batch and goes
  *   on). Anywhere else the first bad batch is a torn tail: the .log is truncated there and all
  *   later segments are deleted, so no byte past it is served. Indexes are (re)built by the
- *   entry rule while scanning. Any segment (trusted or not) whose index is missing, short
- *   (the rule would have added an entry after its last one), or inconsistent (entries out of
- *   order, pointing past the end or at a batch whose offset differs) is rebuilt by a scan from
- *   0. Then producer state is rebuilt (PRODUCER STATE RECOVERY in st_pstate.c). Everything
- *   recovery did is reported (st_store_open_logged).
+ *   entry rule while scanning. Any checked segment (trusted or not) whose index is missing,
+ *   short (the rule would have added an entry after its last one), or inconsistent (entries
+ *   out of order, pointing past the end or at a batch whose offset differs) is rebuilt by a
+ *   scan from 0. Then producer state is rebuilt (PRODUCER STATE RECOVERY in st_pstate.c).
+ *   Everything recovery did is reported (st_store_open_logged: at store open, or when the
+ *   log is first used).
  */
 #include "st_int.h"
 
@@ -146,6 +190,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "kp_batch.h"
 
 int st__pread_full(int fd, void *buf, size_t n, int64_t pos)
 {
@@ -263,14 +309,70 @@ fail:
     return err;
 }
 
-int st__seg_prepare(struct st_seg *s)
+int st__seg_prepare(struct st_seg *s, const char *dir, bool *made_dir)
 {
     assert(s->w.pos == 0 && !s->prepared);
+    *made_dir = false;
+    if (s->absent) {
+        /* a log never written: its directory and first .log come with its first append */
+        if (mkdir(dir, 0755) == 0)
+            *made_dir = true;
+        else if (errno != EEXIST)
+            return -errno;
+        int err = st__seg_pin_new(s);
+        if (err == -EEXIST)
+            err = st__seg_pin(s); /* left by a crash before the first batch reached it */
+        if (err < 0)
+            return err;
+        st__seg_unpin(s);
+        s->absent = false;
+    }
     /* without memory for it the digest is read back at seal: not an append failure */
     if (!s->rd)
         s->rd = st__rundigest_new(s->rd_chunks);
     s->prepared = true;
     return 0;
+}
+
+int64_t st__seg_max_ts(struct st_seg *s)
+{
+    int64_t t = atomic_load_explicit(&s->max_ts, memory_order_acquire);
+    if (t != ST_TS_UNKNOWN)
+        return t;
+    /* the last time-index entry covers every batch before its offset; the headers after it
+     * (none when the seal added its entry) the rest */
+    int64_t size = atomic_load_explicit(&s->size, memory_order_acquire), pos = 0, next = s->base;
+    int32_t rel = 0, p;
+    int64_t ts = -1;
+    if (st__tidx_lookup_last(s, &ts, &rel) < 0)
+        return -1;
+    if (rel > 0 && st__oidx_lookup_rel(s, rel, &rel, &p) == 1) {
+        pos = p;
+        next = s->base + rel;
+    } else {
+        pos = 0;
+    }
+    const struct st_fenceset *fs = st__fences(s);
+    while (pos + KP_BATCH_HEADER_LEN <= size) {
+        const struct st_fence *f = st__fence_by_pos(fs, pos);
+        if (f) {
+            pos = f->pos_hi;
+            next = f->off_hi;
+            continue;
+        }
+        uint8_t b[KP_BATCH_HEADER_LEN];
+        struct kp_batch_hdr h;
+        if (st__seg_read(s, b, sizeof(b), pos) < 0 || kp_batch_parse_hdr(b, sizeof(b), &h) < 0 ||
+            h.base_offset != next)
+            break; /* what is known so far */
+        if (h.max_timestamp > ts)
+            ts = h.max_timestamp;
+        pos += (int64_t)kp_batch_size(&h);
+        next = h.base_offset + h.last_offset_delta + 1;
+    }
+    int64_t expect = ST_TS_UNKNOWN;
+    atomic_compare_exchange_strong(&s->max_ts, &expect, ts);
+    return atomic_load_explicit(&s->max_ts, memory_order_acquire);
 }
 
 int st__seg_index_grow(struct st_seg *s, int n)

@@ -132,6 +132,8 @@ int st__txnidx_load(struct st_log *log, struct st_seg *s, int64_t end, bool *bad
 {
     (void)log;
     *bad = false;
+    if (!s->has_txn)
+        return 0; /* none when the directory was listed: nothing to open */
     int err = st__seg_pin(s);
     if (err < 0)
         return err;

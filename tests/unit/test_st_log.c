@@ -24,7 +24,7 @@ static struct st_log *open_topic(const struct st_log_config *cfg)
 {
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
     ck_assert_int_eq(st_topic_create(store, "t", 1, cfg), 0);
-    struct st_log *log = st_log_get(store, "t", 1, 0);
+    struct st_log *log = tst_log_get(store, "t", 1, 0);
     ck_assert_ptr_nonnull(log);
     return log;
 }
@@ -34,7 +34,7 @@ static struct st_log *reopen(struct st_log *log)
     st_log_put(log);
     st_store_close(store);
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
-    log = st_log_get(store, "t", 1, 0);
+    log = tst_log_get(store, "t", 1, 0);
     ck_assert_ptr_nonnull(log);
     return log;
 }
@@ -474,7 +474,7 @@ START_TEST(t_index_rebuild_after_delete)
     ck_assert_int_eq(truncate(path, 8), 0); /* short */
 
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
-    log = st_log_get(store, "t", 1, 0);
+    log = tst_log_get(store, "t", 1, 0);
     ck_assert_int_eq(st_log_end_offset(log), end);
     tst_check_index(log);
     uint8_t *idx2 = slurp_seg(".index", sealed, &li2);

@@ -197,7 +197,7 @@ START_TEST(t_scrubber_under_load)
     c.flush_interval_ms = 5;
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
     ck_assert_int_eq(st_topic_create(store, "mt", 1, &c), 0);
-    log_ = st_log_get(store, "mt", 2, 0);
+    log_ = tst_log_get(store, "mt", 2, 0);
     uint64_t rng = 3;
     for (int i = 0; i < FIRST; i++)
         append_some(&rng, i);

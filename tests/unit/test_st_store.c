@@ -323,6 +323,8 @@ START_TEST(t_group_commit_one_sync_covers_all_waiters)
     ck_assert_int_eq(st_topic_create(store, "gc", 1, &c), 0);
     struct st_log *log = st_log_get(store, "gc", 2, 0);
     st_store_set_notify(store, on_notify, NULL);
+    /* (a new log is dormant until its first use, which opens it under sync_mu: open it first) */
+    ck_assert_int_eq(st__log_activate(log), 0);
     /* a sync in progress: the flusher cannot start another until it ends */
     pthread_mutex_lock(&log->sync_mu);
     for (int i = 0; i < 4; i++) {
@@ -377,6 +379,112 @@ START_TEST(t_scrub_and_maintain_empty_store)
 }
 END_TEST
 
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n - 3;
+}
+
+/* Whether <dir>/<rel> exists. */
+static bool exists(const char *rel)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    return access(path, F_OK) == 0;
+}
+
+/*
+ * Many partitions, few written (issue 21): a topic's partitions have no files until their
+ * first append; after a clean close the store opens without reading a log (they stay dormant,
+ * answering offsets and stats from their clean-shutdown records, with no descriptor), and a
+ * log opens at its first use: a read below its end, an append, retention.
+ */
+START_TEST(t_dormant_logs_open_at_first_use)
+{
+    enum { P = 2000 };
+    struct st_log_config c = tst_cfg();
+    c.segment_bytes = 700;    /* several segments for the written ones */
+    c.retention_bytes = 500; /* retention has work once they grow */
+    c.retention_ms = -1;
+    ck_assert_int_eq(st_topic_create(store, "d", P, &c), 0);
+    ck_assert(!exists("d-0")); /* nothing on disk for a partition never written */
+    for (int p = 0; p < P; p += 100) {
+        struct st_log *log = st_log_get(store, "d", 1, p);
+        for (int i = 0; i < 4; i++)
+            tst_append1(log, 2, 100, 1000 + i, 1);
+        st_log_put(log);
+    }
+    ck_assert(exists("d-0"));
+    ck_assert(!exists("d-1"));
+    struct st_log *l0 = st_log_get(store, "d", 1, 0);
+    struct st_log_stats want;
+    st_log_stats(l0, &want);
+    ck_assert_int_gt(want.segments, 1);
+    want.durable_offset = want.end_offset; /* after a clean close */
+    st_log_put(l0);
+    st_store_close(store);
+    ck_assert(exists("clean-shutdown"));
+
+    int fds = open_fds();
+    struct st_recovery_report rep;
+    ck_assert_int_eq(st_store_open_logged(dir, NULL, NULL, NULL, &rep, &store), 0);
+    ck_assert_int_eq(rep.logs, 0); /* none opened */
+    ck_assert_int_eq(rep.dormant, P);
+    ck_assert_int_le(open_fds(), fds + 1); /* the flusher's thread, no file of any log */
+    struct st_log *log = st_log_get(store, "d", 1, 0);
+    ck_assert(!st__log_open(log));
+    struct st_log_stats ls;
+    st_log_stats(log, &ls);
+    ck_assert_mem_eq(&ls, &want, sizeof(ls));
+    ck_assert_int_eq(st_log_end_offset(log), 8);
+    struct st_read rd;
+    ck_assert_int_eq(st_log_read(log, 8, 100, &rd), 0); /* at the end: nothing, still dormant */
+    ck_assert_int_eq(rd.n, 0);
+    ck_assert_int_eq(st_log_read(log, 9, 100, &rd), -ERANGE);
+    ck_assert(!st__log_open(log));
+    ck_assert_int_eq(st_log_read(log, want.start_offset, 1 << 20, &rd), 0); /* opens it */
+    ck_assert(st__log_open(log));
+    struct tst_seen seen;
+    tst_check_read(&rd, &seen);
+    ck_assert_int_eq(seen.first_base, want.start_offset);
+    ck_assert_int_eq(seen.next, 8);
+    st_read_release(&rd);
+    st_log_stats(log, &ls);
+    ck_assert_mem_eq(&ls, &want, sizeof(ls));
+    tst_check_index(log);
+    st_log_put(log);
+
+    /* a never-written partition: empty, dormant, and its first append makes its files */
+    log = st_log_get(store, "d", 1, 1);
+    ck_assert_int_eq(st_log_end_offset(log), 0);
+    ck_assert_int_eq(st_log_read(log, 0, 100, &rd), 0);
+    ck_assert_int_eq(rd.n, 0);
+    ck_assert_int_eq(tst_append1(log, 1, 10, 5, 1), 0);
+    ck_assert(exists("d-1/00000000000000000000.log"));
+    st_log_put(log);
+
+    /* retention of a dormant log: its record says the oldest segment is past the bound */
+    log = st_log_get(store, "d", 1, 100);
+    ck_assert(!st__log_open(log));
+    int64_t start = st_log_start_offset(log);
+    st_log_put(log);
+    st_store_maintain(store, 1); /* retention.bytes 500: the first segment goes */
+    log = st_log_get(store, "d", 1, 100);
+    ck_assert(st__log_open(log));
+    ck_assert_int_gt(st_log_start_offset(log), start);
+    st_log_put(log);
+    /* a dormant log whose retention has nothing to do stays so */
+    log = st_log_get(store, "d", 1, 5);
+    ck_assert(!st__log_open(log));
+    st_log_put(log);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_store");
@@ -392,6 +500,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_group_commit_one_sync_covers_all_waiters);
     tcase_add_test(tc, t_log_ref_outlives_close_of_topic);
     tcase_add_test(tc, t_scrub_and_maintain_empty_store);
+    tcase_add_test(tc, t_dormant_logs_open_at_first_use);
     suite_add_tcase(s, tc);
     return s;
 }
