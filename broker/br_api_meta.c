@@ -7,6 +7,8 @@
  * address of this very connection), so clients reconnect to something reachable. A missing
  * topic is created with num.partitions when the request allows it (v4 flag; always for v0-3)
  * and auto.create.topics.enable is on; creation is synchronous, so the answer is error 0.
+ * An answer listing META_ADMIN_PARTS partitions or more (100,000 partitions: 3.5 MB) is built
+ * on the admin thread, as creation is, so that no loop thread stalls encoding it.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -133,6 +135,12 @@ static void collect(void *arg, const char *name, int32_t partitions)
     };
 }
 
+static void count_parts(void *arg, const char *name, int32_t partitions)
+{
+    (void)name;
+    *(int64_t *)arg += partitions;
+}
+
 static void topic_list_free(struct topic_list *tl)
 {
     for (int32_t i = 0; i < tl->n; i++)
@@ -150,11 +158,15 @@ static bool name_cstr(struct kp_str s, char *buf)
     return true;
 }
 
+/* Answers that list at least this many partitions are built on the admin thread. */
+#define META_ADMIN_PARTS 10000
+
 /* Builds the Metadata response for the named topics (or all); topics that do not exist get
  * errs[i] when given and non-zero, else UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION
- * for an invalid name). Creates nothing. */
+ * for an invalid name). Creates nothing. off_loop: on the admin thread (the partition arrays
+ * then go to memory of its own, not the loop's encoding arena). */
 static int metadata_build(struct br_req *q, struct br_resp *r, const struct kp_str *names,
-                          int32_t n, bool all, const int16_t *errs)
+                          int32_t n, bool all, const int16_t *errs, bool off_loop)
 {
     struct br_server *srv = q->srv;
     int rc = 0;
@@ -196,8 +208,14 @@ static int metadata_build(struct br_req *q, struct br_resp *r, const struct kp_s
         nparts += tl.t[i].error_code ? 0 : (size_t)tl.t[i].n_partitions;
     struct kp_arena a;
     /* One partition array per topic. */
-    rc = br_enc_arena(q, &a,
-                      kp_arena_need((size_t)tl.n, nparts * sizeof(struct kp_metadata_partition)));
+    size_t need = kp_arena_need((size_t)tl.n, nparts * sizeof(struct kp_metadata_partition));
+    void *own = NULL;
+    if (!off_loop)
+        rc = br_enc_arena(q, &a, need);
+    else if ((own = malloc(need ? need : 1)) != NULL)
+        kp_arena_init(&a, own, need);
+    else
+        rc = -ENOMEM;
     if (rc < 0) {
         if (all)
             topic_list_free(&tl);
@@ -252,6 +270,7 @@ static int metadata_build(struct br_req *q, struct br_resp *r, const struct kp_s
         };
         rc = BR_ENCODE(r, kp_metadata_resp_encode, &resp);
     }
+    free(own);
     if (all)
         topic_list_free(&tl);
     else
@@ -270,6 +289,7 @@ static int metadata_build(struct br_req *q, struct br_resp *r, const struct kp_s
 
 struct md_job {
     struct br_admin_job job; /* first: the BR_OP_ADMIN op */
+    int rc;                  /* of the answer built on the admin thread */
     int32_t n;
     bool all;
     struct kp_str *names; /* copies, NUL-terminated, in the scratch memory */
@@ -297,19 +317,23 @@ static void md_run(struct br_admin_job *j)
                 crc == -EINVAL ? KP_ERR_INVALID_TOPIC_EXCEPTION : KP_ERR_UNKNOWN_SERVER_ERROR;
         }
     }
+    /* the answer too, here: the loop thread only sends it (the response is this job's until
+     * done() runs) */
+    struct br_resp *r = j->resp;
+    struct br_req q = {.conn = r->conn,
+                       .loop = j->loop,
+                       .srv = srv,
+                       .api_key = r->api_key,
+                       .api_version = r->api_version,
+                       .corr = r->corr};
+    mj->rc = metadata_build(&q, r, mj->names, mj->n, mj->all, mj->errs, true);
 }
 
 static void md_done(struct br_admin_job *j)
 {
     struct md_job *mj = (struct md_job *)j;
     struct br_resp *r = j->resp;
-    struct br_req q = {.conn = r->conn,
-                       .loop = j->loop,
-                       .srv = j->loop->srv,
-                       .api_key = r->api_key,
-                       .api_version = r->api_version,
-                       .corr = r->corr};
-    int rc = metadata_build(&q, r, mj->names, mj->n, mj->all, mj->errs);
+    int rc = mj->rc;
     if (rc < 0) {
         br_err("peer=%s: cannot build a Metadata response: %s", r->conn->peer, strerror(-rc));
         br_conn_close(r->conn, "cannot build a Metadata response");
@@ -328,22 +352,30 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
     bool all = kp_metadata_req_all_topics(&req, q->api_version);
     bool may_create = !all && req.allow_auto_topic_creation && srv->cfg->auto_create_topics;
     int32_t missing = 0;
-    for (int32_t i = 0; may_create && i < req.n_topics; i++) {
+    int64_t nparts = 0; /* partitions the answer lists */
+    if (all)
+        st_topic_foreach(srv->store, count_parts, &nparts);
+    for (int32_t i = 0; !all && i < req.n_topics; i++) {
         struct kp_str name = req.topics[i];
         char cname[NAME_MAX_LEN + 1];
-        if (name_cstr(name, cname) && st_topic_name_valid(cname, strlen(cname)) &&
-            st_topic_partitions(srv->store, name.ptr, (size_t)name.len) < 0)
+        int32_t np = name_cstr(name, cname) && st_topic_name_valid(cname, strlen(cname))
+                         ? st_topic_partitions(srv->store, name.ptr, (size_t)name.len)
+                         : 0;
+        if (np > 0)
+            nparts += np;
+        else if (np < 0 && may_create)
             missing++;
     }
-    if (missing == 0) {
-        rc = metadata_build(q, r, req.topics, req.n_topics, all, NULL);
+    if (missing == 0 && nparts < META_ADMIN_PARTS) {
+        rc = metadata_build(q, r, req.topics, req.n_topics, all, NULL, false);
         return rc < 0 ? rc : BR_REPLY;
     }
 
     /* copy what the job and the later answer need out of the request */
-    size_t n = (size_t)req.n_topics;
+    int32_t nt = all || req.n_topics < 0 ? 0 : req.n_topics;
+    size_t n = (size_t)nt;
     size_t names = 0;
-    for (int32_t i = 0; i < req.n_topics; i++)
+    for (int32_t i = 0; i < nt; i++)
         names += (size_t)(req.topics[i].len > 0 ? req.topics[i].len : 0) + 1;
     size_t need = br_align8(sizeof(struct md_job)) + br_align8(n * sizeof(struct kp_str)) +
                   br_align8(n * sizeof(int16_t)) + br_align8(n * sizeof(bool)) + names;
@@ -361,12 +393,12 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
     mj->create = (bool *)m;
     m += br_align8(n * sizeof(bool));
     char *nb = (char *)m;
-    mj->n = req.n_topics;
-    mj->all = false;
+    mj->n = nt;
+    mj->all = all;
     mj->partitions = srv->cfg->num_partitions;
     snprintf(mj->peer, sizeof(mj->peer), "%s", q->conn->peer);
     int32_t chosen = 0;
-    for (int32_t i = 0; i < req.n_topics; i++) {
+    for (int32_t i = 0; i < mj->n; i++) {
         struct kp_str name = req.topics[i];
         int32_t nl = name.len > 0 ? name.len : 0;
         if (nl)
@@ -375,7 +407,7 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
         mj->names[i] = (struct kp_str){nb, name.len};
         mj->errs[i] = 0;
         mj->create[i] = false;
-        if (nl > 0 && nl <= NAME_MAX_LEN && !memchr(nb, 0, (size_t)nl) &&
+        if (may_create && nl > 0 && nl <= NAME_MAX_LEN && !memchr(nb, 0, (size_t)nl) &&
             st_topic_name_valid(nb, (size_t)nl) &&
             st_topic_partitions(srv->store, nb, (size_t)nl) < 0) {
             if (chosen < AUTO_CREATE_PER_REQUEST) {

@@ -4,10 +4,11 @@
  * inherited by the broker). A write to every partition and a read of every one; the same
  * after a clean restart and after kill -9 (crash recovery of 20,000 logs); the broker's open
  * descriptors stay under the limit throughout (storage keeps segment files in a bounded
- * cache, st_fcache.c). Data under /dev/shm when there is one: 20,000 partition directories
- * are a few seconds there and a minute on a shared disk.
- * TB_PARTITIONS and TB_NOFILE change the sizes: `make soak-partitions` runs 100,000
- * partitions under a 20,000-descriptor limit with the release broker.
+ * cache, st_fcache.c). Metadata for the topic and for all topics lists every partition (built
+ * on the broker's admin thread at this size). Data under /dev/shm when there is one: 20,000
+ * partition directories are a few seconds there and a minute on a shared disk. TB_PARTITIONS and
+ * TB_NOFILE change the sizes: `make soak-partitions` runs 100,000 partitions under a
+ * 20,000-descriptor limit with the release broker.
  */
 #include <check.h>
 #include <dirent.h>
@@ -22,6 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kp_api.h"
+#include "kp_buf.h"
+#include "kp_msg.h"
 #include "tb_broker.h"
 #include "tb_kafka.h"
 
@@ -178,6 +182,42 @@ static void read_all(int fd, int rounds)
     }
 }
 
+/* Metadata v4 for the topic (or all topics): every partition listed, led by this node. */
+static void metadata_lists_all(int fd, bool all)
+{
+    struct tb_req r;
+    int32_t corr = 9000 + all;
+    const char *const topics[] = {TOPIC};
+    ck_assert_int_eq(tb_req_begin(&r, 4096, KP_API_METADATA, 4, corr), 0);
+    tb_enc_metadata(&r, 4, topics, all ? -1 : 1, false);
+    struct tb_frame f;
+    ck_assert_int_eq(tb_call(fd, &r, corr, &f), 0);
+    tb_req_free(&r);
+    size_t acap = (size_t)PARTS * 96 + (1 << 20);
+    uint8_t *mem = malloc(acap);
+    ck_assert_ptr_nonnull(mem);
+    struct kp_arena arena;
+    kp_arena_init(&arena, mem, acap);
+    struct kp_rd rd;
+    kp_rd_init(&rd, f.data, f.len);
+    int32_t c;
+    struct kp_metadata_resp m;
+    ck_assert_int_eq(kp_resp_hdr_decode(&rd, KP_API_METADATA, 4, &c), 0);
+    ck_assert_int_eq(c, corr);
+    ck_assert_int_eq(kp_metadata_resp_decode(&rd, 4, &arena, &m), 0);
+    ck_assert_int_eq(m.n_topics, 1);
+    ck_assert_int_eq(m.topics[0].error_code, 0);
+    ck_assert_int_eq(m.topics[0].n_partitions, PARTS);
+    for (int32_t p = 0; p < PARTS; p++) {
+        const struct kp_metadata_partition *mp = &m.topics[0].partitions[p];
+        ck_assert_int_eq(mp->partition_index, p);
+        ck_assert_int_eq(mp->error_code, 0);
+        ck_assert_int_eq(mp->leader_id, m.brokers[0].node_id);
+    }
+    free(mem);
+    tb_frame_free(&f);
+}
+
 START_TEST(t_twenty_thousand_partitions_under_2048_descriptors)
 {
     t0 = now_s();
@@ -191,6 +231,9 @@ START_TEST(t_twenty_thousand_partitions_under_2048_descriptors)
     phase("write to every partition");
     read_all(fd, 1);
     phase("read every partition");
+    metadata_lists_all(fd, false);
+    metadata_lists_all(fd, true);
+    phase("Metadata (the topic, all topics)");
     ck_assert_int_lt(broker_fds(), NOFILE);
     close(fd);
 
