@@ -299,8 +299,9 @@ static void json_points(struct sb_json *j, const char *key, const struct point *
     sb_json_end(j);
 }
 
-/* A 2x2 chart: CPU and RSS against partitions (top) and connections (bottom), log x, each
- * point the median with a min-max bar. No legend: one series per panel, named by its title. */
+/* A chart of three columns: against partitions (top row) CPU, RSS (after producing and of the
+ * restarted broker, log y) and start-up; against connections (bottom row) CPU and RSS. Log x,
+ * each point the median with a min-max bar; the series of a panel are named by its title. */
 static int plot(const struct scale *s, const char *png, char *why, size_t why_len)
 {
     const struct sb_opts *o = s->o;
@@ -328,10 +329,13 @@ static int plot(const struct scale *s, const char *png, char *why, size_t why_le
         }
         OUT("EOD\n");
     }
-    OUT("set terminal pngcairo size 1200,860 font 'sans,10'\nset output '%s'\n", png);
-    OUT("set multiplot layout 2,2 title \"splicelog-bench scale: %s, %d core%s, %s\" font "
+    int rows = (o->n_part_list > 0) + (o->n_conn_list > 0);
+    OUT("set terminal pngcairo size 1500,%d font 'sans,10'\nset output '%s'\n",
+        rows > 1 ? 860 : 470, png);
+    OUT("set multiplot layout %d,3 title \"splicelog-bench scale: %s, %d core%s, %s\" font "
         "'sans,12'\n",
-        s->head.machine.kernel, s->head.machine.cores, s->head.machine.cores == 1 ? "" : "s",
+        rows > 1 ? rows : 1, s->head.machine.kernel, s->head.machine.cores,
+        s->head.machine.cores == 1 ? "" : "s",
         o->runs > 1 ? "median of the runs per point, bars min-max" : "one run per point");
     OUT("unset key\nset logscale x 10\nset grid\nset yrange [0:*]\nset offsets graph 0.05, "
         "graph 0.05, graph 0.1, 0\nset lmargin 12\nset bmargin 4\nset format x '%%.0f'\n"
@@ -345,9 +349,24 @@ static int plot(const struct scale *s, const char *png, char *why, size_t why_le
         OUT("set xlabel '%s'\n", xl[g]);
         OUT("set title 'broker CPU per million records'\nset ylabel 'CPU s'\n");
         OUT("plot $%s using 1:2:3:4 with yerrorlines ls 1\n", g ? "c" : "p");
-        OUT("set title 'broker RSS after producing'\nset ylabel 'MiB'\n");
-        OUT("plot $%s using 1:%d:%d:%d with yerrorlines ls 2\n", g ? "c" : "p", 2 + 3 * F_RSS_MIB,
-            3 + 3 * F_RSS_MIB, 4 + 3 * F_RSS_MIB);
+        if (!g) {
+            /* RSS after producing and of the restarted (idle) broker, then start-up */
+            OUT("set title 'broker RSS: after producing (red), restarted idle (blue)'\n"
+                "set ylabel 'MiB'\nset logscale y 10\nset yrange [*:*]\n");
+            OUT("plot $p using 1:%d:%d:%d with yerrorlines ls 2, $p using 1:%d:%d:%d with "
+                "yerrorlines ls 1\n",
+                2 + 3 * F_RSS_MIB, 3 + 3 * F_RSS_MIB, 4 + 3 * F_RSS_MIB, 2 + 3 * F_IDLE_MIB,
+                3 + 3 * F_IDLE_MIB, 4 + 3 * F_IDLE_MIB);
+            OUT("unset logscale y\nset yrange [0:*]\n");
+            OUT("set title 'start-up on the data (clean shutdown)'\nset ylabel 's'\n");
+            OUT("plot $p using 1:%d:%d:%d with yerrorlines ls 1\n", 2 + 3 * F_START,
+                3 + 3 * F_START, 4 + 3 * F_START);
+        } else {
+            OUT("set title 'broker RSS after producing'\nset ylabel 'MiB'\n");
+            OUT("plot $c using 1:%d:%d:%d with yerrorlines ls 2\n", 2 + 3 * F_RSS_MIB,
+                3 + 3 * F_RSS_MIB, 4 + 3 * F_RSS_MIB);
+            OUT("set multiplot next\n");
+        }
     }
     OUT("unset multiplot\n");
 #undef OUT

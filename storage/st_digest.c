@@ -31,7 +31,9 @@ struct st_rundigest *st__rundigest_new(uint32_t cap_chunks)
     struct st_rundigest *rd = calloc(1, sizeof(*rd));
     if (!rd)
         return NULL;
-    rd->cap = cap_chunks > 0 ? cap_chunks : 1;
+    /* a few chunks first, doubled as the segment grows: a partition written a little (most,
+     * when there are 100,000) keeps 32 bytes of digests, not log.segment.bytes / 1 MiB * 8 */
+    rd->cap = cap_chunks > 0 && cap_chunks < 4 ? cap_chunks : 4;
     rd->d = malloc((size_t)rd->cap * sizeof(rd->d[0]));
     rd->state = XXH3_createState();
     if (!rd->d || !rd->state) {
@@ -55,7 +57,7 @@ void st__rundigest_free(struct st_rundigest *rd)
 static void rundigest_push(struct st_rundigest *rd)
 {
     if (rd->n == rd->cap) {
-        /* a segment past log.segment.bytes (one oversized batch): rare, so grow here */
+        /* every doubling of the segment (ten times up to 1 GiB), or past log.segment.bytes */
         uint64_t *nd = realloc(rd->d, (size_t)rd->cap * 2 * sizeof(rd->d[0]));
         if (!nd) {
             rd->failed = true;

@@ -218,7 +218,7 @@ static void fence_path(const struct st_log *log, char *buf, size_t cap, const ch
 }
 
 /* The file's bytes for the current segment list (log->mu taken inside); *len = 0: nothing is
- * fenced. Caller frees. */
+ * fenced; -ENOENT: the topic is deleted or the log dormant (leave the file). Caller frees. */
 static int fence_image(struct st_log *log, uint8_t **out, size_t *len)
 {
     *out = NULL;
@@ -229,9 +229,9 @@ static int fence_image(struct st_log *log, uint8_t **out, size_t *len)
         return -ENOENT;
     }
     struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
-    if (!v) { /* dormant: nothing was fenced since it was opened */
+    if (!v) { /* dormant: nothing changed since its clean close; the file stays as it is */
         pthread_mutex_unlock(&log->mu);
-        return 0;
+        return -ENOENT;
     }
     size_t n = 0;
     for (int i = 0; i < v->n; i++) {
@@ -280,7 +280,7 @@ static int persist_locked(struct st_log *log)
     size_t len;
     int err = fence_image(log, &img, &len);
     if (err == -ENOENT)
-        return 0; /* topic deleted: its directory is going */
+        return 0; /* topic deleted (its directory is going), or the log dormant */
     if (err < 0) {
         atomic_store(&log->fence_dirty, true);
         return err;

@@ -3,15 +3,20 @@
  * storage/). The on-disk format these structures mirror is written out in st_segment.c.
  *
  * Who touches what
- * - struct st_seg: immutable identity (base, fds, paths) set at open; `size`, the index
- *   counts and `fences` are published with release stores and read with acquire loads by
- *   lock-free readers; everything in `w` and the scrub mark belong to the log's writer
- *   (log->mu). A fence set is replaced (never modified) under log->fence_mu; replaced sets
- *   live until the segment is freed, so a reader never needs a grace period for them.
- * - struct st_log: `segs` is an immutable snapshot replaced under log->mu and freed only
- *   after a grace period (st__grace_*): a reader inside st__grace_enter/exit may use the
- *   segment pointers it loaded from the snapshot until it exits, and must take a segment
- *   reference to keep one longer.
+ * - struct st_seg: immutable identity (base, path) set at open; its files (descriptors,
+ *   index mappings) are the store's cache's (st_fcache.c): opened at first use, used only
+ *   while pinned, closed when the cache evicts the segment. `size`, the index counts and
+ *   `fences` are published with release stores and read with acquire loads by lock-free
+ *   readers; the active segment's index entries in memory are searched inside the log's grace
+ *   period; everything in `w` and the scrub mark belong to the log's writer (log->mu). A fence
+ *   set is replaced (never modified) under log->fence_mu; replaced sets live until the segment
+ *   is freed, so a reader never needs a grace period for them.
+ * - struct st_log: dormant (no segments, answering from its clean-shutdown record) until
+ *   st__log_activate opens it under sync_mu and publishes `state` (release); then `segs` is
+ *   an immutable snapshot replaced under log->mu and freed only after a grace period
+ *   (st__grace_*): a reader inside st__grace_enter/exit may use the segment pointers it
+ *   loaded from the snapshot until it exits, and must take a segment reference to keep one
+ *   longer (and a pin to use its files).
  * - Errors: 0 or -errno, as in st.h.
  */
 #ifndef SPLICELOG_ST_INT_H

@@ -12,7 +12,10 @@
  * every pread is bounded by the published size, so no half-written batch is ever read. A
  * segment list is replaced, never modified; the old one is freed after a grace period
  * (st__grace_sync), and a reader that keeps a segment past its grace section holds a
- * reference, so retention or topic deletion never closes an fd under a reader.
+ * reference, and a pin while it uses the segment's descriptor (st_fcache.c), so neither
+ * retention, topic deletion nor the cache of open files closes an fd under a reader.
+ * A dormant log (opened at its first use, st_recover.c) has no segment list: the calls that
+ * need one open it first; its offsets are published from its clean-shutdown record.
  */
 #include "st_int.h"
 

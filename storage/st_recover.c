@@ -5,8 +5,11 @@
  * say what was done. The rule is written out under RECOVERY RULE at the top of st_segment.c;
  * this file implements it.
  *
- * Runs single-threaded at store open (or topic create), before the log is visible to anyone.
- * Messages go to the store's st_msg_fn (st_store_open_logged), only while the store opens.
+ * Runs at store open, or for a dormant log at its first use (st__log_activate, on the thread
+ * that uses it, under the log's sync_mu): either way before the log's segments are visible to
+ * anyone (readers see a dormant log's record until `state` turns open). Messages go to the
+ * store's st_msg_fn (st_store_open_logged); the totals of its report only count the logs
+ * opened while the store opens.
  */
 #include "st_int.h"
 
