@@ -24,8 +24,23 @@ TEST_PKGS := check
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wpointer-arith -Wformat=2 -Wvla -Wundef -Wcast-align -Wno-unused-parameter
-BASE_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -fno-strict-aliasing -pthread $(WARN) \
-               -Iproto -Istorage -Ibroker -Iclient -Itests/support
+BASE_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -fno-strict-aliasing -pthread $(WARN)
+
+# Include paths per folder, so that the layering is a compile error rather than a convention
+# (README, Layout): proto includes only proto; storage proto; the client proto. In the broker,
+# net/ sees the top-level broker headers and its own, never api/, coord/ or sec/; api/ sees
+# coord/ and sec/ but never net/; coord/ and sec/ see only themselves. The top level (the
+# server, main), tests, bench and examples see everything.
+INC_ALL := -Iproto -Istorage -Ibroker -Ibroker/net -Ibroker/api -Ibroker/coord -Ibroker/sec \
+           -Iclient -Itests/support
+inc_of   = $(if $(filter proto/%,$1),-Iproto,\
+           $(if $(filter storage/%,$1),-Iproto -Istorage,\
+           $(if $(filter client/%,$1),-Iproto -Iclient,\
+           $(if $(filter broker/net/%,$1),-Iproto -Istorage -Ibroker -Ibroker/net,\
+           $(if $(filter broker/api/%,$1),-Iproto -Istorage -Ibroker -Ibroker/api -Ibroker/coord -Ibroker/sec,\
+           $(if $(filter broker/coord/%,$1),-Iproto -Istorage -Ibroker -Ibroker/coord,\
+           $(if $(filter broker/sec/%,$1),-Iproto -Istorage -Ibroker -Ibroker/sec,\
+           $(INC_ALL))))))))
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
              -fno-omit-frame-pointer
 
@@ -42,7 +57,7 @@ CFLAGS_TSAN = $(BASE_CFLAGS) $(DEP_CFLAGS) -fsanitize=thread -O1 $(EXTRA_CFLAGS)
 MODULES     := proto storage broker client
 SRC_proto   := $(wildcard proto/*.c)
 SRC_storage := $(wildcard storage/*.c)
-SRC_broker  := $(filter-out broker/main.c,$(wildcard broker/*.c))
+SRC_broker  := $(filter-out broker/main.c,$(wildcard broker/*.c broker/*/*.c))
 SRC_client  := $(wildcard client/*.c)
 UNIT_TESTS  := $(wildcard tests/unit/test_*.c)
 INTEG_TESTS := $(wildcard tests/integration/test_*.c)
@@ -86,15 +101,15 @@ deps-test:
 
 $(BUILD)/rel/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_REL) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_REL) $(call inc_of,$<) -MMD -MP -c $< -o $@
 
 $(BUILD)/san/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_SAN) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_SAN) $(call inc_of,$<) -MMD -MP -c $< -o $@
 
 $(BUILD)/tsan/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_TSAN) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_TSAN) $(call inc_of,$<) -MMD -MP -c $< -o $@
 
 define module_lib
 $(BUILD)/$(1)/lib$(2).a: $(call objs,$(1),$(2))
@@ -136,7 +151,7 @@ $(BUILD)/libsplicelog.so: $(CLIENT_OBJS_PIC)
 	$(CC) -shared -Wl,-soname,libsplicelog.so.0 $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS)
 $(BUILD)/pic/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_REL) -fPIC -fvisibility=hidden -DSPLICELOG_BUILD_LIB -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_REL) $(call inc_of,$<) -fPIC -fvisibility=hidden -DSPLICELOG_BUILD_LIB -MMD -MP -c $< -o $@
 
 # --client rdkafka: with Debian's librdkafka-dev the bench links bench/sb_cl_rdkafka.c and
 # -lrdkafka; without it bench/sb_cl_rdkafka_none.c, which says so when asked for.
@@ -222,18 +237,28 @@ soak-partitions: deps-test
 	  SPLICELOGD=$(abspath $(BUILD))/splicelogd SPLICELOG_ROOT=$(CURDIR) \
 	  $(BUILD)/san/itests/test_partitions
 
-# libFuzzer targets: tests/fuzz/fuzz_<name>.c, built with clang against the proto sources.
-FUZZ_CC    := clang
-FUZZ_FLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Iproto -Istorage \
-              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(SRC_proto) $(wildcard proto/*.h)
+# libFuzzer targets: tests/fuzz/fuzz_<name>.c, built with clang (ASan + UBSan) against the proto
+# sources; fuzz_broker also against storage and the broker (no main) and the test host of
+# tests/support/tb_ctx.c, so requests go through dispatch and the handlers onto a real store.
+FUZZ_CC     := clang
+FUZZ_CFLAGS  = -std=gnu11 -g -O1 -D_GNU_SOURCE -fno-strict-aliasing -pthread $(DEP_CFLAGS) \
+               -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+fuzz_objs    = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(1))
+FUZZ_PROTO   = $(call fuzz_objs,$(SRC_proto))
+FUZZ_BROKER  = $(call fuzz_objs,$(SRC_proto) $(SRC_storage) $(SRC_broker) tests/support/tb_ctx.c)
+$(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(filter %.c,$^) -o $@
-# fuzz_sasl drives the SASL mechanisms (broker/br_sasl*.c), which need OpenSSL.
-$(BUILD)/fuzz/fuzz_sasl: tests/fuzz/fuzz_sasl.c $(wildcard broker/br_sasl*.c broker/br_sasl*.h)
-	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -Ibroker $(filter %.c,$^) -o $@ -lcrypto
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(call inc_of,$<) -MMD -MP -c $< -o $@
+$(BUILD)/fuzz/fuzz_broker: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_broker.o $(FUZZ_BROKER)
+	$(FUZZ_CC) $(FUZZ_LDFLAGS) $^ -o $@ $(DEP_LIBS)
+# fuzz_sasl drives the SASL mechanisms (broker/sec/br_sasl*.c), which need OpenSSL.
+$(BUILD)/fuzz/fuzz_sasl: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_sasl.o \
+                        $(call fuzz_objs,$(wildcard broker/sec/br_sasl*.c))
+	$(FUZZ_CC) $(FUZZ_LDFLAGS) $^ -o $@ -lcrypto
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(FUZZ_PROTO)
+	$(FUZZ_CC) $(FUZZ_LDFLAGS) $^ -o $@
 fuzz: deps-test $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do \
 	  n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus/$$n; \

@@ -118,6 +118,11 @@ static const struct key_def keys[] = {
     {"group.max.total.bytes", K_I64, OFF(group_max_total_bytes), 0, 65536, I64_MAX, "268435456",
      "memory the coordinator holds for all groups together: metadata, assignments and each "
      "member's and protocol's bookkeeping"},
+    {"test.tls.socket.mode", K_BOOL, OFF(test_tls_socket_mode), 0, 0, 0, "false",
+     "tests only: SSL sessions start in socket mode as on a kernel with TLS (the poll-driven "
+     "handshake and the fall-back to tls-copy, on kernels without it)"},
+    {"test.tls.cold.reads", K_BOOL, OFF(test_tls_cold_reads), 0, 0, 0, "false",
+     "tests only: tls-copy reads every file chunk through io_uring, as if none were cached"},
     {"log.segment.bytes", K_I64, OFF(log.segment_bytes), 0, 1024, I64_MAX, "1073741824",
      "roll a segment at this size"},
     {"log.roll.ms", K_I64, OFF(log.roll_ms), 0, 1, I64_MAX, "604800000",

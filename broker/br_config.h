@@ -21,7 +21,7 @@
 
 #include "br_log.h"
 #include "br_stats.h"
-#include "br_tls.h"
+#include "br_tls_conf.h"
 #include "st.h"
 
 #define BR_MAX_LISTENERS    4
@@ -94,7 +94,9 @@ struct br_config {
     int32_t group_max_member_bytes;      /* group.max.member.bytes (splicelog) */
     int64_t group_max_total_bytes;       /* group.max.total.bytes (splicelog) */
     struct st_log_config log;            /* log.segment.bytes, retention, flush, ... */
-    struct br_tls_conf tls;              /* ssl.* (br_tls.h), used by SSL listeners */
+    struct br_tls_conf tls;              /* ssl.* (br_tls_conf.h), used by SSL listeners */
+    bool test_tls_socket_mode;           /* test.tls.socket.mode (tests only) */
+    bool test_tls_cold_reads;            /* test.tls.cold.reads (tests only) */
     struct br_stats_conf metrics;        /* metrics.* (br_stats.h): the HTTP listener */
     /* max.connections.per.ip.overrides */
     struct br_ip_override ip_overrides[BR_MAX_IP_OVERRIDES];

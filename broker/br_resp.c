@@ -1,6 +1,6 @@
 /*
  * br_resp — building a response frame: bytes written through a kp_wr into a per-slot buffer
- * that is reused across requests, interleaved with file ranges (fetch). See br_conn.h.
+ * that is reused across requests, interleaved with file ranges (fetch). See br_resp.h.
  *
  * Frame layout: int32 size (of everything after it, file ranges included), int32
  * correlation id, [tag buffer when the header is flexible], body.
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "br_conn.h"
+#include "br_resp.h"
 #include "kp_msg.h"
 
 int br_resp_reserve(struct br_resp *r, size_t cap)
@@ -136,4 +136,17 @@ int br_resp_add_dwait(struct br_resp *r, struct st_log *log, int64_t need)
     }
     r->dwaits[r->ndwaits++] = (struct br_durable_wait){log, need};
     return 0;
+}
+
+void br_resp_free(struct br_resp *r)
+{
+    if (!r)
+        return;
+    br_resp_reset(r);
+    free(r->buf);
+    free(r->pieces);
+    free(r->reads);
+    free(r->dwaits);
+    free(r->scratch);
+    free(r);
 }

@@ -1,6 +1,5 @@
 /*
- * br_server — listeners, loop threads, the dispatch switch, wake-ups, signals,
- * housekeeping (see br_server.h).
+ * br_server — start-up, the threads, signals, shutdown (see br_server.h).
  *
  * Threads
  *   main          binds listeners, opens the store, starts the others, waits for a signal
@@ -13,13 +12,11 @@
  *   housekeeping  st_store_maintain every log.retention.check.interval.ms and
  *                 st_store_scrub at log.scrub.bytes.per.sec, so disk reads of the scrubber
  *                 never stall a loop.
- *   (storage)     the flusher calls on_synced() after each fdatasync.
+ *   admin         runs the jobs handlers hand it (the context's admin operation, br_ctx.h)
+ *                 and posts their responses back to their loops.
+ *   (storage)     the flusher calls on_synced() after each fdatasync: BR_WAIT_SYNC.
+ *   (groups)      the coordinator's timer thread (br_group.h).
  *   http          metrics.listener (br_stats.h, br_http.h): /metrics, /health, /log-level.
- *
- * Wake-ups without lost signals: a loop counts its parked fetches (nfetch_waits) *before* it
- * looks at the logs, and an appender publishes the new end *before* it reads that count
- * (both sequentially consistent). So either the fetch sees the data or the appender sees the
- * waiter and wakes the loop (flag + eventfd). The same holds for durable waits.
  */
 #include "br_server.h"
 
@@ -39,298 +36,74 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "br_api.h"
+#include "br_clock.h"
 #include "br_conn.h"
 #include "br_group.h"
 #include "br_log.h"
+#include "br_offsets.h"
 #include "br_stats.h"
 #include "br_tls.h"
 #include "br_xfer.h"
 
-#define RING_ENTRIES   1024
-#define RECV_BUFS      128         /* provided buffers per loop for multishot recv ... */
-#define RECV_BUF_SIZE  (16 * 1024) /* ... of this size: 2 MiB per loop */
-#define PIPE_WANT_SIZE (1 << 20)
+/* ---- the request context of a loop (br_ctx.h) ------------------------------------------------ */
 
-/* ---- wait lists ----------------------------------------------------------------------- */
-
-static void list_add(struct br_resp **head, struct br_resp *r)
+static struct br_server_loop *per_loop_of(struct br_ctx *x)
 {
-    r->wprev = NULL;
-    r->wnext = *head;
-    if (*head)
-        (*head)->wprev = r;
-    *head = r;
+    return (struct br_server_loop *)((char *)x - offsetof(struct br_server_loop, ctx));
 }
 
-static void list_del(struct br_resp **head, struct br_resp *r)
+static int op_park(struct br_ctx *x, struct br_resp *r, enum br_wait_on on, int64_t deadline_ms,
+                   br_wake_fn wake, void *arg)
 {
-    if (r->wprev)
-        r->wprev->wnext = r->wnext;
-    else
-        *head = r->wnext;
-    if (r->wnext)
-        r->wnext->wprev = r->wprev;
-    r->wprev = r->wnext = NULL;
+    (void)x;
+    return br_conn_park(r, on, deadline_ms, wake, arg);
 }
 
-void br_loop_wait_fetch(struct br_loop *loop, struct br_resp *r)
+static void op_unpark(struct br_ctx *x, struct br_resp *r)
 {
-    r->state = BR_RESP_WAIT_FETCH;
-    list_add(&loop->fetch_waits, r);
-    /* nfetch_waits was raised by the handler before it evaluated the logs */
+    (void)x;
+    br_conn_unpark(r);
 }
 
-void br_loop_wait_durable(struct br_loop *loop, struct br_resp *r)
+static void op_post(struct br_ctx *x, struct br_resp *r)
 {
-    r->state = BR_RESP_WAIT_DURABLE;
-    list_add(&loop->durable_waits, r);
+    (void)x;
+    br_conn_post(r);
 }
 
-void br_loop_unwait(struct br_loop *loop, struct br_resp *r)
+static void op_ready(struct br_ctx *x, struct br_resp *r)
 {
-    if (r->state == BR_RESP_WAIT_FETCH) {
-        list_del(&loop->fetch_waits, r);
-        atomic_fetch_sub(&loop->nfetch_waits, 1);
-    } else if (r->state == BR_RESP_WAIT_DURABLE) {
-        list_del(&loop->durable_waits, r);
-        atomic_fetch_sub(&loop->ndurable_waits, 1);
-    }
-    r->state = BR_RESP_READY;
+    (void)x;
+    br_conn_resp_ready(r);
 }
 
-void br_server_appended(struct br_loop *loop)
+static void op_fail(struct br_ctx *x, struct br_resp *r, const char *why)
 {
-    struct br_server *srv = loop->srv;
-    atomic_thread_fence(memory_order_seq_cst);
-    for (int i = 0; i < srv->nloops; i++) {
-        struct br_loop *l = &srv->loops[i];
-        if (atomic_load(&l->nfetch_waits) == 0)
-            continue;
-        if (l == loop) {
-            l->recheck_fetch = true;
-        } else {
-            atomic_store(&l->appended, true);
-            br_ring_wake(&l->ring);
-        }
-    }
+    (void)x;
+    br_conn_resp_fail(r, why);
 }
 
-void br_server_bytes_freed(struct br_loop *loop)
+static void op_notify(struct br_ctx *x, enum br_wait_on on)
 {
-    struct br_server *srv = loop->srv;
-    for (int i = 0; i < srv->nloops; i++) {
-        struct br_loop *l = &srv->loops[i];
-        if (atomic_load(&l->nbytes_waits) == 0)
-            continue;
-        if (l == loop) {
-            l->bytes_recheck = true;
-        } else {
-            atomic_store(&l->bytes_freed, true);
-            br_ring_wake(&l->ring);
-        }
-    }
+    struct br_loop *l = x->host;
+    br_loops_notify(l->all, l->nall, l, on);
 }
 
-static void on_synced(void *arg, struct st_log *log)
+static void admin_wake(struct br_resp *r, enum br_wake why, void *arg)
 {
-    (void)log;
-    struct br_server *srv = arg;
-    atomic_thread_fence(memory_order_seq_cst);
-    for (int i = 0; i < srv->nloops; i++) {
-        struct br_loop *l = &srv->loops[i];
-        if (atomic_load(&l->ndurable_waits) == 0)
-            continue;
-        atomic_store(&l->synced, true);
-        br_ring_wake(&l->ring);
-    }
+    (void)r;
+    (void)why;
+    struct br_job *j = arg;
+    j->done(j);
 }
 
-static void recheck_fetches(struct br_loop *loop, bool force)
+static int op_admin(struct br_ctx *x, struct br_job *j)
 {
-    /* br_fetch_recheck unlinks r when it answers; when it closes r's connection, other
-     * responses of that connection leave the list too, possibly the saved next: then the
-     * walk starts over (the responses still parked are merely evaluated once more). */
-    for (struct br_resp *r = loop->fetch_waits, *next; r; r = next) {
-        next = r->wnext;
-        br_fetch_recheck(r, force || loop->now_ms >= r->deadline_ms);
-        if (next && next->state != BR_RESP_WAIT_FETCH)
-            next = loop->fetch_waits;
-    }
-}
-
-static void recheck_durable(struct br_loop *loop)
-{
-    for (struct br_resp *r = loop->durable_waits, *next; r; r = next) {
-        next = r->wnext;
-        br_produce_recheck(r);
-        if (next && next->state != BR_RESP_WAIT_DURABLE)
-            next = loop->durable_waits;
-    }
-}
-
-/* ---- pipe pool ------------------------------------------------------------------------ */
-
-struct br_pipe *br_loop_pipe_get(struct br_loop *loop)
-{
-    struct br_pipe *p = loop->free_pipes;
-    if (p) {
-        loop->free_pipes = p->next;
-        return p;
-    }
-    if (loop->npipes >= loop->srv->cfg->splice_pipes)
-        return NULL;
-    p = calloc(1, sizeof(*p));
-    if (!p)
-        return NULL;
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-        br_warn("splice: pipe2: %m");
-        free(p);
-        return NULL;
-    }
-    p->rd = fds[0];
-    p->wr = fds[1];
-    int want =
-        loop->srv->feat.pipe_max < PIPE_WANT_SIZE ? loop->srv->feat.pipe_max : PIPE_WANT_SIZE;
-    int sz = fcntl(p->wr, F_SETPIPE_SZ, want);
-    if (sz < 0)
-        sz = fcntl(p->wr, F_GETPIPE_SZ);
-    p->cap = sz > 0 ? (size_t)sz : 65536;
-    p->all_next = loop->pipes;
-    loop->pipes = p;
-    loop->npipes++;
-    return p;
-}
-
-/* Bytes still queued in a pipe, as the kernel counts them; -errno when it cannot say. */
-static int pipe_queued(const struct br_pipe *p)
-{
-    int n = 0;
-    if (ioctl(p->rd, FIONREAD, &n) != 0)
-        return -errno;
-    return n;
-}
-
-/* Swaps p's descriptors for a new, empty pipe of the same size; -errno (p then broken). */
-static int pipe_replace(struct br_loop *loop, struct br_pipe *p)
-{
-    int fds[2];
-    int rc = pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0 ? 0 : -errno;
-    close(p->rd);
-    close(p->wr);
-    p->rd = p->wr = -1;
+    struct br_server *srv = per_loop_of(x)->srv;
+    j->next = NULL;
+    int rc = br_conn_park(j->r, BR_WAIT_POST, INT64_MAX, admin_wake, j);
     if (rc < 0)
         return rc;
-    p->rd = fds[0];
-    p->wr = fds[1];
-    int sz = fcntl(p->wr, F_SETPIPE_SZ, (int)p->cap);
-    p->cap = sz > 0 ? (size_t)sz : 65536;
-    loop->pipes_replaced++;
-    return 0;
-}
-
-/*
- * The pool only ever holds empty pipes: a pipe comes back with the holder's count of the bytes
- * it believes are still inside (0 after a finished transfer), and the kernel is asked too.
- * Bytes left in a pipe are another client's data; such a pipe is never handed out again but
- * replaced by a new one. A count that disagrees with the kernel is an accounting bug, logged.
- */
-void br_loop_pipe_put(struct br_loop *loop, struct br_pipe *p, size_t fill)
-{
-    int queued = p->rd >= 0 ? pipe_queued(p) : 0;
-    if (queued != (int)fill && p->rd >= 0)
-        br_err("splice: pipe accounting: %d bytes queued in a pipe whose holder counted %zu",
-               queued, fill);
-    if (p->rd >= 0 && queued != 0 && pipe_replace(loop, p) < 0)
-        br_warn("splice: cannot replace a pipe that still holds bytes: %m");
-    if (p->rd < 0) {
-        /* a broken slot (its replacement failed): stays on the teardown list, but no longer
-         * counts against fetch.splice.pipes */
-        loop->npipes--;
-        return;
-    }
-    p->next = loop->free_pipes;
-    loop->free_pipes = p;
-}
-
-static void pipes_close(struct br_loop *loop)
-{
-    while (loop->pipes) {
-        struct br_pipe *p = loop->pipes;
-        loop->pipes = p->all_next;
-        if (p->rd >= 0)
-            close(p->rd);
-        if (p->wr >= 0)
-            close(p->wr);
-        free(p);
-    }
-    loop->free_pipes = NULL;
-    loop->npipes = 0;
-}
-
-/* ---- accept --------------------------------------------------------------------------- */
-
-static void arm_accept(struct br_loop *loop, struct br_accept *a)
-{
-    if (a->armed || loop->stopping || a->fd < 0)
-        return;
-    struct io_uring_sqe *sqe = br_ring_sqe(&loop->ring, &a->op);
-    if (a->multishot)
-        io_uring_prep_multishot_accept(sqe, a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    else
-        io_uring_prep_accept(sqe, a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    a->armed = true;
-}
-
-static void accept_complete(struct br_loop *loop, struct br_accept *a, int res, unsigned flags)
-{
-    if (!(flags & IORING_CQE_F_MORE))
-        a->armed = false;
-    if (res >= 0) {
-        br_conn_accepted(loop, a, res);
-    } else if (res == -EINVAL && a->multishot) {
-        br_info("multishot accept refused by the kernel: single-shot accepts");
-        a->multishot = false;
-    } else if (res == -ECANCELED) {
-        return;
-    } else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
-        br_warn("accept on listener %s: %s (retrying in 1 s)", a->lst->cfg->name, strerror(-res));
-        return; /* re-armed by the periodic tick */
-    } else if (res != -EINTR && res != -ECONNABORTED && res != -EAGAIN) {
-        br_warn("accept on listener %s: %s", a->lst->cfg->name, strerror(-res));
-    }
-    if (!a->armed)
-        arm_accept(loop, a);
-}
-
-/* ---- the dispatch switch -------------------------------------------------------------- */
-
-void br_loop_job_hold(struct br_loop *loop, struct br_admin_job *j)
-{
-    struct br_conn *c = j->resp->conn;
-    j->op = (struct br_op){BR_OP_ADMIN, c};
-    j->loop = loop;
-    j->next = NULL;
-    c->inflight++;
-    atomic_fetch_add(&loop->admin_pending, 1);
-}
-
-void br_loop_job_deliver(struct br_admin_job *j)
-{
-    struct br_loop *l = j->loop;
-    pthread_mutex_lock(&l->admin_lock);
-    j->next = l->admin_done;
-    l->admin_done = j;
-    pthread_mutex_unlock(&l->admin_lock);
-    atomic_store(&l->admin_flag, true);
-    br_ring_wake(&l->ring);
-}
-
-void br_admin_submit(struct br_loop *loop, struct br_admin_job *j)
-{
-    struct br_server *srv = loop->srv;
-    br_loop_job_hold(loop, j);
     pthread_mutex_lock(&srv->admin_lock);
     if (srv->admin_tail)
         srv->admin_tail->next = j;
@@ -339,7 +112,40 @@ void br_admin_submit(struct br_loop *loop, struct br_admin_job *j)
     srv->admin_tail = j;
     pthread_cond_signal(&srv->admin_cond);
     pthread_mutex_unlock(&srv->admin_lock);
+    return 0;
 }
+
+static int64_t op_now_ms(struct br_ctx *x) { return ((struct br_loop *)x->host)->now_ms; }
+
+static int64_t op_wall_ms(struct br_ctx *x)
+{
+    (void)x;
+    return br_wall_ms();
+}
+
+static bool op_stopping(struct br_ctx *x) { return ((struct br_loop *)x->host)->stopping; }
+
+static const struct br_ctx_ops loop_ops = {
+    .park = op_park,
+    .unpark = op_unpark,
+    .post = op_post,
+    .ready = op_ready,
+    .fail = op_fail,
+    .notify = op_notify,
+    .admin = op_admin,
+    .now_ms = op_now_ms,
+    .wall_ms = op_wall_ms,
+    .stopping = op_stopping,
+};
+
+/* Every complete request frame of a loop's connections. */
+static int on_frame(void *arg, const struct br_peer *peer, uint8_t *frame, size_t len,
+                    struct br_resp *r)
+{
+    return br_dispatch(arg, peer, frame, len, r);
+}
+
+/* ---- the admin thread ---------------------------------------------------------------------- */
 
 static void *admin_main(void *arg)
 {
@@ -349,7 +155,7 @@ static void *admin_main(void *arg)
     for (;;) {
         while (!srv->admin_head && !srv->admin_stop)
             pthread_cond_wait(&srv->admin_cond, &srv->admin_lock);
-        struct br_admin_job *j = srv->admin_head;
+        struct br_job *j = srv->admin_head;
         if (!j)
             break; /* stopping and nothing queued */
         srv->admin_head = j->next;
@@ -357,108 +163,20 @@ static void *admin_main(void *arg)
             srv->admin_tail = NULL;
         pthread_mutex_unlock(&srv->admin_lock);
         j->run(j);
-        br_loop_job_deliver(j);
+        j->x->ops->post(j->x, j->r);
         pthread_mutex_lock(&srv->admin_lock);
     }
     pthread_mutex_unlock(&srv->admin_lock);
     return NULL;
 }
 
-/* Loop thread: delivers finished admin jobs as BR_OP_ADMIN completions (oldest first). */
-static void admin_collect(struct br_loop *loop)
-{
-    pthread_mutex_lock(&loop->admin_lock);
-    struct br_admin_job *j = loop->admin_done;
-    loop->admin_done = NULL;
-    pthread_mutex_unlock(&loop->admin_lock);
-    struct br_admin_job *rev = NULL;
-    while (j) {
-        struct br_admin_job *next = j->next;
-        j->next = rev;
-        rev = j;
-        j = next;
-    }
-    while (rev) {
-        struct br_admin_job *next = rev->next;
-        br_conn_complete(rev->op.owner, &rev->op, 0, 0);
-        rev = next;
-    }
-}
+/* ---- loop threads ---------------------------------------------------------------------------- */
 
-static void on_wake(struct br_loop *loop, int res)
+static void signal_started(struct br_server_loop *sl, int rc)
 {
-    (void)res;
-    br_ring_arm_wake(&loop->ring);
-    if (atomic_exchange(&loop->admin_flag, false))
-        admin_collect(loop);
-    if (atomic_exchange(&loop->appended, false))
-        loop->recheck_fetch = true;
-    if (atomic_exchange(&loop->synced, false))
-        recheck_durable(loop);
-    if (atomic_exchange(&loop->bytes_freed, false))
-        loop->bytes_recheck = true;
-}
-
-static void dispatch(struct br_loop *loop, struct io_uring_cqe *cqe)
-{
-    struct br_op *op = io_uring_cqe_get_data(cqe);
-    if (!op)
-        return;
-    switch ((enum br_op_kind)op->kind) {
-    case BR_OP_ACCEPT:
-        accept_complete(loop, op->owner, cqe->res, cqe->flags);
-        break;
-    case BR_OP_RECV:
-    case BR_OP_SEND:
-    case BR_OP_POLLOUT:
-    case BR_OP_XFER_IN:
-    case BR_OP_XFER_OUT:
-    case BR_OP_CONN_CANCEL:
-        br_conn_complete(op->owner, op, cqe->res, cqe->flags);
-        break;
-    case BR_OP_WAKE:
-        on_wake(loop, cqe->res);
-        break;
-    case BR_OP_CANCEL:
-    case BR_OP_ADMIN: /* never an SQE: delivered by admin_collect */
-        break;
-    }
-}
-
-/* ---- loop thread ---------------------------------------------------------------------- */
-
-static void begin_stop(struct br_loop *loop)
-{
-    loop->stopping = true;
-    loop->stop_deadline_ms = loop->now_ms + loop->srv->cfg->shutdown_timeout_ms;
-    for (int i = 0; i < loop->naccepts; i++) {
-        struct br_accept *a = &loop->accepts[i];
-        if (a->armed)
-            br_ring_cancel(&loop->ring, &a->op, NULL);
-    }
-    recheck_fetches(loop, true);
-}
-
-static int next_timeout(struct br_loop *loop)
-{
-    int64_t t = 1000;
-    if (loop->stopping)
-        t = 50;
-    if (loop->bytes_recheck)
-        return 0; /* request bytes freed after this turn's retry: retry at once */
-    for (struct br_resp *r = loop->fetch_waits; r; r = r->wnext) {
-        int64_t d = r->deadline_ms - loop->now_ms;
-        if (d < t)
-            t = d < 0 ? 0 : d;
-    }
-    return (int)t;
-}
-
-static void signal_started(struct br_loop *loop, int rc)
-{
-    struct br_server *srv = loop->srv;
+    struct br_server *srv = sl->srv;
     pthread_mutex_lock(&srv->start_lock);
-    loop->start_rc = rc;
+    sl->start_rc = rc;
     srv->started++;
     pthread_cond_broadcast(&srv->start_cond);
     pthread_mutex_unlock(&srv->start_lock);
@@ -466,224 +184,28 @@ static void signal_started(struct br_loop *loop, int rc)
 
 static void *loop_main(void *arg)
 {
-    struct br_loop *loop = arg;
-    struct br_server *srv = loop->srv;
+    struct br_server_loop *sl = arg;
+    struct br_loop *loop = sl->ctx.host;
     char name[16];
     snprintf(name, sizeof(name), "loop%d", loop->id);
     br_log_set_thread(name);
-    int rc = br_ring_init(&loop->ring, &srv->feat, RING_ENTRIES);
-    if (rc < 0) {
-        br_err("io_uring set-up failed: %s", strerror(-rc));
-        signal_started(loop, rc);
+    int rc = br_loop_init(loop);
+    signal_started(sl, rc);
+    if (rc < 0)
         return NULL;
-    }
-    if (srv->feat.multishot_recv) {
-        rc = br_ring_bufs_init(&loop->ring, RECV_BUFS, RECV_BUF_SIZE);
-        if (rc < 0)
-            br_warn("provided buffers refused (%s): single-shot recv", strerror(-rc));
-    }
-    loop->now_ms = br_now_ms();
-    br_ring_arm_wake(&loop->ring);
-    for (int i = 0; i < loop->naccepts; i++)
-        arm_accept(loop, &loop->accepts[i]);
-    io_uring_submit(&loop->ring.ring);
-    signal_started(loop, 0);
-    loop->next_idle_check_ms = loop->now_ms + 1000;
-
-    for (;;) {
-        rc = br_ring_submit_wait(&loop->ring, next_timeout(loop));
-        if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) {
-            br_err("io_uring wait failed: %s", strerror(-rc));
-            break;
-        }
-        loop->now_ms = br_now_ms();
-        /* Each CQE is consumed before it is handled: handling may queue and submit new
-         * SQEs whose completions need room in the CQ ring, and a ring kept full by our own
-         * unconsumed batch would make every submit fail (-EBUSY). The batch is bounded so
-         * timers and wake-ups still get their turn. */
-        struct io_uring_cqe *cqe;
-        for (int n = 0; n < 4 * RING_ENTRIES && io_uring_peek_cqe(&loop->ring.ring, &cqe) == 0;
-             n++) {
-            struct io_uring_cqe copy = *cqe;
-            io_uring_cqe_seen(&loop->ring.ring, cqe);
-            dispatch(loop, &copy);
-        }
-
-        loop->now_ms = br_now_ms();
-        if (!loop->stopping && atomic_load(&srv->stopping))
-            begin_stop(loop);
-        if (loop->recheck_fetch) {
-            loop->recheck_fetch = false;
-            recheck_fetches(loop, false);
-        } else if (loop->fetch_waits) {
-            for (struct br_resp *r = loop->fetch_waits, *next; r; r = next) {
-                next = r->wnext;
-                if (loop->now_ms >= r->deadline_ms)
-                    br_fetch_recheck(r, true);
-                if (next && next->state != BR_RESP_WAIT_FETCH)
-                    next = loop->fetch_waits;
-            }
-        }
-        if (loop->bytes_recheck) {
-            loop->bytes_recheck = false;
-            br_conn_bytes_retry(loop);
-        }
-        if (loop->now_ms >= loop->next_idle_check_ms) {
-            loop->next_idle_check_ms = loop->now_ms + 1000;
-            br_conn_check_idle(loop);
-            for (int i = 0; i < loop->naccepts; i++)
-                arm_accept(loop, &loop->accepts[i]);
-        }
-        if (loop->stopping) {
-            br_conn_stop_idle(loop);
-            if (loop->nconns == 0)
-                break;
-            if (loop->now_ms >= loop->stop_deadline_ms) {
-                br_warn("shutdown.timeout.ms passed: cutting %d connection(s)", loop->nconns);
-                break;
-            }
-        }
-    }
-    /* A job still on the admin thread writes into its connection's memory: wait for it
-     * (jobs are bounded by topic.partitions.max) before anything is freed. */
-    while (atomic_load(&loop->admin_pending) > 0) {
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-        if (atomic_exchange(&loop->admin_flag, false))
-            admin_collect(loop);
-    }
-    br_ring_exit(&loop->ring); /* cancels whatever is still in flight */
-    br_conn_free_all(loop);
-    pipes_close(loop);
-    free(loop->dec_mem);
-    free(loop->enc_mem);
-    for (int i = 0; i < loop->naccepts; i++) {
-        if (loop->accepts[i].fd >= 0)
-            close(loop->accepts[i].fd);
-        loop->accepts[i].fd = -1;
-    }
+    br_loop_run(loop);
+    br_loop_exit(loop);
     return NULL;
 }
 
-/* ---- listeners ------------------------------------------------------------------------ */
-
-static int bind_one(const struct br_listener_cfg *lc, int port, struct br_listener *out_l,
-                    int *out_fd)
+static void on_synced(void *arg, struct st_log *log)
 {
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    char ports[16];
-    snprintf(ports, sizeof(ports), "%d", port);
-    int gai = getaddrinfo(lc->host[0] ? lc->host : NULL, ports, &hints, &res);
-    if (gai != 0) {
-        br_err("listener %s: cannot resolve '%s': %s", lc->name, lc->host, gai_strerror(gai));
-        return -EINVAL;
-    }
-    int rc = -EADDRNOTAVAIL;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0) {
-            rc = -errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
-            rc = -errno;
-            close(fd);
-            continue;
-        }
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof(ss);
-        getsockname(fd, (struct sockaddr *)&ss, &sl);
-        char host[INET6_ADDRSTRLEN] = "";
-        if (ss.ss_family == AF_INET) {
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
-            out_l->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        } else {
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
-            out_l->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        }
-        snprintf(out_l->bound_host, sizeof(out_l->bound_host), "%s", host);
-        *out_fd = fd;
-        freeaddrinfo(res);
-        return 0;
-    }
-    freeaddrinfo(res);
-    br_err("listener %s: cannot listen on %s:%d: %s", lc->name, lc->host, port, strerror(-rc));
-    return rc;
+    (void)log;
+    struct br_server *srv = arg;
+    br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_SYNC);
 }
 
-/*
- * Every loop's socket sets SO_REUSEPORT so that they can share the port; the flip side is
- * that a second broker (same user) could join the group and silently take half of the
- * connections. For a fixed port, an exclusive bind first proves that nobody listens there.
- *
- * A broker killed with SIGKILL leaves its listening sockets behind for a moment: its io_uring
- * holds references to them (armed accepts), and the kernel tears the ring down in a worker
- * after the process is gone, so for some milliseconds after its exit the port still has
- * listeners that will never accept again. A restart in that window would be refused (or, were
- * it not for this check, would join their group and lose the connections hashed to them). So a
- * port found in use is tried again for up to PORT_WAIT_MS before giving up. SO_REUSEADDR (on
- * this probe and on the real sockets) lets the bind ignore the killed broker's connections in
- * TIME_WAIT. Two brokers on one data dir are kept apart by the data-dir lock, taken before
- * this; the wait only delays the start-up of a broker whose port another process really holds.
- */
-#define PORT_WAIT_MS  3000
-#define PORT_RETRY_MS 10
-
-static int port_probe(const struct addrinfo *ai)
-{
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0)
-        return 0; /* bind_one reports it */
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    int rc = 0;
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EADDRINUSE)
-        rc = -EADDRINUSE;
-    close(fd);
-    return rc;
-}
-
-static int port_free(const struct br_listener_cfg *lc)
-{
-    if (lc->port == 0)
-        return 0;
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    char ports[16];
-    snprintf(ports, sizeof(ports), "%d", lc->port);
-    if (getaddrinfo(lc->host[0] ? lc->host : NULL, ports, &hints, &res) != 0)
-        return 0; /* bind_one reports it */
-    int64_t start = br_now_ms();
-    int rc;
-    bool told = false;
-    while ((rc = port_probe(res)) == -EADDRINUSE && br_now_ms() - start < PORT_WAIT_MS) {
-        if (!told)
-            br_info("listener %s: %s:%d is in use: waiting up to %d ms for it to be released (a "
-                    "broker killed just now?)",
-                    lc->name, lc->host, lc->port, PORT_WAIT_MS);
-        told = true;
-        struct timespec ts = {0, PORT_RETRY_MS * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    freeaddrinfo(res);
-    if (rc)
-        br_err("listener %s: %s:%d is already in use (another broker?)", lc->name, lc->host,
-               lc->port);
-    else if (told)
-        br_info("listener %s: %s:%d released after %lld ms", lc->name, lc->host, lc->port,
-                (long long)(br_now_ms() - start));
-    return rc;
-}
+/* ---- the data dir and the port file ------------------------------------------------------ */
 
 /* mkdir -p, then an exclusive flock on the directory itself: one broker per data dir. */
 static int lock_data_dir(const char *dir, int *out_fd)
@@ -769,11 +291,10 @@ static int tls_setup(struct br_server *srv)
     br_info("%s", msg);
     /* Tests only: sessions start in socket mode as on a kernel with TLS, so that the
      * poll-driven handshake and the fall-back to tls-copy run on kernels without it. */
-    const char *t = getenv("SPLICELOG_TEST_TLS_SOCKET_MODE");
-    bool socket_mode_test = t && strcmp(t, "1") == 0;
+    bool socket_mode_test = cfg->test_tls_socket_mode;
     if (socket_mode_test && !ktls)
-        br_warn("SPLICELOG_TEST_TLS_SOCKET_MODE=1: SSL sessions start in socket mode although "
-                "the kernel cannot take their keys (a test setting)");
+        br_warn("test.tls.socket.mode=true: SSL sessions start in socket mode although the "
+                "kernel cannot take their keys (a test setting)");
     for (int li = 0; li < cfg->nlisteners; li++) {
         const struct br_listener_cfg *lc = &cfg->listeners[li];
         if (lc->protocol != BR_PROTO_SSL)
@@ -854,7 +375,9 @@ static void *hk_main(void *arg)
             st_store_maintain(srv->store, br_wall_ms());
             next_maintain = now + srv->cfg->retention_check_interval_ms;
         }
-        br_offsets_housekeeping(srv, expire); /* flush by time; retention with the logs' */
+        br_offsets_housekeeping(srv->offsets, srv->store, srv->groups,
+                                srv->cfg->offsets_retention_ms,
+                                expire); /* flush by time; retention with the logs' */
         int ntopics = 0;
         st_topic_foreach(srv->store, count_topic, &ntopics);
         /* (an empty store is skipped: st_store_scrub trips over it, see the issue note) */
@@ -876,28 +399,24 @@ static void *hk_main(void *arg)
     return NULL;
 }
 
-/* ---- run ------------------------------------------------------------------------------ */
+/* ---- start-up ------------------------------------------------------------------------------- */
 
-int br_server_run(struct br_config *cfg, const char *port_file)
+/*
+ * br_server_run is setup, run, teardown. Every setup step records what it made in srv (a
+ * descriptor >= 0, a non-NULL pointer, a count of started threads) and stops at the first
+ * failure; teardown() undoes exactly what is recorded, in reverse order, whatever step failed:
+ * the one unwind path.
+ */
+
+/* Signals are taken by sigtimedwait in the main thread only; SIGPIPE never kills us. The
+ * kernel's io_uring features are probed once. */
+static int setup_process(struct br_server *srv)
 {
-    static struct br_server s; /* one per process; zeroed */
-    struct br_server *srv = &s;
-    memset(srv, 0, sizeof(*srv));
-    srv->cfg = cfg;
-    pthread_mutex_init(&srv->start_lock, NULL);
-    pthread_cond_init(&srv->start_cond, NULL);
-    pthread_mutex_init(&srv->hk_lock, NULL);
-    pthread_cond_init(&srv->hk_cond, NULL);
-    pthread_mutex_init(&srv->admin_lock, NULL);
-    pthread_cond_init(&srv->admin_cond, NULL);
-
-    /* Signals: handled by sigwait in this thread only; SIGPIPE never kills us. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    sigemptyset(&srv->signals);
+    sigaddset(&srv->signals, SIGINT);
+    sigaddset(&srv->signals, SIGTERM);
+    sigaddset(&srv->signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &srv->signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     int rc = br_loop_probe(&srv->feat);
@@ -915,110 +434,115 @@ int br_server_run(struct br_config *cfg, const char *port_file)
             srv->feat.multishot_recv ? "multishot recv into provided buffers (128 x 16 KiB per "
                                        "loop)"
                                      : "single-shot recv into each connection's frame buffer");
+    return 0;
+}
 
-    enum br_transfer xt = cfg->transfer;
-    if (xt == BR_XFER_SPLICE && !srv->feat.splice) {
-        br_warn("fetch.transfer=splice but the kernel lacks IORING_OP_SPLICE: using sendfile");
-        xt = BR_XFER_SENDFILE;
-    }
-
+static int setup_limits(struct br_server *srv)
+{
+    const struct br_config *cfg = srv->cfg;
     char lerr[512];
-    rc = br_limits_init(&srv->limits, cfg, lerr, sizeof(lerr));
+    int rc = br_limits_init(&srv->limits, cfg, lerr, sizeof(lerr));
     if (rc < 0) {
         br_err("%s", lerr);
         return rc;
     }
+    srv->limits_ok = true;
     if (cfg->queued_max_request_bytes >= 0 &&
         cfg->queued_max_request_bytes < cfg->socket_request_max_bytes)
         br_warn("queued.max.request.bytes=%lld is below socket.request.max.bytes=%lld: larger "
                 "requests close their connection",
                 (long long)cfg->queued_max_request_bytes, (long long)cfg->socket_request_max_bytes);
+    return 0;
+}
 
-    rc = tls_setup(srv);
-    if (rc < 0) {
-        br_limits_free(&srv->limits);
-        return rc;
-    }
-
+/* The loops, their request contexts and their listening-socket slots (not yet bound). */
+static int setup_loops(struct br_server *srv)
+{
+    const struct br_config *cfg = srv->cfg;
     srv->nloops = cfg->num_network_threads;
     srv->loops = calloc((size_t)srv->nloops, sizeof(*srv->loops));
-    if (!srv->loops) {
-        tls_teardown(srv);
-        br_limits_free(&srv->limits);
+    srv->accepts = calloc((size_t)srv->nloops * BR_MAX_LISTENERS, sizeof(*srv->accepts));
+    srv->per_loop = calloc((size_t)srv->nloops, sizeof(*srv->per_loop));
+    if (!srv->loops || !srv->accepts || !srv->per_loop)
         return -ENOMEM;
-    }
+    for (int i = 0; i < srv->nloops * BR_MAX_LISTENERS; i++)
+        srv->accepts[i].fd = -1;
     for (int i = 0; i < srv->nloops; i++) {
-        srv->loops[i].srv = srv;
-        srv->loops[i].id = i;
-        srv->loops[i].ring.wake_fd = -1; /* until its thread sets the ring up */
-        for (int j = 0; j < BR_MAX_LISTENERS; j++)
-            srv->loops[i].accepts[j].fd = -1;
-        pthread_mutex_init(&srv->loops[i].admin_lock, NULL);
+        struct br_loop *l = &srv->loops[i];
+        struct br_server_loop *sl = &srv->per_loop[i];
+        br_loop_prepare(l, i, cfg, &srv->feat);
+        l->limits = &srv->limits;
+        l->all = srv->loops;
+        l->nall = srv->nloops;
+        l->stop = &srv->stopping;
+        l->shared_nwaits[BR_WAIT_BYTES] = &srv->limits.bytes_waiters;
+        l->accepts = &srv->accepts[i * BR_MAX_LISTENERS];
+        l->on_frame = on_frame;
+        l->on_frame_arg = &sl->ctx;
+        sl->srv = srv;
+        sl->ctx = (struct br_ctx){.ops = &loop_ops, .host = l, .cfg = cfg};
     }
+    return 0;
+}
 
-    /* metrics.listener: up before recovery, so that /health says 503 while it runs */
-    rc = br_stats_start(srv);
-    if (rc < 0) {
-        free(srv->loops);
-        tls_teardown(srv);
-        br_limits_free(&srv->limits);
+/* metrics.listener: up before recovery, so that /health says 503 while it runs; the loops'
+ * and contexts' hooks see the registry (NULL when metrics are off). */
+static int setup_metrics(struct br_server *srv)
+{
+    int rc = br_stats_start(srv);
+    if (rc < 0)
         return rc;
+    for (int i = 0; i < srv->nloops; i++) {
+        srv->loops[i].stats = srv->stats;
+        srv->per_loop[i].ctx.stats = srv->stats;
     }
+    return 0;
+}
 
-    /* Bind: the first socket of a listener picks the port (0 = ephemeral), the others
-     * join it with SO_REUSEPORT. */
-    int lock_fd = -1;
-    rc = lock_data_dir(cfg->data_dir, &lock_fd);
-    if (rc < 0) {
-        br_err("data dir %s: %s", cfg->data_dir,
-               rc == -EBUSY ? "in use by another broker" : strerror(-rc));
-        br_stats_free(srv);
-        free(srv->loops);
-        tls_teardown(srv);
-        br_limits_free(&srv->limits);
-        return rc;
+/* Every listener on every loop: the first socket of a listener picks the port (0 =
+ * ephemeral), the others join it with SO_REUSEPORT. */
+static int bind_listeners(struct br_server *srv)
+{
+    const struct br_config *cfg = srv->cfg;
+    enum br_transfer xt = cfg->transfer;
+    if (xt == BR_XFER_SPLICE && !srv->feat.splice) {
+        br_warn("fetch.transfer=splice but the kernel lacks IORING_OP_SPLICE: using sendfile");
+        xt = BR_XFER_SENDFILE;
     }
-    srv->nlisteners = cfg->nlisteners;
+    int rc = 0;
     for (int li = 0; li < cfg->nlisteners && rc == 0; li++)
-        rc = port_free(&cfg->listeners[li]);
+        rc = br_listen_port_free(&cfg->listeners[li]);
+    srv->nlisteners = cfg->nlisteners;
     for (int li = 0; li < cfg->nlisteners && rc == 0; li++) {
         struct br_listener *l = &srv->listeners[li];
         l->cfg = &cfg->listeners[li];
         l->index = li;
         l->xfer = l->cfg->protocol == BR_PROTO_SSL ? &br_xfer_tls : br_xfer_for(xt);
         for (int i = 0; i < srv->nloops && rc == 0; i++) {
-            int fd = -1;
-            rc = bind_one(l->cfg, i == 0 ? l->cfg->port : l->port, l, &fd);
-            if (rc == 0) {
-                struct br_accept *a = &srv->loops[i].accepts[li];
-                a->op = (struct br_op){BR_OP_ACCEPT, a};
-                a->loop = &srv->loops[i];
-                a->lst = l;
-                a->fd = fd;
-                a->multishot = srv->feat.multishot_accept;
-                srv->loops[i].naccepts = li + 1;
-            }
+            struct br_accept *a = &srv->loops[i].accepts[li];
+            rc = br_listen_bind(l->cfg, i == 0 ? l->cfg->port : l->port, l, &a->fd);
+            a->op = (struct br_op){BR_OP_ACCEPT, a};
+            a->loop = &srv->loops[i];
+            a->lst = l;
+            a->multishot = srv->feat.multishot_accept;
+            srv->loops[i].naccepts = li + 1;
         }
     }
-    if (rc == 0) {
-        rc = st_store_open_logged(cfg->data_dir, &cfg->log, store_msg, NULL, NULL, &srv->store);
-        if (rc < 0)
-            br_err("cannot open data dir %s: %s", cfg->data_dir, strerror(-rc));
-        else if ((rc = br_offsets_open(srv)) < 0)
-            st_store_close(srv->store);
-    }
+    return rc;
+}
+
+/* The store, the committed offsets and the group coordinator, then the contexts that see them. */
+static int open_state(struct br_server *srv)
+{
+    const struct br_config *cfg = srv->cfg;
+    int rc = st_store_open_logged(cfg->data_dir, &cfg->log, store_msg, NULL, NULL, &srv->store);
     if (rc < 0) {
-        for (int i = 0; i < srv->nloops; i++)
-            for (int j = 0; j < srv->loops[i].naccepts; j++)
-                if (srv->loops[i].accepts[j].fd >= 0)
-                    close(srv->loops[i].accepts[j].fd);
-        br_stats_free(srv);
-        free(srv->loops);
-        close(lock_fd);
-        tls_teardown(srv);
-        br_limits_free(&srv->limits);
+        br_err("cannot open data dir %s: %s", cfg->data_dir, strerror(-rc));
         return rc;
     }
+    rc = br_offsets_open(cfg, &srv->offsets);
+    if (rc < 0)
+        return rc;
     st_store_set_notify(srv->store, on_synced, srv);
     struct br_groups_cfg gcfg = {
         .initial_rebalance_delay_ms = cfg->group_initial_delay_ms,
@@ -1032,13 +556,26 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     rc = br_groups_new(&gcfg, NULL, NULL, &srv->groups);
     if (rc == 0)
         rc = br_groups_timer_start(srv->groups);
-    if (rc < 0)
+    if (rc < 0) {
         br_err("cannot set up the group coordinator: %s", strerror(-rc));
+        return rc;
+    }
+    for (int i = 0; i < srv->nloops; i++) {
+        srv->per_loop[i].ctx.store = srv->store;
+        srv->per_loop[i].ctx.offsets = srv->offsets;
+        srv->per_loop[i].ctx.groups = srv->groups;
+    }
+    return 0;
+}
+
+static void log_state(const struct br_server *srv)
+{
+    const struct br_config *cfg = srv->cfg;
     int ntopics = 0;
     st_topic_foreach(srv->store, count_topic, &ntopics);
     br_info("data dir %s: %d topic(s)", cfg->data_dir, ntopics);
     for (int li = 0; li < srv->nlisteners; li++) {
-        struct br_listener *l = &srv->listeners[li];
+        const struct br_listener *l = &srv->listeners[li];
         br_info("listener %s://%s:%d (bound %s:%d, advertised %s:%d), fetch transfer %s",
                 l->cfg->name, l->cfg->host, l->cfg->port, l->bound_host, l->port,
                 l->cfg->adv_host[0] ? l->cfg->adv_host : l->bound_host,
@@ -1049,105 +586,169 @@ int br_server_run(struct br_config *cfg, const char *port_file)
             "num.partitions=%d, log.flush.interval.messages=%lld",
             srv->nloops, cfg->node_id, cfg->auto_create_topics ? "true" : "false",
             cfg->num_partitions, (long long)cfg->log.flush_interval_messages);
+}
 
-    bool admin = rc == 0 && pthread_create(&srv->admin_thread, NULL, admin_main, srv) == 0;
-    if (!admin && rc == 0) {
+/* The admin thread, the loop threads (each reports its ring set-up), housekeeping. */
+static int start_threads(struct br_server *srv)
+{
+    if (pthread_create(&srv->admin_thread, NULL, admin_main, srv) != 0) {
         br_err("cannot start the admin thread");
-        rc = -EAGAIN;
+        return -EAGAIN;
     }
-    int started = 0;
-    for (int i = 0; i < srv->nloops && rc == 0; i++) {
-        if (pthread_create(&srv->loops[i].thread, NULL, loop_main, &srv->loops[i]) != 0) {
+    srv->admin_started = true;
+    int rc = 0;
+    for (int i = 0; i < srv->nloops; i++) {
+        if (pthread_create(&srv->per_loop[i].thread, NULL, loop_main, &srv->per_loop[i]) != 0) {
             br_err("cannot start loop thread %d", i);
             rc = -EAGAIN;
             break;
         }
-        started++;
+        srv->nthreads++;
     }
     pthread_mutex_lock(&srv->start_lock);
-    while (srv->started < started)
+    while (srv->started < srv->nthreads)
         pthread_cond_wait(&srv->start_cond, &srv->start_lock);
     pthread_mutex_unlock(&srv->start_lock);
-    for (int i = 0; i < started; i++)
-        if (srv->loops[i].start_rc < 0)
-            rc = srv->loops[i].start_rc;
-    bool hk = false;
+    for (int i = 0; i < srv->nthreads; i++)
+        if (srv->per_loop[i].start_rc < 0)
+            rc = srv->per_loop[i].start_rc;
+    if (rc < 0)
+        return rc;
+    srv->hk_started = pthread_create(&srv->hk_thread, NULL, hk_main, srv) == 0;
+    if (!srv->hk_started)
+        br_warn("cannot start the housekeeping thread: retention and scrub are off");
+    return 0;
+}
+
+static int setup(struct br_server *srv, const char *port_file)
+{
+    const struct br_config *cfg = srv->cfg;
+    int rc = setup_process(srv);
+    if (rc == 0)
+        rc = setup_limits(srv);
+    if (rc == 0)
+        rc = tls_setup(srv);
+    if (rc == 0)
+        rc = setup_loops(srv);
+    if (rc == 0)
+        rc = setup_metrics(srv);
     if (rc == 0) {
-        hk = pthread_create(&srv->hk_thread, NULL, hk_main, srv) == 0;
-        if (!hk)
-            br_warn("cannot start the housekeeping thread: retention and scrub are off");
+        rc = lock_data_dir(cfg->data_dir, &srv->lock_fd);
+        if (rc < 0)
+            br_err("data dir %s: %s", cfg->data_dir,
+                   rc == -EBUSY ? "in use by another broker" : strerror(-rc));
+    }
+    if (rc == 0)
+        rc = bind_listeners(srv);
+    if (rc == 0)
+        rc = open_state(srv);
+    if (rc == 0) {
+        log_state(srv);
+        rc = start_threads(srv);
     }
     if (rc == 0)
         br_stats_ready(srv); /* /health: 200 (before the port file: readers take it as ready) */
     if (rc == 0 && port_file) {
-        int prc = write_port_file(port_file, srv);
-        if (prc < 0) {
-            br_err("cannot write port file %s: %s", port_file, strerror(-prc));
-            rc = prc;
-        }
+        rc = write_port_file(port_file, srv);
+        if (rc < 0)
+            br_err("cannot write port file %s: %s", port_file, strerror(-rc));
     }
-    if (rc == 0) {
-        br_info("splicelogd ready");
-        for (;;) {
-            const struct timespec tick = {.tv_sec = 1};
-            int sig = sigtimedwait(&set, NULL, &tick);
-            br_log_flush_limited();
-            if (sig == SIGHUP) {
-                br_info("received SIGHUP: nothing to do, still running (the configuration is "
-                        "read only at start-up: restart to change it; the log is stderr, "
-                        "nothing to reopen)");
-            } else if (sig == SIGINT || sig == SIGTERM) {
-                br_info("received %s: stopping (in-flight requests finish, then clean "
-                        "shutdown)",
-                        sig == SIGINT ? "SIGINT" : "SIGTERM");
-                break;
-            }
-        }
-    }
+    return rc;
+}
 
+/* ---- run ------------------------------------------------------------------------------------ */
+
+/* The main thread until SIGINT or SIGTERM; once a second it writes the log's pending summaries
+ * of repeated lines. SIGHUP changes nothing: the configuration is read once, the log is stderr. */
+static void run(struct br_server *srv)
+{
+    br_info("splicelogd ready");
+    for (;;) {
+        const struct timespec tick = {.tv_sec = 1};
+        int sig = sigtimedwait(&srv->signals, NULL, &tick);
+        br_log_flush_limited();
+        if (sig == SIGHUP) {
+            br_info("received SIGHUP: nothing to do, still running (the configuration is "
+                    "read only at start-up: restart to change it; the log is stderr, "
+                    "nothing to reopen)");
+        } else if (sig == SIGINT || sig == SIGTERM) {
+            br_info("received %s: stopping (in-flight requests finish, then clean shutdown)",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM");
+            return;
+        }
+    }
+}
+
+/* ---- teardown ------------------------------------------------------------------------------- */
+
+static void stop_thread(pthread_mutex_t *lock, pthread_cond_t *cond, bool *stop, pthread_t t)
+{
+    pthread_mutex_lock(lock);
+    *stop = true;
+    pthread_cond_broadcast(cond);
+    pthread_mutex_unlock(lock);
+    pthread_join(t, NULL);
+}
+
+/* Undoes whatever setup() made, in reverse order (see "start-up"). */
+static void teardown(struct br_server *srv)
+{
     atomic_store(&srv->stopping, true);
     br_stats_stopping(srv); /* /health: 503 */
     if (srv->groups)
         br_groups_stop(srv->groups); /* parked JoinGroup / SyncGroup: NOT_COORDINATOR */
-    for (int i = 0; i < started; i++)
-        if (srv->loops[i].start_rc == 0)
+    for (int i = 0; i < srv->nthreads; i++)
+        if (srv->per_loop[i].start_rc == 0)
             br_ring_wake(&srv->loops[i].ring);
-    for (int i = 0; i < started; i++)
-        pthread_join(srv->loops[i].thread, NULL);
-    if (admin) {
-        pthread_mutex_lock(&srv->admin_lock);
-        srv->admin_stop = true;
-        pthread_cond_broadcast(&srv->admin_cond);
-        pthread_mutex_unlock(&srv->admin_lock);
-        pthread_join(srv->admin_thread, NULL);
-    }
-    if (hk) {
-        pthread_mutex_lock(&srv->hk_lock);
-        srv->hk_stop = true;
-        pthread_cond_broadcast(&srv->hk_cond);
-        pthread_mutex_unlock(&srv->hk_lock);
-        pthread_join(srv->hk_thread, NULL);
-    }
-    for (int i = 0; i < srv->nloops; i++) {
-        struct br_loop *l = &srv->loops[i];
-        for (int j = 0; j < l->naccepts; j++)
-            if (l->accepts[j].fd >= 0)
-                close(l->accepts[j].fd);
-    }
-    br_stats_stop(srv); /* no scrape reads the groups, offsets or store past here */
+    for (int i = 0; i < srv->nthreads; i++)
+        pthread_join(srv->per_loop[i].thread, NULL);
+    if (srv->admin_started)
+        stop_thread(&srv->admin_lock, &srv->admin_cond, &srv->admin_stop, srv->admin_thread);
+    if (srv->hk_started)
+        stop_thread(&srv->hk_lock, &srv->hk_cond, &srv->hk_stop, srv->hk_thread);
+    for (int i = 0; srv->accepts && i < srv->nloops * BR_MAX_LISTENERS; i++)
+        if (srv->accepts[i].fd >= 0)
+            close(srv->accepts[i].fd); /* (a loop that ran closed its own) */
+    br_stats_stop(srv);                /* no scrape reads the groups, offsets or store past here */
     br_groups_free(srv->groups);
-    srv->groups = NULL;
-    br_offsets_close(srv);
-    st_store_close(srv->store);
+    br_offsets_close(srv->offsets);
+    if (srv->store) {
+        st_store_close(srv->store);
+        br_info("stopped: data flushed, clean-shutdown markers written");
+    }
     /* every thread that could wake a loop (flusher, admin, housekeeping, group timer, the
      * loops themselves) has stopped */
-    for (int i = 0; i < srv->nloops; i++)
+    for (int i = 0; srv->loops && i < srv->nloops; i++) {
         br_ring_close_wake(&srv->loops[i].ring);
-    br_info("stopped: data flushed, clean-shutdown markers written");
-    close(lock_fd);
+        br_ctx_release(&srv->per_loop[i].ctx);
+    }
     br_stats_free(srv); /* after the store: its flusher reported syncs until it closed */
+    if (srv->lock_fd >= 0)
+        close(srv->lock_fd);
     free(srv->loops);
+    free(srv->accepts);
+    free(srv->per_loop);
     tls_teardown(srv);
-    br_limits_free(&srv->limits);
+    if (srv->limits_ok)
+        br_limits_free(&srv->limits);
+}
+
+int br_server_run(struct br_config *cfg, const char *port_file)
+{
+    static struct br_server s; /* one per process */
+    struct br_server *srv = &s;
+    memset(srv, 0, sizeof(*srv));
+    srv->cfg = cfg;
+    srv->lock_fd = -1;
+    pthread_mutex_init(&srv->start_lock, NULL);
+    pthread_cond_init(&srv->start_cond, NULL);
+    pthread_mutex_init(&srv->hk_lock, NULL);
+    pthread_cond_init(&srv->hk_cond, NULL);
+    pthread_mutex_init(&srv->admin_lock, NULL);
+    pthread_cond_init(&srv->admin_cond, NULL);
+    int rc = setup(srv, port_file);
+    if (rc == 0)
+        run(srv);
+    teardown(srv);
     return rc;
 }

@@ -318,8 +318,8 @@ static void collect_server(struct br_stats *s, struct br_metrics_out *o)
           atomic_load(&srv->limits.bytes_waiters));
     int64_t fetch = 0, durable = 0;
     for (int i = 0; i < srv->nloops; i++) {
-        fetch += atomic_load(&srv->loops[i].nfetch_waits);
-        durable += atomic_load(&srv->loops[i].ndurable_waits);
+        fetch += atomic_load(&srv->loops[i].nwaits[BR_WAIT_APPEND]);
+        durable += atomic_load(&srv->loops[i].nwaits[BR_WAIT_SYNC]);
     }
     br_metrics_out_family(o, "splicelog_parked_requests", BR_METRICS_GAUGE,
                           "Responses waiting: long-polling fetches, produces waiting for "

@@ -59,6 +59,12 @@ enum {
     SL__V_API_VERSIONS = 0,
 };
 
+#define SL__V_OK(id, v) ((int)(v) >= (int)KP_API_##id##_VMIN && (int)(v) <= (int)KP_API_##id##_VMAX)
+_Static_assert(SL__V_OK(PRODUCE, SL__V_PRODUCE) && SL__V_OK(FETCH, SL__V_FETCH) &&
+                   SL__V_OK(LIST_OFFSETS, SL__V_LIST_OFFSETS) &&
+                   SL__V_OK(METADATA, SL__V_METADATA) && SL__V_OK(API_VERSIONS, SL__V_API_VERSIONS),
+               "a version the client speaks is not advertised (kp_api.h KP_API_LIST)");
+
 /* Largest response frame accepted (librdkafka's receive.message.max.bytes is 100 MB). */
 #define SL__MAX_FRAME (128 * 1024 * 1024)
 /* Largest decompressed records area of one batch (a bigger one is SL_ERR__BAD_COMPRESSION). */

@@ -1,17 +1,27 @@
 /*
- * kp_api — Kafka API keys, Kafka error codes, and the table of API versions splicelog speaks.
+ * kp_api — the Kafka APIs splicelog speaks and Kafka's error codes, each written once, as an
+ * X-macro list from which every table about them is generated (libuv's UV_ERRNO_MAP habit).
  *
  * Contract
  * - Pure constants and lookups: no allocation, no mutable state, callable from any thread.
- * - Two error spaces never mix (style.md): enum kp_err holds Kafka's wire error codes with
- *   Kafka's numbers (clients/.../protocol/Errors.java); functions in proto/ return 0 or
- *   -errno. A kp_err value only ever travels inside a message struct's error_code field.
- * - kp_api_advertised() is exactly the table the broker sends in ApiVersions (design:
- *   kafka-protocol-notes.md §0). It lists only APIs that proto/ can encode and decode; the
- *   group APIs (8-14) and InitProducerId (22) get their rows when their codecs land.
- * - kp_api_flexible() answers for every (key, version) Kafka defines up to the versions the
- *   clients we target send, implemented or not, so a header can be parsed (and a proper
- *   error returned) even for a version the broker will reject.
+ * - KP_API_LIST is the one place an API's facts live: its key, Kafka's name, whether the broker
+ *   serves it, the versions the broker advertises, the versions proto's codec handles, the
+ *   first flexible version, and the stem that names its codec (kp_<stem>_req / kp_<stem>_resp
+ *   and their _encode/_decode, kp_msg.h; the codec's table kp__api_<stem>, kp_schema.h) and
+ *   its broker handler (br_api_<stem>, which proto never names: the broker expands the stem).
+ *   From it come enum kp_api_key, the names, the flexible versions, kp_api_advertised()
+ *   (exactly what the broker sends in ApiVersions, and what its dispatch accepts), the codecs'
+ *   ranges (kp_msg_codec_find, the schema engine's version checks), the broker's dispatch
+ *   switch and handler prototypes, the fuzz target's per-API table and the client's API
+ *   constants. Adding an API is one row here plus its codec (kp_msg_*.c) and, to serve it, its
+ *   handler (broker/api/) and the row's role SERVED with its advertised range.
+ * - The security APIs (kp_msg_sec.h: SASL, ACLs, quotas, SCRAM credentials) have hand-written
+ *   codecs outside the schema engine and no row yet: they get theirs when they are served.
+ * - Two error spaces never mix (style.md): enum kp_err, generated from KP_ERR_LIST, holds
+ *   Kafka's wire error codes with Kafka's numbers (clients/.../protocol/Errors.java);
+ *   functions in proto/ return 0 or -errno. A kp_err value only ever travels inside a message
+ *   struct's error_code field. The client's public sl_err values are tied to this list by
+ *   _Static_assert (client/sl_err.c).
  */
 #ifndef SPLICELOG_KP_API_H
 #define SPLICELOG_KP_API_H
@@ -20,97 +30,163 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * X(ID, key, "Name", role, adv_min, adv_max, codec_min, codec_max, first_flexible, stem),
+ * sorted by key (kp_msg_codec_at lists the codecs in this order; test_kp_schema checks it).
+ *   role                  SERVED: the broker advertises the API and has its handler
+ *                         (br_api_<stem>); CODEC: proto encodes and decodes it (clients, tools,
+ *                         the broker's future handlers), the broker does not speak it yet.
+ *                         KP_API_IF_SERVED(role, ...) keeps its arguments for SERVED rows only.
+ *   adv_min..adv_max      SERVED rows: advertised in ApiVersions; dispatch accepts exactly
+ *                         these. Below a row's minimum the broker closes the connection, as
+ *                         Kafka 4.0 does for the versions KIP-896 removed (README, "Protocol
+ *                         baseline"). CODEC rows: -1.
+ *   codec_min..codec_max  what kp_<stem>_* encode and decode (kp_msg.h: kp_msg_codec_find).
+ *                         Produce v0-2 are advertised but below the codec: they carry legacy
+ *                         message sets, which the Produce handler refuses per partition in their
+ *                         own layout; advertised from 0 because librdkafka enables gzip and
+ *                         snappy only when the Produce range reaches v0, as Kafka 4.0 does.
+ *   first_flexible        apache/kafka common/message/<Name>Request.json, flexibleVersions
+ *                         (INT16_MAX: none).
+ * FindCoordinator must contain 0 (librdkafka's BrokerGroupCoordinator feature gate);
+ * OffsetFetch starts at 1 (kafkajs has no v0); OffsetCommit starts at 0 although Kafka 4.0
+ * removed v0-1: sarama (up to 1.3x) commits with v1 whatever its configured version.
+ */
+/* clang-format off */
+#define KP_API_LIST(X)                                                                              \
+    X(PRODUCE,                   0, "Produce",                 SERVED, 0,  7,  3, 9,  9,  produce) \
+    X(FETCH,                     1, "Fetch",                   SERVED, 4,  11, 4, 13, 12, fetch) \
+    X(LIST_OFFSETS,              2, "ListOffsets",             SERVED, 1,  2,  1, 7,  6,  list_offsets) \
+    X(METADATA,                  3, "Metadata",                SERVED, 0,  4,  0, 12, 9,  metadata) \
+    X(OFFSET_COMMIT,             8, "OffsetCommit",            SERVED, 0,  5,  0, 8,  8,  offset_commit) \
+    X(OFFSET_FETCH,              9, "OffsetFetch",             SERVED, 1,  4,  1, 8,  6,  offset_fetch) \
+    X(FIND_COORDINATOR,         10, "FindCoordinator",         SERVED, 0,  2,  0, 4,  3,  find_coordinator) \
+    X(JOIN_GROUP,               11, "JoinGroup",               SERVED, 0,  5,  0, 9,  6,  join_group) \
+    X(HEARTBEAT,                12, "Heartbeat",               SERVED, 0,  3,  0, 4,  4,  heartbeat) \
+    X(LEAVE_GROUP,              13, "LeaveGroup",              SERVED, 0,  1,  0, 5,  4,  leave_group) \
+    X(SYNC_GROUP,               14, "SyncGroup",               SERVED, 0,  3,  0, 5,  4,  sync_group) \
+    X(DESCRIBE_GROUPS,          15, "DescribeGroups",          CODEC,  -1, -1, 0, 5,  5,  describe_groups) \
+    X(LIST_GROUPS,              16, "ListGroups",              CODEC,  -1, -1, 0, 5,  3,  list_groups) \
+    X(API_VERSIONS,             18, "ApiVersions",             SERVED, 0,  3,  0, 3,  3,  api_versions) \
+    X(CREATE_TOPICS,            19, "CreateTopics",            SERVED, 0,  4,  0, 7,  5,  create_topics) \
+    X(DELETE_TOPICS,            20, "DeleteTopics",            SERVED, 0,  3,  0, 6,  4,  delete_topics) \
+    X(DELETE_RECORDS,           21, "DeleteRecords",           CODEC,  -1, -1, 0, 2,  2,  delete_records) \
+    X(INIT_PRODUCER_ID,         22, "InitProducerId",          CODEC,  -1, -1, 0, 4,  2,  init_producer_id) \
+    X(OFFSET_FOR_LEADER_EPOCH,  23, "OffsetForLeaderEpoch",    CODEC,  -1, -1, 0, 4,  4,  offset_for_leader_epoch) \
+    X(ADD_PARTITIONS_TO_TXN,    24, "AddPartitionsToTxn",      CODEC,  -1, -1, 0, 3,  3,  add_partitions_to_txn) \
+    X(ADD_OFFSETS_TO_TXN,       25, "AddOffsetsToTxn",         CODEC,  -1, -1, 0, 3,  3,  add_offsets_to_txn) \
+    X(END_TXN,                  26, "EndTxn",                  CODEC,  -1, -1, 0, 3,  3,  end_txn) \
+    X(TXN_OFFSET_COMMIT,        28, "TxnOffsetCommit",         CODEC,  -1, -1, 0, 3,  3,  txn_offset_commit) \
+    X(DESCRIBE_CONFIGS,         32, "DescribeConfigs",         CODEC,  -1, -1, 0, 4,  4,  describe_configs) \
+    X(ALTER_CONFIGS,            33, "AlterConfigs",            CODEC,  -1, -1, 0, 2,  2,  alter_configs) \
+    X(DESCRIBE_LOG_DIRS,        35, "DescribeLogDirs",         CODEC,  -1, -1, 0, 4,  2,  describe_log_dirs) \
+    X(CREATE_PARTITIONS,        37, "CreatePartitions",        CODEC,  -1, -1, 0, 3,  2,  create_partitions) \
+    X(DELETE_GROUPS,            42, "DeleteGroups",            CODEC,  -1, -1, 0, 2,  2,  delete_groups) \
+    X(INCREMENTAL_ALTER_CONFIGS, 44, "IncrementalAlterConfigs", CODEC, -1, -1, 0, 1,  1,  incremental_alter_configs) \
+    X(OFFSET_DELETE,            47, "OffsetDelete",            CODEC,  -1, -1, 0, 0,  INT16_MAX, offset_delete) \
+    X(DESCRIBE_CLUSTER,         60, "DescribeCluster",         CODEC,  -1, -1, 0, 1,  0,  describe_cluster)
+/* clang-format on */
+
+#define KP_API_IF_SERVED(role, ...) KP__IF_##role(__VA_ARGS__)
+#define KP__IF_SERVED(...)          __VA_ARGS__
+#define KP__IF_CODEC(...)
+
 enum kp_api_key {
-    KP_API_PRODUCE = 0,
-    KP_API_FETCH = 1,
-    KP_API_LIST_OFFSETS = 2,
-    KP_API_METADATA = 3,
-    KP_API_OFFSET_COMMIT = 8,
-    KP_API_OFFSET_FETCH = 9,
-    KP_API_FIND_COORDINATOR = 10,
-    KP_API_JOIN_GROUP = 11,
-    KP_API_HEARTBEAT = 12,
-    KP_API_LEAVE_GROUP = 13,
-    KP_API_SYNC_GROUP = 14,
-    KP_API_API_VERSIONS = 18,
-    KP_API_CREATE_TOPICS = 19,
-    KP_API_DELETE_TOPICS = 20,
-    KP_API_INIT_PRODUCER_ID = 22,
+#define KP__API_KEY(id, key, ...) KP_API_##id = key,
+    KP_API_LIST(KP__API_KEY)
+#undef KP__API_KEY
 };
 
-/* Kafka wire error codes (int16 on the wire), Kafka's numbers. */
+/* Per API: KP_API_<ID>_VMIN/_VMAX (advertised; -1 for CODEC rows), _CODEC_VMIN/_CODEC_VMAX,
+ * _FLEX. */
+enum {
+#define KP__API_VERS(id, key, name, role, amin, amax, cmin, cmax, flex, stem)                      \
+    KP_API_##id##_VMIN = amin, KP_API_##id##_VMAX = amax, KP_API_##id##_CODEC_VMIN = cmin,         \
+    KP_API_##id##_CODEC_VMAX = cmax, KP_API_##id##_FLEX = flex,
+    KP_API_LIST(KP__API_VERS)
+#undef KP__API_VERS
+};
+
+/* E(NAME, code): Kafka's wire error codes (int16 on the wire), Kafka's names and numbers. */
+/* clang-format off */
+#define KP_ERR_LIST(E)                                                                             \
+    E(UNKNOWN_SERVER_ERROR, -1)                                                                    \
+    E(NONE, 0)                                                                                     \
+    E(OFFSET_OUT_OF_RANGE, 1)                                                                      \
+    E(CORRUPT_MESSAGE, 2)                                                                          \
+    E(UNKNOWN_TOPIC_OR_PARTITION, 3)                                                               \
+    E(INVALID_FETCH_SIZE, 4)                                                                       \
+    E(LEADER_NOT_AVAILABLE, 5)                                                                     \
+    E(NOT_LEADER_OR_FOLLOWER, 6)                                                                   \
+    E(REQUEST_TIMED_OUT, 7)                                                                        \
+    E(BROKER_NOT_AVAILABLE, 8)                                                                     \
+    E(REPLICA_NOT_AVAILABLE, 9)                                                                    \
+    E(MESSAGE_TOO_LARGE, 10)                                                                       \
+    E(STALE_CONTROLLER_EPOCH, 11)                                                                  \
+    E(OFFSET_METADATA_TOO_LARGE, 12)                                                               \
+    E(NETWORK_EXCEPTION, 13)                                                                       \
+    E(COORDINATOR_LOAD_IN_PROGRESS, 14)                                                            \
+    E(COORDINATOR_NOT_AVAILABLE, 15)                                                               \
+    E(NOT_COORDINATOR, 16)                                                                         \
+    E(INVALID_TOPIC_EXCEPTION, 17)                                                                 \
+    E(RECORD_LIST_TOO_LARGE, 18)                                                                   \
+    E(NOT_ENOUGH_REPLICAS, 19)                                                                     \
+    E(NOT_ENOUGH_REPLICAS_AFTER_APPEND, 20)                                                        \
+    E(INVALID_REQUIRED_ACKS, 21)                                                                   \
+    E(ILLEGAL_GENERATION, 22)                                                                      \
+    E(INCONSISTENT_GROUP_PROTOCOL, 23)                                                             \
+    E(INVALID_GROUP_ID, 24)                                                                        \
+    E(UNKNOWN_MEMBER_ID, 25)                                                                       \
+    E(INVALID_SESSION_TIMEOUT, 26)                                                                 \
+    E(REBALANCE_IN_PROGRESS, 27)                                                                   \
+    E(INVALID_COMMIT_OFFSET_SIZE, 28)                                                              \
+    E(TOPIC_AUTHORIZATION_FAILED, 29)                                                              \
+    E(GROUP_AUTHORIZATION_FAILED, 30)                                                              \
+    E(CLUSTER_AUTHORIZATION_FAILED, 31)                                                            \
+    E(INVALID_TIMESTAMP, 32)                                                                       \
+    E(UNSUPPORTED_SASL_MECHANISM, 33)                                                              \
+    E(ILLEGAL_SASL_STATE, 34)                                                                      \
+    E(UNSUPPORTED_VERSION, 35)                                                                     \
+    E(TOPIC_ALREADY_EXISTS, 36)                                                                    \
+    E(INVALID_PARTITIONS, 37)                                                                      \
+    E(INVALID_REPLICATION_FACTOR, 38)                                                              \
+    E(INVALID_REPLICA_ASSIGNMENT, 39)                                                              \
+    E(INVALID_CONFIG, 40)                                                                          \
+    E(NOT_CONTROLLER, 41)                                                                          \
+    E(INVALID_REQUEST, 42)                                                                         \
+    E(UNSUPPORTED_FOR_MESSAGE_FORMAT, 43)                                                          \
+    E(POLICY_VIOLATION, 44)                                                                        \
+    E(OUT_OF_ORDER_SEQUENCE_NUMBER, 45)                                                            \
+    E(DUPLICATE_SEQUENCE_NUMBER, 46)                                                               \
+    E(INVALID_PRODUCER_EPOCH, 47)                                                                  \
+    E(INVALID_TXN_STATE, 48)                                                                       \
+    E(INVALID_PRODUCER_ID_MAPPING, 49)                                                             \
+    E(INVALID_TRANSACTION_TIMEOUT, 50)                                                             \
+    E(CONCURRENT_TRANSACTIONS, 51)                                                                 \
+    E(TRANSACTION_COORDINATOR_FENCED, 52)                                                          \
+    E(TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 53)                                                   \
+    E(OPERATION_NOT_ATTEMPTED, 55)                                                                 \
+    E(KAFKA_STORAGE_ERROR, 56)                                                                     \
+    E(UNKNOWN_PRODUCER_ID, 59)                                                                     \
+    E(FETCH_SESSION_ID_NOT_FOUND, 70)                                                              \
+    E(INVALID_FETCH_SESSION_EPOCH, 71)                                                             \
+    E(TOPIC_DELETION_DISABLED, 73)                                                                 \
+    E(FENCED_LEADER_EPOCH, 74)                                                                     \
+    E(UNKNOWN_LEADER_EPOCH, 75)                                                                    \
+    E(UNSUPPORTED_COMPRESSION_TYPE, 76)                                                            \
+    E(OFFSET_NOT_AVAILABLE, 78)                                                                    \
+    E(MEMBER_ID_REQUIRED, 79)                                                                      \
+    E(GROUP_MAX_SIZE_REACHED, 81)                                                                  \
+    E(FENCED_INSTANCE_ID, 82)                                                                      \
+    E(INVALID_RECORD, 87)                                                                          \
+    E(UNSTABLE_OFFSET_COMMIT, 88)                                                                  \
+    E(PRODUCER_FENCED, 90)
+/* clang-format on */
+
 enum kp_err {
-    KP_ERR_UNKNOWN_SERVER_ERROR = -1,
-    KP_ERR_NONE = 0,
-    KP_ERR_OFFSET_OUT_OF_RANGE = 1,
-    KP_ERR_CORRUPT_MESSAGE = 2,
-    KP_ERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
-    KP_ERR_INVALID_FETCH_SIZE = 4,
-    KP_ERR_LEADER_NOT_AVAILABLE = 5,
-    KP_ERR_NOT_LEADER_OR_FOLLOWER = 6,
-    KP_ERR_REQUEST_TIMED_OUT = 7,
-    KP_ERR_BROKER_NOT_AVAILABLE = 8,
-    KP_ERR_REPLICA_NOT_AVAILABLE = 9,
-    KP_ERR_MESSAGE_TOO_LARGE = 10,
-    KP_ERR_STALE_CONTROLLER_EPOCH = 11,
-    KP_ERR_OFFSET_METADATA_TOO_LARGE = 12,
-    KP_ERR_NETWORK_EXCEPTION = 13,
-    KP_ERR_COORDINATOR_LOAD_IN_PROGRESS = 14,
-    KP_ERR_COORDINATOR_NOT_AVAILABLE = 15,
-    KP_ERR_NOT_COORDINATOR = 16,
-    KP_ERR_INVALID_TOPIC_EXCEPTION = 17,
-    KP_ERR_RECORD_LIST_TOO_LARGE = 18,
-    KP_ERR_NOT_ENOUGH_REPLICAS = 19,
-    KP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND = 20,
-    KP_ERR_INVALID_REQUIRED_ACKS = 21,
-    KP_ERR_ILLEGAL_GENERATION = 22,
-    KP_ERR_INCONSISTENT_GROUP_PROTOCOL = 23,
-    KP_ERR_INVALID_GROUP_ID = 24,
-    KP_ERR_UNKNOWN_MEMBER_ID = 25,
-    KP_ERR_INVALID_SESSION_TIMEOUT = 26,
-    KP_ERR_REBALANCE_IN_PROGRESS = 27,
-    KP_ERR_INVALID_COMMIT_OFFSET_SIZE = 28,
-    KP_ERR_TOPIC_AUTHORIZATION_FAILED = 29,
-    KP_ERR_GROUP_AUTHORIZATION_FAILED = 30,
-    KP_ERR_CLUSTER_AUTHORIZATION_FAILED = 31,
-    KP_ERR_INVALID_TIMESTAMP = 32,
-    KP_ERR_UNSUPPORTED_SASL_MECHANISM = 33,
-    KP_ERR_ILLEGAL_SASL_STATE = 34,
-    KP_ERR_UNSUPPORTED_VERSION = 35,
-    KP_ERR_TOPIC_ALREADY_EXISTS = 36,
-    KP_ERR_INVALID_PARTITIONS = 37,
-    KP_ERR_INVALID_REPLICATION_FACTOR = 38,
-    KP_ERR_INVALID_REPLICA_ASSIGNMENT = 39,
-    KP_ERR_INVALID_CONFIG = 40,
-    KP_ERR_NOT_CONTROLLER = 41,
-    KP_ERR_INVALID_REQUEST = 42,
-    KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT = 43,
-    KP_ERR_POLICY_VIOLATION = 44,
-    KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45,
-    KP_ERR_DUPLICATE_SEQUENCE_NUMBER = 46,
-    KP_ERR_INVALID_PRODUCER_EPOCH = 47,
-    KP_ERR_INVALID_TXN_STATE = 48,
-    KP_ERR_INVALID_PRODUCER_ID_MAPPING = 49,
-    KP_ERR_INVALID_TRANSACTION_TIMEOUT = 50,
-    KP_ERR_CONCURRENT_TRANSACTIONS = 51,
-    KP_ERR_TRANSACTION_COORDINATOR_FENCED = 52,
-    KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53,
-    KP_ERR_OPERATION_NOT_ATTEMPTED = 55,
-    KP_ERR_KAFKA_STORAGE_ERROR = 56,
-    KP_ERR_UNKNOWN_PRODUCER_ID = 59,
-    KP_ERR_FETCH_SESSION_ID_NOT_FOUND = 70,
-    KP_ERR_INVALID_FETCH_SESSION_EPOCH = 71,
-    KP_ERR_TOPIC_DELETION_DISABLED = 73,
-    KP_ERR_FENCED_LEADER_EPOCH = 74,
-    KP_ERR_UNKNOWN_LEADER_EPOCH = 75,
-    KP_ERR_UNSUPPORTED_COMPRESSION_TYPE = 76,
-    KP_ERR_OFFSET_NOT_AVAILABLE = 78,
-    KP_ERR_MEMBER_ID_REQUIRED = 79,
-    KP_ERR_GROUP_MAX_SIZE_REACHED = 81,
-    KP_ERR_FENCED_INSTANCE_ID = 82,
-    KP_ERR_INVALID_RECORD = 87,
-    KP_ERR_UNSTABLE_OFFSET_COMMIT = 88,
-    KP_ERR_PRODUCER_FENCED = 90,
+#define KP__ERR(name, code) KP_ERR_##name = code,
+    KP_ERR_LIST(KP__ERR)
+#undef KP__ERR
 };
 
 /* Kafka's name for a wire error code ("UNSUPPORTED_VERSION"); "UNKNOWN" for other codes. */
@@ -127,8 +203,8 @@ struct kp_api_range {
 };
 
 /*
- * The table the broker advertises, sorted by api_key; *n receives the number of rows. The
- * memory is static and read-only. Only APIs with a complete codec in proto/ appear.
+ * The table the broker advertises (KP_API_LIST's adv_min..adv_max), sorted by api_key; *n
+ * receives the number of rows. The memory is static and read-only.
  */
 const struct kp_api_range *kp_api_advertised(size_t *n);
 

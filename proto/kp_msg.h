@@ -1,11 +1,11 @@
 /*
  * kp_msg — Kafka request/response headers, framing, and the API messages splicelog speaks.
  * The codecs handle more versions than the broker advertises (kp_api_advertised()); which ones
- * is kp_msg_codec_find(key): ApiVersions 0-3, Metadata 0-12, Produce 3-9, Fetch 4-13,
- * ListOffsets 1-7, CreateTopics 0-7, DeleteTopics 0-6, InitProducerId 0-4 here, the group APIs
- * below, and the admin APIs of kp_msg_config.h, kp_msg_groups_admin.h and kp_msg_cluster.h.
- * Most codecs are tables walked by one engine (proto/kp_schema.h explains why and how); the
- * classic versions of Produce and Fetch and their piecewise encoders are written by hand.
+ * is KP_API_LIST's codec range (kp_api.h), kp_msg_codec_find(key): ApiVersions 0-3, Metadata 0-12,
+ * Produce 3-9, Fetch 4-13, ListOffsets 1-7, CreateTopics 0-7, DeleteTopics 0-6, InitProducerId 0-4
+ * here, the group APIs below, and the admin APIs of kp_msg_config.h, kp_msg_groups_admin.h and
+ * kp_msg_cluster.h. Most codecs are tables walked by one engine (proto/kp_schema.h explains why and
+ * how); the classic versions of Produce and Fetch and their piecewise encoders are written by hand.
  *
  * Contract
  * - Pure functions over caller-owned memory: no globals, no malloc, any thread.
@@ -93,7 +93,7 @@ int kp_frame_peek(const void *buf, size_t len, int32_t max_size, int32_t *size);
 /*
  * What proto's codec handles for an API key (more than the broker may advertise): the version
  * range of kp_<msg>_{req,resp}_{encode,decode} and the first flexible version (INT16_MAX when
- * none). Static, read-only.
+ * none): the row of KP_API_LIST (kp_api.h). Static, read-only.
  */
 struct kp_msg_codec {
     int16_t api_key;

@@ -86,8 +86,7 @@ static const struct kp__field ct_resp_f[] = {
 #undef KP__S
 KP__STRUCT(ct_resp, struct kp_create_topics_resp, ct_resp_f);
 
-const struct kp__api kp__api_create_topics = {
-    {KP_API_CREATE_TOPICS, 0, 7, 5, "CreateTopics"}, &ct_req, &ct_resp};
+const struct kp__api kp__api_create_topics = {KP__INFO(CREATE_TOPICS), &ct_req, &ct_resp};
 
 KP__CODEC(kp_create_topics_req, struct kp_create_topics_req, kp__api_create_topics, req)
 KP__CODEC(kp_create_topics_resp, struct kp_create_topics_resp, kp__api_create_topics, resp)
@@ -131,8 +130,7 @@ static const struct kp__field dt_resp_f[] = {
 #undef KP__S
 KP__STRUCT(dt_resp, struct kp_delete_topics_resp, dt_resp_f);
 
-const struct kp__api kp__api_delete_topics = {
-    {KP_API_DELETE_TOPICS, 0, 6, 4, "DeleteTopics"}, &dt_req, &dt_resp};
+const struct kp__api kp__api_delete_topics = {KP__INFO(DELETE_TOPICS), &dt_req, &dt_resp};
 
 KP__CODEC(kp_delete_topics_req, struct kp_delete_topics_req, kp__api_delete_topics, req)
 KP__CODEC(kp_delete_topics_resp, struct kp_delete_topics_resp, kp__api_delete_topics, resp)

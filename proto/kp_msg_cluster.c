@@ -64,7 +64,7 @@ static const struct kp__field dr_resp_f[] = {
 #undef KP__S
 KP__STRUCT(dr_resp, struct kp_delete_records_resp, dr_resp_f);
 
-const struct kp__api kp__api_delete_records = {{21, 0, 2, 2, "DeleteRecords"}, &dr_req, &dr_resp};
+const struct kp__api kp__api_delete_records = {KP__INFO(DELETE_RECORDS), &dr_req, &dr_resp};
 
 KP__CODEC(kp_delete_records_req, struct kp_delete_records_req, kp__api_delete_records, req)
 KP__CODEC(kp_delete_records_resp, struct kp_delete_records_resp, kp__api_delete_records, resp)
@@ -128,8 +128,8 @@ static const struct kp__field ofle_resp_f[] = {
 #undef KP__S
 KP__STRUCT(ofle_resp, struct kp_offset_for_leader_epoch_resp, ofle_resp_f);
 
-const struct kp__api kp__api_offset_for_leader_epoch = {
-    {23, 0, 4, 4, "OffsetForLeaderEpoch"}, &ofle_req, &ofle_resp};
+const struct kp__api kp__api_offset_for_leader_epoch = {KP__INFO(OFFSET_FOR_LEADER_EPOCH),
+                                                        &ofle_req, &ofle_resp};
 
 KP__CODEC(kp_offset_for_leader_epoch_req, struct kp_offset_for_leader_epoch_req,
           kp__api_offset_for_leader_epoch, req)
@@ -195,8 +195,7 @@ static const struct kp__field dld_resp_f[] = {
 #undef KP__S
 KP__STRUCT(dld_resp, struct kp_describe_log_dirs_resp, dld_resp_f);
 
-const struct kp__api kp__api_describe_log_dirs = {
-    {35, 0, 4, 2, "DescribeLogDirs"}, &dld_req, &dld_resp};
+const struct kp__api kp__api_describe_log_dirs = {KP__INFO(DESCRIBE_LOG_DIRS), &dld_req, &dld_resp};
 
 KP__CODEC(kp_describe_log_dirs_req, struct kp_describe_log_dirs_req, kp__api_describe_log_dirs, req)
 KP__CODEC(kp_describe_log_dirs_resp, struct kp_describe_log_dirs_resp, kp__api_describe_log_dirs,
@@ -249,8 +248,7 @@ static const struct kp__field cp_resp_f[] = {
 #undef KP__S
 KP__STRUCT(cp_resp, struct kp_create_partitions_resp, cp_resp_f);
 
-const struct kp__api kp__api_create_partitions = {
-    {37, 0, 3, 2, "CreatePartitions"}, &cp_req, &cp_resp};
+const struct kp__api kp__api_create_partitions = {KP__INFO(CREATE_PARTITIONS), &cp_req, &cp_resp};
 
 KP__CODEC(kp_create_partitions_req, struct kp_create_partitions_req, kp__api_create_partitions, req)
 KP__CODEC(kp_create_partitions_resp, struct kp_create_partitions_resp, kp__api_create_partitions,
@@ -293,8 +291,7 @@ static const struct kp__field dcl_resp_f[] = {
 #undef KP__S
 KP__STRUCT(dcl_resp, struct kp_describe_cluster_resp, dcl_resp_f);
 
-const struct kp__api kp__api_describe_cluster = {
-    {60, 0, 1, 0, "DescribeCluster"}, &dcl_req, &dcl_resp};
+const struct kp__api kp__api_describe_cluster = {KP__INFO(DESCRIBE_CLUSTER), &dcl_req, &dcl_resp};
 
 KP__CODEC(kp_describe_cluster_req, struct kp_describe_cluster_req, kp__api_describe_cluster, req)
 KP__CODEC(kp_describe_cluster_resp, struct kp_describe_cluster_resp, kp__api_describe_cluster, resp)

@@ -81,8 +81,7 @@ static const struct kp__field dc_resp_f[] = {
 #undef KP__S
 KP__STRUCT(dc_resp, struct kp_describe_configs_resp, dc_resp_f);
 
-const struct kp__api kp__api_describe_configs = {
-    {32, 0, 4, 4, "DescribeConfigs"}, &dc_req, &dc_resp};
+const struct kp__api kp__api_describe_configs = {KP__INFO(DESCRIBE_CONFIGS), &dc_req, &dc_resp};
 
 KP__CODEC(kp_describe_configs_req, struct kp_describe_configs_req, kp__api_describe_configs, req)
 KP__CODEC(kp_describe_configs_resp, struct kp_describe_configs_resp, kp__api_describe_configs, resp)
@@ -135,7 +134,7 @@ static const struct kp__field ac_resp_f[] = {
 #undef KP__S
 KP__STRUCT(ac_resp, struct kp_alter_configs_resp, ac_resp_f);
 
-const struct kp__api kp__api_alter_configs = {{33, 0, 2, 2, "AlterConfigs"}, &ac_req, &ac_resp};
+const struct kp__api kp__api_alter_configs = {KP__INFO(ALTER_CONFIGS), &ac_req, &ac_resp};
 
 KP__CODEC(kp_alter_configs_req, struct kp_alter_configs_req, kp__api_alter_configs, req)
 KP__CODEC(kp_alter_configs_resp, struct kp_alter_configs_resp, kp__api_alter_configs, resp)
@@ -177,8 +176,8 @@ static const struct kp__field iac_resp_f[] = {
 #undef KP__S
 KP__STRUCT(iac_resp, struct kp_incremental_alter_configs_resp, iac_resp_f);
 
-const struct kp__api kp__api_incremental_alter_configs = {
-    {44, 0, 1, 1, "IncrementalAlterConfigs"}, &iac_req, &iac_resp};
+const struct kp__api kp__api_incremental_alter_configs = {KP__INFO(INCREMENTAL_ALTER_CONFIGS),
+                                                          &iac_req, &iac_resp};
 
 KP__CODEC(kp_incremental_alter_configs_req, struct kp_incremental_alter_configs_req,
           kp__api_incremental_alter_configs, req)

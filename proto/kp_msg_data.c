@@ -88,7 +88,7 @@ static const struct kp__field pr_resp_f[] = {
 #undef KP__S
 KP__STRUCT(pr_resp, struct kp_produce_resp, pr_resp_f);
 
-const struct kp__api kp__api_produce = {{KP_API_PRODUCE, 3, 9, 9, "Produce"}, &pr_req, &pr_resp};
+const struct kp__api kp__api_produce = {KP__INFO(PRODUCE), &pr_req, &pr_resp};
 
 /* ---- Fetch request ------------------------------------------------------------------------ */
 
@@ -217,6 +217,6 @@ static const struct kp__field fe_resp_f[] = {
 #undef KP__S
 KP__STRUCT(fe_resp, struct kp_fetch_resp, fe_resp_f);
 
-const struct kp__api kp__api_fetch = {{KP_API_FETCH, 4, 13, 12, "Fetch"}, &fe_req, &fe_resp};
+const struct kp__api kp__api_fetch = {KP__INFO(FETCH), &fe_req, &fe_resp};
 
 KP__CODEC(kp_fetch_req, struct kp_fetch_req, kp__api_fetch, req)

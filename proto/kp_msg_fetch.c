@@ -24,10 +24,10 @@
 #include "kp_msg_int.h"
 #include "kp_schema.h"
 
-#define FE_MIN       4
+#define FE_MIN       KP_API_FETCH_CODEC_VMIN
 #define FE_MAX       11 /* the classic versions (the whole-message decoder below) */
-#define FE_ENC_MAX   13 /* the piecewise encoder */
-#define FE_FLEX      12
+#define FE_ENC_MAX   KP_API_FETCH_CODEC_VMAX /* the piecewise encoder */
+#define FE_FLEX      KP_API_FETCH_FLEX
 #define FE_TOPIC_IDS 13
 #define FE_UVAR_MAX  5 /* largest encoding of a uvarint count */
 

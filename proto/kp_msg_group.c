@@ -52,8 +52,7 @@ static const struct kp__field fc_resp_f[] = {
 #undef KP__S
 KP__STRUCT(fc_resp, struct kp_find_coordinator_resp, fc_resp_f);
 
-const struct kp__api kp__api_find_coordinator = {
-    {KP_API_FIND_COORDINATOR, 0, 4, 3, "FindCoordinator"}, &fc_req, &fc_resp};
+const struct kp__api kp__api_find_coordinator = {KP__INFO(FIND_COORDINATOR), &fc_req, &fc_resp};
 
 KP__CODEC(kp_find_coordinator_req, struct kp_find_coordinator_req, kp__api_find_coordinator, req)
 KP__CODEC(kp_find_coordinator_resp, struct kp_find_coordinator_resp, kp__api_find_coordinator, resp)
@@ -107,8 +106,7 @@ static const struct kp__field jg_resp_f[] = {
 #undef KP__S
 KP__STRUCT(jg_resp, struct kp_join_group_resp, jg_resp_f);
 
-const struct kp__api kp__api_join_group = {
-    {KP_API_JOIN_GROUP, 0, 9, 6, "JoinGroup"}, &jg_req, &jg_resp};
+const struct kp__api kp__api_join_group = {KP__INFO(JOIN_GROUP), &jg_req, &jg_resp};
 
 KP__CODEC(kp_join_group_req, struct kp_join_group_req, kp__api_join_group, req)
 KP__CODEC(kp_join_group_resp, struct kp_join_group_resp, kp__api_join_group, resp)
@@ -133,8 +131,7 @@ static const struct kp__field hb_resp_f[] = {
 #undef KP__S
 KP__STRUCT(hb_resp, struct kp_heartbeat_resp, hb_resp_f);
 
-const struct kp__api kp__api_heartbeat = {
-    {KP_API_HEARTBEAT, 0, 4, 4, "Heartbeat"}, &hb_req, &hb_resp};
+const struct kp__api kp__api_heartbeat = {KP__INFO(HEARTBEAT), &hb_req, &hb_resp};
 
 KP__CODEC(kp_heartbeat_req, struct kp_heartbeat_req, kp__api_heartbeat, req)
 KP__CODEC(kp_heartbeat_resp, struct kp_heartbeat_resp, kp__api_heartbeat, resp)
@@ -179,8 +176,7 @@ static const struct kp__field lg_resp_f[] = {
 #undef KP__S
 KP__STRUCT(lg_resp, struct kp_leave_group_resp, lg_resp_f);
 
-const struct kp__api kp__api_leave_group = {
-    {KP_API_LEAVE_GROUP, 0, 5, 4, "LeaveGroup"}, &lg_req, &lg_resp};
+const struct kp__api kp__api_leave_group = {KP__INFO(LEAVE_GROUP), &lg_req, &lg_resp};
 
 KP__CODEC(kp_leave_group_req, struct kp_leave_group_req, kp__api_leave_group, req)
 KP__CODEC(kp_leave_group_resp, struct kp_leave_group_resp, kp__api_leave_group, resp)
@@ -220,8 +216,7 @@ static const struct kp__field sg_resp_f[] = {
 #undef KP__S
 KP__STRUCT(sg_resp, struct kp_sync_group_resp, sg_resp_f);
 
-const struct kp__api kp__api_sync_group = {
-    {KP_API_SYNC_GROUP, 0, 5, 4, "SyncGroup"}, &sg_req, &sg_resp};
+const struct kp__api kp__api_sync_group = {KP__INFO(SYNC_GROUP), &sg_req, &sg_resp};
 
 KP__CODEC(kp_sync_group_req, struct kp_sync_group_req, kp__api_sync_group, req)
 KP__CODEC(kp_sync_group_resp, struct kp_sync_group_resp, kp__api_sync_group, resp)
@@ -287,8 +282,7 @@ static const struct kp__field oc_resp_f[] = {
 #undef KP__S
 KP__STRUCT(oc_resp, struct kp_offset_commit_resp, oc_resp_f);
 
-const struct kp__api kp__api_offset_commit = {
-    {KP_API_OFFSET_COMMIT, 0, 8, 8, "OffsetCommit"}, &oc_req, &oc_resp};
+const struct kp__api kp__api_offset_commit = {KP__INFO(OFFSET_COMMIT), &oc_req, &oc_resp};
 
 KP__CODEC(kp_offset_commit_req, struct kp_offset_commit_req, kp__api_offset_commit, req)
 KP__CODEC(kp_offset_commit_resp, struct kp_offset_commit_resp, kp__api_offset_commit, resp)
@@ -386,8 +380,7 @@ static const struct kp__field of_resp_f[] = {
 #undef KP__S
 KP__STRUCT(of_resp, struct kp_offset_fetch_resp, of_resp_f);
 
-const struct kp__api kp__api_offset_fetch = {
-    {KP_API_OFFSET_FETCH, 1, 8, 6, "OffsetFetch"}, &of_req, &of_resp};
+const struct kp__api kp__api_offset_fetch = {KP__INFO(OFFSET_FETCH), &of_req, &of_resp};
 
 KP__CODEC(kp_offset_fetch_req, struct kp_offset_fetch_req, kp__api_offset_fetch, req)
 KP__CODEC(kp_offset_fetch_resp, struct kp_offset_fetch_resp, kp__api_offset_fetch, resp)

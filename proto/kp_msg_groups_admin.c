@@ -52,7 +52,7 @@ static const struct kp__field dg_resp_f[] = {
 #undef KP__S
 KP__STRUCT(dg_resp, struct kp_describe_groups_resp, dg_resp_f);
 
-const struct kp__api kp__api_describe_groups = {{15, 0, 5, 5, "DescribeGroups"}, &dg_req, &dg_resp};
+const struct kp__api kp__api_describe_groups = {KP__INFO(DESCRIBE_GROUPS), &dg_req, &dg_resp};
 
 KP__CODEC(kp_describe_groups_req, struct kp_describe_groups_req, kp__api_describe_groups, req)
 KP__CODEC(kp_describe_groups_resp, struct kp_describe_groups_resp, kp__api_describe_groups, resp)
@@ -86,7 +86,7 @@ static const struct kp__field lg2_resp_f[] = {
 #undef KP__S
 KP__STRUCT(lg2_resp, struct kp_list_groups_resp, lg2_resp_f);
 
-const struct kp__api kp__api_list_groups = {{16, 0, 5, 3, "ListGroups"}, &lg2_req, &lg2_resp};
+const struct kp__api kp__api_list_groups = {KP__INFO(LIST_GROUPS), &lg2_req, &lg2_resp};
 
 KP__CODEC(kp_list_groups_req, struct kp_list_groups_req, kp__api_list_groups, req)
 KP__CODEC(kp_list_groups_resp, struct kp_list_groups_resp, kp__api_list_groups, resp)
@@ -117,7 +117,7 @@ static const struct kp__field dlg_resp_f[] = {
 #undef KP__S
 KP__STRUCT(dlg_resp, struct kp_delete_groups_resp, dlg_resp_f);
 
-const struct kp__api kp__api_delete_groups = {{42, 0, 2, 2, "DeleteGroups"}, &dlg_req, &dlg_resp};
+const struct kp__api kp__api_delete_groups = {KP__INFO(DELETE_GROUPS), &dlg_req, &dlg_resp};
 
 KP__CODEC(kp_delete_groups_req, struct kp_delete_groups_req, kp__api_delete_groups, req)
 KP__CODEC(kp_delete_groups_resp, struct kp_delete_groups_resp, kp__api_delete_groups, resp)
@@ -176,8 +176,7 @@ static const struct kp__field od_resp_f[] = {
 #undef KP__S
 KP__STRUCT(od_resp, struct kp_offset_delete_resp, od_resp_f);
 
-const struct kp__api kp__api_offset_delete = {
-    {47, 0, 0, INT16_MAX, "OffsetDelete"}, &od_req, &od_resp};
+const struct kp__api kp__api_offset_delete = {KP__INFO(OFFSET_DELETE), &od_req, &od_resp};
 
 KP__CODEC(kp_offset_delete_req, struct kp_offset_delete_req, kp__api_offset_delete, req)
 KP__CODEC(kp_offset_delete_resp, struct kp_offset_delete_resp, kp__api_offset_delete, resp)

@@ -46,8 +46,7 @@ static const struct kp__field av_resp_f[] = {
 #undef KP__S
 KP__STRUCT(av_resp, struct kp_api_versions_resp, av_resp_f);
 
-const struct kp__api kp__api_api_versions = {
-    {KP_API_API_VERSIONS, 0, 3, 3, "ApiVersions"}, &av_req, &av_resp};
+const struct kp__api kp__api_api_versions = {KP__INFO(API_VERSIONS), &av_req, &av_resp};
 
 KP__CODEC(kp_api_versions_req, struct kp_api_versions_req, kp__api_api_versions, req)
 KP__CODEC(kp_api_versions_resp, struct kp_api_versions_resp, kp__api_api_versions, resp)
@@ -216,8 +215,7 @@ static const struct kp__field md_resp_f[] = {
 #undef KP__S
 KP__STRUCT(md_resp, struct kp_metadata_resp, md_resp_f);
 
-const struct kp__api kp__api_metadata = {
-    {KP_API_METADATA, 0, 12, 9, "Metadata"}, &md_req, &md_resp};
+const struct kp__api kp__api_metadata = {KP__INFO(METADATA), &md_req, &md_resp};
 
 KP__CODEC(kp_metadata_req, struct kp_metadata_req, kp__api_metadata, req)
 KP__CODEC(kp_metadata_resp, struct kp_metadata_resp, kp__api_metadata, resp)

@@ -66,8 +66,7 @@ static const struct kp__field lo_resp_f[] = {
 #undef KP__S
 KP__STRUCT(lo_resp, struct kp_list_offsets_resp, lo_resp_f);
 
-const struct kp__api kp__api_list_offsets = {
-    {KP_API_LIST_OFFSETS, 1, 7, 6, "ListOffsets"}, &lo_req, &lo_resp};
+const struct kp__api kp__api_list_offsets = {KP__INFO(LIST_OFFSETS), &lo_req, &lo_resp};
 
 KP__CODEC(kp_list_offsets_req, struct kp_list_offsets_req, kp__api_list_offsets, req)
 KP__CODEC(kp_list_offsets_resp, struct kp_list_offsets_resp, kp__api_list_offsets, resp)

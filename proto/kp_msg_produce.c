@@ -15,8 +15,8 @@
 #include "kp_msg_int.h"
 #include "kp_schema.h"
 
-#define PR_MIN 3
-#define PR_MAX 7
+#define PR_MIN KP_API_PRODUCE_CODEC_VMIN
+#define PR_MAX 7 /* the classic versions: v8-9 are kp_msg_data.c's tables */
 
 static bool pr_req_valid(const struct kp_produce_req *r)
 {

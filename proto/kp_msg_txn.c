@@ -31,8 +31,7 @@ static const struct kp__field ip_resp_f[] = {
 #undef KP__S
 KP__STRUCT(ip_resp, struct kp_init_producer_id_resp, ip_resp_f);
 
-const struct kp__api kp__api_init_producer_id = {
-    {KP_API_INIT_PRODUCER_ID, 0, 4, 2, "InitProducerId"}, &ip_req, &ip_resp};
+const struct kp__api kp__api_init_producer_id = {KP__INFO(INIT_PRODUCER_ID), &ip_req, &ip_resp};
 
 KP__CODEC(kp_init_producer_id_req, struct kp_init_producer_id_req, kp__api_init_producer_id, req)
 KP__CODEC(kp_init_producer_id_resp, struct kp_init_producer_id_resp, kp__api_init_producer_id, resp)
@@ -84,8 +83,8 @@ static const struct kp__field apt_resp_f[] = {
 #undef KP__S
 KP__STRUCT(apt_resp, struct kp_add_partitions_to_txn_resp, apt_resp_f);
 
-const struct kp__api kp__api_add_partitions_to_txn = {
-    {24, 0, 3, 3, "AddPartitionsToTxn"}, &apt_req, &apt_resp};
+const struct kp__api kp__api_add_partitions_to_txn = {KP__INFO(ADD_PARTITIONS_TO_TXN), &apt_req,
+                                                      &apt_resp};
 
 KP__CODEC(kp_add_partitions_to_txn_req, struct kp_add_partitions_to_txn_req,
           kp__api_add_partitions_to_txn, req)
@@ -112,8 +111,8 @@ static const struct kp__field aot_resp_f[] = {
 #undef KP__S
 KP__STRUCT(aot_resp, struct kp_add_offsets_to_txn_resp, aot_resp_f);
 
-const struct kp__api kp__api_add_offsets_to_txn = {
-    {25, 0, 3, 3, "AddOffsetsToTxn"}, &aot_req, &aot_resp};
+const struct kp__api kp__api_add_offsets_to_txn = {KP__INFO(ADD_OFFSETS_TO_TXN), &aot_req,
+                                                   &aot_resp};
 
 KP__CODEC(kp_add_offsets_to_txn_req, struct kp_add_offsets_to_txn_req, kp__api_add_offsets_to_txn,
           req)
@@ -140,7 +139,7 @@ static const struct kp__field end_resp_f[] = {
 #undef KP__S
 KP__STRUCT(end_resp, struct kp_end_txn_resp, end_resp_f);
 
-const struct kp__api kp__api_end_txn = {{26, 0, 3, 3, "EndTxn"}, &end_req, &end_resp};
+const struct kp__api kp__api_end_txn = {KP__INFO(END_TXN), &end_req, &end_resp};
 
 KP__CODEC(kp_end_txn_req, struct kp_end_txn_req, kp__api_end_txn, req)
 KP__CODEC(kp_end_txn_resp, struct kp_end_txn_resp, kp__api_end_txn, resp)
@@ -207,8 +206,7 @@ static const struct kp__field toc_resp_f[] = {
 #undef KP__S
 KP__STRUCT(toc_resp, struct kp_txn_offset_commit_resp, toc_resp_f);
 
-const struct kp__api kp__api_txn_offset_commit = {
-    {28, 0, 3, 3, "TxnOffsetCommit"}, &toc_req, &toc_resp};
+const struct kp__api kp__api_txn_offset_commit = {KP__INFO(TXN_OFFSET_COMMIT), &toc_req, &toc_resp};
 
 KP__CODEC(kp_txn_offset_commit_req, struct kp_txn_offset_commit_req, kp__api_txn_offset_commit, req)
 KP__CODEC(kp_txn_offset_commit_resp, struct kp_txn_offset_commit_resp, kp__api_txn_offset_commit,

@@ -651,10 +651,10 @@ static void read_struct(const struct kp__ctx *c, struct kp_rd *rd, struct kp_are
 
 static bool ctx_init(struct kp__ctx *c, const struct kp__api *api, int16_t version, bool extra_tag)
 {
-    if (!kp__ver_in(version, api->info.min_version, api->info.max_version))
+    if (!kp__ver_in(version, api->info->min_version, api->info->max_version))
         return false;
     c->v = version;
-    c->flex = version >= api->info.first_flexible;
+    c->flex = version >= api->info->first_flexible;
     c->extra_tag = extra_tag;
     return true;
 }
@@ -698,63 +698,39 @@ int kp__decode(struct kp_rd *rd, const struct kp__api *api, const struct kp__str
 
 /* ---- the list of APIs ---------------------------------------------------------------- */
 
-/* In api_key order. */
+const struct kp_msg_codec kp__codecs[] = {
+#define CODEC(id, key, name, role, amin, amax, cmin, cmax, flex, stem)                             \
+    {KP_API_##id, cmin, cmax, flex, name},
+    KP_API_LIST(CODEC)
+#undef CODEC
+};
+
+/* In api_key order, as KP_API_LIST. */
 static const struct kp__api *const apis[] = {
-    &kp__api_produce,
-    &kp__api_fetch,
-    &kp__api_list_offsets,
-    &kp__api_metadata,
-    &kp__api_offset_commit,
-    &kp__api_offset_fetch,
-    &kp__api_find_coordinator,
-    &kp__api_join_group,
-    &kp__api_heartbeat,
-    &kp__api_leave_group,
-    &kp__api_sync_group,
-    &kp__api_describe_groups,
-    &kp__api_list_groups,
-    &kp__api_api_versions,
-    &kp__api_create_topics,
-    &kp__api_delete_topics,
-    &kp__api_delete_records,
-    &kp__api_init_producer_id,
-    &kp__api_offset_for_leader_epoch,
-    &kp__api_add_partitions_to_txn,
-    &kp__api_add_offsets_to_txn,
-    &kp__api_end_txn,
-    &kp__api_txn_offset_commit,
-    &kp__api_describe_configs,
-    &kp__api_alter_configs,
-    &kp__api_describe_log_dirs,
-    &kp__api_create_partitions,
-    &kp__api_delete_groups,
-    &kp__api_incremental_alter_configs,
-    &kp__api_offset_delete,
-    &kp__api_describe_cluster,
+#define API(id, key, name, role, amin, amax, cmin, cmax, flex, stem) &kp__api_##stem,
+    KP_API_LIST(API)
+#undef API
 };
 
 #define N_APIS (sizeof apis / sizeof apis[0])
+_Static_assert(N_APIS == KP__N_CODECS, "one table per row of KP_API_LIST");
 
 const struct kp__api *kp__api_at(size_t i) { return i < N_APIS ? apis[i] : NULL; }
 
 const struct kp__api *kp__api_find(int16_t api_key)
 {
     for (size_t i = 0; i < N_APIS; i++)
-        if (apis[i]->info.api_key == api_key)
+        if (apis[i]->info->api_key == api_key)
             return apis[i];
     return NULL;
 }
 
-const struct kp_msg_codec *kp_msg_codec_at(size_t i)
-{
-    const struct kp__api *a = kp__api_at(i);
-    return a ? &a->info : NULL;
-}
+const struct kp_msg_codec *kp_msg_codec_at(size_t i) { return i < N_APIS ? &kp__codecs[i] : NULL; }
 
 const struct kp_msg_codec *kp_msg_codec_find(int16_t api_key)
 {
     const struct kp__api *a = kp__api_find(api_key);
-    return a ? &a->info : NULL;
+    return a ? a->info : NULL;
 }
 
 /* ---- table consistency --------------------------------------------------------------- */
@@ -768,14 +744,14 @@ struct check {
 static int check_fail(struct check *k, const struct kp__struct *s, const struct kp__field *f,
                       const char *why)
 {
-    snprintf(k->err, k->errlen, "%s: %s.%s: %s", k->api->info.name, s->name, f ? f->name : "-",
+    snprintf(k->err, k->errlen, "%s: %s.%s: %s", k->api->info->name, s->name, f ? f->name : "-",
              why);
     return -EINVAL;
 }
 
 static int check_struct(struct check *k, const struct kp__struct *s, int depth)
 {
-    const struct kp_msg_codec *in = &k->api->info;
+    const struct kp_msg_codec *in = k->api->info;
     if (depth > 8)
         return check_fail(k, s, NULL, "nested too deep");
     for (size_t i = 0; i < s->n; i++) {
@@ -817,7 +793,7 @@ int kp__schema_check(char *errbuf, size_t errlen)
     int16_t prev = -1;
     for (size_t i = 0; i < N_APIS; i++) {
         struct check k = {apis[i], errbuf, errlen};
-        const struct kp_msg_codec *in = &apis[i]->info;
+        const struct kp_msg_codec *in = apis[i]->info;
         if (in->api_key <= prev || in->min_version > in->max_version || !in->name) {
             snprintf(errbuf, errlen, "api %d: out of order or bad range", in->api_key);
             return -EINVAL;

@@ -91,13 +91,23 @@ struct kp__struct {
     const struct kp__field *f;
 };
 
-/* One API: what the codec handles, and the two bodies. info is first so a pointer to it
- * can be handed out as the public struct kp_msg_codec. */
+/* One API: what the codec handles (its row of KP_API_LIST, kp_api.h, as the public struct
+ * kp_msg_codec: KP__INFO), and the two bodies. */
 struct kp__api {
-    struct kp_msg_codec info;
+    const struct kp_msg_codec *info;
     const struct kp__struct *req;
     const struct kp__struct *resp;
 };
+
+/* KP_API_LIST's rows as struct kp_msg_codec, in its (api_key) order, and the index of each. */
+extern const struct kp_msg_codec kp__codecs[];
+enum {
+#define KP__ROW(id, ...) KP__ROW_##id,
+    KP_API_LIST(KP__ROW)
+#undef KP__ROW
+        KP__N_CODECS
+};
+#define KP__INFO(id) (&kp__codecs[KP__ROW_##id])
 
 /* What a walk knows: the version and whether it is flexible; extra_tag is test-only. */
 struct kp__ctx {
@@ -223,15 +233,11 @@ int kp__schema_check(char *errbuf, size_t errlen);
         return kp__decode(rd, &api, api.dir, version, arena, out);                                 \
     }
 
-/* The API tables, one per kp_msg_*.c file that defines it (listed in kp_schema.c). */
-extern const struct kp__api kp__api_produce, kp__api_fetch, kp__api_list_offsets, kp__api_metadata,
-    kp__api_offset_commit, kp__api_offset_fetch, kp__api_find_coordinator, kp__api_join_group,
-    kp__api_heartbeat, kp__api_leave_group, kp__api_sync_group, kp__api_describe_groups,
-    kp__api_list_groups, kp__api_api_versions, kp__api_create_topics, kp__api_delete_topics,
-    kp__api_delete_records, kp__api_init_producer_id, kp__api_offset_for_leader_epoch,
-    kp__api_add_partitions_to_txn, kp__api_add_offsets_to_txn, kp__api_end_txn,
-    kp__api_txn_offset_commit, kp__api_describe_configs, kp__api_alter_configs,
-    kp__api_describe_log_dirs, kp__api_create_partitions, kp__api_delete_groups,
-    kp__api_incremental_alter_configs, kp__api_offset_delete, kp__api_describe_cluster;
+/* The API tables kp__api_<stem>, one per row of KP_API_LIST, each in the kp_msg_*.c file that
+ * defines its messages. */
+#define KP__API_DECL(id, key, name, role, amin, amax, cmin, cmax, flex, stem)                      \
+    extern const struct kp__api kp__api_##stem;
+KP_API_LIST(KP__API_DECL)
+#undef KP__API_DECL
 
 #endif

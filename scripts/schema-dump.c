@@ -81,8 +81,8 @@ int main(void)
     for (size_t i = 0; kp__api_at(i); i++) {
         const struct kp__api *a = kp__api_at(i);
         printf("%s{\"key\":%d,\"name\":\"%s\",\"min\":%d,\"max\":%d,\"flex\":%d,\"req\":",
-               i ? "," : "", a->info.api_key, a->info.name, a->info.min_version,
-               a->info.max_version, a->info.first_flexible);
+               i ? "," : "", a->info->api_key, a->info->name, a->info->min_version,
+               a->info->max_version, a->info->first_flexible);
         dump_struct(a->req);
         printf(",\"resp\":");
         dump_struct(a->resp);

@@ -2,7 +2,7 @@
  * st_snap — a small durable file that is always replaced whole: a header and CRC-framed
  * records, written to a temp file, synced and renamed over the old one. For state that
  * changes rarely and must never be half-applied or silently shortened: SCRAM credentials,
- * ACLs, client-quota settings (broker/br_cred.c, br_acl_store.c, br_quota_store.c), each of
+ * ACLs, client-quota settings (broker/sec/br_cred.c, br_acl_store.c, br_quota_store.c), each of
  * which describes its record bodies at the top of its own file.
  *
  * Contract

@@ -8,7 +8,7 @@
  *   __consumer_offsets). The format, the replay rule and the write and sync order are written
  *   out at the top of st_txnlog.c.
  * - Keeps, in memory, the last record of each transactional id (what a replay gives); the
- *   owner (broker/br_txn.c) reads them back once at start-up with st_txnlog_foreach and then
+ *   owner (broker/coord/br_txn.c) reads them back once at start-up with st_txnlog_foreach and then
  *   writes every change before it applies it.
  * - Errors: 0 or a negative errno. -EINVAL a bad argument (an id longer than
  *   ST_TXNLOG_ID_MAX, a topic longer than ST_TXNLOG_TOPIC_MAX, more than

@@ -1,6 +1,6 @@
 /*
  * cli_user — `splicelog user create|delete|list --data-dir DIR ...`: SCRAM credentials written
- * straight into a data directory's credential store (broker/br_cred.h) while no broker runs
+ * straight into a data directory's credential store (broker/sec/br_cred.h) while no broker runs
  * on it, as `kafka-storage format --add-scram` makes the first administrator. The password
  * goes through PBKDF2 here; only salt, iterations, StoredKey and ServerKey reach the disk.
  */

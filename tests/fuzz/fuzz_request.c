@@ -69,70 +69,15 @@ struct codec {
         key, name##_req_dec, name##_req_enc, name##_resp_dec                                       \
     }
 
-FZ(produce)
-FZ(fetch)
-FZ(list_offsets)
-FZ(metadata)
-FZ(offset_commit)
-FZ(offset_fetch)
-FZ(find_coordinator)
-FZ(join_group)
-FZ(heartbeat)
-FZ(leave_group)
-FZ(sync_group)
-FZ(describe_groups)
-FZ(list_groups)
-FZ(api_versions)
-FZ(create_topics)
-FZ(delete_topics)
-FZ(delete_records)
-FZ(init_producer_id)
-FZ(offset_for_leader_epoch)
-FZ(add_partitions_to_txn)
-FZ(add_offsets_to_txn)
-FZ(end_txn)
-FZ(txn_offset_commit)
-FZ(describe_configs)
-FZ(alter_configs)
-FZ(describe_log_dirs)
-FZ(create_partitions)
-FZ(delete_groups)
-FZ(incremental_alter_configs)
-FZ(offset_delete)
-FZ(describe_cluster)
+/* One wrapper set and one row per row of KP_API_LIST (kp_api.h). */
+#define FZ_API(id, key, name, role, amin, amax, cmin, cmax, flex, stem) FZ(stem)
+KP_API_LIST(FZ_API)
+#undef FZ_API
 
 static const struct codec codecs[] = {
-    ROW(0, produce),
-    ROW(1, fetch),
-    ROW(2, list_offsets),
-    ROW(3, metadata),
-    ROW(8, offset_commit),
-    ROW(9, offset_fetch),
-    ROW(10, find_coordinator),
-    ROW(11, join_group),
-    ROW(12, heartbeat),
-    ROW(13, leave_group),
-    ROW(14, sync_group),
-    ROW(15, describe_groups),
-    ROW(16, list_groups),
-    ROW(18, api_versions),
-    ROW(19, create_topics),
-    ROW(20, delete_topics),
-    ROW(21, delete_records),
-    ROW(22, init_producer_id),
-    ROW(23, offset_for_leader_epoch),
-    ROW(24, add_partitions_to_txn),
-    ROW(25, add_offsets_to_txn),
-    ROW(26, end_txn),
-    ROW(28, txn_offset_commit),
-    ROW(32, describe_configs),
-    ROW(33, alter_configs),
-    ROW(35, describe_log_dirs),
-    ROW(37, create_partitions),
-    ROW(42, delete_groups),
-    ROW(44, incremental_alter_configs),
-    ROW(47, offset_delete),
-    ROW(60, describe_cluster),
+#define ROW_API(id, key, name, role, amin, amax, cmin, cmax, flex, stem) ROW(KP_API_##id, stem),
+    KP_API_LIST(ROW_API)
+#undef ROW_API
 };
 
 static const struct codec *codec_of(int16_t key)

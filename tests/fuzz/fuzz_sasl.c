@@ -1,5 +1,5 @@
 /*
- * fuzz_sasl — libFuzzer target over the SASL mechanisms (broker/br_sasl*.c): what a client
+ * fuzz_sasl — libFuzzer target over the SASL mechanisms (broker/sec/br_sasl*.c): what a client
  * sends before it is authenticated.
  *
  * Input: one byte choosing the mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 by its value

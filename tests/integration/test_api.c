@@ -37,8 +37,6 @@ static void setup(void)
 
 static void teardown(void) { tb_ck_finish(&B); }
 
-static int conn(void) { return tb_ck_connect(&B); }
-
 /* One request/response at (key, version); the frame must be freed. */
 #define CALL(fd, key, ver, corr, f, ENCODE)                                                        \
     do {                                                                                           \
@@ -58,7 +56,7 @@ START_TEST(api_versions_every_version)
     static const struct {
         int16_t key, min, max;
     } want[] = {{0, 3, 7}, {1, 4, 11}, {2, 1, 2}, {3, 0, 4}, {18, 0, 3}, {19, 0, 4}, {20, 0, 3}};
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     for (int16_t v = 0; v <= 3; v++) {
         struct tb_frame f;
         CALL(fd, 18, v, 10 + v, &f, tb_enc_api_versions(r, v));
@@ -93,7 +91,7 @@ END_TEST
 
 START_TEST(api_versions_unsupported_fallback_golden)
 {
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     /* ApiVersions v9, flexible header and body as a future client would send it. */
     struct tb_req req;
     ck_assert_int_eq(tb_req_begin(&req, 256, 18, 9, 0x1234abcd), 0);
@@ -129,7 +127,7 @@ END_TEST
 
 START_TEST(metadata_every_version)
 {
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     int16_t err = -1;
     ck_assert_int_eq(tb_create_topic(fd, "md-a", 2, &err), 0);
     ck_assert_int_eq(err, 0);
@@ -189,7 +187,7 @@ static int16_t md_one(int fd, const char *topic, bool auto_create, struct tb_met
 
 START_TEST(metadata_auto_create)
 {
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     struct tb_metadata md;
     /* Allowed by the request and the broker: created with num.partitions (3), error 0. */
     ck_assert_int_eq(md_one(fd, "auto-a", true, &md), 0);
@@ -220,7 +218,7 @@ START_TEST(metadata_auto_create_disabled_by_config)
 {
     static const char *const extra[] = {"-o", "auto.create.topics.enable=false", NULL};
     start_with(extra);
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     struct tb_metadata md;
     ck_assert_int_eq(md_one(fd, "noauto", true, &md), 3);
     ck_assert_int_eq(tb_metadata(fd, NULL, -1, false, &md), 0);
@@ -257,7 +255,7 @@ static int16_t delete_v(int fd, int16_t v, const char *topic)
 
 START_TEST(create_topics_every_version)
 {
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     struct tb_metadata md;
     for (int16_t v = 0; v <= 4; v++) {
         char name[32];
@@ -286,7 +284,7 @@ END_TEST
 
 START_TEST(delete_topics_every_version)
 {
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     struct tb_metadata md;
     for (int16_t v = 0; v <= 3; v++) {
         char name[32];
@@ -333,7 +331,7 @@ static struct tb_list_offsets_resp lo_v(int fd, int16_t v, const char *topic, in
  * a request pipelined behind it. */
 START_TEST(list_offsets_by_time_many_partitions_in_order)
 {
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     ck_assert_int_eq(create_v(fd, 4, "lom", 3, false), 0);
     for (int32_t p = 0; p < 2; p++) {
         uint8_t batch[1024];
@@ -398,7 +396,7 @@ END_TEST
 
 START_TEST(list_offsets_earliest_latest_by_time)
 {
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     ck_assert_int_eq(create_v(fd, 4, "lo", 1, false), 0);
     for (int16_t v = 1; v <= 2; v++) {
         struct tb_list_offsets_resp lo = lo_v(fd, v, "lo", 0, -2);
@@ -457,7 +455,7 @@ static int16_t produce_raw(int fd, const char *topic, int32_t part, const uint8_
 
 START_TEST(produce_errors)
 {
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     ck_assert_int_eq(create_v(fd, 4, "pe", 1, false), 0);
     uint8_t *buf = malloc(64 << 10);
     ck_assert_ptr_nonnull(buf);
@@ -493,7 +491,7 @@ START_TEST(produce_legacy_versions)
     /* Produce v0-2 (advertised when the range starts at 0, for librdkafka's compression gate)
      * carry legacy message sets; a v2 RecordBatch in one is refused with an error at the
      * request's version, nothing is appended, and the connection stays usable. */
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     ck_assert_int_eq(create_v(fd, 4, "legacy", 1, false), 0);
     struct tb_frame f;
     CALL(fd, 18, 2, 350, &f, tb_enc_api_versions(r, 2));
@@ -526,7 +524,7 @@ END_TEST
 
 START_TEST(produce_malformed_records_field)
 {
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     ck_assert_int_eq(create_v(fd, 4, "pm", 1, false), 0);
     uint8_t two[2048];
     long a = tb_batch_values(two, sizeof two, "pm", 0, 2, 0, false, 1);
@@ -567,7 +565,7 @@ END_TEST
 
 START_TEST(topic_names_that_escape)
 {
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     char longname[300];
     memset(longname, 'x', 250);
     longname[250] = 0;
@@ -598,7 +596,7 @@ START_TEST(log_append_time_topics)
 {
     static const char *const extra[] = {"-o", "log.message.timestamp.type=LogAppendTime", NULL};
     start_with(extra);
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     ck_assert_int_eq(create_v(fd, 4, "lat", 1, false), 0);
     uint8_t batch[1024];
     long len = tb_batch_values(batch, sizeof batch, "lat", 0, 3, 0, false, 1000); /* 1970 */
@@ -629,7 +627,7 @@ END_TEST
 
 START_TEST(header_and_admin_edges)
 {
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     /* client_id null, and 2000 characters long: both legal. */
     for (int variant = 0; variant < 2; variant++) {
         static char longid[2001];
@@ -682,7 +680,7 @@ START_TEST(delete_disabled_by_config)
 {
     static const char *const extra[] = {"-o", "delete.topic.enable=false", NULL};
     start_with(extra);
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     ck_assert_int_eq(create_v(fd, 4, "keep", 1, false), 0);
     ck_assert_int_eq(delete_v(fd, 3, "keep"), 73); /* TOPIC_DELETION_DISABLED */
     struct tb_metadata md;

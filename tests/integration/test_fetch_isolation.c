@@ -50,13 +50,6 @@ static int64_t now_ms(void)
 
 static void teardown(void) { tb_ck_finish(&B); }
 
-static void create_topic(int fd, const char *topic)
-{
-    int16_t err = -1;
-    int rc = tb_create_topic(fd, topic, 1, &err);
-    ck_assert_msg(rc == 0 && err == 0, "CreateTopics %s: %d / error %d", topic, rc, err);
-}
-
 static void produce_secret(int fd)
 {
     size_t cap = SECRET_VALUE + 1024;
@@ -141,8 +134,8 @@ START_TEST(abandoned_fetches_never_reach_another_consumer)
                            NULL};
     tb_ck_start_fresh(&B, extra);
     int fd = tb_ck_connect(&B);
-    create_topic(fd, "secret");
-    create_topic(fd, "good");
+    tb_ck_create_topic(fd, "secret", 1);
+    tb_ck_create_topic(fd, "good", 1);
     produce_secret(fd);
     produce_good(fd);
     close(fd);

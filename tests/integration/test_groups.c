@@ -40,8 +40,6 @@ static void setup(void)
 
 static void teardown(void) { tb_ck_finish(&B); }
 
-static int conn(void) { return tb_ck_connect(&B); }
-
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -90,7 +88,7 @@ static void join_new(int fd, int16_t v, int32_t corr, const char *group, int32_t
 
 START_TEST(find_coordinator_every_version)
 {
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     for (int16_t v = 0; v <= 2; v++) {
         struct tb_find_coordinator fc;
         ck_assert_int_eq(tb_find_coordinator(fd, v, 100 + v, "some-group", 0, &fc), 0);
@@ -115,7 +113,7 @@ END_TEST
 
 START_TEST(two_members_join_sync_heartbeat_leave)
 {
-    int fa = conn(), fb = conn();
+    int fa = tb_ck_connect(&B), fb = tb_ck_connect(&B);
     /* both join before the initial delay ends: one generation with both */
     char ida[TB_GRP_ID], idb[TB_GRP_ID];
     join_send_new(fa, 5, 1, "g2", 10000, ida);
@@ -200,7 +198,7 @@ END_TEST
 
 START_TEST(every_version)
 {
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     for (int16_t v = 0; v <= 5; v++) {
         char group[32];
         snprintf(group, sizeof group, "gv%d", v);
@@ -233,7 +231,7 @@ END_TEST
  * first connection closing meanwhile harms nothing. */
 START_TEST(member_rejoins_on_new_connection_while_parked)
 {
-    int fa = conn(), fb = conn();
+    int fa = tb_ck_connect(&B), fb = tb_ck_connect(&B);
     char ida[TB_GRP_ID], idb[TB_GRP_ID];
     join_send_new(fa, 5, 1, "g-re", 10000, ida);
     join_send_new(fb, 5, 1, "g-re", 10000, idb);
@@ -254,7 +252,7 @@ START_TEST(member_rejoins_on_new_connection_while_parked)
     ck_assert_int_eq(tb_join_group_send(a, 5, 3, "g-re", 10000, 30000, ja.member_id, 2, PROTOS), 0);
     ck_assert_int_eq(tb_readable(a, 300), 0);
     /* ... and again on a new connection: the first is answered */
-    int a2 = conn();
+    int a2 = tb_ck_connect(&B);
     ck_assert_int_eq(tb_join_group_send(a2, 5, 1, "g-re", 10000, 30000, ja.member_id, 2, PROTOS),
                      0);
     struct tb_join old;
@@ -283,12 +281,12 @@ END_TEST
 
 START_TEST(parked_join_connection_closes)
 {
-    int gone = conn();
+    int gone = tb_ck_connect(&B);
     char id[TB_GRP_ID];
     join_send_new(gone, 5, 1, "gp", 1500, id);
     ck_assert(tb_log_wait(&B, "group gp: preparing to rebalance", 5000)); /* parked */
     close(gone); /* the answer will have nowhere to go */
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     struct tb_join j;
     join_new(fd, 5, 2, "gp", 10000, &j);
     ck_assert_int_eq(j.error, 0);
@@ -322,7 +320,7 @@ END_TEST
 
 START_TEST(parked_sync_connection_closes)
 {
-    int fa = conn(), fb = conn();
+    int fa = tb_ck_connect(&B), fb = tb_ck_connect(&B);
     char ida[TB_GRP_ID], idb[TB_GRP_ID];
     join_send_new(fa, 5, 1, "gq", 10000, ida);
     join_send_new(fb, 5, 1, "gq", 10000, idb);
@@ -345,7 +343,7 @@ START_TEST(parked_sync_connection_closes)
     ck_assert_int_eq(s.error, 0);
     ck_assert_str_eq(s.assignment, "L");
     /* the follower reconnects with its member id: still a member, its assignment is kept */
-    int again = conn();
+    int again = tb_ck_connect(&B);
     ck_assert_int_eq(tb_sync_group(again, 3, 4, "gq", jf.generation, jf.member_id, 0, NULL, &s), 0);
     ck_assert_int_eq(s.error, 0);
     ck_assert_str_eq(s.assignment, "F");
@@ -371,7 +369,7 @@ START_TEST(many_members_one_generation)
     tb_ck_start_fresh(&B, extra);
     int fds[MANY];
     for (int i = 0; i < MANY; i++)
-        fds[i] = conn();
+        fds[i] = tb_ck_connect(&B);
     for (int i = 0; i < MANY; i++) {
         char id[TB_GRP_ID];
         join_send_new(fds[i], (int16_t)(i % 6), 1, "gm", 10000, id);
@@ -429,7 +427,7 @@ END_TEST
  * once (parked), as before and as Kafka. */
 START_TEST(member_id_required_and_pending_ids)
 {
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     for (int16_t v = 0; v <= 3; v++) {
         char group[32];
         snprintf(group, sizeof group, "gk%d", v);
@@ -498,7 +496,7 @@ START_TEST(subscription_change_during_first_join_does_not_stall)
     tb_ck_start_fresh(&B, extra);
     static const struct tb_proto sub1[] = {{"range", "topics:a"}};
     static const struct tb_proto sub2[] = {{"range", "topics:a,b"}};
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     char id[TB_GRP_ID] = "";
     int32_t outstanding = 1;
     ck_assert_int_eq(tb_join_group_send(fd, 5, 1, "g-sub", 10000, 30000, "", 1, sub1), 0);
@@ -536,7 +534,7 @@ END_TEST
  * soon as the members have rejoined. */
 START_TEST(pending_id_is_not_waited_for)
 {
-    int fa = conn(), ghost = conn();
+    int fa = tb_ck_connect(&B), ghost = tb_ck_connect(&B);
     struct tb_join ja;
     join_new(fa, 5, 1, "g-gh", 10000, &ja);
     ck_assert_int_eq(ja.error, 0);
@@ -571,7 +569,7 @@ START_TEST(stop_answers_parked_join)
     tb_ck_finish(&B);
     static const char *const extra[] = {"-o", "group.initial.rebalance.delay.ms=600000", NULL};
     tb_ck_start_fresh(&B, extra);
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     char id[TB_GRP_ID];
     join_send_new(fd, 5, 1, "gs", 10000, id);
     ck_assert_int_eq(tb_readable(fd, 200), 0); /* parked for the (long) initial delay */
@@ -588,7 +586,7 @@ END_TEST
 
 START_TEST(bad_inputs_get_kafka_errors)
 {
-    int fd = conn();
+    int fd = tb_ck_connect(&B);
     struct tb_join j;
     JOIN(fd, 5, 1, "", 10000, "", &j);
     ck_assert_int_eq(j.error, KP_ERR_INVALID_GROUP_ID);
@@ -614,7 +612,7 @@ START_TEST(bad_inputs_get_kafka_errors)
     struct tb_join j1;
     join_new(fd, 5, 6, "gb", 10000, &j1);
     ck_assert_int_eq(j1.error, 0);
-    int fd2 = conn();
+    int fd2 = tb_ck_connect(&B);
     static const struct tb_proto sticky[] = {{"sticky", "s"}};
     ck_assert_int_eq(tb_join_group(fd2, 5, 7, "gb", 10000, 30000, "", 1, sticky, &j), 0);
     ck_assert_int_eq(j.error, KP_ERR_INCONSISTENT_GROUP_PROTOCOL);
@@ -659,7 +657,7 @@ START_TEST(bad_inputs_get_kafka_errors)
     close(fd);
 
     /* the group is unharmed: its member still heartbeats (CompletingRebalance: it must sync) */
-    int fd3 = conn();
+    int fd3 = tb_ck_connect(&B);
     struct tb_assign as[] = {{j1.member_id, "a"}};
     ck_assert_int_eq(tb_sync_group(fd3, 3, 16, "gb", 1, j1.member_id, 1, as, &s), 0);
     ck_assert_int_eq(s.error, 0);

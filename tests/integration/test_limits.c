@@ -32,8 +32,6 @@ static void teardown(void) { tb_ck_finish(&B); }
 
 static void start(const char *const *extra) { tb_ck_start(&B, extra); }
 
-static int conn(void) { return tb_ck_connect(&B); }
-
 /* One ApiVersions round trip; 0 when answered. */
 static int ping(int fd, int32_t corr)
 {
@@ -74,7 +72,7 @@ START_TEST(pipelined_fetches_backpressure)
                                         "-o", "socket.output.max.bytes=1048576",
                                         NULL};
     start(extra);
-    int pfd = conn();
+    int pfd = tb_ck_connect(&B);
     int16_t err = -1;
     ck_assert_int_eq(tb_create_topic(pfd, "bp", 1, &err), 0);
     ck_assert_int_eq(err, 0);
@@ -90,7 +88,7 @@ START_TEST(pipelined_fetches_backpressure)
     long rss0 = broker_rss_kib();
 
     /* 300 fetches of the whole ~1 MiB log, sent back to back, nothing read yet. */
-    int sfd = conn();
+    int sfd = tb_ck_connect(&B);
     for (int i = 0; i < BP_FETCHES; i++) {
         struct tb_req r;
         ck_assert_int_eq(tb_req_begin(&r, 256, 1, 11, 10000 + i), 0);
@@ -138,10 +136,10 @@ START_TEST(max_connections)
     start(extra);
     int fds[3];
     for (int i = 0; i < 3; i++) {
-        fds[i] = conn();
+        fds[i] = tb_ck_connect(&B);
         ck_assert_int_eq(ping(fds[i], 100 + i), 0);
     }
-    int extra_fd = conn(); /* TCP accepts it; the broker must not serve it */
+    int extra_fd = tb_ck_connect(&B); /* TCP accepts it; the broker must not serve it */
     int rc = ping(extra_fd, 200);
     ck_assert_msg(rc != 0, "a 4th connection was served with max.connections=3");
     ck_assert_int_eq(tb_wait_closed(extra_fd, 5000), 1);
@@ -153,7 +151,7 @@ START_TEST(max_connections)
     close(fds[0]);
     bool served = false;
     for (int i = 0; i < 50 && !served; i++) {
-        int fd = conn();
+        int fd = tb_ck_connect(&B);
         served = ping(fd, 400 + i) == 0;
         close(fd);
         if (!served)
@@ -169,7 +167,7 @@ START_TEST(idle_connections_closed)
 {
     static const char *const extra[] = {"-o", "connections.max.idle.ms=1500", NULL};
     start(extra);
-    int idle = conn(), busy = conn();
+    int idle = tb_ck_connect(&B), busy = tb_ck_connect(&B);
     ck_assert_int_eq(ping(idle, 1), 0);
     /* The busy one sends a request every 100 ms for 3 s: never idle for 1.5 s. */
     for (int i = 0; i < 30; i++) {
@@ -217,11 +215,12 @@ START_TEST(out_of_file_descriptors)
     ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
     ck_assert_msg(rc == 0, "broker start: %s", strerror(-rc));
 
-    int first = conn();
+    int first = tb_ck_connect(&B);
     ck_assert_int_eq(ping(first, 1), 0);
     static int fds[FD_CONNS];
     for (int i = 0; i < FD_CONNS; i++)
-        fds[i] = conn(); /* TCP completes in the kernel whether or not the broker accepts */
+        fds[i] =
+            tb_ck_connect(&B); /* TCP completes in the kernel whether or not the broker accepts */
     usleep(500 * 1000);
     long t0 = broker_cpu_ticks();
     usleep(2000 * 1000);
@@ -235,7 +234,7 @@ START_TEST(out_of_file_descriptors)
         close(fds[i]);
     bool served = false;
     for (int i = 0; i < 50 && !served; i++) {
-        int fd = conn();
+        int fd = tb_ck_connect(&B);
         struct tb_req r;
         ck_assert_int_eq(tb_req_begin(&r, 128, 18, 2, 500 + i), 0);
         tb_enc_api_versions(&r, 2);
@@ -253,24 +252,6 @@ START_TEST(out_of_file_descriptors)
     close(first);
 }
 END_TEST
-
-static void create_topic(int fd, const char *topic, int n)
-{
-    int16_t err = -1;
-    ck_assert_int_eq(tb_create_topic(fd, topic, n, &err), 0);
-    ck_assert_msg(err == 0, "CreateTopics %s: %d", topic, err);
-}
-
-static void produce_seq(int fd, const char *topic, int32_t part, const char *prefix, int first,
-                        int count, size_t pad)
-{
-    uint8_t buf[8192];
-    long len = tb_batch_values(buf, sizeof buf, prefix, first, count, pad, false, 1);
-    ck_assert_int_gt(len, 0);
-    struct tb_produce_resp pr;
-    ck_assert_int_eq(tb_produce(fd, topic, part, buf, (size_t)len, &pr), 0);
-    ck_assert_msg(pr.error == 0, "produce %s/%d: %d", topic, part, pr.error);
-}
 
 enum { WIDE_PARTS = 520 };
 
@@ -290,13 +271,13 @@ START_TEST(fetch_many_partitions_in_one_request)
             int rc = tb_broker_start(&B, extra);
             ck_assert_msg(rc == 0, "restart with %s: %s", opt, strerror(-rc));
         }
-        int fd = conn();
+        int fd = tb_ck_connect(&B);
         if (p == 0) {
-            create_topic(fd, "wide", WIDE_PARTS);
+            tb_ck_create_topic(fd, "wide", WIDE_PARTS);
             for (int i = 0; i < WIDE_PARTS; i++) {
                 char prefix[16];
                 snprintf(prefix, sizeof prefix, "w%d", i);
-                produce_seq(fd, "wide", i, prefix, 0, 2, (size_t)(i % 50));
+                tb_ck_produce_seq(fd, "wide", i, prefix, 0, 2, (size_t)(i % 50));
             }
         }
         static int32_t parts[WIDE_PARTS];
@@ -345,8 +326,8 @@ START_TEST(large_requests_and_the_frame_limit)
     static const char *const extra[] = {"-o", "socket.request.max.bytes=6291456", "-o",
                                         "message.max.bytes=6291456", NULL};
     start(extra);
-    int fd = conn();
-    create_topic(fd, "lr", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "lr", 1);
     uint8_t *buf = malloc(BIG + 4096);
     ck_assert_ptr_nonnull(buf);
     long blen = tb_batch_values(buf, BIG + 4096, "lr", 0, 1, BIG, false, 1);
@@ -398,7 +379,7 @@ START_TEST(large_requests_and_the_frame_limit)
     /* A frame of exactly MAX_FRAME bytes after the size: parsed (and refused as a request,
      * or answered), not cut off as too large; MAX_FRAME + 1 closes the connection. */
     for (int extra_byte = 0; extra_byte < 2; extra_byte++) {
-        int c = conn();
+        int c = tb_ck_connect(&B);
         size_t body = (size_t)MAX_FRAME + (size_t)extra_byte;
         uint8_t *fr = calloc(1, body + 4);
         ck_assert_ptr_nonnull(fr);
@@ -455,9 +436,9 @@ START_TEST(transfer_resources_exhausted)
             ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
         }
         start(p == 0 ? splice1 : copy4k);
-        int fd = conn();
+        int fd = tb_ck_connect(&B);
         if (p == 0) {
-            create_topic(fd, "ex", 1);
+            tb_ck_create_topic(fd, "ex", 1);
             uint8_t *buf = malloc(70000);
             ck_assert_ptr_nonnull(buf);
             for (int i = 0; i < 64; i++) {
@@ -470,7 +451,7 @@ START_TEST(transfer_resources_exhausted)
         }
         int c[8];
         for (int i = 0; i < 8; i++) {
-            c[i] = conn();
+            c[i] = tb_ck_connect(&B);
             struct tb_req r;
             ck_assert_int_eq(tb_req_begin(&r, 256, 1, 11, 600), 0);
             struct tb_fetch_args a = {0, 1, 64 << 20, "ex", 0, 0, 32 << 20};
@@ -480,7 +461,7 @@ START_TEST(transfer_resources_exhausted)
         }
         usleep(300 * 1000);
         {
-            int g = conn();
+            int g = tb_ck_connect(&B);
             struct tb_fetch_args a = {0, 1, 64 << 20, "ex", 0, 0, 32 << 20};
             struct tb_frame f;
             struct tb_fetch_resp fr;

@@ -42,15 +42,6 @@ static void setup(void)
 
 static void teardown(void) { tb_ck_finish(&B); }
 
-static int conn(void) { return tb_ck_connect(&B); }
-
-static void create_topic(int fd, const char *topic, int n)
-{
-    int16_t err = -1;
-    ck_assert_int_eq(tb_create_topic(fd, topic, n, &err), 0);
-    ck_assert_msg(err == 0, "CreateTopics %s: %d", topic, err);
-}
-
 static void commit_ok(int fd, int16_t v, const char *group, const struct tb_ofs_part *parts, int n)
 {
     struct tb_ofs_resp out;
@@ -86,8 +77,8 @@ static void expect_committed(int fd, int16_t v, const char *group, const char *t
 
 START_TEST(commit_v2_v5_fetch_v1_v4)
 {
-    int fd = conn();
-    create_topic(fd, "t", 3);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "t", 3);
     struct tb_ofs_part c2[] = {{"t", 0, 10, "from v2"}, {"t", 1, 11, NULL}};
     commit_ok(fd, 2, "g", c2, 2);
     for (int16_t v = 1; v <= 4; v++) {
@@ -126,9 +117,9 @@ END_TEST
 
 START_TEST(fetch_all_topics_null)
 {
-    int fd = conn();
-    create_topic(fd, "a", 2);
-    create_topic(fd, "b", 4);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "a", 2);
+    tb_ck_create_topic(fd, "b", 4);
     struct tb_ofs_part c[] = {{"b", 3, 300, "m3"}, {"a", 1, 101, NULL}, {"b", 0, 3000, NULL}};
     commit_ok(fd, 5, "all", c, 3);
     struct tb_ofs_part other[] = {{"a", 0, 7, NULL}};
@@ -160,8 +151,8 @@ END_TEST
 
 START_TEST(per_partition_errors)
 {
-    int fd = conn();
-    create_topic(fd, "t", 2);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "t", 2);
     char *big = malloc(4098);
     ck_assert_ptr_nonnull(big);
     memset(big, 'x', 4097);
@@ -221,14 +212,14 @@ END_TEST
 
 START_TEST(survive_sigterm_and_kill9)
 {
-    int fd = conn();
-    create_topic(fd, "t", 4);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "t", 4);
     struct tb_ofs_part c[] = {{"t", 0, 100, "zero"}, {"t", 3, 103, NULL}};
     commit_ok(fd, 5, "durable", c, 2);
     close(fd);
     tb_ck_stop_clean(&B);
     tb_ck_start(&B, NULL);
-    fd = conn();
+    fd = tb_ck_connect(&B);
     expect_committed(fd, 4, "durable", "t", 0, 100, "zero");
     expect_committed(fd, 4, "durable", "t", 3, 103, "");
     /* many commits, the last ones acknowledged just before a kill -9 */
@@ -239,7 +230,7 @@ START_TEST(survive_sigterm_and_kill9)
     close(fd);
     ck_assert_int_eq(tb_broker_stop(&B, SIGKILL) & 0x7f, SIGKILL);
     tb_ck_start(&B, NULL);
-    fd = conn();
+    fd = tb_ck_connect(&B);
     for (int p = 0; p < 4; p++) {
         int i = 196 + p; /* the last commit of partition p */
         expect_committed(fd, 1, "durable", "t", p, 1000 + i, i % 2 ? "odd" : "even");
@@ -254,8 +245,8 @@ END_TEST
 
 START_TEST(simple_consumer_without_members)
 {
-    int fd = conn();
-    create_topic(fd, "t", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "t", 1);
     /* generation -1, no member id: allowed, the group has no members */
     struct tb_ofs_part c[] = {{"t", 0, 42, "simple"}};
     commit_ok(fd, 5, "simple-group", c, 1);
@@ -282,8 +273,8 @@ START_TEST(retention_expires_empty_groups)
     const char *const extra[] = {"-o", "offsets.retention.minutes=0", "-o",
                                  "log.retention.check.interval.ms=100", NULL};
     tb_ck_start(&B, extra);
-    int fd = conn();
-    create_topic(fd, "t", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "t", 1);
     struct tb_ofs_part c[] = {{"t", 0, 5, "soon gone"}};
     commit_ok(fd, 5, "ephemeral", c, 1);
     ck_assert_msg(tb_log_wait(&B, "committed offset(s) of empty groups expired", 15000),
@@ -298,7 +289,7 @@ START_TEST(retention_expires_empty_groups)
     /* and the expiry was durable */
     tb_ck_stop_clean(&B);
     tb_ck_start(&B, NULL);
-    fd = conn();
+    fd = tb_ck_connect(&B);
     expect_committed(fd, 4, "ephemeral", "t", 0, -1, "");
     close(fd);
 }
@@ -308,8 +299,8 @@ START_TEST(commit_v0_v1_as_sarama_does)
 {
     /* Before: v0-1 were answered with a bare UNSUPPORTED_VERSION that no client can parse;
      * sarama's default group commits (v1) were lost. The advertised range starts at 0. */
-    int fd = conn();
-    create_topic(fd, "old", 2);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "old", 2);
     struct tb_frame f;
     struct tb_req r;
     ck_assert_int_eq(tb_req_begin(&r, 256, 18, 0, 900), 0);
@@ -338,7 +329,7 @@ START_TEST(commit_v0_v1_as_sarama_does)
     const char *const extra[] = {"-o", "group.initial.rebalance.delay.ms=0", NULL};
     tb_ck_start(&B, extra);
     close(fd);
-    fd = conn();
+    fd = tb_ck_connect(&B);
     const struct tb_proto protos[] = {{"range", "m"}};
     struct tb_join j;
     ck_assert_int_eq(tb_join_group(fd, 0, 1, "sarama-group", 10000, 30000, "", 1, protos, &j), 0);
@@ -377,8 +368,8 @@ START_TEST(member_commits_and_keeps_offsets_while_in_the_group)
         "-o", "offsets.retention.minutes=0",        "-o", "log.retention.check.interval.ms=100",
         "-o", "group.initial.rebalance.delay.ms=0", NULL};
     tb_ck_start(&B, extra);
-    int fd = conn();
-    create_topic(fd, "t", 2);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "t", 2);
     const struct tb_proto protos[] = {{"range", "m"}};
     struct tb_join j;
     /* JoinGroup v5 (KIP-394): MEMBER_ID_REQUIRED and an id first, then the join with it */
@@ -443,8 +434,8 @@ START_TEST(sync_per_commit_pipelined)
     tb_ck_stop_clean(&B);
     const char *const extra[] = {"-o", "log.flush.interval.messages=1", NULL};
     tb_ck_start(&B, extra);
-    int fd = conn();
-    create_topic(fd, "t", 4);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "t", 4);
     enum { N = 60 };
     for (int i = 0; i < N; i++) {
         struct tb_ofs_part c[] = {{"t", i % 4, 100 + i, i % 3 ? "x" : NULL}};
@@ -472,7 +463,7 @@ START_TEST(sync_per_commit_pipelined)
     close(fd);
     ck_assert_int_eq(tb_broker_stop(&B, SIGKILL) & 0x7f, SIGKILL);
     tb_ck_start(&B, extra);
-    fd = conn();
+    fd = tb_ck_connect(&B);
     for (int p = 0; p < 4; p++) {
         int i = N - 4 + p;
         expect_committed(fd, 4, "synced", "t", p, 100 + i, i % 3 ? "x" : "");
@@ -485,8 +476,8 @@ START_TEST(wide_group_metadata_grows_the_response)
 {
     /* 200 partitions with 300-byte metadata: 60 KB of metadata, past the first guess of the
      * response arena, fetched by name and with topics = null */
-    int fd = conn();
-    create_topic(fd, "wide", 200);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "wide", 200);
     static struct tb_ofs_part c[200];
     static char meta[200][301];
     for (int i = 0; i < 200; i++) {
@@ -521,9 +512,9 @@ END_TEST
  * check, 5 minutes away, plays no part), so a topic created again at once starts clean. */
 START_TEST(deleted_topic_loses_its_offsets)
 {
-    int fd = conn();
-    create_topic(fd, "doomed", 2);
-    create_topic(fd, "kept", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "doomed", 2);
+    tb_ck_create_topic(fd, "kept", 1);
     struct tb_ofs_part c[] = {{"doomed", 0, 7, NULL}, {"doomed", 1, 8, NULL}, {"kept", 0, 9, NULL}};
     commit_ok(fd, 5, "g", c, 3);
     struct tb_req r;
@@ -539,7 +530,7 @@ START_TEST(deleted_topic_loses_its_offsets)
     ck_assert_msg(tb_log_contains(&B, "deleted topic doomed: 2 committed offset(s) removed"),
                   "no removal log line by the time DeleteTopics answered");
     /* recreated, the topic starts without the old offsets; the other topic keeps its own */
-    create_topic(fd, "doomed", 2);
+    tb_ck_create_topic(fd, "doomed", 2);
     expect_committed(fd, 4, "g", "doomed", 0, -1, "");
     expect_committed(fd, 4, "g", "doomed", 1, -1, "");
     expect_committed(fd, 4, "g", "kept", 0, 9, "");
@@ -551,8 +542,8 @@ START_TEST(topic_created_after_a_refused_commit)
 {
     /* a commit for a topic that does not exist yet is refused and leaves nothing behind; once
      * the topic exists, its partitions take commits (and only those in range) */
-    int fd = conn();
-    create_topic(fd, "now", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "now", 1);
     struct tb_ofs_part early[] = {{"later", 0, 50, "early"}, {"now", 0, 5, NULL}};
     struct tb_ofs_resp out;
     for (int16_t v = 2; v <= 5; v++) {
@@ -561,7 +552,7 @@ START_TEST(topic_created_after_a_refused_commit)
         ck_assert_int_eq(tb_ofs_find(&out, "later", 0)->error, ERR_UNKNOWN_TOPIC_OR_PARTITION);
         ck_assert_int_eq(tb_ofs_find(&out, "now", 0)->error, 0);
     }
-    create_topic(fd, "later", 2);
+    tb_ck_create_topic(fd, "later", 2);
     for (int16_t v = 1; v <= 4; v++)
         expect_committed(fd, v, "grp", "later", 0, -1, "");
     struct tb_ofs_part c[] = {{"later", 1, 60, "m"}, {"later", 2, 70, NULL}};
@@ -585,9 +576,9 @@ START_TEST(fetch_repeated_partitions_answered_once)
     /* A partition asked for many times is answered once, as Kafka does (its answer is a map):
      * 4 request bytes must not buy a copy of 4 KiB of metadata each, which would let a small
      * request make the broker build a response thousands of times its size. */
-    int fd = conn();
-    create_topic(fd, "x", 2);
-    create_topic(fd, "y", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "x", 2);
+    tb_ck_create_topic(fd, "y", 1);
     char *meta = malloc(4097);
     ck_assert_ptr_nonnull(meta);
     memset(meta, 'm', 4096);

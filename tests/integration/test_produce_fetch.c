@@ -30,33 +30,9 @@ static void setup(void) { start_with(NULL); }
 
 static void teardown(void) { tb_ck_finish(&B); }
 
-static int conn(void) { return tb_ck_connect(&B); }
-
 /* Creates topic with n partitions through CreateTopics v4. */
-static void create_topic(int fd, const char *topic, int n)
-{
-    int16_t err = -1;
-    int rc = tb_create_topic(fd, topic, n, &err);
-    ck_assert_msg(rc == 0, "CreateTopics %s: %s", topic, strerror(-rc));
-    ck_assert_msg(err == 0, "CreateTopics %s: error %d", topic, err);
-}
 
 /* Produces count records prefix-first.. in one batch (acks -1); returns the base offset. */
-static int64_t produce_seq(int fd, const char *topic, int32_t part, const char *prefix, int first,
-                           int count, size_t pad)
-{
-    size_t cap = (size_t)count * (pad + 64) + 256;
-    uint8_t *buf = malloc(cap);
-    ck_assert_ptr_nonnull(buf);
-    long len = tb_batch_values(buf, cap, prefix, first, count, pad, false, 1700000000000LL);
-    ck_assert_msg(len > 0, "batch build: %ld", len);
-    struct tb_produce_resp pr;
-    int rc = tb_produce(fd, topic, part, buf, (size_t)len, &pr);
-    free(buf);
-    ck_assert_msg(rc == 0, "produce: %s", strerror(-rc));
-    ck_assert_msg(pr.error == 0, "produce to %s/%d: error %d", topic, part, pr.error);
-    return pr.base_offset;
-}
 
 static int64_t now_ms(void)
 {
@@ -69,8 +45,8 @@ static int64_t now_ms(void)
 
 START_TEST(produce_every_version)
 {
-    int fd = conn();
-    create_topic(fd, "pv", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "pv", 1);
     int64_t expect = 0;
     for (int16_t v = 3; v <= 7; v++) {
         for (int acks_i = 0; acks_i < 2; acks_i++) {
@@ -112,10 +88,10 @@ END_TEST
 
 START_TEST(fetch_every_version)
 {
-    int fd = conn();
-    create_topic(fd, "fv", 1);
-    produce_seq(fd, "fv", 0, "fv", 0, 7, 10);
-    produce_seq(fd, "fv", 0, "fv", 7, 3, 10);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "fv", 1);
+    tb_ck_produce_seq(fd, "fv", 0, "fv", 0, 7, 10);
+    tb_ck_produce_seq(fd, "fv", 0, "fv", 7, 3, 10);
     for (int16_t v = 4; v <= 11; v++) {
         struct tb_req r;
         int32_t corr = 1000 + v;
@@ -156,13 +132,13 @@ END_TEST
 
 START_TEST(produce_fetch_multi_partition)
 {
-    int fd = conn();
-    create_topic(fd, "mp", 4);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "mp", 4);
     for (int p = 0; p < 4; p++) {
         char prefix[16];
         snprintf(prefix, sizeof prefix, "p%d", p);
         for (int b = 0; b < 3; b++)
-            ck_assert_int_eq(produce_seq(fd, "mp", p, prefix, b * 4 + p, 4 + p, 0),
+            ck_assert_int_eq(tb_ck_produce_seq(fd, "mp", p, prefix, b * 4 + p, 4 + p, 0),
                              (int64_t)b * (4 + p));
     }
     for (int p = 0; p < 4; p++) {
@@ -179,8 +155,8 @@ END_TEST
 
 START_TEST(pipelined_50_in_order)
 {
-    int fd = conn();
-    create_topic(fd, "pipe", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "pipe", 1);
     enum { N = 50 };
     /* Build all 50 requests into one buffer and send it in one go. */
     size_t cap = 1 << 20, used = 0;
@@ -273,15 +249,15 @@ END_TEST
 
 START_TEST(long_poll_wakes_on_append)
 {
-    int cfd = conn(), pfd = conn();
-    create_topic(pfd, "lp", 1);
-    produce_seq(pfd, "lp", 0, "lp", 0, 3, 0);
+    int cfd = tb_ck_connect(&B), pfd = tb_ck_connect(&B);
+    tb_ck_create_topic(pfd, "lp", 1);
+    tb_ck_produce_seq(pfd, "lp", 0, "lp", 0, 3, 0);
     /* A fetch at the high watermark that may wait 5 s for 1 byte. */
     struct tb_fetch_args a = {5000, 1, 1 << 20, "lp", 0, 3, 1 << 20};
     ck_assert_int_eq(tb_send_fetch(cfd, 11, 77, &a), 0);
     /* The fetch has nothing to return yet: no answer while nothing is appended. */
     ck_assert_msg(tb_readable(cfd, 300) == 0, "fetch at HW answered before any append");
-    produce_seq(pfd, "lp", 0, "lp", 3, 2, 0);
+    tb_ck_produce_seq(pfd, "lp", 0, "lp", 3, 2, 0);
     struct tb_frame f;
     ck_assert_int_eq(tb_recv_frame(cfd, &f, 1 << 20), 0);
     ck_assert_int_eq(tb_frame_corr(&f), 77);
@@ -303,9 +279,9 @@ END_TEST
 
 START_TEST(fetch_at_hw_waits_then_empty)
 {
-    int fd = conn();
-    create_topic(fd, "hw", 1);
-    produce_seq(fd, "hw", 0, "hw", 0, 4, 0);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "hw", 1);
+    tb_ck_produce_seq(fd, "hw", 0, "hw", 0, 4, 0);
     struct tb_req r;
     ck_assert_int_eq(tb_req_begin(&r, 512, 1, 11, 88), 0);
     struct tb_fetch_args a = {1000, 1, 1 << 20, "hw", 0, 4, 1 << 20};
@@ -339,10 +315,10 @@ END_TEST
 
 START_TEST(long_poll_min_bytes_and_order)
 {
-    int cfd = conn(), pfd = conn();
-    create_topic(pfd, "mb", 1);
+    int cfd = tb_ck_connect(&B), pfd = tb_ck_connect(&B);
+    tb_ck_create_topic(pfd, "mb", 1);
     /* A little data, far below the 1 MiB min_bytes the fetch will ask for. */
-    produce_seq(pfd, "mb", 0, "mb", 0, 3, 0);
+    tb_ck_produce_seq(pfd, "mb", 0, "mb", 0, 3, 0);
     /* min_bytes 1 MiB, max_wait 800 ms, then a Metadata request behind it on the same
      * connection: the answers come in request order, the fetch first, with what there is. */
     struct tb_req r;
@@ -382,12 +358,12 @@ START_TEST(one_append_wakes_every_waiter)
     /* 100 connections (spread over the loop threads) park a fetch at the end of the log with
      * max_wait 8 s; one append must wake all of them with data. */
     enum { WAITERS = 100 };
-    int pfd = conn();
-    create_topic(pfd, "fan", 1);
-    produce_seq(pfd, "fan", 0, "fan", 0, 1, 0);
+    int pfd = tb_ck_connect(&B);
+    tb_ck_create_topic(pfd, "fan", 1);
+    tb_ck_produce_seq(pfd, "fan", 0, "fan", 0, 1, 0);
     static int c[WAITERS];
     for (int i = 0; i < WAITERS; i++) {
-        c[i] = conn();
+        c[i] = tb_ck_connect(&B);
         struct tb_req r;
         ck_assert_int_eq(tb_req_begin(&r, 256, 1, 11, 7000 + i), 0);
         struct tb_fetch_args a = {8000, 1, 1 << 20, "fan", 0, 1, 1 << 20};
@@ -398,7 +374,7 @@ START_TEST(one_append_wakes_every_waiter)
     usleep(300 * 1000);
     for (int i = 0; i < WAITERS; i++)
         ck_assert_msg(tb_readable(c[i], 0) == 0, "waiter %d answered before the append", i);
-    produce_seq(pfd, "fan", 0, "fan", 1, 2, 0);
+    tb_ck_produce_seq(pfd, "fan", 0, "fan", 1, 2, 0);
     for (int i = 0; i < WAITERS; i++) {
         struct tb_frame f;
         ck_assert_int_eq(tb_recv_frame(c[i], &f, 1 << 20), 0);
@@ -420,11 +396,11 @@ END_TEST
 
 START_TEST(client_gone_during_long_poll)
 {
-    int pfd = conn();
-    create_topic(pfd, "gone", 1);
+    int pfd = tb_ck_connect(&B);
+    tb_ck_create_topic(pfd, "gone", 1);
     /* Ten connections park a fetch each, then vanish; appends must not touch them. */
     for (int i = 0; i < 10; i++) {
-        int cfd = conn();
+        int cfd = tb_ck_connect(&B);
         struct tb_fetch_args a = {5000, 1, 1 << 20, "gone", 0, 0, 1 << 20};
         ck_assert_int_eq(tb_send_fetch(cfd, 11, 90 + i, &a), 0);
         if (i % 2)
@@ -432,8 +408,8 @@ START_TEST(client_gone_during_long_poll)
         close(cfd);
     }
     usleep(200 * 1000);
-    produce_seq(pfd, "gone", 0, "gone", 0, 5, 0);
-    produce_seq(pfd, "gone", 0, "gone", 5, 5, 0);
+    tb_ck_produce_seq(pfd, "gone", 0, "gone", 0, 5, 0);
+    tb_ck_produce_seq(pfd, "gone", 0, "gone", 5, 5, 0);
     struct tb_seq seq = {.prefix = "gone"};
     int rc = tb_consume_seq(pfd, "gone", 0, 10, &seq, 10);
     ck_assert_msg(rc == 0, "%d %s", rc, seq.err);
@@ -444,8 +420,8 @@ END_TEST
 
 START_TEST(sigterm_with_parked_fetch)
 {
-    int cfd = conn();
-    create_topic(cfd, "park", 1);
+    int cfd = tb_ck_connect(&B);
+    tb_ck_create_topic(cfd, "park", 1);
     struct tb_fetch_args a = {30000, 1, 1 << 20, "park", 0, 0, 1 << 20};
     ck_assert_int_eq(tb_send_fetch(cfd, 11, 71, &a), 0);
     ck_assert_int_eq(tb_readable(cfd, 200), 0);
@@ -471,9 +447,9 @@ END_TEST
 
 START_TEST(delete_topic_under_parked_fetch)
 {
-    int cfd = conn(), pfd = conn();
-    create_topic(pfd, "del", 1);
-    produce_seq(pfd, "del", 0, "del", 0, 2, 0);
+    int cfd = tb_ck_connect(&B), pfd = tb_ck_connect(&B);
+    tb_ck_create_topic(pfd, "del", 1);
+    tb_ck_produce_seq(pfd, "del", 0, "del", 0, 2, 0);
     struct tb_req r;
     struct tb_fetch_args a = {3000, 1, 1 << 20, "del", 0, 2, 1 << 20};
     ck_assert_int_eq(tb_send_fetch(cfd, 11, 81, &a), 0);
@@ -488,8 +464,8 @@ START_TEST(delete_topic_under_parked_fetch)
     ck_assert_int_eq(tb_dec_delete_topics(&f, 3, &err), 0);
     ck_assert_int_eq(err, 0);
     tb_frame_free(&f);
-    create_topic(pfd, "del", 1);
-    produce_seq(pfd, "del", 0, "new", 0, 5, 0);
+    tb_ck_create_topic(pfd, "del", 1);
+    tb_ck_produce_seq(pfd, "del", 0, "new", 0, 5, 0);
     /* The parked fetch ends: an error for the partition, or an answer that is well formed. */
     ck_assert_int_eq(tb_recv_frame(cfd, &f, 1 << 20), 0);
     ck_assert_int_eq(tb_frame_corr(&f), 81);
@@ -604,10 +580,10 @@ START_TEST(retention_advances_log_start)
                                         NULL};
     int rc = tb_broker_start(&B, extra);
     ck_assert_msg(rc == 0, "restart: %s", strerror(-rc));
-    int fd = conn();
-    create_topic(fd, "ret", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "ret", 1);
     for (int b = 0; b < 100; b++)
-        produce_seq(fd, "ret", 0, "ret", b * 4, 4, 250); /* ~1.1 KiB batches, ~110 KiB */
+        tb_ck_produce_seq(fd, "ret", 0, "ret", b * 4, 4, 250); /* ~1.1 KiB batches, ~110 KiB */
     /* Old segments go within a few check intervals (bounded wait, not a timing check). */
     struct tb_list_offsets_resp lo = {0};
     for (int i = 0; i < 100; i++) {
@@ -646,8 +622,8 @@ END_TEST
 
 static void concurrent_producers(void)
 {
-    int fd = conn();
-    create_topic(fd, "cp", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "cp", 1);
     static struct cp_thread th[CP_THREADS];
     pthread_t tid[CP_THREADS];
     for (int i = 0; i < CP_THREADS; i++) {
@@ -800,8 +776,8 @@ START_TEST(readers_at_the_moving_tail)
     /* Two producers append batches of very different sizes while two readers fetch at the
      * tail: a reader only ever sees whole, valid batches and contiguous offsets (the
      * published end is never ahead of the bytes). */
-    int fd = conn();
-    create_topic(fd, "tail", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "tail", 1);
     static struct tail_prod prod[TAIL_PRODUCERS];
     static struct tail_reader rd[TAIL_READERS];
     pthread_t pt[TAIL_PRODUCERS], rt[TAIL_READERS];
@@ -918,8 +894,8 @@ START_TEST(delete_and_recreate_under_load)
     /* Two producers and two consumers keep working on "churn" while it is deleted and
      * re-created 15 times: they see errors (UNKNOWN_TOPIC_OR_PARTITION, OFFSET_OUT_OF_RANGE)
      * but never a broken response, and the broker survives (ASan checks every access). */
-    int fd = conn();
-    create_topic(fd, "churn", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "churn", 1);
     static struct churn_client cl[4];
     pthread_t th[4];
     for (int i = 0; i < 4; i++) {
@@ -965,8 +941,8 @@ END_TEST
 
 START_TEST(acks0_no_response)
 {
-    int fd = conn();
-    create_topic(fd, "a0", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "a0", 1);
     uint8_t batch[1024];
     long blen = tb_batch_values(batch, sizeof batch, "a0", 0, 3, 0, false, 1);
     ck_assert_int_gt(blen, 0);
@@ -1001,9 +977,9 @@ END_TEST
 
 START_TEST(fetch_offset_out_of_range)
 {
-    int fd = conn();
-    create_topic(fd, "oor", 1);
-    produce_seq(fd, "oor", 0, "oor", 0, 5, 0);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "oor", 1);
+    tb_ck_produce_seq(fd, "oor", 0, "oor", 0, 5, 0);
     const int64_t bad[] = {6, 1000, -1};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct tb_fetch_args a = {0, 1, 1 << 20, "oor", 0, bad[i], 1 << 20};
@@ -1034,11 +1010,11 @@ static size_t big_then_small(int64_t i) { return i == 0 ? 64 * 1024 : 100; }
 
 START_TEST(first_batch_whole_and_batch_cuts)
 {
-    int fd = conn();
-    create_topic(fd, "whole", 1);
-    produce_seq(fd, "whole", 0, "whole", 0, 1, 64 * 1024); /* offset 0: a ~64 KiB batch */
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "whole", 1);
+    tb_ck_produce_seq(fd, "whole", 0, "whole", 0, 1, 64 * 1024); /* offset 0: a ~64 KiB batch */
     for (int i = 1; i <= 20; i++)
-        produce_seq(fd, "whole", 0, "whole", i, 1, 100); /* offsets 1..20: ~170 B each */
+        tb_ck_produce_seq(fd, "whole", 0, "whole", i, 1, 100); /* offsets 1..20: ~170 B each */
 
     /* max_bytes 1000 is far below the first batch: it still comes back, whole, alone. */
     struct tb_fetch_args a = {0, 1, 1000, "whole", 0, 0, 1000};

@@ -40,31 +40,6 @@ static void start(const char *const *extra) { tb_ck_start(&B, extra); }
 
 static void stop_clean(void) { tb_ck_stop_clean(&B); }
 
-static int conn(void) { return tb_ck_connect(&B); }
-
-static void create_topic(int fd, const char *topic, int n)
-{
-    int16_t err = -1;
-    ck_assert_int_eq(tb_create_topic(fd, topic, n, &err), 0);
-    ck_assert_msg(err == 0, "CreateTopics %s: %d", topic, err);
-}
-
-static int64_t produce_seq(int fd, const char *topic, int32_t part, const char *prefix, int first,
-                           int count, size_t pad)
-{
-    size_t cap = (size_t)count * (pad + 64) + 256;
-    uint8_t *buf = malloc(cap);
-    ck_assert_ptr_nonnull(buf);
-    long len = tb_batch_values(buf, cap, prefix, first, count, pad, false, 1700000000000LL);
-    ck_assert_int_gt(len, 0);
-    struct tb_produce_resp pr;
-    int rc = tb_produce(fd, topic, part, buf, (size_t)len, &pr);
-    free(buf);
-    ck_assert_msg(rc == 0, "produce: %s", strerror(-rc));
-    ck_assert_msg(pr.error == 0, "produce %s/%d: error %d", topic, part, pr.error);
-    return pr.base_offset;
-}
-
 static int64_t end_offset(int fd, const char *topic, int32_t part)
 {
     struct tb_list_offsets_resp lo;
@@ -91,20 +66,20 @@ START_TEST(sigterm_restart_everything_readable)
 {
     static const char *const extra[] = {"-o", "log.segment.bytes=32768", NULL};
     start(extra);
-    int fd = conn();
-    create_topic(fd, "r1", 1);
-    create_topic(fd, "r4", 4);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "r1", 1);
+    tb_ck_create_topic(fd, "r4", 4);
     for (int b = 0; b < 100; b++)
-        ck_assert_int_eq(produce_seq(fd, "r1", 0, "r1", b * 5, 5, 100), b * 5);
+        ck_assert_int_eq(tb_ck_produce_seq(fd, "r1", 0, "r1", b * 5, 5, 100), b * 5);
     for (int p = 0; p < 4; p++)
         for (int b = 0; b < 5; b++)
-            produce_seq(fd, "r4", p, "r4", b * 3, 3, 10);
+            tb_ck_produce_seq(fd, "r4", p, "r4", b * 3, 3, 10);
     close(fd);
     stop_clean();
 
     for (int round = 0; round < 2; round++) {
         start(extra);
-        fd = conn();
+        fd = tb_ck_connect(&B);
         int64_t n = 500 + round * 10;
         expect_seq(fd, "r1", 0, "r1", 100, n);
         for (int p = 0; p < 4; p++)
@@ -113,7 +88,7 @@ START_TEST(sigterm_restart_everything_readable)
         ck_assert_int_eq(tb_list_offsets(fd, "r1", 0, -2, &lo), 0);
         ck_assert_int_eq(lo.offset, 0);
         /* Production continues at the end. */
-        ck_assert_int_eq(produce_seq(fd, "r1", 0, "r1", (int)n, 10, 100), n);
+        ck_assert_int_eq(tb_ck_produce_seq(fd, "r1", 0, "r1", (int)n, 10, 100), n);
         expect_seq(fd, "r1", 0, "r1", 100, n + 10);
         close(fd);
         stop_clean();
@@ -174,8 +149,8 @@ START_TEST(kill9_mid_production)
 {
     static const char *const extra[] = {"-o", "log.segment.bytes=262144", NULL};
     start(extra);
-    int fd = conn();
-    create_topic(fd, "k9", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "k9", 1);
     close(fd);
 
     struct producer prod = {.port = B.port};
@@ -194,7 +169,7 @@ START_TEST(kill9_mid_production)
                   (long long)acked);
 
     start(extra);
-    fd = conn();
+    fd = tb_ck_connect(&B);
     int64_t end = end_offset(fd, "k9", 0);
     ck_assert_msg(end >= acked, "after kill -9: log ends at %lld, %lld were acknowledged",
                   (long long)end, (long long)acked);
@@ -207,7 +182,7 @@ START_TEST(kill9_mid_production)
     ck_assert_msg(rc == 0, "reading back: %d %s (at %lld of %lld)", rc, seq.err,
                   (long long)seq.next_offset, (long long)end);
     /* Production continues at the right offset. */
-    ck_assert_int_eq(produce_seq(fd, "k9", 0, "k9", (int)end, K9_BATCH, K9_PAD), end);
+    ck_assert_int_eq(tb_ck_produce_seq(fd, "k9", 0, "k9", (int)end, K9_BATCH, K9_PAD), end);
     seq.next_offset = end;
     rc = tb_consume_seq(fd, "k9", 0, end + K9_BATCH, &seq, 100);
     ck_assert_msg(rc == 0, "after restart: %d %s", rc, seq.err);
@@ -220,8 +195,8 @@ START_TEST(sigterm_during_production)
     /* SIGTERM while a producer is appending: in-flight requests finish, the broker exits 0,
      * and after a restart everything acknowledged is there and production continues. */
     start(NULL);
-    int fd = conn();
-    create_topic(fd, "k9", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "k9", 1);
     close(fd);
     struct producer prod = {.port = B.port};
     pthread_t th;
@@ -236,7 +211,7 @@ START_TEST(sigterm_during_production)
     int64_t acked = prod.acked_end;
     ck_assert_int_ge(acked, 1000);
     start(NULL);
-    fd = conn();
+    fd = tb_ck_connect(&B);
     int64_t end = end_offset(fd, "k9", 0);
     ck_assert_msg(end >= acked && end <= prod.sent && end % K9_BATCH == 0,
                   "after SIGTERM: log ends at %lld, %lld acknowledged, %lld sent", (long long)end,
@@ -244,7 +219,7 @@ START_TEST(sigterm_during_production)
     struct tb_seq seq = {.prefix = "k9", .pad_to = K9_PAD};
     int rc = tb_consume_seq(fd, "k9", 0, end, &seq, 5000);
     ck_assert_msg(rc == 0, "reading back: %d %s", rc, seq.err);
-    ck_assert_int_eq(produce_seq(fd, "k9", 0, "k9", (int)end, K9_BATCH, K9_PAD), end);
+    ck_assert_int_eq(tb_ck_produce_seq(fd, "k9", 0, "k9", (int)end, K9_BATCH, K9_PAD), end);
     close(fd);
 }
 END_TEST
@@ -273,10 +248,10 @@ static void tail_segment(const char *topic, char *out, size_t cap)
 START_TEST(torn_tail_truncated_on_recovery)
 {
     start(NULL);
-    int fd = conn();
-    create_topic(fd, "torn", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "torn", 1);
     for (int b = 0; b < 20; b++)
-        produce_seq(fd, "torn", 0, "torn", b * 4, 4, 50);
+        tb_ck_produce_seq(fd, "torn", 0, "torn", b * 4, 4, 50);
     close(fd);
     /* No clean shutdown: the tail is scanned on start. */
     int st = tb_broker_stop(&B, SIGKILL);
@@ -295,15 +270,15 @@ START_TEST(torn_tail_truncated_on_recovery)
     close(sfd);
 
     start(NULL);
-    fd = conn();
+    fd = tb_ck_connect(&B);
     expect_seq(fd, "torn", 0, "torn", 50, 80);
-    ck_assert_int_eq(produce_seq(fd, "torn", 0, "torn", 80, 4, 50), 80);
+    ck_assert_int_eq(tb_ck_produce_seq(fd, "torn", 0, "torn", 80, 4, 50), 80);
     expect_seq(fd, "torn", 0, "torn", 50, 84);
     close(fd);
     /* And the repaired log survives a clean restart. */
     stop_clean();
     start(NULL);
-    fd = conn();
+    fd = tb_ck_connect(&B);
     expect_seq(fd, "torn", 0, "torn", 50, 84);
     close(fd);
 }
@@ -319,10 +294,10 @@ static long file_size(const char *path)
 START_TEST(corrupt_last_batch_truncated_on_recovery)
 {
     start(NULL);
-    int fd = conn();
-    create_topic(fd, "crc", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "crc", 1);
     for (int b = 0; b < 10; b++)
-        produce_seq(fd, "crc", 0, "crc", b * 4, 4, 50);
+        tb_ck_produce_seq(fd, "crc", 0, "crc", b * 4, 4, 50);
     close(fd);
     int st = tb_broker_stop(&B, SIGKILL);
     ck_assert(WIFSIGNALED(st));
@@ -341,10 +316,10 @@ START_TEST(corrupt_last_batch_truncated_on_recovery)
     close(sfd);
 
     start(NULL);
-    fd = conn();
+    fd = tb_ck_connect(&B);
     /* The bad batch (offsets 36..39) is gone, never served; the rest is intact. */
     expect_seq(fd, "crc", 0, "crc", 50, 36);
-    ck_assert_int_eq(produce_seq(fd, "crc", 0, "crc", 36, 4, 50), 36);
+    ck_assert_int_eq(tb_ck_produce_seq(fd, "crc", 0, "crc", 36, 4, 50), 36);
     expect_seq(fd, "crc", 0, "crc", 50, 40);
     close(fd);
 }
@@ -354,8 +329,8 @@ START_TEST(missing_indexes_rebuilt)
 {
     static const char *const extra[] = {"-o", "log.segment.bytes=16384", NULL};
     start(extra);
-    int fd = conn();
-    create_topic(fd, "idx", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "idx", 1);
     for (int b = 0; b < 60; b++) {
         uint8_t buf[8192];
         long len = tb_batch_values(buf, sizeof buf, "idx", b * 5, 5, 100, false,
@@ -387,7 +362,7 @@ START_TEST(missing_indexes_rebuilt)
     ck_assert_msg(removed >= 2, "only %d index files found (segments did not roll?)", removed);
 
     start(extra);
-    fd = conn();
+    fd = tb_ck_connect(&B);
     expect_seq(fd, "idx", 0, "idx", 100, 300);
     /* Fetches from the middle of later segments find their batch. */
     for (int64_t off = 3; off < 300; off += 37) {
@@ -422,15 +397,15 @@ START_TEST(kill9_immediate_restart_same_port)
     char listen[32];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
     const char *const extra[] = {"--listen", listen, NULL};
-    int fd = conn();
-    create_topic(fd, "rs", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "rs", 1);
     close(fd);
     for (int i = 0; i < RESTART_CYCLES; i++) {
         /* Connections with long-polling fetches parked, so the killed broker has sockets with
          * io_uring operations in flight, as a busy one would. */
         int fds[RESTART_CONNS];
         for (int k = 0; k < RESTART_CONNS; k++) {
-            fds[k] = conn();
+            fds[k] = tb_ck_connect(&B);
             struct tb_req r;
             ck_assert_int_eq(tb_req_begin(&r, 256, 1, 11, 900 + i), 0);
             struct tb_fetch_args a = {10000, 1, 1 << 20, "rs", 0, i, 1 << 20};
@@ -447,11 +422,11 @@ START_TEST(kill9_immediate_restart_same_port)
         ck_assert_msg(rc == 0, "cycle %d: restart on port %d failed: %s (see %s)", i, port,
                       strerror(-rc), B.log);
         ck_assert_int_eq(B.port, port);
-        fd = conn();
-        ck_assert_int_eq(produce_seq(fd, "rs", 0, "rs", i, 1, 10), i);
+        fd = tb_ck_connect(&B);
+        ck_assert_int_eq(tb_ck_produce_seq(fd, "rs", 0, "rs", i, 1, 10), i);
         close(fd);
     }
-    fd = conn();
+    fd = tb_ck_connect(&B);
     expect_seq(fd, "rs", 0, "rs", 10, RESTART_CYCLES);
     close(fd);
     ck_assert_msg(!tb_log_contains(&B, "already in use"), "a restart reported the port in use");

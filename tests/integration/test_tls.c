@@ -39,6 +39,9 @@ static void path_of(char *buf, size_t len, const char *name)
 }
 
 /* Starts a broker with a PLAINTEXT and an SSL listener; auth is ssl.client.auth. */
+/* The broker's test switches (test.tls.*), set by the socket-mode and cold-reads cases. */
+static bool g_socket_mode, g_cold_reads;
+
 static void start_tls_broker(struct tb_broker *b, const char *auth, const char *const *more)
 {
     static char cert[700], key[700], ca[700], auth_kv[64];
@@ -56,6 +59,14 @@ static void start_tls_broker(struct tb_broker *b, const char *auth, const char *
                             "-o", ca,
                             "-o", auth_kv};
     int n = 10;
+    if (g_socket_mode) {
+        argv[n++] = "-o";
+        argv[n++] = "test.tls.socket.mode=true";
+    }
+    if (g_cold_reads) {
+        argv[n++] = "-o";
+        argv[n++] = "test.tls.cold.reads=true";
+    }
     for (int i = 0; more && more[i] && n < 38; i++)
         argv[n++] = more[i];
     argv[n] = NULL;
@@ -594,9 +605,8 @@ START_TEST(test_fetch_cold_segments_over_tls)
     /* Whether a chunk had to wait for the disk depends on how fast the kernel's read-ahead
      * (started by the broker's own batch-header reads) keeps up: required only where the broker
      * was told to treat every chunk as cold. */
-    const char *cold = getenv("SPLICELOG_TEST_TLS_COLD_READS");
     bool disk = tb_log_wait(&b, "were not in the page cache and were read from disk", 2000);
-    if (cold && strcmp(cold, "1") == 0)
+    if (g_cold_reads)
         ck_assert_msg(disk, "every chunk cold, but no disk reads logged");
     else
         fprintf(stderr, "cold TLS fetch: %s\n",
@@ -616,8 +626,7 @@ START_TEST(test_session_path_logged)
 {
     char why[256];
     bool kernel = br_ktls_probe(why, sizeof(why));
-    const char *mode = getenv("SPLICELOG_TEST_TLS_SOCKET_MODE");
-    bool socket_mode = mode && strcmp(mode, "1") == 0;
+    bool socket_mode = g_socket_mode;
     struct tb_broker b;
     start_tls_broker(&b, "none", NULL);
     int sport = tb_listener_port(&b, "SSL");
@@ -648,12 +657,12 @@ END_TEST
 
 /* Socket mode (kernel TLS sessions) where the kernel has none: the handshake is driven by
  * polls and OpenSSL's own socket reads, then the session moves to memory mode. */
-static void socket_mode_on(void) { setenv("SPLICELOG_TEST_TLS_SOCKET_MODE", "1", 1); }
-static void socket_mode_off(void) { unsetenv("SPLICELOG_TEST_TLS_SOCKET_MODE"); }
+static void socket_mode_on(void) { g_socket_mode = true; }
+static void socket_mode_off(void) { g_socket_mode = false; }
 
 /* Every chunk of a file range read through io_uring, as when nothing is in the page cache. */
-static void cold_reads_on(void) { setenv("SPLICELOG_TEST_TLS_COLD_READS", "1", 1); }
-static void cold_reads_off(void) { unsetenv("SPLICELOG_TEST_TLS_COLD_READS"); }
+static void cold_reads_on(void) { g_cold_reads = true; }
+static void cold_reads_off(void) { g_cold_reads = false; }
 
 static Suite *suite(void)
 {

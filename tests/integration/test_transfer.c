@@ -25,16 +25,7 @@ static void start_with(const char *const *extra) { tb_ck_start_fresh(&B, extra);
 
 static void teardown(void) { tb_ck_finish(&B); }
 
-static int conn(void) { return tb_ck_connect(&B); }
-
 /* Creates topic with n partitions through CreateTopics v4. */
-static void create_topic(int fd, const char *topic, int n)
-{
-    int16_t err = -1;
-    int rc = tb_create_topic(fd, topic, n, &err);
-    ck_assert_msg(rc == 0, "CreateTopics %s: %s", topic, strerror(-rc));
-    ck_assert_msg(err == 0, "CreateTopics %s: error %d", topic, err);
-}
 
 /* Produces count records prefix-first.. in one batch (acks -1); returns the base offset. */
 static void bare_setup(void) { memset(&B, 0, sizeof B); }
@@ -52,7 +43,7 @@ static void produce_tp4(int port)
 {
     int fd = tb_connect(port);
     ck_assert_int_ge(fd, 0);
-    create_topic(fd, "tp4", 4);
+    tb_ck_create_topic(fd, "tp4", 4);
     uint8_t *buf = malloc(64 << 10);
     ck_assert_ptr_nonnull(buf);
     for (int b = 0; b < TP4_BATCHES; b++) {
@@ -177,7 +168,7 @@ static void produce_big(int port)
 {
     int fd = tb_connect(port);
     ck_assert_int_ge(fd, 0);
-    create_topic(fd, "big", 1);
+    tb_ck_create_topic(fd, "big", 1);
     size_t cap = BIG_VALUE + 1024;
     uint8_t *buf = malloc(cap);
     ck_assert_ptr_nonnull(buf);
@@ -217,8 +208,8 @@ START_TEST(transfer_paths_byte_identical)
         int rc = tb_broker_start(&B, extra);
         ck_assert_msg(rc == 0, "start with %s: %s", opt, strerror(-rc));
         if (p == 0) {
-            int fd = conn();
-            create_topic(fd, "tp", 1);
+            int fd = tb_ck_connect(&B);
+            tb_ck_create_topic(fd, "tp", 1);
             /* 1500 batches of 1..3 records, 0..1.5 KiB values: ~2.2 MiB, three 1 MiB segments. */
             size_t cap = 8192;
             uint8_t *buf = malloc(cap);
@@ -273,7 +264,7 @@ START_TEST(transfer_paths_byte_identical)
             check_tp4(&got[N_SINGLE], tp4_parts_a, tp4_offs_a, 4, 200000, 2);
             check_tp4(&got[N_SINGLE + 1], tp4_parts_b, tp4_offs_b, 3, 64 << 20, 2);
             /* ... and the whole log reads back right, fetch after fetch. */
-            int fd = conn();
+            int fd = tb_ck_connect(&B);
             struct tb_seq all = {.prefix = "tp", .pad_of = varied};
             rc = tb_consume_seq(fd, "tp", 0, hw, &all, 200);
             ck_assert_msg(rc == 0, "reading tp back: %d %s", rc, all.err);
@@ -319,8 +310,8 @@ START_TEST(delete_topic_during_large_transfer)
     snprintf(opt, sizeof opt, "fetch.transfer=%s", xfer_paths[_i]);
     const char *extra[] = {"-o", opt, NULL};
     start_with(extra);
-    int fd = conn();
-    create_topic(fd, "dt", 1);
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "dt", 1);
     size_t cap = 70000;
     uint8_t *buf = malloc(cap);
     ck_assert_ptr_nonnull(buf);
@@ -332,7 +323,7 @@ START_TEST(delete_topic_during_large_transfer)
     }
     free(buf);
     /* A ~7 MiB fetch the client does not read yet, then the topic is deleted under it. */
-    int sfd = conn();
+    int sfd = tb_ck_connect(&B);
     struct tb_req r;
     struct tb_fetch_args a = {0, 1, 64 << 20, "dt", 0, 0, 32 << 20};
     ck_assert_int_eq(tb_send_fetch(sfd, 11, 83, &a), 0);

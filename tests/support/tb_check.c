@@ -5,7 +5,10 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/wait.h>
+
+#include "tb_kafka.h"
 
 void tb_ck_start(struct tb_broker *b, const char *const *extra)
 {
@@ -48,4 +51,28 @@ void tb_ck_finish(struct tb_broker *b)
     tb_broker_cleanup(b);
     ck_assert_msg(alive, "broker died during the test");
     assert_clean_exit(st);
+}
+
+void tb_ck_create_topic(int fd, const char *topic, int n)
+{
+    int16_t err = -1;
+    int rc = tb_create_topic(fd, topic, n, &err);
+    ck_assert_msg(rc == 0, "CreateTopics %s: %s", topic, strerror(-rc));
+    ck_assert_msg(err == 0, "CreateTopics %s: error %d", topic, err);
+}
+
+int64_t tb_ck_produce_seq(int fd, const char *topic, int32_t part, const char *prefix, int first,
+                          int count, size_t pad)
+{
+    size_t cap = (size_t)count * (pad + 64) + 256;
+    uint8_t *buf = malloc(cap);
+    ck_assert_ptr_nonnull(buf);
+    long len = tb_batch_values(buf, cap, prefix, first, count, pad, false, 1700000000000LL);
+    ck_assert_msg(len > 0, "batch build: %ld", len);
+    struct tb_produce_resp pr;
+    int rc = tb_produce(fd, topic, part, buf, (size_t)len, &pr);
+    free(buf);
+    ck_assert_msg(rc == 0, "produce: %s", strerror(-rc));
+    ck_assert_msg(pr.error == 0, "produce to %s/%d: error %d", topic, part, pr.error);
+    return pr.base_offset;
 }

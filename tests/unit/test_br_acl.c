@@ -1,5 +1,5 @@
 /*
- * test_br_acl — the ACL authorizer (broker/br_acl*.c) against Kafka's rules
+ * test_br_acl — the ACL authorizer (broker/sec/br_acl*.c) against Kafka's rules
  * (StandardAuthorizerData; the cases follow Kafka's StandardAuthorizerTest and AuthorizerTest):
  * literal, wildcard and prefixed patterns; principal and host matching with "User:*" and "*";
  * DENY beats ALLOW; ALLOW of READ/WRITE/DELETE/ALTER implies DESCRIBE and ALTER_CONFIGS implies

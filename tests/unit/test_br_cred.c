@@ -1,5 +1,5 @@
 /*
- * test_br_cred — the SCRAM credential store (broker/br_cred.c): set, look up, delete, list in
+ * test_br_cred — the SCRAM credential store (broker/sec/br_cred.c): set, look up, delete, list in
  * order; a batch judged change by change in one write; everything survives a reopen; the file
  * is 0600 in a 0700 directory and holds no password; a damaged record or a repeated (user,
  * mechanism) refuses the file at open with a log line; SCRAM and PLAIN exchanges against the

@@ -1,5 +1,5 @@
 /*
- * test_br_quota — client quotas (broker/br_quota*.c) with an injected clock: Kafka's
+ * test_br_quota — client quotas (broker/sec/br_quota*.c) with an injected clock: Kafka's
  * ClientQuotaManagerTest.testQuotaViolation to the millisecond (2100 ms for the spike, the
  * burst rolling out of the window) and testQuotaConfigPrecedence case by case (the eight levels,
  * sharing by user, by client id and by (user, client id), counters restarting when the

@@ -1,5 +1,5 @@
 /*
- * test_br_sasl — the SASL mechanisms (broker/br_sasl*.c): RFC 7677's SCRAM-SHA-256 test
+ * test_br_sasl — the SASL mechanisms (broker/sec/br_sasl*.c): RFC 7677's SCRAM-SHA-256 test
  * vector byte for byte; kafka-python's SCRAM client (Debian's python3-kafka, a real client
  * implementation, driven over pipes) against SCRAM-SHA-256 and -512, right and wrong
  * passwords; unknown users fail at the proof with a stable per-user salt; a client-final

@@ -21,9 +21,10 @@ TM_CODEC(c_dt_resp, kp_delete_topics_resp, struct kp_delete_topics_resp, 0, 6);
 START_TEST(test_api_advertised_table)
 {
     /* kafka-protocol-notes.md §0 for the implemented APIs, sorted by key, with OffsetCommit
-     * from 0 (sarama's v1 commits; README "Protocol baseline"). */
+     * from 0 (sarama's v1 commits) and Produce from 0 (librdkafka's compression gate; README
+     * "Protocol baseline"): exactly what ApiVersions sends. */
     static const struct kp_api_range want[] = {
-        {0, 3, 7},  {1, 4, 11}, {2, 1, 2},  {3, 0, 4},  {8, 0, 5},  {9, 1, 4},  {10, 0, 2},
+        {0, 0, 7},  {1, 4, 11}, {2, 1, 2},  {3, 0, 4},  {8, 0, 5},  {9, 1, 4},  {10, 0, 2},
         {11, 0, 5}, {12, 0, 3}, {13, 0, 1}, {14, 0, 3}, {18, 0, 3}, {19, 0, 4}, {20, 0, 3},
     };
     size_t n = 0;
@@ -42,6 +43,30 @@ START_TEST(test_api_advertised_table)
     ck_assert_ptr_null(kp_api_find(KP_API_INIT_PRODUCER_ID)); /* not implemented */
     ck_assert_ptr_null(kp_api_find(999));
     ck_assert(!kp_api_supported(999, 0));
+}
+END_TEST
+
+START_TEST(test_api_codec_ranges)
+{
+    /* The codec covers every advertised version except Produce v0-2 (legacy message sets,
+     * answered by the broker's handler itself); keys outside KP_API_LIST have no codec. */
+    size_t n = 0;
+    const struct kp_api_range *t = kp_api_advertised(&n);
+    for (size_t i = 0; i < n; i++) {
+        const struct kp_msg_codec *c = kp_msg_codec_find(t[i].api_key);
+        ck_assert_ptr_nonnull(c);
+        ck_assert_int_ge(c->max_version, t[i].max_version);
+        ck_assert_int_le(c->min_version, t[i].api_key == KP_API_PRODUCE ? 3 : t[i].min_version);
+    }
+    ck_assert_int_eq(kp_msg_codec_find(KP_API_PRODUCE)->min_version, 3);
+    ck_assert_ptr_null(kp_msg_codec_find(999));
+    /* the codecs refuse outside their range */
+    static uint8_t mem[4096];
+    struct kp_wr wr;
+    kp_wr_init(&wr, mem, sizeof mem);
+    struct kp_produce_req pr = {.transactional_id = KP_STR_NULL, .acks = 1};
+    ck_assert_int_eq(kp_produce_req_encode(&wr, 2, &pr), -EINVAL);
+    ck_assert_int_eq(kp_produce_req_encode(&wr, 3, &pr), 0);
 }
 END_TEST
 
@@ -366,7 +391,7 @@ START_TEST(test_api_versions_resp_v0_golden)
     ck_assert_int_eq(kp_api_versions_resp_encode(&wr, 0, &resp), 0);
     EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00,     /* error_code */
                  0x00, 0x00, 0x00, 0x0e,              /* int32 count */
-                 0x00, 0x00, 0x00, 0x03, 0x00, 0x07,  /* Produce 3-7 */
+                 0x00, 0x00, 0x00, 0x00, 0x00, 0x07,  /* Produce 0-7 */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0b,  /* Fetch 4-11 */
                  0x00, 0x02, 0x00, 0x01, 0x00, 0x02,  /* ListOffsets 1-2 */
                  0x00, 0x03, 0x00, 0x00, 0x00, 0x04,  /* Metadata 0-4 */
@@ -398,7 +423,7 @@ START_TEST(test_api_versions_resp_v3_golden)
                  0x11, 0x22, 0x33, 0x44,                      /* correlation_id, no tags */
                  0x00, 0x00,                                  /* error_code */
                  0x0f,                                        /* uvarint(14 + 1) */
-                 0x00, 0x00, 0x00, 0x03, 0x00, 0x07, 0x00,    /* each entry ends with tags */
+                 0x00, 0x00, 0x00, 0x00, 0x00, 0x07, 0x00,    /* each entry ends with tags */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0b, 0x00,    /**/
                  0x00, 0x02, 0x00, 0x01, 0x00, 0x02, 0x00,    /**/
                  0x00, 0x03, 0x00, 0x00, 0x00, 0x04, 0x00,    /**/
@@ -864,6 +889,7 @@ static Suite *kp_msg_suite(void)
     Suite *s = suite_create("kp_msg");
     TCase *api = tcase_create("api");
     tcase_add_test(api, test_api_advertised_table);
+    tcase_add_test(api, test_api_codec_ranges);
     tcase_add_test(api, test_api_flexible_and_header_versions);
     tcase_add_test(api, test_err_names);
     suite_add_tcase(s, api);

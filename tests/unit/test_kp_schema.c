@@ -329,18 +329,18 @@ static int cur_dec(struct kp_rd *rd, int16_t v, struct kp_arena *a, void *o)
 static size_t enc_both(const struct kp__api *api, int dir, int16_t v, const void *m)
 {
     const struct kp__struct *body = dir ? api->resp : api->req;
-    const struct pub *p = pub_of(api->info.api_key);
+    const struct pub *p = pub_of(api->info->api_key);
     struct kp_wr we, wp;
     kp_wr_init(&we, eng_buf, sizeof eng_buf);
     kp_wr_init(&wp, pub_buf, sizeof pub_buf);
     int re = kp__encode(&we, api, body, v, m);
     int rp = p->enc[dir](&wp, v, m);
-    ck_assert_msg(re == 0 && rp == 0, "%s %s v%d encode: engine %d, public %d", api->info.name,
+    ck_assert_msg(re == 0 && rp == 0, "%s %s v%d encode: engine %d, public %d", api->info->name,
                   dir ? "resp" : "req", v, re, rp);
     size_t len = kp_wr_len(&we);
     ck_assert_msg(kp_wr_len(&wp) == len && memcmp(eng_buf, pub_buf, len) == 0,
                   "%s %s v%d: public encoder (%zu bytes) differs from the table (%zu)",
-                  api->info.name, dir ? "resp" : "req", v, kp_wr_len(&wp), len);
+                  api->info->name, dir ? "resp" : "req", v, kp_wr_len(&wp), len);
     size_t size = 0;
     ck_assert_int_eq(kp__size(api, body, v, m, &size), 0);
     ck_assert_uint_eq(size, len);
@@ -352,7 +352,7 @@ static void dec_reenc(const struct kp__api *api, int dir, int16_t v, const uint8
                       size_t len, const uint8_t *want, size_t want_len)
 {
     const struct kp__struct *body = dir ? api->resp : api->req;
-    const struct pub *p = pub_of(api->info.api_key);
+    const struct pub *p = pub_of(api->info->api_key);
     for (int which = 0; which < 2; which++) {
         struct kp_arena a;
         kp_arena_init(&a, arena2_mem, sizeof arena2_mem);
@@ -361,13 +361,13 @@ static void dec_reenc(const struct kp__api *api, int dir, int16_t v, const uint8
         memset(out_mem2, 0xa5, sizeof out_mem2); /* decoders must set every field */
         int rc =
             which ? p->dec[dir](&rd, v, &a, out_mem2) : kp__decode(&rd, api, body, v, &a, out_mem2);
-        ck_assert_msg(rc == 0, "%s %s v%d decode (%s): %d", api->info.name, dir ? "resp" : "req", v,
-                      which ? "public" : "engine", rc);
+        ck_assert_msg(rc == 0, "%s %s v%d decode (%s): %d", api->info->name, dir ? "resp" : "req",
+                      v, which ? "public" : "engine", rc);
         struct kp_wr wr;
         kp_wr_init(&wr, again_buf, sizeof again_buf);
         ck_assert_int_eq(kp__encode(&wr, api, body, v, out_mem2), 0);
         ck_assert_msg(kp_wr_len(&wr) == want_len && memcmp(again_buf, want, want_len) == 0,
-                      "%s %s v%d: decode (%s) and encode is not the identity", api->info.name,
+                      "%s %s v%d: decode (%s) and encode is not the identity", api->info->name,
                       dir ? "resp" : "req", v, which ? "public" : "engine");
     }
 }
@@ -382,7 +382,7 @@ static void check_random(const struct kp__api *api, int dir, int16_t v, bool ful
     dec_reenc(api, dir, v, eng_buf, len, eng_buf, len);
 
     /* An unknown tagged field in every tag buffer: skipped. */
-    if (v >= api->info.first_flexible) {
+    if (v >= api->info->first_flexible) {
         struct kp_wr wr;
         kp_wr_init(&wr, tag_buf, sizeof tag_buf);
         ck_assert_int_eq(kp__encode_ex(&wr, api, body, v, msg_mem, true), 0);
@@ -392,7 +392,7 @@ static void check_random(const struct kp__api *api, int dir, int16_t v, bool ful
 
     if (full) {
         static const struct tm_codec c = {"public", 0, 0, 512, cur_enc, cur_dec};
-        cur_pub = pub_of(api->info.api_key);
+        cur_pub = pub_of(api->info->api_key);
         cur_dir = dir;
         ck_assert_uint_le(cur_pub->size[dir], sizeof msg_mem);
         struct kp_arena a;
@@ -425,13 +425,17 @@ START_TEST(test_tables_consistent)
     ck_assert_uint_eq(n, N_PUBS);
     ck_assert_ptr_null(kp_msg_codec_find(999));
     ck_assert_ptr_null(kp_msg_codec_at(n));
-    /* Every advertised API has a codec covering what is advertised. */
+    /* Every advertised API has a codec covering what is advertised, but Produce v0-2 (legacy
+     * message sets, advertised for librdkafka's compression gate and refused by the broker's
+     * handler itself: kp_api.h). */
     size_t n_adv;
     const struct kp_api_range *adv = kp_api_advertised(&n_adv);
     for (size_t i = 0; i < n_adv; i++) {
         const struct kp_msg_codec *c = kp_msg_codec_find(adv[i].api_key);
         ck_assert_ptr_nonnull(c);
-        ck_assert_int_le(c->min_version, adv[i].min_version);
+        ck_assert_int_le(c->min_version, adv[i].api_key == KP_API_PRODUCE
+                                             ? KP_API_PRODUCE_CODEC_VMIN
+                                             : adv[i].min_version);
         ck_assert_int_ge(c->max_version, adv[i].max_version);
     }
 }
@@ -443,7 +447,7 @@ START_TEST(test_random_messages)
     const struct kp__api *api = kp__api_at((size_t)_i);
     ck_assert_ptr_nonnull(api);
     for (int dir = 0; dir < 2; dir++)
-        for (int16_t v = api->info.min_version; v <= api->info.max_version; v++)
+        for (int16_t v = api->info->min_version; v <= api->info->max_version; v++)
             for (int k = 0; k < 40; k++)
                 check_random(api, dir, v, k < 2);
 }

@@ -1,0 +1,113 @@
+/*
+ * br_api — what the API handlers share (one file per API family, br_api_*.c; the entry is
+ * br_dispatch, br_ctx.h).
+ *
+ * Contract
+ * - A handler gets the request (struct br_req: its context, its peer, the header fields, a
+ *   bounds-checked reader over the body) and the response slot to fill. It returns BR_REPLY,
+ *   BR_NO_REPLY or -errno as br_dispatch does, runs on the dispatching thread, and keeps no
+ *   pointer into the request bytes after returning (a parked request copies what it needs into
+ *   the response's scratch memory).
+ * - Handlers reach the store, the offsets, the groups, the config, the clock and the host's
+ *   operations through q->x (br_ctx.h) and nothing else.
+ * - Wire errors are enum kp_err values; internal calls return 0 / -errno.
+ */
+#ifndef SPLICELOG_BR_API_H
+#define SPLICELOG_BR_API_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "br_ctx.h"
+#include "br_resp.h"
+#include "kp_api.h"
+#include "kp_buf.h"
+
+struct br_req {
+    struct br_ctx *x;
+    const struct br_peer *peer;
+    int16_t api_key;
+    int16_t api_version;
+    int32_t corr;
+    struct kp_str client_id;
+    struct kp_rd rd; /* the request body */
+    uint8_t *frame;  /* the whole frame (after the size), mutable: produce rewrites it */
+    size_t frame_len;
+};
+
+/* A decode arena for this request: attempt 0, 1, 2... gives a bigger one each time, bounded
+ * by what the frame could possibly need; -ENOMEM past that. */
+int br_req_arena(struct br_req *q, struct kp_arena *a, int attempt);
+/* An encode arena of exactly cap bytes (reused per context); -ENOMEM. */
+int br_enc_arena(struct br_ctx *x, struct kp_arena *a, size_t cap);
+/* Logs a request that cannot be decoded (peer, API, version, reason). Returns rc. */
+int br_req_bad(struct br_req *q, int rc);
+/* n rounded up to a multiple of 8: lays out several arrays in one scratch block. */
+static inline size_t br_align8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+/* Decodes the request body with fn, growing the arena on -ENOMEM. Evaluates to 0 or -errno. */
+#define BR_DECODE(q, fn, out)                                                                      \
+    ({                                                                                             \
+        struct kp_rd _save = (q)->rd;                                                              \
+        struct kp_arena _a;                                                                        \
+        int _rc;                                                                                   \
+        for (int _i = 0;; _i++) {                                                                  \
+            _rc = br_req_arena((q), &_a, _i);                                                      \
+            if (_rc < 0)                                                                           \
+                break;                                                                             \
+            (q)->rd = _save;                                                                       \
+            _rc = fn(&(q)->rd, (q)->api_version, &_a, (out));                                      \
+            if (_rc != -ENOMEM)                                                                    \
+                break;                                                                             \
+        }                                                                                          \
+        _rc;                                                                                       \
+    })
+
+/* Encodes a whole response (header + body from msg) into r, growing r's buffer on -ENOSPC,
+ * and finishes the frame. Evaluates to 0 or -errno. */
+#define BR_ENCODE(r, fn, msg)                                                                      \
+    ({                                                                                             \
+        int _rc;                                                                                   \
+        for (;;) {                                                                                 \
+            br_resp_begin(r);                                                                      \
+            _rc = fn(&(r)->wr, (r)->api_version, (msg));                                           \
+            if (_rc == 0)                                                                          \
+                _rc = br_resp_finish(r);                                                           \
+            if (_rc != -ENOSPC)                                                                    \
+                break;                                                                             \
+            if (br_resp_reserve((r), (r)->cap ? (r)->cap * 2 : 4096) < 0) {                        \
+                _rc = -ENOMEM;                                                                     \
+                break;                                                                             \
+            }                                                                                      \
+        }                                                                                          \
+        _rc;                                                                                       \
+    })
+
+/* The host's operations, spelled for handlers. */
+static inline int br_park(struct br_ctx *x, struct br_resp *r, enum br_wait_on on,
+                          int64_t deadline_ms, br_wake_fn wake, void *arg)
+{
+    return x->ops->park(x, r, on, deadline_ms, wake, arg);
+}
+static inline void br_unpark(struct br_ctx *x, struct br_resp *r) { x->ops->unpark(x, r); }
+static inline void br_ready(struct br_ctx *x, struct br_resp *r) { x->ops->ready(x, r); }
+static inline void br_fail(struct br_ctx *x, struct br_resp *r, const char *why)
+{
+    x->ops->fail(x, r, why);
+}
+static inline int64_t br_wall_ms_of(struct br_ctx *x) { return x->ops->wall_ms(x); }
+/* Parks j->r until the admin thread has run j->run; j->done then runs here. */
+static inline int br_admin(struct br_ctx *x, struct br_job *j)
+{
+    j->x = x;
+    return x->ops->admin(x, j);
+}
+
+/* The handlers, one per SERVED row of KP_API_LIST (kp_api.h): br_api_<stem>. Each answers
+ * every version the row advertises (Produce v0-2 too, refused in their own layout). */
+#define BR__API_HANDLER(id, key, name, role, amin, amax, cmin, cmax, flex, stem)                   \
+    KP_API_IF_SERVED(role, int br_api_##stem(struct br_req *q, struct br_resp *r);)
+KP_API_LIST(BR__API_HANDLER)
+#undef BR__API_HANDLER
+
+#endif

@@ -1,0 +1,263 @@
+/*
+ * br_api_group — FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup: the wire side
+ * of the group coordinator (br_group.h holds the state machine).
+ *
+ * FindCoordinator names this node, at the host and port of the listener the client connected
+ * to (the address Metadata advertises on it): a single broker coordinates every group.
+ * Transaction coordinators (key_type 1) do not exist here: COORDINATOR_NOT_AVAILABLE.
+ *
+ * JoinGroup and SyncGroup may wait for other members, whose requests arrive on other
+ * connections, often on other loop threads. Such a request's response is parked until posted
+ * (BR_WAIT_POST, br_ctx.h): a struct grp_job in the response's scratch memory, parked before
+ * the request goes to br_group_*() (the connection outlives the park even when the client
+ * goes away), and the group delivers its result through the waiter, on whichever thread
+ * completes the phase (another member's request, the group timer, shutdown). The delivery
+ * encodes the response into the parked slot right there — under the group mutex, while the
+ * owning loop does not touch a parked slot — and posts it back to the owning loop, which
+ * sends it, or, when the connection closed meanwhile, frees it with the connection. No loop
+ * thread ever blocks on a group.
+ *
+ * Heartbeat and LeaveGroup never wait.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "br_api.h"
+#include "br_group.h"
+#include "br_log.h"
+#include "kp_msg.h"
+
+struct grp_job {
+    struct br_ctx *x;
+    const struct br_peer *peer;
+    struct br_resp *r;
+    struct br_group_waiter w;
+    int rc; /* encoding the response: 0 or -errno */
+};
+
+static struct grp_job *job_of(struct br_group_waiter *w)
+{
+    return (struct grp_job *)((char *)w - offsetof(struct grp_job, w));
+}
+
+/* Loop thread: the group answered (posted back); send it. */
+static void job_wake(struct br_resp *r, enum br_wake why, void *arg)
+{
+    (void)why;
+    struct grp_job *gj = arg;
+    if (gj->rc < 0) {
+        br_err("peer=%s: cannot build a %s response: %s", gj->peer->name, kp_api_name(r->api_key),
+               strerror(-gj->rc));
+        br_fail(gj->x, r, "cannot build a group response");
+        return;
+    }
+    br_ready(gj->x, r);
+}
+
+/* Any thread, group mutex held: the answer is encoded; back to the owning loop. */
+static void job_deliver(struct grp_job *gj) { gj->x->ops->post(gj->x, gj->r); }
+
+/* Parks r (BR_WAIT_POST) before the group can answer: the job lives in its scratch memory. */
+static struct grp_job *job_park(struct br_req *q, struct br_resp *r)
+{
+    if (br_resp_scratch(r, sizeof(struct grp_job)) < 0)
+        return NULL;
+    struct grp_job *gj = r->scratch;
+    memset(gj, 0, sizeof(*gj));
+    gj->x = q->x;
+    gj->peer = q->peer;
+    gj->r = r;
+    if (br_park(q->x, r, BR_WAIT_POST, INT64_MAX, job_wake, gj) < 0)
+        return NULL;
+    return gj;
+}
+
+/* ---- FindCoordinator --------------------------------------------------------------------- */
+
+int br_api_find_coordinator(struct br_req *q, struct br_resp *r)
+{
+    struct kp_find_coordinator_req req;
+    int rc = BR_DECODE(q, kp_find_coordinator_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    struct kp_find_coordinator_resp resp = {
+        .throttle_time_ms = 0,
+        .error_code = KP_ERR_NONE,
+        .error_message = KP_STR_NULL,
+        .node_id = -1,
+        .host = kp_str_of(""),
+        .port = -1,
+    };
+    if (req.key_type == 0) {
+        resp.node_id = q->x->cfg->node_id;
+        resp.host = kp_str_of(q->peer->adv_host);
+        resp.port = q->peer->adv_port;
+    } else if (req.key_type == 1) {
+        resp.error_code = KP_ERR_COORDINATOR_NOT_AVAILABLE;
+        if (q->api_version >= 1)
+            resp.error_message = kp_str_of("transactions are not supported");
+    } else {
+        resp.error_code = KP_ERR_INVALID_REQUEST;
+        if (q->api_version >= 1)
+            resp.error_message = kp_str_of("unknown key_type");
+    }
+    rc = BR_ENCODE(r, kp_find_coordinator_resp_encode, &resp);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+/* ---- JoinGroup --------------------------------------------------------------------------- */
+
+/* Group mutex held, any thread. */
+static void join_done(struct br_group_waiter *w, const struct br_group_join_result *res)
+{
+    struct grp_job *gj = job_of(w);
+    struct br_resp *r = gj->r;
+    struct kp_join_group_member *members = NULL;
+    if (res->n_members > 0) {
+        members = calloc((size_t)res->n_members, sizeof(*members));
+        if (!members) {
+            gj->rc = -ENOMEM;
+            job_deliver(gj);
+            return;
+        }
+        for (int32_t i = 0; i < res->n_members; i++)
+            members[i] = (struct kp_join_group_member){
+                .member_id = res->members[i].member_id,
+                .group_instance_id = KP_STR_NULL,
+                .metadata = res->members[i].metadata,
+            };
+    }
+    struct kp_join_group_resp resp = {
+        .throttle_time_ms = 0,
+        .error_code = res->error_code,
+        .generation_id = res->generation_id,
+        .protocol_name = res->protocol_name,
+        .leader = res->leader_id,
+        .member_id = res->member_id,
+        .n_members = res->n_members,
+        .members = members,
+    };
+    gj->rc = BR_ENCODE(r, kp_join_group_resp_encode, &resp);
+    free(members);
+    job_deliver(gj);
+}
+
+int br_api_join_group(struct br_req *q, struct br_resp *r)
+{
+    struct kp_join_group_req req;
+    int rc = BR_DECODE(q, kp_join_group_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    struct br_group_protocol *protos = NULL;
+    if (req.n_protocols > 0) {
+        protos = calloc((size_t)req.n_protocols, sizeof(*protos));
+        if (!protos)
+            return -ENOMEM;
+        for (int32_t i = 0; i < req.n_protocols; i++)
+            protos[i] =
+                (struct br_group_protocol){req.protocols[i].name, req.protocols[i].metadata};
+    }
+    struct br_group_join_req gr = {
+        .group_id = req.group_id,
+        .member_id = req.member_id.len > 0 ? req.member_id : kp_str_of(""),
+        .client_id = q->client_id,
+        .require_known_member_id = q->api_version >= 4, /* KIP-394, as Kafka */
+        .protocol_type = req.protocol_type,
+        .session_timeout_ms = req.session_timeout_ms,
+        .rebalance_timeout_ms = req.rebalance_timeout_ms,
+        .n_protocols = req.n_protocols > 0 ? req.n_protocols : 0,
+        .protocols = protos,
+    };
+    struct grp_job *gj = job_park(q, r);
+    if (!gj) {
+        free(protos);
+        return -ENOMEM;
+    }
+    gj->w.join_done = join_done;
+    br_group_join(q->x->groups, &gr, &gj->w);
+    free(protos);
+    return BR_REPLY;
+}
+
+/* ---- SyncGroup --------------------------------------------------------------------------- */
+
+static void sync_done(struct br_group_waiter *w, const struct br_group_sync_result *res)
+{
+    struct grp_job *gj = job_of(w);
+    struct br_resp *r = gj->r;
+    struct kp_sync_group_resp resp = {
+        .throttle_time_ms = 0,
+        .error_code = res->error_code,
+        .assignment = res->assignment,
+    };
+    gj->rc = BR_ENCODE(r, kp_sync_group_resp_encode, &resp);
+    job_deliver(gj);
+}
+
+int br_api_sync_group(struct br_req *q, struct br_resp *r)
+{
+    struct kp_sync_group_req req;
+    int rc = BR_DECODE(q, kp_sync_group_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    struct br_group_assignment *as = NULL;
+    if (req.n_assignments > 0) {
+        as = calloc((size_t)req.n_assignments, sizeof(*as));
+        if (!as)
+            return -ENOMEM;
+        for (int32_t i = 0; i < req.n_assignments; i++)
+            as[i] = (struct br_group_assignment){req.assignments[i].member_id,
+                                                 req.assignments[i].assignment};
+    }
+    struct br_group_sync_req gr = {
+        .group_id = req.group_id,
+        .generation_id = req.generation_id,
+        .member_id = req.member_id,
+        .n_assignments = req.n_assignments > 0 ? req.n_assignments : 0,
+        .assignments = as,
+    };
+    struct grp_job *gj = job_park(q, r);
+    if (!gj) {
+        free(as);
+        return -ENOMEM;
+    }
+    gj->w.sync_done = sync_done;
+    br_group_sync(q->x->groups, &gr, &gj->w);
+    free(as);
+    return BR_REPLY;
+}
+
+/* ---- Heartbeat, LeaveGroup --------------------------------------------------------------- */
+
+int br_api_heartbeat(struct br_req *q, struct br_resp *r)
+{
+    struct kp_heartbeat_req req;
+    int rc = BR_DECODE(q, kp_heartbeat_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    struct kp_heartbeat_resp resp = {
+        .throttle_time_ms = 0,
+        .error_code =
+            br_group_heartbeat(q->x->groups, req.group_id, req.generation_id, req.member_id),
+    };
+    rc = BR_ENCODE(r, kp_heartbeat_resp_encode, &resp);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+int br_api_leave_group(struct br_req *q, struct br_resp *r)
+{
+    struct kp_leave_group_req req;
+    int rc = BR_DECODE(q, kp_leave_group_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    struct kp_leave_group_resp resp = {
+        .throttle_time_ms = 0,
+        .error_code = br_group_leave(q->x->groups, req.group_id, req.member_id),
+    };
+    if (resp.error_code == KP_ERR_NONE)
+        br_info("peer=%s: member %s left group %s", q->peer->name, BR_LOG_KSTR(req.member_id),
+                BR_LOG_KSTR(req.group_id));
+    rc = BR_ENCODE(r, kp_leave_group_resp_encode, &resp);
+    return rc < 0 ? rc : BR_REPLY;
+}

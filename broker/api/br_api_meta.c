@@ -1,0 +1,719 @@
+/*
+ * br_api_meta — ApiVersions, Metadata, CreateTopics, DeleteTopics.
+ *
+ * ApiVersions: KP_API_LIST's advertised ranges (kp_api_advertised), exactly.
+ *
+ * Metadata: this node is the only broker, leader and sole replica of every partition. Its
+ * address is the one advertised to the connection the request came on (q->peer: the
+ * listener's advertised.listeners entry, else its bound address, else — for a wildcard bind —
+ * the local address of this very connection), so clients reconnect to something reachable.
+ * A missing topic is created with num.partitions when the request allows it (v4 flag; always
+ * for v0-3) and auto.create.topics.enable is on: on the admin thread (the response is parked
+ * until it is done), at most AUTO_CREATE_PER_REQUEST per request, and answered error 0 once
+ * created; the others are LEADER_NOT_AVAILABLE, which clients retry. An answer listing
+ * META_ADMIN_PARTS partitions or more (100,000 partitions: 3.5 MB) is built on the admin
+ * thread too, so that no loop thread stalls encoding it.
+ *
+ * CreateTopics and DeleteTopics validate on the loop thread and create or delete on the
+ * admin thread; a deleted topic's committed offsets go with it (br_offsets.h).
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "br_api.h"
+#include "br_log.h"
+#include "br_offsets.h"
+#include "kp_msg.h"
+
+#define NAME_MAX_LEN 249
+
+/* ApiVersions: KP_API_LIST's advertised ranges, exactly (kp_api_advertised). */
+int br_api_api_versions(struct br_req *q, struct br_resp *r)
+{
+    struct kp_api_versions_req req;
+    int rc = BR_DECODE(q, kp_api_versions_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    size_t n;
+    const struct kp_api_range *all = kp_api_advertised(&n);
+    struct kp_api_versions_resp resp = {.error_code = KP_ERR_NONE,
+                                        .n_api_keys = (int32_t)n,
+                                        .api_keys = all,
+                                        .throttle_time_ms = 0};
+    rc = BR_ENCODE(r, kp_api_versions_resp_encode, &resp);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+/* ---- Metadata ------------------------------------------------------------------------- */
+
+struct topic_list {
+    struct kp_metadata_topic *t;
+    int32_t n, cap;
+    char *names; /* one allocation per name, freed with the list */
+    bool oom;
+};
+
+static void collect(void *arg, const char *name, int32_t partitions)
+{
+    struct topic_list *tl = arg;
+    if (tl->oom)
+        return;
+    if (tl->n == tl->cap) {
+        int32_t ncap = tl->cap ? tl->cap * 2 : 16;
+        struct kp_metadata_topic *nt = realloc(tl->t, sizeof(*nt) * (size_t)ncap);
+        if (!nt) {
+            tl->oom = true;
+            return;
+        }
+        tl->t = nt;
+        tl->cap = ncap;
+    }
+    char *copy = strdup(name);
+    if (!copy) {
+        tl->oom = true;
+        return;
+    }
+    tl->t[tl->n++] = (struct kp_metadata_topic){
+        .error_code = KP_ERR_NONE,
+        .name = {copy, (int32_t)strlen(copy)},
+        .n_partitions = partitions,
+    };
+}
+
+static void count_parts(void *arg, const char *name, int32_t partitions)
+{
+    (void)name;
+    *(int64_t *)arg += partitions;
+}
+
+static void topic_list_free(struct topic_list *tl)
+{
+    for (int32_t i = 0; i < tl->n; i++)
+        free((void *)tl->t[i].name.ptr);
+    free(tl->t);
+}
+
+/* Copies a wire topic name to a C string; false when it cannot be a valid name. */
+static bool name_cstr(struct kp_str s, char *buf)
+{
+    if (s.len <= 0 || s.len > NAME_MAX_LEN)
+        return false;
+    memcpy(buf, s.ptr, (size_t)s.len);
+    buf[s.len] = 0;
+    return true;
+}
+
+/* Answers that list at least this many partitions are built on the admin thread. */
+#define META_ADMIN_PARTS 10000
+
+/* Builds the Metadata response for the named topics (or all); topics that do not exist get
+ * errs[i] when given and non-zero, else UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION
+ * for an invalid name). Creates nothing. off_loop: on the admin thread (the partition arrays
+ * then go to memory of its own, not the context's encoding arena). */
+static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct br_resp *r,
+                          const struct kp_str *names, int32_t n, bool all, const int16_t *errs,
+                          bool off_loop)
+{
+    int rc = 0;
+    struct topic_list tl = {0};
+    if (all) {
+        st_topic_foreach(x->store, collect, &tl);
+    } else {
+        tl.cap = n > 0 ? n : 1;
+        tl.t = calloc((size_t)tl.cap, sizeof(*tl.t));
+        if (!tl.t)
+            return -ENOMEM;
+        for (int32_t i = 0; i < n; i++) {
+            struct kp_str name = names[i];
+            struct kp_metadata_topic *t = &tl.t[tl.n++];
+            *t = (struct kp_metadata_topic){.name = name};
+            int32_t np =
+                st_topic_partitions(x->store, name.ptr, name.len > 0 ? (size_t)name.len : 0);
+            if (np >= 0) {
+                t->n_partitions = np;
+                continue;
+            }
+            char cname[NAME_MAX_LEN + 1];
+            if (!name_cstr(name, cname) || !st_topic_name_valid(cname, strlen(cname)))
+                t->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
+            else if (errs && errs[i])
+                t->error_code = errs[i];
+            else
+                t->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        }
+    }
+    if (tl.oom) {
+        topic_list_free(&tl);
+        return -ENOMEM;
+    }
+
+    /* Partition arrays: every partition has this node as leader, replica and ISR. */
+    size_t nparts = 0;
+    for (int32_t i = 0; i < tl.n; i++)
+        nparts += tl.t[i].error_code ? 0 : (size_t)tl.t[i].n_partitions;
+    struct kp_arena a;
+    /* One partition array per topic. */
+    size_t need = kp_arena_need((size_t)tl.n, nparts * sizeof(struct kp_metadata_partition));
+    void *own = NULL;
+    if (!off_loop)
+        rc = br_enc_arena(x, &a, need);
+    else if ((own = malloc(need ? need : 1)) != NULL)
+        kp_arena_init(&a, own, need);
+    else
+        rc = -ENOMEM;
+    if (rc < 0) {
+        if (all)
+            topic_list_free(&tl);
+        else
+            free(tl.t);
+        return rc;
+    }
+    static __thread int32_t me[1];
+    me[0] = x->cfg->node_id;
+    for (int32_t i = 0; i < tl.n; i++) {
+        struct kp_metadata_topic *t = &tl.t[i];
+        if (t->error_code) {
+            t->n_partitions = 0;
+            t->partitions = NULL;
+            continue;
+        }
+        struct kp_metadata_partition *ps = kp_arena_alloc(&a, (size_t)t->n_partitions, sizeof(*ps));
+        if (!ps && t->n_partitions > 0) {
+            rc = -ENOMEM;
+            break;
+        }
+        for (int32_t p = 0; p < t->n_partitions; p++)
+            ps[p] = (struct kp_metadata_partition){
+                .error_code = KP_ERR_NONE,
+                .partition_index = p,
+                .leader_id = me[0],
+                .n_replicas = 1,
+                .replicas = me,
+                .n_isr = 1,
+                .isr = me,
+            };
+        t->partitions = ps;
+    }
+    if (rc == 0) {
+        struct kp_metadata_broker b = {
+            .node_id = x->cfg->node_id,
+            .host = kp_str_of(peer->adv_host),
+            .port = peer->adv_port,
+            .rack = KP_STR_NULL,
+        };
+        struct kp_metadata_resp resp = {
+            .throttle_time_ms = 0,
+            .n_brokers = 1,
+            .brokers = &b,
+            .cluster_id = kp_str_of("splicelog"),
+            .controller_id = x->cfg->node_id,
+            .n_topics = tl.n,
+            .topics = tl.t,
+        };
+        rc = BR_ENCODE(r, kp_metadata_resp_encode, &resp);
+    }
+    free(own);
+    if (all)
+        topic_list_free(&tl);
+    else
+        free(tl.t);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+/*
+ * Auto-creation. Creating a topic costs directories and files, so a Metadata request naming
+ * thousands of new topics must not hold anyone up: at most AUTO_CREATE_PER_REQUEST missing
+ * topics are created per request, on the admin thread; the others are answered
+ * LEADER_NOT_AVAILABLE, Kafka's "being created" code, which clients retry (and the retry
+ * creates the next ones).
+ */
+#define AUTO_CREATE_PER_REQUEST 64
+
+struct md_job {
+    struct br_job job; /* first: the job is the start of the scratch memory */
+    int rc;            /* of the answer built on the admin thread */
+    int32_t n;
+    bool all;
+    struct kp_str *names; /* copies, NUL-terminated, in the scratch memory */
+    int16_t *errs;        /* per topic: error when it does not exist afterwards */
+    bool *create;
+    int32_t partitions;
+    const struct br_peer *peer; /* its advertised address goes into the answer */
+};
+
+static void md_run(struct br_job *j)
+{
+    struct md_job *mj = (struct md_job *)j;
+    struct br_ctx *x = j->x;
+    for (int32_t i = 0; i < mj->n; i++) {
+        if (!mj->create[i])
+            continue;
+        const char *name = mj->names[i].ptr;
+        int crc = st_topic_create(x->store, name, mj->partitions, NULL);
+        if (crc == 0) {
+            br_info("auto-created topic %s with %d partition(s) (Metadata from peer=%s)",
+                    br_log_cstr(name).s, mj->partitions, mj->peer->name);
+        } else if (crc != -EEXIST) {
+            br_warn("cannot auto-create topic %s: %s", br_log_cstr(name).s, strerror(-crc));
+            mj->errs[i] =
+                crc == -EINVAL ? KP_ERR_INVALID_TOPIC_EXCEPTION : KP_ERR_UNKNOWN_SERVER_ERROR;
+        }
+    }
+    /* the answer too, here (the response is this job's until done runs): the loop thread
+     * only sends it */
+    mj->rc = metadata_build(x, mj->peer, j->r, mj->names, mj->n, mj->all, mj->errs, true);
+}
+
+static void md_done(struct br_job *j)
+{
+    struct md_job *mj = (struct md_job *)j;
+    struct br_resp *r = j->r;
+    int rc = mj->rc;
+    if (rc < 0) {
+        br_err("peer=%s: cannot build a Metadata response: %s", mj->peer->name, strerror(-rc));
+        br_fail(j->x, r, "cannot build a Metadata response");
+        return;
+    }
+    br_ready(j->x, r);
+}
+
+int br_api_metadata(struct br_req *q, struct br_resp *r)
+{
+    struct br_ctx *x = q->x;
+    struct kp_metadata_req req;
+    int rc = BR_DECODE(q, kp_metadata_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    bool all = kp_metadata_req_all_topics(&req, q->api_version);
+    bool may_create = !all && req.allow_auto_topic_creation && x->cfg->auto_create_topics;
+    int32_t missing = 0;
+    int64_t nparts = 0; /* partitions the answer lists */
+    if (all)
+        st_topic_foreach(x->store, count_parts, &nparts);
+    for (int32_t i = 0; !all && i < req.n_topics; i++) {
+        struct kp_str name = req.topics[i];
+        char cname[NAME_MAX_LEN + 1];
+        int32_t np = name_cstr(name, cname) && st_topic_name_valid(cname, strlen(cname))
+                         ? st_topic_partitions(x->store, name.ptr, (size_t)name.len)
+                         : 0;
+        if (np > 0)
+            nparts += np;
+        else if (np < 0 && may_create)
+            missing++;
+    }
+    if (missing == 0 && nparts < META_ADMIN_PARTS) {
+        rc = metadata_build(x, q->peer, r, req.topics, req.n_topics, all, NULL, false);
+        return rc < 0 ? rc : BR_REPLY;
+    }
+
+    /* copy what the job and the later answer need out of the request */
+    int32_t nt = all || req.n_topics < 0 ? 0 : req.n_topics;
+    size_t n = (size_t)nt;
+    size_t names = 0;
+    for (int32_t i = 0; i < nt; i++)
+        names += (size_t)(req.topics[i].len > 0 ? req.topics[i].len : 0) + 1;
+    size_t need = br_align8(sizeof(struct md_job)) + br_align8(n * sizeof(struct kp_str)) +
+                  br_align8(n * sizeof(int16_t)) + br_align8(n * sizeof(bool)) + names;
+    rc = br_resp_scratch(r, need);
+    if (rc < 0)
+        return rc;
+    uint8_t *m = r->scratch;
+    struct md_job *mj = (struct md_job *)m;
+    memset(mj, 0, sizeof(*mj));
+    m += br_align8(sizeof(*mj));
+    mj->names = (struct kp_str *)m;
+    m += br_align8(n * sizeof(struct kp_str));
+    mj->errs = (int16_t *)m;
+    m += br_align8(n * sizeof(int16_t));
+    mj->create = (bool *)m;
+    m += br_align8(n * sizeof(bool));
+    char *nb = (char *)m;
+    mj->n = nt;
+    mj->all = all;
+    mj->partitions = x->cfg->num_partitions;
+    mj->peer = q->peer;
+    int32_t chosen = 0;
+    for (int32_t i = 0; i < mj->n; i++) {
+        struct kp_str name = req.topics[i];
+        int32_t nl = name.len > 0 ? name.len : 0;
+        if (nl)
+            memcpy(nb, name.ptr, (size_t)nl);
+        nb[nl] = 0;
+        mj->names[i] = (struct kp_str){nb, name.len};
+        mj->errs[i] = 0;
+        mj->create[i] = false;
+        if (may_create && nl > 0 && nl <= NAME_MAX_LEN && !memchr(nb, 0, (size_t)nl) &&
+            st_topic_name_valid(nb, (size_t)nl) &&
+            st_topic_partitions(x->store, nb, (size_t)nl) < 0) {
+            if (chosen < AUTO_CREATE_PER_REQUEST) {
+                mj->create[i] = true;
+                chosen++;
+            } else {
+                mj->errs[i] = KP_ERR_LEADER_NOT_AVAILABLE; /* created by a later request */
+            }
+        }
+        nb += nl + 1;
+    }
+    if (missing > AUTO_CREATE_PER_REQUEST)
+        br_info("peer=%s: Metadata names %d missing topics: creating %d now, the rest answer "
+                "LEADER_NOT_AVAILABLE until a retry creates them",
+                q->peer->name, missing, AUTO_CREATE_PER_REQUEST);
+    mj->job.r = r;
+    mj->job.run = md_run;
+    mj->job.done = md_done;
+    rc = br_admin(q->x, &mj->job);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+/* ---- CreateTopics --------------------------------------------------------------------- */
+
+/* Topic-level configs accepted by CreateTopics, onto the store's per-log settings. */
+static int apply_topic_config(struct st_log_config *lc, struct kp_str name, struct kp_str value)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+        bool is32;
+    } keys[] = {
+        {"segment.bytes", offsetof(struct st_log_config, segment_bytes), false},
+        {"segment.ms", offsetof(struct st_log_config, roll_ms), false},
+        {"retention.bytes", offsetof(struct st_log_config, retention_bytes), false},
+        {"retention.ms", offsetof(struct st_log_config, retention_ms), false},
+        {"flush.messages", offsetof(struct st_log_config, flush_interval_messages), false},
+        {"flush.ms", offsetof(struct st_log_config, flush_interval_ms), false},
+        {"index.interval.bytes", offsetof(struct st_log_config, index_interval_bytes), true},
+    };
+    if (value.len < 0)
+        return 0; /* null value: the default */
+    char v[64];
+    if ((size_t)value.len >= sizeof(v))
+        return -EINVAL;
+    memcpy(v, value.ptr, (size_t)value.len);
+    v[value.len] = 0;
+    if (kp_str_eq(name, "message.timestamp.type")) {
+        if (strcmp(v, "CreateTime") == 0)
+            lc->log_append_time = false;
+        else if (strcmp(v, "LogAppendTime") == 0)
+            lc->log_append_time = true;
+        else
+            return -EINVAL;
+        return 0;
+    }
+    if (kp_str_eq(name, "cleanup.policy"))
+        return strcmp(v, "delete") == 0 ? 0 : -EINVAL;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (!kp_str_eq(name, keys[i].key))
+            continue;
+        char *end;
+        errno = 0;
+        long long x = strtoll(v, &end, 10);
+        if (errno || *end || !*v || x < -1)
+            return -EINVAL;
+        if (keys[i].is32) {
+            if (x <= 0 || x > INT32_MAX)
+                return -EINVAL;
+            int32_t y = (int32_t)x;
+            memcpy((char *)lc + keys[i].off, &y, sizeof(y));
+        } else {
+            int64_t y = x;
+            memcpy((char *)lc + keys[i].off, &y, sizeof(y));
+        }
+        return 0;
+    }
+    return -ENOENT;
+}
+
+/* A CreateTopics request in flight on the admin thread: validation happened on the loop;
+ * the job only creates, then done() encodes. Lives in the response's scratch memory. */
+struct ct_topic {
+    uint32_t name_off; /* in the job's name bytes */
+    int32_t np;
+    struct st_log_config lc;
+    bool create;
+};
+
+struct ct_job {
+    struct br_job job; /* first: the job is the start of the scratch memory */
+    int32_t n;
+    struct ct_topic *t;
+    struct kp_create_topics_result *res; /* names point into the job's name bytes */
+    char *names;
+};
+
+static void ct_run(struct br_job *j)
+{
+    struct ct_job *cj = (struct ct_job *)j;
+    struct br_ctx *x = j->x;
+    for (int32_t i = 0; i < cj->n; i++) {
+        struct ct_topic *t = &cj->t[i];
+        struct kp_create_topics_result *o = &cj->res[i];
+        if (!t->create)
+            continue;
+        const char *name = cj->names + t->name_off;
+        int crc = st_topic_create(x->store, name, t->np, &t->lc);
+        if (crc == -EEXIST) {
+            o->error_code = KP_ERR_TOPIC_ALREADY_EXISTS;
+            o->error_message = kp_str_of("topic already exists");
+        } else if (crc == -EINVAL) {
+            o->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
+            o->error_message = kp_str_of("invalid topic");
+        } else if (crc < 0) {
+            br_warn("CreateTopics %s (%d partitions): %s", br_log_cstr(name).s, t->np,
+                    strerror(-crc));
+            o->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
+            o->error_message = kp_str_of("storage error");
+        } else {
+            br_info("created topic %s with %d partition(s)", br_log_cstr(name).s, t->np);
+        }
+    }
+}
+
+static void ct_done(struct br_job *j)
+{
+    struct ct_job *cj = (struct ct_job *)j;
+    struct br_resp *r = j->r;
+    struct kp_create_topics_resp resp = {
+        .throttle_time_ms = 0, .n_topics = cj->n, .topics = cj->res};
+    int rc = BR_ENCODE(r, kp_create_topics_resp_encode, &resp);
+    if (rc < 0) {
+        br_fail(j->x, r, "cannot encode a CreateTopics response");
+        return;
+    }
+    br_ready(j->x, r);
+}
+
+int br_api_create_topics(struct br_req *q, struct br_resp *r)
+{
+    struct br_ctx *x = q->x;
+    struct kp_create_topics_req req;
+    int rc = BR_DECODE(q, kp_create_topics_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    size_t names = 0;
+    for (int32_t i = 0; i < req.n_topics; i++)
+        names += (size_t)(req.topics[i].name.len > 0 ? req.topics[i].name.len : 0) + 1;
+    size_t n = (size_t)req.n_topics;
+    size_t need = br_align8(sizeof(struct ct_job)) + br_align8(n * sizeof(struct ct_topic)) +
+                  br_align8(n * sizeof(struct kp_create_topics_result)) + names;
+    rc = br_resp_scratch(r, need);
+    if (rc < 0)
+        return rc;
+    uint8_t *m = r->scratch;
+    struct ct_job *cj = (struct ct_job *)m;
+    memset(cj, 0, sizeof(*cj));
+    m += br_align8(sizeof(*cj));
+    cj->t = (struct ct_topic *)m;
+    m += br_align8(n * sizeof(struct ct_topic));
+    cj->res = (struct kp_create_topics_result *)m;
+    m += br_align8(n * sizeof(struct kp_create_topics_result));
+    cj->names = (char *)m;
+    cj->n = req.n_topics;
+    size_t name_off = 0;
+    bool any = false;
+    for (int32_t i = 0; i < req.n_topics; i++) {
+        const struct kp_create_topics_topic *t = &req.topics[i];
+        struct ct_topic *ct = &cj->t[i];
+        struct kp_create_topics_result *o = &cj->res[i];
+        int32_t nl = t->name.len > 0 ? t->name.len : 0;
+        char *cname = cj->names + name_off;
+        if (nl)
+            memcpy(cname, t->name.ptr, (size_t)nl);
+        cname[nl] = 0;
+        memset(ct, 0, sizeof(*ct));
+        ct->name_off = (uint32_t)name_off;
+        name_off += (size_t)nl + 1;
+        *o = (struct kp_create_topics_result){.name = {cname, t->name.len < 0 ? 0 : nl},
+                                              .error_message = KP_STR_NULL};
+        if (nl == 0 || nl > NAME_MAX_LEN || !st_topic_name_valid(cname, (size_t)nl) ||
+            memchr(cname, 0, (size_t)nl)) {
+            o->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
+            o->error_message = kp_str_of("invalid topic name");
+            continue;
+        }
+        int32_t np = t->num_partitions;
+        if (t->n_assignments > 0) {
+            if (np != -1 || t->replication_factor != -1) {
+                o->error_code = KP_ERR_INVALID_REQUEST;
+                o->error_message =
+                    kp_str_of("both partition assignments and a partition count were given");
+                continue;
+            }
+            np = t->n_assignments;
+            bool ok = true;
+            for (int32_t j = 0; j < t->n_assignments && ok; j++) {
+                const struct kp_create_topics_assignment *as = &t->assignments[j];
+                ok = as->partition_index >= 0 && as->partition_index < np &&
+                     as->n_broker_ids == 1 && as->broker_ids[0] == x->cfg->node_id;
+            }
+            if (!ok) {
+                o->error_code = KP_ERR_INVALID_REPLICA_ASSIGNMENT;
+                o->error_message = kp_str_of("every partition must be assigned to this node");
+                continue;
+            }
+        }
+        if (np == -1)
+            np = x->cfg->num_partitions;
+        if (np <= 0) {
+            o->error_code = KP_ERR_INVALID_PARTITIONS;
+            o->error_message = kp_str_of("number of partitions must be positive");
+            continue;
+        }
+        if (np > x->cfg->topic_partitions_max) {
+            o->error_code = KP_ERR_INVALID_PARTITIONS;
+            o->error_message = kp_str_of("more partitions than topic.partitions.max");
+            br_warn("peer=%s: CreateTopics %s with %d partitions refused "
+                    "(topic.partitions.max=%d)",
+                    q->peer->name, br_log_cstr(cname).s, np, x->cfg->topic_partitions_max);
+            continue;
+        }
+        if (t->replication_factor != -1 && t->replication_factor != 1) {
+            o->error_code = KP_ERR_INVALID_REPLICATION_FACTOR;
+            o->error_message = kp_str_of("replication factor larger than available brokers: 1");
+            continue;
+        }
+        ct->lc = x->cfg->log;
+        bool cfg_ok = true;
+        for (int32_t j = 0; j < t->n_configs && cfg_ok; j++) {
+            int crc = apply_topic_config(&ct->lc, t->configs[j].name, t->configs[j].value);
+            if (crc < 0) {
+                cfg_ok = false;
+                o->error_code = KP_ERR_INVALID_CONFIG;
+                o->error_message = crc == -ENOENT ? kp_str_of("unsupported topic config")
+                                                  : kp_str_of("invalid topic config value");
+            }
+        }
+        if (!cfg_ok)
+            continue;
+        if (req.validate_only) {
+            if (st_topic_partitions(x->store, cname, (size_t)nl) >= 0) {
+                o->error_code = KP_ERR_TOPIC_ALREADY_EXISTS;
+                o->error_message = kp_str_of("topic already exists");
+            }
+            continue;
+        }
+        ct->np = np;
+        ct->create = true;
+        any = true;
+    }
+    if (!any) {
+        struct kp_create_topics_resp resp = {
+            .throttle_time_ms = 0, .n_topics = cj->n, .topics = cj->res};
+        rc = BR_ENCODE(r, kp_create_topics_resp_encode, &resp);
+        return rc < 0 ? rc : BR_REPLY;
+    }
+    /* creating many partitions takes long: off the loop thread */
+    cj->job.r = r;
+    cj->job.run = ct_run;
+    cj->job.done = ct_done;
+    rc = br_admin(q->x, &cj->job);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+/* ---- DeleteTopics --------------------------------------------------------------------- */
+
+struct dt_job {
+    struct br_job job; /* first: the job is the start of the scratch memory */
+    int32_t n;
+    bool *del;                           /* per topic: to delete on the admin thread */
+    struct kp_delete_topics_result *res; /* names point into the job's name bytes */
+};
+
+static void dt_run(struct br_job *j)
+{
+    struct dt_job *dj = (struct dt_job *)j;
+    struct br_ctx *x = j->x;
+    for (int32_t i = 0; i < dj->n; i++) {
+        if (!dj->del[i])
+            continue;
+        const char *name = dj->res[i].name.ptr; /* NUL-terminated copy */
+        int drc = st_topic_delete(x->store, name);
+        if (drc == -ENOENT || drc == -EINVAL) {
+            dj->res[i].error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        } else if (drc < 0) {
+            br_warn("DeleteTopics %s: %s", br_log_cstr(name).s, strerror(-drc));
+            dj->res[i].error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
+        } else {
+            br_info("deleted topic %s", br_log_cstr(name).s);
+            /* its committed offsets go with it, so that a topic created again under the same
+             * name does not resume groups at offsets of the old one */
+            br_offsets_remove_topic(x->offsets, name);
+        }
+    }
+}
+
+static void dt_done(struct br_job *j)
+{
+    struct dt_job *dj = (struct dt_job *)j;
+    struct br_resp *r = j->r;
+    struct kp_delete_topics_resp resp = {
+        .throttle_time_ms = 0, .n_results = dj->n, .results = dj->res};
+    int rc = BR_ENCODE(r, kp_delete_topics_resp_encode, &resp);
+    if (rc < 0) {
+        br_fail(j->x, r, "cannot encode a DeleteTopics response");
+        return;
+    }
+    br_ready(j->x, r);
+}
+
+int br_api_delete_topics(struct br_req *q, struct br_resp *r)
+{
+    struct br_ctx *x = q->x;
+    struct kp_delete_topics_req req;
+    int rc = BR_DECODE(q, kp_delete_topics_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    size_t n = (size_t)req.n_topics;
+    size_t names = 0;
+    for (int32_t i = 0; i < req.n_topics; i++)
+        names += (size_t)(req.topic_names[i].len > 0 ? req.topic_names[i].len : 0) + 1;
+    size_t need = br_align8(sizeof(struct dt_job)) + br_align8(n * sizeof(bool)) +
+                  br_align8(n * sizeof(struct kp_delete_topics_result)) + names;
+    rc = br_resp_scratch(r, need);
+    if (rc < 0)
+        return rc;
+    uint8_t *m = r->scratch;
+    struct dt_job *dj = (struct dt_job *)m;
+    memset(dj, 0, sizeof(*dj));
+    m += br_align8(sizeof(*dj));
+    dj->del = (bool *)m;
+    m += br_align8(n * sizeof(bool));
+    dj->res = (struct kp_delete_topics_result *)m;
+    m += br_align8(n * sizeof(struct kp_delete_topics_result));
+    char *namebuf = (char *)m;
+    dj->n = req.n_topics;
+    bool any = false;
+    for (int32_t i = 0; i < req.n_topics; i++) {
+        struct kp_str nm = req.topic_names[i];
+        int32_t nl = nm.len > 0 ? nm.len : 0;
+        if (nl)
+            memcpy(namebuf, nm.ptr, (size_t)nl);
+        namebuf[nl] = 0;
+        dj->res[i] = (struct kp_delete_topics_result){.name = {namebuf, nl}};
+        dj->del[i] = false;
+        namebuf += nl + 1;
+        if (!x->cfg->delete_topic_enable) {
+            dj->res[i].error_code = KP_ERR_TOPIC_DELETION_DISABLED;
+            continue;
+        }
+        if (nl == 0 || nl > NAME_MAX_LEN || memchr(nm.ptr, 0, (size_t)nl)) {
+            dj->res[i].error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            continue;
+        }
+        dj->del[i] = true;
+        any = true;
+    }
+    if (!any) {
+        struct kp_delete_topics_resp resp = {
+            .throttle_time_ms = 0, .n_results = dj->n, .results = dj->res};
+        rc = BR_ENCODE(r, kp_delete_topics_resp_encode, &resp);
+        return rc < 0 ? rc : BR_REPLY;
+    }
+    dj->job.r = r;
+    dj->job.run = dt_run;
+    dj->job.done = dt_done;
+    rc = br_admin(q->x, &dj->job);
+    return rc < 0 ? rc : BR_REPLY;
+}

@@ -1,0 +1,283 @@
+/*
+ * br_api_produce — Produce v3-7 (v0-2, advertised, are refused: produce_legacy at the end).
+ *
+ * Each partition's records must be exactly one RecordBatch v2 that passes
+ * kp_batch_validate(KP_BATCH_FROM_PRODUCER) and kp_batch_check_records; errors map to Kafka's
+ * codes (CRC or structure: CORRUPT_MESSAGE; acceptable-looking but not allowed: INVALID_RECORD;
+ * bigger than message.max.bytes: MESSAGE_TOO_LARGE; no such partition:
+ * UNKNOWN_TOPIC_OR_PARTITION — Produce never creates topics, Metadata does). The batch is
+ * appended straight from the receive buffer (the store rewrites baseOffset in place).
+ *
+ * acks=0 gets no response; if a partition failed, the connection is closed instead, as
+ * Kafka does, so the producer notices. acks!=0 with a flush policy that asks for a sync
+ * (log.flush.interval.messages=1) parks the response (BR_WAIT_SYNC) until
+ * st_log_durable_offset() covers the append; the storage flusher's notification wakes it.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "br_api.h"
+#include "br_log.h"
+#include "br_stats.h"
+#include "kp_batch.h"
+#include "kp_msg.h"
+
+static int16_t append_one(struct br_req *q, const struct kp_str topic,
+                          const struct kp_produce_req_partition *p, int16_t acks,
+                          struct kp_produce_resp_partition *o, struct br_resp *r, bool *appended)
+{
+    struct br_ctx *x = q->x;
+    const char *why = NULL;
+    int16_t err = KP_ERR_NONE;
+    struct kp_batch_hdr hdr;
+    uint8_t *batch = kp_bytes_mut(p->records, q->frame, q->frame_len);
+    size_t len = p->records.len > 0 ? (size_t)p->records.len : 0;
+
+    struct st_log *log =
+        st_log_get(x->store, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0, p->partition_index);
+    if (!log) {
+        err = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        why = "unknown topic or partition";
+        goto out;
+    }
+    if (!batch || len == 0) {
+        err = KP_ERR_INVALID_RECORD;
+        why = "no record batch";
+        goto out;
+    }
+    if ((int64_t)len > x->cfg->message_max_bytes) {
+        err = KP_ERR_MESSAGE_TOO_LARGE;
+        why = "batch larger than message.max.bytes";
+        goto out;
+    }
+    int rc = kp_batch_validate(batch, len, KP_BATCH_FROM_PRODUCER, &hdr);
+    if (rc == 0 && kp_batch_size(&hdr) != len) {
+        err = KP_ERR_INVALID_RECORD;
+        why = "more than one record batch";
+        goto out;
+    }
+    if (rc == 0)
+        rc = kp_batch_check_records(batch, &hdr);
+    if (rc == -EBADMSG || rc == -ENODATA) {
+        err = KP_ERR_CORRUPT_MESSAGE;
+        why = "corrupt record batch (length, magic, CRC or records)";
+        goto out;
+    }
+    if (rc < 0) {
+        err = KP_ERR_INVALID_RECORD;
+        why = "invalid record batch (offsets, count or control bit)";
+        goto out;
+    }
+    struct iovec iov = {batch, len};
+    struct st_append_result res;
+    rc = st_log_append(log, &iov, 1, br_wall_ms_of(q->x), &res);
+    if (rc < 0) {
+        err = rc == -EINVAL     ? KP_ERR_INVALID_RECORD
+              : rc == -EMSGSIZE ? KP_ERR_MESSAGE_TOO_LARGE
+              : rc == -ENOENT   ? KP_ERR_UNKNOWN_TOPIC_OR_PARTITION
+                                : KP_ERR_KAFKA_STORAGE_ERROR;
+        br_err_limited("append to %s-%d failed: %s", BR_LOG_KSTR(topic), p->partition_index,
+                       strerror(-rc));
+        why = "append failed";
+        goto out;
+    }
+    *appended = true;
+    br_stats_produced(x->stats, topic.ptr, (size_t)topic.len, len, hdr.record_count);
+    o->base_offset = res.base_offset;
+    o->log_append_time_ms = res.log_append_time;
+    o->log_start_offset = res.log_start_offset;
+    if (res.sync_needed && acks != 0) {
+        st_log_request_sync(log);
+        if (br_resp_add_dwait(r, log, res.last_offset + 1) == 0)
+            return KP_ERR_NONE; /* the response holds the reference now */
+        /* cannot wait: answer after forcing nothing; the data is written */
+    }
+out:
+    if (log)
+        st_log_put(log);
+    if (err) {
+        o->base_offset = -1;
+        o->log_append_time_ms = -1;
+        o->log_start_offset = -1;
+        br_warn_limited("peer=%s: produce to %s-%d rejected: %s (%s)", q->peer->name,
+                        BR_LOG_KSTR(topic), p->partition_index, kp_err_name(err), why);
+    }
+    return err;
+}
+
+static bool all_durable(struct br_resp *r)
+{
+    for (int i = 0; i < r->ndwaits; i++)
+        if (st_log_durable_offset(r->dwaits[i].log) < r->dwaits[i].need)
+            return false;
+    return true;
+}
+
+static void drop_dwaits(struct br_resp *r)
+{
+    for (int i = 0; i < r->ndwaits; i++)
+        st_log_put(r->dwaits[i].log);
+    r->ndwaits = 0;
+}
+
+/* A parked produce: some log was fdatasynced; ready once every log it waits on is durable
+ * far enough. */
+static void produce_wake(struct br_resp *r, enum br_wake why, void *arg)
+{
+    (void)why;
+    struct br_ctx *x = arg;
+    if (!all_durable(r))
+        return;
+    drop_dwaits(r);
+    br_ready(x, r);
+}
+
+static int produce_legacy(struct br_req *q, struct br_resp *r);
+
+int br_api_produce(struct br_req *q, struct br_resp *r)
+{
+    if (q->api_version < KP_API_PRODUCE_CODEC_VMIN)
+        return produce_legacy(q, r); /* advertised, refused in their own layout */
+    struct kp_produce_req req;
+    int rc = BR_DECODE(q, kp_produce_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+
+    size_t nparts = 0;
+    for (int32_t i = 0; i < req.n_topics; i++)
+        nparts += (size_t)req.topics[i].n_partitions;
+    struct kp_arena a;
+    /* One topic array, then one partition array per topic. */
+    rc = br_enc_arena(q->x, &a,
+                      kp_arena_need((size_t)req.n_topics + 1,
+                                    (size_t)req.n_topics * sizeof(struct kp_produce_resp_topic) +
+                                        nparts * sizeof(struct kp_produce_resp_partition)));
+    if (rc < 0)
+        return rc;
+    struct kp_produce_resp_topic *topics =
+        kp_arena_alloc(&a, (size_t)req.n_topics, sizeof(*topics));
+    if (!topics && req.n_topics > 0)
+        return -ENOMEM;
+
+    bool bad_acks = req.acks != 0 && req.acks != 1 && req.acks != -1;
+    bool appended = false;
+    bool any_error = false;
+    for (int32_t i = 0; i < req.n_topics; i++) {
+        const struct kp_produce_req_topic *t = &req.topics[i];
+        struct kp_produce_resp_partition *ps =
+            kp_arena_alloc(&a, (size_t)t->n_partitions, sizeof(*ps));
+        if (!ps && t->n_partitions > 0)
+            return -ENOMEM;
+        for (int32_t j = 0; j < t->n_partitions; j++) {
+            struct kp_produce_resp_partition *o = &ps[j];
+            *o = (struct kp_produce_resp_partition){
+                .partition_index = t->partitions[j].partition_index,
+                .base_offset = -1,
+                .log_append_time_ms = -1,
+                .log_start_offset = -1,
+            };
+            if (bad_acks)
+                o->error_code = KP_ERR_INVALID_REQUIRED_ACKS;
+            else
+                o->error_code =
+                    append_one(q, t->name, &t->partitions[j], req.acks, o, r, &appended);
+            any_error |= o->error_code != KP_ERR_NONE;
+            br_stats_produce_error(q->x->stats, o->error_code);
+        }
+        topics[i] = (struct kp_produce_resp_topic){
+            .name = t->name, .n_partitions = t->n_partitions, .partitions = ps};
+    }
+    if (appended)
+        q->x->ops->notify(q->x, BR_WAIT_APPEND);
+
+    if (req.acks == 0) {
+        drop_dwaits(r);
+        if (any_error) {
+            br_warn("peer=%s: acks=0 produce failed: closing the connection, as Kafka does",
+                    q->peer->name);
+            return -EPROTO;
+        }
+        return BR_NO_REPLY;
+    }
+    struct kp_produce_resp resp = {
+        .n_topics = req.n_topics, .topics = topics, .throttle_time_ms = 0};
+    rc = BR_ENCODE(r, kp_produce_resp_encode, &resp);
+    if (rc < 0) {
+        drop_dwaits(r);
+        return rc;
+    }
+    if (r->ndwaits > 0) {
+        /* parked (counted as a waiter) before looking, so a sync completing right now either
+         * is seen here or wakes us (br_ctx.h) */
+        rc = br_park(q->x, r, BR_WAIT_SYNC, INT64_MAX, produce_wake, q->x);
+        if (rc < 0) {
+            drop_dwaits(r);
+            return rc;
+        }
+        if (all_durable(r)) {
+            br_unpark(q->x, r);
+            drop_dwaits(r);
+        }
+    }
+    return BR_REPLY;
+}
+
+/*
+ * Produce v0-2. Advertised only so that librdkafka enables gzip/snappy (its feature gate asks
+ * for Produce v0); these versions carry legacy message sets (magic 0/1), which this broker
+ * does not store. Every partition is refused with UNSUPPORTED_FOR_MESSAGE_FORMAT, in a
+ * response at the request's version, and nothing is appended:
+ *   request  acks int16, timeout int32, [topic STRING, [partition int32, records BYTES]]
+ *   response [topic, [partition, error int16, base_offset int64, (v2) log_append_time int64]],
+ *            (v1+) throttle_time_ms int32
+ */
+static int produce_legacy(struct br_req *q, struct br_resp *r)
+{
+    int16_t v = q->api_version;
+    struct kp_rd rd = q->rd;
+    int16_t acks = kp_rd_i16(&rd);
+    kp_rd_i32(&rd); /* timeout_ms */
+    int32_t nt = kp_rd_array(&rd, 6, false);
+    /* pass 1: validate the shape and size the response */
+    size_t cap = 64;
+    struct kp_rd scan = rd;
+    for (int32_t i = 0; i < nt && kp_rd_ok(&scan); i++) {
+        struct kp_str name = kp_rd_str(&scan);
+        int32_t np = kp_rd_array(&scan, 8, false);
+        cap += 6 + (size_t)(name.len > 0 ? name.len : 0);
+        for (int32_t j = 0; j < np && kp_rd_ok(&scan); j++) {
+            kp_rd_i32(&scan);
+            kp_rd_nbytes(&scan);
+            cap += 4 + 2 + 8 + 8;
+        }
+    }
+    if (!kp_rd_ok(&scan) || kp_rd_left(&scan) != 0)
+        return br_req_bad(q, -EBADMSG);
+    br_warn_limited("peer=%s: Produce v%d (legacy message format) refused: "
+                    "UNSUPPORTED_FOR_MESSAGE_FORMAT",
+                    q->peer->name, v);
+    if (acks == 0)
+        return -EPROTO; /* no response to carry the error: close, as Kafka does */
+    int rc = br_resp_reserve(r, cap + 16);
+    if (rc < 0)
+        return rc;
+    br_resp_begin(r);
+    kp_wr_array(&r->wr, nt);
+    for (int32_t i = 0; i < nt; i++) {
+        kp_wr_str(&r->wr, kp_rd_str(&rd));
+        int32_t np = kp_rd_array(&rd, 8, false);
+        kp_wr_array(&r->wr, np);
+        for (int32_t j = 0; j < np; j++) {
+            kp_wr_i32(&r->wr, kp_rd_i32(&rd));
+            kp_rd_nbytes(&rd);
+            kp_wr_i16(&r->wr, KP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT);
+            kp_wr_i64(&r->wr, -1); /* base_offset */
+            if (v >= 2)
+                kp_wr_i64(&r->wr, -1); /* log_append_time */
+        }
+    }
+    if (v >= 1)
+        kp_wr_i32(&r->wr, 0); /* throttle_time_ms */
+    rc = br_resp_finish(r);
+    return rc < 0 ? rc : BR_REPLY;
+}

@@ -1,0 +1,199 @@
+/*
+ * br_conn — one client connection: framing, the in-order response queue, backpressure,
+ * idle timeout, two-phase close. Responses are sent through the listener's transfer path.
+ *
+ * Contract
+ * - A connection belongs to one loop thread; nothing here is thread-safe.
+ * - Input: one buffer, grown to the size of the frame being received and bounded by
+ *   socket.request.max.bytes; a bigger frame closes the connection with a log line. How bytes
+ *   get there is the connection's receive transport (br_rx.h: plain, or TLS in memory or on
+ *   the socket), chosen at accept and swapped once when a TLS handshake is done; this file
+ *   only arms it, hands it the completions, and cuts frames from the buffer.
+ * - Requests are handled in the order received and their responses sent in that order, even
+ *   when an earlier one waits (long-poll fetch, produce waiting for fdatasync): a response
+ *   slot is queued at once and filled later.
+ * - Backpressure: while more than queued.max.requests responses, or more than
+ *   socket.output.max.bytes of buffered response bytes, are pending, the connection is read
+ *   no further; reading resumes when the queue drains.
+ * - Request bytes: the frame buffer's first IN_BASE_CAP (16 KiB) bytes are the connection's
+ *   own; growing it for a larger frame takes the growth from queued.max.request.bytes
+ *   (br_limit.h) first, for the whole frame at once as soon as its size is known (a budget
+ *   shared out piecemeal could leave every connection with part of a request and none able to
+ *   finish). When the budget cannot give it, the connection is read no further (TCP
+ *   backpressure) and waits in its loop's list until bytes are freed. A frame larger than the
+ *   whole budget closes the connection with a log line. The buffer shrinks back to
+ *   IN_BASE_CAP, giving the bytes back, once no large frame is pending.
+ * - Admission (br_conn_accepted): a new connection is counted against max.connections and
+ *   max.connections.per.ip (its overrides included); one from an address at its bound is
+ *   closed at once. At max.connections the new connection closes the connection of its loop
+ *   thread that has gone longest without a complete request, if that one has for at least
+ *   max.connections.evict.idle.ms; otherwise it is refused. So idle connections cannot lock
+ *   everyone else out; active ones are never closed to make room. Each loop keeps its
+ *   connections in that order (least recently active first) so the choice is O(1).
+ * - Time limits (br_conn_check_idle, once a second): idle time counts from the last complete
+ *   request (or the last response sent, or the accept), never from stray bytes; once the first
+ *   byte of a request is in, the whole request must arrive within request.receive.timeout.ms
+ *   (the clock stops while the broker itself is not reading: backpressure, waiting for request
+ *   bytes); a TLS handshake must finish within ssl.handshake.timeout.ms.
+ * - Two-phase close: br_conn_close() marks the connection closing, shuts the socket down and
+ *   cancels its ops; the memory is freed when the last in-flight op completes.
+ * - Responses are the slots of br_resp.h, kept in a free list of up to FREE_RESPS per
+ *   connection; the connection is their owner (r->conn): it queues them, parks them on its loop
+ *   for their handlers (br_conn_park...), sends them, and frees them with itself.
+ */
+#ifndef SPLICELOG_BR_CONN_H
+#define SPLICELOG_BR_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "br_limit.h"
+#include "br_listen.h"
+#include "br_loop.h"
+#include "br_resp.h"
+#include "kp_buf.h"
+#include "st.h"
+
+struct br_conn {
+    struct br_loop *loop;
+    struct br_listener *lst;
+    const struct br_xfer *xfer; /* the send side (br_xfer.h) */
+    const struct br_rx *rx;     /* the receive side (br_rx.h) */
+    int fd;
+    struct br_peer peer;         /* name, principal, advertised address (br_resp.h) */
+    struct br_conn *prev, *next; /* in loop->conns (least recently active first) or, once
+                                    closing, in loop->closing */
+    bool counted;                /* holds a place in max.connections until closing */
+    struct br_ip_slot *ip_slot;  /* its address's count (NULL: addresses not counted) */
+
+    struct br_op recv_op;   /* BR_OP_RECV */
+    struct br_op send_op;   /* BR_OP_SEND */
+    struct br_op poll_op;   /* BR_OP_POLLOUT */
+    struct br_op xin_op;    /* BR_OP_XFER_IN */
+    struct br_op xout_op;   /* BR_OP_XFER_OUT */
+    struct br_op cancel_op; /* BR_OP_CONN_CANCEL: our cancels, counted in inflight */
+    int inflight;           /* SQEs submitted and not yet completed */
+    bool closing;
+    bool recv_armed;           /* a recv (single-shot, or multishot until its last CQE) */
+    bool recv_multishot;       /* the armed recv is multishot, filling provided buffers */
+    bool recv_poll;            /* the armed "recv" is a poll: a kernel-TLS session reads itself */
+    bool recv_cancelling;      /* backpressure: the multishot recv is being cancelled */
+    bool paused;               /* backpressure: not reading */
+    bool eof;                  /* the peer closed its side */
+    struct br_wait bytes_wait; /* parked for queued.max.request.bytes: not reading */
+    int64_t last_active_ms;    /* accept, last complete request, last response sent */
+    int64_t accepted_ms;
+    int64_t req_start_ms; /* the first byte of the request being received arrived (0: none) */
+
+    uint8_t *in;           /* input buffer */
+    size_t in_len, in_cap; /* in_len <= in_cap <= 4 + socket.request.max.bytes, or a little
+                              more while bytes already received must be kept */
+    size_t in_charged;     /* queued.max.request.bytes held: in_cap - IN_BASE_CAP, or 0 */
+
+    struct br_resp *out_head, *out_tail;
+    int nresp;
+    size_t out_bytes; /* buffered bytes of queued responses */
+    struct br_resp *free_resps;
+    int nfree;
+
+    /* sender: position in out_head (the response on the wire) */
+    int piece;         /* index of the current piece */
+    size_t piece_off;  /* bytes of it already on the wire */
+    int send_ops;      /* ops of the current transfer step still in flight */
+    bool want_pollout; /* the last step hit -EAGAIN: wait for writability */
+    int xfer_err;      /* first error of the current step */
+    struct iovec iov[32];
+    struct msghdr msg;
+
+    /* counters, logged at debug level when the connection closes */
+    uint64_t n_requests;
+    uint64_t n_steps;      /* transfer steps started */
+    uint64_t n_pollout;    /* waits for writability (socket buffer full) */
+    uint64_t n_disk_reads; /* tls-copy: chunks not in the page cache, read through io_uring */
+    uint64_t bytes_out;
+
+    /* splice */
+    struct br_pipe *pipe;
+    size_t pipe_fill; /* bytes spliced into the pipe, not yet out of it */
+    /* copy */
+    uint8_t *copy_buf;
+    size_t copy_cap, copy_fill;
+    /* SSL listeners: the session (made at accept; the socket carries its ciphertext) and the
+     * plaintext staging buffer of br_xfer_tls.c: stage[stage_off, stage_fill) are the bytes at
+     * the send position. The session is made at accept, the buffer at the first response;
+     * neither per request. Where the listener uses kernel TLS the session starts in socket
+     * mode (OpenSSL reads and writes the socket; the loop polls for it): once established it
+     * either sends through the kernel (br_xfer_ktls) or moves to memory mode (tls-copy). */
+    struct br_tls *tls;
+    uint8_t *stage;
+    size_t stage_cap, stage_off, stage_fill;
+    uint64_t tls_bytes_out; /* ciphertext sent */
+    bool stage_cold;        /* the range at the send position was not in the page cache */
+    bool tls_checked;       /* the client's first bytes were looked at */
+};
+
+/* Accept completion on a listener: sets up a connection (or refuses it). */
+void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd);
+/* Completion of one of the connection's ops. */
+void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned flags);
+/* Starts the two-phase close (idempotent). reason is logged. */
+void br_conn_close(struct br_conn *c, const char *reason);
+/* Loop, once a second: closes connections idle past connections.max.idle.ms, requests not in
+ * whole within request.receive.timeout.ms, TLS handshakes not done in ssl.handshake.timeout.ms. */
+void br_conn_check_idle(struct br_loop *loop);
+
+/* ---- parked responses (br_loop.h, waits) ---------------------------------------------------- */
+
+/* Parks r until its event, its deadline (INT64_MAX: none) or, for BR_WAIT_POST, its post:
+ * wake(r, why, arg) then runs on the loop thread and makes r ready (or fails it, or for
+ * APPEND/SYNC leaves it parked). A POST park holds the connection: it is not freed before the
+ * post, and a wake that comes after the connection closed is not called. 0 or -ENOMEM. */
+int br_conn_park(struct br_resp *r, enum br_wait_on on, int64_t deadline_ms, br_resp_wake_fn wake,
+                 void *arg);
+/* Unparks r without answering (its handler answers at once after all). Not for POST. */
+void br_conn_unpark(struct br_resp *r);
+/* Any thread, exactly once per POST park: r's wake runs on its loop. */
+void br_conn_post(struct br_resp *r);
+/* A parked response is complete: unparked, sent when its turn comes. */
+void br_conn_resp_ready(struct br_resp *r);
+/* A parked response cannot be answered: its connection closes (why is logged). */
+void br_conn_resp_fail(struct br_resp *r, const char *why);
+/* Frees every connection of a loop whose ring is gone (after io_uring_queue_exit). */
+void br_conn_free_all(struct br_loop *loop);
+/* Shutdown: half-close connections with nothing pending so their recv completes. */
+void br_conn_stop_idle(struct br_loop *loop);
+
+/* ---- sender helpers for the transfer paths ------------------------------------------ */
+
+/* Queues a send of the memory pieces from the current position on (possibly spanning several
+ * ready responses), with MSG_MORE when a file piece follows. Links to the next SQE if link. */
+void br_conn_send_mem(struct br_conn *c, bool link);
+/* Moves the send position n bytes forward, finishing responses as they complete. */
+void br_conn_advance(struct br_conn *c, size_t n);
+/* The current piece (NULL when nothing ready to send). */
+struct br_piece *br_conn_cur_piece(struct br_conn *c);
+/* The piece after the current one in the same response, or NULL. */
+struct br_piece *br_conn_next_piece(struct br_conn *c);
+/* Arms a POLLOUT poll (op poll_op). */
+void br_conn_arm_pollout(struct br_conn *c);
+/* Runs the sender: starts the next step when no step is in flight. */
+void br_conn_kick(struct br_conn *c);
+
+/* ---- for the receive transports (br_rx.h) ------------------------------------------------- */
+
+/* Appends n received bytes (from a provided buffer) to the frame buffer; they are already out
+ * of the kernel, so they are kept even when that takes queued.max.request.bytes past its bound
+ * (at most what arrived before the multishot recv was stopped). 0 or -ENOMEM. */
+int br_conn__take(struct br_conn *c, const uint8_t *p, size_t n);
+/* Cuts and dispatches the whole frames in the buffer, sizes it for the next one, sends. */
+void br_conn__input(struct br_conn *c);
+/* Bytes of a request arrived: request.receive.timeout.ms counts from the first. */
+void br_conn__begun(struct br_conn *c);
+/* A receive ended without bytes: res 0 (the peer closed; the connection closes), a transient
+ * -errno (nothing: re-armed), or another (the connection closes, naming it). */
+void br_conn__recv_end(struct br_conn *c, int res);
+
+#endif
