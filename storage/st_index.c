@@ -18,7 +18,8 @@
  *     first need (map). A mapping is made only of a file that no longer changes, and belongs
  *     to the store's cache of open files (st_fcache.c): made and used under a pin, unmapped
  *     when the cache closes the segment, so mappings are bounded as descriptors are.
- * An empty segment has no index file and no buffer.
+ * An empty segment has no index file and no buffer; a sealed one always has both files, even
+ * with no entry (st__idx_seal_file): a missing file is how an operator asks for a rebuild.
  */
 #include "st_int.h"
 
@@ -175,6 +176,18 @@ int st__idx_flush(struct st_seg *s, struct st_idx *ix)
     if (err == 0)
         ix->filed = n;
     return err;
+}
+
+int st__idx_seal_file(struct st_seg *s, struct st_idx *ix)
+{
+    int err = st__idx_flush(s, ix);
+    if (err < 0 || ix->filed > 0)
+        return err;
+    int fd = idx_open(s, ix, O_WRONLY | O_CREAT);
+    if (fd < 0)
+        return fd;
+    close(fd);
+    return 0;
 }
 
 int st__idx_settle(struct st_seg *s, struct st_idx *ix)
@@ -372,8 +385,20 @@ static const uint8_t *map_of(struct st_seg *s, struct st_idx *ix, uint32_t need,
     if (m)
         return m;
     int fd = idx_open(s, ix, O_RDONLY);
-    if (fd == -ENOENT && need == ST_IDX_ALL) {
-        /* a sealed segment without entries has no file: now known to hold none */
+    struct stat st;
+    uint64_t k = 0;
+    if (fd >= 0 && fstat(fd, &st) < 0) {
+        *err = -errno;
+        close(fd);
+        return NULL;
+    }
+    if (fd >= 0)
+        k = (uint64_t)st.st_size / ix->esize;
+    if ((fd == -ENOENT || (fd >= 0 && k == 0)) && need == ST_IDX_ALL) {
+        /* a sealed segment without entries (an empty file, or none from an earlier version):
+         * now known to hold none; there is nothing to map */
+        if (fd >= 0)
+            close(fd);
         uint32_t all = ST_IDX_ALL;
         atomic_compare_exchange_strong(&ix->n, &all, 0);
         *err = 0;
@@ -383,13 +408,8 @@ static const uint8_t *map_of(struct st_seg *s, struct st_idx *ix, uint32_t need,
         *err = fd;
         return NULL;
     }
-    struct stat st;
     void *p = MAP_FAILED;
-    uint64_t k = 0;
-    if (fstat(fd, &st) < 0) {
-        *err = -errno;
-    } else if (((k = (uint64_t)st.st_size / ix->esize) < need && need != ST_IDX_ALL) ||
-               k > (1u << 26)) {
+    if ((k < need && need != ST_IDX_ALL) || k == 0 || k > (1u << 26)) {
         *err = -EBADMSG; /* shorter than its published entries: changed under us */
     } else if ((p = mmap(NULL, (size_t)k * ix->esize, PROT_READ, MAP_SHARED, fd, 0)) ==
                MAP_FAILED) {

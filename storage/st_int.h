@@ -108,6 +108,10 @@ int st__idx_reserve(struct st_idx *ix, uint32_t k);
 int st__idx_flush(struct st_seg *s, struct st_idx *ix);
 /* Recovery: flush, and cut the file to exactly w (== n) entries if it is longer. */
 int st__idx_settle(struct st_seg *s, struct st_idx *ix);
+/* Seal / recovery of a sealed segment: flush, and create the file even when it holds no entry
+ * (a segment under index.interval.bytes), so that a later open takes it as it is instead of
+ * as an index deleted to be rebuilt. Under log->mu (or single-threaded). */
+int st__idx_seal_file(struct st_seg *s, struct st_idx *ix);
 /* fsync of the file (its pages and size); 0 when it does not exist and holds nothing. */
 int st__idx_sync(struct st_seg *s, struct st_idx *ix);
 /* Seal / recovery: the file holds every entry; mem is detached (readers switch to the file)

@@ -723,7 +723,9 @@ done:
         if ((err = st__idx_settle(s, &s->idx)) < 0 || (err = st__idx_settle(s, &s->tidx)) < 0)
             goto out;
         if (!tail) {
-            if ((err = st__idx_sync(s, &s->idx)) < 0 || (err = st__idx_sync(s, &s->tidx)) < 0)
+            if ((err = st__idx_seal_file(s, &s->idx)) < 0 ||
+                (err = st__idx_seal_file(s, &s->tidx)) < 0 ||
+                (err = st__idx_sync(s, &s->idx)) < 0 || (err = st__idx_sync(s, &s->tidx)) < 0)
                 goto out;
             /* sealed: lookups map the file (nobody sees the segment yet: no grace needed) */
             st__idx_detach(&s->idx);

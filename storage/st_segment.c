@@ -459,9 +459,9 @@ int st__seg_seal(struct st_seg *s)
             s->rd = NULL;
         }
     }
-    int err = st__idx_flush(s, &s->idx);
+    int err = st__idx_seal_file(s, &s->idx);
     if (err == 0)
-        err = st__idx_flush(s, &s->tidx);
+        err = st__idx_seal_file(s, &s->tidx);
     atomic_store_explicit(&s->sealed, true, memory_order_release);
     return err;
 }
