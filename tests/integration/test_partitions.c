@@ -99,12 +99,17 @@ static double now_s(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
-/* A line per phase on stderr: where the seconds of this suite go. */
+/* A line per phase on stderr: where the seconds of this suite go, and the broker's descriptors
+ * and resident set at its end (figures for issue 21, not assertions). */
 static void phase(const char *what)
 {
     double t = now_s();
-    fprintf(stderr, "test_partitions: %-40s %6.2f s\n", what, t - t0);
-    t0 = t;
+    fprintf(stderr, "test_partitions: %-40s %6.2f s", what, t - t0);
+    if (B.pid > 0)
+        fprintf(stderr, "  %6d fds  %8.1f MiB RSS", broker_fds(),
+                (double)tb_broker_rss_kib(&B) / 1024.0);
+    fprintf(stderr, "\n");
+    t0 = now_s();
 }
 
 /* Round r: PER_ROUND records to every partition (offsets r * PER_ROUND...), acks=1. */
@@ -224,6 +229,7 @@ START_TEST(t_twenty_thousand_partitions_under_2048_descriptors)
 {
     t0 = now_s();
     start();
+    long rss0 = tb_broker_rss_kib(&B); /* an empty store */
     int fd = slow_connect();
     int16_t err = -1;
     ck_assert_int_eq(tb_create_topic(fd, TOPIC, PARTS, &err), 0);
@@ -244,6 +250,8 @@ START_TEST(t_twenty_thousand_partitions_under_2048_descriptors)
     phase("clean stop");
     start();
     phase("start (clean)");
+    fprintf(stderr, "test_partitions: idle after a clean start: %.2f KiB RSS per partition\n",
+            (double)(tb_broker_rss_kib(&B) - rss0) / PARTS);
     fd = slow_connect();
     read_all(fd, 1);
     write_all(fd, 1);
