@@ -28,14 +28,14 @@ void sb_opts_defaults(struct sb_opts *o)
     o->partitions = 1;
     o->acks = "1";
     o->linger_ms = 5;
-    o->transfer = "splice";
+    o->transfer = "auto";
     o->size = 1LL << 30;
     o->runs = 3;
     o->interval_ms = 1000;
     o->producers = 1;
     o->batch_records = 100;
     o->sticky = 1;
-    o->paths = "splice,sendfile,copy,tls,ktls";
+    o->paths = "auto,splice,sendfile,copy,tls,ktls";
 }
 
 /* The broker's settings for env: num.partitions, fetch.transfer, TLS, extra, --broker-set. */
