@@ -6,12 +6,20 @@
  * what producer state (idempotence, issue 13) adds to an append: the same small batches with
  * producer id -1 and with a producer id and growing sequences, in one run.
  *
+ * And what partitions cost (`parts`): a topic of N partitions, B batches appended to each in
+ * turn (the same batches at any N, so that a cost that grows with N is a cost of partitions):
+ * process CPU per batch (every thread), a clean close, the open of the store again (time, RSS
+ * and descriptors it adds), then one read of every partition.
+ *
  *   make build/bench_storage && build/bench_storage [dir [pstate]]   (pstate: that part only)
+ *   build/bench_storage dir parts N [B [batch bytes]]   (defaults: B = 20000 / N, at least 2;
+ *                                                         64 KiB batches)
  *
  * Works in a fresh directory under dir (default /tmp) and removes it at the end. The scan
  * is measured with the segment in the page cache (the benchmark does not drop caches on a
  * shared machine), so it measures the CPU cost of recovery, not the disk.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <pthread.h>
@@ -19,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -299,6 +308,112 @@ static void bench_recovery(const char *dir) /* dir: < 4096 bytes */
     free(buf);
 }
 
+/* ---- partitions ------------------------------------------------------------------------------ */
+
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long size = 0, res = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &size, &res) != 2)
+            res = 0;
+        fclose(f);
+    }
+    return res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    if (!d)
+        return -1;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n - 3; /* ., .., the directory itself */
+}
+
+static void bench_parts(const char *dir, int32_t np, int per, size_t size)
+{
+    struct st_store *st = open_store(dir);
+    struct st_log_config c;
+    st_log_config_default(&c);
+    double t0 = now_s();
+    int err = st_topic_create(st, "parts", np, &c);
+    if (err < 0) {
+        fprintf(stderr, "create %d partitions: %s\n", np, strerror(-err));
+        exit(1);
+    }
+    double create_s = now_s() - t0;
+    uint8_t *buf = malloc(size + 4096);
+    size_t n = make_batch(buf, size);
+    struct st_log **logs = calloc((size_t)np, sizeof(*logs));
+    for (int32_t p = 0; p < np; p++)
+        logs[p] = st_log_get(st, "parts", 5, p);
+    double c0 = cpu_s();
+    t0 = now_s();
+    for (int r = 0; r < per; r++) {
+        for (int32_t p = 0; p < np; p++) {
+            struct iovec iv = {buf, n};
+            struct st_append_result res;
+            if ((err = st_log_append(logs[p], &iv, 1, 1, &res)) < 0) {
+                fprintf(stderr, "append to partition %d: %s\n", p, strerror(-err));
+                exit(1);
+            }
+        }
+    }
+    double app_s = now_s() - t0, app_cpu = cpu_s() - c0;
+    long batches = (long)per * np;
+    for (int32_t p = 0; p < np; p++)
+        st_log_put(logs[p]);
+    t0 = now_s();
+    st_store_close(st);
+    double close_s = now_s() - t0;
+    long rss0 = rss_kib();
+    int fd0 = open_fds();
+    t0 = now_s();
+    c0 = cpu_s();
+    st = open_store(dir);
+    double open_s = now_s() - t0, open_cpu = cpu_s() - c0;
+    long rss1 = rss_kib();
+    int fd1 = open_fds();
+    t0 = now_s();
+    c0 = cpu_s();
+    for (int32_t p = 0; p < np; p++) {
+        struct st_log *log = st_log_get(st, "parts", 5, p);
+        struct st_read rd;
+        if (!log || (err = st_log_read(log, 0, 1 << 20, &rd)) < 0 || rd.n < 1) {
+            fprintf(stderr, "read partition %d: %s\n", p, strerror(err < 0 ? -err : EIO));
+            exit(1);
+        }
+        st_read_release(&rd);
+        st_log_put(log);
+    }
+    double read_s = now_s() - t0, read_cpu = cpu_s() - c0;
+    int fd2 = open_fds();
+    printf("parts %6d partitions x %d batches of %zu B: create %.2f s; append %.1f us CPU per "
+           "batch (%.0f batches/s, %.2f s); close %.2f s\n",
+           np, per, n, create_s, app_cpu / (double)batches * 1e6, (double)batches / app_s, app_s,
+           close_s);
+    printf("      open %.3f s (%.1f us CPU per partition), +%ld KiB RSS (%.2f KiB per partition), "
+           "+%d fds; one read per partition %.3f s (%.1f us CPU each), %d fds open after\n",
+           open_s, open_cpu / np * 1e6, rss1 - rss0, (double)(rss1 - rss0) / np, fd1 - fd0, read_s,
+           read_cpu / np * 1e6, fd2);
+    st_topic_delete(st, "parts");
+    st_store_close(st);
+    free(logs);
+    free(buf);
+}
+
 int main(int argc, char **argv)
 {
     char dir[4096];
@@ -308,6 +423,18 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("bench_storage in %s\n", dir);
+    if (argc > 3 && strcmp(argv[2], "parts") == 0) {
+        int32_t np = atoi(argv[3]);
+        int per = argc > 4 ? atoi(argv[4]) : 20000 / (np > 0 ? np : 1);
+        size_t size = argc > 5 ? (size_t)atol(argv[5]) : 64 * 1024;
+        if (np < 1 || np > ST_MAX_PARTITIONS || size < 128 || size > (16 << 20)) {
+            fprintf(stderr, "usage: bench_storage dir parts N [B [batch bytes]]\n");
+            return 2;
+        }
+        bench_parts(dir, np, per < 2 ? 2 : per, size);
+        rmrf(dir);
+        return 0;
+    }
     if (argc > 2 && strcmp(argv[2], "pstate") == 0) {
         bench_pstate(dir, 180);
         bench_pstate(dir, 16 * 1024);

@@ -331,6 +331,7 @@ struct sb_opts {
     long long batch_records; /* scale: records per produce request of the connection sweep */
     long long greedy;        /* overload: unthrottled producers beside the paced ones */
     const struct sb_client *greedy_client; /* overload: theirs (default rdkafka, if built) */
+    long long sticky; /* scale: consecutive records to one partition before the next */
     const char *json;
     const char *plot;
     const char *props[SB_MAX_PROPS + 1];
@@ -352,6 +353,10 @@ struct sb_env {
 int sb_env_open(struct sb_env *env, const struct sb_opts *o, const char *const *extra, char *why,
                 size_t why_len);
 void sb_env_close(struct sb_env *env);
+/* Stops the broker of env (SIGTERM: a clean shutdown) and starts it again on the same data with
+ * the same settings; *seconds from the start until it is ready (its port file exists). */
+int sb_env_restart(struct sb_env *env, const struct sb_opts *o, const char *const *extra,
+                   double *seconds, char *why, size_t why_len);
 /* The client settings for env with the common options applied. */
 void sb_env_cfg(const struct sb_env *env, const struct sb_opts *o, struct sb_cfg *cfg);
 /* The broker's CPU in ns (-1 when it is not ours). */
@@ -435,7 +440,8 @@ struct sb_produce_job {
     double rate;         /* records/s of this producer; 0: as fast as possible */
     uint64_t phase_ns;   /* offset of this producer's schedule (several producers) */
     uint64_t seq_base;   /* first sequence number */
-    int32_t round_robin; /* > 0: record i goes to partition i % round_robin */
+    int32_t round_robin; /* > 0: record i goes to partition (i / sticky) % round_robin */
+    int32_t sticky;      /* with round_robin: records per partition in turn (0 or 1: one) */
     bool keyed;          /* key = the 8-byte sequence number */
     /* After the priming record (primed: it was delivered), before the clock starts; always
      * called once. Returning false stops the job (another thread failed). */

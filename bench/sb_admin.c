@@ -24,8 +24,8 @@
 #include "sb.h"
 
 #define REQ_CAP  4096
-#define RESP_CAP (1 << 20)
-#define ARENA    (1 << 20)
+#define RESP_CAP (16 << 20) /* Metadata of 100,000 partitions: about 3.5 MB */
+#define ARENA    (16 << 20)
 
 static int dial(const char *bootstrap, char *why, size_t why_len)
 {

@@ -35,7 +35,36 @@ void sb_opts_defaults(struct sb_opts *o)
     o->interval_ms = 1000;
     o->producers = 1;
     o->batch_records = 100;
+    o->sticky = 1;
     o->paths = "auto,splice,sendfile,copy,tls,ktls";
+}
+
+/* The broker's settings for env: num.partitions, fetch.transfer, TLS, extra, --broker-set. */
+static int env_settings(struct sb_env *env, const struct sb_opts *o, const char *const *extra,
+                        const char **settings, char bufs[][700], char *why, size_t why_len)
+{
+    int n = 0;
+    snprintf(bufs[0], 700, "num.partitions=%lld", o->partitions);
+    snprintf(bufs[1], 700, "fetch.transfer=%s", o->transfer);
+    settings[n++] = bufs[0];
+    settings[n++] = bufs[1];
+    if (o->tls) {
+        int rc = sb_cert_make(env->dir, why, why_len);
+        if (rc)
+            return rc;
+        snprintf(env->ca, sizeof(env->ca), "%s/bench.pem", env->dir);
+        snprintf(bufs[2], 700, "ssl.certificate.location=%s/bench.pem", env->dir);
+        snprintf(bufs[3], 700, "ssl.key.location=%s/bench.key", env->dir);
+        settings[n++] = "listeners=SSL://127.0.0.1:0";
+        settings[n++] = bufs[2];
+        settings[n++] = bufs[3];
+    }
+    for (size_t i = 0; extra && extra[i] && n < 31; i++)
+        settings[n++] = extra[i];
+    for (size_t i = 0; o->broker_set[i] && n < 31; i++) /* last: they override */
+        settings[n++] = o->broker_set[i];
+    settings[n] = NULL;
+    return 0;
 }
 
 int sb_env_open(struct sb_env *env, const struct sb_opts *o, const char *const *extra, char *why,
@@ -54,29 +83,11 @@ int sb_env_open(struct sb_env *env, const struct sb_opts *o, const char *const *
         return rc;
     }
     snprintf(env->data, sizeof(env->data), "%s/data", env->dir);
-    char parts[64], xfer[64], cert[700], key[700];
+    char bufs[4][700];
     const char *settings[32];
-    int n = 0;
-    snprintf(parts, sizeof(parts), "num.partitions=%lld", o->partitions);
-    snprintf(xfer, sizeof(xfer), "fetch.transfer=%s", o->transfer);
-    settings[n++] = parts;
-    settings[n++] = xfer;
-    if (o->tls) {
-        rc = sb_cert_make(env->dir, why, why_len);
-        if (rc)
-            goto fail;
-        snprintf(env->ca, sizeof(env->ca), "%s/bench.pem", env->dir);
-        snprintf(cert, sizeof(cert), "ssl.certificate.location=%s/bench.pem", env->dir);
-        snprintf(key, sizeof(key), "ssl.key.location=%s/bench.key", env->dir);
-        settings[n++] = "listeners=SSL://127.0.0.1:0";
-        settings[n++] = cert;
-        settings[n++] = key;
-    }
-    for (size_t i = 0; extra && extra[i] && n < 31; i++)
-        settings[n++] = extra[i];
-    for (size_t i = 0; o->broker_set[i] && n < 31; i++) /* last: they override */
-        settings[n++] = o->broker_set[i];
-    settings[n] = NULL;
+    rc = env_settings(env, o, extra, settings, bufs, why, why_len);
+    if (rc)
+        goto fail;
     rc = sb_broker_start(&env->broker, o->broker_bin, env->dir, env->data, "main", settings, why,
                          why_len);
     if (rc)
@@ -87,6 +98,27 @@ fail:
     sb_tmpdir_free(env->dir);
     env->dir[0] = 0;
     return rc;
+}
+
+int sb_env_restart(struct sb_env *env, const struct sb_opts *o, const char *const *extra,
+                   double *seconds, char *why, size_t why_len)
+{
+    if (!env->dir[0])
+        return -EINVAL;
+    sb_broker_stop(&env->broker);
+    char bufs[4][700];
+    const char *settings[32];
+    int rc = env_settings(env, o, extra, settings, bufs, why, why_len);
+    if (rc)
+        return rc;
+    uint64_t t0 = sb_now_ns();
+    rc = sb_broker_start(&env->broker, o->broker_bin, env->dir, env->data, "restart", settings, why,
+                         why_len);
+    *seconds = (double)(sb_now_ns() - t0) / 1e9;
+    if (rc)
+        return rc;
+    snprintf(env->bootstrap, sizeof(env->bootstrap), "127.0.0.1:%d", env->broker.port);
+    return 0;
 }
 
 void sb_env_close(struct sb_env *env)
@@ -221,7 +253,9 @@ int sb_produce_job_run(struct sb_produce_job *job, char *why, size_t why_len)
         sb_value_fill(value, vlen, seq, wall);
         for (int k = 0; k < 8; k++)
             key[k] = (uint8_t)(seq >> (8 * k));
-        int32_t part = job->round_robin > 0 ? (int32_t)(i % (uint64_t)job->round_robin) : -1;
+        uint64_t run = job->sticky > 1 ? (uint64_t)job->sticky : 1;
+        int32_t part =
+            job->round_robin > 0 ? (int32_t)((i / run) % (uint64_t)job->round_robin) : -1;
         for (;;) {
             rc = cl->produce(p, job->topic, part, job->keyed ? key : NULL, job->keyed ? 8 : 0,
                              value, vlen, (int64_t)(wall / 1000000ULL), (void *)(uintptr_t)intended,

@@ -4,17 +4,24 @@
  * (default 1,100,1000,10000) and --connection-list connections (default the same).
  *
  * Partitions: a fresh broker with num.partitions=P; one producer (--client) sends --count
- * records round-robin over the P partitions (record i to partition i % P), or with --keyed
- * through the murmur2 partitioner (key = the record's sequence number). RSS is read after
- * start, after the priming record created the topic, and after the last record was
- * acknowledged (see derive_marginal for the per-partition figure).
- * Connections: a fresh broker with one partition; C raw connections (sb_conns.c) each keep one
- * Produce request of --batch-records records in flight until --count records (at least one
- * full request per connection) were acknowledged. RSS is read after start, once every
- * connection is established (idle cost) and after producing, with the connections open.
- * RSS is VmRSS: anonymous memory and the mapped file pages the broker touched (its indexes).
- * The broker's CPU is taken over the producing only (topic creation and connecting are
- * reported apart: connect CPU per 1,000 connections).
+ * records round-robin over the P partitions (record i to partition (i / --sticky) % P: with
+ * --sticky N every partition count sees batches of up to N records, so that a figure that grows
+ * with P is a cost of partitions, not of smaller batches), or with --keyed through the murmur2
+ * partitioner (key = the record's sequence number). Before the clock starts, every partition
+ * the run will write gets one record (a partition's directory and first segment file are made
+ * by its first append: a one-time cost, not one of the per-batch costs measured). RSS is read
+ * after start, after that priming, and after the last record was acknowledged (see
+ * derive_marginal for the per-partition figure). Then the broker is stopped (SIGTERM: a clean
+ * shutdown) and started again on the same data: start-up is the time until it is ready (its port
+ * file, written once the store is open and the listeners are up), idle RSS the restarted broker's,
+ * and one Metadata request for the topic (every partition) is timed. Connections: a fresh broker
+ * with one partition; C raw connections (sb_conns.c) each keep one Produce request of
+ * --batch-records records in flight until --count records (at least one full request per
+ * connection) were acknowledged. RSS is read after start, once every connection is established
+ * (idle cost) and after producing, with the connections open. RSS is VmRSS: anonymous memory and
+ * the mapped file pages the broker touched (its indexes). The broker's CPU is taken over the
+ * producing only (topic creation and connecting are reported apart: connect CPU per 1,000
+ * connections).
  */
 #include <errno.h>
 #include <math.h>
@@ -27,7 +34,19 @@
 /* per point and run: CPU per million records, records/s, RSS growth per unit at creation
  * (partitions) or once connected (connections), broker RSS after producing, RSS per unit beyond
  * the list's first point (derived after all runs), connect CPU per 1,000 connections */
-enum { F_CPU, F_RATE, F_RSS_A, F_RSS_MIB, F_RSS_B, F_CONNECT, F_N };
+enum {
+    F_CPU,
+    F_RATE,
+    F_RSS_A,
+    F_RSS_MIB,
+    F_RSS_B,
+    F_CONNECT,
+    F_START,    /* partitions: start-up on the data, s */
+    F_IDLE_MIB, /* partitions: RSS of the restarted broker */
+    F_IDLE_B,   /* partitions: its RSS per partition beyond the first point's */
+    F_META,     /* partitions: one Metadata request for the topic, ms */
+    F_N
+};
 
 struct point {
     long long x; /* partitions or connections */
@@ -43,14 +62,21 @@ struct scale {
     struct sb_figs head;
 };
 
-static const char *const part_keys[F_N] = {"broker_cpu_s_per_m_records",    "records_per_s",
-                                           "rss_kib_per_partition_created", "broker_rss_mib",
-                                           "rss_kib_per_partition",         NULL};
+static const char *const part_keys[F_N] = {"broker_cpu_s_per_m_records",
+                                           "records_per_s",
+                                           "rss_kib_per_partition_written",
+                                           "broker_rss_mib",
+                                           "rss_kib_per_partition",
+                                           NULL,
+                                           "startup_s",
+                                           "idle_rss_mib",
+                                           "idle_rss_kib_per_partition",
+                                           "metadata_ms"};
 static const char *const conn_keys[F_N] = {
     "broker_cpu_s_per_m_records",  "records_per_s",
     "rss_kib_per_connection_idle", "broker_rss_mib",
     "rss_kib_per_connection",      "connect_cpu_ms_per_1000"};
-static const int decimals[F_N] = {3, 0, 1, 1, 1, 1};
+static const int decimals[F_N] = {3, 0, 1, 1, 1, 1, 3, 1, 2, 1};
 
 struct mark {
     const struct sb_env *env;
@@ -78,6 +104,26 @@ static int part_run(const struct sb_opts *o, struct point *pt, int run, char *wh
     if (rc)
         return rc;
     long long rss0 = sb_proc_rss_kib(env.broker.pid);
+    /* one record to every partition the run writes (round-robin: the first count / sticky) */
+    long long touched = pt->x;
+    if (!o->keyed && (o->count + o->sticky - 1) / o->sticky < touched)
+        touched = (o->count + o->sticky - 1) / o->sticky;
+    struct sb_produce_job prime = {
+        .client = o->client,
+        .topic = "scale",
+        .record_size = (size_t)o->record_size,
+        .count = touched,
+        .round_robin = (int32_t)touched,
+        .sticky = 1,
+        .seq_base = 1ULL << 40,
+    };
+    sb_env_cfg(&env, &po, &prime.cfg);
+    rc = sb_produce_job_run(&prime, why, why_len);
+    if (rc) {
+        sb_env_close(&env);
+        return rc;
+    }
+    long long rss_primed = sb_proc_rss_kib(env.broker.pid);
     struct mark m = {&env, 0, 0};
     struct sb_produce_job job = {
         .client = o->client,
@@ -85,6 +131,7 @@ static int part_run(const struct sb_opts *o, struct point *pt, int run, char *wh
         .record_size = (size_t)o->record_size,
         .count = o->count,
         .round_robin = o->keyed ? 0 : (int32_t)pt->x,
+        .sticky = (int32_t)o->sticky,
         .keyed = o->keyed,
         .ready = mark,
         .ready_arg = &m,
@@ -93,16 +140,37 @@ static int part_run(const struct sb_opts *o, struct point *pt, int run, char *wh
     rc = sb_produce_job_run(&job, why, why_len);
     int64_t cpu1 = sb_env_broker_cpu_ns(&env);
     long long rss1 = sb_proc_rss_kib(env.broker.pid);
+    double start_s = NAN, meta_ms = NAN;
+    long long rss2 = -1;
+    if (!rc)
+        rc = sb_env_restart(&env, &po, extra, &start_s, why, why_len);
+    if (!rc) {
+        rss2 = sb_proc_rss_kib(env.broker.pid);
+        uint64_t t0 = sb_now_ns();
+        int np = sb_admin_partitions(env.bootstrap, "scale", false, why, why_len);
+        meta_ms = (double)(sb_now_ns() - t0) / 1e6;
+        if (np < 0) {
+            rc = np;
+        } else if (np != pt->x) {
+            snprintf(why, why_len, "Metadata after the restart: %d partitions, want %lld", np,
+                     pt->x);
+            rc = -EPROTO;
+        }
+    }
     sb_env_close(&env);
     if (rc)
         return rc;
     pt->records = job.records;
     pt->v[F_CPU][run] = (double)(cpu1 - m.cpu) / 1e9 / (double)job.records * 1e6;
     pt->v[F_RATE][run] = job.seconds > 0 ? (double)job.records / job.seconds : NAN;
-    pt->v[F_RSS_A][run] = (double)(m.rss - rss0) / (double)pt->x;
+    pt->v[F_RSS_A][run] = (double)(rss_primed - rss0) / (double)touched;
     pt->v[F_RSS_MIB][run] = (double)rss1 / 1024.0;
     pt->v[F_RSS_B][run] = NAN;
     pt->v[F_CONNECT][run] = NAN;
+    pt->v[F_START][run] = start_s;
+    pt->v[F_IDLE_MIB][run] = (double)rss2 / 1024.0;
+    pt->v[F_IDLE_B][run] = NAN;
+    pt->v[F_META][run] = meta_ms;
     return 0;
 }
 
@@ -159,7 +227,7 @@ static int conn_run(const struct sb_opts *o, struct point *pt, int run, char *wh
  * count would charge the first segment, buffers and index pages of the data itself to "one
  * partition"; the difference between two points holds the same records and cancels them.
  */
-static void derive_marginal(struct point *pts, int n)
+static void derive_marginal(struct point *pts, int n, int from, int to)
 {
     int base = -1;
     for (int i = 0; i < n; i++)
@@ -168,21 +236,22 @@ static void derive_marginal(struct point *pts, int n)
     if (base < 0)
         return;
     struct sb_stat b;
-    sb_stat_of(pts[base].v[F_RSS_MIB], pts[base].n, &b);
+    sb_stat_of(pts[base].v[from], pts[base].n, &b);
     for (int i = 0; i < n; i++) {
         struct point *pt = &pts[i];
         if (i == base || pt->error[0] || pt->x <= pts[base].x)
             continue;
         for (int r = 0; r < pt->n; r++)
-            pt->v[F_RSS_B][r] =
-                (pt->v[F_RSS_MIB][r] - b.median) * 1024.0 / (double)(pt->x - pts[base].x);
+            pt->v[to][r] = (pt->v[from][r] - b.median) * 1024.0 / (double)(pt->x - pts[base].x);
     }
 }
 
 static void print_points(FILE *f, const struct point *pts, int n, bool conns)
 {
-    static const char *const phead[F_N] = {"CPU s/M records", "records/s",      "KiB/part created",
-                                           "broker RSS MiB",  "KiB/extra part", NULL};
+    static const char *const phead[F_N] = {"CPU s/M records", "records/s",       "KiB/part written",
+                                           "broker RSS MiB",  "KiB/extra part",  NULL,
+                                           "start-up s",      "restart RSS MiB", "KiB/idle part",
+                                           "Metadata ms"};
     static const char *const chead[F_N] = {"CPU s/M records", "records/s",
                                            "KiB/conn idle",   "broker RSS MiB",
                                            "KiB/extra conn",  "connect CPU ms/1k"};
@@ -190,7 +259,7 @@ static void print_points(FILE *f, const struct point *pts, int n, bool conns)
     fprintf(f, "  %11s", conns ? "connections" : "partitions");
     for (int k = 0; k < F_N; k++)
         if (head[k])
-            fprintf(f, " %24s", head[k]);
+            fprintf(f, " %20s", head[k]);
     fputc('\n', f);
     for (int i = 0; i < n; i++) {
         const struct point *pt = &pts[i];
@@ -204,7 +273,7 @@ static void print_points(FILE *f, const struct point *pts, int n, bool conns)
                 continue;
             char b[64];
             sb_fmt_stat(b, sizeof(b), pt->v[k], pt->n, decimals[k]);
-            fprintf(f, " %24s", b);
+            fprintf(f, " %20s", b);
         }
         fputc('\n', f);
     }
@@ -230,8 +299,9 @@ static void json_points(struct sb_json *j, const char *key, const struct point *
     sb_json_end(j);
 }
 
-/* A 2x2 chart: CPU and RSS against partitions (top) and connections (bottom), log x, each
- * point the median with a min-max bar. No legend: one series per panel, named by its title. */
+/* A chart of three columns: against partitions (top row) CPU, RSS (after producing and of the
+ * restarted broker, log y) and start-up; against connections (bottom row) CPU and RSS. Log x,
+ * each point the median with a min-max bar; the series of a panel are named by its title. */
 static int plot(const struct scale *s, const char *png, char *why, size_t why_len)
 {
     const struct sb_opts *o = s->o;
@@ -259,10 +329,13 @@ static int plot(const struct scale *s, const char *png, char *why, size_t why_le
         }
         OUT("EOD\n");
     }
-    OUT("set terminal pngcairo size 1200,860 font 'sans,10'\nset output '%s'\n", png);
-    OUT("set multiplot layout 2,2 title \"splicelog-bench scale: %s, %d core%s, %s\" font "
+    int rows = (o->n_part_list > 0) + (o->n_conn_list > 0);
+    OUT("set terminal pngcairo size 1500,%d font 'sans,10'\nset output '%s'\n",
+        rows > 1 ? 860 : 470, png);
+    OUT("set multiplot layout %d,3 title \"splicelog-bench scale: %s, %d core%s, %s\" font "
         "'sans,12'\n",
-        s->head.machine.kernel, s->head.machine.cores, s->head.machine.cores == 1 ? "" : "s",
+        rows > 1 ? rows : 1, s->head.machine.kernel, s->head.machine.cores,
+        s->head.machine.cores == 1 ? "" : "s",
         o->runs > 1 ? "median of the runs per point, bars min-max" : "one run per point");
     OUT("unset key\nset logscale x 10\nset grid\nset yrange [0:*]\nset offsets graph 0.05, "
         "graph 0.05, graph 0.1, 0\nset lmargin 12\nset bmargin 4\nset format x '%%.0f'\n"
@@ -276,9 +349,24 @@ static int plot(const struct scale *s, const char *png, char *why, size_t why_le
         OUT("set xlabel '%s'\n", xl[g]);
         OUT("set title 'broker CPU per million records'\nset ylabel 'CPU s'\n");
         OUT("plot $%s using 1:2:3:4 with yerrorlines ls 1\n", g ? "c" : "p");
-        OUT("set title 'broker RSS after producing'\nset ylabel 'MiB'\n");
-        OUT("plot $%s using 1:%d:%d:%d with yerrorlines ls 2\n", g ? "c" : "p", 2 + 3 * F_RSS_MIB,
-            3 + 3 * F_RSS_MIB, 4 + 3 * F_RSS_MIB);
+        if (!g) {
+            /* RSS after producing and of the restarted (idle) broker, then start-up */
+            OUT("set title 'broker RSS: after producing (red), restarted idle (blue)'\n"
+                "set ylabel 'MiB'\nset logscale y 10\nset yrange [*:*]\n");
+            OUT("plot $p using 1:%d:%d:%d with yerrorlines ls 2, $p using 1:%d:%d:%d with "
+                "yerrorlines ls 1\n",
+                2 + 3 * F_RSS_MIB, 3 + 3 * F_RSS_MIB, 4 + 3 * F_RSS_MIB, 2 + 3 * F_IDLE_MIB,
+                3 + 3 * F_IDLE_MIB, 4 + 3 * F_IDLE_MIB);
+            OUT("unset logscale y\nset yrange [0:*]\n");
+            OUT("set title 'start-up on the data (clean shutdown)'\nset ylabel 's'\n");
+            OUT("plot $p using 1:%d:%d:%d with yerrorlines ls 1\n", 2 + 3 * F_START,
+                3 + 3 * F_START, 4 + 3 * F_START);
+        } else {
+            OUT("set title 'broker RSS after producing'\nset ylabel 'MiB'\n");
+            OUT("plot $c using 1:%d:%d:%d with yerrorlines ls 2\n", 2 + 3 * F_RSS_MIB,
+                3 + 3 * F_RSS_MIB, 4 + 3 * F_RSS_MIB);
+            OUT("set multiplot next\n");
+        }
     }
     OUT("unset multiplot\n");
 #undef OUT
@@ -299,17 +387,20 @@ int sb_cmd_scale(const struct sb_opts *o)
     s.o = o;
     sb_figs_init(&s.head, o);
     snprintf(s.head.settings, sizeof(s.head.settings),
-             "client=%s records=%lld record_size=%lld keyed=%d linger_ms=%lld "
+             "client=%s records=%lld record_size=%lld keyed=%d sticky=%lld linger_ms=%lld "
              "batch_records=%lld",
-             o->client->name, o->count, o->record_size, o->keyed, o->linger_ms, o->batch_records);
+             o->client->name, o->count, o->record_size, o->keyed, o->sticky, o->linger_ms,
+             o->batch_records);
     snprintf(s.head.broker, sizeof(s.head.broker), "own %s", o->broker_bin);
     long long maxc = 0, maxp = 0;
     for (int i = 0; i < o->n_conn_list; i++)
         maxc = o->conn_list[i] > maxc ? o->conn_list[i] : maxc;
     for (int i = 0; i < o->n_part_list; i++)
         maxp = o->part_list[i] > maxp ? o->part_list[i] : maxp;
-    /* the broker inherits the limit: its sockets, and files for every partition */
-    long long want = maxc + 4 * maxp + 1024, got = sb_nofile_raise(want);
+    /* the broker inherits the limit: its sockets, and a bounded number of segment files
+     * (log.open.files.max: half the limit), whatever the number of partitions */
+    long long want = 2 * (maxc + 1024), got = sb_nofile_raise(want);
+    (void)maxp;
     if (got < want)
         sb_figs_note(&s.head, "open-file limit %lld (wanted %lld): the biggest points may fail",
                      got, want);
@@ -350,8 +441,9 @@ int sb_cmd_scale(const struct sb_opts *o)
                     pt->x, r + 1, o->runs, pt->records, pt->v[F_CPU][r], pt->v[F_RSS_MIB][r]);
         }
     }
-    derive_marginal(s.parts, o->n_part_list);
-    derive_marginal(s.conns, o->n_conn_list);
+    derive_marginal(s.parts, o->n_part_list, F_RSS_MIB, F_RSS_B);
+    derive_marginal(s.parts, o->n_part_list, F_IDLE_MIB, F_IDLE_B);
+    derive_marginal(s.conns, o->n_conn_list, F_RSS_MIB, F_RSS_B);
     s.head.runs = (int)o->runs;
     s.head.load_end = sb_loadavg1();
 
@@ -366,10 +458,10 @@ int sb_cmd_scale(const struct sb_opts *o)
             o->runs > 1 ? ": median [min-max], '!' = spread above 25% of the median" : "");
     if (o->n_part_list) {
         fprintf(f,
-                "partitions: one %s producer, %s, %lld records of %lld bytes, acks=%s, "
-                "linger.ms=%lld\n",
-                o->client->name, o->keyed ? "keyed (murmur2)" : "round-robin", o->count,
-                o->record_size, o->acks, o->linger_ms);
+                "partitions: one %s producer, %s (%lld record%s per partition in turn), %lld "
+                "records of %lld bytes, acks=%s, linger.ms=%lld\n",
+                o->client->name, o->keyed ? "keyed (murmur2)" : "round-robin", o->sticky,
+                o->sticky == 1 ? "" : "s", o->count, o->record_size, o->acks, o->linger_ms);
         print_points(f, s.parts, o->n_part_list, false);
     }
     if (o->n_conn_list) {
@@ -379,10 +471,14 @@ int sb_cmd_scale(const struct sb_opts *o)
                 o->batch_records, o->record_size, o->count);
         print_points(f, s.conns, o->n_conn_list, true);
     }
-    fprintf(f, "RSS: VmRSS (anonymous memory and the file pages the broker touched). created / "
-               "idle: growth over the fresh broker once the topic exists / every connection is "
-               "up, per partition / connection; extra: RSS after producing beyond the first "
-               "point's, per partition / connection beyond its count\n");
+    fprintf(f, "RSS: VmRSS (anonymous memory and the file pages the broker touched). written: "
+               "growth over the fresh broker once every partition the run writes got its first "
+               "record, per such partition; idle (connections): once every connection is up, "
+               "per connection; extra: RSS after producing beyond the first "
+               "point's, per partition / connection beyond its count; idle: the restarted "
+               "broker's RSS beyond the first point's, per partition beyond its count. "
+               "start-up: a clean stop, then a start on the same data until the broker is ready; "
+               "Metadata: one request for every partition of the topic after the restart\n");
     for (int i = 0; i < s.head.n_notes; i++)
         fprintf(f, "note: %s\n", s.head.notes[i]);
     fflush(f);

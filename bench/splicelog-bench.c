@@ -75,7 +75,10 @@ static void usage(FILE *f)
         "  --connection-list LIST scale: connection counts (default 1,100,1000,10000)\n"
         "  --batch-records N      scale: records per request of the connection sweep (100)\n"
         "  --greedy N             overload: unthrottled producers, one connection each (1)\n"
-        "  --greedy-client NAME   overload: their client (rdkafka when built, else splicelog)\n",
+        "  --greedy-client NAME   overload: their client (rdkafka when built, else splicelog)\n"
+        "  --sticky N             scale: N records to each partition in turn, so that every\n"
+        "                         partition count sees batches of up to N records (default 1:\n"
+        "                         round-robin)\n",
         SB_VALUE_MIN, SB_MAX_RUNS);
     fprintf(f, "\nclients in this build: splicelog%s\n",
             sb_client_rdkafka.unavailable ? " (rdkafka: install librdkafka-dev and rebuild)"
@@ -142,7 +145,7 @@ int main(int argc, char **argv)
     bool is_compare = run == sb_cmd_compare, is_scale = run == sb_cmd_scale;
     bool linger_set = false, rate_set = false, acks_set = false, producers_set = false;
     bool runs_set = false, size_set = false, record_size_set = false, paths_set = false;
-    bool client_set = false, lists_set = false, greedy_set = false;
+    bool client_set = false, lists_set = false, greedy_set = false, sticky_set = false;
     int n_props = 0, n_sets = 0;
     char broker_buf[1024];
     static const struct option lo[] = {{"bootstrap", 1, 0, 'B'},
@@ -171,6 +174,7 @@ int main(int argc, char **argv)
                                        {"partition-list", 1, 0, 'L'},
                                        {"connection-list", 1, 0, 'M'},
                                        {"batch-records", 1, 0, 'Q'},
+                                       {"sticky", 1, 0, 'Y'},
                                        {"broker-set", 1, 0, 'S'},
                                        {"greedy", 1, 0, 'G'},
                                        {"greedy-client", 1, 0, 'H'},
@@ -311,6 +315,11 @@ int main(int argc, char **argv)
             if (sb_parse_long(optarg, 1, 100000, &o.batch_records))
                 return bad("--batch-records", optarg);
             break;
+        case 'Y':
+            if (sb_parse_long(optarg, 1, 1000000, &o.sticky))
+                return bad("--sticky", optarg);
+            sticky_set = true;
+            break;
         case 'X':
             if (!strchr(optarg, '=') || n_props == SB_MAX_PROPS)
                 return bad("-X", optarg);
@@ -356,8 +365,8 @@ int main(int argc, char **argv)
         return bad("option outside compare and scale", "--plot");
     if (is_scale && (o.bootstrap || o.tls || rate_set || o.duration_ms || producers_set))
         return bad("option for scale", "--bootstrap/--tls/--rate/--duration/--producers");
-    if (!is_scale && lists_set)
-        return bad("option outside scale", "--partition-list/--connection-list");
+    if (!is_scale && (lists_set || sticky_set))
+        return bad("option outside scale", "--partition-list/--connection-list/--sticky");
     if (!is_e2e && !is_overload && producers_set)
         return bad("option outside e2e, durable and overload", "--producers");
     if (!is_overload && greedy_set)

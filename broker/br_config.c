@@ -60,7 +60,7 @@ static const struct key_def keys[] = {
     {"num.partitions", K_I32, OFF(num_partitions), 0, 1, 100000, "1",
      "partitions of an auto-created topic"},
     {"topic.partitions.max", K_I32, OFF(topic_partitions_max), 0, 1, ST_MAX_PARTITIONS, "4096",
-     "most partitions one topic may have (each holds open files)"},
+     "most partitions one topic may have"},
     {"auto.create.topics.enable", K_BOOL, OFF(auto_create_topics), 0, 0, 0, "true",
      "create a topic named in Metadata when the request allows it"},
     {"delete.topic.enable", K_BOOL, OFF(delete_topic_enable), 0, 0, 0, "true",
@@ -195,6 +195,9 @@ static const struct key_def keys[] = {
      "bytes of log between two offset-index entries"},
     {"log.index.size.max.bytes", K_I32, OFF(log.index_max_bytes), 0, 64, I32_MAX, "10485760",
      "roll a segment when its index reaches this size"},
+    {"log.open.files.max", K_I64, OFF(log.open_files_max), 0, 0, 16777216, "0",
+     "segments whose files (descriptor, index mappings) stay open, the least recently used "
+     "closed first; 0 = half the process's descriptor limit"},
     {"log.message.timestamp.type", K_TSTYPE, 0, 0, 0, 0, "CreateTime",
      "CreateTime | LogAppendTime"},
     {"offsets.retention.minutes", K_HOURS, OFF(offsets_retention_ms), 0, -1, I64_MAX / 3600000,

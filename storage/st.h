@@ -9,7 +9,8 @@
  *   st_recover.c, st_flush.c (flusher, group commit), st_digest.c (running digests, sidecars),
  *   st_scrub.c (the scrubber), st_walk.c (the rule for a good batch), st_fence.c (fenced
  *   ranges), st_pstate.c (producer state: idempotence, open transactions, the last stable
- *   offset, snapshots), st_txnidx.c (aborted-transaction indexes).
+ *   offset, snapshots), st_txnidx.c (aborted-transaction indexes), st_fcache.c (the cache of
+ *   open segment files).
  * - Errors: 0 or a negative errno. -ENOENT unknown topic/partition (or appending to a deleted
  *   topic's log), -EEXIST topic exists, -EINVAL bad name or argument, -ERANGE offset outside
  *   [log start, log end], -E2BIG too many batches in one append, -ESHUTDOWN appending after
@@ -27,9 +28,14 @@
  *   half-written batch. Topic create/delete take a store lock briefly (a topic is built
  *   outside it and appears when complete); an st_log pointer stays valid
  *   until st_log_put() even if its topic is deleted meanwhile.
- * - Ownership: ranges returned by st_log_read() hold a reference on their segment; the file
- *   descriptor stays open (even if retention or topic deletion unlinks the file) until
- *   st_read_release(). The caller owns the struct st_read it passes in.
+ * - Ownership: ranges returned by st_log_read() hold a reference and a pin on their segment;
+ *   the file descriptor stays open (even if retention or topic deletion unlinks the file, or
+ *   the cache of open files is over its bound) until st_read_release(). The caller owns the
+ *   struct st_read it passes in.
+ * - Descriptors: a store keeps at most open_files_max segments' files open (st_fcache.c), the
+ *   least recently used closed first and reopened at their next use (an open(2) on the
+ *   calling thread, at most one per segment a call touches), whatever the number of
+ *   partitions; index mappings of sealed segments go with them.
  * - Durability follows Kafka's keys. Appends go to the page cache; a background flusher
  *   fdatasyncs per log.flush.interval.messages / log.flush.interval.ms. One fdatasync covers
  *   every append that reached the file before it started (group commit). Completion is
@@ -64,6 +70,9 @@ struct st_log_config {
     int64_t producer_id_expiration_check_ms; /* producer.id.expiration.check.interval.ms (10 min) */
     int64_t producer_state_max_bytes;        /* producer.state.max.memory.bytes (64 MiB; -1 no
                                                 bound): every partition's producers together */
+    int64_t open_files_max; /* store-wide: segments whose files stay open, a least-recently-used
+                               bound on descriptors and index mappings whatever the number of
+                               partitions (st_fcache.c); 0: half of RLIMIT_NOFILE */
     /* Topic keys the broker enforces (the store only keeps them): -1 = the broker's value. */
     int32_t max_message_bytes;   /* max.message.bytes (-1: message.max.bytes) */
     int32_t min_insync_replicas; /* min.insync.replicas (1) */
@@ -76,10 +85,19 @@ void st_log_config_default(struct st_log_config *c);
 
 /*
  * Opens (creating if needed) the data directory, loads every topic and recovers every log
- * (RECOVERY RULE in st_segment.c): a log without its clean-shutdown marker has its unsynced
- * tail scanned and cut at the first bad batch; a bad batch in bytes known to be on disk is
- * fenced instead; fenced ranges are loaded. Starts the flusher and is ready for appends on
- * return. A malformed topic metadata file fails the open with -EBADMSG (nothing is guessed).
+ * (RECOVERY RULE in st_segment.c): a log without a clean-shutdown record that matches its
+ * files has its unsynced tail scanned and cut at the first bad batch; a bad batch in bytes
+ * known to be on disk is fenced instead; fenced ranges are loaded. After a clean close of the
+ * store, logs with a good record stay dormant (their files untouched, their offsets and stats
+ * answered from the record) until a call needs their segments: the first append, a read
+ * below the end, offset_for_time, max_timestamp, aborted_txns, delete_records, retention or
+ * the scrubber opens the log on the calling thread (a directory listing, the active segment's
+ * index, its producer-state snapshot: tens of microseconds with warm caches). A dormant log
+ * carries its topic's config (overrides changed at run time included) and its DeleteRecords
+ * low watermark (in its record). Starts the flusher and is ready for appends on return. A
+ * malformed topic metadata file fails the open with -EBADMSG (nothing is guessed). A
+ * partition never written has no directory; its first append makes it (CreatePartitions'
+ * new partitions too).
  */
 int st_store_open(const char *dir, const struct st_log_config *defaults, struct st_store **out);
 
@@ -100,18 +118,24 @@ struct st_recovery_report {
     int64_t pstate_bytes;     /* bytes of batches replayed (by their headers) into producer
                                  state after its newest snapshot */
     int64_t txnidx_damaged;   /* .txnindex files found damaged, cut and rebuilt */
+    int64_t dormant;          /* logs left closed until their first use (the store was closed
+                                 cleanly: their clean-shutdown records answer until then) */
 };
 
 /*
- * st_store_open, telling what it does through fn (called from the opening thread, never
- * after the call returns): for each log that needed work, one line with what recovery
- * scanned, cut, rebuilt and fenced (INFO after a clean shutdown, WARN after a crash), each
- * fenced range with its path, offsets and bytes (WARN; ERROR when new), and one summary line
- * for the store (INFO). report (may be NULL) gets the totals.
+ * st_store_open, telling what it does through fn: for each log that needed work, one line
+ * with what recovery scanned, cut, rebuilt and fenced (INFO after a clean shutdown, WARN after
+ * a crash), each fenced range with its path, offsets and bytes (WARN; ERROR when new), and one
+ * summary line for the store (INFO). report (may be NULL) gets the totals of the open. fn is
+ * called from the opening thread during the call, and afterwards from whichever thread opens
+ * a dormant log at its first use (that log's lines only; not counted in report), until
+ * st_store_close: it must be thread-safe and cheap.
  */
 int st_store_open_logged(const char *dir, const struct st_log_config *defaults, st_msg_fn fn,
                          void *arg, struct st_recovery_report *report, struct st_store **out);
-/* Flushes everything, writes clean-shutdown markers, stops the flusher, frees the store.
+/* Flushes everything, writes the clean-shutdown records of the logs that changed and the
+ * store's own marker (CLEAN-SHUTDOWN RECORD in st_segment.c), stops the flusher, frees the
+ * store.
  * Logs still referenced by callers stay valid for reads, offsets and st_log_put(); appends
  * to them fail with -ESHUTDOWN, and st_log_request_sync() must no longer be called. */
 void st_store_close(struct st_store *store);
@@ -353,10 +377,13 @@ void st_log_stats(struct st_log *log, struct st_log_stats *out);
  * low watermark file, st_segment.c) before returning; reads below it fail with -ERANGE from
  * then on and retention deletes the segments wholly below it. *low receives the log start
  * offset after the call. An offset at or below the start changes nothing. -ERANGE when
- * offset is past the log end (or below -1), -ENOENT for a deleted log, the disk's errors.
+ * offset is past the log end (or below -1), -ENOENT for a deleted log, the disk's errors
+ * (-ESHUTDOWN after st_store_close for a log still dormant). A dormant log is opened first.
  */
 int st_log_delete_records(struct st_log *log, int64_t offset, int64_t *low);
-/* The largest maxTimestamp of the log's batches; -1 when it has none. */
+/* The largest maxTimestamp of the log's batches; -1 when it has none (or a dormant log cannot be
+ * opened). Opens a dormant log that has batches; reads the timestamps of sealed segments not
+ * known yet (a log opened after a clean shutdown), once each. */
 int64_t st_log_max_timestamp(struct st_log *log);
 /* First offset whose batch has maxTimestamp >= ts; -ENOENT if none. */
 int st_log_offset_for_time(struct st_log *log, int64_t ts, int64_t *offset);

@@ -31,7 +31,9 @@ struct st_rundigest *st__rundigest_new(uint32_t cap_chunks)
     struct st_rundigest *rd = calloc(1, sizeof(*rd));
     if (!rd)
         return NULL;
-    rd->cap = cap_chunks > 0 ? cap_chunks : 1;
+    /* a few chunks first, doubled as the segment grows: a partition written a little (most,
+     * when there are 100,000) keeps 32 bytes of digests, not log.segment.bytes / 1 MiB * 8 */
+    rd->cap = cap_chunks > 0 && cap_chunks < 4 ? cap_chunks : 4;
     rd->d = malloc((size_t)rd->cap * sizeof(rd->d[0]));
     rd->state = XXH3_createState();
     if (!rd->d || !rd->state) {
@@ -55,7 +57,7 @@ void st__rundigest_free(struct st_rundigest *rd)
 static void rundigest_push(struct st_rundigest *rd)
 {
     if (rd->n == rd->cap) {
-        /* a segment past log.segment.bytes (one oversized batch): rare, so grow here */
+        /* every doubling of the segment (ten times up to 1 GiB), or past log.segment.bytes */
         uint64_t *nd = realloc(rd->d, (size_t)rd->cap * 2 * sizeof(rd->d[0]));
         if (!nd) {
             rd->failed = true;
@@ -120,7 +122,7 @@ int st__digest_write(struct st_seg *s)
         if (running) {
             d = rd->d[i];
         } else {
-            if ((err = st__pread_full(s->fd, buf, n, pos)) < 0)
+            if ((err = st__seg_read(s, buf, n, pos)) < 0)
                 goto done;
             d = XXH3_64bits(buf, n);
         }
@@ -131,9 +133,9 @@ int st__digest_write(struct st_seg *s)
     char tmp[ST_MAX_PATH], path[ST_MAX_PATH];
     st__seg_sibling(s, tmp, sizeof(tmp), ".digest.tmp");
     st__seg_sibling(s, path, sizeof(path), ".digest");
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = st__fc_open(s->fc, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
-        err = -errno;
+        err = fd;
         goto done;
     }
     ssize_t w = pwrite(fd, out, sidecar, 0);
@@ -156,7 +158,7 @@ uint8_t *st__digest_load(struct st_seg *s, int64_t size, uint64_t *nchunks)
 {
     char path[ST_MAX_PATH];
     st__seg_sibling(s, path, sizeof(path), ".digest");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = st__fc_open(s->fc, path, O_RDONLY, 0);
     if (fd < 0)
         return NULL;
     uint8_t hdr[ST_DIGEST_HDR];

@@ -218,7 +218,7 @@ static void fence_path(const struct st_log *log, char *buf, size_t cap, const ch
 }
 
 /* The file's bytes for the current segment list (log->mu taken inside); *len = 0: nothing is
- * fenced. Caller frees. */
+ * fenced; -ENOENT: the topic is deleted or the log dormant (leave the file). Caller frees. */
 static int fence_image(struct st_log *log, uint8_t **out, size_t *len)
 {
     *out = NULL;
@@ -229,6 +229,10 @@ static int fence_image(struct st_log *log, uint8_t **out, size_t *len)
         return -ENOENT;
     }
     struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
+    if (!v) { /* dormant: nothing changed since its clean close; the file stays as it is */
+        pthread_mutex_unlock(&log->mu);
+        return -ENOENT;
+    }
     size_t n = 0;
     for (int i = 0; i < v->n; i++) {
         const struct st_fenceset *fs = st__fences(v->s[i]);
@@ -276,7 +280,7 @@ static int persist_locked(struct st_log *log)
     size_t len;
     int err = fence_image(log, &img, &len);
     if (err == -ENOENT)
-        return 0; /* topic deleted: its directory is going */
+        return 0; /* topic deleted (its directory is going), or the log dormant */
     if (err < 0) {
         atomic_store(&log->fence_dirty, true);
         return err;
@@ -290,9 +294,9 @@ static int persist_locked(struct st_log *log)
         else if (errno != ENOENT)
             err = -errno;
     } else {
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int fd = st__fc_open(log->store->fc, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd < 0) {
-            err = -errno;
+            err = fd;
         } else {
             err = st__pwrite_full(fd, img, len, 0);
             if (err == 0 && fdatasync(fd) < 0)
@@ -325,6 +329,11 @@ int st__fence_add(struct st_log *log, struct st_seg *s, const struct st_fence *f
     pthread_mutex_lock(&log->fence_mu);
     int added = st__fence_merge(s, f, n);
     *persist_err = 0;
+    if (added > 0) {
+        pthread_mutex_lock(&log->mu);
+        log->pristine = false; /* its clean-shutdown record counts fenced ranges */
+        pthread_mutex_unlock(&log->mu);
+    }
     if (added > 0 || (added == 0 && atomic_load(&log->fence_dirty)))
         *persist_err = persist_locked(log); /* a failure leaves fence_dirty: retried later */
     pthread_mutex_unlock(&log->fence_mu);
@@ -345,9 +354,9 @@ int st__fence_load(struct st_log *log, struct st_segvec *v, const int64_t *sizes
     fence_path(log, path, sizeof(path), ".tmp");
     unlink(path); /* an interrupted rewrite: the old file is whole */
     fence_path(log, path, sizeof(path), "");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = st__fc_open(log->store->fc, path, O_RDONLY, 0);
     if (fd < 0)
-        return errno == ENOENT ? 0 : -errno;
+        return fd == -ENOENT ? 0 : fd;
     struct stat st;
     uint8_t hdr[ST_FENCE_HDR];
     uint8_t *b = NULL;

@@ -32,6 +32,26 @@ int64_t st__mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+uint64_t st__store_dir_changed(struct st_store *store)
+{
+    return atomic_fetch_add(&store->dir_gen, 1) + 1;
+}
+
+int st__store_sync_dir(struct st_store *store, uint64_t gen)
+{
+    if (atomic_load(&store->dir_synced_gen) >= gen)
+        return 0;
+    pthread_mutex_lock(&store->dir_mu);
+    int err = 0;
+    if (atomic_load(&store->dir_synced_gen) < gen) {
+        uint64_t g = atomic_load(&store->dir_gen); /* every change made before this fsync */
+        if ((err = st__fsync_dir(store->dir)) == 0)
+            atomic_store(&store->dir_synced_gen, g);
+    }
+    pthread_mutex_unlock(&store->dir_mu);
+    return err;
+}
+
 int st__fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -65,19 +85,18 @@ static int rp_store(struct st_log *log, const struct snap *sn, bool sync)
     kp_store_be64(b + 48, sn->idx_hash);
     kp_store_be64(b + 56, sn->tidx_hash);
     kp_store_be32(b + 64, kp_crc32c(0, b, 64));
-    if (log->rp_fd < 0) {
-        char path[ST_MAX_PATH];
-        snprintf(path, sizeof(path), "%s/%s", log->dir, ST_RP_NAME);
-        log->rp_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (log->rp_fd < 0)
-            return -errno;
-    }
-    ssize_t r = pwrite(log->rp_fd, b, sizeof(b), 0);
-    if (r != (ssize_t)sizeof(b))
-        return r < 0 ? -errno : -EIO;
-    if (sync && fdatasync(log->rp_fd) < 0)
-        return -errno;
-    return 0;
+    /* opened for each write: a descriptor per log would not fit 100,000 logs (st_fcache.c) */
+    char path[ST_MAX_PATH];
+    snprintf(path, sizeof(path), "%s/%s", log->dir, ST_RP_NAME);
+    int fd = st__fc_open(log->store->fc, path, O_RDWR | O_CREAT, 0644);
+    if (fd < 0)
+        return fd;
+    ssize_t r = pwrite(fd, b, sizeof(b), 0);
+    int err = r == (ssize_t)sizeof(b) ? 0 : r < 0 ? -errno : -EIO;
+    if (err == 0 && sync && fdatasync(fd) < 0)
+        err = -errno;
+    close(fd);
+    return err;
 }
 
 enum { SEAL_BATCH = 16 };
@@ -89,11 +108,15 @@ static int sync_sealed(struct st_seg **sealed, int n)
         struct st_seg *s = sealed[i];
         if (atomic_load(&s->synced))
             continue;
-        if (fdatasync(s->fd) < 0)
-            return -errno;
-        int err = st__idx_sync(&s->idx);
+        int err = st__seg_pin(s);
+        if (err < 0)
+            return err;
+        err = fdatasync(s->fd) < 0 ? -errno : 0;
+        st__seg_unpin(s);
         if (err == 0)
-            err = st__idx_sync(&s->tidx);
+            err = st__idx_sync(s, &s->idx);
+        if (err == 0)
+            err = st__idx_sync(s, &s->tidx);
         if (err == 0)
             err = st__txnidx_sync(s);
         if (err < 0)
@@ -167,6 +190,11 @@ static int sync_locked(struct st_log *log, bool close_rp, struct st_seg **sealed
         return -ENOENT;
     }
     struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
+    if (!v || v->s[v->n - 1]->absent) { /* dormant, or never written: nothing to sync */
+        atomic_store(&log->sync_requested, false);
+        pthread_mutex_unlock(&log->mu);
+        return 0;
+    }
     bool more_sealed = false;
     for (int i = 0; i < v->n - 1; i++) {
         if (!atomic_load(&v->s[i]->digested)) {
@@ -181,6 +209,11 @@ static int sync_locked(struct st_log *log, bool close_rp, struct st_seg **sealed
     sn.tail = v->s[v->n - 1];
     st__seg_ref(sn.tail);
     sn.w = sn.tail->w;
+    /* the entries the recovery point certifies go to the index files first (FSYNC ORDER
+     * step 4: written now, under the lock that keeps the writer out of the buffers) */
+    int ierr = st__idx_flush(sn.tail, &sn.tail->idx);
+    if (ierr == 0)
+        ierr = st__idx_flush(sn.tail, &sn.tail->tidx);
     sn.idx_n = atomic_load_explicit(&sn.tail->idx.n, memory_order_relaxed);
     sn.tidx_n = atomic_load_explicit(&sn.tail->tidx.n, memory_order_relaxed);
     sn.idx_hash = st__idx_digest(&sn.tail->idx);
@@ -195,7 +228,9 @@ static int sync_locked(struct st_log *log, bool close_rp, struct st_seg **sealed
         sn.mark.dg_ok = true;
     }
     bool dir_dirty = log->dir_dirty;
+    uint64_t parent_gen = log->parent_gen;
     log->dir_dirty = false;
+    log->parent_gen = 0;
     uint8_t *snap = NULL;
     size_t snap_len = 0;
     if (atomic_exchange(&log->snap_want, false) &&
@@ -206,12 +241,18 @@ static int sync_locked(struct st_log *log, bool close_rp, struct st_seg **sealed
     atomic_store(&log->seal_pending, more_sealed);
     pthread_mutex_unlock(&log->mu);
 
-    int err = sync_sealed(sealed, *nsealed);
+    int err = ierr;
+    if (err == 0)
+        err = sync_sealed(sealed, *nsealed);
+    if (err == 0 && parent_gen) /* the log's directory itself is new */
+        err = st__store_sync_dir(log->store, parent_gen);
     if (err == 0 && dir_dirty)
         err = st__fsync_dir(log->dir);
     if (err == 0 && (sn.tail != log->synced_seg || sn.w.pos != log->synced_pos) &&
-        fdatasync(sn.tail->fd) < 0)
-        err = -errno;
+        (err = st__seg_pin(sn.tail)) == 0) {
+        err = fdatasync(sn.tail->fd) < 0 ? -errno : 0;
+        st__seg_unpin(sn.tail);
+    }
     if (err == 0)
         err = st__txnidx_sync(sn.tail);
     if (err == 0 && snap)
@@ -237,6 +278,8 @@ static int sync_locked(struct st_log *log, bool close_rp, struct st_seg **sealed
         /* try again next round */
         pthread_mutex_lock(&log->mu);
         log->dir_dirty = log->dir_dirty || dir_dirty;
+        if (!log->parent_gen)
+            log->parent_gen = parent_gen;
         pthread_mutex_unlock(&log->mu);
         atomic_store(&log->seal_pending, true);
         atomic_store(&log->sync_requested, true);
@@ -301,39 +344,73 @@ int st__log_sync(struct st_log *log)
     return err;
 }
 
+int st__log_write_clean(struct st_log *log)
+{
+    uint8_t b[ST_CLEAN_SIZE];
+    memset(b, 0, sizeof(b));
+    pthread_mutex_lock(&log->mu);
+    struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
+    struct st_seg *first = v->s[0], *tail = v->s[v->n - 1];
+    st__seg_ref(first);
+    int64_t bytes = 0, franges = 0, fbytes = 0;
+    for (int i = 0; i < v->n; i++) {
+        bytes += atomic_load_explicit(&v->s[i]->size, memory_order_relaxed);
+        const struct st_fenceset *fs = st__fences(v->s[i]);
+        for (uint32_t k = 0; fs && k < fs->n; k++) {
+            franges++;
+            fbytes += fs->f[k].pos_hi - fs->f[k].pos_lo;
+        }
+    }
+    memcpy(b, ST_CLEAN_MAGIC, 4);
+    kp_store_be32(b + 4, 1);
+    kp_store_be64(b + 8, (uint64_t)first->base);
+    kp_store_be64(b + 16, (uint64_t)tail->base);
+    kp_store_be64(b + 24, (uint64_t)tail->w.pos);
+    kp_store_be64(b + 32, (uint64_t)atomic_load(&log->end_offset));
+    kp_store_be64(b + 40, (uint64_t)atomic_load(&log->lso));
+    kp_store_be64(b + 48, (uint64_t)bytes);
+    kp_store_be32(b + 56, (uint32_t)v->n);
+    kp_store_be32(b + 60, (uint32_t)franges);
+    kp_store_be64(b + 64, (uint64_t)fbytes);
+    kp_store_be64(b + 72, (uint64_t)atomic_load(&first->size));
+    kp_store_be64(b + 88, (uint64_t)atomic_load(&log->floor_offset));
+    pthread_mutex_unlock(&log->mu);
+    kp_store_be64(b + 80, (uint64_t)st__seg_time(first)); /* may read the segment's index */
+    st__seg_put(first);
+    kp_store_be32(b + 96, kp_crc32c(0, b, 96));
+    char path[ST_MAX_PATH];
+    snprintf(path, sizeof(path), "%s/%s", log->dir, ST_CLEAN_NAME);
+    int fd = st__fc_open(log->store->fc, path, O_WRONLY | O_CREAT, 0644);
+    if (fd < 0)
+        return fd;
+    /* in place: a torn record fails its CRC, and a log without a good record is recovered */
+    int err = st__pwrite_full(fd, b, sizeof(b), 0);
+    if (err == 0 && fdatasync(fd) < 0)
+        err = -errno;
+    close(fd);
+    return err;
+}
+
 int st__log_close_clean(struct st_log *log)
 {
-    if (atomic_load(&log->fence_dirty))
+    if (st__log_open(log) && atomic_load(&log->fence_dirty))
         (void)st__fence_persist(log); /* a write that failed earlier: one more try */
     pthread_mutex_lock(&log->sync_mu);
     /* no appends, rolls or retention from here on: the log is frozen for the steps below */
     pthread_mutex_lock(&log->mu);
     log->closed = true;
-    bool pristine = log->pristine;
+    bool unchanged = log->pristine || !st__log_open(log);
     pthread_mutex_unlock(&log->mu);
     int err = 0;
-    if (pristine) {
+    if (unchanged) {
+        /* Never opened, opened after a clean close and unchanged since, or never written:
+         * the files are as the last clean close left them (or there are none), and so is
+         * the clean-shutdown record. Nothing to write. */
         pthread_mutex_lock(&log->mu);
         st__ps_free(log); /* no append comes any more */
         pthread_mutex_unlock(&log->mu);
-        /* Opened clean (or created empty) and unchanged since: the files are as the last
-         * clean close (or creation) left them, durable. Undo the index pre-sizing and put the
-         * marker back; one directory sync makes it (and a new log's files) durable. */
-        struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
-        struct st_seg *tail = v->s[v->n - 1];
-        if ((err = st__idx_trim(&tail->idx)) == 0 && (err = st__idx_trim(&tail->tidx)) == 0) {
-            char path[ST_MAX_PATH];
-            snprintf(path, sizeof(path), "%s/%s", log->dir, ST_CLEAN_NAME);
-            int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-            if (fd < 0)
-                err = -errno;
-            else
-                close(fd);
-            if (err == 0)
-                err = st__fsync_dir(log->dir);
-        }
         pthread_mutex_unlock(&log->sync_mu);
-        return err;
+        return 0;
     }
     /* drain every sealed segment, then the active one */
     do {
@@ -346,8 +423,12 @@ int st__log_close_clean(struct st_log *log)
     } while (err == 0 && atomic_load(&log->seal_pending));
     pthread_mutex_lock(&log->mu);
     bool dirty = log->dir_dirty;
+    uint64_t parent = log->parent_gen;
     log->dir_dirty = false;
+    log->parent_gen = 0;
     pthread_mutex_unlock(&log->mu);
+    if (err == 0 && parent)
+        err = st__store_sync_dir(log->store, parent);
     if (err == 0 && dirty)
         err = st__fsync_dir(log->dir);
     if (err < 0)
@@ -365,9 +446,11 @@ int st__log_close_clean(struct st_log *log)
         .end = atomic_load(&log->end_offset),
     };
     pthread_mutex_unlock(&log->mu);
-    if ((err = st__idx_trim(&tail->idx)) < 0 || (err = st__idx_trim(&tail->tidx)) < 0)
+    if (tail->absent) /* no append reached it: nothing on disk, nothing to record */
         goto out;
-    if ((err = st__idx_sync(&tail->idx)) < 0 || (err = st__idx_sync(&tail->tidx)) < 0)
+    if ((err = st__idx_flush(tail, &tail->idx)) < 0 || (err = st__idx_flush(tail, &tail->tidx)) < 0)
+        goto out;
+    if ((err = st__idx_sync(tail, &tail->idx)) < 0 || (err = st__idx_sync(tail, &tail->tidx)) < 0)
         goto out;
     if ((err = rp_store(log, &sn, true)) < 0)
         goto out;
@@ -384,15 +467,9 @@ int st__log_close_clean(struct st_log *log)
     free(snap);
     if (err < 0)
         goto out;
-    char path[ST_MAX_PATH];
-    snprintf(path, sizeof(path), "%s/%s", log->dir, ST_CLEAN_NAME);
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        err = -errno;
-        goto out;
-    }
-    close(fd);
-    err = st__fsync_dir(log->dir);
+    /* last: the record says every file above is as it stands, synced */
+    if ((err = st__log_write_clean(log)) == 0)
+        err = st__fsync_dir(log->dir);
 out:
     pthread_mutex_lock(&log->mu);
     st__ps_free(log); /* no append comes any more */

@@ -3,15 +3,20 @@
  * storage/). The on-disk format these structures mirror is written out in st_segment.c.
  *
  * Who touches what
- * - struct st_seg: immutable identity (base, fds, paths) set at open; `size`, the index
- *   counts and `fences` are published with release stores and read with acquire loads by
- *   lock-free readers; everything in `w` and the scrub mark belong to the log's writer
- *   (log->mu). A fence set is replaced (never modified) under log->fence_mu; replaced sets
- *   live until the segment is freed, so a reader never needs a grace period for them.
- * - struct st_log: `segs` is an immutable snapshot replaced under log->mu and freed only
- *   after a grace period (st__grace_*): a reader inside st__grace_enter/exit may use the
- *   segment pointers it loaded from the snapshot until it exits, and must take a segment
- *   reference to keep one longer.
+ * - struct st_seg: immutable identity (base, path) set at open; its files (descriptors,
+ *   index mappings) are the store's cache's (st_fcache.c): opened at first use, used only
+ *   while pinned, closed when the cache evicts the segment. `size`, the index counts and
+ *   `fences` are published with release stores and read with acquire loads by lock-free
+ *   readers; the active segment's index entries in memory are searched inside the log's grace
+ *   period; everything in `w` and the scrub mark belong to the log's writer (log->mu). A fence
+ *   set is replaced (never modified) under log->fence_mu; replaced sets live until the segment
+ *   is freed, so a reader never needs a grace period for them.
+ * - struct st_log: dormant (no segments, answering from its clean-shutdown record) until
+ *   st__log_activate opens it under sync_mu and publishes `state` (release); then `segs` is
+ *   an immutable snapshot replaced under log->mu and freed only after a grace period
+ *   (st__grace_*): a reader inside st__grace_enter/exit may use the segment pointers it
+ *   loaded from the snapshot until it exits, and must take a segment reference to keep one
+ *   longer (and a pin to use its files).
  * - Errors: 0 or -errno, as in st.h.
  */
 #ifndef SPLICELOG_ST_INT_H
@@ -34,6 +39,7 @@ enum {
     ST_DIGEST_CHUNK = 1 << 20, /* .digest: XXH3-64 per 1 MiB of .log */
     ST_DIGEST_HDR = 32,        /* .digest header */
     ST_RP_SIZE = 68,           /* recovery-point file */
+    ST_CLEAN_SIZE = 100,       /* a log's clean-shutdown record */
     ST_FENCE_HDR = 16,         /* fenced file: header, then ranges */
     ST_FENCE_REC = 40,         /* fenced file: one range */
     ST_FENCE_MAX = 65536,      /* fenced ranges one log may hold (the file's N bound) */
@@ -48,6 +54,7 @@ enum {
 #define ST_DIGEST_MAGIC "SLDG"
 #define ST_RP_MAGIC     "SLRP"
 #define ST_CLEAN_NAME   "clean-shutdown"
+#define ST_CLEAN_MAGIC  "SLCS"
 #define ST_RP_NAME      "recovery-point"
 #define ST_FENCE_MAGIC  "SLFN"
 #define ST_FENCE_NAME   "fenced"
@@ -55,51 +62,143 @@ enum {
 #define ST_PSNAP_MAGIC  "SLPS"
 #define ST_PSNAP_SUFFIX ".snapshot"
 
-/* ---- index files ----------------------------------------------------------------------------- */
+/* ---- index files (st_index.c) -----------------------------------------------------------------
+ */
 
-/* One .index or .timeindex: a shared mapping of a file pre-sized to `cap` entries. */
+struct st_seg;
+
+/* Published count of a sealed segment's index opened after a clean shutdown: every entry the
+ * file holds (its mapping tells how many). */
+#define ST_IDX_ALL UINT32_MAX
+
+/*
+ * One .index or .timeindex. The active segment's entries live in memory (mem), where appends
+ * store them and readers search them; they reach the file in whole runs at each sync, at the
+ * seal and at a clean close (st__idx_flush). A sealed segment's index is the file itself,
+ * exactly its entries, mapped read-only at its first lookup (map).
+ */
 struct st_idx {
-    char *path;
-    uint8_t *map;       /* cap * esize bytes mapped (MAP_SHARED); NULL when cap == 0 */
-    uint32_t cap;       /* entries the mapping holds */
-    uint32_t esize;     /* ST_IDX_ENTRY or ST_TIDX_ENTRY */
-    _Atomic uint32_t n; /* published entries (readers: acquire); n <= w <= cap */
-    uint32_t w;         /* entries written by the writer, not yet necessarily published */
-    uint64_t hash;      /* chain over entries [0, n): h = XXH3_64bits_withSeed(entry, h) */
+    uint32_t esize;        /* ST_IDX_ENTRY or ST_TIDX_ENTRY */
+    uint32_t limit;        /* entries the segment may hold before it rolls (writer) */
+    _Atomic uint32_t n;    /* published entries (readers: acquire); n <= w */
+    uint32_t w;            /* entries written by the writer, not yet necessarily published */
+    uint32_t filed;        /* entries [0, filed) are in the file, equal to mem's (writer) */
+    uint8_t *_Atomic mem;  /* entries [0, w) (active, or recovery); NULL: none or file-backed */
+    uint32_t mem_cap;      /* entries mem has room for */
+    struct st_idxbuf *old; /* buffers mem outgrew (a reader may still be in one): freed
+                              with mem, after a grace period */
+    uint8_t *dead;         /* mem as detached at the seal, freed by st__idx_drop_mem */
+    const uint8_t *_Atomic map; /* file-backed: read-only mapping of the whole file; NULL until
+                                   the first lookup needs it */
+    _Atomic uint32_t map_n;     /* entries the mapping holds (stored before map: the file of a
+                                   sealed segment never changes, so every mapper agrees) */
+    uint64_t hash;              /* chain over entries [0, n): h = XXH3_64bits_withSeed(entry, h) */
 };
 
-int st__idx_open(struct st_idx *ix, const char *path, uint32_t esize, bool create);
-void st__idx_close(struct st_idx *ix);
-/* Grows the file and the mapping to cap entries (never shrinks). */
-int st__idx_reserve(struct st_idx *ix, uint32_t cap);
-/* Truncates the file to its n entries (the mapping stays; entries >= n are never read). */
-int st__idx_trim(struct st_idx *ix);
-/* fsync of the file (its pages and size). */
-int st__idx_sync(struct st_idx *ix);
+void st__idx_init(struct st_idx *ix, uint32_t esize);
+/* Frees everything (the segment is being freed: no reader is left). */
+void st__idx_free(struct st_idx *ix);
+/* Recovery: reads the existing file (if any) into mem; *entries receives how many whole entries
+ * it held (filed = that many). Nothing is published. */
+int st__idx_load(struct st_seg *s, struct st_idx *ix, uint32_t *entries);
+/* Writer: room in mem for k entries in all (grows by doubling; the old buffer is retired). */
+int st__idx_reserve(struct st_idx *ix, uint32_t k);
+/* Writes published entries [filed, n) to the file (created at its first entry), so that the
+ * file holds exactly the first n entries. Under log->mu (or single-threaded). */
+int st__idx_flush(struct st_seg *s, struct st_idx *ix);
+/* Recovery: flush, and cut the file to exactly w (== n) entries if it is longer. */
+int st__idx_settle(struct st_seg *s, struct st_idx *ix);
+/* Seal / recovery of a sealed segment: flush, and create the file even when it holds no entry
+ * (a segment under index.interval.bytes), so that a later open takes it as it is instead of
+ * as an index deleted to be rebuilt. Under log->mu (or single-threaded). */
+int st__idx_seal_file(struct st_seg *s, struct st_idx *ix);
+/* fsync of the file (its pages and size); 0 when it does not exist and holds nothing. */
+int st__idx_sync(struct st_seg *s, struct st_idx *ix);
+/* Seal / recovery: the file holds every entry; mem is detached (readers switch to the file)
+ * and freed by st__idx_drop_mem once a grace period has passed. */
+void st__idx_detach(struct st_idx *ix);
+void st__idx_drop_mem(struct st_idx *ix);
+/* Unmaps a file-backed index (the cache closes its segment: no pin is held). */
+void st__idx_unmap(struct st_idx *ix);
 /* Publishes entries [n, w): hash them, release-store n = w. */
 void st__idx_publish(struct st_idx *ix);
-/* Drops everything from entry k on (writer state and hash; before any publication). */
+/* Drops everything from entry k on (writer state and hash; published ones only in recovery). */
 void st__idx_reset(struct st_idx *ix, uint32_t k);
 uint64_t st__idx_digest(const struct st_idx *ix);
-/* XXH3-64 over the first k entries as stored in the file. */
+/* Recovery: XXH3-64 chain over the first k entries in mem. */
 uint64_t st__idx_hash_prefix(const struct st_idx *ix, uint32_t k);
 
-/* Offset index entries. */
+/* Writer (and recovery) access to entries in mem (i < mem_cap). */
 void st__oidx_put(struct st_idx *ix, uint32_t i, int32_t rel, int32_t pos);
 void st__oidx_get(const struct st_idx *ix, uint32_t i, int32_t *rel, int32_t *pos);
-/* Largest entry with rel <= target among the first n; -1 when none. */
-int64_t st__oidx_find_rel(const struct st_idx *ix, uint32_t n, int32_t target);
-/* Largest entry with pos <= target among the first n; -1 when none. */
-int64_t st__oidx_find_pos(const struct st_idx *ix, uint32_t n, int64_t target);
-/* Number of leading entries that are well formed (strictly increasing, pos in (0, size)). */
-uint32_t st__oidx_valid_prefix(const struct st_idx *ix, uint32_t n, int64_t size);
-
-/* Time index entries. */
 void st__tidx_put(struct st_idx *ix, uint32_t i, int64_t ts, int32_t rel);
 void st__tidx_get(const struct st_idx *ix, uint32_t i, int64_t *ts, int32_t *rel);
-/* Last entry with ts < target among the first n; -1 when none. */
-int64_t st__tidx_find_below(const struct st_idx *ix, uint32_t n, int64_t target);
+/* Recovery, over mem: leading entries that are well formed (strictly increasing, offset-index
+ * positions in (0, size)). */
+uint32_t st__oidx_valid_prefix(const struct st_idx *ix, uint32_t n, int64_t size);
 uint32_t st__tidx_valid_prefix(const struct st_idx *ix, uint32_t n);
+
+/*
+ * Readers (any thread, no lock): lookups among the published entries of segment s, wherever
+ * they are (mem under the log's grace period, or the file's mapping). 1 found, 0 none, -errno
+ * (the file could not be mapped).
+ *   _rel:   the entry with the largest rel <= target
+ *   _pos:   the entry with the largest position <= target
+ *   _below: the time-index entry with the largest timestamp < target
+ *   _last:  the last time-index entry
+ */
+int st__oidx_lookup_rel(struct st_seg *s, int32_t target, int32_t *rel, int32_t *pos);
+int st__oidx_lookup_pos(struct st_seg *s, int64_t target, int32_t *rel, int32_t *pos);
+int st__tidx_lookup_below(struct st_seg *s, int64_t target, int64_t *ts, int32_t *rel);
+int st__tidx_lookup_last(struct st_seg *s, int64_t *ts, int32_t *rel);
+/* Published entries, wherever they are (resolves ST_IDX_ALL by mapping the file): or -errno. */
+int64_t st__idx_count(struct st_seg *s, struct st_idx *ix);
+/* Entry i (< the published count) wherever it is: 1, 0 when i is not published, -errno. */
+int st__oidx_entry(struct st_seg *s, uint32_t i, int32_t *rel, int32_t *pos);
+int st__tidx_entry(struct st_seg *s, uint32_t i, int64_t *ts, int32_t *rel);
+
+/* ---- open files (st_fcache.c) ---------------------------------------------------------------- */
+
+/* The store's cache of open segment files: a CLOCK ring of open segments, bounded by max. */
+struct st_fcache {
+    pthread_mutex_t mu; /* misses and evictions; a hit takes no lock */
+    struct st_seg **ring;
+    uint32_t n, cap, hand;
+    uint32_t max; /* open segments kept (soft: pinned ones are never closed) */
+    _Atomic int64_t opened, evicted;
+    _Atomic int32_t open_now;
+    _Atomic int64_t refs; /* the store's and one per segment: logs outlive st_store_close */
+};
+
+struct st_fcache_stats {
+    int64_t open, max, opened, evicted;
+};
+
+/* max_open <= 0: half of RLIMIT_NOFILE's soft limit (at least 16). One reference. */
+int st__fc_new(int64_t max_open, struct st_fcache **out);
+void st__fc_ref(struct st_fcache *fc);
+void st__fc_put(struct st_fcache *fc);
+void st__fc_stats(struct st_fcache *fc, struct st_fcache_stats *out);
+/* Pins s's files, opening its .log when closed: 0 or -errno. While pinned, s->fd, the
+ * .txnindex descriptor and the index mappings stay open. */
+int st__seg_pin(struct st_seg *s);
+/* Creates s's .log (O_EXCL) and pins it. */
+int st__seg_pin_new(struct st_seg *s);
+void st__seg_unpin(struct st_seg *s);
+/* Closes everything (s is being freed: nobody holds a pin). */
+void st__seg_close_files(struct st_seg *s);
+/* pread of exactly n bytes at pos of s's .log (pinned inside); -EIO on a short read. */
+int st__seg_read(struct st_seg *s, void *buf, size_t n, int64_t pos);
+/* open(2) (O_CLOEXEC added); when the process is out of descriptors (EMFILE, ENFILE), once
+ * more after the cache closed some of its own. The descriptor or -errno. */
+int st__fc_open(struct st_fcache *fc, const char *path, int flags, mode_t mode);
+/* The process is out of descriptors: closes some of the cache's and lowers its bound. */
+void st__fc_relieve(struct st_fcache *fc);
+/* s pinned: its .txnindex descriptor (created when create), -errno (-ENOENT: no file). */
+int st__seg_txn_fd(struct st_seg *s, bool create);
+
+/* A sealed segment's largest timestamp not read yet (st__seg_max_ts reads it at first need). */
+#define ST_TS_UNKNOWN INT64_MIN
 
 /* ---- segments -------------------------------------------------------------------------------- */
 
@@ -126,9 +225,14 @@ struct st_wstate {
 
 struct st_seg {
     _Atomic int refs;
-    int64_t base;                       /* base offset, from the file name */
-    int fd;                             /* .log, O_RDWR */
-    char *path;                         /* .log path; the index/digest paths swap the suffix */
+    int64_t base; /* base offset, from the file name */
+    char *path;   /* .log path; the index/digest paths swap the suffix */
+    /* what is open, kept by the store's cache (st_fcache.c): use only while pinned */
+    _Atomic uint32_t pins;              /* open bit, used bit, pin count (st_fcache.c) */
+    int32_t slot;                       /* in the cache's ring; -1 when closed (cache mutex) */
+    int fd;                             /* .log, O_RDWR, while open */
+    _Atomic int txn_fd;                 /* .txnindex once opened, while open; -1 */
+    struct st_fcache *fc;               /* the store's; NULL: uncached (closed when freed) */
     struct st_idx idx;                  /* .index */
     struct st_idx tidx;                 /* .timeindex */
     _Atomic int64_t size;               /* published bytes; readers bound everything by it */
@@ -143,14 +247,16 @@ struct st_seg {
     struct st_wstate w;      /* writer state (log->mu) */
     struct st_rundigest *rd; /* chunk digests computed as bytes are appended; NULL when the
                                 segment was not written from its start by this process */
-    bool prepared;           /* index mappings (and rd) set up; done by the first append
-                                into a new segment, so an empty log costs no mappings */
-    uint32_t idx_want;       /* index capacity to set up then, in entries */
+    bool prepared;           /* rd set up; done by the first append into a new segment */
     uint32_t rd_chunks;      /* expected digest chunks (log.segment.bytes / 1 MiB + 2) */
+    struct st_grace *grace;  /* the log's: readers search idx/tidx mem inside it (NULL while
+                                recovery owns the segment alone) */
+    bool absent;             /* no .log yet: a log that was never written has no files; its
+                                first append creates the directory and the file */
+    bool has_txn;            /* a .txnindex existed when the log was opened */
     struct st_mark mark;     /* how far the scrubber may check the active segment (log->mu) */
 
     /* .txnindex (st_txnidx.c): aborted transactions whose marker lies in this segment */
-    int txn_fd;                  /* -1 until the file exists; set before txn_n first moves */
     uint32_t txn_w;              /* entries written (log->mu); txn_n <= txn_w */
     _Atomic uint32_t txn_n;      /* entries published (readers: acquire) */
     _Atomic uint32_t txn_synced; /* entries covered by the last fdatasync (flusher) */
@@ -177,13 +283,19 @@ void st__rundigest_feed(struct st_rundigest *rd, const void *p, size_t n);
 void st__rundigest_finish(struct st_rundigest *rd);
 
 /*
- * Opens (create: creates empty files for) segment base in dir. A created segment is not
- * prepared: st__seg_prepare() maps its indexes (idx_cap entries) at its first append.
+ * The segment base of dir, its files opened at their first use through the cache fc (create:
+ * its empty .log is created now, and stays open in the cache); the index limit is idx_cap
+ * entries each (0: none, for a segment that is sealed already).
  */
 int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_cap, bool create,
-                 struct st_seg **out);
-/* Writer, before the first append into an empty segment: index mappings, running digest. */
-int st__seg_prepare(struct st_seg *s);
+                 struct st_fcache *fc, struct st_seg **out);
+/* Writer, before the first append into an empty segment: the running digest, and the .log
+ * (and the directory dir) when the segment is absent; *made_dir when the directory is new. */
+int st__seg_prepare(struct st_seg *s, const char *dir, bool *made_dir);
+/* A segment's largest maxTimestamp (-1 none), read from its time index and the headers
+ * after its last entry the first time it is unknown (a sealed segment of a log opened after a
+ * clean shutdown). */
+int64_t st__seg_max_ts(struct st_seg *s);
 void st__seg_ref(struct st_seg *s);
 void st__seg_put(struct st_seg *s);
 /* Builds "<dir>/<20-digit base><suffix>". */
@@ -198,12 +310,18 @@ void st__seg_unlink(struct st_seg *s);
  */
 void st__seg_note_batch(struct st_seg *s, int64_t base_offset, int32_t last_delta, int64_t size,
                         int64_t max_ts);
-/* Entries one append of n batches may add at most (roll when they do not fit). */
+/* Entries one append of n batches may add at most fit under the index limit, with one to
+ * spare for the seal's time-index entry (roll when they do not). */
 static inline bool st__seg_index_room(const struct st_seg *s, int n)
 {
-    return s->idx.w + (uint32_t)n + 1 <= s->idx.cap && s->tidx.w + (uint32_t)n + 1 <= s->tidx.cap;
+    return s->idx.w + (uint32_t)n + 1 <= s->idx.limit &&
+           s->tidx.w + (uint32_t)n + 1 <= s->tidx.limit;
 }
-/* Seals: final time-index entry, trims the index files (writer, under log->mu). */
+/* Memory for the entries n more batches may add (writer, before st__seg_note_batch). */
+int st__seg_index_grow(struct st_seg *s, int n);
+/* Seals: final time-index entry, every entry written to the index files (writer, under
+ * log->mu). On success the caller detaches the in-memory indexes (st__idx_detach) before its
+ * grace period and drops them after it; on failure they stay in memory for good. */
 int st__seg_seal(struct st_seg *s);
 /* pread exactly n bytes at pos; -EIO on a short read. */
 int st__pread_full(int fd, void *buf, size_t n, int64_t pos);
@@ -458,8 +576,27 @@ struct st_segvec {
     struct st_seg *s[]; /* ascending base; s[n-1] is the active segment; n >= 1 */
 };
 
+/*
+ * What a clean close left a log as (the clean-shutdown record, st_segment.c): enough to answer
+ * for a log that is not opened yet, and to see that its files are still those.
+ */
+struct st_clean {
+    bool valid;  /* read and checked (or the log has no directory: never written) */
+    bool legacy; /* an empty clean-shutdown file of an earlier version: clean, nothing known */
+    int64_t first_base, tail_base, tail_size, end, lso, bytes;
+    int32_t segments;
+    int64_t fenced_ranges, fenced_bytes;
+    int64_t first_size, first_time; /* the oldest segment: retention */
+    int64_t floor;                  /* DeleteRecords' low watermark (log-start-offset) */
+};
+
+enum { ST_LOG_DORMANT = 0, ST_LOG_OPEN = 1 };
+
 struct st_log {
     _Atomic int refs;
+    _Atomic int state;   /* ST_LOG_DORMANT until the first use that needs its segments (st__log_
+                            activate, under sync_mu); then ST_LOG_OPEN for good */
+    struct st_clean rec; /* while dormant: what it holds (offsets, stats, retention) */
     struct st_store *store;
     char *topic;
     int32_t partition;
@@ -477,15 +614,17 @@ struct st_log {
 
     pthread_mutex_t mu; /* writer lock: append, roll, retention, the flusher's snapshot */
     int32_t leader_epoch;
-    bool deleted;   /* topic deleted: appends fail with -ENOENT */
-    bool closed;    /* store closed: appends fail with -ESHUTDOWN */
-    bool pristine;  /* opened clean (or new) and unchanged since: closing needs no sync */
-    bool dir_dirty; /* segment files created or removed since the directory was synced */
+    bool deleted;        /* topic deleted: appends fail with -ENOENT */
+    bool closed;         /* store closed: appends fail with -ESHUTDOWN */
+    bool pristine;       /* opened clean (or new) and unchanged since: closing needs no sync */
+    bool dir_dirty;      /* segment files created or removed since the directory was synced */
+    uint64_t parent_gen; /* the log's directory was created here, as the data directory's
+                            change number parent_gen: synced once st__store_sync_dir covers it
+                            (0: nothing to sync) (mu) */
     _Atomic int64_t unflushed;   /* records appended since the last sync began */
     _Atomic bool sync_requested; /* st_log_request_sync() or the message count was reached */
     _Atomic bool seal_pending;   /* a sealed segment waits for its sync and digest */
     _Atomic int64_t last_sync_mono_ms;
-    int rp_fd; /* recovery-point file, -1 until first written */
 
     struct st_pstate ps;    /* producers (st_pstate.c), under mu */
     _Atomic bool snap_want; /* the flusher should write a producer-state snapshot */
@@ -500,14 +639,31 @@ struct st_log {
     struct st_seg *synced_seg;
 };
 
-/* The DeleteRecords low watermark of a log (file format in st_segment.c): read at open (a
- * missing file is 0), and kept in log->floor_offset (st_store.c). */
+/* The DeleteRecords low watermark of a log (file format in st_segment.c): read when the log
+ * is opened (a missing file is 0; while dormant its clean-shutdown record holds it), and kept
+ * in log->floor_offset (st_store.c). */
 #define ST_FLOOR_NAME "log-start-offset"
-int64_t st__floor_load(const char *dir);
+int64_t st__floor_load(struct st_log *log);
 
-/* Opens and recovers the log in dir (st_recover.c). */
-int st__log_open(struct st_store *store, const char *topic, int32_t partition,
-                 const struct st_log_config *cfg, struct st_log **out);
+/* A dormant log of topic/partition with no files (st_recover.c). */
+int st__log_new(struct st_store *store, const char *topic, int32_t partition,
+                const struct st_log_config *cfg, struct st_log **out);
+/*
+ * At store open: reads the log's clean-shutdown record. lazy (the store was closed cleanly):
+ * a valid record leaves the log dormant, answering offsets and stats from the record; else
+ * (and without lazy) the log is activated now, its recovery reported.
+ */
+int st__log_load(struct st_log *log, bool lazy);
+/* Opens the log for good (RECOVERY RULE in st_segment.c) if it is dormant: 0, or -errno (the
+ * log stays dormant; the next use tries again). Any thread; takes sync_mu. */
+int st__log_activate(struct st_log *log);
+static inline bool st__log_open(const struct st_log *log)
+{
+    return atomic_load_explicit(&((struct st_log *)log)->state, memory_order_acquire) ==
+           ST_LOG_OPEN;
+}
+/* Writes <dir>/clean-shutdown for the log as it is (st_flush.c, at a clean close). */
+int st__log_write_clean(struct st_log *log);
 /* Frees a log whose last reference was dropped (st_log.c). */
 void st__log_free(struct st_log *log);
 /* Publishes a new segment list and drops the old one after a grace period (under mu). */
@@ -518,6 +674,8 @@ int st__log_roll(struct st_log *log, int64_t now_ms);
 /* Index capacity (entries) of an active segment, and its expected digest chunks. */
 uint32_t st__log_idx_cap(const struct st_log_config *cfg);
 uint32_t st__log_digest_chunks(const struct st_log_config *cfg);
+/* A segment's time for retention: its largest timestamp, else its file's mtime (ms). */
+int64_t st__seg_time(struct st_seg *s);
 /* Retention and roll-by-time for one log. */
 void st__log_maintain(struct st_log *log, int64_t now_ms);
 
@@ -555,6 +713,7 @@ struct st_scrub_cursor {
 struct st_store {
     char *dir;
     struct st_log_config defaults;
+    struct st_fcache *fc; /* open segment files (st_fcache.c) */
 
     pthread_rwlock_t mu; /* topics: written by create/delete/open/close, read by lookups */
     struct st_topic **topics;
@@ -582,7 +741,10 @@ struct st_store {
     struct st_scrub_cursor scrub;
 
     _Atomic int64_t ps_bytes; /* producer state of every log (producer.state.max.memory.bytes) */
-    uint64_t ps_seed;         /* seed of the producer tables' hash */
+    pthread_mutex_t dir_mu;   /* one fsync of the data directory at a time */
+    _Atomic uint64_t dir_gen; /* entries made in the data directory (partitions) */
+    _Atomic uint64_t dir_synced_gen; /* of them, covered by an fsync that ended */
+    uint64_t ps_seed;                /* seed of the producer tables' hash */
 
     /* while st_store_open runs (one thread): where recovery reports, and its totals */
     bool opening;
@@ -592,6 +754,11 @@ struct st_store {
 };
 
 void st__store_kick_flusher(struct st_store *store);
+/* Records a new entry in the data directory; its change number. */
+uint64_t st__store_dir_changed(struct st_store *store);
+/* fsync of the data directory unless one that began after change gen already ended: one
+ * fsync covers every partition directory made before it, however many logs ask. */
+int st__store_sync_dir(struct st_store *store, uint64_t gen);
 int st__flusher_start(struct st_store *store);
 void st__flusher_stop(struct st_store *store);
 

@@ -12,7 +12,10 @@
  * every pread is bounded by the published size, so no half-written batch is ever read. A
  * segment list is replaced, never modified; the old one is freed after a grace period
  * (st__grace_sync), and a reader that keeps a segment past its grace section holds a
- * reference, so retention or topic deletion never closes an fd under a reader.
+ * reference, and a pin while it uses the segment's descriptor (st_fcache.c), so neither
+ * retention, topic deletion nor the cache of open files closes an fd under a reader.
+ * A dormant log (opened at its first use, st_recover.c) has no segment list: the calls that
+ * need one open it first; its offsets are published from its clean-shutdown record.
  */
 #include "st_int.h"
 
@@ -106,7 +109,7 @@ int st__log_roll(struct st_log *log, int64_t now_ms)
     struct st_seg *old = active_seg(log);
     struct st_seg *ns;
     int err = st__seg_open(log->dir, old->w.next_offset, log->cfg.index_interval_bytes,
-                           st__log_idx_cap(&log->cfg), true, &ns);
+                           st__log_idx_cap(&log->cfg), true, log->store->fc, &ns);
     if (err < 0)
         return err;
     ns->rd_chunks = st__log_digest_chunks(&log->cfg);
@@ -117,13 +120,24 @@ int st__log_roll(struct st_log *log, int64_t now_ms)
         st__seg_put(ns);
         return -ENOMEM;
     }
-    /* Seal first: a failure to trim the index files leaves them longer than their entries,
-     * which recovery tolerates; the segment is sealed either way. */
-    (void)st__seg_seal(old);
+    ns->grace = &log->grace;
+    /* Seal first: the segment is sealed either way. When its entries reached the index files,
+     * readers move to the files: the in-memory copies are detached now and freed once the
+     * grace period below has passed; when a write failed they stay (recovery rebuilds a short
+     * file). */
+    bool filed = st__seg_seal(old) == 0;
+    if (filed) {
+        st__idx_detach(&old->idx);
+        st__idx_detach(&old->tidx);
+    }
     memcpy(nv->s, ov->s, (size_t)ov->n * sizeof(nv->s[0]));
     nv->s[ov->n] = ns;
     log->dir_dirty = true;
-    st__log_set_segs(log, nv);
+    st__log_set_segs(log, nv); /* a grace period */
+    if (filed) {
+        st__idx_drop_mem(&old->idx);
+        st__idx_drop_mem(&old->tidx);
+    }
     atomic_store(&log->seal_pending, true);
     atomic_store(&log->snap_want, true); /* producer state as of the new segment */
     st__store_kick_flusher(log->store);  /* the sealed segment wants its sync and digest */
@@ -150,10 +164,17 @@ static int segment_for(struct st_log *log, int64_t total, int64_t count, int n, 
         seg = active_seg(log);
     }
     if (!seg->prepared) {
-        int err = st__seg_prepare(seg);
+        bool made_dir;
+        int err = st__seg_prepare(seg, log->dir, &made_dir);
         if (err < 0)
             return err;
+        if (made_dir)
+            log->parent_gen = st__store_dir_changed(log->store);
+        log->dir_dirty = true;
     }
+    int err = st__seg_index_grow(seg, n);
+    if (err < 0)
+        return err;
     *out = seg;
     return 0;
 }
@@ -186,7 +207,13 @@ static int write_batches(struct st_log *log, struct st_seg *seg, struct iovec *b
     int64_t pos = saved.pos;
     int iov_i = 0;
     size_t iov_off = 0;
-    int err = 0;
+    int err = st__seg_pin(seg);
+    if (err < 0) {
+        seg->w = saved;
+        st__idx_reset(&seg->idx, saved_idx);
+        st__idx_reset(&seg->tidx, saved_tidx);
+        return err;
+    }
     while (iov_i < n) {
         struct iovec tmp;
         struct iovec *iv = &batches[iov_i];
@@ -236,8 +263,10 @@ static int write_batches(struct st_log *log, struct st_seg *seg, struct iovec *b
         if (ftruncate(seg->fd, (off_t)saved.pos) < 0) {
             /* the bytes past the end are never served and fail recovery's offset check */
         }
+        st__seg_unpin(seg);
         return err;
     }
+    st__seg_unpin(seg);
     assert(pos == seg->w.pos);
     if (seg->rd) {
         for (int i = 0; i < n; i++)
@@ -297,6 +326,9 @@ int st_log_append_opts(struct st_log *log, struct iovec *batches, int n, int64_t
         return -EINVAL;
     if (n > ST_APPEND_MAX_BATCHES)
         return -E2BIG;
+    int aerr = st__log_activate(log);
+    if (aerr < 0)
+        return aerr;
 
     /* Lengths first, outside the lock: each iovec is exactly one batch. */
     int64_t total = 0, count = 0;
@@ -377,6 +409,9 @@ int st_log_append_marker(struct st_log *log, int64_t pid, int16_t epoch, bool co
 {
     if (pid < 0)
         return -EINVAL;
+    int aerr = st__log_activate(log);
+    if (aerr < 0)
+        return aerr;
     uint8_t b[KP_BATCH_MARKER_LEN];
     kp_batch_build_txn_marker(b, pid, epoch, commit, coordinator_epoch, now_ms);
     struct iovec iv = {b, sizeof(b)};
@@ -430,7 +465,7 @@ static int read_hdr(struct st_seg *s, int64_t pos, int64_t size, struct kp_batch
     uint8_t b[KP_BATCH_HEADER_LEN];
     if (pos + KP_BATCH_HEADER_LEN > size)
         return -EBADMSG;
-    int err = st__pread_full(s->fd, b, sizeof(b), pos);
+    int err = st__seg_read(s, b, sizeof(b), pos);
     if (err < 0)
         return err;
     if (kp_batch_parse_hdr(b, sizeof(b), h) < 0 || pos + (int64_t)kp_batch_size(h) > size ||
@@ -445,7 +480,7 @@ static int read_len(struct st_seg *s, int64_t pos, int64_t size, int64_t *bsize)
     uint8_t b[KP_BATCH_LOG_OVERHEAD];
     if (pos + KP_BATCH_HEADER_LEN > size)
         return -EBADMSG;
-    int err = st__pread_full(s->fd, b, sizeof(b), pos);
+    int err = st__seg_read(s, b, sizeof(b), pos);
     if (err < 0)
         return err;
     int32_t len = (int32_t)kp_load_be32(b + KP_BATCH_OFF_LENGTH);
@@ -464,13 +499,13 @@ static int read_len(struct st_seg *s, int64_t pos, int64_t size, int64_t *bsize)
 static int walk_start(struct st_seg *s, const struct st_fenceset *fs, int64_t offset, int64_t *pos,
                       int64_t *next)
 {
-    uint32_t n = atomic_load_explicit(&s->idx.n, memory_order_acquire);
-    int64_t k = st__oidx_find_rel(&s->idx, n, (int32_t)(offset - s->base));
+    int32_t rel, p;
+    int k = st__oidx_lookup_rel(s, (int32_t)(offset - s->base), &rel, &p);
+    if (k < 0)
+        return k;
     *pos = 0;
     *next = s->base;
-    if (k >= 0) {
-        int32_t rel, p;
-        st__oidx_get(&s->idx, (uint32_t)k, &rel, &p);
+    if (k == 1) {
         *pos = p;
         *next = s->base + rel;
     }
@@ -520,15 +555,13 @@ static int find_batch(struct st_seg *s, int64_t size, int64_t offset, int64_t *p
  */
 static int cut_at(struct st_seg *s, int64_t size, int64_t from, int64_t limit, int64_t *end)
 {
-    uint32_t n = atomic_load_explicit(&s->idx.n, memory_order_acquire);
-    int64_t k = st__oidx_find_pos(&s->idx, n, limit);
+    int32_t rel, p;
+    int k = st__oidx_lookup_pos(s, limit, &rel, &p);
+    if (k < 0)
+        return k;
     int64_t pos = from;
-    if (k >= 0) {
-        int32_t rel, p;
-        st__oidx_get(&s->idx, (uint32_t)k, &rel, &p);
-        if (p > pos)
-            pos = p;
-    }
+    if (k == 1 && p > pos)
+        pos = p;
     for (;;) {
         if (pos + KP_BATCH_HEADER_LEN > limit)
             break;
@@ -560,7 +593,7 @@ static int offset_at(struct st_seg *s, int64_t pos, int64_t *off)
         return 0;
     }
     uint8_t b[8];
-    int err = st__pread_full(s->fd, b, sizeof(b), pos);
+    int err = st__seg_read(s, b, sizeof(b), pos);
     if (err == 0)
         *off = (int64_t)kp_load_be64(b);
     return err;
@@ -574,6 +607,17 @@ static int read_range(struct st_log *log, int64_t offset, size_t max_bytes, int6
     out->total = 0;
     out->first_offset = -1;
     out->end_offset = limit == INT64_MAX ? -1 : offset;
+    if (!st__log_open(log)) {
+        /* a dormant log answers a read at its end (a consumer waiting for more) as it is */
+        int64_t start = st_log_start_offset(log), end = st_log_end_offset(log);
+        if (offset < start || offset > end)
+            return -ERANGE;
+        if (offset == end || (limit != INT64_MAX && offset >= limit))
+            return 0;
+        int err = st__log_activate(log);
+        if (err < 0)
+            return err;
+    }
 
     struct st_seg *held[ST_READ_MAX_RANGES];
     int nheld = 0;
@@ -618,11 +662,15 @@ static int read_range(struct st_log *log, int64_t offset, size_t max_bytes, int6
 
     int err = 0;
     int64_t budget = max_bytes > (size_t)INT64_MAX ? INT64_MAX : (int64_t)max_bytes;
-    int used = 0;
+    int used = 0, pinned = 0;
     bool short_stop = false; /* the read stopped before its segment's (bounded) end */
     int64_t stop_pos = 0;
     for (int i = 0; i < nheld; i++) {
         struct st_seg *s = held[i];
+        /* a range hands out the descriptor: pinned until st_read_release (st_fcache.c) */
+        if ((err = st__seg_pin(s)) < 0)
+            break;
+        pinned = i + 1;
         int64_t size = atomic_load_explicit(&s->size, memory_order_acquire);
         if (i == lim_seg) {
             int64_t lp, lbs, lbase;
@@ -685,8 +733,11 @@ static int read_range(struct st_log *log, int64_t offset, size_t max_bytes, int6
         else
             out->end_offset = limit;
     }
-    for (int i = used; i < nheld; i++)
+    for (int i = used; i < nheld; i++) {
+        if (i < pinned)
+            st__seg_unpin(held[i]);
         st__seg_put(held[i]);
+    }
     if (err < 0) {
         st_read_release(out);
         return err;
@@ -719,6 +770,9 @@ int st_log_aborted_txns(struct st_log *log, int64_t from, int64_t upper, struct 
                         int cap, int *n)
 {
     *n = 0;
+    int aerr = st__log_activate(log);
+    if (aerr < 0)
+        return aerr;
     enum { BATCH = 16 };
     int err = 0;
     bool complete = false;
@@ -769,6 +823,8 @@ int st_log_aborted_txns(struct st_log *log, int64_t from, int64_t upper, struct 
 
 int st_log_open_txns(struct st_log *log, struct st_open_txn *out, int cap)
 {
+    if (st__log_activate(log) < 0)
+        return 0;
     pthread_mutex_lock(&log->mu);
     int n = (int)log->ps.nong;
     for (int i = 0; i < n && i < cap; i++) {
@@ -784,6 +840,7 @@ int st_log_open_txns(struct st_log *log, struct st_open_txn *out, int cap)
 void st_read_release(struct st_read *rd)
 {
     for (int i = 0; i < rd->n; i++) {
+        st__seg_unpin(rd->r[i].seg);
         st__seg_put(rd->r[i].seg);
         rd->r[i].seg = NULL;
     }
@@ -818,29 +875,50 @@ int32_t st_log_partition(const struct st_log *log) { return log->partition; }
 
 int st_log_offset_for_time(struct st_log *log, int64_t ts, int64_t *offset)
 {
+    int aerr = st__log_activate(log);
+    if (aerr < 0)
+        return aerr;
+    /* the first segment whose largest timestamp reaches ts (a sealed segment's is read at its
+     * first need, st__seg_max_ts: outside the grace period, under a reference) */
     struct st_seg *s = NULL;
-    uint64_t e = st__grace_enter(&log->grace);
-    (void)atomic_load_explicit(&log->end_offset, memory_order_acquire);
-    struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_acquire);
-    for (int i = 0; i < v->n; i++) {
-        if (atomic_load_explicit(&v->s[i]->max_ts, memory_order_acquire) >= ts) {
-            s = v->s[i];
-            st__seg_ref(s);
+    for (int i = 0;; i++) {
+        uint64_t e = st__grace_enter(&log->grace);
+        (void)atomic_load_explicit(&log->end_offset, memory_order_acquire);
+        struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_acquire);
+        struct st_seg *c = NULL;
+        bool last = true;
+        for (int k = 0; k < v->n; k++) {
+            if (k < i)
+                continue;
+            c = v->s[k];
+            last = k == v->n - 1;
+            st__seg_ref(c);
             break;
         }
+        st__grace_exit(&log->grace, e);
+        if (!c)
+            break;
+        if (st__seg_max_ts(c) >= ts) {
+            s = c;
+            break;
+        }
+        st__seg_put(c);
+        if (last)
+            break;
     }
-    st__grace_exit(&log->grace, e);
     if (!s)
         return -ENOENT;
 
     int64_t size = atomic_load_explicit(&s->size, memory_order_acquire);
-    uint32_t tn = atomic_load_explicit(&s->tidx.n, memory_order_acquire);
     int32_t rel = 0;
-    int64_t k = st__tidx_find_below(&s->tidx, tn, ts);
-    if (k >= 0) {
-        int64_t t;
-        st__tidx_get(&s->tidx, (uint32_t)k, &t, &rel);
+    int64_t t;
+    int k = st__tidx_lookup_below(s, ts, &t, &rel);
+    if (k < 0) {
+        st__seg_put(s);
+        return k;
     }
+    if (k == 0)
+        rel = 0;
     /* from the batch holding base + rel, or from after the fenced ranges holding it, passing
      * over fenced ranges: their timestamps are unknown, so they are never the answer */
     const struct st_fenceset *fs = st__fences(s);
@@ -879,19 +957,40 @@ void st_log_request_sync(struct st_log *log)
 
 /* ---- housekeeping ---------------------------------------------------------------------------- */
 
-static int64_t seg_time(struct st_seg *s)
+int64_t st__seg_time(struct st_seg *s)
 {
-    int64_t t = atomic_load_explicit(&s->max_ts, memory_order_relaxed);
+    int64_t t = st__seg_max_ts(s);
     if (t >= 0)
         return t;
     struct stat st;
-    if (fstat(s->fd, &st) < 0)
+    if (stat(s->path, &st) < 0)
         return INT64_MAX;
     return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
 
+/* A dormant log's retention, from its clean-shutdown record: whether its oldest segment would
+ * go (then the log is opened for it). The active segment never goes; roll-by-time waits for
+ * the next append, as Kafka's does. */
+static bool dormant_retention_due(struct st_log *log, int64_t now_ms)
+{
+    const struct st_clean *c = &log->rec;
+    if (c->segments < 2)
+        return false;
+    pthread_mutex_lock(&log->mu); /* the topic's config may change at run time (st_store.c) */
+    int64_t rbytes = log->cfg.retention_bytes, rms = log->cfg.retention_ms;
+    pthread_mutex_unlock(&log->mu);
+    bool by_size = rbytes >= 0 && c->bytes - c->first_size >= rbytes;
+    bool by_time = rms >= 0 && c->first_time < now_ms - rms;
+    /* DeleteRecords moved the start past the first segment's base: the segments wholly below
+     * it go (the record does not say where the second one starts, so the log is opened to see) */
+    bool by_floor = atomic_load(&log->floor_offset) > c->first_base;
+    return by_size || by_time || by_floor;
+}
+
 void st__log_maintain(struct st_log *log, int64_t now_ms)
 {
+    if (!st__log_open(log) && (!dormant_retention_due(log, now_ms) || st__log_activate(log) < 0))
+        return;
     pthread_mutex_lock(&log->mu);
     if (log->deleted || log->closed) {
         pthread_mutex_unlock(&log->mu);
@@ -917,7 +1016,7 @@ void st__log_maintain(struct st_log *log, int64_t now_ms)
         struct st_seg *s = v->s[k];
         int64_t sz = atomic_load_explicit(&s->size, memory_order_relaxed);
         bool by_size = cfg->retention_bytes >= 0 && total - sz >= cfg->retention_bytes;
-        bool by_time = cfg->retention_ms >= 0 && seg_time(s) < now_ms - cfg->retention_ms;
+        bool by_time = cfg->retention_ms >= 0 && st__seg_time(s) < now_ms - cfg->retention_ms;
         /* every offset of it below the DeleteRecords low watermark */
         bool by_floor = v->s[k + 1]->base <= atomic_load(&log->floor_offset);
         if (!by_size && !by_time && !by_floor)
@@ -977,8 +1076,6 @@ void st__log_free(struct st_log *log)
         free(v);
     }
     st__seg_put(log->synced_seg);
-    if (log->rp_fd >= 0)
-        close(log->rp_fd);
     pthread_mutex_destroy(&log->mu);
     pthread_mutex_destroy(&log->sync_mu);
     pthread_mutex_destroy(&log->fence_mu);

@@ -504,7 +504,7 @@ static int list_snaps(const char *dir, int64_t **out, int *nout)
     *nout = 0;
     DIR *d = opendir(dir);
     if (!d)
-        return -errno;
+        return errno == ENOENT ? 0 : -errno; /* a log never written has no directory */
     int n = 0, cap = 0;
     int64_t *v = NULL;
     size_t sl = strlen(ST_PSNAP_SUFFIX);
@@ -573,9 +573,9 @@ static int snap_load(struct st_log *log, int64_t o, int64_t now_ms)
 {
     char path[ST_MAX_PATH];
     st__seg_path(path, sizeof(path), log->dir, o, ST_PSNAP_SUFFIX);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = st__fc_open(log->store->fc, path, O_RDONLY, 0);
     if (fd < 0)
-        return -errno;
+        return fd;
     struct stat stt;
     uint8_t *b = NULL;
     int err = fstat(fd, &stt) < 0 ? -errno : 0;
@@ -652,12 +652,10 @@ static int64_t boundary_of(struct st_seg *s, int64_t o)
         return 0;
     int64_t size = atomic_load(&s->size);
     const struct st_fenceset *fs = st__fences(s);
-    uint32_t n = atomic_load(&s->idx.n);
-    int64_t k = st__oidx_find_rel(&s->idx, n, (int32_t)(o - s->base));
+    int32_t rel, p;
+    int k = st__oidx_lookup_rel(s, (int32_t)(o - s->base), &rel, &p);
     int64_t pos = 0, next = s->base;
-    if (k >= 0) {
-        int32_t rel, p;
-        st__oidx_get(&s->idx, (uint32_t)k, &rel, &p);
+    if (k == 1) {
         pos = p;
         next = s->base + rel;
     }
@@ -670,7 +668,7 @@ static int64_t boundary_of(struct st_seg *s, int64_t o)
         }
         uint8_t b[KP_BATCH_HEADER_LEN];
         struct kp_batch_hdr h;
-        if (pos + KP_BATCH_HEADER_LEN > size || st__pread_full(s->fd, b, sizeof(b), pos) < 0 ||
+        if (pos + KP_BATCH_HEADER_LEN > size || st__seg_read(s, b, sizeof(b), pos) < 0 ||
             kp_batch_parse_hdr(b, sizeof(b), &h) < 0 || h.base_offset != next)
             return -1;
         pos += (int64_t)kp_batch_size(&h);
@@ -687,7 +685,7 @@ static int replay_marker(struct st_log *log, struct st_seg *s, int64_t pos,
     size_t sz = kp_batch_size(h);
     if (sz > sizeof(b))
         return 0; /* no marker of ours; not a transaction's end */
-    int err = st__pread_full(s->fd, b, sz, pos);
+    int err = st__seg_read(s, b, sz, pos);
     if (err < 0)
         return err;
     int type = kp_batch_control_type(b, sz);
@@ -726,8 +724,7 @@ static int replay_seg(struct st_log *log, struct st_seg *s, int64_t pos, int64_t
         }
         uint8_t b[KP_BATCH_HEADER_LEN];
         struct kp_batch_hdr h;
-        int err =
-            pos + KP_BATCH_HEADER_LEN <= size ? st__pread_full(s->fd, b, sizeof(b), pos) : -EBADMSG;
+        int err = pos + KP_BATCH_HEADER_LEN <= size ? st__seg_read(s, b, sizeof(b), pos) : -EBADMSG;
         if (err == -EBADMSG ||
             (err == 0 && (kp_batch_parse_hdr(b, sizeof(b), &h) < 0 || h.base_offset != next ||
                           pos + (int64_t)kp_batch_size(&h) > size))) {

@@ -5,8 +5,11 @@
  * say what was done. The rule is written out under RECOVERY RULE at the top of st_segment.c;
  * this file implements it.
  *
- * Runs single-threaded at store open (or topic create), before the log is visible to anyone.
- * Messages go to the store's st_msg_fn (st_store_open_logged), only while the store opens.
+ * Runs at store open, or for a dormant log at its first use (st__log_activate, on the thread
+ * that uses it, under the log's sync_mu): either way before the log's segments are visible to
+ * anyone (readers see a dormant log's record until `state` turns open). Messages go to the
+ * store's st_msg_fn (st_store_open_logged); the totals of its report only count the logs
+ * opened while the store opens.
  */
 #include "st_int.h"
 
@@ -33,13 +36,13 @@ struct rp {
     uint64_t idx_hash, tidx_hash;
 };
 
-static void rp_read(const char *dir, struct rp *rp)
+static void rp_read(struct st_log *log, struct rp *rp)
 {
     char path[ST_MAX_PATH];
     uint8_t b[ST_RP_SIZE];
     memset(rp, 0, sizeof(*rp));
-    snprintf(path, sizeof(path), "%s/%s", dir, ST_RP_NAME);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof(path), "%s/%s", log->dir, ST_RP_NAME);
+    int fd = st__fc_open(log->store->fc, path, O_RDONLY, 0);
     if (fd < 0)
         return;
     int err = st__pread_full(fd, b, sizeof(b), 0);
@@ -64,66 +67,143 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Segment base offsets found in dir, ascending; removes leftovers of interrupted writes. */
-static int list_segments(const char *dir, int64_t **out, int *nout)
+enum { HAS_TXN = 1, HAS_DIGEST = 2, HAS_IDX = 4, HAS_TIDX = 8 };
+
+/* What a log's directory holds, from one readdir (leftovers of interrupted writes removed). */
+struct listing {
+    bool exists;    /* the directory exists */
+    bool clean;     /* clean-shutdown is there */
+    bool fenced;    /* fenced is there */
+    bool floor;     /* log-start-offset is there (DeleteRecords) */
+    int n;          /* segments (.log files) */
+    int64_t *bases; /* ascending */
+    uint8_t *flags; /* per segment: HAS_TXN, HAS_DIGEST */
+};
+
+static void listing_free(struct listing *ls)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return -errno;
-    int n = 0, cap = 16;
-    int64_t *v = malloc((size_t)cap * sizeof(*v));
-    if (!v) {
-        closedir(d);
-        return -ENOMEM;
+    free(ls->bases);
+    free(ls->flags);
+    memset(ls, 0, sizeof(*ls));
+}
+
+/* The base of "<20 digits><suffix>", or -1. */
+static int64_t name_base(const char *name, size_t len, const char *suffix)
+{
+    size_t sl = strlen(suffix);
+    if (len != ST_NAME_DIGITS + sl || strcmp(name + ST_NAME_DIGITS, suffix) != 0)
+        return -1;
+    int64_t base = 0;
+    for (int i = 0; i < ST_NAME_DIGITS; i++) {
+        if (name[i] < '0' || name[i] > '9' || base > (INT64_MAX - 9) / 10)
+            return -1;
+        base = base * 10 + (name[i] - '0');
     }
+    return base;
+}
+
+static int push(int64_t **v, int *n, int *cap, int64_t x)
+{
+    if (*n == *cap) {
+        int nc = *cap ? *cap * 2 : 16;
+        int64_t *nv = realloc(*v, (size_t)nc * sizeof(*nv));
+        if (!nv)
+            return -ENOMEM;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = x;
+    return 0;
+}
+
+static int list_dir(struct st_log *log, struct listing *ls)
+{
+    memset(ls, 0, sizeof(*ls));
+    const char *dir = log->dir;
+    DIR *d = opendir(dir);
+    if (!d && (errno == EMFILE || errno == ENFILE)) {
+        st__fc_relieve(log->store->fc);
+        d = opendir(dir);
+    }
+    if (!d)
+        return errno == ENOENT ? 0 : -errno;
+    ls->exists = true;
+    int64_t *txn = NULL, *dg = NULL, *ix = NULL, *tix = NULL;
+    int ntxn = 0, ctxn = 0, ndg = 0, cdg = 0, nix = 0, cix = 0, ntix = 0, ctix = 0, cap = 0,
+        err = 0;
     struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
+    while (err == 0 && (de = readdir(d)) != NULL) {
         const char *name = de->d_name;
         size_t len = strlen(name);
+        int64_t b;
         if (len > 4 && strcmp(name + len - 4, ".tmp") == 0) {
             char path[ST_MAX_PATH];
             snprintf(path, sizeof(path), "%s/%s", dir, name);
             unlink(path);
-            continue;
+        } else if (strcmp(name, ST_CLEAN_NAME) == 0) {
+            ls->clean = true;
+        } else if (strcmp(name, ST_FENCE_NAME) == 0) {
+            ls->fenced = true;
+        } else if (strcmp(name, ST_FLOOR_NAME) == 0) {
+            ls->floor = true;
+        } else if ((b = name_base(name, len, ".log")) >= 0) {
+            err = push(&ls->bases, &ls->n, &cap, b);
+        } else if ((b = name_base(name, len, ".txnindex")) >= 0) {
+            err = push(&txn, &ntxn, &ctxn, b);
+        } else if ((b = name_base(name, len, ".digest")) >= 0) {
+            err = push(&dg, &ndg, &cdg, b);
+        } else if ((b = name_base(name, len, ".index")) >= 0) {
+            err = push(&ix, &nix, &cix, b);
+        } else if ((b = name_base(name, len, ".timeindex")) >= 0) {
+            err = push(&tix, &ntix, &ctix, b);
         }
-        if (len != ST_NAME_DIGITS + 4 || strcmp(name + ST_NAME_DIGITS, ".log") != 0)
-            continue;
-        int64_t base = 0;
-        bool ok = true;
-        for (int i = 0; i < ST_NAME_DIGITS; i++) {
-            if (name[i] < '0' || name[i] > '9' || base > (INT64_MAX - 9) / 10) {
-                ok = false;
-                break;
-            }
-            base = base * 10 + (name[i] - '0');
-        }
-        if (!ok)
-            continue;
-        if (n == cap) {
-            int64_t *nv = realloc(v, (size_t)cap * 2 * sizeof(*v));
-            if (!nv) {
-                free(v);
-                closedir(d);
-                return -ENOMEM;
-            }
-            v = nv;
-            cap *= 2;
-        }
-        v[n++] = base;
     }
     closedir(d);
-    qsort(v, (size_t)n, sizeof(*v), cmp_i64);
-    *out = v;
-    *nout = n;
-    return 0;
+    if (err == 0 && !(ls->flags = calloc(ls->n > 0 ? (size_t)ls->n : 1, 1)))
+        err = -ENOMEM;
+    if (err == 0) {
+        qsort(ls->bases, (size_t)ls->n, sizeof(int64_t), cmp_i64);
+        int64_t *lists[4] = {txn, dg, ix, tix};
+        int counts[4] = {ntxn, ndg, nix, ntix};
+        static const uint8_t bits[4] = {HAS_TXN, HAS_DIGEST, HAS_IDX, HAS_TIDX};
+        for (int k = 0; k < 4; k++) {
+            for (int i = 0; i < counts[k]; i++) {
+                int64_t *at =
+                    bsearch(&lists[k][i], ls->bases, (size_t)ls->n, sizeof(int64_t), cmp_i64);
+                if (at)
+                    ls->flags[at - ls->bases] |= bits[k];
+            }
+        }
+    }
+    free(txn);
+    free(dg);
+    free(ix);
+    free(tix);
+    if (err < 0)
+        listing_free(ls);
+    return err;
 }
 
-static int64_t file_size(int fd)
+static int64_t file_size(const char *path)
 {
     struct stat st;
-    if (fstat(fd, &st) < 0)
+    if (stat(path, &st) < 0)
         return -errno;
     return (int64_t)st.st_size;
+}
+
+/* ftruncate and/or fdatasync of a segment's .log. */
+static int seg_cut_sync(struct st_seg *s, int64_t cut)
+{
+    int err = st__seg_pin(s);
+    if (err < 0)
+        return err;
+    if (cut >= 0 && ftruncate(s->fd, (off_t)cut) < 0)
+        err = -errno;
+    if (err == 0 && fdatasync(s->fd) < 0)
+        err = -errno;
+    st__seg_unpin(s);
+    return err;
 }
 
 /* Resets a segment's writer state and indexes to "empty" before a scan from 0. */
@@ -278,17 +358,18 @@ static int seg_scan(struct st_log *log, struct st_seg *s, int64_t fsize, int64_t
  */
 static int seg_check(struct st_seg *s, int64_t fsize)
 {
-    if (s->idx.cap > 0 && st__oidx_valid_prefix(&s->idx, s->idx.cap, fsize) != s->idx.cap)
+    uint32_t ni = s->idx.filed, nt = s->tidx.filed; /* entries the files held */
+    if (ni > 0 && st__oidx_valid_prefix(&s->idx, ni, fsize) != ni)
         return 1;
-    if (s->tidx.cap > 0 && st__tidx_valid_prefix(&s->tidx, s->tidx.cap) != s->tidx.cap)
+    if (nt > 0 && st__tidx_valid_prefix(&s->tidx, nt) != nt)
         return 1;
     if ((fsize > 0 && fsize < KP_BATCH_HEADER_LEN) || fsize > INT32_MAX)
         return 1;
     const struct st_fenceset *fs = st__fences(s);
     int64_t pos = 0, next = s->base;
-    if (s->idx.cap > 0) {
+    if (ni > 0) {
         int32_t rel, p;
-        st__oidx_get(&s->idx, s->idx.cap - 1, &rel, &p);
+        st__oidx_get(&s->idx, ni - 1, &rel, &p);
         pos = p;
         next = s->base + rel;
     }
@@ -297,8 +378,8 @@ static int seg_check(struct st_seg *s, int64_t fsize)
         return 1; /* the last entry points into a fenced range: rebuild around it */
     int64_t tlast = -1;
     int32_t trel = 0;
-    if (s->tidx.cap > 0)
-        st__tidx_get(&s->tidx, s->tidx.cap - 1, &tlast, &trel);
+    if (nt > 0)
+        st__tidx_get(&s->tidx, nt - 1, &tlast, &trel);
     int64_t max_ts = tlast, since = 0;
     int64_t start = pos;
     while (pos < fsize) {
@@ -316,7 +397,7 @@ static int seg_check(struct st_seg *s, int64_t fsize)
         struct kp_batch_hdr h;
         if (pos + KP_BATCH_HEADER_LEN > fsize)
             return 1;
-        int err = st__pread_full(s->fd, b, sizeof(b), pos);
+        int err = st__seg_read(s, b, sizeof(b), pos);
         if (err < 0)
             return err;
         if (kp_batch_parse_hdr(b, sizeof(b), &h) < 0 || h.base_offset != next ||
@@ -331,15 +412,15 @@ static int seg_check(struct st_seg *s, int64_t fsize)
         if (h.max_timestamp > max_ts)
             max_ts = h.max_timestamp;
     }
-    if (s->tidx.cap > 0 && trel > next - s->base)
+    if (nt > 0 && trel > next - s->base)
         return 1;
     s->w = (struct st_wstate){.pos = fsize,
                               .next_offset = next,
                               .max_ts = max_ts,
                               .since_entry = since,
                               .tidx_last_ts = tlast};
-    s->idx.w = s->idx.cap;
-    s->tidx.w = s->tidx.cap;
+    s->idx.w = ni;
+    s->tidx.w = nt;
     st__idx_publish(&s->idx);
     st__idx_publish(&s->tidx);
     return 0;
@@ -351,7 +432,7 @@ static int seg_check(struct st_seg *s, int64_t fsize)
  */
 static bool seg_resume(struct st_seg *s, const struct rp *rp, int64_t fsize)
 {
-    if (rp->pos > fsize || rp->idx_n > s->idx.cap || rp->tidx_n > s->tidx.cap ||
+    if (rp->pos > fsize || rp->idx_n > s->idx.filed || rp->tidx_n > s->tidx.filed ||
         rp->next < s->base || rp->next - s->base > INT32_MAX)
         return false;
     if (st__oidx_valid_prefix(&s->idx, rp->idx_n, rp->pos) != rp->idx_n ||
@@ -378,12 +459,14 @@ static bool seg_resume(struct st_seg *s, const struct rp *rp, int64_t fsize)
                               .tidx_last_ts = tlast};
     s->idx.w = rp->idx_n;
     s->tidx.w = rp->tidx_n;
+    if (s->idx.filed > rp->idx_n)
+        s->idx.filed = rp->idx_n; /* the file is cut to the entries kept when settled */
+    if (s->tidx.filed > rp->tidx_n)
+        s->tidx.filed = rp->tidx_n;
     st__idx_publish(&s->idx);
     st__idx_publish(&s->tidx);
     return true;
 }
-
-static bool file_exists(const char *path) { return access(path, F_OK) == 0; }
 
 /* Sealed segment: does a .digest for exactly this size exist? */
 static bool digest_present(struct st_seg *s, int64_t size)
@@ -391,7 +474,7 @@ static bool digest_present(struct st_seg *s, int64_t size)
     char path[ST_MAX_PATH];
     uint8_t b[ST_DIGEST_HDR];
     st__seg_sibling(s, path, sizeof(path), ".digest");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = st__fc_open(s->fc, path, O_RDONLY, 0);
     if (fd < 0)
         return false;
     int err = st__pread_full(fd, b, sizeof(b), 0);
@@ -404,55 +487,97 @@ static int64_t first_batch_time(struct st_seg *s)
     uint8_t b[KP_BATCH_HEADER_LEN];
     struct kp_batch_hdr h;
     if (s->w.pos >= KP_BATCH_HEADER_LEN && !st__fence_by_pos(st__fences(s), 0) &&
-        st__pread_full(s->fd, b, sizeof(b), 0) == 0 && kp_batch_parse_hdr(b, sizeof(b), &h) == 0 &&
+        st__seg_read(s, b, sizeof(b), 0) == 0 && kp_batch_parse_hdr(b, sizeof(b), &h) == 0 &&
         h.max_timestamp >= 0)
         return h.max_timestamp;
     struct stat st;
-    if (fstat(s->fd, &st) == 0)
+    if (stat(s->path, &st) == 0)
         return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
     return -1;
 }
 
-/* Opens every segment and recovers; fills *segs with the ones that remain. */
-static int recover(struct st_log *log, bool clean, struct st_segvec **out, struct recov *rc)
+/* Whether a clean-shutdown record describes these files: the record of a clean close whose
+ * log nothing changed since (appends move the tail's size, rolls its base, retention the
+ * first base; nothing else rewrites a segment). */
+static bool rec_matches(const struct st_clean *c, const struct listing *ls, const int64_t *sizes)
 {
-    int64_t *bases = NULL, *sizes = NULL;
-    int nb = 0;
-    int err = list_segments(log->dir, &bases, &nb);
-    if (err < 0)
-        return err;
+    if (c->legacy)
+        return true; /* an earlier version's marker: removed before any change, so clean */
+    return c->valid && ls->n > 0 && c->segments == ls->n && c->first_base == ls->bases[0] &&
+           c->tail_base == ls->bases[ls->n - 1] && c->tail_size == sizes[ls->n - 1];
+}
+
+/*
+ * Opens every segment of the listing and recovers; fills *segs with the ones that remain.
+ * *trusted: the log's clean-shutdown record matched, so its files were taken as they are
+ * (sealed segments are not read at all: their indexes map at first use, their largest
+ * timestamps are read at first need; the active one's index is loaded and checked).
+ */
+static int recover(struct st_log *log, const struct listing *ls, struct st_segvec **out,
+                   struct recov *rc, bool *trusted)
+{
+    int nb = ls->n;
+    const int64_t *bases = ls->bases;
+    int64_t *sizes = NULL;
+    bool *check = NULL; /* per segment: read and checked (not taken as it is) */
+    int err = 0;
+    *trusted = false;
     struct st_segvec *v = st__segvec_new(nb > 0 ? nb : 1);
     uint8_t *buf = NULL;
     if (!v || !(sizes = calloc(nb > 0 ? (size_t)nb : 1, sizeof(*sizes)))) {
         free(v);
-        free(bases);
         return -ENOMEM;
     }
     v->n = 0;
     if (nb == 0) {
+        /* no segment: an empty log, whose first append creates the .log (and the directory
+         * when there is none: a partition never written has no files at all) */
         struct st_seg *s;
-        err = st__seg_open(log->dir, 0, log->cfg.index_interval_bytes, 0, true, &s);
+        err =
+            st__seg_open(log->dir, 0, log->cfg.index_interval_bytes, 0, false, log->store->fc, &s);
         if (err < 0)
             goto out;
+        s->absent = true;
         v->s[v->n++] = s;
-        log->dir_dirty = true;
-        log->pristine = true; /* a new, empty log */
+        *trusted = true;
         goto done;
     }
     for (int i = 0; i < nb; i++) {
         struct st_seg *s;
-        err = st__seg_open(log->dir, bases[i], log->cfg.index_interval_bytes, 0, false, &s);
+        err = st__seg_open(log->dir, bases[i], log->cfg.index_interval_bytes, 0, false,
+                           log->store->fc, &s);
         if (err < 0)
             goto out;
         v->s[v->n++] = s;
-        if ((sizes[i] = file_size(s->fd)) < 0) {
+        s->has_txn = ls->flags[i] & HAS_TXN;
+        if ((sizes[i] = file_size(s->path)) < 0) {
             err = (int)sizes[i];
             goto out;
         }
     }
+    *trusted = ls->clean && rec_matches(&log->rec, ls, sizes);
+    /* a trusted log's sealed segment is taken as it is, unless an index file is missing
+     * (deleted to have it rebuilt, as with Kafka): that one is checked like any other */
+    check = calloc(nb > 0 ? (size_t)nb : 1, sizeof(bool));
+    if (!check) {
+        err = -ENOMEM;
+        goto out;
+    }
+    for (int i = 0; i < nb; i++)
+        check[i] = !*trusted || i == nb - 1 ||
+                   (ls->flags[i] & (HAS_IDX | HAS_TIDX)) != (HAS_IDX | HAS_TIDX);
+    for (int i = 0; i < nb; i++) {
+        /* the index files, into memory for the checks below (a sealed segment's copy is
+         * dropped once recovery is done with it); a trusted log reads only its active one's */
+        struct st_seg *s = v->s[i];
+        uint32_t k;
+        if (check[i] &&
+            ((err = st__idx_load(s, &s->idx, &k)) < 0 || (err = st__idx_load(s, &s->tidx, &k)) < 0))
+            goto out;
+    }
 
     /* fenced ranges first: every check and scan below passes over them */
-    int loaded = st__fence_load(log, v, sizes, &rc->damaged);
+    int loaded = ls->fenced ? st__fence_load(log, v, sizes, &rc->damaged) : 0;
     if (loaded < 0) {
         err = loaded;
         goto out;
@@ -474,11 +599,12 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out, struc
     }
 
     struct rp rp;
-    rp_read(log->dir, &rp);
+    memset(&rp, 0, sizeof(rp));
     /* first segment that must be scanned (nb = none), and whether it resumes at the RP */
     int scan_from = nb;
     bool resume = false;
-    if (!clean) {
+    if (!*trusted) {
+        rp_read(log, &rp);
         scan_from = 0;
         if (rp.valid) {
             for (int i = 0; i < nb; i++) {
@@ -496,6 +622,14 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out, struc
     for (int i = 0; i < nb; i++) {
         struct st_seg *s = v->s[i];
         int64_t fsize = sizes[i];
+        if (!check[i]) {
+            /* sealed, synced and indexed before the clean close: taken as it is */
+            s->w = (struct st_wstate){.pos = fsize,
+                                      .next_offset = bases[i + 1],
+                                      .max_ts = ST_TS_UNKNOWN,
+                                      .tidx_last_ts = -1};
+            continue;
+        }
         if (i > 0 && s->base != v->s[i - 1]->w.next_offset) {
             keep = i; /* a gap or overlap: the log ends at the previous segment */
             break;
@@ -519,6 +653,8 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out, struc
             /* bytes known to be on disk (a bad batch there is fenced, not cut), and the
              * offset where they end: the RECOVERY RULE in st_segment.c */
             int64_t durable = 0, durable_off = -1;
+            if (*trusted && !rp.valid)
+                rp_read(log, &rp); /* the clean close's: it covers the whole tail */
             if (rp.valid && bases[i] == rp.base && rp.pos <= fsize) {
                 durable = rp.pos;
                 durable_off = rp.next;
@@ -537,20 +673,14 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out, struc
                 rc->rebuilt++;
             st__idx_publish(&s->idx);
             st__idx_publish(&s->tidx);
+            /* the first bad or torn batch: cut there, drop everything after; and what was
+             * scanned may only be in the page cache (a crashed process): fdatasync */
+            if ((err = seg_cut_sync(s, s->w.pos < fsize ? s->w.pos : -1)) < 0)
+                goto out;
             if (s->w.pos < fsize) {
-                /* the first bad or torn batch: cut here, drop everything after */
-                if (ftruncate(s->fd, (off_t)s->w.pos) < 0) {
-                    err = -errno;
-                    goto out;
-                }
                 rc->cut += fsize - s->w.pos;
                 st__fence_cut(s, s->w.pos);
                 keep = i + 1;
-            }
-            /* what was scanned may only be in the page cache (a crashed process) */
-            if (fdatasync(s->fd) < 0) {
-                err = -errno;
-                goto out;
             }
             char dp[ST_MAX_PATH];
             st__seg_sibling(s, dp, sizeof(dp), ".digest");
@@ -573,19 +703,38 @@ static int recover(struct st_log *log, bool clean, struct st_segvec **out, struc
     v->n = keep;
 
 done:
-    /* Sealed segments: trim their indexes, note their digests; the last one is active. */
+    /* Sealed segments: settle their indexes, note their digests; the last one is active. */
     for (int i = 0; i < v->n; i++) {
         struct st_seg *s = v->s[i];
         bool tail = i == v->n - 1;
         atomic_store(&s->size, s->w.pos);
         atomic_store(&s->max_ts, s->w.max_ts);
+        s->grace = &log->grace;
+        if (!tail && nb > 0 && !check[i]) {
+            /* the files as the clean close left them: lookups map them at first use */
+            atomic_store(&s->idx.n, ST_IDX_ALL);
+            atomic_store(&s->tidx.n, ST_IDX_ALL);
+            atomic_store(&s->sealed, true);
+            atomic_store(&s->synced, true);
+            bool dg = ls->flags[i] & HAS_DIGEST;
+            atomic_store(&s->digested, dg);
+            if (!dg)
+                atomic_store(&log->seal_pending, true);
+            continue;
+        }
+        /* the index files hold exactly the entries kept (rebuilt ones are written now) */
+        if ((err = st__idx_settle(s, &s->idx)) < 0 || (err = st__idx_settle(s, &s->tidx)) < 0)
+            goto out;
         if (!tail) {
-            if (s->idx.cap != s->idx.w || s->tidx.cap != s->tidx.w) {
-                if ((err = st__idx_trim(&s->idx)) < 0 || (err = st__idx_trim(&s->tidx)) < 0)
-                    goto out;
-                if ((err = st__idx_sync(&s->idx)) < 0 || (err = st__idx_sync(&s->tidx)) < 0)
-                    goto out;
-            }
+            if ((err = st__idx_seal_file(s, &s->idx)) < 0 ||
+                (err = st__idx_seal_file(s, &s->tidx)) < 0 ||
+                (err = st__idx_sync(s, &s->idx)) < 0 || (err = st__idx_sync(s, &s->tidx)) < 0)
+                goto out;
+            /* sealed: lookups map the file (nobody sees the segment yet: no grace needed) */
+            st__idx_detach(&s->idx);
+            st__idx_detach(&s->tidx);
+            st__idx_drop_mem(&s->idx);
+            st__idx_drop_mem(&s->tidx);
             atomic_store(&s->sealed, true);
             atomic_store(&s->synced, true); /* trusted, or scanned and synced above */
             bool dg = digest_present(s, s->w.pos);
@@ -593,16 +742,13 @@ done:
             if (!dg)
                 atomic_store(&log->seal_pending, true);
         } else if (s->w.pos == 0) {
-            /* empty: mapped at its first append (st__seg_prepare), with a running digest */
-            s->idx_want = st__log_idx_cap(&log->cfg);
+            /* empty: its first append sets up a running digest (st__seg_prepare) */
+            s->idx.limit = s->tidx.limit = st__log_idx_cap(&log->cfg);
             s->rd_chunks = st__log_digest_chunks(&log->cfg);
             s->prepared = false;
             s->first_append_ms = -1;
         } else {
-            uint32_t cap = st__log_idx_cap(&log->cfg);
-            if ((err = st__idx_reserve(&s->idx, cap)) < 0 ||
-                (err = st__idx_reserve(&s->tidx, cap)) < 0)
-                goto out;
+            s->idx.limit = s->tidx.limit = st__log_idx_cap(&log->cfg);
             s->prepared = true;
             s->first_append_ms = first_batch_time(s);
         }
@@ -611,8 +757,8 @@ done:
     }
     err = 0;
 out:
-    free(bases);
     free(sizes);
+    free(check);
     free(buf);
     if (err < 0) {
         for (int i = 0; i < v->n; i++)
@@ -669,7 +815,7 @@ static int64_t wall_ms(void)
  * their .txnindex entries are synced and a snapshot as of the end is written, so the next
  * open after a crash starts from here (recovery synced every byte it kept).
  */
-static int pstate_recover(struct st_log *log, bool clean)
+static int pstate_recover(struct st_log *log, bool clean, int64_t *replayed)
 {
     struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
     struct st_ps_recovery pr;
@@ -695,6 +841,7 @@ static int pstate_recover(struct st_log *log, bool clean)
             log->topic, log->partition, clean ? "clean shutdown" : "after a crash", from, pr.bytes,
             pr.damaged, pr.stopped, log->ps.n, log->ps.nong, atomic_load(&log->lso));
     }
+    *replayed = pr.bytes + pr.damaged;
     if (pr.bytes == 0 && pr.damaged == 0)
         return 0;
     for (int i = 0; i < v->n; i++)
@@ -715,15 +862,15 @@ static int pstate_recover(struct st_log *log, bool clean)
     return 0;
 }
 
-int st__log_open(struct st_store *store, const char *topic, int32_t partition,
-                 const struct st_log_config *cfg, struct st_log **out)
+int st__log_new(struct st_store *store, const char *topic, int32_t partition,
+                const struct st_log_config *cfg, struct st_log **out)
 {
     char path[ST_MAX_PATH];
     struct st_log *log = calloc(1, sizeof(*log));
     if (!log)
         return -ENOMEM;
     atomic_init(&log->refs, 1);
-    log->rp_fd = -1;
+    atomic_init(&log->state, ST_LOG_DORMANT);
     log->store = store;
     log->partition = partition;
     log->cfg = *cfg;
@@ -737,25 +884,113 @@ int st__log_open(struct st_store *store, const char *topic, int32_t partition,
     snprintf(path, sizeof(path), "%s/%s-%" PRId32, store->dir, topic, partition);
     log->topic = strdup(topic);
     log->dir = strdup(path);
-    int err = 0;
     if (!log->topic || !log->dir) {
-        err = -ENOMEM;
-        goto fail;
+        st__log_free(log);
+        return -ENOMEM;
     }
-    if (mkdir(log->dir, 0755) < 0 && errno != EEXIST) {
-        err = -errno;
-        goto fail;
-    }
-    snprintf(path, sizeof(path), "%s/%s", log->dir, ST_CLEAN_NAME);
-    bool clean = file_exists(path);
+    /* no files: an empty log, until its first append creates them */
+    log->rec = (struct st_clean){.valid = true, .lso = 0, .first_time = -1};
+    log->snap_newest = -1;
+    log->pristine = true;
+    *out = log;
+    return 0;
+}
 
+/* Reads the log's clean-shutdown record (CLEAN-SHUTDOWN RECORD in st_segment.c). */
+static void rec_read(struct st_log *log, struct st_clean *c, bool *missing)
+{
+    char path[ST_MAX_PATH];
+    uint8_t b[ST_CLEAN_SIZE];
+    memset(c, 0, sizeof(*c));
+    *missing = false;
+    snprintf(path, sizeof(path), "%s/%s", log->dir, ST_CLEAN_NAME);
+    int fd = st__fc_open(log->store->fc, path, O_RDONLY, 0);
+    if (fd < 0) {
+        *missing = fd == -ENOENT;
+        return;
+    }
+    ssize_t n = pread(fd, b, sizeof(b), 0);
+    close(fd);
+    if (n == 0) {
+        c->valid = c->legacy = true;
+        return;
+    }
+    if (n != (ssize_t)sizeof(b) || memcmp(b, ST_CLEAN_MAGIC, 4) != 0 || kp_load_be32(b + 4) != 1 ||
+        kp_load_be32(b + 96) != kp_crc32c(0, b, 96))
+        return;
+    *c = (struct st_clean){
+        .valid = true,
+        .first_base = (int64_t)kp_load_be64(b + 8),
+        .tail_base = (int64_t)kp_load_be64(b + 16),
+        .tail_size = (int64_t)kp_load_be64(b + 24),
+        .end = (int64_t)kp_load_be64(b + 32),
+        .lso = (int64_t)kp_load_be64(b + 40),
+        .bytes = (int64_t)kp_load_be64(b + 48),
+        .segments = (int32_t)kp_load_be32(b + 56),
+        .fenced_ranges = (int32_t)kp_load_be32(b + 60),
+        .fenced_bytes = (int64_t)kp_load_be64(b + 64),
+        .first_size = (int64_t)kp_load_be64(b + 72),
+        .first_time = (int64_t)kp_load_be64(b + 80),
+        .floor = (int64_t)kp_load_be64(b + 88),
+    };
+    if (c->first_base < 0 || c->tail_base < c->first_base || c->end < c->tail_base ||
+        c->lso < c->first_base || c->lso > c->end || c->tail_size < 0 || c->segments < 1 ||
+        c->bytes < c->tail_size || c->fenced_ranges < 0 || c->fenced_bytes < 0 || c->floor < 0 ||
+        c->floor > c->end)
+        c->valid = false;
+}
+
+/* Publishes what a dormant log answers with: the record's offsets. */
+static void rec_publish(struct st_log *log)
+{
+    const struct st_clean *c = &log->rec;
+    atomic_store(&log->floor_offset, c->floor);
+    atomic_store(&log->start_offset, c->first_base > c->floor ? c->first_base : c->floor);
+    atomic_store(&log->end_offset, c->end);
+    atomic_store(&log->durable_offset, c->end);
+    atomic_store(&log->lso, c->lso);
+}
+
+int st__log_load(struct st_log *log, bool lazy)
+{
+    bool missing;
+    rec_read(log, &log->rec, &missing);
+    if (!log->rec.valid && missing && access(log->dir, F_OK) < 0 && errno == ENOENT) {
+        /* never written: no directory, nothing to open */
+        log->rec = (struct st_clean){.valid = true, .lso = 0, .first_time = -1};
+        rec_publish(log);
+        if (log->store->opening)
+            log->store->recovery.dormant++;
+        return 0;
+    }
+    if (lazy && log->rec.valid && !log->rec.legacy) {
+        rec_publish(log); /* opened at its first use (st__log_activate) */
+        if (log->store->opening)
+            log->store->recovery.dormant++;
+        return 0;
+    }
+    return st__log_activate(log);
+}
+
+/* The activation proper (sync_mu held, the log dormant). */
+static int log_activate(struct st_log *log)
+{
+    struct listing ls;
+    int err = list_dir(log, &ls);
+    if (err < 0)
+        return err;
     struct st_segvec *v;
     struct recov rc;
     memset(&rc, 0, sizeof(rc));
-    if ((err = recover(log, clean, &v, &rc)) < 0)
-        goto fail;
+    bool trusted;
+    if ((err = recover(log, &ls, &v, &rc, &trusted)) < 0) {
+        listing_free(&ls);
+        return err;
+    }
+    bool stale = ls.clean && !trusted;
     /* DeleteRecords' low watermark, never past what recovery kept */
-    int64_t floor = st__floor_load(log->dir);
+    int64_t floor = ls.floor ? st__floor_load(log) : 0;
+    listing_free(&ls);
     if (floor > v->s[v->n - 1]->w.next_offset)
         floor = v->s[v->n - 1]->w.next_offset;
     atomic_store(&log->floor_offset, floor);
@@ -765,31 +1000,45 @@ int st__log_open(struct st_store *store, const char *topic, int32_t partition,
             "%s/%s cannot be written (%s): the fenced ranges hold until a restart; the "
             "scrubber retries the write",
             log->dir, ST_FENCE_NAME, strerror(-err));
-    report(log, clean, &rc, v);
+    report(log, trusted, &rc, v);
     struct st_seg *tail = v->s[v->n - 1];
-    if ((err = pstate_recover(log, clean)) < 0)
-        goto fail;
+    int64_t replayed = 0;
+    if ((err = pstate_recover(log, trusted, &replayed)) < 0)
+        return err;
     atomic_store(&log->end_offset, tail->w.next_offset);
     atomic_store(&log->durable_offset, tail->w.next_offset);
     atomic_store(&log->last_sync_mono_ms, st__mono_ms());
     st__seg_ref(tail);
+    st__seg_put(log->synced_seg);
     log->synced_seg = tail;
     log->synced_pos = tail->w.pos;
-
-    /* From here on the log may change: the marker must be gone, durably, before that. */
-    if (clean && unlink(path) < 0) {
-        err = -errno;
-        goto fail;
+    /* A record that no longer describes the files (the log changed after it was written and
+     * the process did not close cleanly) goes: the next clean close writes a true one. */
+    if (stale) {
+        char path[ST_MAX_PATH];
+        snprintf(path, sizeof(path), "%s/%s", log->dir, ST_CLEAN_NAME);
+        unlink(path);
     }
-    if (clean && (err = st__fsync_dir(log->dir)) < 0)
-        goto fail;
-    /* Other directory changes (a new log's files, recovery's truncations) are synced by the
-     * first sync or the close: until then a crash only repeats them. */
-    if (clean)
-        log->pristine = true;
-    *out = log;
+    /* Unchanged since a clean close (or never written): closing needs no sync, and its record
+     * stays true. Recovery's own changes (scans, cuts, fences, a replay) make it un-pristine. */
+    pthread_mutex_lock(&log->mu);
+    log->pristine = trusted && !log->rec.legacy && rc.scanned == 0 && rc.cut == 0 &&
+                    rc.fenced_new == 0 && replayed == 0 && !atomic_load(&log->fence_dirty);
+    pthread_mutex_unlock(&log->mu);
+    atomic_store_explicit(&log->state, ST_LOG_OPEN, memory_order_release);
     return 0;
-fail:
-    st__log_free(log);
+}
+
+int st__log_activate(struct st_log *log)
+{
+    if (st__log_open(log))
+        return 0;
+    pthread_mutex_lock(&log->sync_mu);
+    pthread_mutex_lock(&log->mu);
+    int err = log->deleted ? -ENOENT : log->closed ? -ESHUTDOWN : 0;
+    pthread_mutex_unlock(&log->mu);
+    if (err == 0 && !st__log_open(log))
+        err = log_activate(log);
+    pthread_mutex_unlock(&log->sync_mu);
     return err;
 }

@@ -313,7 +313,7 @@ static int scrub_seg(struct scrub *sc, struct st_log *log, const struct snap *sn
         }
         if (!have)
             continue;
-        if ((ret = st__pread_full(s->fd, sc->chunk, len, lo)) < 0)
+        if ((ret = st__seg_read(s, sc->chunk, len, lo)) < 0)
             break;
         sc->rep->bytes_checked += (int64_t)len;
         sc->budget -= (int64_t)len;
@@ -466,7 +466,8 @@ int st_store_scrub(struct st_store *store, int64_t budget_bytes, st_log_fn log_f
         }
         if (atomic_load(&log->fence_dirty))
             (void)st__fence_persist(log); /* an earlier write failed: try again */
-        if (scrub_log(&sc, log, c) == 1)
+        /* a dormant log is opened for its check (this thread, not a client's) */
+        if (st__log_activate(log) == 0 && scrub_log(&sc, log, c) == 1)
             break;
         /* this log is done; the cursor moves past it */
         c->partition = log->partition + 1;

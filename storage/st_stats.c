@@ -8,6 +8,18 @@
 void st_log_stats(struct st_log *log, struct st_log_stats *out)
 {
     *out = (struct st_log_stats){0};
+    if (!st__log_open(log)) {
+        /* dormant: as its clean close recorded it (st_segment.c, CLEAN-SHUTDOWN RECORD) */
+        const struct st_clean *c = &log->rec;
+        *out = (struct st_log_stats){.start_offset = st_log_start_offset(log),
+                                     .end_offset = st_log_end_offset(log),
+                                     .durable_offset = st_log_durable_offset(log),
+                                     .bytes = c->bytes,
+                                     .segments = c->segments,
+                                     .fenced_ranges = c->fenced_ranges,
+                                     .fenced_bytes = c->fenced_bytes};
+        return;
+    }
     uint64_t e = st__grace_enter(&log->grace);
     struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_acquire);
     out->segments = v->n;

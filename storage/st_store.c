@@ -29,6 +29,7 @@ void st_log_config_default(struct st_log_config *c)
     c->producer_id_expiration_ms = 86400000;
     c->producer_id_expiration_check_ms = 600000;
     c->producer_state_max_bytes = 64LL << 20;
+    c->open_files_max = 0;
     c->max_message_bytes = -1;
     c->min_insync_replicas = 1;
 }
@@ -203,9 +204,9 @@ static int meta_write(struct st_store *st, const struct st_topic *t)
     char tmp[ST_MAX_PATH], path[ST_MAX_PATH];
     meta_path(tmp, sizeof(tmp), st, t->name, true);
     meta_path(path, sizeof(path), st, t->name, false);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = st__fc_open(st->fc, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644); /* EMFILE: relieved */
     if (fd < 0)
-        return -errno;
+        return fd;
     int err = 0;
     if (write(fd, text, (size_t)len) != len)
         err = -EIO;
@@ -231,9 +232,9 @@ static int meta_read(struct st_store *st, const char *name, int32_t *partitions,
 {
     char path[ST_MAX_PATH], text[4096];
     meta_path(path, sizeof(path), st, name, false);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = st__fc_open(st->fc, path, O_RDONLY, 0);
     if (fd < 0)
-        return -errno;
+        return fd;
     ssize_t n = read(fd, text, sizeof(text) - 1);
     close(fd);
     if (n < 0)
@@ -365,9 +366,13 @@ static void topic_free(struct st_topic *t)
     free(t);
 }
 
-/* Opens (creating as needed) the logs of a topic. */
+/*
+ * The logs of a topic: load (at store open; lazy: the store was closed cleanly, so logs with a
+ * clean-shutdown record stay dormant until their first use) or new (a topic being created:
+ * dormant and without files until their first append).
+ */
 static int topic_load(struct st_store *st, const char *name, int32_t partitions,
-                      const struct st_log_config *cfg, struct st_topic **out)
+                      const struct st_log_config *cfg, bool load, bool lazy, struct st_topic **out)
 {
     struct st_topic *t = calloc(1, sizeof(*t));
     if (!t)
@@ -380,7 +385,12 @@ static int topic_load(struct st_store *st, const char *name, int32_t partitions,
         return -ENOMEM;
     }
     for (int32_t p = 0; p < partitions; p++) {
-        int err = st__log_open(st, name, p, cfg, &t->logs[p]);
+        int err = st__log_new(st, name, p, cfg, &t->logs[p]);
+        if (err == 0 && load && (err = st__log_load(t->logs[p], lazy)) < 0) {
+            t->partitions = p + 1;
+            topic_free(t);
+            return err;
+        }
         if (err < 0) {
             topic_free(t);
             return err;
@@ -501,7 +511,7 @@ int st_topic_create(struct st_store *store, const char *name, int32_t partitions
         remove_dir(path);
     }
     struct st_topic *t = NULL;
-    if ((err = topic_load(store, name, partitions, cfg, &t)) == 0) {
+    if ((err = topic_load(store, name, partitions, cfg, false, false, &t)) == 0) {
         t->overrides = cfg_diff(cfg, &store->defaults);
         id_new(t->id);
     }
@@ -585,11 +595,11 @@ void st_topic_foreach(struct st_store *store,
 
 /* ---- topic administration ------------------------------------------------------------------ */
 
-int64_t st__floor_load(const char *dir)
+int64_t st__floor_load(struct st_log *log)
 {
     char path[ST_MAX_PATH], text[32];
-    snprintf(path, sizeof(path), "%s/%s", dir, ST_FLOOR_NAME);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof(path), "%s/%s", log->dir, ST_FLOOR_NAME);
+    int fd = st__fc_open(log->store->fc, path, O_RDONLY, 0);
     if (fd < 0)
         return 0;
     ssize_t n = read(fd, text, sizeof(text) - 1);
@@ -605,8 +615,14 @@ int64_t st__floor_load(const char *dir)
 
 int st_log_delete_records(struct st_log *log, int64_t offset, int64_t *low)
 {
+    /* a dormant log is opened first: its start and end are then those of its files, and the
+     * clean close that follows writes its record again, with the new low watermark */
+    int err = st__log_activate(log);
+    if (err < 0) {
+        *low = atomic_load(&log->start_offset);
+        return err;
+    }
     pthread_mutex_lock(&log->mu);
-    int err = 0;
     int64_t end = atomic_load(&log->end_offset);
     int64_t start = atomic_load(&log->start_offset);
     if (log->deleted)
@@ -620,9 +636,9 @@ int st_log_delete_records(struct st_log *log, int64_t offset, int64_t *low)
         snprintf(tmp, sizeof(tmp), "%s/%s.tmp", log->dir, ST_FLOOR_NAME);
         snprintf(path, sizeof(path), "%s/%s", log->dir, ST_FLOOR_NAME);
         int len = snprintf(text, sizeof(text), "%" PRId64 "\n", offset);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int fd = st__fc_open(log->store->fc, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd < 0)
-            err = -errno;
+            err = fd;
         else {
             if (write(fd, text, (size_t)len) != len)
                 err = -EIO;
@@ -649,15 +665,32 @@ int st_log_delete_records(struct st_log *log, int64_t offset, int64_t *low)
 
 int64_t st_log_max_timestamp(struct st_log *log)
 {
-    int64_t m = -1;
-    uint64_t e = st__grace_enter(&log->grace);
-    struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_acquire);
-    for (int i = 0; i < v->n; i++) {
-        int64_t t = atomic_load_explicit(&v->s[i]->max_ts, memory_order_acquire);
+    if (!st__log_open(log) && log->rec.bytes == 0)
+        return -1; /* dormant and without a batch: nothing to open for */
+    if (st__log_activate(log) < 0)
+        return -1;
+    /* A sealed segment's largest timestamp may be unknown until read (a log opened after a
+     * clean shutdown): st__seg_max_ts reads it outside the grace period, under a reference, so
+     * one segment at a time, by base (retention may drop segments meanwhile). */
+    int64_t m = -1, after = -1;
+    for (;;) {
+        uint64_t e = st__grace_enter(&log->grace);
+        struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_acquire);
+        struct st_seg *c = NULL;
+        for (int i = 0; i < v->n && !c; i++)
+            if (v->s[i]->base > after)
+                c = v->s[i];
+        if (c)
+            st__seg_ref(c);
+        st__grace_exit(&log->grace, e);
+        if (!c)
+            break;
+        int64_t t = st__seg_max_ts(c);
+        after = c->base;
+        st__seg_put(c);
         if (t > m)
             m = t;
     }
-    st__grace_exit(&log->grace, e);
     return m;
 }
 
@@ -840,7 +873,7 @@ int st_topic_add_partitions(struct st_store *store, const char *name, int32_t to
     for (int32_t p = old; p < total && err == 0; p++) {
         snprintf(path, sizeof(path), "%s/%s-%" PRId32, store->dir, name, p);
         remove_dir(path); /* leftovers of an interrupted growth */
-        err = st__log_open(store, name, p, &t->cfg, &logs[p]);
+        err = st__log_new(store, name, p, &t->cfg, &logs[p]); /* dormant, no files yet */
         if (err == 0)
             made = p + 1;
     }
@@ -894,7 +927,7 @@ void st_store_set_notify(struct st_store *store, st_notify_fn fn, void *arg)
     pthread_mutex_unlock(&store->fl_mu);
 }
 
-static int load_topics(struct st_store *st)
+static int load_topics(struct st_store *st, bool lazy)
 {
     DIR *d = opendir(st->dir);
     if (!d)
@@ -925,7 +958,7 @@ static int load_topics(struct st_store *st)
         if ((err = meta_read(st, name, &parts, &cfg, &overrides, id)) < 0)
             break;
         struct st_topic *t;
-        if ((err = topic_load(st, name, parts, &cfg, &t)) < 0)
+        if ((err = topic_load(st, name, parts, &cfg, true, lazy, &t)) < 0)
             break;
         t->overrides = overrides;
         memcpy(t->id, id, ST_TOPIC_ID_LEN);
@@ -967,32 +1000,45 @@ int st_store_open_logged(const char *dir, const struct st_log_config *defaults, 
         st_log_config_default(&st->defaults);
     pthread_rwlock_init(&st->mu, NULL);
     pthread_mutex_init(&st->scrub_mu, NULL);
+    pthread_mutex_init(&st->dir_mu, NULL);
     if (getrandom(&st->ps_seed, sizeof(st->ps_seed), GRND_NONBLOCK) != sizeof(st->ps_seed))
         st->ps_seed = (uint64_t)st__mono_ms() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
     st->scrub.seg_base = -1;
     int err = st->dir ? 0 : -ENOMEM;
     if (err == 0)
+        err = st__fc_new(st->defaults.open_files_max, &st->fc);
+    if (err == 0)
         err = st__flusher_start(st);
+    /* The store's own clean-shutdown marker: every log's clean-shutdown record is true, so
+     * those logs may stay dormant. It goes (durably) before anything can change a log. */
+    bool lazy = false;
+    char mpath[ST_MAX_PATH];
+    snprintf(mpath, sizeof(mpath), "%s/%s", dir, ST_CLEAN_NAME);
+    if (err == 0 && access(mpath, F_OK) == 0) {
+        lazy = true;
+        if (unlink(mpath) < 0 || (err = st__fsync_dir(dir)) < 0)
+            err = err < 0 ? err : -errno;
+    }
     if (err == 0) {
         st->opening = true;
-        st->msg_fn = fn;
+        st->msg_fn = fn; /* kept: logs opened at their first use report through it too */
         st->msg_arg = arg;
         pthread_rwlock_wrlock(&st->mu);
-        err = load_topics(st);
+        err = load_topics(st, lazy);
         pthread_rwlock_unlock(&st->mu);
         st->opening = false;
-        st->msg_fn = NULL; /* never called after the open returns */
-        st->msg_arg = NULL;
     }
     if (err == 0) {
         const struct st_recovery_report *r = &st->recovery;
         if (fn) {
             char msg[ST_MAX_PATH + 512];
             snprintf(msg, sizeof(msg),
-                     "storage %s: %lld log(s), %lld after a crash; %lld segment(s) scanned "
+                     "storage %s: %lld log(s), %lld after a crash, %lld dormant (closed cleanly: "
+                     "opened at their first use); %lld segment(s) scanned "
                      "(%lld bytes), %lld bytes cut, %lld index(es) rebuilt, %lld fenced "
                      "range(s) (%lld found before, %lld new)",
-                     dir, (long long)r->logs, (long long)r->unclean, (long long)r->segments_scanned,
+                     dir, (long long)(r->logs + r->dormant), (long long)r->unclean,
+                     (long long)r->dormant, (long long)r->segments_scanned,
                      (long long)r->bytes_scanned, (long long)r->bytes_cut,
                      (long long)r->indexes_rebuilt, (long long)(r->fenced_loaded + r->fenced_new),
                      (long long)r->fenced_loaded, (long long)r->fenced_new);
@@ -1009,11 +1055,71 @@ int st_store_open_logged(const char *dir, const struct st_log_config *defaults, 
         free(st->ht);
         free(st->idht);
         free(st->dir);
+        st__fc_put(st->fc);
         free(st);
         return err;
     }
     *out = st;
     return 0;
+}
+
+/*
+ * Closing many logs: a log that changed waits for several fsyncs in turn (FSYNC ORDER, close),
+ * so CLOSERS threads close logs side by side, and the filesystem commits their fsyncs
+ * together instead of one after another.
+ */
+enum { CLOSERS = 16 };
+
+struct closing {
+    struct st_log **logs;
+    int n;
+    _Atomic int next;
+    _Atomic int err;
+};
+
+static void *closer(void *arg)
+{
+    struct closing *c = arg;
+    for (int i; (i = atomic_fetch_add(&c->next, 1)) < c->n;) {
+        int e = st__log_close_clean(c->logs[i]);
+        int zero = 0;
+        if (e < 0)
+            atomic_compare_exchange_strong(&c->err, &zero, e);
+    }
+    return NULL;
+}
+
+static int close_logs(struct st_store *store)
+{
+    struct closing c = {.n = 0};
+    atomic_init(&c.next, 0);
+    atomic_init(&c.err, 0);
+    int total = 0;
+    for (int i = 0; i < store->ntopics; i++)
+        total += store->topics[i]->partitions;
+    if (total > 0 && !(c.logs = malloc((size_t)total * sizeof(*c.logs)))) {
+        /* no memory for the list: one by one */
+        int err = 0;
+        for (int i = 0; i < store->ntopics; i++)
+            for (int32_t p = 0; p < store->topics[i]->partitions; p++) {
+                int e = st__log_close_clean(store->topics[i]->logs[p]);
+                err = err < 0 ? err : e;
+            }
+        return err;
+    }
+    for (int i = 0; i < store->ntopics; i++)
+        for (int32_t p = 0; p < store->topics[i]->partitions; p++)
+            c.logs[c.n++] = store->topics[i]->logs[p];
+    pthread_t th[CLOSERS];
+    int nth = 0;
+    for (; nth < CLOSERS && nth * 64 < c.n; nth++)
+        if (pthread_create(&th[nth], NULL, closer, &c) != 0)
+            break;
+    closer(&c); /* this thread too (and alone, when no thread could start) */
+    for (int i = 0; i < nth; i++)
+        pthread_join(th[i], NULL);
+    free(c.logs);
+    return atomic_load(&c.err);
 }
 
 void st_store_close(struct st_store *store)
@@ -1022,14 +1128,22 @@ void st_store_close(struct st_store *store)
         return;
     st__flusher_stop(store);
     pthread_rwlock_wrlock(&store->mu);
-    for (int i = 0; i < store->ntopics; i++) {
-        struct st_topic *t = store->topics[i];
-        for (int32_t p = 0; p < t->partitions; p++)
-            (void)st__log_close_clean(t->logs[p]);
-        topic_free(t);
-    }
+    int err = close_logs(store);
+    for (int i = 0; i < store->ntopics; i++)
+        topic_free(store->topics[i]);
     store->ntopics = 0;
     pthread_rwlock_unlock(&store->mu);
+    /* every log closed cleanly: their records are true, the next open may leave them
+     * dormant (a log whose close failed makes the next open check them all) */
+    if (err == 0 && store->npending == 0) {
+        char path[ST_MAX_PATH];
+        snprintf(path, sizeof(path), "%s/%s", store->dir, ST_CLEAN_NAME);
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            close(fd);
+            (void)st__fsync_dir(store->dir);
+        }
+    }
     free(store->topics);
     for (int i = 0; i < store->npending; i++)
         free(store->pending[i]);
@@ -1038,9 +1152,11 @@ void st_store_close(struct st_store *store)
     free(store->ht);
     free(store->idht);
     pthread_mutex_destroy(&store->scrub_mu);
+    pthread_mutex_destroy(&store->dir_mu);
     pthread_mutex_destroy(&store->fl_mu);
     pthread_cond_destroy(&store->fl_cond);
     free(store->dir);
+    st__fc_put(store->fc); /* freed with the last segment of a log still referenced */
     free(store);
 }
 

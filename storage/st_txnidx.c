@@ -57,30 +57,25 @@ static void decode(const uint8_t *b, struct st_abort *ab, int16_t *version)
     ab->lso = (int64_t)kp_load_be64(b + 26);
 }
 
-static int open_file(struct st_seg *s, bool create)
-{
-    char path[ST_MAX_PATH];
-    st__seg_sibling(s, path, sizeof(path), ".txnindex");
-    int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
-    if (fd < 0)
-        return -errno;
-    s->txn_fd = fd;
-    return 0;
-}
-
 int st__txnidx_write(struct st_log *log, struct st_seg *s, const struct st_abort *ab)
 {
-    if (s->txn_fd < 0) {
-        int err = open_file(s, true);
-        if (err < 0)
-            return err;
-        log->dir_dirty = true;
+    int err = st__seg_pin(s);
+    if (err < 0)
+        return err;
+    bool existed = atomic_load_explicit(&s->txn_fd, memory_order_relaxed) >= 0 || s->txn_w > 0;
+    int fd = st__seg_txn_fd(s, true);
+    if (fd < 0) {
+        st__seg_unpin(s);
+        return fd;
     }
+    if (!existed)
+        log->dir_dirty = true;
     uint8_t b[ST_TXNIDX_ENTRY];
     encode(b, ab);
-    int err = st__pwrite_full(s->txn_fd, b, sizeof(b), (int64_t)s->txn_w * ST_TXNIDX_ENTRY);
+    err = st__pwrite_full(fd, b, sizeof(b), (int64_t)s->txn_w * ST_TXNIDX_ENTRY);
     if (err == 0)
         s->txn_w++;
+    st__seg_unpin(s);
     return err;
 }
 
@@ -89,19 +84,10 @@ void st__txnidx_publish(struct st_seg *s)
     atomic_store_explicit(&s->txn_n, s->txn_w, memory_order_release);
 }
 
-int st__txnidx_load(struct st_log *log, struct st_seg *s, int64_t end, bool *bad)
+static int load(struct st_seg *s, int fd, int64_t end, bool *bad)
 {
-    (void)log;
-    *bad = false;
-    if (s->txn_fd < 0) {
-        int err = open_file(s, false);
-        if (err == -ENOENT)
-            return 0;
-        if (err < 0)
-            return err;
-    }
     struct stat st;
-    if (fstat(s->txn_fd, &st) < 0)
+    if (fstat(fd, &st) < 0)
         return -errno;
     int64_t size = st.st_size;
     uint32_t total = (uint32_t)(size / ST_TXNIDX_ENTRY), keep = 0;
@@ -112,8 +98,8 @@ int st__txnidx_load(struct st_log *log, struct st_seg *s, int64_t end, bool *bad
     bool stop = false;
     for (uint32_t i = 0; i < total && !stop; i += TXNIDX_CHUNK) {
         uint32_t k = total - i < TXNIDX_CHUNK ? total - i : TXNIDX_CHUNK;
-        int err = st__pread_full(s->txn_fd, buf, (size_t)k * ST_TXNIDX_ENTRY,
-                                 (int64_t)i * ST_TXNIDX_ENTRY);
+        int err =
+            st__pread_full(fd, buf, (size_t)k * ST_TXNIDX_ENTRY, (int64_t)i * ST_TXNIDX_ENTRY);
         if (err < 0)
             return err;
         for (uint32_t j = 0; j < k; j++) {
@@ -134,8 +120,7 @@ int st__txnidx_load(struct st_log *log, struct st_seg *s, int64_t end, bool *bad
             keep++;
         }
     }
-    if ((int64_t)keep * ST_TXNIDX_ENTRY != size &&
-        ftruncate(s->txn_fd, (off_t)keep * ST_TXNIDX_ENTRY) < 0)
+    if ((int64_t)keep * ST_TXNIDX_ENTRY != size && ftruncate(fd, (off_t)keep * ST_TXNIDX_ENTRY) < 0)
         return -errno;
     s->txn_w = keep;
     atomic_store(&s->txn_n, keep);
@@ -143,47 +128,95 @@ int st__txnidx_load(struct st_log *log, struct st_seg *s, int64_t end, bool *bad
     return 0;
 }
 
+int st__txnidx_load(struct st_log *log, struct st_seg *s, int64_t end, bool *bad)
+{
+    (void)log;
+    *bad = false;
+    if (!s->has_txn)
+        return 0; /* none when the directory was listed: nothing to open */
+    int err = st__seg_pin(s);
+    if (err < 0)
+        return err;
+    int fd = st__seg_txn_fd(s, false);
+    err = fd == -ENOENT ? 0 : fd < 0 ? fd : load(s, fd, end, bad);
+    st__seg_unpin(s);
+    return err;
+}
+
 int st__txnidx_cut(struct st_seg *s, int64_t offset)
 {
     uint32_t n = s->txn_w, keep = n;
+    if (n == 0)
+        return 0;
+    int err = st__seg_pin(s);
+    if (err < 0)
+        return err;
+    int fd = st__seg_txn_fd(s, false);
     uint8_t b[ST_TXNIDX_ENTRY];
-    while (keep > 0) { /* from the end: entries ascend */
-        int err = st__pread_full(s->txn_fd, b, sizeof(b), (int64_t)(keep - 1) * ST_TXNIDX_ENTRY);
-        if (err < 0)
-            return err;
+    while (fd >= 0 && keep > 0) { /* from the end: entries ascend */
+        if ((err = st__pread_full(fd, b, sizeof(b), (int64_t)(keep - 1) * ST_TXNIDX_ENTRY)) < 0)
+            break;
         if ((int64_t)kp_load_be64(b + 18) < offset)
             break;
         keep--;
     }
-    if (keep == n)
-        return 0;
-    if (ftruncate(s->txn_fd, (off_t)keep * ST_TXNIDX_ENTRY) < 0)
-        return -errno;
-    s->txn_w = keep;
-    atomic_store(&s->txn_n, keep);
-    return 0;
+    if (fd < 0)
+        err = fd;
+    if (err == 0 && keep != n) {
+        if (ftruncate(fd, (off_t)keep * ST_TXNIDX_ENTRY) < 0) {
+            err = -errno;
+        } else {
+            s->txn_w = keep;
+            atomic_store(&s->txn_n, keep);
+        }
+    }
+    st__seg_unpin(s);
+    return err;
 }
 
 int st__txnidx_sync(struct st_seg *s)
 {
     uint32_t n = atomic_load_explicit(&s->txn_n, memory_order_acquire);
-    if (s->txn_fd < 0 || n == atomic_load(&s->txn_synced))
+    if (n == atomic_load(&s->txn_synced))
         return 0;
-    if (fdatasync(s->txn_fd) < 0)
-        return -errno;
-    atomic_store(&s->txn_synced, n);
-    return 0;
+    int err = st__seg_pin(s);
+    if (err < 0)
+        return err;
+    int fd = st__seg_txn_fd(s, false);
+    err = fd < 0 ? fd : fdatasync(fd) < 0 ? -errno : 0;
+    st__seg_unpin(s);
+    if (err == 0)
+        atomic_store(&s->txn_synced, n);
+    return err;
 }
+
+static int collect(struct st_seg *s, int fd, uint32_t total, int64_t from, int64_t upper,
+                   struct st_aborted *out, int cap, int *n);
 
 int st__txnidx_collect(struct st_seg *s, int64_t from, int64_t upper, struct st_aborted *out,
                        int cap, int *n)
 {
     uint32_t total = atomic_load_explicit(&s->txn_n, memory_order_acquire);
+    if (total == 0)
+        return 0;
+    int err = st__seg_pin(s);
+    if (err < 0)
+        return err;
+    int fd = st__seg_txn_fd(s, false);
+    err = fd < 0 ? fd : collect(s, fd, total, from, upper, out, cap, n);
+    st__seg_unpin(s);
+    return err;
+}
+
+static int collect(struct st_seg *s, int fd, uint32_t total, int64_t from, int64_t upper,
+                   struct st_aborted *out, int cap, int *n)
+{
+    (void)s;
     uint8_t buf[TXNIDX_CHUNK * ST_TXNIDX_ENTRY];
     for (uint32_t i = 0; i < total; i += TXNIDX_CHUNK) {
         uint32_t k = total - i < TXNIDX_CHUNK ? total - i : TXNIDX_CHUNK;
-        int err = st__pread_full(s->txn_fd, buf, (size_t)k * ST_TXNIDX_ENTRY,
-                                 (int64_t)i * ST_TXNIDX_ENTRY);
+        int err =
+            st__pread_full(fd, buf, (size_t)k * ST_TXNIDX_ENTRY, (int64_t)i * ST_TXNIDX_ENTRY);
         if (err < 0)
             return err;
         for (uint32_t j = 0; j < k; j++) {

@@ -57,7 +57,7 @@ static const uint8_t *win(struct st_walk *w, int64_t pos, int64_t len, int *err)
     int64_t n = w->limit - pos;
     if (n > (int64_t)w->bufcap)
         n = (int64_t)w->bufcap;
-    int e = n >= len ? st__pread_full(w->seg->fd, w->buf, (size_t)n, pos) : -EINVAL;
+    int e = n >= len ? st__seg_read(w->seg, w->buf, (size_t)n, pos) : -EINVAL;
     if (e < 0) {
         w->winlen = 0;
         *err = e;
@@ -86,7 +86,7 @@ static int crc_matches(struct st_walk *w, int64_t pos, int64_t size, uint32_t wa
     w->winlen = 0; /* the window is reused piece by piece */
     while (at < end) {
         size_t n = (size_t)(end - at < (int64_t)w->bufcap ? end - at : (int64_t)w->bufcap);
-        if ((err = st__pread_full(w->seg->fd, w->buf, n, at)) < 0)
+        if ((err = st__seg_read(w->seg, w->buf, n, at)) < 0)
             return err;
         w->bytes += (int64_t)n;
         crc = kp_crc32c(crc, w->buf, n);
@@ -368,11 +368,11 @@ int st__walk_locate(struct st_seg *s, const struct st_fenceset *fs, int64_t targ
         return 0;
     }
     int64_t pos = 0, next = s->base;
-    uint32_t n = atomic_load_explicit(&s->idx.n, memory_order_acquire);
-    int64_t k = st__oidx_find_pos(&s->idx, n, target);
-    if (k >= 0) {
-        int32_t rel, p;
-        st__oidx_get(&s->idx, (uint32_t)k, &rel, &p);
+    int32_t rel, p;
+    int k = st__oidx_lookup_pos(s, target, &rel, &p);
+    if (k < 0)
+        return k;
+    if (k == 1) {
         if (p < limit && !st__fence_by_pos(fs, p)) {
             pos = p;
             next = s->base + rel;
@@ -395,7 +395,7 @@ int st__walk_locate(struct st_seg *s, const struct st_fenceset *fs, int64_t targ
             break;
         uint8_t hb[KP_BATCH_HEADER_LEN];
         struct kp_batch_hdr h;
-        int err = st__pread_full(s->fd, hb, sizeof(hb), pos);
+        int err = st__seg_read(s, hb, sizeof(hb), pos);
         if (err < 0)
             return err;
         if (kp_batch_parse_hdr(hb, sizeof(hb), &h) < 0 || h.base_offset != next ||

@@ -10,7 +10,9 @@
  * A missing topic is created with num.partitions when the request allows it (v4 flag; always
  * for v0-3) and auto.create.topics.enable is on: on the admin thread (the response is parked
  * until it is done), at most AUTO_CREATE_PER_REQUEST per request, and answered error 0 once
- * created; the others are LEADER_NOT_AVAILABLE, which clients retry.
+ * created; the others are LEADER_NOT_AVAILABLE, which clients retry. An answer listing
+ * META_ADMIN_PARTS partitions or more (100,000 partitions: 3.5 MB) is built on the admin
+ * thread too, so that no loop thread stalls encoding it.
  *
  * From v10 every topic carries its id (st_topic_id), and from v12 a topic may be asked for by
  * id alone (an unknown id answers UNKNOWN_TOPIC_ID with a null name, as Kafka 3.x does; a null
@@ -87,6 +89,12 @@ static void collect(void *arg, const char *name, int32_t partitions)
     };
 }
 
+static void count_parts(void *arg, const char *name, int32_t partitions)
+{
+    (void)name;
+    *(int64_t *)arg += partitions;
+}
+
 static void topic_list_free(struct topic_list *tl)
 {
     for (int32_t i = 0; i < tl->n; i++)
@@ -104,9 +112,9 @@ static bool name_cstr(struct kp_str s, char *buf)
     return true;
 }
 
-/* Builds the Metadata response for the named topics (or all); topics that do not exist get
- * errs[i] when given and non-zero, else UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION
- * for an invalid name). Creates nothing. */
+/* Answers that list at least this many partitions are built on the admin thread. */
+#define META_ADMIN_PARTS 10000
+
 /* Kafka's AclOperation bits (READ 3 .. ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12): every operation
  * a topic and the cluster have, reported when a client asks for its authorized operations. */
 #define OPS_TOPIC                                                                                  \
@@ -118,9 +126,14 @@ struct md_flags {
     bool topic_ops, cluster_ops;
 };
 
+/* Builds the Metadata response for the named topics (or all); topics that do not exist get
+ * errs[i] when given and non-zero, else UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION
+ * for an invalid name), and UNKNOWN_TOPIC_ID with ids[i] for an id that named none. Creates
+ * nothing. off_loop: on the admin thread (the partition arrays then go to memory of its own,
+ * not the context's encoding arena). */
 static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct br_resp *r,
                           const struct kp_str *names, int32_t n, bool all, const int16_t *errs,
-                          const struct kp_uuid *ids, struct md_flags fl)
+                          const struct kp_uuid *ids, struct md_flags fl, bool off_loop)
 {
     int rc = 0;
     struct topic_list tl = {0};
@@ -164,8 +177,14 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
         nparts += tl.t[i].error_code ? 0 : (size_t)tl.t[i].n_partitions;
     struct kp_arena a;
     /* One partition array per topic. */
-    rc = br_enc_arena(x, &a,
-                      kp_arena_need((size_t)tl.n, nparts * sizeof(struct kp_metadata_partition)));
+    size_t need = kp_arena_need((size_t)tl.n, nparts * sizeof(struct kp_metadata_partition));
+    void *own = NULL;
+    if (!off_loop)
+        rc = br_enc_arena(x, &a, need);
+    else if ((own = malloc(need ? need : 1)) != NULL)
+        kp_arena_init(&a, own, need);
+    else
+        rc = -ENOMEM;
     if (rc < 0) {
         if (all)
             topic_list_free(&tl);
@@ -221,6 +240,7 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
         };
         rc = BR_ENCODE(r, kp_metadata_resp_encode, &resp);
     }
+    free(own);
     if (all)
         topic_list_free(&tl);
     else
@@ -239,10 +259,12 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
 
 struct md_job {
     struct br_job job; /* first: the job is the start of the scratch memory */
+    int rc;            /* of the answer built on the admin thread */
     int32_t n;
     bool all;
-    struct kp_str *names; /* copies, NUL-terminated, in the scratch memory */
+    struct kp_str *names; /* copies, NUL-terminated, in the scratch memory (null names kept) */
     int16_t *errs;        /* per topic: error when it does not exist afterwards */
+    struct kp_uuid *ids;  /* per topic: the id asked for (v10+), for UNKNOWN_TOPIC_ID */
     bool *create;
     int32_t partitions;
     const struct br_peer *peer; /* its advertised address goes into the answer */
@@ -267,19 +289,98 @@ static void md_run(struct br_job *j)
                 crc == -EINVAL ? KP_ERR_INVALID_TOPIC_EXCEPTION : KP_ERR_UNKNOWN_SERVER_ERROR;
         }
     }
+    /* the answer too, here (the response is this job's until done runs): the loop thread
+     * only sends it */
+    mj->rc = metadata_build(x, mj->peer, j->r, mj->names, mj->n, mj->all, mj->errs, mj->ids, mj->fl,
+                            true);
 }
 
 static void md_done(struct br_job *j)
 {
     struct md_job *mj = (struct md_job *)j;
     struct br_resp *r = j->r;
-    int rc = metadata_build(j->x, mj->peer, r, mj->names, mj->n, mj->all, mj->errs, NULL, mj->fl);
+    int rc = mj->rc;
     if (rc < 0) {
         br_err("peer=%s: cannot build a Metadata response: %s", mj->peer->name, strerror(-rc));
         br_fail(j->x, r, "cannot build a Metadata response");
         return;
     }
     br_ready(j->x, r);
+}
+
+/*
+ * Hands a Metadata answer to the admin thread: the missing topics to create (may_create; at
+ * most AUTO_CREATE_PER_REQUEST, the rest LEADER_NOT_AVAILABLE) and the answer, however many
+ * partitions it lists. names[0, n) (errs and ids, when given, per name) are copied into the
+ * response's scratch memory: the request's bytes need not outlive the call.
+ */
+static int md_submit(struct br_req *q, struct br_resp *r, const struct kp_str *names, int32_t nt,
+                     bool all, const int16_t *errs, const struct kp_uuid *ids, struct md_flags fl,
+                     bool may_create, int32_t missing)
+{
+    struct br_ctx *x = q->x;
+    size_t n = (size_t)nt;
+    size_t nbytes = 0;
+    for (int32_t i = 0; i < nt; i++)
+        nbytes += (size_t)(names[i].len > 0 ? names[i].len : 0) + 1;
+    size_t need = br_align8(sizeof(struct md_job)) + br_align8(n * sizeof(struct kp_str)) +
+                  br_align8(n * sizeof(int16_t)) + br_align8(n * sizeof(bool)) +
+                  (ids ? br_align8(n * sizeof(struct kp_uuid)) : 0) + nbytes;
+    int rc = br_resp_scratch(r, need);
+    if (rc < 0)
+        return rc;
+    uint8_t *m = r->scratch;
+    struct md_job *mj = (struct md_job *)m;
+    memset(mj, 0, sizeof(*mj));
+    m += br_align8(sizeof(*mj));
+    mj->names = (struct kp_str *)m;
+    m += br_align8(n * sizeof(struct kp_str));
+    mj->errs = (int16_t *)m;
+    m += br_align8(n * sizeof(int16_t));
+    mj->create = (bool *)m;
+    m += br_align8(n * sizeof(bool));
+    if (ids) {
+        mj->ids = (struct kp_uuid *)m;
+        memcpy(mj->ids, ids, n * sizeof(struct kp_uuid));
+        m += br_align8(n * sizeof(struct kp_uuid));
+    }
+    char *nb = (char *)m;
+    mj->n = nt;
+    mj->all = all;
+    mj->partitions = x->cfg->num_partitions;
+    mj->peer = q->peer;
+    mj->fl = fl;
+    int32_t chosen = 0;
+    for (int32_t i = 0; i < mj->n; i++) {
+        struct kp_str name = names[i];
+        int32_t nl = name.len > 0 ? name.len : 0;
+        if (nl)
+            memcpy(nb, name.ptr, (size_t)nl);
+        nb[nl] = 0;
+        mj->names[i] = name.len < 0 ? KP_STR_NULL : (struct kp_str){nb, name.len};
+        mj->errs[i] = errs ? errs[i] : 0;
+        mj->create[i] = false;
+        if (may_create && nl > 0 && nl <= NAME_MAX_LEN && !memchr(nb, 0, (size_t)nl) &&
+            st_topic_name_valid(nb, (size_t)nl) &&
+            st_topic_partitions(x->store, nb, (size_t)nl) < 0) {
+            if (chosen < AUTO_CREATE_PER_REQUEST) {
+                mj->create[i] = true;
+                chosen++;
+            } else {
+                mj->errs[i] = KP_ERR_LEADER_NOT_AVAILABLE; /* created by a later request */
+            }
+        }
+        nb += nl + 1;
+    }
+    if (missing > AUTO_CREATE_PER_REQUEST)
+        br_info("peer=%s client.id=%s: Metadata names %d missing topics: creating %d now, the "
+                "rest answer LEADER_NOT_AVAILABLE until a retry creates them",
+                q->peer->name, BR_LOG_KSTR(q->client_id), missing, AUTO_CREATE_PER_REQUEST);
+    mj->job.r = r;
+    mj->job.run = md_run;
+    mj->job.done = md_done;
+    rc = br_admin(x, &mj->job);
+    return rc < 0 ? rc : BR_REPLY;
 }
 
 static bool uuid_zero(const struct kp_uuid *u)
@@ -290,7 +391,8 @@ static bool uuid_zero(const struct kp_uuid *u)
     return true;
 }
 
-/* Topics asked for by id (v10+; an entry with a name goes by its name): no creation. */
+/* Topics asked for by id (v10+; an entry with a name goes by its name): no creation. A big
+ * answer goes to the admin thread like any other. */
 static int metadata_by_id(struct br_req *q, struct br_resp *r, const struct kp_metadata_req *req,
                           struct md_flags fl)
 {
@@ -300,25 +402,37 @@ static int metadata_by_id(struct br_req *q, struct br_resp *r, const struct kp_m
         return -ENOMEM;
     int16_t *errs = (int16_t *)(names + n);
     char *buf = (char *)(errs + n);
+    int64_t nparts = 0; /* partitions the answer lists */
     for (size_t i = 0; i < n; i++) {
         names[i] = req->topics[i];
-        if (names[i].len >= 0 || uuid_zero(&req->topic_ids[i]))
-            continue;
-        if (q->api_version < 12) { /* names are not nullable below v12 */
-            free(names);
-            return br_req_bad(q, -EBADMSG);
+        if (names[i].len < 0 && !uuid_zero(&req->topic_ids[i])) {
+            if (q->api_version < 12) { /* names are not nullable below v12 */
+                free(names);
+                return br_req_bad(q, -EBADMSG);
+            }
+            char *nb = buf + i * (NAME_MAX_LEN + 1);
+            if (st_topic_by_id(q->x->store, req->topic_ids[i].b, nb, NAME_MAX_LEN + 1) == 0) {
+                names[i] = (struct kp_str){nb, (int32_t)strlen(nb)};
+            } else {
+                names[i] = KP_STR_NULL;
+                errs[i] = KP_ERR_UNKNOWN_TOPIC_ID;
+                continue;
+            }
         }
-        char *nb = buf + i * (NAME_MAX_LEN + 1);
-        if (st_topic_by_id(q->x->store, req->topic_ids[i].b, nb, NAME_MAX_LEN + 1) == 0) {
-            names[i] = (struct kp_str){nb, (int32_t)strlen(nb)};
-        } else {
-            names[i] = KP_STR_NULL;
-            errs[i] = KP_ERR_UNKNOWN_TOPIC_ID;
-        }
+        int32_t np = names[i].len > 0
+                         ? st_topic_partitions(q->x->store, names[i].ptr, (size_t)names[i].len)
+                         : 0;
+        nparts += np > 0 ? np : 0;
     }
-    int rc = metadata_build(q->x, q->peer, r, names, (int32_t)n, false, errs, req->topic_ids, fl);
-    if (rc >= 0) /* an unknown id is answered with it */
-        rc = BR_REPLY;
+    int rc;
+    if (nparts < META_ADMIN_PARTS) {
+        rc = metadata_build(q->x, q->peer, r, names, (int32_t)n, false, errs, req->topic_ids, fl,
+                            false);
+        if (rc >= 0) /* an unknown id is answered with it */
+            rc = BR_REPLY;
+    } else {
+        rc = md_submit(q, r, names, (int32_t)n, false, errs, req->topic_ids, fl, false, 0);
+    }
     free(names);
     return rc;
 }
@@ -340,75 +454,26 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
         return metadata_by_id(q, r, &req, fl);
     bool may_create = !all && req.allow_auto_topic_creation && x->cfg->auto_create_topics;
     int32_t missing = 0;
-    for (int32_t i = 0; may_create && i < req.n_topics; i++) {
+    int64_t nparts = 0; /* partitions the answer lists */
+    if (all)
+        st_topic_foreach(x->store, count_parts, &nparts);
+    for (int32_t i = 0; !all && i < req.n_topics; i++) {
         struct kp_str name = req.topics[i];
         char cname[NAME_MAX_LEN + 1];
-        if (name_cstr(name, cname) && st_topic_name_valid(cname, strlen(cname)) &&
-            st_topic_partitions(x->store, name.ptr, (size_t)name.len) < 0)
+        int32_t np = name_cstr(name, cname) && st_topic_name_valid(cname, strlen(cname))
+                         ? st_topic_partitions(x->store, name.ptr, (size_t)name.len)
+                         : 0;
+        if (np > 0)
+            nparts += np;
+        else if (np < 0 && may_create)
             missing++;
     }
-    if (missing == 0) {
-        rc = metadata_build(x, q->peer, r, req.topics, req.n_topics, all, NULL, NULL, fl);
+    if (missing == 0 && nparts < META_ADMIN_PARTS) {
+        rc = metadata_build(x, q->peer, r, req.topics, req.n_topics, all, NULL, NULL, fl, false);
         return rc < 0 ? rc : BR_REPLY;
     }
-
-    /* copy what the job and the later answer need out of the request */
-    size_t n = (size_t)req.n_topics;
-    size_t names = 0;
-    for (int32_t i = 0; i < req.n_topics; i++)
-        names += (size_t)(req.topics[i].len > 0 ? req.topics[i].len : 0) + 1;
-    size_t need = br_align8(sizeof(struct md_job)) + br_align8(n * sizeof(struct kp_str)) +
-                  br_align8(n * sizeof(int16_t)) + br_align8(n * sizeof(bool)) + names;
-    rc = br_resp_scratch(r, need);
-    if (rc < 0)
-        return rc;
-    uint8_t *m = r->scratch;
-    struct md_job *mj = (struct md_job *)m;
-    memset(mj, 0, sizeof(*mj));
-    m += br_align8(sizeof(*mj));
-    mj->names = (struct kp_str *)m;
-    m += br_align8(n * sizeof(struct kp_str));
-    mj->errs = (int16_t *)m;
-    m += br_align8(n * sizeof(int16_t));
-    mj->create = (bool *)m;
-    m += br_align8(n * sizeof(bool));
-    char *nb = (char *)m;
-    mj->n = req.n_topics;
-    mj->all = false;
-    mj->partitions = x->cfg->num_partitions;
-    mj->peer = q->peer;
-    mj->fl = fl;
-    int32_t chosen = 0;
-    for (int32_t i = 0; i < req.n_topics; i++) {
-        struct kp_str name = req.topics[i];
-        int32_t nl = name.len > 0 ? name.len : 0;
-        if (nl)
-            memcpy(nb, name.ptr, (size_t)nl);
-        nb[nl] = 0;
-        mj->names[i] = (struct kp_str){nb, name.len};
-        mj->errs[i] = 0;
-        mj->create[i] = false;
-        if (nl > 0 && nl <= NAME_MAX_LEN && !memchr(nb, 0, (size_t)nl) &&
-            st_topic_name_valid(nb, (size_t)nl) &&
-            st_topic_partitions(x->store, nb, (size_t)nl) < 0) {
-            if (chosen < AUTO_CREATE_PER_REQUEST) {
-                mj->create[i] = true;
-                chosen++;
-            } else {
-                mj->errs[i] = KP_ERR_LEADER_NOT_AVAILABLE; /* created by a later request */
-            }
-        }
-        nb += nl + 1;
-    }
-    if (missing > AUTO_CREATE_PER_REQUEST)
-        br_info("peer=%s client.id=%s: Metadata names %d missing topics: creating %d now, the "
-                "rest answer LEADER_NOT_AVAILABLE until a retry creates them",
-                q->peer->name, BR_LOG_KSTR(q->client_id), missing, AUTO_CREATE_PER_REQUEST);
-    mj->job.r = r;
-    mj->job.run = md_run;
-    mj->job.done = md_done;
-    rc = br_admin(q->x, &mj->job);
-    return rc < 0 ? rc : BR_REPLY;
+    int32_t nt = all || req.n_topics < 0 ? 0 : req.n_topics;
+    return md_submit(q, r, req.topics, nt, all, NULL, NULL, fl, may_create, missing);
 }
 
 /* ---- CreateTopics --------------------------------------------------------------------- */

@@ -60,7 +60,9 @@ struct br_job {
     struct br_job *next; /* the admin queue's */
     struct br_ctx *x;    /* the context the job came from (done runs on its thread) */
     struct br_resp *r;
-    void (*run)(struct br_job *j);  /* admin thread: store calls only, no response bytes */
+    /* admin thread: store calls; may encode j->r (the job's until done runs), never into the
+     * context's arenas (they are its thread's) */
+    void (*run)(struct br_job *j);
     void (*done)(struct br_job *j); /* dispatching thread: encode; ready() or fail() */
 };
 

@@ -41,7 +41,9 @@
 #include "br_stats.h"
 #include "br_xfer.h"
 
-#define IN_BASE_CAP  (16 * 1024)
+#define IN_BASE_CAP (16 * 1024)
+/* How long a grown frame buffer outlives the last frame that needed it (see in_fit). */
+#define IN_KEEP_MS   1000
 #define FREE_RESPS   8
 #define BUF_KEEP_CAP (256 * 1024)
 #define LIGHT_MS     100  /* fair service: how long a request keeps its connection "active" */
@@ -597,12 +599,28 @@ int br_conn__take(struct br_conn *c, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* Whether a grown frame buffer no frame needs now may stay as it is for a while: nobody waits
+ * for request bytes, at most half the budget is taken, and a frame needed it less than
+ * IN_KEEP_MS ago. Giving it back after every large frame made a producer of 1 MiB requests
+ * fault in and zero its buffer's pages for every request, and unmap them again (mremap): 40%
+ * of the broker's CPU per record, whatever the number of partitions (perf, issue 21). */
+static bool in_keep(const struct br_conn *c)
+{
+    const struct br_limits *lim = c->loop->limits;
+    if (c->loop->now_ms - c->in_big_ms >= IN_KEEP_MS)
+        return false;
+    if (lim->budget < 0)
+        return true;
+    return atomic_load(&lim->bytes_waiters) == 0 && br_limits_bytes_used(lim) <= lim->budget / 2;
+}
+
 /*
  * Sizes the frame buffer once the input is processed: room for the whole frame being received
  * (need bytes, 0 while its size is unknown) and what is buffered, at least IN_BASE_CAP. Growth
  * is taken from the budget at once, for the whole frame; when the budget cannot give it the
  * connection waits, and a frame larger than the whole budget closes it. Room no longer needed
- * (a large frame handled) is given back.
+ * (a large frame handled) is given back, at once or, while in_keep() says so, later (from
+ * br_conn_check_idle).
  */
 static void in_fit(struct br_conn *c, size_t need)
 {
@@ -611,6 +629,8 @@ static void in_fit(struct br_conn *c, size_t need)
     size_t target = need > c->in_len ? need : c->in_len;
     if (target < IN_BASE_CAP)
         target = IN_BASE_CAP;
+    if (target > IN_BASE_CAP)
+        c->in_big_ms = c->loop->now_ms;
     size_t charge = charge_of(target);
     if (target > c->in_cap) {
         if (lim->budget >= 0 && (uint64_t)charge > (uint64_t)lim->budget) {
@@ -635,8 +655,9 @@ static void in_fit(struct br_conn *c, size_t need)
         c->in = nb;
         c->in_cap = target;
         c->in_charged = charge;
-    } else if (c->in_cap - target >= IN_BASE_CAP ||
-               (target == IN_BASE_CAP && c->in_cap > IN_BASE_CAP)) {
+    } else if ((c->in_cap - target >= IN_BASE_CAP ||
+                (target == IN_BASE_CAP && c->in_cap > IN_BASE_CAP)) &&
+               !in_keep(c)) {
         uint8_t *nb = realloc(c->in, target); /* target >= in_len: no byte is lost */
         if (!nb)
             return; /* keeps the bigger buffer and what it holds of the budget */
@@ -1279,8 +1300,14 @@ void br_conn_check_idle(struct br_loop *loop)
             br_conn_close(c, "request not received within request.receive.timeout.ms");
             continue;
         }
-        if (idle > 0 && !c->out_head && loop->now_ms - c->last_active_ms > idle)
+        if (idle > 0 && !c->out_head && loop->now_ms - c->last_active_ms > idle) {
             br_conn_close(c, "idle longer than connections.max.idle.ms");
+            continue;
+        }
+        /* a grown frame buffer kept after its frames (in_keep) goes back once unneeded */
+        if (c->in_cap > IN_BASE_CAP && c->in_len == 0 && !c->bytes_wait.waiting && !c->paused &&
+            !in_keep(c))
+            in_fit(c, 0);
     }
 }
 

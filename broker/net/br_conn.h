@@ -44,7 +44,10 @@
  *   finish). When the budget cannot give it, the connection is read no further (TCP
  *   backpressure) and waits in its loop's list until bytes are freed. A frame larger than the
  *   whole budget closes the connection with a log line. The buffer shrinks back to
- *   IN_BASE_CAP, giving the bytes back, once no large frame is pending.
+ *   IN_BASE_CAP, giving the bytes back, once no large frame is pending: at once when others
+ *   wait for bytes or more than half the budget is taken, otherwise once no frame has needed
+ *   it for IN_KEEP_MS (br_conn_check_idle), so that a producer sending large requests one
+ *   after another does not fault in and zero a fresh buffer for each of them.
  * - Admission (br_conn_accepted): a new connection is counted against max.connections and
  *   max.connections.per.ip (its overrides included); one from an address at its bound is
  *   closed at once. At max.connections the new connection closes the connection of its loop
@@ -126,6 +129,7 @@ struct br_conn {
     size_t in_len, in_cap; /* in_len <= in_cap <= 4 + socket.request.max.bytes, or a little
                               more while bytes already received must be kept */
     size_t in_charged;     /* queued.max.request.bytes held: in_cap - IN_BASE_CAP, or 0 */
+    int64_t in_big_ms;     /* the last time a frame needed more than IN_BASE_CAP */
 
     struct br_resp *out_head, *out_tail;
     int nresp;

@@ -153,8 +153,9 @@ const r = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const fail = (m) => { console.error('scale.json: ' + m); process.exit(1); };
 if (r.mode !== 'scale' || r.runs !== 1) fail('header');
 const keys = {
-    partitions: ['broker_cpu_s_per_m_records', 'records_per_s', 'rss_kib_per_partition_created',
-                 'broker_rss_mib', 'rss_kib_per_partition'],
+    partitions: ['broker_cpu_s_per_m_records', 'records_per_s', 'rss_kib_per_partition_written',
+                 'broker_rss_mib', 'rss_kib_per_partition', 'startup_s', 'idle_rss_mib',
+                 'idle_rss_kib_per_partition', 'metadata_ms'],
     connections: ['broker_cpu_s_per_m_records', 'records_per_s', 'rss_kib_per_connection_idle',
                   'broker_rss_mib', 'rss_kib_per_connection', 'connect_cpu_ms_per_1000'],
 };

@@ -147,6 +147,11 @@ static int tb_read_port(const char *file)
 
 int tb_broker_start(struct tb_broker *b, const char *const *extra)
 {
+    return tb_broker_start_within(b, extra, TB_READY_TIMEOUT_MS);
+}
+
+int tb_broker_start_within(struct tb_broker *b, const char *const *extra, int ready_ms)
+{
     if (b->pid > 0)
         return -EBUSY;
     const char *bin = tb_broker_binary();
@@ -205,7 +210,7 @@ int tb_broker_start(struct tb_broker *b, const char *const *extra)
     close(logfd);
     b->pid = pid;
 
-    int64_t deadline = tb_now_ms() + TB_READY_TIMEOUT_MS;
+    int64_t deadline = tb_now_ms() + ready_ms;
     for (;;) {
         int port = tb_read_port(port_file);
         if (port > 0) {

@@ -33,6 +33,9 @@ struct tb_broker {
  * Pass b with dir[0] == 0 for a fresh dir, or an already-used b to restart on the same data.
  */
 int tb_broker_start(struct tb_broker *b, const char *const *extra);
+/* The same, for a broker that may take longer than 20 s to be ready (ready_ms): e.g. one
+ * that recovers tens of thousands of partitions after a crash under the sanitizers. */
+int tb_broker_start_within(struct tb_broker *b, const char *const *extra, int ready_ms);
 /* Sends sig (SIGTERM, SIGKILL...), waits up to 20 s; returns the exit status as waitpid. */
 int tb_broker_stop(struct tb_broker *b, int sig);
 /* Stops the broker if running (SIGKILL) and removes the temp dir. */

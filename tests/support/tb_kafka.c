@@ -222,6 +222,23 @@ void tb_enc_produce(struct tb_req *r, int16_t version, int16_t acks, int32_t tim
         kp_wr_nbytes(&r->wr, KP_BYTES_NULL);
 }
 
+void tb_enc_produce_multi(struct tb_req *r, int16_t version, int16_t acks, int32_t timeout_ms,
+                          const char *topic, int n, const int32_t *parts,
+                          const uint8_t *const *records, const size_t *lens)
+{
+    kp_wr_nstr(&r->wr, KP_STR_NULL); /* transactional_id (v3+) */
+    kp_wr_i16(&r->wr, acks);
+    kp_wr_i32(&r->wr, timeout_ms);
+    kp_wr_array(&r->wr, 1);
+    kp_wr_str(&r->wr, kp_str_of(topic));
+    kp_wr_array(&r->wr, n);
+    for (int i = 0; i < n; i++) {
+        kp_wr_i32(&r->wr, parts[i]);
+        kp_wr_nbytes(&r->wr, (struct kp_bytes){records[i], (int32_t)lens[i]});
+    }
+    (void)version;
+}
+
 void tb_enc_fetch_multi(struct tb_req *r, int16_t version, int32_t max_wait_ms, int32_t min_bytes,
                         int32_t max_bytes, const char *topic, int n, const int32_t *parts,
                         const int64_t *offsets, int32_t pmax)
@@ -448,6 +465,32 @@ int tb_dec_produce(const struct tb_frame *f, int16_t version, struct tb_produce_
     out->log_append_time = version >= 2 ? kp_rd_i64(&rd) : -1;
     if (version >= 5)
         out->log_start_offset = kp_rd_i64(&rd);
+    if (version >= 1)
+        (void)kp_rd_i32(&rd); /* throttle, last */
+    return rd_done(&rd);
+}
+
+int tb_dec_produce_multi(const struct tb_frame *f, int16_t version, struct tb_produce_resp *out,
+                         int32_t *part, int max, int *n)
+{
+    struct kp_rd rd;
+    rd_body(&rd, f);
+    if (kp_rd_array(&rd, 8, false) != 1)
+        return -EBADMSG;
+    (void)kp_rd_str(&rd);
+    int32_t np = kp_rd_array(&rd, 14, false);
+    if (!kp_rd_ok(&rd) || np < 0 || np > max)
+        return -EBADMSG;
+    *n = np;
+    for (int32_t i = 0; i < np; i++) {
+        struct tb_produce_resp *o = &out[i];
+        memset(o, 0, sizeof *o);
+        part[i] = kp_rd_i32(&rd);
+        o->error = kp_rd_i16(&rd);
+        o->base_offset = kp_rd_i64(&rd);
+        o->log_append_time = version >= 2 ? kp_rd_i64(&rd) : -1;
+        o->log_start_offset = version >= 5 ? kp_rd_i64(&rd) : -1;
+    }
     if (version >= 1)
         (void)kp_rd_i32(&rd); /* throttle, last */
     return rd_done(&rd);

@@ -77,6 +77,12 @@ void tb_enc_metadata(struct tb_req *r, int16_t version, const char *const *topic
 void tb_enc_produce(struct tb_req *r, int16_t version, int16_t acks, int32_t timeout_ms,
                     const char *topic, int32_t partition, const uint8_t *records, size_t len);
 
+/* Produce v3-7 to n partitions of one topic in one request: records[i] (lens[i] bytes) to
+ * parts[i]. */
+void tb_enc_produce_multi(struct tb_req *r, int16_t version, int16_t acks, int32_t timeout_ms,
+                          const char *topic, int n, const int32_t *parts,
+                          const uint8_t *const *records, const size_t *lens);
+
 struct tb_fetch_args {
     int32_t max_wait_ms;
     int32_t min_bytes;
@@ -155,6 +161,9 @@ struct tb_produce_resp {
     int64_t log_start_offset; /* -1 below v5 */
 };
 int tb_dec_produce(const struct tb_frame *f, int16_t version, struct tb_produce_resp *out);
+/* A produce response with one topic and up to max partitions: out[i], part[i], *n. */
+int tb_dec_produce_multi(const struct tb_frame *f, int16_t version, struct tb_produce_resp *out,
+                         int32_t *part, int max, int *n);
 
 struct tb_fetch_resp {
     int16_t top_error; /* v7+ */

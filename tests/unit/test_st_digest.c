@@ -30,7 +30,7 @@ static void setup(void)
     c.segment_bytes = 3670016; /* 3.5 MiB: four 1 MiB digest chunks, the last one partial */
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
     ck_assert_int_eq(st_topic_create(store, "t", 1, &c), 0);
-    log_ = st_log_get(store, "t", 1, 0);
+    log_ = tst_log_get(store, "t", 1, 0);
     for (int i = 0; i < NBATCH; i++)
         tst_append1(log_, 1, VLEN, i, 1);
     struct st_segvec *v = atomic_load(&log_->segs);
@@ -113,7 +113,7 @@ START_TEST(t_running_digests_match_the_bytes)
     struct st_log_config c = tst_cfg();
     c.segment_bytes = 3 << 20;
     ck_assert_int_eq(st_topic_create(store, "r", 1, &c), 0);
-    struct st_log *log = st_log_get(store, "r", 1, 0);
+    struct st_log *log = tst_log_get(store, "r", 1, 0);
     uint64_t rng = 77;
     uint8_t *buf = malloc(4 * 320 * 1024);
     ck_assert_ptr_nonnull(buf);
@@ -328,7 +328,7 @@ START_TEST(t_scrub_covers_the_active_segment)
     /* ... and complete chunks (running digests) of an active segment past 1 MiB, with the
      * flip in a header field: its epoch */
     ck_assert_int_eq(st_topic_create(store, "a", 1, NULL), 0);
-    struct st_log *log = st_log_get(store, "a", 1, 0);
+    struct st_log *log = tst_log_get(store, "a", 1, 0);
     for (int i = 0; i < 20; i++)
         tst_append1(log, 1, VLEN, i, 1);
     tst_wait_settled(log);
@@ -356,7 +356,7 @@ START_TEST(t_digest_rewritten_when_missing)
     snprintf(path, sizeof(path), "%s/t-0/00000000000000000000.digest", dir);
     ck_assert_int_eq(unlink(path), 0);
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
-    log_ = st_log_get(store, "t", 1, 0);
+    log_ = tst_log_get(store, "t", 1, 0);
     tst_wait_settled(log_);
     ck_assert_int_eq(access(path, F_OK), 0);
     struct st_scrub_report rep;

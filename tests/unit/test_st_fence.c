@@ -52,7 +52,7 @@ static void open_store(void)
 {
     struct st_recovery_report rep;
     ck_assert_int_eq(st_store_open_logged(dir, NULL, on_store_msg, NULL, &rep, &store), 0);
-    log_ = st_log_get(store, "t", 1, 0);
+    log_ = tst_log_get(store, "t", 1, 0);
     ck_assert_ptr_nonnull(log_);
 }
 
@@ -74,7 +74,7 @@ static void map_batches(void)
         while (pos < size) {
             uint8_t b[KP_BATCH_HEADER_LEN];
             struct kp_batch_hdr h;
-            ck_assert_int_eq(pread(s->fd, b, sizeof(b), pos), (ssize_t)sizeof(b));
+            ck_assert_int_eq(tst_seg_pread(s, b, sizeof(b), pos), (ssize_t)sizeof(b));
             ck_assert_int_eq(kp_batch_parse_hdr(b, sizeof(b), &h), 0);
             ck_assert_int_lt(nbatches, 4096);
             batches[nbatches++] = (struct batch){s->base,
@@ -96,7 +96,7 @@ static void setup(void)
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
     struct st_log_config c = cfg();
     ck_assert_int_eq(st_topic_create(store, "t", 1, &c), 0);
-    log_ = st_log_get(store, "t", 1, 0);
+    log_ = tst_log_get(store, "t", 1, 0);
     uint64_t rng = 7;
     for (int i = 0; i < 160; i++)
         tst_append1(log_, 1 + (int)(tst_rand(&rng) % 4), 50 + tst_rand(&rng) % 6000, i, 1);

@@ -98,7 +98,7 @@ static void build(struct snapshot *snap, struct layout *lay, bool alone)
     struct st_store *store;
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
     ck_assert_int_eq(st_topic_create(store, "t", 1, &c), 0);
-    struct st_log *log = st_log_get(store, "t", 1, 0);
+    struct st_log *log = tst_log_get(store, "t", 1, 0);
     uint64_t rng = 99;
     for (int i = 0; i < 40; i++)
         tst_append1(log, 1 + (int)(tst_rand(&rng) % 3), 20 + tst_rand(&rng) % 200, i, 1);
@@ -124,7 +124,7 @@ static void build(struct snapshot *snap, struct layout *lay, bool alone)
     /* last batch: walk the tail */
     int64_t pos = 0;
     for (;;) {
-        ck_assert_int_eq(pread(tail->fd, b, 12, pos), 12);
+        ck_assert_int_eq(tst_seg_pread(tail, b, 12, pos), 12);
         int64_t sz = 12 + (int64_t)kp_load_be32(b + 8);
         if (pos + sz == lay->last_end)
             break;
@@ -160,7 +160,7 @@ static void check_recovered(const struct layout *lay, int64_t want_end)
 {
     struct st_store *store;
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
-    struct st_log *log = st_log_get(store, "t", 1, 0);
+    struct st_log *log = tst_log_get(store, "t", 1, 0);
     ck_assert_ptr_nonnull(log);
     ck_assert_int_eq(st_log_end_offset(log), want_end);
     ck_assert_int_eq(st_log_durable_offset(log), want_end);
@@ -277,7 +277,7 @@ static int64_t build_unsynced(int64_t *starts, int n)
     struct st_store *store;
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
     ck_assert_int_eq(st_topic_create(store, "t", 1, NULL), 0);
-    struct st_log *log = st_log_get(store, "t", 1, 0);
+    struct st_log *log = tst_log_get(store, "t", 1, 0);
     int64_t pos = 0;
     for (int i = 0; i < n; i++) {
         starts[i] = pos;
@@ -292,6 +292,7 @@ static int64_t build_unsynced(int64_t *starts, int n)
     ck_assert_int_eq(unlink(path), 0);
     snprintf(path, sizeof(path), "%s/recovery-point", pdir);
     ck_assert_int_eq(unlink(path), 0);
+    tst_store_unclean(dir);
     return pos;
 }
 
@@ -364,7 +365,7 @@ static void build_sealed(struct st_log_config *c, int64_t *seg1_base)
     struct st_store *store;
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
     ck_assert_int_eq(st_topic_create(store, "t", 1, c), 0);
-    struct st_log *log = st_log_get(store, "t", 1, 0);
+    struct st_log *log = tst_log_get(store, "t", 1, 0);
     for (int i = 0; i < 40; i++)
         ck_assert_int_eq(tst_append1(log, 2, 100, i, 1), 2 * i);
     tst_wait_settled(log);
@@ -380,8 +381,9 @@ static void build_sealed(struct st_log_config *c, int64_t *seg1_base)
 static void check_fenced(int64_t bad, int64_t n, struct st_recovery_report *rep)
 {
     struct st_store *store;
+    tst_store_unclean(dir); /* the log opened (and what that found counted) by the store's open */
     ck_assert_int_eq(st_store_open_logged(dir, NULL, NULL, NULL, rep, &store), 0);
-    struct st_log *log = st_log_get(store, "t", 1, 0);
+    struct st_log *log = tst_log_get(store, "t", 1, 0);
     ck_assert_int_eq(st_log_end_offset(log), n);
     for (int64_t o = 0; o < n; o++) {
         struct st_read rd;
@@ -446,7 +448,7 @@ START_TEST(t_synced_bytes_below_the_recovery_point_are_fenced)
     struct st_store *store;
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
     ck_assert_int_eq(st_topic_create(store, "t", 1, &c), 0);
-    struct st_log *log = st_log_get(store, "t", 1, 0);
+    struct st_log *log = tst_log_get(store, "t", 1, 0);
     int64_t starts[40], pos = 0;
     for (int i = 0; i < 40; i++) {
         starts[i] = pos;
@@ -510,8 +512,9 @@ START_TEST(t_recovery_says_what_it_did)
              (long long)(starts[7] + 30), path, (long long)starts[7], (long long)(starts[7] + 30));
     ck_assert_msg(strstr(rmsgs, want) != NULL, "want\n%s\nin\n%s", want, rmsgs);
     snprintf(want, sizeof(want),
-             "0 storage %s: 1 log(s), 1 after a crash; 1 segment(s) scanned (%lld bytes), 30 "
-             "bytes cut, 1 index(es) rebuilt, 0 fenced range(s) (0 found before, 0 new)\n",
+             "0 storage %s: 1 log(s), 1 after a crash, 0 dormant (closed cleanly: opened at their "
+             "first use); 1 segment(s) scanned (%lld bytes), 30 bytes cut, 1 index(es) rebuilt, 0 "
+             "fenced range(s) (0 found before, 0 new)\n",
              dir, (long long)(starts[7] + 30));
     ck_assert_msg(strstr(rmsgs, want) != NULL, "want\n%s\nin\n%s", want, rmsgs);
     (void)end;
@@ -530,28 +533,73 @@ START_TEST(t_clean_marker_skips_scan)
 {
     int64_t starts[10];
     build_unsynced(starts, 10);
-    /* with the marker back, the files are trusted: a flipped body byte is not looked for
-     * (that is the scrubber's job for sealed segments), and the log keeps all 10 batches */
+    /* an earlier version's marker (an empty file) put back: the files are trusted, a flipped
+     * body byte is not looked for (that is the scrubber's job), all 10 batches are kept */
     char path[1024];
     snprintf(path, sizeof(path), "%s/clean-shutdown", pdir);
     tst_spit(path, (const uint8_t *)"", 0);
     flip(starts[6] + 70);
     struct st_store *store;
-    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    struct st_recovery_report rep;
+    ck_assert_int_eq(st_store_open_logged(dir, NULL, NULL, NULL, &rep, &store), 0);
+    ck_assert_int_eq(rep.unclean, 0);
+    ck_assert_int_eq(rep.segments_scanned, 0);
     struct st_log *log = st_log_get(store, "t", 1, 0);
     ck_assert_int_eq(st_log_end_offset(log), 20);
-    ck_assert_int_ne(access(path, F_OK), 0); /* removed at open, before anything changes */
     st_log_put(log);
     st_store_close(store);
-    ck_assert_int_eq(access(path, F_OK), 0); /* back at close (untouched: no data sync) */
-    /* and after a change, through the full close */
-    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    /* closed cleanly: the log's record says what it holds, the store's marker is there */
+    size_t len;
+    uint8_t *rec = tst_slurp(path, &len);
+    ck_assert_uint_eq(len, ST_CLEAN_SIZE);
+    ck_assert_int_eq(memcmp(rec, ST_CLEAN_MAGIC, 4), 0);
+    ck_assert_int_eq((int64_t)kp_load_be64(rec + 32), 20); /* its end offset */
+    free(rec);
+    char smark[1024];
+    snprintf(smark, sizeof(smark), "%s/clean-shutdown", dir);
+    ck_assert_int_eq(access(smark, F_OK), 0);
+    /* so the next open leaves the log dormant: offsets and stats from the record, no file read */
+    ck_assert_int_eq(st_store_open_logged(dir, NULL, NULL, NULL, &rep, &store), 0);
+    ck_assert_int_ne(access(smark, F_OK), 0); /* removed at open, before anything changes */
+    ck_assert_int_eq(rep.dormant, 1);
+    ck_assert_int_eq(rep.logs, 0);
     log = st_log_get(store, "t", 1, 0);
-    ck_assert_int_eq(tst_append1(log, 1, 10, 1, 1), 20);
+    ck_assert(!st__log_open(log));
+    ck_assert_int_eq(st_log_end_offset(log), 20);
+    ck_assert_int_eq(st_log_start_offset(log), 0);
+    struct st_log_stats ls;
+    st_log_stats(log, &ls);
+    ck_assert_int_eq(ls.end_offset, 20);
+    ck_assert_int_gt(ls.bytes, 0);
+    struct st_read rd;
+    ck_assert_int_eq(st_log_read(log, 20, 1000, &rd), 0); /* at the end: still dormant */
+    ck_assert_int_eq(rd.n, 0);
+    ck_assert(!st__log_open(log));
+    ck_assert_int_eq(tst_append1(log, 1, 10, 1, 1), 20); /* opens it */
+    ck_assert(st__log_open(log));
     st_log_put(log);
     st_store_close(store);
-    ck_assert_int_eq(access(path, F_OK), 0);
+    /* a record that no longer matches the files (a change, then no clean close: the files as
+     * a crash leaves them, the store's marker gone) is not trusted: the log is recovered */
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    log = tst_log_get(store, "t", 1, 0);
+    ck_assert_int_eq(st_log_end_offset(log), 21);
+    int64_t torn = atomic_load(&atomic_load(&log->segs)->s[atomic_load(&log->segs)->n - 1]->size);
+    ck_assert_int_eq(tst_append1(log, 1, 10, 1, 1), 21);
+    struct tst_dirsnap crash;
+    tst_dir_take(pdir, &crash);
+    st_log_put(log);
+    st_store_close(store);
+    tst_dir_restore(pdir, &crash);
+    tst_dir_free(&crash);
+    tst_store_unclean(dir);
+    /* and the new batch torn: recovery must cut it */
+    char lp[1024];
+    snprintf(lp, sizeof(lp), "%s/00000000000000000000.log", pdir);
+    ck_assert_int_eq(truncate(lp, torn + 20), 0);
+    ck_assert_int_eq(st_store_open_logged(dir, NULL, NULL, NULL, &rep, &store), 0);
+    ck_assert_int_eq(rep.unclean, 1);
+    ck_assert_int_eq(rep.bytes_cut, 20);
     log = st_log_get(store, "t", 1, 0);
     ck_assert_int_eq(st_log_end_offset(log), 21);
     st_log_put(log);

@@ -57,7 +57,7 @@ static bool flip_batch(int64_t off)
         while (pos < size) {
             uint8_t b[KP_BATCH_HEADER_LEN];
             struct kp_batch_hdr h;
-            if (pread(s->fd, b, sizeof(b), pos) != (ssize_t)sizeof(b) ||
+            if (tst_seg_pread(s, b, sizeof(b), pos) != (ssize_t)sizeof(b) ||
                 kp_batch_parse_hdr(b, sizeof(b), &h) != 0)
                 return false;
             if (off <= h.base_offset + h.last_offset_delta) {
@@ -65,10 +65,10 @@ static bool flip_batch(int64_t off)
                     atomic_store(&bad[o], true);
                 int64_t at = pos + KP_BATCH_HEADER_LEN + 5;
                 uint8_t x;
-                if (pread(s->fd, &x, 1, at) != 1)
+                if (tst_seg_pread(s, &x, 1, at) != 1)
                     return false;
                 x ^= 0x20;
-                return pwrite(s->fd, &x, 1, at) == 1;
+                return tst_seg_pwrite(s, &x, 1, at) == 1;
             }
             pos += (int64_t)kp_batch_size(&h);
         }
@@ -197,7 +197,7 @@ START_TEST(t_scrubber_under_load)
     c.flush_interval_ms = 5;
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
     ck_assert_int_eq(st_topic_create(store, "mt", 1, &c), 0);
-    log_ = st_log_get(store, "mt", 2, 0);
+    log_ = tst_log_get(store, "mt", 2, 0);
     uint64_t rng = 3;
     for (int i = 0; i < FIRST; i++)
         append_some(&rng, i);

@@ -323,6 +323,8 @@ START_TEST(t_group_commit_one_sync_covers_all_waiters)
     ck_assert_int_eq(st_topic_create(store, "gc", 1, &c), 0);
     struct st_log *log = st_log_get(store, "gc", 2, 0);
     st_store_set_notify(store, on_notify, NULL);
+    /* (a new log is dormant until its first use, which opens it under sync_mu: open it first) */
+    ck_assert_int_eq(st__log_activate(log), 0);
     /* a sync in progress: the flusher cannot start another until it ends */
     pthread_mutex_lock(&log->sync_mu);
     for (int i = 0; i < 4; i++) {
@@ -521,6 +523,7 @@ START_TEST(t_delete_records)
     st_store_close(store);
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
     log = st_log_get(store, "dr", 2, 0);
+    ck_assert(!st__log_open(log)); /* dormant: the start from its clean-shutdown record */
     ck_assert_int_eq(st_log_start_offset(log), 37);
     ck_assert_int_eq(st_log_read(log, 36, 1 << 20, &rd), -ERANGE);
     /* retention drops the sealed segments below 37 once synced and digested */
@@ -557,6 +560,253 @@ START_TEST(t_scrub_and_maintain_empty_store)
 }
 END_TEST
 
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n - 3;
+}
+
+/* Whether <dir>/<rel> exists. */
+static bool exists(const char *rel)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    return access(path, F_OK) == 0;
+}
+
+/*
+ * Many partitions, few written (issue 21): a topic's partitions have no files until their
+ * first append; after a clean close the store opens without reading a log (they stay dormant,
+ * answering offsets and stats from their clean-shutdown records, with no descriptor), and a
+ * log opens at its first use: a read below its end, an append, retention.
+ */
+/* Counts the store's messages about recovering d-0 (a lazy open of a trusted log that had to
+ * scan or rebuild something says so). */
+static int d0_recovered;
+static void on_msg(void *arg, enum st_msg_level level, const char *msg)
+{
+    (void)arg;
+    (void)level;
+    if (strstr(msg, "recovered d-0 "))
+        d0_recovered++;
+}
+
+START_TEST(t_dormant_logs_open_at_first_use)
+{
+    enum { P = 2000 };
+    struct st_log_config c = tst_cfg();
+    c.segment_bytes = 700;   /* several segments for the written ones */
+    c.retention_bytes = 500; /* retention has work once they grow */
+    c.retention_ms = -1;
+    ck_assert_int_eq(st_topic_create(store, "d", P, &c), 0);
+    ck_assert(!exists("d-0")); /* nothing on disk for a partition never written */
+    for (int p = 0; p < P; p += 100) {
+        struct st_log *log = st_log_get(store, "d", 1, p);
+        for (int i = 0; i < 4; i++)
+            tst_append1(log, 2, 100, 1000 + i, 1);
+        st_log_put(log);
+    }
+    ck_assert(exists("d-0"));
+    ck_assert(!exists("d-1"));
+    /* a sealed segment under index.interval.bytes has no index entry, yet both files: a missing
+     * one would be taken for an index deleted to be rebuilt at every open */
+    ck_assert(exists("d-0/00000000000000000000.index"));
+    ck_assert(exists("d-0/00000000000000000000.timeindex"));
+    struct st_log *l0 = st_log_get(store, "d", 1, 0);
+    struct st_log_stats want;
+    st_log_stats(l0, &want);
+    ck_assert_int_gt(want.segments, 1);
+    want.durable_offset = want.end_offset; /* after a clean close */
+    st_log_put(l0);
+    st_store_close(store);
+    ck_assert(exists("clean-shutdown"));
+
+    int fds = open_fds();
+    struct st_recovery_report rep;
+    d0_recovered = 0;
+    ck_assert_int_eq(st_store_open_logged(dir, NULL, on_msg, NULL, &rep, &store), 0);
+    ck_assert_int_eq(rep.logs, 0); /* none opened */
+    ck_assert_int_eq(rep.dormant, P);
+    ck_assert_int_le(open_fds(), fds + 1); /* the flusher's thread, no file of any log */
+    struct st_log *log = st_log_get(store, "d", 1, 0);
+    ck_assert(!st__log_open(log));
+    struct st_log_stats ls;
+    st_log_stats(log, &ls);
+    ck_assert_mem_eq(&ls, &want, sizeof(ls));
+    ck_assert_int_eq(st_log_end_offset(log), 8);
+    struct st_read rd;
+    ck_assert_int_eq(st_log_read(log, 8, 100, &rd), 0); /* at the end: nothing, still dormant */
+    ck_assert_int_eq(rd.n, 0);
+    ck_assert_int_eq(st_log_read(log, 9, 100, &rd), -ERANGE);
+    ck_assert(!st__log_open(log));
+    ck_assert_int_eq(st_log_read(log, want.start_offset, 1 << 20, &rd), 0); /* opens it */
+    ck_assert(st__log_open(log));
+    ck_assert_int_eq(d0_recovered, 0); /* taken as it is: nothing scanned, nothing rebuilt */
+    struct tst_seen seen;
+    tst_check_read(&rd, &seen);
+    ck_assert_int_eq(seen.first_base, want.start_offset);
+    ck_assert_int_eq(seen.next, 8);
+    st_read_release(&rd);
+    st_log_stats(log, &ls);
+    ck_assert_mem_eq(&ls, &want, sizeof(ls));
+    tst_check_index(log);
+    st_log_put(log);
+
+    /* a never-written partition: empty, dormant, and its first append makes its files */
+    log = st_log_get(store, "d", 1, 1);
+    ck_assert_int_eq(st_log_end_offset(log), 0);
+    ck_assert_int_eq(st_log_read(log, 0, 100, &rd), 0);
+    ck_assert_int_eq(rd.n, 0);
+    ck_assert_int_eq(tst_append1(log, 1, 10, 5, 1), 0);
+    ck_assert(exists("d-1/00000000000000000000.log"));
+    st_log_put(log);
+
+    /* retention of a dormant log: its record says the oldest segment is past the bound */
+    log = st_log_get(store, "d", 1, 100);
+    ck_assert(!st__log_open(log));
+    int64_t start = st_log_start_offset(log);
+    st_log_put(log);
+    st_store_maintain(store, 1); /* retention.bytes 500: the first segment goes */
+    log = st_log_get(store, "d", 1, 100);
+    ck_assert(st__log_open(log));
+    ck_assert_int_gt(st_log_start_offset(log), start);
+    st_log_put(log);
+    /* a dormant log whose retention has nothing to do stays so */
+    log = st_log_get(store, "d", 1, 5);
+    ck_assert(!st__log_open(log));
+    st_log_put(log);
+}
+END_TEST
+
+/*
+ * Topic administration meets dormant logs (issue 14's APIs on issue 21's lazy open): after a
+ * clean close, a log answers its DeleteRecords low watermark from its clean-shutdown record
+ * and carries its topic's overrides before its first use; its largest timestamp counts the
+ * sealed segments whose timestamps are not read yet; DeleteRecords and config changes on a
+ * dormant log hold; CreatePartitions adds dormant logs without files, usable through a cache of
+ * fewer open segments than they have.
+ */
+START_TEST(t_dormant_logs_and_topic_admin)
+{
+    st_store_close(store);
+    struct st_log_config d = tst_cfg();
+    d.open_files_max = 16; /* the cache's least: fewer than the segments below */
+    ck_assert_int_eq(st_store_open(dir, &d, &store), 0);
+    struct st_log_config c = d;
+    c.segment_bytes = 700; /* two batches a segment */
+    c.retention_bytes = -1;
+    c.retention_ms = -1;
+    ck_assert_int_eq(st_topic_create(store, "da", 2, &c), 0);
+    struct st_log *log = st_log_get(store, "da", 2, 0);
+    for (int i = 0; i < 8; i++) /* later batches are older: the largest is in the first segment */
+        tst_append1(log, 2, 100, 50000 - 1000 * i, 1);
+    ck_assert_int_eq(st_log_max_timestamp(log), 50001);
+    struct st_log_stats ls;
+    st_log_stats(log, &ls);
+    ck_assert_int_ge(ls.segments, 3);
+    int64_t low = -1;
+    ck_assert_int_eq(st_log_delete_records(log, 3, &low), 0); /* inside the first segment */
+    ck_assert_int_eq(low, 3);
+    st_log_put(log);
+    struct st_log_config tc;
+    uint32_t ov;
+    ck_assert_int_eq(st_topic_config(store, "da", 2, &tc, &ov), 0);
+    ck_assert_int_eq(st_topic_key_set(&tc, ST_TK_RETENTION_BYTES, 1 << 20), 0);
+    ov |= 1u << ST_TK_RETENTION_BYTES;
+    ck_assert_int_eq(st_topic_config_set(store, "da", &tc, ov), 0);
+    st_store_close(store);
+
+    ck_assert_int_eq(st_store_open(dir, &d, &store), 0);
+    log = st_log_get(store, "da", 2, 0);
+    ck_assert(!st__log_open(log));
+    ck_assert_int_eq(st_log_start_offset(log), 3); /* the record's low watermark */
+    ck_assert_int_eq(st_log_end_offset(log), 16);
+    ck_assert_int_eq(log->cfg.retention_bytes, 1 << 20);
+    ck_assert_int_eq(log->cfg.segment_bytes, 700);
+    struct st_read rd;
+    ck_assert_int_eq(st_log_read(log, 2, 1 << 20, &rd), -ERANGE);
+    ck_assert(!st__log_open(log));
+    ck_assert_int_eq(st_log_max_timestamp(log), 50001); /* opens it, reads sealed segments */
+    ck_assert(st__log_open(log));
+    ck_assert_int_eq(st_log_start_offset(log), 3);
+    ck_assert_int_eq(st_log_read(log, 2, 1 << 20, &rd), -ERANGE);
+    ck_assert_int_eq(st_log_read(log, 3, 1 << 20, &rd), 0);
+    ck_assert_int_gt(rd.n, 0);
+    st_read_release(&rd);
+    st_log_put(log);
+    log = st_log_get(store, "da", 2, 1); /* never written: nothing to open for */
+    ck_assert_int_eq(st_log_max_timestamp(log), -1);
+    ck_assert(!st__log_open(log));
+    st_log_put(log);
+
+    /* CreatePartitions: dormant logs with the topic's overrides and no files until written */
+    enum { NP = 12 };
+    ck_assert_int_eq(st_topic_add_partitions(store, "da", NP), 0);
+    ck_assert(!exists("da-11"));
+    for (int p = 2; p < NP; p++) {
+        log = st_log_get(store, "da", 2, p);
+        ck_assert(!st__log_open(log));
+        ck_assert_int_eq(log->cfg.retention_bytes, 1 << 20);
+        ck_assert_int_eq(log->cfg.segment_bytes, 700);
+        for (int i = 0; i < 3; i++)
+            ck_assert_int_eq(tst_append1(log, 2, 100, 7 + i, 1), 2 * i);
+        st_log_put(log);
+    }
+    ck_assert(exists("da-11/00000000000000000000.log"));
+    for (int p = 2; p < NP; p++) { /* read back through the cache of 16 open segments */
+        log = st_log_get(store, "da", 2, p);
+        struct tst_seen seen = {.first_base = 0};
+        for (int64_t off = 0; off < 6; off = seen.next) {
+            ck_assert_int_eq(st_log_read(log, off, 1 << 20, &rd), 0);
+            ck_assert_int_gt(rd.n, 0);
+            seen.first_base = off;
+            tst_check_read(&rd, &seen);
+            st_read_release(&rd);
+        }
+        st_log_put(log);
+    }
+    struct st_fcache_stats fs;
+    st__fc_stats(store->fc, &fs);
+    ck_assert_int_eq(fs.max, 16);
+    ck_assert_int_le(fs.open, fs.max);
+    ck_assert_int_gt(fs.evicted, 0);
+    st_store_close(store);
+
+    /* DeleteRecords and a config change on dormant logs, across the next clean close */
+    ck_assert_int_eq(st_store_open(dir, &d, &store), 0);
+    ck_assert_int_eq(st_topic_partitions(store, "da", 2), NP);
+    log = st_log_get(store, "da", 2, 0);
+    ck_assert(!st__log_open(log));
+    ck_assert_int_eq(st_log_delete_records(log, 5, &low), 0);
+    ck_assert_int_eq(low, 5);
+    st_log_put(log);
+    log = st_log_get(store, "da", 2, 11);
+    ck_assert(!st__log_open(log));
+    ck_assert_int_eq(st_log_end_offset(log), 6);
+    ck_assert_int_eq(st_topic_config_set(store, "da", &tc, ov & ~(1u << ST_TK_RETENTION_BYTES)), 0);
+    ck_assert_int_eq(log->cfg.retention_bytes, d.retention_bytes);
+    ck_assert_int_eq(tst_append1(log, 1, 10, 9, 1), 6); /* opens it with the new config */
+    ck_assert_int_eq(log->cfg.retention_bytes, d.retention_bytes);
+    st_log_put(log);
+    st_store_close(store);
+    ck_assert_int_eq(st_store_open(dir, &d, &store), 0);
+    log = st_log_get(store, "da", 2, 0);
+    ck_assert(!st__log_open(log));
+    ck_assert_int_eq(st_log_start_offset(log), 5);
+    st_log_put(log);
+    log = st_log_get(store, "da", 2, 11);
+    ck_assert(!st__log_open(log));
+    ck_assert_int_eq(st_log_end_offset(log), 7);
+    ck_assert_int_eq(log->cfg.retention_bytes, d.retention_bytes);
+    st_log_put(log);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_store");
@@ -572,10 +822,12 @@ static Suite *suite(void)
     tcase_add_test(tc, t_group_commit_one_sync_covers_all_waiters);
     tcase_add_test(tc, t_log_ref_outlives_close_of_topic);
     tcase_add_test(tc, t_scrub_and_maintain_empty_store);
+    tcase_add_test(tc, t_dormant_logs_open_at_first_use);
     tcase_add_test(tc, t_topic_ids);
     tcase_add_test(tc, t_topic_config_set);
     tcase_add_test(tc, t_topic_add_partitions);
     tcase_add_test(tc, t_delete_records);
+    tcase_add_test(tc, t_dormant_logs_and_topic_admin);
     suite_add_tcase(s, tc);
     return s;
 }
