@@ -236,8 +236,12 @@ static int parse_endpoint(const char *s, size_t len, struct br_listener_cfg *l, 
             l->protocol = BR_PROTO_PLAINTEXT;
         else if (strcasecmp(name, "SSL") == 0)
             l->protocol = BR_PROTO_SSL;
+        else if (strcasecmp(name, "SASL_PLAINTEXT") == 0)
+            l->protocol = BR_PROTO_SASL_PLAINTEXT;
+        else if (strcasecmp(name, "SASL_SSL") == 0)
+            l->protocol = BR_PROTO_SASL_SSL;
         else
-            return -EPROTONOSUPPORT;
+            l->protocol = BR_PROTO__MAPPED; /* br_config_finish */
         snprintf(l->name, sizeof(l->name), "%s", name);
         memcpy(l->host, h, hlen);
         l->host[hlen] = 0;
@@ -285,9 +289,6 @@ static int parse_listeners(struct br_config *c, const char *v, char *err, size_t
                         BR_MAX_LISTENERS);
         memset(&ls[n], 0, sizeof(ls[n]));
         int rc = parse_endpoint(p, len, &ls[n], true);
-        if (rc == -EPROTONOSUPPORT)
-            return fail(err, errlen, -EINVAL,
-                        "listeners: '%s': only PLAINTEXT and SSL listeners are supported", v);
         if (rc)
             return fail(err, errlen, -EINVAL, "listeners: '%s' is not a list of NAME://HOST:PORT",
                         v);
@@ -439,6 +440,7 @@ void br_config_init(struct br_config *c)
     memset(c, 0, sizeof(*c));
     st_log_config_default(&c->log);
     br_tls_conf_init(&c->tls);
+    br_sec_conf_init(&c->sec);
     br_stats_conf_init(&c->metrics);
     char err[256];
     for (size_t i = 0; i < NKEYS; i++) {
@@ -458,6 +460,9 @@ int br_config_set_kv(struct br_config *c, const char *key, const char *value, ch
         if (rc != -ENOENT)
             return rc;
         rc = br_stats_conf_set(&c->metrics, key, value, err, errlen);
+        if (rc != -ENOENT)
+            return rc;
+        rc = br_sec_conf_set(&c->sec, key, value, err, errlen);
         if (rc != -ENOENT)
             return rc;
         return fail(err, errlen, -EINVAL, "unknown configuration key '%s'", key);
@@ -535,8 +540,30 @@ int br_config_load_file(struct br_config *c, const char *path, char *err, size_t
     return rc;
 }
 
+/* listener.security.protocol.map names a listener's protocol; without an entry, a listener
+ * named after a protocol has that one (Kafka's default map). */
+static int map_protocols(struct br_config *c, char *err, size_t errlen)
+{
+    for (int i = 0; i < c->nlisteners; i++) {
+        struct br_listener_cfg *l = &c->listeners[i];
+        int p;
+        int rc = br_sec_conf_protocol(c->sec.protocol_map, l->name, &p);
+        if (rc == 0)
+            l->protocol = (enum br_protocol)p;
+        else if (l->protocol == BR_PROTO__MAPPED)
+            return fail(err, errlen, -EINVAL,
+                        "listeners: '%s' is not a protocol and listener.security.protocol.map "
+                        "does not map it",
+                        l->name);
+    }
+    return 0;
+}
+
 int br_config_finish(struct br_config *c, char *err, size_t errlen)
 {
+    int mrc = map_protocols(c, err, errlen);
+    if (mrc)
+        return mrc;
     if (c->advertised[0]) {
         for (const char *next = c->advertised; next && *next;) {
             const char *p;
@@ -592,9 +619,14 @@ void br_config_keys(void (*fn)(void *arg, const char *key, const char *def, cons
         fn(arg, keys[i].key, keys[i].def, keys[i].doc);
     br_tls_conf_keys(fn, arg);
     br_stats_conf_keys(fn, arg);
+    br_sec_conf_keys(fn, arg);
 }
 
-const char *br_protocol_name(enum br_protocol p) { return p == BR_PROTO_SSL ? "SSL" : "PLAINTEXT"; }
+const char *br_protocol_name(enum br_protocol p)
+{
+    static const char *const names[] = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"};
+    return (unsigned)p < 4 ? names[p] : "?";
+}
 
 int br_config_listen(struct br_config *c, const char *hostport, char *err, size_t errlen)
 {

@@ -16,7 +16,8 @@
  *   constants. Adding an API is one row here plus its codec (kp_msg_*.c) and, to serve it, its
  *   handler (broker/api/) and the row's role SERVED with its advertised range.
  * - The security APIs (kp_msg_sec.h: SASL, ACLs, quotas, SCRAM credentials) have hand-written
- *   codecs outside the schema engine and no row yet: they get theirs when they are served.
+ *   codecs outside the schema engine: their rows' tables (kp__api_<stem>) have no bodies, and
+ *   the ones not served yet have no row.
  * - Two error spaces never mix (style.md): enum kp_err, generated from KP_ERR_LIST, holds
  *   Kafka's wire error codes with Kafka's numbers (clients/.../protocol/Errors.java);
  *   functions in proto/ return 0 or -errno. A kp_err value only ever travels inside a message
@@ -36,7 +37,10 @@
  *   role                  SERVED: the broker advertises the API and has its handler
  *                         (br_api_<stem>); CODEC: proto encodes and decodes it (clients, tools,
  *                         the broker's future handlers), the broker does not speak it yet.
- *                         KP_API_IF_SERVED(role, ...) keeps its arguments for SERVED rows only.
+ *                         SESSION: advertised, and answered by the connection's session layer
+ *                         (the SASL APIs: broker/sec/br_auth.h), never by an API handler.
+ *                         KP_API_IF_SERVED(role, ...) keeps its arguments for SERVED rows only,
+ *                         KP_API_IF_ADVERTISED(role, ...) for SERVED and SESSION rows.
  *   adv_min..adv_max      SERVED rows: advertised in ApiVersions; dispatch accepts exactly
  *                         these. Below a row's minimum the broker closes the connection, as
  *                         Kafka 4.0 does for the versions KIP-896 removed (README, "Protocol
@@ -67,6 +71,7 @@
     X(SYNC_GROUP,               14, "SyncGroup",               SERVED, 0,  3,  0, 5,  4,  sync_group) \
     X(DESCRIBE_GROUPS,          15, "DescribeGroups",          CODEC,  -1, -1, 0, 5,  5,  describe_groups) \
     X(LIST_GROUPS,              16, "ListGroups",              CODEC,  -1, -1, 0, 5,  3,  list_groups) \
+    X(SASL_HANDSHAKE,           17, "SaslHandshake",           SESSION, 0, 1,  0, 1,  INT16_MAX, sasl_handshake) \
     X(API_VERSIONS,             18, "ApiVersions",             SERVED, 0,  3,  0, 3,  3,  api_versions) \
     X(CREATE_TOPICS,            19, "CreateTopics",            SERVED, 0,  4,  0, 7,  5,  create_topics) \
     X(DELETE_TOPICS,            20, "DeleteTopics",            SERVED, 0,  3,  0, 6,  4,  delete_topics) \
@@ -77,9 +82,13 @@
     X(ADD_OFFSETS_TO_TXN,       25, "AddOffsetsToTxn",         CODEC,  -1, -1, 0, 3,  3,  add_offsets_to_txn) \
     X(END_TXN,                  26, "EndTxn",                  CODEC,  -1, -1, 0, 3,  3,  end_txn) \
     X(TXN_OFFSET_COMMIT,        28, "TxnOffsetCommit",         CODEC,  -1, -1, 0, 3,  3,  txn_offset_commit) \
+    X(DESCRIBE_ACLS,            29, "DescribeAcls",            SERVED, 1,  3,  0, 3,  2,  describe_acls) \
+    X(CREATE_ACLS,              30, "CreateAcls",              SERVED, 1,  3,  0, 3,  2,  create_acls) \
+    X(DELETE_ACLS,              31, "DeleteAcls",              SERVED, 1,  3,  0, 3,  2,  delete_acls) \
     X(DESCRIBE_CONFIGS,         32, "DescribeConfigs",         CODEC,  -1, -1, 0, 4,  4,  describe_configs) \
     X(ALTER_CONFIGS,            33, "AlterConfigs",            CODEC,  -1, -1, 0, 2,  2,  alter_configs) \
     X(DESCRIBE_LOG_DIRS,        35, "DescribeLogDirs",         CODEC,  -1, -1, 0, 4,  2,  describe_log_dirs) \
+    X(SASL_AUTHENTICATE,        36, "SaslAuthenticate",        SESSION, 0, 2,  0, 2,  2,  sasl_authenticate) \
     X(CREATE_PARTITIONS,        37, "CreatePartitions",        CODEC,  -1, -1, 0, 3,  2,  create_partitions) \
     X(DELETE_GROUPS,            42, "DeleteGroups",            CODEC,  -1, -1, 0, 2,  2,  delete_groups) \
     X(INCREMENTAL_ALTER_CONFIGS, 44, "IncrementalAlterConfigs", CODEC, -1, -1, 0, 1,  1,  incremental_alter_configs) \
@@ -90,6 +99,11 @@
 #define KP_API_IF_SERVED(role, ...) KP__IF_##role(__VA_ARGS__)
 #define KP__IF_SERVED(...)          __VA_ARGS__
 #define KP__IF_CODEC(...)
+#define KP__IF_SESSION(...)
+#define KP_API_IF_ADVERTISED(role, ...) KP__ADV_##role(__VA_ARGS__)
+#define KP__ADV_SERVED(...)             __VA_ARGS__
+#define KP__ADV_SESSION(...)            __VA_ARGS__
+#define KP__ADV_CODEC(...)
 
 enum kp_api_key {
 #define KP__API_KEY(id, key, ...) KP_API_##id = key,
@@ -180,6 +194,8 @@ enum {
     E(FENCED_INSTANCE_ID, 82)                                                                      \
     E(INVALID_RECORD, 87)                                                                          \
     E(UNSTABLE_OFFSET_COMMIT, 88)                                                                  \
+    E(SECURITY_DISABLED, 54)                                                                       \
+    E(SASL_AUTHENTICATION_FAILED, 58)                                                              \
     E(PRODUCER_FENCED, 90)
 /* clang-format on */
 

@@ -103,6 +103,19 @@ static inline int br_admin(struct br_ctx *x, struct br_job *j)
     return x->ops->admin(x, j);
 }
 
+/*
+ * Authorization (br_api_acl.c), Kafka's checks: may the request's principal do op (enum
+ * kp_acl_operation) on the resource (enum kp_acl_resource_type, name)? Always true without an
+ * authorizer. Cheap to repeat: a per-connection cache answers repeated questions. A handler
+ * makes one call per resource it touches, where Kafka makes it, and answers Kafka's error code
+ * (TOPIC_/GROUP_/CLUSTER_/TRANSACTIONAL_ID_AUTHORIZATION_FAILED) for what is refused.
+ */
+bool br_allowed(const struct br_req *q, int8_t type, const char *name, size_t len, int8_t op);
+/* The same for the cluster (kafka-cluster). */
+bool br_allowed_cluster(const struct br_req *q, int8_t op);
+/* Kafka's authorizeByResourceType: op on some resource of that type. */
+bool br_allowed_any(const struct br_req *q, int8_t type, int8_t op);
+
 /* The handlers, one per SERVED row of KP_API_LIST (kp_api.h): br_api_<stem>. Each answers
  * every version the row advertises (Produce v0-2 too, refused in their own layout). */
 #define BR__API_HANDLER(id, key, name, role, amin, amax, cmin, cmax, flex, stem)                   \

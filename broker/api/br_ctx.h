@@ -48,6 +48,7 @@
 struct st_offsets;
 struct br_groups;
 struct br_stats;
+struct br_auth;
 struct br_ctx;
 
 /* A handler's wake function: its parked response's event happened, its deadline passed, or
@@ -85,6 +86,7 @@ struct br_ctx {
     struct br_groups *groups;   /* the group coordinator (br_group.h) */
     struct br_stats *stats;     /* metrics hooks (br_stats.h); NULL: metrics off */
     const struct br_config *cfg;
+    struct br_auth *auth; /* security (broker/sec/br_auth.h): authorizer, quotas; NULL: none */
 
     /* Decode/encode arenas, reused by every request of this context (br_dispatch.c). */
     void *dec_mem;

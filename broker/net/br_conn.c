@@ -46,6 +46,7 @@
 
 static void conn_free(struct br_conn *c);
 static void arm_recv(struct br_conn *c);
+static void stop_recv(struct br_conn *c);
 
 static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
@@ -221,7 +222,19 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
         close(fd);
         return;
     }
+    snprintf(c->peer.name, sizeof(c->peer.name), "%s", peer_s);
+    if (loop->sess_ops &&
+        loop->sess_ops->open(loop->sess_arg, acc->lst->cfg, &c->peer, &c->peer.sess) < 0) {
+        free(c);
+        free(in);
+        br_limits_release(loop->limits, slot);
+        br_err("refusing connection peer=%s: out of memory", peer_s);
+        close(fd);
+        return;
+    }
     if (br_rx_open(c, acc->lst, fd) < 0) {
+        if (c->peer.sess)
+            loop->sess_ops->close(loop->sess_arg, c->peer.sess);
         free(c);
         free(in);
         br_limits_release(loop->limits, slot);
@@ -241,6 +254,7 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
     snprintf(c->peer.name, sizeof(c->peer.name), "%s", peer_s);
     snprintf(c->peer.principal, sizeof(c->peer.principal), "User:ANONYMOUS");
     advertise(c, fd);
+
     c->recv_op = (struct br_op){BR_OP_RECV, c};
     c->send_op = (struct br_op){BR_OP_SEND, c};
     c->poll_op = (struct br_op){BR_OP_POLLOUT, c};
@@ -276,6 +290,7 @@ static struct br_resp *resp_get(struct br_conn *c)
     r->next = NULL;
     r->conn = c;
     r->parked = false;
+    r->close_after = false;
     r->wait.waiting = false;
     r->total = 0;
     r->npieces = 0;
@@ -399,8 +414,11 @@ static void pop_head(struct br_conn *c)
     c->out_bytes -= kp_wr_len(&r->wr);
     c->piece = 0;
     c->piece_off = 0;
+    bool last = r->close_after;
     resp_put(c, r);
     touch(c);
+    if (last)
+        br_conn_close(c, "SASL authentication did not succeed");
 }
 
 void br_conn_advance(struct br_conn *c, size_t n)
@@ -511,7 +529,7 @@ void br_conn_kick(struct br_conn *c)
 
 static void arm_recv(struct br_conn *c)
 {
-    if (c->recv_armed || c->paused || c->bytes_wait.waiting || c->closing || c->eof)
+    if (c->recv_armed || c->paused || c->bytes_wait.waiting || c->closing || c->eof || c->draining)
         return;
     c->rx->arm(c);
 }
@@ -645,6 +663,31 @@ static void in_fit(struct br_conn *c, size_t need)
     assert(c->in_charged == charge_of(c->in_cap));
 }
 
+/* A response the session asked to delay (a failed authentication): sent at its deadline. */
+static void delay_wake(struct br_resp *r, enum br_wake why, void *arg)
+{
+    (void)arg;
+    if (why != BR_WAKE_EVENT)
+        br_conn_resp_ready(r);
+}
+
+/* The session's look at a frame: BR_SESS_PASS, or its answer in r (BR_REPLY), or -errno. */
+static int session_frame(struct br_conn *c, uint8_t *frame, size_t len, struct br_resp *r)
+{
+    struct br_sess_verdict v = {0};
+    int rc = c->loop->sess_ops->frame(c->peer.sess, &c->peer, frame, len, r, c->loop->now_ms, &v);
+    if (rc != BR_REPLY)
+        return rc;
+    if (v.close_after) {
+        r->close_after = true;
+        c->draining = true;
+        stop_recv(c);
+    }
+    if (v.delay_ms > 0)
+        (void)br_conn_park(r, BR_WAIT_APPEND, c->loop->now_ms + v.delay_ms, delay_wake, NULL);
+    return BR_REPLY; /* (a delay that cannot be kept: answered at once) */
+}
+
 static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
 {
     struct br_resp *r = resp_get(c);
@@ -652,7 +695,9 @@ static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
         return -ENOMEM;
     c->n_requests++;
     touch(c);
-    int rc = c->loop->on_frame(c->loop->on_frame_arg, &c->peer, frame, len, r);
+    int rc = c->peer.sess ? session_frame(c, frame, len, r) : BR_SESS_PASS;
+    if (rc == BR_SESS_PASS)
+        rc = c->loop->on_frame(c->loop->on_frame_arg, &c->peer, frame, len, r);
     if (rc < 0 || rc == BR_NO_REPLY) {
         assert(!r->parked || r->wait.on != BR_WAIT_POST); /* a post is always answered */
         if (r->parked)
@@ -676,7 +721,8 @@ void br_conn__input(struct br_conn *c)
     const struct br_config *cfg = c->loop->cfg;
     size_t pos = 0;
     size_t need = 0; /* bytes of the next incomplete frame, when known */
-    while (!c->closing) {
+    int64_t max = cfg->socket_request_max_bytes;
+    while (!c->closing && !c->draining) {
         if (backpressured(c)) {
             c->paused = true;
             stop_recv(c);
@@ -686,7 +732,18 @@ void br_conn__input(struct br_conn *c)
         if (left < 4)
             break;
         int32_t size = (int32_t)kp_load_be32(c->in + pos);
-        if (size < 0 || (int64_t)size > cfg->socket_request_max_bytes) {
+        int64_t smax = c->peer.sess ? c->loop->sess_ops->max_frame(c->peer.sess) : 0;
+        if (smax > 0 && size > smax) {
+            char why[128];
+            snprintf(why, sizeof(why),
+                     "frame of %d bytes before authentication exceeds "
+                     "sasl.server.max.receive.size=%lld",
+                     size, (long long)smax);
+            br_warn_limited("peer=%s: %s", c->peer.name, why);
+            br_conn_close(c, why);
+            return;
+        }
+        if (size < 0 || (int64_t)size > max) {
             char why[128];
             snprintf(why, sizeof(why),
                      "request frame of %d bytes exceeds socket.request.max.bytes=%lld", size,
@@ -969,6 +1026,9 @@ static void conn_release(struct br_conn *c)
     c->xfer->release(c);
     if (c->rx->release)
         c->rx->release(c);
+    if (c->peer.sess)
+        c->loop->sess_ops->close(c->loop->sess_arg, c->peer.sess);
+    c->peer.sess = NULL;
     close(c->fd);
     free(c->in);
     c->in = NULL;

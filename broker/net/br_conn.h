@@ -35,6 +35,10 @@
  *   byte of a request is in, the whole request must arrive within request.receive.timeout.ms
  *   (the clock stops while the broker itself is not reading: backpressure, waiting for request
  *   bytes); a TLS handshake must finish within ssl.handshake.timeout.ms.
+ * - Security session (br_sess.h): where the server has one, every whole frame is shown to the
+ *   connection's session first; it answers the SASL APIs itself (possibly late, possibly
+ *   closing the connection after the answer) and bounds the frame size before
+ *   authentication (sasl.server.max.receive.size), and what it passes goes to dispatch.
  * - Two-phase close: br_conn_close() marks the connection closing, shuts the socket down and
  *   cancels its ops; the memory is freed when the last in-flight op completes.
  * - Responses are the slots of br_resp.h, kept in a free list of up to FREE_RESPS per
@@ -83,6 +87,7 @@ struct br_conn {
     bool recv_cancelling;      /* backpressure: the multishot recv is being cancelled */
     bool paused;               /* backpressure: not reading */
     bool eof;                  /* the peer closed its side */
+    bool draining;             /* a response that ends the connection is queued: read no more */
     struct br_wait bytes_wait; /* parked for queued.max.request.bytes: not reading */
     int64_t last_active_ms;    /* accept, last complete request, last response sent */
     int64_t accepted_ms;

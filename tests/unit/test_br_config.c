@@ -106,7 +106,10 @@ START_TEST(errors_name_the_key)
         {"log.level=loud", "log.level"},
         {"log.message.timestamp.type=Now", "log.message.timestamp.type"},
         {"listeners=127.0.0.1:9092", "listeners"},
-        {"listeners=SASL_SSL://127.0.0.1:9093", "listeners"},
+        {"listeners=PLAINTEXT:/127.0.0.1:9093", "listeners"},
+        {"sasl.enabled.mechanisms=GSSAPI", "sasl.enabled.mechanisms"},
+        {"ssl.principal.mapping.rules=RULE:x", "ssl.principal.mapping.rules"},
+        {"connection.failed.authentication.delay.ms=-1", "connection.failed.authentication.delay.ms"},
         {"listeners=PLAINTEXT://127.0.0.1:70000", "listeners"},
         {"listeners=PLAINTEXT://127.0.0.1:", "listeners"},
         {"max.connections.per.ip=-1", "max.connections.per.ip"},
@@ -190,7 +193,17 @@ END_TEST
 
 START_TEST(listeners_and_advertised)
 {
-    ck_assert_int_eq(set("listeners=PLAINTEXT://0.0.0.0:0, plaintext2://[::1]:9093"), -EINVAL);
+    /* a name that is no protocol needs listener.security.protocol.map */
+    ck_assert_int_eq(set("listeners=PLAINTEXT://0.0.0.0:0, plaintext2://[::1]:9093"), 0);
+    ck_assert_int_eq(br_config_finish(&C, err, sizeof err), -EINVAL);
+    ck_assert_int_eq(set("listener.security.protocol.map=plaintext2:SASL_SSL"), 0);
+    ck_assert_int_eq(br_config_finish(&C, err, sizeof err), 0);
+    ck_assert_int_eq(C.listeners[1].protocol, BR_PROTO_SASL_SSL);
+    ck_assert_int_eq(set("listener.security.protocol.map=x:KERBEROS"), -EINVAL);
+    ck_assert_int_eq(set("sasl.enabled.mechanisms=GSSAPI"), -EINVAL);
+    ck_assert_int_eq(set("authorizer.class.name=kafka.security.authorizer.AclAuthorizer"), 0);
+    ck_assert(C.sec.authorizer);
+    ck_assert_int_eq(set("authorizer.class.name=com.example.Custom"), -EINVAL);
     ck_assert_int_eq(set("listeners=PLAINTEXT://:0"), 0);
     ck_assert_int_eq(C.nlisteners, 1);
     ck_assert_str_eq(C.listeners[0].host, "");

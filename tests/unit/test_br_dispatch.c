@@ -170,10 +170,11 @@ START_TEST(api_versions_v3_golden)
     struct exp e;
     e_begin(&e, 1); /* header v0 even at v3 */
     e_i16(&e, 0);   /* error_code */
-    e_u8(&e, 15);   /* compact array: 14 + 1 */
+    e_u8(&e, 20);   /* compact array: 19 + 1 */
     static const int16_t rows[][3] = {{0, 0, 7},  {1, 4, 11}, {2, 1, 2},  {3, 0, 4},  {8, 0, 5},
                                       {9, 1, 4},  {10, 0, 2}, {11, 0, 5}, {12, 0, 3}, {13, 0, 1},
-                                      {14, 0, 3}, {18, 0, 3}, {19, 0, 4}, {20, 0, 3}};
+                                      {14, 0, 3}, {17, 0, 1}, {18, 0, 3}, {19, 0, 4}, {20, 0, 3},
+                                      {29, 1, 3}, {30, 1, 3}, {31, 1, 3}, {36, 0, 2}};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         e_i16(&e, rows[i][0]);
         e_i16(&e, rows[i][1]);

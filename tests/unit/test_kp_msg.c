@@ -25,7 +25,8 @@ START_TEST(test_api_advertised_table)
      * "Protocol baseline"): exactly what ApiVersions sends. */
     static const struct kp_api_range want[] = {
         {0, 0, 7},  {1, 4, 11}, {2, 1, 2},  {3, 0, 4},  {8, 0, 5},  {9, 1, 4},  {10, 0, 2},
-        {11, 0, 5}, {12, 0, 3}, {13, 0, 1}, {14, 0, 3}, {18, 0, 3}, {19, 0, 4}, {20, 0, 3},
+        {11, 0, 5}, {12, 0, 3}, {13, 0, 1}, {14, 0, 3}, {17, 0, 1}, {18, 0, 3}, {19, 0, 4},
+        {20, 0, 3}, {29, 1, 3}, {30, 1, 3}, {31, 1, 3}, {36, 0, 2},
     };
     size_t n = 0;
     const struct kp_api_range *t = kp_api_advertised(&n);
@@ -87,13 +88,18 @@ START_TEST(test_api_flexible_and_header_versions)
         ck_assert_int_eq(kp_api_resp_hdr_version(k, f), k == KP_API_API_VERSIONS ? 0 : 1);
         ck_assert_str_ne(kp_api_name(k), "Unknown");
     }
-    /* Every advertised version except ApiVersions v3 is classic. */
+    /* Every advertised version except ApiVersions v3 and the security APIs' v2 (SASL
+     * authenticate, the ACL APIs) is classic. */
     size_t n;
     const struct kp_api_range *adv = kp_api_advertised(&n);
     for (size_t i = 0; i < n; i++)
-        for (int16_t v = adv[i].min_version; v <= adv[i].max_version; v++)
-            ck_assert(kp_api_flexible(adv[i].api_key, v) ==
-                      (adv[i].api_key == KP_API_API_VERSIONS && v == 3));
+        for (int16_t v = adv[i].min_version; v <= adv[i].max_version; v++) {
+            int16_t k = adv[i].api_key;
+            bool sec2 = (k == KP_API_SASL_AUTHENTICATE || k == KP_API_DESCRIBE_ACLS ||
+                         k == KP_API_CREATE_ACLS || k == KP_API_DELETE_ACLS) &&
+                        v >= 2;
+            ck_assert(kp_api_flexible(k, v) == ((k == KP_API_API_VERSIONS && v == 3) || sec2));
+        }
     ck_assert(!kp_api_flexible(999, 100));
     ck_assert_int_eq(kp_api_req_hdr_version(999, 100), 1);
     ck_assert_str_eq(kp_api_name(KP_API_API_VERSIONS), "ApiVersions");
@@ -390,7 +396,7 @@ START_TEST(test_api_versions_resp_v0_golden)
     kp_wr_init(&wr, buf, sizeof buf);
     ck_assert_int_eq(kp_api_versions_resp_encode(&wr, 0, &resp), 0);
     EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00,     /* error_code */
-                 0x00, 0x00, 0x00, 0x0e,              /* int32 count */
+                 0x00, 0x00, 0x00, 0x13,              /* int32 count */
                  0x00, 0x00, 0x00, 0x00, 0x00, 0x07,  /* Produce 0-7 */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0b,  /* Fetch 4-11 */
                  0x00, 0x02, 0x00, 0x01, 0x00, 0x02,  /* ListOffsets 1-2 */
@@ -402,9 +408,14 @@ START_TEST(test_api_versions_resp_v0_golden)
                  0x00, 0x0c, 0x00, 0x00, 0x00, 0x03,  /* Heartbeat 0-3 */
                  0x00, 0x0d, 0x00, 0x00, 0x00, 0x01,  /* LeaveGroup 0-1 */
                  0x00, 0x0e, 0x00, 0x00, 0x00, 0x03,  /* SyncGroup 0-3 */
+                 0x00, 0x11, 0x00, 0x00, 0x00, 0x01,  /* SaslHandshake 0-1 */
                  0x00, 0x12, 0x00, 0x00, 0x00, 0x03,  /* ApiVersions 0-3 */
                  0x00, 0x13, 0x00, 0x00, 0x00, 0x04,  /* CreateTopics 0-4 */
-                 0x00, 0x14, 0x00, 0x00, 0x00, 0x03); /* DeleteTopics 0-3 */
+                 0x00, 0x14, 0x00, 0x00, 0x00, 0x03,  /* DeleteTopics 0-3 */
+                 0x00, 0x1d, 0x00, 0x01, 0x00, 0x03,  /* DescribeAcls 1-3 */
+                 0x00, 0x1e, 0x00, 0x01, 0x00, 0x03,  /* CreateAcls 1-3 */
+                 0x00, 0x1f, 0x00, 0x01, 0x00, 0x03,  /* DeleteAcls 1-3 */
+                 0x00, 0x24, 0x00, 0x00, 0x00, 0x02); /* SaslAuthenticate 0-2 */
 }
 END_TEST
 
@@ -419,10 +430,10 @@ START_TEST(test_api_versions_resp_v3_golden)
     ck_assert_int_eq(kp_resp_hdr_encode(&wr, KP_API_API_VERSIONS, 3, 0x11223344), 0);
     ck_assert_int_eq(kp_api_versions_resp_encode(&wr, 3, &resp), 0);
     ck_assert_int_eq(kp_frame_end(&wr, pos), 0);
-    EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00, 0x00, 0x6e, /* size = 110 */
+    EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00, 0x00, 0x91, /* size = 145 */
                  0x11, 0x22, 0x33, 0x44,                      /* correlation_id, no tags */
                  0x00, 0x00,                                  /* error_code */
-                 0x0f,                                        /* uvarint(14 + 1) */
+                 0x14,                                        /* uvarint(19 + 1) */
                  0x00, 0x00, 0x00, 0x00, 0x00, 0x07, 0x00,    /* each entry ends with tags */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0b, 0x00,    /**/
                  0x00, 0x02, 0x00, 0x01, 0x00, 0x02, 0x00,    /**/
@@ -434,9 +445,14 @@ START_TEST(test_api_versions_resp_v3_golden)
                  0x00, 0x0c, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
                  0x00, 0x0d, 0x00, 0x00, 0x00, 0x01, 0x00,    /**/
                  0x00, 0x0e, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
+                 0x00, 0x11, 0x00, 0x00, 0x00, 0x01, 0x00,    /**/
                  0x00, 0x12, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
                  0x00, 0x13, 0x00, 0x00, 0x00, 0x04, 0x00,    /**/
                  0x00, 0x14, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
+                 0x00, 0x1d, 0x00, 0x01, 0x00, 0x03, 0x00,    /**/
+                 0x00, 0x1e, 0x00, 0x01, 0x00, 0x03, 0x00,    /**/
+                 0x00, 0x1f, 0x00, 0x01, 0x00, 0x03, 0x00,    /**/
+                 0x00, 0x24, 0x00, 0x00, 0x00, 0x02, 0x00,    /**/
                  0x00, 0x00, 0x00, 0x00,                      /* throttle_time_ms */
                  0x00);                                       /* tags */
 }
