@@ -115,6 +115,13 @@ bool br_allowed(const struct br_req *q, int8_t type, const char *name, size_t le
 bool br_allowed_cluster(const struct br_req *q, int8_t op);
 /* Kafka's authorizeByResourceType: op on some resource of that type. */
 bool br_allowed_any(const struct br_req *q, int8_t type, int8_t op);
+/* The same as br_allowed for code that runs after the request (a job's done, a wake): the
+ * context and the peer (valid while the connection lives, br_ctx.h). */
+bool br_allowed_peer(const struct br_ctx *x, const struct br_peer *peer, int8_t type,
+                     const char *name, size_t len, int8_t op);
+/* Kafka's check for creating a topic: CREATE on the cluster, or on the topic. */
+bool br_allowed_create_topic(const struct br_ctx *x, const struct br_peer *peer, const char *name,
+                             size_t len);
 
 /* The handlers, one per SERVED row of KP_API_LIST (kp_api.h): br_api_<stem>. Each answers
  * every version the row advertises (Produce v0-2 too, refused in their own layout). */

@@ -23,16 +23,18 @@
 /* ---- decisions --------------------------------------------------------------------------------
  */
 
-static struct br_authz *authz_of(const struct br_req *q)
+static struct br_authz *authz_of_ctx(const struct br_ctx *x)
 {
-    return q->x->auth ? q->x->auth->authz : NULL;
+    return x->auth ? x->auth->authz : NULL;
 }
 
+static struct br_authz *authz_of(const struct br_req *q) { return authz_of_ctx(q->x); }
+
 /* The connection's identity; a request without a session (test harnesses) is ANONYMOUS. */
-static const struct br_authz_who *who_of(const struct br_req *q, struct br_authz_cache **cache)
+static const struct br_authz_who *who_of(const struct br_peer *peer, struct br_authz_cache **cache)
 {
     static const struct br_authz_who anonymous = {{"User:ANONYMOUS", 14}, {"", 0}, false};
-    struct br_auth_sess *s = q->peer->sess;
+    struct br_auth_sess *s = peer->sess;
     if (!s || !s->who_valid) {
         *cache = NULL;
         return &anonymous;
@@ -41,19 +43,25 @@ static const struct br_authz_who *who_of(const struct br_req *q, struct br_authz
     return &s->who;
 }
 
-bool br_allowed(const struct br_req *q, int8_t type, const char *name, size_t len, int8_t op)
+bool br_allowed_peer(const struct br_ctx *x, const struct br_peer *peer, int8_t type,
+                     const char *name, size_t len, int8_t op)
 {
-    struct br_authz *a = authz_of(q);
+    struct br_authz *a = authz_of_ctx(x);
     if (!a)
         return true;
     struct br_authz_cache *cache;
-    const struct br_authz_who *who = who_of(q, &cache);
+    const struct br_authz_who *who = who_of(peer, &cache);
     bool ok = br_authz_allowed(a, who, cache, type, name, len, op);
     if (!ok)
-        br_debug("peer=%s: %.*s denied operation %d on resource type %d %.*s (%s)", q->peer->name,
+        br_debug("peer=%s: %.*s denied operation %d on resource type %d %s", peer->name,
                  (int)who->principal.len, who->principal.ptr, op, type,
-                 (int)(len > 200 ? 200 : len), name, kp_api_name(q->api_key));
+                 br_log_str(name, (int64_t)len).s);
     return ok;
+}
+
+bool br_allowed(const struct br_req *q, int8_t type, const char *name, size_t len, int8_t op)
+{
+    return br_allowed_peer(q->x, q->peer, type, name, len, op);
 }
 
 bool br_allowed_any(const struct br_req *q, int8_t type, int8_t op)
@@ -62,13 +70,21 @@ bool br_allowed_any(const struct br_req *q, int8_t type, int8_t op)
     if (!a)
         return true;
     struct br_authz_cache *cache;
-    const struct br_authz_who *who = who_of(q, &cache);
+    const struct br_authz_who *who = who_of(q->peer, &cache);
     return br_authz_allowed_any(a, who, type, op);
 }
 
 bool br_allowed_cluster(const struct br_req *q, int8_t op)
 {
     return br_allowed(q, KP_ACL_RESOURCE_CLUSTER, BR_ACL_CLUSTER, strlen(BR_ACL_CLUSTER), op);
+}
+
+bool br_allowed_create_topic(const struct br_ctx *x, const struct br_peer *peer, const char *name,
+                             size_t len)
+{
+    return br_allowed_peer(x, peer, KP_ACL_RESOURCE_CLUSTER, BR_ACL_CLUSTER, strlen(BR_ACL_CLUSTER),
+                           KP_ACL_OP_CREATE) ||
+           br_allowed_peer(x, peer, KP_ACL_RESOURCE_TOPIC, name, len, KP_ACL_OP_CREATE);
 }
 
 static struct kp_str kstr(const char *s) { return (struct kp_str){s, s ? (int32_t)strlen(s) : -1}; }

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "br_api.h"
+#include "kp_msg_sec.h"
 #include "br_log.h"
 #include "br_stats.h"
 #include "kp_msg.h"
@@ -43,6 +44,7 @@ struct fetch_topic {
     int32_t name_len;
     int32_t n_parts;
     struct fetch_part *parts;
+    bool denied; /* no READ on it (decided once, when the request came) */
 };
 
 struct fetch_state {
@@ -91,7 +93,9 @@ static int save_request(struct br_req *q, struct br_resp *r, const struct kp_fet
         int32_t nl = t->topic.len > 0 ? t->topic.len : 0;
         if (nl)
             memcpy(name, t->topic.ptr, (size_t)nl);
-        topics[i] = (struct fetch_topic){name, nl, t->n_partitions, parts};
+        topics[i] = (struct fetch_topic){
+            name, nl, t->n_partitions, parts,
+            !br_allowed(q, KP_ACL_RESOURCE_TOPIC, t->topic.ptr, (size_t)nl, KP_ACL_OP_READ)};
         name += nl;
         for (int32_t j = 0; j < t->n_partitions; j++)
             parts[j] =
@@ -147,8 +151,12 @@ static int fetch_eval(struct br_resp *r, bool force)
             rd.n = 0;
             rd.total = 0;
             bool have_read = false;
-            struct st_log *log = st_log_get(store, t->name, (size_t)t->name_len, fp->partition);
-            if (!log) {
+            struct st_log *log =
+                t->denied ? NULL : st_log_get(store, t->name, (size_t)t->name_len, fp->partition);
+            if (t->denied) {
+                p.error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+                has_err = true;
+            } else if (!log) {
                 p.error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
                 has_err = true;
             } else {

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "br_api.h"
+#include "kp_msg_sec.h"
 #include "br_group.h"
 #include "br_log.h"
 #include "kp_msg.h"
@@ -75,6 +76,14 @@ static struct grp_job *job_park(struct br_req *q, struct br_resp *r)
 
 /* ---- FindCoordinator --------------------------------------------------------------------- */
 
+/* READ on the group: what Kafka asks of JoinGroup, SyncGroup, Heartbeat, LeaveGroup and
+ * OffsetCommit. */
+static bool group_read_ok(struct br_req *q, struct kp_str group)
+{
+    return br_allowed(q, KP_ACL_RESOURCE_GROUP, group.ptr, (size_t)(group.len > 0 ? group.len : 0),
+                      KP_ACL_OP_READ);
+}
+
 int br_api_find_coordinator(struct br_req *q, struct br_resp *r)
 {
     struct kp_find_coordinator_req req;
@@ -89,7 +98,13 @@ int br_api_find_coordinator(struct br_req *q, struct br_resp *r)
         .host = kp_str_of(""),
         .port = -1,
     };
-    if (req.key_type == 0) {
+    int8_t kind = req.key_type == 1 ? KP_ACL_RESOURCE_TRANSACTIONAL_ID : KP_ACL_RESOURCE_GROUP;
+    if ((req.key_type == 0 || req.key_type == 1) &&
+        !br_allowed(q, kind, req.key.ptr, (size_t)(req.key.len > 0 ? req.key.len : 0),
+                    KP_ACL_OP_DESCRIBE)) {
+        resp.error_code = req.key_type == 0 ? KP_ERR_GROUP_AUTHORIZATION_FAILED
+                                            : KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    } else if (req.key_type == 0) {
         resp.node_id = q->x->cfg->node_id;
         resp.host = kp_str_of(q->peer->adv_host);
         resp.port = q->peer->adv_port;
@@ -149,6 +164,18 @@ int br_api_join_group(struct br_req *q, struct br_resp *r)
     int rc = BR_DECODE(q, kp_join_group_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
+    if (!group_read_ok(q, req.group_id)) {
+        struct kp_join_group_resp resp = {
+            .error_code = KP_ERR_GROUP_AUTHORIZATION_FAILED,
+            .generation_id = -1,
+            .protocol_name = kp_str_of(""),
+            .leader = kp_str_of(""),
+            .member_id = kp_str_of(""),
+            .protocol_type = KP_STR_NULL,
+        };
+        rc = BR_ENCODE(r, kp_join_group_resp_encode, &resp);
+        return rc < 0 ? rc : BR_REPLY;
+    }
     struct br_group_protocol *protos = NULL;
     if (req.n_protocols > 0) {
         protos = calloc((size_t)req.n_protocols, sizeof(*protos));
@@ -201,6 +228,11 @@ int br_api_sync_group(struct br_req *q, struct br_resp *r)
     int rc = BR_DECODE(q, kp_sync_group_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
+    if (!group_read_ok(q, req.group_id)) {
+        struct kp_sync_group_resp resp = {.error_code = KP_ERR_GROUP_AUTHORIZATION_FAILED};
+        rc = BR_ENCODE(r, kp_sync_group_resp_encode, &resp);
+        return rc < 0 ? rc : BR_REPLY;
+    }
     struct br_group_assignment *as = NULL;
     if (req.n_assignments > 0) {
         as = calloc((size_t)req.n_assignments, sizeof(*as));
@@ -239,7 +271,9 @@ int br_api_heartbeat(struct br_req *q, struct br_resp *r)
     struct kp_heartbeat_resp resp = {
         .throttle_time_ms = 0,
         .error_code =
-            br_group_heartbeat(q->x->groups, req.group_id, req.generation_id, req.member_id),
+            !group_read_ok(q, req.group_id)
+                ? KP_ERR_GROUP_AUTHORIZATION_FAILED
+                : br_group_heartbeat(q->x->groups, req.group_id, req.generation_id, req.member_id),
     };
     rc = BR_ENCODE(r, kp_heartbeat_resp_encode, &resp);
     return rc < 0 ? rc : BR_REPLY;
@@ -253,7 +287,9 @@ int br_api_leave_group(struct br_req *q, struct br_resp *r)
         return br_req_bad(q, rc);
     struct kp_leave_group_resp resp = {
         .throttle_time_ms = 0,
-        .error_code = br_group_leave(q->x->groups, req.group_id, req.member_id),
+        .error_code = !group_read_ok(q, req.group_id)
+                          ? KP_ERR_GROUP_AUTHORIZATION_FAILED
+                          : br_group_leave(q->x->groups, req.group_id, req.member_id),
     };
     if (resp.error_code == KP_ERR_NONE)
         br_info("peer=%s: member %s left group %s", q->peer->name, BR_LOG_KSTR(req.member_id),

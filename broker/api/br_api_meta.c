@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "br_api.h"
+#include "kp_msg_sec.h"
 #include "br_log.h"
 #include "br_offsets.h"
 #include "kp_msg.h"
@@ -101,6 +102,12 @@ static bool name_cstr(struct kp_str s, char *buf)
 /* Builds the Metadata response for the named topics (or all); topics that do not exist get
  * errs[i] when given and non-zero, else UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION
  * for an invalid name). Creates nothing. */
+static bool may_describe(struct br_ctx *x, const struct br_peer *peer, struct kp_str name)
+{
+    return br_allowed_peer(x, peer, KP_ACL_RESOURCE_TOPIC, name.ptr,
+                           (size_t)(name.len > 0 ? name.len : 0), KP_ACL_OP_DESCRIBE);
+}
+
 static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct br_resp *r,
                           const struct kp_str *names, int32_t n, bool all, const int16_t *errs)
 {
@@ -108,6 +115,15 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
     struct topic_list tl = {0};
     if (all) {
         st_topic_foreach(x->store, collect, &tl);
+        /* only the topics the principal may DESCRIBE are listed (Kafka) */
+        int32_t kept = 0;
+        for (int32_t i = 0; i < tl.n; i++) {
+            if (may_describe(x, peer, tl.t[i].name))
+                tl.t[kept++] = tl.t[i];
+            else
+                free((void *)tl.t[i].name.ptr);
+        }
+        tl.n = kept;
     } else {
         tl.cap = n > 0 ? n : 1;
         tl.t = calloc((size_t)tl.cap, sizeof(*tl.t));
@@ -117,6 +133,10 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
             struct kp_str name = names[i];
             struct kp_metadata_topic *t = &tl.t[tl.n++];
             *t = (struct kp_metadata_topic){.name = name};
+            if (!may_describe(x, peer, name)) {
+                t->error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+                continue;
+            }
             int32_t np =
                 st_topic_partitions(x->store, name.ptr, name.len > 0 ? (size_t)name.len : 0);
             if (np >= 0) {
@@ -266,14 +286,19 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
     bool all = kp_metadata_req_all_topics(&req, q->api_version);
     bool may_create = !all && req.allow_auto_topic_creation && x->cfg->auto_create_topics;
     int32_t missing = 0;
+    int32_t denied = 0; /* missing, and the principal may not create them */
     for (int32_t i = 0; may_create && i < req.n_topics; i++) {
         struct kp_str name = req.topics[i];
         char cname[NAME_MAX_LEN + 1];
         if (name_cstr(name, cname) && st_topic_name_valid(cname, strlen(cname)) &&
-            st_topic_partitions(x->store, name.ptr, (size_t)name.len) < 0)
-            missing++;
+            st_topic_partitions(x->store, name.ptr, (size_t)name.len) < 0) {
+            if (br_allowed_create_topic(x, q->peer, name.ptr, (size_t)name.len))
+                missing++;
+            else
+                denied++;
+        }
     }
-    if (missing == 0) {
+    if (missing == 0 && denied == 0) {
         rc = metadata_build(x, q->peer, r, req.topics, req.n_topics, all, NULL);
         return rc < 0 ? rc : BR_REPLY;
     }
@@ -316,7 +341,9 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
         if (nl > 0 && nl <= NAME_MAX_LEN && !memchr(nb, 0, (size_t)nl) &&
             st_topic_name_valid(nb, (size_t)nl) &&
             st_topic_partitions(x->store, nb, (size_t)nl) < 0) {
-            if (chosen < AUTO_CREATE_PER_REQUEST) {
+            if (!br_allowed_create_topic(x, q->peer, nb, (size_t)nl)) {
+                mj->errs[i] = KP_ERR_TOPIC_AUTHORIZATION_FAILED; /* Kafka's answer */
+            } else if (chosen < AUTO_CREATE_PER_REQUEST) {
                 mj->create[i] = true;
                 chosen++;
             } else {
@@ -495,6 +522,11 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
         name_off += (size_t)nl + 1;
         *o = (struct kp_create_topics_result){.name = {cname, t->name.len < 0 ? 0 : nl},
                                               .error_message = KP_STR_NULL};
+        if (!br_allowed_create_topic(q->x, q->peer, cname, (size_t)nl)) {
+            o->error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+            o->error_message = kp_str_of("Authorization failed.");
+            continue;
+        }
         if (nl == 0 || nl > NAME_MAX_LEN || !st_topic_name_valid(cname, (size_t)nl) ||
             memchr(cname, 0, (size_t)nl)) {
             o->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
@@ -664,6 +696,12 @@ int br_api_delete_topics(struct br_req *q, struct br_resp *r)
         namebuf += nl + 1;
         if (!x->cfg->delete_topic_enable) {
             dj->res[i].error_code = KP_ERR_TOPIC_DELETION_DISABLED;
+            continue;
+        }
+        if (!br_allowed(q, KP_ACL_RESOURCE_TOPIC, namebuf - nl - 1, (size_t)nl,
+                        KP_ACL_OP_DESCRIBE) ||
+            !br_allowed(q, KP_ACL_RESOURCE_TOPIC, namebuf - nl - 1, (size_t)nl, KP_ACL_OP_DELETE)) {
+            dj->res[i].error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
             continue;
         }
         if (nl == 0 || nl > NAME_MAX_LEN || memchr(nm.ptr, 0, (size_t)nl)) {

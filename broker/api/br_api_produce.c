@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "br_api.h"
+#include "kp_msg_sec.h"
 #include "br_log.h"
 #include "br_stats.h"
 #include "kp_batch.h"
@@ -162,8 +163,17 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
     bool bad_acks = req.acks != 0 && req.acks != 1 && req.acks != -1;
     bool appended = false;
     bool any_error = false;
+    /* Kafka's checks: WRITE on the transactional id, if any, then on each topic. */
+    bool txn_denied = req.transactional_id.len >= 0 &&
+                      !br_allowed(q, KP_ACL_RESOURCE_TRANSACTIONAL_ID, req.transactional_id.ptr,
+                                  (size_t)req.transactional_id.len, KP_ACL_OP_WRITE);
     for (int32_t i = 0; i < req.n_topics; i++) {
         const struct kp_produce_req_topic *t = &req.topics[i];
+        int16_t denied = txn_denied ? KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+                         : !br_allowed(q, KP_ACL_RESOURCE_TOPIC, t->name.ptr,
+                                       (size_t)(t->name.len > 0 ? t->name.len : 0), KP_ACL_OP_WRITE)
+                             ? KP_ERR_TOPIC_AUTHORIZATION_FAILED
+                             : KP_ERR_NONE;
         struct kp_produce_resp_partition *ps =
             kp_arena_alloc(&a, (size_t)t->n_partitions, sizeof(*ps));
         if (!ps && t->n_partitions > 0)
@@ -176,7 +186,9 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
                 .log_append_time_ms = -1,
                 .log_start_offset = -1,
             };
-            if (bad_acks)
+            if (denied)
+                o->error_code = denied;
+            else if (bad_acks)
                 o->error_code = KP_ERR_INVALID_REQUIRED_ACKS;
             else
                 o->error_code =
