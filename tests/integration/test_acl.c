@@ -1,0 +1,575 @@
+/*
+ * test_acl — Kafka's ACL authorizer on a real splicelogd (authorizer.class.name=
+ * org.apache.kafka.metadata.authorizer.StandardAuthorizer, super.users=User:admin, users
+ * logging in with SASL PLAIN), raw protocol: every served API refused without the right ACL
+ * with Kafka's error code; Metadata lists only describable topics; CreateAcls, DescribeAcls,
+ * DeleteAcls applied at once on connections already open (the per-connection decision cache
+ * is emptied); deny beats allow; PREFIXED patterns; the CLUSTER resource for the ACL APIs;
+ * allow.everyone.if.no.acl.found; and without an authorizer the ACL APIs say SECURITY_DISABLED.
+ */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "br_cred.h"
+#include "kp_msg.h"
+#include "kp_msg_sec.h"
+#include "tb_broker.h"
+#include "tb_kafka.h"
+#include "tb_sasl.h"
+
+static struct tb_broker B;
+static int sasl_port;
+
+static int listener_port(const struct tb_broker *b, const char *name)
+{
+    char path[320], line[128];
+    snprintf(path, sizeof path, "%s/port", b->dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int port = -1;
+    while (fgets(line, sizeof line, f)) {
+        char n[64];
+        int p;
+        if (sscanf(line, "%63s %d", n, &p) == 2 && strcmp(n, name) == 0)
+            port = p;
+    }
+    fclose(f);
+    return port;
+}
+
+static void add_user(const char *data, const char *user)
+{
+    struct br_cred *c;
+    ck_assert_int_eq(br_cred_open(data, NULL, NULL, &c), 0);
+    struct br_scram_cred cr;
+    ck_assert_int_eq(
+        br_scram_cred_from_password(BR_SASL_SCRAM_SHA_256, user, strlen(user), NULL, 0, 4096, &cr),
+        0);
+    ck_assert_int_eq(br_cred_put(c, user, strlen(user), &cr), 0);
+    br_cred_close(c);
+}
+
+static void start(const char *const *more)
+{
+    const char *argv[32] = {
+        "-o", "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+        "-o", "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "-o", "super.users=User:admin",
+        "-o", "connection.failed.authentication.delay.ms=0"};
+    int n = 8;
+    for (int i = 0; more && more[i] && n < 30; i++)
+        argv[n++] = more[i];
+    argv[n] = NULL;
+    memset(&B, 0, sizeof B);
+    ck_assert_int_eq(tb_broker_start(&B, argv), 0);
+    ck_assert_int_eq(tb_broker_stop(&B, SIGTERM) >= 0, 1);
+    add_user(B.data, "admin"); /* password = the name */
+    add_user(B.data, "alice");
+    ck_assert_int_eq(tb_broker_start(&B, argv), 0);
+    sasl_port = listener_port(&B, "SASL_PLAINTEXT");
+    ck_assert_int_gt(sasl_port, 0);
+}
+
+static int login(const char *user)
+{
+    int fd = tb_connect(sasl_port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(tb_sasl_login(fd, "PLAIN", user, user), 0);
+    return fd;
+}
+
+/* ---- requests ------------------------------------------------------------------------------- */
+
+static int16_t create_topic(int fd, const char *name)
+{
+    struct kp_create_topics_topic t = {
+        .name = kp_str_of(name), .num_partitions = 1, .replication_factor = -1};
+    struct kp_create_topics_req req = {.n_topics = 1, .topics = &t, .timeout_ms = 5000};
+    struct kp_create_topics_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_CREATE_TOPICS, 4, TB_ENC(kp_create_topics_req_encode),
+                              &req, TB_DEC(kp_create_topics_resp_decode), &resp),
+                     0);
+    return resp.topics[0].error_code;
+}
+
+static int16_t delete_topic(int fd, const char *name)
+{
+    struct kp_str n = kp_str_of(name);
+    struct kp_delete_topics_req req = {.n_topics = 1, .topic_names = &n, .timeout_ms = 5000};
+    struct kp_delete_topics_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_DELETE_TOPICS, 3, TB_ENC(kp_delete_topics_req_encode),
+                              &req, TB_DEC(kp_delete_topics_resp_decode), &resp),
+                     0);
+    return resp.results[0].error_code;
+}
+
+static int16_t produce(int fd, const char *topic)
+{
+    static uint8_t batch[4096];
+    long bl = tb_batch_values(batch, sizeof batch, "v", 0, 1, 0, false, 1700000000000LL);
+    ck_assert_int_gt(bl, 0);
+    struct kp_produce_req_partition p = {0, {batch, (int32_t)bl}};
+    struct kp_produce_req_topic t = {kp_str_of(topic), 1, &p};
+    struct kp_produce_req req = {KP_STR_NULL, -1, 5000, 1, &t};
+    struct kp_produce_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_PRODUCE, 7, TB_ENC(kp_produce_req_encode), &req,
+                              TB_DEC(kp_produce_resp_decode), &resp),
+                     0);
+    return resp.topics[0].partitions[0].error_code;
+}
+
+static int16_t fetch(int fd, const char *topic)
+{
+    struct kp_fetch_req_partition p = {.partition = 0,
+                                       .current_leader_epoch = -1,
+                                       .fetch_offset = 0,
+                                       .log_start_offset = -1,
+                                       .partition_max_bytes = 1 << 20};
+    struct kp_fetch_req_topic t = {.topic = kp_str_of(topic), .n_partitions = 1, .partitions = &p};
+    struct kp_fetch_req req = {.replica_id = -1,
+                               .max_wait_ms = 0,
+                               .min_bytes = 1,
+                               .max_bytes = 1 << 20,
+                               .session_epoch = -1,
+                               .n_topics = 1,
+                               .topics = &t};
+    struct kp_fetch_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_FETCH, 11, TB_ENC(kp_fetch_req_encode), &req,
+                              TB_DEC(kp_fetch_resp_decode), &resp),
+                     0);
+    return resp.topics[0].partitions[0].error_code;
+}
+
+static int16_t list_offsets(int fd, const char *topic)
+{
+    struct kp_list_offsets_req_partition p = {0, -1, -1};
+    struct kp_list_offsets_req_topic t = {kp_str_of(topic), 1, &p};
+    struct kp_list_offsets_req req = {-1, 0, 1, &t};
+    struct kp_list_offsets_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_LIST_OFFSETS, 2, TB_ENC(kp_list_offsets_req_encode), &req,
+                              TB_DEC(kp_list_offsets_resp_decode), &resp),
+                     0);
+    return resp.topics[0].partitions[0].error_code;
+}
+
+/* Metadata for one topic (its error), or for all (*n_all topics listed; has: t listed). */
+static int16_t metadata_one(int fd, const char *topic)
+{
+    struct kp_str n = kp_str_of(topic);
+    struct kp_metadata_req req = {.n_topics = 1, .topics = &n, .allow_auto_topic_creation = false};
+    struct kp_metadata_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_METADATA, 4, TB_ENC(kp_metadata_req_encode), &req,
+                              TB_DEC(kp_metadata_resp_decode), &resp),
+                     0);
+    return resp.topics[0].error_code;
+}
+
+static bool metadata_lists(int fd, const char *topic)
+{
+    struct kp_metadata_req req = {.n_topics = -1};
+    struct kp_metadata_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_METADATA, 4, TB_ENC(kp_metadata_req_encode), &req,
+                              TB_DEC(kp_metadata_resp_decode), &resp),
+                     0);
+    for (int32_t i = 0; i < resp.n_topics; i++)
+        if (kp_str_eq(resp.topics[i].name, topic))
+            return true;
+    return false;
+}
+
+static int16_t find_coordinator(int fd, const char *group)
+{
+    struct kp_find_coordinator_req req = {.key = kp_str_of(group), .key_type = 0};
+    struct kp_find_coordinator_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_FIND_COORDINATOR, 2,
+                              TB_ENC(kp_find_coordinator_req_encode), &req,
+                              TB_DEC(kp_find_coordinator_resp_decode), &resp),
+                     0);
+    return resp.error_code;
+}
+
+static int16_t join_group(int fd, const char *group)
+{
+    struct kp_join_group_protocol pr = {kp_str_of("range"), {(const uint8_t *)"", 0}};
+    struct kp_join_group_req req = {.group_id = kp_str_of(group),
+                                    .session_timeout_ms = 10000,
+                                    .rebalance_timeout_ms = 10000,
+                                    .member_id = kp_str_of(""),
+                                    .group_instance_id = KP_STR_NULL,
+                                    .protocol_type = kp_str_of("consumer"),
+                                    .n_protocols = 1,
+                                    .protocols = &pr};
+    struct kp_join_group_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_JOIN_GROUP, 5, TB_ENC(kp_join_group_req_encode), &req,
+                              TB_DEC(kp_join_group_resp_decode), &resp),
+                     0);
+    return resp.error_code;
+}
+
+static int16_t sync_group(int fd, const char *group)
+{
+    struct kp_sync_group_req req = {.group_id = kp_str_of(group),
+                                    .generation_id = 1,
+                                    .member_id = kp_str_of("m"),
+                                    .group_instance_id = KP_STR_NULL};
+    struct kp_sync_group_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_SYNC_GROUP, 3, TB_ENC(kp_sync_group_req_encode), &req,
+                              TB_DEC(kp_sync_group_resp_decode), &resp),
+                     0);
+    return resp.error_code;
+}
+
+static int16_t heartbeat(int fd, const char *group)
+{
+    struct kp_heartbeat_req req = {kp_str_of(group), 1, kp_str_of("m"), KP_STR_NULL};
+    struct kp_heartbeat_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_HEARTBEAT, 3, TB_ENC(kp_heartbeat_req_encode), &req,
+                              TB_DEC(kp_heartbeat_resp_decode), &resp),
+                     0);
+    return resp.error_code;
+}
+
+static int16_t leave_group(int fd, const char *group)
+{
+    struct kp_leave_group_req req = {.group_id = kp_str_of(group), .member_id = kp_str_of("m")};
+    struct kp_leave_group_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_LEAVE_GROUP, 1, TB_ENC(kp_leave_group_req_encode), &req,
+                              TB_DEC(kp_leave_group_resp_decode), &resp),
+                     0);
+    return resp.error_code;
+}
+
+static int16_t offset_commit(int fd, const char *group, const char *topic)
+{
+    struct kp_offset_commit_req_partition p = {0, 0, -1, kp_str_of(""), -1};
+    struct kp_offset_commit_req_topic t = {kp_str_of(topic), 1, &p};
+    struct kp_offset_commit_req req = {.group_id = kp_str_of(group),
+                                       .generation_id = -1,
+                                       .member_id = kp_str_of(""),
+                                       .retention_time_ms = -1,
+                                       .n_topics = 1,
+                                       .topics = &t,
+                                       .group_instance_id = KP_STR_NULL};
+    struct kp_offset_commit_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_OFFSET_COMMIT, 5, TB_ENC(kp_offset_commit_req_encode),
+                              &req, TB_DEC(kp_offset_commit_resp_decode), &resp),
+                     0);
+    return resp.topics[0].partitions[0].error_code;
+}
+
+/* OffsetFetch v4 of one partition: the response's error, else the partition's. */
+static int16_t offset_fetch(int fd, const char *group, const char *topic)
+{
+    int32_t part = 0;
+    struct kp_offset_fetch_req_topic t = {kp_str_of(topic), 1, &part};
+    struct kp_offset_fetch_req req = {.group_id = kp_str_of(group), .n_topics = 1, .topics = &t};
+    struct kp_offset_fetch_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_OFFSET_FETCH, 4, TB_ENC(kp_offset_fetch_req_encode), &req,
+                              TB_DEC(kp_offset_fetch_resp_decode), &resp),
+                     0);
+    if (resp.error_code)
+        return resp.error_code;
+    return resp.topics[0].partitions[0].error_code;
+}
+
+struct acl {
+    int8_t type;
+    const char *name;
+    int8_t pattern;
+    const char *principal;
+    int8_t op, perm;
+};
+
+static int16_t create_acl(int fd, struct acl a)
+{
+    struct kp_acl_creation c = {
+        a.type, kp_str_of(a.name), a.pattern, kp_str_of(a.principal), kp_str_of("*"), a.op, a.perm};
+    struct kp_create_acls_req req = {1, &c};
+    struct kp_create_acls_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_CREATE_ACLS, 2, TB_ENC(kp_create_acls_req_encode), &req,
+                              TB_DEC(kp_create_acls_resp_decode), &resp),
+                     0);
+    return resp.results[0].error_code;
+}
+
+/* Deletes every ACL on (type, name, pattern); the error and *n deleted. */
+static int16_t delete_acls(int fd, int8_t type, const char *name, int8_t pattern, int *n)
+{
+    struct kp_acl_filter f = {type,        kp_str_of(name), pattern,        KP_STR_NULL,
+                              KP_STR_NULL, KP_ACL_OP_ANY,   KP_ACL_PERM_ANY};
+    struct kp_delete_acls_req req = {1, &f};
+    struct kp_delete_acls_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_DELETE_ACLS, 2, TB_ENC(kp_delete_acls_req_encode), &req,
+                              TB_DEC(kp_delete_acls_resp_decode), &resp),
+                     0);
+    if (n)
+        *n = resp.filter_results[0].n_matching_acls;
+    return resp.filter_results[0].error_code;
+}
+
+/* DescribeAcls of everything: the error, and *n bindings. */
+static int16_t describe_acls(int fd, int *n)
+{
+    struct kp_describe_acls_req req = {{KP_ACL_RESOURCE_ANY, KP_STR_NULL, KP_ACL_PATTERN_ANY,
+                                        KP_STR_NULL, KP_STR_NULL, KP_ACL_OP_ANY, KP_ACL_PERM_ANY}};
+    struct kp_describe_acls_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_DESCRIBE_ACLS, 2, TB_ENC(kp_describe_acls_req_encode),
+                              &req, TB_DEC(kp_describe_acls_resp_decode), &resp),
+                     0);
+    int k = 0;
+    for (int32_t i = 0; i < resp.n_resources; i++)
+        k += resp.resources[i].n_acls;
+    if (n)
+        *n = k;
+    return resp.error_code;
+}
+
+#define LIT   KP_ACL_PATTERN_LITERAL
+#define PRE   KP_ACL_PATTERN_PREFIXED
+#define ALLOW KP_ACL_PERM_ALLOW
+#define DENY  KP_ACL_PERM_DENY
+#define TOPIC KP_ACL_RESOURCE_TOPIC
+#define GROUP KP_ACL_RESOURCE_GROUP
+
+static int admin_fd;
+
+static void setup(void)
+{
+    start(NULL);
+    admin_fd = login("admin");
+    ck_assert_int_eq(create_topic(admin_fd, "t"), 0);
+    ck_assert_int_eq(create_topic(admin_fd, "pre-x"), 0);
+    ck_assert_int_eq(create_topic(admin_fd, "other"), 0);
+    ck_assert_int_eq(produce(admin_fd, "t"), 0); /* the super user may do anything */
+}
+
+static void teardown(void)
+{
+    close(admin_fd);
+    tb_broker_cleanup(&B);
+}
+
+/* Without ACLs alice is refused everything, each API with Kafka's error code. */
+START_TEST(every_api_refused_without_acl)
+{
+    int fd = login("alice");
+    ck_assert_int_eq(produce(fd, "t"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(fetch(fd, "t"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(list_offsets(fd, "t"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(metadata_one(fd, "t"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert(!metadata_lists(fd, "t"));
+    ck_assert_int_eq(find_coordinator(fd, "g"), KP_ERR_GROUP_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(join_group(fd, "g"), KP_ERR_GROUP_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(sync_group(fd, "g"), KP_ERR_GROUP_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(heartbeat(fd, "g"), KP_ERR_GROUP_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(leave_group(fd, "g"), KP_ERR_GROUP_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(offset_commit(fd, "g", "t"), KP_ERR_GROUP_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(offset_fetch(fd, "g", "t"), KP_ERR_GROUP_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(create_topic(fd, "new"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(delete_topic(fd, "t"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(
+        create_acl(fd, (struct acl){TOPIC, "t", LIT, "User:alice", KP_ACL_OP_ALL, ALLOW}),
+        KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(delete_acls(fd, TOPIC, "t", LIT, NULL), KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(describe_acls(fd, NULL), KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    /* the PLAINTEXT listener's ANONYMOUS principal: refused the same way */
+    int anon = tb_connect(B.port);
+    ck_assert_int_eq(produce(anon, "t"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    close(anon);
+    close(fd);
+}
+END_TEST
+
+/* Each API allowed by the ACL Kafka asks for, granted while alice's connection stays open. */
+START_TEST(each_api_allowed_by_its_acl)
+{
+    int fd = login("alice");
+    ck_assert_int_eq(produce(fd, "t"), KP_ERR_TOPIC_AUTHORIZATION_FAILED); /* cached: denied */
+    ck_assert_int_eq(
+        create_acl(admin_fd, (struct acl){TOPIC, "t", LIT, "User:alice", KP_ACL_OP_WRITE, ALLOW}),
+        0);
+    ck_assert_int_eq(produce(fd, "t"), 0); /* applied at once, cache emptied */
+    ck_assert_int_eq(fetch(fd, "t"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    /* WRITE implies DESCRIBE: Metadata and ListOffsets work */
+    ck_assert_int_eq(metadata_one(fd, "t"), 0);
+    ck_assert(metadata_lists(fd, "t"));
+    ck_assert(!metadata_lists(fd, "other"));
+    ck_assert_int_eq(list_offsets(fd, "t"), 0);
+    ck_assert_int_eq(
+        create_acl(admin_fd, (struct acl){TOPIC, "t", LIT, "User:alice", KP_ACL_OP_READ, ALLOW}),
+        0);
+    ck_assert_int_eq(fetch(fd, "t"), 0);
+    /* the group: READ for the members' APIs and commits, DESCRIBE for FindCoordinator and
+     * OffsetFetch (READ implies it) */
+    ck_assert_int_eq(
+        create_acl(admin_fd, (struct acl){GROUP, "g", LIT, "User:alice", KP_ACL_OP_READ, ALLOW}),
+        0);
+    ck_assert_int_eq(find_coordinator(fd, "g"), 0);
+    ck_assert_int_eq(offset_commit(fd, "g", "t"), 0);
+    ck_assert_int_eq(offset_fetch(fd, "g", "t"), 0);
+    ck_assert_int_eq(heartbeat(fd, "g"), KP_ERR_UNKNOWN_MEMBER_ID); /* past the check */
+    ck_assert_int_eq(offset_commit(fd, "g", "other"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(offset_fetch(fd, "g", "other"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    /* CREATE on a topic name; DELETE on a topic */
+    ck_assert_int_eq(create_acl(admin_fd, (struct acl){TOPIC, "mine", LIT, "User:alice",
+                                                       KP_ACL_OP_CREATE, ALLOW}),
+                     0);
+    ck_assert_int_eq(create_topic(fd, "mine"), 0);
+    ck_assert_int_eq(create_acl(admin_fd, (struct acl){TOPIC, "mine", LIT, "User:alice",
+                                                       KP_ACL_OP_DELETE, ALLOW}),
+                     0);
+    ck_assert_int_eq(delete_topic(fd, "mine"), 0);
+    /* ALTER on the cluster: ACL changes; DESCRIBE on it: listing them */
+    ck_assert_int_eq(create_acl(admin_fd, (struct acl){KP_ACL_RESOURCE_CLUSTER, "kafka-cluster",
+                                                       LIT, "User:alice", KP_ACL_OP_ALTER, ALLOW}),
+                     0);
+    int n = 0;
+    ck_assert_int_eq(describe_acls(fd, &n), 0); /* ALTER implies DESCRIBE */
+    ck_assert_int_eq(n, 6);
+    /* removed: refused again on the same connection */
+    ck_assert_int_eq(delete_acls(admin_fd, TOPIC, "t", LIT, &n), 0);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(produce(fd, "t"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(fetch(fd, "t"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    close(fd);
+}
+END_TEST
+
+START_TEST(deny_beats_allow)
+{
+    int fd = login("alice");
+    ck_assert_int_eq(
+        create_acl(admin_fd, (struct acl){TOPIC, "*", LIT, "User:*", KP_ACL_OP_ALL, ALLOW}), 0);
+    ck_assert_int_eq(produce(fd, "t"), 0);
+    ck_assert_int_eq(
+        create_acl(admin_fd, (struct acl){TOPIC, "t", LIT, "User:alice", KP_ACL_OP_WRITE, DENY}),
+        0);
+    ck_assert_int_eq(produce(fd, "t"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(produce(fd, "other"), 0);
+    ck_assert_int_eq(fetch(fd, "t"), 0); /* a DENY of WRITE leaves READ */
+    close(fd);
+}
+END_TEST
+
+START_TEST(prefixed_patterns)
+{
+    int fd = login("alice");
+    ck_assert_int_eq(create_acl(admin_fd, (struct acl){TOPIC, "pre-", PRE, "User:alice",
+                                                       KP_ACL_OP_WRITE, ALLOW}),
+                     0);
+    ck_assert_int_eq(produce(fd, "pre-x"), 0);
+    ck_assert_int_eq(produce(fd, "other"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(produce(fd, "t"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert(metadata_lists(fd, "pre-x"));
+    ck_assert(!metadata_lists(fd, "t"));
+    /* a prefixed DENY beats a literal ALLOW */
+    ck_assert_int_eq(create_acl(admin_fd, (struct acl){TOPIC, "pre-x", LIT, "User:alice",
+                                                       KP_ACL_OP_READ, ALLOW}),
+                     0);
+    ck_assert_int_eq(fetch(fd, "pre-x"), 0);
+    ck_assert_int_eq(
+        create_acl(admin_fd, (struct acl){TOPIC, "pre", PRE, "User:alice", KP_ACL_OP_READ, DENY}),
+        0);
+    ck_assert_int_eq(fetch(fd, "pre-x"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    close(fd);
+}
+END_TEST
+
+/* A binding Kafka refuses is INVALID_REQUEST; ACLs survive a restart. */
+START_TEST(invalid_binding_and_restart)
+{
+    ck_assert_int_eq(create_acl(admin_fd, (struct acl){KP_ACL_RESOURCE_CLUSTER, "other-name", LIT,
+                                                       "User:alice", KP_ACL_OP_ALTER, ALLOW}),
+                     KP_ERR_INVALID_REQUEST);
+    ck_assert_int_eq(
+        create_acl(admin_fd, (struct acl){TOPIC, "t", LIT, "alice", KP_ACL_OP_READ, ALLOW}),
+        KP_ERR_INVALID_REQUEST);
+    ck_assert_int_eq(
+        create_acl(admin_fd, (struct acl){TOPIC, "t", LIT, "User:alice", KP_ACL_OP_WRITE, ALLOW}),
+        0);
+    close(admin_fd);
+    ck_assert_int_eq(tb_broker_stop(&B, SIGTERM) >= 0, 1);
+    const char *argv[] = {"-o", "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+                          "-o", "authorizer.class.name=kafka.security.authorizer.AclAuthorizer",
+                          "-o", "super.users=User:admin",
+                          NULL};
+    ck_assert_int_eq(tb_broker_start(&B, argv), 0);
+    sasl_port = listener_port(&B, "SASL_PLAINTEXT");
+    admin_fd = login("admin");
+    int fd = login("alice");
+    ck_assert_int_eq(produce(fd, "t"), 0);
+    close(fd);
+}
+END_TEST
+
+/* allow.everyone.if.no.acl.found: a resource no ACL names is open; one that is named is not. */
+START_TEST(allow_everyone_if_no_acl)
+{
+    close(admin_fd);
+    tb_broker_cleanup(&B);
+    const char *more[] = {"-o", "allow.everyone.if.no.acl.found=true", NULL};
+    start(more);
+    admin_fd = login("admin");
+    ck_assert_int_eq(create_topic(admin_fd, "t"), 0);
+    ck_assert_int_eq(create_topic(admin_fd, "other"), 0);
+    int fd = login("alice");
+    ck_assert_int_eq(produce(fd, "t"), 0);
+    ck_assert_int_eq(
+        create_acl(admin_fd, (struct acl){TOPIC, "t", LIT, "User:bob", KP_ACL_OP_WRITE, ALLOW}), 0);
+    ck_assert_int_eq(produce(fd, "t"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(produce(fd, "other"), 0);
+    close(fd);
+}
+END_TEST
+
+/* No authorizer: the ACL APIs answer SECURITY_DISABLED, everything else is allowed. */
+START_TEST(no_authorizer)
+{
+    close(admin_fd);
+    tb_broker_cleanup(&B);
+    memset(&B, 0, sizeof B);
+    ck_assert_int_eq(tb_broker_start(&B, NULL), 0);
+    int fd = tb_connect(B.port);
+    ck_assert_int_eq(describe_acls(fd, NULL), KP_ERR_SECURITY_DISABLED);
+    ck_assert_int_eq(
+        create_acl(fd, (struct acl){TOPIC, "t", LIT, "User:alice", KP_ACL_OP_ALL, ALLOW}),
+        KP_ERR_SECURITY_DISABLED);
+    ck_assert_int_eq(create_topic(fd, "t"), 0);
+    ck_assert_int_eq(produce(fd, "t"), 0);
+    close(fd);
+    admin_fd = -1;
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("acl");
+    TCase *tc = tcase_create("acl");
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, every_api_refused_without_acl);
+    tcase_add_test(tc, each_api_allowed_by_its_acl);
+    tcase_add_test(tc, deny_beats_allow);
+    tcase_add_test(tc, prefixed_patterns);
+    tcase_add_test(tc, invalid_binding_and_restart);
+    tcase_add_test(tc, allow_everyone_if_no_acl);
+    tcase_add_test(tc, no_authorizer);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
