@@ -81,7 +81,9 @@ struct br_resp {
     struct br_wait wait;  /* on the loop while parked */
     br_resp_wake_fn wake; /* the handler's, while parked */
     void *wake_arg;
-    bool close_after; /* the connection closes once this is sent (br_sess.h) */
+    bool close_after;    /* the connection closes once this is sent (br_sess.h) */
+    int32_t throttle_ms; /* the handler's: the client is over a quota, its connection is not
+                            read for this long (KIP-219); 0: not throttled */
 
     int16_t api_key;
     int16_t api_version;

@@ -376,6 +376,8 @@ static void *hk_main(void *arg)
             st_store_maintain(srv->store, br_wall_ms());
             next_maintain = now + srv->cfg->retention_check_interval_ms;
         }
+        if (expire && srv->quotas)
+            br_quotas_maintain(srv->quotas, now); /* sensors idle for an hour */
         br_offsets_housekeeping(srv->offsets, srv->store, srv->groups,
                                 srv->cfg->offsets_retention_ms,
                                 expire); /* flush by time; retention with the logs' */

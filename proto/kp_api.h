@@ -93,6 +93,8 @@
     X(DELETE_GROUPS,            42, "DeleteGroups",            CODEC,  -1, -1, 0, 2,  2,  delete_groups) \
     X(INCREMENTAL_ALTER_CONFIGS, 44, "IncrementalAlterConfigs", CODEC, -1, -1, 0, 1,  1,  incremental_alter_configs) \
     X(OFFSET_DELETE,            47, "OffsetDelete",            CODEC,  -1, -1, 0, 0,  INT16_MAX, offset_delete) \
+    X(DESCRIBE_CLIENT_QUOTAS,   48, "DescribeClientQuotas",    SERVED, 0,  1,  0, 1,  1,  describe_client_quotas) \
+    X(ALTER_CLIENT_QUOTAS,      49, "AlterClientQuotas",       SERVED, 0,  1,  0, 1,  1,  alter_client_quotas) \
     X(DESCRIBE_CLUSTER,         60, "DescribeCluster",         CODEC,  -1, -1, 0, 1,  0,  describe_cluster)
 /* clang-format on */
 

@@ -1112,3 +1112,6 @@ const struct kp__api kp__api_describe_acls = {KP__INFO(DESCRIBE_ACLS), NULL, NUL
 const struct kp__api kp__api_create_acls = {KP__INFO(CREATE_ACLS), NULL, NULL};
 const struct kp__api kp__api_delete_acls = {KP__INFO(DELETE_ACLS), NULL, NULL};
 const struct kp__api kp__api_sasl_authenticate = {KP__INFO(SASL_AUTHENTICATE), NULL, NULL};
+const struct kp__api kp__api_describe_client_quotas = {KP__INFO(DESCRIBE_CLIENT_QUOTAS), NULL,
+                                                       NULL};
+const struct kp__api kp__api_alter_client_quotas = {KP__INFO(ALTER_CLIENT_QUOTAS), NULL, NULL};

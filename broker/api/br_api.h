@@ -123,6 +123,19 @@ bool br_allowed_peer(const struct br_ctx *x, const struct br_peer *peer, int8_t 
 bool br_allowed_create_topic(const struct br_ctx *x, const struct br_peer *peer, const char *name,
                              size_t len);
 
+/*
+ * Quotas (br_api_quota.c). Dispatch brackets every handler with br_quota_begin (binds the
+ * connection to its user and client id; the start of request_percentage's measure, 0 when no
+ * such quota applies) and br_quota_end. A handler that measures bytes (Produce, Fetch) charges
+ * them with br_quota_charge (the throttle time, 0 within the quota) and applies it with
+ * br_resp_throttle (throttle_time_ms in the response where it is the first body field, and
+ * the connection's mute, br_resp.throttle_ms). type is enum br_quota_type (br_quota.h).
+ */
+int64_t br_quota_begin(struct br_req *q);
+void br_quota_end(struct br_req *q, struct br_resp *r, int64_t t0_ns, int rc);
+int32_t br_quota_charge(struct br_ctx *x, const struct br_peer *peer, int type, double value);
+void br_resp_throttle(struct br_resp *r, int32_t ms);
+
 /* The handlers, one per SERVED row of KP_API_LIST (kp_api.h): br_api_<stem>. Each answers
  * every version the row advertises (Produce v0-2 too, refused in their own layout). */
 #define BR__API_HANDLER(id, key, name, role, amin, amax, cmin, cmax, flex, stem)                   \

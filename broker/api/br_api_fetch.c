@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "br_api.h"
+#include "br_quota.h"
 #include "kp_msg_sec.h"
 #include "br_log.h"
 #include "br_stats.h"
@@ -220,6 +221,8 @@ static int fetch_eval(struct br_resp *r, bool force)
     }
     br_stats_fetch_commit(st->x->stats);
     rc = br_resp_finish(r);
+    if (rc == 0) /* consumer_byte_rate: the response's bytes */
+        br_resp_throttle(r, br_quota_charge(st->x, st->peer, BR_QUOTA_FETCH, (double)r->total));
     return rc < 0 ? rc : 1;
 }
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "br_api.h"
+#include "br_quota.h"
 #include "kp_msg_sec.h"
 #include "br_log.h"
 #include "br_stats.h"
@@ -203,6 +204,7 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
         q->x->ops->notify(q->x, BR_WAIT_APPEND);
 
     if (req.acks == 0) {
+        r->throttle_ms = br_quota_charge(q->x, q->peer, BR_QUOTA_PRODUCE, (double)q->frame_len);
         drop_dwaits(r);
         if (any_error) {
             br_warn("peer=%s: acks=0 produce failed: closing the connection, as Kafka does",
@@ -211,8 +213,11 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
         }
         return BR_NO_REPLY;
     }
+    /* producer_byte_rate: the request's bytes */
+    int32_t thr = br_quota_charge(q->x, q->peer, BR_QUOTA_PRODUCE, (double)q->frame_len);
+    r->throttle_ms = thr;
     struct kp_produce_resp resp = {
-        .n_topics = req.n_topics, .topics = topics, .throttle_time_ms = 0};
+        .n_topics = req.n_topics, .topics = topics, .throttle_time_ms = thr};
     rc = BR_ENCODE(r, kp_produce_resp_encode, &resp);
     if (rc < 0) {
         drop_dwaits(r);

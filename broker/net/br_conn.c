@@ -47,6 +47,7 @@
 static void conn_free(struct br_conn *c);
 static void arm_recv(struct br_conn *c);
 static void stop_recv(struct br_conn *c);
+static void throttle(struct br_conn *c, int32_t ms);
 
 static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
@@ -291,6 +292,7 @@ static struct br_resp *resp_get(struct br_conn *c)
     r->conn = c;
     r->parked = false;
     r->close_after = false;
+    r->throttle_ms = 0;
     r->wait.waiting = false;
     r->total = 0;
     r->npieces = 0;
@@ -380,6 +382,8 @@ void br_conn_resp_ready(struct br_resp *r)
     br_loop_unwait(c->loop, &r->wait); /* no-op for a posted one: it is unparked already */
     r->parked = false;
     c->out_bytes += kp_wr_len(&r->wr);
+    if (r->throttle_ms > 0 && !c->closing)
+        throttle(c, r->throttle_ms); /* a parked fetch's consumer_byte_rate */
     if (!c->closing)
         br_conn_kick(c);
 }
@@ -667,8 +671,38 @@ static void in_fit(struct br_conn *c, size_t need)
 static void delay_wake(struct br_resp *r, enum br_wake why, void *arg)
 {
     (void)arg;
-    if (why != BR_WAKE_EVENT)
-        br_conn_resp_ready(r);
+    (void)why;
+    br_conn_resp_ready(r);
+}
+
+static void resume_input(struct br_conn *c);
+
+/* A quota's mute is over: reading resumes (frames already buffered first). */
+static void throttle_wake(struct br_wait *w, enum br_wake why)
+{
+    (void)why;
+    struct br_conn *c = (struct br_conn *)((char *)w - offsetof(struct br_conn, throttle_wait));
+    br_loop_unwait(c->loop, &c->throttle_wait);
+    c->throttled = false;
+    if (c->closing || c->paused)
+        return;
+    resume_input(c);
+}
+
+/* The client is over a quota: its connection is read no further for ms (a later deadline
+ * replaces an earlier one). A mute that cannot be kept (no memory) is skipped. */
+static void throttle(struct br_conn *c, int32_t ms)
+{
+    int64_t until = c->loop->now_ms + ms;
+    if (c->throttled) {
+        if (until <= c->throttle_wait.timer.key)
+            return;
+        br_loop_unwait(c->loop, &c->throttle_wait);
+    }
+    c->throttled =
+        br_loop_wait(c->loop, &c->throttle_wait, BR_WAIT_TIME, until, throttle_wake) == 0;
+    if (c->throttled)
+        stop_recv(c);
 }
 
 /* The session's look at a frame: BR_SESS_PASS, or its answer in r (BR_REPLY), or -errno. */
@@ -684,7 +718,7 @@ static int session_frame(struct br_conn *c, uint8_t *frame, size_t len, struct b
         stop_recv(c);
     }
     if (v.delay_ms > 0)
-        (void)br_conn_park(r, BR_WAIT_APPEND, c->loop->now_ms + v.delay_ms, delay_wake, NULL);
+        (void)br_conn_park(r, BR_WAIT_TIME, c->loop->now_ms + v.delay_ms, delay_wake, NULL);
     return BR_REPLY; /* (a delay that cannot be kept: answered at once) */
 }
 
@@ -713,6 +747,8 @@ static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
     c->nresp++;
     if (!r->parked)
         c->out_bytes += kp_wr_len(&r->wr);
+    if (r->throttle_ms > 0)
+        throttle(c, r->throttle_ms);
     return 0;
 }
 
@@ -722,7 +758,7 @@ void br_conn__input(struct br_conn *c)
     size_t pos = 0;
     size_t need = 0; /* bytes of the next incomplete frame, when known */
     int64_t max = cfg->socket_request_max_bytes;
-    while (!c->closing && !c->draining) {
+    while (!c->closing && !c->draining && !c->throttled) {
         if (backpressured(c)) {
             c->paused = true;
             stop_recv(c);
@@ -1034,6 +1070,7 @@ static void conn_release(struct br_conn *c)
     c->in = NULL;
     uncount(c);
     bytes_wait_del(c);
+    br_loop_unwait(c->loop, &c->throttle_wait);
     size_t held = c->in_charged;
     c->in_charged = 0;
     bytes_give(c, held);

@@ -39,6 +39,8 @@
  *   connection's session first; it answers the SASL APIs itself (possibly late, possibly
  *   closing the connection after the answer) and bounds the frame size before
  *   authentication (sasl.server.max.receive.size), and what it passes goes to dispatch.
+ * - Quotas (KIP-219): a response with throttle_ms > 0 mutes the connection: nothing more is
+ *   read (frames already buffered wait too) until that many milliseconds have passed.
  * - Two-phase close: br_conn_close() marks the connection closing, shuts the socket down and
  *   cancels its ops; the memory is freed when the last in-flight op completes.
  * - Responses are the slots of br_resp.h, kept in a free list of up to FREE_RESPS per
@@ -81,15 +83,17 @@ struct br_conn {
     struct br_op cancel_op; /* BR_OP_CONN_CANCEL: our cancels, counted in inflight */
     int inflight;           /* SQEs submitted and not yet completed */
     bool closing;
-    bool recv_armed;           /* a recv (single-shot, or multishot until its last CQE) */
-    bool recv_multishot;       /* the armed recv is multishot, filling provided buffers */
-    bool recv_poll;            /* the armed "recv" is a poll: a kernel-TLS session reads itself */
-    bool recv_cancelling;      /* backpressure: the multishot recv is being cancelled */
-    bool paused;               /* backpressure: not reading */
-    bool eof;                  /* the peer closed its side */
-    bool draining;             /* a response that ends the connection is queued: read no more */
-    struct br_wait bytes_wait; /* parked for queued.max.request.bytes: not reading */
-    int64_t last_active_ms;    /* accept, last complete request, last response sent */
+    bool recv_armed;      /* a recv (single-shot, or multishot until its last CQE) */
+    bool recv_multishot;  /* the armed recv is multishot, filling provided buffers */
+    bool recv_poll;       /* the armed "recv" is a poll: a kernel-TLS session reads itself */
+    bool recv_cancelling; /* backpressure: the multishot recv is being cancelled */
+    bool paused;          /* backpressure: not reading */
+    bool eof;             /* the peer closed its side */
+    bool draining;        /* a response that ends the connection is queued: read no more */
+    bool throttled;       /* a quota's mute (br_resp.throttle_ms): not reading until ... */
+    struct br_wait throttle_wait; /* ... its deadline (BR_WAIT_TIME) */
+    struct br_wait bytes_wait;    /* parked for queued.max.request.bytes: not reading */
+    int64_t last_active_ms;       /* accept, last complete request, last response sent */
     int64_t accepted_ms;
     int64_t req_start_ms; /* the first byte of the request being received arrived (0: none) */
 

@@ -16,6 +16,9 @@
 #include "kp_msg_sec.h"
 
 static __thread uint8_t kc_mem[1 << 20];
+static __thread const char *kc_client_id = "tb-sasl";
+
+void tb_set_client_id(const char *id) { kc_client_id = id ? id : "tb-sasl"; }
 
 static int32_t next_corr(void)
 {
@@ -28,7 +31,7 @@ static int build(struct kp_wr *wr, uint8_t *buf, size_t cap, int16_t key, int16_
 {
     kp_wr_init(wr, buf, cap);
     size_t pos = kp_frame_begin(wr);
-    struct kp_req_hdr h = {key, version, corr, kp_str_of("tb-sasl")};
+    struct kp_req_hdr h = {key, version, corr, kp_str_of(kc_client_id)};
     int rc = kp_req_hdr_encode(wr, &h);
     if (rc == 0 && enc)
         rc = enc(wr, version, msg);
@@ -37,26 +40,35 @@ static int build(struct kp_wr *wr, uint8_t *buf, size_t cap, int16_t key, int16_
     return rc;
 }
 
+/* Requests up to 4 MiB, in a buffer of their own. */
+#define REQ_CAP (4u << 20)
+static uint8_t *req_buf(void) { return malloc(REQ_CAP); }
+
 int tb_ksend(int fd, int16_t key, int16_t version, tb_enc_fn enc, const void *msg)
 {
-    static __thread uint8_t buf[1 << 16];
+    uint8_t *buf = req_buf();
+    if (!buf)
+        return -ENOMEM;
     struct kp_wr wr;
-    int rc = build(&wr, buf, sizeof buf, key, version, next_corr(), enc, msg);
-    if (rc)
-        return rc;
-    return tb_send_all(fd, buf, kp_wr_len(&wr));
+    int rc = build(&wr, buf, REQ_CAP, key, version, next_corr(), enc, msg);
+    if (rc == 0)
+        rc = tb_send_all(fd, buf, kp_wr_len(&wr));
+    free(buf);
+    return rc;
 }
 
 int tb_kcall(int fd, int16_t key, int16_t version, tb_enc_fn enc, const void *msg, tb_dec_fn dec,
              void *out)
 {
-    static __thread uint8_t buf[1 << 16];
+    uint8_t *buf = req_buf();
+    if (!buf)
+        return -ENOMEM;
     struct kp_wr wr;
     int32_t corr = next_corr();
-    int rc = build(&wr, buf, sizeof buf, key, version, corr, enc, msg);
-    if (rc)
-        return rc;
-    rc = tb_send_all(fd, buf, kp_wr_len(&wr));
+    int rc = build(&wr, buf, REQ_CAP, key, version, corr, enc, msg);
+    if (rc == 0)
+        rc = tb_send_all(fd, buf, kp_wr_len(&wr));
+    free(buf);
     if (rc)
         return rc;
     struct tb_frame f;

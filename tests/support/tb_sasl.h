@@ -24,6 +24,8 @@ typedef int (*tb_dec_fn)(struct kp_rd *rd, int16_t version, struct kp_arena *a, 
  * (-EPIPE / -ECONNRESET / -EIO when the broker closed the connection instead of answering). */
 int tb_kcall(int fd, int16_t key, int16_t version, tb_enc_fn enc, const void *msg, tb_dec_fn dec,
              void *out);
+/* The client id of this thread's tb_kcall / tb_ksend requests (NULL: "tb-sasl"). */
+void tb_set_client_id(const char *id);
 /* Sends one request without reading an answer. 0 or -errno. */
 int tb_ksend(int fd, int16_t key, int16_t version, tb_enc_fn enc, const void *msg);
 

@@ -26,7 +26,7 @@ START_TEST(test_api_advertised_table)
     static const struct kp_api_range want[] = {
         {0, 0, 7},  {1, 4, 11}, {2, 1, 2},  {3, 0, 4},  {8, 0, 5},  {9, 1, 4},  {10, 0, 2},
         {11, 0, 5}, {12, 0, 3}, {13, 0, 1}, {14, 0, 3}, {17, 0, 1}, {18, 0, 3}, {19, 0, 4},
-        {20, 0, 3}, {29, 1, 3}, {30, 1, 3}, {31, 1, 3}, {36, 0, 2},
+        {20, 0, 3}, {29, 1, 3}, {30, 1, 3}, {31, 1, 3}, {36, 0, 2}, {48, 0, 1}, {49, 0, 1},
     };
     size_t n = 0;
     const struct kp_api_range *t = kp_api_advertised(&n);
@@ -95,9 +95,11 @@ START_TEST(test_api_flexible_and_header_versions)
     for (size_t i = 0; i < n; i++)
         for (int16_t v = adv[i].min_version; v <= adv[i].max_version; v++) {
             int16_t k = adv[i].api_key;
-            bool sec2 = (k == KP_API_SASL_AUTHENTICATE || k == KP_API_DESCRIBE_ACLS ||
-                         k == KP_API_CREATE_ACLS || k == KP_API_DELETE_ACLS) &&
-                        v >= 2;
+            bool sec2 =
+                ((k == KP_API_SASL_AUTHENTICATE || k == KP_API_DESCRIBE_ACLS ||
+                  k == KP_API_CREATE_ACLS || k == KP_API_DELETE_ACLS) &&
+                 v >= 2) ||
+                ((k == KP_API_DESCRIBE_CLIENT_QUOTAS || k == KP_API_ALTER_CLIENT_QUOTAS) && v >= 1);
             ck_assert(kp_api_flexible(k, v) == ((k == KP_API_API_VERSIONS && v == 3) || sec2));
         }
     ck_assert(!kp_api_flexible(999, 100));
@@ -396,7 +398,7 @@ START_TEST(test_api_versions_resp_v0_golden)
     kp_wr_init(&wr, buf, sizeof buf);
     ck_assert_int_eq(kp_api_versions_resp_encode(&wr, 0, &resp), 0);
     EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00,     /* error_code */
-                 0x00, 0x00, 0x00, 0x13,              /* int32 count */
+                 0x00, 0x00, 0x00, 0x15,              /* int32 count */
                  0x00, 0x00, 0x00, 0x00, 0x00, 0x07,  /* Produce 0-7 */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0b,  /* Fetch 4-11 */
                  0x00, 0x02, 0x00, 0x01, 0x00, 0x02,  /* ListOffsets 1-2 */
@@ -415,7 +417,9 @@ START_TEST(test_api_versions_resp_v0_golden)
                  0x00, 0x1d, 0x00, 0x01, 0x00, 0x03,  /* DescribeAcls 1-3 */
                  0x00, 0x1e, 0x00, 0x01, 0x00, 0x03,  /* CreateAcls 1-3 */
                  0x00, 0x1f, 0x00, 0x01, 0x00, 0x03,  /* DeleteAcls 1-3 */
-                 0x00, 0x24, 0x00, 0x00, 0x00, 0x02); /* SaslAuthenticate 0-2 */
+                 0x00, 0x24, 0x00, 0x00, 0x00, 0x02,  /* SaslAuthenticate 0-2 */
+                 0x00, 0x30, 0x00, 0x00, 0x00, 0x01,  /* DescribeClientQuotas 0-1 */
+                 0x00, 0x31, 0x00, 0x00, 0x00, 0x01); /* AlterClientQuotas 0-1 */
 }
 END_TEST
 
@@ -430,10 +434,10 @@ START_TEST(test_api_versions_resp_v3_golden)
     ck_assert_int_eq(kp_resp_hdr_encode(&wr, KP_API_API_VERSIONS, 3, 0x11223344), 0);
     ck_assert_int_eq(kp_api_versions_resp_encode(&wr, 3, &resp), 0);
     ck_assert_int_eq(kp_frame_end(&wr, pos), 0);
-    EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00, 0x00, 0x91, /* size = 145 */
+    EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00, 0x00, 0x9f, /* size = 159 */
                  0x11, 0x22, 0x33, 0x44,                      /* correlation_id, no tags */
                  0x00, 0x00,                                  /* error_code */
-                 0x14,                                        /* uvarint(19 + 1) */
+                 0x16,                                        /* uvarint(21 + 1) */
                  0x00, 0x00, 0x00, 0x00, 0x00, 0x07, 0x00,    /* each entry ends with tags */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0b, 0x00,    /**/
                  0x00, 0x02, 0x00, 0x01, 0x00, 0x02, 0x00,    /**/
@@ -453,6 +457,8 @@ START_TEST(test_api_versions_resp_v3_golden)
                  0x00, 0x1e, 0x00, 0x01, 0x00, 0x03, 0x00,    /**/
                  0x00, 0x1f, 0x00, 0x01, 0x00, 0x03, 0x00,    /**/
                  0x00, 0x24, 0x00, 0x00, 0x00, 0x02, 0x00,    /**/
+                 0x00, 0x30, 0x00, 0x00, 0x00, 0x01, 0x00,    /**/
+                 0x00, 0x31, 0x00, 0x00, 0x00, 0x01, 0x00,    /**/
                  0x00, 0x00, 0x00, 0x00,                      /* throttle_time_ms */
                  0x00);                                       /* tags */
 }

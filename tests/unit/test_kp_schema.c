@@ -95,6 +95,8 @@ PUB(describe_acls)
 PUB(create_acls)
 PUB(delete_acls)
 PUB(sasl_authenticate)
+PUB(describe_client_quotas)
+PUB(alter_client_quotas)
 
 static const struct pub pubs[] = {
     PUB_ROW(0, produce),
@@ -132,6 +134,8 @@ static const struct pub pubs[] = {
     PUB_ROW(42, delete_groups),
     PUB_ROW(44, incremental_alter_configs),
     PUB_ROW(47, offset_delete),
+    PUB_ROW(48, describe_client_quotas),
+    PUB_ROW(49, alter_client_quotas),
     PUB_ROW(60, describe_cluster),
 };
 #define N_PUBS (sizeof pubs / sizeof pubs[0])
