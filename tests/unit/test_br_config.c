@@ -192,6 +192,28 @@ START_TEST(connection_and_request_byte_bounds)
 }
 END_TEST
 
+/* ssl.principal.mapping.rules: Kafka's grammar and semantics (first matching rule, $n groups,
+ * /L and /U, DEFAULT the subject itself, no match refused). */
+START_TEST(principal_mapping_rules)
+{
+    char out[256];
+    const char *rules = "RULE:^CN=([a-z-]+),OU=svc$/$1@svc/U, RULE:^CN=(.*)$/$1/L, DEFAULT";
+    ck_assert_int_eq(br_sec_principal_rules_check(rules, err, sizeof err), 0);
+    ck_assert_int_eq(br_sec_principal_map(rules, "CN=app-one,OU=svc", out, sizeof out), 0);
+    ck_assert_str_eq(out, "APP-ONE@SVC");
+    ck_assert_int_eq(br_sec_principal_map(rules, "CN=Alice", out, sizeof out), 0);
+    ck_assert_str_eq(out, "alice");
+    ck_assert_int_eq(br_sec_principal_map(rules, "O=x", out, sizeof out), 0); /* DEFAULT */
+    ck_assert_str_eq(out, "O=x");
+    ck_assert_int_eq(br_sec_principal_map("RULE:^CN=(.*)$/$1/", "O=x", out, sizeof out), -ENOENT);
+    ck_assert_int_eq(br_sec_principal_map("DEFAULT", "CN=a", out, 3), -ENOSPC);
+    ck_assert_int_eq(br_sec_principal_rules_check("RULE:(/x/", err, sizeof err), -EINVAL);
+    ck_assert_int_eq(br_sec_principal_rules_check("NOPE", err, sizeof err), -EINVAL);
+    ck_assert_int_eq(br_sec_principal_map("RULE:^CN=a\\/b$/ok/", "CN=a/b", out, sizeof out), 0);
+    ck_assert_str_eq(out, "ok");
+}
+END_TEST
+
 START_TEST(listeners_and_advertised)
 {
     /* a name that is no protocol needs listener.security.protocol.map */
@@ -296,6 +318,7 @@ static Suite *suite(void)
     tcase_add_test(tc, errors_name_the_key);
     tcase_add_test(tc, connection_and_request_byte_bounds);
     tcase_add_test(tc, listeners_and_advertised);
+    tcase_add_test(tc, principal_mapping_rules);
     tcase_add_test(tc, file_syntax_and_line_numbers);
     tcase_add_test(tc, shipped_example_is_the_defaults);
     suite_add_tcase(s, tc);
