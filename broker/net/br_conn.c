@@ -736,7 +736,10 @@ static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
         assert(!r->parked || r->wait.on != BR_WAIT_POST); /* a post is always answered */
         if (r->parked)
             br_conn_unpark(r);
+        int32_t mute = rc == BR_NO_REPLY ? r->throttle_ms : 0; /* an acks=0 produce's quota */
         resp_put(c, r);
+        if (mute > 0)
+            throttle(c, mute);
         return rc < 0 ? rc : 0;
     }
     if (c->out_tail)
