@@ -7,9 +7,8 @@
  * DeleteAcls ALTER on it (CLUSTER_AUTHORIZATION_FAILED otherwise: in the response's error for
  * DescribeAcls, in every result for the other two); without an authorizer all three answer
  * SECURITY_DISABLED. A binding or filter Kafka refuses gets INVALID_REQUEST with Kafka's words.
- * The changes are durable before the answer (the authorizer writes its file); they are made on
- * the loop thread: ACL changes are rare administrative requests, and the write is one small
- * file with one fdatasync.
+ * The changes are durable before the answer (the authorizer writes its file, one fdatasync),
+ * written on the admin thread so the loop never waits for the disk.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -227,8 +226,87 @@ int br_api_describe_acls(struct br_req *q, struct br_resp *r)
     return rc < 0 ? rc : BR_REPLY;
 }
 
-/* ---- CreateAcls --------------------------------------------------------------------------------
+/* ---- CreateAcls ---------------------------------------------------------------------------------
+ *
+ * The write (one file, one fdatasync) runs on the admin thread: the request's bindings are
+ * copied into the response's scratch memory first (the request bytes do not outlive the
+ * handler), and the answer is encoded back on the loop thread.
  */
+
+/* Copies s into *at (advanced), NUL-terminated; the view of the copy. */
+static struct kp_str copy_str(char **at, struct kp_str s)
+{
+    size_t n = s.len > 0 ? (size_t)s.len : 0;
+    char *c = *at;
+    if (n)
+        memcpy(c, s.ptr, n);
+    c[n] = 0;
+    *at += n + 1;
+    return s.len < 0 ? (struct kp_str){NULL, -1} : (struct kp_str){c, (int32_t)n};
+}
+
+static size_t str_need(struct kp_str s) { return (size_t)(s.len > 0 ? s.len : 0) + 1; }
+
+struct ca_job {
+    struct br_job job; /* first: the job is the start of the scratch memory */
+    size_t n;
+    struct br_acl_binding *b;
+    int *results;
+    const char **why;
+    int wrc;
+    const struct br_peer *peer;
+};
+
+static void ca_run(struct br_job *j)
+{
+    struct ca_job *cj = (struct ca_job *)j;
+    cj->wrc = br_authz_create(j->x->auth->authz, cj->b, cj->n, cj->results, cj->why);
+}
+
+static void ca_done(struct br_job *j)
+{
+    struct ca_job *cj = (struct ca_job *)j;
+    struct kp_acl_result *res = calloc(cj->n ? cj->n : 1, sizeof(*res));
+    if (!res) {
+        br_fail(j->x, j->r, "out of memory for a CreateAcls response");
+        return;
+    }
+    for (size_t i = 0; i < cj->n; i++) {
+        res[i] = (struct kp_acl_result){KP_ERR_NONE, kstr(NULL)};
+        if (cj->wrc < 0)
+            res[i] = (struct kp_acl_result){KP_ERR_UNKNOWN_SERVER_ERROR, kstr(strerror(-cj->wrc))};
+        else if (cj->results[i] < 0)
+            res[i] = (struct kp_acl_result){KP_ERR_INVALID_REQUEST, kstr(cj->why[i])};
+    }
+    if (cj->wrc < 0)
+        br_err("peer=%s: CreateAcls: %s", cj->peer->name, strerror(-cj->wrc));
+    else
+        br_info("peer=%s: %s created ACLs (%zu binding(s) asked)", cj->peer->name,
+                cj->peer->principal, cj->n);
+    struct kp_create_acls_resp resp = {.n_results = (int32_t)cj->n, .results = res};
+    int rc = BR_ENCODE(j->r, kp_create_acls_resp_encode, &resp);
+    free(res);
+    if (rc < 0) {
+        br_fail(j->x, j->r, "cannot encode a CreateAcls response");
+        return;
+    }
+    br_ready(j->x, j->r);
+}
+
+static int create_acls_refused(struct br_resp *r, size_t n, int16_t err)
+{
+    struct kp_acl_result *res = calloc(n ? n : 1, sizeof(*res));
+    if (!res)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        res[i] = (struct kp_acl_result){err, kstr(err == KP_ERR_SECURITY_DISABLED
+                                                      ? "No Authorizer is configured on the broker"
+                                                      : NULL)};
+    struct kp_create_acls_resp resp = {.n_results = (int32_t)n, .results = res};
+    int rc = BR_ENCODE(r, kp_create_acls_resp_encode, &resp);
+    free(res);
+    return rc < 0 ? rc : BR_REPLY;
+}
 
 int br_api_create_acls(struct br_req *q, struct br_resp *r)
 {
@@ -237,53 +315,155 @@ int br_api_create_acls(struct br_req *q, struct br_resp *r)
     if (rc < 0)
         return br_req_bad(q, rc);
     size_t n = req.n_creations > 0 ? (size_t)req.n_creations : 0;
-    struct kp_acl_result *res = calloc(n ? n : 1, sizeof(*res));
-    struct br_acl_binding *b = calloc(n ? n : 1, sizeof(*b));
-    int *results = calloc(n ? n : 1, sizeof(*results));
-    const char **why = calloc(n ? n : 1, sizeof(*why));
-    if (!res || !b || !results || !why) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    struct br_authz *a = authz_of(q);
-    int16_t all = !a                                        ? KP_ERR_SECURITY_DISABLED
-                  : !br_allowed_cluster(q, KP_ACL_OP_ALTER) ? KP_ERR_CLUSTER_AUTHORIZATION_FAILED
-                                                            : KP_ERR_NONE;
+    if (!authz_of(q))
+        return create_acls_refused(r, n, KP_ERR_SECURITY_DISABLED);
+    if (!br_allowed_cluster(q, KP_ACL_OP_ALTER))
+        return create_acls_refused(r, n, KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    if (n == 0)
+        return create_acls_refused(r, 0, KP_ERR_NONE);
+    size_t strs = 0;
+    for (size_t i = 0; i < n; i++)
+        strs += str_need(req.creations[i].resource_name) + str_need(req.creations[i].principal) +
+                str_need(req.creations[i].host);
+    size_t need = br_align8(sizeof(struct ca_job)) + br_align8(n * sizeof(struct br_acl_binding)) +
+                  br_align8(n * sizeof(int)) + br_align8(n * sizeof(const char *)) + strs;
+    rc = br_resp_scratch(r, need);
+    if (rc < 0)
+        return rc;
+    uint8_t *m = r->scratch;
+    struct ca_job *cj = (struct ca_job *)m;
+    memset(cj, 0, sizeof(*cj));
+    m += br_align8(sizeof(*cj));
+    cj->b = (struct br_acl_binding *)m;
+    m += br_align8(n * sizeof(struct br_acl_binding));
+    cj->results = (int *)m;
+    m += br_align8(n * sizeof(int));
+    cj->why = (const char **)m;
+    m += br_align8(n * sizeof(const char *));
+    char *sp = (char *)m;
     for (size_t i = 0; i < n; i++) {
         const struct kp_acl_creation *c = &req.creations[i];
-        b[i] = (struct br_acl_binding){c->resource_type,  c->resource_name, c->pattern_type,
-                                       c->principal,      c->host,          c->operation,
-                                       c->permission_type};
-        res[i] = (struct kp_acl_result){all, kstr(all == KP_ERR_SECURITY_DISABLED
-                                                      ? "No Authorizer is configured on the broker"
-                                                      : NULL)};
+        cj->b[i] = (struct br_acl_binding){c->resource_type,       copy_str(&sp, c->resource_name),
+                                           c->pattern_type,        copy_str(&sp, c->principal),
+                                           copy_str(&sp, c->host), c->operation,
+                                           c->permission_type};
+        cj->results[i] = 0;
+        cj->why[i] = NULL;
     }
-    if (all == KP_ERR_NONE && n) {
-        int wrc = br_authz_create(a, b, n, results, why);
-        for (size_t i = 0; i < n; i++) {
-            if (wrc < 0)
-                res[i] = (struct kp_acl_result){KP_ERR_UNKNOWN_SERVER_ERROR, kstr(strerror(-wrc))};
-            else if (results[i] < 0)
-                res[i] = (struct kp_acl_result){KP_ERR_INVALID_REQUEST, kstr(why[i])};
-        }
-        if (wrc < 0)
-            br_err("peer=%s: CreateAcls: %s", q->peer->name, strerror(-wrc));
-        else
-            br_info("peer=%s: %s created ACLs (%zu binding(s) asked)", q->peer->name,
-                    q->peer->principal, n);
-    }
-    struct kp_create_acls_resp resp = {.n_results = (int32_t)n, .results = res};
-    rc = BR_ENCODE(r, kp_create_acls_resp_encode, &resp);
-out:
-    free(res);
-    free(b);
-    free(results);
-    free(why);
+    cj->n = n;
+    cj->peer = q->peer;
+    cj->job.r = r;
+    cj->job.run = ca_run;
+    cj->job.done = ca_done;
+    rc = br_admin(q->x, &cj->job);
     return rc < 0 ? rc : BR_REPLY;
 }
 
-/* ---- DeleteAcls --------------------------------------------------------------------------------
- */
+/* ---- DeleteAcls (the write on the admin thread, as CreateAcls) ------------------------------ */
+
+struct da_job {
+    struct br_job job;        /* first */
+    size_t n;                 /* filters in the request */
+    struct kp_acl_filter *ok; /* the valid ones, strings copied */
+    size_t nok;
+    size_t *map;  /* ok index -> request index */
+    int16_t *err; /* per request filter: INVALID_REQUEST, or 0 */
+    const char **why;
+    struct acl_list *l; /* what was deleted (malloc'd on the admin thread) */
+    int wrc;
+    const struct br_peer *peer;
+};
+
+static void da_run(struct br_job *j)
+{
+    struct da_job *dj = (struct da_job *)j;
+    dj->l = calloc(1, sizeof(*dj->l));
+    if (!dj->l) {
+        dj->wrc = -ENOMEM;
+        return;
+    }
+    dj->wrc = br_authz_delete(j->x->auth->authz, dj->ok, dj->nok, collect, dj->l);
+    if (dj->wrc == 0 && dj->l->oom)
+        dj->wrc = -ENOMEM; /* deleted, but the answer cannot list them */
+}
+
+static void da_done(struct br_job *j)
+{
+    struct da_job *dj = (struct da_job *)j;
+    struct acl_list empty = {0};
+    struct acl_list *l = dj->l ? dj->l : &empty;
+    struct kp_delete_acls_filter_result *fr = calloc(dj->n ? dj->n : 1, sizeof(*fr));
+    struct kp_delete_acls_matching_acl *m = calloc(l->n ? l->n : 1, sizeof(*m));
+    int rc = -ENOMEM;
+    if (!fr || !m)
+        goto out;
+    for (size_t i = 0; i < dj->n; i++) {
+        fr[i].error_code = dj->err[i];
+        fr[i].error_message = kstr(dj->err[i] ? dj->why[i] : NULL);
+    }
+    size_t k = 0;
+    for (size_t f = 0; f < dj->nok; f++) {
+        struct kp_delete_acls_filter_result *x = &fr[dj->map[f]];
+        if (dj->wrc < 0) {
+            x->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
+            x->error_message = kstr(strerror(-dj->wrc));
+            continue;
+        }
+        x->matching_acls = &m[k];
+        for (size_t i = 0; i < l->n; i++) {
+            if (l->v[i].filter != f)
+                continue;
+            const struct br_acl_binding *b = &l->v[i].b;
+            m[k++] = (struct kp_delete_acls_matching_acl){
+                .error_message = kstr(NULL),
+                .resource_type = b->resource_type,
+                .resource_name = b->name,
+                .pattern_type = b->pattern_type,
+                .principal = b->principal,
+                .host = b->host,
+                .operation = b->operation,
+                .permission_type = b->permission,
+            };
+            x->n_matching_acls++;
+        }
+    }
+    if (dj->wrc < 0)
+        br_err("peer=%s: DeleteAcls: %s", dj->peer->name, strerror(-dj->wrc));
+    else if (l->n)
+        br_info("peer=%s: %s deleted %zu ACL binding(s)", dj->peer->name, dj->peer->principal,
+                l->n);
+    struct kp_delete_acls_resp resp = {.n_filter_results = (int32_t)dj->n, .filter_results = fr};
+    rc = BR_ENCODE(j->r, kp_delete_acls_resp_encode, &resp);
+out:
+    free(fr);
+    free(m);
+    if (dj->l) {
+        list_free(dj->l);
+        free(dj->l);
+        dj->l = NULL;
+    }
+    if (rc < 0) {
+        br_fail(j->x, j->r, "cannot encode a DeleteAcls response");
+        return;
+    }
+    br_ready(j->x, j->r);
+}
+
+static int delete_acls_refused(struct br_resp *r, size_t n, int16_t err)
+{
+    struct kp_delete_acls_filter_result *fr = calloc(n ? n : 1, sizeof(*fr));
+    if (!fr)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        fr[i].error_code = err;
+        fr[i].error_message = kstr(
+            err == KP_ERR_SECURITY_DISABLED ? "No Authorizer is configured on the broker" : NULL);
+    }
+    struct kp_delete_acls_resp resp = {.n_filter_results = (int32_t)n, .filter_results = fr};
+    int rc = BR_ENCODE(r, kp_delete_acls_resp_encode, &resp);
+    free(fr);
+    return rc < 0 ? rc : BR_REPLY;
+}
 
 int br_api_delete_acls(struct br_req *q, struct br_resp *r)
 {
@@ -292,87 +472,67 @@ int br_api_delete_acls(struct br_req *q, struct br_resp *r)
     if (rc < 0)
         return br_req_bad(q, rc);
     size_t n = req.n_filters > 0 ? (size_t)req.n_filters : 0;
-    struct kp_delete_acls_filter_result *fr = calloc(n ? n : 1, sizeof(*fr));
-    struct kp_acl_filter *ok = calloc(n ? n : 1, sizeof(*ok));
-    size_t *map = calloc(n ? n : 1, sizeof(*map)); /* index in ok -> filter index */
-    struct acl_list l = {0};
-    struct kp_delete_acls_matching_acl *m = NULL;
-    if (!fr || !ok || !map) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    struct br_authz *a = authz_of(q);
-    int16_t all = !a                                        ? KP_ERR_SECURITY_DISABLED
-                  : !br_allowed_cluster(q, KP_ACL_OP_ALTER) ? KP_ERR_CLUSTER_AUTHORIZATION_FAILED
-                                                            : KP_ERR_NONE;
-    size_t nok = 0;
+    if (!authz_of(q))
+        return delete_acls_refused(r, n, KP_ERR_SECURITY_DISABLED);
+    if (!br_allowed_cluster(q, KP_ACL_OP_ALTER))
+        return delete_acls_refused(r, n, KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    size_t strs = 0;
+    for (size_t i = 0; i < n; i++)
+        strs += str_need(req.filters[i].resource_name) + str_need(req.filters[i].principal) +
+                str_need(req.filters[i].host);
+    size_t need = br_align8(sizeof(struct da_job)) + br_align8(n * sizeof(struct kp_acl_filter)) +
+                  br_align8(n * sizeof(size_t)) + br_align8(n * sizeof(int16_t)) +
+                  br_align8(n * sizeof(const char *)) + strs + 8;
+    rc = br_resp_scratch(r, need);
+    if (rc < 0)
+        return rc;
+    uint8_t *m = r->scratch;
+    struct da_job *dj = (struct da_job *)m;
+    memset(dj, 0, sizeof(*dj));
+    m += br_align8(sizeof(*dj));
+    dj->ok = (struct kp_acl_filter *)m;
+    m += br_align8(n * sizeof(struct kp_acl_filter));
+    dj->map = (size_t *)m;
+    m += br_align8(n * sizeof(size_t));
+    dj->err = (int16_t *)m;
+    m += br_align8(n * sizeof(int16_t));
+    dj->why = (const char **)m;
+    m += br_align8(n * sizeof(const char *));
+    char *sp = (char *)m;
     for (size_t i = 0; i < n; i++) {
-        fr[i].error_code = all;
-        fr[i].error_message = kstr(
-            all == KP_ERR_SECURITY_DISABLED ? "No Authorizer is configured on the broker" : NULL);
         const char *why = NULL;
-        if (all == KP_ERR_NONE && br_acl_filter_validate(&req.filters[i], &why) < 0) {
-            fr[i].error_code = KP_ERR_INVALID_REQUEST;
-            fr[i].error_message = kstr(why);
+        dj->err[i] = 0;
+        dj->why[i] = NULL;
+        if (br_acl_filter_validate(&req.filters[i], &why) < 0) {
+            dj->err[i] = KP_ERR_INVALID_REQUEST;
+            dj->why[i] = why;
             continue;
         }
-        if (all == KP_ERR_NONE) {
-            map[nok] = i;
-            ok[nok++] = req.filters[i];
-        }
+        struct kp_acl_filter f = req.filters[i];
+        f.resource_name = copy_str(&sp, f.resource_name);
+        f.principal = copy_str(&sp, f.principal);
+        f.host = copy_str(&sp, f.host);
+        dj->map[dj->nok] = i;
+        dj->ok[dj->nok++] = f;
     }
-    if (nok) {
-        int wrc = br_authz_delete(a, ok, nok, collect, &l);
-        if (l.oom) {
-            rc = -ENOMEM;
-            goto out;
+    dj->n = n;
+    dj->peer = q->peer;
+    if (dj->nok == 0) { /* nothing to write: answered here */
+        struct kp_delete_acls_filter_result *fr = calloc(n ? n : 1, sizeof(*fr));
+        if (!fr)
+            return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+            fr[i].error_code = dj->err[i];
+            fr[i].error_message = kstr(dj->why[i]);
         }
-        if (wrc < 0) {
-            br_err("peer=%s: DeleteAcls: %s", q->peer->name, strerror(-wrc));
-            for (size_t i = 0; i < nok; i++) {
-                fr[map[i]].error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
-                fr[map[i]].error_message = kstr(strerror(-wrc));
-            }
-            l.n = 0;
-        }
-        m = calloc(l.n ? l.n : 1, sizeof(*m));
-        if (!m) {
-            rc = -ENOMEM;
-            goto out;
-        }
-        /* group the deleted bindings by filter, in the order the filters came */
-        size_t k = 0;
-        for (size_t f = 0; f < nok; f++) {
-            struct kp_delete_acls_filter_result *x = &fr[map[f]];
-            x->matching_acls = &m[k];
-            for (size_t i = 0; i < l.n; i++) {
-                if (l.v[i].filter != f)
-                    continue;
-                const struct br_acl_binding *b = &l.v[i].b;
-                m[k++] = (struct kp_delete_acls_matching_acl){
-                    .error_message = kstr(NULL),
-                    .resource_type = b->resource_type,
-                    .resource_name = b->name,
-                    .pattern_type = b->pattern_type,
-                    .principal = b->principal,
-                    .host = b->host,
-                    .operation = b->operation,
-                    .permission_type = b->permission,
-                };
-                x->n_matching_acls++;
-            }
-        }
-        if (wrc == 0 && l.n)
-            br_info("peer=%s: %s deleted %zu ACL binding(s)", q->peer->name, q->peer->principal,
-                    l.n);
+        struct kp_delete_acls_resp resp = {.n_filter_results = (int32_t)n, .filter_results = fr};
+        rc = BR_ENCODE(r, kp_delete_acls_resp_encode, &resp);
+        free(fr);
+        return rc < 0 ? rc : BR_REPLY;
     }
-    struct kp_delete_acls_resp resp = {.n_filter_results = (int32_t)n, .filter_results = fr};
-    rc = BR_ENCODE(r, kp_delete_acls_resp_encode, &resp);
-out:
-    free(m);
-    list_free(&l);
-    free(fr);
-    free(ok);
-    free(map);
+    dj->job.r = r;
+    dj->job.run = da_run;
+    dj->job.done = da_done;
+    rc = br_admin(q->x, &dj->job);
     return rc < 0 ? rc : BR_REPLY;
 }
