@@ -151,6 +151,76 @@ START_TEST(greedy_throttled_polite_keeps_rate)
 }
 END_TEST
 
+/* consumer_byte_rate on Fetch response bytes, request_percentage on handler time: both show
+ * in throttle_time_ms (the first field of Fetch v1+ and Metadata v3+ responses). */
+START_TEST(fetch_and_request_quotas)
+{
+    int16_t terr = 0;
+    int fd = tb_connect(B.port);
+    ck_assert_int_eq(tb_create_topic(fd, "data", 1, &terr), 0);
+    ck_assert_int_eq(alter_quota(fd, "reader", "consumer_byte_rate", 64 * 1024), 0);
+    ck_assert_int_eq(alter_quota(fd, "busy", "request_percentage", 0.01), 0);
+    static uint8_t batch[BATCH_SIZE + 4096];
+    for (int i = 0; i < 8; i++) { /* 512 KiB */
+        long bl =
+            tb_batch_values(batch, sizeof batch, "d", i, 1, BATCH_SIZE, false, 1700000000000LL);
+        struct kp_produce_req_partition part = {0, {batch, (int32_t)bl}};
+        struct kp_produce_req_topic t = {kp_str_of("data"), 1, &part};
+        struct kp_produce_req req = {KP_STR_NULL, 1, 5000, 1, &t};
+        struct kp_produce_resp resp;
+        ck_assert_int_eq(tb_kcall(fd, KP_API_PRODUCE, 7, TB_ENC(kp_produce_req_encode), &req,
+                                  TB_DEC(kp_produce_resp_decode), &resp),
+                         0);
+    }
+    close(fd);
+
+    tb_set_client_id("reader");
+    fd = tb_connect(B.port);
+    int32_t max_throttle = 0;
+    for (int i = 0; i < 6 && max_throttle == 0; i++) {
+        struct kp_fetch_req_partition p = {.partition = 0,
+                                           .current_leader_epoch = -1,
+                                           .fetch_offset = 0,
+                                           .log_start_offset = -1,
+                                           .partition_max_bytes = 1 << 20};
+        struct kp_fetch_req_topic t = {
+            .topic = kp_str_of("data"), .n_partitions = 1, .partitions = &p};
+        struct kp_fetch_req req = {.replica_id = -1,
+                                   .max_wait_ms = 0,
+                                   .min_bytes = 1,
+                                   .max_bytes = 1 << 20,
+                                   .session_epoch = -1,
+                                   .n_topics = 1,
+                                   .topics = &t};
+        struct kp_fetch_resp resp;
+        ck_assert_int_eq(tb_kcall(fd, KP_API_FETCH, 11, TB_ENC(kp_fetch_req_encode), &req,
+                                  TB_DEC(kp_fetch_resp_decode), &resp),
+                         0);
+        ck_assert_int_eq(resp.topics[0].partitions[0].error_code, 0);
+        if (resp.throttle_time_ms > max_throttle)
+            max_throttle = resp.throttle_time_ms;
+    }
+    close(fd);
+    ck_assert_int_gt(max_throttle, 0); /* 512 KiB against 64 KiB/s */
+
+    tb_set_client_id("busy");
+    fd = tb_connect(B.port);
+    max_throttle = 0;
+    for (int i = 0; i < 200 && max_throttle == 0; i++) {
+        struct kp_metadata_req req = {.n_topics = -1};
+        struct kp_metadata_resp resp;
+        ck_assert_int_eq(tb_kcall(fd, KP_API_METADATA, 4, TB_ENC(kp_metadata_req_encode), &req,
+                                  TB_DEC(kp_metadata_resp_decode), &resp),
+                         0);
+        if (resp.throttle_time_ms > max_throttle)
+            max_throttle = resp.throttle_time_ms;
+    }
+    close(fd);
+    tb_set_client_id(NULL);
+    ck_assert_int_gt(max_throttle, 0); /* 0.01% of a thread: a few requests exceed it */
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("quota");
@@ -158,6 +228,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, greedy_throttled_polite_keeps_rate);
+    tcase_add_test(tc, fetch_and_request_quotas);
     suite_add_tcase(s, tc);
     return s;
 }
