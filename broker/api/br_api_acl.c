@@ -38,7 +38,12 @@ static const struct br_authz_who *who_of(const struct br_peer *peer, struct br_a
         *cache = NULL;
         return &anonymous;
     }
-    *cache = &s->cache;
+    if (!s->cache) { /* the first decision of this connection (none: decided uncached) */
+        s->cache = malloc(sizeof(*s->cache));
+        if (s->cache)
+            br_authz_cache_init(s->cache);
+    }
+    *cache = s->cache;
     return &s->who;
 }
 

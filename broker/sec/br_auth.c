@@ -47,7 +47,6 @@ static int sess_open(void *arg, const struct br_listener_cfg *lc, struct br_peer
     s->peer = peer;
     s->state = br_proto_sasl(lc->protocol) ? BR_AUTH_START : BR_AUTH_OPEN;
     host_of(peer->name, s->host, sizeof(s->host));
-    br_authz_cache_init(&s->cache);
     peer->sess = s;
     *out = s;
     return 0;
@@ -62,6 +61,7 @@ static void sess_close(void *arg, void *sess)
     br_sasl_free(s->x);
     if (s->qc_bound)
         br_quota_client_release(a->quotas, &s->qc);
+    free(s->cache);
     free(s);
 }
 
@@ -81,6 +81,8 @@ static void who_update(struct br_auth_sess *s)
     s->who.host = (struct kp_str){s->host, (int32_t)strlen(s->host)};
     s->who.super = s->a->authz ? br_authz_is_super(s->a->authz, p) : false;
     s->who_valid = true;
+    if (s->cache) /* decisions were another principal's */
+        br_authz_cache_init(s->cache);
     if (s->qc_bound) { /* quotas are per user: bind again at the next record */
         br_quota_client_release(s->a->quotas, &s->qc);
         s->qc_bound = false;

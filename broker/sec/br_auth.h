@@ -81,10 +81,10 @@ struct br_auth_sess {
 
     /* for api/: who asks, from where, and the decisions already made (br_acl.h) */
     struct br_authz_who who;
-    char host[64];  /* the peer's address without the port */
-    bool who_valid; /* who matches peer->principal */
-    struct br_authz_cache cache;
-    struct br_quota_client qc; /* bound at the first request that records a quota */
+    char host[64];                /* the peer's address without the port */
+    bool who_valid;               /* who matches peer->principal */
+    struct br_authz_cache *cache; /* made at the first decision (an authorizer is on) */
+    struct br_quota_client qc;    /* bound at the first request that records a quota */
     bool qc_bound;
 };
 
