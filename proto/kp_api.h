@@ -95,6 +95,8 @@
     X(OFFSET_DELETE,            47, "OffsetDelete",            CODEC,  -1, -1, 0, 0,  INT16_MAX, offset_delete) \
     X(DESCRIBE_CLIENT_QUOTAS,   48, "DescribeClientQuotas",    SERVED, 0,  1,  0, 1,  1,  describe_client_quotas) \
     X(ALTER_CLIENT_QUOTAS,      49, "AlterClientQuotas",       SERVED, 0,  1,  0, 1,  1,  alter_client_quotas) \
+    X(DESCRIBE_USER_SCRAM_CREDENTIALS, 50, "DescribeUserScramCredentials", SERVED, 0, 0, 0, 0, 0, describe_user_scram_credentials) \
+    X(ALTER_USER_SCRAM_CREDENTIALS, 51, "AlterUserScramCredentials", SERVED, 0, 0, 0, 0, 0, alter_user_scram_credentials) \
     X(DESCRIBE_CLUSTER,         60, "DescribeCluster",         CODEC,  -1, -1, 0, 1,  0,  describe_cluster)
 /* clang-format on */
 
@@ -198,7 +200,10 @@ enum {
     E(UNSTABLE_OFFSET_COMMIT, 88)                                                                  \
     E(SECURITY_DISABLED, 54)                                                                       \
     E(SASL_AUTHENTICATION_FAILED, 58)                                                              \
-    E(PRODUCER_FENCED, 90)
+    E(PRODUCER_FENCED, 90)                                                                         \
+    E(RESOURCE_NOT_FOUND, 91)                                                                      \
+    E(DUPLICATE_RESOURCE, 92)                                                                      \
+    E(UNACCEPTABLE_CREDENTIAL, 93)
 /* clang-format on */
 
 enum kp_err {

@@ -1115,3 +1115,7 @@ const struct kp__api kp__api_sasl_authenticate = {KP__INFO(SASL_AUTHENTICATE), N
 const struct kp__api kp__api_describe_client_quotas = {KP__INFO(DESCRIBE_CLIENT_QUOTAS), NULL,
                                                        NULL};
 const struct kp__api kp__api_alter_client_quotas = {KP__INFO(ALTER_CLIENT_QUOTAS), NULL, NULL};
+const struct kp__api kp__api_describe_user_scram_credentials = {
+    KP__INFO(DESCRIBE_USER_SCRAM_CREDENTIALS), NULL, NULL};
+const struct kp__api kp__api_alter_user_scram_credentials = {KP__INFO(ALTER_USER_SCRAM_CREDENTIALS),
+                                                             NULL, NULL};

@@ -378,6 +378,30 @@ START_TEST(every_api_refused_without_acl)
         KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
     ck_assert_int_eq(delete_acls(fd, TOPIC, "t", LIT, NULL), KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
     ck_assert_int_eq(describe_acls(fd, NULL), KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    {
+        struct kp_describe_user_scram_credentials_req dr = {-1, NULL};
+        struct kp_describe_user_scram_credentials_resp drs;
+        ck_assert_int_eq(tb_kcall(fd, KP_API_DESCRIBE_USER_SCRAM_CREDENTIALS, 0,
+                                  TB_ENC(kp_describe_user_scram_credentials_req_encode), &dr,
+                                  TB_DEC(kp_describe_user_scram_credentials_resp_decode), &drs),
+                         0);
+        ck_assert_int_eq(drs.error_code, KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+        struct kp_scram_credential_deletion d = {kp_str_of("admin"), KP_SCRAM_SHA_256};
+        struct kp_alter_user_scram_credentials_req ar = {1, &d, 0, NULL};
+        struct kp_alter_user_scram_credentials_resp ars;
+        ck_assert_int_eq(tb_kcall(fd, KP_API_ALTER_USER_SCRAM_CREDENTIALS, 0,
+                                  TB_ENC(kp_alter_user_scram_credentials_req_encode), &ar,
+                                  TB_DEC(kp_alter_user_scram_credentials_resp_decode), &ars),
+                         0);
+        ck_assert_int_eq(ars.results[0].error_code, KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+        struct kp_describe_client_quotas_req qr = {0, NULL, false};
+        struct kp_describe_client_quotas_resp qrs;
+        ck_assert_int_eq(tb_kcall(fd, KP_API_DESCRIBE_CLIENT_QUOTAS, 1,
+                                  TB_ENC(kp_describe_client_quotas_req_encode), &qr,
+                                  TB_DEC(kp_describe_client_quotas_resp_decode), &qrs),
+                         0);
+        ck_assert_int_eq(qrs.error_code, KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    }
     /* the PLAINTEXT listener's ANONYMOUS principal: refused the same way */
     int anon = tb_connect(B.port);
     ck_assert_int_eq(produce(anon, "t"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "br_cred.h"
 #include "kp_msg.h"
 #include "kp_msg_sec.h"
@@ -302,6 +304,81 @@ START_TEST(reauthentication)
 }
 END_TEST
 
+/* KIP-554 over the API (no authorizer here: anyone may): a credential made from a salted
+ * password logs in at once, Describe lists it, Delete removes it; Kafka's refusals. */
+static int16_t alter_one(int fd, const char *user, int8_t mech, int32_t iters, const char *pw,
+                         bool del)
+{
+    uint8_t salt[16] = "0123456789abcdef", salted[64];
+    int kl = mech == KP_SCRAM_SHA_512 ? 64 : 32;
+    PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw), salt, sizeof salt, iters > 0 ? iters : 1,
+                      mech == KP_SCRAM_SHA_512 ? EVP_sha512() : EVP_sha256(), kl, salted);
+    struct kp_scram_credential_upsertion up = {
+        kp_str_of(user), mech, iters, {salt, sizeof salt}, {salted, kl}};
+    struct kp_scram_credential_deletion d = {kp_str_of(user), mech};
+    struct kp_alter_user_scram_credentials_req req = {del ? 1 : 0, &d, del ? 0 : 1, &up};
+    struct kp_alter_user_scram_credentials_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_ALTER_USER_SCRAM_CREDENTIALS, 0,
+                              TB_ENC(kp_alter_user_scram_credentials_req_encode), &req,
+                              TB_DEC(kp_alter_user_scram_credentials_resp_decode), &resp),
+                     0);
+    ck_assert_int_eq(resp.n_results, 1);
+    return resp.results[0].error_code;
+}
+
+static int16_t describe_one(int fd, const char *user, int32_t *n_infos, int32_t *iters)
+{
+    struct kp_str u = kp_str_of(user);
+    struct kp_describe_user_scram_credentials_req req = {user ? 1 : -1, user ? &u : NULL};
+    struct kp_describe_user_scram_credentials_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_DESCRIBE_USER_SCRAM_CREDENTIALS, 0,
+                              TB_ENC(kp_describe_user_scram_credentials_req_encode), &req,
+                              TB_DEC(kp_describe_user_scram_credentials_resp_decode), &resp),
+                     0);
+    ck_assert_int_eq(resp.error_code, 0);
+    if (!user) {
+        *n_infos = resp.n_results; /* users */
+        return 0;
+    }
+    ck_assert_int_eq(resp.n_results, 1);
+    *n_infos = resp.results[0].n_credential_infos;
+    *iters = *n_infos > 0 ? resp.results[0].credential_infos[0].iterations : 0;
+    return resp.results[0].error_code;
+}
+
+START_TEST(scram_credentials_over_the_api)
+{
+    int fd = tb_connect(B.port);
+    ck_assert_int_eq(alter_one(fd, "carol", KP_SCRAM_SHA_512, 8192, "carol-pw", false), 0);
+    int32_t n = 0, it = 0;
+    ck_assert_int_eq(describe_one(fd, "carol", &n, &it), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(it, 8192);
+    ck_assert_int_eq(describe_one(fd, NULL, &n, &it), 0);
+    ck_assert_int_eq(n, 3); /* alice, bob, carol */
+    int s = tb_connect(sasl_port);
+    ck_assert_int_eq(tb_sasl_login(s, "SCRAM-SHA-512", "carol", "carol-pw"), 0);
+    close(s);
+    /* Kafka's refusals */
+    ck_assert_int_eq(alter_one(fd, "carol", KP_SCRAM_SHA_256, 1000, "x", false),
+                     KP_ERR_UNACCEPTABLE_CREDENTIAL);
+    ck_assert_int_eq(alter_one(fd, "carol", 9, 4096, "x", false),
+                     KP_ERR_UNSUPPORTED_SASL_MECHANISM);
+    ck_assert_int_eq(alter_one(fd, "", KP_SCRAM_SHA_256, 4096, "x", false),
+                     KP_ERR_UNACCEPTABLE_CREDENTIAL);
+    ck_assert_int_eq(alter_one(fd, "carol", KP_SCRAM_SHA_256, 4096, "x", true),
+                     KP_ERR_RESOURCE_NOT_FOUND);
+    ck_assert_int_eq(describe_one(fd, "nobody", &n, &it), KP_ERR_RESOURCE_NOT_FOUND);
+    /* deleted: the login fails at once */
+    ck_assert_int_eq(alter_one(fd, "carol", KP_SCRAM_SHA_512, 4096, "", true), 0);
+    s = tb_connect(sasl_port);
+    ck_assert_int_eq(tb_sasl_login(s, "SCRAM-SHA-512", "carol", "carol-pw"),
+                     KP_ERR_SASL_AUTHENTICATION_FAILED);
+    close(s);
+    close(fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("sasl");
@@ -318,6 +395,7 @@ static Suite *suite(void)
     tcase_add_test(tc, raw_v0_tokens);
     tcase_add_test(tc, sasl_on_plaintext_listener);
     tcase_add_test(tc, reauthentication);
+    tcase_add_test(tc, scram_credentials_over_the_api);
     suite_add_tcase(s, tc);
     return s;
 }

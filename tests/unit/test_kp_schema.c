@@ -97,6 +97,8 @@ PUB(delete_acls)
 PUB(sasl_authenticate)
 PUB(describe_client_quotas)
 PUB(alter_client_quotas)
+PUB(describe_user_scram_credentials)
+PUB(alter_user_scram_credentials)
 
 static const struct pub pubs[] = {
     PUB_ROW(0, produce),
@@ -136,6 +138,8 @@ static const struct pub pubs[] = {
     PUB_ROW(47, offset_delete),
     PUB_ROW(48, describe_client_quotas),
     PUB_ROW(49, alter_client_quotas),
+    PUB_ROW(50, describe_user_scram_credentials),
+    PUB_ROW(51, alter_user_scram_credentials),
     PUB_ROW(60, describe_cluster),
 };
 #define N_PUBS (sizeof pubs / sizeof pubs[0])
