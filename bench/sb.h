@@ -323,8 +323,9 @@ struct sb_opts {
     const char *transfer; /* fetch.transfer of a self-started broker */
     long long size;       /* compare: bytes to preload */
     long long runs;
-    long long interval_ms;                                    /* window lines on stderr; 0 = none */
-    const char *paths;                                        /* compare: comma-separated subset */
+    long long interval_ms; /* window lines on stderr; 0 = none */
+    const char *paths;     /* compare: comma-separated subset */
+    bool alternate;        /* compare: paths in turn, one pass per round, each on a fresh broker */
     long long part_list[SB_MAX_LIST], conn_list[SB_MAX_LIST]; /* scale */
     int n_part_list, n_conn_list;
     long long batch_records; /* scale: records per produce request of the connection sweep */

@@ -28,13 +28,13 @@ void sb_opts_defaults(struct sb_opts *o)
     o->partitions = 1;
     o->acks = "1";
     o->linger_ms = 5;
-    o->transfer = "splice";
+    o->transfer = "auto";
     o->size = 1LL << 30;
     o->runs = 3;
     o->interval_ms = 1000;
     o->producers = 1;
     o->batch_records = 100;
-    o->paths = "splice,sendfile,copy,tls,ktls";
+    o->paths = "auto,splice,sendfile,copy,tls,ktls";
 }
 
 int sb_env_open(struct sb_env *env, const struct sb_opts *o, const char *const *extra, char *why,

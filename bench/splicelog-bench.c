@@ -57,13 +57,17 @@ static void usage(FILE *f)
         "  --keyed                keys = sequence numbers (murmur2 partitioner); default none\n"
         "  --tls                  security.protocol=ssl (own broker: an SSL listener)\n"
         "  --ca FILE              ssl.ca.location with --bootstrap\n"
-        "  --transfer PATH        own broker's fetch.transfer (splice|sendfile|copy)\n"
+        "  --transfer PATH        own broker's fetch.transfer (auto|splice|sendfile|copy;\n"
+        "                         default auto, the broker's own)\n"
         "  --runs N               measurements per figure, 1..%d (default 3; scale 1)\n"
         "  --interval DUR         a rate line on stderr this often (default 1s; 0: none)\n"
         "  --json FILE            results as JSON (- for stdout; the table then goes to stderr)\n"
         "  --plot FILE.png        compare, scale: chart (gnuplot; skipped when missing)\n"
         "  --size SIZE            compare: bytes to preload (default 1GiB)\n"
-        "  --paths LIST           compare: subset of splice,sendfile,copy,tls,ktls\n"
+        "  --paths LIST           compare: subset of auto,splice,sendfile,copy,tls,ktls\n"
+        "  --alternate            compare: the paths take turns, one pass each per round, each\n"
+        "                         pass on a freshly started broker (a shared machine's load\n"
+        "                         drifts across the rounds, not across the paths)\n"
         "  --partition-list LIST  scale: partition counts (default 1,100,1000,10000)\n"
         "  --connection-list LIST scale: connection counts (default 1,100,1000,10000)\n"
         "  --batch-records N      scale: records per request of the connection sweep (100)\n",
@@ -148,6 +152,7 @@ int main(int argc, char **argv)
                                        {"size", 1, 0, 's'},
                                        {"runs", 1, 0, 'n'},
                                        {"paths", 1, 0, 'P'},
+                                       {"alternate", 0, 0, 'A'},
                                        {"json", 1, 0, 'j'},
                                        {"plot", 1, 0, 'g'},
                                        {"client", 1, 0, 'K'},
@@ -224,7 +229,8 @@ int main(int argc, char **argv)
             o.ca = optarg;
             break;
         case 'x':
-            if (strcmp(optarg, "splice") && strcmp(optarg, "sendfile") && strcmp(optarg, "copy"))
+            if (strcmp(optarg, "auto") && strcmp(optarg, "splice") && strcmp(optarg, "sendfile") &&
+                strcmp(optarg, "copy"))
                 return bad("--transfer", optarg);
             o.transfer = optarg;
             break;
@@ -243,6 +249,9 @@ int main(int argc, char **argv)
                 return bad("--paths", optarg);
             o.paths = optarg;
             paths_set = true;
+            break;
+        case 'A':
+            o.alternate = true;
             break;
         case 'j':
             if (!*optarg)
@@ -316,8 +325,8 @@ int main(int argc, char **argv)
         return bad("option for compare",
                    "--bootstrap/--tls/--ca/--count/--duration/--rate/--client/--producers/"
                    "--keyed/-X");
-    if (!is_compare && (size_set || paths_set))
-        return bad("option outside compare", "--size/--paths");
+    if (!is_compare && (size_set || paths_set || o.alternate))
+        return bad("option outside compare", "--size/--paths/--alternate");
     if (!is_compare && !is_scale && o.plot)
         return bad("option outside compare and scale", "--plot");
     if (is_scale && (o.bootstrap || o.tls || rate_set || o.duration_ms || producers_set))

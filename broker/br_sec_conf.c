@@ -86,11 +86,6 @@ static int each_item(const char *s, int (*fn)(void *arg, const char *p, size_t n
     return 0;
 }
 
-static bool is(const char *p, size_t n, const char *lit)
-{
-    return strlen(lit) == n && strncasecmp(p, lit, n) == 0;
-}
-
 static int mech_item(void *arg, const char *p, size_t n)
 {
     unsigned *m = arg;
@@ -105,51 +100,6 @@ static int mech_item(void *arg, const char *p, size_t n)
     return 0;
 }
 
-/* The enum br_protocol values (br_config.h), by Kafka's names. */
-static int protocol_of(const char *p, size_t n)
-{
-    if (is(p, n, "PLAINTEXT"))
-        return 0;
-    if (is(p, n, "SSL"))
-        return 1;
-    if (is(p, n, "SASL_PLAINTEXT"))
-        return 2;
-    if (is(p, n, "SASL_SSL"))
-        return 3;
-    return -1;
-}
-
-struct map_find {
-    const char *name;
-    int found;
-};
-
-static int map_item(void *arg, const char *p, size_t n)
-{
-    struct map_find *f = arg;
-    const char *colon = memchr(p, ':', n);
-    if (!colon || colon == p)
-        return -EINVAL;
-    int proto = protocol_of(colon + 1, n - (size_t)(colon + 1 - p));
-    if (proto < 0)
-        return -EINVAL;
-    if (f->name && is(p, (size_t)(colon - p), f->name) && f->found < 0)
-        f->found = proto;
-    return 0;
-}
-
-int br_sec_conf_protocol(const char *map, const char *name, int *out)
-{
-    struct map_find f = {name, -1};
-    int rc = each_item(map, map_item, &f);
-    if (rc)
-        return rc;
-    if (f.found < 0)
-        return -ENOENT;
-    *out = f.found;
-    return 0;
-}
-
 /* Kafka's class names, and splicelog's own. */
 static bool acl_authorizer(const char *v)
 {
@@ -160,13 +110,6 @@ static bool acl_authorizer(const char *v)
 
 int br_sec_conf_set(struct br_sec_conf *c, const char *key, const char *v, char *err, size_t errlen)
 {
-    if (strcmp(key, "listener.security.protocol.map") == 0) {
-        struct map_find f = {NULL, -1};
-        if (each_item(v, map_item, &f))
-            return bad(err, errlen, key, v,
-                       "is not a list of NAME:PROTOCOL (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)");
-        return set_str(c->protocol_map, sizeof(c->protocol_map), key, v, err, errlen);
-    }
     if (strcmp(key, "sasl.enabled.mechanisms") == 0) {
         unsigned m = 0;
         if (each_item(v, mech_item, &m) || !m)
@@ -222,9 +165,6 @@ int br_sec_conf_set(struct br_sec_conf *c, const char *key, const char *v, char 
 void br_sec_conf_keys(void (*fn)(void *arg, const char *key, const char *def, const char *doc),
                       void *arg)
 {
-    fn(arg, "listener.security.protocol.map", "",
-       "NAME:PROTOCOL,... for listener names that are not a protocol (PLAINTEXT, SSL, "
-       "SASL_PLAINTEXT, SASL_SSL)");
     fn(arg, "sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
        "SASL listeners: the mechanisms offered");
     fn(arg, "sasl.server.max.receive.size", "524288",

@@ -1,9 +1,8 @@
 /*
  * br_sec_conf — the security settings, a part of the broker's configuration (br_config.h) kept
- * beside the modules that use them (sec/: SASL, the authorizer, quotas; net/: the listeners'
- * protocols and the certificate principal), with Kafka's key names, so stock server.properties
- * files work:
- *   listener.security.protocol.map   NAME:PROTOCOL,... (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)
+ * beside the modules that use them (sec/: SASL, the authorizer, quotas; net/: the certificate
+ * principal), with Kafka's key names, so stock server.properties files work (the listeners'
+ * protocols, listener.security.protocol.map, are br_config's):
  *   sasl.enabled.mechanisms          PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
  *   sasl.server.max.receive.size     the largest frame read before authentication (512 KiB)
  *   connection.failed.authentication.delay.ms   a failed authentication is answered this late
@@ -31,7 +30,6 @@
 #define BR_SEC_MECH_SCRAM_SHA_512 (1u << 3)
 
 struct br_sec_conf {
-    char protocol_map[1024];    /* listener.security.protocol.map ("" = names are protocols) */
     unsigned mechanisms;        /* sasl.enabled.mechanisms, BR_SEC_MECH_* */
     int64_t sasl_max_receive;   /* sasl.server.max.receive.size */
     int64_t auth_fail_delay_ms; /* connection.failed.authentication.delay.ms */
@@ -51,11 +49,6 @@ int br_sec_conf_set(struct br_sec_conf *c, const char *key, const char *value, c
 /* Every security key with its default and a one-line description (for --help). */
 void br_sec_conf_keys(void (*fn)(void *arg, const char *key, const char *def, const char *doc),
                       void *arg);
-
-/* The protocol listener name has in map ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"
- * spelled as the enum br_protocol value, br_config.h): 0 and *out, or -ENOENT (no entry),
- * -EINVAL (an entry that is not NAME:PROTOCOL with a known protocol). */
-int br_sec_conf_protocol(const char *map, const char *name, int *out);
 
 /*
  * Kafka's ssl.principal.mapping.rules applied to a certificate subject (the distinguished

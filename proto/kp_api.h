@@ -76,12 +76,12 @@
     X(CREATE_TOPICS,            19, "CreateTopics",            SERVED, 0,  4,  0, 7,  5,  create_topics) \
     X(DELETE_TOPICS,            20, "DeleteTopics",            SERVED, 0,  3,  0, 6,  4,  delete_topics) \
     X(DELETE_RECORDS,           21, "DeleteRecords",           CODEC,  -1, -1, 0, 2,  2,  delete_records) \
-    X(INIT_PRODUCER_ID,         22, "InitProducerId",          CODEC,  -1, -1, 0, 4,  2,  init_producer_id) \
+    X(INIT_PRODUCER_ID,         22, "InitProducerId",          SERVED, 0,  4,  0, 4,  2,  init_producer_id) \
     X(OFFSET_FOR_LEADER_EPOCH,  23, "OffsetForLeaderEpoch",    CODEC,  -1, -1, 0, 4,  4,  offset_for_leader_epoch) \
-    X(ADD_PARTITIONS_TO_TXN,    24, "AddPartitionsToTxn",      CODEC,  -1, -1, 0, 3,  3,  add_partitions_to_txn) \
-    X(ADD_OFFSETS_TO_TXN,       25, "AddOffsetsToTxn",         CODEC,  -1, -1, 0, 3,  3,  add_offsets_to_txn) \
-    X(END_TXN,                  26, "EndTxn",                  CODEC,  -1, -1, 0, 3,  3,  end_txn) \
-    X(TXN_OFFSET_COMMIT,        28, "TxnOffsetCommit",         CODEC,  -1, -1, 0, 3,  3,  txn_offset_commit) \
+    X(ADD_PARTITIONS_TO_TXN,    24, "AddPartitionsToTxn",      SERVED, 0,  3,  0, 3,  3,  add_partitions_to_txn) \
+    X(ADD_OFFSETS_TO_TXN,       25, "AddOffsetsToTxn",         SERVED, 0,  3,  0, 3,  3,  add_offsets_to_txn) \
+    X(END_TXN,                  26, "EndTxn",                  SERVED, 0,  3,  0, 3,  3,  end_txn) \
+    X(TXN_OFFSET_COMMIT,        28, "TxnOffsetCommit",         SERVED, 0,  3,  0, 3,  3,  txn_offset_commit) \
     X(DESCRIBE_ACLS,            29, "DescribeAcls",            SERVED, 1,  3,  0, 3,  2,  describe_acls) \
     X(CREATE_ACLS,              30, "CreateAcls",              SERVED, 1,  3,  0, 3,  2,  create_acls) \
     X(DELETE_ACLS,              31, "DeleteAcls",              SERVED, 1,  3,  0, 3,  2,  delete_acls) \

@@ -92,12 +92,12 @@ struct acl_args {
 
 #define ACL_OPTS(a, req)                                                                           \
     {                                                                                              \
-        {"data-dir", &(a).dir, true}, {"principal", &(a).principal, req},                          \
-            {"host", &(a).host, false}, {"resource", &(a).type, req}, {"name", &(a).name, false},  \
-            {"operation", &(a).op, req}, {"pattern", &(a).pattern, false},                         \
-            {"permission", &(a).perm, false},                                                      \
+        {"data-dir", &(a).dir, true, false}, {"principal", &(a).principal, req, false},            \
+            {"host", &(a).host, false, false}, {"resource", &(a).type, req, false},                \
+            {"name", &(a).name, false, false}, {"operation", &(a).op, req, false},                 \
+            {"pattern", &(a).pattern, false, false}, {"permission", &(a).perm, false, false},      \
         {                                                                                          \
-            NULL, NULL, false                                                                      \
+            NULL, NULL, false, false                                                               \
         }                                                                                          \
     }
 

@@ -7,8 +7,15 @@
  * path moves without the broker reading them.
  *
  * Rules (kafka-protocol-notes §7):
- * - high watermark = last stable offset = log end offset; log start offset; preferred read
- *   replica -1; no aborted transactions (empty array).
+ * - high watermark = log end offset; last stable offset = st_log_lso (the first offset of the
+ *   oldest open transaction, else the end); log start offset; preferred read replica -1.
+ * - isolation_level 1 (read_committed, KIP-98): the read stops at the LSO (a batch boundary:
+ *   st_log_read_upto), a fetch_offset in [LSO, HW] is empty and not an error (it may park
+ *   until a marker moves the LSO), and aborted_transactions lists the aborted transactions
+ *   of the range returned (st_log_aborted_txns, from the .txnindex files: record bytes are
+ *   never read and still leave by splice/sendfile; consumers skip aborted batches and control
+ *   batches themselves, as against Kafka). read_uncommitted reads to the HW with an empty
+ *   aborted list.
  * - records is never null: an empty partition has length 0.
  * - fetch_offset outside [log start, HW] is OFFSET_OUT_OF_RANGE; == HW is empty, not an error.
  * - whole batches only, starting at the batch that holds fetch_offset; partition_max_bytes and
@@ -25,6 +32,7 @@
  *   deadline, when it is answered with whatever is there (possibly nothing).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "br_api.h"
@@ -52,6 +60,8 @@ struct fetch_state {
     struct br_ctx *x;
     const struct br_peer *peer;
     int16_t version;
+    int8_t isolation;
+    int32_t aborted_room; /* aborted entries the response reserves room for (grows) */
     int32_t min_bytes;
     int32_t max_bytes;
     int32_t n_topics;
@@ -84,6 +94,8 @@ static int save_request(struct br_req *q, struct br_resp *r, const struct kp_fet
         .x = q->x,
         .peer = q->peer,
         .version = q->api_version,
+        .isolation = req->isolation_level == 1 ? 1 : 0,
+        .aborted_room = 0,
         .min_bytes = req->min_bytes,
         .max_bytes = req->max_bytes > 0 ? req->max_bytes : INT32_MAX,
         .n_topics = req->n_topics,
@@ -108,11 +120,49 @@ static int save_request(struct br_req *q, struct br_resp *r, const struct kp_fet
     return 0;
 }
 
+_Static_assert(sizeof(struct st_aborted) == sizeof(struct kp_fetch_aborted_txn) &&
+                   offsetof(struct st_aborted, first_offset) ==
+                       offsetof(struct kp_fetch_aborted_txn, first_offset),
+               "st_aborted is sent as kp_fetch_aborted_txn");
+
+enum { ABORTED_MAX = 65536 }; /* entries per partition (librdkafka refuses > 1,000,000) */
+
+/* The aborted transactions of [from, upper) into the context's encode arena (free while a
+ * fetch is evaluated); *out and *n. 0 or -errno. */
+static int collect_aborted(struct br_ctx *x, struct st_log *log, int64_t from, int64_t upper,
+                           struct st_aborted **out, int *n)
+{
+    for (int cap = 1024;; cap *= 4) {
+        if (cap > ABORTED_MAX)
+            cap = ABORTED_MAX;
+        struct kp_arena a;
+        int rc = br_enc_arena(x, &a, (size_t)cap * sizeof(struct st_aborted));
+        if (rc < 0)
+            return rc;
+        *out = (struct st_aborted *)(void *)a.base;
+        rc = st_log_aborted_txns(log, from, upper, *out, cap, n);
+        if (rc != -ENOBUFS || cap == ABORTED_MAX)
+            return rc;
+    }
+}
+
+static int fetch_eval_once(struct br_resp *r, bool force);
+
 /* Builds the response from the current state of the logs. 1: complete (r finished),
  * 0: not enough data yet (r reset; park it), -errno. */
 static int fetch_eval(struct br_resp *r, bool force)
 {
-    const struct fetch_state *st = r->hstate;
+    for (;;) {
+        int rc = fetch_eval_once(r, force);
+        if (rc != -EAGAIN)
+            return rc;
+        br_resp_reset(r); /* aborted lists needed more room: again with aborted_room grown */
+    }
+}
+
+static int fetch_eval_once(struct br_resp *r, bool force)
+{
+    struct fetch_state *st = r->hstate;
     struct st_store *store = st->x->store;
     int16_t v = st->version;
     struct kp_fetch_resp_partition dummy = {.n_aborted = 0};
@@ -122,6 +172,8 @@ static int fetch_eval(struct br_resp *r, bool force)
         cap += kp_fetch_resp_topic_size(v, (struct kp_str){t->name, t->name_len});
         cap += (size_t)t->n_parts * kp_fetch_resp_partition_head_size(v, &dummy);
     }
+    cap += (size_t)st->aborted_room * sizeof(struct kp_fetch_aborted_txn);
+    int32_t aborted_used = 0;
     int rc = br_resp_reserve(r, cap);
     if (rc < 0)
         return rc;
@@ -162,17 +214,22 @@ static int fetch_eval(struct br_resp *r, bool force)
                 has_err = true;
             } else {
                 int64_t start = st_log_start_offset(log);
+                int64_t lso = st_log_lso(log); /* before the end: never above it */
                 int64_t hw = st_log_end_offset(log);
+                int64_t upto = st->isolation == 1 ? lso : hw;
                 p.high_watermark = hw;
-                p.last_stable_offset = hw;
+                p.last_stable_offset = lso;
                 p.log_start_offset = start;
                 if (fp->offset < start || fp->offset > hw) {
                     p.error_code = KP_ERR_OFFSET_OUT_OF_RANGE;
                     has_err = true;
-                } else if (fp->offset < hw && fp->max_bytes > 0 && (total == 0 || remaining > 0)) {
+                } else if (fp->offset < upto && fp->max_bytes > 0 &&
+                           (total == 0 || remaining > 0)) {
                     size_t limit =
                         (size_t)fp->max_bytes < remaining ? (size_t)fp->max_bytes : remaining;
-                    int rrc = st_log_read(log, fp->offset, limit, &rd);
+                    int rrc = st->isolation == 1
+                                  ? st_log_read_upto(log, fp->offset, limit, upto, &rd)
+                                  : st_log_read(log, fp->offset, limit, &rd);
                     if (rrc == -ERANGE) {
                         p.error_code = KP_ERR_OFFSET_OUT_OF_RANGE;
                         has_err = true;
@@ -198,6 +255,34 @@ static int fetch_eval(struct br_resp *r, bool force)
                             rd.total = 0;
                             have_read = false;
                         }
+                    }
+                }
+                if (have_read && st->isolation == 1) {
+                    struct st_aborted *ab = NULL;
+                    int n = 0;
+                    int arc = collect_aborted(st->x, log, fp->offset, rd.end_offset, &ab, &n);
+                    if (arc < 0) {
+                        br_err_limited("aborted transactions of %s-%d from offset %lld: %s",
+                                       br_log_str(t->name, t->name_len).s, fp->partition,
+                                       (long long)fp->offset, strerror(-arc));
+                        st_read_release(&rd);
+                        rd.n = 0;
+                        rd.total = 0;
+                        have_read = false;
+                        p.error_code = KP_ERR_KAFKA_STORAGE_ERROR;
+                        has_err = true;
+                    } else if (n > 0) {
+                        if (aborted_used + n > st->aborted_room) {
+                            /* the response has no room for them: again, with room */
+                            st_read_release(&rd);
+                            st_log_put(log);
+                            st->aborted_room = 2 * (aborted_used + n);
+                            return -EAGAIN;
+                        }
+                        aborted_used += n;
+                        /* st_aborted and kp_fetch_aborted_txn: the same two int64s */
+                        p.n_aborted = n;
+                        p.aborted = (const struct kp_fetch_aborted_txn *)ab;
                     }
                 }
                 st_log_put(log);

@@ -4,7 +4,8 @@
  *
  * FindCoordinator names this node, at the host and port of the listener the client connected
  * to (the address Metadata advertises on it): a single broker coordinates every group.
- * Transaction coordinators (key_type 1) do not exist here: COORDINATOR_NOT_AVAILABLE.
+ * The same for key_type 1, transaction coordinators (v1+; br_api_txn.c), when the broker runs
+ * one.
  *
  * JoinGroup and SyncGroup may wait for other members, whose requests arrive on other
  * connections, often on other loop threads. Such a request's response is parked until posted
@@ -104,7 +105,7 @@ int br_api_find_coordinator(struct br_req *q, struct br_resp *r)
                     KP_ACL_OP_DESCRIBE)) {
         resp.error_code = req.key_type == 0 ? KP_ERR_GROUP_AUTHORIZATION_FAILED
                                             : KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-    } else if (req.key_type == 0) {
+    } else if (req.key_type == 0 || (req.key_type == 1 && q->x->txns)) {
         resp.node_id = q->x->cfg->node_id;
         resp.host = kp_str_of(q->peer->adv_host);
         resp.port = q->peer->adv_port;
@@ -292,8 +293,8 @@ int br_api_leave_group(struct br_req *q, struct br_resp *r)
                           : br_group_leave(q->x->groups, req.group_id, req.member_id),
     };
     if (resp.error_code == KP_ERR_NONE)
-        br_info("peer=%s: member %s left group %s", q->peer->name, BR_LOG_KSTR(req.member_id),
-                BR_LOG_KSTR(req.group_id));
+        br_info("peer=%s client.id=%s: member %s left group %s", q->peer->name,
+                BR_LOG_KSTR(q->client_id), BR_LOG_KSTR(req.member_id), BR_LOG_KSTR(req.group_id));
     rc = BR_ENCODE(r, kp_leave_group_resp_encode, &resp);
     return rc < 0 ? rc : BR_REPLY;
 }

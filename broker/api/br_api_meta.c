@@ -353,9 +353,9 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
         nb += nl + 1;
     }
     if (missing > AUTO_CREATE_PER_REQUEST)
-        br_info("peer=%s: Metadata names %d missing topics: creating %d now, the rest answer "
-                "LEADER_NOT_AVAILABLE until a retry creates them",
-                q->peer->name, missing, AUTO_CREATE_PER_REQUEST);
+        br_info("peer=%s client.id=%s: Metadata names %d missing topics: creating %d now, the "
+                "rest answer LEADER_NOT_AVAILABLE until a retry creates them",
+                q->peer->name, BR_LOG_KSTR(q->client_id), missing, AUTO_CREATE_PER_REQUEST);
     mj->job.r = r;
     mj->job.run = md_run;
     mj->job.done = md_done;
@@ -564,9 +564,10 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
         if (np > x->cfg->topic_partitions_max) {
             o->error_code = KP_ERR_INVALID_PARTITIONS;
             o->error_message = kp_str_of("more partitions than topic.partitions.max");
-            br_warn("peer=%s: CreateTopics %s with %d partitions refused "
+            br_warn("peer=%s client.id=%s: CreateTopics %s with %d partitions refused "
                     "(topic.partitions.max=%d)",
-                    q->peer->name, br_log_cstr(cname).s, np, x->cfg->topic_partitions_max);
+                    q->peer->name, BR_LOG_KSTR(q->client_id), br_log_cstr(cname).s, np,
+                    x->cfg->topic_partitions_max);
             continue;
         }
         if (t->replication_factor != -1 && t->replication_factor != 1) {

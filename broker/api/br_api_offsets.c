@@ -1,8 +1,10 @@
 /*
  * br_api_offsets — ListOffsets v1-2.
  *
- * timestamp -1 (latest) answers the high watermark (= log end; also for read_committed, as
- * there are no transactions), -2 (earliest) the log start offset. Any other timestamp answers
+ * timestamp -1 (latest) answers the high watermark (= log end), or with isolation_level 1
+ * (read_committed, v2) the last stable offset (st_log_lso), -2 (earliest) the log start
+ * offset; a lookup by time under read_committed answers -1 when the record found is at or past
+ * the LSO (Kafka's Partition.fetchOffsetForTimestamp). Any other timestamp answers
  * the first record whose timestamp >= timestamp, with that record's timestamp, or offset -1
  * and timestamp -1 when no record is that recent, as Kafka does. The store's time index finds
  * the batch (the first whose maxTimestamp >= timestamp); the batch is then read and its
@@ -82,7 +84,7 @@ static bool lo_allowed(const struct br_req *q, struct kp_str t)
 /* Answers one partition into o (partition_index set by the caller): offset, timestamp and
  * error for the requested timestamp ts. Any thread. */
 static void answer_partition(struct st_store *store, struct kp_str topic, int64_t ts,
-                             struct kp_list_offsets_resp_partition *o)
+                             bool committed, struct kp_list_offsets_resp_partition *o)
 {
     o->error_code = KP_ERR_NONE;
     o->timestamp = -1;
@@ -98,7 +100,7 @@ static void answer_partition(struct st_store *store, struct kp_str topic, int64_
         return;
     }
     if (ts == KP_LIST_OFFSETS_LATEST) {
-        o->offset = st_log_end_offset(log);
+        o->offset = committed ? st_log_lso(log) : st_log_end_offset(log);
     } else if (ts == KP_LIST_OFFSETS_EARLIEST) {
         o->offset = st_log_start_offset(log);
     } else if (ts < 0) {
@@ -115,6 +117,9 @@ static void answer_partition(struct st_store *store, struct kp_str topic, int64_
             br_err_limited("ListOffsets %s-%d by time: %s", BR_LOG_KSTR(topic), o->partition_index,
                            strerror(-trc));
             o->error_code = KP_ERR_KAFKA_STORAGE_ERROR;
+        } else if (committed && o->offset >= st_log_lso(log)) {
+            o->offset = -1; /* not yet decided: invisible to read_committed */
+            o->timestamp = -1;
         }
     }
     st_log_put(log);
@@ -129,6 +134,7 @@ struct lo_job {
     struct kp_list_offsets_resp_topic *topics;
     struct kp_list_offsets_resp_partition *parts; /* all partitions, topic after topic */
     const struct br_peer *peer;
+    bool committed; /* isolation_level 1 */
 };
 
 static void lo_run(struct br_job *j)
@@ -138,7 +144,7 @@ static void lo_run(struct br_job *j)
     for (int32_t i = 0; i < lj->n_topics; i++) {
         const struct kp_list_offsets_resp_topic *t = &lj->topics[i];
         for (int32_t k = 0; k < t->n_partitions; k++, o++)
-            answer_partition(j->x->store, t->name, o->timestamp, o);
+            answer_partition(j->x->store, t->name, o->timestamp, lj->committed, o);
     }
 }
 
@@ -182,6 +188,7 @@ static int list_offsets_park(struct br_req *q, struct br_resp *r,
     char *nb = (char *)m;
     lj->n_topics = req->n_topics;
     lj->peer = q->peer;
+    lj->committed = req->isolation_level == 1;
     lj->topics = topics;
     lj->parts = parts;
     for (size_t i = 0; i < nt; i++) {
@@ -245,7 +252,7 @@ int br_api_list_offsets(struct br_req *q, struct br_resp *r)
         for (int32_t j = 0; j < t->n_partitions; j++) {
             ps[j].partition_index = t->partitions[j].partition_index;
             answer_partition(q->x->store, t->name, ok ? t->partitions[j].timestamp : LO_DENIED,
-                             &ps[j]);
+                             req.isolation_level == 1, &ps[j]);
         }
         topics[i] = (struct kp_list_offsets_resp_topic){
             .name = t->name, .n_partitions = t->n_partitions, .partitions = ps};

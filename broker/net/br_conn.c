@@ -270,8 +270,8 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
     c->accepted_ms = loop->now_ms;
     live_append(loop, c);
     loop->nconns++;
-    br_info("connection from peer=%s on listener %s (%s)", c->peer.name, acc->lst->cfg->name,
-            c->xfer->name);
+    br_debug("connection from peer=%s on listener %s (%s)", c->peer.name, acc->lst->cfg->name,
+             c->xfer->name);
     arm_recv(c);
 }
 
@@ -876,7 +876,15 @@ void br_conn__recv_end(struct br_conn *c, int res)
 {
     if (res == 0) {
         c->eof = true;
-        br_conn_close(c, "peer closed the connection");
+        if (c->in_len > 0) {
+            /* not an ordinary close: the bytes of a request that never came whole */
+            char why[96];
+            snprintf(why, sizeof(why), "peer closed the connection in a request (%zu bytes in)",
+                     c->in_len);
+            br_conn_close(c, why);
+        } else {
+            br_conn_close(c, "peer closed the connection");
+        }
     } else if (res != -EINTR && res != -EAGAIN && res != -ENOBUFS && res != -ECANCELED) {
         /* (-ENOBUFS: the provided buffers ran dry, the multishot recv ended: backpressure,
          * re-armed next turn) */
@@ -1007,6 +1015,22 @@ void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned fla
 
 /* ---- close ---------------------------------------------------------------------------- */
 
+/* Reasons a connection ends in the ordinary course of things: logged at DEBUG, as its opening
+ * is. Every other reason is something the client did wrong or a decision of the broker (idle,
+ * limits), and may be the only line naming the peer and why (the bad-input contract): INFO. */
+static bool ordinary_close(const char *reason)
+{
+    static const char *const ordinary[] = {
+        "peer closed the connection",
+        "peer sent close_notify",
+        "broker shutting down",
+    };
+    for (size_t i = 0; i < sizeof(ordinary) / sizeof(ordinary[0]); i++)
+        if (strcmp(reason, ordinary[i]) == 0)
+            return true;
+    return false;
+}
+
 void br_conn_close(struct br_conn *c, const char *reason)
 {
     if (c->closing)
@@ -1020,11 +1044,15 @@ void br_conn_close(struct br_conn *c, const char *reason)
     l->closing = c;
     uncount(c); /* its place is free for a new connection at once */
     bytes_wait_del(c);
-    br_info("closing connection peer=%s: %s", c->peer.name, reason);
-    br_debug("peer=%s: %llu requests, %llu bytes out in %llu transfer steps, %llu waits for "
-             "writability (%s)",
+    if (ordinary_close(reason))
+        br_debug("closing connection peer=%s: %s", c->peer.name, reason);
+    else
+        br_info("closing connection peer=%s: %s", c->peer.name, reason);
+    br_debug("peer=%s: %llu requests, %llu bytes out in %llu transfer steps (%llu in line), "
+             "%llu waits for writability (%s)",
              c->peer.name, (unsigned long long)c->n_requests, (unsigned long long)c->bytes_out,
-             (unsigned long long)c->n_steps, (unsigned long long)c->n_pollout, c->xfer->name);
+             (unsigned long long)c->n_steps, (unsigned long long)c->n_inline,
+             (unsigned long long)c->n_pollout, c->xfer->name);
     if (c->n_disk_reads)
         br_debug("peer=%s: %llu chunks were not in the page cache and were read from disk",
                  c->peer.name, (unsigned long long)c->n_disk_reads);

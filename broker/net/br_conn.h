@@ -121,7 +121,10 @@ struct br_conn {
     uint64_t n_requests;
     uint64_t n_steps;      /* transfer steps started */
     uint64_t n_pollout;    /* waits for writability (socket buffer full) */
-    uint64_t n_disk_reads; /* tls-copy: chunks not in the page cache, read through io_uring */
+    uint64_t n_disk_reads; /* tls-copy, sendfile: chunks not in the page cache, read through
+                              io_uring */
+    uint64_t n_inline;     /* steps that sent file bytes in line (br_xfer_inline.c) */
+    bool sf_cold;          /* sendfile: the last chunk checked was not in the page cache */
     uint64_t bytes_out;
 
     /* splice */

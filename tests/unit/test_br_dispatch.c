@@ -19,6 +19,7 @@
 #include "kp_api.h"
 #include "kp_buf.h"
 #include "kp_msg.h"
+#include "kp_msg_txn.h"
 #include "tb_ctx.h"
 
 #define TOPIC "splicelog-fixture"
@@ -170,12 +171,12 @@ START_TEST(api_versions_v3_golden)
     struct exp e;
     e_begin(&e, 1); /* header v0 even at v3 */
     e_i16(&e, 0);   /* error_code */
-    e_u8(&e, 24);   /* compact array: 23 + 1 */
-    static const int16_t rows[][3] = {{0, 0, 7},  {1, 4, 11}, {2, 1, 2},  {3, 0, 4},  {8, 0, 5},
-                                      {9, 1, 4},  {10, 0, 2}, {11, 0, 5}, {12, 0, 3}, {13, 0, 1},
-                                      {14, 0, 3}, {17, 0, 1}, {18, 0, 3}, {19, 0, 4}, {20, 0, 3},
-                                      {29, 1, 3}, {30, 1, 3}, {31, 1, 3}, {36, 0, 2}, {48, 0, 1},
-                                      {49, 0, 1}, {50, 0, 0}, {51, 0, 0}};
+    e_u8(&e, 29);   /* compact array: 28 + 1 */
+    static const int16_t rows[][3] = {
+        {0, 0, 7},  {1, 4, 11}, {2, 1, 2},  {3, 0, 4},  {8, 0, 5},  {9, 1, 4},  {10, 0, 2},
+        {11, 0, 5}, {12, 0, 3}, {13, 0, 1}, {14, 0, 3}, {17, 0, 1}, {18, 0, 3}, {19, 0, 4},
+        {20, 0, 3}, {22, 0, 4}, {24, 0, 3}, {25, 0, 3}, {26, 0, 3}, {28, 0, 3}, {29, 1, 3},
+        {30, 1, 3}, {31, 1, 3}, {36, 0, 2}, {48, 0, 1}, {49, 0, 1}, {50, 0, 0}, {51, 0, 0}};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         e_i16(&e, rows[i][0]);
         e_i16(&e, rows[i][1]);
@@ -448,6 +449,55 @@ START_TEST(create_topics_on_the_admin_thread)
 }
 END_TEST
 
+/* InitProducerId v4 (flexible) and EndTxn v3 go through the admin job; their answers decode. */
+START_TEST(transaction_requests_on_the_admin_thread)
+{
+    struct req q;
+    req_begin(&q, KP_API_INIT_PRODUCER_ID, 4, 61); /* request header v2 */
+    struct kp_init_producer_id_req ir = {
+        .transactional_id = kp_str_of("tx"), .transaction_timeout_ms = 60000, -1, -1};
+    ck_assert_int_eq(kp_init_producer_id_req_encode(&q.w, 4, &ir), 0);
+    struct br_resp *r;
+    ck_assert_int_eq(req_call(&q, &r), BR_REPLY);
+    ck_assert_int_eq(tb_host_state(&H, r), TB_RESP_PARKED);
+    ck_assert_int_eq(tb_host_turn(&H), 1);
+    ck_assert_int_eq(tb_host_state(&H, r), TB_RESP_READY);
+    uint8_t *b;
+    ssize_t n = tb_resp_flatten(r, &b);
+    ck_assert_int_gt(n, 8);
+    struct kp_rd rd;
+    kp_rd_init(&rd, b + 4, (size_t)n - 4);
+    int32_t corr = 0;
+    ck_assert_int_eq(kp_resp_hdr_decode(&rd, KP_API_INIT_PRODUCER_ID, 4, &corr), 0);
+    ck_assert_int_eq(corr, 61);
+    struct kp_init_producer_id_resp ip;
+    uint8_t mem[256];
+    struct kp_arena a;
+    kp_arena_init(&a, mem, sizeof mem);
+    ck_assert_int_eq(kp_init_producer_id_resp_decode(&rd, 4, &a, &ip), 0);
+    ck_assert_int_eq(kp_rd_left(&rd), 0);
+    ck_assert_int_eq(ip.error_code, KP_ERR_NONE);
+    ck_assert_int_ge(ip.producer_id, 0);
+    ck_assert_int_eq(ip.producer_epoch, 0);
+    free(b);
+    tb_host_free_resp(&H, r);
+    /* nothing to end yet: INVALID_TXN_STATE */
+    req_begin(&q, KP_API_END_TXN, 3, 62);
+    struct kp_end_txn_req er = {kp_str_of("tx"), ip.producer_id, ip.producer_epoch, true};
+    ck_assert_int_eq(kp_end_txn_req_encode(&q.w, 3, &er), 0);
+    ck_assert_int_eq(req_call(&q, &r), BR_REPLY);
+    ck_assert_int_eq(tb_host_turn(&H), 1);
+    n = tb_resp_flatten(r, &b);
+    kp_rd_init(&rd, b + 4, (size_t)n - 4);
+    ck_assert_int_eq(kp_resp_hdr_decode(&rd, KP_API_END_TXN, 3, &corr), 0);
+    struct kp_end_txn_resp et;
+    ck_assert_int_eq(kp_end_txn_resp_decode(&rd, 3, &a, &et), 0);
+    ck_assert_int_eq(et.error_code, KP_ERR_INVALID_TXN_STATE);
+    free(b);
+    tb_host_free_resp(&H, r);
+}
+END_TEST
+
 /* ---- what dispatch refuses --------------------------------------------------------------- */
 
 START_TEST(unsupported_version_closes)
@@ -513,6 +563,7 @@ static Suite *suite(void)
     tcase_add_test(w, produce_acks0_no_reply);
     tcase_add_test(w, join_group_answers_through_a_post);
     tcase_add_test(w, create_topics_on_the_admin_thread);
+    tcase_add_test(w, transaction_requests_on_the_admin_thread);
     suite_add_tcase(s, w);
     TCase *x = tcase_create("refused");
     tcase_add_checked_fixture(x, setup, teardown);

@@ -24,10 +24,10 @@ START_TEST(test_api_advertised_table)
      * from 0 (sarama's v1 commits) and Produce from 0 (librdkafka's compression gate; README
      * "Protocol baseline"): exactly what ApiVersions sends. */
     static const struct kp_api_range want[] = {
-        {0, 0, 7},  {1, 4, 11}, {2, 1, 2},  {3, 0, 4},  {8, 0, 5},  {9, 1, 4},
-        {10, 0, 2}, {11, 0, 5}, {12, 0, 3}, {13, 0, 1}, {14, 0, 3}, {17, 0, 1},
-        {18, 0, 3}, {19, 0, 4}, {20, 0, 3}, {29, 1, 3}, {30, 1, 3}, {31, 1, 3},
-        {36, 0, 2}, {48, 0, 1}, {49, 0, 1}, {50, 0, 0}, {51, 0, 0},
+        {0, 0, 7},  {1, 4, 11}, {2, 1, 2},  {3, 0, 4},  {8, 0, 5},  {9, 1, 4},  {10, 0, 2},
+        {11, 0, 5}, {12, 0, 3}, {13, 0, 1}, {14, 0, 3}, {17, 0, 1}, {18, 0, 3}, {19, 0, 4},
+        {20, 0, 3}, {22, 0, 4}, {24, 0, 3}, {25, 0, 3}, {26, 0, 3}, {28, 0, 3}, {29, 1, 3},
+        {30, 1, 3}, {31, 1, 3}, {36, 0, 2}, {48, 0, 1}, {49, 0, 1}, {50, 0, 0}, {51, 0, 0},
     };
     size_t n = 0;
     const struct kp_api_range *t = kp_api_advertised(&n);
@@ -42,7 +42,7 @@ START_TEST(test_api_advertised_table)
         ck_assert(!kp_api_supported(t[i].api_key, (int16_t)(t[i].min_version - 1)));
         ck_assert(!kp_api_supported(t[i].api_key, (int16_t)(t[i].max_version + 1)));
     }
-    ck_assert_ptr_null(kp_api_find(KP_API_INIT_PRODUCER_ID)); /* not implemented */
+    ck_assert_ptr_null(kp_api_find(KP_API_DELETE_RECORDS)); /* not implemented */
     ck_assert_ptr_null(kp_api_find(999));
     ck_assert(!kp_api_supported(999, 0));
 }
@@ -89,22 +89,28 @@ START_TEST(test_api_flexible_and_header_versions)
         ck_assert_int_eq(kp_api_resp_hdr_version(k, f), k == KP_API_API_VERSIONS ? 0 : 1);
         ck_assert_str_ne(kp_api_name(k), "Unknown");
     }
-    /* Every advertised version except ApiVersions v3 and the security APIs' flexible ones
-     * (SaslAuthenticate and the ACL APIs from v2, the quota APIs from v1, the SCRAM credential
-     * APIs always) is classic. */
+    /* Every advertised version is classic except ApiVersions v3, the transaction APIs'
+     * (InitProducerId v2+, the other four v3) and the security APIs' (SaslAuthenticate and the ACL
+     * APIs from v2, the quota APIs from v1, the SCRAM credential APIs always), from their first
+     * flexible version on. */
     size_t n;
     const struct kp_api_range *adv = kp_api_advertised(&n);
     for (size_t i = 0; i < n; i++)
         for (int16_t v = adv[i].min_version; v <= adv[i].max_version; v++) {
             int16_t k = adv[i].api_key;
-            bool sec2 = ((k == KP_API_SASL_AUTHENTICATE || k == KP_API_DESCRIBE_ACLS ||
+            bool want = (k == KP_API_API_VERSIONS && v == 3) ||
+                        (k == KP_API_INIT_PRODUCER_ID && v >= 2) ||
+                        ((k == KP_API_ADD_PARTITIONS_TO_TXN || k == KP_API_ADD_OFFSETS_TO_TXN ||
+                          k == KP_API_END_TXN || k == KP_API_TXN_OFFSET_COMMIT) &&
+                         v >= 3) ||
+                        ((k == KP_API_SASL_AUTHENTICATE || k == KP_API_DESCRIBE_ACLS ||
                           k == KP_API_CREATE_ACLS || k == KP_API_DELETE_ACLS) &&
                          v >= 2) ||
                         ((k == KP_API_DESCRIBE_CLIENT_QUOTAS || k == KP_API_ALTER_CLIENT_QUOTAS) &&
                          v >= 1) ||
                         k == KP_API_DESCRIBE_USER_SCRAM_CREDENTIALS ||
                         k == KP_API_ALTER_USER_SCRAM_CREDENTIALS;
-            ck_assert(kp_api_flexible(k, v) == ((k == KP_API_API_VERSIONS && v == 3) || sec2));
+            ck_assert(kp_api_flexible(k, v) == want);
         }
     ck_assert(!kp_api_flexible(999, 100));
     ck_assert_int_eq(kp_api_req_hdr_version(999, 100), 1);
@@ -402,7 +408,7 @@ START_TEST(test_api_versions_resp_v0_golden)
     kp_wr_init(&wr, buf, sizeof buf);
     ck_assert_int_eq(kp_api_versions_resp_encode(&wr, 0, &resp), 0);
     EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00,     /* error_code */
-                 0x00, 0x00, 0x00, 0x17,              /* int32 count */
+                 0x00, 0x00, 0x00, 0x1c,              /* int32 count */
                  0x00, 0x00, 0x00, 0x00, 0x00, 0x07,  /* Produce 0-7 */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0b,  /* Fetch 4-11 */
                  0x00, 0x02, 0x00, 0x01, 0x00, 0x02,  /* ListOffsets 1-2 */
@@ -418,6 +424,11 @@ START_TEST(test_api_versions_resp_v0_golden)
                  0x00, 0x12, 0x00, 0x00, 0x00, 0x03,  /* ApiVersions 0-3 */
                  0x00, 0x13, 0x00, 0x00, 0x00, 0x04,  /* CreateTopics 0-4 */
                  0x00, 0x14, 0x00, 0x00, 0x00, 0x03,  /* DeleteTopics 0-3 */
+                 0x00, 0x16, 0x00, 0x00, 0x00, 0x04,  /* InitProducerId 0-4 */
+                 0x00, 0x18, 0x00, 0x00, 0x00, 0x03,  /* AddPartitionsToTxn 0-3 */
+                 0x00, 0x19, 0x00, 0x00, 0x00, 0x03,  /* AddOffsetsToTxn 0-3 */
+                 0x00, 0x1a, 0x00, 0x00, 0x00, 0x03,  /* EndTxn 0-3 */
+                 0x00, 0x1c, 0x00, 0x00, 0x00, 0x03,  /* TxnOffsetCommit 0-3 */
                  0x00, 0x1d, 0x00, 0x01, 0x00, 0x03,  /* DescribeAcls 1-3 */
                  0x00, 0x1e, 0x00, 0x01, 0x00, 0x03,  /* CreateAcls 1-3 */
                  0x00, 0x1f, 0x00, 0x01, 0x00, 0x03,  /* DeleteAcls 1-3 */
@@ -440,10 +451,10 @@ START_TEST(test_api_versions_resp_v3_golden)
     ck_assert_int_eq(kp_resp_hdr_encode(&wr, KP_API_API_VERSIONS, 3, 0x11223344), 0);
     ck_assert_int_eq(kp_api_versions_resp_encode(&wr, 3, &resp), 0);
     ck_assert_int_eq(kp_frame_end(&wr, pos), 0);
-    EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00, 0x00, 0xad, /* size = 173 */
+    EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00, 0x00, 0xd0, /* size = 208 */
                  0x11, 0x22, 0x33, 0x44,                      /* correlation_id, no tags */
                  0x00, 0x00,                                  /* error_code */
-                 0x18,                                        /* uvarint(23 + 1) */
+                 0x1d,                                        /* uvarint(28 + 1) */
                  0x00, 0x00, 0x00, 0x00, 0x00, 0x07, 0x00,    /* each entry ends with tags */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0b, 0x00,    /**/
                  0x00, 0x02, 0x00, 0x01, 0x00, 0x02, 0x00,    /**/
@@ -459,6 +470,11 @@ START_TEST(test_api_versions_resp_v3_golden)
                  0x00, 0x12, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
                  0x00, 0x13, 0x00, 0x00, 0x00, 0x04, 0x00,    /**/
                  0x00, 0x14, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
+                 0x00, 0x16, 0x00, 0x00, 0x00, 0x04, 0x00,    /**/
+                 0x00, 0x18, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
+                 0x00, 0x19, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
+                 0x00, 0x1a, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
+                 0x00, 0x1c, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
                  0x00, 0x1d, 0x00, 0x01, 0x00, 0x03, 0x00,    /**/
                  0x00, 0x1e, 0x00, 0x01, 0x00, 0x03, 0x00,    /**/
                  0x00, 0x1f, 0x00, 0x01, 0x00, 0x03, 0x00,    /**/
