@@ -6,6 +6,12 @@
  * DeleteAcls applied at once on connections already open (the per-connection decision cache
  * is emptied); deny beats allow; PREFIXED patterns; the CLUSTER resource for the ACL APIs;
  * allow.everyone.if.no.acl.found; and without an authorizer the ACL APIs say SECURITY_DISABLED.
+ * Transactions and idempotence (Kafka's KafkaApis): FindCoordinator key_type 1 DESCRIBE on the
+ * transactional id; InitProducerId WRITE on it, or, for an idempotent producer, IDEMPOTENT_WRITE
+ * on the cluster or WRITE on some topic (KIP-679); AddPartitionsToTxn, AddOffsetsToTxn, EndTxn
+ * and TxnOffsetCommit WRITE on the transactional id, then WRITE on each topic / READ on the
+ * group / READ on each topic; transactional Produce WRITE on its transactional id; idempotent
+ * Produce nothing beyond WRITE on the topic.
  */
 #include <check.h>
 #include <errno.h>
@@ -18,9 +24,12 @@
 #include "br_cred.h"
 #include "kp_msg.h"
 #include "kp_msg_sec.h"
+#include "kp_msg_txn.h"
 #include "tb_broker.h"
+#include "tb_group.h"
 #include "tb_kafka.h"
 #include "tb_sasl.h"
+#include "tb_txn.h"
 
 static struct tb_broker B;
 static int sasl_port;
@@ -465,6 +474,193 @@ START_TEST(each_api_allowed_by_its_acl)
 }
 END_TEST
 
+/* ---- transactions and idempotent producers ------------------------------------------------- */
+
+static int16_t find_txn_coordinator(int fd, const char *txn_id)
+{
+    struct tb_find_coordinator fc;
+    ck_assert_int_eq(tb_find_coordinator(fd, 2, 77, txn_id, 1, &fc), 0);
+    return fc.error;
+}
+
+static int16_t init_pid(int fd, const char *txn_id, int64_t *pid, int16_t *epoch)
+{
+    int16_t err = -1;
+    ck_assert_int_eq(tb_init_producer_id(fd, 4, txn_id, 60000, -1, -1, &err, pid, epoch), 0);
+    return err;
+}
+
+/* AddPartitionsToTxn v3 of two topics (t1: partition 0; t2: partitions 0 and 5) into errs[3]. */
+static void add_two_topics(int fd, const char *txn_id, int64_t pid, int16_t epoch, const char *t1,
+                           const char *t2, int16_t errs[3])
+{
+    static const int32_t p0[] = {0}, p05[] = {0, 5};
+    struct kp_add_partitions_to_txn_topic ts[2] = {{kp_str_of(t1), 1, p0}, {kp_str_of(t2), 2, p05}};
+    struct kp_add_partitions_to_txn_req req = {kp_str_of(txn_id), pid, epoch, 2, ts};
+    struct kp_add_partitions_to_txn_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_ADD_PARTITIONS_TO_TXN, 3,
+                              TB_ENC(kp_add_partitions_to_txn_req_encode), &req,
+                              TB_DEC(kp_add_partitions_to_txn_resp_decode), &resp),
+                     0);
+    ck_assert_int_eq(resp.n_topics, 2);
+    int k = 0;
+    for (int32_t i = 0; i < resp.n_topics; i++)
+        for (int32_t j = 0; j < resp.topics[i].n_results && k < 3; j++)
+            errs[k++] = resp.topics[i].results[j].error_code;
+    ck_assert_int_eq(k, 3);
+}
+
+/* One record to t/0 from producer pid/epoch at sequence seq (transactional when txn_id). */
+static int16_t produce_pid(int fd, const char *txn_id, int64_t pid, int16_t epoch, int32_t seq)
+{
+    uint8_t buf[4096];
+    long n = tb_producer_batch(buf, sizeof buf, "p", seq, 1, pid, epoch, seq, txn_id != NULL);
+    ck_assert_int_gt(n, 0);
+    struct tb_produce_resp pr;
+    ck_assert_int_eq(tb_txn_produce(fd, 7, txn_id, "t", 0, buf, (size_t)n, &pr), 0);
+    return pr.error;
+}
+
+static int16_t add_offsets(int fd, const char *txn_id, int64_t pid, int16_t epoch, const char *g)
+{
+    int16_t err = -1;
+    ck_assert_int_eq(tb_add_offsets(fd, 3, txn_id, pid, epoch, g, &err), 0);
+    return err;
+}
+
+static int16_t end_txn(int fd, const char *txn_id, int64_t pid, int16_t epoch, bool commit)
+{
+    int16_t err = -1;
+    ck_assert_int_eq(tb_end_txn(fd, 3, txn_id, pid, epoch, commit, &err), 0);
+    return err;
+}
+
+static int16_t txn_commit(int fd, const char *txn_id, const char *g, int64_t pid, int16_t epoch,
+                          const char *topic)
+{
+    int16_t err = -1;
+    ck_assert_int_eq(tb_txn_offset_commit(fd, 3, txn_id, g, pid, epoch, topic, 0, 1, &err), 0);
+    return err;
+}
+
+#define TXNID   KP_ACL_RESOURCE_TRANSACTIONAL_ID
+#define CLUSTER KP_ACL_RESOURCE_CLUSTER
+
+/* Each transaction API refused without its ACL with Kafka's code, then allowed by it, on one
+ * connection of alice's while the ACLs change. */
+START_TEST(transaction_apis)
+{
+    int fd = login("alice");
+    int64_t pid = 0;
+    int16_t ep = 0, errs[3];
+    const int32_t p0[] = {0};
+    /* nothing granted: each refused on the transactional id */
+    ck_assert_int_eq(find_txn_coordinator(fd, "tx"), KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(init_pid(fd, "tx", NULL, NULL), KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(tb_add_partitions(fd, 3, "tx", 0, 0, "t", p0, 1, errs), 0);
+    ck_assert_int_eq(errs[0], KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(add_offsets(fd, "tx", 0, 0, "g"),
+                     KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(end_txn(fd, "tx", 0, 0, true), KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(txn_commit(fd, "tx", "g", 0, 0, "t"),
+                     KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+
+    /* WRITE on the transactional id (it implies DESCRIBE, what FindCoordinator asks) */
+    ck_assert_int_eq(
+        create_acl(admin_fd, (struct acl){TXNID, "tx", LIT, "User:alice", KP_ACL_OP_WRITE, ALLOW}),
+        0);
+    ck_assert_int_eq(find_txn_coordinator(fd, "tx"), 0);
+    ck_assert_int_eq(find_txn_coordinator(fd, "tx2"), KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(init_pid(fd, "tx", &pid, &ep), 0);
+    ck_assert_int_ge(pid, 0);
+    /* the topics: WRITE on each, else nothing is added (Kafka: the refused topic's partitions
+     * TOPIC_AUTHORIZATION_FAILED, unknown ones UNKNOWN_TOPIC_OR_PARTITION, the rest
+     * OPERATION_NOT_ATTEMPTED) */
+    ck_assert_int_eq(tb_add_partitions(fd, 3, "tx", pid, ep, "t", p0, 1, errs), 0);
+    ck_assert_int_eq(errs[0], KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(create_acl(admin_fd, (struct acl){TOPIC, "pre-", PRE, "User:alice",
+                                                       KP_ACL_OP_WRITE, ALLOW}),
+                     0);
+    add_two_topics(fd, "tx", pid, ep, "t", "pre-x", errs);
+    ck_assert_int_eq(errs[0], KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(errs[1], KP_ERR_OPERATION_NOT_ATTEMPTED);
+    ck_assert_int_eq(errs[2], KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_int_eq(end_txn(fd, "tx", pid, ep, true),
+                     KP_ERR_INVALID_TXN_STATE); /* nothing added */
+    ck_assert_int_eq(
+        create_acl(admin_fd, (struct acl){TOPIC, "t", LIT, "User:alice", KP_ACL_OP_WRITE, ALLOW}),
+        0);
+    ck_assert_int_eq(tb_add_partitions(fd, 3, "tx", pid, ep, "t", p0, 1, errs), 0);
+    ck_assert_int_eq(errs[0], 0);
+    ck_assert_int_eq(produce_pid(fd, "tx", pid, ep, 0), 0);
+    /* a transactional Produce under an id alice may not write */
+    ck_assert_int_eq(produce_pid(fd, "tx2", pid, ep, 1),
+                     KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    /* the group: READ for AddOffsetsToTxn and TxnOffsetCommit, then READ on each topic */
+    ck_assert_int_eq(add_offsets(fd, "tx", pid, ep, "g"), KP_ERR_GROUP_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(txn_commit(fd, "tx", "g", pid, ep, "t"), KP_ERR_GROUP_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(
+        create_acl(admin_fd, (struct acl){GROUP, "g", LIT, "User:alice", KP_ACL_OP_READ, ALLOW}),
+        0);
+    ck_assert_int_eq(add_offsets(fd, "tx", pid, ep, "g"), 0);
+    ck_assert_int_eq(txn_commit(fd, "tx", "g", pid, ep, "t"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(
+        create_acl(admin_fd, (struct acl){TOPIC, "t", LIT, "User:alice", KP_ACL_OP_READ, ALLOW}),
+        0);
+    ck_assert_int_eq(txn_commit(fd, "tx", "g", pid, ep, "t"), 0);
+    ck_assert_int_eq(end_txn(fd, "tx", pid, ep, true), 0);
+    /* the WRITE on the id removed: refused again, the transaction state untouched */
+    ck_assert_int_eq(delete_acls(admin_fd, TXNID, "tx", LIT, NULL), 0);
+    ck_assert_int_eq(end_txn(fd, "tx", pid, ep, true),
+                     KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(init_pid(fd, "tx", NULL, NULL), KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    close(fd);
+}
+END_TEST
+
+/* An idempotent producer (no transactional id): InitProducerId needs IDEMPOTENT_WRITE on the
+ * cluster or WRITE on some topic (KIP-679), CLUSTER_AUTHORIZATION_FAILED otherwise; its Produce
+ * needs WRITE on the topic and nothing more. */
+START_TEST(idempotent_producer)
+{
+    int fd = login("alice");
+    int64_t pid = -1;
+    int16_t ep = -1;
+    ck_assert_int_eq(init_pid(fd, NULL, NULL, NULL), KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    /* a READ on a topic is not enough */
+    ck_assert_int_eq(
+        create_acl(admin_fd, (struct acl){TOPIC, "t", LIT, "User:alice", KP_ACL_OP_READ, ALLOW}),
+        0);
+    ck_assert_int_eq(init_pid(fd, NULL, NULL, NULL), KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    /* IDEMPOTENT_WRITE on the cluster: a producer id, but its Produce still needs the topic */
+    ck_assert_int_eq(create_acl(admin_fd, (struct acl){CLUSTER, "kafka-cluster", LIT, "User:alice",
+                                                       KP_ACL_OP_IDEMPOTENT_WRITE, ALLOW}),
+                     0);
+    ck_assert_int_eq(init_pid(fd, NULL, &pid, &ep), 0);
+    ck_assert_int_ge(pid, 0);
+    ck_assert_int_eq(produce_pid(fd, NULL, pid, ep, 0), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(delete_acls(admin_fd, CLUSTER, "kafka-cluster", LIT, NULL), 0);
+    ck_assert_int_eq(init_pid(fd, NULL, NULL, NULL), KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    /* WRITE on some topic (a prefix counts) is enough for both, without IDEMPOTENT_WRITE */
+    ck_assert_int_eq(
+        create_acl(admin_fd, (struct acl){TOPIC, "zz-", PRE, "User:alice", KP_ACL_OP_WRITE, ALLOW}),
+        0);
+    ck_assert_int_eq(init_pid(fd, NULL, &pid, &ep), 0);
+    ck_assert_int_eq(produce_pid(fd, NULL, pid, ep, 0), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(
+        create_acl(admin_fd, (struct acl){TOPIC, "t", LIT, "User:alice", KP_ACL_OP_WRITE, ALLOW}),
+        0);
+    ck_assert_int_eq(produce_pid(fd, NULL, pid, ep, 0), 0);
+    ck_assert_int_eq(produce_pid(fd, NULL, pid, ep, 1), 0);
+    /* a deny on the cluster's IDEMPOTENT_WRITE does not take the topic route away */
+    ck_assert_int_eq(create_acl(admin_fd, (struct acl){CLUSTER, "kafka-cluster", LIT, "User:alice",
+                                                       KP_ACL_OP_IDEMPOTENT_WRITE, DENY}),
+                     0);
+    ck_assert_int_eq(init_pid(fd, NULL, NULL, NULL), 0);
+    close(fd);
+}
+END_TEST
+
 START_TEST(deny_beats_allow)
 {
     int fd = login("alice");
@@ -579,6 +775,8 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, every_api_refused_without_acl);
     tcase_add_test(tc, each_api_allowed_by_its_acl);
+    tcase_add_test(tc, transaction_apis);
+    tcase_add_test(tc, idempotent_producer);
     tcase_add_test(tc, deny_beats_allow);
     tcase_add_test(tc, prefixed_patterns);
     tcase_add_test(tc, invalid_binding_and_restart);
