@@ -91,6 +91,16 @@ static const struct key_def keys[] = {
      "would pass it is read no further until bytes are freed (-1 = no bound)"},
     {"socket.output.max.bytes", K_I64, OFF(connection_output_max_bytes), 0, 4096, I64_MAX,
      "67108864", "buffered response bytes on one connection before it is read no further"},
+    {"connection.turn.max.requests", K_I64, OFF(turn_max_requests), 0, 0, 1000000, "16",
+     "fair service: requests of one connection handled per turn of its loop; a connection with "
+     "more waits for the next turn, unread, while others are served (0 = no cap)"},
+    {"connection.turn.max.bytes", K_I64, OFF(turn_max_bytes), 0, 0, I64_MAX, "262144",
+     "fair service: request bytes of one connection handled per turn of its loop (a request "
+     "larger than this is handled alone in its turn; 0 = no cap)"},
+    {"connection.heavy.busy.percent", K_I64, OFF(heavy_busy_percent), 0, 1, 100, "75",
+     "fair service: while other connections are active, a connection that keeps using up its "
+     "share of a turn is served at most this percentage of the time, and not read the rest "
+     "(100 = no hold)"},
     {"log.retention.check.interval.ms", K_I64, OFF(retention_check_interval_ms), 0, 100, I64_MAX,
      "300000", "how often segment roll-by-time and retention run"},
     {"log.scrub.bytes.per.sec", K_I64, OFF(scrub_bytes_per_sec), 0, 0, I64_MAX, "16777216",

@@ -97,6 +97,9 @@ struct br_config {
     int64_t queued_max_requests;         /* queued.max.requests: per-connection responses */
     int64_t queued_max_request_bytes;    /* queued.max.request.bytes, -1 = no bound */
     int64_t connection_output_max_bytes; /* socket.output.max.bytes (splicelog) */
+    int64_t turn_max_requests;           /* connection.turn.max.requests (splicelog), 0 = no cap */
+    int64_t turn_max_bytes;              /* connection.turn.max.bytes (splicelog), 0 = no cap */
+    int64_t heavy_busy_percent;          /* connection.heavy.busy.percent (splicelog) */
     int64_t retention_check_interval_ms; /* log.retention.check.interval.ms */
     int64_t scrub_bytes_per_sec;         /* log.scrub.bytes.per.sec (splicelog), 0 = off */
     enum br_transfer transfer;           /* fetch.transfer (splicelog) */

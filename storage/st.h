@@ -64,6 +64,9 @@ struct st_log_config {
     int64_t producer_id_expiration_check_ms; /* producer.id.expiration.check.interval.ms (10 min) */
     int64_t producer_state_max_bytes;        /* producer.state.max.memory.bytes (64 MiB; -1 no
                                                 bound): every partition's producers together */
+    /* Topic keys the broker enforces (the store only keeps them): -1 = the broker's value. */
+    int32_t max_message_bytes;   /* max.message.bytes (-1: message.max.bytes) */
+    int32_t min_insync_replicas; /* min.insync.replicas (1) */
 };
 
 /* Fills c with Kafka's defaults. */
@@ -141,6 +144,56 @@ int32_t st_topic_partitions(struct st_store *store, const char *name, size_t nam
 void st_topic_foreach(struct st_store *store,
                       void (*fn)(void *arg, const char *name, int32_t partitions), void *arg);
 
+/* ---- topic administration (st_store.c) --------------------------------------------------------
+ * Topic ids: a random UUID per topic (never all zero), kept in its metadata file; a topic
+ * loaded from a file without one gets one at open, written back. Per-topic configs: the keys
+ * below, each either set for the topic (an override, kept in the metadata file) or following
+ * the store's defaults. Changes are durable when the call returns (metadata file written,
+ * fsynced, renamed) and take effect on the topic's logs at once: appends, rolls, retention and
+ * the flusher read them from then on. */
+#define ST_TOPIC_ID_LEN 16
+enum st_topic_key {
+    ST_TK_SEGMENT_BYTES,        /* segment.bytes */
+    ST_TK_SEGMENT_MS,           /* segment.ms */
+    ST_TK_RETENTION_BYTES,      /* retention.bytes */
+    ST_TK_RETENTION_MS,         /* retention.ms */
+    ST_TK_FLUSH_MESSAGES,       /* flush.messages */
+    ST_TK_FLUSH_MS,             /* flush.ms */
+    ST_TK_INDEX_INTERVAL_BYTES, /* index.interval.bytes */
+    ST_TK_SEGMENT_INDEX_BYTES,  /* segment.index.bytes */
+    ST_TK_MAX_MESSAGE_BYTES,    /* max.message.bytes */
+    ST_TK_MIN_INSYNC_REPLICAS,  /* min.insync.replicas */
+    ST_TK_TIMESTAMP_TYPE,       /* message.timestamp.type (log_append_time) */
+    ST_TK_COUNT
+};
+/* Kafka's name of a key ("retention.ms"); NULL past ST_TK_COUNT. */
+const char *st_topic_key_name(enum st_topic_key k);
+/* The key named name (len bytes), or -ENOENT. */
+int st_topic_key_find(const char *name, size_t len);
+/* A key's value in c (message.timestamp.type: 1 LogAppendTime, 0 CreateTime). */
+int64_t st_topic_key_get(const struct st_log_config *c, enum st_topic_key k);
+/* Sets a key's value in c; -EINVAL when v is outside the key's range (c unchanged). */
+int st_topic_key_set(struct st_log_config *c, enum st_topic_key k, int64_t v);
+/* The store's defaults (what a key without an override follows). */
+void st_store_defaults(const struct st_store *store, struct st_log_config *out);
+/* The topic's id; -ENOENT. */
+int st_topic_id(struct st_store *store, const char *name, size_t len, uint8_t id[ST_TOPIC_ID_LEN]);
+/* The name of the topic with this id into name (cap bytes, NUL-terminated); -ENOENT. */
+int st_topic_by_id(struct st_store *store, const uint8_t id[ST_TOPIC_ID_LEN], char *name,
+                   size_t cap);
+/* The topic's configs and its overrides (bit k set: key k is set for the topic); -ENOENT. */
+int st_topic_config(struct st_store *store, const char *name, size_t len, struct st_log_config *cfg,
+                    uint32_t *overrides);
+/* Replaces the topic's overrides: keys whose bit is set in overrides take their value from
+ * cfg, the others follow the store's defaults. Durable and in effect on return. -ENOENT,
+ * -EINVAL (a value out of range), the disk's errors (nothing changed then). */
+int st_topic_config_set(struct st_store *store, const char *name, const struct st_log_config *cfg,
+                        uint32_t overrides);
+/* Grows the topic to total partitions (more than it has, at most ST_MAX_PARTITIONS): the new
+ * logs are created, then the metadata file commits the new count; visible on return. -ENOENT,
+ * -EINVAL (total not above the current count or too large), the disk's errors. */
+int st_topic_add_partitions(struct st_store *store, const char *name, int32_t total);
+
 /* Looks up a partition and takes a reference; NULL if absent. Release with st_log_put(). */
 struct st_log *st_log_get(struct st_store *store, const char *topic, size_t topic_len,
                           int32_t partition);
@@ -205,6 +258,10 @@ int st_log_append_marker(struct st_log *log, int64_t pid, int16_t epoch, bool co
                          int32_t coordinator_epoch, int64_t now_ms, struct st_append_result *res);
 /* partitionLeaderEpoch written into appended batches from now on (default 0). */
 void st_log_set_leader_epoch(struct st_log *log, int32_t epoch);
+/* The topic's max.message.bytes (-1: not set, the broker's message.max.bytes) and
+ * min.insync.replicas, as set now (st_topic_config_set changes them at run time). */
+int32_t st_log_max_message_bytes(struct st_log *log);
+int32_t st_log_min_insync_replicas(struct st_log *log);
 /* The log's topic name and partition (valid until st_log_put). */
 const char *st_log_topic(const struct st_log *log);
 int32_t st_log_partition(const struct st_log *log);
@@ -291,6 +348,16 @@ struct st_log_stats {
     int64_t fenced_bytes;  /* bytes they cover */
 };
 void st_log_stats(struct st_log *log, struct st_log_stats *out);
+/*
+ * DeleteRecords: moves the log start offset up to offset (-1: the log end), durably (the
+ * low watermark file, st_segment.c) before returning; reads below it fail with -ERANGE from
+ * then on and retention deletes the segments wholly below it. *low receives the log start
+ * offset after the call. An offset at or below the start changes nothing. -ERANGE when
+ * offset is past the log end (or below -1), -ENOENT for a deleted log, the disk's errors.
+ */
+int st_log_delete_records(struct st_log *log, int64_t offset, int64_t *low);
+/* The largest maxTimestamp of the log's batches; -1 when it has none. */
+int64_t st_log_max_timestamp(struct st_log *log);
 /* First offset whose batch has maxTimestamp >= ts; -ENOENT if none. */
 int st_log_offset_for_time(struct st_log *log, int64_t ts, int64_t *offset);
 /* Asks the flusher to sync this log now (e.g. for acks under flush.interval.messages=1). */

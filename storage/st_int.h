@@ -469,7 +469,8 @@ struct st_log {
     struct st_grace grace;
     struct st_segvec *_Atomic segs; /* replaced under mu, freed after a grace period */
     _Atomic int64_t end_offset;     /* published end (high watermark) */
-    _Atomic int64_t start_offset;   /* base of segs->s[0] */
+    _Atomic int64_t start_offset;   /* max(base of segs->s[0], floor_offset) */
+    _Atomic int64_t floor_offset;   /* DeleteRecords' low watermark (ST_FLOOR_NAME); 0: none */
     _Atomic int64_t durable_offset; /* every offset below is on disk */
     _Atomic int64_t lso;            /* last stable offset: published after end_offset, so a
                                        reader loading lso then end_offset sees lso <= end */
@@ -498,6 +499,11 @@ struct st_log {
     int64_t synced_pos;      /* position of the active segment covered by the last sync */
     struct st_seg *synced_seg;
 };
+
+/* The DeleteRecords low watermark of a log (file format in st_segment.c): read at open (a
+ * missing file is 0), and kept in log->floor_offset (st_store.c). */
+#define ST_FLOOR_NAME "log-start-offset"
+int64_t st__floor_load(const char *dir);
 
 /* Opens and recovers the log in dir (st_recover.c). */
 int st__log_open(struct st_store *store, const char *topic, int32_t partition,
@@ -531,7 +537,9 @@ struct st_topic {
     char *name;
     int32_t partitions;
     struct st_log_config cfg;
-    struct st_log **logs; /* [partitions], one reference each */
+    uint32_t overrides;          /* bit k: enum st_topic_key k is set for the topic */
+    uint8_t id[ST_TOPIC_ID_LEN]; /* topic id (the metadata file's id=) */
+    struct st_log **logs;        /* [partitions], one reference each */
 };
 
 struct st_scrub_cursor {
@@ -553,8 +561,9 @@ struct st_store {
     int ntopics, cap_topics;
     char **pending; /* names of topics being created (reserved, not yet visible) */
     int npending, cap_pending;
-    struct st_topic **ht; /* open-addressing index of topics by name; NULL: search topics[] */
-    uint32_t ht_cap;      /* power of two, > 2 * ntopics */
+    struct st_topic **ht;   /* open-addressing index of topics by name; NULL: search topics[] */
+    uint32_t ht_cap;        /* power of two, > 2 * ntopics */
+    struct st_topic **idht; /* the same by topic id (ht_cap slots); NULL: search topics[] */
 
     st_notify_fn notify;
     void *notify_arg;

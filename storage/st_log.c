@@ -66,7 +66,9 @@ void st__log_set_segs(struct st_log *log, struct st_segvec *nv)
 {
     assert(nv->n >= 1);
     struct st_segvec *old = atomic_load_explicit(&log->segs, memory_order_relaxed);
-    atomic_store_explicit(&log->start_offset, nv->s[0]->base, memory_order_release);
+    int64_t floor = atomic_load_explicit(&log->floor_offset, memory_order_relaxed);
+    atomic_store_explicit(&log->start_offset, nv->s[0]->base > floor ? nv->s[0]->base : floor,
+                          memory_order_release);
     atomic_store_explicit(&log->segs, nv, memory_order_release);
     if (old) {
         st__grace_sync(&log->grace);
@@ -579,6 +581,9 @@ static int read_range(struct st_log *log, int64_t offset, size_t max_bytes, int6
     int64_t end = atomic_load_explicit(&log->end_offset, memory_order_acquire);
     struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_acquire);
     int64_t start = v->s[0]->base;
+    int64_t floor = atomic_load_explicit(&log->floor_offset, memory_order_acquire);
+    if (floor > start)
+        start = floor; /* DeleteRecords moved the log start into this segment */
     if (limit != INT64_MAX && limit > end)
         limit = end;
     int64_t bound = limit == INT64_MAX ? end : limit;
@@ -913,7 +918,9 @@ void st__log_maintain(struct st_log *log, int64_t now_ms)
         int64_t sz = atomic_load_explicit(&s->size, memory_order_relaxed);
         bool by_size = cfg->retention_bytes >= 0 && total - sz >= cfg->retention_bytes;
         bool by_time = cfg->retention_ms >= 0 && seg_time(s) < now_ms - cfg->retention_ms;
-        if (!by_size && !by_time)
+        /* every offset of it below the DeleteRecords low watermark */
+        bool by_floor = v->s[k + 1]->base <= atomic_load(&log->floor_offset);
+        if (!by_size && !by_time && !by_floor)
             break;
         total -= sz;
         k++;

@@ -754,6 +754,11 @@ int st__log_open(struct st_store *store, const char *topic, int32_t partition,
     memset(&rc, 0, sizeof(rc));
     if ((err = recover(log, clean, &v, &rc)) < 0)
         goto fail;
+    /* DeleteRecords' low watermark, never past what recovery kept */
+    int64_t floor = st__floor_load(log->dir);
+    if (floor > v->s[v->n - 1]->w.next_offset)
+        floor = v->s[v->n - 1]->w.next_offset;
+    atomic_store(&log->floor_offset, floor);
     st__log_set_segs(log, v);
     if (atomic_load(&log->fence_dirty) && (err = st__fence_persist(log)) < 0)
         say(log, ST_MSG_ERROR,

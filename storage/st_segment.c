@@ -7,6 +7,8 @@
  *   <topic>.topic                   topic metadata, text, one "key=value" per line:
  *                                     version=1
  *                                     partitions=<n>
+ *                                     id=<32 hex digits>    topic id (UUID); a file
+ *                                                           without one gets one at open
  *                                     <kafka key>=<value>   per-topic overrides only
  *                                                           (segment.bytes, retention.ms...)
  *                                   written as <topic>.tmp, fsync, rename, fsync dir.
@@ -22,6 +24,10 @@
  *     <offset>.snapshot             producer state as of that offset (format, when written
  *                                   and how recovery uses it: st_pstate.c)
  *     recovery-point                last durable position (see below)
+ *     log-start-offset              DeleteRecords' low watermark: "<offset>\n" in decimal,
+ *                                   written as .tmp, fsync, rename, fsync dir before the
+ *                                   call returns; absent: 0. Reads below it are out of range;
+ *                                   retention deletes segments wholly below it.
  *     fenced                        byte and offset ranges found corrupt, no longer served
  *                                   (format and load rule in st_fence.c)
  *     clean-shutdown                present only while the log is closed cleanly

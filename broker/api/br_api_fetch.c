@@ -1,10 +1,12 @@
 /*
- * br_api_fetch — Fetch v4-11: the zero-copy read path and long polling.
+ * br_api_fetch — Fetch v4-13: the zero-copy read path and long polling.
  *
  * A response is built with kp_msg's incremental encoder: the head, then per topic its name,
  * then per partition the fixed fields up to the records length — written into the response
  * buffer — followed by the file ranges st_log_read returned, which the listener's transfer
- * path moves without the broker reading them.
+ * path moves without the broker reading them. From v12 (flexible) each partition, topic and
+ * the response end with their tag buffers, written after the file ranges; from v13 topics go
+ * by topic id (st_topic_id), and an id this broker does not know answers UNKNOWN_TOPIC_ID.
  *
  * Rules (kafka-protocol-notes §7):
  * - high watermark = log end offset; last stable offset = st_log_lso (the first offset of the
@@ -51,6 +53,7 @@ struct fetch_part {
 struct fetch_topic {
     const char *name;
     int32_t name_len;
+    struct kp_uuid id; /* v13+: as asked; the name is resolved from it (empty: unknown id) */
     int32_t n_parts;
     struct fetch_part *parts;
     bool denied; /* no READ on it (decided once, when the request came) */
@@ -76,6 +79,8 @@ static int save_request(struct br_req *q, struct br_resp *r, const struct kp_fet
         nparts += (size_t)req->topics[i].n_partitions;
         names += (size_t)(req->topics[i].topic.len > 0 ? req->topics[i].topic.len : 0);
     }
+    if (q->api_version >= 13)
+        names += (size_t)req->n_topics * 256; /* names resolved from topic ids */
     size_t need = br_align8(sizeof(struct fetch_state)) +
                   br_align8((size_t)req->n_topics * sizeof(struct fetch_topic)) +
                   br_align8(nparts * sizeof(struct fetch_part)) + names + 8;
@@ -104,12 +109,17 @@ static int save_request(struct br_req *q, struct br_resp *r, const struct kp_fet
     for (int32_t i = 0; i < req->n_topics; i++) {
         const struct kp_fetch_req_topic *t = &req->topics[i];
         int32_t nl = t->topic.len > 0 ? t->topic.len : 0;
-        if (nl)
+        if (q->api_version >= 13) {
+            nl = st_topic_by_id(q->x->store, t->topic_id.b, name, 256) == 0 ? (int32_t)strlen(name)
+                                                                            : 0;
+        } else if (nl) {
             memcpy(name, t->topic.ptr, (size_t)nl);
-        topics[i] = (struct fetch_topic){
-            name, nl, t->n_partitions, parts,
-            !br_allowed(q, KP_ACL_RESOURCE_TOPIC, t->topic.ptr, (size_t)nl, KP_ACL_OP_READ)};
-        name += nl;
+        }
+        /* READ on the topic (v13+: the one its id names; an unknown id is UNKNOWN_TOPIC_ID) */
+        bool denied = (q->api_version < 13 || nl > 0) &&
+                      !br_allowed(q, KP_ACL_RESOURCE_TOPIC, name, (size_t)nl, KP_ACL_OP_READ);
+        topics[i] = (struct fetch_topic){name, nl, t->topic_id, t->n_partitions, parts, denied};
+        name += q->api_version >= 13 ? 256 : nl;
         for (int32_t j = 0; j < t->n_partitions; j++)
             parts[j] =
                 (struct fetch_part){t->partitions[j].fetch_offset, t->partitions[j].partition,
@@ -165,12 +175,17 @@ static int fetch_eval_once(struct br_resp *r, bool force)
     struct fetch_state *st = r->hstate;
     struct st_store *store = st->x->store;
     int16_t v = st->version;
-    struct kp_fetch_resp_partition dummy = {.n_aborted = 0};
-    size_t cap = 4 + kp_resp_hdr_size(r->api_key, v) + kp_fetch_resp_head_size(v);
+    /* records at their largest: from v12 their length is a uvarint */
+    struct kp_fetch_resp_partition dummy = {.n_aborted = 0, .records = {NULL, INT32_MAX}};
+    size_t cap = 4 + kp_resp_hdr_size(r->api_key, v) + kp_fetch_resp_head_size(v) +
+                 kp_fetch_resp_end_size(v);
     for (int32_t i = 0; i < st->n_topics; i++) {
         const struct fetch_topic *t = &st->topics[i];
-        cap += kp_fetch_resp_topic_size(v, (struct kp_str){t->name, t->name_len});
-        cap += (size_t)t->n_parts * kp_fetch_resp_partition_head_size(v, &dummy);
+        struct kp_fetch_resp_topic th = {
+            .topic = {t->name, t->name_len}, .n_partitions = t->n_parts, .topic_id = t->id};
+        cap += kp_fetch_resp_topic_head_size(v, &th) + kp_fetch_resp_end_size(v);
+        cap += (size_t)t->n_parts * (kp_fetch_resp_partition_head_size(v, &dummy) +
+                                     kp_fetch_resp_partition_tail_size(v, &dummy));
     }
     cap += (size_t)st->aborted_room * sizeof(struct kp_fetch_aborted_txn);
     int32_t aborted_used = 0;
@@ -186,7 +201,9 @@ static int fetch_eval_once(struct br_resp *r, bool force)
     bool has_err = false;
     for (int32_t i = 0; i < st->n_topics; i++) {
         const struct fetch_topic *t = &st->topics[i];
-        kp_fetch_resp_topic_encode(&r->wr, v, (struct kp_str){t->name, t->name_len}, t->n_parts);
+        struct kp_fetch_resp_topic th = {
+            .topic = {t->name, t->name_len}, .n_partitions = t->n_parts, .topic_id = t->id};
+        kp_fetch_resp_topic_head_encode(&r->wr, v, &th);
         for (int32_t j = 0; j < t->n_parts; j++) {
             const struct fetch_part *fp = &t->parts[j];
             struct kp_fetch_resp_partition p = {
@@ -205,12 +222,15 @@ static int fetch_eval_once(struct br_resp *r, bool force)
             rd.total = 0;
             bool have_read = false;
             struct st_log *log =
-                t->denied ? NULL : st_log_get(store, t->name, (size_t)t->name_len, fp->partition);
+                t->denied || t->name_len == 0
+                    ? NULL
+                    : st_log_get(store, t->name, (size_t)t->name_len, fp->partition);
             if (t->denied) {
                 p.error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
                 has_err = true;
             } else if (!log) {
-                p.error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+                p.error_code = v >= 13 && t->name_len == 0 ? KP_ERR_UNKNOWN_TOPIC_ID
+                                                           : KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
                 has_err = true;
             } else {
                 int64_t start = st_log_start_offset(log);
@@ -298,8 +318,11 @@ static int fetch_eval_once(struct br_resp *r, bool force)
                 if (rc < 0)
                     return rc;
             }
+            kp_fetch_resp_partition_tail_encode(&r->wr, v, &p);
         }
+        kp_fetch_resp_end_encode(&r->wr, v); /* the topic's tag buffer (v12+) */
     }
+    kp_fetch_resp_end_encode(&r->wr, v); /* the response's */
     if (!has_err && !force && total < (size_t)(st->min_bytes > 0 ? st->min_bytes : 0)) {
         br_resp_reset(r);
         return 0;

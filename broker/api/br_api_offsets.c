@@ -1,5 +1,5 @@
 /*
- * br_api_offsets — ListOffsets v1-2.
+ * br_api_offsets — ListOffsets v1-7.
  *
  * timestamp -1 (latest) answers the high watermark (= log end), or with isolation_level 1
  * (read_committed, v2) the last stable offset (st_log_lso), -2 (earliest) the log start
@@ -9,9 +9,12 @@
  * and timestamp -1 when no record is that recent, as Kafka does. The store's time index finds
  * the batch (the first whose maxTimestamp >= timestamp); the batch is then read and its
  * records walked. A compressed batch is not opened: its base offset and maxTimestamp are
- * answered. That read may wait for the disk (a consumer seeking into old segments), so a
- * request with any lookup by time runs on the admin thread, like topic creation, and is
- * answered from there; latest/earliest-only requests are answered at once.
+ * answered. -3 (MAX_TIMESTAMP, which clients send from v7, KIP-734) answers the record with the
+ * largest timestamp: the log's largest maxTimestamp, then the first record that has it, by the same
+ * lookup (offset -1 when the log is empty). leader_epoch (v4+) is this node's, 0 (-1 with an
+ * error). That read may wait for the disk (a consumer seeking into old segments), so a request with
+ * any lookup by time runs on the admin thread, like topic creation, and is answered from there;
+ * latest/earliest-only requests are answered at once.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -89,6 +92,7 @@ static void answer_partition(struct st_store *store, struct kp_str topic, int64_
     o->error_code = KP_ERR_NONE;
     o->timestamp = -1;
     o->offset = -1;
+    o->leader_epoch = -1;
     if (ts == LO_DENIED) {
         o->error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
         return;
@@ -98,6 +102,14 @@ static void answer_partition(struct st_store *store, struct kp_str topic, int64_
     if (!log) {
         o->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         return;
+    }
+    o->leader_epoch = 0;
+    if (ts == KP_LIST_OFFSETS_MAX_TIMESTAMP) { /* any version, as Kafka's log does */
+        ts = st_log_max_timestamp(log);
+        if (ts < 0) {
+            st_log_put(log);
+            return; /* empty: offset -1 */
+        }
     }
     if (ts == KP_LIST_OFFSETS_LATEST) {
         o->offset = committed ? st_log_lso(log) : st_log_end_offset(log);
@@ -225,7 +237,8 @@ int br_api_list_offsets(struct br_req *q, struct br_resp *r)
     for (int32_t i = 0; i < req.n_topics; i++) {
         nparts += (size_t)req.topics[i].n_partitions;
         for (int32_t k = 0; k < req.topics[i].n_partitions; k++)
-            by_time |= req.topics[i].partitions[k].timestamp >= 0;
+            by_time |= req.topics[i].partitions[k].timestamp >= 0 ||
+                       req.topics[i].partitions[k].timestamp == KP_LIST_OFFSETS_MAX_TIMESTAMP;
     }
     if (by_time)
         return list_offsets_park(q, r, &req, nparts);

@@ -1,10 +1,11 @@
 /*
- * br_api_produce — Produce v3-7 (v0-2, advertised, are refused: produce_legacy at the end).
+ * br_api_produce — Produce v3-9 (v0-2, advertised, are refused: produce_legacy at the end).
  *
  * Each partition's records must be exactly one RecordBatch v2 that passes
  * kp_batch_validate(KP_BATCH_FROM_PRODUCER) and kp_batch_check_records; errors map to Kafka's
  * codes (CRC or structure: CORRUPT_MESSAGE; acceptable-looking but not allowed: INVALID_RECORD;
- * bigger than message.max.bytes: MESSAGE_TOO_LARGE; no such partition:
+ * bigger than the topic's max.message.bytes, else message.max.bytes: MESSAGE_TOO_LARGE; acks=-1
+ * to a topic whose min.insync.replicas is above 1: NOT_ENOUGH_REPLICAS; no such partition:
  * UNKNOWN_TOPIC_OR_PARTITION — Produce never creates topics, Metadata does). The batch is
  * appended straight from the receive buffer (the store rewrites baseOffset in place).
  *
@@ -141,9 +142,17 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
         why = "no record batch";
         goto out;
     }
-    if ((int64_t)len > x->cfg->message_max_bytes) {
+    int32_t topic_max = st_log_max_message_bytes(log); /* max.message.bytes, per topic */
+    if ((int64_t)len > (topic_max >= 0 ? topic_max : x->cfg->message_max_bytes)) {
         err = KP_ERR_MESSAGE_TOO_LARGE;
-        why = "batch larger than message.max.bytes";
+        why = topic_max >= 0 ? "batch larger than the topic's max.message.bytes"
+                             : "batch larger than message.max.bytes";
+        goto out;
+    }
+    if (acks == -1 && st_log_min_insync_replicas(log) > 1) {
+        /* one replica in sync (this node): fewer than min.insync.replicas, as Kafka answers */
+        err = KP_ERR_NOT_ENOUGH_REPLICAS;
+        why = "min.insync.replicas above the 1 replica in sync";
         goto out;
     }
     int rc = kp_batch_validate(batch, len, KP_BATCH_FROM_PRODUCER, &hdr);
@@ -285,6 +294,7 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
                 .base_offset = -1,
                 .log_append_time_ms = -1,
                 .log_start_offset = -1,
+                .error_message = KP_STR_NULL,
             };
             if (denied)
                 o->error_code = denied;

@@ -15,6 +15,29 @@
  * - Backpressure: while more than queued.max.requests responses, or more than
  *   socket.output.max.bytes of buffered response bytes, are pending, the connection is read
  *   no further; reading resumes when the queue drains.
+ * - Fair service (shares of a loop turn): in one turn of its loop a connection has at most
+ *   connection.turn.max.requests requests and connection.turn.max.bytes request bytes handled
+ *   (a request is handled whole: one larger than the byte share is handled alone in its turn;
+ *   0 lifts a cap). A connection whose share ran out with whole requests left in its buffer is
+ *   read no further (its multishot recv is cancelled: TCP backpressure on the sender, not a
+ *   growing buffer) and waits on its loop's ready list; each later turn serves every waiting
+ *   connection its share, oldest first, after the completions of that turn, so a connection
+ *   that pipelines many (large) requests delays another's request by at most a share per
+ *   connection per turn, and is slowed itself before anyone else is. It reads again once no
+ *   whole request is left. A connection whose byte share ran out in this turn or the last one is
+ *   a heavy one: its requests are handled only in that last phase of the turn, after every other
+ *   connection's requests that arrived in the turn (and after their answers are submitted).
+ *   While other connections (light ones, on any loop) have had requests in the last 100 ms, a
+ *   heavy one is also held after each of its turns, so that its turns take at most
+ *   connection.heavy.busy.percent of its loop's time: the greedy client is slowed (its socket
+ *   not read) to leave the CPU to the others, and runs at full speed when alone. How many
+ *   requests of others were handled ahead of each request is measured
+ *   (splicelog_request_ahead, br_stats.h).
+ * - Read holds, the reasons a connection is not read, each lifted by its own event: its
+ *   response queue (paused), request bytes (bytes_wait), its share of the turn (deferred), a
+ *   hold until a time (br_conn_hold: fair service's, or a quota's throttle), a queued response
+ *   that ends the connection (draining: a failed SASL login). arm_recv in br_conn.c reads them
+ *   all.
  * - Request bytes: the frame buffer's first IN_BASE_CAP (16 KiB) bytes are the connection's
  *   own; growing it for a larger frame takes the growth from queued.max.request.bytes
  *   (br_limit.h) first, for the whole frame at once as soon as its size is known (a budget
@@ -40,7 +63,8 @@
  *   closing the connection after the answer) and bounds the frame size before
  *   authentication (sasl.server.max.receive.size), and what it passes goes to dispatch.
  * - Quotas (KIP-219): a response with throttle_ms > 0 mutes the connection: nothing more is
- *   read (frames already buffered wait too) until that many milliseconds have passed.
+ *   read (frames already buffered wait too) until that many milliseconds have passed. The
+ *   mute is a br_conn_hold, the same "do not read until" as fair service's holds.
  * - Two-phase close: br_conn_close() marks the connection closing, shuts the socket down and
  *   cancels its ops; the memory is freed when the last in-flight op completes.
  * - Responses are the slots of br_resp.h, kept in a free list of up to FREE_RESPS per
@@ -83,17 +107,27 @@ struct br_conn {
     struct br_op cancel_op; /* BR_OP_CONN_CANCEL: our cancels, counted in inflight */
     int inflight;           /* SQEs submitted and not yet completed */
     bool closing;
-    bool recv_armed;      /* a recv (single-shot, or multishot until its last CQE) */
-    bool recv_multishot;  /* the armed recv is multishot, filling provided buffers */
-    bool recv_poll;       /* the armed "recv" is a poll: a kernel-TLS session reads itself */
-    bool recv_cancelling; /* backpressure: the multishot recv is being cancelled */
-    bool paused;          /* backpressure: not reading */
-    bool eof;             /* the peer closed its side */
-    bool draining;        /* a response that ends the connection is queued: read no more */
-    bool throttled;       /* a quota's mute (br_resp.throttle_ms): not reading until ... */
-    struct br_wait throttle_wait; /* ... its deadline (BR_WAIT_TIME) */
-    struct br_wait bytes_wait;    /* parked for queued.max.request.bytes: not reading */
-    int64_t last_active_ms;       /* accept, last complete request, last response sent */
+    bool recv_armed;           /* a recv (single-shot, or multishot until its last CQE) */
+    bool recv_multishot;       /* the armed recv is multishot, filling provided buffers */
+    bool recv_poll;            /* the armed "recv" is a poll: a kernel-TLS session reads itself */
+    bool recv_cancelling;      /* backpressure: the multishot recv is being cancelled */
+    bool paused;               /* backpressure: not reading */
+    bool eof;                  /* the peer closed its side */
+    bool draining;             /* a response that ends the connection is queued: read no more */
+    struct br_wait bytes_wait; /* parked for queued.max.request.bytes: not reading */
+    bool deferred;             /* fair service: its share of a turn is used, whole requests are
+                                  left: on loop->ready, not reading */
+    struct br_conn *ready_prev, *ready_next; /* in loop->ready while deferred */
+    uint64_t share_turn;                     /* the loop turn share_reqs/bytes count in */
+    uint32_t share_reqs;                     /* requests handled in that turn */
+    size_t share_bytes;                      /* request bytes handled in that turn */
+    uint64_t served;                         /* requests handled (all turns) */
+    uint64_t used_turn;                      /* the last turn its share ran out in (0: never) */
+    uint64_t share_out_turn; /* ... its byte share (it is heavy: handled last, held) */
+    int64_t hold_until_ns;   /* on hold (br_conn_hold) until then, deferred (0: none) */
+    int64_t heavy_ms;        /* when its byte share last ran out (loop->now_ms; 0: never) */
+    bool has_mark;           /* whole requests of it waited for a later turn (until none is left) */
+    int64_t last_active_ms;  /* accept, last complete request, last response sent */
     int64_t accepted_ms;
     int64_t req_start_ms; /* the first byte of the request being received arrived (0: none) */
 
@@ -173,6 +207,16 @@ void br_conn_post(struct br_resp *r);
 void br_conn_resp_ready(struct br_resp *r);
 /* A parked response cannot be answered: its connection closes (why is logged). */
 void br_conn_resp_fail(struct br_resp *r, const char *why);
+/* Loop, once per turn while loop->ready is not empty: serves each waiting connection its share
+ * of this turn (fair service), round-robin; one on hold stays waiting. */
+void br_conn_serve_ready(struct br_loop *loop);
+/* Loop: 0 when a connection of loop->ready can be served now, else the microseconds until the
+ * first hold ends (-1: none waits). */
+int64_t br_conn_ready_wait_us(const struct br_loop *loop);
+/* Reads the connection no further, and handles none of its requests, until the monotonic
+ * until_ns (br_now_ns); then it is served and read as before. Of two holds in force, the later
+ * deadline holds. For fair service's holds, and a quota's "do not read for throttle_time_ms". */
+void br_conn_hold(struct br_conn *c, int64_t until_ns);
 /* Frees every connection of a loop whose ring is gone (after io_uring_queue_exit). */
 void br_conn_free_all(struct br_loop *loop);
 /* Shutdown: half-close connections with nothing pending so their recv completes. */

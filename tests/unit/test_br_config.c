@@ -59,6 +59,9 @@ START_TEST(defaults)
     ck_assert_int_eq(C.evict_idle_ms, 1000);
     ck_assert_int_eq(C.request_receive_timeout_ms, 30000);
     ck_assert_int_eq(C.queued_max_request_bytes, 256 << 20);
+    ck_assert_int_eq(C.turn_max_requests, 16); /* fair service is on without a quota */
+    ck_assert_int_eq(C.turn_max_bytes, 256 << 10);
+    ck_assert_int_eq(C.heavy_busy_percent, 75);
     ck_assert_int_eq(br_config_finish(&C, err, sizeof err), 0);
     ck_assert_int_ge(C.num_network_threads, 1); /* 0 became the CPU count */
 }

@@ -19,6 +19,9 @@
 #include "kp_api.h"
 #include "kp_buf.h"
 #include "kp_msg.h"
+#include "kp_msg_cluster.h"
+#include "kp_msg_config.h"
+#include "kp_msg_groups_admin.h"
 #include "kp_msg_txn.h"
 #include "tb_ctx.h"
 
@@ -171,12 +174,14 @@ START_TEST(api_versions_v3_golden)
     struct exp e;
     e_begin(&e, 1); /* header v0 even at v3 */
     e_i16(&e, 0);   /* error_code */
-    e_u8(&e, 29);   /* compact array: 28 + 1 */
+    e_u8(&e, 40);   /* compact array: 39 + 1 */
     static const int16_t rows[][3] = {
-        {0, 0, 7},  {1, 4, 11}, {2, 1, 2},  {3, 0, 4},  {8, 0, 5},  {9, 1, 4},  {10, 0, 2},
-        {11, 0, 5}, {12, 0, 3}, {13, 0, 1}, {14, 0, 3}, {17, 0, 1}, {18, 0, 3}, {19, 0, 4},
-        {20, 0, 3}, {22, 0, 4}, {24, 0, 3}, {25, 0, 3}, {26, 0, 3}, {28, 0, 3}, {29, 1, 3},
-        {30, 1, 3}, {31, 1, 3}, {36, 0, 2}, {48, 0, 1}, {49, 0, 1}, {50, 0, 0}, {51, 0, 0}};
+        {0, 0, 9},  {1, 4, 13}, {2, 1, 7},  {3, 0, 12}, {8, 0, 8},  {9, 1, 7},  {10, 0, 4},
+        {11, 0, 9}, {12, 0, 4}, {13, 0, 5}, {14, 0, 5}, {15, 0, 5}, {16, 0, 5}, {17, 0, 1},
+        {18, 0, 3}, {19, 0, 7}, {20, 0, 6}, {21, 0, 2}, {22, 0, 4}, {24, 0, 3}, {25, 0, 3},
+        {26, 0, 3}, {28, 0, 3}, {29, 1, 3}, {30, 1, 3}, {31, 1, 3}, {32, 0, 4}, {33, 0, 2},
+        {35, 1, 4}, {36, 0, 2}, {37, 0, 3}, {42, 0, 2}, {44, 0, 1}, {47, 0, 0}, {48, 0, 1},
+        {49, 0, 1}, {50, 0, 0}, {51, 0, 0}, {60, 0, 1}};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         e_i16(&e, rows[i][0]);
         e_i16(&e, rows[i][1]);
@@ -546,6 +551,143 @@ START_TEST(header_that_does_not_parse)
 }
 END_TEST
 
+/* ---- librdkafka's admin requests (tests/fixtures/admin_*.bin) ---------------------------- */
+
+static uint8_t admin_arena[1 << 16];
+
+/* Dispatches an admin fixture, runs the admin thread's job if it parked, and leaves rd at the
+ * response body (the frame is *raw's: free it). */
+static void admin_call(const char *name, struct kp_rd *rd, uint8_t **raw)
+{
+    struct blob b = load(name);
+    int16_t key = (int16_t)kp_load_be16(b.p + 4), v = (int16_t)kp_load_be16(b.p + 6);
+    struct br_resp *r;
+    int rc = tb_host_call(&H, b.p, b.n, &r);
+    free(b.p);
+    ck_assert_msg(rc == BR_REPLY, "%s: dispatch %d", name, rc);
+    for (int i = 0; i < 4 && tb_host_state(&H, r) == TB_RESP_PARKED; i++)
+        tb_host_turn(&H);
+    ck_assert_int_eq(tb_host_state(&H, r), TB_RESP_READY);
+    ssize_t n = tb_resp_flatten(r, raw);
+    tb_host_free_resp(&H, r);
+    size_t hdr = 4 + kp_resp_hdr_size(key, v);
+    ck_assert_int_ge(n, (ssize_t)hdr);
+    kp_rd_init(rd, *raw + hdr, (size_t)n - hdr);
+}
+
+static struct kp_arena admin_mem(void)
+{
+    struct kp_arena a;
+    kp_arena_init(&a, admin_arena, sizeof admin_arena);
+    return a;
+}
+
+static const char *retention_of(void)
+{
+    static char v[32];
+    struct kp_rd rd;
+    uint8_t *raw;
+    admin_call("admin_describeconfigs_v1", &rd, &raw);
+    struct kp_arena a = admin_mem();
+    struct kp_describe_configs_resp dc;
+    ck_assert_int_eq(kp_describe_configs_resp_decode(&rd, 1, &a, &dc), 0);
+    ck_assert_int_eq(dc.results[0].error_code, 0);
+    v[0] = 0;
+    for (int32_t i = 0; i < dc.results[0].n_configs; i++) {
+        const struct kp_describe_configs_entry *e = &dc.results[0].configs[i];
+        if (kp_str_eq(e->name, "retention.ms")) {
+            snprintf(v, sizeof v, "%.*s", e->value.len, e->value.ptr);
+            ck_assert_int_eq(e->config_source, KP_CONFIG_SOURCE_DYNAMIC_TOPIC);
+            ck_assert_int_eq(e->n_synonyms, 2); /* the topic's, then log.retention.ms's default */
+        }
+    }
+    free(raw);
+    return v;
+}
+
+/* What librdkafka 2.0.2's admin API sends, in order, through dispatch and the handlers:
+ * CreateTopics v4 with a config, DescribeConfigs v1, AlterConfigs v0, CreatePartitions v0,
+ * OffsetCommit v7 / OffsetFetch v7, ListGroups v4 (with its stray trailing tag buffer),
+ * DescribeGroups v4, OffsetDelete v0, DeleteGroups v1, DeleteTopics v1. */
+START_TEST(librdkafka_admin_requests)
+{
+    struct kp_rd rd;
+    uint8_t *raw;
+    struct kp_arena a = admin_mem();
+    admin_call("admin_createtopics_v4", &rd, &raw);
+    struct kp_create_topics_resp ct;
+    ck_assert_int_eq(kp_create_topics_resp_decode(&rd, 4, &a, &ct), 0);
+    ck_assert_int_eq(ct.topics[0].error_code, 0);
+    free(raw);
+    ck_assert_str_eq(retention_of(), "1000");
+
+    admin_call("admin_alterconfigs_v0", &rd, &raw);
+    a = admin_mem();
+    struct kp_alter_configs_resp ac;
+    ck_assert_int_eq(kp_alter_configs_resp_decode(&rd, 0, &a, &ac), 0);
+    ck_assert_int_eq(ac.responses[0].error_code, 0);
+    free(raw);
+    ck_assert_str_eq(retention_of(), "5000");
+
+    admin_call("admin_createpartitions_v0", &rd, &raw);
+    a = admin_mem();
+    struct kp_create_partitions_resp cp;
+    ck_assert_int_eq(kp_create_partitions_resp_decode(&rd, 0, &a, &cp), 0);
+    ck_assert_int_eq(cp.results[0].error_code, 0);
+    free(raw);
+    ck_assert_int_eq(st_topic_partitions(H.x.store, "t", 1), 4);
+
+    admin_call("admin_offsetcommit_v7", &rd, &raw);
+    free(raw);
+    admin_call("admin_offsetfetch_v7", &rd, &raw);
+    a = admin_mem();
+    struct kp_offset_fetch_resp of;
+    ck_assert_int_eq(kp_offset_fetch_resp_decode(&rd, 7, &a, &of), 0);
+    ck_assert_int_eq(of.topics[0].partitions[0].committed_offset, 5);
+    ck_assert_int_eq(of.topics[0].partitions[0].committed_leader_epoch, -1);
+    free(raw);
+
+    admin_call("admin_listgroups_v4", &rd, &raw);
+    a = admin_mem();
+    struct kp_list_groups_resp lg;
+    ck_assert_int_eq(kp_list_groups_resp_decode(&rd, 4, &a, &lg), 0);
+    ck_assert_int_eq(lg.n_groups, 1);
+    ck_assert(kp_str_eq(lg.groups[0].group_id, "g"));
+    ck_assert(kp_str_eq(lg.groups[0].group_state, "Empty"));
+    free(raw);
+
+    admin_call("admin_describegroups_v4", &rd, &raw);
+    a = admin_mem();
+    struct kp_describe_groups_resp dg;
+    ck_assert_int_eq(kp_describe_groups_resp_decode(&rd, 4, &a, &dg), 0);
+    ck_assert_int_eq(dg.groups[0].error_code, 0);
+    ck_assert(kp_str_eq(dg.groups[0].group_state, "Empty"));
+    free(raw);
+
+    admin_call("admin_offsetdelete_v0", &rd, &raw);
+    a = admin_mem();
+    struct kp_offset_delete_resp od;
+    ck_assert_int_eq(kp_offset_delete_resp_decode(&rd, 0, &a, &od), 0);
+    ck_assert_int_eq(od.error_code, 0);
+    ck_assert_int_eq(od.topics[0].partitions[0].error_code, 0);
+    free(raw);
+
+    admin_call("admin_deletegroups_v1", &rd, &raw);
+    a = admin_mem();
+    struct kp_delete_groups_resp dl;
+    ck_assert_int_eq(kp_delete_groups_resp_decode(&rd, 1, &a, &dl), 0);
+    ck_assert_int_eq(dl.results[0].error_code, KP_ERR_GROUP_ID_NOT_FOUND); /* nothing left */
+    free(raw);
+
+    admin_call("admin_deletetopics_v1", &rd, &raw);
+    a = admin_mem();
+    struct kp_delete_topics_resp dt;
+    ck_assert_int_eq(kp_delete_topics_resp_decode(&rd, 1, &a, &dt), 0);
+    ck_assert_int_eq(dt.results[0].error_code, 0);
+    free(raw);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("br_dispatch");
@@ -555,6 +697,7 @@ static Suite *suite(void)
     tcase_add_test(g, metadata_v4_auto_creates_golden);
     tcase_add_test(g, produce_list_offsets_fetch_golden);
     tcase_add_test(g, api_versions_fallback_golden);
+    tcase_add_test(g, librdkafka_admin_requests);
     suite_add_tcase(s, g);
     TCase *w = tcase_create("waiting");
     tcase_add_checked_fixture(w, setup, teardown);
