@@ -125,6 +125,15 @@ bool br_allowed_any(const struct br_req *q, int8_t type, int8_t op);
  * context and the peer (valid while the connection lives, br_ctx.h). */
 bool br_allowed_peer(const struct br_ctx *x, const struct br_peer *peer, int8_t type,
                      const char *name, size_t len, int8_t op);
+/* Kafka's authorizedOperations: the bit field (1 << enum kp_acl_operation) of the operations
+ * the resource type supports that the principal may do on (type, name); every supported one
+ * without an authorizer (the cluster's name is implied: name may be NULL). For the
+ * authorized-operations fields of Metadata, DescribeCluster and DescribeGroups. */
+int32_t br_authorized_ops(const struct br_ctx *x, const struct br_peer *peer, int8_t type,
+                          const char *name, size_t len);
+/* The cluster's authorized operations as Metadata (v8-10) and DescribeCluster report them: 0
+ * without DESCRIBE on the cluster, else br_authorized_ops of the cluster. */
+int32_t br_cluster_authorized_ops(const struct br_ctx *x, const struct br_peer *peer);
 /* Kafka's check for creating a topic: CREATE on the cluster, or on the topic. */
 bool br_allowed_create_topic(const struct br_ctx *x, const struct br_peer *peer, const char *name,
                              size_t len);

@@ -91,6 +91,56 @@ bool br_allowed_create_topic(const struct br_ctx *x, const struct br_peer *peer,
            br_allowed_peer(x, peer, KP_ACL_RESOURCE_TOPIC, name, len, KP_ACL_OP_CREATE);
 }
 
+int32_t br_authorized_ops(const struct br_ctx *x, const struct br_peer *peer, int8_t type,
+                          const char *name, size_t len)
+{
+    /* Kafka's AclEntry.supportedOperations of each resource type */
+    static const int8_t topic[] = {
+        KP_ACL_OP_READ,   KP_ACL_OP_WRITE, KP_ACL_OP_CREATE,           KP_ACL_OP_DESCRIBE,
+        KP_ACL_OP_DELETE, KP_ACL_OP_ALTER, KP_ACL_OP_DESCRIBE_CONFIGS, KP_ACL_OP_ALTER_CONFIGS};
+    static const int8_t group[] = {KP_ACL_OP_READ, KP_ACL_OP_DESCRIBE, KP_ACL_OP_DELETE};
+    static const int8_t cluster[] = {KP_ACL_OP_CREATE,           KP_ACL_OP_CLUSTER_ACTION,
+                                     KP_ACL_OP_DESCRIBE_CONFIGS, KP_ACL_OP_ALTER_CONFIGS,
+                                     KP_ACL_OP_IDEMPOTENT_WRITE, KP_ACL_OP_ALTER,
+                                     KP_ACL_OP_DESCRIBE};
+    static const int8_t txn[] = {KP_ACL_OP_DESCRIBE, KP_ACL_OP_WRITE};
+    const int8_t *ops;
+    size_t n;
+    switch (type) {
+    case KP_ACL_RESOURCE_TOPIC:
+        ops = topic, n = sizeof topic;
+        break;
+    case KP_ACL_RESOURCE_GROUP:
+        ops = group, n = sizeof group;
+        break;
+    case KP_ACL_RESOURCE_CLUSTER:
+        ops = cluster, n = sizeof cluster;
+        name = BR_ACL_CLUSTER, len = strlen(BR_ACL_CLUSTER);
+        break;
+    case KP_ACL_RESOURCE_TRANSACTIONAL_ID:
+        ops = txn, n = sizeof txn;
+        break;
+    default:
+        return 0;
+    }
+    struct br_authz *a = authz_of_ctx(x);
+    struct br_authz_cache *cache = NULL;
+    const struct br_authz_who *who = a ? who_of(peer, &cache) : NULL;
+    int32_t bits = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!a || br_authz_allowed(a, who, cache, type, name, len, ops[i]))
+            bits |= (int32_t)1 << ops[i]; /* (unlogged: asking is not being refused) */
+    return bits;
+}
+
+int32_t br_cluster_authorized_ops(const struct br_ctx *x, const struct br_peer *peer)
+{
+    return br_allowed_peer(x, peer, KP_ACL_RESOURCE_CLUSTER, BR_ACL_CLUSTER, strlen(BR_ACL_CLUSTER),
+                           KP_ACL_OP_DESCRIBE)
+               ? br_authorized_ops(x, peer, KP_ACL_RESOURCE_CLUSTER, NULL, 0)
+               : 0;
+}
+
 static struct kp_str kstr(const char *s) { return (struct kp_str){s, s ? (int32_t)strlen(s) : -1}; }
 
 /* ---- copies of bindings (the authorizer's views end with its callback) ----------------------- */

@@ -111,12 +111,6 @@ static bool may_describe(struct br_ctx *x, const struct br_peer *peer, struct kp
                            (size_t)(name.len > 0 ? name.len : 0), KP_ACL_OP_DESCRIBE);
 }
 
-/* Kafka's AclOperation bits (READ 3 .. ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12): every operation
- * a topic and the cluster have, reported when a client asks for its authorized operations. */
-#define OPS_TOPIC                                                                                  \
-    ((1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11))
-#define OPS_CLUSTER ((1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12))
-
 /* What a Metadata request asked for besides topics (v8+). */
 struct md_flags {
     bool topic_ops, cluster_ops;
@@ -212,7 +206,14 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
     me[0] = x->cfg->node_id;
     for (int32_t i = 0; i < tl.n; i++) {
         struct kp_metadata_topic *t = &tl.t[i];
-        t->topic_authorized_operations = fl.topic_ops ? OPS_TOPIC : INT32_MIN;
+        /* v8+, when asked: what the principal may do to each topic it may describe (not to
+         * one refused, nor an unknown id), from the authorizer as Kafka computes it */
+        t->topic_authorized_operations = INT32_MIN;
+        if (fl.topic_ops && t->error_code != KP_ERR_TOPIC_AUTHORIZATION_FAILED &&
+            t->error_code != KP_ERR_UNKNOWN_TOPIC_ID)
+            t->topic_authorized_operations =
+                br_authorized_ops(x, peer, KP_ACL_RESOURCE_TOPIC, t->name.ptr,
+                                  (size_t)(t->name.len > 0 ? t->name.len : 0));
         if (t->error_code) {
             t->n_partitions = 0;
             t->partitions = NULL;
@@ -252,8 +253,11 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
             .controller_id = x->cfg->node_id,
             .n_topics = tl.n,
             .topics = tl.t,
-            .cluster_authorized_operations = fl.cluster_ops ? OPS_CLUSTER : INT32_MIN,
+            .cluster_authorized_operations = INT32_MIN,
         };
+        /* v8-10, when asked: 0 without DESCRIBE on the cluster (Kafka) */
+        if (fl.cluster_ops)
+            resp.cluster_authorized_operations = br_cluster_authorized_ops(x, peer);
         rc = BR_ENCODE(r, kp_metadata_resp_encode, &resp);
     }
     if (all)
@@ -494,6 +498,7 @@ static void ct_run(struct br_job *j)
             o->num_partitions = -1;
             o->replication_factor = -1;
             o->n_configs = -1;
+            o->topic_config_error_code = KP_ERR_NONE;
         }
     }
 }
@@ -557,9 +562,16 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
                                               .num_partitions = -1,
                                               .replication_factor = -1,
                                               .n_configs = -1};
+        /* v5+: without DESCRIBE_CONFIGS on the topic its configs are not shown, and the
+         * tagged topic_config_error_code says so, on a refused or a created topic (Kafka) */
+        int16_t cfg_err =
+            br_allowed(q, KP_ACL_RESOURCE_TOPIC, cname, (size_t)nl, KP_ACL_OP_DESCRIBE_CONFIGS)
+                ? KP_ERR_NONE
+                : KP_ERR_TOPIC_AUTHORIZATION_FAILED;
         if (!br_allowed_create_topic(q->x, q->peer, cname, (size_t)nl)) {
             o->error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
             o->error_message = kp_str_of("Authorization failed.");
+            o->topic_config_error_code = cfg_err;
             continue;
         }
         if (nl == 0 || nl > NAME_MAX_LEN || !st_topic_name_valid(cname, (size_t)nl) ||
@@ -635,12 +647,14 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
                 o->num_partitions = np; /* what it would be (v5+) */
                 o->replication_factor = 1;
                 o->n_configs = 0;
+                o->topic_config_error_code = cfg_err;
             }
             continue;
         }
         o->num_partitions = np;
         o->replication_factor = 1;
         o->n_configs = 0;
+        o->topic_config_error_code = cfg_err; /* (cleared if the creation fails) */
         ct->np = np;
         ct->create = true;
         any = true;

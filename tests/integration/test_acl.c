@@ -12,6 +12,14 @@
  * and TxnOffsetCommit WRITE on the transactional id, then WRITE on each topic / READ on the
  * group / READ on each topic; transactional Produce WRITE on its transactional id; idempotent
  * Produce nothing beyond WRITE on the topic.
+ * The admin and group APIs (KafkaApis): DescribeGroups DESCRIBE on each group; ListGroups every
+ * group with DESCRIBE on the cluster, else the describable ones; DeleteGroups DELETE on each
+ * group; OffsetDelete DELETE on the group, READ on each topic; DescribeConfigs DESCRIBE_CONFIGS
+ * and AlterConfigs / IncrementalAlterConfigs ALTER_CONFIGS on the topic or the cluster;
+ * CreatePartitions ALTER and DeleteRecords DELETE on the topic; DescribeLogDirs DESCRIBE on the
+ * cluster; DescribeCluster for anyone, its authorized operations 0 without DESCRIBE on the
+ * cluster; Metadata v10's and DescribeGroups' authorized operations from the authorizer;
+ * FindCoordinator v4 and LeaveGroup v3 checked like their older versions.
  */
 #include <check.h>
 #include <errno.h>
@@ -23,6 +31,9 @@
 
 #include "br_cred.h"
 #include "kp_msg.h"
+#include "kp_msg_cluster.h"
+#include "kp_msg_config.h"
+#include "kp_msg_groups_admin.h"
 #include "kp_msg_sec.h"
 #include "kp_msg_txn.h"
 #include "tb_broker.h"
@@ -661,6 +672,327 @@ START_TEST(idempotent_producer)
 }
 END_TEST
 
+/* ---- the admin and group APIs --------------------------------------------------------------- */
+
+#define BIT(op) ((int32_t)1 << (op))
+
+static struct kp_describe_groups_group describe_group(int fd, const char *group)
+{
+    struct kp_str g = kp_str_of(group);
+    struct kp_describe_groups_req req = {1, &g, true};
+    struct kp_describe_groups_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_DESCRIBE_GROUPS, 5, TB_ENC(kp_describe_groups_req_encode),
+                              &req, TB_DEC(kp_describe_groups_resp_decode), &resp),
+                     0);
+    ck_assert_int_eq(resp.n_groups, 1);
+    return resp.groups[0];
+}
+
+/* ListGroups: whether group a and group b are listed (bit 0: a, bit 1: b). */
+static int list_groups(int fd, const char *a, const char *b)
+{
+    struct kp_list_groups_req req = {0};
+    struct kp_list_groups_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_LIST_GROUPS, 4, TB_ENC(kp_list_groups_req_encode), &req,
+                              TB_DEC(kp_list_groups_resp_decode), &resp),
+                     0);
+    ck_assert_int_eq(resp.error_code, 0);
+    int seen = 0;
+    for (int32_t i = 0; i < resp.n_groups; i++)
+        seen |= (kp_str_eq(resp.groups[i].group_id, a) ? 1 : 0) |
+                (kp_str_eq(resp.groups[i].group_id, b) ? 2 : 0);
+    return seen;
+}
+
+static int16_t delete_group(int fd, const char *group)
+{
+    struct kp_str g = kp_str_of(group);
+    struct kp_delete_groups_req req = {1, &g};
+    struct kp_delete_groups_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_DELETE_GROUPS, 2, TB_ENC(kp_delete_groups_req_encode),
+                              &req, TB_DEC(kp_delete_groups_resp_decode), &resp),
+                     0);
+    return resp.results[0].error_code;
+}
+
+/* OffsetDelete of topic/0: the response's error, or else the partition's. */
+static int16_t offset_delete(int fd, const char *group, const char *topic)
+{
+    struct kp_offset_delete_req_partition p = {0};
+    struct kp_offset_delete_req_topic t = {kp_str_of(topic), 1, &p};
+    struct kp_offset_delete_req req = {kp_str_of(group), 1, &t};
+    struct kp_offset_delete_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_OFFSET_DELETE, 0, TB_ENC(kp_offset_delete_req_encode),
+                              &req, TB_DEC(kp_offset_delete_resp_decode), &resp),
+                     0);
+    if (resp.error_code)
+        return resp.error_code;
+    ck_assert_int_eq(resp.n_topics, 1);
+    return resp.topics[0].partitions[0].error_code;
+}
+
+static int16_t describe_config(int fd, int8_t type, const char *name)
+{
+    struct kp_describe_configs_resource res = {type, kp_str_of(name), -1, NULL};
+    struct kp_describe_configs_req req = {1, &res, false, false};
+    struct kp_describe_configs_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_DESCRIBE_CONFIGS, 4,
+                              TB_ENC(kp_describe_configs_req_encode), &req,
+                              TB_DEC(kp_describe_configs_resp_decode), &resp),
+                     0);
+    if (resp.results[0].error_code)
+        ck_assert_int_eq(resp.results[0].n_configs, 0);
+    return resp.results[0].error_code;
+}
+
+static int16_t alter_config(int fd, int8_t type, const char *name, bool incremental)
+{
+    if (incremental) {
+        struct kp_incremental_alter_configs_config c = {kp_str_of("retention.ms"), KP_CONFIG_OP_SET,
+                                                        kp_str_of("3600000")};
+        struct kp_incremental_alter_configs_resource res = {type, kp_str_of(name), 1, &c};
+        struct kp_incremental_alter_configs_req req = {1, &res, false};
+        struct kp_alter_configs_resp resp;
+        ck_assert_int_eq(tb_kcall(fd, KP_API_INCREMENTAL_ALTER_CONFIGS, 1,
+                                  TB_ENC(kp_incremental_alter_configs_req_encode), &req,
+                                  TB_DEC(kp_incremental_alter_configs_resp_decode), &resp),
+                         0);
+        return resp.responses[0].error_code;
+    }
+    struct kp_alter_configs_config c = {kp_str_of("retention.ms"), kp_str_of("7200000")};
+    struct kp_alter_configs_resource res = {type, kp_str_of(name), 1, &c};
+    struct kp_alter_configs_req req = {1, &res, false};
+    struct kp_alter_configs_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_ALTER_CONFIGS, 2, TB_ENC(kp_alter_configs_req_encode),
+                              &req, TB_DEC(kp_alter_configs_resp_decode), &resp),
+                     0);
+    return resp.responses[0].error_code;
+}
+
+static int16_t create_partitions(int fd, const char *topic, int32_t count)
+{
+    struct kp_create_partitions_topic t = {kp_str_of(topic), count, -1, NULL};
+    struct kp_create_partitions_req req = {1, &t, 5000, false};
+    struct kp_create_partitions_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_CREATE_PARTITIONS, 3,
+                              TB_ENC(kp_create_partitions_req_encode), &req,
+                              TB_DEC(kp_create_partitions_resp_decode), &resp),
+                     0);
+    return resp.results[0].error_code;
+}
+
+static int16_t delete_records(int fd, const char *topic, int64_t *low)
+{
+    struct kp_delete_records_req_partition p = {0, -1};
+    struct kp_delete_records_req_topic t = {kp_str_of(topic), 1, &p};
+    struct kp_delete_records_req req = {1, &t, 5000};
+    struct kp_delete_records_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_DELETE_RECORDS, 2, TB_ENC(kp_delete_records_req_encode),
+                              &req, TB_DEC(kp_delete_records_resp_decode), &resp),
+                     0);
+    *low = resp.topics[0].partitions[0].low_watermark;
+    return resp.topics[0].partitions[0].error_code;
+}
+
+/* DescribeLogDirs v3 of everything: the error; *n results. */
+static int16_t describe_log_dirs(int fd, int32_t *n)
+{
+    struct kp_describe_log_dirs_req req = {-1, NULL};
+    struct kp_describe_log_dirs_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_DESCRIBE_LOG_DIRS, 3,
+                              TB_ENC(kp_describe_log_dirs_req_encode), &req,
+                              TB_DEC(kp_describe_log_dirs_resp_decode), &resp),
+                     0);
+    *n = resp.n_results;
+    return resp.error_code;
+}
+
+/* DescribeCluster asking for the cluster's authorized operations: them (the error is 0). */
+static int32_t cluster_ops(int fd)
+{
+    struct kp_describe_cluster_req req = {true, 1};
+    struct kp_describe_cluster_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_DESCRIBE_CLUSTER, 1,
+                              TB_ENC(kp_describe_cluster_req_encode), &req,
+                              TB_DEC(kp_describe_cluster_resp_decode), &resp),
+                     0);
+    ck_assert_int_eq(resp.error_code, 0);
+    ck_assert_int_eq(resp.n_brokers, 1);
+    return resp.cluster_authorized_operations;
+}
+
+/* Metadata v10 of one topic asking for both authorized operations: the topic's error, *ops
+ * its operations, *cops the cluster's. */
+static int16_t metadata_ops(int fd, const char *topic, int32_t *ops, int32_t *cops)
+{
+    struct kp_str n = kp_str_of(topic);
+    struct kp_uuid zero = {{0}};
+    struct kp_metadata_req req = {.n_topics = 1,
+                                  .topics = &n,
+                                  .topic_ids = &zero,
+                                  .include_cluster_authorized_operations = true,
+                                  .include_topic_authorized_operations = true};
+    struct kp_metadata_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_METADATA, 10, TB_ENC(kp_metadata_req_encode), &req,
+                              TB_DEC(kp_metadata_resp_decode), &resp),
+                     0);
+    *ops = resp.topics[0].topic_authorized_operations;
+    *cops = resp.cluster_authorized_operations;
+    return resp.topics[0].error_code;
+}
+
+/* FindCoordinator v4 with two group keys: their errors in e[0], e[1]. */
+static void find_coordinators(int fd, const char *g1, const char *g2, int16_t e[2])
+{
+    struct kp_str keys[2] = {kp_str_of(g1), kp_str_of(g2)};
+    struct kp_find_coordinator_req req = {
+        .key_type = 0, .n_coordinator_keys = 2, .coordinator_keys = keys};
+    struct kp_find_coordinator_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_FIND_COORDINATOR, 4,
+                              TB_ENC(kp_find_coordinator_req_encode), &req,
+                              TB_DEC(kp_find_coordinator_resp_decode), &resp),
+                     0);
+    ck_assert_int_eq(resp.n_coordinators, 2);
+    e[0] = resp.coordinators[0].error_code;
+    e[1] = resp.coordinators[1].error_code;
+}
+
+/* LeaveGroup v3 of one member: the response's error (*member: the member's, or -1). */
+static int16_t leave_group_v3(int fd, const char *group, int16_t *member)
+{
+    struct kp_leave_group_member m = {kp_str_of("m"), KP_STR_NULL, KP_STR_NULL};
+    struct kp_leave_group_req req = {.group_id = kp_str_of(group), .n_members = 1, .members = &m};
+    struct kp_leave_group_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_LEAVE_GROUP, 3, TB_ENC(kp_leave_group_req_encode), &req,
+                              TB_DEC(kp_leave_group_resp_decode), &resp),
+                     0);
+    *member = resp.n_members > 0 ? resp.members[0].error_code : -1;
+    return resp.error_code;
+}
+
+#define CLUSTER    KP_ACL_RESOURCE_CLUSTER
+#define CFG_TOPIC  KP_CONFIG_RESOURCE_TOPIC
+#define CFG_BROKER KP_CONFIG_RESOURCE_BROKER
+
+static void allow(int8_t type, const char *name, int8_t op)
+{
+    ck_assert_int_eq(create_acl(admin_fd, (struct acl){type, name, LIT, "User:alice", op, ALLOW}),
+                     0);
+}
+
+/* Each API main's adm branch serves: refused without its ACL with Kafka's code, allowed by the
+ * ACL Kafka asks for. */
+START_TEST(admin_apis)
+{
+    /* groups with committed offsets only (Empty): g and h */
+    ck_assert_int_eq(offset_commit(admin_fd, "g", "t"), 0);
+    ck_assert_int_eq(offset_commit(admin_fd, "h", "t"), 0);
+    int32_t all_topic = BIT(KP_ACL_OP_READ) | BIT(KP_ACL_OP_WRITE) | BIT(KP_ACL_OP_CREATE) |
+                        BIT(KP_ACL_OP_DELETE) | BIT(KP_ACL_OP_ALTER) | BIT(KP_ACL_OP_DESCRIBE) |
+                        BIT(KP_ACL_OP_DESCRIBE_CONFIGS) | BIT(KP_ACL_OP_ALTER_CONFIGS);
+    int32_t all_cluster = BIT(KP_ACL_OP_CREATE) | BIT(KP_ACL_OP_CLUSTER_ACTION) |
+                          BIT(KP_ACL_OP_DESCRIBE_CONFIGS) | BIT(KP_ACL_OP_ALTER_CONFIGS) |
+                          BIT(KP_ACL_OP_IDEMPOTENT_WRITE) | BIT(KP_ACL_OP_ALTER) |
+                          BIT(KP_ACL_OP_DESCRIBE);
+    int32_t ops, cops;
+    /* the super user may do everything: every operation reported */
+    ck_assert_int_eq(metadata_ops(admin_fd, "t", &ops, &cops), 0);
+    ck_assert_int_eq(ops, all_topic);
+    ck_assert_int_eq(cops, all_cluster);
+    ck_assert_int_eq(cluster_ops(admin_fd), all_cluster);
+    ck_assert_int_eq(describe_group(admin_fd, "g").authorized_operations,
+                     BIT(KP_ACL_OP_READ) | BIT(KP_ACL_OP_DELETE) | BIT(KP_ACL_OP_DESCRIBE));
+
+    int fd = login("alice");
+    int16_t e[2], member;
+    int64_t low;
+    int32_t n;
+    /* refused, each with Kafka's code */
+    struct kp_describe_groups_group dg = describe_group(fd, "g");
+    ck_assert_int_eq(dg.error_code, KP_ERR_GROUP_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(dg.authorized_operations, INT32_MIN);
+    ck_assert_int_eq(list_groups(fd, "g", "h"), 0);
+    ck_assert_int_eq(delete_group(fd, "g"), KP_ERR_GROUP_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(offset_delete(fd, "g", "t"), KP_ERR_GROUP_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(describe_config(fd, CFG_TOPIC, "t"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(describe_config(fd, CFG_BROKER, "1"), KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(alter_config(fd, CFG_TOPIC, "t", false), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(alter_config(fd, CFG_TOPIC, "t", true), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(alter_config(fd, CFG_BROKER, "1", true), KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(create_partitions(fd, "t", 2), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(delete_records(fd, "t", &low), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(low, -1);
+    ck_assert_int_eq(describe_log_dirs(fd, &n), KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(cluster_ops(fd), 0); /* answered, no operations without DESCRIBE */
+    ck_assert_int_eq(metadata_ops(fd, "t", &ops, &cops), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(ops, INT32_MIN);
+    ck_assert_int_eq(cops, 0);
+    find_coordinators(fd, "g", "h", e);
+    ck_assert_int_eq(e[0], KP_ERR_GROUP_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(e[1], KP_ERR_GROUP_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(leave_group_v3(fd, "g", &member), KP_ERR_GROUP_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(member, -1);
+
+    /* DESCRIBE on group g: described, listed, found; not h */
+    allow(GROUP, "g", KP_ACL_OP_DESCRIBE);
+    dg = describe_group(fd, "g");
+    ck_assert_int_eq(dg.error_code, 0);
+    ck_assert(kp_str_eq(dg.group_state, "Empty"));
+    ck_assert_int_eq(dg.authorized_operations, BIT(KP_ACL_OP_DESCRIBE));
+    ck_assert_int_eq(list_groups(fd, "g", "h"), 1);
+    find_coordinators(fd, "g", "h", e);
+    ck_assert_int_eq(e[0], 0);
+    ck_assert_int_eq(e[1], KP_ERR_GROUP_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(delete_group(fd, "g"), KP_ERR_GROUP_AUTHORIZATION_FAILED); /* not DELETE */
+    /* DESCRIBE on the cluster: every group, the log dirs, the cluster's operations */
+    allow(CLUSTER, "kafka-cluster", KP_ACL_OP_DESCRIBE);
+    ck_assert_int_eq(list_groups(fd, "g", "h"), 3);
+    ck_assert_int_eq(describe_log_dirs(fd, &n), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(cluster_ops(fd), BIT(KP_ACL_OP_DESCRIBE));
+    /* READ on g (the members' APIs): LeaveGroup v3 gets past the check */
+    allow(GROUP, "g", KP_ACL_OP_READ);
+    ck_assert_int_eq(leave_group_v3(fd, "g", &member), 0);
+    ck_assert_int_eq(member, KP_ERR_UNKNOWN_MEMBER_ID);
+    /* DELETE on g: OffsetDelete then needs READ on each topic */
+    allow(GROUP, "g", KP_ACL_OP_DELETE);
+    ck_assert_int_eq(offset_delete(fd, "g", "t"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    allow(TOPIC, "t", KP_ACL_OP_READ);
+    ck_assert_int_eq(offset_delete(fd, "g", "t"), 0);
+    ck_assert_int_eq(delete_group(fd, "h"), KP_ERR_GROUP_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(delete_group(fd, "g"), KP_ERR_GROUP_ID_NOT_FOUND); /* past the check */
+    /* configs: DESCRIBE_CONFIGS / ALTER_CONFIGS on the topic, or on the cluster */
+    allow(TOPIC, "t", KP_ACL_OP_DESCRIBE_CONFIGS);
+    ck_assert_int_eq(describe_config(fd, CFG_TOPIC, "t"), 0);
+    ck_assert_int_eq(alter_config(fd, CFG_TOPIC, "t", false), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    allow(TOPIC, "t", KP_ACL_OP_ALTER_CONFIGS);
+    ck_assert_int_eq(alter_config(fd, CFG_TOPIC, "t", false), 0);
+    ck_assert_int_eq(alter_config(fd, CFG_TOPIC, "t", true), 0);
+    ck_assert_int_eq(describe_config(fd, CFG_TOPIC, "other"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    allow(CLUSTER, "kafka-cluster", KP_ACL_OP_DESCRIBE_CONFIGS);
+    ck_assert_int_ne(describe_config(fd, CFG_BROKER, "1"), KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    allow(CLUSTER, "kafka-cluster", KP_ACL_OP_ALTER_CONFIGS);
+    ck_assert_int_eq(alter_config(fd, CFG_BROKER, "1", true),
+                     KP_ERR_INVALID_REQUEST); /* read-only */
+    /* ALTER on the topic: CreatePartitions; DELETE on it: DeleteRecords */
+    allow(TOPIC, "t", KP_ACL_OP_ALTER);
+    ck_assert_int_eq(create_partitions(fd, "t", 2), 0);
+    ck_assert_int_eq(create_partitions(fd, "other", 2), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    allow(TOPIC, "t", KP_ACL_OP_DELETE);
+    ck_assert_int_eq(delete_records(fd, "t", &low), 0);
+    ck_assert_int_eq(low, 1); /* the one record setup produced */
+    /* Metadata v10: what alice may do to t, from the authorizer */
+    ck_assert_int_eq(metadata_ops(fd, "t", &ops, &cops), 0);
+    ck_assert_int_eq(ops, BIT(KP_ACL_OP_READ) | BIT(KP_ACL_OP_DELETE) | BIT(KP_ACL_OP_ALTER) |
+                              BIT(KP_ACL_OP_DESCRIBE) | BIT(KP_ACL_OP_DESCRIBE_CONFIGS) |
+                              BIT(KP_ACL_OP_ALTER_CONFIGS));
+    ck_assert_int_eq(cops, BIT(KP_ACL_OP_DESCRIBE) | BIT(KP_ACL_OP_DESCRIBE_CONFIGS) |
+                               BIT(KP_ACL_OP_ALTER_CONFIGS));
+    close(fd);
+}
+END_TEST
+
 START_TEST(deny_beats_allow)
 {
     int fd = login("alice");
@@ -777,6 +1109,7 @@ static Suite *suite(void)
     tcase_add_test(tc, each_api_allowed_by_its_acl);
     tcase_add_test(tc, transaction_apis);
     tcase_add_test(tc, idempotent_producer);
+    tcase_add_test(tc, admin_apis);
     tcase_add_test(tc, deny_beats_allow);
     tcase_add_test(tc, prefixed_patterns);
     tcase_add_test(tc, invalid_binding_and_restart);
