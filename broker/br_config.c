@@ -533,6 +533,7 @@ void br_config_init(struct br_config *c)
     memset(c, 0, sizeof(*c));
     st_log_config_default(&c->log);
     br_tls_conf_init(&c->tls);
+    br_sec_conf_init(&c->sec);
     br_stats_conf_init(&c->metrics);
     char err[256];
     for (size_t i = 0; i < NKEYS; i++) {
@@ -576,6 +577,9 @@ int br_config_set_kv(struct br_config *c, const char *key, const char *value, ch
         if (rc != -ENOENT)
             return rc;
         rc = br_stats_conf_set(&c->metrics, key, value, err, errlen);
+        if (rc != -ENOENT)
+            return rc;
+        rc = br_sec_conf_set(&c->sec, key, value, err, errlen);
         if (rc != -ENOENT)
             return rc;
         for (size_t i = 0; i < NIGNORED; i++)
@@ -719,11 +723,15 @@ static int resolve_protocols(struct br_config *c, char *err, size_t errlen)
             l->protocol = BR_PROTO_PLAINTEXT;
         else if (strcasecmp(proto, "SSL") == 0)
             l->protocol = BR_PROTO_SSL;
+        else if (strcasecmp(proto, "SASL_PLAINTEXT") == 0)
+            l->protocol = BR_PROTO_SASL_PLAINTEXT;
+        else if (strcasecmp(proto, "SASL_SSL") == 0)
+            l->protocol = BR_PROTO_SASL_SSL;
         else
             return fail(err, errlen, -EINVAL,
                         "listeners: listener %s: security protocol %s is not supported (only "
-                        "PLAINTEXT and SSL; a name that is no protocol needs "
-                        "listener.security.protocol.map)",
+                        "PLAINTEXT, SSL, SASL_PLAINTEXT and SASL_SSL; a name that is no protocol "
+                        "needs listener.security.protocol.map)",
                         l->name, proto);
     }
     return 0;
@@ -796,9 +804,14 @@ void br_config_keys(void (*fn)(void *arg, const char *key, const char *def, cons
         fn(arg, keys[i].key, keys[i].def, keys[i].doc);
     br_tls_conf_keys(fn, arg);
     br_stats_conf_keys(fn, arg);
+    br_sec_conf_keys(fn, arg);
 }
 
-const char *br_protocol_name(enum br_protocol p) { return p == BR_PROTO_SSL ? "SSL" : "PLAINTEXT"; }
+const char *br_protocol_name(enum br_protocol p)
+{
+    static const char *const names[] = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"};
+    return (unsigned)p < 4 ? names[p] : "?";
+}
 
 int br_config_listen(struct br_config *c, const char *hostport, char *err, size_t errlen)
 {

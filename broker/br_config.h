@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "br_log.h"
+#include "br_sec_conf.h"
 #include "br_stats.h"
 #include "br_tls_conf.h"
 #include "st.h"
@@ -38,8 +39,18 @@
 
 enum br_protocol {
     BR_PROTO_PLAINTEXT = 0,
-    BR_PROTO_SSL = 1, /* TLS, settings in struct br_config.tls (br_tls.h) */
+    BR_PROTO_SSL = 1,            /* TLS, settings in struct br_config.tls (br_tls.h) */
+    BR_PROTO_SASL_PLAINTEXT = 2, /* SASL before any other API (br_sec_conf.h) */
+    BR_PROTO_SASL_SSL = 3,       /* TLS, then SASL */
 };
+static inline bool br_proto_tls(enum br_protocol p)
+{
+    return p == BR_PROTO_SSL || p == BR_PROTO_SASL_SSL;
+}
+static inline bool br_proto_sasl(enum br_protocol p)
+{
+    return p == BR_PROTO_SASL_PLAINTEXT || p == BR_PROTO_SASL_SSL;
+}
 
 enum br_transfer {
     BR_XFER_SPLICE = 0,
@@ -120,6 +131,7 @@ struct br_config {
     int32_t test_txn_crash_step;  /* test.txn.crash.step (tests only; 0 = off) */
     struct st_log_config log;     /* log.segment.bytes, retention, flush, ... */
     struct br_tls_conf tls;       /* ssl.* (br_tls_conf.h), used by SSL listeners */
+    struct br_sec_conf sec;       /* SASL, ACLs, quotas (br_sec_conf.h) */
     bool test_tls_socket_mode;    /* test.tls.socket.mode (tests only) */
     bool test_tls_cold_reads;     /* test.tls.cold.reads (tests only) */
     struct br_stats_conf metrics; /* metrics.* (br_stats.h): the HTTP listener */

@@ -15,7 +15,8 @@
  * - Errors: 0 / -errno.
  * - struct br_peer is what the handler may know of the connection a request came on: its
  *   name for log lines, its principal, and the address to advertise to it (Metadata,
- *   FindCoordinator); the owner fills it once per connection.
+ *   FindCoordinator); the owner fills it once per connection. The principal changes only
+ *   between requests (TLS handshake, SASL authentication: br_sess.h).
  */
 #ifndef SPLICELOG_BR_RESP_H
 #define SPLICELOG_BR_RESP_H
@@ -45,6 +46,8 @@ struct br_peer {
                                               client certificate's subject on TLS */
     char adv_host[BR_HOST_MAX];            /* the address this client is told to use */
     int adv_port;
+    void *sess; /* the connection's security session (br_sess.h; broker/sec/br_auth.h), or
+                   NULL: no security (tests, a server without it) */
 };
 
 enum br_piece_kind {
@@ -78,6 +81,9 @@ struct br_resp {
     struct br_wait wait;  /* on the loop while parked */
     br_resp_wake_fn wake; /* the handler's, while parked */
     void *wake_arg;
+    bool close_after;    /* the connection closes once this is sent (br_sess.h) */
+    int32_t throttle_ms; /* the handler's: the client is over a quota, its connection is not
+                            read for this long (KIP-219); 0: not throttled */
 
     int16_t api_key;
     int16_t api_version;

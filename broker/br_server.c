@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "br_auth.h"
 #include "br_clock.h"
 #include "br_conn.h"
 #include "br_group.h"
@@ -284,7 +285,7 @@ static int tls_setup(struct br_server *srv)
     const struct br_config *cfg = srv->cfg;
     bool any = false;
     for (int li = 0; li < cfg->nlisteners; li++)
-        any |= cfg->listeners[li].protocol == BR_PROTO_SSL;
+        any |= br_proto_tls(cfg->listeners[li].protocol);
     if (!any)
         return 0;
     char msg[256];
@@ -298,7 +299,7 @@ static int tls_setup(struct br_server *srv)
                 "kernel cannot take their keys (a test setting)");
     for (int li = 0; li < cfg->nlisteners; li++) {
         const struct br_listener_cfg *lc = &cfg->listeners[li];
-        if (lc->protocol != BR_PROTO_SSL)
+        if (!br_proto_tls(lc->protocol))
             continue;
         char err[512];
         bool use_ktls = (ktls || socket_mode_test) && cfg->tls.ktls;
@@ -376,6 +377,8 @@ static void *hk_main(void *arg)
             st_store_maintain(srv->store, br_wall_ms());
             next_maintain = now + srv->cfg->retention_check_interval_ms;
         }
+        if (expire && srv->quotas)
+            br_quotas_maintain(srv->quotas, now); /* sensors idle for an hour */
         br_offsets_housekeeping(srv->offsets, srv->store, srv->groups,
                                 srv->cfg->offsets_retention_ms,
                                 expire); /* flush by time; retention with the logs' */
@@ -527,7 +530,7 @@ static int bind_listeners(struct br_server *srv)
         struct br_listener *l = &srv->listeners[li];
         l->cfg = &cfg->listeners[li];
         l->index = li;
-        l->xfer = l->cfg->protocol == BR_PROTO_SSL ? &br_xfer_tls : br_xfer_for(xt);
+        l->xfer = br_proto_tls(l->cfg->protocol) ? &br_xfer_tls : br_xfer_for(xt);
         for (int i = 0; i < srv->nloops && rc == 0; i++) {
             struct br_accept *a = &srv->loops[i].accepts[li];
             rc = br_listen_bind(l->cfg, i == 0 ? l->cfg->port : l->port, l, &a->fd);
@@ -576,6 +579,68 @@ static int open_state(struct br_server *srv)
         srv->per_loop[i].ctx.groups = srv->groups;
     }
     return br_server_txn_open(srv);
+}
+
+static void sec_log(void *arg, const char *msg)
+{
+    (void)arg;
+    br_err("%s", msg);
+}
+
+/* The credential store, the authorizer (authorizer.class.name), quotas and the sessions every
+ * connection gets (br_auth.h); the loops' connections and contexts are bound to them. */
+static int open_security(struct br_server *srv)
+{
+    const struct br_config *cfg = srv->cfg;
+    int rc = br_cred_open(cfg->data_dir, sec_log, NULL, &srv->cred);
+    if (rc == 0 && cfg->sec.authorizer) {
+        struct br_authz_conf ac = {
+            .data_dir = cfg->data_dir,
+            .super_users = cfg->sec.super_users,
+            .allow_everyone_if_no_acl = cfg->sec.allow_everyone,
+            .log_fn = sec_log,
+        };
+        rc = br_authz_open(&ac, &srv->authz);
+    }
+    if (rc == 0) {
+        struct br_quotas_conf qc = {
+            .data_dir = cfg->data_dir,
+            .samples = cfg->sec.quota_window_num,
+            .window_ms = (int64_t)cfg->sec.quota_window_s * 1000,
+            .log_fn = sec_log,
+        };
+        rc = br_quotas_open(&qc, &srv->quotas);
+    }
+    if (rc == 0) {
+        srv->auth = calloc(1, sizeof(*srv->auth));
+        rc = srv->auth ? br_auth_init(srv->auth, cfg, srv->cred, srv->authz, srv->quotas) : -ENOMEM;
+    }
+    if (rc < 0) {
+        br_err("cannot set up security in %s/%s: %s", cfg->data_dir, BR_SECURITY_DIR,
+               strerror(-rc));
+        return rc;
+    }
+    if (srv->authz)
+        br_info("authorizer: Kafka ACLs, %zu binding(s); super.users=%s; "
+                "allow.everyone.if.no.acl.found=%s",
+                br_authz_count(srv->authz), cfg->sec.super_users[0] ? cfg->sec.super_users : "-",
+                cfg->sec.allow_everyone ? "true" : "false");
+    for (int i = 0; i < srv->nloops; i++) {
+        srv->loops[i].sess_ops = &br_auth_sess_ops;
+        srv->loops[i].sess_arg = srv->auth;
+        srv->per_loop[i].ctx.auth = srv->auth;
+    }
+    return 0;
+}
+
+static void close_security(struct br_server *srv)
+{
+    free(srv->auth);
+    if (srv->quotas)
+        br_quotas_close(srv->quotas);
+    if (srv->authz)
+        br_authz_close(srv->authz);
+    br_cred_close(srv->cred);
 }
 
 static void log_state(const struct br_server *srv)
@@ -652,6 +717,8 @@ static int setup(struct br_server *srv, const char *port_file)
         rc = bind_listeners(srv);
     if (rc == 0)
         rc = open_state(srv);
+    if (rc == 0)
+        rc = open_security(srv);
     if (rc == 0) {
         log_state(srv);
         rc = start_threads(srv);
@@ -726,6 +793,7 @@ static void teardown(struct br_server *srv)
     br_server_txn_close(srv);          /* its timer writes markers and offsets: before those */
     br_groups_free(srv->groups);
     br_offsets_close(srv->offsets);
+    close_security(srv); /* no connection is left: the loops have exited */
     if (srv->store) {
         st_store_close(srv->store);
         br_info("stopped: data flushed, clean-shutdown markers written");

@@ -80,6 +80,11 @@ struct br_server {
     bool admin_started;
     /* consumer groups: this broker coordinates every group (br_group.h) */
     struct br_groups *groups;
+    /* security (broker/sec): credentials, the authorizer (NULL: none), quotas, the sessions */
+    struct br_cred *cred;
+    struct br_authz *authz;
+    struct br_quotas *quotas;
+    struct br_auth *auth;
     /* transactions: this broker coordinates every transactional id (br_txn.h, br_txn_host.c) */
     struct st_txnlog *txnlog;
     struct br_txns *txns;

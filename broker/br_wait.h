@@ -16,6 +16,7 @@ enum br_wait_on {
     BR_WAIT_SYNC,       /* a log fdatasynced (produce waiting for durability) */
     BR_WAIT_BYTES,      /* queued.max.request.bytes given back (connections) */
     BR_WAIT_POST,       /* this very wait posted by another thread (admin jobs, groups) */
+    BR_WAIT_TIME,       /* only its deadline (a failed login's late answer) */
     BR_WAIT__N,
 };
 

@@ -6,7 +6,7 @@
 
 static const struct kp_api_range advertised[] = {
 #define ADV(id, key, name, role, amin, amax, cmin, cmax, flex, stem)                               \
-    KP_API_IF_SERVED(role, {KP_API_##id, amin, amax}, )
+    KP_API_IF_ADVERTISED(role, {KP_API_##id, amin, amax}, )
     KP_API_LIST(ADV)
 #undef ADV
 };
@@ -16,8 +16,8 @@ static const struct kp_api_range advertised[] = {
 /* A row's ranges are real ranges, and a served row is advertised: checked when this builds. */
 #define CHECK(id, key, name, role, amin, amax, cmin, cmax, flex, stem)                             \
     _Static_assert(cmin >= 0 && cmin <= cmax, "KP_API_LIST: " name ": bad codec range");           \
-    KP_API_IF_SERVED(role, _Static_assert(amin >= 0 && amin <= amax,                               \
-                                          "KP_API_LIST: " name ": bad advertised range");)
+    KP_API_IF_ADVERTISED(role, _Static_assert(amin >= 0 && amin <= amax,                           \
+                                              "KP_API_LIST: " name ": bad advertised range");)
 KP_API_LIST(CHECK)
 #undef CHECK
 

@@ -16,7 +16,8 @@
  *   constants. Adding an API is one row here plus its codec (kp_msg_*.c) and, to serve it, its
  *   handler (broker/api/) and the row's role SERVED with its advertised range.
  * - The security APIs (kp_msg_sec.h: SASL, ACLs, quotas, SCRAM credentials) have hand-written
- *   codecs outside the schema engine and no row yet: they get theirs when they are served.
+ *   codecs outside the schema engine: their rows' tables (kp__api_<stem>) have no bodies, and
+ *   the ones not served yet have no row.
  * - Two error spaces never mix (style.md): enum kp_err, generated from KP_ERR_LIST, holds
  *   Kafka's wire error codes with Kafka's numbers (clients/.../protocol/Errors.java);
  *   functions in proto/ return 0 or -errno. A kp_err value only ever travels inside a message
@@ -36,7 +37,10 @@
  *   role                  SERVED: the broker advertises the API and has its handler
  *                         (br_api_<stem>); CODEC: proto encodes and decodes it (clients, tools,
  *                         the broker's future handlers), the broker does not speak it yet.
- *                         KP_API_IF_SERVED(role, ...) keeps its arguments for SERVED rows only.
+ *                         SESSION: advertised, and answered by the connection's session layer
+ *                         (the SASL APIs: broker/sec/br_auth.h), never by an API handler.
+ *                         KP_API_IF_SERVED(role, ...) keeps its arguments for SERVED rows only,
+ *                         KP_API_IF_ADVERTISED(role, ...) for SERVED and SESSION rows.
  *   adv_min..adv_max      SERVED rows: advertised in ApiVersions; dispatch accepts exactly
  *                         these. Below a row's minimum the broker closes the connection, as
  *                         Kafka 4.0 does for the versions KIP-896 removed (README, "Protocol
@@ -69,6 +73,7 @@
     X(SYNC_GROUP,               14, "SyncGroup",               SERVED, 0,  5,  0, 5,  4,  sync_group) \
     X(DESCRIBE_GROUPS,          15, "DescribeGroups",          SERVED, 0,  5,  0, 5,  5,  describe_groups) \
     X(LIST_GROUPS,              16, "ListGroups",              SERVED, 0,  5,  0, 5,  3,  list_groups) \
+    X(SASL_HANDSHAKE,           17, "SaslHandshake",           SESSION, 0, 1,  0, 1,  INT16_MAX, sasl_handshake) \
     X(API_VERSIONS,             18, "ApiVersions",             SERVED, 0,  3,  0, 3,  3,  api_versions) \
     X(CREATE_TOPICS,            19, "CreateTopics",            SERVED, 0,  7,  0, 7,  5,  create_topics) \
     X(DELETE_TOPICS,            20, "DeleteTopics",            SERVED, 0,  6,  0, 6,  4,  delete_topics) \
@@ -79,19 +84,32 @@
     X(ADD_OFFSETS_TO_TXN,       25, "AddOffsetsToTxn",         SERVED, 0,  3,  0, 3,  3,  add_offsets_to_txn) \
     X(END_TXN,                  26, "EndTxn",                  SERVED, 0,  3,  0, 3,  3,  end_txn) \
     X(TXN_OFFSET_COMMIT,        28, "TxnOffsetCommit",         SERVED, 0,  3,  0, 3,  3,  txn_offset_commit) \
+    X(DESCRIBE_ACLS,            29, "DescribeAcls",            SERVED, 1,  3,  0, 3,  2,  describe_acls) \
+    X(CREATE_ACLS,              30, "CreateAcls",              SERVED, 1,  3,  0, 3,  2,  create_acls) \
+    X(DELETE_ACLS,              31, "DeleteAcls",              SERVED, 1,  3,  0, 3,  2,  delete_acls) \
     X(DESCRIBE_CONFIGS,         32, "DescribeConfigs",         SERVED, 0,  4,  0, 4,  4,  describe_configs) \
     X(ALTER_CONFIGS,            33, "AlterConfigs",            SERVED, 0,  2,  0, 2,  2,  alter_configs) \
     X(DESCRIBE_LOG_DIRS,        35, "DescribeLogDirs",         SERVED, 1,  4,  0, 4,  2,  describe_log_dirs) \
+    X(SASL_AUTHENTICATE,        36, "SaslAuthenticate",        SESSION, 0, 2,  0, 2,  2,  sasl_authenticate) \
     X(CREATE_PARTITIONS,        37, "CreatePartitions",        SERVED, 0,  3,  0, 3,  2,  create_partitions) \
     X(DELETE_GROUPS,            42, "DeleteGroups",            SERVED, 0,  2,  0, 2,  2,  delete_groups) \
     X(INCREMENTAL_ALTER_CONFIGS, 44, "IncrementalAlterConfigs", SERVED, 0, 1,  0, 1,  1,  incremental_alter_configs) \
     X(OFFSET_DELETE,            47, "OffsetDelete",            SERVED, 0,  0,  0, 0,  INT16_MAX, offset_delete) \
+    X(DESCRIBE_CLIENT_QUOTAS,   48, "DescribeClientQuotas",    SERVED, 0,  1,  0, 1,  1,  describe_client_quotas) \
+    X(ALTER_CLIENT_QUOTAS,      49, "AlterClientQuotas",       SERVED, 0,  1,  0, 1,  1,  alter_client_quotas) \
+    X(DESCRIBE_USER_SCRAM_CREDENTIALS, 50, "DescribeUserScramCredentials", SERVED, 0, 0, 0, 0, 0, describe_user_scram_credentials) \
+    X(ALTER_USER_SCRAM_CREDENTIALS, 51, "AlterUserScramCredentials", SERVED, 0, 0, 0, 0, 0, alter_user_scram_credentials) \
     X(DESCRIBE_CLUSTER,         60, "DescribeCluster",         SERVED, 0,  1,  0, 1,  0,  describe_cluster)
 /* clang-format on */
 
 #define KP_API_IF_SERVED(role, ...) KP__IF_##role(__VA_ARGS__)
 #define KP__IF_SERVED(...)          __VA_ARGS__
 #define KP__IF_CODEC(...)
+#define KP__IF_SESSION(...)
+#define KP_API_IF_ADVERTISED(role, ...) KP__ADV_##role(__VA_ARGS__)
+#define KP__ADV_SERVED(...)             __VA_ARGS__
+#define KP__ADV_SESSION(...)            __VA_ARGS__
+#define KP__ADV_CODEC(...)
 
 enum kp_api_key {
 #define KP__API_KEY(id, key, ...) KP_API_##id = key,
@@ -167,9 +185,11 @@ enum {
     E(CONCURRENT_TRANSACTIONS, 51)                                                                 \
     E(TRANSACTION_COORDINATOR_FENCED, 52)                                                          \
     E(TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 53)                                                   \
+    E(SECURITY_DISABLED, 54)                                                                       \
     E(OPERATION_NOT_ATTEMPTED, 55)                                                                 \
     E(KAFKA_STORAGE_ERROR, 56)                                                                     \
     E(LOG_DIR_NOT_FOUND, 57)                                                                       \
+    E(SASL_AUTHENTICATION_FAILED, 58)                                                              \
     E(UNKNOWN_PRODUCER_ID, 59)                                                                     \
     E(NON_EMPTY_GROUP, 68)                                                                         \
     E(GROUP_ID_NOT_FOUND, 69)                                                                      \
@@ -187,6 +207,9 @@ enum {
     E(INVALID_RECORD, 87)                                                                          \
     E(UNSTABLE_OFFSET_COMMIT, 88)                                                                  \
     E(PRODUCER_FENCED, 90)                                                                         \
+    E(RESOURCE_NOT_FOUND, 91)                                                                      \
+    E(DUPLICATE_RESOURCE, 92)                                                                      \
+    E(UNACCEPTABLE_CREDENTIAL, 93)                                                                 \
     E(UNKNOWN_TOPIC_ID, 100)                                                                       \
     E(UNSUPPORTED_ENDPOINT_TYPE, 119)
 /* clang-format on */

@@ -92,7 +92,8 @@ struct kp__struct {
 };
 
 /* One API: what the codec handles (its row of KP_API_LIST, kp_api.h, as the public struct
- * kp_msg_codec: KP__INFO), and the two bodies. */
+ * kp_msg_codec: KP__INFO), and the two bodies; both NULL for an API whose codec is written by
+ * hand (kp_msg_sec.c): walkers of the tables skip it. */
 struct kp__api {
     const struct kp_msg_codec *info;
     const struct kp__struct *req;

@@ -135,4 +135,9 @@ int cli_user_create(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_user_delete(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_user_list(const struct cli_cmd *cmd, int argc, char **argv);
 
+/* Commands (tools/cli_acl.c). */
+int cli_acl_add(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_acl_list(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_acl_remove(const struct cli_cmd *cmd, int argc, char **argv);
+
 #endif

@@ -63,6 +63,16 @@ static const struct cli_cmd cmds[] = {
      "remove a user's SCRAM credential, offline", cli_user_delete},
     {"user", "list", "--data-dir DIR", "list users, mechanisms and iteration counts, offline",
      cli_user_list},
+    {"acl", "add",
+     "--data-dir DIR --principal User:NAME --resource topic|group|cluster|transactional-id "
+     "[--name NAME] --operation OP [--pattern literal|prefixed] [--permission allow|deny] "
+     "[--host ADDR]",
+     "add a Kafka ACL binding, offline (a running broker: CreateAcls through the Kafka API)",
+     cli_acl_add},
+    {"acl", "list", "--data-dir DIR [filters: the options of acl add]",
+     "list ACL bindings, offline", cli_acl_list},
+    {"acl", "remove", "--data-dir DIR filters (the options of acl add, at least one)",
+     "remove the matching ACL bindings, offline", cli_acl_remove},
 };
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 

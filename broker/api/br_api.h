@@ -109,6 +109,48 @@ static inline int br_admin(struct br_ctx *x, struct br_job *j)
     return x->ops->admin(x, j);
 }
 
+/*
+ * Authorization (br_api_acl.c), Kafka's checks: may the request's principal do op (enum
+ * kp_acl_operation) on the resource (enum kp_acl_resource_type, name)? Always true without an
+ * authorizer. Cheap to repeat: a per-connection cache answers repeated questions. A handler
+ * makes one call per resource it touches, where Kafka makes it, and answers Kafka's error code
+ * (TOPIC_/GROUP_/CLUSTER_/TRANSACTIONAL_ID_AUTHORIZATION_FAILED) for what is refused.
+ */
+bool br_allowed(const struct br_req *q, int8_t type, const char *name, size_t len, int8_t op);
+/* The same for the cluster (kafka-cluster). */
+bool br_allowed_cluster(const struct br_req *q, int8_t op);
+/* Kafka's authorizeByResourceType: op on some resource of that type. */
+bool br_allowed_any(const struct br_req *q, int8_t type, int8_t op);
+/* The same as br_allowed for code that runs after the request (a job's done, a wake): the
+ * context and the peer (valid while the connection lives, br_ctx.h). */
+bool br_allowed_peer(const struct br_ctx *x, const struct br_peer *peer, int8_t type,
+                     const char *name, size_t len, int8_t op);
+/* Kafka's authorizedOperations: the bit field (1 << enum kp_acl_operation) of the operations
+ * the resource type supports that the principal may do on (type, name); every supported one
+ * without an authorizer (the cluster's name is implied: name may be NULL). For the
+ * authorized-operations fields of Metadata, DescribeCluster and DescribeGroups. */
+int32_t br_authorized_ops(const struct br_ctx *x, const struct br_peer *peer, int8_t type,
+                          const char *name, size_t len);
+/* The cluster's authorized operations as Metadata (v8-10) and DescribeCluster report them: 0
+ * without DESCRIBE on the cluster, else br_authorized_ops of the cluster. */
+int32_t br_cluster_authorized_ops(const struct br_ctx *x, const struct br_peer *peer);
+/* Kafka's check for creating a topic: CREATE on the cluster, or on the topic. */
+bool br_allowed_create_topic(const struct br_ctx *x, const struct br_peer *peer, const char *name,
+                             size_t len);
+
+/*
+ * Quotas (br_api_quota.c). Dispatch brackets every handler with br_quota_begin (binds the
+ * connection to its user and client id; the start of request_percentage's measure, 0 when no
+ * such quota applies) and br_quota_end. A handler that measures bytes (Produce, Fetch) charges
+ * them with br_quota_charge (the throttle time, 0 within the quota) and applies it with
+ * br_resp_throttle (throttle_time_ms in the response where it is the first body field, and
+ * the connection's mute, br_resp.throttle_ms). type is enum br_quota_type (br_quota.h).
+ */
+int64_t br_quota_begin(struct br_req *q);
+void br_quota_end(struct br_req *q, struct br_resp *r, int64_t t0_ns, int rc);
+int32_t br_quota_charge(struct br_ctx *x, const struct br_peer *peer, int type, double value);
+void br_resp_throttle(struct br_resp *r, int32_t ms);
+
 /* The handlers, one per SERVED row of KP_API_LIST (kp_api.h): br_api_<stem>. Each answers
  * every version the row advertises (Produce v0-2 too, refused in their own layout). */
 #define BR__API_HANDLER(id, key, name, role, amin, amax, cmin, cmax, flex, stem)                   \

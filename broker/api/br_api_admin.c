@@ -21,6 +21,13 @@
  * DescribeLogDirs: one log dir (log.dirs), every partition asked for (all when topics is null)
  * with its bytes on disk (st_log_stats) and offset lag 0; unknown topics are left out, as Kafka
  * does; v4 adds the file system's total and usable bytes (statvfs).
+ *
+ * Authorization, as Kafka's KafkaApis: CreatePartitions ALTER on each topic
+ * (TOPIC_AUTHORIZATION_FAILED, after the duplicate check); DeleteRecords DELETE on each topic
+ * (TOPIC_AUTHORIZATION_FAILED per partition, low watermark -1); DescribeLogDirs DESCRIBE on the
+ * cluster (no results, v3+ CLUSTER_AUTHORIZATION_FAILED); DescribeCluster is answered to
+ * anyone, as Kafka's broker does, its cluster_authorized_operations (when asked for) computed
+ * from the authorizer, 0 without DESCRIBE on the cluster.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -30,11 +37,10 @@
 #include "br_api.h"
 #include "br_log.h"
 #include "kp_msg.h"
+#include "kp_msg_sec.h"
 #include "kp_msg_cluster.h"
 
 #define NAME_MAX_LEN 249
-/* Kafka's AclOperation bits a cluster has (metadata's authorized operations). */
-#define OPS_CLUSTER ((1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12))
 
 /* ---- CreatePartitions --------------------------------------------------------------------- */
 
@@ -134,6 +140,10 @@ int br_api_create_partitions(struct br_req *q, struct br_resp *r)
             cp_fail(o, KP_ERR_INVALID_REQUEST, "duplicate topic in request");
             continue;
         }
+        if (!br_allowed(q, KP_ACL_RESOURCE_TOPIC, it->name, (size_t)nl, KP_ACL_OP_ALTER)) {
+            cp_fail(o, KP_ERR_TOPIC_AUTHORIZATION_FAILED, "The topic authorization is failed.");
+            continue;
+        }
         int32_t cur = nl ? st_topic_partitions(x->store, it->name, (size_t)nl) : -ENOENT;
         if (cur < 0) {
             cp_fail(o, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, "unknown topic");
@@ -195,6 +205,8 @@ static void dr_run(struct br_job *j)
     for (int32_t i = 0; i < dj->n_topics; i++) {
         const struct kp_delete_records_resp_topic *t = &dj->topics[i];
         for (int32_t k = 0; k < t->n_partitions; k++, o++) {
+            if (o->error_code)
+                continue; /* refused before the job (authorization) */
             int64_t want = o->low_watermark;
             o->low_watermark = -1;
             struct st_log *log =
@@ -271,11 +283,14 @@ int br_api_delete_records(struct br_req *q, struct br_resp *r)
             memcpy(nb, t->name.ptr, (size_t)nl);
         dj->topics[i] = (struct kp_delete_records_resp_topic){
             .name = {nb, nl}, .n_partitions = t->n_partitions, .partitions = o};
+        /* DELETE on the topic, before anything is known of it (Kafka) */
+        bool denied = !br_allowed(q, KP_ACL_RESOURCE_TOPIC, nb, (size_t)nl, KP_ACL_OP_DELETE);
         nb += nl;
         for (int32_t k = 0; k < t->n_partitions; k++, o++)
             *o = (struct kp_delete_records_resp_partition){
                 .partition_index = t->partitions[k].partition_index,
-                .low_watermark = t->partitions[k].offset};
+                .low_watermark = denied ? -1 : t->partitions[k].offset,
+                .error_code = denied ? KP_ERR_TOPIC_AUTHORIZATION_FAILED : KP_ERR_NONE};
     }
     dj->job.r = r;
     dj->job.run = dr_run;
@@ -303,9 +318,12 @@ int br_api_describe_cluster(struct br_req *q, struct br_resp *r)
         .controller_id = q->x->cfg->node_id,
         .n_brokers = 1,
         .brokers = &b,
-        .cluster_authorized_operations =
-            req.include_cluster_authorized_operations ? OPS_CLUSTER : INT32_MIN,
+        .cluster_authorized_operations = INT32_MIN, /* not asked for */
     };
+    /* As Kafka's broker: answered to anyone; the operations only with DESCRIBE on the cluster
+     * (else 0) */
+    if (req.include_cluster_authorized_operations)
+        resp.cluster_authorized_operations = br_cluster_authorized_ops(q->x, q->peer);
     if (q->api_version >= 1 && req.endpoint_type != 1) {
         resp.error_code = KP_ERR_UNSUPPORTED_ENDPOINT_TYPE;
         resp.error_message = kp_str_of("this is a broker: only endpoint type 1 (brokers)");
@@ -377,6 +395,12 @@ int br_api_describe_log_dirs(struct br_req *q, struct br_resp *r)
     int rc = BR_DECODE(q, kp_describe_log_dirs_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
+    if (!br_allowed_cluster(q, KP_ACL_OP_DESCRIBE)) {
+        /* no results; v3+ say why (Kafka) */
+        struct kp_describe_log_dirs_resp resp = {.error_code = KP_ERR_CLUSTER_AUTHORIZATION_FAILED};
+        rc = BR_ENCODE(r, kp_describe_log_dirs_resp_encode, &resp);
+        return rc < 0 ? rc : BR_REPLY;
+    }
     struct ld_names all = {0};
     int32_t nt;
     if (req.n_topics < 0) {

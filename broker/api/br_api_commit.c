@@ -56,6 +56,7 @@
 #include <string.h>
 
 #include "br_api.h"
+#include "kp_msg_sec.h"
 #include "br_group.h"
 #include "br_log.h"
 #include "kp_msg.h"
@@ -194,7 +195,10 @@ int br_api_offset_commit(struct br_req *q, struct br_resp *r)
         return -ENOMEM;
 
     int16_t gerr = KP_ERR_NONE;
-    if (req.group_id.len <= 0)
+    if (!br_allowed(q, KP_ACL_RESOURCE_GROUP, req.group_id.ptr,
+                    (size_t)(req.group_id.len > 0 ? req.group_id.len : 0), KP_ACL_OP_READ))
+        gerr = KP_ERR_GROUP_AUTHORIZATION_FAILED;
+    else if (req.group_id.len <= 0)
         gerr = KP_ERR_INVALID_GROUP_ID;
     else if (x->groups)
         gerr = br_group_commit_check(x->groups, req.group_id, req.generation_id, req.member_id);
@@ -207,6 +211,9 @@ int br_api_offset_commit(struct br_req *q, struct br_resp *r)
             kp_arena_alloc(&a, (size_t)t->n_partitions, sizeof(*ps));
         if (!ps && t->n_partitions > 0)
             return -ENOMEM;
+        bool tdeny = gerr == KP_ERR_NONE &&
+                     !br_allowed(q, KP_ACL_RESOURCE_TOPIC, t->name.ptr,
+                                 (size_t)(t->name.len > 0 ? t->name.len : 0), KP_ACL_OP_READ);
         int32_t nparts_topic = gerr == KP_ERR_NONE && t->name.len > 0
                                    ? st_topic_partitions(x->store, t->name.ptr, (size_t)t->name.len)
                                    : -ENOENT;
@@ -215,6 +222,8 @@ int br_api_offset_commit(struct br_req *q, struct br_resp *r)
             ps[j].partition_index = p->partition_index;
             if (gerr != KP_ERR_NONE) {
                 ps[j].error_code = gerr;
+            } else if (tdeny) {
+                ps[j].error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
             } else if (nparts_topic <= 0 || p->partition_index < 0 ||
                        p->partition_index >= nparts_topic) {
                 ps[j].error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -301,6 +310,7 @@ static void one_found(void *arg, const struct st_offset_entry *e)
 }
 
 struct all_ctx {
+    struct br_req *q; /* whose principal must be allowed to DESCRIBE each topic listed */
     struct kp_arena *a;
     struct kp_offset_fetch_resp_topic *topics; /* room for cap (one topic per entry at most) */
     struct kp_offset_fetch_resp_partition *parts;
@@ -311,6 +321,8 @@ struct all_ctx {
 static void all_found(void *arg, const struct st_offset_entry *e)
 {
     struct all_ctx *c = arg;
+    if (!br_allowed(c->q, KP_ACL_RESOURCE_TOPIC, e->topic, e->topic_len, KP_ACL_OP_DESCRIBE))
+        return; /* listed only where the principal may DESCRIBE the topic (Kafka) */
     if (c->full || c->nparts == c->cap) {
         c->full = true; /* committed to meanwhile: the caller tries again with more room */
         return;
@@ -420,6 +432,12 @@ static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req,
         resp->error_code = KP_ERR_INVALID_GROUP_ID;
         return 0;
     }
+    /* DESCRIBE on the group: the whole response's error from v2, each partition's in v1 */
+    bool gdeny = !br_allowed(q, KP_ACL_RESOURCE_GROUP, g, glen, KP_ACL_OP_DESCRIBE);
+    if (gdeny && (q->api_version >= 2 || req->n_topics < 0)) {
+        resp->error_code = KP_ERR_GROUP_AUTHORIZATION_FAILED;
+        return 0;
+    }
     /* topics = null: size the arena from a counting pass (every committed partition) */
     int32_t want = 0;
     if (req->n_topics < 0) {
@@ -441,7 +459,7 @@ static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req,
     if (rc < 0)
         return rc;
     if (req->n_topics < 0) {
-        struct all_ctx c = {.a = &a, .cap = want};
+        struct all_ctx c = {.a = &a, .cap = want, .q = q};
         c.topics = kp_arena_alloc(&a, (size_t)want, sizeof(*c.topics));
         c.parts = kp_arena_alloc(&a, (size_t)want, sizeof(*c.parts));
         if (!c.topics || !c.parts)
@@ -473,6 +491,12 @@ static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req,
         struct kp_offset_fetch_resp_partition *ps = kp_arena_alloc(&a, (size_t)keep, sizeof(*ps));
         if (!ps && keep > 0)
             return -ENOSPC;
+        int16_t deny =
+            gdeny ? KP_ERR_GROUP_AUTHORIZATION_FAILED
+            : !br_allowed(q, KP_ACL_RESOURCE_TOPIC, t->name.ptr,
+                          (size_t)(t->name.len > 0 ? t->name.len : 0), KP_ACL_OP_DESCRIBE)
+                ? KP_ERR_TOPIC_AUTHORIZATION_FAILED
+                : KP_ERR_NONE;
         int32_t n = 0;
         for (int32_t j = 0; j < t->n_partition_indexes; j++, flat++) {
             if (repeat && repeat[flat])
@@ -482,10 +506,12 @@ static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req,
                 .partition_index = t->partition_indexes[j],
                 .committed_offset = -1,
                 .metadata = {"", 0},
-                .error_code = glen == 0 ? KP_ERR_INVALID_GROUP_ID : KP_ERR_NONE,
+                .error_code = deny        ? deny
+                              : glen == 0 ? KP_ERR_INVALID_GROUP_ID
+                                          : KP_ERR_NONE,
                 .committed_leader_epoch = -1,
             };
-            if (glen == 0 || t->name.len <= 0)
+            if (deny || glen == 0 || t->name.len <= 0)
                 continue;
             struct one_ctx c = {.a = &a, .out = p};
             rc = st_offsets_lookup(x->offsets, g, glen, t->name.ptr, (size_t)t->name.len,

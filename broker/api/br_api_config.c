@@ -23,6 +23,11 @@
  * overrides with the request's set, as Kafka's legacy API does; IncrementalAlterConfigs SETs
  * and DELETEs keys one by one (APPEND / SUBTRACT only for the list key cleanup.policy).
  * validate_only checks everything and changes nothing.
+ *
+ * Authorization, as Kafka's KafkaApis: DESCRIBE_CONFIGS (describe) or ALTER_CONFIGS (alters) on
+ * the topic, or on the cluster for a broker (or broker logger) resource; a refused resource is
+ * answered TOPIC_AUTHORIZATION_FAILED or CLUSTER_AUTHORIZATION_FAILED and nothing else is done
+ * with it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -33,9 +38,25 @@
 #include "br_api.h"
 #include "br_log.h"
 #include "kp_msg.h"
+#include "kp_msg_sec.h"
 #include "kp_msg_config.h"
 
 #define NAME_MAX_LEN 249
+
+/* Kafka's authorization of a config resource: op (DESCRIBE_CONFIGS or ALTER_CONFIGS) on the
+ * topic, or on the cluster for a broker or broker logger; KP_ERR_NONE, or the refusal's code.
+ * Other resource types are left to the handler (INVALID_REQUEST). */
+static int16_t config_denied(struct br_req *q, int8_t type, struct kp_str name, int8_t op)
+{
+    if (type == KP_CONFIG_RESOURCE_TOPIC)
+        return br_allowed(q, KP_ACL_RESOURCE_TOPIC, name.ptr, (size_t)(name.len > 0 ? name.len : 0),
+                          op)
+                   ? KP_ERR_NONE
+                   : KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+    if (type == KP_CONFIG_RESOURCE_BROKER || type == KP_CONFIG_RESOURCE_BROKER_LOGGER)
+        return br_allowed_cluster(q, op) ? KP_ERR_NONE : KP_ERR_CLUSTER_AUTHORIZATION_FAILED;
+    return KP_ERR_NONE;
+}
 
 /* One topic config as Kafka names and types it; tk = enum st_topic_key, or -1 for the keys
  * that only take their default. */
@@ -352,6 +373,15 @@ static int describe_build(struct br_req *q, const struct kp_describe_configs_req
         *o = (struct kp_describe_configs_result){.error_message = KP_STR_NULL,
                                                  .resource_type = res->resource_type,
                                                  .resource_name = res->resource_name};
+        int16_t deny =
+            config_denied(q, res->resource_type, res->resource_name, KP_ACL_OP_DESCRIBE_CONFIGS);
+        if (deny) {
+            o->error_code = deny; /* no configs, Kafka's message */
+            o->error_message = kp_str_of(deny == KP_ERR_TOPIC_AUTHORIZATION_FAILED
+                                             ? "Topic authorization failed."
+                                             : "Cluster authorization failed.");
+            continue;
+        }
         if (res->resource_type == KP_CONFIG_RESOURCE_TOPIC)
             rc = describe_topic(q->x, q->api_version, req->include_synonyms, res, &a, o);
         else if (res->resource_type == KP_CONFIG_RESOURCE_BROKER)
@@ -565,7 +595,10 @@ static int alter(struct br_req *q, struct br_resp *r, bool incremental, const st
         it->res = (struct kp_alter_configs_result){
             .error_message = KP_STR_NULL, .resource_type = rs[i].type, .resource_name = {nb, nl}};
         nb += nl;
-        if (rs[i].type == KP_CONFIG_RESOURCE_TOPIC) {
+        int16_t deny = config_denied(q, rs[i].type, rs[i].name, KP_ACL_OP_ALTER_CONFIGS);
+        if (deny) {
+            it->res.error_code = deny; /* (Kafka: no message) */
+        } else if (rs[i].type == KP_CONFIG_RESOURCE_TOPIC) {
             al_topic(q->x, it, incremental, rs[i].set, rs[i].nset, rs[i].ops, rs[i].nops);
         } else if (rs[i].type == KP_CONFIG_RESOURCE_BROKER) {
             al_fail(it, KP_ERR_INVALID_REQUEST,

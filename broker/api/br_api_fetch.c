@@ -38,6 +38,8 @@
 #include <string.h>
 
 #include "br_api.h"
+#include "br_quota.h"
+#include "kp_msg_sec.h"
 #include "br_log.h"
 #include "br_stats.h"
 #include "kp_msg.h"
@@ -54,6 +56,7 @@ struct fetch_topic {
     struct kp_uuid id; /* v13+: as asked; the name is resolved from it (empty: unknown id) */
     int32_t n_parts;
     struct fetch_part *parts;
+    bool denied; /* no READ on it (decided once, when the request came) */
 };
 
 struct fetch_state {
@@ -112,7 +115,10 @@ static int save_request(struct br_req *q, struct br_resp *r, const struct kp_fet
         } else if (nl) {
             memcpy(name, t->topic.ptr, (size_t)nl);
         }
-        topics[i] = (struct fetch_topic){name, nl, t->topic_id, t->n_partitions, parts};
+        /* READ on the topic (v13+: the one its id names; an unknown id is UNKNOWN_TOPIC_ID) */
+        bool denied = (q->api_version < 13 || nl > 0) &&
+                      !br_allowed(q, KP_ACL_RESOURCE_TOPIC, name, (size_t)nl, KP_ACL_OP_READ);
+        topics[i] = (struct fetch_topic){name, nl, t->topic_id, t->n_partitions, parts, denied};
         name += q->api_version >= 13 ? 256 : nl;
         for (int32_t j = 0; j < t->n_partitions; j++)
             parts[j] =
@@ -216,9 +222,13 @@ static int fetch_eval_once(struct br_resp *r, bool force)
             rd.total = 0;
             bool have_read = false;
             struct st_log *log =
-                t->name_len > 0 ? st_log_get(store, t->name, (size_t)t->name_len, fp->partition)
-                                : NULL;
-            if (!log) {
+                t->denied || t->name_len == 0
+                    ? NULL
+                    : st_log_get(store, t->name, (size_t)t->name_len, fp->partition);
+            if (t->denied) {
+                p.error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+                has_err = true;
+            } else if (!log) {
                 p.error_code = v >= 13 && t->name_len == 0 ? KP_ERR_UNKNOWN_TOPIC_ID
                                                            : KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
                 has_err = true;
@@ -319,6 +329,8 @@ static int fetch_eval_once(struct br_resp *r, bool force)
     }
     br_stats_fetch_commit(st->x->stats);
     rc = br_resp_finish(r);
+    if (rc == 0) /* consumer_byte_rate: the response's bytes */
+        br_resp_throttle(r, br_quota_charge(st->x, st->peer, BR_QUOTA_FETCH, (double)r->total));
     return rc < 0 ? rc : 1;
 }
 

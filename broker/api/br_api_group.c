@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "br_api.h"
+#include "kp_msg_sec.h"
 #include "br_group.h"
 #include "br_log.h"
 #include "kp_msg.h"
@@ -94,6 +95,39 @@ static struct grp_job *job_park(struct br_req *q, struct br_resp *r, struct kp_s
 
 /* ---- FindCoordinator --------------------------------------------------------------------- */
 
+/* READ on the group: what Kafka asks of JoinGroup, SyncGroup, Heartbeat, LeaveGroup and
+ * OffsetCommit. */
+static bool group_read_ok(struct br_req *q, struct kp_str group)
+{
+    return br_allowed(q, KP_ACL_RESOURCE_GROUP, group.ptr, (size_t)(group.len > 0 ? group.len : 0),
+                      KP_ACL_OP_READ);
+}
+
+/* The coordinator of one key (key_type 0: a group, 1: a transactional id), as Kafka's
+ * getCoordinator: DESCRIBE on the key's resource first, then this node, or the reason there is
+ * none. KP_ERR_NONE with *found set, or the error code. */
+static int16_t coordinator_of(struct br_req *q, int8_t key_type, struct kp_str key, bool *found)
+{
+    *found = false;
+    if (key_type != 0 && key_type != 1)
+        return KP_ERR_INVALID_REQUEST;
+    int8_t kind = key_type == 1 ? KP_ACL_RESOURCE_TRANSACTIONAL_ID : KP_ACL_RESOURCE_GROUP;
+    if (!br_allowed(q, kind, key.ptr, (size_t)(key.len > 0 ? key.len : 0), KP_ACL_OP_DESCRIBE))
+        return key_type == 0 ? KP_ERR_GROUP_AUTHORIZATION_FAILED
+                             : KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    if (key_type == 1 && !q->x->txns)
+        return KP_ERR_COORDINATOR_NOT_AVAILABLE;
+    *found = true;
+    return KP_ERR_NONE;
+}
+
+static struct kp_str coordinator_message(int16_t err)
+{
+    return err == KP_ERR_COORDINATOR_NOT_AVAILABLE ? kp_str_of("transactions are not supported")
+           : err == KP_ERR_INVALID_REQUEST         ? kp_str_of("unknown key_type")
+                                                   : KP_STR_NULL;
+}
+
 /* FindCoordinator v4+: one answer per key. */
 static int find_coordinator_batch(struct br_req *q, struct br_resp *r,
                                   const struct kp_find_coordinator_req *req)
@@ -109,16 +143,13 @@ static int find_coordinator_batch(struct br_req *q, struct br_resp *r,
                                                       .host = kp_str_of(""),
                                                       .port = -1,
                                                       .error_message = KP_STR_NULL};
-        if (req->key_type == 0) {
+        bool found;
+        c->error_code = coordinator_of(q, req->key_type, c->key, &found);
+        c->error_message = coordinator_message(c->error_code);
+        if (found) {
             c->node_id = q->x->cfg->node_id;
             c->host = kp_str_of(q->peer->adv_host);
             c->port = q->peer->adv_port;
-        } else if (req->key_type == 1) {
-            c->error_code = KP_ERR_COORDINATOR_NOT_AVAILABLE;
-            c->error_message = kp_str_of("transactions are not supported");
-        } else {
-            c->error_code = KP_ERR_INVALID_REQUEST;
-            c->error_message = kp_str_of("unknown key_type");
         }
     }
     struct kp_find_coordinator_resp resp = {.throttle_time_ms = 0,
@@ -146,18 +177,14 @@ int br_api_find_coordinator(struct br_req *q, struct br_resp *r)
         .host = kp_str_of(""),
         .port = -1,
     };
-    if (req.key_type == 0 || (req.key_type == 1 && q->x->txns)) {
+    bool found;
+    resp.error_code = coordinator_of(q, req.key_type, req.key, &found);
+    if (found) {
         resp.node_id = q->x->cfg->node_id;
         resp.host = kp_str_of(q->peer->adv_host);
         resp.port = q->peer->adv_port;
-    } else if (req.key_type == 1) {
-        resp.error_code = KP_ERR_COORDINATOR_NOT_AVAILABLE;
-        if (q->api_version >= 1)
-            resp.error_message = kp_str_of("transactions are not supported");
-    } else {
-        resp.error_code = KP_ERR_INVALID_REQUEST;
-        if (q->api_version >= 1)
-            resp.error_message = kp_str_of("unknown key_type");
+    } else if (q->api_version >= 1) {
+        resp.error_message = coordinator_message(resp.error_code);
     }
     rc = BR_ENCODE(r, kp_find_coordinator_resp_encode, &resp);
     return rc < 0 ? rc : BR_REPLY;
@@ -207,6 +234,18 @@ int br_api_join_group(struct br_req *q, struct br_resp *r)
     int rc = BR_DECODE(q, kp_join_group_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
+    if (!group_read_ok(q, req.group_id)) {
+        struct kp_join_group_resp resp = {
+            .error_code = KP_ERR_GROUP_AUTHORIZATION_FAILED,
+            .generation_id = -1,
+            .protocol_name = kp_str_of(""),
+            .leader = kp_str_of(""),
+            .member_id = kp_str_of(""),
+            .protocol_type = KP_STR_NULL,
+        };
+        rc = BR_ENCODE(r, kp_join_group_resp_encode, &resp);
+        return rc < 0 ? rc : BR_REPLY;
+    }
     struct br_group_protocol *protos = NULL;
     if (req.n_protocols > 0) {
         protos = calloc((size_t)req.n_protocols, sizeof(*protos));
@@ -267,6 +306,11 @@ int br_api_sync_group(struct br_req *q, struct br_resp *r)
     int rc = BR_DECODE(q, kp_sync_group_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
+    if (!group_read_ok(q, req.group_id)) {
+        struct kp_sync_group_resp resp = {.error_code = KP_ERR_GROUP_AUTHORIZATION_FAILED};
+        rc = BR_ENCODE(r, kp_sync_group_resp_encode, &resp);
+        return rc < 0 ? rc : BR_REPLY;
+    }
     struct br_group_assignment *as = NULL;
     if (req.n_assignments > 0) {
         as = calloc((size_t)req.n_assignments, sizeof(*as));
@@ -306,7 +350,9 @@ int br_api_heartbeat(struct br_req *q, struct br_resp *r)
     struct kp_heartbeat_resp resp = {
         .throttle_time_ms = 0,
         .error_code =
-            br_group_heartbeat(q->x->groups, req.group_id, req.generation_id, req.member_id),
+            !group_read_ok(q, req.group_id)
+                ? KP_ERR_GROUP_AUTHORIZATION_FAILED
+                : br_group_heartbeat(q->x->groups, req.group_id, req.generation_id, req.member_id),
     };
     rc = BR_ENCODE(r, kp_heartbeat_resp_encode, &resp);
     return rc < 0 ? rc : BR_REPLY;
@@ -348,11 +394,20 @@ int br_api_leave_group(struct br_req *q, struct br_resp *r)
     int rc = BR_DECODE(q, kp_leave_group_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
-    if (q->api_version >= 3)
+    if (q->api_version >= 3) {
+        if (!group_read_ok(q, req.group_id)) {
+            /* (Kafka's error response: the members are not answered one by one) */
+            struct kp_leave_group_resp resp = {.error_code = KP_ERR_GROUP_AUTHORIZATION_FAILED};
+            rc = BR_ENCODE(r, kp_leave_group_resp_encode, &resp);
+            return rc < 0 ? rc : BR_REPLY;
+        }
         return leave_group_batch(q, r, &req);
+    }
     struct kp_leave_group_resp resp = {
         .throttle_time_ms = 0,
-        .error_code = br_group_leave(q->x->groups, req.group_id, req.member_id),
+        .error_code = !group_read_ok(q, req.group_id)
+                          ? KP_ERR_GROUP_AUTHORIZATION_FAILED
+                          : br_group_leave(q->x->groups, req.group_id, req.member_id),
     };
     if (resp.error_code == KP_ERR_NONE)
         br_info("peer=%s client.id=%s: member %s left group %s", q->peer->name,

@@ -21,6 +21,13 @@
  * (ConsumerProtocolSubscription of the chosen protocol; while a rebalance hides them, every
  * topic counts as subscribed); an unknown topic UNKNOWN_TOPIC_OR_PARTITION; a group the broker
  * knows nothing of GROUP_ID_NOT_FOUND (top-level), as Kafka.
+ *
+ * Authorization, as Kafka's KafkaApis: ListGroups lists every group with DESCRIBE on the
+ * cluster, else only the groups the principal may DESCRIBE; DescribeGroups needs DESCRIBE on
+ * each group (GROUP_AUTHORIZATION_FAILED for that group) and answers its authorized operations
+ * when asked (v3+); DeleteGroups needs DELETE on each group; OffsetDelete DELETE on the group
+ * (the response's GROUP_AUTHORIZATION_FAILED) and READ on each topic
+ * (TOPIC_AUTHORIZATION_FAILED for its partitions).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -32,11 +39,9 @@
 #include "br_log.h"
 #include "kp_consumer.h"
 #include "kp_msg.h"
+#include "kp_msg_sec.h"
 #include "kp_msg_groups_admin.h"
 #include "st_offsets.h"
-
-/* Kafka's AclOperation bits of a group: READ, DELETE, DESCRIBE. */
-#define OPS_GROUP ((1 << 3) | (1 << 6) | (1 << 8))
 
 /* ---- ListGroups --------------------------------------------------------------------------- */
 
@@ -138,11 +143,16 @@ int br_api_list_groups(struct br_req *q, struct br_resp *r)
         lg_free(&l);
         return -ENOMEM;
     }
+    /* DESCRIBE on the cluster lists every group; without it, the groups the principal may
+     * DESCRIBE (Kafka) */
+    bool all = br_allowed_cluster(q, KP_ACL_OP_DESCRIBE);
     int32_t k = 0;
     for (int32_t i = 0; i < l.n; i++) {
         struct kp_list_groups_group gr = l.v[i];
         if (!matches(gr.group_state, req.states_filter, req.n_states_filter) ||
-            !matches(gr.group_type, req.types_filter, req.n_types_filter)) {
+            !matches(gr.group_type, req.types_filter, req.n_types_filter) ||
+            (!all && !br_allowed(q, KP_ACL_RESOURCE_GROUP, gr.group_id.ptr, (size_t)gr.group_id.len,
+                                 KP_ACL_OP_DESCRIBE))) {
             free((void *)gr.group_id.ptr);
             continue;
         }
@@ -249,12 +259,22 @@ static int describe_build(struct br_req *q, const struct kp_describe_groups_req 
             .group_state = kp_str_of("Dead"),
             .protocol_type = kp_str_of(""),
             .protocol_data = kp_str_of(""),
-            .authorized_operations = req->include_authorized_operations ? OPS_GROUP : INT32_MIN,
+            .authorized_operations = INT32_MIN, /* not asked for, or not described */
         };
+        size_t gl = (size_t)(req->groups[i].len > 0 ? req->groups[i].len : 0);
+        if (!br_allowed(q, KP_ACL_RESOURCE_GROUP, req->groups[i].ptr, gl, KP_ACL_OP_DESCRIBE)) {
+            /* Kafka's groupError: no state, nothing of the group */
+            o->error_code = KP_ERR_GROUP_AUTHORIZATION_FAILED;
+            o->group_state = kp_str_of("");
+            continue;
+        }
         if (req->groups[i].len <= 0) {
             o->error_code = KP_ERR_INVALID_GROUP_ID;
             continue;
         }
+        if (req->include_authorized_operations)
+            o->authorized_operations =
+                br_authorized_ops(q->x, q->peer, KP_ACL_RESOURCE_GROUP, req->groups[i].ptr, gl);
         struct dg_ctx c = {.a = &a, .out = o};
         rc = br_group_describe_members(q->x->groups, req->groups[i], dg_fill, &c);
         if (rc < 0)
@@ -304,6 +324,11 @@ int br_api_delete_groups(struct br_req *q, struct br_resp *r)
     for (int32_t i = 0; i < n; i++) {
         struct kp_str g = req.groups_names[i];
         res[i].group_id = g;
+        if (!br_allowed(q, KP_ACL_RESOURCE_GROUP, g.ptr, (size_t)(g.len > 0 ? g.len : 0),
+                        KP_ACL_OP_DELETE)) {
+            res[i].error_code = KP_ERR_GROUP_AUTHORIZATION_FAILED;
+            continue;
+        }
         if (g.len <= 0) {
             res[i].error_code = KP_ERR_INVALID_GROUP_ID;
             continue;
@@ -404,6 +429,13 @@ int br_api_offset_delete(struct br_req *q, struct br_resp *r)
     int rc = BR_DECODE(q, kp_offset_delete_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
+    if (!br_allowed(q, KP_ACL_RESOURCE_GROUP, req.group_id.ptr,
+                    (size_t)(req.group_id.len > 0 ? req.group_id.len : 0), KP_ACL_OP_DELETE)) {
+        /* DELETE on the group first: the response's error, no topics (Kafka) */
+        struct kp_offset_delete_resp resp = {.error_code = KP_ERR_GROUP_AUTHORIZATION_FAILED};
+        rc = BR_ENCODE(r, kp_offset_delete_resp_encode, &resp);
+        return rc < 0 ? rc : BR_REPLY;
+    }
     struct od_group g = {0};
     if (req.group_id.len > 0)
         rc = br_group_describe_members(x->groups, req.group_id, od_fill, &g);
@@ -432,13 +464,18 @@ int br_api_offset_delete(struct br_req *q, struct br_resp *r)
         const struct kp_offset_delete_req_topic *t = &req.topics[i];
         ts[i] = (struct kp_offset_delete_resp_topic){
             .name = t->name, .n_partitions = t->n_partitions, .partitions = &ps[k]};
-        bool known =
-            t->name.len > 0 && st_topic_partitions(x->store, t->name.ptr, (size_t)t->name.len) >= 0;
+        /* READ on each topic, before anything is known of it (Kafka) */
+        bool denied = !br_allowed(q, KP_ACL_RESOURCE_TOPIC, t->name.ptr,
+                                  (size_t)(t->name.len > 0 ? t->name.len : 0), KP_ACL_OP_READ);
+        bool known = !denied && t->name.len > 0 &&
+                     st_topic_partitions(x->store, t->name.ptr, (size_t)t->name.len) >= 0;
         bool subscribed = known && od_subscribed(&g, t->name);
         for (int32_t j = 0; j < t->n_partitions; j++, k++) {
             struct kp_offset_delete_resp_partition *o = &ps[k];
             o->partition_index = t->partitions[j].partition_index;
-            if (!known) {
+            if (denied) {
+                o->error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+            } else if (!known) {
                 o->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
             } else if (subscribed) {
                 o->error_code = KP_ERR_GROUP_SUBSCRIBED_TO_TOPIC;

@@ -17,8 +17,10 @@
  * From v10 every topic carries its id (st_topic_id), and from v12 a topic may be asked for by
  * id alone (an unknown id answers UNKNOWN_TOPIC_ID with a null name, as Kafka 3.x does; a null
  * name below v12 is a malformed request). Partitions report leader epoch 0 (v7+) and no
- * offline replicas; authorized operations (v8+) are INT32_MIN unless asked for, then every
- * operation of the resource (no authorizer decides here).
+ * offline replicas; authorized operations (v8+) are INT32_MIN unless asked for, then what the
+ * authorizer allows the principal (br_authorized_ops). With ACLs on, only topics the principal
+ * may DESCRIBE are listed or answered (TOPIC_AUTHORIZATION_FAILED otherwise), and a missing
+ * topic it may not CREATE is answered TOPIC_AUTHORIZATION_FAILED, not created.
  *
  * CreateTopics and DeleteTopics validate on the loop thread and create or delete on the
  * admin thread; a deleted topic's committed offsets go with it (br_offsets.h).
@@ -30,6 +32,7 @@
 #include <string.h>
 
 #include "br_api.h"
+#include "kp_msg_sec.h"
 #include "br_log.h"
 #include "br_offsets.h"
 #include "kp_msg.h"
@@ -115,16 +118,24 @@ static bool name_cstr(struct kp_str s, char *buf)
 /* Answers that list at least this many partitions are built on the admin thread. */
 #define META_ADMIN_PARTS 10000
 
-/* Kafka's AclOperation bits (READ 3 .. ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12): every operation
- * a topic and the cluster have, reported when a client asks for its authorized operations. */
-#define OPS_TOPIC                                                                                  \
-    ((1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11))
-#define OPS_CLUSTER ((1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12))
+static bool may_describe(struct br_ctx *x, const struct br_peer *peer, struct kp_str name)
+{
+    return br_allowed_peer(x, peer, KP_ACL_RESOURCE_TOPIC, name.ptr,
+                           (size_t)(name.len > 0 ? name.len : 0), KP_ACL_OP_DESCRIBE);
+}
 
 /* What a Metadata request asked for besides topics (v8+). */
 struct md_flags {
     bool topic_ops, cluster_ops;
 };
+
+static bool uuid_zero(const struct kp_uuid *u)
+{
+    for (size_t i = 0; i < sizeof(u->b); i++)
+        if (u->b[i])
+            return false;
+    return true;
+}
 
 /* Builds the Metadata response for the named topics (or all); topics that do not exist get
  * errs[i] when given and non-zero, else UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION
@@ -139,6 +150,15 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
     struct topic_list tl = {0};
     if (all) {
         st_topic_foreach(x->store, collect, &tl);
+        /* only the topics the principal may DESCRIBE are listed (Kafka) */
+        int32_t kept = 0;
+        for (int32_t i = 0; i < tl.n; i++) {
+            if (may_describe(x, peer, tl.t[i].name))
+                tl.t[kept++] = tl.t[i];
+            else
+                free((void *)tl.t[i].name.ptr);
+        }
+        tl.n = kept;
     } else {
         tl.cap = n > 0 ? n : 1;
         tl.t = calloc((size_t)tl.cap, sizeof(*tl.t));
@@ -148,6 +168,20 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
             struct kp_str name = names[i];
             struct kp_metadata_topic *t = &tl.t[tl.n++];
             *t = (struct kp_metadata_topic){.name = name};
+            if (errs && errs[i] == KP_ERR_UNKNOWN_TOPIC_ID) {
+                t->error_code = errs[i];
+                t->topic_id = ids[i];
+                continue;
+            }
+            if (!may_describe(x, peer, name)) {
+                /* (asked for by id: answered with the id, the name null, as Kafka does) */
+                t->error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+                if (ids && !uuid_zero(&ids[i])) {
+                    t->name = KP_STR_NULL;
+                    t->topic_id = ids[i];
+                }
+                continue;
+            }
             int32_t np =
                 st_topic_partitions(x->store, name.ptr, name.len > 0 ? (size_t)name.len : 0);
             if (np >= 0) {
@@ -155,10 +189,7 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
                 continue;
             }
             char cname[NAME_MAX_LEN + 1];
-            if (errs && errs[i] == KP_ERR_UNKNOWN_TOPIC_ID) {
-                t->error_code = errs[i];
-                t->topic_id = ids[i];
-            } else if (!name_cstr(name, cname) || !st_topic_name_valid(cname, strlen(cname)))
+            if (!name_cstr(name, cname) || !st_topic_name_valid(cname, strlen(cname)))
                 t->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
             else if (errs && errs[i])
                 t->error_code = errs[i];
@@ -196,7 +227,14 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
     me[0] = x->cfg->node_id;
     for (int32_t i = 0; i < tl.n; i++) {
         struct kp_metadata_topic *t = &tl.t[i];
-        t->topic_authorized_operations = fl.topic_ops ? OPS_TOPIC : INT32_MIN;
+        /* v8+, when asked: what the principal may do to each topic it may describe (not to
+         * one refused, nor an unknown id), from the authorizer as Kafka computes it */
+        t->topic_authorized_operations = INT32_MIN;
+        if (fl.topic_ops && t->error_code != KP_ERR_TOPIC_AUTHORIZATION_FAILED &&
+            t->error_code != KP_ERR_UNKNOWN_TOPIC_ID)
+            t->topic_authorized_operations =
+                br_authorized_ops(x, peer, KP_ACL_RESOURCE_TOPIC, t->name.ptr,
+                                  (size_t)(t->name.len > 0 ? t->name.len : 0));
         if (t->error_code) {
             t->n_partitions = 0;
             t->partitions = NULL;
@@ -236,8 +274,11 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
             .controller_id = x->cfg->node_id,
             .n_topics = tl.n,
             .topics = tl.t,
-            .cluster_authorized_operations = fl.cluster_ops ? OPS_CLUSTER : INT32_MIN,
+            .cluster_authorized_operations = INT32_MIN,
         };
+        /* v8-10, when asked: 0 without DESCRIBE on the cluster (Kafka) */
+        if (fl.cluster_ops)
+            resp.cluster_authorized_operations = br_cluster_authorized_ops(x, peer);
         rc = BR_ENCODE(r, kp_metadata_resp_encode, &resp);
     }
     free(own);
@@ -363,7 +404,9 @@ static int md_submit(struct br_req *q, struct br_resp *r, const struct kp_str *n
         if (may_create && nl > 0 && nl <= NAME_MAX_LEN && !memchr(nb, 0, (size_t)nl) &&
             st_topic_name_valid(nb, (size_t)nl) &&
             st_topic_partitions(x->store, nb, (size_t)nl) < 0) {
-            if (chosen < AUTO_CREATE_PER_REQUEST) {
+            if (!br_allowed_create_topic(x, q->peer, nb, (size_t)nl)) {
+                mj->errs[i] = KP_ERR_TOPIC_AUTHORIZATION_FAILED; /* Kafka's answer */
+            } else if (chosen < AUTO_CREATE_PER_REQUEST) {
                 mj->create[i] = true;
                 chosen++;
             } else {
@@ -381,14 +424,6 @@ static int md_submit(struct br_req *q, struct br_resp *r, const struct kp_str *n
     mj->job.done = md_done;
     rc = br_admin(x, &mj->job);
     return rc < 0 ? rc : BR_REPLY;
-}
-
-static bool uuid_zero(const struct kp_uuid *u)
-{
-    for (size_t i = 0; i < sizeof(u->b); i++)
-        if (u->b[i])
-            return false;
-    return true;
 }
 
 /* Topics asked for by id (v10+; an entry with a name goes by its name): no creation. A big
@@ -454,6 +489,7 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
         return metadata_by_id(q, r, &req, fl);
     bool may_create = !all && req.allow_auto_topic_creation && x->cfg->auto_create_topics;
     int32_t missing = 0;
+    int32_t denied = 0;
     int64_t nparts = 0; /* partitions the answer lists */
     if (all)
         st_topic_foreach(x->store, count_parts, &nparts);
@@ -465,10 +501,13 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
                          : 0;
         if (np > 0)
             nparts += np;
-        else if (np < 0 && may_create)
+        else if (np < 0 && may_create &&
+                 br_allowed_create_topic(x, q->peer, name.ptr, (size_t)name.len))
             missing++;
+        else if (np < 0 && may_create)
+            denied++; /* missing, and the principal may not create it */
     }
-    if (missing == 0 && nparts < META_ADMIN_PARTS) {
+    if (missing == 0 && denied == 0 && nparts < META_ADMIN_PARTS) {
         rc = metadata_build(x, q->peer, r, req.topics, req.n_topics, all, NULL, NULL, fl, false);
         return rc < 0 ? rc : BR_REPLY;
     }
@@ -525,6 +564,7 @@ static void ct_run(struct br_job *j)
             o->num_partitions = -1;
             o->replication_factor = -1;
             o->n_configs = -1;
+            o->topic_config_error_code = KP_ERR_NONE;
         }
     }
 }
@@ -588,6 +628,18 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
                                               .num_partitions = -1,
                                               .replication_factor = -1,
                                               .n_configs = -1};
+        /* v5+: without DESCRIBE_CONFIGS on the topic its configs are not shown, and the
+         * tagged topic_config_error_code says so, on a refused or a created topic (Kafka) */
+        int16_t cfg_err =
+            br_allowed(q, KP_ACL_RESOURCE_TOPIC, cname, (size_t)nl, KP_ACL_OP_DESCRIBE_CONFIGS)
+                ? KP_ERR_NONE
+                : KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+        if (!br_allowed_create_topic(q->x, q->peer, cname, (size_t)nl)) {
+            o->error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+            o->error_message = kp_str_of("Authorization failed.");
+            o->topic_config_error_code = cfg_err;
+            continue;
+        }
         if (nl == 0 || nl > NAME_MAX_LEN || !st_topic_name_valid(cname, (size_t)nl) ||
             memchr(cname, 0, (size_t)nl)) {
             o->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
@@ -661,12 +713,14 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
                 o->num_partitions = np; /* what it would be (v5+) */
                 o->replication_factor = 1;
                 o->n_configs = 0;
+                o->topic_config_error_code = cfg_err;
             }
             continue;
         }
         o->num_partitions = np;
         o->replication_factor = 1;
         o->n_configs = 0;
+        o->topic_config_error_code = cfg_err; /* (cleared if the creation fails) */
         ct->np = np;
         ct->create = true;
         any = true;
@@ -790,6 +844,18 @@ int br_api_delete_topics(struct br_req *q, struct br_resp *r)
         }
         if (!x->cfg->delete_topic_enable) {
             dj->res[i].error_code = KP_ERR_TOPIC_DELETION_DISABLED;
+            continue;
+        }
+        /* DESCRIBE and DELETE on the topic; one asked for by an id it may not see is named
+         * null, as Kafka answers it */
+        if (!br_allowed(q, KP_ACL_RESOURCE_TOPIC, cur, (size_t)nl, KP_ACL_OP_DESCRIBE)) {
+            dj->res[i].error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+            if (by_id)
+                dj->res[i].name = KP_STR_NULL;
+            continue;
+        }
+        if (!br_allowed(q, KP_ACL_RESOURCE_TOPIC, cur, (size_t)nl, KP_ACL_OP_DELETE)) {
+            dj->res[i].error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
             continue;
         }
         if (nl == 0 || memchr(cur, 0, (size_t)nl)) {

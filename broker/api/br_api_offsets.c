@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "br_api.h"
+#include "kp_msg_sec.h"
 #include "br_log.h"
 #include "kp_batch.h"
 #include "kp_msg.h"
@@ -73,6 +74,16 @@ static int record_for_time(struct st_log *log, int64_t offset, int64_t ts, int64
     return 0;
 }
 
+/* The timestamp a partition is asked for when the principal may not DESCRIBE its topic. */
+#define LO_DENIED INT64_MIN
+
+/* May the request's principal DESCRIBE topic t (Kafka's check for ListOffsets)? */
+static bool lo_allowed(const struct br_req *q, struct kp_str t)
+{
+    return br_allowed(q, KP_ACL_RESOURCE_TOPIC, t.ptr, (size_t)(t.len > 0 ? t.len : 0),
+                      KP_ACL_OP_DESCRIBE);
+}
+
 /* Answers one partition into o (partition_index set by the caller): offset, timestamp and
  * error for the requested timestamp ts. Any thread. */
 static void answer_partition(struct st_store *store, struct kp_str topic, int64_t ts,
@@ -82,6 +93,10 @@ static void answer_partition(struct st_store *store, struct kp_str topic, int64_
     o->timestamp = -1;
     o->offset = -1;
     o->leader_epoch = -1;
+    if (ts == LO_DENIED) {
+        o->error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+        return;
+    }
     struct st_log *log =
         st_log_get(store, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0, o->partition_index);
     if (!log) {
@@ -196,10 +211,11 @@ static int list_offsets_park(struct br_req *q, struct br_resp *r,
         nb[nl] = 0;
         topics[i] = (struct kp_list_offsets_resp_topic){
             .name = {nb, t->name.len}, .n_partitions = t->n_partitions, .partitions = parts};
+        bool ok = lo_allowed(q, t->name);
         for (int32_t k = 0; k < t->n_partitions; k++)
             parts[k] = (struct kp_list_offsets_resp_partition){
                 .partition_index = t->partitions[k].partition_index,
-                .timestamp = t->partitions[k].timestamp};
+                .timestamp = ok ? t->partitions[k].timestamp : LO_DENIED};
         parts += t->n_partitions;
         nb += nl + 1;
     }
@@ -245,9 +261,10 @@ int br_api_list_offsets(struct br_req *q, struct br_resp *r)
             kp_arena_alloc(&a, (size_t)t->n_partitions, sizeof(*ps));
         if (!ps && t->n_partitions > 0)
             return -ENOMEM;
+        bool ok = lo_allowed(q, t->name);
         for (int32_t j = 0; j < t->n_partitions; j++) {
             ps[j].partition_index = t->partitions[j].partition_index;
-            answer_partition(q->x->store, t->name, t->partitions[j].timestamp,
+            answer_partition(q->x->store, t->name, ok ? t->partitions[j].timestamp : LO_DENIED,
                              req.isolation_level == 1, &ps[j]);
         }
         topics[i] = (struct kp_list_offsets_resp_topic){

@@ -30,6 +30,8 @@
 #include <string.h>
 
 #include "br_api.h"
+#include "br_quota.h"
+#include "kp_msg_sec.h"
 #include "br_log.h"
 #include "br_stats.h"
 #include "br_txn.h"
@@ -270,8 +272,17 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
     bool bad_acks = req.acks != 0 && req.acks != 1 && req.acks != -1;
     bool appended = false;
     bool any_error = false;
+    /* Kafka's checks: WRITE on the transactional id, if any, then on each topic. */
+    bool txn_denied = req.transactional_id.len >= 0 &&
+                      !br_allowed(q, KP_ACL_RESOURCE_TRANSACTIONAL_ID, req.transactional_id.ptr,
+                                  (size_t)req.transactional_id.len, KP_ACL_OP_WRITE);
     for (int32_t i = 0; i < req.n_topics; i++) {
         const struct kp_produce_req_topic *t = &req.topics[i];
+        int16_t denied = txn_denied ? KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+                         : !br_allowed(q, KP_ACL_RESOURCE_TOPIC, t->name.ptr,
+                                       (size_t)(t->name.len > 0 ? t->name.len : 0), KP_ACL_OP_WRITE)
+                             ? KP_ERR_TOPIC_AUTHORIZATION_FAILED
+                             : KP_ERR_NONE;
         struct kp_produce_resp_partition *ps =
             kp_arena_alloc(&a, (size_t)t->n_partitions, sizeof(*ps));
         if (!ps && t->n_partitions > 0)
@@ -285,7 +296,9 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
                 .log_start_offset = -1,
                 .error_message = KP_STR_NULL,
             };
-            if (bad_acks)
+            if (denied)
+                o->error_code = denied;
+            else if (bad_acks)
                 o->error_code = KP_ERR_INVALID_REQUIRED_ACKS;
             else
                 o->error_code = append_one(q, t->name, &t->partitions[j], req.acks,
@@ -300,6 +313,7 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
         q->x->ops->notify(q->x, BR_WAIT_APPEND);
 
     if (req.acks == 0) {
+        r->throttle_ms = br_quota_charge(q->x, q->peer, BR_QUOTA_PRODUCE, (double)q->frame_len);
         drop_dwaits(r);
         if (any_error) {
             br_warn("peer=%s client.id=%s: acks=0 produce failed: closing the connection, as "
@@ -309,8 +323,11 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
         }
         return BR_NO_REPLY;
     }
+    /* producer_byte_rate: the request's bytes */
+    int32_t thr = br_quota_charge(q->x, q->peer, BR_QUOTA_PRODUCE, (double)q->frame_len);
+    r->throttle_ms = thr;
     struct kp_produce_resp resp = {
-        .n_topics = req.n_topics, .topics = topics, .throttle_time_ms = 0};
+        .n_topics = req.n_topics, .topics = topics, .throttle_time_ms = thr};
     rc = BR_ENCODE(r, kp_produce_resp_encode, &resp);
     if (rc < 0) {
         drop_dwaits(r);

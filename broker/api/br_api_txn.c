@@ -24,6 +24,23 @@
  *   OffsetFetch until the transaction commits (st_offsets_txn_commit_batch); a store that
  *   cannot write answers NOT_COORDINATOR, as OffsetCommit does.
  * - No coordinator (a broker started without one): COORDINATOR_NOT_AVAILABLE.
+ *
+ * Authorization, Kafka's checks and codes (KafkaApis), decided on the loop thread (where the
+ * connection's decision cache lives) before the job is queued; a request refused as a whole
+ * never reaches the coordinator:
+ * - InitProducerId with a transactional id: WRITE on it (TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+ *   without one (an idempotent producer): IDEMPOTENT_WRITE on the cluster or WRITE on some
+ *   topic (KIP-679; CLUSTER_AUTHORIZATION_FAILED).
+ * - AddPartitionsToTxn: WRITE on the transactional id (every partition refused with
+ *   TRANSACTIONAL_ID_AUTHORIZATION_FAILED), then WRITE on each topic: when a topic is refused
+ *   nothing is added; its partitions get TOPIC_AUTHORIZATION_FAILED, unknown ones
+ *   UNKNOWN_TOPIC_OR_PARTITION, the rest OPERATION_NOT_ATTEMPTED.
+ * - AddOffsetsToTxn: WRITE on the transactional id, then READ on the group
+ *   (GROUP_AUTHORIZATION_FAILED).
+ * - EndTxn: WRITE on the transactional id.
+ * - TxnOffsetCommit: WRITE on the transactional id, then READ on the group (either refusal on
+ *   every partition), then READ on each topic (TOPIC_AUTHORIZATION_FAILED on its partitions,
+ *   the others committed).
  */
 #include <errno.h>
 #include <string.h>
@@ -33,6 +50,7 @@
 #include "br_log.h"
 #include "br_txn.h"
 #include "kp_msg.h"
+#include "kp_msg_sec.h"
 #include "kp_msg_txn.h"
 #include "st_offsets.h"
 
@@ -45,6 +63,12 @@ struct txn_job {
     size_t body_len;
     struct kp_arena arena;
     int rc; /* decoding or answering on the admin thread: 0 or -errno */
+    /* the loop thread's authorization: the whole request refused with this Kafka error (0:
+     * allowed); AddPartitionsToTxn and TxnOffsetCommit: topic_denied[i] for the request's i-th
+     * topic (n_topics entries, in the scratch memory; NULL for the other APIs) */
+    int16_t denied;
+    uint8_t *topic_denied;
+    int32_t n_topics;
     union {
         struct kp_init_producer_id_resp init;
         struct kp_add_partitions_to_txn_resp add_parts;
@@ -76,7 +100,9 @@ static void init_run(struct txn_job *tj, struct br_txns *c)
                                  .epoch = tj->version >= 3 ? req.producer_epoch : -1};
     struct br_txn_init_res out = {
         .error_code = KP_ERR_COORDINATOR_NOT_AVAILABLE, .producer_id = -1, .epoch = -1};
-    if (c)
+    if (tj->denied)
+        out.error_code = tj->denied;
+    else if (c)
         br_txn_init_producer(c, &in, &out);
     tj->resp.init = (struct kp_init_producer_id_resp){
         .throttle_time_ms = 0,
@@ -87,6 +113,42 @@ static void init_run(struct txn_job *tj, struct br_txns *c)
 }
 
 /* ---- AddPartitionsToTxn ------------------------------------------------------------------ */
+
+/* Did the loop thread refuse one of the request's n topics? */
+static bool topic_refused(const struct txn_job *tj, int32_t n)
+{
+    if (!tj->topic_denied || tj->n_topics != n)
+        return false;
+    for (int32_t i = 0; i < n; i++)
+        if (tj->topic_denied[i])
+            return true;
+    return false;
+}
+
+/* A request refused before the coordinator (Kafka's KafkaApis): the whole request's error on
+ * every partition, or, when topics were refused, TOPIC_AUTHORIZATION_FAILED on theirs,
+ * UNKNOWN_TOPIC_OR_PARTITION on unknown partitions and OPERATION_NOT_ATTEMPTED on the rest. */
+static void not_attempted(const struct txn_job *tj, struct st_store *store,
+                          const struct br_txn_topic *topics, int32_t n_topics, int16_t *errors)
+{
+    size_t k = 0;
+    for (int32_t i = 0; i < n_topics; i++) {
+        const struct br_txn_topic *t = &topics[i];
+        int32_t nparts = t->name.len > 0
+                             ? st_topic_partitions(store, t->name.ptr, (size_t)t->name.len)
+                             : -ENOENT;
+        for (int32_t j = 0; j < t->n; j++, k++) {
+            if (tj->denied)
+                errors[k] = tj->denied;
+            else if (tj->topic_denied[i])
+                errors[k] = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+            else if (nparts < 0 || t->partitions[j] < 0 || t->partitions[j] >= nparts)
+                errors[k] = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            else
+                errors[k] = KP_ERR_OPERATION_NOT_ATTEMPTED;
+        }
+    }
+}
 
 static void add_parts_run(struct txn_job *tj, struct br_txns *c)
 {
@@ -113,7 +175,9 @@ static void add_parts_run(struct txn_job *tj, struct br_txns *c)
         in[i] = (struct br_txn_topic){.name = req.topics[i].name,
                                       .n = req.topics[i].n_partitions,
                                       .partitions = req.topics[i].partitions};
-    if (c) {
+    if (tj->denied || topic_refused(tj, req.n_topics)) {
+        not_attempted(tj, tj->job.x->store, in, req.n_topics, errors);
+    } else if (c) {
         br_txn_add_partitions(c, req.transactional_id, req.producer_id, req.producer_epoch, in,
                               req.n_topics, errors);
     } else {
@@ -145,9 +209,10 @@ static void add_offsets_run(struct txn_job *tj, struct br_txns *c)
     tj->rc = kp_add_offsets_to_txn_req_decode(&rd, tj->version, &tj->arena, &req);
     if (tj->rc < 0)
         return;
-    int16_t e = c ? br_txn_add_offsets(c, req.transactional_id, req.producer_id, req.producer_epoch,
-                                       req.group_id)
-                  : KP_ERR_COORDINATOR_NOT_AVAILABLE;
+    int16_t e = tj->denied ? tj->denied
+                : c        ? br_txn_add_offsets(c, req.transactional_id, req.producer_id,
+                                                req.producer_epoch, req.group_id)
+                           : KP_ERR_COORDINATOR_NOT_AVAILABLE;
     tj->resp.add_offsets = (struct kp_add_offsets_to_txn_resp){
         .throttle_time_ms = 0, .error_code = fenced(e, tj->version >= 2)};
 }
@@ -162,9 +227,10 @@ static void end_run(struct txn_job *tj, struct br_txns *c)
     tj->rc = kp_end_txn_req_decode(&rd, tj->version, &tj->arena, &req);
     if (tj->rc < 0)
         return;
-    int16_t e =
-        c ? br_txn_end(c, req.transactional_id, req.producer_id, req.producer_epoch, req.committed)
-          : KP_ERR_COORDINATOR_NOT_AVAILABLE;
+    int16_t e = tj->denied ? tj->denied
+                : c ? br_txn_end(c, req.transactional_id, req.producer_id, req.producer_epoch,
+                                 req.committed)
+                    : KP_ERR_COORDINATOR_NOT_AVAILABLE;
     tj->resp.end =
         (struct kp_end_txn_resp){.throttle_time_ms = 0, .error_code = fenced(e, tj->version >= 2)};
 }
@@ -233,7 +299,10 @@ static void commit_run(struct txn_job *tj, struct br_txns *c)
         return;
     }
     int16_t gerr = KP_ERR_NONE;
-    if (req.group_id.len <= 0)
+    bool by_topic = tj->topic_denied && tj->n_topics == req.n_topics;
+    if (tj->denied)
+        gerr = tj->denied;
+    else if (req.group_id.len <= 0)
         gerr = KP_ERR_INVALID_GROUP_ID;
     else if (!c || !x->offsets)
         gerr = KP_ERR_COORDINATOR_NOT_AVAILABLE;
@@ -253,7 +322,9 @@ static void commit_run(struct txn_job *tj, struct br_txns *c)
             res[k] = (struct kp_txn_offset_commit_resp_partition){
                 .partition_index = p->partition_index, .error_code = gerr};
             slot[k] = -1;
-            if (gerr != KP_ERR_NONE)
+            if (gerr == KP_ERR_NONE && by_topic && tj->topic_denied[i])
+                res[k].error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
+            if (res[k].error_code != KP_ERR_NONE)
                 continue;
             if (nparts < 0 || p->partition_index < 0 || p->partition_index >= nparts) {
                 res[k].error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -369,12 +440,15 @@ static void txn_done(struct br_job *j)
     br_ready(j->x, r);
 }
 
-/* Copies the body (already known to decode) into r's scratch memory with an arena for the
- * admin thread's decode and answer, and queues the job. */
-static int submit(struct br_req *q, struct br_resp *r, const uint8_t *body, size_t len)
+/* Copies the body (already known to decode) into r's scratch memory with room for n_topics
+ * authorization flags (zeroed) and an arena for the admin thread's decode and answer; *out is
+ * the job, queued by queue() once the loop thread has filled in its decisions. */
+static int prepare(struct br_req *q, struct br_resp *r, const uint8_t *body, size_t len,
+                   int32_t n_topics, struct txn_job **out)
 {
+    size_t nflags = n_topics > 0 ? (size_t)n_topics : 0;
     size_t arena = len * 12 + 8192;
-    size_t need = br_align8(sizeof(struct txn_job)) + br_align8(len) + arena;
+    size_t need = br_align8(sizeof(struct txn_job)) + br_align8(len) + br_align8(nflags) + arena;
     int rc = br_resp_scratch(r, need);
     if (rc < 0)
         return rc;
@@ -387,6 +461,12 @@ static int submit(struct br_req *q, struct br_resp *r, const uint8_t *body, size
     tj->body = m;
     tj->body_len = len;
     m += br_align8(len);
+    if (nflags) {
+        memset(m, 0, nflags);
+        tj->topic_denied = m;
+        tj->n_topics = n_topics;
+    }
+    m += br_align8(nflags);
     kp_arena_init(&tj->arena, m, arena);
     tj->peer = q->peer;
     tj->key = q->api_key;
@@ -394,26 +474,112 @@ static int submit(struct br_req *q, struct br_resp *r, const uint8_t *body, size
     tj->job.r = r;
     tj->job.run = txn_run;
     tj->job.done = txn_done;
-    rc = br_admin(q->x, &tj->job);
+    *out = tj;
+    return 0;
+}
+
+static int queue(struct br_req *q, struct txn_job *tj)
+{
+    int rc = br_admin(q->x, &tj->job);
     return rc < 0 ? rc : BR_REPLY;
+}
+
+static size_t len_of(struct kp_str s) { return (size_t)(s.len > 0 ? s.len : 0); }
+static const char *ptr_of(struct kp_str s) { return s.len > 0 ? s.ptr : ""; }
+
+/* WRITE on the transactional id: what every transaction API asks first. */
+static bool txn_id_write(struct br_req *q, struct kp_str id)
+{
+    return br_allowed(q, KP_ACL_RESOURCE_TRANSACTIONAL_ID, ptr_of(id), len_of(id), KP_ACL_OP_WRITE);
+}
+
+static bool group_read(struct br_req *q, struct kp_str group)
+{
+    return br_allowed(q, KP_ACL_RESOURCE_GROUP, ptr_of(group), len_of(group), KP_ACL_OP_READ);
 }
 
 /* The body must decode here (else the connection closes, as for every API); the admin
  * thread decodes its copy again. */
-#define TXN_HANDLER(stem, type)                                                                    \
-    int br_api_##stem(struct br_req *q, struct br_resp *r)                                         \
-    {                                                                                              \
-        const uint8_t *body = q->rd.p;                                                             \
-        size_t len = (size_t)(q->rd.end - q->rd.p);                                                \
-        type req;                                                                                  \
-        int rc = BR_DECODE(q, kp_##stem##_req_decode, &req);                                       \
-        if (rc < 0)                                                                                \
-            return br_req_bad(q, rc);                                                              \
-        return submit(q, r, body, len);                                                            \
-    }
+#define TXN_DECODE(stem, req)                                                                      \
+    const uint8_t *body = q->rd.p;                                                                 \
+    size_t len = (size_t)(q->rd.end - q->rd.p);                                                    \
+    int rc = BR_DECODE(q, kp_##stem##_req_decode, &(req));                                         \
+    if (rc < 0)                                                                                    \
+    return br_req_bad(q, rc)
 
-TXN_HANDLER(init_producer_id, struct kp_init_producer_id_req)
-TXN_HANDLER(add_partitions_to_txn, struct kp_add_partitions_to_txn_req)
-TXN_HANDLER(add_offsets_to_txn, struct kp_add_offsets_to_txn_req)
-TXN_HANDLER(end_txn, struct kp_end_txn_req)
-TXN_HANDLER(txn_offset_commit, struct kp_txn_offset_commit_req)
+int br_api_init_producer_id(struct br_req *q, struct br_resp *r)
+{
+    struct kp_init_producer_id_req req;
+    TXN_DECODE(init_producer_id, req);
+    struct txn_job *tj;
+    if ((rc = prepare(q, r, body, len, 0, &tj)) < 0)
+        return rc;
+    if (req.transactional_id.len >= 0) {
+        if (!txn_id_write(q, req.transactional_id))
+            tj->denied = KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    } else if (!br_allowed_cluster(q, KP_ACL_OP_IDEMPOTENT_WRITE) &&
+               !br_allowed_any(q, KP_ACL_RESOURCE_TOPIC, KP_ACL_OP_WRITE)) {
+        tj->denied = KP_ERR_CLUSTER_AUTHORIZATION_FAILED;
+    }
+    return queue(q, tj);
+}
+
+int br_api_add_partitions_to_txn(struct br_req *q, struct br_resp *r)
+{
+    struct kp_add_partitions_to_txn_req req;
+    TXN_DECODE(add_partitions_to_txn, req);
+    struct txn_job *tj;
+    if ((rc = prepare(q, r, body, len, req.n_topics, &tj)) < 0)
+        return rc;
+    if (!txn_id_write(q, req.transactional_id))
+        tj->denied = KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    else
+        for (int32_t i = 0; i < req.n_topics; i++)
+            tj->topic_denied[i] = !br_allowed(q, KP_ACL_RESOURCE_TOPIC, ptr_of(req.topics[i].name),
+                                              len_of(req.topics[i].name), KP_ACL_OP_WRITE);
+    return queue(q, tj);
+}
+
+int br_api_add_offsets_to_txn(struct br_req *q, struct br_resp *r)
+{
+    struct kp_add_offsets_to_txn_req req;
+    TXN_DECODE(add_offsets_to_txn, req);
+    struct txn_job *tj;
+    if ((rc = prepare(q, r, body, len, 0, &tj)) < 0)
+        return rc;
+    if (!txn_id_write(q, req.transactional_id))
+        tj->denied = KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    else if (!group_read(q, req.group_id))
+        tj->denied = KP_ERR_GROUP_AUTHORIZATION_FAILED;
+    return queue(q, tj);
+}
+
+int br_api_end_txn(struct br_req *q, struct br_resp *r)
+{
+    struct kp_end_txn_req req;
+    TXN_DECODE(end_txn, req);
+    struct txn_job *tj;
+    if ((rc = prepare(q, r, body, len, 0, &tj)) < 0)
+        return rc;
+    if (!txn_id_write(q, req.transactional_id))
+        tj->denied = KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    return queue(q, tj);
+}
+
+int br_api_txn_offset_commit(struct br_req *q, struct br_resp *r)
+{
+    struct kp_txn_offset_commit_req req;
+    TXN_DECODE(txn_offset_commit, req);
+    struct txn_job *tj;
+    if ((rc = prepare(q, r, body, len, req.n_topics, &tj)) < 0)
+        return rc;
+    if (!txn_id_write(q, req.transactional_id))
+        tj->denied = KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    else if (!group_read(q, req.group_id))
+        tj->denied = KP_ERR_GROUP_AUTHORIZATION_FAILED;
+    else
+        for (int32_t i = 0; i < req.n_topics; i++)
+            tj->topic_denied[i] = !br_allowed(q, KP_ACL_RESOURCE_TOPIC, ptr_of(req.topics[i].name),
+                                              len_of(req.topics[i].name), KP_ACL_OP_READ);
+    return queue(q, tj);
+}

@@ -49,6 +49,7 @@ struct st_offsets;
 struct br_groups;
 struct br_txns;
 struct br_stats;
+struct br_auth;
 struct br_ctx;
 
 /* A handler's wake function: its parked response's event happened, its deadline passed, or
@@ -89,6 +90,7 @@ struct br_ctx {
     struct br_txns *txns;       /* the transaction coordinator (br_txn.h); NULL: none */
     struct br_stats *stats;     /* metrics hooks (br_stats.h); NULL: metrics off */
     const struct br_config *cfg;
+    struct br_auth *auth; /* security (broker/sec/br_auth.h): authorizer, quotas; NULL: none */
 
     /* Decode/encode arenas, reused by every request of this context (br_dispatch.c). */
     void *dec_mem;

@@ -119,6 +119,17 @@ void br_ctx_release(struct br_ctx *x)
     x->dec_cap = x->enc_cap = 0;
 }
 
+static int handle(struct br_req *q, struct br_resp *r)
+{
+    switch (q->api_key) {
+#define HANDLER(id, key, name, role, amin, amax, cmin, cmax, flex, stem)                           \
+    KP_API_IF_SERVED(role, case KP_API_##id : return br_api_##stem(q, r);)
+        KP_API_LIST(HANDLER)
+#undef HANDLER
+    }
+    return unsupported(q); /* a SESSION row's API without a session (no security layer) */
+}
+
 static int dispatch(struct br_ctx *x, const struct br_peer *peer, uint8_t *frame, size_t len,
                     struct br_resp *r)
 {
@@ -162,13 +173,10 @@ static int dispatch(struct br_ctx *x, const struct br_peer *peer, uint8_t *frame
             return api_versions_fallback(&q, r);
         return unsupported(&q);
     }
-    switch (h.api_key) {
-#define HANDLER(id, key, name, role, amin, amax, cmin, cmax, flex, stem)                           \
-    KP_API_IF_SERVED(role, case KP_API_##id : return br_api_##stem(&q, r);)
-        KP_API_LIST(HANDLER)
-#undef HANDLER
-    }
-    return unsupported(&q); /* not reached: kp_api_supported() knows only the served rows */
+    int64_t qt0 = br_quota_begin(&q);
+    int hrc = handle(&q, r);
+    br_quota_end(&q, r, qt0, hrc);
+    return hrc;
 }
 
 /* Metrics: every request counted by API; its latency observed now when it is answered (or

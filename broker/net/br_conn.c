@@ -51,6 +51,8 @@
 
 static void conn_free(struct br_conn *c);
 static void arm_recv(struct br_conn *c);
+static void stop_recv(struct br_conn *c);
+static void throttle(struct br_conn *c, int32_t ms);
 
 static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
@@ -226,7 +228,19 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
         close(fd);
         return;
     }
+    snprintf(c->peer.name, sizeof(c->peer.name), "%s", peer_s);
+    if (loop->sess_ops &&
+        loop->sess_ops->open(loop->sess_arg, acc->lst->cfg, &c->peer, &c->peer.sess) < 0) {
+        free(c);
+        free(in);
+        br_limits_release(loop->limits, slot);
+        br_err("refusing connection peer=%s: out of memory", peer_s);
+        close(fd);
+        return;
+    }
     if (br_rx_open(c, acc->lst, fd) < 0) {
+        if (c->peer.sess)
+            loop->sess_ops->close(loop->sess_arg, c->peer.sess);
         free(c);
         free(in);
         br_limits_release(loop->limits, slot);
@@ -246,6 +260,7 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
     snprintf(c->peer.name, sizeof(c->peer.name), "%s", peer_s);
     snprintf(c->peer.principal, sizeof(c->peer.principal), "User:ANONYMOUS");
     advertise(c, fd);
+
     c->recv_op = (struct br_op){BR_OP_RECV, c};
     c->send_op = (struct br_op){BR_OP_SEND, c};
     c->poll_op = (struct br_op){BR_OP_POLLOUT, c};
@@ -281,6 +296,8 @@ static struct br_resp *resp_get(struct br_conn *c)
     r->next = NULL;
     r->conn = c;
     r->parked = false;
+    r->close_after = false;
+    r->throttle_ms = 0;
     r->wait.waiting = false;
     r->total = 0;
     r->npieces = 0;
@@ -370,6 +387,8 @@ void br_conn_resp_ready(struct br_resp *r)
     br_loop_unwait(c->loop, &r->wait); /* no-op for a posted one: it is unparked already */
     r->parked = false;
     c->out_bytes += kp_wr_len(&r->wr);
+    if (r->throttle_ms > 0 && !c->closing)
+        throttle(c, r->throttle_ms); /* a parked fetch's consumer_byte_rate */
     if (!c->closing)
         br_conn_kick(c);
 }
@@ -404,8 +423,11 @@ static void pop_head(struct br_conn *c)
     c->out_bytes -= kp_wr_len(&r->wr);
     c->piece = 0;
     c->piece_off = 0;
+    bool last = r->close_after;
     resp_put(c, r);
     touch(c);
+    if (last)
+        br_conn_close(c, "SASL authentication did not succeed");
 }
 
 void br_conn_advance(struct br_conn *c, size_t n)
@@ -516,8 +538,10 @@ void br_conn_kick(struct br_conn *c)
 
 static void arm_recv(struct br_conn *c)
 {
-    /* the read holds (br_conn.h): the response queue, request bytes, the share of the turn */
-    if (c->recv_armed || c->paused || c->bytes_wait.waiting || c->deferred || c->closing || c->eof)
+    /* the read holds (br_conn.h): the response queue, request bytes, the share of the turn or
+     * a hold (fair service's, a quota's), a response that ends the connection */
+    if (c->recv_armed || c->paused || c->bytes_wait.waiting || c->deferred || c->closing ||
+        c->eof || c->draining)
         return;
     c->rx->arm(c);
 }
@@ -670,6 +694,14 @@ static void in_fit(struct br_conn *c, size_t need)
     assert(c->in_charged == charge_of(c->in_cap));
 }
 
+/* A response the session asked to delay (a failed authentication): sent at its deadline. */
+static void delay_wake(struct br_resp *r, enum br_wake why, void *arg)
+{
+    (void)arg;
+    (void)why;
+    br_conn_resp_ready(r);
+}
+
 /* ---- fair service: shares of a loop turn (br_conn.h) ----------------------------------- */
 
 /* The share counts belong to the turn in progress. */
@@ -763,6 +795,23 @@ static void defer(struct br_conn *c, enum share sh)
 
 static void resume_input(struct br_conn *c);
 
+/* The session's look at a frame: BR_SESS_PASS, or its answer in r (BR_REPLY), or -errno. */
+static int session_frame(struct br_conn *c, uint8_t *frame, size_t len, struct br_resp *r)
+{
+    struct br_sess_verdict v = {0};
+    int rc = c->loop->sess_ops->frame(c->peer.sess, &c->peer, frame, len, r, c->loop->now_ms, &v);
+    if (rc != BR_REPLY)
+        return rc;
+    if (v.close_after) {
+        r->close_after = true;
+        c->draining = true;
+        stop_recv(c);
+    }
+    if (v.delay_ms > 0)
+        (void)br_conn_park(r, BR_WAIT_TIME, c->loop->now_ms + v.delay_ms, delay_wake, NULL);
+    return BR_REPLY; /* (a delay that cannot be kept: answered at once) */
+}
+
 /* A light connection other than c (none of whose shares ran out in the last HEAVY_MS) has had a
  * request in the last LIGHT_MS, on any loop: holding c leaves the CPU to someone. */
 static bool others_active(const struct br_conn *c)
@@ -825,8 +874,11 @@ void br_conn_serve_ready(struct br_loop *loop)
         /* a heavy one (its share ran out again) waits, unread, so that its turns take at most
          * pct% of the loop's time while others want service */
         if (pct < 100 && !c->closing && c->deferred && c->share_out_turn == loop->turn &&
-            others_active(c))
-            c->hold_until_ns = t + (t - now) * (100 - pct) / pct;
+            others_active(c)) {
+            int64_t until = t + (t - now) * (100 - pct) / pct;
+            if (until > c->hold_until_ns)
+                c->hold_until_ns = until; /* (a quota's hold made meanwhile may be later) */
+        }
         now = t;
     }
 }
@@ -851,8 +903,17 @@ void br_conn_hold(struct br_conn *c, int64_t until_ns)
 {
     if (c->closing)
         return;
-    c->hold_until_ns = until_ns;
+    if (until_ns > c->hold_until_ns)
+        c->hold_until_ns = until_ns; /* the later of two holds in force */
     defer(c, SHARE_LATER); /* on the ready list, not read, until br_conn_serve_ready finds it due */
+}
+
+/* A quota's mute (KIP-219: throttle_time_ms, br_resp.throttle_ms) is a hold like fair
+ * service's: one "do not read until" for both, so a muted connection's buffered requests wait
+ * too, its reading stops the same way, and the later of the two deadlines holds. */
+static void throttle(struct br_conn *c, int32_t ms)
+{
+    br_conn_hold(c, br_now_ns() + (int64_t)ms * 1000000);
 }
 
 static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
@@ -874,12 +935,17 @@ static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
     c->served++;
     c->share_reqs++;
     c->share_bytes += 4 + len;
-    int rc = c->loop->on_frame(c->loop->on_frame_arg, &c->peer, frame, len, r);
+    int rc = c->peer.sess ? session_frame(c, frame, len, r) : BR_SESS_PASS;
+    if (rc == BR_SESS_PASS)
+        rc = c->loop->on_frame(c->loop->on_frame_arg, &c->peer, frame, len, r);
     if (rc < 0 || rc == BR_NO_REPLY) {
         assert(!r->parked || r->wait.on != BR_WAIT_POST); /* a post is always answered */
         if (r->parked)
             br_conn_unpark(r);
+        int32_t mute = rc == BR_NO_REPLY ? r->throttle_ms : 0; /* an acks=0 produce's quota */
         resp_put(c, r);
+        if (mute > 0)
+            throttle(c, mute);
         return rc < 0 ? rc : 0;
     }
     if (c->out_tail)
@@ -890,6 +956,8 @@ static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
     c->nresp++;
     if (!r->parked)
         c->out_bytes += kp_wr_len(&r->wr);
+    if (r->throttle_ms > 0)
+        throttle(c, r->throttle_ms);
     return 0;
 }
 
@@ -898,7 +966,8 @@ void br_conn__input(struct br_conn *c)
     const struct br_config *cfg = c->loop->cfg;
     size_t pos = 0;
     size_t need = 0; /* bytes of the next incomplete frame, when known */
-    while (!c->closing) {
+    int64_t max = cfg->socket_request_max_bytes;
+    while (!c->closing && !c->draining) {
         if (backpressured(c)) {
             c->paused = true;
             stop_recv(c);
@@ -908,7 +977,18 @@ void br_conn__input(struct br_conn *c)
         if (left < 4)
             break;
         int32_t size = (int32_t)kp_load_be32(c->in + pos);
-        if (size < 0 || (int64_t)size > cfg->socket_request_max_bytes) {
+        int64_t smax = c->peer.sess ? c->loop->sess_ops->max_frame(c->peer.sess) : 0;
+        if (smax > 0 && size > smax) {
+            char why[128];
+            snprintf(why, sizeof(why),
+                     "frame of %d bytes before authentication exceeds "
+                     "sasl.server.max.receive.size=%lld",
+                     size, (long long)smax);
+            br_warn_limited("peer=%s: %s", c->peer.name, why);
+            br_conn_close(c, why);
+            return;
+        }
+        if (size < 0 || (int64_t)size > max) {
             char why[128];
             snprintf(why, sizeof(why),
                      "request frame of %d bytes exceeds socket.request.max.bytes=%lld", size,
@@ -1234,6 +1314,9 @@ static void conn_release(struct br_conn *c)
     c->xfer->release(c);
     if (c->rx->release)
         c->rx->release(c);
+    if (c->peer.sess)
+        c->loop->sess_ops->close(c->loop->sess_arg, c->peer.sess);
+    c->peer.sess = NULL;
     close(c->fd);
     free(c->in);
     c->in = NULL;

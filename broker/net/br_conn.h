@@ -35,8 +35,9 @@
  *   (splicelog_request_ahead, br_stats.h).
  * - Read holds, the reasons a connection is not read, each lifted by its own event: its
  *   response queue (paused), request bytes (bytes_wait), its share of the turn (deferred), a
- *   hold until a time (br_conn_hold: fair service's, or a quota's throttle). arm_recv in
- *   br_conn.c reads them all.
+ *   hold until a time (br_conn_hold: fair service's, or a quota's throttle), a queued response
+ *   that ends the connection (draining: a failed SASL login). arm_recv in br_conn.c reads them
+ *   all.
  * - Request bytes: the frame buffer's first IN_BASE_CAP (16 KiB) bytes are the connection's
  *   own; growing it for a larger frame takes the growth from queued.max.request.bytes
  *   (br_limit.h) first, for the whole frame at once as soon as its size is known (a budget
@@ -60,6 +61,13 @@
  *   byte of a request is in, the whole request must arrive within request.receive.timeout.ms
  *   (the clock stops while the broker itself is not reading: backpressure, waiting for request
  *   bytes); a TLS handshake must finish within ssl.handshake.timeout.ms.
+ * - Security session (br_sess.h): where the server has one, every whole frame is shown to the
+ *   connection's session first; it answers the SASL APIs itself (possibly late, possibly
+ *   closing the connection after the answer) and bounds the frame size before
+ *   authentication (sasl.server.max.receive.size), and what it passes goes to dispatch.
+ * - Quotas (KIP-219): a response with throttle_ms > 0 mutes the connection: nothing more is
+ *   read (frames already buffered wait too) until that many milliseconds have passed. The
+ *   mute is a br_conn_hold, the same "do not read until" as fair service's holds.
  * - Two-phase close: br_conn_close() marks the connection closing, shuts the socket down and
  *   cancels its ops; the memory is freed when the last in-flight op completes.
  * - Responses are the slots of br_resp.h, kept in a free list of up to FREE_RESPS per
@@ -108,6 +116,7 @@ struct br_conn {
     bool recv_cancelling;      /* backpressure: the multishot recv is being cancelled */
     bool paused;               /* backpressure: not reading */
     bool eof;                  /* the peer closed its side */
+    bool draining;             /* a response that ends the connection is queued: read no more */
     struct br_wait bytes_wait; /* parked for queued.max.request.bytes: not reading */
     bool deferred;             /* fair service: its share of a turn is used, whole requests are
                                   left: on loop->ready, not reading */
@@ -209,8 +218,8 @@ void br_conn_serve_ready(struct br_loop *loop);
  * first hold ends (-1: none waits). */
 int64_t br_conn_ready_wait_us(const struct br_loop *loop);
 /* Reads the connection no further, and handles none of its requests, until the monotonic
- * until_ns (br_now_ns); then it is served and read as before. A later hold replaces an earlier
- * one. For fair service's holds, and a quota's "do not read for throttle_time_ms". */
+ * until_ns (br_now_ns); then it is served and read as before. Of two holds in force, the later
+ * deadline holds. For fair service's holds, and a quota's "do not read for throttle_time_ms". */
 void br_conn_hold(struct br_conn *c, int64_t until_ns);
 /* Frees every connection of a loop whose ring is gone (after io_uring_queue_exit). */
 void br_conn_free_all(struct br_loop *loop);

@@ -39,6 +39,8 @@
 #define SPLICELOG_BR_LOOP_H
 
 #include <liburing.h>
+
+#include "br_sess.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -169,6 +171,8 @@ struct br_loop {
     const atomic_bool *stop; /* set by the main thread: begin the shutdown */
     br_frame_fn on_frame;    /* every request: the server binds it to dispatch (api/) */
     void *on_frame_arg;
+    const struct br_sess_ops *sess_ops; /* connections' security sessions (br_sess.h), or NULL */
+    void *sess_arg;
 
     struct br_accept *accepts; /* one listening socket per listener (br_listen.h) */
     int naccepts;

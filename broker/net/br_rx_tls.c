@@ -147,6 +147,23 @@ static bool pick_path(struct br_conn *c, char *how, size_t len)
 
 /* ---- input ----------------------------------------------------------------------------------- */
 
+/* The principal of a verified client certificate: ssl.principal.mapping.rules applied to its
+ * subject. A subject no rule maps is refused, as Kafka refuses it. 0, or -EPERM (closed). */
+static int principal_of(struct br_conn *c, const char *subj)
+{
+    char name[BR_PEER_PRINCIPAL_MAX - 8];
+    int rc = br_sec_principal_map(c->loop->cfg->sec.principal_rules, subj, name, sizeof(name));
+    if (rc < 0) {
+        br_warn_limited("peer=%s: client certificate %s: %s (ssl.principal.mapping.rules)",
+                        c->peer.name, br_log_cstr(subj).s,
+                        rc == -ENOENT ? "no rule maps it" : strerror(-rc));
+        br_conn_close(c, "client certificate not mapped to a principal");
+        return -EPERM;
+    }
+    snprintf(c->peer.principal, sizeof(c->peer.principal), "User:%s", name);
+    return 0;
+}
+
 /* Ciphertext arrived, or in socket mode the socket became ready: the handshake goes on; once
  * it is done, the connection's transports are swapped and what follows is read as records. */
 static void handshake_input(struct br_conn *c)
@@ -168,8 +185,8 @@ static void handshake_input(struct br_conn *c)
         return;
     br_tls_describe(t, d, sizeof(d));
     br_tls_peer_subject(t, subj, sizeof(subj));
-    if (subj[0])
-        snprintf(c->peer.principal, sizeof(c->peer.principal), "User:%s", subj);
+    if (subj[0] && principal_of(c, subj) < 0)
+        return;
     br_info("peer=%s: TLS established on listener %s (%s%s%s; %s)", c->peer.name, c->lst->cfg->name,
             d, subj[0] ? ", client " : "", subj[0] ? br_log_cstr(subj).s : "", how);
     c->req_start_ms = 0; /* the handshake's bytes were no request */

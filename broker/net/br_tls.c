@@ -641,9 +641,16 @@ void br_tls_peer_subject(const struct br_tls *t, char *buf, size_t len)
     X509 *cert = SSL_get1_peer_certificate(t->ssl);
     if (!cert)
         return;
-    if (SSL_get_verify_result(t->ssl) == X509_V_OK)
-        X509_NAME_oneline(X509_get_subject_name(cert), buf,
-                          (int)(len > INT32_MAX ? INT32_MAX : len));
+    if (SSL_get_verify_result(t->ssl) == X509_V_OK) {
+        /* RFC 2253, as Java's X500Principal.getName() gives it to Kafka ("CN=a,OU=b", most
+         * specific first): ssl.principal.mapping.rules written for Kafka match it */
+        BIO *b = BIO_new(BIO_s_mem());
+        if (b && X509_NAME_print_ex(b, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+            int n = BIO_read(b, buf, (int)(len - 1 > INT32_MAX ? INT32_MAX : len - 1));
+            buf[n > 0 ? n : 0] = 0;
+        }
+        BIO_free(b);
+    }
     X509_free(cert);
 }
 

@@ -124,7 +124,7 @@ bool br_tls_input_blocked(const struct br_tls *t);
 const char *br_tls_error(const struct br_tls *t);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384", once established. */
 void br_tls_describe(const struct br_tls *t, char *buf, size_t len);
-/* The verified client certificate's subject ("" when none). */
+/* The verified client certificate's subject in RFC 2253 form ("CN=a,OU=b"; "" when none). */
 void br_tls_peer_subject(const struct br_tls *t, char *buf, size_t len);
 /*
  * True when p looks like the start of a TLS record (handshake/alert content type, major

@@ -32,6 +32,7 @@ struct br_sasl {
     size_t gs2_len;
     char nonce[BR__SASL_NONCE_MAX]; /* client nonce + server nonce */
     size_t nonce_len;
+    size_t cnonce_len;            /* the client's part of nonce */
     char auth[BR__SASL_AUTH_MAX]; /* AuthMessage so far: bare "," server-first */
     size_t auth_len;
 };

@@ -333,6 +333,7 @@ int br__scram_first(struct br_sasl *s, const uint8_t *in, size_t n, uint8_t *out
     memcpy(s->nonce, r.p + 2, cn);
     memcpy(s->nonce + cn, snonce, sn);
     s->nonce_len = cn + sn;
+    s->cnonce_len = cn;
 
     /* server-first */
     char salt64[(BR_SCRAM_SALT_MAX + 2) / 3 * 4 + 1];
@@ -368,7 +369,14 @@ int br__scram_final(struct br_sasl *s, const uint8_t *in, size_t n, uint8_t *out
         return br__sasl_fail(s, -EBADMSG, "SCRAM client-final: c= is not the gs2 header sent");
     if (!next_field(&q, &r) || !has_attr(&r, 'r') || !nonce_valid(r.p + 2, r.n - 2))
         return br__sasl_fail(s, -EBADMSG, "SCRAM client-final: bad nonce");
-    if (r.n - 2 != s->nonce_len || memcmp(r.p + 2, s->nonce, s->nonce_len) != 0)
+    /* Kafka's ScramSaslServer accepts a nonce that ends with the one it sent (endsWith), and
+     * librdkafka (to 2.x) relies on it: its client-final repeats the client nonce before the
+     * combined one. The server's random part is still at the end, so a message recorded from
+     * another exchange never matches; the proof covers the message as the client sent it. */
+    size_t rn = r.n - 2;
+    if (rn < s->nonce_len || (rn != s->nonce_len && rn != s->nonce_len + s->cnonce_len) ||
+        memcmp(r.p + 2 + (rn - s->nonce_len), s->nonce, s->nonce_len) != 0 ||
+        (rn != s->nonce_len && memcmp(r.p + 2, s->nonce, s->cnonce_len) != 0))
         return br__sasl_fail(s, -EPERM, "SCRAM client-final: not the nonce this exchange sent");
     /* Extensions, then the proof, which must be the last field. */
     const char *proof_at = NULL;

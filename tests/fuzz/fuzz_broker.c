@@ -16,9 +16,16 @@
  * is bounded: the host is rebuilt on a fresh directory every RESET_EVERY inputs, when the store
  * holds more than MAX_TOPICS topics, or when something stays parked. A crash that depends on
  * accumulated state may therefore need the inputs before it to reproduce.
+ * Security (issue 17): each input is one connection with its own session (br_sess.h, as
+ * br_conn.c runs it): on a SASL_PLAINTEXT listener when the first frame is a SaslHandshake
+ * (the host knows user "user", password "pencil"), else on a PLAINTEXT one; the ACL
+ * authorizer is on (allow.everyone.if.no.acl.found, so the handlers stay reachable; ACL APIs
+ * change the set the next inputs are judged by) and quotas are open. A frame the session
+ * refuses ends the input, as the closed connection would.
  * Seeds: tests/fuzz/seeds/fuzz_broker/ (kcat's frames, a produce-fetch sequence, a group's
- * life, topic admin).
+ * life, topic admin, SASL PLAIN and SCRAM logins, ACL and quota requests).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,8 +119,10 @@ static void reap(void)
             for (ssize_t k = 0; k < n; k++)
                 x ^= b[k];
             sink = x;
-            if (n < 8 || kp_load_be32(b) != (uint32_t)(n - 4))
-                abort(); /* the size prefix must say what follows */
+            /* the size prefix must say what follows (a raw SASL token after a v0 handshake
+             * has no header: PLAIN's empty one is 4 bytes) */
+            if (n < 4 || kp_load_be32(b) != (uint32_t)(n - 4))
+                abort();
             free(b);
         }
         tb_host_free_resp(&H, s->r);
@@ -124,6 +133,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (++runs % RESET_EVERY == 0)
         host_reset();
+    bool sasl = size >= 6 && kp_load_be16(data + 4) == 17; /* SaslHandshake first */
+    if (tb_host_security(&H, sasl) != 0)
+        abort();
     size_t at = 0;
     for (int f = 0; f < MAX_FRAMES && size - at >= 4; f++) {
         uint32_t len = kp_load_be32(data + at);
@@ -140,9 +152,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         kp_store_be32(buf, (uint32_t)n);
         memcpy(buf + 4, body, n);
         struct br_resp *r;
-        tb_host_call(&H, buf, 4 + n, &r);
+        int rc = tb_host_call(&H, buf, 4 + n, &r);
         if (buf != frame)
             free(buf);
+        if (rc == -EPIPE)
+            break; /* the session closed the connection */
         tb_host_turn(&H);
         H.now_ms += 7;
         H.wall_ms += 7;

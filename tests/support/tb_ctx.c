@@ -3,6 +3,8 @@
  */
 #include "tb_ctx.h"
 
+#include "br_auth.h"
+
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -268,6 +270,52 @@ static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *
     return remove(path);
 }
 
+static void log_null(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
+int tb_host_security(struct tb_host *h, bool sasl)
+{
+    if (h->sess) {
+        br_auth_sess_ops.close(h->auth, h->sess);
+        h->sess = NULL;
+        h->peer.sess = NULL;
+    }
+    h->sess_closed = false;
+    snprintf(h->peer.principal, sizeof h->peer.principal, "User:ANONYMOUS");
+    int rc = 0;
+    if (!h->auth) {
+        rc = br_cred_open(h->dir, log_null, NULL, &h->cred);
+        for (int m = BR_SASL_SCRAM_SHA_256; rc == 0 && m <= BR_SASL_SCRAM_SHA_512; m++) {
+            struct br_scram_cred c;
+            rc = br_scram_cred_from_password((enum br_sasl_mech)m, "pencil", 6, NULL, 0, 4096, &c);
+            if (rc == 0)
+                rc = br_cred_put(h->cred, "user", 4, &c);
+        }
+        struct br_authz_conf ac = {.data_dir = h->dir,
+                                   .super_users = "User:admin",
+                                   .allow_everyone_if_no_acl = true,
+                                   .log_fn = log_null};
+        if (rc == 0)
+            rc = br_authz_open(&ac, &h->authz);
+        struct br_quotas_conf qc = {
+            .data_dir = h->dir, .samples = 11, .window_ms = 1000, .log_fn = log_null};
+        if (rc == 0)
+            rc = br_quotas_open(&qc, &h->quotas);
+        if (rc == 0) {
+            h->auth = calloc(1, sizeof(*h->auth));
+            rc = h->auth ? br_auth_init(h->auth, &h->cfg, h->cred, h->authz, h->quotas) : -ENOMEM;
+        }
+        if (rc < 0)
+            return rc;
+        h->x.auth = h->auth;
+    }
+    struct br_listener_cfg lc = {.protocol = sasl ? BR_PROTO_SASL_PLAINTEXT : BR_PROTO_PLAINTEXT};
+    return br_auth_sess_ops.open(h->auth, &lc, &h->peer, &h->sess);
+}
+
 void tb_host_close(struct tb_host *h)
 {
     if (h->x.groups) {
@@ -278,6 +326,20 @@ void tb_host_close(struct tb_host *h)
     for (int i = 0; i < TB_HOST_SLOTS; i++)
         if (h->slots[i].r)
             tb_host_free_resp(h, h->slots[i].r);
+    if (h->sess)
+        br_auth_sess_ops.close(h->auth, h->sess);
+    h->sess = NULL;
+    h->peer.sess = NULL;
+    free(h->auth);
+    h->auth = NULL;
+    if (h->quotas)
+        br_quotas_close(h->quotas);
+    if (h->authz)
+        br_authz_close(h->authz);
+    br_cred_close(h->cred);
+    h->quotas = NULL;
+    h->authz = NULL;
+    h->cred = NULL;
     br_txn_free(h->x.txns);
     st_txnlog_close(h->txnlog);
     h->txnlog = NULL;
@@ -305,7 +367,17 @@ int tb_host_call(struct tb_host *h, const uint8_t *frame, size_t len, struct br_
     }
     memcpy(copy, frame + 4, len - 4);
     *out = r;
-    int rc = br_dispatch(&h->x, &h->peer, copy, len - 4, r);
+    int rc = BR_SESS_PASS;
+    if (h->sess_closed) {
+        rc = -EPIPE;
+    } else if (h->sess) {
+        struct br_sess_verdict v = {0};
+        rc = br_auth_sess_ops.frame(h->sess, &h->peer, copy, len - 4, r, h->now_ms, &v);
+        if (rc < 0 || v.close_after)
+            h->sess_closed = true; /* (a delayed answer is answered at once here) */
+    }
+    if (rc == BR_SESS_PASS)
+        rc = br_dispatch(&h->x, &h->peer, copy, len - 4, r);
     free(copy);
     /* every response gets a slot, so that the host can free it (the owner's job) */
     struct tb_slot *s = slot_new(h, r);

@@ -25,6 +25,10 @@
 #include "br_ctx.h"
 #include "br_resp.h"
 
+struct br_cred;
+struct br_authz;
+struct br_quotas;
+
 #define TB_HOST_SLOTS 64
 
 enum tb_resp_state {
@@ -58,6 +62,13 @@ struct tb_host {
     struct tb_slot slots[TB_HOST_SLOTS];
     struct br_job *jobs;      /* admin jobs not yet run, newest first */
     struct st_txnlog *txnlog; /* the transaction coordinator's log (x.txns runs on it) */
+    /* security (tb_host_security): stores in dir, the connection's session (br_sess.h) */
+    struct br_cred *cred;
+    struct br_authz *authz;
+    struct br_quotas *quotas;
+    struct br_auth *auth;
+    void *sess;
+    bool sess_closed; /* the session refused a frame: the "connection" is closed */
 };
 
 /* Opens a host on a fresh temporary directory; kv are extra "key=value" settings (NULL-ended,
@@ -69,6 +80,14 @@ void tb_host_close(struct tb_host *h);
  * the rc of br_dispatch, *out the response (freed by tb_host_free_resp, also on error; NULL,
  * with -ENOMEM, when every slot of the host is taken). */
 int tb_host_call(struct tb_host *h, const uint8_t *frame, size_t len, struct br_resp **out);
+/* Security as the daemon has it: a credential store knowing user "user" (password
+ * "pencil", both SCRAM mechanisms; PLAIN checks against them), an ACL authorizer
+ * (allow.everyone.if.no.acl.found=true, super.users=User:admin) and quotas, all in dir (made
+ * once), and a fresh session for one connection on a SASL_PLAINTEXT listener (sasl) or a
+ * PLAINTEXT one: every tb_host_call frame then goes through the session first (br_sess.h), as
+ * br_conn.c does; a frame it refuses closes the "connection" (tb_host_call: -EPIPE until the
+ * next tb_host_security). 0 or -errno. */
+int tb_host_security(struct tb_host *h, bool sasl);
 /* Runs what a loop turn would (see the contract); the number of wakes run. */
 int tb_host_turn(struct tb_host *h);
 /* The broker is stopping: long polls are woken to answer (then tb_host_turn). */

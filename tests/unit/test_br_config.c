@@ -111,6 +111,11 @@ START_TEST(errors_name_the_key)
         {"log.format=xml", "log.format"},
         {"log.message.timestamp.type=Now", "log.message.timestamp.type"},
         {"listeners=127.0.0.1:9092", "listeners"},
+        {"listeners=PLAINTEXT:/127.0.0.1:9093", "listeners"},
+        {"sasl.enabled.mechanisms=GSSAPI", "sasl.enabled.mechanisms"},
+        {"ssl.principal.mapping.rules=RULE:x", "ssl.principal.mapping.rules"},
+        {"connection.failed.authentication.delay.ms=-1",
+         "connection.failed.authentication.delay.ms"},
         {"listeners=PLAINTEXT://127.0.0.1:70000", "listeners"},
         {"listeners=PLAINTEXT://127.0.0.1:", "listeners"},
         {"max.connections.per.ip=-1", "max.connections.per.ip"},
@@ -192,6 +197,28 @@ START_TEST(connection_and_request_byte_bounds)
 }
 END_TEST
 
+/* ssl.principal.mapping.rules: Kafka's grammar and semantics (first matching rule, $n groups,
+ * /L and /U, DEFAULT the subject itself, no match refused). */
+START_TEST(principal_mapping_rules)
+{
+    char out[256];
+    const char *rules = "RULE:^CN=([a-z-]+),OU=svc$/$1@svc/U, RULE:^CN=(.*)$/$1/L, DEFAULT";
+    ck_assert_int_eq(br_sec_principal_rules_check(rules, err, sizeof err), 0);
+    ck_assert_int_eq(br_sec_principal_map(rules, "CN=app-one,OU=svc", out, sizeof out), 0);
+    ck_assert_str_eq(out, "APP-ONE@SVC");
+    ck_assert_int_eq(br_sec_principal_map(rules, "CN=Alice", out, sizeof out), 0);
+    ck_assert_str_eq(out, "alice");
+    ck_assert_int_eq(br_sec_principal_map(rules, "O=x", out, sizeof out), 0); /* DEFAULT */
+    ck_assert_str_eq(out, "O=x");
+    ck_assert_int_eq(br_sec_principal_map("RULE:^CN=(.*)$/$1/", "O=x", out, sizeof out), -ENOENT);
+    ck_assert_int_eq(br_sec_principal_map("DEFAULT", "CN=a", out, 3), -ENOSPC);
+    ck_assert_int_eq(br_sec_principal_rules_check("RULE:(/x/", err, sizeof err), -EINVAL);
+    ck_assert_int_eq(br_sec_principal_rules_check("NOPE", err, sizeof err), -EINVAL);
+    ck_assert_int_eq(br_sec_principal_map("RULE:^CN=a\\/b$/ok/", "CN=a/b", out, sizeof out), 0);
+    ck_assert_str_eq(out, "ok");
+}
+END_TEST
+
 START_TEST(listeners_and_advertised)
 {
     /* a listener name that is no protocol, without a map: refused once the whole config is
@@ -200,10 +227,26 @@ START_TEST(listeners_and_advertised)
     ck_assert_int_eq(br_config_finish(&C, err, sizeof err), -EINVAL);
     ck_assert_msg(strstr(err, "plaintext2") && strstr(err, "listener.security.protocol.map"), "%s",
                   err);
+    ck_assert_int_eq(set("listener.security.protocol.map=PLAINTEXT:PLAINTEXT,plaintext2:SASL_SSL"),
+                     0);
+    ck_assert_msg(br_config_finish(&C, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(C.listeners[1].protocol, BR_PROTO_SASL_SSL);
+    /* the SASL protocols as listener names; a protocol splicelog does not have */
     setup();
-    ck_assert_int_eq(set("listeners=SASL_SSL://127.0.0.1:9093"), 0);
+    ck_assert_int_eq(set("listeners=SASL_SSL://127.0.0.1:9093,SASL_PLAINTEXT://127.0.0.1:0"), 0);
+    ck_assert_msg(br_config_finish(&C, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(C.listeners[0].protocol, BR_PROTO_SASL_SSL);
+    ck_assert_int_eq(C.listeners[1].protocol, BR_PROTO_SASL_PLAINTEXT);
+    setup();
+    ck_assert_int_eq(set("listeners=x://127.0.0.1:0"), 0);
+    ck_assert_int_eq(set("listener.security.protocol.map=x:KERBEROS"), 0);
     ck_assert_int_eq(br_config_finish(&C, err, sizeof err), -EINVAL);
-    ck_assert_msg(strstr(err, "SASL_SSL is not supported"), "%s", err);
+    ck_assert_msg(strstr(err, "KERBEROS is not supported"), "%s", err);
+    setup();
+    ck_assert_int_eq(set("sasl.enabled.mechanisms=GSSAPI"), -EINVAL);
+    ck_assert_int_eq(set("authorizer.class.name=kafka.security.authorizer.AclAuthorizer"), 0);
+    ck_assert(C.sec.authorizer);
+    ck_assert_int_eq(set("authorizer.class.name=com.example.Custom"), -EINVAL);
     setup();
     ck_assert_int_eq(set("listeners=PLAINTEXT://:0"), 0);
     ck_assert_int_eq(C.nlisteners, 1);
@@ -260,9 +303,9 @@ START_TEST(protocol_map_and_controller_listeners)
     ck_assert_msg(strstr(err, "listener.security.protocol.map"), "%s", err);
     setup();
     ck_assert_int_eq(set("listeners=CLIENT://127.0.0.1:0"), 0);
-    ck_assert_int_eq(set("listener.security.protocol.map=CLIENT:SASL_PLAINTEXT"), 0);
+    ck_assert_int_eq(set("listener.security.protocol.map=CLIENT:GSSAPI"), 0);
     ck_assert_int_eq(br_config_finish(&C, err, sizeof err), -EINVAL);
-    ck_assert_msg(strstr(err, "SASL_PLAINTEXT is not supported"), "%s", err);
+    ck_assert_msg(strstr(err, "GSSAPI is not supported"), "%s", err);
     /* only controller listeners: nothing to serve */
     setup();
     ck_assert_int_eq(set("listeners=CONTROLLER://:9093"), 0);
@@ -358,6 +401,7 @@ static Suite *suite(void)
     tcase_add_test(tc, errors_name_the_key);
     tcase_add_test(tc, connection_and_request_byte_bounds);
     tcase_add_test(tc, listeners_and_advertised);
+    tcase_add_test(tc, principal_mapping_rules);
     tcase_add_test(tc, protocol_map_and_controller_listeners);
     tcase_add_test(tc, kafka_only_keys_ignored);
     tcase_add_test(tc, file_syntax_and_line_numbers);

@@ -24,11 +24,12 @@ START_TEST(test_api_advertised_table)
      * from 0 (sarama's v1 commits) and Produce from 0 (librdkafka's compression gate; README
      * "Protocol baseline"): exactly what ApiVersions sends. */
     static const struct kp_api_range want[] = {
-        {0, 0, 9},  {1, 4, 13}, {2, 1, 7},  {3, 0, 12}, {8, 0, 8},  {9, 1, 7},
-        {10, 0, 4}, {11, 0, 9}, {12, 0, 4}, {13, 0, 5}, {14, 0, 5}, {15, 0, 5},
-        {16, 0, 5}, {18, 0, 3}, {19, 0, 7}, {20, 0, 6}, {21, 0, 2}, {22, 0, 4},
-        {24, 0, 3}, {25, 0, 3}, {26, 0, 3}, {28, 0, 3}, {32, 0, 4}, {33, 0, 2},
-        {35, 1, 4}, {37, 0, 3}, {42, 0, 2}, {44, 0, 1}, {47, 0, 0}, {60, 0, 1},
+        {0, 0, 9},  {1, 4, 13}, {2, 1, 7},  {3, 0, 12}, {8, 0, 8},  {9, 1, 7},  {10, 0, 4},
+        {11, 0, 9}, {12, 0, 4}, {13, 0, 5}, {14, 0, 5}, {15, 0, 5}, {16, 0, 5}, {17, 0, 1},
+        {18, 0, 3}, {19, 0, 7}, {20, 0, 6}, {21, 0, 2}, {22, 0, 4}, {24, 0, 3}, {25, 0, 3},
+        {26, 0, 3}, {28, 0, 3}, {29, 1, 3}, {30, 1, 3}, {31, 1, 3}, {32, 0, 4}, {33, 0, 2},
+        {35, 1, 4}, {36, 0, 2}, {37, 0, 3}, {42, 0, 2}, {44, 0, 1}, {47, 0, 0}, {48, 0, 1},
+        {49, 0, 1}, {50, 0, 0}, {51, 0, 0}, {60, 0, 1},
     };
     size_t n = 0;
     const struct kp_api_range *t = kp_api_advertised(&n);
@@ -78,10 +79,46 @@ START_TEST(test_api_flexible_and_header_versions)
     /* First flexible versions from the apache/kafka schemas. */
     static const struct {
         int16_t key, first_flexible;
-    } t[] = {{0, 9},  {1, 12}, {2, 6},  {3, 9},  {8, 8},          {9, 6},  {10, 3}, {11, 6},
-             {12, 4}, {13, 4}, {14, 4}, {15, 5}, {16, 3},         {18, 3}, {19, 5}, {20, 4},
-             {21, 2}, {22, 2}, {24, 3}, {25, 3}, {26, 3},         {28, 3}, {32, 4}, {33, 2},
-             {35, 2}, {37, 2}, {42, 2}, {44, 1}, {47, INT16_MAX}, {60, 0}};
+    } t[] = {{0, 9},
+             {1, 12},
+             {2, 6},
+             {3, 9},
+             {8, 8},
+             {9, 6},
+             {10, 3},
+             {11, 6},
+             {12, 4},
+             {13, 4},
+             {14, 4},
+             {15, 5},
+             {16, 3},
+             {18, 3},
+             {19, 5},
+             {20, 4},
+             {21, 2},
+             {22, 2},
+             {24, 3},
+             {25, 3},
+             {26, 3},
+             {28, 3},
+             {32, 4},
+             {33, 2},
+             {35, 2},
+             {37, 2},
+             {42, 2},
+             {44, 1},
+             {47, INT16_MAX},
+             {60, 0},
+             /* the security APIs */
+             {17, INT16_MAX},
+             {29, 2},
+             {30, 2},
+             {31, 2},
+             {36, 2},
+             {48, 1},
+             {49, 1},
+             {50, 0},
+             {51, 0}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         int16_t k = t[i].key, f = t[i].first_flexible;
         ck_assert(!kp_api_flexible(k, (int16_t)(f - 1)));
@@ -400,7 +437,7 @@ START_TEST(test_api_versions_resp_v0_golden)
     kp_wr_init(&wr, buf, sizeof buf);
     ck_assert_int_eq(kp_api_versions_resp_encode(&wr, 0, &resp), 0);
     EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00,     /* error_code */
-                 0x00, 0x00, 0x00, 0x1e,              /* int32 count */
+                 0x00, 0x00, 0x00, 0x27,              /* int32 count */
                  0x00, 0x00, 0x00, 0x00, 0x00, 0x09,  /* Produce 0-9 */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0d,  /* Fetch 4-13 */
                  0x00, 0x02, 0x00, 0x01, 0x00, 0x07,  /* ListOffsets 1-7 */
@@ -414,6 +451,7 @@ START_TEST(test_api_versions_resp_v0_golden)
                  0x00, 0x0e, 0x00, 0x00, 0x00, 0x05,  /* SyncGroup 0-5 */
                  0x00, 0x0f, 0x00, 0x00, 0x00, 0x05,  /* DescribeGroups 0-5 */
                  0x00, 0x10, 0x00, 0x00, 0x00, 0x05,  /* ListGroups 0-5 */
+                 0x00, 0x11, 0x00, 0x00, 0x00, 0x01,  /* SaslHandshake 0-1 */
                  0x00, 0x12, 0x00, 0x00, 0x00, 0x03,  /* ApiVersions 0-3 */
                  0x00, 0x13, 0x00, 0x00, 0x00, 0x07,  /* CreateTopics 0-7 */
                  0x00, 0x14, 0x00, 0x00, 0x00, 0x06,  /* DeleteTopics 0-6 */
@@ -423,13 +461,21 @@ START_TEST(test_api_versions_resp_v0_golden)
                  0x00, 0x19, 0x00, 0x00, 0x00, 0x03,  /* AddOffsetsToTxn 0-3 */
                  0x00, 0x1a, 0x00, 0x00, 0x00, 0x03,  /* EndTxn 0-3 */
                  0x00, 0x1c, 0x00, 0x00, 0x00, 0x03,  /* TxnOffsetCommit 0-3 */
+                 0x00, 0x1d, 0x00, 0x01, 0x00, 0x03,  /* DescribeAcls 1-3 */
+                 0x00, 0x1e, 0x00, 0x01, 0x00, 0x03,  /* CreateAcls 1-3 */
+                 0x00, 0x1f, 0x00, 0x01, 0x00, 0x03,  /* DeleteAcls 1-3 */
                  0x00, 0x20, 0x00, 0x00, 0x00, 0x04,  /* DescribeConfigs 0-4 */
                  0x00, 0x21, 0x00, 0x00, 0x00, 0x02,  /* AlterConfigs 0-2 */
                  0x00, 0x23, 0x00, 0x01, 0x00, 0x04,  /* DescribeLogDirs 1-4 */
+                 0x00, 0x24, 0x00, 0x00, 0x00, 0x02,  /* SaslAuthenticate 0-2 */
                  0x00, 0x25, 0x00, 0x00, 0x00, 0x03,  /* CreatePartitions 0-3 */
                  0x00, 0x2a, 0x00, 0x00, 0x00, 0x02,  /* DeleteGroups 0-2 */
                  0x00, 0x2c, 0x00, 0x00, 0x00, 0x01,  /* IncrementalAlterConfigs 0-1 */
-                 0x00, 0x2f, 0x00, 0x00, 0x00, 0x00,  /* OffsetDelete 0-0 */
+                 0x00, 0x2f, 0x00, 0x00, 0x00, 0x00,  /* OffsetDelete 0 */
+                 0x00, 0x30, 0x00, 0x00, 0x00, 0x01,  /* DescribeClientQuotas 0-1 */
+                 0x00, 0x31, 0x00, 0x00, 0x00, 0x01,  /* AlterClientQuotas 0-1 */
+                 0x00, 0x32, 0x00, 0x00, 0x00, 0x00,  /* DescribeUserScramCredentials 0 */
+                 0x00, 0x33, 0x00, 0x00, 0x00, 0x00,  /* AlterUserScramCredentials 0 */
                  0x00, 0x3c, 0x00, 0x00, 0x00, 0x01); /* DescribeCluster 0-1 */
 }
 END_TEST
@@ -445,10 +491,10 @@ START_TEST(test_api_versions_resp_v3_golden)
     ck_assert_int_eq(kp_resp_hdr_encode(&wr, KP_API_API_VERSIONS, 3, 0x11223344), 0);
     ck_assert_int_eq(kp_api_versions_resp_encode(&wr, 3, &resp), 0);
     ck_assert_int_eq(kp_frame_end(&wr, pos), 0);
-    EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00, 0x00, 0xde, /* size = 222 */
+    EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00, 0x01, 0x1d, /* size = 285 */
                  0x11, 0x22, 0x33, 0x44,                      /* correlation_id, no tags */
                  0x00, 0x00,                                  /* error_code */
-                 0x1f,                                        /* uvarint(30 + 1) */
+                 0x28,                                        /* uvarint(39 + 1) */
                  0x00, 0x00, 0x00, 0x00, 0x00, 0x09, 0x00,    /* each entry ends with tags */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0d, 0x00,    /**/
                  0x00, 0x02, 0x00, 0x01, 0x00, 0x07, 0x00,    /**/
@@ -462,6 +508,7 @@ START_TEST(test_api_versions_resp_v3_golden)
                  0x00, 0x0e, 0x00, 0x00, 0x00, 0x05, 0x00,    /**/
                  0x00, 0x0f, 0x00, 0x00, 0x00, 0x05, 0x00,    /**/
                  0x00, 0x10, 0x00, 0x00, 0x00, 0x05, 0x00,    /**/
+                 0x00, 0x11, 0x00, 0x00, 0x00, 0x01, 0x00,    /**/
                  0x00, 0x12, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
                  0x00, 0x13, 0x00, 0x00, 0x00, 0x07, 0x00,    /**/
                  0x00, 0x14, 0x00, 0x00, 0x00, 0x06, 0x00,    /**/
@@ -471,13 +518,21 @@ START_TEST(test_api_versions_resp_v3_golden)
                  0x00, 0x19, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
                  0x00, 0x1a, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
                  0x00, 0x1c, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
+                 0x00, 0x1d, 0x00, 0x01, 0x00, 0x03, 0x00,    /**/
+                 0x00, 0x1e, 0x00, 0x01, 0x00, 0x03, 0x00,    /**/
+                 0x00, 0x1f, 0x00, 0x01, 0x00, 0x03, 0x00,    /**/
                  0x00, 0x20, 0x00, 0x00, 0x00, 0x04, 0x00,    /**/
                  0x00, 0x21, 0x00, 0x00, 0x00, 0x02, 0x00,    /**/
                  0x00, 0x23, 0x00, 0x01, 0x00, 0x04, 0x00,    /**/
+                 0x00, 0x24, 0x00, 0x00, 0x00, 0x02, 0x00,    /**/
                  0x00, 0x25, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
                  0x00, 0x2a, 0x00, 0x00, 0x00, 0x02, 0x00,    /**/
                  0x00, 0x2c, 0x00, 0x00, 0x00, 0x01, 0x00,    /**/
                  0x00, 0x2f, 0x00, 0x00, 0x00, 0x00, 0x00,    /**/
+                 0x00, 0x30, 0x00, 0x00, 0x00, 0x01, 0x00,    /**/
+                 0x00, 0x31, 0x00, 0x00, 0x00, 0x01, 0x00,    /**/
+                 0x00, 0x32, 0x00, 0x00, 0x00, 0x00, 0x00,    /**/
+                 0x00, 0x33, 0x00, 0x00, 0x00, 0x00, 0x00,    /**/
                  0x00, 0x3c, 0x00, 0x00, 0x00, 0x01, 0x00,    /**/
                  0x00, 0x00, 0x00, 0x00,                      /* throttle_time_ms */
                  0x00);                                       /* tags */

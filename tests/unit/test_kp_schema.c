@@ -21,6 +21,7 @@
 #include "kp_msg_cluster.h"
 #include "kp_msg_config.h"
 #include "kp_msg_groups_admin.h"
+#include "kp_msg_sec.h"
 #include "kp_msg_txn.h"
 #include "kp_schema.h"
 
@@ -89,6 +90,15 @@ PUB(delete_groups)
 PUB(incremental_alter_configs)
 PUB(offset_delete)
 PUB(describe_cluster)
+PUB(sasl_handshake)
+PUB(describe_acls)
+PUB(create_acls)
+PUB(delete_acls)
+PUB(sasl_authenticate)
+PUB(describe_client_quotas)
+PUB(alter_client_quotas)
+PUB(describe_user_scram_credentials)
+PUB(alter_user_scram_credentials)
 
 static const struct pub pubs[] = {
     PUB_ROW(0, produce),
@@ -104,6 +114,7 @@ static const struct pub pubs[] = {
     PUB_ROW(14, sync_group),
     PUB_ROW(15, describe_groups),
     PUB_ROW(16, list_groups),
+    PUB_ROW(17, sasl_handshake),
     PUB_ROW(18, api_versions),
     PUB_ROW(19, create_topics),
     PUB_ROW(20, delete_topics),
@@ -114,13 +125,21 @@ static const struct pub pubs[] = {
     PUB_ROW(25, add_offsets_to_txn),
     PUB_ROW(26, end_txn),
     PUB_ROW(28, txn_offset_commit),
+    PUB_ROW(29, describe_acls),
+    PUB_ROW(30, create_acls),
+    PUB_ROW(31, delete_acls),
     PUB_ROW(32, describe_configs),
     PUB_ROW(33, alter_configs),
     PUB_ROW(35, describe_log_dirs),
+    PUB_ROW(36, sasl_authenticate),
     PUB_ROW(37, create_partitions),
     PUB_ROW(42, delete_groups),
     PUB_ROW(44, incremental_alter_configs),
     PUB_ROW(47, offset_delete),
+    PUB_ROW(48, describe_client_quotas),
+    PUB_ROW(49, alter_client_quotas),
+    PUB_ROW(50, describe_user_scram_credentials),
+    PUB_ROW(51, alter_user_scram_credentials),
     PUB_ROW(60, describe_cluster),
 };
 #define N_PUBS (sizeof pubs / sizeof pubs[0])
@@ -446,6 +465,8 @@ START_TEST(test_random_messages)
 {
     const struct kp__api *api = kp__api_at((size_t)_i);
     ck_assert_ptr_nonnull(api);
+    if (!api->req)
+        return; /* hand-written codecs have their own suites (test_kp_msg_sec) */
     for (int dir = 0; dir < 2; dir++)
         for (int16_t v = api->info->min_version; v <= api->info->max_version; v++)
             for (int k = 0; k < 40; k++)
