@@ -10,7 +10,7 @@
  *   st_scrub.c (the scrubber), st_walk.c (the rule for a good batch), st_fence.c (fenced
  *   ranges), st_pstate.c (producer state: idempotence, open transactions, the last stable
  *   offset, snapshots), st_txnidx.c (aborted-transaction indexes), st_fcache.c (the cache of
- *   open segment files).
+ *   open segment files), st_clean*.c (log compaction: its own contract in st_clean.h).
  * - Errors: 0 or a negative errno. -ENOENT unknown topic/partition (or appending to a deleted
  *   topic's log), -EEXIST topic exists, -EINVAL bad name or argument, -ERANGE offset outside
  *   [log start, log end], -E2BIG too many batches in one append, -ESHUTDOWN appending after
@@ -73,6 +73,17 @@ struct st_log_config {
     int64_t open_files_max; /* store-wide: segments whose files stay open, a least-recently-used
                                bound on descriptors and index mappings whatever the number of
                                partitions (st_fcache.c); 0: half of RLIMIT_NOFILE */
+    /* Log compaction (st_clean.h; every key parsed in st_clean_conf.c) */
+    int32_t cleanup_policy;        /* cleanup.policy: ST_CLEANUP_* bits (delete) */
+    double min_cleanable_ratio;    /* min.cleanable.dirty.ratio (0.5) */
+    int64_t min_compaction_lag_ms; /* min.compaction.lag.ms (0) */
+    int64_t max_compaction_lag_ms; /* max.compaction.lag.ms (INT64_MAX) */
+    int64_t delete_retention_ms;   /* delete.retention.ms (1 day) */
+    /* the cleaner's, store-wide (only the store's defaults count) */
+    int32_t cleaner_threads;      /* log.cleaner.threads (1; 0: log.cleaner.enable=false) */
+    int64_t cleaner_io_max_bps;   /* log.cleaner.io.max.bytes.per.second (-1: unbounded) */
+    int64_t cleaner_backoff_ms;   /* log.cleaner.backoff.ms (15 s) */
+    int64_t cleaner_dedupe_bytes; /* log.cleaner.dedupe.buffer.size (128 MiB, all threads) */
 };
 
 /* Fills c with Kafka's defaults. */

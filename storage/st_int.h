@@ -29,6 +29,7 @@
 #include <xxhash.h>
 
 #include "st.h"
+#include "st_clean.h"
 
 /* ---- constants (the on-disk format: st_segment.c) ---------------------------------------- */
 
@@ -635,6 +636,10 @@ struct st_log {
     pthread_mutex_t sync_mu; /* one sync of this log at a time (flusher, close, delete) */
     int64_t synced_pos;      /* position of the active segment covered by the last sync */
     struct st_seg *synced_seg;
+
+    /* log compaction (st_clean.c), under mu */
+    bool cleaning;      /* a cleaning runs: retention leaves the segments alone meanwhile */
+    int64_t clean_next; /* first dirty offset (every offset below was cleaned); -1 unknown */
 };
 
 /* A dormant log of topic/partition with no files (st_recover.c). */
@@ -670,6 +675,12 @@ uint32_t st__log_digest_chunks(const struct st_log_config *cfg);
 int64_t st__seg_time(struct st_seg *s);
 /* Retention and roll-by-time for one log. */
 void st__log_maintain(struct st_log *log, int64_t now_ms);
+
+/* Log compaction: finishes or undoes a swap a crash interrupted (SWAP RULE in st_clean.c),
+ * before the log's directory is listed. Recovery, single-threaded. */
+int st__clean_recover(struct st_log *log);
+/* Stops the background cleaners (st_clean_run.c; st_store_close, before logs close). */
+void st__cleaner_stop(struct st_store *store);
 
 /* Syncs the log (st_flush.c): sealed segments, the active one, the recovery point. */
 int st__log_sync(struct st_log *log);
@@ -740,6 +751,8 @@ struct st_store {
     st_msg_fn msg_fn;
     void *msg_arg;
     struct st_recovery_report recovery;
+
+    struct st_cleaner *cleaner; /* background cleaners (st_clean_run.c); NULL none */
 };
 
 void st__store_kick_flusher(struct st_store *store);

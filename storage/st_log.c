@@ -1002,7 +1002,9 @@ void st__log_maintain(struct st_log *log, int64_t now_ms)
         total += atomic_load_explicit(&v->s[i]->size, memory_order_relaxed);
     int k = 0;
     /* Only sealed segments whose digest is written (the flusher is done with them). */
-    while (k < v->n - 1 && atomic_load(&v->s[k]->digested)) {
+    /* and only under cleanup.policy delete, not while a cleaning may swap them (st_clean.c) */
+    bool deletes = cfg->cleanup_policy == 0 || (cfg->cleanup_policy & ST_CLEANUP_DELETE);
+    while (deletes && !log->cleaning && k < v->n - 1 && atomic_load(&v->s[k]->digested)) {
         struct st_seg *s = v->s[k];
         int64_t sz = atomic_load_explicit(&s->size, memory_order_relaxed);
         bool by_size = cfg->retention_bytes >= 0 && total - sz >= cfg->retention_bytes;

@@ -30,6 +30,7 @@ void st_log_config_default(struct st_log_config *c)
     c->producer_id_expiration_check_ms = 600000;
     c->producer_state_max_bytes = 64LL << 20;
     c->open_files_max = 0;
+    st_clean_config_default(c);
 }
 
 bool st_topic_name_valid(const char *name, size_t len)
@@ -113,6 +114,9 @@ static int meta_write(struct st_store *st, const char *name, int32_t partitions,
     if (cfg->log_append_time != st->defaults.log_append_time)
         len += snprintf(text + len, sizeof(text) - (size_t)len, "message.timestamp.type=%s\n",
                         cfg->log_append_time ? "LogAppendTime" : "CreateTime");
+    len += st_clean_config_format(cfg, &st->defaults, text + len, sizeof(text) - (size_t)len);
+    if ((size_t)len >= sizeof(text))
+        return -ENAMETOOLONG;
     char tmp[ST_MAX_PATH], path[ST_MAX_PATH];
     meta_path(tmp, sizeof(tmp), st, name, true);
     meta_path(path, sizeof(path), st, name, false);
@@ -162,6 +166,11 @@ static int meta_read(struct st_store *st, const char *name, int32_t *partitions,
             cfg->log_append_time = strcmp(val, "LogAppendTime") == 0;
             continue;
         }
+        int ce = st_clean_config_set(cfg, key, val);
+        if (ce == 0)
+            continue;
+        if (ce != -ENOENT)
+            return -EBADMSG;
         char *end;
         errno = 0;
         long long v = strtoll(val, &end, 10);
@@ -307,7 +316,8 @@ static void remove_dir(const char *dir)
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        unlink(path);
+        if (unlink(path) < 0 && errno == EISDIR)
+            remove_dir(path); /* a cleaning's temporary directory (st_clean.c) */
     }
     closedir(d);
     rmdir(dir);
@@ -679,6 +689,7 @@ void st_store_close(struct st_store *store)
 {
     if (!store)
         return;
+    st__cleaner_stop(store);
     st__flusher_stop(store);
     pthread_rwlock_wrlock(&store->mu);
     int err = close_logs(store);
