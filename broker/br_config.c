@@ -5,6 +5,7 @@
  */
 #include "br_config.h"
 
+#include "st_clean.h"
 #include "st_offsets.h"
 
 #include <ctype.h>
@@ -463,6 +464,14 @@ int br_config_set_kv(struct br_config *c, const char *key, const char *value, ch
         rc = br_stats_conf_set(&c->metrics, key, value, err, errlen);
         if (rc != -ENOENT)
             return rc;
+        /* log.cleanup.policy and log.cleaner.*: storage parses its compaction keys */
+        if (strncmp(key, "log.", 4) == 0) {
+            rc = st_clean_config_set(&c->log, key, value);
+            if (rc == -EINVAL)
+                return fail(err, errlen, -EINVAL, "bad value '%s' for %s", value, key);
+            if (rc == 0)
+                return 0;
+        }
         return fail(err, errlen, -EINVAL, "unknown configuration key '%s'", key);
     }
     return apply(c, k, value, err, errlen);

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "br_api.h"
+#include "st_clean.h"
 #include "br_log.h"
 #include "br_offsets.h"
 #include "kp_msg.h"
@@ -402,8 +403,15 @@ static int apply_topic_config(struct st_log_config *lc, struct kp_str name, stru
             return -EINVAL;
         return 0;
     }
-    if (kp_str_eq(name, "cleanup.policy"))
-        return strcmp(v, "delete") == 0 ? 0 : -EINVAL;
+    /* cleanup.policy and the compaction keys: storage parses them (st_clean_conf.c) */
+    if (name.len > 4 && memcmp(name.ptr, "log.", 4) != 0 && name.len < 64) {
+        char k[64];
+        memcpy(k, name.ptr, (size_t)name.len);
+        k[name.len] = 0;
+        int rc = st_clean_config_set(lc, k, v);
+        if (rc != -ENOENT)
+            return rc;
+    }
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         if (!kp_str_eq(name, keys[i].key))
             continue;
