@@ -31,8 +31,8 @@
  *      with their index mappings and .txnindex descriptors, so that a reader holding them reads
  *      the old files whatever is renamed. The log's clean-shutdown record is unlinked (it no
  *      longer describes the files once the swap starts).
- *   3. COMMIT: the swap record <dir>/clean-swap is written (clean-swap.tmp, fsync, rename,
- *      fsync the directory):
+ *   3. COMMIT: the swap record <dir>/clean-swap is written (clean-swap.tmp and its fsync before
+ *      sync_mu is taken; the rename and the directory fsync under it):
  *          0  4  magic "SLCW"        4  4  version 1
  *          8  8  B                  16  8  N's .log size
  *         24  4  1 when N has a .txnindex, else 0
@@ -40,15 +40,18 @@
  *         32 8n  the old bases, ascending (the first is B)
  *      32+8n  4  CRC-32C of the bytes before
  *   4. FINISH: rename cleaner/B.{index,timeindex,txnindex,digest,log} over B.* (the .log last);
- *      without a new .txnindex, unlink B.txnindex; unlink every file of O2..On; fsync the
- *      directory; unlink clean-swap; fsync the directory.
- *   5. The new segment list is published under the writer lock; after the grace period the
- *      old segments are unpinned (readers holding ranges keep their own pins and fds).
+ *      without a new .txnindex, unlink B.txnindex; unlink every file of O2..On.
+ *   5. The new segment list is published under the writer lock (its grace period passes: no
+ *      reader still looks at the old list), sync_mu is released, the old segments are
+ *      unpinned (readers holding ranges keep their own pins and fds); then the directory is
+ *      fsynced, clean-swap unlinked and the directory fsynced again, so that a stale record
+ *      never meets the files of a later cleaning that did not commit. Only the commit's
+ *      directory fsync is made under sync_mu (a durable produce on the log may wait for it).
  *   RECOVERY (st__clean_recover, before the directory is listed): a valid clean-swap means
- *   the commit happened: step 4 is done again (every action in it is idempotent: a missing
- *   cleaner/ file was renamed already, a missing old file was unlinked already). No
- *   clean-swap (or one that fails its checks, which a rename of a synced file cannot produce):
- *   the cleaning never committed, the old segments are whole, and the cleaner directory is
+ *   the commit happened: step 4 and the end of step 5 are done again (every action in it is
+ * idempotent: a missing cleaner/ file was renamed already, a missing old file was unlinked
+ * already). No clean-swap (or one that fails its checks, which a rename of a synced file cannot
+ * produce): the cleaning never committed, the old segments are whole, and the cleaner directory is
  *   removed. Either way the log reads back as before the cleaning or as after it, never a mix.
  *
  * Transactions: control batches are kept always (their .txnindex entries stay true); data of
@@ -113,7 +116,15 @@ struct st_cleanwork {
     size_t bcap;
     int64_t io_bps;
     int64_t io_t0, io_bytes;
+    const _Atomic bool *stop; /* set: give up (-ECANCELED) before the next batch */
 };
+
+void st__cleanwork_set_stop(struct st_cleanwork *w, const _Atomic bool *stop) { w->stop = stop; }
+
+static bool stopping(const struct st_cleanwork *w)
+{
+    return w->stop && atomic_load_explicit(w->stop, memory_order_relaxed);
+}
 
 int st__cleanwork_new(size_t map_bytes, int64_t io_bps, struct st_cleanwork **out)
 {
@@ -536,6 +547,10 @@ static int build_map(struct job *j, struct st_cleanwork *w, struct st_clean_stat
         const uint8_t *p;
         bool full = false;
         while (!full && (p = next_batch(w, &r, &pos, &next, &h, &err)) != NULL) {
+            if (stopping(w)) {
+                err = -ECANCELED;
+                break;
+            }
             if (next <= j->first_dirty)
                 continue;
             st->dirty_bytes += (int64_t)kp_batch_size(&h);
@@ -860,7 +875,7 @@ static int rewrite_group(struct job *j, struct st_cleanwork *w, struct st_seg **
         struct kp_batch_hdr h;
         const uint8_t *p;
         while ((p = next_batch(w, &r, &pos, &next, &h, &err)) != NULL)
-            if ((err = clean_batch(j, w, &o, p, &h, drop)) < 0)
+            if ((err = stopping(w) ? -ECANCELED : clean_batch(j, w, &o, p, &h, drop)) < 0)
                 break;
         st__seg_unpin(src);
         if (err == 0 && next != seg_end)
@@ -913,7 +928,8 @@ struct swaprec {
     int64_t bases[ST_CLEAN_GROUP_MAX];
 };
 
-static int swap_write(struct st_log *log, const struct swaprec *r)
+/* SWAP RULE step 3, first half: clean-swap.tmp written and fsynced (no lock needed). */
+static int swap_prepare(struct st_log *log, const struct swaprec *r)
 {
     uint8_t b[SWAP_HDR + 8 * ST_CLEAN_GROUP_MAX + 4];
     memset(b, 0, SWAP_HDR);
@@ -928,9 +944,8 @@ static int swap_write(struct st_log *log, const struct swaprec *r)
     size_t len = SWAP_HDR + 8 * (size_t)r->n;
     kp_store_be32(b + len, kp_crc32c(0, b, len));
     len += 4;
-    char tmp[ST_MAX_PATH], path[ST_MAX_PATH];
+    char tmp[ST_MAX_PATH];
     snprintf(tmp, sizeof(tmp), "%s/%s.tmp", log->dir, SWAP_NAME);
-    snprintf(path, sizeof(path), "%s/%s", log->dir, SWAP_NAME);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
@@ -938,10 +953,20 @@ static int swap_write(struct st_log *log, const struct swaprec *r)
     if (err == 0 && fsync(fd) < 0)
         err = -errno;
     close(fd);
+    if (err < 0)
+        unlink(tmp);
     crash_point(2);
-    if (err == 0 && rename(tmp, path) < 0)
-        err = -errno;
-    if (err < 0) {
+    return err;
+}
+
+/* Second half: the rename and the directory fsync that make it the commit. */
+static int swap_commit(struct st_log *log)
+{
+    char tmp[ST_MAX_PATH], path[ST_MAX_PATH];
+    snprintf(tmp, sizeof(tmp), "%s/%s.tmp", log->dir, SWAP_NAME);
+    snprintf(path, sizeof(path), "%s/%s", log->dir, SWAP_NAME);
+    if (rename(tmp, path) < 0) {
+        int err = -errno;
         unlink(tmp);
         return err;
     }
@@ -979,8 +1004,8 @@ static int swap_read(const char *dir, struct swaprec *r)
     return 1;
 }
 
-/* SWAP RULE step 4 (and recovery): idempotent. */
-static int swap_finish(const char *dir, const struct swaprec *r)
+/* SWAP RULE step 4, the renames and unlinks (and recovery's): idempotent. */
+static int swap_apply(const char *dir, const struct swaprec *r)
 {
     char from[ST_MAX_PATH], to[ST_MAX_PATH], cdir[ST_MAX_PATH];
     snprintf(cdir, sizeof(cdir), "%s/%s", dir, CLEAN_DIR);
@@ -1004,12 +1029,20 @@ static int swap_finish(const char *dir, const struct swaprec *r)
                 return -errno;
         }
     }
+    return 0;
+}
+
+/* Step 4's end: the renames durable, then the record gone (durably: a stale record must never
+ * meet the files of a later cleaning that did not commit). */
+static int swap_done(const char *dir)
+{
     int err = st__fsync_dir(dir);
     if (err < 0)
         return err;
     crash_point(11);
-    snprintf(to, sizeof(to), "%s/%s", dir, SWAP_NAME);
-    if (unlink(to) < 0 && errno != ENOENT)
+    char path[ST_MAX_PATH];
+    snprintf(path, sizeof(path), "%s/%s", dir, SWAP_NAME);
+    if (unlink(path) < 0 && errno != ENOENT)
         return -errno;
     return st__fsync_dir(dir);
 }
@@ -1023,7 +1056,9 @@ int st__clean_recover(struct st_log *log)
     if (got == 1) {
         snprintf(path, sizeof(path), "%s/%s", log->dir, ST_CLEAN_NAME);
         unlink(path); /* describes the files before the swap */
-        int err = swap_finish(log->dir, &r);
+        int err = swap_apply(log->dir, &r);
+        if (err == 0)
+            err = swap_done(log->dir);
         if (err < 0)
             return err;
         if (st->msg_fn) {
@@ -1085,9 +1120,12 @@ static int swap_group(struct st_log *log, struct st_seg **g, int n, const struct
     struct swaprec r = {.base = g[0]->base, .size = m->size, .txn = m->txn, .n = n};
     for (int i = 0; i < n; i++)
         r.bases[i] = g[i]->base;
+    int err = swap_prepare(log, &r);
+    if (err < 0)
+        return err;
     pthread_mutex_lock(&log->sync_mu);
     pthread_mutex_lock(&log->mu);
-    int err = log->deleted ? -ENOENT : log->closed ? -ESHUTDOWN : 0;
+    err = log->deleted ? -ENOENT : log->closed ? -ESHUTDOWN : 0;
     struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
     int at = -1;
     for (int i = 0; err == 0 && i < v->n; i++)
@@ -1125,13 +1163,17 @@ static int swap_group(struct st_log *log, struct st_seg **g, int n, const struct
         char path[ST_MAX_PATH];
         snprintf(path, sizeof(path), "%s/%s", log->dir, ST_CLEAN_NAME);
         unlink(path);
-        err = swap_write(log, &r);
+        err = swap_commit(log);
         committed = err == 0;
         crash_point(3);
+    } else {
+        char tmp[ST_MAX_PATH];
+        snprintf(tmp, sizeof(tmp), "%s/%s.tmp", log->dir, SWAP_NAME);
+        unlink(tmp);
     }
     if (committed) {
         /* past the commit, a failure leaves the rest to the next recovery */
-        err = swap_finish(log->dir, &r);
+        err = swap_apply(log->dir, &r);
         if (err == 0)
             err = new_seg(log, m, r.base, &ns);
     }
@@ -1165,6 +1207,13 @@ static int swap_group(struct st_log *log, struct st_seg **g, int n, const struct
     for (int i = 0; i < pinned; i++)
         st__seg_unpin(g[i]);
     st__seg_put(ns);
+    /* outside the lock: the swap is committed and served; the record's removal need not hold
+     * up syncs (a topic deleted meanwhile takes the directory with it) */
+    if (err == 0) {
+        int e = swap_done(log->dir);
+        if (e < 0 && e != -ENOENT)
+            err = e;
+    }
     return err;
 }
 

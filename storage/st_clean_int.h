@@ -5,6 +5,8 @@
 #ifndef SPLICELOG_ST_CLEAN_INT_H
 #define SPLICELOG_ST_CLEAN_INT_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +39,9 @@ extern int st__clean_crash_at;
 struct st_cleanwork;
 int st__cleanwork_new(size_t map_bytes, int64_t io_bps, struct st_cleanwork **out);
 void st__cleanwork_free(struct st_cleanwork *w);
+/* A flag that, once set, makes a cleaning in progress give up with -ECANCELED before its next
+ * batch (nothing committed is undone). */
+void st__cleanwork_set_stop(struct st_cleanwork *w, const _Atomic bool *stop);
 int st__clean_log(struct st_log *log, struct st_cleanwork *w, int64_t now_ms, unsigned flags,
                   struct st_clean_stats *stats);
 /* How dirty a log is (without I/O beyond segment timestamps): its cleanable bytes, the dirty

@@ -18,6 +18,7 @@ struct st_cleaner {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     bool stop;
+    _Atomic bool abort; /* stop: a cleaning in progress gives up */
     int n;
     pthread_t th[64];
     struct st_clean_stats total; /* under mu */
@@ -111,12 +112,17 @@ static void *cleaner_main(void *arg)
         if (stop)
             break;
         struct st_log *log = pick(st, wall_ms());
-        if (log && !w && st__cleanwork_new(map, bps, &w) < 0)
-            w = NULL;
+        if (log && !w) {
+            if (st__cleanwork_new(map, bps, &w) < 0)
+                w = NULL;
+            else
+                st__cleanwork_set_stop(w, &c->abort);
+        }
         if (log && w) {
             struct st_clean_stats s = {0};
             int err = st__clean_log(log, w, wall_ms(), 0, &s);
-            if (err < 0 && err != -EBUSY && err != -ENOENT && err != -ESHUTDOWN && st->msg_fn) {
+            if (err < 0 && err != -EBUSY && err != -ENOENT && err != -ESHUTDOWN &&
+                err != -ECANCELED && st->msg_fn) {
                 char msg[600];
                 snprintf(msg, sizeof(msg),
                          "cleaner: %s-%d: %s; retried after log.cleaner.backoff.ms",
@@ -177,6 +183,7 @@ void st__cleaner_stop(struct st_store *store)
     struct st_cleaner *c = store->cleaner;
     if (!c)
         return;
+    atomic_store(&c->abort, true);
     pthread_mutex_lock(&c->mu);
     c->stop = true;
     pthread_cond_broadcast(&c->cond);

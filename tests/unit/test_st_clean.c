@@ -640,6 +640,48 @@ START_TEST(t_reader_keeps_old_range)
 }
 END_TEST
 
+/* The background cleaner finds a dirty log and cleans it; a store closes while it runs. */
+START_TEST(t_background)
+{
+    struct st_log_config d = tst_cfg();
+    d.cleaner_threads = 2;
+    d.cleaner_backoff_ms = 20;
+    d.cleaner_io_max_bps = 50 << 20;
+    ck_assert_int_eq(st_store_open(dir, &d, &store), 0);
+    struct st_log_config c = d;
+    c.cleanup_policy = ST_CLEANUP_COMPACT | ST_CLEANUP_DELETE;
+    ck_assert_int_eq(st_topic_create(store, "t", 1, &c), 0);
+    struct st_log *log = tst_log_get(store, "t", 1, 0);
+    fill(log, 400, 10, 100, 0, 1000000, 5);
+    struct recs before, after;
+    read_all(log, &before);
+    int64_t clean_end = active_base(log);
+    ck_assert_int_eq(st_store_cleaner_start(store), 0);
+    struct st_clean_stats s = {0};
+    for (int i = 0; i < 2000 && s.logs == 0; i++) {
+        usleep(5000);
+        st_store_cleaner_stats(store, &s);
+    }
+    ck_assert_int_ge(s.logs, 1);
+    read_all(log, &after);
+    check_compacted(&before, &after, clean_end, false);
+    /* more dirt, and a close while the cleaners may be at it */
+    fill(log, 400, 10, 100, 0, 2000000, 6);
+    st_log_put(log);
+    st_store_close(store);
+    store = NULL;
+    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    log = tst_log_get(store, "t", 1, 0);
+    struct recs again;
+    read_all(log, &again);
+    ck_assert_int_eq(again.end, st_log_end_offset(log));
+    st_log_put(log);
+    free(before.r);
+    free(after.r);
+    free(again.r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_clean");
@@ -654,6 +696,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_passes);
     tcase_add_test(tc, t_transactions);
     tcase_add_test(tc, t_reader_keeps_old_range);
+    tcase_add_test(tc, t_background);
     tcase_add_test(tc, t_crash_loop);
     suite_add_tcase(s, tc);
     return s;
