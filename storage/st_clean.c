@@ -309,6 +309,14 @@ static bool is_aborted(const struct job *j, const struct kp_batch_hdr *h)
     return a->pid == h->producer_id && a->first <= h->base_offset && h->base_offset <= a->last;
 }
 
+/* Too many aborted transactions to hold: transactional data is then neither removed nor
+ * allowed to shadow anything (it might be aborted). */
+static bool txn_unknown(const struct job *j, const struct kp_batch_hdr *h)
+{
+    return j->ab_incomplete && (h->attributes & KP_BATCH_ATTR_TRANSACTIONAL) &&
+           !(h->attributes & KP_BATCH_ATTR_CONTROL);
+}
+
 static bool is_producer_last(const struct job *j, const struct kp_batch_hdr *h)
 {
     if (h->producer_id < 0 || j->nplast == 0)
@@ -555,7 +563,7 @@ static int build_map(struct job *j, struct st_cleanwork *w, struct st_clean_stat
                 continue;
             st->dirty_bytes += (int64_t)kp_batch_size(&h);
             if ((h.attributes & (KP_BATCH_ATTR_CONTROL | KP_BATCH_ATTR_CODEC_MASK)) ||
-                h.record_count <= 0 || is_aborted(j, &h))
+                h.record_count <= 0 || is_aborted(j, &h) || txn_unknown(j, &h))
                 continue;
             struct kp_record_iter it;
             struct kp_record rec;
@@ -697,7 +705,7 @@ static int clean_batch(struct job *j, struct st_cleanwork *w, struct out *o, con
     bool compressed = h->attributes & KP_BATCH_ATTR_CODEC_MASK;
     if (h->record_count > 0)
         o->records_in += h->record_count;
-    if (control || compressed) {
+    if (control || compressed || txn_unknown(j, h)) {
         o->records_out += h->record_count > 0 ? h->record_count : 0;
         return keep_whole(w, o, p, h);
     }
@@ -1081,9 +1089,11 @@ int st__clean_recover(struct st_log *log)
         snprintf(path, sizeof(path), "%s/%s", log->dir, SWAP_NAME);
         unlink(path);
     }
-    snprintf(path, sizeof(path), "%s/%s.tmp", log->dir, SWAP_NAME);
-    unlink(path);
-    if (access(log->dir, F_OK) == 0)
+    /* clean-swap.tmp goes with the directory's other .tmp files (st_recover.c); the cleaner
+     * directory of a cleaning that never committed, when there is one (one rmdir, ENOENT on
+     * the common path: no cost worth a listing at start-up) */
+    snprintf(path, sizeof(path), "%s/%s", log->dir, CLEAN_DIR);
+    if (rmdir(path) < 0 && errno != ENOENT)
         clean_dir_remove(log);
     return 0;
 }
@@ -1204,7 +1214,9 @@ static int swap_group(struct st_log *log, struct st_seg **g, int n, const struct
         pthread_mutex_unlock(&log->mu);
     }
     pthread_mutex_unlock(&log->sync_mu);
-    for (int i = 0; i < pinned; i++)
+    /* committed but not published: the old segments' names now hold the new files, so the
+     * old objects keep their pins (and descriptors) until the log is freed or reopened */
+    for (int i = 0; i < pinned && !(committed && err < 0); i++)
         st__seg_unpin(g[i]);
     st__seg_put(ns);
     /* outside the lock: the swap is committed and served; the record's removal need not hold
