@@ -4,7 +4,9 @@
  * not fit the map, aborted transactions removed and markers kept, CRCs valid, indexes that
  * recovery accepts; and a crash loop that kills the cleaning process at every step of a swap.
  */
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 
 #include "kp_crc32c.h"
@@ -682,6 +684,141 @@ START_TEST(t_background)
 }
 END_TEST
 
+/* Appends, rolls, reads and cleanings at once: every read is whole batches with valid CRCs
+ * and continuous offsets, and a key written before a cleaning is never lost by it. */
+struct conc {
+    struct st_log *log;
+    _Atomic bool stop;
+    _Atomic int bad;
+    _Atomic int reads;
+    _Atomic int cleanings;
+};
+
+static bool read_valid(struct st_log *log)
+{
+    int64_t at = st_log_start_offset(log), end = st_log_end_offset(log), next = at;
+    bool ok = true;
+    while (ok && at < end) {
+        struct st_read rd;
+        if (st_log_read(log, at, 256 << 10, &rd) != 0 || rd.n == 0)
+            return false;
+        for (int i = 0; ok && i < rd.n; i++) {
+            uint8_t *buf = malloc(rd.r[i].len);
+            ok = buf && pread(rd.r[i].fd, buf, rd.r[i].len, rd.r[i].pos) == (ssize_t)rd.r[i].len;
+            size_t p = 0;
+            while (ok && p < rd.r[i].len) {
+                struct kp_batch_hdr h;
+                ok = kp_batch_parse_hdr(buf + p, rd.r[i].len - p, &h) == 0 &&
+                     p + kp_batch_size(&h) <= rd.r[i].len && h.base_offset == next &&
+                     kp_crc32c(0, buf + p + 21, kp_batch_size(&h) - 21) == h.crc;
+                if (ok) {
+                    next = h.base_offset + h.last_offset_delta + 1;
+                    p += kp_batch_size(&h);
+                }
+            }
+            free(buf);
+        }
+        st_read_release(&rd);
+        at = next;
+    }
+    return ok;
+}
+
+static void *conc_reader(void *arg)
+{
+    struct conc *c = arg;
+    while (!atomic_load(&c->stop)) {
+        if (!read_valid(c->log))
+            atomic_fetch_add(&c->bad, 1);
+        atomic_fetch_add(&c->reads, 1);
+        usleep(500);
+    }
+    return NULL;
+}
+
+static void *conc_cleaner(void *arg)
+{
+    struct conc *c = arg;
+    while (!atomic_load(&c->stop)) {
+        struct st_clean_stats s = {0};
+        int err = st_log_clean(c->log, 1000000, ST_CLEAN_FORCE, &s);
+        if (err < 0)
+            atomic_fetch_add(&c->bad, 1000);
+        if (s.segments_in > 0)
+            atomic_fetch_add(&c->cleanings, 1);
+        usleep(2000);
+    }
+    return NULL;
+}
+
+START_TEST(t_concurrent)
+{
+    struct st_log *log = open_compact(NULL, NULL);
+    struct conc c = {.log = log};
+    atomic_init(&c.stop, false);
+    atomic_init(&c.bad, 0);
+    atomic_init(&c.reads, 0);
+    atomic_init(&c.cleanings, 0);
+    pthread_t th[3];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, conc_reader, &c), 0);
+    ck_assert_int_eq(pthread_create(&th[2], NULL, conc_cleaner, &c), 0);
+    /* the model: each key's last append (offset, value) */
+    enum { NK = 40 };
+    int64_t last_off[NK];
+    char last_val[NK][40];
+    bool last_null[NK];
+    for (int k = 0; k < NK; k++)
+        last_off[k] = -1;
+    uint64_t seed = 99;
+    for (int b = 0; b < 1500; b++) {
+        int k = (int)(tst_rand(&seed) % NK);
+        char key[24], val[40];
+        snprintf(key, sizeof(key), "key-%d", k);
+        snprintf(val, sizeof(val), "b%d", b);
+        bool null = tst_rand(&seed) % 8 == 0;
+        const char *vp = null ? NULL : val;
+        last_off[k] = append_kv(log, 1, (const char *[]){key}, &vp, 1000 + b);
+        snprintf(last_val[k], sizeof(last_val[k]), "%s", null ? "" : val);
+        last_null[k] = null;
+        if (b % 50 == 49) {
+            roll(log);
+            st_log_request_sync(log);
+        }
+        usleep(300); /* cleanings interleave with the appends */
+    }
+    tst_wait_settled(log);
+    for (int i = 0; i < 2000 && atomic_load(&c.cleanings) < 3 && atomic_load(&c.bad) == 0; i++)
+        usleep(1000); /* the cleaner catches up with the last segments (at most 2 s) */
+    usleep(20000);
+    atomic_store(&c.stop, true);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    ck_assert_int_eq(atomic_load(&c.bad), 0);
+    ck_assert_int_gt(atomic_load(&c.reads), 10);
+    ck_assert_int_ge(atomic_load(&c.cleanings), 3);
+    struct recs got;
+    read_all(log, &got);
+    for (int k = 0; k < NK; k++) {
+        if (last_off[k] < 0)
+            continue;
+        const struct rec *r = find_off(&got, last_off[k]);
+        ck_assert_ptr_nonnull(r);
+        ck_assert_str_eq(r->val, last_val[k]);
+        ck_assert_int_eq(r->null, last_null[k]);
+    }
+    /* below the active segment, each key once */
+    int64_t ab = active_base(log);
+    int seen[NK] = {0};
+    for (int i = 0; i < got.n; i++)
+        if (got.r[i].off < ab)
+            ck_assert_int_le(++seen[atoi(got.r[i].key + 4)], 1);
+    tst_check_index(log);
+    free(got.r);
+    st_log_put(log);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_clean");
@@ -697,6 +834,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_transactions);
     tcase_add_test(tc, t_reader_keeps_old_range);
     tcase_add_test(tc, t_background);
+    tcase_add_test(tc, t_concurrent);
     tcase_add_test(tc, t_crash_loop);
     suite_add_tcase(s, tc);
     return s;
