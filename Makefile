@@ -79,7 +79,7 @@ REL_LIBS := $(call libs,rel)
 BENCH_LIBS = $(filter-out %/libbroker.a,$(REL_LIBS))
 SAN_LIBS := $(call libs,san)
 
-.PHONY: all build-all test-build deps deps-test run test unit integration interop test-ktls fuzz tsan bench \
+.PHONY: all build-all test-build deps deps-test run test unit integration interop test-ktls test-txn-crash fuzz tsan bench \
         soak-partitions \
         clean format \
         check-format install
@@ -193,6 +193,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/san/tests/%,$(UNIT_TESTS))
 INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/san/itests/%,$(INTEG_TESTS))
 
 test: deps-test
+	@scripts/check-layers.sh
 	@$(MAKE) --no-print-directory test-build
 	@scripts/run-tests.sh $(BUILD)
 
@@ -211,6 +212,11 @@ integration: deps-test $(INTEG_BINS) $(BUILD)/san/splicelogd $(BUILD)/san/splice
 
 interop: deps-test $(BUILD)/san/splicelogd $(LIB_ARTIFACTS)
 	@SPLICELOG_SUITES=interop scripts/run-tests.sh $(BUILD)
+
+# The transaction crash loop of make test (test_txn_crash), 20 rounds instead of 1.
+test-txn-crash: $(BUILD)/san/itests/test_txn_crash $(BUILD)/san/splicelogd
+	SPLICELOGD=$(CURDIR)/$(BUILD)/san/splicelogd SPLICELOG_ROOT=$(CURDIR) TXN_CRASH_ROUNDS=20 \
+	    $(BUILD)/san/itests/test_txn_crash
 
 # Kernel TLS on a kernel that has the tls module: Debian's kernel under QEMU (TCG), this
 # machine's root shared in read-only (scripts/ktls-vm.sh); not part of make test.
@@ -285,6 +291,7 @@ install: all
 	ln -sf libsplicelog.so.0 $(DESTDIR)$(PREFIX)/lib/libsplicelog.so
 	sed -e 's|@PREFIX@|$(PREFIX)|g' client/splicelog.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/splicelog.pc
 	install -m 755 $(BUILD)/splicelogd $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BUILD)/splicelog $(DESTDIR)$(PREFIX)/bin/
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -30,7 +30,7 @@
  * calls), sb_tls.c, sb_limit.c (loopback limits), sb_admin.c (Metadata/ListOffsets over a raw
  * connection), sb_cl_splicelog.c / sb_cl_rdkafka.c (the two clients behind struct sb_client),
  * sb_produce.c, sb_consume.c, sb_e2e.c (e2e and durable), sb_scale.c + sb_conns.c (scale),
- * sb_compare.c, sb_report.c (compare table/JSON, gnuplot).
+ * sb_compare.c, sb_report.c (compare table/JSON, gnuplot), sb_overload.c (overload).
  */
 #ifndef SPLICELOG_SB_H
 #define SPLICELOG_SB_H
@@ -300,7 +300,7 @@ extern const struct sb_client sb_client_rdkafka;   /* sb_cl_rdkafka.c or sb_cl_r
 #define SB_MAX_PROPS 16
 #define SB_MAX_LIST  8
 struct sb_opts {
-    const char *cmd;    /* produce, consume, e2e, durable, scale, compare */
+    const char *cmd;    /* produce, consume, e2e, durable, scale, compare, overload */
     char command[1024]; /* the command line, for the report */
     const struct sb_client *client;
     const char *bootstrap;  /* NULL: start a broker */
@@ -323,12 +323,15 @@ struct sb_opts {
     const char *transfer; /* fetch.transfer of a self-started broker */
     long long size;       /* compare: bytes to preload */
     long long runs;
-    long long interval_ms;                                    /* window lines on stderr; 0 = none */
-    const char *paths;                                        /* compare: comma-separated subset */
+    long long interval_ms; /* window lines on stderr; 0 = none */
+    const char *paths;     /* compare: comma-separated subset */
+    bool alternate;        /* compare: paths in turn, one pass per round, each on a fresh broker */
     long long part_list[SB_MAX_LIST], conn_list[SB_MAX_LIST]; /* scale */
     int n_part_list, n_conn_list;
     long long batch_records; /* scale: records per produce request of the connection sweep */
-    long long sticky;        /* scale: consecutive records to one partition before the next */
+    long long greedy;        /* overload: unthrottled producers beside the paced ones */
+    const struct sb_client *greedy_client; /* overload: theirs (default rdkafka, if built) */
+    long long sticky; /* scale: consecutive records to one partition before the next */
     const char *json;
     const char *plot;
     const char *props[SB_MAX_PROPS + 1];
@@ -446,6 +449,8 @@ struct sb_produce_job {
     void *ready_arg;
     struct sb_window *window; /* may be NULL */
     struct sb_hist *ack;      /* may be NULL: intended send time -> delivery report */
+    _Atomic long long *acked; /* may be NULL: records delivered so far, read by other threads */
+    const _Atomic bool *stop; /* may be NULL: the job ends (and flushes) once it is true */
     /* out */
     long long records, failed, bytes;
     uint64_t digest;
@@ -490,6 +495,13 @@ int sb_cmd_e2e(const struct sb_opts *o);
 int sb_cmd_durable(const struct sb_opts *o);
 int sb_cmd_scale(const struct sb_opts *o);
 int sb_cmd_compare(const struct sb_opts *o);
+int sb_cmd_overload(const struct sb_opts *o);
+
+/* One e2e measurement (sb_e2e.c) on env's broker, on topic TOPIC-rRUN: o's paced producers and
+ * a consumer; their e2e and send->ack latency into e2e and ack (initialised here). 0 or -errno
+ * with why. */
+int sb_e2e_measure(const struct sb_opts *o, const struct sb_env *env, int run, struct sb_hist *e2e,
+                   struct sb_hist *ack, char *why, size_t why_len);
 /* Nonzero when paths is a comma-separated list of known compare paths (at most 8). */
 int sb_compare_paths_valid(const char *paths);
 

@@ -9,13 +9,16 @@
  *  2. Preload: a broker of our own (temporary data dir, ephemeral port) gets --size bytes of
  *     --record-size records from the libsplicelog producer (acks=1); the producer's delivery
  *     reports give the record count and the digest every consumption is checked against.
- *  3. Per path (splice, sendfile, copy: fetch.transfer=...; tls: an SSL listener; ktls: an SSL
- *     listener with ssl.ktls.enable=true): the broker restarts on the same data, one untimed
+ *  3. Per path (auto, splice, sendfile, copy: fetch.transfer=...; tls: an SSL listener; ktls: an
+ *     SSL listener with ssl.ktls.enable=true): the broker restarts on the same data, one untimed
  *     pass warms the page cache and the broker, then --runs timed passes each consume the
  *     whole topic from offset 0 with a fresh consumer. Per pass: MB/s of fetch response bytes,
  *     records/s, the broker's CPU and ours per GiB (scheduler nanoseconds, sb_proc.c); the row
  *     gives min, median and max over the passes, and so do the limits. Each pass must consume
- *     exactly the records produced, with the same digest.
+ *     exactly the records produced, with the same digest. With --alternate the paths take
+ *     turns instead: round 0 warms each path up, round i runs timed pass i of each path in
+ *     turn, every pass on a broker started for it, so that the load of a shared machine
+ *     drifts across rounds rather than favouring the path measured in a quiet minute.
  *
  * The consumer is libsplicelog's, deliberately, not a raw fetch loop: the issue asks for
  * "client CPU seconds per GiB", which only means something for the client users get, and a
@@ -48,8 +51,11 @@ struct path_def {
 };
 
 static const struct path_def path_defs[] = {
-    {"splice", false, "splice", false}, {"sendfile", false, "sendfile", false},
-    {"copy", false, "copy", false},     {"tls", true, NULL, false},
+    {"auto", false, "auto", false},
+    {"splice", false, "splice", false},
+    {"sendfile", false, "sendfile", false},
+    {"copy", false, "copy", false},
+    {"tls", true, NULL, false},
     {"ktls", true, NULL, true},
 };
 
@@ -187,8 +193,9 @@ static int one_pass(const struct ctx *x, const struct sb_env *env, const struct 
     return 0;
 }
 
+/* Passes first..last of a path (pass 0: the warm-up, checked but not counted) on one broker. */
 static void run_path(const struct ctx *x, const struct path_def *d, struct sb_row *row,
-                     bool *failed)
+                     bool *failed, int first, int last)
 {
     const struct sb_opts *o = x->o;
     char why[512] = "", xfer[64], cert[700], key[700];
@@ -238,18 +245,25 @@ static void run_path(const struct ctx *x, const struct path_def *d, struct sb_ro
         unavailable(row, "broker uses tls-copy: ", why);
         return;
     }
+    /* auto: which path the broker chose, and the figures it chose by */
+    if (d->transfer && !strcmp(d->transfer, "auto") && first <= 1 &&
+        sb_broker_log_find(&env.broker, "fetch.transfer=auto: ", why, sizeof(why))) {
+        sb_progress_end(o);
+        fprintf(stderr, "compare auto: %s\n", strstr(why, "fetch.transfer=auto: "));
+    }
     snprintf(env.bootstrap, sizeof(env.bootstrap), "127.0.0.1:%d", env.broker.port);
     if (d->tls)
         snprintf(env.ca, sizeof(env.ca), "%s", x->cert);
     struct sb_opts co = *o;
     co.tls = d->tls;
 
-    row->digest_ok = true;
-    for (int i = 0; i <= (int)o->runs; i++) { /* pass 0: warm-up, checked but not counted */
+    if (first == 0)
+        row->digest_ok = true;
+    for (int i = first; i <= last; i++) {
         sb_progress(o, "compare: %s, %s %d/%lld", d->name, i ? "run" : "warm-up", i, o->runs);
         double m, r, b, c;
         int rc = one_pass(x, &env, &co, env.broker.pid, &m, &r, &b, &c, row, why, sizeof(why));
-        if (rc == -ENOTCONN && i == 0 && d->tls) {
+        if (rc == -ENOTCONN && i == first && d->tls) {
             /* The client or the broker cannot do TLS (yet): say why, not an error. Once a
              * TLS consumer is up, any failure is a failure. */
             unavailable(row, "", why);
@@ -298,8 +312,8 @@ int sb_cmd_compare(const struct sb_opts *o)
     sb_figs_init(&rep.head, o);
     rep.head.runs = (int)o->runs;
     snprintf(rep.head.settings, sizeof(rep.head.settings),
-             "size=%lld record_size=%lld paths=%s partitions=%lld", o->size, o->record_size,
-             o->paths, o->partitions);
+             "size=%lld record_size=%lld paths=%s partitions=%lld%s", o->size, o->record_size,
+             o->paths, o->partitions, o->alternate ? " alternate" : "");
     snprintf(rep.head.broker, sizeof(rep.head.broker), "own %s", o->broker_bin);
     int rc = sb_tmpdir_new(x.dir, sizeof(x.dir));
     if (rc) {
@@ -344,11 +358,25 @@ int sb_cmd_compare(const struct sb_opts *o)
     char list[256];
     snprintf(list, sizeof(list), "%s", o->paths);
     char *save = NULL;
+    const struct path_def *defs[8];
     for (char *p = strtok_r(list, ",", &save); p && rep.n_rows < 8;
          p = strtok_r(NULL, ",", &save)) {
         const struct path_def *d = path_find(p);
         if (d)
-            run_path(&x, d, &rep.rows[rep.n_rows++], &failed);
+            defs[rep.n_rows++] = d;
+    }
+    if (!o->alternate) {
+        for (int k = 0; k < rep.n_rows; k++)
+            run_path(&x, defs[k], &rep.rows[k], &failed, 0, (int)o->runs);
+    } else {
+        /* --alternate: round i runs pass i of every path in turn, each on a broker of its
+         * own started for it; a path that failed or is unavailable sits the rest out. */
+        for (int i = 0; i <= (int)o->runs; i++)
+            for (int k = 0; k < rep.n_rows; k++) {
+                struct sb_row *w = &rep.rows[k];
+                if (i == 0 || (w->available && w->digest_ok && w->n == i - 1))
+                    run_path(&x, defs[k], w, &failed, i, i);
+            }
     }
     sb_progress_end(o);
     sb_tmpdir_free(x.dir);

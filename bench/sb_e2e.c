@@ -438,3 +438,27 @@ static int run_cmd(const struct sb_opts *o, bool durable)
 int sb_cmd_e2e(const struct sb_opts *o) { return run_cmd(o, false); }
 
 int sb_cmd_durable(const struct sb_opts *o) { return run_cmd(o, true); }
+
+int sb_e2e_measure(const struct sb_opts *o, const struct sb_env *env, int run, struct sb_hist *e2e,
+                   struct sb_hist *ack, char *why, size_t why_len)
+{
+    if (o->producers > MAX_PRODUCERS) {
+        snprintf(why, why_len, "at most %d producers", MAX_PRODUCERS);
+        return -EINVAL;
+    }
+    static struct e2e x;
+    memset(&x, 0, sizeof(x));
+    x.o = o;
+    x.env = env;
+    x.n = (int)o->producers;
+    pthread_mutex_init(&x.mu, NULL);
+    pthread_cond_init(&x.cond, NULL);
+    snprintf(x.topic, sizeof(x.topic), "%s-r%d", o->topic, run + 1);
+    sb_hist_init(ack);
+    struct run_out out;
+    int rc = e2e_once(&x, run, ack, &out, why, why_len);
+    *e2e = x.e2e;
+    pthread_mutex_destroy(&x.mu);
+    pthread_cond_destroy(&x.cond);
+    return rc;
+}

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,14 +29,14 @@ void sb_opts_defaults(struct sb_opts *o)
     o->partitions = 1;
     o->acks = "1";
     o->linger_ms = 5;
-    o->transfer = "splice";
+    o->transfer = "auto";
     o->size = 1LL << 30;
     o->runs = 3;
     o->interval_ms = 1000;
     o->producers = 1;
     o->batch_records = 100;
     o->sticky = 1;
-    o->paths = "splice,sendfile,copy,tls,ktls";
+    o->paths = "auto,splice,sendfile,copy,tls,ktls";
 }
 
 /* The broker's settings for env: num.partitions, fetch.transfer, TLS, extra, --broker-set. */
@@ -164,6 +165,8 @@ static void on_dr(void *arg, bool ok, const void *value, size_t len, void *msg_o
         return;
     }
     job->records++;
+    if (job->acked)
+        atomic_fetch_add_explicit(job->acked, 1, memory_order_relaxed);
     job->bytes += (long long)len;
     job->digest += sb_record_digest(value, len);
     uint64_t intended = (uint64_t)(uintptr_t)msg_opaque, now = sb_now_ns();
@@ -243,7 +246,7 @@ int sb_produce_job_run(struct sb_produce_job *job, char *why, size_t why_len)
                 }
             }
         }
-        if (end && now >= end)
+        if ((end && now >= end) || (job->stop && atomic_load(job->stop)))
             break;
         uint64_t seq = job->seq_base + i;
         uint64_t wall = wall0 + (intended - t0);

@@ -19,7 +19,7 @@ static void usage(FILE *f)
 {
     fprintf(
         f,
-        "usage: splicelog-bench produce|consume|e2e|durable|scale|compare [options]\n"
+        "usage: splicelog-bench produce|consume|e2e|durable|scale|compare|overload [options]\n"
         "\n"
         "  produce   produce records; records/s, MB/s, send->ack latency, CPU per GiB\n"
         "  consume   consume a topic from the beginning (own broker: preloaded first;\n"
@@ -32,6 +32,9 @@ static void usage(FILE *f)
         "            1, 100, 1000, 10000 partitions and connections (table, JSON, chart)\n"
         "  compare   every fetch path (splice, sendfile, copy, tls, ktls) against the\n"
         "            loopback limits: MB/s, records/s, broker and client CPU s/GiB\n"
+        "  overload  paced clients (e2e at --rate, default 10000/s) alone, then beside --greedy\n"
+        "            unthrottled producers: their latency quiet vs loaded, the greedy ones'\n"
+        "            records/s alone vs loaded (quality of service under overload)\n"
         "\n"
         "Every figure is measured --runs times and given as median [min-max]; latencies in ms\n"
         "(p50 p95 p99 p99.9 p99.99 max); CPU from the scheduler's nanosecond clock.\n"
@@ -57,16 +60,22 @@ static void usage(FILE *f)
         "  --keyed                keys = sequence numbers (murmur2 partitioner); default none\n"
         "  --tls                  security.protocol=ssl (own broker: an SSL listener)\n"
         "  --ca FILE              ssl.ca.location with --bootstrap\n"
-        "  --transfer PATH        own broker's fetch.transfer (splice|sendfile|copy)\n"
+        "  --transfer PATH        own broker's fetch.transfer (auto|splice|sendfile|copy;\n"
+        "                         default auto, the broker's own)\n"
         "  --runs N               measurements per figure, 1..%d (default 3; scale 1)\n"
         "  --interval DUR         a rate line on stderr this often (default 1s; 0: none)\n"
         "  --json FILE            results as JSON (- for stdout; the table then goes to stderr)\n"
         "  --plot FILE.png        compare, scale: chart (gnuplot; skipped when missing)\n"
         "  --size SIZE            compare: bytes to preload (default 1GiB)\n"
-        "  --paths LIST           compare: subset of splice,sendfile,copy,tls,ktls\n"
+        "  --paths LIST           compare: subset of auto,splice,sendfile,copy,tls,ktls\n"
+        "  --alternate            compare: the paths take turns, one pass each per round, each\n"
+        "                         pass on a freshly started broker (a shared machine's load\n"
+        "                         drifts across the rounds, not across the paths)\n"
         "  --partition-list LIST  scale: partition counts (default 1,100,1000,10000)\n"
         "  --connection-list LIST scale: connection counts (default 1,100,1000,10000)\n"
         "  --batch-records N      scale: records per request of the connection sweep (100)\n"
+        "  --greedy N             overload: unthrottled producers, one connection each (1)\n"
+        "  --greedy-client NAME   overload: their client (rdkafka when built, else splicelog)\n"
         "  --sticky N             scale: N records to each partition in turn, so that every\n"
         "                         partition count sees batches of up to N records (default 1:\n"
         "                         round-robin)\n",
@@ -100,6 +109,8 @@ static void command_line(char *out, size_t len, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* a reader that stops early (--help | grep -q) must not kill us between two writes */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return SB_EXIT_USAGE;
@@ -112,9 +123,10 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(const struct sb_opts *);
-    } cmds[] = {{"produce", sb_cmd_produce}, {"consume", sb_cmd_consume},
-                {"e2e", sb_cmd_e2e},         {"durable", sb_cmd_durable},
-                {"scale", sb_cmd_scale},     {"compare", sb_cmd_compare}};
+    } cmds[] = {{"produce", sb_cmd_produce},  {"consume", sb_cmd_consume},
+                {"e2e", sb_cmd_e2e},          {"durable", sb_cmd_durable},
+                {"scale", sb_cmd_scale},      {"compare", sb_cmd_compare},
+                {"overload", sb_cmd_overload}};
     int (*run)(const struct sb_opts *) = NULL;
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (!strcmp(cmd, cmds[i].name)) {
@@ -129,10 +141,11 @@ int main(int argc, char **argv)
     o.cmd = cmd;
     command_line(o.command, sizeof(o.command), argc, argv);
     bool is_e2e = run == sb_cmd_e2e || run == sb_cmd_durable, is_durable = run == sb_cmd_durable;
+    bool is_overload = run == sb_cmd_overload;
     bool is_compare = run == sb_cmd_compare, is_scale = run == sb_cmd_scale;
     bool linger_set = false, rate_set = false, acks_set = false, producers_set = false;
     bool runs_set = false, size_set = false, record_size_set = false, paths_set = false;
-    bool client_set = false, lists_set = false, sticky_set = false;
+    bool client_set = false, lists_set = false, greedy_set = false, sticky_set = false;
     int n_props = 0, n_sets = 0;
     char broker_buf[1024];
     static const struct option lo[] = {{"bootstrap", 1, 0, 'B'},
@@ -151,6 +164,7 @@ int main(int argc, char **argv)
                                        {"size", 1, 0, 's'},
                                        {"runs", 1, 0, 'n'},
                                        {"paths", 1, 0, 'P'},
+                                       {"alternate", 0, 0, 'A'},
                                        {"json", 1, 0, 'j'},
                                        {"plot", 1, 0, 'g'},
                                        {"client", 1, 0, 'K'},
@@ -162,6 +176,8 @@ int main(int argc, char **argv)
                                        {"batch-records", 1, 0, 'Q'},
                                        {"sticky", 1, 0, 'Y'},
                                        {"broker-set", 1, 0, 'S'},
+                                       {"greedy", 1, 0, 'G'},
+                                       {"greedy-client", 1, 0, 'H'},
                                        {"help", 0, 0, 'h'},
                                        {0, 0, 0, 0}};
     int c;
@@ -228,7 +244,8 @@ int main(int argc, char **argv)
             o.ca = optarg;
             break;
         case 'x':
-            if (strcmp(optarg, "splice") && strcmp(optarg, "sendfile") && strcmp(optarg, "copy"))
+            if (strcmp(optarg, "auto") && strcmp(optarg, "splice") && strcmp(optarg, "sendfile") &&
+                strcmp(optarg, "copy"))
                 return bad("--transfer", optarg);
             o.transfer = optarg;
             break;
@@ -247,6 +264,9 @@ int main(int argc, char **argv)
                 return bad("--paths", optarg);
             o.paths = optarg;
             paths_set = true;
+            break;
+        case 'A':
+            o.alternate = true;
             break;
         case 'j':
             if (!*optarg)
@@ -310,6 +330,20 @@ int main(int argc, char **argv)
                 return bad("--broker-set", optarg);
             o.broker_set[n_sets++] = optarg;
             break;
+        case 'G':
+            if (sb_parse_long(optarg, 1, 16, &o.greedy))
+                return bad("--greedy", optarg);
+            greedy_set = true;
+            break;
+        case 'H':
+            if (!strcmp(optarg, "splicelog"))
+                o.greedy_client = &sb_client_splicelog;
+            else if (!strcmp(optarg, "rdkafka"))
+                o.greedy_client = &sb_client_rdkafka;
+            else
+                return bad("--greedy-client", optarg);
+            greedy_set = true;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -325,16 +359,18 @@ int main(int argc, char **argv)
         return bad("option for compare",
                    "--bootstrap/--tls/--ca/--count/--duration/--rate/--client/--producers/"
                    "--keyed/-X");
-    if (!is_compare && (size_set || paths_set))
-        return bad("option outside compare", "--size/--paths");
+    if (!is_compare && (size_set || paths_set || o.alternate))
+        return bad("option outside compare", "--size/--paths/--alternate");
     if (!is_compare && !is_scale && o.plot)
         return bad("option outside compare and scale", "--plot");
     if (is_scale && (o.bootstrap || o.tls || rate_set || o.duration_ms || producers_set))
         return bad("option for scale", "--bootstrap/--tls/--rate/--duration/--producers");
     if (!is_scale && (lists_set || sticky_set))
         return bad("option outside scale", "--partition-list/--connection-list/--sticky");
-    if (!is_e2e && producers_set)
-        return bad("option outside e2e and durable", "--producers");
+    if (!is_e2e && !is_overload && producers_set)
+        return bad("option outside e2e, durable and overload", "--producers");
+    if (!is_overload && greedy_set)
+        return bad("option outside overload", "--greedy/--greedy-client");
     if (o.ca && !o.bootstrap)
         return bad("option without --bootstrap", "--ca");
     if (n_sets && (o.bootstrap || is_compare))
@@ -356,6 +392,26 @@ int main(int argc, char **argv)
         if (is_durable && !acks_set)
             o.acks = "all";
     }
+    if (is_overload) {
+        if (!rate_set)
+            o.rate = 10000;
+        if (o.count_given)
+            return bad("option for overload", "--count (use --duration)");
+        if (!o.duration_ms)
+            o.duration_ms = 10000;
+        if (!linger_set)
+            o.linger_ms = 0;
+        if (!o.greedy)
+            o.greedy = 1;
+        if (!o.greedy_client)
+            o.greedy_client =
+                sb_client_rdkafka.unavailable ? &sb_client_splicelog : &sb_client_rdkafka;
+        if (o.greedy_client->unavailable) {
+            fprintf(stderr, "splicelog-bench: --greedy-client %s: %s\n", o.greedy_client->name,
+                    o.greedy_client->unavailable);
+            return 1;
+        }
+    }
     if (is_scale) {
         if (!runs_set)
             o.runs = 1;
@@ -376,13 +432,12 @@ int main(int argc, char **argv)
         o.broker_bin = sb_default_broker(argv[0], broker_buf, sizeof(broker_buf));
     char topic[64];
     if (!o.topic) {
-        if (is_e2e)
+        if (is_e2e || is_overload)
             snprintf(topic, sizeof(topic), "splicelog-bench-%s-%d", cmd, (int)getpid());
         else
             snprintf(topic, sizeof(topic), "splicelog-bench");
         o.topic = topic;
     }
     o.progress = isatty(2);
-    signal(SIGPIPE, SIG_IGN);
     return run(&o);
 }

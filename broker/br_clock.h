@@ -16,6 +16,14 @@ static inline int64_t br_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Monotonic nanoseconds: short holds of the event loop (fair service). */
+static inline int64_t br_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static inline int64_t br_wall_ms(void)
 {
     struct timespec ts;

@@ -26,6 +26,7 @@ enum key_type {
     K_LISTENERS,
     K_TRANSFER,
     K_LOGLEVEL,
+    K_LOGFORMAT,
     K_TSTYPE,
     K_HOURS, /* an int64 ms field given in hours (log.retention.hours, log.roll.hours) */
     K_IPOVERRIDES,
@@ -91,19 +92,43 @@ static const struct key_def keys[] = {
      "would pass it is read no further until bytes are freed (-1 = no bound)"},
     {"socket.output.max.bytes", K_I64, OFF(connection_output_max_bytes), 0, 4096, I64_MAX,
      "67108864", "buffered response bytes on one connection before it is read no further"},
+    {"connection.turn.max.requests", K_I64, OFF(turn_max_requests), 0, 0, 1000000, "16",
+     "fair service: requests of one connection handled per turn of its loop; a connection with "
+     "more waits for the next turn, unread, while others are served (0 = no cap)"},
+    {"connection.turn.max.bytes", K_I64, OFF(turn_max_bytes), 0, 0, I64_MAX, "262144",
+     "fair service: request bytes of one connection handled per turn of its loop (a request "
+     "larger than this is handled alone in its turn; 0 = no cap)"},
+    {"connection.heavy.busy.percent", K_I64, OFF(heavy_busy_percent), 0, 1, 100, "75",
+     "fair service: while other connections are active, a connection that keeps using up its "
+     "share of a turn is served at most this percentage of the time, and not read the rest "
+     "(100 = no hold)"},
     {"log.retention.check.interval.ms", K_I64, OFF(retention_check_interval_ms), 0, 100, I64_MAX,
      "300000", "how often segment roll-by-time and retention run"},
     {"log.scrub.bytes.per.sec", K_I64, OFF(scrub_bytes_per_sec), 0, 0, I64_MAX, "16777216",
      "bytes of sealed segments re-verified against their digests per second (0 = off)"},
-    {"fetch.transfer", K_TRANSFER, 0, 0, 0, 0, "splice",
-     "how fetched file ranges reach the socket: splice | sendfile | copy"},
+    {"fetch.transfer", K_TRANSFER, 0, 0, 0, 0, "auto",
+     "how fetched file ranges reach the socket: auto (measured at start-up) | splice | "
+     "sendfile | copy"},
+    {"fetch.inline.max.bytes", K_I64, OFF(inline_max_bytes), 0, 0, 1 << 20, "65536",
+     "file bytes a transfer step may copy in line with the response header in one send when "
+     "the page cache holds them (0 = off; at most fetch.copy.buffer.bytes)"},
     {"fetch.splice.pipes", K_I64, OFF(splice_pipes), 0, 1, 4096, "64",
      "pipes in each loop thread's splice pool"},
     {"fetch.copy.buffer.bytes", K_I64, OFF(copy_buffer_bytes), 0, 4096, 64 << 20, "262144",
      "per-connection buffer of the copy transfer path"},
     {"shutdown.timeout.ms", K_I64, OFF(shutdown_timeout_ms), 0, 0, I64_MAX, "10000",
      "on SIGTERM, how long in-flight responses may take before connections are cut"},
-    {"log.level", K_LOGLEVEL, 0, 0, 0, 0, "info", "error | warn | info | debug"},
+    {"log.level", K_LOGLEVEL, 0, 0, 0, 0, "info",
+     "error | warn | info | debug; at run time: SIGUSR1 / SIGUSR2 or PUT /log-level"},
+    {"log.format", K_LOGFORMAT, 0, 0, 0, 0, "text",
+     "text | logfmt | json: one line per event on stderr"},
+    {"listener.security.protocol.map", K_STR, OFF(protocol_map), SZ(protocol_map), 0, 0, "",
+     "NAME:PROTOCOL,... for listener names that are not a protocol (PLAINTEXT, SSL); empty = "
+     "each listener's name is its protocol"},
+    {"controller.listener.names", K_STR, OFF(controller_listeners), SZ(controller_listeners), 0, 0,
+     "",
+     "KRaft's controller listeners: named in listeners, they are not opened (splicelog has "
+     "no controller quorum)"},
     {"group.initial.rebalance.delay.ms", K_I64, OFF(group_initial_delay_ms), 0, 0, I32_MAX, "3000",
      "a group's first rebalance waits this long for more members to join"},
     {"group.min.session.timeout.ms", K_I32, OFF(group_min_session_ms), 0, 1, I32_MAX, "6000",
@@ -119,6 +144,31 @@ static const struct key_def keys[] = {
     {"group.max.total.bytes", K_I64, OFF(group_max_total_bytes), 0, 65536, I64_MAX, "268435456",
      "memory the coordinator holds for all groups together: metadata, assignments and each "
      "member's and protocol's bookkeeping"},
+    {"transaction.max.timeout.ms", K_I32, OFF(txn_max_timeout_ms), 0, 1, I32_MAX, "900000",
+     "largest transaction.timeout.ms a transactional producer may ask for (InitProducerId)"},
+    {"transaction.abort.timed.out.transaction.cleanup.interval.ms", K_I64, OFF(txn_abort_check_ms),
+     0, 1, I64_MAX, "10000", "how often transactions open longer than their timeout are aborted"},
+    {"transactional.id.expiration.ms", K_I64, OFF(txn_id_expiration_ms), 0, 1, I64_MAX, "604800000",
+     "a transactional id with no transaction and no request for this long is forgotten"},
+    {"transaction.remove.expired.transaction.cleanup.interval.ms", K_I64, OFF(txn_expire_check_ms),
+     0, 1, I64_MAX, "3600000", "how often expired transactional ids are looked for"},
+    {"transaction.state.max.memory.bytes", K_I64, OFF(txn_max_memory_bytes), 0, -1, I64_MAX,
+     "67108864",
+     "memory held for all transactional ids together; past it a new id is refused "
+     "(COORDINATOR_NOT_AVAILABLE, retried by clients) until ids expire (-1 = no bound)"},
+    {"producer.id.expiration.ms", K_I64, OFF(log.producer_id_expiration_ms), 0, -1, I64_MAX,
+     "86400000",
+     "a producer with no open transaction and no batch for this long is forgotten by each "
+     "partition (its next batch is accepted with any sequence) (-1 = never)"},
+    {"producer.id.expiration.check.interval.ms", K_I64, OFF(log.producer_id_expiration_check_ms), 0,
+     1, I64_MAX, "600000", "how often expired producers are removed"},
+    {"producer.state.max.memory.bytes", K_I64, OFF(log.producer_state_max_bytes), 0, -1, I64_MAX,
+     "67108864",
+     "producer state of all partitions together; past it the longest-idle producer without an "
+     "open transaction is forgotten (-1 = no bound)"},
+    {"test.txn.crash.step", K_I32, OFF(test_txn_crash_step), 0, 0, I32_MAX, "0",
+     "tests only: the broker kills itself (SIGKILL) after step N of ending a transaction "
+     "(ORDER OF AN END in br_txn.c; 0 = off)"},
     {"test.tls.socket.mode", K_BOOL, OFF(test_tls_socket_mode), 0, 0, 0, "false",
      "tests only: SSL sessions start in socket mode as on a kernel with TLS (the poll-driven "
      "handshake and the fall-back to tls-copy, on kernels without it)"},
@@ -159,6 +209,43 @@ static const struct key_def keys[] = {
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
+/*
+ * Keys a stock Kafka server.properties (ZooKeeper or KRaft mode) sets that mean nothing to
+ * splicelog: the JVM's thread pools and socket buffers, ZooKeeper, the KRaft quorum, internal
+ * topics' replication (splicelog keeps that state in its own files), inter-broker replication.
+ * Accepted whatever their value, listed once in a warning at start-up.
+ */
+static const char *const ignored[] = {
+    "process.roles",
+    "controller.quorum.voters",
+    "controller.quorum.bootstrap.servers",
+    "controller.quorum.election.timeout.ms",
+    "controller.quorum.fetch.timeout.ms",
+    "inter.broker.listener.name",
+    "inter.broker.protocol.version",
+    "metadata.log.dir",
+    "num.io.threads",
+    "num.replica.fetchers",
+    "num.recovery.threads.per.data.dir",
+    "background.threads",
+    "socket.send.buffer.bytes",
+    "socket.receive.buffer.bytes",
+    "offsets.topic.replication.factor",
+    "offsets.topic.num.partitions",
+    "offsets.topic.min.isr",
+    "transaction.state.log.replication.factor",
+    "transaction.state.log.min.isr",
+    "transaction.state.log.num.partitions",
+    "share.coordinator.state.topic.replication.factor",
+    "share.coordinator.state.topic.min.isr",
+    "default.replication.factor",
+    "replica.lag.time.max.ms",
+    "zookeeper.connect",
+    "zookeeper.connection.timeout.ms",
+    "zookeeper.session.timeout.ms",
+};
+#define NIGNORED (sizeof(ignored) / sizeof(ignored[0]))
+
 const char *br_transfer_name(enum br_transfer t)
 {
     switch (t) {
@@ -168,6 +255,8 @@ const char *br_transfer_name(enum br_transfer t)
         return "sendfile";
     case BR_XFER_COPY:
         return "copy";
+    case BR_XFER_AUTO:
+        return "auto";
     }
     return "?";
 }
@@ -235,13 +324,9 @@ static int parse_endpoint(const char *s, size_t len, struct br_listener_cfg *l, 
     if (parse_i64(port, &p) || p < 0 || p > 65535)
         return -EINVAL;
     if (listener) {
-        /* Kafka's default listener.security.protocol.map: the name is the protocol */
-        if (strcasecmp(name, "PLAINTEXT") == 0)
-            l->protocol = BR_PROTO_PLAINTEXT;
-        else if (strcasecmp(name, "SSL") == 0)
-            l->protocol = BR_PROTO_SSL;
-        else
-            return -EPROTONOSUPPORT;
+        /* The protocol comes from listener.security.protocol.map, known once the whole
+         * configuration is (br_config_finish: resolve_protocols). */
+        l->protocol = BR_PROTO_PLAINTEXT;
         snprintf(l->name, sizeof(l->name), "%s", name);
         memcpy(l->host, h, hlen);
         l->host[hlen] = 0;
@@ -289,9 +374,6 @@ static int parse_listeners(struct br_config *c, const char *v, char *err, size_t
                         BR_MAX_LISTENERS);
         memset(&ls[n], 0, sizeof(ls[n]));
         int rc = parse_endpoint(p, len, &ls[n], true);
-        if (rc == -EPROTONOSUPPORT)
-            return fail(err, errlen, -EINVAL,
-                        "listeners: '%s': only PLAINTEXT and SSL listeners are supported", v);
         if (rc)
             return fail(err, errlen, -EINVAL, "listeners: '%s' is not a list of NAME://HOST:PORT",
                         v);
@@ -410,7 +492,9 @@ static int apply(struct br_config *c, const struct key_def *k, const char *v, ch
     case K_IPOVERRIDES:
         return parse_ip_overrides(c, k->key, v, err, errlen);
     case K_TRANSFER:
-        if (strcmp(v, "splice") == 0)
+        if (strcmp(v, "auto") == 0)
+            c->transfer = BR_XFER_AUTO;
+        else if (strcmp(v, "splice") == 0)
             c->transfer = BR_XFER_SPLICE;
         else if (strcmp(v, "sendfile") == 0)
             c->transfer = BR_XFER_SENDFILE;
@@ -418,7 +502,12 @@ static int apply(struct br_config *c, const struct key_def *k, const char *v, ch
             c->transfer = BR_XFER_COPY;
         else
             return fail(err, errlen, -EINVAL,
-                        "%s: bad value '%s' (expected splice, sendfile or copy)", k->key, v);
+                        "%s: bad value '%s' (expected auto, splice, sendfile or copy)", k->key, v);
+        return 0;
+    case K_LOGFORMAT:
+        if (br_log_parse_format(v, &c->log_format))
+            return fail(err, errlen, -EINVAL, "%s: bad value '%s' (expected text, logfmt or json)",
+                        k->key, v);
         return 0;
     case K_LOGLEVEL:
         if (br_log_parse_level(v, &c->log_level))
@@ -453,6 +542,30 @@ void br_config_init(struct br_config *c)
     }
 }
 
+/* Adds key to c->ignored once (a list cut short, with "...", if it ever outgrew the field). */
+static int note_ignored(struct br_config *c, const char *key)
+{
+    size_t have = strlen(c->ignored), kl = strlen(key);
+    for (const char *p = c->ignored; (p = strstr(p, key)) != NULL; p += kl)
+        if ((p == c->ignored || (p >= c->ignored + 2 && p[-2] == ',' && p[-1] == ' ')) &&
+            (p[kl] == ',' || p[kl] == 0))
+            return 0;
+    if (have && strcmp(c->ignored + have - 3, "...") == 0)
+        return 0;
+    if (have + 2 + kl + 4 >= sizeof(c->ignored)) {
+        snprintf(c->ignored + have, sizeof(c->ignored) - have, ", ...");
+        return 0;
+    }
+    snprintf(c->ignored + have, sizeof(c->ignored) - have, "%s%s", have ? ", " : "", key);
+    return 0;
+}
+
+void br_config_ignored_keys(void (*fn)(void *arg, const char *key), void *arg)
+{
+    for (size_t i = 0; i < NIGNORED; i++)
+        fn(arg, ignored[i]);
+}
+
 int br_config_set_kv(struct br_config *c, const char *key, const char *value, char *err,
                      size_t errlen)
 {
@@ -472,6 +585,9 @@ int br_config_set_kv(struct br_config *c, const char *key, const char *value, ch
             if (rc == 0)
                 return 0;
         }
+        for (size_t i = 0; i < NIGNORED; i++)
+            if (strcmp(key, ignored[i]) == 0)
+                return note_ignored(c, key);
         return fail(err, errlen, -EINVAL, "unknown configuration key '%s'", key);
     }
     return apply(c, k, value, err, errlen);
@@ -547,8 +663,89 @@ int br_config_load_file(struct br_config *c, const char *path, char *err, size_t
     return rc;
 }
 
+/* True when name is an element of the comma-separated list. */
+static bool in_list(const char *list, const char *name)
+{
+    for (const char *next = list; next && *next;) {
+        const char *p;
+        size_t len;
+        next = next_list_item(next, &p, &len);
+        if (len == strlen(name) && strncasecmp(p, name, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Drops the listeners KRaft's controller.listener.names names: splicelog has no controller. */
+static void drop_controller_listeners(struct br_config *c)
+{
+    int k = 0;
+    for (int i = 0; i < c->nlisteners; i++) {
+        if (c->controller_listeners[0] && in_list(c->controller_listeners, c->listeners[i].name))
+            continue;
+        if (k != i)
+            c->listeners[k] = c->listeners[i];
+        k++;
+    }
+    c->nlisteners = k;
+}
+
+/* Each listener's protocol: its name looked up in listener.security.protocol.map, or the name
+ * itself when the map is empty (Kafka's default map sends every protocol name to itself). */
+static int resolve_protocols(struct br_config *c, char *err, size_t errlen)
+{
+    for (int i = 0; i < c->nlisteners; i++) {
+        struct br_listener_cfg *l = &c->listeners[i];
+        char proto[32];
+        snprintf(proto, sizeof(proto), "%s", l->name);
+        if (c->protocol_map[0]) {
+            bool found = false;
+            for (const char *next = c->protocol_map; next && *next && !found;) {
+                const char *p;
+                size_t len;
+                next = next_list_item(next, &p, &len);
+                const char *colon = memchr(p, ':', len);
+                if (!colon || colon == p || (size_t)(p + len - colon - 1) >= sizeof(proto) ||
+                    colon + 1 == p + len)
+                    return fail(err, errlen, -EINVAL,
+                                "listener.security.protocol.map: '%.*s' is not NAME:PROTOCOL",
+                                (int)len, p);
+                if ((size_t)(colon - p) == strlen(l->name) &&
+                    strncasecmp(p, l->name, (size_t)(colon - p)) == 0) {
+                    snprintf(proto, sizeof(proto), "%.*s", (int)(p + len - colon - 1), colon + 1);
+                    found = true;
+                }
+            }
+            if (!found)
+                return fail(err, errlen, -EINVAL,
+                            "listeners: listener %s has no entry in "
+                            "listener.security.protocol.map",
+                            l->name);
+        }
+        if (strcasecmp(proto, "PLAINTEXT") == 0)
+            l->protocol = BR_PROTO_PLAINTEXT;
+        else if (strcasecmp(proto, "SSL") == 0)
+            l->protocol = BR_PROTO_SSL;
+        else
+            return fail(err, errlen, -EINVAL,
+                        "listeners: listener %s: security protocol %s is not supported (only "
+                        "PLAINTEXT and SSL; a name that is no protocol needs "
+                        "listener.security.protocol.map)",
+                        l->name, proto);
+    }
+    return 0;
+}
+
 int br_config_finish(struct br_config *c, char *err, size_t errlen)
 {
+    drop_controller_listeners(c);
+    if (c->nlisteners == 0)
+        return fail(
+            err, errlen, -EINVAL,
+            "listeners: every listener is a controller listener (controller.listener.names)");
+    int prc = resolve_protocols(c, err, errlen);
+    if (prc)
+        return prc;
     if (c->advertised[0]) {
         for (const char *next = c->advertised; next && *next;) {
             const char *p;
@@ -560,6 +757,8 @@ int br_config_finish(struct br_config *c, char *err, size_t errlen)
                 return fail(err, errlen, -EINVAL,
                             "advertised.listeners: '%s' is not a list of NAME://HOST:PORT",
                             c->advertised);
+            if (c->controller_listeners[0] && in_list(c->controller_listeners, a.name))
+                continue; /* a controller listener, not opened */
             int i;
             for (i = 0; i < c->nlisteners; i++)
                 if (strcasecmp(c->listeners[i].name, a.name) == 0)

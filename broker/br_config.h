@@ -7,7 +7,15 @@
  *   br_config_set() apply "key=value" settings in the order given (a later one wins), and
  *   br_config_finish() checks what only makes sense as a whole (listeners, threads).
  * - Unknown keys and bad values fail with -EINVAL and a message in err naming the key (and
- *   the file line), so the daemon refuses to start instead of running on a surprise.
+ *   the file line), so the daemon refuses to start instead of running on a surprise. The
+ *   exception: keys that only Kafka's JVM, ZooKeeper, KRaft or replication read
+ *   (process.roles, num.io.threads, socket.send.buffer.bytes, zookeeper.connect, ...; the
+ *   list is br_config.c's ignored[]) are accepted whatever their value and collected in
+ *   struct br_config.ignored, which the daemon logs once, as one warning line, so a stock
+ *   Kafka server.properties starts.
+ * - Listener names resolve to security protocols in br_config_finish(), through
+ *   listener.security.protocol.map when it is set (else a listener's name is its protocol, as
+ *   in Kafka); listeners named in controller.listener.names (KRaft's) are not opened.
  * - The struct is plain data, read-only once the server starts; any thread may read it.
  * - config/server.properties lists every key handled here with its default; br_config_keys()
  *   walks the same table (--help prints it).
@@ -37,10 +45,11 @@ enum br_transfer {
     BR_XFER_SPLICE = 0,
     BR_XFER_SENDFILE = 1,
     BR_XFER_COPY = 2,
+    BR_XFER_AUTO = 3, /* chosen at start-up by br_xfer_auto_choose (br_xfer.h) */
 };
 
 struct br_listener_cfg {
-    enum br_protocol protocol;
+    enum br_protocol protocol;  /* from the name, resolved by br_config_finish() */
     char name[32];              /* listener name, e.g. "PLAINTEXT" */
     char host[BR_HOST_MAX];     /* bind host; "" or 0.0.0.0 = every address */
     int port;                   /* 0 = ephemeral */
@@ -77,13 +86,22 @@ struct br_config {
     int64_t queued_max_requests;         /* queued.max.requests: per-connection responses */
     int64_t queued_max_request_bytes;    /* queued.max.request.bytes, -1 = no bound */
     int64_t connection_output_max_bytes; /* socket.output.max.bytes (splicelog) */
+    int64_t turn_max_requests;           /* connection.turn.max.requests (splicelog), 0 = no cap */
+    int64_t turn_max_bytes;              /* connection.turn.max.bytes (splicelog), 0 = no cap */
+    int64_t heavy_busy_percent;          /* connection.heavy.busy.percent (splicelog) */
     int64_t retention_check_interval_ms; /* log.retention.check.interval.ms */
     int64_t scrub_bytes_per_sec;         /* log.scrub.bytes.per.sec (splicelog), 0 = off */
     enum br_transfer transfer;           /* fetch.transfer (splicelog) */
     int64_t splice_pipes;                /* fetch.splice.pipes (splicelog): per loop thread */
     int64_t copy_buffer_bytes;           /* fetch.copy.buffer.bytes (splicelog) */
+    int64_t inline_max_bytes;            /* fetch.inline.max.bytes (splicelog) */
     int64_t shutdown_timeout_ms;         /* shutdown.timeout.ms (splicelog) */
     enum br_log_level log_level;         /* log.level (splicelog) */
+    enum br_log_format log_format;       /* log.format (splicelog) */
+    char protocol_map[1024];             /* listener.security.protocol.map ("" = names) */
+    char controller_listeners[256];      /* controller.listener.names: not opened */
+    char ignored[1024];                  /* Kafka-only keys seen, comma-separated, for the
+                                          * one warning line ("" = none) */
     int64_t offsets_retention_ms;        /* offsets.retention.minutes, in ms (-1 = keep) */
     int32_t offset_metadata_max_bytes;   /* offset.metadata.max.bytes */
     int64_t group_initial_delay_ms;      /* group.initial.rebalance.delay.ms */
@@ -93,11 +111,18 @@ struct br_config {
     int32_t group_max_groups;            /* group.max.groups (splicelog) */
     int32_t group_max_member_bytes;      /* group.max.member.bytes (splicelog) */
     int64_t group_max_total_bytes;       /* group.max.total.bytes (splicelog) */
-    struct st_log_config log;            /* log.segment.bytes, retention, flush, ... */
-    struct br_tls_conf tls;              /* ssl.* (br_tls_conf.h), used by SSL listeners */
-    bool test_tls_socket_mode;           /* test.tls.socket.mode (tests only) */
-    bool test_tls_cold_reads;            /* test.tls.cold.reads (tests only) */
-    struct br_stats_conf metrics;        /* metrics.* (br_stats.h): the HTTP listener */
+    /* the transaction coordinator (br_txn.h; Kafka's TransactionStateManagerConfigs) */
+    int32_t txn_max_timeout_ms;   /* transaction.max.timeout.ms */
+    int64_t txn_abort_check_ms;   /* transaction.abort.timed.out.transaction.cleanup.interval.ms */
+    int64_t txn_id_expiration_ms; /* transactional.id.expiration.ms */
+    int64_t txn_expire_check_ms;  /* transaction.remove.expired.transaction.cleanup.interval.ms */
+    int64_t txn_max_memory_bytes; /* transaction.state.max.memory.bytes (splicelog) */
+    int32_t test_txn_crash_step;  /* test.txn.crash.step (tests only; 0 = off) */
+    struct st_log_config log;     /* log.segment.bytes, retention, flush, ... */
+    struct br_tls_conf tls;       /* ssl.* (br_tls_conf.h), used by SSL listeners */
+    bool test_tls_socket_mode;    /* test.tls.socket.mode (tests only) */
+    bool test_tls_cold_reads;     /* test.tls.cold.reads (tests only) */
+    struct br_stats_conf metrics; /* metrics.* (br_stats.h): the HTTP listener */
     /* max.connections.per.ip.overrides */
     struct br_ip_override ip_overrides[BR_MAX_IP_OVERRIDES];
 };
@@ -118,6 +143,9 @@ const char *br_protocol_name(enum br_protocol p);
 /* --listen HOST:PORT: replaces the address of the first PLAINTEXT listener (keeping the
  * others), or makes the listener list that one PLAINTEXT listener when there is none. */
 int br_config_listen(struct br_config *c, const char *hostport, char *err, size_t errlen);
+
+/* Calls fn for each key that is accepted and ignored (Kafka's JVM, ZooKeeper, KRaft). */
+void br_config_ignored_keys(void (*fn)(void *arg, const char *key), void *arg);
 
 /* Every key with its default (NULL for an alias of another key) and a one-line description,
  * for --help. */

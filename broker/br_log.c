@@ -1,5 +1,6 @@
 /*
- * br_log — see br_log.h. A line is "2026-11-22T06:50:00.123Z INFO  [loop0] text\n".
+ * br_log — see br_log.h. A line is "2026-11-22T06:50:00.123Z INFO  [loop0] text\n" (text), or
+ * the same fields as logfmt or a JSON object.
  */
 #include "br_log.h"
 
@@ -15,6 +16,7 @@
 #define LINE_MAX_BYTES 1024
 
 _Atomic int br__log_level = BR_LOG_INFO;
+static _Atomic int log_format = BR_LOG_FMT_TEXT;
 static __thread char thread_name[16] = "main";
 
 static const char *const level_names[] = {"ERROR", "WARN ", "INFO ", "DEBUG"};
@@ -49,6 +51,36 @@ enum br_log_level br_log_set_level(enum br_log_level level)
 }
 
 enum br_log_level br_log_get_level(void) { return (enum br_log_level)atomic_load(&br__log_level); }
+
+int br_log_parse_format(const char *s, enum br_log_format *out)
+{
+    if (strcasecmp(s, "text") == 0)
+        *out = BR_LOG_FMT_TEXT;
+    else if (strcasecmp(s, "logfmt") == 0)
+        *out = BR_LOG_FMT_LOGFMT;
+    else if (strcasecmp(s, "json") == 0)
+        *out = BR_LOG_FMT_JSON;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+void br_log_set_format(enum br_log_format f) { atomic_store(&log_format, (int)f); }
+
+enum br_log_level br_log_step_level(int dir, const char *by)
+{
+    int old = atomic_load(&br__log_level);
+    int now = old + (dir > 0 ? 1 : -1);
+    if (now < BR_LOG_ERROR)
+        now = BR_LOG_ERROR;
+    if (now > BR_LOG_DEBUG)
+        now = BR_LOG_DEBUG;
+    atomic_store(&br__log_level, now);
+    br_log((enum br_log_level)(old < now ? old : now), "log level %s -> %s, by %s",
+           br_log_level_name((enum br_log_level)old), br_log_level_name((enum br_log_level)now),
+           by);
+    return (enum br_log_level)now;
+}
 
 void br_log_set_thread(const char *name) { snprintf(thread_name, sizeof(thread_name), "%s", name); }
 
@@ -86,32 +118,69 @@ __attribute__((format(printf, 3, 0))) static size_t format_message(char *out, si
     return k;
 }
 
+/* Copies src (n bytes) into dst for a quoted logfmt/JSON string: '"' and '\\' get a backslash.
+ * Writes at most room bytes; returns how many. */
+static size_t quote_into(char *dst, size_t room, const char *src, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool esc = src[i] == '"' || src[i] == '\\';
+        if (k + 1 + esc > room)
+            break;
+        if (esc)
+            dst[k++] = '\\';
+        dst[k++] = src[i];
+    }
+    return k;
+}
+
 /* Writes one line: prefix, msg (already escaped), then suffix (may be NULL), kept whole. */
 static void emit(enum br_log_level level, const char *msg, const char *suffix)
 {
+    static const char *const lower[] = {"error", "warn", "info", "debug"};
     char line[LINE_MAX_BYTES];
     struct timespec ts;
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s [%s] ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     ts.tv_nsec / 1000000, level_names[level], thread_name);
+    char when[96]; /* room for any int the compiler cannot bound */
+    snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    int fmt = atomic_load_explicit(&log_format, memory_order_relaxed);
+    int n;
+    if (fmt == BR_LOG_FMT_JSON)
+        n = snprintf(line, sizeof(line),
+                     "{\"time\":\"%s\",\"level\":\"%s\",\"thread\":\"%s\",\"msg\":\"", when,
+                     lower[level], thread_name);
+    else if (fmt == BR_LOG_FMT_LOGFMT)
+        n = snprintf(line, sizeof(line), "time=%s level=%s thread=%s msg=\"", when, lower[level],
+                     thread_name);
+    else
+        n = snprintf(line, sizeof(line), "%s %s [%s] ", when, level_names[level], thread_name);
     if (n < 0)
         return;
+    const char *tail = fmt == BR_LOG_FMT_JSON ? "\"}" : fmt == BR_LOG_FMT_LOGFMT ? "\"" : "";
+    size_t clen = strlen(tail);
     size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
     size_t slen = suffix ? strlen(suffix) : 0;
-    size_t room = sizeof(line) - 1 - len; /* the newline keeps its byte */
+    size_t room = sizeof(line) - 1 - clen - len; /* the closing quote and newline keep theirs */
     if (slen > room)
         slen = room;
     size_t mlen = strlen(msg);
-    if (mlen > room - slen)
-        mlen = room - slen;
-    memcpy(line + len, msg, mlen);
-    len += mlen;
-    if (slen) {
-        memcpy(line + len, suffix, slen);
+    if (fmt == BR_LOG_FMT_TEXT) {
+        if (mlen > room - slen)
+            mlen = room - slen;
+        memcpy(line + len, msg, mlen);
+        len += mlen;
+        memcpy(line + len, suffix ? suffix : "", slen);
         len += slen;
+    } else {
+        /* The suffix is ours (no quote or backslash): kept whole, the message cut for it. */
+        len += quote_into(line + len, room - slen, msg, mlen);
+        memcpy(line + len, suffix ? suffix : "", slen);
+        len += slen;
+        memcpy(line + len, tail, clen);
+        len += clen;
     }
     line[len++] = '\n';
     size_t off = 0;

@@ -16,6 +16,15 @@
  *   space or control byte in it. As a backstop, br_log() itself escapes every control byte
  *   (below 0x20, and 0x7f) of the formatted message as \xNN, so not even a call site that
  *   forgot can start a new line.
+ * - Three line formats (br_log_set_format, log.format): text (the default)
+ *   "2026-11-22T06:50:00.123Z INFO  [loop0] message", logfmt
+ *   'time=2026-11-22T06:50:00.123Z level=info thread=loop0 msg="message"' and JSON
+ *   '{"time":"...","level":"info","thread":"loop0","msg":"message"}', one object per line. In
+ *   logfmt and JSON the message is one quoted string: '"' and '\' in it are escaped with a
+ *   backslash (control bytes are already \xNN, see above), so a line always parses. The format
+ *   is set once at start-up, before the threads start.
+ * - Request-scoped lines name the peer and the client.id ("peer=... client.id=..."); connection
+ *   open and close are DEBUG lines.
  * - Connection events name the peer ("peer=127.0.0.1:53412") so a log line can be matched
  *   to a client.
  * - Repetitive lines (a full disk rejects every batch) go through the br_*_limited macros:
@@ -47,6 +56,19 @@ const char *br_log_level_name(enum br_log_level level);
 /* Any thread, any time; returns the level it replaced. */
 enum br_log_level br_log_set_level(enum br_log_level level);
 enum br_log_level br_log_get_level(void);
+enum br_log_format {
+    BR_LOG_FMT_TEXT = 0,
+    BR_LOG_FMT_LOGFMT = 1,
+    BR_LOG_FMT_JSON = 2,
+};
+/* Parses "text", "logfmt", "json"; -EINVAL. */
+int br_log_parse_format(const char *s, enum br_log_format *out);
+/* At start-up, before other threads log. */
+void br_log_set_format(enum br_log_format f);
+/* One step more verbose (+1) or less (-1), clamped to error..debug, as SIGUSR1/SIGUSR2 do;
+ * logs the change (at the less verbose of the two levels, so it shows either way) and returns
+ * the new level. */
+enum br_log_level br_log_step_level(int dir, const char *by);
 /* Names the calling thread in its lines ("main", "loop0", ...); at most 15 chars kept. */
 void br_log_set_thread(const char *name);
 

@@ -3,19 +3,19 @@
  *
  * Threads
  *   main          binds listeners, opens the store, starts the others, waits for a signal
- *                 (sigtimedwait: SIGINT/SIGTERM/SIGHUP are blocked everywhere else), then
- *                 stops them; meanwhile, once a second, writes the log's pending summaries
- *                 of repeated lines (br_log_flush_limited). SIGHUP is logged and changes
- *                 nothing: the configuration is read once and the log is stderr.
- *   loopN         one per num.network.threads: its io_uring, its SO_REUSEPORT listening
- *                 socket per listener, its connections.
- *   housekeeping  st_store_maintain every log.retention.check.interval.ms and
+ *                 (sigtimedwait: SIGINT/SIGTERM/SIGHUP/SIGUSR1/SIGUSR2 are blocked everywhere
+ * else), then stops them; meanwhile, once a second, writes the log's pending summaries of repeated
+ * lines (br_log_flush_limited). SIGHUP is logged and changes nothing: the configuration is read
+ * once and the log is stderr. SIGUSR1 / SIGUSR2 make the log one level more / less verbose. loopN
+ * one per num.network.threads: its io_uring, its SO_REUSEPORT listening socket per listener, its
+ * connections. housekeeping  st_store_maintain every log.retention.check.interval.ms and
  *                 st_store_scrub at log.scrub.bytes.per.sec, so disk reads of the scrubber
  *                 never stall a loop.
  *   admin         runs the jobs handlers hand it (the context's admin operation, br_ctx.h)
  *                 and posts their responses back to their loops.
  *   (storage)     the flusher calls on_synced() after each fdatasync: BR_WAIT_SYNC.
  *   (groups)      the coordinator's timer thread (br_group.h).
+ *   (txn)         the transaction coordinator's timer thread (br_txn.h, br_txn_host.c).
  *   http          metrics.listener (br_stats.h, br_http.h): /metrics, /health, /log-level.
  */
 #include "br_server.h"
@@ -204,6 +204,7 @@ static void on_synced(void *arg, struct st_log *log)
     (void)log;
     struct br_server *srv = arg;
     br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_SYNC);
+    br_server_txn_synced(srv);
 }
 
 /* ---- the data dir and the port file ------------------------------------------------------ */
@@ -379,6 +380,7 @@ static void *hk_main(void *arg)
         br_offsets_housekeeping(srv->offsets, srv->store, srv->groups,
                                 srv->cfg->offsets_retention_ms,
                                 expire); /* flush by time; retention with the logs' */
+        br_server_txn_housekeeping(srv);
         int ntopics = 0;
         st_topic_foreach(srv->store, count_topic, &ntopics);
         /* (an empty store is skipped: st_store_scrub trips over it, see the issue note) */
@@ -417,6 +419,8 @@ static int setup_process(struct br_server *srv)
     sigaddset(&srv->signals, SIGINT);
     sigaddset(&srv->signals, SIGTERM);
     sigaddset(&srv->signals, SIGHUP);
+    sigaddset(&srv->signals, SIGUSR1);
+    sigaddset(&srv->signals, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &srv->signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -510,6 +514,12 @@ static int bind_listeners(struct br_server *srv)
         br_warn("fetch.transfer=splice but the kernel lacks IORING_OP_SPLICE: using sendfile");
         xt = BR_XFER_SENDFILE;
     }
+    if (xt == BR_XFER_AUTO) {
+        char why[768];
+        xt = br_xfer_auto_choose(cfg->data_dir, &srv->feat, (size_t)cfg->copy_buffer_bytes, why,
+                                 sizeof(why));
+        br_info("fetch.transfer=auto: %s, %s", br_transfer_name(xt), why);
+    }
     int rc = 0;
     for (int li = 0; li < cfg->nlisteners && rc == 0; li++)
         rc = br_listen_port_free(&cfg->listeners[li]);
@@ -570,7 +580,7 @@ static int open_state(struct br_server *srv)
         srv->per_loop[i].ctx.offsets = srv->offsets;
         srv->per_loop[i].ctx.groups = srv->groups;
     }
-    return 0;
+    return br_server_txn_open(srv);
 }
 
 static void log_state(const struct br_server *srv)
@@ -664,7 +674,8 @@ static int setup(struct br_server *srv, const char *port_file)
 /* ---- run ------------------------------------------------------------------------------------ */
 
 /* The main thread until SIGINT or SIGTERM; once a second it writes the log's pending summaries
- * of repeated lines. SIGHUP changes nothing: the configuration is read once, the log is stderr. */
+ * of repeated lines. SIGHUP changes nothing: the configuration is read once, the log is stderr.
+ * SIGUSR1 makes the log one level more verbose, SIGUSR2 one level less. */
 static void run(struct br_server *srv)
 {
     br_info("splicelogd ready");
@@ -676,6 +687,8 @@ static void run(struct br_server *srv)
             br_info("received SIGHUP: nothing to do, still running (the configuration is "
                     "read only at start-up: restart to change it; the log is stderr, "
                     "nothing to reopen)");
+        } else if (sig == SIGUSR1 || sig == SIGUSR2) {
+            br_log_step_level(sig == SIGUSR1 ? 1 : -1, sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
         } else if (sig == SIGINT || sig == SIGTERM) {
             br_info("received %s: stopping (in-flight requests finish, then clean shutdown)",
                     sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -715,6 +728,7 @@ static void teardown(struct br_server *srv)
         if (srv->accepts[i].fd >= 0)
             close(srv->accepts[i].fd); /* (a loop that ran closed its own) */
     br_stats_stop(srv);                /* no scrape reads the groups, offsets or store past here */
+    br_server_txn_close(srv);          /* its timer writes markers and offsets: before those */
     br_groups_free(srv->groups);
     br_offsets_close(srv->offsets);
     if (srv->store) {
@@ -751,6 +765,8 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     pthread_cond_init(&srv->hk_cond, NULL);
     pthread_mutex_init(&srv->admin_lock, NULL);
     pthread_cond_init(&srv->admin_cond, NULL);
+    pthread_mutex_init(&srv->txn_sync_lock, NULL);
+    pthread_cond_init(&srv->txn_sync_cond, NULL);
     int rc = setup(srv, port_file);
     if (rc == 0)
         run(srv);

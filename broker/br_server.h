@@ -80,6 +80,11 @@ struct br_server {
     bool admin_started;
     /* consumer groups: this broker coordinates every group (br_group.h) */
     struct br_groups *groups;
+    /* transactions: this broker coordinates every transactional id (br_txn.h, br_txn_host.c) */
+    struct st_txnlog *txnlog;
+    struct br_txns *txns;
+    pthread_mutex_t txn_sync_lock; /* a marker waiting for its fdatasync (on_synced wakes it) */
+    pthread_cond_t txn_sync_cond;
     /* metrics and the HTTP listener (br_stats.h); NULL when metrics.listener is off */
     struct br_stats *stats;
     /* start-up barrier */
@@ -89,5 +94,15 @@ struct br_server {
 };
 
 int br_server_run(struct br_config *cfg, const char *port_file);
+
+/* br_txn_host.c: the transaction coordinator over this server's store and offsets. open: after
+ * the store and the offsets are open, before clients are let in (finishes prepared
+ * transactions, sweeps open ones the coordinator's log cannot explain, starts its timer);
+ * close: once no request can reach it, before the store closes. synced: the flusher synced a
+ * log (a marker may be waiting for it). housekeeping: its log's flush by time and compaction. */
+int br_server_txn_open(struct br_server *srv);
+void br_server_txn_close(struct br_server *srv);
+void br_server_txn_synced(struct br_server *srv);
+void br_server_txn_housekeeping(struct br_server *srv);
 
 #endif

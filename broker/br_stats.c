@@ -12,6 +12,13 @@
  *     splicelog_produce_errors_total{error}         partitions answered with an error code
  *     splicelog_fetch_errors_total{error}
  *     splicelog_log_flush_duration_seconds          histogram, the flusher's sync rounds
+ *     splicelog_loop_turns_total                    turns of the event loops
+ *     splicelog_request_ahead                       histogram: requests of other connections
+ *                                                   handled on the loop before a request in
+ *                                                   the turn it was received whole in (fair
+ *                                                   service, br_conn.h)
+ *     splicelog_connection_share_used_total         a connection used its share of a turn
+ *                                                   with whole requests left (not read on)
  *     splicelog_log_flush_errors_total
  *     splicelog_scrub_bytes_total, splicelog_scrub_fenced_ranges_total,
  *     splicelog_scrub_bad_segments_total            what the scrubber read and found
@@ -50,6 +57,8 @@ static const double LATENCY_BOUNDS[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 
                                         1,      2.5,     5,      10,    30,     60};
 static const double FLUSH_BOUNDS[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                       0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+static const double AHEAD_BOUNDS[] = {0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+#define NAHEAD (int)(sizeof(AHEAD_BOUNDS) / sizeof(AHEAD_BOUNDS[0]))
 #define NLAT   (int)(sizeof(LATENCY_BOUNDS) / sizeof(LATENCY_BOUNDS[0]))
 #define NFLUSH (int)(sizeof(FLUSH_BOUNDS) / sizeof(FLUSH_BOUNDS[0]))
 
@@ -64,6 +73,7 @@ struct br_stats {
     struct br_metrics_family *produce_errors, *fetch_errors;
     struct br_metrics_series *req[API_SLOTS + 1], *lat[API_SLOTS + 1];
     struct br_metrics_series *flush, *flush_errors, *scrub_bytes, *scrub_fenced, *scrub_bad;
+    struct br_metrics_series *turns, *ahead, *share_used;
 };
 
 /* ---- settings ------------------------------------------------------------------------------ */
@@ -184,6 +194,24 @@ void br_stats_request_done(struct br_stats *s, int16_t api_key, int64_t t0_ns)
 {
     if (s)
         br_metrics_observe(s->m, s->lat[api_slot(api_key)], br_stats_clock(s) - t0_ns);
+}
+
+void br_stats_turn(struct br_stats *s)
+{
+    if (s)
+        br_metrics_add(s->m, s->turns, 1);
+}
+
+void br_stats_ahead(struct br_stats *s, uint64_t ahead)
+{
+    if (s)
+        br_metrics_observe(s->m, s->ahead, (int64_t)ahead);
+}
+
+void br_stats_share_used(struct br_stats *s)
+{
+    if (s)
+        br_metrics_add(s->m, s->share_used, 1);
 }
 
 static struct br_metrics_series *topic_series(struct br_stats *s, struct br_metrics_family *f,
@@ -681,8 +709,25 @@ static int families(struct br_stats *s, const struct br_stats_conf *c)
     struct br_metrics_family *sg =
         br_metrics_family(m, "splicelog_scrub_bad_segments_total", BR_METRICS_COUNTER,
                           "Segments in which the scrubber fenced something new.", NULL);
+    struct br_metrics_opts ahead = {.bounds = AHEAD_BOUNDS, .nbounds = NAHEAD, .unit_scale = 1};
+    struct br_metrics_family *tu =
+        br_metrics_family(m, "splicelog_loop_turns_total", BR_METRICS_COUNTER,
+                          "Turns of the event loops (all loop threads).", NULL);
+    struct br_metrics_family *ah = br_metrics_family(
+        m, "splicelog_request_ahead", BR_METRICS_HISTOGRAM,
+        "Requests of other connections handled on a request's loop before it, in the turn in "
+        "which it was received whole (fair service: bounded by the shares of a turn, "
+        "connection.turn.max.requests / .bytes; requests that waited because their own "
+        "connection used its share are not observed).",
+        &ahead);
+    struct br_metrics_family *su = br_metrics_family(
+        m, "splicelog_connection_share_used_total", BR_METRICS_COUNTER,
+        "Times a connection used its share of a loop turn with whole requests left; it was "
+        "read no further until a later turn served them.",
+        NULL);
     if (!s->requests || !s->latency || !s->bytes_in || !s->records_in || !s->bytes_out ||
-        !s->produce_errors || !s->fetch_errors || !fl || !fle || !sb || !sf || !sg)
+        !s->produce_errors || !s->fetch_errors || !fl || !fle || !sb || !sf || !sg || !tu || !ah ||
+        !su)
         return -ENOMEM;
     /* every API key gets its series now (keys with one name share it), so none is made on
      * the request path and an unused API shows as 0 */
@@ -699,7 +744,11 @@ static int families(struct br_stats *s, const struct br_stats_conf *c)
     s->scrub_bytes = br_metrics_series(m, sb, NULL);
     s->scrub_fenced = br_metrics_series(m, sf, NULL);
     s->scrub_bad = br_metrics_series(m, sg, NULL);
-    if (!s->flush || !s->flush_errors || !s->scrub_bytes || !s->scrub_fenced || !s->scrub_bad)
+    s->turns = br_metrics_series(m, tu, NULL);
+    s->ahead = br_metrics_series(m, ah, NULL);
+    s->share_used = br_metrics_series(m, su, NULL);
+    if (!s->flush || !s->flush_errors || !s->scrub_bytes || !s->scrub_fenced || !s->scrub_bad ||
+        !s->turns || !s->ahead || !s->share_used)
         return -ENOMEM;
     return br_metrics_collector(m, collect, s);
 }
@@ -717,9 +766,9 @@ int br_stats_start(struct br_server *srv)
     clock_gettime(CLOCK_REALTIME, &ts);
     s->start_time_s = (double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) / 1000;
     /* cells: the API families (distinct names, at most 32), topics x 3 (+ (other)), error
-     * codes x 2, the flush histogram and the counters */
+     * codes x 2, the flush and ahead histograms and the counters */
     uint32_t cells = 32u * (1 + NLAT + 2) + 3u * ((uint32_t)c->topic_series_max + 1) + 2u * 128 +
-                     (NFLUSH + 2) + 16;
+                     (NFLUSH + 2) + (NAHEAD + 2) + 16;
     s->m = br_metrics_new(srv->cfg->num_network_threads + 8, cells, 0);
     int rc = s->m ? families(s, c) : -ENOMEM;
     char err[512] = "";

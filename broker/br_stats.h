@@ -91,6 +91,14 @@ void br_stats_fetch_error(struct br_stats *s, int16_t code);
 void br_stats_fetch_begin(struct br_stats *s);
 void br_stats_fetch_bytes(struct br_stats *s, const char *topic, size_t topic_len, size_t bytes);
 void br_stats_fetch_commit(struct br_stats *s);
+/* Fair service (br_conn.h, shares of a loop turn), on loop threads: a turn of a loop began; a
+ * request is handled in the turn it was received whole in, after `ahead` requests of other
+ * connections in that turn (requests that waited for a later turn because their own
+ * connection's share ran out are not observed); a connection used its share of a turn with
+ * whole requests left (it waits for the next turn, not read). */
+void br_stats_turn(struct br_stats *s);
+void br_stats_ahead(struct br_stats *s, uint64_t ahead);
+void br_stats_share_used(struct br_stats *s);
 /* Housekeeping: one call of st_store_scrub and what it found. */
 void br_stats_scrub(struct br_stats *s, const struct st_scrub_report *rep);
 

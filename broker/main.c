@@ -25,6 +25,18 @@ static void print_key(void *arg, const char *key, const char *def, const char *d
     printf("  %-34s %-28s %s\n", key, !def ? "(alias)" : def[0] ? def : "(empty)", doc);
 }
 
+static void print_ignored(void *arg, const char *key)
+{
+    int *col = arg;
+    int len = (int)strlen(key) + 2;
+    if (*col + len > 96) {
+        printf("\n ");
+        *col = 1;
+    }
+    printf(" %s", key);
+    *col += len;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: splicelogd [--config FILE] [-o key=value]... [--listen HOST:PORT]\n"
@@ -44,12 +56,17 @@ static void usage(FILE *f)
                "  --help, --version\n"
                "\n"
                "Signals: SIGINT and SIGTERM stop the broker cleanly (in-flight requests finish,\n"
-               "logs are flushed and marked clean). SIGHUP is logged and changes nothing: the\n"
-               "configuration is read only at start-up (restart to change it) and the log\n"
-               "goes to stderr, so there is no file to reopen (rotate with the service\n"
-               "manager, or copytruncate). The log level changes at run time through the\n"
-               "metrics listener: metrics.listener=http://127.0.0.1:9644, then\n"
-               "curl -X PUT --data debug http://127.0.0.1:9644/log-level\n");
+               "logs are flushed and marked clean). SIGUSR1 makes the log one level more\n"
+               "verbose (up to debug), SIGUSR2 one level less (down to error). SIGHUP is logged\n"
+               "and changes nothing: the configuration is read only at start-up (restart to\n"
+               "change it) and the log goes to stderr, so there is no file to reopen (rotate\n"
+               "with the service manager, or copytruncate). The log level also changes through\n"
+               "the metrics listener: metrics.listener=http://127.0.0.1:9644, then\n"
+               "curl -X PUT --data debug http://127.0.0.1:9644/log-level\n"
+               "\n"
+               "A stock Kafka server.properties starts: keys only Kafka's JVM, ZooKeeper or KRaft\n"
+               "read (process.roles, num.io.threads, ...) are ignored, with one warning listing\n"
+               "them (--help lists them at the end).\n");
 }
 
 int main(int argc, char **argv)
@@ -79,6 +96,10 @@ int main(int argc, char **argv)
             usage(stdout);
             printf("\nconfiguration keys (default):\n");
             br_config_keys(print_key, NULL);
+            printf("\nignored, with a warning (Kafka's JVM, ZooKeeper, KRaft):\n ");
+            int col = 1;
+            br_config_ignored_keys(print_ignored, &col);
+            printf("\n");
             return 0;
         case 'V':
             printf("splicelogd %s\n", SPLICELOGD_VERSION);
@@ -132,8 +153,12 @@ int main(int argc, char **argv)
         return 2;
     }
     br_log_set_level(cfg.log_level);
+    br_log_set_format(cfg.log_format);
     br_info("splicelogd %s starting (config %s)", SPLICELOGD_VERSION,
             config_file ? config_file : "built-in defaults");
+    if (cfg.ignored[0])
+        br_warn("ignoring configuration keys that only Kafka's JVM, ZooKeeper or KRaft use: %s",
+                cfg.ignored);
     int rc = br_server_run(&cfg, port_file);
     return rc < 0 ? 1 : 0;
 }

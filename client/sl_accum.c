@@ -79,6 +79,11 @@ struct sl__batch *sl__batch_get(struct sl__accum *a, size_t need)
     b->stamp = 0;
     b->inflight = false;
     b->retry_wanted = false;
+    b->pid = -1;
+    b->epoch = -1;
+    b->seq = -1;
+    b->node = -1;
+    b->maybe_persisted = false;
     b->err = SL_ERR_NO_ERROR;
     b->base_offset = -1;
     b->log_append_time = -1;
@@ -193,6 +198,14 @@ void sl__ppart_sent(struct sl__ppart *pp, struct sl__batch *b)
     b->retry_wanted = false;
     b->inflight_next = pp->inflight;
     pp->inflight = b;
+}
+
+int sl__ppart_inflight_count(const struct sl__ppart *pp)
+{
+    int n = 0;
+    for (const struct sl__batch *h = pp->inflight; h; h = h->inflight_next)
+        n++;
+    return n;
 }
 
 static void unlink_inflight(struct sl__ppart *pp, struct sl__batch *b)

@@ -40,7 +40,13 @@ struct sl__batch {
     int64_t retry_at_ms; /* not before (retry backoff) */
     uint64_t stamp;      /* send order within the partition */
     bool inflight;
-    bool retry_wanted;       /* answered with a retriable error, waits on the in-flight list */
+    bool retry_wanted; /* answered with a retriable error, waits on the in-flight list */
+    /* enable.idempotence: what the batch's header says once stamped (sl_idemp.c). */
+    int64_t pid;             /* producer id, -1: not stamped */
+    int16_t epoch;           /* producer epoch */
+    int32_t seq;             /* base sequence, -1: none assigned yet */
+    int32_t node;            /* broker the batch was last sent to */
+    bool maybe_persisted;    /* the last send ended without an answer (connection lost, timeout) */
     sl_err err;              /* result */
     int64_t base_offset;     /* result: offset of the first record, -1 unknown */
     int64_t log_append_time; /* result: -1 = CreateTime */
@@ -52,7 +58,14 @@ struct sl__ppart {
     struct sl__batch *inflight;        /* sent, awaiting the response */
     uint64_t stamp_next;
     int held; /* in-flight batches waiting for a retry; no new batch is sent while > 0 */
+    /* enable.idempotence (sl_idemp.c): the sequence the next new batch gets, and the one after
+     * the last batch the broker acknowledged, under the producer's current id and epoch. */
+    int32_t next_seq;
+    int32_t next_ack_seq;
+    bool seq_acked; /* a batch of this epoch was acknowledged: the broker knows the producer */
 };
+/* Batches of the partition on its in-flight list (sent, or answered and waiting to retry). */
+int sl__ppart_inflight_count(const struct sl__ppart *pp);
 
 struct sl__accum {
     size_t batch_size;

@@ -311,6 +311,9 @@ int sl__assignors_parse(const char *v)
     return bits;
 }
 
+static sl_err conf_set(sl_conf *c, const struct prop *p, const char *name, const char *value,
+                       char *errstr, size_t errstr_size);
+
 sl_err sl_conf_set(sl_conf *c, const char *name, const char *value, char *errstr,
                    size_t errstr_size)
 {
@@ -325,6 +328,21 @@ sl_err sl_conf_set(sl_conf *c, const char *name, const char *value, char *errstr
         sl__errstr(errstr, errstr_size, "No such configuration property: \"%s\"", name);
         return SL_ERR__INVALID_CONF;
     }
+    sl_err r = conf_set(c, p, name, value, errstr, errstr_size);
+    if (r == SL_ERR_NO_ERROR) {
+        if (p->off == F(acks))
+            c->explicit_set |= SL__SET_ACKS;
+        else if (p->off == F(retries))
+            c->explicit_set |= SL__SET_RETRIES;
+        else if (p->off == F(max_in_flight))
+            c->explicit_set |= SL__SET_MAX_IN_FLIGHT;
+    }
+    return r;
+}
+
+static sl_err conf_set(sl_conf *c, const struct prop *p, const char *name, const char *value,
+                       char *errstr, size_t errstr_size)
+{
     long n;
     int b;
     switch (p->kind) {
@@ -368,12 +386,6 @@ sl_err sl_conf_set(sl_conf *c, const char *name, const char *value, char *errstr
         if (parse_bool(value, &b) != 0) {
             sl__errstr(errstr, errstr_size, "Invalid value \"%s\" for %s: expected true or false",
                        value, name);
-            return SL_ERR__INVALID_CONF;
-        }
-        if (b && strcmp(p->name, "enable.idempotence") == 0) {
-            sl__errstr(errstr, errstr_size,
-                       "enable.idempotence=true is not implemented yet (it needs the broker's "
-                       "InitProducerId)");
             return SL_ERR__INVALID_CONF;
         }
         *int_field(c, p) = b;
@@ -462,6 +474,44 @@ void sl_conf_set_rebalance_cb(sl_conf *conf, sl_rebalance_cb *cb) { conf->rebala
 void sl_conf_set_offset_commit_cb(sl_conf *conf, sl_offset_commit_cb *cb)
 {
     conf->offset_commit_cb = cb;
+}
+
+int sl__conf_idempotence(sl_conf *c, char *errstr, size_t errstr_size)
+{
+    if (!c->enable_idempotence)
+        return 0;
+    /* librdkafka's rules (rd_kafka_conf_finalize): what the application set explicitly must
+     * agree with idempotence, what it left alone takes the value idempotence needs. */
+    if (c->explicit_set & SL__SET_ACKS) {
+        if (c->acks != -1) {
+            sl__errstr(errstr, errstr_size,
+                       "`acks` must be set to `all` when `enable.idempotence` is true");
+            return -EINVAL;
+        }
+    } else {
+        c->acks = -1;
+    }
+    if (c->explicit_set & SL__SET_MAX_IN_FLIGHT) {
+        if (c->max_in_flight > SL__IDEMP_MAX_IN_FLIGHT) {
+            sl__errstr(errstr, errstr_size,
+                       "`max.in.flight.requests.per.connection` must be set <= %d when "
+                       "`enable.idempotence` is true",
+                       SL__IDEMP_MAX_IN_FLIGHT);
+            return -EINVAL;
+        }
+    } else if (c->max_in_flight > SL__IDEMP_MAX_IN_FLIGHT) {
+        c->max_in_flight = SL__IDEMP_MAX_IN_FLIGHT;
+    }
+    if (c->explicit_set & SL__SET_RETRIES) {
+        if (c->retries < 1) {
+            sl__errstr(errstr, errstr_size,
+                       "`retries` must be set >= 1 when `enable.idempotence` is true");
+            return -EINVAL;
+        }
+    } else {
+        c->retries = INT_MAX;
+    }
+    return 0;
 }
 
 void sl__log(const sl_conf *conf, int level, const char *fac, const char *fmt, ...)

@@ -292,6 +292,7 @@ void sl__conn_fail(struct sl__conn *c, int err)
     if (c->state != SL__CONN_DOWN)
         report_failure(c, err);
     c->why[0] = 0;
+    c->versions_known = false;
     sl__tls_free(c->tls);
     c->tls = NULL;
     if (c->fd >= 0) {
@@ -567,8 +568,14 @@ static void api_versions_cb(struct sl__client *cl, struct sl__req *req, int err,
                                       {KP_API_LIST_OFFSETS, SL__V_LIST_OFFSETS},
                                       {KP_API_METADATA, SL__V_METADATA}};
     bool ok[4] = {false, false, false, false};
+    for (int k = 0; k < SL__API_KEYS; k++)
+        c->api_vmin[k] = c->api_vmax[k] = -1;
     for (int32_t i = 0; i < resp.n_api_keys; i++) {
         const struct kp_api_range *k = &resp.api_keys[i];
+        if (k->api_key >= 0 && k->api_key < SL__API_KEYS && k->min_version <= k->max_version) {
+            c->api_vmin[k->api_key] = k->min_version;
+            c->api_vmax[k->api_key] = k->max_version;
+        }
         for (int j = 0; j < 4; j++)
             if (k->api_key == need[j][0] && k->min_version <= need[j][1] &&
                 need[j][1] <= k->max_version)
@@ -579,6 +586,16 @@ static void api_versions_cb(struct sl__client *cl, struct sl__req *req, int err,
         sl__conn_fail(c, -ENOTSUP);
         return;
     }
+    c->versions_known = true;
+}
+
+int sl__conn_version(const struct sl__conn *c, int16_t api_key, int vmin, int vmax)
+{
+    if (!c->versions_known || api_key < 0 || api_key >= SL__API_KEYS || c->api_vmax[api_key] < 0)
+        return -1;
+    int hi = c->api_vmax[api_key] < vmax ? c->api_vmax[api_key] : vmax;
+    int lo = c->api_vmin[api_key] > vmin ? c->api_vmin[api_key] : vmin;
+    return hi >= lo ? hi : -1;
 }
 
 /* The request in the wait queue with correlation id corr, or NULL. */

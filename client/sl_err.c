@@ -139,6 +139,7 @@ _Static_assert((int)SL_ERR_FENCED_INSTANCE_ID == KP_ERR_FENCED_INSTANCE_ID,
 _Static_assert((int)SL_ERR_INVALID_RECORD == KP_ERR_INVALID_RECORD, "SL_ERR_INVALID_RECORD");
 _Static_assert((int)SL_ERR_UNSTABLE_OFFSET_COMMIT == KP_ERR_UNSTABLE_OFFSET_COMMIT,
                "SL_ERR_UNSTABLE_OFFSET_COMMIT");
+_Static_assert((int)SL_ERR_PRODUCER_FENCED == KP_ERR_PRODUCER_FENCED, "SL_ERR_PRODUCER_FENCED");
 
 struct desc {
     sl_err err;
@@ -176,6 +177,7 @@ static const struct desc descs[] = {
     {SL_ERR__NO_OFFSET, "_NO_OFFSET", "Local: No offset stored"},
     {SL_ERR__MAX_POLL_EXCEEDED, "_MAX_POLL_EXCEEDED",
      "Local: Maximum application poll interval (max.poll.interval.ms) exceeded"},
+    {SL_ERR__FATAL, "_FATAL", "Local: Fatal error"},
     {SL_ERR_UNKNOWN, "UNKNOWN", "Broker: Unknown server error"},
     {SL_ERR_NO_ERROR, "NO_ERROR", "Success"},
     {SL_ERR_OFFSET_OUT_OF_RANGE, "OFFSET_OUT_OF_RANGE", "Broker: Offset out of range"},
@@ -287,6 +289,13 @@ static const struct desc descs[] = {
      "Broker: Unsupported compression type"},
     {SL_ERR_MEMBER_ID_REQUIRED, "MEMBER_ID_REQUIRED", "Broker: Member id required"},
     {SL_ERR_INVALID_RECORD, "INVALID_RECORD", "Broker: Invalid record"},
+    {SL_ERR_NON_EMPTY_GROUP, "NON_EMPTY_GROUP", "Broker: The group is not empty"},
+    {SL_ERR_GROUP_ID_NOT_FOUND, "GROUP_ID_NOT_FOUND", "Broker: The group id does not exist"},
+    {SL_ERR_GROUP_SUBSCRIBED_TO_TOPIC, "GROUP_SUBSCRIBED_TO_TOPIC",
+     "Broker: The consumer group is actively subscribed to the topic"},
+    {SL_ERR_PRODUCER_FENCED, "PRODUCER_FENCED",
+     "Broker: There is a newer producer with the same transactionalId which fences the current "
+     "one"},
 };
 
 static const struct desc *find(sl_err err)

@@ -18,13 +18,15 @@
  *   sl_client.c    what producer and consumer share: brokers, metadata (Metadata v4), the
  *                  I/O loop
  *   sl_accum.c     producer accumulator: per-partition RecordBatch v2 buffers
- *   sl_producer.c  producer (Produce v7)
+ *   sl_producer.c  producer (Produce v7); sl_prod.h for its other file:
+ *   sl_idemp.c     enable.idempotence (InitProducerId v0-4): producer id, epochs, sequences
  *   sl_consumer.c  consumer (Fetch v11, ListOffsets v2); sl_cons.h for its other files:
  *   sl_group.c     consumer groups (FindCoordinator v2, JoinGroup v5, SyncGroup v3,
  *                  Heartbeat v3, LeaveGroup v1), rebalances
  *   sl_commit.c    committed offsets (OffsetCommit v5, OffsetFetch v4)
  *   sl_assign.c    the group leader's assignors (sl_assign.h)
  *   sl_query.c     metadata, watermark and offsets-for-times queries
+ *   sl_admin.c     the admin handle (topics, partitions, configs, groups, offsets, cluster)
  *
  * Wire messages are encoded and decoded with proto/kp_msg's codecs, as the broker's are (one
  * codec per message). Two of them are used piece by piece: a Produce request is written as
@@ -160,7 +162,19 @@ struct sl_conf {
     sl_rebalance_cb *rebalance_cb;
     sl_offset_commit_cb *offset_commit_cb;
     void *opaque;
+    unsigned explicit_set; /* SL__SET_* bits: properties the application set itself */
 };
+
+/* Properties whose explicit setting matters to enable.idempotence (sl__conf_idempotence). */
+enum { SL__SET_ACKS = 1, SL__SET_RETRIES = 2, SL__SET_MAX_IN_FLIGHT = 4 };
+/* Batches of one partition in flight at most with idempotence (Kafka's broker keeps 5). */
+#define SL__IDEMP_MAX_IN_FLIGHT 5
+/*
+ * enable.idempotence=true: acks, retries and max.in.flight take the values idempotence needs
+ * unless set explicitly, and an explicit conflicting value is refused (librdkafka's rules).
+ * 0, or -EINVAL with the reason in errstr. Nothing happens when idempotence is off.
+ */
+int sl__conf_idempotence(sl_conf *c, char *errstr, size_t errstr_size);
 
 /* ---- growable byte buffer ------------------------------------------------------------------ */
 
@@ -232,6 +246,9 @@ struct sl__req {
 
 enum sl__conn_state { SL__CONN_DOWN, SL__CONN_CONNECTING, SL__CONN_UP };
 
+/* API keys whose ApiVersions range a connection keeps (Kafka's keys are below 100). */
+#define SL__API_KEYS 100
+
 struct sl__conn {
     struct sl__client *cl;
     char *host;
@@ -255,7 +272,12 @@ struct sl__conn {
     size_t big_need;     /* total bytes of the frame */
     int fetch_out;       /* consumer: fetch requests outstanding on this connection */
     struct sl__tls *tls; /* security.protocol=ssl: the session, from TCP connect to close */
-    char why[200];       /* why the connection is failing (resolver, TLS), for the error event */
+    /* The broker's ApiVersions answer on this connection (api_vmax[key] -1: not offered);
+     * versions_known once it arrived, cleared when the connection goes down. */
+    bool versions_known;
+    int16_t api_vmin[SL__API_KEYS];
+    int16_t api_vmax[SL__API_KEYS];
+    char why[200]; /* why the connection is failing (resolver, TLS), for the error event */
 };
 
 #define SL__RX_CAP (256 * 1024)
@@ -280,6 +302,9 @@ short sl__conn_events(const struct sl__conn *c);
 void sl__conn_io(struct sl__conn *c, short revents);
 /* Writes queued requests without waiting (may complete acks=0 requests). */
 void sl__conn_flush(struct sl__conn *c);
+/* The highest version of api_key in [vmin, vmax] that the broker offers on c (its ApiVersions
+ * answer), or -1 when none (or the answer has not arrived). */
+int sl__conn_version(const struct sl__conn *c, int16_t api_key, int vmin, int vmax);
 /* Fails the connection when the oldest in-flight request is past its deadline. */
 void sl__conn_check_timeouts(struct sl__conn *c, int64_t now_ms);
 /* Feeds received bytes to the frame parser (exposed for unit tests of the matching logic). */
@@ -464,6 +489,11 @@ void sl__metadata_want(struct sl__client *cl);
 int sl__metadata_wait(struct sl__client *cl, struct sl__topic *t, int timeout_ms);
 /* One I/O turn: sends metadata if wanted, polls up to timeout_ms, handles readiness. */
 void sl__client_io(struct sl__client *cl, int timeout_ms);
+
+/* One Metadata answer for topic (NULL: every topic), waiting up to timeout_ms (-1:
+ * request.timeout.ms) and driving cl->turn (sl_query.c; sl_producer_metadata's body). */
+sl_err sl__metadata_query(struct sl__client *cl, const char *topic, int timeout_ms,
+                          sl_metadata **out);
 
 /* The producer's client (sl_query.c asks the cluster through it). */
 struct sl__client *sl__producer_client(sl_producer *p);

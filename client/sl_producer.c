@@ -36,32 +36,7 @@
 
 #include "sl_accum.h"
 #include "sl_int.h"
-
-struct sl__ptopic {
-    int32_t n;
-    struct sl__ppart *parts;
-    int32_t sticky; /* partition for unkeyed records, -1: pick one */
-    /* Records produced before the topic's metadata was known, in produce order: batches of
-     * partition -1 whose want[] holds each record's requested partition (sl_produce's). */
-    struct sl__batch *pend_head, *pend_tail;
-};
-
-struct sl_producer {
-    struct sl__client cl;
-    struct sl__accum acc;
-    struct sl__batch *done_head, *done_tail;
-    size_t q_bytes; /* bytes of records produced and not yet reported */
-    size_t q_msgs;  /* records produced and not yet reported */
-    size_t q_max_bytes;
-    bool flushing;   /* close open batches regardless of linger.ms */
-    bool destroying; /* no retries: everything outstanding fails */
-    int64_t last_io_us;
-    bool fresh; /* a record was appended since the last turn (linger.ms=0: send it now) */
-    struct kp_header *hdrs; /* scratch for converting sl_header, reused */
-    int32_t hdrs_cap;
-    struct sl__topic *last_topic;
-    unsigned rnd;
-};
+#include "sl_prod.h"
 
 static int64_t wall_ms(void)
 {
@@ -138,6 +113,11 @@ sl_producer *sl_producer_new(sl_conf *conf, char *errstr, size_t errstr_size)
         free(p);
         return NULL;
     }
+    if (sl__conf_idempotence(conf, errstr, errstr_size) != 0) {
+        sl__client_destroy(&p->cl);
+        free(p);
+        return NULL;
+    }
     p->cl.owner = p;
     p->cl.on_metadata = on_metadata;
     p->cl.turn = client_turn;
@@ -147,6 +127,7 @@ sl_producer *sl_producer_new(sl_conf *conf, char *errstr, size_t errstr_size)
     p->acc.z = &p->cl.codecs;
     p->q_max_bytes = (size_t)conf->queue_max_kbytes * 1024;
     p->rnd = (unsigned)sl__now_us();
+    sl__idemp_init(p);
     return p;
 }
 
@@ -154,6 +135,7 @@ sl_producer *sl_producer_new(sl_conf *conf, char *errstr, size_t errstr_size)
 
 static void done_push(sl_producer *p, struct sl__batch *b)
 {
+    sl__idemp_reported(p, b);
     b->next = NULL;
     if (p->done_tail)
         p->done_tail->next = b;
@@ -181,16 +163,18 @@ static void batch_result(sl_producer *p, struct sl__batch *b, sl_err err, int64_
     struct sl__ppart *pp = &ptopic(b->topic)->parts[b->partition];
     int64_t now = sl__now_ms();
     enum sl__answer a;
-    b->err = err;
-    if (err == SL_ERR_NO_ERROR) {
+    if (err == SL_ERR_NO_ERROR)
+        a = SL__ANSWER_OK;
+    else if (sl_err_is_retriable(err) && !p->destroying && b->attempts <= p->cl.conf->retries &&
+             now - b->created_ms < p->cl.conf->delivery_timeout_ms)
+        a = SL__ANSWER_RETRY;
+    else
+        a = SL__ANSWER_FAIL;
+    sl__idemp_answer(p, b, &err, &a);
+    b->err = a == SL__ANSWER_OK ? SL_ERR_NO_ERROR : err;
+    if (a == SL__ANSWER_OK) {
         b->base_offset = base_offset;
         b->log_append_time = append_time;
-        a = SL__ANSWER_OK;
-    } else if (sl_err_is_retriable(err) && !p->destroying && b->attempts <= p->cl.conf->retries &&
-               now - b->created_ms < p->cl.conf->delivery_timeout_ms) {
-        a = SL__ANSWER_RETRY;
-    } else {
-        a = SL__ANSWER_FAIL;
     }
     if (err == SL_ERR__TRANSPORT || err == SL_ERR__TIMED_OUT ||
         err == SL_ERR_NOT_LEADER_OR_FOLLOWER || err == SL_ERR_LEADER_NOT_AVAILABLE ||
@@ -220,6 +204,7 @@ static void produce_cb(struct sl__client *cl, struct sl__req *req, int err, stru
 {
     sl_producer *p = cl->owner;
     int n = req->nbatches;
+    p->produce_out--;
     if (!req->expect_response && !err) {
         for (int i = 0; i < n; i++)
             batch_result(p, req->batches[i], SL_ERR_NO_ERROR, -1, -1);
@@ -301,29 +286,32 @@ static void fail_pending(sl_producer *p, struct sl__ptopic *pt, sl_err err)
 static void expire(sl_producer *p, int64_t now)
 {
     const sl_conf *cf = p->cl.conf;
+    /* Destroyed, or failed for good: nothing waits any more. */
+    bool dead = p->destroying || p->idemp.state == SL__IDEMP_FATAL;
+    sl_err dead_err = p->destroying ? SL_ERR__DESTROYED : SL_ERR__FATAL;
     for (int i = 0; i < p->cl.n_topics; i++) {
         struct sl__ptopic *pt = p->cl.topics[i]->prod;
         if (!pt)
             continue;
         /* Records still waiting for the topic's metadata: message.timeout.ms from the oldest. */
         while (pt->pend_head &&
-               (p->destroying || now - pt->pend_head->created_ms >= cf->delivery_timeout_ms))
-            fail_pending(p, pt, p->destroying ? SL_ERR__DESTROYED : SL_ERR__MSG_TIMED_OUT);
+               (dead || now - pt->pend_head->created_ms >= cf->delivery_timeout_ms))
+            fail_pending(p, pt, dead ? dead_err : SL_ERR__MSG_TIMED_OUT);
         for (int32_t j = 0; j < pt->n; j++) {
             struct sl__ppart *pp = &pt->parts[j];
             /* A batch whose linger expired is closed once nothing is queued ahead of it: while
              * earlier batches wait (max.in.flight, backoff) new records join it instead of
              * queueing one small batch each. */
-            if (pp->open && (p->flushing || p->destroying ||
+            if (pp->open && (p->flushing || dead ||
                              (!pp->q_head && now - pp->open->created_ms >= cf->linger_ms))) {
                 if (pt->sticky == j)
                     pt->sticky = -1;
                 close_open(p, pp);
             }
             while (pp->q_head &&
-                   (p->destroying || now - pp->q_head->created_ms >= cf->delivery_timeout_ms)) {
+                   (dead || now - pp->q_head->created_ms >= cf->delivery_timeout_ms)) {
                 struct sl__batch *b = sl__ppart_pop(pp);
-                b->err = p->destroying ? SL_ERR__DESTROYED : SL_ERR__MSG_TIMED_OUT;
+                b->err = dead ? dead_err : SL_ERR__MSG_TIMED_OUT;
                 done_push(p, b);
             }
         }
@@ -346,7 +334,8 @@ static int build_request(sl_producer *p, struct sl__conn *c, int64_t now)
         for (int32_t j = 0; j < pt->n && j < t->n_parts; j++) {
             struct sl__ppart *pp = &pt->parts[j];
             struct sl__batch *b = pp->q_head;
-            if (!b || pp->held || b->retry_at_ms > now || t->leaders[j] != c->node_id)
+            if (!b || pp->held || b->retry_at_ms > now || t->leaders[j] != c->node_id ||
+                !sl__idemp_part_ready(p, pp, c->node_id))
                 continue;
             if (!r) {
                 r = sl__req_get(cl);
@@ -362,6 +351,7 @@ static int build_request(sl_producer *p, struct sl__conn *c, int64_t now)
                 r->batches_cap = cap;
             }
             sl__ppart_pop(pp);
+            sl__idemp_stamp(p, b);
             r->batches[r->nbatches++] = b;
             any = true;
         }
@@ -419,11 +409,13 @@ static int build_request(sl_producer *p, struct sl__conn *c, int64_t now)
     for (int k = 0; k < r->nbatches; k++) {
         struct sl__batch *b = r->batches[k];
         b->attempts++;
+        b->node = c->node_id;
         sl__ppart_sent(&ptopic(b->topic)->parts[b->partition], b);
     }
     cl->stats.batches_sent += (uint64_t)r->nbatches;
     r->cb = produce_cb;
     r->expect_response = cl->conf->acks != 0;
+    p->produce_out++;
     sl__conn_enqueue(c, r);
     return 1;
 }
@@ -436,7 +428,8 @@ static bool ready_for(sl_producer *p, int32_t node, int64_t now)
         struct sl__ptopic *pt = t->prod;
         for (int32_t j = 0; pt && j < pt->n && j < t->n_parts; j++)
             if (pt->parts[j].q_head && !pt->parts[j].held &&
-                pt->parts[j].q_head->retry_at_ms <= now && t->leaders[j] == node)
+                pt->parts[j].q_head->retry_at_ms <= now && t->leaders[j] == node &&
+                sl__idemp_part_ready(p, &pt->parts[j], node))
                 return true;
     }
     return false;
@@ -463,9 +456,11 @@ static void send_ready(sl_producer *p)
     struct sl__client *cl = &p->cl;
     int64_t now = sl__now_ms();
     expire(p, now);
+    sl__idemp_turn(p, now);
+    bool can_send = sl__idemp_ready(p);
     for (int i = 0; i < cl->n_conns; i++) {
         struct sl__conn *c = cl->conns[i];
-        if (c->node_id < 0)
+        if (c->node_id < 0 || !can_send)
             continue;
         if (c->state == SL__CONN_DOWN && (!ready_for(p, c->node_id, now) || sl__conn_ensure(c)))
             continue;
@@ -624,6 +619,7 @@ sl_err sl_flush(sl_producer *p, int timeout_ms)
             break;
     }
     p->flushing = false;
+    sl__client_serve(&p->cl, fill_stats); /* errors raised by the last turn */
     return p->q_msgs == 0 ? SL_ERR_NO_ERROR : SL_ERR__TIMED_OUT;
 }
 
@@ -892,6 +888,8 @@ sl_err sl_produce(sl_producer *p, const char *topic, int32_t partition, const vo
         (!value && value_len))
         return SL_ERR__INVALID_ARG;
     const sl_conf *cf = p->cl.conf;
+    if (p->idemp.state == SL__IDEMP_FATAL)
+        return SL_ERR__FATAL; /* sl_producer_fatal_error says why */
 
     /* Headers as kp_header views (scratch array reused across calls). */
     if ((int32_t)header_count > p->hdrs_cap) {

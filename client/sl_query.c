@@ -109,7 +109,8 @@ static sl_metadata *md_copy(const struct kp_metadata_resp *r)
 #define COPY_STR(dst, s)                                                                           \
     do {                                                                                           \
         size_t l_ = (s).len > 0 ? (size_t)(s).len : 0;                                             \
-        memcpy(str, (s).ptr, l_);                                                                  \
+        if (l_)                                                                                    \
+            memcpy(str, (s).ptr, l_);                                                              \
         str[l_] = 0;                                                                               \
         (dst) = str;                                                                               \
         str += l_ + 1;                                                                             \
@@ -180,7 +181,8 @@ static int enc_md(struct kp_wr *wr, const void *m)
     return kp_metadata_req_encode(wr, SL__V_METADATA, m);
 }
 
-static sl_err metadata(struct sl__client *cl, const char *topic, int timeout_ms, sl_metadata **out)
+sl_err sl__metadata_query(struct sl__client *cl, const char *topic, int timeout_ms,
+                          sl_metadata **out)
 {
     if (!out || (topic && (!*topic || strlen(topic) > 249)))
         return SL_ERR__INVALID_ARG;
@@ -233,14 +235,14 @@ sl_err sl_producer_metadata(sl_producer *p, const char *topic, int timeout_ms, s
 {
     if (!p)
         return SL_ERR__INVALID_ARG;
-    return metadata(sl__producer_client(p), topic, timeout_ms, out);
+    return sl__metadata_query(sl__producer_client(p), topic, timeout_ms, out);
 }
 
 sl_err sl_consumer_metadata(sl_consumer *c, const char *topic, int timeout_ms, sl_metadata **out)
 {
     if (!c)
         return SL_ERR__INVALID_ARG;
-    return metadata(&c->cl, topic, timeout_ms, out);
+    return sl__metadata_query(&c->cl, topic, timeout_ms, out);
 }
 
 void sl_metadata_free(sl_metadata *md) { free(md); }

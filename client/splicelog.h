@@ -41,6 +41,18 @@
  *   reorder the log, so it is reported failed instead. After a connection loss a batch whose
  *   response was lost is sent again, so a record can be in the log twice (at-least-once); a
  *   record is never reported delivered without the broker saying so (acks=0: when written).
+ * - Idempotent producer (enable.idempotence=true, a broker with InitProducerId): the producer
+ *   gets a producer id before sending anything, and every batch carries it with an epoch and a
+ *   per-partition sequence; a batch sent again keeps them, so a broker that already has it
+ *   answers with the original offset instead of writing it twice, and a batch that arrives
+ *   after a gap is refused and sent again in order. Records reported delivered are then in
+ *   the log exactly once and in produce order, across connection losses and broker restarts,
+ *   with up to 5 requests in flight. A batch that fails for good (delivery.timeout.ms) makes
+ *   the producer bump its epoch once nothing is in flight (sequences restart at 0); records
+ *   queued then whose last send may have reached the broker are reported failed with
+ *   SL_ERR__TRANSPORT rather than sent under the new epoch. What the library cannot recover
+ *   from without risking duplicates (the broker says the producer is fenced or out of
+ *   sequence with it) is fatal: see sl_producer_fatal_error.
  * - Consumer records are views (no copy per record): into the fetched response buffer for an
  *   uncompressed batch, into a buffer the library owns for a compressed one (each compressed
  *   batch is decompressed once, when its first record is handed out). Either way a record's
@@ -68,6 +80,9 @@
  *   is not a TLS error (not logged). Writes never raise SIGPIPE, over TLS or not.
  * - The consumer takes explicit assignments (sl_consumer_assign) or joins a consumer group
  *   (sl_consumer_subscribe: rebalances, commits; see "consumer groups" below).
+ * - The admin handle (sl_admin, "admin" below) creates, describes and deletes topics,
+ *   partitions, configs and groups, and moves a group's offsets: synchronous calls whose results
+ *   the handle owns until its next call.
  */
 #ifndef SPLICELOG_H
 #define SPLICELOG_H
@@ -118,6 +133,7 @@ typedef enum sl_err {
     SL_ERR__ALL_BROKERS_DOWN = -176,    /* every known broker is unreachable (error callback) */
     SL_ERR__NO_OFFSET = -175,           /* commit: no offset to commit */
     SL_ERR__MAX_POLL_EXCEEDED = -174,   /* consumer: not polled within max.poll.interval.ms */
+    SL_ERR__FATAL = -173,               /* the producer failed for good (sl_producer_fatal_error) */
     SL_ERR__END = -100,
 
     /* Kafka protocol errors (apache/kafka Errors.java), same numbers. */
@@ -185,11 +201,15 @@ typedef enum sl_err {
     SL_ERR_UNKNOWN_LEADER_EPOCH = 75,
     SL_ERR_UNSUPPORTED_COMPRESSION_TYPE = 76,
     SL_ERR_OFFSET_NOT_AVAILABLE = 78,
+    SL_ERR_NON_EMPTY_GROUP = 68,
+    SL_ERR_GROUP_ID_NOT_FOUND = 69,
     SL_ERR_MEMBER_ID_REQUIRED = 79,
     SL_ERR_GROUP_MAX_SIZE_REACHED = 81,
     SL_ERR_FENCED_INSTANCE_ID = 82,
+    SL_ERR_GROUP_SUBSCRIBED_TO_TOPIC = 86,
     SL_ERR_INVALID_RECORD = 87,
     SL_ERR_UNSTABLE_OFFSET_COMMIT = 88,
+    SL_ERR_PRODUCER_FENCED = 90,
 } sl_err;
 
 /* A static, human-readable name for err ("Broker: Message size too large", ...). */
@@ -228,6 +248,11 @@ typedef struct sl_consumer sl_consumer;
  *                                          independent blocks), gzip as one gzip member
  *   compression.level [-1]                 -1: the codec's default; else clamped to the codec's
  *                                          range (gzip 0-9, lz4 0-12, zstd 1-22)
+ *   enable.idempotence [false]             true: the idempotent producer (see the contract);
+ *                                          acks, retries and max.in.flight.requests.per.connection
+ *                                          then default to all, 2147483647 and 5, and
+ *                                          sl_producer_new refuses acks != all, retries=0 or
+ *                                          max.in.flight > 5 set explicitly (librdkafka's rules)
  *   partitioner [murmur2_random]           librdkafka's: murmur2_random (Java's default: murmur2
  *                                          of the key, unkeyed sticky), murmur2 (unkeyed: one
  *                                          partition), consistent_random (librdkafka's default:
@@ -380,6 +405,15 @@ SL_API int sl_poll(sl_producer *p, int timeout_ms);
 SL_API sl_err sl_flush(sl_producer *p, int timeout_ms);
 /* Records produced but not yet reported. */
 SL_API size_t sl_outq_len(const sl_producer *p);
+/*
+ * enable.idempotence: SL_ERR_NO_ERROR while the producer works; once it has failed for good
+ * (the error callback got SL_ERR__FATAL, sl_produce returns it), the error that caused it
+ * (INVALID_PRODUCER_EPOCH, PRODUCER_FENCED, OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID,
+ * _UNSUPPORTED_FEATURE for a broker without InitProducerId, ...) with the reason in errstr.
+ * A failed producer only reports: every record not yet delivered fails with SL_ERR__FATAL, and
+ * the application makes a new producer to go on.
+ */
+SL_API sl_err sl_producer_fatal_error(const sl_producer *p, char *errstr, size_t errstr_size);
 
 /* ---- statistics ------------------------------------------------------------------------- */
 
@@ -652,6 +686,208 @@ SL_API sl_err sl_consumer_get_watermark_offsets(sl_consumer *c, const char *topi
  */
 SL_API sl_err sl_consumer_offsets_for_times(sl_consumer *c, sl_topic_partition *parts, size_t n,
                                             int timeout_ms);
+
+/* ---- admin ---------------------------------------------------------------------------------- */
+
+/*
+ * The admin handle: topics, partitions, configs, consumer groups, offsets and the cluster, through
+ * Kafka's admin APIs (CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs, AlterConfigs,
+ * IncrementalAlterConfigs, FindCoordinator, ListGroups, DescribeGroups, DeleteGroups, OffsetFetch,
+ * OffsetCommit, ListOffsets, Metadata, DescribeCluster, DescribeLogDirs). It uses the conf's
+ * connection properties (bootstrap.servers, client.id, request.timeout.ms, security.*).
+ * - Every call is synchronous: it sends its requests and drives I/O until the answers arrive or
+ *   timeout_ms passes (-1: request.timeout.ms); nothing happens between calls.
+ * - Each request goes out at the highest version both the library and the broker speak (the
+ *   broker's ApiVersions answer); an API the broker does not offer is SL_ERR__UNSUPPORTED_FEATURE
+ *   and nothing is sent.
+ * - The return value is the call's fate: SL_ERR_NO_ERROR, a transport or timeout error, a
+ *   request-level Kafka error (a group coordinator's, a whole response's), or
+ *   SL_ERR__BAD_MSG for a response that does not parse. Per-item outcomes (each topic, group,
+ *   partition, config resource) are in the results.
+ * - Results (and every string and array they reach) belong to the handle and stay valid until the
+ *   next call on it or sl_admin_free. Strings are NUL-terminated; a missing error message is "".
+ */
+typedef struct sl_admin sl_admin;
+
+SL_API sl_admin *sl_admin_new(sl_conf *conf_take, char *errstr, size_t errstr_size);
+SL_API void sl_admin_free(sl_admin *a);
+
+/* The outcome for one named item (a topic, a group). */
+typedef struct sl_admin_result {
+    const char *name;
+    sl_err err;
+    const char *errmsg; /* the broker's message, or "" */
+} sl_admin_result;
+
+typedef struct sl_config_kv {
+    const char *name;
+    const char *value; /* NULL: null */
+} sl_config_kv;
+
+typedef struct sl_new_topic {
+    const char *topic;
+    int32_t partitions;         /* -1: the broker's num.partitions */
+    int16_t replication_factor; /* -1: the broker's default */
+    const sl_config_kv *configs;
+    size_t config_cnt;
+} sl_new_topic;
+
+/* CreateTopics; *results has n entries, in the order asked. validate_only: check, create nothing.
+ */
+SL_API sl_err sl_admin_create_topics(sl_admin *a, const sl_new_topic *topics, size_t n,
+                                     int validate_only, int timeout_ms,
+                                     const sl_admin_result **results);
+/* DeleteTopics; *results has n entries, in the order asked. */
+SL_API sl_err sl_admin_delete_topics(sl_admin *a, const char *const *topics, size_t n,
+                                     int timeout_ms, const sl_admin_result **results);
+
+typedef struct sl_new_partitions {
+    const char *topic;
+    int32_t total; /* the topic's new partition count */
+} sl_new_partitions;
+
+/* CreatePartitions; *results has n entries, in the order asked. */
+SL_API sl_err sl_admin_create_partitions(sl_admin *a, const sl_new_partitions *parts, size_t n,
+                                         int validate_only, int timeout_ms,
+                                         const sl_admin_result **results);
+
+/* Config resources and sources (Kafka's numbers). */
+#define SL_RESOURCE_TOPIC  2
+#define SL_RESOURCE_BROKER 4
+/* "DYNAMIC_TOPIC", "STATIC_BROKER", "DEFAULT", ... ("UNKNOWN" for others). */
+SL_API const char *sl_config_source_name(int source);
+
+typedef struct sl_config_entry {
+    const char *name;
+    const char *value; /* NULL: null (a sensitive value, or unset) */
+    int source;        /* 1 DYNAMIC_TOPIC, 2 DYNAMIC_BROKER, 4 STATIC_BROKER, 5 DEFAULT, ... */
+    int read_only;
+    int is_default;
+    int is_sensitive;
+} sl_config_entry;
+
+typedef struct sl_config_resource {
+    int type;         /* SL_RESOURCE_* */
+    const char *name; /* topic name, or broker id */
+    sl_err err;
+    const char *errmsg;
+    size_t entry_cnt;
+    const sl_config_entry *entries;
+} sl_config_resource;
+
+/* DescribeConfigs of one resource (type SL_RESOURCE_TOPIC with a topic name, or
+ * SL_RESOURCE_BROKER with a broker id in decimal), keys[0..nkeys) or every key when nkeys is 0.
+ * The resource's own error is (*out)->err. */
+SL_API sl_err sl_admin_describe_configs(sl_admin *a, int type, const char *name,
+                                        const char *const *keys, size_t nkeys, int timeout_ms,
+                                        const sl_config_resource **out);
+
+#define SL_CONFIG_OP_SET      0
+#define SL_CONFIG_OP_DELETE   1 /* back to the default */
+#define SL_CONFIG_OP_APPEND   2 /* to a list value */
+#define SL_CONFIG_OP_SUBTRACT 3 /* from a list value */
+
+typedef struct sl_config_op {
+    const char *name;
+    const char *value; /* NULL for SL_CONFIG_OP_DELETE */
+    int op;
+} sl_config_op;
+
+/* IncrementalAlterConfigs of one resource: returns the resource's error (*errmsg its message). */
+SL_API sl_err sl_admin_incremental_alter_configs(sl_admin *a, int type, const char *name,
+                                                 const sl_config_op *ops, size_t n,
+                                                 int validate_only, int timeout_ms,
+                                                 const char **errmsg);
+/* AlterConfigs (the older API: replaces every dynamic config of the resource with kvs). */
+SL_API sl_err sl_admin_alter_configs(sl_admin *a, int type, const char *name,
+                                     const sl_config_kv *kvs, size_t n, int validate_only,
+                                     int timeout_ms, const char **errmsg);
+
+typedef struct sl_group_listing {
+    const char *group;
+    const char *protocol_type; /* "consumer", or "" */
+    const char *state;         /* "Stable", "Empty", ...; "" when the broker does not say */
+    int32_t coordinator;       /* the broker that answered */
+} sl_group_listing;
+
+/* ListGroups, asked of every broker in the cluster; *n groups in *out. */
+SL_API sl_err sl_admin_list_groups(sl_admin *a, int timeout_ms, const sl_group_listing **out,
+                                   size_t *n);
+
+typedef struct sl_group_member {
+    const char *member_id;
+    const char *instance_id; /* NULL when none */
+    const char *client_id;
+    const char *client_host;
+    size_t assignment_cnt; /* the consumer protocol's assignment (offsets -1) */
+    const sl_topic_partition *assignment;
+} sl_group_member;
+
+typedef struct sl_group_description {
+    const char *group;
+    sl_err err;
+    const char *state;         /* "Stable", "PreparingRebalance", "Empty", "Dead", ... */
+    const char *protocol_type; /* "consumer" */
+    const char *protocol;      /* the assignor, when Stable */
+    int32_t coordinator;
+    size_t member_cnt;
+    const sl_group_member *members;
+} sl_group_description;
+
+/* DescribeGroups through each group's coordinator; *out has n entries, in the order asked. */
+SL_API sl_err sl_admin_describe_groups(sl_admin *a, const char *const *groups, size_t n,
+                                       int timeout_ms, const sl_group_description **out);
+/* DeleteGroups (only empty groups can be deleted: NON_EMPTY_GROUP otherwise). */
+SL_API sl_err sl_admin_delete_groups(sl_admin *a, const char *const *groups, size_t n,
+                                     int timeout_ms, const sl_admin_result **results);
+/* The group's committed offsets (OffsetFetch of every partition it committed): *n entries. */
+SL_API sl_err sl_admin_committed(sl_admin *a, const char *group, int timeout_ms,
+                                 const sl_topic_partition **out, size_t *n);
+/* Commits offsets for the group as a "simple" (memberless) consumer, as Kafka's
+ * kafka-consumer-groups --reset-offsets does: the broker refuses it while the group has members.
+ * offsets[i].err gets each partition's result; returns the first error. */
+SL_API sl_err sl_admin_commit(sl_admin *a, const char *group, sl_topic_partition *offsets, size_t n,
+                              int timeout_ms);
+/* ListOffsets: for each of parts[0..n) (each partition at most once), offset holds
+ * SL_OFFSET_BEGINNING, SL_OFFSET_END or a timestamp (ms) on input and the offset on output (-1
+ * when a timestamp is past the end); err per partition. */
+SL_API sl_err sl_admin_list_offsets(sl_admin *a, sl_topic_partition *parts, size_t n,
+                                    int timeout_ms);
+
+/* Metadata of topic (NULL: every topic), as sl_producer_metadata (free with sl_metadata_free). */
+SL_API sl_err sl_admin_metadata(sl_admin *a, const char *topic, int timeout_ms, sl_metadata **out);
+
+typedef struct sl_cluster {
+    const char *cluster_id; /* "" when none */
+    int32_t controller_id;  /* -1 when none */
+    size_t broker_cnt;
+    const sl_metadata_broker *brokers;
+    int from_metadata; /* 1: the broker lacks DescribeCluster, the answer comes from Metadata */
+} sl_cluster;
+
+/* DescribeCluster, or Metadata where the broker does not offer it. */
+SL_API sl_err sl_admin_describe_cluster(sl_admin *a, int timeout_ms, const sl_cluster **out);
+
+typedef struct sl_log_dir_partition {
+    const char *topic;
+    int32_t partition;
+    int64_t size;       /* bytes on disk */
+    int64_t offset_lag; /* 0 for a current replica */
+} sl_log_dir_partition;
+
+typedef struct sl_log_dir {
+    int32_t broker;
+    const char *path;
+    sl_err err;
+    int64_t total_bytes;  /* -1 when the broker does not say */
+    int64_t usable_bytes; /* -1 when the broker does not say */
+    size_t partition_cnt;
+    const sl_log_dir_partition *partitions;
+} sl_log_dir;
+
+/* DescribeLogDirs of every partition, asked of every broker; *n log directories in *out. */
+SL_API sl_err sl_admin_describe_log_dirs(sl_admin *a, int timeout_ms, const sl_log_dir **out,
+                                         size_t *n);
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 

@@ -8,6 +8,11 @@
  * sl_produce for each record and sl_poll regularly (delivery callbacks run there), and
  * sl_flush before freeing the producer.
  *
+ * Exactly once per partition across retries and broker restarts: -X enable.idempotence=true
+ * (acks=all and the retry settings follow). Such a producer can fail for good (the broker
+ * fenced it, or lacks InitProducerId): sl_produce then returns SL_ERR__FATAL and
+ * sl_producer_fatal_error says why; make a new producer to go on.
+ *
  * TLS: -X security.protocol=ssl -X ssl.ca.location=ca.pem (and, for a broker that wants a
  * client certificate, -X ssl.certificate.location=client.pem -X ssl.key.location=client.key).
  */
@@ -118,6 +123,12 @@ int main(int argc, char **argv)
         while ((err = sl_produce(p, topic, partition, NULL, 0, line, len, NULL, 0, 0, NULL)) ==
                SL_ERR__QUEUE_FULL)
             sl_poll(p, 100); /* let deliveries drain the queue */
+        if (err == SL_ERR__FATAL) {
+            sl_err cause = sl_producer_fatal_error(p, errstr, sizeof(errstr));
+            fprintf(stderr, "produce: fatal: %s: %s\n", sl_err2name(cause), errstr);
+            produce_err = err;
+            break;
+        }
         if (err) {
             fprintf(stderr, "produce: %s\n", sl_err2str(err));
             produce_err = err;

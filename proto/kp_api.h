@@ -50,41 +50,43 @@
  *                         (INT16_MAX: none).
  * FindCoordinator must contain 0 (librdkafka's BrokerGroupCoordinator feature gate);
  * OffsetFetch starts at 1 (kafkajs has no v0); OffsetCommit starts at 0 although Kafka 4.0
- * removed v0-1: sarama (up to 1.3x) commits with v1 whatever its configured version.
+ * removed v0-1: sarama (up to 1.3x) commits with v1 whatever its configured version; and
+ * DescribeConfigs starts at 0 (Kafka 4.0: 1) because sarama describes configs with v0 whatever
+ * its configured version.
  */
 /* clang-format off */
 #define KP_API_LIST(X)                                                                              \
-    X(PRODUCE,                   0, "Produce",                 SERVED, 0,  7,  3, 9,  9,  produce) \
-    X(FETCH,                     1, "Fetch",                   SERVED, 4,  11, 4, 13, 12, fetch) \
-    X(LIST_OFFSETS,              2, "ListOffsets",             SERVED, 1,  2,  1, 7,  6,  list_offsets) \
-    X(METADATA,                  3, "Metadata",                SERVED, 0,  4,  0, 12, 9,  metadata) \
-    X(OFFSET_COMMIT,             8, "OffsetCommit",            SERVED, 0,  5,  0, 8,  8,  offset_commit) \
-    X(OFFSET_FETCH,              9, "OffsetFetch",             SERVED, 1,  4,  1, 8,  6,  offset_fetch) \
-    X(FIND_COORDINATOR,         10, "FindCoordinator",         SERVED, 0,  2,  0, 4,  3,  find_coordinator) \
-    X(JOIN_GROUP,               11, "JoinGroup",               SERVED, 0,  5,  0, 9,  6,  join_group) \
-    X(HEARTBEAT,                12, "Heartbeat",               SERVED, 0,  3,  0, 4,  4,  heartbeat) \
-    X(LEAVE_GROUP,              13, "LeaveGroup",              SERVED, 0,  1,  0, 5,  4,  leave_group) \
-    X(SYNC_GROUP,               14, "SyncGroup",               SERVED, 0,  3,  0, 5,  4,  sync_group) \
-    X(DESCRIBE_GROUPS,          15, "DescribeGroups",          CODEC,  -1, -1, 0, 5,  5,  describe_groups) \
-    X(LIST_GROUPS,              16, "ListGroups",              CODEC,  -1, -1, 0, 5,  3,  list_groups) \
+    X(PRODUCE,                   0, "Produce",                 SERVED, 0,  9,  3, 9,  9,  produce) \
+    X(FETCH,                     1, "Fetch",                   SERVED, 4,  13, 4, 13, 12, fetch) \
+    X(LIST_OFFSETS,              2, "ListOffsets",             SERVED, 1,  7,  1, 7,  6,  list_offsets) \
+    X(METADATA,                  3, "Metadata",                SERVED, 0,  12, 0, 12, 9,  metadata) \
+    X(OFFSET_COMMIT,             8, "OffsetCommit",            SERVED, 0,  8,  0, 8,  8,  offset_commit) \
+    X(OFFSET_FETCH,              9, "OffsetFetch",             SERVED, 1,  7,  1, 8,  6,  offset_fetch) \
+    X(FIND_COORDINATOR,         10, "FindCoordinator",         SERVED, 0,  4,  0, 4,  3,  find_coordinator) \
+    X(JOIN_GROUP,               11, "JoinGroup",               SERVED, 0,  9,  0, 9,  6,  join_group) \
+    X(HEARTBEAT,                12, "Heartbeat",               SERVED, 0,  4,  0, 4,  4,  heartbeat) \
+    X(LEAVE_GROUP,              13, "LeaveGroup",              SERVED, 0,  5,  0, 5,  4,  leave_group) \
+    X(SYNC_GROUP,               14, "SyncGroup",               SERVED, 0,  5,  0, 5,  4,  sync_group) \
+    X(DESCRIBE_GROUPS,          15, "DescribeGroups",          SERVED, 0,  5,  0, 5,  5,  describe_groups) \
+    X(LIST_GROUPS,              16, "ListGroups",              SERVED, 0,  5,  0, 5,  3,  list_groups) \
     X(API_VERSIONS,             18, "ApiVersions",             SERVED, 0,  3,  0, 3,  3,  api_versions) \
-    X(CREATE_TOPICS,            19, "CreateTopics",            SERVED, 0,  4,  0, 7,  5,  create_topics) \
-    X(DELETE_TOPICS,            20, "DeleteTopics",            SERVED, 0,  3,  0, 6,  4,  delete_topics) \
-    X(DELETE_RECORDS,           21, "DeleteRecords",           CODEC,  -1, -1, 0, 2,  2,  delete_records) \
-    X(INIT_PRODUCER_ID,         22, "InitProducerId",          CODEC,  -1, -1, 0, 4,  2,  init_producer_id) \
+    X(CREATE_TOPICS,            19, "CreateTopics",            SERVED, 0,  7,  0, 7,  5,  create_topics) \
+    X(DELETE_TOPICS,            20, "DeleteTopics",            SERVED, 0,  6,  0, 6,  4,  delete_topics) \
+    X(DELETE_RECORDS,           21, "DeleteRecords",           SERVED, 0,  2,  0, 2,  2,  delete_records) \
+    X(INIT_PRODUCER_ID,         22, "InitProducerId",          SERVED, 0,  4,  0, 4,  2,  init_producer_id) \
     X(OFFSET_FOR_LEADER_EPOCH,  23, "OffsetForLeaderEpoch",    CODEC,  -1, -1, 0, 4,  4,  offset_for_leader_epoch) \
-    X(ADD_PARTITIONS_TO_TXN,    24, "AddPartitionsToTxn",      CODEC,  -1, -1, 0, 3,  3,  add_partitions_to_txn) \
-    X(ADD_OFFSETS_TO_TXN,       25, "AddOffsetsToTxn",         CODEC,  -1, -1, 0, 3,  3,  add_offsets_to_txn) \
-    X(END_TXN,                  26, "EndTxn",                  CODEC,  -1, -1, 0, 3,  3,  end_txn) \
-    X(TXN_OFFSET_COMMIT,        28, "TxnOffsetCommit",         CODEC,  -1, -1, 0, 3,  3,  txn_offset_commit) \
-    X(DESCRIBE_CONFIGS,         32, "DescribeConfigs",         CODEC,  -1, -1, 0, 4,  4,  describe_configs) \
-    X(ALTER_CONFIGS,            33, "AlterConfigs",            CODEC,  -1, -1, 0, 2,  2,  alter_configs) \
-    X(DESCRIBE_LOG_DIRS,        35, "DescribeLogDirs",         CODEC,  -1, -1, 0, 4,  2,  describe_log_dirs) \
-    X(CREATE_PARTITIONS,        37, "CreatePartitions",        CODEC,  -1, -1, 0, 3,  2,  create_partitions) \
-    X(DELETE_GROUPS,            42, "DeleteGroups",            CODEC,  -1, -1, 0, 2,  2,  delete_groups) \
-    X(INCREMENTAL_ALTER_CONFIGS, 44, "IncrementalAlterConfigs", CODEC, -1, -1, 0, 1,  1,  incremental_alter_configs) \
-    X(OFFSET_DELETE,            47, "OffsetDelete",            CODEC,  -1, -1, 0, 0,  INT16_MAX, offset_delete) \
-    X(DESCRIBE_CLUSTER,         60, "DescribeCluster",         CODEC,  -1, -1, 0, 1,  0,  describe_cluster)
+    X(ADD_PARTITIONS_TO_TXN,    24, "AddPartitionsToTxn",      SERVED, 0,  3,  0, 3,  3,  add_partitions_to_txn) \
+    X(ADD_OFFSETS_TO_TXN,       25, "AddOffsetsToTxn",         SERVED, 0,  3,  0, 3,  3,  add_offsets_to_txn) \
+    X(END_TXN,                  26, "EndTxn",                  SERVED, 0,  3,  0, 3,  3,  end_txn) \
+    X(TXN_OFFSET_COMMIT,        28, "TxnOffsetCommit",         SERVED, 0,  3,  0, 3,  3,  txn_offset_commit) \
+    X(DESCRIBE_CONFIGS,         32, "DescribeConfigs",         SERVED, 0,  4,  0, 4,  4,  describe_configs) \
+    X(ALTER_CONFIGS,            33, "AlterConfigs",            SERVED, 0,  2,  0, 2,  2,  alter_configs) \
+    X(DESCRIBE_LOG_DIRS,        35, "DescribeLogDirs",         SERVED, 1,  4,  0, 4,  2,  describe_log_dirs) \
+    X(CREATE_PARTITIONS,        37, "CreatePartitions",        SERVED, 0,  3,  0, 3,  2,  create_partitions) \
+    X(DELETE_GROUPS,            42, "DeleteGroups",            SERVED, 0,  2,  0, 2,  2,  delete_groups) \
+    X(INCREMENTAL_ALTER_CONFIGS, 44, "IncrementalAlterConfigs", SERVED, 0, 1,  0, 1,  1,  incremental_alter_configs) \
+    X(OFFSET_DELETE,            47, "OffsetDelete",            SERVED, 0,  0,  0, 0,  INT16_MAX, offset_delete) \
+    X(DESCRIBE_CLUSTER,         60, "DescribeCluster",         SERVED, 0,  1,  0, 1,  0,  describe_cluster)
 /* clang-format on */
 
 #define KP_API_IF_SERVED(role, ...) KP__IF_##role(__VA_ARGS__)
@@ -167,7 +169,10 @@ enum {
     E(TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 53)                                                   \
     E(OPERATION_NOT_ATTEMPTED, 55)                                                                 \
     E(KAFKA_STORAGE_ERROR, 56)                                                                     \
+    E(LOG_DIR_NOT_FOUND, 57)                                                                       \
     E(UNKNOWN_PRODUCER_ID, 59)                                                                     \
+    E(NON_EMPTY_GROUP, 68)                                                                         \
+    E(GROUP_ID_NOT_FOUND, 69)                                                                      \
     E(FETCH_SESSION_ID_NOT_FOUND, 70)                                                              \
     E(INVALID_FETCH_SESSION_EPOCH, 71)                                                             \
     E(TOPIC_DELETION_DISABLED, 73)                                                                 \
@@ -178,9 +183,12 @@ enum {
     E(MEMBER_ID_REQUIRED, 79)                                                                      \
     E(GROUP_MAX_SIZE_REACHED, 81)                                                                  \
     E(FENCED_INSTANCE_ID, 82)                                                                      \
+    E(GROUP_SUBSCRIBED_TO_TOPIC, 86)                                                               \
     E(INVALID_RECORD, 87)                                                                          \
     E(UNSTABLE_OFFSET_COMMIT, 88)                                                                  \
-    E(PRODUCER_FENCED, 90)
+    E(PRODUCER_FENCED, 90)                                                                         \
+    E(UNKNOWN_TOPIC_ID, 100)                                                                       \
+    E(UNSUPPORTED_ENDPOINT_TYPE, 119)
 /* clang-format on */
 
 enum kp_err {

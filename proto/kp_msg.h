@@ -480,8 +480,9 @@ void kp_fetch_aborted_get(struct kp_bytes aborted, int32_t i, struct kp_fetch_ab
 /* ---- ListOffsets (2), v1-7; flexible from v6 --------------------------------------------------
  */
 
-#define KP_LIST_OFFSETS_LATEST   (-1LL) /* high watermark (LSO for read_committed) */
-#define KP_LIST_OFFSETS_EARLIEST (-2LL) /* log start offset */
+#define KP_LIST_OFFSETS_LATEST        (-1LL) /* high watermark (LSO for read_committed) */
+#define KP_LIST_OFFSETS_EARLIEST      (-2LL) /* log start offset */
+#define KP_LIST_OFFSETS_MAX_TIMESTAMP (-3LL) /* v7+: the record with the largest timestamp */
 
 struct kp_list_offsets_req_partition {
     int32_t partition_index;

@@ -21,10 +21,19 @@ scripts/deps.sh bench || echo "bench.sh: some bench packages are missing (see ab
 make --no-print-directory "$sb" >/dev/null
 broker=(--broker "$build/splicelogd")
 
-# The headline (issue 7): every fetch path against the loopback limits.
+# The headline (issue 7): every fetch path against the loopback limits; the paths take turns
+# (--alternate), so that a shared machine's load drifts across rounds, not across paths.
 echo "== splicelog-bench compare (zero-copy vs copy vs TLS)"
-"$sb" compare "${broker[@]}" --size "${BENCH_COMPARE_SIZE:-1GiB}" --runs "$runs" \
+"$sb" compare "${broker[@]}" --size "${BENCH_COMPARE_SIZE:-1GiB}" --runs "$runs" --alternate \
     --json "$out/compare.json" --plot "$out/compare.png" | tee "$out/compare.txt"
+
+# Small fetches (issue 20): 8 KiB batches and fetches, the regime of a consumer that keeps up.
+for path in auto splice sendfile copy; do
+    echo "== splicelog-bench consume, 8 KiB fetches, fetch.transfer=$path"
+    "$sb" consume "${broker[@]}" --transfer "$path" --count 200000 --runs "$runs" --interval 0 \
+        -X batch.size=8192 -X max.partition.fetch.bytes=8192 \
+        --json "$out/small-$path.json" | tee "$out/small-$path.txt"
+done
 
 # Latency (issue 19): 50,000 records/s of 1 KiB, from each record's intended send time.
 echo "== splicelog-bench e2e (50,000 records/s of 1 KiB)"

@@ -53,6 +53,8 @@ test | bench)
     need_cmd go golang-go
     need_file /usr/share/gocode/src/github.com/Shopify/sarama golang-github-shopify-sarama-dev
     need_file /usr/lib/python3/dist-packages/kafka python3-kafka
+    # tests/interop/test_admin_clients.sh: librdkafka's AdminClient from Python
+    need_file /usr/lib/python3/dist-packages/confluent_kafka python3-confluent-kafka
     # test_kcat_resubscribe builds a librdkafka consumer; bench_rdkafka links it too
     pkg-config --exists rdkafka 2>/dev/null || missing+=(librdkafka-dev)
     # test_br_metrics, test_metrics: Prometheus's checker of the /metrics text. Debian ships

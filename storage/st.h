@@ -73,6 +73,9 @@ struct st_log_config {
     int64_t open_files_max; /* store-wide: segments whose files stay open, a least-recently-used
                                bound on descriptors and index mappings whatever the number of
                                partitions (st_fcache.c); 0: half of RLIMIT_NOFILE */
+    /* Topic keys the broker enforces (the store only keeps them): -1 = the broker's value. */
+    int32_t max_message_bytes;   /* max.message.bytes (-1: message.max.bytes) */
+    int32_t min_insync_replicas; /* min.insync.replicas (1) */
     /* Log compaction (st_clean.h; every key parsed in st_clean_conf.c) */
     int32_t cleanup_policy;        /* cleanup.policy: ST_CLEANUP_* bits (delete) */
     double min_cleanable_ratio;    /* min.cleanable.dirty.ratio (0.5) */
@@ -98,11 +101,14 @@ void st_log_config_default(struct st_log_config *c);
  * known to be on disk is fenced instead; fenced ranges are loaded. After a clean close of the
  * store, logs with a good record stay dormant (their files untouched, their offsets and stats
  * answered from the record) until a call needs their segments: the first append, a read
- * below the end, offset_for_time, aborted_txns, retention or the scrubber opens the log on
- * the calling thread (a directory listing, the active segment's index, its producer-state
- * snapshot: tens of microseconds with warm caches). Starts the flusher and is ready for
- * appends on return. A malformed topic metadata file fails the open with -EBADMSG (nothing is
- * guessed). A partition never written has no directory; its first append makes it.
+ * below the end, offset_for_time, max_timestamp, aborted_txns, delete_records, retention or
+ * the scrubber opens the log on the calling thread (a directory listing, the active segment's
+ * index, its producer-state snapshot: tens of microseconds with warm caches). A dormant log
+ * carries its topic's config (overrides changed at run time included) and its DeleteRecords
+ * low watermark (in its record). Starts the flusher and is ready for appends on return. A
+ * malformed topic metadata file fails the open with -EBADMSG (nothing is guessed). A
+ * partition never written has no directory; its first append makes it (CreatePartitions'
+ * new partitions too).
  */
 int st_store_open(const char *dir, const struct st_log_config *defaults, struct st_store **out);
 
@@ -173,6 +179,71 @@ int32_t st_topic_partitions(struct st_store *store, const char *name, size_t nam
 void st_topic_foreach(struct st_store *store,
                       void (*fn)(void *arg, const char *name, int32_t partitions), void *arg);
 
+/* ---- topic administration (st_store.c) --------------------------------------------------------
+ * Topic ids: a random UUID per topic (never all zero), kept in its metadata file; a topic
+ * loaded from a file without one gets one at open, written back. Per-topic configs: the keys
+ * below, each either set for the topic (an override, kept in the metadata file) or following
+ * the store's defaults. Changes are durable when the call returns (metadata file written,
+ * fsynced, renamed) and take effect on the topic's logs at once: appends, rolls, retention and
+ * the flusher read them from then on. */
+#define ST_TOPIC_ID_LEN 16
+enum st_topic_key {
+    ST_TK_SEGMENT_BYTES,        /* segment.bytes */
+    ST_TK_SEGMENT_MS,           /* segment.ms */
+    ST_TK_RETENTION_BYTES,      /* retention.bytes */
+    ST_TK_RETENTION_MS,         /* retention.ms */
+    ST_TK_FLUSH_MESSAGES,       /* flush.messages */
+    ST_TK_FLUSH_MS,             /* flush.ms */
+    ST_TK_INDEX_INTERVAL_BYTES, /* index.interval.bytes */
+    ST_TK_SEGMENT_INDEX_BYTES,  /* segment.index.bytes */
+    ST_TK_MAX_MESSAGE_BYTES,    /* max.message.bytes */
+    ST_TK_MIN_INSYNC_REPLICAS,  /* min.insync.replicas */
+    ST_TK_TIMESTAMP_TYPE,       /* message.timestamp.type (log_append_time) */
+    /* log compaction's keys: names, ranges and text forms in st_clean_conf.c */
+    ST_TK_CLEANUP_POLICY,        /* cleanup.policy (ST_CLEANUP_* bits, st_clean.h) */
+    ST_TK_MIN_CLEANABLE_RATIO,   /* min.cleanable.dirty.ratio (a double: see st_topic_key_get) */
+    ST_TK_MIN_COMPACTION_LAG_MS, /* min.compaction.lag.ms */
+    ST_TK_MAX_COMPACTION_LAG_MS, /* max.compaction.lag.ms */
+    ST_TK_DELETE_RETENTION_MS,   /* delete.retention.ms */
+    ST_TK_COUNT
+};
+/* Kafka's name of a key ("retention.ms"); NULL past ST_TK_COUNT. */
+const char *st_topic_key_name(enum st_topic_key k);
+/* The key named name (len bytes), or -ENOENT. */
+int st_topic_key_find(const char *name, size_t len);
+/* A key's value in c (message.timestamp.type: 1 LogAppendTime, 0 CreateTime;
+ * min.cleanable.dirty.ratio: the bits of the double, only good for comparing and for
+ * st_topic_key_set). */
+int64_t st_topic_key_get(const struct st_log_config *c, enum st_topic_key k);
+/* Sets a key's value in c; -EINVAL when v is outside the key's range (c unchanged). */
+int st_topic_key_set(struct st_log_config *c, enum st_topic_key k, int64_t v);
+/* A key's value parsed from Kafka's text form ("compact,delete", "0.25", "CreateTime",
+ * "604800000"); -EINVAL when it is not one (c unchanged). */
+int st_topic_key_parse(struct st_log_config *c, enum st_topic_key k, const char *text);
+/* A key's value in Kafka's text form into buf (cap bytes, NUL-terminated when it fits), as
+ * "name=value\n" with line; the length it needs, as snprintf. */
+int st_topic_key_format(const struct st_log_config *c, enum st_topic_key k, char *buf, size_t cap,
+                        bool line);
+/* The store's defaults (what a key without an override follows). */
+void st_store_defaults(const struct st_store *store, struct st_log_config *out);
+/* The topic's id; -ENOENT. */
+int st_topic_id(struct st_store *store, const char *name, size_t len, uint8_t id[ST_TOPIC_ID_LEN]);
+/* The name of the topic with this id into name (cap bytes, NUL-terminated); -ENOENT. */
+int st_topic_by_id(struct st_store *store, const uint8_t id[ST_TOPIC_ID_LEN], char *name,
+                   size_t cap);
+/* The topic's configs and its overrides (bit k set: key k is set for the topic); -ENOENT. */
+int st_topic_config(struct st_store *store, const char *name, size_t len, struct st_log_config *cfg,
+                    uint32_t *overrides);
+/* Replaces the topic's overrides: keys whose bit is set in overrides take their value from
+ * cfg, the others follow the store's defaults. Durable and in effect on return. -ENOENT,
+ * -EINVAL (a value out of range), the disk's errors (nothing changed then). */
+int st_topic_config_set(struct st_store *store, const char *name, const struct st_log_config *cfg,
+                        uint32_t overrides);
+/* Grows the topic to total partitions (more than it has, at most ST_MAX_PARTITIONS): the new
+ * logs are created, then the metadata file commits the new count; visible on return. -ENOENT,
+ * -EINVAL (total not above the current count or too large), the disk's errors. */
+int st_topic_add_partitions(struct st_store *store, const char *name, int32_t total);
+
 /* Looks up a partition and takes a reference; NULL if absent. Release with st_log_put(). */
 struct st_log *st_log_get(struct st_store *store, const char *topic, size_t topic_len,
                           int32_t partition);
@@ -237,6 +308,10 @@ int st_log_append_marker(struct st_log *log, int64_t pid, int16_t epoch, bool co
                          int32_t coordinator_epoch, int64_t now_ms, struct st_append_result *res);
 /* partitionLeaderEpoch written into appended batches from now on (default 0). */
 void st_log_set_leader_epoch(struct st_log *log, int32_t epoch);
+/* The topic's max.message.bytes (-1: not set, the broker's message.max.bytes) and
+ * min.insync.replicas, as set now (st_topic_config_set changes them at run time). */
+int32_t st_log_max_message_bytes(struct st_log *log);
+int32_t st_log_min_insync_replicas(struct st_log *log);
 /* The log's topic name and partition (valid until st_log_put). */
 const char *st_log_topic(const struct st_log *log);
 int32_t st_log_partition(const struct st_log *log);
@@ -323,6 +398,19 @@ struct st_log_stats {
     int64_t fenced_bytes;  /* bytes they cover */
 };
 void st_log_stats(struct st_log *log, struct st_log_stats *out);
+/*
+ * DeleteRecords: moves the log start offset up to offset (-1: the log end), durably (the
+ * low watermark file, st_segment.c) before returning; reads below it fail with -ERANGE from
+ * then on and retention deletes the segments wholly below it. *low receives the log start
+ * offset after the call. An offset at or below the start changes nothing. -ERANGE when
+ * offset is past the log end (or below -1), -ENOENT for a deleted log, the disk's errors
+ * (-ESHUTDOWN after st_store_close for a log still dormant). A dormant log is opened first.
+ */
+int st_log_delete_records(struct st_log *log, int64_t offset, int64_t *low);
+/* The largest maxTimestamp of the log's batches; -1 when it has none (or a dormant log cannot be
+ * opened). Opens a dormant log that has batches; reads the timestamps of sealed segments not
+ * known yet (a log opened after a clean shutdown), once each. */
+int64_t st_log_max_timestamp(struct st_log *log);
 /* First offset whose batch has maxTimestamp >= ts; -ENOENT if none. */
 int st_log_offset_for_time(struct st_log *log, int64_t ts, int64_t *offset);
 /* Asks the flusher to sync this log now (e.g. for acks under flush.interval.messages=1). */

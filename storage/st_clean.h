@@ -48,10 +48,14 @@ void st_clean_config_default(struct st_log_config *c);
  * 0; -ENOENT not a compaction key; -EINVAL a bad value (c unchanged).
  */
 int st_clean_config_set(struct st_log_config *c, const char *key, const char *value);
-/* Appends "key=value\n" for each topic-level compaction key where c differs from base; the
- * length written (truncated at cap like snprintf). */
-int st_clean_config_format(const struct st_log_config *c, const struct st_log_config *base,
-                           char *buf, size_t cap);
+/* The topic-level compaction keys by index i = k - ST_TK_CLEANUP_POLICY (enum st_topic_key,
+ * st.h): Kafka's name; the value as an int64 (the ratio: the double's bits); setting it
+ * (-EINVAL out of range, c unchanged); its text form into buf (snprintf's contract). */
+enum { ST_CLEAN_NKEYS = 5 };
+const char *st_clean_key_name(int i);
+int64_t st_clean_key_get(const struct st_log_config *c, int i);
+int st_clean_key_set(struct st_log_config *c, int i, int64_t v);
+int st_clean_key_format(const struct st_log_config *c, int i, char *buf, size_t cap);
 
 /* What cleanings did (added up). */
 struct st_clean_stats {

@@ -1,9 +1,9 @@
 /*
  * st_clean_conf — every compaction key in one place: Kafka's names at topic level (CreateTopics
- * configs, the topic metadata file, and later AlterConfigs) and at broker level (the
- * log.cleaner.* defaults), their defaults, their text form. A key known here is parsed
- * nowhere else; the per-topic config mechanism calls st_clean_config_set() for the keys it
- * does not know itself.
+ * configs, AlterConfigs and the topic metadata file, all through the store's per-topic keys
+ * ST_TK_CLEANUP_POLICY.. of st.h) and at broker level (the log.cleaner.* defaults), their
+ * defaults, ranges and text form. A key known here is parsed nowhere else: st_store.c's
+ * st_topic_key_get/set/parse/format call in here for these keys.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -175,30 +175,87 @@ int st_clean_config_set(struct st_log_config *c, const char *key, const char *v)
     return -ENOENT;
 }
 
-int st_clean_config_format(const struct st_log_config *c, const struct st_log_config *base,
-                           char *buf, size_t cap)
+/* The topic-level keys, in the order of enum st_topic_key from ST_TK_CLEANUP_POLICY (the
+ * first ST_CLEAN_NKEYS rows of KEYS). */
+_Static_assert(ST_TK_COUNT - ST_TK_CLEANUP_POLICY == ST_CLEAN_NKEYS, "one row per topic key");
+
+const char *st_clean_key_name(int i) { return i >= 0 && i < ST_CLEAN_NKEYS ? KEYS[i].topic : NULL; }
+
+int64_t st_clean_key_get(const struct st_log_config *c, int i)
 {
-    size_t len = 0;
-#define PUT(...)                                                                                   \
-    do {                                                                                           \
-        int k_ = snprintf(buf + len, len < cap ? cap - len : 0, __VA_ARGS__);                      \
-        if (k_ > 0)                                                                                \
-            len += (size_t)k_;                                                                     \
-    } while (0)
-    if (c->cleanup_policy != base->cleanup_policy) {
-        int32_t p = c->cleanup_policy;
-        PUT("cleanup.policy=%s\n", p == (ST_CLEANUP_COMPACT | ST_CLEANUP_DELETE) ? "compact,delete"
-                                   : p == ST_CLEANUP_COMPACT                     ? "compact"
-                                                                                 : "delete");
+    int64_t bits;
+    switch (i) {
+    case K_POLICY:
+        return c->cleanup_policy;
+    case K_RATIO:
+        memcpy(&bits, &c->min_cleanable_ratio, sizeof(bits));
+        return bits;
+    case K_MINLAG:
+        return c->min_compaction_lag_ms;
+    case K_MAXLAG:
+        return c->max_compaction_lag_ms;
+    case K_DELRET:
+        return c->delete_retention_ms;
     }
-    if (c->min_cleanable_ratio != base->min_cleanable_ratio)
-        PUT("min.cleanable.dirty.ratio=%.17g\n", c->min_cleanable_ratio);
-    if (c->min_compaction_lag_ms != base->min_compaction_lag_ms)
-        PUT("min.compaction.lag.ms=%" PRId64 "\n", c->min_compaction_lag_ms);
-    if (c->max_compaction_lag_ms != base->max_compaction_lag_ms)
-        PUT("max.compaction.lag.ms=%" PRId64 "\n", c->max_compaction_lag_ms);
-    if (c->delete_retention_ms != base->delete_retention_ms)
-        PUT("delete.retention.ms=%" PRId64 "\n", c->delete_retention_ms);
-#undef PUT
-    return (int)len;
+    return 0;
+}
+
+int st_clean_key_set(struct st_log_config *c, int i, int64_t v)
+{
+    double d;
+    switch (i) {
+    case K_POLICY:
+        if (v < ST_CLEANUP_DELETE || v > (ST_CLEANUP_DELETE | ST_CLEANUP_COMPACT))
+            return -EINVAL;
+        c->cleanup_policy = (int32_t)v;
+        return 0;
+    case K_RATIO:
+        memcpy(&d, &v, sizeof(d));
+        if (!(d >= 0.0 && d <= 1.0))
+            return -EINVAL;
+        c->min_cleanable_ratio = d;
+        return 0;
+    case K_MINLAG:
+    case K_DELRET:
+        if (v < 0)
+            return -EINVAL;
+        if (i == K_MINLAG)
+            c->min_compaction_lag_ms = v;
+        else
+            c->delete_retention_ms = v;
+        return 0;
+    case K_MAXLAG:
+        if (v < 1)
+            return -EINVAL;
+        c->max_compaction_lag_ms = v;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+int st_clean_key_format(const struct st_log_config *c, int i, char *buf, size_t cap)
+{
+    switch (i) {
+    case K_POLICY: {
+        int32_t p = c->cleanup_policy;
+        return snprintf(buf, cap, "%s",
+                        p == (ST_CLEANUP_COMPACT | ST_CLEANUP_DELETE) ? "compact,delete"
+                        : p == ST_CLEANUP_COMPACT                     ? "compact"
+                                                                      : "delete");
+    }
+    case K_RATIO: { /* the shortest text that reads back as the same double */
+        char t[32];
+        for (int prec = 1; prec < 17; prec++) {
+            snprintf(t, sizeof(t), "%.*g", prec, c->min_cleanable_ratio);
+            if (strtod(t, NULL) == c->min_cleanable_ratio)
+                return snprintf(buf, cap, "%s", t);
+        }
+        return snprintf(buf, cap, "%.17g", c->min_cleanable_ratio);
+    }
+    case K_MINLAG:
+    case K_MAXLAG:
+    case K_DELRET:
+        return snprintf(buf, cap, "%" PRId64, st_clean_key_get(c, i));
+    }
+    return snprintf(buf, cap, "%s", "");
 }

@@ -373,10 +373,11 @@ int st__log_write_clean(struct st_log *log)
     kp_store_be32(b + 60, (uint32_t)franges);
     kp_store_be64(b + 64, (uint64_t)fbytes);
     kp_store_be64(b + 72, (uint64_t)atomic_load(&first->size));
+    kp_store_be64(b + 88, (uint64_t)atomic_load(&log->floor_offset));
     pthread_mutex_unlock(&log->mu);
     kp_store_be64(b + 80, (uint64_t)st__seg_time(first)); /* may read the segment's index */
     st__seg_put(first);
-    kp_store_be32(b + 88, kp_crc32c(0, b, 88));
+    kp_store_be32(b + 96, kp_crc32c(0, b, 96));
     char path[ST_MAX_PATH];
     snprintf(path, sizeof(path), "%s/%s", log->dir, ST_CLEAN_NAME);
     int fd = st__fc_open(log->store->fc, path, O_WRONLY | O_CREAT, 0644);

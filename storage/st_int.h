@@ -40,7 +40,7 @@ enum {
     ST_DIGEST_CHUNK = 1 << 20, /* .digest: XXH3-64 per 1 MiB of .log */
     ST_DIGEST_HDR = 32,        /* .digest header */
     ST_RP_SIZE = 68,           /* recovery-point file */
-    ST_CLEAN_SIZE = 92,        /* a log's clean-shutdown record */
+    ST_CLEAN_SIZE = 100,       /* a log's clean-shutdown record */
     ST_FENCE_HDR = 16,         /* fenced file: header, then ranges */
     ST_FENCE_REC = 40,         /* fenced file: one range */
     ST_FENCE_MAX = 65536,      /* fenced ranges one log may hold (the file's N bound) */
@@ -588,6 +588,7 @@ struct st_clean {
     int32_t segments;
     int64_t fenced_ranges, fenced_bytes;
     int64_t first_size, first_time; /* the oldest segment: retention */
+    int64_t floor;                  /* DeleteRecords' low watermark (log-start-offset) */
 };
 
 enum { ST_LOG_DORMANT = 0, ST_LOG_OPEN = 1 };
@@ -606,7 +607,8 @@ struct st_log {
     struct st_grace grace;
     struct st_segvec *_Atomic segs; /* replaced under mu, freed after a grace period */
     _Atomic int64_t end_offset;     /* published end (high watermark) */
-    _Atomic int64_t start_offset;   /* base of segs->s[0] */
+    _Atomic int64_t start_offset;   /* max(base of segs->s[0], floor_offset) */
+    _Atomic int64_t floor_offset;   /* DeleteRecords' low watermark (ST_FLOOR_NAME); 0: none */
     _Atomic int64_t durable_offset; /* every offset below is on disk */
     _Atomic int64_t lso;            /* last stable offset: published after end_offset, so a
                                        reader loading lso then end_offset sees lso <= end */
@@ -641,6 +643,12 @@ struct st_log {
     bool cleaning;      /* a cleaning runs: retention leaves the segments alone meanwhile */
     int64_t clean_next; /* first dirty offset (every offset below was cleaned); -1 unknown */
 };
+
+/* The DeleteRecords low watermark of a log (file format in st_segment.c): read when the log
+ * is opened (a missing file is 0; while dormant its clean-shutdown record holds it), and kept
+ * in log->floor_offset (st_store.c). */
+#define ST_FLOOR_NAME "log-start-offset"
+int64_t st__floor_load(struct st_log *log);
 
 /* A dormant log of topic/partition with no files (st_recover.c). */
 int st__log_new(struct st_store *store, const char *topic, int32_t partition,
@@ -698,7 +706,9 @@ struct st_topic {
     char *name;
     int32_t partitions;
     struct st_log_config cfg;
-    struct st_log **logs; /* [partitions], one reference each */
+    uint32_t overrides;          /* bit k: enum st_topic_key k is set for the topic */
+    uint8_t id[ST_TOPIC_ID_LEN]; /* topic id (the metadata file's id=) */
+    struct st_log **logs;        /* [partitions], one reference each */
 };
 
 struct st_scrub_cursor {
@@ -721,8 +731,9 @@ struct st_store {
     int ntopics, cap_topics;
     char **pending; /* names of topics being created (reserved, not yet visible) */
     int npending, cap_pending;
-    struct st_topic **ht; /* open-addressing index of topics by name; NULL: search topics[] */
-    uint32_t ht_cap;      /* power of two, > 2 * ntopics */
+    struct st_topic **ht;   /* open-addressing index of topics by name; NULL: search topics[] */
+    uint32_t ht_cap;        /* power of two, > 2 * ntopics */
+    struct st_topic **idht; /* the same by topic id (ht_cap slots); NULL: search topics[] */
 
     st_notify_fn notify;
     void *notify_arg;

@@ -69,7 +69,9 @@ void st__log_set_segs(struct st_log *log, struct st_segvec *nv)
 {
     assert(nv->n >= 1);
     struct st_segvec *old = atomic_load_explicit(&log->segs, memory_order_relaxed);
-    atomic_store_explicit(&log->start_offset, nv->s[0]->base, memory_order_release);
+    int64_t floor = atomic_load_explicit(&log->floor_offset, memory_order_relaxed);
+    atomic_store_explicit(&log->start_offset, nv->s[0]->base > floor ? nv->s[0]->base : floor,
+                          memory_order_release);
     atomic_store_explicit(&log->segs, nv, memory_order_release);
     if (old) {
         st__grace_sync(&log->grace);
@@ -623,6 +625,9 @@ static int read_range(struct st_log *log, int64_t offset, size_t max_bytes, int6
     int64_t end = atomic_load_explicit(&log->end_offset, memory_order_acquire);
     struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_acquire);
     int64_t start = v->s[0]->base;
+    int64_t floor = atomic_load_explicit(&log->floor_offset, memory_order_acquire);
+    if (floor > start)
+        start = floor; /* DeleteRecords moved the log start into this segment */
     if (limit != INT64_MAX && limit > end)
         limit = end;
     int64_t bound = limit == INT64_MAX ? end : limit;
@@ -966,15 +971,22 @@ int64_t st__seg_time(struct st_seg *s)
 /* A dormant log's retention, from its clean-shutdown record: whether its oldest segment would
  * go (then the log is opened for it). The active segment never goes; roll-by-time waits for
  * the next append, as Kafka's does. */
-static bool dormant_retention_due(const struct st_log *log, int64_t now_ms)
+static bool dormant_retention_due(struct st_log *log, int64_t now_ms)
 {
     const struct st_clean *c = &log->rec;
-    const struct st_log_config *cfg = &log->cfg;
     if (c->segments < 2)
         return false;
-    bool by_size = cfg->retention_bytes >= 0 && c->bytes - c->first_size >= cfg->retention_bytes;
-    bool by_time = cfg->retention_ms >= 0 && c->first_time < now_ms - cfg->retention_ms;
-    return by_size || by_time;
+    pthread_mutex_lock(&log->mu); /* the topic's config may change at run time (st_store.c) */
+    int64_t rbytes = log->cfg.retention_bytes, rms = log->cfg.retention_ms;
+    bool deletes = (log->cfg.cleanup_policy & ST_CLEANUP_DELETE) != 0;
+    pthread_mutex_unlock(&log->mu);
+    /* size and time only under cleanup.policy delete; the log start offset under any policy */
+    bool by_size = deletes && rbytes >= 0 && c->bytes - c->first_size >= rbytes;
+    bool by_time = deletes && rms >= 0 && c->first_time < now_ms - rms;
+    /* DeleteRecords moved the start past the first segment's base: the segments wholly below
+     * it go (the record does not say where the second one starts, so the log is opened to see) */
+    bool by_floor = atomic_load(&log->floor_offset) > c->first_base;
+    return by_size || by_time || by_floor;
 }
 
 void st__log_maintain(struct st_log *log, int64_t now_ms)
@@ -1002,14 +1014,19 @@ void st__log_maintain(struct st_log *log, int64_t now_ms)
         total += atomic_load_explicit(&v->s[i]->size, memory_order_relaxed);
     int k = 0;
     /* Only sealed segments whose digest is written (the flusher is done with them). */
-    /* and only under cleanup.policy delete, not while a cleaning may swap them (st_clean.c) */
+    /* Not while a cleaning may swap them (st_clean.c). Size and time only under
+     * cleanup.policy delete; segments wholly below the log start offset under any policy, as
+     * Kafka's deleteLogStartOffsetBreachedSegments. */
     bool deletes = cfg->cleanup_policy == 0 || (cfg->cleanup_policy & ST_CLEANUP_DELETE);
-    while (deletes && !log->cleaning && k < v->n - 1 && atomic_load(&v->s[k]->digested)) {
+    while (!log->cleaning && k < v->n - 1 && atomic_load(&v->s[k]->digested)) {
         struct st_seg *s = v->s[k];
         int64_t sz = atomic_load_explicit(&s->size, memory_order_relaxed);
-        bool by_size = cfg->retention_bytes >= 0 && total - sz >= cfg->retention_bytes;
-        bool by_time = cfg->retention_ms >= 0 && st__seg_time(s) < now_ms - cfg->retention_ms;
-        if (!by_size && !by_time)
+        bool by_size = deletes && cfg->retention_bytes >= 0 && total - sz >= cfg->retention_bytes;
+        bool by_time =
+            deletes && cfg->retention_ms >= 0 && st__seg_time(s) < now_ms - cfg->retention_ms;
+        /* every offset of it below the DeleteRecords low watermark */
+        bool by_floor = v->s[k + 1]->base <= atomic_load(&log->floor_offset);
+        if (!by_size && !by_time && !by_floor)
             break;
         total -= sz;
         k++;

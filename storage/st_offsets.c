@@ -1465,6 +1465,37 @@ int st_offsets_remove_if(struct st_offsets *o, int64_t now_ms,
     return err;
 }
 
+int st_offsets_delete(struct st_offsets *o, const char *group, size_t group_len, const char *topic,
+                      size_t topic_len, int32_t partition)
+{
+    if (!o || !group || !topic)
+        return -EINVAL;
+    pthread_mutex_lock(&o->mu);
+    if (o->broken) {
+        pthread_mutex_unlock(&o->mu);
+        return -ESHUTDOWN;
+    }
+    uint64_t gh = st__ofs_group_hash(&o->m, group, group_len);
+    struct ofs_group *grp = st__ofs_group_find(&o->m, group, group_len, gh);
+    struct ofs_entry *e = grp ? st__ofs_key_find(&o->m, grp, topic, topic_len, partition,
+                                                 st__ofs_key_hash(gh, topic, topic_len, partition))
+                              : NULL;
+    int err = 0;
+    if (e) {
+        struct victims vs = {0};
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        err = victim_add(&vs, e);
+        if (err == 0)
+            err = victims_remove(o, &vs, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+        free(vs.v);
+        if (err > 0)
+            err = 0;
+    }
+    pthread_mutex_unlock(&o->mu);
+    return err < 0 ? err : e ? 1 : 0;
+}
+
 int st_offsets_sync(struct st_offsets *o)
 {
     pthread_mutex_lock(&o->mu);

@@ -167,6 +167,10 @@ int st_offsets_foreach_all(struct st_offsets *o, int64_t max,
                            void (*fn)(void *arg, const char *group, size_t group_len,
                                       const struct st_offset_entry *e),
                            void *arg);
+/* Forgets the offset of (group, topic, partition) (a tombstone, written like a commit).
+ * 1 when there was one, 0 when not, or -errno. */
+int st_offsets_delete(struct st_offsets *o, const char *group, size_t group_len, const char *topic,
+                      size_t topic_len, int32_t partition);
 /* Forgets every offset of group (a durable tombstone). Returns how many were removed. */
 int st_offsets_delete_group(struct st_offsets *o, const char *group, size_t group_len);
 

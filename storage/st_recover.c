@@ -74,6 +74,7 @@ struct listing {
     bool exists;    /* the directory exists */
     bool clean;     /* clean-shutdown is there */
     bool fenced;    /* fenced is there */
+    bool floor;     /* log-start-offset is there (DeleteRecords) */
     int n;          /* segments (.log files) */
     int64_t *bases; /* ascending */
     uint8_t *flags; /* per segment: HAS_TXN, HAS_DIGEST */
@@ -143,6 +144,8 @@ static int list_dir(struct st_log *log, struct listing *ls)
             ls->clean = true;
         } else if (strcmp(name, ST_FENCE_NAME) == 0) {
             ls->fenced = true;
+        } else if (strcmp(name, ST_FLOOR_NAME) == 0) {
+            ls->floor = true;
         } else if ((b = name_base(name, len, ".log")) >= 0) {
             err = push(&ls->bases, &ls->n, &cap, b);
         } else if ((b = name_base(name, len, ".txnindex")) >= 0) {
@@ -914,7 +917,7 @@ static void rec_read(struct st_log *log, struct st_clean *c, bool *missing)
         return;
     }
     if (n != (ssize_t)sizeof(b) || memcmp(b, ST_CLEAN_MAGIC, 4) != 0 || kp_load_be32(b + 4) != 1 ||
-        kp_load_be32(b + 88) != kp_crc32c(0, b, 88))
+        kp_load_be32(b + 96) != kp_crc32c(0, b, 96))
         return;
     *c = (struct st_clean){
         .valid = true,
@@ -929,10 +932,12 @@ static void rec_read(struct st_log *log, struct st_clean *c, bool *missing)
         .fenced_bytes = (int64_t)kp_load_be64(b + 64),
         .first_size = (int64_t)kp_load_be64(b + 72),
         .first_time = (int64_t)kp_load_be64(b + 80),
+        .floor = (int64_t)kp_load_be64(b + 88),
     };
     if (c->first_base < 0 || c->tail_base < c->first_base || c->end < c->tail_base ||
         c->lso < c->first_base || c->lso > c->end || c->tail_size < 0 || c->segments < 1 ||
-        c->bytes < c->tail_size || c->fenced_ranges < 0 || c->fenced_bytes < 0)
+        c->bytes < c->tail_size || c->fenced_ranges < 0 || c->fenced_bytes < 0 || c->floor < 0 ||
+        c->floor > c->end)
         c->valid = false;
 }
 
@@ -940,7 +945,8 @@ static void rec_read(struct st_log *log, struct st_clean *c, bool *missing)
 static void rec_publish(struct st_log *log)
 {
     const struct st_clean *c = &log->rec;
-    atomic_store(&log->start_offset, c->first_base);
+    atomic_store(&log->floor_offset, c->floor);
+    atomic_store(&log->start_offset, c->first_base > c->floor ? c->first_base : c->floor);
     atomic_store(&log->end_offset, c->end);
     atomic_store(&log->durable_offset, c->end);
     atomic_store(&log->lso, c->lso);
@@ -985,7 +991,12 @@ static int log_activate(struct st_log *log)
         return err;
     }
     bool stale = ls.clean && !trusted;
+    /* DeleteRecords' low watermark, never past what recovery kept */
+    int64_t floor = ls.floor ? st__floor_load(log) : 0;
     listing_free(&ls);
+    if (floor > v->s[v->n - 1]->w.next_offset)
+        floor = v->s[v->n - 1]->w.next_offset;
+    atomic_store(&log->floor_offset, floor);
     st__log_set_segs(log, v);
     if (atomic_load(&log->fence_dirty) && (err = st__fence_persist(log)) < 0)
         say(log, ST_MSG_ERROR,

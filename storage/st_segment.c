@@ -11,6 +11,8 @@
  *   <topic>.topic                   topic metadata, text, one "key=value" per line:
  *                                     version=1
  *                                     partitions=<n>
+ *                                     id=<32 hex digits>    topic id (UUID); a file
+ *                                                           without one gets one at open
  *                                     <kafka key>=<value>   per-topic overrides only
  *                                                           (segment.bytes, retention.ms...)
  *                                   written as <topic>.tmp, fsync, rename, fsync dir.
@@ -28,6 +30,10 @@
  *     <offset>.snapshot             producer state as of that offset (format, when written
  *                                   and how recovery uses it: st_pstate.c)
  *     recovery-point                last durable position (see below)
+ *     log-start-offset              DeleteRecords' low watermark: "<offset>\n" in decimal,
+ *                                   written as .tmp, fsync, rename, fsync dir before the
+ *                                   call returns; absent: 0. Reads below it are out of range;
+ *                                   retention deletes segments wholly below it.
  *     fenced                        byte and offset ranges found corrupt, no longer served
  *                                   (format and load rule in st_fence.c)
  *     clean-shutdown                the log as its last clean close left it (see below)
@@ -97,7 +103,7 @@
  *   Every segment below B is sealed and was synced (log, indexes, digest) before a record
  *   naming B was written.
  *
- * clean-shutdown (CLEAN-SHUTDOWN RECORD, ST_CLEAN_SIZE = 92 bytes) — what the log held at its
+ * clean-shutdown (CLEAN-SHUTDOWN RECORD, ST_CLEAN_SIZE = 100 bytes) — what the log held at its
  *   last clean close:
  *      0  4  magic "SLCS"
  *      4  4  version 1
@@ -112,7 +118,9 @@
  *     64  8  bytes they cover
  *     72  8  the first segment's .log size        (retention by size, while dormant)
  *     80  8  the first segment's time: its largest maxTimestamp, else its mtime in ms
- *     88  4  CRC-32C of bytes [0, 88)
+ *     88  8  DeleteRecords' low watermark (log-start-offset's value; 0: none), so that a
+ *            dormant log answers its log start offset without opening that file
+ *     96  4  CRC-32C of bytes [0, 96)
  *   Written in place (a torn one fails its CRC and counts as absent) and fdatasync'd last at a
  *   clean close of a log that changed since it was opened, after every file above is synced;
  *   not removed at open. It stays true until the log changes, and every change moves one of
@@ -125,6 +133,10 @@
  *   A store whose own clean-shutdown file exists at open leaves every log with a good record
  *   dormant: not listed, no file opened, offsets and stats answered from the record, until
  *   its first use opens it (RECOVERY RULE); a log without one is opened at store open.
+ *   DeleteRecords moves none of the four fields, only log-start-offset: it opens a dormant
+ *   log first and marks it changed, so its next clean close writes the record again; and as
+ *   the store's marker went at open, a crash before then opens every log at the next start,
+ *   which reads log-start-offset from its file.
  *
  * FSYNC ORDER
  *   append   pwritev(.log) at the end; index entries stored in memory; then the new end is

@@ -30,6 +30,8 @@ void st_log_config_default(struct st_log_config *c)
     c->producer_id_expiration_check_ms = 600000;
     c->producer_state_max_bytes = 64LL << 20;
     c->open_files_max = 0;
+    c->max_message_bytes = -1;
+    c->min_insync_replicas = 1;
     st_clean_config_default(c);
 }
 
@@ -50,22 +52,28 @@ bool st_topic_name_valid(const char *name, size_t len)
 
 /* ---- metadata files -------------------------------------------------------------------------- */
 
-/* Topic-level keys, as Kafka names them, and where they live in st_log_config. */
+/* Topic-level keys, as Kafka names them, and where they live in st_log_config; in the order
+ * of enum st_topic_key (message.timestamp.type, the last, is a bool and has no row). */
 static const struct {
     const char *key;
     size_t off;
-    int kind; /* 0 int64, 1 int32 */
+    int kind;    /* 0 int64, 1 int32 */
+    int64_t min; /* smallest value accepted */
 } KEYS[] = {
-    {"segment.bytes", offsetof(struct st_log_config, segment_bytes), 0},
-    {"segment.ms", offsetof(struct st_log_config, roll_ms), 0},
-    {"retention.bytes", offsetof(struct st_log_config, retention_bytes), 0},
-    {"retention.ms", offsetof(struct st_log_config, retention_ms), 0},
-    {"flush.messages", offsetof(struct st_log_config, flush_interval_messages), 0},
-    {"flush.ms", offsetof(struct st_log_config, flush_interval_ms), 0},
-    {"index.interval.bytes", offsetof(struct st_log_config, index_interval_bytes), 1},
-    {"segment.index.bytes", offsetof(struct st_log_config, index_max_bytes), 1},
+    {"segment.bytes", offsetof(struct st_log_config, segment_bytes), 0, 14},
+    {"segment.ms", offsetof(struct st_log_config, roll_ms), 0, 1},
+    {"retention.bytes", offsetof(struct st_log_config, retention_bytes), 0, -1},
+    {"retention.ms", offsetof(struct st_log_config, retention_ms), 0, -1},
+    {"flush.messages", offsetof(struct st_log_config, flush_interval_messages), 0, -1},
+    {"flush.ms", offsetof(struct st_log_config, flush_interval_ms), 0, -1},
+    {"index.interval.bytes", offsetof(struct st_log_config, index_interval_bytes), 1, 0},
+    {"segment.index.bytes", offsetof(struct st_log_config, index_max_bytes), 1, 8},
+    {"max.message.bytes", offsetof(struct st_log_config, max_message_bytes), 1, 0},
+    {"min.insync.replicas", offsetof(struct st_log_config, min_insync_replicas), 1, 1},
 };
 enum { NKEYS = sizeof(KEYS) / sizeof(KEYS[0]) };
+_Static_assert((int)NKEYS == (int)ST_TK_TIMESTAMP_TYPE, "KEYS follows enum st_topic_key");
+#define TS_KEY "message.timestamp.type"
 
 static int64_t cfg_get(const struct st_log_config *c, int k)
 {
@@ -91,6 +99,143 @@ static void cfg_set(struct st_log_config *c, int k, int64_t v)
     }
 }
 
+const char *st_topic_key_name(enum st_topic_key k)
+{
+    if ((int)k < 0 || k >= ST_TK_COUNT)
+        return NULL;
+    if (k > ST_TK_TIMESTAMP_TYPE)
+        return st_clean_key_name(k - ST_TK_CLEANUP_POLICY);
+    return k == ST_TK_TIMESTAMP_TYPE ? TS_KEY : KEYS[k].key;
+}
+
+int st_topic_key_find(const char *name, size_t len)
+{
+    for (int k = 0; k < ST_TK_COUNT; k++) {
+        const char *n = st_topic_key_name((enum st_topic_key)k);
+        if (strlen(n) == len && memcmp(n, name, len) == 0)
+            return k;
+    }
+    return -ENOENT;
+}
+
+int64_t st_topic_key_get(const struct st_log_config *c, enum st_topic_key k)
+{
+    if (k == ST_TK_TIMESTAMP_TYPE)
+        return c->log_append_time ? 1 : 0;
+    if (k > ST_TK_TIMESTAMP_TYPE && k < ST_TK_COUNT)
+        return st_clean_key_get(c, k - ST_TK_CLEANUP_POLICY);
+    return (int)k >= 0 && k < ST_TK_TIMESTAMP_TYPE ? cfg_get(c, k) : 0;
+}
+
+int st_topic_key_set(struct st_log_config *c, enum st_topic_key k, int64_t v)
+{
+    if (k == ST_TK_TIMESTAMP_TYPE) {
+        if (v != 0 && v != 1)
+            return -EINVAL;
+        c->log_append_time = v == 1;
+        return 0;
+    }
+    if (k > ST_TK_TIMESTAMP_TYPE && k < ST_TK_COUNT)
+        return st_clean_key_set(c, k - ST_TK_CLEANUP_POLICY, v);
+    if ((int)k < 0 || k >= ST_TK_TIMESTAMP_TYPE || v < KEYS[k].min ||
+        (KEYS[k].kind == 1 && v > INT32_MAX))
+        return -EINVAL;
+    cfg_set(c, k, v);
+    return 0;
+}
+
+int st_topic_key_parse(struct st_log_config *c, enum st_topic_key k, const char *text)
+{
+    if ((int)k < 0 || k >= ST_TK_COUNT || !text)
+        return -EINVAL;
+    if (k > ST_TK_TIMESTAMP_TYPE) /* st_clean_conf.c knows their text */
+        return st_clean_config_set(c, st_topic_key_name(k), text) == 0 ? 0 : -EINVAL;
+    int64_t v;
+    if (k == ST_TK_TIMESTAMP_TYPE) {
+        if (strcmp(text, "CreateTime") == 0)
+            v = 0;
+        else if (strcmp(text, "LogAppendTime") == 0)
+            v = 1;
+        else
+            return -EINVAL;
+    } else {
+        char *end;
+        errno = 0;
+        long long x = strtoll(text, &end, 10);
+        if (errno || *end || end == text)
+            return -EINVAL;
+        v = x;
+    }
+    return st_topic_key_set(c, k, v);
+}
+
+int st_topic_key_format(const struct st_log_config *c, enum st_topic_key k, char *buf, size_t cap,
+                        bool line)
+{
+    const char *name = st_topic_key_name(k);
+    if (!name)
+        return snprintf(buf, cap, "%s", "");
+    int n = line ? snprintf(buf, cap, "%s=", name) : 0;
+    size_t at = (size_t)n < cap ? (size_t)n : cap;
+    char *p = cap ? buf + at : buf;
+    size_t room = cap - at;
+    if (k > ST_TK_TIMESTAMP_TYPE)
+        n += st_clean_key_format(c, k - ST_TK_CLEANUP_POLICY, p, room);
+    else if (k == ST_TK_TIMESTAMP_TYPE)
+        n += snprintf(p, room, "%s", c->log_append_time ? "LogAppendTime" : "CreateTime");
+    else
+        n += snprintf(p, room, "%" PRId64, cfg_get(c, k));
+    if (line) {
+        at = (size_t)n < cap ? (size_t)n : cap;
+        n += snprintf(cap ? buf + at : buf, cap - at, "\n");
+    }
+    return n;
+}
+
+/* The overrides a config implies when nothing says which keys were set: the keys that differ
+ * from the defaults. */
+static uint32_t cfg_diff(const struct st_log_config *c, const struct st_log_config *d)
+{
+    uint32_t m = 0;
+    for (int k = 0; k < ST_TK_COUNT; k++)
+        if (st_topic_key_get(c, (enum st_topic_key)k) != st_topic_key_get(d, (enum st_topic_key)k))
+            m |= 1u << k;
+    return m;
+}
+
+/* c with every key not in overrides taken from d. */
+static void cfg_merge(struct st_log_config *c, const struct st_log_config *d, uint32_t overrides)
+{
+    for (int k = 0; k < NKEYS; k++)
+        if (!(overrides & (1u << k)))
+            cfg_set(c, k, cfg_get(d, k)); /* unchecked: a default may be -1, "not set" */
+    if (!(overrides & (1u << ST_TK_TIMESTAMP_TYPE)))
+        c->log_append_time = d->log_append_time;
+    for (int k = ST_TK_CLEANUP_POLICY; k < ST_TK_COUNT; k++)
+        if (!(overrides & (1u << k)))
+            st_topic_key_set(c, (enum st_topic_key)k, st_topic_key_get(d, (enum st_topic_key)k));
+}
+
+static void id_new(uint8_t id[ST_TOPIC_ID_LEN])
+{
+    if (getrandom(id, ST_TOPIC_ID_LEN, 0) != ST_TOPIC_ID_LEN) {
+        uint64_t a = (uint64_t)st__mono_ms() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
+        uint64_t b = XXH3_64bits(&a, sizeof(a)) ^ (uint64_t)(uintptr_t)id;
+        memcpy(id, &a, 8);
+        memcpy(id + 8, &b, 8);
+    }
+    id[6] = (uint8_t)((id[6] & 0x0f) | 0x40); /* version 4 */
+    id[8] = (uint8_t)((id[8] & 0x3f) | 0x80); /* RFC 4122 variant: never all zero */
+}
+
+static bool id_zero(const uint8_t id[ST_TOPIC_ID_LEN])
+{
+    for (int i = 0; i < ST_TOPIC_ID_LEN; i++)
+        if (id[i])
+            return false;
+    return true;
+}
+
 /* "<dir>/<topic>.topic", or with tmp "<dir>/<topic>.tmp" (a 249-byte topic name leaves no
  * room for ".topic.tmp" within NAME_MAX). */
 static void meta_path(char *buf, size_t cap, const struct st_store *st, const char *name, bool tmp)
@@ -98,31 +243,34 @@ static void meta_path(char *buf, size_t cap, const struct st_store *st, const ch
     snprintf(buf, cap, "%s/%s%s", st->dir, name, tmp ? ".tmp" : ST_META_SUFFIX);
 }
 
-static int meta_write(struct st_store *st, const char *name, int32_t partitions,
-                      const struct st_log_config *cfg)
+static int meta_write(struct st_store *st, const struct st_topic *t)
 {
     char text[2048];
-    int len =
-        snprintf(text, sizeof(text),
-                 "# splicelog topic metadata\nversion=1\npartitions=%" PRId32 "\n", partitions);
-    for (int k = 0; k < NKEYS; k++) {
-        int64_t v = cfg_get(cfg, k);
-        if (v != cfg_get(&st->defaults, k))
+    int len = snprintf(
+        text, sizeof(text),
+        "# splicelog topic metadata\nversion=1\npartitions=%" PRId32 "\nid=", t->partitions);
+    for (int i = 0; i < ST_TOPIC_ID_LEN; i++)
+        len += snprintf(text + len, sizeof(text) - (size_t)len, "%02x", t->id[i]);
+    text[len++] = '\n';
+    for (int k = 0; k < NKEYS; k++)
+        if (t->overrides & (1u << k))
             len += snprintf(text + len, sizeof(text) - (size_t)len, "%s=%" PRId64 "\n", KEYS[k].key,
-                            v);
-    }
-    if (cfg->log_append_time != st->defaults.log_append_time)
-        len += snprintf(text + len, sizeof(text) - (size_t)len, "message.timestamp.type=%s\n",
-                        cfg->log_append_time ? "LogAppendTime" : "CreateTime");
-    len += st_clean_config_format(cfg, &st->defaults, text + len, sizeof(text) - (size_t)len);
+                            cfg_get(&t->cfg, k));
+    if (t->overrides & (1u << ST_TK_TIMESTAMP_TYPE))
+        len += snprintf(text + len, sizeof(text) - (size_t)len, TS_KEY "=%s\n",
+                        t->cfg.log_append_time ? "LogAppendTime" : "CreateTime");
+    for (int k = ST_TK_CLEANUP_POLICY; k < ST_TK_COUNT; k++)
+        if (t->overrides & (1u << k)) /* the compaction keys' text form: st_clean_conf.c */
+            len += st_topic_key_format(&t->cfg, (enum st_topic_key)k, text + len,
+                                       sizeof(text) - (size_t)len, true);
     if ((size_t)len >= sizeof(text))
         return -ENAMETOOLONG;
     char tmp[ST_MAX_PATH], path[ST_MAX_PATH];
-    meta_path(tmp, sizeof(tmp), st, name, true);
-    meta_path(path, sizeof(path), st, name, false);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    meta_path(tmp, sizeof(tmp), st, t->name, true);
+    meta_path(path, sizeof(path), st, t->name, false);
+    int fd = st__fc_open(st->fc, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644); /* EMFILE: relieved */
     if (fd < 0)
-        return -errno;
+        return fd;
     int err = 0;
     if (write(fd, text, (size_t)len) != len)
         err = -EIO;
@@ -138,14 +286,19 @@ static int meta_write(struct st_store *st, const char *name, int32_t partitions,
     return st__fsync_dir(st->dir);
 }
 
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 static int meta_read(struct st_store *st, const char *name, int32_t *partitions,
-                     struct st_log_config *cfg)
+                     struct st_log_config *cfg, uint32_t *overrides, uint8_t id[ST_TOPIC_ID_LEN])
 {
     char path[ST_MAX_PATH], text[4096];
     meta_path(path, sizeof(path), st, name, false);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = st__fc_open(st->fc, path, O_RDONLY, 0);
     if (fd < 0)
-        return -errno;
+        return fd;
     ssize_t n = read(fd, text, sizeof(text) - 1);
     close(fd);
     if (n < 0)
@@ -153,6 +306,8 @@ static int meta_read(struct st_store *st, const char *name, int32_t *partitions,
     text[n] = 0;
     *cfg = st->defaults;
     *partitions = -1;
+    *overrides = 0;
+    memset(id, 0, ST_TOPIC_ID_LEN);
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (line[0] == '#' || line[0] == 0)
@@ -162,15 +317,29 @@ static int meta_read(struct st_store *st, const char *name, int32_t *partitions,
             return -EBADMSG;
         *eq = 0;
         const char *key = line, *val = eq + 1;
-        if (strcmp(key, "message.timestamp.type") == 0) {
+        if (strcmp(key, TS_KEY) == 0) {
             cfg->log_append_time = strcmp(val, "LogAppendTime") == 0;
+            *overrides |= 1u << ST_TK_TIMESTAMP_TYPE;
             continue;
         }
-        int ce = st_clean_config_set(cfg, key, val);
-        if (ce == 0)
+        if (strcmp(key, "id") == 0) {
+            if (strlen(val) != 2 * ST_TOPIC_ID_LEN)
+                return -EBADMSG;
+            for (int i = 0; i < ST_TOPIC_ID_LEN; i++) {
+                int hi = hexval(val[2 * i]), lo = hexval(val[2 * i + 1]);
+                if (hi < 0 || lo < 0)
+                    return -EBADMSG;
+                id[i] = (uint8_t)(hi << 4 | lo);
+            }
             continue;
-        if (ce != -ENOENT)
-            return -EBADMSG;
+        }
+        int ck = st_topic_key_find(key, strlen(key));
+        if (ck > ST_TK_TIMESTAMP_TYPE) { /* the compaction keys: st_clean_conf.c's text */
+            if (st_topic_key_parse(cfg, (enum st_topic_key)ck, val) < 0)
+                return -EBADMSG;
+            *overrides |= 1u << ck;
+            continue;
+        }
         char *end;
         errno = 0;
         long long v = strtoll(val, &end, 10);
@@ -184,9 +353,12 @@ static int meta_read(struct st_store *st, const char *name, int32_t *partitions,
                 return -EBADMSG;
             *partitions = (int32_t)v;
         } else {
-            for (int k = 0; k < NKEYS; k++)
-                if (strcmp(key, KEYS[k].key) == 0)
+            for (int k = 0; k < NKEYS; k++) {
+                if (strcmp(key, KEYS[k].key) == 0) {
                     cfg_set(cfg, k, v);
+                    *overrides |= 1u << k;
+                }
+            }
             /* unknown keys are kept for forward compatibility by being ignored */
         }
     }
@@ -209,8 +381,15 @@ static void ht_rebuild(struct st_store *st)
     while (cap <= 2 * (uint32_t)st->ntopics)
         cap *= 2;
     struct st_topic **ht = calloc(cap, sizeof(*ht));
+    struct st_topic **idht = ht ? calloc(cap, sizeof(*idht)) : NULL;
     free(st->ht);
+    free(st->idht);
+    if (!idht) {
+        free(ht);
+        ht = NULL;
+    }
     st->ht = ht;
+    st->idht = idht;
     st->ht_cap = ht ? cap : 0;
     if (!ht)
         return;
@@ -220,6 +399,10 @@ static void ht_rebuild(struct st_store *st)
         while (ht[h])
             h = (h + 1) & (cap - 1);
         ht[h] = st->topics[i];
+        h = name_hash((const char *)st->topics[i]->id, ST_TOPIC_ID_LEN) & (cap - 1);
+        while (idht[h])
+            h = (h + 1) & (cap - 1);
+        idht[h] = st->topics[i];
     }
 }
 
@@ -400,9 +583,12 @@ int st_topic_create(struct st_store *store, const char *name, int32_t partitions
         remove_dir(path);
     }
     struct st_topic *t = NULL;
-    if ((err = topic_load(store, name, partitions, cfg, false, false, &t)) == 0 &&
-        (err = st__fsync_dir(store->dir)) == 0)
-        err = meta_write(store, name, partitions, cfg);
+    if ((err = topic_load(store, name, partitions, cfg, false, false, &t)) == 0) {
+        t->overrides = cfg_diff(cfg, &store->defaults);
+        id_new(t->id);
+    }
+    if (err == 0 && (err = st__fsync_dir(store->dir)) == 0)
+        err = meta_write(store, t);
 
     pthread_rwlock_wrlock(&store->mu);
     pending_del(store, name);
@@ -429,9 +615,9 @@ int st_topic_delete(struct st_store *store, const char *name)
     pthread_rwlock_wrlock(&store->mu);
     int at;
     struct st_topic *t = find_topic(store, name, strlen(name), &at);
-    if (!t) {
+    if (!t || pending_has(store, name)) { /* a config change or growth holds it: retry */
         pthread_rwlock_unlock(&store->mu);
-        return -ENOENT;
+        return t ? -EBUSY : -ENOENT;
     }
     char path[ST_MAX_PATH];
     meta_path(path, sizeof(path), store, name, false);
@@ -477,6 +663,319 @@ void st_topic_foreach(struct st_store *store,
     for (int i = 0; i < store->ntopics; i++)
         fn(arg, store->topics[i]->name, store->topics[i]->partitions);
     pthread_rwlock_unlock(&store->mu);
+}
+
+/* ---- topic administration ------------------------------------------------------------------ */
+
+int64_t st__floor_load(struct st_log *log)
+{
+    char path[ST_MAX_PATH], text[32];
+    snprintf(path, sizeof(path), "%s/%s", log->dir, ST_FLOOR_NAME);
+    int fd = st__fc_open(log->store->fc, path, O_RDONLY, 0);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    return errno || v < 0 || (*end && *end != '\n') ? 0 : v;
+}
+
+int st_log_delete_records(struct st_log *log, int64_t offset, int64_t *low)
+{
+    /* a dormant log is opened first: its start and end are then those of its files, and the
+     * clean close that follows writes its record again, with the new low watermark */
+    int err = st__log_activate(log);
+    if (err < 0) {
+        *low = atomic_load(&log->start_offset);
+        return err;
+    }
+    pthread_mutex_lock(&log->mu);
+    int64_t end = atomic_load(&log->end_offset);
+    int64_t start = atomic_load(&log->start_offset);
+    if (log->deleted)
+        err = -ENOENT;
+    else if (offset == -1)
+        offset = end;
+    else if (offset < -1 || offset > end)
+        err = -ERANGE;
+    if (err == 0 && offset > start) {
+        char tmp[ST_MAX_PATH], path[ST_MAX_PATH], text[32];
+        snprintf(tmp, sizeof(tmp), "%s/%s.tmp", log->dir, ST_FLOOR_NAME);
+        snprintf(path, sizeof(path), "%s/%s", log->dir, ST_FLOOR_NAME);
+        int len = snprintf(text, sizeof(text), "%" PRId64 "\n", offset);
+        int fd = st__fc_open(log->store->fc, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0)
+            err = fd;
+        else {
+            if (write(fd, text, (size_t)len) != len)
+                err = -EIO;
+            else if (fsync(fd) < 0)
+                err = -errno;
+            close(fd);
+            if (err == 0 && rename(tmp, path) < 0)
+                err = -errno;
+            if (err == 0)
+                err = st__fsync_dir(log->dir);
+            if (err < 0)
+                unlink(tmp);
+        }
+        if (err == 0) {
+            atomic_store(&log->floor_offset, offset);
+            atomic_store_explicit(&log->start_offset, offset, memory_order_release);
+            log->pristine = false;
+        }
+    }
+    *low = atomic_load(&log->start_offset);
+    pthread_mutex_unlock(&log->mu);
+    return err;
+}
+
+int64_t st_log_max_timestamp(struct st_log *log)
+{
+    if (!st__log_open(log) && log->rec.bytes == 0)
+        return -1; /* dormant and without a batch: nothing to open for */
+    if (st__log_activate(log) < 0)
+        return -1;
+    /* A sealed segment's largest timestamp may be unknown until read (a log opened after a
+     * clean shutdown): st__seg_max_ts reads it outside the grace period, under a reference, so
+     * one segment at a time, by base (retention may drop segments meanwhile). */
+    int64_t m = -1, after = -1;
+    for (;;) {
+        uint64_t e = st__grace_enter(&log->grace);
+        struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_acquire);
+        struct st_seg *c = NULL;
+        for (int i = 0; i < v->n && !c; i++)
+            if (v->s[i]->base > after)
+                c = v->s[i];
+        if (c)
+            st__seg_ref(c);
+        st__grace_exit(&log->grace, e);
+        if (!c)
+            break;
+        int64_t t = st__seg_max_ts(c);
+        after = c->base;
+        st__seg_put(c);
+        if (t > m)
+            m = t;
+    }
+    return m;
+}
+
+int32_t st_log_max_message_bytes(struct st_log *log)
+{
+    return __atomic_load_n(&log->cfg.max_message_bytes,
+                           __ATOMIC_RELAXED); /* no lock: produce path */
+}
+
+int32_t st_log_min_insync_replicas(struct st_log *log)
+{
+    return __atomic_load_n(&log->cfg.min_insync_replicas,
+                           __ATOMIC_RELAXED); /* no lock: produce path */
+}
+
+void st_store_defaults(const struct st_store *store, struct st_log_config *out)
+{
+    *out = store->defaults;
+}
+
+int st_topic_id(struct st_store *store, const char *name, size_t len, uint8_t id[ST_TOPIC_ID_LEN])
+{
+    pthread_rwlock_rdlock(&store->mu);
+    struct st_topic *t = find_topic(store, name, len, NULL);
+    if (t)
+        memcpy(id, t->id, ST_TOPIC_ID_LEN);
+    pthread_rwlock_unlock(&store->mu);
+    return t ? 0 : -ENOENT;
+}
+
+int st_topic_by_id(struct st_store *store, const uint8_t id[ST_TOPIC_ID_LEN], char *name,
+                   size_t cap)
+{
+    int err = -ENOENT;
+    pthread_rwlock_rdlock(&store->mu);
+    const struct st_topic *t = NULL;
+    if (store->idht) { /* Fetch v13 asks this for every topic of every fetch */
+        uint32_t mask = store->ht_cap - 1;
+        for (uint32_t h = name_hash((const char *)id, ST_TOPIC_ID_LEN) & mask; store->idht[h] && !t;
+             h = (h + 1) & mask)
+            if (memcmp(store->idht[h]->id, id, ST_TOPIC_ID_LEN) == 0)
+                t = store->idht[h];
+    } else {
+        for (int i = 0; i < store->ntopics && !t; i++)
+            if (memcmp(store->topics[i]->id, id, ST_TOPIC_ID_LEN) == 0)
+                t = store->topics[i];
+    }
+    if (t) {
+        size_t n = strlen(t->name);
+        if (n < cap)
+            memcpy(name, t->name, n + 1);
+        err = n < cap ? 0 : -ENAMETOOLONG;
+    }
+    pthread_rwlock_unlock(&store->mu);
+    return err;
+}
+
+int st_topic_config(struct st_store *store, const char *name, size_t len, struct st_log_config *cfg,
+                    uint32_t *overrides)
+{
+    pthread_rwlock_rdlock(&store->mu);
+    struct st_topic *t = find_topic(store, name, len, NULL);
+    if (t) {
+        *cfg = t->cfg;
+        *overrides = t->overrides;
+    }
+    pthread_rwlock_unlock(&store->mu);
+    return t ? 0 : -ENOENT;
+}
+
+/* The keys a running log takes from a new config (the others were fixed when its files were
+ * laid out: the index keys apply to segments opened from now on). Under the log's lock, as
+ * appends, rolls and retention read them under it. */
+static void log_reconfigure(struct st_log *log, const struct st_log_config *c)
+{
+    pthread_mutex_lock(&log->mu);
+    log->cfg.segment_bytes =
+        c->segment_bytes > 0 && c->segment_bytes <= INT32_MAX ? c->segment_bytes : INT32_MAX;
+    log->cfg.roll_ms = c->roll_ms;
+    log->cfg.retention_bytes = c->retention_bytes;
+    log->cfg.retention_ms = c->retention_ms;
+    log->cfg.flush_interval_messages = c->flush_interval_messages;
+    log->cfg.flush_interval_ms = c->flush_interval_ms;
+    log->cfg.index_interval_bytes = c->index_interval_bytes;
+    log->cfg.index_max_bytes = c->index_max_bytes;
+    log->cfg.log_append_time = c->log_append_time;
+    __atomic_store_n(&log->cfg.max_message_bytes, c->max_message_bytes, __ATOMIC_RELAXED);
+    __atomic_store_n(&log->cfg.min_insync_replicas, c->min_insync_replicas, __ATOMIC_RELAXED);
+    /* the compaction keys stay as the log was opened with (stored and described only) */
+    pthread_mutex_unlock(&log->mu);
+}
+
+/*
+ * Config changes and partition growth rewrite the metadata file. They are serialised with
+ * creates and deletes by reserving the name (pending), as create does, so two of them never
+ * write the file at once and a delete cannot interleave; lookups go on meanwhile.
+ */
+static int topic_reserve(struct st_store *store, const char *name, struct st_topic **out)
+{
+    pthread_rwlock_wrlock(&store->mu);
+    int err = 0;
+    struct st_topic *t = find_topic(store, name, strlen(name), NULL);
+    if (!t)
+        err = -ENOENT;
+    else if (pending_has(store, name))
+        err = -EBUSY;
+    else
+        err = pending_add(store, name);
+    pthread_rwlock_unlock(&store->mu);
+    *out = t;
+    return err;
+}
+
+static void topic_release(struct st_store *store, const char *name)
+{
+    pthread_rwlock_wrlock(&store->mu);
+    pending_del(store, name);
+    pthread_rwlock_unlock(&store->mu);
+}
+
+int st_topic_config_set(struct st_store *store, const char *name, const struct st_log_config *cfg,
+                        uint32_t overrides)
+{
+    if (!name || !cfg)
+        return -EINVAL;
+    overrides &= (1u << ST_TK_COUNT) - 1;
+    struct st_log_config nc = *cfg;
+    for (int k = 0; k < ST_TK_COUNT; k++)
+        if ((overrides & (1u << k)) &&
+            st_topic_key_set(&nc, (enum st_topic_key)k,
+                             st_topic_key_get(cfg, (enum st_topic_key)k)) < 0)
+            return -EINVAL;
+    struct st_topic *t;
+    int err = topic_reserve(store, name, &t);
+    if (err < 0)
+        return err;
+    /* t stays in topics[] while its name is reserved: no delete can take it */
+    struct st_topic shadow = *t;
+    cfg_merge(&nc, &store->defaults, overrides);
+    /* fields that are not topic keys keep the topic's values */
+    struct st_log_config full = t->cfg;
+    for (int k = 0; k < NKEYS; k++)
+        cfg_set(&full, k, cfg_get(&nc, k));
+    full.log_append_time = nc.log_append_time;
+    for (int k = ST_TK_CLEANUP_POLICY; k < ST_TK_COUNT; k++)
+        st_topic_key_set(&full, (enum st_topic_key)k, st_topic_key_get(&nc, (enum st_topic_key)k));
+    shadow.cfg = full;
+    shadow.overrides = overrides;
+    err = meta_write(store, &shadow);
+    if (err == 0) {
+        pthread_rwlock_wrlock(&store->mu);
+        t->cfg = full;
+        t->overrides = overrides;
+        int32_t np = t->partitions;
+        pthread_rwlock_unlock(&store->mu);
+        for (int32_t p = 0; p < np; p++)
+            log_reconfigure(t->logs[p], &full);
+    }
+    topic_release(store, name);
+    return err;
+}
+
+int st_topic_add_partitions(struct st_store *store, const char *name, int32_t total)
+{
+    if (!name)
+        return -EINVAL;
+    struct st_topic *t;
+    int err = topic_reserve(store, name, &t);
+    if (err < 0)
+        return err;
+    int32_t old = t->partitions;
+    if (total <= old || total > ST_MAX_PARTITIONS) {
+        topic_release(store, name);
+        return -EINVAL;
+    }
+    struct st_log **logs = calloc((size_t)total, sizeof(*logs));
+    if (!logs) {
+        topic_release(store, name);
+        return -ENOMEM;
+    }
+    char path[ST_MAX_PATH];
+    int32_t made = old;
+    for (int32_t p = old; p < total && err == 0; p++) {
+        snprintf(path, sizeof(path), "%s/%s-%" PRId32, store->dir, name, p);
+        remove_dir(path); /* leftovers of an interrupted growth */
+        err = st__log_new(store, name, p, &t->cfg, &logs[p]); /* dormant, no files yet */
+        if (err == 0)
+            made = p + 1;
+    }
+    if (err == 0)
+        err = st__fsync_dir(store->dir);
+    if (err == 0) {
+        struct st_topic shadow = *t;
+        shadow.partitions = total;
+        err = meta_write(store, &shadow); /* the commit point */
+    }
+    if (err < 0) {
+        for (int32_t p = old; p < made; p++) {
+            log_delete(logs[p]);
+            st_log_put(logs[p]);
+        }
+        free(logs);
+        topic_release(store, name);
+        return err;
+    }
+    pthread_rwlock_wrlock(&store->mu);
+    memcpy(logs, t->logs, (size_t)old * sizeof(*logs));
+    free(t->logs);
+    t->logs = logs;
+    t->partitions = total;
+    pending_del(store, name);
+    pthread_rwlock_unlock(&store->mu);
+    return 0;
 }
 
 struct st_log *st_log_get(struct st_store *store, const char *topic, size_t topic_len,
@@ -529,11 +1028,22 @@ static int load_topics(struct st_store *st, bool lazy)
             continue;
         int32_t parts = 0;
         struct st_log_config cfg;
-        if ((err = meta_read(st, name, &parts, &cfg)) < 0)
+        uint32_t overrides = 0;
+        uint8_t id[ST_TOPIC_ID_LEN] = {0};
+        if ((err = meta_read(st, name, &parts, &cfg, &overrides, id)) < 0)
             break;
         struct st_topic *t;
         if ((err = topic_load(st, name, parts, &cfg, true, lazy, &t)) < 0)
             break;
+        t->overrides = overrides;
+        memcpy(t->id, id, ST_TOPIC_ID_LEN);
+        if (id_zero(t->id)) { /* written before topic ids: give it one, for good */
+            id_new(t->id);
+            if ((err = meta_write(st, t)) < 0) {
+                topic_free(t);
+                break;
+            }
+        }
         if ((err = topics_add(st, t)) < 0) {
             topic_free(t);
             break;
@@ -617,6 +1127,8 @@ int st_store_open_logged(const char *dir, const struct st_log_config *defaults, 
         for (int i = 0; i < st->ntopics; i++)
             topic_free(st->topics[i]);
         free(st->topics);
+        free(st->ht);
+        free(st->idht);
         free(st->dir);
         st__fc_put(st->fc);
         free(st);
@@ -714,6 +1226,7 @@ void st_store_close(struct st_store *store)
     free(store->pending);
     pthread_rwlock_destroy(&store->mu);
     free(store->ht);
+    free(store->idht);
     pthread_mutex_destroy(&store->scrub_mu);
     pthread_mutex_destroy(&store->dir_mu);
     pthread_mutex_destroy(&store->fl_mu);

@@ -60,9 +60,10 @@ static bool check_name(const struct cli_cmd *cmd, const char *name)
 int cli_user_create(const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *dir, *name, *pw, *mech_s, *iter_s;
-    const struct cli_opt opts[] = {{"data-dir", &dir, true},       {"name", &name, true},
-                                   {"password", &pw, true},        {"mechanism", &mech_s, true},
-                                   {"iterations", &iter_s, false}, {NULL, NULL, false}};
+    const struct cli_opt opts[] = {
+        {"data-dir", &dir, true, false},       {"name", &name, true, false},
+        {"password", &pw, true, false},        {"mechanism", &mech_s, true, false},
+        {"iterations", &iter_s, false, false}, {NULL, NULL, false, false}};
     if (!cli_opts(cmd, argc, argv, opts))
         return 2;
     enum br_sasl_mech mech;
@@ -113,10 +114,10 @@ int cli_user_create(const struct cli_cmd *cmd, int argc, char **argv)
 int cli_user_delete(const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *dir, *name, *mech_s;
-    const struct cli_opt opts[] = {{"data-dir", &dir, true},
-                                   {"name", &name, true},
-                                   {"mechanism", &mech_s, true},
-                                   {NULL, NULL, false}};
+    const struct cli_opt opts[] = {{"data-dir", &dir, true, false},
+                                   {"name", &name, true, false},
+                                   {"mechanism", &mech_s, true, false},
+                                   {NULL, NULL, false, false}};
     if (!cli_opts(cmd, argc, argv, opts))
         return 2;
     enum br_sasl_mech mech;
@@ -147,7 +148,7 @@ static void print_one(void *arg, const char *user, size_t len, enum br_sasl_mech
 int cli_user_list(const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *dir;
-    const struct cli_opt opts[] = {{"data-dir", &dir, true}, {NULL, NULL, false}};
+    const struct cli_opt opts[] = {{"data-dir", &dir, true, false}, {NULL, NULL, false, false}};
     if (!cli_opts(cmd, argc, argv, opts))
         return 2;
     int lock_fd;

@@ -83,6 +83,12 @@ static inline size_t br_align8(size_t n) { return (n + 7) & ~(size_t)7; }
         _rc;                                                                                       \
     })
 
+/* Applies one topic config (Kafka's name and value) to c and marks it in *overrides
+ * (st_topic_key bits): KP_ERR_NONE, or INVALID_CONFIG with *why (unknown key, bad value, a
+ * value splicelog does not support). br_api_config.c; CreateTopics uses it too. */
+int16_t br_topic_config_apply(struct st_log_config *c, uint32_t *overrides, struct kp_str name,
+                              struct kp_str value, const char **why);
+
 /* The host's operations, spelled for handlers. */
 static inline int br_park(struct br_ctx *x, struct br_resp *r, enum br_wait_on on,
                           int64_t deadline_ms, br_wake_fn wake, void *arg)

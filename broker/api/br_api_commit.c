@@ -1,5 +1,5 @@
 /*
- * br_api_commit — OffsetCommit v0-5 and OffsetFetch v1-4: consumer groups' committed offsets,
+ * br_api_commit — OffsetCommit v0-8 and OffsetFetch v1-7: consumer groups' committed offsets,
  * kept by storage/st_offsets (durable in <data-dir>/__consumer_offsets/).
  *
  * OffsetCommit
@@ -34,7 +34,13 @@
  *   N commits, in the commit that reaches N) and when a commit finds the file at twice its
  *   compaction threshold (housekeeping fell behind, see st_offsets.h).
  *
+ * - committed_leader_epoch (v6+) and group_instance_id (v7+) are not kept: the epoch is always
+ *   this node's 0, and static membership is not implemented (an instance id is a plain member).
+ *
  * OffsetFetch
+ * - committed_leader_epoch (v5+) is -1 (unknown), so clients skip epoch validation.
+ *   require_stable (v7) changes nothing while no transaction holds offsets back.
+ *   v8 (several groups in one request) is not advertised.
  * - Each requested partition gets its committed offset and metadata, or offset -1 with empty
  *   metadata and error 0 when nothing is committed (also for a topic that does not exist, as
  *   Kafka answers from v1 on). A partition asked for more than once is answered once, at its
@@ -323,6 +329,7 @@ static void all_found(void *arg, const struct st_offset_entry *e)
     t->n_partitions++;
     p->partition_index = e->partition;
     p->committed_offset = e->offset;
+    p->committed_leader_epoch = -1;
     p->error_code = KP_ERR_NONE;
     if (!arena_copy(c->a, e->metadata, e->metadata_len, &p->metadata))
         c->full = true;
@@ -476,6 +483,7 @@ static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req,
                 .committed_offset = -1,
                 .metadata = {"", 0},
                 .error_code = glen == 0 ? KP_ERR_INVALID_GROUP_ID : KP_ERR_NONE,
+                .committed_leader_epoch = -1,
             };
             if (glen == 0 || t->name.len <= 0)
                 continue;

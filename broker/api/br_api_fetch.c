@@ -1,14 +1,23 @@
 /*
- * br_api_fetch — Fetch v4-11: the zero-copy read path and long polling.
+ * br_api_fetch — Fetch v4-13: the zero-copy read path and long polling.
  *
  * A response is built with kp_msg's incremental encoder: the head, then per topic its name,
  * then per partition the fixed fields up to the records length — written into the response
  * buffer — followed by the file ranges st_log_read returned, which the listener's transfer
- * path moves without the broker reading them.
+ * path moves without the broker reading them. From v12 (flexible) each partition, topic and
+ * the response end with their tag buffers, written after the file ranges; from v13 topics go
+ * by topic id (st_topic_id), and an id this broker does not know answers UNKNOWN_TOPIC_ID.
  *
  * Rules (kafka-protocol-notes §7):
- * - high watermark = last stable offset = log end offset; log start offset; preferred read
- *   replica -1; no aborted transactions (empty array).
+ * - high watermark = log end offset; last stable offset = st_log_lso (the first offset of the
+ *   oldest open transaction, else the end); log start offset; preferred read replica -1.
+ * - isolation_level 1 (read_committed, KIP-98): the read stops at the LSO (a batch boundary:
+ *   st_log_read_upto), a fetch_offset in [LSO, HW] is empty and not an error (it may park
+ *   until a marker moves the LSO), and aborted_transactions lists the aborted transactions
+ *   of the range returned (st_log_aborted_txns, from the .txnindex files: record bytes are
+ *   never read and still leave by splice/sendfile; consumers skip aborted batches and control
+ *   batches themselves, as against Kafka). read_uncommitted reads to the HW with an empty
+ *   aborted list.
  * - records is never null: an empty partition has length 0.
  * - fetch_offset outside [log start, HW] is OFFSET_OUT_OF_RANGE; == HW is empty, not an error.
  * - whole batches only, starting at the batch that holds fetch_offset; partition_max_bytes and
@@ -25,6 +34,7 @@
  *   deadline, when it is answered with whatever is there (possibly nothing).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "br_api.h"
@@ -41,6 +51,7 @@ struct fetch_part {
 struct fetch_topic {
     const char *name;
     int32_t name_len;
+    struct kp_uuid id; /* v13+: as asked; the name is resolved from it (empty: unknown id) */
     int32_t n_parts;
     struct fetch_part *parts;
 };
@@ -49,6 +60,8 @@ struct fetch_state {
     struct br_ctx *x;
     const struct br_peer *peer;
     int16_t version;
+    int8_t isolation;
+    int32_t aborted_room; /* aborted entries the response reserves room for (grows) */
     int32_t min_bytes;
     int32_t max_bytes;
     int32_t n_topics;
@@ -63,6 +76,8 @@ static int save_request(struct br_req *q, struct br_resp *r, const struct kp_fet
         nparts += (size_t)req->topics[i].n_partitions;
         names += (size_t)(req->topics[i].topic.len > 0 ? req->topics[i].topic.len : 0);
     }
+    if (q->api_version >= 13)
+        names += (size_t)req->n_topics * 256; /* names resolved from topic ids */
     size_t need = br_align8(sizeof(struct fetch_state)) +
                   br_align8((size_t)req->n_topics * sizeof(struct fetch_topic)) +
                   br_align8(nparts * sizeof(struct fetch_part)) + names + 8;
@@ -81,6 +96,8 @@ static int save_request(struct br_req *q, struct br_resp *r, const struct kp_fet
         .x = q->x,
         .peer = q->peer,
         .version = q->api_version,
+        .isolation = req->isolation_level == 1 ? 1 : 0,
+        .aborted_room = 0,
         .min_bytes = req->min_bytes,
         .max_bytes = req->max_bytes > 0 ? req->max_bytes : INT32_MAX,
         .n_topics = req->n_topics,
@@ -89,10 +106,14 @@ static int save_request(struct br_req *q, struct br_resp *r, const struct kp_fet
     for (int32_t i = 0; i < req->n_topics; i++) {
         const struct kp_fetch_req_topic *t = &req->topics[i];
         int32_t nl = t->topic.len > 0 ? t->topic.len : 0;
-        if (nl)
+        if (q->api_version >= 13) {
+            nl = st_topic_by_id(q->x->store, t->topic_id.b, name, 256) == 0 ? (int32_t)strlen(name)
+                                                                            : 0;
+        } else if (nl) {
             memcpy(name, t->topic.ptr, (size_t)nl);
-        topics[i] = (struct fetch_topic){name, nl, t->n_partitions, parts};
-        name += nl;
+        }
+        topics[i] = (struct fetch_topic){name, nl, t->topic_id, t->n_partitions, parts};
+        name += q->api_version >= 13 ? 256 : nl;
         for (int32_t j = 0; j < t->n_partitions; j++)
             parts[j] =
                 (struct fetch_part){t->partitions[j].fetch_offset, t->partitions[j].partition,
@@ -103,20 +124,65 @@ static int save_request(struct br_req *q, struct br_resp *r, const struct kp_fet
     return 0;
 }
 
+_Static_assert(sizeof(struct st_aborted) == sizeof(struct kp_fetch_aborted_txn) &&
+                   offsetof(struct st_aborted, first_offset) ==
+                       offsetof(struct kp_fetch_aborted_txn, first_offset),
+               "st_aborted is sent as kp_fetch_aborted_txn");
+
+enum { ABORTED_MAX = 65536 }; /* entries per partition (librdkafka refuses > 1,000,000) */
+
+/* The aborted transactions of [from, upper) into the context's encode arena (free while a
+ * fetch is evaluated); *out and *n. 0 or -errno. */
+static int collect_aborted(struct br_ctx *x, struct st_log *log, int64_t from, int64_t upper,
+                           struct st_aborted **out, int *n)
+{
+    for (int cap = 1024;; cap *= 4) {
+        if (cap > ABORTED_MAX)
+            cap = ABORTED_MAX;
+        struct kp_arena a;
+        int rc = br_enc_arena(x, &a, (size_t)cap * sizeof(struct st_aborted));
+        if (rc < 0)
+            return rc;
+        *out = (struct st_aborted *)(void *)a.base;
+        rc = st_log_aborted_txns(log, from, upper, *out, cap, n);
+        if (rc != -ENOBUFS || cap == ABORTED_MAX)
+            return rc;
+    }
+}
+
+static int fetch_eval_once(struct br_resp *r, bool force);
+
 /* Builds the response from the current state of the logs. 1: complete (r finished),
  * 0: not enough data yet (r reset; park it), -errno. */
 static int fetch_eval(struct br_resp *r, bool force)
 {
-    const struct fetch_state *st = r->hstate;
+    for (;;) {
+        int rc = fetch_eval_once(r, force);
+        if (rc != -EAGAIN)
+            return rc;
+        br_resp_reset(r); /* aborted lists needed more room: again with aborted_room grown */
+    }
+}
+
+static int fetch_eval_once(struct br_resp *r, bool force)
+{
+    struct fetch_state *st = r->hstate;
     struct st_store *store = st->x->store;
     int16_t v = st->version;
-    struct kp_fetch_resp_partition dummy = {.n_aborted = 0};
-    size_t cap = 4 + kp_resp_hdr_size(r->api_key, v) + kp_fetch_resp_head_size(v);
+    /* records at their largest: from v12 their length is a uvarint */
+    struct kp_fetch_resp_partition dummy = {.n_aborted = 0, .records = {NULL, INT32_MAX}};
+    size_t cap = 4 + kp_resp_hdr_size(r->api_key, v) + kp_fetch_resp_head_size(v) +
+                 kp_fetch_resp_end_size(v);
     for (int32_t i = 0; i < st->n_topics; i++) {
         const struct fetch_topic *t = &st->topics[i];
-        cap += kp_fetch_resp_topic_size(v, (struct kp_str){t->name, t->name_len});
-        cap += (size_t)t->n_parts * kp_fetch_resp_partition_head_size(v, &dummy);
+        struct kp_fetch_resp_topic th = {
+            .topic = {t->name, t->name_len}, .n_partitions = t->n_parts, .topic_id = t->id};
+        cap += kp_fetch_resp_topic_head_size(v, &th) + kp_fetch_resp_end_size(v);
+        cap += (size_t)t->n_parts * (kp_fetch_resp_partition_head_size(v, &dummy) +
+                                     kp_fetch_resp_partition_tail_size(v, &dummy));
     }
+    cap += (size_t)st->aborted_room * sizeof(struct kp_fetch_aborted_txn);
+    int32_t aborted_used = 0;
     int rc = br_resp_reserve(r, cap);
     if (rc < 0)
         return rc;
@@ -129,7 +195,9 @@ static int fetch_eval(struct br_resp *r, bool force)
     bool has_err = false;
     for (int32_t i = 0; i < st->n_topics; i++) {
         const struct fetch_topic *t = &st->topics[i];
-        kp_fetch_resp_topic_encode(&r->wr, v, (struct kp_str){t->name, t->name_len}, t->n_parts);
+        struct kp_fetch_resp_topic th = {
+            .topic = {t->name, t->name_len}, .n_partitions = t->n_parts, .topic_id = t->id};
+        kp_fetch_resp_topic_head_encode(&r->wr, v, &th);
         for (int32_t j = 0; j < t->n_parts; j++) {
             const struct fetch_part *fp = &t->parts[j];
             struct kp_fetch_resp_partition p = {
@@ -147,23 +215,31 @@ static int fetch_eval(struct br_resp *r, bool force)
             rd.n = 0;
             rd.total = 0;
             bool have_read = false;
-            struct st_log *log = st_log_get(store, t->name, (size_t)t->name_len, fp->partition);
+            struct st_log *log =
+                t->name_len > 0 ? st_log_get(store, t->name, (size_t)t->name_len, fp->partition)
+                                : NULL;
             if (!log) {
-                p.error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+                p.error_code = v >= 13 && t->name_len == 0 ? KP_ERR_UNKNOWN_TOPIC_ID
+                                                           : KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
                 has_err = true;
             } else {
                 int64_t start = st_log_start_offset(log);
+                int64_t lso = st_log_lso(log); /* before the end: never above it */
                 int64_t hw = st_log_end_offset(log);
+                int64_t upto = st->isolation == 1 ? lso : hw;
                 p.high_watermark = hw;
-                p.last_stable_offset = hw;
+                p.last_stable_offset = lso;
                 p.log_start_offset = start;
                 if (fp->offset < start || fp->offset > hw) {
                     p.error_code = KP_ERR_OFFSET_OUT_OF_RANGE;
                     has_err = true;
-                } else if (fp->offset < hw && fp->max_bytes > 0 && (total == 0 || remaining > 0)) {
+                } else if (fp->offset < upto && fp->max_bytes > 0 &&
+                           (total == 0 || remaining > 0)) {
                     size_t limit =
                         (size_t)fp->max_bytes < remaining ? (size_t)fp->max_bytes : remaining;
-                    int rrc = st_log_read(log, fp->offset, limit, &rd);
+                    int rrc = st->isolation == 1
+                                  ? st_log_read_upto(log, fp->offset, limit, upto, &rd)
+                                  : st_log_read(log, fp->offset, limit, &rd);
                     if (rrc == -ERANGE) {
                         p.error_code = KP_ERR_OFFSET_OUT_OF_RANGE;
                         has_err = true;
@@ -191,6 +267,34 @@ static int fetch_eval(struct br_resp *r, bool force)
                         }
                     }
                 }
+                if (have_read && st->isolation == 1) {
+                    struct st_aborted *ab = NULL;
+                    int n = 0;
+                    int arc = collect_aborted(st->x, log, fp->offset, rd.end_offset, &ab, &n);
+                    if (arc < 0) {
+                        br_err_limited("aborted transactions of %s-%d from offset %lld: %s",
+                                       br_log_str(t->name, t->name_len).s, fp->partition,
+                                       (long long)fp->offset, strerror(-arc));
+                        st_read_release(&rd);
+                        rd.n = 0;
+                        rd.total = 0;
+                        have_read = false;
+                        p.error_code = KP_ERR_KAFKA_STORAGE_ERROR;
+                        has_err = true;
+                    } else if (n > 0) {
+                        if (aborted_used + n > st->aborted_room) {
+                            /* the response has no room for them: again, with room */
+                            st_read_release(&rd);
+                            st_log_put(log);
+                            st->aborted_room = 2 * (aborted_used + n);
+                            return -EAGAIN;
+                        }
+                        aborted_used += n;
+                        /* st_aborted and kp_fetch_aborted_txn: the same two int64s */
+                        p.n_aborted = n;
+                        p.aborted = (const struct kp_fetch_aborted_txn *)ab;
+                    }
+                }
                 st_log_put(log);
             }
             p.records.len = have_read ? (int32_t)rd.total : 0;
@@ -204,8 +308,11 @@ static int fetch_eval(struct br_resp *r, bool force)
                 if (rc < 0)
                     return rc;
             }
+            kp_fetch_resp_partition_tail_encode(&r->wr, v, &p);
         }
+        kp_fetch_resp_end_encode(&r->wr, v); /* the topic's tag buffer (v12+) */
     }
+    kp_fetch_resp_end_encode(&r->wr, v); /* the response's */
     if (!has_err && !force && total < (size_t)(st->min_bytes > 0 ? st->min_bytes : 0)) {
         br_resp_reset(r);
         return 0;

@@ -4,7 +4,8 @@
  *
  * FindCoordinator names this node, at the host and port of the listener the client connected
  * to (the address Metadata advertises on it): a single broker coordinates every group.
- * Transaction coordinators (key_type 1) do not exist here: COORDINATOR_NOT_AVAILABLE.
+ * The same for key_type 1, transaction coordinators (v1+; br_api_txn.c), when the broker runs
+ * one.
  *
  * JoinGroup and SyncGroup may wait for other members, whose requests arrive on other
  * connections, often on other loop threads. Such a request's response is parked until posted
@@ -18,8 +19,15 @@
  * thread ever blocks on a group.
  *
  * Heartbeat and LeaveGroup never wait.
+ *
+ * Versions (Java 3.x's): FindCoordinator v4 answers each key of its batch; JoinGroup v7+ and
+ * SyncGroup v5 report the protocol type and name (SyncGroup's as the member sent them: the
+ * group agreed on them at the join); LeaveGroup v3+ removes each listed member and answers per
+ * member. A group_instance_id (static membership, KIP-345) is accepted and ignored: the member
+ * is a dynamic one, so a restarted static member rejoins through a rebalance.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +42,8 @@ struct grp_job {
     struct br_resp *r;
     struct br_group_waiter w;
     int rc; /* encoding the response: 0 or -errno */
+    /* JoinGroup v7+ / SyncGroup v5+: echoed (copies in the scratch memory after the job) */
+    struct kp_str protocol_type, protocol_name;
 };
 
 static struct grp_job *job_of(struct br_group_waiter *w)
@@ -59,12 +69,21 @@ static void job_wake(struct br_resp *r, enum br_wake why, void *arg)
 static void job_deliver(struct grp_job *gj) { gj->x->ops->post(gj->x, gj->r); }
 
 /* Parks r (BR_WAIT_POST) before the group can answer: the job lives in its scratch memory. */
-static struct grp_job *job_park(struct br_req *q, struct br_resp *r)
+static struct grp_job *job_park(struct br_req *q, struct br_resp *r, struct kp_str type,
+                                struct kp_str name)
 {
-    if (br_resp_scratch(r, sizeof(struct grp_job)) < 0)
+    size_t tl = type.len > 0 ? (size_t)type.len : 0, nl = name.len > 0 ? (size_t)name.len : 0;
+    if (br_resp_scratch(r, sizeof(struct grp_job) + tl + nl) < 0)
         return NULL;
     struct grp_job *gj = r->scratch;
     memset(gj, 0, sizeof(*gj));
+    char *m = (char *)(gj + 1);
+    if (tl)
+        memcpy(m, type.ptr, tl);
+    if (nl)
+        memcpy(m + tl, name.ptr, nl);
+    gj->protocol_type = type.len < 0 ? KP_STR_NULL : (struct kp_str){m, (int32_t)tl};
+    gj->protocol_name = name.len < 0 ? KP_STR_NULL : (struct kp_str){m + tl, (int32_t)nl};
     gj->x = q->x;
     gj->peer = q->peer;
     gj->r = r;
@@ -75,12 +94,50 @@ static struct grp_job *job_park(struct br_req *q, struct br_resp *r)
 
 /* ---- FindCoordinator --------------------------------------------------------------------- */
 
+/* FindCoordinator v4+: one answer per key. */
+static int find_coordinator_batch(struct br_req *q, struct br_resp *r,
+                                  const struct kp_find_coordinator_req *req)
+{
+    int32_t n = req->n_coordinator_keys > 0 ? req->n_coordinator_keys : 0;
+    struct kp_find_coordinator_coordinator *cs = calloc(n ? (size_t)n : 1, sizeof(*cs));
+    if (!cs)
+        return -ENOMEM;
+    for (int32_t i = 0; i < n; i++) {
+        struct kp_find_coordinator_coordinator *c = &cs[i];
+        *c = (struct kp_find_coordinator_coordinator){.key = req->coordinator_keys[i],
+                                                      .node_id = -1,
+                                                      .host = kp_str_of(""),
+                                                      .port = -1,
+                                                      .error_message = KP_STR_NULL};
+        if (req->key_type == 0) {
+            c->node_id = q->x->cfg->node_id;
+            c->host = kp_str_of(q->peer->adv_host);
+            c->port = q->peer->adv_port;
+        } else if (req->key_type == 1) {
+            c->error_code = KP_ERR_COORDINATOR_NOT_AVAILABLE;
+            c->error_message = kp_str_of("transactions are not supported");
+        } else {
+            c->error_code = KP_ERR_INVALID_REQUEST;
+            c->error_message = kp_str_of("unknown key_type");
+        }
+    }
+    struct kp_find_coordinator_resp resp = {.throttle_time_ms = 0,
+                                            .error_message = KP_STR_NULL,
+                                            .n_coordinators = n,
+                                            .coordinators = cs};
+    int rc = BR_ENCODE(r, kp_find_coordinator_resp_encode, &resp);
+    free(cs);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
 int br_api_find_coordinator(struct br_req *q, struct br_resp *r)
 {
     struct kp_find_coordinator_req req;
     int rc = BR_DECODE(q, kp_find_coordinator_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
+    if (q->api_version >= 4)
+        return find_coordinator_batch(q, r, &req);
     struct kp_find_coordinator_resp resp = {
         .throttle_time_ms = 0,
         .error_code = KP_ERR_NONE,
@@ -89,7 +146,7 @@ int br_api_find_coordinator(struct br_req *q, struct br_resp *r)
         .host = kp_str_of(""),
         .port = -1,
     };
-    if (req.key_type == 0) {
+    if (req.key_type == 0 || (req.key_type == 1 && q->x->txns)) {
         resp.node_id = q->x->cfg->node_id;
         resp.host = kp_str_of(q->peer->adv_host);
         resp.port = q->peer->adv_port;
@@ -137,6 +194,7 @@ static void join_done(struct br_group_waiter *w, const struct br_group_join_resu
         .member_id = res->member_id,
         .n_members = res->n_members,
         .members = members,
+        .protocol_type = res->error_code ? KP_STR_NULL : gj->protocol_type,
     };
     gj->rc = BR_ENCODE(r, kp_join_group_resp_encode, &resp);
     free(members);
@@ -158,8 +216,14 @@ int br_api_join_group(struct br_req *q, struct br_resp *r)
             protos[i] =
                 (struct br_group_protocol){req.protocols[i].name, req.protocols[i].metadata};
     }
+    /* the member's address as Kafka shows it: "/host" */
+    char host[BR_GROUP_HOST_KEEP];
+    const char *pn = q->peer->name, *colon = strrchr(pn, ':');
+    int hl = colon ? (int)(colon - pn) : (int)strlen(pn);
+    snprintf(host, sizeof host, "/%.*s", hl, pn);
     struct br_group_join_req gr = {
         .group_id = req.group_id,
+        .client_host = host,
         .member_id = req.member_id.len > 0 ? req.member_id : kp_str_of(""),
         .client_id = q->client_id,
         .require_known_member_id = q->api_version >= 4, /* KIP-394, as Kafka */
@@ -169,7 +233,7 @@ int br_api_join_group(struct br_req *q, struct br_resp *r)
         .n_protocols = req.n_protocols > 0 ? req.n_protocols : 0,
         .protocols = protos,
     };
-    struct grp_job *gj = job_park(q, r);
+    struct grp_job *gj = job_park(q, r, req.protocol_type, KP_STR_NULL);
     if (!gj) {
         free(protos);
         return -ENOMEM;
@@ -190,6 +254,8 @@ static void sync_done(struct br_group_waiter *w, const struct br_group_sync_resu
         .throttle_time_ms = 0,
         .error_code = res->error_code,
         .assignment = res->assignment,
+        .protocol_type = res->error_code ? KP_STR_NULL : gj->protocol_type,
+        .protocol_name = res->error_code ? KP_STR_NULL : gj->protocol_name,
     };
     gj->rc = BR_ENCODE(r, kp_sync_group_resp_encode, &resp);
     job_deliver(gj);
@@ -217,7 +283,8 @@ int br_api_sync_group(struct br_req *q, struct br_resp *r)
         .n_assignments = req.n_assignments > 0 ? req.n_assignments : 0,
         .assignments = as,
     };
-    struct grp_job *gj = job_park(q, r);
+    struct grp_job *gj = job_park(q, r, q->api_version >= 5 ? req.protocol_type : KP_STR_NULL,
+                                  q->api_version >= 5 ? req.protocol_name : KP_STR_NULL);
     if (!gj) {
         free(as);
         return -ENOMEM;
@@ -245,19 +312,51 @@ int br_api_heartbeat(struct br_req *q, struct br_resp *r)
     return rc < 0 ? rc : BR_REPLY;
 }
 
+/* LeaveGroup v3+: every listed member leaves; errors per member (UNKNOWN_MEMBER_ID for one
+ * named only by an instance id: static members are not kept). */
+static int leave_group_batch(struct br_req *q, struct br_resp *r,
+                             const struct kp_leave_group_req *req)
+{
+    int32_t n = req->n_members > 0 ? req->n_members : 0;
+    struct kp_leave_group_member_resp *ms = calloc(n ? (size_t)n : 1, sizeof(*ms));
+    if (!ms)
+        return -ENOMEM;
+    for (int32_t i = 0; i < n; i++) {
+        const struct kp_leave_group_member *m = &req->members[i];
+        ms[i] = (struct kp_leave_group_member_resp){.member_id = m->member_id,
+                                                    .group_instance_id = m->group_instance_id};
+        ms[i].error_code = m->member_id.len > 0
+                               ? br_group_leave(q->x->groups, req->group_id, m->member_id)
+                               : KP_ERR_UNKNOWN_MEMBER_ID;
+        if (ms[i].error_code == KP_ERR_NONE)
+            br_info("peer=%s: member %s left group %s", q->peer->name, BR_LOG_KSTR(m->member_id),
+                    BR_LOG_KSTR(req->group_id));
+    }
+    struct kp_leave_group_resp resp = {
+        .throttle_time_ms = 0,
+        .error_code = req->group_id.len > 0 ? KP_ERR_NONE : KP_ERR_INVALID_GROUP_ID,
+        .n_members = n,
+        .members = ms};
+    int rc = BR_ENCODE(r, kp_leave_group_resp_encode, &resp);
+    free(ms);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
 int br_api_leave_group(struct br_req *q, struct br_resp *r)
 {
     struct kp_leave_group_req req;
     int rc = BR_DECODE(q, kp_leave_group_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
+    if (q->api_version >= 3)
+        return leave_group_batch(q, r, &req);
     struct kp_leave_group_resp resp = {
         .throttle_time_ms = 0,
         .error_code = br_group_leave(q->x->groups, req.group_id, req.member_id),
     };
     if (resp.error_code == KP_ERR_NONE)
-        br_info("peer=%s: member %s left group %s", q->peer->name, BR_LOG_KSTR(req.member_id),
-                BR_LOG_KSTR(req.group_id));
+        br_info("peer=%s client.id=%s: member %s left group %s", q->peer->name,
+                BR_LOG_KSTR(q->client_id), BR_LOG_KSTR(req.member_id), BR_LOG_KSTR(req.group_id));
     rc = BR_ENCODE(r, kp_leave_group_resp_encode, &resp);
     return rc < 0 ? rc : BR_REPLY;
 }

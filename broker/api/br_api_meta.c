@@ -14,6 +14,12 @@
  * META_ADMIN_PARTS partitions or more (100,000 partitions: 3.5 MB) is built on the admin
  * thread too, so that no loop thread stalls encoding it.
  *
+ * From v10 every topic carries its id (st_topic_id), and from v12 a topic may be asked for by
+ * id alone (an unknown id answers UNKNOWN_TOPIC_ID with a null name, as Kafka 3.x does; a null
+ * name below v12 is a malformed request). Partitions report leader epoch 0 (v7+) and no
+ * offline replicas; authorized operations (v8+) are INT32_MIN unless asked for, then every
+ * operation of the resource (no authorizer decides here).
+ *
  * CreateTopics and DeleteTopics validate on the loop thread and create or delete on the
  * admin thread; a deleted topic's committed offsets go with it (br_offsets.h).
  */
@@ -24,7 +30,6 @@
 #include <string.h>
 
 #include "br_api.h"
-#include "st_clean.h"
 #include "br_log.h"
 #include "br_offsets.h"
 #include "kp_msg.h"
@@ -110,13 +115,25 @@ static bool name_cstr(struct kp_str s, char *buf)
 /* Answers that list at least this many partitions are built on the admin thread. */
 #define META_ADMIN_PARTS 10000
 
+/* Kafka's AclOperation bits (READ 3 .. ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12): every operation
+ * a topic and the cluster have, reported when a client asks for its authorized operations. */
+#define OPS_TOPIC                                                                                  \
+    ((1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11))
+#define OPS_CLUSTER ((1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12))
+
+/* What a Metadata request asked for besides topics (v8+). */
+struct md_flags {
+    bool topic_ops, cluster_ops;
+};
+
 /* Builds the Metadata response for the named topics (or all); topics that do not exist get
  * errs[i] when given and non-zero, else UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION
- * for an invalid name). Creates nothing. off_loop: on the admin thread (the partition arrays
- * then go to memory of its own, not the context's encoding arena). */
+ * for an invalid name), and UNKNOWN_TOPIC_ID with ids[i] for an id that named none. Creates
+ * nothing. off_loop: on the admin thread (the partition arrays then go to memory of its own,
+ * not the context's encoding arena). */
 static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct br_resp *r,
                           const struct kp_str *names, int32_t n, bool all, const int16_t *errs,
-                          bool off_loop)
+                          const struct kp_uuid *ids, struct md_flags fl, bool off_loop)
 {
     int rc = 0;
     struct topic_list tl = {0};
@@ -138,7 +155,10 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
                 continue;
             }
             char cname[NAME_MAX_LEN + 1];
-            if (!name_cstr(name, cname) || !st_topic_name_valid(cname, strlen(cname)))
+            if (errs && errs[i] == KP_ERR_UNKNOWN_TOPIC_ID) {
+                t->error_code = errs[i];
+                t->topic_id = ids[i];
+            } else if (!name_cstr(name, cname) || !st_topic_name_valid(cname, strlen(cname)))
                 t->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
             else if (errs && errs[i])
                 t->error_code = errs[i];
@@ -176,11 +196,13 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
     me[0] = x->cfg->node_id;
     for (int32_t i = 0; i < tl.n; i++) {
         struct kp_metadata_topic *t = &tl.t[i];
+        t->topic_authorized_operations = fl.topic_ops ? OPS_TOPIC : INT32_MIN;
         if (t->error_code) {
             t->n_partitions = 0;
             t->partitions = NULL;
             continue;
         }
+        (void)st_topic_id(x->store, t->name.ptr, (size_t)t->name.len, t->topic_id.b);
         struct kp_metadata_partition *ps = kp_arena_alloc(&a, (size_t)t->n_partitions, sizeof(*ps));
         if (!ps && t->n_partitions > 0) {
             rc = -ENOMEM;
@@ -195,6 +217,7 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
                 .replicas = me,
                 .n_isr = 1,
                 .isr = me,
+                .leader_epoch = 0,
             };
         t->partitions = ps;
     }
@@ -213,6 +236,7 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
             .controller_id = x->cfg->node_id,
             .n_topics = tl.n,
             .topics = tl.t,
+            .cluster_authorized_operations = fl.cluster_ops ? OPS_CLUSTER : INT32_MIN,
         };
         rc = BR_ENCODE(r, kp_metadata_resp_encode, &resp);
     }
@@ -238,11 +262,13 @@ struct md_job {
     int rc;            /* of the answer built on the admin thread */
     int32_t n;
     bool all;
-    struct kp_str *names; /* copies, NUL-terminated, in the scratch memory */
+    struct kp_str *names; /* copies, NUL-terminated, in the scratch memory (null names kept) */
     int16_t *errs;        /* per topic: error when it does not exist afterwards */
+    struct kp_uuid *ids;  /* per topic: the id asked for (v10+), for UNKNOWN_TOPIC_ID */
     bool *create;
     int32_t partitions;
     const struct br_peer *peer; /* its advertised address goes into the answer */
+    struct md_flags fl;
 };
 
 static void md_run(struct br_job *j)
@@ -265,7 +291,8 @@ static void md_run(struct br_job *j)
     }
     /* the answer too, here (the response is this job's until done runs): the loop thread
      * only sends it */
-    mj->rc = metadata_build(x, mj->peer, j->r, mj->names, mj->n, mj->all, mj->errs, true);
+    mj->rc = metadata_build(x, mj->peer, j->r, mj->names, mj->n, mj->all, mj->errs, mj->ids, mj->fl,
+                            true);
 }
 
 static void md_done(struct br_job *j)
@@ -281,6 +308,135 @@ static void md_done(struct br_job *j)
     br_ready(j->x, r);
 }
 
+/*
+ * Hands a Metadata answer to the admin thread: the missing topics to create (may_create; at
+ * most AUTO_CREATE_PER_REQUEST, the rest LEADER_NOT_AVAILABLE) and the answer, however many
+ * partitions it lists. names[0, n) (errs and ids, when given, per name) are copied into the
+ * response's scratch memory: the request's bytes need not outlive the call.
+ */
+static int md_submit(struct br_req *q, struct br_resp *r, const struct kp_str *names, int32_t nt,
+                     bool all, const int16_t *errs, const struct kp_uuid *ids, struct md_flags fl,
+                     bool may_create, int32_t missing)
+{
+    struct br_ctx *x = q->x;
+    size_t n = (size_t)nt;
+    size_t nbytes = 0;
+    for (int32_t i = 0; i < nt; i++)
+        nbytes += (size_t)(names[i].len > 0 ? names[i].len : 0) + 1;
+    size_t need = br_align8(sizeof(struct md_job)) + br_align8(n * sizeof(struct kp_str)) +
+                  br_align8(n * sizeof(int16_t)) + br_align8(n * sizeof(bool)) +
+                  (ids ? br_align8(n * sizeof(struct kp_uuid)) : 0) + nbytes;
+    int rc = br_resp_scratch(r, need);
+    if (rc < 0)
+        return rc;
+    uint8_t *m = r->scratch;
+    struct md_job *mj = (struct md_job *)m;
+    memset(mj, 0, sizeof(*mj));
+    m += br_align8(sizeof(*mj));
+    mj->names = (struct kp_str *)m;
+    m += br_align8(n * sizeof(struct kp_str));
+    mj->errs = (int16_t *)m;
+    m += br_align8(n * sizeof(int16_t));
+    mj->create = (bool *)m;
+    m += br_align8(n * sizeof(bool));
+    if (ids) {
+        mj->ids = (struct kp_uuid *)m;
+        memcpy(mj->ids, ids, n * sizeof(struct kp_uuid));
+        m += br_align8(n * sizeof(struct kp_uuid));
+    }
+    char *nb = (char *)m;
+    mj->n = nt;
+    mj->all = all;
+    mj->partitions = x->cfg->num_partitions;
+    mj->peer = q->peer;
+    mj->fl = fl;
+    int32_t chosen = 0;
+    for (int32_t i = 0; i < mj->n; i++) {
+        struct kp_str name = names[i];
+        int32_t nl = name.len > 0 ? name.len : 0;
+        if (nl)
+            memcpy(nb, name.ptr, (size_t)nl);
+        nb[nl] = 0;
+        mj->names[i] = name.len < 0 ? KP_STR_NULL : (struct kp_str){nb, name.len};
+        mj->errs[i] = errs ? errs[i] : 0;
+        mj->create[i] = false;
+        if (may_create && nl > 0 && nl <= NAME_MAX_LEN && !memchr(nb, 0, (size_t)nl) &&
+            st_topic_name_valid(nb, (size_t)nl) &&
+            st_topic_partitions(x->store, nb, (size_t)nl) < 0) {
+            if (chosen < AUTO_CREATE_PER_REQUEST) {
+                mj->create[i] = true;
+                chosen++;
+            } else {
+                mj->errs[i] = KP_ERR_LEADER_NOT_AVAILABLE; /* created by a later request */
+            }
+        }
+        nb += nl + 1;
+    }
+    if (missing > AUTO_CREATE_PER_REQUEST)
+        br_info("peer=%s client.id=%s: Metadata names %d missing topics: creating %d now, the "
+                "rest answer LEADER_NOT_AVAILABLE until a retry creates them",
+                q->peer->name, BR_LOG_KSTR(q->client_id), missing, AUTO_CREATE_PER_REQUEST);
+    mj->job.r = r;
+    mj->job.run = md_run;
+    mj->job.done = md_done;
+    rc = br_admin(x, &mj->job);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+static bool uuid_zero(const struct kp_uuid *u)
+{
+    for (size_t i = 0; i < sizeof(u->b); i++)
+        if (u->b[i])
+            return false;
+    return true;
+}
+
+/* Topics asked for by id (v10+; an entry with a name goes by its name): no creation. A big
+ * answer goes to the admin thread like any other. */
+static int metadata_by_id(struct br_req *q, struct br_resp *r, const struct kp_metadata_req *req,
+                          struct md_flags fl)
+{
+    size_t n = req->n_topics > 0 ? (size_t)req->n_topics : 0;
+    struct kp_str *names = calloc(n ? n : 1, sizeof(*names) + sizeof(int16_t) + NAME_MAX_LEN + 1);
+    if (!names)
+        return -ENOMEM;
+    int16_t *errs = (int16_t *)(names + n);
+    char *buf = (char *)(errs + n);
+    int64_t nparts = 0; /* partitions the answer lists */
+    for (size_t i = 0; i < n; i++) {
+        names[i] = req->topics[i];
+        if (names[i].len < 0 && !uuid_zero(&req->topic_ids[i])) {
+            if (q->api_version < 12) { /* names are not nullable below v12 */
+                free(names);
+                return br_req_bad(q, -EBADMSG);
+            }
+            char *nb = buf + i * (NAME_MAX_LEN + 1);
+            if (st_topic_by_id(q->x->store, req->topic_ids[i].b, nb, NAME_MAX_LEN + 1) == 0) {
+                names[i] = (struct kp_str){nb, (int32_t)strlen(nb)};
+            } else {
+                names[i] = KP_STR_NULL;
+                errs[i] = KP_ERR_UNKNOWN_TOPIC_ID;
+                continue;
+            }
+        }
+        int32_t np = names[i].len > 0
+                         ? st_topic_partitions(q->x->store, names[i].ptr, (size_t)names[i].len)
+                         : 0;
+        nparts += np > 0 ? np : 0;
+    }
+    int rc;
+    if (nparts < META_ADMIN_PARTS) {
+        rc = metadata_build(q->x, q->peer, r, names, (int32_t)n, false, errs, req->topic_ids, fl,
+                            false);
+        if (rc >= 0) /* an unknown id is answered with it */
+            rc = BR_REPLY;
+    } else {
+        rc = md_submit(q, r, names, (int32_t)n, false, errs, req->topic_ids, fl, false, 0);
+    }
+    free(names);
+    return rc;
+}
+
 int br_api_metadata(struct br_req *q, struct br_resp *r)
 {
     struct br_ctx *x = q->x;
@@ -289,6 +445,13 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
     if (rc < 0)
         return br_req_bad(q, rc);
     bool all = kp_metadata_req_all_topics(&req, q->api_version);
+    struct md_flags fl = {.topic_ops = req.include_topic_authorized_operations,
+                          .cluster_ops = req.include_cluster_authorized_operations};
+    bool by_id = false; /* v10+: an entry with a null name asks by topic id */
+    for (int32_t i = 0; !all && req.topic_ids && i < req.n_topics; i++)
+        by_id |= req.topics[i].len < 0;
+    if (by_id)
+        return metadata_by_id(q, r, &req, fl);
     bool may_create = !all && req.allow_auto_topic_creation && x->cfg->auto_create_topics;
     int32_t missing = 0;
     int64_t nparts = 0; /* partitions the answer lists */
@@ -306,133 +469,14 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
             missing++;
     }
     if (missing == 0 && nparts < META_ADMIN_PARTS) {
-        rc = metadata_build(x, q->peer, r, req.topics, req.n_topics, all, NULL, false);
+        rc = metadata_build(x, q->peer, r, req.topics, req.n_topics, all, NULL, NULL, fl, false);
         return rc < 0 ? rc : BR_REPLY;
     }
-
-    /* copy what the job and the later answer need out of the request */
     int32_t nt = all || req.n_topics < 0 ? 0 : req.n_topics;
-    size_t n = (size_t)nt;
-    size_t names = 0;
-    for (int32_t i = 0; i < nt; i++)
-        names += (size_t)(req.topics[i].len > 0 ? req.topics[i].len : 0) + 1;
-    size_t need = br_align8(sizeof(struct md_job)) + br_align8(n * sizeof(struct kp_str)) +
-                  br_align8(n * sizeof(int16_t)) + br_align8(n * sizeof(bool)) + names;
-    rc = br_resp_scratch(r, need);
-    if (rc < 0)
-        return rc;
-    uint8_t *m = r->scratch;
-    struct md_job *mj = (struct md_job *)m;
-    memset(mj, 0, sizeof(*mj));
-    m += br_align8(sizeof(*mj));
-    mj->names = (struct kp_str *)m;
-    m += br_align8(n * sizeof(struct kp_str));
-    mj->errs = (int16_t *)m;
-    m += br_align8(n * sizeof(int16_t));
-    mj->create = (bool *)m;
-    m += br_align8(n * sizeof(bool));
-    char *nb = (char *)m;
-    mj->n = nt;
-    mj->all = all;
-    mj->partitions = x->cfg->num_partitions;
-    mj->peer = q->peer;
-    int32_t chosen = 0;
-    for (int32_t i = 0; i < mj->n; i++) {
-        struct kp_str name = req.topics[i];
-        int32_t nl = name.len > 0 ? name.len : 0;
-        if (nl)
-            memcpy(nb, name.ptr, (size_t)nl);
-        nb[nl] = 0;
-        mj->names[i] = (struct kp_str){nb, name.len};
-        mj->errs[i] = 0;
-        mj->create[i] = false;
-        if (may_create && nl > 0 && nl <= NAME_MAX_LEN && !memchr(nb, 0, (size_t)nl) &&
-            st_topic_name_valid(nb, (size_t)nl) &&
-            st_topic_partitions(x->store, nb, (size_t)nl) < 0) {
-            if (chosen < AUTO_CREATE_PER_REQUEST) {
-                mj->create[i] = true;
-                chosen++;
-            } else {
-                mj->errs[i] = KP_ERR_LEADER_NOT_AVAILABLE; /* created by a later request */
-            }
-        }
-        nb += nl + 1;
-    }
-    if (missing > AUTO_CREATE_PER_REQUEST)
-        br_info("peer=%s: Metadata names %d missing topics: creating %d now, the rest answer "
-                "LEADER_NOT_AVAILABLE until a retry creates them",
-                q->peer->name, missing, AUTO_CREATE_PER_REQUEST);
-    mj->job.r = r;
-    mj->job.run = md_run;
-    mj->job.done = md_done;
-    rc = br_admin(q->x, &mj->job);
-    return rc < 0 ? rc : BR_REPLY;
+    return md_submit(q, r, req.topics, nt, all, NULL, NULL, fl, may_create, missing);
 }
 
 /* ---- CreateTopics --------------------------------------------------------------------- */
-
-/* Topic-level configs accepted by CreateTopics, onto the store's per-log settings. */
-static int apply_topic_config(struct st_log_config *lc, struct kp_str name, struct kp_str value)
-{
-    static const struct {
-        const char *key;
-        size_t off;
-        bool is32;
-    } keys[] = {
-        {"segment.bytes", offsetof(struct st_log_config, segment_bytes), false},
-        {"segment.ms", offsetof(struct st_log_config, roll_ms), false},
-        {"retention.bytes", offsetof(struct st_log_config, retention_bytes), false},
-        {"retention.ms", offsetof(struct st_log_config, retention_ms), false},
-        {"flush.messages", offsetof(struct st_log_config, flush_interval_messages), false},
-        {"flush.ms", offsetof(struct st_log_config, flush_interval_ms), false},
-        {"index.interval.bytes", offsetof(struct st_log_config, index_interval_bytes), true},
-    };
-    if (value.len < 0)
-        return 0; /* null value: the default */
-    char v[64];
-    if ((size_t)value.len >= sizeof(v))
-        return -EINVAL;
-    memcpy(v, value.ptr, (size_t)value.len);
-    v[value.len] = 0;
-    if (kp_str_eq(name, "message.timestamp.type")) {
-        if (strcmp(v, "CreateTime") == 0)
-            lc->log_append_time = false;
-        else if (strcmp(v, "LogAppendTime") == 0)
-            lc->log_append_time = true;
-        else
-            return -EINVAL;
-        return 0;
-    }
-    /* cleanup.policy and the compaction keys: storage parses them (st_clean_conf.c) */
-    if (name.len > 4 && memcmp(name.ptr, "log.", 4) != 0 && name.len < 64) {
-        char k[64];
-        memcpy(k, name.ptr, (size_t)name.len);
-        k[name.len] = 0;
-        int rc = st_clean_config_set(lc, k, v);
-        if (rc != -ENOENT)
-            return rc;
-    }
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        if (!kp_str_eq(name, keys[i].key))
-            continue;
-        char *end;
-        errno = 0;
-        long long x = strtoll(v, &end, 10);
-        if (errno || *end || !*v || x < -1)
-            return -EINVAL;
-        if (keys[i].is32) {
-            if (x <= 0 || x > INT32_MAX)
-                return -EINVAL;
-            int32_t y = (int32_t)x;
-            memcpy((char *)lc + keys[i].off, &y, sizeof(y));
-        } else {
-            int64_t y = x;
-            memcpy((char *)lc + keys[i].off, &y, sizeof(y));
-        }
-        return 0;
-    }
-    return -ENOENT;
-}
 
 /* A CreateTopics request in flight on the admin thread: validation happened on the loop;
  * the job only creates, then done() encodes. Lives in the response's scratch memory. */
@@ -475,6 +519,12 @@ static void ct_run(struct br_job *j)
             o->error_message = kp_str_of("storage error");
         } else {
             br_info("created topic %s with %d partition(s)", br_log_cstr(name).s, t->np);
+            (void)st_topic_id(x->store, name, strlen(name), o->topic_id.b);
+        }
+        if (o->error_code) {
+            o->num_partitions = -1;
+            o->replication_factor = -1;
+            o->n_configs = -1;
         }
     }
 }
@@ -534,7 +584,10 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
         ct->name_off = (uint32_t)name_off;
         name_off += (size_t)nl + 1;
         *o = (struct kp_create_topics_result){.name = {cname, t->name.len < 0 ? 0 : nl},
-                                              .error_message = KP_STR_NULL};
+                                              .error_message = KP_STR_NULL,
+                                              .num_partitions = -1,
+                                              .replication_factor = -1,
+                                              .n_configs = -1};
         if (nl == 0 || nl > NAME_MAX_LEN || !st_topic_name_valid(cname, (size_t)nl) ||
             memchr(cname, 0, (size_t)nl)) {
             o->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
@@ -572,9 +625,10 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
         if (np > x->cfg->topic_partitions_max) {
             o->error_code = KP_ERR_INVALID_PARTITIONS;
             o->error_message = kp_str_of("more partitions than topic.partitions.max");
-            br_warn("peer=%s: CreateTopics %s with %d partitions refused "
+            br_warn("peer=%s client.id=%s: CreateTopics %s with %d partitions refused "
                     "(topic.partitions.max=%d)",
-                    q->peer->name, br_log_cstr(cname).s, np, x->cfg->topic_partitions_max);
+                    q->peer->name, BR_LOG_KSTR(q->client_id), br_log_cstr(cname).s, np,
+                    x->cfg->topic_partitions_max);
             continue;
         }
         if (t->replication_factor != -1 && t->replication_factor != 1) {
@@ -584,13 +638,17 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
         }
         ct->lc = x->cfg->log;
         bool cfg_ok = true;
+        uint32_t overrides = 0;
         for (int32_t j = 0; j < t->n_configs && cfg_ok; j++) {
-            int crc = apply_topic_config(&ct->lc, t->configs[j].name, t->configs[j].value);
-            if (crc < 0) {
+            if (t->configs[j].value.len < 0)
+                continue; /* null: the default */
+            const char *why = NULL;
+            int16_t cerr = br_topic_config_apply(&ct->lc, &overrides, t->configs[j].name,
+                                                 t->configs[j].value, &why);
+            if (cerr) {
                 cfg_ok = false;
-                o->error_code = KP_ERR_INVALID_CONFIG;
-                o->error_message = crc == -ENOENT ? kp_str_of("unsupported topic config")
-                                                  : kp_str_of("invalid topic config value");
+                o->error_code = cerr;
+                o->error_message = kp_str_of(why);
             }
         }
         if (!cfg_ok)
@@ -599,9 +657,16 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
             if (st_topic_partitions(x->store, cname, (size_t)nl) >= 0) {
                 o->error_code = KP_ERR_TOPIC_ALREADY_EXISTS;
                 o->error_message = kp_str_of("topic already exists");
+            } else {
+                o->num_partitions = np; /* what it would be (v5+) */
+                o->replication_factor = 1;
+                o->n_configs = 0;
             }
             continue;
         }
+        o->num_partitions = np;
+        o->replication_factor = 1;
+        o->n_configs = 0;
         ct->np = np;
         ct->create = true;
         any = true;
@@ -673,10 +738,16 @@ int br_api_delete_topics(struct br_req *q, struct br_resp *r)
     int rc = BR_DECODE(q, kp_delete_topics_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
+    if (q->api_version >= 6) { /* topics by name, or by id */
+        req.n_topics = req.n_topic_states > 0 ? req.n_topic_states : 0;
+        req.topic_names = NULL;
+    }
     size_t n = (size_t)req.n_topics;
     size_t names = 0;
     for (int32_t i = 0; i < req.n_topics; i++)
-        names += (size_t)(req.topic_names[i].len > 0 ? req.topic_names[i].len : 0) + 1;
+        names += q->api_version >= 6
+                     ? NAME_MAX_LEN + 1
+                     : (size_t)(req.topic_names[i].len > 0 ? req.topic_names[i].len : 0) + 1;
     size_t need = br_align8(sizeof(struct dt_job)) + br_align8(n * sizeof(bool)) +
                   br_align8(n * sizeof(struct kp_delete_topics_result)) + names;
     rc = br_resp_scratch(r, need);
@@ -694,19 +765,34 @@ int br_api_delete_topics(struct br_req *q, struct br_resp *r)
     dj->n = req.n_topics;
     bool any = false;
     for (int32_t i = 0; i < req.n_topics; i++) {
-        struct kp_str nm = req.topic_names[i];
-        int32_t nl = nm.len > 0 ? nm.len : 0;
+        struct kp_str nm = q->api_version >= 6 ? req.topic_states[i].name : req.topic_names[i];
+        struct kp_uuid id =
+            q->api_version >= 6 ? req.topic_states[i].topic_id : (struct kp_uuid){0};
+        int32_t nl = nm.len > 0 && nm.len <= NAME_MAX_LEN ? nm.len : 0;
+        char *cur = namebuf;
         if (nl)
             memcpy(namebuf, nm.ptr, (size_t)nl);
         namebuf[nl] = 0;
-        dj->res[i] = (struct kp_delete_topics_result){.name = {namebuf, nl}};
+        bool by_id = q->api_version >= 6 && nm.len < 0;
+        if (by_id && st_topic_by_id(x->store, id.b, namebuf, NAME_MAX_LEN + 1) == 0)
+            nl = (int32_t)strlen(namebuf);
+        dj->res[i] = (struct kp_delete_topics_result){
+            .name = by_id && nl == 0 ? KP_STR_NULL : (struct kp_str){namebuf, nl},
+            .error_message = KP_STR_NULL,
+            .topic_id = id};
+        if (q->api_version >= 6 && nl > 0 && !by_id)
+            (void)st_topic_id(x->store, namebuf, (size_t)nl, dj->res[i].topic_id.b);
         dj->del[i] = false;
-        namebuf += nl + 1;
+        namebuf += q->api_version >= 6 ? NAME_MAX_LEN + 1 : (size_t)nl + 1;
+        if (by_id && nl == 0) {
+            dj->res[i].error_code = KP_ERR_UNKNOWN_TOPIC_ID;
+            continue;
+        }
         if (!x->cfg->delete_topic_enable) {
             dj->res[i].error_code = KP_ERR_TOPIC_DELETION_DISABLED;
             continue;
         }
-        if (nl == 0 || nl > NAME_MAX_LEN || memchr(nm.ptr, 0, (size_t)nl)) {
+        if (nl == 0 || memchr(cur, 0, (size_t)nl)) {
             dj->res[i].error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
             continue;
         }

@@ -1,15 +1,20 @@
 /*
- * br_api_offsets — ListOffsets v1-2.
+ * br_api_offsets — ListOffsets v1-7.
  *
- * timestamp -1 (latest) answers the high watermark (= log end; also for read_committed, as
- * there are no transactions), -2 (earliest) the log start offset. Any other timestamp answers
+ * timestamp -1 (latest) answers the high watermark (= log end), or with isolation_level 1
+ * (read_committed, v2) the last stable offset (st_log_lso), -2 (earliest) the log start
+ * offset; a lookup by time under read_committed answers -1 when the record found is at or past
+ * the LSO (Kafka's Partition.fetchOffsetForTimestamp). Any other timestamp answers
  * the first record whose timestamp >= timestamp, with that record's timestamp, or offset -1
  * and timestamp -1 when no record is that recent, as Kafka does. The store's time index finds
  * the batch (the first whose maxTimestamp >= timestamp); the batch is then read and its
  * records walked. A compressed batch is not opened: its base offset and maxTimestamp are
- * answered. That read may wait for the disk (a consumer seeking into old segments), so a
- * request with any lookup by time runs on the admin thread, like topic creation, and is
- * answered from there; latest/earliest-only requests are answered at once.
+ * answered. -3 (MAX_TIMESTAMP, which clients send from v7, KIP-734) answers the record with the
+ * largest timestamp: the log's largest maxTimestamp, then the first record that has it, by the same
+ * lookup (offset -1 when the log is empty). leader_epoch (v4+) is this node's, 0 (-1 with an
+ * error). That read may wait for the disk (a consumer seeking into old segments), so a request with
+ * any lookup by time runs on the admin thread, like topic creation, and is answered from there;
+ * latest/earliest-only requests are answered at once.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -71,19 +76,28 @@ static int record_for_time(struct st_log *log, int64_t offset, int64_t ts, int64
 /* Answers one partition into o (partition_index set by the caller): offset, timestamp and
  * error for the requested timestamp ts. Any thread. */
 static void answer_partition(struct st_store *store, struct kp_str topic, int64_t ts,
-                             struct kp_list_offsets_resp_partition *o)
+                             bool committed, struct kp_list_offsets_resp_partition *o)
 {
     o->error_code = KP_ERR_NONE;
     o->timestamp = -1;
     o->offset = -1;
+    o->leader_epoch = -1;
     struct st_log *log =
         st_log_get(store, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0, o->partition_index);
     if (!log) {
         o->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         return;
     }
+    o->leader_epoch = 0;
+    if (ts == KP_LIST_OFFSETS_MAX_TIMESTAMP) { /* any version, as Kafka's log does */
+        ts = st_log_max_timestamp(log);
+        if (ts < 0) {
+            st_log_put(log);
+            return; /* empty: offset -1 */
+        }
+    }
     if (ts == KP_LIST_OFFSETS_LATEST) {
-        o->offset = st_log_end_offset(log);
+        o->offset = committed ? st_log_lso(log) : st_log_end_offset(log);
     } else if (ts == KP_LIST_OFFSETS_EARLIEST) {
         o->offset = st_log_start_offset(log);
     } else if (ts < 0) {
@@ -100,6 +114,9 @@ static void answer_partition(struct st_store *store, struct kp_str topic, int64_
             br_err_limited("ListOffsets %s-%d by time: %s", BR_LOG_KSTR(topic), o->partition_index,
                            strerror(-trc));
             o->error_code = KP_ERR_KAFKA_STORAGE_ERROR;
+        } else if (committed && o->offset >= st_log_lso(log)) {
+            o->offset = -1; /* not yet decided: invisible to read_committed */
+            o->timestamp = -1;
         }
     }
     st_log_put(log);
@@ -114,6 +131,7 @@ struct lo_job {
     struct kp_list_offsets_resp_topic *topics;
     struct kp_list_offsets_resp_partition *parts; /* all partitions, topic after topic */
     const struct br_peer *peer;
+    bool committed; /* isolation_level 1 */
 };
 
 static void lo_run(struct br_job *j)
@@ -123,7 +141,7 @@ static void lo_run(struct br_job *j)
     for (int32_t i = 0; i < lj->n_topics; i++) {
         const struct kp_list_offsets_resp_topic *t = &lj->topics[i];
         for (int32_t k = 0; k < t->n_partitions; k++, o++)
-            answer_partition(j->x->store, t->name, o->timestamp, o);
+            answer_partition(j->x->store, t->name, o->timestamp, lj->committed, o);
     }
 }
 
@@ -167,6 +185,7 @@ static int list_offsets_park(struct br_req *q, struct br_resp *r,
     char *nb = (char *)m;
     lj->n_topics = req->n_topics;
     lj->peer = q->peer;
+    lj->committed = req->isolation_level == 1;
     lj->topics = topics;
     lj->parts = parts;
     for (size_t i = 0; i < nt; i++) {
@@ -202,7 +221,8 @@ int br_api_list_offsets(struct br_req *q, struct br_resp *r)
     for (int32_t i = 0; i < req.n_topics; i++) {
         nparts += (size_t)req.topics[i].n_partitions;
         for (int32_t k = 0; k < req.topics[i].n_partitions; k++)
-            by_time |= req.topics[i].partitions[k].timestamp >= 0;
+            by_time |= req.topics[i].partitions[k].timestamp >= 0 ||
+                       req.topics[i].partitions[k].timestamp == KP_LIST_OFFSETS_MAX_TIMESTAMP;
     }
     if (by_time)
         return list_offsets_park(q, r, &req, nparts);
@@ -227,7 +247,8 @@ int br_api_list_offsets(struct br_req *q, struct br_resp *r)
             return -ENOMEM;
         for (int32_t j = 0; j < t->n_partitions; j++) {
             ps[j].partition_index = t->partitions[j].partition_index;
-            answer_partition(q->x->store, t->name, t->partitions[j].timestamp, &ps[j]);
+            answer_partition(q->x->store, t->name, t->partitions[j].timestamp,
+                             req.isolation_level == 1, &ps[j]);
         }
         topics[i] = (struct kp_list_offsets_resp_topic){
             .name = t->name, .n_partitions = t->n_partitions, .partitions = ps};

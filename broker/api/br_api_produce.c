@@ -1,12 +1,25 @@
 /*
- * br_api_produce — Produce v3-7 (v0-2, advertised, are refused: produce_legacy at the end).
+ * br_api_produce — Produce v3-9 (v0-2, advertised, are refused: produce_legacy at the end).
  *
  * Each partition's records must be exactly one RecordBatch v2 that passes
  * kp_batch_validate(KP_BATCH_FROM_PRODUCER) and kp_batch_check_records; errors map to Kafka's
  * codes (CRC or structure: CORRUPT_MESSAGE; acceptable-looking but not allowed: INVALID_RECORD;
- * bigger than message.max.bytes: MESSAGE_TOO_LARGE; no such partition:
+ * bigger than the topic's max.message.bytes, else message.max.bytes: MESSAGE_TOO_LARGE; acks=-1
+ * to a topic whose min.insync.replicas is above 1: NOT_ENOUGH_REPLICAS; no such partition:
  * UNKNOWN_TOPIC_OR_PARTITION — Produce never creates topics, Metadata does). The batch is
  * appended straight from the receive buffer (the store rewrites baseOffset in place).
+ *
+ * Idempotent and transactional producers (KIP-98): the store checks producer id, epoch and
+ * sequence under the append lock (st.h). A batch repeating one of its producer's last 5 is
+ * answered with the offset it was first written at and not appended again (Kafka never answers
+ * DUPLICATE_SEQUENCE_NUMBER); a gap is OUT_OF_ORDER_SEQUENCE_NUMBER; an older epoch
+ * INVALID_PRODUCER_EPOCH (Kafka 2.7+ never answers PRODUCER_FENCED to Produce); a plain batch
+ * inside the producer's open transaction INVALID_TXN_STATE. A producer's first transactional
+ * batch on a partition is checked with the transaction coordinator (br_txn_verify: the
+ * partition must have been added to its open transaction, INVALID_TXN_STATE otherwise;
+ * NOT_ENOUGH_REPLICAS, retriable, while the transaction is ending), and a transactional batch
+ * in a request without a transactional_id is TRANSACTIONAL_ID_AUTHORIZATION_FAILED (Kafka).
+ * A duplicate's answer waits for durability as the original's would.
  *
  * acks=0 gets no response; if a partition failed, the connection is closed instead, as
  * Kafka does, so the producer notices. acks!=0 with a flush policy that asks for a sync
@@ -19,12 +32,94 @@
 #include "br_api.h"
 #include "br_log.h"
 #include "br_stats.h"
+#include "br_txn.h"
 #include "kp_batch.h"
 #include "kp_msg.h"
 
+/* A transactional batch's first append to a partition, under the coordinator's check. */
+struct verified_append {
+    struct st_log *log;
+    struct iovec *iov;
+    int64_t now;
+    struct st_append_result *res;
+    int rc;
+};
+
+static int verified_append(void *arg)
+{
+    struct verified_append *v = arg;
+    const struct st_append_opts opts = {.txn_verified = true};
+    v->rc = st_log_append_opts(v->log, v->iov, 1, v->now, &opts, v->res);
+    return v->rc;
+}
+
+/*
+ * Appends one producer's batch (the producer rules, st.h): 0 with res filled (res->duplicate
+ * for a batch already written), or a Kafka error with why set. A transactional batch the
+ * partition does not know yet is checked with the coordinator first (br_txn_verify).
+ */
+static int16_t append_checked(struct br_req *q, struct st_log *log, struct iovec *iov,
+                              const struct kp_batch_hdr *hdr, struct kp_str topic,
+                              int32_t partition, struct st_append_result *res, const char **why)
+{
+    struct br_ctx *x = q->x;
+    int64_t now = br_wall_ms_of(x);
+    int rc = st_log_append(log, iov, 1, now, res);
+    if (rc == -ENOKEY) {
+        if (!x->txns) {
+            *why = "transactional batch without a transaction coordinator";
+            return KP_ERR_INVALID_TXN_STATE;
+        }
+        struct verified_append v = {log, iov, now, res, 0};
+        int16_t e = br_txn_verify(x->txns, hdr->producer_id, hdr->producer_epoch, topic, partition,
+                                  verified_append, &v);
+        if (e != KP_ERR_NONE) {
+            *why = e == KP_ERR_NOT_ENOUGH_REPLICAS ? "its transaction is ending (retriable)"
+                   : e == KP_ERR_INVALID_PRODUCER_EPOCH
+                       ? "its producer epoch is not the transaction's"
+                       : "the partition is not in an open transaction of the producer";
+            return e;
+        }
+        rc = v.rc;
+    }
+    switch (rc) {
+    case 0:
+        return KP_ERR_NONE;
+    case -ESTALE:
+        *why = "producer epoch older than the partition's (fenced)";
+        return KP_ERR_INVALID_PRODUCER_EPOCH;
+    case -EILSEQ:
+        *why = "sequence number out of order";
+        return KP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+    case -EPROTO:
+        *why = "non-transactional batch during the producer's open transaction";
+        return KP_ERR_INVALID_TXN_STATE;
+    case -ENOBUFS:
+        *why = "producer.state.max.memory.bytes reached (retriable)";
+        return KP_ERR_KAFKA_STORAGE_ERROR;
+    case -ENOKEY:
+        *why = "transactional batch not verified";
+        return KP_ERR_INVALID_TXN_STATE;
+    case -EINVAL:
+        *why = "append refused";
+        return KP_ERR_INVALID_RECORD;
+    case -EMSGSIZE:
+        *why = "append refused";
+        return KP_ERR_MESSAGE_TOO_LARGE;
+    case -ENOENT:
+        *why = "append refused";
+        return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    default:
+        br_err_limited("append to %s-%d failed: %s", BR_LOG_KSTR(topic), partition, strerror(-rc));
+        *why = "append failed";
+        return KP_ERR_KAFKA_STORAGE_ERROR;
+    }
+}
+
 static int16_t append_one(struct br_req *q, const struct kp_str topic,
                           const struct kp_produce_req_partition *p, int16_t acks,
-                          struct kp_produce_resp_partition *o, struct br_resp *r, bool *appended)
+                          struct kp_str txn_id, struct kp_produce_resp_partition *o,
+                          struct br_resp *r, bool *appended)
 {
     struct br_ctx *x = q->x;
     const char *why = NULL;
@@ -45,9 +140,17 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
         why = "no record batch";
         goto out;
     }
-    if ((int64_t)len > x->cfg->message_max_bytes) {
+    int32_t topic_max = st_log_max_message_bytes(log); /* max.message.bytes, per topic */
+    if ((int64_t)len > (topic_max >= 0 ? topic_max : x->cfg->message_max_bytes)) {
         err = KP_ERR_MESSAGE_TOO_LARGE;
-        why = "batch larger than message.max.bytes";
+        why = topic_max >= 0 ? "batch larger than the topic's max.message.bytes"
+                             : "batch larger than message.max.bytes";
+        goto out;
+    }
+    if (acks == -1 && st_log_min_insync_replicas(log) > 1) {
+        /* one replica in sync (this node): fewer than min.insync.replicas, as Kafka answers */
+        err = KP_ERR_NOT_ENOUGH_REPLICAS;
+        why = "min.insync.replicas above the 1 replica in sync";
         goto out;
     }
     int rc = kp_batch_validate(batch, len, KP_BATCH_FROM_PRODUCER, &hdr);
@@ -68,21 +171,25 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
         why = "invalid record batch (offsets, count or control bit)";
         goto out;
     }
-    struct iovec iov = {batch, len};
-    struct st_append_result res;
-    rc = st_log_append(log, &iov, 1, br_wall_ms_of(q->x), &res);
-    if (rc < 0) {
-        err = rc == -EINVAL     ? KP_ERR_INVALID_RECORD
-              : rc == -EMSGSIZE ? KP_ERR_MESSAGE_TOO_LARGE
-              : rc == -ENOENT   ? KP_ERR_UNKNOWN_TOPIC_OR_PARTITION
-                                : KP_ERR_KAFKA_STORAGE_ERROR;
-        br_err_limited("append to %s-%d failed: %s", BR_LOG_KSTR(topic), p->partition_index,
-                       strerror(-rc));
-        why = "append failed";
+    if ((hdr.attributes & KP_BATCH_ATTR_TRANSACTIONAL) && txn_id.len < 0) {
+        err = KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED; /* Kafka's answer */
+        why = "transactional batch in a request without a transactional id";
         goto out;
     }
-    *appended = true;
-    br_stats_produced(x->stats, topic.ptr, (size_t)topic.len, len, hdr.record_count);
+    struct iovec iov = {batch, len};
+    struct st_append_result res;
+    err = append_checked(q, log, &iov, &hdr, topic, p->partition_index, &res, &why);
+    if (err != KP_ERR_NONE)
+        goto out;
+    if (res.duplicate) {
+        br_debug("peer=%s: produce to %s-%d: producer %lld sequence %d repeats a batch written "
+                 "at offset %lld: answered with that offset, not appended",
+                 q->peer->name, BR_LOG_KSTR(topic), p->partition_index, (long long)hdr.producer_id,
+                 hdr.base_sequence, (long long)res.base_offset);
+    } else {
+        *appended = true;
+        br_stats_produced(x->stats, topic.ptr, (size_t)topic.len, len, hdr.record_count);
+    }
     o->base_offset = res.base_offset;
     o->log_append_time_ms = res.log_append_time;
     o->log_start_offset = res.log_start_offset;
@@ -99,8 +206,9 @@ out:
         o->base_offset = -1;
         o->log_append_time_ms = -1;
         o->log_start_offset = -1;
-        br_warn_limited("peer=%s: produce to %s-%d rejected: %s (%s)", q->peer->name,
-                        BR_LOG_KSTR(topic), p->partition_index, kp_err_name(err), why);
+        br_warn_limited("peer=%s client.id=%s: produce to %s-%d rejected: %s (%s)", q->peer->name,
+                        BR_LOG_KSTR(q->client_id), BR_LOG_KSTR(topic), p->partition_index,
+                        kp_err_name(err), why);
     }
     return err;
 }
@@ -175,12 +283,13 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
                 .base_offset = -1,
                 .log_append_time_ms = -1,
                 .log_start_offset = -1,
+                .error_message = KP_STR_NULL,
             };
             if (bad_acks)
                 o->error_code = KP_ERR_INVALID_REQUIRED_ACKS;
             else
-                o->error_code =
-                    append_one(q, t->name, &t->partitions[j], req.acks, o, r, &appended);
+                o->error_code = append_one(q, t->name, &t->partitions[j], req.acks,
+                                           req.transactional_id, o, r, &appended);
             any_error |= o->error_code != KP_ERR_NONE;
             br_stats_produce_error(q->x->stats, o->error_code);
         }
@@ -193,8 +302,9 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
     if (req.acks == 0) {
         drop_dwaits(r);
         if (any_error) {
-            br_warn("peer=%s: acks=0 produce failed: closing the connection, as Kafka does",
-                    q->peer->name);
+            br_warn("peer=%s client.id=%s: acks=0 produce failed: closing the connection, as "
+                    "Kafka does",
+                    q->peer->name, BR_LOG_KSTR(q->client_id));
             return -EPROTO;
         }
         return BR_NO_REPLY;
@@ -253,9 +363,9 @@ static int produce_legacy(struct br_req *q, struct br_resp *r)
     }
     if (!kp_rd_ok(&scan) || kp_rd_left(&scan) != 0)
         return br_req_bad(q, -EBADMSG);
-    br_warn_limited("peer=%s: Produce v%d (legacy message format) refused: "
+    br_warn_limited("peer=%s client.id=%s: Produce v%d (legacy message format) refused: "
                     "UNSUPPORTED_FOR_MESSAGE_FORMAT",
-                    q->peer->name, v);
+                    q->peer->name, BR_LOG_KSTR(q->client_id), v);
     if (acks == 0)
         return -EPROTO; /* no response to carry the error: close, as Kafka does */
     int rc = br_resp_reserve(r, cap + 16);

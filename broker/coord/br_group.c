@@ -648,6 +648,13 @@ static int16_t add_member(struct br_groups *g, struct group *grp,
         member_free(m);
         return KP_ERR_UNKNOWN_SERVER_ERROR;
     }
+    size_t cl = req->client_id.len > 0 ? (size_t)req->client_id.len : 0;
+    if (cl >= sizeof(m->client_id))
+        cl = sizeof(m->client_id) - 1;
+    if (cl)
+        memcpy(m->client_id, req->client_id.ptr, cl);
+    if (req->client_host)
+        snprintf(m->client_host, sizeof(m->client_host), "%s", req->client_host);
     grp->members[grp->n_members++] = m;
     idle_update(g, grp);
     account(g, m);
@@ -1059,6 +1066,78 @@ void br_group_describe(struct br_groups *g, struct kp_str group_id, struct br_gr
     else
         *out = (struct br_group_info){BR_GROUP_NONE, -1, 0, 0};
     pthread_mutex_unlock(&g->lock);
+}
+
+/* ---- administration ---------------------------------------------------------------------- */
+
+void br_groups_foreach(struct br_groups *g, void (*fn)(void *arg, const struct br_group_summary *s),
+                       void *arg)
+{
+    pthread_mutex_lock(&g->lock);
+    for (uint32_t b = 0; b < g->nbuckets; b++)
+        for (struct group *grp = g->buckets[b]; grp; grp = grp->hnext) {
+            struct br_group_summary sm = {
+                {grp->id, grp->id_len}, {grp->protocol_type, grp->protocol_type_len}, grp->state};
+            fn(arg, &sm);
+        }
+    pthread_mutex_unlock(&g->lock);
+}
+
+int br_group_describe_members(struct br_groups *g, struct kp_str group_id,
+                              void (*fn)(void *arg, const struct br_group_desc *d), void *arg)
+{
+    pthread_mutex_lock(&g->lock);
+    struct group *grp = group_find(g, group_id);
+    struct br_group_desc d = {
+        .state = BR_GROUP_NONE, .protocol_type = {"", 0}, .protocol_name = {"", 0}};
+    struct br_group_member_desc *ms = NULL;
+    if (grp) {
+        ms = calloc(grp->n_members > 0 ? (size_t)grp->n_members : 1, sizeof(*ms));
+        if (!ms) {
+            pthread_mutex_unlock(&g->lock);
+            return -ENOMEM;
+        }
+        bool chosen = grp->state == BR_GROUP_STABLE || grp->state == BR_GROUP_COMPLETING_REBALANCE;
+        d.state = grp->state;
+        d.protocol_type = (struct kp_str){grp->protocol_type, grp->protocol_type_len};
+        if (chosen)
+            d.protocol_name = (struct kp_str){grp->protocol_name, grp->protocol_name_len};
+        for (int32_t i = 0; i < grp->n_members; i++) {
+            const struct br_group__member *m = grp->members[i];
+            const struct br_group__proto *p =
+                chosen ? br_group__protocol_find(m, grp->protocol_name, grp->protocol_name_len)
+                       : NULL;
+            ms[i] = (struct br_group_member_desc){
+                .member_id = {m->id, m->id_len},
+                .client_id = {m->client_id, (int32_t)strlen(m->client_id)},
+                .client_host = {m->client_host, (int32_t)strlen(m->client_host)},
+                .metadata =
+                    p ? (struct kp_bytes){p->meta, p->meta_len} : (struct kp_bytes){NULL, 0},
+                .assignment = {m->assignment, m->assignment ? m->assignment_len : 0},
+            };
+        }
+        d.n_members = grp->n_members;
+        d.members = ms;
+    }
+    fn(arg, &d);
+    pthread_mutex_unlock(&g->lock);
+    free(ms);
+    return 0;
+}
+
+int16_t br_group_delete(struct br_groups *g, struct kp_str group_id)
+{
+    pthread_mutex_lock(&g->lock);
+    struct group *grp = group_find(g, group_id);
+    int16_t err = KP_ERR_NONE;
+    if (!grp)
+        err = KP_ERR_GROUP_ID_NOT_FOUND;
+    else if (grp->n_members > 0 || grp->state != BR_GROUP_EMPTY)
+        err = KP_ERR_NON_EMPTY_GROUP;
+    else
+        group_unlink_free(g, grp);
+    pthread_mutex_unlock(&g->lock);
+    return err;
 }
 
 /* ---- timers ------------------------------------------------------------------------------ */

@@ -50,7 +50,10 @@
 #define BR_GROUP_PROTOCOLS_MAX 64  /* protocols one member may offer (clients offer 1-3) */
 /* Bytes charged to max_total_bytes for a member's bookkeeping (its struct, id, slots) and for
  * each protocol it offers, besides the name and metadata bytes themselves. */
-#define BR_GROUP_MEMBER_OVERHEAD   384
+#define BR_GROUP_MEMBER_OVERHEAD 512
+/* Bytes of a member's client.id and peer address kept for DescribeGroups. */
+#define BR_GROUP_CLIENT_KEEP       64
+#define BR_GROUP_HOST_KEEP         64
 #define BR_GROUP_PROTOCOL_OVERHEAD 96
 /* Bytes charged for a pending member id (KIP-394): its entry and its copy. */
 #define BR_GROUP_PENDING_OVERHEAD 192
@@ -94,6 +97,7 @@ struct br_group_join_req {
     struct kp_str group_id;
     struct kp_str member_id; /* empty: a new member */
     struct kp_str client_id; /* the request header's; prefix of a generated member id */
+    const char *client_host; /* the peer's address (DescribeGroups); NULL: unknown */
     /* JoinGroup v4+ (KIP-394): a new member gets MEMBER_ID_REQUIRED and an id to join with */
     bool require_known_member_id;
     struct kp_str protocol_type;
@@ -185,5 +189,41 @@ struct br_group_info {
 
 void br_group_describe(struct br_groups *g, struct kp_str group_id, struct br_group_info *out);
 const char *br_group_state_name(enum br_group_state s);
+
+/* ---- administration: ListGroups, DescribeGroups, DeleteGroups ---------------------------- */
+
+struct br_group_summary {
+    struct kp_str group_id;
+    struct kp_str protocol_type; /* "" before the first member joined */
+    enum br_group_state state;
+};
+
+/* Calls fn for every group the coordinator holds. fn runs with the mutex held (it must not
+ * call back into this module); the views are valid during the call only. */
+void br_groups_foreach(struct br_groups *g, void (*fn)(void *arg, const struct br_group_summary *s),
+                       void *arg);
+
+struct br_group_member_desc {
+    struct kp_str member_id, client_id, client_host;
+    struct kp_bytes metadata;   /* of the group's protocol (empty before one is chosen) */
+    struct kp_bytes assignment; /* empty until the leader's SyncGroup */
+};
+
+struct br_group_desc {
+    enum br_group_state state; /* BR_GROUP_NONE: no such group */
+    struct kp_str protocol_type, protocol_name;
+    int32_t n_members;
+    const struct br_group_member_desc *members;
+};
+
+/* Calls fn once with the group's description, as br_groups_foreach does (views valid during
+ * the call). -ENOMEM (fn not called) when the member list cannot be built. */
+int br_group_describe_members(struct br_groups *g, struct kp_str group_id,
+                              void (*fn)(void *arg, const struct br_group_desc *d), void *arg);
+
+/* DeleteGroups: forgets a group without members: KP_ERR_NONE, NON_EMPTY_GROUP (members, or a
+ * rebalance under way), GROUP_ID_NOT_FOUND (the coordinator holds no such group). Its
+ * committed offsets are the offsets store's: the caller removes them. */
+int16_t br_group_delete(struct br_groups *g, struct kp_str group_id);
 
 #endif

@@ -40,6 +40,9 @@ struct br_group__member {
     int32_t assignment_len;
     int64_t acct;      /* bytes of protocols and assignment counted in br_groups.bytes */
     bool pending_sync; /* has its JoinGroup answer but sent no SyncGroup in this generation */
+    /* DescribeGroups: the JoinGroup's client.id and peer address (truncated, NUL-terminated) */
+    char client_id[BR_GROUP_CLIENT_KEEP];
+    char client_host[BR_GROUP_HOST_KEEP];
 };
 
 /* ---- br_group_protocol.c ------------------------------------------------------------------ */

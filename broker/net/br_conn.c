@@ -35,6 +35,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "br_clock.h"
 #include "br_log.h"
 #include "br_rx.h"
 #include "br_stats.h"
@@ -45,6 +46,8 @@
 #define IN_KEEP_MS   1000
 #define FREE_RESPS   8
 #define BUF_KEEP_CAP (256 * 1024)
+#define LIGHT_MS     100  /* fair service: how long a request keeps its connection "active" */
+#define HEAVY_MS     1000 /* ... and how long one whose share ran out stays heavy */
 
 static void conn_free(struct br_conn *c);
 static void arm_recv(struct br_conn *c);
@@ -257,8 +260,8 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
     c->accepted_ms = loop->now_ms;
     live_append(loop, c);
     loop->nconns++;
-    br_info("connection from peer=%s on listener %s (%s)", c->peer.name, acc->lst->cfg->name,
-            c->xfer->name);
+    br_debug("connection from peer=%s on listener %s (%s)", c->peer.name, acc->lst->cfg->name,
+             c->xfer->name);
     arm_recv(c);
 }
 
@@ -513,7 +516,8 @@ void br_conn_kick(struct br_conn *c)
 
 static void arm_recv(struct br_conn *c)
 {
-    if (c->recv_armed || c->paused || c->bytes_wait.waiting || c->closing || c->eof)
+    /* the read holds (br_conn.h): the response queue, request bytes, the share of the turn */
+    if (c->recv_armed || c->paused || c->bytes_wait.waiting || c->deferred || c->closing || c->eof)
         return;
     c->rx->arm(c);
 }
@@ -666,6 +670,191 @@ static void in_fit(struct br_conn *c, size_t need)
     assert(c->in_charged == charge_of(c->in_cap));
 }
 
+/* ---- fair service: shares of a loop turn (br_conn.h) ----------------------------------- */
+
+/* The share counts belong to the turn in progress. */
+static void share_refresh(struct br_conn *c)
+{
+    if (c->share_turn != c->loop->turn) {
+        c->share_turn = c->loop->turn;
+        c->share_reqs = 0;
+        c->share_bytes = 0;
+    }
+}
+
+enum share { SHARE_LEFT, SHARE_USED, SHARE_LATER };
+
+/* Whether the connection's next request is handled now: its share of this turn is left, used
+ * (the request waits for a later turn), or it is a heavy one outside the turn's last phase (its
+ * requests wait for that phase). */
+static enum share share_check(struct br_conn *c)
+{
+    const struct br_config *cfg = c->loop->cfg;
+    share_refresh(c);
+    if (c->hold_until_ns) {
+        if (br_now_ns() < c->hold_until_ns)
+            return SHARE_LATER; /* (br_conn_serve_ready looks again) */
+        c->hold_until_ns = 0;
+    }
+    if ((cfg->turn_max_requests > 0 && (int64_t)c->share_reqs >= cfg->turn_max_requests) ||
+        (cfg->turn_max_bytes > 0 && (int64_t)c->share_bytes >= cfg->turn_max_bytes))
+        return SHARE_USED;
+    if (c->share_out_turn && c->share_out_turn + 1 >= c->loop->turn && !c->loop->serving_ready)
+        return SHARE_LATER;
+    return SHARE_LEFT;
+}
+
+/* Requests of other connections handled on the loop before this turn began. */
+static uint64_t others_at_turn_start(const struct br_conn *c)
+{
+    return c->loop->turn_served - (c->served - c->share_reqs);
+}
+
+static void ready_del(struct br_conn *c)
+{
+    struct br_loop *l = c->loop;
+    if (!c->deferred)
+        return;
+    if (c->ready_prev)
+        c->ready_prev->ready_next = c->ready_next;
+    else
+        l->ready = c->ready_next;
+    if (c->ready_next)
+        c->ready_next->ready_prev = c->ready_prev;
+    else
+        l->ready_tail = c->ready_prev;
+    c->ready_prev = c->ready_next = NULL;
+    c->deferred = false;
+    l->nready--;
+}
+
+/* Whole requests are left and they wait for the turn's last phase (sh: SHARE_LATER) or a later
+ * turn (SHARE_USED); the connection is read no further meanwhile. */
+static void defer(struct br_conn *c, enum share sh)
+{
+    struct br_loop *l = c->loop;
+    c->has_mark = true;
+    if (sh == SHARE_USED) {
+        if (c->used_turn != l->turn)
+            br_stats_share_used(l->stats);
+        c->used_turn = l->turn;
+        /* Heavy (handled last, held while others are active) only for bytes: a light client
+         * that fell behind (a burst of small requests after a stall) is capped by the request
+         * share but not pushed back further; CPU goes with bytes. */
+        int64_t mb = l->cfg->turn_max_bytes;
+        if (mb > 0 && (int64_t)c->share_bytes >= mb) {
+            c->share_out_turn = l->turn;
+            c->heavy_ms = l->now_ms;
+        }
+    }
+    if (c->deferred)
+        return;
+    c->deferred = true;
+    c->ready_next = NULL;
+    c->ready_prev = l->ready_tail;
+    if (l->ready_tail)
+        l->ready_tail->ready_next = c;
+    else
+        l->ready = c;
+    l->ready_tail = c;
+    l->nready++;
+    stop_recv(c);
+}
+
+static void resume_input(struct br_conn *c);
+
+/* A light connection other than c (none of whose shares ran out in the last HEAVY_MS) has had a
+ * request in the last LIGHT_MS, on any loop: holding c leaves the CPU to someone. */
+static bool others_active(const struct br_conn *c)
+{
+    const struct br_limits *lim = c->loop->limits;
+    return c->loop->now_ms - atomic_load_explicit(&lim->light_ms, memory_order_relaxed) <=
+               LIGHT_MS &&
+           atomic_load_explicit(&lim->light_conn, memory_order_relaxed) != (uintptr_t)c;
+}
+
+/* A heavy connection: its share of a turn ran out in the last HEAVY_MS. A greedy client's
+ * connection alternates between using up its share and catching its breath; it must not count
+ * as the "other, light" client that its own holds are for. */
+static bool heavy(const struct br_conn *c)
+{
+    return c->heavy_ms && c->loop->now_ms - c->heavy_ms <= HEAVY_MS;
+}
+
+static void note_light(struct br_conn *c)
+{
+    struct br_loop *l = c->loop;
+    if (heavy(c))
+        return;
+    struct br_limits *lim = l->limits;
+    if (atomic_load_explicit(&lim->light_ms, memory_order_relaxed) != l->now_ms)
+        atomic_store_explicit(&lim->light_ms, l->now_ms, memory_order_relaxed);
+    if (atomic_load_explicit(&lim->light_conn, memory_order_relaxed) != (uintptr_t)c)
+        atomic_store_explicit(&lim->light_conn, (uintptr_t)c, memory_order_relaxed);
+}
+
+void br_conn_serve_ready(struct br_loop *loop)
+{
+    int64_t pct = loop->cfg->heavy_busy_percent;
+    int64_t now = br_now_ns();
+    /* each connection waiting when the round began, once (one deferred again goes to the end) */
+    for (int n = loop->nready; n > 0 && loop->ready; n--) {
+        struct br_conn *c = loop->ready;
+        ready_del(c);
+        if (c->closing || c->paused || c->bytes_wait.waiting)
+            continue; /* (their own events resume them) */
+        if (c->hold_until_ns > now) {
+            defer(c, SHARE_LATER); /* still on hold: to the end of the list */
+            continue;
+        }
+        if (c->recv_armed && !c->recv_multishot) {
+            /* A single-shot recv is in flight (deferred from outside its completion, e.g. by a
+             * send's, or put on hold while reading): the kernel owns part of the buffer the
+             * input would move. It is cancelled; the connection is served once it is back. */
+            if (!c->recv_cancelling) {
+                c->recv_cancelling = true;
+                br_ring_cancel(&loop->ring, &c->recv_op, &c->cancel_op);
+                c->inflight++;
+            }
+            defer(c, SHARE_LATER);
+            continue;
+        }
+        c->hold_until_ns = 0;
+        resume_input(c);
+        int64_t t = br_now_ns();
+        /* a heavy one (its share ran out again) waits, unread, so that its turns take at most
+         * pct% of the loop's time while others want service */
+        if (pct < 100 && !c->closing && c->deferred && c->share_out_turn == loop->turn &&
+            others_active(c))
+            c->hold_until_ns = t + (t - now) * (100 - pct) / pct;
+        now = t;
+    }
+}
+
+int64_t br_conn_ready_wait_us(const struct br_loop *loop)
+{
+    int64_t now = 0, first = INT64_MAX;
+    for (const struct br_conn *c = loop->ready; c; c = c->ready_next) {
+        if (!c->hold_until_ns)
+            return 0;
+        if (!now)
+            now = br_now_ns();
+        if (c->hold_until_ns <= now)
+            return 0;
+        if (c->hold_until_ns < first)
+            first = c->hold_until_ns;
+    }
+    return first == INT64_MAX ? -1 : (first - now + 999) / 1000;
+}
+
+void br_conn_hold(struct br_conn *c, int64_t until_ns)
+{
+    if (c->closing)
+        return;
+    c->hold_until_ns = until_ns;
+    defer(c, SHARE_LATER); /* on the ready list, not read, until br_conn_serve_ready finds it due */
+}
+
 static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
 {
     struct br_resp *r = resp_get(c);
@@ -673,6 +862,18 @@ static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
         return -ENOMEM;
     c->n_requests++;
     touch(c);
+    struct br_loop *l = c->loop;
+    share_refresh(c);
+    /* A request handled in the turn it was received whole in: the requests of others handled
+     * before it in that turn (what fair service bounds). One that waited for a later turn (its
+     * connection's share ran out) waited by design, and is not counted. */
+    if (!c->has_mark)
+        br_stats_ahead(l->stats, l->served - c->served - others_at_turn_start(c));
+    note_light(c);
+    l->served++;
+    c->served++;
+    c->share_reqs++;
+    c->share_bytes += 4 + len;
     int rc = c->loop->on_frame(c->loop->on_frame_arg, &c->peer, frame, len, r);
     if (rc < 0 || rc == BR_NO_REPLY) {
         assert(!r->parked || r->wait.on != BR_WAIT_POST); /* a post is always answered */
@@ -726,6 +927,11 @@ void br_conn__input(struct br_conn *c)
             need = 4 + (size_t)size;
             break;
         }
+        enum share sh = share_check(c);
+        if (sh != SHARE_LEFT) {
+            defer(c, sh); /* a whole request is left: a later phase or turn serves it */
+            break;
+        }
         int rc = handle_frame(c, c->in + pos + 4, (size_t)size);
         pos += 4 + (size_t)size;
         if (rc < 0) {
@@ -735,6 +941,8 @@ void br_conn__input(struct br_conn *c)
             return;
         }
     }
+    if (!c->deferred)
+        c->has_mark = false; /* no whole request waits */
     if (pos) {
         memmove(c->in, c->in + pos, c->in_len - pos);
         c->in_len -= pos;
@@ -747,6 +955,11 @@ void br_conn__input(struct br_conn *c)
         c->req_start_ms = c->loop->now_ms;
     if (c->closing)
         return;
+    if (c->eof && !c->deferred) {
+        /* the peer closed while requests of it waited for their turn: now they are handled */
+        br_conn_close(c, "peer closed the connection");
+        return;
+    }
     in_fit(c, need);
     if (c->closing)
         return;
@@ -801,7 +1014,17 @@ void br_conn__recv_end(struct br_conn *c, int res)
 {
     if (res == 0) {
         c->eof = true;
-        br_conn_close(c, "peer closed the connection");
+        if (c->deferred)
+            return; /* whole requests wait for their turn: closed once they are handled */
+        if (c->in_len > 0) {
+            /* not an ordinary close: the bytes of a request that never came whole */
+            char why[96];
+            snprintf(why, sizeof(why), "peer closed the connection in a request (%zu bytes in)",
+                     c->in_len);
+            br_conn_close(c, why);
+        } else {
+            br_conn_close(c, "peer closed the connection");
+        }
     } else if (res != -EINTR && res != -EAGAIN && res != -ENOBUFS && res != -ECANCELED) {
         /* (-ENOBUFS: the provided buffers ran dry, the multishot recv ended: backpressure,
          * re-armed next turn) */
@@ -932,6 +1155,22 @@ void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned fla
 
 /* ---- close ---------------------------------------------------------------------------- */
 
+/* Reasons a connection ends in the ordinary course of things: logged at DEBUG, as its opening
+ * is. Every other reason is something the client did wrong or a decision of the broker (idle,
+ * limits), and may be the only line naming the peer and why (the bad-input contract): INFO. */
+static bool ordinary_close(const char *reason)
+{
+    static const char *const ordinary[] = {
+        "peer closed the connection",
+        "peer sent close_notify",
+        "broker shutting down",
+    };
+    for (size_t i = 0; i < sizeof(ordinary) / sizeof(ordinary[0]); i++)
+        if (strcmp(reason, ordinary[i]) == 0)
+            return true;
+    return false;
+}
+
 void br_conn_close(struct br_conn *c, const char *reason)
 {
     if (c->closing)
@@ -945,11 +1184,16 @@ void br_conn_close(struct br_conn *c, const char *reason)
     l->closing = c;
     uncount(c); /* its place is free for a new connection at once */
     bytes_wait_del(c);
-    br_info("closing connection peer=%s: %s", c->peer.name, reason);
-    br_debug("peer=%s: %llu requests, %llu bytes out in %llu transfer steps, %llu waits for "
-             "writability (%s)",
+    ready_del(c);
+    if (ordinary_close(reason))
+        br_debug("closing connection peer=%s: %s", c->peer.name, reason);
+    else
+        br_info("closing connection peer=%s: %s", c->peer.name, reason);
+    br_debug("peer=%s: %llu requests, %llu bytes out in %llu transfer steps (%llu in line), "
+             "%llu waits for writability (%s)",
              c->peer.name, (unsigned long long)c->n_requests, (unsigned long long)c->bytes_out,
-             (unsigned long long)c->n_steps, (unsigned long long)c->n_pollout, c->xfer->name);
+             (unsigned long long)c->n_steps, (unsigned long long)c->n_inline,
+             (unsigned long long)c->n_pollout, c->xfer->name);
     if (c->n_disk_reads)
         br_debug("peer=%s: %llu chunks were not in the page cache and were read from disk",
                  c->peer.name, (unsigned long long)c->n_disk_reads);
@@ -1012,6 +1256,8 @@ static void conn_free(struct br_conn *c)
 
 void br_conn_free_all(struct br_loop *loop)
 {
+    loop->ready = loop->ready_tail = NULL; /* (the ring is gone: nothing is served any more) */
+    loop->nready = 0;
     while (loop->conns) {
         struct br_conn *c = loop->conns;
         for (struct br_resp *r = c->out_head; r; r = r->next)
@@ -1046,7 +1292,7 @@ void br_conn_check_idle(struct br_loop *loop)
             continue;
         }
         if (rto > 0 && c->req_start_ms && !handshaking && !c->paused && !c->bytes_wait.waiting &&
-            loop->now_ms - c->req_start_ms > rto) {
+            !c->deferred && loop->now_ms - c->req_start_ms > rto) {
             /* a slow sender (one byte now and then) would otherwise hold its place forever */
             br_warn("peer=%s: request not received whole within request.receive.timeout.ms=%lld "
                     "(%zu bytes of it in)",

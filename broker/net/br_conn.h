@@ -15,6 +15,28 @@
  * - Backpressure: while more than queued.max.requests responses, or more than
  *   socket.output.max.bytes of buffered response bytes, are pending, the connection is read
  *   no further; reading resumes when the queue drains.
+ * - Fair service (shares of a loop turn): in one turn of its loop a connection has at most
+ *   connection.turn.max.requests requests and connection.turn.max.bytes request bytes handled
+ *   (a request is handled whole: one larger than the byte share is handled alone in its turn;
+ *   0 lifts a cap). A connection whose share ran out with whole requests left in its buffer is
+ *   read no further (its multishot recv is cancelled: TCP backpressure on the sender, not a
+ *   growing buffer) and waits on its loop's ready list; each later turn serves every waiting
+ *   connection its share, oldest first, after the completions of that turn, so a connection
+ *   that pipelines many (large) requests delays another's request by at most a share per
+ *   connection per turn, and is slowed itself before anyone else is. It reads again once no
+ *   whole request is left. A connection whose byte share ran out in this turn or the last one is
+ *   a heavy one: its requests are handled only in that last phase of the turn, after every other
+ *   connection's requests that arrived in the turn (and after their answers are submitted).
+ *   While other connections (light ones, on any loop) have had requests in the last 100 ms, a
+ *   heavy one is also held after each of its turns, so that its turns take at most
+ *   connection.heavy.busy.percent of its loop's time: the greedy client is slowed (its socket
+ *   not read) to leave the CPU to the others, and runs at full speed when alone. How many
+ *   requests of others were handled ahead of each request is measured
+ *   (splicelog_request_ahead, br_stats.h).
+ * - Read holds, the reasons a connection is not read, each lifted by its own event: its
+ *   response queue (paused), request bytes (bytes_wait), its share of the turn (deferred), a
+ *   hold until a time (br_conn_hold: fair service's, or a quota's throttle). arm_recv in
+ *   br_conn.c reads them all.
  * - Request bytes: the frame buffer's first IN_BASE_CAP (16 KiB) bytes are the connection's
  *   own; growing it for a larger frame takes the growth from queued.max.request.bytes
  *   (br_limit.h) first, for the whole frame at once as soon as its size is known (a budget
@@ -87,7 +109,19 @@ struct br_conn {
     bool paused;               /* backpressure: not reading */
     bool eof;                  /* the peer closed its side */
     struct br_wait bytes_wait; /* parked for queued.max.request.bytes: not reading */
-    int64_t last_active_ms;    /* accept, last complete request, last response sent */
+    bool deferred;             /* fair service: its share of a turn is used, whole requests are
+                                  left: on loop->ready, not reading */
+    struct br_conn *ready_prev, *ready_next; /* in loop->ready while deferred */
+    uint64_t share_turn;                     /* the loop turn share_reqs/bytes count in */
+    uint32_t share_reqs;                     /* requests handled in that turn */
+    size_t share_bytes;                      /* request bytes handled in that turn */
+    uint64_t served;                         /* requests handled (all turns) */
+    uint64_t used_turn;                      /* the last turn its share ran out in (0: never) */
+    uint64_t share_out_turn; /* ... its byte share (it is heavy: handled last, held) */
+    int64_t hold_until_ns;   /* on hold (br_conn_hold) until then, deferred (0: none) */
+    int64_t heavy_ms;        /* when its byte share last ran out (loop->now_ms; 0: never) */
+    bool has_mark;           /* whole requests of it waited for a later turn (until none is left) */
+    int64_t last_active_ms;  /* accept, last complete request, last response sent */
     int64_t accepted_ms;
     int64_t req_start_ms; /* the first byte of the request being received arrived (0: none) */
 
@@ -116,7 +150,10 @@ struct br_conn {
     uint64_t n_requests;
     uint64_t n_steps;      /* transfer steps started */
     uint64_t n_pollout;    /* waits for writability (socket buffer full) */
-    uint64_t n_disk_reads; /* tls-copy: chunks not in the page cache, read through io_uring */
+    uint64_t n_disk_reads; /* tls-copy, sendfile: chunks not in the page cache, read through
+                              io_uring */
+    uint64_t n_inline;     /* steps that sent file bytes in line (br_xfer_inline.c) */
+    bool sf_cold;          /* sendfile: the last chunk checked was not in the page cache */
     uint64_t bytes_out;
 
     /* splice */
@@ -165,6 +202,16 @@ void br_conn_post(struct br_resp *r);
 void br_conn_resp_ready(struct br_resp *r);
 /* A parked response cannot be answered: its connection closes (why is logged). */
 void br_conn_resp_fail(struct br_resp *r, const char *why);
+/* Loop, once per turn while loop->ready is not empty: serves each waiting connection its share
+ * of this turn (fair service), round-robin; one on hold stays waiting. */
+void br_conn_serve_ready(struct br_loop *loop);
+/* Loop: 0 when a connection of loop->ready can be served now, else the microseconds until the
+ * first hold ends (-1: none waits). */
+int64_t br_conn_ready_wait_us(const struct br_loop *loop);
+/* Reads the connection no further, and handles none of its requests, until the monotonic
+ * until_ns (br_now_ns); then it is served and read as before. A later hold replaces an earlier
+ * one. For fair service's holds, and a quota's "do not read for throttle_time_ms". */
+void br_conn_hold(struct br_conn *c, int64_t until_ns);
 /* Frees every connection of a loop whose ring is gone (after io_uring_queue_exit). */
 void br_conn_free_all(struct br_loop *loop);
 /* Shutdown: half-close connections with nothing pending so their recv completes. */

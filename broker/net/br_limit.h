@@ -58,6 +58,10 @@ struct br_limits {
     pthread_mutex_t lock;          /* guards buckets */
     struct br_ip_slot *buckets[BR_LIMIT_BUCKETS];
     atomic_long nconns; /* admitted and not yet released */
+    /* fair service (br_conn.h): when a light connection last had a request handled, monotonic
+     * ms, any loop (relaxed: a hint whether holding heavy connections helps anyone) */
+    atomic_llong light_ms;
+    atomic_uintptr_t light_conn; /* ... and which connection that was */
 
     int64_t budget;            /* queued.max.request.bytes, -1 = no bound */
     atomic_llong bytes;        /* taken; <= budget except for forced takes */

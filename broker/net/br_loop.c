@@ -11,7 +11,11 @@
  *      (APPEND, SYNC, BYTES), each visited once;
  *   4. due deadlines, from the heap;
  *   5. the tick; while stopping, closing idle connections until none is left or
- *      shutdown.timeout.ms has passed.
+ *      shutdown.timeout.ms has passed;
+ *   6. the connections whose share of a turn ran out (br_conn.h, fair service): what this turn
+ *      queued is submitted first (so answers already made do not wait for their work), then
+ *      each is served its share of this turn, round-robin; while any is left the next turn
+ *      does not wait (1.) for a completion.
  *
  * Walking the waits of an event: a wake function may unpark its own wait and others (a
  * connection that closes unparks all of its responses) and park again (a connection still
@@ -40,6 +44,7 @@
 #include "br_conn.h"
 #include "br_listen.h"
 #include "br_log.h"
+#include "br_stats.h"
 
 #define RING_ENTRIES   1024
 #define RECV_BUFS      128         /* provided buffers per loop for multishot recv ... */
@@ -268,17 +273,22 @@ static void begin_stop(struct br_loop *l)
     walk(l, BR_WAIT_APPEND, BR_WAKE_STOP); /* long polls answer with what there is */
 }
 
-static int next_timeout(const struct br_loop *l)
+/* Microseconds the turn may wait for a completion. */
+static int64_t next_timeout(const struct br_loop *l)
 {
     if (l->local_events)
         return 0; /* this thread marked an event after its walk: at once */
+    int64_t hold = l->ready ? br_conn_ready_wait_us(l) : -1;
+    if (hold == 0)
+        return 0; /* connections wait for their share of the next turn */
     int64_t t = l->next_tick_ms - l->now_ms;
     if (l->stopping && t > STOP_POLL_MS)
         t = STOP_POLL_MS;
     const struct br_timer *first = br_timers_first(&l->deadlines);
     if (first && first->key - l->now_ms < t)
         t = first->key - l->now_ms;
-    return t < 0 ? 0 : t > TICK_MS ? TICK_MS : (int)t;
+    t = t < 0 ? 0 : t > TICK_MS ? TICK_MS : t;
+    return hold > 0 && hold < t * 1000 ? hold : t * 1000;
 }
 
 void br_loop_run(struct br_loop *l)
@@ -290,6 +300,9 @@ void br_loop_run(struct br_loop *l)
             break;
         }
         l->now_ms = br_now_ms();
+        l->turn++;
+        l->turn_served = l->served;
+        br_stats_turn(l->stats);
         /* Each CQE is consumed before it is handled: handling may queue and submit new
          * SQEs whose completions need room in the CQ ring, and a ring kept full by our own
          * unconsumed batch would make every submit fail (-EBUSY). The batch is bounded so
@@ -311,6 +324,12 @@ void br_loop_run(struct br_loop *l)
             br_conn_check_idle(l);
             for (int i = 0; i < l->naccepts; i++)
                 br_listen_arm(l, &l->accepts[i]);
+        }
+        if (l->ready) {
+            io_uring_submit(&l->ring.ring);
+            l->serving_ready = true;
+            br_conn_serve_ready(l);
+            l->serving_ready = false;
         }
         if (l->stopping) {
             br_conn_stop_idle(l);
@@ -640,15 +659,15 @@ void br_ring_cancel(struct br_ring *r, struct br_op *target, struct br_op *tag)
     io_uring_sqe_set_data(sqe, tag);
 }
 
-int br_ring_submit_wait(struct br_ring *r, int timeout_ms)
+int br_ring_submit_wait(struct br_ring *r, int64_t timeout_us)
 {
     struct io_uring_cqe *cqe;
-    if (timeout_ms < 0) {
+    if (timeout_us < 0) {
         int rc = io_uring_submit_and_wait(&r->ring, 1);
         return rc < 0 ? rc : 0;
     }
-    struct __kernel_timespec ts = {.tv_sec = timeout_ms / 1000,
-                                   .tv_nsec = (long long)(timeout_ms % 1000) * 1000000};
+    struct __kernel_timespec ts = {.tv_sec = timeout_us / 1000000,
+                                   .tv_nsec = (long long)(timeout_us % 1000000) * 1000};
     int rc = io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1, &ts, NULL);
     return rc < 0 ? rc : 0;
 }

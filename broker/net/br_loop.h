@@ -129,8 +129,8 @@ static inline const uint8_t *br_ring_buf(const struct br_ring *r, unsigned bid)
 }
 void br_ring_buf_put(struct br_ring *r, unsigned bid);
 
-/* Submits, then waits up to timeout_ms (-1 = forever) for one completion: 0, -ETIME, -EINTR. */
-int br_ring_submit_wait(struct br_ring *r, int timeout_ms);
+/* Submits, then waits up to timeout_us (-1 = forever) for one completion: 0, -ETIME, -EINTR. */
+int br_ring_submit_wait(struct br_ring *r, int64_t timeout_us);
 
 /* ---- waits ------------------------------------------------------------------------------- */
 
@@ -179,6 +179,16 @@ struct br_loop {
     struct br_conn *conns, *conns_tail;
     struct br_conn *closing;
     int nconns;
+
+    /* Fair service (br_conn.h, "shares of a turn"): the number of the turn in progress; the
+     * requests handled on this loop, in all and before this turn began; the connections whose
+     * share of a turn ran out with whole requests left, served in a later turn, oldest first
+     * (linked through br_conn.ready_prev/next). */
+    uint64_t turn;
+    uint64_t served, turn_served;
+    struct br_conn *ready, *ready_tail;
+    int nready;
+    bool serving_ready; /* in the turn's last phase, serving those connections */
 
     /* waits (see the contract) */
     struct br_wait_list waits[BR_WAIT__N];  /* POST waits are in no list until posted */

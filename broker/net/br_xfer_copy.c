@@ -3,17 +3,18 @@
  * per-connection buffer (fetch.copy.buffer.bytes) with an io_uring read, then sent with a
  * linked io_uring send. A short read breaks the link (the send is cancelled); the next step
  * sends what was read. The buffer is allocated on the connection's first fetch and kept.
+ * Small cached responses go in line first (br_xfer_inline.c); the sendfile path sends its
+ * cold chunks through this step too (br_xfer__copy_step).
  *
  * State: copy_fill = bytes of the buffer holding file data not yet sent; they correspond to
  * the file bytes at the current position (piece_off) onwards.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "br_xfer.h"
 
-static int cp_step(struct br_conn *c)
+int br_xfer__copy_step(struct br_conn *c)
 {
     struct br_piece *p = br_conn_cur_piece(c);
     if (!p)
@@ -22,13 +23,8 @@ static int cp_step(struct br_conn *c)
         br_conn_send_mem(c, false);
         return 0;
     }
-    if (!c->copy_buf) {
-        size_t cap = (size_t)c->loop->cfg->copy_buffer_bytes;
-        c->copy_buf = malloc(cap);
-        if (!c->copy_buf)
-            return -ENOMEM;
-        c->copy_cap = cap;
-    }
+    if (!br_xfer__buf(c))
+        return -ENOMEM;
     struct io_uring_sqe *sqe;
     if (c->copy_fill > 0) {
         sqe = br_ring_sqe(&c->loop->ring, &c->xout_op);
@@ -52,7 +48,7 @@ static int cp_step(struct br_conn *c)
     return 0;
 }
 
-static int cp_complete(struct br_conn *c, struct br_op *op, int res)
+int br_xfer__copy_complete(struct br_conn *c, struct br_op *op, int res)
 {
     if (op->kind == BR_OP_XFER_IN) {
         if (res < 0) {
@@ -87,17 +83,17 @@ static int cp_complete(struct br_conn *c, struct br_op *op, int res)
     return 0;
 }
 
-static void cp_release(struct br_conn *c)
+static int cp_step(struct br_conn *c)
 {
-    free(c->copy_buf);
-    c->copy_buf = NULL;
-    c->copy_cap = 0;
-    c->copy_fill = 0;
+    int rc = br_xfer__inline_step(c);
+    return rc != 0 ? (rc < 0 ? rc : 0) : br_xfer__copy_step(c);
 }
+
+static void cp_release(struct br_conn *c) { br_xfer__buf_free(c); }
 
 const struct br_xfer br_xfer_copy = {
     .name = "copy",
     .step = cp_step,
-    .complete = cp_complete,
+    .complete = br_xfer__copy_complete,
     .release = cp_release,
 };

@@ -5,6 +5,15 @@
  * (-EAGAIN) or the per-step budget is spent; then the sender waits for POLLOUT and resumes.
  * The budget keeps one connection from monopolising its loop thread.
  *
+ * sendfile(2) reads the page cache synchronously: on a page that is not cached it would wait
+ * for the disk in the loop thread, stalling every connection of the loop (a consumer reading
+ * old segments would raise every other consumer's latency). So each chunk is checked first
+ * (br_xfer__resident: one cachestat call); a cold chunk goes through the copy path's step
+ * instead (an io_uring read into the connection's buffer, linked to a send), counted in
+ * n_disk_reads, and the next chunk is checked again (for pages up to date: readahead started
+ * by the read may still be in flight). Small cached responses go in line
+ * (br_xfer_inline.c).
+ *
  * ktls-sendfile is the same path on an SSL connection whose session handed its send keys to
  * the kernel (br_ktls.c): what is written to the socket is plaintext the kernel encrypts into
  * TLS records, so memory pieces go out through the same io_uring sends and file ranges
@@ -34,9 +43,11 @@ static ssize_t range_ktls(struct br_conn *c, int fd, off_t off, size_t n)
     return br_ktls_sendfile(c->tls, fd, off, n);
 }
 
-static int step_with(struct br_conn *c, send_range_fn send_range)
+static int step_with(struct br_conn *c, send_range_fn send_range, bool cold_check)
 {
     size_t budget = STEP_BUDGET;
+    if (c->copy_fill > 0)
+        return br_xfer__copy_step(c); /* the rest of a cold chunk */
     for (;;) {
         struct br_piece *p = br_conn_cur_piece(c);
         if (!p)
@@ -47,6 +58,16 @@ static int step_with(struct br_conn *c, send_range_fn send_range)
         }
         size_t left = p->len - c->piece_off;
         size_t n = left < CHUNK ? left : CHUNK;
+        if (cold_check) {
+            /* after a cold chunk, readahead may still be reading the next: ask for pages
+             * that are up to date, or sendfile would wait for them */
+            if (br_xfer__resident(p->fd, p->off + c->piece_off, n, c->sf_cold) == 0) {
+                c->sf_cold = true;
+                c->n_disk_reads++;
+                return br_xfer__copy_step(c);
+            }
+            c->sf_cold = false;
+        }
         ssize_t w = send_range(c, p->fd, (off_t)(p->off + c->piece_off), n);
         if (w == -EAGAIN || w == -EINTR) {
             c->want_pollout = true;
@@ -65,11 +86,21 @@ static int step_with(struct br_conn *c, send_range_fn send_range)
     }
 }
 
-static int sf_step(struct br_conn *c) { return step_with(c, range_sendfile); }
+static int sf_step(struct br_conn *c)
+{
+    int rc = br_xfer__inline_step(c);
+    return rc != 0 ? (rc < 0 ? rc : 0) : step_with(c, range_sendfile, true);
+}
 
-static int ktls_step(struct br_conn *c) { return step_with(c, range_ktls); }
+static int ktls_step(struct br_conn *c) { return step_with(c, range_ktls, false); }
 
+/* Completions of the cold chunks' read and send (br_xfer__copy_step). */
 static int sf_complete(struct br_conn *c, struct br_op *op, int res)
+{
+    return br_xfer__copy_complete(c, op, res);
+}
+
+static int ktls_complete(struct br_conn *c, struct br_op *op, int res)
 {
     (void)c;
     (void)op;
@@ -77,7 +108,7 @@ static int sf_complete(struct br_conn *c, struct br_op *op, int res)
     return 0;
 }
 
-static void sf_release(struct br_conn *c) { (void)c; }
+static void sf_release(struct br_conn *c) { br_xfer__buf_free(c); }
 
 const struct br_xfer br_xfer_sendfile = {
     .name = "sendfile",
@@ -90,6 +121,6 @@ const struct br_xfer br_xfer_ktls = {
     .name = "ktls-sendfile",
     .no_waitall = true,
     .step = ktls_step,
-    .complete = sf_complete,
+    .complete = ktls_complete,
     .release = sf_release,
 };

@@ -23,6 +23,12 @@
  * that complete after the connection began closing are still counted (sp_abandoned). When the pool
  * is empty (every pipe held, perhaps by clients that stopped reading), the step goes through
  * sendfile(2) rather than waiting: the same bytes, no pipe, never blocking.
+ *
+ * Every IORING_OP_SPLICE runs in an io-wq worker thread (the kernel marks it REQ_F_FORCE_ASYNC
+ * at prep): a chain costs a wake-up of a worker and, for its completions, of the loop. That is
+ * cheap against a pipe-full of bytes and dear against a few KiB, so small cached responses go
+ * in line instead (br_xfer_inline.c), and fetch.transfer=auto picks this path only where it
+ * measured fastest (br_xfer_auto.c; docs/transfer-paths.md).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +58,13 @@ static int sp_step(struct br_conn *c)
     struct br_piece *p = br_conn_cur_piece(c);
     if (!p)
         return 0;
+    if (c->pipe_fill == 0) {
+        int rc = br_xfer__inline_step(c);
+        if (rc != 0) {
+            give_back(c); /* empty: the next large range takes one again */
+            return rc < 0 ? rc : 0;
+        }
+    }
     struct br_piece *file = p;
     bool with_header = false;
     if (p->kind == BR_PIECE_MEM) {
@@ -154,7 +167,11 @@ static void sp_abandoned(struct br_conn *c, struct br_op *op, int res)
         c->pipe_fill -= (size_t)res <= c->pipe_fill ? (size_t)res : c->pipe_fill;
 }
 
-static void sp_release(struct br_conn *c) { give_back(c); }
+static void sp_release(struct br_conn *c)
+{
+    give_back(c);
+    br_xfer__buf_free(c); /* the in-line step's */
+}
 
 const struct br_xfer br_xfer_splice = {
     .name = "splice",

@@ -203,15 +203,18 @@ static bool balanced(void)
     int per[MAXM] = {0};
     for (int q = 0; q < 6; q++)
         per[owner[q] - 1]++;
+    /* Balanced means the final shares (6 / members each), not merely every member owning
+     * something: a cooperative rebalance may pass through 3+2+1 when a member's SyncGroup
+     * lost the race with the next round (it rejoins still owning 3, gives one back later). */
     int live = 0;
-    for (int i = 0; i < MAXM; i++) {
-        if (!M[i].c)
-            continue;
-        live++;
-        if (per[i] == 0)
+    for (int i = 0; i < MAXM; i++)
+        live += M[i].c != NULL;
+    if (live != want_members)
+        return false;
+    for (int i = 0; i < MAXM; i++)
+        if (M[i].c && per[i] != 6 / live)
             return false;
-    }
-    return live == want_members;
+    return true;
 }
 
 static void group_scenario(const char *group, const char *strategy, bool cooperative)

@@ -123,7 +123,8 @@ START_TEST(idle_flood_and_slowloris)
     ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0); /* the broker inherits it */
     char deadline_opt[64];
     snprintf(deadline_opt, sizeof deadline_opt, "request.receive.timeout.ms=%d", DEADLINE_MS);
-    const char *const extra[] = {"-o", deadline_opt, NULL};
+    /* debug: the "connection from" lines counted below are DEBUG lines */
+    const char *const extra[] = {"-o", deadline_opt, "-o", "log.level=debug", NULL};
     tb_ck_start(&B, extra);
 
     /* 10,000 idle connections: every place of max.connections taken. */

@@ -6,7 +6,8 @@
  * "good" again and again. Every response the good consumer gets must be whole (its frame
  * parses exactly, its correlation id is the one it sent, every batch passes its CRC and holds
  * the good sequence) and must not contain the secret marker anywhere. Run on each transfer
- * path (splice, sendfile, copy) for a bounded time, with a small pipe pool so that pipes are
+ * path (splice, sendfile, copy, auto; with and without small responses in line) for a bounded
+ * time, with a small pipe pool so that pipes are
  * handed from abandoned transfers to the good consumer often.
  *
  * Before the fix, on splice, the good consumer received secret bytes (or a frame cut short)
@@ -126,12 +127,15 @@ static bool has_secret(const uint8_t *p, size_t n)
 
 START_TEST(abandoned_fetches_never_reach_another_consumer)
 {
-    static const char *const paths[] = {"splice", "sendfile", "copy"};
-    char opt[64];
+    /* each path with small responses in line (the default) and without */
+    static const char *const paths[] = {"splice", "sendfile", "copy", "auto",
+                                        "splice", "sendfile", "copy"};
+    char opt[64], inl[64];
     snprintf(opt, sizeof opt, "fetch.transfer=%s", paths[_i]);
+    snprintf(inl, sizeof inl, "fetch.inline.max.bytes=%s", _i < 4 ? "65536" : "0");
     /* a small pool: pipes go from abandoned transfers to the good consumer often */
     const char *extra[] = {"-o", opt, "-o", "fetch.splice.pipes=4", "-o", "max.connections=1000",
-                           NULL};
+                           "-o", inl, NULL};
     tb_ck_start_fresh(&B, extra);
     int fd = tb_ck_connect(&B);
     tb_ck_create_topic(fd, "secret", 1);
@@ -210,7 +214,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("isolation");
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, abandoned_fetches_never_reach_another_consumer, 0, 3);
+    tcase_add_loop_test(tc, abandoned_fetches_never_reach_another_consumer, 0, 7);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -313,7 +313,7 @@ START_TEST(commit_v0_v1_as_sarama_does)
     int16_t lo = -1, hi = -1;
     ck_assert(tb_api_range(&av, 8, &lo, &hi));
     ck_assert_int_eq(lo, 0);
-    ck_assert_int_eq(hi, 5);
+    ck_assert_int_eq(hi, 8);
 
     /* a simple consumer at v0 and v1 (no generation, no member) */
     struct tb_ofs_part c0[] = {{"old", 0, 5, "v0 meta"}};

@@ -20,6 +20,7 @@
 #include "../support/tb_broker.h"
 #include "../support/tb_check.h"
 #include "../support/tb_kafka.h"
+#include "kp_api.h"
 
 static struct tb_broker B;
 
@@ -73,14 +74,14 @@ START_TEST(outside_the_table_closes_like_kafka)
         int16_t key, version;
         const char *logged; /* NULL: past the 5 lines in full of its call site */
     } cases[] = {
-        {1, 0, "Fetch v0 is not supported (this broker speaks v4-11; Kafka 4.0 removed"},
-        {1, 1, "Fetch v1 is not supported (this broker speaks v4-11; Kafka 4.0 removed"},
-        {1, 2, "Fetch v2 is not supported (this broker speaks v4-11; Kafka 4.0 removed"},
-        {1, 3, "Fetch v3 is not supported (this broker speaks v4-11; Kafka 4.0 removed"},
-        {2, 0, "ListOffsets v0 is not supported (this broker speaks v1-2; Kafka 4.0 removed"},
+        {1, 0, "Fetch v0 is not supported (this broker speaks v4-13; Kafka 4.0 removed"},
+        {1, 1, "Fetch v1 is not supported (this broker speaks v4-13; Kafka 4.0 removed"},
+        {1, 2, "Fetch v2 is not supported (this broker speaks v4-13; Kafka 4.0 removed"},
+        {1, 3, "Fetch v3 is not supported (this broker speaks v4-13; Kafka 4.0 removed"},
+        {2, 0, "ListOffsets v0 is not supported (this broker speaks v1-7; Kafka 4.0 removed"},
         {9, 0, NULL},
-        {2, 3, NULL},
-        {3, 5, NULL},
+        {2, 8, NULL},
+        {3, 13, NULL},
         {1000, 0, "unknown API key 1000 (v0): closing the connection, as Kafka does"},
     };
     enum { N = sizeof cases / sizeof cases[0] };
@@ -94,6 +95,8 @@ START_TEST(outside_the_table_closes_like_kafka)
         struct tb_req r;
         ck_assert_int_eq(
             tb_req_begin_id(&r, 512, cases[i].key, cases[i].version, 100 + i, kp_str_of(cid)), 0);
+        if (kp_api_flexible(cases[i].key, cases[i].version))
+            kp_wr_i8(&r.wr, 0); /* request header v2's tag buffer */
         old_body(&r, cases[i].key, cases[i].version);
         ck_assert_int_eq(tb_req_send(fd, &r), 0);
         tb_req_free(&r);
@@ -118,8 +121,8 @@ START_TEST(outside_the_table_closes_like_kafka)
     /* past the 5 lines of the unsupported-version call site, the other 3 are counted: the
      * last one's line, with the count, once the window ends */
     ck_assert_msg(tb_log_wait(&B,
-                              "client.id=old-client-7: Metadata v5 is not supported (this broker "
-                              "speaks v0-4): closing the connection, as Kafka does (3 more like "
+                              "client.id=old-client-7: Metadata v13 is not supported (this broker "
+                              "speaks v0-12): closing the connection, as Kafka does (3 more like "
                               "this in the last 10 s)",
                               15000),
                   "no summary line");

@@ -375,7 +375,9 @@ END_TEST
 START_TEST(test_stalled_handshake_and_mid_record_disconnects)
 {
     struct tb_broker b;
-    start_tls_broker(&b, "none", NULL);
+    /* debug: a disconnect is an ordinary close, logged at DEBUG */
+    static const char *const debug[] = {"-o", "log.level=debug", NULL};
+    start_tls_broker(&b, "none", debug);
     int sport = tb_listener_port(&b, "SSL");
     produce_plain(b.port, "tlsmid", 20, 1000);
 

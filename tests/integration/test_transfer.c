@@ -1,5 +1,6 @@
 /*
- * test_transfer — the fetch transfer paths (splice, sendfile, copy) against a real splicelogd:
+ * test_transfer — the fetch transfer paths (splice, sendfile, copy; each with and without small
+ * responses in line; auto) against a real splicelogd:
  * the same data, restarted with each path, gives byte-identical raw responses to a fixed list
  * of fetches (across segments, from the middle, first batch whole, an old version, the last
  * batch, at HW, out of range, several partitions in one answer with an unknown one and a
@@ -198,13 +199,23 @@ static void slow_fetch(int port, struct tb_frame *out)
 
 START_TEST(transfer_paths_byte_identical)
 {
-    static const char *const paths[] = {"copy", "sendfile", "splice"};
+    /* each path as it was (nothing in line: the reference is plain copy), and with small
+     * cached responses sent in line; auto is whichever path this machine measured best */
+    static const struct {
+        const char *name, *inl;
+    } paths[] = {{"copy", "0"},   {"copy", "65536"},   {"sendfile", "0"}, {"sendfile", "65536"},
+                 {"splice", "0"}, {"splice", "65536"}, {"auto", "65536"}, {"splice", "1048576"}};
     struct tb_frame ref[N_FETCHES], ref_slow;
     int64_t hw = 0;
-    for (int p = 0; p < 3; p++) {
-        char opt[64];
-        snprintf(opt, sizeof opt, "fetch.transfer=%s", paths[p]);
-        const char *extra[] = {"-o", opt, "-o", "log.segment.bytes=1048576", NULL};
+    for (int p = 0; p < (int)(sizeof(paths) / sizeof(paths[0])); p++) {
+        char opt[64], inl[64], buf_opt[64];
+        snprintf(opt, sizeof opt, "fetch.transfer=%s", paths[p].name);
+        snprintf(inl, sizeof inl, "fetch.inline.max.bytes=%s", paths[p].inl);
+        /* the last: everything up to the copy buffer in line, several responses in one send */
+        snprintf(buf_opt, sizeof buf_opt, "fetch.copy.buffer.bytes=%s",
+                 strcmp(paths[p].inl, "1048576") ? "262144" : "1048576");
+        const char *extra[] = {"-o", opt,     "-o", inl, "-o", "log.segment.bytes=1048576",
+                               "-o", buf_opt, NULL};
         int rc = tb_broker_start(&B, extra);
         ck_assert_msg(rc == 0, "start with %s: %s", opt, strerror(-rc));
         if (p == 0) {
@@ -276,25 +287,28 @@ START_TEST(transfer_paths_byte_identical)
             ref_slow = got_slow;
         } else {
             for (int i = 0; i < N_FETCHES; i++) {
-                ck_assert_msg(got[i].len == ref[i].len, "[%s] fetch %d: %zu bytes, copy gave %zu",
-                              paths[p], i, got[i].len, ref[i].len);
+                ck_assert_msg(got[i].len == ref[i].len,
+                              "[%s inline %s] fetch %d: %zu bytes, copy gave %zu", paths[p].name,
+                              paths[p].inl, i, got[i].len, ref[i].len);
                 size_t at = 0;
                 while (at < got[i].len && got[i].data[at] == ref[i].data[at])
                     at++;
-                ck_assert_msg(at == got[i].len, "[%s] fetch %d differs from copy at byte %zu",
-                              paths[p], i, at);
+                ck_assert_msg(at == got[i].len,
+                              "[%s inline %s] fetch %d differs from copy at byte %zu",
+                              paths[p].name, paths[p].inl, i, at);
                 tb_frame_free(&got[i]);
             }
             ck_assert_msg(got_slow.len == ref_slow.len &&
                               memcmp(got_slow.data, ref_slow.data, ref_slow.len) == 0,
-                          "[%s] slow reader: response differs from copy's", paths[p]);
+                          "[%s inline %s] slow reader: response differs from copy's", paths[p].name,
+                          paths[p].inl);
             tb_frame_free(&got_slow);
         }
-        ck_assert_msg(tb_log_contains(&B, paths[p]), "log does not name the transfer path %s",
-                      paths[p]);
+        ck_assert_msg(tb_log_contains(&B, paths[p].name), "log does not name the transfer path %s",
+                      paths[p].name);
         int st = tb_broker_stop(&B, SIGTERM);
         ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-                      "[%s] exit status 0x%x on SIGTERM", paths[p], st);
+                      "[%s] exit status 0x%x on SIGTERM", paths[p].name, st);
     }
     for (int i = 0; i < N_FETCHES; i++)
         tb_frame_free(&ref[i]);

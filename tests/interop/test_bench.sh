@@ -84,6 +84,7 @@ command -v gnuplot >/dev/null 2>&1 && plot=(--plot "$WORK/compare.png")
 run compare compare --size 16MiB --runs 1 "${plot[@]}"
 cat "$WORK/compare.txt" >&2
 grep -q '^splice ' "$WORK/compare.txt" || fail "no splice row in the table"
+grep -q '^auto ' "$WORK/compare.txt" || fail "no auto row (the default, fetch.transfer=auto)"
 grep -q 'median' "$WORK/compare.txt" && fail "compare --runs 1 speaks of a median"
 node - "$WORK/compare.json" <<'JS' || fail "compare JSON check"
 const fs = require('fs');
@@ -97,9 +98,9 @@ if (!r.machine || typeof r.machine.cpu_model !== 'string' || !(r.machine.cores >
     !/^Linux /.test(r.machine.kernel)) fail('machine');
 if (!(r.limits.sendfile_mb_per_s.median > 0)) fail('sendfile limit');
 const names = r.paths.map((p) => p.path).join(',');
-if (names !== 'splice,sendfile,copy,tls,ktls') fail('paths ' + names);
+if (names !== 'auto,splice,sendfile,copy,tls,ktls') fail('paths ' + names);
 for (const p of r.paths) {
-    const plain = ['splice', 'sendfile', 'copy'].includes(p.path);
+    const plain = ['auto', 'splice', 'sendfile', 'copy'].includes(p.path);
     if (plain && !p.available) fail(p.path + ' unavailable: ' + p.reason);
     if (!p.available) {
         if (typeof p.reason !== 'string' || !p.reason.length) fail(p.path + ': no reason');
@@ -152,8 +153,9 @@ const r = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const fail = (m) => { console.error('scale.json: ' + m); process.exit(1); };
 if (r.mode !== 'scale' || r.runs !== 1) fail('header');
 const keys = {
-    partitions: ['broker_cpu_s_per_m_records', 'records_per_s', 'rss_kib_per_partition_created',
-                 'broker_rss_mib', 'rss_kib_per_partition'],
+    partitions: ['broker_cpu_s_per_m_records', 'records_per_s', 'rss_kib_per_partition_written',
+                 'broker_rss_mib', 'rss_kib_per_partition', 'startup_s', 'idle_rss_mib',
+                 'idle_rss_kib_per_partition', 'metadata_ms'],
     connections: ['broker_cpu_s_per_m_records', 'records_per_s', 'rss_kib_per_connection_idle',
                   'broker_rss_mib', 'rss_kib_per_connection', 'connect_cpu_ms_per_1000'],
 };

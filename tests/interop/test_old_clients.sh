@@ -60,7 +60,7 @@ log "[sarama group] $out"
 out=$(timeout 60 "$SARAMA" "$BROKER" old-consumer old 2>"$WORK/s3.err" | tail -n 1) ||
     fail "[sarama old-consumer] $out"
 log "[sarama old-consumer] $out"
-grep -q 'client.id=sarama: ListOffsets v0 is not supported (this broker speaks v1-2' "$BLOG" ||
+grep -q 'client.id=sarama: ListOffsets v0 is not supported (this broker speaks v1-7' "$BLOG" ||
     fail "[sarama old-consumer] no broker log line names the client and ListOffsets v0"
 
 # 4. kcat as a 0.9 client: an error and a non-zero exit, not a wait

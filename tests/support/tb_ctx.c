@@ -13,7 +13,10 @@
 
 #include "br_group.h"
 #include "br_offsets.h"
+#include "br_txn.h"
 #include "st.h"
+#include "st_offsets.h"
+#include "st_txnlog.h"
 
 static struct tb_host *host_of(struct br_ctx *x)
 {
@@ -139,6 +142,55 @@ static const struct br_ctx_ops tb_ops = {
 
 static int64_t group_clock(void *arg) { return ((struct tb_host *)arg)->now_ms; }
 
+/* The transaction coordinator's hands: the host's store and offsets; its clock the wall. */
+static int64_t txn_clock(void *arg) { return ((struct tb_host *)arg)->wall_ms; }
+
+static int txn_marker(void *arg, const char *topic, size_t topic_len, int32_t partition,
+                      int64_t pid, int16_t epoch, bool commit, int64_t now_ms)
+{
+    struct tb_host *h = arg;
+    struct st_log *log = st_log_get(h->x.store, topic, topic_len, partition);
+    if (!log)
+        return -ENOENT;
+    struct st_append_result res;
+    int rc = st_log_append_marker(log, pid, epoch, commit, 0, now_ms, &res);
+    st_log_put(log);
+    if (rc == 0)
+        h->events |= 1u << BR_WAIT_APPEND;
+    return rc;
+}
+
+static int txn_offsets_end(void *arg, const char *group, size_t group_len, int64_t pid,
+                           int16_t epoch, bool commit, int64_t now_ms)
+{
+    struct tb_host *h = arg;
+    return st_offsets_txn_end(h->x.offsets, group, group_len, pid, epoch, commit, now_ms);
+}
+
+static bool txn_partition_exists(void *arg, const char *topic, size_t topic_len, int32_t partition)
+{
+    struct tb_host *h = arg;
+    int32_t n = st_topic_partitions(h->x.store, topic, topic_len);
+    return n > 0 && partition >= 0 && partition < n;
+}
+
+static int open_txns(struct tb_host *h)
+{
+    struct st_txnlog_opts o;
+    st_txnlog_opts_default(&o);
+    int rc = st_txnlog_open(h->dir, &o, &h->txnlog);
+    if (rc < 0)
+        return rc;
+    struct br_txn_cfg c;
+    br_txn_cfg_default(&c);
+    c.max_timeout_ms = h->cfg.txn_max_timeout_ms;
+    struct br_txn_ops ops = {.marker = txn_marker,
+                             .offsets_end = txn_offsets_end,
+                             .partition_exists = txn_partition_exists,
+                             .arg = h};
+    return br_txn_new(&c, &ops, h->txnlog, txn_clock, h, &h->x.txns);
+}
+
 /* ---- life -------------------------------------------------------------------------------------
  */
 
@@ -197,6 +249,12 @@ int tb_host_open(struct tb_host *h, const char *const *kv)
         .groups = groups,
         .cfg = &h->cfg,
     };
+    rc = open_txns(h);
+    if (rc < 0) {
+        fprintf(stderr, "tb_host_open: transaction coordinator: %s\n", strerror(-rc));
+        tb_host_close(h);
+        return rc;
+    }
     h->peer = (struct br_peer){
         .name = "test:1", .principal = "User:ANONYMOUS", .adv_host = "127.0.0.1", .adv_port = 9092};
     return 0;
@@ -220,6 +278,9 @@ void tb_host_close(struct tb_host *h)
     for (int i = 0; i < TB_HOST_SLOTS; i++)
         if (h->slots[i].r)
             tb_host_free_resp(h, h->slots[i].r);
+    br_txn_free(h->x.txns);
+    st_txnlog_close(h->txnlog);
+    h->txnlog = NULL;
     br_offsets_close(h->x.offsets);
     if (h->x.store)
         st_store_close(h->x.store);
@@ -310,6 +371,8 @@ void tb_host_tick(struct tb_host *h)
 {
     if (h->x.groups)
         br_groups_tick(h->x.groups);
+    if (h->x.txns)
+        br_txn_tick(h->x.txns);
 }
 
 int tb_host_parked(const struct tb_host *h)

@@ -1,9 +1,10 @@
 /*
  * tb_ctx — a request context (br_ctx.h) without a loop or a socket: a host for br_dispatch in
  * unit tests (tests/unit/test_br_dispatch.c) and in the broker fuzz target
- * (tests/fuzz/fuzz_broker.c). It owns a real store, committed offsets and a group coordinator
- * in a temporary directory, a hand-driven clock, and records what the handlers ask of their
- * host: parked responses, posts, notifications, admin jobs, ready and failed responses.
+ * (tests/fuzz/fuzz_broker.c). It owns a real store, committed offsets, a group coordinator
+ * and a transaction coordinator (no timer thread: tb_host_tick) in a temporary directory, a
+ * hand-driven clock, and records what the handlers ask of their host: parked responses, posts,
+ * notifications, admin jobs, ready and failed responses.
  *
  * Contract
  * - One thread. Nothing runs by itself: tb_host_turn() does what a loop turn would (admin jobs
@@ -55,7 +56,8 @@ struct tb_host {
     unsigned events; /* 1 << enum br_wait_on, notified and not yet turned */
     int notified[BR_WAIT__N];
     struct tb_slot slots[TB_HOST_SLOTS];
-    struct br_job *jobs; /* admin jobs not yet run, newest first */
+    struct br_job *jobs;      /* admin jobs not yet run, newest first */
+    struct st_txnlog *txnlog; /* the transaction coordinator's log (x.txns runs on it) */
 };
 
 /* Opens a host on a fresh temporary directory; kv are extra "key=value" settings (NULL-ended,

@@ -49,7 +49,8 @@ START_TEST(defaults)
     ck_assert_int_eq(C.num_partitions, 1);
     ck_assert_int_eq(C.socket_request_max_bytes, 100 << 20);
     ck_assert_int_eq(C.message_max_bytes, 1048588);
-    ck_assert_int_eq(C.transfer, BR_XFER_SPLICE);
+    ck_assert_int_eq(C.transfer, BR_XFER_AUTO);
+    ck_assert_int_eq(C.inline_max_bytes, 65536);
     ck_assert_int_eq(C.log.segment_bytes, 1LL << 30);
     ck_assert(!C.log.log_append_time);
     ck_assert_int_eq(C.max_connections, 10000);
@@ -58,6 +59,9 @@ START_TEST(defaults)
     ck_assert_int_eq(C.evict_idle_ms, 1000);
     ck_assert_int_eq(C.request_receive_timeout_ms, 30000);
     ck_assert_int_eq(C.queued_max_request_bytes, 256 << 20);
+    ck_assert_int_eq(C.turn_max_requests, 16); /* fair service is on without a quota */
+    ck_assert_int_eq(C.turn_max_bytes, 256 << 10);
+    ck_assert_int_eq(C.heavy_busy_percent, 75);
     ck_assert_int_eq(br_config_finish(&C, err, sizeof err), 0);
     ck_assert_int_ge(C.num_network_threads, 1); /* 0 became the CPU count */
 }
@@ -104,9 +108,9 @@ START_TEST(errors_name_the_key)
         {"auto.create.topics.enable=yes", "auto.create.topics.enable"},
         {"fetch.transfer=mmap", "fetch.transfer"},
         {"log.level=loud", "log.level"},
+        {"log.format=xml", "log.format"},
         {"log.message.timestamp.type=Now", "log.message.timestamp.type"},
         {"listeners=127.0.0.1:9092", "listeners"},
-        {"listeners=SASL_SSL://127.0.0.1:9093", "listeners"},
         {"listeners=PLAINTEXT://127.0.0.1:70000", "listeners"},
         {"listeners=PLAINTEXT://127.0.0.1:", "listeners"},
         {"max.connections.per.ip=-1", "max.connections.per.ip"},
@@ -190,7 +194,17 @@ END_TEST
 
 START_TEST(listeners_and_advertised)
 {
-    ck_assert_int_eq(set("listeners=PLAINTEXT://0.0.0.0:0, plaintext2://[::1]:9093"), -EINVAL);
+    /* a listener name that is no protocol, without a map: refused once the whole config is
+     * known (the map may come later in the file) */
+    ck_assert_int_eq(set("listeners=PLAINTEXT://0.0.0.0:0, plaintext2://[::1]:9093"), 0);
+    ck_assert_int_eq(br_config_finish(&C, err, sizeof err), -EINVAL);
+    ck_assert_msg(strstr(err, "plaintext2") && strstr(err, "listener.security.protocol.map"), "%s",
+                  err);
+    setup();
+    ck_assert_int_eq(set("listeners=SASL_SSL://127.0.0.1:9093"), 0);
+    ck_assert_int_eq(br_config_finish(&C, err, sizeof err), -EINVAL);
+    ck_assert_msg(strstr(err, "SASL_SSL is not supported"), "%s", err);
+    setup();
     ck_assert_int_eq(set("listeners=PLAINTEXT://:0"), 0);
     ck_assert_int_eq(C.nlisteners, 1);
     ck_assert_str_eq(C.listeners[0].host, "");
@@ -213,6 +227,68 @@ START_TEST(listeners_and_advertised)
     ck_assert_int_eq(set("socket.request.max.bytes=1000000"), 0);
     ck_assert_int_eq(br_config_finish(&C, err, sizeof err), -EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "socket.request.max.bytes"));
+}
+END_TEST
+
+START_TEST(protocol_map_and_controller_listeners)
+{
+    /* Kafka's KRaft example: a CONTROLLER listener (not opened), names through the map. */
+    ck_assert_int_eq(set("listeners=CLIENT://127.0.0.1:0,CONTROLLER://:9093,SECURE://:0"), 0);
+    ck_assert_int_eq(set("advertised.listeners=CLIENT://h:1,CONTROLLER://h:9093"), 0);
+    ck_assert_int_eq(set("controller.listener.names=CONTROLLER"), 0);
+    ck_assert_int_eq(set("listener.security.protocol.map=CONTROLLER:PLAINTEXT, CLIENT:PLAINTEXT,"
+                         "SECURE:SSL,SASL_SSL:SASL_SSL"),
+                     0);
+    ck_assert_msg(br_config_finish(&C, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(C.nlisteners, 2);
+    ck_assert_str_eq(C.listeners[0].name, "CLIENT");
+    ck_assert_int_eq(C.listeners[0].protocol, BR_PROTO_PLAINTEXT);
+    ck_assert_str_eq(C.listeners[0].adv_host, "h");
+    ck_assert_str_eq(C.listeners[1].name, "SECURE");
+    ck_assert_int_eq(C.listeners[1].protocol, BR_PROTO_SSL);
+
+    /* a listener missing from the map, a map entry without a protocol, an unsupported one */
+    setup();
+    ck_assert_int_eq(set("listeners=CLIENT://127.0.0.1:0"), 0);
+    ck_assert_int_eq(set("listener.security.protocol.map=OTHER:PLAINTEXT"), 0);
+    ck_assert_int_eq(br_config_finish(&C, err, sizeof err), -EINVAL);
+    ck_assert_msg(strstr(err, "CLIENT has no entry"), "%s", err);
+    setup();
+    ck_assert_int_eq(set("listeners=CLIENT://127.0.0.1:0"), 0);
+    ck_assert_int_eq(set("listener.security.protocol.map=CLIENT"), 0);
+    ck_assert_int_eq(br_config_finish(&C, err, sizeof err), -EINVAL);
+    ck_assert_msg(strstr(err, "listener.security.protocol.map"), "%s", err);
+    setup();
+    ck_assert_int_eq(set("listeners=CLIENT://127.0.0.1:0"), 0);
+    ck_assert_int_eq(set("listener.security.protocol.map=CLIENT:SASL_PLAINTEXT"), 0);
+    ck_assert_int_eq(br_config_finish(&C, err, sizeof err), -EINVAL);
+    ck_assert_msg(strstr(err, "SASL_PLAINTEXT is not supported"), "%s", err);
+    /* only controller listeners: nothing to serve */
+    setup();
+    ck_assert_int_eq(set("listeners=CONTROLLER://:9093"), 0);
+    ck_assert_int_eq(set("controller.listener.names=CONTROLLER"), 0);
+    ck_assert_int_eq(br_config_finish(&C, err, sizeof err), -EINVAL);
+}
+END_TEST
+
+START_TEST(kafka_only_keys_ignored)
+{
+    /* accepted whatever the value, listed once each, in the order first seen */
+    ck_assert_int_eq(set("process.roles=broker,controller"), 0);
+    ck_assert_int_eq(set("num.io.threads=8"), 0);
+    ck_assert_int_eq(set("socket.send.buffer.bytes=not-a-number"), 0);
+    ck_assert_int_eq(set("num.io.threads=16"), 0);
+    ck_assert_int_eq(set("io.threads=1"), -EINVAL); /* a typo is still an unknown key */
+    ck_assert_str_eq(C.ignored, "process.roles, num.io.threads, socket.send.buffer.bytes");
+    /* a key that is a suffix of one already listed is listed too */
+    ck_assert_int_eq(set("offsets.topic.min.isr=1"), 0);
+    ck_assert_int_eq(set("transaction.state.log.min.isr=1"), 0);
+    ck_assert_ptr_nonnull(strstr(C.ignored, ", transaction.state.log.min.isr"));
+    /* keys splicelog uses are still checked */
+    ck_assert_int_eq(set("num.network.threads=-3"), -EINVAL);
+    ck_assert_int_eq(set("log.format=logfmt"), 0);
+    ck_assert_int_eq(C.log_format, BR_LOG_FMT_LOGFMT);
+    ck_assert_msg(br_config_finish(&C, err, sizeof err) == 0, "%s", err);
 }
 END_TEST
 
@@ -282,6 +358,8 @@ static Suite *suite(void)
     tcase_add_test(tc, errors_name_the_key);
     tcase_add_test(tc, connection_and_request_byte_bounds);
     tcase_add_test(tc, listeners_and_advertised);
+    tcase_add_test(tc, protocol_map_and_controller_listeners);
+    tcase_add_test(tc, kafka_only_keys_ignored);
     tcase_add_test(tc, file_syntax_and_line_numbers);
     tcase_add_test(tc, shipped_example_is_the_defaults);
     suite_add_tcase(s, tc);

@@ -19,6 +19,10 @@
 #include "kp_api.h"
 #include "kp_buf.h"
 #include "kp_msg.h"
+#include "kp_msg_cluster.h"
+#include "kp_msg_config.h"
+#include "kp_msg_groups_admin.h"
+#include "kp_msg_txn.h"
 #include "tb_ctx.h"
 
 #define TOPIC "splicelog-fixture"
@@ -170,10 +174,13 @@ START_TEST(api_versions_v3_golden)
     struct exp e;
     e_begin(&e, 1); /* header v0 even at v3 */
     e_i16(&e, 0);   /* error_code */
-    e_u8(&e, 15);   /* compact array: 14 + 1 */
-    static const int16_t rows[][3] = {{0, 0, 7},  {1, 4, 11}, {2, 1, 2},  {3, 0, 4},  {8, 0, 5},
-                                      {9, 1, 4},  {10, 0, 2}, {11, 0, 5}, {12, 0, 3}, {13, 0, 1},
-                                      {14, 0, 3}, {18, 0, 3}, {19, 0, 4}, {20, 0, 3}};
+    e_u8(&e, 31);   /* compact array: 30 + 1 */
+    static const int16_t rows[][3] = {{0, 0, 9},  {1, 4, 13}, {2, 1, 7},  {3, 0, 12}, {8, 0, 8},
+                                      {9, 1, 7},  {10, 0, 4}, {11, 0, 9}, {12, 0, 4}, {13, 0, 5},
+                                      {14, 0, 5}, {15, 0, 5}, {16, 0, 5}, {18, 0, 3}, {19, 0, 7},
+                                      {20, 0, 6}, {21, 0, 2}, {22, 0, 4}, {24, 0, 3}, {25, 0, 3},
+                                      {26, 0, 3}, {28, 0, 3}, {32, 0, 4}, {33, 0, 2}, {35, 1, 4},
+                                      {37, 0, 3}, {42, 0, 2}, {44, 0, 1}, {47, 0, 0}, {60, 0, 1}};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         e_i16(&e, rows[i][0]);
         e_i16(&e, rows[i][1]);
@@ -446,6 +453,55 @@ START_TEST(create_topics_on_the_admin_thread)
 }
 END_TEST
 
+/* InitProducerId v4 (flexible) and EndTxn v3 go through the admin job; their answers decode. */
+START_TEST(transaction_requests_on_the_admin_thread)
+{
+    struct req q;
+    req_begin(&q, KP_API_INIT_PRODUCER_ID, 4, 61); /* request header v2 */
+    struct kp_init_producer_id_req ir = {
+        .transactional_id = kp_str_of("tx"), .transaction_timeout_ms = 60000, -1, -1};
+    ck_assert_int_eq(kp_init_producer_id_req_encode(&q.w, 4, &ir), 0);
+    struct br_resp *r;
+    ck_assert_int_eq(req_call(&q, &r), BR_REPLY);
+    ck_assert_int_eq(tb_host_state(&H, r), TB_RESP_PARKED);
+    ck_assert_int_eq(tb_host_turn(&H), 1);
+    ck_assert_int_eq(tb_host_state(&H, r), TB_RESP_READY);
+    uint8_t *b;
+    ssize_t n = tb_resp_flatten(r, &b);
+    ck_assert_int_gt(n, 8);
+    struct kp_rd rd;
+    kp_rd_init(&rd, b + 4, (size_t)n - 4);
+    int32_t corr = 0;
+    ck_assert_int_eq(kp_resp_hdr_decode(&rd, KP_API_INIT_PRODUCER_ID, 4, &corr), 0);
+    ck_assert_int_eq(corr, 61);
+    struct kp_init_producer_id_resp ip;
+    uint8_t mem[256];
+    struct kp_arena a;
+    kp_arena_init(&a, mem, sizeof mem);
+    ck_assert_int_eq(kp_init_producer_id_resp_decode(&rd, 4, &a, &ip), 0);
+    ck_assert_int_eq(kp_rd_left(&rd), 0);
+    ck_assert_int_eq(ip.error_code, KP_ERR_NONE);
+    ck_assert_int_ge(ip.producer_id, 0);
+    ck_assert_int_eq(ip.producer_epoch, 0);
+    free(b);
+    tb_host_free_resp(&H, r);
+    /* nothing to end yet: INVALID_TXN_STATE */
+    req_begin(&q, KP_API_END_TXN, 3, 62);
+    struct kp_end_txn_req er = {kp_str_of("tx"), ip.producer_id, ip.producer_epoch, true};
+    ck_assert_int_eq(kp_end_txn_req_encode(&q.w, 3, &er), 0);
+    ck_assert_int_eq(req_call(&q, &r), BR_REPLY);
+    ck_assert_int_eq(tb_host_turn(&H), 1);
+    n = tb_resp_flatten(r, &b);
+    kp_rd_init(&rd, b + 4, (size_t)n - 4);
+    ck_assert_int_eq(kp_resp_hdr_decode(&rd, KP_API_END_TXN, 3, &corr), 0);
+    struct kp_end_txn_resp et;
+    ck_assert_int_eq(kp_end_txn_resp_decode(&rd, 3, &a, &et), 0);
+    ck_assert_int_eq(et.error_code, KP_ERR_INVALID_TXN_STATE);
+    free(b);
+    tb_host_free_resp(&H, r);
+}
+END_TEST
+
 /* ---- what dispatch refuses --------------------------------------------------------------- */
 
 START_TEST(unsupported_version_closes)
@@ -494,6 +550,143 @@ START_TEST(header_that_does_not_parse)
 }
 END_TEST
 
+/* ---- librdkafka's admin requests (tests/fixtures/admin_*.bin) ---------------------------- */
+
+static uint8_t admin_arena[1 << 16];
+
+/* Dispatches an admin fixture, runs the admin thread's job if it parked, and leaves rd at the
+ * response body (the frame is *raw's: free it). */
+static void admin_call(const char *name, struct kp_rd *rd, uint8_t **raw)
+{
+    struct blob b = load(name);
+    int16_t key = (int16_t)kp_load_be16(b.p + 4), v = (int16_t)kp_load_be16(b.p + 6);
+    struct br_resp *r;
+    int rc = tb_host_call(&H, b.p, b.n, &r);
+    free(b.p);
+    ck_assert_msg(rc == BR_REPLY, "%s: dispatch %d", name, rc);
+    for (int i = 0; i < 4 && tb_host_state(&H, r) == TB_RESP_PARKED; i++)
+        tb_host_turn(&H);
+    ck_assert_int_eq(tb_host_state(&H, r), TB_RESP_READY);
+    ssize_t n = tb_resp_flatten(r, raw);
+    tb_host_free_resp(&H, r);
+    size_t hdr = 4 + kp_resp_hdr_size(key, v);
+    ck_assert_int_ge(n, (ssize_t)hdr);
+    kp_rd_init(rd, *raw + hdr, (size_t)n - hdr);
+}
+
+static struct kp_arena admin_mem(void)
+{
+    struct kp_arena a;
+    kp_arena_init(&a, admin_arena, sizeof admin_arena);
+    return a;
+}
+
+static const char *retention_of(void)
+{
+    static char v[32];
+    struct kp_rd rd;
+    uint8_t *raw;
+    admin_call("admin_describeconfigs_v1", &rd, &raw);
+    struct kp_arena a = admin_mem();
+    struct kp_describe_configs_resp dc;
+    ck_assert_int_eq(kp_describe_configs_resp_decode(&rd, 1, &a, &dc), 0);
+    ck_assert_int_eq(dc.results[0].error_code, 0);
+    v[0] = 0;
+    for (int32_t i = 0; i < dc.results[0].n_configs; i++) {
+        const struct kp_describe_configs_entry *e = &dc.results[0].configs[i];
+        if (kp_str_eq(e->name, "retention.ms")) {
+            snprintf(v, sizeof v, "%.*s", e->value.len, e->value.ptr);
+            ck_assert_int_eq(e->config_source, KP_CONFIG_SOURCE_DYNAMIC_TOPIC);
+            ck_assert_int_eq(e->n_synonyms, 2); /* the topic's, then log.retention.ms's default */
+        }
+    }
+    free(raw);
+    return v;
+}
+
+/* What librdkafka 2.0.2's admin API sends, in order, through dispatch and the handlers:
+ * CreateTopics v4 with a config, DescribeConfigs v1, AlterConfigs v0, CreatePartitions v0,
+ * OffsetCommit v7 / OffsetFetch v7, ListGroups v4 (with its stray trailing tag buffer),
+ * DescribeGroups v4, OffsetDelete v0, DeleteGroups v1, DeleteTopics v1. */
+START_TEST(librdkafka_admin_requests)
+{
+    struct kp_rd rd;
+    uint8_t *raw;
+    struct kp_arena a = admin_mem();
+    admin_call("admin_createtopics_v4", &rd, &raw);
+    struct kp_create_topics_resp ct;
+    ck_assert_int_eq(kp_create_topics_resp_decode(&rd, 4, &a, &ct), 0);
+    ck_assert_int_eq(ct.topics[0].error_code, 0);
+    free(raw);
+    ck_assert_str_eq(retention_of(), "1000");
+
+    admin_call("admin_alterconfigs_v0", &rd, &raw);
+    a = admin_mem();
+    struct kp_alter_configs_resp ac;
+    ck_assert_int_eq(kp_alter_configs_resp_decode(&rd, 0, &a, &ac), 0);
+    ck_assert_int_eq(ac.responses[0].error_code, 0);
+    free(raw);
+    ck_assert_str_eq(retention_of(), "5000");
+
+    admin_call("admin_createpartitions_v0", &rd, &raw);
+    a = admin_mem();
+    struct kp_create_partitions_resp cp;
+    ck_assert_int_eq(kp_create_partitions_resp_decode(&rd, 0, &a, &cp), 0);
+    ck_assert_int_eq(cp.results[0].error_code, 0);
+    free(raw);
+    ck_assert_int_eq(st_topic_partitions(H.x.store, "t", 1), 4);
+
+    admin_call("admin_offsetcommit_v7", &rd, &raw);
+    free(raw);
+    admin_call("admin_offsetfetch_v7", &rd, &raw);
+    a = admin_mem();
+    struct kp_offset_fetch_resp of;
+    ck_assert_int_eq(kp_offset_fetch_resp_decode(&rd, 7, &a, &of), 0);
+    ck_assert_int_eq(of.topics[0].partitions[0].committed_offset, 5);
+    ck_assert_int_eq(of.topics[0].partitions[0].committed_leader_epoch, -1);
+    free(raw);
+
+    admin_call("admin_listgroups_v4", &rd, &raw);
+    a = admin_mem();
+    struct kp_list_groups_resp lg;
+    ck_assert_int_eq(kp_list_groups_resp_decode(&rd, 4, &a, &lg), 0);
+    ck_assert_int_eq(lg.n_groups, 1);
+    ck_assert(kp_str_eq(lg.groups[0].group_id, "g"));
+    ck_assert(kp_str_eq(lg.groups[0].group_state, "Empty"));
+    free(raw);
+
+    admin_call("admin_describegroups_v4", &rd, &raw);
+    a = admin_mem();
+    struct kp_describe_groups_resp dg;
+    ck_assert_int_eq(kp_describe_groups_resp_decode(&rd, 4, &a, &dg), 0);
+    ck_assert_int_eq(dg.groups[0].error_code, 0);
+    ck_assert(kp_str_eq(dg.groups[0].group_state, "Empty"));
+    free(raw);
+
+    admin_call("admin_offsetdelete_v0", &rd, &raw);
+    a = admin_mem();
+    struct kp_offset_delete_resp od;
+    ck_assert_int_eq(kp_offset_delete_resp_decode(&rd, 0, &a, &od), 0);
+    ck_assert_int_eq(od.error_code, 0);
+    ck_assert_int_eq(od.topics[0].partitions[0].error_code, 0);
+    free(raw);
+
+    admin_call("admin_deletegroups_v1", &rd, &raw);
+    a = admin_mem();
+    struct kp_delete_groups_resp dl;
+    ck_assert_int_eq(kp_delete_groups_resp_decode(&rd, 1, &a, &dl), 0);
+    ck_assert_int_eq(dl.results[0].error_code, KP_ERR_GROUP_ID_NOT_FOUND); /* nothing left */
+    free(raw);
+
+    admin_call("admin_deletetopics_v1", &rd, &raw);
+    a = admin_mem();
+    struct kp_delete_topics_resp dt;
+    ck_assert_int_eq(kp_delete_topics_resp_decode(&rd, 1, &a, &dt), 0);
+    ck_assert_int_eq(dt.results[0].error_code, 0);
+    free(raw);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("br_dispatch");
@@ -503,6 +696,7 @@ static Suite *suite(void)
     tcase_add_test(g, metadata_v4_auto_creates_golden);
     tcase_add_test(g, produce_list_offsets_fetch_golden);
     tcase_add_test(g, api_versions_fallback_golden);
+    tcase_add_test(g, librdkafka_admin_requests);
     suite_add_tcase(s, g);
     TCase *w = tcase_create("waiting");
     tcase_add_checked_fixture(w, setup, teardown);
@@ -511,6 +705,7 @@ static Suite *suite(void)
     tcase_add_test(w, produce_acks0_no_reply);
     tcase_add_test(w, join_group_answers_through_a_post);
     tcase_add_test(w, create_topics_on_the_admin_thread);
+    tcase_add_test(w, transaction_requests_on_the_admin_thread);
     suite_add_tcase(s, w);
     TCase *x = tcase_create("refused");
     tcase_add_checked_fixture(x, setup, teardown);

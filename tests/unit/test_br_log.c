@@ -180,6 +180,66 @@ START_TEST(level_changes_at_run_time)
 }
 END_TEST
 
+START_TEST(step_level_by_signal)
+{
+    /* SIGUSR1/SIGUSR2's steps: clamped at both ends, the change logged either way */
+    capture_begin();
+    ck_assert_int_eq(br_log_step_level(1, "SIGUSR1"), BR_LOG_DEBUG);
+    ck_assert_int_eq(br_log_step_level(1, "SIGUSR1"), BR_LOG_DEBUG);
+    ck_assert_int_eq(br_log_step_level(-1, "SIGUSR2"), BR_LOG_INFO);
+    ck_assert_int_eq(br_log_step_level(-1, "SIGUSR2"), BR_LOG_WARN);
+    ck_assert_int_eq(br_log_step_level(-1, "SIGUSR2"), BR_LOG_ERROR);
+    ck_assert_int_eq(br_log_step_level(-1, "SIGUSR2"), BR_LOG_ERROR);
+    ck_assert_int_eq(capture_end(), 6);
+    ck_assert(strstr(captured, "log level info -> debug, by SIGUSR1") != NULL);
+    ck_assert(strstr(captured, "log level warn -> error, by SIGUSR2") != NULL);
+    ck_assert(strstr(captured, "log level error -> error, by SIGUSR2") != NULL);
+}
+END_TEST
+
+START_TEST(logfmt_and_json_lines)
+{
+    enum br_log_format f;
+    ck_assert_int_eq(br_log_parse_format("LOGFMT", &f), 0);
+    ck_assert_int_eq(f, BR_LOG_FMT_LOGFMT);
+    ck_assert_int_eq(br_log_parse_format("yaml", &f), -EINVAL);
+
+    capture_begin();
+    br_log_set_format(BR_LOG_FMT_LOGFMT);
+    br_warn("peer=%s: say \"%s\" \\ %s", "127.0.0.1:1", "hi", "a\nb");
+    br_log_set_format(BR_LOG_FMT_JSON);
+    br_info("peer=%s: say \"%s\" \\ %s", "127.0.0.1:1", "hi", "a\nb");
+    br_log_set_format(BR_LOG_FMT_TEXT);
+    ck_assert_int_eq(capture_end(), 2);
+    char *nl = strchr(captured, '\n');
+    *nl = 0;
+    const char *l1 = captured, *l2 = nl + 1;
+    ck_assert_msg(strncmp(l1, "time=", 5) == 0 && strstr(l1, " level=warn thread=main msg=\""),
+                  "%s", l1);
+    ck_assert_msg(strstr(l1, "msg=\"peer=127.0.0.1:1: say \\\"hi\\\" \\\\ a\\\\x0ab\"") != NULL,
+                  "%s", l1);
+    ck_assert_msg(strncmp(l2, "{\"time\":\"", 9) == 0, "%s", l2);
+    ck_assert_msg(strstr(l2,
+                         "\"level\":\"info\",\"thread\":\"main\",\"msg\":\"peer=127.0.0.1:1: say "
+                         "\\\"hi\\\" \\\\ a\\\\x0ab\"}\n") != NULL,
+                  "%s", l2);
+
+    /* a line at the 1 KiB cut still closes its string */
+    char big[3000];
+    memset(big, '"', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    capture_begin();
+    br_log_set_format(BR_LOG_FMT_JSON);
+    br_warn("%s", big);
+    br_log_set_format(BR_LOG_FMT_TEXT);
+    ck_assert_int_eq(capture_end(), 1);
+    size_t n = strlen(captured);
+    ck_assert_uint_le(n, 1024);
+    ck_assert_str_eq(captured + n - 3, "\"}\n");
+    ck_assert_msg(captured[n - 4] == '"' && captured[n - 5] == '\\', "%s", captured + n - 8);
+}
+END_TEST
+
 /* ---- repetitive lines ------------------------------------------------------------------- */
 
 static void disk_full(int i)
@@ -258,6 +318,8 @@ static Suite *suite(void)
     tcase_add_test(tc, long_line_cut_whole);
     tcase_add_test(tc, filtered_lines_cost_nothing);
     tcase_add_test(tc, level_changes_at_run_time);
+    tcase_add_test(tc, step_level_by_signal);
+    tcase_add_test(tc, logfmt_and_json_lines);
     tcase_add_test(tc, limited_burst_then_summary);
     tcase_add_test(tc, limited_flush_writes_pending_summary);
     suite_add_tcase(s, tc);

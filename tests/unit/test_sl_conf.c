@@ -127,7 +127,6 @@ START_TEST(test_set_invalid_leaves_conf_unchanged)
         {"compression.codec", "lzma"},
         {"compression.level", "23"},
         {"partitioner", "crc"},
-        {"enable.idempotence", "true"},
         {"partition.assignment.strategy", "range,cooperative-sticky"},
         {"partition.assignment.strategy", "sticky"},
         {"session.timeout.ms", "0"},
@@ -146,6 +145,58 @@ START_TEST(test_set_invalid_leaves_conf_unchanged)
         ck_assert_str_eq(get(c, bad[i][0]), before);
     }
     sl_conf_free(c);
+}
+END_TEST
+
+/* enable.idempotence as librdkafka takes it: what is left alone follows it, what is set
+ * explicitly against it makes the producer refuse to start, naming the property. */
+START_TEST(test_idempotence_conflicts)
+{
+    static const char *const bad[][2] = {
+        {"acks", "1"},
+        {"acks", "0"},
+        {"retries", "0"},
+        {"max.in.flight.requests.per.connection", "6"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sl_conf *c = sl_conf_new();
+        char err[256] = "";
+        ck_assert_int_eq(sl_conf_set(c, "enable.idempotence", "true", err, sizeof(err)),
+                         SL_ERR_NO_ERROR);
+        ck_assert_int_eq(sl_conf_set(c, bad[i][0], bad[i][1], err, sizeof(err)), SL_ERR_NO_ERROR);
+        sl_producer *p = sl_producer_new(c, err, sizeof(err));
+        ck_assert_msg(p == NULL, "%s=%s accepted with idempotence", bad[i][0], bad[i][1]);
+        ck_assert_msg(strstr(err, "enable.idempotence") &&
+                          strstr(err, bad[i][0][0] == 'm' ? "max.in.flight" : bad[i][0]),
+                      "message \"%s\"", err);
+    }
+    /* Explicit values that agree are fine; so are explicit acks=all and retries=1. */
+    static const char *const good[][2] = {
+        {"acks", "all"},
+        {"acks", "-1"},
+        {"retries", "1"},
+        {"max.in.flight.requests.per.connection", "5"},
+        {"max.in.flight.requests.per.connection", "1"},
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        sl_conf *c = sl_conf_new();
+        char err[256] = "";
+        sl_conf_set(c, "enable.idempotence", "true", err, sizeof(err));
+        sl_conf_set(c, "bootstrap.servers", "127.0.0.1:1", err, sizeof(err));
+        ck_assert_int_eq(sl_conf_set(c, good[i][0], good[i][1], err, sizeof(err)), SL_ERR_NO_ERROR);
+        sl_producer *p = sl_producer_new(c, err, sizeof(err));
+        ck_assert_msg(p != NULL, "%s=%s refused: %s", good[i][0], good[i][1], err);
+        sl_producer_free(p);
+    }
+    /* Without idempotence the same values are fine. */
+    sl_conf *c = sl_conf_new();
+    char err[256] = "";
+    sl_conf_set(c, "bootstrap.servers", "127.0.0.1:1", err, sizeof(err));
+    sl_conf_set(c, "acks", "1", err, sizeof(err));
+    sl_conf_set(c, "max.in.flight.requests.per.connection", "20", err, sizeof(err));
+    sl_producer *p = sl_producer_new(c, err, sizeof(err));
+    ck_assert_ptr_nonnull(p);
+    sl_producer_free(p);
 }
 END_TEST
 
@@ -288,6 +339,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_set_valid);
     tcase_add_test(tc, test_set_invalid_leaves_conf_unchanged);
     tcase_add_test(tc, test_unknown_name);
+    tcase_add_test(tc, test_idempotence_conflicts);
     tcase_add_test(tc, test_get_truncates_and_reports_size);
     tcase_add_test(tc, test_dup_is_independent);
     tcase_add_test(tc, test_ssl_properties);

@@ -264,10 +264,24 @@ START_TEST(t_config_keys)
     ck_assert_int_eq(c.cleaner_threads, 0);
     ck_assert_int_eq(st_clean_config_set(&c, "segment.bytes", "1"), -ENOENT);
     char buf[512];
-    int n = st_clean_config_format(&c, &d, buf, sizeof(buf));
-    ck_assert_int_gt(n, 0);
-    ck_assert_ptr_nonnull(strstr(buf, "cleanup.policy=compact,delete\n"));
-    ck_assert_ptr_nonnull(strstr(buf, "delete.retention.ms=1000\n"));
+    int n = st_topic_key_format(&c, ST_TK_CLEANUP_POLICY, buf, sizeof(buf), true);
+    ck_assert_int_eq(n, (int)strlen("cleanup.policy=compact,delete\n"));
+    ck_assert_str_eq(buf, "cleanup.policy=compact,delete\n");
+    ck_assert_int_eq(st_topic_key_format(&c, ST_TK_DELETE_RETENTION_MS, buf, sizeof(buf), false),
+                     4);
+    ck_assert_str_eq(buf, "1000");
+    ck_assert_int_eq(st_topic_key_format(&c, ST_TK_MIN_CLEANABLE_RATIO, buf, 4, false), 3);
+    ck_assert_str_eq(buf, "0.1");
+    /* the key table: names, int64 round trip, text parse */
+    ck_assert_int_eq(st_topic_key_find("min.cleanable.dirty.ratio", 25), ST_TK_MIN_CLEANABLE_RATIO);
+    ck_assert_int_eq(st_topic_key_set(&d, ST_TK_MIN_CLEANABLE_RATIO,
+                                      st_topic_key_get(&c, ST_TK_MIN_CLEANABLE_RATIO)),
+                     0);
+    ck_assert(d.min_cleanable_ratio == 0.1);
+    ck_assert_int_eq(st_topic_key_set(&d, ST_TK_CLEANUP_POLICY, 0), -EINVAL);
+    ck_assert_int_eq(st_topic_key_parse(&d, ST_TK_CLEANUP_POLICY, "compact"), 0);
+    ck_assert_int_eq(d.cleanup_policy, ST_CLEANUP_COMPACT);
+    ck_assert_int_eq(st_topic_key_parse(&d, ST_TK_MAX_COMPACTION_LAG_MS, "0"), -EINVAL);
     /* the topic's policy survives a restart (the metadata file) */
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
     ck_assert_int_eq(st_topic_create(store, "t", 1, &c), 0);

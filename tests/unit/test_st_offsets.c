@@ -209,6 +209,25 @@ static void all_fn(void *arg, const char *group, size_t len, const struct st_off
         a->want_sum += e->offset;
 }
 
+/* One key forgotten (OffsetDelete), the others kept; the tombstone holds after a reopen. */
+START_TEST(t_delete_one_key)
+{
+    struct st_offsets *o = open_store();
+    ck_assert_int_eq(commit(o, "g", "t", 0, 10, NULL, 1), 0);
+    ck_assert_int_eq(commit(o, "g", "t", 1, 11, NULL, 1), 0);
+    ck_assert_int_eq(st_offsets_delete(o, "g", 1, "t", 1, 0), 1);
+    ck_assert_int_eq(st_offsets_delete(o, "g", 1, "t", 1, 0), 0); /* gone already */
+    ck_assert_int_eq(st_offsets_delete(o, "x", 1, "t", 1, 0), 0);
+    ck_assert_int_eq(get(o, "g", "t", 0, NULL), -1);
+    ck_assert_int_eq(get(o, "g", "t", 1, NULL), 11);
+    st_offsets_close(o);
+    o = open_store();
+    ck_assert_int_eq(get(o, "g", "t", 0, NULL), -1);
+    ck_assert_int_eq(get(o, "g", "t", 1, NULL), 11);
+    st_offsets_close(o);
+}
+END_TEST
+
 START_TEST(t_many_groups_and_foreach)
 {
     struct st_offsets *o = open_store();
@@ -1434,6 +1453,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, t_commit_get_overwrite);
+    tcase_add_test(tc, t_delete_one_key);
     tcase_add_test(tc, t_many_groups_and_foreach);
     tcase_add_test(tc, t_reopen_replays_in_order);
     tcase_add_test(tc, t_torn_tail_every_byte);

@@ -365,6 +365,187 @@ START_TEST(t_log_ref_outlives_close_of_topic)
 }
 END_TEST
 
+/* Topic ids: one per topic, never zero, kept across a reopen; a metadata file written before
+ * topic ids gets one at open, written back (the same one at the next open). */
+START_TEST(t_topic_ids)
+{
+    uint8_t a[ST_TOPIC_ID_LEN], b[ST_TOPIC_ID_LEN], zero[ST_TOPIC_ID_LEN] = {0};
+    ck_assert_int_eq(st_topic_create(store, "ida", 1, NULL), 0);
+    ck_assert_int_eq(st_topic_create(store, "idb", 2, NULL), 0);
+    ck_assert_int_eq(st_topic_id(store, "ida", 3, a), 0);
+    ck_assert_int_eq(st_topic_id(store, "idb", 3, b), 0);
+    ck_assert_int_ne(memcmp(a, zero, sizeof(a)), 0);
+    ck_assert_int_ne(memcmp(a, b, sizeof(a)), 0);
+    ck_assert_int_eq(st_topic_id(store, "nope", 4, b), -ENOENT);
+    char name[32];
+    ck_assert_int_eq(st_topic_by_id(store, a, name, sizeof(name)), 0);
+    ck_assert_str_eq(name, "ida");
+    /* the id index follows creates and deletes */
+    uint8_t ids[40][ST_TOPIC_ID_LEN];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof(name), "many-%d", i);
+        ck_assert_int_eq(st_topic_create(store, name, 1, NULL), 0);
+        ck_assert_int_eq(st_topic_id(store, name, strlen(name), ids[i]), 0);
+    }
+    for (int i = 0; i < 40; i++) {
+        char want[32];
+        snprintf(want, sizeof(want), "many-%d", i);
+        ck_assert_int_eq(st_topic_by_id(store, ids[i], name, sizeof(name)), 0);
+        ck_assert_str_eq(name, want);
+        ck_assert_int_eq(st_topic_by_id(store, ids[i], name, 3), -ENAMETOOLONG);
+    }
+    ck_assert_int_eq(st_topic_delete(store, "many-7"), 0);
+    ck_assert_int_eq(st_topic_by_id(store, ids[7], name, sizeof(name)), -ENOENT);
+    ck_assert_int_eq(st_topic_by_id(store, ids[8], name, sizeof(name)), 0);
+    ck_assert_int_eq(st_topic_by_id(store, a, name, sizeof(name)), 0);
+    ck_assert_str_eq(name, "ida");
+    st_store_close(store);
+    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    ck_assert_int_eq(st_topic_id(store, "ida", 3, b), 0);
+    ck_assert_int_eq(memcmp(a, b, sizeof(a)), 0);
+
+    /* an old metadata file, without id= */
+    char path[512];
+    snprintf(path, sizeof(path), "%s/old.topic", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("# splicelog topic metadata\nversion=1\npartitions=1\nretention.ms=1000\n", f);
+    fclose(f);
+    st_store_close(store);
+    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    ck_assert_int_eq(st_topic_id(store, "old", 3, a), 0);
+    ck_assert_int_ne(memcmp(a, zero, sizeof(a)), 0);
+    struct st_log_config c;
+    uint32_t ov;
+    ck_assert_int_eq(st_topic_config(store, "old", 3, &c, &ov), 0);
+    ck_assert_int_eq(c.retention_ms, 1000);
+    ck_assert_uint_eq(ov, 1u << ST_TK_RETENTION_MS);
+    st_store_close(store);
+    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    ck_assert_int_eq(st_topic_id(store, "old", 3, b), 0);
+    ck_assert_int_eq(memcmp(a, b, sizeof(a)), 0);
+}
+END_TEST
+
+/* Config overrides: set, in effect on the running logs, kept across a reopen; a key taken out
+ * of the overrides follows the defaults again. */
+START_TEST(t_topic_config_set)
+{
+    ck_assert_int_eq(st_topic_create(store, "cfg", 2, NULL), 0);
+    struct st_log_config c, d;
+    uint32_t ov;
+    st_store_defaults(store, &d);
+    ck_assert_int_eq(st_topic_config(store, "cfg", 3, &c, &ov), 0);
+    ck_assert_uint_eq(ov, 0);
+    ck_assert_int_eq(st_topic_key_find("retention.bytes", 15), ST_TK_RETENTION_BYTES);
+    ck_assert_int_eq(st_topic_key_find("nope", 4), -ENOENT);
+    ck_assert_int_eq(st_topic_key_set(&c, ST_TK_RETENTION_BYTES, 4096), 0);
+    ck_assert_int_eq(st_topic_key_set(&c, ST_TK_TIMESTAMP_TYPE, 1), 0);
+    ck_assert_int_eq(st_topic_key_set(&c, ST_TK_MIN_INSYNC_REPLICAS, 0), -EINVAL);
+    ck_assert_int_eq(st_topic_key_set(&c, ST_TK_MAX_MESSAGE_BYTES, 1000), 0);
+    uint32_t want =
+        1u << ST_TK_RETENTION_BYTES | 1u << ST_TK_TIMESTAMP_TYPE | 1u << ST_TK_MAX_MESSAGE_BYTES;
+    ck_assert_int_eq(st_topic_config_set(store, "cfg", &c, want), 0);
+    struct st_log *log = st_log_get(store, "cfg", 3, 1);
+    ck_assert_ptr_nonnull(log);
+    ck_assert_int_eq(log->cfg.retention_bytes, 4096);
+    ck_assert(log->cfg.log_append_time);
+    ck_assert_int_eq(log->cfg.max_message_bytes, 1000);
+    st_log_put(log);
+    st_store_close(store);
+    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    ck_assert_int_eq(st_topic_config(store, "cfg", 3, &c, &ov), 0);
+    ck_assert_uint_eq(ov, want);
+    ck_assert_int_eq(c.retention_bytes, 4096);
+    ck_assert(c.log_append_time);
+    /* drop retention.bytes: back to the default */
+    ck_assert_int_eq(st_topic_config_set(store, "cfg", &c, want & ~(1u << ST_TK_RETENTION_BYTES)),
+                     0);
+    ck_assert_int_eq(st_topic_config(store, "cfg", 3, &c, &ov), 0);
+    ck_assert_int_eq(c.retention_bytes, d.retention_bytes);
+    /* a default of -1 ("not set": the broker's message.max.bytes) comes back too */
+    ck_assert_int_eq(st_topic_config_set(store, "cfg", &c, 1u << ST_TK_TIMESTAMP_TYPE), 0);
+    ck_assert_int_eq(st_topic_config(store, "cfg", 3, &c, &ov), 0);
+    ck_assert_int_eq(c.max_message_bytes, -1);
+    ck_assert(c.log_append_time);
+    ck_assert_int_eq(st_topic_config_set(store, "missing", &c, 0), -ENOENT);
+}
+END_TEST
+
+/* Growing a topic: new partitions usable at once and kept across a reopen; shrinking refused. */
+START_TEST(t_topic_add_partitions)
+{
+    ck_assert_int_eq(st_topic_create(store, "grow", 1, NULL), 0);
+    uint8_t id1[ST_TOPIC_ID_LEN], id2[ST_TOPIC_ID_LEN];
+    ck_assert_int_eq(st_topic_id(store, "grow", 4, id1), 0);
+    ck_assert_int_eq(st_topic_add_partitions(store, "grow", 1), -EINVAL);
+    ck_assert_int_eq(st_topic_add_partitions(store, "grow", 4), 0);
+    ck_assert_int_eq(st_topic_partitions(store, "grow", 4), 4);
+    struct st_log *log = st_log_get(store, "grow", 4, 3);
+    ck_assert_ptr_nonnull(log);
+    ck_assert_int_eq(st_log_end_offset(log), 0);
+    st_log_put(log);
+    ck_assert_int_eq(st_topic_add_partitions(store, "none", 4), -ENOENT);
+    st_store_close(store);
+    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    ck_assert_int_eq(st_topic_partitions(store, "grow", 4), 4);
+    ck_assert_int_eq(st_topic_id(store, "grow", 4, id2), 0);
+    ck_assert_int_eq(memcmp(id1, id2, sizeof(id1)), 0);
+    ck_assert_int_eq(st_topic_delete(store, "grow"), 0);
+}
+END_TEST
+
+/* DeleteRecords: the log start moves into a segment, reads below it are out of range, it is
+ * kept across a reopen, and retention then deletes the segments wholly below it. */
+START_TEST(t_delete_records)
+{
+    struct st_log_config c = tst_cfg();
+    c.segment_bytes = 4096;
+    ck_assert_int_eq(st_topic_create(store, "dr", 1, &c), 0);
+    struct st_log *log = st_log_get(store, "dr", 2, 0);
+    ck_assert_ptr_nonnull(log);
+    for (int i = 0; i < 20; i++)
+        tst_append1(log, 5, 200, 1000 + i, 1000);
+    ck_assert_int_eq(st_log_end_offset(log), 100);
+    int64_t low = -1;
+    ck_assert_int_eq(st_log_delete_records(log, 101, &low), -ERANGE);
+    ck_assert_int_eq(st_log_delete_records(log, 37, &low), 0);
+    ck_assert_int_eq(low, 37);
+    ck_assert_int_eq(st_log_start_offset(log), 37);
+    ck_assert_int_eq(st_log_delete_records(log, 10, &low), 0); /* below: nothing changes */
+    ck_assert_int_eq(low, 37);
+    struct st_read rd;
+    ck_assert_int_eq(st_log_read(log, 36, 1 << 20, &rd), -ERANGE);
+    ck_assert_int_eq(st_log_read(log, 37, 1 << 20, &rd), 0);
+    ck_assert_int_gt(rd.n, 0);
+    st_read_release(&rd);
+    st_log_put(log);
+    st_store_close(store);
+    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    log = st_log_get(store, "dr", 2, 0);
+    ck_assert(!st__log_open(log)); /* dormant: the start from its clean-shutdown record */
+    ck_assert_int_eq(st_log_start_offset(log), 37);
+    ck_assert_int_eq(st_log_read(log, 36, 1 << 20, &rd), -ERANGE);
+    /* retention drops the sealed segments below 37 once synced and digested */
+    tst_wait_durable(log);
+    int64_t first_base = -1;
+    for (int i = 0; i < 200 && first_base < 0; i++) {
+        st_store_maintain(store, 2000);
+        struct st_segvec *v = atomic_load(&log->segs);
+        if (v->s[0]->base > 0)
+            first_base = v->s[0]->base;
+        else
+            usleep(10000);
+    }
+    ck_assert_int_gt(first_base, 0);
+    ck_assert_int_le(first_base, 37);
+    ck_assert_int_eq(st_log_start_offset(log), 37);
+    ck_assert_int_eq(st_log_delete_records(log, -1, &low), 0); /* -1: the end */
+    ck_assert_int_eq(low, 100);
+    st_log_put(log);
+}
+END_TEST
+
 START_TEST(t_scrub_and_maintain_empty_store)
 {
     struct st_scrub_report rep = {-1, -1, -1};
@@ -502,6 +683,130 @@ START_TEST(t_dormant_logs_open_at_first_use)
 }
 END_TEST
 
+/*
+ * Topic administration meets dormant logs (issue 14's APIs on issue 21's lazy open): after a
+ * clean close, a log answers its DeleteRecords low watermark from its clean-shutdown record
+ * and carries its topic's overrides before its first use; its largest timestamp counts the
+ * sealed segments whose timestamps are not read yet; DeleteRecords and config changes on a
+ * dormant log hold; CreatePartitions adds dormant logs without files, usable through a cache of
+ * fewer open segments than they have.
+ */
+START_TEST(t_dormant_logs_and_topic_admin)
+{
+    st_store_close(store);
+    struct st_log_config d = tst_cfg();
+    d.open_files_max = 16; /* the cache's least: fewer than the segments below */
+    ck_assert_int_eq(st_store_open(dir, &d, &store), 0);
+    struct st_log_config c = d;
+    c.segment_bytes = 700; /* two batches a segment */
+    c.retention_bytes = -1;
+    c.retention_ms = -1;
+    ck_assert_int_eq(st_topic_create(store, "da", 2, &c), 0);
+    struct st_log *log = st_log_get(store, "da", 2, 0);
+    for (int i = 0; i < 8; i++) /* later batches are older: the largest is in the first segment */
+        tst_append1(log, 2, 100, 50000 - 1000 * i, 1);
+    ck_assert_int_eq(st_log_max_timestamp(log), 50001);
+    struct st_log_stats ls;
+    st_log_stats(log, &ls);
+    ck_assert_int_ge(ls.segments, 3);
+    int64_t low = -1;
+    ck_assert_int_eq(st_log_delete_records(log, 3, &low), 0); /* inside the first segment */
+    ck_assert_int_eq(low, 3);
+    st_log_put(log);
+    struct st_log_config tc;
+    uint32_t ov;
+    ck_assert_int_eq(st_topic_config(store, "da", 2, &tc, &ov), 0);
+    ck_assert_int_eq(st_topic_key_set(&tc, ST_TK_RETENTION_BYTES, 1 << 20), 0);
+    ov |= 1u << ST_TK_RETENTION_BYTES;
+    ck_assert_int_eq(st_topic_config_set(store, "da", &tc, ov), 0);
+    st_store_close(store);
+
+    ck_assert_int_eq(st_store_open(dir, &d, &store), 0);
+    log = st_log_get(store, "da", 2, 0);
+    ck_assert(!st__log_open(log));
+    ck_assert_int_eq(st_log_start_offset(log), 3); /* the record's low watermark */
+    ck_assert_int_eq(st_log_end_offset(log), 16);
+    ck_assert_int_eq(log->cfg.retention_bytes, 1 << 20);
+    ck_assert_int_eq(log->cfg.segment_bytes, 700);
+    struct st_read rd;
+    ck_assert_int_eq(st_log_read(log, 2, 1 << 20, &rd), -ERANGE);
+    ck_assert(!st__log_open(log));
+    ck_assert_int_eq(st_log_max_timestamp(log), 50001); /* opens it, reads sealed segments */
+    ck_assert(st__log_open(log));
+    ck_assert_int_eq(st_log_start_offset(log), 3);
+    ck_assert_int_eq(st_log_read(log, 2, 1 << 20, &rd), -ERANGE);
+    ck_assert_int_eq(st_log_read(log, 3, 1 << 20, &rd), 0);
+    ck_assert_int_gt(rd.n, 0);
+    st_read_release(&rd);
+    st_log_put(log);
+    log = st_log_get(store, "da", 2, 1); /* never written: nothing to open for */
+    ck_assert_int_eq(st_log_max_timestamp(log), -1);
+    ck_assert(!st__log_open(log));
+    st_log_put(log);
+
+    /* CreatePartitions: dormant logs with the topic's overrides and no files until written */
+    enum { NP = 12 };
+    ck_assert_int_eq(st_topic_add_partitions(store, "da", NP), 0);
+    ck_assert(!exists("da-11"));
+    for (int p = 2; p < NP; p++) {
+        log = st_log_get(store, "da", 2, p);
+        ck_assert(!st__log_open(log));
+        ck_assert_int_eq(log->cfg.retention_bytes, 1 << 20);
+        ck_assert_int_eq(log->cfg.segment_bytes, 700);
+        for (int i = 0; i < 3; i++)
+            ck_assert_int_eq(tst_append1(log, 2, 100, 7 + i, 1), 2 * i);
+        st_log_put(log);
+    }
+    ck_assert(exists("da-11/00000000000000000000.log"));
+    for (int p = 2; p < NP; p++) { /* read back through the cache of 16 open segments */
+        log = st_log_get(store, "da", 2, p);
+        struct tst_seen seen = {.first_base = 0};
+        for (int64_t off = 0; off < 6; off = seen.next) {
+            ck_assert_int_eq(st_log_read(log, off, 1 << 20, &rd), 0);
+            ck_assert_int_gt(rd.n, 0);
+            seen.first_base = off;
+            tst_check_read(&rd, &seen);
+            st_read_release(&rd);
+        }
+        st_log_put(log);
+    }
+    struct st_fcache_stats fs;
+    st__fc_stats(store->fc, &fs);
+    ck_assert_int_eq(fs.max, 16);
+    ck_assert_int_le(fs.open, fs.max);
+    ck_assert_int_gt(fs.evicted, 0);
+    st_store_close(store);
+
+    /* DeleteRecords and a config change on dormant logs, across the next clean close */
+    ck_assert_int_eq(st_store_open(dir, &d, &store), 0);
+    ck_assert_int_eq(st_topic_partitions(store, "da", 2), NP);
+    log = st_log_get(store, "da", 2, 0);
+    ck_assert(!st__log_open(log));
+    ck_assert_int_eq(st_log_delete_records(log, 5, &low), 0);
+    ck_assert_int_eq(low, 5);
+    st_log_put(log);
+    log = st_log_get(store, "da", 2, 11);
+    ck_assert(!st__log_open(log));
+    ck_assert_int_eq(st_log_end_offset(log), 6);
+    ck_assert_int_eq(st_topic_config_set(store, "da", &tc, ov & ~(1u << ST_TK_RETENTION_BYTES)), 0);
+    ck_assert_int_eq(log->cfg.retention_bytes, d.retention_bytes);
+    ck_assert_int_eq(tst_append1(log, 1, 10, 9, 1), 6); /* opens it with the new config */
+    ck_assert_int_eq(log->cfg.retention_bytes, d.retention_bytes);
+    st_log_put(log);
+    st_store_close(store);
+    ck_assert_int_eq(st_store_open(dir, &d, &store), 0);
+    log = st_log_get(store, "da", 2, 0);
+    ck_assert(!st__log_open(log));
+    ck_assert_int_eq(st_log_start_offset(log), 5);
+    st_log_put(log);
+    log = st_log_get(store, "da", 2, 11);
+    ck_assert(!st__log_open(log));
+    ck_assert_int_eq(st_log_end_offset(log), 7);
+    ck_assert_int_eq(log->cfg.retention_bytes, d.retention_bytes);
+    st_log_put(log);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_store");
@@ -518,6 +823,11 @@ static Suite *suite(void)
     tcase_add_test(tc, t_log_ref_outlives_close_of_topic);
     tcase_add_test(tc, t_scrub_and_maintain_empty_store);
     tcase_add_test(tc, t_dormant_logs_open_at_first_use);
+    tcase_add_test(tc, t_topic_ids);
+    tcase_add_test(tc, t_topic_config_set);
+    tcase_add_test(tc, t_topic_add_partitions);
+    tcase_add_test(tc, t_delete_records);
+    tcase_add_test(tc, t_dormant_logs_and_topic_admin);
     suite_add_tcase(s, tc);
     return s;
 }

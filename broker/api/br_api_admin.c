@@ -1,0 +1,438 @@
+/*
+ * br_api_admin — CreatePartitions, DescribeCluster, DescribeLogDirs: the cluster's shape for
+ * admin clients, on a single node that is every partition's only replica.
+ *
+ * CreatePartitions grows a topic to `count` partitions (st_topic_add_partitions, on the admin
+ * thread: the new logs, then the metadata file; visible to Metadata at once, so keyed
+ * producers see the new count at their next metadata refresh). Kafka's errors: an unknown
+ * topic UNKNOWN_TOPIC_OR_PARTITION; a count not above the current one, or above
+ * topic.partitions.max, INVALID_PARTITIONS; assignments that are not one list per new
+ * partition naming this node alone INVALID_REPLICA_ASSIGNMENT; a topic named twice
+ * INVALID_REQUEST. validate_only checks and changes nothing.
+ *
+ * DescribeCluster: this node, the cluster id Metadata reports, this node as controller;
+ * endpoint type 2 (controllers, KRaft) is UNSUPPORTED_ENDPOINT_TYPE, as a broker answers.
+ *
+ * DeleteRecords moves each partition's log start offset up to the offset given (-1: the high
+ * watermark), durably, on the admin thread (st_log_delete_records), and answers the new low
+ * watermark; an offset past the high watermark is OFFSET_OUT_OF_RANGE, an unknown partition
+ * UNKNOWN_TOPIC_OR_PARTITION, as Kafka.
+ *
+ * DescribeLogDirs: one log dir (log.dirs), every partition asked for (all when topics is null)
+ * with its bytes on disk (st_log_stats) and offset lag 0; unknown topics are left out, as Kafka
+ * does; v4 adds the file system's total and usable bytes (statvfs).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "br_api.h"
+#include "br_log.h"
+#include "kp_msg.h"
+#include "kp_msg_cluster.h"
+
+#define NAME_MAX_LEN 249
+/* Kafka's AclOperation bits a cluster has (metadata's authorized operations). */
+#define OPS_CLUSTER ((1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12))
+
+/* ---- CreatePartitions --------------------------------------------------------------------- */
+
+struct cp_item {
+    char name[NAME_MAX_LEN + 1];
+    int32_t count;
+    bool apply;
+};
+
+struct cp_job {
+    struct br_job job; /* first */
+    int32_t n;
+    struct cp_item *items;
+    struct kp_create_partitions_result *res;
+};
+
+static void cp_run(struct br_job *j)
+{
+    struct cp_job *cj = (struct cp_job *)j;
+    for (int32_t i = 0; i < cj->n; i++) {
+        struct cp_item *it = &cj->items[i];
+        struct kp_create_partitions_result *o = &cj->res[i];
+        if (!it->apply)
+            continue;
+        int rc = st_topic_add_partitions(j->x->store, it->name, it->count);
+        if (rc == 0) {
+            br_info("topic %s grown to %d partitions", br_log_cstr(it->name).s, it->count);
+            continue;
+        }
+        o->error_code = rc == -ENOENT   ? KP_ERR_UNKNOWN_TOPIC_OR_PARTITION
+                        : rc == -EINVAL ? KP_ERR_INVALID_PARTITIONS
+                        : rc == -EBUSY  ? KP_ERR_REQUEST_TIMED_OUT
+                                        : KP_ERR_KAFKA_STORAGE_ERROR;
+        o->error_message = kp_str_of(rc == -EINVAL  ? "the topic has that many partitions already"
+                                     : rc == -EBUSY ? "the topic is being changed: retry"
+                                                    : "cannot create the partitions");
+        if (o->error_code == KP_ERR_KAFKA_STORAGE_ERROR)
+            br_warn("growing topic %s to %d partitions: %s", br_log_cstr(it->name).s, it->count,
+                    strerror(-rc));
+    }
+}
+
+static void cp_done(struct br_job *j)
+{
+    struct cp_job *cj = (struct cp_job *)j;
+    struct kp_create_partitions_resp resp = {.n_results = cj->n, .results = cj->res};
+    if (BR_ENCODE(j->r, kp_create_partitions_resp_encode, &resp) < 0) {
+        br_fail(j->x, j->r, "cannot encode a CreatePartitions response");
+        return;
+    }
+    br_ready(j->x, j->r);
+}
+
+static void cp_fail(struct kp_create_partitions_result *o, int16_t err, const char *why)
+{
+    o->error_code = err;
+    o->error_message = kp_str_of(why);
+}
+
+int br_api_create_partitions(struct br_req *q, struct br_resp *r)
+{
+    struct br_ctx *x = q->x;
+    struct kp_create_partitions_req req;
+    int rc = BR_DECODE(q, kp_create_partitions_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    int32_t n = req.n_topics > 0 ? req.n_topics : 0;
+    size_t need = br_align8(sizeof(struct cp_job)) + br_align8((size_t)n * sizeof(struct cp_item)) +
+                  br_align8((size_t)n * sizeof(struct kp_create_partitions_result));
+    rc = br_resp_scratch(r, need);
+    if (rc < 0)
+        return rc;
+    uint8_t *m = r->scratch;
+    struct cp_job *cj = (struct cp_job *)m;
+    memset(cj, 0, sizeof(*cj));
+    m += br_align8(sizeof(*cj));
+    cj->items = (struct cp_item *)m;
+    m += br_align8((size_t)n * sizeof(struct cp_item));
+    cj->res = (struct kp_create_partitions_result *)m;
+    cj->n = n;
+    bool any = false;
+    for (int32_t i = 0; i < n; i++) {
+        const struct kp_create_partitions_topic *t = &req.topics[i];
+        struct cp_item *it = &cj->items[i];
+        struct kp_create_partitions_result *o = &cj->res[i];
+        memset(it, 0, sizeof(*it));
+        int32_t nl = t->name.len > 0 && t->name.len <= NAME_MAX_LEN ? t->name.len : 0;
+        memcpy(it->name, t->name.ptr, (size_t)nl);
+        *o = (struct kp_create_partitions_result){.name = {it->name, nl},
+                                                  .error_message = KP_STR_NULL};
+        bool dup = false;
+        for (int32_t k = 0; k < n && !dup; k++)
+            dup = k != i && req.topics[k].name.len == t->name.len &&
+                  (t->name.len <= 0 ||
+                   memcmp(req.topics[k].name.ptr, t->name.ptr, (size_t)t->name.len) == 0);
+        if (dup) {
+            cp_fail(o, KP_ERR_INVALID_REQUEST, "duplicate topic in request");
+            continue;
+        }
+        int32_t cur = nl ? st_topic_partitions(x->store, it->name, (size_t)nl) : -ENOENT;
+        if (cur < 0) {
+            cp_fail(o, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, "unknown topic");
+            continue;
+        }
+        if (t->count <= cur) {
+            cp_fail(o, KP_ERR_INVALID_PARTITIONS,
+                    t->count == cur ? "the topic already has that many partitions"
+                                    : "the topic has more partitions than requested");
+            continue;
+        }
+        if (t->count > x->cfg->topic_partitions_max) {
+            cp_fail(o, KP_ERR_INVALID_PARTITIONS, "more partitions than topic.partitions.max");
+            continue;
+        }
+        if (t->n_assignments >= 0) {
+            bool ok = t->n_assignments == t->count - cur;
+            for (int32_t k = 0; ok && k < t->n_assignments; k++)
+                ok = t->assignments[k].n_broker_ids == 1 &&
+                     t->assignments[k].broker_ids[0] == x->cfg->node_id;
+            if (!ok) {
+                cp_fail(o, KP_ERR_INVALID_REPLICA_ASSIGNMENT,
+                        "one assignment per new partition, naming this node alone");
+                continue;
+            }
+        }
+        if (req.validate_only)
+            continue;
+        it->count = t->count;
+        it->apply = true;
+        any = true;
+    }
+    if (!any) {
+        struct kp_create_partitions_resp resp = {.n_results = n, .results = cj->res};
+        rc = BR_ENCODE(r, kp_create_partitions_resp_encode, &resp);
+        return rc < 0 ? rc : BR_REPLY;
+    }
+    cj->job.r = r;
+    cj->job.run = cp_run;
+    cj->job.done = cp_done;
+    rc = br_admin(x, &cj->job);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+/* ---- DeleteRecords ------------------------------------------------------------------------ */
+
+struct dr_job {
+    struct br_job job; /* first */
+    int32_t n_topics;
+    struct kp_delete_records_resp_topic *topics;
+    struct kp_delete_records_resp_partition *parts; /* low_watermark holds the request's
+                                                        offset until run */
+};
+
+static void dr_run(struct br_job *j)
+{
+    struct dr_job *dj = (struct dr_job *)j;
+    struct kp_delete_records_resp_partition *o = dj->parts;
+    for (int32_t i = 0; i < dj->n_topics; i++) {
+        const struct kp_delete_records_resp_topic *t = &dj->topics[i];
+        for (int32_t k = 0; k < t->n_partitions; k++, o++) {
+            int64_t want = o->low_watermark;
+            o->low_watermark = -1;
+            struct st_log *log =
+                t->name.len > 0
+                    ? st_log_get(j->x->store, t->name.ptr, (size_t)t->name.len, o->partition_index)
+                    : NULL;
+            if (!log) {
+                o->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+                continue;
+            }
+            int64_t low = -1;
+            int rc = st_log_delete_records(log, want, &low);
+            st_log_put(log);
+            if (rc == -ERANGE) {
+                o->error_code = KP_ERR_OFFSET_OUT_OF_RANGE;
+            } else if (rc == -ENOENT) {
+                o->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            } else if (rc < 0) {
+                br_warn("DeleteRecords %s-%d below %lld: %s", BR_LOG_KSTR(t->name),
+                        o->partition_index, (long long)want, strerror(-rc));
+                o->error_code = KP_ERR_KAFKA_STORAGE_ERROR;
+            } else {
+                o->low_watermark = low;
+                br_info("DeleteRecords %s-%d: log start offset now %lld", BR_LOG_KSTR(t->name),
+                        o->partition_index, (long long)low);
+            }
+        }
+    }
+}
+
+static void dr_done(struct br_job *j)
+{
+    struct dr_job *dj = (struct dr_job *)j;
+    struct kp_delete_records_resp resp = {.n_topics = dj->n_topics, .topics = dj->topics};
+    if (BR_ENCODE(j->r, kp_delete_records_resp_encode, &resp) < 0) {
+        br_fail(j->x, j->r, "cannot encode a DeleteRecords response");
+        return;
+    }
+    br_ready(j->x, j->r);
+}
+
+int br_api_delete_records(struct br_req *q, struct br_resp *r)
+{
+    struct kp_delete_records_req req;
+    int rc = BR_DECODE(q, kp_delete_records_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    size_t nt = req.n_topics > 0 ? (size_t)req.n_topics : 0, np = 0, names = 0;
+    for (size_t i = 0; i < nt; i++) {
+        np += (size_t)req.topics[i].n_partitions;
+        names += (size_t)(req.topics[i].name.len > 0 ? req.topics[i].name.len : 0);
+    }
+    size_t need = br_align8(sizeof(struct dr_job)) +
+                  br_align8(nt * sizeof(struct kp_delete_records_resp_topic)) +
+                  br_align8(np * sizeof(struct kp_delete_records_resp_partition)) + names + 8;
+    rc = br_resp_scratch(r, need);
+    if (rc < 0)
+        return rc;
+    uint8_t *m = r->scratch;
+    struct dr_job *dj = (struct dr_job *)m;
+    memset(dj, 0, sizeof(*dj));
+    m += br_align8(sizeof(*dj));
+    dj->topics = (struct kp_delete_records_resp_topic *)m;
+    m += br_align8(nt * sizeof(struct kp_delete_records_resp_topic));
+    dj->parts = (struct kp_delete_records_resp_partition *)m;
+    m += br_align8(np * sizeof(struct kp_delete_records_resp_partition));
+    char *nb = (char *)m;
+    dj->n_topics = (int32_t)nt;
+    struct kp_delete_records_resp_partition *o = dj->parts;
+    for (size_t i = 0; i < nt; i++) {
+        const struct kp_delete_records_req_topic *t = &req.topics[i];
+        int32_t nl = t->name.len > 0 ? t->name.len : 0;
+        if (nl)
+            memcpy(nb, t->name.ptr, (size_t)nl);
+        dj->topics[i] = (struct kp_delete_records_resp_topic){
+            .name = {nb, nl}, .n_partitions = t->n_partitions, .partitions = o};
+        nb += nl;
+        for (int32_t k = 0; k < t->n_partitions; k++, o++)
+            *o = (struct kp_delete_records_resp_partition){
+                .partition_index = t->partitions[k].partition_index,
+                .low_watermark = t->partitions[k].offset};
+    }
+    dj->job.r = r;
+    dj->job.run = dr_run;
+    dj->job.done = dr_done;
+    rc = br_admin(q->x, &dj->job);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+/* ---- DescribeCluster ---------------------------------------------------------------------- */
+
+int br_api_describe_cluster(struct br_req *q, struct br_resp *r)
+{
+    struct kp_describe_cluster_req req;
+    int rc = BR_DECODE(q, kp_describe_cluster_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    struct kp_describe_cluster_broker b = {.broker_id = q->x->cfg->node_id,
+                                           .host = kp_str_of(q->peer->adv_host),
+                                           .port = q->peer->adv_port,
+                                           .rack = KP_STR_NULL};
+    struct kp_describe_cluster_resp resp = {
+        .error_message = KP_STR_NULL,
+        .endpoint_type = 1,
+        .cluster_id = kp_str_of("splicelog"),
+        .controller_id = q->x->cfg->node_id,
+        .n_brokers = 1,
+        .brokers = &b,
+        .cluster_authorized_operations =
+            req.include_cluster_authorized_operations ? OPS_CLUSTER : INT32_MIN,
+    };
+    if (q->api_version >= 1 && req.endpoint_type != 1) {
+        resp.error_code = KP_ERR_UNSUPPORTED_ENDPOINT_TYPE;
+        resp.error_message = kp_str_of("this is a broker: only endpoint type 1 (brokers)");
+        resp.endpoint_type = req.endpoint_type;
+        resp.n_brokers = 0;
+        resp.controller_id = -1;
+    }
+    rc = BR_ENCODE(r, kp_describe_cluster_resp_encode, &resp);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+/* ---- DescribeLogDirs ---------------------------------------------------------------------- */
+
+struct ld_names {
+    char **v;
+    int32_t *parts;
+    int32_t n, cap;
+    bool oom;
+};
+
+static void ld_collect(void *arg, const char *name, int32_t partitions)
+{
+    struct ld_names *ln = arg;
+    if (ln->oom)
+        return;
+    if (ln->n == ln->cap) {
+        int32_t cap = ln->cap ? ln->cap * 2 : 16;
+        char **v = realloc(ln->v, (size_t)cap * sizeof(*v));
+        int32_t *p = v ? realloc(ln->parts, (size_t)cap * sizeof(*p)) : NULL;
+        if (v)
+            ln->v = v;
+        if (!v || !p) {
+            ln->oom = true;
+            return;
+        }
+        ln->parts = p;
+        ln->cap = cap;
+    }
+    if (!(ln->v[ln->n] = strdup(name))) {
+        ln->oom = true;
+        return;
+    }
+    ln->parts[ln->n++] = partitions;
+}
+
+static void ld_free(struct ld_names *ln)
+{
+    for (int32_t i = 0; i < ln->n; i++)
+        free(ln->v[i]);
+    free(ln->v);
+    free(ln->parts);
+}
+
+static int64_t log_bytes(struct st_store *store, struct kp_str topic, int32_t p)
+{
+    struct st_log *log = st_log_get(store, topic.ptr, (size_t)topic.len, p);
+    if (!log)
+        return -1;
+    struct st_log_stats s;
+    st_log_stats(log, &s);
+    st_log_put(log);
+    return s.bytes;
+}
+
+int br_api_describe_log_dirs(struct br_req *q, struct br_resp *r)
+{
+    struct br_ctx *x = q->x;
+    struct kp_describe_log_dirs_req req;
+    int rc = BR_DECODE(q, kp_describe_log_dirs_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    struct ld_names all = {0};
+    int32_t nt;
+    if (req.n_topics < 0) {
+        st_topic_foreach(x->store, ld_collect, &all);
+        if (all.oom) {
+            ld_free(&all);
+            return -ENOMEM;
+        }
+        nt = all.n;
+    } else {
+        nt = req.n_topics;
+    }
+    size_t nparts = 0;
+    for (int32_t i = 0; i < nt; i++)
+        nparts += (size_t)(req.n_topics < 0 ? all.parts[i] : req.topics[i].n_partitions);
+    struct kp_describe_log_dirs_topic *ts = calloc(nt ? (size_t)nt : 1, sizeof(*ts));
+    struct kp_describe_log_dirs_partition *ps = calloc(nparts ? nparts : 1, sizeof(*ps));
+    if (!ts || !ps) {
+        free(ts);
+        free(ps);
+        ld_free(&all);
+        return -ENOMEM;
+    }
+    int32_t kt = 0;
+    size_t kp = 0;
+    for (int32_t i = 0; i < nt; i++) {
+        struct kp_str name = req.n_topics < 0 ? kp_str_of(all.v[i]) : req.topics[i].topic;
+        if (name.len <= 0 || st_topic_partitions(x->store, name.ptr, (size_t)name.len) < 0)
+            continue; /* unknown topics are left out */
+        struct kp_describe_log_dirs_topic *t = &ts[kt++];
+        *t = (struct kp_describe_log_dirs_topic){.name = name, .partitions = &ps[kp]};
+        int32_t np = req.n_topics < 0 ? all.parts[i] : req.topics[i].n_partitions;
+        for (int32_t j = 0; j < np; j++) {
+            int32_t p = req.n_topics < 0 ? j : req.topics[i].partitions[j];
+            int64_t bytes = log_bytes(x->store, name, p);
+            if (bytes < 0)
+                continue; /* no such partition */
+            ps[kp++] = (struct kp_describe_log_dirs_partition){.partition_index = p,
+                                                               .partition_size = bytes};
+            t->n_partitions++;
+        }
+    }
+    struct kp_describe_log_dirs_result res = {.log_dir = kp_str_of(x->cfg->data_dir),
+                                              .n_topics = kt,
+                                              .topics = ts,
+                                              .total_bytes = -1,
+                                              .usable_bytes = -1};
+    struct statvfs sv;
+    if (statvfs(x->cfg->data_dir, &sv) == 0) {
+        res.total_bytes = (int64_t)sv.f_blocks * (int64_t)sv.f_frsize;
+        res.usable_bytes = (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
+    }
+    struct kp_describe_log_dirs_resp resp = {.n_results = 1, .results = &res};
+    rc = BR_ENCODE(r, kp_describe_log_dirs_resp_encode, &resp);
+    free(ts);
+    free(ps);
+    ld_free(&all);
+    return rc < 0 ? rc : BR_REPLY;
+}

@@ -1,0 +1,653 @@
+/*
+ * br_api_config — DescribeConfigs, AlterConfigs, IncrementalAlterConfigs: per-topic configs
+ * (kept by the store: st_topic_config / st_topic_config_set) and the broker's, as Kafka
+ * reports them.
+ *
+ * Topic configs are Kafka's names for the keys of enum st_topic_key (log compaction's among
+ * them: cleanup.policy delete / compact / compact,delete, min.cleanable.dirty.ratio,
+ * min.compaction.lag.ms, max.compaction.lag.ms, delete.retention.ms, whose text the store
+ * parses, st_clean_conf.c) plus compression.type, which only takes "producer" (batches are
+ * stored as the producer compressed them, never recompressed); any other value is
+ * INVALID_CONFIG with a message saying so. Each entry's source is
+ * DYNAMIC_TOPIC when the topic sets it, else STATIC_BROKER when the broker's own key differs
+ * from Kafka's default, else DEFAULT; synonyms (v1+, when asked) list those levels in that
+ * order, as Kafka does. A value of "never" (-1 here) for flush.messages / flush.ms is shown as
+ * Kafka's Long.MAX_VALUE and read back from it.
+ *
+ * Broker configs (resource name: this node's id, or "" for the cluster default) are read-only
+ * here: the configuration is read at start-up. Altering one is INVALID_REQUEST, as Kafka
+ * answers for a key it cannot update dynamically; a broker id other than this node's is
+ * INVALID_REQUEST too. BROKER_LOGGER and unknown resource types: INVALID_REQUEST.
+ *
+ * Alters validate on the loop thread (unknown key or bad value: INVALID_CONFIG; unknown topic:
+ * UNKNOWN_TOPIC_OR_PARTITION) and write on the admin thread, where the store makes the change
+ * durable and applies it to the running logs (no restart). AlterConfigs replaces the topic's
+ * overrides with the request's set, as Kafka's legacy API does; IncrementalAlterConfigs SETs
+ * and DELETEs keys one by one (APPEND, as SET, only for the list key cleanup.policy).
+ * validate_only checks everything and changes nothing.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "br_api.h"
+#include "br_log.h"
+#include "kp_msg.h"
+#include "kp_msg_config.h"
+
+#define NAME_MAX_LEN 249
+
+/* One topic config as Kafka names and types it; tk = enum st_topic_key, or -1 for the keys
+ * that only take their default. */
+struct tkey {
+    const char *name;
+    const char *broker_key;
+    int tk;
+    int8_t type;
+    const char *fixed; /* tk -1: the one value accepted */
+};
+
+static const struct tkey TKEYS[] = {
+    {"cleanup.policy", "log.cleanup.policy", ST_TK_CLEANUP_POLICY, KP_CONFIG_TYPE_LIST, NULL},
+    {"compression.type", "compression.type", -1, KP_CONFIG_TYPE_STRING, "producer"},
+    {"delete.retention.ms", "log.cleaner.delete.retention.ms", ST_TK_DELETE_RETENTION_MS,
+     KP_CONFIG_TYPE_LONG, NULL},
+    {"flush.messages", "log.flush.interval.messages", ST_TK_FLUSH_MESSAGES, KP_CONFIG_TYPE_LONG,
+     NULL},
+    {"flush.ms", "log.flush.interval.ms", ST_TK_FLUSH_MS, KP_CONFIG_TYPE_LONG, NULL},
+    {"index.interval.bytes", "log.index.interval.bytes", ST_TK_INDEX_INTERVAL_BYTES,
+     KP_CONFIG_TYPE_INT, NULL},
+    {"max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", ST_TK_MAX_COMPACTION_LAG_MS,
+     KP_CONFIG_TYPE_LONG, NULL},
+    {"max.message.bytes", "message.max.bytes", ST_TK_MAX_MESSAGE_BYTES, KP_CONFIG_TYPE_INT, NULL},
+    {"message.timestamp.type", "log.message.timestamp.type", ST_TK_TIMESTAMP_TYPE,
+     KP_CONFIG_TYPE_STRING, NULL},
+    {"min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", ST_TK_MIN_CLEANABLE_RATIO,
+     KP_CONFIG_TYPE_DOUBLE, NULL},
+    {"min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", ST_TK_MIN_COMPACTION_LAG_MS,
+     KP_CONFIG_TYPE_LONG, NULL},
+    {"min.insync.replicas", "min.insync.replicas", ST_TK_MIN_INSYNC_REPLICAS, KP_CONFIG_TYPE_INT,
+     NULL},
+    {"retention.bytes", "log.retention.bytes", ST_TK_RETENTION_BYTES, KP_CONFIG_TYPE_LONG, NULL},
+    {"retention.ms", "log.retention.ms", ST_TK_RETENTION_MS, KP_CONFIG_TYPE_LONG, NULL},
+    {"segment.bytes", "log.segment.bytes", ST_TK_SEGMENT_BYTES, KP_CONFIG_TYPE_INT, NULL},
+    {"segment.index.bytes", "log.index.size.max.bytes", ST_TK_SEGMENT_INDEX_BYTES,
+     KP_CONFIG_TYPE_INT, NULL},
+    {"segment.ms", "log.roll.ms", ST_TK_SEGMENT_MS, KP_CONFIG_TYPE_LONG, NULL},
+};
+enum { NTKEYS = sizeof(TKEYS) / sizeof(TKEYS[0]) };
+
+static const struct tkey *tkey_find(struct kp_str name)
+{
+    for (int i = 0; i < NTKEYS; i++)
+        if (kp_str_eq(name, TKEYS[i].name))
+            return &TKEYS[i];
+    return NULL;
+}
+
+static bool is_never(const struct tkey *k)
+{
+    return k->tk == ST_TK_FLUSH_MESSAGES || k->tk == ST_TK_FLUSH_MS;
+}
+
+/* The value of k in c, as Kafka writes it, into buf. */
+static const char *tkey_value(const struct tkey *k, const struct st_log_config *c,
+                              const struct br_config *bc, char *buf, size_t cap)
+{
+    if (k->tk < 0)
+        return k->fixed;
+    if (k->tk > ST_TK_TIMESTAMP_TYPE) { /* compaction's keys: the store's text form */
+        st_topic_key_format(c, (enum st_topic_key)k->tk, buf, cap, false);
+        return buf;
+    }
+    int64_t v = st_topic_key_get(c, (enum st_topic_key)k->tk);
+    if (k->tk == ST_TK_TIMESTAMP_TYPE)
+        return v ? "LogAppendTime" : "CreateTime";
+    if (k->tk == ST_TK_MAX_MESSAGE_BYTES && v < 0)
+        v = bc->message_max_bytes; /* not set: the broker's message.max.bytes */
+    if (is_never(k) && v < 0)
+        v = INT64_MAX;
+    snprintf(buf, cap, "%" PRId64, v);
+    return buf;
+}
+
+int16_t br_topic_config_apply(struct st_log_config *c, uint32_t *overrides, struct kp_str name,
+                              struct kp_str value, const char **why)
+{
+    const struct tkey *k = tkey_find(name);
+    if (!k) {
+        *why = "unknown topic config name";
+        return KP_ERR_INVALID_CONFIG;
+    }
+    char v[64];
+    if (value.len < 0 || (size_t)value.len >= sizeof(v)) {
+        *why = "missing or too long a value";
+        return KP_ERR_INVALID_CONFIG;
+    }
+    memcpy(v, value.ptr, (size_t)value.len);
+    v[value.len] = 0;
+    if (k->tk < 0) {
+        if (strcmp(v, k->fixed) == 0)
+            return KP_ERR_NONE;
+        *why = "broker-side recompression is not supported: compression.type must be producer";
+        return KP_ERR_INVALID_CONFIG;
+    }
+    if (k->tk > ST_TK_TIMESTAMP_TYPE) { /* compaction's keys: parsed by the store */
+        if (st_topic_key_parse(c, (enum st_topic_key)k->tk, v) < 0) {
+            *why = k->tk == ST_TK_CLEANUP_POLICY
+                       ? "cleanup.policy must be delete, compact or compact,delete"
+                       : "not a number or out of range";
+            return KP_ERR_INVALID_CONFIG;
+        }
+        *overrides |= 1u << k->tk;
+        return KP_ERR_NONE;
+    }
+    int64_t x;
+    if (k->tk == ST_TK_TIMESTAMP_TYPE) {
+        if (strcmp(v, "CreateTime") == 0)
+            x = 0;
+        else if (strcmp(v, "LogAppendTime") == 0)
+            x = 1;
+        else {
+            *why = "message.timestamp.type must be CreateTime or LogAppendTime";
+            return KP_ERR_INVALID_CONFIG;
+        }
+    } else {
+        char *end;
+        errno = 0;
+        long long ll = strtoll(v, &end, 10);
+        if (errno || *end || !*v) {
+            *why = "not a number";
+            return KP_ERR_INVALID_CONFIG;
+        }
+        x = ll;
+        if (is_never(k) && x == INT64_MAX)
+            x = -1;
+    }
+    if (st_topic_key_set(c, (enum st_topic_key)k->tk, x) < 0) {
+        *why = "value out of range";
+        return KP_ERR_INVALID_CONFIG;
+    }
+    *overrides |= 1u << k->tk;
+    return KP_ERR_NONE;
+}
+
+/* ---- DescribeConfigs -------------------------------------------------------------------- */
+
+/* Kafka's default for each key, and the broker's value (its configuration file). */
+static void levels(struct br_ctx *x, struct st_log_config *kafka, struct st_log_config *broker)
+{
+    st_log_config_default(kafka);
+    st_store_defaults(x->store, broker);
+    broker->max_message_bytes = (int32_t)x->cfg->message_max_bytes;
+    kafka->max_message_bytes = 1048588; /* Kafka's message.max.bytes */
+}
+
+static char *arena_str(struct kp_arena *a, const char *s)
+{
+    size_t n = strlen(s);
+    char *p = kp_arena_alloc(a, n + 1, 1);
+    if (p)
+        memcpy(p, s, n + 1);
+    return p;
+}
+
+static bool wanted(const struct kp_describe_configs_resource *res, const char *name)
+{
+    if (res->n_configuration_keys < 0)
+        return true;
+    for (int32_t i = 0; i < res->n_configuration_keys; i++)
+        if (kp_str_eq(res->configuration_keys[i], name))
+            return true;
+    return false;
+}
+
+/* Entries of one resource into a->, 0 or -ENOSPC. */
+static int describe_topic(struct br_ctx *x, int16_t v, bool synonyms,
+                          const struct kp_describe_configs_resource *res, struct kp_arena *a,
+                          struct kp_describe_configs_result *out)
+{
+    struct st_log_config tc, kafka, broker;
+    uint32_t ov;
+    struct kp_str n = res->resource_name;
+    if (n.len <= 0 || n.len > NAME_MAX_LEN ||
+        st_topic_config(x->store, n.ptr, (size_t)n.len, &tc, &ov) < 0) {
+        out->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        out->error_message = kp_str_of("unknown topic");
+        return 0;
+    }
+    levels(x, &kafka, &broker);
+    struct kp_describe_configs_entry *es = kp_arena_alloc(a, NTKEYS, sizeof(*es));
+    if (!es)
+        return -ENOSPC;
+    int32_t ne = 0;
+    for (int i = 0; i < NTKEYS; i++) {
+        const struct tkey *k = &TKEYS[i];
+        if (!wanted(res, k->name))
+            continue;
+        char b1[32], b2[32], b3[32];
+        bool set = k->tk >= 0 && (ov & (1u << k->tk));
+        const char *val = tkey_value(k, &tc, x->cfg, b1, sizeof b1);
+        const char *bval = tkey_value(k, &broker, x->cfg, b2, sizeof b2);
+        const char *kval = k->tk == ST_TK_MAX_MESSAGE_BYTES
+                               ? "1048588"
+                               : tkey_value(k, &kafka, x->cfg, b3, sizeof b3);
+        bool static_set = strcmp(bval, kval) != 0;
+        struct kp_describe_configs_entry *e = &es[ne++];
+        char *vs = arena_str(a, val);
+        if (!vs)
+            return -ENOSPC;
+        *e = (struct kp_describe_configs_entry){
+            .name = kp_str_of(k->name),
+            .value = kp_str_of(vs),
+            .read_only = false,
+            .is_default = !set && !static_set,
+            .config_source = set          ? KP_CONFIG_SOURCE_DYNAMIC_TOPIC
+                             : static_set ? KP_CONFIG_SOURCE_STATIC_BROKER
+                                          : KP_CONFIG_SOURCE_DEFAULT,
+            .is_sensitive = false,
+            .config_type = k->type,
+            .documentation = KP_STR_NULL,
+        };
+        if (!synonyms || v < 1)
+            continue;
+        struct kp_describe_configs_synonym *ss = kp_arena_alloc(a, 3, sizeof(*ss));
+        char *bs = arena_str(a, bval), *ks = arena_str(a, kval);
+        if (!ss || !bs || !ks)
+            return -ENOSPC;
+        int32_t m = 0;
+        if (set)
+            ss[m++] = (struct kp_describe_configs_synonym){kp_str_of(k->name), kp_str_of(vs),
+                                                           KP_CONFIG_SOURCE_DYNAMIC_TOPIC};
+        if (static_set)
+            ss[m++] = (struct kp_describe_configs_synonym){kp_str_of(k->broker_key), kp_str_of(bs),
+                                                           KP_CONFIG_SOURCE_STATIC_BROKER};
+        ss[m++] = (struct kp_describe_configs_synonym){kp_str_of(k->broker_key), kp_str_of(ks),
+                                                       KP_CONFIG_SOURCE_DEFAULT};
+        e->n_synonyms = m;
+        e->synonyms = ss;
+    }
+    out->n_configs = ne;
+    out->configs = es;
+    return 0;
+}
+
+/* Is name this node ("" = the cluster-wide default, answered the same here)? */
+static bool this_broker(struct br_ctx *x, struct kp_str name)
+{
+    if (name.len == 0)
+        return true;
+    char want[16];
+    snprintf(want, sizeof want, "%d", x->cfg->node_id);
+    return kp_str_eq(name, want);
+}
+
+static int describe_broker(struct br_ctx *x, const struct kp_describe_configs_resource *res,
+                           struct kp_arena *a, struct kp_describe_configs_result *out)
+{
+    if (!this_broker(x, res->resource_name)) {
+        out->error_code = KP_ERR_INVALID_REQUEST;
+        out->error_message = kp_str_of("unexpected broker id: this is another broker");
+        return 0;
+    }
+    struct st_log_config kafka, broker;
+    levels(x, &kafka, &broker);
+    const struct br_config *c = x->cfg;
+    /* the broker keys of the topic configs, then a few of the broker's own */
+    struct extra {
+        const char *name, *value, *kafka_default;
+        int8_t type;
+    } more[6];
+    char np[16], id[16];
+    snprintf(np, sizeof np, "%d", c->num_partitions);
+    snprintf(id, sizeof id, "%d", c->node_id);
+    int nm = 0;
+    more[nm++] = (struct extra){"broker.id", id, "-1", KP_CONFIG_TYPE_INT};
+    more[nm++] = (struct extra){"num.partitions", np, "1", KP_CONFIG_TYPE_INT};
+    more[nm++] =
+        (struct extra){"auto.create.topics.enable", c->auto_create_topics ? "true" : "false",
+                       "true", KP_CONFIG_TYPE_BOOLEAN};
+    more[nm++] = (struct extra){"delete.topic.enable", c->delete_topic_enable ? "true" : "false",
+                                "true", KP_CONFIG_TYPE_BOOLEAN};
+    more[nm++] = (struct extra){"log.dirs", c->data_dir, "/tmp/kafka-logs", KP_CONFIG_TYPE_STRING};
+    struct kp_describe_configs_entry *es =
+        kp_arena_alloc(a, (size_t)NTKEYS + (size_t)nm, sizeof(*es));
+    if (!es)
+        return -ENOSPC;
+    int32_t ne = 0;
+    for (int i = 0; i < NTKEYS + nm; i++) {
+        char b1[32], b2[32];
+        const char *name, *val, *kval;
+        int8_t type;
+        if (i < NTKEYS) {
+            const struct tkey *k = &TKEYS[i];
+            name = k->broker_key;
+            val = tkey_value(k, &broker, c, b1, sizeof b1);
+            kval = k->tk == ST_TK_MAX_MESSAGE_BYTES ? "1048588"
+                                                    : tkey_value(k, &kafka, c, b2, sizeof b2);
+            type = k->type;
+        } else {
+            name = more[i - NTKEYS].name;
+            val = more[i - NTKEYS].value;
+            kval = more[i - NTKEYS].kafka_default;
+            type = more[i - NTKEYS].type;
+        }
+        if (!wanted(res, name))
+            continue;
+        char *vs = arena_str(a, val);
+        if (!vs)
+            return -ENOSPC;
+        bool is_static = strcmp(val, kval) != 0;
+        es[ne++] = (struct kp_describe_configs_entry){
+            .name = kp_str_of(name),
+            .value = kp_str_of(vs),
+            .read_only = true, /* read at start-up only */
+            .is_default = !is_static,
+            .config_source = is_static ? KP_CONFIG_SOURCE_STATIC_BROKER : KP_CONFIG_SOURCE_DEFAULT,
+            .config_type = type,
+            .documentation = KP_STR_NULL,
+        };
+    }
+    out->n_configs = ne;
+    out->configs = es;
+    return 0;
+}
+
+static int describe_build(struct br_req *q, const struct kp_describe_configs_req *req, size_t cap,
+                          struct kp_describe_configs_resp *resp)
+{
+    struct kp_arena a;
+    int rc = br_enc_arena(q->x, &a, cap);
+    if (rc < 0)
+        return rc;
+    int32_t n = req->n_resources > 0 ? req->n_resources : 0;
+    struct kp_describe_configs_result *rs =
+        kp_arena_alloc(&a, (size_t)n ? (size_t)n : 1, sizeof(*rs));
+    if (!rs)
+        return -ENOSPC;
+    for (int32_t i = 0; i < n; i++) {
+        const struct kp_describe_configs_resource *res = &req->resources[i];
+        struct kp_describe_configs_result *o = &rs[i];
+        *o = (struct kp_describe_configs_result){.error_message = KP_STR_NULL,
+                                                 .resource_type = res->resource_type,
+                                                 .resource_name = res->resource_name};
+        if (res->resource_type == KP_CONFIG_RESOURCE_TOPIC)
+            rc = describe_topic(q->x, q->api_version, req->include_synonyms, res, &a, o);
+        else if (res->resource_type == KP_CONFIG_RESOURCE_BROKER)
+            rc = describe_broker(q->x, res, &a, o);
+        else {
+            o->error_code = KP_ERR_INVALID_REQUEST;
+            o->error_message = kp_str_of("unsupported resource type");
+            rc = 0;
+        }
+        if (rc < 0)
+            return rc;
+    }
+    *resp = (struct kp_describe_configs_resp){.n_results = n, .results = rs};
+    return 0;
+}
+
+int br_api_describe_configs(struct br_req *q, struct br_resp *r)
+{
+    struct kp_describe_configs_req req;
+    int rc = BR_DECODE(q, kp_describe_configs_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    struct kp_describe_configs_resp resp;
+    size_t cap = 16384 + (size_t)(req.n_resources > 0 ? req.n_resources : 0) * 8192;
+    for (int attempt = 0;; attempt++) {
+        rc = describe_build(q, &req, cap, &resp);
+        if (rc != -ENOSPC || attempt == 8)
+            break;
+        cap *= 2;
+    }
+    if (rc < 0)
+        return rc;
+    rc = BR_ENCODE(r, kp_describe_configs_resp_encode, &resp);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+/* ---- AlterConfigs, IncrementalAlterConfigs ----------------------------------------------- */
+
+/* One resource of an alter, validated; lives in the response's scratch memory. */
+struct al_item {
+    struct kp_alter_configs_result res; /* name copied after the items */
+    bool apply;                         /* a topic change for the admin thread */
+    struct st_log_config cfg;
+    uint32_t overrides;
+    char name[NAME_MAX_LEN + 1];
+};
+
+struct al_job {
+    struct br_job job; /* first */
+    bool incremental;
+    int32_t n;
+    struct al_item *items;
+    struct kp_alter_configs_result *results;
+};
+
+static void al_fail(struct al_item *it, int16_t err, const char *why)
+{
+    it->res.error_code = err;
+    it->res.error_message = kp_str_of(why);
+    it->apply = false;
+}
+
+/* Validates one topic resource into it (the new overrides, or an error). configs: either
+ * the legacy set (incremental false) or the incremental operations. */
+static void al_topic(struct br_ctx *x, struct al_item *it, bool incremental,
+                     const struct kp_alter_configs_config *set, int32_t nset,
+                     const struct kp_incremental_alter_configs_config *ops, int32_t nops)
+{
+    struct kp_str n = it->res.resource_name;
+    struct st_log_config cur;
+    uint32_t ov;
+    if (n.len <= 0 || n.len > NAME_MAX_LEN ||
+        st_topic_config(x->store, n.ptr, (size_t)n.len, &cur, &ov) < 0) {
+        al_fail(it, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, "unknown topic");
+        return;
+    }
+    const char *why = NULL;
+    int16_t err = KP_ERR_NONE;
+    if (!incremental) {
+        ov = 0; /* the request's set replaces the topic's */
+        for (int32_t i = 0; i < nset && !err; i++)
+            if (set[i].value.len >= 0)
+                err = br_topic_config_apply(&cur, &ov, set[i].name, set[i].value, &why);
+    } else {
+        for (int32_t i = 0; i < nops && !err; i++) {
+            const struct kp_incremental_alter_configs_config *o = &ops[i];
+            const struct tkey *k = tkey_find(o->name);
+            if (!k) {
+                err = KP_ERR_INVALID_CONFIG;
+                why = "unknown topic config name";
+            } else if (o->config_operation == KP_CONFIG_OP_SET) {
+                err = br_topic_config_apply(&cur, &ov, o->name, o->value, &why);
+            } else if (o->config_operation == KP_CONFIG_OP_DELETE) {
+                if (k->tk >= 0)
+                    ov &= ~(1u << k->tk);
+            } else if (o->config_operation == KP_CONFIG_OP_APPEND ||
+                       o->config_operation == KP_CONFIG_OP_SUBTRACT) {
+                if (k->type != KP_CONFIG_TYPE_LIST) {
+                    err = KP_ERR_INVALID_CONFIG;
+                    why = "APPEND and SUBTRACT apply to list configs only";
+                } else if (o->config_operation == KP_CONFIG_OP_APPEND) {
+                    err = br_topic_config_apply(&cur, &ov, o->name, o->value, &why);
+                } else {
+                    err = KP_ERR_INVALID_CONFIG;
+                    why = "SUBTRACT on cleanup.policy is not supported yet";
+                }
+            } else {
+                err = KP_ERR_INVALID_REQUEST;
+                why = "unknown config operation";
+            }
+        }
+    }
+    if (err) {
+        al_fail(it, err, why);
+        return;
+    }
+    it->cfg = cur;
+    it->overrides = ov;
+    memcpy(it->name, n.ptr, (size_t)n.len);
+    it->name[n.len] = 0;
+    it->res.resource_name = (struct kp_str){it->name, n.len};
+    it->apply = true;
+}
+
+static void al_run(struct br_job *j)
+{
+    struct al_job *aj = (struct al_job *)j;
+    for (int32_t i = 0; i < aj->n; i++) {
+        struct al_item *it = &aj->items[i];
+        if (!it->apply)
+            continue;
+        int rc = st_topic_config_set(j->x->store, it->name, &it->cfg, it->overrides);
+        if (rc == 0) {
+            br_info("topic %s: configs altered", br_log_cstr(it->name).s);
+        } else if (rc == -ENOENT) {
+            al_fail(it, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, "unknown topic");
+        } else if (rc == -EBUSY) {
+            al_fail(it, KP_ERR_REQUEST_TIMED_OUT, "the topic is being changed: retry");
+        } else if (rc == -EINVAL) {
+            al_fail(it, KP_ERR_INVALID_CONFIG, "value out of range");
+        } else {
+            br_warn("altering the configs of topic %s: %s", br_log_cstr(it->name).s, strerror(-rc));
+            al_fail(it, KP_ERR_KAFKA_STORAGE_ERROR, "the metadata file cannot be written");
+        }
+    }
+}
+
+static int al_encode(struct br_resp *r, struct al_job *aj)
+{
+    for (int32_t i = 0; i < aj->n; i++)
+        aj->results[i] = aj->items[i].res;
+    if (aj->incremental) {
+        struct kp_incremental_alter_configs_resp resp = {.n_responses = aj->n,
+                                                         .responses = aj->results};
+        return BR_ENCODE(r, kp_incremental_alter_configs_resp_encode, &resp);
+    }
+    struct kp_alter_configs_resp resp = {.n_responses = aj->n, .responses = aj->results};
+    return BR_ENCODE(r, kp_alter_configs_resp_encode, &resp);
+}
+
+static void al_done(struct br_job *j)
+{
+    struct al_job *aj = (struct al_job *)j;
+    if (al_encode(j->r, aj) < 0) {
+        br_fail(j->x, j->r, "cannot encode an AlterConfigs response");
+        return;
+    }
+    br_ready(j->x, j->r);
+}
+
+/* The resources of either request, seen the same way. */
+struct al_res {
+    int8_t type;
+    struct kp_str name;
+    const struct kp_alter_configs_config *set;
+    int32_t nset;
+    const struct kp_incremental_alter_configs_config *ops;
+    int32_t nops;
+};
+
+static int alter(struct br_req *q, struct br_resp *r, bool incremental, const struct al_res *rs,
+                 int32_t n, bool validate_only)
+{
+    n = n > 0 ? n : 0;
+    size_t need = br_align8(sizeof(struct al_job)) + br_align8((size_t)n * sizeof(struct al_item)) +
+                  br_align8((size_t)n * sizeof(struct kp_alter_configs_result));
+    size_t names = 0;
+    for (int32_t i = 0; i < n; i++)
+        names += (size_t)(rs[i].name.len > 0 ? rs[i].name.len : 0);
+    int rc = br_resp_scratch(r, need + names + 8);
+    if (rc < 0)
+        return rc;
+    uint8_t *m = r->scratch;
+    struct al_job *aj = (struct al_job *)m;
+    memset(aj, 0, sizeof(*aj));
+    m += br_align8(sizeof(*aj));
+    aj->items = (struct al_item *)m;
+    m += br_align8((size_t)n * sizeof(struct al_item));
+    aj->results = (struct kp_alter_configs_result *)m;
+    m += br_align8((size_t)n * sizeof(struct kp_alter_configs_result));
+    char *nb = (char *)m;
+    aj->n = n;
+    aj->incremental = incremental;
+    bool any = false;
+    for (int32_t i = 0; i < n; i++) {
+        struct al_item *it = &aj->items[i];
+        memset(it, 0, sizeof(*it));
+        int32_t nl = rs[i].name.len > 0 ? rs[i].name.len : 0;
+        if (nl)
+            memcpy(nb, rs[i].name.ptr, (size_t)nl);
+        it->res = (struct kp_alter_configs_result){
+            .error_message = KP_STR_NULL, .resource_type = rs[i].type, .resource_name = {nb, nl}};
+        nb += nl;
+        if (rs[i].type == KP_CONFIG_RESOURCE_TOPIC) {
+            al_topic(q->x, it, incremental, rs[i].set, rs[i].nset, rs[i].ops, rs[i].nops);
+        } else if (rs[i].type == KP_CONFIG_RESOURCE_BROKER) {
+            al_fail(it, KP_ERR_INVALID_REQUEST,
+                    this_broker(q->x, rs[i].name)
+                        ? "broker configs cannot be updated dynamically: they are read at start-up"
+                        : "unexpected broker id: this is another broker");
+        } else {
+            al_fail(it, KP_ERR_INVALID_REQUEST, "unsupported resource type");
+        }
+        if (validate_only)
+            it->apply = false;
+        any |= it->apply;
+    }
+    if (!any) {
+        rc = al_encode(r, aj);
+        return rc < 0 ? rc : BR_REPLY;
+    }
+    aj->job.r = r;
+    aj->job.run = al_run;
+    aj->job.done = al_done;
+    rc = br_admin(q->x, &aj->job);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+int br_api_alter_configs(struct br_req *q, struct br_resp *r)
+{
+    struct kp_alter_configs_req req;
+    int rc = BR_DECODE(q, kp_alter_configs_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    int32_t n = req.n_resources > 0 ? req.n_resources : 0;
+    struct al_res *rs = calloc(n ? (size_t)n : 1, sizeof(*rs));
+    if (!rs)
+        return -ENOMEM;
+    for (int32_t i = 0; i < n; i++)
+        rs[i] = (struct al_res){req.resources[i].resource_type,
+                                req.resources[i].resource_name,
+                                req.resources[i].configs,
+                                req.resources[i].n_configs,
+                                NULL,
+                                0};
+    rc = alter(q, r, false, rs, n, req.validate_only);
+    free(rs);
+    return rc;
+}
+
+int br_api_incremental_alter_configs(struct br_req *q, struct br_resp *r)
+{
+    struct kp_incremental_alter_configs_req req;
+    int rc = BR_DECODE(q, kp_incremental_alter_configs_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    int32_t n = req.n_resources > 0 ? req.n_resources : 0;
+    struct al_res *rs = calloc(n ? (size_t)n : 1, sizeof(*rs));
+    if (!rs)
+        return -ENOMEM;
+    for (int32_t i = 0; i < n; i++)
+        rs[i] =
+            (struct al_res){req.resources[i].resource_type, req.resources[i].resource_name, NULL, 0,
+                            req.resources[i].configs,       req.resources[i].n_configs};
+    rc = alter(q, r, true, rs, n, req.validate_only);
+    free(rs);
+    return rc;
+}

@@ -1,0 +1,263 @@
+/*
+ * br_txn_host — the transaction coordinator (broker/coord/br_txn.h) given this server's hands:
+ * markers appended to the store's partitions, transactional offsets ended in the offsets
+ * store, durability per log.flush.interval.messages, and its start-up (see br_server.h).
+ *
+ * - A marker is an append: parked read_committed fetches are woken (the LSO moved), from the
+ *   coordinator's thread (the admin thread, or its timer), as the flusher wakes loops.
+ * - Under log.flush.interval.messages=1 each marker waits for the fdatasync that covers it
+ *   before the end goes on (ORDER OF AN END step 4: every marker durable before
+ *   Complete{Commit,Abort} is written), and the transactional offsets are synced in flush().
+ *   The coordinator's own log is synced per record by st_txnlog under the same policy.
+ * - test.txn.crash.step=N (tests only): the process kills itself with SIGKILL right after
+ *   step N of an end, so a crash loop can stop a commit at every step.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "br_clock.h"
+#include "br_log.h"
+#include "br_server.h"
+#include "br_txn.h"
+#include "st_offsets.h"
+#include "st_txnlog.h"
+
+enum { MARKER_SYNC_WAIT_MS = 30000 };
+
+/* Waits until log's durable offset reaches need (the flusher signals txn_sync_cond). */
+static int wait_durable(struct br_server *srv, struct st_log *log, int64_t need)
+{
+    int64_t deadline = br_now_ms() + MARKER_SYNC_WAIT_MS;
+    pthread_mutex_lock(&srv->txn_sync_lock);
+    while (st_log_durable_offset(log) < need) {
+        if (br_now_ms() >= deadline) {
+            pthread_mutex_unlock(&srv->txn_sync_lock);
+            return -ETIMEDOUT; /* the end stays prepared; the coordinator's tick retries */
+        }
+        st_log_request_sync(log);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&srv->txn_sync_cond, &srv->txn_sync_lock, &ts);
+    }
+    pthread_mutex_unlock(&srv->txn_sync_lock);
+    return 0;
+}
+
+static int op_marker(void *arg, const char *topic, size_t topic_len, int32_t partition, int64_t pid,
+                     int16_t epoch, bool commit, int64_t now_ms)
+{
+    struct br_server *srv = arg;
+    struct st_log *log = st_log_get(srv->store, topic, topic_len, partition);
+    if (!log)
+        return -ENOENT;
+    struct st_append_result res;
+    int rc = st_log_append_marker(log, pid, epoch, commit, 0, now_ms, &res);
+    if (rc == 0) {
+        br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_APPEND);
+        if (res.sync_needed)
+            rc = wait_durable(srv, log, res.last_offset + 1);
+    }
+    st_log_put(log);
+    return rc;
+}
+
+static int op_offsets_end(void *arg, const char *group, size_t group_len, int64_t pid,
+                          int16_t epoch, bool commit, int64_t now_ms)
+{
+    struct br_server *srv = arg;
+    if (!srv->offsets)
+        return 0;
+    return st_offsets_txn_end(srv->offsets, group, group_len, pid, epoch, commit, now_ms);
+}
+
+static int op_flush(void *arg)
+{
+    struct br_server *srv = arg;
+    if (srv->cfg->log.flush_interval_messages != 1 || !srv->offsets)
+        return 0; /* the markers waited for their own syncs */
+    return st_offsets_sync(srv->offsets);
+}
+
+static bool op_partition_exists(void *arg, const char *topic, size_t topic_len, int32_t partition)
+{
+    struct br_server *srv = arg;
+    int32_t n = st_topic_partitions(srv->store, topic, topic_len);
+    return n > 0 && partition >= 0 && partition < n;
+}
+
+static void op_step(void *arg, int n)
+{
+    struct br_server *srv = arg;
+    if (n == srv->cfg->test_txn_crash_step) {
+        br_warn("test.txn.crash.step=%d: killing the broker (SIGKILL) after step %d of a "
+                "transaction's end",
+                n, n);
+        raise(SIGKILL);
+    }
+}
+
+static void txnlog_msg(void *arg, const char *msg)
+{
+    (void)arg;
+    br_warn("%s", msg);
+}
+
+/* ---- start-up: the sweep of open transactions ---------------------------------------------- */
+
+struct topic_list {
+    char **names;
+    int32_t *parts;
+    int n, cap;
+    int err;
+};
+
+static void add_topic(void *arg, const char *name, int32_t partitions)
+{
+    struct topic_list *l = arg;
+    if (l->err)
+        return;
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 16;
+        char **nn = realloc(l->names, (size_t)cap * sizeof(*nn));
+        if (nn)
+            l->names = nn;
+        int32_t *np = realloc(l->parts, (size_t)cap * sizeof(*np));
+        if (np)
+            l->parts = np;
+        if (!nn || !np) {
+            l->err = -ENOMEM;
+            return;
+        }
+        l->cap = cap;
+    }
+    l->names[l->n] = strdup(name);
+    if (!l->names[l->n]) {
+        l->err = -ENOMEM;
+        return;
+    }
+    l->parts[l->n++] = partitions;
+}
+
+/* Every partition's open transactions, checked against the coordinator (br_txn_sweep). */
+static int sweep(struct br_server *srv)
+{
+    struct topic_list l = {0};
+    st_topic_foreach(srv->store, add_topic, &l);
+    int rc = l.err, written = 0;
+    enum { CAP = 256 };
+    struct st_open_txn *open = malloc(CAP * sizeof(*open));
+    if (!open)
+        rc = -ENOMEM;
+    for (int i = 0; i < l.n && rc == 0; i++) {
+        for (int32_t p = 0; p < l.parts[i] && rc == 0; p++) {
+            struct st_log *log = st_log_get(srv->store, l.names[i], strlen(l.names[i]), p);
+            if (!log)
+                continue;
+            int n = st_log_open_txns(log, open, CAP);
+            st_log_put(log);
+            if (n <= 0)
+                continue;
+            int w =
+                br_txn_sweep(srv->txns, l.names[i], strlen(l.names[i]), p, open, n < CAP ? n : CAP);
+            if (w < 0)
+                rc = w;
+            else
+                written += w;
+        }
+    }
+    for (int i = 0; i < l.n; i++)
+        free(l.names[i]);
+    free(l.names);
+    free(l.parts);
+    free(open);
+    if (written > 0)
+        br_warn("transaction coordinator: %d marker(s) written at start-up for open "
+                "transactions its log did not hold open",
+                written);
+    return rc;
+}
+
+int br_server_txn_open(struct br_server *srv)
+{
+    const struct br_config *cfg = srv->cfg;
+    struct st_txnlog_opts o;
+    st_txnlog_opts_default(&o);
+    o.flush_interval_messages = cfg->log.flush_interval_messages;
+    o.flush_interval_ms = cfg->log.flush_interval_ms;
+    o.log_fn = txnlog_msg;
+    int rc = st_txnlog_open(cfg->data_dir, &o, &srv->txnlog);
+    if (rc < 0) {
+        br_err("cannot open the transaction log in %s/%s: %s", cfg->data_dir, ST_TXNLOG_DIR,
+               strerror(-rc));
+        return rc;
+    }
+    struct br_txn_cfg tc;
+    br_txn_cfg_default(&tc);
+    tc.max_timeout_ms = cfg->txn_max_timeout_ms;
+    tc.abort_check_ms = cfg->txn_abort_check_ms;
+    tc.id_expiration_ms = cfg->txn_id_expiration_ms;
+    tc.expire_check_ms = cfg->txn_expire_check_ms;
+    tc.max_memory_bytes = cfg->txn_max_memory_bytes;
+    struct br_txn_ops ops = {
+        .marker = op_marker,
+        .offsets_end = op_offsets_end,
+        .flush = op_flush,
+        .partition_exists = op_partition_exists,
+        .step = cfg->test_txn_crash_step > 0 ? op_step : NULL,
+        .arg = srv,
+    };
+    rc = br_txn_new(&tc, &ops, srv->txnlog, NULL, NULL, &srv->txns);
+    if (rc < 0) {
+        br_err("cannot set up the transaction coordinator: %s", strerror(-rc));
+        return rc;
+    }
+    rc = br_txn_recover(srv->txns);
+    if (rc < 0)
+        br_err("transaction coordinator: a transaction found prepared could not be finished: "
+               "%s (retried by its timer)",
+               strerror(-rc));
+    rc = sweep(srv);
+    if (rc < 0)
+        br_err("transaction coordinator: start-up sweep of open transactions: %s", strerror(-rc));
+    rc = br_txn_timer_start(srv->txns);
+    if (rc < 0) {
+        br_err("cannot start the transaction coordinator's timer: %s", strerror(-rc));
+        return rc;
+    }
+    struct br_txn_stats s;
+    br_txn_stats(srv->txns, &s);
+    br_info("transaction coordinator: %lld transactional id(s), %lld open, next producer id %lld",
+            (long long)s.ids, (long long)s.ongoing, (long long)s.next_pid);
+    for (int i = 0; i < srv->nloops; i++)
+        srv->per_loop[i].ctx.txns = srv->txns;
+    return 0;
+}
+
+void br_server_txn_close(struct br_server *srv)
+{
+    br_txn_free(srv->txns); /* stops its timer */
+    srv->txns = NULL;
+    st_txnlog_close(srv->txnlog);
+    srv->txnlog = NULL;
+}
+
+void br_server_txn_synced(struct br_server *srv)
+{
+    pthread_mutex_lock(&srv->txn_sync_lock);
+    pthread_cond_broadcast(&srv->txn_sync_cond);
+    pthread_mutex_unlock(&srv->txn_sync_lock);
+}
+
+void br_server_txn_housekeeping(struct br_server *srv)
+{
+    if (srv->txnlog)
+        st_txnlog_maintain(srv->txnlog);
+}
