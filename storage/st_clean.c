@@ -421,7 +421,7 @@ static void ckpt_write(struct st_log *log, int64_t off)
 
 static bool compacts(const struct st_log *log)
 {
-    return (log->cfg.cleanup_policy & ST_CLEANUP_COMPACT) != 0;
+    return (ST_CLEAN_CFG(log, cleanup_policy) & ST_CLEANUP_COMPACT) != 0;
 }
 
 /*
@@ -474,7 +474,7 @@ static int job_select_locked(struct st_log *log, struct job *j)
 /* Outside the lock: min.compaction.lag.ms moves the cleanable end down. */
 static void job_apply_min_lag(struct job *j)
 {
-    int64_t lag = j->log->cfg.min_compaction_lag_ms;
+    int64_t lag = ST_CLEAN_CFG(j->log, min_compaction_lag_ms);
     if (lag <= 0)
         return;
     for (int i = 0; i < j->k; i++) {
@@ -502,7 +502,7 @@ static void job_measure(const struct job *j, int64_t *dirty, int64_t *total, boo
             *dirty += sz;
             if (first) {
                 first = false;
-                int64_t lag = j->log->cfg.max_compaction_lag_ms;
+                int64_t lag = ST_CLEAN_CFG(j->log, max_compaction_lag_ms);
                 int64_t ts = st__seg_max_ts(j->segs[i]);
                 *overdue = lag < INT64_MAX && ts >= 0 && ts < j->now_ms - lag;
             }
@@ -527,7 +527,7 @@ bool st__clean_due(struct st_log *log, int64_t now_ms, double *ratio, bool *over
         job_measure(&j, &dirty, &total, overdue);
         if (dirty > 0 && total > 0) {
             *ratio = (double)dirty / (double)total;
-            due = *ratio >= log->cfg.min_cleanable_ratio || *overdue;
+            due = *ratio >= st__clean_ratio(log) || *overdue;
         }
     }
     job_free(&j);
@@ -857,7 +857,7 @@ static int rewrite_group(struct job *j, struct st_cleanwork *w, struct st_seg **
     struct st_log *log = j->log;
     *changed = false;
     struct out o = {0};
-    int err = st__seg_open(cdir, g[0]->base, log->cfg.index_interval_bytes,
+    int err = st__seg_open(cdir, g[0]->base, ST_CLEAN_CFG(log, index_interval_bytes),
                            st__log_idx_cap(&log->cfg), true, log->store->fc, &o.s);
     if (err < 0)
         return err;
@@ -874,7 +874,7 @@ static int rewrite_group(struct job *j, struct st_cleanwork *w, struct st_seg **
         /* tombstones go once their segment was cleaned before and delete.retention.ms passed */
         int64_t seg_end = i + 1 < n ? g[i + 1]->base : next_base;
         bool drop = seg_end <= j->first_dirty &&
-                    st__seg_max_ts(src) < j->now_ms - log->cfg.delete_retention_ms;
+                    st__seg_max_ts(src) < j->now_ms - ST_CLEAN_CFG(log, delete_retention_ms);
         if ((err = st__seg_pin(src)) < 0)
             break;
         struct rdr r = {.s = src, .size = atomic_load(&src->size)};
@@ -1103,8 +1103,8 @@ int st__clean_recover(struct st_log *log)
 static int new_seg(struct st_log *log, const struct made *m, int64_t base, struct st_seg **out)
 {
     struct st_seg *s;
-    int err =
-        st__seg_open(log->dir, base, log->cfg.index_interval_bytes, 0, false, log->store->fc, &s);
+    int err = st__seg_open(log->dir, base, ST_CLEAN_CFG(log, index_interval_bytes), 0, false,
+                           log->store->fc, &s);
     if (err < 0)
         return err;
     s->w.pos = m->size;
@@ -1271,14 +1271,13 @@ static int clean_pass(struct st_log *log, struct st_cleanwork *w, int64_t now_ms
         int64_t dirty, total;
         bool overdue;
         job_measure(&j, &dirty, &total, &overdue);
-        if (total == 0 ||
-            ((double)dirty / (double)total < log->cfg.min_cleanable_ratio && !overdue))
+        if (total == 0 || ((double)dirty / (double)total < st__clean_ratio(log) && !overdue))
             goto out;
     }
     if ((err = build_map(&j, w, st)) < 0)
         goto out;
     char cdir[ST_MAX_PATH];
-    int64_t seg_max = log->cfg.segment_bytes;
+    int64_t seg_max = ST_CLEAN_CFG(log, segment_bytes);
     for (int i = 0; i < j.k && err == 0;) {
         if (j.segs[i]->base >= j.map_end)
             break;

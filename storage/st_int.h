@@ -689,6 +689,25 @@ void st__log_maintain(struct st_log *log, int64_t now_ms);
 int st__clean_recover(struct st_log *log);
 /* Stops the background cleaners (st_clean_run.c; st_store_close, before logs close). */
 void st__cleaner_stop(struct st_store *store);
+/* A running log's compaction keys change at run time (AlterConfigs: st_topic_config_set);
+ * the writer holds the log's mu and stores them with st__clean_cfg_store, the cleaner reads
+ * them without the lock through ST_CLEAN_CFG / st__clean_ratio (each field on its own). */
+#define ST_CLEAN_CFG(log, field) __atomic_load_n(&(log)->cfg.field, __ATOMIC_RELAXED)
+static inline double st__clean_ratio(const struct st_log *log)
+{
+    double d;
+    __atomic_load(&log->cfg.min_cleanable_ratio, &d, __ATOMIC_RELAXED);
+    return d;
+}
+static inline void st__clean_cfg_store(struct st_log *log, const struct st_log_config *c)
+{
+    __atomic_store_n(&log->cfg.cleanup_policy, c->cleanup_policy, __ATOMIC_RELAXED);
+    __atomic_store(&log->cfg.min_cleanable_ratio, (double *)&c->min_cleanable_ratio,
+                   __ATOMIC_RELAXED);
+    __atomic_store_n(&log->cfg.min_compaction_lag_ms, c->min_compaction_lag_ms, __ATOMIC_RELAXED);
+    __atomic_store_n(&log->cfg.max_compaction_lag_ms, c->max_compaction_lag_ms, __ATOMIC_RELAXED);
+    __atomic_store_n(&log->cfg.delete_retention_ms, c->delete_retention_ms, __ATOMIC_RELAXED);
+}
 
 /* Syncs the log (st_flush.c): sealed segments, the active one, the recovery point. */
 int st__log_sync(struct st_log *log);

@@ -839,19 +839,23 @@ int st_topic_config(struct st_store *store, const char *name, size_t len, struct
 static void log_reconfigure(struct st_log *log, const struct st_log_config *c)
 {
     pthread_mutex_lock(&log->mu);
-    log->cfg.segment_bytes =
-        c->segment_bytes > 0 && c->segment_bytes <= INT32_MAX ? c->segment_bytes : INT32_MAX;
+    /* atomic stores where the cleaner reads without the lock (ST_CLEAN_CFG) */
+    __atomic_store_n(&log->cfg.segment_bytes,
+                     c->segment_bytes > 0 && c->segment_bytes <= INT32_MAX ? c->segment_bytes
+                                                                           : (int64_t)INT32_MAX,
+                     __ATOMIC_RELAXED);
     log->cfg.roll_ms = c->roll_ms;
     log->cfg.retention_bytes = c->retention_bytes;
     log->cfg.retention_ms = c->retention_ms;
     log->cfg.flush_interval_messages = c->flush_interval_messages;
     log->cfg.flush_interval_ms = c->flush_interval_ms;
-    log->cfg.index_interval_bytes = c->index_interval_bytes;
+    __atomic_store_n(&log->cfg.index_interval_bytes, c->index_interval_bytes, __ATOMIC_RELAXED);
     log->cfg.index_max_bytes = c->index_max_bytes;
     log->cfg.log_append_time = c->log_append_time;
     __atomic_store_n(&log->cfg.max_message_bytes, c->max_message_bytes, __ATOMIC_RELAXED);
     __atomic_store_n(&log->cfg.min_insync_replicas, c->min_insync_replicas, __ATOMIC_RELAXED);
-    /* the compaction keys stay as the log was opened with (stored and described only) */
+    /* the compaction keys: the cleaner reads them without the log's lock (st_int.h) */
+    st__clean_cfg_store(log, c);
     pthread_mutex_unlock(&log->mu);
 }
 

@@ -23,7 +23,8 @@
  * UNKNOWN_TOPIC_OR_PARTITION) and write on the admin thread, where the store makes the change
  * durable and applies it to the running logs (no restart). AlterConfigs replaces the topic's
  * overrides with the request's set, as Kafka's legacy API does; IncrementalAlterConfigs SETs
- * and DELETEs keys one by one (APPEND, as SET, only for the list key cleanup.policy).
+ * and DELETEs keys one by one; APPEND / SUBTRACT only for the list key cleanup.policy, whose
+ * result may not be empty.
  * validate_only checks everything and changes nothing.
  */
 #include <errno.h>
@@ -428,6 +429,27 @@ struct al_job {
     struct kp_alter_configs_result *results;
 };
 
+/* APPEND (add) or SUBTRACT the policies listed in value to / from the topic's cleanup.policy
+ * (the list may not become empty). */
+static int16_t policy_op(struct st_log_config *cur, uint32_t *ov, bool add, struct kp_str value,
+                         const char **why)
+{
+    struct st_log_config t = *cur;
+    uint32_t tov = 0;
+    int16_t err = br_topic_config_apply(&t, &tov, kp_str_of("cleanup.policy"), value, why);
+    if (err)
+        return err;
+    int64_t have = st_topic_key_get(cur, ST_TK_CLEANUP_POLICY);
+    int64_t arg = st_topic_key_get(&t, ST_TK_CLEANUP_POLICY);
+    int64_t p = add ? have | arg : have & ~arg;
+    if (st_topic_key_set(cur, ST_TK_CLEANUP_POLICY, p) < 0) {
+        *why = "cleanup.policy cannot be empty: delete, compact or both";
+        return KP_ERR_INVALID_CONFIG;
+    }
+    *ov |= 1u << ST_TK_CLEANUP_POLICY;
+    return KP_ERR_NONE;
+}
+
 static void al_fail(struct al_item *it, int16_t err, const char *why)
 {
     it->res.error_code = err;
@@ -473,11 +495,9 @@ static void al_topic(struct br_ctx *x, struct al_item *it, bool incremental,
                 if (k->type != KP_CONFIG_TYPE_LIST) {
                     err = KP_ERR_INVALID_CONFIG;
                     why = "APPEND and SUBTRACT apply to list configs only";
-                } else if (o->config_operation == KP_CONFIG_OP_APPEND) {
-                    err = br_topic_config_apply(&cur, &ov, o->name, o->value, &why);
                 } else {
-                    err = KP_ERR_INVALID_CONFIG;
-                    why = "SUBTRACT on cleanup.policy is not supported yet";
+                    err = policy_op(&cur, &ov, o->config_operation == KP_CONFIG_OP_APPEND, o->value,
+                                    &why);
                 }
             } else {
                 err = KP_ERR_INVALID_REQUEST;
