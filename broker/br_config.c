@@ -5,6 +5,7 @@
  */
 #include "br_config.h"
 
+#include "st_clean.h"
 #include "st_offsets.h"
 
 #include <ctype.h>
@@ -242,8 +243,6 @@ static const char *const ignored[] = {
     "zookeeper.connect",
     "zookeeper.connection.timeout.ms",
     "zookeeper.session.timeout.ms",
-    "log.cleaner.enable",
-    "log.cleaner.threads",
 };
 #define NIGNORED (sizeof(ignored) / sizeof(ignored[0]))
 
@@ -582,6 +581,14 @@ int br_config_set_kv(struct br_config *c, const char *key, const char *value, ch
         rc = br_sec_conf_set(&c->sec, key, value, err, errlen);
         if (rc != -ENOENT)
             return rc;
+        /* log.cleanup.policy and log.cleaner.*: storage parses its compaction keys */
+        if (strncmp(key, "log.", 4) == 0) {
+            rc = st_clean_config_set(&c->log, key, value);
+            if (rc == -EINVAL)
+                return fail(err, errlen, -EINVAL, "bad value '%s' for %s", value, key);
+            if (rc == 0)
+                return 0;
+        }
         for (size_t i = 0; i < NIGNORED; i++)
             if (strcmp(key, ignored[i]) == 0)
                 return note_ignored(c, key);

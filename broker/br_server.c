@@ -38,6 +38,7 @@
 
 #include "br_auth.h"
 #include "br_clock.h"
+#include "st_clean.h"
 #include "br_conn.h"
 #include "br_group.h"
 #include "br_log.h"
@@ -557,6 +558,10 @@ static int open_state(struct br_server *srv)
     if (rc < 0)
         return rc;
     st_store_set_notify(srv->store, on_synced, srv);
+    if ((rc = st_store_cleaner_start(srv->store)) < 0) {
+        br_err("cannot start the log cleaner: %s", strerror(-rc));
+        return rc;
+    }
     struct br_groups_cfg gcfg = {
         .initial_rebalance_delay_ms = cfg->group_initial_delay_ms,
         .min_session_timeout_ms = cfg->group_min_session_ms,

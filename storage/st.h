@@ -10,7 +10,7 @@
  *   st_scrub.c (the scrubber), st_walk.c (the rule for a good batch), st_fence.c (fenced
  *   ranges), st_pstate.c (producer state: idempotence, open transactions, the last stable
  *   offset, snapshots), st_txnidx.c (aborted-transaction indexes), st_fcache.c (the cache of
- *   open segment files).
+ *   open segment files), st_clean*.c (log compaction: its own contract in st_clean.h).
  * - Errors: 0 or a negative errno. -ENOENT unknown topic/partition (or appending to a deleted
  *   topic's log), -EEXIST topic exists, -EINVAL bad name or argument, -ERANGE offset outside
  *   [log start, log end], -E2BIG too many batches in one append, -ESHUTDOWN appending after
@@ -76,6 +76,17 @@ struct st_log_config {
     /* Topic keys the broker enforces (the store only keeps them): -1 = the broker's value. */
     int32_t max_message_bytes;   /* max.message.bytes (-1: message.max.bytes) */
     int32_t min_insync_replicas; /* min.insync.replicas (1) */
+    /* Log compaction (st_clean.h; every key parsed in st_clean_conf.c) */
+    int32_t cleanup_policy;        /* cleanup.policy: ST_CLEANUP_* bits (delete) */
+    double min_cleanable_ratio;    /* min.cleanable.dirty.ratio (0.5) */
+    int64_t min_compaction_lag_ms; /* min.compaction.lag.ms (0) */
+    int64_t max_compaction_lag_ms; /* max.compaction.lag.ms (INT64_MAX) */
+    int64_t delete_retention_ms;   /* delete.retention.ms (1 day) */
+    /* the cleaner's, store-wide (only the store's defaults count) */
+    int32_t cleaner_threads;      /* log.cleaner.threads (1; 0: log.cleaner.enable=false) */
+    int64_t cleaner_io_max_bps;   /* log.cleaner.io.max.bytes.per.second (-1: unbounded) */
+    int64_t cleaner_backoff_ms;   /* log.cleaner.backoff.ms (15 s) */
+    int64_t cleaner_dedupe_bytes; /* log.cleaner.dedupe.buffer.size (128 MiB, all threads) */
 };
 
 /* Fills c with Kafka's defaults. */
@@ -188,16 +199,31 @@ enum st_topic_key {
     ST_TK_MAX_MESSAGE_BYTES,    /* max.message.bytes */
     ST_TK_MIN_INSYNC_REPLICAS,  /* min.insync.replicas */
     ST_TK_TIMESTAMP_TYPE,       /* message.timestamp.type (log_append_time) */
+    /* log compaction's keys: names, ranges and text forms in st_clean_conf.c */
+    ST_TK_CLEANUP_POLICY,        /* cleanup.policy (ST_CLEANUP_* bits, st_clean.h) */
+    ST_TK_MIN_CLEANABLE_RATIO,   /* min.cleanable.dirty.ratio (a double: see st_topic_key_get) */
+    ST_TK_MIN_COMPACTION_LAG_MS, /* min.compaction.lag.ms */
+    ST_TK_MAX_COMPACTION_LAG_MS, /* max.compaction.lag.ms */
+    ST_TK_DELETE_RETENTION_MS,   /* delete.retention.ms */
     ST_TK_COUNT
 };
 /* Kafka's name of a key ("retention.ms"); NULL past ST_TK_COUNT. */
 const char *st_topic_key_name(enum st_topic_key k);
 /* The key named name (len bytes), or -ENOENT. */
 int st_topic_key_find(const char *name, size_t len);
-/* A key's value in c (message.timestamp.type: 1 LogAppendTime, 0 CreateTime). */
+/* A key's value in c (message.timestamp.type: 1 LogAppendTime, 0 CreateTime;
+ * min.cleanable.dirty.ratio: the bits of the double, only good for comparing and for
+ * st_topic_key_set). */
 int64_t st_topic_key_get(const struct st_log_config *c, enum st_topic_key k);
 /* Sets a key's value in c; -EINVAL when v is outside the key's range (c unchanged). */
 int st_topic_key_set(struct st_log_config *c, enum st_topic_key k, int64_t v);
+/* A key's value parsed from Kafka's text form ("compact,delete", "0.25", "CreateTime",
+ * "604800000"); -EINVAL when it is not one (c unchanged). */
+int st_topic_key_parse(struct st_log_config *c, enum st_topic_key k, const char *text);
+/* A key's value in Kafka's text form into buf (cap bytes, NUL-terminated when it fits), as
+ * "name=value\n" with line; the length it needs, as snprintf. */
+int st_topic_key_format(const struct st_log_config *c, enum st_topic_key k, char *buf, size_t cap,
+                        bool line);
 /* The store's defaults (what a key without an override follows). */
 void st_store_defaults(const struct st_store *store, struct st_log_config *out);
 /* The topic's id; -ENOENT. */

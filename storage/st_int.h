@@ -29,6 +29,7 @@
 #include <xxhash.h>
 
 #include "st.h"
+#include "st_clean.h"
 
 /* ---- constants (the on-disk format: st_segment.c) ---------------------------------------- */
 
@@ -637,6 +638,10 @@ struct st_log {
     pthread_mutex_t sync_mu; /* one sync of this log at a time (flusher, close, delete) */
     int64_t synced_pos;      /* position of the active segment covered by the last sync */
     struct st_seg *synced_seg;
+
+    /* log compaction (st_clean.c), under mu */
+    bool cleaning;      /* a cleaning runs: retention leaves the segments alone meanwhile */
+    int64_t clean_next; /* first dirty offset (every offset below was cleaned); -1 unknown */
 };
 
 /* The DeleteRecords low watermark of a log (file format in st_segment.c): read when the log
@@ -678,6 +683,31 @@ uint32_t st__log_digest_chunks(const struct st_log_config *cfg);
 int64_t st__seg_time(struct st_seg *s);
 /* Retention and roll-by-time for one log. */
 void st__log_maintain(struct st_log *log, int64_t now_ms);
+
+/* Log compaction: finishes or undoes a swap a crash interrupted (SWAP RULE in st_clean.c),
+ * before the log's directory is listed. Recovery, single-threaded. */
+int st__clean_recover(struct st_log *log);
+/* Stops the background cleaners (st_clean_run.c; st_store_close, before logs close). */
+void st__cleaner_stop(struct st_store *store);
+/* A running log's compaction keys change at run time (AlterConfigs: st_topic_config_set);
+ * the writer holds the log's mu and stores them with st__clean_cfg_store, the cleaner reads
+ * them without the lock through ST_CLEAN_CFG / st__clean_ratio (each field on its own). */
+#define ST_CLEAN_CFG(log, field) __atomic_load_n(&(log)->cfg.field, __ATOMIC_RELAXED)
+static inline double st__clean_ratio(const struct st_log *log)
+{
+    double d;
+    __atomic_load(&log->cfg.min_cleanable_ratio, &d, __ATOMIC_RELAXED);
+    return d;
+}
+static inline void st__clean_cfg_store(struct st_log *log, const struct st_log_config *c)
+{
+    __atomic_store_n(&log->cfg.cleanup_policy, c->cleanup_policy, __ATOMIC_RELAXED);
+    __atomic_store(&log->cfg.min_cleanable_ratio, (double *)&c->min_cleanable_ratio,
+                   __ATOMIC_RELAXED);
+    __atomic_store_n(&log->cfg.min_compaction_lag_ms, c->min_compaction_lag_ms, __ATOMIC_RELAXED);
+    __atomic_store_n(&log->cfg.max_compaction_lag_ms, c->max_compaction_lag_ms, __ATOMIC_RELAXED);
+    __atomic_store_n(&log->cfg.delete_retention_ms, c->delete_retention_ms, __ATOMIC_RELAXED);
+}
 
 /* Syncs the log (st_flush.c): sealed segments, the active one, the recovery point. */
 int st__log_sync(struct st_log *log);
@@ -751,6 +781,8 @@ struct st_store {
     st_msg_fn msg_fn;
     void *msg_arg;
     struct st_recovery_report recovery;
+
+    struct st_cleaner *cleaner; /* background cleaners (st_clean_run.c); NULL none */
 };
 
 void st__store_kick_flusher(struct st_store *store);

@@ -978,9 +978,11 @@ static bool dormant_retention_due(struct st_log *log, int64_t now_ms)
         return false;
     pthread_mutex_lock(&log->mu); /* the topic's config may change at run time (st_store.c) */
     int64_t rbytes = log->cfg.retention_bytes, rms = log->cfg.retention_ms;
+    bool deletes = (log->cfg.cleanup_policy & ST_CLEANUP_DELETE) != 0;
     pthread_mutex_unlock(&log->mu);
-    bool by_size = rbytes >= 0 && c->bytes - c->first_size >= rbytes;
-    bool by_time = rms >= 0 && c->first_time < now_ms - rms;
+    /* size and time only under cleanup.policy delete; the log start offset under any policy */
+    bool by_size = deletes && rbytes >= 0 && c->bytes - c->first_size >= rbytes;
+    bool by_time = deletes && rms >= 0 && c->first_time < now_ms - rms;
     /* DeleteRecords moved the start past the first segment's base: the segments wholly below
      * it go (the record does not say where the second one starts, so the log is opened to see) */
     bool by_floor = atomic_load(&log->floor_offset) > c->first_base;
@@ -1012,11 +1014,16 @@ void st__log_maintain(struct st_log *log, int64_t now_ms)
         total += atomic_load_explicit(&v->s[i]->size, memory_order_relaxed);
     int k = 0;
     /* Only sealed segments whose digest is written (the flusher is done with them). */
-    while (k < v->n - 1 && atomic_load(&v->s[k]->digested)) {
+    /* Not while a cleaning may swap them (st_clean.c). Size and time only under
+     * cleanup.policy delete; segments wholly below the log start offset under any policy, as
+     * Kafka's deleteLogStartOffsetBreachedSegments. */
+    bool deletes = cfg->cleanup_policy == 0 || (cfg->cleanup_policy & ST_CLEANUP_DELETE);
+    while (!log->cleaning && k < v->n - 1 && atomic_load(&v->s[k]->digested)) {
         struct st_seg *s = v->s[k];
         int64_t sz = atomic_load_explicit(&s->size, memory_order_relaxed);
-        bool by_size = cfg->retention_bytes >= 0 && total - sz >= cfg->retention_bytes;
-        bool by_time = cfg->retention_ms >= 0 && st__seg_time(s) < now_ms - cfg->retention_ms;
+        bool by_size = deletes && cfg->retention_bytes >= 0 && total - sz >= cfg->retention_bytes;
+        bool by_time =
+            deletes && cfg->retention_ms >= 0 && st__seg_time(s) < now_ms - cfg->retention_ms;
         /* every offset of it below the DeleteRecords low watermark */
         bool by_floor = v->s[k + 1]->base <= atomic_load(&log->floor_offset);
         if (!by_size && !by_time && !by_floor)

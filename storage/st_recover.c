@@ -891,6 +891,7 @@ int st__log_new(struct st_store *store, const char *topic, int32_t partition,
     /* no files: an empty log, until its first append creates them */
     log->rec = (struct st_clean){.valid = true, .lso = 0, .first_time = -1};
     log->snap_newest = -1;
+    log->clean_next = -1;
     log->pristine = true;
     *out = log;
     return 0;
@@ -976,7 +977,9 @@ int st__log_load(struct st_log *log, bool lazy)
 static int log_activate(struct st_log *log)
 {
     struct listing ls;
-    int err = list_dir(log, &ls);
+    int err = st__clean_recover(log); /* a cleaning's swap, finished or undone */
+    if (err == 0)
+        err = list_dir(log, &ls);
     if (err < 0)
         return err;
     struct st_segvec *v;

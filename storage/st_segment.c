@@ -37,6 +37,8 @@
  *     fenced                        byte and offset ranges found corrupt, no longer served
  *                                   (format and load rule in st_fence.c)
  *     clean-shutdown                the log as its last clean close left it (see below)
+ *     cleaner-offset, clean-swap,   log compaction: the first dirty offset, a committed swap,
+ *     cleaner/                      the new segments being written (SWAP RULE in st_clean.c)
  *
  * .log — RecordBatch v2 batches back to back, byte for byte as in proto/kp_batch.h. The
  *   producer's bytes are kept except baseOffset (bytes 0-7, the assigned offset) and
@@ -44,7 +46,10 @@
  *   topics, attributes bit 3 and maxTimestamp with the CRC recomputed. Batch i+1 starts at
  *   12 + batchLength of batch i; the first batch's baseOffset equals the file's base offset and
  *   each next baseOffset = previous baseOffset + lastOffsetDelta + 1 (or the offset after a
- *   fenced range that ends there). partitionLeaderEpoch never decreases along a log. A segment
+ *   fenced range that ends there). A compacted segment (st_clean.c) keeps
+ *   this: batches that lost records keep their offsets, and a run of batches that lost all of
+ *   theirs is one empty batch (recordCount 0) spanning their offsets. partitionLeaderEpoch
+ *   never decreases along a log. A segment
  *   never grows past 2^31-1 bytes nor 2^31-1 offsets past its base (int32 index fields). A
  *   fenced range counts as one batch for all of these (and for the .index entry rule), whose
  *   bytes are never read.
@@ -120,7 +125,8 @@
  *   clean close of a log that changed since it was opened, after every file above is synced;
  *   not removed at open. It stays true until the log changes, and every change moves one of
  *   its first four fields: an append the active segment's size, a roll its base, retention
- *   the first base (nothing else rewrites a segment; fences live in their own file). So a
+ *   the first base (nothing else rewrites a segment but the cleaner, which unlinks
+ *   the record before its swap; fences live in their own file). So a
  *   record whose bases, count and active size match the directory describes the files
  *   exactly. A stale one is removed when recovery finds it so. An empty file is an earlier
  *   version's marker: the log was closed cleanly, nothing more is known.

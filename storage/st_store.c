@@ -32,6 +32,7 @@ void st_log_config_default(struct st_log_config *c)
     c->open_files_max = 0;
     c->max_message_bytes = -1;
     c->min_insync_replicas = 1;
+    st_clean_config_default(c);
 }
 
 bool st_topic_name_valid(const char *name, size_t len)
@@ -102,6 +103,8 @@ const char *st_topic_key_name(enum st_topic_key k)
 {
     if ((int)k < 0 || k >= ST_TK_COUNT)
         return NULL;
+    if (k > ST_TK_TIMESTAMP_TYPE)
+        return st_clean_key_name(k - ST_TK_CLEANUP_POLICY);
     return k == ST_TK_TIMESTAMP_TYPE ? TS_KEY : KEYS[k].key;
 }
 
@@ -119,6 +122,8 @@ int64_t st_topic_key_get(const struct st_log_config *c, enum st_topic_key k)
 {
     if (k == ST_TK_TIMESTAMP_TYPE)
         return c->log_append_time ? 1 : 0;
+    if (k > ST_TK_TIMESTAMP_TYPE && k < ST_TK_COUNT)
+        return st_clean_key_get(c, k - ST_TK_CLEANUP_POLICY);
     return (int)k >= 0 && k < ST_TK_TIMESTAMP_TYPE ? cfg_get(c, k) : 0;
 }
 
@@ -130,11 +135,61 @@ int st_topic_key_set(struct st_log_config *c, enum st_topic_key k, int64_t v)
         c->log_append_time = v == 1;
         return 0;
     }
+    if (k > ST_TK_TIMESTAMP_TYPE && k < ST_TK_COUNT)
+        return st_clean_key_set(c, k - ST_TK_CLEANUP_POLICY, v);
     if ((int)k < 0 || k >= ST_TK_TIMESTAMP_TYPE || v < KEYS[k].min ||
         (KEYS[k].kind == 1 && v > INT32_MAX))
         return -EINVAL;
     cfg_set(c, k, v);
     return 0;
+}
+
+int st_topic_key_parse(struct st_log_config *c, enum st_topic_key k, const char *text)
+{
+    if ((int)k < 0 || k >= ST_TK_COUNT || !text)
+        return -EINVAL;
+    if (k > ST_TK_TIMESTAMP_TYPE) /* st_clean_conf.c knows their text */
+        return st_clean_config_set(c, st_topic_key_name(k), text) == 0 ? 0 : -EINVAL;
+    int64_t v;
+    if (k == ST_TK_TIMESTAMP_TYPE) {
+        if (strcmp(text, "CreateTime") == 0)
+            v = 0;
+        else if (strcmp(text, "LogAppendTime") == 0)
+            v = 1;
+        else
+            return -EINVAL;
+    } else {
+        char *end;
+        errno = 0;
+        long long x = strtoll(text, &end, 10);
+        if (errno || *end || end == text)
+            return -EINVAL;
+        v = x;
+    }
+    return st_topic_key_set(c, k, v);
+}
+
+int st_topic_key_format(const struct st_log_config *c, enum st_topic_key k, char *buf, size_t cap,
+                        bool line)
+{
+    const char *name = st_topic_key_name(k);
+    if (!name)
+        return snprintf(buf, cap, "%s", "");
+    int n = line ? snprintf(buf, cap, "%s=", name) : 0;
+    size_t at = (size_t)n < cap ? (size_t)n : cap;
+    char *p = cap ? buf + at : buf;
+    size_t room = cap - at;
+    if (k > ST_TK_TIMESTAMP_TYPE)
+        n += st_clean_key_format(c, k - ST_TK_CLEANUP_POLICY, p, room);
+    else if (k == ST_TK_TIMESTAMP_TYPE)
+        n += snprintf(p, room, "%s", c->log_append_time ? "LogAppendTime" : "CreateTime");
+    else
+        n += snprintf(p, room, "%" PRId64, cfg_get(c, k));
+    if (line) {
+        at = (size_t)n < cap ? (size_t)n : cap;
+        n += snprintf(cap ? buf + at : buf, cap - at, "\n");
+    }
+    return n;
 }
 
 /* The overrides a config implies when nothing says which keys were set: the keys that differ
@@ -156,6 +211,9 @@ static void cfg_merge(struct st_log_config *c, const struct st_log_config *d, ui
             cfg_set(c, k, cfg_get(d, k)); /* unchecked: a default may be -1, "not set" */
     if (!(overrides & (1u << ST_TK_TIMESTAMP_TYPE)))
         c->log_append_time = d->log_append_time;
+    for (int k = ST_TK_CLEANUP_POLICY; k < ST_TK_COUNT; k++)
+        if (!(overrides & (1u << k)))
+            st_topic_key_set(c, (enum st_topic_key)k, st_topic_key_get(d, (enum st_topic_key)k));
 }
 
 static void id_new(uint8_t id[ST_TOPIC_ID_LEN])
@@ -201,6 +259,12 @@ static int meta_write(struct st_store *st, const struct st_topic *t)
     if (t->overrides & (1u << ST_TK_TIMESTAMP_TYPE))
         len += snprintf(text + len, sizeof(text) - (size_t)len, TS_KEY "=%s\n",
                         t->cfg.log_append_time ? "LogAppendTime" : "CreateTime");
+    for (int k = ST_TK_CLEANUP_POLICY; k < ST_TK_COUNT; k++)
+        if (t->overrides & (1u << k)) /* the compaction keys' text form: st_clean_conf.c */
+            len += st_topic_key_format(&t->cfg, (enum st_topic_key)k, text + len,
+                                       sizeof(text) - (size_t)len, true);
+    if ((size_t)len >= sizeof(text))
+        return -ENAMETOOLONG;
     char tmp[ST_MAX_PATH], path[ST_MAX_PATH];
     meta_path(tmp, sizeof(tmp), st, t->name, true);
     meta_path(path, sizeof(path), st, t->name, false);
@@ -267,6 +331,13 @@ static int meta_read(struct st_store *st, const char *name, int32_t *partitions,
                     return -EBADMSG;
                 id[i] = (uint8_t)(hi << 4 | lo);
             }
+            continue;
+        }
+        int ck = st_topic_key_find(key, strlen(key));
+        if (ck > ST_TK_TIMESTAMP_TYPE) { /* the compaction keys: st_clean_conf.c's text */
+            if (st_topic_key_parse(cfg, (enum st_topic_key)ck, val) < 0)
+                return -EBADMSG;
+            *overrides |= 1u << ck;
             continue;
         }
         char *end;
@@ -428,7 +499,8 @@ static void remove_dir(const char *dir)
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        unlink(path);
+        if (unlink(path) < 0 && errno == EISDIR)
+            remove_dir(path); /* a cleaning's temporary directory (st_clean.c) */
     }
     closedir(d);
     rmdir(dir);
@@ -767,18 +839,23 @@ int st_topic_config(struct st_store *store, const char *name, size_t len, struct
 static void log_reconfigure(struct st_log *log, const struct st_log_config *c)
 {
     pthread_mutex_lock(&log->mu);
-    log->cfg.segment_bytes =
-        c->segment_bytes > 0 && c->segment_bytes <= INT32_MAX ? c->segment_bytes : INT32_MAX;
+    /* atomic stores where the cleaner reads without the lock (ST_CLEAN_CFG) */
+    __atomic_store_n(&log->cfg.segment_bytes,
+                     c->segment_bytes > 0 && c->segment_bytes <= INT32_MAX ? c->segment_bytes
+                                                                           : (int64_t)INT32_MAX,
+                     __ATOMIC_RELAXED);
     log->cfg.roll_ms = c->roll_ms;
     log->cfg.retention_bytes = c->retention_bytes;
     log->cfg.retention_ms = c->retention_ms;
     log->cfg.flush_interval_messages = c->flush_interval_messages;
     log->cfg.flush_interval_ms = c->flush_interval_ms;
-    log->cfg.index_interval_bytes = c->index_interval_bytes;
+    __atomic_store_n(&log->cfg.index_interval_bytes, c->index_interval_bytes, __ATOMIC_RELAXED);
     log->cfg.index_max_bytes = c->index_max_bytes;
     log->cfg.log_append_time = c->log_append_time;
     __atomic_store_n(&log->cfg.max_message_bytes, c->max_message_bytes, __ATOMIC_RELAXED);
     __atomic_store_n(&log->cfg.min_insync_replicas, c->min_insync_replicas, __ATOMIC_RELAXED);
+    /* the compaction keys: the cleaner reads them without the log's lock (st_int.h) */
+    st__clean_cfg_store(log, c);
     pthread_mutex_unlock(&log->mu);
 }
 
@@ -834,6 +911,8 @@ int st_topic_config_set(struct st_store *store, const char *name, const struct s
     for (int k = 0; k < NKEYS; k++)
         cfg_set(&full, k, cfg_get(&nc, k));
     full.log_append_time = nc.log_append_time;
+    for (int k = ST_TK_CLEANUP_POLICY; k < ST_TK_COUNT; k++)
+        st_topic_key_set(&full, (enum st_topic_key)k, st_topic_key_get(&nc, (enum st_topic_key)k));
     shadow.cfg = full;
     shadow.overrides = overrides;
     err = meta_write(store, &shadow);
@@ -1126,6 +1205,7 @@ void st_store_close(struct st_store *store)
 {
     if (!store)
         return;
+    st__cleaner_stop(store);
     st__flusher_stop(store);
     pthread_rwlock_wrlock(&store->mu);
     int err = close_logs(store);

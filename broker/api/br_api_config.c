@@ -3,10 +3,12 @@
  * (kept by the store: st_topic_config / st_topic_config_set) and the broker's, as Kafka
  * reports them.
  *
- * Topic configs are Kafka's names for the keys of enum st_topic_key plus cleanup.policy and
- * compression.type, which only take their one supported value ("delete": no log compaction;
- * "producer": batches are stored as the producer compressed them, never recompressed); any
- * other value is INVALID_CONFIG with a message saying so. Each entry's source is
+ * Topic configs are Kafka's names for the keys of enum st_topic_key (log compaction's among
+ * them: cleanup.policy delete / compact / compact,delete, min.cleanable.dirty.ratio,
+ * min.compaction.lag.ms, max.compaction.lag.ms, delete.retention.ms, whose text the store
+ * parses, st_clean_conf.c) plus compression.type, which only takes "producer" (batches are
+ * stored as the producer compressed them, never recompressed); any other value is
+ * INVALID_CONFIG with a message saying so. Each entry's source is
  * DYNAMIC_TOPIC when the topic sets it, else STATIC_BROKER when the broker's own key differs
  * from Kafka's default, else DEFAULT; synonyms (v1+, when asked) list those levels in that
  * order, as Kafka does. A value of "never" (-1 here) for flush.messages / flush.ms is shown as
@@ -21,7 +23,8 @@
  * UNKNOWN_TOPIC_OR_PARTITION) and write on the admin thread, where the store makes the change
  * durable and applies it to the running logs (no restart). AlterConfigs replaces the topic's
  * overrides with the request's set, as Kafka's legacy API does; IncrementalAlterConfigs SETs
- * and DELETEs keys one by one (APPEND / SUBTRACT only for the list key cleanup.policy).
+ * and DELETEs keys one by one; APPEND / SUBTRACT only for the list key cleanup.policy, whose
+ * result may not be empty.
  * validate_only checks everything and changes nothing.
  *
  * Authorization, as Kafka's KafkaApis: DESCRIBE_CONFIGS (describe) or ALTER_CONFIGS (alters) on
@@ -69,16 +72,24 @@ struct tkey {
 };
 
 static const struct tkey TKEYS[] = {
-    {"cleanup.policy", "log.cleanup.policy", -1, KP_CONFIG_TYPE_LIST, "delete"},
+    {"cleanup.policy", "log.cleanup.policy", ST_TK_CLEANUP_POLICY, KP_CONFIG_TYPE_LIST, NULL},
     {"compression.type", "compression.type", -1, KP_CONFIG_TYPE_STRING, "producer"},
+    {"delete.retention.ms", "log.cleaner.delete.retention.ms", ST_TK_DELETE_RETENTION_MS,
+     KP_CONFIG_TYPE_LONG, NULL},
     {"flush.messages", "log.flush.interval.messages", ST_TK_FLUSH_MESSAGES, KP_CONFIG_TYPE_LONG,
      NULL},
     {"flush.ms", "log.flush.interval.ms", ST_TK_FLUSH_MS, KP_CONFIG_TYPE_LONG, NULL},
     {"index.interval.bytes", "log.index.interval.bytes", ST_TK_INDEX_INTERVAL_BYTES,
      KP_CONFIG_TYPE_INT, NULL},
+    {"max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", ST_TK_MAX_COMPACTION_LAG_MS,
+     KP_CONFIG_TYPE_LONG, NULL},
     {"max.message.bytes", "message.max.bytes", ST_TK_MAX_MESSAGE_BYTES, KP_CONFIG_TYPE_INT, NULL},
     {"message.timestamp.type", "log.message.timestamp.type", ST_TK_TIMESTAMP_TYPE,
      KP_CONFIG_TYPE_STRING, NULL},
+    {"min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", ST_TK_MIN_CLEANABLE_RATIO,
+     KP_CONFIG_TYPE_DOUBLE, NULL},
+    {"min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", ST_TK_MIN_COMPACTION_LAG_MS,
+     KP_CONFIG_TYPE_LONG, NULL},
     {"min.insync.replicas", "min.insync.replicas", ST_TK_MIN_INSYNC_REPLICAS, KP_CONFIG_TYPE_INT,
      NULL},
     {"retention.bytes", "log.retention.bytes", ST_TK_RETENTION_BYTES, KP_CONFIG_TYPE_LONG, NULL},
@@ -109,6 +120,10 @@ static const char *tkey_value(const struct tkey *k, const struct st_log_config *
 {
     if (k->tk < 0)
         return k->fixed;
+    if (k->tk > ST_TK_TIMESTAMP_TYPE) { /* compaction's keys: the store's text form */
+        st_topic_key_format(c, (enum st_topic_key)k->tk, buf, cap, false);
+        return buf;
+    }
     int64_t v = st_topic_key_get(c, (enum st_topic_key)k->tk);
     if (k->tk == ST_TK_TIMESTAMP_TYPE)
         return v ? "LogAppendTime" : "CreateTime";
@@ -138,11 +153,18 @@ int16_t br_topic_config_apply(struct st_log_config *c, uint32_t *overrides, stru
     if (k->tk < 0) {
         if (strcmp(v, k->fixed) == 0)
             return KP_ERR_NONE;
-        *why = k->type == KP_CONFIG_TYPE_LIST
-                   ? "cleanup.policy=compact is not supported (no log compaction): only delete"
-                   : "broker-side recompression is not supported: compression.type must be "
-                     "producer";
+        *why = "broker-side recompression is not supported: compression.type must be producer";
         return KP_ERR_INVALID_CONFIG;
+    }
+    if (k->tk > ST_TK_TIMESTAMP_TYPE) { /* compaction's keys: parsed by the store */
+        if (st_topic_key_parse(c, (enum st_topic_key)k->tk, v) < 0) {
+            *why = k->tk == ST_TK_CLEANUP_POLICY
+                       ? "cleanup.policy must be delete, compact or compact,delete"
+                       : "not a number or out of range";
+            return KP_ERR_INVALID_CONFIG;
+        }
+        *overrides |= 1u << k->tk;
+        return KP_ERR_NONE;
     }
     int64_t x;
     if (k->tk == ST_TK_TIMESTAMP_TYPE) {
@@ -437,6 +459,27 @@ struct al_job {
     struct kp_alter_configs_result *results;
 };
 
+/* APPEND (add) or SUBTRACT the policies listed in value to / from the topic's cleanup.policy
+ * (the list may not become empty). */
+static int16_t policy_op(struct st_log_config *cur, uint32_t *ov, bool add, struct kp_str value,
+                         const char **why)
+{
+    struct st_log_config t = *cur;
+    uint32_t tov = 0;
+    int16_t err = br_topic_config_apply(&t, &tov, kp_str_of("cleanup.policy"), value, why);
+    if (err)
+        return err;
+    int64_t have = st_topic_key_get(cur, ST_TK_CLEANUP_POLICY);
+    int64_t arg = st_topic_key_get(&t, ST_TK_CLEANUP_POLICY);
+    int64_t p = add ? have | arg : have & ~arg;
+    if (st_topic_key_set(cur, ST_TK_CLEANUP_POLICY, p) < 0) {
+        *why = "cleanup.policy cannot be empty: delete, compact or both";
+        return KP_ERR_INVALID_CONFIG;
+    }
+    *ov |= 1u << ST_TK_CLEANUP_POLICY;
+    return KP_ERR_NONE;
+}
+
 static void al_fail(struct al_item *it, int16_t err, const char *why)
 {
     it->res.error_code = err;
@@ -482,11 +525,9 @@ static void al_topic(struct br_ctx *x, struct al_item *it, bool incremental,
                 if (k->type != KP_CONFIG_TYPE_LIST) {
                     err = KP_ERR_INVALID_CONFIG;
                     why = "APPEND and SUBTRACT apply to list configs only";
-                } else if (o->config_operation == KP_CONFIG_OP_APPEND) {
-                    err = br_topic_config_apply(&cur, &ov, o->name, o->value, &why);
                 } else {
-                    err = KP_ERR_INVALID_CONFIG;
-                    why = "cleanup.policy cannot be empty: delete is the only policy";
+                    err = policy_op(&cur, &ov, o->config_operation == KP_CONFIG_OP_APPEND, o->value,
+                                    &why);
                 }
             } else {
                 err = KP_ERR_INVALID_REQUEST;

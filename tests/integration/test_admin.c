@@ -33,6 +33,7 @@ static void setup(void)
     static const char *const extra[] = {"-o", "num.partitions=1",
                                         "-o", "group.initial.rebalance.delay.ms=0",
                                         "-o", "log.retention.check.interval.ms=200",
+                                        "-o", "log.cleaner.backoff.ms=100",
                                         NULL};
     tb_ck_start_fresh(&B, extra);
 }
@@ -314,9 +315,9 @@ START_TEST(configs_sources_synonyms_and_errors)
                                  KP_CONFIG_OP_SET, "soon", false, msg),
                      KP_ERR_INVALID_CONFIG);
     ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_TOPIC, "cf", "cleanup.policy",
-                                 KP_CONFIG_OP_SET, "compact", false, msg),
+                                 KP_CONFIG_OP_SET, "squash", false, msg),
                      KP_ERR_INVALID_CONFIG);
-    ck_assert_msg(strstr(msg, "compaction"), "message: %s", msg);
+    ck_assert_msg(strstr(msg, "cleanup.policy"), "message: %s", msg);
     ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_TOPIC, "cf", "retention.ms",
                                  KP_CONFIG_OP_APPEND, "1", false, msg),
                      KP_ERR_INVALID_CONFIG);
@@ -352,10 +353,11 @@ START_TEST(configs_sources_synonyms_and_errors)
 }
 END_TEST
 
-static int16_t produce_err(int fd, const char *topic, int16_t acks, int count, size_t pad)
+static int16_t produce_keyed(int fd, const char *topic, int16_t acks, int count, size_t pad,
+                             bool keyed)
 {
     static uint8_t batch[64 << 10];
-    long n = tb_batch_values(batch, sizeof batch, "rt", 0, count, pad, false, 1700000000000);
+    long n = tb_batch_values(batch, sizeof batch, "rt", 0, count, pad, keyed, 1700000000000);
     ck_assert_int_gt(n, 0);
     struct kp_produce_req_partition p = {.partition_index = 0, .records = {batch, (int32_t)n}};
     struct kp_produce_req_topic t = {.name = kp_str_of(topic), .n_partitions = 1, .partitions = &p};
@@ -370,6 +372,11 @@ static int16_t produce_err(int fd, const char *topic, int16_t acks, int count, s
     int16_t err = resp.topics[0].partitions[0].error_code;
     tb_frame_free(&f);
     return err;
+}
+
+static int16_t produce_err(int fd, const char *topic, int16_t acks, int count, size_t pad)
+{
+    return produce_keyed(fd, topic, acks, count, pad, false);
 }
 
 static int64_t log_start(int fd, const char *topic)
@@ -425,6 +432,110 @@ START_TEST(configs_take_effect_at_once)
 }
 END_TEST
 
+/* Bytes of partition 0 of topic (DescribeLogDirs). */
+static int64_t partition_size(int fd, const char *topic)
+{
+    int32_t part = 0;
+    struct kp_describe_log_dirs_req_topic t = {kp_str_of(topic), 1, &part};
+    struct kp_describe_log_dirs_req req = {.n_topics = 1, .topics = &t};
+    struct kp_describe_log_dirs_resp resp;
+    struct tb_frame f;
+    ROUND(fd, KP_API_DESCRIBE_LOG_DIRS, 1, kp_describe_log_dirs_req_encode, &req,
+          kp_describe_log_dirs_resp_decode, &resp, &f);
+    ck_assert_int_eq(resp.n_results, 1);
+    ck_assert_int_eq(resp.results[0].n_topics, 1);
+    int64_t size = resp.results[0].topics[0].partitions[0].partition_size;
+    tb_frame_free(&f);
+    return size;
+}
+
+/* A topic altered to cleanup.policy=compact at run time is compacted by the running cleaner
+ * (the same 8 keys written 16 times over small segments: the log shrinks, its start stays);
+ * DescribeConfigs reports the policy as DYNAMIC_TOPIC; APPEND / SUBTRACT edit the list, which
+ * may not become empty; the compaction keys are validated. */
+START_TEST(alter_to_compact_at_run_time)
+{
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "cp", 1);
+    int16_t err;
+    struct entry e = describe(fd, 4, KP_CONFIG_RESOURCE_TOPIC, "cp", "cleanup.policy", &err);
+    ck_assert_int_eq(err, 0);
+    ck_assert_str_eq(e.value, "delete");
+    ck_assert_int_eq(e.source, KP_CONFIG_SOURCE_DEFAULT);
+    ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_TOPIC, "cp", "segment.bytes",
+                                 KP_CONFIG_OP_SET, "4096", false, NULL),
+                     0);
+    /* the records' timestamps are old: no time retention to blur the sizes */
+    ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_TOPIC, "cp", "retention.ms",
+                                 KP_CONFIG_OP_SET, "-1", false, NULL),
+                     0);
+    for (int i = 0; i < 16; i++)
+        ck_assert_int_eq(produce_keyed(fd, "cp", -1, 8, 200, true), 0);
+    int64_t before = partition_size(fd, "cp");
+    ck_assert_int_gt(before, 16 * 8 * 200);
+    /* a second of delete-policy housekeeping: nothing is compacted */
+    usleep(1000 * 1000);
+    ck_assert_int_eq(partition_size(fd, "cp"), before);
+
+    char msg[128];
+    ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_TOPIC, "cp", "min.cleanable.dirty.ratio",
+                                 KP_CONFIG_OP_SET, "1.5", false, msg),
+                     KP_ERR_INVALID_CONFIG);
+    ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_TOPIC, "cp", "max.compaction.lag.ms",
+                                 KP_CONFIG_OP_SET, "0", false, msg),
+                     KP_ERR_INVALID_CONFIG);
+    ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_TOPIC, "cp", "min.cleanable.dirty.ratio",
+                                 KP_CONFIG_OP_SET, "0.01", false, NULL),
+                     0);
+    ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_TOPIC, "cp", "cleanup.policy",
+                                 KP_CONFIG_OP_SET, "compact", false, NULL),
+                     0);
+    e = describe(fd, 4, KP_CONFIG_RESOURCE_TOPIC, "cp", "cleanup.policy", &err);
+    ck_assert_str_eq(e.value, "compact");
+    ck_assert_int_eq(e.source, KP_CONFIG_SOURCE_DYNAMIC_TOPIC);
+    ck_assert_int_eq(e.n_synonyms, 2);
+    ck_assert_str_eq(e.syn_name[1], "log.cleanup.policy");
+    e = describe(fd, 4, KP_CONFIG_RESOURCE_TOPIC, "cp", "min.cleanable.dirty.ratio", &err);
+    ck_assert_str_eq(e.value, "0.01");
+    ck_assert_int_eq(e.source, KP_CONFIG_SOURCE_DYNAMIC_TOPIC);
+    e = describe(fd, 4, KP_CONFIG_RESOURCE_TOPIC, "cp", "delete.retention.ms", &err);
+    ck_assert_str_eq(e.value, "86400000");
+    ck_assert_int_eq(e.source, KP_CONFIG_SOURCE_DEFAULT);
+
+    int64_t after = before;
+    for (int i = 0; i < 150 && after >= before / 2; i++) { /* up to 15 s */
+        usleep(100 * 1000);
+        after = partition_size(fd, "cp");
+    }
+    ck_assert_msg(after < before / 2, "compacted %lld -> %lld bytes", (long long)before,
+                  (long long)after);
+    ck_assert_int_eq(log_start(fd, "cp"), 0); /* compaction keeps offsets */
+
+    /* APPEND and SUBTRACT on the list */
+    ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_TOPIC, "cp", "cleanup.policy",
+                                 KP_CONFIG_OP_APPEND, "delete", false, NULL),
+                     0);
+    e = describe(fd, 4, KP_CONFIG_RESOURCE_TOPIC, "cp", "cleanup.policy", &err);
+    ck_assert_str_eq(e.value, "compact,delete");
+    ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_TOPIC, "cp", "cleanup.policy",
+                                 KP_CONFIG_OP_SUBTRACT, "compact", false, NULL),
+                     0);
+    e = describe(fd, 4, KP_CONFIG_RESOURCE_TOPIC, "cp", "cleanup.policy", &err);
+    ck_assert_str_eq(e.value, "delete");
+    ck_assert_int_eq(e.source, KP_CONFIG_SOURCE_DYNAMIC_TOPIC);
+    ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_TOPIC, "cp", "cleanup.policy",
+                                 KP_CONFIG_OP_SUBTRACT, "delete", false, msg),
+                     KP_ERR_INVALID_CONFIG);
+    ck_assert_msg(strstr(msg, "empty"), "message: %s", msg);
+    ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_TOPIC, "cp", "cleanup.policy",
+                                 KP_CONFIG_OP_DELETE, NULL, false, NULL),
+                     0);
+    e = describe(fd, 4, KP_CONFIG_RESOURCE_TOPIC, "cp", "cleanup.policy", &err);
+    ck_assert_int_eq(e.source, KP_CONFIG_SOURCE_DEFAULT);
+    close(fd);
+}
+END_TEST
+
 /* CreateTopics v5+ with configs: they are the topic's from the start; validate_only creates
  * nothing; replication factor 3 is INVALID_REPLICATION_FACTOR; a bad config INVALID_CONFIG. */
 START_TEST(create_topics_configs_and_validate_only)
@@ -470,7 +581,7 @@ START_TEST(create_topics_configs_and_validate_only)
         ck_assert_int_eq(resp.topics[0].error_code, KP_ERR_INVALID_REPLICATION_FACTOR);
         tb_frame_free(&f);
         t.replication_factor = -1;
-        cfg.value = kp_str_of("compact");
+        cfg.value = kp_str_of("squash");
         cfg.name = kp_str_of("cleanup.policy");
         t.name = kp_str_of("ctbad");
         ROUND(fd, KP_API_CREATE_TOPICS, v, kp_create_topics_req_encode, &req,
@@ -792,6 +903,7 @@ static Suite *suite(void)
     tcase_add_test(tc, create_partitions_every_version_and_errors);
     tcase_add_test(tc, configs_sources_synonyms_and_errors);
     tcase_add_test(tc, configs_take_effect_at_once);
+    tcase_add_test(tc, alter_to_compact_at_run_time);
     tcase_add_test(tc, create_topics_configs_and_validate_only);
     tcase_add_test(tc, delete_records_every_version);
     tcase_add_test(tc, describe_cluster_and_log_dirs);

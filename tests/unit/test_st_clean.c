@@ -1,0 +1,864 @@
+/*
+ * test_st_clean — log compaction (st_clean*.c) over synthetic logs: the latest record per key
+ * kept at its offset, tombstones dropped after delete.retention.ms, passes when the keys do
+ * not fit the map, aborted transactions removed and markers kept, CRCs valid, indexes that
+ * recovery accepts; and a crash loop that kills the cleaning process at every step of a swap.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+
+#include "kp_crc32c.h"
+#include "st_clean_int.h"
+#include "test_st_util.h"
+
+static char dir[256];
+static struct st_store *store;
+
+static void setup(void)
+{
+    tst_mkdtemp(dir, sizeof(dir));
+    store = NULL;
+    st__clean_crash_at = 0;
+}
+
+static void teardown(void)
+{
+    if (store)
+        st_store_close(store);
+    store = NULL;
+    tst_rmrf(dir);
+}
+
+/* ---- fixtures ---- */
+
+struct rec {
+    int64_t off;
+    char key[24];
+    char val[40]; /* "" with null */
+    bool null;
+    bool control;
+};
+
+struct recs {
+    struct rec *r;
+    int n, cap;
+    int64_t end;
+    int batches, empty_batches;
+};
+
+static void recs_push(struct recs *v, const struct rec *r)
+{
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 256;
+        v->r = realloc(v->r, (size_t)v->cap * sizeof(*v->r));
+        ck_assert_ptr_nonnull(v->r);
+    }
+    v->r[v->n++] = *r;
+}
+
+/* Appends one batch of n records: keys[i], vals[i] (NULL: tombstone). */
+static int64_t append_kv(struct st_log *log, int n, const char *const *keys,
+                         const char *const *vals, int64_t ts)
+{
+    uint8_t buf[8192];
+    struct kp_batch_builder b;
+    ck_assert_int_eq(kp_batch_begin(&b, buf, sizeof(buf), ts), 0);
+    for (int i = 0; i < n; i++) {
+        struct kp_bytes k = {(const uint8_t *)keys[i], (int32_t)strlen(keys[i])};
+        struct kp_bytes v = {(const uint8_t *)vals[i], vals[i] ? (int32_t)strlen(vals[i]) : -1};
+        ck_assert_int_eq(kp_batch_add(&b, ts, k, v, NULL, 0), 0);
+    }
+    long len = kp_batch_finish(&b);
+    ck_assert_int_gt(len, 0);
+    struct iovec iv = {buf, (size_t)len};
+    struct st_append_result res;
+    ck_assert_int_eq(st_log_append(log, &iv, 1, ts, &res), 0);
+    return res.base_offset;
+}
+
+/*
+ * Reads the whole log: every batch whole, CRC-valid, offsets continuous (empty batches
+ * included), records in offset order within [base, base + lastOffsetDelta].
+ */
+static void read_all(struct st_log *log, struct recs *out)
+{
+    memset(out, 0, sizeof(*out));
+    int64_t at = st_log_start_offset(log), end = st_log_end_offset(log);
+    int64_t next = at;
+    while (at < end) {
+        struct st_read rd;
+        ck_assert_int_eq(st_log_read(log, at, 64 << 10, &rd), 0);
+        ck_assert_int_gt(rd.n, 0);
+        for (int i = 0; i < rd.n; i++) {
+            uint8_t *buf = malloc(rd.r[i].len);
+            ck_assert_ptr_nonnull(buf);
+            ck_assert_int_eq(pread(rd.r[i].fd, buf, rd.r[i].len, rd.r[i].pos),
+                             (ssize_t)rd.r[i].len);
+            size_t p = 0;
+            while (p < rd.r[i].len) {
+                struct kp_batch_hdr h;
+                ck_assert_int_eq(kp_batch_parse_hdr(buf + p, rd.r[i].len - p, &h), 0);
+                size_t bs = kp_batch_size(&h);
+                ck_assert_uint_le(p + bs, rd.r[i].len);
+                ck_assert_uint_eq(kp_crc32c(0, buf + p + 21, bs - 21), h.crc);
+                ck_assert_int_eq(h.base_offset, next);
+                out->batches++;
+                if (h.record_count == 0) {
+                    out->empty_batches++;
+                    ck_assert_uint_eq(bs, KP_BATCH_HEADER_LEN);
+                } else {
+                    struct kp_record_iter it;
+                    struct kp_record r;
+                    kp_record_iter_init(&it, buf + p, &h);
+                    int64_t last = -1;
+                    int got = 0, rr;
+                    while ((rr = kp_record_next(&it, &r)) == 1) {
+                        struct rec x = {.off = h.base_offset + r.offset_delta};
+                        ck_assert_int_gt(x.off, last);
+                        ck_assert_int_le(r.offset_delta, h.last_offset_delta);
+                        last = x.off;
+                        x.control = h.attributes & KP_BATCH_ATTR_CONTROL;
+                        if (!x.control) {
+                            snprintf(x.key, sizeof(x.key), "%.*s", (int)r.key.len, r.key.ptr);
+                            x.null = r.value.len < 0;
+                            if (!x.null)
+                                snprintf(x.val, sizeof(x.val), "%.*s", (int)r.value.len,
+                                         r.value.ptr);
+                        }
+                        recs_push(out, &x);
+                        got++;
+                    }
+                    ck_assert_int_eq(rr, 0);
+                    ck_assert_int_eq(got, h.record_count);
+                }
+                next = h.base_offset + h.last_offset_delta + 1;
+                p += bs;
+            }
+            free(buf);
+        }
+        at = next;
+        st_read_release(&rd);
+    }
+    ck_assert_int_eq(next, end);
+    out->end = end;
+}
+
+static const struct rec *find_off(const struct recs *v, int64_t off)
+{
+    int lo = 0, hi = v->n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (v->r[mid].off < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < v->n && v->r[lo].off == off ? &v->r[lo] : NULL;
+}
+
+/*
+ * after is a compaction of before below clean_end: every record of after is before's at the
+ * same offset; below clean_end each key appears once, at its latest offset in before (unless
+ * that was a tombstone and tombstones_gone); at and past clean_end nothing changed.
+ */
+static void check_compacted(const struct recs *before, const struct recs *after, int64_t clean_end,
+                            bool tombstones_gone)
+{
+    ck_assert_int_eq(before->end, after->end);
+    for (int i = 0; i < after->n; i++) {
+        const struct rec *b = find_off(before, after->r[i].off);
+        ck_assert_ptr_nonnull(b);
+        ck_assert_str_eq(b->key, after->r[i].key);
+        ck_assert_str_eq(b->val, after->r[i].val);
+        ck_assert_int_eq(b->null, after->r[i].null);
+    }
+    for (int i = 0; i < before->n; i++) {
+        const struct rec *b = &before->r[i];
+        bool latest = true;
+        for (int k = i + 1; k < before->n && latest && before->r[k].off < clean_end; k++)
+            if (!before->r[k].control && !b->control && strcmp(before->r[k].key, b->key) == 0)
+                latest = false;
+        bool want = b->off >= clean_end || b->control || (latest && !(b->null && tombstones_gone));
+        bool got = find_off(after, b->off) != NULL;
+        if (want != got)
+            ck_abort_msg("offset %lld key %s: want %d got %d", (long long)b->off, b->key, want,
+                         got);
+    }
+}
+
+static void roll(struct st_log *log)
+{
+    pthread_mutex_lock(&log->mu);
+    ck_assert_int_eq(st__log_roll(log, 0), 0);
+    pthread_mutex_unlock(&log->mu);
+}
+
+static struct st_log *open_compact(const char *extra_key, const char *extra_val)
+{
+    struct st_log_config c = tst_cfg();
+    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    ck_assert_int_eq(st_clean_config_set(&c, "cleanup.policy", "compact"), 0);
+    c.index_interval_bytes = 128;
+    if (extra_key)
+        ck_assert_int_eq(st_clean_config_set(&c, extra_key, extra_val), 0);
+    ck_assert_int_eq(st_topic_create(store, "t", 1, &c), 0);
+    struct st_log *log = tst_log_get(store, "t", 1, 0);
+    ck_assert_ptr_nonnull(log);
+    return log;
+}
+
+/* Writes nb batches of 1-3 updates over nkeys keys (tombstones with 1/tomb odds when tomb > 0),
+ * rolling every per_seg batches; the last segment stays active. */
+static void fill_keys(struct st_log *log, const char *prefix, int nb, int nkeys, int per_seg,
+                      int tomb, int64_t ts, uint64_t seed)
+{
+    for (int b = 0; b < nb; b++) {
+        char kb[3][24], vb[3][40];
+        const char *keys[3], *vals[3];
+        int n = 1 + (int)(tst_rand(&seed) % 3);
+        for (int i = 0; i < n; i++) {
+            snprintf(kb[i], sizeof(kb[i]), "%s-%d", prefix,
+                     (int)(tst_rand(&seed) % (uint64_t)nkeys));
+            snprintf(vb[i], sizeof(vb[i]), "v%d.%d", b, i);
+            keys[i] = kb[i];
+            vals[i] = tomb > 0 && tst_rand(&seed) % (uint64_t)tomb == 0 ? NULL : vb[i];
+        }
+        append_kv(log, n, keys, vals, ts + b);
+        if ((b + 1) % per_seg == 0)
+            roll(log);
+    }
+    tst_wait_settled(log);
+}
+
+static void fill(struct st_log *log, int nb, int nkeys, int per_seg, int tomb, int64_t ts,
+                 uint64_t seed)
+{
+    fill_keys(log, "key", nb, nkeys, per_seg, tomb, ts, seed);
+}
+
+static int64_t active_base(struct st_log *log)
+{
+    struct st_segvec *v = atomic_load(&log->segs);
+    return v->s[v->n - 1]->base;
+}
+
+/* ---- tests ---- */
+
+START_TEST(t_config_keys)
+{
+    struct st_log_config c = tst_cfg(), d = tst_cfg();
+    ck_assert_int_eq(c.cleanup_policy, ST_CLEANUP_DELETE);
+    ck_assert_int_eq(st_clean_config_set(&c, "cleanup.policy", "compact,delete"), 0);
+    ck_assert_int_eq(c.cleanup_policy, ST_CLEANUP_COMPACT | ST_CLEANUP_DELETE);
+    ck_assert_int_eq(st_clean_config_set(&c, "cleanup.policy", "compact, delete"), 0);
+    ck_assert_int_eq(st_clean_config_set(&c, "cleanup.policy", "squash"), -EINVAL);
+    ck_assert_int_eq(st_clean_config_set(&c, "cleanup.policy", ""), -EINVAL);
+    ck_assert_int_eq(st_clean_config_set(&c, "min.cleanable.dirty.ratio", "0.1"), 0);
+    ck_assert_int_eq(st_clean_config_set(&c, "min.cleanable.dirty.ratio", "1.5"), -EINVAL);
+    ck_assert_int_eq(st_clean_config_set(&c, "delete.retention.ms", "1000"), 0);
+    ck_assert_int_eq(st_clean_config_set(&c, "log.cleaner.threads", "2"), 0);
+    ck_assert_int_eq(c.cleaner_threads, 2);
+    ck_assert_int_eq(st_clean_config_set(&c, "log.cleaner.enable", "false"), 0);
+    ck_assert_int_eq(c.cleaner_threads, 0);
+    ck_assert_int_eq(st_clean_config_set(&c, "segment.bytes", "1"), -ENOENT);
+    char buf[512];
+    int n = st_topic_key_format(&c, ST_TK_CLEANUP_POLICY, buf, sizeof(buf), true);
+    ck_assert_int_eq(n, (int)strlen("cleanup.policy=compact,delete\n"));
+    ck_assert_str_eq(buf, "cleanup.policy=compact,delete\n");
+    ck_assert_int_eq(st_topic_key_format(&c, ST_TK_DELETE_RETENTION_MS, buf, sizeof(buf), false),
+                     4);
+    ck_assert_str_eq(buf, "1000");
+    ck_assert_int_eq(st_topic_key_format(&c, ST_TK_MIN_CLEANABLE_RATIO, buf, 4, false), 3);
+    ck_assert_str_eq(buf, "0.1");
+    /* the key table: names, int64 round trip, text parse */
+    ck_assert_int_eq(st_topic_key_find("min.cleanable.dirty.ratio", 25), ST_TK_MIN_CLEANABLE_RATIO);
+    ck_assert_int_eq(st_topic_key_set(&d, ST_TK_MIN_CLEANABLE_RATIO,
+                                      st_topic_key_get(&c, ST_TK_MIN_CLEANABLE_RATIO)),
+                     0);
+    ck_assert(d.min_cleanable_ratio == 0.1);
+    ck_assert_int_eq(st_topic_key_set(&d, ST_TK_CLEANUP_POLICY, 0), -EINVAL);
+    ck_assert_int_eq(st_topic_key_parse(&d, ST_TK_CLEANUP_POLICY, "compact"), 0);
+    ck_assert_int_eq(d.cleanup_policy, ST_CLEANUP_COMPACT);
+    ck_assert_int_eq(st_topic_key_parse(&d, ST_TK_MAX_COMPACTION_LAG_MS, "0"), -EINVAL);
+    /* the topic's policy survives a restart (the metadata file) */
+    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    ck_assert_int_eq(st_topic_create(store, "t", 1, &c), 0);
+    st_store_close(store);
+    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    struct st_log *log = tst_log_get(store, "t", 1, 0);
+    ck_assert_int_eq(log->cfg.cleanup_policy, ST_CLEANUP_COMPACT | ST_CLEANUP_DELETE);
+    ck_assert_int_eq(log->cfg.delete_retention_ms, 1000);
+    ck_assert(log->cfg.min_cleanable_ratio == 0.1);
+    st_log_put(log);
+}
+END_TEST
+
+START_TEST(t_map)
+{
+    struct st_cmap *m;
+    ck_assert_int_eq(st__cmap_new(64 << 10, &m), 0);
+    uint32_t room = st__cmap_room(m);
+    ck_assert_uint_ge(room, 1000);
+    char k[32];
+    for (uint32_t i = 0; i < room; i++) {
+        snprintf(k, sizeof(k), "k%u", i);
+        ck_assert_int_eq(st__cmap_put(m, k, strlen(k), i), 0);
+    }
+    ck_assert_int_eq(st__cmap_put(m, "more", 4, 1), -ENOSPC);
+    ck_assert_int_eq(st__cmap_put(m, "k5", 2, 99999), 0); /* an update needs no room */
+    ck_assert_int_eq(st__cmap_get(m, "k5", 2), 99999);
+    ck_assert_int_eq(st__cmap_get(m, "k6", 2), 6);
+    ck_assert_int_eq(st__cmap_get(m, "zz", 2), -1);
+    st__cmap_clear(m);
+    ck_assert_uint_eq(st__cmap_count(m), 0);
+    ck_assert_int_eq(st__cmap_get(m, "k6", 2), -1);
+    st__cmap_free(m);
+}
+END_TEST
+
+START_TEST(t_latest_per_key)
+{
+    struct st_log *log = open_compact(NULL, NULL);
+    fill(log, 600, 40, 50, 0, 1000000, 7);
+    append_kv(log, 1, (const char *[]){"key-1"}, (const char *[]){"tail"}, 2000000);
+    struct recs before, after;
+    read_all(log, &before);
+    int64_t clean_end = active_base(log);
+    struct st_clean_stats s = {0};
+    ck_assert_int_eq(st_log_clean(log, 3000000, 0, &s), 0); /* dirty ratio 1.0 >= 0.5 */
+    ck_assert_int_eq(s.logs, 1);
+    ck_assert_int_gt(s.bytes_in, s.bytes_out);
+    ck_assert_int_eq(s.records_in, before.n - 1);
+    read_all(log, &after);
+    check_compacted(&before, &after, clean_end, false);
+    ck_assert_int_eq(s.records_out, after.n - 1);
+    ck_assert_int_le(after.n, 41);
+    tst_check_index(log);
+    /* nothing dirty any more: a second cleaning changes nothing */
+    struct st_clean_stats s2 = {0};
+    ck_assert_int_eq(st_log_clean(log, 3000000, 0, &s2), 0);
+    ck_assert_int_eq(s2.segments_in, 0);
+    /* a reopen after a crash scans it all (CRC, continuity, indexes) and keeps it whole */
+    st_log_put(log);
+    st_store_close(store);
+    tst_store_unclean(dir);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/t-0/clean-shutdown", dir);
+    unlink(path);
+    struct st_recovery_report rep;
+    ck_assert_int_eq(st_store_open_logged(dir, NULL, NULL, NULL, &rep, &store), 0);
+    ck_assert_int_eq(rep.bytes_cut, 0);
+    log = tst_log_get(store, "t", 1, 0);
+    struct recs again;
+    read_all(log, &again);
+    ck_assert_int_eq(again.n, after.n);
+    check_compacted(&before, &again, clean_end, false);
+    tst_check_index(log);
+    st_log_put(log);
+    free(before.r);
+    free(after.r);
+    free(again.r);
+}
+END_TEST
+
+START_TEST(t_ratio_and_lag)
+{
+    struct st_log *log = open_compact("min.cleanable.dirty.ratio", "0.9");
+    fill(log, 200, 10, 50, 0, 1000000, 11);
+    struct st_clean_stats s = {0};
+    ck_assert_int_eq(st_log_clean(log, 3000000, 0, &s), 0);
+    ck_assert_int_eq(s.logs, 1); /* all dirty */
+    fill(log, 30, 10, 50, 0, 1100000, 12);
+    roll(log);
+    tst_wait_settled(log);
+    memset(&s, 0, sizeof(s));
+    ck_assert_int_eq(st_log_clean(log, 3000000, 0, &s), 0);
+    ck_assert_int_eq(s.segments_in, 0); /* a little dirty, under 0.9 */
+    /* min.compaction.lag.ms: segments newer than the lag are not cleanable */
+    log->cfg.min_compaction_lag_ms = 5000000;
+    ck_assert_int_eq(st_log_clean(log, 3000000, ST_CLEAN_FORCE, &s), 0);
+    ck_assert_int_eq(s.segments_in, 0);
+    log->cfg.min_compaction_lag_ms = 0;
+    /* max.compaction.lag.ms overdue: cleaned whatever the ratio */
+    log->cfg.max_compaction_lag_ms = 1000;
+    ck_assert_int_eq(st_log_clean(log, 3000000, 0, &s), 0);
+    ck_assert_int_gt(s.segments_in, 0);
+    st_log_put(log);
+}
+END_TEST
+
+START_TEST(t_tombstones)
+{
+    struct st_log *log = open_compact("delete.retention.ms", "100000");
+    fill(log, 300, 20, 40, 4, 1000000, 3);
+    struct recs before, after, mid;
+    read_all(log, &before);
+    int64_t clean_end = active_base(log);
+    struct st_clean_stats s = {0};
+    /* first cleaning: the tombstones stay (they were never clean before) */
+    ck_assert_int_eq(st_log_clean(log, 5000000, ST_CLEAN_FORCE, &s), 0);
+    ck_assert_int_eq(s.tombstones_dropped, 0);
+    read_all(log, &after);
+    check_compacted(&before, &after, clean_end, false);
+    free(after.r);
+    /* more data; cleaned again within delete.retention.ms of the tombstones: they stay */
+    fill_keys(log, "other", 45, 500, 40, 0, 1000400, 4);
+    roll(log);
+    tst_wait_settled(log);
+    memset(&s, 0, sizeof(s));
+    ck_assert_int_eq(st_log_clean(log, 1000400 + 50000, ST_CLEAN_FORCE, &s), 0);
+    ck_assert_int_eq(s.tombstones_dropped, 0);
+    /* and after it: gone, with every older value of their keys */
+    fill_keys(log, "other", 45, 500, 40, 0, 1000500, 5);
+    roll(log);
+    tst_wait_settled(log);
+    read_all(log, &mid);
+    int64_t end2 = active_base(log);
+    int tombs = 0;
+    for (int i = 0; i < mid.n; i++)
+        tombs += mid.r[i].null && mid.r[i].off < end2;
+    ck_assert_int_gt(tombs, 0);
+    memset(&s, 0, sizeof(s));
+    ck_assert_int_eq(st_log_clean(log, 1000500 + 200000, ST_CLEAN_FORCE, &s), 0);
+    ck_assert_int_eq(s.tombstones_dropped, tombs);
+    read_all(log, &after);
+    for (int i = 0; i < after.n; i++)
+        ck_assert(!(after.r[i].null && after.r[i].off < end2));
+    check_compacted(&mid, &after, end2, true);
+    tst_check_index(log);
+    st_log_put(log);
+    free(before.r);
+    free(mid.r);
+    free(after.r);
+}
+END_TEST
+
+START_TEST(t_passes)
+{
+    struct st_log_config d = tst_cfg();
+    d.cleaner_dedupe_bytes = 64 << 10; /* about 1,800 keys a pass */
+    ck_assert_int_eq(st_store_open(dir, &d, &store), 0);
+    struct st_log_config c = d;
+    c.cleanup_policy = ST_CLEANUP_COMPACT;
+    ck_assert_int_eq(st_topic_create(store, "t", 1, &c), 0);
+    struct st_log *log = tst_log_get(store, "t", 1, 0);
+    fill(log, 3000, 5000, 300, 0, 1000000, 9);
+    struct recs before, after;
+    read_all(log, &before);
+    int64_t clean_end = active_base(log);
+    struct st_clean_stats s = {0};
+    ck_assert_int_eq(st_log_clean(log, 3000000, 0, &s), 0);
+    ck_assert_int_ge(s.passes, 2);
+    read_all(log, &after);
+    check_compacted(&before, &after, clean_end, false);
+    st_log_put(log);
+    free(before.r);
+    free(after.r);
+}
+END_TEST
+
+/* Transactional batches of producer pid: records of an aborted transaction go, markers stay. */
+static void txn_append(struct st_log *log, int64_t pid, int16_t epoch, int32_t *seq,
+                       const char *key, const char *val, int64_t ts)
+{
+    uint8_t buf[512];
+    struct kp_batch_builder b;
+    ck_assert_int_eq(kp_batch_begin(&b, buf, sizeof(buf), ts), 0);
+    struct kp_bytes k = {(const uint8_t *)key, (int32_t)strlen(key)};
+    struct kp_bytes v = {(const uint8_t *)val, (int32_t)strlen(val)};
+    ck_assert_int_eq(kp_batch_add(&b, ts, k, v, NULL, 0), 0);
+    long len = kp_batch_finish(&b);
+    kp_batch_set_producer(buf, (size_t)len, pid, epoch, *seq, true);
+    (*seq)++;
+    struct iovec iv = {buf, (size_t)len};
+    struct st_append_opts o = {.txn_verified = true};
+    struct st_append_result res;
+    ck_assert_int_eq(st_log_append_opts(log, &iv, 1, ts, &o, &res), 0);
+}
+
+START_TEST(t_transactions)
+{
+    struct st_log *log = open_compact(NULL, NULL);
+    int32_t seq = 0;
+    struct st_append_result res;
+    append_kv(log, 1, (const char *[]){"a"}, (const char *[]){"a0"}, 1000);
+    txn_append(log, 77, 0, &seq, "a", "aborted-a", 1001);
+    txn_append(log, 77, 0, &seq, "b", "aborted-b", 1002);
+    ck_assert_int_eq(st_log_append_marker(log, 77, 0, false, 0, 1003, &res), 0);
+    txn_append(log, 77, 0, &seq, "c", "committed-c", 1004);
+    ck_assert_int_eq(st_log_append_marker(log, 77, 0, true, 0, 1005, &res), 0);
+    append_kv(log, 1, (const char *[]){"c"}, (const char *[]){"c-last"}, 1006);
+    append_kv(log, 1, (const char *[]){"d"}, (const char *[]){"d0"}, 1007);
+    roll(log);
+    append_kv(log, 1, (const char *[]){"e"}, (const char *[]){"tail"}, 1008);
+    tst_wait_settled(log);
+    struct recs before, after;
+    read_all(log, &before);
+    struct st_clean_stats s = {0};
+    ck_assert_int_eq(st_log_clean(log, 5000, ST_CLEAN_FORCE, &s), 0);
+    ck_assert_int_eq(s.aborted_dropped, 2);
+    read_all(log, &after);
+    /* kept: a0 (the aborted a does not shadow it), both markers, c-last, d0, tail */
+    const char *want[] = {"a0", "", "", "c-last", "d0", "tail"};
+    ck_assert_int_eq(after.n, 6);
+    int controls = 0;
+    for (int i = 0; i < after.n; i++) {
+        controls += after.r[i].control;
+        ck_assert_str_eq(after.r[i].val, want[i]);
+        ck_assert_int_eq(find_off(&before, after.r[i].off) != NULL, 1);
+    }
+    ck_assert_int_eq(controls, 2);
+    /* read_committed still finds its aborted transaction at the same offsets */
+    struct st_aborted ab[4];
+    int n = 0;
+    ck_assert_int_eq(st_log_aborted_txns(log, 0, st_log_end_offset(log), ab, 4, &n), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(ab[0].producer_id, 77);
+    ck_assert_int_eq(ab[0].first_offset, 1);
+    st_log_put(log);
+    free(before.r);
+    free(after.r);
+}
+END_TEST
+
+/* ---- the crash loop ---- */
+
+static void copy_dir(const char *from, const char *to)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' && cp -a '%s' '%s'", to, from, to);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static bool same(const struct recs *a, const struct recs *b)
+{
+    if (a->n != b->n || a->end != b->end)
+        return false;
+    for (int i = 0; i < a->n; i++)
+        if (a->r[i].off != b->r[i].off || strcmp(a->r[i].key, b->r[i].key) != 0 ||
+            strcmp(a->r[i].val, b->r[i].val) != 0 || a->r[i].null != b->r[i].null)
+            return false;
+    return true;
+}
+
+static void read_dir(const char *d, struct recs *out, struct st_recovery_report *rep)
+{
+    struct st_store *st;
+    ck_assert_int_eq(st_store_open_logged(d, NULL, NULL, NULL, rep, &st), 0);
+    struct st_log *log = tst_log_get(st, "t", 1, 0);
+    read_all(log, out);
+    tst_check_index(log);
+    st_log_put(log);
+    st_store_close(st);
+}
+
+START_TEST(t_crash_loop)
+{
+    char base[300], work[300];
+    snprintf(base, sizeof(base), "%s/base", dir);
+    snprintf(work, sizeof(work), "%s/work", dir);
+    ck_assert_int_eq(mkdir(base, 0755), 0);
+    /* a log of 4 sealed segments (one group) with a transaction, then its compaction */
+    struct st_log_config c = tst_cfg();
+    c.cleanup_policy = ST_CLEANUP_COMPACT;
+    c.index_interval_bytes = 128;
+    ck_assert_int_eq(st_store_open(base, NULL, &store), 0);
+    ck_assert_int_eq(st_topic_create(store, "t", 1, &c), 0);
+    struct st_log *log = tst_log_get(store, "t", 1, 0);
+    int32_t seq = 0;
+    struct st_append_result res;
+    txn_append(log, 5, 0, &seq, "key-1", "aborted", 999);
+    ck_assert_int_eq(st_log_append_marker(log, 5, 0, false, 0, 999, &res), 0);
+    fill(log, 200, 15, 50, 5, 1000000, 21);
+    st_log_put(log);
+    st_store_close(store);
+    store = NULL;
+    struct recs before, after, got;
+    struct st_recovery_report rep;
+    read_dir(base, &before, &rep);
+    /* the reference: a cleaning that ran to its end */
+    copy_dir(base, work);
+    ck_assert_int_eq(st_store_open(work, NULL, &store), 0);
+    log = tst_log_get(store, "t", 1, 0);
+    struct st_clean_stats s = {0};
+    ck_assert_int_eq(st_log_clean(log, 3000000, ST_CLEAN_FORCE, &s), 0);
+    ck_assert_int_eq(s.segments_out, 1);
+    st_log_put(log);
+    st_store_close(store);
+    store = NULL;
+    read_dir(work, &after, &rep);
+    ck_assert(!same(&before, &after));
+    int compacted = 0, untouched = 0;
+    for (int step = 1; step <= 12; step++) {
+        copy_dir(base, work);
+        fflush(NULL);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            struct st_store *cs;
+            if (st_store_open(work, NULL, &cs) != 0)
+                _exit(2);
+            struct st_log *cl = st_log_get(cs, "t", 1, 0);
+            if (!cl || st__log_activate(cl) != 0)
+                _exit(3);
+            st__clean_crash_at = step;
+            st_log_clean(cl, 3000000, ST_CLEAN_FORCE, NULL);
+            _exit(4); /* the step was never reached */
+        }
+        int status;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+                      "step %d: the child was not killed (status %d)", step, status);
+        read_dir(work, &got, &rep);
+        ck_assert_int_eq(rep.bytes_cut, 0);
+        if (same(&got, &after))
+            compacted++;
+        else if (same(&got, &before))
+            untouched++;
+        else
+            ck_abort_msg("step %d: the log is neither compacted nor as it was", step);
+        char leftover[400];
+        snprintf(leftover, sizeof(leftover), "%s/t-0/cleaner", work);
+        ck_assert_int_ne(access(leftover, F_OK), 0);
+        snprintf(leftover, sizeof(leftover), "%s/t-0/clean-swap", work);
+        ck_assert_int_ne(access(leftover, F_OK), 0);
+        free(got.r);
+    }
+    /* steps 1, 2 and 12 before the commit; 3-11 after it */
+    ck_assert_int_eq(untouched, 3);
+    ck_assert_int_eq(compacted, 9);
+    free(before.r);
+    free(after.r);
+}
+END_TEST
+
+/* Readers holding ranges of replaced segments keep reading the old bytes. */
+START_TEST(t_reader_keeps_old_range)
+{
+    struct st_log *log = open_compact(NULL, NULL);
+    fill(log, 200, 5, 50, 0, 1000000, 13);
+    struct st_read rd;
+    ck_assert_int_eq(st_log_read(log, 0, 1 << 20, &rd), 0);
+    size_t len = rd.r[0].len;
+    uint8_t *b1 = malloc(len), *b2 = malloc(len);
+    ck_assert_int_eq(pread(rd.r[0].fd, b1, len, rd.r[0].pos), (ssize_t)len);
+    struct st_clean_stats s = {0};
+    ck_assert_int_eq(st_log_clean(log, 3000000, ST_CLEAN_FORCE, &s), 0);
+    ck_assert_int_gt(s.segments_in, 0);
+    ck_assert_int_eq(pread(rd.r[0].fd, b2, len, rd.r[0].pos), (ssize_t)len);
+    ck_assert_int_eq(memcmp(b1, b2, len), 0);
+    st_read_release(&rd);
+    free(b1);
+    free(b2);
+    st_log_put(log);
+}
+END_TEST
+
+/* The background cleaner finds a dirty log and cleans it; a store closes while it runs. */
+START_TEST(t_background)
+{
+    struct st_log_config d = tst_cfg();
+    d.cleaner_threads = 2;
+    d.cleaner_backoff_ms = 20;
+    d.cleaner_io_max_bps = 50 << 20;
+    ck_assert_int_eq(st_store_open(dir, &d, &store), 0);
+    struct st_log_config c = d;
+    c.cleanup_policy = ST_CLEANUP_COMPACT | ST_CLEANUP_DELETE;
+    ck_assert_int_eq(st_topic_create(store, "t", 1, &c), 0);
+    struct st_log *log = tst_log_get(store, "t", 1, 0);
+    fill(log, 400, 10, 100, 0, 1000000, 5);
+    struct recs before, after;
+    read_all(log, &before);
+    int64_t clean_end = active_base(log);
+    ck_assert_int_eq(st_store_cleaner_start(store), 0);
+    struct st_clean_stats s = {0};
+    for (int i = 0; i < 2000 && s.logs == 0; i++) {
+        usleep(5000);
+        st_store_cleaner_stats(store, &s);
+    }
+    ck_assert_int_ge(s.logs, 1);
+    read_all(log, &after);
+    check_compacted(&before, &after, clean_end, false);
+    /* more dirt, and a close while the cleaners may be at it */
+    fill(log, 400, 10, 100, 0, 2000000, 6);
+    st_log_put(log);
+    st_store_close(store);
+    store = NULL;
+    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    log = tst_log_get(store, "t", 1, 0);
+    struct recs again;
+    read_all(log, &again);
+    ck_assert_int_eq(again.end, st_log_end_offset(log));
+    st_log_put(log);
+    free(before.r);
+    free(after.r);
+    free(again.r);
+}
+END_TEST
+
+/* Appends, rolls, reads and cleanings at once: every read is whole batches with valid CRCs
+ * and continuous offsets, and a key written before a cleaning is never lost by it. */
+struct conc {
+    struct st_log *log;
+    _Atomic bool stop;
+    _Atomic int bad;
+    _Atomic int reads;
+    _Atomic int cleanings;
+};
+
+static bool read_valid(struct st_log *log)
+{
+    int64_t at = st_log_start_offset(log), end = st_log_end_offset(log), next = at;
+    bool ok = true;
+    while (ok && at < end) {
+        struct st_read rd;
+        if (st_log_read(log, at, 256 << 10, &rd) != 0 || rd.n == 0)
+            return false;
+        for (int i = 0; ok && i < rd.n; i++) {
+            uint8_t *buf = malloc(rd.r[i].len);
+            ok = buf && pread(rd.r[i].fd, buf, rd.r[i].len, rd.r[i].pos) == (ssize_t)rd.r[i].len;
+            size_t p = 0;
+            while (ok && p < rd.r[i].len) {
+                struct kp_batch_hdr h;
+                ok = kp_batch_parse_hdr(buf + p, rd.r[i].len - p, &h) == 0 &&
+                     p + kp_batch_size(&h) <= rd.r[i].len && h.base_offset == next &&
+                     kp_crc32c(0, buf + p + 21, kp_batch_size(&h) - 21) == h.crc;
+                if (ok) {
+                    next = h.base_offset + h.last_offset_delta + 1;
+                    p += kp_batch_size(&h);
+                }
+            }
+            free(buf);
+        }
+        st_read_release(&rd);
+        at = next;
+    }
+    return ok;
+}
+
+static void *conc_reader(void *arg)
+{
+    struct conc *c = arg;
+    while (!atomic_load(&c->stop)) {
+        if (!read_valid(c->log))
+            atomic_fetch_add(&c->bad, 1);
+        atomic_fetch_add(&c->reads, 1);
+        usleep(500);
+    }
+    return NULL;
+}
+
+static void *conc_cleaner(void *arg)
+{
+    struct conc *c = arg;
+    while (!atomic_load(&c->stop)) {
+        struct st_clean_stats s = {0};
+        int err = st_log_clean(c->log, 1000000, ST_CLEAN_FORCE, &s);
+        if (err < 0)
+            atomic_fetch_add(&c->bad, 1000);
+        if (s.segments_in > 0)
+            atomic_fetch_add(&c->cleanings, 1);
+        usleep(2000);
+    }
+    return NULL;
+}
+
+START_TEST(t_concurrent)
+{
+    struct st_log *log = open_compact(NULL, NULL);
+    struct conc c = {.log = log};
+    atomic_init(&c.stop, false);
+    atomic_init(&c.bad, 0);
+    atomic_init(&c.reads, 0);
+    atomic_init(&c.cleanings, 0);
+    pthread_t th[3];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, conc_reader, &c), 0);
+    ck_assert_int_eq(pthread_create(&th[2], NULL, conc_cleaner, &c), 0);
+    /* the model: each key's last append (offset, value) */
+    enum { NK = 40 };
+    int64_t last_off[NK];
+    char last_val[NK][40];
+    bool last_null[NK];
+    for (int k = 0; k < NK; k++)
+        last_off[k] = -1;
+    uint64_t seed = 99;
+    for (int b = 0; b < 1500; b++) {
+        int k = (int)(tst_rand(&seed) % NK);
+        char key[24], val[40];
+        snprintf(key, sizeof(key), "key-%d", k);
+        snprintf(val, sizeof(val), "b%d", b);
+        bool null = tst_rand(&seed) % 8 == 0;
+        const char *vp = null ? NULL : val;
+        last_off[k] = append_kv(log, 1, (const char *[]){key}, &vp, 1000 + b);
+        snprintf(last_val[k], sizeof(last_val[k]), "%s", null ? "" : val);
+        last_null[k] = null;
+        if (b % 50 == 49) {
+            roll(log);
+            st_log_request_sync(log);
+        }
+        usleep(300); /* cleanings interleave with the appends */
+    }
+    tst_wait_settled(log);
+    for (int i = 0; i < 2000 && atomic_load(&c.cleanings) < 3 && atomic_load(&c.bad) == 0; i++)
+        usleep(1000); /* the cleaner catches up with the last segments (at most 2 s) */
+    usleep(20000);
+    atomic_store(&c.stop, true);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    ck_assert_int_eq(atomic_load(&c.bad), 0);
+    ck_assert_int_gt(atomic_load(&c.reads), 10);
+    ck_assert_int_ge(atomic_load(&c.cleanings), 3);
+    struct recs got;
+    read_all(log, &got);
+    for (int k = 0; k < NK; k++) {
+        if (last_off[k] < 0)
+            continue;
+        const struct rec *r = find_off(&got, last_off[k]);
+        ck_assert_ptr_nonnull(r);
+        ck_assert_str_eq(r->val, last_val[k]);
+        ck_assert_int_eq(r->null, last_null[k]);
+    }
+    /* below the active segment, each key once */
+    int64_t ab = active_base(log);
+    int seen[NK] = {0};
+    for (int i = 0; i < got.n; i++)
+        if (got.r[i].off < ab)
+            ck_assert_int_le(++seen[atoi(got.r[i].key + 4)], 1);
+    tst_check_index(log);
+    free(got.r);
+    st_log_put(log);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("st_clean");
+    TCase *tc = tcase_create("clean");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, t_config_keys);
+    tcase_add_test(tc, t_map);
+    tcase_add_test(tc, t_latest_per_key);
+    tcase_add_test(tc, t_ratio_and_lag);
+    tcase_add_test(tc, t_tombstones);
+    tcase_add_test(tc, t_passes);
+    tcase_add_test(tc, t_transactions);
+    tcase_add_test(tc, t_reader_keeps_old_range);
+    tcase_add_test(tc, t_background);
+    tcase_add_test(tc, t_concurrent);
+    tcase_add_test(tc, t_crash_loop);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
