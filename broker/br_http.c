@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "br_listen.h"
 #include "br_log.h"
 #include "br_metrics.h"
 
@@ -131,45 +132,23 @@ static void peer_str(const struct sockaddr *sa, char *out, size_t cap)
 static int listen_on(const char *host, int port, char *err, size_t errlen, bool *v6, bool *loopback,
                      int *bound)
 {
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    char ports[8];
-    snprintf(ports, sizeof(ports), "%d", port);
-    int gai = getaddrinfo(host[0] ? host : NULL, ports, &hints, &res);
-    if (gai != 0) {
+    struct sockaddr_storage ss;
+    int fd, gai;
+    int rc = br_listen_tcp(host, port, 16, false, &fd, &ss, &gai);
+    if (rc == -EINVAL && gai != 0) {
         snprintf(err, errlen, "metrics.listener: cannot resolve '%s': %s", host, gai_strerror(gai));
-        return -EINVAL;
+        return rc;
     }
-    int rc = -EADDRNOTAVAIL;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0) {
-            rc = -errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 16) != 0) {
-            rc = -errno;
-            close(fd);
-            continue;
-        }
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof(ss);
-        getsockname(fd, (struct sockaddr *)&ss, &sl);
-        *v6 = ss.ss_family == AF_INET6;
-        *loopback = is_loopback((struct sockaddr *)&ss);
-        *bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                : ((struct sockaddr_in *)&ss)->sin_port);
-        freeaddrinfo(res);
-        return fd;
+    if (rc < 0) {
+        snprintf(err, errlen, "metrics.listener: cannot listen on %s:%d: %s", host, port,
+                 strerror(-rc));
+        return rc;
     }
-    freeaddrinfo(res);
-    snprintf(err, errlen, "metrics.listener: cannot listen on %s:%d: %s", host, port,
-             strerror(-rc));
-    return rc;
+    *v6 = ss.ss_family == AF_INET6;
+    *loopback = is_loopback((struct sockaddr *)&ss);
+    *bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                            : ((struct sockaddr_in *)&ss)->sin_port);
+    return fd;
 }
 
 /* ---- answers ------------------------------------------------------------------------------ */

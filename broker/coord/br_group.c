@@ -1256,24 +1256,10 @@ static void *timer_main(void *arg)
     while (!g->thread_stop) {
         int64_t next = tick_locked(g);
         g->timer_target = next;
-        int64_t now = now_of(g);
         /* at most every 10 ms, at least every second (a key that was only a lower bound costs
          * one visit) */
-        int64_t wait = next == INT64_MAX ? 1000 : next - now;
-        if (wait < 10)
-            wait = 10;
-        if (wait > 1000)
-            wait = 1000;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += wait / 1000;
-        ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
         if (!g->thread_stop)
-            pthread_cond_timedwait(&g->cond, &g->lock, &ts);
+            br_timer_sleep(&g->cond, &g->lock, next == INT64_MAX ? 1000 : next - now_of(g));
     }
     pthread_mutex_unlock(&g->lock);
     return NULL;

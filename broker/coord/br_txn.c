@@ -1189,21 +1189,9 @@ static void *timer_main(void *arg)
         pthread_mutex_unlock(&c->mu);
         int64_t next = br_txn_tick(c);
         int64_t wait = next - now_of(c);
-        if (wait < 10)
-            wait = 10;
-        if (wait > 1000)
-            wait = 1000;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += wait / 1000;
-        ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
         pthread_mutex_lock(&c->mu);
         if (!c->thread_stop)
-            pthread_cond_timedwait(&c->cond, &c->mu, &ts);
+            br_timer_sleep(&c->cond, &c->mu, wait);
     }
     pthread_mutex_unlock(&c->mu);
     return NULL;

@@ -17,21 +17,18 @@
 #include "br_conn.h"
 #include "br_log.h"
 
-int br_listen_bind(const struct br_listener_cfg *lc, int port, struct br_listener *out_l,
-                   int *out_fd)
+int br_listen_tcp(const char *host, int port, int backlog, bool reuseport, int *out_fd,
+                  struct sockaddr_storage *out_ss, int *out_gai)
 {
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof(hints));
+    struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     char ports[16];
     snprintf(ports, sizeof(ports), "%d", port);
-    int gai = getaddrinfo(lc->host[0] ? lc->host : NULL, ports, &hints, &res);
-    if (gai != 0) {
-        br_err("listener %s: cannot resolve '%s': %s", lc->name, lc->host, gai_strerror(gai));
+    *out_gai = getaddrinfo(host[0] ? host : NULL, ports, &hints, &res);
+    if (*out_gai != 0)
         return -EINVAL;
-    }
     int rc = -EADDRNOTAVAIL;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
@@ -41,31 +38,47 @@ int br_listen_bind(const struct br_listener_cfg *lc, int port, struct br_listene
         }
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+        if (reuseport)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, backlog) != 0) {
             rc = -errno;
             close(fd);
             continue;
         }
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof(ss);
-        getsockname(fd, (struct sockaddr *)&ss, &sl);
-        char host[INET6_ADDRSTRLEN] = "";
-        if (ss.ss_family == AF_INET) {
-            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
-            out_l->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        } else {
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
-            out_l->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        }
-        snprintf(out_l->bound_host, sizeof(out_l->bound_host), "%s", host);
+        socklen_t sl = sizeof(*out_ss);
+        getsockname(fd, (struct sockaddr *)out_ss, &sl);
         *out_fd = fd;
         freeaddrinfo(res);
         return 0;
     }
     freeaddrinfo(res);
-    br_err("listener %s: cannot listen on %s:%d: %s", lc->name, lc->host, port, strerror(-rc));
     return rc;
+}
+
+int br_listen_bind(const struct br_listener_cfg *lc, int port, struct br_listener *out_l,
+                   int *out_fd)
+{
+    struct sockaddr_storage ss;
+    int gai;
+    int rc = br_listen_tcp(lc->host, port, 1024, true, out_fd, &ss, &gai);
+    if (rc == -EINVAL && gai != 0) {
+        br_err("listener %s: cannot resolve '%s': %s", lc->name, lc->host, gai_strerror(gai));
+        return rc;
+    }
+    if (rc < 0) {
+        br_err("listener %s: cannot listen on %s:%d: %s", lc->name, lc->host, port, strerror(-rc));
+        return rc;
+    }
+    char host[INET6_ADDRSTRLEN] = "";
+    if (ss.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
+        out_l->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    } else {
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
+        out_l->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    snprintf(out_l->bound_host, sizeof(out_l->bound_host), "%s", host);
+    return 0;
 }
 
 /*

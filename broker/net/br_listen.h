@@ -16,6 +16,7 @@
 #define SPLICELOG_BR_LISTEN_H
 
 #include <stdbool.h>
+#include <sys/socket.h>
 
 #include "br_config.h"
 #include "br_loop.h"
@@ -49,6 +50,13 @@ struct br_accept {
  * tried again for up to 3 s. 0, or -EADDRINUSE (logged) when someone really holds it.
  */
 int br_listen_port_free(const struct br_listener_cfg *lc);
+/* Resolves host (empty: every address) and the numeric port (0: ephemeral), then binds and
+ * listens (backlog) on the first address that takes it, with SO_REUSEADDR, and SO_REUSEPORT
+ * when reuseport. 0, *out_fd and its bound address in *out_ss; -EINVAL with *out_gai set
+ * (getaddrinfo's error) when host does not resolve; else -errno of the last attempt. Logs
+ * nothing: br_listen_bind() and the metrics listener (br_http.c) say it their way. */
+int br_listen_tcp(const char *host, int port, int backlog, bool reuseport, int *out_fd,
+                  struct sockaddr_storage *out_ss, int *out_gai);
 /* Binds and listens on lc's address at port (0: ephemeral), filling l's port and bound_host.
  * 0 and *out_fd, or -errno (logged). */
 int br_listen_bind(const struct br_listener_cfg *lc, int port, struct br_listener *l, int *out_fd);
