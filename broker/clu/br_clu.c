@@ -51,11 +51,11 @@ struct br_clu {
     pthread_mutex_t lock;
     pthread_cond_t cond; /* CLOCK_MONOTONIC */
     /* under lock: what the watchers saw */
-    int zstate;      /* the session's last state (ZOO_CONNECTED_STATE, ...) */
-    bool expired;    /* the session expired: a new one is needed */
-    bool ids_dirty;  /* /brokers/ids changed */
-    bool ctl_dirty;  /* /controller changed */
-    bool stop;       /* br_clu_close */
+    int zstate;     /* the session's last state (ZOO_CONNECTED_STATE, ...) */
+    bool expired;   /* the session expired: a new one is needed */
+    bool ids_dirty; /* /brokers/ids changed */
+    bool ctl_dirty; /* /controller changed */
+    bool stop;      /* br_clu_close */
     /* under lock: the view */
     struct member *members; /* by id */
     int nmembers;
@@ -97,8 +97,7 @@ static bool transient(int rc)
            rc == ZINVALIDSTATE || rc == ZCLOSING;
 }
 
-int br_clu_parse_connect(const char *connect, char *hosts, size_t hcap, char *chroot,
-                         size_t ccap)
+int br_clu_parse_connect(const char *connect, char *hosts, size_t hcap, char *chroot, size_t ccap)
 {
     const char *slash = strchr(connect, '/');
     size_t hl = slash ? (size_t)(slash - connect) : strlen(connect);
@@ -170,8 +169,8 @@ static int session_start(struct br_clu *c)
     c->expired = false;
     pthread_mutex_unlock(&c->lock);
     errno = 0;
-    zhandle_t *zh = zookeeper_init2(c->hosts, on_session, (int)c->conf.session_timeout_ms, NULL, c,
-                                    0, zk_log);
+    zhandle_t *zh =
+        zookeeper_init2(c->hosts, on_session, (int)c->conf.session_timeout_ms, NULL, c, 0, zk_log);
     if (!zh)
         return errno ? -errno : -EINVAL;
     pthread_mutex_lock(&c->lock);
@@ -242,8 +241,8 @@ static int ensure_path(struct br_clu *c, const char *path)
 static int do_register(struct br_clu *c)
 {
     char json[DATA_MAX];
-    int n = br_clu_json_broker(json, sizeof json, c->conf.endpoints, c->conf.n_endpoints,
-                               wall_ms());
+    int n =
+        br_clu_json_broker(json, sizeof json, c->conf.endpoints, c->conf.n_endpoints, wall_ms());
     if (n < 0)
         return ZBADARGUMENTS;
     int rc = zoo_create(c->zh, c->p_me, json, n, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, NULL, 0);
@@ -296,8 +295,8 @@ static int do_elect(struct br_clu *c)
         zoo_op_result_t res[2];
         struct Stat est;
         memset(res, 0, sizeof res);
-        zoo_create_op_init(&ops[0], c->p_controller, cjson, cl, &ZOO_OPEN_ACL_UNSAFE,
-                           ZOO_EPHEMERAL, NULL, 0);
+        zoo_create_op_init(&ops[0], c->p_controller, cjson, cl, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL,
+                           NULL, 0);
         zoo_set_op_init(&ops[1], c->p_epoch, ejson, el, st.version, &est);
         rc = zoo_multi(c->zh, 2, ops, res);
         if (rc == ZOK) {

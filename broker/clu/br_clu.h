@@ -61,7 +61,6 @@ int br_clu_nodes(struct br_clu *c, const char *listener, struct br_clu_node *out
 int32_t br_clu_controller(struct br_clu *c, int64_t *epoch);
 
 /* zookeeper.connect split: hosts (HOST:PORT,...) and chroot ("" or "/a/b"). -EINVAL. */
-int br_clu_parse_connect(const char *connect, char *hosts, size_t hcap, char *chroot,
-                         size_t ccap);
+int br_clu_parse_connect(const char *connect, char *hosts, size_t hcap, char *chroot, size_t ccap);
 
 #endif
