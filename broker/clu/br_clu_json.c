@@ -259,12 +259,28 @@ static int find(struct cur *c, const char *key)
     return eat(c, '}') ? -ENOENT : -EINVAL;
 }
 
+/* After the wanted value: the object's other members and its end, and nothing after it, so a
+ * cut or malformed document is refused whatever the key's position. */
+static int finish(struct cur *c)
+{
+    while (eat(c, ',')) {
+        if (str(c, NULL, 0) < 0 || !eat(c, ':') || skip(c, 0) < 0)
+            return -EINVAL;
+    }
+    if (!eat(c, '}'))
+        return -EINVAL;
+    ws(c);
+    return c->p == c->end ? 0 : -EINVAL;
+}
+
 int br_clu_json_int(const char *json, size_t len, const char *key, int64_t *out)
 {
     struct cur c = {json, json + len};
-    if (find(&c, key) < 0)
+    int64_t v;
+    if (find(&c, key) < 0 || num(&c, &v) < 0 || finish(&c) < 0)
         return -EINVAL;
-    return num(&c, out);
+    *out = v;
+    return 0;
 }
 
 /* "NAME://HOST:PORT" (HOST may be [v6]) into e. */
@@ -317,5 +333,5 @@ int br_clu_json_endpoints(const char *json, size_t len, struct br_clu_endpoint *
             n++;
         }
     } while (eat(&c, ','));
-    return eat(&c, ']') ? n : -EINVAL;
+    return eat(&c, ']') && finish(&c) == 0 ? n : -EINVAL;
 }

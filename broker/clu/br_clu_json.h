@@ -8,9 +8,9 @@
  * - Encoders write a NUL-terminated document into buf and return its length, or -ENOSPC when
  *   buf is too small, -EINVAL for an endpoint that cannot be written (empty name or host).
  * - Parsers read what Kafka writes and what this module writes: they look for the keys they
- *   need at the top level of the object and ignore the rest; a document without them, or
- *   malformed where they are, is -EINVAL. Lengths are checked against len: the data of a
- *   znode is not NUL-terminated.
+ *   need at the top level of the object and skip the rest (checking its syntax); a document
+ *   without them, malformed, or with bytes after its end, is -EINVAL. Lengths are checked against
+ * len: the data of a znode is not NUL-terminated.
  */
 #ifndef SPLICELOG_BR_CLU_JSON_H
 #define SPLICELOG_BR_CLU_JSON_H

@@ -34,10 +34,10 @@
 #include "tb_check.h"
 #include "tb_kafka.h"
 
-#define ZK_JAR        "/usr/share/java/zookeeper.jar"
-#define SESSION_MS    3000
-#define WAIT_MS       (SESSION_MS * 10) /* bound of every wait for the cluster to settle */
-#define NBROKERS      3
+#define ZK_JAR     "/usr/share/java/zookeeper.jar"
+#define SESSION_MS 3000
+#define WAIT_MS    (SESSION_MS * 10) /* bound of every wait for the cluster to settle */
+#define NBROKERS   3
 
 static pid_t zk_pid;
 static int zk_port;
@@ -175,7 +175,8 @@ static long json_int(const char *json, const char *key)
     return p ? strtol(p + strlen(k), NULL, 10) : -1;
 }
 
-/* ---- brokers ---------------------------------------------------------------------------------- */
+/* ---- brokers ----------------------------------------------------------------------------------
+ */
 
 static struct tb_broker B[NBROKERS + 1];
 static char chroot_[64];
@@ -204,9 +205,12 @@ static int start_broker(struct tb_broker *b, int id, const char *connect_overrid
     else
         snprintf(zk, sizeof zk, "zookeeper.connect=127.0.0.1:%d%s", zk_port, chroot_);
     snprintf(sess, sizeof sess, "zookeeper.session.timeout.ms=%d", SESSION_MS);
-    const char *const extra[] = {"-o", idkv, "-o", zk, "-o", sess,
+    const char *const extra[] = {"-o", idkv,
+                                 "-o", zk,
+                                 "-o", sess,
                                  "-o", "zookeeper.connection.timeout.ms=30000",
-                                 "-o", "fetch.transfer=sendfile", "-o", "num.network.threads=1",
+                                 "-o", "fetch.transfer=sendfile",
+                                 "-o", "num.network.threads=1",
                                  NULL};
     return tb_broker_start(b, extra);
 }
@@ -230,8 +234,8 @@ static int32_t wait_metadata(struct tb_broker *b, int n, int32_t not_controller)
         if (m.n_brokers == n && m.controller_id >= 0 && m.controller_id != not_controller)
             return m.controller_id;
         ck_assert_msg(now_ms() < until,
-                      "broker on port %d: %d broker(s), controller %d; wanted %d, not %d",
-                      b->port, m.n_brokers, m.controller_id, n, not_controller);
+                      "broker on port %d: %d broker(s), controller %d; wanted %d, not %d", b->port,
+                      m.n_brokers, m.controller_id, n, not_controller);
         sleep_ms(100);
     }
 }
@@ -383,8 +387,11 @@ START_TEST(zookeeper_down_at_start_up)
     snprintf(dead, sizeof dead, "127.0.0.1:%d/down", free_port());
     char idkv[] = "broker.id=1", zk[128];
     snprintf(zk, sizeof zk, "zookeeper.connect=%s", dead);
-    const char *const extra[] = {"-o", idkv, "-o", zk, "-o", "zookeeper.connection.timeout.ms=1000",
-                                 "-o", "fetch.transfer=sendfile", NULL};
+    const char *const extra[] = {"-o", idkv,
+                                 "-o", zk,
+                                 "-o", "zookeeper.connection.timeout.ms=1000",
+                                 "-o", "fetch.transfer=sendfile",
+                                 NULL};
     ck_assert_int_eq(tb_broker_start(&B[1], extra), -ECHILD);
     ck_assert_msg(tb_log_contains(&B[1], "cannot connect to ZooKeeper at"), "%s", B[1].log);
     ck_assert_msg(tb_log_contains(&B[1], "zookeeper.connection.timeout.ms"), "%s", B[1].log);
