@@ -29,8 +29,8 @@ BASE_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -fno-strict-aliasing -pthread $(W
 # Include paths per folder, so that the layering is a compile error rather than a convention
 # (README, Layout): proto includes only proto; storage proto; the client proto. In the broker,
 # net/ sees the top-level broker headers and its own, never api/, coord/ or sec/; api/ sees
-# coord/, sec/ and clu/ but never net/; coord/, sec/ and clu/ (the cluster) see only themselves. The top level (the
-# server, main), tests, bench and examples see everything.
+# coord/, sec/ and clu/ but never net/; coord/, sec/ and clu/ (the cluster) see only
+# themselves. The top level (the server, main), tests, bench and examples see everything.
 INC_ALL := -Iproto -Istorage -Ibroker -Ibroker/net -Ibroker/api -Ibroker/coord -Ibroker/sec \
            -Ibroker/clu -Iclient -Itests/support
 inc_of   = $(if $(filter proto/%,$1),-Iproto,\

@@ -376,7 +376,7 @@ static int read_brokers(struct br_clu *c)
         return ZSYSTEMERROR;
     }
     int n = 0;
-    static char data[DATA_MAX]; /* (the clu thread's, or the starting thread's before it) */
+    char data[DATA_MAX];
     for (int i = 0; i < kids.count && rc == ZOK; i++) {
         char *stop;
         long id = strtol(kids.data[i], &stop, 10);
