@@ -51,11 +51,12 @@ struct br_clu {
     pthread_mutex_t lock;
     pthread_cond_t cond; /* CLOCK_MONOTONIC */
     /* under lock: what the watchers saw */
-    int zstate;     /* the session's last state (ZOO_CONNECTED_STATE, ...) */
-    bool expired;   /* the session expired: a new one is needed */
-    bool ids_dirty; /* /brokers/ids changed */
-    bool ctl_dirty; /* /controller changed */
-    bool stop;      /* br_clu_close */
+    int zstate;       /* the session's last state (ZOO_CONNECTED_STATE, ...) */
+    bool expired;     /* the session expired: a new one is needed */
+    bool ids_dirty;   /* /brokers/ids changed */
+    bool ctl_dirty;   /* /controller changed */
+    bool state_dirty; /* zstate changed (logged by the cluster thread) */
+    bool stop;        /* br_clu_close */
     /* under lock: the view */
     struct member *members; /* by id */
     int nmembers;
@@ -124,6 +125,7 @@ static void on_session(zhandle_t *zh, int type, int state, const char *path, voi
         return;
     pthread_mutex_lock(&c->lock);
     c->zstate = state;
+    c->state_dirty = true;
     if (state == ZOO_EXPIRED_SESSION_STATE)
         c->expired = true;
     if (state == ZOO_CONNECTED_STATE)
@@ -433,30 +435,44 @@ static void *clu_main(void *arg)
     struct br_clu *c = arg;
     br_log_set_thread("clu");
     bool need_session = false, need_register = false, need_ctl = false, need_ids = false;
+    bool was_connected = true; /* (br_clu_open returns connected) */
     for (;;) {
         bool pending = need_session || need_register || need_ctl || need_ids;
         pthread_mutex_lock(&c->lock);
         struct timespec dl = deadline_in(pending ? RETRY_MS : 1000);
-        while (!c->stop && !c->expired && !c->ids_dirty && !c->ctl_dirty)
+        while (!c->stop && !c->expired && !c->ids_dirty && !c->ctl_dirty && !c->state_dirty)
             if (pthread_cond_timedwait(&c->cond, &c->lock, &dl) == ETIMEDOUT)
                 break;
         bool stop = c->stop;
-        if (c->expired)
+        int zstate = c->zstate;
+        c->state_dirty = false;
+        if (c->expired && !need_session) {
             need_session = true;
+            br_warn("cluster: ZooKeeper session expired: opening a new one and registering again");
+        }
         need_ids |= c->ids_dirty;
         need_ctl |= c->ctl_dirty;
         c->ids_dirty = c->ctl_dirty = false;
         pthread_mutex_unlock(&c->lock);
         if (stop)
             break;
+        bool connected = zstate == ZOO_CONNECTED_STATE;
+        if (connected != was_connected && !need_session) {
+            if (connected)
+                br_info("cluster: ZooKeeper connection restored (same session)");
+            else
+                br_warn("cluster: ZooKeeper connection lost: serving the last view of the "
+                        "cluster while the client reconnects");
+        }
+        was_connected = connected;
         if (need_session) {
-            br_warn("cluster: ZooKeeper session expired: opening a new one and registering again");
             session_stop(c);
             if (session_start(c) < 0 || session_wait(c, c->conf.conn_timeout_ms) < 0) {
                 br_warn_limited("cluster: no ZooKeeper session yet at %s: retrying", c->hosts);
                 continue;
             }
             need_session = false;
+            was_connected = true;
             need_register = need_ctl = need_ids = true;
         }
         if (need_register) {

@@ -8,6 +8,8 @@
  * - kill -9 of the controller: another broker becomes controller with a higher controller
  *   epoch once the dead one's session expires, Metadata lists two; restarted, three again;
  * - a broker paused past its session timeout (SIGSTOP, SIGCONT) registers again;
+ * - ZooKeeper killed: the brokers still answer Metadata from their last view; restarted on
+ *   the same data, both are registered again under one controller;
  * - a second broker with an id already registered is refused at start-up (NodeExists);
  * - ZooKeeper unreachable at start-up: a clear error and a non-zero exit after
  *   zookeeper.connection.timeout.ms.
@@ -75,6 +77,31 @@ static int free_port(void)
 
 /* ---- the ZooKeeper server (unchecked fixture: once, in the runner's process) ----------------- */
 
+/* Starts ZooKeeperServerMain on port with its data in dir/data, its output in dir/zookeeper.log;
+ * pid or -errno. */
+static pid_t zk_spawn(int port, const char *dir)
+{
+    char portstr[16], data[300], out[300];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    snprintf(data, sizeof data, "%s/data", dir);
+    snprintf(out, sizeof out, "%s/zookeeper.log", dir);
+    mkdir(data, 0700);
+    /* tickTime 500 ms: sessions of 1..10 s, so the expiry tests stay short */
+    const char *const argv[] = {"java",
+                                "-Xmx128m",
+                                "-XX:+UseSerialGC",
+                                "-XX:TieredStopAtLevel=1",
+                                "-Dzookeeper.admin.enableServer=false",
+                                "-cp",
+                                "/etc/zookeeper/conf:" ZK_JAR,
+                                "org.apache.zookeeper.server.ZooKeeperServerMain",
+                                portstr,
+                                data,
+                                "500",
+                                NULL};
+    return tb_spawn(argv, out);
+}
+
 static void zk_server_start(void)
 {
     if (access(ZK_JAR, R_OK) != 0) {
@@ -92,26 +119,7 @@ static void zk_server_start(void)
         return;
     }
     zk_port = free_port();
-    char port[16], data[300], out[300];
-    snprintf(port, sizeof port, "%d", zk_port);
-    snprintf(data, sizeof data, "%s/data", zk_dir);
-    snprintf(out, sizeof out, "%s/zookeeper.log", zk_dir);
-    mkdir(data, 0700);
-    /* tickTime 500 ms: sessions of 1..10 s, so the expiry tests stay short */
-    const char *const argv[] = {"java",
-                                "-Xmx128m",
-                                "-XX:+UseSerialGC",
-                                "-XX:TieredStopAtLevel=1",
-                                "-Dzookeeper.admin.enableServer=false",
-                                "-Dzookeeper.4lw.commands.whitelist=ruok",
-                                "-cp",
-                                "/etc/zookeeper/conf:" ZK_JAR,
-                                "org.apache.zookeeper.server.ZooKeeperServerMain",
-                                port,
-                                data,
-                                "500",
-                                NULL};
-    zk_pid = tb_spawn(argv, out);
+    zk_pid = zk_spawn(zk_port, zk_dir);
     if (zk_pid <= 0) {
         skip_why = "cannot start java";
         zk_pid = 0;
@@ -358,6 +366,64 @@ START_TEST(paused_past_session_registers_again)
 }
 END_TEST
 
+START_TEST(zookeeper_restarted)
+{
+    SKIP_WITHOUT_ZOOKEEPER();
+    use_chroot("zkrestart");
+    /* a ZooKeeper of this test's own (this process's copy of zk_port points at it), so the
+     * shared one stays up for the others */
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/own", zk_dir);
+    mkdir(dir, 0700);
+    zk_port = free_port();
+    pid_t own = zk_spawn(zk_port, dir);
+    ck_assert_int_gt(own, 0);
+    zhandle_t *zh = zk_open();
+    ck_assert_int_eq(start_broker(&B[1], 1, NULL), 0);
+    ck_assert_int_eq(start_broker(&B[2], 2, NULL), 0);
+    int32_t ctl = wait_metadata(&B[1], 2, -2);
+    ck_assert_int_eq(wait_metadata(&B[2], 2, -2), ctl);
+    zookeeper_close(zh);
+
+    /* ZooKeeper killed: the brokers go on answering Metadata from their last view (no loop
+     * thread waits on ZooKeeper) */
+    kill(own, SIGKILL);
+    waitpid(own, NULL, 0);
+    for (int i = 1; i <= 2; i++) {
+        struct tb_metadata m;
+        metadata_of(&B[i], &m);
+        ck_assert_int_eq(m.n_brokers, 2);
+        ck_assert_int_eq(m.controller_id, ctl);
+    }
+    /* back on the same port and data: the brokers reconnect (or, if their sessions expired
+     * meanwhile, register again and elect); one controller, both registered, both agree */
+    own = zk_spawn(zk_port, dir);
+    ck_assert_int_gt(own, 0);
+    zh = zk_open();
+    int64_t until = now_ms() + WAIT_MS;
+    for (;;) {
+        struct String_vector kids = {0};
+        char ids[128];
+        snprintf(ids, sizeof ids, "%s/brokers/ids", chroot_);
+        int rc = zoo_get_children(zh, ids, 0, &kids);
+        int n = rc == ZOK ? kids.count : -1;
+        deallocate_String_vector(&kids);
+        long id, epoch;
+        controller_of(zh, &id, &epoch);
+        if (n == 2 && id >= 1) {
+            ck_assert_int_eq(wait_metadata(&B[1], 2, -2), id);
+            ck_assert_int_eq(wait_metadata(&B[2], 2, -2), id);
+            break;
+        }
+        ck_assert_msg(now_ms() < until, "after the restart: %d registered, controller %ld", n, id);
+        sleep_ms(100);
+    }
+    zookeeper_close(zh);
+    kill(own, SIGKILL);
+    waitpid(own, NULL, 0);
+}
+END_TEST
+
 START_TEST(duplicate_broker_id_refused)
 {
     SKIP_WITHOUT_ZOOKEEPER();
@@ -407,6 +473,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, three_brokers_one_controller_failover);
     tcase_add_test(tc, paused_past_session_registers_again);
+    tcase_add_test(tc, zookeeper_restarted);
     tcase_add_test(tc, duplicate_broker_id_refused);
     tcase_add_test(tc, zookeeper_down_at_start_up);
     suite_add_tcase(s, tc);

@@ -121,10 +121,10 @@ START_TEST(nested_and_malformed)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(br_clu_json_int(bad[i], strlen(bad[i]), "brokerid", &v) < 0, "%s", bad[i]);
     static const char *const bad_ep[] = {
-        "{\"endpoints\":[\"PLAINTEXT:/h:1\"]}",  "{\"endpoints\":[\"://h:1\"]}",
-        "{\"endpoints\":[\"A://h\"]}",           "{\"endpoints\":[\"A://h:99999\"]}",
-        "{\"endpoints\":[\"A://h:1x\"]}",        "{\"endpoints\":[\"A://[::1:1\"]}",
-        "{\"endpoints\":[\"A://h:1\",]}",        "{\"endpoints\":\"A://h:1\"}",
+        "{\"endpoints\":[\"PLAINTEXT:/h:1\"]}", "{\"endpoints\":[\"://h:1\"]}",
+        "{\"endpoints\":[\"A://h\"]}",          "{\"endpoints\":[\"A://h:99999\"]}",
+        "{\"endpoints\":[\"A://h:1x\"]}",       "{\"endpoints\":[\"A://[::1:1\"]}",
+        "{\"endpoints\":[\"A://h:1\",]}",       "{\"endpoints\":\"A://h:1\"}",
         "{\"endpoints\":[\"A://h:1\"",
     };
     for (size_t i = 0; i < sizeof bad_ep / sizeof bad_ep[0]; i++)
@@ -145,17 +145,16 @@ END_TEST
 START_TEST(connect_string)
 {
     char hosts[64], chroot[64];
-    ck_assert_int_eq(br_clu_parse_connect("a:1,b:2/kafka/x", hosts, sizeof hosts, chroot,
-                                          sizeof chroot),
-                     0);
+    ck_assert_int_eq(
+        br_clu_parse_connect("a:1,b:2/kafka/x", hosts, sizeof hosts, chroot, sizeof chroot), 0);
     ck_assert_str_eq(hosts, "a:1,b:2");
     ck_assert_str_eq(chroot, "/kafka/x");
     ck_assert_int_eq(br_clu_parse_connect("a:1", hosts, sizeof hosts, chroot, sizeof chroot), 0);
     ck_assert_str_eq(chroot, "");
     static const char *const bad[] = {"", "/x", "a:1/", "a:1/x/", "a:1//x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        ck_assert_int_eq(
-            br_clu_parse_connect(bad[i], hosts, sizeof hosts, chroot, sizeof chroot), -EINVAL);
+        ck_assert_int_eq(br_clu_parse_connect(bad[i], hosts, sizeof hosts, chroot, sizeof chroot),
+                         -EINVAL);
     ck_assert_int_eq(br_clu_parse_connect("abcdef:1", hosts, 4, chroot, sizeof chroot), -EINVAL);
 }
 END_TEST
