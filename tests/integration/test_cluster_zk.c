@@ -4,7 +4,8 @@
  * port, a temporary directory, killed at the end) and three splicelogd processes on loopback.
  * - all three register /brokers/ids/<id> (read back with the ZooKeeper C client: Kafka's v5
  *   JSON with the broker's endpoint), exactly one /controller, /controller_epoch >= 1;
- *   Metadata from every broker lists the three and names the same controller;
+ *   Metadata from every broker lists the three and names the same controller, and so does
+ *   DescribeCluster (`splicelog cluster info`);
  * - kill -9 of the controller: another broker becomes controller with a higher controller
  *   epoch once the dead one's session expires, Metadata lists two; restarted, three again;
  * - a broker paused past its session timeout (SIGSTOP, SIGCONT) registers again;
@@ -248,6 +249,40 @@ static int32_t wait_metadata(struct tb_broker *b, int n, int32_t not_controller)
     }
 }
 
+/* `splicelog cluster info --json` against b (DescribeCluster through libsplicelog's admin
+ * client): its output (static buffer). */
+static const char *cluster_info(struct tb_broker *b)
+{
+    static char text[8192];
+    char tool[600], bs[64], out[400];
+    const char *build = getenv("SPLICELOG_BUILD"), *root = getenv("SPLICELOG_ROOT");
+    if (build)
+        snprintf(tool, sizeof tool, "%s/san/splicelog", build);
+    else
+        snprintf(tool, sizeof tool, "%s/build/san/splicelog", root ? root : ".");
+    snprintf(bs, sizeof bs, "127.0.0.1:%d", b->port);
+    snprintf(out, sizeof out, "%s/cluster-info.out", b->dir);
+    const char *const argv[] = {tool, "cluster", "info", "--json", "--bootstrap", bs, NULL};
+    pid_t pid = tb_spawn(argv, out);
+    ck_assert_int_gt(pid, 0);
+    int st = tb_wait_exit(pid, 60000);
+    ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s failed", tool);
+    FILE *f = fopen(out, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    return text;
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
 static void use_chroot(const char *name)
 {
     snprintf(chroot_, sizeof chroot_, "/%s", name);
@@ -313,6 +348,12 @@ START_TEST(three_brokers_one_controller_failover)
         ck_assert_str_eq(m.broker[i].host, "127.0.0.1");
     }
     ck_assert_msg(tb_log_contains(&B[ctl], "is the controller"), "no election line");
+    /* DescribeCluster (the admin client's view) says the same */
+    const char *info = cluster_info(&B[2]);
+    char want[64];
+    snprintf(want, sizeof want, "\"controller\":%ld,", ctl);
+    ck_assert_msg(strstr(info, want), "%s", info);
+    ck_assert_msg(count_of(info, "\"id\":") == NBROKERS, "%s", info);
 
     /* kill -9 the controller: once its session expires another broker is elected, with a
      * higher epoch, and Metadata lists the two left */
