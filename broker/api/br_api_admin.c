@@ -308,13 +308,13 @@ int br_api_describe_cluster(struct br_req *q, struct br_resp *r)
     int rc = BR_DECODE(q, kp_describe_cluster_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
-    struct br_clu_node *nodes = NULL;
+    struct br_clu_node self, *nodes = &self;
+    struct kp_describe_cluster_broker self_b, *bs = &self_b;
     int32_t controller_id = -1;
-    int nb = br_api_brokers(q->x, q->peer, &nodes, &controller_id);
+    int nb = br_api_brokers(q->x, q->peer, &self, &nodes, &controller_id);
     if (nb < 0)
         return nb;
-    struct kp_describe_cluster_broker *bs = calloc((size_t)nb, sizeof(*bs));
-    if (!bs) {
+    if (nodes != &self && !(bs = calloc((size_t)nb, sizeof(*bs)))) {
         free(nodes);
         return -ENOMEM;
     }
@@ -344,8 +344,10 @@ int br_api_describe_cluster(struct br_req *q, struct br_resp *r)
         resp.controller_id = -1;
     }
     rc = BR_ENCODE(r, kp_describe_cluster_resp_encode, &resp);
-    free(bs);
-    free(nodes);
+    if (bs != &self_b)
+        free(bs);
+    if (nodes != &self)
+        free(nodes);
     return rc < 0 ? rc : BR_REPLY;
 }
 

@@ -138,11 +138,11 @@ static bool uuid_zero(const struct kp_uuid *u)
     return true;
 }
 
-int br_api_brokers(struct br_ctx *x, const struct br_peer *peer, struct br_clu_node **out,
-                   int32_t *controller_id)
+int br_api_brokers(struct br_ctx *x, const struct br_peer *peer, struct br_clu_node *self,
+                   struct br_clu_node **out, int32_t *controller_id)
 {
     int n = 0;
-    struct br_clu_node *v = NULL;
+    struct br_clu_node *v = self;
     *controller_id = x->cfg->node_id;
     if (x->clu) {
         *controller_id = br_clu_controller(x->clu, NULL);
@@ -160,10 +160,6 @@ int br_api_brokers(struct br_ctx *x, const struct br_peer *peer, struct br_clu_n
             free(v);
             have = now;
         }
-    } else {
-        v = malloc(sizeof(*v));
-        if (!v)
-            return -ENOMEM;
     }
     int i = 0;
     while (i < n && v[i].id < x->cfg->node_id)
@@ -301,17 +297,17 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
             };
         t->partitions = ps;
     }
-    struct br_clu_node *nodes = NULL;
-    struct kp_metadata_broker *bs = NULL;
+    struct br_clu_node self, *nodes = &self;
+    struct kp_metadata_broker self_b, *bs = &self_b;
     int32_t controller_id = -1;
     int nb = 0;
     if (rc == 0) {
         /* the brokers: this one alone, or the cluster's live ones (partitions stay this
          * broker's in milestone M1, docs/cluster.md) */
-        nb = br_api_brokers(x, peer, &nodes, &controller_id);
+        nb = br_api_brokers(x, peer, &self, &nodes, &controller_id);
         if (nb < 0)
             rc = nb;
-        else if (!(bs = calloc((size_t)nb, sizeof(*bs))))
+        else if (nodes != &self && !(bs = calloc((size_t)nb, sizeof(*bs))))
             rc = -ENOMEM;
         for (int i = 0; rc == 0 && i < nb; i++)
             bs[i] = (struct kp_metadata_broker){.node_id = nodes[i].id,
@@ -335,8 +331,10 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
             resp.cluster_authorized_operations = br_cluster_authorized_ops(x, peer);
         rc = BR_ENCODE(r, kp_metadata_resp_encode, &resp);
     }
-    free(bs);
-    free(nodes);
+    if (bs != &self_b)
+        free(bs);
+    if (nodes != &self)
+        free(nodes);
     free(own);
     if (all)
         topic_list_free(&tl);
