@@ -29,18 +29,19 @@ BASE_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -fno-strict-aliasing -pthread $(W
 # Include paths per folder, so that the layering is a compile error rather than a convention
 # (README, Layout): proto includes only proto; storage proto; the client proto. In the broker,
 # net/ sees the top-level broker headers and its own, never api/, coord/ or sec/; api/ sees
-# coord/ and sec/ but never net/; coord/ and sec/ see only themselves. The top level (the
-# server, main), tests, bench and examples see everything.
+# coord/, sec/ and clu/ but never net/; coord/, sec/ and clu/ (the cluster) see only
+# themselves. The top level (the server, main), tests, bench and examples see everything.
 INC_ALL := -Iproto -Istorage -Ibroker -Ibroker/net -Ibroker/api -Ibroker/coord -Ibroker/sec \
-           -Iclient -Itests/support
+           -Ibroker/clu -Iclient -Itests/support
 inc_of   = $(if $(filter proto/%,$1),-Iproto,\
            $(if $(filter storage/%,$1),-Iproto -Istorage,\
            $(if $(filter client/%,$1),-Iproto -Iclient,\
            $(if $(filter broker/net/%,$1),-Iproto -Istorage -Ibroker -Ibroker/net,\
-           $(if $(filter broker/api/%,$1),-Iproto -Istorage -Ibroker -Ibroker/api -Ibroker/coord -Ibroker/sec,\
+           $(if $(filter broker/api/%,$1),-Iproto -Istorage -Ibroker -Ibroker/api -Ibroker/coord -Ibroker/sec -Ibroker/clu,\
            $(if $(filter broker/coord/%,$1),-Iproto -Istorage -Ibroker -Ibroker/coord,\
            $(if $(filter broker/sec/%,$1),-Iproto -Istorage -Ibroker -Ibroker/sec,\
-           $(INC_ALL))))))))
+           $(if $(filter broker/clu/%,$1),-Iproto -Istorage -Ibroker -Ibroker/clu,\
+           $(INC_ALL)))))))))
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
              -fno-omit-frame-pointer
 
@@ -49,6 +50,9 @@ DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(CODEC_PKGS) 2>/dev/null)
 DEP_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 CODEC_LIBS = $(shell pkg-config --libs $(CODEC_PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+# The ZooKeeper C client (Debian's libzookeeper-mt-dev, no pkg-config module): only what links
+# the broker library (broker/clu/) gets it, never libsplicelog or the benchmarks.
+ZK_LIBS    = -lzookeeper_mt
 
 CFLAGS_REL  = $(BASE_CFLAGS) $(DEP_CFLAGS) $(EXTRA_CFLAGS)
 CFLAGS_SAN  = $(BASE_CFLAGS) $(DEP_CFLAGS) $(SAN_FLAGS) -DSPLICELOG_SANITIZED $(EXTRA_CFLAGS)
@@ -122,9 +126,9 @@ $(foreach v,rel san tsan,$(foreach m,$(MODULES),$(eval $(call module_lib,$(v),$(
 
 ifneq ($(wildcard broker/main.c),)
 $(BUILD)/splicelogd: $(BUILD)/rel/obj/broker/main.o $(REL_LIBS)
-	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS) $(ZK_LIBS)
 $(BUILD)/san/splicelogd: $(BUILD)/san/obj/broker/main.o $(SAN_LIBS)
-	$(CC) $(CFLAGS_SAN) $^ -o $@ $(DEP_LIBS)
+	$(CC) $(CFLAGS_SAN) $^ -o $@ $(DEP_LIBS) $(ZK_LIBS)
 else
 $(BUILD)/splicelogd $(BUILD)/san/splicelogd:
 	@echo "splicelogd: broker not built yet (broker/main.c does not exist)"
@@ -132,9 +136,9 @@ endif
 
 # splicelog, the command-line tool (tools/cli.h): its commands use the broker's modules.
 $(BUILD)/splicelog: $(patsubst %.c,$(BUILD)/rel/obj/%.o,$(TOOL_SRC)) $(REL_LIBS)
-	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS) $(ZK_LIBS)
 $(BUILD)/san/splicelog: $(patsubst %.c,$(BUILD)/san/obj/%.o,$(TOOL_SRC)) $(SAN_LIBS)
-	$(CC) $(CFLAGS_SAN) $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS)
+	$(CC) $(CFLAGS_SAN) $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS) $(ZK_LIBS)
 
 # libsplicelog: the client plus the proto codec it uses, as one static and one shared library,
 # both exporting the sl_ names only: objects built with hidden visibility (SL_API makes the
@@ -184,10 +188,10 @@ $(BUILD)/examples/%: $(BUILD)/rel/obj/examples/%.o $(BUILD)/libsplicelog.a
 SAN_SUPPORT = $(patsubst %.c,$(BUILD)/san/obj/%.o,$(TEST_SUPPORT))
 $(BUILD)/san/tests/%: $(BUILD)/san/obj/tests/unit/%.o $(SAN_SUPPORT) $(SAN_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(CODEC_LIBS)
+	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(CODEC_LIBS) $(ZK_LIBS)
 $(BUILD)/san/itests/%: $(BUILD)/san/obj/tests/integration/%.o $(SAN_SUPPORT) $(SAN_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(CODEC_LIBS)
+	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(CODEC_LIBS) $(ZK_LIBS)
 
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/san/tests/%,$(UNIT_TESTS))
 INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/san/itests/%,$(INTEG_TESTS))
@@ -229,7 +233,7 @@ TSAN_TESTS := $(wildcard tests/unit/test_*_mt.c)
 TSAN_LIBS  := $(call libs,tsan)
 $(BUILD)/tsan/tests/%: $(BUILD)/tsan/obj/tests/unit/%.o $(TSAN_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_TSAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(CODEC_LIBS)
+	$(CC) $(CFLAGS_TSAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(CODEC_LIBS) $(ZK_LIBS)
 tsan: deps-test $(patsubst tests/unit/%.c,$(BUILD)/tsan/tests/%,$(TSAN_TESTS))
 	@set -e; for t in $(patsubst tests/unit/%.c,$(BUILD)/tsan/tests/%,$(TSAN_TESTS)); do \
 	  echo "== $$t"; CK_FORK=no TSAN_OPTIONS=halt_on_error=1 $$t; done
@@ -258,7 +262,7 @@ $(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(call inc_of,$<) -MMD -MP -c $< -o $@
 $(BUILD)/fuzz/fuzz_broker: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_broker.o $(FUZZ_BROKER)
-	$(FUZZ_CC) $(FUZZ_LDFLAGS) $^ -o $@ $(DEP_LIBS)
+	$(FUZZ_CC) $(FUZZ_LDFLAGS) $^ -o $@ $(DEP_LIBS) $(ZK_LIBS)
 # fuzz_sasl drives the SASL mechanisms (broker/sec/br_sasl*.c), which need OpenSSL.
 $(BUILD)/fuzz/fuzz_sasl: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_sasl.o \
                         $(call fuzz_objs,$(wildcard broker/sec/br_sasl*.c))

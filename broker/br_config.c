@@ -52,6 +52,13 @@ static const struct key_def keys[] = {
     {"broker.id", K_I32, OFF(node_id), 0, 0, I32_MAX, NULL, "alias of node.id"},
     {"listeners", K_LISTENERS, 0, 0, 0, 0, "PLAINTEXT://127.0.0.1:9092",
      "comma-separated NAME://HOST:PORT; port 0 binds an ephemeral port"},
+    {"zookeeper.connect", K_STR, OFF(zk_connect), SZ(zk_connect), 0, 0, "",
+     "HOST:PORT[,HOST:PORT...][/chroot] of the ZooKeeper ensemble that coordinates the cluster "
+     "(docs/cluster.md); empty = a single broker, no cluster"},
+    {"zookeeper.session.timeout.ms", K_I64, OFF(zk_session_timeout_ms), 0, 100, I32_MAX, "18000",
+     "ZooKeeper session timeout: a broker silent this long leaves the cluster"},
+    {"zookeeper.connection.timeout.ms", K_I64, OFF(zk_connection_timeout_ms), 0, 0, I32_MAX, "0",
+     "start-up waits this long for a ZooKeeper session, then fails (0 = the session timeout)"},
     {"advertised.listeners", K_STR, OFF(advertised), SZ(advertised), 0, 0, "",
      "address given to clients in Metadata; empty = the bound address of each listener"},
     {"log.dirs", K_STR, OFF(data_dir), SZ(data_dir), 0, 0, "./data", "data directory"},
@@ -211,7 +218,7 @@ static const struct key_def keys[] = {
 
 /*
  * Keys a stock Kafka server.properties (ZooKeeper or KRaft mode) sets that mean nothing to
- * splicelog: the JVM's thread pools and socket buffers, ZooKeeper, the KRaft quorum, internal
+ * splicelog: the JVM's thread pools and socket buffers, the KRaft quorum, internal
  * topics' replication (splicelog keeps that state in its own files), inter-broker replication.
  * Accepted whatever their value, listed once in a warning at start-up.
  */
@@ -240,9 +247,6 @@ static const char *const ignored[] = {
     "share.coordinator.state.topic.min.isr",
     "default.replication.factor",
     "replica.lag.time.max.ms",
-    "zookeeper.connect",
-    "zookeeper.connection.timeout.ms",
-    "zookeeper.session.timeout.ms",
 };
 #define NIGNORED (sizeof(ignored) / sizeof(ignored[0]))
 
@@ -798,6 +802,17 @@ int br_config_finish(struct br_config *c, char *err, size_t errlen)
     if (c->queued_max_request_bytes == 0)
         return fail(err, errlen, -EINVAL,
                     "queued.max.request.bytes=0 would read no request: use -1 for no bound");
+    if (c->zk_connect[0]) {
+        const char *slash = strchr(c->zk_connect, '/');
+        size_t hl = slash ? (size_t)(slash - c->zk_connect) : strlen(c->zk_connect);
+        if (hl == 0 || memchr(c->zk_connect, ' ', hl) ||
+            (slash && (slash[1] == 0 || slash[strlen(slash) - 1] == '/' || strstr(slash, "//"))))
+            return fail(err, errlen, -EINVAL,
+                        "zookeeper.connect: '%s' is not HOST:PORT[,HOST:PORT...][/chroot]",
+                        c->zk_connect);
+    }
+    if (c->zk_connection_timeout_ms == 0)
+        c->zk_connection_timeout_ms = c->zk_session_timeout_ms;
     if (c->socket_request_max_bytes < c->message_max_bytes)
         return fail(err, errlen, -EINVAL,
                     "socket.request.max.bytes: must be at least message.max.bytes");

@@ -8,8 +8,8 @@
  *   br_config_finish() checks what only makes sense as a whole (listeners, threads).
  * - Unknown keys and bad values fail with -EINVAL and a message in err naming the key (and
  *   the file line), so the daemon refuses to start instead of running on a surprise. The
- *   exception: keys that only Kafka's JVM, ZooKeeper, KRaft or replication read
- *   (process.roles, num.io.threads, socket.send.buffer.bytes, zookeeper.connect, ...; the
+ *   exception: keys that only Kafka's JVM, KRaft or replication read
+ *   (process.roles, num.io.threads, socket.send.buffer.bytes, ...; the
  *   list is br_config.c's ignored[]) are accepted whatever their value and collected in
  *   struct br_config.ignored, which the daemon logs once, as one warning line, so a stock
  *   Kafka server.properties starts.
@@ -80,6 +80,10 @@ struct br_config {
     struct br_listener_cfg listeners[BR_MAX_LISTENERS];
     int nlisteners;                      /* listeners */
     char advertised[1024];               /* advertised.listeners, applied by finish() */
+    char zk_connect[1024];               /* zookeeper.connect ("" = single node) */
+    int64_t zk_session_timeout_ms;       /* zookeeper.session.timeout.ms */
+    int64_t zk_connection_timeout_ms;    /* zookeeper.connection.timeout.ms (finish(): 0 = the
+                                          * session timeout) */
     char data_dir[1024];                 /* log.dirs / log.dir */
     int num_network_threads;             /* 0 = number of CPUs */
     int32_t num_partitions;              /* num.partitions */

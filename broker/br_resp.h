@@ -46,8 +46,10 @@ struct br_peer {
                                               client certificate's subject on TLS */
     char adv_host[BR_HOST_MAX];            /* the address this client is told to use */
     int adv_port;
-    void *sess; /* the connection's security session (br_sess.h; broker/sec/br_auth.h), or
-                   NULL: no security (tests, a server without it) */
+    char listener[32]; /* the name of the listener it connected to (the other brokers'
+                          addresses in Metadata are their endpoints of that name) */
+    void *sess;        /* the connection's security session (br_sess.h; broker/sec/br_auth.h), or
+                          NULL: no security (tests, a server without it) */
 };
 
 enum br_piece_kind {

@@ -648,6 +648,53 @@ static void close_security(struct br_server *srv)
     br_cred_close(srv->cred);
 }
 
+/* This broker's endpoints as the cluster registers them: each listener's advertised address
+ * (advertised.listeners, else the bound one; a wildcard bind: this host's name, as Kafka). */
+static void cluster_endpoints(const struct br_server *srv, struct br_clu_conf *cc)
+{
+    char me[BR_HOST_MAX] = "";
+    for (int li = 0; li < srv->nlisteners && li < BR_MAX_LISTENERS; li++) {
+        const struct br_listener *l = &srv->listeners[li];
+        struct br_clu_endpoint *e = &cc->endpoints[cc->n_endpoints++];
+        snprintf(e->listener, sizeof e->listener, "%s", l->cfg->name);
+        snprintf(e->protocol, sizeof e->protocol, "%s", br_protocol_name(l->cfg->protocol));
+        const char *host = l->cfg->adv_host[0] ? l->cfg->adv_host : l->bound_host;
+        if (!l->cfg->adv_host[0] &&
+            (!host[0] || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)) {
+            if (!me[0] && gethostname(me, sizeof me - 1) != 0)
+                snprintf(me, sizeof me, "localhost");
+            host = me;
+        }
+        snprintf(e->host, sizeof e->host, "%s", host);
+        e->port = l->cfg->adv_port ? l->cfg->adv_port : l->port;
+    }
+}
+
+/* With zookeeper.connect: join the cluster (br_clu.h) once the listeners are bound and the
+ * state is open, before clients are let in; the loops' contexts read its view. */
+static int open_cluster(struct br_server *srv)
+{
+    const struct br_config *cfg = srv->cfg;
+    if (!cfg->zk_connect[0])
+        return 0;
+    struct br_clu_conf cc = {
+        .broker_id = cfg->node_id,
+        .connect = cfg->zk_connect,
+        .session_timeout_ms = cfg->zk_session_timeout_ms,
+        .conn_timeout_ms = cfg->zk_connection_timeout_ms,
+    };
+    cluster_endpoints(srv, &cc);
+    char err[1024];
+    int rc = br_clu_open(&cc, &srv->clu, err, sizeof err);
+    if (rc < 0) {
+        br_err("cluster: %s", err);
+        return rc;
+    }
+    for (int i = 0; i < srv->nloops; i++)
+        srv->per_loop[i].ctx.clu = srv->clu;
+    return 0;
+}
+
 static void log_state(const struct br_server *srv)
 {
     const struct br_config *cfg = srv->cfg;
@@ -724,6 +771,8 @@ static int setup(struct br_server *srv, const char *port_file)
         rc = open_state(srv);
     if (rc == 0)
         rc = open_security(srv);
+    if (rc == 0)
+        rc = open_cluster(srv);
     if (rc == 0) {
         log_state(srv);
         rc = start_threads(srv);
@@ -794,8 +843,10 @@ static void teardown(struct br_server *srv)
     for (int i = 0; srv->accepts && i < srv->nloops * BR_MAX_LISTENERS; i++)
         if (srv->accepts[i].fd >= 0)
             close(srv->accepts[i].fd); /* (a loop that ran closed its own) */
-    br_stats_stop(srv);                /* no scrape reads the groups, offsets or store past here */
-    br_server_txn_close(srv);          /* its timer writes markers and offsets: before those */
+    br_clu_close(srv->clu); /* no loop reads its view past here; others see this broker leave */
+    srv->clu = NULL;
+    br_stats_stop(srv);       /* no scrape reads the groups, offsets or store past here */
+    br_server_txn_close(srv); /* its timer writes markers and offsets: before those */
     br_groups_free(srv->groups);
     br_offsets_close(srv->offsets);
     close_security(srv); /* no connection is left: the loops have exited */

@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "br_clu.h"
 #include "br_config.h"
 #include "br_ctx.h"
 #include "br_limit.h"
@@ -90,6 +91,9 @@ struct br_server {
     struct br_txns *txns;
     pthread_mutex_t txn_sync_lock; /* a marker waiting for its fdatasync (on_synced wakes it) */
     pthread_cond_t txn_sync_cond;
+    /* the cluster (broker/clu/br_clu.h): membership and the controller through ZooKeeper;
+     * NULL without zookeeper.connect (a single node) */
+    struct br_clu *clu;
     /* metrics and the HTTP listener (br_stats.h); NULL when metrics.listener is off */
     struct br_stats *stats;
     /* start-up barrier */

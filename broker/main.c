@@ -64,7 +64,7 @@ static void usage(FILE *f)
                "the metrics listener: metrics.listener=http://127.0.0.1:9644, then\n"
                "curl -X PUT --data debug http://127.0.0.1:9644/log-level\n"
                "\n"
-               "A stock Kafka server.properties starts: keys only Kafka's JVM, ZooKeeper or KRaft\n"
+               "A stock Kafka server.properties starts: keys only Kafka's JVM or KRaft\n"
                "read (process.roles, num.io.threads, ...) are ignored, with one warning listing\n"
                "them (--help lists them at the end).\n");
 }
@@ -96,7 +96,7 @@ int main(int argc, char **argv)
             usage(stdout);
             printf("\nconfiguration keys (default):\n");
             br_config_keys(print_key, NULL);
-            printf("\nignored, with a warning (Kafka's JVM, ZooKeeper, KRaft):\n ");
+            printf("\nignored, with a warning (Kafka's JVM, KRaft):\n ");
             int col = 1;
             br_config_ignored_keys(print_ignored, &col);
             printf("\n");
@@ -157,8 +157,7 @@ int main(int argc, char **argv)
     br_info("splicelogd %s starting (config %s)", SPLICELOGD_VERSION,
             config_file ? config_file : "built-in defaults");
     if (cfg.ignored[0])
-        br_warn("ignoring configuration keys that only Kafka's JVM, ZooKeeper or KRaft use: %s",
-                cfg.ignored);
+        br_warn("ignoring configuration keys that only Kafka's JVM or KRaft use: %s", cfg.ignored);
     int rc = br_server_run(&cfg, port_file);
     return rc < 0 ? 1 : 0;
 }

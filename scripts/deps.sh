@@ -38,6 +38,8 @@ else
     missing+=(liburing-dev libxxhash-dev libssl-dev libmicrohttpd-dev zlib1g-dev libsnappy-dev
         liblz4-dev libzstd-dev)
 fi
+# the ZooKeeper C client (broker/clu/, the cluster): no pkg-config module, the header is the check
+need_file /usr/include/zookeeper/zookeeper.h libzookeeper-mt-dev
 
 case "$want" in
 test | bench)
@@ -62,6 +64,9 @@ test | bench)
     # server (its init script, on every address) and pulls in a web UI; the tests need the one
     # static binary, so it is taken out of that package (install_promtool below).
     command -v promtool >/dev/null 2>&1 || need_promtool=1
+    # tests/integration/test_cluster_zk: a real ZooKeeper server from Debian's jars
+    need_file /usr/share/java/zookeeper.jar zookeeper
+    need_cmd java default-jre-headless
     ;;
 esac
 case "$want" in

@@ -134,6 +134,14 @@ int32_t br_authorized_ops(const struct br_ctx *x, const struct br_peer *peer, in
 /* The cluster's authorized operations as Metadata (v8-10) and DescribeCluster report them: 0
  * without DESCRIBE on the cluster, else br_authorized_ops of the cluster. */
 int32_t br_cluster_authorized_ops(const struct br_ctx *x, const struct br_peer *peer);
+/* The brokers Metadata and DescribeCluster name to peer, and the controller: this broker alone
+ * on a single node (in *self, *out = self: nothing allocated); in a cluster (x->clu) every live
+ * broker with an endpoint on peer's listener, this one at peer's advertised address (listed
+ * even while its registration is being renewed), by id, in memory of its own (*out != self:
+ * free() it). Returns the count or -ENOMEM. */
+struct br_clu_node;
+int br_api_brokers(struct br_ctx *x, const struct br_peer *peer, struct br_clu_node *self,
+                   struct br_clu_node **out, int32_t *controller_id);
 /* Kafka's check for creating a topic: CREATE on the cluster, or on the topic. */
 bool br_allowed_create_topic(const struct br_ctx *x, const struct br_peer *peer, const char *name,
                              size_t len);

@@ -35,6 +35,7 @@
 #include <sys/statvfs.h>
 
 #include "br_api.h"
+#include "br_clu.h"
 #include "br_log.h"
 #include "kp_msg.h"
 #include "kp_msg_sec.h"
@@ -307,17 +308,28 @@ int br_api_describe_cluster(struct br_req *q, struct br_resp *r)
     int rc = BR_DECODE(q, kp_describe_cluster_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
-    struct kp_describe_cluster_broker b = {.broker_id = q->x->cfg->node_id,
-                                           .host = kp_str_of(q->peer->adv_host),
-                                           .port = q->peer->adv_port,
-                                           .rack = KP_STR_NULL};
+    struct br_clu_node self, *nodes = &self;
+    struct kp_describe_cluster_broker self_b, *bs = &self_b;
+    int32_t controller_id = -1;
+    int nb = br_api_brokers(q->x, q->peer, &self, &nodes, &controller_id);
+    if (nb < 0)
+        return nb;
+    if (nodes != &self && !(bs = calloc((size_t)nb, sizeof(*bs)))) {
+        free(nodes);
+        return -ENOMEM;
+    }
+    for (int i = 0; i < nb; i++)
+        bs[i] = (struct kp_describe_cluster_broker){.broker_id = nodes[i].id,
+                                                    .host = kp_str_of(nodes[i].host),
+                                                    .port = nodes[i].port,
+                                                    .rack = KP_STR_NULL};
     struct kp_describe_cluster_resp resp = {
         .error_message = KP_STR_NULL,
         .endpoint_type = 1,
         .cluster_id = kp_str_of("splicelog"),
-        .controller_id = q->x->cfg->node_id,
-        .n_brokers = 1,
-        .brokers = &b,
+        .controller_id = controller_id,
+        .n_brokers = nb,
+        .brokers = bs,
         .cluster_authorized_operations = INT32_MIN, /* not asked for */
     };
     /* As Kafka's broker: answered to anyone; the operations only with DESCRIBE on the cluster
@@ -332,6 +344,10 @@ int br_api_describe_cluster(struct br_req *q, struct br_resp *r)
         resp.controller_id = -1;
     }
     rc = BR_ENCODE(r, kp_describe_cluster_resp_encode, &resp);
+    if (bs != &self_b)
+        free(bs);
+    if (nodes != &self)
+        free(nodes);
     return rc < 0 ? rc : BR_REPLY;
 }
 

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "br_api.h"
+#include "br_clu.h"
 #include "kp_msg_sec.h"
 #include "br_log.h"
 #include "br_offsets.h"
@@ -135,6 +136,43 @@ static bool uuid_zero(const struct kp_uuid *u)
         if (u->b[i])
             return false;
     return true;
+}
+
+int br_api_brokers(struct br_ctx *x, const struct br_peer *peer, struct br_clu_node *self,
+                   struct br_clu_node **out, int32_t *controller_id)
+{
+    int n = 0;
+    struct br_clu_node *v = self;
+    *controller_id = x->cfg->node_id;
+    if (x->clu) {
+        *controller_id = br_clu_controller(x->clu, NULL);
+        /* the view may grow between counting and copying: copy until it fits */
+        int have = br_clu_nodes(x->clu, peer->listener, NULL, 0);
+        for (;;) {
+            v = malloc((size_t)(have + 1) * sizeof(*v)); /* +1: this broker, registered or not */
+            if (!v)
+                return -ENOMEM;
+            int now = br_clu_nodes(x->clu, peer->listener, v, have);
+            if (now <= have) {
+                n = now;
+                break;
+            }
+            free(v);
+            have = now;
+        }
+    }
+    int i = 0;
+    while (i < n && v[i].id < x->cfg->node_id)
+        i++;
+    if (i == n || v[i].id != x->cfg->node_id) {
+        memmove(&v[i + 1], &v[i], (size_t)(n - i) * sizeof(*v));
+        n++;
+    }
+    v[i].id = x->cfg->node_id;
+    snprintf(v[i].host, sizeof v[i].host, "%s", peer->adv_host);
+    v[i].port = peer->adv_port;
+    *out = v;
+    return n;
 }
 
 /* Builds the Metadata response for the named topics (or all); topics that do not exist get
@@ -259,19 +297,31 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
             };
         t->partitions = ps;
     }
+    struct br_clu_node self, *nodes = &self;
+    struct kp_metadata_broker self_b, *bs = &self_b;
+    int32_t controller_id = -1;
+    int nb = 0;
     if (rc == 0) {
-        struct kp_metadata_broker b = {
-            .node_id = x->cfg->node_id,
-            .host = kp_str_of(peer->adv_host),
-            .port = peer->adv_port,
-            .rack = KP_STR_NULL,
-        };
+        /* the brokers: this one alone, or the cluster's live ones (partitions stay this
+         * broker's in milestone M1, docs/cluster.md) */
+        nb = br_api_brokers(x, peer, &self, &nodes, &controller_id);
+        if (nb < 0)
+            rc = nb;
+        else if (nodes != &self && !(bs = calloc((size_t)nb, sizeof(*bs))))
+            rc = -ENOMEM;
+        for (int i = 0; rc == 0 && i < nb; i++)
+            bs[i] = (struct kp_metadata_broker){.node_id = nodes[i].id,
+                                                .host = kp_str_of(nodes[i].host),
+                                                .port = nodes[i].port,
+                                                .rack = KP_STR_NULL};
+    }
+    if (rc == 0) {
         struct kp_metadata_resp resp = {
             .throttle_time_ms = 0,
-            .n_brokers = 1,
-            .brokers = &b,
+            .n_brokers = nb,
+            .brokers = bs,
             .cluster_id = kp_str_of("splicelog"),
-            .controller_id = x->cfg->node_id,
+            .controller_id = controller_id,
             .n_topics = tl.n,
             .topics = tl.t,
             .cluster_authorized_operations = INT32_MIN,
@@ -281,6 +331,10 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
             resp.cluster_authorized_operations = br_cluster_authorized_ops(x, peer);
         rc = BR_ENCODE(r, kp_metadata_resp_encode, &resp);
     }
+    if (bs != &self_b)
+        free(bs);
+    if (nodes != &self)
+        free(nodes);
     free(own);
     if (all)
         topic_list_free(&tl);

@@ -50,6 +50,7 @@ struct br_groups;
 struct br_txns;
 struct br_stats;
 struct br_auth;
+struct br_clu;
 struct br_ctx;
 
 /* A handler's wake function: its parked response's event happened, its deadline passed, or
@@ -91,6 +92,7 @@ struct br_ctx {
     struct br_stats *stats;     /* metrics hooks (br_stats.h); NULL: metrics off */
     const struct br_config *cfg;
     struct br_auth *auth; /* security (broker/sec/br_auth.h): authorizer, quotas; NULL: none */
+    struct br_clu *clu;   /* the cluster's view (broker/clu/br_clu.h); NULL: a single node */
 
     /* Decode/encode arenas, reused by every request of this context (br_dispatch.c). */
     void *dec_mem;

@@ -159,6 +159,7 @@ static void advertise(struct br_conn *c, int fd)
     const struct br_listener *l = c->lst;
     struct br_peer *p = &c->peer;
     p->adv_port = l->cfg->adv_port ? l->cfg->adv_port : l->port;
+    snprintf(p->listener, sizeof(p->listener), "%s", l->cfg->name);
     if (l->cfg->adv_host[0]) {
         snprintf(p->adv_host, sizeof(p->adv_host), "%s", l->cfg->adv_host);
         return;

@@ -335,6 +335,40 @@ START_TEST(kafka_only_keys_ignored)
 }
 END_TEST
 
+START_TEST(zookeeper_keys)
+{
+    /* no zookeeper.connect: a single node; the connection timeout follows the session's */
+    ck_assert_str_eq(C.zk_connect, "");
+    ck_assert_int_eq(C.zk_session_timeout_ms, 18000);
+    ck_assert_msg(br_config_finish(&C, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(C.zk_connection_timeout_ms, 18000);
+    ck_assert_str_eq(C.ignored, "");
+    /* the keys are applied, not ignored */
+    setup();
+    ck_assert_int_eq(set("broker.id=3"), 0);
+    ck_assert_int_eq(set("zookeeper.connect=127.0.0.1:2181,127.0.0.1:2182/kafka/a"), 0);
+    ck_assert_int_eq(set("zookeeper.session.timeout.ms=4000"), 0);
+    ck_assert_int_eq(set("zookeeper.connection.timeout.ms=1500"), 0);
+    ck_assert_msg(br_config_finish(&C, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(C.node_id, 3);
+    ck_assert_str_eq(C.zk_connect, "127.0.0.1:2181,127.0.0.1:2182/kafka/a");
+    ck_assert_int_eq(C.zk_session_timeout_ms, 4000);
+    ck_assert_int_eq(C.zk_connection_timeout_ms, 1500);
+    ck_assert_str_eq(C.ignored, "");
+    /* bad values */
+    ck_assert_int_eq(set("zookeeper.session.timeout.ms=abc"), -EINVAL);
+    static const char *const bad[] = {"/chroot", "h:1/", "h:1/a/", "h:1//a", "h 1:2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setup();
+        char kv[64];
+        snprintf(kv, sizeof kv, "zookeeper.connect=%s", bad[i]);
+        ck_assert_int_eq(set(kv), 0);
+        ck_assert_int_eq(br_config_finish(&C, err, sizeof err), -EINVAL);
+        ck_assert_msg(strstr(err, "zookeeper.connect"), "%s", err);
+    }
+}
+END_TEST
+
 START_TEST(file_syntax_and_line_numbers)
 {
     const char *path = tmpfile_with("# comment\n"
@@ -404,6 +438,7 @@ static Suite *suite(void)
     tcase_add_test(tc, principal_mapping_rules);
     tcase_add_test(tc, protocol_map_and_controller_listeners);
     tcase_add_test(tc, kafka_only_keys_ignored);
+    tcase_add_test(tc, zookeeper_keys);
     tcase_add_test(tc, file_syntax_and_line_numbers);
     tcase_add_test(tc, shipped_example_is_the_defaults);
     suite_add_tcase(s, tc);

@@ -1,0 +1,627 @@
+/*
+ * br_clu — see br_clu.h and docs/cluster.md.
+ *
+ * Threads
+ *   starting thread  br_clu_open: the first session, registration, election, the first view.
+ *   clu              every ZooKeeper call afterwards, synchronously (the C client's
+ *                    synchronous calls must not be made from its own completion thread, where
+ *                    the watchers run: they would wait for themselves).
+ *   (zookeeper)      the C client's I/O and completion threads: on_session and on_watch only
+ *                    set flags under c->lock and signal c->cond.
+ *
+ * Paths are built with the chroot in front by this file (the session itself has none), so the
+ * chroot can be created like any other parent.
+ */
+#include "br_clu.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#define THREADED /* the synchronous calls of libzookeeper_mt */
+#include <zookeeper/zookeeper.h>
+
+#include "br_log.h"
+
+#define PATH_MAX_LEN 1024
+#define DATA_MAX     8192
+#define RETRY_MS     250
+#define ELECT_TRIES  8
+
+struct member {
+    int32_t id;
+    int n; /* endpoints */
+    struct br_clu_endpoint ep[BR_MAX_LISTENERS];
+};
+
+struct br_clu {
+    struct br_clu_conf conf;
+    char hosts[1024];
+    char chroot[512];
+    char p_ids[PATH_MAX_LEN];        /* <chroot>/brokers/ids */
+    char p_me[PATH_MAX_LEN];         /* <chroot>/brokers/ids/<id> */
+    char p_controller[PATH_MAX_LEN]; /* <chroot>/controller */
+    char p_epoch[PATH_MAX_LEN];      /* <chroot>/controller_epoch */
+    zhandle_t *zh;                   /* written under lock by the thread that owns the session */
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* CLOCK_MONOTONIC */
+    /* under lock: what the watchers saw */
+    int zstate;       /* the session's last state (ZOO_CONNECTED_STATE, ...) */
+    bool expired;     /* the session expired: a new one is needed */
+    bool ids_dirty;   /* /brokers/ids changed */
+    bool ctl_dirty;   /* /controller changed */
+    bool state_dirty; /* zstate changed (logged by the cluster thread) */
+    bool stop;        /* br_clu_close */
+    /* under lock: the view */
+    struct member *members; /* by id */
+    int nmembers;
+    int32_t controller; /* -1: none known */
+    int64_t epoch;
+
+    pthread_t thread;
+    bool thread_started;
+};
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct timespec deadline_in(int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return ts;
+}
+
+static void zk_log(const char *msg) { br_debug("zookeeper client: %s", msg); }
+
+/* A lost connection, a timeout: worth retrying on the same session. */
+static bool transient(int rc)
+{
+    return rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT || rc == ZSESSIONMOVED ||
+           rc == ZINVALIDSTATE || rc == ZCLOSING;
+}
+
+int br_clu_parse_connect(const char *connect, char *hosts, size_t hcap, char *chroot, size_t ccap)
+{
+    const char *slash = strchr(connect, '/');
+    size_t hl = slash ? (size_t)(slash - connect) : strlen(connect);
+    if (hl == 0 || hl >= hcap)
+        return -EINVAL;
+    memcpy(hosts, connect, hl);
+    hosts[hl] = 0;
+    const char *cr = slash ? slash : "";
+    size_t cl = strlen(cr);
+    if (cl >= ccap || (cl && (cl == 1 || cr[cl - 1] == '/' || strstr(cr, "//"))))
+        return -EINVAL;
+    memcpy(chroot, cr, cl + 1);
+    return 0;
+}
+
+/* ---- watchers (the C client's threads) ------------------------------------------------------ */
+
+static void on_session(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+{
+    (void)zh;
+    (void)path;
+    struct br_clu *c = ctx;
+    if (type != ZOO_SESSION_EVENT)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->zstate = state;
+    c->state_dirty = true;
+    if (state == ZOO_EXPIRED_SESSION_STATE)
+        c->expired = true;
+    if (state == ZOO_CONNECTED_STATE)
+        c->ids_dirty = c->ctl_dirty = true; /* re-read what may have changed meanwhile */
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void on_ids(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+{
+    (void)zh;
+    (void)state;
+    (void)path;
+    struct br_clu *c = ctx;
+    if (type == ZOO_SESSION_EVENT)
+        return; /* on_session has it */
+    pthread_mutex_lock(&c->lock);
+    c->ids_dirty = true;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void on_controller(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+{
+    (void)zh;
+    (void)state;
+    (void)path;
+    struct br_clu *c = ctx;
+    if (type == ZOO_SESSION_EVENT)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->ctl_dirty = true;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- the session ---------------------------------------------------------------------------- */
+
+static int session_start(struct br_clu *c)
+{
+    pthread_mutex_lock(&c->lock);
+    c->zstate = 0;
+    c->expired = false;
+    pthread_mutex_unlock(&c->lock);
+    errno = 0;
+    zhandle_t *zh =
+        zookeeper_init2(c->hosts, on_session, (int)c->conf.session_timeout_ms, NULL, c, 0, zk_log);
+    if (!zh)
+        return errno ? -errno : -EINVAL;
+    pthread_mutex_lock(&c->lock);
+    c->zh = zh;
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+/* Closes the session: ZooKeeper deletes its ephemeral nodes now. */
+static void session_stop(struct br_clu *c)
+{
+    pthread_mutex_lock(&c->lock);
+    zhandle_t *zh = c->zh;
+    c->zh = NULL;
+    pthread_mutex_unlock(&c->lock);
+    if (zh)
+        zookeeper_close(zh);
+}
+
+/* Waits (at most ms) for the session to be connected: 0, -ETIMEDOUT, -ECONNRESET (it expired
+ * first), -ECANCELED (br_clu_close). */
+static int session_wait(struct br_clu *c, int64_t ms)
+{
+    struct timespec dl = deadline_in(ms);
+    int rc = 0;
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        if (c->stop) {
+            rc = -ECANCELED;
+            break;
+        }
+        if (c->expired || c->zstate == ZOO_AUTH_FAILED_STATE) {
+            rc = -ECONNRESET;
+            break;
+        }
+        if (c->zstate == ZOO_CONNECTED_STATE)
+            break;
+        if (pthread_cond_timedwait(&c->cond, &c->lock, &dl) == ETIMEDOUT) {
+            rc = c->zstate == ZOO_CONNECTED_STATE ? 0 : -ETIMEDOUT;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+/* Creates path and every parent as persistent empty nodes (those that exist are fine). */
+static int ensure_path(struct br_clu *c, const char *path)
+{
+    char p[PATH_MAX_LEN];
+    snprintf(p, sizeof p, "%s", path);
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s)
+            continue;
+        char keep = *s;
+        *s = 0;
+        int rc = zoo_create(c->zh, p, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        if (rc != ZOK && rc != ZNODEEXISTS)
+            return rc;
+        *s = keep;
+        if (!keep)
+            return ZOK;
+    }
+}
+
+/* ---- registration and election (the thread that owns the session) --------------------------- */
+
+static int do_register(struct br_clu *c)
+{
+    char json[DATA_MAX];
+    int n =
+        br_clu_json_broker(json, sizeof json, c->conf.endpoints, c->conf.n_endpoints, wall_ms());
+    if (n < 0)
+        return ZBADARGUMENTS;
+    int rc = zoo_create(c->zh, c->p_me, json, n, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, NULL, 0);
+    if (rc == ZNODEEXISTS) {
+        /* ours after all when a lost connection hid the answer to an earlier create */
+        struct Stat st;
+        const clientid_t *me = zoo_client_id(c->zh);
+        if (zoo_exists(c->zh, c->p_me, 0, &st) == ZOK && me && st.ephemeralOwner == me->client_id)
+            rc = ZOK;
+    }
+    return rc;
+}
+
+static int64_t parse_epoch(const char *buf, int len)
+{
+    char s[32];
+    if (len <= 0 || len >= (int)sizeof s)
+        return 0;
+    memcpy(s, buf, (size_t)len);
+    s[len] = 0;
+    return strtoll(s, NULL, 10);
+}
+
+/*
+ * Kafka's registerControllerAndIncrementControllerEpoch: read /controller_epoch (E, version
+ * V), then one multi: create /controller (ephemeral) and set /controller_epoch to E+1 only if
+ * its version is still V. NodeExists: another broker is the controller. BadVersion: another
+ * broker won in between; read again.
+ */
+static int do_elect(struct br_clu *c)
+{
+    for (int attempt = 0; attempt < ELECT_TRIES; attempt++) {
+        char buf[64];
+        int len = (int)sizeof buf;
+        struct Stat st;
+        int rc = zoo_get(c->zh, c->p_epoch, 0, buf, &len, &st);
+        if (rc == ZNONODE) {
+            rc = zoo_create(c->zh, c->p_epoch, "0", 1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+            if (rc != ZOK && rc != ZNODEEXISTS)
+                return rc;
+            continue;
+        }
+        if (rc != ZOK)
+            return rc;
+        int64_t epoch = parse_epoch(buf, len) + 1;
+        char cjson[128], ejson[32];
+        int cl = br_clu_json_controller(cjson, sizeof cjson, c->conf.broker_id, wall_ms());
+        int el = snprintf(ejson, sizeof ejson, "%lld", (long long)epoch);
+        zoo_op_t ops[2];
+        zoo_op_result_t res[2];
+        struct Stat est;
+        memset(res, 0, sizeof res);
+        zoo_create_op_init(&ops[0], c->p_controller, cjson, cl, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL,
+                           NULL, 0);
+        zoo_set_op_init(&ops[1], c->p_epoch, ejson, el, st.version, &est);
+        rc = zoo_multi(c->zh, 2, ops, res);
+        if (rc == ZOK) {
+            br_info("cluster: this broker (%d) is the controller, controller epoch %lld",
+                    (int)c->conf.broker_id, (long long)epoch);
+            return ZOK;
+        }
+        if (res[0].err == ZNODEEXISTS)
+            return ZOK; /* another broker is the controller */
+        if (res[1].err != ZBADVERSION)
+            return rc;
+    }
+    return ZOPERATIONTIMEOUT; /* kept losing races: tried again later */
+}
+
+/* Reads /controller (with a watch), electing when there is none, and /controller_epoch. */
+static int read_controller(struct br_clu *c)
+{
+    for (int attempt = 0; attempt < ELECT_TRIES; attempt++) {
+        struct Stat st;
+        int rc = zoo_wexists(c->zh, c->p_controller, on_controller, c, &st);
+        if (rc == ZNONODE) {
+            rc = do_elect(c);
+            if (rc != ZOK)
+                return rc;
+            continue;
+        }
+        if (rc != ZOK)
+            return rc;
+        char buf[512];
+        int len = (int)sizeof buf;
+        rc = zoo_get(c->zh, c->p_controller, 0, buf, &len, &st);
+        if (rc == ZNONODE)
+            continue;
+        if (rc != ZOK)
+            return rc;
+        int64_t id = -1;
+        if (len <= 0 || br_clu_json_int(buf, (size_t)len, "brokerid", &id) < 0) {
+            br_warn("cluster: %s holds no broker id: '%.*s'", c->p_controller, len > 0 ? len : 0,
+                    buf);
+            id = -1;
+        }
+        char eb[64];
+        int el = (int)sizeof eb;
+        int64_t epoch = 0;
+        if (zoo_get(c->zh, c->p_epoch, 0, eb, &el, NULL) == ZOK)
+            epoch = parse_epoch(eb, el);
+        pthread_mutex_lock(&c->lock);
+        bool changed = c->controller != (int32_t)id || c->epoch != epoch;
+        c->controller = (int32_t)id;
+        c->epoch = epoch;
+        pthread_mutex_unlock(&c->lock);
+        if (changed)
+            br_info("cluster: controller is broker %lld (controller epoch %lld)", (long long)id,
+                    (long long)epoch);
+        return ZOK;
+    }
+    return ZOPERATIONTIMEOUT;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    int32_t x = ((const struct member *)a)->id, y = ((const struct member *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* Reads /brokers/ids (with a watch) and every registration; replaces the view. */
+static int read_brokers(struct br_clu *c)
+{
+    struct String_vector kids = {0};
+    int rc = zoo_wget_children(c->zh, c->p_ids, on_ids, c, &kids);
+    if (rc != ZOK)
+        return rc;
+    struct member *m = calloc(kids.count > 0 ? (size_t)kids.count : 1, sizeof(*m));
+    if (!m) {
+        deallocate_String_vector(&kids);
+        return ZSYSTEMERROR;
+    }
+    int n = 0;
+    char data[DATA_MAX];
+    for (int i = 0; i < kids.count && rc == ZOK; i++) {
+        char *stop;
+        long id = strtol(kids.data[i], &stop, 10);
+        if (*stop || stop == kids.data[i] || id < 0 || id > INT32_MAX)
+            continue;
+        char path[PATH_MAX_LEN];
+        if (snprintf(path, sizeof path, "%s/%s", c->p_ids, kids.data[i]) >= (int)sizeof path)
+            continue;
+        int len = (int)sizeof data;
+        int grc = zoo_get(c->zh, path, 0, data, &len, NULL);
+        if (grc == ZNONODE)
+            continue; /* left since the listing */
+        if (grc != ZOK) {
+            rc = grc;
+            break;
+        }
+        int ne = len > 0 ? br_clu_json_endpoints(data, (size_t)len, m[n].ep, BR_MAX_LISTENERS) : -1;
+        if (ne < 0) {
+            br_warn_limited("cluster: %s: registration without readable endpoints", path);
+            continue;
+        }
+        m[n].id = (int32_t)id;
+        m[n].n = ne;
+        n++;
+    }
+    deallocate_String_vector(&kids);
+    if (rc != ZOK) {
+        free(m);
+        return rc;
+    }
+    qsort(m, (size_t)n, sizeof(*m), by_id);
+    char ids[256] = "";
+    size_t il = 0;
+    for (int i = 0; i < n && il + 16 < sizeof ids; i++)
+        il += (size_t)snprintf(ids + il, sizeof ids - il, "%s%d", i ? "," : "", (int)m[i].id);
+    pthread_mutex_lock(&c->lock);
+    bool changed = n != c->nmembers;
+    for (int i = 0; !changed && i < n; i++)
+        changed = m[i].id != c->members[i].id;
+    struct member *old = c->members;
+    c->members = m;
+    c->nmembers = n;
+    pthread_mutex_unlock(&c->lock);
+    free(old);
+    if (changed)
+        br_info("cluster: %d live broker(s): %s", n, ids);
+    return ZOK;
+}
+
+/* ---- the cluster thread --------------------------------------------------------------------- */
+
+static void *clu_main(void *arg)
+{
+    struct br_clu *c = arg;
+    br_log_set_thread("clu");
+    bool need_session = false, need_register = false, need_ctl = false, need_ids = false;
+    bool was_connected = true; /* (br_clu_open returns connected) */
+    for (;;) {
+        bool pending = need_session || need_register || need_ctl || need_ids;
+        pthread_mutex_lock(&c->lock);
+        struct timespec dl = deadline_in(pending ? RETRY_MS : 1000);
+        while (!c->stop && !c->expired && !c->ids_dirty && !c->ctl_dirty && !c->state_dirty)
+            if (pthread_cond_timedwait(&c->cond, &c->lock, &dl) == ETIMEDOUT)
+                break;
+        bool stop = c->stop;
+        int zstate = c->zstate;
+        c->state_dirty = false;
+        if (c->expired && !need_session) {
+            need_session = true;
+            br_warn("cluster: ZooKeeper session expired: opening a new one and registering again");
+        }
+        need_ids |= c->ids_dirty;
+        need_ctl |= c->ctl_dirty;
+        c->ids_dirty = c->ctl_dirty = false;
+        pthread_mutex_unlock(&c->lock);
+        if (stop)
+            break;
+        bool connected = zstate == ZOO_CONNECTED_STATE;
+        if (connected != was_connected && !need_session) {
+            if (connected)
+                br_info("cluster: ZooKeeper connection restored (same session)");
+            else
+                br_warn("cluster: ZooKeeper connection lost: serving the last view of the "
+                        "cluster while the client reconnects");
+        }
+        was_connected = connected;
+        if (need_session) {
+            session_stop(c);
+            if (session_start(c) < 0 || session_wait(c, c->conf.conn_timeout_ms) < 0) {
+                br_warn_limited("cluster: no ZooKeeper session yet at %s: retrying", c->hosts);
+                continue;
+            }
+            need_session = false;
+            was_connected = true;
+            need_register = need_ctl = need_ids = true;
+        }
+        if (need_register) {
+            int rc = do_register(c);
+            if (rc == ZOK) {
+                need_register = false;
+                br_info("cluster: registered again as %s", c->p_me);
+            } else if (!transient(rc)) {
+                br_err_limited("cluster: cannot register %s: %s (retrying)", c->p_me, zerror(rc));
+            }
+        }
+        if (need_ctl && read_controller(c) == ZOK)
+            need_ctl = false;
+        if (need_ids && read_brokers(c) == ZOK)
+            need_ids = false;
+    }
+    return NULL;
+}
+
+/* ---- open, close, the view ------------------------------------------------------------------ */
+
+static void clu_free(struct br_clu *c)
+{
+    free(c->members);
+    pthread_cond_destroy(&c->cond);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+static int open_fail(struct br_clu *c, int rc, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int open_fail(struct br_clu *c, int rc, char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    session_stop(c);
+    clu_free(c);
+    return rc;
+}
+
+int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct br_clu *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->conf = *conf;
+    c->controller = -1;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (br_clu_parse_connect(conf->connect, c->hosts, sizeof c->hosts, c->chroot,
+                             sizeof c->chroot) < 0)
+        return open_fail(c, -EINVAL, err, errlen, "zookeeper.connect: '%s' is not valid",
+                         conf->connect);
+    snprintf(c->p_ids, sizeof c->p_ids, "%s/brokers/ids", c->chroot);
+    if (snprintf(c->p_me, sizeof c->p_me, "%s/%d", c->p_ids, (int)conf->broker_id) >=
+        (int)sizeof c->p_me)
+        return open_fail(c, -EINVAL, err, errlen, "zookeeper.connect: chroot too long");
+    snprintf(c->p_controller, sizeof c->p_controller, "%s/controller", c->chroot);
+    snprintf(c->p_epoch, sizeof c->p_epoch, "%s/controller_epoch", c->chroot);
+
+    zoo_set_debug_level(ZOO_LOG_LEVEL_WARN);
+    int rc = session_start(c);
+    if (rc < 0)
+        return open_fail(c, rc, err, errlen, "zookeeper.connect=%s: %s", conf->connect,
+                         strerror(-rc));
+    rc = session_wait(c, conf->conn_timeout_ms);
+    if (rc < 0)
+        return open_fail(c, -ETIMEDOUT, err, errlen,
+                         "cannot connect to ZooKeeper at %s within %lld ms "
+                         "(zookeeper.connection.timeout.ms)",
+                         c->hosts, (long long)conf->conn_timeout_ms);
+    br_info("cluster: ZooKeeper session with %s%s, timeout %d ms", c->hosts, c->chroot,
+            zoo_recv_timeout(c->zh));
+    char topics[PATH_MAX_LEN];
+    snprintf(topics, sizeof topics, "%s/brokers/topics", c->chroot);
+    if ((rc = ensure_path(c, c->p_ids)) != ZOK || (rc = ensure_path(c, topics)) != ZOK)
+        return open_fail(c, -EIO, err, errlen, "ZooKeeper: cannot create %s: %s", c->p_ids,
+                         zerror(rc));
+    rc = do_register(c);
+    if (rc == ZNODEEXISTS)
+        return open_fail(c, -EEXIST, err, errlen,
+                         "broker.id %d is already registered in ZooKeeper (%s exists: "
+                         "NodeExists): another live broker has this id, or this broker's "
+                         "previous session has not expired yet (zookeeper.session.timeout.ms)",
+                         (int)conf->broker_id, c->p_me);
+    if (rc != ZOK)
+        return open_fail(c, -EIO, err, errlen, "ZooKeeper: cannot register %s: %s", c->p_me,
+                         zerror(rc));
+    br_info("cluster: registered as %s", c->p_me);
+    if ((rc = read_controller(c)) != ZOK || (rc = read_brokers(c)) != ZOK)
+        return open_fail(c, -EIO, err, errlen, "ZooKeeper: cannot read the cluster's state: %s",
+                         zerror(rc));
+    if (pthread_create(&c->thread, NULL, clu_main, c) != 0)
+        return open_fail(c, -EAGAIN, err, errlen, "cannot start the cluster thread");
+    c->thread_started = true;
+    *out = c;
+    return 0;
+}
+
+void br_clu_close(struct br_clu *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->stop = true;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    if (c->thread_started)
+        pthread_join(c->thread, NULL);
+    session_stop(c);
+    br_info("cluster: left (ZooKeeper session closed)");
+    clu_free(c);
+}
+
+int br_clu_nodes(struct br_clu *c, const char *listener, struct br_clu_node *out, int max)
+{
+    int n = 0;
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < c->nmembers; i++) {
+        const struct member *m = &c->members[i];
+        for (int e = 0; e < m->n; e++) {
+            if (strcmp(m->ep[e].listener, listener) != 0)
+                continue;
+            if (n < max) {
+                out[n].id = m->id;
+                snprintf(out[n].host, sizeof out[n].host, "%s", m->ep[e].host);
+                out[n].port = m->ep[e].port;
+            }
+            n++;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
+int32_t br_clu_controller(struct br_clu *c, int64_t *epoch)
+{
+    pthread_mutex_lock(&c->lock);
+    int32_t id = c->controller;
+    if (epoch)
+        *epoch = c->epoch;
+    pthread_mutex_unlock(&c->lock);
+    return id;
+}

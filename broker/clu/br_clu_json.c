@@ -1,0 +1,337 @@
+/*
+ * br_clu_json — see br_clu_json.h. The parser walks the top-level object key by key and skips
+ * the values it does not want (nested objects and arrays to a bounded depth), so a key's name
+ * appearing inside another value is never mistaken for the key.
+ */
+#include "br_clu_json.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SKIP_DEPTH_MAX 16
+
+/* ---- encoding ------------------------------------------------------------------------------- */
+
+struct out {
+    char *buf;
+    size_t cap, len;
+    bool full;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+    if (o->full)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= o->cap - o->len)
+        o->full = true;
+    else
+        o->len += (size_t)n;
+}
+
+/* A JSON string of s (quotes, backslashes and control characters escaped). */
+static void put_str(struct out *o, const char *s)
+{
+    put(o, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            put(o, "\\%c", c);
+        else if (c < 0x20)
+            put(o, "\\u%04x", c);
+        else
+            put(o, "%c", c);
+    }
+    put(o, "\"");
+}
+
+static void put_endpoint(struct out *o, const struct br_clu_endpoint *e)
+{
+    char ep[BR_CLU_LISTENER_MAX + BR_HOST_MAX + 32];
+    bool v6 = strchr(e->host, ':') != NULL;
+    snprintf(ep, sizeof ep, "%s://%s%s%s:%d", e->listener, v6 ? "[" : "", e->host, v6 ? "]" : "",
+             (int)e->port);
+    put_str(o, ep);
+}
+
+int br_clu_json_broker(char *buf, size_t cap, const struct br_clu_endpoint *eps, int n,
+                       int64_t timestamp_ms)
+{
+    if (cap == 0)
+        return -ENOSPC;
+    struct out o = {.buf = buf, .cap = cap};
+    const struct br_clu_endpoint *plain = NULL;
+    put(&o, "{\"listener_security_protocol_map\":{");
+    for (int i = 0; i < n; i++) {
+        if (!eps[i].listener[0] || !eps[i].host[0])
+            return -EINVAL;
+        put(&o, "%s", i ? "," : "");
+        put_str(&o, eps[i].listener);
+        put(&o, ":");
+        put_str(&o, eps[i].protocol[0] ? eps[i].protocol : eps[i].listener);
+        if (!plain && strcmp(eps[i].listener, "PLAINTEXT") == 0)
+            plain = &eps[i];
+    }
+    put(&o, "},\"endpoints\":[");
+    for (int i = 0; i < n; i++) {
+        put(&o, "%s", i ? "," : "");
+        put_endpoint(&o, &eps[i]);
+    }
+    put(&o, "],\"jmx_port\":-1,\"host\":");
+    if (plain)
+        put_str(&o, plain->host);
+    else
+        put(&o, "null");
+    put(&o, ",\"timestamp\":\"%lld\",\"port\":%d,\"version\":5}", (long long)timestamp_ms,
+        plain ? (int)plain->port : -1);
+    return o.full ? -ENOSPC : (int)o.len;
+}
+
+int br_clu_json_controller(char *buf, size_t cap, int32_t broker_id, int64_t timestamp_ms)
+{
+    int n = snprintf(buf, cap, "{\"version\":1,\"brokerid\":%d,\"timestamp\":\"%lld\"}",
+                     (int)broker_id, (long long)timestamp_ms);
+    return n < 0 || (size_t)n >= cap ? -ENOSPC : n;
+}
+
+/* ---- parsing -------------------------------------------------------------------------------- */
+
+struct cur {
+    const char *p, *end;
+};
+
+static void ws(struct cur *c)
+{
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+        c->p++;
+}
+
+static bool eat(struct cur *c, char ch)
+{
+    ws(c);
+    if (c->p < c->end && *c->p == ch) {
+        c->p++;
+        return true;
+    }
+    return false;
+}
+
+/* A string into out (cap bytes, NUL-terminated; simple escapes decoded, \u00XX only);
+ * -EINVAL when malformed or longer than out. out may be NULL: skipped. */
+static int str(struct cur *c, char *out, size_t cap)
+{
+    if (!eat(c, '"'))
+        return -EINVAL;
+    size_t n = 0;
+    while (c->p < c->end && *c->p != '"') {
+        char ch = *c->p++;
+        if (ch == '\\') {
+            if (c->p >= c->end)
+                return -EINVAL;
+            char e = *c->p++;
+            switch (e) {
+            case '"':
+            case '\\':
+            case '/':
+                ch = e;
+                break;
+            case 'n':
+                ch = '\n';
+                break;
+            case 't':
+                ch = '\t';
+                break;
+            case 'u': {
+                if (c->end - c->p < 4)
+                    return -EINVAL;
+                char hex[5] = {c->p[0], c->p[1], c->p[2], c->p[3], 0};
+                char *stop;
+                unsigned long v = strtoul(hex, &stop, 16);
+                if (*stop || v > 0x7f)
+                    return -EINVAL; /* (nothing this module reads needs more) */
+                ch = (char)v;
+                c->p += 4;
+                break;
+            }
+            default:
+                return -EINVAL;
+            }
+        }
+        if (out) {
+            if (n + 1 >= cap)
+                return -EINVAL;
+            out[n++] = ch;
+        }
+    }
+    if (c->p >= c->end)
+        return -EINVAL;
+    c->p++;
+    if (out)
+        out[n] = 0;
+    return 0;
+}
+
+static int num(struct cur *c, int64_t *out)
+{
+    ws(c);
+    bool neg = false;
+    if (c->p < c->end && *c->p == '-') {
+        neg = true;
+        c->p++;
+    }
+    if (c->p >= c->end || *c->p < '0' || *c->p > '9')
+        return -EINVAL;
+    int64_t v = 0;
+    while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+        if (v > (INT64_MAX - 9) / 10)
+            return -EINVAL;
+        v = v * 10 + (*c->p++ - '0');
+    }
+    /* a fraction or exponent is not an integer */
+    if (c->p < c->end && (*c->p == '.' || *c->p == 'e' || *c->p == 'E'))
+        return -EINVAL;
+    *out = neg ? -v : v;
+    return 0;
+}
+
+static int skip(struct cur *c, int depth)
+{
+    if (depth > SKIP_DEPTH_MAX)
+        return -EINVAL;
+    ws(c);
+    if (c->p >= c->end)
+        return -EINVAL;
+    char ch = *c->p;
+    if (ch == '"')
+        return str(c, NULL, 0);
+    if (ch == '{' || ch == '[') {
+        char close = ch == '{' ? '}' : ']';
+        c->p++;
+        if (eat(c, close))
+            return 0;
+        do {
+            if (ch == '{' && (str(c, NULL, 0) < 0 || !eat(c, ':')))
+                return -EINVAL;
+            if (skip(c, depth + 1) < 0)
+                return -EINVAL;
+        } while (eat(c, ','));
+        return eat(c, close) ? 0 : -EINVAL;
+    }
+    /* number, true, false, null */
+    const char *start = c->p;
+    while (c->p < c->end && (strchr("-+.eE", *c->p) || (*c->p >= '0' && *c->p <= '9') ||
+                             (*c->p >= 'a' && *c->p <= 'z')))
+        c->p++;
+    return c->p > start ? 0 : -EINVAL;
+}
+
+/* Positions c at the value of the top-level key; -ENOENT when the object has none. */
+static int find(struct cur *c, const char *key)
+{
+    if (!eat(c, '{'))
+        return -EINVAL;
+    if (eat(c, '}'))
+        return -ENOENT;
+    do {
+        char k[64];
+        const char *at = c->p;
+        if (str(c, k, sizeof k) < 0) {
+            c->p = at;
+            if (str(c, NULL, 0) < 0) /* (a longer key than any wanted: skipped) */
+                return -EINVAL;
+            k[0] = 0;
+        }
+        if (!eat(c, ':'))
+            return -EINVAL;
+        if (strcmp(k, key) == 0)
+            return 0;
+        if (skip(c, 0) < 0)
+            return -EINVAL;
+    } while (eat(c, ','));
+    return eat(c, '}') ? -ENOENT : -EINVAL;
+}
+
+/* After the wanted value: the object's other members and its end, and nothing after it, so a
+ * cut or malformed document is refused whatever the key's position. */
+static int finish(struct cur *c)
+{
+    while (eat(c, ',')) {
+        if (str(c, NULL, 0) < 0 || !eat(c, ':') || skip(c, 0) < 0)
+            return -EINVAL;
+    }
+    if (!eat(c, '}'))
+        return -EINVAL;
+    ws(c);
+    return c->p == c->end ? 0 : -EINVAL;
+}
+
+int br_clu_json_int(const char *json, size_t len, const char *key, int64_t *out)
+{
+    struct cur c = {json, json + len};
+    int64_t v;
+    if (find(&c, key) < 0 || num(&c, &v) < 0 || finish(&c) < 0)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+/* "NAME://HOST:PORT" (HOST may be [v6]) into e. */
+static int split_endpoint(const char *s, struct br_clu_endpoint *e)
+{
+    const char *sep = strstr(s, "://");
+    if (!sep || sep == s || (size_t)(sep - s) >= sizeof e->listener)
+        return -EINVAL;
+    memcpy(e->listener, s, (size_t)(sep - s));
+    e->listener[sep - s] = 0;
+    const char *h = sep + 3;
+    const char *colon = strrchr(h, ':');
+    if (!colon || colon == h)
+        return -EINVAL;
+    const char *hs = h, *he = colon;
+    if (*hs == '[') {
+        if (he - hs < 3 || he[-1] != ']')
+            return -EINVAL;
+        hs++;
+        he--;
+    }
+    if ((size_t)(he - hs) >= sizeof e->host)
+        return -EINVAL;
+    memcpy(e->host, hs, (size_t)(he - hs));
+    e->host[he - hs] = 0;
+    char *stop;
+    long port = strtol(colon + 1, &stop, 10);
+    if (*stop || stop == colon + 1 || port < 0 || port > 65535)
+        return -EINVAL;
+    e->port = (int32_t)port;
+    e->protocol[0] = 0;
+    return 0;
+}
+
+int br_clu_json_endpoints(const char *json, size_t len, struct br_clu_endpoint *out, int max)
+{
+    struct cur c = {json, json + len};
+    if (find(&c, "endpoints") < 0 || !eat(&c, '['))
+        return -EINVAL;
+    int n = 0;
+    if (eat(&c, ']'))
+        return 0;
+    do {
+        char s[BR_CLU_LISTENER_MAX + BR_HOST_MAX + 16];
+        if (str(&c, s, sizeof s) < 0)
+            return -EINVAL;
+        if (n < max) {
+            if (split_endpoint(s, &out[n]) < 0)
+                return -EINVAL;
+            n++;
+        }
+    } while (eat(&c, ','));
+    return eat(&c, ']') && finish(&c) == 0 ? n : -EINVAL;
+}

@@ -1,0 +1,531 @@
+/*
+ * test_cluster_zk — the cluster's coordination through a real Apache ZooKeeper (issue 18, M1;
+ * docs/cluster.md): Debian's ZooKeeper server (ZooKeeperServerMain from its jars, an ephemeral
+ * port, a temporary directory, killed at the end) and three splicelogd processes on loopback.
+ * - all three register /brokers/ids/<id> (read back with the ZooKeeper C client: Kafka's v5
+ *   JSON with the broker's endpoint), exactly one /controller, /controller_epoch >= 1;
+ *   Metadata from every broker lists the three and names the same controller, and so does
+ *   DescribeCluster (`splicelog cluster info`);
+ * - kill -9 of the controller: another broker becomes controller with a higher controller
+ *   epoch once the dead one's session expires, Metadata lists two; restarted, three again;
+ * - a broker paused past its session timeout (SIGSTOP, SIGCONT) registers again;
+ * - ZooKeeper killed: the brokers still answer Metadata from their last view; restarted on
+ *   the same data, both are registered again under one controller;
+ * - a second broker with an id already registered is refused at start-up (NodeExists);
+ * - ZooKeeper unreachable at start-up: a clear error and a non-zero exit after
+ *   zookeeper.connection.timeout.ms.
+ * Each test works under its own chroot. Skipped, saying so, without java or Debian's
+ * zookeeper package. Every wait is bounded.
+ */
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define THREADED
+#include <zookeeper/zookeeper.h>
+
+#include "tb_broker.h"
+#include "tb_check.h"
+#include "tb_kafka.h"
+
+#define ZK_JAR     "/usr/share/java/zookeeper.jar"
+#define SESSION_MS 3000
+#define WAIT_MS    (SESSION_MS * 10) /* bound of every wait for the cluster to settle */
+#define NBROKERS   3
+
+static pid_t zk_pid;
+static int zk_port;
+static char zk_dir[256];
+static const char *skip_why;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* A port nothing listens on right now. */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* ---- the ZooKeeper server (unchecked fixture: once, in the runner's process) ----------------- */
+
+/* Starts ZooKeeperServerMain on port with its data in dir/data, its output in dir/zookeeper.log;
+ * pid or -errno. */
+static pid_t zk_spawn(int port, const char *dir)
+{
+    char portstr[16], data[300], out[300];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    snprintf(data, sizeof data, "%s/data", dir);
+    snprintf(out, sizeof out, "%s/zookeeper.log", dir);
+    mkdir(data, 0700);
+    /* tickTime 500 ms: sessions of 1..10 s, so the expiry tests stay short */
+    const char *const argv[] = {"java",
+                                "-Xmx128m",
+                                "-XX:+UseSerialGC",
+                                "-XX:TieredStopAtLevel=1",
+                                "-Dzookeeper.admin.enableServer=false",
+                                "-cp",
+                                "/etc/zookeeper/conf:" ZK_JAR,
+                                "org.apache.zookeeper.server.ZooKeeperServerMain",
+                                portstr,
+                                data,
+                                "500",
+                                NULL};
+    return tb_spawn(argv, out);
+}
+
+static void zk_server_start(void)
+{
+    if (access(ZK_JAR, R_OK) != 0) {
+        skip_why = "Debian's zookeeper package is not installed (" ZK_JAR ")";
+        return;
+    }
+    if (system("command -v java >/dev/null 2>&1") != 0) {
+        skip_why = "java is not installed";
+        return;
+    }
+    snprintf(zk_dir, sizeof zk_dir, "%s/test_cluster_zk.XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(zk_dir)) {
+        skip_why = "cannot make a temporary directory";
+        return;
+    }
+    zk_port = free_port();
+    zk_pid = zk_spawn(zk_port, zk_dir);
+    if (zk_pid <= 0) {
+        skip_why = "cannot start java";
+        zk_pid = 0;
+    }
+}
+
+static void zk_server_stop(void)
+{
+    if (zk_pid > 0) {
+        kill(zk_pid, SIGKILL);
+        waitpid(zk_pid, NULL, 0);
+        zk_pid = 0;
+    }
+    if (zk_dir[0] && !getenv("SPLICELOG_KEEP_TMP")) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", zk_dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "cannot remove %s\n", zk_dir);
+    }
+}
+
+/* ---- the test's own ZooKeeper client ------------------------------------------------------- */
+
+static void quiet(const char *msg) { (void)msg; }
+
+/* A connected session (waits for the server to come up: the JVM's start is slow). */
+static zhandle_t *zk_open(void)
+{
+    char hosts[64];
+    snprintf(hosts, sizeof hosts, "127.0.0.1:%d", zk_port);
+    zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+    zhandle_t *zh = zookeeper_init2(hosts, NULL, 10000, NULL, NULL, 0, quiet);
+    ck_assert_ptr_nonnull(zh);
+    int64_t until = now_ms() + 60000;
+    while (zoo_state(zh) != ZOO_CONNECTED_STATE && now_ms() < until)
+        sleep_ms(50);
+    ck_assert_msg(zoo_state(zh) == ZOO_CONNECTED_STATE, "no ZooKeeper at %s (see %s)", hosts,
+                  zk_dir);
+    return zh;
+}
+
+/* The data of path as a string (static buffer), NULL when it does not exist. */
+static const char *zk_get(zhandle_t *zh, const char *path, struct Stat *st)
+{
+    static char buf[8192];
+    int len = (int)sizeof buf - 1;
+    int rc = zoo_get(zh, path, 0, buf, &len, st);
+    if (rc == ZNONODE)
+        return NULL;
+    ck_assert_msg(rc == ZOK, "get %s: %s", path, zerror(rc));
+    buf[len > 0 ? len : 0] = 0;
+    return buf;
+}
+
+/* The integer after "key": in json, or -1. */
+static long json_int(const char *json, const char *key)
+{
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\":", key);
+    const char *p = json ? strstr(json, k) : NULL;
+    return p ? strtol(p + strlen(k), NULL, 10) : -1;
+}
+
+/* ---- brokers ----------------------------------------------------------------------------------
+ */
+
+static struct tb_broker B[NBROKERS + 1];
+static char chroot_[64];
+
+static void teardown(void)
+{
+    for (int i = 0; i <= NBROKERS; i++)
+        tb_broker_cleanup(&B[i]);
+}
+
+#define SKIP_WITHOUT_ZOOKEEPER()                                                                   \
+    do {                                                                                           \
+        if (skip_why) {                                                                            \
+            fprintf(stderr, "test_cluster_zk: skipped: %s\n", skip_why);                           \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* Starts broker id (1-based) on b under the test's chroot; 0 or tb_broker_start's -errno. */
+static int start_broker(struct tb_broker *b, int id, const char *connect_override)
+{
+    char idkv[32], zk[128], sess[64];
+    snprintf(idkv, sizeof idkv, "broker.id=%d", id);
+    if (connect_override)
+        snprintf(zk, sizeof zk, "zookeeper.connect=%s", connect_override);
+    else
+        snprintf(zk, sizeof zk, "zookeeper.connect=127.0.0.1:%d%s", zk_port, chroot_);
+    snprintf(sess, sizeof sess, "zookeeper.session.timeout.ms=%d", SESSION_MS);
+    const char *const extra[] = {"-o", idkv,
+                                 "-o", zk,
+                                 "-o", sess,
+                                 "-o", "zookeeper.connection.timeout.ms=30000",
+                                 "-o", "fetch.transfer=sendfile",
+                                 "-o", "num.network.threads=1",
+                                 NULL};
+    return tb_broker_start(b, extra);
+}
+
+static void metadata_of(struct tb_broker *b, struct tb_metadata *m)
+{
+    int fd = tb_connect(b->port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(tb_metadata(fd, NULL, -1, false, m), 0);
+    close(fd);
+}
+
+/* Polls b's Metadata until it lists n brokers and a controller other than not_controller (-2:
+ * any); returns the controller. */
+static int32_t wait_metadata(struct tb_broker *b, int n, int32_t not_controller)
+{
+    static struct tb_metadata m;
+    int64_t until = now_ms() + WAIT_MS;
+    for (;;) {
+        metadata_of(b, &m);
+        if (m.n_brokers == n && m.controller_id >= 0 && m.controller_id != not_controller)
+            return m.controller_id;
+        ck_assert_msg(now_ms() < until,
+                      "broker on port %d: %d broker(s), controller %d; wanted %d, not %d", b->port,
+                      m.n_brokers, m.controller_id, n, not_controller);
+        sleep_ms(100);
+    }
+}
+
+/* `splicelog cluster info --json` against b (DescribeCluster through libsplicelog's admin
+ * client): its output (static buffer). */
+static const char *cluster_info(struct tb_broker *b)
+{
+    static char text[8192];
+    char tool[600], bs[64], out[400];
+    const char *build = getenv("SPLICELOG_BUILD"), *root = getenv("SPLICELOG_ROOT");
+    if (build)
+        snprintf(tool, sizeof tool, "%s/san/splicelog", build);
+    else
+        snprintf(tool, sizeof tool, "%s/build/san/splicelog", root ? root : ".");
+    snprintf(bs, sizeof bs, "127.0.0.1:%d", b->port);
+    snprintf(out, sizeof out, "%s/cluster-info.out", b->dir);
+    const char *const argv[] = {tool, "cluster", "info", "--json", "--bootstrap", bs, NULL};
+    pid_t pid = tb_spawn(argv, out);
+    ck_assert_int_gt(pid, 0);
+    int st = tb_wait_exit(pid, 60000);
+    ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s failed", tool);
+    FILE *f = fopen(out, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    return text;
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+static void use_chroot(const char *name)
+{
+    snprintf(chroot_, sizeof chroot_, "/%s", name);
+    memset(B, 0, sizeof B);
+}
+
+/* The chroot's controller id and epoch, read from ZooKeeper. */
+static void controller_of(zhandle_t *zh, long *id, long *epoch)
+{
+    char p[128];
+    snprintf(p, sizeof p, "%s/controller", chroot_);
+    *id = json_int(zk_get(zh, p, NULL), "brokerid");
+    snprintf(p, sizeof p, "%s/controller_epoch", chroot_);
+    const char *e = zk_get(zh, p, NULL);
+    *epoch = e ? strtol(e, NULL, 10) : -1;
+}
+
+START_TEST(three_brokers_one_controller_failover)
+{
+    SKIP_WITHOUT_ZOOKEEPER();
+    use_chroot("failover");
+    zhandle_t *zh = zk_open();
+    for (int i = 1; i <= NBROKERS; i++)
+        ck_assert_int_eq(start_broker(&B[i], i, NULL), 0);
+
+    /* every broker registered, with its endpoint, as Kafka writes it */
+    for (int i = 1; i <= NBROKERS; i++) {
+        char p[128], ep[64];
+        snprintf(p, sizeof p, "%s/brokers/ids/%d", chroot_, i);
+        const char *j = zk_get(zh, p, NULL);
+        ck_assert_msg(j != NULL, "%s missing", p);
+        snprintf(ep, sizeof ep, "\"PLAINTEXT://127.0.0.1:%d\"", B[i].port);
+        ck_assert_msg(strstr(j, ep), "%s: %s", p, j);
+        ck_assert_int_eq(json_int(j, "port"), B[i].port);
+        ck_assert_int_eq(json_int(j, "version"), 5);
+        ck_assert_int_eq(json_int(j, "jmx_port"), -1);
+        ck_assert_msg(strstr(j, "\"listener_security_protocol_map\":{\"PLAINTEXT\":\"PLAINTEXT\"}"),
+                      "%s", j);
+        ck_assert_msg(strstr(j, "\"timestamp\":\""), "%s", j);
+    }
+    struct String_vector kids = {0};
+    char ids[128];
+    snprintf(ids, sizeof ids, "%s/brokers/ids", chroot_);
+    ck_assert_int_eq(zoo_get_children(zh, ids, 0, &kids), ZOK);
+    ck_assert_int_eq(kids.count, NBROKERS);
+    deallocate_String_vector(&kids);
+
+    /* exactly one controller (one znode), known to every broker */
+    long ctl, epoch;
+    controller_of(zh, &ctl, &epoch);
+    ck_assert_msg(ctl >= 1 && ctl <= NBROKERS, "controller %ld", ctl);
+    ck_assert_int_ge(epoch, 1);
+    int32_t seen[NBROKERS + 1];
+    for (int i = 1; i <= NBROKERS; i++) {
+        seen[i] = wait_metadata(&B[i], NBROKERS, -2);
+        ck_assert_int_eq(seen[i], ctl);
+    }
+    struct tb_metadata m;
+    metadata_of(&B[1], &m);
+    for (int i = 0; i < m.n_brokers; i++) {
+        ck_assert_int_eq(m.broker[i].node_id, i + 1);
+        ck_assert_int_eq(m.broker[i].port, B[i + 1].port);
+        ck_assert_str_eq(m.broker[i].host, "127.0.0.1");
+    }
+    ck_assert_msg(tb_log_contains(&B[ctl], "is the controller"), "no election line");
+    /* DescribeCluster (the admin client's view) says the same */
+    const char *info = cluster_info(&B[2]);
+    char want[64];
+    snprintf(want, sizeof want, "\"controller\":%ld,", ctl);
+    ck_assert_msg(strstr(info, want), "%s", info);
+    ck_assert_msg(count_of(info, "\"id\":") == NBROKERS, "%s", info);
+
+    /* kill -9 the controller: once its session expires another broker is elected, with a
+     * higher epoch, and Metadata lists the two left */
+    ck_assert_int_ge(tb_broker_stop(&B[ctl], SIGKILL), 0);
+    int other = ctl == 1 ? 2 : 1;
+    int32_t next = wait_metadata(&B[other], NBROKERS - 1, (int32_t)ctl);
+    long ctl2, epoch2;
+    controller_of(zh, &ctl2, &epoch2);
+    ck_assert_int_eq(ctl2, next);
+    ck_assert_int_gt(epoch2, epoch);
+    for (int i = 1; i <= NBROKERS; i++)
+        if (i != ctl)
+            ck_assert_int_eq(wait_metadata(&B[i], NBROKERS - 1, (int32_t)ctl), next);
+
+    /* restarted (its old registration is gone with its session): three again, same controller */
+    ck_assert_int_eq(start_broker(&B[ctl], (int)ctl, NULL), 0);
+    for (int i = 1; i <= NBROKERS; i++)
+        ck_assert_int_eq(wait_metadata(&B[i], NBROKERS, -2), next);
+    controller_of(zh, &ctl2, &epoch2);
+    ck_assert_int_eq(ctl2, next);
+
+    /* a clean stop leaves at once: the session is closed, not left to expire */
+    ck_assert_int_eq(tb_broker_stop(&B[ctl], SIGTERM), 0);
+    char p[128];
+    snprintf(p, sizeof p, "%s/brokers/ids/%ld", chroot_, ctl);
+    ck_assert_ptr_null(zk_get(zh, p, NULL));
+    zookeeper_close(zh);
+}
+END_TEST
+
+START_TEST(paused_past_session_registers_again)
+{
+    SKIP_WITHOUT_ZOOKEEPER();
+    use_chroot("pause");
+    zhandle_t *zh = zk_open();
+    ck_assert_int_eq(start_broker(&B[1], 1, NULL), 0);
+    ck_assert_int_eq(start_broker(&B[2], 2, NULL), 0);
+    wait_metadata(&B[2], 2, -2);
+    /* SIGSTOP broker 1 past its session: ZooKeeper drops it; SIGCONT: it finds its session
+     * expired, opens a new one and registers again */
+    ck_assert_int_eq(kill(B[1].pid, SIGSTOP), 0);
+    wait_metadata(&B[2], 1, -2);
+    ck_assert_int_eq(kill(B[1].pid, SIGCONT), 0);
+    ck_assert_msg(tb_log_wait(&B[1], "registered again", WAIT_MS), "no re-registration");
+    wait_metadata(&B[2], 2, -2);
+    wait_metadata(&B[1], 2, -2);
+    char p[128];
+    snprintf(p, sizeof p, "%s/brokers/ids/1", chroot_);
+    ck_assert_ptr_nonnull(zk_get(zh, p, NULL));
+    zookeeper_close(zh);
+}
+END_TEST
+
+START_TEST(zookeeper_restarted)
+{
+    SKIP_WITHOUT_ZOOKEEPER();
+    use_chroot("zkrestart");
+    /* a ZooKeeper of this test's own (this process's copy of zk_port points at it), so the
+     * shared one stays up for the others */
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/own", zk_dir);
+    mkdir(dir, 0700);
+    zk_port = free_port();
+    pid_t own = zk_spawn(zk_port, dir);
+    ck_assert_int_gt(own, 0);
+    zhandle_t *zh = zk_open();
+    ck_assert_int_eq(start_broker(&B[1], 1, NULL), 0);
+    ck_assert_int_eq(start_broker(&B[2], 2, NULL), 0);
+    int32_t ctl = wait_metadata(&B[1], 2, -2);
+    ck_assert_int_eq(wait_metadata(&B[2], 2, -2), ctl);
+    zookeeper_close(zh);
+
+    /* ZooKeeper killed: the brokers go on answering Metadata from their last view (no loop
+     * thread waits on ZooKeeper) */
+    kill(own, SIGKILL);
+    waitpid(own, NULL, 0);
+    for (int i = 1; i <= 2; i++) {
+        struct tb_metadata m;
+        metadata_of(&B[i], &m);
+        ck_assert_int_eq(m.n_brokers, 2);
+        ck_assert_int_eq(m.controller_id, ctl);
+    }
+    /* back on the same port and data: the brokers reconnect (or, if their sessions expired
+     * meanwhile, register again and elect); one controller, both registered, both agree */
+    own = zk_spawn(zk_port, dir);
+    ck_assert_int_gt(own, 0);
+    zh = zk_open();
+    int64_t until = now_ms() + WAIT_MS;
+    for (;;) {
+        struct String_vector kids = {0};
+        char ids[128];
+        snprintf(ids, sizeof ids, "%s/brokers/ids", chroot_);
+        int rc = zoo_get_children(zh, ids, 0, &kids);
+        int n = rc == ZOK ? kids.count : -1;
+        deallocate_String_vector(&kids);
+        long id, epoch;
+        controller_of(zh, &id, &epoch);
+        if (n == 2 && id >= 1) {
+            ck_assert_int_eq(wait_metadata(&B[1], 2, -2), id);
+            ck_assert_int_eq(wait_metadata(&B[2], 2, -2), id);
+            break;
+        }
+        ck_assert_msg(now_ms() < until, "after the restart: %d registered, controller %ld", n, id);
+        sleep_ms(100);
+    }
+    zookeeper_close(zh);
+    kill(own, SIGKILL);
+    waitpid(own, NULL, 0);
+}
+END_TEST
+
+START_TEST(duplicate_broker_id_refused)
+{
+    SKIP_WITHOUT_ZOOKEEPER();
+    use_chroot("dup");
+    zhandle_t *zh = zk_open();
+    ck_assert_int_eq(start_broker(&B[1], 7, NULL), 0);
+    /* Kafka's answer: NodeExists, and no start */
+    ck_assert_int_eq(start_broker(&B[2], 7, NULL), -ECHILD);
+    ck_assert_msg(tb_log_contains(&B[2], "NodeExists"), "no NodeExists in %s", B[2].log);
+    ck_assert_msg(tb_log_contains(&B[2], "broker.id 7 is already registered"), "%s", B[2].log);
+    /* the first one is untouched */
+    char p[128];
+    snprintf(p, sizeof p, "%s/brokers/ids/7", chroot_);
+    const char *j = zk_get(zh, p, NULL);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_int_eq(json_int(j, "port"), B[1].port);
+    ck_assert(tb_broker_alive(&B[1]));
+    zookeeper_close(zh);
+}
+END_TEST
+
+START_TEST(zookeeper_down_at_start_up)
+{
+    SKIP_WITHOUT_ZOOKEEPER();
+    use_chroot("down");
+    char dead[64];
+    snprintf(dead, sizeof dead, "127.0.0.1:%d/down", free_port());
+    char idkv[] = "broker.id=1", zk[128];
+    snprintf(zk, sizeof zk, "zookeeper.connect=%s", dead);
+    const char *const extra[] = {"-o", idkv,
+                                 "-o", zk,
+                                 "-o", "zookeeper.connection.timeout.ms=1000",
+                                 "-o", "fetch.transfer=sendfile",
+                                 NULL};
+    ck_assert_int_eq(tb_broker_start(&B[1], extra), -ECHILD);
+    ck_assert_msg(tb_log_contains(&B[1], "cannot connect to ZooKeeper at"), "%s", B[1].log);
+    ck_assert_msg(tb_log_contains(&B[1], "zookeeper.connection.timeout.ms"), "%s", B[1].log);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("cluster_zk");
+    TCase *tc = tcase_create("zookeeper");
+    tcase_add_unchecked_fixture(tc, zk_server_start, zk_server_stop);
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, three_brokers_one_controller_failover);
+    tcase_add_test(tc, paused_past_session_registers_again);
+    tcase_add_test(tc, zookeeper_restarted);
+    tcase_add_test(tc, duplicate_broker_id_refused);
+    tcase_add_test(tc, zookeeper_down_at_start_up);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,181 @@
+/*
+ * test_br_clu_json — the znode JSON of the cluster (broker/clu/br_clu_json.h): a broker's
+ * registration as Kafka writes it (version 5), read back; Kafka's own registration and
+ * controller documents parsed; keys inside nested values not mistaken for top-level ones;
+ * truncated and malformed documents refused; buffers too small refused; zookeeper.connect
+ * split into hosts and chroot.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "br_clu.h"
+#include "br_clu_json.h"
+
+static struct br_clu_endpoint ep(const char *l, const char *p, const char *h, int port)
+{
+    struct br_clu_endpoint e;
+    memset(&e, 0, sizeof e);
+    strcpy(e.listener, l);
+    strcpy(e.protocol, p);
+    strcpy(e.host, h);
+    e.port = port;
+    return e;
+}
+
+START_TEST(broker_registration_round_trip)
+{
+    struct br_clu_endpoint eps[3] = {ep("PLAINTEXT", "PLAINTEXT", "10.0.0.1", 9092),
+                                     ep("INTERNAL", "SASL_SSL", "::1", 9093),
+                                     ep("SSL", "SSL", "b\"1", 9094)};
+    char buf[2048];
+    int n = br_clu_json_broker(buf, sizeof buf, eps, 3, 1700000000123LL);
+    ck_assert_int_gt(n, 0);
+    ck_assert_int_eq((int)strlen(buf), n);
+    ck_assert_str_eq(
+        buf, "{\"listener_security_protocol_map\":{\"PLAINTEXT\":\"PLAINTEXT\",\"INTERNAL\":"
+             "\"SASL_SSL\",\"SSL\":\"SSL\"},\"endpoints\":[\"PLAINTEXT://10.0.0.1:9092\","
+             "\"INTERNAL://[::1]:9093\",\"SSL://b\\\"1:9094\"],\"jmx_port\":-1,\"host\":"
+             "\"10.0.0.1\",\"timestamp\":\"1700000000123\",\"port\":9092,\"version\":5}");
+    struct br_clu_endpoint back[4];
+    ck_assert_int_eq(br_clu_json_endpoints(buf, (size_t)n, back, 4), 3);
+    ck_assert_str_eq(back[0].listener, "PLAINTEXT");
+    ck_assert_str_eq(back[0].host, "10.0.0.1");
+    ck_assert_int_eq(back[0].port, 9092);
+    ck_assert_str_eq(back[1].listener, "INTERNAL");
+    ck_assert_str_eq(back[1].host, "::1");
+    ck_assert_int_eq(back[1].port, 9093);
+    ck_assert_str_eq(back[2].host, "b\"1");
+    /* more endpoints than room: the first ones */
+    ck_assert_int_eq(br_clu_json_endpoints(buf, (size_t)n, back, 1), 1);
+    int64_t v;
+    ck_assert_int_eq(br_clu_json_int(buf, (size_t)n, "port", &v), 0);
+    ck_assert_int_eq(v, 9092);
+    ck_assert_int_eq(br_clu_json_int(buf, (size_t)n, "jmx_port", &v), 0);
+    ck_assert_int_eq(v, -1);
+    /* without a PLAINTEXT listener: host null, port -1 */
+    n = br_clu_json_broker(buf, sizeof buf, &eps[1], 1, 5);
+    ck_assert_int_gt(n, 0);
+    ck_assert_ptr_nonnull(strstr(buf, "\"host\":null,"));
+    ck_assert_ptr_nonnull(strstr(buf, "\"port\":-1,"));
+    /* every too-small buffer refused, never a cut document */
+    char full[2048];
+    int len = br_clu_json_broker(full, sizeof full, eps, 3, 1);
+    for (int cap = 0; cap <= len; cap++) {
+        char small[2048];
+        ck_assert_int_eq(br_clu_json_broker(small, (size_t)cap, eps, 3, 1), -ENOSPC);
+    }
+    ck_assert_int_eq(br_clu_json_broker(buf, (size_t)len + 1, eps, 3, 1), len);
+    struct br_clu_endpoint bad = ep("", "PLAINTEXT", "h", 1);
+    ck_assert_int_eq(br_clu_json_broker(buf, sizeof buf, &bad, 1, 1), -EINVAL);
+}
+END_TEST
+
+START_TEST(kafka_documents)
+{
+    /* as Kafka 2.8 registers a broker, with features and a rack */
+    const char *k = "{\"features\":{},\"listener_security_protocol_map\":{\"PLAINTEXT\":"
+                    "\"PLAINTEXT\"},\"endpoints\":[\"PLAINTEXT://kafka-1.example:9092\"],"
+                    "\"jmx_port\":-1,\"port\":9092,\"host\":\"kafka-1.example\",\"version\":5,"
+                    "\"timestamp\":\"1618000000000\", \"rack\" : \"r1\" }";
+    struct br_clu_endpoint e[2];
+    ck_assert_int_eq(br_clu_json_endpoints(k, strlen(k), e, 2), 1);
+    ck_assert_str_eq(e[0].host, "kafka-1.example");
+    ck_assert_int_eq(e[0].port, 9092);
+    const char *c = "{\"version\":1,\"brokerid\":3,\"timestamp\":\"1618000000000\"}";
+    int64_t id;
+    ck_assert_int_eq(br_clu_json_int(c, strlen(c), "brokerid", &id), 0);
+    ck_assert_int_eq(id, 3);
+    char buf[128];
+    int n = br_clu_json_controller(buf, sizeof buf, 42, 7);
+    ck_assert_str_eq(buf, "{\"version\":1,\"brokerid\":42,\"timestamp\":\"7\"}");
+    ck_assert_int_eq(br_clu_json_int(buf, (size_t)n, "brokerid", &id), 0);
+    ck_assert_int_eq(id, 42);
+    ck_assert_int_eq(br_clu_json_controller(buf, 10, 42, 7), -ENOSPC);
+}
+END_TEST
+
+START_TEST(nested_and_malformed)
+{
+    /* a key of the same name inside another value is not the top-level key */
+    const char *j = "{\"x\":{\"brokerid\":9,\"endpoints\":[\"A://h:1\"]},\"y\":[\"brokerid\"],"
+                    "\"brokerid\":2}";
+    int64_t v;
+    ck_assert_int_eq(br_clu_json_int(j, strlen(j), "brokerid", &v), 0);
+    ck_assert_int_eq(v, 2);
+    struct br_clu_endpoint e[2];
+    ck_assert_int_eq(br_clu_json_endpoints(j, strlen(j), e, 2), -EINVAL);
+    static const char *const bad[] = {
+        "",
+        "{",
+        "[]",
+        "{\"brokerid\":}",
+        "{\"brokerid\":1.5}",
+        "{\"brokerid\":\"1\"}",
+        "{\"brokerid\":99999999999999999999}",
+        "{\"a\":1 \"brokerid\":1}",
+        "{\"a\":\"\\q\",\"brokerid\":1}",
+        "{\"a\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]],\"brokerid\":1}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(br_clu_json_int(bad[i], strlen(bad[i]), "brokerid", &v) < 0, "%s", bad[i]);
+    static const char *const bad_ep[] = {
+        "{\"endpoints\":[\"PLAINTEXT:/h:1\"]}", "{\"endpoints\":[\"://h:1\"]}",
+        "{\"endpoints\":[\"A://h\"]}",          "{\"endpoints\":[\"A://h:99999\"]}",
+        "{\"endpoints\":[\"A://h:1x\"]}",       "{\"endpoints\":[\"A://[::1:1\"]}",
+        "{\"endpoints\":[\"A://h:1\",]}",       "{\"endpoints\":\"A://h:1\"}",
+        "{\"endpoints\":[\"A://h:1\"",
+    };
+    for (size_t i = 0; i < sizeof bad_ep / sizeof bad_ep[0]; i++)
+        ck_assert_msg(br_clu_json_endpoints(bad_ep[i], strlen(bad_ep[i]), e, 2) < 0, "%s",
+                      bad_ep[i]);
+    /* the length bounds the read: a document cut anywhere is refused */
+    const char *ok = "{\"endpoints\":[\"A://h:1\"],\"brokerid\":5}";
+    for (size_t cut = 0; cut < strlen(ok); cut++) {
+        char *copy = malloc(cut ? cut : 1); /* exactly cut bytes: ASan sees any over-read */
+        memcpy(copy, ok, cut);
+        ck_assert_int_lt(br_clu_json_int(copy, cut, "brokerid", &v), 0);
+        free(copy);
+    }
+    ck_assert_int_eq(br_clu_json_endpoints(ok, strlen(ok), e, 2), 1);
+}
+END_TEST
+
+START_TEST(connect_string)
+{
+    char hosts[64], chroot[64];
+    ck_assert_int_eq(
+        br_clu_parse_connect("a:1,b:2/kafka/x", hosts, sizeof hosts, chroot, sizeof chroot), 0);
+    ck_assert_str_eq(hosts, "a:1,b:2");
+    ck_assert_str_eq(chroot, "/kafka/x");
+    ck_assert_int_eq(br_clu_parse_connect("a:1", hosts, sizeof hosts, chroot, sizeof chroot), 0);
+    ck_assert_str_eq(chroot, "");
+    static const char *const bad[] = {"", "/x", "a:1/", "a:1/x/", "a:1//x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_int_eq(br_clu_parse_connect(bad[i], hosts, sizeof hosts, chroot, sizeof chroot),
+                         -EINVAL);
+    ck_assert_int_eq(br_clu_parse_connect("abcdef:1", hosts, 4, chroot, sizeof chroot), -EINVAL);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("br_clu_json");
+    TCase *tc = tcase_create("json");
+    tcase_add_test(tc, broker_registration_round_trip);
+    tcase_add_test(tc, kafka_documents);
+    tcase_add_test(tc, nested_and_malformed);
+    tcase_add_test(tc, connect_string);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
