@@ -249,6 +249,8 @@ static int snappy_block(const uint8_t *blk, size_t n, uint8_t **buf, size_t *cap
         if (err)
             return err;
     }
+    if (ulen == 0) /* nothing to write, and *buf may be NULL still */
+        return snappy_validate_compressed_buffer((const char *)blk, n) == SNAPPY_OK ? 0 : -EBADMSG;
     size_t got = ulen;
     if (snappy_uncompress((const char *)blk, n, (char *)*buf + *len, &got) != SNAPPY_OK ||
         got != ulen)
