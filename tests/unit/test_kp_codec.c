@@ -164,6 +164,15 @@ END_TEST
 START_TEST(test_bad_input)
 {
     struct kp_codec_ctx z = {0};
+    /* an empty raw snappy block into no buffer yet: 0 bytes (fuzz_codec found a NULL + 0) */
+    uint8_t *none = NULL;
+    size_t ncap = 0;
+    ck_assert_int_eq(
+        kp_codec_decompress(&z, KP_CODEC_SNAPPY, (const uint8_t *)"", 1, &none, &ncap, 1), 0);
+    ck_assert_int_eq(
+        kp_codec_decompress(&z, KP_CODEC_SNAPPY, (const uint8_t *)"\0\1", 2, &none, &ncap, 1),
+        -EBADMSG);
+    free(none);
     uint8_t *src = sample(100000, false);
     for (size_t c = 0; c < sizeof(all_codecs) / sizeof(all_codecs[0]); c++) {
         int codec = all_codecs[c];
