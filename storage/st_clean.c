@@ -135,6 +135,10 @@ struct st_cleanwork {
     struct kp_codec_ctx z; /* the codecs' contexts */
     uint8_t *dbuf;         /* a compressed batch's records, decompressed (<= INFLATE_MAX) */
     size_t dcap;
+    /* compressed batches kept whole in this cleaning: how many, the first's offset, codec and
+     * error, logged once at its end */
+    int64_t unread_n, unread_off;
+    int unread_codec, unread_err;
     int64_t io_bps;
     int64_t io_t0, io_bytes;
     const _Atomic bool *stop; /* set: give up (-ECANCELED) before the next batch */
@@ -314,8 +318,8 @@ static long inflate_records(struct st_cleanwork *w, const uint8_t *p, const stru
 }
 
 /*
- * Starts *it over the records of batch p: in place, or decompressed into w->dbuf. 1 ready; 0
- * the batch is compressed and cannot be read (see inflate_records); -ENOMEM.
+ * Starts *it over the records of batch p: in place, or decompressed into w->dbuf. 1 ready;
+ * -ENOMEM; another -errno: the batch is compressed and cannot be read (inflate_records).
  */
 static int records_begin(struct st_cleanwork *w, const uint8_t *p, const struct kp_batch_hdr *h,
                          struct kp_record_iter *it)
@@ -325,10 +329,8 @@ static int records_begin(struct st_cleanwork *w, const uint8_t *p, const struct 
         return 1;
     }
     long n = inflate_records(w, p, h);
-    if (n == -ENOMEM)
-        return -ENOMEM;
     if (n < 0)
-        return 0;
+        return (int)n;
     kp_record_iter_init_records(it, w->dbuf, (size_t)n, h->record_count);
     return 1;
 }
@@ -660,11 +662,11 @@ static int build_map(struct job *j, struct st_cleanwork *w, struct st_clean_stat
             struct kp_record_iter it;
             struct kp_record rec;
             int rr = records_begin(w, p, &h, &it);
-            if (rr < 0) {
+            if (rr == -ENOMEM) {
                 err = rr;
                 break;
             }
-            if (rr == 0)
+            if (rr < 0)
                 continue; /* a compressed batch that cannot be read: kept whole, shadows none */
             while ((rr = kp_record_next(&it, &rec)) == 1) {
                 int64_t o = h.base_offset + rec.offset_delta;
@@ -818,9 +820,14 @@ static int clean_batch(struct job *j, struct st_cleanwork *w, struct out *o, con
         struct kp_record_iter it;
         struct kp_record rec;
         int rr = records_begin(w, p, h, &it);
-        if (rr < 0)
+        if (rr == -ENOMEM)
             return rr;
-        if (rr == 0) {
+        if (rr < 0) {
+            if (w->unread_n++ == 0) {
+                w->unread_off = h->base_offset;
+                w->unread_codec = codec;
+                w->unread_err = rr;
+            }
             o->unreadable++;
             o->records_out += h->record_count;
             return keep_whole(w, o, p, h);
@@ -879,6 +886,11 @@ static int clean_batch(struct job *j, struct st_cleanwork *w, struct out *o, con
         if (z == -ENOMEM)
             return -ENOMEM;
         if (z < 0) { /* not expected of a bound-sized buffer; the batch as it was is right too */
+            if (w->unread_n++ == 0) {
+                w->unread_off = h->base_offset;
+                w->unread_codec = codec;
+                w->unread_err = (int)z;
+            }
             o->unreadable++;
             o->records_out += h->record_count - kept;
             o->tomb = tomb0;
@@ -1469,11 +1481,28 @@ int st__clean_log(struct st_log *log, struct st_cleanwork *w, int64_t now_ms, un
     if (err < 0)
         return err;
     bool more = true;
+    w->unread_n = 0;
     for (int pass = 0; more && pass < MAX_PASSES && err == 0; pass++)
         err = clean_pass(log, w, now_ms, pass > 0 || (flags & ST_CLEAN_FORCE), &more, st);
     pthread_mutex_lock(&log->mu);
     log->cleaning = false;
     pthread_mutex_unlock(&log->mu);
+    if (w->unread_n > 0 && log->store->msg_fn) {
+        char msg[ST_MAX_PATH + 200];
+        snprintf(msg, sizeof(msg),
+                 "%s-%" PRId32 ": %" PRId64 " compressed batch(es) kept whole by the cleaner, "
+                 "the first at offset %" PRId64 " (%s: %s); their records are not compacted",
+                 log->topic, log->partition, w->unread_n, w->unread_off,
+                 kp_codec_name(w->unread_codec) ? kp_codec_name(w->unread_codec) : "unknown codec",
+                 w->unread_err == -EMSGSIZE ? "decompresses past the cleaner's bound"
+                                            : strerror(-w->unread_err));
+        log->store->msg_fn(log->store->msg_arg, ST_MSG_WARN, msg);
+    }
+    if (w->dcap > 4 * RBUF) { /* a large batch's buffer is not kept between cleanings */
+        free(w->dbuf);
+        w->dbuf = NULL;
+        w->dcap = 0;
+    }
     st->ns += mono_ns() - t0;
     return err;
 }

@@ -20,7 +20,8 @@
  *   their records are decompressed for the map and for the rewrite, and the kept ones
  *   recompressed with the batch's codec (same header fields, new length, count and CRC). A
  *   batch that does not decompress, or would decompress past 256 times its size or 32 MiB, is
- *   kept whole, its keys left out of the map, and counted (compressed_unreadable); never dropped.
+ *   kept whole, its keys left out of the map, counted (compressed_unreadable) and logged (the
+ *   store's st_msg_fn, one WARN per cleaning); never dropped.
  * - Threads: st_log_clean() may run on any thread, one cleaning per log at a time (-EBUSY for
  *   a second); appends, reads, the flusher and retention go on meanwhile. The swap takes the
  *   log's sync_mu and, briefly, its writer lock. Readers holding ranges of replaced segments
