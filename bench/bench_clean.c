@@ -35,9 +35,7 @@
 #include <unistd.h>
 
 #include "kp_batch.h"
-#include "kp_buf.h"
 #include "kp_codec.h"
-#include "kp_crc32c.h"
 #include "st.h"
 #include "st_clean.h"
 #include "st_int.h" /* waits for the flusher's digests (white box) */
@@ -95,20 +93,16 @@ static void json_value(uint8_t *v, size_t vlen)
 static size_t zip(uint8_t *buf, size_t n, size_t cap)
 {
     static uint8_t z[256 << 10];
-    size_t raw = n - KP_BATCH_HEADER_LEN;
-    long zl = kp_codec_compress(&zctx, codec, -1, buf + KP_BATCH_HEADER_LEN, raw, z, sizeof(z));
-    if (zl < 0 || KP_BATCH_HEADER_LEN + (size_t)zl > cap) {
-        fprintf(stderr, "compress: %ld\n", zl);
+    long zl =
+        kp_codec_compress(&zctx, codec, -1, buf + KP_BATCH_HEADER_LEN, n - KP_BATCH_HEADER_LEN,
+                          z + KP_BATCH_HEADER_LEN, sizeof(z) - KP_BATCH_HEADER_LEN);
+    long size = zl < 0 ? zl : kp_batch_seal_compressed(z, buf, (size_t)zl, (unsigned)codec);
+    if (size < 0 || (size_t)size > cap) {
+        fprintf(stderr, "compress: %ld\n", size);
         exit(1);
     }
-    memcpy(buf + KP_BATCH_HEADER_LEN, z, (size_t)zl);
-    n = KP_BATCH_HEADER_LEN + (size_t)zl;
-    kp_store_be16(buf + KP_BATCH_OFF_ATTRIBUTES,
-                  (uint16_t)(kp_load_be16(buf + KP_BATCH_OFF_ATTRIBUTES) | codec));
-    kp_store_be32(buf + KP_BATCH_OFF_LENGTH, (uint32_t)(n - KP_BATCH_LOG_OVERHEAD));
-    kp_store_be32(buf + KP_BATCH_OFF_CRC,
-                  kp_crc32c(0, buf + KP_BATCH_OFF_ATTRIBUTES, n - KP_BATCH_OFF_ATTRIBUTES));
-    return n;
+    memcpy(buf, z, (size_t)size);
+    return (size_t)size;
 }
 
 static size_t make_batch(uint8_t *buf, size_t cap, int keys, size_t vlen)
