@@ -18,7 +18,8 @@ CC        ?= cc
 FUZZ_SECONDS ?= 60
 
 PKGS      := liburing libxxhash openssl libmicrohttpd
-# libsplicelog's compression codecs (gzip, snappy, lz4, zstd): linked where the client is.
+# The batch codecs (proto/kp_codec.c: gzip, snappy, lz4, zstd): proto links them, so every
+# program does (the client compresses, the broker's log cleaner recompresses).
 CODEC_PKGS := zlib snappy liblz4 libzstd
 TEST_PKGS := check
 
@@ -47,8 +48,8 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 
 # Dependency flags are resolved lazily so that `make deps` can install pkg-config first.
 DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(CODEC_PKGS) 2>/dev/null)
-DEP_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 CODEC_LIBS = $(shell pkg-config --libs $(CODEC_PKGS) 2>/dev/null)
+DEP_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(CODEC_LIBS) -lpthread -lm
 CHECK_LIBS = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 # The ZooKeeper C client (Debian's libzookeeper-mt-dev, no pkg-config module): only what links
 # the broker library (broker/clu/) gets it, never libsplicelog or the benchmarks.
@@ -71,7 +72,8 @@ EXAMPLES    := $(wildcard examples/*.c)
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 TOOL_SRC    := $(wildcard tools/*.c)
 
-# Link order: the broker needs storage needs proto; the client needs proto.
+# Link order: the broker needs storage needs proto; the client needs proto; proto needs the
+# codec libraries (in DEP_LIBS).
 LINK_ORDER  := broker client storage proto
 
 # $(call objs,VARIANT,MODULE)
@@ -136,9 +138,9 @@ endif
 
 # splicelog, the command-line tool (tools/cli.h): its commands use the broker's modules.
 $(BUILD)/splicelog: $(patsubst %.c,$(BUILD)/rel/obj/%.o,$(TOOL_SRC)) $(REL_LIBS)
-	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS) $(ZK_LIBS)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS) $(ZK_LIBS)
 $(BUILD)/san/splicelog: $(patsubst %.c,$(BUILD)/san/obj/%.o,$(TOOL_SRC)) $(SAN_LIBS)
-	$(CC) $(CFLAGS_SAN) $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS) $(ZK_LIBS)
+	$(CC) $(CFLAGS_SAN) $^ -o $@ $(DEP_LIBS) $(ZK_LIBS)
 
 # libsplicelog: the client plus the proto codec it uses, as one static and one shared library,
 # both exporting the sl_ names only: objects built with hidden visibility (SL_API makes the
@@ -152,7 +154,7 @@ $(BUILD)/libsplicelog.a: $(CLIENT_OBJS_PIC)
 	objcopy --localize-hidden $(BUILD)/pic/libsplicelog.o
 	rm -f $@ && ar rcs $@ $(BUILD)/pic/libsplicelog.o
 $(BUILD)/libsplicelog.so: $(CLIENT_OBJS_PIC)
-	$(CC) -shared -Wl,-soname,libsplicelog.so.0 $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS)
+	$(CC) -shared -Wl,-soname,libsplicelog.so.0 $^ -o $@ $(DEP_LIBS)
 $(BUILD)/pic/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_REL) $(call inc_of,$<) -fPIC -fvisibility=hidden -DSPLICELOG_BUILD_LIB -MMD -MP -c $< -o $@
@@ -165,11 +167,11 @@ BENCH_CL_LIBS = $(if $(BENCH_RDKAFKA),$(shell pkg-config --libs rdkafka 2>/dev/n
 $(BUILD)/splicelog-bench: $(BUILD)/rel/obj/bench/splicelog-bench.o \
                           $(filter-out $(BUILD)/rel/obj/bench/splicelog-bench.o $(BUILD)/rel/obj/bench/bench_%.o,$(patsubst %.c,$(BUILD)/rel/obj/%.o,$(filter-out $(BENCH_CL_SKIP),$(BENCH_SRC)))) \
                           $(BENCH_LIBS)
-	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS) $(BENCH_CL_LIBS)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS) $(BENCH_CL_LIBS)
 
 # Stand-alone micro-benchmarks: bench/bench_<name>.c -> build/bench_<name>
 $(BUILD)/bench_%: $(BUILD)/rel/obj/bench/bench_%.o $(BENCH_LIBS)
-	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS)
 
 # The fetch benchmark speaks raw protocol: proto only.
 $(BUILD)/bench_fetch: $(BUILD)/rel/obj/bench/bench_fetch.o $(BUILD)/rel/libproto.a
@@ -181,17 +183,17 @@ $(BUILD)/bench_rdkafka: $(BUILD)/rel/obj/bench/bench_rdkafka.o
 
 $(BUILD)/examples/%: $(BUILD)/rel/obj/examples/%.o $(BUILD)/libsplicelog.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS) $(CODEC_LIBS)
+	$(CC) $(CFLAGS_REL) $^ -o $@ $(DEP_LIBS)
 
 # ---- tests -----------------------------------------------------------------------------------
 
 SAN_SUPPORT = $(patsubst %.c,$(BUILD)/san/obj/%.o,$(TEST_SUPPORT))
 $(BUILD)/san/tests/%: $(BUILD)/san/obj/tests/unit/%.o $(SAN_SUPPORT) $(SAN_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(CODEC_LIBS) $(ZK_LIBS)
+	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(ZK_LIBS)
 $(BUILD)/san/itests/%: $(BUILD)/san/obj/tests/integration/%.o $(SAN_SUPPORT) $(SAN_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(CODEC_LIBS) $(ZK_LIBS)
+	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(ZK_LIBS)
 
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/san/tests/%,$(UNIT_TESTS))
 INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/san/itests/%,$(INTEG_TESTS))
@@ -233,7 +235,7 @@ TSAN_TESTS := $(wildcard tests/unit/test_*_mt.c)
 TSAN_LIBS  := $(call libs,tsan)
 $(BUILD)/tsan/tests/%: $(BUILD)/tsan/obj/tests/unit/%.o $(TSAN_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_TSAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(CODEC_LIBS) $(ZK_LIBS)
+	$(CC) $(CFLAGS_TSAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(ZK_LIBS)
 tsan: deps-test $(patsubst tests/unit/%.c,$(BUILD)/tsan/tests/%,$(TSAN_TESTS))
 	@set -e; for t in $(patsubst tests/unit/%.c,$(BUILD)/tsan/tests/%,$(TSAN_TESTS)); do \
 	  echo "== $$t"; CK_FORK=no TSAN_OPTIONS=halt_on_error=1 $$t; done
@@ -268,7 +270,7 @@ $(BUILD)/fuzz/fuzz_sasl: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_sasl.o \
                         $(call fuzz_objs,$(wildcard broker/sec/br_sasl*.c))
 	$(FUZZ_CC) $(FUZZ_LDFLAGS) $^ -o $@ -lcrypto
 $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(FUZZ_PROTO)
-	$(FUZZ_CC) $(FUZZ_LDFLAGS) $^ -o $@
+	$(FUZZ_CC) $(FUZZ_LDFLAGS) $^ -o $@ $(CODEC_LIBS)
 fuzz: deps-test $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do \
 	  n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus/$$n; \

@@ -3,8 +3,13 @@
  * goes through a dirty log, and what it does to produce and fetch latency on the same log
  * while it runs.
  *
- *   make build/bench_clean && build/bench_clean [dir [MiB [keys [value bytes]]]]
- *        (defaults: /tmp, 256 MiB of dirty log, 100,000 keys, 100-byte values)
+ *   make build/bench_clean && build/bench_clean [dir [MiB [keys [value bytes [codec]]]]]
+ *        (defaults: /tmp, 256 MiB of dirty log, 100,000 keys, 100-byte values, no codec)
+ *
+ * With a codec (gzip, snappy, lz4, zstd) every batch is compressed with it, as a producer with
+ * compression.type would send it, and its values are JSON-like text with random numbers
+ * rather than one repeated byte; MiB then counts compressed bytes, and the cleaner
+ * decompresses, cleans and recompresses every batch (its records/s is printed too).
  *
  * 1. A compacted topic (segment.bytes 64 MiB, flush.messages 1) is filled with batches of 16
  *    keyed records (keys drawn uniformly from `keys`), then rolled and left to the flusher
@@ -30,6 +35,7 @@
 #include <unistd.h>
 
 #include "kp_batch.h"
+#include "kp_codec.h"
 #include "st.h"
 #include "st_clean.h"
 #include "st_int.h" /* waits for the flusher's digests (white box) */
@@ -65,6 +71,40 @@ static uint64_t rnd(void)
     return rng;
 }
 
+static int codec; /* enum kp_codec */
+static struct kp_codec_ctx zctx;
+
+/* A JSON-like value of vlen bytes with random numbers in it. */
+static void json_value(uint8_t *v, size_t vlen)
+{
+    size_t n = 0;
+    while (n < vlen) {
+        char t[96];
+        int k = snprintf(
+            t, sizeof(t), "{\"user\":%u,\"event\":\"view\",\"page\":\"/p/%u\",\"ms\":%u},",
+            (unsigned)(rnd() % 1000000), (unsigned)(rnd() % 10000), (unsigned)(rnd() % 100000));
+        size_t c = vlen - n < (size_t)k ? vlen - n : (size_t)k;
+        memcpy(v + n, t, c);
+        n += c;
+    }
+}
+
+/* Compresses the records of the plain batch buf[0, n) with codec, in place: the new size. */
+static size_t zip(uint8_t *buf, size_t n, size_t cap)
+{
+    static uint8_t z[256 << 10];
+    long zl =
+        kp_codec_compress(&zctx, codec, -1, buf + KP_BATCH_HEADER_LEN, n - KP_BATCH_HEADER_LEN,
+                          z + KP_BATCH_HEADER_LEN, sizeof(z) - KP_BATCH_HEADER_LEN);
+    long size = zl < 0 ? zl : kp_batch_seal_compressed(z, buf, (size_t)zl, (unsigned)codec);
+    if (size < 0 || (size_t)size > cap) {
+        fprintf(stderr, "compress: %ld\n", size);
+        exit(1);
+    }
+    memcpy(buf, z, (size_t)size);
+    return (size_t)size;
+}
+
 static size_t make_batch(uint8_t *buf, size_t cap, int keys, size_t vlen)
 {
     struct kp_batch_builder b;
@@ -73,6 +113,8 @@ static size_t make_batch(uint8_t *buf, size_t cap, int keys, size_t vlen)
     memset(val, 'v', sizeof(val));
     for (int i = 0; i < 16; i++) {
         char k[32];
+        if (codec)
+            json_value(val, vlen);
         int kl = snprintf(k, sizeof(k), "key-%08d", (int)(rnd() % (uint64_t)keys));
         if (kp_batch_add(&b, wall_ms(), (struct kp_bytes){(const uint8_t *)k, kl},
                          (struct kp_bytes){val, (int32_t)vlen}, NULL, 0) < 0) {
@@ -80,7 +122,8 @@ static size_t make_batch(uint8_t *buf, size_t cap, int keys, size_t vlen)
             exit(1);
         }
     }
-    return (size_t)kp_batch_finish(&b);
+    size_t n = (size_t)kp_batch_finish(&b);
+    return codec ? zip(buf, n, cap) : n;
 }
 
 static void append(struct st_log *log, int keys, size_t vlen, bool durable)
@@ -211,8 +254,11 @@ int main(int argc, char **argv)
     int64_t mib = argc > 2 ? atol(argv[2]) : 256;
     int keys = argc > 3 ? atoi(argv[3]) : 100000;
     size_t vlen = argc > 4 ? (size_t)atol(argv[4]) : 100;
-    if (!mkdtemp(dir) || mib <= 0 || keys <= 0 || vlen > 4096) {
-        fprintf(stderr, "usage: bench_clean [dir [MiB [keys [value bytes]]]]\n");
+    for (codec = KP_CODEC_NONE; argc > 5 && codec <= KP_CODEC_ZSTD; codec++)
+        if (strcmp(argv[5], kp_codec_name(codec)) == 0)
+            break;
+    if (codec > KP_CODEC_ZSTD || mib <= 0 || keys <= 0 || vlen > 4096 || !mkdtemp(dir)) {
+        fprintf(stderr, "usage: bench_clean [dir [MiB [keys [value bytes [codec]]]]]\n");
         return 1;
     }
     struct st_log_config d;
@@ -246,10 +292,10 @@ int main(int argc, char **argv)
     settle(log);
     st_log_stats(log, &ls);
     int64_t sealed_end = st_log_end_offset(log);
-    printf("bench_clean: %.1f MiB dirty in %d segments (%lld records, %d keys, %zu-byte values) "
-           "written in %.1f s\n",
+    printf("bench_clean: %.1f MiB dirty in %d segments (%lld records, %d keys, %zu-byte values, "
+           "codec %s) written in %.1f s\n",
            (double)ls.bytes / (1 << 20), ls.segments - 1, (long long)sealed_end, keys, vlen,
-           (double)(now_ns() - t0) / 1e9);
+           kp_codec_name(codec), (double)(now_ns() - t0) / 1e9);
 
     struct lat p0 = {0}, f0 = {0}, p1 = {0}, f1 = {0};
     measure(log, keys, vlen, sealed_end, &p0, &f0, now_ns() + 3000000000LL, NULL);
@@ -272,8 +318,11 @@ int main(int argc, char **argv)
            (double)cl.st.bytes_out / (1 << 20), (long long)cl.st.records_in,
            (long long)cl.st.records_out, (long long)cl.st.segments_in,
            (long long)cl.st.segments_out);
-    printf("cleaner throughput: %.1f MB/s of dirty log (%.1f MB/s of log rewritten)\n",
-           (double)cl.st.dirty_bytes / 1e6 / secs, (double)cl.st.bytes_in / 1e6 / secs);
+    printf("cleaner throughput: %.1f MB/s of dirty log (%.1f MB/s of log rewritten), %.2f M "
+           "records/s; %lld batches recompressed, %lld unreadable\n",
+           (double)cl.st.dirty_bytes / 1e6 / secs, (double)cl.st.bytes_in / 1e6 / secs,
+           (double)cl.st.records_in / 1e6 / secs, (long long)cl.st.recompressed,
+           (long long)cl.st.compressed_unreadable);
     printf("latency (durable produce of 16 records; 64 KiB fetch of the cleaned range):\n");
     lat_print("baseline", "produce (acks=all)", &p0);
     lat_print("cleaning", "produce (acks=all)", &p1);
@@ -286,5 +335,6 @@ int main(int argc, char **argv)
     free(p1.v);
     free(f0.v);
     free(f1.v);
+    kp_codec_ctx_free(&zctx);
     return 0;
 }

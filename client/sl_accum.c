@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "sl_accum.h"
-#include "sl_codec.h"
+#include "kp_codec.h"
 
 void sl__accum_init(struct sl__accum *a, size_t batch_size)
 {
@@ -139,7 +139,7 @@ int sl__batch_close(struct sl__accum *a, struct sl__batch *b)
     /* Compressed: the records area goes through the codec into zbuf, behind a copy of the
      * header; buf keeps the plain records for the delivery reports. */
     size_t plain = b->size - KP_BATCH_HEADER_LEN;
-    size_t need = KP_BATCH_HEADER_LEN + sl__compress_bound(a->codec, plain);
+    size_t need = KP_BATCH_HEADER_LEN + kp_codec_bound(a->codec, plain);
     if (b->zcap < need) {
         uint8_t *z = realloc(b->zbuf, need);
         if (!z)
@@ -147,8 +147,8 @@ int sl__batch_close(struct sl__accum *a, struct sl__batch *b)
         b->zbuf = z;
         b->zcap = need;
     }
-    long zlen = sl__compress(a->z, a->codec, a->level, b->buf + KP_BATCH_HEADER_LEN, plain,
-                             b->zbuf + KP_BATCH_HEADER_LEN, b->zcap - KP_BATCH_HEADER_LEN);
+    long zlen = kp_codec_compress(a->z, a->codec, a->level, b->buf + KP_BATCH_HEADER_LEN, plain,
+                                  b->zbuf + KP_BATCH_HEADER_LEN, b->zcap - KP_BATCH_HEADER_LEN);
     if (zlen < 0)
         return (int)zlen;
     if ((size_t)zlen >= plain)

@@ -69,9 +69,9 @@ int sl__ppart_inflight_count(const struct sl__ppart *pp);
 
 struct sl__accum {
     size_t batch_size;
-    int codec; /* compression.type (enum sl__codec) */
+    int codec; /* compression.type (enum kp_codec) */
     int level; /* compression.level for that codec */
-    struct sl__codecs *z;
+    struct kp_codec_ctx *z;
     struct sl__batch *pool;
     int pool_n;
 };

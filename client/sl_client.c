@@ -217,7 +217,7 @@ struct kp_arena *sl__arena(struct sl__client *cl, size_t len)
 
 void sl__client_destroy(struct sl__client *cl)
 {
-    sl__codecs_free(&cl->codecs);
+    kp_codec_ctx_free(&cl->codecs);
     free(cl->arena.base);
     cl->arena = (struct kp_arena){0};
     for (int i = 0; i < cl->n_conns; i++)

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sl_codec.h"
+#include "kp_codec.h"
 #include "sl_cons.h"
 
 static void client_turn(struct sl__client *cl, int timeout_ms)
@@ -790,8 +790,8 @@ static int batch_records(sl_consumer *c, const uint8_t *b)
         return 0;
     }
     size_t zlen = kp_batch_size(&c->hdr) - KP_BATCH_HEADER_LEN;
-    long n = sl__decompress(&c->cl.codecs, codec, b + KP_BATCH_HEADER_LEN, zlen, &c->dbuf,
-                            &c->dbuf_cap, SL__MAX_DECOMPRESSED);
+    long n = kp_codec_decompress(&c->cl.codecs, codec, b + KP_BATCH_HEADER_LEN, zlen, &c->dbuf,
+                                 &c->dbuf_cap, SL__MAX_DECOMPRESSED);
     if (n < 0)
         return (int)n;
     c->cl.stats.batches_decompressed++;

@@ -14,7 +14,7 @@
  *   sl_murmur2.c   key hashes of the partitioners (murmur2, FNV-1a)
  *   sl_conn.c      one broker connection: non-blocking socket, pipelined requests, frames
  *   sl_tls.c       TLS on a connection's socket (OpenSSL 3), the handle's SSL_CTX
- *   sl_codec.c     gzip, snappy, lz4, zstd for record batches (sl_codec.h)
+ *   (codecs)       gzip, snappy, lz4, zstd for record batches: proto/kp_codec.h
  *   sl_client.c    what producer and consumer share: brokers, metadata (Metadata v4), the
  *                  I/O loop
  *   sl_accum.c     producer accumulator: per-partition RecordBatch v2 buffers
@@ -48,7 +48,7 @@
 #include "kp_batch.h"
 #include "kp_buf.h"
 #include "kp_msg.h"
-#include "sl_codec.h"
+#include "kp_codec.h"
 #include "splicelog.h"
 
 /* API versions the client speaks (all within what kp_api_advertised() lists; API keys are
@@ -126,7 +126,7 @@ struct sl_conf {
     int queue_max_kbytes;
     int queue_max_messages;
     int message_max_bytes;
-    int compression_codec; /* enum sl__codec */
+    int compression_codec; /* enum kp_codec */
     int compression_level; /* -1: the codec's default */
     int partitioner;       /* enum sl__partitioner */
     int enable_idempotence;
@@ -430,7 +430,7 @@ struct sl__client {
     size_t buf_cache_cap[SL__BUF_CACHE];
     int n_buf_cache;
     size_t buf_cache_bytes;
-    struct sl__codecs codecs; /* compression contexts (sl_codec.h) */
+    struct kp_codec_ctx codecs; /* compression contexts (kp_codec.h) */
     /* Arena for decoding whole responses (sl__arena), kept and grown, never shrunk. */
     struct kp_arena arena;
     /* The owner's I/O turn (sending its own work too), for calls that wait for an answer. */

@@ -89,9 +89,9 @@ static void on_metadata(struct sl__client *cl)
 static int codec_level(int codec, int level)
 {
     static const int max[] = {0, 9, 0, 12, 22};
-    if (level < 0 || codec <= 0 || codec > SL__CODEC_ZSTD || codec == SL__CODEC_SNAPPY)
+    if (level < 0 || codec <= 0 || codec > KP_CODEC_ZSTD || codec == KP_CODEC_SNAPPY)
         return -1;
-    if (codec == SL__CODEC_ZSTD && level == 0)
+    if (codec == KP_CODEC_ZSTD && level == 0)
         return -1;
     return level > max[codec] ? max[codec] : level;
 }

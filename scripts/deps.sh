@@ -29,7 +29,7 @@ if command -v pkg-config >/dev/null 2>&1; then
     need_pc libxxhash libxxhash-dev
     need_pc openssl libssl-dev
     need_pc libmicrohttpd libmicrohttpd-dev # the metrics and health listener (br_http.c)
-    # libsplicelog's compression codecs
+    # the batch codecs (proto/kp_codec.c): the client, the broker's log cleaner
     need_pc zlib zlib1g-dev
     need_pc snappy libsnappy-dev
     need_pc liblz4 liblz4-dev

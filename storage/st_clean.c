@@ -20,8 +20,20 @@
  *   o >= M, or o >= map[key] (absent: -1) and it is not a tombstone whose time has come: a
  *   null value in a segment that lay below the first dirty offset before this pass (it was
  *   cleaned once already) and whose largest timestamp is older than delete.retention.ms.
- *   Passes repeat until M reaches the cleanable end. A group whose rewrite removes nothing is
- *   not swapped.
+ *   Passes repeat until M reaches the cleanable end. A group whose rewrite removes nothing (or
+ *   does not come out smaller) is not swapped.
+ *
+ * COMPRESSED BATCHES (Kafka's cleaner does the same): the map pass and the rewrite decompress a
+ *   compressed batch's records (kp_codec) into the cleaner's buffer, at most INFLATE_RATIO
+ *   times the batch's compressed size and never past INFLATE_MAX (a decompression bomb stops
+ *   there), and check them (count, offset deltas, nothing after the last). The rules above
+ *   apply record by record; the kept records are moved down in place in that buffer and
+ *   recompressed, at the codec's default level, into one batch with the same codec, baseOffset,
+ *   lastOffsetDelta, timestamps, producer fields and attributes (new length, count, CRC); none
+ *   kept: an empty batch (or a run, as above) without the codec bits. A batch that cannot be
+ *   read so is kept whole and counted (compressed_unreadable) and puts no key in the map, which
+ *   is safe: it shadows nothing and loses nothing. Out of memory fails the cleaning instead (the
+ *   map and the rewrite must read the same batches).
  *
  * SWAP RULE (a group of old segments O1..On, base B = O1's, replaced by one new segment N)
  *   1. N is written as <dir>/cleaner/B.log, .index, .timeindex, .txnindex (the old
@@ -77,6 +89,7 @@
 
 #include "kp_batch.h"
 #include "kp_buf.h"
+#include "kp_codec.h"
 #include "kp_crc32c.h"
 
 #define CLEAN_DIR  "cleaner"
@@ -92,6 +105,11 @@ enum {
     WBUF = 1 << 20,
     MAX_PASSES = 64,
     ABORTED_MAX = 1 << 20, /* aborted transactions one cleaning considers (else none removed) */
+    /* COMPRESSED BATCHES: the records of one may decompress to at most INFLATE_RATIO times the
+     * batch's compressed size and never past INFLATE_MAX bytes; past that the batch is kept
+     * whole, like one that does not decompress. */
+    INFLATE_RATIO = 256,
+    INFLATE_MAX = 32 << 20,
 };
 
 int st__clean_crash_at;
@@ -114,6 +132,13 @@ struct st_cleanwork {
     size_t wlen;
     uint8_t *bbuf; /* a rebuilt batch */
     size_t bcap;
+    struct kp_codec_ctx z; /* the codecs' contexts */
+    uint8_t *dbuf;         /* a compressed batch's records, decompressed (<= INFLATE_MAX) */
+    size_t dcap;
+    /* compressed batches kept whole in this cleaning: how many, the first's offset, codec and
+     * error, logged once at its end */
+    int64_t unread_n, unread_off;
+    int unread_codec, unread_err;
     int64_t io_bps;
     int64_t io_t0, io_bytes;
     const _Atomic bool *stop; /* set: give up (-ECANCELED) before the next batch */
@@ -154,6 +179,8 @@ void st__cleanwork_free(struct st_cleanwork *w)
     free(w->rbuf);
     free(w->wbuf);
     free(w->bbuf);
+    free(w->dbuf);
+    kp_codec_ctx_free(&w->z);
     free(w);
 }
 
@@ -251,6 +278,73 @@ static const uint8_t *next_batch(struct st_cleanwork *w, struct rdr *r, int64_t 
     *pos += (int64_t)bs;
     *next = h->base_offset + h->last_offset_delta + 1;
     return p;
+}
+
+/* ---- compressed batches -------------------------------------------------------------------- */
+
+static int codec_of(const struct kp_batch_hdr *h)
+{
+    return h->attributes & KP_BATCH_ATTR_CODEC_MASK;
+}
+
+/*
+ * The records of the compressed batch p (header h, record_count > 0) decompressed into w->dbuf
+ * (COMPRESSED BATCHES): their length, after checking that they are h->record_count well-formed
+ * records, offset deltas rising within [0, lastOffsetDelta], filling the output exactly. -ENOMEM;
+ * any other -errno: the batch cannot be read (corrupt, unknown codec, past the bound) and is
+ * kept whole by the rewrite and left out of the map.
+ */
+static long inflate_records(struct st_cleanwork *w, const uint8_t *p, const struct kp_batch_hdr *h)
+{
+    size_t zlen = kp_batch_size(h) - KP_BATCH_HEADER_LEN;
+    size_t max = zlen < INFLATE_MAX / INFLATE_RATIO ? zlen * INFLATE_RATIO : INFLATE_MAX;
+    long n = kp_codec_decompress(&w->z, codec_of(h), p + KP_BATCH_HEADER_LEN, zlen, &w->dbuf,
+                                 &w->dcap, max);
+    if (n < 0)
+        return n;
+    struct kp_record_iter it;
+    struct kp_record rec;
+    kp_record_iter_init_records(&it, w->dbuf, (size_t)n, h->record_count);
+    int32_t prev = -1;
+    int rr;
+    while ((rr = kp_record_next(&it, &rec)) == 1) {
+        if (rec.offset_delta <= prev || rec.offset_delta > h->last_offset_delta)
+            return -EBADMSG;
+        prev = rec.offset_delta;
+    }
+    if (rr < 0 || kp_rd_left(&it.rd) != 0)
+        return -EBADMSG;
+    return n;
+}
+
+/*
+ * Starts *it over the records of batch p: in place, or decompressed into w->dbuf. 1 ready;
+ * -ENOMEM; another -errno: the batch is compressed and cannot be read (inflate_records).
+ */
+static int records_begin(struct st_cleanwork *w, const uint8_t *p, const struct kp_batch_hdr *h,
+                         struct kp_record_iter *it)
+{
+    if (codec_of(h) == KP_CODEC_NONE) {
+        kp_record_iter_init(it, p, h);
+        return 1;
+    }
+    long n = inflate_records(w, p, h);
+    if (n < 0)
+        return (int)n;
+    kp_record_iter_init_records(it, w->dbuf, (size_t)n, h->record_count);
+    return 1;
+}
+
+static int bbuf_room(struct st_cleanwork *w, size_t need)
+{
+    if (need <= w->bcap)
+        return 0;
+    uint8_t *nb = realloc(w->bbuf, need);
+    if (!nb)
+        return -ENOMEM;
+    w->bbuf = nb;
+    w->bcap = need;
+    return 0;
 }
 
 /* ---- what a cleaning knows about the log ------------------------------------------------- */
@@ -562,13 +656,18 @@ static int build_map(struct job *j, struct st_cleanwork *w, struct st_clean_stat
             if (next <= j->first_dirty)
                 continue;
             st->dirty_bytes += (int64_t)kp_batch_size(&h);
-            if ((h.attributes & (KP_BATCH_ATTR_CONTROL | KP_BATCH_ATTR_CODEC_MASK)) ||
-                h.record_count <= 0 || is_aborted(j, &h) || txn_unknown(j, &h))
+            if ((h.attributes & KP_BATCH_ATTR_CONTROL) || h.record_count <= 0 ||
+                is_aborted(j, &h) || txn_unknown(j, &h))
                 continue;
             struct kp_record_iter it;
             struct kp_record rec;
-            kp_record_iter_init(&it, p, &h);
-            int rr;
+            int rr = records_begin(w, p, &h, &it);
+            if (rr == -ENOMEM) {
+                err = rr;
+                break;
+            }
+            if (rr < 0)
+                continue; /* a compressed batch that cannot be read: kept whole, shadows none */
             while ((rr = kp_record_next(&it, &rec)) == 1) {
                 int64_t o = h.base_offset + rec.offset_delta;
                 if (o < j->first_dirty || rec.key.len < 0)
@@ -608,6 +707,7 @@ struct out {
     int64_t gap_lo, gap_hi, gap_ts;
     int32_t gap_epoch;
     int64_t records_in, records_out, tomb, aborted;
+    int64_t recompressed, unreadable;
 };
 
 static int out_flush(struct st_cleanwork *w, struct out *o)
@@ -702,30 +802,45 @@ static int clean_batch(struct job *j, struct st_cleanwork *w, struct out *o, con
                        const struct kp_batch_hdr *h, bool drop_tombstones)
 {
     bool control = h->attributes & KP_BATCH_ATTR_CONTROL;
-    bool compressed = h->attributes & KP_BATCH_ATTR_CODEC_MASK;
+    int codec = codec_of(h);
     if (h->record_count > 0)
         o->records_in += h->record_count;
-    if (control || compressed || txn_unknown(j, h)) {
+    if (control || txn_unknown(j, h)) {
         o->records_out += h->record_count > 0 ? h->record_count : 0;
         return keep_whole(w, o, p, h);
     }
     bool aborted = is_aborted(j, h);
-    size_t need = kp_batch_size(h);
-    if (need > w->bcap) {
-        uint8_t *nb = realloc(w->bbuf, need);
-        if (!nb)
-            return -ENOMEM;
-        w->bbuf = nb;
-        w->bcap = need;
-    }
-    uint8_t *q = w->bbuf + KP_BATCH_HEADER_LEN;
+    int64_t tomb0 = o->tomb;
+    int err;
     int32_t kept = 0;
+    /* the kept records are gathered at q: behind the header in bbuf, or for a compressed
+     * batch at the front of its decompressed records, moved down in place */
+    uint8_t *q = NULL, *q0 = NULL;
     if (h->record_count > 0 && !aborted) {
         struct kp_record_iter it;
         struct kp_record rec;
-        kp_record_iter_init(&it, p, h);
+        int rr = records_begin(w, p, h, &it);
+        if (rr == -ENOMEM)
+            return rr;
+        if (rr < 0) {
+            if (w->unread_n++ == 0) {
+                w->unread_off = h->base_offset;
+                w->unread_codec = codec;
+                w->unread_err = rr;
+            }
+            o->unreadable++;
+            o->records_out += h->record_count;
+            return keep_whole(w, o, p, h);
+        }
+        if (codec == KP_CODEC_NONE) {
+            if ((err = bbuf_room(w, kp_batch_size(h))) < 0)
+                return err;
+            q0 = w->bbuf + KP_BATCH_HEADER_LEN;
+        } else {
+            q0 = w->dbuf;
+        }
+        q = q0;
         const uint8_t *at = it.rd.p;
-        int rr;
         while ((rr = kp_record_next(&it, &rec)) == 1) {
             int64_t off = h->base_offset + rec.offset_delta;
             bool keep = true;
@@ -739,7 +854,7 @@ static int clean_batch(struct job *j, struct st_cleanwork *w, struct out *o, con
             }
             if (keep) {
                 size_t n = (size_t)(it.rd.p - at);
-                memcpy(q, at, n);
+                memmove(q, at, n);
                 q += n;
                 kept++;
             }
@@ -758,14 +873,45 @@ static int clean_batch(struct job *j, struct st_cleanwork *w, struct out *o, con
     }
     if (kept == h->record_count && !aborted)
         return keep_whole(w, o, p, h); /* untouched: the producer's bytes as they were */
-    /* rebuilt: the header as it was but for length, count and CRC */
-    size_t n = (size_t)(q - w->bbuf);
+    /* rebuilt: the header as it was but for length, count and CRC; the kept records
+     * recompressed with the batch's codec (none kept: an empty batch without a codec) */
+    size_t n = KP_BATCH_HEADER_LEN;
+    if (kept > 0 && codec != KP_CODEC_NONE) {
+        size_t raw = (size_t)(q - q0);
+        size_t bound = kp_codec_bound(codec, raw);
+        if ((err = bbuf_room(w, KP_BATCH_HEADER_LEN + bound)) < 0)
+            return err;
+        long z = kp_codec_compress(&w->z, codec, -1, q0, raw, w->bbuf + KP_BATCH_HEADER_LEN,
+                                   w->bcap - KP_BATCH_HEADER_LEN);
+        if (z == -ENOMEM)
+            return -ENOMEM;
+        if (z < 0) { /* not expected of a bound-sized buffer; the batch as it was is right too */
+            if (w->unread_n++ == 0) {
+                w->unread_off = h->base_offset;
+                w->unread_codec = codec;
+                w->unread_err = (int)z;
+            }
+            o->unreadable++;
+            o->records_out += h->record_count - kept;
+            o->tomb = tomb0;
+            return keep_whole(w, o, p, h);
+        }
+        n += (size_t)z;
+        o->recompressed++;
+    } else if (kept > 0) {
+        n = (size_t)(q - w->bbuf);
+    } else if ((err = bbuf_room(w, KP_BATCH_HEADER_LEN)) < 0) {
+        return err;
+    }
     memcpy(w->bbuf, p, KP_BATCH_HEADER_LEN);
+    if (kept == 0)
+        kp_store_be16(w->bbuf + KP_BATCH_OFF_ATTRIBUTES,
+                      (uint16_t)(h->attributes & ~KP_BATCH_ATTR_CODEC_MASK));
     kp_store_be32(w->bbuf + KP_BATCH_OFF_LENGTH, (uint32_t)(n - KP_BATCH_LOG_OVERHEAD));
     kp_store_be32(w->bbuf + KP_BATCH_OFF_RECORD_COUNT, (uint32_t)kept);
     kp_store_be32(w->bbuf + KP_BATCH_OFF_CRC,
                   kp_crc32c(0, w->bbuf + KP_BATCH_OFF_ATTRIBUTES, n - KP_BATCH_OFF_ATTRIBUTES));
-    int err = out_gap(w, o);
+    err = out_gap(w, o);
     return err < 0 ? err : out_batch(w, o, w->bbuf, n);
 }
 
@@ -920,7 +1066,9 @@ static int rewrite_group(struct job *j, struct st_cleanwork *w, struct st_seg **
         st->records_out += o.records_out;
         st->tombstones_dropped += o.tomb;
         st->aborted_dropped += o.aborted;
+        st->recompressed += o.recompressed;
     }
+    st->compressed_unreadable += o.unreadable;
     st__seg_unpin(s);
     st__seg_put(s); /* its files stay in the cleaner directory */
     return err;
@@ -1333,11 +1481,28 @@ int st__clean_log(struct st_log *log, struct st_cleanwork *w, int64_t now_ms, un
     if (err < 0)
         return err;
     bool more = true;
+    w->unread_n = 0;
     for (int pass = 0; more && pass < MAX_PASSES && err == 0; pass++)
         err = clean_pass(log, w, now_ms, pass > 0 || (flags & ST_CLEAN_FORCE), &more, st);
     pthread_mutex_lock(&log->mu);
     log->cleaning = false;
     pthread_mutex_unlock(&log->mu);
+    if (w->unread_n > 0 && log->store->msg_fn) {
+        char msg[ST_MAX_PATH + 200];
+        snprintf(msg, sizeof(msg),
+                 "%s-%" PRId32 ": %" PRId64 " compressed batch(es) kept whole by the cleaner, "
+                 "the first at offset %" PRId64 " (%s: %s); their records are not compacted",
+                 log->topic, log->partition, w->unread_n, w->unread_off,
+                 kp_codec_name(w->unread_codec) ? kp_codec_name(w->unread_codec) : "unknown codec",
+                 w->unread_err == -EMSGSIZE ? "decompresses past the cleaner's bound"
+                                            : strerror(-w->unread_err));
+        log->store->msg_fn(log->store->msg_arg, ST_MSG_WARN, msg);
+    }
+    if (w->dcap > 4 * RBUF) { /* a large batch's buffer is not kept between cleanings */
+        free(w->dbuf);
+        w->dbuf = NULL;
+        w->dcap = 0;
+    }
     st->ns += mono_ns() - t0;
     return err;
 }

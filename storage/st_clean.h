@@ -9,14 +9,19 @@
  *   out at the top of that file), st_clean_run.c (the background cleaner threads).
  * - What a cleaning keeps: for each key, the record at the latest offset (among the records the
  *   map covered); tombstones (null value) until delete.retention.ms after the pass that first
- *   found them clean; records without a key; compressed batches whole (the storage layer has
- *   no codecs); control batches (transaction markers) always; records of aborted transactions
- *   are removed; the last batch of every producer the partition still tracks stays (empty if
- *   none of its records are kept), as Kafka keeps it for producer state. Offsets are never
- *   renumbered: a batch that loses some records keeps its baseOffset, lastOffsetDelta,
+ *   found them clean; records without a key; control batches (transaction markers) always; records
+ * of aborted transactions are removed; the last batch of every producer the partition still tracks
+ * stays (empty if none of its records are kept), as Kafka keeps it for producer state. Offsets are
+ * never renumbered: a batch that loses some records keeps its baseOffset, lastOffsetDelta,
  *   timestamps and producer fields (CRC recomputed), and a run of batches that lose all of
  *   theirs becomes one empty batch (61 bytes, producerId -1) spanning their offsets, so that
  *   every segment still satisfies the format's offset continuity (st_segment.c).
+ * - Compressed batches (gzip, snappy, lz4, zstd: proto's kp_codec) are cleaned like the others:
+ *   their records are decompressed for the map and for the rewrite, and the kept ones
+ *   recompressed with the batch's codec (same header fields, new length, count and CRC). A
+ *   batch that does not decompress, or would decompress past 256 times its size or 32 MiB, is
+ *   kept whole, its keys left out of the map, counted (compressed_unreadable) and logged (the
+ *   store's st_msg_fn, one WARN per cleaning); never dropped.
  * - Threads: st_log_clean() may run on any thread, one cleaning per log at a time (-EBUSY for
  *   a second); appends, reads, the flusher and retention go on meanwhile. The swap takes the
  *   log's sync_mu and, briefly, its writer lock. Readers holding ranges of replaced segments
@@ -66,7 +71,10 @@ struct st_clean_stats {
     int64_t dirty_bytes;         /* bytes the map was built over */
     int64_t records_in, records_out;
     int64_t tombstones_dropped, aborted_dropped;
-    int64_t ns; /* wall time spent */
+    int64_t recompressed;          /* compressed batches rewritten with fewer records */
+    int64_t compressed_unreadable; /* compressed batches kept whole: they do not decompress
+                                    * (corrupt, or past the size bound), counted per rewrite */
+    int64_t ns;                    /* wall time spent */
 };
 
 enum {

@@ -44,6 +44,8 @@ static void add(struct st_clean_stats *t, const struct st_clean_stats *s)
     t->records_out += s->records_out;
     t->tombstones_dropped += s->tombstones_dropped;
     t->aborted_dropped += s->aborted_dropped;
+    t->recompressed += s->recompressed;
+    t->compressed_unreadable += s->compressed_unreadable;
     t->ns += s->ns;
 }
 

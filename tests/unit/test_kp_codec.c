@@ -1,5 +1,5 @@
 /*
- * test_sl_codec — libsplicelog's batch compression (client/sl_codec.c) and compressed batches:
+ * test_kp_codec — batch compression (proto/kp_codec.c) and compressed batches:
  * - every codec round-trips small, multi-block and incompressible inputs;
  * - the framings other clients read: snappy in xerial framing (magic, 32 KiB blocks), lz4 as a
  *   frame with independent 64 KiB blocks and no checksums, gzip as a gzip member;
@@ -19,9 +19,9 @@
 
 #include "kp_batch.h"
 #include "sl_accum.h"
-#include "sl_codec.h"
+#include "kp_codec.h"
 
-static const int all_codecs[] = {SL__CODEC_GZIP, SL__CODEC_SNAPPY, SL__CODEC_LZ4, SL__CODEC_ZSTD};
+static const int all_codecs[] = {KP_CODEC_GZIP, KP_CODEC_SNAPPY, KP_CODEC_LZ4, KP_CODEC_ZSTD};
 
 /* n bytes: text-like (compressible) or pseudo-random. */
 static uint8_t *sample(size_t n, bool random)
@@ -36,18 +36,18 @@ static uint8_t *sample(size_t n, bool random)
 }
 
 /* Compresses and decompresses src; returns the compressed bytes (caller frees), *zlen set. */
-static uint8_t *round_trip(struct sl__codecs *z, int codec, int level, const uint8_t *src, size_t n,
-                           size_t *zlen)
+static uint8_t *round_trip(struct kp_codec_ctx *z, int codec, int level, const uint8_t *src,
+                           size_t n, size_t *zlen)
 {
-    size_t cap = sl__compress_bound(codec, n);
+    size_t cap = kp_codec_bound(codec, n);
     ck_assert_uint_gt(cap, 0);
     uint8_t *dst = malloc(cap);
-    long k = sl__compress(z, codec, level, src, n, dst, cap);
-    ck_assert_msg(k > 0, "%s: compress %zu bytes: %ld", sl__codec_name(codec), n, k);
+    long k = kp_codec_compress(z, codec, level, src, n, dst, cap);
+    ck_assert_msg(k > 0, "%s: compress %zu bytes: %ld", kp_codec_name(codec), n, k);
     uint8_t *out = NULL;
     size_t ocap = 0;
-    long m = sl__decompress(z, codec, dst, (size_t)k, &out, &ocap, 1 << 26);
-    ck_assert_msg(m == (long)n, "%s: %zu bytes came back as %ld", sl__codec_name(codec), n, m);
+    long m = kp_codec_decompress(z, codec, dst, (size_t)k, &out, &ocap, 1 << 26);
+    ck_assert_msg(m == (long)n, "%s: %zu bytes came back as %ld", kp_codec_name(codec), n, m);
     ck_assert(n == 0 || memcmp(out, src, n) == 0);
     free(out);
     *zlen = (size_t)k;
@@ -56,7 +56,7 @@ static uint8_t *round_trip(struct sl__codecs *z, int codec, int level, const uin
 
 START_TEST(test_round_trip_every_codec)
 {
-    struct sl__codecs z = {0};
+    struct kp_codec_ctx z = {0};
     static const size_t sizes[] = {1, 100, 32768, 70001, 1 << 20};
     for (size_t c = 0; c < sizeof(all_codecs) / sizeof(all_codecs[0]); c++) {
         for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
@@ -66,7 +66,7 @@ START_TEST(test_round_trip_every_codec)
                 free(round_trip(&z, all_codecs[c], -1, src, sizes[s], &zlen));
                 if (!random && sizes[s] >= 32768)
                     ck_assert_msg(zlen < sizes[s] / 4, "%s: %zu -> %zu",
-                                  sl__codec_name(all_codecs[c]), sizes[s], zlen);
+                                  kp_codec_name(all_codecs[c]), sizes[s], zlen);
                 free(src);
             }
         }
@@ -74,26 +74,27 @@ START_TEST(test_round_trip_every_codec)
     /* Levels within each codec's range; out of range is refused. */
     uint8_t *src = sample(5000, false);
     size_t zlen;
-    free(round_trip(&z, SL__CODEC_GZIP, 9, src, 5000, &zlen));
-    free(round_trip(&z, SL__CODEC_GZIP, 1, src, 5000, &zlen)); /* a new level: a new stream */
-    free(round_trip(&z, SL__CODEC_LZ4, 12, src, 5000, &zlen));
-    free(round_trip(&z, SL__CODEC_ZSTD, 19, src, 5000, &zlen));
+    free(round_trip(&z, KP_CODEC_GZIP, 9, src, 5000, &zlen));
+    free(round_trip(&z, KP_CODEC_GZIP, 1, src, 5000, &zlen)); /* a new level: a new stream */
+    free(round_trip(&z, KP_CODEC_LZ4, 12, src, 5000, &zlen));
+    free(round_trip(&z, KP_CODEC_ZSTD, 19, src, 5000, &zlen));
     uint8_t dst[8192];
-    ck_assert_int_eq(sl__compress(&z, SL__CODEC_GZIP, 10, src, 5000, dst, sizeof(dst)), -EINVAL);
-    ck_assert_int_eq(sl__compress(&z, 7, -1, src, 5000, dst, sizeof(dst)), -EINVAL);
-    ck_assert_int_eq(sl__compress(&z, SL__CODEC_ZSTD, -1, src, 5000, dst, 8), -EMSGSIZE);
+    ck_assert_int_eq(kp_codec_compress(&z, KP_CODEC_GZIP, 10, src, 5000, dst, sizeof(dst)),
+                     -EINVAL);
+    ck_assert_int_eq(kp_codec_compress(&z, 7, -1, src, 5000, dst, sizeof(dst)), -EINVAL);
+    ck_assert_int_eq(kp_codec_compress(&z, KP_CODEC_ZSTD, -1, src, 5000, dst, 8), -EMSGSIZE);
     free(src);
-    sl__codecs_free(&z);
+    kp_codec_ctx_free(&z);
 }
 END_TEST
 
 START_TEST(test_framings_other_clients_read)
 {
-    struct sl__codecs z = {0};
+    struct kp_codec_ctx z = {0};
     uint8_t *src = sample(70000, false);
     size_t zlen;
     /* snappy: xerial header, then 32 KiB blocks (3 for 70,000 bytes), each length-prefixed. */
-    uint8_t *x = round_trip(&z, SL__CODEC_SNAPPY, -1, src, 70000, &zlen);
+    uint8_t *x = round_trip(&z, KP_CODEC_SNAPPY, -1, src, 70000, &zlen);
     static const uint8_t magic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
     ck_assert(memcmp(x, magic, 8) == 0);
     ck_assert_uint_eq(kp_load_be32(x + 8), 1);
@@ -110,23 +111,23 @@ START_TEST(test_framings_other_clients_read)
     ck_assert_int_eq(blocks, 3);
     free(x);
     /* lz4: frame magic, FLG version 01 + block independence, BD 64 KiB. */
-    x = round_trip(&z, SL__CODEC_LZ4, -1, src, 70000, &zlen);
+    x = round_trip(&z, KP_CODEC_LZ4, -1, src, 70000, &zlen);
     ck_assert_uint_eq(x[0] | x[1] << 8 | x[2] << 16 | (uint32_t)x[3] << 24, 0x184D2204);
     ck_assert_uint_eq(x[4], 0x60);
     ck_assert_uint_eq(x[5], 0x40);
     free(x);
     /* gzip: one gzip member. */
-    x = round_trip(&z, SL__CODEC_GZIP, -1, src, 70000, &zlen);
+    x = round_trip(&z, KP_CODEC_GZIP, -1, src, 70000, &zlen);
     ck_assert(x[0] == 0x1f && x[1] == 0x8b);
     free(x);
     free(src);
-    sl__codecs_free(&z);
+    kp_codec_ctx_free(&z);
 }
 END_TEST
 
 START_TEST(test_reads_what_others_write)
 {
-    struct sl__codecs z = {0};
+    struct kp_codec_ctx z = {0};
     uint8_t *src = sample(50000, false);
     /* Raw snappy, as librdkafka produces it. */
     size_t rlen = snappy_max_compressed_length(50000);
@@ -135,32 +136,43 @@ START_TEST(test_reads_what_others_write)
     uint8_t *out = NULL;
     size_t ocap = 0;
     ck_assert_int_eq(
-        sl__decompress(&z, SL__CODEC_SNAPPY, (uint8_t *)raw, rlen, &out, &ocap, 1 << 20), 50000);
+        kp_codec_decompress(&z, KP_CODEC_SNAPPY, (uint8_t *)raw, rlen, &out, &ocap, 1 << 20),
+        50000);
     ck_assert(memcmp(out, src, 50000) == 0);
     free(raw);
     /* Two gzip members back to back (Java's GZIPInputStream reads both). */
-    size_t cap = sl__compress_bound(SL__CODEC_GZIP, 25000) * 2;
+    size_t cap = kp_codec_bound(KP_CODEC_GZIP, 25000) * 2;
     uint8_t *two = malloc(cap);
-    long a = sl__compress(&z, SL__CODEC_GZIP, -1, src, 25000, two, cap);
-    long b = sl__compress(&z, SL__CODEC_GZIP, -1, src + 25000, 25000, two + a, cap - (size_t)a);
+    long a = kp_codec_compress(&z, KP_CODEC_GZIP, -1, src, 25000, two, cap);
+    long b = kp_codec_compress(&z, KP_CODEC_GZIP, -1, src + 25000, 25000, two + a, cap - (size_t)a);
     ck_assert(a > 0 && b > 0);
-    ck_assert_int_eq(sl__decompress(&z, SL__CODEC_GZIP, two, (size_t)(a + b), &out, &ocap, 1 << 20),
-                     50000);
+    ck_assert_int_eq(
+        kp_codec_decompress(&z, KP_CODEC_GZIP, two, (size_t)(a + b), &out, &ocap, 1 << 20), 50000);
     ck_assert(memcmp(out, src, 50000) == 0);
     /* ...but not garbage after a member. */
     two[a] = 0x00;
-    ck_assert_int_eq(sl__decompress(&z, SL__CODEC_GZIP, two, (size_t)(a + b), &out, &ocap, 1 << 20),
-                     -EBADMSG);
+    ck_assert_int_eq(
+        kp_codec_decompress(&z, KP_CODEC_GZIP, two, (size_t)(a + b), &out, &ocap, 1 << 20),
+        -EBADMSG);
     free(two);
     free(out);
     free(src);
-    sl__codecs_free(&z);
+    kp_codec_ctx_free(&z);
 }
 END_TEST
 
 START_TEST(test_bad_input)
 {
-    struct sl__codecs z = {0};
+    struct kp_codec_ctx z = {0};
+    /* an empty raw snappy block into no buffer yet: 0 bytes (fuzz_codec found a NULL + 0) */
+    uint8_t *none = NULL;
+    size_t ncap = 0;
+    ck_assert_int_eq(
+        kp_codec_decompress(&z, KP_CODEC_SNAPPY, (const uint8_t *)"", 1, &none, &ncap, 1), 0);
+    ck_assert_int_eq(
+        kp_codec_decompress(&z, KP_CODEC_SNAPPY, (const uint8_t *)"\0\1", 2, &none, &ncap, 1),
+        -EBADMSG);
+    free(none);
     uint8_t *src = sample(100000, false);
     for (size_t c = 0; c < sizeof(all_codecs) / sizeof(all_codecs[0]); c++) {
         int codec = all_codecs[c];
@@ -170,22 +182,22 @@ START_TEST(test_bad_input)
         size_t ocap = 0;
         /* Every truncation (by steps) fails, and the contexts recover for the next input. */
         for (size_t cut = 0; cut < zlen; cut += 1 + zlen / 200) {
-            long r = sl__decompress(&z, codec, x, cut, &out, &ocap, 1 << 20);
-            ck_assert_msg(r < 0 || (codec == SL__CODEC_SNAPPY && r >= 0 && cut <= 16),
-                          "%s: %zu of %zu bytes decoded to %ld", sl__codec_name(codec), cut, zlen,
+            long r = kp_codec_decompress(&z, codec, x, cut, &out, &ocap, 1 << 20);
+            ck_assert_msg(r < 0 || (codec == KP_CODEC_SNAPPY && r >= 0 && cut <= 16),
+                          "%s: %zu of %zu bytes decoded to %ld", kp_codec_name(codec), cut, zlen,
                           r);
         }
-        ck_assert_int_eq(sl__decompress(&z, codec, x, zlen, &out, &ocap, 1 << 20), 100000);
+        ck_assert_int_eq(kp_codec_decompress(&z, codec, x, zlen, &out, &ocap, 1 << 20), 100000);
         /* Output past the bound. */
-        ck_assert_int_eq(sl__decompress(&z, codec, x, zlen, &out, &ocap, 99999), -EMSGSIZE);
-        ck_assert_int_eq(sl__decompress(&z, codec, x, zlen, &out, &ocap, 1 << 20), 100000);
+        ck_assert_int_eq(kp_codec_decompress(&z, codec, x, zlen, &out, &ocap, 99999), -EMSGSIZE);
+        ck_assert_int_eq(kp_codec_decompress(&z, codec, x, zlen, &out, &ocap, 1 << 20), 100000);
         /* Flipped bytes: an error or some output, never a crash (ASan/UBSan watch). */
         for (size_t i = 0; i < zlen; i += 1 + zlen / 64) {
             x[i] ^= 0x5a;
-            (void)sl__decompress(&z, codec, x, zlen, &out, &ocap, 1 << 20);
+            (void)kp_codec_decompress(&z, codec, x, zlen, &out, &ocap, 1 << 20);
             x[i] ^= 0x5a;
         }
-        ck_assert_int_eq(sl__decompress(&z, codec, x, zlen, &out, &ocap, 1 << 20), 100000);
+        ck_assert_int_eq(kp_codec_decompress(&z, codec, x, zlen, &out, &ocap, 1 << 20), 100000);
         free(out);
         free(x);
     }
@@ -194,27 +206,28 @@ START_TEST(test_bad_input)
     uint8_t *out = NULL;
     size_t ocap = 0;
     ck_assert_int_eq(
-        sl__decompress(&z, SL__CODEC_SNAPPY, forged, sizeof(forged), &out, &ocap, 1u << 31),
+        kp_codec_decompress(&z, KP_CODEC_SNAPPY, forged, sizeof(forged), &out, &ocap, 1u << 31),
         -EBADMSG);
     ck_assert_uint_eq(ocap, 0);
     /* A zlib (not gzip) stream is not gzip. */
     uLongf zl = compressBound(1000);
     uint8_t *zb = malloc(zl);
     ck_assert_int_eq(compress(zb, &zl, src, 1000), Z_OK);
-    ck_assert_int_eq(sl__decompress(&z, SL__CODEC_GZIP, zb, zl, &out, &ocap, 1 << 20), -EBADMSG);
-    ck_assert_int_eq(sl__decompress(&z, 5, zb, zl, &out, &ocap, 1 << 20), -EINVAL);
+    ck_assert_int_eq(kp_codec_decompress(&z, KP_CODEC_GZIP, zb, zl, &out, &ocap, 1 << 20),
+                     -EBADMSG);
+    ck_assert_int_eq(kp_codec_decompress(&z, 5, zb, zl, &out, &ocap, 1 << 20), -EINVAL);
     free(zb);
     free(out);
     free(src);
-    sl__codecs_free(&z);
+    kp_codec_ctx_free(&z);
 }
 END_TEST
 
 /* The accumulator's compressed batches: valid, CRC right, records equal to the plain ones. */
 START_TEST(test_compressed_batches_from_the_accumulator)
 {
-    struct sl__codecs z = {0};
-    for (int codec = SL__CODEC_NONE; codec <= SL__CODEC_ZSTD; codec++) {
+    struct kp_codec_ctx z = {0};
+    for (int codec = KP_CODEC_NONE; codec <= KP_CODEC_ZSTD; codec++) {
         struct sl__accum a;
         sl__accum_init(&a, 256 * 1024);
         a.codec = codec;
@@ -240,13 +253,13 @@ START_TEST(test_compressed_batches_from_the_accumulator)
         struct kp_record_iter it;
         uint8_t *out = NULL;
         size_t ocap = 0;
-        if (codec == SL__CODEC_NONE) {
+        if (codec == KP_CODEC_NONE) {
             ck_assert_ptr_eq(b->wire, b->buf);
             kp_record_iter_init(&it, b->wire, &h);
         } else {
             ck_assert_uint_lt(b->wire_size, b->size / 3);
-            long m = sl__decompress(&z, codec, b->wire + KP_BATCH_HEADER_LEN,
-                                    b->wire_size - KP_BATCH_HEADER_LEN, &out, &ocap, 1 << 24);
+            long m = kp_codec_decompress(&z, codec, b->wire + KP_BATCH_HEADER_LEN,
+                                         b->wire_size - KP_BATCH_HEADER_LEN, &out, &ocap, 1 << 24);
             ck_assert_int_eq(m, (long)(b->size - KP_BATCH_HEADER_LEN));
             ck_assert(memcmp(out, b->buf + KP_BATCH_HEADER_LEN, (size_t)m) == 0);
             kp_record_iter_init_records(&it, out, (size_t)m, h.record_count);
@@ -266,7 +279,7 @@ START_TEST(test_compressed_batches_from_the_accumulator)
     /* Incompressible records: the batch goes plain even with a codec set. */
     struct sl__accum a;
     sl__accum_init(&a, 64 * 1024);
-    a.codec = SL__CODEC_ZSTD;
+    a.codec = KP_CODEC_ZSTD;
     a.level = -1;
     a.z = &z;
     struct sl__batch *b = sl__batch_get(&a, 0);
@@ -280,13 +293,13 @@ START_TEST(test_compressed_batches_from_the_accumulator)
     free(rnd);
     sl__batch_put(&a, b);
     sl__accum_destroy(&a);
-    sl__codecs_free(&z);
+    kp_codec_ctx_free(&z);
 }
 END_TEST
 
 static Suite *suite(void)
 {
-    Suite *s = suite_create("sl_codec");
+    Suite *s = suite_create("kp_codec");
     TCase *tc = tcase_create("codec");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_round_trip_every_codec);

@@ -1,5 +1,5 @@
 /*
- * sl_codec.c — gzip, snappy, lz4 and zstd for record batches (sl_codec.h), over Debian's zlib,
+ * kp_codec.c — gzip, snappy, lz4 and zstd for record batches (kp_codec.h), over Debian's zlib,
  * libsnappy, liblz4 and libzstd.
  *
  * Output growth: decompression writes into the caller's buffer and doubles it when the codec
@@ -26,12 +26,12 @@
 #include <zstd.h>
 
 #include "kp_buf.h"
-#include "sl_codec.h"
+#include "kp_codec.h"
 
 #define XERIAL_BLOCK 32768
 static const uint8_t xerial_magic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
 
-void sl__codecs_free(struct sl__codecs *z)
+void kp_codec_ctx_free(struct kp_codec_ctx *z)
 {
     if (z->gz_deflate) {
         deflateEnd(z->gz_deflate);
@@ -47,27 +47,27 @@ void sl__codecs_free(struct sl__codecs *z)
     memset(z, 0, sizeof(*z));
 }
 
-const char *sl__codec_name(int codec)
+const char *kp_codec_name(int codec)
 {
     static const char *const names[] = {"none", "gzip", "snappy", "lz4", "zstd"};
-    return codec >= 0 && codec <= SL__CODEC_ZSTD ? names[codec] : NULL;
+    return codec >= 0 && codec <= KP_CODEC_ZSTD ? names[codec] : NULL;
 }
 
 static const LZ4F_preferences_t lz4_prefs_default = {
     .frameInfo = {.blockSizeID = LZ4F_max64KB, .blockMode = LZ4F_blockIndependent},
 };
 
-size_t sl__compress_bound(int codec, size_t n)
+size_t kp_codec_bound(int codec, size_t n)
 {
     switch (codec) {
-    case SL__CODEC_GZIP:
+    case KP_CODEC_GZIP:
         return compressBound((uLong)n) + 32; /* zlib's bound plus the larger gzip wrapper */
-    case SL__CODEC_SNAPPY:
+    case KP_CODEC_SNAPPY:
         return sizeof(xerial_magic) + 8 +
                (n / XERIAL_BLOCK + 1) * (4 + snappy_max_compressed_length(XERIAL_BLOCK));
-    case SL__CODEC_LZ4:
+    case KP_CODEC_LZ4:
         return LZ4F_compressFrameBound(n, &lz4_prefs_default);
-    case SL__CODEC_ZSTD:
+    case KP_CODEC_ZSTD:
         return ZSTD_compressBound(n);
     default:
         return 0;
@@ -76,7 +76,7 @@ size_t sl__compress_bound(int codec, size_t n)
 
 /* ---- compression ---------------------------------------------------------------------- */
 
-static long gzip_compress(struct sl__codecs *z, int level, const uint8_t *src, size_t n,
+static long gzip_compress(struct kp_codec_ctx *z, int level, const uint8_t *src, size_t n,
                           uint8_t *dst, size_t cap)
 {
     if (level < -1 || level > 9)
@@ -132,15 +132,15 @@ static long snappy_compress_xerial(const uint8_t *src, size_t n, uint8_t *dst, s
     return (long)out;
 }
 
-long sl__compress(struct sl__codecs *z, int codec, int level, const uint8_t *src, size_t n,
-                  uint8_t *dst, size_t cap)
+long kp_codec_compress(struct kp_codec_ctx *z, int codec, int level, const uint8_t *src, size_t n,
+                       uint8_t *dst, size_t cap)
 {
     switch (codec) {
-    case SL__CODEC_GZIP:
+    case KP_CODEC_GZIP:
         return gzip_compress(z, level, src, n, dst, cap);
-    case SL__CODEC_SNAPPY:
+    case KP_CODEC_SNAPPY:
         return snappy_compress_xerial(src, n, dst, cap);
-    case SL__CODEC_LZ4: {
+    case KP_CODEC_LZ4: {
         if (level < -1 || level > LZ4F_compressionLevel_max())
             return -EINVAL;
         LZ4F_preferences_t prefs = lz4_prefs_default;
@@ -148,7 +148,7 @@ long sl__compress(struct sl__codecs *z, int codec, int level, const uint8_t *src
         size_t r = LZ4F_compressFrame(dst, cap, src, n, &prefs);
         return LZ4F_isError(r) ? -EMSGSIZE : (long)r;
     }
-    case SL__CODEC_ZSTD: {
+    case KP_CODEC_ZSTD: {
         if (level < -1 || level > ZSTD_maxCLevel() || level == 0)
             return -EINVAL;
         if (!z->zstd_cctx && !(z->zstd_cctx = ZSTD_createCCtx()))
@@ -189,7 +189,7 @@ static int room(uint8_t **buf, size_t *cap, size_t len, size_t in_len, size_t ma
     return 0;
 }
 
-static long gzip_decompress(struct sl__codecs *z, const uint8_t *src, size_t n, uint8_t **buf,
+static long gzip_decompress(struct kp_codec_ctx *z, const uint8_t *src, size_t n, uint8_t **buf,
                             size_t *cap, size_t max)
 {
     z_stream *s = z->gz_inflate;
@@ -249,6 +249,8 @@ static int snappy_block(const uint8_t *blk, size_t n, uint8_t **buf, size_t *cap
         if (err)
             return err;
     }
+    if (ulen == 0) /* nothing to write, and *buf may be NULL still */
+        return snappy_validate_compressed_buffer((const char *)blk, n) == SNAPPY_OK ? 0 : -EBADMSG;
     size_t got = ulen;
     if (snappy_uncompress((const char *)blk, n, (char *)*buf + *len, &got) != SNAPPY_OK ||
         got != ulen)
@@ -279,7 +281,7 @@ static long snappy_decompress(const uint8_t *src, size_t n, uint8_t **buf, size_
     return (long)len;
 }
 
-static long lz4_decompress(struct sl__codecs *z, const uint8_t *src, size_t n, uint8_t **buf,
+static long lz4_decompress(struct kp_codec_ctx *z, const uint8_t *src, size_t n, uint8_t **buf,
                            size_t *cap, size_t max)
 {
     if (!z->lz4_dctx) {
@@ -316,7 +318,7 @@ static long lz4_decompress(struct sl__codecs *z, const uint8_t *src, size_t n, u
     return ret;
 }
 
-static long zstd_decompress(struct sl__codecs *z, const uint8_t *src, size_t n, uint8_t **buf,
+static long zstd_decompress(struct kp_codec_ctx *z, const uint8_t *src, size_t n, uint8_t **buf,
                             size_t *cap, size_t max)
 {
     if (!z->zstd_dctx && !(z->zstd_dctx = ZSTD_createDCtx()))
@@ -341,17 +343,17 @@ static long zstd_decompress(struct sl__codecs *z, const uint8_t *src, size_t n, 
     }
 }
 
-long sl__decompress(struct sl__codecs *z, int codec, const uint8_t *src, size_t n, uint8_t **buf,
-                    size_t *cap, size_t max)
+long kp_codec_decompress(struct kp_codec_ctx *z, int codec, const uint8_t *src, size_t n,
+                         uint8_t **buf, size_t *cap, size_t max)
 {
     switch (codec) {
-    case SL__CODEC_GZIP:
+    case KP_CODEC_GZIP:
         return gzip_decompress(z, src, n, buf, cap, max);
-    case SL__CODEC_SNAPPY:
+    case KP_CODEC_SNAPPY:
         return snappy_decompress(src, n, buf, cap, max);
-    case SL__CODEC_LZ4:
+    case KP_CODEC_LZ4:
         return lz4_decompress(z, src, n, buf, cap, max);
-    case SL__CODEC_ZSTD:
+    case KP_CODEC_ZSTD:
         return zstd_decompress(z, src, n, buf, cap, max);
     default:
         return -EINVAL;
