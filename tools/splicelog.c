@@ -121,23 +121,39 @@ bool cli_parse(const struct cli_cmd *cmd, int argc, char **argv, const struct cl
     const char *name = cmd->verb ? cmd->verb : cmd->noun;
     int np = 0;
     for (const struct cli_opt *o = opts; o->name; o++)
-        *o->value = NULL;
+        for (int k = 0; k <= (CLI_OPT_REPEATS(o) ? CLI_REPEAT_MAX : 0); k++)
+            o->value[k] = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const struct cli_opt *o = NULL;
-        if (strncmp(a, "--", 2) != 0 && np < max_pos) {
+        /* A one-letter option is also "-X" (the Kafka tools' -X key=value). */
+        bool short_opt = a[0] == '-' && a[1] && a[1] != '-' && !a[2];
+        if (strncmp(a, "--", 2) != 0 && !short_opt && np < max_pos) {
             pos[np++] = a;
             continue;
         }
-        if (strncmp(a, "--", 2) == 0)
-            for (const struct cli_opt *p = opts; p->name && !o; p++)
-                if (strcmp(a + 2, p->name) == 0)
-                    o = p;
+        for (const struct cli_opt *p = opts; p->name && !o; p++)
+            if ((strncmp(a, "--", 2) == 0 && !CLI_OPT_REPEATS(p) && strcmp(a + 2, p->name) == 0) ||
+                (short_opt && CLI_OPT_REPEATS(p) && strcmp(a + 1, p->name) == 0))
+                o = p;
         if (!o) {
             fprintf(stderr, "splicelog %s %s: %s '%s'\n", cmd->noun, name,
                     strncmp(a, "--", 2) == 0 ? "unknown option" : "unexpected argument", a);
             cli_usage(cmd);
             return false;
+        }
+        if (CLI_OPT_REPEATS(o)) {
+            int k = 0;
+            while (k < CLI_REPEAT_MAX && o->value[k])
+                k++;
+            if (k == CLI_REPEAT_MAX || i + 1 >= argc) {
+                fprintf(stderr, "splicelog %s %s: -%s needs a value (at most %d times)\n",
+                        cmd->noun, name, o->name, CLI_REPEAT_MAX);
+                cli_usage(cmd);
+                return false;
+            }
+            o->value[k] = argv[++i];
+            continue;
         }
         if (*o->value) {
             fprintf(stderr, "splicelog %s %s: --%s given twice\n", cmd->noun, name, o->name);
