@@ -1573,14 +1573,15 @@ bool sl__adm_failed(const sl_admin *a) { return a->pool_failed; }
 
 struct adm_enc {
     int (*enc)(struct kp_wr *, int16_t, const void *);
-    int16_t v;
     const void *msg;
 };
 
+/* roundtrip hands its encoder a struct venc whose msg is the struct adm_enc. */
 static int adm_enc(struct kp_wr *wr, const void *m)
 {
-    const struct adm_enc *e = m;
-    return e->enc(wr, e->v, e->msg);
+    const struct venc *ve = m;
+    const struct adm_enc *e = ve->msg;
+    return e->enc(wr, ve->v, e->msg);
 }
 
 int sl__adm_call(sl_admin *a, int16_t api_key, int vmin, int vmax,
@@ -1596,7 +1597,7 @@ int sl__adm_call(sl_admin *a, int16_t api_key, int vmin, int vmax,
     int v = sl__conn_version(conn, api_key, vmin, vmax);
     if (v < 0)
         return -ENOTSUP;
-    struct adm_enc e = {enc, (int16_t)v, msg};
+    struct adm_enc e = {enc, msg};
     struct call *c;
     err = roundtrip(a, conn, api_key, (int16_t)v, adm_enc, &e, guess, deadline, &c);
     if (err)

@@ -21,7 +21,7 @@
 #include "sl_int.h"
 #include "sl_sasl.h"
 
-#define SALT_LEN 16
+#define SALT_LEN  16
 #define MAX_ITEMS 10000
 
 /* The [vmin, vmax] of an API: this file's range within the codec's. */
@@ -30,7 +30,7 @@
         ((mine_max) < KP_API_##id##_CODEC_VMAX ? (mine_max) : KP_API_##id##_CODEC_VMAX)
 
 #define ENCODER(stem)                                                                              \
-    static int enc_##stem(struct kp_wr *wr, int16_t v, const void *m)                             \
+    static int enc_##stem(struct kp_wr *wr, int16_t v, const void *m)                              \
     {                                                                                              \
         return kp_##stem##_req_encode(wr, v, m);                                                   \
     }
@@ -134,8 +134,8 @@ static sl_err upsertion(sl_admin *a, const sl_scram_upsertion *in,
     if (RAND_bytes(salt, SALT_LEN) != 1 ||
         sl__scram_salted_password(mech, in->password, salt, SALT_LEN, iters, salted, 64, &n) != 0)
         return SL_ERR__FATAL;
-    *out = (struct kp_scram_credential_upsertion){kp_str_of(in->user), (int8_t)in->mechanism, iters,
-                                                  {salt, SALT_LEN}, {salted, (int32_t)n}};
+    *out = (struct kp_scram_credential_upsertion){
+        kp_str_of(in->user), (int8_t)in->mechanism, iters, {salt, SALT_LEN}, {salted, (int32_t)n}};
     return SL_ERR_NO_ERROR;
 }
 
@@ -144,8 +144,8 @@ sl_err sl_admin_alter_user_scram_credentials(sl_admin *a, const sl_scram_upserti
                                              size_t n_dels, int timeout_ms,
                                              const sl_admin_result **results, size_t *n_results)
 {
-    if (!a || !results || !n_results || (n_ups && !ups) || (n_dels && !dels) ||
-        n_ups > MAX_ITEMS || n_dels > MAX_ITEMS || n_ups + n_dels == 0)
+    if (!a || !results || !n_results || (n_ups && !ups) || (n_dels && !dels) || n_ups > MAX_ITEMS ||
+        n_dels > MAX_ITEMS || n_ups + n_dels == 0)
         return SL_ERR__INVALID_ARG;
     sl__adm_begin(a);
     *results = NULL;
@@ -227,8 +227,9 @@ static void binding_out(sl_admin *a, sl_acl_binding *o, int8_t type, struct kp_s
                         int8_t pattern, struct kp_str principal, struct kp_str host, int8_t op,
                         int8_t perm)
 {
-    *o = (sl_acl_binding){type, sl__adm_str(a, name),      pattern, sl__adm_str(a, principal),
-                          sl__adm_str(a, host), op, perm};
+    *o = (sl_acl_binding){
+        type, sl__adm_str(a, name), pattern, sl__adm_str(a, principal), sl__adm_str(a, host), op,
+        perm};
 }
 
 sl_err sl_admin_create_acls(sl_admin *a, const sl_acl_binding *acls, size_t n, int timeout_ms,
@@ -243,12 +244,11 @@ sl_err sl_admin_create_acls(sl_admin *a, const sl_acl_binding *acls, size_t n, i
         return SL_ERR__NO_MEMORY;
     size_t guess = 16;
     for (size_t i = 0; i < n; i++) {
-        if (!binding_ok(&acls[i]) || !acls[i].resource_name || !acls[i].principal ||
-            !acls[i].host)
+        if (!binding_ok(&acls[i]) || !acls[i].resource_name || !acls[i].principal || !acls[i].host)
             return SL_ERR__INVALID_ARG;
         struct kp_acl_filter f = to_filter(&acls[i]);
-        cs[i] = (struct kp_acl_creation){f.resource_type, f.resource_name, f.pattern_type,
-                                         f.principal,     f.host,          f.operation,
+        cs[i] = (struct kp_acl_creation){f.resource_type,  f.resource_name, f.pattern_type,
+                                         f.principal,      f.host,          f.operation,
                                          f.permission_type};
         guess += binding_size(&acls[i]);
     }

@@ -34,12 +34,12 @@
 
 struct sl__sasl {
     int mech;
-    int step;      /* tokens produced so far; -1 once finished (done or failed) */
-    char *user;    /* as given */
-    char *pw;      /* wiped at free */
+    int step;   /* tokens produced so far; -1 once finished (done or failed) */
+    char *user; /* as given */
+    char *pw;   /* wiped at free */
     char nonce[64];
-    char *bare;        /* client-first-bare (SCRAM) */
-    uint8_t *tok;      /* the last token produced */
+    char *bare;   /* client-first-bare (SCRAM) */
+    uint8_t *tok; /* the last token produced */
     size_t tok_len;
     uint8_t server_sig[KEY_MAX]; /* expected, from step 1 */
     size_t key_len;
@@ -69,9 +69,8 @@ static const EVP_MD *digest_of(int mech)
     return NULL;
 }
 
-int sl__scram_salted_password(int mech, const char *password, const uint8_t *salt,
-                              size_t salt_len, int iterations, uint8_t *out, size_t out_cap,
-                              size_t *out_len)
+int sl__scram_salted_password(int mech, const char *password, const uint8_t *salt, size_t salt_len,
+                              int iterations, uint8_t *out, size_t out_cap, size_t *out_len)
 {
     const EVP_MD *md = digest_of(mech);
     if (!md || iterations < SL__SCRAM_ITER_MIN || iterations > SL__SCRAM_ITER_MAX ||
@@ -287,7 +286,8 @@ static int scram_final(struct sl__sasl *s, const uint8_t *in, size_t n)
         return fail(s, -EBADMSG, "server-first message with a mandatory extension");
     if (!attr(&p, end, 'r', &r, &rl) || !attr(&p, end, 's', &salt_b64, &sl) ||
         !attr(&p, end, 'i', &it, &il))
-        return fail(s, -EBADMSG, "malformed server-first message: %.*s", QUOTE(n), (const char *)in);
+        return fail(s, -EBADMSG, "malformed server-first message: %.*s", QUOTE(n),
+                    (const char *)in);
     size_t cl = strlen(s->nonce);
     if (rl <= cl || memcmp(r, s->nonce, cl) != 0)
         return fail(s, -EBADMSG, "the server nonce does not extend ours: %.*s", QUOTE(rl), r);
@@ -350,7 +350,8 @@ static int scram_verify(struct sl__sasl *s, const uint8_t *in, size_t n)
     uint8_t sig[KEY_MAX + 3];
     long got = attr(&p, end, 'v', &v, &vl) ? b64_decode(v, vl, sig, sizeof sig) : -1;
     if (got < 0)
-        return fail(s, -EBADMSG, "malformed server-final message: %.*s", QUOTE(n), (const char *)in);
+        return fail(s, -EBADMSG, "malformed server-final message: %.*s", QUOTE(n),
+                    (const char *)in);
     if ((size_t)got != s->key_len || CRYPTO_memcmp(sig, s->server_sig, s->key_len) != 0)
         return fail(s, -EACCES,
                     "the broker's signature does not match (it does not know the password)");

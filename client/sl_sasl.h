@@ -60,8 +60,7 @@ const char *sl__sasl_why(const struct sl__sasl *s);
  * mechanism's HMAC), into out (32 or 64 bytes: *out_len). What AlterUserScramCredentials
  * carries. 0, -EINVAL (not SCRAM, iterations out of bounds, out_cap too small), -EIO.
  */
-int sl__scram_salted_password(int mech, const char *password, const uint8_t *salt,
-                              size_t salt_len, int iterations, uint8_t *out, size_t out_cap,
-                              size_t *out_len);
+int sl__scram_salted_password(int mech, const char *password, const uint8_t *salt, size_t salt_len,
+                              int iterations, uint8_t *out, size_t out_cap, size_t *out_len);
 
 #endif

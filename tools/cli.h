@@ -12,10 +12,12 @@
  * - Options are long ("--name VALUE", or "--flag" for a flag), parsed by cli_parse(): every
  *   option a command takes is declared with where its value goes; an unknown option or a
  *   missing value is a usage error. Positional arguments (a topic name) are collected in order.
- * - Two families: `user` works offline on a data directory (--data-dir); the others speak the
- *   Kafka API to a running broker through libsplicelog (--bootstrap HOST:PORT, default
- *   127.0.0.1:9092; --timeout MS; --json for machine-readable output: one JSON document on
- *   stdout), with the helpers of tools/cli_net.c.
+ * - Two families: the commands that speak the Kafka API to a running broker through
+ *   libsplicelog (--bootstrap HOST:PORT, default 127.0.0.1:9092; --timeout MS; --json for
+ *   machine-readable output: one JSON document on stdout; --command-config FILE and -X KEY=VALUE
+ *   for the client's properties, security.protocol and sasl.* among them), with the helpers of
+ *   tools/cli_net.c; and `user` and `acl` with --data-dir, which work offline on a data
+ *   directory (without it they are of the first family).
  */
 #ifndef SPLICELOG_CLI_H
 #define SPLICELOG_CLI_H

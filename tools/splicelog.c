@@ -54,25 +54,30 @@ static const struct cli_cmd cmds[] = {
      "per record and line), until the end of the topic (or N records; --follow: keep waiting)",
      cli_consume},
     {"user", "create",
-     "--data-dir DIR --name NAME --password PW|- --mechanism SCRAM-SHA-256|SCRAM-SHA-512 "
-     "[--iterations N]",
-     "add or replace a user's SCRAM credential, offline, before the broker starts (PW '-' reads "
-     "one line from stdin)",
+     "--name NAME --password PW|- --mechanism SCRAM-SHA-256|SCRAM-SHA-512 [--iterations N] "
+     "(--data-dir DIR | " NET ")",
+     "add or replace a user's SCRAM credential: through a running broker as a super user "
+     "(AlterUserScramCredentials; -X/--command-config for security.protocol and sasl.*), or "
+     "offline with --data-dir before the broker starts (PW '-' reads one line from stdin)",
      cli_user_create},
-    {"user", "delete", "--data-dir DIR --name NAME --mechanism SCRAM-SHA-256|SCRAM-SHA-512",
-     "remove a user's SCRAM credential, offline", cli_user_delete},
-    {"user", "list", "--data-dir DIR", "list users, mechanisms and iteration counts, offline",
+    {"user", "delete",
+     "--name NAME --mechanism SCRAM-SHA-256|SCRAM-SHA-512 (--data-dir DIR | " NET ")",
+     "remove a user's SCRAM credential (through a running broker, or offline with --data-dir)",
+     cli_user_delete},
+    {"user", "list", "[--name NAME] (--data-dir DIR | " NET ")",
+     "list users, mechanisms and iteration counts (through a running broker, or offline)",
      cli_user_list},
     {"acl", "add",
-     "--data-dir DIR --principal User:NAME --resource topic|group|cluster|transactional-id "
-     "[--name NAME] --operation OP [--pattern literal|prefixed] [--permission allow|deny] "
-     "[--host ADDR]",
-     "add a Kafka ACL binding, offline (a running broker: CreateAcls through the Kafka API)",
+     "--principal User:NAME --resource topic|group|cluster|transactional-id [--name NAME] "
+     "--operation OP [--pattern literal|prefixed] [--permission allow|deny] [--host ADDR] "
+     "(--data-dir DIR | " NET ")",
+     "add a Kafka ACL binding: through a running broker (CreateAcls, applied at once), or "
+     "offline with --data-dir",
      cli_acl_add},
-    {"acl", "list", "--data-dir DIR [filters: the options of acl add]",
-     "list ACL bindings, offline", cli_acl_list},
-    {"acl", "remove", "--data-dir DIR filters (the options of acl add, at least one)",
-     "remove the matching ACL bindings, offline", cli_acl_remove},
+    {"acl", "list", "[filters: the options of acl add] (--data-dir DIR | " NET ")",
+     "list ACL bindings (DescribeAcls, or offline)", cli_acl_list},
+    {"acl", "remove", "filters (the options of acl add, at least one) (--data-dir DIR | " NET ")",
+     "remove the matching ACL bindings (DeleteAcls, or offline)", cli_acl_remove},
 };
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 

@@ -13,10 +13,11 @@
 #include "sl_sasl.h"
 
 /* RFC 7677 section 3. */
-#define V_NONCE        "rOprNGfwEbeRWgbNEkqO"
-#define V_SERVER_FIRST "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
+#define V_NONCE "rOprNGfwEbeRWgbNEkqO"
+#define V_SERVER_FIRST                                                                             \
+    "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
 #define V_CLIENT_FINAL                                                                             \
-    "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfM" \
+    "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfM"  \
     "Hgsqmmiz7AndVQ="
 #define V_SERVER_FINAL "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
 
@@ -30,8 +31,8 @@ static int step(struct sl__sasl *s, const char *in)
 
 static void tok_is(const char *want)
 {
-    ck_assert_msg(tl == strlen(want) && memcmp(tok, want, tl) == 0, "token %.*s, want %s",
-                  (int)tl, (const char *)tok, want);
+    ck_assert_msg(tl == strlen(want) && memcmp(tok, want, tl) == 0, "token %.*s, want %s", (int)tl,
+                  (const char *)tok, want);
 }
 
 /* An exchange at the point where the client-final was sent (RFC 7677's vector). */
