@@ -64,28 +64,6 @@ static void refuse(struct sl__conn *c, const char *fmt, ...)
     sl__conn_fail(c, SL__EAUTH);
 }
 
-static int queue(struct sl__conn *c, int16_t api_key, int16_t v,
-                 int (*enc)(struct kp_wr *, const void *), const void *msg, size_t guess,
-                 sl__req_cb *cb)
-{
-    struct sl__req *r = sl__req_get(c->cl);
-    if (!r)
-        return -ENOMEM;
-    int err = sl__req_begin(c->cl, r, api_key, v);
-    if (!err)
-        err = sl__req_body(r, guess, enc, msg);
-    if (!err)
-        err = sl__req_end(r);
-    if (err) {
-        sl__req_put(c->cl, r);
-        return err;
-    }
-    r->cb = cb;
-    r->ctx = c;
-    sl__conn_push_front(c, r);
-    return 0;
-}
-
 static void authenticate_cb(struct sl__client *cl, struct sl__req *req, int err,
                             struct sl__frame *f);
 
@@ -99,7 +77,8 @@ static int send_token(struct sl__conn *c, const uint8_t *tok, size_t len)
     }
     static int (*const enc[])(struct kp_wr *, const void *) = {enc_auth0, enc_auth1, enc_auth2};
     struct kp_sasl_authenticate_req req = {{tok, (int32_t)len}};
-    return queue(c, KP_API_SASL_AUTHENTICATE, (int16_t)v, enc[v], &req, len + 16, authenticate_cb);
+    return sl__conn_push_new(c, KP_API_SASL_AUTHENTICATE, (int16_t)v, enc[v], &req, len + 16,
+                             authenticate_cb);
 }
 
 /* Feeds the broker's token (NULL for the first step) to the mechanism and sends what it says. */
@@ -196,5 +175,6 @@ int sl__auth_start(struct sl__conn *c)
     if (err)
         return err;
     struct kp_sasl_handshake_req req = {kp_str_of(sl__sasl_mech_name(conf->sasl_mechanism))};
-    return queue(c, KP_API_SASL_HANDSHAKE, V_HANDSHAKE, enc_handshake, &req, 32, handshake_cb);
+    return sl__conn_push_new(c, KP_API_SASL_HANDSHAKE, V_HANDSHAKE, enc_handshake, &req, 32,
+                             handshake_cb);
 }

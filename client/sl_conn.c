@@ -363,17 +363,27 @@ static void api_versions_cb(struct sl__client *cl, struct sl__req *req, int err,
 /* Queues ApiVersions v0 at the head of the send queue: the first request of every connection. */
 static int queue_api_versions(struct sl__conn *c)
 {
+    return sl__conn_push_new(c, KP_API_API_VERSIONS, SL__V_API_VERSIONS, NULL, NULL, 0,
+                             api_versions_cb);
+}
+
+int sl__conn_push_new(struct sl__conn *c, int16_t api_key, int16_t v,
+                      int (*enc)(struct kp_wr *, const void *), const void *msg, size_t guess,
+                      sl__req_cb *cb)
+{
     struct sl__req *r = sl__req_get(c->cl);
     if (!r)
         return -ENOMEM;
-    int err = sl__req_begin(c->cl, r, KP_API_API_VERSIONS, SL__V_API_VERSIONS);
+    int err = sl__req_begin(c->cl, r, api_key, v);
+    if (!err && enc)
+        err = sl__req_body(r, guess, enc, msg);
     if (!err)
         err = sl__req_end(r);
     if (err) {
         sl__req_put(c->cl, r);
         return err;
     }
-    r->cb = api_versions_cb;
+    r->cb = cb;
     r->ctx = c;
     sl__conn_push_front(c, r);
     return 0;

@@ -312,6 +312,11 @@ void sl__conn_fail(struct sl__conn *c, int err);
 /* Puts a request at the head of the send queue, marked preauth (the handshake's requests: the
  * head is never a partly written request then, since only one is in flight at a time). */
 void sl__conn_push_front(struct sl__conn *c, struct sl__req *r);
+/* Encodes a request (api_key at v, body by enc(wr, msg) unless enc is NULL) whose callback gets
+ * the connection as ctx, and puts it at the head with sl__conn_push_front. 0 or -errno. */
+int sl__conn_push_new(struct sl__conn *c, int16_t api_key, int16_t v,
+                      int (*enc)(struct kp_wr *, const void *), const void *msg, size_t guess,
+                      sl__req_cb *cb);
 /* Appends a request (encoded with sl__req_begin/..._end) to the send queue. */
 void sl__conn_enqueue(struct sl__conn *c, struct sl__req *r);
 /* poll(2) interest for this connection (0 when down). */

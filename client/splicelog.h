@@ -78,6 +78,13 @@
  *   failures at level 7 until it works again) through the log callback, or to stderr when
  *   none is set. A broker closing a connection
  *   is not a TLS error (not logged). Writes never raise SIGPIPE, over TLS or not.
+ * - SASL: security.protocol=sasl_plaintext or sasl_ssl, with sasl.mechanism PLAIN,
+ *   SCRAM-SHA-256 or SCRAM-SHA-512 and sasl.username / sasl.password (required: the handle's
+ *   creation fails without them). Each connection logs in (SaslHandshake v1, SaslAuthenticate)
+ *   after TLS and ApiVersions and before any other request, without blocking; SCRAM verifies
+ *   the broker's signature. A refused login fails the connection: the error callback gets
+ *   SL_ERR_SASL_AUTHENTICATION_FAILED with the broker's message, the requests on it fail or are
+ *   retried like any transport failure, and the next login waits 1 s, doubling up to 64 s.
  * - The consumer takes explicit assignments (sl_consumer_assign) or joins a consumer group
  *   (sl_consumer_subscribe: rebalances, commits; see "consumer groups" below).
  * - The admin handle (sl_admin, "admin" below) creates, describes and deletes topics,
@@ -266,7 +273,11 @@ typedef struct sl_consumer sl_consumer;
  *   allow.auto.create.topics [true for producers, false for consumers]
  *   statistics.interval.ms [0]             the stats callback's interval (0: never)
  *   topic.metadata.refresh.interval.ms [300000]  periodic metadata refresh (-1: never)
- *   security.protocol [plaintext]          plaintext | ssl (TLS 1.2+, see the contract)
+ *   security.protocol [plaintext]          plaintext | ssl (TLS 1.2+, see the contract) |
+ *                                          sasl_plaintext | sasl_ssl (SASL, see the contract)
+ *   sasl.mechanism [PLAIN]                 PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512 (alias
+ *                                          sasl.mechanisms)
+ *   sasl.username, sasl.password           the SASL login (required with sasl_*)
  *   ssl.ca.location                        CA file (PEM) or hashed directory [system paths]
  *   ssl.certificate.location, ssl.key.location  client certificate chain and key (PEM),
  *                                          both or neither

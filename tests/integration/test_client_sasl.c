@@ -98,17 +98,27 @@ static void start(void)
              tb_cert_path(p, sizeof p, certs, "server.key"));
     snprintf(a_ca, sizeof a_ca, "ssl.ca.location=%s", tb_cert_path(p, sizeof p, certs, "ca.pem"));
     const char *argv[] = {
-        "-o", "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,"
-              "SASL_SSL://127.0.0.1:0",
-        "-o", "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
-        "-o", "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-        "-o", "super.users=User:admin",
-        "-o", "connection.failed.authentication.delay.ms=0",
-        "-o", "num.partitions=1",
-        "-o", a_cert,
-        "-o", a_key,
-        "-o", a_ca,
-        "-o", "ssl.client.auth=none",
+        "-o",
+        "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,"
+        "SASL_SSL://127.0.0.1:0",
+        "-o",
+        "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+        "-o",
+        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "-o",
+        "super.users=User:admin",
+        "-o",
+        "connection.failed.authentication.delay.ms=0",
+        "-o",
+        "num.partitions=1",
+        "-o",
+        a_cert,
+        "-o",
+        a_key,
+        "-o",
+        a_ca,
+        "-o",
+        "ssl.client.auth=none",
         NULL};
     memset(&B, 0, sizeof B);
     ck_assert_int_eq(tb_broker_start(&B, argv), 0);
@@ -117,9 +127,9 @@ static void start(void)
     /* The first administrator, offline, before the broker runs: both SCRAM mechanisms. */
     const char *const mechs[] = {"SCRAM-SHA-512", "SCRAM-SHA-256"};
     for (int i = 0; i < 2; i++) {
-        const char *mk[] = {"user",       "create",       "--data-dir",  B.data,  "--name",
-                            "admin",      "--password",   "admin-secret", "--mechanism",
-                            mechs[i],     NULL};
+        const char *mk[] = {"user",        "create", "--data-dir", B.data,
+                            "--name",      "admin",  "--password", "admin-secret",
+                            "--mechanism", mechs[i], NULL};
         ck_assert_int_eq(splicelog(mk), 0);
     }
     ck_assert_int_eq(tb_broker_start(&B, argv), 0);
@@ -138,8 +148,8 @@ static void stop(void)
 /* ---- libsplicelog ---------------------------------------------------------------------------- */
 
 struct events {
-    int auth_failed;    /* SL_ERR_SASL_AUTHENTICATION_FAILED error callbacks */
-    char reason[256];   /* the first one's */
+    int auth_failed;  /* SL_ERR_SASL_AUTHENTICATION_FAILED error callbacks */
+    char reason[256]; /* the first one's */
     int delivered, failed;
     sl_err last_err;
 };
@@ -213,9 +223,8 @@ static void create_topics_as_admin(void)
 {
     struct events ev = {0};
     char err[512];
-    sl_admin *a = sl_admin_new(conf_for(sasl_port, false, "SCRAM-SHA-256", "admin",
-                                        "admin-secret", &ev),
-                               err, sizeof err);
+    sl_admin *a = sl_admin_new(
+        conf_for(sasl_port, false, "SCRAM-SHA-256", "admin", "admin-secret", &ev), err, sizeof err);
     ck_assert_msg(a != NULL, "%s", err);
     sl_new_topic ts[] = {{"t", 1, -1, NULL, 0}, {"u", 1, -1, NULL, 0}};
     const sl_admin_result *r;
@@ -226,31 +235,34 @@ static void create_topics_as_admin(void)
     sl_admin_free(a);
 }
 
-START_TEST(t_users_acls_and_producer)
+/* The broker started, topics t and u made, bob made through the API as admin (`splicelog user
+ * create`) and allowed to write t (`splicelog acl add`). bs: the SASL_PLAINTEXT bootstrap. */
+static void start_with_bob(char *bs, size_t bs_len)
 {
     start();
-    char bs[64];
-    snprintf(bs, sizeof bs, "127.0.0.1:%d", sasl_port);
+    snprintf(bs, bs_len, "127.0.0.1:%d", sasl_port);
     create_topics_as_admin();
-
-    /* bob, made through the API as admin. */
-    const char *mk[] = {"user",        "create",        "--name", "bob", "--password",
-                        "bob-secret",  "--mechanism",   "SCRAM-SHA-512", AS_ADMIN(bs), NULL};
+    const char *mk[] = {"user",       "create",      "--name",        "bob",        "--password",
+                        "bob-secret", "--mechanism", "SCRAM-SHA-512", AS_ADMIN(bs), NULL};
     ck_assert_msg(splicelog(mk) == 0, "user create failed");
     ck_assert(out_has("", "stored by the broker"));
-    const char *acl[] = {"acl",      "add",        "--principal", "User:bob", "--resource",
-                         "topic",    "--name",     "t",           "--operation", "write",
-                         AS_ADMIN(bs), NULL};
+    const char *acl[] = {"acl",    "add", "--principal", "User:bob", "--resource", "topic",
+                         "--name", "t",   "--operation", "write",    AS_ADMIN(bs), NULL};
     ck_assert_int_eq(splicelog(acl), 0);
     ck_assert(out_has("", "added\ttopic\tt\tliteral\tUser:bob\t*\twrite\tallow"));
+}
+
+START_TEST(t_users_acls_and_producer)
+{
+    char bs[64];
+    start_with_bob(bs, sizeof bs);
     const char *acls[] = {"acl", "list", "--principal", "User:bob", AS_ADMIN(bs), NULL};
     ck_assert_int_eq(splicelog(acls), 0);
     ck_assert(out_has("", "topic\tt\tliteral\tUser:bob\t*\twrite\tallow"));
 
     /* bob writes t, is refused u. */
     struct events ev;
-    ck_assert_int_eq(produce_as(sasl_port, false, "bob", "bob-secret", "t", &ev),
-                     SL_ERR_NO_ERROR);
+    ck_assert_int_eq(produce_as(sasl_port, false, "bob", "bob-secret", "t", &ev), SL_ERR_NO_ERROR);
     ck_assert_int_eq(ev.auth_failed, 0);
     ck_assert_int_eq(produce_as(sasl_port, false, "bob", "bob-secret", "u", &ev),
                      SL_ERR_TOPIC_AUTHORIZATION_FAILED);
@@ -277,8 +289,8 @@ START_TEST(t_users_acls_and_producer)
     ck_assert_int_eq(splicelog(ls), 0);
     ck_assert(out_has("", "bob\tSCRAM-SHA-512\t4096"));
     ck_assert(out_has("", "admin\tSCRAM-SHA-256\t4096"));
-    const char *del[] = {"user", "delete", "--name", "bob", "--mechanism", "SCRAM-SHA-512",
-                         AS_ADMIN(bs), NULL};
+    const char *del[] = {"user",        "delete",        "--name",     "bob",
+                         "--mechanism", "SCRAM-SHA-512", AS_ADMIN(bs), NULL};
     ck_assert_int_eq(splicelog(del), 0);
     ck_assert_int_eq(splicelog(ls), 0);
     ck_assert(!out_has("", "bob\t"));
@@ -286,8 +298,9 @@ START_TEST(t_users_acls_and_producer)
     ck_assert_int_ge(ev.auth_failed, 1);
 
     /* Usage: too few iterations is refused before anything is sent. */
-    const char *few[] = {"user", "create", "--name", "carol", "--password", "p", "--mechanism",
-                         "SCRAM-SHA-256", "--iterations", "1000", AS_ADMIN(bs), NULL};
+    const char *few[] = {"user",         "create", "--name",      "carol",
+                         "--password",   "p",      "--mechanism", "SCRAM-SHA-256",
+                         "--iterations", "1000",   AS_ADMIN(bs),  NULL};
     ck_assert_int_eq(splicelog(few), 1);
     stop();
 }
@@ -295,16 +308,8 @@ END_TEST
 
 START_TEST(t_sasl_ssl)
 {
-    start();
     char bs[64];
-    snprintf(bs, sizeof bs, "127.0.0.1:%d", sasl_port);
-    create_topics_as_admin();
-    const char *mk[] = {"user",       "create",      "--name", "bob", "--password",
-                        "bob-secret", "--mechanism", "SCRAM-SHA-512", AS_ADMIN(bs), NULL};
-    ck_assert_int_eq(splicelog(mk), 0);
-    const char *acl[] = {"acl",   "add",    "--principal", "User:bob",    "--resource", "topic",
-                         "--name", "t",     "--operation", "write",       AS_ADMIN(bs), NULL};
-    ck_assert_int_eq(splicelog(acl), 0);
+    start_with_bob(bs, sizeof bs);
     struct events ev;
     ck_assert_int_eq(produce_as(ssl_port, true, "bob", "bob-secret", "t", &ev), SL_ERR_NO_ERROR);
     ck_assert_int_eq(produce_as(ssl_port, true, "bob", "bad", "t", &ev) != SL_ERR_NO_ERROR, 1);
