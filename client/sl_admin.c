@@ -1591,9 +1591,17 @@ int sl__adm_call(sl_admin *a, int16_t api_key, int vmin, int vmax,
     memset(ans, 0, sizeof(*ans));
     int64_t deadline = deadline_of(a, timeout_ms);
     struct sl__conn *conn;
-    int err = any_ready(a, deadline, &conn);
+    int err;
+    /* In short steps, so that a refused login ends the call at once rather than at the deadline
+     * (the next login waits out its backoff anyway). */
+    for (;;) {
+        int64_t now = sl__now_ms(), step = now + 100 < deadline ? now + 100 : deadline;
+        err = any_ready(a, step, &conn);
+        if (!err || step >= deadline || a->cl.conn_fail == SL__EAUTH)
+            break;
+    }
     if (err)
-        return err;
+        return a->cl.conn_fail == SL__EAUTH ? SL__EAUTH : err;
     int v = sl__conn_version(conn, api_key, vmin, vmax);
     if (v < 0)
         return -ENOTSUP;

@@ -283,6 +283,14 @@ START_TEST(t_users_acls_and_producer)
     const sl_cluster *cl;
     ck_assert_int_eq(sl_admin_describe_cluster(a, 3000, &cl), SL_ERR_SASL_AUTHENTICATION_FAILED);
     sl_admin_free(a);
+    const char *bad_admin[] = {"user",        "list",
+                               "--bootstrap", bs,
+                               "-X",          "security.protocol=sasl_plaintext",
+                               "-X",          "sasl.username=admin",
+                               "-X",          "sasl.password=nope",
+                               NULL};
+    ck_assert_int_eq(splicelog(bad_admin), 1);
+    ck_assert(out_has(".err", "SASL_AUTHENTICATION_FAILED"));
 
     /* user list shows bob; user delete; then bob cannot log in. */
     const char *ls[] = {"user", "list", AS_ADMIN(bs), NULL};
