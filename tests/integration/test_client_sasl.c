@@ -322,6 +322,16 @@ START_TEST(t_sasl_ssl)
     ck_assert_int_eq(produce_as(ssl_port, true, "bob", "bob-secret", "t", &ev), SL_ERR_NO_ERROR);
     ck_assert_int_eq(produce_as(ssl_port, true, "bob", "bad", "t", &ev) != SL_ERR_NO_ERROR, 1);
     ck_assert_int_ge(ev.auth_failed, 1);
+    /* PLAIN over TLS, on the admin handle. */
+    char err[512];
+    struct events aev = {0};
+    sl_admin *a = sl_admin_new(conf_for(ssl_port, true, "PLAIN", "admin", "admin-secret", &aev),
+                               err, sizeof err);
+    ck_assert_msg(a != NULL, "%s", err);
+    const sl_cluster *cl;
+    ck_assert_int_eq(sl_admin_describe_cluster(a, 10000, &cl), SL_ERR_NO_ERROR);
+    ck_assert_uint_eq(cl->broker_cnt, 1);
+    sl_admin_free(a);
     stop();
 }
 END_TEST
