@@ -139,10 +139,13 @@ static void start(void)
     ck_assert_int_gt(ssl_port, 0);
 }
 
+/* The checked fixture's teardown: runs after a failed test too. */
 static void stop(void)
 {
     tb_broker_cleanup(&B);
-    tb_certs_cleanup(certs);
+    if (certs[0])
+        tb_certs_cleanup(certs);
+    certs[0] = 0;
 }
 
 /* ---- libsplicelog ---------------------------------------------------------------------------- */
@@ -310,7 +313,6 @@ START_TEST(t_users_acls_and_producer)
                          "--password",   "p",      "--mechanism", "SCRAM-SHA-256",
                          "--iterations", "1000",   AS_ADMIN(bs),  NULL};
     ck_assert_int_eq(splicelog(few), 1);
-    stop();
 }
 END_TEST
 
@@ -332,7 +334,6 @@ START_TEST(t_sasl_ssl)
     ck_assert_int_eq(sl_admin_describe_cluster(a, 10000, &cl), SL_ERR_NO_ERROR);
     ck_assert_uint_eq(cl->broker_cnt, 1);
     sl_admin_free(a);
-    stop();
 }
 END_TEST
 
@@ -341,6 +342,7 @@ static Suite *suite(void)
     Suite *s = suite_create("client_sasl");
     TCase *tc = tcase_create("client_sasl");
     tcase_set_timeout(tc, 180);
+    tcase_add_checked_fixture(tc, NULL, stop);
     tcase_add_test(tc, t_users_acls_and_producer);
     tcase_add_test(tc, t_sasl_ssl);
     suite_add_tcase(s, tc);
