@@ -14,6 +14,8 @@
  *   sl_murmur2.c   key hashes of the partitioners (murmur2, FNV-1a)
  *   sl_conn.c      one broker connection: non-blocking socket, pipelined requests, frames
  *   sl_tls.c       TLS on a connection's socket (OpenSSL 3), the handle's SSL_CTX
+ *   sl_auth.c      SASL on a connection: SaslHandshake, SaslAuthenticate before anything else
+ *   sl_sasl.c      the SASL mechanisms, client side: PLAIN, SCRAM-SHA-256/512 (sl_sasl.h)
  *   sl_codec.c     gzip, snappy, lz4, zstd for record batches (sl_codec.h)
  *   sl_client.c    what producer and consumer share: brokers, metadata (Metadata v4), the
  *                  I/O loop
@@ -27,6 +29,7 @@
  *   sl_assign.c    the group leader's assignors (sl_assign.h)
  *   sl_query.c     metadata, watermark and offsets-for-times queries
  *   sl_admin.c     the admin handle (topics, partitions, configs, groups, offsets, cluster)
+ *   sl_admin_sec.c the admin handle's SCRAM credential and ACL calls (through sl_adm.h)
  *
  * Wire messages are encoded and decoded with proto/kp_msg's codecs, as the broker's are (one
  * codec per message). Two of them are used piece by piece: a Produce request is written as

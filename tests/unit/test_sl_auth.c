@@ -52,9 +52,11 @@ static int serve(int16_t key, int16_t v, struct kp_rd *rd, struct kp_arena *a, s
             S.logged_in = true;
             S.metadata_before_auth = fb.metadata;
         }
-        struct kp_sasl_authenticate_resp r = {
-            ok ? 0 : 58, ok ? KP_STR_NULL : kp_str_of("invalid credentials for bob"),
-            {(const uint8_t *)"", 0}, 0};
+        struct kp_sasl_authenticate_resp r = {ok ? 0 : 58,
+                                              ok ? KP_STR_NULL
+                                                 : kp_str_of("invalid credentials for bob"),
+                                              {(const uint8_t *)"", 0},
+                                              0};
         return kp_sasl_authenticate_resp_encode(w, v, &r);
     }
     return -ENOTSUP;
