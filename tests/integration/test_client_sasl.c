@@ -255,6 +255,30 @@ static void start_with_bob(char *bs, size_t bs_len)
     ck_assert(out_has("", "added\ttopic\tt\tliteral\tUser:bob\t*\twrite\tallow"));
 }
 
+/* A consumer in group g as bob reads the record produced to t. */
+static void consume_as_bob(void)
+{
+    struct events ev = {0};
+    char err[512];
+    sl_conf *c = conf_for(sasl_port, false, "SCRAM-SHA-512", "bob", "bob-secret", &ev);
+    ck_assert_int_eq(sl_conf_set(c, "group.id", "g", err, sizeof err), 0);
+    ck_assert_int_eq(sl_conf_set(c, "auto.offset.reset", "earliest", err, sizeof err), 0);
+    sl_consumer *k = sl_consumer_new(c, err, sizeof err);
+    ck_assert_msg(k != NULL, "%s", err);
+    const char *topics[] = {"t"};
+    ck_assert_int_eq(sl_consumer_subscribe(k, topics, 1), SL_ERR_NO_ERROR);
+    sl_record rec;
+    sl_err e = SL_ERR__TIMED_OUT;
+    for (int i = 0; i < 300 && e == SL_ERR__TIMED_OUT; i++)
+        e = sl_consumer_poll(k, 100, &rec);
+    ck_assert_msg(e == SL_ERR_NO_ERROR, "poll: %s", sl_err2name(e));
+    ck_assert_int_eq(rec.value_len, 1);
+    ck_assert(memcmp(rec.value, "v", 1) == 0);
+    ck_assert_int_eq(ev.auth_failed, 0);
+    sl_consumer_close(k);
+    sl_consumer_free(k);
+}
+
 START_TEST(t_users_acls_and_producer)
 {
     char bs[64];
@@ -269,6 +293,17 @@ START_TEST(t_users_acls_and_producer)
     ck_assert_int_eq(ev.auth_failed, 0);
     ck_assert_int_eq(produce_as(sasl_port, false, "bob", "bob-secret", "u", &ev),
                      SL_ERR_TOPIC_AUTHORIZATION_FAILED);
+
+    /* With READ on t and on group g, bob consumes it back in a group (every connection of the
+     * consumer, the coordinator's too, logs in). */
+    const char *const reads[][2] = {{"topic", "t"}, {"group", "g"}};
+    for (int i = 0; i < 2; i++) {
+        const char *ra[] = {"acl",         "add",       "--principal", "User:bob",
+                            "--resource",  reads[i][0], "--name",      reads[i][1],
+                            "--operation", "read",      AS_ADMIN(bs),  NULL};
+        ck_assert_int_eq(splicelog(ra), 0);
+    }
+    consume_as_bob();
 
     /* A wrong password: the error callback says so with the broker's message, once or a few
      * times (the reconnect backoff starts at 1 s), not in a loop; the record fails. */
