@@ -4,11 +4,11 @@
  * works: the first administrator made offline with `splicelog user create --data-dir`, then,
  * over the Kafka API as admin, `splicelog user create` bob, `splicelog acl add` letting bob write
  * topic t; a libsplicelog producer logged in as bob (SCRAM-SHA-512) delivers to t and gets
- * TOPIC_AUTHORIZATION_FAILED for u; a wrong password reaches the error callback as
- * SASL_AUTHENTICATION_FAILED with the broker's message (and the producer does not hammer the
- * broker with logins); `splicelog user list` shows bob, `acl list` the binding; after `user
- * delete` bob cannot log in. The same login and produce over SASL_SSL (TLS, then SASL), and
- * SASL PLAIN and SCRAM-SHA-256 on the admin handle.
+ * TOPIC_AUTHORIZATION_FAILED for u, and with READ ACLs bob consumes t in a group; a wrong
+ * password reaches the error callback as SASL_AUTHENTICATION_FAILED with the broker's message
+ * (and the producer does not hammer the broker with logins); `splicelog user list` shows bob,
+ * `acl list` the binding; after `user delete` bob cannot log in. The same login and produce
+ * over SASL_SSL (TLS, then SASL), and SASL PLAIN and SCRAM-SHA-256 on the admin handle.
  */
 #include <check.h>
 #include <errno.h>
