@@ -20,6 +20,7 @@
 #include "kp_msg_cluster.h"
 #include "kp_msg_config.h"
 #include "kp_msg_groups_admin.h"
+#include "sl_adm.h"
 #include "sl_int.h"
 
 /* The highest version this file handles per API (the codec may go further: e.g. OffsetFetch v8
@@ -1560,4 +1561,67 @@ sl_err sl_admin_describe_log_dirs(sl_admin *a, int timeout_ms, const sl_log_dir 
     if (!e && a->pool_failed)
         e = SL_ERR__NO_MEMORY;
     return e;
+}
+
+/* ---- for the admin calls in other files (sl_adm.h) --------------------------------------------
+ */
+
+void sl__adm_begin(sl_admin *a) { pool_reset(a); }
+void *sl__adm_alloc(sl_admin *a, size_t n) { return pool_alloc(a, n); }
+const char *sl__adm_str(sl_admin *a, struct kp_str s) { return pool_str(a, s, false); }
+bool sl__adm_failed(const sl_admin *a) { return a->pool_failed; }
+
+struct adm_enc {
+    int (*enc)(struct kp_wr *, int16_t, const void *);
+    const void *msg;
+};
+
+/* roundtrip hands its encoder a struct venc whose msg is the struct adm_enc. */
+static int adm_enc(struct kp_wr *wr, const void *m)
+{
+    const struct venc *ve = m;
+    const struct adm_enc *e = ve->msg;
+    return e->enc(wr, ve->v, e->msg);
+}
+
+int sl__adm_call(sl_admin *a, int16_t api_key, int vmin, int vmax,
+                 int (*enc)(struct kp_wr *, int16_t, const void *), const void *msg, size_t guess,
+                 int timeout_ms, struct sl__adm_ans *ans)
+{
+    memset(ans, 0, sizeof(*ans));
+    int64_t deadline = deadline_of(a, timeout_ms);
+    struct sl__conn *conn;
+    int err;
+    /* In short steps, so that a refused login ends the call at once rather than at the deadline
+     * (the next login waits out its backoff anyway). */
+    for (;;) {
+        int64_t now = sl__now_ms(), step = now + 100 < deadline ? now + 100 : deadline;
+        err = any_ready(a, step, &conn);
+        if (!err || step >= deadline || a->cl.conn_fail == SL__EAUTH)
+            break;
+    }
+    if (err)
+        return a->cl.conn_fail == SL__EAUTH ? SL__EAUTH : err;
+    int v = sl__conn_version(conn, api_key, vmin, vmax);
+    if (v < 0)
+        return -ENOTSUP;
+    struct adm_enc e = {enc, msg};
+    struct call *c;
+    err = roundtrip(a, conn, api_key, (int16_t)v, adm_enc, &e, guess, deadline, &c);
+    if (err)
+        return err;
+    ans->v = (int16_t)v;
+    ans->arena = decode_setup(a, c, &ans->rd);
+    ans->call_ = c;
+    if (!ans->arena) {
+        sl__adm_done(ans);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void sl__adm_done(struct sl__adm_ans *ans)
+{
+    call_free(ans->call_);
+    ans->call_ = NULL;
 }

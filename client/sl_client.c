@@ -84,7 +84,14 @@ int sl__client_init(struct sl__client *cl, sl_conf *conf, bool is_producer, char
     memset(cl, 0, sizeof(*cl));
     cl->conf = conf;
     cl->is_producer = is_producer;
-    if (conf->security_ssl) {
+    if ((conf->security_protocol & SL__SEC_SASL) &&
+        (!conf->sasl_username || !conf->sasl_password || !*conf->sasl_username)) {
+        sl__errstr(errstr, errstr_size,
+                   "security.protocol=%s needs sasl.username and sasl.password",
+                   (conf->security_protocol & SL__SEC_SSL) ? "sasl_ssl" : "sasl_plaintext");
+        return -EINVAL;
+    }
+    if (conf->security_protocol & SL__SEC_SSL) {
         /* Certificates and keys are read now, so that a bad file fails the handle's creation
          * rather than every connection later. */
         int err = sl__tls_ctx_new(conf, &cl->tls_ctx, errstr, errstr_size);

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "sl_int.h"
+#include "sl_sasl.h"
 
 enum kind { K_INT, K_BOOL, K_STR, K_ACKS, K_ENUM, K_AUTOCREATE, K_STRATEGY };
 
@@ -36,7 +37,15 @@ struct prop {
 
 static const struct named codecs[] = {{"none", 0}, {"gzip", 1}, {"snappy", 2},
                                       {"lz4", 3},  {"zstd", 4}, {NULL, 0}};
-static const struct named protocols[] = {{"plaintext", 0}, {"ssl", 1}, {NULL, 0}};
+static const struct named protocols[] = {{"plaintext", 0},
+                                         {"ssl", SL__SEC_SSL},
+                                         {"sasl_plaintext", SL__SEC_SASL},
+                                         {"sasl_ssl", SL__SEC_SASL | SL__SEC_SSL},
+                                         {NULL, 0}};
+static const struct named mechanisms[] = {{"PLAIN", SL__SASL_PLAIN},
+                                          {"SCRAM-SHA-256", SL__SASL_SCRAM_SHA_256},
+                                          {"SCRAM-SHA-512", SL__SASL_SCRAM_SHA_512},
+                                          {NULL, 0}};
 static const struct named endpoints[] = {{"https", 1}, {"none", 0}, {NULL, 0}};
 static const struct named resets[] = {
     {"latest", SL__RESET_LATEST},      {"earliest", SL__RESET_EARLIEST},
@@ -73,7 +82,10 @@ static const struct prop props[] = {
     {"allow.auto.create.topics", K_AUTOCREATE, F(allow_auto_create), 0, 0, NULL},
     {"statistics.interval.ms", K_INT, F(statistics_interval_ms), 0, 86400000, NULL},
     {"topic.metadata.refresh.interval.ms", K_INT, F(metadata_refresh_ms), -1, 3600000, NULL},
-    {"security.protocol", K_ENUM, F(security_ssl), 0, 0, protocols},
+    {"security.protocol", K_ENUM, F(security_protocol), 0, 0, protocols},
+    {"sasl.mechanisms", K_ENUM, F(sasl_mechanism), 0, 0, mechanisms},
+    {"sasl.username", K_STR, F(sasl_username), 0, 0, NULL},
+    {"sasl.password", K_STR, F(sasl_password), 0, 0, NULL},
     {"ssl.ca.location", K_STR, F(ssl_ca_location), 0, 0, NULL},
     {"ssl.certificate.location", K_STR, F(ssl_certificate_location), 0, 0, NULL},
     {"ssl.key.location", K_STR, F(ssl_key_location), 0, 0, NULL},
@@ -103,6 +115,7 @@ static const struct {
     const char *name;
 } aliases[] = {
     {"metadata.broker.list", "bootstrap.servers"},
+    {"sasl.mechanism", "sasl.mechanisms"},
     {"queue.buffering.max.ms", "linger.ms"},
     {"message.timeout.ms", "delivery.timeout.ms"},
     {"socket.timeout.ms", "request.timeout.ms"},
@@ -164,7 +177,8 @@ sl_conf *sl_conf_new(void)
     c->partitioner = SL__PART_MURMUR2_RANDOM;
     c->allow_auto_create = -1;
     c->metadata_refresh_ms = 300000;
-    c->security_ssl = 0;
+    c->security_protocol = 0;
+    c->sasl_mechanism = SL__SASL_PLAIN;
     c->ssl_endpoint_https = 1; /* librdkafka 2.x default */
     c->fetch_min_bytes = 1;
     c->fetch_wait_max_ms = 500;
@@ -211,6 +225,8 @@ void sl_conf_free(sl_conf *c)
 {
     if (!c)
         return;
+    if (c->sasl_password)
+        explicit_bzero(c->sasl_password, strlen(c->sasl_password));
     for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
         if (props[i].kind == K_STR || props[i].kind == K_STRATEGY)
             free(*str_field(c, &props[i]));

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "sl_int.h"
+#include "sl_sasl.h"
 
 int sl__bytes_reserve(struct sl__bytes *b, size_t need)
 {
@@ -88,6 +89,7 @@ struct sl__req *sl__req_get(struct sl__client *cl)
     r->deadline_ms = 0;
     r->timeout_ms = 0;
     r->expect_response = true;
+    r->preauth = false;
     return r;
 }
 
@@ -268,7 +270,10 @@ static void report_failure(struct sl__conn *c, int err)
         return; /* the handle is going away */
     cl->conn_fail = err;
     if (c->failures == 0) {
-        if (err == SL__ERESOLVE)
+        if (err == SL__EAUTH)
+            sl__error(cl, SL_ERR_SASL_AUTHENTICATION_FAILED, "%s:%d: %s", c->host, c->port,
+                      c->why[0] ? c->why : "SASL authentication failed");
+        else if (err == SL__ERESOLVE)
             sl__error(cl, SL_ERR__RESOLVE, "%s:%d: failed to resolve: %s", c->host, c->port,
                       c->why[0] ? c->why : "unknown name");
         else if (c->why[0] && c->tls)
@@ -293,6 +298,9 @@ void sl__conn_fail(struct sl__conn *c, int err)
         report_failure(c, err);
     c->why[0] = 0;
     c->versions_known = false;
+    c->authing = false;
+    sl__sasl_free(c->sasl);
+    c->sasl = NULL;
     sl__tls_free(c->tls);
     c->tls = NULL;
     if (c->fd >= 0) {
@@ -305,6 +313,13 @@ void sl__conn_fail(struct sl__conn *c, int err)
         c->failures++;
         int backoff = cl->conf->retry_backoff_ms;
         c->reconnect_at_ms = sl__now_ms() + (c->failures > 1 ? backoff : 0);
+        if (err == SL__EAUTH) {
+            /* A refused login is not retried in a loop: the wait doubles from 1 s to 60 s (a
+             * response arrived, so failures is back to 1 every time). */
+            int shift = c->auth_failures < 6 ? c->auth_failures : 6;
+            c->auth_failures++;
+            c->reconnect_at_ms = sl__now_ms() + ((int64_t)1000 << shift);
+        }
     }
     c->state = SL__CONN_DOWN;
     sl__buf_put(c->cl, c->big, c->big_cap);
@@ -348,25 +363,42 @@ static void api_versions_cb(struct sl__client *cl, struct sl__req *req, int err,
 /* Queues ApiVersions v0 at the head of the send queue: the first request of every connection. */
 static int queue_api_versions(struct sl__conn *c)
 {
+    return sl__conn_push_new(c, KP_API_API_VERSIONS, SL__V_API_VERSIONS, NULL, NULL, 0,
+                             api_versions_cb);
+}
+
+int sl__conn_push_new(struct sl__conn *c, int16_t api_key, int16_t v,
+                      int (*enc)(struct kp_wr *, const void *), const void *msg, size_t guess,
+                      sl__req_cb *cb)
+{
     struct sl__req *r = sl__req_get(c->cl);
     if (!r)
         return -ENOMEM;
-    int err = sl__req_begin(c->cl, r, KP_API_API_VERSIONS, SL__V_API_VERSIONS);
+    int err = sl__req_begin(c->cl, r, api_key, v);
+    if (!err && enc)
+        err = sl__req_body(r, guess, enc, msg);
     if (!err)
         err = sl__req_end(r);
     if (err) {
         sl__req_put(c->cl, r);
         return err;
     }
-    r->cb = api_versions_cb;
+    r->cb = cb;
     r->ctx = c;
+    sl__conn_push_front(c, r);
+    return 0;
+}
+
+void sl__conn_push_front(struct sl__conn *c, struct sl__req *r)
+{
+    assert(!c->sendq || c->sendq->sent == 0);
+    r->preauth = true;
     r->next = c->sendq;
     c->sendq = r;
     if (!c->sendq_tail)
         c->sendq_tail = r;
     c->n_out++;
     c->cl->stats.in_flight++;
-    return 0;
 }
 
 int sl__conn_ensure(struct sl__conn *c)
@@ -408,6 +440,7 @@ int sl__conn_ensure(struct sl__conn *c)
     freeaddrinfo(res);
     c->state = SL__CONN_CONNECTING;
     c->fd = fd;
+    c->authing = (c->cl->conf->security_protocol & SL__SEC_SASL) != 0;
     if (!err)
         err = queue_api_versions(c);
     if (err) {
@@ -429,6 +462,12 @@ void sl__conn_enqueue(struct sl__conn *c, struct sl__req *r)
     c->cl->stats.in_flight++;
 }
 
+/* r may be written now: not while the connection authenticates, unless it is part of that. */
+static bool sendable(const struct sl__conn *c, const struct sl__req *r)
+{
+    return r && (!c->authing || r->preauth);
+}
+
 short sl__conn_events(const struct sl__conn *c)
 {
     switch (c->state) {
@@ -439,7 +478,7 @@ short sl__conn_events(const struct sl__conn *c)
     case SL__CONN_UP:
         if (c->tls && (sl__tls_events(c->tls) & POLLOUT))
             return POLLIN | POLLOUT;
-        return (short)(POLLIN | (c->sendq ? POLLOUT : 0));
+        return (short)(POLLIN | (sendable(c, c->sendq) ? POLLOUT : 0));
     default:
         return 0;
     }
@@ -497,11 +536,11 @@ static ssize_t conn_send(struct sl__conn *c, const struct iovec *v, int n)
 static int do_write(struct sl__conn *c)
 {
     enum { MAXV = 64 };
-    while (c->sendq && c->state == SL__CONN_UP) {
+    while (sendable(c, c->sendq) && c->state == SL__CONN_UP) {
         struct iovec v[MAXV];
         int n = 0;
         /* Gather from several queued requests, starting where the head left off. */
-        for (struct sl__req *r = c->sendq; r && n < MAXV; r = r->next) {
+        for (struct sl__req *r = c->sendq; sendable(c, r) && n < MAXV; r = r->next) {
             size_t skip = r->sent;
             for (int i = 0; i < r->niov && n < MAXV; i++) {
                 if (skip >= r->iov[i].iov_len) {
@@ -587,6 +626,11 @@ static void api_versions_cb(struct sl__client *cl, struct sl__req *req, int err,
         return;
     }
     c->versions_known = true;
+    if (c->authing) {
+        err = sl__auth_start(c);
+        if (err)
+            sl__conn_fail(c, err);
+    }
 }
 
 int sl__conn_version(const struct sl__conn *c, int16_t api_key, int vmin, int vmax)

@@ -140,6 +140,16 @@ _Static_assert((int)SL_ERR_INVALID_RECORD == KP_ERR_INVALID_RECORD, "SL_ERR_INVA
 _Static_assert((int)SL_ERR_UNSTABLE_OFFSET_COMMIT == KP_ERR_UNSTABLE_OFFSET_COMMIT,
                "SL_ERR_UNSTABLE_OFFSET_COMMIT");
 _Static_assert((int)SL_ERR_PRODUCER_FENCED == KP_ERR_PRODUCER_FENCED, "SL_ERR_PRODUCER_FENCED");
+_Static_assert((int)SL_ERR_SECURITY_DISABLED == KP_ERR_SECURITY_DISABLED,
+               "SL_ERR_SECURITY_DISABLED");
+_Static_assert((int)SL_ERR_SASL_AUTHENTICATION_FAILED == KP_ERR_SASL_AUTHENTICATION_FAILED,
+               "SL_ERR_SASL_AUTHENTICATION_FAILED");
+_Static_assert((int)SL_ERR_RESOURCE_NOT_FOUND == KP_ERR_RESOURCE_NOT_FOUND,
+               "SL_ERR_RESOURCE_NOT_FOUND");
+_Static_assert((int)SL_ERR_DUPLICATE_RESOURCE == KP_ERR_DUPLICATE_RESOURCE,
+               "SL_ERR_DUPLICATE_RESOURCE");
+_Static_assert((int)SL_ERR_UNACCEPTABLE_CREDENTIAL == KP_ERR_UNACCEPTABLE_CREDENTIAL,
+               "SL_ERR_UNACCEPTABLE_CREDENTIAL");
 
 struct desc {
     sl_err err;
@@ -285,6 +295,15 @@ static const struct desc descs[] = {
      "Broker: There are unstable offsets "
      "that need to be cleared"},
     {SL_ERR_UNKNOWN_PRODUCER_ID, "UNKNOWN_PRODUCER_ID", "Broker: Unknown Producer Id"},
+    {SL_ERR_SECURITY_DISABLED, "SECURITY_DISABLED", "Broker: Security features are disabled"},
+    {SL_ERR_SASL_AUTHENTICATION_FAILED, "SASL_AUTHENTICATION_FAILED",
+     "Broker: SASL Authentication failed"},
+    {SL_ERR_RESOURCE_NOT_FOUND, "RESOURCE_NOT_FOUND",
+     "Broker: Request illegally referred to resource that does not exist"},
+    {SL_ERR_DUPLICATE_RESOURCE, "DUPLICATE_RESOURCE",
+     "Broker: Request illegally referred to the same resource twice"},
+    {SL_ERR_UNACCEPTABLE_CREDENTIAL, "UNACCEPTABLE_CREDENTIAL",
+     "Broker: Requested credential would not meet criteria for acceptability"},
     {SL_ERR_UNSUPPORTED_COMPRESSION_TYPE, "UNSUPPORTED_COMPRESSION_TYPE",
      "Broker: Unsupported compression type"},
     {SL_ERR_MEMBER_ID_REQUIRED, "MEMBER_ID_REQUIRED", "Broker: Member id required"},
@@ -365,6 +384,8 @@ sl_err sl__err_from_errno(int err)
         return SL_ERR__UNSUPPORTED_FEATURE;
     case SL__ERESOLVE:
         return SL_ERR__RESOLVE;
+    case SL__EAUTH:
+        return SL_ERR_SASL_AUTHENTICATION_FAILED;
     case -ECANCELED:
         return SL_ERR__DESTROYED;
     default:

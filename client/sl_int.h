@@ -14,6 +14,8 @@
  *   sl_murmur2.c   key hashes of the partitioners (murmur2, FNV-1a)
  *   sl_conn.c      one broker connection: non-blocking socket, pipelined requests, frames
  *   sl_tls.c       TLS on a connection's socket (OpenSSL 3), the handle's SSL_CTX
+ *   sl_auth.c      SASL on a connection: SaslHandshake, SaslAuthenticate before anything else
+ *   sl_sasl.c      the SASL mechanisms, client side: PLAIN, SCRAM-SHA-256/512 (sl_sasl.h)
  *   (codecs)       gzip, snappy, lz4, zstd for record batches: proto/kp_codec.h
  *   sl_client.c    what producer and consumer share: brokers, metadata (Metadata v4), the
  *                  I/O loop
@@ -27,6 +29,7 @@
  *   sl_assign.c    the group leader's assignors (sl_assign.h)
  *   sl_query.c     metadata, watermark and offsets-for-times queries
  *   sl_admin.c     the admin handle (topics, partitions, configs, groups, offsets, cluster)
+ *   sl_admin_sec.c the admin handle's SCRAM credential and ACL calls (through sl_adm.h)
  *
  * Wire messages are encoded and decoded with proto/kp_msg's codecs, as the broker's are (one
  * codec per message). Two of them are used piece by piece: a Produce request is written as
@@ -84,8 +87,14 @@ void sl__log(const sl_conf *conf, int level, const char *fac, const char *fmt, .
 sl_err sl__err_from_errno(int err);
 /* The internal errno of a broker name that does not resolve (sl_err: SL_ERR__RESOLVE). */
 #define SL__ERESOLVE (-ENXIO)
+/* The internal errno of a failed SASL authentication (sl_err: SL_ERR_SASL_AUTHENTICATION_FAILED;
+ * the broker's message is in the connection's why). */
+#define SL__EAUTH (-EACCES)
 
 /* ---- configuration ------------------------------------------------------------------------ */
+
+/* security.protocol as bits: plaintext 0, ssl, sasl_plaintext, sasl_ssl. */
+enum { SL__SEC_SSL = 1, SL__SEC_SASL = 2 };
 
 enum sl__reset { SL__RESET_LATEST = 0, SL__RESET_EARLIEST = 1, SL__RESET_ERROR = 2 };
 
@@ -133,7 +142,10 @@ struct sl_conf {
     int allow_auto_create; /* -1: the role's default */
     int statistics_interval_ms;
     int metadata_refresh_ms; /* topic.metadata.refresh.interval.ms; -1: never */
-    int security_ssl;
+    int security_protocol;   /* SL__SEC_* bits: TLS, SASL */
+    int sasl_mechanism;      /* enum sl__sasl_mech (sl_sasl.h) */
+    char *sasl_username;
+    char *sasl_password;
     char *ssl_ca_location;
     char *ssl_certificate_location;
     char *ssl_key_location;
@@ -222,6 +234,7 @@ struct sl__req {
     int16_t api_key;
     int16_t api_version;
     bool expect_response;
+    bool preauth;         /* ApiVersions or SASL: may go out while the connection authenticates */
     struct sl__bytes out; /* the encoded bytes that are not borrowed (frame head, fields) */
     struct iovec *iov;    /* the frame as iovecs over out and borrowed buffers */
     int niov;
@@ -277,7 +290,12 @@ struct sl__conn {
     bool versions_known;
     int16_t api_vmin[SL__API_KEYS];
     int16_t api_vmax[SL__API_KEYS];
-    char why[200]; /* why the connection is failing (resolver, TLS), for the error event */
+    char why[200]; /* why the connection is failing (resolver, TLS, SASL), for the error event */
+    /* security.protocol=sasl_*: from connect until SaslAuthenticate succeeds only requests
+     * marked preauth leave (sl_auth.c); sasl is the exchange under way. */
+    bool authing;
+    struct sl__sasl *sasl;
+    int auth_failures; /* consecutive failed authentications: the reconnect backoff grows */
 };
 
 #define SL__RX_CAP (256 * 1024)
@@ -294,6 +312,14 @@ void sl__conn_free(struct sl__conn *c, int err);
 int sl__conn_ensure(struct sl__conn *c);
 /* Closes the socket and fails every queued and in-flight request with err (newest first). */
 void sl__conn_fail(struct sl__conn *c, int err);
+/* Puts a request at the head of the send queue, marked preauth (the handshake's requests: the
+ * head is never a partly written request then, since only one is in flight at a time). */
+void sl__conn_push_front(struct sl__conn *c, struct sl__req *r);
+/* Encodes a request (api_key at v, body by enc(wr, msg) unless enc is NULL) whose callback gets
+ * the connection as ctx, and puts it at the head with sl__conn_push_front. 0 or -errno. */
+int sl__conn_push_new(struct sl__conn *c, int16_t api_key, int16_t v,
+                      int (*enc)(struct kp_wr *, const void *), const void *msg, size_t guess,
+                      sl__req_cb *cb);
 /* Appends a request (encoded with sl__req_begin/..._end) to the send queue. */
 void sl__conn_enqueue(struct sl__conn *c, struct sl__req *r);
 /* poll(2) interest for this connection (0 when down). */
@@ -328,6 +354,17 @@ int sl__req_body(struct sl__req *r, size_t guess, int (*enc)(struct kp_wr *, con
 int sl__req_borrow(struct sl__req *r, const void *p, size_t len);
 /* Patches the frame size and builds the iovecs. */
 int sl__req_end(struct sl__req *r);
+
+/* ---- SASL on a connection (sl_auth.c; the mechanisms: sl_sasl.h) ---------------------- */
+
+/*
+ * Starts authenticating c (its ApiVersions answer is in, c->authing set): SaslHandshake v1 for
+ * sasl.mechanisms, then SaslAuthenticate with each token until the mechanism is done; the
+ * requests go at the head of the send queue, everything else waits behind them. Success clears
+ * c->authing; a refusal fails the connection with SL__EAUTH and the reason in c->why. 0 or
+ * -errno (then the caller fails the connection).
+ */
+int sl__auth_start(struct sl__conn *c);
 
 /* ---- TLS (sl_tls.c) --------------------------------------------------------------------- */
 

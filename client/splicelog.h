@@ -78,6 +78,13 @@
  *   failures at level 7 until it works again) through the log callback, or to stderr when
  *   none is set. A broker closing a connection
  *   is not a TLS error (not logged). Writes never raise SIGPIPE, over TLS or not.
+ * - SASL: security.protocol=sasl_plaintext or sasl_ssl, with sasl.mechanism PLAIN,
+ *   SCRAM-SHA-256 or SCRAM-SHA-512 and sasl.username / sasl.password (required: the handle's
+ *   creation fails without them). Each connection logs in (SaslHandshake v1, SaslAuthenticate)
+ *   after TLS and ApiVersions and before any other request, without blocking; SCRAM verifies
+ *   the broker's signature. A refused login fails the connection: the error callback gets
+ *   SL_ERR_SASL_AUTHENTICATION_FAILED with the broker's message, the requests on it fail or are
+ *   retried like any transport failure, and the next login waits 1 s, doubling up to 64 s.
  * - The consumer takes explicit assignments (sl_consumer_assign) or joins a consumer group
  *   (sl_consumer_subscribe: rebalances, commits; see "consumer groups" below).
  * - The admin handle (sl_admin, "admin" below) creates, describes and deletes topics,
@@ -193,6 +200,8 @@ typedef enum sl_err {
     SL_ERR_TRANSACTION_COORDINATOR_FENCED = 52,
     SL_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53,
     SL_ERR_KAFKA_STORAGE_ERROR = 56,
+    SL_ERR_SECURITY_DISABLED = 54,
+    SL_ERR_SASL_AUTHENTICATION_FAILED = 58,
     SL_ERR_UNKNOWN_PRODUCER_ID = 59,
     SL_ERR_FETCH_SESSION_ID_NOT_FOUND = 70,
     SL_ERR_INVALID_FETCH_SESSION_EPOCH = 71,
@@ -210,6 +219,9 @@ typedef enum sl_err {
     SL_ERR_INVALID_RECORD = 87,
     SL_ERR_UNSTABLE_OFFSET_COMMIT = 88,
     SL_ERR_PRODUCER_FENCED = 90,
+    SL_ERR_RESOURCE_NOT_FOUND = 91,
+    SL_ERR_DUPLICATE_RESOURCE = 92,
+    SL_ERR_UNACCEPTABLE_CREDENTIAL = 93,
 } sl_err;
 
 /* A static, human-readable name for err ("Broker: Message size too large", ...). */
@@ -261,7 +273,11 @@ typedef struct sl_consumer sl_consumer;
  *   allow.auto.create.topics [true for producers, false for consumers]
  *   statistics.interval.ms [0]             the stats callback's interval (0: never)
  *   topic.metadata.refresh.interval.ms [300000]  periodic metadata refresh (-1: never)
- *   security.protocol [plaintext]          plaintext | ssl (TLS 1.2+, see the contract)
+ *   security.protocol [plaintext]          plaintext | ssl (TLS 1.2+, see the contract) |
+ *                                          sasl_plaintext | sasl_ssl (SASL, see the contract)
+ *   sasl.mechanism [PLAIN]                 PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512 (alias
+ *                                          sasl.mechanisms)
+ *   sasl.username, sasl.password           the SASL login (required with sasl_*)
  *   ssl.ca.location                        CA file (PEM) or hashed directory [system paths]
  *   ssl.certificate.location, ssl.key.location  client certificate chain and key (PEM),
  *                                          both or neither
@@ -693,7 +709,8 @@ SL_API sl_err sl_consumer_offsets_for_times(sl_consumer *c, sl_topic_partition *
  * The admin handle: topics, partitions, configs, consumer groups, offsets and the cluster, through
  * Kafka's admin APIs (CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs, AlterConfigs,
  * IncrementalAlterConfigs, FindCoordinator, ListGroups, DescribeGroups, DeleteGroups, OffsetFetch,
- * OffsetCommit, ListOffsets, Metadata, DescribeCluster, DescribeLogDirs). It uses the conf's
+ * OffsetCommit, ListOffsets, Metadata, DescribeCluster, DescribeLogDirs, Describe/
+ * AlterUserScramCredentials, CreateAcls, DescribeAcls, DeleteAcls). It uses the conf's
  * connection properties (bootstrap.servers, client.id, request.timeout.ms, security.*).
  * - Every call is synchronous: it sends its requests and drives I/O until the answers arrive or
  *   timeout_ms passes (-1: request.timeout.ms); nothing happens between calls.
@@ -888,6 +905,110 @@ typedef struct sl_log_dir {
 /* DescribeLogDirs of every partition, asked of every broker; *n log directories in *out. */
 SL_API sl_err sl_admin_describe_log_dirs(sl_admin *a, int timeout_ms, const sl_log_dir **out,
                                          size_t *n);
+
+/* ---- admin: SCRAM credentials and ACLs (sl_admin_sec.c) ------------------------------------- */
+
+/* SCRAM mechanisms (Kafka's ScramMechanism type bytes). */
+#define SL_SCRAM_SHA_256 1
+#define SL_SCRAM_SHA_512 2
+/* Fewest iterations a credential may have (Kafka's minimum), the default of an upsertion. */
+#define SL_SCRAM_MIN_ITERATIONS 4096
+
+typedef struct sl_scram_credential_info {
+    int mechanism; /* SL_SCRAM_SHA_* */
+    int32_t iterations;
+} sl_scram_credential_info;
+
+typedef struct sl_user_scram_credentials {
+    const char *user;
+    sl_err err; /* RESOURCE_NOT_FOUND for a user asked for by name that has none */
+    const char *errmsg;
+    size_t credential_cnt;
+    const sl_scram_credential_info *credentials;
+} sl_user_scram_credentials;
+
+/* DescribeUserScramCredentials (KIP-554) of users[0..n), or of every user when n is 0: *out_cnt
+ * users in *out (mechanisms and iteration counts: never a key). */
+SL_API sl_err sl_admin_describe_user_scram_credentials(sl_admin *a, const char *const *users,
+                                                       size_t n, int timeout_ms,
+                                                       const sl_user_scram_credentials **out,
+                                                       size_t *out_cnt);
+
+/* A credential to create or replace: the library draws a 16-byte salt (RAND_bytes) and sends
+ * SaltedPassword = PBKDF2(password, salt, iterations), as Kafka's admin client does; the
+ * password never leaves the process. iterations 0: SL_SCRAM_MIN_ITERATIONS; fewer than that
+ * (or more than 16384) is SL_ERR__INVALID_ARG. */
+typedef struct sl_scram_upsertion {
+    const char *user;
+    int mechanism;
+    int32_t iterations;
+    const char *password;
+} sl_scram_upsertion;
+
+typedef struct sl_scram_deletion {
+    const char *user;
+    int mechanism;
+} sl_scram_deletion;
+
+/* AlterUserScramCredentials: *n_results per-user outcomes (one per user named), in the broker's
+ * order. */
+SL_API sl_err sl_admin_alter_user_scram_credentials(sl_admin *a, const sl_scram_upsertion *ups,
+                                                    size_t n_ups, const sl_scram_deletion *dels,
+                                                    size_t n_dels, int timeout_ms,
+                                                    const sl_admin_result **results,
+                                                    size_t *n_results);
+
+/* ACL resource types, pattern types, operations and permissions: Kafka's numbers. */
+#define SL_ACL_RESOURCE_ANY              1
+#define SL_ACL_RESOURCE_TOPIC            2
+#define SL_ACL_RESOURCE_GROUP            3
+#define SL_ACL_RESOURCE_CLUSTER          4
+#define SL_ACL_RESOURCE_TRANSACTIONAL_ID 5
+#define SL_ACL_PATTERN_ANY               1
+#define SL_ACL_PATTERN_MATCH             2
+#define SL_ACL_PATTERN_LITERAL           3
+#define SL_ACL_PATTERN_PREFIXED          4
+#define SL_ACL_OP_ANY                    1
+#define SL_ACL_OP_ALL                    2
+#define SL_ACL_OP_READ                   3
+#define SL_ACL_OP_WRITE                  4
+#define SL_ACL_OP_CREATE                 5
+#define SL_ACL_OP_DELETE                 6
+#define SL_ACL_OP_ALTER                  7
+#define SL_ACL_OP_DESCRIBE               8
+#define SL_ACL_OP_CLUSTER_ACTION         9
+#define SL_ACL_OP_DESCRIBE_CONFIGS       10
+#define SL_ACL_OP_ALTER_CONFIGS          11
+#define SL_ACL_OP_IDEMPOTENT_WRITE       12
+#define SL_ACL_PERMISSION_ANY            1
+#define SL_ACL_PERMISSION_DENY           2
+#define SL_ACL_PERMISSION_ALLOW          3
+
+/* An ACL binding ("User:bob may WRITE the LITERAL TOPIC t from host *"), or, as a filter, a
+ * pattern of them: NULL strings and the *_ANY values match anything (PATTERN_MATCH: the patterns
+ * that would apply to the name). The cluster resource is named "kafka-cluster". */
+typedef struct sl_acl_binding {
+    int resource_type;
+    const char *resource_name;
+    int pattern_type;
+    const char *principal; /* "User:bob" */
+    const char *host;      /* "*" for any */
+    int operation;
+    int permission_type;
+} sl_acl_binding;
+
+/* CreateAcls: results[i] for acls[i] (name NULL; err, errmsg). */
+SL_API sl_err sl_admin_create_acls(sl_admin *a, const sl_acl_binding *acls, size_t n,
+                                   int timeout_ms, const sl_admin_result **results);
+/* DescribeAcls: the bindings matching the filter, *n of them in *out. The request's error
+ * (SECURITY_DISABLED without an authorizer, CLUSTER_AUTHORIZATION_FAILED) is returned. */
+SL_API sl_err sl_admin_describe_acls(sl_admin *a, const sl_acl_binding *filter, int timeout_ms,
+                                     const sl_acl_binding **out, size_t *n);
+/* DeleteAcls of every binding matching any of filters[0..n): the deleted bindings, *n_deleted of
+ * them in *deleted; returns the first filter's (or binding's) error. */
+SL_API sl_err sl_admin_delete_acls(sl_admin *a, const sl_acl_binding *filters, size_t n,
+                                   int timeout_ms, const sl_acl_binding **deleted,
+                                   size_t *n_deleted);
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 

@@ -12,10 +12,12 @@
  * - Options are long ("--name VALUE", or "--flag" for a flag), parsed by cli_parse(): every
  *   option a command takes is declared with where its value goes; an unknown option or a
  *   missing value is a usage error. Positional arguments (a topic name) are collected in order.
- * - Two families: `user` works offline on a data directory (--data-dir); the others speak the
- *   Kafka API to a running broker through libsplicelog (--bootstrap HOST:PORT, default
- *   127.0.0.1:9092; --timeout MS; --json for machine-readable output: one JSON document on
- *   stdout), with the helpers of tools/cli_net.c.
+ * - Two families: the commands that speak the Kafka API to a running broker through
+ *   libsplicelog (--bootstrap HOST:PORT, default 127.0.0.1:9092; --timeout MS; --json for
+ *   machine-readable output: one JSON document on stdout; --command-config FILE and -X KEY=VALUE
+ *   for the client's properties, security.protocol and sasl.* among them), with the helpers of
+ *   tools/cli_net.c; and `user` and `acl` with --data-dir, which work offline on a data
+ *   directory (without it they are of the first family).
  */
 #ifndef SPLICELOG_CLI_H
 #define SPLICELOG_CLI_H
@@ -38,13 +40,17 @@ struct cli_cmd {
 };
 
 /* One option: "--name" with a value stored in *value (NULL until given); a flag takes no
- * value and stores "1". */
+ * value and stores "1". A one-letter name is a short option, "-N VALUE" (the Kafka tools' -X
+ * key=value), that may be given up to CLI_REPEAT_MAX times: its value is an array of
+ * CLI_REPEAT_MAX + 1 entries, filled in order and NULL-terminated. */
+#define CLI_REPEAT_MAX 32
 struct cli_opt {
     const char *name; /* without the dashes */
     const char **value;
     bool required;
     bool flag;
 };
+#define CLI_OPT_REPEATS(o) ((o)->name[0] && !(o)->name[1])
 
 /* Parses argv[0, argc) against opts (terminated by a {NULL}); prints the usage and returns
  * false on an unknown option, a repeated one, a missing value or a missing required one. */
@@ -76,20 +82,24 @@ struct cli_net {
     const char *timeout;   /* --timeout (ms) */
     const char *json;      /* --json (a flag) */
     const char *conf_file; /* --command-config: libsplicelog properties, key=value lines */
-    int timeout_ms;        /* parsed by cli_net_conf */
+    const char *props[CLI_REPEAT_MAX + 1]; /* -X key=value, applied after the file */
+    int timeout_ms;                        /* parsed by cli_net_conf */
 };
 /* clang-format off */
 #define CLI_NET_OPTS(n)                                                                            \
     {"bootstrap", &(n)->bootstrap, false, false},                                                  \
     {"timeout", &(n)->timeout, false, false},                                                      \
     {"json", &(n)->json, false, true},                                                             \
-    {"command-config", &(n)->conf_file, false, false}
+    {"command-config", &(n)->conf_file, false, false},                                             \
+    {"X", (n)->props, false, false}
 /* clang-format on */
-#define CLI_NET_USAGE "[--bootstrap HOST:PORT] [--timeout MS] [--json] [--command-config FILE]"
+#define CLI_NET_USAGE                                                                              \
+    "[--bootstrap HOST:PORT] [--timeout MS] [--json] [--command-config FILE] [-X KEY=VALUE]..."
 
 /* A conf for the command (bootstrap.servers, client.id splicelog-cli, request.timeout.ms, then
- * the --command-config file's properties: security.protocol=ssl, ssl.ca.location, ... as
- * splicelog.h lists them), or NULL after printing why (usage error). */
+ * the --command-config file's properties, then each -X key=value: security.protocol=sasl_ssl,
+ * sasl.mechanism, sasl.username, sasl.password, ssl.ca.location, ... as splicelog.h lists them),
+ * or NULL after printing why (usage error). */
 sl_conf *cli_net_conf(const struct cli_cmd *cmd, struct cli_net *net);
 /* An admin handle on the conf (taken), or NULL after printing why. */
 sl_admin *cli_admin(const struct cli_cmd *cmd, struct cli_net *net);

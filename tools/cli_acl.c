@@ -1,9 +1,14 @@
 /*
- * cli_acl — `splicelog acl add|list|remove --data-dir DIR ...`: Kafka ACL bindings written
- * straight into a data directory's ACL file (broker/sec/br_acl.h) while no broker runs on it,
- * as the first administrator's rights are set up before the first start. A running broker's
- * ACLs are changed through the Kafka API (CreateAcls / DeleteAcls: kafka-acls.sh, any admin
- * client), which applies them at once.
+ * cli_acl — `splicelog acl add|list|remove`: Kafka ACL bindings.
+ *
+ * Without --data-dir, through a running broker's Kafka API (CreateAcls, DescribeAcls, DeleteAcls
+ * through libsplicelog, as kafka-acls.sh does), which applies them at once; the connection's
+ * security (SASL as a super user) comes from --command-config FILE or -X key=value. The broker
+ * validates the bindings and answers with Kafka's errors.
+ *
+ * With --data-dir, offline: straight into a data directory's ACL file (broker/sec/br_acl.h)
+ * while no broker runs on it, as the first administrator's rights are set up before the first
+ * start.
  *
  * Names are Kafka's (kafka-acls.sh): resource types topic, group, cluster, transactional-id;
  * operations read, write, create, delete, alter, describe, cluster-action, describe-configs,
@@ -85,21 +90,22 @@ static void log_line(void *arg, const char *msg)
     fprintf(stderr, "splicelog: %s\n", msg);
 }
 
-/* The options every verb takes, as strings. */
+/* The options every verb takes, as strings, and the broker's (without --data-dir). */
 struct acl_args {
     const char *dir, *principal, *host, *type, *name, *op, *pattern, *perm;
+    struct cli_net net;
 };
 
+/* clang-format off */
 #define ACL_OPTS(a, req)                                                                           \
     {                                                                                              \
-        {"data-dir", &(a).dir, true, false}, {"principal", &(a).principal, req, false},            \
-            {"host", &(a).host, false, false}, {"resource", &(a).type, req, false},                \
-            {"name", &(a).name, false, false}, {"operation", &(a).op, req, false},                 \
-            {"pattern", &(a).pattern, false, false}, {"permission", &(a).perm, false, false},      \
-        {                                                                                          \
-            NULL, NULL, false, false                                                               \
-        }                                                                                          \
+        {"data-dir", &(a).dir, false, false}, {"principal", &(a).principal, req, false},           \
+        {"host", &(a).host, false, false}, {"resource", &(a).type, req, false},                    \
+        {"name", &(a).name, false, false}, {"operation", &(a).op, req, false},                     \
+        {"pattern", &(a).pattern, false, false}, {"permission", &(a).perm, false, false},          \
+        CLI_NET_OPTS(&(a).net), {NULL, NULL, false, false}                                         \
     }
+/* clang-format on */
 
 /* The filter the options make (ANY / null for what is not given). false after printing why. */
 static bool to_filter(const struct cli_cmd *cmd, const struct acl_args *a, struct kp_acl_filter *f)
@@ -152,9 +158,83 @@ static void print_binding(void *arg, size_t filter, const struct br_acl_binding 
            name_of(perms, b->permission));
 }
 
+/* ---- through a running broker ---------------------------------------------------------------- */
+
+static const char *cstr(struct kp_str s) { return s.ptr ? s.ptr : NULL; } /* argv: NUL-ended */
+
+static sl_acl_binding to_sl(const struct br_acl_binding *b)
+{
+    return (sl_acl_binding){b->resource_type, cstr(b->name), b->pattern_type, cstr(b->principal),
+                            cstr(b->host),    b->operation,  b->permission};
+}
+
+static struct br_acl_binding from_sl(const sl_acl_binding *b)
+{
+    struct kp_str null = KP_STR_NULL;
+    return (struct br_acl_binding){(int8_t)b->resource_type,
+                                   b->resource_name ? kp_str_of(b->resource_name) : null,
+                                   (int8_t)b->pattern_type,
+                                   b->principal ? kp_str_of(b->principal) : null,
+                                   b->host ? kp_str_of(b->host) : null,
+                                   (int8_t)b->operation,
+                                   (int8_t)b->permission_type};
+}
+
+static sl_acl_binding filter_to_sl(const struct kp_acl_filter *f)
+{
+    return (sl_acl_binding){f->resource_type,   cstr(f->resource_name), f->pattern_type,
+                            cstr(f->principal), cstr(f->host),          f->operation,
+                            f->permission_type};
+}
+
+static void print_sl(const sl_acl_binding *b, size_t n, const char *verb)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct br_acl_binding x = from_sl(&b[i]);
+        print_binding((void *)verb, 0, &x);
+    }
+}
+
+static int add_online(const struct cli_cmd *cmd, struct acl_args *a, const struct br_acl_binding *b)
+{
+    sl_admin *ad = cli_admin(cmd, &a->net);
+    if (!ad)
+        return 1;
+    sl_acl_binding sb = to_sl(b);
+    const sl_admin_result *r;
+    sl_err err = sl_admin_create_acls(ad, &sb, 1, a->net.timeout_ms, &r);
+    int rc = err ? cli_err(cmd, err, "CreateAcls") : 0;
+    if (!err && r[0].err)
+        rc = cli_fail(cmd, "%s%s%s", sl_err2str(r[0].err), r[0].errmsg[0] ? ": " : "", r[0].errmsg);
+    if (rc == 0)
+        print_binding("added\t", 0, b);
+    sl_admin_free(ad);
+    return rc;
+}
+
+static int list_online(const struct cli_cmd *cmd, struct acl_args *a, const struct kp_acl_filter *f,
+                       bool remove)
+{
+    sl_admin *ad = cli_admin(cmd, &a->net);
+    if (!ad)
+        return 1;
+    sl_acl_binding sf = filter_to_sl(f);
+    const sl_acl_binding *out;
+    size_t n;
+    sl_err err = remove ? sl_admin_delete_acls(ad, &sf, 1, a->net.timeout_ms, &out, &n)
+                        : sl_admin_describe_acls(ad, &sf, a->net.timeout_ms, &out, &n);
+    int rc = err ? cli_err(cmd, err, remove ? "DeleteAcls" : "DescribeAcls") : 0;
+    if (!err)
+        print_sl(out, n, remove ? "removed\t" : NULL);
+    sl_admin_free(ad);
+    return rc;
+}
+
+/* ---- the commands ---------------------------------------------------------------------------- */
+
 int cli_acl_add(const struct cli_cmd *cmd, int argc, char **argv)
 {
-    struct acl_args a;
+    struct acl_args a = {0};
     const struct cli_opt opts[] = ACL_OPTS(a, true);
     if (!cli_opts(cmd, argc, argv, opts))
         return 2;
@@ -173,6 +253,8 @@ int cli_acl_add(const struct cli_cmd *cmd, int argc, char **argv)
     const char *why = NULL;
     if (br_acl_validate(&b, &why) < 0)
         return cli_fail(cmd, "%s", why ? why : "invalid ACL");
+    if (!a.dir)
+        return add_online(cmd, &a, &b);
     int lock_fd;
     struct br_authz *z = open_acls(cmd, a.dir, &lock_fd);
     if (!z)
@@ -191,7 +273,7 @@ int cli_acl_add(const struct cli_cmd *cmd, int argc, char **argv)
 
 int cli_acl_list(const struct cli_cmd *cmd, int argc, char **argv)
 {
-    struct acl_args a;
+    struct acl_args a = {0};
     const struct cli_opt opts[] = ACL_OPTS(a, false);
     if (!cli_opts(cmd, argc, argv, opts))
         return 2;
@@ -201,6 +283,8 @@ int cli_acl_list(const struct cli_cmd *cmd, int argc, char **argv)
     const char *why;
     if (br_acl_filter_validate(&f, &why) < 0)
         return cli_fail(cmd, "%s", why);
+    if (!a.dir)
+        return list_online(cmd, &a, &f, false);
     int lock_fd;
     struct br_authz *z = open_acls(cmd, a.dir, &lock_fd);
     if (!z)
@@ -213,7 +297,7 @@ int cli_acl_list(const struct cli_cmd *cmd, int argc, char **argv)
 
 int cli_acl_remove(const struct cli_cmd *cmd, int argc, char **argv)
 {
-    struct acl_args a;
+    struct acl_args a = {0};
     const struct cli_opt opts[] = ACL_OPTS(a, false);
     if (!cli_opts(cmd, argc, argv, opts))
         return 2;
@@ -226,6 +310,8 @@ int cli_acl_remove(const struct cli_cmd *cmd, int argc, char **argv)
     const char *why;
     if (br_acl_filter_validate(&f, &why) < 0)
         return cli_fail(cmd, "%s", why);
+    if (!a.dir)
+        return list_online(cmd, &a, &f, true);
     int lock_fd;
     struct br_authz *z = open_acls(cmd, a.dir, &lock_fd);
     if (!z)

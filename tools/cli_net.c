@@ -90,6 +90,22 @@ sl_conf *cli_net_conf(const struct cli_cmd *cmd, struct cli_net *net)
         sl_conf_free(conf);
         return NULL;
     }
+    for (int i = 0; i < CLI_REPEAT_MAX && net->props[i]; i++) {
+        const char *eq = strchr(net->props[i], '=');
+        char key[256];
+        if (!eq || eq == net->props[i] || (size_t)(eq - net->props[i]) >= sizeof key) {
+            cli_fail(cmd, "-X %s: not key=value", net->props[i]);
+            sl_conf_free(conf);
+            return NULL;
+        }
+        memcpy(key, net->props[i], (size_t)(eq - net->props[i]));
+        key[eq - net->props[i]] = 0;
+        if (sl_conf_set(conf, key, eq + 1, errstr, sizeof errstr)) {
+            cli_fail(cmd, "-X %s: %s", key, errstr);
+            sl_conf_free(conf);
+            return NULL;
+        }
+    }
     return conf;
 }
 

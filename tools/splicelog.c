@@ -54,25 +54,30 @@ static const struct cli_cmd cmds[] = {
      "per record and line), until the end of the topic (or N records; --follow: keep waiting)",
      cli_consume},
     {"user", "create",
-     "--data-dir DIR --name NAME --password PW|- --mechanism SCRAM-SHA-256|SCRAM-SHA-512 "
-     "[--iterations N]",
-     "add or replace a user's SCRAM credential, offline, before the broker starts (PW '-' reads "
-     "one line from stdin)",
+     "--name NAME --password PW|- --mechanism SCRAM-SHA-256|SCRAM-SHA-512 [--iterations N] "
+     "(--data-dir DIR | " NET ")",
+     "add or replace a user's SCRAM credential: through a running broker as a super user "
+     "(AlterUserScramCredentials; -X/--command-config for security.protocol and sasl.*), or "
+     "offline with --data-dir before the broker starts (PW '-' reads one line from stdin)",
      cli_user_create},
-    {"user", "delete", "--data-dir DIR --name NAME --mechanism SCRAM-SHA-256|SCRAM-SHA-512",
-     "remove a user's SCRAM credential, offline", cli_user_delete},
-    {"user", "list", "--data-dir DIR", "list users, mechanisms and iteration counts, offline",
+    {"user", "delete",
+     "--name NAME --mechanism SCRAM-SHA-256|SCRAM-SHA-512 (--data-dir DIR | " NET ")",
+     "remove a user's SCRAM credential (through a running broker, or offline with --data-dir)",
+     cli_user_delete},
+    {"user", "list", "[--name NAME] (--data-dir DIR | " NET ")",
+     "list users, mechanisms and iteration counts (through a running broker, or offline)",
      cli_user_list},
     {"acl", "add",
-     "--data-dir DIR --principal User:NAME --resource topic|group|cluster|transactional-id "
-     "[--name NAME] --operation OP [--pattern literal|prefixed] [--permission allow|deny] "
-     "[--host ADDR]",
-     "add a Kafka ACL binding, offline (a running broker: CreateAcls through the Kafka API)",
+     "--principal User:NAME --resource topic|group|cluster|transactional-id [--name NAME] "
+     "--operation OP [--pattern literal|prefixed] [--permission allow|deny] [--host ADDR] "
+     "(--data-dir DIR | " NET ")",
+     "add a Kafka ACL binding: through a running broker (CreateAcls, applied at once), or "
+     "offline with --data-dir",
      cli_acl_add},
-    {"acl", "list", "--data-dir DIR [filters: the options of acl add]",
-     "list ACL bindings, offline", cli_acl_list},
-    {"acl", "remove", "--data-dir DIR filters (the options of acl add, at least one)",
-     "remove the matching ACL bindings, offline", cli_acl_remove},
+    {"acl", "list", "[filters: the options of acl add] (--data-dir DIR | " NET ")",
+     "list ACL bindings (DescribeAcls, or offline)", cli_acl_list},
+    {"acl", "remove", "filters (the options of acl add, at least one) (--data-dir DIR | " NET ")",
+     "remove the matching ACL bindings (DeleteAcls, or offline)", cli_acl_remove},
 };
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 
@@ -121,23 +126,39 @@ bool cli_parse(const struct cli_cmd *cmd, int argc, char **argv, const struct cl
     const char *name = cmd->verb ? cmd->verb : cmd->noun;
     int np = 0;
     for (const struct cli_opt *o = opts; o->name; o++)
-        *o->value = NULL;
+        for (int k = 0; k <= (CLI_OPT_REPEATS(o) ? CLI_REPEAT_MAX : 0); k++)
+            o->value[k] = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const struct cli_opt *o = NULL;
-        if (strncmp(a, "--", 2) != 0 && np < max_pos) {
+        /* A one-letter option is also "-X" (the Kafka tools' -X key=value). */
+        bool short_opt = a[0] == '-' && a[1] && a[1] != '-' && !a[2];
+        if (strncmp(a, "--", 2) != 0 && !short_opt && np < max_pos) {
             pos[np++] = a;
             continue;
         }
-        if (strncmp(a, "--", 2) == 0)
-            for (const struct cli_opt *p = opts; p->name && !o; p++)
-                if (strcmp(a + 2, p->name) == 0)
-                    o = p;
+        for (const struct cli_opt *p = opts; p->name && !o; p++)
+            if ((strncmp(a, "--", 2) == 0 && !CLI_OPT_REPEATS(p) && strcmp(a + 2, p->name) == 0) ||
+                (short_opt && CLI_OPT_REPEATS(p) && strcmp(a + 1, p->name) == 0))
+                o = p;
         if (!o) {
             fprintf(stderr, "splicelog %s %s: %s '%s'\n", cmd->noun, name,
                     strncmp(a, "--", 2) == 0 ? "unknown option" : "unexpected argument", a);
             cli_usage(cmd);
             return false;
+        }
+        if (CLI_OPT_REPEATS(o)) {
+            int k = 0;
+            while (k < CLI_REPEAT_MAX && o->value[k])
+                k++;
+            if (k == CLI_REPEAT_MAX || i + 1 >= argc) {
+                fprintf(stderr, "splicelog %s %s: -%s needs a value (at most %d times)\n",
+                        cmd->noun, name, o->name, CLI_REPEAT_MAX);
+                cli_usage(cmd);
+                return false;
+            }
+            o->value[k] = argv[++i];
+            continue;
         }
         if (*o->value) {
             fprintf(stderr, "splicelog %s %s: --%s given twice\n", cmd->noun, name, o->name);

@@ -427,7 +427,9 @@ static void pop_head(struct br_conn *c)
     bool last = r->close_after;
     resp_put(c, r);
     touch(c);
-    if (last)
+    if (last && c->xfer == &br_xfer_tls)
+        c->close_after_tx = true; /* the answer is still ciphertext to send: br_xfer_tls.c */
+    else if (last)
         br_conn_close(c, "SASL authentication did not succeed");
 }
 

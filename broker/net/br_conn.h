@@ -178,6 +178,8 @@ struct br_conn {
      * mode (OpenSSL reads and writes the socket; the loop polls for it): once established it
      * either sends through the kernel (br_xfer_ktls) or moves to memory mode (tls-copy). */
     struct br_tls *tls;
+    bool close_after_tx; /* TLS: close once the ciphertext queued so far is sent (a refused
+                          * login's answer must reach the client before the connection goes) */
     uint8_t *stage;
     size_t stage_cap, stage_off, stage_fill;
     uint64_t tls_bytes_out; /* ciphertext sent */

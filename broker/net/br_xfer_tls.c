@@ -213,6 +213,8 @@ static int tls_complete(struct br_conn *c, struct br_op *op, int res)
     br_tls_tx_data(c->tls, &have);
     if (have)
         send_tx(c);
+    else if (c->close_after_tx)
+        br_conn_close(c, "SASL authentication did not succeed");
     return 0;
 }
 

@@ -122,7 +122,9 @@ START_TEST(test_set_invalid_leaves_conf_unchanged)
         {"bootstrap.servers", "host:0"},
         {"bootstrap.servers", "host:70000"},
         {"bootstrap.servers", ":9092"},
-        {"security.protocol", "sasl_ssl"},
+        {"security.protocol", "sasl_kerberos"},
+        {"sasl.mechanisms", "GSSAPI"},
+        {"sasl.mechanism", "OAUTHBEARER"},
         {"compression.type", "brotli"},
         {"compression.codec", "lzma"},
         {"compression.level", "23"},
@@ -330,6 +332,33 @@ START_TEST(test_unreachable_broker_fails_in_time)
 }
 END_TEST
 
+START_TEST(test_sasl_properties)
+{
+    /* librdkafka's names: security.protocol sasl_plaintext / sasl_ssl, sasl.mechanism(s),
+     * sasl.username, sasl.password; a SASL handle without credentials is refused. */
+    sl_conf *c = sl_conf_new();
+    ck_assert_str_eq(get(c, "sasl.mechanisms"), "PLAIN");
+    ck_assert_int_eq(sl_conf_set(c, "security.protocol", "SASL_PLAINTEXT", NULL, 0), 0);
+    ck_assert_str_eq(get(c, "security.protocol"), "sasl_plaintext");
+    ck_assert_int_eq(sl_conf_set(c, "sasl.mechanism", "scram-sha-512", NULL, 0), 0);
+    ck_assert_str_eq(get(c, "sasl.mechanisms"), "SCRAM-SHA-512");
+    ck_assert_int_eq(sl_conf_set(c, "sasl.mechanisms", "SCRAM-SHA-256", NULL, 0), 0);
+    ck_assert_int_eq(sl_conf_set(c, "security.protocol", "sasl_ssl", NULL, 0), 0);
+    ck_assert_int_eq(sl_conf_set(c, "security.protocol", "sasl_plaintext", NULL, 0), 0);
+    char err[256] = "";
+    sl_conf *d = sl_conf_dup(c);
+    sl_admin *a = sl_admin_new(d, err, sizeof err);
+    ck_assert_ptr_null(a);
+    ck_assert_msg(strstr(err, "sasl.username"), "%s", err);
+    ck_assert_int_eq(sl_conf_set(c, "sasl.username", "bob", NULL, 0), 0);
+    ck_assert_int_eq(sl_conf_set(c, "sasl.password", "secret", NULL, 0), 0);
+    ck_assert_str_eq(get(c, "sasl.username"), "bob");
+    a = sl_admin_new(c, err, sizeof err);
+    ck_assert_ptr_nonnull(a);
+    sl_admin_free(a);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("sl_conf");
@@ -346,6 +375,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_ssl_files_checked_at_creation);
     tcase_add_test(tc, test_handles_take_conf_and_connect_lazily);
     tcase_add_test(tc, test_unreachable_broker_fails_in_time);
+    tcase_add_test(tc, test_sasl_properties);
     suite_add_tcase(s, tc);
     return s;
 }
