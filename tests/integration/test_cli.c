@@ -27,23 +27,12 @@
 #include "kp_api.h"
 #include "tb_broker.h"
 #include "tb_check.h"
+#include "tb_cli.h"
 #include "tb_kafka.h"
 
 static struct tb_broker B;
 static char out_path[400], bootstrap[64];
 static char out[1 << 16], err_text[1 << 14];
-
-static const char *tool(void)
-{
-    static char path[PATH_MAX];
-    const char *b = getenv("SPLICELOG_BUILD");
-    const char *root = getenv("SPLICELOG_ROOT");
-    if (b)
-        snprintf(path, sizeof path, "%s/san/splicelog", b);
-    else
-        snprintf(path, sizeof path, "%s/build/san/splicelog", root ? root : ".");
-    return path;
-}
 
 static void slurp(const char *path, char *buf, size_t cap)
 {
@@ -62,7 +51,7 @@ static void slurp(const char *path, char *buf, size_t cap)
  */
 static int runv(const char *in, bool nobs, const char *const *args)
 {
-    const char *argv[48] = {tool()};
+    const char *argv[48] = {tb_cli_tool()};
     int n = 1;
     for (int i = 0; args[i] && n < 44; i++)
         argv[n++] = args[i];

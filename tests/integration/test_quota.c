@@ -19,6 +19,7 @@
 #include "kp_msg.h"
 #include "kp_msg_sec.h"
 #include "tb_broker.h"
+#include "tb_check.h"
 #include "tb_kafka.h"
 #include "tb_sasl.h"
 
@@ -27,13 +28,6 @@
 #define BATCH_SIZE (64 * 1024)
 
 static struct tb_broker B;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void setup(void)
 {
@@ -75,17 +69,17 @@ static void *run_producer(void *arg)
     tb_set_client_id(p->client_id);
     int fd = tb_connect(B.port);
     static __thread uint8_t batch[BATCH_SIZE + 4096];
-    int64_t end = now_ms() + RUN_MS;
-    for (int i = 0; now_ms() < end && i < 100000; i++) {
+    int64_t end = tb_now_ms() + RUN_MS;
+    for (int i = 0; tb_now_ms() < end && i < 100000; i++) {
         long bl = tb_batch_values(batch, sizeof batch, "v", i, 1, p->batch, false, 1700000000000LL);
         struct kp_produce_req_partition part = {0, {batch, (int32_t)bl}};
         struct kp_produce_req_topic t = {kp_str_of(p->client_id), 1, &part};
         struct kp_produce_req req = {KP_STR_NULL, 1, 5000, 1, &t};
         struct kp_produce_resp resp;
-        int64_t t0 = now_ms();
+        int64_t t0 = tb_now_ms();
         int rc = tb_kcall(fd, KP_API_PRODUCE, 7, TB_ENC(kp_produce_req_encode), &req,
                           TB_DEC(kp_produce_resp_decode), &resp);
-        int64_t lat = now_ms() - t0;
+        int64_t lat = tb_now_ms() - t0;
         if (rc < 0 || resp.topics[0].partitions[0].error_code) {
             p->errors++;
             break;
@@ -233,12 +227,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    signal(SIGPIPE, SIG_IGN);
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return tb_ck_run(suite()); }
