@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_NAMES 64
-
 int cli_group_list(const struct cli_cmd *cmd, int argc, char **argv)
 {
     struct cli_net net;
@@ -264,18 +262,7 @@ out:
 
 int cli_group_delete(const struct cli_cmd *cmd, int argc, char **argv)
 {
-    struct cli_net net;
-    const char *names[MAX_NAMES];
-    int npos;
-    sl_admin *a = cli_admin_parse(cmd, argc, argv, &net, names, 1, MAX_NAMES, &npos);
-    if (!a)
-        return CLI_EXIT_USAGE;
-    const sl_admin_result *r;
-    sl_err e = sl_admin_delete_groups(a, names, (size_t)npos, net.timeout_ms, &r);
-    int code = e ? cli_err(cmd, e, "delete")
-                 : cli_print_results(cmd, &net, r, (size_t)npos, "deleted group", false);
-    sl_admin_free(a);
-    return code;
+    return cli_admin_delete(cmd, argc, argv, sl_admin_delete_groups, "deleted group", false);
 }
 
 int cli_group_seek(const struct cli_cmd *cmd, int argc, char **argv)

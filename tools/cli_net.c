@@ -121,6 +121,25 @@ sl_admin *cli_admin_parse(const struct cli_cmd *cmd, int argc, char **argv, stru
     return cli_admin(cmd, net);
 }
 
+int cli_admin_delete(const struct cli_cmd *cmd, int argc, char **argv,
+                     sl_err (*del)(sl_admin *a, const char *const *names, size_t n, int timeout_ms,
+                                   const sl_admin_result **results),
+                     const char *done, bool message)
+{
+    struct cli_net net;
+    const char *names[64];
+    int npos;
+    sl_admin *a = cli_admin_parse(cmd, argc, argv, &net, names, 1, 64, &npos);
+    if (!a)
+        return CLI_EXIT_USAGE;
+    const sl_admin_result *r;
+    sl_err e = del(a, names, (size_t)npos, net.timeout_ms, &r);
+    int code = e ? cli_err(cmd, e, "delete")
+                 : cli_print_results(cmd, &net, r, (size_t)npos, done, message);
+    sl_admin_free(a);
+    return code;
+}
+
 int cli_print_results(const struct cli_cmd *cmd, const struct cli_net *net,
                       const sl_admin_result *r, size_t n, const char *done, bool message)
 {

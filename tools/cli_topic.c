@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_NAMES   64
 #define MAX_CONFIGS 64
 
 /*
@@ -289,18 +288,7 @@ int cli_topic_describe(const struct cli_cmd *cmd, int argc, char **argv)
 
 int cli_topic_delete(const struct cli_cmd *cmd, int argc, char **argv)
 {
-    struct cli_net net;
-    const char *names[MAX_NAMES];
-    int npos;
-    sl_admin *a = cli_admin_parse(cmd, argc, argv, &net, names, 1, MAX_NAMES, &npos);
-    if (!a)
-        return CLI_EXIT_USAGE;
-    const sl_admin_result *r;
-    sl_err e = sl_admin_delete_topics(a, names, (size_t)npos, net.timeout_ms, &r);
-    int code = e ? cli_err(cmd, e, "delete")
-                 : cli_print_results(cmd, &net, r, (size_t)npos, "deleted topic", true);
-    sl_admin_free(a);
-    return code;
+    return cli_admin_delete(cmd, argc, argv, sl_admin_delete_topics, "deleted topic", true);
 }
 
 int cli_topic_add_partitions(const struct cli_cmd *cmd, int argc, char **argv)
