@@ -109,23 +109,8 @@ static int16_t produce(int fd, const char *topic)
 
 static int16_t fetch(int fd, const char *topic)
 {
-    struct kp_fetch_req_partition p = {.partition = 0,
-                                       .current_leader_epoch = -1,
-                                       .fetch_offset = 0,
-                                       .log_start_offset = -1,
-                                       .partition_max_bytes = 1 << 20};
-    struct kp_fetch_req_topic t = {.topic = kp_str_of(topic), .n_partitions = 1, .partitions = &p};
-    struct kp_fetch_req req = {.replica_id = -1,
-                               .max_wait_ms = 0,
-                               .min_bytes = 1,
-                               .max_bytes = 1 << 20,
-                               .session_epoch = -1,
-                               .n_topics = 1,
-                               .topics = &t};
     struct kp_fetch_resp resp;
-    ck_assert_int_eq(tb_kcall(fd, KP_API_FETCH, 11, TB_ENC(kp_fetch_req_encode), &req,
-                              TB_DEC(kp_fetch_resp_decode), &resp),
-                     0);
+    ck_assert_int_eq(tb_kfetch(fd, topic, 0, 0, &resp), 0);
     return resp.topics[0].partitions[0].error_code;
 }
 

@@ -43,15 +43,11 @@ void tb_cli_teardown(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-int tb_cli_run(const char *in, const char *const *args)
+int tb_cli_exec(const char *in, const char *const *argv, const char *out_path)
 {
-    const char *argv[32] = {tb_cli_tool()};
-    int n = 1;
-    for (; args[n - 1] && n < 31; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    char inpath[400];
-    snprintf(inpath, sizeof inpath, "%s/in", tb_cli_tmp);
+    char inpath[PATH_MAX], errpath[PATH_MAX];
+    snprintf(inpath, sizeof inpath, "%s.in", out_path);
+    snprintf(errpath, sizeof errpath, "%s.err", out_path);
     FILE *f = fopen(inpath, "w");
     ck_assert_ptr_nonnull(f);
     fputs(in ? in : "", f);
@@ -60,19 +56,27 @@ int tb_cli_run(const char *in, const char *const *args)
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         int fd = open(inpath, O_RDONLY);
+        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(fd, 0);
-        char err[400];
-        snprintf(err, sizeof err, "%s.err", out);
-        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(o, 1);
         dup2(e, 2);
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     int st = tb_wait_exit(pid, 60000);
-    ck_assert_msg(st >= 0 && WIFEXITED(st), "tool did not exit");
+    ck_assert_msg(st >= 0 && WIFEXITED(st), "%s %s did not exit", argv[0], argv[1] ? argv[1] : "");
     return WEXITSTATUS(st);
+}
+
+int tb_cli_run(const char *in, const char *const *args)
+{
+    const char *argv[32] = {tb_cli_tool()};
+    int n = 1;
+    for (; args[n - 1] && n < 31; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    return tb_cli_exec(in, argv, out);
 }
 
 bool tb_cli_out_has(const char *suffix, const char *needle)

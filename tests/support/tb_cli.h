@@ -24,9 +24,13 @@ extern char tb_cli_tmp[256], tb_cli_data[300];
 void tb_cli_setup(const char *prefix);
 void tb_cli_teardown(void);
 
-/* Runs the tool with args (NULL-terminated, after "splicelog"; 30 at most), stdin from in (NULL:
- * empty); its stdout goes to tmp/out, its stderr to tmp/out.err. Its exit status; fails the
- * test when it does not exit within 60 s. */
+/* Runs argv (argv[0] the binary, NULL-terminated) with stdin from in (NULL: empty; written to
+ * out_path.in), stdout to out_path, stderr to out_path.err. Its exit status; fails the test
+ * when it does not exit within 60 s. Needs no fixture. */
+int tb_cli_exec(const char *in, const char *const *argv, const char *out_path);
+
+/* tb_cli_exec of the tool with args (NULL-terminated, after "splicelog"; 30 at most), its
+ * output in tmp/out and tmp/out.err. */
 int tb_cli_run(const char *in, const char *const *args);
 
 /* Whether the last run's stdout (suffix "") or stderr (suffix ".err") contains needle (the

@@ -20,6 +20,7 @@
 #include "kp_batch.h"
 #include "sl_accum.h"
 #include "sl_codec.h"
+#include "tb_check.h"
 
 static const int all_codecs[] = {SL__CODEC_GZIP, SL__CODEC_SNAPPY, SL__CODEC_LZ4, SL__CODEC_ZSTD};
 
@@ -298,11 +299,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

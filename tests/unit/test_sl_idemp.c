@@ -30,6 +30,7 @@
 
 #include "sl_fake_broker.h"
 #include "tb_dr.h"
+#include "tb_check.h"
 
 static void fb_setup(void) { ck_assert_int_eq(fb_start(4), 0); }
 static void fb_teardown(void)
@@ -414,11 +415,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return tb_ck_run(suite()); }
