@@ -2,7 +2,7 @@
  * sl_admin_sec.c — the admin handle's security calls (splicelog.h, "admin: SCRAM credentials and
  * ACLs"): DescribeUserScramCredentials and AlterUserScramCredentials (KIP-554, v0), CreateAcls,
  * DescribeAcls and DeleteAcls (v1-3: pattern types need v1). Each is one request to any broker
- * through sl_adm.h's round trip, its results built in the handle's pool.
+ * (sl__adm_any, sl__adm_ask of sl_admin_int.h), its results built in the handle's pool.
  *
  * Credentials: like Kafka's admin client, the password is turned into SaltedPassword here
  * (PBKDF2 with the mechanism's HMAC over a fresh 16-byte salt from RAND_bytes, sl_sasl.h), so the
@@ -17,37 +17,33 @@
 #include <openssl/rand.h>
 
 #include "kp_msg_sec.h"
-#include "sl_adm.h"
+#include "sl_admin_int.h"
 #include "sl_int.h"
 #include "sl_sasl.h"
 
 #define SALT_LEN  16
 #define MAX_ITEMS 10000
 
-/* The [vmin, vmax] of an API: this file's range within the codec's. */
-#define RANGE(id, mine_min, mine_max)                                                              \
-    ((mine_min) > KP_API_##id##_CODEC_VMIN ? (mine_min) : KP_API_##id##_CODEC_VMIN),               \
-        ((mine_max) < KP_API_##id##_CODEC_VMAX ? (mine_max) : KP_API_##id##_CODEC_VMAX)
+SL__ADM_API(describe_user_scram_credentials, DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0);
+SL__ADM_API(alter_user_scram_credentials, ALTER_USER_SCRAM_CREDENTIALS, 0, 0);
+SL__ADM_API(create_acls, CREATE_ACLS, 1, 3);
+SL__ADM_API(describe_acls, DESCRIBE_ACLS, 1, 3);
+SL__ADM_API(delete_acls, DELETE_ACLS, 1, 3);
 
-#define ENCODER(stem)                                                                              \
-    static int enc_##stem(struct kp_wr *wr, int16_t v, const void *m)                              \
-    {                                                                                              \
-        return kp_##stem##_req_encode(wr, v, m);                                                   \
-    }
-ENCODER(describe_user_scram_credentials)
-ENCODER(alter_user_scram_credentials)
-ENCODER(create_acls)
-ENCODER(describe_acls)
-ENCODER(delete_acls)
-
-#define DECODE(ans, stem, out)                                                                     \
-    (kp_##stem##_resp_decode(&(ans)->rd, (ans)->v, (ans)->arena, (out)) == 0 ? 0 : -EBADMSG)
+/* One request of api to any broker, its answer decoded into resp. 0 or -errno. */
+static int ask(sl_admin *a, const struct sl__adm_api *api, const void *req, size_t guess,
+               int timeout_ms, void *resp)
+{
+    int64_t deadline = sl__adm_deadline(a, timeout_ms);
+    struct sl__conn *conn;
+    int16_t v;
+    int err = sl__adm_any(a, deadline, &conn);
+    return err ? err : sl__adm_ask(a, conn, api, req, guess, deadline, resp, &v);
+}
 
 static sl_err done(sl_admin *a, int err)
 {
-    if (err)
-        return sl__err_from_errno(err);
-    return sl__adm_failed(a) ? SL_ERR__NO_MEMORY : SL_ERR_NO_ERROR;
+    return err ? sl__err_from_errno(err) : sl__adm_done(a, SL_ERR_NO_ERROR);
 }
 
 static bool str_ok(const char *s) { return s && *s && strlen(s) <= 32767; }
@@ -75,14 +71,8 @@ sl_err sl_admin_describe_user_scram_credentials(sl_admin *a, const char *const *
         guess += 4 + strlen(users[i]);
     }
     struct kp_describe_user_scram_credentials_req req = {n ? (int32_t)n : -1, names};
-    struct sl__adm_ans ans;
-    int err = sl__adm_call(a, KP_API_DESCRIBE_USER_SCRAM_CREDENTIALS,
-                           RANGE(DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0),
-                           enc_describe_user_scram_credentials, &req, guess, timeout_ms, &ans);
-    if (err)
-        return done(a, err);
     struct kp_describe_user_scram_credentials_resp resp;
-    err = DECODE(&ans, describe_user_scram_credentials, &resp);
+    int err = ask(a, &api_describe_user_scram_credentials, &req, guess, timeout_ms, &resp);
     sl_err top = SL_ERR_NO_ERROR;
     if (!err && resp.error_code) {
         top = (sl_err)resp.error_code;
@@ -91,9 +81,9 @@ sl_err sl_admin_describe_user_scram_credentials(sl_admin *a, const char *const *
         sl_user_scram_credentials *u = sl__adm_alloc(a, (k + 1) * sizeof(*u));
         for (size_t i = 0; u && i < k; i++) {
             const struct kp_describe_user_scram_credentials_result *r = &resp.results[i];
-            u[i].user = sl__adm_str(a, r->user);
+            u[i].user = sl__adm_str(a, r->user, false);
             u[i].err = (sl_err)r->error_code;
-            u[i].errmsg = sl__adm_str(a, r->error_message);
+            u[i].errmsg = sl__adm_str(a, r->error_message, false);
             size_t m = r->n_credential_infos > 0 ? (size_t)r->n_credential_infos : 0;
             sl_scram_credential_info *ci = sl__adm_alloc(a, (m + 1) * sizeof(*ci));
             for (size_t j = 0; ci && j < m; j++) {
@@ -106,7 +96,6 @@ sl_err sl_admin_describe_user_scram_credentials(sl_admin *a, const char *const *
         *out = u;
         *out_cnt = u ? k : 0;
     }
-    sl__adm_done(&ans);
     return top ? top : done(a, err);
 }
 
@@ -169,31 +158,26 @@ sl_err sl_admin_alter_user_scram_credentials(sl_admin *a, const sl_scram_upserti
         guess += 16 + strlen(dels[i].user ? dels[i].user : "");
     }
     struct kp_alter_user_scram_credentials_req req = {(int32_t)n_dels, d, (int32_t)n_ups, u};
-    struct sl__adm_ans ans;
+    struct kp_alter_user_scram_credentials_resp resp;
     int err = 0;
     if (!e)
-        err = sl__adm_call(a, KP_API_ALTER_USER_SCRAM_CREDENTIALS,
-                           RANGE(ALTER_USER_SCRAM_CREDENTIALS, 0, 0),
-                           enc_alter_user_scram_credentials, &req, guess, timeout_ms, &ans);
+        err = ask(a, &api_alter_user_scram_credentials, &req, guess, timeout_ms, &resp);
     for (size_t i = 0; i < n_ups; i++)
         if (u[i].salted_password.ptr)
             OPENSSL_cleanse((void *)u[i].salted_password.ptr, 64);
-    if (e || err)
-        return e ? e : done(a, err);
-    struct kp_alter_user_scram_credentials_resp resp;
-    err = DECODE(&ans, alter_user_scram_credentials, &resp);
+    if (e)
+        return e;
     if (!err) {
         size_t k = resp.n_results > 0 ? (size_t)resp.n_results : 0;
         sl_admin_result *r = sl__adm_alloc(a, (k + 1) * sizeof(*r));
         for (size_t i = 0; r && i < k; i++) {
-            r[i].name = sl__adm_str(a, resp.results[i].user);
+            r[i].name = sl__adm_str(a, resp.results[i].user, false);
             r[i].err = (sl_err)resp.results[i].error_code;
-            r[i].errmsg = sl__adm_str(a, resp.results[i].error_message);
+            r[i].errmsg = sl__adm_str(a, resp.results[i].error_message, false);
         }
         *results = r;
         *n_results = r ? k : 0;
     }
-    sl__adm_done(&ans);
     return done(a, err);
 }
 
@@ -227,9 +211,13 @@ static void binding_out(sl_admin *a, sl_acl_binding *o, int8_t type, struct kp_s
                         int8_t pattern, struct kp_str principal, struct kp_str host, int8_t op,
                         int8_t perm)
 {
-    *o = (sl_acl_binding){
-        type, sl__adm_str(a, name), pattern, sl__adm_str(a, principal), sl__adm_str(a, host), op,
-        perm};
+    *o = (sl_acl_binding){type,
+                          sl__adm_str(a, name, false),
+                          pattern,
+                          sl__adm_str(a, principal, false),
+                          sl__adm_str(a, host, false),
+                          op,
+                          perm};
 }
 
 sl_err sl_admin_create_acls(sl_admin *a, const sl_acl_binding *acls, size_t n, int timeout_ms,
@@ -253,13 +241,8 @@ sl_err sl_admin_create_acls(sl_admin *a, const sl_acl_binding *acls, size_t n, i
         guess += binding_size(&acls[i]);
     }
     struct kp_create_acls_req req = {(int32_t)n, cs};
-    struct sl__adm_ans ans;
-    int err = sl__adm_call(a, KP_API_CREATE_ACLS, RANGE(CREATE_ACLS, 1, 3), enc_create_acls, &req,
-                           guess, timeout_ms, &ans);
-    if (err)
-        return done(a, err);
     struct kp_create_acls_resp resp;
-    err = DECODE(&ans, create_acls, &resp);
+    int err = ask(a, &api_create_acls, &req, guess, timeout_ms, &resp);
     if (!err) {
         sl_admin_result *r = sl__adm_alloc(a, n * sizeof(*r));
         for (size_t i = 0; r && i < n; i++) {
@@ -267,12 +250,11 @@ sl_err sl_admin_create_acls(sl_admin *a, const sl_acl_binding *acls, size_t n, i
             r[i].errmsg = "";
             if (i < (size_t)(resp.n_results > 0 ? resp.n_results : 0)) {
                 r[i].err = (sl_err)resp.results[i].error_code;
-                r[i].errmsg = sl__adm_str(a, resp.results[i].error_message);
+                r[i].errmsg = sl__adm_str(a, resp.results[i].error_message, false);
             }
         }
         *results = r;
     }
-    sl__adm_done(&ans);
     return done(a, err);
 }
 
@@ -285,13 +267,8 @@ sl_err sl_admin_describe_acls(sl_admin *a, const sl_acl_binding *filter, int tim
     *out = NULL;
     *n = 0;
     struct kp_describe_acls_req req = {to_filter(filter)};
-    struct sl__adm_ans ans;
-    int err = sl__adm_call(a, KP_API_DESCRIBE_ACLS, RANGE(DESCRIBE_ACLS, 1, 3), enc_describe_acls,
-                           &req, binding_size(filter), timeout_ms, &ans);
-    if (err)
-        return done(a, err);
     struct kp_describe_acls_resp resp;
-    err = DECODE(&ans, describe_acls, &resp);
+    int err = ask(a, &api_describe_acls, &req, binding_size(filter), timeout_ms, &resp);
     sl_err top = SL_ERR_NO_ERROR;
     if (!err && resp.error_code) {
         top = (sl_err)resp.error_code;
@@ -311,7 +288,6 @@ sl_err sl_admin_describe_acls(sl_admin *a, const sl_acl_binding *filter, int tim
         *out = b;
         *n = b ? k : 0;
     }
-    sl__adm_done(&ans);
     return top ? top : done(a, err);
 }
 
@@ -334,13 +310,8 @@ sl_err sl_admin_delete_acls(sl_admin *a, const sl_acl_binding *filters, size_t n
         guess += binding_size(&filters[i]);
     }
     struct kp_delete_acls_req req = {(int32_t)n, fs};
-    struct sl__adm_ans ans;
-    int err = sl__adm_call(a, KP_API_DELETE_ACLS, RANGE(DELETE_ACLS, 1, 3), enc_delete_acls, &req,
-                           guess, timeout_ms, &ans);
-    if (err)
-        return done(a, err);
     struct kp_delete_acls_resp resp;
-    err = DECODE(&ans, delete_acls, &resp);
+    int err = ask(a, &api_delete_acls, &req, guess, timeout_ms, &resp);
     sl_err first = SL_ERR_NO_ERROR;
     if (!err) {
         size_t total = 0;
@@ -368,6 +339,5 @@ sl_err sl_admin_delete_acls(sl_admin *a, const sl_acl_binding *filters, size_t n
         *deleted = b;
         *n_deleted = b ? k : 0;
     }
-    sl__adm_done(&ans);
     return first ? first : done(a, err);
 }

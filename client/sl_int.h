@@ -29,7 +29,7 @@
  *   sl_assign.c    the group leader's assignors (sl_assign.h)
  *   sl_query.c     metadata, watermark and offsets-for-times queries
  *   sl_admin.c     the admin handle (topics, partitions, configs, groups, offsets, cluster)
- *   sl_admin_sec.c the admin handle's SCRAM credential and ACL calls (through sl_adm.h)
+ *   sl_admin_sec.c the admin handle's SCRAM credential and ACL calls (through sl_admin_int.h)
  *
  * Wire messages are encoded and decoded with proto/kp_msg's codecs, as the broker's are (one
  * codec per message). Two of them are used piece by piece: a Produce request is written as

@@ -103,6 +103,21 @@ struct cli_net {
 sl_conf *cli_net_conf(const struct cli_cmd *cmd, struct cli_net *net);
 /* An admin handle on the conf (taken), or NULL after printing why. */
 sl_admin *cli_admin(const struct cli_cmd *cmd, struct cli_net *net);
+/* For a command of the network options and positional names only: parses argv (min_pos to
+ * max_pos names into pos, their number in *npos; pos NULL when it takes none), then opens the
+ * admin handle. NULL after printing why: the exit status is then CLI_EXIT_USAGE. */
+sl_admin *cli_admin_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_net *net,
+                          const char **pos, int min_pos, int max_pos, int *npos);
+/* A delete command (topics, groups): the names given (1 to 64), deleted with del, the results
+ * printed as cli_print_results does; the exit status. */
+int cli_admin_delete(const struct cli_cmd *cmd, int argc, char **argv,
+                     sl_err (*del)(sl_admin *a, const char *const *names, size_t n, int timeout_ms,
+                                   const sl_admin_result **results),
+                     const char *done, bool message);
+/* Prints per-name admin results (text: "DONE NAME" a line for each success; JSON: an array of
+ * {name, error[, message]}), one line on stderr per failure; the exit status of the worst. */
+int cli_print_results(const struct cli_cmd *cmd, const struct cli_net *net,
+                      const sl_admin_result *r, size_t n, const char *done, bool message);
 /* The exit status for an sl_err, after printing "what: reason" on stderr (err != 0). */
 int cli_err(const struct cli_cmd *cmd, sl_err err, const char *what);
 /* The exit status an error maps to (no printing). */

@@ -147,6 +147,28 @@ static struct br_authz *open_acls(const struct cli_cmd *cmd, const char *dir, in
     return a;
 }
 
+static void close_acls(struct br_authz *z, int lock_fd)
+{
+    br_authz_close(z);
+    close(lock_fd);
+}
+
+/* The filter of a list or remove command (a) and the ACLs it applies to, opened: NULL after
+ * printing why (exit status 1). */
+/* The filter the arguments give, validated as the broker validates it; false when refused (said).
+ */
+static bool filter_of(const struct cli_cmd *cmd, const struct acl_args *a, struct kp_acl_filter *f)
+{
+    if (!to_filter(cmd, a, f))
+        return false;
+    const char *why;
+    if (br_acl_filter_validate(f, &why) < 0) {
+        cli_fail(cmd, "%s", why);
+        return false;
+    }
+    return true;
+}
+
 static void print_binding(void *arg, size_t filter, const struct br_acl_binding *b)
 {
     (void)filter;
@@ -261,8 +283,7 @@ int cli_acl_add(const struct cli_cmd *cmd, int argc, char **argv)
         return 1;
     int result = 0;
     int rc = br_authz_create(z, &b, 1, &result, &why);
-    br_authz_close(z);
-    close(lock_fd);
+    close_acls(z, lock_fd);
     if (rc)
         return cli_fail(cmd, "cannot write the ACLs: %s", strerror(-rc));
     if (result)
@@ -278,11 +299,8 @@ int cli_acl_list(const struct cli_cmd *cmd, int argc, char **argv)
     if (!cli_opts(cmd, argc, argv, opts))
         return 2;
     struct kp_acl_filter f;
-    if (!to_filter(cmd, &a, &f))
+    if (!filter_of(cmd, &a, &f))
         return 1;
-    const char *why;
-    if (br_acl_filter_validate(&f, &why) < 0)
-        return cli_fail(cmd, "%s", why);
     if (!a.dir)
         return list_online(cmd, &a, &f, false);
     int lock_fd;
@@ -290,8 +308,7 @@ int cli_acl_list(const struct cli_cmd *cmd, int argc, char **argv)
     if (!z)
         return 1;
     br_authz_describe(z, &f, print_binding, NULL);
-    br_authz_close(z);
-    close(lock_fd);
+    close_acls(z, lock_fd);
     return 0;
 }
 
@@ -305,11 +322,8 @@ int cli_acl_remove(const struct cli_cmd *cmd, int argc, char **argv)
         return cli_fail(cmd, "give at least one of --resource, --name, --principal, --operation "
                              "(removing every ACL at once is not done by accident)");
     struct kp_acl_filter f;
-    if (!to_filter(cmd, &a, &f))
+    if (!filter_of(cmd, &a, &f))
         return 1;
-    const char *why;
-    if (br_acl_filter_validate(&f, &why) < 0)
-        return cli_fail(cmd, "%s", why);
     if (!a.dir)
         return list_online(cmd, &a, &f, true);
     int lock_fd;
@@ -317,8 +331,7 @@ int cli_acl_remove(const struct cli_cmd *cmd, int argc, char **argv)
     if (!z)
         return 1;
     int rc = br_authz_delete(z, &f, 1, print_binding, "removed\t");
-    br_authz_close(z);
-    close(lock_fd);
+    close_acls(z, lock_fd);
     if (rc)
         return cli_fail(cmd, "cannot write the ACLs: %s", strerror(-rc));
     return 0;

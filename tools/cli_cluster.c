@@ -10,10 +10,7 @@
 int cli_cluster_info(const struct cli_cmd *cmd, int argc, char **argv)
 {
     struct cli_net net;
-    const struct cli_opt opts[] = {CLI_NET_OPTS(&net), {NULL, NULL, false, false}};
-    if (!cli_parse(cmd, argc, argv, opts, NULL, 0, NULL))
-        return CLI_EXIT_USAGE;
-    sl_admin *a = cli_admin(cmd, &net);
+    sl_admin *a = cli_admin_parse(cmd, argc, argv, &net, NULL, 0, 0, NULL);
     if (!a)
         return CLI_EXIT_USAGE;
     const sl_cluster *c;
@@ -52,10 +49,7 @@ int cli_cluster_info(const struct cli_cmd *cmd, int argc, char **argv)
 int cli_cluster_log_dirs(const struct cli_cmd *cmd, int argc, char **argv)
 {
     struct cli_net net;
-    const struct cli_opt opts[] = {CLI_NET_OPTS(&net), {NULL, NULL, false, false}};
-    if (!cli_parse(cmd, argc, argv, opts, NULL, 0, NULL))
-        return CLI_EXIT_USAGE;
-    sl_admin *a = cli_admin(cmd, &net);
+    sl_admin *a = cli_admin_parse(cmd, argc, argv, &net, NULL, 0, 0, NULL);
     if (!a)
         return CLI_EXIT_USAGE;
     const sl_log_dir *ds;

@@ -9,15 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_NAMES 64
-
 int cli_group_list(const struct cli_cmd *cmd, int argc, char **argv)
 {
     struct cli_net net;
-    const struct cli_opt opts[] = {CLI_NET_OPTS(&net), {NULL, NULL, false, false}};
-    if (!cli_parse(cmd, argc, argv, opts, NULL, 0, NULL))
-        return CLI_EXIT_USAGE;
-    sl_admin *a = cli_admin(cmd, &net);
+    sl_admin *a = cli_admin_parse(cmd, argc, argv, &net, NULL, 0, 0, NULL);
     if (!a)
         return CLI_EXIT_USAGE;
     const sl_group_listing *gs;
@@ -112,13 +107,7 @@ int cli_group_describe(const struct cli_cmd *cmd, int argc, char **argv)
 {
     struct cli_net net;
     const char *group;
-    const struct cli_opt opts[] = {CLI_NET_OPTS(&net), {NULL, NULL, false, false}};
-    int npos;
-    if (!cli_parse(cmd, argc, argv, opts, &group, 1, &npos))
-        return CLI_EXIT_USAGE;
-    if (npos != 1)
-        return cli_usage(cmd);
-    sl_admin *a = cli_admin(cmd, &net);
+    sl_admin *a = cli_admin_parse(cmd, argc, argv, &net, &group, 1, 1, NULL);
     if (!a)
         return CLI_EXIT_USAGE;
     struct rows rs = {0};
@@ -273,47 +262,7 @@ out:
 
 int cli_group_delete(const struct cli_cmd *cmd, int argc, char **argv)
 {
-    struct cli_net net;
-    const char *names[MAX_NAMES];
-    const struct cli_opt opts[] = {CLI_NET_OPTS(&net), {NULL, NULL, false, false}};
-    int npos;
-    if (!cli_parse(cmd, argc, argv, opts, names, MAX_NAMES, &npos))
-        return CLI_EXIT_USAGE;
-    if (npos < 1)
-        return cli_usage(cmd);
-    sl_admin *a = cli_admin(cmd, &net);
-    if (!a)
-        return CLI_EXIT_USAGE;
-    const sl_admin_result *r;
-    sl_err e = sl_admin_delete_groups(a, names, (size_t)npos, net.timeout_ms, &r);
-    int code = CLI_EXIT_OK;
-    if (e) {
-        code = cli_err(cmd, e, "delete");
-    } else {
-        if (net.json)
-            fputc('[', stdout);
-        for (int i = 0; i < npos; i++) {
-            if (net.json) {
-                printf("%s{\"name\":", i ? "," : "");
-                cli_json_str(stdout, r[i].name);
-                printf(",\"error\":");
-                cli_json_str(stdout, r[i].err ? sl_err2name(r[i].err) : NULL);
-                fputc('}', stdout);
-            } else if (!r[i].err) {
-                printf("deleted group %s\n", r[i].name);
-            }
-            if (r[i].err) {
-                cli_fail(cmd, "%s: %s (%s)", r[i].name, sl_err2str(r[i].err),
-                         sl_err2name(r[i].err));
-                int c = cli_exit_of(r[i].err);
-                code = c > code ? c : code;
-            }
-        }
-        if (net.json)
-            printf("]\n");
-    }
-    sl_admin_free(a);
-    return code;
+    return cli_admin_delete(cmd, argc, argv, sl_admin_delete_groups, "deleted group", false);
 }
 
 int cli_group_seek(const struct cli_cmd *cmd, int argc, char **argv)

@@ -121,6 +121,74 @@ sl_admin *cli_admin(const struct cli_cmd *cmd, struct cli_net *net)
     return a;
 }
 
+sl_admin *cli_admin_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_net *net,
+                          const char **pos, int min_pos, int max_pos, int *npos)
+{
+    const struct cli_opt opts[] = {CLI_NET_OPTS(net), {NULL, NULL, false, false}};
+    int np = 0;
+    if (!cli_parse(cmd, argc, argv, opts, pos, max_pos, &np))
+        return NULL;
+    if (npos)
+        *npos = np;
+    if (np < min_pos) {
+        cli_usage(cmd);
+        return NULL;
+    }
+    return cli_admin(cmd, net);
+}
+
+int cli_admin_delete(const struct cli_cmd *cmd, int argc, char **argv,
+                     sl_err (*del)(sl_admin *a, const char *const *names, size_t n, int timeout_ms,
+                                   const sl_admin_result **results),
+                     const char *done, bool message)
+{
+    struct cli_net net;
+    const char *names[64];
+    int npos;
+    sl_admin *a = cli_admin_parse(cmd, argc, argv, &net, names, 1, 64, &npos);
+    if (!a)
+        return CLI_EXIT_USAGE;
+    const sl_admin_result *r;
+    sl_err e = del(a, names, (size_t)npos, net.timeout_ms, &r);
+    int code = e ? cli_err(cmd, e, "delete")
+                 : cli_print_results(cmd, &net, r, (size_t)npos, done, message);
+    sl_admin_free(a);
+    return code;
+}
+
+int cli_print_results(const struct cli_cmd *cmd, const struct cli_net *net,
+                      const sl_admin_result *r, size_t n, const char *done, bool message)
+{
+    int code = CLI_EXIT_OK;
+    if (net->json)
+        fputc('[', stdout);
+    for (size_t i = 0; i < n; i++) {
+        if (net->json) {
+            printf("%s{\"name\":", i ? "," : "");
+            cli_json_str(stdout, r[i].name);
+            printf(",\"error\":");
+            cli_json_str(stdout, r[i].err ? sl_err2name(r[i].err) : NULL);
+            if (message) {
+                printf(",\"message\":");
+                cli_json_str(stdout, r[i].errmsg);
+            }
+            fputc('}', stdout);
+        } else if (!r[i].err) {
+            printf("%s %s\n", done, r[i].name);
+        }
+        if (r[i].err) {
+            cli_fail(cmd, "%s: %s (%s)%s%s", r[i].name, sl_err2str(r[i].err), sl_err2name(r[i].err),
+                     *r[i].errmsg ? ": " : "", r[i].errmsg);
+            int c = cli_exit_of(r[i].err);
+            if (c > code)
+                code = c;
+        }
+    }
+    if (net->json)
+        printf("]\n");
+    return code;
+}
+
 int cli_exit_of(sl_err err)
 {
     switch (err) {

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_NAMES   64
 #define MAX_CONFIGS 64
 
 /*
@@ -40,38 +39,6 @@ static int split_kvs(char *s, sl_config_kv *kvs, int max)
         p = comma ? comma + 1 : NULL;
     }
     return n;
-}
-
-/* Prints per-name results (text: one line each; JSON: an array); the exit status of the worst. */
-static int print_results(const struct cli_cmd *cmd, const struct cli_net *net,
-                         const sl_admin_result *r, size_t n, const char *done)
-{
-    int code = CLI_EXIT_OK;
-    if (net->json)
-        fputc('[', stdout);
-    for (size_t i = 0; i < n; i++) {
-        if (net->json) {
-            printf("%s{\"name\":", i ? "," : "");
-            cli_json_str(stdout, r[i].name);
-            printf(",\"error\":");
-            cli_json_str(stdout, r[i].err ? sl_err2name(r[i].err) : NULL);
-            printf(",\"message\":");
-            cli_json_str(stdout, r[i].errmsg);
-            fputc('}', stdout);
-        } else if (!r[i].err) {
-            printf("%s %s\n", done, r[i].name);
-        }
-        if (r[i].err) {
-            cli_fail(cmd, "%s: %s (%s)%s%s", r[i].name, sl_err2str(r[i].err), sl_err2name(r[i].err),
-                     *r[i].errmsg ? ": " : "", r[i].errmsg);
-            int c = cli_exit_of(r[i].err);
-            if (c > code)
-                code = c;
-        }
-    }
-    if (net->json)
-        printf("]\n");
-    return code;
 }
 
 int cli_topic_create(const struct cli_cmd *cmd, int argc, char **argv)
@@ -110,9 +77,10 @@ int cli_topic_create(const struct cli_cmd *cmd, int argc, char **argv)
     sl_new_topic t = {name, (int32_t)parts, (int16_t)rf, kvs, (size_t)nkv};
     const sl_admin_result *r;
     sl_err e = sl_admin_create_topics(a, &t, 1, validate != NULL, net.timeout_ms, &r);
-    int code = e ? cli_err(cmd, e, name)
-                 : print_results(cmd, &net, r, 1,
-                                 validate ? "valid (nothing created): topic" : "created topic");
+    int code =
+        e ? cli_err(cmd, e, name)
+          : cli_print_results(cmd, &net, r, 1,
+                              validate ? "valid (nothing created): topic" : "created topic", true);
     sl_admin_free(a);
     free(cfg);
     return code;
@@ -128,10 +96,7 @@ static int cmp_topic(const void *x, const void *y)
 int cli_topic_list(const struct cli_cmd *cmd, int argc, char **argv)
 {
     struct cli_net net;
-    const struct cli_opt opts[] = {CLI_NET_OPTS(&net), {NULL, NULL, false, false}};
-    if (!cli_parse(cmd, argc, argv, opts, NULL, 0, NULL))
-        return CLI_EXIT_USAGE;
-    sl_admin *a = cli_admin(cmd, &net);
+    sl_admin *a = cli_admin_parse(cmd, argc, argv, &net, NULL, 0, 0, NULL);
     if (!a)
         return CLI_EXIT_USAGE;
     sl_metadata *md;
@@ -195,13 +160,7 @@ int cli_topic_describe(const struct cli_cmd *cmd, int argc, char **argv)
 {
     struct cli_net net;
     const char *name;
-    const struct cli_opt opts[] = {CLI_NET_OPTS(&net), {NULL, NULL, false, false}};
-    int npos;
-    if (!cli_parse(cmd, argc, argv, opts, &name, 1, &npos))
-        return CLI_EXIT_USAGE;
-    if (npos != 1)
-        return cli_usage(cmd);
-    sl_admin *a = cli_admin(cmd, &net);
+    sl_admin *a = cli_admin_parse(cmd, argc, argv, &net, &name, 1, 1, NULL);
     if (!a)
         return CLI_EXIT_USAGE;
     sl_metadata *md = NULL;
@@ -329,23 +288,7 @@ int cli_topic_describe(const struct cli_cmd *cmd, int argc, char **argv)
 
 int cli_topic_delete(const struct cli_cmd *cmd, int argc, char **argv)
 {
-    struct cli_net net;
-    const char *names[MAX_NAMES];
-    const struct cli_opt opts[] = {CLI_NET_OPTS(&net), {NULL, NULL, false, false}};
-    int npos;
-    if (!cli_parse(cmd, argc, argv, opts, names, MAX_NAMES, &npos))
-        return CLI_EXIT_USAGE;
-    if (npos < 1)
-        return cli_usage(cmd);
-    sl_admin *a = cli_admin(cmd, &net);
-    if (!a)
-        return CLI_EXIT_USAGE;
-    const sl_admin_result *r;
-    sl_err e = sl_admin_delete_topics(a, names, (size_t)npos, net.timeout_ms, &r);
-    int code =
-        e ? cli_err(cmd, e, "delete") : print_results(cmd, &net, r, (size_t)npos, "deleted topic");
-    sl_admin_free(a);
-    return code;
+    return cli_admin_delete(cmd, argc, argv, sl_admin_delete_topics, "deleted topic", true);
 }
 
 int cli_topic_add_partitions(const struct cli_cmd *cmd, int argc, char **argv)
@@ -370,10 +313,12 @@ int cli_topic_add_partitions(const struct cli_cmd *cmd, int argc, char **argv)
     sl_new_partitions p = {name, (int32_t)total};
     const sl_admin_result *r;
     sl_err e = sl_admin_create_partitions(a, &p, 1, validate != NULL, net.timeout_ms, &r);
-    int code = e ? cli_err(cmd, e, name)
-                 : print_results(cmd, &net, r, 1,
-                                 validate ? "valid (nothing changed): partitions of"
-                                          : cli_fmt("%lld partition(s) now in", (long long)total));
+    int code =
+        e ? cli_err(cmd, e, name)
+          : cli_print_results(cmd, &net, r, 1,
+                              validate ? "valid (nothing changed): partitions of"
+                                       : cli_fmt("%lld partition(s) now in", (long long)total),
+                              true);
     sl_admin_free(a);
     return code;
 }

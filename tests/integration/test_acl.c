@@ -29,7 +29,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "br_cred.h"
 #include "kp_msg.h"
 #include "kp_msg_cluster.h"
 #include "kp_msg_config.h"
@@ -37,63 +36,27 @@
 #include "kp_msg_sec.h"
 #include "kp_msg_txn.h"
 #include "tb_broker.h"
+#include "tb_check.h"
 #include "tb_group.h"
 #include "tb_kafka.h"
 #include "tb_sasl.h"
+#include "tb_sec.h"
+#include "tb_tls.h"
 #include "tb_txn.h"
 
 static struct tb_broker B;
 static int sasl_port;
 
-static int listener_port(const struct tb_broker *b, const char *name)
-{
-    char path[320], line[128];
-    snprintf(path, sizeof path, "%s/port", b->dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    int port = -1;
-    while (fgets(line, sizeof line, f)) {
-        char n[64];
-        int p;
-        if (sscanf(line, "%63s %d", n, &p) == 2 && strcmp(n, name) == 0)
-            port = p;
-    }
-    fclose(f);
-    return port;
-}
-
-static void add_user(const char *data, const char *user)
-{
-    struct br_cred *c;
-    ck_assert_int_eq(br_cred_open(data, NULL, NULL, &c), 0);
-    struct br_scram_cred cr;
-    ck_assert_int_eq(
-        br_scram_cred_from_password(BR_SASL_SCRAM_SHA_256, user, strlen(user), NULL, 0, 4096, &cr),
-        0);
-    ck_assert_int_eq(br_cred_put(c, user, strlen(user), &cr), 0);
-    br_cred_close(c);
-}
-
 static void start(const char *const *more)
 {
-    const char *argv[32] = {
+    static const char *const base[] = {
         "-o", "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
         "-o", "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
         "-o", "super.users=User:admin",
-        "-o", "connection.failed.authentication.delay.ms=0"};
-    int n = 8;
-    for (int i = 0; more && more[i] && n < 30; i++)
-        argv[n++] = more[i];
-    argv[n] = NULL;
-    memset(&B, 0, sizeof B);
-    ck_assert_int_eq(tb_broker_start(&B, argv), 0);
-    ck_assert_int_eq(tb_broker_stop(&B, SIGTERM) >= 0, 1);
-    add_user(B.data, "admin"); /* password = the name */
-    add_user(B.data, "alice");
-    ck_assert_int_eq(tb_broker_start(&B, argv), 0);
-    sasl_port = listener_port(&B, "SASL_PLAINTEXT");
-    ck_assert_int_gt(sasl_port, 0);
+        "-o", "connection.failed.authentication.delay.ms=0",
+        NULL};
+    static const char *const users[] = {"admin", "admin", "alice", "alice", NULL}; /* pw = name */
+    sasl_port = tb_sec_start(&B, base, more, users);
 }
 
 static int login(const char *user)
@@ -146,23 +109,8 @@ static int16_t produce(int fd, const char *topic)
 
 static int16_t fetch(int fd, const char *topic)
 {
-    struct kp_fetch_req_partition p = {.partition = 0,
-                                       .current_leader_epoch = -1,
-                                       .fetch_offset = 0,
-                                       .log_start_offset = -1,
-                                       .partition_max_bytes = 1 << 20};
-    struct kp_fetch_req_topic t = {.topic = kp_str_of(topic), .n_partitions = 1, .partitions = &p};
-    struct kp_fetch_req req = {.replica_id = -1,
-                               .max_wait_ms = 0,
-                               .min_bytes = 1,
-                               .max_bytes = 1 << 20,
-                               .session_epoch = -1,
-                               .n_topics = 1,
-                               .topics = &t};
     struct kp_fetch_resp resp;
-    ck_assert_int_eq(tb_kcall(fd, KP_API_FETCH, 11, TB_ENC(kp_fetch_req_encode), &req,
-                              TB_DEC(kp_fetch_resp_decode), &resp),
-                     0);
+    ck_assert_int_eq(tb_kfetch(fd, topic, 0, 0, &resp), 0);
     return resp.topics[0].partitions[0].error_code;
 }
 
@@ -1052,7 +1000,7 @@ START_TEST(invalid_binding_and_restart)
                           "-o", "super.users=User:admin",
                           NULL};
     ck_assert_int_eq(tb_broker_start(&B, argv), 0);
-    sasl_port = listener_port(&B, "SASL_PLAINTEXT");
+    sasl_port = tb_listener_port(&B, "SASL_PLAINTEXT");
     admin_fd = login("admin");
     int fd = login("alice");
     ck_assert_int_eq(produce(fd, "t"), 0);
@@ -1119,12 +1067,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    signal(SIGPIPE, SIG_IGN);
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return tb_ck_run(suite()); }

@@ -27,23 +27,12 @@
 #include "kp_api.h"
 #include "tb_broker.h"
 #include "tb_check.h"
+#include "tb_cli.h"
 #include "tb_kafka.h"
 
 static struct tb_broker B;
 static char out_path[400], bootstrap[64];
 static char out[1 << 16], err_text[1 << 14];
-
-static const char *tool(void)
-{
-    static char path[PATH_MAX];
-    const char *b = getenv("SPLICELOG_BUILD");
-    const char *root = getenv("SPLICELOG_ROOT");
-    if (b)
-        snprintf(path, sizeof path, "%s/san/splicelog", b);
-    else
-        snprintf(path, sizeof path, "%s/build/san/splicelog", root ? root : ".");
-    return path;
-}
 
 static void slurp(const char *path, char *buf, size_t cap)
 {
@@ -62,7 +51,7 @@ static void slurp(const char *path, char *buf, size_t cap)
  */
 static int runv(const char *in, bool nobs, const char *const *args)
 {
-    const char *argv[48] = {tool()};
+    const char *argv[48] = {tb_cli_tool()};
     int n = 1;
     for (int i = 0; args[i] && n < 44; i++)
         argv[n++] = args[i];
@@ -71,30 +60,12 @@ static int runv(const char *in, bool nobs, const char *const *args)
         argv[n++] = bootstrap;
     }
     argv[n] = NULL;
-    char inpath[420], errpath[420];
-    snprintf(inpath, sizeof inpath, "%s.in", out_path);
+    int rc = tb_cli_exec(in, argv, out_path);
+    char errpath[420];
     snprintf(errpath, sizeof errpath, "%s.err", out_path);
-    FILE *f = fopen(inpath, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(in ? in : "", f);
-    fclose(f);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd = open(inpath, O_RDONLY);
-        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 0);
-        dup2(o, 1);
-        dup2(e, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int st = tb_wait_exit(pid, 60000);
-    ck_assert_msg(st >= 0 && WIFEXITED(st), "splicelog %s did not exit", args[0]);
     slurp(out_path, out, sizeof out);
     slurp(errpath, err_text, sizeof err_text);
-    return WEXITSTATUS(st);
+    return rc;
 }
 
 #define RUN(in, ...)  runv((in), false, (const char *const[]){__VA_ARGS__, NULL})
@@ -399,11 +370,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

@@ -21,82 +21,12 @@
 
 #include "kp_msg.h"
 #include "tb_broker.h"
+#include "tb_check.h"
+#include "tb_cli.h"
 #include "tb_kafka.h"
 
-static char tmp[256], data[300], out[320];
-
-static const char *tool(void)
-{
-    static char path[PATH_MAX];
-    const char *b = getenv("SPLICELOG_BUILD");
-    const char *root = getenv("SPLICELOG_ROOT");
-    if (b)
-        snprintf(path, sizeof path, "%s/san/splicelog", b);
-    else
-        snprintf(path, sizeof path, "%s/build/san/splicelog", root ? root : ".");
-    return path;
-}
-
-static void setup(void)
-{
-    snprintf(tmp, sizeof tmp, "%s/cli_acl.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
-    snprintf(data, sizeof data, "%s/data", tmp);
-    snprintf(out, sizeof out, "%s/out", tmp);
-}
-
-static void teardown(void)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-/* Runs the tool with args (NULL-terminated, after "splicelog"), stdin from in (may be NULL);
- * returns its exit status; its stdout and stderr are in out and out.err. */
-static int run(const char *in, const char *const *args)
-{
-    const char *argv[32] = {tool()};
-    int n = 1;
-    for (; args[n - 1]; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    char inpath[400];
-    snprintf(inpath, sizeof inpath, "%s/in", tmp);
-    FILE *f = fopen(inpath, "w");
-    fputs(in ? in : "", f);
-    fclose(f);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd = open(inpath, O_RDONLY);
-        dup2(fd, 0);
-        char err[400];
-        snprintf(err, sizeof err, "%s.err", out);
-        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(o, 1);
-        dup2(e, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int st = tb_wait_exit(pid, 60000);
-    ck_assert_msg(st >= 0 && WIFEXITED(st), "tool did not exit");
-    return WEXITSTATUS(st);
-}
-
-static bool file_has(const char *suffix, const char *needle)
-{
-    char p[400], buf[8192] = {0};
-    snprintf(p, sizeof p, "%s%s", out, suffix);
-    FILE *f = fopen(p, "r");
-    if (!f)
-        return false;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return strstr(buf, needle) != NULL;
-}
+static void setup(void) { tb_cli_setup("cli_acl"); }
+static void teardown(void) { tb_cli_teardown(); }
 
 static int16_t produce(int port, const char *topic)
 {
@@ -114,34 +44,35 @@ static int16_t produce(int port, const char *topic)
 START_TEST(t_add_list_remove_enforced)
 {
     const char *add_w[] = {
-        "acl",        "add",   "--data-dir", data, "--principal", "User:ANONYMOUS",
-        "--resource", "topic", "--name",     "t",  "--operation", "Write",
+        "acl",        "add",   "--data-dir", tb_cli_data, "--principal", "User:ANONYMOUS",
+        "--resource", "topic", "--name",     "t",         "--operation", "Write",
         NULL};
-    ck_assert_int_eq(run(NULL, add_w), 0);
-    ck_assert(file_has("", "added\ttopic\tt\tliteral\tUser:ANONYMOUS\t*\twrite\tallow"));
+    ck_assert_int_eq(tb_cli_run(NULL, add_w), 0);
+    ck_assert(tb_cli_out_has("", "added\ttopic\tt\tliteral\tUser:ANONYMOUS\t*\twrite\tallow"));
     const char *add_c[] = {
-        "acl",        "add",     "--data-dir",  data,     "--principal", "User:ANONYMOUS",
-        "--resource", "cluster", "--operation", "create", NULL};
-    ck_assert_int_eq(run(NULL, add_c), 0);
-    const char *add_d[] = {"acl",       "add",        "--data-dir",  data,     "--principal",
-                           "User:eve",  "--resource", "topic",       "--name", "t",
-                           "--pattern", "prefixed",   "--operation", "read",   "--permission",
+        "acl",        "add",     "--data-dir",  tb_cli_data, "--principal", "User:ANONYMOUS",
+        "--resource", "cluster", "--operation", "create",    NULL};
+    ck_assert_int_eq(tb_cli_run(NULL, add_c), 0);
+    const char *add_d[] = {"acl",       "add",        "--data-dir",  tb_cli_data, "--principal",
+                           "User:eve",  "--resource", "topic",       "--name",    "t",
+                           "--pattern", "prefixed",   "--operation", "read",      "--permission",
                            "deny",      NULL};
-    ck_assert_int_eq(run(NULL, add_d), 0);
-    const char *list_all[] = {"acl", "list", "--data-dir", data, NULL};
-    ck_assert_int_eq(run(NULL, list_all), 0);
-    ck_assert(file_has("", "cluster\tkafka-cluster\tliteral\tUser:ANONYMOUS"));
-    ck_assert(file_has("", "topic\tt\tprefixed\tUser:eve\t*\tread\tdeny"));
-    const char *list_eve[] = {"acl", "list", "--data-dir", data, "--principal", "User:eve", NULL};
-    ck_assert_int_eq(run(NULL, list_eve), 0);
-    ck_assert(!file_has("", "ANONYMOUS"));
+    ck_assert_int_eq(tb_cli_run(NULL, add_d), 0);
+    const char *list_all[] = {"acl", "list", "--data-dir", tb_cli_data, NULL};
+    ck_assert_int_eq(tb_cli_run(NULL, list_all), 0);
+    ck_assert(tb_cli_out_has("", "cluster\tkafka-cluster\tliteral\tUser:ANONYMOUS"));
+    ck_assert(tb_cli_out_has("", "topic\tt\tprefixed\tUser:eve\t*\tread\tdeny"));
+    const char *list_eve[] = {"acl",         "list",     "--data-dir", tb_cli_data,
+                              "--principal", "User:eve", NULL};
+    ck_assert_int_eq(tb_cli_run(NULL, list_eve), 0);
+    ck_assert(!tb_cli_out_has("", "ANONYMOUS"));
 
     /* a broker on the directory enforces them */
     struct tb_broker b;
     memset(&b, 0, sizeof b);
-    snprintf(b.dir, sizeof b.dir, "%s", tmp); /* the broker's data dir is tmp/data */
-    snprintf(b.data, sizeof b.data, "%s", data);
-    snprintf(b.log, sizeof b.log, "%s/broker.log", tmp);
+    snprintf(b.dir, sizeof b.dir, "%s", tb_cli_tmp); /* the broker's data dir is tmp/data */
+    snprintf(b.data, sizeof b.data, "%s", tb_cli_data);
+    snprintf(b.log, sizeof b.log, "%s/broker.log", tb_cli_tmp);
     const char *argv[] = {"-o", "authorizer.class.name=kafka.security.authorizer.AclAuthorizer",
                           NULL};
     ck_assert_int_eq(tb_broker_start(&b, argv), 0);
@@ -154,41 +85,42 @@ START_TEST(t_add_list_remove_enforced)
     ck_assert_int_eq(produce(b.port, "t"), 0);
     ck_assert_int_eq(produce(b.port, "u"), 29); /* TOPIC_AUTHORIZATION_FAILED */
     /* held by the broker: refused */
-    ck_assert_int_eq(run(NULL, list_all), 1);
-    ck_assert(file_has(".err", "locked"));
+    ck_assert_int_eq(tb_cli_run(NULL, list_all), 1);
+    ck_assert(tb_cli_out_has(".err", "locked"));
     ck_assert_int_eq(tb_broker_stop(&b, SIGTERM) >= 0, 1);
     b.pid = 0;
 
-    const char *rm_none[] = {"acl", "remove", "--data-dir", data, NULL};
-    ck_assert_int_eq(run(NULL, rm_none), 1);
-    const char *rm_eve[] = {"acl", "remove", "--data-dir", data, "--principal", "User:eve", NULL};
-    ck_assert_int_eq(run(NULL, rm_eve), 0);
-    ck_assert(file_has("", "removed\ttopic\tt\tprefixed\tUser:eve"));
-    ck_assert_int_eq(run(NULL, list_all), 0);
-    ck_assert(!file_has("", "User:eve"));
+    const char *rm_none[] = {"acl", "remove", "--data-dir", tb_cli_data, NULL};
+    ck_assert_int_eq(tb_cli_run(NULL, rm_none), 1);
+    const char *rm_eve[] = {"acl",         "remove",   "--data-dir", tb_cli_data,
+                            "--principal", "User:eve", NULL};
+    ck_assert_int_eq(tb_cli_run(NULL, rm_eve), 0);
+    ck_assert(tb_cli_out_has("", "removed\ttopic\tt\tprefixed\tUser:eve"));
+    ck_assert_int_eq(tb_cli_run(NULL, list_all), 0);
+    ck_assert(!tb_cli_out_has("", "User:eve"));
 }
 END_TEST
 
 START_TEST(t_bad_input)
 {
-    const char *no_type[] = {"acl",         "add",        "--data-dir", data,     "--principal",
-                             "alice",       "--resource", "topic",      "--name", "t",
+    const char *no_type[] = {"acl",         "add",        "--data-dir", tb_cli_data, "--principal",
+                             "alice",       "--resource", "topic",      "--name",    "t",
                              "--operation", "read",       NULL};
-    ck_assert_int_eq(run(NULL, no_type), 1);
-    ck_assert(file_has(".err", "principalType:principalName"));
-    const char *bad_op[] = {"acl",         "add",        "--data-dir", data,     "--principal",
-                            "User:a",      "--resource", "topic",      "--name", "t",
+    ck_assert_int_eq(tb_cli_run(NULL, no_type), 1);
+    ck_assert(tb_cli_out_has(".err", "principalType:principalName"));
+    const char *bad_op[] = {"acl",         "add",        "--data-dir", tb_cli_data, "--principal",
+                            "User:a",      "--resource", "topic",      "--name",    "t",
                             "--operation", "fly",        NULL};
-    ck_assert_int_eq(run(NULL, bad_op), 1);
-    const char *bad_cluster[] = {"acl",         "add",        "--data-dir", data,     "--principal",
-                                 "User:a",      "--resource", "cluster",    "--name", "c",
-                                 "--operation", "alter",      NULL};
-    ck_assert_int_eq(run(NULL, bad_cluster), 1);
-    ck_assert(file_has(".err", "kafka-cluster"));
-    const char *unknown[] = {"acl", "add", "--data-dir", data, "--wat", "x", NULL};
-    ck_assert_int_eq(run(NULL, unknown), 2);
-    const char *missing[] = {"acl", "add", "--data-dir", data, NULL};
-    ck_assert_int_eq(run(NULL, missing), 2);
+    ck_assert_int_eq(tb_cli_run(NULL, bad_op), 1);
+    const char *bad_cluster[] = {
+        "acl",     "add",    "--data-dir", tb_cli_data,   "--principal", "User:a", "--resource",
+        "cluster", "--name", "c",          "--operation", "alter",       NULL};
+    ck_assert_int_eq(tb_cli_run(NULL, bad_cluster), 1);
+    ck_assert(tb_cli_out_has(".err", "kafka-cluster"));
+    const char *unknown[] = {"acl", "add", "--data-dir", tb_cli_data, "--wat", "x", NULL};
+    ck_assert_int_eq(tb_cli_run(NULL, unknown), 2);
+    const char *missing[] = {"acl", "add", "--data-dir", tb_cli_data, NULL};
+    ck_assert_int_eq(tb_cli_run(NULL, missing), 2);
 }
 END_TEST
 
@@ -204,12 +136,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    signal(SIGPIPE, SIG_IGN);
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return tb_ck_run(suite()); }

@@ -18,87 +18,17 @@
 
 #include "br_cred.h"
 #include "tb_broker.h"
+#include "tb_check.h"
+#include "tb_cli.h"
 
-static char tmp[256], data[300], out[320];
-
-static const char *tool(void)
-{
-    static char path[PATH_MAX];
-    const char *b = getenv("SPLICELOG_BUILD");
-    const char *root = getenv("SPLICELOG_ROOT");
-    if (b)
-        snprintf(path, sizeof path, "%s/san/splicelog", b);
-    else
-        snprintf(path, sizeof path, "%s/build/san/splicelog", root ? root : ".");
-    return path;
-}
-
-static void setup(void)
-{
-    snprintf(tmp, sizeof tmp, "%s/cli_user.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
-    snprintf(data, sizeof data, "%s/data", tmp);
-    snprintf(out, sizeof out, "%s/out", tmp);
-}
-
-static void teardown(void)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-/* Runs the tool with args (NULL-terminated, after "splicelog"), stdin from in (may be NULL);
- * returns its exit status; its stdout and stderr are in out and out.err. */
-static int run(const char *in, const char *const *args)
-{
-    const char *argv[32] = {tool()};
-    int n = 1;
-    for (; args[n - 1]; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    char inpath[400];
-    snprintf(inpath, sizeof inpath, "%s/in", tmp);
-    FILE *f = fopen(inpath, "w");
-    fputs(in ? in : "", f);
-    fclose(f);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd = open(inpath, O_RDONLY);
-        dup2(fd, 0);
-        char err[400];
-        snprintf(err, sizeof err, "%s.err", out);
-        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(o, 1);
-        dup2(e, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int st = tb_wait_exit(pid, 60000);
-    ck_assert_msg(st >= 0 && WIFEXITED(st), "tool did not exit");
-    return WEXITSTATUS(st);
-}
-
-static bool file_has(const char *suffix, const char *needle)
-{
-    char p[400], buf[8192] = {0};
-    snprintf(p, sizeof p, "%s%s", out, suffix);
-    FILE *f = fopen(p, "r");
-    if (!f)
-        return false;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return strstr(buf, needle) != NULL;
-}
+static void setup(void) { tb_cli_setup("cli_user"); }
+static void teardown(void) { tb_cli_teardown(); }
 
 /* Authenticates name/pw with PLAIN against the data directory's store. */
 static int plain_auth(const char *name, const char *pw)
 {
     struct br_cred *c;
-    ck_assert_int_eq(br_cred_open(data, NULL, NULL, &c), 0);
+    ck_assert_int_eq(br_cred_open(tb_cli_data, NULL, NULL, &c), 0);
     struct br_sasl_server srv;
     ck_assert_int_eq(br_sasl_server_init(&srv, br_cred_lookup, c), 0);
     struct br_sasl *s;
@@ -117,17 +47,17 @@ static int plain_auth(const char *name, const char *pw)
 
 START_TEST(t_create_then_authenticate)
 {
-    const char *create[] = {"user",        "create",        "--data-dir", data,
+    const char *create[] = {"user",        "create",        "--data-dir", tb_cli_data,
                             "--name",      "admin",         "--password", "admin-secret",
                             "--mechanism", "SCRAM-SHA-512", NULL};
-    ck_assert_int_eq(run(NULL, create), 0);
-    ck_assert(file_has("", "SCRAM-SHA-512 credential for user 'admin' (4096 iterations)"));
+    ck_assert_int_eq(tb_cli_run(NULL, create), 0);
+    ck_assert(tb_cli_out_has("", "SCRAM-SHA-512 credential for user 'admin' (4096 iterations)"));
     ck_assert_int_eq(plain_auth("admin", "admin-secret"), BR_SASL_DONE);
     ck_assert_int_eq(plain_auth("admin", "admin-secreT"), -EPERM);
 
     /* SCRAM-SHA-512 reaches the stored salt: the server-first message carries i=4096. */
     struct br_cred *c;
-    ck_assert_int_eq(br_cred_open(data, NULL, NULL, &c), 0);
+    ck_assert_int_eq(br_cred_open(tb_cli_data, NULL, NULL, &c), 0);
     struct br_scram_cred cred;
     ck_assert_int_eq(br_cred_lookup(c, BR_SASL_SCRAM_SHA_512, "admin", 5, &cred), 0);
     ck_assert_int_eq(cred.iterations, 4096);
@@ -136,62 +66,63 @@ START_TEST(t_create_then_authenticate)
 
     /* The password never reaches the disk. */
     char cmd[600];
-    snprintf(cmd, sizeof cmd, "grep -rq admin-secret '%s'", data);
+    snprintf(cmd, sizeof cmd, "grep -rq admin-secret '%s'", tb_cli_data);
     ck_assert_int_ne(system(cmd), 0);
 
     /* From stdin, another mechanism and iteration count; then both are listed. */
     const char *create2[] = {
-        "user", "create",      "--data-dir",    data,           "--name", "bob", "--password",
+        "user", "create",      "--data-dir",    tb_cli_data,    "--name", "bob", "--password",
         "-",    "--mechanism", "SCRAM-SHA-256", "--iterations", "8192",   NULL};
-    ck_assert_int_eq(run("bob pw with spaces\n", create2), 0);
+    ck_assert_int_eq(tb_cli_run("bob pw with spaces\n", create2), 0);
     ck_assert_int_eq(plain_auth("bob", "bob pw with spaces"), BR_SASL_DONE);
-    const char *list[] = {"user", "list", "--data-dir", data, NULL};
-    ck_assert_int_eq(run(NULL, list), 0);
-    ck_assert(file_has("", "admin\tSCRAM-SHA-512\t4096\n"));
-    ck_assert(file_has("", "bob\tSCRAM-SHA-256\t8192\n"));
+    const char *list[] = {"user", "list", "--data-dir", tb_cli_data, NULL};
+    ck_assert_int_eq(tb_cli_run(NULL, list), 0);
+    ck_assert(tb_cli_out_has("", "admin\tSCRAM-SHA-512\t4096\n"));
+    ck_assert(tb_cli_out_has("", "bob\tSCRAM-SHA-256\t8192\n"));
 
     /* Replace admin's password, then delete bob's credential. */
-    const char *replace[] = {"user",        "create",        "--data-dir", data,
+    const char *replace[] = {"user",        "create",        "--data-dir", tb_cli_data,
                              "--name",      "admin",         "--password", "new",
                              "--mechanism", "SCRAM-SHA-512", NULL};
-    ck_assert_int_eq(run(NULL, replace), 0);
+    ck_assert_int_eq(tb_cli_run(NULL, replace), 0);
     ck_assert_int_eq(plain_auth("admin", "admin-secret"), -EPERM);
     ck_assert_int_eq(plain_auth("admin", "new"), BR_SASL_DONE);
-    const char *del[] = {"user", "delete",      "--data-dir",    data, "--name",
+    const char *del[] = {"user", "delete",      "--data-dir",    tb_cli_data, "--name",
                          "bob",  "--mechanism", "SCRAM-SHA-256", NULL};
-    ck_assert_int_eq(run(NULL, del), 0);
+    ck_assert_int_eq(tb_cli_run(NULL, del), 0);
     ck_assert_int_eq(plain_auth("bob", "bob pw with spaces"), -EPERM);
-    ck_assert_int_eq(run(NULL, del), 1);
-    ck_assert(file_has(".err", "has no SCRAM-SHA-256 credential"));
+    ck_assert_int_eq(tb_cli_run(NULL, del), 1);
+    ck_assert(tb_cli_out_has(".err", "has no SCRAM-SHA-256 credential"));
 }
 END_TEST
 
 START_TEST(t_usage_errors)
 {
-    const char *no_pw[] = {"user", "create",      "--data-dir",    data, "--name",
+    const char *no_pw[] = {"user", "create",      "--data-dir",    tb_cli_data, "--name",
                            "x",    "--mechanism", "SCRAM-SHA-512", NULL};
-    ck_assert_int_eq(run(NULL, no_pw), 2);
-    ck_assert(file_has(".err", "--password is required"));
-    const char *unknown[] = {"user", "list", "--data-dir", data, "--bogus", "1", NULL};
-    ck_assert_int_eq(run(NULL, unknown), 2);
-    const char *twice[] = {"user", "list", "--data-dir", data, "--data-dir", data, NULL};
-    ck_assert_int_eq(run(NULL, twice), 2);
-    const char *plain[] = {"user",       "create", "--data-dir",  data,    "--name", "x",
-                           "--password", "p",      "--mechanism", "PLAIN", NULL};
-    ck_assert_int_eq(run(NULL, plain), 1);
+    ck_assert_int_eq(tb_cli_run(NULL, no_pw), 2);
+    ck_assert(tb_cli_out_has(".err", "--password is required"));
+    const char *unknown[] = {"user", "list", "--data-dir", tb_cli_data, "--bogus", "1", NULL};
+    ck_assert_int_eq(tb_cli_run(NULL, unknown), 2);
+    const char *twice[] = {"user",       "list",      "--data-dir", tb_cli_data,
+                           "--data-dir", tb_cli_data, NULL};
+    ck_assert_int_eq(tb_cli_run(NULL, twice), 2);
+    const char *plain[] = {"user",       "create", "--data-dir",  tb_cli_data, "--name", "x",
+                           "--password", "p",      "--mechanism", "PLAIN",     NULL};
+    ck_assert_int_eq(tb_cli_run(NULL, plain), 1);
     const char *few[] = {
-        "user", "create",      "--data-dir",    data,           "--name", "x", "--password",
+        "user", "create",      "--data-dir",    tb_cli_data,    "--name", "x", "--password",
         "p",    "--mechanism", "SCRAM-SHA-256", "--iterations", "1000",   NULL};
-    ck_assert_int_eq(run(NULL, few), 1);
-    const char *badname[] = {"user",        "create",        "--data-dir", data,
+    ck_assert_int_eq(tb_cli_run(NULL, few), 1);
+    const char *badname[] = {"user",        "create",        "--data-dir", tb_cli_data,
                              "--name",      "a\tb",          "--password", "p",
                              "--mechanism", "SCRAM-SHA-256", NULL};
-    ck_assert_int_eq(run(NULL, badname), 1);
+    ck_assert_int_eq(tb_cli_run(NULL, badname), 1);
     const char *nocmd[] = {"user", "frobnicate", NULL};
-    ck_assert_int_eq(run(NULL, nocmd), 2);
+    ck_assert_int_eq(tb_cli_run(NULL, nocmd), 2);
     /* None of that created a credential file. */
     char f[400];
-    snprintf(f, sizeof f, "%s/%s/%s", data, BR_SECURITY_DIR, BR_CRED_FILE);
+    snprintf(f, sizeof f, "%s/%s/%s", tb_cli_data, BR_SECURITY_DIR, BR_CRED_FILE);
     ck_assert_int_ne(access(f, F_OK), 0);
 }
 END_TEST
@@ -203,14 +134,14 @@ START_TEST(t_refused_while_broker_runs)
     const char *create[] = {"user",        "create",        "--data-dir", b.data,
                             "--name",      "admin",         "--password", "pw",
                             "--mechanism", "SCRAM-SHA-512", NULL};
-    ck_assert_int_eq(run(NULL, create), 1);
-    ck_assert(file_has(".err", "locked: a broker is running on it"));
+    ck_assert_int_eq(tb_cli_run(NULL, create), 1);
+    ck_assert(tb_cli_out_has(".err", "locked: a broker is running on it"));
     char f[400];
     snprintf(f, sizeof f, "%s/%s/%s", b.data, BR_SECURITY_DIR, BR_CRED_FILE);
     ck_assert_int_ne(access(f, F_OK), 0);
     ck_assert_int_eq(tb_broker_stop(&b, SIGTERM) >= 0, 1);
     /* Stopped: now it works, and the broker starts on the directory afterwards. */
-    ck_assert_int_eq(run(NULL, create), 0);
+    ck_assert_int_eq(tb_cli_run(NULL, create), 0);
     ck_assert_int_eq(tb_broker_start(&b, NULL), 0);
     tb_broker_cleanup(&b);
 }
@@ -229,11 +160,4 @@ static Suite *cli_user_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(cli_user_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(cli_user_suite()); }

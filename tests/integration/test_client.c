@@ -33,70 +33,30 @@
 #include <unistd.h>
 
 #include "../support/tb_broker.h"
+#include "../support/tb_client.h"
 #include "splicelog.h"
+#include "../support/tb_check.h"
 
 static struct tb_broker B;
 
-/*
- * For loops over many records: Check's ck_assert* report every passing check to the test
- * runner (a write per call), which costs more than the work under test; these call into Check
- * only when the condition fails.
- */
-#define FAST(cond)                                                                                 \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            ck_assert_msg(0, "failed: %s", #cond);                                                 \
-    } while (0)
-#define FAST_MSG(cond, ...)                                                                        \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            ck_assert_msg(0, __VA_ARGS__);                                                         \
-    } while (0)
-#define FAST_EQ(a, b)                                                                              \
-    do {                                                                                           \
-        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
-        if (a_ != b_)                                                                              \
-            ck_assert_msg(0, "%s == %s failed: %lld != %lld", #a, #b, a_, b_);                     \
-    } while (0)
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 static char bootstrap[64];
-
-static void start_broker(const char *const *extra)
-{
-    int rc = tb_broker_start(&B, extra);
-    ck_assert_msg(rc == 0, "broker start: %s (binary %s)", strerror(-rc), tb_broker_binary());
-    snprintf(bootstrap, sizeof(bootstrap), "127.0.0.1:%d", B.port);
-}
 
 static void setup(void)
 {
     memset(&B, 0, sizeof(B));
     static const char *const extra[] = {"-o", "num.partitions=1", NULL};
-    start_broker(extra);
+    tb_cl_start(&B, extra, bootstrap, sizeof(bootstrap));
 }
 
 static void setup_bare(void) { memset(&B, 0, sizeof(B)); }
 
 static void teardown(void) { tb_broker_cleanup(&B); }
 
-static void cset(sl_conf *c, const char *name, const char *value)
-{
-    char err[256] = "";
-    ck_assert_msg(sl_conf_set(c, name, value, err, sizeof(err)) == SL_ERR_NO_ERROR, "%s=%s: %s",
-                  name, value, err);
-}
-
 static sl_conf *conf_new(void)
 {
     sl_conf *c = sl_conf_new();
     ck_assert_ptr_nonnull(c);
-    cset(c, "bootstrap.servers", bootstrap);
+    tb_cl_set(c, "bootstrap.servers", bootstrap);
     return c;
 }
 
@@ -177,7 +137,7 @@ START_TEST(test_million_records_roundtrip)
 {
     static const char *const extra[] = {"-o", "num.partitions=4", NULL};
     memset(&B, 0, sizeof(B));
-    start_broker(extra);
+    tb_cl_start(&B, extra, bootstrap, sizeof(bootstrap));
     memset(&M, 0, sizeof(M));
     M.calls = calloc(MILLION, 1);
     M.part = calloc(MILLION, 1);
@@ -185,24 +145,24 @@ START_TEST(test_million_records_roundtrip)
     for (int i = 0; i < MPARTS; i++)
         M.last[i] = -1;
     sl_conf *c = conf_new();
-    cset(c, "linger.ms", "5");
-    cset(c, "acks", "1");
+    tb_cl_set(c, "linger.ms", "5");
+    tb_cl_set(c, "acks", "1");
     sl_conf_set_delivery_cb(c, million_dr);
     sl_producer *p = producer_new(c);
-    int64_t t0 = now_ms();
+    int64_t t0 = tb_now_ms();
     for (long i = 0; i < MILLION; i++) {
         char k[16], v[32];
         int kl = snprintf(k, sizeof(k), "k%ld", i % 1000);
         int vl = snprintf(v, sizeof(v), "value-%07ld", i);
         sl_err e = produce(p, "million", SL_PARTITION_ANY, k, (size_t)kl, v, (size_t)vl, NULL, 0,
                            (void *)(intptr_t)i);
-        FAST_MSG(e == SL_ERR_NO_ERROR, "produce %ld: %s", i, sl_err2str(e));
+        TB_FAST_MSG(e == SL_ERR_NO_ERROR, "produce %ld: %s", i, sl_err2str(e));
         if (i % 1000 == 0)
             sl_poll(p, 0);
     }
-    int64_t t1 = now_ms();
+    int64_t t1 = tb_now_ms();
     ck_assert_int_eq(sl_flush(p, 120000), SL_ERR_NO_ERROR);
-    int64_t t2 = now_ms();
+    int64_t t2 = tb_now_ms();
     sl_stats st;
     sl_producer_stats(p, &st);
     sl_producer_free(p);
@@ -211,10 +171,10 @@ START_TEST(test_million_records_roundtrip)
     ck_assert_int_eq(M.bad_views, 0);
     ck_assert_uint_eq(st.records_delivered, MILLION);
     for (long i = 0; i < MILLION; i++) {
-        FAST_MSG(M.calls[i] == 1, "record %ld: %d callbacks", i, M.calls[i]);
+        TB_FAST_MSG(M.calls[i] == 1, "record %ld: %d callbacks", i, M.calls[i]);
         char k[16];
         int kl = snprintf(k, sizeof(k), "k%ld", i % 1000);
-        FAST_EQ(M.part[i], sl_partition_for_key(k, (size_t)kl, MPARTS));
+        TB_FAST_EQ(M.part[i], sl_partition_for_key(k, (size_t)kl, MPARTS));
     }
     /* Batching happened: far fewer batches than records. */
     ck_assert_uint_lt(st.batches_sent, MILLION / 100);
@@ -235,26 +195,26 @@ START_TEST(test_million_records_roundtrip)
             idle++;
             continue;
         }
-        FAST_MSG(e == SL_ERR_NO_ERROR, "poll: %s", sl_err2str(e));
+        TB_FAST_MSG(e == SL_ERR_NO_ERROR, "poll: %s", sl_err2str(e));
         idle = 0;
-        FAST(r.value && r.value_len == 13 && memcmp(r.value, "value-", 6) == 0);
+        TB_FAST(r.value && r.value_len == 13 && memcmp(r.value, "value-", 6) == 0);
         char num[8];
         memcpy(num, (const char *)r.value + 6, 7);
         num[7] = 0;
         long i = strtol(num, NULL, 10);
-        FAST(i >= 0 && i < MILLION);
-        FAST_MSG(!seen[i], "record %ld twice", i);
+        TB_FAST(i >= 0 && i < MILLION);
+        TB_FAST_MSG(!seen[i], "record %ld twice", i);
         seen[i] = 1;
-        FAST_EQ(r.partition, M.part[i]);
-        FAST_EQ(r.offset, M.off[i]);
+        TB_FAST_EQ(r.partition, M.part[i]);
+        TB_FAST_EQ(r.offset, M.off[i]);
         char key[16];
         int kl = snprintf(key, sizeof(key), "k%ld", i % 1000);
-        FAST(r.key && r.key_len == (size_t)kl && memcmp(r.key, key, (size_t)kl) == 0);
-        FAST(strcmp(r.topic, "million") == 0);
+        TB_FAST(r.key && r.key_len == (size_t)kl && memcmp(r.key, key, (size_t)kl) == 0);
+        TB_FAST(strcmp(r.topic, "million") == 0);
         got++;
     }
     ck_assert_int_eq(got, MILLION);
-    int64_t t3 = now_ms();
+    int64_t t3 = tb_now_ms();
     fprintf(stderr, "million: produce %lld ms, flush %lld ms, consume %lld ms; %llu batches\n",
             (long long)(t1 - t0), (long long)(t2 - t1), (long long)(t3 - t2),
             (unsigned long long)st.batches_sent);
@@ -350,7 +310,7 @@ START_TEST(test_library_reads_kcat_records)
     ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "kcat status 0x%x", st);
 
     sl_conf *c = conf_new();
-    cset(c, "check.crcs", "true");
+    tb_cl_set(c, "check.crcs", "true");
     sl_consumer *k = consumer_new(c);
     ck_assert_int_eq(sl_consumer_assign(k, "interop-b", 0, SL_OFFSET_BEGINNING), SL_ERR_NO_ERROR);
     for (int i = 0; i < 40; i++) {
@@ -386,14 +346,14 @@ static void part_dr(sl_producer *p, const sl_delivery *dr, void *opaque)
     (void)p;
     (void)opaque;
     long i = (long)(intptr_t)dr->msg_opaque;
-    FAST(dr->err == SL_ERR_NO_ERROR && i >= 0 && i < 200);
+    TB_FAST(dr->err == SL_ERR_NO_ERROR && i >= 0 && i < 200);
     lib_part[i] = dr->partition;
 }
 
 START_TEST(test_consistent_random_places_keys_like_kcat)
 {
     static const char *const extra[] = {"-o", "num.partitions=4", NULL};
-    start_broker(extra);
+    tb_cl_start(&B, extra, bootstrap, sizeof(bootstrap));
     char in[400], out[400];
     snprintf(in, sizeof(in), "%s/keys.in", B.dir);
     snprintf(out, sizeof(out), "%s/kcat.out", B.dir);
@@ -410,7 +370,7 @@ START_TEST(test_consistent_random_places_keys_like_kcat)
     ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "kcat status 0x%x", st);
 
     sl_conf *c = conf_new();
-    cset(c, "partitioner", "consistent_random");
+    tb_cl_set(c, "partitioner", "consistent_random");
     sl_conf_set_delivery_cb(c, part_dr);
     sl_producer *p = producer_new(c);
     for (int i = 0; i < 200; i++) {
@@ -452,8 +412,8 @@ static void inflight_dr(sl_producer *p, const sl_delivery *dr, void *opaque)
     (void)p;
     (void)opaque;
     long i = (long)(intptr_t)dr->msg_opaque;
-    FAST(i >= 0 && i < inflight_n);
-    FAST_MSG(dr->err == SL_ERR_NO_ERROR, "%s", sl_err2str(dr->err));
+    TB_FAST(i >= 0 && i < inflight_n);
+    TB_FAST_MSG(dr->err == SL_ERR_NO_ERROR, "%s", sl_err2str(dr->err));
     inflight_off[i] = dr->offset;
 }
 
@@ -462,16 +422,16 @@ START_TEST(test_many_requests_in_flight_keep_order)
     inflight_n = 200000;
     inflight_off = calloc((size_t)inflight_n, sizeof(int64_t));
     sl_conf *c = conf_new();
-    cset(c, "batch.size", "16384");
-    cset(c, "linger.ms", "1000");
-    cset(c, "max.in.flight.requests.per.connection", "5");
+    tb_cl_set(c, "batch.size", "16384");
+    tb_cl_set(c, "linger.ms", "1000");
+    tb_cl_set(c, "max.in.flight.requests.per.connection", "5");
     sl_conf_set_delivery_cb(c, inflight_dr);
     sl_producer *p = producer_new(c);
     for (long i = 0; i < inflight_n; i++) {
         char v[32];
         int vl = snprintf(v, sizeof(v), "in-flight-%ld", i);
-        FAST_EQ(produce(p, "inflight", 0, NULL, 0, v, (size_t)vl, NULL, 0, (void *)(intptr_t)i),
-                SL_ERR_NO_ERROR);
+        TB_FAST_EQ(produce(p, "inflight", 0, NULL, 0, v, (size_t)vl, NULL, 0, (void *)(intptr_t)i),
+                   SL_ERR_NO_ERROR);
     }
     ck_assert_int_eq(sl_flush(p, 60000), SL_ERR_NO_ERROR);
     sl_stats st;
@@ -481,7 +441,7 @@ START_TEST(test_many_requests_in_flight_keep_order)
     ck_assert_uint_le(st.max_in_flight_seen, 5);
     ck_assert_uint_gt(st.batches_sent, 10);
     for (long i = 0; i < inflight_n; i++)
-        FAST_EQ(inflight_off[i], i); /* one partition: produce order == log order */
+        TB_FAST_EQ(inflight_off[i], i); /* one partition: produce order == log order */
     free(inflight_off);
 }
 END_TEST
@@ -497,7 +457,7 @@ static void restart_dr(sl_producer *p, const sl_delivery *dr, void *opaque)
     (void)p;
     (void)opaque;
     long i = (long)(intptr_t)dr->msg_opaque;
-    FAST(i >= 0 && i < RN);
+    TB_FAST(i >= 0 && i < RN);
     restart_calls[i]++;
     restart_err[i] = dr->err;
     restart_off[i] = dr->offset;
@@ -509,19 +469,19 @@ START_TEST(test_broker_killed_mid_production)
     restart_off = calloc(RN, sizeof(*restart_off));
     restart_calls = calloc(RN, 1);
     sl_conf *c = conf_new();
-    cset(c, "linger.ms", "2");
-    cset(c, "batch.size", "32768");
-    cset(c, "request.timeout.ms", "5000");
-    cset(c, "delivery.timeout.ms", "60000");
-    cset(c, "retry.backoff.ms", "50");
+    tb_cl_set(c, "linger.ms", "2");
+    tb_cl_set(c, "batch.size", "32768");
+    tb_cl_set(c, "request.timeout.ms", "5000");
+    tb_cl_set(c, "delivery.timeout.ms", "60000");
+    tb_cl_set(c, "retry.backoff.ms", "50");
     sl_conf_set_delivery_cb(c, restart_dr);
     sl_producer *p = producer_new(c);
     int port = B.port;
     for (long i = 0; i < RN; i++) {
         char v[32];
         int vl = snprintf(v, sizeof(v), "restart-%06ld", i);
-        FAST_EQ(produce(p, "restart", 0, NULL, 0, v, (size_t)vl, NULL, 0, (void *)(intptr_t)i),
-                SL_ERR_NO_ERROR);
+        TB_FAST_EQ(produce(p, "restart", 0, NULL, 0, v, (size_t)vl, NULL, 0, (void *)(intptr_t)i),
+                   SL_ERR_NO_ERROR);
         sl_poll(p, 0);
         if (i == RN / 3) {
             tb_broker_stop(&B, SIGKILL);
@@ -529,8 +489,8 @@ START_TEST(test_broker_killed_mid_production)
             char listen[32];
             snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
             const char *const extra[] = {"--listen", listen, NULL};
-            start_broker(extra);
-            FAST_EQ(B.port, port);
+            tb_cl_start(&B, extra, bootstrap, sizeof(bootstrap));
+            TB_FAST_EQ(B.port, port);
         }
     }
     ck_assert_int_eq(sl_flush(p, 90000), SL_ERR_NO_ERROR);
@@ -553,8 +513,8 @@ START_TEST(test_broker_killed_mid_production)
             idle++;
             continue;
         }
-        FAST_MSG(e == SL_ERR_NO_ERROR, "%s", sl_err2str(e));
-        FAST((size_t)r.offset < cap && r.value_len < 16);
+        TB_FAST_MSG(e == SL_ERR_NO_ERROR, "%s", sl_err2str(e));
+        TB_FAST((size_t)r.offset < cap && r.value_len < 16);
         memcpy(log[r.offset], r.value, r.value_len);
         if (r.offset + 1 > end)
             end = r.offset + 1;
@@ -562,7 +522,7 @@ START_TEST(test_broker_killed_mid_production)
     sl_consumer_free(k);
     long ok = 0, failed = 0;
     for (long i = 0; i < RN; i++) {
-        FAST_MSG(restart_calls[i] == 1, "record %ld: %d callbacks", i, restart_calls[i]);
+        TB_FAST_MSG(restart_calls[i] == 1, "record %ld: %d callbacks", i, restart_calls[i]);
         if (restart_err[i]) {
             failed++;
             continue;
@@ -570,15 +530,16 @@ START_TEST(test_broker_killed_mid_production)
         ok++;
         char v[32];
         snprintf(v, sizeof(v), "restart-%06d", (int)i);
-        FAST_MSG(restart_off[i] >= 0 && restart_off[i] < end && strcmp(log[restart_off[i]], v) == 0,
-                 "record %ld reported at offset %lld but the log has \"%s\"", i,
-                 (long long)restart_off[i],
-                 restart_off[i] >= 0 && restart_off[i] < end ? log[restart_off[i]] : "");
+        TB_FAST_MSG(restart_off[i] >= 0 && restart_off[i] < end &&
+                        strcmp(log[restart_off[i]], v) == 0,
+                    "record %ld reported at offset %lld but the log has \"%s\"", i,
+                    (long long)restart_off[i],
+                    restart_off[i] >= 0 && restart_off[i] < end ? log[restart_off[i]] : "");
     }
     /* Records produced after the restart must all have gone through. */
     for (long i = RN / 2 + 1; i < RN; i++)
-        FAST_MSG(restart_err[i] == SL_ERR_NO_ERROR, "record %ld: %s", i,
-                 sl_err2str(restart_err[i]));
+        TB_FAST_MSG(restart_err[i] == SL_ERR_NO_ERROR, "record %ld: %s", i,
+                    sl_err2str(restart_err[i]));
     ck_assert_uint_ge(st.disconnects + st.retries, 1);
     fprintf(stderr, "restart: %ld delivered, %ld failed, %llu retries\n", ok, failed,
             (unsigned long long)st.retries);
@@ -604,15 +565,15 @@ static void acks0_dr(sl_producer *p, const sl_delivery *dr, void *opaque)
 START_TEST(test_acks0_delivered_when_written)
 {
     sl_conf *c = conf_new();
-    cset(c, "acks", "0");
-    cset(c, "batch.size", "4096");
+    tb_cl_set(c, "acks", "0");
+    tb_cl_set(c, "batch.size", "4096");
     sl_conf_set_delivery_cb(c, acks0_dr);
     acks0_calls = acks0_bad = 0;
     sl_producer *p = producer_new(c);
     for (int i = 0; i < 5000; i++) {
         char v[32];
         int vl = snprintf(v, sizeof(v), "a0-%d", i);
-        FAST_EQ(produce(p, "acks0", 0, NULL, 0, v, (size_t)vl, NULL, 0, NULL), SL_ERR_NO_ERROR);
+        TB_FAST_EQ(produce(p, "acks0", 0, NULL, 0, v, (size_t)vl, NULL, 0, NULL), SL_ERR_NO_ERROR);
     }
     ck_assert_int_eq(sl_flush(p, 30000), SL_ERR_NO_ERROR);
     sl_stats st;
@@ -629,11 +590,11 @@ START_TEST(test_acks0_delivered_when_written)
     for (int i = 0; i < 5000; i++) {
         sl_record r;
         sl_err e = sl_consumer_poll(k, 10000, &r);
-        FAST_MSG(e == SL_ERR_NO_ERROR, "record %d: %s", i, sl_err2str(e));
+        TB_FAST_MSG(e == SL_ERR_NO_ERROR, "record %d: %s", i, sl_err2str(e));
         char v[32];
         int vl = snprintf(v, sizeof(v), "a0-%d", i);
-        FAST_EQ(r.offset, i);
-        FAST(r.value_len == (size_t)vl && memcmp(r.value, v, (size_t)vl) == 0);
+        TB_FAST_EQ(r.offset, i);
+        TB_FAST(r.value_len == (size_t)vl && memcmp(r.value, v, (size_t)vl) == 0);
     }
     sl_consumer_free(k);
 }
@@ -654,8 +615,8 @@ static void last_dr(sl_producer *p, const sl_delivery *dr, void *opaque)
 START_TEST(test_queue_full)
 {
     sl_conf *c = conf_new();
-    cset(c, "queue.buffering.max.messages", "1000");
-    cset(c, "linger.ms", "60000");
+    tb_cl_set(c, "queue.buffering.max.messages", "1000");
+    tb_cl_set(c, "linger.ms", "60000");
     sl_conf_set_delivery_cb(c, last_dr);
     last_dr_calls = 0;
     sl_producer *p = producer_new(c);
@@ -698,7 +659,7 @@ START_TEST(test_unknown_topic_auto_create_off)
 {
     /* Client side off (broker would create). */
     sl_conf *c = conf_new();
-    cset(c, "allow.auto.create.topics", "false");
+    tb_cl_set(c, "allow.auto.create.topics", "false");
     sl_conf_set_delivery_cb(c, last_dr);
     sl_producer *p = producer_new(c);
     expect_unknown_topic(p, "no-such-topic", SL_PARTITION_ANY);
@@ -713,7 +674,7 @@ START_TEST(test_unknown_topic_auto_create_off)
     tb_broker_cleanup(&B);
     memset(&B, 0, sizeof(B));
     static const char *const extra[] = {"-o", "auto.create.topics.enable=false", NULL};
-    start_broker(extra);
+    tb_cl_start(&B, extra, bootstrap, sizeof(bootstrap));
     c = conf_new();
     sl_conf_set_delivery_cb(c, last_dr);
     p = producer_new(c);
@@ -728,13 +689,13 @@ START_TEST(test_message_too_large)
     tb_broker_cleanup(&B);
     memset(&B, 0, sizeof(B));
     static const char *const extra[] = {"-o", "message.max.bytes=20000", NULL};
-    start_broker(extra);
+    tb_cl_start(&B, extra, bootstrap, sizeof(bootstrap));
     size_t big = 50000;
     char *v = malloc(big);
     memset(v, 'z', big);
     /* Larger than the producer's own message.max.bytes: refused at once. */
     sl_conf *c = conf_new();
-    cset(c, "message.max.bytes", "10000");
+    tb_cl_set(c, "message.max.bytes", "10000");
     sl_producer *p = producer_new(c);
     ck_assert_int_eq(sl_produce(p, "big", 0, NULL, 0, v, big, NULL, 0, 0, NULL),
                      SL_ERR__MSG_SIZE_TOO_LARGE);
@@ -743,8 +704,8 @@ START_TEST(test_message_too_large)
     /* Accepted by the producer, larger than the broker's: the delivery reports Kafka's
      * MESSAGE_TOO_LARGE (10), not retried; a small record after it still goes through. */
     c = conf_new();
-    cset(c, "message.max.bytes", "1000000");
-    cset(c, "linger.ms", "0");
+    tb_cl_set(c, "message.max.bytes", "1000000");
+    tb_cl_set(c, "linger.ms", "0");
     sl_conf_set_delivery_cb(c, last_dr);
     last_dr_calls = 0;
     p = producer_new(c);
@@ -767,7 +728,7 @@ END_TEST
 static void produce_n(const char *topic, int n, const char *prefix, size_t pad)
 {
     sl_conf *c = conf_new();
-    cset(c, "message.max.bytes", "10000000");
+    tb_cl_set(c, "message.max.bytes", "10000000");
     sl_conf_set_delivery_cb(c, counting_dr);
     counting_dr_errors = 0;
     sl_producer *p = producer_new(c);
@@ -796,7 +757,7 @@ START_TEST(test_offset_out_of_range_seek_and_end)
 {
     produce_n("oor", 10, "r", 0);
     sl_conf *c = conf_new();
-    cset(c, "auto.offset.reset", "earliest");
+    tb_cl_set(c, "auto.offset.reset", "earliest");
     sl_consumer *k = consumer_new(c);
     ck_assert_int_eq(sl_consumer_assign(k, "oor", 0, 1000), SL_ERR_NO_ERROR);
     ck_assert_int_eq(next_offset(k, 10000), 0); /* reset to the earliest */
@@ -831,7 +792,7 @@ START_TEST(test_offset_out_of_range_seek_and_end)
     sl_consumer_free(k);
 
     c = conf_new();
-    cset(c, "auto.offset.reset", "error");
+    tb_cl_set(c, "auto.offset.reset", "error");
     k = consumer_new(c);
     ck_assert_int_eq(sl_consumer_assign(k, "oor", 0, 500), SL_ERR_NO_ERROR);
     ck_assert_int_eq(sl_consumer_poll(k, 10000, &r), SL_ERR__AUTO_OFFSET_RESET);
@@ -848,8 +809,8 @@ START_TEST(test_record_larger_than_partition_fetch_size)
 {
     produce_n("large", 3, "L", 300000);
     sl_conf *c = conf_new();
-    cset(c, "max.partition.fetch.bytes", "1024");
-    cset(c, "fetch.max.bytes", "2048");
+    tb_cl_set(c, "max.partition.fetch.bytes", "1024");
+    tb_cl_set(c, "fetch.max.bytes", "2048");
     sl_consumer *k = consumer_new(c);
     ck_assert_int_eq(sl_consumer_assign(k, "large", 0, SL_OFFSET_BEGINNING), SL_ERR_NO_ERROR);
     for (int i = 0; i < 3; i++) {
@@ -866,17 +827,18 @@ START_TEST(test_prefetch_bounded)
 {
     /* 4 MB in small batches; the consumer may hold at most 64 KiB plus one response. */
     sl_conf *pc = conf_new();
-    cset(pc, "batch.size", "8192");
+    tb_cl_set(pc, "batch.size", "8192");
     sl_producer *p = producer_new(pc);
     char v[100];
     memset(v, 'p', sizeof(v));
     for (int i = 0; i < 40000; i++)
-        FAST_EQ(produce(p, "prefetch", 0, NULL, 0, v, sizeof(v), NULL, 0, NULL), SL_ERR_NO_ERROR);
+        TB_FAST_EQ(produce(p, "prefetch", 0, NULL, 0, v, sizeof(v), NULL, 0, NULL),
+                   SL_ERR_NO_ERROR);
     ck_assert_int_eq(sl_flush(p, 30000), SL_ERR_NO_ERROR);
     sl_producer_free(p);
 
     sl_conf *c = conf_new();
-    cset(c, "queued.max.messages.kbytes", "64");
+    tb_cl_set(c, "queued.max.messages.kbytes", "64");
     sl_consumer *k = consumer_new(c);
     ck_assert_int_eq(sl_consumer_assign(k, "prefetch", 0, SL_OFFSET_BEGINNING), SL_ERR_NO_ERROR);
     sl_record r;
@@ -894,8 +856,8 @@ START_TEST(test_prefetch_bounded)
     long got = 21;
     while (got < 40000) {
         sl_err e = sl_consumer_poll(k, 10000, &r);
-        FAST_MSG(e == SL_ERR_NO_ERROR, "%s", sl_err2str(e));
-        FAST_EQ(r.offset, got);
+        TB_FAST_MSG(e == SL_ERR_NO_ERROR, "%s", sl_err2str(e));
+        TB_FAST_EQ(r.offset, got);
         got++;
     }
     sl_consumer_stats(k, &st);
@@ -910,25 +872,25 @@ START_TEST(test_consumer_survives_broker_restart)
 {
     produce_n("survive", 1000, "a", 0);
     sl_conf *c = conf_new();
-    cset(c, "retry.backoff.ms", "50");
+    tb_cl_set(c, "retry.backoff.ms", "50");
     sl_consumer *k = consumer_new(c);
     ck_assert_int_eq(sl_consumer_assign(k, "survive", 0, SL_OFFSET_BEGINNING), SL_ERR_NO_ERROR);
     for (int i = 0; i < 500; i++)
-        FAST_EQ(next_offset(k, 10000), i);
+        TB_FAST_EQ(next_offset(k, 10000), i);
     int port = B.port;
     tb_broker_stop(&B, SIGKILL);
     char listen[32];
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
     const char *const extra[] = {"--listen", listen, NULL};
-    start_broker(extra);
+    tb_cl_start(&B, extra, bootstrap, sizeof(bootstrap));
     ck_assert_int_eq(B.port, port);
     produce_n("survive", 1000, "b", 0);
     for (int i = 500; i < 2000; i++) {
         sl_record r;
         sl_err e = sl_consumer_poll(k, 20000, &r);
-        FAST_MSG(e == SL_ERR_NO_ERROR, "record %d: %s", i, sl_err2str(e));
-        FAST_EQ(r.offset, i);
-        FAST(r.value_len >= 3 && ((const char *)r.value)[0] == (i < 1000 ? 'a' : 'b'));
+        TB_FAST_MSG(e == SL_ERR_NO_ERROR, "record %d: %s", i, sl_err2str(e));
+        TB_FAST_EQ(r.offset, i);
+        TB_FAST(r.value_len >= 3 && ((const char *)r.value)[0] == (i < 1000 ? 'a' : 'b'));
     }
     sl_stats st;
     sl_consumer_stats(k, &st);
@@ -972,7 +934,7 @@ START_TEST(test_check_crcs_catches_corruption)
     sl_consumer_free(k);
     /* With check.crcs the batch is refused with SL_ERR__CRC, its records never handed out. */
     c = conf_new();
-    cset(c, "check.crcs", "true");
+    tb_cl_set(c, "check.crcs", "true");
     k = consumer_new(c);
     ck_assert_int_eq(sl_consumer_assign(k, "crc", 0, SL_OFFSET_BEGINNING), SL_ERR_NO_ERROR);
     sl_record r;
@@ -1033,11 +995,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

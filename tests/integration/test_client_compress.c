@@ -21,8 +21,10 @@
 #include <unistd.h>
 
 #include "../support/tb_broker.h"
+#include "../support/tb_client.h"
 #include "kp_batch.h"
 #include "splicelog.h"
+#include "../support/tb_check.h"
 
 static struct tb_broker B;
 static char bootstrap[64];
@@ -33,24 +35,15 @@ static void setup(void)
 {
     memset(&B, 0, sizeof(B));
     static const char *const extra[] = {"-o", "num.partitions=2", NULL};
-    int rc = tb_broker_start(&B, extra);
-    ck_assert_msg(rc == 0, "broker start: %d", rc);
-    snprintf(bootstrap, sizeof(bootstrap), "127.0.0.1:%d", B.port);
+    tb_cl_start(&B, extra, bootstrap, sizeof(bootstrap));
 }
 
 static void teardown(void) { tb_broker_cleanup(&B); }
 
-static void cset(sl_conf *c, const char *name, const char *value)
-{
-    char err[256] = "";
-    ck_assert_msg(sl_conf_set(c, name, value, err, sizeof(err)) == SL_ERR_NO_ERROR, "%s=%s: %s",
-                  name, value, err);
-}
-
 static sl_conf *conf_new(void)
 {
     sl_conf *c = sl_conf_new();
-    cset(c, "bootstrap.servers", bootstrap);
+    tb_cl_set(c, "bootstrap.servers", bootstrap);
     return c;
 }
 
@@ -75,7 +68,7 @@ static int line(char *buf, size_t cap, int i)
 static void consume_check(const char *topic, int n, uint64_t *decompressed)
 {
     sl_conf *c = conf_new();
-    cset(c, "check.crcs", "true");
+    tb_cl_set(c, "check.crcs", "true");
     char err[256];
     sl_consumer *k = sl_consumer_new(c, err, sizeof(err));
     ck_assert_ptr_nonnull(k);
@@ -158,8 +151,8 @@ START_TEST(test_library_compresses_every_codec)
         char topic[64];
         snprintf(topic, sizeof(topic), "lz-%s", codecs[c]);
         sl_conf *conf = conf_new();
-        cset(conf, "compression.type", codecs[c]);
-        cset(conf, "linger.ms", "50");
+        tb_cl_set(conf, "compression.type", codecs[c]);
+        tb_cl_set(conf, "linger.ms", "50");
         char err[256];
         sl_producer *p = sl_producer_new(conf, err, sizeof(err));
         ck_assert_ptr_nonnull(p);
@@ -209,8 +202,8 @@ END_TEST
 static void produce_batch(const char *topic, int32_t part, int from, int n)
 {
     sl_conf *conf = conf_new();
-    cset(conf, "compression.type", "gzip");
-    cset(conf, "linger.ms", "1000");
+    tb_cl_set(conf, "compression.type", "gzip");
+    tb_cl_set(conf, "linger.ms", "1000");
     sl_producer *p = sl_producer_new(conf, NULL, 0);
     ck_assert_ptr_nonnull(p);
     for (int i = from; i < from + n; i++) {
@@ -320,11 +313,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

@@ -22,23 +22,12 @@
 #include <unistd.h>
 
 #include "../support/tb_broker.h"
+#include "../support/tb_client.h"
 #include "splicelog.h"
+#include "../support/tb_check.h"
 
 static struct tb_broker B;
 static char bootstrap[64];
-
-#define FAST(cond)                                                                                 \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            ck_assert_msg(0, "failed: %s", #cond);                                                 \
-    } while (0)
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void setup(void)
 {
@@ -52,19 +41,12 @@ static void setup(void)
 
 static void teardown(void) { tb_broker_cleanup(&B); }
 
-static void cset(sl_conf *c, const char *name, const char *value)
-{
-    char err[256] = "";
-    ck_assert_msg(sl_conf_set(c, name, value, err, sizeof(err)) == SL_ERR_NO_ERROR, "%s=%s: %s",
-                  name, value, err);
-}
-
 /* Produces n records to topic, partition i % 6, values "<i>". */
 static void produce(const char *topic, int from, int n)
 {
     sl_conf *c = sl_conf_new();
-    cset(c, "bootstrap.servers", bootstrap);
-    cset(c, "linger.ms", "2");
+    tb_cl_set(c, "bootstrap.servers", bootstrap);
+    tb_cl_set(c, "linger.ms", "2");
     sl_producer *p = sl_producer_new(c, NULL, 0);
     ck_assert_ptr_nonnull(p);
     for (int i = from; i < from + n; i++) {
@@ -132,16 +114,16 @@ static int owned_count(void)
 static void member_new(int i, const char *group, const char *strategy)
 {
     sl_conf *c = sl_conf_new();
-    cset(c, "bootstrap.servers", bootstrap);
-    cset(c, "group.id", group);
-    cset(c, "auto.offset.reset", "earliest");
-    cset(c, "heartbeat.interval.ms", "100");
-    cset(c, "session.timeout.ms", "10000");
-    cset(c, "max.poll.interval.ms", "20000");
-    cset(c, "auto.commit.interval.ms", "200");
-    cset(c, "fetch.wait.max.ms", "50");
+    tb_cl_set(c, "bootstrap.servers", bootstrap);
+    tb_cl_set(c, "group.id", group);
+    tb_cl_set(c, "auto.offset.reset", "earliest");
+    tb_cl_set(c, "heartbeat.interval.ms", "100");
+    tb_cl_set(c, "session.timeout.ms", "10000");
+    tb_cl_set(c, "max.poll.interval.ms", "20000");
+    tb_cl_set(c, "auto.commit.interval.ms", "200");
+    tb_cl_set(c, "fetch.wait.max.ms", "50");
     if (strategy)
-        cset(c, "partition.assignment.strategy", strategy);
+        tb_cl_set(c, "partition.assignment.strategy", strategy);
     M[i].id = i;
     M[i].got = 0;
     M[i].revoked = M[i].assigned = 0;
@@ -170,8 +152,8 @@ static void round_all(void)
             int v = 0;
             for (size_t b = 0; b < r.value_len; b++)
                 v = v * 10 + (((const char *)r.value)[b] - '0');
-            FAST(v >= 0 && v < MAXREC);
-            FAST(r.partition == v % 6);
+            TB_FAST(v >= 0 && v < MAXREC);
+            TB_FAST(r.partition == v % 6);
             if (seen[v]++)
                 dups++;
             total++;
@@ -183,14 +165,14 @@ static void round_all(void)
 /* Rounds until cond() or timeout_ms; returns the ms it took. */
 static int64_t rounds_until(bool (*cond)(void), int timeout_ms, const char *what)
 {
-    int64_t t0 = now_ms();
+    int64_t t0 = tb_now_ms();
     while (!cond()) {
-        if (now_ms() - t0 > timeout_ms)
+        if (tb_now_ms() - t0 > timeout_ms)
             ck_abort_msg("%s: not within %d ms (owned %d, total %ld)", what, timeout_ms,
                          owned_count(), total);
         round_all();
     }
-    return now_ms() - t0;
+    return tb_now_ms() - t0;
 }
 
 static long want_total;
@@ -233,22 +215,22 @@ static void group_scenario(const char *group, const char *strategy, bool coopera
     rounds_until(all_seen, 60000, "first 3000 records");
 
     /* Member 0 leaves (final commit, LeaveGroup) while records keep coming. */
-    int64_t t0 = now_ms();
+    int64_t t0 = tb_now_ms();
     ck_assert_int_eq(sl_consumer_close(M[0].c), SL_ERR_NO_ERROR);
     sl_consumer_free(M[0].c);
     M[0].c = NULL;
     produce("g6", 6000, 3000);
     want_members = 2;
     rounds_until(balanced, 60000, "two members after a leave");
-    int64_t t_leave = now_ms() - t0;
+    int64_t t_leave = tb_now_ms() - t0;
 
     /* A fourth member joins. */
     revokes_now = 0;
-    t0 = now_ms();
+    t0 = tb_now_ms();
     member_new(3, group, strategy);
     want_members = 3;
     rounds_until(balanced, 60000, "three members after a join");
-    int64_t t_add = now_ms() - t0;
+    int64_t t_add = tb_now_ms() - t0;
     int revoked_at_join = revokes_now;
     produce("g6", 9000, 3000);
     want_total = 12000;
@@ -263,7 +245,7 @@ static void group_scenario(const char *group, const char *strategy, bool coopera
     ck_assert_int_eq(dups, 0);
     ck_assert_int_eq(total, 12000);
     for (int v = 0; v < 12000; v++)
-        FAST(seen[v] == 1);
+        TB_FAST(seen[v] == 1);
     ck_assert_int_eq(overlap, 0);
     if (cooperative)
         ck_assert_int_eq(revoked_at_join, 2); /* 3+3 -> 2+2+2: one from each */
@@ -305,12 +287,12 @@ static void commit_cb(sl_consumer *c, sl_err err, const sl_topic_partition *p, s
 static sl_consumer *plain_consumer(const char *group, const char *autocommit, const char *reset)
 {
     sl_conf *c = sl_conf_new();
-    cset(c, "bootstrap.servers", bootstrap);
-    cset(c, "group.id", group);
-    cset(c, "enable.auto.commit", autocommit);
-    cset(c, "auto.offset.reset", reset);
-    cset(c, "heartbeat.interval.ms", "100");
-    cset(c, "session.timeout.ms", "10000");
+    tb_cl_set(c, "bootstrap.servers", bootstrap);
+    tb_cl_set(c, "group.id", group);
+    tb_cl_set(c, "enable.auto.commit", autocommit);
+    tb_cl_set(c, "auto.offset.reset", reset);
+    tb_cl_set(c, "heartbeat.interval.ms", "100");
+    tb_cl_set(c, "session.timeout.ms", "10000");
     sl_conf_set_offset_commit_cb(c, commit_cb);
     sl_consumer *k = sl_consumer_new(c, NULL, 0);
     ck_assert_ptr_nonnull(k);
@@ -320,8 +302,8 @@ static sl_consumer *plain_consumer(const char *group, const char *autocommit, co
 static int take(sl_consumer *k, int n)
 {
     int got = 0;
-    int64_t t0 = now_ms();
-    while (got < n && now_ms() - t0 < 30000) {
+    int64_t t0 = tb_now_ms();
+    while (got < n && tb_now_ms() - t0 < 30000) {
         sl_record r;
         sl_err e = sl_consumer_poll(k, 100, &r);
         if (e == SL_ERR__TIMED_OUT)
@@ -367,7 +349,7 @@ START_TEST(test_commits)
     ck_assert_int_eq(sl_consumer_commit(k, NULL, 0, 0), SL_ERR__NO_OFFSET);
     sl_consumer_free(k);
     sl_conf *nc = sl_conf_new();
-    cset(nc, "bootstrap.servers", bootstrap);
+    tb_cl_set(nc, "bootstrap.servers", bootstrap);
     k = sl_consumer_new(nc, NULL, 0);
     ck_assert_int_eq(sl_consumer_commit(k, NULL, 0, 0), SL_ERR__INVALID_ARG);
     const char *t[] = {"c1"};
@@ -402,8 +384,8 @@ START_TEST(test_commits)
     /* auto.offset.reset=latest without a commit: only records produced after the start. */
     k = plain_consumer("latest", "true", "latest");
     ck_assert_int_eq(sl_consumer_subscribe(k, t, 1), SL_ERR_NO_ERROR);
-    int64_t t0 = now_ms();
-    while (sl_consumer_assignment(k, NULL, 0) < 6 && now_ms() - t0 < 20000)
+    int64_t t0 = tb_now_ms();
+    while (sl_consumer_assignment(k, NULL, 0) < 6 && tb_now_ms() - t0 < 20000)
         sl_consumer_poll(k, 50, &r);
     sl_topic_partition a[6];
     for (int i = 0; i < 200; i++) { /* positions resolved (ListOffsets) */
@@ -432,9 +414,9 @@ START_TEST(test_max_poll_interval)
     ck_assert_int_eq(sl_consumer_subscribe(a, t, 1), SL_ERR_NO_ERROR);
     ck_assert_int_eq(sl_consumer_subscribe(b, t, 1), SL_ERR_NO_ERROR);
     sl_record r;
-    int64_t t0 = now_ms();
+    int64_t t0 = tb_now_ms();
     while ((sl_consumer_assignment(a, NULL, 0) == 0 || sl_consumer_assignment(b, NULL, 0) == 0) &&
-           now_ms() - t0 < 30000) {
+           tb_now_ms() - t0 < 30000) {
         sl_consumer_poll(a, 10, &r);
         sl_consumer_poll(b, 10, &r);
     }
@@ -443,15 +425,15 @@ START_TEST(test_max_poll_interval)
     sl_consumer_free(b);
     /* max.poll.interval.ms is also the rebalance timeout: short here. */
     sl_conf *c = sl_conf_new();
-    cset(c, "bootstrap.servers", bootstrap);
-    cset(c, "group.id", "mp2");
-    cset(c, "max.poll.interval.ms", "1000");
-    cset(c, "session.timeout.ms", "10000");
-    cset(c, "heartbeat.interval.ms", "100");
+    tb_cl_set(c, "bootstrap.servers", bootstrap);
+    tb_cl_set(c, "group.id", "mp2");
+    tb_cl_set(c, "max.poll.interval.ms", "1000");
+    tb_cl_set(c, "session.timeout.ms", "10000");
+    tb_cl_set(c, "heartbeat.interval.ms", "100");
     a = sl_consumer_new(c, NULL, 0);
     ck_assert_int_eq(sl_consumer_subscribe(a, t, 1), SL_ERR_NO_ERROR);
-    t0 = now_ms();
-    while (sl_consumer_assignment(a, NULL, 0) < 6 && now_ms() - t0 < 20000)
+    t0 = tb_now_ms();
+    while (sl_consumer_assignment(a, NULL, 0) < 6 && tb_now_ms() - t0 < 20000)
         sl_consumer_poll(a, 10, &r);
     ck_assert_uint_eq(sl_consumer_assignment(a, NULL, 0), 6);
     usleep(1300 * 1000);
@@ -460,8 +442,8 @@ START_TEST(test_max_poll_interval)
         e = sl_consumer_poll(a, 10, &r);
     ck_assert_int_eq(e, SL_ERR__MAX_POLL_EXCEEDED);
     /* ...and it rejoins and gets the partitions back. */
-    t0 = now_ms();
-    while (sl_consumer_assignment(a, NULL, 0) < 6 && now_ms() - t0 < 20000)
+    t0 = tb_now_ms();
+    while (sl_consumer_assignment(a, NULL, 0) < 6 && tb_now_ms() - t0 < 20000)
         sl_consumer_poll(a, 10, &r);
     ck_assert_uint_eq(sl_consumer_assignment(a, NULL, 0), 6);
     sl_consumer_free(a);
@@ -504,9 +486,9 @@ START_TEST(test_mixed_group_with_kcat)
     size_t min_n = 6;
     int32_t ours_when_split[6];
     int n_split = 0;
-    int64_t t0 = now_ms();
+    int64_t t0 = tb_now_ms();
     int st = -1;
-    while (now_ms() - t0 < 60000) {
+    while (tb_now_ms() - t0 < 60000) {
         sl_record r;
         sl_err e = sl_consumer_poll(a, 20, &r);
         ck_assert_msg(e == SL_ERR_NO_ERROR || e == SL_ERR__TIMED_OUT, "%s", sl_err2str(e));
@@ -542,8 +524,8 @@ START_TEST(test_mixed_group_with_kcat)
         for (int j = 0; j < n_split; j++)
             ck_assert_int_ne(kcat_parts[i], ours_when_split[j]);
     /* kcat has left: ours again, all six. */
-    t0 = now_ms();
-    while (sl_consumer_assignment(a, NULL, 0) < 6 && now_ms() - t0 < 30000) {
+    t0 = tb_now_ms();
+    while (sl_consumer_assignment(a, NULL, 0) < 6 && tb_now_ms() - t0 < 30000) {
         sl_record r;
         sl_consumer_poll(a, 20, &r);
     }
@@ -567,11 +549,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

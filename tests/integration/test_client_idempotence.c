@@ -25,16 +25,12 @@
 #include <unistd.h>
 
 #include "../support/tb_broker.h"
+#include "../support/tb_client.h"
 #include "splicelog.h"
+#include "../support/tb_check.h"
 
 static struct tb_broker B;
 static char bootstrap[64];
-
-#define FAST_MSG(cond, ...)                                                                        \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            ck_assert_msg(0, __VA_ARGS__);                                                         \
-    } while (0)
 
 enum { N = 60000, NPART = 4, CYCLES = 12 };
 
@@ -51,7 +47,7 @@ static void dr(sl_producer *p, const sl_delivery *d, void *opaque)
     (void)p;
     (void)opaque;
     long i = (long)(intptr_t)d->msg_opaque;
-    FAST_MSG(i >= 0 && i < N, "delivery report for record %ld", i);
+    TB_FAST_MSG(i >= 0 && i < N, "delivery report for record %ld", i);
     rec_calls[i]++;
     reported++;
     rec_err[i] = d->err;
@@ -68,45 +64,24 @@ static void error_cb(void *opaque, sl_err err, const char *reason)
     }
 }
 
-static void start_broker(const char *const *extra)
-{
-    int rc = tb_broker_start(&B, extra);
-    ck_assert_msg(rc == 0, "broker start: %s (binary %s)", strerror(-rc), tb_broker_binary());
-    snprintf(bootstrap, sizeof(bootstrap), "127.0.0.1:%d", B.port);
-}
-
 static void setup(void)
 {
     memset(&B, 0, sizeof(B));
     static const char *const extra[] = {"-o", "num.partitions=4", NULL};
-    start_broker(extra);
+    tb_cl_start(&B, extra, bootstrap, sizeof(bootstrap));
 }
 
 static void teardown(void) { tb_broker_cleanup(&B); }
-
-static void cset(sl_conf *c, const char *name, const char *value)
-{
-    char err[256] = "";
-    ck_assert_msg(sl_conf_set(c, name, value, err, sizeof(err)) == SL_ERR_NO_ERROR, "%s=%s: %s",
-                  name, value, err);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void produce_one(sl_producer *p, long i)
 {
     char v[32];
     int vl = snprintf(v, sizeof(v), "idem-%06ld", i);
     sl_err e;
-    int64_t until = now_ms() + 60000;
+    int64_t until = tb_now_ms() + 60000;
     while ((e = sl_produce(p, "idem", (int32_t)(i % NPART), NULL, 0, v, (size_t)vl, NULL, 0, 0,
                            (void *)(intptr_t)i)) == SL_ERR__QUEUE_FULL &&
-           now_ms() < until)
+           tb_now_ms() < until)
         sl_poll(p, 10);
     if (e != SL_ERR_NO_ERROR) {
         char why[256] = "";
@@ -123,13 +98,13 @@ START_TEST(idempotent_producer_survives_kill9_cycles)
     rec_part = calloc(N, sizeof(*rec_part));
     rec_calls = calloc(N, 1);
     sl_conf *c = sl_conf_new();
-    cset(c, "bootstrap.servers", bootstrap);
-    cset(c, "enable.idempotence", "true");
-    cset(c, "linger.ms", "1");
-    cset(c, "batch.size", "4096"); /* many small batches: several in flight at each kill */
-    cset(c, "request.timeout.ms", "5000");
-    cset(c, "delivery.timeout.ms", "240000");
-    cset(c, "retry.backoff.ms", "50");
+    tb_cl_set(c, "bootstrap.servers", bootstrap);
+    tb_cl_set(c, "enable.idempotence", "true");
+    tb_cl_set(c, "linger.ms", "1");
+    tb_cl_set(c, "batch.size", "4096"); /* many small batches: several in flight at each kill */
+    tb_cl_set(c, "request.timeout.ms", "5000");
+    tb_cl_set(c, "delivery.timeout.ms", "240000");
+    tb_cl_set(c, "retry.backoff.ms", "50");
     sl_conf_set_delivery_cb(c, dr);
     sl_conf_set_error_cb(c, error_cb);
     char err[256] = "";
@@ -149,8 +124,8 @@ START_TEST(idempotent_producer_survives_kill9_cycles)
             produce_one(p, i);
             sl_poll(p, 0);
         }
-        int64_t until = now_ms() + 60000;
-        while (reported < i - per / 8 && now_ms() < until && !fatal_seen)
+        int64_t until = tb_now_ms() + 60000;
+        while (reported < i - per / 8 && tb_now_ms() < until && !fatal_seen)
             sl_poll(p, 10);
         for (long end = i + per / 2; i < end; i++) {
             produce_one(p, i);
@@ -166,7 +141,7 @@ START_TEST(idempotent_producer_survives_kill9_cycles)
             sl_poll(p, 0);
         }
         usleep(200 * 1000);
-        start_broker(extra);
+        tb_cl_start(&B, extra, bootstrap, sizeof(bootstrap));
         ck_assert_int_eq(B.port, port);
     }
     for (; i < N; i++) {
@@ -186,7 +161,7 @@ START_TEST(idempotent_producer_survives_kill9_cycles)
 
     /* Read every partition back from the beginning. */
     sl_conf *cc = sl_conf_new();
-    cset(cc, "bootstrap.servers", bootstrap);
+    tb_cl_set(cc, "bootstrap.servers", bootstrap);
     char e2[256] = "";
     sl_consumer *k = sl_consumer_new(cc, e2, sizeof(e2));
     ck_assert_msg(k != NULL, "consumer: %s", e2);
@@ -208,21 +183,21 @@ START_TEST(idempotent_producer_survives_kill9_cycles)
     }
     long *copies = calloc(N, sizeof(long));
     int64_t read = 0;
-    int64_t until = now_ms() + 120000;
-    while (read < total && now_ms() < until) {
+    int64_t until = tb_now_ms() + 120000;
+    while (read < total && tb_now_ms() < until) {
         sl_record r;
         sl_err e = sl_consumer_poll(k, 1000, &r);
         if (e == SL_ERR__TIMED_OUT)
             continue;
-        FAST_MSG(e == SL_ERR_NO_ERROR, "consume: %s", sl_err2str(e));
-        FAST_MSG(r.partition >= 0 && r.partition < NPART && r.offset >= 0 &&
-                     r.offset < high[r.partition],
-                 "record at %d/%lld", r.partition, (long long)r.offset);
+        TB_FAST_MSG(e == SL_ERR_NO_ERROR, "consume: %s", sl_err2str(e));
+        TB_FAST_MSG(r.partition >= 0 && r.partition < NPART && r.offset >= 0 &&
+                        r.offset < high[r.partition],
+                    "record at %d/%lld", r.partition, (long long)r.offset);
         char v[32] = "";
         memcpy(v, r.value, r.value_len < 31 ? r.value_len : 31);
         long idx = -1;
-        FAST_MSG(sscanf(v, "idem-%ld", &idx) == 1 && idx >= 0 && idx < N, "value \"%s\"", v);
-        FAST_MSG(idx % NPART == r.partition, "record %ld on partition %d", idx, r.partition);
+        TB_FAST_MSG(sscanf(v, "idem-%ld", &idx) == 1 && idx >= 0 && idx < N, "value \"%s\"", v);
+        TB_FAST_MSG(idx % NPART == r.partition, "record %ld on partition %d", idx, r.partition);
         at[r.partition][r.offset] = idx;
         copies[idx]++;
         read++;
@@ -232,25 +207,25 @@ START_TEST(idempotent_producer_survives_kill9_cycles)
 
     long delivered = 0, dups = 0;
     for (long j = 0; j < N; j++) {
-        FAST_MSG(rec_calls[j] == 1, "record %ld: %d delivery reports", j, rec_calls[j]);
+        TB_FAST_MSG(rec_calls[j] == 1, "record %ld: %d delivery reports", j, rec_calls[j]);
         if (copies[j] > 1)
             dups++;
-        FAST_MSG(copies[j] <= 1, "record %ld is in the log %ld times", j, copies[j]);
-        FAST_MSG(rec_err[j] == SL_ERR_NO_ERROR, "record %ld: %s", j, sl_err2name(rec_err[j]));
+        TB_FAST_MSG(copies[j] <= 1, "record %ld is in the log %ld times", j, copies[j]);
+        TB_FAST_MSG(rec_err[j] == SL_ERR_NO_ERROR, "record %ld: %s", j, sl_err2name(rec_err[j]));
         delivered++;
         int32_t part = rec_part[j];
-        FAST_MSG(rec_off[j] >= 0 && rec_off[j] < high[part] && at[part][rec_off[j]] == j,
-                 "record %ld reported at %d/%lld, the log has record %ld there", j, part,
-                 (long long)rec_off[j],
-                 rec_off[j] >= 0 && rec_off[j] < high[part] ? at[part][rec_off[j]] : -1L);
-        FAST_MSG(copies[j] == 1, "record %ld delivered but not in the log", j);
+        TB_FAST_MSG(rec_off[j] >= 0 && rec_off[j] < high[part] && at[part][rec_off[j]] == j,
+                    "record %ld reported at %d/%lld, the log has record %ld there", j, part,
+                    (long long)rec_off[j],
+                    rec_off[j] >= 0 && rec_off[j] < high[part] ? at[part][rec_off[j]] : -1L);
+        TB_FAST_MSG(copies[j] == 1, "record %ld delivered but not in the log", j);
     }
     /* Produce order within each partition. */
     for (int part = 0; part < NPART; part++) {
         long prev = -1;
         for (int64_t o = 0; o < high[part]; o++) {
-            FAST_MSG(at[part][o] > prev, "partition %d offset %lld: record %ld after %ld", part,
-                     (long long)o, at[part][o], prev);
+            TB_FAST_MSG(at[part][o] > prev, "partition %d offset %lld: record %ld after %ld", part,
+                        (long long)o, at[part][o], prev);
             prev = at[part][o];
         }
         free(at[part]);
@@ -282,11 +257,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

@@ -42,6 +42,7 @@
 #include "../support/tb_broker.h"
 #include "../support/tb_tls.h"
 #include "splicelog.h"
+#include "../support/tb_check.h"
 
 #define FAST(cond)                                                                                 \
     do {                                                                                           \
@@ -629,11 +630,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return tb_ck_run(suite()); }

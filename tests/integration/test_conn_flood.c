@@ -40,13 +40,6 @@ static void bare_setup(void) { memset(&B, 0, sizeof B); }
 
 static void teardown(void) { tb_ck_finish(&B); }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct slow {
     int fd;
     int64_t first_ms;  /* when its first byte went out */
@@ -69,7 +62,7 @@ static int slow_reap(struct slow *s, int n)
     for (int i = 0; i < n; i++)
         p[i] = (struct pollfd){s[i].closed_ms ? -1 : s[i].fd, POLLIN, 0};
     poll(p, (nfds_t)n, 0);
-    int64_t t = now_ms();
+    int64_t t = tb_now_ms();
     for (int i = 0; i < n; i++) {
         if (!s[i].closed_ms && p[i].revents) {
             char c;
@@ -88,18 +81,18 @@ static int kcat_run(const char *const *argv, const char *out, struct slow *s, in
 {
     pid_t pid = tb_spawn(argv, out);
     ck_assert_msg(pid > 0, "cannot run kcat: %s", strerror(-pid));
-    int64_t deadline = now_ms() + 30000;
+    int64_t deadline = tb_now_ms() + 30000;
     for (;;) {
         int st;
         pid_t w = waitpid(pid, &st, WNOHANG);
         if (w == pid)
             return st;
-        if (now_ms() > deadline) {
+        if (tb_now_ms() > deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
             return -ETIMEDOUT;
         }
-        if (now_ms() >= *next_tick) {
+        if (tb_now_ms() >= *next_tick) {
             for (int i = 0; i < SLOW_CONNS; i++)
                 if (!s[i].closed_ms)
                     slow_byte(&s[i], *next_byte);
@@ -129,7 +122,7 @@ START_TEST(idle_flood_and_slowloris)
 
     /* 10,000 idle connections: every place of max.connections taken. */
     static int idle[IDLE_CONNS];
-    int64_t t0 = now_ms();
+    int64_t t0 = tb_now_ms();
     for (int i = 0; i < IDLE_CONNS; i++) {
         idle[i] = tb_connect_from("127.0.0.2", B.port);
         ck_assert_msg(idle[i] >= 0, "idle connection %d: %s", i, strerror(-idle[i]));
@@ -143,7 +136,7 @@ START_TEST(idle_flood_and_slowloris)
     ck_assert_msg(accepted == IDLE_CONNS, "the broker accepted %ld of %d idle connections",
                   accepted, IDLE_CONNS);
     fprintf(stderr, "flood: %d idle connections open after %lld ms\n", IDLE_CONNS,
-            (long long)(now_ms() - t0));
+            (long long)(tb_now_ms() - t0));
     usleep(1200 * 1000); /* idle longer than max.connections.evict.idle.ms (1 s) */
 
     /* 2,000 slowloris connections, a byte each now and one per second after. */
@@ -151,12 +144,12 @@ START_TEST(idle_flood_and_slowloris)
     for (int i = 0; i < SLOW_CONNS; i++) {
         s[i].fd = tb_connect_from("127.0.0.3", B.port);
         ck_assert_msg(s[i].fd >= 0, "slow connection %d: %s", i, strerror(-s[i].fd));
-        s[i].first_ms = now_ms();
+        s[i].first_ms = tb_now_ms();
         s[i].closed_ms = 0;
         slow_byte(&s[i], 0);
     }
     int next_byte = 1;
-    int64_t next_tick = now_ms() + 1000;
+    int64_t next_tick = tb_now_ms() + 1000;
 
     /* kcat round trip through the full broker. */
     char broker[64], msg_path[400], out[400];
@@ -170,7 +163,7 @@ START_TEST(idle_flood_and_slowloris)
     const char *const prod[] = {"kcat",   "-P", "-b", broker, "-t",
                                 "flood",  "-p", "0",  "-X",   "message.timeout.ms=20000",
                                 msg_path, NULL};
-    int64_t k0 = now_ms();
+    int64_t k0 = tb_now_ms();
     int st = kcat_run(prod, out, s, &next_byte, &next_tick);
     ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
                   "kcat producer failed (status 0x%x): locked out?", st);
@@ -187,13 +180,13 @@ START_TEST(idle_flood_and_slowloris)
     fclose(f);
     ck_assert_str_eq(line, "through-the-flood\n");
     fprintf(stderr, "flood: kcat produce + consume round trip in %lld ms\n",
-            (long long)(now_ms() - k0));
+            (long long)(tb_now_ms() - k0));
 
     /* Every slow connection goes, by the deadline: not before it, not long after. */
-    int64_t end = now_ms() + DEADLINE_MS + 15000;
+    int64_t end = tb_now_ms() + DEADLINE_MS + 15000;
     int closed = 0;
-    while ((closed = slow_reap(s, SLOW_CONNS)) < SLOW_CONNS && now_ms() < end) {
-        if (now_ms() >= next_tick) {
+    while ((closed = slow_reap(s, SLOW_CONNS)) < SLOW_CONNS && tb_now_ms() < end) {
+        if (tb_now_ms() >= next_tick) {
             for (int i = 0; i < SLOW_CONNS; i++)
                 if (!s[i].closed_ms)
                     slow_byte(&s[i], next_byte);
@@ -203,7 +196,7 @@ START_TEST(idle_flood_and_slowloris)
         usleep(20 * 1000);
     }
     ck_assert_msg(closed == SLOW_CONNS, "%d of %d slowloris connections still open after %d ms",
-                  SLOW_CONNS - closed, SLOW_CONNS, (int)(now_ms() - s[0].first_ms));
+                  SLOW_CONNS - closed, SLOW_CONNS, (int)(tb_now_ms() - s[0].first_ms));
     int64_t lo = INT64_MAX, hi = 0;
     for (int i = 0; i < SLOW_CONNS; i++) {
         int64_t d = s[i].closed_ms - s[i].first_ms;
@@ -242,11 +235,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

@@ -44,13 +44,6 @@ static void teardown(void) { tb_ck_finish(&B); }
 
 static void start(const char *const *extra) { tb_ck_start(&B, extra); }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(int ms) { usleep((useconds_t)ms * 1000); }
 
 static int conn_from(const char *src)
@@ -58,21 +51,6 @@ static int conn_from(const char *src)
     int fd = tb_connect_from(src, B.port);
     ck_assert_msg(fd >= 0, "connect from %s: %s", src, strerror(-fd));
     return fd;
-}
-
-/* One ApiVersions round trip; 0 when answered. */
-static int ping(int fd, int32_t corr)
-{
-    struct tb_req r;
-    if (tb_req_begin(&r, 128, 18, 2, corr))
-        return -ENOMEM;
-    tb_enc_api_versions(&r, 2);
-    struct tb_frame f;
-    int rc = tb_call(fd, &r, corr, &f);
-    tb_req_free(&r);
-    if (rc == 0)
-        tb_frame_free(&f);
-    return rc;
 }
 
 /* True when the broker has closed fd (EOF or reset seen), without waiting. */
@@ -126,25 +104,25 @@ START_TEST(evicts_longest_idle_at_max_connections)
                                         NULL};
     start(extra);
     int a = conn_from("127.0.0.1"), b = conn_from("127.0.0.1"), c = conn_from("127.0.0.1");
-    ck_assert_int_eq(ping(a, 1), 0);
-    ck_assert_int_eq(ping(b, 2), 0);
-    ck_assert_int_eq(ping(c, 3), 0);
+    ck_assert_int_eq(tb_ping(a, 1), 0);
+    ck_assert_int_eq(tb_ping(b, 2), 0);
+    ck_assert_int_eq(tb_ping(c, 3), 0);
     sleep_ms(2300);
     /* b and c are active again; a has had no request for 2.3 s */
-    ck_assert_int_eq(ping(b, 4), 0);
-    ck_assert_int_eq(ping(c, 5), 0);
+    ck_assert_int_eq(tb_ping(b, 4), 0);
+    ck_assert_int_eq(tb_ping(c, 5), 0);
     int d = conn_from("127.0.0.1");
-    ck_assert_msg(ping(d, 6) == 0, "a 4th connection is locked out by an idle one");
+    ck_assert_msg(tb_ping(d, 6) == 0, "a 4th connection is locked out by an idle one");
     ck_assert_msg(tb_wait_closed(a, 5000) == 1, "the idle connection was not closed");
     ck_assert_msg(tb_log_contains(&B, "closing the longest-idle connection"), "not logged");
     /* Now the longest-idle connection was active less than 2 s ago: refused. */
     int e = conn_from("127.0.0.1");
-    ck_assert_msg(ping(e, 7) != 0, "a 5th connection was served by closing an active one");
+    ck_assert_msg(tb_ping(e, 7) != 0, "a 5th connection was served by closing an active one");
     ck_assert_int_eq(tb_wait_closed(e, 5000), 1);
     ck_assert_msg(tb_log_wait(&B, "max.connections.evict.idle.ms=2000", 5000), "not logged");
-    ck_assert_int_eq(ping(b, 8), 0);
-    ck_assert_int_eq(ping(c, 9), 0);
-    ck_assert_int_eq(ping(d, 10), 0);
+    ck_assert_int_eq(tb_ping(b, 8), 0);
+    ck_assert_int_eq(tb_ping(c, 9), 0);
+    ck_assert_int_eq(tb_ping(d, 10), 0);
     close(a);
     close(b);
     close(c);
@@ -169,11 +147,11 @@ START_TEST(per_ip_bound_and_overrides)
     for (int w = 0; w < 3; w++) {
         for (int i = 0; i < who[w].bound; i++) {
             fds[w][i] = conn_from(who[w].src);
-            ck_assert_msg(ping(fds[w][i], 10 * w + i) == 0, "%s: connection %d not served",
+            ck_assert_msg(tb_ping(fds[w][i], 10 * w + i) == 0, "%s: connection %d not served",
                           who[w].src, i + 1);
         }
         int over = conn_from(who[w].src);
-        ck_assert_msg(ping(over, 99) != 0, "%s: connection %d served, bound %d", who[w].src,
+        ck_assert_msg(tb_ping(over, 99) != 0, "%s: connection %d served, bound %d", who[w].src,
                       who[w].bound + 1, who[w].bound);
         ck_assert_int_eq(tb_wait_closed(over, 5000), 1);
         close(over);
@@ -187,12 +165,12 @@ START_TEST(per_ip_bound_and_overrides)
     /* Every admitted one still works; a place freed is usable again. */
     for (int w = 0; w < 3; w++)
         for (int i = 0; i < who[w].bound; i++)
-            ck_assert_int_eq(ping(fds[w][i], 100 + 10 * w + i), 0);
+            ck_assert_int_eq(tb_ping(fds[w][i], 100 + 10 * w + i), 0);
     close(fds[0][0]);
     bool served = false;
     for (int i = 0; i < 50 && !served; i++) {
         int fd = conn_from("127.0.0.2");
-        served = ping(fd, 200 + i) == 0;
+        served = tb_ping(fd, 200 + i) == 0;
         close(fd);
         if (!served)
             sleep_ms(100);
@@ -211,21 +189,21 @@ START_TEST(slow_request_cut_off_by_deadline)
     static const char *const extra[] = {"-o", "request.receive.timeout.ms=1500", NULL};
     start(extra);
     int idle = conn_from("127.0.0.1"), busy = conn_from("127.0.0.1");
-    ck_assert_int_eq(ping(idle, 1), 0);
+    ck_assert_int_eq(tb_ping(idle, 1), 0);
     struct trickle t;
     trickle_init(&t, conn_from("127.0.0.2"), 77);
-    int64_t t0 = now_ms();
+    int64_t t0 = tb_now_ms();
     int64_t closed_at = 0;
     /* One byte every 250 ms (the request would take ~7 s); the busy one pings meanwhile. */
     for (int i = 0; i < 40 && !closed_at; i++) {
         trickle_step(&t);
-        ck_assert_msg(ping(busy, 10 + i) == 0, "a busy connection was closed");
+        ck_assert_msg(tb_ping(busy, 10 + i) == 0, "a busy connection was closed");
         sleep_ms(250);
         if (peer_closed(t.fd))
-            closed_at = now_ms();
+            closed_at = tb_now_ms();
     }
     ck_assert_msg(closed_at, "a request trickling in for %lld ms was never cut off",
-                  (long long)(now_ms() - t0));
+                  (long long)(tb_now_ms() - t0));
     ck_assert_msg(closed_at - t0 >= 1400 && closed_at - t0 <= 6000,
                   "cut off after %lld ms (deadline 1500 ms, checked every second)",
                   (long long)(closed_at - t0));
@@ -233,8 +211,8 @@ START_TEST(slow_request_cut_off_by_deadline)
                                       "request.receive.timeout.ms=1500"),
                   "the cut-off is not logged");
     /* An idle connection (no partial request) is not affected; nor is the busy one. */
-    ck_assert_msg(!peer_closed(idle) && ping(idle, 2) == 0, "an idle connection was cut off");
-    ck_assert_int_eq(ping(busy, 99), 0);
+    ck_assert_msg(!peer_closed(idle) && tb_ping(idle, 2) == 0, "an idle connection was cut off");
+    ck_assert_int_eq(tb_ping(busy, 99), 0);
     close(t.fd);
     close(idle);
     close(busy);
@@ -252,21 +230,21 @@ START_TEST(idle_counts_from_last_complete_request)
     int busy = conn_from("127.0.0.1");
     struct trickle t;
     trickle_init(&t, conn_from("127.0.0.2"), 78);
-    ck_assert_int_eq(ping(t.fd, 1), 0); /* a complete request first */
-    int64_t t0 = now_ms();
+    ck_assert_int_eq(tb_ping(t.fd, 1), 0); /* a complete request first */
+    int64_t t0 = tb_now_ms();
     int64_t closed_at = 0;
     for (int i = 0; i < 40 && !closed_at; i++) {
         trickle_step(&t); /* a byte every 300 ms: never idle 2 s by bytes, never a request */
-        ck_assert_msg(ping(busy, 10 + i) == 0, "a busy connection was closed");
+        ck_assert_msg(tb_ping(busy, 10 + i) == 0, "a busy connection was closed");
         sleep_ms(300);
         if (peer_closed(t.fd))
-            closed_at = now_ms();
+            closed_at = tb_now_ms();
     }
     ck_assert_msg(closed_at, "stray bytes kept a connection without requests open for %lld ms",
-                  (long long)(now_ms() - t0));
+                  (long long)(tb_now_ms() - t0));
     ck_assert_msg(closed_at - t0 <= 6000, "closed only after %lld ms", (long long)(closed_at - t0));
     ck_assert(tb_log_contains(&B, "idle longer than connections.max.idle.ms"));
-    ck_assert_int_eq(ping(busy, 99), 0);
+    ck_assert_int_eq(tb_ping(busy, 99), 0);
     close(t.fd);
     close(busy);
 }
@@ -294,7 +272,7 @@ struct big {
 static long push(struct big *c, int n, const uint8_t *chunk, long stop_kib)
 {
     long peak = tb_broker_rss_kib(&B);
-    int64_t start = now_ms(), last_move = start;
+    int64_t start = tb_now_ms(), last_move = start;
     for (;;) {
         struct pollfd p[BIG_CONNS];
         int np = 0, idx[BIG_CONNS];
@@ -317,13 +295,13 @@ static long push(struct big *c, int n, const uint8_t *chunk, long stop_kib)
             ssize_t w = send(b->fd, src, want, MSG_NOSIGNAL | MSG_DONTWAIT);
             if (w > 0) {
                 b->sent += (size_t)w;
-                last_move = now_ms();
+                last_move = tb_now_ms();
             }
         }
         long rss = tb_broker_rss_kib(&B);
         if (rss > peak)
             peak = rss;
-        if (peak > stop_kib || now_ms() - last_move > 1500 || now_ms() - start > 60000)
+        if (peak > stop_kib || tb_now_ms() - last_move > 1500 || tb_now_ms() - start > 60000)
             break;
     }
     return peak;
@@ -377,7 +355,7 @@ START_TEST(request_bytes_bounded_by_budget)
             release ? "release" : "ASan", done, BIG_SEND >> 20);
     /* 256 MiB hold two 100 MiB requests: two got through, the others were held back */
     ck_assert_msg(done == 2, "%d connections sent their 80 MiB (expected 2)", done);
-    ck_assert_msg(ping(other, 1) == 0, "another client is not served meanwhile");
+    ck_assert_msg(tb_ping(other, 1) == 0, "another client is not served meanwhile");
 
     /* The two stall with their budget; when they go, two of the others get their turn. */
     for (int i = 0; i < BIG_CONNS; i++) {
@@ -453,18 +431,8 @@ END_TEST
 
 static int metrics_port(void)
 {
-    static const char needle[] = "metrics listener on http://127.0.0.1:";
-    ck_assert(tb_log_wait(&B, needle, 20000));
-    FILE *f = fopen(B.log, "r");
-    ck_assert_ptr_nonnull(f);
-    char line[1024];
-    int port = 0;
-    while (fgets(line, sizeof line, f)) {
-        char *p = strstr(line, needle);
-        if (p)
-            port = atoi(p + sizeof needle - 1);
-    }
-    fclose(f);
+    ck_assert(tb_log_wait(&B, "metrics listener on http://127.0.0.1:", 20000));
+    int port = tb_broker_metrics_port(&B);
     ck_assert_int_gt(port, 0);
     return port;
 }
@@ -565,11 +533,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

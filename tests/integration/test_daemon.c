@@ -15,6 +15,7 @@
 
 #include "../support/tb_broker.h"
 #include "../support/tb_kafka.h"
+#include "../support/tb_check.h"
 
 static struct tb_broker B;
 static char T[256]; /* a scratch dir for outputs of short runs */
@@ -255,11 +256,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

@@ -41,21 +41,9 @@ static void teardown(void) { tb_ck_finish(&B); }
 
 static int metrics_port(void)
 {
-    static const char needle[] = "metrics listener on http://127.0.0.1:";
-    if (!tb_log_wait(&B, needle, 20000))
+    if (!tb_log_wait(&B, "metrics listener on http://127.0.0.1:", 20000))
         return 0;
-    FILE *f = fopen(B.log, "r");
-    if (!f)
-        return 0;
-    char line[1024];
-    int port = 0;
-    while (fgets(line, sizeof line, f)) {
-        char *p = strstr(line, needle);
-        if (p)
-            port = atoi(p + sizeof needle - 1);
-    }
-    fclose(f);
-    return port;
+    return tb_broker_metrics_port(&B);
 }
 
 struct greedy {
@@ -79,21 +67,6 @@ static void *greedy_main(void *arg)
         atomic_fetch_add(&g->sent, 1);
     }
     return NULL;
-}
-
-/* One ApiVersions round trip; 0 when answered. */
-static int ping(int fd, int32_t corr)
-{
-    struct tb_req r;
-    if (tb_req_begin(&r, 128, 18, 2, corr))
-        return -ENOMEM;
-    tb_enc_api_versions(&r, 2);
-    struct tb_frame f;
-    int rc = tb_call(fd, &r, corr, &f);
-    tb_req_free(&r);
-    if (rc == 0)
-        tb_frame_free(&f);
-    return rc;
 }
 
 START_TEST(pipelined_produces_do_not_starve_a_single_request)
@@ -132,7 +105,7 @@ START_TEST(pipelined_produces_do_not_starve_a_single_request)
     int sfd = tb_ck_connect(&B);
     int served_during = 0;
     for (int i = 0; i < PINGS; i++) {
-        ck_assert_int_eq(ping(sfd, 1000 + i), 0);
+        ck_assert_int_eq(tb_ping(sfd, 1000 + i), 0);
         if (atomic_load(&g.sent) < GREEDY_REQS)
             served_during++;
     }
@@ -239,11 +212,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

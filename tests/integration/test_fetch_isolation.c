@@ -42,13 +42,6 @@ enum {
 
 static const char MARK[] = "S3CR3T!"; /* the secret topic's values repeat it */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void teardown(void) { tb_ck_finish(&B); }
 
 static void produce_secret(int fd)
@@ -104,7 +97,7 @@ static void *abandon_loop(void *arg)
 {
     struct abandoner *a = arg;
     struct tb_fetch_args fa = {0, 1, 4 << 20, "secret", 0, 0, 4 << 20};
-    while (!atomic_load(a->stop) && now_ms() < a->until) {
+    while (!atomic_load(a->stop) && tb_now_ms() < a->until) {
         int fd = tb_connect(a->port);
         if (fd < 0)
             continue;
@@ -145,7 +138,7 @@ START_TEST(abandoned_fetches_never_reach_another_consumer)
     close(fd);
 
     atomic_bool stop = false;
-    int64_t until = now_ms() + RUN_MS;
+    int64_t until = tb_now_ms() + RUN_MS;
     static struct abandoner ab[ABANDONERS];
     for (int i = 0; i < ABANDONERS; i++) {
         ab[i] = (struct abandoner){.port = B.port, .until = until, .stop = &stop};
@@ -155,7 +148,7 @@ START_TEST(abandoned_fetches_never_reach_another_consumer)
     int gfd = tb_ck_connect(&B);
     long fetches = 0, records = 0;
     char bad[320] = "";
-    for (int32_t corr = 1; now_ms() < until && !bad[0]; corr++) {
+    for (int32_t corr = 1; tb_now_ms() < until && !bad[0]; corr++) {
         /* from a moving offset, so that responses vary in size and start */
         int64_t from = (corr * 37) % (GOOD_BATCHES * 4);
         struct tb_fetch_args fa = {0, 1, 1 << 20, "good", 0, from, 1 << 20};
@@ -219,11 +212,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

@@ -40,13 +40,6 @@ static void setup(void)
 
 static void teardown(void) { tb_ck_finish(&B); }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const struct tb_proto PROTOS[] = {{"range", "range-meta"}, {"roundrobin", "rr-meta"}};
 
 #define JOIN(fd, v, corr, group, session, member, out)                                             \
@@ -513,14 +506,14 @@ START_TEST(subscription_change_during_first_join_does_not_stall)
      * read and dropped */
     struct tb_join dropped;
     ck_assert_int_eq(tb_join_group_recv(fd, 5, outstanding, &dropped), 0);
-    int64_t t0 = now_ms();
+    int64_t t0 = tb_now_ms();
     ck_assert_int_eq(tb_join_group_send(fd, 5, 3, "g-sub", 10000, 30000, id, 1, sub2), 0);
     ck_assert_msg(tb_readable(fd, 3000) == 1,
                   "the rejoin after a subscription change is still parked after 3 s "
                   "(waiting for a member left by the dropped JoinGroup?)");
     struct tb_join j;
     ck_assert_int_eq(tb_join_group_recv(fd, 5, 3, &j), 0);
-    int64_t waited = now_ms() - t0;
+    int64_t waited = tb_now_ms() - t0;
     ck_assert_int_eq(j.error, 0);
     ck_assert_str_eq(j.member_id, id);
     ck_assert_str_eq(j.leader, id);
@@ -552,13 +545,13 @@ START_TEST(pending_id_is_not_waited_for)
     ck_assert_int_eq(tb_heartbeat(fa, 3, 3, "g-gh", ja.generation, ja.member_id, &err), 0);
     ck_assert_int_eq(err, 0); /* a pending id starts no rebalance */
     /* the leader rejoins (a rebalance): answered at once, alone */
-    int64_t t0 = now_ms();
+    int64_t t0 = tb_now_ms();
     struct tb_join j;
     JOIN(fa, 5, 4, "g-gh", 10000, ja.member_id, &j);
     ck_assert_int_eq(j.error, 0);
     ck_assert_int_eq(j.generation, ja.generation + 1);
     ck_assert_int_eq(j.n_members, 1);
-    ck_assert_int_lt(now_ms() - t0, 2000);
+    ck_assert_int_lt(tb_now_ms() - t0, 2000);
     close(fa);
 }
 END_TEST
@@ -690,11 +683,4 @@ static Suite *groups_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(groups_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(groups_suite()); }

@@ -36,37 +36,19 @@ static void teardown(void) { tb_ck_finish(&B); }
 
 static void init_pid(int fd, int16_t v, int64_t *pid, int16_t *epoch)
 {
-    int16_t err = -1;
-    int rc = tb_init_producer_id(fd, v, NULL, -1, -1, -1, &err, pid, epoch);
-    ck_assert_msg(rc == 0, "InitProducerId v%d: %s", v, strerror(-rc));
-    ck_assert_int_eq(err, 0);
+    tb_ck_init_pid(fd, v, NULL, -1, pid, epoch);
     ck_assert_int_ge(*pid, 0);
     ck_assert_int_eq(*epoch, 0);
 }
 
-/* Produces count records from (pid, epoch) at seq; returns the error, *base the offset. */
+/* Produces count records from (pid, epoch) at seq to t/0; returns the error, *base the offset. */
 static int16_t send_batch(int fd, int64_t pid, int16_t epoch, int32_t seq, int first, int count,
                           int64_t *base)
 {
-    uint8_t buf[8192];
-    long n = tb_producer_batch(buf, sizeof buf, "idem", first, count, pid, epoch, seq, false);
-    ck_assert_int_gt(n, 0);
-    struct tb_produce_resp pr;
-    int rc = tb_txn_produce(fd, 7, NULL, "t", 0, buf, (size_t)n, &pr);
-    ck_assert_msg(rc == 0, "produce: %s", strerror(-rc));
-    if (base)
-        *base = pr.base_offset;
-    return pr.error;
+    return tb_ck_produce_pid(fd, NULL, "t", 0, "idem", pid, epoch, seq, first, count, base);
 }
 
-static int64_t log_end(int fd)
-{
-    int16_t err;
-    int64_t off;
-    ck_assert_int_eq(tb_list_offsets_iso(fd, 0, "t", 0, -1, &err, &off), 0);
-    ck_assert_int_eq(err, 0);
-    return off;
-}
+static int64_t log_end(int fd) { return tb_ck_log_end(fd, 0, "t", 0); }
 
 /* Records in the partition (read_uncommitted fetch from 0, all of it). */
 static int count_records(int fd)
@@ -229,11 +211,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return tb_ck_run(suite()); }

@@ -32,37 +32,6 @@ static void teardown(void) { tb_ck_finish(&B); }
 
 static void start(const char *const *extra) { tb_ck_start(&B, extra); }
 
-/* One ApiVersions round trip; 0 when answered. */
-static int ping(int fd, int32_t corr)
-{
-    struct tb_req r;
-    if (tb_req_begin(&r, 128, 18, 2, corr))
-        return -ENOMEM;
-    tb_enc_api_versions(&r, 2);
-    struct tb_frame f;
-    int rc = tb_call(fd, &r, corr, &f);
-    tb_req_free(&r);
-    if (rc == 0)
-        tb_frame_free(&f);
-    return rc;
-}
-
-/* Resident set of the broker in KiB (from /proc), or -1. */
-static long broker_rss_kib(void)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)B.pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    long kib = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
-
 enum { BP_FETCHES = 300, BP_BATCHES = 16, BP_VALUE = 64000 };
 
 START_TEST(pipelined_fetches_backpressure)
@@ -85,7 +54,7 @@ START_TEST(pipelined_fetches_backpressure)
         ck_assert_int_eq(pr.error, 0);
     }
     free(buf);
-    long rss0 = broker_rss_kib();
+    long rss0 = tb_broker_rss_kib(&B);
 
     /* 300 fetches of the whole ~1 MiB log, sent back to back, nothing read yet. */
     int sfd = tb_ck_connect(&B);
@@ -98,9 +67,9 @@ START_TEST(pipelined_fetches_backpressure)
         tb_req_free(&r);
     }
     usleep(1000 * 1000);
-    long rss1 = broker_rss_kib();
+    long rss1 = tb_broker_rss_kib(&B);
     /* Another client is served while the first one stalls. */
-    ck_assert_msg(ping(pfd, 1) == 0, "a second client is not served while one stalls");
+    ck_assert_msg(tb_ping(pfd, 1) == 0, "a second client is not served while one stalls");
     struct tb_seq seq = {.prefix = "bp", .pad_to = BP_VALUE};
     ck_assert_int_eq(tb_consume_seq(pfd, "bp", 0, BP_BATCHES, &seq, 50), 0);
     ck_assert_msg(rss1 - rss0 < 128 * 1024,
@@ -137,22 +106,22 @@ START_TEST(max_connections)
     int fds[3];
     for (int i = 0; i < 3; i++) {
         fds[i] = tb_ck_connect(&B);
-        ck_assert_int_eq(ping(fds[i], 100 + i), 0);
+        ck_assert_int_eq(tb_ping(fds[i], 100 + i), 0);
     }
     int extra_fd = tb_ck_connect(&B); /* TCP accepts it; the broker must not serve it */
-    int rc = ping(extra_fd, 200);
+    int rc = tb_ping(extra_fd, 200);
     ck_assert_msg(rc != 0, "a 4th connection was served with max.connections=3");
     ck_assert_int_eq(tb_wait_closed(extra_fd, 5000), 1);
     close(extra_fd);
     ck_assert_msg(tb_log_wait(&B, "max.connections", 5000), "refusal not logged");
     /* The three still work; freeing one makes room again. */
     for (int i = 0; i < 3; i++)
-        ck_assert_int_eq(ping(fds[i], 300 + i), 0);
+        ck_assert_int_eq(tb_ping(fds[i], 300 + i), 0);
     close(fds[0]);
     bool served = false;
     for (int i = 0; i < 50 && !served; i++) {
         int fd = tb_ck_connect(&B);
-        served = ping(fd, 400 + i) == 0;
+        served = tb_ping(fd, 400 + i) == 0;
         close(fd);
         if (!served)
             usleep(100 * 1000);
@@ -168,14 +137,14 @@ START_TEST(idle_connections_closed)
     static const char *const extra[] = {"-o", "connections.max.idle.ms=1500", NULL};
     start(extra);
     int idle = tb_ck_connect(&B), busy = tb_ck_connect(&B);
-    ck_assert_int_eq(ping(idle, 1), 0);
+    ck_assert_int_eq(tb_ping(idle, 1), 0);
     /* The busy one sends a request every 100 ms for 3 s: never idle for 1.5 s. */
     for (int i = 0; i < 30; i++) {
-        ck_assert_msg(ping(busy, 10 + i) == 0, "busy connection closed after %d ms", i * 100);
+        ck_assert_msg(tb_ping(busy, 10 + i) == 0, "busy connection closed after %d ms", i * 100);
         usleep(100 * 1000);
     }
     ck_assert_msg(tb_wait_closed(idle, 10000) == 1, "idle connection still open");
-    ck_assert_int_eq(ping(busy, 99), 0);
+    ck_assert_int_eq(tb_ping(busy, 99), 0);
     close(idle);
     close(busy);
 }
@@ -216,7 +185,7 @@ START_TEST(out_of_file_descriptors)
     ck_assert_msg(rc == 0, "broker start: %s", strerror(-rc));
 
     int first = tb_ck_connect(&B);
-    ck_assert_int_eq(ping(first, 1), 0);
+    ck_assert_int_eq(tb_ping(first, 1), 0);
     static int fds[FD_CONNS];
     for (int i = 0; i < FD_CONNS; i++)
         fds[i] =
@@ -229,7 +198,7 @@ START_TEST(out_of_file_descriptors)
     ck_assert_msg(t0 >= 0 && t1 - t0 < hz * 3 / 2,
                   "broker used %ld ticks of CPU in 2 s with accepts failing: spinning", t1 - t0);
     ck_assert_msg(tb_broker_alive(&B), "broker died when out of descriptors");
-    ck_assert_msg(ping(first, 2) == 0, "an established connection is no longer served");
+    ck_assert_msg(tb_ping(first, 2) == 0, "an established connection is no longer served");
     for (int i = 0; i < FD_CONNS; i++)
         close(fds[i]);
     bool served = false;
@@ -520,11 +489,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

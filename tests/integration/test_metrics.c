@@ -36,22 +36,7 @@ static const char *const METRICS_ON[] = {"-o", "metrics.listener=http://127.0.0.
                                          "log.flush.interval.messages=1", NULL};
 
 /* The metrics port of the broker's latest start, from its log line; 0 when not there. */
-static int metrics_port(void)
-{
-    static const char needle[] = "metrics listener on http://127.0.0.1:";
-    FILE *f = fopen(B.log, "r");
-    if (!f)
-        return 0;
-    char line[1024];
-    int port = 0;
-    while (fgets(line, sizeof line, f)) {
-        char *p = strstr(line, needle);
-        if (p)
-            port = atoi(p + sizeof needle - 1);
-    }
-    fclose(f);
-    return port;
-}
+static int metrics_port(void) { return tb_broker_metrics_port(&B); }
 
 /* GET path: the body (caller frees); the status in *status. */
 static char *get(int port, const char *path, int *status)
@@ -343,11 +328,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

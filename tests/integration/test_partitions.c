@@ -28,6 +28,7 @@
 #include "kp_msg.h"
 #include "tb_broker.h"
 #include "tb_kafka.h"
+#include "tb_check.h"
 
 enum {
     CHUNK = 500,   /* partitions per Produce / Fetch request */
@@ -338,11 +339,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return tb_ck_run(suite()); }

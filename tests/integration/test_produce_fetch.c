@@ -34,13 +34,6 @@ static void teardown(void) { tb_ck_finish(&B); }
 
 /* Produces count records prefix-first.. in one batch (acks -1); returns the base offset. */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- Produce v3-7, Fetch v4-11 ------------------------------------------------------------ */
 
 START_TEST(produce_every_version)
@@ -286,15 +279,15 @@ START_TEST(fetch_at_hw_waits_then_empty)
     ck_assert_int_eq(tb_req_begin(&r, 512, 1, 11, 88), 0);
     struct tb_fetch_args a = {1000, 1, 1 << 20, "hw", 0, 4, 1 << 20};
     tb_enc_fetch(&r, 11, &a);
-    int64_t t0 = now_ms();
+    int64_t t0 = tb_now_ms();
     ck_assert_int_eq(tb_req_send(fd, &r), 0);
     tb_req_free(&r);
     /* A lower bound only (it holds however slow the machine is): the broker must not answer
      * before there is data or max_wait has passed. */
     struct tb_frame f;
     ck_assert_int_eq(tb_recv_frame(fd, &f, 1 << 20), 0);
-    ck_assert_msg(now_ms() - t0 >= 900, "answered after %lld ms, before max_wait 1000",
-                  (long long)(now_ms() - t0));
+    ck_assert_msg(tb_now_ms() - t0 >= 900, "answered after %lld ms, before max_wait 1000",
+                  (long long)(tb_now_ms() - t0));
     ck_assert_int_eq(tb_frame_corr(&f), 88);
     struct tb_fetch_resp fr;
     ck_assert_int_eq(tb_dec_fetch(&f, 11, &fr), 0);
@@ -1085,11 +1078,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

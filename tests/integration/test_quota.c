@@ -19,6 +19,7 @@
 #include "kp_msg.h"
 #include "kp_msg_sec.h"
 #include "tb_broker.h"
+#include "tb_check.h"
 #include "tb_kafka.h"
 #include "tb_sasl.h"
 
@@ -27,13 +28,6 @@
 #define BATCH_SIZE (64 * 1024)
 
 static struct tb_broker B;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void setup(void)
 {
@@ -75,17 +69,17 @@ static void *run_producer(void *arg)
     tb_set_client_id(p->client_id);
     int fd = tb_connect(B.port);
     static __thread uint8_t batch[BATCH_SIZE + 4096];
-    int64_t end = now_ms() + RUN_MS;
-    for (int i = 0; now_ms() < end && i < 100000; i++) {
+    int64_t end = tb_now_ms() + RUN_MS;
+    for (int i = 0; tb_now_ms() < end && i < 100000; i++) {
         long bl = tb_batch_values(batch, sizeof batch, "v", i, 1, p->batch, false, 1700000000000LL);
         struct kp_produce_req_partition part = {0, {batch, (int32_t)bl}};
         struct kp_produce_req_topic t = {kp_str_of(p->client_id), 1, &part};
         struct kp_produce_req req = {KP_STR_NULL, 1, 5000, 1, &t};
         struct kp_produce_resp resp;
-        int64_t t0 = now_ms();
+        int64_t t0 = tb_now_ms();
         int rc = tb_kcall(fd, KP_API_PRODUCE, 7, TB_ENC(kp_produce_req_encode), &req,
                           TB_DEC(kp_produce_resp_decode), &resp);
-        int64_t lat = now_ms() - t0;
+        int64_t lat = tb_now_ms() - t0;
         if (rc < 0 || resp.topics[0].partitions[0].error_code) {
             p->errors++;
             break;
@@ -178,24 +172,8 @@ START_TEST(fetch_and_request_quotas)
     fd = tb_connect(B.port);
     int32_t max_throttle = 0;
     for (int i = 0; i < 6 && max_throttle == 0; i++) {
-        struct kp_fetch_req_partition p = {.partition = 0,
-                                           .current_leader_epoch = -1,
-                                           .fetch_offset = 0,
-                                           .log_start_offset = -1,
-                                           .partition_max_bytes = 1 << 20};
-        struct kp_fetch_req_topic t = {
-            .topic = kp_str_of("data"), .n_partitions = 1, .partitions = &p};
-        struct kp_fetch_req req = {.replica_id = -1,
-                                   .max_wait_ms = 0,
-                                   .min_bytes = 1,
-                                   .max_bytes = 1 << 20,
-                                   .session_epoch = -1,
-                                   .n_topics = 1,
-                                   .topics = &t};
         struct kp_fetch_resp resp;
-        ck_assert_int_eq(tb_kcall(fd, KP_API_FETCH, 11, TB_ENC(kp_fetch_req_encode), &req,
-                                  TB_DEC(kp_fetch_resp_decode), &resp),
-                         0);
+        ck_assert_int_eq(tb_kfetch(fd, "data", 0, 0, &resp), 0);
         ck_assert_int_eq(resp.topics[0].partitions[0].error_code, 0);
         if (resp.throttle_time_ms > max_throttle)
             max_throttle = resp.throttle_time_ms;
@@ -233,12 +211,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    signal(SIGPIPE, SIG_IGN);
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return tb_ck_run(suite()); }

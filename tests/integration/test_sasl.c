@@ -18,71 +18,25 @@
 
 #include <openssl/evp.h>
 
-#include "br_cred.h"
 #include "kp_msg.h"
 #include "kp_msg_sec.h"
 #include "tb_broker.h"
+#include "tb_check.h"
 #include "tb_kafka.h"
 #include "tb_sasl.h"
+#include "tb_sec.h"
 
 static struct tb_broker B;
 static int sasl_port;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The bound port of listener name, from the broker's port file. */
-static int listener_port(const struct tb_broker *b, const char *name)
-{
-    char path[320], line[128];
-    snprintf(path, sizeof path, "%s/port", b->dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    int port = -1;
-    while (fgets(line, sizeof line, f)) {
-        char n[64];
-        int p;
-        if (sscanf(line, "%63s %d", n, &p) == 2 && strcmp(n, name) == 0)
-            port = p;
-    }
-    fclose(f);
-    return port;
-}
-
-static void add_user(const char *data, const char *user, const char *pw)
-{
-    struct br_cred *c;
-    ck_assert_int_eq(br_cred_open(data, NULL, NULL, &c), 0);
-    for (int m = BR_SASL_SCRAM_SHA_256; m <= BR_SASL_SCRAM_SHA_512; m++) {
-        struct br_scram_cred cr;
-        ck_assert_int_eq(br_scram_cred_from_password(m, pw, strlen(pw), NULL, 0, 4096, &cr), 0);
-        ck_assert_int_eq(br_cred_put(c, user, strlen(user), &cr), 0);
-    }
-    br_cred_close(c);
-}
-
 /* A broker with users alice and bob; extra settings appended. */
 static void start(const char *const *more)
 {
-    const char *argv[32] = {"-o", "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
-                            "-o", "connection.failed.authentication.delay.ms=300"};
-    int n = 4;
-    for (int i = 0; more && more[i] && n < 30; i++)
-        argv[n++] = more[i];
-    argv[n] = NULL;
-    memset(&B, 0, sizeof B);
-    ck_assert_int_eq(tb_broker_start(&B, argv), 0); /* makes the data dir */
-    ck_assert_int_eq(tb_broker_stop(&B, SIGTERM) >= 0, 1);
-    add_user(B.data, "alice", "alice-pw");
-    add_user(B.data, "bob", "bob-pw");
-    ck_assert_int_eq(tb_broker_start(&B, argv), 0);
-    sasl_port = listener_port(&B, "SASL_PLAINTEXT");
-    ck_assert_int_gt(sasl_port, 0);
+    static const char *const base[] = {
+        "-o", "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0", "-o",
+        "connection.failed.authentication.delay.ms=300", NULL};
+    static const char *const users[] = {"alice", "alice-pw", "bob", "bob-pw", NULL};
+    sasl_port = tb_sec_start(&B, base, more, users);
 }
 
 static void setup(void) { start(NULL); }
@@ -144,9 +98,9 @@ START_TEST(wrong_password_delayed_and_closed)
 {
     static const char *const mechs[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"};
     int fd = tb_connect(sasl_port);
-    int64_t t0 = now_ms();
+    int64_t t0 = tb_now_ms();
     int rc = tb_sasl_login(fd, mechs[_i], "alice", "not-her-password");
-    int64_t took = now_ms() - t0;
+    int64_t took = tb_now_ms() - t0;
     ck_assert_int_eq(rc, KP_ERR_SASL_AUTHENTICATION_FAILED);
     ck_assert_int_ge(took, 280);
     ck_assert_int_eq(tb_wait_closed(fd, 3000), 1);
@@ -400,12 +354,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    signal(SIGPIPE, SIG_IGN);
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return tb_ck_run(suite()); }

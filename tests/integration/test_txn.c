@@ -39,22 +39,6 @@ static void setup(void)
 
 static void teardown(void) { tb_ck_finish(&B); }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void init_txn(int fd, int16_t v, const char *id, int32_t timeout_ms, int64_t *pid,
-                     int16_t *epoch)
-{
-    int16_t err = -1;
-    int rc = tb_init_producer_id(fd, v, id, timeout_ms, -1, -1, &err, pid, epoch);
-    ck_assert_msg(rc == 0, "InitProducerId v%d: %s", v, strerror(-rc));
-    ck_assert_msg(err == 0, "InitProducerId v%d: error %d", v, err);
-}
-
 static void add_parts_ok(int fd, const char *id, int64_t pid, int16_t ep, const int32_t *parts,
                          int n)
 {
@@ -75,25 +59,12 @@ static int16_t end_txn(int fd, int16_t v, const char *id, int64_t pid, int16_t e
 static int16_t produce(int fd, const char *id, int32_t part, int64_t pid, int16_t ep, int32_t seq,
                        int first, int count, int64_t *base)
 {
-    uint8_t buf[8192];
-    long n = pid >= 0
-                 ? tb_producer_batch(buf, sizeof buf, "tx", first, count, pid, ep, seq, id != NULL)
-                 : tb_batch_values(buf, sizeof buf, "tx", first, count, 0, false, 1700000000000LL);
-    ck_assert_int_gt(n, 0);
-    struct tb_produce_resp pr;
-    ck_assert_int_eq(tb_txn_produce(fd, 7, id, "t", part, buf, (size_t)n, &pr), 0);
-    if (base)
-        *base = pr.base_offset;
-    return pr.error;
+    return tb_ck_produce_pid(fd, id, "t", part, "tx", pid, ep, seq, first, count, base);
 }
 
 static int64_t list_offset(int fd, int8_t iso, int32_t part)
 {
-    int16_t err;
-    int64_t off;
-    ck_assert_int_eq(tb_list_offsets_iso(fd, iso, "t", part, -1, &err, &off), 0);
-    ck_assert_int_eq(err, 0);
-    return off;
+    return tb_ck_log_end(fd, iso, "t", part);
 }
 
 START_TEST(find_coordinator_for_transactions)
@@ -121,7 +92,7 @@ START_TEST(state_transitions)
     ck_assert_int_eq(err, TB_E_INVALID_TRANSACTION_TIMEOUT);
     ck_assert_int_eq(tb_init_producer_id(fd, 1, "tx", 900001, -1, -1, &err, NULL, NULL), 0);
     ck_assert_int_eq(err, TB_E_INVALID_TRANSACTION_TIMEOUT);
-    init_txn(fd, 1, "tx", 60000, &pid, &ep);
+    tb_ck_init_pid(fd, 1, "tx", 60000, &pid, &ep);
     ck_assert_int_eq(ep, 0);
     /* Empty: nothing to end */
     ck_assert_int_eq(end_txn(fd, 1, "tx", pid, ep, true), TB_E_INVALID_TXN_STATE);
@@ -168,7 +139,7 @@ START_TEST(state_transitions)
     /* InitProducerId again from CompleteAbort: the epoch goes up */
     int64_t pid2;
     int16_t ep2;
-    init_txn(fd, 4, "tx", 60000, &pid2, &ep2);
+    tb_ck_init_pid(fd, 4, "tx", 60000, &pid2, &ep2);
     ck_assert_int_eq(pid2, pid);
     ck_assert_int_eq(ep2, ep + 1);
     close(fd);
@@ -181,14 +152,14 @@ START_TEST(fencing_by_a_second_instance)
     tb_ck_create_topic(fd, "t", 1);
     int64_t pid, pid2;
     int16_t ep, ep2;
-    init_txn(fd, 1, "fx", 60000, &pid, &ep);
+    tb_ck_init_pid(fd, 1, "fx", 60000, &pid, &ep);
     int32_t p0[] = {0};
     add_parts_ok(fd, "fx", pid, ep, p0, 1);
     ck_assert_int_eq(produce(fd, "fx", 0, pid, ep, 0, 0, 3, NULL), 0);
     ck_assert_int_eq(list_offset(fd, 1, 0), 0); /* open */
     /* the new instance: the open transaction is fenced and aborted first */
     int fd2 = tb_ck_connect(&B);
-    init_txn(fd2, 3, "fx", 60000, &pid2, &ep2);
+    tb_ck_init_pid(fd2, 3, "fx", 60000, &pid2, &ep2);
     ck_assert_int_eq(pid2, pid);
     ck_assert_int_gt(ep2, ep + 1);              /* the fence's bump, then the new instance's */
     ck_assert_int_eq(list_offset(fd, 1, 0), 4); /* aborted: 3 records + the marker */
@@ -265,8 +236,8 @@ START_TEST(read_committed_stops_at_lso_with_aborted_list)
     tb_ck_create_topic(fd, "t", 1);
     int64_t pa, pb, pp;
     int16_t ea, eb, ep;
-    init_txn(fd, 1, "A", 60000, &pa, &ea);
-    init_txn(fd, 1, "B", 60000, &pb, &eb);
+    tb_ck_init_pid(fd, 1, "A", 60000, &pa, &ea);
+    tb_ck_init_pid(fd, 1, "B", 60000, &pb, &eb);
     int16_t err;
     ck_assert_int_eq(tb_init_producer_id(fd, 1, NULL, -1, -1, -1, &err, &pp, &ep), 0);
     int32_t p0[] = {0};
@@ -345,7 +316,7 @@ START_TEST(parked_read_committed_fetch_woken_by_commit)
     tb_ck_create_topic(fd, "t", 1);
     int64_t pid;
     int16_t ep;
-    init_txn(fd, 1, "W", 60000, &pid, &ep);
+    tb_ck_init_pid(fd, 1, "W", 60000, &pid, &ep);
     int32_t p0[] = {0};
     add_parts_ok(fd, "W", pid, ep, p0, 1);
     ck_assert_int_eq(produce(fd, "W", 0, pid, ep, 0, 0, 4, NULL), 0);
@@ -368,11 +339,11 @@ START_TEST(parked_read_committed_fetch_woken_by_commit)
     ck_assert_int_eq(tb_req_send(c, &r), 0);
     tb_req_free(&r);
     ck_assert_int_eq(tb_readable(c, 500), 0); /* parked: the data is not stable */
-    int64_t t0 = now_ms();
+    int64_t t0 = tb_now_ms();
     ck_assert_int_eq(end_txn(fd, 1, "W", pid, ep, true), 0);
     struct tb_frame f;
     ck_assert_int_eq(tb_recv_frame(c, &f, 1 << 20), 0);
-    int64_t took = now_ms() - t0;
+    int64_t took = tb_now_ms() - t0;
     ck_assert_msg(took < 5000, "the commit did not wake the parked fetch (%lld ms)",
                   (long long)took);
     struct tb_fetch_resp fr;
@@ -401,7 +372,7 @@ START_TEST(txn_offset_commit_visible_only_on_commit)
     tb_ck_create_topic(fd, "t", 1);
     int64_t pid;
     int16_t ep, err;
-    init_txn(fd, 1, "O", 60000, &pid, &ep);
+    tb_ck_init_pid(fd, 1, "O", 60000, &pid, &ep);
     /* not added to the transaction yet */
     ck_assert_int_eq(tb_txn_offset_commit(fd, 0, "O", "g", pid, ep, "t", 0, 42, &err), 0);
     ck_assert_int_eq(err, TB_E_INVALID_TXN_STATE);
@@ -437,13 +408,13 @@ START_TEST(timeout_fences_and_aborts)
     tb_ck_create_topic(fd, "t", 1);
     int64_t pid;
     int16_t ep;
-    init_txn(fd, 1, "T", 1000, &pid, &ep);
+    tb_ck_init_pid(fd, 1, "T", 1000, &pid, &ep);
     int32_t p0[] = {0};
     add_parts_ok(fd, "T", pid, ep, p0, 1);
     ck_assert_int_eq(produce(fd, "T", 0, pid, ep, 0, 0, 2, NULL), 0);
     ck_assert_int_eq(list_offset(fd, 1, 0), 0);
     int64_t lso = 0;
-    for (int64_t end = now_ms() + 8000; now_ms() < end && lso == 0;) {
+    for (int64_t end = tb_now_ms() + 8000; tb_now_ms() < end && lso == 0;) {
         usleep(100 * 1000);
         lso = list_offset(fd, 1, 0);
     }
@@ -477,11 +448,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return tb_ck_run(suite()); }

@@ -35,13 +35,6 @@ enum { PARTS = 3, LAST_STEP = 7 };
 
 static struct tb_broker B;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void start_with(int crash_step)
 {
     char kv[64];
@@ -150,9 +143,9 @@ static void round_at(int step, bool commit, int again)
     bool want_commit = step > 0 && commit;
     /* a transaction left open (step 0) is aborted by its timeout (1 s) */
     struct part_view v[PARTS];
-    for (int64_t end = now_ms() + 10000;;) {
+    for (int64_t end = tb_now_ms() + 10000;;) {
         view(fd, 0, &v[0]);
-        if (v[0].lso == v[0].hw || now_ms() > end)
+        if (v[0].lso == v[0].hw || tb_now_ms() > end)
             break;
         usleep(100 * 1000);
     }
@@ -217,11 +210,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return tb_ck_run(suite()); }

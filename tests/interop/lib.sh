@@ -4,6 +4,7 @@
 #   source "$(dirname "$0")/lib.sh"
 #   start_broker NAME [splicelogd args...]   # sets PORT_<NAME>, BROKER=127.0.0.1:port
 #   stop_broker NAME [SIGNAL]                # waits (bounded) and checks a clean exit on TERM
+#   need CMD PACKAGE; need_kafkajs           # fail unless installed (kafkajs: npm ci once)
 #
 # The broker binary is $SPLICELOGD, else $SPLICELOG_ROOT/build/san/splicelogd, else the
 # build/san/splicelogd of this checkout. Every temp file lives under $WORK, removed on EXIT
@@ -57,6 +58,25 @@ trap 'exit 130' INT TERM
 
 need() {
     command -v "$1" >/dev/null 2>&1 || fail "$1 is not installed (run: make deps-test, or apt-get install $2)"
+}
+
+# need_kafkajs — node, npm and kafkajs 2.2.4 (pinned in package-lock.json) in this folder's
+# node_modules: npm ci there only when it does not already hold exactly that version.
+need_kafkajs() {
+    need node nodejs
+    need npm npm
+    local here pkg installed
+    here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+    pkg="$here/node_modules/kafkajs/package.json"
+    installed="$(node -e 'try { console.log(require(process.argv[1]).version) } catch (e) { console.log("none") }' \
+        "$pkg")"
+    if [ "$installed" != "2.2.4" ]; then
+        log "installing kafkajs 2.2.4 (npm ci)"
+        (cd "$here" && timeout --kill-after=5 300 npm ci --no-audit --no-fund --loglevel=error) ||
+            fail "npm ci failed (the npm registry must be reachable once)"
+    fi
+    node -e 'const v = require(process.argv[1]).version; if (v !== "2.2.4") { console.error(v); process.exit(1) }' \
+        "$pkg" || fail "kafkajs in node_modules is not 2.2.4"
 }
 
 # start_broker NAME [args...] — a fresh dir for a new NAME; the same NAME restarts on its data.

@@ -7,21 +7,10 @@
 # Works with Debian 12's nodejs 18 as well as newer node. Bounded waits throughout.
 source "$(dirname "$0")/lib.sh"
 
-need node nodejs
-need npm npm
 need kcat kcat
 HERE="$(cd "$(dirname "$0")" && pwd)"
 
-# npm ci only when node_modules does not already hold exactly the locked kafkajs.
-installed="$(node -e 'try { console.log(require(process.argv[1]).version) } catch (e) { console.log("none") }' \
-    "$HERE/node_modules/kafkajs/package.json")"
-if [ "$installed" != "2.2.4" ]; then
-    log "installing kafkajs 2.2.4 (npm ci)"
-    (cd "$HERE" && timeout --kill-after=5 300 npm ci --no-audit --no-fund --loglevel=error) ||
-        fail "npm ci failed (the npm registry must be reachable once)"
-fi
-node -e 'const v = require(process.argv[1]).version; if (v !== "2.2.4") { console.error(v); process.exit(1) }' \
-    "$HERE/node_modules/kafkajs/package.json" || fail "kafkajs in node_modules is not 2.2.4"
+need_kafkajs
 
 start_broker js
 KAFKAJS_NO_PARTITIONER_WARNING=1 timeout --kill-after=5 180 node "$HERE/kafkajs_produce.js" "$BROKER" js-topic 10000 \

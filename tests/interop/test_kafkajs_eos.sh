@@ -9,18 +9,10 @@
 #      group's offset the last commit's.
 source "$(dirname "$0")/lib.sh"
 
-need node nodejs
-need npm npm
 need kcat kcat
 HERE="$(cd "$(dirname "$0")" && pwd)"
 
-installed="$(node -e 'try { console.log(require(process.argv[1]).version) } catch (e) { console.log("none") }' \
-    "$HERE/node_modules/kafkajs/package.json")"
-if [ "$installed" != "2.2.4" ]; then
-    log "installing kafkajs 2.2.4 (npm ci)"
-    (cd "$HERE" && timeout --kill-after=5 300 npm ci --no-audit --no-fund --loglevel=error) ||
-        fail "npm ci failed (the npm registry must be reachable once)"
-fi
+need_kafkajs
 
 # ---- 1. idempotent producer across kill -9 ---------------------------------------------------
 start_broker j -o num.partitions=3

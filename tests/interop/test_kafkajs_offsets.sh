@@ -7,17 +7,9 @@
 # a kill -9 (the offsets come back from <data>/__consumer_offsets). Bounded waits throughout.
 source "$(dirname "$0")/lib.sh"
 
-need node nodejs
-need npm npm
 HERE="$(cd "$(dirname "$0")" && pwd)"
 
-installed="$(node -e 'try { console.log(require(process.argv[1]).version) } catch (e) { console.log("none") }' \
-    "$HERE/node_modules/kafkajs/package.json")"
-if [ "$installed" != "2.2.4" ]; then
-    log "installing kafkajs 2.2.4 (npm ci)"
-    (cd "$HERE" && timeout --kill-after=5 300 npm ci --no-audit --no-fund --loglevel=error) ||
-        fail "npm ci failed (the npm registry must be reachable once)"
-fi
+need_kafkajs
 
 export KAFKAJS_NO_PARTITIONER_WARNING=1
 js() { timeout --kill-after=5 "$1" node "$HERE/kafkajs_groups.js" "${@:2}"; }

@@ -15,8 +15,6 @@ source "$(dirname "$0")/lib.sh"
 
 need kcat kcat
 need openssl openssl
-need node nodejs
-need npm npm
 need python3 python3-kafka
 HERE="$(cd "$(dirname "$0")" && pwd)"
 TOOL="${SPLICELOG_BUILD:-$ROOT/build}/san/splicelog"
@@ -25,13 +23,7 @@ PY=/usr/bin/python3
 $PY -c 'import kafka' 2>/dev/null || fail "python3-kafka is not installed"
 T=120
 
-installed="$(node -e 'try { console.log(require(process.argv[1]).version) } catch (e) { console.log("none") }' \
-    "$HERE/node_modules/kafkajs/package.json")"
-if [ "$installed" != "2.2.4" ]; then
-    log "installing kafkajs 2.2.4 (npm ci)"
-    (cd "$HERE" && timeout --kill-after=5 300 npm ci --no-audit --no-fund --loglevel=error) ||
-        fail "npm ci failed (the npm registry must be reachable once)"
-fi
+need_kafkajs
 
 certs="$WORK/certs"
 bash "$ROOT/tests/support/tb_certs.sh" "$certs" >/dev/null || fail "tb_certs.sh failed"

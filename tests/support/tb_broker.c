@@ -32,13 +32,6 @@ enum {
     TB_MAX_ARGS = 64,
 };
 
-static int64_t tb_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void tb_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -515,6 +508,13 @@ int tb_connect_from(const char *src, int port)
     return err;
 }
 
+int64_t tb_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 long tb_broker_rss_kib(const struct tb_broker *b)
 {
     char path[64], line[256];
@@ -528,6 +528,23 @@ long tb_broker_rss_kib(const struct tb_broker *b)
             break;
     fclose(f);
     return kib;
+}
+
+int tb_broker_metrics_port(const struct tb_broker *b)
+{
+    static const char needle[] = "metrics listener on http://127.0.0.1:";
+    FILE *f = fopen(b->log, "r");
+    if (!f)
+        return 0;
+    char line[1024];
+    int port = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *p = strstr(line, needle);
+        if (p)
+            port = atoi(p + sizeof needle - 1);
+    }
+    fclose(f);
+    return port;
 }
 
 long tb_log_count(const struct tb_broker *b, const char *needle)

@@ -15,6 +15,7 @@
 #define SPLICELOG_TB_BROKER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct tb_broker {
@@ -73,8 +74,13 @@ int tb_local_port(int fd);
  * so a test can be several clients as the broker counts them per address. fd or -errno.
  */
 int tb_connect_from(const char *src, int port);
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t tb_now_ms(void);
 /* The broker's resident set in KiB (VmRSS of /proc/PID/status), or -1. */
 long tb_broker_rss_kib(const struct tb_broker *b);
+/* The metrics listener's port of the broker's latest start, from its log line ("metrics listener
+ * on http://127.0.0.1:PORT"); 0 when the log has none (yet). */
+int tb_broker_metrics_port(const struct tb_broker *b);
 /* How many times needle occurs in the broker log. */
 long tb_log_count(const struct tb_broker *b, const char *needle);
 

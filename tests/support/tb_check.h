@@ -11,10 +11,15 @@
 #ifndef SPLICELOG_TB_CHECK_H
 #define SPLICELOG_TB_CHECK_H
 
+#include <check.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "tb_broker.h"
+
+/* A suite's main: SIGPIPE ignored (a broker may close first), the suite run (CK_NORMAL, forking
+ * as CK_FORK says); the process's exit status: 0 when every test passed, else 1. */
+int tb_ck_run(Suite *s);
 
 /* tb_broker_start(b, extra) or, on failure, remove b's temp dir and abort the test. */
 void tb_ck_start(struct tb_broker *b, const char *const *extra);
@@ -30,6 +35,20 @@ void tb_ck_create_topic(int fd, const char *topic, int n);
  * bytes (tb_batch_values), timestamps from 1700000000000. Error 0 required; its base offset. */
 int64_t tb_ck_produce_seq(int fd, const char *topic, int32_t part, const char *prefix, int first,
                           int count, size_t pad);
+
+/* InitProducerId v(version) for txn_id (NULL: an idempotent producer) with timeout_ms; the
+ * request must succeed with error 0. *pid, *epoch: what it handed out. */
+void tb_ck_init_pid(int fd, int16_t version, const char *txn_id, int32_t timeout_ms, int64_t *pid,
+                    int16_t *epoch);
+/* Produce v7 of one batch of count records "<prefix>-<first + i>" to topic/part: from producer
+ * (pid, epoch) at sequence seq when pid >= 0 (transactional when txn_id is not NULL), else a
+ * plain batch. The request must succeed; the broker's error code, *base (may be NULL) the
+ * batch's base offset. */
+int16_t tb_ck_produce_pid(int fd, const char *txn_id, const char *topic, int32_t part,
+                          const char *prefix, int64_t pid, int16_t epoch, int32_t seq, int first,
+                          int count, int64_t *base);
+/* ListOffsets (latest) of topic/part at isolation level iso; error 0 required. */
+int64_t tb_ck_log_end(int fd, int8_t iso, const char *topic, int32_t part);
 
 /*
  * The teardown: when b runs, it must still be alive and exit 0 on SIGTERM; then its temp dir

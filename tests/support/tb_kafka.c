@@ -618,6 +618,20 @@ int tb_call(int fd, struct tb_req *r, int32_t corr, struct tb_frame *f)
     return 0;
 }
 
+int tb_ping(int fd, int32_t corr)
+{
+    struct tb_req r;
+    if (tb_req_begin(&r, 128, 18, 2, corr))
+        return -ENOMEM;
+    tb_enc_api_versions(&r, 2);
+    struct tb_frame f;
+    int rc = tb_call(fd, &r, corr, &f);
+    tb_req_free(&r);
+    if (rc == 0)
+        tb_frame_free(&f);
+    return rc;
+}
+
 static int32_t next_corr(void)
 {
     static int32_t corr = 1; /* shared by every thread of a test process */

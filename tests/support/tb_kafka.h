@@ -214,6 +214,8 @@ int tb_codec_resp_check(const struct tb_frame *f, int16_t api_key, int16_t versi
  * 0 or -errno; f is filled on 0 and must be freed.
  */
 int tb_call(int fd, struct tb_req *r, int32_t corr, struct tb_frame *f);
+/* One ApiVersions v2 round trip with correlation id corr; 0 when answered, or -errno. */
+int tb_ping(int fd, int32_t corr);
 
 /* Convenience round trips on a fresh correlation id; each returns 0 or -errno. */
 int tb_produce(int fd, const char *topic, int32_t partition, const uint8_t *records, size_t len,

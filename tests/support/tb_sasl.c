@@ -99,6 +99,25 @@ int tb_kcall(int fd, int16_t key, int16_t version, tb_enc_fn enc, const void *ms
     return rc;
 }
 
+int tb_kfetch(int fd, const char *topic, int32_t part, int64_t offset, struct kp_fetch_resp *out)
+{
+    struct kp_fetch_req_partition p = {.partition = part,
+                                       .current_leader_epoch = -1,
+                                       .fetch_offset = offset,
+                                       .log_start_offset = -1,
+                                       .partition_max_bytes = 1 << 20};
+    struct kp_fetch_req_topic t = {.topic = kp_str_of(topic), .n_partitions = 1, .partitions = &p};
+    struct kp_fetch_req req = {.replica_id = -1,
+                               .max_wait_ms = 0,
+                               .min_bytes = 1,
+                               .max_bytes = 1 << 20,
+                               .session_epoch = -1,
+                               .n_topics = 1,
+                               .topics = &t};
+    return tb_kcall(fd, KP_API_FETCH, 11, TB_ENC(kp_fetch_req_encode), &req,
+                    TB_DEC(kp_fetch_resp_decode), out);
+}
+
 /* ---- SASL ------------------------------------------------------------------------------------ */
 
 int tb_sasl_handshake(int fd, int16_t version, const char *mech)

@@ -32,6 +32,11 @@ int tb_ksend(int fd, int16_t key, int16_t version, tb_enc_fn enc, const void *ms
 #define TB_ENC(fn) ((tb_enc_fn)(int (*)(struct kp_wr *, int16_t, const void *))(fn))
 #define TB_DEC(fn) ((tb_dec_fn)(int (*)(struct kp_rd *, int16_t, struct kp_arena *, void *))(fn))
 
+struct kp_fetch_resp;
+/* Fetch v11 of topic/part from offset (max_wait 0, min_bytes 1, 1 MiB), decoded into out as
+ * tb_kcall does; 0 or -errno. */
+int tb_kfetch(int fd, const char *topic, int32_t part, int64_t offset, struct kp_fetch_resp *out);
+
 /* SaslHandshake v(version) for mech: the broker's error code (0 ok), or -errno. */
 int tb_sasl_handshake(int fd, int16_t version, const char *mech);
 /* SaslAuthenticate with one token; the response's error code (0), the server token in

@@ -17,6 +17,7 @@
 #include "kp_msg_cluster.h"
 #include "kp_msg_config.h"
 #include "kp_msg_groups_admin.h"
+#include "tb_check.h"
 
 TM_CODEC(c_oc, kp_offset_commit_req, struct kp_offset_commit_req, 0, 8);
 TM_CODEC(c_of, kp_offset_fetch_req, struct kp_offset_fetch_req, 1, 8);
@@ -175,11 +176,4 @@ static Suite *kp_admin_fixtures_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(kp_admin_fixtures_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(kp_admin_fixtures_suite()); }

@@ -12,6 +12,7 @@
 
 #include "kp_batch.h"
 #include "kp_crc32c.h"
+#include "tb_check.h"
 
 /* One record, key "k", null value, no headers, timestamp 1000 == base; written by hand.
  * The CRC was computed outside the project (bitwise CRC-32C over bytes 21..68). */
@@ -862,11 +863,4 @@ static Suite *batch_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(batch_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(batch_suite()); }

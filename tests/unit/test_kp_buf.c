@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "kp_buf.h"
+#include "tb_check.h"
 
 /* A reader over a byte literal. */
 #define RD_OVER(rd, ...)                                                                           \
@@ -721,11 +722,4 @@ static Suite *buf_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(buf_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(buf_suite()); }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kp_crc32c.h"
+#include "tb_check.h"
 
 /* Deterministic filler (xorshift64), so a failure reproduces. */
 static void fill(uint8_t *p, size_t n, uint64_t seed)
@@ -202,11 +203,4 @@ static Suite *crc_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(crc_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(crc_suite()); }

@@ -16,6 +16,7 @@
 #include "kp_batch.h"
 #include "kp_buf.h"
 #include "kp_msg.h"
+#include "tb_check.h"
 
 #define TOPIC     "splicelog-fixture"
 #define MAX_FRAME (100 * 1024 * 1024)
@@ -482,11 +483,4 @@ static Suite *fixtures_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(fixtures_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(fixtures_suite()); }

@@ -6,6 +6,7 @@
  * Produce, Fetch and ListOffsets are in test_kp_msg_data.c.
  */
 #include "test_kp_msg_common.h"
+#include "tb_check.h"
 
 TM_CODEC(c_av_req, kp_api_versions_req, struct kp_api_versions_req, 0, 3);
 TM_CODEC(c_av_resp, kp_api_versions_resp, struct kp_api_versions_resp, 0, 3);
@@ -1025,11 +1026,4 @@ static Suite *kp_msg_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(kp_msg_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(kp_msg_suite()); }

@@ -15,6 +15,7 @@
 #include "kp_msg_cluster.h"
 #include "kp_msg_config.h"
 #include "kp_msg_groups_admin.h"
+#include "tb_check.h"
 
 TM_CODEC(c_dc_req, kp_describe_configs_req, struct kp_describe_configs_req, 0, 4);
 TM_CODEC(c_dc_resp, kp_describe_configs_resp, struct kp_describe_configs_resp, 0, 4);
@@ -434,11 +435,4 @@ static Suite *kp_msg_admin_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(kp_msg_admin_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(kp_msg_admin_suite()); }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "test_kp_msg_common.h"
+#include "tb_check.h"
 
 TM_CODEC(c_pr_req, kp_produce_req, struct kp_produce_req, 3, 9);
 TM_CODEC(c_pr_resp, kp_produce_resp, struct kp_produce_resp, 3, 9);
@@ -910,11 +911,4 @@ static Suite *kp_msg_data_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(kp_msg_data_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(kp_msg_data_suite()); }

@@ -10,6 +10,7 @@
  * (the broker's zero-copy path) is checked against the golden bytes and its sizes.
  */
 #include "test_kp_msg_common.h"
+#include "tb_check.h"
 
 TM_CODEC(c_md_req, kp_metadata_req, struct kp_metadata_req, 0, 12);
 TM_CODEC(c_md_resp, kp_metadata_resp, struct kp_metadata_resp, 0, 12);
@@ -696,11 +697,4 @@ static Suite *kp_msg_flex_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(kp_msg_flex_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(kp_msg_flex_suite()); }

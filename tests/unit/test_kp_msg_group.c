@@ -7,6 +7,7 @@
  * per version; forged counts rejected before the arena grows; null versus empty.
  */
 #include "test_kp_msg_common.h"
+#include "tb_check.h"
 
 TM_CODEC(c_fc_req, kp_find_coordinator_req, struct kp_find_coordinator_req, 0, 4);
 TM_CODEC(c_fc_resp, kp_find_coordinator_resp, struct kp_find_coordinator_resp, 0, 4);
@@ -841,11 +842,4 @@ static Suite *kp_msg_group_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(kp_msg_group_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(kp_msg_group_suite()); }

@@ -11,6 +11,7 @@
 #include "test_kp_msg_common.h"
 
 #include "kp_msg_sec.h"
+#include "tb_check.h"
 
 TM_CODEC(c_sh_req, kp_sasl_handshake_req, struct kp_sasl_handshake_req, 0, 1);
 TM_CODEC(c_sh_resp, kp_sasl_handshake_resp, struct kp_sasl_handshake_resp, 0, 1);
@@ -599,11 +600,4 @@ static Suite *kp_msg_sec_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(kp_msg_sec_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(kp_msg_sec_suite()); }

@@ -8,6 +8,7 @@
  */
 #include "kp_msg_txn.h"
 #include "test_kp_msg_common.h"
+#include "tb_check.h"
 
 TM_CODEC(c_apt_req, kp_add_partitions_to_txn_req, struct kp_add_partitions_to_txn_req, 0, 3);
 TM_CODEC(c_apt_resp, kp_add_partitions_to_txn_resp, struct kp_add_partitions_to_txn_resp, 0, 3);
@@ -225,11 +226,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

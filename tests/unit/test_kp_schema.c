@@ -24,6 +24,7 @@
 #include "kp_msg_sec.h"
 #include "kp_msg_txn.h"
 #include "kp_schema.h"
+#include "tb_check.h"
 
 /* ---- the public functions of every API ----------------------------------------------- */
 
@@ -562,11 +563,4 @@ static Suite *kp_schema_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(kp_schema_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(kp_schema_suite()); }

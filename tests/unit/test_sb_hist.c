@@ -14,6 +14,7 @@
 #include "../../bench/sb_hist.c"
 #include "../../bench/sb_json.c"
 #include "../../bench/sb_util.c"
+#include "tb_check.h"
 
 START_TEST(test_hist_layout)
 {
@@ -223,11 +224,4 @@ static Suite *sb_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(sb_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(sb_suite()); }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "splicelog.h"
+#include "tb_check.h"
 
 START_TEST(test_kafka_numbers)
 {
@@ -102,11 +103,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

@@ -10,6 +10,7 @@
 
 #include "kp_batch.h"
 #include "sl_int.h"
+#include "tb_check.h"
 
 /* Three batches of 10 records at base offsets 100, 110, 120; returns total length. */
 static size_t build(uint8_t *buf, size_t cap, size_t sizes[3])
@@ -110,11 +111,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

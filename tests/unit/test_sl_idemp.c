@@ -29,32 +29,8 @@
 #include "sl_int.h"
 
 #include "sl_fake_broker.h"
-
-static char errs[8192];
-static void error_cb(void *opaque, sl_err err, const char *reason)
-{
-    (void)opaque;
-    size_t len = strlen(errs);
-    snprintf(errs + len, sizeof(errs) - len, "%s|%s\n", sl_err2name(err), reason);
-}
-
-#define MAXR 20000
-static long dr_n;
-static sl_err dr_err[MAXR];
-static int32_t dr_part[MAXR];
-static int64_t dr_off[MAXR];
-static void dr(sl_producer *p, const sl_delivery *d, void *opaque)
-{
-    (void)p;
-    (void)opaque;
-    long i = (long)(intptr_t)d->msg_opaque;
-    dr_n++;
-    if (i >= 0 && i < MAXR) {
-        dr_err[i] = d->err;
-        dr_part[i] = d->partition;
-        dr_off[i] = d->offset;
-    }
-}
+#include "tb_dr.h"
+#include "tb_check.h"
 
 static void fb_setup(void) { ck_assert_int_eq(fb_start(4), 0); }
 static void fb_teardown(void)
@@ -78,10 +54,7 @@ static sl_producer *idemp_producer(int batch_size)
     ck_assert_int_eq(sl_conf_set(c, "retry.backoff.ms", "10", NULL, 0), SL_ERR_NO_ERROR);
     ck_assert_int_eq(sl_conf_set(c, "request.timeout.ms", "3000", NULL, 0), SL_ERR_NO_ERROR);
     ck_assert_int_eq(sl_conf_set(c, "delivery.timeout.ms", "20000", NULL, 0), SL_ERR_NO_ERROR);
-    sl_conf_set_delivery_cb(c, dr);
-    sl_conf_set_error_cb(c, error_cb);
-    errs[0] = 0;
-    dr_n = 0;
+    tb_dr_attach(c);
     char err[256] = "";
     sl_producer *p = sl_producer_new(c, err, sizeof(err));
     ck_assert_msg(p != NULL, "%s", err);
@@ -129,9 +102,9 @@ static long check_log_exactly_once(long n, bool all_delivered)
                 else
                     ck_assert_msg(i >= expect, "partition %d: record %ld again or out of order",
                                   part, i);
-                ck_assert_int_eq(dr_part[i], part);
-                if (dr_err[i] == SL_ERR_NO_ERROR)
-                    ck_assert_int_eq(dr_off[i], h.base_offset + r.offset_delta);
+                ck_assert_int_eq(tb_dr.part[i], part);
+                if (tb_dr.err[i] == SL_ERR_NO_ERROR)
+                    ck_assert_int_eq(tb_dr.off[i], h.base_offset + r.offset_delta);
                 expect = i + 4;
                 seen++;
             }
@@ -183,9 +156,10 @@ START_TEST(test_sequences_start_at_zero)
     sl_producer *p = idemp_producer(1024);
     produce_n(p, N);
     ck_assert_int_eq(sl_flush(p, 20000), SL_ERR_NO_ERROR);
-    ck_assert_int_eq(dr_n, N);
+    ck_assert_int_eq(tb_dr.n, N);
     for (long i = 0; i < N; i++)
-        ck_assert_msg(dr_err[i] == SL_ERR_NO_ERROR, "record %ld: %s", i, sl_err2name(dr_err[i]));
+        ck_assert_msg(tb_dr.err[i] == SL_ERR_NO_ERROR, "record %ld: %s", i,
+                      sl_err2name(tb_dr.err[i]));
     ck_assert_int_eq(check_log_exactly_once(N, true), N);
     ck_assert_int_eq(fb.init_pids, 1);
     ck_assert_int_eq(fb.init_pid_version, 4);
@@ -201,7 +175,7 @@ START_TEST(test_sequences_start_at_zero)
     char why[128];
     ck_assert_int_eq(sl_producer_fatal_error(p, why, sizeof(why)), SL_ERR_NO_ERROR);
     sl_producer_free(p);
-    ck_assert_str_eq(errs, "");
+    ck_assert_str_eq(tb_dr.errs, "");
 }
 END_TEST
 
@@ -213,9 +187,10 @@ START_TEST(test_lost_responses_no_duplicates)
     sl_producer *p = idemp_producer(1024);
     produce_n(p, N);
     ck_assert_int_eq(sl_flush(p, 30000), SL_ERR_NO_ERROR);
-    ck_assert_int_eq(dr_n, N);
+    ck_assert_int_eq(tb_dr.n, N);
     for (long i = 0; i < N; i++)
-        ck_assert_msg(dr_err[i] == SL_ERR_NO_ERROR, "record %ld: %s", i, sl_err2name(dr_err[i]));
+        ck_assert_msg(tb_dr.err[i] == SL_ERR_NO_ERROR, "record %ld: %s", i,
+                      sl_err2name(tb_dr.err[i]));
     ck_assert_int_eq(fb.drop_next, 0);
     /* The dropped requests' batches came again, were recognised and not written twice. */
     ck_assert_int_gt(fb.dups, 0);
@@ -235,8 +210,8 @@ START_TEST(test_lost_responses_no_duplicates)
     ck_assert_int_gt(st.retries, 0);
     ck_assert_int_eq(fb.init_pids, 1);
     sl_producer_free(p);
-    ck_assert_ptr_nonnull(strstr(errs, "_TRANSPORT|"));
-    ck_assert_ptr_null(strstr(errs, "_FATAL"));
+    ck_assert_ptr_nonnull(strstr(tb_dr.errs, "_TRANSPORT|"));
+    ck_assert_ptr_null(strstr(tb_dr.errs, "_FATAL"));
 }
 END_TEST
 
@@ -253,15 +228,16 @@ START_TEST(test_gap_retried_in_order)
     pthread_mutex_unlock(&fb.mu);
     produce_range(p, 400, N);
     ck_assert_int_eq(sl_flush(p, 30000), SL_ERR_NO_ERROR);
-    ck_assert_int_eq(dr_n, N);
+    ck_assert_int_eq(tb_dr.n, N);
     for (long i = 0; i < N; i++)
-        ck_assert_msg(dr_err[i] == SL_ERR_NO_ERROR, "record %ld: %s", i, sl_err2name(dr_err[i]));
+        ck_assert_msg(tb_dr.err[i] == SL_ERR_NO_ERROR, "record %ld: %s", i,
+                      sl_err2name(tb_dr.err[i]));
     ck_assert_int_eq(fb.produce_refused, 1);
     ck_assert_int_gt(fb.oos, 0); /* the requests behind the refused one arrived after a gap */
     ck_assert_int_eq(check_log_exactly_once(N, true), N);
     ck_assert_int_eq(check_sequences(1000), 0); /* retried in order, no epoch bump */
     sl_producer_free(p);
-    ck_assert_ptr_null(strstr(errs, "_FATAL"));
+    ck_assert_ptr_null(strstr(tb_dr.errs, "_FATAL"));
 }
 END_TEST
 
@@ -278,13 +254,13 @@ START_TEST(test_failed_batch_bumps_epoch)
     pthread_mutex_unlock(&fb.mu);
     produce_range(p, 400, N);
     ck_assert_int_eq(sl_flush(p, 30000), SL_ERR_NO_ERROR);
-    ck_assert_int_eq(dr_n, N);
+    ck_assert_int_eq(tb_dr.n, N);
     long failed = 0;
     for (long i = 0; i < N; i++) {
-        if (dr_err[i] == SL_ERR_NO_ERROR)
+        if (tb_dr.err[i] == SL_ERR_NO_ERROR)
             continue;
-        ck_assert_msg(dr_err[i] == SL_ERR_CORRUPT_MESSAGE, "record %ld: %s", i,
-                      sl_err2name(dr_err[i]));
+        ck_assert_msg(tb_dr.err[i] == SL_ERR_CORRUPT_MESSAGE, "record %ld: %s", i,
+                      sl_err2name(tb_dr.err[i]));
         failed++;
     }
     ck_assert_int_gt(failed, 0);
@@ -292,7 +268,7 @@ START_TEST(test_failed_batch_bumps_epoch)
     ck_assert_int_eq(check_sequences(1000), 1); /* epoch 1, sequences from 0 again */
     ck_assert_int_eq(fb.init_pids, 1);          /* bumped locally */
     sl_producer_free(p);
-    ck_assert_ptr_null(strstr(errs, "_FATAL"));
+    ck_assert_ptr_null(strstr(tb_dr.errs, "_FATAL"));
 }
 END_TEST
 
@@ -303,11 +279,12 @@ START_TEST(test_fenced_is_fatal)
     sl_producer *p = idemp_producer(1024);
     produce_n(p, N);
     sl_flush(p, 10000);
-    ck_assert_int_eq(dr_n, N);
+    ck_assert_int_eq(tb_dr.n, N);
     for (long i = 0; i < N; i++)
-        ck_assert_msg(dr_err[i] == SL_ERR__FATAL || dr_err[i] == SL_ERR_INVALID_PRODUCER_EPOCH,
-                      "record %ld: %s", i, sl_err2name(dr_err[i]));
-    ck_assert_ptr_nonnull(strstr(errs, "_FATAL|"));
+        ck_assert_msg(tb_dr.err[i] == SL_ERR__FATAL ||
+                          tb_dr.err[i] == SL_ERR_INVALID_PRODUCER_EPOCH,
+                      "record %ld: %s", i, sl_err2name(tb_dr.err[i]));
+    ck_assert_ptr_nonnull(strstr(tb_dr.errs, "_FATAL|"));
     char why[256] = "";
     ck_assert_int_eq(sl_producer_fatal_error(p, why, sizeof(why)), SL_ERR_INVALID_PRODUCER_EPOCH);
     ck_assert_ptr_nonnull(strstr(why, "fenced"));
@@ -337,16 +314,16 @@ START_TEST(test_desynchronized_sequence_is_fatal)
         sl_poll(p, 0);
     }
     sl_flush(p, 10000);
-    ck_assert_int_eq(dr_n, i);
+    ck_assert_int_eq(tb_dr.n, i);
     long failed = 0;
     for (long j = 40; j < i; j++)
-        failed += dr_err[j] != SL_ERR_NO_ERROR;
+        failed += tb_dr.err[j] != SL_ERR_NO_ERROR;
     ck_assert_int_gt(failed, 0);
     char why[256] = "";
     ck_assert_int_eq(sl_producer_fatal_error(p, why, sizeof(why)),
                      SL_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
     ck_assert_ptr_nonnull(strstr(why, "desynchronization"));
-    ck_assert_ptr_nonnull(strstr(errs, "_FATAL|"));
+    ck_assert_ptr_nonnull(strstr(tb_dr.errs, "_FATAL|"));
     ck_assert_int_eq(sl_produce(p, "t", 0, NULL, 0, "x", 1, NULL, 0, 0, NULL), SL_ERR__FATAL);
     sl_producer_free(p);
 }
@@ -368,10 +345,10 @@ START_TEST(test_exhausted_epoch_gets_a_new_id)
     pthread_mutex_unlock(&fb.mu);
     produce_range(p, 400, N);
     ck_assert_int_eq(sl_flush(p, 30000), SL_ERR_NO_ERROR);
-    ck_assert_int_eq(dr_n, N);
+    ck_assert_int_eq(tb_dr.n, N);
     long failed = 0;
     for (long i = 0; i < N; i++)
-        failed += dr_err[i] != SL_ERR_NO_ERROR;
+        failed += tb_dr.err[i] != SL_ERR_NO_ERROR;
     ck_assert_int_gt(failed, 0);
     ck_assert_int_eq(check_log_exactly_once(N, false), N - failed);
     ck_assert_int_eq(fb.init_pids, 2);
@@ -397,7 +374,7 @@ START_TEST(test_exhausted_epoch_gets_a_new_id)
         ck_assert(seen_new);
     }
     sl_producer_free(p);
-    ck_assert_ptr_null(strstr(errs, "_FATAL"));
+    ck_assert_ptr_null(strstr(tb_dr.errs, "_FATAL"));
 }
 END_TEST
 
@@ -407,12 +384,12 @@ START_TEST(test_no_init_producer_id_is_fatal)
     sl_producer *p = idemp_producer(1024);
     produce_n(p, 10);
     sl_flush(p, 10000);
-    ck_assert_int_eq(dr_n, 10);
+    ck_assert_int_eq(tb_dr.n, 10);
     for (long i = 0; i < 10; i++)
-        ck_assert_int_eq(dr_err[i], SL_ERR__FATAL);
+        ck_assert_int_eq(tb_dr.err[i], SL_ERR__FATAL);
     char why[256] = "";
     ck_assert_int_eq(sl_producer_fatal_error(p, why, sizeof(why)), SL_ERR__UNSUPPORTED_FEATURE);
-    ck_assert_ptr_nonnull(strstr(errs, "_FATAL|"));
+    ck_assert_ptr_nonnull(strstr(tb_dr.errs, "_FATAL|"));
     ck_assert_int_eq(sl_produce(p, "t", 0, NULL, 0, "x", 1, NULL, 0, 0, NULL), SL_ERR__FATAL);
     ck_assert_int_eq(fb.init_pids, 0);
     ck_assert_int_eq(fb.part[0].nb, 0);
@@ -438,11 +415,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return tb_ck_run(suite()); }

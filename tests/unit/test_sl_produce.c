@@ -26,6 +26,8 @@
 #include "sl_int.h"
 
 #include "sl_fake_broker.h"
+#include "tb_dr.h"
+#include "tb_check.h"
 
 static int64_t now_us(void)
 {
@@ -34,40 +36,11 @@ static int64_t now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static char errs[8192];
-static void error_cb(void *opaque, sl_err err, const char *reason)
-{
-    (void)opaque;
-    size_t len = strlen(errs);
-    snprintf(errs + len, sizeof(errs) - len, "%s|%s\n", sl_err2name(err), reason);
-}
-
-#define MAXR 20000
-static long dr_n;
-static sl_err dr_err[MAXR];
-static int32_t dr_part[MAXR];
-static int64_t dr_off[MAXR];
-static void dr(sl_producer *p, const sl_delivery *d, void *opaque)
-{
-    (void)p;
-    (void)opaque;
-    long i = (long)(intptr_t)d->msg_opaque;
-    dr_n++;
-    if (i >= 0 && i < MAXR) {
-        dr_err[i] = d->err;
-        dr_part[i] = d->partition;
-        dr_off[i] = d->offset;
-    }
-}
-
 static sl_conf *conf_for(const char *bootstrap)
 {
     sl_conf *c = sl_conf_new();
     ck_assert_int_eq(sl_conf_set(c, "bootstrap.servers", bootstrap, NULL, 0), SL_ERR_NO_ERROR);
-    sl_conf_set_delivery_cb(c, dr);
-    sl_conf_set_error_cb(c, error_cb);
-    errs[0] = 0;
-    dr_n = 0;
+    tb_dr_attach(c);
     return c;
 }
 
@@ -108,15 +81,16 @@ START_TEST(test_produce_never_waits_with_the_broker_down)
            (long long)lat[N * 999 / 1000], (long long)lat[N - 1]);
     ck_assert_int_lt(lat[N - 1], 500000);
     ck_assert_int_eq(sl_flush(p, 20000), SL_ERR_NO_ERROR);
-    ck_assert_int_eq(dr_n, N);
+    ck_assert_int_eq(tb_dr.n, N);
     for (long i = 0; i < N; i++)
-        if (dr_err[i] != SL_ERR__MSG_TIMED_OUT)
-            ck_abort_msg("record %ld: %s", i, sl_err2str(dr_err[i]));
+        if (tb_dr.err[i] != SL_ERR__MSG_TIMED_OUT)
+            ck_abort_msg("record %ld: %s", i, sl_err2str(tb_dr.err[i]));
     sl_producer_free(p);
-    ck_assert_msg(strstr(errs, "_TRANSPORT|127.0.0.1:1: Connection refused"), "%s", errs);
-    ck_assert_msg(strstr(errs, "_ALL_BROKERS_DOWN|1/1 brokers are down"), "%s", errs);
+    ck_assert_msg(strstr(tb_dr.errs, "_TRANSPORT|127.0.0.1:1: Connection refused"), "%s",
+                  tb_dr.errs);
+    ck_assert_msg(strstr(tb_dr.errs, "_ALL_BROKERS_DOWN|1/1 brokers are down"), "%s", tb_dr.errs);
     /* One report per run of failures, not one per reconnect attempt. */
-    ck_assert_ptr_null(strstr(strstr(errs, "_TRANSPORT|") + 1, "_TRANSPORT|"));
+    ck_assert_ptr_null(strstr(strstr(tb_dr.errs, "_TRANSPORT|") + 1, "_TRANSPORT|"));
 }
 END_TEST
 
@@ -129,11 +103,11 @@ START_TEST(test_unresolvable_name_is_resolve)
     ck_assert_int_eq(sl_produce(p, "t", 0, NULL, 0, "v", 1, NULL, 0, 0, (void *)0),
                      SL_ERR_NO_ERROR);
     ck_assert_int_eq(sl_flush(p, 10000), SL_ERR_NO_ERROR);
-    ck_assert_int_eq(dr_n, 1);
-    ck_assert_int_eq(dr_err[0], SL_ERR__MSG_TIMED_OUT);
+    ck_assert_int_eq(tb_dr.n, 1);
+    ck_assert_int_eq(tb_dr.err[0], SL_ERR__MSG_TIMED_OUT);
     sl_producer_free(p);
-    ck_assert_msg(strstr(errs, "_RESOLVE|no-such-host.invalid:9092: failed to resolve"), "%s",
-                  errs);
+    ck_assert_msg(strstr(tb_dr.errs, "_RESOLVE|no-such-host.invalid:9092: failed to resolve"), "%s",
+                  tb_dr.errs);
     sl_conf_set(cc, "request.timeout.ms", "500", NULL, 0);
     sl_consumer *k = sl_consumer_new(cc, NULL, 0);
     ck_assert_int_eq(sl_consumer_assign(k, "t", 0, 0), SL_ERR__RESOLVE);
@@ -175,29 +149,29 @@ START_TEST(test_records_before_metadata)
         sl_produce(p, "nope", 0, NULL, 0, "v", 1, NULL, 0, 0, (void *)(intptr_t)(N + 1)),
         SL_ERR_NO_ERROR);
     ck_assert_int_eq(sl_flush(p, 20000), SL_ERR_NO_ERROR);
-    ck_assert_int_eq(dr_n, N + 2);
+    ck_assert_int_eq(tb_dr.n, N + 2);
     int64_t last[4] = {-1, -1, -1, -1};
     for (long i = 0; i < N; i++) {
-        if (dr_err[i] != SL_ERR_NO_ERROR)
-            ck_abort_msg("record %ld: %s", i, sl_err2str(dr_err[i]));
+        if (tb_dr.err[i] != SL_ERR_NO_ERROR)
+            ck_abort_msg("record %ld: %s", i, sl_err2str(tb_dr.err[i]));
         int32_t want = (int32_t)(i % 4);
         if (i % 3 == 0) {
             int kl = snprintf(k, sizeof(k), "key-%ld", i % 50);
             want = sl_partition_for_key(k, (size_t)kl, 4);
         }
-        ck_assert_int_eq(dr_part[i], want);
-        ck_assert_int_gt(dr_off[i], last[want]); /* produce order within the partition */
-        last[want] = dr_off[i];
+        ck_assert_int_eq(tb_dr.part[i], want);
+        ck_assert_int_gt(tb_dr.off[i], last[want]); /* produce order within the partition */
+        last[want] = tb_dr.off[i];
     }
-    ck_assert_int_eq(dr_err[N], SL_ERR__UNKNOWN_PARTITION);
-    ck_assert_int_eq(dr_err[N + 1], SL_ERR_UNKNOWN_TOPIC_OR_PART);
+    ck_assert_int_eq(tb_dr.err[N], SL_ERR__UNKNOWN_PARTITION);
+    ck_assert_int_eq(tb_dr.err[N + 1], SL_ERR_UNKNOWN_TOPIC_OR_PART);
     /* Known not to exist now: refused at once; a partition past the count likewise. */
     ck_assert_int_eq(sl_produce(p, "nope", 0, NULL, 0, "v", 1, NULL, 0, 0, NULL),
                      SL_ERR_UNKNOWN_TOPIC_OR_PART);
     ck_assert_int_eq(sl_produce(p, "t", 4, NULL, 0, "v", 1, NULL, 0, 0, NULL),
                      SL_ERR__UNKNOWN_PARTITION);
     sl_producer_free(p);
-    ck_assert_str_eq(errs, "");
+    ck_assert_str_eq(tb_dr.errs, "");
 }
 END_TEST
 
@@ -239,12 +213,12 @@ START_TEST(test_partitioners)
             else if (!strncmp(names[n], "murmur2", 7))
                 want = sl_partition_for_key(k, (size_t)kl, 4);
             else
-                want = dr_part[i]; /* random */
-            ck_assert_int_eq(dr_err[i], SL_ERR_NO_ERROR);
-            ck_assert_msg(dr_part[i] == want, "%s: key %s on %d, want %d", names[n], k, dr_part[i],
-                          want);
-            ck_assert(dr_part[i] >= 0 && dr_part[i] < 4);
-            used[dr_part[i]]++;
+                want = tb_dr.part[i]; /* random */
+            ck_assert_int_eq(tb_dr.err[i], SL_ERR_NO_ERROR);
+            ck_assert_msg(tb_dr.part[i] == want, "%s: key %s on %d, want %d", names[n], k,
+                          tb_dr.part[i], want);
+            ck_assert(tb_dr.part[i] >= 0 && tb_dr.part[i] < 4);
+            used[tb_dr.part[i]]++;
         }
         for (int q = 0; q < 4; q++)
             ck_assert_msg(used[q] > 0, "%s never used partition %d", names[n], q);
@@ -272,7 +246,7 @@ START_TEST(test_stats_callback)
     int64_t end = now_us() + 700000;
     long i = 0;
     while (now_us() < end) {
-        sl_produce(p, "t", 0, NULL, 0, "v", 1, NULL, 0, 0, (void *)(intptr_t)(i++ % MAXR));
+        sl_produce(p, "t", 0, NULL, 0, "v", 1, NULL, 0, 0, (void *)(intptr_t)(i++ % TB_DR_MAX));
         sl_poll(p, 5);
     }
     ck_assert_int_eq(sl_flush(p, 10000), SL_ERR_NO_ERROR);
@@ -301,11 +275,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

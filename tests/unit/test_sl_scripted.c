@@ -28,6 +28,7 @@
 #include "sl_int.h"
 
 #include "sl_fake_broker.h"
+#include "tb_check.h"
 
 static void setup(void) { ck_assert_int_eq(fb_start(1), 0); }
 
@@ -313,11 +314,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

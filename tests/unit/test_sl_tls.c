@@ -34,6 +34,7 @@
 
 #include "sl_int.h"
 #include "tb_tls.h"
+#include "tb_check.h"
 
 static char certs[256];
 
@@ -596,11 +597,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+int main(void) { return tb_ck_run(suite()); }
