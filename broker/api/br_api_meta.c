@@ -34,6 +34,7 @@
 #include "br_api.h"
 #include "kp_msg_sec.h"
 #include "br_log.h"
+#include "br_cotopic.h"
 #include "br_offsets.h"
 #include "kp_msg.h"
 
@@ -241,6 +242,7 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
             continue;
         }
         (void)st_topic_id(x->store, t->name.ptr, (size_t)t->name.len, t->topic_id.b);
+        t->is_internal = br_cotopic_internal(t->name.ptr, (size_t)t->name.len);
         struct kp_metadata_partition *ps = kp_arena_alloc(&a, (size_t)t->n_partitions, sizeof(*ps));
         if (!ps && t->n_partitions > 0) {
             rc = -ENOMEM;
