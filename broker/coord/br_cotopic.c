@@ -229,8 +229,8 @@ static void batch_add(struct br_cotopic *c, int32_t part, int64_t ts, const uint
 static void add_change(struct br_cotopic *c, const struct st_offset_change *x)
 {
     int32_t part = br_cotopic_partition_of(x->group, x->group_len, c->n);
-    size_t need = 2 + 2 + x->group_len + 2 + x->e.topic_len + 4 + 2 + 8 + 4 + 2 +
-                  x->e.metadata_len + 8;
+    size_t need =
+        2 + 2 + x->group_len + 2 + x->e.topic_len + 4 + 2 + 8 + 4 + 2 + x->e.metadata_len + 8;
     if (grow(&c->kv, &c->kv_cap, need) < 0) {
         append_failed(c, part, "out of memory");
         return;
@@ -271,7 +271,8 @@ struct seed {
     int64_t n;
 };
 
-static void seed_one(void *arg, const char *group, size_t group_len, const struct st_offset_entry *e)
+static void seed_one(void *arg, const char *group, size_t group_len,
+                     const struct st_offset_entry *e)
 {
     struct seed *s = arg;
     struct st_offset_change x = {
