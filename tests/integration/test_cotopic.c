@@ -180,8 +180,7 @@ START_TEST(commits_and_deletes_in_kafka_format)
     tb_ck_create_topic(fd, "ct", 3);
     const char *g = "cotopic-g1"; /* Java hashCode -1996290444: partition 44 */
     int64_t t0 = now_ms();
-    struct tb_ofs_part parts[] = {
-        {"ct", 0, 5, "m0"}, {"ct", 1, 6, "m1"}, {"ct", 2, 7, ""}};
+    struct tb_ofs_part parts[] = {{"ct", 0, 5, "m0"}, {"ct", 1, 6, "m1"}, {"ct", 2, 7, ""}};
     commit(fd, g, parts, 3);
     int64_t t1 = now_ms();
 
@@ -259,7 +258,7 @@ START_TEST(groups_where_kafka_puts_them)
         {"polygenelubricants", 0}, /* hashCode INT32_MIN: Kafka's Utils.abs gives 0 */
         {"gr\xc3\xbc\xc3\x9f"
          "e",
-         23},                         /* "grüße": 98768023 */
+         23},                      /* "grüße": 98768023 */
         {"g\xf0\x9f\x98\x80", 32}, /* "g" + U+1F600 (a surrogate pair): 1871882 */
     };
     int fd = tb_ck_connect(&B);
