@@ -322,7 +322,11 @@ static void md_run(struct br_job *j)
         if (!mj->create[i])
             continue;
         const char *name = mj->names[i].ptr;
-        int crc = st_topic_create(x->store, name, mj->partitions, NULL);
+        /* __consumer_offsets with its own settings, as Kafka creates it (br_cotopic.h) */
+        int crc = br_cotopic_internal(name, strlen(name))
+                      ? br_cotopic_create(x->store, x->cfg->offsets_topic_partitions,
+                                          x->cfg->offsets_topic_segment_bytes)
+                      : st_topic_create(x->store, name, mj->partitions, NULL);
         if (crc == 0) {
             br_info("auto-created topic %s with %d partition(s) (Metadata from peer=%s)",
                     br_log_cstr(name).s, mj->partitions, mj->peer->name);

@@ -16,8 +16,10 @@
 struct br_cotopic {
     struct st_store *store;
     struct st_offsets *offsets;
-    int32_t n;            /* partitions of the topic, as found or created */
-    struct st_log **logs; /* n references, taken at open */
+    int32_t want_partitions; /* offsets.topic.num.partitions, for the creation */
+    int64_t segment_bytes;   /* offsets.topic.segment.bytes */
+    int32_t n;               /* partitions of the topic, as found or created; 0 until then */
+    struct st_log **logs;    /* n references, taken when the topic is found or created */
     /* the batch being built (under the offsets store's mutex, or at open) */
     uint8_t *buf;
     size_t cap;
@@ -255,10 +257,22 @@ static void add_change(struct br_cotopic *c, const struct st_offset_change *x)
     batch_add(c, part, x->ms, c->kv, klen, x->kind == ST_OFS_SET ? c->kv + klen : NULL, vlen);
 }
 
-/* The store's observer: one write's changes, in order, under the store's mutex. */
+static int topic_attach(struct br_cotopic *c, bool *created);
+
+/* The store's observer: one write's changes, in order, under the store's mutex. The first one
+ * creates the topic when start-up did not (the store was empty then, so this write's changes
+ * are all the store holds that the topic lacks). */
 static void observe(void *arg, const struct st_offset_change *changes, int n)
 {
     struct br_cotopic *c = arg;
+    bool created;
+    int rc = c->logs ? 0 : topic_attach(c, &created);
+    if (rc < 0) {
+        append_failed(c, 0, strerror(-rc));
+        return;
+    }
+    if (!c->logs)
+        return;
     for (int i = 0; i < n; i++)
         add_change(c, &changes[i]);
     batch_flush(c);
@@ -286,64 +300,86 @@ static void seed_one(void *arg, const char *group, size_t group_len,
     s->n++;
 }
 
-/* Creates the topic when missing (*created then). 0 or -errno. */
-static int topic_ensure(const struct br_config *cfg, struct st_store *store, bool *created)
+int br_cotopic_create(struct st_store *store, int32_t partitions, int64_t segment_bytes)
 {
-    *created = false;
-    if (st_topic_partitions(store, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1) > 0)
-        return 0;
     struct st_log_config lc;
     st_store_defaults(store, &lc);
     lc.cleanup_policy = ST_CLEANUP_COMPACT;
-    lc.segment_bytes = cfg->offsets_topic_segment_bytes;
-    int rc = st_topic_create(store, BR_COTOPIC_NAME, cfg->offsets_topic_partitions, &lc);
-    if (rc == 0) /* the keys that differ from the defaults become its overrides */
-        *created = true;
-    return rc == -EEXIST ? 0 : rc;
+    lc.segment_bytes = segment_bytes;
+    /* the keys that differ from the defaults become its overrides */
+    return st_topic_create(store, BR_COTOPIC_NAME, partitions, &lc);
+}
+
+/* Finds the topic, creating it when missing (*created then), and takes a reference on each
+ * partition's log. 0 or -errno (logged). */
+static int topic_attach(struct br_cotopic *c, bool *created)
+{
+    *created = false;
+    int rc = 0;
+    if (st_topic_partitions(c->store, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1) <= 0) {
+        rc = br_cotopic_create(c->store, c->want_partitions, c->segment_bytes);
+        *created = rc == 0;
+        if (rc == -EEXIST)
+            rc = 0;
+    }
+    int32_t n = st_topic_partitions(c->store, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1);
+    if (rc == 0 && n <= 0)
+        rc = n < 0 ? n : -ENOENT;
+    struct st_log **logs = rc == 0 ? calloc((size_t)n, sizeof(*logs)) : NULL;
+    if (rc == 0 && !logs)
+        rc = -ENOMEM;
+    for (int32_t p = 0; rc == 0 && p < n; p++) {
+        logs[p] = st_log_get(c->store, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1, p);
+        if (!logs[p]) {
+            for (int32_t q = 0; q < p; q++)
+                st_log_put(logs[q]);
+            rc = -ENOENT;
+        }
+    }
+    if (rc < 0) {
+        free(logs);
+        br_err("cannot create or open the %s topic: %s", BR_COTOPIC_NAME, strerror(-rc));
+        return rc;
+    }
+    c->logs = logs;
+    c->n = n;
+    if (*created)
+        br_info("created %s with %d partition(s) (cleanup.policy=compact)", BR_COTOPIC_NAME, n);
+    return 0;
 }
 
 int br_cotopic_open(const struct br_config *cfg, struct st_store *store, struct st_offsets *offsets,
                     struct br_cotopic **out)
 {
     *out = NULL;
-    bool created;
-    int rc = topic_ensure(cfg, store, &created);
-    int32_t n = st_topic_partitions(store, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1);
-    if (rc == 0 && n <= 0)
-        rc = n < 0 ? n : -ENOENT;
-    if (rc < 0) {
-        br_err("cannot create the %s topic: %s", BR_COTOPIC_NAME, strerror(-rc));
-        return rc;
-    }
     struct br_cotopic *c = calloc(1, sizeof(*c));
-    if (c)
-        c->logs = calloc((size_t)n, sizeof(*c->logs));
-    if (!c || !c->logs) {
-        free(c);
+    if (!c)
         return -ENOMEM;
-    }
     c->store = store;
     c->offsets = offsets;
-    c->n = n;
+    c->want_partitions = cfg->offsets_topic_partitions;
+    c->segment_bytes = cfg->offsets_topic_segment_bytes;
     c->part = -1;
-    for (int32_t p = 0; p < n; p++) {
-        c->logs[p] = st_log_get(store, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1, p);
-        if (!c->logs[p]) {
-            br_err("%s-%d: no log", BR_COTOPIC_NAME, p);
-            c->n = p;
-            br_cotopic_close(c);
-            return -ENOENT;
+    /* Kafka creates the topic when it is first needed: here at the first commit (observe), or
+     * now when it exists already or the store holds offsets it must get (a data directory from
+     * before this module, or a topic deleted by an admin) */
+    struct st_offsets_stats os;
+    st_offsets_stats(offsets, &os);
+    bool exists = st_topic_partitions(store, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1) > 0;
+    if (exists || os.entries > 0) {
+        bool created;
+        int rc = topic_attach(c, &created);
+        if (rc < 0) {
+            free(c);
+            return rc;
         }
-    }
-    if (created) {
-        struct seed s = {c, 0};
-        st_offsets_foreach_all(offsets, -1, seed_one, &s);
-        batch_flush(c);
-        br_info("created %s with %d partition(s) (cleanup.policy=compact)%s", BR_COTOPIC_NAME, n,
-                s.n > 0 ? "" : "; no committed offsets yet");
-        if (s.n > 0)
+        if (created) {
+            struct seed s = {c, 0};
+            st_offsets_foreach_all(offsets, -1, seed_one, &s);
+            batch_flush(c);
             br_info("%s: %lld committed offset(s) written from the offsets store", BR_COTOPIC_NAME,
                     (long long)s.n);
+        }
     }
     st_offsets_set_observer(offsets, observe, c);
     *out = c;

@@ -29,19 +29,24 @@
  *   TxnOffsetCommit: written when the transaction commits (as plain commits); nothing on abort.
  *   Group metadata values (members and assignments) are not written.
  *
- * THE TOPIC: created at start-up when missing with offsets.topic.num.partitions partitions
+ * THE TOPIC: created when first needed, as Kafka does: by the first change of the store (a
+ * commit), or by a Metadata request that asks for it with auto-creation (br_cotopic_create),
+ * or at start-up when the store holds offsets and the topic is missing (a data directory from
+ * before this module, or a topic an admin deleted), then filled with the store's current
+ * offsets (one commit record per key). It gets offsets.topic.num.partitions partitions
  * (Kafka's default 50; a partition's files appear at its first append), cleanup.policy=compact
- * and segment.bytes = offsets.topic.segment.bytes, then filled with the store's current
- * offsets (one commit record per key) so that a data directory from before this module has a
- * complete topic. A topic that exists keeps its partition count and configs. A group's
+ * and segment.bytes = offsets.topic.segment.bytes. A topic that exists keeps its partition
+ * count and configs. A group's
  * partition is Kafka's: abs(Java String.hashCode(group)) % partitions, abs(INT32_MIN) = 0.
  * Clients read it like any topic (Metadata lists it with is_internal = true) and may not
  * produce to it (Produce answers INVALID_TOPIC_EXCEPTION, as Kafka's ReplicaManager does).
  *
  * Contract
  * - br_cotopic_open(): start-up, after the store and the offsets store are open and before
- *   anything commits; 0 or -errno (logged). br_cotopic_close(): before the offsets store and
- *   the topic store close (it detaches the observer). Both from the main thread.
+ *   anything commits; 0 or -errno (logged). Creating the topic at the first commit happens on
+ *   the committing thread, once (a metadata file and a directory fsync). br_cotopic_close(): before
+ * the offsets store and the topic store close (it detaches the observer). Both from the main
+ * thread.
  * - Appends run on the thread that changed the store (a loop thread committing, the admin
  *   thread deleting, the housekeeping thread expiring), under the store's mutex; lock order:
  *   offsets, then the topic store (as br_offsets.h says).
@@ -73,6 +78,9 @@ struct br_cotopic;
 int br_cotopic_open(const struct br_config *cfg, struct st_store *store, struct st_offsets *offsets,
                     struct br_cotopic **out);
 void br_cotopic_close(struct br_cotopic *c);
+/* Creates the topic with the settings above (Metadata's auto-creation, any thread): 0,
+ * -EEXIST, or st_topic_create's errors. The mirror attaches to it at the next change. */
+int br_cotopic_create(struct st_store *store, int32_t partitions, int64_t segment_bytes);
 
 /* Whether a topic is one of Kafka's internal topics (here: __consumer_offsets). */
 bool br_cotopic_internal(const char *name, size_t len);

@@ -1,8 +1,9 @@
 /*
  * test_cotopic — the internal topic __consumer_offsets (broker/coord/br_cotopic.h) against a
  * real splicelogd, read back and decoded here with kp_buf alone from Kafka's record formats:
- * - Metadata lists it with 50 partitions (offsets.topic.num.partitions) and is_internal; an
- *   ordinary topic is not internal.
+ * - It appears at the first commit (or a Metadata request with auto-creation), as in Kafka,
+ *   and Metadata lists it with 50 partitions (offsets.topic.num.partitions) and is_internal;
+ *   an ordinary topic is not internal.
  * - One OffsetCommit of three partitions is one batch of three records in the group's
  *   partition (abs(Java hashCode) % 50): key v1 (group, topic, partition), value v3 (offset,
  *   leader epoch -1, metadata, commit timestamp); OffsetDelete appends the key's tombstone;
@@ -154,22 +155,66 @@ static void commit(int fd, const char *group, const struct tb_ofs_part *parts, i
         ck_assert_int_eq(out.p[i].error, 0);
 }
 
-START_TEST(listed_as_internal)
+/* Metadata of __consumer_offsets and "plain" (auto-creation as asked). */
+static void md(int fd, bool auto_create, struct tb_metadata *m, int *co, int *plain)
+{
+    const char *names[] = {CO, "plain"};
+    ck_assert_int_eq(tb_metadata(fd, names, 2, auto_create, m), 0);
+    *co = tb_md_topic(m, CO);
+    *plain = tb_md_topic(m, "plain");
+    ck_assert_int_ge(*co, 0);
+    ck_assert_int_ge(*plain, 0);
+}
+
+START_TEST(created_at_the_first_commit)
 {
     int fd = tb_ck_connect(&B);
     tb_ck_create_topic(fd, "plain", 1);
-    const char *names[] = {CO, "plain"};
     struct tb_metadata *m = calloc(1, sizeof *m);
     ck_assert_ptr_nonnull(m);
-    ck_assert_int_eq(tb_metadata(fd, names, 2, false, m), 0);
-    int i = tb_md_topic(m, CO), j = tb_md_topic(m, "plain");
-    ck_assert_int_ge(i, 0);
-    ck_assert_int_ge(j, 0);
+    int i, j;
+    md(fd, false, m, &i, &j);
+    ck_assert_int_eq(m->topic[i].error, 3); /* not before a group needs it, as in Kafka */
+    struct tb_ofs_part p = {"plain", 0, 1, NULL};
+    struct tb_ofs_resp out;
+    ck_assert_int_eq(tb_offset_commit(fd, 2, "first", -1, "", &p, 1, &out), 0);
+    ck_assert_int_eq(out.p[0].error, 0);
+    md(fd, false, m, &i, &j);
     ck_assert_int_eq(m->topic[i].error, 0);
     ck_assert(m->topic[i].internal);
     ck_assert_int_eq(m->topic[i].n_parts, 50);
     ck_assert(!m->topic[j].internal);
     free(m);
+    close(fd);
+}
+END_TEST
+
+/* A Metadata request with auto-creation creates it as Kafka does: its own partition count,
+ * internal; the first commit then lands in it. */
+START_TEST(auto_created_with_its_own_settings)
+{
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "plain", 1);
+    struct tb_metadata *m = calloc(1, sizeof *m);
+    ck_assert_ptr_nonnull(m);
+    int i, j;
+    md(fd, true, m, &i, &j);
+    if (m->topic[i].error == 5) /* LEADER_NOT_AVAILABLE while it is created */
+        md(fd, false, m, &i, &j);
+    ck_assert_int_eq(m->topic[i].error, 0);
+    ck_assert(m->topic[i].internal);
+    ck_assert_int_eq(m->topic[i].n_parts, 50);
+    free(m);
+    struct tb_ofs_part p = {"plain", 0, 9, NULL};
+    struct tb_ofs_resp out;
+    ck_assert_int_eq(tb_offset_commit(fd, 2, "g1", -1, "", &p, 1, &out), 0); /* partition 42 */
+    ck_assert_int_eq(out.p[0].error, 0);
+    struct co_recs *rs = calloc(1, sizeof *rs);
+    ck_assert_ptr_nonnull(rs);
+    read_part(fd, 42, rs);
+    ck_assert_int_eq(rs->n, 1);
+    ck_assert_int_eq(rs->r[0].committed, 9);
+    free(rs);
     close(fd);
 }
 END_TEST
@@ -283,6 +328,9 @@ END_TEST
 START_TEST(produce_refused)
 {
     int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "pt", 1);
+    struct tb_ofs_part p = {"pt", 0, 1, NULL};
+    commit(fd, "pg", &p, 1); /* the topic exists from here */
     uint8_t batch[512];
     long len = tb_batch_values(batch, sizeof batch, "x", 0, 1, 0, false, 1700000000000);
     ck_assert_int_gt(len, 0);
@@ -299,7 +347,8 @@ static Suite *suite(void)
     TCase *tc = tcase_create("cotopic");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, listed_as_internal);
+    tcase_add_test(tc, created_at_the_first_commit);
+    tcase_add_test(tc, auto_created_with_its_own_settings);
     tcase_add_test(tc, commits_and_deletes_in_kafka_format);
     tcase_add_test(tc, groups_where_kafka_puts_them);
     tcase_add_test(tc, produce_refused);

@@ -42,7 +42,7 @@ stop_extras() {
 # Burrow and ZooKeeper go first, then lib.sh's cleanup with the script's exit status.
 trap 'rc=$?; stop_extras; if [ $rc -ne 0 ] && [ -f "$WORK/burrow/burrow.out" ]; then
     log "---- last lines of Burrow log"; tail -n 30 "$WORK/burrow/burrow.out" >&2; fi
-    (exit $rc); cleanup' EXIT
+    set +e; (exit $rc); cleanup' EXIT
 
 free_port() {
     /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
