@@ -212,6 +212,12 @@ static const struct key_def keys[] = {
      "10080", "committed offsets of a group without members expire after this (-1 = keep)"},
     {"offset.metadata.max.bytes", K_I32, OFF(offset_metadata_max_bytes), 0, 0, ST_OFFSETS_META_CAP,
      "4096", "longest metadata string an OffsetCommit may store"},
+    {"offsets.topic.num.partitions", K_I32, OFF(offsets_topic_partitions), 0, 1, ST_MAX_PARTITIONS,
+     "50",
+     "partitions of the __consumer_offsets topic when it is created (an existing one keeps "
+     "its count)"},
+    {"offsets.topic.segment.bytes", K_I64, OFF(offsets_topic_segment_bytes), 0, 1024, I32_MAX,
+     "104857600", "segment.bytes of the __consumer_offsets topic when it is created"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -238,7 +244,6 @@ static const char *const ignored[] = {
     "socket.send.buffer.bytes",
     "socket.receive.buffer.bytes",
     "offsets.topic.replication.factor",
-    "offsets.topic.num.partitions",
     "offsets.topic.min.isr",
     "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr",

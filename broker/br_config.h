@@ -119,6 +119,8 @@ struct br_config {
                                           * one warning line ("" = none) */
     int64_t offsets_retention_ms;        /* offsets.retention.minutes, in ms (-1 = keep) */
     int32_t offset_metadata_max_bytes;   /* offset.metadata.max.bytes */
+    int32_t offsets_topic_partitions;    /* offsets.topic.num.partitions (br_cotopic.h) */
+    int64_t offsets_topic_segment_bytes; /* offsets.topic.segment.bytes */
     int64_t group_initial_delay_ms;      /* group.initial.rebalance.delay.ms */
     int32_t group_min_session_ms;        /* group.min.session.timeout.ms */
     int32_t group_max_session_ms;        /* group.max.session.timeout.ms */

@@ -42,6 +42,7 @@
 #include "br_conn.h"
 #include "br_group.h"
 #include "br_log.h"
+#include "br_cotopic.h"
 #include "br_offsets.h"
 #include "br_stats.h"
 #include "br_tls.h"
@@ -557,6 +558,9 @@ static int open_state(struct br_server *srv)
     rc = br_offsets_open(cfg, &srv->offsets);
     if (rc < 0)
         return rc;
+    rc = br_cotopic_open(cfg, srv->store, srv->offsets, &srv->cotopic);
+    if (rc < 0)
+        return rc;
     st_store_set_notify(srv->store, on_synced, srv);
     if ((rc = st_store_cleaner_start(srv->store)) < 0) {
         br_err("cannot start the log cleaner: %s", strerror(-rc));
@@ -848,6 +852,8 @@ static void teardown(struct br_server *srv)
     br_stats_stop(srv);       /* no scrape reads the groups, offsets or store past here */
     br_server_txn_close(srv); /* its timer writes markers and offsets: before those */
     br_groups_free(srv->groups);
+    br_cotopic_close(srv->cotopic); /* detaches from the offsets store: before it closes */
+    srv->cotopic = NULL;
     br_offsets_close(srv->offsets);
     close_security(srv); /* no connection is left: the loops have exited */
     if (srv->store) {

@@ -85,7 +85,7 @@ sl_err sl_admin_list_offsets(sl_admin *a, sl_topic_partition *parts, size_t n, i
             if (sent[k] || leader[k] != leader[i])
                 continue;
             ps[np] =
-                (struct kp_list_offsets_req_partition){parts[k].partition, parts[k].offset, -1};
+                (struct kp_list_offsets_req_partition){parts[k].partition, parts[k].offset, -1, 1};
             ts[np] = (struct kp_list_offsets_req_topic){kp_str_of(parts[k].topic), 1, &ps[np]};
             guess += 24 + strlen(parts[k].topic);
             np++;

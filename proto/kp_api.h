@@ -56,13 +56,14 @@
  * OffsetFetch starts at 1 (kafkajs has no v0); OffsetCommit starts at 0 although Kafka 4.0
  * removed v0-1: sarama (up to 1.3x) commits with v1 whatever its configured version; and
  * DescribeConfigs starts at 0 (Kafka 4.0: 1) because sarama describes configs with v0 whatever
- * its configured version.
+ * its configured version; ListOffsets starts at 0 (Kafka 4.0: 1) because Burrow 1.2 (Debian's)
+ * asks the log end offsets with v0 whatever its configured version.
  */
 /* clang-format off */
 #define KP_API_LIST(X)                                                                              \
     X(PRODUCE,                   0, "Produce",                 SERVED, 0,  9,  3, 9,  9,  produce) \
     X(FETCH,                     1, "Fetch",                   SERVED, 4,  13, 4, 13, 12, fetch) \
-    X(LIST_OFFSETS,              2, "ListOffsets",             SERVED, 1,  7,  1, 7,  6,  list_offsets) \
+    X(LIST_OFFSETS,              2, "ListOffsets",             SERVED, 0,  7,  0, 7,  6,  list_offsets) \
     X(METADATA,                  3, "Metadata",                SERVED, 0,  12, 0, 12, 9,  metadata) \
     X(OFFSET_COMMIT,             8, "OffsetCommit",            SERVED, 0,  8,  0, 8,  8,  offset_commit) \
     X(OFFSET_FETCH,              9, "OffsetFetch",             SERVED, 1,  7,  1, 8,  6,  offset_fetch) \

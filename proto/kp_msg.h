@@ -488,6 +488,7 @@ struct kp_list_offsets_req_partition {
     int32_t partition_index;
     int64_t timestamp;
     int32_t current_leader_epoch; /* v4+; Kafka's default -1 (no fencing) */
+    int32_t max_num_offsets;      /* v0 only; Kafka's default 1 */
 };
 
 struct kp_list_offsets_req_topic {
@@ -503,12 +504,20 @@ struct kp_list_offsets_req {
     const struct kp_list_offsets_req_topic *topics;
 };
 
+struct kp_list_offsets_old_offset {
+    int64_t offset;
+};
+
 struct kp_list_offsets_resp_partition {
     int32_t partition_index;
     int16_t error_code;
-    int64_t timestamp;
-    int64_t offset;
-    int32_t leader_epoch; /* v4+; Kafka's default -1 */
+    int64_t timestamp;           /* v1+ */
+    int64_t offset;              /* v1+ */
+    int32_t leader_epoch;        /* v4+; Kafka's default -1 */
+    int32_t n_old_style_offsets; /* v0 only (on the wire after error_code) */
+    const struct kp_list_offsets_old_offset *old_style_offsets;
+    struct kp_list_offsets_old_offset old_one; /* not on the wire: room for a one-offset
+                                                  old_style_offsets (the broker's answer) */
 };
 
 struct kp_list_offsets_resp_topic {

@@ -6,6 +6,7 @@ set -euo pipefail
 
 want="${1:-build}"
 missing=()
+optional=() # installed when possible; a failure is reported, not fatal
 need_promtool=
 
 need_pc() { # pkg-config-module debian-package
@@ -57,6 +58,12 @@ test | bench)
     need_file /usr/lib/python3/dist-packages/kafka python3-kafka
     # tests/interop/test_admin_clients.sh: librdkafka's AdminClient from Python
     need_file /usr/lib/python3/dist-packages/confluent_kafka python3-confluent-kafka
+    # tests/interop/test_burrow.sh: Burrow reads __consumer_offsets; the ZooKeeper it needs
+    # for itself is run from Debian's zookeeper jars (no service is installed or started).
+    # Burrow is tried apart (optional below): the script skips when it cannot be installed.
+    need_file /usr/share/java/zookeeper.jar zookeeper
+    need_cmd java default-jre-headless
+    command -v Burrow >/dev/null 2>&1 || optional+=(burrow)
     # test_kcat_resubscribe builds a librdkafka consumer; bench_rdkafka links it too
     pkg-config --exists rdkafka 2>/dev/null || missing+=(librdkafka-dev)
     # test_br_metrics, test_metrics: Prometheus's checker of the /metrics text. Debian ships
@@ -81,7 +88,7 @@ vm) # scripts/ktls-vm.sh: Debian's kernel under QEMU (TCG) with a busybox initra
     ;;
 esac
 
-[ ${#missing[@]} -eq 0 ] && [ -z "$need_promtool" ] && exit 0
+[ ${#missing[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ] && [ -z "$need_promtool" ] && exit 0
 
 # De-duplicate, keep order.
 [ ${#missing[@]} -gt 0 ] && mapfile -t missing < <(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++')
@@ -95,6 +102,9 @@ if [ "$(id -u)" -ne 0 ]; then
         echo "splicelog: promtool is missing: run scripts/deps.sh $want as root (it takes" \
             "/usr/bin/promtool out of Debian's prometheus package into /usr/local/bin)" >&2
     fi
+    [ ${#optional[@]} -gt 0 ] &&
+        echo "splicelog: optional, for the tests that use them: sudo apt-get install -y ${optional[*]}" >&2
+    [ ${#missing[@]} -eq 0 ] && [ -z "$need_promtool" ] && exit 0
     exit 1
 fi
 
@@ -105,6 +115,12 @@ if [ ${#missing[@]} -gt 0 ]; then
         apt-get update -q >&2
         apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
     fi
+fi
+
+if [ ${#optional[@]} -gt 0 ]; then
+    echo "splicelog: installing ${optional[*]} (optional)" >&2
+    apt-get install -y -q --no-install-recommends "${optional[@]}" >&2 ||
+        echo "splicelog: could not install ${optional[*]}: the tests that use it skip" >&2
 fi
 
 # promtool alone: the prometheus .deb is downloaded (apt-get download, nothing installed or

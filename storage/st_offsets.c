@@ -168,6 +168,11 @@ struct st_offsets {
                               once transactional records may be in it) */
     uint8_t *wbuf;
     size_t wcap;
+    st_offsets_observe_fn observe; /* st_offsets_set_observer() */
+    void *observe_arg;
+    struct st_offset_change *chg; /* the changes of the write under way, for observe */
+    int nchg, chg_cap;
+    bool chg_warned; /* a change lost to -ENOMEM was logged */
 };
 
 static void say(const struct st_offsets *o, const char *fmt, ...)
@@ -359,7 +364,7 @@ static int rec_apply(struct st_offsets *o, const struct ofs_rec *r)
         return st__ofs_pending_set(&o->m, r->group, r->glen, r->pid, r->epoch, r->topic, r->tlen,
                                    r->partition, r->offset, r->meta, r->mlen, r->ms);
     case OFS_TXN_END: {
-        int n = st__ofs_pending_end(&o->m, r->group, r->glen, r->pid, r->commit);
+        int n = st__ofs_pending_end(&o->m, r->group, r->glen, r->pid, r->commit, NULL, NULL);
         return n < 0 ? n : 0;
     }
     default:
@@ -796,9 +801,93 @@ static int create_empty(struct st_offsets *o)
     return err;
 }
 
+/* ---- observing the changes (st_offsets_set_observer) ------------------------------------ */
+
+static struct st_offset_entry entry_view(const struct ofs_entry *e);
+
+/* Queues one change of the write under way (nothing without an observer). A change that
+ * finds no memory is dropped with a log line: the observer's mirror then lacks it, the
+ * store does not. */
+static void chg_push(struct st_offsets *o, enum st_ofs_change_kind kind, const char *group,
+                     size_t glen, const struct st_offset_entry *e, int64_t ms)
+{
+    if (!o->observe)
+        return;
+    if (o->nchg == o->chg_cap) {
+        int ncap = o->chg_cap ? o->chg_cap * 2 : 64;
+        struct st_offset_change *n = realloc(o->chg, (size_t)ncap * sizeof(*n));
+        if (!n) {
+            if (!o->chg_warned)
+                say(o, "offsets: out of memory: a change is not passed to the observer");
+            o->chg_warned = true;
+            return;
+        }
+        o->chg = n;
+        o->chg_cap = ncap;
+    }
+    o->chg[o->nchg++] = (struct st_offset_change){
+        .kind = kind,
+        .group = group,
+        .group_len = glen,
+        .e = e ? *e : (struct st_offset_entry){0},
+        .ms = ms,
+    };
+}
+
+/* Hands the queued changes to the observer (under the mutex) and forgets them. */
+static void chg_flush(struct st_offsets *o)
+{
+    if (o->observe && o->nchg > 0)
+        o->observe(o->observe_arg, o->chg, o->nchg);
+    o->nchg = 0;
+}
+
+/* The commits of wbuf[0, len), just written and applied, as changes. */
+static void chg_written(struct st_offsets *o, size_t len)
+{
+    if (!o->observe)
+        return;
+    for (size_t pos = 0; pos < len;) {
+        uint32_t body = kp_load_be32(o->wbuf + pos);
+        struct ofs_rec r;
+        if (rec_decode(o->wbuf + pos + 4, body, &r) == 0 && r.type == OFS_COMMIT) {
+            struct st_offset_entry e = {
+                .topic = r.topic,
+                .topic_len = r.tlen,
+                .partition = r.partition,
+                .offset = r.offset,
+                .metadata = r.meta,
+                .metadata_len = r.mlen,
+                .commit_ms = r.ms,
+            };
+            chg_push(o, ST_OFS_SET, r.group, r.glen, &e, r.ms);
+        }
+        pos += OFS_REC_OVERHEAD + body;
+    }
+    chg_flush(o);
+}
+
+/* A key a transaction's commit made visible (st__ofs_pending_end). */
+static void chg_txn_set(void *arg, const struct ofs_entry *e)
+{
+    struct st_offsets *o = arg;
+    struct st_offset_entry v = entry_view(e);
+    chg_push(o, ST_OFS_SET, e->grp->name, e->grp->len, &v, e->commit_ms);
+}
+
+void st_offsets_set_observer(struct st_offsets *o, st_offsets_observe_fn fn, void *arg)
+{
+    pthread_mutex_lock(&o->mu);
+    o->observe = fn;
+    o->observe_arg = arg;
+    o->nchg = 0;
+    pthread_mutex_unlock(&o->mu);
+}
+
 static void free_all(struct st_offsets *o)
 {
     st__ofs_map_free(&o->m);
+    free(o->chg);
     free(o->wbuf);
     free(o->dir);
     pthread_mutex_destroy(&o->mu);
@@ -1103,6 +1192,8 @@ static int commit_items(struct st_offsets *o, const char *group, size_t group_le
      * lacks; a reopen would show it, so refuse further commits rather than diverge. */
     if (err == 0 && len > 0 && (err = apply_written(o, len)) < 0)
         o->broken = err;
+    if (err == 0 && len > 0 && !txn)
+        chg_written(o, len);
     wbuf_trim(o);
     if (err == 0 && len > 0 && compaction_due(o, 2))
         (void)compact_locked(o, false); /* a failure is logged (see COMPACT in the header) */
@@ -1154,9 +1245,11 @@ int st_offsets_txn_end(struct st_offsets *o, const char *group, size_t group_len
     if (err == 0 && any)
         err = append_locked(o, rec_encode(o->wbuf, &r));
     if (err == 0 && any) {
-        int n = st__ofs_pending_end(&o->m, group, group_len, producer_id, commit);
+        int n = st__ofs_pending_end(&o->m, group, group_len, producer_id, commit,
+                                    o->observe ? chg_txn_set : NULL, o);
         if (n < 0) /* the file says more than memory: stop rather than diverge */
             err = o->broken = n;
+        chg_flush(o);
     }
     pthread_mutex_unlock(&o->mu);
     return err;
@@ -1344,6 +1437,16 @@ int st_offsets_delete_group(struct st_offsets *o, const char *group, size_t grou
         err = wbuf_reserve(o, rec_size(&r));
     if (err == 0)
         err = append_locked(o, rec_encode(o->wbuf, &r));
+    if (err == 0 && o->observe) {
+        struct ofs_group *g = st__ofs_group_find(&o->m, group, group_len,
+                                                 st__ofs_group_hash(&o->m, group, group_len));
+        for (struct ofs_entry *e = g ? g->head : NULL; e; e = e->gnext) {
+            struct st_offset_entry v = entry_view(e);
+            chg_push(o, ST_OFS_REMOVED, group, group_len, &v, r.ms);
+        }
+        chg_push(o, ST_OFS_GROUP_GONE, group, group_len, NULL, r.ms);
+        chg_flush(o);
+    }
     if (err == 0)
         err = st__ofs_group_delete(&o->m, group, group_len);
     pthread_mutex_unlock(&o->mu);
@@ -1391,6 +1494,12 @@ static int victims_remove(struct st_offsets *o, struct victims *vs, int64_t now_
             len += rec_encode(o->wbuf + len, &r);
         }
         err = append_locked(o, len);
+        for (int64_t i = 0; i < vs->n && err == 0 && o->observe; i++) {
+            struct st_offset_entry v = entry_view(vs->v[i]);
+            chg_push(o, ST_OFS_REMOVED, vs->v[i]->grp->name, vs->v[i]->grp->len, &v, now_ms);
+        }
+        if (err == 0)
+            chg_flush(o);
         for (int64_t i = 0; i < vs->n && err == 0; i++)
             st__ofs_key_remove(&o->m, vs->v[i]);
         wbuf_trim(o);

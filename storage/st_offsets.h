@@ -210,6 +210,33 @@ int st_offsets_sync(struct st_offsets *o);
  * cheap when there is nothing to do. */
 void st_offsets_maintain(struct st_offsets *o);
 
+/*
+ * Observing the changes (the broker mirrors them into its __consumer_offsets topic,
+ * broker/coord/br_cotopic.h). fn(arg, changes, n) is called under the store's mutex after
+ * every write that changes what reads see, once that write is in the file: a commit (one call
+ * for its items), the end of a transaction that made pending offsets visible (those keys), a
+ * deletion, a group's deletion (a tombstone per key, then one ST_OFS_GROUP_GONE), expiry and
+ * st_offsets_remove_if (tombstones, of any number of groups, in one call). Changes come in the
+ * order of the file, so the observer sees exactly the store's history. Transactional commits
+ * not yet ended, compactions and replay at open are not changes. fn must not call back into
+ * the store; the pointers are valid during the call only. NULL fn stops the calls; set it
+ * when no other thread uses the store, or accept that a write under way may miss it.
+ */
+enum st_ofs_change_kind {
+    ST_OFS_SET,        /* e holds the key's new offset, metadata and commit time */
+    ST_OFS_REMOVED,    /* the key (e.topic, e.partition) is gone; the rest of e is unset */
+    ST_OFS_GROUP_GONE, /* the group was deleted (after the tombstones of its keys); e unset */
+};
+struct st_offset_change {
+    enum st_ofs_change_kind kind;
+    const char *group;
+    size_t group_len;
+    struct st_offset_entry e;
+    int64_t ms; /* when the change was written (the commit time for ST_OFS_SET) */
+};
+typedef void (*st_offsets_observe_fn)(void *arg, const struct st_offset_change *changes, int n);
+void st_offsets_set_observer(struct st_offsets *o, st_offsets_observe_fn fn, void *arg);
+
 /* Sizes, for tests and metrics. */
 struct st_offsets_stats {
     int64_t entries;      /* live (group, topic, partition) keys */

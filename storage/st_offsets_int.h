@@ -116,9 +116,10 @@ int st__ofs_pending_set(struct st__ofs_map *m, const char *g, size_t glen, int64
                         int16_t epoch, const char *t, size_t tlen, int32_t p, int64_t offset,
                         const char *meta, size_t mlen, int64_t ms);
 /* Ends (group, pid)'s transaction: commit applies its offsets where newer, abort drops them.
- * Returns how many were pending, or -ENOMEM (some may have been applied: the caller stops). */
-int st__ofs_pending_end(struct st__ofs_map *m, const char *g, size_t glen, int64_t pid,
-                        bool commit);
+ * Returns how many were pending, or -ENOMEM (some may have been applied: the caller stops).
+ * set (may be NULL) is told each key a commit made visible, right after it changed. */
+int st__ofs_pending_end(struct st__ofs_map *m, const char *g, size_t glen, int64_t pid, bool commit,
+                        void (*set)(void *arg, const struct ofs_entry *e), void *set_arg);
 /* The pending item of (group, topic, partition), any producer; NULL if none. */
 struct ofs_pending *st__ofs_pending_find_key(struct st__ofs_map *m, const char *g, size_t glen,
                                              const char *t, size_t tlen, int32_t p);

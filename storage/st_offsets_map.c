@@ -398,7 +398,8 @@ int st__ofs_pending_set(struct st__ofs_map *m, const char *g, size_t glen, int64
     return 0;
 }
 
-int st__ofs_pending_end(struct st__ofs_map *m, const char *g, size_t glen, int64_t pid, bool commit)
+int st__ofs_pending_end(struct st__ofs_map *m, const char *g, size_t glen, int64_t pid, bool commit,
+                        void (*set)(void *arg, const struct ofs_entry *e), void *set_arg)
 {
     uint64_t h = st__ofs_pending_hash(m, g, glen, pid);
     struct ofs_pending **pp = &m->pend[h & (m->npend_buckets - 1)];
@@ -428,6 +429,8 @@ int st__ofs_pending_end(struct st__ofs_map *m, const char *g, size_t glen, int64
                                      x->partition,
                                      st__ofs_key_hash(gh, t, x->topic_len, x->partition));
                 e->seq = x->seq;
+                if (set)
+                    set(set_arg, e);
             }
         }
         pend_unlink_free(m, pp);

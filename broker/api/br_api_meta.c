@@ -35,6 +35,7 @@
 #include "br_clu.h"
 #include "kp_msg_sec.h"
 #include "br_log.h"
+#include "br_cotopic.h"
 #include "br_offsets.h"
 #include "kp_msg.h"
 
@@ -279,6 +280,7 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
             continue;
         }
         (void)st_topic_id(x->store, t->name.ptr, (size_t)t->name.len, t->topic_id.b);
+        t->is_internal = br_cotopic_internal(t->name.ptr, (size_t)t->name.len);
         struct kp_metadata_partition *ps = kp_arena_alloc(&a, (size_t)t->n_partitions, sizeof(*ps));
         if (!ps && t->n_partitions > 0) {
             rc = -ENOMEM;
@@ -374,7 +376,11 @@ static void md_run(struct br_job *j)
         if (!mj->create[i])
             continue;
         const char *name = mj->names[i].ptr;
-        int crc = st_topic_create(x->store, name, mj->partitions, NULL);
+        /* __consumer_offsets with its own settings, as Kafka creates it (br_cotopic.h) */
+        int crc = br_cotopic_internal(name, strlen(name))
+                      ? br_cotopic_create(x->store, x->cfg->offsets_topic_partitions,
+                                          x->cfg->offsets_topic_segment_bytes)
+                      : st_topic_create(x->store, name, mj->partitions, NULL);
         if (crc == 0) {
             br_info("auto-created topic %s with %d partition(s) (Metadata from peer=%s)",
                     br_log_cstr(name).s, mj->partitions, mj->peer->name);

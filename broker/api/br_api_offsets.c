@@ -1,5 +1,11 @@
 /*
- * br_api_offsets — ListOffsets v1-7.
+ * br_api_offsets — ListOffsets v0-7.
+ *
+ * v0 (Kafka 4.0 removed it; kept for Burrow 1.2, kp_api.h) answers the same offset as v1 as its
+ * one old-style offset (none when it is -1): the log end for -1, the log start for -2 (Burrow
+ * asks -1 with max_num_offsets 1). Kafka's v0 answered a timestamp with segment base offsets,
+ * and with up to max_num_offsets of them; here a timestamp gets v1's answer and exactly one
+ * offset is given whatever max_num_offsets says.
  *
  * timestamp -1 (latest) answers the high watermark (= log end), or with isolation_level 1
  * (read_committed, v2) the last stable offset (st_log_lso), -2 (earliest) the log start
@@ -86,8 +92,8 @@ static bool lo_allowed(const struct br_req *q, struct kp_str t)
 
 /* Answers one partition into o (partition_index set by the caller): offset, timestamp and
  * error for the requested timestamp ts. Any thread. */
-static void answer_partition(struct st_store *store, struct kp_str topic, int64_t ts,
-                             bool committed, struct kp_list_offsets_resp_partition *o)
+static void answer_one(struct st_store *store, struct kp_str topic, int64_t ts, bool committed,
+                       struct kp_list_offsets_resp_partition *o)
 {
     o->error_code = KP_ERR_NONE;
     o->timestamp = -1;
@@ -135,6 +141,16 @@ static void answer_partition(struct st_store *store, struct kp_str topic, int64_
         }
     }
     st_log_put(log);
+}
+
+/* answer_one, and v0's old-style offsets: the offset answered, if any. */
+static void answer_partition(struct st_store *store, struct kp_str topic, int64_t ts,
+                             bool committed, struct kp_list_offsets_resp_partition *o)
+{
+    answer_one(store, topic, ts, committed, o);
+    o->old_one.offset = o->offset;
+    o->old_style_offsets = &o->old_one;
+    o->n_old_style_offsets = o->offset >= 0 ? 1 : 0;
 }
 
 /* A request with lookups by time, on the admin thread: the response's topics and partitions

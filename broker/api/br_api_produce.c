@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "br_api.h"
+#include "br_cotopic.h"
 #include "br_quota.h"
 #include "kp_msg_sec.h"
 #include "br_log.h"
@@ -135,6 +136,13 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
     if (!log) {
         err = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         why = "unknown topic or partition";
+        goto out;
+    }
+    if (br_cotopic_internal(topic.ptr, topic.len > 0 ? (size_t)topic.len : 0)) {
+        /* Kafka's ReplicaManager: "Cannot append to internal topic" (only the broker writes
+         * __consumer_offsets, br_cotopic.h) */
+        err = KP_ERR_INVALID_TOPIC_EXCEPTION;
+        why = "cannot append to an internal topic";
         goto out;
     }
     if (!batch || len == 0) {

@@ -116,7 +116,7 @@ static int16_t fetch(int fd, const char *topic)
 
 static int16_t list_offsets(int fd, const char *topic)
 {
-    struct kp_list_offsets_req_partition p = {0, -1, -1};
+    struct kp_list_offsets_req_partition p = {0, -1, -1, 1};
     struct kp_list_offsets_req_topic t = {kp_str_of(topic), 1, &p};
     struct kp_list_offsets_req req = {-1, 0, 1, &t};
     struct kp_list_offsets_resp resp;

@@ -55,7 +55,7 @@ START_TEST(api_versions_every_version)
 {
     static const struct {
         int16_t key, min, max;
-    } want[] = {{0, 3, 9}, {1, 4, 13}, {2, 1, 7}, {3, 0, 12}, {18, 0, 3}, {19, 0, 7}, {20, 0, 6}};
+    } want[] = {{0, 3, 9}, {1, 4, 13}, {2, 0, 7}, {3, 0, 12}, {18, 0, 3}, {19, 0, 7}, {20, 0, 6}};
     int fd = tb_ck_connect(&B);
     for (int16_t v = 0; v <= 3; v++) {
         struct tb_frame f;

@@ -218,7 +218,11 @@ START_TEST(metrics_follow_traffic)
                         0);
     ck_assert_double_eq(metric(text, "splicelog_log_size_bytes{topic=\"mt\",partition=\"0\"}"),
                         in_bytes);
-    ck_assert_double_eq(metric(text, "splicelog_store_size_bytes"), in_bytes);
+    /* and the group's commits in __consumer_offsets (partition abs(hashCode("mtg")) % 50) */
+    double co_bytes =
+        metric(text, "splicelog_log_size_bytes{topic=\"__consumer_offsets\",partition=\"48\"}");
+    ck_assert_double_gt(co_bytes, 0);
+    ck_assert_double_eq(metric(text, "splicelog_store_size_bytes"), in_bytes + co_bytes);
     ck_assert_double_ge(metric(text, "splicelog_log_flush_duration_seconds_count"), 1);
     ck_assert_double_eq(
         metric(text,

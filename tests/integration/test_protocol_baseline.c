@@ -1,13 +1,15 @@
 /*
  * test_protocol_baseline — the versions the broker speaks, and what happens outside them,
  * against a real splicelogd:
- * - The requests old clients send that Kafka 4.0 removed (Fetch v0-3, ListOffsets v0,
+ * - The requests old clients send that Kafka 4.0 removed (Fetch v0-3, DescribeAcls v0,
  *   OffsetFetch v0), versions above the range (ListOffsets v3, Metadata v5) and an unknown key
  *   close the connection without a response, as Kafka 4.0 does; each is logged with the
  *   peer's client.id, the API, the version and the range spoken (the first 5 lines in full,
  *   the rest counted in one "(N more like this in the last 10 s)" line); other clients are
  *   served meanwhile. Before: a made-up response (a header and an int16) that old clients
  *   could not parse, logged without the client.id.
+ * - ListOffsets v0, which Kafka 4.0 removed, is answered (Burrow 1.2 asks the log end offsets
+ *   with it): one old-style offset, the log end for -1 and the log start for -2.
  * - The README's protocol table is exactly what ApiVersions advertises.
  */
 #include <check.h>
@@ -78,7 +80,7 @@ START_TEST(outside_the_table_closes_like_kafka)
         {1, 1, "Fetch v1 is not supported (this broker speaks v4-13; Kafka 4.0 removed"},
         {1, 2, "Fetch v2 is not supported (this broker speaks v4-13; Kafka 4.0 removed"},
         {1, 3, "Fetch v3 is not supported (this broker speaks v4-13; Kafka 4.0 removed"},
-        {2, 0, "ListOffsets v0 is not supported (this broker speaks v1-7; Kafka 4.0 removed"},
+        {29, 0, "DescribeAcls v0 is not supported (this broker speaks v1-3; Kafka 4.0 removed"},
         {9, 0, NULL},
         {2, 8, NULL},
         {3, 13, NULL},
@@ -127,6 +129,49 @@ START_TEST(outside_the_table_closes_like_kafka)
                               15000),
                   "no summary line");
     close(good);
+}
+END_TEST
+
+/* ListOffsets v0 for timestamp ts of base-0: the old-style offsets (count into *n). */
+static void list_offsets_v0(int fd, int64_t ts, int32_t *n, int64_t *first)
+{
+    struct tb_req r;
+    ck_assert_int_eq(tb_req_begin(&r, 256, 2, 0, 41), 0);
+    old_body(&r, 2, 0);
+    /* old_body asks earliest: rewrite the timestamp (the 12 bytes before max_num_offsets) */
+    kp_store_be64(r.wr.p - 12, (uint64_t)ts);
+    struct tb_frame f;
+    ck_assert_int_eq(tb_call(fd, &r, 41, &f), 0);
+    tb_req_free(&r);
+    struct kp_rd rd;
+    kp_rd_init(&rd, f.data + 4, f.len - 4); /* past the correlation id */
+    ck_assert_int_eq(kp_rd_i32(&rd), 1);    /* topics */
+    struct kp_str name = kp_rd_str(&rd);
+    ck_assert(name.len == 4 && memcmp(name.ptr, "base", 4) == 0);
+    ck_assert_int_eq(kp_rd_i32(&rd), 1); /* partitions */
+    ck_assert_int_eq(kp_rd_i32(&rd), 0); /* partition */
+    ck_assert_int_eq(kp_rd_i16(&rd), 0); /* error */
+    *n = kp_rd_i32(&rd);
+    *first = *n > 0 ? kp_rd_i64(&rd) : -1;
+    ck_assert(kp_rd_ok(&rd) && kp_rd_left(&rd) == 0);
+    tb_frame_free(&f);
+}
+
+START_TEST(list_offsets_v0_answers_for_burrow)
+{
+    int fd = tb_ck_connect(&B);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(fd, "base", 1, &err), 0);
+    ck_assert_int_eq(tb_ck_produce_seq(fd, "base", 0, "v", 0, 3, 0), 0);
+    int32_t n;
+    int64_t off;
+    list_offsets_v0(fd, -1, &n, &off);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(off, 3);
+    list_offsets_v0(fd, -2, &n, &off);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(off, 0);
+    close(fd);
 }
 END_TEST
 
@@ -187,6 +232,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, outside_the_table_closes_like_kafka);
     tcase_add_test(tc, readme_table_is_what_is_advertised);
+    tcase_add_test(tc, list_offsets_v0_answers_for_burrow);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -6,12 +6,14 @@
 #      Before OffsetCommit v0-1 were implemented the commit was lost without an error.
 #   2. a sarama ConsumerGroup (Version 0.11) consumes and commits (OffsetCommit v1); a fresh
 #      client reads the group's offset back.
-#   3. sarama's default consumer asks ListOffsets v0 (removed in Kafka 4.0): the broker closes
-#      the connection as Kafka 4.0 does, sarama returns the error to the application, and the
+#   3. sarama's default consumer asks ListOffsets v0 (removed in Kafka 4.0, answered here for
+#      Burrow 1.2's sake), then Fetch v0 (removed in Kafka 4.0): the broker closes the
+#      connection as Kafka 4.0 does, sarama returns the error to the application, and the
 #      broker log names the client, the API and the versions it speaks.
 #   4. librdkafka (kcat) told to act as a 0.9 client (api.version.request=false): kcat reports
 #      the failure and exits non-zero instead of waiting.
-#   5. kafka-python 2.0.2 (Debian) with api_version=(0, 10) (ListOffsets v0, Fetch v2): its log
+#   5. kafka-python 2.0.2 (Debian) with api_version=(0, 10) (ListOffsets v0, answered, then
+#      Fetch v2): its log
 #      reports every broken connection (it retries for ever, as it would against Kafka 4.0);
 #      the broker log names it.
 source "$(dirname "$0")/lib.sh"
@@ -56,12 +58,12 @@ out=$(timeout 60 "$SARAMA" "$BROKER" group old sarama-group 5 2>"$WORK/s2.err" |
     fail "[sarama group] $out"
 log "[sarama group] $out"
 
-# 3. sarama's default consumer: ListOffsets v0 -> closed like Kafka 4.0, error to the app
+# 3. sarama's default consumer: Fetch v0 -> closed like Kafka 4.0, error to the app
 out=$(timeout 60 "$SARAMA" "$BROKER" old-consumer old 2>"$WORK/s3.err" | tail -n 1) ||
     fail "[sarama old-consumer] $out"
 log "[sarama old-consumer] $out"
-grep -q 'client.id=sarama: ListOffsets v0 is not supported (this broker speaks v1-7' "$BLOG" ||
-    fail "[sarama old-consumer] no broker log line names the client and ListOffsets v0"
+grep -q 'client.id=sarama: Fetch v0 is not supported (this broker speaks v4-13' "$BLOG" ||
+    fail "[sarama old-consumer] no broker log line names the client and Fetch v0"
 
 # 4. kcat as a 0.9 client: an error and a non-zero exit, not a wait
 fresh kcat
@@ -95,7 +97,7 @@ timeout 6 /usr/bin/python3 "$WORK/kp.py" "$BROKER" >"$WORK/kp.out" 2>"$WORK/kp.e
 grep -q '^ERROR ' "$WORK/kp.err" ||
     fail "[kafka-python] no error in its log: $(cat "$WORK/kp.out") $(tail -n 3 "$WORK/kp.err")"
 log "[kafka-python 0.10] exit $rc, $(grep -c '^ERROR ' "$WORK/kp.err") ERROR lines in its log, e.g. $(grep -m 1 '^ERROR ' "$WORK/kp.err")"
-grep -q 'client.id=kafka-python-[0-9.]*: ListOffsets v0 is not supported' "$BLOG" ||
+grep -q 'client.id=kafka-python-[0-9.]*: Fetch v2 is not supported' "$BLOG" ||
     fail "[kafka-python] no broker log line names the client"
 
 for b in sarama kcat kafkapy; do

@@ -22,10 +22,11 @@ TM_CODEC(c_dt_resp, kp_delete_topics_resp, struct kp_delete_topics_resp, 0, 6);
 START_TEST(test_api_advertised_table)
 {
     /* kafka-protocol-notes.md §0 for the implemented APIs, sorted by key, with OffsetCommit
-     * from 0 (sarama's v1 commits) and Produce from 0 (librdkafka's compression gate; README
-     * "Protocol baseline"): exactly what ApiVersions sends. */
+     * from 0 (sarama's v1 commits), ListOffsets from 0 (Burrow 1.2) and Produce from 0
+     * (librdkafka's compression gate; README "Protocol baseline"): exactly what ApiVersions sends.
+     */
     static const struct kp_api_range want[] = {
-        {0, 0, 9},  {1, 4, 13}, {2, 1, 7},  {3, 0, 12}, {8, 0, 8},  {9, 1, 7},  {10, 0, 4},
+        {0, 0, 9},  {1, 4, 13}, {2, 0, 7},  {3, 0, 12}, {8, 0, 8},  {9, 1, 7},  {10, 0, 4},
         {11, 0, 9}, {12, 0, 4}, {13, 0, 5}, {14, 0, 5}, {15, 0, 5}, {16, 0, 5}, {17, 0, 1},
         {18, 0, 3}, {19, 0, 7}, {20, 0, 6}, {21, 0, 2}, {22, 0, 4}, {24, 0, 3}, {25, 0, 3},
         {26, 0, 3}, {28, 0, 3}, {29, 1, 3}, {30, 1, 3}, {31, 1, 3}, {32, 0, 4}, {33, 0, 2},
@@ -441,7 +442,7 @@ START_TEST(test_api_versions_resp_v0_golden)
                  0x00, 0x00, 0x00, 0x27,              /* int32 count */
                  0x00, 0x00, 0x00, 0x00, 0x00, 0x09,  /* Produce 0-9 */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0d,  /* Fetch 4-13 */
-                 0x00, 0x02, 0x00, 0x01, 0x00, 0x07,  /* ListOffsets 1-7 */
+                 0x00, 0x02, 0x00, 0x00, 0x00, 0x07,  /* ListOffsets 0-7 */
                  0x00, 0x03, 0x00, 0x00, 0x00, 0x0c,  /* Metadata 0-12 */
                  0x00, 0x08, 0x00, 0x00, 0x00, 0x08,  /* OffsetCommit 0-8 */
                  0x00, 0x09, 0x00, 0x01, 0x00, 0x07,  /* OffsetFetch 1-7 */
@@ -498,7 +499,7 @@ START_TEST(test_api_versions_resp_v3_golden)
                  0x28,                                        /* uvarint(39 + 1) */
                  0x00, 0x00, 0x00, 0x00, 0x00, 0x09, 0x00,    /* each entry ends with tags */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0d, 0x00,    /**/
-                 0x00, 0x02, 0x00, 0x01, 0x00, 0x07, 0x00,    /**/
+                 0x00, 0x02, 0x00, 0x00, 0x00, 0x07, 0x00,    /**/
                  0x00, 0x03, 0x00, 0x00, 0x00, 0x0c, 0x00,    /**/
                  0x00, 0x08, 0x00, 0x00, 0x00, 0x08, 0x00,    /**/
                  0x00, 0x09, 0x00, 0x01, 0x00, 0x07, 0x00,    /**/

@@ -14,8 +14,8 @@ TM_CODEC(c_pr_req, kp_produce_req, struct kp_produce_req, 3, 9);
 TM_CODEC(c_pr_resp, kp_produce_resp, struct kp_produce_resp, 3, 9);
 TM_CODEC(c_fe_req, kp_fetch_req, struct kp_fetch_req, 4, 13);
 TM_CODEC(c_fe_resp, kp_fetch_resp, struct kp_fetch_resp, 4, 13);
-TM_CODEC(c_lo_req, kp_list_offsets_req, struct kp_list_offsets_req, 1, 7);
-TM_CODEC(c_lo_resp, kp_list_offsets_resp, struct kp_list_offsets_resp, 1, 7);
+TM_CODEC(c_lo_req, kp_list_offsets_req, struct kp_list_offsets_req, 0, 7);
+TM_CODEC(c_lo_resp, kp_list_offsets_resp, struct kp_list_offsets_resp, 0, 7);
 
 /* Opaque stand-ins for record batches: the codec never looks inside. */
 static const uint8_t batch_a[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 1, 2, 3, 4, 2, 5, 6, 7, 8};
@@ -609,7 +609,7 @@ START_TEST(test_list_offsets_round_trip)
     static const struct kp_list_offsets_req_topic rt[] = {{TM_S("orders"), TM_N(rp), rp},
                                                           {TM_S("idle"), 0, NULL}};
     struct kp_list_offsets_req req = {-1, 1, TM_N(rt), rt};
-    for (int16_t v = 1; v <= 2; v++) {
+    for (int16_t v = 0; v <= 2; v++) {
         struct kp_list_offsets_req o;
         struct kp_arena a;
         tm_check(&c_lo_req, v, &req, &o, buf, &a, out_mem, sizeof out_mem);
@@ -623,6 +623,8 @@ START_TEST(test_list_offsets_round_trip)
                 ck_assert_int_eq(o.topics[i].partitions[j].partition_index,
                                  rt[i].partitions[j].partition_index);
                 ck_assert(o.topics[i].partitions[j].timestamp == rt[i].partitions[j].timestamp);
+                ck_assert_int_eq(o.topics[i].partitions[j].max_num_offsets,
+                                 v == 0 ? rt[i].partitions[j].max_num_offsets : 1);
             }
         }
     }
@@ -649,6 +651,24 @@ START_TEST(test_list_offsets_round_trip)
         }
     }
     tm_check_bad_versions(&c_lo_resp, &resp);
+
+    /* v0: old-style offsets instead of timestamp and offset (Burrow 1.2's request) */
+    static const struct kp_list_offsets_old_offset old[] = {{42}, {7}};
+    static const struct kp_list_offsets_resp_partition sp0[] = {
+        {.partition_index = 1, .n_old_style_offsets = 2, .old_style_offsets = old},
+        {.partition_index = 2, .error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION}};
+    static const struct kp_list_offsets_resp_topic st0[] = {{TM_S("orders"), TM_N(sp0), sp0}};
+    struct kp_list_offsets_resp resp0 = {0, TM_N(st0), st0};
+    struct kp_list_offsets_resp o0;
+    struct kp_arena a0;
+    tm_check(&c_lo_resp, 0, &resp0, &o0, buf, &a0, out_mem, sizeof out_mem);
+    ck_assert_int_eq(o0.topics[0].n_partitions, 2);
+    const struct kp_list_offsets_resp_partition *q = o0.topics[0].partitions;
+    ck_assert_int_eq(q[0].n_old_style_offsets, 2);
+    ck_assert(q[0].old_style_offsets[0].offset == 42 && q[0].old_style_offsets[1].offset == 7);
+    ck_assert(q[0].offset == -1 && q[0].timestamp == -1); /* not in v0: Kafka's defaults */
+    ck_assert_int_eq(q[1].error_code, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_int_eq(q[1].n_old_style_offsets, 0);
 
     static const uint8_t forged[] = {0xff, 0xff, 0xff, 0xff, 0, 0x7f, 0xff, 0xff, 0xff, 0, 0};
     tm_check_forged(&c_lo_req, 2, forged, sizeof forged, 0);

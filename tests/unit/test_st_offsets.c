@@ -171,6 +171,88 @@ START_TEST(t_commit_get_overwrite)
 }
 END_TEST
 
+/* ---- the observer (st_offsets_set_observer: br_cotopic's mirror) ---------------------------- */
+
+struct seen {
+    int calls;
+    int n;
+    char line[32][96]; /* "S g t/p=offset meta @ms" | "R g t/p" | "G g" */
+};
+
+static void observe_fn(void *arg, const struct st_offset_change *c, int n)
+{
+    struct seen *s = arg;
+    s->calls++;
+    for (int i = 0; i < n && s->n < 32; i++) {
+        char *l = s->line[s->n++];
+        int gl = (int)c[i].group_len, tl = (int)c[i].e.topic_len, ml = (int)c[i].e.metadata_len;
+        if (c[i].kind == ST_OFS_SET)
+            snprintf(l, 96, "S %.*s %.*s/%d=%lld %.*s @%lld", gl, c[i].group, tl, c[i].e.topic,
+                     c[i].e.partition, (long long)c[i].e.offset, ml, ml ? c[i].e.metadata : "",
+                     (long long)c[i].e.commit_ms);
+        else if (c[i].kind == ST_OFS_REMOVED)
+            snprintf(l, 96, "R %.*s %.*s/%d", gl, c[i].group, tl, c[i].e.topic, c[i].e.partition);
+        else
+            snprintf(l, 96, "G %.*s", gl, c[i].group);
+    }
+}
+
+static bool seen_has(const struct seen *s, int from, int to, const char *line)
+{
+    for (int i = from; i < to && i < s->n; i++)
+        if (strcmp(s->line[i], line) == 0)
+            return true;
+    return false;
+}
+
+START_TEST(t_observer_sees_every_change_once)
+{
+    struct st_offsets *o = open_store();
+    struct seen s = {0};
+    st_offsets_set_observer(o, observe_fn, &s);
+    /* a commit of two items: one call, two changes, in order */
+    struct st_offset_commit items[] = {{"t", 1, 0, 10, "m", 1}, {"t", 1, 1, 11, NULL, 0}};
+    int res[2];
+    ck_assert_int_eq(st_offsets_commit_batch(o, "g", 1, items, 2, 1000, res), 0);
+    ck_assert_int_eq(s.calls, 1);
+    ck_assert_int_eq(s.n, 2);
+    ck_assert_str_eq(s.line[0], "S g t/0=10 m @1000");
+    ck_assert_str_eq(s.line[1], "S g t/1=11  @1000");
+    /* a transaction's commit is seen at its end only, and only on commit */
+    struct st_offset_commit tx[] = {{"t", 1, 0, 20, NULL, 0}};
+    ck_assert_int_eq(st_offsets_txn_commit_batch(o, "g", 1, 7, 0, tx, 1, 1100, res), 0);
+    ck_assert_int_eq(s.calls, 1);
+    ck_assert_int_eq(st_offsets_txn_end(o, "g", 1, 7, 0, true, 1200), 0);
+    ck_assert_int_eq(s.calls, 2);
+    ck_assert_str_eq(s.line[2], "S g t/0=20  @1100");
+    tx[0].offset = 30;
+    ck_assert_int_eq(st_offsets_txn_commit_batch(o, "g", 1, 8, 0, tx, 1, 1300, res), 0);
+    ck_assert_int_eq(st_offsets_txn_end(o, "g", 1, 8, 0, false, 1400), 0);
+    ck_assert_int_eq(s.n, 3); /* aborted: nothing */
+    /* one key deleted; then the group (its other key, then the group) */
+    ck_assert_int_eq(st_offsets_delete(o, "g", 1, "t", 1, 1), 1);
+    ck_assert_int_eq(s.n, 4);
+    ck_assert_str_eq(s.line[3], "R g t/1");
+    ck_assert_int_eq(st_offsets_delete_group(o, "g", 1), 1);
+    ck_assert_int_eq(s.n, 6);
+    ck_assert_str_eq(s.line[4], "R g t/0");
+    ck_assert_str_eq(s.line[5], "G g");
+    /* expiry of two groups in one write: one call */
+    ck_assert_int_eq(commit(o, "a", "t", 0, 1, NULL, 2000), 0);
+    ck_assert_int_eq(commit(o, "b", "t", 0, 2, NULL, 2000), 0);
+    int calls = s.calls;
+    ck_assert_int_eq(st_offsets_expire(o, 9000, 1000, NULL, NULL), 2);
+    ck_assert_int_eq(s.calls, calls + 1);
+    ck_assert_int_eq(s.n, 10);
+    ck_assert(seen_has(&s, 8, 10, "R a t/0") && seen_has(&s, 8, 10, "R b t/0"));
+    /* detached: nothing more */
+    st_offsets_set_observer(o, NULL, NULL);
+    ck_assert_int_eq(commit(o, "c", "t", 0, 3, NULL, 3000), 0);
+    ck_assert_int_eq(s.n, 10);
+    st_offsets_close(o);
+}
+END_TEST
+
 struct collect {
     int n;
     char line[64][64];
@@ -1479,6 +1561,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_fdatasync_per_flush_policy);
     tcase_add_test(tc, t_largest_record_replays);
     tcase_add_test(tc, t_commits_during_compaction_sync);
+    tcase_add_test(tc, t_observer_sees_every_change_once);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -9,7 +9,7 @@
 //	    a ConsumerGroup (Version 0.11: JoinGroup v1, SyncGroup v0, Fetch v4) consumes and marks N
 //	    records, leaves, and a fresh client reads the group's offset back. Exit 0 when it is N.
 //	sarama_check BROKER old-consumer TOPIC
-//	    the default configuration's consumer (ListOffsets v0, Fetch v0, removed in Kafka 4.0)
+//	    the default configuration's consumer (Fetch v0, removed in Kafka 4.0; ListOffsets v0 is answered)
 //	    on partition 0. Exit 0 when sarama returns an error to the application, 1 when it
 //	    delivers nothing and reports nothing within 10 s.
 package main

@@ -1,0 +1,401 @@
+/*
+ * br_cotopic — the __consumer_offsets topic, a mirror of the offsets store (see br_cotopic.h).
+ */
+#include "br_cotopic.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "br_clock.h"
+#include "br_log.h"
+#include "kp_batch.h"
+#include "kp_buf.h"
+#include "st_clean.h"
+
+struct br_cotopic {
+    struct st_store *store;
+    struct st_offsets *offsets;
+    int32_t want_partitions; /* offsets.topic.num.partitions, for the creation */
+    int64_t segment_bytes;   /* offsets.topic.segment.bytes */
+    int32_t n;               /* partitions of the topic, as found or created; 0 until then */
+    struct st_log **logs;    /* n references, taken when the topic is found or created */
+    /* the batch being built (under the offsets store's mutex, or at open) */
+    uint8_t *buf;
+    size_t cap;
+    struct kp_batch_builder b;
+    int32_t part; /* the batch's partition; -1: none begun */
+    uint8_t *kv;  /* scratch for one record's key and value */
+    size_t kv_cap;
+    bool warned; /* a failed append was logged; reset by the next good one */
+};
+
+/* ---- names and hashing ----------------------------------------------------------------- */
+
+bool br_cotopic_internal(const char *name, size_t len)
+{
+    return name && len == sizeof(BR_COTOPIC_NAME) - 1 && memcmp(name, BR_COTOPIC_NAME, len) == 0;
+}
+
+/* One code point of UTF-8 at s (left >= 1 bytes); the bytes it takes. A malformed sequence
+ * (bad lead or continuation byte, overlong, surrogate, past U+10FFFF, cut short) gives
+ * U+FFFD for its first byte. */
+static size_t utf8_next(const uint8_t *s, size_t left, uint32_t *cp)
+{
+    uint8_t c = s[0];
+    size_t n;
+    uint32_t v, min;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    } else if ((c & 0xe0) == 0xc0) {
+        n = 2, v = c & 0x1f, min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+        n = 3, v = c & 0x0f, min = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+        n = 4, v = c & 0x07, min = 0x10000;
+    } else {
+        *cp = 0xfffd;
+        return 1;
+    }
+    if (n > left) {
+        *cp = 0xfffd;
+        return 1;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            *cp = 0xfffd;
+            return 1;
+        }
+        v = (v << 6) | (s[i] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) {
+        *cp = 0xfffd;
+        return 1;
+    }
+    *cp = v;
+    return n;
+}
+
+int32_t br_cotopic_java_hash(const char *s, size_t len)
+{
+    const uint8_t *p = (const uint8_t *)s;
+    uint32_t h = 0; /* Java's int arithmetic: wraps */
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        i += utf8_next(p + i, len - i, &cp);
+        if (cp >= 0x10000) { /* a surrogate pair in UTF-16 */
+            cp -= 0x10000;
+            h = h * 31u + (0xd800u + (cp >> 10));
+            h = h * 31u + (0xdc00u + (cp & 0x3ff));
+        } else {
+            h = h * 31u + cp;
+        }
+    }
+    return (int32_t)h;
+}
+
+int32_t br_cotopic_partition_of(const char *group, size_t len, int32_t n)
+{
+    int32_t h = br_cotopic_java_hash(group, len);
+    /* Kafka's Utils.abs: INT32_MIN gives 0, not itself */
+    int32_t a = h == INT32_MIN ? 0 : h < 0 ? -h : h;
+    return n > 0 ? a % n : 0;
+}
+
+/* ---- encodings ------------------------------------------------------------------------- */
+
+static void wr_string(struct kp_wr *w, const char *s, size_t len)
+{
+    kp_wr_str(w, (struct kp_str){s, (int32_t)len});
+}
+
+size_t br_cotopic_offset_key(uint8_t *buf, size_t cap, const char *group, size_t glen,
+                             const char *topic, size_t tlen, int32_t partition)
+{
+    if (glen > INT16_MAX || tlen > INT16_MAX)
+        return 0;
+    struct kp_wr w;
+    kp_wr_init(&w, buf, cap);
+    kp_wr_i16(&w, BR_COTOPIC_KEY_OFFSET);
+    wr_string(&w, group, glen);
+    wr_string(&w, topic, tlen);
+    kp_wr_i32(&w, partition);
+    return kp_wr_ok(&w) ? kp_wr_len(&w) : 0;
+}
+
+size_t br_cotopic_offset_value(uint8_t *buf, size_t cap, int64_t offset, const char *meta,
+                               size_t mlen, int64_t commit_ms)
+{
+    if (mlen > INT16_MAX)
+        return 0;
+    struct kp_wr w;
+    kp_wr_init(&w, buf, cap);
+    kp_wr_i16(&w, BR_COTOPIC_VALUE_OFFSET);
+    kp_wr_i64(&w, offset);
+    kp_wr_i32(&w, -1); /* leader epoch: not kept */
+    wr_string(&w, mlen ? meta : "", mlen);
+    kp_wr_i64(&w, commit_ms);
+    return kp_wr_ok(&w) ? kp_wr_len(&w) : 0;
+}
+
+size_t br_cotopic_group_key(uint8_t *buf, size_t cap, const char *group, size_t glen)
+{
+    if (glen > INT16_MAX)
+        return 0;
+    struct kp_wr w;
+    kp_wr_init(&w, buf, cap);
+    kp_wr_i16(&w, BR_COTOPIC_KEY_GROUP);
+    wr_string(&w, group, glen);
+    return kp_wr_ok(&w) ? kp_wr_len(&w) : 0;
+}
+
+/* ---- batches --------------------------------------------------------------------------- */
+
+static int grow(uint8_t **p, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 4096;
+    while (ncap < need)
+        ncap *= 2;
+    uint8_t *n = realloc(*p, ncap);
+    if (!n)
+        return -ENOMEM;
+    *p = n;
+    *cap = ncap;
+    return 0;
+}
+
+static void append_failed(struct br_cotopic *c, int32_t part, const char *why)
+{
+    if (!c->warned)
+        br_warn("%s-%d: committed offsets not mirrored (%s); the offsets store keeps them",
+                BR_COTOPIC_NAME, part, why);
+    c->warned = true;
+}
+
+/* Appends the batch being built, if any. */
+static void batch_flush(struct br_cotopic *c)
+{
+    if (c->part < 0)
+        return;
+    int32_t part = c->part;
+    c->part = -1;
+    long len = kp_batch_finish(&c->b);
+    if (len <= 0) {
+        if (len < 0 && len != -EINVAL) /* -EINVAL: no record in it */
+            append_failed(c, part, strerror((int)-len));
+        return;
+    }
+    struct iovec iov = {c->buf, (size_t)len};
+    struct st_append_result res;
+    int rc = st_log_append(c->logs[part], &iov, 1, br_wall_ms(), &res);
+    if (rc < 0) {
+        append_failed(c, part, strerror(-rc));
+        return;
+    }
+    if (res.sync_needed)
+        st_log_request_sync(c->logs[part]);
+    c->warned = false;
+}
+
+/* Adds one record to the batch of partition part, beginning (or closing and beginning) one
+ * as needed. value NULL: a tombstone. */
+static void batch_add(struct br_cotopic *c, int32_t part, int64_t ts, const uint8_t *key,
+                      size_t klen, const uint8_t *value, size_t vlen)
+{
+    struct kp_bytes k = {key, (int32_t)klen};
+    struct kp_bytes v = {value, value ? (int32_t)vlen : -1};
+    size_t rec = kp_batch_record_size(0, 0, k, v, NULL, 0) + 32; /* + the deltas' varints */
+    bool full = c->part >= 0 && (kp_wr_left(&c->b.wr) < rec ||
+                                 kp_wr_len(&c->b.wr) + rec > (size_t)BR_COTOPIC_BATCH_BYTES);
+    if (c->part != part || full)
+        batch_flush(c);
+    if (c->part < 0) {
+        size_t need = KP_BATCH_HEADER_LEN + rec;
+        if (need < BR_COTOPIC_BATCH_BYTES + KP_BATCH_HEADER_LEN)
+            need = BR_COTOPIC_BATCH_BYTES + KP_BATCH_HEADER_LEN;
+        if (grow(&c->buf, &c->cap, need) < 0 || kp_batch_begin(&c->b, c->buf, c->cap, ts) < 0) {
+            append_failed(c, part, "out of memory");
+            return;
+        }
+        c->part = part;
+    }
+    int rc = kp_batch_add(&c->b, ts, k, v, NULL, 0);
+    if (rc < 0)
+        append_failed(c, part, strerror(-rc));
+}
+
+/* One change of the store as a record of its group's partition. */
+static void add_change(struct br_cotopic *c, const struct st_offset_change *x)
+{
+    int32_t part = br_cotopic_partition_of(x->group, x->group_len, c->n);
+    size_t need =
+        2 + 2 + x->group_len + 2 + x->e.topic_len + 4 + 2 + 8 + 4 + 2 + x->e.metadata_len + 8;
+    if (grow(&c->kv, &c->kv_cap, need) < 0) {
+        append_failed(c, part, "out of memory");
+        return;
+    }
+    size_t klen, vlen = 0;
+    switch (x->kind) {
+    case ST_OFS_GROUP_GONE:
+        klen = br_cotopic_group_key(c->kv, c->kv_cap, x->group, x->group_len);
+        break;
+    default:
+        klen = br_cotopic_offset_key(c->kv, c->kv_cap, x->group, x->group_len, x->e.topic,
+                                     x->e.topic_len, x->e.partition);
+        if (x->kind == ST_OFS_SET)
+            vlen = br_cotopic_offset_value(c->kv + klen, c->kv_cap - klen, x->e.offset,
+                                           x->e.metadata, x->e.metadata_len, x->e.commit_ms);
+        break;
+    }
+    if (klen == 0 || (x->kind == ST_OFS_SET && vlen == 0)) {
+        append_failed(c, part, "a name or metadata too long for its STRING");
+        return;
+    }
+    batch_add(c, part, x->ms, c->kv, klen, x->kind == ST_OFS_SET ? c->kv + klen : NULL, vlen);
+}
+
+static int topic_attach(struct br_cotopic *c, bool *created);
+
+/* The store's observer: one write's changes, in order, under the store's mutex. The first one
+ * creates the topic when start-up did not (the store was empty then, so this write's changes
+ * are all the store holds that the topic lacks). */
+static void observe(void *arg, const struct st_offset_change *changes, int n)
+{
+    struct br_cotopic *c = arg;
+    bool created;
+    int rc = c->logs ? 0 : topic_attach(c, &created);
+    if (rc < 0) {
+        append_failed(c, 0, strerror(-rc));
+        return;
+    }
+    if (!c->logs)
+        return;
+    for (int i = 0; i < n; i++)
+        add_change(c, &changes[i]);
+    batch_flush(c);
+}
+
+/* ---- life ------------------------------------------------------------------------------ */
+
+struct seed {
+    struct br_cotopic *c;
+    int64_t n;
+};
+
+static void seed_one(void *arg, const char *group, size_t group_len,
+                     const struct st_offset_entry *e)
+{
+    struct seed *s = arg;
+    struct st_offset_change x = {
+        .kind = ST_OFS_SET,
+        .group = group,
+        .group_len = group_len,
+        .e = *e,
+        .ms = e->commit_ms,
+    };
+    add_change(s->c, &x);
+    s->n++;
+}
+
+int br_cotopic_create(struct st_store *store, int32_t partitions, int64_t segment_bytes)
+{
+    struct st_log_config lc;
+    st_store_defaults(store, &lc);
+    lc.cleanup_policy = ST_CLEANUP_COMPACT;
+    lc.segment_bytes = segment_bytes;
+    /* the keys that differ from the defaults become its overrides */
+    return st_topic_create(store, BR_COTOPIC_NAME, partitions, &lc);
+}
+
+/* Finds the topic, creating it when missing (*created then), and takes a reference on each
+ * partition's log. 0 or -errno (logged). */
+static int topic_attach(struct br_cotopic *c, bool *created)
+{
+    *created = false;
+    int rc = 0;
+    if (st_topic_partitions(c->store, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1) <= 0) {
+        rc = br_cotopic_create(c->store, c->want_partitions, c->segment_bytes);
+        *created = rc == 0;
+        if (rc == -EEXIST)
+            rc = 0;
+    }
+    int32_t n = st_topic_partitions(c->store, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1);
+    if (rc == 0 && n <= 0)
+        rc = n < 0 ? n : -ENOENT;
+    struct st_log **logs = rc == 0 ? calloc((size_t)n, sizeof(*logs)) : NULL;
+    if (rc == 0 && !logs)
+        rc = -ENOMEM;
+    for (int32_t p = 0; rc == 0 && p < n; p++) {
+        logs[p] = st_log_get(c->store, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1, p);
+        if (!logs[p]) {
+            for (int32_t q = 0; q < p; q++)
+                st_log_put(logs[q]);
+            rc = -ENOENT;
+        }
+    }
+    if (rc < 0) {
+        free(logs);
+        br_err("cannot create or open the %s topic: %s", BR_COTOPIC_NAME, strerror(-rc));
+        return rc;
+    }
+    c->logs = logs;
+    c->n = n;
+    if (*created)
+        br_info("created %s with %d partition(s) (cleanup.policy=compact)", BR_COTOPIC_NAME, n);
+    return 0;
+}
+
+int br_cotopic_open(const struct br_config *cfg, struct st_store *store, struct st_offsets *offsets,
+                    struct br_cotopic **out)
+{
+    *out = NULL;
+    struct br_cotopic *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->store = store;
+    c->offsets = offsets;
+    c->want_partitions = cfg->offsets_topic_partitions;
+    c->segment_bytes = cfg->offsets_topic_segment_bytes;
+    c->part = -1;
+    /* Kafka creates the topic when it is first needed: here at the first commit (observe), or
+     * now when it exists already or the store holds offsets it must get (a data directory from
+     * before this module, or a topic deleted by an admin) */
+    struct st_offsets_stats os;
+    st_offsets_stats(offsets, &os);
+    bool exists = st_topic_partitions(store, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1) > 0;
+    if (exists || os.entries > 0) {
+        bool created;
+        int rc = topic_attach(c, &created);
+        if (rc < 0) {
+            free(c);
+            return rc;
+        }
+        if (created) {
+            struct seed s = {c, 0};
+            st_offsets_foreach_all(offsets, -1, seed_one, &s);
+            batch_flush(c);
+            br_info("%s: %lld committed offset(s) written from the offsets store", BR_COTOPIC_NAME,
+                    (long long)s.n);
+        }
+    }
+    st_offsets_set_observer(offsets, observe, c);
+    *out = c;
+    return 0;
+}
+
+void br_cotopic_close(struct br_cotopic *c)
+{
+    if (!c)
+        return;
+    if (c->offsets)
+        st_offsets_set_observer(c->offsets, NULL, NULL);
+    for (int32_t p = 0; p < c->n; p++)
+        st_log_put(c->logs[p]);
+    free(c->logs);
+    free(c->buf);
+    free(c->kv);
+    free(c);
+}
