@@ -1152,6 +1152,13 @@ int16_t br_group_leave_inst(struct br_groups *g, struct kp_str group_id, struct 
 int16_t br_group_commit_check(struct br_groups *g, struct kp_str group_id, int32_t generation_id,
                               struct kp_str member_id)
 {
+    return br_group_commit_check_inst(g, group_id, generation_id, member_id, str_of(NULL, 0));
+}
+
+int16_t br_group_commit_check_inst(struct br_groups *g, struct kp_str group_id,
+                                   int32_t generation_id, struct kp_str member_id,
+                                   struct kp_str instance_id)
+{
     int16_t err;
     pthread_mutex_lock(&g->lock);
     int64_t now = now_of(g);
@@ -1160,6 +1167,8 @@ int16_t br_group_commit_check(struct br_groups *g, struct kp_str group_id, int32
         err = KP_ERR_NOT_COORDINATOR;
     } else if (!name_ok(group_id)) {
         err = KP_ERR_INVALID_GROUP_ID;
+    } else if (instance_fenced(grp, instance_id, member_id)) {
+        err = KP_ERR_FENCED_INSTANCE_ID;
     } else if (!grp || grp->n_members == 0) {
         /* no members: only a consumer that manages its partitions itself may commit; a
          * member of an earlier generation must rejoin first */

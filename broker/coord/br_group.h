@@ -190,6 +190,11 @@ int16_t br_group_leave_inst(struct br_groups *g, struct kp_str group_id, struct 
  * ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS otherwise. Thread-safe. */
 int16_t br_group_commit_check(struct br_groups *g, struct kp_str group_id, int32_t generation_id,
                               struct kp_str member_id);
+/* The same with the request's group_instance_id (OffsetCommit v7+, TxnOffsetCommit v3+;
+ * len <= 0: none): FENCED_INSTANCE_ID first when the instance is a member under another id. */
+int16_t br_group_commit_check_inst(struct br_groups *g, struct kp_str group_id,
+                                   int32_t generation_id, struct kp_str member_id,
+                                   struct kp_str instance_id);
 
 /* ---- introspection (tests, logs) ---------------------------------------------------------- */
 

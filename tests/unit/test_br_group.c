@@ -1401,6 +1401,9 @@ START_TEST(static_member_restarts_without_rebalance)
                      KP_ERR_FENCED_INSTANCE_ID);
     ck_assert_int_eq(br_group_heartbeat(G, S("gs"), 1, S(b.member)), KP_ERR_UNKNOWN_MEMBER_ID);
     ck_assert_int_eq(br_group_heartbeat_inst(G, S("gs"), 1, S(b2.member), S("i-b")), 0);
+    ck_assert_int_eq(br_group_commit_check_inst(G, S("gs"), 1, S(b.member), S("i-b")),
+                     KP_ERR_FENCED_INSTANCE_ID);
+    ck_assert_int_eq(br_group_commit_check_inst(G, S("gs"), 1, S(b2.member), S("i-b")), 0);
     struct rec j;
     join_static(&j, "gs", b.member, "i-b", "range");
     ck_assert_int_eq(j.err, KP_ERR_FENCED_INSTANCE_ID);
