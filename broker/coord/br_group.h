@@ -158,9 +158,9 @@ struct br_group_sync_req {
     struct kp_str group_id;
     int32_t generation_id;
     struct kp_str member_id;
-    struct kp_str group_instance_id; /* len <= 0: none */
-    int32_t n_assignments;           /* the leader's */
+    int32_t n_assignments; /* the leader's */
     const struct br_group_assignment *assignments;
+    struct kp_str group_instance_id; /* len <= 0: none (last: positional initializers) */
 };
 
 /* SyncGroup: w->sync_done is called now or later. */
