@@ -8,7 +8,11 @@
  * min.compaction.lag.ms, max.compaction.lag.ms, delete.retention.ms, whose text the store
  * parses, st_clean_conf.c) plus compression.type, which only takes "producer" (batches are
  * stored as the producer compressed them, never recompressed); any other value is
- * INVALID_CONFIG with a message saying so. Each entry's source is
+ * INVALID_CONFIG with a message saying so. Two keys are accepted and ignored, always described
+ * at Kafka's default: message.format.version (any version string; Kafka 3.0+ ignores it too,
+ * inter.broker.protocol.version being 3.0 or later, and writes every batch in format v2 as we
+ * do) and file.delete.delay.ms (a number >= 0: a removed segment's file is unlinked at once, as
+ * readers that still hold it keep its data through their open descriptor). Each entry's source is
  * DYNAMIC_TOPIC when the topic sets it, else STATIC_BROKER when the broker's own key differs
  * from Kafka's default, else DEFAULT; synonyms (v1+, when asked) list those levels in that
  * order, as Kafka does. A value of "never" (-1 here) for flush.messages / flush.ms is shown as
@@ -61,21 +65,27 @@ static int16_t config_denied(struct br_req *q, int8_t type, struct kp_str name, 
     return KP_ERR_NONE;
 }
 
-/* One topic config as Kafka names and types it; tk = enum st_topic_key, or -1 for the keys
- * that only take their default. */
+/* tk for the keys that are not enum st_topic_key's: */
+#define TK_FIXED   (-1) /* only the default is accepted */
+#define TK_IGNORED (-2) /* any valid value is accepted, and ignored (file comment) */
+
+/* One topic config as Kafka names and types it; tk = enum st_topic_key, TK_FIXED or
+ * TK_IGNORED. */
 struct tkey {
     const char *name;
     const char *broker_key;
     int tk;
     int8_t type;
-    const char *fixed; /* tk -1: the one value accepted */
+    const char *fixed; /* tk < 0: the value described (TK_FIXED: the one accepted) */
 };
 
 static const struct tkey TKEYS[] = {
     {"cleanup.policy", "log.cleanup.policy", ST_TK_CLEANUP_POLICY, KP_CONFIG_TYPE_LIST, NULL},
-    {"compression.type", "compression.type", -1, KP_CONFIG_TYPE_STRING, "producer"},
+    {"compression.type", "compression.type", TK_FIXED, KP_CONFIG_TYPE_STRING, "producer"},
     {"delete.retention.ms", "log.cleaner.delete.retention.ms", ST_TK_DELETE_RETENTION_MS,
      KP_CONFIG_TYPE_LONG, NULL},
+    {"file.delete.delay.ms", "log.segment.delete.delay.ms", TK_IGNORED, KP_CONFIG_TYPE_LONG,
+     "60000"},
     {"flush.messages", "log.flush.interval.messages", ST_TK_FLUSH_MESSAGES, KP_CONFIG_TYPE_LONG,
      NULL},
     {"flush.ms", "log.flush.interval.ms", ST_TK_FLUSH_MS, KP_CONFIG_TYPE_LONG, NULL},
@@ -84,6 +94,8 @@ static const struct tkey TKEYS[] = {
     {"max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", ST_TK_MAX_COMPACTION_LAG_MS,
      KP_CONFIG_TYPE_LONG, NULL},
     {"max.message.bytes", "message.max.bytes", ST_TK_MAX_MESSAGE_BYTES, KP_CONFIG_TYPE_INT, NULL},
+    {"message.format.version", "log.message.format.version", TK_IGNORED, KP_CONFIG_TYPE_STRING,
+     "3.0-IV1"},
     {"message.timestamp.type", "log.message.timestamp.type", ST_TK_TIMESTAMP_TYPE,
      KP_CONFIG_TYPE_STRING, NULL},
     {"min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", ST_TK_MIN_CLEANABLE_RATIO,
@@ -135,6 +147,40 @@ static const char *tkey_value(const struct tkey *k, const struct st_log_config *
     return buf;
 }
 
+/* A Kafka version as message.format.version takes it: 0.10.0, 2.8-IV1, 3.0-IV1, 0.10.2.1. */
+static bool is_kafka_version(const char *v)
+{
+    int parts = 0;
+    for (;;) {
+        if (*v < '0' || *v > '9')
+            return false;
+        while (*v >= '0' && *v <= '9')
+            v++;
+        parts++;
+        if (*v != '.')
+            break;
+        v++;
+    }
+    if (parts < 2 || parts > 4)
+        return false;
+    if (*v == '-' && v[1] == 'I' && v[2] == 'V' && v[3] >= '0' && v[3] <= '9') {
+        for (v += 3; *v >= '0' && *v <= '9'; v++)
+            ;
+    }
+    return *v == 0;
+}
+
+/* Is v a valid value for the TK_IGNORED key k? */
+static bool ignored_value_ok(const struct tkey *k, const char *v)
+{
+    if (k->type == KP_CONFIG_TYPE_STRING)
+        return is_kafka_version(v);
+    char *end;
+    errno = 0;
+    long long ll = strtoll(v, &end, 10);
+    return !errno && !*end && *v && ll >= 0;
+}
+
 int16_t br_topic_config_apply(struct st_log_config *c, uint32_t *overrides, struct kp_str name,
                               struct kp_str value, const char **why)
 {
@@ -150,6 +196,12 @@ int16_t br_topic_config_apply(struct st_log_config *c, uint32_t *overrides, stru
     }
     memcpy(v, value.ptr, (size_t)value.len);
     v[value.len] = 0;
+    if (k->tk == TK_IGNORED) {
+        if (ignored_value_ok(k, v))
+            return KP_ERR_NONE;
+        *why = k->type == KP_CONFIG_TYPE_STRING ? "not a Kafka version" : "not a number >= 0";
+        return KP_ERR_INVALID_CONFIG;
+    }
     if (k->tk < 0) {
         if (strcmp(v, k->fixed) == 0)
             return KP_ERR_NONE;

@@ -23,8 +23,9 @@
  * Versions (Java 3.x's): FindCoordinator v4 answers each key of its batch; JoinGroup v7+ and
  * SyncGroup v5 report the protocol type and name (SyncGroup's as the member sent them: the
  * group agreed on them at the join); LeaveGroup v3+ removes each listed member and answers per
- * member. A group_instance_id (static membership, KIP-345) is accepted and ignored: the member
- * is a dynamic one, so a restarted static member rejoins through a rebalance.
+ * member. A group_instance_id (static membership, KIP-345: JoinGroup v5+, SyncGroup, Heartbeat
+ * and LeaveGroup v3+) goes to the coordinator, which keeps static members as br_group.h says;
+ * JoinGroup's member list and DescribeGroups show each member's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -208,7 +209,7 @@ static void join_done(struct br_group_waiter *w, const struct br_group_join_resu
         for (int32_t i = 0; i < res->n_members; i++)
             members[i] = (struct kp_join_group_member){
                 .member_id = res->members[i].member_id,
-                .group_instance_id = KP_STR_NULL,
+                .group_instance_id = res->members[i].group_instance_id,
                 .metadata = res->members[i].metadata,
             };
     }
@@ -264,6 +265,7 @@ int br_api_join_group(struct br_req *q, struct br_resp *r)
         .group_id = req.group_id,
         .client_host = host,
         .member_id = req.member_id.len > 0 ? req.member_id : kp_str_of(""),
+        .group_instance_id = req.group_instance_id,
         .client_id = q->client_id,
         .require_known_member_id = q->api_version >= 4, /* KIP-394, as Kafka */
         .protocol_type = req.protocol_type,
@@ -324,6 +326,7 @@ int br_api_sync_group(struct br_req *q, struct br_resp *r)
         .group_id = req.group_id,
         .generation_id = req.generation_id,
         .member_id = req.member_id,
+        .group_instance_id = req.group_instance_id,
         .n_assignments = req.n_assignments > 0 ? req.n_assignments : 0,
         .assignments = as,
     };
@@ -349,17 +352,17 @@ int br_api_heartbeat(struct br_req *q, struct br_resp *r)
         return br_req_bad(q, rc);
     struct kp_heartbeat_resp resp = {
         .throttle_time_ms = 0,
-        .error_code =
-            !group_read_ok(q, req.group_id)
-                ? KP_ERR_GROUP_AUTHORIZATION_FAILED
-                : br_group_heartbeat(q->x->groups, req.group_id, req.generation_id, req.member_id),
+        .error_code = !group_read_ok(q, req.group_id)
+                          ? KP_ERR_GROUP_AUTHORIZATION_FAILED
+                          : br_group_heartbeat_inst(q->x->groups, req.group_id, req.generation_id,
+                                                    req.member_id, req.group_instance_id),
     };
     rc = BR_ENCODE(r, kp_heartbeat_resp_encode, &resp);
     return rc < 0 ? rc : BR_REPLY;
 }
 
-/* LeaveGroup v3+: every listed member leaves; errors per member (UNKNOWN_MEMBER_ID for one
- * named only by an instance id: static members are not kept). */
+/* LeaveGroup v3+: every listed member leaves, by instance id when it has one; errors per
+ * member. */
 static int leave_group_batch(struct br_req *q, struct br_resp *r,
                              const struct kp_leave_group_req *req)
 {
@@ -371,8 +374,9 @@ static int leave_group_batch(struct br_req *q, struct br_resp *r,
         const struct kp_leave_group_member *m = &req->members[i];
         ms[i] = (struct kp_leave_group_member_resp){.member_id = m->member_id,
                                                     .group_instance_id = m->group_instance_id};
-        ms[i].error_code = m->member_id.len > 0
-                               ? br_group_leave(q->x->groups, req->group_id, m->member_id)
+        ms[i].error_code = m->member_id.len > 0 || m->group_instance_id.len > 0
+                               ? br_group_leave_inst(q->x->groups, req->group_id, m->member_id,
+                                                     m->group_instance_id)
                                : KP_ERR_UNKNOWN_MEMBER_ID;
         if (ms[i].error_code == KP_ERR_NONE)
             br_info("peer=%s: member %s left group %s", q->peer->name, BR_LOG_KSTR(m->member_id),

@@ -228,7 +228,9 @@ static void dg_fill(void *arg, const struct br_group_desc *d)
         const struct br_group_member_desc *m = &d->members[i];
         ms[i] = (struct kp_describe_groups_member){
             .member_id = arena_kstr(c->a, m->member_id, &c->full),
-            .group_instance_id = KP_STR_NULL,
+            .group_instance_id = m->group_instance_id.len >= 0
+                                     ? arena_kstr(c->a, m->group_instance_id, &c->full)
+                                     : KP_STR_NULL,
             .client_id = arena_kstr(c->a, m->client_id, &c->full),
             .client_host = arena_kstr(c->a, m->client_host, &c->full),
             .member_metadata =

@@ -307,7 +307,8 @@ static void commit_run(struct txn_job *tj, struct br_txns *c)
     else if (!c || !x->offsets)
         gerr = KP_ERR_COORDINATOR_NOT_AVAILABLE;
     else if (x->groups && (req.generation_id >= 0 || req.member_id.len > 0))
-        gerr = br_group_commit_check(x->groups, req.group_id, req.generation_id, req.member_id);
+        gerr = br_group_commit_check_inst(x->groups, req.group_id, req.generation_id, req.member_id,
+                                          req.group_instance_id);
     size_t k = 0;
     int n = 0;
     for (int32_t i = 0; i < req.n_topics; i++) {

@@ -1,7 +1,7 @@
 /*
  * br_group — the classic consumer-group state machine (see br_group.h).
  *
- * Follows Kafka's GroupCoordinator (2.x, before static membership):
+ * Follows Kafka's GroupCoordinator (2.x), with static membership (KIP-345) as br_group.h says:
  *
  *   Empty --join--> PreparingRebalance --all rejoined / timeout--> CompletingRebalance
  *         <--------- (last member gone: generation+1, Empty)             | leader's SyncGroup
@@ -198,7 +198,7 @@ static struct group *group_of_timer(struct br_timer *e)
  * of every member of every group (the groups themselves are bounded by max_groups). */
 static void account(struct br_groups *g, struct br_group__member *m)
 {
-    int64_t b = BR_GROUP_MEMBER_OVERHEAD + m->assignment_len;
+    int64_t b = BR_GROUP_MEMBER_OVERHEAD + m->assignment_len + m->instance_id_len;
     for (int32_t i = 0; i < m->n_protocols; i++)
         b += BR_GROUP_PROTOCOL_OVERHEAD + m->protocols[i].name_len + m->protocols[i].meta_len;
     g->bytes += b - m->acct;
@@ -212,6 +212,7 @@ static void member_free(struct br_group__member *m)
     br_group__protocols_clear(m);
     free(m->assignment);
     free(m->id);
+    free(m->instance_id);
     free(m);
 }
 
@@ -376,6 +377,25 @@ static struct br_group__member *member_find(struct group *grp, struct kp_str id)
     return NULL;
 }
 
+/* The static member of that group_instance_id (len <= 0: none), or NULL. */
+static struct br_group__member *member_find_instance(struct group *grp, struct kp_str iid)
+{
+    if (!grp || iid.len <= 0)
+        return NULL;
+    for (int32_t i = 0; i < grp->n_members; i++)
+        if (grp->members[i]->instance_id &&
+            str_eq(grp->members[i]->instance_id, grp->members[i]->instance_id_len, iid))
+            return grp->members[i];
+    return NULL;
+}
+
+/* Kafka's isStaticMemberFenced: the request names a known instance under another member id. */
+static bool instance_fenced(struct group *grp, struct kp_str iid, struct kp_str member_id)
+{
+    struct br_group__member *s = member_find_instance(grp, iid);
+    return s && !str_eq(s->id, s->id_len, member_id);
+}
+
 static void member_heartbeat(struct br_groups *g, struct br_group__member *m, int64_t now)
 {
     (void)g;
@@ -472,6 +492,8 @@ static void deliver_join_current(struct group *grp, struct br_group__member *m,
                 br_group__protocol_find(o, grp->protocol_name, grp->protocol_name_len);
             grp->views[i] = (struct br_group_member_view){
                 .member_id = str_of(o->id, o->id_len),
+                .group_instance_id =
+                    o->instance_id ? str_of(o->instance_id, o->instance_id_len) : KP_STR_NULL,
                 .metadata = {p ? p->meta : (const uint8_t *)"", p ? p->meta_len : 0},
             };
         }
@@ -578,6 +600,8 @@ static int16_t join_validate(struct br_groups *g, const struct br_group_join_req
         return KP_ERR_INVALID_REQUEST;
     if (req->member_id.len > BR_GROUP_ID_MAX)
         return KP_ERR_UNKNOWN_MEMBER_ID;
+    if (req->group_instance_id.len > BR_GROUP_ID_MAX)
+        return KP_ERR_INVALID_REQUEST;
     return KP_ERR_NONE;
 }
 
@@ -644,7 +668,12 @@ static int16_t add_member(struct br_groups *g, struct group *grp,
     } else {
         m->id = new_member_id(g, req->client_id, &m->id_len);
     }
-    if (!m->id || br_group__protocols_set(m, req) < 0) {
+    if (req->group_instance_id.len > 0) {
+        m->instance_id = strndup(req->group_instance_id.ptr, (size_t)req->group_instance_id.len);
+        m->instance_id_len = m->instance_id ? req->group_instance_id.len : 0;
+    }
+    if (!m->id || (req->group_instance_id.len > 0 && !m->instance_id) ||
+        br_group__protocols_set(m, req) < 0) {
         member_free(m);
         return KP_ERR_UNKNOWN_SERVER_ERROR;
     }
@@ -705,7 +734,8 @@ static int16_t join_new_member(struct br_groups *g, struct group *grp,
     struct br_group__member *m = NULL;
     /* the coordinator's memory for all groups together is bounded: a client is told to come
      * back later (it retries FindCoordinator and JoinGroup) */
-    int16_t err = g->bytes + BR_GROUP_MEMBER_OVERHEAD + br_group__protocols_bytes(req) >
+    int16_t err = g->bytes + BR_GROUP_MEMBER_OVERHEAD + br_group__protocols_bytes(req) +
+                              (req->group_instance_id.len > 0 ? req->group_instance_id.len : 0) >
                           g->cfg.max_total_bytes
                       ? KP_ERR_COORDINATOR_NOT_AVAILABLE
                       : add_member(g, grp, req, id, &m);
@@ -838,30 +868,107 @@ static void join_known_member(struct br_groups *g, struct group *grp, struct br_
     }
 }
 
+/* KIP-345, as Kafka's updateStaticMemberAndRebalance: a known instance joins without a member
+ * id (it restarted). It takes a new member id, which fences the old one (whose parked
+ * requests are answered FENCED_INSTANCE_ID). In Stable with the same protocols it is answered
+ * at once with the current generation and no member list, under the old leader id when it
+ * led (so a restarted leader does not assign: a Stable group keeps its assignments, which
+ * its SyncGroup returns); otherwise it joins a rebalance (CompletingRebalance: the leader may
+ * be assigning to the old id, so a new one starts, as Kafka). */
+static void join_static_rejoin(struct br_groups *g, struct group *grp, struct br_group__member *m,
+                               const struct br_group_join_req *req, struct br_group_waiter *w,
+                               int64_t now)
+{
+    bool same = br_group__protocols_same(m, req);
+    if (!same && g->bytes + br_group__protocols_bytes(req) > g->cfg.max_total_bytes) {
+        deliver_join_error(w, KP_ERR_COORDINATOR_NOT_AVAILABLE, req->member_id);
+        return;
+    }
+    int32_t len = 0;
+    char *id = new_member_id(g, req->client_id, &len);
+    if (!id || (!same && br_group__protocols_set(m, req) < 0)) {
+        free(id);
+        deliver_join_error(w, KP_ERR_UNKNOWN_SERVER_ERROR, req->member_id);
+        return;
+    }
+    account(g, m);
+    if (m->join_w) {
+        struct br_group_waiter *old = m->join_w;
+        m->join_w = NULL;
+        deliver_join_error(old, KP_ERR_FENCED_INSTANCE_ID, str_of(m->id, m->id_len));
+    }
+    if (m->sync_w)
+        sync_answer(g, grp, m, KP_ERR_FENCED_INSTANCE_ID, NULL, 0);
+    br_info("group %s: static member %s rejoined: member id %s replaces %s",
+            br_log_str(grp->id, grp->id_len).s, br_log_str(m->instance_id, m->instance_id_len).s,
+            br_log_str(id, len).s, br_log_str(m->id, m->id_len).s);
+    char *old_id = m->id;
+    int32_t old_len = m->id_len;
+    m->id = id;
+    m->id_len = len;
+    size_t cl = req->client_id.len > 0 ? (size_t)req->client_id.len : 0;
+    if (cl >= sizeof(m->client_id))
+        cl = sizeof(m->client_id) - 1;
+    if (cl)
+        memcpy(m->client_id, req->client_id.ptr, cl);
+    m->client_id[cl] = 0;
+    if (req->client_host)
+        snprintf(m->client_host, sizeof(m->client_host), "%s", req->client_host);
+    member_timeouts(m, req);
+    member_heartbeat(g, m, now);
+    if (grp->state == BR_GROUP_STABLE && same) {
+        struct br_group_join_result res = {
+            .error_code = KP_ERR_NONE,
+            .generation_id = grp->generation,
+            .protocol_name = str_of(grp->protocol_name, grp->protocol_name_len),
+            .leader_id = grp->leader == m ? str_of(old_id, old_len)
+                         : grp->leader    ? str_of(grp->leader->id, grp->leader->id_len)
+                                          : str_of("", 0),
+            .member_id = str_of(m->id, m->id_len),
+        };
+        w->join_done(w, &res);
+    } else {
+        m->join_w = w;
+        if (grp->state != BR_GROUP_PREPARING_REBALANCE)
+            prepare_rebalance(g, grp, now,
+                              same ? "a static member rejoined while the group was assigning"
+                                   : "a static member rejoined with other protocols");
+        try_complete_join(g, grp, now);
+    }
+    free(old_id);
+}
+
 void br_group_join(struct br_groups *g, const struct br_group_join_req *req,
                    struct br_group_waiter *w)
 {
     pthread_mutex_lock(&g->lock);
     int64_t now = now_of(g);
     bool new_member = req->member_id.len <= 0;
+    bool is_static = req->group_instance_id.len > 0;
     int16_t err = g->stopped ? KP_ERR_NOT_COORDINATOR : join_validate(g, req);
     struct group *grp = err ? NULL : group_find(g, req->group_id);
     struct br_group__member *m = grp && !new_member ? member_find(grp, req->member_id) : NULL;
+    /* a known instance: rejoining after a restart (no member id) or under its own id */
+    struct br_group__member *sm = member_find_instance(grp, req->group_instance_id);
     int32_t pend =
         grp && !new_member && !m ? br_group__pending_find(&grp->pending, req->member_id) : -1;
-    if (!err && !new_member && !m && pend < 0)
+    if (!err && sm && !new_member && sm != m)
+        err = KP_ERR_FENCED_INSTANCE_ID;
+    else if (!err && !new_member && !m && pend < 0)
         err = KP_ERR_UNKNOWN_MEMBER_ID;
-    else if (!err && grp && !group_accepts(grp, m, req))
+    else if (!err && grp && !group_accepts(grp, m ? m : sm, req))
         err = KP_ERR_INCONSISTENT_GROUP_PROTOCOL;
     else if (!err && !grp && !(grp = group_create(g, req->group_id)))
         err = KP_ERR_COORDINATOR_NOT_AVAILABLE;
     if (err) {
         deliver_join_error(w, err, req->member_id);
+    } else if (sm && new_member) {
+        join_static_rejoin(g, grp, sm, req, w, now);
     } else if (m) {
         join_known_member(g, grp, m, req, w, now);
     } else if (pend >= 0) {
         join_pending_member(g, grp, pend, req, w, now);
-    } else if (req->require_known_member_id) {
+    } else if (req->require_known_member_id && !is_static) { /* static: a member at once */
         join_hand_out_id(g, grp, req, w, now);
     } else if ((err = join_new_member(g, grp, req, str_of("", 0), w, now)) != KP_ERR_NONE) {
         deliver_join_error(w, err, req->member_id);
@@ -938,6 +1045,8 @@ void br_group_sync(struct br_groups *g, const struct br_group_sync_req *req,
         deliver_sync(w, KP_ERR_NOT_COORDINATOR, NULL, 0);
     } else if (!name_ok(req->group_id)) {
         deliver_sync(w, KP_ERR_INVALID_GROUP_ID, NULL, 0);
+    } else if (instance_fenced(grp, req->group_instance_id, req->member_id)) {
+        deliver_sync(w, KP_ERR_FENCED_INSTANCE_ID, NULL, 0);
     } else if (!m) {
         deliver_sync(w, KP_ERR_UNKNOWN_MEMBER_ID, NULL, 0);
     } else if (req->generation_id != grp->generation) {
@@ -969,6 +1078,12 @@ void br_group_sync(struct br_groups *g, const struct br_group_sync_req *req,
 int16_t br_group_heartbeat(struct br_groups *g, struct kp_str group_id, int32_t generation_id,
                            struct kp_str member_id)
 {
+    return br_group_heartbeat_inst(g, group_id, generation_id, member_id, str_of(NULL, 0));
+}
+
+int16_t br_group_heartbeat_inst(struct br_groups *g, struct kp_str group_id, int32_t generation_id,
+                                struct kp_str member_id, struct kp_str instance_id)
+{
     int16_t err;
     pthread_mutex_lock(&g->lock);
     int64_t now = now_of(g);
@@ -978,6 +1093,8 @@ int16_t br_group_heartbeat(struct br_groups *g, struct kp_str group_id, int32_t 
         err = KP_ERR_NOT_COORDINATOR;
     else if (!name_ok(group_id))
         err = KP_ERR_INVALID_GROUP_ID;
+    else if (instance_fenced(grp, instance_id, member_id))
+        err = KP_ERR_FENCED_INSTANCE_ID;
     else if (!m)
         err = KP_ERR_UNKNOWN_MEMBER_ID;
     else if (generation_id != grp->generation)
@@ -995,19 +1112,31 @@ int16_t br_group_heartbeat(struct br_groups *g, struct kp_str group_id, int32_t 
 
 int16_t br_group_leave(struct br_groups *g, struct kp_str group_id, struct kp_str member_id)
 {
+    return br_group_leave_inst(g, group_id, member_id, str_of(NULL, 0));
+}
+
+int16_t br_group_leave_inst(struct br_groups *g, struct kp_str group_id, struct kp_str member_id,
+                            struct kp_str instance_id)
+{
     int16_t err = KP_ERR_NONE;
     pthread_mutex_lock(&g->lock);
     int64_t now = now_of(g);
     struct group *grp = group_find(g, group_id);
+    struct br_group__member *sm = member_find_instance(grp, instance_id);
     int32_t idx = -1;
     for (int32_t i = 0; grp && i < grp->n_members; i++)
-        if (str_eq(grp->members[i]->id, grp->members[i]->id_len, member_id))
+        if (sm ? grp->members[i] == sm
+               : str_eq(grp->members[i]->id, grp->members[i]->id_len, member_id))
             idx = i;
-    int32_t pend = grp && idx < 0 ? br_group__pending_find(&grp->pending, member_id) : -1;
+    int32_t pend = grp && idx < 0 && instance_id.len <= 0
+                       ? br_group__pending_find(&grp->pending, member_id)
+                       : -1;
     if (g->stopped)
         err = KP_ERR_NOT_COORDINATOR;
     else if (!name_ok(group_id))
         err = KP_ERR_INVALID_GROUP_ID;
+    else if (sm && member_id.len > 0 && !str_eq(sm->id, sm->id_len, member_id))
+        err = KP_ERR_FENCED_INSTANCE_ID;
     else if (pend >= 0)
         pending_drop(g, grp, pend); /* as Kafka: a pending member may leave */
     else if (idx < 0)
@@ -1023,6 +1152,13 @@ int16_t br_group_leave(struct br_groups *g, struct kp_str group_id, struct kp_st
 int16_t br_group_commit_check(struct br_groups *g, struct kp_str group_id, int32_t generation_id,
                               struct kp_str member_id)
 {
+    return br_group_commit_check_inst(g, group_id, generation_id, member_id, str_of(NULL, 0));
+}
+
+int16_t br_group_commit_check_inst(struct br_groups *g, struct kp_str group_id,
+                                   int32_t generation_id, struct kp_str member_id,
+                                   struct kp_str instance_id)
+{
     int16_t err;
     pthread_mutex_lock(&g->lock);
     int64_t now = now_of(g);
@@ -1031,6 +1167,8 @@ int16_t br_group_commit_check(struct br_groups *g, struct kp_str group_id, int32
         err = KP_ERR_NOT_COORDINATOR;
     } else if (!name_ok(group_id)) {
         err = KP_ERR_INVALID_GROUP_ID;
+    } else if (instance_fenced(grp, instance_id, member_id)) {
+        err = KP_ERR_FENCED_INSTANCE_ID;
     } else if (!grp || grp->n_members == 0) {
         /* no members: only a consumer that manages its partitions itself may commit; a
          * member of an earlier generation must rejoin first */
@@ -1109,6 +1247,8 @@ int br_group_describe_members(struct br_groups *g, struct kp_str group_id,
                        : NULL;
             ms[i] = (struct br_group_member_desc){
                 .member_id = {m->id, m->id_len},
+                .group_instance_id =
+                    m->instance_id ? str_of(m->instance_id, m->instance_id_len) : KP_STR_NULL,
                 .client_id = {m->client_id, (int32_t)strlen(m->client_id)},
                 .client_host = {m->client_host, (int32_t)strlen(m->client_host)},
                 .metadata =

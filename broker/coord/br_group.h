@@ -24,6 +24,15 @@
  *   client joins with it or the session timeout of that first JoinGroup passes. So a client
  *   that drops its first JoinGroup's answer leaves no member behind, only a pending id that
  *   expires; with older versions a JoinGroup without an id is a member at once, as in Kafka.
+ * - Static membership (KIP-345, as Kafka 2.3+): a member that joins with a group_instance_id
+ *   is a member at once (no MEMBER_ID_REQUIRED) and keeps its instance id. A JoinGroup with a
+ *   known instance id and no member id (the instance restarted) gets a new member id, which
+ *   replaces the old one: in Stable with the same protocols, no rebalance (it is answered with
+ *   the current generation and syncs to its old assignment; the leader id returned is the old
+ *   one, so a restarted leader does not assign); with other protocols, or in
+ *   CompletingRebalance, a rebalance. The old member id is fenced: JoinGroup, SyncGroup,
+ *   Heartbeat and LeaveGroup naming the instance with another member id get
+ *   FENCED_INSTANCE_ID. A static member leaves by LeaveGroup or when its session expires.
  * - Timers (initial rebalance delay, rebalance timeout, pending SyncGroup, session expiry)
  *   fire when br_groups_tick() runs with the clock past them. br_groups_timer_start() runs a
  *   thread that sleeps until the earliest deadline and ticks; tests tick by hand with an
@@ -95,9 +104,10 @@ struct br_group_protocol {
 
 struct br_group_join_req {
     struct kp_str group_id;
-    struct kp_str member_id; /* empty: a new member */
-    struct kp_str client_id; /* the request header's; prefix of a generated member id */
-    const char *client_host; /* the peer's address (DescribeGroups); NULL: unknown */
+    struct kp_str member_id;         /* empty: a new member */
+    struct kp_str group_instance_id; /* len <= 0: a dynamic member (KIP-345: static) */
+    struct kp_str client_id;         /* the request header's; prefix of a generated member id */
+    const char *client_host;         /* the peer's address (DescribeGroups); NULL: unknown */
     /* JoinGroup v4+ (KIP-394): a new member gets MEMBER_ID_REQUIRED and an id to join with */
     bool require_known_member_id;
     struct kp_str protocol_type;
@@ -109,7 +119,8 @@ struct br_group_join_req {
 
 struct br_group_member_view {
     struct kp_str member_id;
-    struct kp_bytes metadata; /* of the chosen protocol */
+    struct kp_str group_instance_id; /* KP_STR_NULL for a dynamic member */
+    struct kp_bytes metadata;        /* of the chosen protocol */
 };
 
 struct br_group_join_result {
@@ -149,6 +160,7 @@ struct br_group_sync_req {
     struct kp_str member_id;
     int32_t n_assignments; /* the leader's */
     const struct br_group_assignment *assignments;
+    struct kp_str group_instance_id; /* len <= 0: none (last: positional initializers) */
 };
 
 /* SyncGroup: w->sync_done is called now or later. */
@@ -158,10 +170,19 @@ void br_group_sync(struct br_groups *g, const struct br_group_sync_req *req,
 /* Heartbeat: a Kafka error code (0: the member's generation, CompletingRebalance or Stable). */
 int16_t br_group_heartbeat(struct br_groups *g, struct kp_str group_id, int32_t generation_id,
                            struct kp_str member_id);
+/* The same with the request's group_instance_id (len <= 0: none): FENCED_INSTANCE_ID when the
+ * instance is a member under another member id. */
+int16_t br_group_heartbeat_inst(struct br_groups *g, struct kp_str group_id, int32_t generation_id,
+                                struct kp_str member_id, struct kp_str instance_id);
 
 /* LeaveGroup (v0-1, one member, or a pending member id, which is forgotten): a Kafka error
  * code. */
 int16_t br_group_leave(struct br_groups *g, struct kp_str group_id, struct kp_str member_id);
+/* LeaveGroup v3+ for one listed member: by instance id when it has one (UNKNOWN_MEMBER_ID for
+ * an unknown instance, FENCED_INSTANCE_ID when member_id is given and is not the instance's),
+ * else by member id. */
+int16_t br_group_leave_inst(struct br_groups *g, struct kp_str group_id, struct kp_str member_id,
+                            struct kp_str instance_id);
 
 /* Kafka error code for an OffsetCommit by (member_id, generation_id) of group_id:
  * 0 when it may commit; generation_id -1 with empty member_id (a "simple" consumer
@@ -169,6 +190,11 @@ int16_t br_group_leave(struct br_groups *g, struct kp_str group_id, struct kp_st
  * ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS otherwise. Thread-safe. */
 int16_t br_group_commit_check(struct br_groups *g, struct kp_str group_id, int32_t generation_id,
                               struct kp_str member_id);
+/* The same with the request's group_instance_id (OffsetCommit v7+, TxnOffsetCommit v3+;
+ * len <= 0: none): FENCED_INSTANCE_ID first when the instance is a member under another id. */
+int16_t br_group_commit_check_inst(struct br_groups *g, struct kp_str group_id,
+                                   int32_t generation_id, struct kp_str member_id,
+                                   struct kp_str instance_id);
 
 /* ---- introspection (tests, logs) ---------------------------------------------------------- */
 
@@ -205,8 +231,9 @@ void br_groups_foreach(struct br_groups *g, void (*fn)(void *arg, const struct b
 
 struct br_group_member_desc {
     struct kp_str member_id, client_id, client_host;
-    struct kp_bytes metadata;   /* of the group's protocol (empty before one is chosen) */
-    struct kp_bytes assignment; /* empty until the leader's SyncGroup */
+    struct kp_str group_instance_id; /* KP_STR_NULL for a dynamic member */
+    struct kp_bytes metadata;        /* of the group's protocol (empty before one is chosen) */
+    struct kp_bytes assignment;      /* empty until the leader's SyncGroup */
 };
 
 struct br_group_desc {

@@ -29,6 +29,8 @@ struct br_group__proto {
 struct br_group__member {
     char *id;
     int32_t id_len;
+    char *instance_id; /* KIP-345: the group_instance_id of a static member; NULL: dynamic */
+    int32_t instance_id_len;
     int32_t session_timeout_ms;
     int32_t rebalance_timeout_ms;
     int32_t n_protocols; /* 1..BR_GROUP_PROTOCOLS_MAX */

@@ -306,6 +306,29 @@ START_TEST(configs_sources_synonyms_and_errors)
         ck_assert_int_eq(e.source, KP_CONFIG_SOURCE_DYNAMIC_TOPIC);
     }
 
+    /* accepted and ignored, as Kafka 3.0+ ignores message.format.version (librdkafka's test
+     * 0092 sets it to 0.10.0.0 through AlterConfigs, 0077 creates with file.delete.delay.ms) */
+    {
+        struct kp_alter_configs_config cs[3] = {
+            {kp_str_of("message.format.version"), kp_str_of("0.10.0.0")},
+            {kp_str_of("file.delete.delay.ms"), kp_str_of("10000")},
+            {kp_str_of("retention.bytes"), kp_str_of("65536")}};
+        ck_assert_int_eq(alter(fd, 0, "cf", cs, 3), 0);
+        e = describe(fd, 2, KP_CONFIG_RESOURCE_TOPIC, "cf", "message.format.version", &err);
+        ck_assert_str_eq(e.value, "3.0-IV1");
+        ck_assert_int_eq(e.source, KP_CONFIG_SOURCE_DEFAULT);
+        ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_TOPIC, "cf",
+                                     "message.format.version", KP_CONFIG_OP_SET, "2.8-IV1", false,
+                                     NULL),
+                         0);
+        cs[0].value = kp_str_of("banana");
+        ck_assert_int_eq(alter(fd, 0, "cf", cs, 1), KP_ERR_INVALID_CONFIG);
+        cs[1].value = kp_str_of("-1");
+        ck_assert_int_eq(alter(fd, 0, "cf", cs + 1, 1), KP_ERR_INVALID_CONFIG);
+        e = describe(fd, 2, KP_CONFIG_RESOURCE_TOPIC, "cf", "retention.bytes", &err);
+        ck_assert_str_eq(e.value, "65536");
+    }
+
     /* errors, as Kafka */
     char msg[128];
     ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_TOPIC, "cf", "no.such.key",

@@ -688,6 +688,43 @@ START_TEST(librdkafka_admin_requests)
 }
 END_TEST
 
+/* librdkafka 2.0.2's ListConsumerGroupOffsets for all partitions (OffsetFetch v7, topics null)
+ * reserves four bytes for the array count and never shrinks them to the one-byte compact null:
+ * three zero bytes follow the body. Kafka reads the body and ignores them; so must we. */
+START_TEST(offset_fetch_all_topics_with_stray_bytes)
+{
+    struct kp_rd rd;
+    uint8_t *raw;
+    admin_call("admin_createtopics_v4", &rd, &raw);
+    free(raw);
+    admin_call("admin_offsetcommit_v7", &rd, &raw);
+    free(raw);
+    struct req q;
+    req_begin(&q, KP_API_OFFSET_FETCH, 7, 90);
+    kp_wr_cstr(&q.w, kp_str_of("g"));
+    static const uint8_t rest[] = {0, 0, 0, 0, /* null topics + 3 stray */ 0, /* require_stable */
+                                   0 /* tags */};
+    kp_wr_raw(&q.w, rest, sizeof rest);
+    struct br_resp *r;
+    ck_assert_int_eq(req_call(&q, &r), BR_REPLY);
+    for (int i = 0; i < 4 && tb_host_state(&H, r) == TB_RESP_PARKED; i++)
+        tb_host_turn(&H);
+    ck_assert_int_eq(tb_host_state(&H, r), TB_RESP_READY);
+    ssize_t n = tb_resp_flatten(r, &raw);
+    tb_host_free_resp(&H, r);
+    size_t hdr = 4 + kp_resp_hdr_size(KP_API_OFFSET_FETCH, 7);
+    ck_assert_int_ge(n, (ssize_t)hdr);
+    kp_rd_init(&rd, raw + hdr, (size_t)n - hdr);
+    struct kp_arena a = admin_mem();
+    struct kp_offset_fetch_resp of;
+    ck_assert_int_eq(kp_offset_fetch_resp_decode(&rd, 7, &a, &of), 0);
+    ck_assert_int_eq(of.error_code, 0);
+    ck_assert_int_eq(of.n_topics, 1);
+    ck_assert_int_eq(of.topics[0].partitions[0].committed_offset, 5);
+    free(raw);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("br_dispatch");
@@ -698,6 +735,7 @@ static Suite *suite(void)
     tcase_add_test(g, produce_list_offsets_fetch_golden);
     tcase_add_test(g, api_versions_fallback_golden);
     tcase_add_test(g, librdkafka_admin_requests);
+    tcase_add_test(g, offset_fetch_all_topics_with_stray_bytes);
     suite_add_tcase(s, g);
     TCase *w = tcase_create("waiting");
     tcase_add_checked_fixture(w, setup, teardown);

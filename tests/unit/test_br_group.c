@@ -9,7 +9,9 @@
  * checks, limits (the byte budget charging member bookkeeping), eviction of the longest
  * empty group, many groups, generated member ids, stop, and KIP-394 (MEMBER_ID_REQUIRED, pending
  * ids that nobody waits for, expire, leave and are bounded; the dropped first JoinGroup of a
- * librdkafka subscription change leaving no ghost).
+ * librdkafka subscription change leaving no ghost), and KIP-345 static members (a restarted
+ * instance rejoining without a rebalance, its old member id fenced, a restarted leader not
+ * assigning, leaving by instance id, a protocol change rebalancing).
  */
 #include <check.h>
 #include <stdint.h>
@@ -123,11 +125,12 @@ static struct kp_str S(const char *s) {
     return (struct kp_str){s, (int32_t)strlen(s)};
 }
 
+static const char *join_instance; /* group_instance_id of the next join_pv; NULL: none */
+
 /* JoinGroup with protocols "a,b,c" (comma list), metadata "<name>-meta<suffix>"; v4 (KIP-394)
  * or older. */
-static void
-join_pv(struct rec *r, const char *group, const char *member, const char *protos,
-        const char *suffix, int32_t session, int32_t rebalance, bool v4)
+static void join_pv(struct rec *r, const char *group, const char *member, const char *protos,
+                    const char *suffix, int32_t session, int32_t rebalance, bool v4)
 {
     struct br_group_protocol p[8];
     static char meta[8][64];
@@ -145,6 +148,7 @@ join_pv(struct rec *r, const char *group, const char *member, const char *protos
     struct br_group_join_req req = {
         .group_id = S(group),
         .member_id = S(member),
+        .group_instance_id = join_instance ? S(join_instance) : (struct kp_str){NULL, 0},
         .client_id = S("cli"),
         .require_known_member_id = v4,
         .protocol_type = S("consumer"),
@@ -172,6 +176,15 @@ static void join(struct rec *r, const char *group, const char *member)
 static void join4(struct rec *r, const char *group, const char *member)
 {
     join_pv(r, group, member, "range,roundrobin", "", 10000, 60000, true);
+}
+
+/* JoinGroup v5+ of a static member (instance id inst) offering protos. */
+static void join_static(struct rec *r, const char *group, const char *member, const char *inst,
+                        const char *protos)
+{
+    join_instance = inst;
+    join_pv(r, group, member, protos, "", 10000, 60000, true);
+    join_instance = NULL;
 }
 
 static void sync_g(struct rec *r, const char *group, int32_t gen, const char *member, int n,
@@ -1350,6 +1363,104 @@ START_TEST(pending_id_limits)
 }
 END_TEST
 
+START_TEST(static_member_restarts_without_rebalance)
+{
+    struct rec a, b;
+    join_static(&a, "gs", "", "i-a", "range");
+    join_static(&b, "gs", "", "i-b", "range");
+    ck_assert_int_eq(a.calls + b.calls, 0); /* members at once: no MEMBER_ID_REQUIRED */
+    settle();
+    ck_assert_int_eq(a.err, 0);
+    ck_assert_int_eq(b.err, 0);
+    ck_assert_int_eq(a.gen, 1);
+    ck_assert_str_eq(b.leader, a.member);
+    struct rec s;
+    const char *ids[] = {a.member, b.member};
+    const char *as[] = {"A0", "B0"};
+    sync_g(&s, "gs", 1, a.member, 2, ids, as);
+    ck_assert_str_eq(s.assignment, "A0");
+    sync_g(&s, "gs", 1, b.member, 0, NULL, NULL);
+    ck_assert_str_eq(s.assignment, "B0");
+
+    /* b restarts: a new member id at once, the same generation and assignment */
+    struct rec b2;
+    join_static(&b2, "gs", "", "i-b", "range");
+    ck_assert_int_eq(b2.calls, 1);
+    ck_assert_int_eq(b2.err, 0);
+    ck_assert_int_eq(b2.gen, 1);
+    ck_assert_str_ne(b2.member, b.member);
+    ck_assert_str_eq(b2.leader, a.member);
+    ck_assert_int_eq(info("gs").state, BR_GROUP_STABLE);
+    sync_g(&s, "gs", 1, b2.member, 0, NULL, NULL);
+    ck_assert_int_eq(s.err, 0);
+    ck_assert_str_eq(s.assignment, "B0");
+    ck_assert_int_eq(br_group_heartbeat_inst(G, S("gs"), 1, S(a.member), S("i-a")), 0);
+
+    /* the old id is fenced wherever it names the instance */
+    ck_assert_int_eq(br_group_heartbeat_inst(G, S("gs"), 1, S(b.member), S("i-b")),
+                     KP_ERR_FENCED_INSTANCE_ID);
+    ck_assert_int_eq(br_group_heartbeat(G, S("gs"), 1, S(b.member)), KP_ERR_UNKNOWN_MEMBER_ID);
+    ck_assert_int_eq(br_group_heartbeat_inst(G, S("gs"), 1, S(b2.member), S("i-b")), 0);
+    ck_assert_int_eq(br_group_commit_check_inst(G, S("gs"), 1, S(b.member), S("i-b")),
+                     KP_ERR_FENCED_INSTANCE_ID);
+    ck_assert_int_eq(br_group_commit_check_inst(G, S("gs"), 1, S(b2.member), S("i-b")), 0);
+    struct rec j;
+    join_static(&j, "gs", b.member, "i-b", "range");
+    ck_assert_int_eq(j.err, KP_ERR_FENCED_INSTANCE_ID);
+    struct br_group_sync_req sr = {.group_id = S("gs"),
+                                   .generation_id = 1,
+                                   .member_id = S(b.member),
+                                   .group_instance_id = S("i-b")};
+    rec_init(&s);
+    br_group_sync(G, &sr, &s.w);
+    ck_assert_int_eq(s.err, KP_ERR_FENCED_INSTANCE_ID);
+
+    /* the leader restarts: answered under its old id, so it does not assign */
+    struct rec a2;
+    join_static(&a2, "gs", "", "i-a", "range");
+    ck_assert_int_eq(a2.err, 0);
+    ck_assert_str_eq(a2.leader, a.member);
+    ck_assert_str_ne(a2.member, a.member);
+    ck_assert_int_eq(a2.n_members, 0);
+    sync_g(&s, "gs", 1, a2.member, 0, NULL, NULL);
+    ck_assert_str_eq(s.assignment, "A0");
+    ck_assert_int_eq(info("gs").generation_id, 1);
+    ck_assert_int_eq(info("gs").n_members, 2);
+
+    /* leaving by instance id: a stale member id is fenced, none or the current one leaves */
+    ck_assert_int_eq(br_group_leave_inst(G, S("gs"), S(b.member), S("i-b")),
+                     KP_ERR_FENCED_INSTANCE_ID);
+    ck_assert_int_eq(br_group_leave_inst(G, S("gs"), S("nobody"), S("i-x")),
+                     KP_ERR_UNKNOWN_MEMBER_ID);
+    ck_assert_int_eq(br_group_leave_inst(G, S("gs"), S(""), S("i-b")), 0);
+    ck_assert_int_eq(info("gs").n_members, 1);
+    ck_assert_int_eq(info("gs").state, BR_GROUP_PREPARING_REBALANCE);
+}
+END_TEST
+
+START_TEST(static_member_restart_with_other_protocols_rebalances)
+{
+    struct rec a;
+    join_static(&a, "gp", "", "i-a", "range");
+    advance(DELAY);
+    struct rec s;
+    const char *ids[] = {a.member};
+    const char *as[] = {"A0"};
+    sync_g(&s, "gp", 1, a.member, 1, ids, as);
+    ck_assert_int_eq(info("gp").state, BR_GROUP_STABLE);
+    struct rec a2;
+    join_static(&a2, "gp", "", "i-a", "roundrobin");
+    /* a rebalance, which the only member has already joined: generation 2 at once */
+    ck_assert_int_eq(a2.calls, 1);
+    ck_assert_int_eq(info("gp").state, BR_GROUP_COMPLETING_REBALANCE);
+    ck_assert_int_eq(a2.gen, 2);
+    ck_assert_str_eq(a2.proto, "roundrobin");
+    ck_assert_str_eq(a2.leader, a2.member);
+    ck_assert_int_eq(br_group_heartbeat_inst(G, S("gp"), 2, S(a.member), S("i-a")),
+                     KP_ERR_FENCED_INSTANCE_ID);
+}
+END_TEST
+
 static Suite *group_suite(void)
 {
     Suite *s = suite_create("br_group");
@@ -1391,6 +1502,8 @@ static Suite *group_suite(void)
     tcase_add_test(tc, pending_id_not_waited_for_and_expires);
     tcase_add_test(tc, pending_id_leaves);
     tcase_add_test(tc, pending_id_limits);
+    tcase_add_test(tc, static_member_restarts_without_rebalance);
+    tcase_add_test(tc, static_member_restart_with_other_protocols_rebalances);
     suite_add_tcase(s, tc);
     return s;
 }

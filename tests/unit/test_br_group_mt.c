@@ -135,8 +135,8 @@ static void learn(struct worker *k, int g)
                 as[i] = (struct br_group_assignment){S(x->members[i]), {(const uint8_t *)"asg", 3}};
             struct w *s = waiter_new(k);
             if (s) {
-                struct br_group_sync_req req = {S(gname[g]), x->gen, S(k->member[g]), x->n_members,
-                                                as};
+                struct br_group_sync_req req = {S(gname[g]),  x->gen, S(k->member[g]),
+                                                x->n_members, as,     {NULL, 0}};
                 br_group_sync(G, &req, &s->w);
             }
         }
@@ -197,7 +197,8 @@ static void *worker_main(void *arg)
         case 2: {
             struct w *s = waiter_new(k);
             if (s) {
-                struct br_group_sync_req req = {S(gname[g]), k->gen[g], S(k->member[g]), 0, NULL};
+                struct br_group_sync_req req = {S(gname[g]), k->gen[g], S(k->member[g]),
+                                                0,           NULL,      {NULL, 0}};
                 br_group_sync(G, &req, &s->w);
             }
             break;
