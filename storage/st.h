@@ -131,6 +131,8 @@ struct st_recovery_report {
     int64_t txnidx_damaged;   /* .txnindex files found damaged, cut and rebuilt */
     int64_t dormant;          /* logs left closed until their first use (the store was closed
                                  cleanly: their clean-shutdown records answer until then) */
+    int64_t ckpt_dormant;     /* of them, after a crash: unchanged since the log checkpoint
+                                 (st_ckpt.c), their slots answer until then */
 };
 
 /*
