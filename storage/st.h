@@ -380,7 +380,8 @@ struct st_open_txn {
     int16_t epoch;
     int64_t first_offset;
 };
-/* Copies up to cap open transactions into out, oldest first; returns how many there are. */
+/* Copies up to cap open transactions into out, oldest first; returns how many there are. A
+ * dormant log whose record puts its last stable offset at its end has none and stays dormant. */
 int st_log_open_txns(struct st_log *log, struct st_open_txn *out, int cap);
 
 /* ---- offsets --------------------------------------------------------------------------------- */

@@ -34,12 +34,15 @@
  *    166  L  "<topic>-<partition>"; the rest of the slot is zero
  *   A log whose name is longer has no slot (it is recovered at start-up as before).
  *
- * WRITING (st__ck_update, the flusher thread, at most every ST_CK_INTERVAL_MS, under ck_mu)
+ * WRITING (st__ck_update, the flusher thread, at most every ST_CK_INTERVAL_MS, also in the
+ * middle of a long round of syncs, under ck_mu)
  *   A slot is written for a log that is quiet:
  *   - dormant (its record is true: nothing changed it since it was loaded), or
  *   - open, its active segment written, no sealed segment waiting for its sync and digest,
  *     synced (recovery-point) on its active segment up to at most ST_CK_TAIL_MAX bytes before
- *     its end (so that its first use scans at most that much);
+ *     its end (so that its first use scans at most that much; the bytes past it are in the
+ *     page cache, which is all this boot reads, and so is an entry not yet fsynced into its
+ *     directory);
  *   and whose directory and active .log last changed at least ST_CK_AGE_MS ago. The two
  *   stat()s come first, the record (built under log->mu) after, and the record's active size
  *   must equal the size stat() saw. The slot is written with state 0 first, its CRC last.
@@ -192,7 +195,10 @@ static int tab_build(struct st_store *st, uint32_t n)
     return 0;
 }
 
-static int64_t ts_ns(const struct timespec *t) { return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec; }
+static int64_t ts_ns(const struct timespec *t)
+{
+    return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
 
 static void stat_store(uint8_t *b, const struct stat *d, const struct stat *f)
 {
@@ -346,8 +352,7 @@ static bool slot_build(struct st_log *log, uint8_t *s, struct st_ckkey *key, int
         struct st_seg *tail = v->s[v->n - 1];
         bool quiet = !log->deleted && !log->closed && !tail->absent && !log->cleaning &&
                      !atomic_load(&log->seal_pending) && !atomic_load(&log->fence_dirty) &&
-                     !log->dir_dirty && log->synced_seg == tail &&
-                     tail->w.pos - log->synced_pos <= ST_CK_TAIL_MAX;
+                     log->synced_seg == tail && tail->w.pos - log->synced_pos <= ST_CK_TAIL_MAX;
         tail_base = tail->base;
         *key = (struct st_ckkey){.segs = (uintptr_t)v,
                                  .pos = tail->w.pos,
@@ -468,7 +473,7 @@ void st__ck_update(struct st_store *st, struct st_log **logs, int n)
         }
         uint8_t *dst = slot_at(st, (uint32_t)log->ck_slot);
         memcpy(dst + 4, s + 4, ST_CK_SLOT - 4); /* state, fields... */
-        memcpy(dst, s, 4);                       /* ...then the CRC that makes them good */
+        memcpy(dst, s, 4);                      /* ...then the CRC that makes them good */
         log->ck_key = key;
         log->ck_keyed = true;
     }

@@ -567,10 +567,14 @@ static void *flusher_main(void *arg)
         }
         pthread_rwlock_unlock(&store->mu);
         int64_t now = st__mono_ms();
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
             if (wants_sync(logs[i], now))
                 (void)st__log_sync(logs[i]);
-        st__ck_update(store, logs, n); /* LOG CHECKPOINT (st_ckpt.c) */
+            /* the log checkpoint (st_ckpt.c) keeps its pace through a long round */
+            if ((i & 1023) == 1023)
+                st__ck_update(store, logs, n);
+        }
+        st__ck_update(store, logs, n);
         for (int i = 0; i < n; i++)
             st_log_put(logs[i]);
         pthread_mutex_lock(&store->fl_mu);
