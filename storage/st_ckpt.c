@@ -136,18 +136,18 @@ static void slot_free(struct st_store *st, uint32_t i)
 static int ck_map(struct st_store *st, uint32_t cap)
 {
     size_t len = ST_CK_HDR + (size_t)cap * ST_CK_SLOT;
-    if (ftruncate(st->ck_fd, (off_t)len) < 0)
-        return -errno;
-    void *m = st->ck_map ? mremap(st->ck_map, st->ck_len, len, MREMAP_MAYMOVE)
-                         : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, st->ck_fd, 0);
-    if (m == MAP_FAILED)
-        return -errno;
     uint8_t *owned = realloc(st->ck_owned, cap);
     if (!owned)
         return -ENOMEM;
     if (cap > st->ck_cap)
         memset(owned + st->ck_cap, 0, cap - st->ck_cap);
     st->ck_owned = owned;
+    if (ftruncate(st->ck_fd, (off_t)len) < 0)
+        return -errno;
+    void *m = st->ck_map ? mremap(st->ck_map, st->ck_len, len, MREMAP_MAYMOVE)
+                         : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, st->ck_fd, 0);
+    if (m == MAP_FAILED)
+        return -errno; /* (the old mapping, if any, stays as it was) */
     st->ck_map = m;
     st->ck_len = len;
     st->ck_cap = cap;
@@ -324,13 +324,16 @@ void st__ck_close(struct st_store *st)
 {
     if (st->ck_map)
         munmap(st->ck_map, st->ck_len);
-    if (st->ck_fd > 0)
+    if (st->ck_fd >= 0)
         close(st->ck_fd);
     free(st->ck_owned);
     free(st->ck_tab);
+    st->ck_fd = -1;
     st->ck_map = NULL;
     st->ck_owned = NULL;
     st->ck_tab = NULL;
+    st->ck_cap = 0;
+    st->ck_use = false;
 }
 
 /* The slot of a log that is quiet (WRITING above), or false. */

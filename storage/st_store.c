@@ -1103,8 +1103,19 @@ int st_store_open_logged(const char *dir, const struct st_log_config *defaults, 
     st->msg_fn = fn; /* kept: logs opened at their first use report through it too */
     st->msg_arg = arg;
     /* after a crash, the log checkpoint may leave the logs that did not change dormant */
-    if (err == 0)
-        err = st__ck_open(st, lazy);
+    if (err == 0 && (err = st__ck_open(st, lazy)) < 0) {
+        /* without it, a crash recovers every log at start-up, as before it existed */
+        if (fn) {
+            char msg[ST_MAX_PATH + 128];
+            snprintf(msg, sizeof(msg),
+                     "storage %s: no log checkpoint (%s): after a crash every "
+                     "log is recovered at start-up",
+                     dir, strerror(-err));
+            fn(arg, ST_MSG_WARN, msg);
+        }
+        st__ck_close(st);
+        err = 0;
+    }
     if (err == 0) {
         st->opening = true;
         pthread_rwlock_wrlock(&st->mu);
