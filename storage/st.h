@@ -131,6 +131,8 @@ struct st_recovery_report {
     int64_t txnidx_damaged;   /* .txnindex files found damaged, cut and rebuilt */
     int64_t dormant;          /* logs left closed until their first use (the store was closed
                                  cleanly: their clean-shutdown records answer until then) */
+    int64_t ckpt_dormant;     /* of them, after a crash: unchanged since the log checkpoint
+                                 (st_ckpt.c), their slots answer until then */
 };
 
 /*
@@ -378,7 +380,8 @@ struct st_open_txn {
     int16_t epoch;
     int64_t first_offset;
 };
-/* Copies up to cap open transactions into out, oldest first; returns how many there are. */
+/* Copies up to cap open transactions into out, oldest first; returns how many there are. A
+ * dormant log whose record puts its last stable offset at its end has none and stays dormant. */
 int st_log_open_txns(struct st_log *log, struct st_open_txn *out, int cap);
 
 /* ---- offsets --------------------------------------------------------------------------------- */

@@ -344,10 +344,9 @@ int st__log_sync(struct st_log *log)
     return err;
 }
 
-int st__log_write_clean(struct st_log *log)
+int st__log_clean_encode(struct st_log *log, uint8_t *b)
 {
-    uint8_t b[ST_CLEAN_SIZE];
-    memset(b, 0, sizeof(b));
+    memset(b, 0, ST_CLEAN_SIZE);
     pthread_mutex_lock(&log->mu);
     struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
     struct st_seg *first = v->s[0], *tail = v->s[v->n - 1];
@@ -378,13 +377,22 @@ int st__log_write_clean(struct st_log *log)
     kp_store_be64(b + 80, (uint64_t)st__seg_time(first)); /* may read the segment's index */
     st__seg_put(first);
     kp_store_be32(b + 96, kp_crc32c(0, b, 96));
+    return 0;
+}
+
+int st__log_write_clean(struct st_log *log)
+{
+    uint8_t b[ST_CLEAN_SIZE];
+    int err = st__log_clean_encode(log, b);
+    if (err < 0)
+        return err;
     char path[ST_MAX_PATH];
     snprintf(path, sizeof(path), "%s/%s", log->dir, ST_CLEAN_NAME);
     int fd = st__fc_open(log->store->fc, path, O_WRONLY | O_CREAT, 0644);
     if (fd < 0)
         return fd;
     /* in place: a torn record fails its CRC, and a log without a good record is recovered */
-    int err = st__pwrite_full(fd, b, sizeof(b), 0);
+    err = st__pwrite_full(fd, b, sizeof(b), 0);
     if (err == 0 && fdatasync(fd) < 0)
         err = -errno;
     close(fd);
@@ -393,6 +401,16 @@ int st__log_write_clean(struct st_log *log)
 
 int st__log_close_clean(struct st_log *log)
 {
+    if (!st__log_open(log) && log->ck_dormant) {
+        /* left dormant by the log checkpoint: its files are not known synced, nor its
+         * clean-shutdown record true; recovered now, it closes as any changed log */
+        int e = st__log_activate(log);
+        if (e < 0)
+            return e;
+        pthread_mutex_lock(&log->mu);
+        log->pristine = false;
+        pthread_mutex_unlock(&log->mu);
+    }
     if (st__log_open(log) && atomic_load(&log->fence_dirty))
         (void)st__fence_persist(log); /* a write that failed earlier: one more try */
     pthread_mutex_lock(&log->sync_mu);
@@ -552,8 +570,13 @@ static void *flusher_main(void *arg)
         for (int i = 0; i < n; i++) {
             if (wants_sync(logs[i], now))
                 (void)st__log_sync(logs[i]);
-            st_log_put(logs[i]);
+            /* the log checkpoint (st_ckpt.c) keeps its pace through a long round */
+            if ((i & 1023) == 1023)
+                st__ck_update(store, logs, n);
         }
+        st__ck_update(store, logs, n);
+        for (int i = 0; i < n; i++)
+            st_log_put(logs[i]);
         pthread_mutex_lock(&store->fl_mu);
     }
     pthread_mutex_unlock(&store->fl_mu);

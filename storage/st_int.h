@@ -593,6 +593,14 @@ struct st_clean {
 
 enum { ST_LOG_DORMANT = 0, ST_LOG_OPEN = 1 };
 
+/* What a log checkpoint slot was written from (st_ckpt.c): dormant, or an open log's segment
+ * list, active size, end, start and last stable offset. */
+struct st_ckkey {
+    bool dormant;
+    uintptr_t segs;
+    int64_t pos, end, start, lso;
+};
+
 struct st_log {
     _Atomic int refs;
     _Atomic int state;   /* ST_LOG_DORMANT until the first use that needs its segments (st__log_
@@ -642,6 +650,14 @@ struct st_log {
     /* log compaction (st_clean.c), under mu */
     bool cleaning;      /* a cleaning runs: retention leaves the segments alone meanwhile */
     int64_t clean_next; /* first dirty offset (every offset below was cleaned); -1 unknown */
+
+    /* the log checkpoint (st_ckpt.c): the flusher's, under the store's ck_mu */
+    int32_t ck_slot;        /* its slot; -1 none */
+    bool ck_dormant;        /* left dormant at open by its slot: its activation (and a clean
+                               close) recovers it as after a crash (set before any thread
+                               sees the log) */
+    bool ck_keyed;          /* ck_key says what the slot was written from */
+    struct st_ckkey ck_key; /* the log as its slot describes it: rewritten when it moves */
 };
 
 /* The DeleteRecords low watermark of a log (file format in st_segment.c): read when the log
@@ -669,6 +685,12 @@ static inline bool st__log_open(const struct st_log *log)
 }
 /* Writes <dir>/clean-shutdown for the log as it is (st_flush.c, at a clean close). */
 int st__log_write_clean(struct st_log *log);
+/* The log's CLEAN-SHUTDOWN RECORD as it is now, into b[ST_CLEAN_SIZE] (an open log; takes mu):
+ * 0, or -errno. */
+int st__log_clean_encode(struct st_log *log, uint8_t *b);
+/* A record from its fields, and back (valid false when it fails its checks) (st_recover.c). */
+void st__clean_encode_rec(const struct st_clean *c, uint8_t *b);
+void st__clean_decode(const uint8_t *b, struct st_clean *c);
 /* Frees a log whose last reference was dropped (st_log.c). */
 void st__log_free(struct st_log *log);
 /* Publishes a new segment list and drops the old one after a grace period (under mu). */
@@ -783,7 +805,43 @@ struct st_store {
     struct st_recovery_report recovery;
 
     struct st_cleaner *cleaner; /* background cleaners (st_clean_run.c); NULL none */
+
+    /* the log checkpoint (st_ckpt.c), under ck_mu once the store is open */
+    pthread_mutex_t ck_mu;
+    int ck_fd;       /* -1 none */
+    uint8_t *ck_map; /* the file, mapped shared: header and ck_cap slots */
+    size_t ck_len;
+    uint32_t ck_cap;   /* slots */
+    uint8_t *ck_owned; /* per slot: a log has it */
+    uint32_t ck_hint;  /* where the next free slot is looked for */
+    int32_t *ck_tab;   /* at open: good slots by name (open addressing, -1 empty) */
+    uint32_t ck_tab_cap;
+    bool ck_use;        /* at open: the file is this boot's, its slots may be used */
+    int64_t ck_damaged; /* at open: slots that failed their CRC */
+    int64_t ck_last_ms; /* the flusher's last pass (st__mono_ms) */
+    char ck_boot[36];   /* this boot's id */
 };
+
+/* ---- the log checkpoint (st_ckpt.c; LOG CHECKPOINT there) ---------------------------------- */
+#define ST_CK_NAME "log-checkpoint"
+enum {
+    ST_CK_HDR = 4096,
+    ST_CK_SLOT = 256,
+    ST_CK_NAME_MAX = 88,
+    ST_CK_INTERVAL_MS = 1000, /* at most one pass over the logs per interval */
+    ST_CK_AGE_MS = 100,       /* a slot only for files unchanged for this long */
+    ST_CK_TAIL_MAX = 1 << 20, /* bytes past the recovery point a slot may leave unscanned */
+};
+/* At store open, before logs load (one thread): maps the file; clean (the store's own marker
+ * was there): start afresh; else its slots may be used by st__ck_dormant. 0 or -errno. */
+int st__ck_open(struct st_store *st, bool clean);
+/* At load: true when the log's slot lets it stay dormant (log->rec and ck_dormant set). */
+bool st__ck_dormant(struct st_log *log);
+/* Every log loaded: frees the slots not kept, stamps this boot. */
+void st__ck_opened(struct st_store *st);
+/* The flusher, after a round over logs[0..n): writes the slots of quiet logs that moved. */
+void st__ck_update(struct st_store *st, struct st_log **logs, int n);
+void st__ck_close(struct st_store *st);
 
 void st__store_kick_flusher(struct st_store *store);
 /* Records a new entry in the data directory; its change number. */

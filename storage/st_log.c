@@ -823,6 +823,10 @@ int st_log_aborted_txns(struct st_log *log, int64_t from, int64_t upper, struct 
 
 int st_log_open_txns(struct st_log *log, struct st_open_txn *out, int cap)
 {
+    /* a dormant log whose record has its last stable offset at its end holds no open
+     * transaction: no need to open it (the start-up sweep asks every log) */
+    if (!st__log_open(log) && log->rec.valid && !log->rec.legacy && log->rec.lso >= log->rec.end)
+        return 0;
     if (st__log_activate(log) < 0)
         return 0;
     pthread_mutex_lock(&log->mu);

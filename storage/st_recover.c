@@ -555,7 +555,8 @@ static int recover(struct st_log *log, const struct listing *ls, struct st_segve
             goto out;
         }
     }
-    *trusted = ls->clean && rec_matches(&log->rec, ls, sizes);
+    /* (a log left dormant by the log checkpoint is recovered as after a crash) */
+    *trusted = ls->clean && !log->ck_dormant && rec_matches(&log->rec, ls, sizes);
     /* a trusted log's sealed segment is taken as it is, unless an index file is missing
      * (deleted to have it rebuilt, as with Kafka): that one is checked like any other */
     check = calloc(nb > 0 ? (size_t)nb : 1, sizeof(bool));
@@ -893,30 +894,15 @@ int st__log_new(struct st_store *store, const char *topic, int32_t partition,
     log->snap_newest = -1;
     log->clean_next = -1;
     log->pristine = true;
+    log->ck_slot = -1;
     *out = log;
     return 0;
 }
 
-/* Reads the log's clean-shutdown record (CLEAN-SHUTDOWN RECORD in st_segment.c). */
-static void rec_read(struct st_log *log, struct st_clean *c, bool *missing)
+void st__clean_decode(const uint8_t *b, struct st_clean *c)
 {
-    char path[ST_MAX_PATH];
-    uint8_t b[ST_CLEAN_SIZE];
     memset(c, 0, sizeof(*c));
-    *missing = false;
-    snprintf(path, sizeof(path), "%s/%s", log->dir, ST_CLEAN_NAME);
-    int fd = st__fc_open(log->store->fc, path, O_RDONLY, 0);
-    if (fd < 0) {
-        *missing = fd == -ENOENT;
-        return;
-    }
-    ssize_t n = pread(fd, b, sizeof(b), 0);
-    close(fd);
-    if (n == 0) {
-        c->valid = c->legacy = true;
-        return;
-    }
-    if (n != (ssize_t)sizeof(b) || memcmp(b, ST_CLEAN_MAGIC, 4) != 0 || kp_load_be32(b + 4) != 1 ||
+    if (memcmp(b, ST_CLEAN_MAGIC, 4) != 0 || kp_load_be32(b + 4) != 1 ||
         kp_load_be32(b + 96) != kp_crc32c(0, b, 96))
         return;
     *c = (struct st_clean){
@@ -941,6 +927,49 @@ static void rec_read(struct st_log *log, struct st_clean *c, bool *missing)
         c->valid = false;
 }
 
+void st__clean_encode_rec(const struct st_clean *c, uint8_t *b)
+{
+    memset(b, 0, ST_CLEAN_SIZE);
+    memcpy(b, ST_CLEAN_MAGIC, 4);
+    kp_store_be32(b + 4, 1);
+    kp_store_be64(b + 8, (uint64_t)c->first_base);
+    kp_store_be64(b + 16, (uint64_t)c->tail_base);
+    kp_store_be64(b + 24, (uint64_t)c->tail_size);
+    kp_store_be64(b + 32, (uint64_t)c->end);
+    kp_store_be64(b + 40, (uint64_t)c->lso);
+    kp_store_be64(b + 48, (uint64_t)c->bytes);
+    kp_store_be32(b + 56, (uint32_t)c->segments);
+    kp_store_be32(b + 60, (uint32_t)c->fenced_ranges);
+    kp_store_be64(b + 64, (uint64_t)c->fenced_bytes);
+    kp_store_be64(b + 72, (uint64_t)c->first_size);
+    kp_store_be64(b + 80, (uint64_t)c->first_time);
+    kp_store_be64(b + 88, (uint64_t)c->floor);
+    kp_store_be32(b + 96, kp_crc32c(0, b, 96));
+}
+
+/* Reads the log's clean-shutdown record (CLEAN-SHUTDOWN RECORD in st_segment.c). */
+static void rec_read(struct st_log *log, struct st_clean *c, bool *missing)
+{
+    char path[ST_MAX_PATH];
+    uint8_t b[ST_CLEAN_SIZE];
+    memset(c, 0, sizeof(*c));
+    *missing = false;
+    snprintf(path, sizeof(path), "%s/%s", log->dir, ST_CLEAN_NAME);
+    int fd = st__fc_open(log->store->fc, path, O_RDONLY, 0);
+    if (fd < 0) {
+        *missing = fd == -ENOENT;
+        return;
+    }
+    ssize_t n = pread(fd, b, sizeof(b), 0);
+    close(fd);
+    if (n == 0) {
+        c->valid = c->legacy = true;
+        return;
+    }
+    if (n == (ssize_t)sizeof(b))
+        st__clean_decode(b, c);
+}
+
 /* Publishes what a dormant log answers with: the record's offsets. */
 static void rec_publish(struct st_log *log)
 {
@@ -954,6 +983,14 @@ static void rec_publish(struct st_log *log)
 
 int st__log_load(struct st_log *log, bool lazy)
 {
+    if (!lazy && st__ck_dormant(log)) {
+        /* unchanged since the log checkpoint (st_ckpt.c): as after a clean close, except
+         * that its first use recovers it as after a crash */
+        rec_publish(log);
+        log->store->recovery.dormant++;
+        log->store->recovery.ckpt_dormant++;
+        return 0;
+    }
     bool missing;
     rec_read(log, &log->rec, &missing);
     if (!log->rec.valid && missing && access(log->dir, F_OK) < 0 && errno == ENOENT) {
@@ -1028,6 +1065,7 @@ static int log_activate(struct st_log *log)
     log->pristine = trusted && !log->rec.legacy && rc.scanned == 0 && rc.cut == 0 &&
                     rc.fenced_new == 0 && replayed == 0 && !atomic_load(&log->fence_dirty);
     pthread_mutex_unlock(&log->mu);
+    log->ck_dormant = false;
     atomic_store_explicit(&log->state, ST_LOG_OPEN, memory_order_release);
     return 0;
 }

@@ -8,6 +8,10 @@
  *                                   created (and the directory synced) at a clean close after
  *                                   every log's own clean-shutdown record; removed (and the
  *                                   directory synced) at open before any log can change
+ *   log-checkpoint                  per log: its clean-shutdown record and the stat() of its
+ *                                   directory and active .log while it was quiet, for this
+ *                                   boot only (LOG CHECKPOINT in st_ckpt.c): after a process
+ *                                   crash, the logs it still describes stay dormant
  *   <topic>.topic                   topic metadata, text, one "key=value" per line:
  *                                     version=1
  *                                     partitions=<n>
@@ -171,18 +175,18 @@
  *            over fenced, fsync the directory; readers stop at a new range before the write.
  *
  * RECOVERY RULE (st_recover.c)
- *   A log is opened at store open, or when dormant (CLEAN-SHUTDOWN RECORD) at its first use,
- *   on the thread that uses it. First the fenced file is loaded (st_fence.c): every walk below
- *   passes over those ranges. With a clean-shutdown record that matches the directory (or an
- *   earlier version's empty marker): every file is trusted; the active segment's indexes are
- *   loaded and get the cheap checks below; a sealed segment is taken as it is unless one of
- *   its index files is missing (then it gets them too): its indexes are mapped at their first
- *   lookup, which checks only that the file holds whole entries, and readers check every
- *   header they walk to (-EBADMSG, never wrong bytes, from a damaged one); its largest
- *   timestamp is read at its first need. Without a matching record: segments below B are
- *   trusted; segment B is scanned from P (its first I/J
- *   index entries are kept if their hashes match, else its indexes are rebuilt from 0) and
- *   every later segment from 0 (no usable recovery point: from the first segment). A scan
+ *   A log is opened at store open, or when dormant (CLEAN-SHUTDOWN RECORD; or, after a process
+ *   crash, LOG CHECKPOINT in st_ckpt.c: then its record is not trusted below, as after a
+ *   crash) at its first use, on the thread that uses it. First the fenced file is loaded
+ * (st_fence.c): every walk below passes over those ranges. With a clean-shutdown record that
+ * matches the directory (or an earlier version's empty marker): every file is trusted; the active
+ * segment's indexes are loaded and get the cheap checks below; a sealed segment is taken as it is
+ * unless one of its index files is missing (then it gets them too): its indexes are mapped at their
+ * first lookup, which checks only that the file holds whole entries, and readers check every header
+ * they walk to (-EBADMSG, never wrong bytes, from a damaged one); its largest timestamp is read at
+ * its first need. Without a matching record: segments below B are trusted; segment B is scanned
+ * from P (its first I/J index entries are kept if their hashes match, else its indexes are rebuilt
+ * from 0) and every later segment from 0 (no usable recovery point: from the first segment). A scan
  *   walks batch by batch with THE RULE FOR A GOOD BATCH (st_walk.c): header (magic 2,
  *   batchLength >= 49), bounds, baseOffset continuity, CRC-32C, partitionLeaderEpoch order.
  *   Bytes known to have reached the disk are [0, P) of segment B, every segment below B, and

@@ -1080,6 +1080,8 @@ int st_store_open_logged(const char *dir, const struct st_log_config *defaults, 
     pthread_rwlock_init(&st->mu, NULL);
     pthread_mutex_init(&st->scrub_mu, NULL);
     pthread_mutex_init(&st->dir_mu, NULL);
+    pthread_mutex_init(&st->ck_mu, NULL);
+    st->ck_fd = -1;
     if (getrandom(&st->ps_seed, sizeof(st->ps_seed), GRND_NONBLOCK) != sizeof(st->ps_seed))
         st->ps_seed = (uint64_t)st__mono_ms() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
     st->scrub.seg_base = -1;
@@ -1098,12 +1100,28 @@ int st_store_open_logged(const char *dir, const struct st_log_config *defaults, 
         if (unlink(mpath) < 0 || (err = st__fsync_dir(dir)) < 0)
             err = err < 0 ? err : -errno;
     }
+    st->msg_fn = fn; /* kept: logs opened at their first use report through it too */
+    st->msg_arg = arg;
+    /* after a crash, the log checkpoint may leave the logs that did not change dormant */
+    if (err == 0 && (err = st__ck_open(st, lazy)) < 0) {
+        /* without it, a crash recovers every log at start-up, as before it existed */
+        if (fn) {
+            char msg[ST_MAX_PATH + 128];
+            snprintf(msg, sizeof(msg),
+                     "storage %s: no log checkpoint (%s): after a crash every "
+                     "log is recovered at start-up",
+                     dir, strerror(-err));
+            fn(arg, ST_MSG_WARN, msg);
+        }
+        st__ck_close(st);
+        err = 0;
+    }
     if (err == 0) {
         st->opening = true;
-        st->msg_fn = fn; /* kept: logs opened at their first use report through it too */
-        st->msg_arg = arg;
         pthread_rwlock_wrlock(&st->mu);
         err = load_topics(st, lazy);
+        if (err == 0)
+            st__ck_opened(st);
         pthread_rwlock_unlock(&st->mu);
         st->opening = false;
     }
@@ -1122,12 +1140,20 @@ int st_store_open_logged(const char *dir, const struct st_log_config *defaults, 
                      (long long)r->indexes_rebuilt, (long long)(r->fenced_loaded + r->fenced_new),
                      (long long)r->fenced_loaded, (long long)r->fenced_new);
             fn(arg, ST_MSG_INFO, msg);
+            if (r->ckpt_dormant > 0 || st->ck_damaged > 0) {
+                snprintf(msg, sizeof(msg),
+                         "storage %s: %lld log(s) unchanged since the log checkpoint left "
+                         "dormant (recovered at their first use), %lld damaged slot(s)",
+                         dir, (long long)r->ckpt_dormant, (long long)st->ck_damaged);
+                fn(arg, st->ck_damaged > 0 ? ST_MSG_WARN : ST_MSG_INFO, msg);
+            }
         }
         if (report)
             *report = *r;
     }
     if (err < 0) {
         st__flusher_stop(st);
+        st__ck_close(st);
         for (int i = 0; i < st->ntopics; i++)
             topic_free(st->topics[i]);
         free(st->topics);
@@ -1207,6 +1233,7 @@ void st_store_close(struct st_store *store)
         return;
     st__cleaner_stop(store);
     st__flusher_stop(store);
+    st__ck_close(store);
     pthread_rwlock_wrlock(&store->mu);
     int err = close_logs(store);
     for (int i = 0; i < store->ntopics; i++)

@@ -62,8 +62,9 @@ static void start(void)
     char maxp[64];
     snprintf(maxp, sizeof maxp, "topic.partitions.max=%d", PARTS);
     const char *const opts[] = {"-o", maxp, "-o", "log.scrub.bytes.per.sec=0", NULL};
-    /* after kill -9 every log is opened and checked at start-up (not lazily): 20,000 of them
-     * take 2-3 s with the release build, 20-30 s with ASan on a loaded machine */
+    /* after kill -9 the logs written since the log checkpoint (st_ckpt.c) are opened and
+     * checked at start-up (not lazily): 20,000 of them take 2-3 s with the release build,
+     * 20-30 s with ASan on a loaded machine */
     ck_assert_int_eq(tb_broker_start_within(&B, opts, 180 * 1000), 0);
 }
 
