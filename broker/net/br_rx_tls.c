@@ -195,14 +195,19 @@ static void handshake_input(struct br_conn *c)
 }
 
 /*
- * Records decrypted into the frame buffer, frames cut as on a plaintext connection. Bounded per
- * call: at most the frame buffer's room per round, and rounds end when the session has nothing
- * more without new ciphertext.
+ * Records decrypted into the frame buffer, frames cut as on a plaintext connection: first the
+ * frames already there (held back earlier), then what the session decrypts. Bounded per call:
+ * at most the frame buffer's room per round, and rounds end when the session has nothing more
+ * without new ciphertext or the connection's input is held again.
  */
 static void records_input(struct br_conn *c)
 {
+    /* frames already in the buffer (held back: deferred by fair service, paused, waiting for
+     * request bytes) are cut now, whether or not the session has anything new */
+    bool held = c->in_len > 0;
     for (;;) {
-        bool got = false;
+        bool got = held;
+        held = false;
         while (c->in_len < c->in_cap) {
             ssize_t n = br_tls_read(c->tls, c->in + c->in_len, c->in_cap - c->in_len);
             if (n > 0) {
@@ -223,7 +228,9 @@ static void records_input(struct br_conn *c)
         if (!got)
             break;
         br_conn__input(c);
-        if (c->closing || c->paused || c->bytes_wait.waiting || c->in_len == c->in_cap)
+        /* (deferred: whole requests wait for a later turn; read no further meanwhile) */
+        if (c->closing || c->paused || c->bytes_wait.waiting || c->deferred ||
+            c->in_len == c->in_cap)
             break;
     }
 }

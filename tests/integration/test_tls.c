@@ -625,6 +625,53 @@ START_TEST(test_fetch_cold_segments_over_tls)
 }
 END_TEST
 
+/* Pipelined requests past the connection's share of a loop turn (fair service defers them)
+ * arrive in one write: every one is answered, in order, though no further byte ever comes to
+ * wake the connection (a TLS input that cut frames only when it had just decrypted new bytes
+ * left the deferred ones unhandled until request.receive.timeout.ms closed the connection). */
+START_TEST(test_pipelined_past_turn_share)
+{
+    static const char *const more[] = {"-o", "connection.turn.max.requests=1", "-o",
+                                       "request.receive.timeout.ms=4000", NULL};
+    struct tb_broker b;
+    start_tls_broker(&b, "none", more);
+    struct tls_conn c;
+    ck_assert_msg(tls_open(&c, tb_listener_port(&b, "SSL"), NULL), "handshake: %s", c.err);
+    enum { N = 4 };
+    uint8_t all[N * 256];
+    size_t len = 0;
+    for (int i = 0; i < N; i++) {
+        struct tb_req r;
+        ck_assert_int_eq(tb_req_begin(&r, 256, 18, 3, 100 + i), 0);
+        tb_enc_api_versions(&r, 3);
+        long n = tb_req_end(&r);
+        ck_assert_int_gt(n, 0);
+        ck_assert_uint_le(len + (size_t)n, sizeof(all));
+        memcpy(all + len, r.buf, (size_t)n);
+        len += (size_t)n;
+        tb_req_free(&r);
+    }
+    ck_assert_int_eq(tb_tls_write_all(c.ssl, all, len), 0);
+    struct timeval tv = {.tv_sec = 8};
+    setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    for (int i = 0; i < N; i++) {
+        uint8_t hdr[4];
+        ck_assert_msg(tb_tls_read_all(c.ssl, hdr, 4) == 0, "response %d of %d never came", i + 1,
+                      N);
+        uint32_t size = kp_load_be32(hdr);
+        ck_assert_uint_le(size, 1u << 20);
+        struct tb_frame f = {.data = malloc(size ? size : 1), .len = size};
+        ck_assert_int_eq(tb_tls_read_all(c.ssl, f.data, size), 0);
+        ck_assert_int_eq(tb_frame_corr(&f), 100 + i);
+        tb_frame_free(&f);
+    }
+    tls_close(&c);
+    ck_assert(tb_broker_alive(&b));
+    ck_assert_int_eq(tb_broker_stop(&b, SIGTERM), 0);
+    tb_broker_cleanup(&b);
+}
+END_TEST
+
 /* The established line names the session's fetch path: ktls-sendfile where the kernel takes
  * the keys; else tls-copy, said to be a fall-back when the session started in socket mode. */
 START_TEST(test_session_path_logged)
@@ -683,6 +730,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_handshake_flight_larger_than_tx);
     tcase_add_test(tc, test_config_errors_name_the_key);
     tcase_add_test(tc, test_session_path_logged);
+    tcase_add_test(tc, test_pipelined_past_turn_share);
     tcase_add_test(tc, test_fetch_cold_segments_over_tls);
     suite_add_tcase(s, tc);
 
@@ -690,6 +738,7 @@ static Suite *suite(void)
     tcase_set_timeout(sm, 180);
     tcase_add_unchecked_fixture(sm, socket_mode_on, socket_mode_off);
     tcase_add_test(sm, test_session_path_logged);
+    tcase_add_test(sm, test_pipelined_past_turn_share);
     tcase_add_test(sm, test_fetch_over_tls_identical_to_plaintext);
     tcase_add_test(sm, test_produce_over_tls_read_plaintext);
     tcase_add_test(sm, test_client_auth_required);
