@@ -731,7 +731,8 @@ static inline void st__clean_cfg_store(struct st_log *log, const struct st_log_c
     __atomic_store_n(&log->cfg.delete_retention_ms, c->delete_retention_ms, __ATOMIC_RELAXED);
 }
 
-/* Syncs the log (st_flush.c): sealed segments, the active one, the recovery point. */
+/* Syncs the log (st_flush.c): sealed segments, the active one, the recovery point. Returns
+ * -errno, or how many sealed segments it digested. */
 int st__log_sync(struct st_log *log);
 /* At clean close: sync, trim indexes, write the clean-shutdown marker. */
 int st__log_close_clean(struct st_log *log);
