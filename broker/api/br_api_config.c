@@ -6,17 +6,16 @@
  * Topic configs are Kafka's names for the keys of enum st_topic_key (log compaction's among
  * them: cleanup.policy delete / compact / compact,delete, min.cleanable.dirty.ratio,
  * min.compaction.lag.ms, max.compaction.lag.ms, delete.retention.ms, whose text the store
- * parses, st_clean_conf.c) plus compression.type, which only takes "producer" (batches are
- * stored as the producer compressed them, never recompressed); any other value is
- * INVALID_CONFIG with a message saying so. Two keys are accepted and ignored, always described
- * at Kafka's default: message.format.version (any version string; Kafka 3.0+ ignores it too,
- * inter.broker.protocol.version being 3.0 or later, and writes every batch in format v2 as we
- * do) and file.delete.delay.ms (a number >= 0: a removed segment's file is unlinked at once, as
- * readers that still hold it keep its data through their open descriptor). Each entry's source is
- * DYNAMIC_TOPIC when the topic sets it, else STATIC_BROKER when the broker's own key differs
- * from Kafka's default, else DEFAULT; synonyms (v1+, when asked) list those levels in that
- * order, as Kafka does. A value of "never" (-1 here) for flush.messages / flush.ms is shown as
- * Kafka's Long.MAX_VALUE and read back from it.
+ * parses, st_clean_conf.c) and compression.type (producer, uncompressed, gzip, snappy, lz4,
+ * zstd: produced batches are stored in that codec, br_api_produce.c). Two keys are accepted and
+ * ignored, always described at Kafka's default: message.format.version (any version string;
+ * Kafka 3.0+ ignores it too, inter.broker.protocol.version being 3.0 or later, and writes every
+ * batch in format v2 as we do) and file.delete.delay.ms (a number >= 0: a removed segment's file is
+ * unlinked at once, as readers that still hold it keep its data through their open descriptor).
+ * Each entry's source is DYNAMIC_TOPIC when the topic sets it, else STATIC_BROKER when the broker's
+ * own key differs from Kafka's default, else DEFAULT; synonyms (v1+, when asked) list those levels
+ * in that order, as Kafka does. A value of "never" (-1 here) for flush.messages / flush.ms is shown
+ * as Kafka's Long.MAX_VALUE and read back from it.
  *
  * Broker configs (resource name: this node's id, or "" for the cluster default) are read-only
  * here: the configuration is read at start-up. Altering one is INVALID_REQUEST, as Kafka
@@ -81,7 +80,7 @@ struct tkey {
 
 static const struct tkey TKEYS[] = {
     {"cleanup.policy", "log.cleanup.policy", ST_TK_CLEANUP_POLICY, KP_CONFIG_TYPE_LIST, NULL},
-    {"compression.type", "compression.type", TK_FIXED, KP_CONFIG_TYPE_STRING, "producer"},
+    {"compression.type", "compression.type", ST_TK_COMPRESSION_TYPE, KP_CONFIG_TYPE_STRING, NULL},
     {"delete.retention.ms", "log.cleaner.delete.retention.ms", ST_TK_DELETE_RETENTION_MS,
      KP_CONFIG_TYPE_LONG, NULL},
     {"file.delete.delay.ms", "log.segment.delete.delay.ms", TK_IGNORED, KP_CONFIG_TYPE_LONG,
@@ -132,7 +131,7 @@ static const char *tkey_value(const struct tkey *k, const struct st_log_config *
 {
     if (k->tk < 0)
         return k->fixed;
-    if (k->tk > ST_TK_TIMESTAMP_TYPE) { /* compaction's keys: the store's text form */
+    if (k->tk > ST_TK_TIMESTAMP_TYPE || k->tk == ST_TK_COMPRESSION_TYPE) { /* the store's text */
         st_topic_key_format(c, (enum st_topic_key)k->tk, buf, cap, false);
         return buf;
     }
@@ -205,14 +204,17 @@ int16_t br_topic_config_apply(struct st_log_config *c, uint32_t *overrides, stru
     if (k->tk < 0) {
         if (strcmp(v, k->fixed) == 0)
             return KP_ERR_NONE;
-        *why = "broker-side recompression is not supported: compression.type must be producer";
+        *why = "only the default value is supported";
         return KP_ERR_INVALID_CONFIG;
     }
-    if (k->tk > ST_TK_TIMESTAMP_TYPE) { /* compaction's keys: parsed by the store */
+    if (k->tk > ST_TK_TIMESTAMP_TYPE || k->tk == ST_TK_COMPRESSION_TYPE) { /* the store parses */
         if (st_topic_key_parse(c, (enum st_topic_key)k->tk, v) < 0) {
-            *why = k->tk == ST_TK_CLEANUP_POLICY
-                       ? "cleanup.policy must be delete, compact or compact,delete"
-                       : "not a number or out of range";
+            *why =
+                k->tk == ST_TK_CLEANUP_POLICY
+                    ? "cleanup.policy must be delete, compact or compact,delete"
+                : k->tk == ST_TK_COMPRESSION_TYPE
+                    ? "compression.type must be producer, uncompressed, gzip, snappy, lz4 or zstd"
+                    : "not a number or out of range";
             return KP_ERR_INVALID_CONFIG;
         }
         *overrides |= 1u << k->tk;

@@ -99,11 +99,14 @@ struct br_ctx {
     size_t dec_cap;
     void *enc_mem;
     size_t enc_cap;
+    /* Produce's recompression into a topic's compression.type (br_rezip.h): made on first
+     * use, freed by br_ctx_release. */
+    struct br_rezip *rezip;
 };
 
 int br_dispatch(struct br_ctx *x, const struct br_peer *peer, uint8_t *frame, size_t len,
                 struct br_resp *r);
-/* Frees the context's arenas (once no request is in a handler). */
+/* Frees the context's arenas and buffers (once no request is in a handler). */
 void br_ctx_release(struct br_ctx *x);
 
 #endif
