@@ -20,7 +20,7 @@
  * past the budget ahead of a durable produce. When a round leaves a log with sealed segments
  * still to do, and it digested some, the next round starts at once instead of after the wait
  * (the log cleaner only takes digested segments); a digest that cannot be written waits for
- * the next ordinary round.
+ * the next ordinary round. Digests written for a compacted log wake the cleaners.
  */
 #include "st_int.h"
 
@@ -357,6 +357,8 @@ int st__log_sync(struct st_log *log)
         if (!deleted)
             digested = digest_sealed(log, sealed, nsealed);
         pthread_mutex_unlock(&log->sync_mu);
+        if (digested > 0 && (ST_CLEAN_CFG(log, cleanup_policy) & ST_CLEANUP_COMPACT))
+            st__cleaner_kick(store); /* new cleanable segments (st_clean_run.c) */
     }
     put_all(sealed, nsealed);
     return err < 0 ? err : digested;

@@ -140,7 +140,6 @@ static int16_t rezip(struct br_ctx *x, uint8_t **batch, size_t *len, const struc
         *why = "out of memory for recompression";
         return KP_ERR_KAFKA_STORAGE_ERROR;
     }
-    br_rezip_trim(x->rezip); /* what the last (large) batch grew is given back */
     /* uncompressed, records past max - 61 cannot be stored anyway */
     size_t max_raw = codec == KP_CODEC_NONE
                          ? (size_t)(max > KP_BATCH_HEADER_LEN ? max - KP_BATCH_HEADER_LEN : 0)
@@ -264,6 +263,8 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
         /* cannot wait: answer after forcing nothing; the data is written */
     }
 out:
+    if (x->rezip)
+        br_rezip_trim(x->rezip); /* a large rewrite's buffers are not kept (br_rezip.h) */
     if (log)
         st_log_put(log);
     if (err) {

@@ -43,8 +43,8 @@ static int16_t set_config(int fd, const char *topic, const char *key, const char
 {
     struct kp_incremental_alter_configs_config c = {kp_str_of(key), KP_CONFIG_OP_SET,
                                                     kp_str_of(value)};
-    struct kp_incremental_alter_configs_resource res = {KP_CONFIG_RESOURCE_TOPIC,
-                                                        kp_str_of(topic), 1, &c};
+    struct kp_incremental_alter_configs_resource res = {KP_CONFIG_RESOURCE_TOPIC, kp_str_of(topic),
+                                                        1, &c};
     struct kp_incremental_alter_configs_req req = {1, &res, false};
     struct tb_req r;
     ck_assert_int_eq(tb_req_begin(&r, 4096, KP_API_INCREMENTAL_ALTER_CONFIGS, 0, ++corr), 0);
@@ -69,8 +69,7 @@ static int16_t set_config(int fd, const char *topic, const char *key, const char
 static void describe_codec(int fd, const char *topic, char *buf, size_t cap)
 {
     struct kp_str key = kp_str_of("compression.type");
-    struct kp_describe_configs_resource res = {KP_CONFIG_RESOURCE_TOPIC, kp_str_of(topic), 1,
-                                               &key};
+    struct kp_describe_configs_resource res = {KP_CONFIG_RESOURCE_TOPIC, kp_str_of(topic), 1, &key};
     struct kp_describe_configs_req req = {1, &res, false, false};
     struct tb_req r;
     ck_assert_int_eq(tb_req_begin(&r, 4096, KP_API_DESCRIBE_CONFIGS, 1, ++corr), 0);
@@ -121,8 +120,7 @@ static size_t zipped(const uint8_t *plain, size_t len, int codec, uint8_t *out, 
     return (size_t)n;
 }
 
-static int16_t produce(int fd, const char *topic, const uint8_t *batch, size_t len,
-                       int64_t *base)
+static int16_t produce(int fd, const char *topic, const uint8_t *batch, size_t len, int64_t *base)
 {
     struct tb_produce_resp pr;
     ck_assert_int_eq(tb_produce(fd, topic, 0, batch, len, &pr), 0);

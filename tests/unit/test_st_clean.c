@@ -1125,6 +1125,47 @@ START_TEST(t_many_small_segments_digested)
 }
 END_TEST
 
+/*
+ * The flusher's digests of a compacted log wake the sleeping background cleaner: segments
+ * sealed while the cleaner sleeps a long log.cleaner.backoff.ms (10 minutes here) are cleaned
+ * once digested, not a backoff later. The flusher is held off (sync_mu) while they are written
+ * and the cleaner has had its first look (nothing digested then); before, the cleaner slept on.
+ */
+START_TEST(t_digests_wake_the_cleaner)
+{
+    struct st_log_config d = tst_cfg();
+    d.cleaner_threads = 1;
+    d.cleaner_backoff_ms = 600000;
+    ck_assert_int_eq(st_store_open(dir, &d, &store), 0);
+    struct st_log_config c = d;
+    c.cleanup_policy = ST_CLEANUP_COMPACT;
+    ck_assert_int_eq(st_topic_create(store, "t", 1, &c), 0);
+    struct st_log *log = tst_log_get(store, "t", 1, 0);
+    append_kv(log, 1, (const char *[]){"k-0"}, (const char *[]){"first"}, 1000000);
+    tst_wait_settled(log);
+    pthread_mutex_lock(&log->sync_mu);
+    ck_assert_int_eq(st_store_cleaner_start(store), 0);
+    for (int b = 0; b < 40; b++) {
+        char k[24], v[40];
+        snprintf(k, sizeof(k), "k-%d", b % 4);
+        snprintf(v, sizeof(v), "v%d", b);
+        append_kv(log, 1, (const char *[]){k}, (const char *[]){v}, 1000001 + b);
+        roll(log);
+    }
+    usleep(300 * 1000); /* the cleaner's first pick: nothing digested, it sleeps */
+    pthread_mutex_unlock(&log->sync_mu);
+    st__store_kick_flusher(store);
+    struct st_clean_stats s = {0};
+    for (int i = 0; i < 3000 && s.records_out == 0; i++) { /* bounded: 30 s */
+        usleep(10000);
+        st_store_cleaner_stats(store, &s);
+    }
+    ck_assert_int_ge(s.logs, 1);
+    ck_assert_int_gt(s.records_in, s.records_out);
+    st_log_put(log);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_clean");
@@ -1145,6 +1186,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_concurrent);
     tcase_add_loop_test(tc, t_crash_loop, 0, 2);
     tcase_add_test(tc, t_many_small_segments_digested);
+    tcase_add_test(tc, t_digests_wake_the_cleaner);
     suite_add_tcase(s, tc);
     return s;
 }
