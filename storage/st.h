@@ -237,6 +237,11 @@ int st_topic_key_format(const struct st_log_config *c, enum st_topic_key k, char
                         bool line);
 /* The store's defaults (what a key without an override follows). */
 void st_store_defaults(const struct st_store *store, struct st_log_config *out);
+/* New defaults for the topic keys (the other fields of d are not looked at): every topic key
+ * without an override follows them at once, on every log (a dynamic broker config); nothing
+ * is written to disk (the caller keeps them). -EINVAL for a value out of range (nothing
+ * changed). Not concurrently with st_topic_config_set. */
+int st_store_set_defaults(struct st_store *store, const struct st_log_config *d);
 /* The topic's id; -ENOENT. */
 int st_topic_id(struct st_store *store, const char *name, size_t len, uint8_t id[ST_TOPIC_ID_LEN]);
 /* The name of the topic with this id into name (cap bytes, NUL-terminated); -ENOENT. */

@@ -804,7 +804,10 @@ int32_t st_log_compression_type(struct st_log *log)
 
 void st_store_defaults(const struct st_store *store, struct st_log_config *out)
 {
+    pthread_rwlock_t *mu = (pthread_rwlock_t *)&store->mu; /* st_store_set_defaults writes */
+    pthread_rwlock_rdlock(mu);
     *out = store->defaults;
+    pthread_rwlock_unlock(mu);
 }
 
 int st_topic_id(struct st_store *store, const char *name, size_t len, uint8_t id[ST_TOPIC_ID_LEN])
@@ -882,6 +885,35 @@ static void log_reconfigure(struct st_log *log, const struct st_log_config *c)
     /* the compaction keys: the cleaner reads them without the log's lock (st_int.h) */
     st__clean_cfg_store(log, c);
     pthread_mutex_unlock(&log->mu);
+}
+
+int st_store_set_defaults(struct st_store *store, const struct st_log_config *d)
+{
+    if (!d)
+        return -EINVAL;
+    struct st_log_config nd = store->defaults;
+    for (int k = 0; k < ST_TK_COUNT; k++) {
+        int64_t v = st_topic_key_get(d, (enum st_topic_key)k);
+        if (st_topic_key_get(&nd, (enum st_topic_key)k) == v)
+            continue;
+        /* a default may be -1 ("the broker's") where a topic's may not: unchecked, as merges */
+        if (k < NKEYS)
+            cfg_set(&nd, k, v);
+        else if (st_topic_key_set(&nd, (enum st_topic_key)k, v) < 0)
+            return -EINVAL;
+    }
+    pthread_rwlock_wrlock(&store->mu);
+    store->defaults = nd;
+    for (int i = 0; i < store->ntopics; i++) {
+        struct st_topic *t = store->topics[i];
+        struct st_log_config c = t->cfg;
+        cfg_merge(&c, &nd, t->overrides);
+        t->cfg = c;
+        for (int32_t p = 0; p < t->partitions; p++)
+            log_reconfigure(t->logs[p], &c); /* store->mu, then the log's: as nowhere reversed */
+    }
+    pthread_rwlock_unlock(&store->mu);
+    return 0;
 }
 
 /*

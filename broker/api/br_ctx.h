@@ -51,6 +51,7 @@ struct br_txns;
 struct br_stats;
 struct br_auth;
 struct br_clu;
+struct br_dynconf;
 struct br_ctx;
 
 /* A handler's wake function: its parked response's event happened, its deadline passed, or
@@ -91,8 +92,9 @@ struct br_ctx {
     struct br_txns *txns;       /* the transaction coordinator (br_txn.h); NULL: none */
     struct br_stats *stats;     /* metrics hooks (br_stats.h); NULL: metrics off */
     const struct br_config *cfg;
-    struct br_auth *auth; /* security (broker/sec/br_auth.h): authorizer, quotas; NULL: none */
-    struct br_clu *clu;   /* the cluster's view (broker/clu/br_clu.h); NULL: a single node */
+    struct br_auth *auth;   /* security (broker/sec/br_auth.h): authorizer, quotas; NULL: none */
+    struct br_clu *clu;     /* the cluster's view (broker/clu/br_clu.h); NULL: a single node */
+    struct br_dynconf *dyn; /* dynamic broker configs (br_dynconf.h); NULL: read-only broker */
 
     /* Decode/encode arenas, reused by every request of this context (br_dispatch.c). */
     void *dec_mem;
