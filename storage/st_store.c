@@ -892,16 +892,20 @@ int st_store_set_defaults(struct st_store *store, const struct st_log_config *d)
     if (!d)
         return -EINVAL;
     struct st_log_config nd = store->defaults;
+    bool changed = false;
     for (int k = 0; k < ST_TK_COUNT; k++) {
         int64_t v = st_topic_key_get(d, (enum st_topic_key)k);
         if (st_topic_key_get(&nd, (enum st_topic_key)k) == v)
             continue;
+        changed = true;
         /* a default may be -1 ("the broker's") where a topic's may not: unchecked, as merges */
         if (k < NKEYS)
             cfg_set(&nd, k, v);
         else if (st_topic_key_set(&nd, (enum st_topic_key)k, v) < 0)
             return -EINVAL;
     }
+    if (!changed)
+        return 0; /* (at start, without dynamic configs: no log is touched) */
     pthread_rwlock_wrlock(&store->mu);
     store->defaults = nd;
     for (int i = 0; i < store->ntopics; i++) {

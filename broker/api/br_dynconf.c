@@ -93,7 +93,7 @@ static void read_file(struct br_dynconf *d)
         int level = -1;
         if (sp) {
             *sp = 0;
-            level = strcmp(line, "broker") == 0 ? BR_DYN_BROKER
+            level = strcmp(line, "broker") == 0    ? BR_DYN_BROKER
                     : strcmp(line, "default") == 0 ? BR_DYN_DEFAULT
                                                    : -1;
         }
