@@ -43,6 +43,8 @@
 #include "br_group.h"
 #include "br_log.h"
 #include "br_cotopic.h"
+#include "br_api.h"
+#include "br_dynconf.h"
 #include "br_offsets.h"
 #include "br_stats.h"
 #include "br_tls.h"
@@ -555,6 +557,14 @@ static int open_state(struct br_server *srv)
         br_err("cannot open data dir %s: %s", cfg->data_dir, strerror(-rc));
         return rc;
     }
+    /* the dynamic broker configs kept in the data dir, over the file's (br_dynconf.h) */
+    rc = br_dynconf_open(cfg->data_dir, &srv->dyn);
+    if (rc == 0)
+        rc = br_config_dyn_apply(srv->store, cfg, srv->dyn);
+    if (rc < 0) {
+        br_err("cannot load the dynamic broker configs: %s", strerror(-rc));
+        return rc;
+    }
     rc = br_offsets_open(cfg, &srv->offsets);
     if (rc < 0)
         return rc;
@@ -586,6 +596,7 @@ static int open_state(struct br_server *srv)
         srv->per_loop[i].ctx.store = srv->store;
         srv->per_loop[i].ctx.offsets = srv->offsets;
         srv->per_loop[i].ctx.groups = srv->groups;
+        srv->per_loop[i].ctx.dyn = srv->dyn;
     }
     return br_server_txn_open(srv);
 }
@@ -860,6 +871,8 @@ static void teardown(struct br_server *srv)
         st_store_close(srv->store);
         br_info("stopped: data flushed, clean-shutdown markers written");
     }
+    br_dynconf_free(srv->dyn); /* the loops and the admin thread have stopped */
+    srv->dyn = NULL;
     /* every thread that could wake a loop (flusher, admin, housekeeping, group timer, the
      * loops themselves) has stopped */
     for (int i = 0; srv->loops && i < srv->nloops; i++) {

@@ -711,6 +711,9 @@ void st__log_maintain(struct st_log *log, int64_t now_ms);
 int st__clean_recover(struct st_log *log);
 /* Stops the background cleaners (st_clean_run.c; st_store_close, before logs close). */
 void st__cleaner_stop(struct st_store *store);
+/* Wakes the sleeping background cleaners: a compacted log has newly digested segments (from
+ * the flusher, without its fl_mu held). */
+void st__cleaner_kick(struct st_store *store);
 /* A running log's compaction keys change at run time (AlterConfigs: st_topic_config_set);
  * the writer holds the log's mu and stores them with st__clean_cfg_store, the cleaner reads
  * them without the lock through ST_CLEAN_CFG / st__clean_ratio (each field on its own). */
@@ -731,7 +734,8 @@ static inline void st__clean_cfg_store(struct st_log *log, const struct st_log_c
     __atomic_store_n(&log->cfg.delete_retention_ms, c->delete_retention_ms, __ATOMIC_RELAXED);
 }
 
-/* Syncs the log (st_flush.c): sealed segments, the active one, the recovery point. */
+/* Syncs the log (st_flush.c): sealed segments, the active one, the recovery point. Returns
+ * -errno, or how many sealed segments it digested. */
 int st__log_sync(struct st_log *log);
 /* At clean close: sync, trim indexes, write the clean-shutdown marker. */
 int st__log_close_clean(struct st_log *log);

@@ -32,6 +32,7 @@ void st_log_config_default(struct st_log_config *c)
     c->open_files_max = 0;
     c->max_message_bytes = -1;
     c->min_insync_replicas = 1;
+    c->compression_type = ST_COMPRESSION_PRODUCER;
     st_clean_config_default(c);
 }
 
@@ -70,10 +71,19 @@ static const struct {
     {"segment.index.bytes", offsetof(struct st_log_config, index_max_bytes), 1, 8},
     {"max.message.bytes", offsetof(struct st_log_config, max_message_bytes), 1, 0},
     {"min.insync.replicas", offsetof(struct st_log_config, min_insync_replicas), 1, 1},
+    {"compression.type", offsetof(struct st_log_config, compression_type), 1, 0},
 };
 enum { NKEYS = sizeof(KEYS) / sizeof(KEYS[0]) };
 _Static_assert((int)NKEYS == (int)ST_TK_TIMESTAMP_TYPE, "KEYS follows enum st_topic_key");
 #define TS_KEY "message.timestamp.type"
+
+/* compression.type's text for ST_COMPRESSION_* v (enum kp_codec's names in between). */
+static const char *compression_name(int v)
+{
+    static const char *const names[] = {"producer", "gzip", "snappy",
+                                        "lz4",      "zstd", "uncompressed"};
+    return v >= 0 && v <= ST_COMPRESSION_UNCOMPRESSED ? names[v] : "producer";
+}
 
 static int64_t cfg_get(const struct st_log_config *c, int k)
 {
@@ -138,7 +148,8 @@ int st_topic_key_set(struct st_log_config *c, enum st_topic_key k, int64_t v)
     if (k > ST_TK_TIMESTAMP_TYPE && k < ST_TK_COUNT)
         return st_clean_key_set(c, k - ST_TK_CLEANUP_POLICY, v);
     if ((int)k < 0 || k >= ST_TK_TIMESTAMP_TYPE || v < KEYS[k].min ||
-        (KEYS[k].kind == 1 && v > INT32_MAX))
+        (KEYS[k].kind == 1 && v > INT32_MAX) ||
+        (k == ST_TK_COMPRESSION_TYPE && v > ST_COMPRESSION_UNCOMPRESSED))
         return -EINVAL;
     cfg_set(c, k, v);
     return 0;
@@ -151,7 +162,12 @@ int st_topic_key_parse(struct st_log_config *c, enum st_topic_key k, const char 
     if (k > ST_TK_TIMESTAMP_TYPE) /* st_clean_conf.c knows their text */
         return st_clean_config_set(c, st_topic_key_name(k), text) == 0 ? 0 : -EINVAL;
     int64_t v;
-    if (k == ST_TK_TIMESTAMP_TYPE) {
+    if (k == ST_TK_COMPRESSION_TYPE) {
+        for (v = 0; v <= ST_COMPRESSION_UNCOMPRESSED; v++)
+            if (strcmp(text, compression_name((int)v)) == 0)
+                break;
+        /* past the loop: v out of range, refused below */
+    } else if (k == ST_TK_TIMESTAMP_TYPE) {
         if (strcmp(text, "CreateTime") == 0)
             v = 0;
         else if (strcmp(text, "LogAppendTime") == 0)
@@ -183,6 +199,8 @@ int st_topic_key_format(const struct st_log_config *c, enum st_topic_key k, char
         n += st_clean_key_format(c, k - ST_TK_CLEANUP_POLICY, p, room);
     else if (k == ST_TK_TIMESTAMP_TYPE)
         n += snprintf(p, room, "%s", c->log_append_time ? "LogAppendTime" : "CreateTime");
+    else if (k == ST_TK_COMPRESSION_TYPE)
+        n += snprintf(p, room, "%s", compression_name(c->compression_type));
     else
         n += snprintf(p, room, "%" PRId64, cfg_get(c, k));
     if (line) {
@@ -778,9 +796,18 @@ int32_t st_log_min_insync_replicas(struct st_log *log)
                            __ATOMIC_RELAXED); /* no lock: produce path */
 }
 
+int32_t st_log_compression_type(struct st_log *log)
+{
+    return __atomic_load_n(&log->cfg.compression_type,
+                           __ATOMIC_RELAXED); /* no lock: produce path */
+}
+
 void st_store_defaults(const struct st_store *store, struct st_log_config *out)
 {
+    pthread_rwlock_t *mu = (pthread_rwlock_t *)&store->mu; /* st_store_set_defaults writes */
+    pthread_rwlock_rdlock(mu);
     *out = store->defaults;
+    pthread_rwlock_unlock(mu);
 }
 
 int st_topic_id(struct st_store *store, const char *name, size_t len, uint8_t id[ST_TOPIC_ID_LEN])
@@ -854,9 +881,43 @@ static void log_reconfigure(struct st_log *log, const struct st_log_config *c)
     log->cfg.log_append_time = c->log_append_time;
     __atomic_store_n(&log->cfg.max_message_bytes, c->max_message_bytes, __ATOMIC_RELAXED);
     __atomic_store_n(&log->cfg.min_insync_replicas, c->min_insync_replicas, __ATOMIC_RELAXED);
+    __atomic_store_n(&log->cfg.compression_type, c->compression_type, __ATOMIC_RELAXED);
     /* the compaction keys: the cleaner reads them without the log's lock (st_int.h) */
     st__clean_cfg_store(log, c);
     pthread_mutex_unlock(&log->mu);
+}
+
+int st_store_set_defaults(struct st_store *store, const struct st_log_config *d)
+{
+    if (!d)
+        return -EINVAL;
+    struct st_log_config nd = store->defaults;
+    bool changed = false;
+    for (int k = 0; k < ST_TK_COUNT; k++) {
+        int64_t v = st_topic_key_get(d, (enum st_topic_key)k);
+        if (st_topic_key_get(&nd, (enum st_topic_key)k) == v)
+            continue;
+        changed = true;
+        /* a default may be -1 ("the broker's") where a topic's may not: unchecked, as merges */
+        if (k < NKEYS)
+            cfg_set(&nd, k, v);
+        else if (st_topic_key_set(&nd, (enum st_topic_key)k, v) < 0)
+            return -EINVAL;
+    }
+    if (!changed)
+        return 0; /* (at start, without dynamic configs: no log is touched) */
+    pthread_rwlock_wrlock(&store->mu);
+    store->defaults = nd;
+    for (int i = 0; i < store->ntopics; i++) {
+        struct st_topic *t = store->topics[i];
+        struct st_log_config c = t->cfg;
+        cfg_merge(&c, &nd, t->overrides);
+        t->cfg = c;
+        for (int32_t p = 0; p < t->partitions; p++)
+            log_reconfigure(t->logs[p], &c); /* store->mu, then the log's: as nowhere reversed */
+    }
+    pthread_rwlock_unlock(&store->mu);
+    return 0;
 }
 
 /*

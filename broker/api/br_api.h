@@ -89,6 +89,12 @@ static inline size_t br_align8(size_t n) { return (n + 7) & ~(size_t)7; }
 int16_t br_topic_config_apply(struct st_log_config *c, uint32_t *overrides, struct kp_str name,
                               struct kp_str value, const char **why);
 
+/* The store's defaults made the configuration file's (cfg->log) with the dynamic broker
+ * configs of dyn over them (default level, then this broker's): what a topic key without an
+ * override follows (st_store_set_defaults). br_api_config.c; the server calls it at start. */
+int br_config_dyn_apply(struct st_store *store, const struct br_config *cfg,
+                        struct br_dynconf *dyn);
+
 /* The host's operations, spelled for handlers. */
 static inline int br_park(struct br_ctx *x, struct br_resp *r, enum br_wait_on on,
                           int64_t deadline_ms, br_wake_fn wake, void *arg)
