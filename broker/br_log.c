@@ -5,6 +5,7 @@
 #include "br_log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -82,7 +83,17 @@ enum br_log_level br_log_step_level(int dir, const char *by)
     return (enum br_log_level)now;
 }
 
-void br_log_set_thread(const char *name) { snprintf(thread_name, sizeof(thread_name), "%s", name); }
+void br_log_set_thread(const char *name)
+{
+    snprintf(thread_name, sizeof(thread_name), "%s", name);
+    /* the same name for top -H, perf and /proc/PID/task/TID/comm: "sl-" and at most 12 more
+     * (the kernel keeps 15 bytes); the main thread keeps the process's name (ps, pgrep) */
+    if (gettid() == getpid())
+        return;
+    char comm[16];
+    snprintf(comm, sizeof(comm), "sl-%.12s", name);
+    (void)pthread_setname_np(pthread_self(), comm);
+}
 
 /* ---- formatting ------------------------------------------------------------------------- */
 

@@ -69,7 +69,8 @@ void br_log_set_format(enum br_log_format f);
  * logs the change (at the less verbose of the two levels, so it shows either way) and returns
  * the new level. */
 enum br_log_level br_log_step_level(int dir, const char *by);
-/* Names the calling thread in its lines ("main", "loop0", ...); at most 15 chars kept. */
+/* Names the calling thread in its lines ("main", "loop0", ...; at most 15 chars kept) and,
+ * but for the main thread, for the OS as "sl-<name>" (top -H, perf, /proc). */
 void br_log_set_thread(const char *name);
 
 void br_log(enum br_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -541,6 +541,7 @@ static void *flusher_main(void *arg)
     struct st_store *store = arg;
     struct st_log **logs = NULL;
     int cap = 0;
+    (void)pthread_setname_np(pthread_self(), "sl-flusher"); /* top -H, perf */
     int64_t wait_ms = 1000;
 
     pthread_mutex_lock(&store->fl_mu);
