@@ -335,3 +335,124 @@ int br_clu_json_endpoints(const char *json, size_t len, struct br_clu_endpoint *
     } while (eat(&c, ','));
     return eat(&c, ']') && finish(&c) == 0 ? n : -EINVAL;
 }
+
+/* ---- topics, partition states, the cluster id ------------------------------------------------ */
+
+static void put_ids(struct out *o, const struct br_clu_replicas *r)
+{
+    put(o, "[");
+    for (int32_t i = 0; i < r->n; i++)
+        put(o, "%s%d", i ? "," : "", (int)r->id[i]);
+    put(o, "]");
+}
+
+static int done(struct out *o) { return o->full ? -ENOSPC : (int)o->len; }
+
+int br_clu_json_topic(char *buf, size_t cap, const struct br_clu_replicas *parts, int32_t n)
+{
+    struct out o = {buf, cap, 0, cap == 0};
+    put(&o, "{\"version\":2,\"partitions\":{");
+    for (int32_t p = 0; p < n; p++) {
+        put(&o, "%s\"%d\":", p ? "," : "", (int)p);
+        put_ids(&o, &parts[p]);
+    }
+    put(&o, "},\"adding_replicas\":{},\"removing_replicas\":{}}");
+    return done(&o);
+}
+
+/* [id,...] into r (at most BR_CLU_RF_MAX); -EINVAL. */
+static int ids(struct cur *c, struct br_clu_replicas *r)
+{
+    r->n = 0;
+    if (!eat(c, '['))
+        return -EINVAL;
+    if (eat(c, ']'))
+        return 0;
+    do {
+        int64_t v;
+        if (num(c, &v) < 0 || v < -1 || v > INT32_MAX || r->n >= BR_CLU_RF_MAX)
+            return -EINVAL;
+        r->id[r->n++] = (int32_t)v;
+    } while (eat(c, ','));
+    return eat(c, ']') ? 0 : -EINVAL;
+}
+
+int br_clu_json_partitions(const char *json, size_t len, struct br_clu_replicas *out, int32_t max)
+{
+    struct cur c = {json, json + len};
+    if (find(&c, "partitions") < 0 || !eat(&c, '{'))
+        return -EINVAL;
+    for (int32_t i = 0; i < max; i++)
+        out[i].n = 0;
+    int32_t n = 0;
+    if (!eat(&c, '}')) {
+        do {
+            char k[16], *stop;
+            struct br_clu_replicas r;
+            if (str(&c, k, sizeof k) < 0 || !eat(&c, ':') || ids(&c, &r) < 0 || r.n == 0)
+                return -EINVAL;
+            long p = strtol(k, &stop, 10);
+            if (*stop || stop == k || p < 0 || p >= INT32_MAX)
+                return -EINVAL;
+            if (p < max) {
+                if (out[p].n)
+                    return -EINVAL; /* twice */
+                out[p] = r;
+            }
+            n++;
+        } while (eat(&c, ','));
+        if (!eat(&c, '}'))
+            return -EINVAL;
+    }
+    if (finish(&c) < 0)
+        return -EINVAL;
+    /* n distinct numbers, each below n when they all fit: exactly 0..n-1 */
+    for (int32_t p = 0; p < n && p < max; p++)
+        if (out[p].n == 0)
+            return -EINVAL;
+    return n;
+}
+
+int br_clu_json_state_enc(char *buf, size_t cap, const struct br_clu_state *st)
+{
+    struct out o = {buf, cap, 0, cap == 0};
+    put(&o, "{\"controller_epoch\":%d,\"leader\":%d,\"version\":1,\"leader_epoch\":%d,\"isr\":",
+        (int)st->controller_epoch, (int)st->leader, (int)st->leader_epoch);
+    put_ids(&o, &st->isr);
+    put(&o, "}");
+    return done(&o);
+}
+
+int br_clu_json_state(const char *json, size_t len, struct br_clu_state *out)
+{
+    int64_t leader, le, ce;
+    if (br_clu_json_int(json, len, "leader", &leader) < 0 ||
+        br_clu_json_int(json, len, "leader_epoch", &le) < 0 ||
+        br_clu_json_int(json, len, "controller_epoch", &ce) < 0 || leader < -1 ||
+        leader > INT32_MAX || le < 0 || le > INT32_MAX || ce < 0 || ce > INT32_MAX)
+        return -EINVAL;
+    struct cur c = {json, json + len};
+    if (find(&c, "isr") < 0 || ids(&c, &out->isr) < 0 || finish(&c) < 0)
+        return -EINVAL;
+    out->leader = (int32_t)leader;
+    out->leader_epoch = (int32_t)le;
+    out->controller_epoch = (int32_t)ce;
+    return 0;
+}
+
+int br_clu_json_cluster_id_enc(char *buf, size_t cap, const char *id)
+{
+    struct out o = {buf, cap, 0, cap == 0};
+    put(&o, "{\"version\":\"1\",\"id\":");
+    put_str(&o, id);
+    put(&o, "}");
+    return done(&o);
+}
+
+int br_clu_json_cluster_id(const char *json, size_t len, char *out, size_t cap)
+{
+    struct cur c = {json, json + len};
+    if (find(&c, "id") < 0 || str(&c, out, cap) < 0 || finish(&c) < 0 || !out[0])
+        return -EINVAL;
+    return 0;
+}

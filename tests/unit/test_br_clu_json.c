@@ -159,6 +159,64 @@ START_TEST(connect_string)
 }
 END_TEST
 
+START_TEST(topic_state_cluster_id)
+{
+    char buf[512];
+    struct br_clu_replicas parts[3] = {{1, {2}}, {1, {3}}, {2, {1, 2}}};
+    int n = br_clu_json_topic(buf, sizeof buf, parts, 3);
+    ck_assert_int_gt(n, 0);
+    ck_assert_str_eq(buf, "{\"version\":2,\"partitions\":{\"0\":[2],\"1\":[3],\"2\":[1,2]},"
+                          "\"adding_replicas\":{},\"removing_replicas\":{}}");
+    struct br_clu_replicas got[3];
+    ck_assert_int_eq(br_clu_json_partitions(buf, (size_t)n, got, 3), 3);
+    ck_assert_int_eq(got[2].n, 2);
+    ck_assert_int_eq(got[2].id[1], 2);
+    ck_assert_int_eq(got[1].id[0], 3);
+    /* too little room: the count, to call again */
+    ck_assert_int_eq(br_clu_json_partitions(buf, (size_t)n, got, 1), 3);
+    ck_assert_int_eq(br_clu_json_topic(buf, 10, parts, 3), -ENOSPC);
+    /* Kafka's own, out of order, with a topic id */
+    const char *k = "{\"version\":3,\"topic_id\":\"x\",\"partitions\":{\"1\":[1],\"0\":[3]},"
+                    "\"adding_replicas\":{},\"removing_replicas\":{}}";
+    ck_assert_int_eq(br_clu_json_partitions(k, strlen(k), got, 3), 2);
+    ck_assert_int_eq(got[0].id[0], 3);
+    static const char *const badp[] = {
+        "{\"partitions\":{\"0\":[1],\"2\":[1]}}", /* a hole */
+        "{\"partitions\":{\"0\":[1],\"0\":[2]}}", /* twice */
+        "{\"partitions\":{\"0\":[]}}",            /* no replica */
+        "{\"partitions\":{\"x\":[1]}}",
+        "{\"partitions\":{\"0\":[1]}",
+    };
+    for (size_t i = 0; i < sizeof badp / sizeof badp[0]; i++)
+        ck_assert_int_eq(br_clu_json_partitions(badp[i], strlen(badp[i]), got, 3), -EINVAL);
+
+    struct br_clu_state st = {
+        .leader = 2, .leader_epoch = 4, .controller_epoch = 7, .isr = {2, {2, 3}}};
+    n = br_clu_json_state_enc(buf, sizeof buf, &st);
+    ck_assert_str_eq(buf, "{\"controller_epoch\":7,\"leader\":2,\"version\":1,\"leader_epoch\":4,"
+                          "\"isr\":[2,3]}");
+    struct br_clu_state back;
+    ck_assert_int_eq(br_clu_json_state(buf, (size_t)n, &back), 0);
+    ck_assert_int_eq(back.leader, 2);
+    ck_assert_int_eq(back.leader_epoch, 4);
+    ck_assert_int_eq(back.controller_epoch, 7);
+    ck_assert_int_eq(back.isr.n, 2);
+    ck_assert_int_eq(back.isr.id[1], 3);
+    const char *off = "{\"controller_epoch\":1,\"leader\":-1,\"version\":1,\"leader_epoch\":1,"
+                      "\"isr\":[1]}";
+    ck_assert_int_eq(br_clu_json_state(off, strlen(off), &back), 0);
+    ck_assert_int_eq(back.leader, -1);
+    ck_assert_int_eq(br_clu_json_state(off, strlen(off) - 1, &back), -EINVAL);
+
+    n = br_clu_json_cluster_id_enc(buf, sizeof buf, "AbC-d_9");
+    ck_assert_str_eq(buf, "{\"version\":\"1\",\"id\":\"AbC-d_9\"}");
+    char id[32];
+    ck_assert_int_eq(br_clu_json_cluster_id(buf, (size_t)n, id, sizeof id), 0);
+    ck_assert_str_eq(id, "AbC-d_9");
+    ck_assert_int_eq(br_clu_json_cluster_id(buf, (size_t)n, id, 4), -EINVAL);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("br_clu_json");
@@ -167,6 +225,7 @@ static Suite *suite(void)
     tcase_add_test(tc, kafka_documents);
     tcase_add_test(tc, nested_and_malformed);
     tcase_add_test(tc, connect_string);
+    tcase_add_test(tc, topic_state_cluster_id);
     suite_add_tcase(s, tc);
     return s;
 }
