@@ -686,6 +686,7 @@ static int open_cluster(struct br_server *srv)
         .connect = cfg->zk_connect,
         .session_timeout_ms = cfg->zk_session_timeout_ms,
         .conn_timeout_ms = cfg->zk_connection_timeout_ms,
+        .store = srv->store,
     };
     cluster_endpoints(srv, &cc);
     char err[1024];
