@@ -326,7 +326,7 @@ int br_api_describe_cluster(struct br_req *q, struct br_resp *r)
     struct kp_describe_cluster_resp resp = {
         .error_message = KP_STR_NULL,
         .endpoint_type = 1,
-        .cluster_id = kp_str_of("splicelog"),
+        .cluster_id = kp_str_of(q->x->clu ? br_clu_cluster_id(q->x->clu) : "splicelog"),
         .controller_id = controller_id,
         .n_brokers = nb,
         .brokers = bs,

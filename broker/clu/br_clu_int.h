@@ -74,13 +74,13 @@ struct br_clu {
     pthread_mutex_t lock;
     pthread_cond_t cond; /* CLOCK_MONOTONIC */
     /* under lock: what the watchers saw */
-    int zstate;        /* the session's last state (ZOO_CONNECTED_STATE, ...) */
-    bool expired;      /* the session expired: a new one is needed */
-    bool ids_dirty;    /* /brokers/ids changed */
-    bool ctl_dirty;    /* /controller changed */
-    bool topics_dirty; /* a topic, an assignment or a partition state changed */
-    bool state_dirty;  /* zstate changed (logged by the cluster thread) */
-    bool stop;         /* br_clu_close */
+    int zstate;           /* the session's last state (ZOO_CONNECTED_STATE, ...) */
+    bool expired;         /* the session expired: a new one is needed */
+    bool ids_dirty;       /* /brokers/ids changed */
+    bool ctl_dirty;       /* /controller changed */
+    bool topics_dirty;    /* a topic, an assignment or a partition state changed */
+    bool state_dirty;     /* zstate changed (logged by the cluster thread) */
+    bool stop;            /* br_clu_close */
     struct clu_req *reqs; /* waiting for the cluster thread */
     /* under lock: the view */
     struct member *members; /* by id */

@@ -28,7 +28,8 @@
 #include "st.h"
 
 /* A znode's path into out; false when it does not fit (a name too long for any path). */
-static bool path_of(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool path_of(char *out, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static bool path_of(char *out, size_t cap, const char *fmt, ...)
 {
     va_list ap;
@@ -134,8 +135,8 @@ static int read_state(struct br_clu *c, const char *topic, int32_t p, struct cpa
             return rc;
         cp->zver = st.version;
         if (len <= 0 || br_clu_json_state(buf, (size_t)len, &cp->st) < 0) {
-            br_warn_limited("cluster: %s is not a partition state: '%.*s'", path,
-                            len > 0 ? len : 0, buf);
+            br_warn_limited("cluster: %s is not a partition state: '%.*s'", path, len > 0 ? len : 0,
+                            buf);
             /* the controller writes a valid one over it */
             cp->st = (struct br_clu_state){.leader = -1, .isr = cp->rep};
         }
@@ -337,9 +338,8 @@ static bool decide(const struct br_clu *c, const struct cpart *cp, struct br_clu
             live.id[live.n++] = cp->rep.id[k];
     if (cp->zver < 0) {
         /* a new partition: the first live replica leads, the live replicas are the ISR */
-        *ns = (struct br_clu_state){.leader = live.n ? live.id[0] : -1,
-                                    .leader_epoch = 0,
-                                    .isr = live.n ? live : cp->rep};
+        *ns = (struct br_clu_state){
+            .leader = live.n ? live.id[0] : -1, .leader_epoch = 0, .isr = live.n ? live : cp->rep};
         return true;
     }
     const struct br_clu_state *st = &cp->st;
@@ -486,8 +486,7 @@ static int run_create(struct br_clu *c, struct clu_req *r)
     free(reps);
     char path[PATH_MAX_LEN];
     int rc = ZBADARGUMENTS;
-    if (jl > 0 && jl <= BIG_MAX &&
-        path_of(path, sizeof path, "%s/%s", c->p_topics, r->name))
+    if (jl > 0 && jl <= BIG_MAX && path_of(path, sizeof path, "%s/%s", c->p_topics, r->name))
         rc = zoo_create(c->zh, path, json, jl, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
     free(json);
     if (rc == ZOK) {
@@ -576,8 +575,7 @@ static void wait_view(struct br_clu *c, const char *name, bool want, int64_t wai
     pthread_mutex_unlock(&c->lock);
 }
 
-int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t rf,
-                        int64_t wait_ms)
+int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t rf, int64_t wait_ms)
 {
     struct clu_req r = {.kind = REQ_CREATE, .name = name, .np = np, .rf = rf};
     int rc = submit(c, &r);
@@ -641,8 +639,7 @@ bool br_clu_leads(struct br_clu *c, const char *name, size_t len, int32_t p)
     return yes;
 }
 
-int br_clu_topics(struct br_clu *c, int (*fn)(void *ctx, const char *name, int32_t np),
-                  void *ctx)
+int br_clu_topics(struct br_clu *c, int (*fn)(void *ctx, const char *name, int32_t np), void *ctx)
 {
     int rc = 0;
     pthread_mutex_lock(&c->lock);
