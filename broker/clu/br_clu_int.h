@@ -48,14 +48,14 @@ struct ctopic {
 /* A request of another thread for the cluster thread (br_clu_create_topic ...). */
 struct clu_req {
     struct clu_req *next;
-    int kind; /* REQ_CREATE, REQ_DELETE */
+    int kind; /* REQ_CREATE, REQ_DELETE, REQ_ADD */
     const char *name;
-    int32_t np;
+    int32_t np; /* REQ_CREATE: partitions; REQ_ADD: the new total */
     int16_t rf;
     int rc;    /* the answer: 0 or -errno */
     bool done; /* under lock */
 };
-enum { REQ_CREATE = 1, REQ_DELETE = 2 };
+enum { REQ_CREATE = 1, REQ_DELETE = 2, REQ_ADD = 3 };
 
 struct br_clu {
     struct br_clu_conf conf;

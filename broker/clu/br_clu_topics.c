@@ -501,6 +501,53 @@ static int run_create(struct br_clu *c, struct clu_req *r)
     return rc == ZBADARGUMENTS ? -EINVAL : zk_errno(rc);
 }
 
+static int run_add(struct br_clu *c, struct clu_req *r)
+{
+    char path[PATH_MAX_LEN];
+    if (!path_of(path, sizeof path, "%s/%s", c->p_topics, r->name))
+        return -ENOENT;
+    int len = BIG_MAX;
+    struct Stat st;
+    int rc = zoo_get(c->zh, path, 0, c->big, &len, &st);
+    if (rc == ZNONODE)
+        return -ENOENT;
+    if (rc != ZOK)
+        return zk_errno(rc);
+    int32_t have = len > 0 ? br_clu_json_partitions(c->big, (size_t)len, NULL, 0) : -EINVAL;
+    if (have <= 0)
+        return -EIO;
+    if (r->np <= have || r->np > ST_MAX_PARTITIONS || c->nmembers < 1)
+        return -EINVAL;
+    struct br_clu_replicas *reps = calloc((size_t)r->np, sizeof(*reps));
+    if (!reps)
+        return -ENOMEM;
+    (void)br_clu_json_partitions(c->big, (size_t)len, reps, have);
+    int n = c->nmembers;
+    int32_t rf = reps[0].n < n ? reps[0].n : n;
+    uint32_t start = fnv1a(r->name) % (uint32_t)n;
+    for (int32_t p = have; p < r->np; p++) {
+        reps[p].n = rf;
+        for (int32_t k = 0; k < rf; k++)
+            reps[p].id[k] = c->members[(start + (uint32_t)p + (uint32_t)k) % (uint32_t)n].id;
+    }
+    size_t cap = (size_t)r->np * ((size_t)BR_CLU_RF_MAX * 12 + 16) + 128;
+    char *json = malloc(cap);
+    int jl = json ? br_clu_json_topic(json, cap, reps, r->np) : -ENOMEM;
+    free(reps);
+    rc = jl > 0 && jl <= BIG_MAX ? zoo_set(c->zh, path, json, jl, st.version) : ZBADARGUMENTS;
+    free(json);
+    if (rc == ZOK) {
+        br_info("cluster: topic %s grown from %d to %d partition(s)", r->name, (int)have,
+                (int)r->np);
+        return 0;
+    }
+    if (rc == ZBADVERSION)
+        return -EBUSY;
+    if (rc == ZNONODE)
+        return -ENOENT;
+    return rc == ZBADARGUMENTS ? -EINVAL : zk_errno(rc);
+}
+
 static int run_delete(struct br_clu *c, struct clu_req *r)
 {
     char path[PATH_MAX_LEN];
@@ -530,6 +577,8 @@ void br_clu__run_req(struct br_clu *c, struct clu_req *r)
         r->rc = -EAGAIN;
     else if (r->kind == REQ_CREATE)
         r->rc = run_create(c, r);
+    else if (r->kind == REQ_ADD)
+        r->rc = run_add(c, r);
     else
         r->rc = run_delete(c, r);
 }
@@ -551,13 +600,14 @@ static int submit(struct br_clu *c, struct clu_req *r)
     return r->rc;
 }
 
-/* Under lock: whether name has a leader for every partition (want) or is gone (!want). */
-static bool settled(struct br_clu *c, const char *name, bool want)
+/* Under lock: whether name has at least np partitions, each with a leader (want), or is gone
+ * (!want). */
+static bool settled(struct br_clu *c, const char *name, bool want, int32_t np)
 {
     struct ctopic *t = find_in(c->topics, c->ntopics, name, strlen(name));
     if (!t)
         return !want;
-    if (!want)
+    if (!want || t->np < np)
         return false;
     for (int32_t p = 0; p < t->np; p++)
         if (t->p[p].zver < 0 || t->p[p].st.leader < 0)
@@ -565,11 +615,11 @@ static bool settled(struct br_clu *c, const char *name, bool want)
     return true;
 }
 
-static void wait_view(struct br_clu *c, const char *name, bool want, int64_t wait_ms)
+static void wait_view(struct br_clu *c, const char *name, bool want, int32_t np, int64_t wait_ms)
 {
     struct timespec dl = br_clu__deadline_in(wait_ms);
     pthread_mutex_lock(&c->lock);
-    while (!c->stop && !settled(c, name, want))
+    while (!c->stop && !settled(c, name, want, np))
         if (pthread_cond_timedwait(&c->cond, &c->lock, &dl) == ETIMEDOUT)
             break;
     pthread_mutex_unlock(&c->lock);
@@ -580,7 +630,16 @@ int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t 
     struct clu_req r = {.kind = REQ_CREATE, .name = name, .np = np, .rf = rf};
     int rc = submit(c, &r);
     if (rc == 0 && wait_ms > 0)
-        wait_view(c, name, true, wait_ms);
+        wait_view(c, name, true, np, wait_ms);
+    return rc;
+}
+
+int br_clu_add_partitions(struct br_clu *c, const char *name, int32_t total, int64_t wait_ms)
+{
+    struct clu_req r = {.kind = REQ_ADD, .name = name, .np = total};
+    int rc = submit(c, &r);
+    if (rc == 0 && wait_ms > 0)
+        wait_view(c, name, true, total, wait_ms);
     return rc;
 }
 
@@ -589,7 +648,7 @@ int br_clu_delete_topic(struct br_clu *c, const char *name, int64_t wait_ms)
     struct clu_req r = {.kind = REQ_DELETE, .name = name};
     int rc = submit(c, &r);
     if (rc == 0 && wait_ms > 0)
-        wait_view(c, name, false, wait_ms);
+        wait_view(c, name, false, 0, wait_ms);
     return rc;
 }
 

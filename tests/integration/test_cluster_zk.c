@@ -22,6 +22,7 @@
  *   bootstrap broker and reads them back through another; /cluster/id is the cluster id;
  * - kill -9 of a leader: its partitions (RF 1) go offline (leader -1, LEADER_NOT_AVAILABLE,
  *   the state znode says -1), restarted: it leads them again, the data readable;
+ * - CreatePartitions on any broker grows the assignment, the new partitions get leaders;
  * - DeleteTopics on any broker: the controller deletes the znodes, every broker the topic.
  * Each test works under its own chroot. Skipped, saying so, without java or Debian's
  * zookeeper package. Every wait is bounded.
@@ -522,7 +523,8 @@ END_TEST
 
 /* Polls b's Metadata for topic until every partition's leader is not -2 (any: pass want NULL)
  * or equals want[p] (-1: offline); the leaders into got. */
-static void wait_leaders(struct tb_broker *b, const char *topic, const int32_t *want, int32_t *got)
+static void wait_leaders_n(struct tb_broker *b, const char *topic, int nparts, const int32_t *want,
+                           int32_t *got)
 {
     static struct tb_metadata m;
     const char *const names[] = {topic};
@@ -532,8 +534,8 @@ static void wait_leaders(struct tb_broker *b, const char *topic, const int32_t *
         ck_assert_int_ge(fd, 0);
         ck_assert_int_eq(tb_metadata(fd, names, 1, false, &m), 0);
         close(fd);
-        bool ok = m.n_topics == 1 && m.topic[0].error == 0 && m.topic[0].n_parts == SPREAD_PARTS;
-        for (int p = 0; ok && p < SPREAD_PARTS; p++) {
+        bool ok = m.n_topics == 1 && m.topic[0].error == 0 && m.topic[0].n_parts == nparts;
+        for (int p = 0; ok && p < nparts; p++) {
             int32_t l = m.topic[0].part[p].leader;
             ok = want ? l == want[p] : l >= 1;
             /* an offline partition says so, a led one does not */
@@ -546,6 +548,11 @@ static void wait_leaders(struct tb_broker *b, const char *topic, const int32_t *
                       topic);
         sleep_ms(100);
     }
+}
+
+static void wait_leaders(struct tb_broker *b, const char *topic, const int32_t *want, int32_t *got)
+{
+    wait_leaders_n(b, topic, SPREAD_PARTS, want, got);
 }
 
 /* A shell command's exit status (0: success). */
@@ -664,6 +671,12 @@ START_TEST(topics_through_the_controller)
     ck_assert_int_eq(fetch_err(&B[other], topic, 0), 6);
     ck_assert_int_eq(produce_err(&B[lead[0]], topic, 0), 0);
     ck_assert_int_eq(fetch_err(&B[lead[0]], topic, 0), 0);
+    struct tb_list_offsets_resp lo;
+    fd = tb_connect(B[other].port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(tb_list_offsets(fd, topic, 0, -1, &lo), 0);
+    ck_assert_int_eq(lo.error, 6);
+    close(fd);
 
     /* /cluster/id is the cluster id every broker gives */
     snprintf(p, sizeof p, "%s/cluster/id", chroot_);
@@ -686,10 +699,11 @@ START_TEST(topics_through_the_controller)
     char got[4096], want[256];
     if (have_kcat) {
         for (int q = 0; q < SPREAD_PARTS; q++)
-            ck_assert_int_eq(sh("printf 'p%d-a\\np%d-b\\n' | timeout 60 kcat -P -b 127.0.0.1:%d -t %s "
-                                "-p %d -X message.send.max.retries=20 2>'%s/kcat-produce.err'",
-                                q, q, B[1].port, topic, q, B[1].dir),
-                             0);
+            ck_assert_int_eq(
+                sh("printf 'p%d-a\\np%d-b\\n' | timeout 60 kcat -P -b 127.0.0.1:%d -t %s "
+                   "-p %d -X message.send.max.retries=20 2>'%s/kcat-produce.err'",
+                   q, q, B[1].port, topic, q, B[1].dir),
+                0);
         for (int q = 0; q < SPREAD_PARTS; q++) {
             kcat_read(&B[2], topic, q, got, sizeof got);
             snprintf(want, sizeof want, "%sp%d-a\np%d-b\n", q == 0 ? "direct-0\n" : "", q, q);
@@ -726,6 +740,25 @@ START_TEST(topics_through_the_controller)
         kcat_read(&B[other], topic, 0, got, sizeof got);
         ck_assert_str_eq(got, "direct-0\np0-a\np0-b\n");
     }
+
+    /* grown to 8 partitions through broker 3 (CreatePartitions): every broker sees 8 led */
+    char tool[600];
+    const char *build = getenv("SPLICELOG_BUILD"), *root = getenv("SPLICELOG_ROOT");
+    if (build)
+        snprintf(tool, sizeof tool, "%s/san/splicelog", build);
+    else
+        snprintf(tool, sizeof tool, "%s/build/san/splicelog", root ? root : ".");
+    ck_assert_int_eq(sh("'%s' topic add-partitions %s --total 8 --bootstrap 127.0.0.1:%d "
+                        ">'%s/add.out' 2>&1",
+                        tool, topic, B[3].port, B[3].dir),
+                     0);
+    int32_t lead8[8];
+    for (int i = 1; i <= NBROKERS; i++)
+        wait_leaders_n(&B[i], topic, 8, NULL, lead8);
+    for (int q = 0; q < SPREAD_PARTS; q++)
+        ck_assert_int_eq(lead8[q], lead[q]);
+    snprintf(p, sizeof p, "%s/brokers/topics/%s/partitions/7/state", chroot_, topic);
+    ck_assert_int_eq(json_int(zk_get(zh, p, NULL), "leader"), lead8[7]);
 
     /* deleted through broker 2: gone from ZooKeeper and from every broker */
     fd = tb_connect(B[2].port);
