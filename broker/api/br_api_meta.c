@@ -122,9 +122,14 @@ int32_t br_api_topic_partitions(struct br_ctx *x, const char *name, size_t len)
                                    : st_topic_partitions(x->store, name, len);
 }
 
-bool br_api_not_leader(struct br_ctx *x, const char *name, size_t len, int32_t partition)
+int16_t br_api_leader_err(struct br_ctx *x, const char *name, size_t len, int32_t partition)
 {
-    return clustered(x, name, len) && !br_clu_leads(x->clu, name, len, partition);
+    if (!clustered(x, name, len))
+        return KP_ERR_NONE;
+    int32_t id = br_clu_leader(x->clu, name, len, partition);
+    return id == x->cfg->node_id ? KP_ERR_NONE
+           : id == -ENOENT       ? KP_ERR_UNKNOWN_TOPIC_OR_PARTITION
+                                 : KP_ERR_NOT_LEADER_OR_FOLLOWER;
 }
 
 struct each {

@@ -104,11 +104,10 @@ static void answer_one(struct br_ctx *x, struct kp_str topic, int64_t ts, bool c
         o->error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
         return;
     }
-    if (br_api_not_leader(x, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0,
-                          o->partition_index)) {
-        o->error_code = KP_ERR_NOT_LEADER_OR_FOLLOWER; /* a cluster's, led elsewhere */
+    o->error_code =
+        br_api_leader_err(x, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0, o->partition_index);
+    if (o->error_code) /* a cluster's, led elsewhere (or unknown there) */
         return;
-    }
     struct st_log *log =
         st_log_get(store, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0, o->partition_index);
     if (!log) {

@@ -132,12 +132,13 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
     size_t len = p->records.len > 0 ? (size_t)p->records.len : 0;
 
     struct st_log *log = NULL;
-    if (br_api_not_leader(x, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0,
-                          p->partition_index)) {
-        /* a cluster's partition another broker leads (or none): the client refreshes its
-         * Metadata and goes there */
-        err = KP_ERR_NOT_LEADER_OR_FOLLOWER;
-        why = "not the leader of this partition";
+    /* a cluster's partition another broker leads (or none): the client refreshes its
+     * Metadata and goes there */
+    err =
+        br_api_leader_err(x, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0, p->partition_index);
+    if (err) {
+        why = err == KP_ERR_NOT_LEADER_OR_FOLLOWER ? "not the leader of this partition"
+                                                   : "unknown topic or partition";
         goto out;
     }
     log =

@@ -28,7 +28,7 @@
  *   LeaderAndIsr requests for now). Before a view that makes this broker a replica of a
  *   partition is published, the cluster thread creates the topic in conf->store; a topic
  *   that leaves the view is deleted from it. br_clu_topic_partitions, br_clu_partition,
- *   br_clu_leads and br_clu_topics read the view from any thread (under the lock, no
+ *   br_clu_leader and br_clu_topics read the view from any thread (under the lock, no
  *   allocation). br_clu_create_topic and br_clu_delete_topic hand the work to the cluster
  *   thread and wait for it: never call them from a loop thread.
  * - Errors: 0 or -errno; ZooKeeper's own codes are named in the log lines.
@@ -89,8 +89,9 @@ int32_t br_clu_topic_partitions(struct br_clu *c, const char *name, size_t len);
 /* Partition p of topic name: 0 and *out, or -ENOENT. */
 int br_clu_partition(struct br_clu *c, const char *name, size_t len, int32_t p,
                      struct br_clu_part *out);
-/* Whether this broker leads partition p of topic name in the view. */
-bool br_clu_leads(struct br_clu *c, const char *name, size_t len, int32_t p);
+/* Who leads partition p of topic name in the view: its broker id, -1 none (offline, or no
+ * state yet), -ENOENT no such partition. */
+int32_t br_clu_leader(struct br_clu *c, const char *name, size_t len, int32_t p);
 /* Calls fn for every topic of the view, by name, under the view's lock (fn must not call
  * this module); stops at fn's first non-zero return, which it returns. */
 int br_clu_topics(struct br_clu *c, int (*fn)(void *ctx, const char *name, int32_t np), void *ctx);

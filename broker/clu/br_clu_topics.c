@@ -687,15 +687,15 @@ int br_clu_partition(struct br_clu *c, const char *name, size_t len, int32_t p,
     return rc;
 }
 
-bool br_clu_leads(struct br_clu *c, const char *name, size_t len, int32_t p)
+int32_t br_clu_leader(struct br_clu *c, const char *name, size_t len, int32_t p)
 {
-    bool yes = false;
+    int32_t id = -ENOENT;
     pthread_mutex_lock(&c->lock);
     struct ctopic *t = find_in(c->topics, c->ntopics, name, len);
     if (t && p >= 0 && p < t->np)
-        yes = t->p[p].zver >= 0 && t->p[p].st.leader == c->conf.broker_id;
+        id = t->p[p].zver >= 0 ? t->p[p].st.leader : -1;
     pthread_mutex_unlock(&c->lock);
-    return yes;
+    return id;
 }
 
 int br_clu_topics(struct br_clu *c, int (*fn)(void *ctx, const char *name, int32_t np), void *ctx)
