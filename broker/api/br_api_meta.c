@@ -3,8 +3,11 @@
  *
  * ApiVersions: KP_API_LIST's advertised ranges (kp_api_advertised), exactly.
  *
- * Metadata: this node is the only broker, leader and sole replica of every partition. Its
- * address is the one advertised to the connection the request came on (q->peer: the
+ * Metadata: on a single node, this node is the only broker, leader and sole replica of every
+ * partition; in a cluster (zookeeper.connect), the topics, leaders, replicas, ISR and offline
+ * replicas are the cluster's view (br_clu.h; internal topics stay this broker's own), and
+ * CreateTopics, auto-creation and DeleteTopics go through ZooKeeper. This broker's address
+ * is the one advertised to the connection the request came on (q->peer: the
  * listener's advertised.listeners entry, else its bound address, else — for a wildcard bind —
  * the local address of this very connection), so clients reconnect to something reachable.
  * A missing topic is created with num.partitions when the request allows it (v4 flag; always

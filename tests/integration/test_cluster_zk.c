@@ -20,8 +20,9 @@
  *   same leaders, spread over all three; Produce and Fetch on a broker that does not lead a
  *   partition answer NOT_LEADER_OR_FOLLOWER; kcat produces to every partition through one
  *   bootstrap broker and reads them back through another; /cluster/id is the cluster id;
- * - kill -9 of a leader: its partitions (RF 1) go offline (leader -1, LEADER_NOT_AVAILABLE,
- *   the state znode says -1), restarted: it leads them again, the data readable;
+ * - kill -9 of the controller, which leads partitions too: the new controller takes them
+ *   offline (RF 1: leader -1, LEADER_NOT_AVAILABLE, the state znode says -1, written under the
+ *   new controller epoch); restarted: it leads them again, the data readable;
  * - CreatePartitions on any broker grows the assignment, the new partitions get leaders;
  * - DeleteTopics on any broker: the controller deletes the znodes, every broker the topic.
  * Each test works under its own chroot. Skipped, saying so, without java or Debian's
@@ -711,9 +712,16 @@ START_TEST(topics_through_the_controller)
         }
     }
 
-    /* kill -9 a leader: once its session has expired its partitions are offline (RF 1: no
-     * other replica), in ZooKeeper and in every live broker's Metadata */
-    int victim = lead[0];
+    /* kill -9 the controller, a leader too: once its session has expired, the new controller
+     * takes its partitions offline (RF 1: no other replica), in ZooKeeper and in every live
+     * broker's Metadata */
+    long ctl, epoch;
+    controller_of(zh, &ctl, &epoch);
+    int victim = (int)ctl, q0 = -1, alive = victim == 1 ? 2 : 1;
+    for (int q = SPREAD_PARTS - 1; q >= 0; q--)
+        if (lead[q] == victim)
+            q0 = q;
+    ck_assert_int_ge(q0, 0);
     ck_assert_int_ge(tb_broker_stop(&B[victim], SIGKILL), 0);
     int32_t offline[SPREAD_PARTS];
     for (int q = 0; q < SPREAD_PARTS; q++)
@@ -721,24 +729,26 @@ START_TEST(topics_through_the_controller)
     for (int i = 1; i <= NBROKERS; i++)
         if (i != victim)
             wait_leaders(&B[i], topic, offline, seen);
+    snprintf(p, sizeof p, "%s/brokers/topics/%s/partitions/%d/state", chroot_, topic, q0);
     int64_t until = now_ms() + WAIT_MS;
-    for (;;) {
-        snprintf(p, sizeof p, "%s/brokers/topics/%s/partitions/0/state", chroot_, topic);
-        if (json_int(zk_get(zh, p, NULL), "leader") == -1)
-            break; /* (json_int's -1 is also "no key": the state has one) */
+    while (!strstr(zk_get(zh, p, NULL), "\"leader\":-1,")) {
         ck_assert_msg(now_ms() < until, "%s: %s", p, zk_get(zh, p, NULL));
         sleep_ms(100);
     }
-    ck_assert_msg(strstr(zk_get(zh, p, NULL), "\"leader\":-1"), "%s", zk_get(zh, p, NULL));
-    ck_assert_int_eq(produce_err(&B[other], topic, 0), 6);
+    long ctl2, epoch2;
+    controller_of(zh, &ctl2, &epoch2);
+    ck_assert_int_ne(ctl2, victim);
+    ck_assert_int_ge(json_int(zk_get(zh, p, NULL), "controller_epoch"), epoch2);
+    ck_assert_int_eq(produce_err(&B[alive], topic, q0), 6);
 
     /* restarted: it leads its partitions again, the data still there */
     ck_assert_int_eq(start_broker(&B[victim], victim, NULL), 0);
     for (int i = 1; i <= NBROKERS; i++)
         wait_leaders(&B[i], topic, lead, seen);
     if (have_kcat) {
-        kcat_read(&B[other], topic, 0, got, sizeof got);
-        ck_assert_str_eq(got, "direct-0\np0-a\np0-b\n");
+        kcat_read(&B[alive], topic, q0, got, sizeof got);
+        snprintf(want, sizeof want, "%sp%d-a\np%d-b\n", q0 == 0 ? "direct-0\n" : "", q0, q0);
+        ck_assert_str_eq(got, want);
     }
 
     /* grown to 8 partitions through broker 3 (CreatePartitions): every broker sees 8 led */
