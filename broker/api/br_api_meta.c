@@ -873,7 +873,10 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
         }
         if (t->replication_factor != -1 && t->replication_factor != 1) {
             o->error_code = KP_ERR_INVALID_REPLICATION_FACTOR;
-            o->error_message = kp_str_of("replication factor larger than available brokers: 1");
+            o->error_message =
+                kp_str_of(x->clu ? "replication factor above 1: partitions are not replicated "
+                                   "yet (docs/cluster.md, M3)"
+                                 : "replication factor larger than available brokers: 1");
             continue;
         }
         ct->lc = x->cfg->log;

@@ -679,6 +679,21 @@ START_TEST(topics_through_the_controller)
     ck_assert_int_eq(lo.error, 6);
     close(fd);
 
+    /* auto-created by a Metadata request to broker 3: through ZooKeeper too, led, and known
+     * to the others */
+    {
+        static struct tb_metadata am;
+        const char *const auto_names[] = {"auto1"};
+        fd = tb_connect(B[3].port);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(tb_metadata(fd, auto_names, 1, true, &am), 0);
+        close(fd);
+        snprintf(p, sizeof p, "%s/brokers/topics/auto1", chroot_);
+        ck_assert_ptr_nonnull(zk_get(zh, p, NULL));
+        for (int i = 1; i <= NBROKERS; i++)
+            wait_leaders_n(&B[i], "auto1", 1, NULL, seen);
+    }
+
     /* /cluster/id is the cluster id every broker gives */
     snprintf(p, sizeof p, "%s/cluster/id", chroot_);
     const char *cj = zk_get(zh, p, NULL);
