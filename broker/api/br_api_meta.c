@@ -493,9 +493,9 @@ static void md_run(struct br_job *j)
         int crc = br_cotopic_internal(name, strlen(name))
                       ? br_cotopic_create(x->store, x->cfg->offsets_topic_partitions,
                                           x->cfg->offsets_topic_segment_bytes)
-                  : x->clu
-                      ? br_clu_create_topic(x->clu, name, mj->partitions, 1, AUTO_CREATE_WAIT_MS)
-                      : st_topic_create(x->store, name, mj->partitions, NULL);
+                  : x->clu ? br_clu_create_topic(x->clu, name, mj->partitions, 1, NULL,
+                                                 AUTO_CREATE_WAIT_MS)
+                           : st_topic_create(x->store, name, mj->partitions, NULL);
         if (crc == 0) {
             br_info("auto-created topic %s with %d partition(s) (Metadata from peer=%s)",
                     br_log_cstr(name).s, mj->partitions, mj->peer->name);
@@ -695,6 +695,7 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
  * the job only creates, then done() encodes. Lives in the response's scratch memory. */
 struct ct_topic {
     uint32_t name_off; /* in the job's name bytes */
+    uint32_t cfg_off;  /* in a cluster: its /config/topics document, in the name bytes too */
     int32_t np;
     struct st_log_config lc;
     bool create;
@@ -721,9 +722,10 @@ static void ct_run(struct br_job *j)
         const char *name = cj->names + t->name_off;
         /* in a cluster through ZooKeeper (the controller elects the leaders; the topic's
          * configs are not carried there yet: the replicas get the defaults) */
-        int crc = clustered(x, name, strlen(name))
-                      ? br_clu_create_topic(x->clu, name, t->np, 1, cj->wait_ms)
-                      : st_topic_create(x->store, name, t->np, &t->lc);
+        int crc =
+            clustered(x, name, strlen(name))
+                ? br_clu_create_topic(x->clu, name, t->np, 1, cj->names + t->cfg_off, cj->wait_ms)
+                : st_topic_create(x->store, name, t->np, &t->lc);
         if (crc == -EEXIST) {
             o->error_code = KP_ERR_TOPIC_ALREADY_EXISTS;
             o->error_message = kp_str_of("topic already exists");
@@ -768,6 +770,33 @@ static void ct_done(struct br_job *j)
     br_ready(j->x, r);
 }
 
+/* In a cluster: t's configs (those with a value) as /config/topics/<t>'s document, written
+ * after the names at *off (advanced past it), its offset in ct->cfg_off. */
+static bool ct_config_json(struct ct_job *cj, struct ct_topic *ct,
+                           const struct kp_create_topics_topic *t, size_t *off)
+{
+    struct br_clu_kv kv[64];
+    int n = 0;
+    for (int32_t j = 0; j < t->n_configs; j++) {
+        const struct kp_create_topics_config *cf = &t->configs[j];
+        if (cf->value.len < 0 || cf->name.len <= 0)
+            continue; /* null: the default */
+        if (n == (int)(sizeof kv / sizeof kv[0]))
+            return false;
+        kv[n++] = (struct br_clu_kv){cf->name.ptr, cf->value.ptr, (size_t)cf->name.len,
+                                     (size_t)cf->value.len};
+    }
+    size_t room = 32;
+    for (int i = 0; i < n; i++)
+        room += 6 * (kv[i].klen + kv[i].vlen) + 8;
+    int len = br_clu_json_config_enc(cj->names + *off, room, kv, n);
+    if (len < 0)
+        return false;
+    ct->cfg_off = (uint32_t)*off;
+    *off += (size_t)len + 1;
+    return true;
+}
+
 int br_api_create_topics(struct br_req *q, struct br_resp *r)
 {
     struct br_ctx *x = q->x;
@@ -776,8 +805,20 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
     if (rc < 0)
         return br_req_bad(q, rc);
     size_t names = 0;
-    for (int32_t i = 0; i < req.n_topics; i++)
+    for (int32_t i = 0; i < req.n_topics; i++) {
         names += (size_t)(req.topics[i].name.len > 0 ? req.topics[i].name.len : 0) + 1;
+        if (!x->clu)
+            continue;
+        /* in a cluster, the configs as a /config/topics document (br_clu_json): at most 6
+         * bytes per byte escaped, plus the punctuation */
+        names += 32;
+        for (int32_t j = 0; j < req.topics[i].n_configs; j++) {
+            const struct kp_create_topics_config *cf = &req.topics[i].configs[j];
+            names += 6 * ((size_t)(cf->name.len > 0 ? cf->name.len : 0) +
+                          (size_t)(cf->value.len > 0 ? cf->value.len : 0)) +
+                     8;
+        }
+    }
     size_t n = (size_t)req.n_topics;
     size_t need = br_align8(sizeof(struct ct_job)) + br_align8(n * sizeof(struct ct_topic)) +
                   br_align8(n * sizeof(struct kp_create_topics_result)) + names;
@@ -896,6 +937,11 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
         }
         if (!cfg_ok)
             continue;
+        if (x->clu && !req.validate_only && !ct_config_json(cj, ct, t, &name_off)) {
+            o->error_code = KP_ERR_INVALID_CONFIG;
+            o->error_message = kp_str_of("too many configs");
+            continue;
+        }
         if (req.validate_only) {
             if (br_api_topic_partitions(x, cname, (size_t)nl) >= 0) {
                 o->error_code = KP_ERR_TOPIC_ALREADY_EXISTS;

@@ -550,6 +550,7 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
     snprintf(c->p_epoch, sizeof c->p_epoch, "%s/controller_epoch", c->chroot);
     snprintf(c->p_topics, sizeof c->p_topics, "%s/brokers/topics", c->chroot);
     snprintf(c->p_deletes, sizeof c->p_deletes, "%s/admin/delete_topics", c->chroot);
+    snprintf(c->p_configs, sizeof c->p_configs, "%s/config/topics", c->chroot);
     if (!c->big)
         return open_fail(c, -ENOMEM, err, errlen, "cluster: out of memory");
 
@@ -568,7 +569,8 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
             zoo_recv_timeout(c->zh));
     if ((rc = br_clu__ensure_path(c, c->p_ids)) != ZOK ||
         (rc = br_clu__ensure_path(c, c->p_topics)) != ZOK ||
-        (rc = br_clu__ensure_path(c, c->p_deletes)) != ZOK)
+        (rc = br_clu__ensure_path(c, c->p_deletes)) != ZOK ||
+        (rc = br_clu__ensure_path(c, c->p_configs)) != ZOK)
         return open_fail(c, -EIO, err, errlen, "ZooKeeper: cannot create %s: %s", c->p_ids,
                          zerror(rc));
     if ((rc = br_clu__cluster_id(c)) != ZOK)

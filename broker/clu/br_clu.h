@@ -42,6 +42,7 @@
 
 #include "br_clu_json.h"
 #include "br_config.h"
+#include "st.h"
 
 struct br_clu;
 struct st_store;
@@ -54,6 +55,11 @@ struct br_clu_conf {
     int n_endpoints; /* this broker's listeners, as registered */
     struct br_clu_endpoint endpoints[BR_MAX_LISTENERS];
     struct st_store *store; /* where the partitions this broker holds live */
+    /* A topic this broker starts holding is created with log_defaults and its
+     * /config/topics/<t> entries applied by topic_config (0, or non-zero: the entry is
+     * skipped with a warning); topic_config may be NULL (defaults only). */
+    struct st_log_config log_defaults;
+    int (*topic_config)(struct st_log_config *lc, const char *key, const char *val);
 };
 
 /* One partition as the cluster's view has it. */
@@ -95,13 +101,14 @@ int32_t br_clu_leader(struct br_clu *c, const char *name, size_t len, int32_t p)
 /* Calls fn for every topic of the view, by name, under the view's lock (fn must not call
  * this module); stops at fn's first non-zero return, which it returns. */
 int br_clu_topics(struct br_clu *c, int (*fn)(void *ctx, const char *name, int32_t np), void *ctx);
-/* Writes topic name's assignment (np partitions, rf replicas each, spread over the live
- * brokers) to /brokers/topics/<name>; the controller then writes the partition states. Waits
+/* Writes topic name's configs (config_json: br_clu_json_config_enc's, NULL: none) to
+ * /config/topics/<name>, then its assignment (np partitions, rf replicas each, spread over the
+ * live brokers) to /brokers/topics/<name>; the controller then writes the partition states. Waits
  * at most wait_ms for this broker's view to show a leader for every partition (it is created
  * all the same if that takes longer). 0, -EEXIST, -EINVAL (rf above the live brokers), -EIO,
  * -EAGAIN (ZooKeeper unreachable), -ECANCELED (closing). Not on a loop thread. */
 int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t rf,
-                        int64_t wait_ms);
+                        const char *config_json, int64_t wait_ms);
 /* Grows topic name to total partitions: the new ones are assigned like a new topic's (the
  * replication factor of partition 0) and the assignment rewritten conditionally on its
  * version; the controller writes their states. Waits at most wait_ms for the view to show

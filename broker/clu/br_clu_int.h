@@ -50,7 +50,8 @@ struct clu_req {
     struct clu_req *next;
     int kind; /* REQ_CREATE, REQ_DELETE, REQ_ADD */
     const char *name;
-    int32_t np; /* REQ_CREATE: partitions; REQ_ADD: the new total */
+    const char *config; /* REQ_CREATE: /config/topics/<t>'s document, or NULL */
+    int32_t np;         /* REQ_CREATE: partitions; REQ_ADD: the new total */
     int16_t rf;
     int rc;    /* the answer: 0 or -errno */
     bool done; /* under lock */
@@ -67,6 +68,7 @@ struct br_clu {
     char p_epoch[PATH_MAX_LEN];      /* <chroot>/controller_epoch */
     char p_topics[PATH_MAX_LEN];     /* <chroot>/brokers/topics */
     char p_deletes[PATH_MAX_LEN];    /* <chroot>/admin/delete_topics */
+    char p_configs[PATH_MAX_LEN];    /* <chroot>/config/topics */
     char cluster_id[64];             /* /cluster/id's, set once by br_clu_open */
     zhandle_t *zh;                   /* written under lock by the thread that owns the session */
     char *big;                       /* BIG_MAX bytes: the cluster thread's read buffer */

@@ -456,3 +456,57 @@ int br_clu_json_cluster_id(const char *json, size_t len, char *out, size_t cap)
         return -EINVAL;
     return 0;
 }
+
+/* ---- topic configs -------------------------------------------------------------------------- */
+
+/* A JSON string of s[0, n) (as put_str). */
+static void put_strn(struct out *o, const char *s, size_t n)
+{
+    put(o, "\"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            put(o, "\\%c", c);
+        else if (c < 0x20)
+            put(o, "\\u%04x", c);
+        else
+            put(o, "%c", c);
+    }
+    put(o, "\"");
+}
+
+int br_clu_json_config_enc(char *buf, size_t cap, const struct br_clu_kv *kv, int n)
+{
+    struct out o = {buf, cap, 0, cap == 0};
+    put(&o, "{\"version\":1,\"config\":{");
+    for (int i = 0; i < n; i++) {
+        if (i)
+            put(&o, ",");
+        put_strn(&o, kv[i].key, kv[i].klen);
+        put(&o, ":");
+        put_strn(&o, kv[i].val, kv[i].vlen);
+    }
+    put(&o, "}}");
+    return done(&o);
+}
+
+int br_clu_json_config_each(const char *json, size_t len,
+                            int (*fn)(void *ctx, const char *key, const char *val), void *ctx)
+{
+    struct cur c = {json, json + len};
+    if (find(&c, "config") < 0 || !eat(&c, '{'))
+        return -EINVAL;
+    if (!eat(&c, '}')) {
+        do {
+            char k[128], v[256];
+            if (str(&c, k, sizeof k) < 0 || !eat(&c, ':') || str(&c, v, sizeof v) < 0)
+                return -EINVAL;
+            int rc = fn(ctx, k, v);
+            if (rc)
+                return rc;
+        } while (eat(&c, ','));
+        if (!eat(&c, '}'))
+            return -EINVAL;
+    }
+    return finish(&c);
+}

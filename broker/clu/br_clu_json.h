@@ -72,6 +72,19 @@ int br_clu_json_partitions(const char *json, size_t len, struct br_clu_replicas 
 /* {"controller_epoch":E,"leader":L,"version":1,"leader_epoch":LE,"isr":[..]} */
 int br_clu_json_state_enc(char *buf, size_t cap, const struct br_clu_state *st);
 int br_clu_json_state(const char *json, size_t len, struct br_clu_state *out);
+/* One topic config as given to CreateTopics (not NUL-terminated). */
+struct br_clu_kv {
+    const char *key, *val;
+    size_t klen, vlen;
+};
+/* /config/topics/<t>: {"version":1,"config":{"k":"v",...}} */
+int br_clu_json_config_enc(char *buf, size_t cap, const struct br_clu_kv *kv, int n);
+/* Calls fn for each key and value of a /config/topics/<t> document (strings, NUL-terminated,
+ * keys up to 127 bytes, values up to 255); stops at fn's first non-zero return. 0, fn's
+ * return, or -EINVAL. */
+int br_clu_json_config_each(const char *json, size_t len,
+                            int (*fn)(void *ctx, const char *key, const char *val), void *ctx);
+
 /* {"version":"1","id":"<id>"} and its id (out: cap bytes, NUL-terminated); -EINVAL. */
 int br_clu_json_cluster_id_enc(char *buf, size_t cap, const char *id);
 int br_clu_json_cluster_id(const char *json, size_t len, char *out, size_t cap);

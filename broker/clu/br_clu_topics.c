@@ -179,6 +179,34 @@ static int read_topic(struct br_clu *c, const char *name, struct ctopic *t)
     return ZOK;
 }
 
+struct cfg_apply {
+    struct br_clu *c;
+    const char *topic;
+    struct st_log_config *lc;
+};
+
+static int apply_one(void *ctx, const char *key, const char *val)
+{
+    struct cfg_apply *a = ctx;
+    if (a->c->conf.topic_config && a->c->conf.topic_config(a->lc, key, val) != 0)
+        br_warn("cluster: topic %s: config %s=%s not applied here", a->topic, key, val);
+    return 0;
+}
+
+/* The configs topic name is created with here: the defaults and /config/topics/<t>'s. */
+static void topic_config(struct br_clu *c, const char *name, struct st_log_config *lc)
+{
+    *lc = c->conf.log_defaults;
+    char path[PATH_MAX_LEN], buf[DATA_MAX];
+    int len = (int)sizeof buf;
+    if (!path_of(path, sizeof path, "%s/%s", c->p_configs, name) ||
+        zoo_get(c->zh, path, 0, buf, &len, NULL) != ZOK || len <= 0)
+        return; /* none: the defaults */
+    struct cfg_apply a = {c, name, lc};
+    if (br_clu_json_config_each(buf, (size_t)len, apply_one, &a) < 0)
+        br_warn("cluster: %s is not a topic config document", path);
+}
+
 /* Brings the local store in line with the view: the topics this broker holds a partition of
  * exist with their partition count; those that left the view are deleted. */
 static void sync_store(struct br_clu *c, struct ctopic *nt, int nn, struct ctopic *ot, int on)
@@ -195,7 +223,9 @@ static void sync_store(struct br_clu *c, struct ctopic *nt, int nn, struct ctopi
         int32_t have = st_topic_partitions(store, t->name, len);
         int rc = 0;
         if (have < 0) {
-            rc = st_topic_create(store, t->name, t->np, NULL);
+            struct st_log_config lc;
+            topic_config(c, t->name, &lc);
+            rc = st_topic_create(store, t->name, t->np, &lc);
             if (rc == 0)
                 br_info("cluster: topic %s (%d partition(s)) created here", t->name, (int)t->np);
         } else if (have < t->np) {
@@ -409,6 +439,10 @@ static int delete_topic_nodes(struct br_clu *c, const char *name)
     if (rc != ZOK && res[1].err != ZNONODE)
         return rc;
     br_info("cluster: controller: topic %s deleted", name);
+    (void)path_of(sp, sizeof sp, "%s/%s", c->p_configs, name);
+    rc = zoo_delete(c->zh, sp, -1);
+    if (rc != ZOK && rc != ZNONODE)
+        return rc;
     (void)path_of(sp, sizeof sp, "%s/%s", c->p_deletes, name);
     rc = zoo_delete(c->zh, sp, -1);
     return rc == ZNONODE ? ZOK : rc;
@@ -486,6 +520,19 @@ static int run_create(struct br_clu *c, struct clu_req *r)
     free(reps);
     char path[PATH_MAX_LEN];
     int rc = ZBADARGUMENTS;
+    /* the configs first, as Kafka: a broker that sees the assignment finds them */
+    if (r->config && path_of(path, sizeof path, "%s/%s", c->p_configs, r->name)) {
+        int cl = (int)strlen(r->config);
+        rc = zoo_create(c->zh, path, r->config, cl, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        if (rc == ZNODEEXISTS) /* (left by a topic of that name that is gone, or being made) */
+            rc = zoo_set(c->zh, path, r->config, cl, -1);
+        if (rc != ZOK) {
+            free(json);
+            br_warn("cluster: cannot write the configs of topic %s: %s", r->name, zerror(rc));
+            return zk_errno(rc);
+        }
+        rc = ZBADARGUMENTS;
+    }
     if (jl > 0 && jl <= BIG_MAX && path_of(path, sizeof path, "%s/%s", c->p_topics, r->name))
         rc = zoo_create(c->zh, path, json, jl, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
     free(json);
@@ -625,9 +672,11 @@ static void wait_view(struct br_clu *c, const char *name, bool want, int32_t np,
     pthread_mutex_unlock(&c->lock);
 }
 
-int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t rf, int64_t wait_ms)
+int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t rf,
+                        const char *config_json, int64_t wait_ms)
 {
-    struct clu_req r = {.kind = REQ_CREATE, .name = name, .np = np, .rf = rf};
+    struct clu_req r = {
+        .kind = REQ_CREATE, .name = name, .config = config_json, .np = np, .rf = rf};
     int rc = submit(c, &r);
     if (rc == 0 && wait_ms > 0)
         wait_view(c, name, true, np, wait_ms);

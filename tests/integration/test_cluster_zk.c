@@ -694,6 +694,34 @@ START_TEST(topics_through_the_controller)
             wait_leaders_n(&B[i], "auto1", 1, NULL, seen);
     }
 
+    /* created with a config through broker 2: /config/topics/<t> holds it, and every broker
+     * holding a partition (3 partitions: all three) created the topic with it */
+    {
+        char tool[600], out[400];
+        const char *build = getenv("SPLICELOG_BUILD"), *root = getenv("SPLICELOG_ROOT");
+        if (build)
+            snprintf(tool, sizeof tool, "%s/san/splicelog", build);
+        else
+            snprintf(tool, sizeof tool, "%s/build/san/splicelog", root ? root : ".");
+        ck_assert_int_eq(sh("'%s' topic create cfgd --partitions 3 --config cleanup.policy=compact "
+                            "--bootstrap 127.0.0.1:%d >'%s/create.out' 2>&1",
+                            tool, B[2].port, B[2].dir),
+                         0);
+        snprintf(p, sizeof p, "%s/config/topics/cfgd", chroot_);
+        const char *cfg = zk_get(zh, p, NULL);
+        ck_assert_msg(cfg && strstr(cfg, "\"cleanup.policy\":\"compact\""), "%s: %s", p,
+                      cfg ? cfg : "(none)");
+        int32_t l3[3];
+        wait_leaders_n(&B[1], "cfgd", 3, NULL, l3);
+        for (int i = 1; i <= NBROKERS; i++) {
+            snprintf(out, sizeof out, "%s/describe.out", B[i].dir);
+            ck_assert_int_eq(sh("'%s' topic describe cfgd --bootstrap 127.0.0.1:%d >'%s' 2>&1 && "
+                                "grep -q 'cleanup.policy *compact' '%s'",
+                                tool, B[i].port, out, out),
+                             0);
+        }
+    }
+
     /* /cluster/id is the cluster id every broker gives */
     snprintf(p, sizeof p, "%s/cluster/id", chroot_);
     const char *cj = zk_get(zh, p, NULL);

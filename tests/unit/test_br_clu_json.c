@@ -8,6 +8,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "br_clu.h"
@@ -217,6 +218,34 @@ START_TEST(topic_state_cluster_id)
 }
 END_TEST
 
+static int collect_kv(void *ctx, const char *key, const char *val)
+{
+    char *out = ctx;
+    size_t l = strlen(out);
+    snprintf(out + l, 256 - l, "%s=%s;", key, val);
+    return 0;
+}
+
+START_TEST(topic_configs)
+{
+    char buf[256], seen[256] = "";
+    struct br_clu_kv kv[2] = {{"cleanup.policy", "compact", 14, 7}, {"x.y", "a\"b", 3, 3}};
+    int n = br_clu_json_config_enc(buf, sizeof buf, kv, 2);
+    ck_assert_int_gt(n, 0);
+    ck_assert_str_eq(
+        buf, "{\"version\":1,\"config\":{\"cleanup.policy\":\"compact\",\"x.y\":\"a\\\"b\"}}");
+    ck_assert_int_eq(br_clu_json_config_each(buf, (size_t)n, collect_kv, seen), 0);
+    ck_assert_str_eq(seen, "cleanup.policy=compact;x.y=a\"b;");
+    n = br_clu_json_config_enc(buf, sizeof buf, kv, 0);
+    ck_assert_str_eq(buf, "{\"version\":1,\"config\":{}}");
+    seen[0] = 0;
+    ck_assert_int_eq(br_clu_json_config_each(buf, (size_t)n, collect_kv, seen), 0);
+    ck_assert_str_eq(seen, "");
+    ck_assert_int_eq(br_clu_json_config_each(buf, (size_t)n - 1, collect_kv, seen), -EINVAL);
+    ck_assert_int_eq(br_clu_json_config_enc(buf, 8, kv, 2), -ENOSPC);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("br_clu_json");
@@ -226,6 +255,7 @@ static Suite *suite(void)
     tcase_add_test(tc, nested_and_malformed);
     tcase_add_test(tc, connect_string);
     tcase_add_test(tc, topic_state_cluster_id);
+    tcase_add_test(tc, topic_configs);
     suite_add_tcase(s, tc);
     return s;
 }
