@@ -694,6 +694,45 @@ START_TEST(topics_through_the_controller)
             wait_leaders_n(&B[i], "auto1", 1, NULL, seen);
     }
 
+    /* a replication factor above 1 is refused until replication exists (M3) */
+    {
+        fd = tb_connect(B[1].port);
+        ck_assert_int_ge(fd, 0);
+        struct tb_req rr;
+        ck_assert_int_eq(tb_req_begin(&rr, 256, 19, 4, 4343), 0);
+        tb_enc_create_topics(&rr, 4, "rf3", 3, 3, 10000, false);
+        struct tb_frame ff;
+        ck_assert_int_eq(tb_call(fd, &rr, 4343, &ff), 0);
+        tb_req_free(&rr);
+        ck_assert_int_eq(tb_dec_create_topics(&ff, 4, &err), 0);
+        tb_frame_free(&ff);
+        close(fd);
+        ck_assert_int_eq(err, 38); /* INVALID_REPLICATION_FACTOR */
+        snprintf(p, sizeof p, "%s/brokers/topics/rf3", chroot_);
+        ck_assert_ptr_null(zk_get(zh, p, NULL));
+    }
+
+    /* fencing: /controller_epoch moved on behind the controller's back (as a newer controller
+     * would): its next write fails the check, it says so and reads who leads again (itself,
+     * /controller still names it), then writes under the version it now knows */
+    {
+        long c0, e0;
+        controller_of(zh, &c0, &e0);
+        char ep[128], val[32];
+        snprintf(ep, sizeof ep, "%s/controller_epoch", chroot_);
+        snprintf(val, sizeof val, "%ld", e0);
+        ck_assert_int_eq(zoo_set(zh, ep, val, (int)strlen(val), -1), ZOK);
+        fd = tb_connect(B[1].port);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(tb_create_topic(fd, "fenced", 3, &err), 0);
+        close(fd);
+        int32_t l3[3];
+        for (int i = 1; i <= NBROKERS; i++)
+            wait_leaders_n(&B[i], "fenced", 3, NULL, l3);
+        ck_assert_msg(tb_log_contains(&B[c0], "is no longer the controller"),
+                      "the controller did not see its epoch move");
+    }
+
     /* created with a config through broker 2: /config/topics/<t> holds it, and every broker
      * holding a partition (3 partitions: all three) created the topic with it */
     {
