@@ -114,6 +114,9 @@ int br_clu__read_topics(struct br_clu *c);
 /* The controller's duties: states for new partitions, leaders for partitions whose leader
  * died or came back, pending deletions. Only while this broker is the controller. */
 int br_clu__reconcile(struct br_clu *c);
+/* The state partition cp should have given the live brokers (c->members), when it differs
+ * from what it has: true and *ns (the controller epoch left to the writer). Pure. */
+bool br_clu__decide(const struct br_clu *c, const struct cpart *cp, struct br_clu_state *ns);
 /* Runs one queued request (creates an assignment / marks a deletion). */
 void br_clu__run_req(struct br_clu *c, struct clu_req *r);
 /* Reads /cluster/id, creating it when missing. */

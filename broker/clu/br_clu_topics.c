@@ -359,8 +359,7 @@ static int write_state(struct br_clu *c, const struct ctopic *t, int32_t p, stru
     return ZOK;
 }
 
-/* The state partition cp should have, when it differs from what it has: true and *ns. */
-static bool decide(const struct br_clu *c, const struct cpart *cp, struct br_clu_state *ns)
+bool br_clu__decide(const struct br_clu *c, const struct cpart *cp, struct br_clu_state *ns)
 {
     struct br_clu_replicas live = {0};
     for (int32_t k = 0; k < cp->rep.n; k++)
@@ -466,7 +465,7 @@ int br_clu__reconcile(struct br_clu *c)
         const struct ctopic *t = &c->topics[i];
         for (int32_t p = 0; p < t->np; p++) {
             struct br_clu_state ns;
-            if (!decide(c, &t->p[p], &ns))
+            if (!br_clu__decide(c, &t->p[p], &ns))
                 continue;
             rc = write_state(c, t, p, &t->p[p], &ns);
             if (rc != ZOK)
