@@ -383,7 +383,10 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
             t->partitions = NULL;
             continue;
         }
-        (void)st_topic_id(x->store, t->name.ptr, (size_t)t->name.len, t->topic_id.b);
+        if (clustered(x, t->name.ptr, (size_t)t->name.len)) /* the same from every broker */
+            (void)br_clu_topic_id(x->clu, t->name.ptr, (size_t)t->name.len, t->topic_id.b);
+        else
+            (void)st_topic_id(x->store, t->name.ptr, (size_t)t->name.len, t->topic_id.b);
         t->is_internal = br_cotopic_internal(t->name.ptr, (size_t)t->name.len);
         struct kp_metadata_partition *ps = kp_arena_alloc(&a, (size_t)t->n_partitions, sizeof(*ps));
         if (!ps && t->n_partitions > 0) {
@@ -620,7 +623,9 @@ static int metadata_by_id(struct br_req *q, struct br_resp *r, const struct kp_m
                 return br_req_bad(q, -EBADMSG);
             }
             char *nb = buf + i * (NAME_MAX_LEN + 1);
-            if (st_topic_by_id(q->x->store, req->topic_ids[i].b, nb, NAME_MAX_LEN + 1) == 0) {
+            if ((q->x->clu &&
+                 br_clu_topic_by_id(q->x->clu, req->topic_ids[i].b, nb, NAME_MAX_LEN + 1) == 0) ||
+                st_topic_by_id(q->x->store, req->topic_ids[i].b, nb, NAME_MAX_LEN + 1) == 0) {
                 names[i] = (struct kp_str){nb, (int32_t)strlen(nb)};
             } else {
                 names[i] = KP_STR_NULL;

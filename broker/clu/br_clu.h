@@ -92,6 +92,11 @@ const char *br_clu_cluster_id(const struct br_clu *c);
 
 /* The partition count of a topic of the view, or -ENOENT. */
 int32_t br_clu_topic_partitions(struct br_clu *c, const char *name, size_t len);
+/* The topic id of a topic of the view (the same on every broker): 0, -ENOENT (no such topic,
+ * or it has none). */
+int br_clu_topic_id(struct br_clu *c, const char *name, size_t len, uint8_t id[16]);
+/* The name of the topic of the view with that id (cap bytes, NUL-terminated): 0, -ENOENT. */
+int br_clu_topic_by_id(struct br_clu *c, const uint8_t id[16], char *name, size_t cap);
 /* Partition p of topic name: 0 and *out, or -ENOENT. */
 int br_clu_partition(struct br_clu *c, const char *name, size_t len, int32_t p,
                      struct br_clu_part *out);

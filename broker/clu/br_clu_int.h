@@ -41,6 +41,7 @@ struct cpart {
 
 struct ctopic {
     char *name;
+    uint8_t id[16]; /* the assignment's topic_id (all zero: none) */
     int32_t np;
     struct cpart *p; /* [np] */
 };

@@ -348,10 +348,69 @@ static void put_ids(struct out *o, const struct br_clu_replicas *r)
 
 static int done(struct out *o) { return o->full ? -ENOSPC : (int)o->len; }
 
-int br_clu_json_topic(char *buf, size_t cap, const struct br_clu_replicas *parts, int32_t n)
+static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+void br_clu_uuid_str(const uint8_t id[16], char out[23])
+{
+    uint8_t b[18] = {0};
+    memcpy(b, id, 16);
+    int o = 0;
+    for (int i = 0; i < 18 && o < 22; i += 3) {
+        uint32_t v = (uint32_t)b[i] << 16 | (uint32_t)b[i + 1] << 8 | b[i + 2];
+        for (int k = 3; k >= 0 && o < 22; k--)
+            out[o++] = B64URL[(v >> (6 * k)) & 63];
+    }
+    out[22] = 0;
+}
+
+int br_clu_uuid_parse(const char *s, uint8_t id[16])
+{
+    if (strlen(s) != 22)
+        return -EINVAL;
+    uint8_t b[18] = {0};
+    uint32_t acc = 0;
+    int bits = 0, n = 0;
+    for (int i = 0; i < 22; i++) {
+        const char *at = strchr(B64URL, s[i]);
+        if (!s[i] || !at)
+            return -EINVAL;
+        acc = (acc << 6) | (uint32_t)(at - B64URL);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            b[n++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (n != 16 || acc != 0) /* (the last character's 4 spare bits are zero) */
+        return -EINVAL;
+    memcpy(id, b, 16);
+    return 0;
+}
+
+int br_clu_json_topic_id(const char *json, size_t len, uint8_t id[16])
+{
+    struct cur c = {json, json + len};
+    char s[32];
+    int rc = find(&c, "topic_id");
+    if (rc < 0)
+        return rc;
+    if (str(&c, s, sizeof s) < 0 || finish(&c) < 0 || br_clu_uuid_parse(s, id) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+int br_clu_json_topic(char *buf, size_t cap, const struct br_clu_replicas *parts, int32_t n,
+                      const uint8_t *id)
 {
     struct out o = {buf, cap, 0, cap == 0};
-    put(&o, "{\"version\":2,\"partitions\":{");
+    if (id) {
+        char t[23];
+        br_clu_uuid_str(id, t);
+        put(&o, "{\"version\":3,\"topic_id\":\"%s\",\"partitions\":{", t);
+    } else {
+        put(&o, "{\"version\":2,\"partitions\":{");
+    }
     for (int32_t p = 0; p < n; p++) {
         put(&o, "%s\"%d\":", p ? "," : "", (int)p);
         put_ids(&o, &parts[p]);

@@ -63,8 +63,15 @@ struct br_clu_state {
 };
 
 /* {"version":2,"partitions":{"0":[1,2],...},"adding_replicas":{},"removing_replicas":{}} for
- * partitions 0..n-1. */
-int br_clu_json_topic(char *buf, size_t cap, const struct br_clu_replicas *parts, int32_t n);
+ * partitions 0..n-1; with a topic id (id not NULL), Kafka's version 3 with "topic_id". */
+int br_clu_json_topic(char *buf, size_t cap, const struct br_clu_replicas *parts, int32_t n,
+                      const uint8_t *id);
+/* A topic's "topic_id" (16 bytes): 0, -ENOENT (none: version 2), -EINVAL. */
+int br_clu_json_topic_id(const char *json, size_t len, uint8_t id[16]);
+/* Kafka's Uuid text: 16 bytes in base64url without padding, 22 characters (out: 23 bytes);
+ * and back (-EINVAL). */
+void br_clu_uuid_str(const uint8_t id[16], char out[23]);
+int br_clu_uuid_parse(const char *s, uint8_t id[16]);
 /* The assignment of a topic: partition p's replicas into out[p] for p < max; returns how many
  * partitions the document has (may exceed max: call again with more room), or -EINVAL (also
  * when the partition numbers are not 0..n-1, each once, or a replica list is empty). */

@@ -39,6 +39,8 @@ static bool path_of(char *out, size_t cap, const char *fmt, ...)
     return n >= 0 && (size_t)n < cap;
 }
 
+static void random_uuid(uint8_t b[16]);
+
 /* ---- the view ------------------------------------------------------------------------------- */
 
 void br_clu__topics_free(struct ctopic *t, int n)
@@ -170,6 +172,8 @@ static int read_topic(struct br_clu *c, const char *name, struct ctopic *t)
         return ZSYSTEMERROR;
     }
     (void)br_clu_json_partitions(c->big, (size_t)len, reps, n);
+    if (br_clu_json_topic_id(c->big, (size_t)len, t->id) < 0)
+        memset(t->id, 0, sizeof t->id); /* (written by a Kafka before topic ids) */
     for (int32_t p = 0; p < n; p++)
         t->p[p].rep = reps[p];
     free(reps);
@@ -225,7 +229,7 @@ static void sync_store(struct br_clu *c, struct ctopic *nt, int nn, struct ctopi
         if (have < 0) {
             struct st_log_config lc;
             topic_config(c, t->name, &lc);
-            rc = st_topic_create(store, t->name, t->np, &lc);
+            rc = st_topic_create_id(store, t->name, t->np, &lc, t->id);
             if (rc == 0)
                 br_info("cluster: topic %s (%d partition(s)) created here", t->name, (int)t->np);
         } else if (have < t->np) {
@@ -515,7 +519,9 @@ static int run_create(struct br_clu *c, struct clu_req *r)
         for (int k = 0; k < r->rf; k++)
             reps[p].id[k] = c->members[(start + (uint32_t)p + (uint32_t)k) % (uint32_t)n].id;
     }
-    int jl = br_clu_json_topic(json, cap, reps, r->np);
+    uint8_t id[16];
+    random_uuid(id);
+    int jl = br_clu_json_topic(json, cap, reps, r->np, id);
     free(reps);
     char path[PATH_MAX_LEN];
     int rc = ZBADARGUMENTS;
@@ -578,7 +584,9 @@ static int run_add(struct br_clu *c, struct clu_req *r)
     }
     size_t cap = (size_t)r->np * ((size_t)BR_CLU_RF_MAX * 12 + 16) + 128;
     char *json = malloc(cap);
-    int jl = json ? br_clu_json_topic(json, cap, reps, r->np) : -ENOMEM;
+    uint8_t id[16];
+    bool has_id = br_clu_json_topic_id(c->big, (size_t)len, id) == 0;
+    int jl = json ? br_clu_json_topic(json, cap, reps, r->np, has_id ? id : NULL) : -ENOMEM;
     free(reps);
     rc = jl > 0 && jl <= BIG_MAX ? zoo_set(c->zh, path, json, jl, st.version) : ZBADARGUMENTS;
     free(json);
@@ -711,6 +719,42 @@ int32_t br_clu_topic_partitions(struct br_clu *c, const char *name, size_t len)
     return n;
 }
 
+static bool id_zero(const uint8_t id[16])
+{
+    for (int i = 0; i < 16; i++)
+        if (id[i])
+            return false;
+    return true;
+}
+
+int br_clu_topic_id(struct br_clu *c, const char *name, size_t len, uint8_t id[16])
+{
+    int rc = -ENOENT;
+    pthread_mutex_lock(&c->lock);
+    struct ctopic *t = find_in(c->topics, c->ntopics, name, len);
+    if (t && !id_zero(t->id)) {
+        memcpy(id, t->id, 16);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+int br_clu_topic_by_id(struct br_clu *c, const uint8_t id[16], char *name, size_t cap)
+{
+    int rc = -ENOENT;
+    if (id_zero(id))
+        return rc;
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < c->ntopics && rc; i++)
+        if (memcmp(c->topics[i].id, id, 16) == 0 && strlen(c->topics[i].name) < cap) {
+            memcpy(name, c->topics[i].name, strlen(c->topics[i].name) + 1);
+            rc = 0;
+        }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
 int br_clu_partition(struct br_clu *c, const char *name, size_t len, int32_t p,
                      struct br_clu_part *out)
 {
@@ -758,11 +802,9 @@ int br_clu_topics(struct br_clu *c, int (*fn)(void *ctx, const char *name, int32
 
 /* ---- /cluster/id ---------------------------------------------------------------------------- */
 
-/* 16 random bytes in base64url without padding: Kafka's Uuid.toString. */
-static void new_id(char out[23])
+/* 16 random bytes, a version 4 UUID (never all zero), as Kafka's Uuid.randomUuid. */
+static void random_uuid(uint8_t b[16])
 {
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    uint8_t b[18] = {0};
     FILE *f = fopen("/dev/urandom", "rb");
     size_t got = f ? fread(b, 1, 16, f) : 0;
     if (f)
@@ -774,13 +816,8 @@ static void new_id(char out[23])
         for (int i = 0; i < 16; i++, x = x * 6364136223846793005ull + 1442695040888963407ull)
             b[i] = (uint8_t)(x >> 56);
     }
-    int o = 0;
-    for (int i = 0; i < 18 && o < 22; i += 3) {
-        uint32_t v = (uint32_t)b[i] << 16 | (uint32_t)b[i + 1] << 8 | b[i + 2];
-        for (int k = 3; k >= 0 && o < 22; k--)
-            out[o++] = b64[(v >> (6 * k)) & 63];
-    }
-    out[22] = 0;
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
 }
 
 int br_clu__cluster_id(struct br_clu *c)
@@ -804,7 +841,9 @@ int br_clu__cluster_id(struct br_clu *c)
         if (rc != ZNONODE)
             return rc;
         char id[23], json[128];
-        new_id(id);
+        uint8_t raw[16];
+        random_uuid(raw);
+        br_clu_uuid_str(raw, id);
         int jl = br_clu_json_cluster_id_enc(json, sizeof json, id);
         rc = zoo_create(c->zh, path, json, jl, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
         if (rc != ZOK && rc != ZNODEEXISTS)

@@ -666,6 +666,25 @@ START_TEST(topics_through_the_controller)
     for (int i = 1; i <= NBROKERS; i++)
         ck_assert_msg(per[i] > 0, "broker %d leads none of %s's partitions", i, topic);
 
+    /* one topic id for the topic everywhere: in the assignment (Kafka's version 3), and in each
+     * broker's topic metadata file (so Metadata v10+ and Fetch v13 by id agree across brokers) */
+    snprintf(p, sizeof p, "%s/brokers/topics/%s", chroot_, topic);
+    ck_assert_msg(strstr(zk_get(zh, p, NULL), "\"topic_id\":\""), "%s", zk_get(zh, p, NULL));
+    char ids[NBROKERS + 1][64];
+    for (int i = 1; i <= NBROKERS; i++) {
+        char mf[400], line[256];
+        snprintf(mf, sizeof mf, "%s/%s.topic", B[i].data, topic);
+        FILE *f = fopen(mf, "r");
+        ck_assert_msg(f != NULL, "%s", mf);
+        ids[i][0] = 0;
+        while (fgets(line, sizeof line, f))
+            if (strncmp(line, "id=", 3) == 0 && strlen(line + 3) < sizeof ids[i])
+                memcpy(ids[i], line + 3, strlen(line + 3) + 1);
+        fclose(f);
+        ck_assert_msg(ids[i][0], "no id in %s", mf);
+        ck_assert_str_eq(ids[i], ids[1]);
+    }
+
     /* not the leader: NOT_LEADER_OR_FOLLOWER (6) for Produce and Fetch; the leader takes it */
     int other = lead[0] == 1 ? 2 : 1;
     ck_assert_int_eq(produce_err(&B[other], topic, 0), 6);

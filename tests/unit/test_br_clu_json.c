@@ -164,7 +164,7 @@ START_TEST(topic_state_cluster_id)
 {
     char buf[512];
     struct br_clu_replicas parts[3] = {{1, {2}}, {1, {3}}, {2, {1, 2}}};
-    int n = br_clu_json_topic(buf, sizeof buf, parts, 3);
+    int n = br_clu_json_topic(buf, sizeof buf, parts, 3, NULL);
     ck_assert_int_gt(n, 0);
     ck_assert_str_eq(buf, "{\"version\":2,\"partitions\":{\"0\":[2],\"1\":[3],\"2\":[1,2]},"
                           "\"adding_replicas\":{},\"removing_replicas\":{}}");
@@ -175,7 +175,22 @@ START_TEST(topic_state_cluster_id)
     ck_assert_int_eq(got[1].id[0], 3);
     /* too little room: the count, to call again */
     ck_assert_int_eq(br_clu_json_partitions(buf, (size_t)n, got, 1), 3);
-    ck_assert_int_eq(br_clu_json_topic(buf, 10, parts, 3), -ENOSPC);
+    ck_assert_int_eq(br_clu_json_topic(buf, 10, parts, 3, NULL), -ENOSPC);
+    uint8_t tid[16];
+    n = br_clu_json_topic(buf, sizeof buf, parts, 3, NULL);
+    ck_assert_int_eq(br_clu_json_topic_id(buf, (size_t)n, tid), -ENOENT);
+    /* version 3 with a topic id (Kafka's Uuid text), read back */
+    const uint8_t id[16] = {0xfb, 0x01, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0xff};
+    n = br_clu_json_topic(buf, sizeof buf, parts, 3, id);
+    ck_assert_msg(
+        strstr(buf, "{\"version\":3,\"topic_id\":\"-wECAwQFBgcICQoLDA0O_w\",\"partitions\""), "%s",
+        buf);
+    ck_assert_int_eq(br_clu_json_topic_id(buf, (size_t)n, tid), 0);
+    ck_assert_mem_eq(tid, id, 16);
+    ck_assert_int_eq(br_clu_json_partitions(buf, (size_t)n, got, 3), 3);
+    ck_assert_int_eq(br_clu_uuid_parse("-wECAwQFBgcICQoLDA0O_x", tid), -EINVAL); /* spare bits */
+    ck_assert_int_eq(br_clu_uuid_parse("-wECAwQFBgcICQoLDA0O", tid), -EINVAL);
+    ck_assert_int_eq(br_clu_uuid_parse("-wECAwQFBgcICQoLDA0O_*", tid), -EINVAL);
     /* Kafka's own, out of order, with a topic id */
     const char *k = "{\"version\":3,\"topic_id\":\"x\",\"partitions\":{\"1\":[1],\"0\":[3]},"
                     "\"adding_replicas\":{},\"removing_replicas\":{}}";
@@ -211,10 +226,10 @@ START_TEST(topic_state_cluster_id)
 
     n = br_clu_json_cluster_id_enc(buf, sizeof buf, "AbC-d_9");
     ck_assert_str_eq(buf, "{\"version\":\"1\",\"id\":\"AbC-d_9\"}");
-    char id[32];
-    ck_assert_int_eq(br_clu_json_cluster_id(buf, (size_t)n, id, sizeof id), 0);
-    ck_assert_str_eq(id, "AbC-d_9");
-    ck_assert_int_eq(br_clu_json_cluster_id(buf, (size_t)n, id, 4), -EINVAL);
+    char cid[32];
+    ck_assert_int_eq(br_clu_json_cluster_id(buf, (size_t)n, cid, sizeof cid), 0);
+    ck_assert_str_eq(cid, "AbC-d_9");
+    ck_assert_int_eq(br_clu_json_cluster_id(buf, (size_t)n, cid, 4), -EINVAL);
 }
 END_TEST
 
