@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "br_api.h"
 #include "br_auth.h"
 #include "br_clock.h"
 #include "st_clean.h"
@@ -685,6 +686,16 @@ static void cluster_endpoints(const struct br_server *srv, struct br_clu_conf *c
     }
 }
 
+/* A topic config from ZooKeeper (/config/topics/<t>) onto the log config a replica creates
+ * the topic with: CreateTopics' own rule (br_topic_config_apply). */
+static int cluster_topic_config(struct st_log_config *lc, const char *key, const char *val)
+{
+    uint32_t overrides = 0;
+    const char *why = NULL;
+    return br_topic_config_apply(lc, &overrides, kp_str_of(key), kp_str_of(val), &why) ? -EINVAL
+                                                                                       : 0;
+}
+
 /* With zookeeper.connect: join the cluster (br_clu.h) once the listeners are bound and the
  * state is open, before clients are let in; the loops' contexts read its view. */
 static int open_cluster(struct br_server *srv)
@@ -697,6 +708,9 @@ static int open_cluster(struct br_server *srv)
         .connect = cfg->zk_connect,
         .session_timeout_ms = cfg->zk_session_timeout_ms,
         .conn_timeout_ms = cfg->zk_connection_timeout_ms,
+        .store = srv->store,
+        .log_defaults = cfg->log,
+        .topic_config = cluster_topic_config,
     };
     cluster_endpoints(srv, &cc);
     char err[1024];

@@ -174,6 +174,10 @@ bool st_topic_name_valid(const char *name, size_t len);
 #define ST_MAX_PARTITIONS 100000
 int st_topic_create(struct st_store *store, const char *name, int32_t partitions,
                     const struct st_log_config *cfg);
+/* st_topic_create with the topic id given (a cluster's, from ZooKeeper: every replica has the
+ * same); id NULL or all zero: a new random one. */
+int st_topic_create_id(struct st_store *store, const char *name, int32_t partitions,
+                       const struct st_log_config *cfg, const uint8_t *id);
 /* Deletes a topic and its files (readers holding ranges keep their fds). -ENOENT. */
 int st_topic_delete(struct st_store *store, const char *name);
 /* Number of partitions, or -ENOENT. */

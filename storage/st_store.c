@@ -579,6 +579,12 @@ static void pending_del(struct st_store *st, const char *name)
 int st_topic_create(struct st_store *store, const char *name, int32_t partitions,
                     const struct st_log_config *cfg)
 {
+    return st_topic_create_id(store, name, partitions, cfg, NULL);
+}
+
+int st_topic_create_id(struct st_store *store, const char *name, int32_t partitions,
+                       const struct st_log_config *cfg, const uint8_t *id)
+{
     if (!name || !st_topic_name_valid(name, strlen(name)) || partitions < 1 ||
         partitions > ST_MAX_PARTITIONS)
         return -EINVAL;
@@ -603,7 +609,10 @@ int st_topic_create(struct st_store *store, const char *name, int32_t partitions
     struct st_topic *t = NULL;
     if ((err = topic_load(store, name, partitions, cfg, false, false, &t)) == 0) {
         t->overrides = cfg_diff(cfg, &store->defaults);
-        id_new(t->id);
+        if (id && !id_zero(id))
+            memcpy(t->id, id, ST_TOPIC_ID_LEN);
+        else
+            id_new(t->id);
     }
     if (err == 0 && (err = st__fsync_dir(store->dir)) == 0)
         err = meta_write(store, t);

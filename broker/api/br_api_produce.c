@@ -180,7 +180,17 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
     uint8_t *batch = kp_bytes_mut(p->records, q->frame, q->frame_len);
     size_t len = p->records.len > 0 ? (size_t)p->records.len : 0;
 
-    struct st_log *log =
+    struct st_log *log = NULL;
+    /* a cluster's partition another broker leads (or none): the client refreshes its
+     * Metadata and goes there */
+    err =
+        br_api_leader_err(x, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0, p->partition_index);
+    if (err) {
+        why = err == KP_ERR_NOT_LEADER_OR_FOLLOWER ? "not the leader of this partition"
+                                                   : "unknown topic or partition";
+        goto out;
+    }
+    log =
         st_log_get(x->store, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0, p->partition_index);
     if (!log) {
         err = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
