@@ -242,7 +242,6 @@ static const char *const ignored[] = {
     "metadata.log.dir",
     "num.io.threads",
     "num.replica.fetchers",
-    "num.recovery.threads.per.data.dir",
     "background.threads",
     "socket.send.buffer.bytes",
     "socket.receive.buffer.bytes",
