@@ -576,8 +576,9 @@ static int recover(struct st_log *log, const struct listing *ls, struct st_segve
          * dropped once recovery is done with it); a trusted log reads only its active one's */
         struct st_seg *s = v->s[i];
         uint32_t k;
-        if (check[i] &&
-            ((err = st__idx_load(s, &s->idx, &k)) < 0 || (err = st__idx_load(s, &s->tidx, &k)) < 0))
+        /* (a file the listing did not see is not there: nothing to open) */
+        if (check[i] && (((ls->flags[i] & HAS_IDX) && (err = st__idx_load(s, &s->idx, &k)) < 0) ||
+                         ((ls->flags[i] & HAS_TIDX) && (err = st__idx_load(s, &s->tidx, &k)) < 0)))
             goto out;
     }
 
@@ -672,7 +673,8 @@ static int recover(struct st_log *log, const struct listing *ls, struct st_segve
                 durable = rp.pos;
                 durable_off = rp.next;
             }
-            if ((i < scan_from || digest_present(s, fsize)) && i + 1 < nb) {
+            if (i + 1 < nb &&
+                (i < scan_from || ((ls->flags[i] & HAS_DIGEST) && digest_present(s, fsize)))) {
                 durable = fsize;
                 durable_off = bases[i + 1];
             }
@@ -736,9 +738,12 @@ done:
             continue;
         }
         bool as_sealed = intact && intact[i];
-        /* the index files hold exactly the entries kept (rebuilt ones are written now) */
+        uint8_t fl = ls->flags && i < ls->n ? ls->flags[i] : 0;
+        /* the index files hold exactly the entries kept (rebuilt ones are written now; no
+         * file and no entry: nothing to settle) */
         if (!as_sealed &&
-            ((err = st__idx_settle(s, &s->idx)) < 0 || (err = st__idx_settle(s, &s->tidx)) < 0))
+            ((((fl & HAS_IDX) || s->idx.w > 0) && (err = st__idx_settle(s, &s->idx)) < 0) ||
+             (((fl & HAS_TIDX) || s->tidx.w > 0) && (err = st__idx_settle(s, &s->tidx)) < 0)))
             goto out;
         if (!tail) {
             if (!as_sealed &&
