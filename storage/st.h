@@ -111,7 +111,10 @@ void st_log_config_default(struct st_log_config *c);
  * low watermark (in its record). Starts the flusher and is ready for appends on return. A
  * malformed topic metadata file fails the open with -EBADMSG (nothing is guessed). A
  * partition never written has no directory; its first append makes it (CreatePartitions'
- * new partitions too).
+ * new partitions too). The logs that must be recovered before it returns (after a crash,
+ * those the log checkpoint does not leave dormant) are recovered by
+ * defaults->recovery_threads threads side by side, each log by one of them; the first error
+ * fails the open. fn (st_store_open_logged) is called by one thread at a time.
  */
 int st_store_open(const char *dir, const struct st_log_config *defaults, struct st_store **out);
 
