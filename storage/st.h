@@ -70,9 +70,12 @@ struct st_log_config {
     int64_t producer_id_expiration_check_ms; /* producer.id.expiration.check.interval.ms (10 min) */
     int64_t producer_state_max_bytes;        /* producer.state.max.memory.bytes (64 MiB; -1 no
                                                 bound): every partition's producers together */
-    int64_t open_files_max; /* store-wide: segments whose files stay open, a least-recently-used
-                               bound on descriptors and index mappings whatever the number of
-                               partitions (st_fcache.c); 0: half of RLIMIT_NOFILE */
+    int64_t open_files_max;   /* store-wide: segments whose files stay open, a least-recently-used
+                                 bound on descriptors and index mappings whatever the number of
+                                 partitions (st_fcache.c); 0: half of RLIMIT_NOFILE */
+    int32_t recovery_threads; /* num.recovery.threads.per.data.dir, store-wide: threads that
+                                 recover the logs a crash left unchecked while the store opens
+                                 (0: one per online CPU) */
     /* Topic keys the broker enforces (the store only keeps them): -1 = the broker's value. */
     int32_t max_message_bytes;   /* max.message.bytes (-1: message.max.bytes) */
     int32_t min_insync_replicas; /* min.insync.replicas (1) */
@@ -109,7 +112,10 @@ void st_log_config_default(struct st_log_config *c);
  * low watermark (in its record). Starts the flusher and is ready for appends on return. A
  * malformed topic metadata file fails the open with -EBADMSG (nothing is guessed). A
  * partition never written has no directory; its first append makes it (CreatePartitions'
- * new partitions too).
+ * new partitions too). The logs that must be recovered before it returns (after a crash,
+ * those the log checkpoint does not leave dormant) are recovered by
+ * defaults->recovery_threads threads side by side, each log by one of them; the first error
+ * fails the open. fn (st_store_open_logged) is called by one thread at a time.
  */
 int st_store_open(const char *dir, const struct st_log_config *defaults, struct st_store **out);
 

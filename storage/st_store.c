@@ -30,6 +30,7 @@ void st_log_config_default(struct st_log_config *c)
     c->producer_id_expiration_check_ms = 600000;
     c->producer_state_max_bytes = 64LL << 20;
     c->open_files_max = 0;
+    c->recovery_threads = 0;
     c->max_message_bytes = -1;
     c->min_insync_replicas = 1;
     c->compression_type = ST_COMPRESSION_PRODUCER;
@@ -455,6 +456,22 @@ static void topic_free(struct st_topic *t)
     free(t);
 }
 
+/* A log to recover before the store opens (recover_logs), referenced until then. */
+static int recover_later(struct st_store *st, struct st_log *log)
+{
+    if (st->nrec == st->cap_rec) {
+        int64_t cap = st->cap_rec ? st->cap_rec * 2 : 1024;
+        struct st_log **v = realloc(st->rec_logs, (size_t)cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        st->rec_logs = v;
+        st->cap_rec = cap;
+    }
+    atomic_fetch_add(&log->refs, 1);
+    st->rec_logs[st->nrec++] = log;
+    return 0;
+}
+
 /*
  * The logs of a topic: load (at store open; lazy: the store was closed cleanly, so logs with a
  * clean-shutdown record stay dormant until their first use) or new (a topic being created:
@@ -474,13 +491,12 @@ static int topic_load(struct st_store *st, const char *name, int32_t partitions,
         return -ENOMEM;
     }
     for (int32_t p = 0; p < partitions; p++) {
+        bool recover = false;
         int err = st__log_new(st, name, p, cfg, &t->logs[p]);
-        if (err == 0 && load && (err = st__log_load(t->logs[p], lazy)) < 0) {
-            t->partitions = p + 1;
-            topic_free(t);
-            return err;
-        }
+        if (err == 0 && load && (err = st__log_load(t->logs[p], lazy, &recover)) == 0 && recover)
+            err = recover_later(st, t->logs[p]);
         if (err < 0) {
+            t->partitions = t->logs[p] ? p + 1 : p;
             topic_free(t);
             return err;
         }
@@ -1076,6 +1092,84 @@ void st_store_set_notify(struct st_store *store, st_notify_fn fn, void *arg)
     pthread_mutex_unlock(&store->fl_mu);
 }
 
+/*
+ * Recovering the logs a crash left unchecked (RECOVERY RULE in st_segment.c), at store open:
+ * each log is recovered by one thread, under its own sync_mu, as at its first use, and the
+ * logs are independent (their directories, files and state are their own; the store's totals
+ * are under open_mu, its messages under msg_mu, the descriptor cache has its own lock), so
+ * num.recovery.threads.per.data.dir threads take them in turn. The first error ends the
+ * open, as one thread's would.
+ */
+enum { RECOVERERS_MAX = 64 };
+
+struct recovering {
+    struct st_log **logs;
+    int64_t n;
+    _Atomic int64_t next;
+    _Atomic int err;
+};
+
+static void *recoverer(void *arg)
+{
+    struct recovering *r = arg;
+    for (int64_t i; atomic_load(&r->err) == 0 && (i = atomic_fetch_add(&r->next, 1)) < r->n;) {
+        int e = st__log_activate(r->logs[i]);
+        int zero = 0;
+        if (e < 0)
+            atomic_compare_exchange_strong(&r->err, &zero, e);
+    }
+    return NULL;
+}
+
+/* The number of recovery threads for n logs: the key, or one per online CPU. */
+static int recoverers(const struct st_store *st, int64_t n)
+{
+    long k = st->defaults.recovery_threads;
+    if (k <= 0)
+        k = sysconf(_SC_NPROCESSORS_ONLN);
+    if (k < 1)
+        k = 1;
+    if (k > RECOVERERS_MAX)
+        k = RECOVERERS_MAX;
+    if (k > n)
+        k = n > 0 ? (long)n : 1;
+    return (int)k;
+}
+
+static int recover_logs(struct st_store *st)
+{
+    struct recovering r = {.logs = st->rec_logs, .n = st->nrec};
+    atomic_init(&r.next, 0);
+    atomic_init(&r.err, 0);
+    pthread_t th[RECOVERERS_MAX];
+    int want = recoverers(st, r.n), nth = 0;
+    for (; nth + 1 < want; nth++)
+        if (pthread_create(&th[nth], NULL, recoverer, &r) != 0)
+            break;
+    recoverer(&r); /* this thread too (and alone, when no thread could start) */
+    for (int i = 0; i < nth; i++)
+        pthread_join(th[i], NULL);
+    return atomic_load(&r.err);
+}
+
+static void recover_drop(struct st_store *st)
+{
+    for (int64_t i = 0; i < st->nrec; i++)
+        st_log_put(st->rec_logs[i]);
+    free(st->rec_logs);
+    st->rec_logs = NULL;
+    st->nrec = st->cap_rec = 0;
+}
+
+void st__say(struct st_store *st, enum st_msg_level lv, const char *msg)
+{
+    if (!st->msg_fn)
+        return;
+    pthread_mutex_lock(&st->msg_mu);
+    st->msg_fn(st->msg_arg, lv, msg);
+    pthread_mutex_unlock(&st->msg_mu);
+}
+
 static int load_topics(struct st_store *st, bool lazy)
 {
     DIR *d = opendir(st->dir);
@@ -1151,6 +1245,8 @@ int st_store_open_logged(const char *dir, const struct st_log_config *defaults, 
     pthread_mutex_init(&st->scrub_mu, NULL);
     pthread_mutex_init(&st->dir_mu, NULL);
     pthread_mutex_init(&st->ck_mu, NULL);
+    pthread_mutex_init(&st->msg_mu, NULL);
+    pthread_mutex_init(&st->open_mu, NULL);
     st->ck_fd = -1;
     if (getrandom(&st->ps_seed, sizeof(st->ps_seed), GRND_NONBLOCK) != sizeof(st->ps_seed))
         st->ps_seed = (uint64_t)st__mono_ms() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
@@ -1190,6 +1286,9 @@ int st_store_open_logged(const char *dir, const struct st_log_config *defaults, 
         st->opening = true;
         pthread_rwlock_wrlock(&st->mu);
         err = load_topics(st, lazy);
+        if (err == 0)
+            err = recover_logs(st);
+        recover_drop(st);
         if (err == 0)
             st__ck_opened(st);
         pthread_rwlock_unlock(&st->mu);
@@ -1331,6 +1430,8 @@ void st_store_close(struct st_store *store)
     pthread_mutex_destroy(&store->scrub_mu);
     pthread_mutex_destroy(&store->dir_mu);
     pthread_mutex_destroy(&store->fl_mu);
+    pthread_mutex_destroy(&store->msg_mu);
+    pthread_mutex_destroy(&store->open_mu);
     pthread_cond_destroy(&store->fl_cond);
     free(store->dir);
     st__fc_put(store->fc); /* freed with the last segment of a log still referenced */
