@@ -206,6 +206,9 @@ static const struct key_def keys[] = {
     {"log.open.files.max", K_I64, OFF(log.open_files_max), 0, 0, 16777216, "0",
      "segments whose files (descriptor, index mappings) stay open, the least recently used "
      "closed first; 0 = half the process's descriptor limit"},
+    {"num.recovery.threads.per.data.dir", K_I32, OFF(log.recovery_threads), 0, 0, 64, "0",
+     "threads that recover, while the broker starts, the logs a crash left unchecked; 0 = one "
+     "per online CPU"},
     {"log.message.timestamp.type", K_TSTYPE, 0, 0, 0, 0, "CreateTime",
      "CreateTime | LogAppendTime"},
     {"offsets.retention.minutes", K_HOURS, OFF(offsets_retention_ms), 0, -1, I64_MAX / 3600000,
@@ -239,7 +242,6 @@ static const char *const ignored[] = {
     "metadata.log.dir",
     "num.io.threads",
     "num.replica.fetchers",
-    "num.recovery.threads.per.data.dir",
     "background.threads",
     "socket.send.buffer.bytes",
     "socket.receive.buffer.bytes",

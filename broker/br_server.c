@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "br_api.h"
 #include "br_auth.h"
 #include "br_clock.h"
 #include "st_clean.h"
@@ -43,6 +44,8 @@
 #include "br_group.h"
 #include "br_log.h"
 #include "br_cotopic.h"
+#include "br_api.h"
+#include "br_dynconf.h"
 #include "br_offsets.h"
 #include "br_stats.h"
 #include "br_tls.h"
@@ -555,6 +558,14 @@ static int open_state(struct br_server *srv)
         br_err("cannot open data dir %s: %s", cfg->data_dir, strerror(-rc));
         return rc;
     }
+    /* the dynamic broker configs kept in the data dir, over the file's (br_dynconf.h) */
+    rc = br_dynconf_open(cfg->data_dir, &srv->dyn);
+    if (rc == 0)
+        rc = br_config_dyn_apply(srv->store, cfg, srv->dyn);
+    if (rc < 0) {
+        br_err("cannot load the dynamic broker configs: %s", strerror(-rc));
+        return rc;
+    }
     rc = br_offsets_open(cfg, &srv->offsets);
     if (rc < 0)
         return rc;
@@ -586,6 +597,7 @@ static int open_state(struct br_server *srv)
         srv->per_loop[i].ctx.store = srv->store;
         srv->per_loop[i].ctx.offsets = srv->offsets;
         srv->per_loop[i].ctx.groups = srv->groups;
+        srv->per_loop[i].ctx.dyn = srv->dyn;
     }
     return br_server_txn_open(srv);
 }
@@ -674,6 +686,16 @@ static void cluster_endpoints(const struct br_server *srv, struct br_clu_conf *c
     }
 }
 
+/* A topic config from ZooKeeper (/config/topics/<t>) onto the log config a replica creates
+ * the topic with: CreateTopics' own rule (br_topic_config_apply). */
+static int cluster_topic_config(struct st_log_config *lc, const char *key, const char *val)
+{
+    uint32_t overrides = 0;
+    const char *why = NULL;
+    return br_topic_config_apply(lc, &overrides, kp_str_of(key), kp_str_of(val), &why) ? -EINVAL
+                                                                                       : 0;
+}
+
 /* With zookeeper.connect: join the cluster (br_clu.h) once the listeners are bound and the
  * state is open, before clients are let in; the loops' contexts read its view. */
 static int open_cluster(struct br_server *srv)
@@ -686,6 +708,9 @@ static int open_cluster(struct br_server *srv)
         .connect = cfg->zk_connect,
         .session_timeout_ms = cfg->zk_session_timeout_ms,
         .conn_timeout_ms = cfg->zk_connection_timeout_ms,
+        .store = srv->store,
+        .log_defaults = cfg->log,
+        .topic_config = cluster_topic_config,
     };
     cluster_endpoints(srv, &cc);
     char err[1024];
@@ -860,6 +885,8 @@ static void teardown(struct br_server *srv)
         st_store_close(srv->store);
         br_info("stopped: data flushed, clean-shutdown markers written");
     }
+    br_dynconf_free(srv->dyn); /* the loops and the admin thread have stopped */
+    srv->dyn = NULL;
     /* every thread that could wake a loop (flusher, admin, housekeeping, group timer, the
      * loops themselves) has stopped */
     for (int i = 0; srv->loops && i < srv->nloops; i++) {

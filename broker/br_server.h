@@ -51,6 +51,7 @@ struct br_server {
     struct br_config *cfg;
     struct st_store *store;
     struct st_offsets *offsets; /* committed offsets of consumer groups (st_offsets.h) */
+    struct br_dynconf *dyn;     /* dynamic broker configs (br_dynconf.h) */
     struct br_cotopic *cotopic; /* their mirror in __consumer_offsets (br_cotopic.h) */
     struct br_features feat;
     struct br_listener listeners[BR_MAX_LISTENERS];

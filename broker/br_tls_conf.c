@@ -16,9 +16,7 @@ void br_tls_conf_init(struct br_tls_conf *c)
     memset(c, 0, sizeof(*c));
     c->client_auth = BR_TLS_AUTH_NONE;
     c->versions = BR_TLS_V12 | BR_TLS_V13;
-    /* off by default until the receive stall make test-ktls found (a large request over a
-     * kernel-TLS socket stops being read) is fixed: tls-copy is what make test covers */
-    c->ktls = false;
+    c->ktls = true; /* used only where the kernel has it (probed at start-up) */
     c->handshake_timeout_ms = 10000;
 }
 
@@ -136,7 +134,6 @@ void br_tls_conf_keys(void (*fn)(void *arg, const char *key, const char *def, co
     fn(arg, "ssl.handshake.timeout.ms", "10000",
        "SSL listeners: drop a connection whose handshake is not done by then (splicelog; 0 = "
        "only connections.max.idle.ms)");
-    fn(arg, "ssl.ktls.enable", "false",
-       "SSL listeners: use kernel TLS and sendfile when the kernel offers it (splicelog; off by "
-       "default: a known receive stall, see README)");
+    fn(arg, "ssl.ktls.enable", "true",
+       "SSL listeners: use kernel TLS and sendfile when the kernel offers it (splicelog)");
 }

@@ -397,6 +397,19 @@ long kp_batch_finish(struct kp_batch_builder *b)
     return (long)size;
 }
 
+long kp_batch_seal_plain(uint8_t *out, const uint8_t *batch, size_t len)
+{
+    if (len > (size_t)INT32_MAX - KP_BATCH_HEADER_LEN)
+        return -EINVAL;
+    size_t size = KP_BATCH_HEADER_LEN + len;
+    memcpy(out, batch, KP_BATCH_HEADER_LEN);
+    uint16_t attr = kp_load_be16(out + KP_BATCH_OFF_ATTRIBUTES);
+    kp_store_be16(out + KP_BATCH_OFF_ATTRIBUTES, (uint16_t)(attr & ~KP_BATCH_ATTR_CODEC_MASK));
+    kp_store_be32(out + KP_BATCH_OFF_LENGTH, (uint32_t)(size - KP_BATCH_LOG_OVERHEAD));
+    kp_store_be32(out + KP_BATCH_OFF_CRC, batch_crc(out, size));
+    return (long)size;
+}
+
 long kp_batch_seal_compressed(uint8_t *out, const uint8_t *batch, size_t zlen, unsigned codec)
 {
     if (codec < 1 || codec > 4 || zlen > (size_t)INT32_MAX - KP_BATCH_HEADER_LEN)

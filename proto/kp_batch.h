@@ -255,4 +255,12 @@ long kp_batch_finish(struct kp_batch_builder *b);
  */
 long kp_batch_seal_compressed(uint8_t *out, const uint8_t *batch, size_t zlen, unsigned codec);
 
+/*
+ * The same for an uncompressed copy: the caller has written the records, uncompressed, at
+ * out + KP_BATCH_HEADER_LEN (len bytes); this copies the header of batch (which may not
+ * overlap out), clears the codec bits, sets batchLength and computes the CRC. Returns the batch
+ * size (61 + len), or -EINVAL for a size past batchLength's int32.
+ */
+long kp_batch_seal_plain(uint8_t *out, const uint8_t *batch, size_t len);
+
 #endif

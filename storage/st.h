@@ -70,12 +70,16 @@ struct st_log_config {
     int64_t producer_id_expiration_check_ms; /* producer.id.expiration.check.interval.ms (10 min) */
     int64_t producer_state_max_bytes;        /* producer.state.max.memory.bytes (64 MiB; -1 no
                                                 bound): every partition's producers together */
-    int64_t open_files_max; /* store-wide: segments whose files stay open, a least-recently-used
-                               bound on descriptors and index mappings whatever the number of
-                               partitions (st_fcache.c); 0: half of RLIMIT_NOFILE */
+    int64_t open_files_max;   /* store-wide: segments whose files stay open, a least-recently-used
+                                 bound on descriptors and index mappings whatever the number of
+                                 partitions (st_fcache.c); 0: half of RLIMIT_NOFILE */
+    int32_t recovery_threads; /* num.recovery.threads.per.data.dir, store-wide: threads that
+                                 recover the logs a crash left unchecked while the store opens
+                                 (0: one per online CPU) */
     /* Topic keys the broker enforces (the store only keeps them): -1 = the broker's value. */
     int32_t max_message_bytes;   /* max.message.bytes (-1: message.max.bytes) */
     int32_t min_insync_replicas; /* min.insync.replicas (1) */
+    int32_t compression_type;    /* compression.type: ST_COMPRESSION_* (producer) */
     /* Log compaction (st_clean.h; every key parsed in st_clean_conf.c) */
     int32_t cleanup_policy;        /* cleanup.policy: ST_CLEANUP_* bits (delete) */
     double min_cleanable_ratio;    /* min.cleanable.dirty.ratio (0.5) */
@@ -108,7 +112,10 @@ void st_log_config_default(struct st_log_config *c);
  * low watermark (in its record). Starts the flusher and is ready for appends on return. A
  * malformed topic metadata file fails the open with -EBADMSG (nothing is guessed). A
  * partition never written has no directory; its first append makes it (CreatePartitions'
- * new partitions too).
+ * new partitions too). The logs that must be recovered before it returns (after a crash,
+ * those the log checkpoint does not leave dormant) are recovered by
+ * defaults->recovery_threads threads side by side, each log by one of them; the first error
+ * fails the open. fn (st_store_open_logged) is called by one thread at a time.
  */
 int st_store_open(const char *dir, const struct st_log_config *defaults, struct st_store **out);
 
@@ -173,6 +180,10 @@ bool st_topic_name_valid(const char *name, size_t len);
 #define ST_MAX_PARTITIONS 100000
 int st_topic_create(struct st_store *store, const char *name, int32_t partitions,
                     const struct st_log_config *cfg);
+/* st_topic_create with the topic id given (a cluster's, from ZooKeeper: every replica has the
+ * same); id NULL or all zero: a new random one. */
+int st_topic_create_id(struct st_store *store, const char *name, int32_t partitions,
+                       const struct st_log_config *cfg, const uint8_t *id);
 /* Deletes a topic and its files (readers holding ranges keep their fds). -ENOENT. */
 int st_topic_delete(struct st_store *store, const char *name);
 /* Number of partitions, or -ENOENT. */
@@ -200,6 +211,7 @@ enum st_topic_key {
     ST_TK_SEGMENT_INDEX_BYTES,  /* segment.index.bytes */
     ST_TK_MAX_MESSAGE_BYTES,    /* max.message.bytes */
     ST_TK_MIN_INSYNC_REPLICAS,  /* min.insync.replicas */
+    ST_TK_COMPRESSION_TYPE,     /* compression.type (ST_COMPRESSION_*; text: Kafka's names) */
     ST_TK_TIMESTAMP_TYPE,       /* message.timestamp.type (log_append_time) */
     /* log compaction's keys: names, ranges and text forms in st_clean_conf.c */
     ST_TK_CLEANUP_POLICY,        /* cleanup.policy (ST_CLEANUP_* bits, st_clean.h) */
@@ -208,6 +220,13 @@ enum st_topic_key {
     ST_TK_MAX_COMPACTION_LAG_MS, /* max.compaction.lag.ms */
     ST_TK_DELETE_RETENTION_MS,   /* delete.retention.ms */
     ST_TK_COUNT
+};
+/* compression.type's values: "producer" (batches stored as produced), a codec 1-4 (enum
+ * kp_codec: "gzip", "snappy", "lz4", "zstd"), or "uncompressed". The broker recompresses
+ * (br_api_produce.c); the store keeps the value. */
+enum {
+    ST_COMPRESSION_PRODUCER = 0,
+    ST_COMPRESSION_UNCOMPRESSED = 5,
 };
 /* Kafka's name of a key ("retention.ms"); NULL past ST_TK_COUNT. */
 const char *st_topic_key_name(enum st_topic_key k);
@@ -228,6 +247,11 @@ int st_topic_key_format(const struct st_log_config *c, enum st_topic_key k, char
                         bool line);
 /* The store's defaults (what a key without an override follows). */
 void st_store_defaults(const struct st_store *store, struct st_log_config *out);
+/* New defaults for the topic keys (the other fields of d are not looked at): every topic key
+ * without an override follows them at once, on every log (a dynamic broker config); nothing
+ * is written to disk (the caller keeps them). -EINVAL for a value out of range (nothing
+ * changed). Not concurrently with st_topic_config_set. */
+int st_store_set_defaults(struct st_store *store, const struct st_log_config *d);
 /* The topic's id; -ENOENT. */
 int st_topic_id(struct st_store *store, const char *name, size_t len, uint8_t id[ST_TOPIC_ID_LEN]);
 /* The name of the topic with this id into name (cap bytes, NUL-terminated); -ENOENT. */
@@ -314,6 +338,8 @@ void st_log_set_leader_epoch(struct st_log *log, int32_t epoch);
  * min.insync.replicas, as set now (st_topic_config_set changes them at run time). */
 int32_t st_log_max_message_bytes(struct st_log *log);
 int32_t st_log_min_insync_replicas(struct st_log *log);
+/* The topic's compression.type (ST_COMPRESSION_*), as set now. */
+int32_t st_log_compression_type(struct st_log *log);
 /* The log's topic name and partition (valid until st_log_put). */
 const char *st_log_topic(const struct st_log *log);
 int32_t st_log_partition(const struct st_log *log);

@@ -1223,7 +1223,7 @@ int st__clean_recover(struct st_log *log)
                      "%s-%" PRId32 ": a cleaning's swap of %d segment(s) at offset %" PRId64
                      " was committed before the process stopped; finished it",
                      log->topic, log->partition, r.n, r.base);
-            st->msg_fn(st->msg_arg, ST_MSG_WARN, msg);
+            st__say(st, ST_MSG_WARN, msg);
         }
     } else if (got < 0 && got != -ENOENT) {
         if (st->msg_fn) {
@@ -1232,7 +1232,7 @@ int st__clean_recover(struct st_log *log)
                      "%s/%s is unreadable (%s): taken as a cleaning that never committed; the "
                      "old segments stay",
                      log->dir, SWAP_NAME, strerror(-got));
-            st->msg_fn(st->msg_arg, ST_MSG_ERROR, msg);
+            st__say(st, ST_MSG_ERROR, msg);
         }
         snprintf(path, sizeof(path), "%s/%s", log->dir, SWAP_NAME);
         unlink(path);
@@ -1496,7 +1496,7 @@ int st__clean_log(struct st_log *log, struct st_cleanwork *w, int64_t now_ms, un
                  kp_codec_name(w->unread_codec) ? kp_codec_name(w->unread_codec) : "unknown codec",
                  w->unread_err == -EMSGSIZE ? "decompresses past the cleaner's bound"
                                             : strerror(-w->unread_err));
-        log->store->msg_fn(log->store->msg_arg, ST_MSG_WARN, msg);
+        st__say(log->store, ST_MSG_WARN, msg);
     }
     if (w->dcap > 4 * RBUF) { /* a large batch's buffer is not kept between cleanings */
         free(w->dbuf);

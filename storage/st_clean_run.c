@@ -4,6 +4,14 @@
  * (a log whose max.compaction.lag.ms is overdue first), cleaning it (st_clean.c), and sleeping
  * log.cleaner.backoff.ms when nothing is due. log.cleaner.io.max.bytes.per.second is shared
  * out between the threads; so is log.cleaner.dedupe.buffer.size.
+ *
+ * A cleaner only takes digested segments; the flusher digests them after they are sealed, a
+ * round or a few later. So a flusher round that digested sealed segments of a compacted log
+ * wakes the sleeping cleaners (st__cleaner_kick) instead of leaving the new segments to the
+ * end of log.cleaner.backoff.ms: a compacted topic with a small segment.bytes is cleaned
+ * seconds after its segments seal, not a backoff later. A kick that comes while a cleaner is
+ * busy is kept for its next sleep (the flag), so none is lost; the store's fl_mu guards the
+ * cleaner's pointer against st__cleaner_stop.
  */
 #include "st_clean_int.h"
 
@@ -18,6 +26,7 @@ struct st_cleaner {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     bool stop;
+    bool kicked;        /* st__cleaner_kick since the last pick (under mu) */
     _Atomic bool abort; /* stop: a cleaning in progress gives up */
     int n;
     pthread_t th[64];
@@ -114,6 +123,9 @@ static void *cleaner_main(void *arg)
         pthread_mutex_unlock(&c->mu);
         if (stop)
             break;
+        pthread_mutex_lock(&c->mu);
+        c->kicked = false; /* this pick sees every segment digested before the kick */
+        pthread_mutex_unlock(&c->mu);
         struct st_log *log = pick(st, wall_ms());
         if (log && !w) {
             if (st__cleanwork_new(map, bps, &w) < 0)
@@ -147,7 +159,7 @@ static void *cleaner_main(void *arg)
         ts.tv_sec += (time_t)(d->cleaner_backoff_ms / 1000 + ns / 1000000000);
         ts.tv_nsec = (long)(ns % 1000000000);
         pthread_mutex_lock(&c->mu);
-        if (!c->stop)
+        if (!c->stop && !c->kicked)
             pthread_cond_timedwait(&c->cond, &c->mu, &ts);
         pthread_mutex_unlock(&c->mu);
     }
@@ -181,11 +193,29 @@ int st_store_cleaner_start(struct st_store *store)
     return 0;
 }
 
+void st__cleaner_kick(struct st_store *store)
+{
+    pthread_mutex_lock(&store->fl_mu); /* the flusher's: store->cleaner stays while held */
+    struct st_cleaner *c = store->cleaner;
+    if (c) {
+        pthread_mutex_lock(&c->mu);
+        c->kicked = true;
+        pthread_cond_broadcast(&c->cond);
+        pthread_mutex_unlock(&c->mu);
+    }
+    pthread_mutex_unlock(&store->fl_mu);
+}
+
 void st__cleaner_stop(struct st_store *store)
 {
     struct st_cleaner *c = store->cleaner;
     if (!c)
         return;
+    if (store->fl_started) { /* no kick reaches it from here on (st__cleaner_kick) */
+        pthread_mutex_lock(&store->fl_mu);
+        store->cleaner = NULL;
+        pthread_mutex_unlock(&store->fl_mu);
+    }
     atomic_store(&c->abort, true);
     pthread_mutex_lock(&c->mu);
     c->stop = true;

@@ -11,6 +11,16 @@
  * The flusher wakes when kicked (an append reached flush.interval.messages, a roll sealed a
  * segment, st_log_request_sync) and otherwise every min(flush.interval.ms) (at most 1 s) to
  * apply flush.interval.ms. After each sync it calls the store's notify callback.
+ *
+ * Sealed segments: one sync of a log takes its undigested sealed segments, oldest first, up to
+ * SEAL_BATCH_BYTES of them together (always at least one) and at most SEAL_BATCH_MAX, syncs
+ * them before the active segment and digests them after the durable offset moved. A byte
+ * budget rather than a count: hundreds of tiny segments (a compacted topic with a small
+ * segment.bytes) are done in a round or two, while a round never syncs more than one segment
+ * past the budget ahead of a durable produce. When a round leaves a log with sealed segments
+ * still to do, and it digested some, the next round starts at once instead of after the wait
+ * (the log cleaner only takes digested segments); a digest that cannot be written waits for
+ * the next ordinary round. Digests written for a compacted log wake the cleaners.
  */
 #include "st_int.h"
 
@@ -99,7 +109,10 @@ static int rp_store(struct st_log *log, const struct snap *sn, bool sync)
     return err;
 }
 
-enum { SEAL_BATCH = 16 };
+/* One sync's sealed segments: at most this many, and no more once this many bytes are taken
+ * (file comment). */
+enum { SEAL_BATCH_MAX = 256 };
+#define SEAL_BATCH_BYTES (32 * 1024 * 1024)
 
 /* Sealed segments in sealed[0..n) not yet synced: their log and index files. */
 static int sync_sealed(struct st_seg **sealed, int n)
@@ -126,10 +139,11 @@ static int sync_sealed(struct st_seg **sealed, int n)
     return 0;
 }
 
-/* Writes the digests of synced, sealed segments (after the durable offset moved). */
-static void digest_sealed(struct st_log *log, struct st_seg **sealed, int n)
+/* Writes the digests of synced, sealed segments (after the durable offset moved); returns how
+ * many it wrote. */
+static int digest_sealed(struct st_log *log, struct st_seg **sealed, int n)
 {
-    bool wrote = false;
+    int wrote = 0;
     for (int i = 0; i < n; i++) {
         struct st_seg *s = sealed[i];
         if (!atomic_load(&s->synced) || atomic_load(&s->digested))
@@ -141,7 +155,7 @@ static void digest_sealed(struct st_log *log, struct st_seg **sealed, int n)
         st__rundigest_free(s->rd); /* the writer is done with a sealed segment */
         s->rd = NULL;
         atomic_store(&s->digested, true);
-        wrote = true;
+        wrote++;
     }
     if (wrote) {
         /* the renames reach the disk with the next sync's directory fsync; a digest lost
@@ -150,6 +164,7 @@ static void digest_sealed(struct st_log *log, struct st_seg **sealed, int n)
         log->dir_dirty = true;
         pthread_mutex_unlock(&log->mu);
     }
+    return wrote;
 }
 
 /*
@@ -196,12 +211,14 @@ static int sync_locked(struct st_log *log, bool close_rp, struct st_seg **sealed
         return 0;
     }
     bool more_sealed = false;
+    int64_t taken = 0;
     for (int i = 0; i < v->n - 1; i++) {
         if (!atomic_load(&v->s[i]->digested)) {
-            if (*nsealed == SEAL_BATCH) {
+            if (*nsealed == SEAL_BATCH_MAX || taken >= SEAL_BATCH_BYTES) {
                 more_sealed = true;
                 break;
             }
+            taken += atomic_load_explicit(&v->s[i]->size, memory_order_relaxed);
             st__seg_ref(v->s[i]);
             sealed[(*nsealed)++] = v->s[i];
         }
@@ -312,7 +329,8 @@ static int64_t mono_ns(void)
 
 int st__log_sync(struct st_log *log)
 {
-    struct st_seg *sealed[SEAL_BATCH];
+    struct st_seg *sealed[SEAL_BATCH_MAX];
+    int digested = 0;
     int nsealed;
     pthread_mutex_lock(&log->sync_mu);
     int64_t t0 = mono_ns();
@@ -337,11 +355,13 @@ int st__log_sync(struct st_log *log)
         bool deleted = log->deleted;
         pthread_mutex_unlock(&log->mu);
         if (!deleted)
-            digest_sealed(log, sealed, nsealed);
+            digested = digest_sealed(log, sealed, nsealed);
         pthread_mutex_unlock(&log->sync_mu);
+        if (digested > 0 && (ST_CLEAN_CFG(log, cleanup_policy) & ST_CLEANUP_COMPACT))
+            st__cleaner_kick(store); /* new cleanable segments (st_clean_run.c) */
     }
     put_all(sealed, nsealed);
-    return err;
+    return err < 0 ? err : digested;
 }
 
 int st__log_clean_encode(struct st_log *log, uint8_t *b)
@@ -432,7 +452,7 @@ int st__log_close_clean(struct st_log *log)
     }
     /* drain every sealed segment, then the active one */
     do {
-        struct st_seg *sealed[SEAL_BATCH];
+        struct st_seg *sealed[SEAL_BATCH_MAX];
         int nsealed;
         err = sync_locked(log, false, sealed, &nsealed);
         if (err == 0)
@@ -568,9 +588,11 @@ static void *flusher_main(void *arg)
         }
         pthread_rwlock_unlock(&store->mu);
         int64_t now = st__mono_ms();
+        bool again = false; /* a log has sealed segments left, and this round digested some */
         for (int i = 0; i < n; i++) {
-            if (wants_sync(logs[i], now))
-                (void)st__log_sync(logs[i]);
+            if (wants_sync(logs[i], now) && st__log_sync(logs[i]) > 0 &&
+                atomic_load(&logs[i]->seal_pending))
+                again = true;
             /* the log checkpoint (st_ckpt.c) keeps its pace through a long round */
             if ((i & 1023) == 1023)
                 st__ck_update(store, logs, n);
@@ -579,6 +601,8 @@ static void *flusher_main(void *arg)
         for (int i = 0; i < n; i++)
             st_log_put(logs[i]);
         pthread_mutex_lock(&store->fl_mu);
+        if (again)
+            store->fl_kick = true; /* the next round at once (file comment) */
     }
     pthread_mutex_unlock(&store->fl_mu);
     free(logs);

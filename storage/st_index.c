@@ -156,6 +156,7 @@ int st__idx_load(struct st_seg *s, struct st_idx *ix, uint32_t *entries)
     if (err < 0)
         return err;
     ix->filed = (uint32_t)k;
+    ix->whole = (uint64_t)st.st_size == k * ix->esize;
     *entries = (uint32_t)k;
     return 0;
 }

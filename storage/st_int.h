@@ -84,6 +84,7 @@ struct st_idx {
     _Atomic uint32_t n;    /* published entries (readers: acquire); n <= w */
     uint32_t w;            /* entries written by the writer, not yet necessarily published */
     uint32_t filed;        /* entries [0, filed) are in the file, equal to mem's (writer) */
+    bool whole;            /* st__idx_load: the file held whole entries only, nothing after */
     uint8_t *_Atomic mem;  /* entries [0, w) (active, or recovery); NULL: none or file-backed */
     uint32_t mem_cap;      /* entries mem has room for */
     struct st_idxbuf *old; /* buffers mem outgrew (a reader may still be in one): freed
@@ -100,7 +101,7 @@ void st__idx_init(struct st_idx *ix, uint32_t esize);
 /* Frees everything (the segment is being freed: no reader is left). */
 void st__idx_free(struct st_idx *ix);
 /* Recovery: reads the existing file (if any) into mem; *entries receives how many whole entries
- * it held (filed = that many). Nothing is published. */
+ * it held (filed = that many; whole: and nothing else). Nothing is published. */
 int st__idx_load(struct st_seg *s, struct st_idx *ix, uint32_t *entries);
 /* Writer: room in mem for k entries in all (grows by doubling; the old buffer is retired). */
 int st__idx_reserve(struct st_idx *ix, uint32_t k);
@@ -672,9 +673,12 @@ int st__log_new(struct st_store *store, const char *topic, int32_t partition,
 /*
  * At store open: reads the log's clean-shutdown record. lazy (the store was closed cleanly):
  * a valid record leaves the log dormant, answering offsets and stats from the record; else
- * (and without lazy) the log is activated now, its recovery reported.
+ * (and without lazy) the log must be activated before the store opens: *recover is set (the
+ * store's recovery threads do it, st_store.c), nothing else is done to it.
  */
-int st__log_load(struct st_log *log, bool lazy);
+int st__log_load(struct st_log *log, bool lazy, bool *recover);
+/* The store's message function, one message at a time (any thread); nothing without one. */
+void st__say(struct st_store *st, enum st_msg_level lv, const char *msg);
 /* Opens the log for good (RECOVERY RULE in st_segment.c) if it is dormant: 0, or -errno (the
  * log stays dormant; the next use tries again). Any thread; takes sync_mu. */
 int st__log_activate(struct st_log *log);
@@ -711,6 +715,9 @@ void st__log_maintain(struct st_log *log, int64_t now_ms);
 int st__clean_recover(struct st_log *log);
 /* Stops the background cleaners (st_clean_run.c; st_store_close, before logs close). */
 void st__cleaner_stop(struct st_store *store);
+/* Wakes the sleeping background cleaners: a compacted log has newly digested segments (from
+ * the flusher, without its fl_mu held). */
+void st__cleaner_kick(struct st_store *store);
 /* A running log's compaction keys change at run time (AlterConfigs: st_topic_config_set);
  * the writer holds the log's mu and stores them with st__clean_cfg_store, the cleaner reads
  * them without the lock through ST_CLEAN_CFG / st__clean_ratio (each field on its own). */
@@ -731,7 +738,8 @@ static inline void st__clean_cfg_store(struct st_log *log, const struct st_log_c
     __atomic_store_n(&log->cfg.delete_retention_ms, c->delete_retention_ms, __ATOMIC_RELAXED);
 }
 
-/* Syncs the log (st_flush.c): sealed segments, the active one, the recovery point. */
+/* Syncs the log (st_flush.c): sealed segments, the active one, the recovery point. Returns
+ * -errno, or how many sealed segments it digested. */
 int st__log_sync(struct st_log *log);
 /* At clean close: sync, trim indexes, write the clean-shutdown marker. */
 int st__log_close_clean(struct st_log *log);
@@ -798,11 +806,16 @@ struct st_store {
     _Atomic uint64_t dir_synced_gen; /* of them, covered by an fsync that ended */
     uint64_t ps_seed;                /* seed of the producer tables' hash */
 
-    /* while st_store_open runs (one thread): where recovery reports, and its totals */
+    /* while st_store_open runs: where recovery reports, and its totals (under open_mu: the
+     * logs to recover, `rec_logs` (a reference each), are opened by recovery_threads threads) */
     bool opening;
     st_msg_fn msg_fn;
     void *msg_arg;
+    pthread_mutex_t msg_mu; /* one message at a time (st__say) */
+    pthread_mutex_t open_mu;
     struct st_recovery_report recovery;
+    struct st_log **rec_logs;
+    int64_t nrec, cap_rec;
 
     struct st_cleaner *cleaner; /* background cleaners (st_clean_run.c); NULL none */
 

@@ -5,10 +5,12 @@
  * say what was done. The rule is written out under RECOVERY RULE at the top of st_segment.c;
  * this file implements it.
  *
- * Runs at store open, or for a dormant log at its first use (st__log_activate, on the thread
- * that uses it, under the log's sync_mu): either way before the log's segments are visible to
- * anyone (readers see a dormant log's record until `state` turns open). Messages go to the
- * store's st_msg_fn (st_store_open_logged); the totals of its report only count the logs
+ * Runs at store open (on one of the store's recovery threads, st_store.c: logs are recovered
+ * side by side, each under its own sync_mu), or for a dormant log at its first use
+ * (st__log_activate, on the thread that uses it, under the log's sync_mu): either way before
+ * the log's segments are visible to anyone (readers see a dormant log's record until `state`
+ * turns open). Nothing here touches another log; the store's totals are under open_mu. Messages go
+ * to the store's st_msg_fn (st_store_open_logged); the totals of its report only count the logs
  * opened while the store opens.
  */
 #include "st_int.h"
@@ -247,7 +249,7 @@ static void say(struct st_log *log, enum st_msg_level lv, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    st->msg_fn(st->msg_arg, lv, msg);
+    st__say(st, lv, msg);
 }
 
 /* The walk's callbacks: the index and writer state follow the accepted batches. */
@@ -519,7 +521,8 @@ static int recover(struct st_log *log, const struct listing *ls, struct st_segve
     int nb = ls->n;
     const int64_t *bases = ls->bases;
     int64_t *sizes = NULL;
-    bool *check = NULL; /* per segment: read and checked (not taken as it is) */
+    bool *check = NULL;  /* per segment: read and checked (not taken as it is) */
+    bool *intact = NULL; /* per segment: sealed, checked, found as its seal left it */
     int err = 0;
     *trusted = false;
     struct st_segvec *v = st__segvec_new(nb > 0 ? nb : 1);
@@ -560,7 +563,8 @@ static int recover(struct st_log *log, const struct listing *ls, struct st_segve
     /* a trusted log's sealed segment is taken as it is, unless an index file is missing
      * (deleted to have it rebuilt, as with Kafka): that one is checked like any other */
     check = calloc(nb > 0 ? (size_t)nb : 1, sizeof(bool));
-    if (!check) {
+    intact = calloc(nb > 0 ? (size_t)nb : 1, sizeof(bool));
+    if (!check || !intact) {
         err = -ENOMEM;
         goto out;
     }
@@ -572,8 +576,9 @@ static int recover(struct st_log *log, const struct listing *ls, struct st_segve
          * dropped once recovery is done with it); a trusted log reads only its active one's */
         struct st_seg *s = v->s[i];
         uint32_t k;
-        if (check[i] &&
-            ((err = st__idx_load(s, &s->idx, &k)) < 0 || (err = st__idx_load(s, &s->tidx, &k)) < 0))
+        /* (a file the listing did not see is not there: nothing to open) */
+        if (check[i] && (((ls->flags[i] & HAS_IDX) && (err = st__idx_load(s, &s->idx, &k)) < 0) ||
+                         ((ls->flags[i] & HAS_TIDX) && (err = st__idx_load(s, &s->tidx, &k)) < 0)))
             goto out;
     }
 
@@ -645,6 +650,14 @@ static int recover(struct st_log *log, const struct listing *ls, struct st_segve
             scan = r == 1;
             if (scan)
                 seg_reset(s);
+            /* Sealed and untouched: its index files hold exactly the entries the check
+             * accepted, and its .digest (for this size) is written only after the .log and
+             * both index files were synced (FSYNC ORDER, sync 1 and 5): nothing to settle,
+             * write or sync again (a crash soon after writes to many partitions re-checks
+             * their sealed segments, it need not re-write them). */
+            intact[i] = !scan && i + 1 < nb && s->idx.whole && s->tidx.whole &&
+                        (ls->flags[i] & (HAS_IDX | HAS_TIDX)) == (HAS_IDX | HAS_TIDX) &&
+                        (ls->flags[i] & HAS_DIGEST) && digest_present(s, fsize);
         } else if (i == scan_from && resume && seg_resume(s, &rp, fsize)) {
             resumed = true;
         } else {
@@ -660,7 +673,8 @@ static int recover(struct st_log *log, const struct listing *ls, struct st_segve
                 durable = rp.pos;
                 durable_off = rp.next;
             }
-            if ((i < scan_from || digest_present(s, fsize)) && i + 1 < nb) {
+            if (i + 1 < nb &&
+                (i < scan_from || ((ls->flags[i] & HAS_DIGEST) && digest_present(s, fsize)))) {
                 durable = fsize;
                 durable_off = bases[i + 1];
             }
@@ -723,13 +737,19 @@ done:
                 atomic_store(&log->seal_pending, true);
             continue;
         }
-        /* the index files hold exactly the entries kept (rebuilt ones are written now) */
-        if ((err = st__idx_settle(s, &s->idx)) < 0 || (err = st__idx_settle(s, &s->tidx)) < 0)
+        bool as_sealed = intact && intact[i];
+        uint8_t fl = ls->flags && i < ls->n ? ls->flags[i] : 0;
+        /* the index files hold exactly the entries kept (rebuilt ones are written now; no
+         * file and no entry: nothing to settle) */
+        if (!as_sealed &&
+            ((((fl & HAS_IDX) || s->idx.w > 0) && (err = st__idx_settle(s, &s->idx)) < 0) ||
+             (((fl & HAS_TIDX) || s->tidx.w > 0) && (err = st__idx_settle(s, &s->tidx)) < 0)))
             goto out;
         if (!tail) {
-            if ((err = st__idx_seal_file(s, &s->idx)) < 0 ||
-                (err = st__idx_seal_file(s, &s->tidx)) < 0 ||
-                (err = st__idx_sync(s, &s->idx)) < 0 || (err = st__idx_sync(s, &s->tidx)) < 0)
+            if (!as_sealed &&
+                ((err = st__idx_seal_file(s, &s->idx)) < 0 ||
+                 (err = st__idx_seal_file(s, &s->tidx)) < 0 ||
+                 (err = st__idx_sync(s, &s->idx)) < 0 || (err = st__idx_sync(s, &s->tidx)) < 0))
                 goto out;
             /* sealed: lookups map the file (nobody sees the segment yet: no grace needed) */
             st__idx_detach(&s->idx);
@@ -738,7 +758,7 @@ done:
             st__idx_drop_mem(&s->tidx);
             atomic_store(&s->sealed, true);
             atomic_store(&s->synced, true); /* trusted, or scanned and synced above */
-            bool dg = digest_present(s, s->w.pos);
+            bool dg = as_sealed || digest_present(s, s->w.pos);
             atomic_store(&s->digested, dg);
             if (!dg)
                 atomic_store(&log->seal_pending, true);
@@ -760,6 +780,7 @@ done:
 out:
     free(sizes);
     free(check);
+    free(intact);
     free(buf);
     if (err < 0) {
         for (int i = 0; i < v->n; i++)
@@ -777,6 +798,7 @@ static void report(struct st_log *log, bool clean, const struct recov *rc,
 {
     struct st_store *st = log->store;
     if (st->opening) {
+        pthread_mutex_lock(&st->open_mu);
         struct st_recovery_report *t = &st->recovery;
         t->logs++;
         t->unclean += !clean;
@@ -786,6 +808,7 @@ static void report(struct st_log *log, bool clean, const struct recov *rc,
         t->indexes_rebuilt += rc->rebuilt;
         t->fenced_loaded += rc->loaded;
         t->fenced_new += rc->fenced_new;
+        pthread_mutex_unlock(&st->open_mu);
     }
     if (clean && rc->scanned == 0 && rc->cut == 0 && rc->loaded == 0 && !rc->damaged)
         return;
@@ -826,8 +849,10 @@ static int pstate_recover(struct st_log *log, bool clean, int64_t *replayed)
     int64_t end = v->s[v->n - 1]->w.next_offset;
     struct st_store *st = log->store;
     if (st->opening) {
+        pthread_mutex_lock(&st->open_mu);
         st->recovery.pstate_bytes += pr.bytes;
         st->recovery.txnidx_damaged += pr.damaged;
+        pthread_mutex_unlock(&st->open_mu);
     }
     if (pr.bytes > 0 || pr.damaged > 0 || pr.stopped > 0) {
         bool loud = pr.damaged > 0 || pr.stopped > 0;
@@ -981,8 +1006,9 @@ static void rec_publish(struct st_log *log)
     atomic_store(&log->lso, c->lso);
 }
 
-int st__log_load(struct st_log *log, bool lazy)
+int st__log_load(struct st_log *log, bool lazy, bool *recover)
 {
+    *recover = false;
     if (!lazy && st__ck_dormant(log)) {
         /* unchanged since the log checkpoint (st_ckpt.c): as after a clean close, except
          * that its first use recovers it as after a crash */
@@ -1007,7 +1033,8 @@ int st__log_load(struct st_log *log, bool lazy)
             log->store->recovery.dormant++;
         return 0;
     }
-    return st__log_activate(log);
+    *recover = true;
+    return 0;
 }
 
 /* The activation proper (sync_mu held, the log dormant). */

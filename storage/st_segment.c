@@ -197,7 +197,10 @@
  *   entry rule while scanning. Any checked segment (trusted or not) whose index is missing,
  *   short (the rule would have added an entry after its last one), or inconsistent (entries
  *   out of order, pointing past the end or at a batch whose offset differs) is rebuilt by a
- *   scan from 0. Then producer state is rebuilt (PRODUCER STATE RECOVERY in st_pstate.c).
+ *   scan from 0; a sealed segment whose checks pass and whose .digest is there for its size
+ *   (written only after its .log and index files were synced) is left as it is, not settled,
+ *   re-written or re-synced. Then producer state is rebuilt (PRODUCER STATE RECOVERY in
+ *   st_pstate.c).
  *   Everything recovery did is reported (st_store_open_logged: at store open, or when the
  *   log is first used).
  */

@@ -30,8 +30,10 @@ void st_log_config_default(struct st_log_config *c)
     c->producer_id_expiration_check_ms = 600000;
     c->producer_state_max_bytes = 64LL << 20;
     c->open_files_max = 0;
+    c->recovery_threads = 0;
     c->max_message_bytes = -1;
     c->min_insync_replicas = 1;
+    c->compression_type = ST_COMPRESSION_PRODUCER;
     st_clean_config_default(c);
 }
 
@@ -70,10 +72,19 @@ static const struct {
     {"segment.index.bytes", offsetof(struct st_log_config, index_max_bytes), 1, 8},
     {"max.message.bytes", offsetof(struct st_log_config, max_message_bytes), 1, 0},
     {"min.insync.replicas", offsetof(struct st_log_config, min_insync_replicas), 1, 1},
+    {"compression.type", offsetof(struct st_log_config, compression_type), 1, 0},
 };
 enum { NKEYS = sizeof(KEYS) / sizeof(KEYS[0]) };
 _Static_assert((int)NKEYS == (int)ST_TK_TIMESTAMP_TYPE, "KEYS follows enum st_topic_key");
 #define TS_KEY "message.timestamp.type"
+
+/* compression.type's text for ST_COMPRESSION_* v (enum kp_codec's names in between). */
+static const char *compression_name(int v)
+{
+    static const char *const names[] = {"producer", "gzip", "snappy",
+                                        "lz4",      "zstd", "uncompressed"};
+    return v >= 0 && v <= ST_COMPRESSION_UNCOMPRESSED ? names[v] : "producer";
+}
 
 static int64_t cfg_get(const struct st_log_config *c, int k)
 {
@@ -138,7 +149,8 @@ int st_topic_key_set(struct st_log_config *c, enum st_topic_key k, int64_t v)
     if (k > ST_TK_TIMESTAMP_TYPE && k < ST_TK_COUNT)
         return st_clean_key_set(c, k - ST_TK_CLEANUP_POLICY, v);
     if ((int)k < 0 || k >= ST_TK_TIMESTAMP_TYPE || v < KEYS[k].min ||
-        (KEYS[k].kind == 1 && v > INT32_MAX))
+        (KEYS[k].kind == 1 && v > INT32_MAX) ||
+        (k == ST_TK_COMPRESSION_TYPE && v > ST_COMPRESSION_UNCOMPRESSED))
         return -EINVAL;
     cfg_set(c, k, v);
     return 0;
@@ -151,7 +163,12 @@ int st_topic_key_parse(struct st_log_config *c, enum st_topic_key k, const char 
     if (k > ST_TK_TIMESTAMP_TYPE) /* st_clean_conf.c knows their text */
         return st_clean_config_set(c, st_topic_key_name(k), text) == 0 ? 0 : -EINVAL;
     int64_t v;
-    if (k == ST_TK_TIMESTAMP_TYPE) {
+    if (k == ST_TK_COMPRESSION_TYPE) {
+        for (v = 0; v <= ST_COMPRESSION_UNCOMPRESSED; v++)
+            if (strcmp(text, compression_name((int)v)) == 0)
+                break;
+        /* past the loop: v out of range, refused below */
+    } else if (k == ST_TK_TIMESTAMP_TYPE) {
         if (strcmp(text, "CreateTime") == 0)
             v = 0;
         else if (strcmp(text, "LogAppendTime") == 0)
@@ -183,6 +200,8 @@ int st_topic_key_format(const struct st_log_config *c, enum st_topic_key k, char
         n += st_clean_key_format(c, k - ST_TK_CLEANUP_POLICY, p, room);
     else if (k == ST_TK_TIMESTAMP_TYPE)
         n += snprintf(p, room, "%s", c->log_append_time ? "LogAppendTime" : "CreateTime");
+    else if (k == ST_TK_COMPRESSION_TYPE)
+        n += snprintf(p, room, "%s", compression_name(c->compression_type));
     else
         n += snprintf(p, room, "%" PRId64, cfg_get(c, k));
     if (line) {
@@ -437,6 +456,22 @@ static void topic_free(struct st_topic *t)
     free(t);
 }
 
+/* A log to recover before the store opens (recover_logs), referenced until then. */
+static int recover_later(struct st_store *st, struct st_log *log)
+{
+    if (st->nrec == st->cap_rec) {
+        int64_t cap = st->cap_rec ? st->cap_rec * 2 : 1024;
+        struct st_log **v = realloc(st->rec_logs, (size_t)cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        st->rec_logs = v;
+        st->cap_rec = cap;
+    }
+    atomic_fetch_add(&log->refs, 1);
+    st->rec_logs[st->nrec++] = log;
+    return 0;
+}
+
 /*
  * The logs of a topic: load (at store open; lazy: the store was closed cleanly, so logs with a
  * clean-shutdown record stay dormant until their first use) or new (a topic being created:
@@ -456,13 +491,12 @@ static int topic_load(struct st_store *st, const char *name, int32_t partitions,
         return -ENOMEM;
     }
     for (int32_t p = 0; p < partitions; p++) {
+        bool recover = false;
         int err = st__log_new(st, name, p, cfg, &t->logs[p]);
-        if (err == 0 && load && (err = st__log_load(t->logs[p], lazy)) < 0) {
-            t->partitions = p + 1;
-            topic_free(t);
-            return err;
-        }
+        if (err == 0 && load && (err = st__log_load(t->logs[p], lazy, &recover)) == 0 && recover)
+            err = recover_later(st, t->logs[p]);
         if (err < 0) {
+            t->partitions = t->logs[p] ? p + 1 : p;
             topic_free(t);
             return err;
         }
@@ -561,6 +595,12 @@ static void pending_del(struct st_store *st, const char *name)
 int st_topic_create(struct st_store *store, const char *name, int32_t partitions,
                     const struct st_log_config *cfg)
 {
+    return st_topic_create_id(store, name, partitions, cfg, NULL);
+}
+
+int st_topic_create_id(struct st_store *store, const char *name, int32_t partitions,
+                       const struct st_log_config *cfg, const uint8_t *id)
+{
     if (!name || !st_topic_name_valid(name, strlen(name)) || partitions < 1 ||
         partitions > ST_MAX_PARTITIONS)
         return -EINVAL;
@@ -585,7 +625,10 @@ int st_topic_create(struct st_store *store, const char *name, int32_t partitions
     struct st_topic *t = NULL;
     if ((err = topic_load(store, name, partitions, cfg, false, false, &t)) == 0) {
         t->overrides = cfg_diff(cfg, &store->defaults);
-        id_new(t->id);
+        if (id && !id_zero(id))
+            memcpy(t->id, id, ST_TOPIC_ID_LEN);
+        else
+            id_new(t->id);
     }
     if (err == 0 && (err = st__fsync_dir(store->dir)) == 0)
         err = meta_write(store, t);
@@ -778,9 +821,18 @@ int32_t st_log_min_insync_replicas(struct st_log *log)
                            __ATOMIC_RELAXED); /* no lock: produce path */
 }
 
+int32_t st_log_compression_type(struct st_log *log)
+{
+    return __atomic_load_n(&log->cfg.compression_type,
+                           __ATOMIC_RELAXED); /* no lock: produce path */
+}
+
 void st_store_defaults(const struct st_store *store, struct st_log_config *out)
 {
+    pthread_rwlock_t *mu = (pthread_rwlock_t *)&store->mu; /* st_store_set_defaults writes */
+    pthread_rwlock_rdlock(mu);
     *out = store->defaults;
+    pthread_rwlock_unlock(mu);
 }
 
 int st_topic_id(struct st_store *store, const char *name, size_t len, uint8_t id[ST_TOPIC_ID_LEN])
@@ -854,9 +906,43 @@ static void log_reconfigure(struct st_log *log, const struct st_log_config *c)
     log->cfg.log_append_time = c->log_append_time;
     __atomic_store_n(&log->cfg.max_message_bytes, c->max_message_bytes, __ATOMIC_RELAXED);
     __atomic_store_n(&log->cfg.min_insync_replicas, c->min_insync_replicas, __ATOMIC_RELAXED);
+    __atomic_store_n(&log->cfg.compression_type, c->compression_type, __ATOMIC_RELAXED);
     /* the compaction keys: the cleaner reads them without the log's lock (st_int.h) */
     st__clean_cfg_store(log, c);
     pthread_mutex_unlock(&log->mu);
+}
+
+int st_store_set_defaults(struct st_store *store, const struct st_log_config *d)
+{
+    if (!d)
+        return -EINVAL;
+    struct st_log_config nd = store->defaults;
+    bool changed = false;
+    for (int k = 0; k < ST_TK_COUNT; k++) {
+        int64_t v = st_topic_key_get(d, (enum st_topic_key)k);
+        if (st_topic_key_get(&nd, (enum st_topic_key)k) == v)
+            continue;
+        changed = true;
+        /* a default may be -1 ("the broker's") where a topic's may not: unchecked, as merges */
+        if (k < NKEYS)
+            cfg_set(&nd, k, v);
+        else if (st_topic_key_set(&nd, (enum st_topic_key)k, v) < 0)
+            return -EINVAL;
+    }
+    if (!changed)
+        return 0; /* (at start, without dynamic configs: no log is touched) */
+    pthread_rwlock_wrlock(&store->mu);
+    store->defaults = nd;
+    for (int i = 0; i < store->ntopics; i++) {
+        struct st_topic *t = store->topics[i];
+        struct st_log_config c = t->cfg;
+        cfg_merge(&c, &nd, t->overrides);
+        t->cfg = c;
+        for (int32_t p = 0; p < t->partitions; p++)
+            log_reconfigure(t->logs[p], &c); /* store->mu, then the log's: as nowhere reversed */
+    }
+    pthread_rwlock_unlock(&store->mu);
+    return 0;
 }
 
 /*
@@ -1006,6 +1092,84 @@ void st_store_set_notify(struct st_store *store, st_notify_fn fn, void *arg)
     pthread_mutex_unlock(&store->fl_mu);
 }
 
+/*
+ * Recovering the logs a crash left unchecked (RECOVERY RULE in st_segment.c), at store open:
+ * each log is recovered by one thread, under its own sync_mu, as at its first use, and the
+ * logs are independent (their directories, files and state are their own; the store's totals
+ * are under open_mu, its messages under msg_mu, the descriptor cache has its own lock), so
+ * num.recovery.threads.per.data.dir threads take them in turn. The first error ends the
+ * open, as one thread's would.
+ */
+enum { RECOVERERS_MAX = 64 };
+
+struct recovering {
+    struct st_log **logs;
+    int64_t n;
+    _Atomic int64_t next;
+    _Atomic int err;
+};
+
+static void *recoverer(void *arg)
+{
+    struct recovering *r = arg;
+    for (int64_t i; atomic_load(&r->err) == 0 && (i = atomic_fetch_add(&r->next, 1)) < r->n;) {
+        int e = st__log_activate(r->logs[i]);
+        int zero = 0;
+        if (e < 0)
+            atomic_compare_exchange_strong(&r->err, &zero, e);
+    }
+    return NULL;
+}
+
+/* The number of recovery threads for n logs: the key, or one per online CPU. */
+static int recoverers(const struct st_store *st, int64_t n)
+{
+    long k = st->defaults.recovery_threads;
+    if (k <= 0)
+        k = sysconf(_SC_NPROCESSORS_ONLN);
+    if (k < 1)
+        k = 1;
+    if (k > RECOVERERS_MAX)
+        k = RECOVERERS_MAX;
+    if (k > n)
+        k = n > 0 ? (long)n : 1;
+    return (int)k;
+}
+
+static int recover_logs(struct st_store *st)
+{
+    struct recovering r = {.logs = st->rec_logs, .n = st->nrec};
+    atomic_init(&r.next, 0);
+    atomic_init(&r.err, 0);
+    pthread_t th[RECOVERERS_MAX];
+    int want = recoverers(st, r.n), nth = 0;
+    for (; nth + 1 < want; nth++)
+        if (pthread_create(&th[nth], NULL, recoverer, &r) != 0)
+            break;
+    recoverer(&r); /* this thread too (and alone, when no thread could start) */
+    for (int i = 0; i < nth; i++)
+        pthread_join(th[i], NULL);
+    return atomic_load(&r.err);
+}
+
+static void recover_drop(struct st_store *st)
+{
+    for (int64_t i = 0; i < st->nrec; i++)
+        st_log_put(st->rec_logs[i]);
+    free(st->rec_logs);
+    st->rec_logs = NULL;
+    st->nrec = st->cap_rec = 0;
+}
+
+void st__say(struct st_store *st, enum st_msg_level lv, const char *msg)
+{
+    if (!st->msg_fn)
+        return;
+    pthread_mutex_lock(&st->msg_mu);
+    st->msg_fn(st->msg_arg, lv, msg);
+    pthread_mutex_unlock(&st->msg_mu);
+}
+
 static int load_topics(struct st_store *st, bool lazy)
 {
     DIR *d = opendir(st->dir);
@@ -1081,6 +1245,8 @@ int st_store_open_logged(const char *dir, const struct st_log_config *defaults, 
     pthread_mutex_init(&st->scrub_mu, NULL);
     pthread_mutex_init(&st->dir_mu, NULL);
     pthread_mutex_init(&st->ck_mu, NULL);
+    pthread_mutex_init(&st->msg_mu, NULL);
+    pthread_mutex_init(&st->open_mu, NULL);
     st->ck_fd = -1;
     if (getrandom(&st->ps_seed, sizeof(st->ps_seed), GRND_NONBLOCK) != sizeof(st->ps_seed))
         st->ps_seed = (uint64_t)st__mono_ms() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
@@ -1120,6 +1286,9 @@ int st_store_open_logged(const char *dir, const struct st_log_config *defaults, 
         st->opening = true;
         pthread_rwlock_wrlock(&st->mu);
         err = load_topics(st, lazy);
+        if (err == 0)
+            err = recover_logs(st);
+        recover_drop(st);
         if (err == 0)
             st__ck_opened(st);
         pthread_rwlock_unlock(&st->mu);
@@ -1261,6 +1430,8 @@ void st_store_close(struct st_store *store)
     pthread_mutex_destroy(&store->scrub_mu);
     pthread_mutex_destroy(&store->dir_mu);
     pthread_mutex_destroy(&store->fl_mu);
+    pthread_mutex_destroy(&store->msg_mu);
+    pthread_mutex_destroy(&store->open_mu);
     pthread_cond_destroy(&store->fl_cond);
     free(store->dir);
     st__fc_put(store->fc); /* freed with the last segment of a log still referenced */

@@ -89,6 +89,12 @@ static inline size_t br_align8(size_t n) { return (n + 7) & ~(size_t)7; }
 int16_t br_topic_config_apply(struct st_log_config *c, uint32_t *overrides, struct kp_str name,
                               struct kp_str value, const char **why);
 
+/* The store's defaults made the configuration file's (cfg->log) with the dynamic broker
+ * configs of dyn over them (default level, then this broker's): what a topic key without an
+ * override follows (st_store_set_defaults). br_api_config.c; the server calls it at start. */
+int br_config_dyn_apply(struct st_store *store, const struct br_config *cfg,
+                        struct br_dynconf *dyn);
+
 /* The host's operations, spelled for handlers. */
 static inline int br_park(struct br_ctx *x, struct br_resp *r, enum br_wait_on on,
                           int64_t deadline_ms, br_wake_fn wake, void *arg)
@@ -140,6 +146,14 @@ int32_t br_cluster_authorized_ops(const struct br_ctx *x, const struct br_peer *
  * even while its registration is being renewed), by id, in memory of its own (*out != self:
  * free() it). Returns the count or -ENOMEM. */
 struct br_clu_node;
+/* A topic's partition count where it lives: the cluster's view (br_clu.h) in a cluster, except
+ * internal topics, else the store; negative: none. */
+int32_t br_api_topic_partitions(struct br_ctx *x, const char *name, size_t len);
+/* In a cluster, what a Produce, Fetch or ListOffsets of the partition answers when this broker
+ * does not lead it: NOT_LEADER_OR_FOLLOWER (another broker leads it, or none does), or
+ * UNKNOWN_TOPIC_OR_PARTITION (the cluster has no such partition); 0 when this broker leads
+ * it, always 0 on a single node and for internal topics. */
+int16_t br_api_leader_err(struct br_ctx *x, const char *name, size_t len, int32_t partition);
 int br_api_brokers(struct br_ctx *x, const struct br_peer *peer, struct br_clu_node *self,
                    struct br_clu_node **out, int32_t *controller_id);
 /* Kafka's check for creating a topic: CREATE on the cluster, or on the topic. */

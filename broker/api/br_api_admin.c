@@ -36,6 +36,7 @@
 
 #include "br_api.h"
 #include "br_clu.h"
+#include "br_cotopic.h"
 #include "br_log.h"
 #include "kp_msg.h"
 #include "kp_msg_sec.h"
@@ -58,6 +59,9 @@ struct cp_job {
     struct kp_create_partitions_result *res;
 };
 
+/* In a cluster: how long CreatePartitions waits for the new partitions' leaders. */
+#define CP_WAIT_MS 10000
+
 static void cp_run(struct br_job *j)
 {
     struct cp_job *cj = (struct cp_job *)j;
@@ -66,7 +70,11 @@ static void cp_run(struct br_job *j)
         struct kp_create_partitions_result *o = &cj->res[i];
         if (!it->apply)
             continue;
-        int rc = st_topic_add_partitions(j->x->store, it->name, it->count);
+        /* in a cluster: the assignment in ZooKeeper grows, the controller elects the new
+         * partitions' leaders (br_clu.h) */
+        int rc = j->x->clu && !br_cotopic_internal(it->name, strlen(it->name))
+                     ? br_clu_add_partitions(j->x->clu, it->name, it->count, CP_WAIT_MS)
+                     : st_topic_add_partitions(j->x->store, it->name, it->count);
         if (rc == 0) {
             br_info("topic %s grown to %d partitions", br_log_cstr(it->name).s, it->count);
             continue;
@@ -145,7 +153,7 @@ int br_api_create_partitions(struct br_req *q, struct br_resp *r)
             cp_fail(o, KP_ERR_TOPIC_AUTHORIZATION_FAILED, "The topic authorization is failed.");
             continue;
         }
-        int32_t cur = nl ? st_topic_partitions(x->store, it->name, (size_t)nl) : -ENOENT;
+        int32_t cur = nl ? br_api_topic_partitions(x, it->name, (size_t)nl) : -ENOENT;
         if (cur < 0) {
             cp_fail(o, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, "unknown topic");
             continue;
@@ -326,7 +334,7 @@ int br_api_describe_cluster(struct br_req *q, struct br_resp *r)
     struct kp_describe_cluster_resp resp = {
         .error_message = KP_STR_NULL,
         .endpoint_type = 1,
-        .cluster_id = kp_str_of("splicelog"),
+        .cluster_id = kp_str_of(q->x->clu ? br_clu_cluster_id(q->x->clu) : "splicelog"),
         .controller_id = controller_id,
         .n_brokers = nb,
         .brokers = bs,

@@ -217,7 +217,7 @@ int br_api_offset_commit(struct br_req *q, struct br_resp *r)
                      !br_allowed(q, KP_ACL_RESOURCE_TOPIC, t->name.ptr,
                                  (size_t)(t->name.len > 0 ? t->name.len : 0), KP_ACL_OP_READ);
         int32_t nparts_topic = gerr == KP_ERR_NONE && t->name.len > 0
-                                   ? st_topic_partitions(x->store, t->name.ptr, (size_t)t->name.len)
+                                   ? br_api_topic_partitions(x, t->name.ptr, (size_t)t->name.len)
                                    : -ENOENT;
         for (int32_t j = 0; j < t->n_partitions; j++) {
             const struct kp_offset_commit_req_partition *p = &t->partitions[j];

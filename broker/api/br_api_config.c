@@ -6,22 +6,31 @@
  * Topic configs are Kafka's names for the keys of enum st_topic_key (log compaction's among
  * them: cleanup.policy delete / compact / compact,delete, min.cleanable.dirty.ratio,
  * min.compaction.lag.ms, max.compaction.lag.ms, delete.retention.ms, whose text the store
- * parses, st_clean_conf.c) plus compression.type, which only takes "producer" (batches are
- * stored as the producer compressed them, never recompressed); any other value is
- * INVALID_CONFIG with a message saying so. Two keys are accepted and ignored, always described
- * at Kafka's default: message.format.version (any version string; Kafka 3.0+ ignores it too,
- * inter.broker.protocol.version being 3.0 or later, and writes every batch in format v2 as we
- * do) and file.delete.delay.ms (a number >= 0: a removed segment's file is unlinked at once, as
- * readers that still hold it keep its data through their open descriptor). Each entry's source is
- * DYNAMIC_TOPIC when the topic sets it, else STATIC_BROKER when the broker's own key differs
- * from Kafka's default, else DEFAULT; synonyms (v1+, when asked) list those levels in that
- * order, as Kafka does. A value of "never" (-1 here) for flush.messages / flush.ms is shown as
- * Kafka's Long.MAX_VALUE and read back from it.
+ * parses, st_clean_conf.c) and compression.type (producer, uncompressed, gzip, snappy, lz4,
+ * zstd: produced batches are stored in that codec, br_api_produce.c). Two keys are accepted and
+ * ignored, always described at Kafka's default: message.format.version (any version string;
+ * Kafka 3.0+ ignores it too, inter.broker.protocol.version being 3.0 or later, and writes every
+ * batch in format v2 as we do) and file.delete.delay.ms (a number >= 0: a removed segment's file is
+ * unlinked at once, as readers that still hold it keep its data through their open descriptor).
+ * Each entry's source is DYNAMIC_TOPIC when the topic sets it, else STATIC_BROKER when the broker's
+ * own key differs from Kafka's default, else DEFAULT; synonyms (v1+, when asked) list those levels
+ * in that order, as Kafka does. A value of "never" (-1 here) for flush.messages / flush.ms is shown
+ * as Kafka's Long.MAX_VALUE and read back from it.
  *
- * Broker configs (resource name: this node's id, or "" for the cluster default) are read-only
- * here: the configuration is read at start-up. Altering one is INVALID_REQUEST, as Kafka
- * answers for a key it cannot update dynamically; a broker id other than this node's is
- * INVALID_REQUEST too. BROKER_LOGGER and unknown resource types: INVALID_REQUEST.
+ * Broker configs (resource name: this node's id, or "" for the cluster default): the keys Kafka
+ * updates dynamically that splicelog applies live are alterable (br_dynconf.h keeps them,
+ * durably, per level): the broker keys of the topic configs above (log.retention.ms,
+ * log.segment.bytes, log.cleanup.policy, log.cleaner.min.cleanable.ratio, ...,
+ * message.max.bytes, compression.type, min.insync.replicas), which become the store's defaults
+ * at once (every topic key without an override follows them, st_store_set_defaults), and a few
+ * Kerberos keys (DYN_STORED) that are kept and described but do nothing here (no GSSAPI).
+ * They are described with source DYNAMIC_BROKER_CONFIG (this broker's level) or
+ * DYNAMIC_DEFAULT_BROKER_CONFIG (""), for the broker and for topics that follow them, with
+ * synonyms in Kafka's order. Any other broker key is INVALID_REQUEST ("Cannot update these
+ * configs dynamically"), as Kafka answers; a bad value INVALID_CONFIG; APPEND / SUBTRACT on a
+ * broker key INVALID_REQUEST; a broker id other than this node's INVALID_REQUEST. Without a
+ * dynamic store (x->dyn NULL) broker configs are read-only. BROKER_LOGGER and unknown resource
+ * types: INVALID_REQUEST.
  *
  * Alters validate on the loop thread (unknown key or bad value: INVALID_CONFIG; unknown topic:
  * UNKNOWN_TOPIC_OR_PARTITION) and write on the admin thread, where the store makes the change
@@ -43,6 +52,7 @@
 #include <string.h>
 
 #include "br_api.h"
+#include "br_dynconf.h"
 #include "br_log.h"
 #include "kp_msg.h"
 #include "kp_msg_sec.h"
@@ -81,7 +91,7 @@ struct tkey {
 
 static const struct tkey TKEYS[] = {
     {"cleanup.policy", "log.cleanup.policy", ST_TK_CLEANUP_POLICY, KP_CONFIG_TYPE_LIST, NULL},
-    {"compression.type", "compression.type", TK_FIXED, KP_CONFIG_TYPE_STRING, "producer"},
+    {"compression.type", "compression.type", ST_TK_COMPRESSION_TYPE, KP_CONFIG_TYPE_STRING, NULL},
     {"delete.retention.ms", "log.cleaner.delete.retention.ms", ST_TK_DELETE_RETENTION_MS,
      KP_CONFIG_TYPE_LONG, NULL},
     {"file.delete.delay.ms", "log.segment.delete.delay.ms", TK_IGNORED, KP_CONFIG_TYPE_LONG,
@@ -121,6 +131,46 @@ static const struct tkey *tkey_find(struct kp_str name)
     return NULL;
 }
 
+/* Broker keys Kafka updates dynamically that are kept and described but act on nothing here
+ * (no GSSAPI): name, Kafka's default, type. */
+static const struct {
+    const char *name, *kafka_default;
+    int8_t type;
+} DYN_STORED[] = {
+    {"sasl.kerberos.min.time.before.relogin", "60000", KP_CONFIG_TYPE_LONG},
+    {"sasl.kerberos.ticket.renew.jitter", "0.05", KP_CONFIG_TYPE_DOUBLE},
+    {"sasl.kerberos.ticket.renew.window.factor", "0.8", KP_CONFIG_TYPE_DOUBLE},
+};
+enum { NDYN_STORED = sizeof(DYN_STORED) / sizeof(DYN_STORED[0]) };
+
+/* The topic config whose broker key is name, or NULL. */
+static const struct tkey *tkey_by_broker_key(struct kp_str name)
+{
+    for (int i = 0; i < NTKEYS; i++)
+        if (kp_str_eq(name, TKEYS[i].broker_key))
+            return &TKEYS[i];
+    return NULL;
+}
+
+static int dyn_stored_find(struct kp_str name)
+{
+    for (int i = 0; i < NDYN_STORED; i++)
+        if (kp_str_eq(name, DYN_STORED[i].name))
+            return i;
+    return -1;
+}
+
+/* Where a broker key's value comes from when set dynamically: DYNAMIC_BROKER (this broker's
+ * level, which wins), DYNAMIC_DEFAULT_BROKER, or 0; its value into buf. */
+static int8_t dyn_source(struct br_ctx *x, const char *key, char *buf, size_t cap)
+{
+    if (br_dynconf_get(x->dyn, BR_DYN_BROKER, key, buf, cap))
+        return KP_CONFIG_SOURCE_DYNAMIC_BROKER;
+    if (br_dynconf_get(x->dyn, BR_DYN_DEFAULT, key, buf, cap))
+        return KP_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER;
+    return 0;
+}
+
 static bool is_never(const struct tkey *k)
 {
     return k->tk == ST_TK_FLUSH_MESSAGES || k->tk == ST_TK_FLUSH_MS;
@@ -132,7 +182,7 @@ static const char *tkey_value(const struct tkey *k, const struct st_log_config *
 {
     if (k->tk < 0)
         return k->fixed;
-    if (k->tk > ST_TK_TIMESTAMP_TYPE) { /* compaction's keys: the store's text form */
+    if (k->tk > ST_TK_TIMESTAMP_TYPE || k->tk == ST_TK_COMPRESSION_TYPE) { /* the store's text */
         st_topic_key_format(c, (enum st_topic_key)k->tk, buf, cap, false);
         return buf;
     }
@@ -205,14 +255,17 @@ int16_t br_topic_config_apply(struct st_log_config *c, uint32_t *overrides, stru
     if (k->tk < 0) {
         if (strcmp(v, k->fixed) == 0)
             return KP_ERR_NONE;
-        *why = "broker-side recompression is not supported: compression.type must be producer";
+        *why = "only the default value is supported";
         return KP_ERR_INVALID_CONFIG;
     }
-    if (k->tk > ST_TK_TIMESTAMP_TYPE) { /* compaction's keys: parsed by the store */
+    if (k->tk > ST_TK_TIMESTAMP_TYPE || k->tk == ST_TK_COMPRESSION_TYPE) { /* the store parses */
         if (st_topic_key_parse(c, (enum st_topic_key)k->tk, v) < 0) {
-            *why = k->tk == ST_TK_CLEANUP_POLICY
-                       ? "cleanup.policy must be delete, compact or compact,delete"
-                       : "not a number or out of range";
+            *why =
+                k->tk == ST_TK_CLEANUP_POLICY
+                    ? "cleanup.policy must be delete, compact or compact,delete"
+                : k->tk == ST_TK_COMPRESSION_TYPE
+                    ? "compression.type must be producer, uncompressed, gzip, snappy, lz4 or zstd"
+                    : "not a number or out of range";
             return KP_ERR_INVALID_CONFIG;
         }
         *overrides |= 1u << k->tk;
@@ -248,15 +301,55 @@ int16_t br_topic_config_apply(struct st_log_config *c, uint32_t *overrides, stru
     return KP_ERR_NONE;
 }
 
+/* ---- dynamic broker configs -------------------------------------------------------------- */
+
+/* A dynamic value of the broker key of topic config k applied to d (the store's defaults). */
+static int16_t dyn_apply_one(struct st_log_config *d, const struct tkey *k, const char *value,
+                             const char **why)
+{
+    uint32_t ov = 0;
+    return br_topic_config_apply(d, &ov, kp_str_of(k->name), kp_str_of(value), why);
+}
+
+struct dyn_fold {
+    struct st_log_config *d;
+    int level;
+};
+
+static void dyn_fold_one(void *arg, enum br_dyn_level level, const char *key, const char *value)
+{
+    struct dyn_fold *f = arg;
+    const struct tkey *k = tkey_by_broker_key(kp_str_of(key));
+    const char *why = NULL;
+    if ((int)level == f->level && k && k->tk >= 0 && dyn_apply_one(f->d, k, value, &why))
+        br_warn("dynamic broker config %s=%s: %s; ignored", key, value, why);
+}
+
+int br_config_dyn_apply(struct st_store *store, const struct br_config *cfg, struct br_dynconf *dyn)
+{
+    struct st_log_config d = cfg->log;
+    struct dyn_fold f = {&d, BR_DYN_DEFAULT};
+    br_dynconf_foreach(dyn, dyn_fold_one, &f);
+    f.level = BR_DYN_BROKER;
+    br_dynconf_foreach(dyn, dyn_fold_one, &f);
+    return st_store_set_defaults(store, &d);
+}
+
 /* ---- DescribeConfigs -------------------------------------------------------------------- */
 
 /* Kafka's default for each key, and the broker's value (its configuration file). */
-static void levels(struct br_ctx *x, struct st_log_config *kafka, struct st_log_config *broker)
+/* Kafka's default for each key, the configuration file's value (static), and the store's
+ * defaults now (the file's with the dynamic broker configs over them). */
+static void levels(struct br_ctx *x, struct st_log_config *kafka, struct st_log_config *stat,
+                   struct st_log_config *eff)
 {
     st_log_config_default(kafka);
-    st_store_defaults(x->store, broker);
-    broker->max_message_bytes = (int32_t)x->cfg->message_max_bytes;
     kafka->max_message_bytes = 1048588; /* Kafka's message.max.bytes */
+    *stat = x->cfg->log;
+    stat->max_message_bytes = (int32_t)x->cfg->message_max_bytes;
+    st_store_defaults(x->store, eff);
+    if (eff->max_message_bytes < 0) /* not set dynamically: the configuration file's */
+        eff->max_message_bytes = (int32_t)x->cfg->message_max_bytes;
 }
 
 static char *arena_str(struct kp_arena *a, const char *s)
@@ -283,7 +376,7 @@ static int describe_topic(struct br_ctx *x, int16_t v, bool synonyms,
                           const struct kp_describe_configs_resource *res, struct kp_arena *a,
                           struct kp_describe_configs_result *out)
 {
-    struct st_log_config tc, kafka, broker;
+    struct st_log_config tc, kafka, broker, eff;
     uint32_t ov;
     struct kp_str n = res->resource_name;
     if (n.len <= 0 || n.len > NAME_MAX_LEN ||
@@ -292,7 +385,7 @@ static int describe_topic(struct br_ctx *x, int16_t v, bool synonyms,
         out->error_message = kp_str_of("unknown topic");
         return 0;
     }
-    levels(x, &kafka, &broker);
+    levels(x, &kafka, &broker, &eff);
     struct kp_describe_configs_entry *es = kp_arena_alloc(a, NTKEYS, sizeof(*es));
     if (!es)
         return -ENOSPC;
@@ -301,8 +394,9 @@ static int describe_topic(struct br_ctx *x, int16_t v, bool synonyms,
         const struct tkey *k = &TKEYS[i];
         if (!wanted(res, k->name))
             continue;
-        char b1[32], b2[32], b3[32];
+        char b1[32], b2[32], b3[32], dv[256];
         bool set = k->tk >= 0 && (ov & (1u << k->tk));
+        int8_t dsrc = dyn_source(x, k->broker_key, dv, sizeof dv);
         const char *val = tkey_value(k, &tc, x->cfg, b1, sizeof b1);
         const char *bval = tkey_value(k, &broker, x->cfg, b2, sizeof b2);
         const char *kval = k->tk == ST_TK_MAX_MESSAGE_BYTES
@@ -317,8 +411,9 @@ static int describe_topic(struct br_ctx *x, int16_t v, bool synonyms,
             .name = kp_str_of(k->name),
             .value = kp_str_of(vs),
             .read_only = false,
-            .is_default = !set && !static_set,
+            .is_default = !set && !dsrc && !static_set,
             .config_source = set          ? KP_CONFIG_SOURCE_DYNAMIC_TOPIC
+                             : dsrc       ? dsrc
                              : static_set ? KP_CONFIG_SOURCE_STATIC_BROKER
                                           : KP_CONFIG_SOURCE_DEFAULT,
             .is_sensitive = false,
@@ -327,14 +422,17 @@ static int describe_topic(struct br_ctx *x, int16_t v, bool synonyms,
         };
         if (!synonyms || v < 1)
             continue;
-        struct kp_describe_configs_synonym *ss = kp_arena_alloc(a, 3, sizeof(*ss));
-        char *bs = arena_str(a, bval), *ks = arena_str(a, kval);
-        if (!ss || !bs || !ks)
+        struct kp_describe_configs_synonym *ss = kp_arena_alloc(a, 4, sizeof(*ss));
+        char *bs = arena_str(a, bval), *ks = arena_str(a, kval), *ds = arena_str(a, dv);
+        if (!ss || !bs || !ks || !ds)
             return -ENOSPC;
         int32_t m = 0;
         if (set)
             ss[m++] = (struct kp_describe_configs_synonym){kp_str_of(k->name), kp_str_of(vs),
                                                            KP_CONFIG_SOURCE_DYNAMIC_TOPIC};
+        if (dsrc)
+            ss[m++] =
+                (struct kp_describe_configs_synonym){kp_str_of(k->broker_key), kp_str_of(ds), dsrc};
         if (static_set)
             ss[m++] = (struct kp_describe_configs_synonym){kp_str_of(k->broker_key), kp_str_of(bs),
                                                            KP_CONFIG_SOURCE_STATIC_BROKER};
@@ -366,8 +464,8 @@ static int describe_broker(struct br_ctx *x, const struct kp_describe_configs_re
         out->error_message = kp_str_of("unexpected broker id: this is another broker");
         return 0;
     }
-    struct st_log_config kafka, broker;
-    levels(x, &kafka, &broker);
+    struct st_log_config kafka, stat, eff;
+    levels(x, &kafka, &stat, &eff);
     const struct br_config *c = x->cfg;
     /* the broker keys of the topic configs, then a few of the broker's own */
     struct extra {
@@ -387,39 +485,53 @@ static int describe_broker(struct br_ctx *x, const struct kp_describe_configs_re
                                 "true", KP_CONFIG_TYPE_BOOLEAN};
     more[nm++] = (struct extra){"log.dirs", c->data_dir, "/tmp/kafka-logs", KP_CONFIG_TYPE_STRING};
     struct kp_describe_configs_entry *es =
-        kp_arena_alloc(a, (size_t)NTKEYS + (size_t)nm, sizeof(*es));
+        kp_arena_alloc(a, (size_t)NTKEYS + NDYN_STORED + (size_t)nm, sizeof(*es));
     if (!es)
         return -ENOSPC;
     int32_t ne = 0;
-    for (int i = 0; i < NTKEYS + nm; i++) {
-        char b1[32], b2[32];
-        const char *name, *val, *kval;
-        int8_t type;
+    for (int i = 0; i < NTKEYS + NDYN_STORED + nm; i++) {
+        char b1[32], b2[32], b3[32], dv[256];
+        const char *name, *val, *kval, *sval;
+        int8_t type, dsrc = 0;
+        bool dynamic = false;
         if (i < NTKEYS) {
             const struct tkey *k = &TKEYS[i];
             name = k->broker_key;
-            val = tkey_value(k, &broker, c, b1, sizeof b1);
+            val = tkey_value(k, &eff, c, b1, sizeof b1);
+            sval = tkey_value(k, &stat, c, b3, sizeof b3);
             kval = k->tk == ST_TK_MAX_MESSAGE_BYTES ? "1048588"
                                                     : tkey_value(k, &kafka, c, b2, sizeof b2);
             type = k->type;
+            dynamic = x->dyn != NULL;
+            dsrc = dyn_source(x, name, dv, sizeof dv);
+        } else if (i < NTKEYS + NDYN_STORED) {
+            name = DYN_STORED[i - NTKEYS].name;
+            kval = sval = DYN_STORED[i - NTKEYS].kafka_default;
+            type = DYN_STORED[i - NTKEYS].type;
+            dynamic = x->dyn != NULL;
+            dsrc = dyn_source(x, name, dv, sizeof dv);
+            val = dsrc ? dv : kval;
         } else {
-            name = more[i - NTKEYS].name;
-            val = more[i - NTKEYS].value;
-            kval = more[i - NTKEYS].kafka_default;
-            type = more[i - NTKEYS].type;
+            name = more[i - NTKEYS - NDYN_STORED].name;
+            val = more[i - NTKEYS - NDYN_STORED].value;
+            sval = val;
+            kval = sval = more[i - NTKEYS - NDYN_STORED].kafka_default;
+            type = more[i - NTKEYS - NDYN_STORED].type;
         }
         if (!wanted(res, name))
             continue;
         char *vs = arena_str(a, val);
         if (!vs)
             return -ENOSPC;
-        bool is_static = strcmp(val, kval) != 0;
+        bool is_static = strcmp(sval, kval) != 0;
         es[ne++] = (struct kp_describe_configs_entry){
             .name = kp_str_of(name),
             .value = kp_str_of(vs),
-            .read_only = true, /* read at start-up only */
-            .is_default = !is_static,
-            .config_source = is_static ? KP_CONFIG_SOURCE_STATIC_BROKER : KP_CONFIG_SOURCE_DEFAULT,
+            .read_only = !dynamic, /* the others are read at start-up only */
+            .is_default = !dsrc && !is_static,
+            .config_source = dsrc        ? dsrc
+                             : is_static ? KP_CONFIG_SOURCE_STATIC_BROKER
+                                         : KP_CONFIG_SOURCE_DEFAULT,
             .config_type = type,
             .documentation = KP_STR_NULL,
         };
@@ -500,7 +612,17 @@ struct al_item {
     bool apply;                         /* a topic change for the admin thread */
     struct st_log_config cfg;
     uint32_t overrides;
+    struct al_broker *b; /* a BROKER resource's change (malloc'd), else NULL */
     char name[NAME_MAX_LEN + 1];
+};
+
+/* A BROKER resource's validated change: one level's keys, set or (value NULL) removed. */
+struct al_broker {
+    enum br_dyn_level level;
+    bool replace; /* the legacy AlterConfigs: the request's set replaces the level's */
+    int n;
+    const char *keys[BR_DYN_MAX], *vals[BR_DYN_MAX];
+    char kb[BR_DYN_MAX][96], vb[BR_DYN_MAX][256];
 };
 
 struct al_job {
@@ -599,6 +721,128 @@ static void al_topic(struct br_ctx *x, struct al_item *it, bool incremental,
     it->apply = true;
 }
 
+/* Validates one key of a BROKER resource change into b: KP_ERR_NONE or an error with why. */
+static int16_t al_broker_key(struct br_ctx *x, struct al_broker *b, struct kp_str key, bool del,
+                             struct kp_str value, const char **why)
+{
+    const struct tkey *k = tkey_by_broker_key(key);
+    int st = k ? -1 : dyn_stored_find(key);
+    if (!k && st < 0) {
+        *why = "Cannot update these configs dynamically: not a dynamic broker config splicelog "
+               "applies";
+        return KP_ERR_INVALID_REQUEST;
+    }
+    if (b->n == BR_DYN_MAX || key.len <= 0 || (size_t)key.len >= sizeof b->kb[0] ||
+        (!del && (value.len < 0 || (size_t)value.len >= sizeof b->vb[0]))) {
+        *why = "too many keys, or a key or value too long";
+        return KP_ERR_INVALID_REQUEST;
+    }
+    char v[256];
+    if (!del) {
+        memcpy(v, value.ptr, (size_t)value.len);
+        v[value.len] = 0;
+        if (k) {
+            struct st_log_config t;
+            st_store_defaults(x->store, &t);
+            int16_t e = dyn_apply_one(&t, k, v, why);
+            if (e)
+                return e;
+        } else {
+            char *end;
+            errno = 0;
+            double d = strtod(v, &end);
+            if (errno || *end || !*v || d < 0) {
+                *why = "not a number >= 0";
+                return KP_ERR_INVALID_CONFIG;
+            }
+        }
+    }
+    int i = b->n++;
+    memcpy(b->kb[i], key.ptr, (size_t)key.len);
+    b->kb[i][key.len] = 0;
+    b->keys[i] = b->kb[i];
+    b->vals[i] = NULL;
+    if (!del) {
+        snprintf(b->vb[i], sizeof b->vb[i], "%s", v);
+        b->vals[i] = b->vb[i];
+    }
+    return KP_ERR_NONE;
+}
+
+/* Validates one BROKER resource (this node's id: its level; "": the cluster default's). */
+static void al_broker(struct br_ctx *x, struct al_item *it, bool incremental,
+                      const struct kp_alter_configs_config *set, int32_t nset,
+                      const struct kp_incremental_alter_configs_config *ops, int32_t nops)
+{
+    struct kp_str n = it->res.resource_name;
+    if (!this_broker(x, n)) {
+        al_fail(it, KP_ERR_INVALID_REQUEST, "unexpected broker id: this is another broker");
+        return;
+    }
+    if (!x->dyn) {
+        al_fail(it, KP_ERR_INVALID_REQUEST,
+                "broker configs cannot be updated dynamically: they are read at start-up");
+        return;
+    }
+    struct al_broker *b = calloc(1, sizeof(*b));
+    if (!b) {
+        al_fail(it, KP_ERR_UNKNOWN_SERVER_ERROR, "out of memory");
+        return;
+    }
+    b->level = n.len == 0 ? BR_DYN_DEFAULT : BR_DYN_BROKER;
+    b->replace = !incremental;
+    const char *why = NULL;
+    int16_t err = KP_ERR_NONE;
+    int32_t cnt = incremental ? nops : nset;
+    for (int32_t i = 0; i < cnt && !err; i++) {
+        if (!incremental) {
+            err = al_broker_key(x, b, set[i].name, set[i].value.len < 0, set[i].value, &why);
+            continue;
+        }
+        int8_t op = ops[i].config_operation;
+        if (op == KP_CONFIG_OP_SET || op == KP_CONFIG_OP_DELETE) {
+            err = al_broker_key(x, b, ops[i].name, op == KP_CONFIG_OP_DELETE, ops[i].value, &why);
+        } else {
+            err = KP_ERR_INVALID_REQUEST;
+            why = op == KP_CONFIG_OP_APPEND || op == KP_CONFIG_OP_SUBTRACT
+                      ? "APPEND and SUBTRACT are not supported for broker configs"
+                      : "unknown config operation";
+        }
+    }
+    if (err) {
+        free(b);
+        al_fail(it, err, why);
+        return;
+    }
+    it->b = b;
+    it->apply = true;
+}
+
+static void al_free_brokers(struct al_job *aj)
+{
+    for (int32_t i = 0; i < aj->n; i++) {
+        free(aj->items[i].b);
+        aj->items[i].b = NULL;
+    }
+}
+
+/* The admin thread's part of a BROKER resource change: durable, then in effect. */
+static void al_run_broker(struct br_job *j, struct al_item *it)
+{
+    struct al_broker *b = it->b;
+    int rc = br_dynconf_set(j->x->dyn, b->level, b->replace, b->keys, b->vals, b->n);
+    if (rc < 0) {
+        br_warn("altering dynamic broker configs: %s", strerror(-rc));
+        al_fail(it, KP_ERR_KAFKA_STORAGE_ERROR, "the dynamic broker configs cannot be written");
+        return;
+    }
+    rc = br_config_dyn_apply(j->x->store, j->x->cfg, j->x->dyn);
+    if (rc < 0)
+        br_warn("applying dynamic broker configs: %s", strerror(-rc));
+    br_info("dynamic broker configs (%s level) altered: %d key(s)",
+            b->level == BR_DYN_BROKER ? "broker" : "cluster default", b->n);
+}
+
 static void al_run(struct br_job *j)
 {
     struct al_job *aj = (struct al_job *)j;
@@ -606,6 +850,10 @@ static void al_run(struct br_job *j)
         struct al_item *it = &aj->items[i];
         if (!it->apply)
             continue;
+        if (it->b) {
+            al_run_broker(j, it);
+            continue;
+        }
         int rc = st_topic_config_set(j->x->store, it->name, &it->cfg, it->overrides);
         if (rc == 0) {
             br_info("topic %s: configs altered", br_log_cstr(it->name).s);
@@ -638,6 +886,7 @@ static int al_encode(struct br_resp *r, struct al_job *aj)
 static void al_done(struct br_job *j)
 {
     struct al_job *aj = (struct al_job *)j;
+    al_free_brokers(aj);
     if (al_encode(j->r, aj) < 0) {
         br_fail(j->x, j->r, "cannot encode an AlterConfigs response");
         return;
@@ -694,10 +943,7 @@ static int alter(struct br_req *q, struct br_resp *r, bool incremental, const st
         } else if (rs[i].type == KP_CONFIG_RESOURCE_TOPIC) {
             al_topic(q->x, it, incremental, rs[i].set, rs[i].nset, rs[i].ops, rs[i].nops);
         } else if (rs[i].type == KP_CONFIG_RESOURCE_BROKER) {
-            al_fail(it, KP_ERR_INVALID_REQUEST,
-                    this_broker(q->x, rs[i].name)
-                        ? "broker configs cannot be updated dynamically: they are read at start-up"
-                        : "unexpected broker id: this is another broker");
+            al_broker(q->x, it, incremental, rs[i].set, rs[i].nset, rs[i].ops, rs[i].nops);
         } else {
             al_fail(it, KP_ERR_INVALID_REQUEST, "unsupported resource type");
         }
@@ -706,6 +952,7 @@ static int alter(struct br_req *q, struct br_resp *r, bool incremental, const st
         any |= it->apply;
     }
     if (!any) {
+        al_free_brokers(aj);
         rc = al_encode(r, aj);
         return rc < 0 ? rc : BR_REPLY;
     }
@@ -713,6 +960,8 @@ static int alter(struct br_req *q, struct br_resp *r, bool incremental, const st
     aj->job.run = al_run;
     aj->job.done = al_done;
     rc = br_admin(q->x, &aj->job);
+    if (rc < 0)
+        al_free_brokers(aj);
     return rc < 0 ? rc : BR_REPLY;
 }
 

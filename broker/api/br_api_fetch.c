@@ -228,6 +228,10 @@ static int fetch_eval_once(struct br_resp *r, bool force)
             if (t->denied) {
                 p.error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
                 has_err = true;
+            } else if (t->name_len > 0 &&
+                       (p.error_code = br_api_leader_err(st->x, t->name, (size_t)t->name_len,
+                                                         fp->partition)) != KP_ERR_NONE) {
+                has_err = true; /* a cluster's, led elsewhere (or unknown there) */
             } else if (!log) {
                 p.error_code = v >= 13 && t->name_len == 0 ? KP_ERR_UNKNOWN_TOPIC_ID
                                                            : KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;

@@ -470,7 +470,7 @@ int br_api_offset_delete(struct br_req *q, struct br_resp *r)
         bool denied = !br_allowed(q, KP_ACL_RESOURCE_TOPIC, t->name.ptr,
                                   (size_t)(t->name.len > 0 ? t->name.len : 0), KP_ACL_OP_READ);
         bool known = !denied && t->name.len > 0 &&
-                     st_topic_partitions(x->store, t->name.ptr, (size_t)t->name.len) >= 0;
+                     br_api_topic_partitions(x, t->name.ptr, (size_t)t->name.len) >= 0;
         bool subscribed = known && od_subscribed(&g, t->name);
         for (int32_t j = 0; j < t->n_partitions; j++, k++) {
             struct kp_offset_delete_resp_partition *o = &ps[k];

@@ -3,8 +3,11 @@
  *
  * ApiVersions: KP_API_LIST's advertised ranges (kp_api_advertised), exactly.
  *
- * Metadata: this node is the only broker, leader and sole replica of every partition. Its
- * address is the one advertised to the connection the request came on (q->peer: the
+ * Metadata: on a single node, this node is the only broker, leader and sole replica of every
+ * partition; in a cluster (zookeeper.connect), the topics, leaders, replicas, ISR and offline
+ * replicas are the cluster's view (br_clu.h; internal topics stay this broker's own), and
+ * CreateTopics, auto-creation and DeleteTopics go through ZooKeeper. This broker's address
+ * is the one advertised to the connection the request came on (q->peer: the
  * listener's advertised.listeners entry, else its bound address, else — for a wildcard bind —
  * the local address of this very connection), so clients reconnect to something reachable.
  * A missing topic is created with num.partitions when the request allows it (v4 flag; always
@@ -107,6 +110,69 @@ static void topic_list_free(struct topic_list *tl)
     free(tl->t);
 }
 
+/* ---- where a topic lives: the cluster's view, or this broker's store ---------------------- */
+
+/* In a cluster (zookeeper.connect), a topic is what ZooKeeper says (br_clu.h), except Kafka's
+ * internal topics, which stay each broker's own until replicated (docs/cluster.md, M4). */
+static bool clustered(const struct br_ctx *x, const char *name, size_t len)
+{
+    return x->clu && !br_cotopic_internal(name, len);
+}
+
+int32_t br_api_topic_partitions(struct br_ctx *x, const char *name, size_t len)
+{
+    return clustered(x, name, len) ? br_clu_topic_partitions(x->clu, name, len)
+                                   : st_topic_partitions(x->store, name, len);
+}
+
+int16_t br_api_leader_err(struct br_ctx *x, const char *name, size_t len, int32_t partition)
+{
+    if (!clustered(x, name, len))
+        return KP_ERR_NONE;
+    int32_t id = br_clu_leader(x->clu, name, len, partition);
+    return id == x->cfg->node_id ? KP_ERR_NONE
+           : id == -ENOENT       ? KP_ERR_UNKNOWN_TOPIC_OR_PARTITION
+                                 : KP_ERR_NOT_LEADER_OR_FOLLOWER;
+}
+
+struct each {
+    void (*fn)(void *arg, const char *name, int32_t partitions);
+    void *arg;
+};
+
+static int each_clustered(void *ctx, const char *name, int32_t partitions)
+{
+    struct each *e = ctx;
+    if (!br_cotopic_internal(name, strlen(name)))
+        e->fn(e->arg, name, partitions);
+    return 0;
+}
+
+static void each_internal(void *ctx, const char *name, int32_t partitions)
+{
+    struct each *e = ctx;
+    if (br_cotopic_internal(name, strlen(name)))
+        e->fn(e->arg, name, partitions);
+}
+
+/* Every topic a Metadata request for all topics lists. */
+static void topics_foreach(struct br_ctx *x,
+                           void (*fn)(void *arg, const char *name, int32_t partitions), void *arg)
+{
+    if (!x->clu) {
+        st_topic_foreach(x->store, fn, arg);
+        return;
+    }
+    struct each e = {fn, arg};
+    (void)br_clu_topics(x->clu, each_clustered, &e);
+    st_topic_foreach(x->store, each_internal, &e);
+}
+
+static struct kp_str cluster_id(const struct br_ctx *x)
+{
+    return kp_str_of(x->clu ? br_clu_cluster_id(x->clu) : "splicelog");
+}
+
 /* Copies a wire topic name to a C string; false when it cannot be a valid name. */
 static bool name_cstr(struct kp_str s, char *buf)
 {
@@ -176,6 +242,40 @@ int br_api_brokers(struct br_ctx *x, const struct br_peer *peer, struct br_clu_n
     return n;
 }
 
+/* A clustered topic's partitions as the cluster's view has them: no leader is
+ * LEADER_NOT_AVAILABLE with leader -1 (Kafka's answer for an offline partition); a partition
+ * the view lost since the topic was listed, the same with no replicas. */
+static int cluster_partitions(struct br_ctx *x, const struct kp_metadata_topic *t,
+                              struct kp_metadata_partition *ps, struct kp_arena *a)
+{
+    for (int32_t p = 0; p < t->n_partitions; p++) {
+        struct br_clu_part cp;
+        if (br_clu_partition(x->clu, t->name.ptr, (size_t)t->name.len, p, &cp) < 0)
+            memset(&cp, 0, sizeof cp), cp.leader = -1;
+        int32_t n = cp.replicas.n + cp.isr.n + cp.offline.n;
+        int32_t *ids = kp_arena_alloc(a, (size_t)(n ? n : 1), sizeof(int32_t));
+        if (!ids)
+            return -ENOMEM;
+        memcpy(ids, cp.replicas.id, (size_t)cp.replicas.n * sizeof(int32_t));
+        memcpy(ids + cp.replicas.n, cp.isr.id, (size_t)cp.isr.n * sizeof(int32_t));
+        memcpy(ids + cp.replicas.n + cp.isr.n, cp.offline.id,
+               (size_t)cp.offline.n * sizeof(int32_t));
+        ps[p] = (struct kp_metadata_partition){
+            .error_code = cp.leader < 0 ? KP_ERR_LEADER_NOT_AVAILABLE : KP_ERR_NONE,
+            .partition_index = p,
+            .leader_id = cp.leader,
+            .n_replicas = cp.replicas.n,
+            .replicas = ids,
+            .n_isr = cp.isr.n,
+            .isr = ids + cp.replicas.n,
+            .leader_epoch = cp.leader_epoch,
+            .n_offline_replicas = cp.offline.n,
+            .offline_replicas = ids + cp.replicas.n + cp.isr.n,
+        };
+    }
+    return 0;
+}
+
 /* Builds the Metadata response for the named topics (or all); topics that do not exist get
  * errs[i] when given and non-zero, else UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION
  * for an invalid name), and UNKNOWN_TOPIC_ID with ids[i] for an id that named none. Creates
@@ -188,7 +288,7 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
     int rc = 0;
     struct topic_list tl = {0};
     if (all) {
-        st_topic_foreach(x->store, collect, &tl);
+        topics_foreach(x, collect, &tl);
         /* only the topics the principal may DESCRIBE are listed (Kafka) */
         int32_t kept = 0;
         for (int32_t i = 0; i < tl.n; i++) {
@@ -221,8 +321,7 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
                 }
                 continue;
             }
-            int32_t np =
-                st_topic_partitions(x->store, name.ptr, name.len > 0 ? (size_t)name.len : 0);
+            int32_t np = br_api_topic_partitions(x, name.ptr, name.len > 0 ? (size_t)name.len : 0);
             if (np >= 0) {
                 t->n_partitions = np;
                 continue;
@@ -241,13 +340,18 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
         return -ENOMEM;
     }
 
-    /* Partition arrays: every partition has this node as leader, replica and ISR. */
+    /* Partition arrays: a single node leads every partition alone; a cluster says who leads,
+     * replicas, ISR and offline replicas of each (one array of ids per partition for the
+     * three). */
     size_t nparts = 0;
     for (int32_t i = 0; i < tl.n; i++)
         nparts += tl.t[i].error_code ? 0 : (size_t)tl.t[i].n_partitions;
     struct kp_arena a;
     /* One partition array per topic. */
     size_t need = kp_arena_need((size_t)tl.n, nparts * sizeof(struct kp_metadata_partition));
+    if (x->clu)
+        need = kp_arena_need((size_t)tl.n + nparts, nparts * (sizeof(struct kp_metadata_partition) +
+                                                              3 * BR_CLU_RF_MAX * sizeof(int32_t)));
     void *own = NULL;
     if (!off_loop)
         rc = br_enc_arena(x, &a, need);
@@ -279,12 +383,22 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
             t->partitions = NULL;
             continue;
         }
-        (void)st_topic_id(x->store, t->name.ptr, (size_t)t->name.len, t->topic_id.b);
+        if (clustered(x, t->name.ptr, (size_t)t->name.len)) /* the same from every broker */
+            (void)br_clu_topic_id(x->clu, t->name.ptr, (size_t)t->name.len, t->topic_id.b);
+        else
+            (void)st_topic_id(x->store, t->name.ptr, (size_t)t->name.len, t->topic_id.b);
         t->is_internal = br_cotopic_internal(t->name.ptr, (size_t)t->name.len);
         struct kp_metadata_partition *ps = kp_arena_alloc(&a, (size_t)t->n_partitions, sizeof(*ps));
         if (!ps && t->n_partitions > 0) {
             rc = -ENOMEM;
             break;
+        }
+        if (clustered(x, t->name.ptr, (size_t)t->name.len)) {
+            rc = cluster_partitions(x, t, ps, &a);
+            if (rc < 0)
+                break;
+            t->partitions = ps;
+            continue;
         }
         for (int32_t p = 0; p < t->n_partitions; p++)
             ps[p] = (struct kp_metadata_partition){
@@ -322,7 +436,7 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
             .throttle_time_ms = 0,
             .n_brokers = nb,
             .brokers = bs,
-            .cluster_id = kp_str_of("splicelog"),
+            .cluster_id = cluster_id(x),
             .controller_id = controller_id,
             .n_topics = tl.n,
             .topics = tl.t,
@@ -353,6 +467,8 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
  * creates the next ones).
  */
 #define AUTO_CREATE_PER_REQUEST 64
+/* In a cluster: how long the answer waits for the controller to elect the new leaders. */
+#define AUTO_CREATE_WAIT_MS 5000
 
 struct md_job {
     struct br_job job; /* first: the job is the start of the scratch memory */
@@ -380,7 +496,9 @@ static void md_run(struct br_job *j)
         int crc = br_cotopic_internal(name, strlen(name))
                       ? br_cotopic_create(x->store, x->cfg->offsets_topic_partitions,
                                           x->cfg->offsets_topic_segment_bytes)
-                      : st_topic_create(x->store, name, mj->partitions, NULL);
+                  : x->clu ? br_clu_create_topic(x->clu, name, mj->partitions, 1, NULL,
+                                                 AUTO_CREATE_WAIT_MS)
+                           : st_topic_create(x->store, name, mj->partitions, NULL);
         if (crc == 0) {
             br_info("auto-created topic %s with %d partition(s) (Metadata from peer=%s)",
                     br_log_cstr(name).s, mj->partitions, mj->peer->name);
@@ -462,8 +580,7 @@ static int md_submit(struct br_req *q, struct br_resp *r, const struct kp_str *n
         mj->errs[i] = errs ? errs[i] : 0;
         mj->create[i] = false;
         if (may_create && nl > 0 && nl <= NAME_MAX_LEN && !memchr(nb, 0, (size_t)nl) &&
-            st_topic_name_valid(nb, (size_t)nl) &&
-            st_topic_partitions(x->store, nb, (size_t)nl) < 0) {
+            st_topic_name_valid(nb, (size_t)nl) && br_api_topic_partitions(x, nb, (size_t)nl) < 0) {
             if (!br_allowed_create_topic(x, q->peer, nb, (size_t)nl)) {
                 mj->errs[i] = KP_ERR_TOPIC_AUTHORIZATION_FAILED; /* Kafka's answer */
             } else if (chosen < AUTO_CREATE_PER_REQUEST) {
@@ -506,7 +623,9 @@ static int metadata_by_id(struct br_req *q, struct br_resp *r, const struct kp_m
                 return br_req_bad(q, -EBADMSG);
             }
             char *nb = buf + i * (NAME_MAX_LEN + 1);
-            if (st_topic_by_id(q->x->store, req->topic_ids[i].b, nb, NAME_MAX_LEN + 1) == 0) {
+            if ((q->x->clu &&
+                 br_clu_topic_by_id(q->x->clu, req->topic_ids[i].b, nb, NAME_MAX_LEN + 1) == 0) ||
+                st_topic_by_id(q->x->store, req->topic_ids[i].b, nb, NAME_MAX_LEN + 1) == 0) {
                 names[i] = (struct kp_str){nb, (int32_t)strlen(nb)};
             } else {
                 names[i] = KP_STR_NULL;
@@ -515,7 +634,7 @@ static int metadata_by_id(struct br_req *q, struct br_resp *r, const struct kp_m
             }
         }
         int32_t np = names[i].len > 0
-                         ? st_topic_partitions(q->x->store, names[i].ptr, (size_t)names[i].len)
+                         ? br_api_topic_partitions(q->x, names[i].ptr, (size_t)names[i].len)
                          : 0;
         nparts += np > 0 ? np : 0;
     }
@@ -552,12 +671,12 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
     int32_t denied = 0;
     int64_t nparts = 0; /* partitions the answer lists */
     if (all)
-        st_topic_foreach(x->store, count_parts, &nparts);
+        topics_foreach(x, count_parts, &nparts);
     for (int32_t i = 0; !all && i < req.n_topics; i++) {
         struct kp_str name = req.topics[i];
         char cname[NAME_MAX_LEN + 1];
         int32_t np = name_cstr(name, cname) && st_topic_name_valid(cname, strlen(cname))
-                         ? st_topic_partitions(x->store, name.ptr, (size_t)name.len)
+                         ? br_api_topic_partitions(x, name.ptr, (size_t)name.len)
                          : 0;
         if (np > 0)
             nparts += np;
@@ -581,6 +700,7 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
  * the job only creates, then done() encodes. Lives in the response's scratch memory. */
 struct ct_topic {
     uint32_t name_off; /* in the job's name bytes */
+    uint32_t cfg_off;  /* in a cluster: its /config/topics document, in the name bytes too */
     int32_t np;
     struct st_log_config lc;
     bool create;
@@ -589,6 +709,7 @@ struct ct_topic {
 struct ct_job {
     struct br_job job; /* first: the job is the start of the scratch memory */
     int32_t n;
+    int64_t wait_ms; /* in a cluster: for the leaders to be elected (the request's timeout) */
     struct ct_topic *t;
     struct kp_create_topics_result *res; /* names point into the job's name bytes */
     char *names;
@@ -604,13 +725,24 @@ static void ct_run(struct br_job *j)
         if (!t->create)
             continue;
         const char *name = cj->names + t->name_off;
-        int crc = st_topic_create(x->store, name, t->np, &t->lc);
+        /* in a cluster through ZooKeeper (the controller elects the leaders; the topic's
+         * configs are not carried there yet: the replicas get the defaults) */
+        int crc =
+            clustered(x, name, strlen(name))
+                ? br_clu_create_topic(x->clu, name, t->np, 1, cj->names + t->cfg_off, cj->wait_ms)
+                : st_topic_create(x->store, name, t->np, &t->lc);
         if (crc == -EEXIST) {
             o->error_code = KP_ERR_TOPIC_ALREADY_EXISTS;
             o->error_message = kp_str_of("topic already exists");
+        } else if (crc == -EINVAL && x->clu) {
+            o->error_code = KP_ERR_INVALID_REPLICATION_FACTOR;
+            o->error_message = kp_str_of("replication factor larger than available brokers");
         } else if (crc == -EINVAL) {
             o->error_code = KP_ERR_INVALID_TOPIC_EXCEPTION;
             o->error_message = kp_str_of("invalid topic");
+        } else if (crc == -EAGAIN || crc == -ECANCELED) {
+            o->error_code = KP_ERR_REQUEST_TIMED_OUT;
+            o->error_message = kp_str_of("ZooKeeper is not reachable");
         } else if (crc < 0) {
             br_warn("CreateTopics %s (%d partitions): %s", br_log_cstr(name).s, t->np,
                     strerror(-crc));
@@ -643,6 +775,33 @@ static void ct_done(struct br_job *j)
     br_ready(j->x, r);
 }
 
+/* In a cluster: t's configs (those with a value) as /config/topics/<t>'s document, written
+ * after the names at *off (advanced past it), its offset in ct->cfg_off. */
+static bool ct_config_json(struct ct_job *cj, struct ct_topic *ct,
+                           const struct kp_create_topics_topic *t, size_t *off)
+{
+    struct br_clu_kv kv[64];
+    int n = 0;
+    for (int32_t j = 0; j < t->n_configs; j++) {
+        const struct kp_create_topics_config *cf = &t->configs[j];
+        if (cf->value.len < 0 || cf->name.len <= 0)
+            continue; /* null: the default */
+        if (n == (int)(sizeof kv / sizeof kv[0]))
+            return false;
+        kv[n++] = (struct br_clu_kv){cf->name.ptr, cf->value.ptr, (size_t)cf->name.len,
+                                     (size_t)cf->value.len};
+    }
+    size_t room = 32;
+    for (int i = 0; i < n; i++)
+        room += 6 * (kv[i].klen + kv[i].vlen) + 8;
+    int len = br_clu_json_config_enc(cj->names + *off, room, kv, n);
+    if (len < 0)
+        return false;
+    ct->cfg_off = (uint32_t)*off;
+    *off += (size_t)len + 1;
+    return true;
+}
+
 int br_api_create_topics(struct br_req *q, struct br_resp *r)
 {
     struct br_ctx *x = q->x;
@@ -651,8 +810,20 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
     if (rc < 0)
         return br_req_bad(q, rc);
     size_t names = 0;
-    for (int32_t i = 0; i < req.n_topics; i++)
+    for (int32_t i = 0; i < req.n_topics; i++) {
         names += (size_t)(req.topics[i].name.len > 0 ? req.topics[i].name.len : 0) + 1;
+        if (!x->clu)
+            continue;
+        /* in a cluster, the configs as a /config/topics document (br_clu_json): at most 6
+         * bytes per byte escaped, plus the punctuation */
+        names += 32;
+        for (int32_t j = 0; j < req.topics[i].n_configs; j++) {
+            const struct kp_create_topics_config *cf = &req.topics[i].configs[j];
+            names += 6 * ((size_t)(cf->name.len > 0 ? cf->name.len : 0) +
+                          (size_t)(cf->value.len > 0 ? cf->value.len : 0)) +
+                     8;
+        }
+    }
     size_t n = (size_t)req.n_topics;
     size_t need = br_align8(sizeof(struct ct_job)) + br_align8(n * sizeof(struct ct_topic)) +
                   br_align8(n * sizeof(struct kp_create_topics_result)) + names;
@@ -669,6 +840,9 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
     m += br_align8(n * sizeof(struct kp_create_topics_result));
     cj->names = (char *)m;
     cj->n = req.n_topics;
+    cj->wait_ms = req.timeout_ms > 0 ? req.timeout_ms : 0;
+    if (cj->wait_ms > 60000)
+        cj->wait_ms = 60000;
     size_t name_off = 0;
     bool any = false;
     for (int32_t i = 0; i < req.n_topics; i++) {
@@ -745,7 +919,10 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
         }
         if (t->replication_factor != -1 && t->replication_factor != 1) {
             o->error_code = KP_ERR_INVALID_REPLICATION_FACTOR;
-            o->error_message = kp_str_of("replication factor larger than available brokers: 1");
+            o->error_message =
+                kp_str_of(x->clu ? "replication factor above 1: partitions are not replicated "
+                                   "yet (docs/cluster.md, M3)"
+                                 : "replication factor larger than available brokers: 1");
             continue;
         }
         ct->lc = x->cfg->log;
@@ -765,8 +942,13 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
         }
         if (!cfg_ok)
             continue;
+        if (x->clu && !req.validate_only && !ct_config_json(cj, ct, t, &name_off)) {
+            o->error_code = KP_ERR_INVALID_CONFIG;
+            o->error_message = kp_str_of("too many configs");
+            continue;
+        }
         if (req.validate_only) {
-            if (st_topic_partitions(x->store, cname, (size_t)nl) >= 0) {
+            if (br_api_topic_partitions(x, cname, (size_t)nl) >= 0) {
                 o->error_code = KP_ERR_TOPIC_ALREADY_EXISTS;
                 o->error_message = kp_str_of("topic already exists");
             } else {
@@ -805,6 +987,7 @@ struct dt_job {
     struct br_job job; /* first: the job is the start of the scratch memory */
     int32_t n;
     bool *del;                           /* per topic: to delete on the admin thread */
+    int64_t wait_ms;                     /* in a cluster: for the deletion to be seen */
     struct kp_delete_topics_result *res; /* names point into the job's name bytes */
 };
 
@@ -816,9 +999,14 @@ static void dt_run(struct br_job *j)
         if (!dj->del[i])
             continue;
         const char *name = dj->res[i].name.ptr; /* NUL-terminated copy */
-        int drc = st_topic_delete(x->store, name);
+        /* in a cluster: marked in ZooKeeper, deleted by the controller, then by every
+         * broker holding it when it leaves their view */
+        int drc = clustered(x, name, strlen(name)) ? br_clu_delete_topic(x->clu, name, dj->wait_ms)
+                                                   : st_topic_delete(x->store, name);
         if (drc == -ENOENT || drc == -EINVAL) {
             dj->res[i].error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        } else if (drc == -EAGAIN || drc == -ECANCELED) {
+            dj->res[i].error_code = KP_ERR_REQUEST_TIMED_OUT;
         } else if (drc < 0) {
             br_warn("DeleteTopics %s: %s", br_log_cstr(name).s, strerror(-drc));
             dj->res[i].error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
@@ -931,6 +1119,7 @@ int br_api_delete_topics(struct br_req *q, struct br_resp *r)
         rc = BR_ENCODE(r, kp_delete_topics_resp_encode, &resp);
         return rc < 0 ? rc : BR_REPLY;
     }
+    dj->wait_ms = req.timeout_ms > 0 ? (req.timeout_ms < 60000 ? req.timeout_ms : 60000) : 0;
     dj->job.r = r;
     dj->job.run = dt_run;
     dj->job.done = dt_done;

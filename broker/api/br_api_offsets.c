@@ -92,9 +92,10 @@ static bool lo_allowed(const struct br_req *q, struct kp_str t)
 
 /* Answers one partition into o (partition_index set by the caller): offset, timestamp and
  * error for the requested timestamp ts. Any thread. */
-static void answer_one(struct st_store *store, struct kp_str topic, int64_t ts, bool committed,
+static void answer_one(struct br_ctx *x, struct kp_str topic, int64_t ts, bool committed,
                        struct kp_list_offsets_resp_partition *o)
 {
+    struct st_store *store = x->store;
     o->error_code = KP_ERR_NONE;
     o->timestamp = -1;
     o->offset = -1;
@@ -103,6 +104,10 @@ static void answer_one(struct st_store *store, struct kp_str topic, int64_t ts, 
         o->error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
         return;
     }
+    o->error_code =
+        br_api_leader_err(x, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0, o->partition_index);
+    if (o->error_code) /* a cluster's, led elsewhere (or unknown there) */
+        return;
     struct st_log *log =
         st_log_get(store, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0, o->partition_index);
     if (!log) {
@@ -144,10 +149,10 @@ static void answer_one(struct st_store *store, struct kp_str topic, int64_t ts, 
 }
 
 /* answer_one, and v0's old-style offsets: the offset answered, if any. */
-static void answer_partition(struct st_store *store, struct kp_str topic, int64_t ts,
-                             bool committed, struct kp_list_offsets_resp_partition *o)
+static void answer_partition(struct br_ctx *x, struct kp_str topic, int64_t ts, bool committed,
+                             struct kp_list_offsets_resp_partition *o)
 {
-    answer_one(store, topic, ts, committed, o);
+    answer_one(x, topic, ts, committed, o);
     o->old_one.offset = o->offset;
     o->old_style_offsets = &o->old_one;
     o->n_old_style_offsets = o->offset >= 0 ? 1 : 0;
@@ -172,7 +177,7 @@ static void lo_run(struct br_job *j)
     for (int32_t i = 0; i < lj->n_topics; i++) {
         const struct kp_list_offsets_resp_topic *t = &lj->topics[i];
         for (int32_t k = 0; k < t->n_partitions; k++, o++)
-            answer_partition(j->x->store, t->name, o->timestamp, lj->committed, o);
+            answer_partition(j->x, t->name, o->timestamp, lj->committed, o);
     }
 }
 
@@ -280,7 +285,7 @@ int br_api_list_offsets(struct br_req *q, struct br_resp *r)
         bool ok = lo_allowed(q, t->name);
         for (int32_t j = 0; j < t->n_partitions; j++) {
             ps[j].partition_index = t->partitions[j].partition_index;
-            answer_partition(q->x->store, t->name, ok ? t->partitions[j].timestamp : LO_DENIED,
+            answer_partition(q->x, t->name, ok ? t->partitions[j].timestamp : LO_DENIED,
                              req.isolation_level == 1, &ps[j]);
         }
         topics[i] = (struct kp_list_offsets_resp_topic){

@@ -7,7 +7,11 @@
  * bigger than the topic's max.message.bytes, else message.max.bytes: MESSAGE_TOO_LARGE; acks=-1
  * to a topic whose min.insync.replicas is above 1: NOT_ENOUGH_REPLICAS; no such partition:
  * UNKNOWN_TOPIC_OR_PARTITION — Produce never creates topics, Metadata does). The batch is
- * appended straight from the receive buffer (the store rewrites baseOffset in place).
+ * appended straight from the receive buffer (the store rewrites baseOffset in place), unless
+ * the topic's compression.type is a codec (or uncompressed) other than the batch's: then it is
+ * rewritten in that codec first (br_rezip.h, the context's reused buffers; decompressed records
+ * bounded by REZIP_RAW_MAX, or by max.message.bytes when stored uncompressed), and the stored
+ * size is checked against max.message.bytes again (MESSAGE_TOO_LARGE), as Kafka does.
  *
  * Idempotent and transactional producers (KIP-98): the store checks producer id, epoch and
  * sequence under the append lock (st.h). A batch repeating one of its producer's last 5 is
@@ -27,17 +31,22 @@
  * st_log_durable_offset() covers the append; the storage flusher's notification wakes it.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "br_api.h"
 #include "br_cotopic.h"
 #include "br_quota.h"
+#include "br_rezip.h"
 #include "kp_msg_sec.h"
 #include "br_log.h"
 #include "br_stats.h"
 #include "br_txn.h"
 #include "kp_batch.h"
 #include "kp_msg.h"
+
+/* Decompressed records a batch rewritten into another codec may have (br_rezip.h). */
+enum { REZIP_RAW_MAX = 64 << 20 };
 
 /* A transactional batch's first append to a partition, under the coordinator's check. */
 struct verified_append {
@@ -119,6 +128,46 @@ static int16_t append_checked(struct br_req *q, struct st_log *log, struct iovec
     }
 }
 
+/*
+ * The batch rewritten in the topic's codec (br_rezip.h) into the context's buffers: *batch and
+ * *len then describe the copy (valid until the next rewrite on this thread). The stored size
+ * is checked against max (max.message.bytes) again, as Kafka checks the batch it writes.
+ */
+static int16_t rezip(struct br_ctx *x, uint8_t **batch, size_t *len, const struct kp_batch_hdr *hdr,
+                     int codec, int64_t max, const char **why)
+{
+    if (!x->rezip && !(x->rezip = calloc(1, sizeof(*x->rezip)))) {
+        *why = "out of memory for recompression";
+        return KP_ERR_KAFKA_STORAGE_ERROR;
+    }
+    /* uncompressed, records past max - 61 cannot be stored anyway */
+    size_t max_raw = codec == KP_CODEC_NONE
+                         ? (size_t)(max > KP_BATCH_HEADER_LEN ? max - KP_BATCH_HEADER_LEN : 0)
+                         : REZIP_RAW_MAX;
+    uint8_t *out = NULL;
+    long n = br_rezip_batch(x->rezip, *batch, hdr, codec, max_raw, &out);
+    if (n == -EMSGSIZE) {
+        *why = codec == KP_CODEC_NONE ? "batch uncompressed larger than max.message.bytes"
+                                      : "records decompress past the broker's bound";
+        return KP_ERR_MESSAGE_TOO_LARGE;
+    }
+    if (n == -EBADMSG) {
+        *why = "compressed records corrupt or not matching the batch header";
+        return KP_ERR_CORRUPT_MESSAGE;
+    }
+    if (n < 0) {
+        *why = "recompression failed";
+        return KP_ERR_KAFKA_STORAGE_ERROR;
+    }
+    if (n > max) {
+        *why = "batch in the topic's compression.type larger than max.message.bytes";
+        return KP_ERR_MESSAGE_TOO_LARGE;
+    }
+    *batch = out;
+    *len = (size_t)n;
+    return KP_ERR_NONE;
+}
+
 static int16_t append_one(struct br_req *q, const struct kp_str topic,
                           const struct kp_produce_req_partition *p, int16_t acks,
                           struct kp_str txn_id, struct kp_produce_resp_partition *o,
@@ -131,7 +180,17 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
     uint8_t *batch = kp_bytes_mut(p->records, q->frame, q->frame_len);
     size_t len = p->records.len > 0 ? (size_t)p->records.len : 0;
 
-    struct st_log *log =
+    struct st_log *log = NULL;
+    /* a cluster's partition another broker leads (or none): the client refreshes its
+     * Metadata and goes there */
+    err =
+        br_api_leader_err(x, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0, p->partition_index);
+    if (err) {
+        why = err == KP_ERR_NOT_LEADER_OR_FOLLOWER ? "not the leader of this partition"
+                                                   : "unknown topic or partition";
+        goto out;
+    }
+    log =
         st_log_get(x->store, topic.ptr, topic.len > 0 ? (size_t)topic.len : 0, p->partition_index);
     if (!log) {
         err = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -151,7 +210,8 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
         goto out;
     }
     int32_t topic_max = st_log_max_message_bytes(log); /* max.message.bytes, per topic */
-    if ((int64_t)len > (topic_max >= 0 ? topic_max : x->cfg->message_max_bytes)) {
+    int64_t max = topic_max >= 0 ? topic_max : x->cfg->message_max_bytes;
+    if ((int64_t)len > max) {
         err = KP_ERR_MESSAGE_TOO_LARGE;
         why = topic_max >= 0 ? "batch larger than the topic's max.message.bytes"
                              : "batch larger than message.max.bytes";
@@ -186,6 +246,9 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
         why = "transactional batch in a request without a transactional id";
         goto out;
     }
+    int codec = br_rezip_codec(st_log_compression_type(log), hdr.attributes);
+    if (codec >= 0 && (err = rezip(x, &batch, &len, &hdr, codec, max, &why)) != KP_ERR_NONE)
+        goto out;
     struct iovec iov = {batch, len};
     struct st_append_result res;
     err = append_checked(q, log, &iov, &hdr, topic, p->partition_index, &res, &why);
@@ -210,6 +273,8 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
         /* cannot wait: answer after forcing nothing; the data is written */
     }
 out:
+    if (x->rezip)
+        br_rezip_trim(x->rezip); /* a large rewrite's buffers are not kept (br_rezip.h) */
     if (log)
         st_log_put(log);
     if (err) {

@@ -316,7 +316,7 @@ static void commit_run(struct txn_job *tj, struct br_txns *c)
         out[i] = (struct kp_txn_offset_commit_resp_topic){
             .name = t->name, .n_partitions = t->n_partitions, .partitions = &res[k]};
         int32_t nparts = t->name.len > 0
-                             ? st_topic_partitions(x->store, t->name.ptr, (size_t)t->name.len)
+                             ? br_api_topic_partitions(x, t->name.ptr, (size_t)t->name.len)
                              : -ENOENT;
         for (int32_t j = 0; j < t->n_partitions; j++, k++) {
             const struct kp_txn_offset_commit_req_partition *p = &t->partitions[j];

@@ -51,6 +51,7 @@ struct br_txns;
 struct br_stats;
 struct br_auth;
 struct br_clu;
+struct br_dynconf;
 struct br_ctx;
 
 /* A handler's wake function: its parked response's event happened, its deadline passed, or
@@ -91,19 +92,23 @@ struct br_ctx {
     struct br_txns *txns;       /* the transaction coordinator (br_txn.h); NULL: none */
     struct br_stats *stats;     /* metrics hooks (br_stats.h); NULL: metrics off */
     const struct br_config *cfg;
-    struct br_auth *auth; /* security (broker/sec/br_auth.h): authorizer, quotas; NULL: none */
-    struct br_clu *clu;   /* the cluster's view (broker/clu/br_clu.h); NULL: a single node */
+    struct br_auth *auth;   /* security (broker/sec/br_auth.h): authorizer, quotas; NULL: none */
+    struct br_clu *clu;     /* the cluster's view (broker/clu/br_clu.h); NULL: a single node */
+    struct br_dynconf *dyn; /* dynamic broker configs (br_dynconf.h); NULL: read-only broker */
 
     /* Decode/encode arenas, reused by every request of this context (br_dispatch.c). */
     void *dec_mem;
     size_t dec_cap;
     void *enc_mem;
     size_t enc_cap;
+    /* Produce's recompression into a topic's compression.type (br_rezip.h): made on first
+     * use, freed by br_ctx_release. */
+    struct br_rezip *rezip;
 };
 
 int br_dispatch(struct br_ctx *x, const struct br_peer *peer, uint8_t *frame, size_t len,
                 struct br_resp *r);
-/* Frees the context's arenas (once no request is in a handler). */
+/* Frees the context's arenas and buffers (once no request is in a handler). */
 void br_ctx_release(struct br_ctx *x);
 
 #endif

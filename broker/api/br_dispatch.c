@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "br_rezip.h"
 #include "br_api.h"
 #include "br_log.h"
 #include "br_stats.h"
@@ -117,6 +118,11 @@ void br_ctx_release(struct br_ctx *x)
     free(x->enc_mem);
     x->dec_mem = x->enc_mem = NULL;
     x->dec_cap = x->enc_cap = 0;
+    if (x->rezip) {
+        br_rezip_free(x->rezip);
+        free(x->rezip);
+        x->rezip = NULL;
+    }
 }
 
 static int handle(struct br_req *q, struct br_resp *r)

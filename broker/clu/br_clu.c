@@ -22,61 +22,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#define THREADED /* the synchronous calls of libzookeeper_mt */
-#include <zookeeper/zookeeper.h>
-
+#include "br_clu_int.h"
 #include "br_log.h"
-
-#define PATH_MAX_LEN 1024
-#define DATA_MAX     8192
-#define RETRY_MS     250
-#define ELECT_TRIES  8
-
-struct member {
-    int32_t id;
-    int n; /* endpoints */
-    struct br_clu_endpoint ep[BR_MAX_LISTENERS];
-};
-
-struct br_clu {
-    struct br_clu_conf conf;
-    char hosts[1024];
-    char chroot[512];
-    char p_ids[PATH_MAX_LEN];        /* <chroot>/brokers/ids */
-    char p_me[PATH_MAX_LEN];         /* <chroot>/brokers/ids/<id> */
-    char p_controller[PATH_MAX_LEN]; /* <chroot>/controller */
-    char p_epoch[PATH_MAX_LEN];      /* <chroot>/controller_epoch */
-    zhandle_t *zh;                   /* written under lock by the thread that owns the session */
-
-    pthread_mutex_t lock;
-    pthread_cond_t cond; /* CLOCK_MONOTONIC */
-    /* under lock: what the watchers saw */
-    int zstate;       /* the session's last state (ZOO_CONNECTED_STATE, ...) */
-    bool expired;     /* the session expired: a new one is needed */
-    bool ids_dirty;   /* /brokers/ids changed */
-    bool ctl_dirty;   /* /controller changed */
-    bool state_dirty; /* zstate changed (logged by the cluster thread) */
-    bool stop;        /* br_clu_close */
-    /* under lock: the view */
-    struct member *members; /* by id */
-    int nmembers;
-    int32_t controller; /* -1: none known */
-    int64_t epoch;
-
-    pthread_t thread;
-    bool thread_started;
-};
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-static int64_t wall_ms(void)
+int64_t br_clu__wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static struct timespec deadline_in(int64_t ms)
+struct timespec br_clu__deadline_in(int64_t ms)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -92,7 +50,7 @@ static struct timespec deadline_in(int64_t ms)
 static void zk_log(const char *msg) { br_debug("zookeeper client: %s", msg); }
 
 /* A lost connection, a timeout: worth retrying on the same session. */
-static bool transient(int rc)
+bool br_clu__transient(int rc)
 {
     return rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT || rc == ZSESSIONMOVED ||
            rc == ZINVALIDSTATE || rc == ZCLOSING;
@@ -129,7 +87,8 @@ static void on_session(zhandle_t *zh, int type, int state, const char *path, voi
     if (state == ZOO_EXPIRED_SESSION_STATE)
         c->expired = true;
     if (state == ZOO_CONNECTED_STATE)
-        c->ids_dirty = c->ctl_dirty = true; /* re-read what may have changed meanwhile */
+        c->ids_dirty = c->ctl_dirty = c->topics_dirty = true; /* re-read what may have
+                                                                changed meanwhile */
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
 }
@@ -196,7 +155,7 @@ static void session_stop(struct br_clu *c)
  * first), -ECANCELED (br_clu_close). */
 static int session_wait(struct br_clu *c, int64_t ms)
 {
-    struct timespec dl = deadline_in(ms);
+    struct timespec dl = br_clu__deadline_in(ms);
     int rc = 0;
     pthread_mutex_lock(&c->lock);
     for (;;) {
@@ -220,7 +179,7 @@ static int session_wait(struct br_clu *c, int64_t ms)
 }
 
 /* Creates path and every parent as persistent empty nodes (those that exist are fine). */
-static int ensure_path(struct br_clu *c, const char *path)
+int br_clu__ensure_path(struct br_clu *c, const char *path)
 {
     char p[PATH_MAX_LEN];
     snprintf(p, sizeof p, "%s", path);
@@ -243,8 +202,8 @@ static int ensure_path(struct br_clu *c, const char *path)
 static int do_register(struct br_clu *c)
 {
     char json[DATA_MAX];
-    int n =
-        br_clu_json_broker(json, sizeof json, c->conf.endpoints, c->conf.n_endpoints, wall_ms());
+    int n = br_clu_json_broker(json, sizeof json, c->conf.endpoints, c->conf.n_endpoints,
+                               br_clu__wall_ms());
     if (n < 0)
         return ZBADARGUMENTS;
     int rc = zoo_create(c->zh, c->p_me, json, n, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, NULL, 0);
@@ -291,7 +250,7 @@ static int do_elect(struct br_clu *c)
             return rc;
         int64_t epoch = parse_epoch(buf, len) + 1;
         char cjson[128], ejson[32];
-        int cl = br_clu_json_controller(cjson, sizeof cjson, c->conf.broker_id, wall_ms());
+        int cl = br_clu_json_controller(cjson, sizeof cjson, c->conf.broker_id, br_clu__wall_ms());
         int el = snprintf(ejson, sizeof ejson, "%lld", (long long)epoch);
         zoo_op_t ops[2];
         zoo_op_result_t res[2];
@@ -302,6 +261,7 @@ static int do_elect(struct br_clu *c)
         zoo_set_op_init(&ops[1], c->p_epoch, ejson, el, st.version, &est);
         rc = zoo_multi(c->zh, 2, ops, res);
         if (rc == ZOK) {
+            c->ctl_zver = est.version;
             br_info("cluster: this broker (%d) is the controller, controller epoch %lld",
                     (int)c->conf.broker_id, (long long)epoch);
             return ZOK;
@@ -344,8 +304,14 @@ static int read_controller(struct br_clu *c)
         char eb[64];
         int el = (int)sizeof eb;
         int64_t epoch = 0;
-        if (zoo_get(c->zh, c->p_epoch, 0, eb, &el, NULL) == ZOK)
+        struct Stat est;
+        if (zoo_get(c->zh, c->p_epoch, 0, eb, &el, &est) == ZOK) {
             epoch = parse_epoch(eb, el);
+            /* /controller and /controller_epoch are written in one multi: while /controller
+             * names this broker, the epoch's version is the one it wrote */
+            if (id == c->conf.broker_id)
+                c->ctl_zver = est.version;
+        }
         pthread_mutex_lock(&c->lock);
         bool changed = c->controller != (int32_t)id || c->epoch != epoch;
         c->controller = (int32_t)id;
@@ -435,12 +401,15 @@ static void *clu_main(void *arg)
     struct br_clu *c = arg;
     br_log_set_thread("clu");
     bool need_session = false, need_register = false, need_ctl = false, need_ids = false;
+    bool need_topics = false, need_reconcile = true;
     bool was_connected = true; /* (br_clu_open returns connected) */
     for (;;) {
-        bool pending = need_session || need_register || need_ctl || need_ids;
+        bool pending =
+            need_session || need_register || need_ctl || need_ids || need_topics || need_reconcile;
         pthread_mutex_lock(&c->lock);
-        struct timespec dl = deadline_in(pending ? RETRY_MS : 1000);
-        while (!c->stop && !c->expired && !c->ids_dirty && !c->ctl_dirty && !c->state_dirty)
+        struct timespec dl = br_clu__deadline_in(pending ? RETRY_MS : 1000);
+        while (!c->stop && !c->expired && !c->ids_dirty && !c->ctl_dirty && !c->state_dirty &&
+               !c->topics_dirty && !c->reqs)
             if (pthread_cond_timedwait(&c->cond, &c->lock, &dl) == ETIMEDOUT)
                 break;
         bool stop = c->stop;
@@ -452,8 +421,20 @@ static void *clu_main(void *arg)
         }
         need_ids |= c->ids_dirty;
         need_ctl |= c->ctl_dirty;
-        c->ids_dirty = c->ctl_dirty = false;
+        need_topics |= c->topics_dirty;
+        c->ids_dirty = c->ctl_dirty = c->topics_dirty = false;
+        struct clu_req *reqs = c->reqs;
+        c->reqs = NULL;
         pthread_mutex_unlock(&c->lock);
+        /* requests first (answered even while ZooKeeper is away: with its error) */
+        for (struct clu_req *r = reqs, *next; r; r = next) {
+            next = r->next;
+            br_clu__run_req(c, r);
+            pthread_mutex_lock(&c->lock);
+            r->done = true;
+            pthread_cond_broadcast(&c->cond);
+            pthread_mutex_unlock(&c->lock);
+        }
         if (stop)
             break;
         bool connected = zstate == ZOO_CONNECTED_STATE;
@@ -473,22 +454,46 @@ static void *clu_main(void *arg)
             }
             need_session = false;
             was_connected = true;
-            need_register = need_ctl = need_ids = true;
+            need_register = need_ctl = need_ids = need_topics = true;
         }
         if (need_register) {
             int rc = do_register(c);
             if (rc == ZOK) {
                 need_register = false;
                 br_info("cluster: registered again as %s", c->p_me);
-            } else if (!transient(rc)) {
+            } else if (!br_clu__transient(rc)) {
                 br_err_limited("cluster: cannot register %s: %s (retrying)", c->p_me, zerror(rc));
             }
         }
-        if (need_ctl && read_controller(c) == ZOK)
+        if (need_ctl && read_controller(c) == ZOK) {
             need_ctl = false;
-        if (need_ids && read_brokers(c) == ZOK)
+            need_reconcile = true;
+        }
+        if (need_ids && read_brokers(c) == ZOK) {
             need_ids = false;
+            need_reconcile = true;
+        }
+        if (need_topics && br_clu__read_topics(c) == ZOK) {
+            need_topics = false;
+            need_reconcile = true;
+        }
+        if (need_reconcile && !need_ctl && !need_ids && !need_topics) {
+            int rc = c->controller == c->conf.broker_id ? br_clu__reconcile(c) : ZOK;
+            if (rc == ZBADVERSION) /* another controller since: read who */
+                need_ctl = true;
+            else if (rc == ZOK)
+                need_reconcile = false;
+        }
     }
+    /* (br_clu_close: whatever was asked meanwhile is refused) */
+    pthread_mutex_lock(&c->lock);
+    for (struct clu_req *r = c->reqs; r; r = r->next) {
+        r->rc = -ECANCELED;
+        r->done = true;
+    }
+    c->reqs = NULL;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
     return NULL;
 }
 
@@ -497,6 +502,8 @@ static void *clu_main(void *arg)
 static void clu_free(struct br_clu *c)
 {
     free(c->members);
+    br_clu__topics_free(c->topics, c->ntopics);
+    free(c->big);
     pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->lock);
     free(c);
@@ -523,6 +530,8 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
         return -ENOMEM;
     c->conf = *conf;
     c->controller = -1;
+    c->ctl_zver = -1;
+    c->big = malloc(BIG_MAX);
     pthread_mutex_init(&c->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -539,6 +548,11 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
         return open_fail(c, -EINVAL, err, errlen, "zookeeper.connect: chroot too long");
     snprintf(c->p_controller, sizeof c->p_controller, "%s/controller", c->chroot);
     snprintf(c->p_epoch, sizeof c->p_epoch, "%s/controller_epoch", c->chroot);
+    snprintf(c->p_topics, sizeof c->p_topics, "%s/brokers/topics", c->chroot);
+    snprintf(c->p_deletes, sizeof c->p_deletes, "%s/admin/delete_topics", c->chroot);
+    snprintf(c->p_configs, sizeof c->p_configs, "%s/config/topics", c->chroot);
+    if (!c->big)
+        return open_fail(c, -ENOMEM, err, errlen, "cluster: out of memory");
 
     zoo_set_debug_level(ZOO_LOG_LEVEL_WARN);
     int rc = session_start(c);
@@ -553,10 +567,14 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
                          c->hosts, (long long)conf->conn_timeout_ms);
     br_info("cluster: ZooKeeper session with %s%s, timeout %d ms", c->hosts, c->chroot,
             zoo_recv_timeout(c->zh));
-    char topics[PATH_MAX_LEN];
-    snprintf(topics, sizeof topics, "%s/brokers/topics", c->chroot);
-    if ((rc = ensure_path(c, c->p_ids)) != ZOK || (rc = ensure_path(c, topics)) != ZOK)
+    if ((rc = br_clu__ensure_path(c, c->p_ids)) != ZOK ||
+        (rc = br_clu__ensure_path(c, c->p_topics)) != ZOK ||
+        (rc = br_clu__ensure_path(c, c->p_deletes)) != ZOK ||
+        (rc = br_clu__ensure_path(c, c->p_configs)) != ZOK)
         return open_fail(c, -EIO, err, errlen, "ZooKeeper: cannot create %s: %s", c->p_ids,
+                         zerror(rc));
+    if ((rc = br_clu__cluster_id(c)) != ZOK)
+        return open_fail(c, -EIO, err, errlen, "ZooKeeper: cannot read or create /cluster/id: %s",
                          zerror(rc));
     rc = do_register(c);
     if (rc == ZNODEEXISTS)
@@ -569,7 +587,8 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
         return open_fail(c, -EIO, err, errlen, "ZooKeeper: cannot register %s: %s", c->p_me,
                          zerror(rc));
     br_info("cluster: registered as %s", c->p_me);
-    if ((rc = read_controller(c)) != ZOK || (rc = read_brokers(c)) != ZOK)
+    if ((rc = read_controller(c)) != ZOK || (rc = read_brokers(c)) != ZOK ||
+        (rc = br_clu__read_topics(c)) != ZOK)
         return open_fail(c, -EIO, err, errlen, "ZooKeeper: cannot read the cluster's state: %s",
                          zerror(rc));
     if (pthread_create(&c->thread, NULL, clu_main, c) != 0)
@@ -614,6 +633,14 @@ int br_clu_nodes(struct br_clu *c, const char *listener, struct br_clu_node *out
     }
     pthread_mutex_unlock(&c->lock);
     return n;
+}
+
+bool br_clu__live(const struct br_clu *c, int32_t id)
+{
+    for (int i = 0; i < c->nmembers; i++)
+        if (c->members[i].id == id)
+            return true;
+    return false;
 }
 
 int32_t br_clu_controller(struct br_clu *c, int64_t *epoch)

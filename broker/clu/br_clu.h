@@ -2,7 +2,9 @@
  * br_clu — this broker's membership in a cluster coordinated by Apache ZooKeeper, as Kafka's
  * ZooKeeper mode (docs/cluster.md): the session, the ephemeral registration
  * /brokers/ids/<id>, the controller election (/controller, /controller_epoch), and a view of
- * the live brokers and the controller for Metadata. Milestone M1: coordination only.
+ * the live brokers and the controller for Metadata (M1); topics, their assignments and
+ * partition states, the controller's duties (new partitions' states, leader election when a
+ * leader dies or returns, deletions) and /cluster/id (M2). No data is replicated yet (M3).
  *
  * Contract
  * - br_clu_open() runs on the starting thread and blocks: it connects (at most
@@ -21,18 +23,29 @@
  * - br_clu_close() stops the thread and closes the session (ZooKeeper deletes the ephemeral
  *   nodes at once, so the others see this broker leave without waiting for the timeout);
  *   call it once no thread reads the view. NULL is accepted.
+ * - Topics: the cluster thread keeps a view of every topic's assignment and partition states,
+ *   read through ZooKeeper watches (docs/cluster.md says why this deviates from Kafka's
+ *   LeaderAndIsr requests for now). Before a view that makes this broker a replica of a
+ *   partition is published, the cluster thread creates the topic in conf->store; a topic
+ *   that leaves the view is deleted from it. br_clu_topic_partitions, br_clu_partition,
+ *   br_clu_leader and br_clu_topics read the view from any thread (under the lock, no
+ *   allocation). br_clu_create_topic and br_clu_delete_topic hand the work to the cluster
+ *   thread and wait for it: never call them from a loop thread.
  * - Errors: 0 or -errno; ZooKeeper's own codes are named in the log lines.
  */
 #ifndef SPLICELOG_BR_CLU_H
 #define SPLICELOG_BR_CLU_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "br_clu_json.h"
 #include "br_config.h"
+#include "st.h"
 
 struct br_clu;
+struct st_store;
 
 struct br_clu_conf {
     int32_t broker_id;
@@ -41,6 +54,20 @@ struct br_clu_conf {
     int64_t conn_timeout_ms;
     int n_endpoints; /* this broker's listeners, as registered */
     struct br_clu_endpoint endpoints[BR_MAX_LISTENERS];
+    struct st_store *store; /* where the partitions this broker holds live */
+    /* A topic this broker starts holding is created with log_defaults and its
+     * /config/topics/<t> entries applied by topic_config (0, or non-zero: the entry is
+     * skipped with a warning); topic_config may be NULL (defaults only). */
+    struct st_log_config log_defaults;
+    int (*topic_config)(struct st_log_config *lc, const char *key, const char *val);
+};
+
+/* One partition as the cluster's view has it. */
+struct br_clu_part {
+    int32_t leader; /* -1: none (offline, or no state yet) */
+    int32_t leader_epoch;
+    struct br_clu_replicas replicas, isr;
+    struct br_clu_replicas offline; /* replicas that are not live */
 };
 
 /* One live broker as a client of one listener sees it. */
@@ -59,6 +86,44 @@ int br_clu_nodes(struct br_clu *c, const char *listener, struct br_clu_node *out
 /* The controller's broker id, -1 when none is known; *epoch (may be NULL): the controller
  * epoch read with it (0 when unknown). */
 int32_t br_clu_controller(struct br_clu *c, int64_t *epoch);
+
+/* /cluster/id's id (set at br_clu_open, never changes). */
+const char *br_clu_cluster_id(const struct br_clu *c);
+
+/* The partition count of a topic of the view, or -ENOENT. */
+int32_t br_clu_topic_partitions(struct br_clu *c, const char *name, size_t len);
+/* The topic id of a topic of the view (the same on every broker): 0, -ENOENT (no such topic,
+ * or it has none). */
+int br_clu_topic_id(struct br_clu *c, const char *name, size_t len, uint8_t id[16]);
+/* The name of the topic of the view with that id (cap bytes, NUL-terminated): 0, -ENOENT. */
+int br_clu_topic_by_id(struct br_clu *c, const uint8_t id[16], char *name, size_t cap);
+/* Partition p of topic name: 0 and *out, or -ENOENT. */
+int br_clu_partition(struct br_clu *c, const char *name, size_t len, int32_t p,
+                     struct br_clu_part *out);
+/* Who leads partition p of topic name in the view: its broker id, -1 none (offline, or no
+ * state yet), -ENOENT no such partition. */
+int32_t br_clu_leader(struct br_clu *c, const char *name, size_t len, int32_t p);
+/* Calls fn for every topic of the view, by name, under the view's lock (fn must not call
+ * this module); stops at fn's first non-zero return, which it returns. */
+int br_clu_topics(struct br_clu *c, int (*fn)(void *ctx, const char *name, int32_t np), void *ctx);
+/* Writes topic name's configs (config_json: br_clu_json_config_enc's, NULL: none) to
+ * /config/topics/<name>, then its assignment (np partitions, rf replicas each, spread over the
+ * live brokers) to /brokers/topics/<name>; the controller then writes the partition states. Waits
+ * at most wait_ms for this broker's view to show a leader for every partition (it is created
+ * all the same if that takes longer). 0, -EEXIST, -EINVAL (rf above the live brokers), -EIO,
+ * -EAGAIN (ZooKeeper unreachable), -ECANCELED (closing). Not on a loop thread. */
+int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t rf,
+                        const char *config_json, int64_t wait_ms);
+/* Grows topic name to total partitions: the new ones are assigned like a new topic's (the
+ * replication factor of partition 0) and the assignment rewritten conditionally on its
+ * version; the controller writes their states. Waits at most wait_ms for the view to show
+ * them led. 0, -ENOENT, -EINVAL (not more than it has), -EBUSY (changed meanwhile: retry),
+ * -EIO, -EAGAIN, -ECANCELED. Not on a loop thread. */
+int br_clu_add_partitions(struct br_clu *c, const char *name, int32_t total, int64_t wait_ms);
+/* Marks topic name for deletion (/admin/delete_topics/<name>); the controller deletes it.
+ * Waits at most wait_ms for it to leave this broker's view. 0, -ENOENT, -EIO, -EAGAIN,
+ * -ECANCELED. Not on a loop thread. */
+int br_clu_delete_topic(struct br_clu *c, const char *name, int64_t wait_ms);
 
 /* zookeeper.connect split: hosts (HOST:PORT,...) and chroot ("" or "/a/b"). -EINVAL. */
 int br_clu_parse_connect(const char *connect, char *hosts, size_t hcap, char *chroot, size_t ccap);

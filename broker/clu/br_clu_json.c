@@ -335,3 +335,237 @@ int br_clu_json_endpoints(const char *json, size_t len, struct br_clu_endpoint *
     } while (eat(&c, ','));
     return eat(&c, ']') && finish(&c) == 0 ? n : -EINVAL;
 }
+
+/* ---- topics, partition states, the cluster id ------------------------------------------------ */
+
+static void put_ids(struct out *o, const struct br_clu_replicas *r)
+{
+    put(o, "[");
+    for (int32_t i = 0; i < r->n; i++)
+        put(o, "%s%d", i ? "," : "", (int)r->id[i]);
+    put(o, "]");
+}
+
+static int done(struct out *o) { return o->full ? -ENOSPC : (int)o->len; }
+
+static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+void br_clu_uuid_str(const uint8_t id[16], char out[23])
+{
+    uint8_t b[18] = {0};
+    memcpy(b, id, 16);
+    int o = 0;
+    for (int i = 0; i < 18 && o < 22; i += 3) {
+        uint32_t v = (uint32_t)b[i] << 16 | (uint32_t)b[i + 1] << 8 | b[i + 2];
+        for (int k = 3; k >= 0 && o < 22; k--)
+            out[o++] = B64URL[(v >> (6 * k)) & 63];
+    }
+    out[22] = 0;
+}
+
+int br_clu_uuid_parse(const char *s, uint8_t id[16])
+{
+    if (strlen(s) != 22)
+        return -EINVAL;
+    uint8_t b[18] = {0};
+    uint32_t acc = 0;
+    int bits = 0, n = 0;
+    for (int i = 0; i < 22; i++) {
+        const char *at = strchr(B64URL, s[i]);
+        if (!s[i] || !at)
+            return -EINVAL;
+        acc = (acc << 6) | (uint32_t)(at - B64URL);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            b[n++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (n != 16 || acc != 0) /* (the last character's 4 spare bits are zero) */
+        return -EINVAL;
+    memcpy(id, b, 16);
+    return 0;
+}
+
+int br_clu_json_topic_id(const char *json, size_t len, uint8_t id[16])
+{
+    struct cur c = {json, json + len};
+    char s[32];
+    int rc = find(&c, "topic_id");
+    if (rc < 0)
+        return rc;
+    if (str(&c, s, sizeof s) < 0 || finish(&c) < 0 || br_clu_uuid_parse(s, id) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+int br_clu_json_topic(char *buf, size_t cap, const struct br_clu_replicas *parts, int32_t n,
+                      const uint8_t *id)
+{
+    struct out o = {buf, cap, 0, cap == 0};
+    if (id) {
+        char t[23];
+        br_clu_uuid_str(id, t);
+        put(&o, "{\"version\":3,\"topic_id\":\"%s\",\"partitions\":{", t);
+    } else {
+        put(&o, "{\"version\":2,\"partitions\":{");
+    }
+    for (int32_t p = 0; p < n; p++) {
+        put(&o, "%s\"%d\":", p ? "," : "", (int)p);
+        put_ids(&o, &parts[p]);
+    }
+    put(&o, "},\"adding_replicas\":{},\"removing_replicas\":{}}");
+    return done(&o);
+}
+
+/* [id,...] into r (at most BR_CLU_RF_MAX); -EINVAL. */
+static int ids(struct cur *c, struct br_clu_replicas *r)
+{
+    r->n = 0;
+    if (!eat(c, '['))
+        return -EINVAL;
+    if (eat(c, ']'))
+        return 0;
+    do {
+        int64_t v;
+        if (num(c, &v) < 0 || v < -1 || v > INT32_MAX || r->n >= BR_CLU_RF_MAX)
+            return -EINVAL;
+        r->id[r->n++] = (int32_t)v;
+    } while (eat(c, ','));
+    return eat(c, ']') ? 0 : -EINVAL;
+}
+
+int br_clu_json_partitions(const char *json, size_t len, struct br_clu_replicas *out, int32_t max)
+{
+    struct cur c = {json, json + len};
+    if (find(&c, "partitions") < 0 || !eat(&c, '{'))
+        return -EINVAL;
+    for (int32_t i = 0; i < max; i++)
+        out[i].n = 0;
+    int32_t n = 0;
+    if (!eat(&c, '}')) {
+        do {
+            char k[16], *stop;
+            struct br_clu_replicas r;
+            if (str(&c, k, sizeof k) < 0 || !eat(&c, ':') || ids(&c, &r) < 0 || r.n == 0)
+                return -EINVAL;
+            long p = strtol(k, &stop, 10);
+            if (*stop || stop == k || p < 0 || p >= INT32_MAX)
+                return -EINVAL;
+            if (p < max) {
+                if (out[p].n)
+                    return -EINVAL; /* twice */
+                out[p] = r;
+            }
+            n++;
+        } while (eat(&c, ','));
+        if (!eat(&c, '}'))
+            return -EINVAL;
+    }
+    if (finish(&c) < 0)
+        return -EINVAL;
+    /* n distinct numbers, each below n when they all fit: exactly 0..n-1 */
+    for (int32_t p = 0; p < n && p < max; p++)
+        if (out[p].n == 0)
+            return -EINVAL;
+    return n;
+}
+
+int br_clu_json_state_enc(char *buf, size_t cap, const struct br_clu_state *st)
+{
+    struct out o = {buf, cap, 0, cap == 0};
+    put(&o, "{\"controller_epoch\":%d,\"leader\":%d,\"version\":1,\"leader_epoch\":%d,\"isr\":",
+        (int)st->controller_epoch, (int)st->leader, (int)st->leader_epoch);
+    put_ids(&o, &st->isr);
+    put(&o, "}");
+    return done(&o);
+}
+
+int br_clu_json_state(const char *json, size_t len, struct br_clu_state *out)
+{
+    int64_t leader, le, ce;
+    if (br_clu_json_int(json, len, "leader", &leader) < 0 ||
+        br_clu_json_int(json, len, "leader_epoch", &le) < 0 ||
+        br_clu_json_int(json, len, "controller_epoch", &ce) < 0 || leader < -1 ||
+        leader > INT32_MAX || le < 0 || le > INT32_MAX || ce < 0 || ce > INT32_MAX)
+        return -EINVAL;
+    struct cur c = {json, json + len};
+    if (find(&c, "isr") < 0 || ids(&c, &out->isr) < 0 || finish(&c) < 0)
+        return -EINVAL;
+    out->leader = (int32_t)leader;
+    out->leader_epoch = (int32_t)le;
+    out->controller_epoch = (int32_t)ce;
+    return 0;
+}
+
+int br_clu_json_cluster_id_enc(char *buf, size_t cap, const char *id)
+{
+    struct out o = {buf, cap, 0, cap == 0};
+    put(&o, "{\"version\":\"1\",\"id\":");
+    put_str(&o, id);
+    put(&o, "}");
+    return done(&o);
+}
+
+int br_clu_json_cluster_id(const char *json, size_t len, char *out, size_t cap)
+{
+    struct cur c = {json, json + len};
+    if (find(&c, "id") < 0 || str(&c, out, cap) < 0 || finish(&c) < 0 || !out[0])
+        return -EINVAL;
+    return 0;
+}
+
+/* ---- topic configs -------------------------------------------------------------------------- */
+
+/* A JSON string of s[0, n) (as put_str). */
+static void put_strn(struct out *o, const char *s, size_t n)
+{
+    put(o, "\"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            put(o, "\\%c", c);
+        else if (c < 0x20)
+            put(o, "\\u%04x", c);
+        else
+            put(o, "%c", c);
+    }
+    put(o, "\"");
+}
+
+int br_clu_json_config_enc(char *buf, size_t cap, const struct br_clu_kv *kv, int n)
+{
+    struct out o = {buf, cap, 0, cap == 0};
+    put(&o, "{\"version\":1,\"config\":{");
+    for (int i = 0; i < n; i++) {
+        if (i)
+            put(&o, ",");
+        put_strn(&o, kv[i].key, kv[i].klen);
+        put(&o, ":");
+        put_strn(&o, kv[i].val, kv[i].vlen);
+    }
+    put(&o, "}}");
+    return done(&o);
+}
+
+int br_clu_json_config_each(const char *json, size_t len,
+                            int (*fn)(void *ctx, const char *key, const char *val), void *ctx)
+{
+    struct cur c = {json, json + len};
+    if (find(&c, "config") < 0 || !eat(&c, '{'))
+        return -EINVAL;
+    if (!eat(&c, '}')) {
+        do {
+            char k[128], v[256];
+            if (str(&c, k, sizeof k) < 0 || !eat(&c, ':') || str(&c, v, sizeof v) < 0)
+                return -EINVAL;
+            int rc = fn(ctx, k, v);
+            if (rc)
+                return rc;
+        } while (eat(&c, ','));
+        if (!eat(&c, '}'))
+            return -EINVAL;
+    }
+    return finish(&c);
+}

@@ -1,7 +1,9 @@
 /*
  * br_clu_json — the JSON of the znodes the cluster reads and writes, in Kafka's ZooKeeper-mode
  * formats (docs/cluster.md, "ZooKeeper layout"): a broker's registration (/brokers/ids/<id>,
- * version 5) and the controller's (/controller, version 1).
+ * version 5), the controller's (/controller, version 1), a topic's assignment
+ * (/brokers/topics/<t>, version 2), a partition's state (.../partitions/<p>/state, version 1)
+ * and the cluster id (/cluster/id).
  *
  * Contract
  * - Pure functions over caller-owned buffers; no allocation, no global state; any thread.
@@ -22,6 +24,7 @@
 
 #define BR_CLU_LISTENER_MAX 32
 #define BR_CLU_PROTO_MAX    16
+#define BR_CLU_RF_MAX       16 /* replicas of one partition this module reads or writes */
 
 /* One endpoint of a broker: "NAME://HOST:PORT" in the registration. */
 struct br_clu_endpoint {
@@ -44,5 +47,53 @@ int br_clu_json_controller(char *buf, size_t cap, int32_t broker_id, int64_t tim
 int br_clu_json_endpoints(const char *json, size_t len, struct br_clu_endpoint *out, int max);
 /* The integer value of a top-level key ("brokerid"): 0 and *out, or -EINVAL. */
 int br_clu_json_int(const char *json, size_t len, const char *key, int64_t *out);
+
+/* One partition's replicas, in assignment order (the first is the preferred leader). */
+struct br_clu_replicas {
+    int32_t n;
+    int32_t id[BR_CLU_RF_MAX];
+};
+
+/* A partition's state as the controller writes it. */
+struct br_clu_state {
+    int32_t leader; /* -1: none (offline) */
+    int32_t leader_epoch;
+    int32_t controller_epoch;
+    struct br_clu_replicas isr;
+};
+
+/* {"version":2,"partitions":{"0":[1,2],...},"adding_replicas":{},"removing_replicas":{}} for
+ * partitions 0..n-1; with a topic id (id not NULL), Kafka's version 3 with "topic_id". */
+int br_clu_json_topic(char *buf, size_t cap, const struct br_clu_replicas *parts, int32_t n,
+                      const uint8_t *id);
+/* A topic's "topic_id" (16 bytes): 0, -ENOENT (none: version 2), -EINVAL. */
+int br_clu_json_topic_id(const char *json, size_t len, uint8_t id[16]);
+/* Kafka's Uuid text: 16 bytes in base64url without padding, 22 characters (out: 23 bytes);
+ * and back (-EINVAL). */
+void br_clu_uuid_str(const uint8_t id[16], char out[23]);
+int br_clu_uuid_parse(const char *s, uint8_t id[16]);
+/* The assignment of a topic: partition p's replicas into out[p] for p < max; returns how many
+ * partitions the document has (may exceed max: call again with more room), or -EINVAL (also
+ * when the partition numbers are not 0..n-1, each once, or a replica list is empty). */
+int br_clu_json_partitions(const char *json, size_t len, struct br_clu_replicas *out, int32_t max);
+/* {"controller_epoch":E,"leader":L,"version":1,"leader_epoch":LE,"isr":[..]} */
+int br_clu_json_state_enc(char *buf, size_t cap, const struct br_clu_state *st);
+int br_clu_json_state(const char *json, size_t len, struct br_clu_state *out);
+/* One topic config as given to CreateTopics (not NUL-terminated). */
+struct br_clu_kv {
+    const char *key, *val;
+    size_t klen, vlen;
+};
+/* /config/topics/<t>: {"version":1,"config":{"k":"v",...}} */
+int br_clu_json_config_enc(char *buf, size_t cap, const struct br_clu_kv *kv, int n);
+/* Calls fn for each key and value of a /config/topics/<t> document (strings, NUL-terminated,
+ * keys up to 127 bytes, values up to 255); stops at fn's first non-zero return. 0, fn's
+ * return, or -EINVAL. */
+int br_clu_json_config_each(const char *json, size_t len,
+                            int (*fn)(void *ctx, const char *key, const char *val), void *ctx);
+
+/* {"version":"1","id":"<id>"} and its id (out: cap bytes, NUL-terminated); -EINVAL. */
+int br_clu_json_cluster_id_enc(char *buf, size_t cap, const char *id);
+int br_clu_json_cluster_id(const char *json, size_t len, char *out, size_t cap);
 
 #endif

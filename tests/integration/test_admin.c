@@ -347,9 +347,9 @@ START_TEST(configs_sources_synonyms_and_errors)
     ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_TOPIC, "nope", "retention.ms",
                                  KP_CONFIG_OP_SET, "1", false, msg),
                      KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
-    ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_BROKER, "0", "log.retention.ms",
-                                 KP_CONFIG_OP_SET, "1", false, msg),
-                     KP_ERR_INVALID_REQUEST);
+    ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_BROKER, "0", "log.dirs",
+                                 KP_CONFIG_OP_SET, "/elsewhere", false, msg),
+                     KP_ERR_INVALID_REQUEST); /* not dynamic in Kafka either */
     describe(fd, 1, KP_CONFIG_RESOURCE_TOPIC, "nope", "retention.ms", &err);
     ck_assert_int_eq(err, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
     describe(fd, 1, KP_CONFIG_RESOURCE_BROKER, "7", "log.retention.ms", &err);
@@ -917,6 +917,75 @@ START_TEST(groups_list_describe_delete)
 }
 END_TEST
 
+/* Dynamic broker configs: this broker's level and the cluster default's, applied at once to
+ * topics without their own value, described with Kafka's sources, kept across a restart. */
+START_TEST(dynamic_broker_configs)
+{
+    int fd = tb_ck_connect(&B);
+    int16_t err;
+    char msg[128];
+    tb_ck_create_topic(fd, "dyn", 1);
+    ck_assert_int_eq(produce_err(fd, "dyn", -1, 4, 500), 0);
+    /* the default level: message.max.bytes for every topic without max.message.bytes */
+    ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_BROKER, "", "message.max.bytes",
+                                 KP_CONFIG_OP_SET, "1000", false, NULL),
+                     0);
+    ck_assert_int_eq(produce_err(fd, "dyn", -1, 4, 500), KP_ERR_MESSAGE_TOO_LARGE);
+    struct entry e = describe(fd, 4, KP_CONFIG_RESOURCE_BROKER, "", "message.max.bytes", &err);
+    ck_assert_int_eq(err, 0);
+    ck_assert_str_eq(e.value, "1000");
+    ck_assert_int_eq(e.source, KP_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER);
+    /* this broker's level wins over the default */
+    ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_BROKER, "0", "log.retention.ms",
+                                 KP_CONFIG_OP_SET, "3600000", false, NULL),
+                     0);
+    e = describe(fd, 4, KP_CONFIG_RESOURCE_BROKER, "0", "log.retention.ms", &err);
+    ck_assert_str_eq(e.value, "3600000");
+    ck_assert_int_eq(e.source, KP_CONFIG_SOURCE_DYNAMIC_BROKER);
+    e = describe(fd, 4, KP_CONFIG_RESOURCE_TOPIC, "dyn", "retention.ms", &err);
+    ck_assert_str_eq(e.value, "3600000");
+    ck_assert_int_eq(e.source, KP_CONFIG_SOURCE_DYNAMIC_BROKER);
+    ck_assert_int_ge(e.n_synonyms, 2);
+    ck_assert_str_eq(e.syn_name[0], "log.retention.ms");
+    ck_assert_int_eq(e.syn_source[0], KP_CONFIG_SOURCE_DYNAMIC_BROKER);
+    /* a dynamic key with no effect here (Kerberos), kept and described */
+    ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_BROKER, "0",
+                                 "sasl.kerberos.min.time.before.relogin", KP_CONFIG_OP_SET, "58000",
+                                 false, NULL),
+                     0);
+    /* errors as Kafka's: a static key, a bad value, APPEND */
+    ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_BROKER, "0", "num.network.threads",
+                                 KP_CONFIG_OP_SET, "3", false, msg),
+                     KP_ERR_INVALID_REQUEST);
+    ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_BROKER, "0", "log.retention.ms",
+                                 KP_CONFIG_OP_SET, "soon", false, msg),
+                     KP_ERR_INVALID_CONFIG);
+    ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_BROKER, "0", "log.cleanup.policy",
+                                 KP_CONFIG_OP_APPEND, "compact", false, msg),
+                     KP_ERR_INVALID_REQUEST);
+    /* kept across a restart */
+    close(fd);
+    tb_ck_stop_clean(&B);
+    tb_ck_start(&B, NULL);
+    fd = tb_ck_connect(&B);
+    e = describe(fd, 4, KP_CONFIG_RESOURCE_BROKER, "0", "sasl.kerberos.min.time.before.relogin",
+                 &err);
+    ck_assert_str_eq(e.value, "58000");
+    ck_assert_int_eq(e.source, KP_CONFIG_SOURCE_DYNAMIC_BROKER);
+    e = describe(fd, 4, KP_CONFIG_RESOURCE_TOPIC, "dyn", "retention.ms", &err);
+    ck_assert_str_eq(e.value, "3600000");
+    ck_assert_int_eq(produce_err(fd, "dyn", -1, 4, 500), KP_ERR_MESSAGE_TOO_LARGE);
+    /* deleted: back to the configuration file's */
+    ck_assert_int_eq(incremental(fd, 1, KP_CONFIG_RESOURCE_BROKER, "", "message.max.bytes",
+                                 KP_CONFIG_OP_DELETE, NULL, false, NULL),
+                     0);
+    ck_assert_int_eq(produce_err(fd, "dyn", -1, 4, 500), 0);
+    e = describe(fd, 4, KP_CONFIG_RESOURCE_BROKER, "0", "message.max.bytes", &err);
+    ck_assert_int_ne(e.source, KP_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER);
+    close(fd);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("admin");
@@ -931,6 +1000,7 @@ static Suite *suite(void)
     tcase_add_test(tc, delete_records_every_version);
     tcase_add_test(tc, describe_cluster_and_log_dirs);
     tcase_add_test(tc, groups_list_describe_delete);
+    tcase_add_test(tc, dynamic_broker_configs);
     suite_add_tcase(s, tc);
     return s;
 }

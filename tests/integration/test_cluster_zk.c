@@ -14,6 +14,17 @@
  * - a second broker with an id already registered is refused at start-up (NodeExists);
  * - ZooKeeper unreachable at start-up: a clear error and a non-zero exit after
  *   zookeeper.connection.timeout.ms.
+ * M2 (the controller's duties):
+ * - a topic of 6 partitions created on one broker is assigned in /brokers/topics/<t>, its
+ *   partition states written by the controller, and every broker answers Metadata with the
+ *   same leaders, spread over all three; Produce and Fetch on a broker that does not lead a
+ *   partition answer NOT_LEADER_OR_FOLLOWER; kcat produces to every partition through one
+ *   bootstrap broker and reads them back through another; /cluster/id is the cluster id;
+ * - kill -9 of the controller, which leads partitions too: the new controller takes them
+ *   offline (RF 1: leader -1, LEADER_NOT_AVAILABLE, the state znode says -1, written under the
+ *   new controller epoch); restarted: it leads them again, the data readable;
+ * - CreatePartitions on any broker grows the assignment, the new partitions get leaders;
+ * - DeleteTopics on any broker: the controller deletes the znodes, every broker the topic.
  * Each test works under its own chroot. Skipped, saying so, without java or Debian's
  * zookeeper package. Every wait is bounded.
  */
@@ -21,6 +32,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -505,6 +518,393 @@ START_TEST(zookeeper_down_at_start_up)
 }
 END_TEST
 
+/* ---- M2: topics through the controller ------------------------------------------------------ */
+
+#define SPREAD_PARTS 6
+
+/* Polls b's Metadata for topic until every partition's leader is not -2 (any: pass want NULL)
+ * or equals want[p] (-1: offline); the leaders into got. */
+static void wait_leaders_n(struct tb_broker *b, const char *topic, int nparts, const int32_t *want,
+                           int32_t *got)
+{
+    static struct tb_metadata m;
+    const char *const names[] = {topic};
+    int64_t until = now_ms() + WAIT_MS;
+    for (;;) {
+        int fd = tb_connect(b->port);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(tb_metadata(fd, names, 1, false, &m), 0);
+        close(fd);
+        bool ok = m.n_topics == 1 && m.topic[0].error == 0 && m.topic[0].n_parts == nparts;
+        for (int p = 0; ok && p < nparts; p++) {
+            int32_t l = m.topic[0].part[p].leader;
+            ok = want ? l == want[p] : l >= 1;
+            /* an offline partition says so, a led one does not */
+            ok = ok && m.topic[0].part[p].error == (l < 0 ? 5 : 0);
+            got[p] = l;
+        }
+        if (ok)
+            return;
+        ck_assert_msg(now_ms() < until, "broker on port %d: leaders of %s not as wanted", b->port,
+                      topic);
+        sleep_ms(100);
+    }
+}
+
+static void wait_leaders(struct tb_broker *b, const char *topic, const int32_t *want, int32_t *got)
+{
+    wait_leaders_n(b, topic, SPREAD_PARTS, want, got);
+}
+
+/* A shell command's exit status (0: success). */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* kcat reads partition p of topic through bootstrap b into out (the values, one a line). */
+static void kcat_read(struct tb_broker *b, const char *topic, int p, char *out, size_t cap)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/kcat-read.out", b->dir);
+    ck_assert_int_eq(sh("timeout 60 kcat -C -b 127.0.0.1:%d -t %s -p %d -o beginning -e -q "
+                        "-X topic.metadata.refresh.interval.ms=200 > '%s' 2>/dev/null",
+                        b->port, topic, p, path),
+                     0);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(out, 1, cap - 1, f);
+    fclose(f);
+    out[n] = 0;
+}
+
+/* A Produce of one record to partition p of topic on b: its error code. */
+static int16_t produce_err(struct tb_broker *b, const char *topic, int32_t p)
+{
+    uint8_t batch[512];
+    long bl = tb_batch_values(batch, sizeof batch, "direct", 0, 1, 0, false, 0);
+    ck_assert_int_gt(bl, 0);
+    int fd = tb_connect(b->port);
+    ck_assert_int_ge(fd, 0);
+    struct tb_produce_resp out;
+    ck_assert_int_eq(tb_produce(fd, topic, p, batch, (size_t)bl, &out), 0);
+    close(fd);
+    return out.error;
+}
+
+static int16_t fetch_err(struct tb_broker *b, const char *topic, int32_t p)
+{
+    int fd = tb_connect(b->port);
+    ck_assert_int_ge(fd, 0);
+    struct tb_fetch_args a = {.max_wait_ms = 0,
+                              .min_bytes = 1,
+                              .max_bytes = 1 << 20,
+                              .topic = topic,
+                              .partition = p,
+                              .offset = 0,
+                              .partition_max_bytes = 1 << 20};
+    struct tb_frame f;
+    struct tb_fetch_resp out;
+    ck_assert_int_eq(tb_fetch(fd, &a, &f, &out), 0);
+    tb_frame_free(&f);
+    close(fd);
+    return out.error;
+}
+
+START_TEST(topics_through_the_controller)
+{
+    SKIP_WITHOUT_ZOOKEEPER();
+    bool have_kcat = sh("command -v kcat >/dev/null 2>&1") == 0;
+    if (!have_kcat)
+        fprintf(stderr, "test_cluster_zk: kcat is not installed: its part is skipped\n");
+    use_chroot("topics");
+    zhandle_t *zh = zk_open();
+    for (int i = 1; i <= NBROKERS; i++)
+        ck_assert_int_eq(start_broker(&B[i], i, NULL), 0);
+    for (int i = 1; i <= NBROKERS; i++)
+        wait_metadata(&B[i], NBROKERS, -2);
+
+    /* created on broker 1: the assignment and the states are in ZooKeeper */
+    const char *topic = "spread";
+    int fd = tb_connect(B[1].port);
+    ck_assert_int_ge(fd, 0);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(fd, topic, SPREAD_PARTS, &err), 0);
+    ck_assert_int_eq(err, 0);
+    ck_assert_int_eq(tb_create_topic(fd, topic, SPREAD_PARTS, &err), 0);
+    ck_assert_int_eq(err, 36); /* TOPIC_ALREADY_EXISTS, from ZooKeeper */
+    close(fd);
+    char p[256];
+    snprintf(p, sizeof p, "%s/brokers/topics/%s", chroot_, topic);
+    const char *assign = zk_get(zh, p, NULL);
+    ck_assert_msg(assign && strstr(assign, "\"partitions\":{\"0\":["), "%s: %s", p,
+                  assign ? assign : "(none)");
+
+    /* every broker answers the same leaders, spread over all three */
+    int32_t lead[SPREAD_PARTS], seen[SPREAD_PARTS];
+    wait_leaders(&B[1], topic, NULL, lead);
+    for (int i = 2; i <= NBROKERS; i++) {
+        wait_leaders(&B[i], topic, lead, seen);
+    }
+    int per[NBROKERS + 1] = {0};
+    for (int q = 0; q < SPREAD_PARTS; q++) {
+        ck_assert(lead[q] >= 1 && lead[q] <= NBROKERS);
+        per[lead[q]]++;
+        snprintf(p, sizeof p, "%s/brokers/topics/%s/partitions/%d/state", chroot_, topic, q);
+        const char *st = zk_get(zh, p, NULL);
+        ck_assert_msg(st != NULL, "%s missing", p);
+        ck_assert_int_eq(json_int(st, "leader"), lead[q]);
+        ck_assert_int_ge(json_int(st, "controller_epoch"), 1);
+    }
+    for (int i = 1; i <= NBROKERS; i++)
+        ck_assert_msg(per[i] > 0, "broker %d leads none of %s's partitions", i, topic);
+
+    /* one topic id for the topic everywhere: in the assignment (Kafka's version 3), and in each
+     * broker's topic metadata file (so Metadata v10+ and Fetch v13 by id agree across brokers) */
+    snprintf(p, sizeof p, "%s/brokers/topics/%s", chroot_, topic);
+    ck_assert_msg(strstr(zk_get(zh, p, NULL), "\"topic_id\":\""), "%s", zk_get(zh, p, NULL));
+    char ids[NBROKERS + 1][64];
+    for (int i = 1; i <= NBROKERS; i++) {
+        char mf[400], line[256];
+        snprintf(mf, sizeof mf, "%s/%s.topic", B[i].data, topic);
+        FILE *f = fopen(mf, "r");
+        ck_assert_msg(f != NULL, "%s", mf);
+        ids[i][0] = 0;
+        while (fgets(line, sizeof line, f))
+            if (strncmp(line, "id=", 3) == 0 && strlen(line + 3) < sizeof ids[i])
+                memcpy(ids[i], line + 3, strlen(line + 3) + 1);
+        fclose(f);
+        ck_assert_msg(ids[i][0], "no id in %s", mf);
+        ck_assert_str_eq(ids[i], ids[1]);
+    }
+
+    /* not the leader: NOT_LEADER_OR_FOLLOWER (6) for Produce and Fetch; the leader takes it */
+    int other = lead[0] == 1 ? 2 : 1;
+    ck_assert_int_eq(produce_err(&B[other], topic, 0), 6);
+    ck_assert_int_eq(fetch_err(&B[other], topic, 0), 6);
+    ck_assert_int_eq(produce_err(&B[lead[0]], topic, 0), 0);
+    ck_assert_int_eq(fetch_err(&B[lead[0]], topic, 0), 0);
+    struct tb_list_offsets_resp lo;
+    fd = tb_connect(B[other].port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(tb_list_offsets(fd, topic, 0, -1, &lo), 0);
+    ck_assert_int_eq(lo.error, 6);
+    close(fd);
+
+    /* auto-created by a Metadata request to broker 3: through ZooKeeper too, led, and known
+     * to the others */
+    {
+        static struct tb_metadata am;
+        const char *const auto_names[] = {"auto1"};
+        fd = tb_connect(B[3].port);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(tb_metadata(fd, auto_names, 1, true, &am), 0);
+        close(fd);
+        snprintf(p, sizeof p, "%s/brokers/topics/auto1", chroot_);
+        ck_assert_ptr_nonnull(zk_get(zh, p, NULL));
+        for (int i = 1; i <= NBROKERS; i++)
+            wait_leaders_n(&B[i], "auto1", 1, NULL, seen);
+    }
+
+    /* a replication factor above 1 is refused until replication exists (M3) */
+    {
+        fd = tb_connect(B[1].port);
+        ck_assert_int_ge(fd, 0);
+        struct tb_req rr;
+        ck_assert_int_eq(tb_req_begin(&rr, 256, 19, 4, 4343), 0);
+        tb_enc_create_topics(&rr, 4, "rf3", 3, 3, 10000, false);
+        struct tb_frame ff;
+        ck_assert_int_eq(tb_call(fd, &rr, 4343, &ff), 0);
+        tb_req_free(&rr);
+        ck_assert_int_eq(tb_dec_create_topics(&ff, 4, &err), 0);
+        tb_frame_free(&ff);
+        close(fd);
+        ck_assert_int_eq(err, 38); /* INVALID_REPLICATION_FACTOR */
+        snprintf(p, sizeof p, "%s/brokers/topics/rf3", chroot_);
+        ck_assert_ptr_null(zk_get(zh, p, NULL));
+    }
+
+    /* fencing: /controller_epoch moved on behind the controller's back (as a newer controller
+     * would): its next write fails the check, it says so and reads who leads again (itself,
+     * /controller still names it), then writes under the version it now knows */
+    {
+        long c0, e0;
+        controller_of(zh, &c0, &e0);
+        char ep[128], val[32];
+        snprintf(ep, sizeof ep, "%s/controller_epoch", chroot_);
+        snprintf(val, sizeof val, "%ld", e0);
+        ck_assert_int_eq(zoo_set(zh, ep, val, (int)strlen(val), -1), ZOK);
+        fd = tb_connect(B[1].port);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(tb_create_topic(fd, "fenced", 3, &err), 0);
+        close(fd);
+        int32_t l3[3];
+        for (int i = 1; i <= NBROKERS; i++)
+            wait_leaders_n(&B[i], "fenced", 3, NULL, l3);
+        ck_assert_msg(tb_log_contains(&B[c0], "is no longer the controller"),
+                      "the controller did not see its epoch move");
+    }
+
+    /* created with a config through broker 2: /config/topics/<t> holds it, and every broker
+     * holding a partition (3 partitions: all three) created the topic with it */
+    {
+        char tool[600], out[400];
+        const char *build = getenv("SPLICELOG_BUILD"), *root = getenv("SPLICELOG_ROOT");
+        if (build)
+            snprintf(tool, sizeof tool, "%s/san/splicelog", build);
+        else
+            snprintf(tool, sizeof tool, "%s/build/san/splicelog", root ? root : ".");
+        ck_assert_int_eq(sh("'%s' topic create cfgd --partitions 3 --config cleanup.policy=compact "
+                            "--bootstrap 127.0.0.1:%d >'%s/create.out' 2>&1",
+                            tool, B[2].port, B[2].dir),
+                         0);
+        snprintf(p, sizeof p, "%s/config/topics/cfgd", chroot_);
+        const char *cfg = zk_get(zh, p, NULL);
+        ck_assert_msg(cfg && strstr(cfg, "\"cleanup.policy\":\"compact\""), "%s: %s", p,
+                      cfg ? cfg : "(none)");
+        int32_t l3[3];
+        wait_leaders_n(&B[1], "cfgd", 3, NULL, l3);
+        for (int i = 1; i <= NBROKERS; i++) {
+            snprintf(out, sizeof out, "%s/describe.out", B[i].dir);
+            ck_assert_int_eq(sh("'%s' topic describe cfgd --bootstrap 127.0.0.1:%d >'%s' 2>&1 && "
+                                "grep -q 'cleanup.policy *compact' '%s'",
+                                tool, B[i].port, out, out),
+                             0);
+        }
+    }
+
+    /* /cluster/id is the cluster id every broker gives */
+    snprintf(p, sizeof p, "%s/cluster/id", chroot_);
+    const char *cj = zk_get(zh, p, NULL);
+    ck_assert_ptr_nonnull(cj);
+    char id[64] = "";
+    const char *at = strstr(cj, "\"id\":\"");
+    ck_assert_ptr_nonnull(at);
+    sscanf(at + 6, "%63[^\"]", id);
+    ck_assert_int_eq((int)strlen(id), 22);
+    char want_id[96];
+    snprintf(want_id, sizeof want_id, "\"cluster_id\":\"%s\"", id);
+    for (int i = 1; i <= NBROKERS; i++) {
+        const char *info = cluster_info(&B[i]);
+        ck_assert_msg(strstr(info, want_id), "broker %d: %s (want %s)", i, info, id);
+    }
+
+    /* kcat: every partition through broker 1 (it must reach each partition's leader), read
+     * back through broker 2 */
+    char got[4096], want[256];
+    if (have_kcat) {
+        for (int q = 0; q < SPREAD_PARTS; q++)
+            ck_assert_int_eq(
+                sh("printf 'p%d-a\\np%d-b\\n' | timeout 60 kcat -P -b 127.0.0.1:%d -t %s "
+                   "-p %d -X message.send.max.retries=20 2>'%s/kcat-produce.err'",
+                   q, q, B[1].port, topic, q, B[1].dir),
+                0);
+        for (int q = 0; q < SPREAD_PARTS; q++) {
+            kcat_read(&B[2], topic, q, got, sizeof got);
+            snprintf(want, sizeof want, "%sp%d-a\np%d-b\n", q == 0 ? "direct-0\n" : "", q, q);
+            ck_assert_msg(strcmp(got, want) == 0, "partition %d: '%s', want '%s'", q, got, want);
+        }
+    }
+
+    /* kill -9 the controller, a leader too: once its session has expired, the new controller
+     * takes its partitions offline (RF 1: no other replica), in ZooKeeper and in every live
+     * broker's Metadata */
+    long ctl, epoch;
+    controller_of(zh, &ctl, &epoch);
+    int victim = (int)ctl, q0 = -1, alive = victim == 1 ? 2 : 1;
+    for (int q = SPREAD_PARTS - 1; q >= 0; q--)
+        if (lead[q] == victim)
+            q0 = q;
+    ck_assert_int_ge(q0, 0);
+    ck_assert_int_ge(tb_broker_stop(&B[victim], SIGKILL), 0);
+    int32_t offline[SPREAD_PARTS];
+    for (int q = 0; q < SPREAD_PARTS; q++)
+        offline[q] = lead[q] == victim ? -1 : lead[q];
+    for (int i = 1; i <= NBROKERS; i++)
+        if (i != victim)
+            wait_leaders(&B[i], topic, offline, seen);
+    snprintf(p, sizeof p, "%s/brokers/topics/%s/partitions/%d/state", chroot_, topic, q0);
+    int64_t until = now_ms() + WAIT_MS;
+    while (!strstr(zk_get(zh, p, NULL), "\"leader\":-1,")) {
+        ck_assert_msg(now_ms() < until, "%s: %s", p, zk_get(zh, p, NULL));
+        sleep_ms(100);
+    }
+    long ctl2, epoch2;
+    controller_of(zh, &ctl2, &epoch2);
+    ck_assert_int_ne(ctl2, victim);
+    ck_assert_int_ge(json_int(zk_get(zh, p, NULL), "controller_epoch"), epoch2);
+    ck_assert_int_eq(produce_err(&B[alive], topic, q0), 6);
+
+    /* restarted: it leads its partitions again, the data still there */
+    ck_assert_int_eq(start_broker(&B[victim], victim, NULL), 0);
+    for (int i = 1; i <= NBROKERS; i++)
+        wait_leaders(&B[i], topic, lead, seen);
+    if (have_kcat) {
+        kcat_read(&B[alive], topic, q0, got, sizeof got);
+        snprintf(want, sizeof want, "%sp%d-a\np%d-b\n", q0 == 0 ? "direct-0\n" : "", q0, q0);
+        ck_assert_str_eq(got, want);
+    }
+
+    /* grown to 8 partitions through broker 3 (CreatePartitions): every broker sees 8 led */
+    char tool[600];
+    const char *build = getenv("SPLICELOG_BUILD"), *root = getenv("SPLICELOG_ROOT");
+    if (build)
+        snprintf(tool, sizeof tool, "%s/san/splicelog", build);
+    else
+        snprintf(tool, sizeof tool, "%s/build/san/splicelog", root ? root : ".");
+    ck_assert_int_eq(sh("'%s' topic add-partitions %s --total 8 --bootstrap 127.0.0.1:%d "
+                        ">'%s/add.out' 2>&1",
+                        tool, topic, B[3].port, B[3].dir),
+                     0);
+    int32_t lead8[8];
+    for (int i = 1; i <= NBROKERS; i++)
+        wait_leaders_n(&B[i], topic, 8, NULL, lead8);
+    for (int q = 0; q < SPREAD_PARTS; q++)
+        ck_assert_int_eq(lead8[q], lead[q]);
+    snprintf(p, sizeof p, "%s/brokers/topics/%s/partitions/7/state", chroot_, topic);
+    ck_assert_int_eq(json_int(zk_get(zh, p, NULL), "leader"), lead8[7]);
+
+    /* deleted through broker 2: gone from ZooKeeper and from every broker */
+    fd = tb_connect(B[2].port);
+    ck_assert_int_ge(fd, 0);
+    struct tb_req r;
+    ck_assert_int_eq(tb_req_begin(&r, 256, 20, 1, 4242), 0);
+    tb_enc_delete_topics(&r, 1, topic, 10000);
+    struct tb_frame f;
+    ck_assert_int_eq(tb_call(fd, &r, 4242, &f), 0);
+    tb_req_free(&r);
+    ck_assert_int_eq(tb_dec_delete_topics(&f, 1, &err), 0);
+    tb_frame_free(&f);
+    close(fd);
+    ck_assert_int_eq(err, 0);
+    snprintf(p, sizeof p, "%s/brokers/topics/%s", chroot_, topic);
+    until = now_ms() + WAIT_MS;
+    for (;;) {
+        bool gone = zk_get(zh, p, NULL) == NULL;
+        for (int i = 1; gone && i <= NBROKERS; i++) {
+            struct tb_metadata m;
+            metadata_of(&B[i], &m);
+            gone = tb_md_topic(&m, topic) < 0;
+        }
+        if (gone)
+            break;
+        ck_assert_msg(now_ms() < until, "topic %s still there", topic);
+        sleep_ms(100);
+    }
+    /* a clean stop of each: exit 0 (under ASan: no leak, no error) */
+    for (int i = 1; i <= NBROKERS; i++)
+        ck_assert_int_eq(tb_broker_stop(&B[i], SIGTERM), 0);
+    zookeeper_close(zh);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_zk");
@@ -517,6 +917,7 @@ static Suite *suite(void)
     tcase_add_test(tc, zookeeper_restarted);
     tcase_add_test(tc, duplicate_broker_id_refused);
     tcase_add_test(tc, zookeeper_down_at_start_up);
+    tcase_add_test(tc, topics_through_the_controller);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -112,7 +112,6 @@ START_TEST(kraft_stock_file_starts)
         "num.io.threads",
         "socket.send.buffer.bytes",
         "socket.receive.buffer.bytes",
-        "num.recovery.threads.per.data.dir",
         "offsets.topic.replication.factor",
         "share.coordinator.state.topic.replication.factor",
         "share.coordinator.state.topic.min.isr",
@@ -125,6 +124,7 @@ START_TEST(kraft_stock_file_starts)
     /* keys splicelog applies are not in the list */
     static const char *const used[] = {"node.id",
                                        "num.network.threads",
+                                       "num.recovery.threads.per.data.dir",
                                        "listeners",
                                        "log.dirs",
                                        "log.segment.bytes",

@@ -59,7 +59,8 @@ static void start_tls_broker(struct tb_broker *b, const char *auth, const char *
                             "-o", ca,
                             "-o", auth_kv};
     int n = 10;
-    /* the kernel-TLS path is what these suites check where the kernel has it (off by default) */
+    /* the kernel-TLS path is what these suites check where the kernel has it (stated, not assumed)
+     */
     argv[n++] = "-o";
     argv[n++] = "ssl.ktls.enable=true";
     if (g_socket_mode) {

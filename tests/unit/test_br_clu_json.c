@@ -8,6 +8,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "br_clu.h"
@@ -159,6 +160,107 @@ START_TEST(connect_string)
 }
 END_TEST
 
+START_TEST(topic_state_cluster_id)
+{
+    char buf[512];
+    struct br_clu_replicas parts[3] = {{1, {2}}, {1, {3}}, {2, {1, 2}}};
+    int n = br_clu_json_topic(buf, sizeof buf, parts, 3, NULL);
+    ck_assert_int_gt(n, 0);
+    ck_assert_str_eq(buf, "{\"version\":2,\"partitions\":{\"0\":[2],\"1\":[3],\"2\":[1,2]},"
+                          "\"adding_replicas\":{},\"removing_replicas\":{}}");
+    struct br_clu_replicas got[3];
+    ck_assert_int_eq(br_clu_json_partitions(buf, (size_t)n, got, 3), 3);
+    ck_assert_int_eq(got[2].n, 2);
+    ck_assert_int_eq(got[2].id[1], 2);
+    ck_assert_int_eq(got[1].id[0], 3);
+    /* too little room: the count, to call again */
+    ck_assert_int_eq(br_clu_json_partitions(buf, (size_t)n, got, 1), 3);
+    ck_assert_int_eq(br_clu_json_topic(buf, 10, parts, 3, NULL), -ENOSPC);
+    uint8_t tid[16];
+    n = br_clu_json_topic(buf, sizeof buf, parts, 3, NULL);
+    ck_assert_int_eq(br_clu_json_topic_id(buf, (size_t)n, tid), -ENOENT);
+    /* version 3 with a topic id (Kafka's Uuid text), read back */
+    const uint8_t id[16] = {0xfb, 0x01, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0xff};
+    n = br_clu_json_topic(buf, sizeof buf, parts, 3, id);
+    ck_assert_msg(
+        strstr(buf, "{\"version\":3,\"topic_id\":\"-wECAwQFBgcICQoLDA0O_w\",\"partitions\""), "%s",
+        buf);
+    ck_assert_int_eq(br_clu_json_topic_id(buf, (size_t)n, tid), 0);
+    ck_assert_mem_eq(tid, id, 16);
+    ck_assert_int_eq(br_clu_json_partitions(buf, (size_t)n, got, 3), 3);
+    ck_assert_int_eq(br_clu_uuid_parse("-wECAwQFBgcICQoLDA0O_x", tid), -EINVAL); /* spare bits */
+    ck_assert_int_eq(br_clu_uuid_parse("-wECAwQFBgcICQoLDA0O", tid), -EINVAL);
+    ck_assert_int_eq(br_clu_uuid_parse("-wECAwQFBgcICQoLDA0O_*", tid), -EINVAL);
+    /* Kafka's own, out of order, with a topic id */
+    const char *k = "{\"version\":3,\"topic_id\":\"x\",\"partitions\":{\"1\":[1],\"0\":[3]},"
+                    "\"adding_replicas\":{},\"removing_replicas\":{}}";
+    ck_assert_int_eq(br_clu_json_partitions(k, strlen(k), got, 3), 2);
+    ck_assert_int_eq(got[0].id[0], 3);
+    static const char *const badp[] = {
+        "{\"partitions\":{\"0\":[1],\"2\":[1]}}", /* a hole */
+        "{\"partitions\":{\"0\":[1],\"0\":[2]}}", /* twice */
+        "{\"partitions\":{\"0\":[]}}",            /* no replica */
+        "{\"partitions\":{\"x\":[1]}}",
+        "{\"partitions\":{\"0\":[1]}",
+    };
+    for (size_t i = 0; i < sizeof badp / sizeof badp[0]; i++)
+        ck_assert_int_eq(br_clu_json_partitions(badp[i], strlen(badp[i]), got, 3), -EINVAL);
+
+    struct br_clu_state st = {
+        .leader = 2, .leader_epoch = 4, .controller_epoch = 7, .isr = {2, {2, 3}}};
+    n = br_clu_json_state_enc(buf, sizeof buf, &st);
+    ck_assert_str_eq(buf, "{\"controller_epoch\":7,\"leader\":2,\"version\":1,\"leader_epoch\":4,"
+                          "\"isr\":[2,3]}");
+    struct br_clu_state back;
+    ck_assert_int_eq(br_clu_json_state(buf, (size_t)n, &back), 0);
+    ck_assert_int_eq(back.leader, 2);
+    ck_assert_int_eq(back.leader_epoch, 4);
+    ck_assert_int_eq(back.controller_epoch, 7);
+    ck_assert_int_eq(back.isr.n, 2);
+    ck_assert_int_eq(back.isr.id[1], 3);
+    const char *off = "{\"controller_epoch\":1,\"leader\":-1,\"version\":1,\"leader_epoch\":1,"
+                      "\"isr\":[1]}";
+    ck_assert_int_eq(br_clu_json_state(off, strlen(off), &back), 0);
+    ck_assert_int_eq(back.leader, -1);
+    ck_assert_int_eq(br_clu_json_state(off, strlen(off) - 1, &back), -EINVAL);
+
+    n = br_clu_json_cluster_id_enc(buf, sizeof buf, "AbC-d_9");
+    ck_assert_str_eq(buf, "{\"version\":\"1\",\"id\":\"AbC-d_9\"}");
+    char cid[32];
+    ck_assert_int_eq(br_clu_json_cluster_id(buf, (size_t)n, cid, sizeof cid), 0);
+    ck_assert_str_eq(cid, "AbC-d_9");
+    ck_assert_int_eq(br_clu_json_cluster_id(buf, (size_t)n, cid, 4), -EINVAL);
+}
+END_TEST
+
+static int collect_kv(void *ctx, const char *key, const char *val)
+{
+    char *out = ctx;
+    size_t l = strlen(out);
+    snprintf(out + l, 256 - l, "%s=%s;", key, val);
+    return 0;
+}
+
+START_TEST(topic_configs)
+{
+    char buf[256], seen[256] = "";
+    struct br_clu_kv kv[2] = {{"cleanup.policy", "compact", 14, 7}, {"x.y", "a\"b", 3, 3}};
+    int n = br_clu_json_config_enc(buf, sizeof buf, kv, 2);
+    ck_assert_int_gt(n, 0);
+    ck_assert_str_eq(
+        buf, "{\"version\":1,\"config\":{\"cleanup.policy\":\"compact\",\"x.y\":\"a\\\"b\"}}");
+    ck_assert_int_eq(br_clu_json_config_each(buf, (size_t)n, collect_kv, seen), 0);
+    ck_assert_str_eq(seen, "cleanup.policy=compact;x.y=a\"b;");
+    n = br_clu_json_config_enc(buf, sizeof buf, kv, 0);
+    ck_assert_str_eq(buf, "{\"version\":1,\"config\":{}}");
+    seen[0] = 0;
+    ck_assert_int_eq(br_clu_json_config_each(buf, (size_t)n, collect_kv, seen), 0);
+    ck_assert_str_eq(seen, "");
+    ck_assert_int_eq(br_clu_json_config_each(buf, (size_t)n - 1, collect_kv, seen), -EINVAL);
+    ck_assert_int_eq(br_clu_json_config_enc(buf, 8, kv, 2), -ENOSPC);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("br_clu_json");
@@ -167,6 +269,8 @@ static Suite *suite(void)
     tcase_add_test(tc, kafka_documents);
     tcase_add_test(tc, nested_and_malformed);
     tcase_add_test(tc, connect_string);
+    tcase_add_test(tc, topic_state_cluster_id);
+    tcase_add_test(tc, topic_configs);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -91,6 +91,12 @@ START_TEST(overrides_and_aliases)
     ck_assert_int_eq(C.log_level, BR_LOG_DEBUG);
     ck_assert_int_eq(set("log.flush.interval.messages=1"), 0);
     ck_assert_int_eq(C.log.flush_interval_messages, 1);
+    /* Kafka's key, applied (no longer among the ignored ones) */
+    ck_assert_int_eq(C.log.recovery_threads, 0);
+    ck_assert_int_eq(set("num.recovery.threads.per.data.dir=3"), 0);
+    ck_assert_int_eq(C.log.recovery_threads, 3);
+    ck_assert_int_eq(set("num.recovery.threads.per.data.dir=-1"), -EINVAL);
+    ck_assert_str_eq(C.ignored, "");
 }
 END_TEST
 

@@ -276,6 +276,150 @@ START_TEST(t_stale_slot_is_ignored)
 }
 END_TEST
 
+/*
+ * Recovery threads (num.recovery.threads.per.data.dir, st_store.c): a crashed store of R logs
+ * (sealed segments, some synced, some not, a torn tail in every third) recovered at open by
+ * one thread and, from a copy of the same files, by four, ends with the same report, the
+ * same offsets, the same bytes served and the same files; the messages arrive one at a time.
+ */
+enum { R = 48 };
+
+static struct st_log_config rcfg(int threads)
+{
+    struct st_log_config c = tst_cfg();
+    c.segment_bytes = 1024; /* a few batches per segment: sealed segments in every log */
+    c.recovery_threads = threads;
+    return c;
+}
+
+static void child_many(void)
+{
+    struct st_log_config c = rcfg(1);
+    struct st_store *st;
+    if (st_store_open(dir, &c, &st) != 0)
+        _exit(2);
+    if (st_topic_create(st, "r", R, NULL) != 0)
+        _exit(3);
+    for (int p = 0; p < R; p++) {
+        struct st_log *log = st_log_get(st, "r", 1, p);
+        for (int i = 0; i < 3 + p % 7; i++)
+            tst_append1(log, NREC, 100 + 10 * (size_t)(p % 3), 1000 + i, 1);
+        if (p % 2 == 0)
+            tst_wait_settled(log); /* a recovery point, and digests for its sealed segments */
+        tst_append1(log, NREC, 60, 5000, 1);
+        st_log_put(log);
+    }
+    for (int p = 0; p < R; p += 3) {
+        char path[512];
+        struct st_log *log = st_log_get(st, "r", 1, p);
+        struct st_segvec *v = atomic_load(&log->segs);
+        snprintf(path, sizeof(path), "%s", v->s[v->n - 1]->path);
+        st_log_put(log);
+        int fd = open(path, O_WRONLY | O_APPEND);
+        if (fd < 0 || write(fd, "torn torn torn torn!", 20) != 20)
+            _exit(5);
+        close(fd);
+    }
+    kill(getpid(), SIGKILL);
+    _exit(6);
+}
+
+static _Atomic int in_msg, overlapped;
+
+static void on_msg_excl(void *arg, enum st_msg_level level, const char *msg)
+{
+    if (atomic_exchange(&in_msg, 1))
+        atomic_store(&overlapped, 1);
+    on_msg(arg, level, msg);
+    atomic_store(&in_msg, 0);
+}
+
+static uint8_t *file_or_null(const char *path, size_t *len)
+{
+    *len = 0;
+    return access(path, F_OK) == 0 ? tst_slurp(path, len) : NULL;
+}
+
+START_TEST(t_recovery_threads_agree_with_one)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        child_many();
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child status %d", status);
+    char path[512], dir4[300], cmd[700];
+    snprintf(path, sizeof(path), "%s/%s", dir, ST_CK_NAME);
+    unlink(path); /* every log recovered at open */
+    snprintf(dir4, sizeof(dir4), "%s-4", dir);
+    snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s'", dir, dir4);
+    ck_assert_int_eq(system(cmd), 0);
+
+    struct st_log_config c1 = rcfg(1), c4 = rcfg(4);
+    struct st_store *s1, *s4;
+    struct st_recovery_report r1, r4;
+    ck_assert_int_eq(st_store_open_logged(dir, &c1, on_msg_excl, NULL, &r1, &s1), 0);
+    ck_assert_int_eq(st_store_open_logged(dir4, &c4, on_msg_excl, NULL, &r4, &s4), 0);
+    ck_assert_int_eq(atomic_load(&overlapped), 0);
+    ck_assert_int_eq(r1.logs, R);
+    ck_assert_int_eq(r1.unclean, R);
+    ck_assert_int_gt(r1.bytes_cut, 0);
+    ck_assert_int_eq(r4.logs, r1.logs);
+    ck_assert_int_eq(r4.unclean, r1.unclean);
+    ck_assert_int_eq(r4.segments_scanned, r1.segments_scanned);
+    ck_assert_int_eq(r4.bytes_scanned, r1.bytes_scanned);
+    ck_assert_int_eq(r4.bytes_cut, r1.bytes_cut);
+    ck_assert_int_eq(r4.indexes_rebuilt, r1.indexes_rebuilt);
+    ck_assert_int_eq(r4.fenced_new, r1.fenced_new);
+    ck_assert_int_eq(r4.pstate_bytes, r1.pstate_bytes);
+    for (int p = 0; p < R; p++) {
+        struct st_log *a = st_log_get(s1, "r", 1, p), *b = st_log_get(s4, "r", 1, p);
+        ck_assert(st__log_open(a) && st__log_open(b));
+        ck_assert_int_eq(st_log_start_offset(b), st_log_start_offset(a));
+        ck_assert_int_eq(st_log_end_offset(b), st_log_end_offset(a));
+        /* every acknowledged batch is there (the last one too, in the page cache) */
+        ck_assert_int_eq(st_log_end_offset(a), (int64_t)(3 + p % 7 + 1) * NREC);
+        struct st_read ra, rb;
+        struct tst_seen sa, sb;
+        ck_assert_int_eq(st_log_read(a, 0, 1 << 20, &ra), 0);
+        ck_assert_int_eq(st_log_read(b, 0, 1 << 20, &rb), 0);
+        tst_check_read(&ra, &sa);
+        tst_check_read(&rb, &sb);
+        ck_assert_int_eq(sb.first_base, sa.first_base);
+        ck_assert_int_eq(sb.next, sa.next);
+        st_read_release(&ra);
+        st_read_release(&rb);
+        /* the same files, byte for byte */
+        struct st_segvec *v = atomic_load(&a->segs);
+        ck_assert_int_eq(atomic_load(&b->segs)->n, v->n);
+        for (int k = 0; k < v->n; k++) {
+            static const char *const sfx[] = {".log", ".index", ".timeindex"};
+            for (int f = 0; f < 3; f++) {
+                char pa[512], pb[512];
+                snprintf(pa, sizeof(pa), "%s/r-%d/%020lld%s", dir, p, (long long)v->s[k]->base,
+                         sfx[f]);
+                snprintf(pb, sizeof(pb), "%s/r-%d/%020lld%s", dir4, p, (long long)v->s[k]->base,
+                         sfx[f]);
+                size_t la, lb;
+                uint8_t *fa = file_or_null(pa, &la), *fb = file_or_null(pb, &lb);
+                ck_assert_msg((fa == NULL) == (fb == NULL), "%s", pa);
+                ck_assert_uint_eq(la, lb);
+                if (la > 0)
+                    ck_assert_int_eq(memcmp(fa, fb, la), 0);
+                free(fa);
+                free(fb);
+            }
+        }
+        st_log_put(a);
+        st_log_put(b);
+    }
+    st_store_close(s1);
+    st_store_close(s4);
+    tst_rmrf(dir4);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_ckpt");
@@ -288,6 +432,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_damaged_slot_means_that_log_is_recovered);
     tcase_add_test(tc, t_missing_checkpoint_means_a_full_recovery);
     tcase_add_test(tc, t_stale_slot_is_ignored);
+    tcase_add_test(tc, t_recovery_threads_agree_with_one);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1062,6 +1062,110 @@ START_TEST(t_concurrent)
 }
 END_TEST
 
+/* Sync rounds of any log (the store's sync observer). */
+static atomic_int g_rounds;
+static void count_round(void *arg, int64_t ns, int err)
+{
+    (void)arg;
+    (void)ns;
+    (void)err;
+    atomic_fetch_add(&g_rounds, 1);
+}
+
+/*
+ * Hundreds of tiny sealed segments (librdkafka's 0077_compaction: segment.bytes=10000, ~390
+ * segments): the flusher digests them in a few rounds (a byte budget per round, and the next
+ * round at once while some are left), so the cleaner can take them all. The flusher is held
+ * off (the log's sync_mu) while they are written, so that its rounds are counted from one
+ * backlog. Before: 16 segments per round, a round a second: 25 rounds for 400.
+ */
+START_TEST(t_many_small_segments_digested)
+{
+    enum { NSEG = 400, NKEYS = 10 };
+    struct st_log *log = open_compact(NULL, NULL);
+    st_store_set_sync_observer(store, count_round, NULL);
+    append_kv(log, 1, (const char *[]){"k-0"}, (const char *[]){"first"}, 1000000);
+    tst_wait_settled(log); /* activated and synced once */
+    pthread_mutex_lock(&log->sync_mu);
+    for (int b = 0; b < NSEG; b++) {
+        char k[24], v[40];
+        snprintf(k, sizeof(k), "k-%d", b % NKEYS);
+        snprintf(v, sizeof(v), "v%d", b);
+        append_kv(log, 1, (const char *[]){k}, (const char *[]){v}, 1000001 + b);
+        roll(log);
+    }
+    atomic_store(&g_rounds, 0);
+    pthread_mutex_unlock(&log->sync_mu);
+    st__store_kick_flusher(store);
+    /* bounded: 30 s; every sealed segment digested */
+    int undigested = NSEG + 1;
+    for (int i = 0; i < 3000 && undigested > 0; i++) {
+        struct st_segvec *v = atomic_load(&log->segs);
+        undigested = 0;
+        for (int k = 0; k < v->n - 1; k++)
+            undigested += !atomic_load(&v->s[k]->digested);
+        if (undigested > 0)
+            nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
+    ck_assert_int_eq(undigested, 0);
+    int rounds = atomic_load(&g_rounds);
+    ck_assert_msg(rounds <= 4, "%d flusher rounds to digest %d sealed segments", rounds, NSEG);
+    /* and the cleaner takes all of them in one cleaning: one record per key left below the
+     * active segment */
+    struct st_clean_stats s = {0};
+    ck_assert_int_eq(st_log_clean(log, 3000000, ST_CLEAN_FORCE, &s), 0);
+    ck_assert_int_eq(s.segments_in, NSEG);
+    ck_assert_int_eq(s.records_in, NSEG + 1);
+    ck_assert_int_eq(s.records_out, NKEYS);
+    struct recs after;
+    read_all(log, &after);
+    ck_assert_int_eq(after.n, NKEYS);
+    free(after.r);
+    st_log_put(log);
+}
+END_TEST
+
+/*
+ * The flusher's digests of a compacted log wake the sleeping background cleaner: segments
+ * sealed while the cleaner sleeps a long log.cleaner.backoff.ms (10 minutes here) are cleaned
+ * once digested, not a backoff later. The flusher is held off (sync_mu) while they are written
+ * and the cleaner has had its first look (nothing digested then); before, the cleaner slept on.
+ */
+START_TEST(t_digests_wake_the_cleaner)
+{
+    struct st_log_config d = tst_cfg();
+    d.cleaner_threads = 1;
+    d.cleaner_backoff_ms = 600000;
+    ck_assert_int_eq(st_store_open(dir, &d, &store), 0);
+    struct st_log_config c = d;
+    c.cleanup_policy = ST_CLEANUP_COMPACT;
+    ck_assert_int_eq(st_topic_create(store, "t", 1, &c), 0);
+    struct st_log *log = tst_log_get(store, "t", 1, 0);
+    append_kv(log, 1, (const char *[]){"k-0"}, (const char *[]){"first"}, 1000000);
+    tst_wait_settled(log);
+    pthread_mutex_lock(&log->sync_mu);
+    ck_assert_int_eq(st_store_cleaner_start(store), 0);
+    for (int b = 0; b < 40; b++) {
+        char k[24], v[40];
+        snprintf(k, sizeof(k), "k-%d", b % 4);
+        snprintf(v, sizeof(v), "v%d", b);
+        append_kv(log, 1, (const char *[]){k}, (const char *[]){v}, 1000001 + b);
+        roll(log);
+    }
+    usleep(300 * 1000); /* the cleaner's first pick: nothing digested, it sleeps */
+    pthread_mutex_unlock(&log->sync_mu);
+    st__store_kick_flusher(store);
+    struct st_clean_stats s = {0};
+    for (int i = 0; i < 3000 && s.records_out == 0; i++) { /* bounded: 30 s */
+        usleep(10000);
+        st_store_cleaner_stats(store, &s);
+    }
+    ck_assert_int_ge(s.logs, 1);
+    ck_assert_int_gt(s.records_in, s.records_out);
+    st_log_put(log);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_clean");
@@ -1081,6 +1185,8 @@ static Suite *suite(void)
     tcase_add_test(tc, t_background);
     tcase_add_test(tc, t_concurrent);
     tcase_add_loop_test(tc, t_crash_loop, 0, 2);
+    tcase_add_test(tc, t_many_small_segments_digested);
+    tcase_add_test(tc, t_digests_wake_the_cleaner);
     suite_add_tcase(s, tc);
     return s;
 }

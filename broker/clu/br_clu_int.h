@@ -1,0 +1,127 @@
+/*
+ * br_clu_int — what br_clu.c (the session, registration, election, membership) and
+ * br_clu_topics.c (topics, partition states, the controller's duties) share. Not for other
+ * modules: br_clu.h is the interface.
+ *
+ * Ownership: the cluster thread is the only writer of the view (members, topics); it swaps in
+ * new arrays under lock, so it may read them without the lock, and any other thread reads
+ * them under the lock. Every ZooKeeper call is made by the thread owning the session (the
+ * starting thread in br_clu_open, then the cluster thread).
+ */
+#ifndef SPLICELOG_BR_CLU_INT_H
+#define SPLICELOG_BR_CLU_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#define THREADED /* the synchronous calls of libzookeeper_mt */
+#include <zookeeper/zookeeper.h>
+
+#include "br_clu.h"
+
+#define PATH_MAX_LEN 1024
+#define DATA_MAX     8192
+#define BIG_MAX      (1024 * 1024) /* ZooKeeper's jute.maxbuffer: no znode is larger */
+#define RETRY_MS     250
+#define ELECT_TRIES  8
+
+struct member {
+    int32_t id;
+    int n; /* endpoints */
+    struct br_clu_endpoint ep[BR_MAX_LISTENERS];
+};
+
+/* A partition as ZooKeeper has it. */
+struct cpart {
+    struct br_clu_replicas rep; /* the assignment */
+    struct br_clu_state st;     /* valid when zver >= 0 */
+    int32_t zver;               /* the state znode's version; -1: no state yet */
+};
+
+struct ctopic {
+    char *name;
+    uint8_t id[16]; /* the assignment's topic_id (all zero: none) */
+    int32_t np;
+    struct cpart *p; /* [np] */
+};
+
+/* A request of another thread for the cluster thread (br_clu_create_topic ...). */
+struct clu_req {
+    struct clu_req *next;
+    int kind; /* REQ_CREATE, REQ_DELETE, REQ_ADD */
+    const char *name;
+    const char *config; /* REQ_CREATE: /config/topics/<t>'s document, or NULL */
+    int32_t np;         /* REQ_CREATE: partitions; REQ_ADD: the new total */
+    int16_t rf;
+    int rc;    /* the answer: 0 or -errno */
+    bool done; /* under lock */
+};
+enum { REQ_CREATE = 1, REQ_DELETE = 2, REQ_ADD = 3 };
+
+struct br_clu {
+    struct br_clu_conf conf;
+    char hosts[1024];
+    char chroot[512];
+    char p_ids[PATH_MAX_LEN];        /* <chroot>/brokers/ids */
+    char p_me[PATH_MAX_LEN];         /* <chroot>/brokers/ids/<id> */
+    char p_controller[PATH_MAX_LEN]; /* <chroot>/controller */
+    char p_epoch[PATH_MAX_LEN];      /* <chroot>/controller_epoch */
+    char p_topics[PATH_MAX_LEN];     /* <chroot>/brokers/topics */
+    char p_deletes[PATH_MAX_LEN];    /* <chroot>/admin/delete_topics */
+    char p_configs[PATH_MAX_LEN];    /* <chroot>/config/topics */
+    char cluster_id[64];             /* /cluster/id's, set once by br_clu_open */
+    zhandle_t *zh;                   /* written under lock by the thread that owns the session */
+    char *big;                       /* BIG_MAX bytes: the cluster thread's read buffer */
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* CLOCK_MONOTONIC */
+    /* under lock: what the watchers saw */
+    int zstate;           /* the session's last state (ZOO_CONNECTED_STATE, ...) */
+    bool expired;         /* the session expired: a new one is needed */
+    bool ids_dirty;       /* /brokers/ids changed */
+    bool ctl_dirty;       /* /controller changed */
+    bool topics_dirty;    /* a topic, an assignment or a partition state changed */
+    bool state_dirty;     /* zstate changed (logged by the cluster thread) */
+    bool stop;            /* br_clu_close */
+    struct clu_req *reqs; /* waiting for the cluster thread */
+    /* under lock: the view */
+    struct member *members; /* by id */
+    int nmembers;
+    int32_t controller; /* -1: none known */
+    int64_t epoch;
+    struct ctopic *topics; /* by name */
+    int ntopics;
+    uint64_t view_gen; /* raised at every swap of topics */
+
+    /* the cluster thread's own */
+    int32_t ctl_zver; /* /controller_epoch's version when this broker is the controller */
+
+    pthread_t thread;
+    bool thread_started;
+};
+
+int64_t br_clu__wall_ms(void);
+struct timespec br_clu__deadline_in(int64_t ms);
+bool br_clu__transient(int rc);
+/* Creates path and its parents as persistent empty znodes; a ZooKeeper code. */
+int br_clu__ensure_path(struct br_clu *c, const char *path);
+bool br_clu__live(const struct br_clu *c, int32_t id);
+
+/* br_clu_topics.c, on the thread owning the session (ZooKeeper codes): */
+/* Reads every topic, assignment and partition state (with watches) and replaces the view;
+ * creates (and deletes) the local logs of the partitions this broker holds before. */
+int br_clu__read_topics(struct br_clu *c);
+/* The controller's duties: states for new partitions, leaders for partitions whose leader
+ * died or came back, pending deletions. Only while this broker is the controller. */
+int br_clu__reconcile(struct br_clu *c);
+/* The state partition cp should have given the live brokers (c->members), when it differs
+ * from what it has: true and *ns (the controller epoch left to the writer). Pure. */
+bool br_clu__decide(const struct br_clu *c, const struct cpart *cp, struct br_clu_state *ns);
+/* Runs one queued request (creates an assignment / marks a deletion). */
+void br_clu__run_req(struct br_clu *c, struct clu_req *r);
+/* Reads /cluster/id, creating it when missing. */
+int br_clu__cluster_id(struct br_clu *c);
+void br_clu__topics_free(struct ctopic *t, int n);
+
+#endif

@@ -1,0 +1,855 @@
+/*
+ * br_clu_topics — topics in the cluster (issue 18 M2, docs/cluster.md): the view of every
+ * topic's assignment and partition states, the controller's duties, topic creation and
+ * deletion through ZooKeeper. See br_clu.h for the contract, br_clu_int.h for what is shared
+ * with br_clu.c.
+ *
+ * How the view is kept: one watcher (on_topics) on /brokers/topics' children, on every
+ * /brokers/topics/<t> (its assignment) and on every partition state (an exists-watch while
+ * the state is missing). Any of them firing marks the view dirty; the cluster thread then
+ * reads everything again and swaps the new view in. Simple and correct (a re-read sees at
+ * least everything the watch announced), linear in partitions per change: fine at M2's scale,
+ * replaced by controller requests later (docs/cluster.md, "How brokers learn state").
+ *
+ * The controller (br_clu__reconcile) writes partition states only in a multi that begins with
+ * check(/controller_epoch, the version it wrote when elected), and each setData carries the
+ * state's version it read: a controller that was replaced fails the check and stops; a state
+ * changed meanwhile fails the version and is read again.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "br_clu_int.h"
+#include "br_log.h"
+#include "st.h"
+
+/* A znode's path into out; false when it does not fit (a name too long for any path). */
+static bool path_of(char *out, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static bool path_of(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+    return n >= 0 && (size_t)n < cap;
+}
+
+static void random_uuid(uint8_t b[16]);
+
+/* ---- the view ------------------------------------------------------------------------------- */
+
+void br_clu__topics_free(struct ctopic *t, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(t[i].name);
+        free(t[i].p);
+    }
+    free(t);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct ctopic *)a)->name, ((const struct ctopic *)b)->name);
+}
+
+/* The topic called name[0, len) in (topics, n), or NULL. */
+static struct ctopic *find_in(struct ctopic *topics, int n, const char *name, size_t len)
+{
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        int cmp = strncmp(topics[mid].name, name, len);
+        if (cmp == 0 && topics[mid].name[len])
+            cmp = 1;
+        if (cmp == 0)
+            return &topics[mid];
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static bool holds(const struct ctopic *t, int32_t id)
+{
+    for (int32_t p = 0; p < t->np; p++)
+        for (int32_t k = 0; k < t->p[p].rep.n; k++)
+            if (t->p[p].rep.id[k] == id)
+                return true;
+    return false;
+}
+
+static bool has(const struct br_clu_replicas *r, int32_t id)
+{
+    for (int32_t k = 0; k < r->n; k++)
+        if (r->id[k] == id)
+            return true;
+    return false;
+}
+
+/* Kafka's internal topics stay each broker's own until M4 (docs/cluster.md). */
+static bool internal(const char *name)
+{
+    return strcmp(name, "__consumer_offsets") == 0 || strcmp(name, "__transaction_state") == 0;
+}
+
+static void on_topics(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+{
+    (void)zh;
+    (void)state;
+    (void)path;
+    struct br_clu *c = ctx;
+    if (type == ZOO_SESSION_EVENT)
+        return; /* on_session has it */
+    pthread_mutex_lock(&c->lock);
+    c->topics_dirty = true;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* Partition p's state (with a watch) into *cp; a ZooKeeper code. */
+static int read_state(struct br_clu *c, const char *topic, int32_t p, struct cpart *cp)
+{
+    char path[PATH_MAX_LEN], buf[DATA_MAX];
+    (void)path_of(path, sizeof path, "%s/%s/partitions/%d/state", c->p_topics, topic, (int)p);
+    for (int attempt = 0; attempt < ELECT_TRIES; attempt++) {
+        int len = (int)sizeof buf;
+        struct Stat st;
+        int rc = zoo_wget(c->zh, path, on_topics, c, buf, &len, &st);
+        if (rc == ZNONODE) {
+            /* (an exists-watch tells when the controller creates it) */
+            rc = zoo_wexists(c->zh, path, on_topics, c, &st);
+            if (rc == ZOK)
+                continue; /* created in between */
+            if (rc != ZNONODE)
+                return rc;
+            cp->zver = -1;
+            cp->st = (struct br_clu_state){.leader = -1};
+            return ZOK;
+        }
+        if (rc != ZOK)
+            return rc;
+        cp->zver = st.version;
+        if (len <= 0 || br_clu_json_state(buf, (size_t)len, &cp->st) < 0) {
+            br_warn_limited("cluster: %s is not a partition state: '%.*s'", path, len > 0 ? len : 0,
+                            buf);
+            /* the controller writes a valid one over it */
+            cp->st = (struct br_clu_state){.leader = -1, .isr = cp->rep};
+        }
+        return ZOK;
+    }
+    return ZOPERATIONTIMEOUT;
+}
+
+/* Topic name's assignment and states (with watches) into *t; ZNONODE also for a document
+ * that cannot be read (it is left out of the view, with a warning). */
+static int read_topic(struct br_clu *c, const char *name, struct ctopic *t)
+{
+    char path[PATH_MAX_LEN];
+    if (snprintf(path, sizeof path, "%s/%s", c->p_topics, name) >= (int)sizeof path)
+        return ZNONODE;
+    int len = BIG_MAX;
+    int rc = zoo_wget(c->zh, path, on_topics, c, c->big, &len, NULL);
+    if (rc != ZOK)
+        return rc;
+    int32_t n = len > 0 ? br_clu_json_partitions(c->big, (size_t)len, NULL, 0) : -EINVAL;
+    if (n <= 0 || n > ST_MAX_PARTITIONS) {
+        br_warn_limited("cluster: %s: no readable assignment", path);
+        return ZNONODE;
+    }
+    struct br_clu_replicas *reps = calloc((size_t)n, sizeof(*reps));
+    t->p = calloc((size_t)n, sizeof(*t->p));
+    t->name = strdup(name);
+    t->np = n;
+    if (!reps || !t->p || !t->name) {
+        free(reps);
+        return ZSYSTEMERROR;
+    }
+    (void)br_clu_json_partitions(c->big, (size_t)len, reps, n);
+    if (br_clu_json_topic_id(c->big, (size_t)len, t->id) < 0)
+        memset(t->id, 0, sizeof t->id); /* (written by a Kafka before topic ids) */
+    for (int32_t p = 0; p < n; p++)
+        t->p[p].rep = reps[p];
+    free(reps);
+    for (int32_t p = 0; p < n; p++)
+        if ((rc = read_state(c, name, p, &t->p[p])) != ZOK)
+            return rc;
+    return ZOK;
+}
+
+struct cfg_apply {
+    struct br_clu *c;
+    const char *topic;
+    struct st_log_config *lc;
+};
+
+static int apply_one(void *ctx, const char *key, const char *val)
+{
+    struct cfg_apply *a = ctx;
+    if (a->c->conf.topic_config && a->c->conf.topic_config(a->lc, key, val) != 0)
+        br_warn("cluster: topic %s: config %s=%s not applied here", a->topic, key, val);
+    return 0;
+}
+
+/* The configs topic name is created with here: the defaults and /config/topics/<t>'s. */
+static void topic_config(struct br_clu *c, const char *name, struct st_log_config *lc)
+{
+    *lc = c->conf.log_defaults;
+    char path[PATH_MAX_LEN], buf[DATA_MAX];
+    int len = (int)sizeof buf;
+    if (!path_of(path, sizeof path, "%s/%s", c->p_configs, name) ||
+        zoo_get(c->zh, path, 0, buf, &len, NULL) != ZOK || len <= 0)
+        return; /* none: the defaults */
+    struct cfg_apply a = {c, name, lc};
+    if (br_clu_json_config_each(buf, (size_t)len, apply_one, &a) < 0)
+        br_warn("cluster: %s is not a topic config document", path);
+}
+
+/* Brings the local store in line with the view: the topics this broker holds a partition of
+ * exist with their partition count; those that left the view are deleted. */
+static void sync_store(struct br_clu *c, struct ctopic *nt, int nn, struct ctopic *ot, int on)
+{
+    struct st_store *store = c->conf.store;
+    if (!store)
+        return;
+    int32_t me = c->conf.broker_id;
+    for (int i = 0; i < nn; i++) {
+        struct ctopic *t = &nt[i];
+        if (internal(t->name) || !holds(t, me))
+            continue;
+        size_t len = strlen(t->name);
+        int32_t have = st_topic_partitions(store, t->name, len);
+        int rc = 0;
+        if (have < 0) {
+            struct st_log_config lc;
+            topic_config(c, t->name, &lc);
+            rc = st_topic_create_id(store, t->name, t->np, &lc, t->id);
+            if (rc == 0)
+                br_info("cluster: topic %s (%d partition(s)) created here", t->name, (int)t->np);
+        } else if (have < t->np) {
+            rc = st_topic_add_partitions(store, t->name, t->np);
+            if (rc == 0)
+                br_info("cluster: topic %s grown here to %d partition(s)", t->name, (int)t->np);
+        }
+        if (rc < 0 && rc != -EEXIST)
+            br_err_limited("cluster: cannot hold topic %s here: %s", t->name, strerror(-rc));
+    }
+    for (int i = 0; i < on; i++) {
+        struct ctopic *t = &ot[i];
+        if (internal(t->name) || find_in(nt, nn, t->name, strlen(t->name)))
+            continue;
+        int rc = st_topic_delete(store, t->name);
+        if (rc == 0)
+            br_info("cluster: topic %s deleted here", t->name);
+        else if (rc != -ENOENT)
+            br_err_limited("cluster: cannot delete topic %s here: %s", t->name, strerror(-rc));
+    }
+}
+
+int br_clu__read_topics(struct br_clu *c)
+{
+    struct String_vector kids = {0};
+    int rc = zoo_wget_children(c->zh, c->p_topics, on_topics, c, &kids);
+    if (rc != ZOK)
+        return rc;
+    struct ctopic *nt = calloc(kids.count > 0 ? (size_t)kids.count : 1, sizeof(*nt));
+    if (!nt) {
+        deallocate_String_vector(&kids);
+        return ZSYSTEMERROR;
+    }
+    int n = 0;
+    for (int i = 0; i < kids.count; i++) {
+        rc = read_topic(c, kids.data[i], &nt[n]);
+        if (rc == ZOK) {
+            n++;
+            continue;
+        }
+        free(nt[n].name);
+        free(nt[n].p);
+        memset(&nt[n], 0, sizeof nt[n]);
+        if (rc != ZNONODE)
+            break; /* (ZNONODE: deleted since the listing, or unreadable) */
+        rc = ZOK;
+    }
+    deallocate_String_vector(&kids);
+    if (rc != ZOK) {
+        br_clu__topics_free(nt, n);
+        return rc;
+    }
+    qsort(nt, (size_t)n, sizeof(*nt), by_name);
+    /* the logs exist before any client is told this broker leads them */
+    sync_store(c, nt, n, c->topics, c->ntopics);
+    pthread_mutex_lock(&c->lock);
+    struct ctopic *old = c->topics;
+    int on = c->ntopics;
+    c->topics = nt;
+    c->ntopics = n;
+    c->view_gen++;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    br_clu__topics_free(old, on);
+    return ZOK;
+}
+
+/* ---- the controller ------------------------------------------------------------------------- */
+
+static void ids_str(char *out, size_t cap, const struct br_clu_replicas *r)
+{
+    size_t l = 0;
+    out[0] = 0;
+    for (int32_t k = 0; k < r->n && l + 14 < cap; k++)
+        l += (size_t)snprintf(out + l, cap - l, "%s%d", k ? "," : "", (int)r->id[k]);
+}
+
+/* Writes ns as partition p's state (creating it when cp has none), fenced by the controller
+ * epoch; updates cp. ZOK (also when the state changed meanwhile: read again), ZBADVERSION (no
+ * longer the controller), or a ZooKeeper code to retry. */
+static int write_state(struct br_clu *c, const struct ctopic *t, int32_t p, struct cpart *cp,
+                       struct br_clu_state *ns)
+{
+    char path[PATH_MAX_LEN], json[DATA_MAX];
+    ns->controller_epoch = (int32_t)c->epoch;
+    int jl = br_clu_json_state_enc(json, sizeof json, ns);
+    if (jl < 0)
+        return ZBADARGUMENTS;
+    (void)path_of(path, sizeof path, "%s/%s/partitions/%d", c->p_topics, t->name, (int)p);
+    if (cp->zver < 0) {
+        int rc = br_clu__ensure_path(c, path);
+        if (rc != ZOK)
+            return rc == ZNONODE ? ZOK : rc; /* (the topic went away) */
+    }
+    strncat(path, "/state", sizeof path - strlen(path) - 1);
+    zoo_op_t ops[2];
+    zoo_op_result_t res[2];
+    struct Stat st;
+    memset(res, 0, sizeof res);
+    memset(&st, 0, sizeof st);
+    zoo_check_op_init(&ops[0], c->p_epoch, c->ctl_zver);
+    if (cp->zver < 0)
+        zoo_create_op_init(&ops[1], path, json, jl, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    else
+        zoo_set_op_init(&ops[1], path, json, jl, cp->zver, &st);
+    int rc = zoo_multi(c->zh, 2, ops, res);
+    if (rc != ZOK) {
+        if (res[0].err == ZBADVERSION || res[0].err == ZNONODE) {
+            br_warn("cluster: /controller_epoch moved on: this broker is no longer the "
+                    "controller; its change to %s-%d is not written",
+                    t->name, (int)p);
+            c->ctl_zver = -1;
+            return ZBADVERSION;
+        }
+        if (res[1].err == ZBADVERSION || res[1].err == ZNODEEXISTS || res[1].err == ZNONODE) {
+            pthread_mutex_lock(&c->lock);
+            c->topics_dirty = true; /* changed meanwhile: read it again */
+            pthread_mutex_unlock(&c->lock);
+            return ZOK;
+        }
+        return rc;
+    }
+    char isr[128];
+    ids_str(isr, sizeof isr, &ns->isr);
+    br_info("cluster: controller: %s-%d leader %d, leader epoch %d, isr [%s]", t->name, (int)p,
+            (int)ns->leader, (int)ns->leader_epoch, isr);
+    pthread_mutex_lock(&c->lock);
+    cp->st = *ns;
+    cp->zver = cp->zver < 0 ? 0 : st.version;
+    pthread_mutex_unlock(&c->lock);
+    return ZOK;
+}
+
+bool br_clu__decide(const struct br_clu *c, const struct cpart *cp, struct br_clu_state *ns)
+{
+    struct br_clu_replicas live = {0};
+    for (int32_t k = 0; k < cp->rep.n; k++)
+        if (br_clu__live(c, cp->rep.id[k]))
+            live.id[live.n++] = cp->rep.id[k];
+    if (cp->zver < 0) {
+        /* a new partition: the first live replica leads, the live replicas are the ISR */
+        *ns = (struct br_clu_state){
+            .leader = live.n ? live.id[0] : -1, .leader_epoch = 0, .isr = live.n ? live : cp->rep};
+        return true;
+    }
+    const struct br_clu_state *st = &cp->st;
+    struct br_clu_replicas isr = {0}; /* the ISR's live members */
+    for (int32_t k = 0; k < st->isr.n; k++)
+        if (br_clu__live(c, st->isr.id[k]))
+            isr.id[isr.n++] = st->isr.id[k];
+    if (st->leader >= 0 && br_clu__live(c, st->leader)) {
+        if (isr.n == st->isr.n)
+            return false; /* a live leader, a live ISR */
+        *ns = (struct br_clu_state){
+            .leader = st->leader, .leader_epoch = st->leader_epoch + 1, .isr = isr};
+        return true;
+    }
+    /* no live leader: the first replica of the assignment that is live and in the ISR (no
+     * unclean election); none: offline, the ISR kept as it was (Kafka) */
+    int32_t pick = -1;
+    for (int32_t k = 0; k < cp->rep.n && pick < 0; k++)
+        if (br_clu__live(c, cp->rep.id[k]) && has(&st->isr, cp->rep.id[k]))
+            pick = cp->rep.id[k];
+    if (pick < 0) {
+        if (st->leader == -1)
+            return false; /* offline already */
+        *ns = (struct br_clu_state){
+            .leader = -1, .leader_epoch = st->leader_epoch + 1, .isr = st->isr};
+        return true;
+    }
+    *ns = (struct br_clu_state){.leader = pick, .leader_epoch = st->leader_epoch + 1, .isr = isr};
+    return true;
+}
+
+/* Deletes topic name's znodes (states, partitions, the assignment: fenced), then its mark. */
+static int delete_topic_nodes(struct br_clu *c, const char *name)
+{
+    char tp[PATH_MAX_LEN], pp[PATH_MAX_LEN], sp[PATH_MAX_LEN + 32];
+    (void)path_of(tp, sizeof tp, "%s/%s", c->p_topics, name);
+    (void)path_of(pp, sizeof pp, "%s/partitions", tp);
+    struct String_vector kids = {0};
+    int rc = zoo_get_children(c->zh, pp, 0, &kids);
+    if (rc != ZOK && rc != ZNONODE)
+        return rc;
+    for (int i = 0; rc == ZOK && i < kids.count; i++) {
+        (void)path_of(sp, sizeof sp, "%s/%s/state", pp, kids.data[i]);
+        int drc = zoo_delete(c->zh, sp, -1);
+        (void)path_of(sp, sizeof sp, "%s/%s", pp, kids.data[i]);
+        if (drc == ZOK || drc == ZNONODE)
+            drc = zoo_delete(c->zh, sp, -1);
+        if (drc != ZOK && drc != ZNONODE)
+            rc = drc;
+    }
+    deallocate_String_vector(&kids);
+    if (rc != ZOK && rc != ZNONODE)
+        return rc;
+    rc = zoo_delete(c->zh, pp, -1);
+    if (rc != ZOK && rc != ZNONODE)
+        return rc;
+    zoo_op_t ops[2];
+    zoo_op_result_t res[2];
+    memset(res, 0, sizeof res);
+    zoo_check_op_init(&ops[0], c->p_epoch, c->ctl_zver);
+    zoo_delete_op_init(&ops[1], tp, -1);
+    rc = zoo_multi(c->zh, 2, ops, res);
+    if (rc != ZOK && (res[0].err == ZBADVERSION || res[0].err == ZNONODE)) {
+        c->ctl_zver = -1;
+        return ZBADVERSION;
+    }
+    if (rc != ZOK && res[1].err != ZNONODE)
+        return rc;
+    br_info("cluster: controller: topic %s deleted", name);
+    (void)path_of(sp, sizeof sp, "%s/%s", c->p_configs, name);
+    rc = zoo_delete(c->zh, sp, -1);
+    if (rc != ZOK && rc != ZNONODE)
+        return rc;
+    (void)path_of(sp, sizeof sp, "%s/%s", c->p_deletes, name);
+    rc = zoo_delete(c->zh, sp, -1);
+    return rc == ZNONODE ? ZOK : rc;
+}
+
+int br_clu__reconcile(struct br_clu *c)
+{
+    if (c->ctl_zver < 0)
+        return ZBADVERSION; /* (who is the controller is read again) */
+    struct String_vector kids = {0};
+    int rc = zoo_wget_children(c->zh, c->p_deletes, on_topics, c, &kids);
+    if (rc != ZOK)
+        return rc;
+    for (int i = 0; rc == ZOK && i < kids.count; i++)
+        rc = delete_topic_nodes(c, kids.data[i]);
+    deallocate_String_vector(&kids);
+    if (rc != ZOK)
+        return rc;
+    /* (the cluster thread is the view's only writer: it reads it without the lock) */
+    for (int i = 0; i < c->ntopics; i++) {
+        const struct ctopic *t = &c->topics[i];
+        for (int32_t p = 0; p < t->np; p++) {
+            struct br_clu_state ns;
+            if (!br_clu__decide(c, &t->p[p], &ns))
+                continue;
+            rc = write_state(c, t, p, &t->p[p], &ns);
+            if (rc != ZOK)
+                return rc;
+        }
+    }
+    return ZOK;
+}
+
+/* ---- requests of other threads -------------------------------------------------------------- */
+
+static uint32_t fnv1a(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+static int zk_errno(int rc)
+{
+    if (br_clu__transient(rc))
+        return -EAGAIN;
+    return -EIO;
+}
+
+/* The assignment: partition p's replicas are rf consecutive live brokers (by id) from a start
+ * that depends on the name, so the leaders of a topic go round every broker. */
+static int run_create(struct br_clu *c, struct clu_req *r)
+{
+    int n = c->nmembers;
+    if (r->rf < 1 || r->rf > n || r->rf > BR_CLU_RF_MAX)
+        return -EINVAL;
+    if (r->np < 1 || r->np > ST_MAX_PARTITIONS)
+        return -EINVAL;
+    struct br_clu_replicas *reps = calloc((size_t)r->np, sizeof(*reps));
+    size_t cap = (size_t)r->np * ((size_t)r->rf * 12 + 16) + 128;
+    char *json = malloc(cap);
+    if (!reps || !json) {
+        free(reps);
+        free(json);
+        return -ENOMEM;
+    }
+    uint32_t start = fnv1a(r->name) % (uint32_t)n;
+    for (int32_t p = 0; p < r->np; p++) {
+        reps[p].n = r->rf;
+        for (int k = 0; k < r->rf; k++)
+            reps[p].id[k] = c->members[(start + (uint32_t)p + (uint32_t)k) % (uint32_t)n].id;
+    }
+    uint8_t id[16];
+    random_uuid(id);
+    int jl = br_clu_json_topic(json, cap, reps, r->np, id);
+    free(reps);
+    char path[PATH_MAX_LEN];
+    int rc = ZBADARGUMENTS;
+    /* the configs first, as Kafka: a broker that sees the assignment finds them */
+    if (r->config && path_of(path, sizeof path, "%s/%s", c->p_configs, r->name)) {
+        int cl = (int)strlen(r->config);
+        rc = zoo_create(c->zh, path, r->config, cl, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        if (rc == ZNODEEXISTS) /* (left by a topic of that name that is gone, or being made) */
+            rc = zoo_set(c->zh, path, r->config, cl, -1);
+        if (rc != ZOK) {
+            free(json);
+            br_warn("cluster: cannot write the configs of topic %s: %s", r->name, zerror(rc));
+            return zk_errno(rc);
+        }
+        rc = ZBADARGUMENTS;
+    }
+    if (jl > 0 && jl <= BIG_MAX && path_of(path, sizeof path, "%s/%s", c->p_topics, r->name))
+        rc = zoo_create(c->zh, path, json, jl, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    free(json);
+    if (rc == ZOK) {
+        br_info("cluster: topic %s assigned: %d partition(s) over %d live broker(s), replication "
+                "factor %d",
+                r->name, (int)r->np, n, (int)r->rf);
+        return 0;
+    }
+    if (rc == ZNODEEXISTS)
+        return -EEXIST;
+    br_warn("cluster: cannot write the assignment of topic %s: %s", r->name, zerror(rc));
+    return rc == ZBADARGUMENTS ? -EINVAL : zk_errno(rc);
+}
+
+static int run_add(struct br_clu *c, struct clu_req *r)
+{
+    char path[PATH_MAX_LEN];
+    if (!path_of(path, sizeof path, "%s/%s", c->p_topics, r->name))
+        return -ENOENT;
+    int len = BIG_MAX;
+    struct Stat st;
+    int rc = zoo_get(c->zh, path, 0, c->big, &len, &st);
+    if (rc == ZNONODE)
+        return -ENOENT;
+    if (rc != ZOK)
+        return zk_errno(rc);
+    int32_t have = len > 0 ? br_clu_json_partitions(c->big, (size_t)len, NULL, 0) : -EINVAL;
+    if (have <= 0)
+        return -EIO;
+    if (r->np <= have || r->np > ST_MAX_PARTITIONS || c->nmembers < 1)
+        return -EINVAL;
+    struct br_clu_replicas *reps = calloc((size_t)r->np, sizeof(*reps));
+    if (!reps)
+        return -ENOMEM;
+    (void)br_clu_json_partitions(c->big, (size_t)len, reps, have);
+    int n = c->nmembers;
+    int32_t rf = reps[0].n < n ? reps[0].n : n;
+    uint32_t start = fnv1a(r->name) % (uint32_t)n;
+    for (int32_t p = have; p < r->np; p++) {
+        reps[p].n = rf;
+        for (int32_t k = 0; k < rf; k++)
+            reps[p].id[k] = c->members[(start + (uint32_t)p + (uint32_t)k) % (uint32_t)n].id;
+    }
+    size_t cap = (size_t)r->np * ((size_t)BR_CLU_RF_MAX * 12 + 16) + 128;
+    char *json = malloc(cap);
+    uint8_t id[16];
+    bool has_id = br_clu_json_topic_id(c->big, (size_t)len, id) == 0;
+    int jl = json ? br_clu_json_topic(json, cap, reps, r->np, has_id ? id : NULL) : -ENOMEM;
+    free(reps);
+    rc = jl > 0 && jl <= BIG_MAX ? zoo_set(c->zh, path, json, jl, st.version) : ZBADARGUMENTS;
+    free(json);
+    if (rc == ZOK) {
+        br_info("cluster: topic %s grown from %d to %d partition(s)", r->name, (int)have,
+                (int)r->np);
+        return 0;
+    }
+    if (rc == ZBADVERSION)
+        return -EBUSY;
+    if (rc == ZNONODE)
+        return -ENOENT;
+    return rc == ZBADARGUMENTS ? -EINVAL : zk_errno(rc);
+}
+
+static int run_delete(struct br_clu *c, struct clu_req *r)
+{
+    char path[PATH_MAX_LEN];
+    if (snprintf(path, sizeof path, "%s/%s", c->p_topics, r->name) >= (int)sizeof path)
+        return -ENOENT;
+    struct Stat st;
+    int rc = zoo_exists(c->zh, path, 0, &st);
+    if (rc == ZNONODE)
+        return -ENOENT;
+    if (rc != ZOK)
+        return zk_errno(rc);
+    (void)path_of(path, sizeof path, "%s/%s", c->p_deletes, r->name);
+    rc = zoo_create(c->zh, path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    if (rc == ZOK || rc == ZNODEEXISTS) {
+        br_info("cluster: topic %s marked for deletion", r->name);
+        return 0;
+    }
+    return zk_errno(rc);
+}
+
+void br_clu__run_req(struct br_clu *c, struct clu_req *r)
+{
+    pthread_mutex_lock(&c->lock);
+    bool connected = c->zstate == ZOO_CONNECTED_STATE && c->zh;
+    pthread_mutex_unlock(&c->lock);
+    if (!connected)
+        r->rc = -EAGAIN;
+    else if (r->kind == REQ_CREATE)
+        r->rc = run_create(c, r);
+    else if (r->kind == REQ_ADD)
+        r->rc = run_add(c, r);
+    else
+        r->rc = run_delete(c, r);
+}
+
+/* Queues r for the cluster thread and waits for its answer. */
+static int submit(struct br_clu *c, struct clu_req *r)
+{
+    pthread_mutex_lock(&c->lock);
+    if (c->stop) {
+        pthread_mutex_unlock(&c->lock);
+        return -ECANCELED;
+    }
+    r->next = c->reqs;
+    c->reqs = r;
+    pthread_cond_broadcast(&c->cond);
+    while (!r->done)
+        pthread_cond_wait(&c->cond, &c->lock);
+    pthread_mutex_unlock(&c->lock);
+    return r->rc;
+}
+
+/* Under lock: whether name has at least np partitions, each with a leader (want), or is gone
+ * (!want). */
+static bool settled(struct br_clu *c, const char *name, bool want, int32_t np)
+{
+    struct ctopic *t = find_in(c->topics, c->ntopics, name, strlen(name));
+    if (!t)
+        return !want;
+    if (!want || t->np < np)
+        return false;
+    for (int32_t p = 0; p < t->np; p++)
+        if (t->p[p].zver < 0 || t->p[p].st.leader < 0)
+            return false;
+    return true;
+}
+
+static void wait_view(struct br_clu *c, const char *name, bool want, int32_t np, int64_t wait_ms)
+{
+    struct timespec dl = br_clu__deadline_in(wait_ms);
+    pthread_mutex_lock(&c->lock);
+    while (!c->stop && !settled(c, name, want, np))
+        if (pthread_cond_timedwait(&c->cond, &c->lock, &dl) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&c->lock);
+}
+
+int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t rf,
+                        const char *config_json, int64_t wait_ms)
+{
+    struct clu_req r = {
+        .kind = REQ_CREATE, .name = name, .config = config_json, .np = np, .rf = rf};
+    int rc = submit(c, &r);
+    if (rc == 0 && wait_ms > 0)
+        wait_view(c, name, true, np, wait_ms);
+    return rc;
+}
+
+int br_clu_add_partitions(struct br_clu *c, const char *name, int32_t total, int64_t wait_ms)
+{
+    struct clu_req r = {.kind = REQ_ADD, .name = name, .np = total};
+    int rc = submit(c, &r);
+    if (rc == 0 && wait_ms > 0)
+        wait_view(c, name, true, total, wait_ms);
+    return rc;
+}
+
+int br_clu_delete_topic(struct br_clu *c, const char *name, int64_t wait_ms)
+{
+    struct clu_req r = {.kind = REQ_DELETE, .name = name};
+    int rc = submit(c, &r);
+    if (rc == 0 && wait_ms > 0)
+        wait_view(c, name, false, 0, wait_ms);
+    return rc;
+}
+
+/* ---- reading the view ----------------------------------------------------------------------- */
+
+int32_t br_clu_topic_partitions(struct br_clu *c, const char *name, size_t len)
+{
+    pthread_mutex_lock(&c->lock);
+    struct ctopic *t = find_in(c->topics, c->ntopics, name, len);
+    int32_t n = t ? t->np : -ENOENT;
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
+static bool id_zero(const uint8_t id[16])
+{
+    for (int i = 0; i < 16; i++)
+        if (id[i])
+            return false;
+    return true;
+}
+
+int br_clu_topic_id(struct br_clu *c, const char *name, size_t len, uint8_t id[16])
+{
+    int rc = -ENOENT;
+    pthread_mutex_lock(&c->lock);
+    struct ctopic *t = find_in(c->topics, c->ntopics, name, len);
+    if (t && !id_zero(t->id)) {
+        memcpy(id, t->id, 16);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+int br_clu_topic_by_id(struct br_clu *c, const uint8_t id[16], char *name, size_t cap)
+{
+    int rc = -ENOENT;
+    if (id_zero(id))
+        return rc;
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < c->ntopics && rc; i++)
+        if (memcmp(c->topics[i].id, id, 16) == 0 && strlen(c->topics[i].name) < cap) {
+            memcpy(name, c->topics[i].name, strlen(c->topics[i].name) + 1);
+            rc = 0;
+        }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+int br_clu_partition(struct br_clu *c, const char *name, size_t len, int32_t p,
+                     struct br_clu_part *out)
+{
+    int rc = -ENOENT;
+    pthread_mutex_lock(&c->lock);
+    struct ctopic *t = find_in(c->topics, c->ntopics, name, len);
+    if (t && p >= 0 && p < t->np) {
+        const struct cpart *cp = &t->p[p];
+        out->leader = cp->zver < 0 ? -1 : cp->st.leader;
+        out->leader_epoch = cp->zver < 0 ? 0 : cp->st.leader_epoch;
+        out->replicas = cp->rep;
+        out->isr = cp->zver < 0 ? (struct br_clu_replicas){0} : cp->st.isr;
+        out->offline.n = 0;
+        for (int32_t k = 0; k < cp->rep.n; k++)
+            if (!br_clu__live(c, cp->rep.id[k]))
+                out->offline.id[out->offline.n++] = cp->rep.id[k];
+        if (out->leader >= 0 && !br_clu__live(c, out->leader))
+            out->leader = -1; /* dead, and the controller has not moved it yet */
+        rc = 0;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+int32_t br_clu_leader(struct br_clu *c, const char *name, size_t len, int32_t p)
+{
+    int32_t id = -ENOENT;
+    pthread_mutex_lock(&c->lock);
+    struct ctopic *t = find_in(c->topics, c->ntopics, name, len);
+    if (t && p >= 0 && p < t->np)
+        id = t->p[p].zver >= 0 ? t->p[p].st.leader : -1;
+    pthread_mutex_unlock(&c->lock);
+    return id;
+}
+
+int br_clu_topics(struct br_clu *c, int (*fn)(void *ctx, const char *name, int32_t np), void *ctx)
+{
+    int rc = 0;
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < c->ntopics && rc == 0; i++)
+        rc = fn(ctx, c->topics[i].name, c->topics[i].np);
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+/* ---- /cluster/id ---------------------------------------------------------------------------- */
+
+/* 16 random bytes, a version 4 UUID (never all zero), as Kafka's Uuid.randomUuid. */
+static void random_uuid(uint8_t b[16])
+{
+    FILE *f = fopen("/dev/urandom", "rb");
+    size_t got = f ? fread(b, 1, 16, f) : 0;
+    if (f)
+        fclose(f);
+    if (got != 16) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)getpid();
+        for (int i = 0; i < 16; i++, x = x * 6364136223846793005ull + 1442695040888963407ull)
+            b[i] = (uint8_t)(x >> 56);
+    }
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+}
+
+int br_clu__cluster_id(struct br_clu *c)
+{
+    char path[PATH_MAX_LEN], buf[DATA_MAX];
+    (void)path_of(path, sizeof path, "%s/cluster", c->chroot);
+    int rc = br_clu__ensure_path(c, path);
+    if (rc != ZOK)
+        return rc;
+    strncat(path, "/id", sizeof path - strlen(path) - 1);
+    for (int attempt = 0; attempt < ELECT_TRIES; attempt++) {
+        int len = (int)sizeof buf;
+        rc = zoo_get(c->zh, path, 0, buf, &len, NULL);
+        if (rc == ZOK) {
+            if (len <= 0 ||
+                br_clu_json_cluster_id(buf, (size_t)len, c->cluster_id, sizeof c->cluster_id) < 0)
+                return ZBADARGUMENTS;
+            br_info("cluster: cluster id %s", c->cluster_id);
+            return ZOK;
+        }
+        if (rc != ZNONODE)
+            return rc;
+        char id[23], json[128];
+        uint8_t raw[16];
+        random_uuid(raw);
+        br_clu_uuid_str(raw, id);
+        int jl = br_clu_json_cluster_id_enc(json, sizeof json, id);
+        rc = zoo_create(c->zh, path, json, jl, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        if (rc != ZOK && rc != ZNODEEXISTS)
+            return rc;
+    }
+    return ZOPERATIONTIMEOUT;
+}
+
+const char *br_clu_cluster_id(const struct br_clu *c) { return c->cluster_id; }
