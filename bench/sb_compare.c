@@ -17,8 +17,9 @@
  *     gives min, median and max over the passes, and so do the limits. Each pass must consume
  *     exactly the records produced, with the same digest. With --alternate the paths take
  *     turns instead: round 0 warms each path up, round i runs timed pass i of each path in
- *     turn, every pass on a broker started for it, so that the load of a shared machine
- *     drifts across rounds rather than favouring the path measured in a quiet minute.
+ *     turn (the order rotated by i, so that no path always goes first), every pass on a
+ *     broker started for it, so that the load of a shared machine drifts across rounds
+ *     rather than favouring the path measured in a quiet minute.
  *
  * The consumer is libsplicelog's, deliberately, not a raw fetch loop: the issue asks for
  * "client CPU seconds per GiB", which only means something for the client users get, and a
@@ -370,9 +371,12 @@ int sb_cmd_compare(const struct sb_opts *o)
             run_path(&x, defs[k], &rep.rows[k], &failed, 0, (int)o->runs);
     } else {
         /* --alternate: round i runs pass i of every path in turn, each on a broker of its
-         * own started for it; a path that failed or is unavailable sits the rest out. */
+         * own started for it; a path that failed or is unavailable sits the rest out. The
+         * order rotates by one path per round, so that no path always goes first (after the
+         * preload, in the page cache's and the scheduler's state the previous pass left). */
         for (int i = 0; i <= (int)o->runs; i++)
-            for (int k = 0; k < rep.n_rows; k++) {
+            for (int j = 0; j < rep.n_rows; j++) {
+                int k = (j + i) % rep.n_rows;
                 struct sb_row *w = &rep.rows[k];
                 if (i == 0 || (w->available && w->digest_ok && w->n == i - 1))
                     run_path(&x, defs[k], w, &failed, i, i);

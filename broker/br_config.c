@@ -65,6 +65,8 @@ static const struct key_def keys[] = {
     {"log.dir", K_STR, OFF(data_dir), SZ(data_dir), 0, 0, NULL, "alias of log.dirs"},
     {"num.network.threads", K_I32, OFF(num_network_threads), 0, 0, 256, "0",
      "event-loop threads, each with its own io_uring and listening socket; 0 = CPUs"},
+    {"network.threads.pin", K_BOOL, OFF(network_threads_pin), 0, 0, 0, "false",
+     "pin event-loop thread i to the i-th CPU the process may run on (splicelog)"},
     {"num.partitions", K_I32, OFF(num_partitions), 0, 1, 100000, "1",
      "partitions of an auto-created topic"},
     {"topic.partitions.max", K_I32, OFF(topic_partitions_max), 0, 1, ST_MAX_PARTITIONS, "4096",

@@ -86,6 +86,7 @@ struct br_config {
                                           * session timeout) */
     char data_dir[1024];                 /* log.dirs / log.dir */
     int num_network_threads;             /* 0 = number of CPUs */
+    bool network_threads_pin;            /* loop i on the i-th allowed CPU */
     int32_t num_partitions;              /* num.partitions */
     int32_t topic_partitions_max;        /* topic.partitions.max (splicelog) */
     bool auto_create_topics;             /* auto.create.topics.enable */

@@ -25,6 +25,8 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +190,30 @@ static void signal_started(struct br_server_loop *sl, int rc)
     pthread_mutex_unlock(&srv->start_lock);
 }
 
+/* network.threads.pin: the calling loop thread onto the (id mod n)-th CPU of the process's
+ * affinity mask (a cpuset or taskset narrows it; the loops spread over what is left). */
+static void pin_loop(const struct br_loop *loop)
+{
+    cpu_set_t allowed, one;
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) {
+        br_warn("network.threads.pin: sched_getaffinity: %s", strerror(errno));
+        return;
+    }
+    int n = CPU_COUNT(&allowed), want = loop->id % (n > 0 ? n : 1), cpu = -1;
+    for (int c = 0, k = 0; c < CPU_SETSIZE && cpu < 0; c++)
+        if (CPU_ISSET(c, &allowed) && k++ == want)
+            cpu = c;
+    if (cpu < 0)
+        return;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    int rc = pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+    if (rc != 0)
+        br_warn("network.threads.pin: CPU %d: %s", cpu, strerror(rc));
+    else
+        br_info("pinned to CPU %d (network.threads.pin)", cpu);
+}
+
 static void *loop_main(void *arg)
 {
     struct br_server_loop *sl = arg;
@@ -195,6 +221,8 @@ static void *loop_main(void *arg)
     char name[16];
     snprintf(name, sizeof(name), "loop%d", loop->id);
     br_log_set_thread(name);
+    if (loop->cfg->network_threads_pin)
+        pin_loop(loop);
     int rc = br_loop_init(loop);
     signal_started(sl, rc);
     if (rc < 0)

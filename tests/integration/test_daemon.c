@@ -2,10 +2,13 @@
  * test_daemon — splicelogd as a program: --version and --help (every key of the committed
  * config/server.properties documented), configuration errors fail at start-up naming the key,
  * --config with -o overrides, the start-up log (listener, data dir, transfer path, kernel
- * features), SIGINT as a clean stop, and a second broker refused on a data dir in use.
+ * features), SIGINT as a clean stop, a second broker refused on a data dir in use, and its
+ * threads named for the OS, the loops pinned to CPUs only when network.threads.pin asks.
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,6 +243,76 @@ START_TEST(second_broker_on_same_data_refused)
 }
 END_TEST
 
+/* The CPUs thread `name` of the broker may run on (its affinity mask's count), or -1 when no
+ * thread of that name is found; its first CPU into *cpu_out when given. */
+static int thread_cpus(pid_t pid, const char *name, int *cpu_out)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int count = -1;
+    for (struct dirent *e; count < 0 && (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[128], comm[32] = "";
+        snprintf(path, sizeof path, "%s/%.20s/comm", dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (!fgets(comm, sizeof comm, f))
+            comm[0] = 0;
+        fclose(f);
+        comm[strcspn(comm, "\n")] = 0;
+        if (strcmp(comm, name) != 0)
+            continue;
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        ck_assert_int_eq(sched_getaffinity((pid_t)atoi(e->d_name), sizeof set, &set), 0);
+        count = CPU_COUNT(&set);
+        for (int c = 0; c < CPU_SETSIZE && cpu_out; c++)
+            if (CPU_ISSET(c, &set)) {
+                *cpu_out = c;
+                break;
+            }
+    }
+    closedir(d);
+    return count;
+}
+
+START_TEST(threads_named_loops_pinned_on_request)
+{
+    cpu_set_t mine;
+    ck_assert_int_eq(sched_getaffinity(0, sizeof mine, &mine), 0);
+    int ncpu = CPU_COUNT(&mine);
+    const char *const free_loops[] = {"-o", "num.network.threads=2", NULL};
+    int rc = tb_broker_start(&B, free_loops);
+    ck_assert_msg(rc == 0, "start: %s", strerror(-rc));
+    static const char *const names[] = {"sl-loop0", "sl-loop1", "sl-admin", "sl-flusher",
+                                        "sl-housekeeping"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        ck_assert_msg(thread_cpus(B.pid, names[i], NULL) > 0, "no thread named %s", names[i]);
+    /* by default the loops may run anywhere the process may */
+    ck_assert_int_eq(thread_cpus(B.pid, "sl-loop0", NULL), ncpu);
+    ck_assert_int_eq(thread_cpus(B.pid, "sl-loop1", NULL), ncpu);
+    int st = tb_broker_stop(&B, SIGTERM);
+    ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "stop: status 0x%x", st);
+
+    const char *const pinned[] = {"-o", "num.network.threads=2", "-o", "network.threads.pin=true",
+                                  NULL};
+    rc = tb_broker_start(&B, pinned);
+    ck_assert_msg(rc == 0, "restart: %s", strerror(-rc));
+    int c0 = -1, c1 = -1;
+    ck_assert_int_eq(thread_cpus(B.pid, "sl-loop0", &c0), 1);
+    ck_assert_int_eq(thread_cpus(B.pid, "sl-loop1", &c1), 1);
+    ck_assert(CPU_ISSET(c0, &mine) && CPU_ISSET(c1, &mine));
+    if (ncpu >= 2)
+        ck_assert_msg(c0 != c1, "both loops pinned to CPU %d", c0);
+    ck_assert_msg(tb_log_contains(&B, "pinned to CPU"), "the log does not say where loops run");
+    ck_assert_int_eq(thread_cpus(B.pid, "sl-admin", NULL), ncpu); /* only the loops */
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("daemon");
@@ -252,6 +325,7 @@ static Suite *suite(void)
     tcase_add_test(tc, startup_log_and_sigint);
     tcase_add_test(tc, example_config_starts);
     tcase_add_test(tc, second_broker_on_same_data_refused);
+    tcase_add_test(tc, threads_named_loops_pinned_on_request);
     suite_add_tcase(s, tc);
     return s;
 }
