@@ -13,7 +13,7 @@
 
 #include "sb.h"
 
-#define UNSET UINT64_MAX
+#define UNSET     UINT64_MAX
 #define MAX_SHOWN 12
 
 enum check {
@@ -215,8 +215,8 @@ long long sb_verify_finish(struct sb_verify *v, bool complete, FILE *out, const 
                 if (complete)
                     note(v, C_NOT_PRODUCED, false, seq, -1, -1, 0);
             } else if (c == UNSET) {
-                note(v, C_MISSING, false, seq, (int32_t)(a >> 48),
-                     (int64_t)(a & 0xffffffffffffULL), 0);
+                note(v, C_MISSING, false, seq, (int32_t)(a >> 48), (int64_t)(a & 0xffffffffffffULL),
+                     0);
             } else if (a == UNSET) {
                 note(v, C_UNACKED, true, seq, (int32_t)(c >> 48), (int64_t)(c & 0xffffffffffffULL),
                      0);
@@ -245,11 +245,10 @@ long long sb_verify_finish(struct sb_verify *v, bool complete, FILE *out, const 
         }
     for (int s = 0; s < v->n_shown; s++) {
         const struct anomaly *a = &v->shown[s];
-        fprintf(out,
-                "%s: %s: seq %016llx (producer seq +%llu) partition %d offset %lld: %s",
-                label, a->consumer ? "consumer" : "delivery report", (unsigned long long)a->seq,
-                (unsigned long long)(a->seq & 0xffffffffffULL), a->partition,
-                (long long)a->offset, check_name[a->check]);
+        fprintf(out, "%s: %s: seq %016llx (producer seq +%llu) partition %d offset %lld: %s", label,
+                a->consumer ? "consumer" : "delivery report", (unsigned long long)a->seq,
+                (unsigned long long)(a->seq & 0xffffffffffULL), a->partition, (long long)a->offset,
+                check_name[a->check]);
         if (a->check == C_MOVED || a->check == C_ACK_DUP || a->check == C_DUP)
             fprintf(out, " (%s at partition %d offset %lld)",
                     a->check == C_MOVED ? "acknowledged" : "first", (int)(a->other >> 48),
