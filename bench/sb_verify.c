@@ -4,7 +4,8 @@
  *
  * One slot per seq and side (delivery report, consumer): partition << 48 | offset, or UNSET.
  * A slot already set is a duplicate; at the end the two sides are compared slot by slot.
- * The first MAX_SHOWN anomalies are kept with their details; every one is counted by check.
+ * The first MAX_SHOWN anomalies of each check are kept with their details (one kind of fault,
+ * a consumer reading the log again, must not hide another); every one is counted by check.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -14,7 +15,7 @@
 #include "sb.h"
 
 #define UNSET     UINT64_MAX
-#define MAX_SHOWN 12
+#define MAX_SHOWN 3
 
 enum check {
     C_LEN,          /* value length is not record_size */
@@ -70,8 +71,8 @@ struct sb_verify {
     int hint;      /* the consumer's last producer (seqs of one producer come in runs) */
     pthread_mutex_t mu;
     long long counts[C_N];
-    struct anomaly shown[MAX_SHOWN];
-    int n_shown;
+    struct anomaly shown[C_N][MAX_SHOWN];
+    int n_shown[C_N];
 };
 
 struct sb_verify *sb_verify_new(int n, const uint64_t *seq_base, const long long *count,
@@ -127,8 +128,8 @@ static void note(struct sb_verify *v, enum check c, bool consumer, uint64_t seq,
 {
     pthread_mutex_lock(&v->mu);
     v->counts[c]++;
-    if (v->n_shown < MAX_SHOWN)
-        v->shown[v->n_shown++] = (struct anomaly){c, consumer, seq, partition, offset, other};
+    if (v->n_shown[c] < MAX_SHOWN)
+        v->shown[c][v->n_shown[c]++] = (struct anomaly){c, consumer, seq, partition, offset, other};
     pthread_mutex_unlock(&v->mu);
 }
 
@@ -243,8 +244,10 @@ long long sb_verify_finish(struct sb_verify *v, bool complete, FILE *out, const 
             if (m > 0)
                 w += m;
         }
-    for (int s = 0; s < v->n_shown; s++) {
-        const struct anomaly *a = &v->shown[s];
+    for (int s = 0; s < C_N * MAX_SHOWN; s++) {
+        if (s % MAX_SHOWN >= v->n_shown[s / MAX_SHOWN])
+            continue;
+        const struct anomaly *a = &v->shown[s / MAX_SHOWN][s % MAX_SHOWN];
         fprintf(out, "%s: %s: seq %016llx (producer seq +%llu) partition %d offset %lld: %s", label,
                 a->consumer ? "consumer" : "delivery report", (unsigned long long)a->seq,
                 (unsigned long long)(a->seq & 0xffffffffffULL), a->partition, (long long)a->offset,
