@@ -8,7 +8,9 @@
  * CLOCK_REALTIME; the record's timestamp field carries the same instant in ms) to the moment
  * the consumer is handed the record, and to its delivery report for send->ack. Both ends run in
  * this process, so there is no clock skew. Each run uses a fresh topic (TOPIC-rN), so a run
- * never reads the previous one's records.
+ * never reads the previous one's records. Besides count and digest, every record is checked on
+ * both sides (sb_verify.c: bytes against its seq, duplicates, offsets, acknowledged where
+ * consumed); a run with an anomaly fails and prints the first ones of each kind.
  *
  * Start: every producer primes (one record: topic, metadata, connection), then all wait at a
  * gate; the consumer is started, the CPU marks are taken, and the producers are released
