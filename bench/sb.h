@@ -96,6 +96,9 @@ uint64_t sb_record_digest(const void *value, size_t len);
 void sb_value_fill(uint8_t *buf, size_t len, uint64_t seq, uint64_t send_ns);
 uint64_t sb_value_send_ns(const void *value, size_t len); /* 0 if len < SB_VALUE_MIN */
 uint64_t sb_value_seq(const void *value, size_t len);     /* 0 if len < SB_VALUE_MIN */
+/* Whether value's filler (bytes 16..len) is the one sb_value_fill writes for its own seq: a
+ * record's bytes can be checked from its seq alone. false if len < SB_VALUE_MIN. */
+bool sb_value_filler_ok(const void *value, size_t len);
 
 /* ---- sb_hist.c ---------------------------------------------------------------------------- */
 
@@ -256,8 +259,10 @@ struct sb_cfg {
     const char *ca;           /* ssl.ca.location; NULL/"" for the system's */
     const char *const *props; /* NULL-terminated "name=value" client properties (-X) */
 };
-/* A delivery report: ok, the value as produced, the msg_opaque given to produce. */
-typedef void sb_dr_fn(void *arg, bool ok, const void *value, size_t len, void *msg_opaque);
+/* A delivery report: ok, the value as produced, the msg_opaque given to produce, where the
+ * record landed (offset -1 when the client cannot tell: acks=0). */
+typedef void sb_dr_fn(void *arg, bool ok, const void *value, size_t len, void *msg_opaque,
+                      int32_t partition, int64_t offset);
 struct sb_rec {
     const void *key, *value; /* views, valid until the next call on the consumer */
     size_t key_len, value_len;
@@ -427,6 +432,41 @@ void sb_window_tick(struct sb_window *w, uint64_t now);
 void sb_window_flush(struct sb_window *w, uint64_t now);
 void sb_window_free(struct sb_window *w);
 
+/* ---- sb_verify.c: what exactly arrived ----------------------------------------------------- */
+
+/*
+ * Record-level checks of one run of our own producers and consumer (e2e, durable), beyond the
+ * count and digest: every delivery report's value and every consumed value is checked against
+ * its own seq (length, the seq belongs to a producer of the run and is in its range, the filler
+ * is the one of that seq; for delivery reports also that the value's send time is the one
+ * stamped for that record's msg_opaque); each side remembers where every seq was (partition,
+ * offset) in one preallocated slot per seq, so duplicates are seen at once; the consumer's
+ * offsets must increase within each partition; at the end every acknowledged seq must have
+ * been consumed at the partition and offset of its delivery report, and nothing consumed may
+ * lack one. Producers are known by seq range (seq_base, count): disjoint. Threads: each
+ * producer index is fed by one thread at a time, the consumer by one; anomalies are recorded
+ * under a mutex (rare). No allocation per record.
+ */
+struct sb_verify;
+/* n producers, producer k owns seqs seq_base[k] .. seq_base[k] + count[k] - 1; n_parts
+ * partitions. NULL when out of memory. */
+struct sb_verify *sb_verify_new(int n, const uint64_t *seq_base, const long long *count,
+                                size_t record_size, int n_parts);
+void sb_verify_free(struct sb_verify *v);
+/* A successful delivery report of producer k (its thread); want_send_ns: the send time the
+ * producer stamped into that record (from msg_opaque), 0 to skip that check. */
+void sb_verify_acked(struct sb_verify *v, int k, const void *value, size_t len, int32_t partition,
+                     int64_t offset, uint64_t want_send_ns);
+/* A consumed (non-priming) record. */
+void sb_verify_consumed(struct sb_verify *v, const void *value, size_t len, int32_t partition,
+                        int64_t offset);
+/* After every thread stopped: the cross-checks; the number of anomalies (0: all well). With
+ * anomalies, prints the counts per check and the first few (seq, partition, offset, check) to
+ * out, each line prefixed with label, and a one-line summary into why. complete: the consumer
+ * read every record it expected (an acknowledged record it did not read is then missing). */
+long long sb_verify_finish(struct sb_verify *v, bool complete, FILE *out, const char *label,
+                           char *why, size_t why_len);
+
 /* ---- the producer and consumer drivers ---------------------------------------------------- */
 
 struct sb_produce_job {
@@ -451,6 +491,8 @@ struct sb_produce_job {
     struct sb_hist *ack;      /* may be NULL: intended send time -> delivery report */
     _Atomic long long *acked; /* may be NULL: records delivered so far, read by other threads */
     const _Atomic bool *stop; /* may be NULL: the job ends (and flushes) once it is true */
+    struct sb_verify *verify; /* may be NULL: delivery reports checked as producer verify_k */
+    int verify_k;
     /* out */
     long long records, failed, bytes;
     uint64_t digest;
@@ -480,6 +522,7 @@ struct sb_consume_job {
     void *primed_arg;
     struct sb_window *window; /* may be NULL; started at the first poll */
     struct sb_hist *e2e;      /* may be NULL: value's send_ns -> receipt */
+    struct sb_verify *verify; /* may be NULL: every record checked (sb_verify_consumed) */
     /* out */
     long long records, value_bytes, wire_bytes; /* wire_bytes -1: the client cannot tell */
     uint64_t digest;

@@ -91,7 +91,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 {
     (void)rk;
     struct prod *w = opaque;
-    w->dr(w->arg, m->err == RD_KAFKA_RESP_ERR_NO_ERROR, m->payload, m->len, m->_private);
+    w->dr(w->arg, m->err == RD_KAFKA_RESP_ERR_NO_ERROR, m->payload, m->len, m->_private,
+          m->partition, m->offset);
 }
 
 static void *prod_new(const struct sb_cfg *cfg, sb_dr_fn *dr, void *arg, char *why, size_t why_len)

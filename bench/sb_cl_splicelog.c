@@ -51,7 +51,8 @@ static void on_delivery(sl_producer *p, const sl_delivery *d, void *opaque)
 {
     (void)p;
     struct prod *w = opaque;
-    w->dr(w->arg, d->err == SL_ERR_NO_ERROR, d->value, d->value_len, d->msg_opaque);
+    w->dr(w->arg, d->err == SL_ERR_NO_ERROR, d->value, d->value_len, d->msg_opaque, d->partition,
+          d->offset);
 }
 
 static void *prod_new(const struct sb_cfg *cfg, sb_dr_fn *dr, void *arg, char *why, size_t why_len)

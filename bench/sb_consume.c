@@ -89,6 +89,8 @@ int sb_consume_job_run(struct sb_consume_job *job, char *why, size_t why_len)
         job->records++;
         job->value_bytes += (long long)rec.value_len;
         job->digest += sb_record_digest(rec.value, rec.value_len);
+        if (job->verify)
+            sb_verify_consumed(job->verify, rec.value, rec.value_len, rec.partition, rec.offset);
         if (job->window) {
             sb_window_add(job->window, (long long)rec.value_len, lat);
             sb_window_tick(job->window, now);

@@ -8,7 +8,9 @@
  * CLOCK_REALTIME; the record's timestamp field carries the same instant in ms) to the moment
  * the consumer is handed the record, and to its delivery report for send->ack. Both ends run in
  * this process, so there is no clock skew. Each run uses a fresh topic (TOPIC-rN), so a run
- * never reads the previous one's records.
+ * never reads the previous one's records. Besides count and digest, every record is checked on
+ * both sides (sb_verify.c: bytes against its seq, duplicates, offsets, acknowledged where
+ * consumed); a run with an anomaly fails and prints the first ones of each kind.
  *
  * Start: every producer primes (one record: topic, metadata, connection), then all wait at a
  * gate; the consumer is started, the CPU marks are taken, and the producers are released
@@ -69,6 +71,7 @@ struct e2e {
     int64_t b0, c0; /* CPU marks at the release */
     uint64_t t_go;
     struct sb_synccount sync;
+    struct sb_verify *verify; /* this run's record checks */
     bool counting;
     char sync_why[300];
 };
@@ -157,6 +160,7 @@ static bool start_consumer(struct e2e *x, long long expect)
         .primed_arg = x,
         .window = &x->w,
         .e2e = &x->e2e,
+        .verify = x->verify,
     };
     x->cprimed = x->cdone = false;
     if (pthread_create(&x->cthread, NULL, consumer_main, x)) {
@@ -206,6 +210,18 @@ static int e2e_once(struct e2e *x, int run, struct sb_hist *ack, struct run_out 
     x->go = false;
     double gap = o->rate > 0 ? 1e9 / (double)o->rate : 0;
     int started = 0;
+    uint64_t bases[MAX_PRODUCERS];
+    long long counts[MAX_PRODUCERS];
+    for (int i = 0; i < n; i++) {
+        bases[i] = ((uint64_t)run << 48) | ((uint64_t)i << 40);
+        counts[i] = total / n + (i < total % n ? 1 : 0);
+    }
+    x->verify = sb_verify_new(n, bases, counts, (size_t)o->record_size,
+                              o->partitions > 1024 ? (int)o->partitions : 1024);
+    if (!x->verify) {
+        snprintf(why, why_len, "out of memory");
+        return -ENOMEM;
+    }
     for (int i = 0; i < n; i++) {
         struct pctx *p = &x->p[i];
         memset(p, 0, sizeof(*p));
@@ -215,14 +231,16 @@ static int e2e_once(struct e2e *x, int run, struct sb_hist *ack, struct run_out 
             .client = o->client,
             .topic = x->topic,
             .record_size = (size_t)o->record_size,
-            .count = total / n + (i < total % n ? 1 : 0),
+            .count = counts[i],
             .rate = o->rate > 0 ? (double)o->rate / n : 0,
             .phase_ns = (uint64_t)(gap * i),
-            .seq_base = ((uint64_t)run << 48) | ((uint64_t)i << 40),
+            .seq_base = bases[i],
             .keyed = o->keyed,
             .ready = producer_ready,
             .ready_arg = p,
             .ack = &p->ack,
+            .verify = x->verify,
+            .verify_k = i,
         };
         sb_env_cfg(x->env, o, &p->job.cfg);
         if (pthread_create(&p->thread, NULL, producer_main, p)) {
@@ -287,10 +305,19 @@ static int e2e_once(struct e2e *x, int run, struct sb_hist *ack, struct run_out 
     out->consumed = x->cj.records;
     out->digest_c = x->cj.digest;
     out->digest_ok = out->consumed == out->produced && out->digest_c == out->digest_p;
+    char vlabel[80], vwhy[400] = "";
+    snprintf(vlabel, sizeof(vlabel), "splicelog-bench %s: run %d", o->cmd, run + 1);
+    bool complete = !x->crc && x->cj.records >= total;
+    long long bad = sb_verify_finish(x->verify, complete, stderr, vlabel, vwhy, sizeof(vwhy));
+    sb_verify_free(x->verify);
+    x->verify = NULL;
+    if (bad)
+        out->digest_ok = false;
     if (!rc && !out->digest_ok) {
-        snprintf(why, why_len, "consumed %lld records (digest %016llx), produced %lld (%016llx)",
+        snprintf(why, why_len,
+                 "consumed %lld records (digest %016llx), produced %lld (%016llx)%s%s",
                  out->consumed, (unsigned long long)out->digest_c, out->produced,
-                 (unsigned long long)out->digest_p);
+                 (unsigned long long)out->digest_p, bad ? "; record checks: " : "", vwhy);
         rc = -EBADMSG;
     }
     out->broker_ns = x->b0 >= 0 && b1 >= 0 ? b1 - x->b0 : -1;

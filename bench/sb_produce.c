@@ -149,10 +149,12 @@ int64_t sb_env_broker_cpu_ns(const struct sb_env *env)
 
 struct prod_state {
     struct sb_produce_job *job;
-    int primed; /* 0 waiting, 1 delivered, -1 failed */
+    int primed;     /* 0 waiting, 1 delivered, -1 failed */
+    uint64_t wall0; /* the wall clock at job->t0: record i's send time is wall0 + intended - t0 */
 };
 
-static void on_dr(void *arg, bool ok, const void *value, size_t len, void *msg_opaque)
+static void on_dr(void *arg, bool ok, const void *value, size_t len, void *msg_opaque,
+                  int32_t partition, int64_t offset)
 {
     struct prod_state *st = arg;
     struct sb_produce_job *job = st->job;
@@ -170,6 +172,9 @@ static void on_dr(void *arg, bool ok, const void *value, size_t len, void *msg_o
     job->bytes += (long long)len;
     job->digest += sb_record_digest(value, len);
     uint64_t intended = (uint64_t)(uintptr_t)msg_opaque, now = sb_now_ns();
+    if (job->verify)
+        sb_verify_acked(job->verify, job->verify_k, value, len, partition, offset,
+                        st->wall0 + (intended - job->t0));
     uint64_t lat = now > intended ? now - intended : 0;
     if (job->ack)
         sb_hist_add(job->ack, lat);
@@ -186,7 +191,7 @@ static void sleep_ns(uint64_t ns)
 int sb_produce_job_run(struct sb_produce_job *job, char *why, size_t why_len)
 {
     const struct sb_client *cl = job->client;
-    struct prod_state st = {job, 0};
+    struct prod_state st = {job, 0, 0};
     job->records = job->failed = job->bytes = 0;
     job->digest = 0;
     job->seconds = 0;
@@ -227,6 +232,7 @@ int sb_produce_job_run(struct sb_produce_job *job, char *why, size_t why_len)
 
     uint64_t t0 = sb_now_ns(), wall0 = sb_wall_ns(), now = t0;
     job->t0 = t0;
+    st.wall0 = wall0;
     if (job->window)
         sb_window_start(job->window, t0);
     uint64_t end = job->duration_ms ? t0 + (uint64_t)job->duration_ms * 1000000ULL : 0;

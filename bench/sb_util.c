@@ -286,6 +286,27 @@ void sb_value_fill(uint8_t *buf, size_t len, uint64_t seq, uint64_t send_ns)
         buf[i] = (uint8_t)(x >> (8 * (i & 7)));
 }
 
+bool sb_value_filler_ok(const void *value, size_t len)
+{
+    if (len < SB_VALUE_MIN)
+        return false;
+    const uint8_t *buf = value;
+    uint64_t x = load_le64(buf) * 0x9e3779b97f4a7c15ULL + 1, y;
+    size_t i = SB_VALUE_MIN;
+    for (; i + 8 <= len; i += 8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        memcpy(&y, buf + i, 8);
+        if (y != x)
+            return false;
+    }
+    for (; i < len; i++)
+        if (buf[i] != (uint8_t)(x >> (8 * (i & 7))))
+            return false;
+    return true;
+}
+
 uint64_t sb_value_send_ns(const void *value, size_t len)
 {
     return len >= SB_VALUE_MIN ? load_le64((const uint8_t *)value + 8) : 0;

@@ -230,15 +230,18 @@ struct st_seg {
     int64_t base; /* base offset, from the file name */
     char *path;   /* .log path; the index/digest paths swap the suffix */
     /* what is open, kept by the store's cache (st_fcache.c): use only while pinned */
-    _Atomic uint32_t pins;              /* open bit, used bit, pin count (st_fcache.c) */
-    int32_t slot;                       /* in the cache's ring; -1 when closed (cache mutex) */
-    int fd;                             /* .log, O_RDWR, while open */
-    _Atomic int txn_fd;                 /* .txnindex once opened, while open; -1 */
-    struct st_fcache *fc;               /* the store's; NULL: uncached (closed when freed) */
-    struct st_idx idx;                  /* .index */
-    struct st_idx tidx;                 /* .timeindex */
-    _Atomic int64_t size;               /* published bytes; readers bound everything by it */
-    _Atomic int64_t max_ts;             /* published largest maxTimestamp, -1 if none */
+    _Atomic uint32_t pins;    /* open bit, used bit, pin count (st_fcache.c) */
+    int32_t slot;             /* in the cache's ring; -1 when closed (cache mutex) */
+    int fd;                   /* .log, O_RDWR, while open */
+    _Atomic int txn_fd;       /* .txnindex once opened, while open; -1 */
+    struct st_fcache *fc;     /* the store's; NULL: uncached (closed when freed) */
+    struct st_idx idx;        /* .index */
+    struct st_idx tidx;       /* .timeindex */
+    _Atomic int64_t size;     /* published bytes; readers bound everything by it */
+    _Atomic int64_t size_end; /* stored before size: at or above the end offset of the bytes
+                                 size covers (INT64_MAX: unknown); a reader whose log end
+                                 offset is below it cuts its read there (read_range) */
+    _Atomic int64_t max_ts;   /* published largest maxTimestamp, -1 if none */
     struct st_fenceset *_Atomic fences; /* ranges found corrupt and no longer served; NULL:
                                            none (st_fence.c) */
     _Atomic bool sealed;                /* rolled: no more appends */

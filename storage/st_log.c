@@ -6,10 +6,17 @@
  *   1. roll: publish the new segment list         1. end   = load_acquire(log->end_offset)
  *   2. pwritev the batches at seg->w.pos          2. segs  = load_acquire(log->segs)
  *   3. publish index counts (release)             3. size  = load_acquire(seg->size)
- *   4. store_release(seg->size)                   4. index entries below load_acquire(idx.n)
- *   5. store_release(log->end_offset)
+ *   4. store_release(seg->size_end)               4. index entries below load_acquire(idx.n)
+ *   5. store_release(seg->size)                   5. the last segment: size_end > end? cut
+ *   6. store_release(log->end_offset)                at the batch of offset end
  * A reader that sees an end offset also sees the segment list and the bytes that produced it;
- * every pread is bounded by the published size, so no half-written batch is ever read. A
+ * every pread is bounded by the published size, so no half-written batch is ever read. The
+ * reverse does not hold: between 5 and 6 (a writer preempted there) the size covers a batch
+ * the end offset does not, and a read that served it would hand a consumer an offset above
+ * the end offset its next fetch is checked against (OFFSET_OUT_OF_RANGE: it would reset and
+ * read the log again). So a reader never serves bytes past the end offset it loaded: when
+ * the last segment's size_end (loaded after its size) is above that end, the read stops at
+ * the batch of offset end (a walk of headers from the index, only then). A
  * segment list is replaced, never modified; the old one is freed after a grace period
  * (st__grace_sync), and a reader that keeps a segment past its grace section holds a
  * reference, and a pin while it uses the segment's descriptor (st_fcache.c), so neither
@@ -291,6 +298,7 @@ static bool publish(struct st_log *log, struct st_seg *seg, int64_t first, int64
     if (seg->txn_w != atomic_load_explicit(&seg->txn_n, memory_order_relaxed))
         st__txnidx_publish(seg);
     atomic_store_explicit(&seg->max_ts, seg->w.max_ts, memory_order_release);
+    atomic_store_explicit(&seg->size_end, seg->w.next_offset, memory_order_release);
     atomic_store_explicit(&seg->size, seg->w.pos, memory_order_release);
     atomic_store_explicit(&log->end_offset, seg->w.next_offset, memory_order_release);
     atomic_store_explicit(&log->lso, st__ps_lso(log, seg->w.next_offset), memory_order_release);
@@ -577,6 +585,35 @@ static int cut_at(struct st_seg *s, int64_t size, int64_t from, int64_t limit, i
     return 0;
 }
 
+/*
+ * Where the bytes of s below size stop being below the log end offset end: the position of
+ * the first batch at or past offset end, or size when there is none (publication protocol:
+ * an append whose size is published but not yet its end offset).
+ */
+static int end_pos(struct st_seg *s, int64_t size, int64_t end, int64_t *out)
+{
+    const struct st_fenceset *fs = st__fences(s);
+    int64_t pos, next;
+    int err = walk_start(s, fs, end, &pos, &next);
+    if (err < 0)
+        return err;
+    while (pos < size && next < end) {
+        const struct st_fence *f = st__fence_from_pos(fs, pos);
+        if (f && f->pos_lo == pos) {
+            pos = f->pos_hi;
+            next = f->off_hi;
+            continue;
+        }
+        struct kp_batch_hdr h;
+        if ((err = read_hdr(s, pos, size, &h)) < 0)
+            return err;
+        pos += (int64_t)kp_batch_size(&h);
+        next = h.base_offset + h.last_offset_delta + 1;
+    }
+    *out = pos < size ? pos : size;
+    return 0;
+}
+
 /* Start of the first fenced range of s at or after byte pos; INT64_MAX when none. */
 static int64_t fence_from(struct st_seg *s, int64_t pos)
 {
@@ -677,6 +714,13 @@ static int read_range(struct st_log *log, int64_t offset, size_t max_bytes, int6
             if ((err = find_batch(s, size, limit, &lp, &lbs, &lbase)) < 0)
                 break;
             size = lp; /* nothing at or past the limit */
+        } else if (bound == end && i == nheld - 1 &&
+                   atomic_load_explicit(&s->size_end, memory_order_acquire) > end) {
+            /* bytes past the end offset loaded (publication protocol): not served */
+            int64_t ep;
+            if ((err = end_pos(s, size, end, &ep)) < 0)
+                break;
+            size = ep;
         }
         int64_t from = 0, endpos;
         if (i == 0) {

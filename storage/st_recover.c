@@ -722,6 +722,7 @@ done:
     for (int i = 0; i < v->n; i++) {
         struct st_seg *s = v->s[i];
         bool tail = i == v->n - 1;
+        atomic_store(&s->size_end, s->w.next_offset);
         atomic_store(&s->size, s->w.pos);
         atomic_store(&s->max_ts, s->w.max_ts);
         s->grace = &log->grace;

@@ -285,6 +285,7 @@ int st__seg_open(const char *dir, int64_t base, int32_t interval, uint32_t idx_c
     atomic_init(&s->txn_synced, 0);
     atomic_init(&s->refs, 1);
     atomic_init(&s->size, 0);
+    atomic_init(&s->size_end, INT64_MAX);
     atomic_init(&s->max_ts, -1);
     atomic_init(&s->fences, NULL);
     atomic_init(&s->sealed, false);
