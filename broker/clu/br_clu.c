@@ -93,18 +93,23 @@ static void on_session(zhandle_t *zh, int type, int state, const char *path, voi
     pthread_mutex_unlock(&c->lock);
 }
 
+void br_clu__watch_mark(struct br_clu *c, int type, bool *dirty)
+{
+    if (type == ZOO_SESSION_EVENT)
+        return; /* on_session has it */
+    pthread_mutex_lock(&c->lock);
+    *dirty = true;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+}
+
 static void on_ids(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 {
     (void)zh;
     (void)state;
     (void)path;
     struct br_clu *c = ctx;
-    if (type == ZOO_SESSION_EVENT)
-        return; /* on_session has it */
-    pthread_mutex_lock(&c->lock);
-    c->ids_dirty = true;
-    pthread_cond_broadcast(&c->cond);
-    pthread_mutex_unlock(&c->lock);
+    br_clu__watch_mark(c, type, &c->ids_dirty);
 }
 
 static void on_controller(zhandle_t *zh, int type, int state, const char *path, void *ctx)
@@ -113,12 +118,7 @@ static void on_controller(zhandle_t *zh, int type, int state, const char *path, 
     (void)state;
     (void)path;
     struct br_clu *c = ctx;
-    if (type == ZOO_SESSION_EVENT)
-        return;
-    pthread_mutex_lock(&c->lock);
-    c->ctl_dirty = true;
-    pthread_cond_broadcast(&c->cond);
-    pthread_mutex_unlock(&c->lock);
+    br_clu__watch_mark(c, type, &c->ctl_dirty);
 }
 
 /* ---- the session ---------------------------------------------------------------------------- */

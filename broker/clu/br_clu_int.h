@@ -101,6 +101,9 @@ struct br_clu {
     bool thread_started;
 };
 
+/* A watch fired: sets *dirty (a flag of c, under c->lock) and wakes the cluster thread;
+ * session events are on_session's. */
+void br_clu__watch_mark(struct br_clu *c, int type, bool *dirty);
 int64_t br_clu__wall_ms(void);
 struct timespec br_clu__deadline_in(int64_t ms);
 bool br_clu__transient(int rc);

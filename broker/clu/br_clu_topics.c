@@ -105,12 +105,7 @@ static void on_topics(zhandle_t *zh, int type, int state, const char *path, void
     (void)state;
     (void)path;
     struct br_clu *c = ctx;
-    if (type == ZOO_SESSION_EVENT)
-        return; /* on_session has it */
-    pthread_mutex_lock(&c->lock);
-    c->topics_dirty = true;
-    pthread_cond_broadcast(&c->cond);
-    pthread_mutex_unlock(&c->lock);
+    br_clu__watch_mark(c, type, &c->topics_dirty);
 }
 
 /* Partition p's state (with a watch) into *cp; a ZooKeeper code. */
