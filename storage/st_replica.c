@@ -19,10 +19,7 @@ bool st_log_replicated(const struct st_log *log)
     return false;
 }
 
-int64_t st_log_high_watermark(const struct st_log *log)
-{
-    return st_log_end_offset(log);
-}
+int64_t st_log_high_watermark(const struct st_log *log) { return st_log_end_offset(log); }
 
 int64_t st_log_set_high_watermark(struct st_log *log, int64_t hw)
 {
@@ -49,8 +46,7 @@ int32_t st_log_latest_epoch(struct st_log *log)
     return -1;
 }
 
-int st_log_epoch_end_offset(struct st_log *log, int32_t epoch, int32_t *out_epoch,
-                            int64_t *out_end)
+int st_log_epoch_end_offset(struct st_log *log, int32_t epoch, int32_t *out_epoch, int64_t *out_end)
 {
     (void)log, (void)epoch;
     *out_epoch = -1;
