@@ -69,6 +69,9 @@ static const struct key_def keys[] = {
      "pin event-loop thread i to the i-th CPU the process may run on (splicelog)"},
     {"num.partitions", K_I32, OFF(num_partitions), 0, 1, 100000, "1",
      "partitions of an auto-created topic"},
+    {"default.replication.factor", K_I32, OFF(default_replication_factor), 0, 1, 16, "1",
+     "replicas of each partition of a topic created without one (a cluster; a single node "
+     "has 1)"},
     {"topic.partitions.max", K_I32, OFF(topic_partitions_max), 0, 1, ST_MAX_PARTITIONS, "4096",
      "most partitions one topic may have"},
     {"auto.create.topics.enable", K_BOOL, OFF(auto_create_topics), 0, 0, 0, "true",
@@ -254,7 +257,6 @@ static const char *const ignored[] = {
     "transaction.state.log.num.partitions",
     "share.coordinator.state.topic.replication.factor",
     "share.coordinator.state.topic.min.isr",
-    "default.replication.factor",
     "replica.lag.time.max.ms",
 };
 #define NIGNORED (sizeof(ignored) / sizeof(ignored[0]))

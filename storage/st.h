@@ -410,10 +410,73 @@ struct st_open_txn {
  * dormant log whose record puts its last stable offset at its end has none and stays dormant. */
 int st_log_open_txns(struct st_log *log, struct st_open_txn *out, int cap);
 
+/* ---- replication (issue 18, M3: docs/cluster.md "Replication") ------------------------------- */
+
+/*
+ * High watermark. A log is unreplicated when opened: its high watermark is its end offset, as
+ * a single node has always served. st_log_set_replicated(log, true) (a broker holding a
+ * partition of replication factor > 1, leader or follower) separates them: from then the high
+ * watermark moves only by st_log_set_high_watermark, never down (except by st_log_truncate),
+ * never above the end offset. It starts at the value last checkpointed for the log (the
+ * flusher writes <partition dir>/high-watermark with the durable data; 0 when none), clamped
+ * to [start offset, end offset]. false returns to high watermark = end offset.
+ * st_log_lso() never exceeds the high watermark of a replicated log.
+ */
+void st_log_set_replicated(struct st_log *log, bool replicated);
+bool st_log_replicated(const struct st_log *log);
+int64_t st_log_high_watermark(const struct st_log *log);
+/* Raises the high watermark to min(hw, end offset) if above it; returns the high watermark. */
+int64_t st_log_set_high_watermark(struct st_log *log, int64_t hw);
+
+/*
+ * A follower's append: n (1..ST_APPEND_MAX_BATCHES) batches fetched from the leader, written
+ * unchanged (baseOffset, partitionLeaderEpoch, timestamps and CRC kept). The first batch's
+ * baseOffset must be the log end offset (-ERANGE otherwise), each next one must start after
+ * the previous one's last offset (-EINVAL), every batch's CRC must check (-EBADMSG; nothing
+ * written). The producer state (idempotent sequences, open and closed transactions, the
+ * .txnindex, the LSO) is rebuilt from the batch headers as recovery does, without the
+ * producer rules. A batch whose partitionLeaderEpoch is above the leader-epoch cache's latest
+ * adds (epoch, baseOffset) to it. Does not move the high watermark. res as st_log_append
+ * (duplicate is never set). Rolls segments as st_log_append.
+ */
+int st_log_append_replica(struct st_log *log, struct iovec *batches, int n, int64_t now_ms,
+                          struct st_append_result *res);
+
+/*
+ * Removes every offset at and above offset (a follower's divergent suffix, KIP-101/279): the
+ * batch holding offset and everything after it (so the end offset becomes that batch's base
+ * offset, or stays when offset >= end offset: nothing to do). Segments wholly above are
+ * deleted, the one holding the cut is truncated at the batch boundary with its indexes; the
+ * producer state, open transactions, .txnindex entries and leader-epoch cache entries at or
+ * above the new end go; high watermark and durable offset are lowered to the new end if
+ * above. offset below the log start offset: the log is emptied and restarts at offset.
+ * 0 or -errno. Not concurrently with appends to the same log (the caller's one writer).
+ */
+int st_log_truncate(struct st_log *log, int64_t offset);
+
+/*
+ * Leader-epoch cache (Kafka's leader-epoch-checkpoint in the partition dir, same text format:
+ * "0\n<count>\n<epoch> <start offset>\n..."): the start offset of every leader epoch the
+ * log holds batches of, epochs and offsets increasing. st_log_set_leader_epoch(log, e) adds
+ * (e, end offset) when e is above the latest; st_log_append_replica adds as above;
+ * st_log_truncate drops entries at or above the cut; entries below the log start offset are
+ * dropped as segments are deleted (the first kept entry's start raised to the log start).
+ */
+/* The latest epoch of the cache, -1 when empty. */
+int32_t st_log_latest_epoch(struct st_log *log);
+/*
+ * OffsetsForLeaderEpoch (KIP-279) on this log: the largest epoch <= epoch in the cache
+ * (*out_epoch) and its end offset (*out_end: the start offset of the next epoch in the
+ * cache, or the log end offset when it is the latest). epoch below the earliest entry, or an
+ * empty cache: *out_epoch = -1, *out_end = -1. Returns 0.
+ */
+int st_log_epoch_end_offset(struct st_log *log, int32_t epoch, int32_t *out_epoch,
+                            int64_t *out_end);
+
 /* ---- offsets --------------------------------------------------------------------------------- */
 
 int64_t st_log_start_offset(const struct st_log *log);
-int64_t st_log_end_offset(const struct st_log *log);     /* published; = high watermark */
+int64_t st_log_end_offset(const struct st_log *log);     /* published log end offset (LEO) */
 int64_t st_log_durable_offset(const struct st_log *log); /* every offset below is synced */
 /* Last stable offset: the first offset of the oldest open transaction, else the end. Never
  * above st_log_end_offset() loaded after it. */

@@ -496,7 +496,8 @@ static void md_run(struct br_job *j)
         int crc = br_cotopic_internal(name, strlen(name))
                       ? br_cotopic_create(x->store, x->cfg->offsets_topic_partitions,
                                           x->cfg->offsets_topic_segment_bytes)
-                  : x->clu ? br_clu_create_topic(x->clu, name, mj->partitions, 1, NULL,
+                  : x->clu ? br_clu_create_topic(x->clu, name, mj->partitions,
+                                                 (int16_t)x->cfg->default_replication_factor, NULL,
                                                  AUTO_CREATE_WAIT_MS)
                            : st_topic_create(x->store, name, mj->partitions, NULL);
         if (crc == 0) {
@@ -702,6 +703,7 @@ struct ct_topic {
     uint32_t name_off; /* in the job's name bytes */
     uint32_t cfg_off;  /* in a cluster: its /config/topics document, in the name bytes too */
     int32_t np;
+    int16_t rf; /* in a cluster: replicas of each partition */
     struct st_log_config lc;
     bool create;
 };
@@ -727,10 +729,10 @@ static void ct_run(struct br_job *j)
         const char *name = cj->names + t->name_off;
         /* in a cluster through ZooKeeper (the controller elects the leaders; the topic's
          * configs are not carried there yet: the replicas get the defaults) */
-        int crc =
-            clustered(x, name, strlen(name))
-                ? br_clu_create_topic(x->clu, name, t->np, 1, cj->names + t->cfg_off, cj->wait_ms)
-                : st_topic_create(x->store, name, t->np, &t->lc);
+        int crc = clustered(x, name, strlen(name))
+                      ? br_clu_create_topic(x->clu, name, t->np, t->rf, cj->names + t->cfg_off,
+                                            cj->wait_ms)
+                      : st_topic_create(x->store, name, t->np, &t->lc);
         if (crc == -EEXIST) {
             o->error_code = KP_ERR_TOPIC_ALREADY_EXISTS;
             o->error_message = kp_str_of("topic already exists");
@@ -917,12 +919,14 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
                     x->cfg->topic_partitions_max);
             continue;
         }
-        if (t->replication_factor != -1 && t->replication_factor != 1) {
+        int16_t rf = t->replication_factor;
+        if (rf == -1)
+            rf = x->clu ? (int16_t)x->cfg->default_replication_factor : 1;
+        if (rf < 1 || rf > (x->clu ? BR_CLU_RF_MAX : 1)) {
             o->error_code = KP_ERR_INVALID_REPLICATION_FACTOR;
-            o->error_message =
-                kp_str_of(x->clu ? "replication factor above 1: partitions are not replicated "
-                                   "yet (docs/cluster.md, M3)"
-                                 : "replication factor larger than available brokers: 1");
+            o->error_message = kp_str_of(x->clu ? "replication factor out of range (1..16)"
+                                                : "replication factor larger than available "
+                                                  "brokers: 1");
             continue;
         }
         ct->lc = x->cfg->log;
@@ -953,17 +957,18 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
                 o->error_message = kp_str_of("topic already exists");
             } else {
                 o->num_partitions = np; /* what it would be (v5+) */
-                o->replication_factor = 1;
+                o->replication_factor = rf;
                 o->n_configs = 0;
                 o->topic_config_error_code = cfg_err;
             }
             continue;
         }
         o->num_partitions = np;
-        o->replication_factor = 1;
+        o->replication_factor = rf;
         o->n_configs = 0;
         o->topic_config_error_code = cfg_err; /* (cleared if the creation fails) */
         ct->np = np;
+        ct->rf = rf;
         ct->create = true;
         any = true;
     }

@@ -43,22 +43,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#define THREADED
-#include <zookeeper/zookeeper.h>
-
 #include "tb_broker.h"
 #include "tb_check.h"
 #include "tb_kafka.h"
+#include "tb_zk.h"
 
-#define ZK_JAR     "/usr/share/java/zookeeper.jar"
 #define SESSION_MS 3000
 #define WAIT_MS    (SESSION_MS * 10) /* bound of every wait for the cluster to settle */
 #define NBROKERS   3
 
-static pid_t zk_pid;
-static int zk_port;
-static char zk_dir[256];
-static const char *skip_why;
+static struct tb_zk Z;
 
 static int64_t now_ms(void)
 {
@@ -73,129 +67,8 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* A port nothing listens on right now. */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-/* ---- the ZooKeeper server (unchecked fixture: once, in the runner's process) ----------------- */
-
-/* Starts ZooKeeperServerMain on port with its data in dir/data, its output in dir/zookeeper.log;
- * pid or -errno. */
-static pid_t zk_spawn(int port, const char *dir)
-{
-    char portstr[16], data[300], out[300];
-    snprintf(portstr, sizeof portstr, "%d", port);
-    snprintf(data, sizeof data, "%s/data", dir);
-    snprintf(out, sizeof out, "%s/zookeeper.log", dir);
-    mkdir(data, 0700);
-    /* tickTime 500 ms: sessions of 1..10 s, so the expiry tests stay short */
-    const char *const argv[] = {"java",
-                                "-Xmx128m",
-                                "-XX:+UseSerialGC",
-                                "-XX:TieredStopAtLevel=1",
-                                "-Dzookeeper.admin.enableServer=false",
-                                "-cp",
-                                "/etc/zookeeper/conf:" ZK_JAR,
-                                "org.apache.zookeeper.server.ZooKeeperServerMain",
-                                portstr,
-                                data,
-                                "500",
-                                NULL};
-    return tb_spawn(argv, out);
-}
-
-static void zk_server_start(void)
-{
-    if (access(ZK_JAR, R_OK) != 0) {
-        skip_why = "Debian's zookeeper package is not installed (" ZK_JAR ")";
-        return;
-    }
-    if (system("command -v java >/dev/null 2>&1") != 0) {
-        skip_why = "java is not installed";
-        return;
-    }
-    snprintf(zk_dir, sizeof zk_dir, "%s/test_cluster_zk.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(zk_dir)) {
-        skip_why = "cannot make a temporary directory";
-        return;
-    }
-    zk_port = free_port();
-    zk_pid = zk_spawn(zk_port, zk_dir);
-    if (zk_pid <= 0) {
-        skip_why = "cannot start java";
-        zk_pid = 0;
-    }
-}
-
-static void zk_server_stop(void)
-{
-    if (zk_pid > 0) {
-        kill(zk_pid, SIGKILL);
-        waitpid(zk_pid, NULL, 0);
-        zk_pid = 0;
-    }
-    if (zk_dir[0] && !getenv("SPLICELOG_KEEP_TMP")) {
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", zk_dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "cannot remove %s\n", zk_dir);
-    }
-}
-
-/* ---- the test's own ZooKeeper client ------------------------------------------------------- */
-
-static void quiet(const char *msg) { (void)msg; }
-
-/* A connected session (waits for the server to come up: the JVM's start is slow). */
-static zhandle_t *zk_open(void)
-{
-    char hosts[64];
-    snprintf(hosts, sizeof hosts, "127.0.0.1:%d", zk_port);
-    zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
-    zhandle_t *zh = zookeeper_init2(hosts, NULL, 10000, NULL, NULL, 0, quiet);
-    ck_assert_ptr_nonnull(zh);
-    int64_t until = now_ms() + 60000;
-    while (zoo_state(zh) != ZOO_CONNECTED_STATE && now_ms() < until)
-        sleep_ms(50);
-    ck_assert_msg(zoo_state(zh) == ZOO_CONNECTED_STATE, "no ZooKeeper at %s (see %s)", hosts,
-                  zk_dir);
-    return zh;
-}
-
-/* The data of path as a string (static buffer), NULL when it does not exist. */
-static const char *zk_get(zhandle_t *zh, const char *path, struct Stat *st)
-{
-    static char buf[8192];
-    int len = (int)sizeof buf - 1;
-    int rc = zoo_get(zh, path, 0, buf, &len, st);
-    if (rc == ZNONODE)
-        return NULL;
-    ck_assert_msg(rc == ZOK, "get %s: %s", path, zerror(rc));
-    buf[len > 0 ? len : 0] = 0;
-    return buf;
-}
-
-/* The integer after "key": in json, or -1. */
-static long json_int(const char *json, const char *key)
-{
-    char k[64];
-    snprintf(k, sizeof k, "\"%s\":", key);
-    const char *p = json ? strstr(json, k) : NULL;
-    return p ? strtol(p + strlen(k), NULL, 10) : -1;
-}
+static void zk_server_start(void) { tb_zk_start(&Z, "test_cluster_zk"); }
+static void zk_server_stop(void) { tb_zk_stop(&Z); }
 
 /* ---- brokers ----------------------------------------------------------------------------------
  */
@@ -209,32 +82,12 @@ static void teardown(void)
         tb_broker_cleanup(&B[i]);
 }
 
-#define SKIP_WITHOUT_ZOOKEEPER()                                                                   \
-    do {                                                                                           \
-        if (skip_why) {                                                                            \
-            fprintf(stderr, "test_cluster_zk: skipped: %s\n", skip_why);                           \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
+#define SKIP_WITHOUT_ZOOKEEPER() TB_ZK_SKIP(&Z, "test_cluster_zk")
 
 /* Starts broker id (1-based) on b under the test's chroot; 0 or tb_broker_start's -errno. */
 static int start_broker(struct tb_broker *b, int id, const char *connect_override)
 {
-    char idkv[32], zk[128], sess[64];
-    snprintf(idkv, sizeof idkv, "broker.id=%d", id);
-    if (connect_override)
-        snprintf(zk, sizeof zk, "zookeeper.connect=%s", connect_override);
-    else
-        snprintf(zk, sizeof zk, "zookeeper.connect=127.0.0.1:%d%s", zk_port, chroot_);
-    snprintf(sess, sizeof sess, "zookeeper.session.timeout.ms=%d", SESSION_MS);
-    const char *const extra[] = {"-o", idkv,
-                                 "-o", zk,
-                                 "-o", sess,
-                                 "-o", "zookeeper.connection.timeout.ms=30000",
-                                 "-o", "fetch.transfer=sendfile",
-                                 "-o", "num.network.threads=1",
-                                 NULL};
-    return tb_broker_start(b, extra);
+    return tb_zk_broker_start(b, &Z, chroot_, id, SESSION_MS, connect_override, NULL);
 }
 
 static void metadata_of(struct tb_broker *b, struct tb_metadata *m)
@@ -307,9 +160,9 @@ static void controller_of(zhandle_t *zh, long *id, long *epoch)
 {
     char p[128];
     snprintf(p, sizeof p, "%s/controller", chroot_);
-    *id = json_int(zk_get(zh, p, NULL), "brokerid");
+    *id = tb_zk_json_int(tb_zk_get(zh, p, NULL), "brokerid");
     snprintf(p, sizeof p, "%s/controller_epoch", chroot_);
-    const char *e = zk_get(zh, p, NULL);
+    const char *e = tb_zk_get(zh, p, NULL);
     *epoch = e ? strtol(e, NULL, 10) : -1;
 }
 
@@ -317,7 +170,7 @@ START_TEST(three_brokers_one_controller_failover)
 {
     SKIP_WITHOUT_ZOOKEEPER();
     use_chroot("failover");
-    zhandle_t *zh = zk_open();
+    zhandle_t *zh = tb_zk_open(&Z);
     for (int i = 1; i <= NBROKERS; i++)
         ck_assert_int_eq(start_broker(&B[i], i, NULL), 0);
 
@@ -325,13 +178,13 @@ START_TEST(three_brokers_one_controller_failover)
     for (int i = 1; i <= NBROKERS; i++) {
         char p[128], ep[64];
         snprintf(p, sizeof p, "%s/brokers/ids/%d", chroot_, i);
-        const char *j = zk_get(zh, p, NULL);
+        const char *j = tb_zk_get(zh, p, NULL);
         ck_assert_msg(j != NULL, "%s missing", p);
         snprintf(ep, sizeof ep, "\"PLAINTEXT://127.0.0.1:%d\"", B[i].port);
         ck_assert_msg(strstr(j, ep), "%s: %s", p, j);
-        ck_assert_int_eq(json_int(j, "port"), B[i].port);
-        ck_assert_int_eq(json_int(j, "version"), 5);
-        ck_assert_int_eq(json_int(j, "jmx_port"), -1);
+        ck_assert_int_eq(tb_zk_json_int(j, "port"), B[i].port);
+        ck_assert_int_eq(tb_zk_json_int(j, "version"), 5);
+        ck_assert_int_eq(tb_zk_json_int(j, "jmx_port"), -1);
         ck_assert_msg(strstr(j, "\"listener_security_protocol_map\":{\"PLAINTEXT\":\"PLAINTEXT\"}"),
                       "%s", j);
         ck_assert_msg(strstr(j, "\"timestamp\":\""), "%s", j);
@@ -392,7 +245,7 @@ START_TEST(three_brokers_one_controller_failover)
     ck_assert_int_eq(tb_broker_stop(&B[ctl], SIGTERM), 0);
     char p[128];
     snprintf(p, sizeof p, "%s/brokers/ids/%ld", chroot_, ctl);
-    ck_assert_ptr_null(zk_get(zh, p, NULL));
+    ck_assert_ptr_null(tb_zk_get(zh, p, NULL));
     zookeeper_close(zh);
 }
 END_TEST
@@ -401,7 +254,7 @@ START_TEST(paused_past_session_registers_again)
 {
     SKIP_WITHOUT_ZOOKEEPER();
     use_chroot("pause");
-    zhandle_t *zh = zk_open();
+    zhandle_t *zh = tb_zk_open(&Z);
     ck_assert_int_eq(start_broker(&B[1], 1, NULL), 0);
     ck_assert_int_eq(start_broker(&B[2], 2, NULL), 0);
     wait_metadata(&B[2], 2, -2);
@@ -415,7 +268,7 @@ START_TEST(paused_past_session_registers_again)
     wait_metadata(&B[1], 2, -2);
     char p[128];
     snprintf(p, sizeof p, "%s/brokers/ids/1", chroot_);
-    ck_assert_ptr_nonnull(zk_get(zh, p, NULL));
+    ck_assert_ptr_nonnull(tb_zk_get(zh, p, NULL));
     zookeeper_close(zh);
 }
 END_TEST
@@ -424,15 +277,15 @@ START_TEST(zookeeper_restarted)
 {
     SKIP_WITHOUT_ZOOKEEPER();
     use_chroot("zkrestart");
-    /* a ZooKeeper of this test's own (this process's copy of zk_port points at it), so the
+    /* a ZooKeeper of this test's own (this process's copy of Z.port points at it), so the
      * shared one stays up for the others */
     char dir[300];
-    snprintf(dir, sizeof dir, "%s/own", zk_dir);
+    snprintf(dir, sizeof dir, "%s/own", Z.dir);
     mkdir(dir, 0700);
-    zk_port = free_port();
-    pid_t own = zk_spawn(zk_port, dir);
+    Z.port = tb_zk_free_port();
+    pid_t own = tb_zk_spawn(Z.port, dir);
     ck_assert_int_gt(own, 0);
-    zhandle_t *zh = zk_open();
+    zhandle_t *zh = tb_zk_open(&Z);
     ck_assert_int_eq(start_broker(&B[1], 1, NULL), 0);
     ck_assert_int_eq(start_broker(&B[2], 2, NULL), 0);
     int32_t ctl = wait_metadata(&B[1], 2, -2);
@@ -451,9 +304,9 @@ START_TEST(zookeeper_restarted)
     }
     /* back on the same port and data: the brokers reconnect (or, if their sessions expired
      * meanwhile, register again and elect); one controller, both registered, both agree */
-    own = zk_spawn(zk_port, dir);
+    own = tb_zk_spawn(Z.port, dir);
     ck_assert_int_gt(own, 0);
-    zh = zk_open();
+    zh = tb_zk_open(&Z);
     int64_t until = now_ms() + WAIT_MS;
     for (;;) {
         struct String_vector kids = {0};
@@ -482,7 +335,7 @@ START_TEST(duplicate_broker_id_refused)
 {
     SKIP_WITHOUT_ZOOKEEPER();
     use_chroot("dup");
-    zhandle_t *zh = zk_open();
+    zhandle_t *zh = tb_zk_open(&Z);
     ck_assert_int_eq(start_broker(&B[1], 7, NULL), 0);
     /* Kafka's answer: NodeExists, and no start */
     ck_assert_int_eq(start_broker(&B[2], 7, NULL), -ECHILD);
@@ -491,9 +344,9 @@ START_TEST(duplicate_broker_id_refused)
     /* the first one is untouched */
     char p[128];
     snprintf(p, sizeof p, "%s/brokers/ids/7", chroot_);
-    const char *j = zk_get(zh, p, NULL);
+    const char *j = tb_zk_get(zh, p, NULL);
     ck_assert_ptr_nonnull(j);
-    ck_assert_int_eq(json_int(j, "port"), B[1].port);
+    ck_assert_int_eq(tb_zk_json_int(j, "port"), B[1].port);
     ck_assert(tb_broker_alive(&B[1]));
     zookeeper_close(zh);
 }
@@ -504,7 +357,7 @@ START_TEST(zookeeper_down_at_start_up)
     SKIP_WITHOUT_ZOOKEEPER();
     use_chroot("down");
     char dead[64];
-    snprintf(dead, sizeof dead, "127.0.0.1:%d/down", free_port());
+    snprintf(dead, sizeof dead, "127.0.0.1:%d/down", tb_zk_free_port());
     char idkv[] = "broker.id=1", zk[128];
     snprintf(zk, sizeof zk, "zookeeper.connect=%s", dead);
     const char *const extra[] = {"-o", idkv,
@@ -625,7 +478,7 @@ START_TEST(topics_through_the_controller)
     if (!have_kcat)
         fprintf(stderr, "test_cluster_zk: kcat is not installed: its part is skipped\n");
     use_chroot("topics");
-    zhandle_t *zh = zk_open();
+    zhandle_t *zh = tb_zk_open(&Z);
     for (int i = 1; i <= NBROKERS; i++)
         ck_assert_int_eq(start_broker(&B[i], i, NULL), 0);
     for (int i = 1; i <= NBROKERS; i++)
@@ -643,7 +496,7 @@ START_TEST(topics_through_the_controller)
     close(fd);
     char p[256];
     snprintf(p, sizeof p, "%s/brokers/topics/%s", chroot_, topic);
-    const char *assign = zk_get(zh, p, NULL);
+    const char *assign = tb_zk_get(zh, p, NULL);
     ck_assert_msg(assign && strstr(assign, "\"partitions\":{\"0\":["), "%s: %s", p,
                   assign ? assign : "(none)");
 
@@ -658,10 +511,10 @@ START_TEST(topics_through_the_controller)
         ck_assert(lead[q] >= 1 && lead[q] <= NBROKERS);
         per[lead[q]]++;
         snprintf(p, sizeof p, "%s/brokers/topics/%s/partitions/%d/state", chroot_, topic, q);
-        const char *st = zk_get(zh, p, NULL);
+        const char *st = tb_zk_get(zh, p, NULL);
         ck_assert_msg(st != NULL, "%s missing", p);
-        ck_assert_int_eq(json_int(st, "leader"), lead[q]);
-        ck_assert_int_ge(json_int(st, "controller_epoch"), 1);
+        ck_assert_int_eq(tb_zk_json_int(st, "leader"), lead[q]);
+        ck_assert_int_ge(tb_zk_json_int(st, "controller_epoch"), 1);
     }
     for (int i = 1; i <= NBROKERS; i++)
         ck_assert_msg(per[i] > 0, "broker %d leads none of %s's partitions", i, topic);
@@ -669,7 +522,7 @@ START_TEST(topics_through_the_controller)
     /* one topic id for the topic everywhere: in the assignment (Kafka's version 3), and in each
      * broker's topic metadata file (so Metadata v10+ and Fetch v13 by id agree across brokers) */
     snprintf(p, sizeof p, "%s/brokers/topics/%s", chroot_, topic);
-    ck_assert_msg(strstr(zk_get(zh, p, NULL), "\"topic_id\":\""), "%s", zk_get(zh, p, NULL));
+    ck_assert_msg(strstr(tb_zk_get(zh, p, NULL), "\"topic_id\":\""), "%s", tb_zk_get(zh, p, NULL));
     char ids[NBROKERS + 1][64];
     for (int i = 1; i <= NBROKERS; i++) {
         char mf[400], line[256];
@@ -708,7 +561,7 @@ START_TEST(topics_through_the_controller)
         ck_assert_int_eq(tb_metadata(fd, auto_names, 1, true, &am), 0);
         close(fd);
         snprintf(p, sizeof p, "%s/brokers/topics/auto1", chroot_);
-        ck_assert_ptr_nonnull(zk_get(zh, p, NULL));
+        ck_assert_ptr_nonnull(tb_zk_get(zh, p, NULL));
         for (int i = 1; i <= NBROKERS; i++)
             wait_leaders_n(&B[i], "auto1", 1, NULL, seen);
     }
@@ -719,16 +572,41 @@ START_TEST(topics_through_the_controller)
         ck_assert_int_ge(fd, 0);
         struct tb_req rr;
         ck_assert_int_eq(tb_req_begin(&rr, 256, 19, 4, 4343), 0);
-        tb_enc_create_topics(&rr, 4, "rf3", 3, 3, 10000, false);
+        tb_enc_create_topics(&rr, 4, "rf4", 3, 4, 10000, false);
         struct tb_frame ff;
         ck_assert_int_eq(tb_call(fd, &rr, 4343, &ff), 0);
         tb_req_free(&rr);
         ck_assert_int_eq(tb_dec_create_topics(&ff, 4, &err), 0);
         tb_frame_free(&ff);
+        ck_assert_int_eq(err, 38); /* INVALID_REPLICATION_FACTOR: 4 replicas, 3 brokers */
+        snprintf(p, sizeof p, "%s/brokers/topics/rf4", chroot_);
+        ck_assert_ptr_null(tb_zk_get(zh, p, NULL));
+        /* 3 replicas on 3 brokers: every partition on all three, leaders spread */
+        ck_assert_int_eq(tb_req_begin(&rr, 256, 19, 4, 4344), 0);
+        tb_enc_create_topics(&rr, 4, "rf3", 3, 3, 10000, false);
+        ck_assert_int_eq(tb_call(fd, &rr, 4344, &ff), 0);
+        tb_req_free(&rr);
+        ck_assert_int_eq(tb_dec_create_topics(&ff, 4, &err), 0);
+        tb_frame_free(&ff);
         close(fd);
-        ck_assert_int_eq(err, 38); /* INVALID_REPLICATION_FACTOR */
+        ck_assert_int_eq(err, 0);
         snprintf(p, sizeof p, "%s/brokers/topics/rf3", chroot_);
-        ck_assert_ptr_null(zk_get(zh, p, NULL));
+        const char *as = tb_zk_get(zh, p, NULL);
+        ck_assert_ptr_nonnull(as);
+        ck_assert_msg(count_of(as, ",") >= 3 * 2 + 3, "%s", as); /* [a,b,c] x 3 */
+        int32_t led = 0;
+        for (int q = 0; q < 3; q++) {
+            snprintf(p, sizeof p, "%s/brokers/topics/rf3/partitions/%d/state", chroot_, q);
+            int64_t until = now_ms() + WAIT_MS;
+            const char *st;
+            while (!(st = tb_zk_get(zh, p, NULL)) || tb_zk_json_int(st, "leader") < 1) {
+                ck_assert_msg(now_ms() < until, "no state for %s", p);
+                sleep_ms(100);
+            }
+            led |= 1 << tb_zk_json_int(st, "leader");
+            ck_assert_msg(strstr(st, "\"isr\":[") && count_of(st, ",") >= 6, "%s", st);
+        }
+        ck_assert_int_eq(__builtin_popcount((unsigned)led), 3);
     }
 
     /* fencing: /controller_epoch moved on behind the controller's back (as a newer controller
@@ -766,7 +644,7 @@ START_TEST(topics_through_the_controller)
                             tool, B[2].port, B[2].dir),
                          0);
         snprintf(p, sizeof p, "%s/config/topics/cfgd", chroot_);
-        const char *cfg = zk_get(zh, p, NULL);
+        const char *cfg = tb_zk_get(zh, p, NULL);
         ck_assert_msg(cfg && strstr(cfg, "\"cleanup.policy\":\"compact\""), "%s: %s", p,
                       cfg ? cfg : "(none)");
         int32_t l3[3];
@@ -782,7 +660,7 @@ START_TEST(topics_through_the_controller)
 
     /* /cluster/id is the cluster id every broker gives */
     snprintf(p, sizeof p, "%s/cluster/id", chroot_);
-    const char *cj = zk_get(zh, p, NULL);
+    const char *cj = tb_zk_get(zh, p, NULL);
     ck_assert_ptr_nonnull(cj);
     char id[64] = "";
     const char *at = strstr(cj, "\"id\":\"");
@@ -832,14 +710,14 @@ START_TEST(topics_through_the_controller)
             wait_leaders(&B[i], topic, offline, seen);
     snprintf(p, sizeof p, "%s/brokers/topics/%s/partitions/%d/state", chroot_, topic, q0);
     int64_t until = now_ms() + WAIT_MS;
-    while (!strstr(zk_get(zh, p, NULL), "\"leader\":-1,")) {
-        ck_assert_msg(now_ms() < until, "%s: %s", p, zk_get(zh, p, NULL));
+    while (!strstr(tb_zk_get(zh, p, NULL), "\"leader\":-1,")) {
+        ck_assert_msg(now_ms() < until, "%s: %s", p, tb_zk_get(zh, p, NULL));
         sleep_ms(100);
     }
     long ctl2, epoch2;
     controller_of(zh, &ctl2, &epoch2);
     ck_assert_int_ne(ctl2, victim);
-    ck_assert_int_ge(json_int(zk_get(zh, p, NULL), "controller_epoch"), epoch2);
+    ck_assert_int_ge(tb_zk_json_int(tb_zk_get(zh, p, NULL), "controller_epoch"), epoch2);
     ck_assert_int_eq(produce_err(&B[alive], topic, q0), 6);
 
     /* restarted: it leads its partitions again, the data still there */
@@ -869,7 +747,7 @@ START_TEST(topics_through_the_controller)
     for (int q = 0; q < SPREAD_PARTS; q++)
         ck_assert_int_eq(lead8[q], lead[q]);
     snprintf(p, sizeof p, "%s/brokers/topics/%s/partitions/7/state", chroot_, topic);
-    ck_assert_int_eq(json_int(zk_get(zh, p, NULL), "leader"), lead8[7]);
+    ck_assert_int_eq(tb_zk_json_int(tb_zk_get(zh, p, NULL), "leader"), lead8[7]);
 
     /* deleted through broker 2: gone from ZooKeeper and from every broker */
     fd = tb_connect(B[2].port);
@@ -887,7 +765,7 @@ START_TEST(topics_through_the_controller)
     snprintf(p, sizeof p, "%s/brokers/topics/%s", chroot_, topic);
     until = now_ms() + WAIT_MS;
     for (;;) {
-        bool gone = zk_get(zh, p, NULL) == NULL;
+        bool gone = tb_zk_get(zh, p, NULL) == NULL;
         for (int i = 1; gone && i <= NBROKERS; i++) {
             struct tb_metadata m;
             metadata_of(&B[i], &m);
