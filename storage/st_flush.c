@@ -291,6 +291,7 @@ static int sync_locked(struct st_log *log, bool close_rp, struct st_seg **sealed
         st__seg_put(log->synced_seg);
         log->synced_seg = sn.tail;
         log->synced_pos = sn.w.pos;
+        st__repl_after_sync(log); /* leader-epoch cache, high-watermark checkpoint */
     } else {
         /* try again next round */
         pthread_mutex_lock(&log->mu);
