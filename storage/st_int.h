@@ -670,6 +670,7 @@ struct st_log {
                                 high watermark under it) */
     pthread_mutex_t hw_mu;
     int64_t hw_ckpt;         /* the value last written to ST_HW_NAME (flusher, sync_mu) */
+    int64_t hw_ckpt_ms;      /* when (st__mono_ms): at most one write a second per log */
     struct st_epoch_ent *ep; /* leader-epoch cache, epochs and starts increasing (mu) */
     int32_t ep_n, ep_cap;    /* (mu) */
     bool ep_loaded;          /* ep read from its file or rebuilt (mu) */
@@ -700,8 +701,8 @@ bool st__epoch_trim_start(struct st_log *log, int64_t start);
 /* Under mu: writes the file now if it is behind and the directory exists (0 or -errno). */
 int st__epoch_persist(struct st_log *log);
 /* The flusher, after a sync (sync_mu held, not mu): the epoch file if it is behind, the
- * high-watermark file if it moved. */
-void st__repl_after_sync(struct st_log *log);
+ * high-watermark file if it moved (at most once a second unless force: a clean close). */
+void st__repl_after_sync(struct st_log *log, bool force);
 /* Reads <dir>/high-watermark: the value, or 0. */
 int64_t st__hw_load(struct st_log *log);
 /* Frees the cache (st__log_free). */

@@ -127,7 +127,7 @@ static int write_small(struct st_log *log, const char *name, int64_t v)
     return err;
 }
 
-void st__repl_after_sync(struct st_log *log)
+void st__repl_after_sync(struct st_log *log, bool force)
 {
     if (atomic_load(&log->ep_dirty)) {
         pthread_mutex_lock(&log->mu);
@@ -140,8 +140,13 @@ void st__repl_after_sync(struct st_log *log)
     int64_t hw = st_log_high_watermark(log), d = st_log_durable_offset(log);
     if (hw > d)
         hw = d;
-    if (hw != log->hw_ckpt && write_small(log, ST_HW_NAME, hw) == 0)
+    int64_t now = st__mono_ms();
+    if (hw == log->hw_ckpt || (!force && now - log->hw_ckpt_ms < 1000))
+        return;
+    if (write_small(log, ST_HW_NAME, hw) == 0) {
         log->hw_ckpt = hw;
+        log->hw_ckpt_ms = now;
+    }
 }
 
 /* ---- truncation ------------------------------------------------------------------------------ */
@@ -250,7 +255,10 @@ static int truncate_locked(struct st_log *log, int64_t offset)
     if (err < 0)
         return err;
 
-    /* 3 */
+    /* 3 (the flusher may hold references on the old segments to digest them after its
+     * sync: marked done, it leaves the ones that change alone) */
+    for (int i = empty ? 0 : k; i < v->n; i++)
+        atomic_store(&v->s[i]->digested, true);
     for (int i = empty ? 0 : k + 1; i < v->n; i++)
         st__seg_unlink(v->s[i]);
     if (empty) {
