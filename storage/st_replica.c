@@ -88,7 +88,10 @@ int64_t st_log_high_watermark(const struct st_log *log)
     if (!atomic_load_explicit(&log->replicated, memory_order_acquire))
         return end;
     int64_t hw = atomic_load_explicit(&log->hw, memory_order_acquire);
-    return hw < end ? hw : end;
+    if (hw > end)
+        hw = end;
+    int64_t start = st_log_start_offset(log); /* DeleteRecords past it */
+    return hw < start ? start : hw;
 }
 
 int64_t st_log_set_high_watermark(struct st_log *log, int64_t hw)
