@@ -11,7 +11,10 @@
  * node always has.
  *
  * TRUNCATION RULE (what st_log_truncate does to the files, in this order, with sync_mu and mu
- * held, so that a kill -9 at any point leaves no byte of the old suffix to recovery):
+ * held): a kill -9 after the call returned never brings a byte of the cut suffix back; one
+ * during the call leaves a prefix of the old log, at or above the cut, with its leader-epoch
+ * file (not cut yet) still true of it, which the follower's next truncation cuts (it asks its
+ * leader again at start-up, KIP-279).
  *   1. the end offset, the high watermark, the LSO and the durable offset are lowered (readers
  *      stop short of the cut at once: read_range cuts at the batch of the end it loaded);
  *   2. the log's clean-shutdown record is removed, and a recovery point above the cut is
@@ -69,7 +72,6 @@ void st_log_set_replicated(struct st_log *log, bool replicated)
         if (hw > end)
             hw = end;
         atomic_store_explicit(&log->hw, hw, memory_order_release);
-        log->hw_ckpt = hw;
         atomic_store_explicit(&log->replicated, true, memory_order_release);
     } else if (!replicated) {
         atomic_store_explicit(&log->replicated, false, memory_order_release);
@@ -239,16 +241,17 @@ static int truncate_locked(struct st_log *log, int64_t offset)
             empty = true, new_end = offset;
     }
 
-    /* 1 */
+    /* 1: the end last, so that a reader loading the LSO or the high watermark then the end
+     * never sees them above it (hw_mu: no raise of the high watermark in between) */
     pthread_mutex_lock(&log->hw_mu);
-    atomic_store_explicit(&log->end_offset, new_end, memory_order_release);
     if (atomic_load(&log->hw) > new_end)
         atomic_store_explicit(&log->hw, new_end, memory_order_release);
-    pthread_mutex_unlock(&log->hw_mu);
     if (atomic_load(&log->lso) > new_end)
         atomic_store_explicit(&log->lso, new_end, memory_order_release);
     if (atomic_load(&log->durable_offset) > new_end)
         atomic_store_explicit(&log->durable_offset, new_end, memory_order_release);
+    atomic_store_explicit(&log->end_offset, new_end, memory_order_release);
+    pthread_mutex_unlock(&log->hw_mu);
 
     /* 2 */
     char path[ST_MAX_PATH];
@@ -262,7 +265,7 @@ static int truncate_locked(struct st_log *log, int64_t offset)
      * sync: marked done, it leaves the ones that change alone) */
     for (int i = empty ? 0 : k; i < v->n; i++)
         atomic_store(&v->s[i]->digested, true);
-    for (int i = empty ? 0 : k + 1; i < v->n; i++)
+    for (int i = v->n - 1; i >= (empty ? 0 : k + 1); i--) /* the newest first: a prefix stays */
         st__seg_unlink(v->s[i]);
     if (empty) {
         snprintf(path, sizeof(path), "%s/%s", log->dir, ST_FLOOR_NAME);
