@@ -416,6 +416,8 @@ START_TEST(t_epoch_cache_file_and_lookups)
     st_log_set_leader_epoch(fol, 2); /* not above the latest: nothing */
     append_plain(fol, 2, 1, 200);
     int64_t s4 = st_log_end_offset(fol);
+    st_log_set_leader_epoch(fol, 3); /* no batch of epoch 3: epoch 4 replaces it */
+    ck_assert_int_eq(st_log_latest_epoch(fol), 3);
     st_log_set_leader_epoch(fol, 4);
     append_plain(fol, 2, 2, 300);
     int64_t end = st_log_end_offset(fol);
