@@ -221,13 +221,13 @@ static int cut_segment(struct st_seg *s, int64_t pos)
 }
 
 /* Steps 1-5 (sync_mu and mu held, the log open, offset below the end). */
-static int truncate_locked(struct st_log *log, int64_t offset)
+static int truncate_locked(struct st_log *log, int64_t offset, bool all)
 {
     struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
     int64_t start = atomic_load_explicit(&log->start_offset, memory_order_relaxed);
     int k = -1;
     int64_t pos = 0, new_end = offset;
-    bool empty = offset <= start;
+    bool empty = all || offset <= start;
     if (!empty) {
         k = v->n - 1;
         while (k > 0 && v->s[k]->base > offset)
@@ -242,15 +242,22 @@ static int truncate_locked(struct st_log *log, int64_t offset)
     }
 
     /* 1: the end last, so that a reader loading the LSO or the high watermark then the end
-     * never sees them above it (hw_mu: no raise of the high watermark in between) */
+     * never sees them above it (hw_mu: no raise of the high watermark in between). A restart
+     * above the end (st_log_restart_at) moves them up instead: the start first. */
+    if (new_end > atomic_load(&log->end_offset)) {
+        atomic_store(&log->floor_offset, 0);
+        atomic_store_explicit(&log->start_offset, new_end, memory_order_release);
+    }
     pthread_mutex_lock(&log->hw_mu);
-    if (atomic_load(&log->hw) > new_end)
+    if (atomic_load(&log->hw) > new_end || all)
         atomic_store_explicit(&log->hw, new_end, memory_order_release);
     if (atomic_load(&log->lso) > new_end)
         atomic_store_explicit(&log->lso, new_end, memory_order_release);
-    if (atomic_load(&log->durable_offset) > new_end)
+    if (atomic_load(&log->durable_offset) > new_end || empty)
         atomic_store_explicit(&log->durable_offset, new_end, memory_order_release);
     atomic_store_explicit(&log->end_offset, new_end, memory_order_release);
+    if (atomic_load(&log->lso) < new_end && all)
+        atomic_store_explicit(&log->lso, new_end, memory_order_release);
     pthread_mutex_unlock(&log->hw_mu);
 
     /* 2 */
@@ -295,6 +302,7 @@ static int truncate_locked(struct st_log *log, int64_t offset)
                                 st__log_idx_cap(&log->cfg), false, log->store->fc, &s)) < 0)
             return err;
         s->absent = true;
+        s->prepared = false; /* its first append makes the directory and the file */
         s->grace = &log->grace;
         s->w = (struct st_wstate){.next_offset = offset, .max_ts = -1, .tidx_last_ts = -1};
         s->rd_chunks = st__log_digest_chunks(&log->cfg);
@@ -324,12 +332,12 @@ static int truncate_locked(struct st_log *log, int64_t offset)
     } else if ((err = st__log_reload(log)) < 0) {
         return err;
     }
-    if (st__epoch_load(log) == 0 && st__epoch_cut(log, new_end))
+    if (st__epoch_load(log) == 0 && st__epoch_cut(log, empty ? INT64_MIN : new_end))
         (void)st__epoch_persist(log); /* else the next sync's; after a crash, cut at load */
     return 0;
 }
 
-int st_log_truncate(struct st_log *log, int64_t offset)
+static int truncate_call(struct st_log *log, int64_t offset, bool all)
 {
     if (offset < 0)
         return -EINVAL;
@@ -339,9 +347,10 @@ int st_log_truncate(struct st_log *log, int64_t offset)
     pthread_mutex_lock(&log->sync_mu);
     pthread_mutex_lock(&log->mu);
     err = log->deleted ? -ENOENT : log->closed ? -ESHUTDOWN : log->cleaning ? -EBUSY : 0;
-    if (err == 0 && offset < atomic_load_explicit(&log->end_offset, memory_order_relaxed)) {
+    if (err == 0 &&
+        (all || offset < atomic_load_explicit(&log->end_offset, memory_order_relaxed))) {
         log->pristine = false;
-        err = truncate_locked(log, offset);
+        err = truncate_locked(log, offset, all);
     }
     pthread_mutex_unlock(&log->mu);
     pthread_mutex_unlock(&log->sync_mu);
@@ -350,4 +359,14 @@ int st_log_truncate(struct st_log *log, int64_t offset)
     if (err == 0)
         st_log_request_sync(log); /* a recovery point for the new tail */
     return err;
+}
+
+int st_log_truncate(struct st_log *log, int64_t offset)
+{
+    return truncate_call(log, offset, false);
+}
+
+int st_log_restart_at(struct st_log *log, int64_t offset)
+{
+    return truncate_call(log, offset, true);
 }

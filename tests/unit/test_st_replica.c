@@ -587,6 +587,64 @@ START_TEST(t_truncate_below_start_restarts_empty)
 }
 END_TEST
 
+/* A follower whose end is below its leader's log start: emptied and restarted there. */
+START_TEST(t_restart_at_above_end)
+{
+    struct st_log_config c = small_segments();
+    struct st_log *lead, *fol;
+    open_pair(&c, &lead, &fol);
+    append_plain(lead, 12, 2, 100);
+    size_t len;
+    uint8_t *b = log_bytes(lead, 0, &len);
+    size_t p = 0;
+    struct kp_batch_hdr h;
+    for (int i = 0; i < 6; i++) {
+        ck_assert_int_eq(kp_batch_parse_hdr(b + p, len - p, &h), 0);
+        p += kp_batch_size(&h);
+    }
+    free(b);
+    int64_t B = h.base_offset + h.last_offset_delta + 1; /* the 7th batch */
+    st_log_set_leader_epoch(fol, 3);
+    append_plain(fol, 2, 1, 50); /* a divergent history, below B */
+    ck_assert_int_lt(st_log_end_offset(fol), B);
+    st_log_set_replicated(fol, true);
+    ck_assert_int_eq(st_log_restart_at(fol, B), 0);
+    ck_assert_int_eq(st_log_start_offset(fol), B);
+    ck_assert_int_eq(st_log_end_offset(fol), B);
+    ck_assert_int_eq(st_log_high_watermark(fol), B);
+    ck_assert_int_eq(st_log_lso(fol), B);
+    ck_assert_int_eq(st_log_latest_epoch(fol), -1);
+    follow(lead, fol, 3);
+    size_t la, lb;
+    uint8_t *x = log_bytes(lead, B, &la), *y = log_bytes(fol, B, &lb);
+    ck_assert_uint_eq(la, lb);
+    ck_assert(memcmp(x, y, la) == 0);
+    free(x);
+    free(y);
+    /* after a crash as after a clean close */
+    st_log_put(lead);
+    st_log_put(fol);
+    st_store_close(store);
+    tst_store_unclean(dir);
+    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    lead = tst_log_get(store, "lead", 4, 0);
+    fol = tst_log_get(store, "fol", 3, 0);
+    ck_assert_int_eq(st_log_start_offset(fol), B);
+    ck_assert_int_eq(st_log_end_offset(fol), st_log_end_offset(lead));
+    /* a log never written restarts without files */
+    ck_assert_int_eq(st_topic_create(store, "new", 1, &c), 0);
+    struct st_log *n = st_log_get(store, "new", 3, 0);
+    ck_assert_int_eq(st_log_restart_at(n, 40), 0);
+    ck_assert_int_eq(st_log_start_offset(n), 40);
+    ck_assert_int_eq(st_log_end_offset(n), 40);
+    append_plain(n, 1, 1, 10);
+    ck_assert_int_eq(st_log_end_offset(n), 41);
+    st_log_put(n);
+    st_log_put(lead);
+    st_log_put(fol);
+}
+END_TEST
+
 /* Producer and transaction state cut with the log: an abort marker cut reopens the txn. */
 START_TEST(t_truncate_cuts_txn_state)
 {
@@ -771,6 +829,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_truncate_then_follow_again);
     tcase_add_test(tc, t_truncate_below_start_restarts_empty);
     tcase_add_test(tc, t_truncate_cuts_txn_state);
+    tcase_add_test(tc, t_restart_at_above_end);
     tcase_add_test(tc, t_truncate_survives_kill);
     tcase_add_test(tc, t_truncate_with_readers);
     suite_add_tcase(s, tc);
