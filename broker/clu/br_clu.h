@@ -4,7 +4,8 @@
  * /brokers/ids/<id>, the controller election (/controller, /controller_epoch), and a view of
  * the live brokers and the controller for Metadata (M1); topics, their assignments and
  * partition states, the controller's duties (new partitions' states, leader election when a
- * leader dies or returns, deletions) and /cluster/id (M2). No data is replicated yet (M3).
+ * leader dies or returns, deletions) and /cluster/id (M2); the leader's side of replication
+ * (M3: br_clu_repl.h, the ISR changes a leader writes).
  *
  * Contract
  * - br_clu_open() runs on the starting thread and blocks: it connects (at most
