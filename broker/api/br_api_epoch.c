@@ -30,8 +30,10 @@ static void answer_one(struct br_ctx *x, struct kp_str topic, bool allowed,
                        const struct kp_offset_for_leader_epoch_req_partition *rq,
                        struct kp_offset_for_leader_epoch_resp_partition *o)
 {
-    *o = (struct kp_offset_for_leader_epoch_resp_partition){
-        .error_code = KP_ERR_NONE, .partition = rq->partition, .leader_epoch = -1, .end_offset = -1};
+    *o = (struct kp_offset_for_leader_epoch_resp_partition){.error_code = KP_ERR_NONE,
+                                                            .partition = rq->partition,
+                                                            .leader_epoch = -1,
+                                                            .end_offset = -1};
     size_t len = topic.len > 0 ? (size_t)topic.len : 0;
     if (!allowed) {
         o->error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;

@@ -97,8 +97,10 @@ static int notify_change(struct br_clu *c, const struct br_repl_isr *w)
     int pl = snprintf(path, sizeof path, "%s/isr_change_", dir);
     if (pl < 0 || (size_t)pl >= sizeof path)
         return ZBADARGUMENTS;
-    int jl = snprintf(json, sizeof json, "{\"version\":1,\"partitions\":[{\"topic\":\"%s\","
-                      "\"partition\":%d}]}", w->topic, (int)w->partition);
+    int jl = snprintf(json, sizeof json,
+                      "{\"version\":1,\"partitions\":[{\"topic\":\"%s\","
+                      "\"partition\":%d}]}",
+                      w->topic, (int)w->partition);
     if (jl < 0 || (size_t)jl >= sizeof json)
         return ZBADARGUMENTS;
     return zoo_create(c->zh, path, json, jl, &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, NULL, 0);

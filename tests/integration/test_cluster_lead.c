@@ -72,7 +72,6 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-
 static void zk_put(const char *path, const char *data, int flags)
 {
     int rc = zoo_create(ZH, path, data, (int)strlen(data), &ZOO_OPEN_ACL_UNSAFE, flags, NULL, 0);
@@ -123,8 +122,9 @@ static int32_t make_topic(const char *topic, const char *config_json)
         zk_put(p, config_json, 0);
     }
     snprintf(p, sizeof p, "%s/brokers/topics/%s", chroot_, topic);
-    zk_put(p, "{\"version\":2,\"partitions\":{\"0\":[1,2,3]},\"adding_replicas\":{},"
-              "\"removing_replicas\":{}}",
+    zk_put(p,
+           "{\"version\":2,\"partitions\":{\"0\":[1,2,3]},\"adding_replicas\":{},"
+           "\"removing_replicas\":{}}",
            0);
     int64_t until = now_ms() + WAIT_MS;
     for (;;) {
