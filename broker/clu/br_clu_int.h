@@ -38,6 +38,8 @@ struct cpart {
     struct br_clu_replicas rep; /* the assignment */
     struct br_clu_state st;     /* valid when zver >= 0 */
     int32_t zver;               /* the state znode's version; -1: no state yet */
+    int32_t told; /* M3: 1 + the leader epoch its log was given as leader (br_clu__lead);
+                     0: none */
 };
 
 struct ctopic {

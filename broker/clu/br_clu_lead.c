@@ -35,6 +35,32 @@ static bool internal(const char *name)
     return strcmp(name, "__consumer_offsets") == 0 || strcmp(name, "__transaction_state") == 0;
 }
 
+/* Whether the published view (c->topics, sorted by name) already told the log of partition p
+ * of topic name that this broker leads it at leader_epoch with rf replicas: nothing to tell it
+ * again (st_log_set_leader_epoch opens a dormant log). (The controller patches the states it
+ * writes into the published view, leaving told as it was.) */
+static bool led_already(const struct br_clu *c, const char *name, int32_t p, int32_t leader_epoch,
+                        int32_t rf)
+{
+    int lo = 0, hi = c->ntopics;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        int cmp = strcmp(c->topics[mid].name, name);
+        if (cmp == 0) {
+            const struct ctopic *t = &c->topics[mid];
+            if (p >= t->np)
+                return false;
+            const struct cpart *cp = &t->p[p];
+            return cp->told == leader_epoch + 1 && cp->rep.n == rf;
+        }
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
 void br_clu__lead(struct br_clu *c, struct ctopic *nt, int n)
 {
     struct st_store *store = c->conf.store;
@@ -48,15 +74,17 @@ void br_clu__lead(struct br_clu *c, struct ctopic *nt, int n)
             continue;
         size_t len = strlen(t->name);
         for (int32_t p = 0; p < t->np; p++) {
-            const struct cpart *cp = &t->p[p];
+            struct cpart *cp = &t->p[p];
             if (cp->zver < 0 || cp->st.leader != me)
                 continue;
             struct st_log *log = st_log_get(store, t->name, len, p);
             if (!log)
                 continue;
-            /* (both idempotent: a view read again changes nothing) */
-            st_log_set_leader_epoch(log, cp->st.leader_epoch);
-            st_log_set_replicated(log, cp->rep.n > 1);
+            if (!led_already(c, t->name, p, cp->st.leader_epoch, cp->rep.n)) {
+                st_log_set_leader_epoch(log, cp->st.leader_epoch);
+                st_log_set_replicated(log, cp->rep.n > 1);
+            }
+            cp->told = cp->st.leader_epoch + 1;
             if (cp->rep.n <= 1) {
                 st_log_put(log);
                 continue;
