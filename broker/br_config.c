@@ -72,6 +72,9 @@ static const struct key_def keys[] = {
     {"default.replication.factor", K_I32, OFF(default_replication_factor), 0, 1, 16, "1",
      "replicas of each partition of a topic created without one (a cluster; a single node "
      "has 1)"},
+    {"replica.lag.time.max.ms", K_I64, OFF(replica_lag_time_max_ms), 0, 100, I32_MAX, "30000",
+     "a follower that has not caught up with the leader's end for this long leaves the ISR "
+     "(a cluster)"},
     {"topic.partitions.max", K_I32, OFF(topic_partitions_max), 0, 1, ST_MAX_PARTITIONS, "4096",
      "most partitions one topic may have"},
     {"auto.create.topics.enable", K_BOOL, OFF(auto_create_topics), 0, 0, 0, "true",
@@ -257,7 +260,6 @@ static const char *const ignored[] = {
     "transaction.state.log.num.partitions",
     "share.coordinator.state.topic.replication.factor",
     "share.coordinator.state.topic.min.isr",
-    "replica.lag.time.max.ms",
 };
 #define NIGNORED (sizeof(ignored) / sizeof(ignored[0]))
 

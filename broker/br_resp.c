@@ -134,8 +134,21 @@ int br_resp_add_dwait(struct br_resp *r, struct st_log *log, int64_t need)
         r->dwaits = nd;
         r->cap_dwaits = ncap;
     }
-    r->dwaits[r->ndwaits++] = (struct br_durable_wait){log, need};
+    r->dwaits[r->ndwaits++] = (struct br_durable_wait){.log = log, .need = need};
     return 0;
+}
+
+int br_resp_add_hwait(struct br_resp *r, struct st_log *log, int64_t need, int32_t slot,
+                      int32_t min_isr)
+{
+    int rc = br_resp_add_dwait(r, log, need);
+    if (rc == 0) {
+        struct br_durable_wait *d = &r->dwaits[r->ndwaits - 1];
+        d->hw = true;
+        d->slot = slot;
+        d->min_isr = min_isr;
+    }
+    return rc;
 }
 
 void br_resp_free(struct br_resp *r)

@@ -68,6 +68,13 @@ struct br_piece {
 struct br_durable_wait {
     struct st_log *log; /* reference held until the response is ready */
     int64_t need;       /* st_log_durable_offset(log) >= need */
+    /* acks=all on a replicated partition (br_resp_add_hwait): st_log_high_watermark(log) >= need
+     * instead; slot: the handler's index of the partition's answer; min_isr: the topic's
+     * min.insync.replicas when it appended; done: answered (the handler's) */
+    bool hw;
+    bool done;
+    int32_t slot;
+    int32_t min_isr;
 };
 
 struct br_resp;
@@ -130,6 +137,10 @@ void br_resp_reset(struct br_resp *r);
 int br_resp_scratch(struct br_resp *r, size_t cap);
 /* Durable wait list; takes the log reference. 0 or -ENOMEM. */
 int br_resp_add_dwait(struct br_resp *r, struct st_log *log, int64_t need);
+/* A high-watermark wait (acks=all, replicated log: br_durable_wait.hw); takes the log
+ * reference. 0 or -ENOMEM. */
+int br_resp_add_hwait(struct br_resp *r, struct st_log *log, int64_t need, int32_t slot,
+                      int32_t min_isr);
 /* Frees the slot's buffers and references, then the slot (NULL: nothing). */
 void br_resp_free(struct br_resp *r);
 

@@ -724,6 +724,15 @@ static int cluster_topic_config(struct st_log_config *lc, const char *key, const
                                                                                        : 0;
 }
 
+/* An ISR change moved a high watermark (the cluster thread): the produce requests waiting
+ * for acks=all (SYNC waits) and the fetches waiting for data (APPEND) look again. */
+static void cluster_hw_moved(void *arg)
+{
+    struct br_server *srv = arg;
+    br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_SYNC);
+    br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_APPEND);
+}
+
 /* With zookeeper.connect: join the cluster (br_clu.h) once the listeners are bound and the
  * state is open, before clients are let in; the loops' contexts read its view. */
 static int open_cluster(struct br_server *srv)
@@ -739,6 +748,9 @@ static int open_cluster(struct br_server *srv)
         .store = srv->store,
         .log_defaults = cfg->log,
         .topic_config = cluster_topic_config,
+        .replica_lag_time_max_ms = cfg->replica_lag_time_max_ms,
+        .hw_moved = cluster_hw_moved,
+        .hw_arg = srv,
     };
     cluster_endpoints(srv, &cc);
     char err[1024];

@@ -80,7 +80,7 @@
     X(DELETE_TOPICS,            20, "DeleteTopics",            SERVED, 0,  6,  0, 6,  4,  delete_topics) \
     X(DELETE_RECORDS,           21, "DeleteRecords",           SERVED, 0,  2,  0, 2,  2,  delete_records) \
     X(INIT_PRODUCER_ID,         22, "InitProducerId",          SERVED, 0,  4,  0, 4,  2,  init_producer_id) \
-    X(OFFSET_FOR_LEADER_EPOCH,  23, "OffsetForLeaderEpoch",    CODEC,  -1, -1, 0, 4,  4,  offset_for_leader_epoch) \
+    X(OFFSET_FOR_LEADER_EPOCH,  23, "OffsetForLeaderEpoch",    SERVED, 2,  4,  0, 4,  4,  offset_for_leader_epoch) \
     X(ADD_PARTITIONS_TO_TXN,    24, "AddPartitionsToTxn",      SERVED, 0,  3,  0, 3,  3,  add_partitions_to_txn) \
     X(ADD_OFFSETS_TO_TXN,       25, "AddOffsetsToTxn",         SERVED, 0,  3,  0, 3,  3,  add_offsets_to_txn) \
     X(END_TXN,                  26, "EndTxn",                  SERVED, 0,  3,  0, 3,  3,  end_txn) \

@@ -9,8 +9,15 @@
  * by topic id (st_topic_id), and an id this broker does not know answers UNKNOWN_TOPIC_ID.
  *
  * Rules (kafka-protocol-notes §7):
- * - high watermark = log end offset; last stable offset = st_log_lso (the first offset of the
- *   oldest open transaction, else the end); log start offset; preferred read replica -1.
+ * - high watermark = log end offset on an unreplicated log (a single node, replication factor
+ *   1); on a replicated one (a cluster, rf > 1: br_clu_repl.h) st_log_high_watermark, below
+ *   which consumers read (st_log_read_upto; an offset in [HW, end] is empty, not out of
+ *   range), while a follower (replica_id >= 0) reads up to the end and its fetch_offset is its
+ *   log end offset, which moves the HW (woken: acks=all produces, parked fetches);
+ *   current_leader_epoch off the leader's: FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH;
+ *   a replica_id that is not a replica: NOT_LEADER_OR_FOLLOWER. Last stable offset = st_log_lso
+ * (the first offset of the oldest open transaction, else the end); log start offset; preferred read
+ * replica -1.
  * - isolation_level 1 (read_committed, KIP-98): the read stops at the LSO (a batch boundary:
  *   st_log_read_upto), a fetch_offset in [LSO, HW] is empty and not an error (it may park
  *   until a marker moves the LSO), and aborted_transactions lists the aborted transactions
@@ -38,6 +45,9 @@
 #include <string.h>
 
 #include "br_api.h"
+#include "br_clu.h"
+#include "br_clu_repl.h"
+#include "br_cotopic.h"
 #include "br_quota.h"
 #include "kp_msg_sec.h"
 #include "br_log.h"
@@ -48,6 +58,8 @@ struct fetch_part {
     int64_t offset;
     int32_t partition;
     int32_t max_bytes;
+    int32_t cur_epoch; /* current_leader_epoch (-1: not given) */
+    int16_t err;       /* found when the request came (leader epoch, replica), else NONE */
 };
 
 struct fetch_topic {
@@ -64,6 +76,7 @@ struct fetch_state {
     const struct br_peer *peer;
     int16_t version;
     int8_t isolation;
+    bool replica;         /* a follower's fetch in a cluster (replica_id >= 0): up to the log end */
     int32_t aborted_room; /* aborted entries the response reserves room for (grows) */
     int32_t min_bytes;
     int32_t max_bytes;
@@ -100,6 +113,7 @@ static int save_request(struct br_req *q, struct br_resp *r, const struct kp_fet
         .peer = q->peer,
         .version = q->api_version,
         .isolation = req->isolation_level == 1 ? 1 : 0,
+        .replica = req->replica_id >= 0 && q->x->clu,
         .aborted_room = 0,
         .min_bytes = req->min_bytes,
         .max_bytes = req->max_bytes > 0 ? req->max_bytes : INT32_MAX,
@@ -123,7 +137,8 @@ static int save_request(struct br_req *q, struct br_resp *r, const struct kp_fet
         for (int32_t j = 0; j < t->n_partitions; j++)
             parts[j] =
                 (struct fetch_part){t->partitions[j].fetch_offset, t->partitions[j].partition,
-                                    t->partitions[j].partition_max_bytes};
+                                    t->partitions[j].partition_max_bytes,
+                                    t->partitions[j].current_leader_epoch, KP_ERR_NONE};
         parts += t->n_partitions;
     }
     r->hstate = st;
@@ -232,28 +247,40 @@ static int fetch_eval_once(struct br_resp *r, bool force)
                        (p.error_code = br_api_leader_err(st->x, t->name, (size_t)t->name_len,
                                                          fp->partition)) != KP_ERR_NONE) {
                 has_err = true; /* a cluster's, led elsewhere (or unknown there) */
+                if (log)        /* (a follower's copy) */
+                    st_log_put(log);
             } else if (!log) {
                 p.error_code = v >= 13 && t->name_len == 0 ? KP_ERR_UNKNOWN_TOPIC_ID
                                                            : KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
                 has_err = true;
+            } else if (fp->err != KP_ERR_NONE) {
+                p.error_code = fp->err; /* leader epoch, or not a replica (br_clu_repl.h) */
+                has_err = true;
+                st_log_put(log);
             } else {
                 int64_t start = st_log_start_offset(log);
-                int64_t lso = st_log_lso(log); /* before the end: never above it */
-                int64_t hw = st_log_end_offset(log);
-                int64_t upto = st->isolation == 1 ? lso : hw;
+                /* a replicated log (a cluster, replication factor > 1): consumers read below
+                 * the high watermark, followers up to the end; else the HW is the end */
+                bool repl = st_log_replicated(log);
+                int64_t lso = st_log_lso(log); /* before the end: never above it (or the HW) */
+                int64_t hw = repl ? st_log_high_watermark(log) : 0;
+                int64_t end = st_log_end_offset(log);
+                if (!repl)
+                    hw = end;
+                int64_t upto = st->replica ? end : st->isolation == 1 ? lso : hw;
+                bool bounded = st->isolation == 1 || (repl && !st->replica);
                 p.high_watermark = hw;
                 p.last_stable_offset = lso;
                 p.log_start_offset = start;
-                if (fp->offset < start || fp->offset > hw) {
+                if (fp->offset < start || fp->offset > end) {
                     p.error_code = KP_ERR_OFFSET_OUT_OF_RANGE;
                     has_err = true;
                 } else if (fp->offset < upto && fp->max_bytes > 0 &&
                            (total == 0 || remaining > 0)) {
                     size_t limit =
                         (size_t)fp->max_bytes < remaining ? (size_t)fp->max_bytes : remaining;
-                    int rrc = st->isolation == 1
-                                  ? st_log_read_upto(log, fp->offset, limit, upto, &rd)
-                                  : st_log_read(log, fp->offset, limit, &rd);
+                    int rrc = bounded ? st_log_read_upto(log, fp->offset, limit, upto, &rd)
+                                      : st_log_read(log, fp->offset, limit, &rd);
                     if (rrc == -ERANGE) {
                         p.error_code = KP_ERR_OFFSET_OUT_OF_RANGE;
                         has_err = true;
@@ -355,6 +382,46 @@ static void fetch_wake(struct br_resp *r, enum br_wake why, void *arg)
     br_ready(st->x, r);
 }
 
+/*
+ * In a cluster, once per request: each partition this broker leads with replication factor
+ * > 1 checks current_leader_epoch (consumers and followers), and a follower's fetch_offset is
+ * recorded as its log end offset, which may move the high watermark (br_clu_repl.h): the
+ * requests waiting for it (acks=all produces, long-polling fetches) then look again.
+ */
+static void fetch_replication(struct br_ctx *x, struct fetch_state *st, int32_t replica_id)
+{
+    struct br_repl *repl = br_clu_repl(x->clu);
+    bool moved = false;
+    for (int32_t i = 0; i < st->n_topics; i++) {
+        const struct fetch_topic *t = &st->topics[i];
+        if (t->denied || t->name_len == 0 || br_cotopic_internal(t->name, (size_t)t->name_len))
+            continue;
+        for (int32_t j = 0; j < t->n_parts; j++) {
+            struct fetch_part *fp = &t->parts[j];
+            if (!st->replica && fp->cur_epoch < 0)
+                continue;
+            if (br_api_leader_err(x, t->name, (size_t)t->name_len, fp->partition) != KP_ERR_NONE)
+                continue; /* (answered by the evaluation) */
+            struct st_log *log = st_log_get(x->store, t->name, (size_t)t->name_len, fp->partition);
+            if (!log)
+                continue;
+            if (st->replica) {
+                bool m = false;
+                fp->err =
+                    br_repl_replica_fetch(repl, log, replica_id, fp->cur_epoch, fp->offset, &m);
+                moved |= m;
+            } else {
+                fp->err = br_repl_check_epoch(repl, log, fp->cur_epoch);
+            }
+            st_log_put(log);
+        }
+    }
+    if (moved) {
+        x->ops->notify(x, BR_WAIT_SYNC); /* acks=all produces (br_api_produce.c) */
+        x->ops->notify(x, BR_WAIT_APPEND);
+    }
+}
+
 int br_api_fetch(struct br_req *q, struct br_resp *r)
 {
     struct br_ctx *x = q->x;
@@ -365,6 +432,8 @@ int br_api_fetch(struct br_req *q, struct br_resp *r)
     rc = save_request(q, r, &req);
     if (rc < 0)
         return rc;
+    if (x->clu)
+        fetch_replication(x, r->hstate, req.replica_id);
     bool force = req.max_wait_ms <= 0 || x->ops->stopping(x);
     /* parked (counted as a waiter) before looking at the logs: an append that lands after our
      * look sees the count and wakes us (br_ctx.h) */

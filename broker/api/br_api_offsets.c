@@ -7,7 +7,8 @@
  * and with up to max_num_offsets of them; here a timestamp gets v1's answer and exactly one
  * offset is given whatever max_num_offsets says.
  *
- * timestamp -1 (latest) answers the high watermark (= log end), or with isolation_level 1
+ * timestamp -1 (latest) answers the high watermark (the log end; on a replicated log of a
+ * cluster st_log_high_watermark, and lookups by time stop below it), or with isolation_level 1
  * (read_committed, v2) the last stable offset (st_log_lso), -2 (earliest) the log start
  * offset; a lookup by time under read_committed answers -1 when the record found is at or past
  * the LSO (Kafka's Partition.fetchOffsetForTimestamp). Any other timestamp answers
@@ -122,8 +123,13 @@ static void answer_one(struct br_ctx *x, struct kp_str topic, int64_t ts, bool c
             return; /* empty: offset -1 */
         }
     }
+    /* a replicated log (a cluster, replication factor > 1): what consumers may read ends at
+     * the high watermark (the LSO never passes it), as Kafka answers */
+    bool repl = st_log_replicated(log);
     if (ts == KP_LIST_OFFSETS_LATEST) {
-        o->offset = committed ? st_log_lso(log) : st_log_end_offset(log);
+        o->offset = committed ? st_log_lso(log)
+                    : repl    ? st_log_high_watermark(log)
+                              : st_log_end_offset(log);
     } else if (ts == KP_LIST_OFFSETS_EARLIEST) {
         o->offset = st_log_start_offset(log);
     } else if (ts < 0) {
@@ -140,7 +146,8 @@ static void answer_one(struct br_ctx *x, struct kp_str topic, int64_t ts, bool c
             br_err_limited("ListOffsets %s-%d by time: %s", BR_LOG_KSTR(topic), o->partition_index,
                            strerror(-trc));
             o->error_code = KP_ERR_KAFKA_STORAGE_ERROR;
-        } else if (committed && o->offset >= st_log_lso(log)) {
+        } else if ((committed && o->offset >= st_log_lso(log)) ||
+                   (repl && o->offset >= st_log_high_watermark(log))) {
             o->offset = -1; /* not yet decided: invisible to read_committed */
             o->timestamp = -1;
         }

@@ -35,6 +35,8 @@
 #include <string.h>
 
 #include "br_api.h"
+#include "br_clu.h"
+#include "br_clu_repl.h"
 #include "br_cotopic.h"
 #include "br_quota.h"
 #include "br_rezip.h"
@@ -168,11 +170,22 @@ static int16_t rezip(struct br_ctx *x, uint8_t **batch, size_t *len, const struc
     return KP_ERR_NONE;
 }
 
+/* What append_one needs beyond its partition: the request's acks and transactional id, the
+ * answer's slot (its index over every partition of the request), what it reports. */
+struct append_ctx {
+    int16_t acks;
+    struct kp_str txn_id;
+    int32_t slot;
+    bool appended; /* something was written: fetches waiting for data look again */
+    bool hw_moved; /* a high watermark moved: acks=all produces look again */
+};
+
 static int16_t append_one(struct br_req *q, const struct kp_str topic,
-                          const struct kp_produce_req_partition *p, int16_t acks,
-                          struct kp_str txn_id, struct kp_produce_resp_partition *o,
-                          struct br_resp *r, bool *appended)
+                          const struct kp_produce_req_partition *p, struct append_ctx *ac,
+                          struct kp_produce_resp_partition *o, struct br_resp *r)
 {
+    int16_t acks = ac->acks;
+    struct kp_str txn_id = ac->txn_id;
     struct br_ctx *x = q->x;
     const char *why = NULL;
     int16_t err = KP_ERR_NONE;
@@ -217,10 +230,16 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
                              : "batch larger than message.max.bytes";
         goto out;
     }
-    if (acks == -1 && st_log_min_insync_replicas(log) > 1) {
-        /* one replica in sync (this node): fewer than min.insync.replicas, as Kafka answers */
+    /* a partition of replication factor > 1 this broker leads: its ISR (br_clu_repl.h);
+     * else one replica in sync (this node) */
+    struct br_repl *repl = x->clu ? br_clu_repl(x->clu) : NULL;
+    int32_t isr = repl ? br_repl_isr_size(repl, log) : -ENOENT;
+    int32_t min_isr = st_log_min_insync_replicas(log);
+    if (acks == -1 && min_isr > (isr >= 0 ? isr : 1)) {
+        /* fewer replicas in sync than min.insync.replicas, as Kafka answers */
         err = KP_ERR_NOT_ENOUGH_REPLICAS;
-        why = "min.insync.replicas above the 1 replica in sync";
+        why = isr >= 0 ? "the ISR is smaller than min.insync.replicas"
+                       : "min.insync.replicas above the 1 replica in sync";
         goto out;
     }
     int rc = kp_batch_validate(batch, len, KP_BATCH_FROM_PRODUCER, &hdr);
@@ -260,12 +279,22 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
                  q->peer->name, BR_LOG_KSTR(topic), p->partition_index, (long long)hdr.producer_id,
                  hdr.base_sequence, (long long)res.base_offset);
     } else {
-        *appended = true;
+        ac->appended = true;
         br_stats_produced(x->stats, topic.ptr, (size_t)topic.len, len, hdr.record_count);
     }
     o->base_offset = res.base_offset;
     o->log_append_time_ms = res.log_append_time;
     o->log_start_offset = res.log_start_offset;
+    if (isr >= 0) {
+        /* replicated: the HW follows the end when the ISR is this broker alone; acks=all is
+         * answered once the HW passes the batch (produce_resolve) */
+        ac->hw_moved |= br_repl_appended(repl, log);
+        struct st_log *ref =
+            acks == -1 ? st_log_get(x->store, topic.ptr, (size_t)topic.len, p->partition_index)
+                       : NULL;
+        if (ref && br_resp_add_hwait(r, ref, res.last_offset + 1, ac->slot, min_isr) < 0)
+            st_log_put(ref); /* cannot wait: answered now; the data is written */
+    }
     if (res.sync_needed && acks != 0) {
         st_log_request_sync(log);
         if (br_resp_add_dwait(r, log, res.last_offset + 1) == 0)
@@ -288,14 +317,6 @@ out:
     return err;
 }
 
-static bool all_durable(struct br_resp *r)
-{
-    for (int i = 0; i < r->ndwaits; i++)
-        if (st_log_durable_offset(r->dwaits[i].log) < r->dwaits[i].need)
-            return false;
-    return true;
-}
-
 static void drop_dwaits(struct br_resp *r)
 {
     for (int i = 0; i < r->ndwaits; i++)
@@ -303,15 +324,134 @@ static void drop_dwaits(struct br_resp *r)
     r->ndwaits = 0;
 }
 
-/* A parked produce: some log was fdatasynced; ready once every log it waits on is durable
- * far enough. */
+/*
+ * The answer of a produce with acks=all waits (r->hstate while parked): a copy of the response
+ * made when it was first encoded (the request's bytes and the arena are reused once the
+ * handler returns), whose partitions' errors the waits may change, and which is then encoded
+ * again.
+ */
+struct produce_saved {
+    struct kp_produce_resp resp;
+    struct kp_produce_resp_partition *parts; /* every partition's answer, by slot */
+    int32_t nparts;
+    bool changed;
+};
+
+/* Copies resp into r's scratch memory (r->hstate); 0 or -ENOMEM. */
+static int produce_save(struct br_resp *r, const struct kp_produce_resp *resp)
+{
+    size_t np = 0, names = 0;
+    for (int32_t i = 0; i < resp->n_topics; i++) {
+        np += (size_t)resp->topics[i].n_partitions;
+        names += (size_t)(resp->topics[i].name.len > 0 ? resp->topics[i].name.len : 0);
+    }
+    size_t need = br_align8(sizeof(struct produce_saved)) +
+                  br_align8((size_t)resp->n_topics * sizeof(struct kp_produce_resp_topic)) +
+                  br_align8(np * sizeof(struct kp_produce_resp_partition)) + names + 8;
+    int rc = br_resp_scratch(r, need);
+    if (rc < 0)
+        return rc;
+    uint8_t *m = r->scratch;
+    struct produce_saved *ps = (struct produce_saved *)m;
+    m += br_align8(sizeof(*ps));
+    struct kp_produce_resp_topic *topics = (struct kp_produce_resp_topic *)m;
+    m += br_align8((size_t)resp->n_topics * sizeof(*topics));
+    struct kp_produce_resp_partition *parts = (struct kp_produce_resp_partition *)m;
+    m += br_align8(np * sizeof(*parts));
+    char *name = (char *)m;
+    *ps = (struct produce_saved){.resp = *resp, .parts = parts, .nparts = (int32_t)np};
+    ps->resp.topics = topics;
+    size_t k = 0;
+    for (int32_t i = 0; i < resp->n_topics; i++) {
+        const struct kp_produce_resp_topic *t = &resp->topics[i];
+        int32_t nl = t->name.len > 0 ? t->name.len : 0;
+        if (nl)
+            memcpy(name, t->name.ptr, (size_t)nl);
+        topics[i] =
+            (struct kp_produce_resp_topic){.name = {t->name.len >= 0 ? name : NULL, t->name.len},
+                                           .n_partitions = t->n_partitions,
+                                           .partitions = &parts[k]};
+        name += nl;
+        for (int32_t j = 0; j < t->n_partitions; j++)
+            parts[k++] = t->partitions[j];
+    }
+    r->hstate = ps;
+    return 0;
+}
+
+static void answer_error(struct produce_saved *ps, int32_t slot, int16_t err)
+{
+    if (!ps || slot < 0 || slot >= ps->nparts)
+        return;
+    struct kp_produce_resp_partition *o = &ps->parts[slot];
+    o->error_code = err;
+    o->base_offset = -1;
+    o->log_append_time_ms = -1;
+    o->log_start_offset = -1;
+    ps->changed = true;
+}
+
+/*
+ * Marks done what r waits on and can be answered now: a durable offset reached; a high
+ * watermark passed (NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR is then smaller than
+ * min.insync.replicas; NOT_LEADER_OR_FOLLOWER when this broker stopped leading); at the
+ * deadline every wait (REQUEST_TIMED_OUT for a high watermark not reached). true when none
+ * is left.
+ */
+static bool produce_resolve(struct br_ctx *x, struct br_resp *r, enum br_wake why)
+{
+    struct produce_saved *ps = r->hstate;
+    struct br_repl *repl = x->clu ? br_clu_repl(x->clu) : NULL;
+    bool left = false;
+    for (int i = 0; i < r->ndwaits; i++) {
+        struct br_durable_wait *d = &r->dwaits[i];
+        if (d->done)
+            continue;
+        if (!d->hw) {
+            d->done = st_log_durable_offset(d->log) >= d->need || why == BR_WAKE_DEADLINE;
+        } else {
+            int32_t isr = repl ? br_repl_isr_size(repl, d->log) : -ENOENT;
+            if (isr < 0) {
+                d->done = true;
+                answer_error(ps, d->slot, KP_ERR_NOT_LEADER_OR_FOLLOWER);
+            } else if (st_log_high_watermark(d->log) >= d->need) {
+                d->done = true;
+                if (isr < d->min_isr)
+                    answer_error(ps, d->slot, KP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND);
+            } else if (why == BR_WAKE_DEADLINE) {
+                d->done = true;
+                answer_error(ps, d->slot, KP_ERR_REQUEST_TIMED_OUT);
+            }
+        }
+        left |= !d->done;
+    }
+    return !left;
+}
+
+/* Every wait done: the response (encoded again if an answer changed). 0 or -errno. */
+static int produce_complete(struct br_resp *r)
+{
+    struct produce_saved *ps = r->hstate;
+    drop_dwaits(r);
+    r->hstate = NULL;
+    if (!ps || !ps->changed)
+        return 0;
+    br_resp_reset(r);
+    int rc = BR_ENCODE(r, kp_produce_resp_encode, &ps->resp);
+    return rc < 0 ? rc : 0;
+}
+
+/* A parked produce: some log was fdatasynced or a high watermark moved (SYNC), or its
+ * deadline passed; ready once nothing it waits on is left. */
 static void produce_wake(struct br_resp *r, enum br_wake why, void *arg)
 {
-    (void)why;
     struct br_ctx *x = arg;
-    if (!all_durable(r))
+    if (!produce_resolve(x, r, why))
         return;
-    drop_dwaits(r);
+    if (produce_complete(r) < 0) {
+        br_fail(x, r, "produce response");
+        return;
+    }
     br_ready(x, r);
 }
 
@@ -343,7 +483,8 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
         return -ENOMEM;
 
     bool bad_acks = req.acks != 0 && req.acks != 1 && req.acks != -1;
-    bool appended = false;
+    struct append_ctx ac = {.acks = req.acks, .txn_id = req.transactional_id};
+    r->hstate = NULL;
     bool any_error = false;
     /* Kafka's checks: WRITE on the transactional id, if any, then on each topic. */
     bool txn_denied = req.transactional_id.len >= 0 &&
@@ -374,16 +515,18 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
             else if (bad_acks)
                 o->error_code = KP_ERR_INVALID_REQUIRED_ACKS;
             else
-                o->error_code = append_one(q, t->name, &t->partitions[j], req.acks,
-                                           req.transactional_id, o, r, &appended);
+                o->error_code = append_one(q, t->name, &t->partitions[j], &ac, o, r);
+            ac.slot++;
             any_error |= o->error_code != KP_ERR_NONE;
             br_stats_produce_error(q->x->stats, o->error_code);
         }
         topics[i] = (struct kp_produce_resp_topic){
             .name = t->name, .n_partitions = t->n_partitions, .partitions = ps};
     }
-    if (appended)
+    if (ac.appended)
         q->x->ops->notify(q->x, BR_WAIT_APPEND);
+    if (ac.hw_moved)
+        q->x->ops->notify(q->x, BR_WAIT_SYNC);
 
     if (req.acks == 0) {
         r->throttle_ms = br_quota_charge(q->x, q->peer, BR_QUOTA_PRODUCE, (double)q->frame_len);
@@ -407,16 +550,31 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
         return rc;
     }
     if (r->ndwaits > 0) {
-        /* parked (counted as a waiter) before looking, so a sync completing right now either
-         * is seen here or wakes us (br_ctx.h) */
-        rc = br_park(q->x, r, BR_WAIT_SYNC, INT64_MAX, produce_wake, q->x);
+        bool hw = false;
+        for (int i = 0; i < r->ndwaits; i++)
+            hw |= r->dwaits[i].hw;
+        /* acks=all on a replicated partition: answered by the request's timeout at the latest
+         * (its errors may change meanwhile: a copy of the answer is kept) */
+        int64_t deadline = INT64_MAX;
+        if (hw) {
+            deadline = q->x->ops->now_ms(q->x) + (req.timeout_ms > 0 ? req.timeout_ms : 0);
+            if ((rc = produce_save(r, &resp)) < 0) {
+                drop_dwaits(r);
+                return rc;
+            }
+        }
+        /* parked (counted as a waiter) before looking, so a sync (or a high watermark moving)
+         * right now either is seen here or wakes us (br_ctx.h) */
+        rc = br_park(q->x, r, BR_WAIT_SYNC, deadline, produce_wake, q->x);
         if (rc < 0) {
             drop_dwaits(r);
+            r->hstate = NULL;
             return rc;
         }
-        if (all_durable(r)) {
+        if (produce_resolve(q->x, r, BR_WAKE_EVENT)) {
             br_unpark(q->x, r);
-            drop_dwaits(r);
+            if ((rc = produce_complete(r)) < 0)
+                return rc;
         }
     }
     return BR_REPLY;

@@ -396,6 +396,14 @@ static int read_brokers(struct br_clu *c)
 
 /* ---- the cluster thread --------------------------------------------------------------------- */
 
+/* How often the leader looks for followers out of sync: half replica.lag.time.max.ms, as
+ * Kafka's isr-expiration task. */
+static int64_t lag_tick_ms(const struct br_clu *c)
+{
+    int64_t lag = c->conf.replica_lag_time_max_ms > 0 ? c->conf.replica_lag_time_max_ms : 30000;
+    return lag / 2 > 50 ? lag / 2 : 50;
+}
+
 static void *clu_main(void *arg)
 {
     struct br_clu *c = arg;
@@ -407,9 +415,12 @@ static void *clu_main(void *arg)
         bool pending =
             need_session || need_register || need_ctl || need_ids || need_topics || need_reconcile;
         pthread_mutex_lock(&c->lock);
-        struct timespec dl = br_clu__deadline_in(pending ? RETRY_MS : 1000);
+        int64_t wait_ms = pending ? RETRY_MS : 1000;
+        if (br_repl_count(c->repl) > 0 && lag_tick_ms(c) < wait_ms)
+            wait_ms = lag_tick_ms(c); /* (followers out of sync are looked for) */
+        struct timespec dl = br_clu__deadline_in(wait_ms);
         while (!c->stop && !c->expired && !c->ids_dirty && !c->ctl_dirty && !c->state_dirty &&
-               !c->topics_dirty && !c->reqs)
+               !c->topics_dirty && !c->reqs && !c->isr_dirty)
             if (pthread_cond_timedwait(&c->cond, &c->lock, &dl) == ETIMEDOUT)
                 break;
         bool stop = c->stop;
@@ -422,7 +433,7 @@ static void *clu_main(void *arg)
         need_ids |= c->ids_dirty;
         need_ctl |= c->ctl_dirty;
         need_topics |= c->topics_dirty;
-        c->ids_dirty = c->ctl_dirty = c->topics_dirty = false;
+        c->ids_dirty = c->ctl_dirty = c->topics_dirty = c->isr_dirty = false;
         struct clu_req *reqs = c->reqs;
         c->reqs = NULL;
         pthread_mutex_unlock(&c->lock);
@@ -484,6 +495,8 @@ static void *clu_main(void *arg)
             else if (rc == ZOK)
                 need_reconcile = false;
         }
+        if (connected && !need_session && !need_topics && br_repl_count(c->repl) > 0)
+            (void)br_clu__isr_tick(c); /* (what failed is wanted again next turn) */
     }
     /* (br_clu_close: whatever was asked meanwhile is refused) */
     pthread_mutex_lock(&c->lock);
@@ -502,6 +515,7 @@ static void *clu_main(void *arg)
 static void clu_free(struct br_clu *c)
 {
     free(c->members);
+    br_repl_free(c->repl);
     br_clu__topics_free(c->topics, c->ntopics);
     free(c->big);
     pthread_cond_destroy(&c->cond);
@@ -532,6 +546,7 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
     c->controller = -1;
     c->ctl_zver = -1;
     c->big = malloc(BIG_MAX);
+    c->repl = br_repl_new(conf->broker_id, conf->replica_lag_time_max_ms, br_clu__isr_kick, c);
     pthread_mutex_init(&c->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -551,7 +566,7 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
     snprintf(c->p_topics, sizeof c->p_topics, "%s/brokers/topics", c->chroot);
     snprintf(c->p_deletes, sizeof c->p_deletes, "%s/admin/delete_topics", c->chroot);
     snprintf(c->p_configs, sizeof c->p_configs, "%s/config/topics", c->chroot);
-    if (!c->big)
+    if (!c->big || !c->repl)
         return open_fail(c, -ENOMEM, err, errlen, "cluster: out of memory");
 
     zoo_set_debug_level(ZOO_LOG_LEVEL_WARN);
@@ -642,6 +657,8 @@ bool br_clu__live(const struct br_clu *c, int32_t id)
             return true;
     return false;
 }
+
+struct br_repl *br_clu_repl(struct br_clu *c) { return c->repl; }
 
 int32_t br_clu_controller(struct br_clu *c, int64_t *epoch)
 {

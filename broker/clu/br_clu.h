@@ -4,7 +4,8 @@
  * /brokers/ids/<id>, the controller election (/controller, /controller_epoch), and a view of
  * the live brokers and the controller for Metadata (M1); topics, their assignments and
  * partition states, the controller's duties (new partitions' states, leader election when a
- * leader dies or returns, deletions) and /cluster/id (M2). No data is replicated yet (M3).
+ * leader dies or returns, deletions) and /cluster/id (M2); the leader's side of replication
+ * (M3: br_clu_repl.h, the ISR changes a leader writes).
  *
  * Contract
  * - br_clu_open() runs on the starting thread and blocks: it connects (at most
@@ -60,6 +61,12 @@ struct br_clu_conf {
      * skipped with a warning); topic_config may be NULL (defaults only). */
     struct st_log_config log_defaults;
     int (*topic_config)(struct st_log_config *lc, const char *key, const char *val);
+    /* M3 (br_clu_repl.h): replica.lag.time.max.ms (0: 30000); hw_moved (may be NULL) is
+     * called on the cluster thread when an ISR change it wrote moved a high watermark (the
+     * server wakes the produce and fetch requests waiting for it). */
+    int64_t replica_lag_time_max_ms;
+    void (*hw_moved)(void *arg);
+    void *hw_arg;
 };
 
 /* One partition as the cluster's view has it. */
@@ -124,6 +131,10 @@ int br_clu_add_partitions(struct br_clu *c, const char *name, int32_t total, int
  * Waits at most wait_ms for it to leave this broker's view. 0, -ENOENT, -EIO, -EAGAIN,
  * -ECANCELED. Not on a loop thread. */
 int br_clu_delete_topic(struct br_clu *c, const char *name, int64_t wait_ms);
+
+/* The leader's replica state of the partitions this broker leads (br_clu_repl.h); lives as
+ * long as c. */
+struct br_repl *br_clu_repl(struct br_clu *c);
 
 /* zookeeper.connect split: hosts (HOST:PORT,...) and chroot ("" or "/a/b"). -EINVAL. */
 int br_clu_parse_connect(const char *connect, char *hosts, size_t hcap, char *chroot, size_t ccap);

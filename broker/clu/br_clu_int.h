@@ -19,6 +19,7 @@
 #include <zookeeper/zookeeper.h>
 
 #include "br_clu.h"
+#include "br_clu_repl.h"
 
 #define PATH_MAX_LEN 1024
 #define DATA_MAX     8192
@@ -37,6 +38,8 @@ struct cpart {
     struct br_clu_replicas rep; /* the assignment */
     struct br_clu_state st;     /* valid when zver >= 0 */
     int32_t zver;               /* the state znode's version; -1: no state yet */
+    int32_t told; /* M3: 1 + the leader epoch its log was given as leader (br_clu__lead);
+                     0: none */
 };
 
 struct ctopic {
@@ -99,6 +102,11 @@ struct br_clu {
 
     pthread_t thread;
     bool thread_started;
+
+    /* M3: the leader's replica state (br_clu_repl.h); isr_dirty (under lock): an ISR change
+     * is wanted (br_clu_lead.c writes it) */
+    struct br_repl *repl;
+    bool isr_dirty;
 };
 
 /* A watch fired: sets *dirty (a flag of c, under c->lock) and wakes the cluster thread;
@@ -126,5 +134,16 @@ void br_clu__run_req(struct br_clu *c, struct clu_req *r);
 /* Reads /cluster/id, creating it when missing. */
 int br_clu__cluster_id(struct br_clu *c);
 void br_clu__topics_free(struct ctopic *t, int n);
+
+/* br_clu_lead.c (M3), on the cluster thread: */
+/* Before the view (nt, n) is published: every partition it has this broker lead gets its
+ * leader epoch (st_log_set_leader_epoch) and st_log_set_replicated(rf > 1); those of rf > 1
+ * are tracked by c->repl (br_repl_begin/lead/end). */
+void br_clu__lead(struct br_clu *c, struct ctopic *nt, int n);
+/* Writes the ISR changes c->repl wants (conditional on the state's znode version) and an
+ * /isr_change_notification; ZooKeeper code of the first failure to retry. */
+int br_clu__isr_tick(struct br_clu *c);
+/* br_repl's kick: marks isr_dirty and wakes the cluster thread. */
+void br_clu__isr_kick(void *arg);
 
 #endif

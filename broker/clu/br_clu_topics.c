@@ -280,6 +280,8 @@ int br_clu__read_topics(struct br_clu *c)
     qsort(nt, (size_t)n, sizeof(*nt), by_name);
     /* the logs exist before any client is told this broker leads them */
     sync_store(c, nt, n, c->topics, c->ntopics);
+    /* and carry the leader epoch (M3) before a produce can reach them through this view */
+    br_clu__lead(c, nt, n);
     pthread_mutex_lock(&c->lock);
     struct ctopic *old = c->topics;
     int on = c->ntopics;
