@@ -332,7 +332,9 @@ int st_log_append_opts(struct st_log *log, struct iovec *batches, int n, int64_t
  */
 int st_log_append_marker(struct st_log *log, int64_t pid, int16_t epoch, bool commit,
                          int32_t coordinator_epoch, int64_t now_ms, struct st_append_result *res);
-/* partitionLeaderEpoch written into appended batches from now on (default 0). */
+/* partitionLeaderEpoch written into appended batches from now on (default 0); an epoch above
+ * the leader-epoch cache's latest is added to it at the log end offset (and written: the log
+ * is opened if dormant, the cache file loaded or rebuilt, see "replication" below). */
 void st_log_set_leader_epoch(struct st_log *log, int32_t epoch);
 /* The topic's max.message.bytes (-1: not set, the broker's message.max.bytes) and
  * min.insync.replicas, as set now (st_topic_config_set changes them at run time). */
@@ -420,7 +422,9 @@ int st_log_open_txns(struct st_log *log, struct st_open_txn *out, int cap);
  * never above the end offset. It starts at the value last checkpointed for the log (the
  * flusher writes <partition dir>/high-watermark with the durable data; 0 when none), clamped
  * to [start offset, end offset]. false returns to high watermark = end offset.
- * st_log_lso() never exceeds the high watermark of a replicated log.
+ * st_log_lso() never exceeds the high watermark of a replicated log. The checkpoint is the
+ * high watermark as of the durable offset, written at most once a second per log and at a
+ * clean close ("<offset>\n"). Any thread; reads take no lock.
  */
 void st_log_set_replicated(struct st_log *log, bool replicated);
 bool st_log_replicated(const struct st_log *log);
@@ -449,8 +453,13 @@ int st_log_append_replica(struct st_log *log, struct iovec *batches, int n, int6
  * deleted, the one holding the cut is truncated at the batch boundary with its indexes; the
  * producer state, open transactions, .txnindex entries and leader-epoch cache entries at or
  * above the new end go; high watermark and durable offset are lowered to the new end if
- * above. offset below the log start offset: the log is emptied and restarts at offset.
- * 0 or -errno. Not concurrently with appends to the same log (the caller's one writer).
+ * above. offset at or below the log start offset: the log is emptied and restarts at offset
+ * (DeleteRecords' low watermark goes). Durable on return: a crash after it never brings the
+ * cut suffix back (TRUNCATION RULE in st_replica.c). Costs: the cut segment is scanned (CRC)
+ * as recovery would, the sealed ones below have their indexes checked. 0 or -errno: -EBUSY
+ * while a compaction runs on the log, -EBADMSG when the batch at offset is fenced (nothing
+ * changed). Not concurrently with appends to the same log (the caller's one writer); readers
+ * may run (they stop at the new end at once).
  */
 int st_log_truncate(struct st_log *log, int64_t offset);
 

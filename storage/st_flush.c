@@ -291,6 +291,7 @@ static int sync_locked(struct st_log *log, bool close_rp, struct st_seg **sealed
         st__seg_put(log->synced_seg);
         log->synced_seg = sn.tail;
         log->synced_pos = sn.w.pos;
+        st__repl_after_sync(log, false); /* leader-epoch cache, high-watermark checkpoint */
     } else {
         /* try again next round */
         pthread_mutex_lock(&log->mu);
@@ -459,6 +460,8 @@ int st__log_close_clean(struct st_log *log)
             digest_sealed(log, sealed, nsealed);
         put_all(sealed, nsealed);
     } while (err == 0 && atomic_load(&log->seal_pending));
+    if (err == 0)
+        st__repl_after_sync(log, true);
     pthread_mutex_lock(&log->mu);
     bool dirty = log->dir_dirty;
     uint64_t parent = log->parent_gen;

@@ -662,7 +662,64 @@ struct st_log {
                                sees the log) */
     bool ck_keyed;          /* ck_key says what the slot was written from */
     struct st_ckkey ck_key; /* the log as its slot describes it: rewritten when it moves */
+
+    /* replication (st_replica.c, st_epoch.c) */
+    _Atomic bool replicated; /* st_log_set_replicated: hw is the high watermark */
+    _Atomic int64_t hw;      /* a replicated log's high watermark (<= end_offset); stored under
+                                hw_mu (never above the end: truncation lowers the end and the
+                                high watermark under it) */
+    pthread_mutex_t hw_mu;
+    int64_t hw_ckpt;         /* the value last written to ST_HW_NAME (flusher, sync_mu) */
+    int64_t hw_ckpt_ms;      /* when (st__mono_ms): at most one write a second per log */
+    struct st_epoch_ent *ep; /* leader-epoch cache, epochs and starts increasing (mu) */
+    int32_t ep_n, ep_cap;    /* (mu) */
+    bool ep_loaded;          /* ep read from its file or rebuilt (mu) */
+    _Atomic bool ep_dirty;   /* ep differs from its file: written at the next sync */
 };
+
+/* ---- replication (st_replica.c, st_epoch.c) ----------------------------------------------------
+ * <dir>/high-watermark: "<offset>\n" in decimal, the high watermark of a replicated log as of
+ * a sync (written by the flusher after the data, as .tmp then rename; a missing or damaged
+ * file reads as 0). <dir>/leader-epoch-checkpoint: Kafka's text format, "0\n<n>\n" then n
+ * lines "<epoch> <start offset>\n"; written as .tmp, fdatasync, rename, fsync of the directory
+ * (a missing or damaged file: the cache is rebuilt from the batch headers). */
+#define ST_HW_NAME    "high-watermark"
+#define ST_EPOCH_NAME "leader-epoch-checkpoint"
+struct st_epoch_ent {
+    int32_t epoch;
+    int64_t start;
+};
+/* Under mu, the log open: loads (or rebuilds) the cache once. 0 or -errno. */
+int st__epoch_load(struct st_log *log);
+/* Under mu: adds (epoch, start) when epoch is above the latest (start never below the latest
+ * entry's); true when added. */
+bool st__epoch_add(struct st_log *log, int32_t epoch, int64_t start);
+/* Under mu: drops entries starting at or above end; true when something went. */
+bool st__epoch_cut(struct st_log *log, int64_t end);
+/* Under mu: entries wholly below start go, the first kept one starts at start at the least. */
+bool st__epoch_trim_start(struct st_log *log, int64_t start);
+/* Under mu: writes the file now if it is behind and the directory exists (0 or -errno). */
+int st__epoch_persist(struct st_log *log);
+/* The flusher, after a sync (sync_mu held, not mu): the epoch file if it is behind, the
+ * high-watermark file if it moved (at most once a second unless force: a clean close). */
+void st__repl_after_sync(struct st_log *log, bool force);
+/* Reads <dir>/high-watermark: the value, or 0. */
+int64_t st__hw_load(struct st_log *log);
+/* Frees the cache (st__log_free). */
+void st__epoch_free(struct st_log *log);
+
+/* The batch holding offset in segment s of published size `size` (st_log.c): its position,
+ * size and base offset. */
+int st__seg_find_batch(struct st_seg *s, int64_t size, int64_t offset, int64_t *pos, int64_t *bsize,
+                       int64_t *base);
+/* Truncation (st_recover.c): the log's files were cut (st_replica.c); builds its segment
+ * list, producer state and .txnindex entries again from them as recovery does, and publishes
+ * them (sync_mu and mu held, the log open). 0 or -errno. */
+int st__log_reload(struct st_log *log);
+/* A follower's producer state for one written batch h (bytes b, sz) of segment s (mu), as
+ * recovery replays it: 0 or -errno. */
+int st__ps_follow(struct st_log *log, struct st_seg *s, const struct kp_batch_hdr *h,
+                  const uint8_t *b, size_t sz);
 
 /* The DeleteRecords low watermark of a log (file format in st_segment.c): read when the log
  * is opened (a missing file is 0; while dormant its clean-shutdown record holds it), and kept

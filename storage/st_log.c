@@ -192,7 +192,7 @@ static int segment_for(struct st_log *log, int64_t total, int64_t count, int n, 
  * On failure the writer state is rolled back and nothing is published. Under mu.
  */
 static int write_batches(struct st_log *log, struct st_seg *seg, struct iovec *batches, int n,
-                         int64_t now_ms)
+                         int64_t now_ms, bool keep)
 {
     const struct st_log_config *cfg = &log->cfg;
     struct st_wstate saved = seg->w;
@@ -201,10 +201,12 @@ static int write_batches(struct st_log *log, struct st_seg *seg, struct iovec *b
         uint8_t *b = batches[i].iov_base;
         size_t sz = batches[i].iov_len;
         int64_t base = seg->w.next_offset;
-        kp_batch_set_base_offset(b, base);
-        kp_batch_set_leader_epoch(b, log->leader_epoch);
-        if (cfg->log_append_time)
-            kp_batch_set_log_append_time(b, sz, now_ms);
+        if (!keep) {
+            kp_batch_set_base_offset(b, base);
+            kp_batch_set_leader_epoch(b, log->leader_epoch);
+            if (cfg->log_append_time)
+                kp_batch_set_log_append_time(b, sz, now_ms);
+        }
         int32_t delta = (int32_t)kp_load_be32(b + KP_BATCH_OFF_LAST_OFFSET_DELTA);
         int64_t max_ts = (int64_t)kp_load_be64(b + KP_BATCH_OFF_MAX_TIMESTAMP);
         st__seg_note_batch(seg, base, delta, (int64_t)sz, max_ts);
@@ -394,7 +396,7 @@ int st_log_append_opts(struct st_log *log, struct iovec *batches, int n, int64_t
     int err = segment_for(log, total, count, n, now_ms, &seg);
     int64_t first = seg ? seg->w.next_offset : 0;
     if (err == 0)
-        err = write_batches(log, seg, batches, n, now_ms);
+        err = write_batches(log, seg, batches, n, now_ms, false);
     if (err < 0) {
         pthread_mutex_unlock(&log->mu);
         return err;
@@ -441,7 +443,7 @@ int st_log_append_marker(struct st_log *log, int64_t pid, int16_t epoch, bool co
     if (err == 0 && !commit && st__ps_marker_abort(log, pid, at, &ab))
         err = st__txnidx_write(log, seg, &ab);
     if (err == 0)
-        err = write_batches(log, seg, &iv, 1, now_ms);
+        err = write_batches(log, seg, &iv, 1, now_ms, false);
     if (err < 0) {
         if (seg)
             seg->txn_w = txn_w;
@@ -459,9 +461,88 @@ int st_log_append_marker(struct st_log *log, int64_t pid, int16_t epoch, bool co
 
 void st_log_set_leader_epoch(struct st_log *log, int32_t epoch)
 {
+    /* the leader-epoch cache needs the log open (its file, or the batch headers) */
+    bool open = st__log_activate(log) == 0;
     pthread_mutex_lock(&log->mu);
     log->leader_epoch = epoch;
+    if (open && !log->deleted && st__epoch_load(log) == 0 &&
+        st__epoch_add(log, epoch, atomic_load_explicit(&log->end_offset, memory_order_relaxed)))
+        (void)st__epoch_persist(log); /* a failure is retried by the flusher (ep_dirty) */
     pthread_mutex_unlock(&log->mu);
+}
+
+/*
+ * A follower's append (st.h): the batches as the leader wrote them. CRCs and continuity are
+ * checked before the lock, the first offset against the end under it; the producer state is
+ * applied from the headers once the bytes are written, as recovery replays them.
+ */
+int st_log_append_replica(struct st_log *log, struct iovec *batches, int n, int64_t now_ms,
+                          struct st_append_result *res)
+{
+    if (n <= 0 || !batches)
+        return -EINVAL;
+    if (n > ST_APPEND_MAX_BATCHES)
+        return -E2BIG;
+    int64_t total = 0, count = 0, first = -1, next = -1;
+    for (int i = 0; i < n; i++) {
+        struct kp_batch_hdr h;
+        if (kp_batch_parse_hdr(batches[i].iov_base, batches[i].iov_len, &h) < 0 ||
+            kp_batch_size(&h) != batches[i].iov_len || h.last_offset_delta < 0)
+            return -EINVAL;
+        if (kp_batch_validate(batches[i].iov_base, batches[i].iov_len, 0, NULL) < 0)
+            return -EBADMSG;
+        if (i == 0)
+            first = h.base_offset;
+        else if (h.base_offset != next)
+            return -EINVAL;
+        next = h.base_offset + h.last_offset_delta + 1;
+        total += (int64_t)batches[i].iov_len;
+        count += (int64_t)h.last_offset_delta + 1;
+    }
+    if (total > INT32_MAX || count > INT32_MAX)
+        return -EMSGSIZE;
+    int aerr = st__log_activate(log);
+    if (aerr < 0)
+        return aerr;
+
+    pthread_mutex_lock(&log->mu);
+    int err = log->deleted ? -ENOENT : log->closed ? -ESHUTDOWN : 0;
+    if (err == 0 && first != active_seg(log)->w.next_offset)
+        err = -ERANGE;
+    if (err == 0)
+        err = st__epoch_load(log);
+    if (err < 0) {
+        pthread_mutex_unlock(&log->mu);
+        return err;
+    }
+    log->pristine = false;
+    struct st_seg *seg = NULL;
+    err = segment_for(log, total, count, n, now_ms, &seg);
+    if (err == 0)
+        err = write_batches(log, seg, batches, n, now_ms, true);
+    if (err < 0) {
+        pthread_mutex_unlock(&log->mu);
+        return err;
+    }
+    bool epochs = false;
+    for (int i = 0; i < n; i++) {
+        const uint8_t *b = batches[i].iov_base;
+        struct kp_batch_hdr h;
+        (void)kp_batch_parse_hdr(b, batches[i].iov_len, &h);
+        /* the bytes are in the log: a producer that finds no memory is rebuilt by the next
+         * recovery (a replay never needs more than the table's doubling) */
+        (void)st__ps_follow(log, seg, &h, b, batches[i].iov_len);
+        epochs |= st__epoch_add(log, h.leader_epoch, h.base_offset);
+    }
+    bool sync = publish(log, seg, first, count, now_ms, res);
+    if (res)
+        res->log_append_time = -1; /* the leader's timestamps are in the batches */
+    if (epochs)
+        (void)st__epoch_persist(log); /* a failure is retried by the flusher (ep_dirty) */
+    pthread_mutex_unlock(&log->mu);
+    if (sync)
+        st__store_kick_flusher(log->store);
+    return 0;
 }
 
 /* ---- read ------------------------------------------------------------------------------------ */
@@ -530,6 +611,15 @@ static int walk_start(struct st_seg *s, const struct st_fenceset *fs, int64_t of
 }
 
 /* Position of the batch holding offset (which must be below the segment's published end). */
+static int find_batch(struct st_seg *s, int64_t size, int64_t offset, int64_t *pos_out,
+                      int64_t *bsize, int64_t *base_out);
+
+int st__seg_find_batch(struct st_seg *s, int64_t size, int64_t offset, int64_t *pos, int64_t *bsize,
+                       int64_t *base)
+{
+    return find_batch(s, size, offset, pos, bsize, base);
+}
+
 static int find_batch(struct st_seg *s, int64_t size, int64_t offset, int64_t *pos_out,
                       int64_t *bsize, int64_t *base_out)
 {
@@ -910,7 +1000,13 @@ int64_t st_log_end_offset(const struct st_log *log)
 
 int64_t st_log_lso(const struct st_log *log)
 {
-    return atomic_load_explicit(&log->lso, memory_order_acquire);
+    int64_t lso = atomic_load_explicit(&log->lso, memory_order_acquire);
+    if (atomic_load_explicit(&log->replicated, memory_order_acquire)) {
+        int64_t hw = atomic_load_explicit(&log->hw, memory_order_acquire);
+        if (hw < lso)
+            lso = hw;
+    }
+    return lso;
 }
 
 int64_t st_log_durable_offset(const struct st_log *log)
@@ -1104,6 +1200,10 @@ void st__log_maintain(struct st_log *log, int64_t now_ms)
                 &log->lso,
                 st__ps_lso(log, atomic_load_explicit(&log->end_offset, memory_order_relaxed)),
                 memory_order_release);
+            if (log->ep_loaded &&
+                st__epoch_trim_start(
+                    log, atomic_load_explicit(&log->start_offset, memory_order_relaxed)))
+                (void)st__epoch_persist(log); /* else the flusher's (ep_dirty) */
             for (int i = 0; i < k; i++) {
                 fenced = fenced || st__fences(gone[i]) != NULL;
                 st__seg_unlink(gone[i]);
@@ -1134,6 +1234,8 @@ void st__log_free(struct st_log *log)
     pthread_mutex_destroy(&log->mu);
     pthread_mutex_destroy(&log->sync_mu);
     pthread_mutex_destroy(&log->fence_mu);
+    pthread_mutex_destroy(&log->hw_mu);
+    st__epoch_free(log);
     free(log->topic);
     free(log->dir);
     free(log);

@@ -643,6 +643,35 @@ static int snap_load(struct st_log *log, int64_t o, int64_t now_ms)
     return err;
 }
 
+int st__ps_follow(struct st_log *log, struct st_seg *s, const struct kp_batch_hdr *h,
+                  const uint8_t *b, size_t sz)
+{
+    if (h->producer_id < 0)
+        return 0;
+    int err;
+    if (h->attributes & KP_BATCH_ATTR_CONTROL) {
+        int type = kp_batch_control_type(b, sz);
+        if (type != KP_CONTROL_ABORT && type != KP_CONTROL_COMMIT)
+            return 0;
+        if ((err = st__ps_reserve(log, h->producer_id, true)) < 0)
+            return err;
+        struct st_abort ab;
+        /* the entry is published with the batch (publish in st_log.c) */
+        if (type == KP_CONTROL_ABORT &&
+            st__ps_marker_abort(log, h->producer_id, h->base_offset, &ab) &&
+            (err = st__txnidx_write(log, s, &ab)) < 0)
+            return err;
+        int32_t coord = sz == KP_BATCH_MARKER_LEN ? (int32_t)kp_load_be32(b + 73) : -1;
+        st__ps_apply_marker(log, h->producer_id, h->producer_epoch, coord, h->max_timestamp);
+        return 0;
+    }
+    if ((err = st__ps_reserve(log, h->producer_id, true)) < 0 || (err = ong_reserve(&log->ps)) < 0)
+        return err;
+    if (h->base_sequence >= 0)
+        st__ps_apply_data(log, h);
+    return 0;
+}
+
 /* ---- recovery: walking batch headers --------------------------------------------------------- */
 
 /* The position of offset o in segment s (o a batch boundary in it), or -1. */

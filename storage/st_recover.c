@@ -908,6 +908,7 @@ int st__log_new(struct st_store *store, const char *topic, int32_t partition,
     pthread_mutex_init(&log->mu, NULL);
     pthread_mutex_init(&log->sync_mu, NULL);
     pthread_mutex_init(&log->fence_mu, NULL);
+    pthread_mutex_init(&log->hw_mu, NULL);
     snprintf(path, sizeof(path), "%s/%s-%" PRId32, store->dir, topic, partition);
     log->topic = strdup(topic);
     log->dir = strdup(path);
@@ -1095,6 +1096,57 @@ static int log_activate(struct st_log *log)
     pthread_mutex_unlock(&log->mu);
     log->ck_dormant = false;
     atomic_store_explicit(&log->state, ST_LOG_OPEN, memory_order_release);
+    return 0;
+}
+
+int st__log_reload(struct st_log *log)
+{
+    struct listing ls;
+    int err = list_dir(log, &ls);
+    if (err < 0)
+        return err;
+    struct st_segvec *v;
+    struct recov rc;
+    memset(&rc, 0, sizeof(rc));
+    bool trusted;
+    err = recover(log, &ls, &v, &rc, &trusted);
+    int64_t floor = ls.floor ? st__floor_load(log) : 0;
+    listing_free(&ls);
+    if (err < 0)
+        return err;
+    struct st_seg *tail = v->s[v->n - 1];
+    if (floor > tail->w.next_offset)
+        floor = tail->w.next_offset;
+    atomic_store(&log->floor_offset, floor);
+    struct st_segvec *old = atomic_load_explicit(&log->segs, memory_order_relaxed);
+    int nold = old->n;
+    struct st_seg **gone = malloc((size_t)nold * sizeof(*gone));
+    if (!gone) {
+        for (int i = 0; i < v->n; i++)
+            st__seg_put(v->s[i]);
+        free(v);
+        return -ENOMEM;
+    }
+    memcpy(gone, old->s, (size_t)nold * sizeof(*gone));
+    st__log_set_segs(log, v); /* a grace period: no reader is left in the old list */
+    for (int i = 0; i < nold; i++)
+        st__seg_put(gone[i]);
+    free(gone);
+    st__ps_free(log);
+    int64_t replayed = 0;
+    if ((err = pstate_recover(log, false, &replayed)) < 0)
+        return err;
+    atomic_store(&log->end_offset, tail->w.next_offset);
+    atomic_store(&log->lso, st__ps_lso(log, tail->w.next_offset));
+    int64_t d = atomic_load(&log->durable_offset);
+    if (d > tail->w.next_offset)
+        atomic_store(&log->durable_offset, tail->w.next_offset);
+    st__seg_ref(tail);
+    st__seg_put(log->synced_seg);
+    log->synced_seg = tail;
+    log->synced_pos = tail->w.pos; /* recovery synced every byte it kept */
+    log->pristine = false;
+    log->dir_dirty = true;
     return 0;
 }
 
