@@ -48,13 +48,13 @@ enum { P_TRUNCATE = 0, P_FETCH = 1 };
 enum { S_DOWN = 0, S_IDLE, S_APIV, S_OFLE, S_FETCH };
 
 /* Kafka's error codes this file acts on (kp_api.h has them all). */
-#define E_NONE           0
-#define E_OUT_OF_RANGE   1
-#define E_UNKNOWN_TOPIC  3
-#define E_NOT_LEADER     6
-#define E_FENCED_EPOCH   74
-#define E_UNKNOWN_EPOCH  75
-#define TOPIC_MAX        256
+#define E_NONE          0
+#define E_OUT_OF_RANGE  1
+#define E_UNKNOWN_TOPIC 3
+#define E_NOT_LEADER    6
+#define E_FENCED_EPOCH  74
+#define E_UNKNOWN_EPOCH 75
+#define TOPIC_MAX       256
 
 struct fpart {
     char topic[TOPIC_MAX];
@@ -62,7 +62,7 @@ struct fpart {
     int32_t leader, leader_epoch;
     struct st_log *log;
     int state;
-    int64_t retry_at; /* monotonic ms */
+    int64_t retry_at;                /* monotonic ms */
     int32_t sent_leader, sent_epoch; /* the request it is in (sent_leader -1: none) */
     bool warned_nosys;
 };
@@ -122,7 +122,8 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- pure parts: batches and answers ---------------------------------------------------------- */
+/* ---- pure parts: batches and answers ----------------------------------------------------------
+ */
 
 int br_clu_fetch_batches(uint8_t *rec, size_t len, int64_t from, struct iovec *iov, int max,
                          size_t *used)
@@ -173,7 +174,8 @@ int br_clu_fetch_decode(const uint8_t *body, size_t len, int16_t version, int32_
     return kp_fetch_resp_decode(&rd, version, arena, out);
 }
 
-/* ---- connections ------------------------------------------------------------------------------ */
+/* ---- connections ------------------------------------------------------------------------------
+ */
 
 static void sess_close(struct fthread *t, struct fsess *s, bool backoff)
 {
@@ -410,7 +412,8 @@ static struct fpart *answered(struct fthread *t, struct fsess *s, struct kp_str 
     return NULL;
 }
 
-/* ---- becoming follower: truncation ------------------------------------------------------------ */
+/* ---- becoming follower: truncation ------------------------------------------------------------
+ */
 
 static void truncate_to(struct fthread *t, struct fpart *pt, int64_t off, const char *why)
 {
@@ -441,8 +444,8 @@ static void truncate_to(struct fthread *t, struct fpart *pt, int64_t off, const 
     }
     br_info("replica: %s-%d: follower of broker %d (leader epoch %d): truncated from %lld to "
             "%lld (%s)",
-            pt->topic, (int)pt->partition, (int)pt->leader, (int)pt->leader_epoch,
-            (long long)leo, (long long)st_log_end_offset(pt->log), why);
+            pt->topic, (int)pt->partition, (int)pt->leader, (int)pt->leader_epoch, (long long)leo,
+            (long long)st_log_end_offset(pt->log), why);
     pt->state = P_FETCH;
 }
 
@@ -475,8 +478,8 @@ static void on_epoch_end(struct fthread *t, struct fpart *pt,
     if (oe >= 0 && own >= 0 && own < to)
         to = own;
     char why[128];
-    snprintf(why, sizeof why, "leader's epoch %d ends at %lld, ours at %lld",
-             (int)r->leader_epoch, (long long)r->end_offset, (long long)own);
+    snprintf(why, sizeof why, "leader's epoch %d ends at %lld, ours at %lld", (int)r->leader_epoch,
+             (long long)r->end_offset, (long long)own);
     truncate_to(t, pt, to, why);
 }
 
@@ -502,7 +505,8 @@ static int on_ofle(struct fthread *t, struct fsess *s, struct kp_rd *rd)
     return 0;
 }
 
-/* ---- fetching --------------------------------------------------------------------------------- */
+/* ---- fetching ---------------------------------------------------------------------------------
+ */
 
 static void part_backoff(struct fthread *t, struct fpart *pt)
 {
@@ -704,7 +708,8 @@ static int receive(struct fthread *t, struct fsess *s)
     }
 }
 
-/* ---- the view: which partitions, which leaders ------------------------------------------------ */
+/* ---- the view: which partitions, which leaders ------------------------------------------------
+ */
 
 struct collect {
     struct fthread *t;
@@ -714,8 +719,7 @@ struct collect {
 };
 
 static int collect_one(void *ctx, const char *topic, int32_t p,
-                       const struct br_clu_replicas *replicas, int32_t leader,
-                       int32_t leader_epoch)
+                       const struct br_clu_replicas *replicas, int32_t leader, int32_t leader_epoch)
 {
     struct collect *c = ctx;
     const struct br_clu_fetch_conf *conf = &c->t->f->conf;
@@ -805,7 +809,8 @@ static bool size_scratch(struct fthread *t, int n)
         t->rt = a;
     if (b)
         t->rp = b;
-    void *c = b ? realloc(t->ot, m * sizeof(*t->ot)) : 0, *d = c ? realloc(t->op, m * sizeof(*t->op)) : 0;
+    void *c = b ? realloc(t->ot, m * sizeof(*t->ot)) : 0,
+         *d = c ? realloc(t->op, m * sizeof(*t->op)) : 0;
     if (c)
         t->ot = c;
     if (d)
@@ -875,7 +880,8 @@ static void rebuild(struct fthread *t)
         t->rescan_at = mono_ms() + f->conf.backoff_ms;
 }
 
-/* ---- the thread ------------------------------------------------------------------------------- */
+/* ---- the thread -------------------------------------------------------------------------------
+ */
 
 static void sess_fail(struct fthread *t, struct fsess *s, int rc, const char *what)
 {

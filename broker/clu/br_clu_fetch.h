@@ -51,15 +51,15 @@ struct st_store;
 
 struct br_clu_fetch_conf {
     int32_t broker_id;
-    char listener[32];          /* inter.broker.listener.name: the endpoint fetched from */
-    int threads;                /* num.replica.fetchers */
-    int32_t partition_max;      /* replica.fetch.max.bytes */
-    int32_t response_max;       /* replica.fetch.response.max.bytes */
-    int32_t wait_max_ms;        /* replica.fetch.wait.max.ms */
-    int32_t min_bytes;          /* replica.fetch.min.bytes */
-    int64_t backoff_ms;         /* replica.fetch.backoff.ms */
-    struct br_clu *clu;         /* the view */
-    struct st_store *store;     /* the logs */
+    char listener[32];      /* inter.broker.listener.name: the endpoint fetched from */
+    int threads;            /* num.replica.fetchers */
+    int32_t partition_max;  /* replica.fetch.max.bytes */
+    int32_t response_max;   /* replica.fetch.response.max.bytes */
+    int32_t wait_max_ms;    /* replica.fetch.wait.max.ms */
+    int32_t min_bytes;      /* replica.fetch.min.bytes */
+    int64_t backoff_ms;     /* replica.fetch.backoff.ms */
+    struct br_clu *clu;     /* the view */
+    struct st_store *store; /* the logs */
 };
 
 int br_clu_fetch_start(const struct br_clu_fetch_conf *conf, struct br_clu_fetch **out);
