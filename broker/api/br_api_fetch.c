@@ -231,7 +231,8 @@ static int fetch_eval_once(struct br_resp *r, bool force)
             } else if (t->name_len > 0 &&
                        (p.error_code = br_api_leader_err(st->x, t->name, (size_t)t->name_len,
                                                          fp->partition)) != KP_ERR_NONE) {
-                has_err = true; /* a cluster's, led elsewhere (or unknown there) */
+                has_err = true;  /* a cluster's, led elsewhere (or unknown there) */
+                st_log_put(log); /* (a replica held here) */
             } else if (!log) {
                 p.error_code = v >= 13 && t->name_len == 0 ? KP_ERR_UNKNOWN_TOPIC_ID
                                                            : KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;

@@ -15,7 +15,7 @@
 #include "kp_msg.h"
 #include "tb_kafka.h"
 
-#define NB 3
+#define NB  3
 #define PER 6 /* records per batch */
 
 static uint8_t recs[8192];
@@ -118,8 +118,8 @@ static void v12_response(int32_t corr)
          .n_aborted = -1,
          .preferred_read_replica = -1},
     };
-    struct kp_fetch_resp_topic t = {.topic = kp_str_of("repl"), .n_partitions = 2,
-                                    .partitions = parts};
+    struct kp_fetch_resp_topic t = {
+        .topic = kp_str_of("repl"), .n_partitions = 2, .partitions = parts};
     struct kp_fetch_resp resp = {.n_topics = 1, .topics = &t};
     struct kp_wr wr;
     kp_wr_init(&wr, frame, sizeof frame);
@@ -179,8 +179,8 @@ START_TEST(response_any_byte_overwritten)
             for (int32_t t = 0; t < out.n_topics; t++)
                 for (int32_t k = 0; k < out.topics[t].n_partitions; k++) {
                     struct kp_bytes r = out.topics[t].partitions[k].records;
-                    ck_assert(r.len >= 0 && (r.len == 0 || (r.ptr >= copy &&
-                                                             r.ptr + r.len <= copy + flen)));
+                    ck_assert(r.len >= 0 &&
+                              (r.len == 0 || (r.ptr >= copy && r.ptr + r.len <= copy + flen)));
                     uint8_t *m = kp_bytes_mut(r, copy, flen);
                     struct iovec iov[8];
                     size_t used = 0;
