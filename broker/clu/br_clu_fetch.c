@@ -477,10 +477,27 @@ static void on_epoch_end(struct fthread *t, struct fpart *pt,
     int64_t to = r->end_offset;
     if (oe >= 0 && own >= 0 && own < to)
         to = own;
-    char why[128];
-    snprintf(why, sizeof why, "leader's epoch %d ends at %lld, ours at %lld", (int)r->leader_epoch,
-             (long long)r->end_offset, (long long)own);
+    char why[160];
+    snprintf(why, sizeof why, "leader's epoch %d ends at %lld, ours%s at %lld",
+             (int)r->leader_epoch, (long long)r->end_offset,
+             oe >= 0 && oe != r->leader_epoch ? " (an older epoch)" : "", (long long)own);
+    int64_t before = st_log_end_offset(pt->log);
     truncate_to(t, pt, to, why);
+    /* This log does not have the leader's epoch: the cut removed every epoch above the one it
+     * has, so the next question (its latest epoch, now lower) may find the divergence further
+     * down (Kafka's truncation in rounds). Only after a cut: each round then shortens the log,
+     * so a leader answering nonsense cannot keep it asking. */
+    if (pt->state == P_FETCH && oe >= 0 && oe != r->leader_epoch &&
+        st_log_end_offset(pt->log) < before)
+        pt->state = P_TRUNCATE;
+}
+
+/* The partitions of s's request that its answer left out are asked again. */
+static void unsend(struct fthread *t, struct fsess *s)
+{
+    for (int i = 0; i < t->nparts; i++)
+        if (t->parts[i].sent_leader == s->leader)
+            t->parts[i].sent_leader = -1;
 }
 
 static int on_ofle(struct fthread *t, struct fsess *s, struct kp_rd *rd)
@@ -502,6 +519,7 @@ static int on_ofle(struct fthread *t, struct fsess *s, struct kp_rd *rd)
             on_epoch_end(t, pt, r);
         }
     }
+    unsend(t, s);
     return 0;
 }
 
@@ -620,6 +638,7 @@ static int on_fetch(struct fthread *t, struct fsess *s)
             on_fetch_part(t, s, pt, &rt->partitions[j]);
         }
     }
+    unsend(t, s);
     return 0;
 }
 
