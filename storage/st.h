@@ -462,6 +462,11 @@ int st_log_append_replica(struct st_log *log, struct iovec *batches, int n, int6
  * may run (they stop at the new end at once).
  */
 int st_log_truncate(struct st_log *log, int64_t offset);
+/* Empties the log and restarts it at offset, above its end as well (Kafka's
+ * truncateFullyAndStartAt: a follower whose end is below its leader's log start offset):
+ * start = end = high watermark = LSO = offset, every segment, snapshot and epoch entry gone.
+ * Same rules as st_log_truncate otherwise. (Added by rep-st: not in the agreed contract.) */
+int st_log_restart_at(struct st_log *log, int64_t offset);
 
 /*
  * Leader-epoch cache (Kafka's leader-epoch-checkpoint in the partition dir, same text format:

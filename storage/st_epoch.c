@@ -53,6 +53,10 @@ bool st__epoch_add(struct st_log *log, int32_t epoch, int64_t start)
         return false;
     if (log->ep_n > 0 && start < log->ep[log->ep_n - 1].start)
         start = log->ep[log->ep_n - 1].start;
+    /* an epoch that holds no batch (the next one starts where it did) leaves, as Kafka's
+     * cache drops the entries a new one conflicts with */
+    while (log->ep_n > 0 && log->ep[log->ep_n - 1].start >= start)
+        log->ep_n--;
     if (push(log, epoch, start) < 0)
         return false;
     atomic_store(&log->ep_dirty, true);

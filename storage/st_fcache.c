@@ -273,7 +273,8 @@ void st__seg_unpin(struct st_seg *s)
 void st__seg_close_files(struct st_seg *s)
 {
     assert((atomic_load(&s->pins) & PIN_COUNT) == 0);
-    if (s->fc && s->slot >= 0) {
+    if (s->fc) {
+        /* slot is the cache's (fc->mu): another segment's close moves this one in the ring */
         pthread_mutex_lock(&s->fc->mu);
         if (s->slot >= 0)
             ring_del(s->fc, (uint32_t)s->slot);

@@ -11,7 +11,10 @@
  * node always has.
  *
  * TRUNCATION RULE (what st_log_truncate does to the files, in this order, with sync_mu and mu
- * held, so that a kill -9 at any point leaves no byte of the old suffix to recovery):
+ * held): a kill -9 after the call returned never brings a byte of the cut suffix back; one
+ * during the call leaves a prefix of the old log, at or above the cut, with its leader-epoch
+ * file (not cut yet) still true of it, which the follower's next truncation cuts (it asks its
+ * leader again at start-up, KIP-279).
  *   1. the end offset, the high watermark, the LSO and the durable offset are lowered (readers
  *      stop short of the cut at once: read_range cuts at the batch of the end it loaded);
  *   2. the log's clean-shutdown record is removed, and a recovery point above the cut is
@@ -69,7 +72,6 @@ void st_log_set_replicated(struct st_log *log, bool replicated)
         if (hw > end)
             hw = end;
         atomic_store_explicit(&log->hw, hw, memory_order_release);
-        log->hw_ckpt = hw;
         atomic_store_explicit(&log->replicated, true, memory_order_release);
     } else if (!replicated) {
         atomic_store_explicit(&log->replicated, false, memory_order_release);
@@ -88,7 +90,10 @@ int64_t st_log_high_watermark(const struct st_log *log)
     if (!atomic_load_explicit(&log->replicated, memory_order_acquire))
         return end;
     int64_t hw = atomic_load_explicit(&log->hw, memory_order_acquire);
-    return hw < end ? hw : end;
+    if (hw > end)
+        hw = end;
+    int64_t start = st_log_start_offset(log); /* DeleteRecords past it */
+    return hw < start ? start : hw;
 }
 
 int64_t st_log_set_high_watermark(struct st_log *log, int64_t hw)
@@ -216,13 +221,13 @@ static int cut_segment(struct st_seg *s, int64_t pos)
 }
 
 /* Steps 1-5 (sync_mu and mu held, the log open, offset below the end). */
-static int truncate_locked(struct st_log *log, int64_t offset)
+static int truncate_locked(struct st_log *log, int64_t offset, bool all)
 {
     struct st_segvec *v = atomic_load_explicit(&log->segs, memory_order_relaxed);
     int64_t start = atomic_load_explicit(&log->start_offset, memory_order_relaxed);
     int k = -1;
     int64_t pos = 0, new_end = offset;
-    bool empty = offset <= start;
+    bool empty = all || offset <= start;
     if (!empty) {
         k = v->n - 1;
         while (k > 0 && v->s[k]->base > offset)
@@ -236,16 +241,24 @@ static int truncate_locked(struct st_log *log, int64_t offset)
             empty = true, new_end = offset;
     }
 
-    /* 1 */
+    /* 1: the end last, so that a reader loading the LSO or the high watermark then the end
+     * never sees them above it (hw_mu: no raise of the high watermark in between). A restart
+     * above the end (st_log_restart_at) moves them up instead: the start first. */
+    if (new_end > atomic_load(&log->end_offset)) {
+        atomic_store(&log->floor_offset, 0);
+        atomic_store_explicit(&log->start_offset, new_end, memory_order_release);
+    }
     pthread_mutex_lock(&log->hw_mu);
-    atomic_store_explicit(&log->end_offset, new_end, memory_order_release);
-    if (atomic_load(&log->hw) > new_end)
+    if (atomic_load(&log->hw) > new_end || all)
         atomic_store_explicit(&log->hw, new_end, memory_order_release);
-    pthread_mutex_unlock(&log->hw_mu);
     if (atomic_load(&log->lso) > new_end)
         atomic_store_explicit(&log->lso, new_end, memory_order_release);
-    if (atomic_load(&log->durable_offset) > new_end)
+    if (atomic_load(&log->durable_offset) > new_end || empty)
         atomic_store_explicit(&log->durable_offset, new_end, memory_order_release);
+    atomic_store_explicit(&log->end_offset, new_end, memory_order_release);
+    if (atomic_load(&log->lso) < new_end && all)
+        atomic_store_explicit(&log->lso, new_end, memory_order_release);
+    pthread_mutex_unlock(&log->hw_mu);
 
     /* 2 */
     char path[ST_MAX_PATH];
@@ -259,7 +272,7 @@ static int truncate_locked(struct st_log *log, int64_t offset)
      * sync: marked done, it leaves the ones that change alone) */
     for (int i = empty ? 0 : k; i < v->n; i++)
         atomic_store(&v->s[i]->digested, true);
-    for (int i = empty ? 0 : k + 1; i < v->n; i++)
+    for (int i = v->n - 1; i >= (empty ? 0 : k + 1); i--) /* the newest first: a prefix stays */
         st__seg_unlink(v->s[i]);
     if (empty) {
         snprintf(path, sizeof(path), "%s/%s", log->dir, ST_FLOOR_NAME);
@@ -289,6 +302,7 @@ static int truncate_locked(struct st_log *log, int64_t offset)
                                 st__log_idx_cap(&log->cfg), false, log->store->fc, &s)) < 0)
             return err;
         s->absent = true;
+        s->prepared = false; /* its first append makes the directory and the file */
         s->grace = &log->grace;
         s->w = (struct st_wstate){.next_offset = offset, .max_ts = -1, .tidx_last_ts = -1};
         s->rd_chunks = st__log_digest_chunks(&log->cfg);
@@ -318,12 +332,12 @@ static int truncate_locked(struct st_log *log, int64_t offset)
     } else if ((err = st__log_reload(log)) < 0) {
         return err;
     }
-    if (st__epoch_load(log) == 0 && st__epoch_cut(log, new_end))
+    if (st__epoch_load(log) == 0 && st__epoch_cut(log, empty ? INT64_MIN : new_end))
         (void)st__epoch_persist(log); /* else the next sync's; after a crash, cut at load */
     return 0;
 }
 
-int st_log_truncate(struct st_log *log, int64_t offset)
+static int truncate_call(struct st_log *log, int64_t offset, bool all)
 {
     if (offset < 0)
         return -EINVAL;
@@ -333,9 +347,10 @@ int st_log_truncate(struct st_log *log, int64_t offset)
     pthread_mutex_lock(&log->sync_mu);
     pthread_mutex_lock(&log->mu);
     err = log->deleted ? -ENOENT : log->closed ? -ESHUTDOWN : log->cleaning ? -EBUSY : 0;
-    if (err == 0 && offset < atomic_load_explicit(&log->end_offset, memory_order_relaxed)) {
+    if (err == 0 &&
+        (all || offset < atomic_load_explicit(&log->end_offset, memory_order_relaxed))) {
         log->pristine = false;
-        err = truncate_locked(log, offset);
+        err = truncate_locked(log, offset, all);
     }
     pthread_mutex_unlock(&log->mu);
     pthread_mutex_unlock(&log->sync_mu);
@@ -344,4 +359,14 @@ int st_log_truncate(struct st_log *log, int64_t offset)
     if (err == 0)
         st_log_request_sync(log); /* a recovery point for the new tail */
     return err;
+}
+
+int st_log_truncate(struct st_log *log, int64_t offset)
+{
+    return truncate_call(log, offset, false);
+}
+
+int st_log_restart_at(struct st_log *log, int64_t offset)
+{
+    return truncate_call(log, offset, true);
 }

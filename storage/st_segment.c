@@ -38,6 +38,10 @@
  *                                   written as .tmp, fsync, rename, fsync dir before the
  *                                   call returns; absent: 0. Reads below it are out of range;
  *                                   retention deletes segments wholly below it.
+ *     high-watermark                a replicated log's high watermark as of a sync, "<offset>\n"
+ *                                   (.tmp, rename; missing: 0) (st_replica.c)
+ *     leader-epoch-checkpoint       the leader-epoch cache, Kafka's text format (st_epoch.c);
+ *                                   only for logs that were replicas
  *     fenced                        byte and offset ranges found corrupt, no longer served
  *                                   (format and load rule in st_fence.c)
  *     clean-shutdown                the log as its last clean close left it (see below)

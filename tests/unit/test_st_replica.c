@@ -5,6 +5,7 @@
  * process killed after it), the leader-epoch cache and KIP-279 lookups.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -415,6 +416,8 @@ START_TEST(t_epoch_cache_file_and_lookups)
     st_log_set_leader_epoch(fol, 2); /* not above the latest: nothing */
     append_plain(fol, 2, 1, 200);
     int64_t s4 = st_log_end_offset(fol);
+    st_log_set_leader_epoch(fol, 3); /* no batch of epoch 3: epoch 4 replaces it */
+    ck_assert_int_eq(st_log_latest_epoch(fol), 3);
     st_log_set_leader_epoch(fol, 4);
     append_plain(fol, 2, 2, 300);
     int64_t end = st_log_end_offset(fol);
@@ -584,6 +587,64 @@ START_TEST(t_truncate_below_start_restarts_empty)
 }
 END_TEST
 
+/* A follower whose end is below its leader's log start: emptied and restarted there. */
+START_TEST(t_restart_at_above_end)
+{
+    struct st_log_config c = small_segments();
+    struct st_log *lead, *fol;
+    open_pair(&c, &lead, &fol);
+    append_plain(lead, 12, 2, 100);
+    size_t len;
+    uint8_t *b = log_bytes(lead, 0, &len);
+    size_t p = 0;
+    struct kp_batch_hdr h;
+    for (int i = 0; i < 6; i++) {
+        ck_assert_int_eq(kp_batch_parse_hdr(b + p, len - p, &h), 0);
+        p += kp_batch_size(&h);
+    }
+    free(b);
+    int64_t B = h.base_offset + h.last_offset_delta + 1; /* the 7th batch */
+    st_log_set_leader_epoch(fol, 3);
+    append_plain(fol, 2, 1, 50); /* a divergent history, below B */
+    ck_assert_int_lt(st_log_end_offset(fol), B);
+    st_log_set_replicated(fol, true);
+    ck_assert_int_eq(st_log_restart_at(fol, B), 0);
+    ck_assert_int_eq(st_log_start_offset(fol), B);
+    ck_assert_int_eq(st_log_end_offset(fol), B);
+    ck_assert_int_eq(st_log_high_watermark(fol), B);
+    ck_assert_int_eq(st_log_lso(fol), B);
+    ck_assert_int_eq(st_log_latest_epoch(fol), -1);
+    follow(lead, fol, 3);
+    size_t la, lb;
+    uint8_t *x = log_bytes(lead, B, &la), *y = log_bytes(fol, B, &lb);
+    ck_assert_uint_eq(la, lb);
+    ck_assert(memcmp(x, y, la) == 0);
+    free(x);
+    free(y);
+    /* after a crash as after a clean close */
+    st_log_put(lead);
+    st_log_put(fol);
+    st_store_close(store);
+    tst_store_unclean(dir);
+    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    lead = tst_log_get(store, "lead", 4, 0);
+    fol = tst_log_get(store, "fol", 3, 0);
+    ck_assert_int_eq(st_log_start_offset(fol), B);
+    ck_assert_int_eq(st_log_end_offset(fol), st_log_end_offset(lead));
+    /* a log never written restarts without files */
+    ck_assert_int_eq(st_topic_create(store, "new", 1, &c), 0);
+    struct st_log *n = st_log_get(store, "new", 3, 0);
+    ck_assert_int_eq(st_log_restart_at(n, 40), 0);
+    ck_assert_int_eq(st_log_start_offset(n), 40);
+    ck_assert_int_eq(st_log_end_offset(n), 40);
+    append_plain(n, 1, 1, 10);
+    ck_assert_int_eq(st_log_end_offset(n), 41);
+    st_log_put(n);
+    st_log_put(lead);
+    st_log_put(fol);
+}
+END_TEST
+
 /* Producer and transaction state cut with the log: an abort marker cut reopens the txn. */
 START_TEST(t_truncate_cuts_txn_state)
 {
@@ -688,6 +749,83 @@ START_TEST(t_truncate_survives_kill)
 }
 END_TEST
 
+/* Readers while the log is cut and grown again: memory-safe (ASan), and every batch a read
+ * returns is whole and checks (a read racing a cut may fail; it never serves garbage). */
+struct rd_arg {
+    struct st_log *log;
+    _Atomic bool stop;
+    _Atomic long reads;
+    long batches;
+};
+
+/* Waits (bounded, 10 s) until the reader has read more than `than` times. */
+static long reads_past(struct rd_arg *a, long than)
+{
+    for (int i = 0; i < 10000 && atomic_load(&a->reads) <= than; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return atomic_load(&a->reads);
+}
+
+static void *reader(void *p)
+{
+    struct rd_arg *a = p;
+    uint8_t *buf = malloc(1 << 20);
+    while (!atomic_load(&a->stop)) {
+        struct st_read rd;
+        int64_t from = st_log_start_offset(a->log);
+        if (st_log_read(a->log, from, 1 << 16, &rd) < 0) {
+            atomic_fetch_add(&a->reads, 1); /* a read racing a cut may fail */
+            continue;
+        }
+        size_t n = 0;
+        bool ok = true;
+        for (int i = 0; i < rd.n && ok; i++) {
+            ok = n + rd.r[i].len <= (1 << 20) &&
+                 pread(rd.r[i].fd, buf + n, rd.r[i].len, rd.r[i].pos) == (ssize_t)rd.r[i].len;
+            n += rd.r[i].len;
+        }
+        st_read_release(&rd);
+        atomic_fetch_add(&a->reads, 1);
+        for (size_t p2 = 0; ok && p2 < n;) {
+            struct kp_batch_hdr h;
+            if (kp_batch_validate(buf + p2, n - p2, 0, &h) < 0)
+                break; /* a short read past a cut: the bytes are gone, nothing served */
+            a->batches++;
+            p2 += kp_batch_size(&h);
+        }
+    }
+    free(buf);
+    return NULL;
+}
+
+START_TEST(t_truncate_with_readers)
+{
+    struct st_log_config c = small_segments();
+    struct st_log *lead, *fol;
+    open_pair(&c, &lead, &fol);
+    append_plain(lead, 40, 2, 100);
+    follow(lead, fol, 4);
+    struct rd_arg a = {.log = fol};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, reader, &a), 0);
+    long seen = reads_past(&a, 0);
+    ck_assert_int_gt(seen, 0);
+    for (int i = 0; i < 20; i++) {
+        seen = reads_past(&a, seen); /* reads between the cuts (not asserted: scheduling) */
+        int64_t end = st_log_end_offset(fol);
+        ck_assert_int_eq(st_log_truncate(fol, end - 1 - (i * 7) % (end - 1)), 0);
+        follow(lead, fol, 3);
+    }
+    atomic_store(&a.stop, true);
+    pthread_join(th, NULL);
+    same_bytes(lead, fol);
+    st_log_put(lead);
+    st_log_put(fol);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_replica");
@@ -706,7 +844,9 @@ static Suite *suite(void)
     tcase_add_test(tc, t_truncate_then_follow_again);
     tcase_add_test(tc, t_truncate_below_start_restarts_empty);
     tcase_add_test(tc, t_truncate_cuts_txn_state);
+    tcase_add_test(tc, t_restart_at_above_end);
     tcase_add_test(tc, t_truncate_survives_kill);
+    tcase_add_test(tc, t_truncate_with_readers);
     suite_add_tcase(s, tc);
     return s;
 }
