@@ -589,14 +589,30 @@ static void on_fetch_part(struct fthread *t, struct fsess *s, struct fpart *pt,
                         (int)pt->leader_epoch);
         part_backoff(t, pt);
         return;
-    case E_OUT_OF_RANGE:
-        br_warn_limited("replica: %s-%d: offset %lld out of range at broker %d (its log starts "
-                        "at %lld): restarting at the leader's log start needs a storage call "
-                        "that does not exist yet",
-                        pt->topic, (int)pt->partition, (long long)st_log_end_offset(pt->log),
-                        (int)pt->leader, (long long)r->log_start_offset);
-        part_backoff(t, pt);
+    case E_OUT_OF_RANGE: {
+        /* Kafka's follower: below the leader's log start, start again there (the leader's
+         * retention deleted what this replica lacks); above the leader's end, find the
+         * divergence with OffsetsForLeaderEpoch and cut there */
+        int64_t end = st_log_end_offset(pt->log);
+        if (r->log_start_offset > end) {
+            int rc = st_log_restart_at(pt->log, r->log_start_offset);
+            br_warn("replica: %s-%d: offset %lld is below broker %d's log start %lld: "
+                    "replica emptied and restarted there%s%s",
+                    pt->topic, (int)pt->partition, (long long)end, (int)pt->leader,
+                    (long long)r->log_start_offset, rc < 0 ? ": failed: " : "",
+                    rc < 0 ? strerror(-rc) : "");
+            if (rc < 0)
+                part_backoff(t, pt);
+            return;
+        }
+        br_warn_limited("replica: %s-%d: offset %lld out of range at broker %d (its log "
+                        "starts at %lld, high watermark %lld): looking for the divergence",
+                        pt->topic, (int)pt->partition, (long long)end, (int)pt->leader,
+                        (long long)r->log_start_offset, (long long)r->high_watermark);
+        pt->state = P_TRUNCATE;
+        part_backoff(t, pt); /* one round per backoff, whatever the leader answers */
         return;
+    }
     default:
         br_warn_limited("replica: %s-%d: broker %d answers error %d (backing off)", pt->topic,
                         (int)pt->partition, (int)pt->leader, (int)r->error_code);

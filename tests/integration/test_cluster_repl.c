@@ -11,6 +11,9 @@
  *   becomes a follower of all three partitions (truncating, then fetching what it missed), and
  *   the three replicas are byte-identical again with every record exactly once, at the offset
  *   its value names.
+ * - a follower whose log ends below its leader's log start (it was down while the leader's
+ *   records were deleted, DeleteRecords) is answered OFFSET_OUT_OF_RANGE: it empties its
+ *   replica, starts it again at the leader's log start (st_log_restart_at) and fetches on.
  * A follower answers a consumer's Fetch NOT_LEADER_OR_FOLLOWER, and every broker stops cleanly
  * (exit 0 under LeakSanitizer: no log reference left behind).
  * Every wait is bounded; skipped, saying so, without java or Debian's zookeeper package.
@@ -28,6 +31,8 @@
 
 #include "tb_broker.h"
 #include "tb_check.h"
+#include "kp_msg_cluster.h"
+#include "tb_sasl.h"
 #include "tb_kafka.h"
 #include "tb_zk.h"
 
@@ -41,7 +46,7 @@
 
 static struct tb_zk Z;
 static struct tb_broker B[NBROKERS + 1];
-static const char *const CHROOT = "/repl";
+static const char *CHROOT = "/repl"; /* each test its own */
 
 static int64_t now_ms(void)
 {
@@ -309,6 +314,95 @@ START_TEST(followers_replicate_and_catch_up_after_kill)
 }
 END_TEST
 
+/* DeleteRecords of TOPIC-p below offset on the broker on port: the new low watermark. */
+static int64_t delete_records(int port, int p, int64_t offset)
+{
+    int fd = tb_connect(port);
+    ck_assert_int_ge(fd, 0);
+    struct kp_delete_records_req_partition rp = {p, offset};
+    struct kp_delete_records_req_topic t = {kp_str_of(TOPIC), 1, &rp};
+    struct kp_delete_records_req req = {1, &t, 5000};
+    struct kp_delete_records_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_DELETE_RECORDS, 2, TB_ENC(kp_delete_records_req_encode),
+                              &req, TB_DEC(kp_delete_records_resp_decode), &resp),
+                     0);
+    close(fd);
+    return resp.topics[0].partitions[0].error_code ? -1
+                                                   : resp.topics[0].partitions[0].low_watermark;
+}
+
+START_TEST(follower_behind_leader_log_start_restarts_there)
+{
+    TB_ZK_SKIP(&Z, "test_cluster_repl");
+    CHROOT = "/repl-start";
+    memset(B, 0, sizeof B);
+    for (int i = 1; i <= NBROKERS; i++)
+        ck_assert_int_eq(start_broker(i), 0);
+    int64_t until = now_ms() + WAIT_MS;
+    int32_t lead[NPARTS];
+    while (metadata(&B[1], lead) != NBROKERS) {
+        ck_assert_msg(now_ms() < until, "the three brokers never saw each other");
+        sleep_ms(100);
+    }
+    int fd = tb_connect(B[1].port);
+    ck_assert_int_ge(fd, 0);
+    struct tb_req rr;
+    ck_assert_int_eq(tb_req_begin(&rr, 256, 19, 4, 78), 0);
+    tb_enc_create_topics(&rr, 4, TOPIC, NPARTS, 3, 10000, false);
+    struct tb_frame ff;
+    ck_assert_int_eq(tb_call(fd, &rr, 78, &ff), 0);
+    tb_req_free(&rr);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_dec_create_topics(&ff, 4, &err), 0);
+    tb_frame_free(&ff);
+    close(fd);
+    ck_assert_int_eq(err, 0);
+    wait_leaders(&B[1], NBROKERS, -2, lead);
+
+    /* round 0 everywhere; then one follower of partition 0 stops */
+    const int p = 0, leader = lead[0], f = lead[0] % NBROKERS + 1;
+    for (int q = 0; q < NPARTS; q++)
+        produce_round(q, lead[q], 0);
+    const int all[] = {1, 2, 3};
+    wait_identical(all, NBROKERS, NREC);
+    ck_assert_int_eq(tb_broker_stop(&B[f], SIGTERM), 0);
+
+    /* round 1 while it is away, then everything below the high watermark deleted: the
+     * leader's log starts above the stopped follower's end */
+    produce_round(p, leader, NREC);
+    int64_t low = -1;
+    until = now_ms() + WAIT_MS;
+    while ((low = delete_records(B[leader].port, p, 2 * NREC)) != 2 * NREC) {
+        ck_assert_msg(now_ms() < until, "DeleteRecords to %d: low watermark %lld", 2 * NREC,
+                      (long long)low);
+        sleep_ms(200); /* the high watermark waits for the other follower */
+    }
+
+    /* back: OFFSET_OUT_OF_RANGE, restarted at the leader's log start, fetches round 2 */
+    ck_assert_int_eq(start_broker(f), 0);
+    ck_assert_msg(tb_log_wait(&B[f], "restarted there", WAIT_MS), "%s", B[f].log);
+    produce_round(p, leader, 2 * NREC);
+    until = now_ms() + WAIT_MS;
+    for (;;) {
+        size_t len = 0;
+        uint8_t *b = partition_bytes(f, p, &len);
+        struct seen s = {p, 2 * NREC, 0};
+        size_t trailing = 0;
+        long recs = tb_records_walk(b, len, check_rec, &s, &trailing);
+        free(b);
+        if (recs == NREC) {
+            ck_assert_msg(s.bad == 0 && trailing == 0, "%d record(s) out of place", s.bad);
+            break;
+        }
+        ck_assert_msg(now_ms() < until, "broker %d holds %ld record(s) of %s-%d, want %d", f, recs,
+                      TOPIC, p, NREC);
+        sleep_ms(200);
+    }
+    for (int i = 1; i <= NBROKERS; i++)
+        ck_assert_int_eq(tb_broker_stop(&B[i], SIGTERM), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_repl");
@@ -317,6 +411,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, followers_replicate_and_catch_up_after_kill);
+    tcase_add_test(tc, follower_behind_leader_log_start_restarts_there);
     suite_add_tcase(s, tc);
     return s;
 }
