@@ -59,6 +59,23 @@ static const struct key_def keys[] = {
      "ZooKeeper session timeout: a broker silent this long leaves the cluster"},
     {"zookeeper.connection.timeout.ms", K_I64, OFF(zk_connection_timeout_ms), 0, 0, I32_MAX, "0",
      "start-up waits this long for a ZooKeeper session, then fails (0 = the session timeout)"},
+    {"inter.broker.listener.name", K_STR, OFF(inter_broker_listener), SZ(inter_broker_listener), 0,
+     0, "",
+     "the listener followers fetch from their leaders on (PLAINTEXT only for now); empty = the "
+     "first listener of listeners"},
+    {"num.replica.fetchers", K_I32, OFF(num_replica_fetchers), 0, 1, 64, "1",
+     "replica fetcher threads (sl-replicaN); leader brokers are spread over them"},
+    {"replica.fetch.max.bytes", K_I32, OFF(replica_fetch_max_bytes), 0, 1024, I32_MAX, "1048576",
+     "bytes a follower asks of each partition per fetch (a first batch larger is sent whole)"},
+    {"replica.fetch.response.max.bytes", K_I32, OFF(replica_fetch_response_max_bytes), 0, 1024,
+     1 << 30, "10485760",
+     "bytes a follower asks of a whole fetch response; a larger response closes the connection"},
+    {"replica.fetch.wait.max.ms", K_I32, OFF(replica_fetch_wait_max_ms), 0, 0, 60000, "500",
+     "how long a leader may hold a follower's fetch waiting for data"},
+    {"replica.fetch.min.bytes", K_I32, OFF(replica_fetch_min_bytes), 0, 1, I32_MAX, "1",
+     "bytes a leader waits for before answering a follower's fetch"},
+    {"replica.fetch.backoff.ms", K_I64, OFF(replica_fetch_backoff_ms), 0, 0, I32_MAX, "1000",
+     "a follower waits this long after a fetch error or a lost connection"},
     {"advertised.listeners", K_STR, OFF(advertised), SZ(advertised), 0, 0, "",
      "address given to clients in Metadata; empty = the bound address of each listener"},
     {"log.dirs", K_STR, OFF(data_dir), SZ(data_dir), 0, 0, "./data", "data directory"},
@@ -245,11 +262,9 @@ static const char *const ignored[] = {
     "controller.quorum.bootstrap.servers",
     "controller.quorum.election.timeout.ms",
     "controller.quorum.fetch.timeout.ms",
-    "inter.broker.listener.name",
     "inter.broker.protocol.version",
     "metadata.log.dir",
     "num.io.threads",
-    "num.replica.fetchers",
     "background.threads",
     "socket.send.buffer.bytes",
     "socket.receive.buffer.bytes",
@@ -823,6 +838,21 @@ int br_config_finish(struct br_config *c, char *err, size_t errlen)
             return fail(err, errlen, -EINVAL,
                         "zookeeper.connect: '%s' is not HOST:PORT[,HOST:PORT...][/chroot]",
                         c->zk_connect);
+    }
+    if (!c->inter_broker_listener[0]) {
+        snprintf(c->inter_broker_listener, sizeof c->inter_broker_listener, "%s",
+                 c->listeners[0].name);
+    } else {
+        int i;
+        for (i = 0; i < c->nlisteners; i++)
+            if (strcasecmp(c->listeners[i].name, c->inter_broker_listener) == 0)
+                break;
+        if (i == c->nlisteners)
+            return fail(err, errlen, -EINVAL,
+                        "inter.broker.listener.name: '%s' names no listener in listeners",
+                        c->inter_broker_listener);
+        snprintf(c->inter_broker_listener, sizeof c->inter_broker_listener, "%s",
+                 c->listeners[i].name);
     }
     if (c->zk_connection_timeout_ms == 0)
         c->zk_connection_timeout_ms = c->zk_session_timeout_ms;

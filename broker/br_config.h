@@ -144,6 +144,15 @@ struct br_config {
     bool test_tls_socket_mode;    /* test.tls.socket.mode (tests only) */
     bool test_tls_cold_reads;     /* test.tls.cold.reads (tests only) */
     struct br_stats_conf metrics; /* metrics.* (br_stats.h): the HTTP listener */
+    /* replication, the follower side (broker/clu/br_clu_fetch.h) */
+    char inter_broker_listener[32];           /* inter.broker.listener.name (finish(): "" =
+                                               * the first listener) */
+    int32_t num_replica_fetchers;             /* num.replica.fetchers */
+    int32_t replica_fetch_max_bytes;          /* replica.fetch.max.bytes */
+    int32_t replica_fetch_response_max_bytes; /* replica.fetch.response.max.bytes */
+    int32_t replica_fetch_wait_max_ms;        /* replica.fetch.wait.max.ms */
+    int32_t replica_fetch_min_bytes;          /* replica.fetch.min.bytes */
+    int64_t replica_fetch_backoff_ms;         /* replica.fetch.backoff.ms */
     /* max.connections.per.ip.overrides */
     struct br_ip_override ip_overrides[BR_MAX_IP_OVERRIDES];
 };

@@ -41,6 +41,7 @@
 #include "br_api.h"
 #include "br_auth.h"
 #include "br_clock.h"
+#include "br_clu_fetch.h"
 #include "st_clean.h"
 #include "br_conn.h"
 #include "br_group.h"
@@ -732,6 +733,35 @@ static void cluster_hw_moved(void *arg)
     br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_SYNC);
     br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_APPEND);
 }
+/* The follower side of replication (br_clu_fetch.h), once the view is there. */
+static int start_replica_fetchers(struct br_server *srv)
+{
+    const struct br_config *cfg = srv->cfg;
+    for (int li = 0; li < srv->nlisteners; li++) {
+        const struct br_listener_cfg *l = srv->listeners[li].cfg;
+        if (strcmp(l->name, cfg->inter_broker_listener) == 0 && l->protocol != BR_PROTO_PLAINTEXT)
+            br_warn("inter.broker.listener.name=%s is %s: followers fetch over PLAINTEXT only "
+                    "for now (TLS and SASL between brokers are not done): a leader reached "
+                    "on it will not answer them",
+                    l->name, br_protocol_name(l->protocol));
+    }
+    struct br_clu_fetch_conf fc = {
+        .broker_id = cfg->node_id,
+        .threads = cfg->num_replica_fetchers,
+        .partition_max = cfg->replica_fetch_max_bytes,
+        .response_max = cfg->replica_fetch_response_max_bytes,
+        .wait_max_ms = cfg->replica_fetch_wait_max_ms,
+        .min_bytes = cfg->replica_fetch_min_bytes,
+        .backoff_ms = cfg->replica_fetch_backoff_ms,
+        .clu = srv->clu,
+        .store = srv->store,
+    };
+    snprintf(fc.listener, sizeof fc.listener, "%s", cfg->inter_broker_listener);
+    int rc = br_clu_fetch_start(&fc, &srv->replica);
+    if (rc < 0)
+        br_err("cannot start the replica fetchers: %s", strerror(-rc));
+    return rc;
+}
 
 /* With zookeeper.connect: join the cluster (br_clu.h) once the listeners are bound and the
  * state is open, before clients are let in; the loops' contexts read its view. */
@@ -761,7 +791,7 @@ static int open_cluster(struct br_server *srv)
     }
     for (int i = 0; i < srv->nloops; i++)
         srv->per_loop[i].ctx.clu = srv->clu;
-    return 0;
+    return start_replica_fetchers(srv);
 }
 
 static void log_state(const struct br_server *srv)
@@ -912,6 +942,8 @@ static void teardown(struct br_server *srv)
     for (int i = 0; srv->accepts && i < srv->nloops * BR_MAX_LISTENERS; i++)
         if (srv->accepts[i].fd >= 0)
             close(srv->accepts[i].fd); /* (a loop that ran closed its own) */
+    br_clu_fetch_stop(srv->replica);   /* reads the view and appends to the store */
+    srv->replica = NULL;
     br_clu_close(srv->clu); /* no loop reads its view past here; others see this broker leave */
     srv->clu = NULL;
     br_stats_stop(srv);       /* no scrape reads the groups, offsets or store past here */

@@ -98,6 +98,8 @@ struct br_server {
     struct br_clu *clu;
     /* metrics and the HTTP listener (br_stats.h); NULL when metrics.listener is off */
     struct br_stats *stats;
+    /* the replica fetchers (broker/clu/br_clu_fetch.h): NULL without a cluster */
+    struct br_clu_fetch *replica;
     /* start-up barrier */
     pthread_mutex_t start_lock;
     pthread_cond_t start_cond;

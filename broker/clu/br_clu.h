@@ -135,6 +135,17 @@ int br_clu_delete_topic(struct br_clu *c, const char *name, int64_t wait_ms);
 /* The leader's replica state of the partitions this broker leads (br_clu_repl.h); lives as
  * long as c. */
 struct br_repl *br_clu_repl(struct br_clu *c);
+/* Raised at every change of the topics' view (assignments, partition states): a reader that
+ * saw the same number saw the same view (br_clu_view.c). */
+uint64_t br_clu_view_gen(struct br_clu *c);
+/* Calls fn for every partition of the view (its topic, index, replicas, leader -1: none, and
+ * leader epoch) under the view's lock (fn must not call this module nor block); stops at fn's
+ * first non-zero return, which it returns. Kafka's internal topics are left out (M4). */
+int br_clu_each_partition(struct br_clu *c,
+                          int (*fn)(void *ctx, const char *topic, int32_t p,
+                                    const struct br_clu_replicas *replicas, int32_t leader,
+                                    int32_t leader_epoch),
+                          void *ctx);
 
 /* zookeeper.connect split: hosts (HOST:PORT,...) and chroot ("" or "/a/b"). -EINVAL. */
 int br_clu_parse_connect(const char *connect, char *hosts, size_t hcap, char *chroot, size_t ccap);

@@ -108,7 +108,6 @@ START_TEST(kraft_stock_file_starts)
     static const char *const ignored[] = {
         "process.roles",
         "controller.quorum.bootstrap.servers",
-        "inter.broker.listener.name",
         "num.io.threads",
         "socket.send.buffer.bytes",
         "socket.receive.buffer.bytes",
@@ -123,6 +122,7 @@ START_TEST(kraft_stock_file_starts)
     ck_assert_int_eq(listed(w, "process.roles"), 1);
     /* keys splicelog applies are not in the list */
     static const char *const used[] = {"node.id",
+                                       "inter.broker.listener.name",
                                        "num.network.threads",
                                        "num.recovery.threads.per.data.dir",
                                        "listeners",

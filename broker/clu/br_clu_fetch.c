@@ -1,0 +1,1122 @@
+/*
+ * br_clu_fetch — the replica fetcher (br_clu_fetch.h, docs/cluster.md "Replication").
+ *
+ * Each thread keeps
+ *   parts  the partitions it follows (leader % threads == its index), rebuilt from the view
+ *          whenever br_clu_view_gen moves: one whose leader and leader epoch are unchanged
+ *          keeps its state, one that is new or changed starts over (becoming follower), one
+ *          that left is released;
+ *   sess   one per leader broker of those partitions: a connection with at most one request
+ *          in flight (ApiVersions, OffsetsForLeaderEpoch or Fetch).
+ * A turn: open what is due (blocking connect, at most CONNECT_MS), send on every idle
+ * connection what is due (truncation queries first, then a Fetch), then poll the busy ones
+ * for at most TICK_MS and handle every complete answer. Sends are blocking with a timeout
+ * (requests are small); answers are read as they come, into a buffer grown up to the bound.
+ * A partition stamped with the leader and epoch of the request it is in takes the answer
+ * only while both still hold, so an answer that crosses a view change is dropped.
+ */
+#include "br_clu_fetch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "br_log.h"
+#include "kp_batch.h"
+#include "kp_msg_cluster.h"
+#include "st.h"
+
+#define CONNECT_MS    3000
+#define IO_MS         5000 /* a send, or an answer beyond the fetch's own wait */
+#define TICK_MS       100
+#define REQ_PARTS_MAX 1000 /* partitions in one request */
+#define TX_MAX        (16 << 20)
+#define RX_FIRST      (64 << 10)
+
+enum { P_TRUNCATE = 0, P_FETCH = 1 };
+enum { S_DOWN = 0, S_IDLE, S_APIV, S_OFLE, S_FETCH };
+
+/* Kafka's error codes this file acts on (kp_api.h has them all). */
+#define E_NONE          0
+#define E_OUT_OF_RANGE  1
+#define E_UNKNOWN_TOPIC 3
+#define E_NOT_LEADER    6
+#define E_FENCED_EPOCH  74
+#define E_UNKNOWN_EPOCH 75
+#define TOPIC_MAX       256
+
+struct fpart {
+    char topic[TOPIC_MAX];
+    int32_t partition;
+    int32_t leader, leader_epoch;
+    struct st_log *log;
+    int state;
+    int64_t retry_at;                /* monotonic ms */
+    int32_t sent_leader, sent_epoch; /* the request it is in (sent_leader -1: none) */
+    bool warned_nosys;
+};
+
+struct fsess {
+    int32_t leader;
+    int fd;
+    int phase;
+    int64_t deadline, retry_at;
+    int16_t fetch_v, ofle_v; /* ofle_v -1: the leader has no OffsetsForLeaderEpoch v3+ */
+    int32_t corr;
+    uint8_t *rx, *tx;
+    size_t rx_cap, rx_have, tx_cap;
+    bool ready; /* ApiVersions answered */
+};
+
+struct fthread {
+    struct br_clu_fetch *f;
+    int idx;
+    pthread_t th;
+    bool started;
+    uint64_t gen;
+    bool have_gen;
+    int64_t rescan_at;
+    struct fpart *parts;
+    int nparts, cap_parts;
+    struct fsess *sess;
+    int nsess;
+    /* request building and answer decoding, sized at each rebuild */
+    struct kp_fetch_req_topic *rt;
+    struct kp_fetch_req_partition *rp;
+    struct kp_offset_for_leader_epoch_req_topic *ot;
+    struct kp_offset_for_leader_epoch_req_partition *op;
+    uint8_t *arena;
+    size_t arena_cap;
+};
+
+struct br_clu_fetch {
+    struct br_clu_fetch_conf conf;
+    atomic_bool stop;
+    size_t rx_max;
+    char client_id[48];
+    struct fthread *t;
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- pure parts: batches and answers ----------------------------------------------------------
+ */
+
+int br_clu_fetch_batches(uint8_t *rec, size_t len, int64_t from, struct iovec *iov, int max,
+                         size_t *used)
+{
+    size_t at = 0;
+    int n = 0;
+    int64_t prev_last = INT64_MIN;
+    *used = 0;
+    while (n < max && len - at >= KP_BATCH_HEADER_LEN) {
+        struct kp_batch_hdr h;
+        if (kp_batch_parse_hdr(rec + at, len - at, &h) < 0)
+            return -EBADMSG;
+        if (h.batch_length > INT32_MAX - KP_BATCH_LOG_OVERHEAD || h.last_offset_delta < 0 ||
+            h.base_offset < 0 || h.base_offset > INT64_MAX - h.last_offset_delta ||
+            h.base_offset <= prev_last)
+            return -EBADMSG;
+        size_t size = kp_batch_size(&h);
+        if (size > len - at)
+            break; /* partial: the rest comes next time */
+        int64_t last = h.base_offset + h.last_offset_delta;
+        prev_last = last;
+        if (last < from) {
+            at += size; /* held already */
+            continue;
+        }
+        if (h.base_offset < from && n == 0)
+            return -ERANGE;
+        iov[n].iov_base = rec + at;
+        iov[n].iov_len = size;
+        n++;
+        at += size;
+    }
+    *used = at;
+    return n;
+}
+
+int br_clu_fetch_decode(const uint8_t *body, size_t len, int16_t version, int32_t corr,
+                        struct kp_arena *arena, struct kp_fetch_resp *out)
+{
+    struct kp_rd rd;
+    kp_rd_init(&rd, body, len);
+    int32_t got = 0;
+    if (kp_resp_hdr_decode(&rd, KP_API_FETCH, version, &got) < 0)
+        return -EBADMSG;
+    if (got != corr)
+        return -EPROTO;
+    kp_arena_reset(arena);
+    return kp_fetch_resp_decode(&rd, version, arena, out);
+}
+
+/* ---- connections ------------------------------------------------------------------------------
+ */
+
+static void sess_close(struct fthread *t, struct fsess *s, bool backoff)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    s->phase = S_DOWN;
+    s->ready = false;
+    s->rx_have = 0;
+    s->retry_at = backoff ? mono_ms() + t->f->conf.backoff_ms : 0;
+    for (int i = 0; i < t->nparts; i++)
+        if (t->parts[i].sent_leader == s->leader)
+            t->parts[i].sent_leader = -1;
+}
+
+/* The leader's endpoint of the inter-broker listener: 0, -ENOENT (not live, or no such
+ * listener). */
+static int leader_endpoint(struct br_clu_fetch *f, int32_t id, char *host, size_t hcap, int *port)
+{
+    struct br_clu_node nodes[64];
+    int n = br_clu_nodes(f->conf.clu, f->conf.listener, nodes, 64);
+    for (int i = 0; i < n && i < 64; i++)
+        if (nodes[i].id == id) {
+            snprintf(host, hcap, "%s", nodes[i].host);
+            *port = nodes[i].port;
+            return 0;
+        }
+    return -ENOENT;
+}
+
+/* A blocking connect of at most CONNECT_MS; the socket stays blocking, with IO_MS send and
+ * receive timeouts. fd or -errno. */
+static int dial(const char *host, int port)
+{
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    if (getaddrinfo(host, ps, &hints, &ai) != 0 || !ai)
+        return -EHOSTUNREACH;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int rc = fd < 0 ? -errno : 0;
+    if (rc == 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        rc = -errno;
+        if (rc == -EINPROGRESS) {
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            int soerr = 0;
+            socklen_t sl = sizeof soerr;
+            if (poll(&pfd, 1, CONNECT_MS) != 1)
+                rc = -ETIMEDOUT;
+            else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr)
+                rc = soerr ? -soerr : -EIO;
+            else
+                rc = 0;
+        }
+    }
+    freeaddrinfo(ai);
+    if (rc < 0) {
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct timeval tv = {.tv_sec = IO_MS / 1000, .tv_usec = (IO_MS % 1000) * 1000};
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        close(fd);
+        return -EIO;
+    }
+    return fd;
+}
+
+static int send_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? -errno : -EIO;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* What a request body writer gets: the thread, the session and the version. */
+typedef int (*body_fn)(struct fthread *t, struct fsess *s, struct kp_wr *wr, int16_t version);
+
+/* Frames and sends one request (growing the session's buffer when it does not fit); the
+ * session then waits for its answer (phase, deadline). 0 or -errno (the caller closes). */
+static int request(struct fthread *t, struct fsess *s, int16_t key, int16_t version, body_fn body,
+                   int phase, int64_t wait_ms)
+{
+    for (;;) {
+        if (!s->tx) {
+            s->tx_cap = 4096;
+            s->tx = malloc(s->tx_cap);
+            if (!s->tx)
+                return -ENOMEM;
+        }
+        struct kp_wr wr;
+        kp_wr_init(&wr, s->tx, s->tx_cap);
+        size_t pos = kp_frame_begin(&wr);
+        struct kp_req_hdr h = {key, version, ++s->corr, kp_str_of(t->f->client_id)};
+        kp_req_hdr_encode(&wr, &h);
+        int rc = wr.err ? wr.err : body(t, s, &wr, version);
+        if (rc == 0)
+            rc = kp_frame_end(&wr, pos);
+        if (rc == -ENOSPC && s->tx_cap < TX_MAX) {
+            uint8_t *nb = realloc(s->tx, s->tx_cap * 2);
+            if (!nb)
+                return -ENOMEM;
+            s->tx = nb;
+            s->tx_cap *= 2;
+            continue;
+        }
+        if (rc < 0)
+            return rc;
+        rc = send_all(s->fd, s->tx, kp_wr_len(&wr));
+        if (rc < 0)
+            return rc;
+        s->phase = phase;
+        s->rx_have = 0;
+        s->deadline = mono_ms() + wait_ms + IO_MS;
+        return 0;
+    }
+}
+
+static int apiv_body(struct fthread *t, struct fsess *s, struct kp_wr *wr, int16_t version)
+{
+    (void)t, (void)s;
+    struct kp_api_versions_req req = {kp_str_of("splicelog-replica"), kp_str_of("1")};
+    return kp_api_versions_req_encode(wr, version, &req);
+}
+
+/* Whether partition pt is due for a request of kind state to leader s. */
+static bool due(const struct fpart *pt, const struct fsess *s, int state, int64_t now)
+{
+    return pt->leader == s->leader && pt->state == state && pt->log && pt->sent_leader < 0 &&
+           pt->retry_at <= now;
+}
+
+/* The partitions of the request being built, grouped by topic (parts are sorted by topic). */
+static int fetch_body(struct fthread *t, struct fsess *s, struct kp_wr *wr, int16_t version)
+{
+    const struct br_clu_fetch_conf *c = &t->f->conf;
+    int64_t now = mono_ms();
+    int nt = 0, np = 0;
+    for (int i = 0; i < t->nparts && np < REQ_PARTS_MAX; i++) {
+        struct fpart *pt = &t->parts[i];
+        if (!due(pt, s, P_FETCH, now))
+            continue;
+        if (nt == 0 || strcmp(t->rt[nt - 1].topic.ptr, pt->topic) != 0)
+            t->rt[nt++] = (struct kp_fetch_req_topic){
+                .topic = kp_str_of(pt->topic), .n_partitions = 0, .partitions = &t->rp[np]};
+        t->rp[np++] = (struct kp_fetch_req_partition){
+            .partition = pt->partition,
+            .current_leader_epoch = pt->leader_epoch,
+            .fetch_offset = st_log_end_offset(pt->log),
+            .log_start_offset = st_log_start_offset(pt->log),
+            .partition_max_bytes = c->partition_max,
+            .last_fetched_epoch = -1,
+        };
+        t->rt[nt - 1].n_partitions++;
+    }
+    struct kp_fetch_req req = {
+        .replica_id = c->broker_id,
+        .max_wait_ms = c->wait_max_ms,
+        .min_bytes = c->min_bytes,
+        .max_bytes = c->response_max,
+        .isolation_level = 0,
+        .session_id = 0,
+        .session_epoch = -1,
+        .n_topics = nt,
+        .topics = t->rt,
+        .rack_id = kp_str_of(""),
+        .cluster_id = KP_STR_NULL,
+    };
+    return kp_fetch_req_encode(wr, version, &req);
+}
+
+static int ofle_body(struct fthread *t, struct fsess *s, struct kp_wr *wr, int16_t version)
+{
+    int64_t now = mono_ms();
+    int nt = 0, np = 0;
+    for (int i = 0; i < t->nparts && np < REQ_PARTS_MAX; i++) {
+        struct fpart *pt = &t->parts[i];
+        if (!due(pt, s, P_TRUNCATE, now))
+            continue;
+        if (nt == 0 || strcmp(t->ot[nt - 1].topic.ptr, pt->topic) != 0)
+            t->ot[nt++] = (struct kp_offset_for_leader_epoch_req_topic){
+                .topic = kp_str_of(pt->topic), .n_partitions = 0, .partitions = &t->op[np]};
+        t->op[np++] = (struct kp_offset_for_leader_epoch_req_partition){
+            .partition = pt->partition,
+            .current_leader_epoch = pt->leader_epoch,
+            .leader_epoch = st_log_latest_epoch(pt->log),
+        };
+        t->ot[nt - 1].n_partitions++;
+    }
+    struct kp_offset_for_leader_epoch_req req = {
+        .replica_id = t->f->conf.broker_id, .n_topics = nt, .topics = t->ot};
+    return kp_offset_for_leader_epoch_req_encode(wr, version, &req);
+}
+
+/* Marks the partitions due of kind state as in this session's request. */
+static int mark_sent(struct fthread *t, struct fsess *s, int state)
+{
+    int64_t now = mono_ms();
+    int n = 0;
+    for (int i = 0; i < t->nparts && n < REQ_PARTS_MAX; i++) {
+        struct fpart *pt = &t->parts[i];
+        if (!due(pt, s, state, now))
+            continue;
+        pt->sent_leader = s->leader;
+        pt->sent_epoch = pt->leader_epoch;
+        n++;
+    }
+    return n;
+}
+
+/* The partition of this thread named (topic, p) that is in s's request, or NULL. */
+static struct fpart *answered(struct fthread *t, struct fsess *s, struct kp_str topic, int32_t p)
+{
+    for (int i = 0; i < t->nparts; i++) {
+        struct fpart *pt = &t->parts[i];
+        if (pt->partition == p && pt->sent_leader == s->leader &&
+            pt->sent_epoch == pt->leader_epoch && pt->leader == s->leader &&
+            kp_str_eq(topic, pt->topic))
+            return pt;
+    }
+    return NULL;
+}
+
+/* ---- becoming follower: truncation ------------------------------------------------------------
+ */
+
+static void truncate_to(struct fthread *t, struct fpart *pt, int64_t off, const char *why)
+{
+    int64_t leo = st_log_end_offset(pt->log);
+    if (off < 0 || off >= leo) {
+        br_info("replica: %s-%d: follower of broker %d (leader epoch %d) from offset %lld, "
+                "nothing to truncate (%s)",
+                pt->topic, (int)pt->partition, (int)pt->leader, (int)pt->leader_epoch,
+                (long long)leo, why);
+        pt->state = P_FETCH;
+        return;
+    }
+    int rc = st_log_truncate(pt->log, off);
+    if (rc == -ENOSYS) {
+        if (!pt->warned_nosys)
+            br_warn("replica: %s-%d: the storage cannot truncate yet: fetching from %lld "
+                    "without truncating to %lld (%s)",
+                    pt->topic, (int)pt->partition, (long long)leo, (long long)off, why);
+        pt->warned_nosys = true;
+        pt->state = P_FETCH;
+        return;
+    }
+    if (rc < 0) {
+        br_err_limited("replica: %s-%d: cannot truncate to %lld: %s (retrying)", pt->topic,
+                       (int)pt->partition, (long long)off, strerror(-rc));
+        pt->retry_at = mono_ms() + t->f->conf.backoff_ms;
+        return;
+    }
+    br_info("replica: %s-%d: follower of broker %d (leader epoch %d): truncated from %lld to "
+            "%lld (%s)",
+            pt->topic, (int)pt->partition, (int)pt->leader, (int)pt->leader_epoch, (long long)leo,
+            (long long)st_log_end_offset(pt->log), why);
+    pt->state = P_FETCH;
+}
+
+static void truncate_to_hw(struct fthread *t, struct fpart *pt, const char *why)
+{
+    char w[160];
+    snprintf(w, sizeof w, "fallback to the high watermark: %s", why);
+    truncate_to(t, pt, st_log_high_watermark(pt->log), w);
+}
+
+/* OffsetsForLeaderEpoch's answer for one partition (KIP-279). */
+static void on_epoch_end(struct fthread *t, struct fpart *pt,
+                         const struct kp_offset_for_leader_epoch_resp_partition *r)
+{
+    if (r->error_code != E_NONE) {
+        br_warn_limited("replica: %s-%d: OffsetsForLeaderEpoch from broker %d: error %d "
+                        "(retrying after the backoff)",
+                        pt->topic, (int)pt->partition, (int)pt->leader, (int)r->error_code);
+        pt->retry_at = mono_ms() + t->f->conf.backoff_ms;
+        return;
+    }
+    if (r->leader_epoch < 0 || r->end_offset < 0) {
+        truncate_to_hw(t, pt, "the leader knows no epoch at or below ours");
+        return;
+    }
+    int32_t oe = -1;
+    int64_t own = -1;
+    (void)st_log_epoch_end_offset(pt->log, r->leader_epoch, &oe, &own);
+    int64_t to = r->end_offset;
+    if (oe >= 0 && own >= 0 && own < to)
+        to = own;
+    char why[160];
+    snprintf(why, sizeof why, "leader's epoch %d ends at %lld, ours%s at %lld",
+             (int)r->leader_epoch, (long long)r->end_offset,
+             oe >= 0 && oe != r->leader_epoch ? " (an older epoch)" : "", (long long)own);
+    int64_t before = st_log_end_offset(pt->log);
+    truncate_to(t, pt, to, why);
+    /* This log does not have the leader's epoch: the cut removed every epoch above the one it
+     * has, so the next question (its latest epoch, now lower) may find the divergence further
+     * down (Kafka's truncation in rounds). Only after a cut: each round then shortens the log,
+     * so a leader answering nonsense cannot keep it asking. */
+    if (pt->state == P_FETCH && oe >= 0 && oe != r->leader_epoch &&
+        st_log_end_offset(pt->log) < before)
+        pt->state = P_TRUNCATE;
+}
+
+/* The partitions of s's request that its answer left out are asked again. */
+static void unsend(struct fthread *t, struct fsess *s)
+{
+    for (int i = 0; i < t->nparts; i++)
+        if (t->parts[i].sent_leader == s->leader)
+            t->parts[i].sent_leader = -1;
+}
+
+static int on_ofle(struct fthread *t, struct fsess *s, struct kp_rd *rd)
+{
+    struct kp_arena a;
+    kp_arena_init(&a, t->arena, t->arena_cap);
+    struct kp_offset_for_leader_epoch_resp resp;
+    int rc = kp_offset_for_leader_epoch_resp_decode(rd, s->ofle_v, &a, &resp);
+    if (rc < 0)
+        return rc;
+    for (int32_t i = 0; i < resp.n_topics; i++) {
+        const struct kp_offset_for_leader_epoch_resp_topic *rt = &resp.topics[i];
+        for (int32_t j = 0; j < rt->n_partitions; j++) {
+            const struct kp_offset_for_leader_epoch_resp_partition *r = &rt->partitions[j];
+            struct fpart *pt = answered(t, s, rt->topic, r->partition);
+            if (!pt || pt->state != P_TRUNCATE)
+                continue;
+            pt->sent_leader = -1;
+            on_epoch_end(t, pt, r);
+        }
+    }
+    unsend(t, s);
+    return 0;
+}
+
+/* ---- fetching ---------------------------------------------------------------------------------
+ */
+
+static void part_backoff(struct fthread *t, struct fpart *pt)
+{
+    pt->retry_at = mono_ms() + t->f->conf.backoff_ms;
+}
+
+/* Appends one partition's records; false when it must back off. */
+static bool append_records(struct fthread *t, struct fpart *pt, struct kp_bytes rec, uint8_t *buf,
+                           size_t buflen)
+{
+    uint8_t *p = kp_bytes_mut(rec, buf, buflen);
+    size_t left = rec.len > 0 ? (size_t)rec.len : 0;
+    static __thread struct iovec iov[ST_APPEND_MAX_BATCHES];
+    while (p && left) {
+        size_t used = 0;
+        int n = br_clu_fetch_batches(p, left, st_log_end_offset(pt->log), iov,
+                                     ST_APPEND_MAX_BATCHES, &used);
+        if (n < 0) {
+            br_warn_limited("replica: %s-%d: broker %d sent records that %s (backing off)",
+                            pt->topic, (int)pt->partition, (int)pt->leader,
+                            n == -ERANGE ? "start inside a batch: the logs diverge"
+                                         : "do not parse as batches");
+            if (n == -ERANGE)
+                pt->state = P_TRUNCATE;
+            return false;
+        }
+        if (n == 0)
+            return true;
+        struct st_append_result res;
+        int rc = st_log_append_replica(pt->log, iov, n, wall_ms(), &res);
+        if (rc < 0) {
+            if (rc != -ENOSYS || !pt->warned_nosys)
+                br_warn_limited("replica: %s-%d: cannot append %d batch(es) at %lld from broker "
+                                "%d: %s (backing off)",
+                                pt->topic, (int)pt->partition, n,
+                                (long long)st_log_end_offset(pt->log), (int)pt->leader,
+                                strerror(-rc));
+            if (rc == -ENOSYS)
+                pt->warned_nosys = true;
+            return false;
+        }
+        p += used;
+        left -= used;
+    }
+    return true;
+}
+
+static void on_fetch_part(struct fthread *t, struct fsess *s, struct fpart *pt,
+                          const struct kp_fetch_resp_partition *r)
+{
+    (void)s;
+    switch (r->error_code) {
+    case E_NONE:
+        break;
+    case E_NOT_LEADER:
+    case E_FENCED_EPOCH:
+    case E_UNKNOWN_EPOCH:
+    case E_UNKNOWN_TOPIC:
+        br_info_limited("replica: %s-%d: broker %d answers error %d for leader epoch %d: "
+                        "waiting for the view to change",
+                        pt->topic, (int)pt->partition, (int)pt->leader, (int)r->error_code,
+                        (int)pt->leader_epoch);
+        part_backoff(t, pt);
+        return;
+    case E_OUT_OF_RANGE: {
+        /* Kafka's follower: below the leader's log start, start again there (the leader's
+         * retention deleted what this replica lacks); above the leader's end, find the
+         * divergence with OffsetsForLeaderEpoch and cut there */
+        int64_t end = st_log_end_offset(pt->log);
+        if (r->log_start_offset > end) {
+            int rc = st_log_restart_at(pt->log, r->log_start_offset);
+            br_warn("replica: %s-%d: offset %lld is below broker %d's log start %lld: "
+                    "replica emptied and restarted there%s%s",
+                    pt->topic, (int)pt->partition, (long long)end, (int)pt->leader,
+                    (long long)r->log_start_offset, rc < 0 ? ": failed: " : "",
+                    rc < 0 ? strerror(-rc) : "");
+            if (rc < 0)
+                part_backoff(t, pt);
+            return;
+        }
+        br_warn_limited("replica: %s-%d: offset %lld out of range at broker %d (its log "
+                        "starts at %lld, high watermark %lld): looking for the divergence",
+                        pt->topic, (int)pt->partition, (long long)end, (int)pt->leader,
+                        (long long)r->log_start_offset, (long long)r->high_watermark);
+        pt->state = P_TRUNCATE;
+        part_backoff(t, pt); /* one round per backoff, whatever the leader answers */
+        return;
+    }
+    default:
+        br_warn_limited("replica: %s-%d: broker %d answers error %d (backing off)", pt->topic,
+                        (int)pt->partition, (int)pt->leader, (int)r->error_code);
+        part_backoff(t, pt);
+        return;
+    }
+    if (r->diverging_epoch && r->diverging_epoch->epoch >= 0) {
+        pt->state = P_TRUNCATE; /* OffsetsForLeaderEpoch finds where */
+        return;
+    }
+    if (!append_records(t, pt, r->records, s->rx, s->rx_have)) {
+        part_backoff(t, pt);
+        return;
+    }
+    if (r->high_watermark >= 0)
+        (void)st_log_set_high_watermark(pt->log, r->high_watermark);
+}
+
+static int on_fetch(struct fthread *t, struct fsess *s)
+{
+    struct kp_arena a;
+    kp_arena_init(&a, t->arena, t->arena_cap);
+    struct kp_fetch_resp resp;
+    int rc = br_clu_fetch_decode(s->rx + 4, s->rx_have - 4, s->fetch_v, s->corr, &a, &resp);
+    if (rc < 0)
+        return rc;
+    if (resp.error_code != E_NONE) {
+        br_warn_limited("replica: broker %d answers Fetch with error %d", (int)s->leader,
+                        (int)resp.error_code);
+        return -EPROTO;
+    }
+    for (int32_t i = 0; i < resp.n_topics; i++) {
+        const struct kp_fetch_resp_topic *rt = &resp.topics[i];
+        for (int32_t j = 0; j < rt->n_partitions; j++) {
+            struct fpart *pt = answered(t, s, rt->topic, rt->partitions[j].partition);
+            if (!pt || pt->state != P_FETCH)
+                continue;
+            pt->sent_leader = -1;
+            on_fetch_part(t, s, pt, &rt->partitions[j]);
+        }
+    }
+    unsend(t, s);
+    return 0;
+}
+
+static int on_apiv(struct fthread *t, struct fsess *s, struct kp_rd *rd)
+{
+    struct kp_arena a;
+    kp_arena_init(&a, t->arena, t->arena_cap);
+    struct kp_api_versions_resp resp;
+    kp_rd_allow_trailing(rd);
+    int rc = kp_api_versions_resp_decode(rd, 3, &a, &resp);
+    if (rc < 0)
+        return rc;
+    if (resp.error_code != E_NONE)
+        return -EPROTO;
+    int16_t fmax = -1, omax = -1;
+    for (int32_t i = 0; i < resp.n_api_keys; i++) {
+        const struct kp_api_range *r = &resp.api_keys[i];
+        if (r->api_key == KP_API_FETCH)
+            fmax = r->max_version;
+        if (r->api_key == KP_API_OFFSET_FOR_LEADER_EPOCH)
+            omax = r->max_version;
+    }
+    if (fmax < 9) {
+        br_err_limited("replica: broker %d speaks Fetch up to v%d: a follower needs v9+",
+                       (int)s->leader, (int)fmax);
+        return -EPROTO;
+    }
+    s->fetch_v = fmax >= 12 ? 12 : fmax;
+    s->ofle_v = omax >= 3 ? (omax >= 4 ? 4 : omax) : -1;
+    if (s->ofle_v < 0)
+        br_info("replica: broker %d has no OffsetsForLeaderEpoch v3+: a partition becoming "
+                "its follower truncates to its high watermark instead (fallback)",
+                (int)s->leader);
+    s->ready = true;
+    return 0;
+}
+
+/* A complete answer in s->rx: handled by its kind. 0, or -errno (the caller closes). */
+static int on_answer(struct fthread *t, struct fsess *s)
+{
+    int phase = s->phase;
+    s->phase = S_IDLE;
+    if (phase == S_FETCH)
+        return on_fetch(t, s);
+    struct kp_rd rd;
+    kp_rd_init(&rd, s->rx + 4, s->rx_have - 4);
+    int16_t key = phase == S_APIV ? KP_API_API_VERSIONS : KP_API_OFFSET_FOR_LEADER_EPOCH;
+    int16_t ver = phase == S_APIV ? 3 : s->ofle_v;
+    int32_t corr = 0;
+    if (kp_resp_hdr_decode(&rd, key, ver, &corr) < 0 || corr != s->corr)
+        return -EPROTO;
+    return phase == S_APIV ? on_apiv(t, s, &rd) : on_ofle(t, s, &rd);
+}
+
+/* Reads what is there; 1 when an answer is complete, 0 for more, -errno. */
+static int receive(struct fthread *t, struct fsess *s)
+{
+    for (;;) {
+        size_t want = 4;
+        if (s->rx_have >= 4) {
+            int32_t size = 0;
+            int rc = kp_frame_peek(s->rx, s->rx_have, (int32_t)t->f->rx_max, &size);
+            if (rc < 0)
+                return rc;
+            want = 4 + (size_t)size;
+            if (s->rx_have == want)
+                return 1;
+        }
+        if (want > s->rx_cap) {
+            size_t cap = s->rx_cap ? s->rx_cap : RX_FIRST;
+            while (cap < want)
+                cap *= 2;
+            uint8_t *nb = realloc(s->rx, cap);
+            if (!nb)
+                return -ENOMEM;
+            s->rx = nb;
+            s->rx_cap = cap;
+        }
+        /* no more than this frame: nothing follows an answer */
+        ssize_t r = recv(s->fd, s->rx + s->rx_have, want - s->rx_have, MSG_DONTWAIT);
+        if (r == 0)
+            return -ECONNRESET;
+        if (r < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
+        s->rx_have += (size_t)r;
+    }
+}
+
+/* ---- the view: which partitions, which leaders ------------------------------------------------
+ */
+
+struct collect {
+    struct fthread *t;
+    struct fpart *out;
+    int n, cap;
+    bool oom;
+};
+
+static int collect_one(void *ctx, const char *topic, int32_t p,
+                       const struct br_clu_replicas *replicas, int32_t leader, int32_t leader_epoch)
+{
+    struct collect *c = ctx;
+    const struct br_clu_fetch_conf *conf = &c->t->f->conf;
+    if (leader < 0 || leader == conf->broker_id || leader % conf->threads != c->t->idx ||
+        strlen(topic) >= TOPIC_MAX)
+        return 0;
+    bool mine = false;
+    for (int32_t k = 0; k < replicas->n; k++)
+        mine |= replicas->id[k] == conf->broker_id;
+    if (!mine)
+        return 0;
+    if (c->n == c->cap) {
+        int cap = c->cap ? c->cap * 2 : 64;
+        struct fpart *nb = realloc(c->out, (size_t)cap * sizeof(*nb));
+        if (!nb) {
+            c->oom = true;
+            return 1;
+        }
+        c->out = nb;
+        c->cap = cap;
+    }
+    struct fpart *pt = &c->out[c->n++];
+    memset(pt, 0, sizeof *pt);
+    snprintf(pt->topic, sizeof pt->topic, "%s", topic);
+    pt->partition = p;
+    pt->leader = leader;
+    pt->leader_epoch = leader_epoch;
+    pt->sent_leader = -1;
+    return 0;
+}
+
+static struct fpart *find_part(struct fpart *parts, int n, const char *topic, int32_t p)
+{
+    for (int i = 0; i < n; i++)
+        if (parts[i].partition == p && strcmp(parts[i].topic, topic) == 0)
+            return &parts[i];
+    return NULL;
+}
+
+static struct fsess *find_sess(struct fthread *t, int32_t leader)
+{
+    for (int i = 0; i < t->nsess; i++)
+        if (t->sess[i].leader == leader)
+            return &t->sess[i];
+    return NULL;
+}
+
+static void sess_free(struct fthread *t, struct fsess *s)
+{
+    sess_close(t, s, false);
+    free(s->rx);
+    free(s->tx);
+}
+
+/* Brings the sessions in line with the partitions: one per leader. false: out of memory. */
+static bool sync_sessions(struct fthread *t)
+{
+    for (int i = 0; i < t->nsess;) {
+        bool used = false;
+        for (int j = 0; j < t->nparts && !used; j++)
+            used = t->parts[j].leader == t->sess[i].leader;
+        if (used) {
+            i++;
+            continue;
+        }
+        sess_free(t, &t->sess[i]);
+        t->sess[i] = t->sess[--t->nsess];
+    }
+    for (int j = 0; j < t->nparts; j++) {
+        if (find_sess(t, t->parts[j].leader))
+            continue;
+        struct fsess *nb = realloc(t->sess, (size_t)(t->nsess + 1) * sizeof(*nb));
+        if (!nb)
+            return false;
+        t->sess = nb;
+        t->sess[t->nsess++] = (struct fsess){.leader = t->parts[j].leader, .fd = -1};
+    }
+    return true;
+}
+
+/* Sizes the request and decoding memory for n partitions. */
+static bool size_scratch(struct fthread *t, int n)
+{
+    size_t m = (size_t)(n > 0 ? n : 1);
+    void *a = realloc(t->rt, m * sizeof(*t->rt)), *b = a ? realloc(t->rp, m * sizeof(*t->rp)) : 0;
+    if (a)
+        t->rt = a;
+    if (b)
+        t->rp = b;
+    void *c = b ? realloc(t->ot, m * sizeof(*t->ot)) : 0,
+         *d = c ? realloc(t->op, m * sizeof(*t->op)) : 0;
+    if (c)
+        t->ot = c;
+    if (d)
+        t->op = d;
+    /* an answer names at most the partitions asked (more: -ENOMEM, the connection closed) */
+    size_t cap = kp_arena_need(4 + 3 * m, 64 * 1024 + m * 256);
+    uint8_t *e = d ? realloc(t->arena, cap) : NULL;
+    if (e) {
+        t->arena = e;
+        t->arena_cap = cap;
+    }
+    return e != NULL;
+}
+
+/* Reads the view again: keeps the state of partitions whose leader and epoch did not change,
+ * starts the others over (becoming follower), releases the ones that left. */
+static void rebuild(struct fthread *t)
+{
+    struct br_clu_fetch *f = t->f;
+    struct collect c = {.t = t};
+    uint64_t gen = br_clu_view_gen(f->conf.clu);
+    (void)br_clu_each_partition(f->conf.clu, collect_one, &c);
+    if (c.oom || !size_scratch(t, c.n)) {
+        free(c.out);
+        br_err_limited("replica: out of memory reading the view (retrying)");
+        t->rescan_at = mono_ms() + f->conf.backoff_ms;
+        return;
+    }
+    bool retry = false;
+    for (int i = 0; i < c.n; i++) {
+        struct fpart *np = &c.out[i];
+        struct fpart *op = find_part(t->parts, t->nparts, np->topic, np->partition);
+        if (op && op->log && op->leader == np->leader && op->leader_epoch == np->leader_epoch) {
+            *np = *op;
+            op->log = NULL; /* moved */
+            continue;
+        }
+        np->log = st_log_get(f->conf.store, np->topic, strlen(np->topic), np->partition);
+        if (!np->log) {
+            retry = true; /* not created here yet */
+            continue;
+        }
+        st_log_set_replicated(np->log, true);
+        np->state = P_TRUNCATE;
+        br_info("replica: %s-%d: follower of broker %d, leader epoch %d (log end %lld, high "
+                "watermark %lld)",
+                np->topic, (int)np->partition, (int)np->leader, (int)np->leader_epoch,
+                (long long)st_log_end_offset(np->log), (long long)st_log_high_watermark(np->log));
+    }
+    for (int i = 0; i < t->nparts; i++) {
+        struct fpart *op = &t->parts[i];
+        if (!op->log)
+            continue;
+        if (!find_part(c.out, c.n, op->topic, op->partition))
+            br_info("replica: %s-%d: no longer fetched from broker %d", op->topic,
+                    (int)op->partition, (int)op->leader);
+        st_log_put(op->log);
+    }
+    free(t->parts);
+    t->parts = c.out;
+    t->nparts = c.n;
+    t->cap_parts = c.cap;
+    t->gen = gen;
+    t->have_gen = true;
+    t->rescan_at = retry ? mono_ms() + TICK_MS * 5 : INT64_MAX;
+    if (!sync_sessions(t))
+        t->rescan_at = mono_ms() + f->conf.backoff_ms;
+}
+
+/* ---- the thread -------------------------------------------------------------------------------
+ */
+
+static void sess_fail(struct fthread *t, struct fsess *s, int rc, const char *what)
+{
+    br_warn_limited("replica: connection to broker %d: %s: %s (again in %lld ms)", (int)s->leader,
+                    what, strerror(rc < 0 ? -rc : rc), (long long)t->f->conf.backoff_ms);
+    sess_close(t, s, true);
+}
+
+/* Partitions of s that became follower and have no way to ask the leader: truncated to their
+ * high watermark here (fallback). */
+static void local_truncations(struct fthread *t, struct fsess *s, int64_t now)
+{
+    for (int i = 0; i < t->nparts; i++) {
+        struct fpart *pt = &t->parts[i];
+        if (!due(pt, s, P_TRUNCATE, now))
+            continue;
+        if (s->ofle_v < 0)
+            truncate_to_hw(t, pt, "the leader has no OffsetsForLeaderEpoch v3+");
+        else if (st_log_latest_epoch(pt->log) < 0)
+            truncate_to_hw(t, pt, "no leader epoch in this log's cache");
+    }
+}
+
+static bool any_due(struct fthread *t, struct fsess *s, int state, int64_t now)
+{
+    for (int i = 0; i < t->nparts; i++)
+        if (due(&t->parts[i], s, state, now))
+            return true;
+    return false;
+}
+
+/* What an idle or closed session does now. */
+static void sess_turn(struct fthread *t, struct fsess *s, int64_t now)
+{
+    const struct br_clu_fetch_conf *c = &t->f->conf;
+    if (s->phase == S_DOWN) {
+        if (s->retry_at > now)
+            return;
+        char host[BR_HOST_MAX];
+        int port = 0;
+        int rc = leader_endpoint(t->f, s->leader, host, sizeof host, &port);
+        if (rc < 0) {
+            br_warn_limited("replica: broker %d has no live %s endpoint (again in %lld ms)",
+                            (int)s->leader, c->listener, (long long)c->backoff_ms);
+            s->retry_at = now + c->backoff_ms;
+            return;
+        }
+        rc = dial(host, port);
+        if (rc < 0) {
+            s->fd = -1;
+            char what[BR_HOST_MAX + 32];
+            snprintf(what, sizeof what, "connect %s:%d", host, port);
+            sess_fail(t, s, rc, what);
+            return;
+        }
+        s->fd = rc;
+        s->phase = S_IDLE;
+        br_info("replica: connected to broker %d at %s:%d (listener %s)", (int)s->leader, host,
+                port, c->listener);
+    }
+    if (s->phase != S_IDLE)
+        return;
+    int rc = 0;
+    if (!s->ready) {
+        rc = request(t, s, KP_API_API_VERSIONS, 3, apiv_body, S_APIV, 0);
+    } else {
+        local_truncations(t, s, now);
+        if (s->ofle_v >= 0 && any_due(t, s, P_TRUNCATE, now)) {
+            rc = request(t, s, KP_API_OFFSET_FOR_LEADER_EPOCH, s->ofle_v, ofle_body, S_OFLE, 0);
+            if (rc == 0)
+                mark_sent(t, s, P_TRUNCATE);
+        } else if (any_due(t, s, P_FETCH, now)) {
+            rc = request(t, s, KP_API_FETCH, s->fetch_v, fetch_body, S_FETCH, c->wait_max_ms);
+            if (rc == 0)
+                mark_sent(t, s, P_FETCH);
+        }
+    }
+    if (rc < 0)
+        sess_fail(t, s, rc, "send");
+}
+
+static void *fetch_main(void *arg)
+{
+    struct fthread *t = arg;
+    struct br_clu_fetch *f = t->f;
+    char name[16];
+    snprintf(name, sizeof name, "replica%d", t->idx);
+    br_log_set_thread(name);
+    struct pollfd *pfd = NULL;
+    int pcap = 0;
+    while (!atomic_load(&f->stop)) {
+        int64_t now = mono_ms();
+        if (!t->have_gen || br_clu_view_gen(f->conf.clu) != t->gen || now >= t->rescan_at)
+            rebuild(t);
+        for (int i = 0; i < t->nsess; i++)
+            sess_turn(t, &t->sess[i], now);
+        if (pcap < t->nsess) {
+            struct pollfd *nb = realloc(pfd, (size_t)t->nsess * sizeof(*nb));
+            if (nb) {
+                pfd = nb;
+                pcap = t->nsess;
+            }
+        }
+        int n = 0;
+        for (int i = 0; i < t->nsess && n < pcap; i++) {
+            struct fsess *s = &t->sess[i];
+            if (s->fd >= 0 && s->phase != S_IDLE && s->phase != S_DOWN)
+                pfd[n++] = (struct pollfd){.fd = s->fd, .events = POLLIN};
+        }
+        int pr = poll(pfd, (nfds_t)n, TICK_MS);
+        if (pr < 0 && errno != EINTR)
+            br_err_limited("replica: poll: %s", strerror(errno));
+        now = mono_ms();
+        for (int i = 0; i < t->nsess; i++) {
+            struct fsess *s = &t->sess[i];
+            if (s->fd < 0 || s->phase == S_IDLE || s->phase == S_DOWN)
+                continue;
+            bool ready = false;
+            for (int k = 0; k < n; k++)
+                if (pfd[k].fd == s->fd && (pfd[k].revents & (POLLIN | POLLERR | POLLHUP)))
+                    ready = true;
+            if (ready) {
+                int rc = receive(t, s);
+                if (rc == 1)
+                    rc = on_answer(t, s);
+                if (rc < 0) {
+                    sess_fail(t, s, rc, "answer");
+                    continue;
+                }
+            }
+            if (s->phase != S_IDLE && s->fd >= 0 && now > s->deadline)
+                sess_fail(t, s, -ETIMEDOUT, "no answer");
+        }
+    }
+    free(pfd);
+    return NULL;
+}
+
+static void thread_free(struct fthread *t)
+{
+    for (int i = 0; i < t->nsess; i++)
+        sess_free(t, &t->sess[i]);
+    free(t->sess);
+    for (int i = 0; i < t->nparts; i++)
+        if (t->parts[i].log)
+            st_log_put(t->parts[i].log);
+    free(t->parts);
+    free(t->rt);
+    free(t->rp);
+    free(t->ot);
+    free(t->op);
+    free(t->arena);
+}
+
+int br_clu_fetch_start(const struct br_clu_fetch_conf *conf, struct br_clu_fetch **out)
+{
+    *out = NULL;
+    if (conf->threads < 1 || !conf->clu || !conf->store)
+        return -EINVAL;
+    struct br_clu_fetch *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -ENOMEM;
+    f->conf = *conf;
+    atomic_init(&f->stop, false);
+    f->rx_max = (size_t)conf->response_max + 2 * (size_t)conf->partition_max + 64 * 1024;
+    if (f->rx_max > INT32_MAX)
+        f->rx_max = INT32_MAX;
+    snprintf(f->client_id, sizeof f->client_id, "splicelog-replica-%d", (int)conf->broker_id);
+    f->t = calloc((size_t)conf->threads, sizeof(*f->t));
+    if (!f->t) {
+        free(f);
+        return -ENOMEM;
+    }
+    for (int i = 0; i < conf->threads; i++) {
+        f->t[i].f = f;
+        f->t[i].idx = i;
+        f->t[i].rescan_at = INT64_MAX;
+        if (pthread_create(&f->t[i].th, NULL, fetch_main, &f->t[i]) != 0) {
+            br_clu_fetch_stop(f);
+            return -EAGAIN;
+        }
+        f->t[i].started = true;
+    }
+    br_info("replica: %d fetcher thread(s) on listener %s (replica.fetch.max.bytes=%d, "
+            "replica.fetch.wait.max.ms=%d)",
+            conf->threads, conf->listener, (int)conf->partition_max, (int)conf->wait_max_ms);
+    *out = f;
+    return 0;
+}
+
+void br_clu_fetch_stop(struct br_clu_fetch *f)
+{
+    if (!f)
+        return;
+    atomic_store(&f->stop, true);
+    for (int i = 0; i < f->conf.threads; i++)
+        if (f->t[i].started)
+            pthread_join(f->t[i].th, NULL);
+    for (int i = 0; i < f->conf.threads; i++)
+        thread_free(&f->t[i]);
+    free(f->t);
+    free(f);
+}

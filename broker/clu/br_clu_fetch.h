@@ -1,0 +1,88 @@
+/*
+ * br_clu_fetch — the replica fetcher: the follower side of replication (issue 18 M3,
+ * docs/cluster.md "Replication"). For every partition of the cluster's view that this broker
+ * holds a replica of and does not lead (its leader live), it fetches from the leader over the
+ * Kafka protocol and appends what it gets, unchanged, to its own log.
+ *
+ * Contract
+ * - br_clu_fetch_start() starts conf->threads threads ("replica0".., sl-replicaN for the OS);
+ *   leader broker L is served by thread L % threads, over one connection per leader (blocking
+ *   connect and sends with timeouts, poll for the answers: a thread never waits on one leader
+ *   longer than the connect or request timeout, and no loop thread ever waits on it).
+ *   br_clu_fetch_stop() stops and joins them, closes every connection and releases every log;
+ *   call it before br_clu_close (the threads read the view). NULL is accepted.
+ * - Per leader connection: ApiVersions first, then Fetch v12 (or the highest 9..12 the leader
+ *   speaks) with replica_id = conf->broker_id, every partition followed from that leader in
+ *   one request, fetch_offset = the log end offset, current_leader_epoch = the view's epoch,
+ *   session id 0 / epoch -1 (no fetch sessions), isolation 0.
+ * - Becoming follower (a partition enters the set, or its leader or leader epoch changes):
+ *   st_log_set_replicated(log, true), then OffsetsForLeaderEpoch (v3+, replica_id) for the
+ *   log's latest epoch when the leader speaks it, and st_log_truncate to min(the leader's end
+ *   offset, this log's end offset for the epoch returned) (KIP-279); when the leader has no
+ *   such API, answers epoch -1, or this log's epoch cache is empty: truncation to the high
+ *   watermark, logged as a fallback. Only then fetching starts.
+ * - Answers: batches go to st_log_append_replica (CRC checked there), the high watermark to
+ *   min(the leader's, the log end offset). NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH,
+ *   UNKNOWN_LEADER_EPOCH, UNKNOWN_TOPIC_OR_PARTITION: that partition waits
+ *   replica.fetch.backoff.ms (and for the view to change); a lost connection, a timeout or a
+ *   response that does not parse: the connection is closed and opened again after the backoff;
+ *   OFFSET_OUT_OF_RANGE: logged and backed off (restarting at the leader's log start needs a
+ *   storage call that does not exist yet).
+ * - Bounds: each partition asks replica.fetch.max.bytes, the request
+ *   replica.fetch.response.max.bytes; a response frame above that plus 2 x the partition bound
+ *   and 64 KiB closes the connection. Every length of an answer is checked (proto's decoders,
+ *   br_clu_fetch_batches): a broken or hostile leader cannot make the follower read outside
+ *   what it received.
+ * - Errors: 0 or -errno.
+ */
+#ifndef SPLICELOG_BR_CLU_FETCH_H
+#define SPLICELOG_BR_CLU_FETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "br_clu.h"
+#include "kp_buf.h"
+#include "kp_msg.h"
+
+struct br_clu_fetch;
+struct st_store;
+
+struct br_clu_fetch_conf {
+    int32_t broker_id;
+    char listener[32];      /* inter.broker.listener.name: the endpoint fetched from */
+    int threads;            /* num.replica.fetchers */
+    int32_t partition_max;  /* replica.fetch.max.bytes */
+    int32_t response_max;   /* replica.fetch.response.max.bytes */
+    int32_t wait_max_ms;    /* replica.fetch.wait.max.ms */
+    int32_t min_bytes;      /* replica.fetch.min.bytes */
+    int64_t backoff_ms;     /* replica.fetch.backoff.ms */
+    struct br_clu *clu;     /* the view */
+    struct st_store *store; /* the logs */
+};
+
+int br_clu_fetch_start(const struct br_clu_fetch_conf *conf, struct br_clu_fetch **out);
+void br_clu_fetch_stop(struct br_clu_fetch *f);
+
+/*
+ * The records of one partition of a Fetch answer, split into whole batches for
+ * st_log_append_replica: batches whose last offset is below from are skipped (already held),
+ * then up to max batches go into iov (pointing into rec). A partial batch at the end is left
+ * out (its rest comes with the next fetch). *used: the bytes of rec walked (skipped and
+ * taken). Returns the number taken (0..max), -EBADMSG (a header that cannot be a batch: magic
+ * not 2, batchLength below 49 or above what a batch may be, offsets not increasing), -ERANGE
+ * (a batch holding from but starting below it: the logs diverge). Pure; no allocation.
+ */
+int br_clu_fetch_batches(uint8_t *rec, size_t len, int64_t from, struct iovec *iov, int max,
+                         size_t *used);
+/*
+ * A Fetch response frame body (after the int32 size) of the given version: checks the
+ * correlation id (-EPROTO when it is not corr) and decodes it into *out with arena (records
+ * are views into body). 0, -EBADMSG (short, malformed or trailing bytes), -ENOMEM (arena too
+ * small: more topics or partitions than asked), -EPROTO.
+ */
+int br_clu_fetch_decode(const uint8_t *body, size_t len, int16_t version, int32_t corr,
+                        struct kp_arena *arena, struct kp_fetch_resp *out);
+
+#endif
