@@ -150,7 +150,9 @@ int tb_zk_broker_start(struct tb_broker *b, const struct tb_zk *z, const char *c
     snprintf(sess, sizeof sess, "zookeeper.session.timeout.ms=%d", session_ms);
     const char *argv[64];
     int n = 0;
-    const char *const base[] = {"-o", idkv, "-o", zk, "-o", sess,
+    const char *const base[] = {"-o", idkv,
+                                "-o", zk,
+                                "-o", sess,
                                 "-o", "zookeeper.connection.timeout.ms=30000",
                                 "-o", "fetch.transfer=sendfile",
                                 "-o", "num.network.threads=1"};
