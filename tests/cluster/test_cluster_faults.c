@@ -95,6 +95,9 @@ struct rec {
 };
 static struct rec *recs; /* by sequence number */
 static atomic_long n_sent, n_acked, n_failed;
+/* per partition: the last acknowledgement's time and the longest gap between two (the
+ * delivery callback runs on the producer's thread only) */
+static int64_t last_ack_ms[NPARTS], longest_gap_ms[NPARTS];
 static atomic_bool stop_producing;
 static char first_error[256];
 
@@ -107,6 +110,12 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         recs[seq].partition = m->partition;
         recs[seq].offset = m->offset;
+        if (m->partition >= 0 && m->partition < NPARTS) {
+            int64_t now = tb_now_ms(), *last = &last_ack_ms[m->partition];
+            if (*last && now - *last > longest_gap_ms[m->partition])
+                longest_gap_ms[m->partition] = now - *last;
+            *last = now;
+        }
         atomic_store(&recs[seq].state, ACKED);
         atomic_fetch_add(&n_acked, 1);
     } else {
@@ -525,6 +534,14 @@ START_TEST(acknowledged_records_survive_faults)
 
     long lost = 0, dups = 0, unacked = 0, read = 0;
     check_log(&lost, &dups, &unacked, &read);
+    int64_t gap = 0;
+    for (int p = 0; p < NPARTS; p++)
+        gap = longest_gap_ms[p] > gap ? longest_gap_ms[p] : gap;
+    fprintf(stderr,
+            "test_cluster_faults: the longest pause between two acknowledgements of one "
+            "partition: %" PRId64 " ms (a leader killed or paused until the producer writes to "
+            "its successor; session timeout %d ms)\n",
+            gap, SESSION_MS);
     fprintf(stderr,
             "test_cluster_faults: %d rounds (%d kill -9, %d SIGSTOP past the session, %d "
             "ZooKeeper restarts); records sent %ld, acknowledged %ld, failed %ld (first: %s), "
