@@ -48,7 +48,7 @@
 #define NBROKERS   3
 #define NPARTS     3
 #define TOPIC      "faults"
-#define RATE       1000                /* records per second offered */
+#define RATE       1000                 /* records per second offered */
 #define MAX_SEQ    (RATE * 1200 + 1000) /* the longest run's records, with room */
 #define VALUE_LEN  24
 
@@ -160,8 +160,7 @@ static rd_kafka_t *producer_new(void)
                            {"topic.metadata.refresh.interval.ms", "2000"},
                            {"log_level", "3"}};
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
-        ck_assert_msg(rd_kafka_conf_set(c, kv[i][0], kv[i][1], err, sizeof err) ==
-                          RD_KAFKA_CONF_OK,
+        ck_assert_msg(rd_kafka_conf_set(c, kv[i][0], kv[i][1], err, sizeof err) == RD_KAFKA_CONF_OK,
                       "%s: %s", kv[i][0], err);
     rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
     rd_kafka_conf_set_error_cb(c, on_error);
@@ -181,10 +180,10 @@ static void *produce_loop(void *arg)
             char v[VALUE_LEN + 1];
             snprintf(v, sizeof v, "seq:%020ld", seq);
             atomic_store(&recs[seq].state, SENT);
-            rd_kafka_resp_err_t e = rd_kafka_producev(
-                rk, RD_KAFKA_V_TOPIC(TOPIC), RD_KAFKA_V_VALUE(v, VALUE_LEN),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE((void *)(intptr_t)seq),
-                RD_KAFKA_V_END);
+            rd_kafka_resp_err_t e =
+                rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(TOPIC), RD_KAFKA_V_VALUE(v, VALUE_LEN),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_OPAQUE((void *)(intptr_t)seq), RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 atomic_store(&recs[seq].state, 0);
                 break; /* the queue is full while the cluster is down: try again later */
@@ -208,8 +207,7 @@ static bool isr_full(zhandle_t *zh, char *why, size_t cap)
 {
     for (int p = 0; p < NPARTS; p++) {
         char path[160];
-        snprintf(path, sizeof path, "%s/brokers/topics/%s/partitions/%d/state", chroot_, TOPIC,
-                 p);
+        snprintf(path, sizeof path, "%s/brokers/topics/%s/partitions/%d/state", chroot_, TOPIC, p);
         const char *st = tb_zk_get(zh, path, NULL);
         if (!st) {
             snprintf(why, cap, "%s: none", path);
@@ -384,8 +382,8 @@ static void check_log(long *lost, long *dups, long *unacked_in_log, long *read)
     for (long s = 0; s < MAX_SEQ; s++)
         if (atomic_load(&recs[s].state) == ACKED && !seen[s]) {
             if (*lost < 10)
-                fprintf(stderr, "record %ld acknowledged at %d@%" PRId64 " is not in the log\n",
-                        s, recs[s].partition, recs[s].offset);
+                fprintf(stderr, "record %ld acknowledged at %d@%" PRId64 " is not in the log\n", s,
+                        recs[s].partition, recs[s].offset);
             (*lost)++;
         }
     free(seen);
@@ -413,8 +411,8 @@ START_TEST(acknowledged_records_survive_faults)
     const char *seed_env = getenv("CLUSTER_FAULT_SEED");
     unsigned seed = seed_env ? (unsigned)strtoul(seed_env, NULL, 10) : (unsigned)time(NULL);
     srand(seed);
-    fprintf(stderr, "test_cluster_faults: %d s of faults, seed %u (CLUSTER_FAULT_SEED)\n",
-            seconds, seed);
+    fprintf(stderr, "test_cluster_faults: %d s of faults, seed %u (CLUSTER_FAULT_SEED)\n", seconds,
+            seed);
     snprintf(chroot_, sizeof chroot_, "/faults");
     for (int i = 1; i <= NBROKERS; i++)
         start_broker(i);
