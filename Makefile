@@ -66,6 +66,7 @@ SRC_broker  := $(filter-out broker/main.c,$(wildcard broker/*.c broker/*/*.c))
 SRC_client  := $(wildcard client/*.c)
 UNIT_TESTS  := $(wildcard tests/unit/test_*.c)
 INTEG_TESTS := $(wildcard tests/integration/test_*.c)
+CLUSTER_TESTS := $(wildcard tests/cluster/test_*.c)
 TEST_SUPPORT := $(wildcard tests/support/*.c)
 BENCH_SRC   := $(wildcard bench/*.c)
 EXAMPLES    := $(wildcard examples/*.c)
@@ -85,7 +86,7 @@ REL_LIBS := $(call libs,rel)
 BENCH_LIBS = $(filter-out %/libbroker.a,$(REL_LIBS))
 SAN_LIBS := $(call libs,san)
 
-.PHONY: all build-all test-build deps deps-test run test unit integration interop test-ktls test-txn-crash fuzz tsan bench \
+.PHONY: all build-all test-build deps deps-test run test unit integration interop test-cluster test-ktls test-txn-crash fuzz tsan bench \
         soak-partitions \
         clean format \
         check-format install
@@ -195,8 +196,14 @@ $(BUILD)/san/itests/%: $(BUILD)/san/obj/tests/integration/%.o $(SAN_SUPPORT) $(S
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(ZK_LIBS)
 
+# The cluster's fault tests (tests/cluster/) drive the cluster with librdkafka as the producer.
+$(BUILD)/san/ctests/%: $(BUILD)/san/obj/tests/cluster/%.o $(SAN_SUPPORT) $(SAN_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(ZK_LIBS) -lrdkafka
+
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/san/tests/%,$(UNIT_TESTS))
 INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/san/itests/%,$(INTEG_TESTS))
+CLUSTER_BINS := $(patsubst tests/cluster/%.c,$(BUILD)/san/ctests/%,$(CLUSTER_TESTS))
 
 test: deps-test
 	@scripts/check-layers.sh
@@ -207,7 +214,7 @@ test: deps-test
 LIB_ARTIFACTS = $(BUILD)/libsplicelog.a $(BUILD)/libsplicelog.so \
                 $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLES))
 
-test-build: $(UNIT_BINS) $(INTEG_BINS) $(BUILD)/san/splicelogd $(BUILD)/splicelogd $(LIB_ARTIFACTS) \
+test-build: $(UNIT_BINS) $(INTEG_BINS) $(CLUSTER_BINS) $(BUILD)/san/splicelogd $(BUILD)/splicelogd $(LIB_ARTIFACTS) \
             $(BUILD)/san/splicelog
 
 unit: deps-test $(UNIT_BINS)
@@ -218,6 +225,12 @@ integration: deps-test $(INTEG_BINS) $(BUILD)/san/splicelogd $(BUILD)/san/splice
 
 interop: deps-test $(BUILD)/san/splicelogd $(LIB_ARTIFACTS)
 	@SPLICELOG_SUITES=interop scripts/run-tests.sh $(BUILD)
+
+# The cluster's fault tests (tests/cluster/) for 10 minutes of faults instead of make test's 40 s.
+test-cluster: deps-test $(CLUSTER_BINS) $(BUILD)/san/splicelogd
+	@CLUSTER_FAULT_SECONDS=$${CLUSTER_FAULT_SECONDS:-600} SPLICELOG_SUITE_TIMEOUT=1500 \
+	    SPLICELOG_SUITES=cluster \
+	    scripts/run-tests.sh $(BUILD)
 
 # The transaction crash loop of make test (test_txn_crash), 20 rounds instead of 1.
 test-txn-crash: $(BUILD)/san/itests/test_txn_crash $(BUILD)/san/splicelogd

@@ -212,6 +212,8 @@ static const struct key_def keys[] = {
      "roll a segment at this age"},
     {"log.roll.hours", K_HOURS, OFF(log.roll_ms), 0, 1, I64_MAX / 3600000, NULL,
      "log.roll.ms in hours"},
+    {"min.insync.replicas", K_I32, OFF(log.min_insync_replicas), 0, 1, 16, "1",
+     "replicas in sync an acks=all produce needs (topics without their own)"},
     {"log.retention.bytes", K_I64, OFF(log.retention_bytes), 0, -1, I64_MAX, "-1",
      "delete old segments beyond this size per partition (-1 = no limit)"},
     {"log.retention.ms", K_I64, OFF(log.retention_ms), 0, -1, I64_MAX, "604800000",

@@ -2,8 +2,9 @@
 # run-tests.sh BUILD_DIR — run every test suite and print one closing line
 # "N passed, N failed" (Check's own summary lines are printed per suite above it).
 #
-# Suites: unit (build/san/tests/*), integration (build/san/itests/*), interop
-# (tests/interop/test_*.sh). SPLICELOG_SUITES="unit integration" limits which run.
+# Suites: unit (build/san/tests/*), integration (build/san/itests/*), cluster
+# (build/san/ctests/*: the cluster's fault tests), interop (tests/interop/test_*.sh).
+# SPLICELOG_SUITES="unit integration" limits which run.
 # Each suite runs under a time bound; a suite that crashes, times out or exits non-zero
 # counts as a failure even when its checks passed.
 set -uo pipefail
@@ -11,7 +12,7 @@ set -uo pipefail
 build="${1:-build}"
 build="$(cd "$build" && pwd)"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-suites="${SPLICELOG_SUITES:-unit integration interop}"
+suites="${SPLICELOG_SUITES:-unit integration cluster interop}"
 per_suite_timeout="${SPLICELOG_SUITE_TIMEOUT:-900}"
 
 export SPLICELOG_ROOT="$root"
@@ -77,6 +78,11 @@ for s in $suites; do
     integration)
         for t in "$build"/san/itests/*; do
             [ -x "$t" ] && run_one "integration/$(basename "$t")" "$t"
+        done
+        ;;
+    cluster)
+        for t in "$build"/san/ctests/*; do
+            [ -x "$t" ] && run_one "cluster/$(basename "$t")" "$t"
         done
         ;;
     interop)
