@@ -86,7 +86,8 @@ REL_LIBS := $(call libs,rel)
 BENCH_LIBS = $(filter-out %/libbroker.a,$(REL_LIBS))
 SAN_LIBS := $(call libs,san)
 
-.PHONY: all build-all test-build deps deps-test run test unit integration interop test-cluster test-ktls test-txn-crash fuzz tsan bench \
+.PHONY: all build-all test-build deps deps-test run cluster test unit integration interop test-cluster test-ktls \
+        test-txn-crash fuzz tsan bench \
         soak-partitions \
         clean format \
         check-format install
@@ -300,6 +301,12 @@ bench: all
 run: all
 	@if [ -x $(BUILD)/splicelogd ]; then exec $(BUILD)/splicelogd $(ARGS); \
 	 else echo "broker not built yet"; fi
+
+# A three-broker cluster on this machine (ZooKeeper + brokers 1..3 on 127.0.0.1:9092-9094, data
+# in ./cluster-data): scripts/cluster.sh; `scripts/cluster.sh stop` stops it.
+cluster: all
+	@scripts/deps.sh cluster
+	@scripts/cluster.sh start $(CLUSTER_DIR)
 
 PREFIX ?= /usr/local
 install: all

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# deps.sh build|test|bench|vm — make sure the Debian packages a target needs are present.
+# deps.sh build|test|bench|vm|cluster — make sure the Debian packages a target needs are present.
 # As root, installs what is missing with apt-get; otherwise prints the exact packages to
 # install and fails. Checks by pkg-config module or command, so it is quick when all is there.
 set -euo pipefail
@@ -85,6 +85,11 @@ vm) # scripts/ktls-vm.sh: Debian's kernel under QEMU (TCG) with a busybox initra
     need_static /bin/busybox busybox-static
     need_cmd cpio cpio
     need_cmd gzip gzip
+    ;;
+cluster)
+    # scripts/cluster.sh: a ZooKeeper server from Debian's jars (no service is installed)
+    need_file /usr/share/java/zookeeper.jar zookeeper
+    need_cmd java default-jre-headless
     ;;
 esac
 
