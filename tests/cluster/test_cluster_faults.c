@@ -59,12 +59,6 @@ static char chroot_[64];
 static void zk_start(void) { tb_zk_start(&Z, "test_cluster_faults"); }
 static void zk_stop(void) { tb_zk_stop(&Z); }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static const char *const broker_opts[] = {
     "-o", "default.replication.factor=3", "-o", "min.insync.replicas=2",
     "-o", "replica.lag.time.max.ms=4000", "-o", "log.segment.bytes=262144",
@@ -81,7 +75,7 @@ static void start_broker(int id)
             return;
         ck_assert_msg(tb_now_ms() < until, "broker %d does not start again (%d): see %s", id, rc,
                       B[id].log);
-        sleep_ms(500);
+        tb_sleep_ms(500);
     }
 }
 
@@ -435,14 +429,14 @@ START_TEST(acknowledged_records_survive_faults)
         if (err == 0 || err == 36 /* TOPIC_ALREADY_EXISTS: an earlier try got through */)
             break;
         ck_assert_msg(tb_now_ms() < until, "CreateTopics: error %d", err);
-        sleep_ms(500);
+        tb_sleep_ms(500);
     }
     close(fd);
     char why[512] = "";
     until = tb_now_ms() + 60000;
     while (!isr_full(zh, why, sizeof why)) {
         ck_assert_msg(tb_now_ms() < until, "the ISR never filled: %s", why);
-        sleep_ms(200);
+        tb_sleep_ms(200);
     }
 
     recs = calloc(MAX_SEQ, sizeof *recs);
@@ -454,21 +448,21 @@ START_TEST(acknowledged_records_survive_faults)
     /* the nemesis */
     int kills = 0, pauses = 0, zk_restarts = 0, rounds = 0;
     int64_t end = tb_now_ms() + (int64_t)seconds * 1000;
-    sleep_ms(2000);
+    tb_sleep_ms(2000);
     while (tb_now_ms() < end) {
         int what = rand() % 3, v = 1 + rand() % NBROKERS;
         switch (what) {
         case 0:
             fprintf(stderr, "nemesis: kill -9 broker %d\n", v);
             tb_broker_stop(&B[v], SIGKILL);
-            sleep_ms(500 + rand() % 2000);
+            tb_sleep_ms(500 + rand() % 2000);
             start_broker(v);
             kills++;
             break;
         case 1:
             fprintf(stderr, "nemesis: SIGSTOP broker %d past its session\n", v);
             kill(B[v].pid, SIGSTOP);
-            sleep_ms(SESSION_MS + 1000 + rand() % 2000);
+            tb_sleep_ms(SESSION_MS + 1000 + rand() % 2000);
             kill(B[v].pid, SIGCONT);
             pauses++;
             break;
@@ -476,14 +470,14 @@ START_TEST(acknowledged_records_survive_faults)
             fprintf(stderr, "nemesis: kill -9 ZooKeeper, restart it\n");
             kill(Z.pid, SIGKILL);
             waitpid(Z.pid, NULL, 0);
-            sleep_ms(500 + rand() % 1500);
+            tb_sleep_ms(500 + rand() % 1500);
             Z.pid = tb_zk_spawn(Z.port, Z.dir);
             ck_assert_int_gt(Z.pid, 0);
             zk_restarts++;
             break;
         }
         rounds++;
-        sleep_ms(2000 + rand() % 3000); /* the cluster works between faults */
+        tb_sleep_ms(2000 + rand() % 3000); /* the cluster works between faults */
     }
 
     /* heal: stop producing, flush what is queued, every replica back in the ISR */
@@ -499,7 +493,7 @@ START_TEST(acknowledged_records_survive_faults)
     until = tb_now_ms() + 90000;
     while (!isr_full(zh, why, sizeof why)) {
         ck_assert_msg(tb_now_ms() < until, "the ISR did not recover: %s", why);
-        sleep_ms(250);
+        tb_sleep_ms(250);
     }
     zookeeper_close(zh);
 
@@ -526,7 +520,7 @@ START_TEST(acknowledged_records_survive_faults)
                 divergent++;
                 break;
             }
-            sleep_ms(250);
+            tb_sleep_ms(250);
         }
     }
 

@@ -59,19 +59,6 @@ static void teardown(void)
     tb_broker_cleanup(&B);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static void zk_put(const char *path, const char *data, int flags)
 {
     int rc = zoo_create(ZH, path, data, (int)strlen(data), &ZOO_OPEN_ACL_UNSAFE, flags, NULL, 0);
@@ -126,7 +113,7 @@ static int32_t make_topic(const char *topic, const char *config_json)
            "{\"version\":2,\"partitions\":{\"0\":[1,2,3]},\"adding_replicas\":{},"
            "\"removing_replicas\":{}}",
            0);
-    int64_t until = now_ms() + WAIT_MS;
+    int64_t until = tb_now_ms() + WAIT_MS;
     for (;;) {
         int fd = tb_connect(B.port);
         ck_assert_int_ge(fd, 0);
@@ -138,8 +125,8 @@ static int32_t make_topic(const char *topic, const char *config_json)
         if (t >= 0 && m.topic[t].n_parts == 1 && m.topic[t].part[0].leader == 1 &&
             m.topic[t].part[0].error == 0)
             break;
-        ck_assert_msg(now_ms() < until, "broker 1 does not lead %s", topic);
-        sleep_ms(100);
+        ck_assert_msg(tb_now_ms() < until, "broker 1 does not lead %s", topic);
+        tb_sleep_ms(100);
     }
     const char *st = state_of(topic, 0);
     ck_assert_ptr_nonnull(st);
@@ -404,18 +391,18 @@ START_TEST(consumers_below_the_high_watermark)
     char p[128];
     snprintf(p, sizeof p, "%s/brokers/ids/3", chroot_);
     ck_assert_int_eq(zoo_delete(ZH, p, -1), ZOK);
-    int64_t until = now_ms() + WAIT_MS;
+    int64_t until = tb_now_ms() + WAIT_MS;
     int32_t e2 = e;
     while (e2 == e) {
-        ck_assert_msg(now_ms() < until, "no new leader epoch");
-        sleep_ms(100);
+        ck_assert_msg(tb_now_ms() < until, "no new leader epoch");
+        tb_sleep_ms(100);
         const char *st = state_of(t, 0);
         e2 = (int32_t)tb_zk_json_int(st, "leader_epoch");
     }
     ck_assert_int_eq(e2, e + 1);
-    until = now_ms() + WAIT_MS;
+    until = tb_now_ms() + WAIT_MS;
     while (fetch(t, 2, e, 3).error != KP_ERR_FENCED_LEADER_EPOCH)
-        ck_assert_msg(now_ms() < until, "the old epoch is not fenced"), sleep_ms(100);
+        ck_assert_msg(tb_now_ms() < until, "the old epoch is not fenced"), tb_sleep_ms(100);
     ck_assert_int_eq(fetch(t, 2, e2, 3).error, 0);
     ck_assert_int_eq(fetch(t, -1, e, 0).error, KP_ERR_FENCED_LEADER_EPOCH);
     /* the old epoch ended where the new one began */
@@ -481,15 +468,15 @@ static void wait_isr(const char *t, const char *isr, int32_t e, const int32_t *f
 {
     char want[64];
     snprintf(want, sizeof want, "\"isr\":%s", isr);
-    int64_t until = now_ms() + WAIT_MS;
+    int64_t until = tb_now_ms() + WAIT_MS;
     for (;;) {
         const char *st = state_of(t, 0);
         if (st && strstr(st, want))
             return;
-        ck_assert_msg(now_ms() < until, "isr of %s not %s: %s", t, isr, st ? st : "(none)");
+        ck_assert_msg(tb_now_ms() < until, "isr of %s not %s: %s", t, isr, st ? st : "(none)");
         for (int i = 0; i < nf; i++)
             ck_assert_int_eq(fetch(t, fetchers[i], e, end).error, 0);
-        sleep_ms(200);
+        tb_sleep_ms(200);
     }
 }
 

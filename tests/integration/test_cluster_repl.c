@@ -48,19 +48,6 @@ static struct tb_zk Z;
 static struct tb_broker B[NBROKERS + 1];
 static const char *CHROOT = "/repl"; /* each test its own */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static void zk_server_start(void) { tb_zk_start(&Z, "test_cluster_repl"); }
 static void zk_server_stop(void) { tb_zk_stop(&Z); }
 
@@ -94,15 +81,15 @@ static int metadata(struct tb_broker *b, int32_t *lead)
 /* Waits until b lists n brokers and every partition has a leader other than not (-2: any). */
 static void wait_leaders(struct tb_broker *b, int n, int32_t not, int32_t *lead)
 {
-    int64_t until = now_ms() + WAIT_MS;
+    int64_t until = tb_now_ms() + WAIT_MS;
     for (;;) {
         bool ok = metadata(b, lead) == n;
         for (int p = 0; ok && p < NPARTS; p++)
             ok = lead[p] >= 1 && lead[p] != not ;
         if (ok)
             return;
-        ck_assert_msg(now_ms() < until, "broker on port %d: no leaders as wanted", b->port);
-        sleep_ms(100);
+        ck_assert_msg(tb_now_ms() < until, "broker on port %d: no leaders as wanted", b->port);
+        tb_sleep_ms(100);
     }
 }
 
@@ -193,7 +180,7 @@ static int check_rec(void *ctx, const struct tb_rec_view *r)
  * hold n records each, every one exactly once. */
 static void wait_identical(const int *ids, int nids, long n)
 {
-    int64_t until = now_ms() + WAIT_MS;
+    int64_t until = tb_now_ms() + WAIT_MS;
     for (int p = 0; p < NPARTS; p++) {
         for (;;) {
             size_t l0 = 0;
@@ -215,29 +202,25 @@ static void wait_identical(const int *ids, int nids, long n)
                               s.bad, trailing);
                 break;
             }
-            ck_assert_msg(now_ms() < until,
+            ck_assert_msg(tb_now_ms() < until,
                           "%s-%d: replicas not identical (%s) or %ld record(s), want %ld", TOPIC, p,
                           same ? "same bytes" : "bytes differ", recs, n);
-            sleep_ms(200);
+            tb_sleep_ms(200);
         }
     }
 }
 
-START_TEST(followers_replicate_and_catch_up_after_kill)
+/* Starts the three brokers under CHROOT, creates the RF-3 TOPIC of NPARTS partitions through
+ * broker 1 and waits until every broker sees every partition led: the leaders into lead. */
+static void start_cluster_with_topic(int32_t *lead)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_repl");
-    memset(B, 0, sizeof B);
-    zhandle_t *zh = tb_zk_open(&Z);
     for (int i = 1; i <= NBROKERS; i++)
         ck_assert_int_eq(start_broker(i), 0);
-    int64_t until = now_ms() + WAIT_MS;
-    int32_t lead[NPARTS];
+    int64_t until = tb_now_ms() + WAIT_MS;
     while (metadata(&B[1], lead) != NBROKERS) {
-        ck_assert_msg(now_ms() < until, "the three brokers never saw each other");
-        sleep_ms(100);
+        ck_assert_msg(tb_now_ms() < until, "the three brokers never saw each other");
+        tb_sleep_ms(100);
     }
-
-    /* an RF-3 topic of 3 partitions: every broker holds all three, leaders spread */
     int fd = tb_connect(B[1].port);
     ck_assert_int_ge(fd, 0);
     struct tb_req rr;
@@ -253,6 +236,17 @@ START_TEST(followers_replicate_and_catch_up_after_kill)
     ck_assert_int_eq(err, 0);
     for (int i = 1; i <= NBROKERS; i++)
         wait_leaders(&B[i], NBROKERS, -2, lead);
+}
+
+START_TEST(followers_replicate_and_catch_up_after_kill)
+{
+    TB_ZK_SKIP(&Z, "test_cluster_repl");
+    memset(B, 0, sizeof B);
+    zhandle_t *zh = tb_zk_open(&Z);
+    /* an RF-3 topic of 3 partitions: every broker holds all three, leaders spread */
+    int32_t lead[NPARTS];
+    start_cluster_with_topic(lead);
+    int fd;
     int led = 0;
     for (int p = 0; p < NPARTS; p++)
         led |= 1 << lead[p];
@@ -336,28 +330,8 @@ START_TEST(follower_behind_leader_log_start_restarts_there)
     TB_ZK_SKIP(&Z, "test_cluster_repl");
     CHROOT = "/repl-start";
     memset(B, 0, sizeof B);
-    for (int i = 1; i <= NBROKERS; i++)
-        ck_assert_int_eq(start_broker(i), 0);
-    int64_t until = now_ms() + WAIT_MS;
     int32_t lead[NPARTS];
-    while (metadata(&B[1], lead) != NBROKERS) {
-        ck_assert_msg(now_ms() < until, "the three brokers never saw each other");
-        sleep_ms(100);
-    }
-    int fd = tb_connect(B[1].port);
-    ck_assert_int_ge(fd, 0);
-    struct tb_req rr;
-    ck_assert_int_eq(tb_req_begin(&rr, 256, 19, 4, 78), 0);
-    tb_enc_create_topics(&rr, 4, TOPIC, NPARTS, 3, 10000, false);
-    struct tb_frame ff;
-    ck_assert_int_eq(tb_call(fd, &rr, 78, &ff), 0);
-    tb_req_free(&rr);
-    int16_t err = -1;
-    ck_assert_int_eq(tb_dec_create_topics(&ff, 4, &err), 0);
-    tb_frame_free(&ff);
-    close(fd);
-    ck_assert_int_eq(err, 0);
-    wait_leaders(&B[1], NBROKERS, -2, lead);
+    start_cluster_with_topic(lead);
 
     /* round 0 everywhere; then one follower of partition 0 stops */
     const int p = 0, leader = lead[0], f = lead[0] % NBROKERS + 1;
@@ -371,18 +345,18 @@ START_TEST(follower_behind_leader_log_start_restarts_there)
      * leader's log starts above the stopped follower's end */
     produce_round(p, leader, NREC);
     int64_t low = -1;
-    until = now_ms() + WAIT_MS;
+    int64_t until = tb_now_ms() + WAIT_MS;
     while ((low = delete_records(B[leader].port, p, 2 * NREC)) != 2 * NREC) {
-        ck_assert_msg(now_ms() < until, "DeleteRecords to %d: low watermark %lld", 2 * NREC,
+        ck_assert_msg(tb_now_ms() < until, "DeleteRecords to %d: low watermark %lld", 2 * NREC,
                       (long long)low);
-        sleep_ms(200); /* the high watermark waits for the other follower */
+        tb_sleep_ms(200); /* the high watermark waits for the other follower */
     }
 
     /* back: OFFSET_OUT_OF_RANGE, restarted at the leader's log start, fetches round 2 */
     ck_assert_int_eq(start_broker(f), 0);
     ck_assert_msg(tb_log_wait(&B[f], "restarted there", WAIT_MS), "%s", B[f].log);
     produce_round(p, leader, 2 * NREC);
-    until = now_ms() + WAIT_MS;
+    until = tb_now_ms() + WAIT_MS;
     for (;;) {
         size_t len = 0;
         uint8_t *b = partition_bytes(f, p, &len);
@@ -394,9 +368,9 @@ START_TEST(follower_behind_leader_log_start_restarts_there)
             ck_assert_msg(s.bad == 0 && trailing == 0, "%d record(s) out of place", s.bad);
             break;
         }
-        ck_assert_msg(now_ms() < until, "broker %d holds %ld record(s) of %s-%d, want %d", f, recs,
-                      TOPIC, p, NREC);
-        sleep_ms(200);
+        ck_assert_msg(tb_now_ms() < until, "broker %d holds %ld record(s) of %s-%d, want %d", f,
+                      recs, TOPIC, p, NREC);
+        tb_sleep_ms(200);
     }
     for (int i = 1; i <= NBROKERS; i++)
         ck_assert_int_eq(tb_broker_stop(&B[i], SIGTERM), 0);

@@ -54,19 +54,6 @@
 
 static struct tb_zk Z;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static void zk_server_start(void) { tb_zk_start(&Z, "test_cluster_zk"); }
 static void zk_server_stop(void) { tb_zk_stop(&Z); }
 
@@ -103,15 +90,15 @@ static void metadata_of(struct tb_broker *b, struct tb_metadata *m)
 static int32_t wait_metadata(struct tb_broker *b, int n, int32_t not_controller)
 {
     static struct tb_metadata m;
-    int64_t until = now_ms() + WAIT_MS;
+    int64_t until = tb_now_ms() + WAIT_MS;
     for (;;) {
         metadata_of(b, &m);
         if (m.n_brokers == n && m.controller_id >= 0 && m.controller_id != not_controller)
             return m.controller_id;
-        ck_assert_msg(now_ms() < until,
+        ck_assert_msg(tb_now_ms() < until,
                       "broker on port %d: %d broker(s), controller %d; wanted %d, not %d", b->port,
                       m.n_brokers, m.controller_id, n, not_controller);
-        sleep_ms(100);
+        tb_sleep_ms(100);
     }
 }
 
@@ -307,7 +294,7 @@ START_TEST(zookeeper_restarted)
     own = tb_zk_spawn(Z.port, dir);
     ck_assert_int_gt(own, 0);
     zh = tb_zk_open(&Z);
-    int64_t until = now_ms() + WAIT_MS;
+    int64_t until = tb_now_ms() + WAIT_MS;
     for (;;) {
         struct String_vector kids = {0};
         char ids[128];
@@ -322,8 +309,9 @@ START_TEST(zookeeper_restarted)
             ck_assert_int_eq(wait_metadata(&B[2], 2, -2), id);
             break;
         }
-        ck_assert_msg(now_ms() < until, "after the restart: %d registered, controller %ld", n, id);
-        sleep_ms(100);
+        ck_assert_msg(tb_now_ms() < until, "after the restart: %d registered, controller %ld", n,
+                      id);
+        tb_sleep_ms(100);
     }
     zookeeper_close(zh);
     kill(own, SIGKILL);
@@ -382,7 +370,7 @@ static void wait_leaders_n(struct tb_broker *b, const char *topic, int nparts, c
 {
     static struct tb_metadata m;
     const char *const names[] = {topic};
-    int64_t until = now_ms() + WAIT_MS;
+    int64_t until = tb_now_ms() + WAIT_MS;
     for (;;) {
         int fd = tb_connect(b->port);
         ck_assert_int_ge(fd, 0);
@@ -398,9 +386,9 @@ static void wait_leaders_n(struct tb_broker *b, const char *topic, int nparts, c
         }
         if (ok)
             return;
-        ck_assert_msg(now_ms() < until, "broker on port %d: leaders of %s not as wanted", b->port,
-                      topic);
-        sleep_ms(100);
+        ck_assert_msg(tb_now_ms() < until, "broker on port %d: leaders of %s not as wanted",
+                      b->port, topic);
+        tb_sleep_ms(100);
     }
 }
 
@@ -597,11 +585,11 @@ START_TEST(topics_through_the_controller)
         int32_t led = 0;
         for (int q = 0; q < 3; q++) {
             snprintf(p, sizeof p, "%s/brokers/topics/rf3/partitions/%d/state", chroot_, q);
-            int64_t until = now_ms() + WAIT_MS;
+            int64_t until = tb_now_ms() + WAIT_MS;
             const char *st;
             while (!(st = tb_zk_get(zh, p, NULL)) || tb_zk_json_int(st, "leader") < 1) {
-                ck_assert_msg(now_ms() < until, "no state for %s", p);
-                sleep_ms(100);
+                ck_assert_msg(tb_now_ms() < until, "no state for %s", p);
+                tb_sleep_ms(100);
             }
             led |= 1 << tb_zk_json_int(st, "leader");
             ck_assert_msg(strstr(st, "\"isr\":[") && count_of(st, ",") >= 6, "%s", st);
@@ -709,10 +697,10 @@ START_TEST(topics_through_the_controller)
         if (i != victim)
             wait_leaders(&B[i], topic, offline, seen);
     snprintf(p, sizeof p, "%s/brokers/topics/%s/partitions/%d/state", chroot_, topic, q0);
-    int64_t until = now_ms() + WAIT_MS;
+    int64_t until = tb_now_ms() + WAIT_MS;
     while (!strstr(tb_zk_get(zh, p, NULL), "\"leader\":-1,")) {
-        ck_assert_msg(now_ms() < until, "%s: %s", p, tb_zk_get(zh, p, NULL));
-        sleep_ms(100);
+        ck_assert_msg(tb_now_ms() < until, "%s: %s", p, tb_zk_get(zh, p, NULL));
+        tb_sleep_ms(100);
     }
     long ctl2, epoch2;
     controller_of(zh, &ctl2, &epoch2);
@@ -763,7 +751,7 @@ START_TEST(topics_through_the_controller)
     close(fd);
     ck_assert_int_eq(err, 0);
     snprintf(p, sizeof p, "%s/brokers/topics/%s", chroot_, topic);
-    until = now_ms() + WAIT_MS;
+    until = tb_now_ms() + WAIT_MS;
     for (;;) {
         bool gone = tb_zk_get(zh, p, NULL) == NULL;
         for (int i = 1; gone && i <= NBROKERS; i++) {
@@ -773,8 +761,8 @@ START_TEST(topics_through_the_controller)
         }
         if (gone)
             break;
-        ck_assert_msg(now_ms() < until, "topic %s still there", topic);
-        sleep_ms(100);
+        ck_assert_msg(tb_now_ms() < until, "topic %s still there", topic);
+        tb_sleep_ms(100);
     }
     /* a clean stop of each: exit 0 (under ASan: no leak, no error) */
     for (int i = 1; i <= NBROKERS; i++)

@@ -32,7 +32,7 @@ enum {
     TB_MAX_ARGS = 64,
 };
 
-static void tb_sleep_ms(int ms)
+void tb_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {

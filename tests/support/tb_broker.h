@@ -76,6 +76,8 @@ int tb_local_port(int fd);
 int tb_connect_from(const char *src, int port);
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t tb_now_ms(void);
+/* Sleeps ms milliseconds (nanosleep). */
+void tb_sleep_ms(int ms);
 /* The broker's resident set in KiB (VmRSS of /proc/PID/status), or -1. */
 long tb_broker_rss_kib(const struct tb_broker *b);
 /* The metrics listener's port of the broker's latest start, from its log line ("metrics listener
