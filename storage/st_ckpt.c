@@ -142,6 +142,11 @@ static int ck_map(struct st_store *st, uint32_t cap)
     if (cap > st->ck_cap)
         memset(owned + st->ck_cap, 0, cap - st->ck_cap);
     st->ck_owned = owned;
+    /* the blocks reserved before the file is mapped: a store into a page the file system
+     * cannot back (a full disk) would be SIGBUS, not an error */
+    int e = posix_fallocate(st->ck_fd, 0, (off_t)len);
+    if (e != 0)
+        return -e;
     if (ftruncate(st->ck_fd, (off_t)len) < 0)
         return -errno;
     void *m = st->ck_map ? mremap(st->ck_map, st->ck_len, len, MREMAP_MAYMOVE)
