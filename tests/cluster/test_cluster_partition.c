@@ -1,0 +1,214 @@
+/*
+ * test_cluster_partition — the replicated cluster under network partitions (issue 18;
+ * docs/cluster.md "Fault tests"). The test makes its own network (tests/support/tb_netns): a
+ * bridge in the root namespace where ZooKeeper is reached, and one namespace per broker joined
+ * to it by a veth pair; each broker runs in its namespace (`ip netns exec`) on its address.
+ * A topic of 3 partitions with 3 replicas and min.insync.replicas=2 gets numbered records from
+ * a librdkafka producer (acks=all, enable.idempotence=true; tests/support/tb_nemesis) at a
+ * steady rate while a nemesis, round after round, makes one partition, each lasting longer
+ * than the ZooKeeper session, then heals it and waits (bounded) for the ISR to fill:
+ *   - cut a random broker from everything (its veth down on the bridge side);
+ *   - cut the controller from everything;
+ *   - isolate the leader of a partition the producer writes to from ZooKeeper and the other
+ *     brokers but not from the producer: it still receives writes and must not acknowledge
+ *     them (acks=all: its followers are gone, its ISR cannot shrink without ZooKeeper), the
+ *     others elect a new leader, and when healed it must truncate what it appended alone.
+ * Then the producer flushes and the checks of tb_nem_finish: every acknowledged record exactly
+ * once at its acknowledged partition and offset, replicas identical batch for batch, no broker
+ * died. Printed: rounds, the partitions' states at each step, records sent / acknowledged /
+ * failed, lost, duplicates, divergent replicas, the longest pause in one partition's
+ * acknowledgements. CLUSTER_FAULT_SECONDS sets how long the faults go on (default 45),
+ * CLUSTER_FAULT_SEED the random choices. Skipped, saying so, when not root, without `ip netns`,
+ * java or Debian's zookeeper package. The namespaces, veths and bridge go however the test
+ * ends (tb_netns' reaper); those of an earlier run that was killed are deleted at the start.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tb_broker.h"
+#include "tb_nemesis.h"
+#include "tb_netns.h"
+#include "tb_zk.h"
+
+#define SESSION_MS 3000
+#define NBROKERS   3
+#define CHROOT     "/partition"
+
+static struct tb_netns N;
+static struct tb_zk Z;
+static struct tb_broker B[NBROKERS + 1];
+
+static void net_start(void)
+{
+    tb_netns_setup(&N, NBROKERS);
+    if (!N.skip_why)
+        tb_zk_start(&Z, "test_cluster_partition");
+}
+
+static void net_stop(void)
+{
+    for (int i = 0; i <= NBROKERS; i++) /* the brokers leave their namespaces first */
+        tb_broker_cleanup(&B[i]);
+    tb_zk_stop(&Z);
+    tb_netns_teardown(&N);
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static const char *const broker_opts[] = {
+    "-o", "default.replication.factor=3", "-o", "min.insync.replicas=2",
+    "-o", "replica.lag.time.max.ms=4000", "-o", "log.segment.bytes=262144",
+    NULL};
+
+static void start_broker(int id)
+{
+    char zk[96];
+    snprintf(zk, sizeof zk, "%s:%d" CHROOT, N.gw, Z.port);
+    int64_t until = tb_now_ms() + SESSION_MS * 10 + 20000;
+    for (;;) {
+        snprintf(B[id].host, sizeof B[id].host, "%s", N.addr[id]);
+        B[id].wrap = N.wrap[id];
+        int rc = tb_zk_broker_start(&B[id], &Z, CHROOT, id, SESSION_MS, zk, broker_opts);
+        if (rc == 0)
+            return;
+        ck_assert_msg(tb_now_ms() < until, "broker %d does not start (%d): see %s", id, rc,
+                      B[id].log);
+        sleep_ms(500);
+    }
+}
+
+static void teardown(void)
+{
+    for (int i = 0; i <= NBROKERS; i++)
+        tb_broker_cleanup(&B[i]);
+}
+
+static int controller(zhandle_t *zh) { return (int)tb_zk_json_int(tb_zk_get(zh, CHROOT "/controller", NULL), "brokerid"); }
+
+START_TEST(acknowledged_records_survive_partitions)
+{
+    if (N.skip_why) {
+        fprintf(stderr, "test_cluster_partition: skipped: %s\n", N.skip_why);
+        return;
+    }
+    TB_ZK_SKIP(&Z, "test_cluster_partition");
+    const char *secs_env = getenv("CLUSTER_FAULT_SECONDS");
+    int seconds = secs_env ? atoi(secs_env) : 45;
+    if (seconds < 5)
+        seconds = 5;
+    if (seconds > 1200)
+        seconds = 1200;
+    const char *seed_env = getenv("CLUSTER_FAULT_SEED");
+    unsigned seed = seed_env ? (unsigned)strtoul(seed_env, NULL, 10) : (unsigned)time(NULL);
+    srand(seed);
+    fprintf(stderr, "test_cluster_partition: %d s of partitions, seed %u (CLUSTER_FAULT_SEED)\n",
+            seconds, seed);
+    for (int i = 1; i <= NBROKERS; i++)
+        start_broker(i);
+    static struct tb_nemesis nem = {.name = "test_cluster_partition",
+                                    .topic = "partition",
+                                    .nparts = 3,
+                                    .nbrokers = NBROKERS,
+                                    .b = B,
+                                    .z = &Z,
+                                    .chroot = CHROOT};
+    nem.src_addr = N.client;
+    tb_nem_create_topic(&nem);
+    zhandle_t *zh = tb_zk_open(&Z);
+    tb_nem_print_states(&nem, zh, "nemesis: at the start:");
+    tb_nem_produce_start(&nem);
+
+    /* the nemesis: the three kinds in turn from a random one, random victims */
+    int n_cut = 0, n_ctl = 0, n_iso = 0, rounds = 0, kind = rand() % 3;
+    int64_t t0 = tb_now_ms(), end = t0 + (int64_t)seconds * 1000;
+    sleep_ms(2000);
+    while (tb_now_ms() < end) {
+        int v = 1 + rand() % NBROKERS, p = rand() % nem.nparts;
+        int ms = SESSION_MS + 1000 + rand() % 2000;
+        long acked = atomic_load(&nem.n_acked);
+        char before[64];
+        snprintf(before, sizeof before, "nemesis: %.1f s:", (double)(tb_now_ms() - t0) / 1000);
+        tb_nem_print_states(&nem, zh, before);
+        switch ((kind + rounds) % 3) {
+        case 0:
+            fprintf(stderr, "nemesis: cut broker %d from everything for %d ms\n", v, ms);
+            ck_assert_int_eq(tb_netns_cut(&N, v, true), 0);
+            sleep_ms(ms);
+            ck_assert_int_eq(tb_netns_cut(&N, v, false), 0);
+            n_cut++;
+            break;
+        case 1:
+            v = controller(zh);
+            ck_assert_msg(v >= 1 && v <= NBROKERS, "no controller");
+            fprintf(stderr, "nemesis: cut the controller, broker %d, from everything for %d ms\n",
+                    v, ms);
+            ck_assert_int_eq(tb_netns_cut(&N, v, true), 0);
+            sleep_ms(ms);
+            ck_assert_int_eq(tb_netns_cut(&N, v, false), 0);
+            n_ctl++;
+            break;
+        default:
+            v = tb_nem_leader(&nem, zh, p);
+            ck_assert_msg(v >= 1 && v <= NBROKERS, "partition %d has no leader", p);
+            fprintf(stderr,
+                    "nemesis: isolate broker %d, leader of partition %d, from ZooKeeper and its "
+                    "peers (not from the producer) for %d ms\n",
+                    v, p, ms);
+            ck_assert_int_eq(tb_netns_isolate(&N, v, true), 0);
+            sleep_ms(ms);
+            ck_assert_int_eq(tb_netns_isolate(&N, v, false), 0);
+            n_iso++;
+            break;
+        }
+        rounds++;
+        fprintf(stderr, "nemesis: healed; %ld records acknowledged during the fault\n",
+                atomic_load(&nem.n_acked) - acked);
+        /* each round one fault: the cluster recovers (bounded) before the next */
+        char why[512];
+        int64_t healed = tb_now_ms(), until = healed + 30000;
+        while (!tb_nem_isr_full(&nem, zh, why, sizeof why) && tb_now_ms() < until)
+            sleep_ms(200);
+        snprintf(before, sizeof before, "nemesis: +%.1f s after healing:",
+                 (double)(tb_now_ms() - healed) / 1000);
+        tb_nem_print_states(&nem, zh, before);
+        sleep_ms(1000 + rand() % 2000);
+    }
+    zookeeper_close(zh);
+
+    char what[256];
+    snprintf(what, sizeof what,
+             "%d rounds (%d cuts of a broker, %d of the controller, %d isolated leaders; each "
+             "past the session of %d ms)",
+             rounds, n_cut, n_ctl, n_iso, SESSION_MS);
+    tb_nem_finish(&nem, what);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("cluster_partition");
+    TCase *tc = tcase_create("nemesis");
+    tcase_add_unchecked_fixture(tc, net_start, net_stop);
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_set_timeout(tc, 1800);
+    tcase_add_test(tc, acknowledged_records_survive_partitions);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
