@@ -50,26 +50,6 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static const char *const broker_opts[] = {
-    "-o", "default.replication.factor=3", "-o", "min.insync.replicas=2",
-    "-o", "replica.lag.time.max.ms=4000", "-o", "log.segment.bytes=262144",
-    NULL};
-
-/* Starts (or restarts on its data) broker id; retries while ZooKeeper still holds the dead
- * process's registration (NodeExists until its session expires). */
-static void start_broker(int id)
-{
-    int64_t until = tb_now_ms() + SESSION_MS * 10 + 20000;
-    for (;;) {
-        int rc = tb_zk_broker_start(&B[id], &Z, "/faults", id, SESSION_MS, NULL, broker_opts);
-        if (rc == 0)
-            return;
-        ck_assert_msg(tb_now_ms() < until, "broker %d does not start again (%d): see %s", id, rc,
-                      B[id].log);
-        sleep_ms(500);
-    }
-}
-
 static void teardown(void)
 {
     for (int i = 0; i <= NBROKERS; i++)
@@ -79,26 +59,11 @@ static void teardown(void)
 START_TEST(acknowledged_records_survive_faults)
 {
     TB_ZK_SKIP(&Z, "test_cluster_faults");
-    const char *secs_env = getenv("CLUSTER_FAULT_SECONDS");
-    int seconds = secs_env ? atoi(secs_env) : 40;
-    if (seconds < 5)
-        seconds = 5;
-    if (seconds > 1200)
-        seconds = 1200;
-    const char *seed_env = getenv("CLUSTER_FAULT_SEED");
-    unsigned seed = seed_env ? (unsigned)strtoul(seed_env, NULL, 10) : (unsigned)time(NULL);
-    srand(seed);
-    fprintf(stderr, "test_cluster_faults: %d s of faults, seed %u (CLUSTER_FAULT_SEED)\n", seconds,
-            seed);
+    int seconds = tb_nem_seconds("test_cluster_faults", 40);
+    static struct tb_nemesis nem;
+    tb_nem_init(&nem, "test_cluster_faults", B, NBROKERS, &Z, "/faults");
     for (int i = 1; i <= NBROKERS; i++)
-        start_broker(i);
-    static struct tb_nemesis nem = {.name = "test_cluster_faults",
-                                    .topic = "faults",
-                                    .nparts = 3,
-                                    .nbrokers = NBROKERS,
-                                    .b = B,
-                                    .z = &Z,
-                                    .chroot = "/faults"};
+        tb_nem_start_broker(&nem, i, SESSION_MS, NULL);
     tb_nem_create_topic(&nem);
     tb_nem_produce_start(&nem);
 
@@ -113,7 +78,7 @@ START_TEST(acknowledged_records_survive_faults)
             fprintf(stderr, "nemesis: kill -9 broker %d\n", v);
             tb_broker_stop(&B[v], SIGKILL);
             sleep_ms(500 + rand() % 2000);
-            start_broker(v);
+            tb_nem_start_broker(&nem, v, SESSION_MS, NULL);
             kills++;
             break;
         case 1:
@@ -138,31 +103,14 @@ START_TEST(acknowledged_records_survive_faults)
     }
 
     /* heal and check: every ISR full, replicas identical, every acknowledged record once */
-    char what[256];
-    snprintf(what, sizeof what,
-             "%d rounds (%d kill -9, %d SIGSTOP past the session of %d ms, %d ZooKeeper restarts)",
-             rounds, kills, pauses, SESSION_MS, zk_restarts);
-    tb_nem_finish(&nem, what);
+    tb_nem_finish(
+        &nem, "%d rounds (%d kill -9, %d SIGSTOP past the session of %d ms, %d ZooKeeper restarts)",
+        rounds, kills, pauses, SESSION_MS, zk_restarts);
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("cluster_faults");
-    TCase *tc = tcase_create("nemesis");
-    tcase_add_unchecked_fixture(tc, zk_start, zk_stop);
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 1800);
-    tcase_add_test(tc, acknowledged_records_survive_faults);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tb_nem_run("cluster_faults", zk_start, zk_stop, teardown,
+                      acknowledged_records_survive_faults);
 }

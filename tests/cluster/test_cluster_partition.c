@@ -63,26 +63,14 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static const char *const broker_opts[] = {
-    "-o", "default.replication.factor=3", "-o", "min.insync.replicas=2",
-    "-o", "replica.lag.time.max.ms=4000", "-o", "log.segment.bytes=262144",
-    NULL};
-
-static void start_broker(int id)
+/* Broker id in its namespace, on its address, reaching ZooKeeper through the bridge. */
+static void start_broker(struct tb_nemesis *n, int id)
 {
     char zk[96];
     snprintf(zk, sizeof zk, "%s:%d" CHROOT, N.gw, Z.port);
-    int64_t until = tb_now_ms() + SESSION_MS * 10 + 20000;
-    for (;;) {
-        snprintf(B[id].host, sizeof B[id].host, "%s", N.addr[id]);
-        B[id].wrap = N.wrap[id];
-        int rc = tb_zk_broker_start(&B[id], &Z, CHROOT, id, SESSION_MS, zk, broker_opts);
-        if (rc == 0)
-            return;
-        ck_assert_msg(tb_now_ms() < until, "broker %d does not start (%d): see %s", id, rc,
-                      B[id].log);
-        sleep_ms(500);
-    }
+    snprintf(B[id].host, sizeof B[id].host, "%s", N.addr[id]);
+    B[id].wrap = N.wrap[id];
+    tb_nem_start_broker(n, id, SESSION_MS, zk);
 }
 
 static void teardown(void)
@@ -91,7 +79,10 @@ static void teardown(void)
         tb_broker_cleanup(&B[i]);
 }
 
-static int controller(zhandle_t *zh) { return (int)tb_zk_json_int(tb_zk_get(zh, CHROOT "/controller", NULL), "brokerid"); }
+static int controller(zhandle_t *zh)
+{
+    return (int)tb_zk_json_int(tb_zk_get(zh, CHROOT "/controller", NULL), "brokerid");
+}
 
 START_TEST(acknowledged_records_survive_partitions)
 {
@@ -100,26 +91,11 @@ START_TEST(acknowledged_records_survive_partitions)
         return;
     }
     TB_ZK_SKIP(&Z, "test_cluster_partition");
-    const char *secs_env = getenv("CLUSTER_FAULT_SECONDS");
-    int seconds = secs_env ? atoi(secs_env) : 45;
-    if (seconds < 5)
-        seconds = 5;
-    if (seconds > 1200)
-        seconds = 1200;
-    const char *seed_env = getenv("CLUSTER_FAULT_SEED");
-    unsigned seed = seed_env ? (unsigned)strtoul(seed_env, NULL, 10) : (unsigned)time(NULL);
-    srand(seed);
-    fprintf(stderr, "test_cluster_partition: %d s of partitions, seed %u (CLUSTER_FAULT_SEED)\n",
-            seconds, seed);
+    int seconds = tb_nem_seconds("test_cluster_partition", 45);
+    static struct tb_nemesis nem;
+    tb_nem_init(&nem, "test_cluster_partition", B, NBROKERS, &Z, CHROOT);
     for (int i = 1; i <= NBROKERS; i++)
-        start_broker(i);
-    static struct tb_nemesis nem = {.name = "test_cluster_partition",
-                                    .topic = "partition",
-                                    .nparts = 3,
-                                    .nbrokers = NBROKERS,
-                                    .b = B,
-                                    .z = &Z,
-                                    .chroot = CHROOT};
+        start_broker(&nem, i);
     nem.src_addr = N.client;
     tb_nem_create_topic(&nem);
     zhandle_t *zh = tb_zk_open(&Z);
@@ -176,39 +152,22 @@ START_TEST(acknowledged_records_survive_partitions)
         int64_t healed = tb_now_ms(), until = healed + 30000;
         while (!tb_nem_isr_full(&nem, zh, why, sizeof why) && tb_now_ms() < until)
             sleep_ms(200);
-        snprintf(before, sizeof before, "nemesis: +%.1f s after healing:",
-                 (double)(tb_now_ms() - healed) / 1000);
+        snprintf(before, sizeof before,
+                 "nemesis: +%.1f s after healing:", (double)(tb_now_ms() - healed) / 1000);
         tb_nem_print_states(&nem, zh, before);
         sleep_ms(1000 + rand() % 2000);
     }
     zookeeper_close(zh);
 
-    char what[256];
-    snprintf(what, sizeof what,
-             "%d rounds (%d cuts of a broker, %d of the controller, %d isolated leaders; each "
-             "past the session of %d ms)",
-             rounds, n_cut, n_ctl, n_iso, SESSION_MS);
-    tb_nem_finish(&nem, what);
+    tb_nem_finish(&nem,
+                  "%d rounds (%d cuts of a broker, %d of the controller, %d isolated leaders; each "
+                  "past the session of %d ms)",
+                  rounds, n_cut, n_ctl, n_iso, SESSION_MS);
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("cluster_partition");
-    TCase *tc = tcase_create("nemesis");
-    tcase_add_unchecked_fixture(tc, net_start, net_stop);
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 1800);
-    tcase_add_test(tc, acknowledged_records_survive_partitions);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tb_nem_run("cluster_partition", net_start, net_stop, teardown,
+                      acknowledged_records_survive_partitions);
 }

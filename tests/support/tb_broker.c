@@ -65,16 +65,11 @@ static void tb_port_file(const struct tb_broker *b, char *out, size_t cap)
  * a normal tb_broker_cleanup() the dir is already gone and the reaper just exits. exec right
  * after fork, so it is safe in a test process with threads.
  */
-static void tb_reaper_start(struct tb_broker *b)
+int tb_reaper_spawn(const char *script, const char *arg, pid_t *pid_out)
 {
-    if (getenv("SPLICELOG_KEEP_TMP"))
-        return;
-    static const char script[] = "cat >/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do "
-                                 "rm -rf -- \"$1\" 2>/dev/null; [ -e \"$1\" ] || exit 0; "
-                                 "sleep 0.5; done";
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
-        return;
+        return -errno;
     pid_t pid = fork();
     if (pid == 0) {
         dup2(p[0], STDIN_FILENO); /* the copy is not close-on-exec */
@@ -85,16 +80,29 @@ static void tb_reaper_start(struct tb_broker *b)
         }
         close_range(3, ~0U, 0);
         setsid();
-        execl("/bin/sh", "sh", "-c", script, "tb-reaper", b->dir, (char *)NULL);
+        execl("/bin/sh", "sh", "-c", script, "tb-reaper", arg, (char *)NULL);
         _exit(127);
     }
+    int err = -errno;
     close(p[0]);
     if (pid < 0) {
         close(p[1]);
-        return;
+        return err;
     }
-    b->reaper = p[1] + 1;
-    b->reaper_pid = pid;
+    *pid_out = pid;
+    return p[1];
+}
+
+static void tb_reaper_start(struct tb_broker *b)
+{
+    if (getenv("SPLICELOG_KEEP_TMP"))
+        return;
+    static const char script[] = "cat >/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do "
+                                 "rm -rf -- \"$1\" 2>/dev/null; [ -e \"$1\" ] || exit 0; "
+                                 "sleep 0.5; done";
+    int fd = tb_reaper_spawn(script, b->dir, &b->reaper_pid);
+    if (fd >= 0)
+        b->reaper = fd + 1;
 }
 
 static int tb_make_dir(struct tb_broker *b)

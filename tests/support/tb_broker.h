@@ -73,6 +73,14 @@ bool tb_broker_alive(struct tb_broker *b);
  * out_path + ".err", and SIGKILL when the test process dies. pid or -errno.
  */
 pid_t tb_spawn(const char *const *argv, const char *out_path);
+/*
+ * A reaper: /bin/sh -c script (arg as $1) in its own session (a signal to the test's process
+ * group does not reach it), its stdin the read end of a pipe. The write end, returned
+ * (close-on-exec; -errno on failure), is held by this process and its forks only: when they
+ * are all gone, however they end, a script that starts with `cat >/dev/null` goes on. *pid:
+ * the shell's.
+ */
+int tb_reaper_spawn(const char *script, const char *arg, pid_t *pid);
 /* Waits up to timeout_ms for pid to exit; its waitpid status, or -ETIMEDOUT (then killed). */
 int tb_wait_exit(pid_t pid, int timeout_ms);
 /* The local (client-side) port of a connected socket, as the broker sees the peer; or -errno. */

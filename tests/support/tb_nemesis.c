@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "tb_check.h"
 #include "tb_kafka.h"
 
 #define VALUE_LEN 24
@@ -39,6 +41,64 @@ static void nem_bootstrap(const struct tb_nemesis *n, char *out, size_t cap)
         size_t l = strlen(out);
         snprintf(out + l, cap - l, "%s%s:%d", i > 1 ? "," : "", nem_host(&n->b[i]), n->b[i].port);
     }
+}
+
+/* ---- the run ------------------------------------------------------------------------------- */
+
+void tb_nem_init(struct tb_nemesis *n, const char *name, struct tb_broker *b, int nbrokers,
+                 const struct tb_zk *z, const char *chroot)
+{
+    memset(n, 0, sizeof *n);
+    n->name = name;
+    n->topic = "nemesis";
+    n->nparts = 3;
+    n->nbrokers = nbrokers;
+    n->b = b;
+    n->z = z;
+    n->chroot = chroot;
+}
+
+int tb_nem_seconds(const char *name, int dflt)
+{
+    const char *secs_env = getenv("CLUSTER_FAULT_SECONDS");
+    int seconds = secs_env ? atoi(secs_env) : dflt;
+    seconds = seconds < 5 ? 5 : seconds > 1200 ? 1200 : seconds;
+    const char *seed_env = getenv("CLUSTER_FAULT_SEED");
+    unsigned seed = seed_env ? (unsigned)strtoul(seed_env, NULL, 10) : (unsigned)time(NULL);
+    srand(seed);
+    fprintf(stderr, "%s: %d s of faults, seed %u (CLUSTER_FAULT_SEED)\n", name, seconds, seed);
+    return seconds;
+}
+
+void tb_nem_start_broker(struct tb_nemesis *n, int id, int session_ms, const char *zk_override)
+{
+    static const char *const opts[] = {
+        "-o", "default.replication.factor=3", "-o", "min.insync.replicas=2",
+        "-o", "replica.lag.time.max.ms=4000", "-o", "log.segment.bytes=262144",
+        NULL};
+    int64_t until = tb_now_ms() + session_ms * 10 + 20000;
+    for (;;) {
+        int rc = tb_zk_broker_start(&n->b[id], n->z, n->chroot, id, session_ms, zk_override, opts);
+        if (rc == 0)
+            return;
+        ck_assert_msg(tb_now_ms() < until, "broker %d does not start (%d): see %s", id, rc,
+                      n->b[id].log);
+        nem_sleep_ms(500);
+    }
+}
+
+int tb_nem_run(const char *suite, SFun setup, SFun teardown, SFun b_teardown, const TTest *t)
+{
+    TCase *tc = tcase_create("nemesis");
+    if (!tc)
+        return 1;
+    tcase_set_timeout(tc, 1800); /* the longest run (1200 s of faults), then the checks */
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, NULL, b_teardown);
+    tcase_add_test(tc, t);
+    Suite *s = suite_create(suite);
+    suite_add_tcase(s, tc);
+    return tb_ck_run(s);
 }
 
 /* ---- the topic ------------------------------------------------------------------------------ */
@@ -427,8 +487,8 @@ static void check_log(const struct tb_nemesis *n, struct log_check *out)
             rd_kafka_message_destroy(m);
             continue;
         }
-        ck_assert_msg(m->offset >= next[p], "%s-%d: offset %" PRId64 " after %" PRId64, n->topic,
-                      p, m->offset, next[p]);
+        ck_assert_msg(m->offset >= next[p], "%s-%d: offset %" PRId64 " after %" PRId64, n->topic, p,
+                      m->offset, next[p]);
         next[p] = m->offset + 1;
         out->read++;
         long seq = -1;
@@ -466,8 +526,13 @@ static void check_log(const struct tb_nemesis *n, struct log_check *out)
 
 /* ---- after the faults ---------------------------------------------------------------------- */
 
-void tb_nem_finish(struct tb_nemesis *n, const char *rounds)
+void tb_nem_finish(struct tb_nemesis *n, const char *rounds_fmt, ...)
 {
+    char rounds[512];
+    va_list ap;
+    va_start(ap, rounds_fmt);
+    vsnprintf(rounds, sizeof rounds, rounds_fmt, ap);
+    va_end(ap);
     tb_nem_produce_stop(n);
     for (int i = 1; i <= n->nbrokers; i++)
         ck_assert_msg(tb_broker_alive(&n->b[i]), "broker %d died (see %s)", i, n->b[i].log);

@@ -6,8 +6,8 @@
  * alive, every ISR full again.
  *
  * Contract
- * - A test fills the first fields of struct tb_nemesis (zeroed otherwise) and owns the brokers
- *   b[1..nbrokers]; the module never starts or stops one. Each broker is reached at its
+ * - A test fills the first fields of struct tb_nemesis (tb_nem_init, zeroed otherwise) and owns the
+ * brokers b[1..nbrokers]; the module never starts or stops one. Each broker is reached at its
  *   tb_broker host (127.0.0.1 when empty) and port, read when the producer or a checking
  *   client is made.
  * - tb_nem_create_topic() creates the topic through broker 1 and waits (bounded) for every
@@ -17,13 +17,21 @@
  *   tb_nem_sent() and the atomics may be read from any thread.
  * - tb_nem_finish() runs the checks after the faults, from the test's thread: the brokers
  *   alive, the ISR full (a fresh ZooKeeper session), replicas compared, the log read back;
- *   prints one summary line with the test's own rounds text, then fails the test on a lost or
- *   duplicated acknowledged record, a divergent replica or the producer's fatal error.
+ *   prints one summary line with the test's own rounds text (printf), then fails the test on a lost
+ * or duplicated acknowledged record, a divergent replica or the producer's fatal error.
+ * - tb_nem_seconds() reads CLUSTER_FAULT_SECONDS (default dflt, 5..1200) and seeds rand() from
+ *   CLUSTER_FAULT_SEED (else the time), printing both. tb_nem_start_broker() starts (or
+ *   restarts on its data) broker id with the options every fault test uses (RF 3,
+ *   min.insync.replicas=2, replica.lag.time.max.ms=4000, 256 KiB segments), retrying while
+ *   ZooKeeper still holds a dead process's registration. tb_nem_run() is a fault suite's main:
+ *   the one test t with the unchecked fixture (setup, teardown) and checked teardown
+ *   b_teardown (NULLs allowed), the process's exit status.
  * - Failures are Check assertions (the test's process); nothing here returns an error.
  */
 #ifndef SPLICELOG_TB_NEMESIS_H
 #define SPLICELOG_TB_NEMESIS_H
 
+#include <check.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,10 +41,10 @@
 #include "tb_broker.h"
 #include "tb_zk.h"
 
-#define TB_NEM_RATE    1000                     /* records per second offered */
+#define TB_NEM_RATE    1000                        /* records per second offered */
 #define TB_NEM_MAX_SEQ (TB_NEM_RATE * 1200 + 1000) /* the longest run's records, with room */
-#define TB_NEM_PARTS   3                        /* at most */
-#define TB_NEM_BROKERS 8                        /* at most */
+#define TB_NEM_PARTS   3                           /* at most */
+#define TB_NEM_BROKERS 8                           /* at most */
 
 struct tb_nem_rec {
     _Atomic uint8_t state; /* 0, TB_NEM_SENT, _ACKED, _FAILED */
@@ -47,14 +55,14 @@ enum { TB_NEM_SENT = 1, TB_NEM_ACKED = 2, TB_NEM_FAILED = 3 };
 
 struct tb_nemesis {
     /* set by the test */
-    const char *name;       /* the suite's name, for messages */
+    const char *name; /* the suite's name, for messages */
     const char *topic;
-    int nparts;             /* <= TB_NEM_PARTS; as many replicas as brokers */
+    int nparts; /* <= TB_NEM_PARTS; as many replicas as brokers */
     int nbrokers;
-    struct tb_broker *b;    /* b[1..nbrokers] */
+    struct tb_broker *b; /* b[1..nbrokers] */
     const struct tb_zk *z;
-    const char *chroot;     /* the brokers' ZooKeeper chroot ("" for none) */
-    const char *src_addr;   /* the producer's source address, or NULL (the kernel's choice) */
+    const char *chroot;   /* the brokers' ZooKeeper chroot ("" for none) */
+    const char *src_addr; /* the producer's source address, or NULL (the kernel's choice) */
     /* kept by the module */
     struct tb_nem_rec *recs; /* by sequence number */
     atomic_long n_sent, n_acked, n_failed;
@@ -66,6 +74,12 @@ struct tb_nemesis {
     int left; /* records still queued after the flush */
 };
 
+/* Zeroes n and sets what a 3-partition topic "nemesis" over brokers b[1..nbrokers] needs. */
+void tb_nem_init(struct tb_nemesis *n, const char *name, struct tb_broker *b, int nbrokers,
+                 const struct tb_zk *z, const char *chroot);
+int tb_nem_seconds(const char *name, int dflt);
+void tb_nem_start_broker(struct tb_nemesis *n, int id, int session_ms, const char *zk_override);
+int tb_nem_run(const char *suite, SFun setup, SFun teardown, SFun b_teardown, const TTest *t);
 void tb_nem_create_topic(struct tb_nemesis *n);
 void tb_nem_produce_start(struct tb_nemesis *n);
 void tb_nem_produce_stop(struct tb_nemesis *n);
@@ -75,6 +89,7 @@ bool tb_nem_isr_full(const struct tb_nemesis *n, zhandle_t *zh, char *why, size_
 int tb_nem_leader(const struct tb_nemesis *n, zhandle_t *zh, int p);
 /* Prints every partition's state (leader, epoch, ISR) on one line after prefix. */
 void tb_nem_print_states(const struct tb_nemesis *n, zhandle_t *zh, const char *prefix);
-void tb_nem_finish(struct tb_nemesis *n, const char *rounds);
+void tb_nem_finish(struct tb_nemesis *n, const char *rounds_fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

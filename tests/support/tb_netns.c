@@ -2,7 +2,6 @@
 #include "tb_netns.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,8 +35,7 @@ static int __attribute__((format(printf, 1, 2))) nn_run(const char *fmt, ...)
 /* Deletes the namespaces and links of earlier runs whose process is gone. */
 static void nn_clear_stale(void)
 {
-    static const char *const lists[] = {"ip netns list 2>/dev/null",
-                                        "ip -o link show 2>/dev/null"};
+    static const char *const lists[] = {"ip netns list 2>/dev/null", "ip -o link show 2>/dev/null"};
     for (int k = 0; k < 2; k++) {
         FILE *f = popen(lists[k], "r");
         if (!f)
@@ -78,7 +76,7 @@ static bool nn_subnet_used(int x, int y)
     return system(cmd) == 0;
 }
 
-/* The reaper: deletes every name once the pipe reads EOF (tb_broker.c's reaper, for links). */
+/* The reaper: deletes every name once the test process is gone (tb_reaper_spawn). */
 static void nn_reaper_start(struct tb_netns *t)
 {
     char script[2048];
@@ -87,29 +85,9 @@ static void nn_reaper_start(struct tb_netns *t)
         l += (size_t)snprintf(script + l, sizeof script - l, "ip netns del %s; ip link del %s; ",
                               t->ns[i], t->veth[i]);
     snprintf(script + l, sizeof script - l, "ip link del %s; exit 0", t->bridge);
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(p[0], STDIN_FILENO);
-        int nul = open("/dev/null", O_WRONLY);
-        if (nul >= 0) {
-            dup2(nul, STDOUT_FILENO);
-            dup2(nul, STDERR_FILENO);
-        }
-        close_range(3, ~0U, 0);
-        setsid();
-        execl("/bin/sh", "sh", "-c", script, "tb-netns-reaper", (char *)NULL);
-        _exit(127);
-    }
-    close(p[0]);
-    if (pid < 0) {
-        close(p[1]);
-        return;
-    }
-    t->reaper = p[1] + 1;
-    t->reaper_pid = pid;
+    int fd = tb_reaper_spawn(script, "", &t->reaper_pid);
+    if (fd >= 0)
+        t->reaper = fd + 1;
 }
 
 void tb_netns_setup(struct tb_netns *t, int n)
@@ -166,8 +144,8 @@ void tb_netns_setup(struct tb_netns *t, int n)
                         "ip link add %s type veth peer name %s netns %s && "
                         "ip link set %s master %s up && "
                         "ip -n %s addr add %s/24 dev %s && ip -n %s link set %s up",
-                        t->ns[i], t->veth[i], t->peer[i], t->ns[i], t->veth[i], t->bridge,
-                        t->ns[i], t->addr[i], t->peer[i], t->ns[i], t->peer[i]);
+                        t->ns[i], t->veth[i], t->peer[i], t->ns[i], t->veth[i], t->bridge, t->ns[i],
+                        t->addr[i], t->peer[i], t->ns[i], t->peer[i]);
     }
     if (rc != 0) {
         tb_netns_teardown(t);
