@@ -6,18 +6,23 @@
  * A topic of 3 partitions with 3 replicas and min.insync.replicas=2 gets numbered records from
  * a librdkafka producer (acks=all, enable.idempotence=true; tests/support/tb_nemesis) at a
  * steady rate while a nemesis, round after round, makes one partition, each lasting longer
- * than the ZooKeeper session, then heals it and waits (bounded) for the ISR to fill:
+ * than the ZooKeeper session (or the replica lag time), then heals it and waits (bounded) for the
+ * ISR to fill:
  *   - cut a random broker from everything (its veth down on the bridge side);
  *   - cut the controller from everything;
  *   - isolate the leader of a partition the producer writes to from ZooKeeper and the other
  *     brokers but not from the producer: it still receives writes and must not acknowledge
  *     them (acks=all: its followers are gone, its ISR cannot shrink without ZooKeeper), the
- *     others elect a new leader, and when healed it must truncate what it appended alone.
+ *     others elect a new leader, and when healed it must truncate what it appended alone;
+ *   - cut the leader of a partition from its peers only (ZooKeeper and the producer still
+ *     reach it), past replica.lag.time.max.ms: it keeps leading, shrinks the ISR to itself
+ *     (below min.insync.replicas: writes refused, not acknowledged), and when healed the
+ *     followers catch up and rejoin.
  * Then the producer flushes and the checks of tb_nem_finish: every acknowledged record exactly
  * once at its acknowledged partition and offset, replicas identical batch for batch, no broker
  * died. Printed: rounds, the partitions' states at each step, records sent / acknowledged /
  * failed, lost, duplicates, divergent replicas, the longest pause in one partition's
- * acknowledgements. CLUSTER_FAULT_SECONDS sets how long the faults go on (default 45),
+ * acknowledgements. CLUSTER_FAULT_SECONDS sets how long the faults go on (default 50),
  * CLUSTER_FAULT_SEED the random choices. Skipped, saying so, when not root, without `ip netns`,
  * java or Debian's zookeeper package. The namespaces, veths and bridge go however the test
  * ends (tb_netns' reaper); those of an earlier run that was killed are deleted at the start.
@@ -91,7 +96,7 @@ START_TEST(acknowledged_records_survive_partitions)
         return;
     }
     TB_ZK_SKIP(&Z, "test_cluster_partition");
-    int seconds = tb_nem_seconds("test_cluster_partition", 45);
+    int seconds = tb_nem_seconds("test_cluster_partition", 50);
     static struct tb_nemesis nem;
     tb_nem_init(&nem, "test_cluster_partition", B, NBROKERS, &Z, CHROOT);
     for (int i = 1; i <= NBROKERS; i++)
@@ -102,8 +107,8 @@ START_TEST(acknowledged_records_survive_partitions)
     tb_nem_print_states(&nem, zh, "nemesis: at the start:");
     tb_nem_produce_start(&nem);
 
-    /* the nemesis: the three kinds in turn from a random one, random victims */
-    int n_cut = 0, n_ctl = 0, n_iso = 0, rounds = 0, kind = rand() % 3;
+    /* the nemesis: the four kinds in turn from a random one, random victims */
+    int n_cut = 0, n_ctl = 0, n_iso = 0, n_peers = 0, rounds = 0, kind = rand() % 4;
     int64_t t0 = tb_now_ms(), end = t0 + (int64_t)seconds * 1000;
     sleep_ms(2000);
     while (tb_now_ms() < end) {
@@ -113,7 +118,7 @@ START_TEST(acknowledged_records_survive_partitions)
         char before[64];
         snprintf(before, sizeof before, "nemesis: %.1f s:", (double)(tb_now_ms() - t0) / 1000);
         tb_nem_print_states(&nem, zh, before);
-        switch ((kind + rounds) % 3) {
+        switch ((kind + rounds) % 4) {
         case 0:
             fprintf(stderr, "nemesis: cut broker %d from everything for %d ms\n", v, ms);
             ck_assert_int_eq(tb_netns_cut(&N, v, true), 0);
@@ -131,17 +136,30 @@ START_TEST(acknowledged_records_survive_partitions)
             ck_assert_int_eq(tb_netns_cut(&N, v, false), 0);
             n_ctl++;
             break;
-        default:
+        case 2:
             v = tb_nem_leader(&nem, zh, p);
             ck_assert_msg(v >= 1 && v <= NBROKERS, "partition %d has no leader", p);
             fprintf(stderr,
                     "nemesis: isolate broker %d, leader of partition %d, from ZooKeeper and its "
                     "peers (not from the producer) for %d ms\n",
                     v, p, ms);
-            ck_assert_int_eq(tb_netns_isolate(&N, v, true), 0);
+            ck_assert_int_eq(tb_netns_isolate(&N, v, true, true), 0);
             sleep_ms(ms);
-            ck_assert_int_eq(tb_netns_isolate(&N, v, false), 0);
+            ck_assert_int_eq(tb_netns_isolate(&N, v, false, true), 0);
             n_iso++;
+            break;
+        default:
+            v = tb_nem_leader(&nem, zh, p);
+            ck_assert_msg(v >= 1 && v <= NBROKERS, "partition %d has no leader", p);
+            ms = 4000 + 2000 + rand() % 2000; /* past replica.lag.time.max.ms */
+            fprintf(stderr,
+                    "nemesis: cut broker %d, leader of partition %d, from its peers only "
+                    "(ZooKeeper and the producer reach it) for %d ms\n",
+                    v, p, ms);
+            ck_assert_int_eq(tb_netns_isolate(&N, v, true, false), 0);
+            sleep_ms(ms);
+            ck_assert_int_eq(tb_netns_isolate(&N, v, false, false), 0);
+            n_peers++;
             break;
         }
         rounds++;
@@ -160,9 +178,9 @@ START_TEST(acknowledged_records_survive_partitions)
     zookeeper_close(zh);
 
     tb_nem_finish(&nem,
-                  "%d rounds (%d cuts of a broker, %d of the controller, %d isolated leaders; each "
-                  "past the session of %d ms)",
-                  rounds, n_cut, n_ctl, n_iso, SESSION_MS);
+                  "%d rounds (%d cuts of a broker, %d of the controller, %d isolated leaders, each "
+                  "past the session of %d ms; %d leaders cut from their peers only)",
+                  rounds, n_cut, n_ctl, n_iso, SESSION_MS, n_peers);
 }
 END_TEST
 

@@ -16,7 +16,9 @@
  *   and frees the producer. Only the producer's thread writes the counters it keeps;
  *   tb_nem_sent() and the atomics may be read from any thread.
  * - tb_nem_finish() runs the checks after the faults, from the test's thread: the brokers
- *   alive, the ISR full (a fresh ZooKeeper session), replicas compared, the log read back;
+ *   alive, the ISR full (a fresh ZooKeeper session), replicas compared, the log read back
+ *   (a record acknowledged without an offset, librdkafka's inference for a retried batch a
+ *   later success proves written, must be there once in its partition, at any offset);
  *   prints one summary line with the test's own rounds text (printf), then fails the test on a lost
  * or duplicated acknowledged record, a divergent replica or the producer's fatal error.
  * - tb_nem_seconds() reads CLUSTER_FAULT_SECONDS (default dflt, 5..1200) and seeds rand() from

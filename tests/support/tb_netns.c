@@ -171,10 +171,10 @@ int tb_netns_cut(const struct tb_netns *t, int i, bool cut)
     return nn_run("ip link set %s %s", t->veth[i], cut ? "down" : "up");
 }
 
-int tb_netns_isolate(const struct tb_netns *t, int i, bool isolate)
+int tb_netns_isolate(const struct tb_netns *t, int i, bool isolate, bool gw_too)
 {
     int rc = 0;
-    for (int j = 0; j <= t->n; j++) {
+    for (int j = gw_too ? 0 : 1; j <= t->n; j++) {
         if (j == i)
             continue;
         const char *to = j == 0 ? t->gw : t->addr[j];

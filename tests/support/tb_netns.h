@@ -22,10 +22,11 @@
  * - wrap[i] is the argv prefix that runs a program in namespace i (tb_broker.wrap).
  * - tb_netns_cut(i, true) cuts namespace i from everything (its veth down on the bridge
  *   side: packets are dropped, nothing is refused); false heals it.
- * - tb_netns_isolate(i, true) cuts namespace i from gw and the other namespaces but not from
- *   client: its packets to those addresses go to a MAC nobody has (permanent neighbour
- *   entries), silently lost; false deletes the entries. A broker so isolated still hears the
- *   test's producer and answers it, but reaches neither ZooKeeper nor its peers.
+ * - tb_netns_isolate(i, true, gw_too) cuts namespace i from the other namespaces (and from gw
+ *   when gw_too) but not from client: its packets to those addresses go to a MAC nobody has
+ *   (permanent neighbour entries), silently lost; (i, false, gw_too) deletes the entries. A
+ *   broker so isolated still hears the test's producer and answers it, but reaches neither
+ *   its peers nor (gw_too) ZooKeeper.
  * - These calls run `ip` commands (fork + exec: safe from a threaded process): 0 or -EIO.
  */
 #ifndef SPLICELOG_TB_NETNS_H
@@ -53,6 +54,6 @@ struct tb_netns {
 void tb_netns_setup(struct tb_netns *t, int n);
 void tb_netns_teardown(struct tb_netns *t);
 int tb_netns_cut(const struct tb_netns *t, int i, bool cut);
-int tb_netns_isolate(const struct tb_netns *t, int i, bool isolate);
+int tb_netns_isolate(const struct tb_netns *t, int i, bool isolate, bool gw_too);
 
 #endif
