@@ -67,7 +67,9 @@ SRC_client  := $(wildcard client/*.c)
 UNIT_TESTS  := $(wildcard tests/unit/test_*.c)
 INTEG_TESTS := $(wildcard tests/integration/test_*.c)
 CLUSTER_TESTS := $(wildcard tests/cluster/test_*.c)
-TEST_SUPPORT := $(wildcard tests/support/*.c)
+# tb_nemesis drives librdkafka: only the cluster's fault tests (tests/cluster/) link it.
+CLUSTER_SUPPORT := tests/support/tb_nemesis.c
+TEST_SUPPORT := $(filter-out $(CLUSTER_SUPPORT),$(wildcard tests/support/*.c))
 BENCH_SRC   := $(wildcard bench/*.c)
 EXAMPLES    := $(wildcard examples/*.c)
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
@@ -190,6 +192,7 @@ $(BUILD)/examples/%: $(BUILD)/rel/obj/examples/%.o $(BUILD)/libsplicelog.a
 # ---- tests -----------------------------------------------------------------------------------
 
 SAN_SUPPORT = $(patsubst %.c,$(BUILD)/san/obj/%.o,$(TEST_SUPPORT))
+SAN_CLUSTER_SUPPORT = $(patsubst %.c,$(BUILD)/san/obj/%.o,$(CLUSTER_SUPPORT))
 $(BUILD)/san/tests/%: $(BUILD)/san/obj/tests/unit/%.o $(SAN_SUPPORT) $(SAN_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(ZK_LIBS)
@@ -198,7 +201,8 @@ $(BUILD)/san/itests/%: $(BUILD)/san/obj/tests/integration/%.o $(SAN_SUPPORT) $(S
 	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(ZK_LIBS)
 
 # The cluster's fault tests (tests/cluster/) drive the cluster with librdkafka as the producer.
-$(BUILD)/san/ctests/%: $(BUILD)/san/obj/tests/cluster/%.o $(SAN_SUPPORT) $(SAN_LIBS)
+$(BUILD)/san/ctests/%: $(BUILD)/san/obj/tests/cluster/%.o $(SAN_CLUSTER_SUPPORT) $(SAN_SUPPORT) \
+                       $(SAN_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_SAN) $^ -o $@ $(CHECK_LIBS) $(DEP_LIBS) $(ZK_LIBS) -lrdkafka
 

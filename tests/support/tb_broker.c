@@ -65,16 +65,11 @@ static void tb_port_file(const struct tb_broker *b, char *out, size_t cap)
  * a normal tb_broker_cleanup() the dir is already gone and the reaper just exits. exec right
  * after fork, so it is safe in a test process with threads.
  */
-static void tb_reaper_start(struct tb_broker *b)
+int tb_reaper_spawn(const char *script, const char *arg, pid_t *pid_out)
 {
-    if (getenv("SPLICELOG_KEEP_TMP"))
-        return;
-    static const char script[] = "cat >/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do "
-                                 "rm -rf -- \"$1\" 2>/dev/null; [ -e \"$1\" ] || exit 0; "
-                                 "sleep 0.5; done";
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
-        return;
+        return -errno;
     pid_t pid = fork();
     if (pid == 0) {
         dup2(p[0], STDIN_FILENO); /* the copy is not close-on-exec */
@@ -85,16 +80,29 @@ static void tb_reaper_start(struct tb_broker *b)
         }
         close_range(3, ~0U, 0);
         setsid();
-        execl("/bin/sh", "sh", "-c", script, "tb-reaper", b->dir, (char *)NULL);
+        execl("/bin/sh", "sh", "-c", script, "tb-reaper", arg, (char *)NULL);
         _exit(127);
     }
+    int err = -errno;
     close(p[0]);
     if (pid < 0) {
         close(p[1]);
-        return;
+        return err;
     }
-    b->reaper = p[1] + 1;
-    b->reaper_pid = pid;
+    *pid_out = pid;
+    return p[1];
+}
+
+static void tb_reaper_start(struct tb_broker *b)
+{
+    if (getenv("SPLICELOG_KEEP_TMP"))
+        return;
+    static const char script[] = "cat >/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do "
+                                 "rm -rf -- \"$1\" 2>/dev/null; [ -e \"$1\" ] || exit 0; "
+                                 "sleep 0.5; done";
+    int fd = tb_reaper_spawn(script, b->dir, &b->reaper_pid);
+    if (fd >= 0)
+        b->reaper = fd + 1;
 }
 
 static int tb_make_dir(struct tb_broker *b)
@@ -161,11 +169,18 @@ int tb_broker_start_within(struct tb_broker *b, const char *const *extra, int re
     unlink(port_file);
     b->port = 0;
 
+    char listen[64];
+    snprintf(listen, sizeof listen, "%s:0", b->host[0] ? b->host : "127.0.0.1");
     const char *argv[TB_MAX_ARGS];
     int argc = 0;
+    for (int i = 0; b->wrap && b->wrap[i]; i++) {
+        if (argc >= TB_MAX_ARGS / 2)
+            return -E2BIG;
+        argv[argc++] = b->wrap[i];
+    }
     argv[argc++] = bin;
     argv[argc++] = "--listen";
-    argv[argc++] = "127.0.0.1:0";
+    argv[argc++] = listen;
     argv[argc++] = "--data-dir";
     argv[argc++] = b->data;
     argv[argc++] = "--port-file";
@@ -196,8 +211,11 @@ int tb_broker_start_within(struct tb_broker *b, const char *const *extra, int re
             dup2(nul, STDIN_FILENO);
         dup2(logfd, STDOUT_FILENO);
         dup2(logfd, STDERR_FILENO);
-        execv(bin, (char *const *)argv);
-        dprintf(STDERR_FILENO, "tb_broker: exec %s: %s\n", bin, strerror(errno));
+        if (b->wrap)
+            execvp(argv[0], (char *const *)argv);
+        else
+            execv(bin, (char *const *)argv);
+        dprintf(STDERR_FILENO, "tb_broker: exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
     close(logfd);
@@ -282,11 +300,9 @@ void tb_broker_cleanup(struct tb_broker *b)
     memset(b, 0, sizeof *b);
 }
 
-int tb_connect(int port)
+/* Connects fd (its options set here) to host:port; fd, or -errno with fd closed. */
+static int tb_connect_fd(int fd, const char *host, int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
     struct timeval tv = {10, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -295,7 +311,10 @@ int tb_connect(int port)
     struct sockaddr_in sa = {0};
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        close(fd);
+        return -EINVAL;
+    }
     for (;;) {
         if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
             return fd;
@@ -306,6 +325,14 @@ int tb_connect(int port)
     close(fd);
     return err;
 }
+
+int tb_connect_host(const char *host, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    return fd < 0 ? -errno : tb_connect_fd(fd, host, port);
+}
+
+int tb_connect(int port) { return tb_connect_host("127.0.0.1", port); }
 
 /* Reads the whole log into a NUL-terminated malloc'd buffer; NULL when absent or empty. */
 static char *tb_log_read(const struct tb_broker *b, size_t *len_out)
@@ -481,11 +508,7 @@ int tb_connect_from(const char *src, int port)
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    struct timeval tv = {10, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     /* the port is chosen at connect (per destination), not at bind (per source address) */
     setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
     if (bind(fd, (struct sockaddr *)&local, sizeof local) < 0) {
@@ -493,19 +516,7 @@ int tb_connect_from(const char *src, int port)
         close(fd);
         return err;
     }
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    for (;;) {
-        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
-            return fd;
-        if (errno != EINTR)
-            break;
-    }
-    int err = -errno;
-    close(fd);
-    return err;
+    return tb_connect_fd(fd, "127.0.0.1", port);
 }
 
 int64_t tb_now_ms(void)

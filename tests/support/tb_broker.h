@@ -1,15 +1,16 @@
 /*
  * tb_broker — test support: run a real splicelogd process for an integration suite.
  *
- * Contract: each broker gets an ephemeral port (--listen 127.0.0.1:0, the bound port read
- * back from --port-file) and a fresh temporary data dir under $TMPDIR. tb_broker_stop() sends
- * the signal, waits (bounded), and tb_broker_cleanup() removes the data dir. The binary is
- * $SPLICELOGD (set by scripts/run-tests.sh; defaults to build/san/splicelogd). The broker's
- * stderr goes to <dir>/broker.log so a test can grep it. Loopback only.
- * Errors: 0 or -errno; a broker that is not ready within 20 s is an error (-ETIMEDOUT).
- * A test that dies or fails (Check's fork mode leaves with _exit, skipping teardown) still
- * leaves nothing behind: the broker has PR_SET_PDEATHSIG=SIGKILL, and a small reaper process
- * removes the temp dir once the test process is gone. SPLICELOG_KEEP_TMP=1 keeps the dirs.
+ * Contract: each broker gets an ephemeral port (--listen 127.0.0.1:0, or host:0 when the test
+ * sets tb_broker.host, the bound port read back from --port-file) and a fresh temporary data dir
+ * under $TMPDIR. tb_broker_stop() sends the signal, waits (bounded), and tb_broker_cleanup()
+ * removes the data dir. The binary is $SPLICELOGD (set by scripts/run-tests.sh; defaults to
+ * build/san/splicelogd). The broker's stderr goes to <dir>/broker.log so a test can grep it.
+ * Loopback unless the test sets host (e.g. a network namespace's address, with wrap). Errors: 0 or
+ * -errno; a broker that is not ready within 20 s is an error (-ETIMEDOUT). A test that dies or
+ * fails (Check's fork mode leaves with _exit, skipping teardown) still leaves nothing behind: the
+ * broker has PR_SET_PDEATHSIG=SIGKILL, and a small reaper process removes the temp dir once the
+ * test process is gone. SPLICELOG_KEEP_TMP=1 keeps the dirs.
  */
 #ifndef SPLICELOG_TB_BROKER_H
 #define SPLICELOG_TB_BROKER_H
@@ -26,6 +27,11 @@ struct tb_broker {
     char log[300];  /* dir + "/broker.log" */
     int reaper;     /* 1 + write end of the reaper's pipe (0: none); see tb_broker.c */
     pid_t reaper_pid;
+    /* Set by the test before a start (tb_broker_cleanup clears them), else the defaults: */
+    char host[48];           /* the listener's address ("": 127.0.0.1) */
+    const char *const *wrap; /* argv run in front of the broker's, NULL-terminated, e.g.
+                              * {"ip", "netns", "exec", "ns1", NULL}; it must exec the broker
+                              * in the same process (pid, PR_SET_PDEATHSIG); NULL: none */
 };
 
 /*
@@ -43,6 +49,8 @@ int tb_broker_stop(struct tb_broker *b, int sig);
 void tb_broker_cleanup(struct tb_broker *b);
 /* A blocking TCP connection to 127.0.0.1:port with 10 s send/receive timeouts; fd or -errno. */
 int tb_connect(int port);
+/* The same to the IPv4 address host (a broker's tb_broker.host). */
+int tb_connect_host(const char *host, int port);
 /* True when the broker log contains needle. */
 bool tb_log_contains(const struct tb_broker *b, const char *needle);
 
@@ -65,6 +73,14 @@ bool tb_broker_alive(struct tb_broker *b);
  * out_path + ".err", and SIGKILL when the test process dies. pid or -errno.
  */
 pid_t tb_spawn(const char *const *argv, const char *out_path);
+/*
+ * A reaper: /bin/sh -c script (arg as $1) in its own session (a signal to the test's process
+ * group does not reach it), its stdin the read end of a pipe. The write end, returned
+ * (close-on-exec; -errno on failure), is held by this process and its forks only: when they
+ * are all gone, however they end, a script that starts with `cat >/dev/null` goes on. *pid:
+ * the shell's.
+ */
+int tb_reaper_spawn(const char *script, const char *arg, pid_t *pid);
 /* Waits up to timeout_ms for pid to exit; its waitpid status, or -ETIMEDOUT (then killed). */
 int tb_wait_exit(pid_t pid, int timeout_ms);
 /* The local (client-side) port of a connected socket, as the broker sees the peer; or -errno. */

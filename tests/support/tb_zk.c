@@ -76,6 +76,10 @@ void tb_zk_start(struct tb_zk *z, const char *name)
         z->skip_why = "cannot make a temporary directory";
         return;
     }
+    if (!getenv("SPLICELOG_KEEP_TMP")) {
+        int fd = tb_reaper_spawn("cat >/dev/null; rm -rf -- \"$1\"", z->dir, &z->reaper_pid);
+        z->reaper = fd >= 0 ? fd + 1 : 0;
+    }
     z->port = tb_zk_free_port();
     z->pid = tb_zk_spawn(z->port, z->dir);
     if (z->pid <= 0) {
@@ -96,6 +100,11 @@ void tb_zk_stop(struct tb_zk *z)
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", z->dir);
         if (system(cmd) != 0)
             fprintf(stderr, "cannot remove %s\n", z->dir);
+    }
+    if (z->reaper > 0) {
+        close(z->reaper - 1);
+        z->reaper = 0;
+        tb_wait_exit(z->reaper_pid, 5000);
     }
 }
 

@@ -7,7 +7,8 @@
  * - tb_zk_start() runs once per test process (a Check unchecked fixture): on success z->pid,
  *   z->port and z->dir are set; when java or the package is missing, or the server cannot be
  *   spawned, z->skip_why says why and the tests skip (TB_ZK_SKIP). tb_zk_stop() kills the
- *   server and removes its directory (kept with SPLICELOG_KEEP_TMP). tickTime is 500 ms, so
+ *   server and removes its directory (kept with SPLICELOG_KEEP_TMP); a reaper removes it too
+ *   when the test process is killed. tickTime is 500 ms, so
  *   sessions of 1..10 s are allowed and expiry tests stay short.
  * - tb_zk_spawn() starts another server on port with its data under dir (a test restarting
  *   ZooKeeper, or running its own): pid or -errno.
@@ -37,6 +38,8 @@ struct tb_zk {
     int port;
     char dir[256];
     const char *skip_why; /* non-NULL: no ZooKeeper here, skip */
+    int reaper;           /* 1 + the write end of dir's reaper (tb_reaper_spawn); 0: none */
+    pid_t reaper_pid;
 };
 
 void tb_zk_start(struct tb_zk *z, const char *name);
