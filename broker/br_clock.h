@@ -35,15 +35,22 @@ static inline int64_t br_wall_ms(void)
 
 /*
  * A timer thread's sleep: waits on cond (made with pthread_condattr_setclock CLOCK_MONOTONIC)
- * under mu, held by the caller, for wait_ms clamped to [10 ms, 1 s] — often enough for the
- * deadlines it serves, never a busy loop — or until cond is signalled.
+ * under mu, held by the caller, for wait_ms clamped to [1 ms, 1 s], or until cond is
+ * signalled. The floor is the clock's own resolution, not more: a deadline is met within a
+ * millisecond, as Kafka's timing wheel meets it (a session that expires 10 ms late loses the
+ * race with a client that waits exactly the session timeout and then deletes the group —
+ * librdkafka's 0081_admin does). It is never a busy loop: the callers move every due key past
+ * now before sleeping again, so a thread wakes at most once a millisecond, and only while
+ * deadlines are that dense.
  */
+static inline int64_t br_timer_wait_ms(int64_t wait_ms)
+{
+    return wait_ms < 1 ? 1 : wait_ms > 1000 ? 1000 : wait_ms;
+}
+
 static inline void br_timer_sleep(pthread_cond_t *cond, pthread_mutex_t *mu, int64_t wait_ms)
 {
-    if (wait_ms < 10)
-        wait_ms = 10;
-    if (wait_ms > 1000)
-        wait_ms = 1000;
+    wait_ms = br_timer_wait_ms(wait_ms);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_sec += wait_ms / 1000;

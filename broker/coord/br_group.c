@@ -1396,8 +1396,8 @@ static void *timer_main(void *arg)
     while (!g->thread_stop) {
         int64_t next = tick_locked(g);
         g->timer_target = next;
-        /* at most every 10 ms, at least every second (a key that was only a lower bound costs
-         * one visit) */
+        /* at the next deadline, within a millisecond, and at least every second (a key that
+         * was only a lower bound costs one visit) */
         if (!g->thread_stop)
             br_timer_sleep(&g->cond, &g->lock, next == INT64_MAX ? 1000 : next - now_of(g));
     }

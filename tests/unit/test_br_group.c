@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "br_clock.h"
 #include "br_group.h"
 #include "br_log.h"
 #include "kp_api.h"
@@ -1461,6 +1462,20 @@ START_TEST(static_member_restart_with_other_protocols_rebalances)
 }
 END_TEST
 
+/* The timer thread sleeps until the next deadline, not to a 10 ms floor: a session expired
+ * 10 ms late lost the race with librdkafka's 0081_admin, which waits exactly the session
+ * timeout after its members' last commit and then deletes the group (NON_EMPTY_GROUP). */
+START_TEST(timer_wait_is_the_deadline_within_a_millisecond)
+{
+    ck_assert_int_eq(br_timer_wait_ms(3), 3);
+    ck_assert_int_eq(br_timer_wait_ms(1), 1);
+    ck_assert_int_eq(br_timer_wait_ms(0), 1);
+    ck_assert_int_eq(br_timer_wait_ms(-7), 1);
+    ck_assert_int_eq(br_timer_wait_ms(999), 999);
+    ck_assert_int_eq(br_timer_wait_ms(INT64_MAX), 1000);
+}
+END_TEST
+
 static Suite *group_suite(void)
 {
     Suite *s = suite_create("br_group");
@@ -1504,6 +1519,7 @@ static Suite *group_suite(void)
     tcase_add_test(tc, pending_id_limits);
     tcase_add_test(tc, static_member_restarts_without_rebalance);
     tcase_add_test(tc, static_member_restart_with_other_protocols_rebalances);
+    tcase_add_test(tc, timer_wait_is_the_deadline_within_a_millisecond);
     suite_add_tcase(s, tc);
     return s;
 }
