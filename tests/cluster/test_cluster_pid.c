@@ -154,7 +154,7 @@ START_TEST(ids_unique_across_brokers_restarts_and_zookeeper_outage)
     int32_t ver = read_block(zh, &broker, &start, &end);
     ck_assert_int_eq(start, 8 * BLOCK);
     ck_assert_int_eq(end, 9 * BLOCK - 1);
-    ck_assert(broker >= 1 && broker <= NBROKERS);
+    ck_assert_int_eq(broker, 3);
     ck_assert_int_eq(ver, 8); /* created, then set 8 times */
     for (int b = 1; b <= NBROKERS; b++)
         ck_assert_msg(tb_log_contains(&B[b], "reserved for this broker"), "%s", B[b].log);
@@ -167,6 +167,8 @@ START_TEST(ids_unique_across_brokers_restarts_and_zookeeper_outage)
     ck_assert_int_eq(init_pid(B[2].port, &pid, &epoch), 0);
     ck_assert_int_gt(pid, top);
     take(pid, "broker 2 restarted");
+    read_block(zh, &broker, &start, &end);
+    ck_assert(broker == 2 && start == 9 * BLOCK && pid == start);
     ck_assert_int_ge(tb_broker_stop(&B[3], SIGKILL), 0);
     start_broker(3, more);
     top = max_id();
