@@ -99,7 +99,8 @@ int br_clu__pid_run(struct br_clu *c, struct clu_req *r)
             br_warn_limited("cluster: cannot write %s: %s", c->p_pid_block, zerror(rc));
             return br_clu__transient(rc) ? -EAGAIN : -EIO;
         }
-        /* another broker took a block in between: read again */
+        br_debug("cluster: %s: another broker reserved a block meanwhile (%s): reading it again",
+                 c->p_pid_block, zerror(rc));
     }
     br_warn_limited("cluster: %s: lost the conditional write %d times in a row", c->p_pid_block,
                     PID_TRIES);

@@ -5,11 +5,12 @@
  *   of 4 ids (test.producer.id.block.size) so that every broker crosses block boundaries
  *   while the others take blocks in between: every id distinct, epoch 0, and
  *   /latest_producer_id_block holds Kafka's JSON for the last of the 9 blocks taken
- *   ({"version":1,"broker":B,"block_start":"32","block_end":"35"}, written 9 times). A broker
- *   stopped and one killed (-9) take a fresh block when they come back (never an id handed out
- *   before). ZooKeeper killed: once a broker's block is used up, InitProducerId answers
- *   COORDINATOR_NOT_AVAILABLE (retriable) and says so in its log; ZooKeeper back: ids again,
- *   still fresh.
+ *   ({"version":1,"broker":3,"block_start":"32","block_end":"35"}, written 9 times). Then all
+ *   three at once from two connections each (the conditional writes race): still no id twice,
+ *   and the blocks the brokers logged are exactly the znode's writes. A broker stopped and one
+ *   killed (-9) take a fresh block when they come back (never an id handed out before). ZooKeeper
+ * killed: once a broker's block is used up, InitProducerId answers COORDINATOR_NOT_AVAILABLE
+ * (retriable) and says so in its log; ZooKeeper back: ids again, still fresh.
  * - End to end, raw: two idempotent producers that got their ids from two different brokers
  *   write batches with the same sequence numbers to one RF-3 partition: every acknowledged
  *   record is in the partition exactly once (before the fix both had id 0, epoch 0, and the
@@ -23,6 +24,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -37,12 +39,15 @@
 #include "tb_txn.h"
 #include "tb_zk.h"
 
-#define SESSION_MS 3000
-#define WAIT_MS    60000
-#define NBROKERS   3
-#define BLOCK      4  /* test.producer.id.block.size of the first test */
-#define ROUNDS     10 /* InitProducerIds per broker: 3 blocks each */
-#define MAX_IDS    256
+#define SESSION_MS   3000
+#define WAIT_MS      60000
+#define NBROKERS     3
+#define BLOCK        4  /* test.producer.id.block.size of the first test */
+#define ROUNDS       10 /* InitProducerIds per broker: 3 blocks each */
+#define RACERS       2  /* connections per broker asking at once */
+#define PER_RACER    30 /* ids each asks for */
+#define RACE_RETRIES 20
+#define MAX_IDS      512
 
 enum { E_COORDINATOR_NOT_AVAILABLE = 15 };
 
@@ -124,6 +129,38 @@ static int32_t read_block(zhandle_t *zh, int *broker, long long *start, long lon
     return st.version;
 }
 
+/* One connection asking one broker for PER_RACER ids as fast as it answers (no ck_assert off
+ * the test's thread: what went wrong is kept for it). COORDINATOR_NOT_AVAILABLE (a broker
+ * that lost the race to the znode too often) is retried, at most RACE_RETRIES times. */
+struct racer {
+    int port;
+    int n, rc, err, retries;
+    int64_t pid[PER_RACER];
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    int fd = tb_connect(r->port);
+    r->rc = fd < 0 ? fd : 0;
+    while (fd >= 0 && r->n < PER_RACER) {
+        int16_t err = -1, epoch = -1;
+        int64_t pid = -1;
+        r->rc = tb_init_producer_id(fd, 1, NULL, 60000, -1, -1, &err, &pid, &epoch);
+        r->err = err;
+        if (r->rc < 0)
+            break;
+        if (err == E_COORDINATOR_NOT_AVAILABLE && r->retries++ < RACE_RETRIES)
+            continue;
+        if (err != 0 || epoch != 0)
+            break;
+        r->pid[r->n++] = pid;
+    }
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
 START_TEST(ids_unique_across_brokers_restarts_and_zookeeper_outage)
 {
     TB_ZK_SKIP(&Z, "test_cluster_pid");
@@ -159,7 +196,33 @@ START_TEST(ids_unique_across_brokers_restarts_and_zookeeper_outage)
     for (int b = 1; b <= NBROKERS; b++)
         ck_assert_msg(tb_log_contains(&B[b], "reserved for this broker"), "%s", B[b].log);
 
+    /* all three at once, from RACERS connections each: their conditional writes race
+     * (BadVersion: read again); still no id twice, and each block a broker says it reserved
+     * is one write of the znode */
+    struct racer rc[NBROKERS * RACERS];
+    pthread_t th[NBROKERS * RACERS];
+    for (int i = 0; i < NBROKERS * RACERS; i++) {
+        rc[i] = (struct racer){.port = B[1 + i % NBROKERS].port};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, race, &rc[i]), 0);
+    }
+    for (int i = 0; i < NBROKERS * RACERS; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < NBROKERS * RACERS; i++) {
+        ck_assert_msg(rc[i].n == PER_RACER, "racer %d (port %d): %d id(s), then error %d / %d", i,
+                      rc[i].port, rc[i].n, rc[i].err, rc[i].rc);
+        for (int k = 0; k < rc[i].n; k++)
+            take(rc[i].pid[k], "racing");
+    }
+    ver = read_block(zh, &broker, &start, &end);
+    long blocks = 0;
+    for (int b = 1; b <= NBROKERS; b++)
+        blocks += tb_log_count(&B[b], "reserved for this broker");
+    ck_assert_int_eq(blocks, ver + 1);
+    ck_assert_int_ge(blocks, 9 + NBROKERS * RACERS * PER_RACER / BLOCK);
+    ck_assert_int_le(max_id(), end);
+
     /* a clean restart and a kill -9: each takes a fresh block (its old one is skipped) */
+    long long end0 = end;
     ck_assert_int_eq(tb_broker_stop(&B[2], SIGTERM), 0);
     start_broker(2, more);
     int64_t pid = -1, top = max_id();
@@ -168,7 +231,7 @@ START_TEST(ids_unique_across_brokers_restarts_and_zookeeper_outage)
     ck_assert_int_gt(pid, top);
     take(pid, "broker 2 restarted");
     read_block(zh, &broker, &start, &end);
-    ck_assert(broker == 2 && start == 9 * BLOCK && pid == start);
+    ck_assert(broker == 2 && start == end0 + 1 && pid == start);
     ck_assert_int_ge(tb_broker_stop(&B[3], SIGKILL), 0);
     start_broker(3, more);
     top = max_id();
