@@ -49,8 +49,8 @@ int br_clu__pid_run(struct br_clu *c, struct clu_req *r)
 {
     const int64_t n = r->np;
     for (int round = 0; round < PID_TRIES; round++) {
-        char buf[512];
-        int len = (int)sizeof buf;
+        char *buf = c->big; /* (the cluster thread's: any size a znode may have) */
+        int len = BIG_MAX;
         struct Stat st;
         int rc = zoo_get(c->zh, c->p_pid_block, 0, buf, &len, &st);
         bool exists = rc == ZOK;
@@ -64,8 +64,7 @@ int br_clu__pid_run(struct br_clu *c, struct clu_req *r)
             if (br_clu_json_pid_block(buf, (size_t)len, &last) < 0) {
                 br_err_limited("cluster: %s holds no producer-id block this broker can read: "
                                "'%.*s' (%d bytes)",
-                               c->p_pid_block, len < (int)sizeof buf ? len : (int)sizeof buf, buf,
-                               len);
+                               c->p_pid_block, len < 200 ? len : 200, buf, len);
                 return -EIO;
             }
             if (last.last > INT64_MAX - n) {

@@ -426,7 +426,8 @@ static void apply(struct br_txns *c, struct txn *t, const struct txn_vals *v)
  * new block starts where the last one ended, or, in a cluster, where ops.pid_block reserved it
  * (at or above that). The answer to give: NONE and *pid; COORDINATOR_NOT_AVAILABLE when the
  * cluster gave no block (retriable, nothing guessed); COORDINATOR_LOAD_IN_PROGRESS when the
- * log could not record it.
+ * log could not record it (a block the cluster reserved is then dropped: its ids are skipped,
+ * the next one is reserved anew).
  */
 static int16_t alloc_pid(struct br_txns *c, int64_t *pid)
 {
@@ -436,8 +437,8 @@ static int16_t alloc_pid(struct br_txns *c, int64_t *pid)
         int64_t first = c->next_pid;
         if (c->ops.pid_block) {
             int err = c->ops.pid_block(c->ops.arg, c->cfg.pid_block_size, c->next_pid, &first);
-            if (err == 0 && first < c->next_pid)
-                err = -ERANGE; /* (below the floor asked: refused, never used) */
+            if (err == 0 && (first < c->next_pid || first > INT64_MAX - c->cfg.pid_block_size))
+                err = -ERANGE; /* (not the block asked for: refused, never used) */
             if (err < 0)
                 e = KP_ERR_COORDINATOR_NOT_AVAILABLE;
         }

@@ -11,6 +11,9 @@
  *   killed (-9) take a fresh block when they come back (never an id handed out before). ZooKeeper
  * killed: once a broker's block is used up, InitProducerId answers COORDINATOR_NOT_AVAILABLE
  * (retriable) and says so in its log; ZooKeeper back: ids again, still fresh.
+ * - The znode created empty (as Kafka's brokers do), then holding a block Kafka wrote (spaces,
+ *   another broker): the next block follows it; unreadable: COORDINATOR_NOT_AVAILABLE once
+ *   the block in hand is used up, and a log line.
  * - End to end, raw: two idempotent producers that got their ids from two different brokers
  *   write batches with the same sequence numbers to one RF-3 partition: every acknowledged
  *   record is in the partition exactly once (before the fix both had id 0, epoch 0, and the
@@ -275,6 +278,56 @@ START_TEST(ids_unique_across_brokers_restarts_and_zookeeper_outage)
 
     for (int i = 1; i <= NBROKERS; i++)
         ck_assert_int_eq(tb_broker_stop(&B[i], SIGTERM), 0);
+}
+END_TEST
+
+/* The znode as Kafka leaves it: created empty (Kafka's brokers make it at start-up), then
+ * holding Kafka's JSON with spaces and another broker's block; and unreadable. */
+START_TEST(znode_as_kafka_writes_it_and_unreadable)
+{
+    TB_ZK_SKIP(&Z, "test_cluster_pid");
+    CHROOT = "/pid-z";
+    memset(B, 0, sizeof B);
+    nids = 0;
+    zhandle_t *zh = tb_zk_open(&Z);
+    static const char *const more[] = {"-o", "test.producer.id.block.size=4", NULL};
+    start_broker(1, more);
+    const char *path = "/pid-z/latest_producer_id_block";
+    ck_assert_int_eq(zoo_create(zh, path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0), ZOK);
+    /* empty: no block yet, the first is 0..3 */
+    int64_t pid = -1;
+    int16_t epoch = -1;
+    ck_assert_int_eq(init_pid(B[1].port, &pid, &epoch), 0);
+    ck_assert_int_eq(pid, 0);
+    int broker = -1;
+    long long start = -1, end = -1;
+    ck_assert_int_eq(read_block(zh, &broker, &start, &end), 1);
+    ck_assert(broker == 1 && start == 0 && end == BLOCK - 1);
+    /* Kafka's broker 1001 took 5000..5999 meanwhile: the next block is 6000.. */
+    const char *k = "{\"version\":1, \"broker\":1001, \"block_start\":\"5000\", "
+                    "\"block_end\":\"5999\"}";
+    ck_assert_int_eq(zoo_set(zh, path, k, (int)strlen(k), -1), ZOK);
+    for (int i = 1; i < BLOCK; i++) {
+        ck_assert_int_eq(init_pid(B[1].port, &pid, &epoch), 0);
+        ck_assert_int_eq(pid, i);
+    }
+    ck_assert_int_eq(init_pid(B[1].port, &pid, &epoch), 0);
+    ck_assert_int_eq(pid, 6000);
+    /* unreadable: once the block is used up, COORDINATOR_NOT_AVAILABLE and a log line, never
+     * a guess; readable again: on from it */
+    ck_assert_int_eq(zoo_set(zh, path, "{\"block_end\":7}", 15, -1), ZOK);
+    for (int i = 1; i < BLOCK; i++)
+        ck_assert_int_eq(init_pid(B[1].port, &pid, &epoch), 0);
+    ck_assert_int_eq(init_pid(B[1].port, &pid, &epoch), E_COORDINATOR_NOT_AVAILABLE);
+    ck_assert_msg(tb_log_wait(&B[1], "holds no producer-id block this broker can read", 5000), "%s",
+                  B[1].log);
+    ck_assert_msg(tb_log_wait(&B[1], "answers COORDINATOR_NOT_AVAILABLE", 5000), "%s", B[1].log);
+    k = "{\"version\":1,\"broker\":2,\"block_start\":\"7000\",\"block_end\":\"7009\"}";
+    ck_assert_int_eq(zoo_set(zh, path, k, (int)strlen(k), -1), ZOK);
+    ck_assert_int_eq(init_pid(B[1].port, &pid, &epoch), 0);
+    ck_assert_int_eq(pid, 7010);
+    ck_assert_int_eq(tb_broker_stop(&B[1], SIGTERM), 0);
+    zookeeper_close(zh);
 }
 END_TEST
 
@@ -550,6 +603,8 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, idempotent_producers_of_two_brokers_raw);
     tcase_add_test(tc, idempotent_librdkafka_producers_of_two_brokers);
+    tcase_add_test(tc, znode_as_kafka_writes_it_and_unreadable);
+    /* last: it restarts ZooKeeper, whose new process ends with the test's */
     tcase_add_test(tc, ids_unique_across_brokers_restarts_and_zookeeper_outage);
     suite_add_tcase(s, tc);
     return s;
