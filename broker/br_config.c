@@ -201,6 +201,9 @@ static const struct key_def keys[] = {
     {"test.txn.crash.step", K_I32, OFF(test_txn_crash_step), 0, 0, I32_MAX, "0",
      "tests only: the broker kills itself (SIGKILL) after step N of ending a transaction "
      "(ORDER OF AN END in br_txn.c; 0 = off)"},
+    {"test.producer.id.block.size", K_I32, OFF(test_pid_block_size), 0, 1, 1000000, "1000",
+     "tests only: producer ids the transaction coordinator reserves at a time (Kafka's 1000; "
+     "in a cluster each block is a write to ZooKeeper's /latest_producer_id_block)"},
     {"test.tls.socket.mode", K_BOOL, OFF(test_tls_socket_mode), 0, 0, 0, "false",
      "tests only: SSL sessions start in socket mode as on a kernel with TLS (the poll-driven "
      "handshake and the fall-back to tls-copy, on kernels without it)"},

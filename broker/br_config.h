@@ -138,6 +138,7 @@ struct br_config {
     int64_t txn_expire_check_ms;  /* transaction.remove.expired.transaction.cleanup.interval.ms */
     int64_t txn_max_memory_bytes; /* transaction.state.max.memory.bytes (splicelog) */
     int32_t test_txn_crash_step;  /* test.txn.crash.step (tests only; 0 = off) */
+    int32_t test_pid_block_size;  /* test.producer.id.block.size (tests only; 1000) */
     struct st_log_config log;     /* log.segment.bytes, retention, flush, ... */
     struct br_tls_conf tls;       /* ssl.* (br_tls_conf.h), used by SSL listeners */
     struct br_sec_conf sec;       /* SASL, ACLs, quotas (br_sec_conf.h) */

@@ -11,6 +11,11 @@
  *   The coordinator's own log is synced per record by st_txnlog under the same policy.
  * - test.txn.crash.step=N (tests only): the process kills itself with SIGKILL right after
  *   step N of an end, so a crash loop can stop a commit at every step.
+ * - In a cluster (zookeeper.connect), producer-id blocks are reserved in ZooKeeper
+ *   (br_clu_pid_block, on the cluster thread; InitProducerId waits for it on the admin thread),
+ *   so no two brokers hand out the same producer id; while ZooKeeper cannot give one,
+ *   InitProducerId answers COORDINATOR_NOT_AVAILABLE (a rate-limited log line says why). A
+ *   single node takes its blocks from its own log alone, as before.
  */
 #include <errno.h>
 #include <signal.h>
@@ -102,6 +107,18 @@ static void op_step(void *arg, int n)
                 n, n);
         raise(SIGKILL);
     }
+}
+
+/* A block of producer ids from the cluster (br_txn_ops.pid_block; set only with a cluster). */
+static int op_pid_block(void *arg, int32_t n, int64_t floor, int64_t *first)
+{
+    struct br_server *srv = arg;
+    int rc = srv->clu ? br_clu_pid_block(srv->clu, n, floor, first) : -ENOTCONN;
+    if (rc < 0)
+        br_warn_limited("cluster: no block of producer ids from ZooKeeper (%s): InitProducerId "
+                        "answers COORDINATOR_NOT_AVAILABLE (retriable) until one is reserved",
+                        strerror(-rc));
+    return rc;
 }
 
 static void txnlog_msg(void *arg, const char *msg)
@@ -206,12 +223,15 @@ int br_server_txn_open(struct br_server *srv)
     tc.id_expiration_ms = cfg->txn_id_expiration_ms;
     tc.expire_check_ms = cfg->txn_expire_check_ms;
     tc.max_memory_bytes = cfg->txn_max_memory_bytes;
+    tc.pid_block_size = cfg->test_pid_block_size;
     struct br_txn_ops ops = {
         .marker = op_marker,
         .offsets_end = op_offsets_end,
         .flush = op_flush,
         .partition_exists = op_partition_exists,
         .step = cfg->test_txn_crash_step > 0 ? op_step : NULL,
+        .pid_block = cfg->zk_connect[0] ? op_pid_block : NULL, /* (srv->clu: set before
+                                                                   clients are let in) */
         .arg = srv,
     };
     rc = br_txn_new(&tc, &ops, srv->txnlog, NULL, NULL, &srv->txns);
@@ -234,8 +254,14 @@ int br_server_txn_open(struct br_server *srv)
     }
     struct br_txn_stats s;
     br_txn_stats(srv->txns, &s);
-    br_info("transaction coordinator: %lld transactional id(s), %lld open, next producer id %lld",
-            (long long)s.ids, (long long)s.ongoing, (long long)s.next_pid);
+    if (cfg->zk_connect[0])
+        br_info("transaction coordinator: %lld transactional id(s), %lld open, producer ids from "
+                "blocks reserved in ZooKeeper (at or above %lld)",
+                (long long)s.ids, (long long)s.ongoing, (long long)s.next_pid);
+    else
+        br_info("transaction coordinator: %lld transactional id(s), %lld open, next producer id "
+                "%lld",
+                (long long)s.ids, (long long)s.ongoing, (long long)s.next_pid);
     for (int i = 0; i < srv->nloops; i++)
         srv->per_loop[i].ctx.txns = srv->txns;
     return 0;

@@ -24,6 +24,8 @@
  *   OffsetFetch until the transaction commits (st_offsets_txn_commit_batch); a store that
  *   cannot write answers NOT_COORDINATOR, as OffsetCommit does.
  * - No coordinator (a broker started without one): COORDINATOR_NOT_AVAILABLE.
+ * - InitProducerId in a cluster waits (here, on the admin thread) for ZooKeeper when a new
+ *   block of producer ids is needed; none to be had: COORDINATOR_NOT_AVAILABLE (br_txn.h).
  *
  * Authorization, Kafka's checks and codes (KafkaApis), decided on the loop thread (where the
  * connection's decision cache lives) before the job is queued; a request refused as a whole

@@ -566,6 +566,7 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
     snprintf(c->p_topics, sizeof c->p_topics, "%s/brokers/topics", c->chroot);
     snprintf(c->p_deletes, sizeof c->p_deletes, "%s/admin/delete_topics", c->chroot);
     snprintf(c->p_configs, sizeof c->p_configs, "%s/config/topics", c->chroot);
+    snprintf(c->p_pid_block, sizeof c->p_pid_block, "%s/latest_producer_id_block", c->chroot);
     if (!c->big || !c->repl)
         return open_fail(c, -ENOMEM, err, errlen, "cluster: out of memory");
 

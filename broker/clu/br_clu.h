@@ -5,7 +5,8 @@
  * the live brokers and the controller for Metadata (M1); topics, their assignments and
  * partition states, the controller's duties (new partitions' states, leader election when a
  * leader dies or returns, deletions) and /cluster/id (M2); the leader's side of replication
- * (M3: br_clu_repl.h, the ISR changes a leader writes).
+ * (M3: br_clu_repl.h, the ISR changes a leader writes); producer ids unique in the cluster
+ * (br_clu_pid_block: blocks reserved in /latest_producer_id_block).
  *
  * Contract
  * - br_clu_open() runs on the starting thread and blocks: it connects (at most
@@ -131,6 +132,15 @@ int br_clu_add_partitions(struct br_clu *c, const char *name, int32_t total, int
  * Waits at most wait_ms for it to leave this broker's view. 0, -ENOENT, -EIO, -EAGAIN,
  * -ECANCELED. Not on a loop thread. */
 int br_clu_delete_topic(struct br_clu *c, const char *name, int64_t wait_ms);
+
+/* Reserves the next block of n producer ids for this broker, cluster-wide (Kafka's
+ * ZooKeeper mode: /latest_producer_id_block, format and steps at the top of br_clu_pid.c):
+ * *first .. *first + n - 1, every id >= floor, no id of it ever in a block another (or this)
+ * broker reserved before. Waits for the cluster thread (at most its current ZooKeeper call and
+ * this one). 0; -EAGAIN (ZooKeeper unreachable, or other brokers kept winning the conditional
+ * write: retry); -EIO (the znode unreadable: a log line says what it holds); -EOVERFLOW (ids
+ * exhausted); -EINVAL (n < 1 or floor < 0); -ECANCELED (closing). Not on a loop thread. */
+int br_clu_pid_block(struct br_clu *c, int32_t n, int64_t floor, int64_t *first);
 
 /* The leader's replica state of the partitions this broker leads (br_clu_repl.h); lives as
  * long as c. */

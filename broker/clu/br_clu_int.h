@@ -52,15 +52,16 @@ struct ctopic {
 /* A request of another thread for the cluster thread (br_clu_create_topic ...). */
 struct clu_req {
     struct clu_req *next;
-    int kind; /* REQ_CREATE, REQ_DELETE, REQ_ADD */
+    int kind; /* REQ_CREATE, REQ_DELETE, REQ_ADD, REQ_PID */
     const char *name;
     const char *config; /* REQ_CREATE: /config/topics/<t>'s document, or NULL */
-    int32_t np;         /* REQ_CREATE: partitions; REQ_ADD: the new total */
+    int32_t np;         /* REQ_CREATE: partitions; REQ_ADD: the new total; REQ_PID: ids */
     int16_t rf;
-    int rc;    /* the answer: 0 or -errno */
-    bool done; /* under lock */
+    int64_t floor, first; /* REQ_PID: the lowest id wanted; the block's first id (answer) */
+    int rc;               /* the answer: 0 or -errno */
+    bool done;            /* under lock */
 };
-enum { REQ_CREATE = 1, REQ_DELETE = 2, REQ_ADD = 3 };
+enum { REQ_CREATE = 1, REQ_DELETE = 2, REQ_ADD = 3, REQ_PID = 4 };
 
 struct br_clu {
     struct br_clu_conf conf;
@@ -73,6 +74,7 @@ struct br_clu {
     char p_topics[PATH_MAX_LEN];     /* <chroot>/brokers/topics */
     char p_deletes[PATH_MAX_LEN];    /* <chroot>/admin/delete_topics */
     char p_configs[PATH_MAX_LEN];    /* <chroot>/config/topics */
+    char p_pid_block[PATH_MAX_LEN];  /* <chroot>/latest_producer_id_block (br_clu_pid.c) */
     char cluster_id[64];             /* /cluster/id's, set once by br_clu_open */
     zhandle_t *zh;                   /* written under lock by the thread that owns the session */
     char *big;                       /* BIG_MAX bytes: the cluster thread's read buffer */
@@ -129,11 +131,18 @@ int br_clu__reconcile(struct br_clu *c);
 /* The state partition cp should have given the live brokers (c->members), when it differs
  * from what it has: true and *ns (the controller epoch left to the writer). Pure. */
 bool br_clu__decide(const struct br_clu *c, const struct cpart *cp, struct br_clu_state *ns);
-/* Runs one queued request (creates an assignment / marks a deletion). */
+/* Runs one queued request (creates an assignment / marks a deletion / reserves ids). */
 void br_clu__run_req(struct br_clu *c, struct clu_req *r);
+/* Queues r for the cluster thread and waits for its answer (r->rc); -ECANCELED when closing.
+ * Not on the cluster thread. */
+int br_clu__submit(struct br_clu *c, struct clu_req *r);
 /* Reads /cluster/id, creating it when missing. */
 int br_clu__cluster_id(struct br_clu *c);
 void br_clu__topics_free(struct ctopic *t, int n);
+
+/* br_clu_pid.c, on the cluster thread: reserves the block r asks for (REQ_PID); 0 or -errno
+ * (br_clu_pid_block). */
+int br_clu__pid_run(struct br_clu *c, struct clu_req *r);
 
 /* br_clu_lead.c (M3), on the cluster thread: */
 /* Before the view (nt, n) is published: every partition it has this broker lead gets its

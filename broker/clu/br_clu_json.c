@@ -569,3 +569,49 @@ int br_clu_json_config_each(const char *json, size_t len,
     }
     return finish(&c);
 }
+
+/* ---- producer-id blocks --------------------------------------------------------------------- */
+
+int br_clu_json_pid_block_enc(char *buf, size_t cap, const struct br_clu_pid_block *b)
+{
+    if (b->first < 0 || b->last < b->first)
+        return -EINVAL;
+    struct out o = {buf, cap, 0, cap == 0};
+    put(&o, "{\"version\":1,\"broker\":%d,\"block_start\":\"%lld\",\"block_end\":\"%lld\"}",
+        (int)b->broker, (long long)b->first, (long long)b->last);
+    return done(&o);
+}
+
+/* The string value at c as a non-negative decimal int64 (digits only, no sign, no space). */
+static int str_id(struct cur *c, int64_t *out)
+{
+    char s[24];
+    if (str(c, s, sizeof s) < 0 || !s[0])
+        return -EINVAL;
+    int64_t v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9' || v > (INT64_MAX - (*p - '0')) / 10)
+            return -EINVAL;
+        v = v * 10 + (*p - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int br_clu_json_pid_block(const char *json, size_t len, struct br_clu_pid_block *out)
+{
+    int64_t broker, first, last;
+    if (br_clu_json_int(json, len, "broker", &broker) < 0 || broker < INT32_MIN ||
+        broker > INT32_MAX)
+        return -EINVAL;
+    struct cur c = {json, json + len};
+    if (find(&c, "block_start") < 0 || str_id(&c, &first) < 0 || finish(&c) < 0)
+        return -EINVAL;
+    c = (struct cur){json, json + len};
+    if (find(&c, "block_end") < 0 || str_id(&c, &last) < 0 || finish(&c) < 0)
+        return -EINVAL;
+    if (last < first)
+        return -EINVAL;
+    *out = (struct br_clu_pid_block){(int32_t)broker, first, last};
+    return 0;
+}

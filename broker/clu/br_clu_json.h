@@ -96,4 +96,18 @@ int br_clu_json_config_each(const char *json, size_t len,
 int br_clu_json_cluster_id_enc(char *buf, size_t cap, const char *id);
 int br_clu_json_cluster_id(const char *json, size_t len, char *out, size_t cap);
 
+/* A block of producer ids [first, last] (both inclusive, as Kafka's ProducerIdsBlock) reserved
+ * by broker (br_clu_pid.c writes it, the format is described there). */
+struct br_clu_pid_block {
+    int32_t broker;
+    int64_t first, last;
+};
+/* {"version":1,"broker":<id>,"block_start":"<first>","block_end":"<last>"}: Kafka's
+ * ProducerIdBlockZNode (the ids as decimal strings); -EINVAL unless 0 <= first <= last. */
+int br_clu_json_pid_block_enc(char *buf, size_t cap, const struct br_clu_pid_block *b);
+/* The block of such a document: "broker" an integer, "block_start" and "block_end" strings
+ * of decimal digits (what Kafka writes); -EINVAL when one is missing or malformed, or unless
+ * 0 <= first <= last. */
+int br_clu_json_pid_block(const char *json, size_t len, struct br_clu_pid_block *out);
+
 #endif

@@ -630,12 +630,13 @@ void br_clu__run_req(struct br_clu *c, struct clu_req *r)
         r->rc = run_create(c, r);
     else if (r->kind == REQ_ADD)
         r->rc = run_add(c, r);
+    else if (r->kind == REQ_PID)
+        r->rc = br_clu__pid_run(c, r);
     else
         r->rc = run_delete(c, r);
 }
 
-/* Queues r for the cluster thread and waits for its answer. */
-static int submit(struct br_clu *c, struct clu_req *r)
+int br_clu__submit(struct br_clu *c, struct clu_req *r)
 {
     pthread_mutex_lock(&c->lock);
     if (c->stop) {
@@ -681,7 +682,7 @@ int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t 
 {
     struct clu_req r = {
         .kind = REQ_CREATE, .name = name, .config = config_json, .np = np, .rf = rf};
-    int rc = submit(c, &r);
+    int rc = br_clu__submit(c, &r);
     if (rc == 0 && wait_ms > 0)
         wait_view(c, name, true, np, wait_ms);
     return rc;
@@ -690,7 +691,7 @@ int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t 
 int br_clu_add_partitions(struct br_clu *c, const char *name, int32_t total, int64_t wait_ms)
 {
     struct clu_req r = {.kind = REQ_ADD, .name = name, .np = total};
-    int rc = submit(c, &r);
+    int rc = br_clu__submit(c, &r);
     if (rc == 0 && wait_ms > 0)
         wait_view(c, name, true, total, wait_ms);
     return rc;
@@ -699,7 +700,7 @@ int br_clu_add_partitions(struct br_clu *c, const char *name, int32_t total, int
 int br_clu_delete_topic(struct br_clu *c, const char *name, int64_t wait_ms)
 {
     struct clu_req r = {.kind = REQ_DELETE, .name = name};
-    int rc = submit(c, &r);
+    int rc = br_clu__submit(c, &r);
     if (rc == 0 && wait_ms > 0)
         wait_view(c, name, false, 0, wait_ms);
     return rc;

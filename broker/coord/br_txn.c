@@ -421,20 +421,39 @@ static void apply(struct br_txns *c, struct txn *t, const struct txn_vals *v)
     pthread_mutex_unlock(&c->mu);
 }
 
-/* A producer id of our own: from the current block, or a new block made durable first. */
-static int alloc_pid(struct br_txns *c, int64_t *pid)
+/*
+ * A producer id of our own: from the current block, or a new block made durable first. The
+ * new block starts where the last one ended, or, in a cluster, where ops.pid_block reserved it
+ * (at or above that). The answer to give: NONE and *pid; COORDINATOR_NOT_AVAILABLE when the
+ * cluster gave no block (retriable, nothing guessed); COORDINATOR_LOAD_IN_PROGRESS when the
+ * log could not record it (a block the cluster reserved is then dropped: its ids are skipped,
+ * the next one is reserved anew).
+ */
+static int16_t alloc_pid(struct br_txns *c, int64_t *pid)
 {
     pthread_mutex_lock(&c->pid_mu);
-    int err = 0;
+    int16_t e = KP_ERR_NONE;
     if (c->next_pid >= c->block_end) {
-        int64_t end = c->next_pid + c->cfg.pid_block_size;
-        if ((err = st_txnlog_pid_block(c->log, end)) == 0)
+        int64_t first = c->next_pid;
+        if (c->ops.pid_block) {
+            int err = c->ops.pid_block(c->ops.arg, c->cfg.pid_block_size, c->next_pid, &first);
+            if (err == 0 && (first < c->next_pid || first > INT64_MAX - c->cfg.pid_block_size))
+                err = -ERANGE; /* (not the block asked for: refused, never used) */
+            if (err < 0)
+                e = KP_ERR_COORDINATOR_NOT_AVAILABLE;
+        }
+        int64_t end = first + c->cfg.pid_block_size;
+        if (e == KP_ERR_NONE && st_txnlog_pid_block(c->log, end) < 0)
+            e = KP_ERR_COORDINATOR_LOAD_IN_PROGRESS;
+        if (e == KP_ERR_NONE) {
+            c->next_pid = first;
             c->block_end = end;
+        }
     }
-    if (err == 0)
+    if (e == KP_ERR_NONE)
         *pid = c->next_pid++;
     pthread_mutex_unlock(&c->pid_mu);
-    return err;
+    return e;
 }
 
 /* ---- sets ------------------------------------------------------------------------------------ */
@@ -693,9 +712,9 @@ static void init_locked(struct br_txns *c, struct txn *t, const struct br_txn_in
         if (v.epoch >= INT16_MAX - 1 && (!expected || req->epoch == v.epoch)) {
             /* exhausted: a new producer id (Kafka's prepareProducerIdRotation) */
             int64_t np = -1;
-            int err = alloc_pid(c, &np);
-            if (err < 0) {
-                res->error_code = KP_ERR_COORDINATOR_LOAD_IN_PROGRESS;
+            int16_t ae = alloc_pid(c, &np);
+            if (ae != KP_ERR_NONE) {
+                res->error_code = ae;
                 return;
             }
             nv.last_pid = v.pid;
@@ -742,8 +761,9 @@ void br_txn_init_producer(struct br_txns *c, const struct br_txn_init_req *req,
     }
     if (req->txn_id.len < 0) { /* idempotent: a new id, epoch 0, nothing else kept */
         int64_t pid = -1;
-        if (alloc_pid(c, &pid) < 0) {
-            res->error_code = KP_ERR_COORDINATOR_LOAD_IN_PROGRESS;
+        int16_t ae = alloc_pid(c, &pid);
+        if (ae != KP_ERR_NONE) {
+            res->error_code = ae;
             return;
         }
         res->producer_id = pid;
@@ -774,8 +794,9 @@ void br_txn_init_producer(struct br_txns *c, const struct br_txn_init_req *req,
             res->error_code = KP_ERR_COORDINATOR_NOT_AVAILABLE;
             return;
         }
-        if (alloc_pid(c, &pid) < 0) {
-            res->error_code = KP_ERR_COORDINATOR_LOAD_IN_PROGRESS;
+        int16_t ae = alloc_pid(c, &pid);
+        if (ae != KP_ERR_NONE) {
+            res->error_code = ae;
             return;
         }
         struct txn *nt = txn_new(c, req->txn_id.ptr, (size_t)req->txn_id.len);

@@ -26,6 +26,11 @@
  *   INVALID_REQUEST).
  * - Time: the clock gives wall-clock milliseconds (they are persisted: transaction start,
  *   last update); NULL means br_wall_ms().
+ * - Producer ids: handed out from blocks of cfg.pid_block_size, each recorded durably in the
+ *   log before its first id is answered; a restart takes a new block (the rest of the old one
+ *   is skipped), so an id is never handed out twice by this coordinator. In a cluster
+ *   (ops.pid_block set) the blocks are reserved cluster-wide first, so no two coordinators
+ *   hand out the same id either; without them InitProducerId answers COORDINATOR_NOT_AVAILABLE.
  */
 #ifndef SPLICELOG_BR_TXN_H
 #define SPLICELOG_BR_TXN_H
@@ -74,6 +79,15 @@ struct br_txn_ops {
     /* Tests: called after each step of an end with a growing count (ORDER OF AN END in
      * br_txn.c); NULL in production. */
     void (*step)(void *arg, int n);
+    /* Where blocks of producer ids come from. NULL (a single node): from the coordinator's own
+     * log, each block starting where the last ended. Set (a cluster: the broker gives
+     * ZooKeeper's /latest_producer_id_block, broker/clu/br_clu_pid.c): reserves n ids
+     * [*first, *first + n) that no other coordinator of the cluster ever hands out, all
+     * >= floor (the end of every block this log recorded); may block (InitProducerId runs off
+     * the event loops); 0, or -errno: the request is answered COORDINATOR_NOT_AVAILABLE
+     * (retriable) and nothing is handed out. Called with no lock held but the producer-id
+     * lock (and a transaction's operation lock). */
+    int (*pid_block)(void *arg, int32_t n, int64_t floor, int64_t *first);
     void *arg;
 };
 

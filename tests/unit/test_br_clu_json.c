@@ -3,7 +3,8 @@
  * registration as Kafka writes it (version 5), read back; Kafka's own registration and
  * controller documents parsed; keys inside nested values not mistaken for top-level ones;
  * truncated and malformed documents refused; buffers too small refused; zookeeper.connect
- * split into hosts and chroot.
+ * split into hosts and chroot; producer-id blocks (/latest_producer_id_block) written as Kafka
+ * writes them and read back, Kafka's own read, malformed ones refused.
  */
 #include <check.h>
 #include <errno.h>
@@ -233,6 +234,65 @@ START_TEST(topic_state_cluster_id)
 }
 END_TEST
 
+START_TEST(producer_id_blocks)
+{
+    char buf[256];
+    struct br_clu_pid_block b = {2, 2000, 2999}, back;
+    int n = br_clu_json_pid_block_enc(buf, sizeof buf, &b);
+    ck_assert_int_gt(n, 0);
+    ck_assert_str_eq(
+        buf, "{\"version\":1,\"broker\":2,\"block_start\":\"2000\",\"block_end\":\"2999\"}");
+    ck_assert_int_eq(br_clu_json_pid_block(buf, (size_t)n, &back), 0);
+    ck_assert_int_eq(back.broker, 2);
+    ck_assert(back.first == 2000 && back.last == 2999);
+    /* the largest ids round-trip */
+    b = (struct br_clu_pid_block){7, INT64_MAX - 999, INT64_MAX};
+    n = br_clu_json_pid_block_enc(buf, sizeof buf, &b);
+    ck_assert_int_eq(br_clu_json_pid_block(buf, (size_t)n, &back), 0);
+    ck_assert(back.first == INT64_MAX - 999 && back.last == INT64_MAX);
+    /* every too-small buffer refused; a block that is not one refused */
+    int len = br_clu_json_pid_block_enc(buf, sizeof buf, &b);
+    for (int cap = 0; cap <= len; cap++)
+        ck_assert_int_eq(br_clu_json_pid_block_enc(buf, (size_t)cap, &b), -ENOSPC);
+    b = (struct br_clu_pid_block){1, 10, 9};
+    ck_assert_int_eq(br_clu_json_pid_block_enc(buf, sizeof buf, &b), -EINVAL);
+    b = (struct br_clu_pid_block){1, -1, 9};
+    ck_assert_int_eq(br_clu_json_pid_block_enc(buf, sizeof buf, &b), -EINVAL);
+    /* as Kafka writes it (key order of its map, spaces allowed), and a block of one id */
+    const char *k = "{ \"version\" : 1, \"broker\" : 1001, \"block_start\" : \"0\", "
+                    "\"block_end\" : \"999\" }";
+    ck_assert_int_eq(br_clu_json_pid_block(k, strlen(k), &back), 0);
+    ck_assert(back.broker == 1001 && back.first == 0 && back.last == 999);
+    const char *one = "{\"block_end\":\"5\",\"block_start\":\"5\",\"broker\":0}";
+    ck_assert_int_eq(br_clu_json_pid_block(one, strlen(one), &back), 0);
+    ck_assert(back.first == 5 && back.last == 5);
+    static const char *const bad[] = {
+        "{\"version\":1,\"broker\":1,\"block_start\":0,\"block_end\":\"9\"}", /* a number */
+        "{\"version\":1,\"broker\":1,\"block_start\":\"0\"}",                 /* no end */
+        "{\"version\":1,\"block_start\":\"0\",\"block_end\":\"9\"}",          /* no broker */
+        "{\"broker\":1,\"block_start\":\"10\",\"block_end\":\"9\"}",          /* end < start */
+        "{\"broker\":1,\"block_start\":\"-1\",\"block_end\":\"9\"}",          /* negative */
+        "{\"broker\":1,\"block_start\":\"\",\"block_end\":\"9\"}",            /* empty */
+        "{\"broker\":1,\"block_start\":\" 1\",\"block_end\":\"9\"}",          /* a space */
+        "{\"broker\":1,\"block_start\":\"1x\",\"block_end\":\"9\"}",          /* not digits */
+        "{\"broker\":1,\"block_start\":\"0\",\"block_end\":\"9223372036854775808\"}",
+        "{\"broker\":1,\"block_start\":\"0\",\"block_end\":\"99999999999999999999999\"}",
+        "{\"broker\":1.5,\"block_start\":\"0\",\"block_end\":\"9\"}",
+        "{\"broker\":4294967296,\"block_start\":\"0\",\"block_end\":\"9\"}",
+        "{\"broker\":1,\"block_start\":\"0\",\"block_end\":\"9\"}x", /* after */
+        "",
+        "{}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(br_clu_json_pid_block(bad[i], strlen(bad[i]), &back) == -EINVAL, "%s",
+                      bad[i]);
+    /* every cut of a valid document refused (the znode's data is not NUL-terminated) */
+    n = br_clu_json_pid_block_enc(buf, sizeof buf, &(struct br_clu_pid_block){3, 1000, 1999});
+    for (int cut = 0; cut < n; cut++)
+        ck_assert_int_eq(br_clu_json_pid_block(buf, (size_t)cut, &back), -EINVAL);
+}
+END_TEST
+
 static int collect_kv(void *ctx, const char *key, const char *val)
 {
     char *out = ctx;
@@ -271,6 +331,7 @@ static Suite *suite(void)
     tcase_add_test(tc, connect_string);
     tcase_add_test(tc, topic_state_cluster_id);
     tcase_add_test(tc, topic_configs);
+    tcase_add_test(tc, producer_id_blocks);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,6 +1,7 @@
 /*
  * test_br_txn — the transaction coordinator with an injected clock and recording partitions,
- * no sockets: producer ids (unique across restarts), InitProducerId's bumps, retries, fencing
+ * no sockets: producer ids (unique across restarts; in a cluster from the blocks a source
+ * reserves, COORDINATOR_NOT_AVAILABLE without one), InitProducerId's bumps, retries, fencing
  * and epoch exhaustion, every state transition with Kafka's answers, AddPartitionsToTxn's
  * per-partition errors, TxnOffsetCommit's checks, Produce verification, the timeout abort,
  * expiry, the memory bound, persistence across restarts, ends whose markers fail, the
@@ -9,6 +10,7 @@
  * transaction wholly committed or wholly aborted in every partition and group.
  */
 #include <check.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -185,6 +187,92 @@ START_TEST(t_producer_ids)
     ck_assert_int_le(r3.producer_id, top + 10);
     /* one of the pair -1: invalid */
     ck_assert_int_eq(init(NULL, 0, 5, -1).error_code, KP_ERR_INVALID_REQUEST);
+}
+END_TEST
+
+/* ---- a cluster's block source (br_txn_ops.pid_block), played by the test ---------------- */
+
+static int64_t zk_next;  /* the next id the "cluster" has not reserved */
+static int64_t zk_floor; /* the floor of the last call */
+static int zk_calls, zk_down;
+static int64_t zk_give; /* >= 0: the next block starts here whatever zk_next says */
+
+static int fake_pid_block(void *arg, int32_t n, int64_t floor, int64_t *first)
+{
+    (void)arg;
+    zk_calls++;
+    zk_floor = floor;
+    if (zk_down)
+        return -EAGAIN;
+    if (zk_give >= 0) {
+        *first = zk_give;
+        zk_give = -1;
+        return 0;
+    }
+    *first = zk_next > floor ? zk_next : floor;
+    zk_next = *first + n;
+    return 0;
+}
+
+static void start_clustered(void)
+{
+    stop();
+    struct br_txn_cfg c = cfg0();
+    struct br_txn_ops ops = fake_ops;
+    ops.pid_block = fake_pid_block;
+    ck_assert_int_eq(st_txnlog_open(dir, NULL, &L), 0);
+    ck_assert_int_eq(br_txn_new(&c, &ops, L, fake_clock, NULL, &C), 0);
+}
+
+START_TEST(t_producer_ids_from_the_cluster)
+{
+    /* a single-node past: ids 0..9 handed out, the log records the block [0, 10) */
+    ck_assert_int_eq(init(NULL, 0, -1, -1).producer_id, 0);
+    zk_next = 0;
+    zk_calls = zk_down = 0;
+    zk_give = -1;
+    start_clustered();
+    /* the first id comes from a block the cluster reserved, at or above the log's end */
+    struct br_txn_init_res r = init(NULL, 0, -1, -1);
+    ck_assert_int_eq(r.error_code, 0);
+    ck_assert_int_eq(zk_calls, 1);
+    ck_assert_int_eq(zk_floor, 10);
+    ck_assert_int_eq(r.producer_id, 10);
+    /* another broker took ids meanwhile: the next block is wherever the cluster says */
+    for (int i = 1; i < 10; i++)
+        ck_assert_int_eq(init(NULL, 0, -1, -1).producer_id, 10 + i);
+    zk_next = 500;
+    r = init(NULL, 0, -1, -1);
+    ck_assert_int_eq(zk_calls, 2);
+    ck_assert_int_eq(r.producer_id, 500);
+    /* the cluster unreachable: COORDINATOR_NOT_AVAILABLE, nothing handed out, for idempotent
+     * and transactional producers alike */
+    for (int i = 1; i < 10; i++)
+        ck_assert_int_eq(init(NULL, 0, -1, -1).producer_id, 500 + i);
+    zk_down = 1;
+    ck_assert_int_eq(init(NULL, 0, -1, -1).error_code, KP_ERR_COORDINATOR_NOT_AVAILABLE);
+    r = init("tx", 60000, -1, -1);
+    ck_assert_int_eq(r.error_code, KP_ERR_COORDINATOR_NOT_AVAILABLE);
+    ck_assert_int_eq(br_txn_state_of(C, S("tx"), NULL, NULL), -1);
+    /* a block below the floor asked is refused, never used */
+    zk_down = 0;
+    zk_give = 3;
+    ck_assert_int_eq(init(NULL, 0, -1, -1).error_code, KP_ERR_COORDINATOR_NOT_AVAILABLE);
+    r = init(NULL, 0, -1, -1);
+    ck_assert_int_eq(r.error_code, 0);
+    ck_assert_int_eq(r.producer_id, 510);
+    /* a restart takes a new block from the cluster (its floor: the log's end, 520) */
+    zk_next = 2000;
+    start_clustered();
+    int before = zk_calls;
+    r = init(NULL, 0, -1, -1);
+    ck_assert_int_eq(zk_calls, before + 1);
+    ck_assert_int_eq(zk_floor, 520);
+    ck_assert_int_eq(r.producer_id, 2000);
+    /* and back to a single node: on from the log's end, no cluster asked */
+    restart();
+    ck_assert_int_eq(init(NULL, 0, -1, -1).producer_id, 2010);
+    ck_assert_int_eq(zk_calls, before + 1);
 }
 END_TEST
 
@@ -763,6 +851,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, t_producer_ids);
+    tcase_add_test(tc, t_producer_ids_from_the_cluster);
     tcase_add_test(tc, t_init_bumps_and_fences);
     tcase_add_test(tc, t_epoch_exhaustion_rotates_the_producer_id);
     tcase_add_test(tc, t_transitions);
