@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "br_clock.h"
+#include "br_clu.h"
 #include "br_log.h"
 #include "br_server.h"
 #include "br_txn.h"
@@ -60,6 +61,11 @@ static int op_marker(void *arg, const char *topic, size_t topic_len, int32_t par
                      int16_t epoch, bool commit, int64_t now_ms)
 {
     struct br_server *srv = arg;
+    /* A marker goes only into a log this broker leads: in a follower's copy it would break the
+     * replica (a cluster refuses transactional requests, br_api_txn.c; this holds for state a
+     * coordinator kept from before, too). */
+    if (srv->clu && br_clu_leader(srv->clu, topic, topic_len, partition) != srv->cfg->node_id)
+        return -ENOTCONN;
     struct st_log *log = st_log_get(srv->store, topic, topic_len, partition);
     if (!log)
         return -ENOENT;

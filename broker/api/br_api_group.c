@@ -116,17 +116,20 @@ static int16_t coordinator_of(struct br_req *q, int8_t key_type, struct kp_str k
     if (!br_allowed(q, kind, key.ptr, (size_t)(key.len > 0 ? key.len : 0), KP_ACL_OP_DESCRIBE))
         return key_type == 0 ? KP_ERR_GROUP_AUTHORIZATION_FAILED
                              : KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-    if (key_type == 1 && !q->x->txns)
+    /* (a cluster has no transaction coordinator yet: docs/cluster.md, "Transactions") */
+    if (key_type == 1 && (!q->x->txns || q->x->clu))
         return KP_ERR_COORDINATOR_NOT_AVAILABLE;
     *found = true;
     return KP_ERR_NONE;
 }
 
-static struct kp_str coordinator_message(int16_t err)
+static struct kp_str coordinator_message(const struct br_req *q, int16_t err)
 {
-    return err == KP_ERR_COORDINATOR_NOT_AVAILABLE ? kp_str_of("transactions are not supported")
-           : err == KP_ERR_INVALID_REQUEST         ? kp_str_of("unknown key_type")
-                                                   : KP_STR_NULL;
+    return err == KP_ERR_COORDINATOR_NOT_AVAILABLE && q->x->clu
+               ? kp_str_of("transactions are not available in a cluster yet")
+           : err == KP_ERR_COORDINATOR_NOT_AVAILABLE ? kp_str_of("transactions are not supported")
+           : err == KP_ERR_INVALID_REQUEST           ? kp_str_of("unknown key_type")
+                                                     : KP_STR_NULL;
 }
 
 /* FindCoordinator v4+: one answer per key. */
@@ -146,7 +149,7 @@ static int find_coordinator_batch(struct br_req *q, struct br_resp *r,
                                                       .error_message = KP_STR_NULL};
         bool found;
         c->error_code = coordinator_of(q, req->key_type, c->key, &found);
-        c->error_message = coordinator_message(c->error_code);
+        c->error_message = coordinator_message(q, c->error_code);
         if (found) {
             c->node_id = q->x->cfg->node_id;
             c->host = kp_str_of(q->peer->adv_host);
@@ -185,7 +188,7 @@ int br_api_find_coordinator(struct br_req *q, struct br_resp *r)
         resp.host = kp_str_of(q->peer->adv_host);
         resp.port = q->peer->adv_port;
     } else if (q->api_version >= 1) {
-        resp.error_message = coordinator_message(resp.error_code);
+        resp.error_message = coordinator_message(q, resp.error_code);
     }
     rc = BR_ENCODE(r, kp_find_coordinator_resp_encode, &resp);
     return rc < 0 ? rc : BR_REPLY;

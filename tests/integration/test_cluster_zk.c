@@ -45,7 +45,9 @@
 
 #include "tb_broker.h"
 #include "tb_check.h"
+#include "tb_group.h"
 #include "tb_kafka.h"
+#include "tb_txn.h"
 #include "tb_zk.h"
 
 #define SESSION_MS 3000
@@ -459,6 +461,56 @@ static int16_t fetch_err(struct tb_broker *b, const char *topic, int32_t p)
     return out.error;
 }
 
+/* A cluster has no transaction coordinator yet (docs/cluster.md, "Transactions"): each broker's
+ * own would write its markers into its own copies of the partitions, a follower's included.
+ * Every broker refuses the transactional requests, retriably, and serves idempotent producers. */
+START_TEST(transactions_refused_idempotence_served)
+{
+    SKIP_WITHOUT_ZOOKEEPER();
+    use_chroot("txn");
+    for (int i = 1; i <= 2; i++)
+        ck_assert_int_eq(start_broker(&B[i], i, NULL), 0);
+    for (int i = 1; i <= 2; i++)
+        wait_metadata(&B[i], 2, -2);
+    enum { COORDINATOR_NOT_AVAILABLE = 15 };
+    for (int i = 1; i <= 2; i++) {
+        int fd = tb_connect(B[i].port);
+        ck_assert_int_ge(fd, 0);
+        const int16_t versions[] = {1, 2}; /* (tb_group speaks the non-flexible ones) */
+        for (int v = 0; v < 2; v++) {
+            struct tb_find_coordinator fc;
+            ck_assert_int_eq(tb_find_coordinator(fd, versions[v], 10 + v, "tx", 1, &fc), 0);
+            ck_assert_msg(fc.error == COORDINATOR_NOT_AVAILABLE,
+                          "broker %d: FindCoordinator v%d of a transactional id: error %d", i,
+                          versions[v], fc.error);
+            ck_assert_int_eq(tb_find_coordinator(fd, versions[v], 20 + v, "grp", 0, &fc), 0);
+            ck_assert_int_eq(fc.error, TB_E_NONE);
+        }
+        int16_t err = -1, epoch = -1;
+        int64_t pid = -1;
+        ck_assert_int_eq(tb_init_producer_id(fd, 3, "tx", 60000, -1, -1, &err, &pid, &epoch), 0);
+        ck_assert_int_eq(err, COORDINATOR_NOT_AVAILABLE);
+        ck_assert_int_eq(pid, -1);
+        ck_assert_int_eq(tb_end_txn(fd, 1, "tx", 0, 0, true, &err), 0);
+        ck_assert_int_eq(err, COORDINATOR_NOT_AVAILABLE);
+        ck_assert_int_eq(tb_add_offsets(fd, 1, "tx", 0, 0, "grp", &err), 0);
+        ck_assert_int_eq(err, COORDINATOR_NOT_AVAILABLE);
+        int32_t part = 0;
+        int16_t perr = -1;
+        ck_assert_int_eq(tb_add_partitions(fd, 1, "tx", 0, 0, "t", &part, 1, &perr), 0);
+        ck_assert_int_eq(perr, COORDINATOR_NOT_AVAILABLE);
+        /* an idempotent producer gets its id */
+        ck_assert_int_eq(tb_init_producer_id(fd, 3, NULL, 60000, -1, -1, &err, &pid, &epoch), 0);
+        ck_assert_int_eq(err, TB_E_NONE);
+        ck_assert_int_ge(pid, 0);
+        close(fd);
+    }
+    ck_assert_msg(tb_log_contains(&B[1], "transactions are not available in a cluster yet") ||
+                      tb_log_contains(&B[2], "transactions are not available in a cluster yet"),
+                  "no log line says why");
+}
+END_TEST
+
 START_TEST(topics_through_the_controller)
 {
     SKIP_WITHOUT_ZOOKEEPER();
@@ -784,6 +836,7 @@ static Suite *suite(void)
     tcase_add_test(tc, duplicate_broker_id_refused);
     tcase_add_test(tc, zookeeper_down_at_start_up);
     tcase_add_test(tc, topics_through_the_controller);
+    tcase_add_test(tc, transactions_refused_idempotence_served);
     suite_add_tcase(s, tc);
     return s;
 }
