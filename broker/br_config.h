@@ -124,6 +124,10 @@ struct br_config {
     int32_t offset_metadata_max_bytes;   /* offset.metadata.max.bytes */
     int32_t offsets_topic_partitions;    /* offsets.topic.num.partitions (br_cotopic.h) */
     int64_t offsets_topic_segment_bytes; /* offsets.topic.segment.bytes */
+    /* in a cluster (docs/cluster.md, M4): __consumer_offsets' replication factor, and how long
+     * an OffsetCommit waits for its record to reach every in-sync replica */
+    int32_t offsets_topic_replication_factor; /* offsets.topic.replication.factor */
+    int64_t offsets_commit_timeout_ms;        /* offsets.commit.timeout.ms */
     int64_t group_initial_delay_ms;      /* group.initial.rebalance.delay.ms */
     int32_t group_min_session_ms;        /* group.min.session.timeout.ms */
     int32_t group_max_session_ms;        /* group.max.session.timeout.ms */

@@ -112,11 +112,13 @@ static void topic_list_free(struct topic_list *tl)
 
 /* ---- where a topic lives: the cluster's view, or this broker's store ---------------------- */
 
-/* In a cluster (zookeeper.connect), a topic is what ZooKeeper says (br_clu.h), except Kafka's
- * internal topics, which stay each broker's own until replicated (docs/cluster.md, M4). */
+/* In a cluster (zookeeper.connect), a topic is what ZooKeeper says (br_clu.h), __consumer_offsets
+ * included (docs/cluster.md, M4). */
 static bool clustered(const struct br_ctx *x, const char *name, size_t len)
 {
-    return x->clu && !br_cotopic_internal(name, len);
+    (void)name;
+    (void)len;
+    return x->clu != NULL;
 }
 
 int32_t br_api_topic_partitions(struct br_ctx *x, const char *name, size_t len)
@@ -143,16 +145,8 @@ struct each {
 static int each_clustered(void *ctx, const char *name, int32_t partitions)
 {
     struct each *e = ctx;
-    if (!br_cotopic_internal(name, strlen(name)))
-        e->fn(e->arg, name, partitions);
+    e->fn(e->arg, name, partitions);
     return 0;
-}
-
-static void each_internal(void *ctx, const char *name, int32_t partitions)
-{
-    struct each *e = ctx;
-    if (br_cotopic_internal(name, strlen(name)))
-        e->fn(e->arg, name, partitions);
 }
 
 /* Every topic a Metadata request for all topics lists. */
@@ -165,7 +159,6 @@ static void topics_foreach(struct br_ctx *x,
     }
     struct each e = {fn, arg};
     (void)br_clu_topics(x->clu, each_clustered, &e);
-    st_topic_foreach(x->store, each_internal, &e);
 }
 
 static struct kp_str cluster_id(const struct br_ctx *x)
@@ -493,10 +486,11 @@ static void md_run(struct br_job *j)
             continue;
         const char *name = mj->names[i].ptr;
         /* __consumer_offsets with its own settings, as Kafka creates it (br_cotopic.h) */
-        int crc = br_cotopic_internal(name, strlen(name))
-                      ? br_cotopic_create(x->store, x->cfg->offsets_topic_partitions,
-                                          x->cfg->offsets_topic_segment_bytes)
-                  : x->clu ? br_clu_create_topic(x->clu, name, mj->partitions,
+        bool internal = br_cotopic_internal(name, strlen(name));
+        int crc = internal && x->clu ? br_api_create_offsets_topic(x)
+                  : internal ? br_cotopic_create(x->store, x->cfg->offsets_topic_partitions,
+                                                 x->cfg->offsets_topic_segment_bytes)
+                  : x->clu   ? br_clu_create_topic(x->clu, name, mj->partitions,
                                                  (int16_t)x->cfg->default_replication_factor, NULL,
                                                  AUTO_CREATE_WAIT_MS)
                            : st_topic_create(x->store, name, mj->partitions, NULL);

@@ -93,11 +93,9 @@ static bool has(const struct br_clu_replicas *r, int32_t id)
     return false;
 }
 
-/* Kafka's internal topics stay each broker's own until M4 (docs/cluster.md). */
-static bool internal(const char *name)
-{
-    return strcmp(name, "__consumer_offsets") == 0 || strcmp(name, "__transaction_state") == 0;
-}
+/* __transaction_state stays each broker's own until the transactions' half of M4
+ * (docs/cluster.md); __consumer_offsets is a cluster topic like any other (M4, groups). */
+static bool internal(const char *name) { return strcmp(name, "__transaction_state") == 0; }
 
 static void on_topics(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 {
@@ -291,6 +289,8 @@ int br_clu__read_topics(struct br_clu *c)
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
     br_clu__topics_free(old, on);
+    if (c->conf.view_changed)
+        c->conf.view_changed(c->conf.view_arg, c); /* the group coordinator (M4) */
     return ZOK;
 }
 
