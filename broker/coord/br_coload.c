@@ -405,6 +405,7 @@ static void *loader_main(void *arg)
 {
     struct br_coload *cl = arg;
     pthread_setname_np(pthread_self(), "sl-coload");
+    br_log_set_thread("coload");
     br_cotopic_quiet(true); /* nothing this thread writes into the store is mirrored */
     pthread_mutex_lock(&cl->lock);
     while (!cl->stop) {

@@ -533,7 +533,7 @@ void br_cotopic_close(struct br_cotopic *c)
         return;
     if (c->offsets)
         st_offsets_set_observer(c->offsets, NULL, NULL);
-    for (int32_t p = 0; p < c->n; p++)
+    for (int32_t p = 0; c->logs && p < c->n; p++)
         st_log_put(c->logs[p]);
     free(c->logs);
     free(c->buf);
