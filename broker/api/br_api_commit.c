@@ -58,6 +58,8 @@
 
 #include "br_api.h"
 #include "kp_msg_sec.h"
+#include "br_clu.h"
+#include "br_clu_repl.h"
 #include "br_coload.h"
 #include "br_cotopic.h"
 #include "br_group.h"
@@ -214,8 +216,14 @@ static bool oc_hw_resolve(struct oc_job *oj, enum br_wake why)
         oc_fail_written(&oj->resp, KP_ERR_NOT_COORDINATOR);
         return true;
     }
-    if (st_log_high_watermark(oj->log) >= oj->need)
+    if (st_log_high_watermark(oj->log) >= oj->need) {
+        /* in, but the ISR shrank below min.insync.replicas meanwhile: Kafka's append answers
+         * NOT_ENOUGH_REPLICAS_AFTER_APPEND, which its coordinator maps so */
+        int32_t isr = br_repl_isr_size(br_clu_repl(oj->x->clu), oj->log);
+        if (isr >= 0 && isr < st_log_min_insync_replicas(oj->log))
+            oc_fail_written(&oj->resp, KP_ERR_COORDINATOR_NOT_AVAILABLE);
         return true;
+    }
     if (why == BR_WAKE_EVENT)
         return false;
     oc_fail_written(&oj->resp, KP_ERR_COORDINATOR_NOT_AVAILABLE); /* REQUEST_TIMED_OUT */
