@@ -1018,8 +1018,8 @@ static void teardown(struct br_server *srv)
     srv->replica = NULL;
     br_clu_close(srv->clu); /* no loop reads its view past here; others see this broker leave */
     srv->clu = NULL;
-    br_stats_stop(srv);       /* no scrape reads the groups, offsets or store past here */
-    br_server_txn_close(srv); /* its timer writes markers and offsets: before those */
+    br_stats_stop(srv);          /* no scrape reads the groups, offsets or store past here */
+    br_server_txn_close(srv);    /* its timer writes markers and offsets: before those */
     br_coload_free(srv->coload); /* no view comes past here; its loader uses the groups */
     srv->coload = NULL;
     br_groups_free(srv->groups);

@@ -29,6 +29,9 @@
  *   in Kafka from 2.1 on; so is v1's per-partition commit timestamp (sarama sends -1, "now").
  *   A v0 commit carries no generation and no member id: it is a simple consumer's commit,
  *   accepted while the group has no members, like generation -1 at later versions.
+ * - In a cluster (docs/cluster.md, M4): NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS where
+ *   this broker does not (yet) coordinate the group, and a commit is answered once its record
+ *   is in every in-sync replica of its __consumer_offsets partition (answer_when_replicated).
  * - The write happens on the loop thread: a few hundred bytes, to the page cache. The loop
  *   thread waits for the disk only with log.flush.interval.messages=N > 1 (one fdatasync every
  *   N commits, in the commit that reaches N) and when a commit finds the file at twice its
@@ -630,7 +633,7 @@ static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req,
         if (!ps && keep > 0)
             return -ENOSPC;
         int16_t deny =
-            gdeny ? KP_ERR_GROUP_AUTHORIZATION_FAILED
+            gdeny  ? KP_ERR_GROUP_AUTHORIZATION_FAILED
             : cerr ? cerr
             : !br_allowed(q, KP_ACL_RESOURCE_TOPIC, t->name.ptr,
                           (size_t)(t->name.len > 0 ? t->name.len : 0), KP_ACL_OP_DESCRIBE)

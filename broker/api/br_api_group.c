@@ -5,7 +5,10 @@
  * FindCoordinator names this node, at the host and port of the listener the client connected
  * to (the address Metadata advertises on it): a single broker coordinates every group.
  * The same for key_type 1, transaction coordinators (v1+; br_api_txn.c), when the broker runs
- * one.
+ * one. In a cluster (docs/cluster.md, M4) a group's coordinator is the leader of its partition
+ * of __consumer_offsets, which the first FindCoordinator creates (coordinator_of, fc_run), and
+ * every group API answers NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS first where this
+ * broker does not (yet) coordinate the group (br_api_coord_err, br_coload.h).
  *
  * JoinGroup and SyncGroup may wait for other members, whose requests arrive on other
  * connections, often on other loop threads. Such a request's response is parked until posted
@@ -140,10 +143,9 @@ static int16_t coordinator_of(struct br_req *q, int8_t key_type, struct kp_str k
         int32_t np = br_clu_topic_partitions(x->clu, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1);
         struct br_clu_part cp;
         if (np <= 0 ||
-            br_clu_partition(x->clu, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1,
-                             br_cotopic_partition_of(key.ptr, key.len > 0 ? (size_t)key.len : 0,
-                                                     np),
-                             &cp) < 0 ||
+            br_clu_partition(
+                x->clu, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1,
+                br_cotopic_partition_of(key.ptr, key.len > 0 ? (size_t)key.len : 0, np), &cp) < 0 ||
             cp.leader < 0)
             return KP_ERR_COORDINATOR_NOT_AVAILABLE;
         id = cp.leader;

@@ -5,8 +5,9 @@
  *
  * Metadata: on a single node, this node is the only broker, leader and sole replica of every
  * partition; in a cluster (zookeeper.connect), the topics, leaders, replicas, ISR and offline
- * replicas are the cluster's view (br_clu.h; internal topics stay this broker's own), and
- * CreateTopics, auto-creation and DeleteTopics go through ZooKeeper. This broker's address
+ * replicas are the cluster's view (br_clu.h; __consumer_offsets included, created with its own
+ * settings by br_api_create_offsets_topic), and CreateTopics, auto-creation and DeleteTopics
+ * go through ZooKeeper. This broker's address
  * is the one advertised to the connection the request came on (q->peer: the
  * listener's advertised.listeners entry, else its bound address, else — for a wildcard bind —
  * the local address of this very connection), so clients reconnect to something reachable.
@@ -488,12 +489,12 @@ static void md_run(struct br_job *j)
         /* __consumer_offsets with its own settings, as Kafka creates it (br_cotopic.h) */
         bool internal = br_cotopic_internal(name, strlen(name));
         int crc = internal && x->clu ? br_api_create_offsets_topic(x)
-                  : internal ? br_cotopic_create(x->store, x->cfg->offsets_topic_partitions,
-                                                 x->cfg->offsets_topic_segment_bytes)
-                  : x->clu   ? br_clu_create_topic(x->clu, name, mj->partitions,
-                                                 (int16_t)x->cfg->default_replication_factor, NULL,
-                                                 AUTO_CREATE_WAIT_MS)
-                           : st_topic_create(x->store, name, mj->partitions, NULL);
+                  : internal         ? br_cotopic_create(x->store, x->cfg->offsets_topic_partitions,
+                                                         x->cfg->offsets_topic_segment_bytes)
+                  : x->clu           ? br_clu_create_topic(x->clu, name, mj->partitions,
+                                                           (int16_t)x->cfg->default_replication_factor, NULL,
+                                                           AUTO_CREATE_WAIT_MS)
+                                     : st_topic_create(x->store, name, mj->partitions, NULL);
         if (crc == 0) {
             br_info("auto-created topic %s with %d partition(s) (Metadata from peer=%s)",
                     br_log_cstr(name).s, mj->partitions, mj->peer->name);

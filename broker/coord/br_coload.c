@@ -241,8 +241,7 @@ struct names {
     bool oom;
 };
 
-static void collect(void *arg, const char *group, size_t group_len,
-                    const struct st_offset_entry *e)
+static void collect(void *arg, const char *group, size_t group_len, const struct st_offset_entry *e)
 {
     (void)e;
     struct names *s = arg;

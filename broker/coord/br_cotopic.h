@@ -128,10 +128,10 @@ void br_cotopic_quiet(bool on);
 
 /* One record of the topic, decoded (views into the record's bytes). */
 enum br_cotopic_rec_kind {
-    BR_COTOPIC_REC_OFFSET,       /* an offset commit: group, topic, partition, offset ... */
-    BR_COTOPIC_REC_OFFSET_GONE,  /* its tombstone */
-    BR_COTOPIC_REC_GROUP,        /* group metadata (members): not kept */
-    BR_COTOPIC_REC_GROUP_GONE,   /* the group deleted */
+    BR_COTOPIC_REC_OFFSET,      /* an offset commit: group, topic, partition, offset ... */
+    BR_COTOPIC_REC_OFFSET_GONE, /* its tombstone */
+    BR_COTOPIC_REC_GROUP,       /* group metadata (members): not kept */
+    BR_COTOPIC_REC_GROUP_GONE,  /* the group deleted */
 };
 struct br_cotopic_rec {
     enum br_cotopic_rec_kind kind;

@@ -43,8 +43,11 @@
 #define GROUP      "m4-group"
 #define OFFSETS    "__consumer_offsets"
 
-enum { ERR_COORDINATOR_LOAD_IN_PROGRESS = 14, ERR_COORDINATOR_NOT_AVAILABLE = 15,
-       ERR_NOT_COORDINATOR = 16 };
+enum {
+    ERR_COORDINATOR_LOAD_IN_PROGRESS = 14,
+    ERR_COORDINATOR_NOT_AVAILABLE = 15,
+    ERR_NOT_COORDINATOR = 16
+};
 
 static struct tb_zk Z;
 static struct tb_broker B[NBROKERS + 1];
@@ -62,8 +65,10 @@ static int start_broker(int id)
 {
     char nofs[64];
     snprintf(nofs, sizeof nofs, "offsets.topic.num.partitions=%d", NOFS);
-    const char *const more[] = {"-o", nofs, "-o", "group.initial.rebalance.delay.ms=0", "-o",
-                                "replica.fetch.backoff.ms=200", NULL};
+    const char *const more[] = {"-o", nofs,
+                                "-o", "group.initial.rebalance.delay.ms=0",
+                                "-o", "replica.fetch.backoff.ms=200",
+                                NULL};
     return tb_zk_broker_start(&B[id], &Z, "/groups", id, SESSION_MS, NULL, more);
 }
 
@@ -114,7 +119,7 @@ static int16_t find_coordinator(struct tb_broker *b, int32_t *node)
 
 /* Waits until every broker in ids answers FindCoordinator with the same node (other than not);
  * returns it. */
-static int32_t wait_coordinator(const int *ids, int n, int32_t not)
+static int32_t wait_coordinator(const int *ids, int n, int32_t not )
 {
     int64_t until = tb_now_ms() + WAIT_MS;
     for (;;) {
@@ -123,7 +128,7 @@ static int32_t wait_coordinator(const int *ids, int n, int32_t not)
         for (int i = 0; i < n && ok; i++) {
             int32_t node = -1;
             int16_t err = find_coordinator(&B[ids[i]], &node);
-            ok = err == 0 && node != not && (i == 0 || node == first);
+            ok = err == 0 && node != not &&(i == 0 || node == first);
             if (!ok && err != 0)
                 ck_assert_msg(err == ERR_COORDINATOR_NOT_AVAILABLE, "FindCoordinator: %d", err);
             if (i == 0)
@@ -184,8 +189,8 @@ static rd_kafka_t *consumer_new(const int *ids, int n)
     char bs[256] = "", err[512];
     size_t l = 0;
     for (int i = 0; i < n; i++)
-        l += (size_t)snprintf(bs + l, sizeof bs - l, "%s127.0.0.1:%d", i ? "," : "",
-                              B[ids[i]].port);
+        l +=
+            (size_t)snprintf(bs + l, sizeof bs - l, "%s127.0.0.1:%d", i ? "," : "", B[ids[i]].port);
     rd_kafka_conf_t *c = rd_kafka_conf_new();
     const char *kv[][2] = {
         {"bootstrap.servers", bs},
@@ -201,8 +206,7 @@ static rd_kafka_t *consumer_new(const int *ids, int n)
         {"max.poll.interval.ms", "60000"},
     };
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
-        ck_assert_msg(rd_kafka_conf_set(c, kv[i][0], kv[i][1], err, sizeof err) ==
-                          RD_KAFKA_CONF_OK,
+        ck_assert_msg(rd_kafka_conf_set(c, kv[i][0], kv[i][1], err, sizeof err) == RD_KAFKA_CONF_OK,
                       "%s: %s", kv[i][0], err);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof err);
     ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
@@ -243,8 +247,8 @@ static void consume(rd_kafka_t *rk, int want, int64_t *next, int64_t *first)
         if (first[p] < 0)
             first[p] = m->offset;
         else
-            ck_assert_msg(m->offset == next[p], "%s-%d: offset %" PRId64 " after %" PRId64,
-                          TOPIC, p, m->offset, next[p] - 1);
+            ck_assert_msg(m->offset == next[p], "%s-%d: offset %" PRId64 " after %" PRId64, TOPIC,
+                          p, m->offset, next[p] - 1);
         next[p] = m->offset + 1;
         got++;
         rd_kafka_message_destroy(m);

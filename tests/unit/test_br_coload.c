@@ -44,8 +44,8 @@ START_TEST(records_decode_back)
     ck_assert_int_eq(br_cotopic_parse(k, kl, NULL, 0, &r), 0);
     ck_assert_int_eq(r.kind, BR_COTOPIC_REC_OFFSET_GONE);
     /* OffsetCommitValue v1 (Kafka 0.10-2.0: an expire timestamp after the commit's) */
-    const uint8_t v1[] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5,
-                          0, 0, 0, 0, 0, 0, 0, 6};
+    const uint8_t v1[] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0,
+                          0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 6};
     ck_assert_int_eq(br_cotopic_parse(k, kl, v1, sizeof v1, &r), 0);
     ck_assert_int_eq(r.offset, 9);
     ck_assert_int_eq(r.metadata_len, 0);
@@ -164,9 +164,8 @@ START_TEST(load_replaces_the_partitions_groups)
     char meta[8];
     size_t ml = 99;
     int64_t off = 0;
-    ck_assert_int_eq(st_offsets_get(o, ga, strlen(ga), "t", 1, 0, &off, meta, sizeof meta, &ml),
-                     0);
-    ck_assert_int_eq(ml, 0); /* the last commit's metadata */
+    ck_assert_int_eq(st_offsets_get(o, ga, strlen(ga), "t", 1, 0, &off, meta, sizeof meta, &ml), 0);
+    ck_assert_int_eq(ml, 0);                             /* the last commit's metadata */
     ck_assert_int_eq(offset_of(o, ga, "t", 1), -ENOENT); /* its tombstone */
     ck_assert_int_eq(offset_of(o, ga, "t", 3), -ENOENT); /* not in the log */
     ck_assert_int_eq(offset_of(o, gb, "t", 0), -ENOENT); /* the group deleted */
