@@ -61,6 +61,10 @@ static void teardown(void)
         tb_broker_cleanup(&B[i]);
 }
 
+static const char *chroot_ = "/groups"; /* each test its own */
+static int session_ms = SESSION_MS;
+static const char *commit_timeout = "offsets.commit.timeout.ms=5000";
+
 static int start_broker(int id)
 {
     char nofs[64];
@@ -68,8 +72,9 @@ static int start_broker(int id)
     const char *const more[] = {"-o", nofs,
                                 "-o", "group.initial.rebalance.delay.ms=0",
                                 "-o", "replica.fetch.backoff.ms=200",
+                                "-o", commit_timeout,
                                 NULL};
-    return tb_zk_broker_start(&B[id], &Z, "/groups", id, SESSION_MS, NULL, more);
+    return tb_zk_broker_start(&B[id], &Z, chroot_, id, session_ms, NULL, more);
 }
 
 /* Kafka's partition of a group: abs(String.hashCode) % n (ASCII ids here). */
@@ -439,6 +444,72 @@ START_TEST(offsets_survive_the_coordinator)
 }
 END_TEST
 
+/* An OffsetCommit is acknowledged only once every in-sync replica has its record: with both
+ * followers of the group's partition paused (their sessions outlast the test's wait, so they
+ * stay in the ISR), it times out COORDINATOR_NOT_AVAILABLE (Kafka's mapping of
+ * REQUEST_TIMED_OUT); resumed, the next commit is acknowledged and the fetch shows it. */
+START_TEST(commit_waits_for_the_isr)
+{
+    TB_ZK_SKIP(&Z, "test_cluster_groups");
+    memset(B, 0, sizeof B);
+    chroot_ = "/groups-isr";
+    session_ms = 10000;
+    commit_timeout = "offsets.commit.timeout.ms=1500";
+    for (int i = 1; i <= NBROKERS; i++)
+        ck_assert_int_eq(start_broker(i), 0);
+    int nb = 0;
+    int64_t until = tb_now_ms() + WAIT_MS;
+    while ((void)leader_of(&B[1], TOPIC, 0, &nb), nb != NBROKERS) {
+        ck_assert_msg(tb_now_ms() < until, "the three brokers never saw each other");
+        tb_sleep_ms(100);
+    }
+    int fd = tb_connect(B[1].port);
+    ck_assert_int_ge(fd, 0);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(fd, TOPIC, 1, &err), 0);
+    close(fd);
+    const int all[] = {1, 2, 3};
+    int32_t coord = wait_coordinator(all, NBROKERS, -1);
+    struct tb_ofs_part part = {.topic = TOPIC, .partition = 0, .offset = 11, .metadata = "m"};
+    static struct tb_ofs_resp r;
+    /* every replica in: acknowledged */
+    fd = tb_connect(B[coord].port);
+    ck_assert_int_ge(fd, 0);
+    until = tb_now_ms() + WAIT_MS;
+    for (;;) {
+        ck_assert_int_eq(tb_offset_commit(fd, 2, GROUP, -1, "", &part, 1, &r), 0);
+        if (r.p[0].error == 0)
+            break;
+        ck_assert_msg(r.p[0].error == ERR_COORDINATOR_LOAD_IN_PROGRESS, "commit: %d", r.p[0].error);
+        ck_assert_msg(tb_now_ms() < until, "never loaded");
+        tb_sleep_ms(100);
+    }
+    /* the followers paused: not acknowledged */
+    for (int i = 1; i <= NBROKERS; i++)
+        if (i != coord)
+            ck_assert_int_eq(kill(B[i].pid, SIGSTOP), 0);
+    part.offset = 22;
+    int64_t t0 = tb_now_ms();
+    ck_assert_int_eq(tb_offset_commit(fd, 2, GROUP, -1, "", &part, 1, &r), 0);
+    int64_t waited = tb_now_ms() - t0;
+    ck_assert_int_eq(r.p[0].error, ERR_COORDINATOR_NOT_AVAILABLE);
+    ck_assert_msg(waited >= 1400 && waited < 5000, "answered after %lld ms", (long long)waited);
+    /* resumed: the followers catch up, the next commit is acknowledged */
+    for (int i = 1; i <= NBROKERS; i++)
+        if (i != coord)
+            ck_assert_int_eq(kill(B[i].pid, SIGCONT), 0);
+    part.offset = 33;
+    ck_assert_int_eq(tb_offset_commit(fd, 2, GROUP, -1, "", &part, 1, &r), 0);
+    ck_assert_int_eq(r.p[0].error, 0);
+    ck_assert_int_eq(tb_offset_fetch(fd, 2, GROUP, &part, 1, &r), 0);
+    ck_assert_int_eq(r.error, 0);
+    ck_assert_int_eq(r.p[0].offset, 33);
+    close(fd);
+    for (int i = 1; i <= NBROKERS; i++)
+        ck_assert_int_eq(tb_broker_stop(&B[i], SIGTERM), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_groups");
@@ -447,6 +518,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, offsets_survive_the_coordinator);
+    tcase_add_test(tc, commit_waits_for_the_isr);
     suite_add_tcase(s, tc);
     return s;
 }
