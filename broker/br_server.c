@@ -605,22 +605,12 @@ static void coord_appended(void *arg, struct st_log *log)
     br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_APPEND);
 }
 
-/* The cluster thread published a new view: which __consumer_offsets partitions are led here. */
-static void coord_view_changed(void *arg, struct br_clu *clu)
+/* The cluster thread's new view: which __consumer_offsets partitions are led here. */
+static void coord_view(void *arg, const int32_t *epochs, int32_t np)
 {
     struct br_server *srv = arg;
-    if (!srv->coload)
-        return;
-    int32_t np = br_clu_led(clu, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1, NULL, 0);
-    int32_t *epochs = np > 0 ? malloc((size_t)np * sizeof(*epochs)) : NULL;
-    if (np > 0 && !epochs) {
-        br_err("group coordinator: out of memory reading the view");
-        return;
-    }
-    if (np > 0 && br_clu_led(clu, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1, epochs, np) != np)
-        np = 0; /* (the view changed under us: the next call has it) */
-    br_coload_update(srv->coload, epochs, np);
-    free(epochs);
+    if (srv->coload)
+        br_coload_update(srv->coload, epochs, np);
 }
 
 /* In a cluster: the coordinator's partitions and loader, and the mirror's hooks. */
@@ -851,8 +841,8 @@ static int open_cluster(struct br_server *srv)
         .replica_lag_time_max_ms = cfg->replica_lag_time_max_ms,
         .hw_moved = cluster_hw_moved,
         .hw_arg = srv,
-        .view_changed = coord_view_changed,
-        .view_arg = srv,
+        .coord_view = coord_view,
+        .coord_arg = srv,
     };
     cluster_endpoints(srv, &cc);
     char err[1024];

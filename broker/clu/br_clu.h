@@ -67,11 +67,14 @@ struct br_clu_conf {
     int64_t replica_lag_time_max_ms;
     void (*hw_moved)(void *arg);
     void *hw_arg;
-    /* M4 (groups): called on the cluster thread after every new view of the topics is
-     * published (may be NULL); the group coordinator reads br_clu_led of __consumer_offsets
-     * there to load and unload its partitions (br_clu_coord.c). */
-    void (*view_changed)(void *arg, struct br_clu *c);
-    void *view_arg;
+    /* M4 (groups; may be NULL): called on the cluster thread with every new view of the
+     * topics, after the partitions it has this broker lead were given their leader epoch and
+     * before the view is published (so nothing appends to a partition this broker no longer
+     * leads once followers see the view): __consumer_offsets' np partitions (0: no such
+     * topic), epochs[p] the leader epoch at which this broker leads p, else -1
+     * (br_clu_coord.c). The group coordinator loads and unloads its partitions from it. */
+    void (*coord_view)(void *arg, const int32_t *epochs, int32_t np);
+    void *coord_arg;
 };
 
 /* One partition as the cluster's view has it. */
@@ -153,10 +156,6 @@ int br_clu_each_partition(struct br_clu *c,
                                     int32_t leader_epoch),
                           void *ctx);
 
-/* M4 (br_clu_coord.c): the partitions of topic name this broker leads in the view: epochs[p]
- * is p's leader epoch when this broker leads p, else -1 (led elsewhere, offline, no state),
- * for p < min(np, max). Returns the topic's partition count np, or -ENOENT. Any thread. */
-int32_t br_clu_led(struct br_clu *c, const char *name, size_t len, int32_t *epochs, int32_t max);
 /* The live broker id's endpoint on listener (*out): 0, or -ENOENT (not live, or no endpoint
  * of that name). Any thread. */
 int br_clu_node(struct br_clu *c, const char *listener, int32_t id, struct br_clu_node *out);

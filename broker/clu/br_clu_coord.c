@@ -1,50 +1,41 @@
 /*
  * br_clu_coord — what the group coordinator reads of the cluster's view (issue 18 M4, groups;
- * docs/cluster.md "Internal topics and failover"): which partitions of __consumer_offsets this
- * broker leads, at which leader epoch, and where a broker listens. Kept apart from
+ * docs/cluster.md "Internal topics and failover"): which partitions of __consumer_offsets a new
+ * view has this broker lead, at which leader epoch (told before the view is published), and
+ * where a broker listens. Kept apart from
  * br_clu_topics.c (which writes the view) so the coordinator's side touches its own file.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "br_clu_int.h"
+#include "br_log.h"
 
-/* The topic of the view named name (c->topics sorted by name), under c->lock. */
-static const struct ctopic *topic_of(const struct br_clu *c, const char *name, size_t len)
-{
-    int lo = 0, hi = c->ntopics;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        const char *tn = c->topics[mid].name;
-        size_t tl = strlen(tn);
-        int cmp = memcmp(tn, name, tl < len ? tl : len);
-        if (cmp == 0)
-            cmp = (tl > len) - (tl < len);
-        if (cmp == 0)
-            return &c->topics[mid];
-        if (cmp < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
+#define COTOPIC "__consumer_offsets"
 
-int32_t br_clu_led(struct br_clu *c, const char *name, size_t len, int32_t *epochs, int32_t max)
+void br_clu__coord_tell(struct br_clu *c, const struct ctopic *nt, int n)
 {
-    int32_t me = c->conf.broker_id, np = -ENOENT;
-    pthread_mutex_lock(&c->lock);
-    const struct ctopic *t = topic_of(c, name, len);
-    if (t) {
-        np = t->np;
-        for (int32_t p = 0; p < np && p < max; p++) {
-            const struct cpart *cp = &t->p[p];
-            epochs[p] = cp->zver >= 0 && cp->st.leader == me ? cp->st.leader_epoch : -1;
-        }
+    if (!c->conf.coord_view)
+        return;
+    int32_t me = c->conf.broker_id;
+    const struct ctopic *t = NULL;
+    for (int i = 0; i < n && !t; i++) /* (a few topics: no need for the sorted search) */
+        if (strcmp(nt[i].name, COTOPIC) == 0)
+            t = &nt[i];
+    int32_t np = t ? t->np : 0;
+    int32_t *epochs = np > 0 ? malloc((size_t)np * sizeof(*epochs)) : NULL;
+    if (np > 0 && !epochs) {
+        br_err_limited("cluster: out of memory telling the group coordinator its partitions");
+        return; /* (told at the next view) */
     }
-    pthread_mutex_unlock(&c->lock);
-    return np;
+    for (int32_t p = 0; p < np; p++) {
+        const struct cpart *cp = &t->p[p];
+        epochs[p] = cp->zver >= 0 && cp->st.leader == me ? cp->st.leader_epoch : -1;
+    }
+    c->conf.coord_view(c->conf.coord_arg, epochs, np);
+    free(epochs);
 }
 
 int br_clu_node(struct br_clu *c, const char *listener, int32_t id, struct br_clu_node *out)

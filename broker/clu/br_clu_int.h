@@ -135,6 +135,10 @@ void br_clu__run_req(struct br_clu *c, struct clu_req *r);
 int br_clu__cluster_id(struct br_clu *c);
 void br_clu__topics_free(struct ctopic *t, int n);
 
+/* br_clu_coord.c (M4), on the cluster thread: tells conf.coord_view which partitions of
+ * __consumer_offsets the view (nt, n) has this broker lead. */
+void br_clu__coord_tell(struct br_clu *c, const struct ctopic *nt, int n);
+
 /* br_clu_lead.c (M3), on the cluster thread: */
 /* Before the view (nt, n) is published: every partition it has this broker lead gets its
  * leader epoch (st_log_set_leader_epoch) and st_log_set_replicated(rf > 1); those of rf > 1

@@ -280,6 +280,8 @@ int br_clu__read_topics(struct br_clu *c)
     sync_store(c, nt, n, c->topics, c->ntopics);
     /* and carry the leader epoch (M3) before a produce can reach them through this view */
     br_clu__lead(c, nt, n);
+    /* the group coordinator's partitions (M4), before followers see the view */
+    br_clu__coord_tell(c, nt, n);
     pthread_mutex_lock(&c->lock);
     struct ctopic *old = c->topics;
     int on = c->ntopics;
@@ -289,8 +291,6 @@ int br_clu__read_topics(struct br_clu *c)
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
     br_clu__topics_free(old, on);
-    if (c->conf.view_changed)
-        c->conf.view_changed(c->conf.view_arg, c); /* the group coordinator (M4) */
     return ZOK;
 }
 
