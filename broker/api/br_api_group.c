@@ -149,6 +149,13 @@ static int16_t coordinator_of(struct br_req *q, int8_t key_type, struct kp_str k
             cp.leader < 0)
             return KP_ERR_COORDINATOR_NOT_AVAILABLE;
         id = cp.leader;
+        /* this broker, named by a view its coordinator has not heard of yet (the controller
+         * writes its own decisions into the view at once): not available for a moment rather
+         * than NOT_COORDINATOR at the next request */
+        if (id == x->cfg->node_id && x->coload &&
+            br_coload_check(x->coload, key.ptr, key.len > 0 ? (size_t)key.len : 0, NULL, NULL) ==
+                KP_ERR_NOT_COORDINATOR)
+            return KP_ERR_COORDINATOR_NOT_AVAILABLE;
     }
     if (id != x->cfg->node_id)
         return br_clu_node(x->clu, q->peer->listener, id, out) == 0

@@ -6,7 +6,11 @@
  *   group's partition (Java's String.hashCode of the group id, as Kafka), in v2 and in a v4
  *   batch.
  * - A broker that is not the coordinator answers NOT_COORDINATOR to OffsetCommit, OffsetFetch,
- *   Heartbeat and JoinGroup.
+ *   Heartbeat and JoinGroup, and ListGroups lists the group on the coordinator only.
+ * - With fewer live brokers than offsets.topic.replication.factor the topic is not created:
+ *   COORDINATOR_NOT_AVAILABLE.
+ * - An OffsetCommit waits for every in-sync replica: followers paused, it times out
+ *   COORDINATOR_NOT_AVAILABLE.
  * - A librdkafka consumer of the group reads part of an RF-3 topic and commits synchronously
  *   (every commit it was told succeeded is "acknowledged"); kill -9 of the coordinator: once
  *   its session expired FindCoordinator names another broker from both that are left, whose
@@ -15,6 +19,7 @@
  * Every wait is bounded; skipped, saying so, without java or Debian's zookeeper package.
  */
 #include <check.h>
+#include <dirent.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
@@ -25,6 +30,7 @@
 #include <unistd.h>
 
 #include "kp_msg.h"
+#include "kp_msg_groups_admin.h"
 #include "tb_broker.h"
 #include "tb_check.h"
 #include "tb_group.h"
@@ -295,6 +301,56 @@ static void offset_fetch(struct tb_broker *b, int16_t *err, int64_t *out)
     }
 }
 
+/* Waits until every thread of process pid is stopped (state T in /proc). */
+static void wait_stopped(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    int64_t until = tb_now_ms() + WAIT_MS;
+    for (;;) {
+        bool all = true;
+        DIR *d = opendir(path);
+        ck_assert_ptr_nonnull(d);
+        for (struct dirent *e; all && (e = readdir(d));) {
+            if (e->d_name[0] == '.')
+                continue;
+            char sp[400], buf[512];
+            snprintf(sp, sizeof sp, "%s/%s/stat", path, e->d_name);
+            FILE *f = fopen(sp, "r");
+            size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+            if (f)
+                fclose(f);
+            buf[n] = 0;
+            const char *rp = strrchr(buf, ')'); /* "pid (comm) S ..." */
+            all = !rp || (rp[1] == ' ' && (rp[2] == 'T' || rp[2] == 't'));
+        }
+        closedir(d);
+        if (all)
+            return;
+        ck_assert_msg(tb_now_ms() < until, "process %d does not stop", (int)pid);
+        tb_sleep_ms(5);
+    }
+}
+
+/* Whether ListGroups (v2) on b lists GROUP. */
+static bool lists_group(struct tb_broker *b)
+{
+    int fd = tb_connect(b->port);
+    ck_assert_int_ge(fd, 0);
+    struct kp_list_groups_req req = {0};
+    struct kp_list_groups_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_LIST_GROUPS, 2, TB_ENC(kp_list_groups_req_encode), &req,
+                              TB_DEC(kp_list_groups_resp_decode), &resp),
+                     0);
+    close(fd);
+    ck_assert_int_eq(resp.error_code, 0);
+    for (int32_t i = 0; i < resp.n_groups; i++)
+        if (resp.groups[i].group_id.len == (int32_t)strlen(GROUP) &&
+            memcmp(resp.groups[i].group_id.ptr, GROUP, strlen(GROUP)) == 0)
+            return true;
+    return false;
+}
+
 /* The group APIs on a broker that does not coordinate GROUP: NOT_COORDINATOR. */
 static void not_coordinator(struct tb_broker *b)
 {
@@ -382,6 +438,9 @@ START_TEST(offsets_survive_the_coordinator)
     ck_assert(commit(rk, next));
     memcpy(acked, next, sizeof acked);
     rd_kafka_destroy(rk); /* as if it crashed: no LeaveGroup, no more commits */
+    /* ListGroups: only the coordinator lists it */
+    for (int i = 1; i <= NBROKERS; i++)
+        ck_assert_msg(lists_group(&B[i]) == (i == coord), "ListGroups on broker %d", i);
     int64_t done = 0;
     for (int p = 0; p < NPARTS; p++)
         done += acked[p] > 0 ? acked[p] : 0;
@@ -454,10 +513,24 @@ START_TEST(commit_waits_for_the_isr)
     chroot_ = "/groups-isr";
     session_ms = 10000;
     commit_timeout = "offsets.commit.timeout.ms=1500";
-    for (int i = 1; i <= NBROKERS; i++)
+    /* two brokers, fewer than offsets.topic.replication.factor (3): no __consumer_offsets,
+     * COORDINATOR_NOT_AVAILABLE (Kafka's answer) */
+    for (int i = 1; i <= 2; i++)
         ck_assert_int_eq(start_broker(i), 0);
     int nb = 0;
     int64_t until = tb_now_ms() + WAIT_MS;
+    while ((void)leader_of(&B[1], TOPIC, 0, &nb), nb != 2) {
+        ck_assert_msg(tb_now_ms() < until, "the two brokers never saw each other");
+        tb_sleep_ms(100);
+    }
+    for (int k = 0; k < 3; k++) {
+        int32_t node = -1;
+        ck_assert_int_eq(find_coordinator(&B[1 + k % 2], &node), ERR_COORDINATOR_NOT_AVAILABLE);
+    }
+    ck_assert_int_lt(leader_of(&B[1], OFFSETS, 0, NULL), 0);
+    /* the third: created at the next FindCoordinator */
+    ck_assert_int_eq(start_broker(3), 0);
+    until = tb_now_ms() + WAIT_MS;
     while ((void)leader_of(&B[1], TOPIC, 0, &nb), nb != NBROKERS) {
         ck_assert_msg(tb_now_ms() < until, "the three brokers never saw each other");
         tb_sleep_ms(100);
@@ -483,10 +556,13 @@ START_TEST(commit_waits_for_the_isr)
         ck_assert_msg(tb_now_ms() < until, "never loaded");
         tb_sleep_ms(100);
     }
-    /* the followers paused: not acknowledged */
+    /* the followers paused (every thread stopped: kill returns before they are): not
+     * acknowledged */
     for (int i = 1; i <= NBROKERS; i++)
-        if (i != coord)
+        if (i != coord) {
             ck_assert_int_eq(kill(B[i].pid, SIGSTOP), 0);
+            wait_stopped(B[i].pid);
+        }
     part.offset = 22;
     int64_t t0 = tb_now_ms();
     ck_assert_int_eq(tb_offset_commit(fd, 2, GROUP, -1, "", &part, 1, &r), 0);
