@@ -124,17 +124,17 @@ struct br_config {
     int32_t offset_metadata_max_bytes;   /* offset.metadata.max.bytes */
     int32_t offsets_topic_partitions;    /* offsets.topic.num.partitions (br_cotopic.h) */
     int64_t offsets_topic_segment_bytes; /* offsets.topic.segment.bytes */
+    int64_t group_initial_delay_ms;      /* group.initial.rebalance.delay.ms */
+    int32_t group_min_session_ms;        /* group.min.session.timeout.ms */
+    int32_t group_max_session_ms;        /* group.max.session.timeout.ms */
+    int32_t group_max_size;              /* group.max.size */
+    int32_t group_max_groups;            /* group.max.groups (splicelog) */
+    int32_t group_max_member_bytes;      /* group.max.member.bytes (splicelog) */
+    int64_t group_max_total_bytes;       /* group.max.total.bytes (splicelog) */
     /* in a cluster (docs/cluster.md, M4): __consumer_offsets' replication factor, and how long
      * an OffsetCommit waits for its record to reach every in-sync replica */
     int32_t offsets_topic_replication_factor; /* offsets.topic.replication.factor */
     int64_t offsets_commit_timeout_ms;        /* offsets.commit.timeout.ms */
-    int64_t group_initial_delay_ms;           /* group.initial.rebalance.delay.ms */
-    int32_t group_min_session_ms;             /* group.min.session.timeout.ms */
-    int32_t group_max_session_ms;             /* group.max.session.timeout.ms */
-    int32_t group_max_size;                   /* group.max.size */
-    int32_t group_max_groups;                 /* group.max.groups (splicelog) */
-    int32_t group_max_member_bytes;           /* group.max.member.bytes (splicelog) */
-    int64_t group_max_total_bytes;            /* group.max.total.bytes (splicelog) */
     /* the transaction coordinator (br_txn.h; Kafka's TransactionStateManagerConfigs) */
     int32_t txn_max_timeout_ms;   /* transaction.max.timeout.ms */
     int64_t txn_abort_check_ms;   /* transaction.abort.timed.out.transaction.cleanup.interval.ms */
