@@ -8,7 +8,8 @@
  * protocol type "".
  *
  * ListGroups: every group, with its state (v4+) and type "classic" (v5+); the states and types
- * filters match case-insensitively, as Kafka's.
+ * filters match case-insensitively, as Kafka's. In a cluster only the groups this broker
+ * coordinates, and COORDINATOR_LOAD_IN_PROGRESS while one of its partitions loads.
  * DescribeGroups: state, protocol type, and — when Stable, as Kafka — the chosen protocol and
  * each member's metadata and assignment; otherwise members without them. An unknown group is
  * "Dead" with error 0 (Kafka up to v5); an empty group id INVALID_GROUP_ID. Members carry the
@@ -35,6 +36,7 @@
 #include <strings.h>
 
 #include "br_api.h"
+#include "br_coload.h"
 #include "br_group.h"
 #include "br_log.h"
 #include "kp_consumer.h"
@@ -173,6 +175,10 @@ int br_api_list_groups(struct br_req *q, struct br_resp *r)
     }
     l.n = k;
     struct kp_list_groups_resp resp = {.n_groups = l.n, .groups = l.v};
+    /* a cluster: while a partition of this coordinator loads, its groups are not listed yet
+     * (Kafka's COORDINATOR_LOAD_IN_PROGRESS, with the groups it has) */
+    if (x->coload && br_coload_loading(x->coload))
+        resp.error_code = KP_ERR_COORDINATOR_LOAD_IN_PROGRESS;
     rc = BR_ENCODE(r, kp_list_groups_resp_encode, &resp);
     lg_free(&l);
     return rc < 0 ? rc : BR_REPLY;

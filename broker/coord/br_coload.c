@@ -93,6 +93,16 @@ bool br_coload_loaded(struct br_coload *cl, int32_t p, int32_t epoch)
     return ok;
 }
 
+bool br_coload_loading(struct br_coload *cl)
+{
+    bool any = false;
+    pthread_mutex_lock(&cl->lock);
+    for (int32_t p = 0; p < cl->np && !any; p++)
+        any = cl->st[p].state == ST_LOADING;
+    pthread_mutex_unlock(&cl->lock);
+    return any;
+}
+
 int64_t br_coload_loads(struct br_coload *cl)
 {
     pthread_mutex_lock(&cl->lock);

@@ -66,6 +66,8 @@ int16_t br_coload_check(struct br_coload *cl, const char *group, size_t len, int
                         int32_t *epoch);
 /* Whether partition p is LOADED here at leader epoch epoch (epoch < 0: at any epoch). */
 bool br_coload_loaded(struct br_coload *cl, int32_t p, int32_t epoch);
+/* Whether a partition is LOADING here. */
+bool br_coload_loading(struct br_coload *cl);
 /* How many loads have completed since the start (tests, logs). */
 int64_t br_coload_loads(struct br_coload *cl);
 

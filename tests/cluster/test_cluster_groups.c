@@ -335,14 +335,21 @@ static void wait_stopped(pid_t pid)
 /* Whether ListGroups (v2) on b lists GROUP. */
 static bool lists_group(struct tb_broker *b)
 {
-    int fd = tb_connect(b->port);
-    ck_assert_int_ge(fd, 0);
     struct kp_list_groups_req req = {0};
     struct kp_list_groups_resp resp;
-    ck_assert_int_eq(tb_kcall(fd, KP_API_LIST_GROUPS, 2, TB_ENC(kp_list_groups_req_encode), &req,
-                              TB_DEC(kp_list_groups_resp_decode), &resp),
-                     0);
-    close(fd);
+    int64_t until = tb_now_ms() + WAIT_MS;
+    for (;;) {
+        int fd = tb_connect(b->port);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(tb_kcall(fd, KP_API_LIST_GROUPS, 2, TB_ENC(kp_list_groups_req_encode),
+                                  &req, TB_DEC(kp_list_groups_resp_decode), &resp),
+                         0);
+        close(fd);
+        if (resp.error_code != ERR_COORDINATOR_LOAD_IN_PROGRESS)
+            break;
+        ck_assert_msg(tb_now_ms() < until, "ListGroups: still loading");
+        tb_sleep_ms(100);
+    }
     ck_assert_int_eq(resp.error_code, 0);
     for (int32_t i = 0; i < resp.n_groups; i++)
         if (resp.groups[i].group_id.len == (int32_t)strlen(GROUP) &&

@@ -155,6 +155,7 @@ START_TEST(load_replaces_the_partitions_groups)
     epochs[pa] = 3;
     br_coload_update(cl, epochs, NP);
     wait_loaded(cl, pa, 3);
+    ck_assert(!br_coload_loading(cl));
     int32_t part = -1, epoch = -1;
     ck_assert_int_eq(br_coload_check(cl, ga, strlen(ga), &part, &epoch), KP_ERR_NONE);
     ck_assert_int_eq(part, pa);
