@@ -251,6 +251,14 @@ static const struct key_def keys[] = {
      "its count)"},
     {"offsets.topic.segment.bytes", K_I64, OFF(offsets_topic_segment_bytes), 0, 1024, I32_MAX,
      "104857600", "segment.bytes of the __consumer_offsets topic when it is created"},
+    {"offsets.topic.replication.factor", K_I32, OFF(offsets_topic_replication_factor), 0, 1, 16,
+     "3",
+     "in a cluster: replicas of each __consumer_offsets partition; the topic is created only "
+     "once this many brokers are alive (FindCoordinator answers COORDINATOR_NOT_AVAILABLE "
+     "until then)"},
+    {"offsets.commit.timeout.ms", K_I64, OFF(offsets_commit_timeout_ms), 0, 1, I32_MAX, "5000",
+     "in a cluster: an OffsetCommit waits at most this long for its record to reach every "
+     "in-sync replica of its __consumer_offsets partition"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -273,7 +281,6 @@ static const char *const ignored[] = {
     "background.threads",
     "socket.send.buffer.bytes",
     "socket.receive.buffer.bytes",
-    "offsets.topic.replication.factor",
     "offsets.topic.min.isr",
     "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr",

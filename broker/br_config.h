@@ -131,6 +131,10 @@ struct br_config {
     int32_t group_max_groups;            /* group.max.groups (splicelog) */
     int32_t group_max_member_bytes;      /* group.max.member.bytes (splicelog) */
     int64_t group_max_total_bytes;       /* group.max.total.bytes (splicelog) */
+    /* in a cluster (docs/cluster.md, M4): __consumer_offsets' replication factor, and how long
+     * an OffsetCommit waits for its record to reach every in-sync replica */
+    int32_t offsets_topic_replication_factor; /* offsets.topic.replication.factor */
+    int64_t offsets_commit_timeout_ms;        /* offsets.commit.timeout.ms */
     /* the transaction coordinator (br_txn.h; Kafka's TransactionStateManagerConfigs) */
     int32_t txn_max_timeout_ms;   /* transaction.max.timeout.ms */
     int64_t txn_abort_check_ms;   /* transaction.abort.timed.out.transaction.cleanup.interval.ms */

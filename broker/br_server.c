@@ -47,7 +47,8 @@
 #include "br_group.h"
 #include "br_log.h"
 #include "br_cotopic.h"
-#include "br_api.h"
+#include "br_coload.h"
+#include "br_clu_repl.h"
 #include "br_dynconf.h"
 #include "br_offsets.h"
 #include "br_stats.h"
@@ -578,6 +579,62 @@ static int bind_listeners(struct br_server *srv)
     return rc;
 }
 
+/* ---- the group coordinator in a cluster (docs/cluster.md, M4) ---------------------------- */
+
+static int32_t coord_partitions(void *arg)
+{
+    struct br_server *srv = arg;
+    return srv->coload ? br_coload_partitions(srv->coload) : 0;
+}
+
+static bool coord_may_append(void *arg, int32_t p)
+{
+    struct br_server *srv = arg;
+    return srv->coload && br_coload_loaded(srv->coload, p, -1);
+}
+
+/* The mirror appended to a __consumer_offsets partition this broker leads: its high watermark
+ * follows when the ISR is this broker alone; followers' long polls and commits waiting for the
+ * high watermark look again. */
+static void coord_appended(void *arg, struct st_log *log)
+{
+    struct br_server *srv = arg;
+    struct br_clu *clu = srv->clu;
+    if (clu && br_repl_appended(br_clu_repl(clu), log))
+        br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_SYNC);
+    br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_APPEND);
+}
+
+/* The cluster thread's new view: which __consumer_offsets partitions are led here. */
+static void coord_view(void *arg, const int32_t *epochs, int32_t np)
+{
+    struct br_server *srv = arg;
+    if (srv->coload)
+        br_coload_update(srv->coload, epochs, np);
+}
+
+/* In a cluster: the coordinator's partitions and loader, and the mirror's hooks. */
+static int open_coordinator(struct br_server *srv)
+{
+    if (!srv->cfg->zk_connect[0])
+        return 0;
+    struct br_coload_conf cc = {
+        .store = srv->store, .offsets = srv->offsets, .groups = srv->groups};
+    int rc = br_coload_new(&cc, &srv->coload);
+    if (rc < 0) {
+        br_err("cannot start the group coordinator's loader: %s", strerror(-rc));
+        return rc;
+    }
+    struct br_cotopic_cluster hooks = {
+        .partitions = coord_partitions,
+        .may_append = coord_may_append,
+        .appended = coord_appended,
+        .arg = srv,
+    };
+    br_cotopic_set_cluster(srv->cotopic, &hooks);
+    return 0;
+}
+
 /* The store, the committed offsets and the group coordinator, then the contexts that see them. */
 static int open_state(struct br_server *srv)
 {
@@ -622,10 +679,13 @@ static int open_state(struct br_server *srv)
         br_err("cannot set up the group coordinator: %s", strerror(-rc));
         return rc;
     }
+    if ((rc = open_coordinator(srv)) < 0)
+        return rc;
     for (int i = 0; i < srv->nloops; i++) {
         srv->per_loop[i].ctx.store = srv->store;
         srv->per_loop[i].ctx.offsets = srv->offsets;
         srv->per_loop[i].ctx.groups = srv->groups;
+        srv->per_loop[i].ctx.coload = srv->coload;
         srv->per_loop[i].ctx.dyn = srv->dyn;
     }
     return br_server_txn_open(srv);
@@ -781,6 +841,8 @@ static int open_cluster(struct br_server *srv)
         .replica_lag_time_max_ms = cfg->replica_lag_time_max_ms,
         .hw_moved = cluster_hw_moved,
         .hw_arg = srv,
+        .coord_view = coord_view,
+        .coord_arg = srv,
     };
     cluster_endpoints(srv, &cc);
     char err[1024];
@@ -946,8 +1008,10 @@ static void teardown(struct br_server *srv)
     srv->replica = NULL;
     br_clu_close(srv->clu); /* no loop reads its view past here; others see this broker leave */
     srv->clu = NULL;
-    br_stats_stop(srv);       /* no scrape reads the groups, offsets or store past here */
-    br_server_txn_close(srv); /* its timer writes markers and offsets: before those */
+    br_stats_stop(srv);          /* no scrape reads the groups, offsets or store past here */
+    br_server_txn_close(srv);    /* its timer writes markers and offsets: before those */
+    br_coload_free(srv->coload); /* no view comes past here; its loader uses the groups */
+    srv->coload = NULL;
     br_groups_free(srv->groups);
     br_cotopic_close(srv->cotopic); /* detaches from the offsets store: before it closes */
     srv->cotopic = NULL;

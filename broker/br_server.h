@@ -53,6 +53,7 @@ struct br_server {
     struct st_offsets *offsets; /* committed offsets of consumer groups (st_offsets.h) */
     struct br_dynconf *dyn;     /* dynamic broker configs (br_dynconf.h) */
     struct br_cotopic *cotopic; /* their mirror in __consumer_offsets (br_cotopic.h) */
+    struct br_coload *coload;   /* in a cluster: the groups coordinated here (br_coload.h) */
     struct br_features feat;
     struct br_listener listeners[BR_MAX_LISTENERS];
     int nlisteners;

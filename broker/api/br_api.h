@@ -154,6 +154,14 @@ int32_t br_api_topic_partitions(struct br_ctx *x, const char *name, size_t len);
  * UNKNOWN_TOPIC_OR_PARTITION (the cluster has no such partition); 0 when this broker leads
  * it, always 0 on a single node and for internal topics. */
 int16_t br_api_leader_err(struct br_ctx *x, const char *name, size_t len, int32_t partition);
+/* In a cluster: creates __consumer_offsets through ZooKeeper with Kafka's settings for it
+ * (br_api_group.c); 0 or br_clu_create_topic's errors. Not on a loop thread. */
+int br_api_create_offsets_topic(struct br_ctx *x);
+/* What a group API answers for group on this broker before anything else (after the ACL
+ * check): KP_ERR_NONE on a single node and where this broker coordinates the group (leads its
+ * __consumer_offsets partition, loaded), else NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS
+ * (br_coload.h). An empty group id: KP_ERR_NONE (the API's own INVALID_GROUP_ID applies). */
+int16_t br_api_coord_err(struct br_ctx *x, struct kp_str group);
 int br_api_brokers(struct br_ctx *x, const struct br_peer *peer, struct br_clu_node *self,
                    struct br_clu_node **out, int32_t *controller_id);
 /* Kafka's check for creating a topic: CREATE on the cluster, or on the topic. */

@@ -72,9 +72,8 @@ static void cp_run(struct br_job *j)
             continue;
         /* in a cluster: the assignment in ZooKeeper grows, the controller elects the new
          * partitions' leaders (br_clu.h) */
-        int rc = j->x->clu && !br_cotopic_internal(it->name, strlen(it->name))
-                     ? br_clu_add_partitions(j->x->clu, it->name, it->count, CP_WAIT_MS)
-                     : st_topic_add_partitions(j->x->store, it->name, it->count);
+        int rc = j->x->clu ? br_clu_add_partitions(j->x->clu, it->name, it->count, CP_WAIT_MS)
+                           : st_topic_add_partitions(j->x->store, it->name, it->count);
         if (rc == 0) {
             br_info("topic %s grown to %d partitions", br_log_cstr(it->name).s, it->count);
             continue;

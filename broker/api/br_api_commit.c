@@ -29,6 +29,9 @@
  *   in Kafka from 2.1 on; so is v1's per-partition commit timestamp (sarama sends -1, "now").
  *   A v0 commit carries no generation and no member id: it is a simple consumer's commit,
  *   accepted while the group has no members, like generation -1 at later versions.
+ * - In a cluster (docs/cluster.md, M4): NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS where
+ *   this broker does not (yet) coordinate the group, and a commit is answered once its record
+ *   is in every in-sync replica of its __consumer_offsets partition (answer_when_replicated).
  * - The write happens on the loop thread: a few hundred bytes, to the page cache. The loop
  *   thread waits for the disk only with log.flush.interval.messages=N > 1 (one fdatasync every
  *   N commits, in the commit that reaches N) and when a commit finds the file at twice its
@@ -58,6 +61,10 @@
 
 #include "br_api.h"
 #include "kp_msg_sec.h"
+#include "br_clu.h"
+#include "br_clu_repl.h"
+#include "br_coload.h"
+#include "br_cotopic.h"
 #include "br_group.h"
 #include "br_log.h"
 #include "kp_msg.h"
@@ -95,6 +102,12 @@ static int16_t commit_error(int rc)
 struct oc_job {
     struct br_job job; /* first: the job is the start of the scratch memory */
     struct kp_offset_commit_resp resp;
+    /* a cluster: the record's partition log, the end offset the high watermark must reach,
+     * the leader epoch the partition was loaded at when the commit was written */
+    struct br_ctx *x;
+    struct st_log *log;
+    int64_t need;
+    int32_t part, epoch;
 };
 
 static void oc_run(struct br_job *j)
@@ -125,9 +138,8 @@ static void oc_done(struct br_job *j)
     br_ready(j->x, r);
 }
 
-/* Parks r until the admin thread has synced the commits resp acknowledges. 0 or -ENOMEM. */
-static int answer_when_durable(struct br_req *q, struct br_resp *r,
-                               const struct kp_offset_commit_resp *resp)
+/* Copies resp (its arrays and names) into r's scratch memory, behind a job. NULL: -ENOMEM. */
+static struct oc_job *oc_save(struct br_resp *r, const struct kp_offset_commit_resp *resp)
 {
     size_t nt = (size_t)resp->n_topics, np = 0, names = 0;
     for (size_t i = 0; i < nt; i++) {
@@ -137,9 +149,8 @@ static int answer_when_durable(struct br_req *q, struct br_resp *r,
     size_t need = br_align8(sizeof(struct oc_job)) +
                   br_align8(nt * sizeof(struct kp_offset_commit_resp_topic)) +
                   br_align8(np * sizeof(struct kp_offset_commit_resp_partition)) + names;
-    int rc = br_resp_scratch(r, need);
-    if (rc < 0)
-        return rc;
+    if (br_resp_scratch(r, need) < 0)
+        return NULL;
     uint8_t *m = r->scratch;
     struct oc_job *oj = (struct oc_job *)m;
     memset(oj, 0, sizeof(*oj));
@@ -163,9 +174,121 @@ static int answer_when_durable(struct br_req *q, struct br_resp *r,
     oj->resp = (struct kp_offset_commit_resp){
         .throttle_time_ms = 0, .n_topics = resp->n_topics, .topics = topics};
     oj->job.r = r;
+    return oj;
+}
+
+/* Parks r until the admin thread has synced the commits resp acknowledges. 0 or -ENOMEM. */
+static int answer_when_durable(struct br_req *q, struct br_resp *r,
+                               const struct kp_offset_commit_resp *resp)
+{
+    struct oc_job *oj = oc_save(r, resp);
+    if (!oj)
+        return -ENOMEM;
     oj->job.run = oc_run;
     oj->job.done = oc_done;
     return br_admin(q->x, &oj->job);
+}
+
+/* Every partition the store took (error NONE) answers err instead. */
+static void oc_fail_written(struct kp_offset_commit_resp *resp, int16_t err)
+{
+    for (int32_t i = 0; i < resp->n_topics; i++) {
+        struct kp_offset_commit_resp_partition *ps =
+            (struct kp_offset_commit_resp_partition *)resp->topics[i].partitions;
+        for (int32_t k = 0; k < resp->topics[i].n_partitions; k++)
+            if (ps[k].error_code == KP_ERR_NONE)
+                ps[k].error_code = err;
+    }
+}
+
+/*
+ * A cluster (docs/cluster.md, M4): the commit is answered once its record is in every in-sync
+ * replica of its __consumer_offsets partition (the high watermark passed it), as Kafka's
+ * coordinator appends with acks=all, at most offsets.commit.timeout.ms later. The errors are
+ * Kafka's GroupMetadataManager mapping of the append's: leadership lost (or the partition
+ * reloaded at a new leader epoch) NOT_COORDINATOR; the timeout (REQUEST_TIMED_OUT) and a
+ * record that could not be appended for want of memory COORDINATOR_NOT_AVAILABLE; an append
+ * the mirror could not make (not the leader any more, no log) NOT_COORDINATOR.
+ * Deviation: the store (OffsetFetch on this broker) has the commit from the moment it is
+ * written, also when the answer is then an error; Kafka's cache takes it only once
+ * replicated. A new leader loads what its log has.
+ */
+static bool oc_hw_resolve(struct oc_job *oj, enum br_wake why)
+{
+    if (!br_coload_loaded(oj->x->coload, oj->part, oj->epoch)) {
+        oc_fail_written(&oj->resp, KP_ERR_NOT_COORDINATOR);
+        return true;
+    }
+    if (st_log_high_watermark(oj->log) >= oj->need) {
+        /* in, but the ISR shrank below min.insync.replicas meanwhile: Kafka's append answers
+         * NOT_ENOUGH_REPLICAS_AFTER_APPEND, which its coordinator maps so */
+        int32_t isr = br_repl_isr_size(br_clu_repl(oj->x->clu), oj->log);
+        if (isr >= 0 && isr < st_log_min_insync_replicas(oj->log))
+            oc_fail_written(&oj->resp, KP_ERR_COORDINATOR_NOT_AVAILABLE);
+        return true;
+    }
+    if (why == BR_WAKE_EVENT)
+        return false;
+    oc_fail_written(&oj->resp, KP_ERR_COORDINATOR_NOT_AVAILABLE); /* REQUEST_TIMED_OUT */
+    return true;
+}
+
+static void oc_hw_finish(struct oc_job *oj)
+{
+    st_log_put(oj->log);
+    oj->log = NULL;
+    oc_done(&oj->job);
+}
+
+static void oc_hw_wake(struct br_resp *r, enum br_wake why, void *arg)
+{
+    (void)r;
+    struct oc_job *oj = arg;
+    if (oc_hw_resolve(oj, why))
+        oc_hw_finish(oj);
+}
+
+static int answer_when_replicated(struct br_req *q, struct br_resp *r,
+                                  const struct kp_offset_commit_resp *resp, struct kp_str group,
+                                  const struct br_cotopic_track *t)
+{
+    struct br_ctx *x = q->x;
+    struct oc_job *oj = oc_save(r, resp);
+    if (!oj)
+        return -ENOMEM;
+    oj->job.x = x;
+    oj->x = x;
+    int32_t part = -1, epoch = -1;
+    int16_t cerr = br_coload_check(x->coload, group.ptr, (size_t)group.len, &part, &epoch);
+    if (t->rc < 0 || t->part < 0 || t->part != part || cerr != KP_ERR_NONE) {
+        /* the mirror could not append it here (br_cotopic.h) */
+        oc_fail_written(&oj->resp, t->rc == -ENOMEM ? KP_ERR_COORDINATOR_NOT_AVAILABLE
+                                                    : KP_ERR_NOT_COORDINATOR);
+        return BR_ENCODE(r, kp_offset_commit_resp_encode, &oj->resp);
+    }
+    oj->log = st_log_get(x->store, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1, part);
+    if (!oj->log) {
+        oc_fail_written(&oj->resp, KP_ERR_NOT_COORDINATOR);
+        return BR_ENCODE(r, kp_offset_commit_resp_encode, &oj->resp);
+    }
+    oj->need = t->end;
+    oj->part = part;
+    oj->epoch = epoch;
+    int64_t deadline = x->ops->now_ms(x) + x->cfg->offsets_commit_timeout_ms;
+    /* parked before looking, so a high watermark moving right now is not missed (br_ctx.h) */
+    int rc = br_park(x, r, BR_WAIT_SYNC, deadline, oc_hw_wake, oj);
+    if (rc < 0) {
+        st_log_put(oj->log);
+        return rc;
+    }
+    if (oc_hw_resolve(oj, BR_WAKE_EVENT)) {
+        br_unpark(x, r);
+        st_log_put(oj->log);
+        oj->log = NULL;
+        rc = BR_ENCODE(r, kp_offset_commit_resp_encode, &oj->resp);
+        return rc < 0 ? rc : 0;
+    }
+    return 0;
 }
 
 int br_api_offset_commit(struct br_req *q, struct br_resp *r)
@@ -201,6 +324,8 @@ int br_api_offset_commit(struct br_req *q, struct br_resp *r)
         gerr = KP_ERR_GROUP_AUTHORIZATION_FAILED;
     else if (req.group_id.len <= 0)
         gerr = KP_ERR_INVALID_GROUP_ID;
+    else if ((gerr = br_api_coord_err(x, req.group_id)) != KP_ERR_NONE)
+        ; /* a cluster: not the group's coordinator (yet) */
     else if (x->groups)
         gerr = br_group_commit_check_inst(x->groups, req.group_id, req.generation_id, req.member_id,
                                           req.group_instance_id);
@@ -250,9 +375,12 @@ int br_api_offset_commit(struct br_req *q, struct br_resp *r)
 
     /* one write for the lot, then pass 2: the store's verdicts */
     bool written = false;
+    struct br_cotopic_track track;
     if (nitems > 0) {
+        br_cotopic_track_begin(&track); /* what the mirror appends for it (a cluster) */
         rc = st_offsets_commit_batch(x->offsets, req.group_id.ptr, (size_t)req.group_id.len, items,
                                      nitems, br_wall_ms_of(q->x), results);
+        br_cotopic_track_end();
         if (rc < 0) {
             br_err_limited("OffsetCommit group %s: %s", BR_LOG_KSTR(req.group_id), strerror(-rc));
             for (int k = 0; k < nitems; k++)
@@ -272,6 +400,10 @@ int br_api_offset_commit(struct br_req *q, struct br_resp *r)
     }
     struct kp_offset_commit_resp resp = {
         .throttle_time_ms = 0, .n_topics = req.n_topics, .topics = topics};
+    if (written && x->coload) {
+        rc = answer_when_replicated(q, r, &resp, req.group_id, &track);
+        return rc < 0 ? rc : BR_REPLY;
+    }
     if (written && x->cfg->log.flush_interval_messages == 1) {
         rc = answer_when_durable(q, r, &resp);
         return rc < 0 ? rc : BR_REPLY;
@@ -440,6 +572,13 @@ static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req,
         resp->error_code = KP_ERR_GROUP_AUTHORIZATION_FAILED;
         return 0;
     }
+    /* in a cluster: NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS where this broker does not
+     * (yet) coordinate the group; like the ACL's error, each partition's in v1 */
+    int16_t cerr = gdeny ? KP_ERR_NONE : br_api_coord_err(x, req->group_id);
+    if (cerr != KP_ERR_NONE && (q->api_version >= 2 || req->n_topics < 0)) {
+        resp->error_code = cerr;
+        return 0;
+    }
     /* topics = null: size the arena from a counting pass (every committed partition) */
     int32_t want = 0;
     if (req->n_topics < 0) {
@@ -494,7 +633,8 @@ static int fetch_build(struct br_req *q, const struct kp_offset_fetch_req *req,
         if (!ps && keep > 0)
             return -ENOSPC;
         int16_t deny =
-            gdeny ? KP_ERR_GROUP_AUTHORIZATION_FAILED
+            gdeny  ? KP_ERR_GROUP_AUTHORIZATION_FAILED
+            : cerr ? cerr
             : !br_allowed(q, KP_ACL_RESOURCE_TOPIC, t->name.ptr,
                           (size_t)(t->name.len > 0 ? t->name.len : 0), KP_ACL_OP_DESCRIBE)
                 ? KP_ERR_TOPIC_AUTHORIZATION_FAILED

@@ -46,7 +46,7 @@ static void answer_one(struct br_ctx *x, struct kp_str topic, bool allowed,
         o->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         return;
     }
-    if (x->clu && !br_cotopic_internal(topic.ptr, len))
+    if (x->clu)
         o->error_code = br_repl_check_epoch(br_clu_repl(x->clu), log, rq->current_leader_epoch);
     if (o->error_code == KP_ERR_NONE) {
         if (!st_log_replicated(log) && st_log_latest_epoch(log) < 0) {

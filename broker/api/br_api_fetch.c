@@ -394,7 +394,7 @@ static void fetch_replication(struct br_ctx *x, struct fetch_state *st, int32_t 
     bool moved = false;
     for (int32_t i = 0; i < st->n_topics; i++) {
         const struct fetch_topic *t = &st->topics[i];
-        if (t->denied || t->name_len == 0 || br_cotopic_internal(t->name, (size_t)t->name_len))
+        if (t->denied || t->name_len == 0)
             continue;
         for (int32_t j = 0; j < t->n_parts; j++) {
             struct fetch_part *fp = &t->parts[j];

@@ -5,7 +5,10 @@
  * FindCoordinator names this node, at the host and port of the listener the client connected
  * to (the address Metadata advertises on it): a single broker coordinates every group.
  * The same for key_type 1, transaction coordinators (v1+; br_api_txn.c), when the broker runs
- * one.
+ * one. In a cluster (docs/cluster.md, M4) a group's coordinator is the leader of its partition
+ * of __consumer_offsets, which the first FindCoordinator creates (coordinator_of, fc_run), and
+ * every group API answers NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS first where this
+ * broker does not (yet) coordinate the group (br_api_coord_err, br_coload.h).
  *
  * JoinGroup and SyncGroup may wait for other members, whose requests arrive on other
  * connections, often on other loop threads. Such a request's response is parked until posted
@@ -34,6 +37,9 @@
 
 #include "br_api.h"
 #include "kp_msg_sec.h"
+#include "br_clu.h"
+#include "br_coload.h"
+#include "br_cotopic.h"
 #include "br_group.h"
 #include "br_log.h"
 #include "kp_msg.h"
@@ -94,6 +100,15 @@ static struct grp_job *job_park(struct br_req *q, struct br_resp *r, struct kp_s
     return gj;
 }
 
+/* ---- which groups this broker coordinates ------------------------------------------------ */
+
+int16_t br_api_coord_err(struct br_ctx *x, struct kp_str group)
+{
+    if (!x->coload || group.len <= 0)
+        return KP_ERR_NONE; /* a single node coordinates every group */
+    return br_coload_check(x->coload, group.ptr, (size_t)group.len, NULL, NULL);
+}
+
 /* ---- FindCoordinator --------------------------------------------------------------------- */
 
 /* READ on the group: what Kafka asks of JoinGroup, SyncGroup, Heartbeat, LeaveGroup and
@@ -105,11 +120,15 @@ static bool group_read_ok(struct br_req *q, struct kp_str group)
 }
 
 /* The coordinator of one key (key_type 0: a group, 1: a transactional id), as Kafka's
- * getCoordinator: DESCRIBE on the key's resource first, then this node, or the reason there is
- * none. KP_ERR_NONE with *found set, or the error code. */
-static int16_t coordinator_of(struct br_req *q, int8_t key_type, struct kp_str key, bool *found)
+ * getCoordinator: DESCRIBE on the key's resource first, then the broker, or the reason there
+ * is none. On a single node that is this node; in a cluster a group's is the leader of its
+ * partition of __consumer_offsets (br_cotopic_partition_of), at its endpoint on the listener
+ * the client is connected to, as Metadata names brokers: COORDINATOR_NOT_AVAILABLE while the
+ * topic does not exist or the partition has no live leader (Kafka's answers). KP_ERR_NONE
+ * with *out set, or the error code. */
+static int16_t coordinator_of(struct br_req *q, int8_t key_type, struct kp_str key,
+                              struct br_clu_node *out)
 {
-    *found = false;
     if (key_type != 0 && key_type != 1)
         return KP_ERR_INVALID_REQUEST;
     int8_t kind = key_type == 1 ? KP_ACL_RESOURCE_TRANSACTIONAL_ID : KP_ACL_RESOURCE_GROUP;
@@ -119,49 +138,187 @@ static int16_t coordinator_of(struct br_req *q, int8_t key_type, struct kp_str k
     /* (a cluster has no transaction coordinator yet: docs/cluster.md, "Transactions") */
     if (key_type == 1 && (!q->x->txns || q->x->clu))
         return KP_ERR_COORDINATOR_NOT_AVAILABLE;
-    *found = true;
+    struct br_ctx *x = q->x;
+    int32_t id = x->cfg->node_id;
+    if (key_type == 0 && x->clu) {
+        int32_t np = br_clu_topic_partitions(x->clu, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1);
+        struct br_clu_part cp;
+        if (np <= 0 ||
+            br_clu_partition(
+                x->clu, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1,
+                br_cotopic_partition_of(key.ptr, key.len > 0 ? (size_t)key.len : 0, np), &cp) < 0 ||
+            cp.leader < 0)
+            return KP_ERR_COORDINATOR_NOT_AVAILABLE;
+        id = cp.leader;
+        /* this broker, named by a view its coordinator has not heard of yet (the controller
+         * writes its own decisions into the view at once): not available for a moment rather
+         * than NOT_COORDINATOR at the next request */
+        if (id == x->cfg->node_id && x->coload &&
+            br_coload_check(x->coload, key.ptr, key.len > 0 ? (size_t)key.len : 0, NULL, NULL) ==
+                KP_ERR_NOT_COORDINATOR)
+            return KP_ERR_COORDINATOR_NOT_AVAILABLE;
+    }
+    if (id != x->cfg->node_id)
+        return br_clu_node(x->clu, q->peer->listener, id, out) == 0
+                   ? KP_ERR_NONE
+                   : KP_ERR_COORDINATOR_NOT_AVAILABLE;
+    out->id = id;
+    snprintf(out->host, sizeof out->host, "%s", q->peer->adv_host);
+    out->port = q->peer->adv_port;
     return KP_ERR_NONE;
 }
 
-static struct kp_str coordinator_message(const struct br_req *q, int16_t err)
+static struct kp_str coordinator_message(const struct br_req *q, int8_t key_type, int16_t err)
 {
-    return err == KP_ERR_COORDINATOR_NOT_AVAILABLE && q->x->clu
-               ? kp_str_of("transactions are not available in a cluster yet")
-           : err == KP_ERR_COORDINATOR_NOT_AVAILABLE ? kp_str_of("transactions are not supported")
-           : err == KP_ERR_INVALID_REQUEST           ? kp_str_of("unknown key_type")
-                                                     : KP_STR_NULL;
+    return err == KP_ERR_COORDINATOR_NOT_AVAILABLE
+               ? kp_str_of(key_type != 1 ? "the group's coordinator is not available"
+                           : q->x->clu   ? "transactions are not available in a cluster yet"
+                                         : "transactions are not supported")
+           : err == KP_ERR_INVALID_REQUEST ? kp_str_of("unknown key_type")
+                                           : KP_STR_NULL;
 }
 
-/* FindCoordinator v4+: one answer per key. */
-static int find_coordinator_batch(struct br_req *q, struct br_resp *r,
-                                  const struct kp_find_coordinator_req *req)
+/* The answer to FindCoordinator for n keys (v4+: each answered; below: the one key). */
+static int find_coordinator_answer(struct br_req *q, struct br_resp *r, int8_t key_type,
+                                   const struct kp_str *keys, int32_t n)
 {
-    int32_t n = req->n_coordinator_keys > 0 ? req->n_coordinator_keys : 0;
+    struct br_clu_node *nodes = calloc(n ? (size_t)n : 1, sizeof(*nodes));
     struct kp_find_coordinator_coordinator *cs = calloc(n ? (size_t)n : 1, sizeof(*cs));
-    if (!cs)
+    if (!nodes || !cs) {
+        free(nodes);
+        free(cs);
         return -ENOMEM;
+    }
     for (int32_t i = 0; i < n; i++) {
         struct kp_find_coordinator_coordinator *c = &cs[i];
-        *c = (struct kp_find_coordinator_coordinator){.key = req->coordinator_keys[i],
+        *c = (struct kp_find_coordinator_coordinator){.key = keys[i],
                                                       .node_id = -1,
                                                       .host = kp_str_of(""),
                                                       .port = -1,
                                                       .error_message = KP_STR_NULL};
-        bool found;
-        c->error_code = coordinator_of(q, req->key_type, c->key, &found);
-        c->error_message = coordinator_message(q, c->error_code);
-        if (found) {
-            c->node_id = q->x->cfg->node_id;
-            c->host = kp_str_of(q->peer->adv_host);
-            c->port = q->peer->adv_port;
+        c->error_code = coordinator_of(q, key_type, c->key, &nodes[i]);
+        c->error_message = coordinator_message(q, key_type, c->error_code);
+        if (c->error_code == KP_ERR_NONE) {
+            c->node_id = nodes[i].id;
+            c->host = kp_str_of(nodes[i].host);
+            c->port = nodes[i].port;
+            c->error_message = KP_STR_NULL;
         }
     }
     struct kp_find_coordinator_resp resp = {.throttle_time_ms = 0,
                                             .error_message = KP_STR_NULL,
-                                            .n_coordinators = n,
-                                            .coordinators = cs};
+                                            .node_id = -1,
+                                            .host = kp_str_of(""),
+                                            .port = -1};
+    if (q->api_version >= 4) {
+        resp.n_coordinators = n;
+        resp.coordinators = cs;
+    } else if (n == 1) {
+        resp.error_code = cs[0].error_code;
+        resp.node_id = cs[0].node_id;
+        resp.host = cs[0].host;
+        resp.port = cs[0].port;
+        if (q->api_version >= 1)
+            resp.error_message = cs[0].error_message;
+    }
     int rc = BR_ENCODE(r, kp_find_coordinator_resp_encode, &resp);
     free(cs);
+    free(nodes);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+/*
+ * In a cluster, the first FindCoordinator for a group creates __consumer_offsets, as Kafka's
+ * does: through ZooKeeper like CreateTopics (offsets.topic.num.partitions partitions,
+ * offsets.topic.replication.factor replicas, cleanup.policy=compact, segment.bytes =
+ * offsets.topic.segment.bytes), on the admin thread, waiting at most FC_CREATE_WAIT_MS for
+ * the partitions to be led; then the keys are answered (COORDINATOR_NOT_AVAILABLE when the
+ * creation failed, e.g. fewer live brokers than the replication factor). The request's keys
+ * are copied into the response's scratch memory.
+ */
+#define FC_CREATE_WAIT_MS 3000
+
+struct fc_job {
+    struct br_job job; /* first: the job is the start of the scratch memory */
+    struct br_req q;   /* what the answer needs of the request: context, peer, version */
+    int8_t key_type;
+    int32_t n;
+    struct kp_str *keys;
+};
+
+int br_api_create_offsets_topic(struct br_ctx *x)
+{
+    char segment[32], json[256];
+    snprintf(segment, sizeof segment, "%lld", (long long)x->cfg->offsets_topic_segment_bytes);
+    struct br_clu_kv kv[2] = {
+        {"cleanup.policy", "compact", strlen("cleanup.policy"), strlen("compact")},
+        {"segment.bytes", segment, strlen("segment.bytes"), strlen(segment)},
+    };
+    int jl = br_clu_json_config_enc(json, sizeof json, kv, 2);
+    int rc = jl < 0 ? jl
+                    : br_clu_create_topic(x->clu, BR_COTOPIC_NAME, x->cfg->offsets_topic_partitions,
+                                          (int16_t)x->cfg->offsets_topic_replication_factor, json,
+                                          FC_CREATE_WAIT_MS);
+    if (rc == 0)
+        br_info("created %s (%d partition(s), replication factor %d) for a FindCoordinator",
+                BR_COTOPIC_NAME, (int)x->cfg->offsets_topic_partitions,
+                (int)x->cfg->offsets_topic_replication_factor);
+    else if (rc != -EEXIST)
+        br_warn_limited("cannot create %s (replication factor %d): %s: FindCoordinator answers "
+                        "COORDINATOR_NOT_AVAILABLE",
+                        BR_COTOPIC_NAME, (int)x->cfg->offsets_topic_replication_factor,
+                        rc == -EINVAL ? "fewer live brokers than offsets.topic.replication.factor"
+                                      : strerror(-rc));
+    return rc;
+}
+
+static void fc_run(struct br_job *j) { (void)br_api_create_offsets_topic(j->x); }
+
+static void fc_done(struct br_job *j)
+{
+    struct fc_job *fj = (struct fc_job *)j;
+    int rc = find_coordinator_answer(&fj->q, j->r, fj->key_type, fj->keys, fj->n);
+    if (rc < 0) {
+        br_fail(j->x, j->r, "cannot build a FindCoordinator response");
+        return;
+    }
+    br_ready(j->x, j->r);
+}
+
+static int find_coordinator_create(struct br_req *q, struct br_resp *r, int8_t key_type,
+                                   const struct kp_str *keys, int32_t n)
+{
+    size_t bytes = 0;
+    for (int32_t i = 0; i < n; i++)
+        bytes += keys[i].len > 0 ? (size_t)keys[i].len : 0;
+    int rc = br_resp_scratch(r, br_align8(sizeof(struct fc_job)) +
+                                    br_align8((size_t)n * sizeof(struct kp_str)) + bytes + 1);
+    if (rc < 0)
+        return rc;
+    uint8_t *m = r->scratch;
+    struct fc_job *fj = (struct fc_job *)m;
+    memset(fj, 0, sizeof(*fj));
+    m += br_align8(sizeof(*fj));
+    fj->keys = (struct kp_str *)m;
+    m += br_align8((size_t)n * sizeof(struct kp_str));
+    for (int32_t i = 0; i < n; i++) {
+        int32_t l = keys[i].len > 0 ? keys[i].len : 0;
+        if (l)
+            memcpy(m, keys[i].ptr, (size_t)l);
+        fj->keys[i] = keys[i].len < 0 ? KP_STR_NULL : (struct kp_str){(const char *)m, l};
+        m += l;
+    }
+    fj->q = *q;
+    fj->q.rd = (struct kp_rd){0}; /* (the frame is gone by the time done runs) */
+    fj->q.frame = NULL;
+    fj->q.frame_len = 0;
+    fj->q.client_id = kp_str_of("");
+    fj->key_type = key_type;
+    fj->n = n;
+    fj->job.r = r;
+    fj->job.run = fc_run;
+    fj->job.done = fc_done;
+    rc = br_admin(q->x, &fj->job);
     return rc < 0 ? rc : BR_REPLY;
 }
 
@@ -171,27 +328,16 @@ int br_api_find_coordinator(struct br_req *q, struct br_resp *r)
     int rc = BR_DECODE(q, kp_find_coordinator_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
-    if (q->api_version >= 4)
-        return find_coordinator_batch(q, r, &req);
-    struct kp_find_coordinator_resp resp = {
-        .throttle_time_ms = 0,
-        .error_code = KP_ERR_NONE,
-        .error_message = KP_STR_NULL,
-        .node_id = -1,
-        .host = kp_str_of(""),
-        .port = -1,
-    };
-    bool found;
-    resp.error_code = coordinator_of(q, req.key_type, req.key, &found);
-    if (found) {
-        resp.node_id = q->x->cfg->node_id;
-        resp.host = kp_str_of(q->peer->adv_host);
-        resp.port = q->peer->adv_port;
-    } else if (q->api_version >= 1) {
-        resp.error_message = coordinator_message(q, resp.error_code);
+    const struct kp_str *keys = &req.key;
+    int32_t n = 1;
+    if (q->api_version >= 4) {
+        keys = req.coordinator_keys;
+        n = req.n_coordinator_keys > 0 ? req.n_coordinator_keys : 0;
     }
-    rc = BR_ENCODE(r, kp_find_coordinator_resp_encode, &resp);
-    return rc < 0 ? rc : BR_REPLY;
+    if (q->x->clu && req.key_type == 0 && n > 0 &&
+        br_clu_topic_partitions(q->x->clu, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1) < 0)
+        return find_coordinator_create(q, r, req.key_type, keys, n);
+    return find_coordinator_answer(q, r, req.key_type, keys, n);
 }
 
 /* ---- JoinGroup --------------------------------------------------------------------------- */
@@ -238,9 +384,11 @@ int br_api_join_group(struct br_req *q, struct br_resp *r)
     int rc = BR_DECODE(q, kp_join_group_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
-    if (!group_read_ok(q, req.group_id)) {
+    int16_t cerr = group_read_ok(q, req.group_id) ? br_api_coord_err(q->x, req.group_id)
+                                                  : KP_ERR_GROUP_AUTHORIZATION_FAILED;
+    if (cerr != KP_ERR_NONE) {
         struct kp_join_group_resp resp = {
-            .error_code = KP_ERR_GROUP_AUTHORIZATION_FAILED,
+            .error_code = cerr,
             .generation_id = -1,
             .protocol_name = kp_str_of(""),
             .leader = kp_str_of(""),
@@ -311,8 +459,10 @@ int br_api_sync_group(struct br_req *q, struct br_resp *r)
     int rc = BR_DECODE(q, kp_sync_group_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
-    if (!group_read_ok(q, req.group_id)) {
-        struct kp_sync_group_resp resp = {.error_code = KP_ERR_GROUP_AUTHORIZATION_FAILED};
+    int16_t cerr = group_read_ok(q, req.group_id) ? br_api_coord_err(q->x, req.group_id)
+                                                  : KP_ERR_GROUP_AUTHORIZATION_FAILED;
+    if (cerr != KP_ERR_NONE) {
+        struct kp_sync_group_resp resp = {.error_code = cerr};
         rc = BR_ENCODE(r, kp_sync_group_resp_encode, &resp);
         return rc < 0 ? rc : BR_REPLY;
     }
@@ -355,8 +505,9 @@ int br_api_heartbeat(struct br_req *q, struct br_resp *r)
         return br_req_bad(q, rc);
     struct kp_heartbeat_resp resp = {
         .throttle_time_ms = 0,
-        .error_code = !group_read_ok(q, req.group_id)
-                          ? KP_ERR_GROUP_AUTHORIZATION_FAILED
+        .error_code = !group_read_ok(q, req.group_id) ? KP_ERR_GROUP_AUTHORIZATION_FAILED
+                      : br_api_coord_err(q->x, req.group_id) != KP_ERR_NONE
+                          ? br_api_coord_err(q->x, req.group_id)
                           : br_group_heartbeat_inst(q->x->groups, req.group_id, req.generation_id,
                                                     req.member_id, req.group_instance_id),
     };
@@ -402,9 +553,11 @@ int br_api_leave_group(struct br_req *q, struct br_resp *r)
     if (rc < 0)
         return br_req_bad(q, rc);
     if (q->api_version >= 3) {
-        if (!group_read_ok(q, req.group_id)) {
+        int16_t cerr = group_read_ok(q, req.group_id) ? br_api_coord_err(q->x, req.group_id)
+                                                      : KP_ERR_GROUP_AUTHORIZATION_FAILED;
+        if (cerr != KP_ERR_NONE) {
             /* (Kafka's error response: the members are not answered one by one) */
-            struct kp_leave_group_resp resp = {.error_code = KP_ERR_GROUP_AUTHORIZATION_FAILED};
+            struct kp_leave_group_resp resp = {.error_code = cerr};
             rc = BR_ENCODE(r, kp_leave_group_resp_encode, &resp);
             return rc < 0 ? rc : BR_REPLY;
         }
@@ -412,8 +565,9 @@ int br_api_leave_group(struct br_req *q, struct br_resp *r)
     }
     struct kp_leave_group_resp resp = {
         .throttle_time_ms = 0,
-        .error_code = !group_read_ok(q, req.group_id)
-                          ? KP_ERR_GROUP_AUTHORIZATION_FAILED
+        .error_code = !group_read_ok(q, req.group_id) ? KP_ERR_GROUP_AUTHORIZATION_FAILED
+                      : br_api_coord_err(q->x, req.group_id) != KP_ERR_NONE
+                          ? br_api_coord_err(q->x, req.group_id)
                           : br_group_leave(q->x->groups, req.group_id, req.member_id),
     };
     if (resp.error_code == KP_ERR_NONE)

@@ -8,7 +8,8 @@
  * protocol type "".
  *
  * ListGroups: every group, with its state (v4+) and type "classic" (v5+); the states and types
- * filters match case-insensitively, as Kafka's.
+ * filters match case-insensitively, as Kafka's. In a cluster only the groups this broker
+ * coordinates, and COORDINATOR_LOAD_IN_PROGRESS while one of its partitions loads.
  * DescribeGroups: state, protocol type, and — when Stable, as Kafka — the chosen protocol and
  * each member's metadata and assignment; otherwise members without them. An unknown group is
  * "Dead" with error 0 (Kafka up to v5); an empty group id INVALID_GROUP_ID. Members carry the
@@ -35,6 +36,7 @@
 #include <strings.h>
 
 #include "br_api.h"
+#include "br_coload.h"
 #include "br_group.h"
 #include "br_log.h"
 #include "kp_consumer.h"
@@ -46,6 +48,7 @@
 /* ---- ListGroups --------------------------------------------------------------------------- */
 
 struct lg_list {
+    struct br_ctx *x;
     struct kp_list_groups_group *v;
     int32_t n, cap;
     bool oom;
@@ -90,8 +93,18 @@ static void lg_add(struct lg_list *l, const char *id, size_t len, struct kp_str 
                                                  .group_type = kp_str_of("classic")};
 }
 
+/* In a cluster, only the groups this broker coordinates are listed (Kafka's ListGroups asks
+ * every broker). */
+static bool lg_ours(struct lg_list *l, const char *id, size_t len)
+{
+    return br_api_coord_err(l->x, (struct kp_str){id, (int32_t)len}) == KP_ERR_NONE;
+}
+
 static void lg_coord(void *arg, const struct br_group_summary *s)
 {
+    struct lg_list *l = arg;
+    if (l->x->coload && !lg_ours(l, s->group_id.ptr, (size_t)s->group_id.len))
+        return;
     lg_add(arg, s->group_id.ptr, (size_t)s->group_id.len, s->protocol_type,
            br_group_state_name(s->state));
 }
@@ -104,6 +117,8 @@ static void lg_offsets(void *arg, const char *group, size_t group_len,
     if (l->n > 0 && (size_t)l->v[l->n - 1].group_id.len == group_len &&
         memcmp(l->v[l->n - 1].group_id.ptr, group, group_len) == 0)
         return; /* a group's entries come in a row */
+    if (l->x->coload && !lg_ours(l, group, group_len))
+        return;
     lg_add(l, group, group_len, kp_str_of(""), "Empty");
 }
 
@@ -135,7 +150,7 @@ int br_api_list_groups(struct br_req *q, struct br_resp *r)
     int rc = BR_DECODE(q, kp_list_groups_req_decode, &req);
     if (rc < 0)
         return br_req_bad(q, rc);
-    struct lg_list l = {0};
+    struct lg_list l = {.x = q->x};
     br_groups_foreach(x->groups, lg_coord, &l);
     if (x->offsets)
         st_offsets_foreach_all(x->offsets, -1, lg_offsets, &l);
@@ -160,6 +175,10 @@ int br_api_list_groups(struct br_req *q, struct br_resp *r)
     }
     l.n = k;
     struct kp_list_groups_resp resp = {.n_groups = l.n, .groups = l.v};
+    /* a cluster: while a partition of this coordinator loads, its groups are not listed yet
+     * (Kafka's COORDINATOR_LOAD_IN_PROGRESS, with the groups it has) */
+    if (x->coload && br_coload_loading(x->coload))
+        resp.error_code = KP_ERR_COORDINATOR_LOAD_IN_PROGRESS;
     rc = BR_ENCODE(r, kp_list_groups_resp_encode, &resp);
     lg_free(&l);
     return rc < 0 ? rc : BR_REPLY;
@@ -274,6 +293,10 @@ static int describe_build(struct br_req *q, const struct kp_describe_groups_req 
             o->error_code = KP_ERR_INVALID_GROUP_ID;
             continue;
         }
+        if ((o->error_code = br_api_coord_err(q->x, req->groups[i])) != KP_ERR_NONE) {
+            o->group_state = kp_str_of(""); /* (a cluster: not the coordinator) */
+            continue;
+        }
         if (req->include_authorized_operations)
             o->authorized_operations =
                 br_authorized_ops(q->x, q->peer, KP_ACL_RESOURCE_GROUP, req->groups[i].ptr, gl);
@@ -335,6 +358,8 @@ int br_api_delete_groups(struct br_req *q, struct br_resp *r)
             res[i].error_code = KP_ERR_INVALID_GROUP_ID;
             continue;
         }
+        if ((res[i].error_code = br_api_coord_err(x, g)) != KP_ERR_NONE)
+            continue; /* a cluster: not the coordinator */
         int16_t err = br_group_delete(x->groups, g);
         bool offsets = has_offsets(x, g);
         if (err == KP_ERR_GROUP_ID_NOT_FOUND && offsets)
@@ -457,6 +482,8 @@ int br_api_offset_delete(struct br_req *q, struct br_resp *r)
     if (req.group_id.len <= 0) {
         resp.error_code = KP_ERR_INVALID_GROUP_ID;
         resp.n_topics = 0;
+    } else if ((resp.error_code = br_api_coord_err(x, req.group_id)) != KP_ERR_NONE) {
+        resp.n_topics = 0; /* a cluster: not the coordinator */
     } else if (!g.exists && !has_offsets(x, req.group_id)) {
         resp.error_code = KP_ERR_GROUP_ID_NOT_FOUND;
         resp.n_topics = 0;

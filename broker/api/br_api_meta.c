@@ -5,8 +5,9 @@
  *
  * Metadata: on a single node, this node is the only broker, leader and sole replica of every
  * partition; in a cluster (zookeeper.connect), the topics, leaders, replicas, ISR and offline
- * replicas are the cluster's view (br_clu.h; internal topics stay this broker's own), and
- * CreateTopics, auto-creation and DeleteTopics go through ZooKeeper. This broker's address
+ * replicas are the cluster's view (br_clu.h; __consumer_offsets included, created with its own
+ * settings by br_api_create_offsets_topic), and CreateTopics, auto-creation and DeleteTopics
+ * go through ZooKeeper. This broker's address
  * is the one advertised to the connection the request came on (q->peer: the
  * listener's advertised.listeners entry, else its bound address, else — for a wildcard bind —
  * the local address of this very connection), so clients reconnect to something reachable.
@@ -112,11 +113,13 @@ static void topic_list_free(struct topic_list *tl)
 
 /* ---- where a topic lives: the cluster's view, or this broker's store ---------------------- */
 
-/* In a cluster (zookeeper.connect), a topic is what ZooKeeper says (br_clu.h), except Kafka's
- * internal topics, which stay each broker's own until replicated (docs/cluster.md, M4). */
+/* In a cluster (zookeeper.connect), a topic is what ZooKeeper says (br_clu.h), __consumer_offsets
+ * included (docs/cluster.md, M4). */
 static bool clustered(const struct br_ctx *x, const char *name, size_t len)
 {
-    return x->clu && !br_cotopic_internal(name, len);
+    (void)name;
+    (void)len;
+    return x->clu != NULL;
 }
 
 int32_t br_api_topic_partitions(struct br_ctx *x, const char *name, size_t len)
@@ -143,16 +146,8 @@ struct each {
 static int each_clustered(void *ctx, const char *name, int32_t partitions)
 {
     struct each *e = ctx;
-    if (!br_cotopic_internal(name, strlen(name)))
-        e->fn(e->arg, name, partitions);
+    e->fn(e->arg, name, partitions);
     return 0;
-}
-
-static void each_internal(void *ctx, const char *name, int32_t partitions)
-{
-    struct each *e = ctx;
-    if (br_cotopic_internal(name, strlen(name)))
-        e->fn(e->arg, name, partitions);
 }
 
 /* Every topic a Metadata request for all topics lists. */
@@ -165,7 +160,6 @@ static void topics_foreach(struct br_ctx *x,
     }
     struct each e = {fn, arg};
     (void)br_clu_topics(x->clu, each_clustered, &e);
-    st_topic_foreach(x->store, each_internal, &e);
 }
 
 static struct kp_str cluster_id(const struct br_ctx *x)
@@ -493,13 +487,14 @@ static void md_run(struct br_job *j)
             continue;
         const char *name = mj->names[i].ptr;
         /* __consumer_offsets with its own settings, as Kafka creates it (br_cotopic.h) */
-        int crc = br_cotopic_internal(name, strlen(name))
-                      ? br_cotopic_create(x->store, x->cfg->offsets_topic_partitions,
-                                          x->cfg->offsets_topic_segment_bytes)
-                  : x->clu ? br_clu_create_topic(x->clu, name, mj->partitions,
-                                                 (int16_t)x->cfg->default_replication_factor, NULL,
-                                                 AUTO_CREATE_WAIT_MS)
-                           : st_topic_create(x->store, name, mj->partitions, NULL);
+        bool internal = br_cotopic_internal(name, strlen(name));
+        int crc = internal && x->clu ? br_api_create_offsets_topic(x)
+                  : internal         ? br_cotopic_create(x->store, x->cfg->offsets_topic_partitions,
+                                                         x->cfg->offsets_topic_segment_bytes)
+                  : x->clu           ? br_clu_create_topic(x->clu, name, mj->partitions,
+                                                           (int16_t)x->cfg->default_replication_factor, NULL,
+                                                           AUTO_CREATE_WAIT_MS)
+                                     : st_topic_create(x->store, name, mj->partitions, NULL);
         if (crc == 0) {
             br_info("auto-created topic %s with %d partition(s) (Metadata from peer=%s)",
                     br_log_cstr(name).s, mj->partitions, mj->peer->name);

@@ -308,6 +308,8 @@ static void commit_run(struct txn_job *tj, struct br_txns *c)
         gerr = KP_ERR_INVALID_GROUP_ID;
     else if (!c || !x->offsets)
         gerr = KP_ERR_COORDINATOR_NOT_AVAILABLE;
+    else if ((gerr = br_api_coord_err(x, req.group_id)) != KP_ERR_NONE)
+        ; /* a cluster: not the group's coordinator (yet) */
     else if (x->groups && (req.generation_id >= 0 || req.member_id.len > 0))
         gerr = br_group_commit_check_inst(x->groups, req.group_id, req.generation_id, req.member_id,
                                           req.group_instance_id);

@@ -47,6 +47,7 @@
 
 struct st_offsets;
 struct br_groups;
+struct br_coload;
 struct br_txns;
 struct br_stats;
 struct br_auth;
@@ -89,6 +90,8 @@ struct br_ctx {
     struct st_store *store;
     struct st_offsets *offsets; /* committed offsets (br_offsets.h); NULL: none */
     struct br_groups *groups;   /* the group coordinator (br_group.h) */
+    struct br_coload *coload;   /* in a cluster: the groups coordinated here (br_coload.h);
+                                   NULL: a single node, which coordinates every group */
     struct br_txns *txns;       /* the transaction coordinator (br_txn.h); NULL: none */
     struct br_stats *stats;     /* metrics hooks (br_stats.h); NULL: metrics off */
     const struct br_config *cfg;

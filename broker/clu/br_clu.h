@@ -68,6 +68,14 @@ struct br_clu_conf {
     int64_t replica_lag_time_max_ms;
     void (*hw_moved)(void *arg);
     void *hw_arg;
+    /* M4 (groups; may be NULL): called on the cluster thread with every new view of the
+     * topics, after the partitions it has this broker lead were given their leader epoch and
+     * before the view is published (so nothing appends to a partition this broker no longer
+     * leads once followers see the view): __consumer_offsets' np partitions (0: no such
+     * topic), epochs[p] the leader epoch at which this broker leads p, else -1
+     * (br_clu_coord.c). The group coordinator loads and unloads its partitions from it. */
+    void (*coord_view)(void *arg, const int32_t *epochs, int32_t np);
+    void *coord_arg;
 };
 
 /* One partition as the cluster's view has it. */
@@ -150,12 +158,17 @@ struct br_repl *br_clu_repl(struct br_clu *c);
 uint64_t br_clu_view_gen(struct br_clu *c);
 /* Calls fn for every partition of the view (its topic, index, replicas, leader -1: none, and
  * leader epoch) under the view's lock (fn must not call this module nor block); stops at fn's
- * first non-zero return, which it returns. Kafka's internal topics are left out (M4). */
+ * first non-zero return, which it returns. __transaction_state is left out (each broker's own
+ * until the transactions' half of M4); __consumer_offsets replicates like any topic. */
 int br_clu_each_partition(struct br_clu *c,
                           int (*fn)(void *ctx, const char *topic, int32_t p,
                                     const struct br_clu_replicas *replicas, int32_t leader,
                                     int32_t leader_epoch),
                           void *ctx);
+
+/* The live broker id's endpoint on listener (*out): 0, or -ENOENT (not live, or no endpoint
+ * of that name). Any thread. */
+int br_clu_node(struct br_clu *c, const char *listener, int32_t id, struct br_clu_node *out);
 
 /* zookeeper.connect split: hosts (HOST:PORT,...) and chroot ("" or "/a/b"). -EINVAL. */
 int br_clu_parse_connect(const char *connect, char *hosts, size_t hcap, char *chroot, size_t ccap);

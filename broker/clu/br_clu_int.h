@@ -143,6 +143,9 @@ void br_clu__topics_free(struct ctopic *t, int n);
 /* br_clu_pid.c, on the cluster thread: reserves the block r asks for (REQ_PID); 0 or -errno
  * (br_clu_pid_block). */
 int br_clu__pid_run(struct br_clu *c, struct clu_req *r);
+/* br_clu_coord.c (M4), on the cluster thread: tells conf.coord_view which partitions of
+ * __consumer_offsets the view (nt, n) has this broker lead. */
+void br_clu__coord_tell(struct br_clu *c, const struct ctopic *nt, int n);
 
 /* br_clu_lead.c (M3), on the cluster thread: */
 /* Before the view (nt, n) is published: every partition it has this broker lead gets its

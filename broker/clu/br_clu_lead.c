@@ -30,10 +30,8 @@ void br_clu__isr_kick(void *arg)
     pthread_mutex_unlock(&c->lock);
 }
 
-static bool internal(const char *name)
-{
-    return strcmp(name, "__consumer_offsets") == 0 || strcmp(name, "__transaction_state") == 0;
-}
+/* __transaction_state stays each broker's own for now (docs/cluster.md, M4). */
+static bool internal(const char *name) { return strcmp(name, "__transaction_state") == 0; }
 
 /* Whether the published view (c->topics, sorted by name) already told the log of partition p
  * of topic name that this broker leads it at leader_epoch with rf replicas: nothing to tell it

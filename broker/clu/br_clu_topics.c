@@ -93,11 +93,9 @@ static bool has(const struct br_clu_replicas *r, int32_t id)
     return false;
 }
 
-/* Kafka's internal topics stay each broker's own until M4 (docs/cluster.md). */
-static bool internal(const char *name)
-{
-    return strcmp(name, "__consumer_offsets") == 0 || strcmp(name, "__transaction_state") == 0;
-}
+/* __transaction_state stays each broker's own until the transactions' half of M4
+ * (docs/cluster.md); __consumer_offsets is a cluster topic like any other (M4, groups). */
+static bool internal(const char *name) { return strcmp(name, "__transaction_state") == 0; }
 
 static void on_topics(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 {
@@ -282,6 +280,8 @@ int br_clu__read_topics(struct br_clu *c)
     sync_store(c, nt, n, c->topics, c->ntopics);
     /* and carry the leader epoch (M3) before a produce can reach them through this view */
     br_clu__lead(c, nt, n);
+    /* the group coordinator's partitions (M4), before followers see the view */
+    br_clu__coord_tell(c, nt, n);
     pthread_mutex_lock(&c->lock);
     struct ctopic *old = c->topics;
     int on = c->ntopics;

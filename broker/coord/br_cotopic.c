@@ -28,7 +28,38 @@ struct br_cotopic {
     uint8_t *kv;  /* scratch for one record's key and value */
     size_t kv_cap;
     bool warned; /* a failed append was logged; reset by the next good one */
+    /* a cluster (br_cotopic.h, M4): no logs held; each append asks the hooks */
+    bool cluster;
+    struct br_cotopic_cluster cl; /* hooks; partitions NULL until set */
 };
+
+/* The calling thread's tracking and quiet flag (br_cotopic.h). */
+static _Thread_local struct br_cotopic_track *tl_track;
+static _Thread_local bool tl_quiet;
+
+void br_cotopic_track_begin(struct br_cotopic_track *t)
+{
+    *t = (struct br_cotopic_track){.part = -1, .end = -1, .rc = 0};
+    tl_track = t;
+}
+
+void br_cotopic_track_end(void) { tl_track = NULL; }
+
+void br_cotopic_quiet(bool on) { tl_quiet = on; }
+
+static void track(int32_t part, int64_t end, int rc)
+{
+    struct br_cotopic_track *t = tl_track;
+    if (!t)
+        return;
+    if (rc < 0) {
+        if (t->rc == 0)
+            t->rc = rc;
+        return;
+    }
+    t->part = part;
+    t->end = end;
+}
 
 /* ---- names and hashing ----------------------------------------------------------------- */
 
@@ -190,14 +221,34 @@ static void batch_flush(struct br_cotopic *c)
     }
     struct iovec iov = {c->buf, (size_t)len};
     struct st_append_result res;
-    int rc = st_log_append(c->logs[part], &iov, 1, br_wall_ms(), &res);
-    if (rc < 0) {
-        append_failed(c, part, strerror(-rc));
-        return;
+    struct st_log *log = c->cluster ? NULL : c->logs[part];
+    if (c->cluster) {
+        /* only the leader appends, once it has loaded the partition (br_cotopic.h) */
+        if (!c->cl.may_append || !c->cl.may_append(c->cl.arg, part)) {
+            track(part, -1, -EAGAIN);
+            return;
+        }
+        log = st_log_get(c->store, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1, part);
+        if (!log) {
+            track(part, -1, -ENOENT);
+            append_failed(c, part, "no such partition here");
+            return;
+        }
     }
-    if (res.sync_needed)
-        st_log_request_sync(c->logs[part]);
-    c->warned = false;
+    int rc = st_log_append(log, &iov, 1, br_wall_ms(), &res);
+    if (rc < 0) {
+        track(part, -1, rc);
+        append_failed(c, part, strerror(-rc));
+    } else {
+        if (res.sync_needed)
+            st_log_request_sync(log);
+        c->warned = false;
+        track(part, res.last_offset + 1, 0);
+        if (c->cluster && c->cl.appended)
+            c->cl.appended(c->cl.arg, log);
+    }
+    if (c->cluster)
+        st_log_put(log);
 }
 
 /* Adds one record to the batch of partition part, beginning (or closing and beginning) one
@@ -217,14 +268,17 @@ static void batch_add(struct br_cotopic *c, int32_t part, int64_t ts, const uint
         if (need < BR_COTOPIC_BATCH_BYTES + KP_BATCH_HEADER_LEN)
             need = BR_COTOPIC_BATCH_BYTES + KP_BATCH_HEADER_LEN;
         if (grow(&c->buf, &c->cap, need) < 0 || kp_batch_begin(&c->b, c->buf, c->cap, ts) < 0) {
+            track(part, -1, -ENOMEM);
             append_failed(c, part, "out of memory");
             return;
         }
         c->part = part;
     }
     int rc = kp_batch_add(&c->b, ts, k, v, NULL, 0);
-    if (rc < 0)
+    if (rc < 0) {
+        track(part, -1, rc);
         append_failed(c, part, strerror(-rc));
+    }
 }
 
 /* One change of the store as a record of its group's partition. */
@@ -251,6 +305,7 @@ static void add_change(struct br_cotopic *c, const struct st_offset_change *x)
         break;
     }
     if (klen == 0 || (x->kind == ST_OFS_SET && vlen == 0)) {
+        track(part, -1, -EINVAL);
         append_failed(c, part, "a name or metadata too long for its STRING");
         return;
     }
@@ -265,6 +320,20 @@ static int topic_attach(struct br_cotopic *c, bool *created);
 static void observe(void *arg, const struct st_offset_change *changes, int n)
 {
     struct br_cotopic *c = arg;
+    if (tl_quiet)
+        return; /* a load replaying the topic into the store */
+    if (c->cluster) {
+        int32_t np = c->cl.partitions ? c->cl.partitions(c->cl.arg) : 0;
+        if (np <= 0) {
+            track(-1, -1, -EAGAIN);
+            return;
+        }
+        c->n = np;
+        for (int i = 0; i < n; i++)
+            add_change(c, &changes[i]);
+        batch_flush(c);
+        return;
+    }
     bool created;
     int rc = c->logs ? 0 : topic_attach(c, &created);
     if (rc < 0) {
@@ -360,6 +429,13 @@ int br_cotopic_open(const struct br_config *cfg, struct st_store *store, struct 
     c->want_partitions = cfg->offsets_topic_partitions;
     c->segment_bytes = cfg->offsets_topic_segment_bytes;
     c->part = -1;
+    if (cfg->zk_connect[0]) {
+        /* a cluster: the topic is the cluster's (br_cotopic.h), hooks come later */
+        c->cluster = true;
+        st_offsets_set_observer(offsets, observe, c);
+        *out = c;
+        return 0;
+    }
     /* Kafka creates the topic when it is first needed: here at the first commit (observe), or
      * now when it exists already or the store holds offsets it must get (a data directory from
      * before this module, or a topic deleted by an admin) */
@@ -386,13 +462,78 @@ int br_cotopic_open(const struct br_config *cfg, struct st_store *store, struct 
     return 0;
 }
 
+void br_cotopic_set_cluster(struct br_cotopic *c, const struct br_cotopic_cluster *cl)
+{
+    if (c && c->cluster)
+        c->cl = *cl;
+}
+
+/* ---- reading records back (a cluster's load) -------------------------------------------- */
+
+static bool rd_string(struct kp_rd *r, const char **p, size_t *len)
+{
+    struct kp_str s = kp_rd_str(r);
+    if (!kp_rd_ok(r) || s.len < 0)
+        return false;
+    *p = s.len ? s.ptr : "";
+    *len = (size_t)s.len;
+    return true;
+}
+
+int br_cotopic_parse(const uint8_t *key, size_t klen, const uint8_t *value, size_t vlen,
+                     struct br_cotopic_rec *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct kp_rd r;
+    kp_rd_init(&r, key, klen);
+    kp_rd_allow_trailing(&r);
+    int16_t kv = kp_rd_i16(&r);
+    if (!kp_rd_ok(&r))
+        return -EBADMSG;
+    if (kv == 0 || kv == 1) { /* OffsetCommitKey */
+        if (!rd_string(&r, &out->group, &out->group_len) ||
+            !rd_string(&r, &out->topic, &out->topic_len))
+            return -EBADMSG;
+        out->partition = kp_rd_i32(&r);
+        if (!kp_rd_ok(&r))
+            return -EBADMSG;
+        if (!value) {
+            out->kind = BR_COTOPIC_REC_OFFSET_GONE;
+            return 0;
+        }
+        out->kind = BR_COTOPIC_REC_OFFSET;
+        struct kp_rd v;
+        kp_rd_init(&v, value, vlen);
+        kp_rd_allow_trailing(&v);
+        int16_t vv = kp_rd_i16(&v);
+        if (!kp_rd_ok(&v))
+            return -EBADMSG;
+        if (vv < 0 || vv > 3)
+            return -EINVAL; /* (v4+ are flexible versions: not written by this broker) */
+        out->offset = kp_rd_i64(&v);
+        if (vv == 3)
+            (void)kp_rd_i32(&v); /* leader epoch */
+        if (!rd_string(&v, &out->metadata, &out->metadata_len))
+            return -EBADMSG;
+        out->commit_ms = kp_rd_i64(&v); /* (v1's expire timestamp follows: unused) */
+        return kp_rd_ok(&v) ? 0 : -EBADMSG;
+    }
+    if (kv == 2) { /* GroupMetadataKey */
+        if (!rd_string(&r, &out->group, &out->group_len))
+            return -EBADMSG;
+        out->kind = value ? BR_COTOPIC_REC_GROUP : BR_COTOPIC_REC_GROUP_GONE;
+        return 0;
+    }
+    return -EINVAL;
+}
+
 void br_cotopic_close(struct br_cotopic *c)
 {
     if (!c)
         return;
     if (c->offsets)
         st_offsets_set_observer(c->offsets, NULL, NULL);
-    for (int32_t p = 0; p < c->n; p++)
+    for (int32_t p = 0; c->logs && p < c->n; p++)
         st_log_put(c->logs[p]);
     free(c->logs);
     free(c->buf);

@@ -3,18 +3,33 @@
  * offsets that tools reading that topic (Burrow, kafka-consumer-groups' "describe" of old, any
  * consumer) decode.
  *
- * DECISION: the source of truth for committed offsets stays the offsets store (st_offsets.h,
- * <data dir>/__consumer_offsets/offsets.log): OffsetFetch, ListGroups, DescribeGroups,
- * retention and transactions read and change it, and it alone decides what a commit is. The
- * topic is its mirror, written from the store's observer (st_offsets_set_observer) under the
- * store's mutex, so its records come in exactly the store's order: one RecordBatch per write
- * of the store (one per OffsetCommit request, one per transaction's end, one per deletion,
- * split only past BR_COTOPIC_BATCH_BYTES or across partitions of the topic) appended to the
- * group's partition. Nothing reads the topic back: a failed append is logged and the store
- * goes on (the mirror then lacks that change). A kill -9 between the store's write and the
- * topic's append (both page-cache writes a few microseconds apart) or a power loss with one
- * synced and not the other can likewise leave the topic a change short; the next commit of
- * the same key repairs it for readers that keep the latest value (as compaction does).
+ * DECISION (a single node): the source of truth for committed offsets stays the offsets store
+ * (st_offsets.h, <data dir>/__consumer_offsets/offsets.log): OffsetFetch, ListGroups,
+ * DescribeGroups, retention and transactions read and change it, and it alone decides what a
+ * commit is. The topic is its mirror, written from the store's observer
+ * (st_offsets_set_observer) under the store's mutex, so its records come in exactly the
+ * store's order: one RecordBatch per write of the store (one per OffsetCommit request, one per
+ * transaction's end, one per deletion, split only past BR_COTOPIC_BATCH_BYTES or across
+ * partitions of the topic) appended to the group's partition. Nothing reads the topic back: a
+ * failed append is logged and the store goes on (the mirror then lacks that change). A kill -9
+ * between the store's write and the topic's append (both page-cache writes a few microseconds
+ * apart) or a power loss with one synced and not the other can likewise leave the topic a
+ * change short; the next commit of the same key repairs it for readers that keep the latest
+ * value (as compaction does).
+ *
+ * DECISION (a cluster, zookeeper.connect; docs/cluster.md M4): the topic is a replicated
+ * cluster topic (created through ZooKeeper by FindCoordinator, br_api_group.c) and it is the
+ * source of truth across brokers: the leader of a group's partition is its coordinator, and
+ * becoming leader it loads the partition's records into its offsets store (br_coload.h), which
+ * then serves reads as on a single node. The mirror is the only writer of the leader's log: it
+ * appends only to partitions the cluster hooks say this broker leads and has loaded
+ * (br_cotopic_set_cluster), never creates the topic itself, and takes each partition's log from
+ * the store at every append (the cluster thread creates and deletes it). A change it may not
+ * append (another broker leads the partition) is dropped: on that broker the store is a cache
+ * that the next load replaces. The committing thread learns what its write appended
+ * (br_cotopic_track_*): OffsetCommit answers once that end offset is below the partition's
+ * high watermark. A load replays records into the store with the mirror quiet
+ * (br_cotopic_quiet) so nothing loaded is written back.
  *
  * WHAT IS WRITTEN (Kafka's formats, GroupMetadataManager / the coordinator's record schemas;
  * every integer big-endian, STRING = int16 length + bytes):
@@ -50,6 +65,7 @@
  * - Appends run on the thread that changed the store (a loop thread committing, the admin
  *   thread deleting, the housekeeping thread expiring), under the store's mutex; lock order:
  *   offsets, then the topic store (as br_offsets.h says).
+ * - Cluster mode: the hooks run on the thread changing the store, under the store's mutex.
  * - Memory: one batch buffer, grown to the largest batch and reused; no allocation per commit
  *   once warm.
  */
@@ -81,6 +97,54 @@ void br_cotopic_close(struct br_cotopic *c);
 /* Creates the topic with the settings above (Metadata's auto-creation, any thread): 0,
  * -EEXIST, or st_topic_create's errors. The mirror attaches to it at the next change. */
 int br_cotopic_create(struct st_store *store, int32_t partitions, int64_t segment_bytes);
+
+/* ---- a cluster (M4) -------------------------------------------------------------------- */
+
+struct br_cotopic_cluster {
+    /* the cluster topic's partition count (<= 0: not created yet: changes are dropped) */
+    int32_t (*partitions)(void *arg);
+    /* whether this broker may append to partition p now (it leads it, loaded) */
+    bool (*may_append)(void *arg, int32_t p);
+    /* after each append to a partition's log (the leader's high watermark, followers'
+     * long polls) */
+    void (*appended)(void *arg, struct st_log *log);
+    void *arg;
+};
+/* Cluster mode (cfg->zk_connect set at open): the hooks, set once before any client is let
+ * in; until then every change is dropped. */
+void br_cotopic_set_cluster(struct br_cotopic *c, const struct br_cotopic_cluster *cl);
+
+/* What the calling thread's store writes appended, between track_begin and track_end (one
+ * write of one group: one partition). */
+struct br_cotopic_track {
+    int32_t part; /* -1: nothing appended */
+    int64_t end;  /* the log end offset after its last append */
+    int rc;       /* 0, or the first failure (-EAGAIN: this broker may not append there) */
+};
+void br_cotopic_track_begin(struct br_cotopic_track *t);
+void br_cotopic_track_end(void);
+/* On: the calling thread's store writes are not mirrored (a load replaying the topic). */
+void br_cotopic_quiet(bool on);
+
+/* One record of the topic, decoded (views into the record's bytes). */
+enum br_cotopic_rec_kind {
+    BR_COTOPIC_REC_OFFSET,      /* an offset commit: group, topic, partition, offset ... */
+    BR_COTOPIC_REC_OFFSET_GONE, /* its tombstone */
+    BR_COTOPIC_REC_GROUP,       /* group metadata (members): not kept */
+    BR_COTOPIC_REC_GROUP_GONE,  /* the group deleted */
+};
+struct br_cotopic_rec {
+    enum br_cotopic_rec_kind kind;
+    const char *group, *topic, *metadata;
+    size_t group_len, topic_len, metadata_len;
+    int32_t partition;
+    int64_t offset, commit_ms;
+};
+/* Decodes a record's key and value (value NULL: a tombstone): OffsetCommitKey v0/v1 with
+ * OffsetCommitValue v0-v3, GroupMetadataKey v2. 0, -EINVAL (not a record of this topic, or a
+ * version this broker does not read), -EBADMSG (cut short). */
+int br_cotopic_parse(const uint8_t *key, size_t klen, const uint8_t *value, size_t vlen,
+                     struct br_cotopic_rec *out);
 
 /* Whether a topic is one of Kafka's internal topics (here: __consumer_offsets). */
 bool br_cotopic_internal(const char *name, size_t len);

@@ -1468,6 +1468,43 @@ void br_groups_stop(struct br_groups *g)
     pthread_mutex_unlock(&g->lock);
 }
 
+/* Delivers every parked waiter of grp with err (mutex held). */
+static void answer_parked(struct br_groups *g, struct group *grp, int16_t err)
+{
+    for (int32_t i = 0; i < grp->n_members; i++) {
+        struct br_group__member *m = grp->members[i];
+        if (m->join_w) {
+            struct br_group_waiter *w = m->join_w;
+            m->join_w = NULL;
+            group_wake(g, grp, m->session_deadline);
+            deliver_join_error(w, err, str_of(m->id, m->id_len));
+        }
+        if (m->sync_w)
+            sync_answer(g, grp, m, err, NULL, 0);
+    }
+}
+
+int br_groups_unload(struct br_groups *g, bool (*match)(void *arg, const char *id, size_t len),
+                     void *arg)
+{
+    int n = 0;
+    pthread_mutex_lock(&g->lock);
+    for (uint32_t b = 0; b < g->nbuckets; b++) {
+        struct group *grp = g->buckets[b];
+        while (grp) {
+            struct group *next = grp->hnext;
+            if (match(arg, grp->id, (size_t)grp->id_len)) {
+                answer_parked(g, grp, KP_ERR_NOT_COORDINATOR);
+                group_unlink_free(g, grp);
+                n++;
+            }
+            grp = next;
+        }
+    }
+    pthread_mutex_unlock(&g->lock);
+    return n;
+}
+
 void br_groups_free(struct br_groups *g)
 {
     if (!g)

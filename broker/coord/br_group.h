@@ -92,6 +92,12 @@ int br_groups_timer_start(struct br_groups *g);
 /* Shutdown: delivers every parked waiter with NOT_COORDINATOR and answers every later
  * JoinGroup / SyncGroup at once with the same (clients move to another coordinator). */
 void br_groups_stop(struct br_groups *g);
+/* A cluster's coordinator stops coordinating some groups (docs/cluster.md, M4): every group
+ * for which match(arg, id, len) is true is forgotten, its parked JoinGroup / SyncGroup
+ * waiters delivered NOT_COORDINATOR first (the members find the new coordinator and join
+ * there). match runs with the mutex held. Returns how many groups were dropped. */
+int br_groups_unload(struct br_groups *g, bool (*match)(void *arg, const char *id, size_t len),
+                     void *arg);
 /* Fires every timer due at the clock's now. Returns the next deadline (INT64_MAX: none). */
 int64_t br_groups_tick(struct br_groups *g);
 

@@ -111,7 +111,6 @@ START_TEST(kraft_stock_file_starts)
         "num.io.threads",
         "socket.send.buffer.bytes",
         "socket.receive.buffer.bytes",
-        "offsets.topic.replication.factor",
         "share.coordinator.state.topic.replication.factor",
         "share.coordinator.state.topic.min.isr",
         "transaction.state.log.replication.factor",
@@ -129,6 +128,7 @@ START_TEST(kraft_stock_file_starts)
                                        "log.dirs",
                                        "log.segment.bytes",
                                        "num.partitions",
+                                       "offsets.topic.replication.factor",
                                        "controller.listener.names",
                                        "listener.security.protocol.map"};
     for (size_t i = 0; i < sizeof used / sizeof used[0]; i++)

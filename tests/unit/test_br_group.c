@@ -1476,12 +1476,49 @@ START_TEST(timer_wait_is_the_deadline_within_a_millisecond)
 }
 END_TEST
 
+static bool match_prefix_u(void *arg, const char *id, size_t len)
+{
+    (void)arg;
+    return len > 0 && id[0] == 'u';
+}
+
+/* A cluster's coordinator losing a __consumer_offsets partition: the matching groups go, their
+ * parked JoinGroup / SyncGroup answered NOT_COORDINATOR; the others stay as they were. */
+START_TEST(unload_answers_parked_and_forgets)
+{
+    struct rec stable;
+    one_member("keep", &stable);
+    struct rec su;
+    one_member("u2", &su);
+    struct rec j1;
+    join(&j1, "u1", ""); /* parked: the initial rebalance delay */
+    struct rec other;
+    join(&other, "u2", ""); /* a second member: a rebalance, parked for the first's rejoin */
+    ck_assert_int_eq(j1.calls + other.calls, 0);
+    ck_assert_int_eq(br_groups_unload(G, match_prefix_u, NULL), 2);
+    ck_assert_int_eq(other.calls, 1);
+    ck_assert_int_eq(other.err, KP_ERR_NOT_COORDINATOR);
+    ck_assert_int_eq(j1.calls, 1);
+    ck_assert_int_eq(j1.err, KP_ERR_NOT_COORDINATOR);
+    ck_assert_int_eq(info("u1").state, BR_GROUP_NONE);
+    ck_assert_int_eq(info("u2").state, BR_GROUP_NONE);
+    ck_assert_int_eq(info("keep").state, BR_GROUP_STABLE);
+    ck_assert_int_eq(br_group_heartbeat(G, S("keep"), stable.gen, S(stable.member)), 0);
+    /* members of a dropped group rejoin as new members, generation afresh */
+    ck_assert_int_eq(br_group_heartbeat(G, S("u2"), su.gen, S(su.member)),
+                     KP_ERR_UNKNOWN_MEMBER_ID);
+    advance(2 * DELAY); /* no timer of the dropped groups fires */
+    ck_assert_int_eq(br_groups_unload(G, match_prefix_u, NULL), 0);
+}
+END_TEST
+
 static Suite *group_suite(void)
 {
     Suite *s = suite_create("br_group");
     TCase *tc = tcase_create("state machine");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, join_one_member);
+    tcase_add_test(tc, unload_answers_parked_and_forgets);
     tcase_add_test(tc, join_three_members);
     tcase_add_test(tc, protocol_selection);
     tcase_add_test(tc, protocol_tie_follows_leader);

@@ -1,0 +1,74 @@
+/*
+ * br_coload — which consumer groups this broker coordinates in a cluster, and the loading of
+ * their committed offsets from __consumer_offsets (issue 18 M4, docs/cluster.md "Internal
+ * topics and failover").
+ *
+ * The leader of partition br_cotopic_partition_of(group, N) of __consumer_offsets is the
+ * group's coordinator, as in Kafka. For each partition this module keeps a state:
+ *   NOT_LED   another broker leads it (or nobody): the group APIs answer NOT_COORDINATOR
+ *   LOADING   this broker leads it since leader epoch E and the loader thread is replaying it:
+ *             COORDINATOR_LOAD_IN_PROGRESS
+ *   LOADED    this broker coordinates its groups: the offsets store serves them, the mirror
+ *             (br_cotopic.h) appends their changes to the partition
+ *
+ * LOAD: the offsets store's entries of every group mapping to the partition are dropped, then
+ * the partition's records from its log start to its log end (at the time the load begins) are
+ * replayed into the store in order (commit = set, tombstone = remove, GroupMetadataKey
+ * tombstone = the group's offsets removed; group metadata values are not read), with the
+ * mirror quiet (br_cotopic_quiet) so nothing is written back. Group membership is not restored
+ * (members rejoin: a deviation from Kafka, docs/cluster.md).
+ * UNLOAD (leadership lost): the groups of the partition leave the group coordinator
+ * (br_groups_unload: parked JoinGroup / SyncGroup answered NOT_COORDINATOR). The offsets store
+ * keeps their entries as a stale cache that nothing serves (every read is gated by this module)
+ * and that the next load replaces.
+ *
+ * Contract
+ * - br_coload_new starts the loader thread ("sl-coload"); br_coload_free stops it (a load under
+ *   way finishes its current read first) and frees.
+ * - br_coload_update: the cluster thread, after each new view (which partitions it leads, at
+ *   which leader epoch); it never blocks on a load (the loader thread does it) and unloads
+ *   lost partitions' groups itself.
+ * - The lookups take the module's mutex briefly (no I/O, no allocation): any thread, the
+ *   mirror's hook included (under the offsets store's mutex: lock order offsets, then this).
+ * - Errors: Kafka error codes for the lookups, -errno elsewhere.
+ */
+#ifndef SPLICELOG_BR_COLOAD_H
+#define SPLICELOG_BR_COLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct br_coload;
+struct st_store;
+struct st_offsets;
+struct br_groups;
+
+struct br_coload_conf {
+    struct st_store *store; /* holds the __consumer_offsets partitions */
+    struct st_offsets *offsets;
+    struct br_groups *groups;
+};
+
+int br_coload_new(const struct br_coload_conf *conf, struct br_coload **out);
+void br_coload_free(struct br_coload *cl); /* NULL accepted */
+
+/* The view of __consumer_offsets: np partitions (<= 0: the topic does not exist), epochs[p]
+ * >= 0 the leader epoch at which this broker leads p, -1 it does not. */
+void br_coload_update(struct br_coload *cl, const int32_t *epochs, int32_t np);
+
+/* The topic's partition count as last updated (0: none). */
+int32_t br_coload_partitions(struct br_coload *cl);
+/* What a group API answers for group here: KP_ERR_NONE (coordinated here, loaded),
+ * NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS. *part and *epoch (may be NULL): its
+ * partition and the leader epoch it is loaded at. */
+int16_t br_coload_check(struct br_coload *cl, const char *group, size_t len, int32_t *part,
+                        int32_t *epoch);
+/* Whether partition p is LOADED here at leader epoch epoch (epoch < 0: at any epoch). */
+bool br_coload_loaded(struct br_coload *cl, int32_t p, int32_t epoch);
+/* Whether a partition is LOADING here. */
+bool br_coload_loading(struct br_coload *cl);
+/* How many loads have completed since the start (tests, logs). */
+int64_t br_coload_loads(struct br_coload *cl);
+
+#endif
