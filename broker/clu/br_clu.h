@@ -116,8 +116,8 @@ int br_clu_topic_by_id(struct br_clu *c, const uint8_t id[16], char *name, size_
 /* Partition p of topic name: 0 and *out, or -ENOENT. */
 int br_clu_partition(struct br_clu *c, const char *name, size_t len, int32_t p,
                      struct br_clu_part *out);
-/* Who leads partition p of topic name in the view: its broker id, -1 none (offline, or no
- * state yet), -ENOENT no such partition. */
+/* Who leads partition p of topic name in the view: its broker id, -1 none (offline, no state
+ * yet, or this broker named leader before its log was told so), -ENOENT no such partition. */
 int32_t br_clu_leader(struct br_clu *c, const char *name, size_t len, int32_t p);
 /* Calls fn for every topic of the view, by name, under the view's lock (fn must not call
  * this module); stops at fn's first non-zero return, which it returns. */

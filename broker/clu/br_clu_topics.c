@@ -782,8 +782,16 @@ int32_t br_clu_leader(struct br_clu *c, const char *name, size_t len, int32_t p)
     int32_t id = -ENOENT;
     pthread_mutex_lock(&c->lock);
     struct ctopic *t = find_in(c->topics, c->ntopics, name, len);
-    if (t && p >= 0 && p < t->np)
-        id = t->p[p].zver >= 0 ? t->p[p].st.leader : -1;
+    if (t && p >= 0 && p < t->np) {
+        const struct cpart *cp = &t->p[p];
+        id = cp->zver >= 0 ? cp->st.leader : -1;
+        /* this broker, named by its own controller's decision (written into the published view
+         * at once) before its log was told (br_clu__lead: the leader epoch, the replica state
+         * that makes acks=all wait for the ISR): not leading yet. Serving then would answer an
+         * acks=all produce as if the log had no followers. */
+        if (id == c->conf.broker_id && cp->told != cp->st.leader_epoch + 1)
+            id = -1;
+    }
     pthread_mutex_unlock(&c->lock);
     return id;
 }

@@ -1448,26 +1448,6 @@ int br_groups_new(const struct br_groups_cfg *cfg, br_group_clock_fn clock, void
     return 0;
 }
 
-void br_groups_stop(struct br_groups *g)
-{
-    pthread_mutex_lock(&g->lock);
-    g->stopped = true;
-    for (uint32_t b = 0; b < g->nbuckets; b++)
-        for (struct group *grp = g->buckets[b]; grp; grp = grp->hnext)
-            for (int32_t i = 0; i < grp->n_members; i++) {
-                struct br_group__member *m = grp->members[i];
-                if (m->join_w) {
-                    struct br_group_waiter *w = m->join_w;
-                    m->join_w = NULL;
-                    group_wake(g, grp, m->session_deadline);
-                    deliver_join_error(w, KP_ERR_NOT_COORDINATOR, str_of(m->id, m->id_len));
-                }
-                if (m->sync_w)
-                    sync_answer(g, grp, m, KP_ERR_NOT_COORDINATOR, NULL, 0);
-            }
-    pthread_mutex_unlock(&g->lock);
-}
-
 /* Delivers every parked waiter of grp with err (mutex held). */
 static void answer_parked(struct br_groups *g, struct group *grp, int16_t err)
 {
@@ -1482,6 +1462,16 @@ static void answer_parked(struct br_groups *g, struct group *grp, int16_t err)
         if (m->sync_w)
             sync_answer(g, grp, m, err, NULL, 0);
     }
+}
+
+void br_groups_stop(struct br_groups *g)
+{
+    pthread_mutex_lock(&g->lock);
+    g->stopped = true;
+    for (uint32_t b = 0; b < g->nbuckets; b++)
+        for (struct group *grp = g->buckets[b]; grp; grp = grp->hnext)
+            answer_parked(g, grp, KP_ERR_NOT_COORDINATOR);
+    pthread_mutex_unlock(&g->lock);
 }
 
 int br_groups_unload(struct br_groups *g, bool (*match)(void *arg, const char *id, size_t len),

@@ -128,6 +128,21 @@ static int32_t make_topic(const char *topic, const char *config_json)
         ck_assert_msg(tb_now_ms() < until, "broker 1 does not lead %s", topic);
         tb_sleep_ms(100);
     }
+    /* Metadata names the controller's decision at once; the leader serves once its log was
+     * told (br_clu_leader): until then NOT_LEADER_OR_FOLLOWER, as a Kafka broker answers before
+     * its LeaderAndIsr */
+    for (;;) {
+        int fd = tb_connect(B.port);
+        ck_assert_int_ge(fd, 0);
+        struct tb_list_offsets_resp o;
+        ck_assert_int_eq(tb_list_offsets(fd, topic, 0, -1, &o), 0);
+        close(fd);
+        if (o.error == 0)
+            break;
+        ck_assert_msg(o.error == KP_ERR_NOT_LEADER_OR_FOLLOWER && tb_now_ms() < until,
+                      "broker 1 does not serve %s: ListOffsets error %d", topic, o.error);
+        tb_sleep_ms(50);
+    }
     const char *st = state_of(topic, 0);
     ck_assert_ptr_nonnull(st);
     ck_assert_ptr_nonnull(strstr(st, "\"isr\":[1,2,3]"));

@@ -483,8 +483,6 @@ START_TEST(transactions_refused_idempotence_served)
             ck_assert_msg(fc.error == COORDINATOR_NOT_AVAILABLE,
                           "broker %d: FindCoordinator v%d of a transactional id: error %d", i,
                           versions[v], fc.error);
-            ck_assert_int_eq(tb_find_coordinator(fd, versions[v], 20 + v, "grp", 0, &fc), 0);
-            ck_assert_int_eq(fc.error, TB_E_NONE);
         }
         int16_t err = -1, epoch = -1;
         int64_t pid = -1;
