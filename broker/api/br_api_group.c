@@ -257,8 +257,8 @@ int br_api_create_offsets_topic(struct br_ctx *x)
     int jl = br_clu_json_config_enc(json, sizeof json, kv, 2);
     int rc = jl < 0 ? jl
                     : br_clu_create_topic(x->clu, BR_COTOPIC_NAME, x->cfg->offsets_topic_partitions,
-                                          (int16_t)x->cfg->offsets_topic_replication_factor, json,
-                                          FC_CREATE_WAIT_MS);
+                                          (int16_t)x->cfg->offsets_topic_replication_factor, NULL,
+                                          json, FC_CREATE_WAIT_MS);
     if (rc == 0)
         br_info("created %s (%d partition(s), replication factor %d) for a FindCoordinator",
                 BR_COTOPIC_NAME, (int)x->cfg->offsets_topic_partitions,

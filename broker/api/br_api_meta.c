@@ -493,7 +493,7 @@ static void md_run(struct br_job *j)
                                                          x->cfg->offsets_topic_segment_bytes)
                   : x->clu           ? br_clu_create_topic(x->clu, name, mj->partitions,
                                                            (int16_t)x->cfg->default_replication_factor, NULL,
-                                                           AUTO_CREATE_WAIT_MS)
+                                                           NULL, AUTO_CREATE_WAIT_MS)
                                      : st_topic_create(x->store, name, mj->partitions, NULL);
         if (crc == 0) {
             br_info("auto-created topic %s with %d partition(s) (Metadata from peer=%s)",
@@ -692,13 +692,60 @@ int br_api_metadata(struct br_req *q, struct br_resp *r)
 
 /* ---- CreateTopics --------------------------------------------------------------------- */
 
+/* A single node's rule for CreateTopics' assignments: every partition 0..n-1 once, on this
+ * node alone. NULL, or why not. */
+static const char *single_assignment(const struct kp_create_topics_topic *t, int32_t node_id)
+{
+    for (int32_t j = 0; j < t->n_assignments; j++) {
+        const struct kp_create_topics_assignment *as = &t->assignments[j];
+        if (as->partition_index < 0 || as->partition_index >= t->n_assignments ||
+            as->n_broker_ids != 1 || as->broker_ids[0] != node_id)
+            return "every partition must be assigned to this node";
+    }
+    return NULL;
+}
+
+/* A cluster's (Kafka's checks): partitions 0..n-1 each exactly once, each with the same number
+ * (1..BR_CLU_RF_MAX) of distinct broker ids; out[p] gets partition p's replicas in the
+ * client's order (the first is the preferred leader). Whether the brokers are alive is
+ * checked where the assignment is written (br_clu_create_topic). NULL, or why not. */
+static const char *cluster_assignment(const struct kp_create_topics_topic *t,
+                                      struct br_clu_replicas *out)
+{
+    int32_t n = t->n_assignments;
+    for (int32_t p = 0; p < n; p++)
+        out[p].n = 0;
+    for (int32_t j = 0; j < n; j++) {
+        const struct kp_create_topics_assignment *as = &t->assignments[j];
+        int32_t p = as->partition_index;
+        if (p < 0 || p >= n || out[p].n != 0)
+            return "partitions must be numbered 0..n-1, each once";
+        if (as->n_broker_ids < 1 || as->n_broker_ids > BR_CLU_RF_MAX)
+            return "each partition needs 1..16 replicas";
+        if (as->n_broker_ids != t->assignments[0].n_broker_ids)
+            return "every partition must have the same number of replicas";
+        for (int32_t k = 0; k < as->n_broker_ids; k++) {
+            for (int32_t q = 0; q < k; q++)
+                if (as->broker_ids[q] == as->broker_ids[k])
+                    return "a broker is named twice for one partition";
+            if (as->broker_ids[k] < 0)
+                return "broker ids are not negative";
+            out[p].id[k] = as->broker_ids[k];
+        }
+        out[p].n = as->n_broker_ids;
+    }
+    return NULL;
+}
+
 /* A CreateTopics request in flight on the admin thread: validation happened on the loop;
  * the job only creates, then done() encodes. Lives in the response's scratch memory. */
 struct ct_topic {
     uint32_t name_off; /* in the job's name bytes */
     uint32_t cfg_off;  /* in a cluster: its /config/topics document, in the name bytes too */
     int32_t np;
-    int16_t rf; /* in a cluster: replicas of each partition */
+    int16_t rf;                     /* in a cluster: replicas of each partition */
+    struct br_clu_replicas *assign; /* in a cluster: the client's assignment ([np], in the
+                                       job's memory), or NULL */
     struct st_log_config lc;
     bool create;
 };
@@ -725,12 +772,15 @@ static void ct_run(struct br_job *j)
         /* in a cluster through ZooKeeper (the controller elects the leaders; the topic's
          * configs are not carried there yet: the replicas get the defaults) */
         int crc = clustered(x, name, strlen(name))
-                      ? br_clu_create_topic(x->clu, name, t->np, t->rf, cj->names + t->cfg_off,
-                                            cj->wait_ms)
+                      ? br_clu_create_topic(x->clu, name, t->np, t->rf, t->assign,
+                                            cj->names + t->cfg_off, cj->wait_ms)
                       : st_topic_create(x->store, name, t->np, &t->lc);
         if (crc == -EEXIST) {
             o->error_code = KP_ERR_TOPIC_ALREADY_EXISTS;
             o->error_message = kp_str_of("topic already exists");
+        } else if (crc == -ENXIO && x->clu) {
+            o->error_code = KP_ERR_INVALID_REPLICA_ASSIGNMENT;
+            o->error_message = kp_str_of("the assignment names a broker that is not alive");
         } else if (crc == -EINVAL && x->clu) {
             o->error_code = KP_ERR_INVALID_REPLICATION_FACTOR;
             o->error_message = kp_str_of("replication factor larger than available brokers");
@@ -821,9 +871,12 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
                      8;
         }
     }
-    size_t n = (size_t)req.n_topics;
+    size_t n = (size_t)req.n_topics, assigned = 0; /* (each assignment came in >= 8 bytes) */
+    for (int32_t i = 0; x->clu && i < req.n_topics; i++)
+        assigned += (size_t)(req.topics[i].n_assignments > 0 ? req.topics[i].n_assignments : 0);
     size_t need = br_align8(sizeof(struct ct_job)) + br_align8(n * sizeof(struct ct_topic)) +
-                  br_align8(n * sizeof(struct kp_create_topics_result)) + names;
+                  br_align8(n * sizeof(struct kp_create_topics_result)) +
+                  br_align8(assigned * sizeof(struct br_clu_replicas)) + names;
     rc = br_resp_scratch(r, need);
     if (rc < 0)
         return rc;
@@ -835,6 +888,8 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
     m += br_align8(n * sizeof(struct ct_topic));
     cj->res = (struct kp_create_topics_result *)m;
     m += br_align8(n * sizeof(struct kp_create_topics_result));
+    struct br_clu_replicas *assign_mem = (struct br_clu_replicas *)m;
+    m += br_align8(assigned * sizeof(struct br_clu_replicas));
     cj->names = (char *)m;
     cj->n = req.n_topics;
     cj->wait_ms = req.timeout_ms > 0 ? req.timeout_ms : 0;
@@ -886,16 +941,17 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
                 continue;
             }
             np = t->n_assignments;
-            bool ok = true;
-            for (int32_t j = 0; j < t->n_assignments && ok; j++) {
-                const struct kp_create_topics_assignment *as = &t->assignments[j];
-                ok = as->partition_index >= 0 && as->partition_index < np &&
-                     as->n_broker_ids == 1 && as->broker_ids[0] == x->cfg->node_id;
-            }
-            if (!ok) {
+            const char *why =
+                x->clu ? cluster_assignment(t, assign_mem) : single_assignment(t, x->cfg->node_id);
+            if (why) {
                 o->error_code = KP_ERR_INVALID_REPLICA_ASSIGNMENT;
-                o->error_message = kp_str_of("every partition must be assigned to this node");
+                o->error_message = kp_str_of(why);
                 continue;
+            }
+            if (x->clu) {
+                ct->assign = assign_mem;
+                ct->rf = (int16_t)assign_mem[0].n;
+                assign_mem += np;
             }
         }
         if (np == -1)
@@ -914,7 +970,7 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
                     x->cfg->topic_partitions_max);
             continue;
         }
-        int16_t rf = t->replication_factor;
+        int16_t rf = ct->assign ? ct->rf : t->replication_factor;
         if (rf == -1)
             rf = x->clu ? (int16_t)x->cfg->default_replication_factor : 1;
         if (rf < 1 || rf > (x->clu ? BR_CLU_RF_MAX : 1)) {

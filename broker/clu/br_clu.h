@@ -123,13 +123,16 @@ int32_t br_clu_leader(struct br_clu *c, const char *name, size_t len, int32_t p)
  * this module); stops at fn's first non-zero return, which it returns. */
 int br_clu_topics(struct br_clu *c, int (*fn)(void *ctx, const char *name, int32_t np), void *ctx);
 /* Writes topic name's configs (config_json: br_clu_json_config_enc's, NULL: none) to
- * /config/topics/<name>, then its assignment (np partitions, rf replicas each, spread over the
- * live brokers) to /brokers/topics/<name>; the controller then writes the partition states. Waits
- * at most wait_ms for this broker's view to show a leader for every partition (it is created
- * all the same if that takes longer). 0, -EEXIST, -EINVAL (rf above the live brokers), -EIO,
- * -EAGAIN (ZooKeeper unreachable), -ECANCELED (closing). Not on a loop thread. */
+ * /config/topics/<name>, then its assignment (np partitions, rf replicas each: assign[p] when
+ * given — a client's, checked by the caller for shape — else spread over the live brokers) to
+ * /brokers/topics/<name>; the controller then writes the partition states. Waits at most
+ * wait_ms for this broker's view to show a leader for every partition (it is created all the
+ * same if that takes longer). 0, -EEXIST, -EINVAL (rf above the live brokers), -ENXIO (assign
+ * names a broker that is not live), -EIO, -EAGAIN (ZooKeeper unreachable), -ECANCELED
+ * (closing). Not on a loop thread. */
 int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t rf,
-                        const char *config_json, int64_t wait_ms);
+                        const struct br_clu_replicas *assign, const char *config_json,
+                        int64_t wait_ms);
 /* Grows topic name to total partitions: the new ones are assigned like a new topic's (the
  * replication factor of partition 0) and the assignment rewritten conditionally on its
  * version; the controller writes their states. Waits at most wait_ms for the view to show

@@ -57,6 +57,8 @@ struct clu_req {
     const char *config; /* REQ_CREATE: /config/topics/<t>'s document, or NULL */
     int32_t np;         /* REQ_CREATE: partitions; REQ_ADD: the new total; REQ_PID: ids */
     int16_t rf;
+    const struct br_clu_replicas *assign; /* REQ_CREATE: the client's replicas of each of the np
+                                             partitions (rf each), or NULL: spread here */
     int64_t floor, first; /* REQ_PID: the lowest id wanted; the block's first id (answer) */
     int rc;               /* the answer: 0 or -errno */
     bool done;            /* under lock */

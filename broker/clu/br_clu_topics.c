@@ -514,8 +514,22 @@ static int run_create(struct br_clu *c, struct clu_req *r)
     for (int32_t p = 0; p < r->np; p++) {
         reps[p].n = r->rf;
         for (int k = 0; k < r->rf; k++)
-            reps[p].id[k] = c->members[(start + (uint32_t)p + (uint32_t)k) % (uint32_t)n].id;
+            reps[p].id[k] = r->assign
+                                ? r->assign[p].id[k]
+                                : c->members[(start + (uint32_t)p + (uint32_t)k) % (uint32_t)n].id;
     }
+    /* a client's assignment names live brokers only (Kafka: INVALID_REPLICA_ASSIGNMENT) */
+    for (int32_t p = 0; r->assign && p < r->np; p++)
+        for (int k = 0; k < r->rf; k++) {
+            bool live = false;
+            for (int m = 0; m < n && !live; m++)
+                live = c->members[m].id == reps[p].id[k];
+            if (!live) {
+                free(reps);
+                free(json);
+                return -ENXIO;
+            }
+        }
     uint8_t id[16];
     random_uuid(id);
     int jl = br_clu_json_topic(json, cap, reps, r->np, id);
@@ -678,10 +692,15 @@ static void wait_view(struct br_clu *c, const char *name, bool want, int32_t np,
 }
 
 int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t rf,
-                        const char *config_json, int64_t wait_ms)
+                        const struct br_clu_replicas *assign, const char *config_json,
+                        int64_t wait_ms)
 {
-    struct clu_req r = {
-        .kind = REQ_CREATE, .name = name, .config = config_json, .np = np, .rf = rf};
+    struct clu_req r = {.kind = REQ_CREATE,
+                        .name = name,
+                        .config = config_json,
+                        .np = np,
+                        .rf = rf,
+                        .assign = assign};
     int rc = br_clu__submit(c, &r);
     if (rc == 0 && wait_ms > 0)
         wait_view(c, name, true, np, wait_ms);

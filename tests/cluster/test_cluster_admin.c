@@ -1,0 +1,166 @@
+/*
+ * test_cluster_admin — admin requests in a cluster through librdkafka's AdminClient (a real
+ * client, as operators' tools send them), against a real ZooKeeper and three brokers.
+ *
+ * create_topics_with_an_assignment: CreateTopics with the client's replica assignment (Kafka's
+ * replicaAssignment; librdkafka's rd_kafka_NewTopic_set_replica_assignment, kafka-topics
+ * --replica-assignment) writes exactly that assignment to /brokers/topics/<t>, the first live
+ * replica of each partition leads it, and the brokers hold their replicas; an assignment naming
+ * a broker that is not alive, or one broker twice for a partition, is INVALID_REPLICA_ASSIGNMENT
+ * and writes nothing. (Before, a cluster applied the single node's rule — every partition on
+ * the answering broker alone — and refused every such request: librdkafka's 0081_admin.)
+ */
+#include <check.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tb_broker.h"
+#include "tb_check.h"
+#include "tb_kafka.h"
+#include "tb_zk.h"
+
+#define SESSION_MS 3000
+#define WAIT_MS    60000
+#define NBROKERS   3
+
+static struct tb_zk Z;
+static struct tb_broker B[NBROKERS + 1];
+static const char *chroot_ = "/admin";
+
+static void zk_server_start(void) { tb_zk_start(&Z, "test_cluster_admin"); }
+static void zk_server_stop(void) { tb_zk_stop(&Z); }
+
+static void teardown(void)
+{
+    for (int i = 1; i <= NBROKERS; i++)
+        tb_broker_cleanup(&B[i]);
+}
+
+/* b's Metadata for topic: partition p's leader (-1: none, or no such topic). */
+static int32_t leader_of(struct tb_broker *b, const char *topic, int p)
+{
+    static struct tb_metadata m;
+    const char *const names[] = {topic};
+    int fd = tb_connect(b->port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(tb_metadata(fd, names, 1, false, &m), 0);
+    close(fd);
+    return m.n_topics == 1 && m.topic[0].error == 0 && p < m.topic[0].n_parts
+               ? m.topic[0].part[p].leader
+               : -1;
+}
+
+/* CreateTopics of one topic of n partitions with the assignment reps[p][0..rf[p]-1] through
+ * librdkafka's AdminClient; the topic's error code and message (into why). */
+static rd_kafka_resp_err_t create(const char *topic, int n, const int *rf, const int32_t reps[][3],
+                                  char *why, size_t cap)
+{
+    char err[512], bs[64];
+    snprintf(bs, sizeof bs, "127.0.0.1:%d", B[1].port);
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    ck_assert_int_eq(rd_kafka_conf_set(c, "bootstrap.servers", bs, err, sizeof err),
+                     RD_KAFKA_CONF_OK);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
+    ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, n, -1, err, sizeof err);
+    ck_assert_msg(nt != NULL, "NewTopic: %s", err);
+    for (int p = 0; p < n; p++)
+        ck_assert_int_eq(rd_kafka_NewTopic_set_replica_assignment(nt, p, (int32_t *)reps[p],
+                                                                  (size_t)rf[p], err, sizeof err),
+                         RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    ck_assert_int_eq(rd_kafka_AdminOptions_set_operation_timeout(o, 20000, err, sizeof err),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_CreateTopics(rk, &nt, 1, o, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, WAIT_MS);
+    ck_assert_msg(ev != NULL, "no CreateTopics result within %d ms", WAIT_MS);
+    ck_assert_int_eq(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR);
+    size_t cnt = 0;
+    const rd_kafka_topic_result_t **tr =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
+    ck_assert_int_eq(cnt, 1);
+    rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[0]);
+    const char *msg = rd_kafka_topic_result_error_string(tr[0]);
+    snprintf(why, cap, "%s", msg ? msg : "");
+    rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_destroy(rk);
+    return e;
+}
+
+START_TEST(create_topics_with_an_assignment)
+{
+    TB_ZK_SKIP(&Z, "test_cluster_admin");
+    for (int i = 1; i <= NBROKERS; i++)
+        ck_assert_int_eq(tb_zk_broker_start(&B[i], &Z, chroot_, i, SESSION_MS, NULL, NULL), 0);
+    zhandle_t *zh = tb_zk_open(&Z);
+    ck_assert_ptr_nonnull(zh);
+    char why[512], path[256];
+
+    /* p0 on 2 and 3 (2 preferred), p1 on 3 and 1: written as given, led by the first */
+    const int two[] = {2, 2};
+    const int32_t ok[2][3] = {{2, 3}, {3, 1}};
+    ck_assert_msg(create("asg", 2, two, ok, why, sizeof why) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                  "CreateTopics with an assignment: %s", why);
+    snprintf(path, sizeof path, "%s/brokers/topics/asg", chroot_);
+    const char *json = tb_zk_get(zh, path, NULL);
+    ck_assert_ptr_nonnull(json);
+    ck_assert_msg(strstr(json, "\"0\":[2,3]") && strstr(json, "\"1\":[3,1]"),
+                  "assignment in ZooKeeper: %s", json);
+    int64_t until = tb_now_ms() + WAIT_MS;
+    while (leader_of(&B[1], "asg", 0) != 2 || leader_of(&B[1], "asg", 1) != 3) {
+        ck_assert_msg(tb_now_ms() < until, "leaders of asg: %d, %d (want 2, 3)",
+                      leader_of(&B[1], "asg", 0), leader_of(&B[1], "asg", 1));
+        tb_sleep_ms(100);
+    }
+    /* refused, nothing written: a broker that is not alive, one broker twice, uneven counts */
+    const int one[] = {2};
+    const int32_t ghost[1][3] = {{1, 9}};
+    const int32_t twice[1][3] = {{2, 2}};
+    const int uneven_n[] = {2, 1};
+    const int32_t uneven[2][3] = {{1, 2}, {3}};
+    struct {
+        const char *topic;
+        int n;
+        const int *rf;
+        const int32_t (*reps)[3];
+    } bad[] = {{"ghost", 1, one, ghost}, {"twice", 1, one, twice}, {"uneven", 2, uneven_n, uneven}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rd_kafka_resp_err_t e =
+            create(bad[i].topic, bad[i].n, bad[i].rf, bad[i].reps, why, sizeof why);
+        ck_assert_msg(e == RD_KAFKA_RESP_ERR_INVALID_REPLICA_ASSIGNMENT, "%s: %s (%s)",
+                      bad[i].topic, rd_kafka_err2name(e), why);
+        snprintf(path, sizeof path, "%s/brokers/topics/%s", chroot_, bad[i].topic);
+        ck_assert_ptr_null(tb_zk_get(zh, path, NULL));
+    }
+    zookeeper_close(zh);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("cluster_admin");
+    TCase *tc = tcase_create("admin");
+    tcase_add_unchecked_fixture(tc, zk_server_start, zk_server_stop);
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, create_topics_with_an_assignment);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
