@@ -472,6 +472,12 @@ START_TEST(test_tls_connection_cut_and_reconnect)
         char v[64];
         int vl = snprintf(v, sizeof(v), "cut-%ld", i);
         if (i == N / 2) {
+            /* the cut must find a connection to cut: on a slow machine (the kernel-TLS VM
+             * emulates its CPU) the first TLS handshake can outlast the first half, and the
+             * producer would then connect once, after the cut */
+            for (int w = 0; w < 6000 && s.reports == 0; w++)
+                sl_poll(p, 10);
+            ck_assert_msg(s.reports > 0, "no delivery report within 60 s before the cut");
             kill(-socat_pid, SIGKILL); /* the parent and the child carrying our connection */
             waitpid(socat_pid, NULL, 0);
             socat_pid = spawn_socat(tls_port, B.port);
