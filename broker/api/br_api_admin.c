@@ -7,7 +7,8 @@
  * producers see the new count at their next metadata refresh). Kafka's errors: an unknown
  * topic UNKNOWN_TOPIC_OR_PARTITION; a count not above the current one, or above
  * topic.partitions.max, INVALID_PARTITIONS; assignments that are not one list per new
- * partition naming this node alone INVALID_REPLICA_ASSIGNMENT; a topic named twice
+ * partition naming this node alone (a single node) or, in a cluster, the topic's replication
+ * factor of distinct live brokers, INVALID_REPLICA_ASSIGNMENT; a topic named twice
  * INVALID_REQUEST. validate_only checks and changes nothing.
  *
  * DescribeCluster: this node, the cluster id Metadata reports, this node as controller;
@@ -50,6 +51,9 @@ struct cp_item {
     char name[NAME_MAX_LEN + 1];
     int32_t count;
     bool apply;
+    struct br_clu_replicas *assign; /* in a cluster: the client's lists of the new partitions
+                                       (count - current of them, in the job's memory), or NULL */
+    int32_t nassign;
 };
 
 struct cp_job {
@@ -72,19 +76,24 @@ static void cp_run(struct br_job *j)
             continue;
         /* in a cluster: the assignment in ZooKeeper grows, the controller elects the new
          * partitions' leaders (br_clu.h) */
-        int rc = j->x->clu ? br_clu_add_partitions(j->x->clu, it->name, it->count, CP_WAIT_MS)
+        int rc = j->x->clu ? br_clu_add_partitions(j->x->clu, it->name, it->count, it->assign,
+                                                   it->nassign, CP_WAIT_MS)
                            : st_topic_add_partitions(j->x->store, it->name, it->count);
         if (rc == 0) {
             br_info("topic %s grown to %d partitions", br_log_cstr(it->name).s, it->count);
             continue;
         }
-        o->error_code = rc == -ENOENT   ? KP_ERR_UNKNOWN_TOPIC_OR_PARTITION
-                        : rc == -EINVAL ? KP_ERR_INVALID_PARTITIONS
-                        : rc == -EBUSY  ? KP_ERR_REQUEST_TIMED_OUT
-                                        : KP_ERR_KAFKA_STORAGE_ERROR;
-        o->error_message = kp_str_of(rc == -EINVAL  ? "the topic has that many partitions already"
-                                     : rc == -EBUSY ? "the topic is being changed: retry"
-                                                    : "cannot create the partitions");
+        o->error_code = rc == -ENOENT                 ? KP_ERR_UNKNOWN_TOPIC_OR_PARTITION
+                        : rc == -EINVAL               ? KP_ERR_INVALID_PARTITIONS
+                        : rc == -EBUSY                ? KP_ERR_REQUEST_TIMED_OUT
+                        : rc == -EDOM || rc == -ENXIO ? KP_ERR_INVALID_REPLICA_ASSIGNMENT
+                                                      : KP_ERR_KAFKA_STORAGE_ERROR;
+        o->error_message =
+            kp_str_of(rc == -EINVAL  ? "the topic has that many partitions already"
+                      : rc == -EBUSY ? "the topic is being changed: retry"
+                      : rc == -EDOM  ? "the assignment's replication factor is not the topic's"
+                      : rc == -ENXIO ? "the assignment names a broker that is not alive"
+                                     : "cannot create the partitions");
         if (o->error_code == KP_ERR_KAFKA_STORAGE_ERROR)
             br_warn("growing topic %s to %d partitions: %s", br_log_cstr(it->name).s, it->count,
                     strerror(-rc));
@@ -102,6 +111,42 @@ static void cp_done(struct br_job *j)
     br_ready(j->x, j->r);
 }
 
+/* A single node's rule for the new partitions' lists: each names this node alone. NULL, or
+ * why not. */
+static const char *single_lists(const struct kp_create_partitions_topic *t, int32_t node_id)
+{
+    for (int32_t k = 0; k < t->n_assignments; k++)
+        if (t->assignments[k].n_broker_ids != 1 || t->assignments[k].broker_ids[0] != node_id)
+            return "one assignment per new partition, naming this node alone";
+    return NULL;
+}
+
+/* A cluster's (Kafka's checks): each list 1..BR_CLU_RF_MAX distinct broker ids, the same count
+ * for all (that it is the topic's replication factor and that the brokers are alive is checked
+ * where the assignment is written, br_clu_add_partitions); out[k] gets the k-th new
+ * partition's. NULL, or why not. */
+static const char *cluster_lists(const struct kp_create_partitions_topic *t,
+                                 struct br_clu_replicas *out)
+{
+    for (int32_t k = 0; k < t->n_assignments; k++) {
+        const struct kp_create_partitions_assignment *as = &t->assignments[k];
+        if (as->n_broker_ids < 1 || as->n_broker_ids > BR_CLU_RF_MAX)
+            return "each partition needs 1..16 replicas";
+        if (as->n_broker_ids != t->assignments[0].n_broker_ids)
+            return "every new partition must have the same number of replicas";
+        for (int32_t j = 0; j < as->n_broker_ids; j++) {
+            for (int32_t q = 0; q < j; q++)
+                if (as->broker_ids[q] == as->broker_ids[j])
+                    return "a broker is named twice for one partition";
+            if (as->broker_ids[j] < 0)
+                return "broker ids are not negative";
+            out[k].id[j] = as->broker_ids[j];
+        }
+        out[k].n = as->n_broker_ids;
+    }
+    return NULL;
+}
+
 static void cp_fail(struct kp_create_partitions_result *o, int16_t err, const char *why)
 {
     o->error_code = err;
@@ -116,8 +161,12 @@ int br_api_create_partitions(struct br_req *q, struct br_resp *r)
     if (rc < 0)
         return br_req_bad(q, rc);
     int32_t n = req.n_topics > 0 ? req.n_topics : 0;
+    size_t assigned = 0; /* (each list came in >= 4 bytes) */
+    for (int32_t i = 0; x->clu && i < n; i++)
+        assigned += (size_t)(req.topics[i].n_assignments > 0 ? req.topics[i].n_assignments : 0);
     size_t need = br_align8(sizeof(struct cp_job)) + br_align8((size_t)n * sizeof(struct cp_item)) +
-                  br_align8((size_t)n * sizeof(struct kp_create_partitions_result));
+                  br_align8((size_t)n * sizeof(struct kp_create_partitions_result)) +
+                  br_align8(assigned * sizeof(struct br_clu_replicas));
     rc = br_resp_scratch(r, need);
     if (rc < 0)
         return rc;
@@ -128,6 +177,8 @@ int br_api_create_partitions(struct br_req *q, struct br_resp *r)
     cj->items = (struct cp_item *)m;
     m += br_align8((size_t)n * sizeof(struct cp_item));
     cj->res = (struct kp_create_partitions_result *)m;
+    m += br_align8((size_t)n * sizeof(struct kp_create_partitions_result));
+    struct br_clu_replicas *assign_mem = (struct br_clu_replicas *)m;
     cj->n = n;
     bool any = false;
     for (int32_t i = 0; i < n; i++) {
@@ -168,14 +219,18 @@ int br_api_create_partitions(struct br_req *q, struct br_resp *r)
             continue;
         }
         if (t->n_assignments >= 0) {
-            bool ok = t->n_assignments == t->count - cur;
-            for (int32_t k = 0; ok && k < t->n_assignments; k++)
-                ok = t->assignments[k].n_broker_ids == 1 &&
-                     t->assignments[k].broker_ids[0] == x->cfg->node_id;
-            if (!ok) {
-                cp_fail(o, KP_ERR_INVALID_REPLICA_ASSIGNMENT,
-                        "one assignment per new partition, naming this node alone");
+            const char *why = t->n_assignments != t->count - cur
+                                  ? "one assignment per new partition"
+                              : x->clu ? cluster_lists(t, assign_mem)
+                                       : single_lists(t, x->cfg->node_id);
+            if (why) {
+                cp_fail(o, KP_ERR_INVALID_REPLICA_ASSIGNMENT, why);
                 continue;
+            }
+            if (x->clu) {
+                it->assign = assign_mem;
+                it->nassign = t->n_assignments;
+                assign_mem += t->n_assignments;
             }
         }
         if (req.validate_only)

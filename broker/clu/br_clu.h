@@ -134,11 +134,14 @@ int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t 
                         const struct br_clu_replicas *assign, const char *config_json,
                         int64_t wait_ms);
 /* Grows topic name to total partitions: the new ones are assigned like a new topic's (the
- * replication factor of partition 0) and the assignment rewritten conditionally on its
- * version; the controller writes their states. Waits at most wait_ms for the view to show
+ * replication factor of partition 0), or as assign[0, nassign) gives them (a client's, one per
+ * new partition, shape checked by the caller), and the assignment rewritten conditionally on
+ * its version; the controller writes their states. Waits at most wait_ms for the view to show
  * them led. 0, -ENOENT, -EINVAL (not more than it has), -EBUSY (changed meanwhile: retry),
- * -EIO, -EAGAIN, -ECANCELED. Not on a loop thread. */
-int br_clu_add_partitions(struct br_clu *c, const char *name, int32_t total, int64_t wait_ms);
+ * -EDOM (assign's replication factor is not the topic's), -ENXIO (assign names a broker that
+ * is not alive), -EIO, -EAGAIN, -ECANCELED. Not on a loop thread. */
+int br_clu_add_partitions(struct br_clu *c, const char *name, int32_t total,
+                          const struct br_clu_replicas *assign, int32_t nassign, int64_t wait_ms);
 /* Marks topic name for deletion (/admin/delete_topics/<name>); the controller deletes it.
  * Waits at most wait_ms for it to leave this broker's view. 0, -ENOENT, -EIO, -EAGAIN,
  * -ECANCELED. Not on a loop thread. */

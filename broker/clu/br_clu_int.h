@@ -58,7 +58,9 @@ struct clu_req {
     int32_t np;         /* REQ_CREATE: partitions; REQ_ADD: the new total; REQ_PID: ids */
     int16_t rf;
     const struct br_clu_replicas *assign; /* REQ_CREATE: the client's replicas of each of the np
-                                             partitions (rf each), or NULL: spread here */
+                                             partitions (rf each); REQ_ADD: of each new one
+                                             (np - nassign first); NULL: spread here */
+    int32_t nassign;                      /* REQ_ADD: entries of assign */
     int64_t floor, first; /* REQ_PID: the lowest id wanted; the block's first id (answer) */
     int rc;               /* the answer: 0 or -errno */
     bool done;            /* under lock */

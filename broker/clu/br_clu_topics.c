@@ -588,7 +588,31 @@ static int run_add(struct br_clu *c, struct clu_req *r)
     int n = c->nmembers;
     int32_t rf = reps[0].n < n ? reps[0].n : n;
     uint32_t start = fnv1a(r->name) % (uint32_t)n;
+    /* a client's assignment of the new partitions: one list each, the topic's replication
+     * factor, live brokers (Kafka's checks; the shape was checked by the caller) */
+    int arc = 0;
+    if (r->assign && r->nassign != r->np - have)
+        arc = -EBUSY; /* (the caller counted from a view ZooKeeper has moved past) */
+    for (int32_t k = 0; r->assign && arc == 0 && k < r->nassign; k++) {
+        if (r->assign[k].n != reps[0].n)
+            arc = -EDOM;
+        for (int32_t j = 0; arc == 0 && j < r->assign[k].n; j++) {
+            bool live = false;
+            for (int m = 0; m < n && !live; m++)
+                live = c->members[m].id == r->assign[k].id[j];
+            if (!live)
+                arc = -ENXIO;
+        }
+    }
+    if (arc < 0) {
+        free(reps);
+        return arc;
+    }
     for (int32_t p = have; p < r->np; p++) {
+        if (r->assign) {
+            reps[p] = r->assign[p - have];
+            continue;
+        }
         reps[p].n = rf;
         for (int32_t k = 0; k < rf; k++)
             reps[p].id[k] = c->members[(start + (uint32_t)p + (uint32_t)k) % (uint32_t)n].id;
@@ -707,9 +731,11 @@ int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t 
     return rc;
 }
 
-int br_clu_add_partitions(struct br_clu *c, const char *name, int32_t total, int64_t wait_ms)
+int br_clu_add_partitions(struct br_clu *c, const char *name, int32_t total,
+                          const struct br_clu_replicas *assign, int32_t nassign, int64_t wait_ms)
 {
-    struct clu_req r = {.kind = REQ_ADD, .name = name, .np = total};
+    struct clu_req r = {
+        .kind = REQ_ADD, .name = name, .np = total, .assign = assign, .nassign = nassign};
     int rc = br_clu__submit(c, &r);
     if (rc == 0 && wait_ms > 0)
         wait_view(c, name, true, total, wait_ms);

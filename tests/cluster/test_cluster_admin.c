@@ -2,13 +2,15 @@
  * test_cluster_admin — admin requests in a cluster through librdkafka's AdminClient (a real
  * client, as operators' tools send them), against a real ZooKeeper and three brokers.
  *
- * create_topics_with_an_assignment: CreateTopics with the client's replica assignment (Kafka's
- * replicaAssignment; librdkafka's rd_kafka_NewTopic_set_replica_assignment, kafka-topics
+ * topics_and_partitions_with_an_assignment: CreateTopics with the client's replica assignment
+ * (Kafka's replicaAssignment; librdkafka's rd_kafka_NewTopic_set_replica_assignment, kafka-topics
  * --replica-assignment) writes exactly that assignment to /brokers/topics/<t>, the first live
  * replica of each partition leads it, and the brokers hold their replicas; an assignment naming
  * a broker that is not alive, or one broker twice for a partition, is INVALID_REPLICA_ASSIGNMENT
- * and writes nothing. (Before, a cluster applied the single node's rule — every partition on
- * the answering broker alone — and refused every such request: librdkafka's 0081_admin.)
+ * and writes nothing. CreatePartitions with the new partitions' lists likewise (a list of
+ * another replication factor than the topic's is refused too). (Before, a cluster applied the
+ * single node's rule — every partition on the answering broker alone — and refused every such
+ * request: librdkafka's 0081_admin.)
  */
 #include <check.h>
 #include <librdkafka/rdkafka.h>
@@ -95,7 +97,49 @@ static rd_kafka_resp_err_t create(const char *topic, int n, const int *rf, const
     return e;
 }
 
-START_TEST(create_topics_with_an_assignment)
+/* CreatePartitions growing topic to total with the lists reps[k][0..rf[k]-1] of the new
+ * partitions through librdkafka's AdminClient; the topic's error code and message. */
+static rd_kafka_resp_err_t grow(const char *topic, int total, int nnew, const int *rf,
+                                const int32_t reps[][3], char *why, size_t cap)
+{
+    char err[512], bs[64];
+    snprintf(bs, sizeof bs, "127.0.0.1:%d", B[2].port);
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    ck_assert_int_eq(rd_kafka_conf_set(c, "bootstrap.servers", bs, err, sizeof err),
+                     RD_KAFKA_CONF_OK);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
+    ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
+    rd_kafka_NewPartitions_t *np =
+        rd_kafka_NewPartitions_new(topic, (size_t)total, err, sizeof err);
+    ck_assert_msg(np != NULL, "NewPartitions: %s", err);
+    for (int k = 0; k < nnew; k++)
+        ck_assert_int_eq(rd_kafka_NewPartitions_set_replica_assignment(
+                             np, k, (int32_t *)reps[k], (size_t)rf[k], err, sizeof err),
+                         RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
+    ck_assert_int_eq(rd_kafka_AdminOptions_set_operation_timeout(o, 20000, err, sizeof err),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_CreatePartitions(rk, &np, 1, o, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, WAIT_MS);
+    ck_assert_msg(ev != NULL, "no CreatePartitions result within %d ms", WAIT_MS);
+    ck_assert_int_eq(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR);
+    size_t cnt = 0;
+    const rd_kafka_topic_result_t **tr =
+        rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &cnt);
+    ck_assert_int_eq(cnt, 1);
+    rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[0]);
+    const char *msg = rd_kafka_topic_result_error_string(tr[0]);
+    snprintf(why, cap, "%s", msg ? msg : "");
+    rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewPartitions_destroy(np);
+    rd_kafka_destroy(rk);
+    return e;
+}
+
+START_TEST(topics_and_partitions_with_an_assignment)
 {
     TB_ZK_SKIP(&Z, "test_cluster_admin");
     for (int i = 1; i <= NBROKERS; i++)
@@ -140,6 +184,28 @@ START_TEST(create_topics_with_an_assignment)
         snprintf(path, sizeof path, "%s/brokers/topics/%s", chroot_, bad[i].topic);
         ck_assert_ptr_null(tb_zk_get(zh, path, NULL));
     }
+
+    /* CreatePartitions with the new partition's list: written as given; a list of another
+     * replication factor than the topic's, or naming a broker that is not alive, refused */
+    const int32_t p2[1][3] = {{1, 2}};
+    ck_assert_msg(grow("asg", 3, 1, two, p2, why, sizeof why) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                  "CreatePartitions with an assignment: %s", why);
+    snprintf(path, sizeof path, "%s/brokers/topics/asg", chroot_);
+    json = tb_zk_get(zh, path, NULL);
+    ck_assert_ptr_nonnull(json);
+    ck_assert_msg(strstr(json, "\"0\":[2,3]") && strstr(json, "\"2\":[1,2]"),
+                  "assignment in ZooKeeper: %s", json);
+    const int32_t lone[1][3] = {{3}};
+    const int single[] = {1};
+    rd_kafka_resp_err_t e = grow("asg", 4, 1, single, lone, why, sizeof why);
+    ck_assert_msg(e == RD_KAFKA_RESP_ERR_INVALID_REPLICA_ASSIGNMENT, "rf 1 list: %s (%s)",
+                  rd_kafka_err2name(e), why);
+    e = grow("asg", 4, 1, two, ghost, why, sizeof why);
+    ck_assert_msg(e == RD_KAFKA_RESP_ERR_INVALID_REPLICA_ASSIGNMENT, "broker 9: %s (%s)",
+                  rd_kafka_err2name(e), why);
+    json = tb_zk_get(zh, path, NULL);
+    ck_assert_ptr_nonnull(json);
+    ck_assert_msg(!strstr(json, "\"3\":"), "assignment in ZooKeeper: %s", json);
     zookeeper_close(zh);
 }
 END_TEST
@@ -151,7 +217,7 @@ static Suite *suite(void)
     tcase_add_unchecked_fixture(tc, zk_server_start, zk_server_stop);
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, create_topics_with_an_assignment);
+    tcase_add_test(tc, topics_and_partitions_with_an_assignment);
     suite_add_tcase(s, tc);
     return s;
 }
