@@ -36,6 +36,7 @@
 #include <sys/statvfs.h>
 
 #include "br_api.h"
+#include "br_clock.h"
 #include "br_clu.h"
 #include "br_cotopic.h"
 #include "br_log.h"
@@ -57,13 +58,17 @@ struct cp_item {
 };
 
 struct cp_job {
-    struct br_job job; /* first */
+    struct br_job job;   /* first */
+    int64_t deadline_ms; /* in a cluster: the waits for the new leaders end here (br_now_ms) */
     int32_t n;
     struct cp_item *items;
     struct kp_create_partitions_result *res;
 };
 
-/* In a cluster: how long CreatePartitions waits for the new partitions' leaders. */
+/* In a cluster: how long CreatePartitions waits, at most and for all its topics together, for
+ * the new partitions' leaders (less when the request's timeout is shorter, not at all when it
+ * is 0, as Kafka: the answer must reach the client before it gives up; the partitions are
+ * created all the same). */
 #define CP_WAIT_MS 10000
 
 static void cp_run(struct br_job *j)
@@ -76,8 +81,9 @@ static void cp_run(struct br_job *j)
             continue;
         /* in a cluster: the assignment in ZooKeeper grows, the controller elects the new
          * partitions' leaders (br_clu.h) */
+        int64_t left = cj->deadline_ms - br_now_ms();
         int rc = j->x->clu ? br_clu_add_partitions(j->x->clu, it->name, it->count, it->assign,
-                                                   it->nassign, CP_WAIT_MS)
+                                                   it->nassign, left > 0 ? left : 0)
                            : st_topic_add_partitions(j->x->store, it->name, it->count);
         if (rc == 0) {
             br_info("topic %s grown to %d partitions", br_log_cstr(it->name).s, it->count);
@@ -89,11 +95,13 @@ static void cp_run(struct br_job *j)
                         : rc == -EDOM || rc == -ENXIO ? KP_ERR_INVALID_REPLICA_ASSIGNMENT
                                                       : KP_ERR_KAFKA_STORAGE_ERROR;
         o->error_message =
-            kp_str_of(rc == -EINVAL  ? "the topic has that many partitions already"
-                      : rc == -EBUSY ? "the topic is being changed: retry"
-                      : rc == -EDOM  ? "the assignment's replication factor is not the topic's"
-                      : rc == -ENXIO ? "the assignment names a broker that is not alive"
-                                     : "cannot create the partitions");
+            kp_str_of(rc == -ENOENT   ? "unknown topic"
+                      : rc == -EINVAL ? "the topic has that many partitions already"
+                      : rc == -EBUSY  ? "the topic is being changed: retry"
+                      : rc == -EDOM   ? "one assignment per new partition, of the topic's "
+                                        "replication factor"
+                      : rc == -ENXIO  ? "the assignment names a broker that is not alive"
+                                      : "cannot create the partitions");
         if (o->error_code == KP_ERR_KAFKA_STORAGE_ERROR)
             br_warn("growing topic %s to %d partitions: %s", br_log_cstr(it->name).s, it->count,
                     strerror(-rc));
@@ -204,11 +212,16 @@ int br_api_create_partitions(struct br_req *q, struct br_resp *r)
             continue;
         }
         int32_t cur = nl ? br_api_topic_partitions(x, it->name, (size_t)nl) : -ENOENT;
-        if (cur < 0) {
+        /* in a cluster a topic this broker's view does not show yet (created a moment ago
+         * through another broker, CreateTopics without waiting) is looked up in ZooKeeper by
+         * br_clu_add_partitions, as Kafka's brokers read it there: the checks against its
+         * current count happen there */
+        bool deferred = cur < 0 && nl && x->clu;
+        if (cur < 0 && !deferred) {
             cp_fail(o, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, "unknown topic");
             continue;
         }
-        if (t->count <= cur) {
+        if (!deferred && t->count <= cur) {
             cp_fail(o, KP_ERR_INVALID_PARTITIONS,
                     t->count == cur ? "the topic already has that many partitions"
                                     : "the topic has more partitions than requested");
@@ -219,7 +232,7 @@ int br_api_create_partitions(struct br_req *q, struct br_resp *r)
             continue;
         }
         if (t->n_assignments >= 0) {
-            const char *why = t->n_assignments != t->count - cur
+            const char *why = !deferred && t->n_assignments != t->count - cur
                                   ? "one assignment per new partition"
                               : x->clu ? cluster_lists(t, assign_mem)
                                        : single_lists(t, x->cfg->node_id);
@@ -244,6 +257,10 @@ int br_api_create_partitions(struct br_req *q, struct br_resp *r)
         rc = BR_ENCODE(r, kp_create_partitions_resp_encode, &resp);
         return rc < 0 ? rc : BR_REPLY;
     }
+    int64_t wait = req.timeout_ms <= 0           ? 0 /* Kafka: answer without waiting */
+                   : req.timeout_ms < CP_WAIT_MS ? req.timeout_ms
+                                                 : CP_WAIT_MS;
+    cj->deadline_ms = br_now_ms() + wait;
     cj->job.r = r;
     cj->job.run = cp_run;
     cj->job.done = cp_done;

@@ -138,8 +138,8 @@ int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t 
  * new partition, shape checked by the caller), and the assignment rewritten conditionally on
  * its version; the controller writes their states. Waits at most wait_ms for the view to show
  * them led. 0, -ENOENT, -EINVAL (not more than it has), -EBUSY (changed meanwhile: retry),
- * -EDOM (assign's replication factor is not the topic's), -ENXIO (assign names a broker that
- * is not alive), -EIO, -EAGAIN, -ECANCELED. Not on a loop thread. */
+ * -EDOM (assign is not one list per new partition of the topic's replication factor), -ENXIO
+ * (assign names a broker that is not alive), -EIO, -EAGAIN, -ECANCELED. Not on a loop thread. */
 int br_clu_add_partitions(struct br_clu *c, const char *name, int32_t total,
                           const struct br_clu_replicas *assign, int32_t nassign, int64_t wait_ms);
 /* Marks topic name for deletion (/admin/delete_topics/<name>); the controller deletes it.

@@ -592,7 +592,7 @@ static int run_add(struct br_clu *c, struct clu_req *r)
      * factor, live brokers (Kafka's checks; the shape was checked by the caller) */
     int arc = 0;
     if (r->assign && r->nassign != r->np - have)
-        arc = -EBUSY; /* (the caller counted from a view ZooKeeper has moved past) */
+        arc = -EDOM; /* (counted against ZooKeeper's assignment, the truth) */
     for (int32_t k = 0; r->assign && arc == 0 && k < r->nassign; k++) {
         if (r->assign[k].n != reps[0].n)
             arc = -EDOM;
