@@ -15,6 +15,7 @@
 #include <check.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,59 +57,79 @@ static int32_t leader_of(struct tb_broker *b, const char *topic, int p)
                : -1;
 }
 
-/* CreateTopics of one topic of n partitions with the assignment reps[p][0..rf[p]-1] through
- * librdkafka's AdminClient; the topic's error code and message (into why). */
-static rd_kafka_resp_err_t create(const char *topic, int n, const int *rf, const int32_t reps[][3],
-                                  char *why, size_t cap)
+/* An AdminClient (librdkafka's: a producer handle) bootstrapped to broker id, its result
+ * queue, and the options of op with a 20 s operation timeout. */
+struct admin {
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *q;
+    rd_kafka_AdminOptions_t *o;
+};
+
+static struct admin admin_open(int id, rd_kafka_admin_op_t op)
 {
     char err[512], bs[64];
-    snprintf(bs, sizeof bs, "127.0.0.1:%d", B[1].port);
+    snprintf(bs, sizeof bs, "127.0.0.1:%d", B[id].port);
     rd_kafka_conf_t *c = rd_kafka_conf_new();
     ck_assert_int_eq(rd_kafka_conf_set(c, "bootstrap.servers", bs, err, sizeof err),
                      RD_KAFKA_CONF_OK);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
-    ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
+    struct admin ad = {.rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err)};
+    ck_assert_msg(ad.rk != NULL, "rd_kafka_new: %s", err);
+    ad.q = rd_kafka_queue_new(ad.rk);
+    ad.o = rd_kafka_AdminOptions_new(ad.rk, op);
+    ck_assert_int_eq(rd_kafka_AdminOptions_set_operation_timeout(ad.o, 20000, err, sizeof err),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    return ad;
+}
+
+/* Waits for the one-topic result of the request sent on ad (CreateTopics, or CreatePartitions
+ * when partitions): its error code, its message into why; then closes ad. */
+static rd_kafka_resp_err_t admin_result(struct admin *ad, bool partitions, char *why, size_t cap)
+{
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(ad->q, WAIT_MS);
+    ck_assert_msg(ev != NULL, "no admin result within %d ms", WAIT_MS);
+    ck_assert_int_eq(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR);
+    size_t cnt = 0;
+    const rd_kafka_topic_result_t **tr =
+        partitions
+            ? rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev),
+                                                      &cnt)
+            : rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
+    ck_assert_int_eq(cnt, 1);
+    rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[0]);
+    const char *msg = rd_kafka_topic_result_error_string(tr[0]);
+    snprintf(why, cap, "%s", msg ? msg : "");
+    rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(ad->o);
+    rd_kafka_queue_destroy(ad->q);
+    rd_kafka_destroy(ad->rk);
+    return e;
+}
+
+/* CreateTopics (through broker 1) of one topic of n partitions with the assignment
+ * reps[p][0..rf[p]-1]; the topic's error code and message (into why). */
+static rd_kafka_resp_err_t create(const char *topic, int n, const int *rf, const int32_t reps[][3],
+                                  char *why, size_t cap)
+{
+    char err[512];
+    struct admin ad = admin_open(1, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, n, -1, err, sizeof err);
     ck_assert_msg(nt != NULL, "NewTopic: %s", err);
     for (int p = 0; p < n; p++)
         ck_assert_int_eq(rd_kafka_NewTopic_set_replica_assignment(nt, p, (int32_t *)reps[p],
                                                                   (size_t)rf[p], err, sizeof err),
                          RD_KAFKA_RESP_ERR_NO_ERROR);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    ck_assert_int_eq(rd_kafka_AdminOptions_set_operation_timeout(o, 20000, err, sizeof err),
-                     RD_KAFKA_RESP_ERR_NO_ERROR);
-    rd_kafka_CreateTopics(rk, &nt, 1, o, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, WAIT_MS);
-    ck_assert_msg(ev != NULL, "no CreateTopics result within %d ms", WAIT_MS);
-    ck_assert_int_eq(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR);
-    size_t cnt = 0;
-    const rd_kafka_topic_result_t **tr =
-        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
-    ck_assert_int_eq(cnt, 1);
-    rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[0]);
-    const char *msg = rd_kafka_topic_result_error_string(tr[0]);
-    snprintf(why, cap, "%s", msg ? msg : "");
-    rd_kafka_event_destroy(ev);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
+    rd_kafka_CreateTopics(ad.rk, &nt, 1, ad.o, ad.q);
     rd_kafka_NewTopic_destroy(nt);
-    rd_kafka_destroy(rk);
-    return e;
+    return admin_result(&ad, false, why, cap);
 }
 
-/* CreatePartitions growing topic to total with the lists reps[k][0..rf[k]-1] of the new
- * partitions through librdkafka's AdminClient; the topic's error code and message. */
+/* CreatePartitions (through broker 2) growing topic to total with the lists
+ * reps[k][0..rf[k]-1] of the new partitions; the topic's error code and message. */
 static rd_kafka_resp_err_t grow(const char *topic, int total, int nnew, const int *rf,
                                 const int32_t reps[][3], char *why, size_t cap)
 {
-    char err[512], bs[64];
-    snprintf(bs, sizeof bs, "127.0.0.1:%d", B[2].port);
-    rd_kafka_conf_t *c = rd_kafka_conf_new();
-    ck_assert_int_eq(rd_kafka_conf_set(c, "bootstrap.servers", bs, err, sizeof err),
-                     RD_KAFKA_CONF_OK);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
-    ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
+    char err[512];
+    struct admin ad = admin_open(2, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
     rd_kafka_NewPartitions_t *np =
         rd_kafka_NewPartitions_new(topic, (size_t)total, err, sizeof err);
     ck_assert_msg(np != NULL, "NewPartitions: %s", err);
@@ -116,27 +137,9 @@ static rd_kafka_resp_err_t grow(const char *topic, int total, int nnew, const in
         ck_assert_int_eq(rd_kafka_NewPartitions_set_replica_assignment(
                              np, k, (int32_t *)reps[k], (size_t)rf[k], err, sizeof err),
                          RD_KAFKA_RESP_ERR_NO_ERROR);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
-    ck_assert_int_eq(rd_kafka_AdminOptions_set_operation_timeout(o, 20000, err, sizeof err),
-                     RD_KAFKA_RESP_ERR_NO_ERROR);
-    rd_kafka_CreatePartitions(rk, &np, 1, o, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, WAIT_MS);
-    ck_assert_msg(ev != NULL, "no CreatePartitions result within %d ms", WAIT_MS);
-    ck_assert_int_eq(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR);
-    size_t cnt = 0;
-    const rd_kafka_topic_result_t **tr =
-        rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &cnt);
-    ck_assert_int_eq(cnt, 1);
-    rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[0]);
-    const char *msg = rd_kafka_topic_result_error_string(tr[0]);
-    snprintf(why, cap, "%s", msg ? msg : "");
-    rd_kafka_event_destroy(ev);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_queue_destroy(q);
+    rd_kafka_CreatePartitions(ad.rk, &np, 1, ad.o, ad.q);
     rd_kafka_NewPartitions_destroy(np);
-    rd_kafka_destroy(rk);
-    return e;
+    return admin_result(&ad, true, why, cap);
 }
 
 START_TEST(topics_and_partitions_with_an_assignment)
