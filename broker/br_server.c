@@ -842,6 +842,7 @@ static int open_cluster(struct br_server *srv)
         .hw_moved = cluster_hw_moved,
         .hw_arg = srv,
         .coord_view = coord_view,
+        .txn_view = br_server_txn_view,
         .coord_arg = srv,
     };
     cluster_endpoints(srv, &cc);

@@ -27,6 +27,7 @@
 #include "br_clu.h"
 #include "br_log.h"
 #include "br_server.h"
+#include "br_txload.h"
 #include "br_txn.h"
 #include "st_offsets.h"
 #include "st_txnlog.h"
@@ -240,19 +241,28 @@ int br_server_txn_open(struct br_server *srv)
                                                                    clients are let in) */
         .arg = srv,
     };
+    if (cfg->zk_connect[0])
+        br_server_txn_cluster_ops(srv, &ops); /* __transaction_state (br_txn_clu.c) */
     rc = br_txn_new(&tc, &ops, srv->txnlog, NULL, NULL, &srv->txns);
     if (rc < 0) {
         br_err("cannot set up the transaction coordinator: %s", strerror(-rc));
         return rc;
     }
-    rc = br_txn_recover(srv->txns);
-    if (rc < 0)
-        br_err("transaction coordinator: a transaction found prepared could not be finished: "
-               "%s (retried by its timer)",
-               strerror(-rc));
-    rc = sweep(srv);
-    if (rc < 0)
-        br_err("transaction coordinator: start-up sweep of open transactions: %s", strerror(-rc));
+    if (cfg->zk_connect[0]) {
+        /* a cluster: each partition's leader loads and finishes its own (br_txload.h) */
+        if ((rc = br_server_txn_cluster_start(srv)) < 0)
+            return rc;
+    } else {
+        rc = br_txn_recover(srv->txns);
+        if (rc < 0)
+            br_err("transaction coordinator: a transaction found prepared could not be "
+                   "finished: %s (retried by its timer)",
+                   strerror(-rc));
+        rc = sweep(srv);
+        if (rc < 0)
+            br_err("transaction coordinator: start-up sweep of open transactions: %s",
+                   strerror(-rc));
+    }
     rc = br_txn_timer_start(srv->txns);
     if (rc < 0) {
         br_err("cannot start the transaction coordinator's timer: %s", strerror(-rc));
@@ -275,8 +285,11 @@ int br_server_txn_open(struct br_server *srv)
 
 void br_server_txn_close(struct br_server *srv)
 {
-    br_txn_free(srv->txns); /* stops its timer */
+    br_server_txn_cluster_stop(srv); /* its loader uses the coordinator */
+    br_txn_free(srv->txns);          /* stops its timer */
     srv->txns = NULL;
+    br_txload_free(srv->txload);
+    srv->txload = NULL;
     st_txnlog_close(srv->txnlog);
     srv->txnlog = NULL;
 }

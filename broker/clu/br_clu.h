@@ -75,6 +75,9 @@ struct br_clu_conf {
      * topic), epochs[p] the leader epoch at which this broker leads p, else -1
      * (br_clu_coord.c). The group coordinator loads and unloads its partitions from it. */
     void (*coord_view)(void *arg, const int32_t *epochs, int32_t np);
+    /* M4 (transactions; may be NULL): the same for __transaction_state, right after
+     * coord_view, with the same coord_arg (the transaction coordinator's loads, br_txload.h). */
+    void (*txn_view)(void *arg, const int32_t *epochs, int32_t np);
     void *coord_arg;
 };
 
