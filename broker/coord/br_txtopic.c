@@ -37,7 +37,8 @@ static size_t value_size(const struct st_txnlog_rec *r)
 
 size_t br_txtopic_batch_size(size_t id_len, const struct st_txnlog_rec *r)
 {
-    return KP_BATCH_HEADER_LEN + 64 + 2 + 2 + id_len + (r ? value_size(r) : 0);
+    /* the key and value are encoded at the buffer's end, then copied into the record */
+    return KP_BATCH_HEADER_LEN + 64 + 2 * (2 + 2 + id_len + (r ? value_size(r) : 0));
 }
 
 static size_t groups_size(const struct st_txnlog_rec *r)
