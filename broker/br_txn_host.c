@@ -16,6 +16,10 @@
  *   so no two brokers hand out the same producer id; while ZooKeeper cannot give one,
  *   InitProducerId answers COORDINATOR_NOT_AVAILABLE (a rate-limited log line says why). A
  *   single node takes its blocks from its own log alone, as before.
+ * - In a cluster the coordinator's states live in __transaction_state (br_txn_clu.c sets the
+ *   hooks and starts the loader; st_txnlog then keeps only producer-id blocks), and start-up
+ *   runs neither br_txn_recover nor the sweep: each partition's leader finishes its own
+ *   prepared transactions when it loads them (br_txload.h).
  */
 #include <errno.h>
 #include <signal.h>
@@ -63,8 +67,8 @@ static int op_marker(void *arg, const char *topic, size_t topic_len, int32_t par
 {
     struct br_server *srv = arg;
     /* A marker goes only into a log this broker leads: in a follower's copy it would break the
-     * replica (a cluster refuses transactional requests, br_api_txn.c; this holds for state a
-     * coordinator kept from before, too). */
+     * replica. In a cluster a partition led elsewhere gets -ENOTCONN: the end stays prepared and
+     * the timer retries it (WriteTxnMarkers to its leader: M4's markers half). */
     if (srv->clu && br_clu_leader(srv->clu, topic, topic_len, partition) != srv->cfg->node_id)
         return -ENOTCONN;
     struct st_log *log = st_log_get(srv->store, topic, topic_len, partition);
