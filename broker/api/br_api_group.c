@@ -40,6 +40,7 @@
 #include "br_clu.h"
 #include "br_coload.h"
 #include "br_cotopic.h"
+#include "br_txn.h"
 #include "br_txtopic.h"
 #include "br_group.h"
 #include "br_log.h"
@@ -161,6 +162,9 @@ static int16_t coordinator_of(struct br_req *q, int8_t key_type, struct kp_str k
             br_coload_check(x->coload, key.ptr, key.len > 0 ? (size_t)key.len : 0, NULL, NULL) ==
                 KP_ERR_NOT_COORDINATOR)
             return KP_ERR_COORDINATOR_NOT_AVAILABLE;
+        if (key_type == 1 && id == x->cfg->node_id &&
+            br_txn_serves(x->txns, key) == KP_ERR_NOT_COORDINATOR)
+            return KP_ERR_COORDINATOR_NOT_AVAILABLE; /* (the same for a transactional id) */
     }
     if (id != x->cfg->node_id)
         return br_clu_node(x->clu, q->peer->listener, id, out) == 0

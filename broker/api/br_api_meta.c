@@ -490,10 +490,9 @@ static void md_run(struct br_job *j)
         const char *name = mj->names[i].ptr;
         /* __consumer_offsets with its own settings, as Kafka creates it (br_cotopic.h) */
         bool internal = br_cotopic_internal(name, strlen(name));
-        /* __transaction_state too, in a cluster (br_txtopic.h); a single node has none */
-        bool txtopic = br_txtopic_is(name, strlen(name));
-        int crc = txtopic && x->clu    ? br_api_create_txn_topic(x)
-                  : txtopic            ? -EINVAL
+        /* __transaction_state too, in a cluster (br_txtopic.h) */
+        bool txtopic = x->clu && br_txtopic_is(name, strlen(name));
+        int crc = txtopic              ? br_api_create_txn_topic(x)
                   : internal && x->clu ? br_api_create_offsets_topic(x)
                   : internal ? br_cotopic_create(x->store, x->cfg->offsets_topic_partitions,
                                                  x->cfg->offsets_topic_segment_bytes)

@@ -26,9 +26,10 @@ enum { ST_NOT_LED = 0, ST_LOADING, ST_LOADED };
 
 struct pstate {
     uint8_t state;
-    bool drop;        /* NOT_LED: its ids are still to be dropped by the loader */
-    int32_t epoch;    /* LOADING / LOADED: the leader epoch */
-    int64_t retry_at; /* LOADING: a failed load waits until then (br_now_ms) */
+    bool drop;          /* NOT_LED: its ids are still to be dropped by the loader */
+    int32_t epoch;      /* LOADING / LOADED: the leader epoch */
+    int64_t retry_at;   /* LOADING: a failed load waits until then (br_now_ms) */
+    int64_t recover_at; /* LOADED: prepared transactions to finish again then (0: none) */
 };
 
 struct br_txload {
@@ -267,6 +268,29 @@ static int load(struct br_txload *tl, int32_t p, int32_t np)
     return rc;
 }
 
+/* Finishes the transactions of partition p (loaded at epoch) found prepared; one that cannot be
+ * finished yet (a marker's partition not led here yet) is tried again LOAD_RETRY_MS later, as
+ * long as p stays loaded at epoch (the coordinator's timer retries it too). */
+static void recover(struct br_txload *tl, int32_t p, int32_t epoch)
+{
+    pthread_mutex_lock(&tl->lock);
+    struct part_match m = {p, tl->np};
+    pthread_mutex_unlock(&tl->lock);
+    int rc = br_txn_recover_matching(tl->conf.txns, in_partition, &m);
+    if (rc > 0)
+        br_info("transaction coordinator: %s-%d: %d prepared transaction(s) finished",
+                BR_TXTOPIC_NAME, (int)p, rc);
+    if (rc >= 0)
+        return;
+    br_warn_limited("transaction coordinator: %s-%d: a prepared transaction could not be "
+                    "finished yet (%s): tried again",
+                    BR_TXTOPIC_NAME, (int)p, strerror(-rc));
+    pthread_mutex_lock(&tl->lock);
+    if (p < tl->np && tl->st[p].state == ST_LOADED && tl->st[p].epoch == epoch)
+        tl->st[p].recover_at = br_now_ms() + LOAD_RETRY_MS;
+    pthread_mutex_unlock(&tl->lock);
+}
+
 static void wait_until(struct br_txload *tl, int64_t next, int64_t now)
 {
     if (next == INT64_MAX) {
@@ -291,10 +315,17 @@ static void *loader_main(void *arg)
     pthread_mutex_lock(&tl->lock);
     while (!tl->stop) {
         int64_t now = br_now_ms(), next = INT64_MAX;
-        int32_t pick = -1, drop = -1;
-        for (int32_t p = 0; p < tl->np && pick < 0 && drop < 0; p++) {
+        int32_t pick = -1, drop = -1, again = -1;
+        for (int32_t p = 0; p < tl->np && pick < 0 && drop < 0 && again < 0; p++) {
             if (tl->st[p].state == ST_NOT_LED && tl->st[p].drop) {
                 drop = p;
+                continue;
+            }
+            if (tl->st[p].state == ST_LOADED && tl->st[p].recover_at > 0) {
+                if (tl->st[p].recover_at <= now)
+                    again = p;
+                else
+                    next = next < tl->st[p].recover_at ? next : tl->st[p].recover_at;
                 continue;
             }
             if (tl->st[p].state != ST_LOADING)
@@ -313,6 +344,14 @@ static void *loader_main(void *arg)
             if (n > 0)
                 br_info("transaction coordinator: %d transactional id(s) of %s-%d unloaded", n,
                         BR_TXTOPIC_NAME, (int)drop);
+            pthread_mutex_lock(&tl->lock);
+            continue;
+        }
+        if (again >= 0) { /* a prepared transaction not finished at the load: again */
+            tl->st[again].recover_at = 0;
+            int32_t epoch = tl->st[again].epoch;
+            pthread_mutex_unlock(&tl->lock);
+            recover(tl, again, epoch);
             pthread_mutex_lock(&tl->lock);
             continue;
         }
@@ -336,16 +375,7 @@ static void *loader_main(void *arg)
         s->state = ST_LOADED;
         tl->loads++;
         pthread_mutex_unlock(&tl->lock);
-        /* served from here; what the log left prepared is finished now (br_txload.h) */
-        struct part_match m = {pick, np};
-        rc = br_txn_recover_matching(tl->conf.txns, in_partition, &m);
-        if (rc > 0)
-            br_info("transaction coordinator: %s-%d: %d prepared transaction(s) finished",
-                    BR_TXTOPIC_NAME, (int)pick, rc);
-        else if (rc < 0)
-            br_warn("transaction coordinator: %s-%d: a prepared transaction could not be "
-                    "finished yet (%s): retried by the timer",
-                    BR_TXTOPIC_NAME, (int)pick, strerror(-rc));
+        recover(tl, pick, epoch); /* served from here; what the log left prepared, finished */
         pthread_mutex_lock(&tl->lock);
     }
     pthread_mutex_unlock(&tl->lock);

@@ -1155,8 +1155,12 @@ int br_txn_sweep(struct br_txns *c, const char *topic, size_t topic_len, int32_t
     return written;
 }
 
-/* ---- a cluster's loads ------------------------------------------------------------------------
- */
+/* ---- a cluster's loads ------------------------------------------------------------------ */
+
+int16_t br_txn_serves(struct br_txns *c, struct kp_str id)
+{
+    return id.len > 0 ? serves(c, id.ptr, (size_t)id.len) : KP_ERR_NONE;
+}
 
 /* The matching ids, each with a reference (c->mu held); NULL when out of memory. */
 static struct txn **collect(struct br_txns *c, br_txn_match_fn match, void *arg, int64_t *n)

@@ -141,6 +141,8 @@ int br_txn_sweep(struct br_txns *c, const char *topic, size_t topic_len, int32_t
 
 /* ---- a cluster's loads (br_txload.h) ------------------------------------------------------ */
 
+/* What ops.serves answers for id (NONE without the hook: a single node serves every id). */
+int16_t br_txn_serves(struct br_txns *c, struct kp_str id);
 /* Which ids a call is about: match(arg, id, len); NULL: every id. */
 typedef bool (*br_txn_match_fn)(void *arg, const char *id, size_t len);
 /* Forgets every matching id (each after the operation under way on it): a partition lost, or
