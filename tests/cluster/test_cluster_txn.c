@@ -4,7 +4,8 @@
  * processes on loopback, raw protocol (tb_txn).
  * - The first FindCoordinator with key_type 1 creates __transaction_state (NTX partitions,
  *   RF 3, internal in Metadata); then every broker names the same coordinator, the leader of the
- *   id's partition (Java's String.hashCode, as Kafka). Another broker answers InitProducerId
+ *   id's partition (Java's String.hashCode, as Kafka), in v2 and in a v4 batch of two ids.
+ *   Another broker answers InitProducerId
  *   with NOT_COORDINATOR; the coordinator bumps the epoch of the same producer id; Produce to
  *   __transaction_state is refused.
  * - A whole transaction on a topic created with the replica assignment of the coordinator's
@@ -30,10 +31,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "kp_api.h"
 #include "kp_buf.h"
+#include "kp_msg.h"
 #include "tb_broker.h"
 #include "tb_group.h"
 #include "tb_kafka.h"
+#include "tb_sasl.h"
 #include "tb_txn.h"
 #include "tb_zk.h"
 
@@ -136,6 +140,30 @@ static int16_t find_txn_coordinator(struct tb_broker *b, const char *id, int32_t
     close(fd);
     *node = fc.node_id;
     return fc.error;
+}
+
+/* FindCoordinator v4 (key_type 1, a batch of two ids) on b: each answered with its
+ * coordinator, want[i]. */
+static void find_txn_coordinators_v4(struct tb_broker *b, const char *id0, const char *id1,
+                                     const int32_t *want)
+{
+    int fd = tb_connect(b->port);
+    ck_assert_int_ge(fd, 0);
+    struct kp_str keys[2] = {kp_str_of(id0), kp_str_of(id1)};
+    struct kp_find_coordinator_req req = {
+        .key_type = 1, .n_coordinator_keys = 2, .coordinator_keys = keys};
+    struct kp_find_coordinator_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_FIND_COORDINATOR, 4,
+                              TB_ENC(kp_find_coordinator_req_encode), &req,
+                              TB_DEC(kp_find_coordinator_resp_decode), &resp),
+                     0);
+    close(fd);
+    ck_assert_int_eq(resp.n_coordinators, 2);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(resp.coordinators[i].error_code, 0);
+        ck_assert_int_eq(resp.coordinators[i].node_id, want[i]);
+        ck_assert_int_eq(resp.coordinators[i].port, B[want[i]].port);
+    }
 }
 
 /* Waits until every live broker names the same coordinator of id (not `not`); returns it. */
@@ -340,6 +368,14 @@ START_TEST(coordinator_named_by_every_broker_others_not_coordinator)
     ck_assert(internal);
     wait_txn_topic_led(&B[1], leaders);
     ck_assert_int_eq(c, leaders[partition_of(id, NTX)]);
+    /* v4's batch: each id its own partition's leader, from every broker */
+    char other_id[64];
+    int op = (partition_of(id, NTX) + 1) % NTX;
+    (void)id_of_partition(other_id, sizeof other_id, "other", op);
+    int32_t c2 = wait_coordinator(other_id, -1);
+    ck_assert_int_eq(c2, leaders[op]);
+    for (int i = 1; i <= NBROKERS; i++)
+        find_txn_coordinators_v4(&B[i], id, other_id, (const int32_t[]){c, c2});
     /* a broker that is not the coordinator */
     int other = c % NBROKERS + 1;
     int64_t pid = -1;
