@@ -105,7 +105,9 @@ static int op_flush(void *arg)
 static bool op_partition_exists(void *arg, const char *topic, size_t topic_len, int32_t partition)
 {
     struct br_server *srv = arg;
-    int32_t n = st_topic_partitions(srv->store, topic, topic_len);
+    /* a cluster's view: the coordinator need not hold a replica of the topic */
+    int32_t n = srv->clu ? br_clu_topic_partitions(srv->clu, topic, topic_len)
+                         : st_topic_partitions(srv->store, topic, topic_len);
     return n > 0 && partition >= 0 && partition < n;
 }
 

@@ -462,6 +462,13 @@ START_TEST(transaction_commits_markers_replicated)
     }
     wait_stable(&B[lead[0]], "ct", 6, &na);
     ck_assert_int_le(na, 0);
+    /* the id's new coordinator loaded it: the same producer id, the next epoch */
+    int32_t n = wait_coordinator(id, c);
+    int64_t pid2 = -1;
+    int16_t ep2 = -1;
+    ck_assert_int_eq(init_txn(&B[n], id, pid, ep, &pid2, &ep2), 0);
+    ck_assert_int_eq(pid2, pid);
+    ck_assert_int_eq(ep2, ep + 1);
 }
 END_TEST
 
