@@ -1383,7 +1383,7 @@ int br_txn_new(const struct br_txn_cfg *cfg, const struct br_txn_ops *ops, struc
                br_txn_clock_fn clock, void *clock_arg, struct br_txns **out)
 {
     if (!cfg || !ops || !ops->marker || !ops->offsets_end || !ops->partition_exists || !log ||
-        cfg->pid_block_size <= 0)
+        cfg->pid_block_size <= 0 || !ops->serves != !ops->state_write)
         return -EINVAL;
     struct br_txns *c = calloc(1, sizeof(*c));
     if (!c)
