@@ -11,8 +11,9 @@
  * - A whole transaction on a topic created with the replica assignment of the coordinator's
  *   partition (so its leader is the coordinator and the markers are local): InitProducerId,
  *   AddPartitionsToTxn, a transactional batch, EndTxn commit; a read_committed fetch sees the
- *   LSO held back, then moved past the marker; the leader stopped, the new leader (a follower
- *   until then) has the records and the marker, LSO = HW.
+ *   LSO held back, then moved past the marker; a consumer of __transaction_state reads the four
+ *   states (Empty, Ongoing, PrepareCommit, CompleteCommit) in Kafka's record format; the leader
+ * stopped, the new leader (a follower until then) has the records and the marker, LSO = HW.
  * - Failover: broker 3 (test.txn.crash.step=1) coordinates two ids: one with an open
  *   transaction (Ongoing), one whose EndTxn commit kills broker 3 right after its
  *   PrepareCommit record was replicated. The new leader of the partition loads both: the
@@ -31,7 +32,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "br_txtopic.h"
 #include "kp_api.h"
+#include "kp_batch.h"
 #include "kp_buf.h"
 #include "kp_msg.h"
 #include "tb_broker.h"
@@ -356,6 +359,53 @@ static void wait_stable(struct tb_broker *b, const char *topic, int64_t end, int
     ck_assert_int_gt(rl, 0);
 }
 
+/* The states of id in __transaction_state's records (br_txtopic_parse, Kafka's format). */
+struct states {
+    const char *id;
+    int n;
+    int state[32];
+    int64_t pid[32];
+};
+
+static void state_batch(void *arg, int64_t base, int32_t count, int64_t pid, int16_t attrs,
+                        int ctrl, const uint8_t *batch, size_t len)
+{
+    (void)base, (void)count, (void)pid, (void)attrs, (void)ctrl;
+    struct states *s = arg;
+    struct kp_batch_hdr h;
+    ck_assert_int_eq(kp_batch_validate(batch, len, 0, &h), 0);
+    struct kp_record_iter it;
+    struct kp_record rec;
+    kp_record_iter_init(&it, batch, &h);
+    while (kp_record_next(&it, &rec) == 1) {
+        struct br_txtopic_rec r;
+        ck_assert_int_eq(br_txtopic_parse(rec.key.ptr, (size_t)rec.key.len,
+                                          rec.value.len < 0 ? NULL : rec.value.ptr,
+                                          rec.value.len < 0 ? 0 : (size_t)rec.value.len, &r),
+                         0);
+        if (r.r.id_len == strlen(s->id) && memcmp(r.r.id, s->id, r.r.id_len) == 0 && s->n < 32) {
+            s->state[s->n] = r.tombstone ? -1 : r.r.state;
+            s->pid[s->n++] = r.r.producer_id;
+        }
+        br_txtopic_rec_free(&r);
+    }
+}
+
+/* Reads partition p of __transaction_state on b (a consumer's Fetch) for id's states. */
+static void read_states(struct tb_broker *b, int p, struct states *s)
+{
+    int fd = tb_connect(b->port);
+    ck_assert_int_ge(fd, 0);
+    struct tb_frame f;
+    struct tb_txn_fetch out;
+    ck_assert_int_eq(tb_txn_fetch(fd, 11, 0, 0, 0, TXTOPIC, p, 0, &f, &out), 0);
+    close(fd);
+    ck_assert_int_eq(out.error, 0);
+    s->n = 0;
+    ck_assert_int_ge(tb_txn_batches(out.records, (size_t)out.records_len, state_batch, s), 0);
+    tb_frame_free(&f);
+}
+
 START_TEST(coordinator_named_by_every_broker_others_not_coordinator)
 {
     TB_ZK_SKIP(&Z, "test_cluster_txn");
@@ -451,6 +501,16 @@ START_TEST(transaction_commits_markers_replicated)
     /* committed: records and marker, LSO = HW = 6 */
     wait_stable(&B[c], "ct", 6, &na);
     ck_assert_int_le(na, 0);
+    /* each state change in __transaction_state-0, replicated (below the HW), Kafka's format:
+     * Empty, Ongoing, PrepareCommit, CompleteCommit */
+    struct states st = {.id = id};
+    read_states(&B[c], 0, &st);
+    ck_assert_int_eq(st.n, 4);
+    static const int want[4] = {0, 1, 2, 4};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(st.state[i], want[i]);
+        ck_assert_int_eq(st.pid[i], pid);
+    }
     /* the leader (and coordinator) stopped: a follower leads, with the marker */
     ck_assert_int_eq(tb_broker_stop(&B[c], SIGTERM), 0);
     int32_t lead[1] = {-1};
