@@ -256,6 +256,18 @@ static const struct key_def keys[] = {
      "in a cluster: replicas of each __consumer_offsets partition; the topic is created only "
      "once this many brokers are alive (FindCoordinator answers COORDINATOR_NOT_AVAILABLE "
      "until then)"},
+    {"transaction.state.log.num.partitions", K_I32, OFF(txn_topic_partitions), 0, 1,
+     ST_MAX_PARTITIONS, "50",
+     "in a cluster: partitions of the __transaction_state topic when it is created"},
+    {"transaction.state.log.replication.factor", K_I32, OFF(txn_topic_replication_factor), 0, 1, 16,
+     "3",
+     "in a cluster: replicas of each __transaction_state partition; the topic is created only "
+     "once this many brokers are alive (FindCoordinator answers COORDINATOR_NOT_AVAILABLE "
+     "until then)"},
+    {"transaction.state.log.min.isr", K_I32, OFF(txn_topic_min_isr), 0, 1, 16, "2",
+     "in a cluster: min.insync.replicas of __transaction_state when it is created"},
+    {"transaction.state.log.segment.bytes", K_I64, OFF(txn_topic_segment_bytes), 0, 1024, I32_MAX,
+     "104857600", "in a cluster: segment.bytes of __transaction_state when it is created"},
     {"offsets.commit.timeout.ms", K_I64, OFF(offsets_commit_timeout_ms), 0, 1, I32_MAX, "5000",
      "in a cluster: an OffsetCommit waits at most this long for its record to reach every "
      "in-sync replica of its __consumer_offsets partition"},
@@ -282,9 +294,6 @@ static const char *const ignored[] = {
     "socket.send.buffer.bytes",
     "socket.receive.buffer.bytes",
     "offsets.topic.min.isr",
-    "transaction.state.log.replication.factor",
-    "transaction.state.log.min.isr",
-    "transaction.state.log.num.partitions",
     "share.coordinator.state.topic.replication.factor",
     "share.coordinator.state.topic.min.isr",
 };

@@ -135,6 +135,11 @@ struct br_config {
      * an OffsetCommit waits for its record to reach every in-sync replica */
     int32_t offsets_topic_replication_factor; /* offsets.topic.replication.factor */
     int64_t offsets_commit_timeout_ms;        /* offsets.commit.timeout.ms */
+    /* in a cluster: __transaction_state as FindCoordinator creates it (br_txtopic.h) */
+    int32_t txn_topic_partitions;         /* transaction.state.log.num.partitions */
+    int32_t txn_topic_replication_factor; /* transaction.state.log.replication.factor */
+    int32_t txn_topic_min_isr;            /* transaction.state.log.min.isr */
+    int64_t txn_topic_segment_bytes;      /* transaction.state.log.segment.bytes */
     /* the transaction coordinator (br_txn.h; Kafka's TransactionStateManagerConfigs) */
     int32_t txn_max_timeout_ms;   /* transaction.max.timeout.ms */
     int64_t txn_abort_check_ms;   /* transaction.abort.timed.out.transaction.cleanup.interval.ms */

@@ -842,6 +842,7 @@ static int open_cluster(struct br_server *srv)
         .hw_moved = cluster_hw_moved,
         .hw_arg = srv,
         .coord_view = coord_view,
+        .txn_view = br_server_txn_view,
         .coord_arg = srv,
     };
     cluster_endpoints(srv, &cc);
@@ -1004,12 +1005,14 @@ static void teardown(struct br_server *srv)
     for (int i = 0; srv->accepts && i < srv->nloops * BR_MAX_LISTENERS; i++)
         if (srv->accepts[i].fd >= 0)
             close(srv->accepts[i].fd); /* (a loop that ran closed its own) */
-    br_clu_fetch_stop(srv->replica);   /* reads the view and appends to the store */
+    /* the transaction coordinator's timer and loader write markers, offsets and (a cluster)
+     * __transaction_state, asking the cluster's view: before those and the cluster close */
+    br_server_txn_close(srv);
+    br_clu_fetch_stop(srv->replica); /* reads the view and appends to the store */
     srv->replica = NULL;
     br_clu_close(srv->clu); /* no loop reads its view past here; others see this broker leave */
     srv->clu = NULL;
     br_stats_stop(srv);          /* no scrape reads the groups, offsets or store past here */
-    br_server_txn_close(srv);    /* its timer writes markers and offsets: before those */
     br_coload_free(srv->coload); /* no view comes past here; its loader uses the groups */
     srv->coload = NULL;
     br_groups_free(srv->groups);

@@ -39,6 +39,9 @@
 #include "br_loop.h"
 #include "st.h"
 
+struct br_txn_ops;
+struct br_txload;
+
 /* Per loop thread: the loop's request context and its thread. */
 struct br_server_loop {
     struct br_server *srv;
@@ -92,6 +95,8 @@ struct br_server {
     /* transactions: this broker coordinates every transactional id (br_txn.h, br_txn_host.c) */
     struct st_txnlog *txnlog;
     struct br_txns *txns;
+    /* in a cluster: the transactional ids coordinated here (br_txload.h, br_txn_clu.c) */
+    struct br_txload *txload;
     pthread_mutex_t txn_sync_lock; /* a marker waiting for its fdatasync (on_synced wakes it) */
     pthread_cond_t txn_sync_cond;
     /* the cluster (broker/clu/br_clu.h): membership and the controller through ZooKeeper;
@@ -118,5 +123,13 @@ int br_server_txn_open(struct br_server *srv);
 void br_server_txn_close(struct br_server *srv);
 void br_server_txn_synced(struct br_server *srv);
 void br_server_txn_housekeeping(struct br_server *srv);
+/* br_txn_clu.c, a cluster (zookeeper.connect): the coordinator's hooks onto
+ * __transaction_state (br_txn_ops.serves / state_write) set into ops before br_txn_new; the
+ * loader started once the coordinator exists and stopped before it is freed; the cluster
+ * thread's view of the topic (br_clu_conf.txn_view, arg: the server). */
+void br_server_txn_cluster_ops(struct br_server *srv, struct br_txn_ops *ops);
+int br_server_txn_cluster_start(struct br_server *srv);
+void br_server_txn_cluster_stop(struct br_server *srv);
+void br_server_txn_view(void *arg, const int32_t *epochs, int32_t np);
 
 #endif

@@ -16,6 +16,10 @@
  *   so no two brokers hand out the same producer id; while ZooKeeper cannot give one,
  *   InitProducerId answers COORDINATOR_NOT_AVAILABLE (a rate-limited log line says why). A
  *   single node takes its blocks from its own log alone, as before.
+ * - In a cluster the coordinator's states live in __transaction_state (br_txn_clu.c sets the
+ *   hooks and starts the loader; st_txnlog then keeps only producer-id blocks), and start-up
+ *   runs neither br_txn_recover nor the sweep: each partition's leader finishes its own
+ *   prepared transactions when it loads them (br_txload.h).
  */
 #include <errno.h>
 #include <signal.h>
@@ -27,6 +31,7 @@
 #include "br_clu.h"
 #include "br_log.h"
 #include "br_server.h"
+#include "br_txload.h"
 #include "br_txn.h"
 #include "st_offsets.h"
 #include "st_txnlog.h"
@@ -62,8 +67,8 @@ static int op_marker(void *arg, const char *topic, size_t topic_len, int32_t par
 {
     struct br_server *srv = arg;
     /* A marker goes only into a log this broker leads: in a follower's copy it would break the
-     * replica (a cluster refuses transactional requests, br_api_txn.c; this holds for state a
-     * coordinator kept from before, too). */
+     * replica. In a cluster a partition led elsewhere gets -ENOTCONN: the end stays prepared and
+     * the timer retries it (WriteTxnMarkers to its leader: M4's markers half). */
     if (srv->clu && br_clu_leader(srv->clu, topic, topic_len, partition) != srv->cfg->node_id)
         return -ENOTCONN;
     struct st_log *log = st_log_get(srv->store, topic, topic_len, partition);
@@ -100,7 +105,9 @@ static int op_flush(void *arg)
 static bool op_partition_exists(void *arg, const char *topic, size_t topic_len, int32_t partition)
 {
     struct br_server *srv = arg;
-    int32_t n = st_topic_partitions(srv->store, topic, topic_len);
+    /* a cluster's view: the coordinator need not hold a replica of the topic */
+    int32_t n = srv->clu ? br_clu_topic_partitions(srv->clu, topic, topic_len)
+                         : st_topic_partitions(srv->store, topic, topic_len);
     return n > 0 && partition >= 0 && partition < n;
 }
 
@@ -240,19 +247,28 @@ int br_server_txn_open(struct br_server *srv)
                                                                    clients are let in) */
         .arg = srv,
     };
+    if (cfg->zk_connect[0])
+        br_server_txn_cluster_ops(srv, &ops); /* __transaction_state (br_txn_clu.c) */
     rc = br_txn_new(&tc, &ops, srv->txnlog, NULL, NULL, &srv->txns);
     if (rc < 0) {
         br_err("cannot set up the transaction coordinator: %s", strerror(-rc));
         return rc;
     }
-    rc = br_txn_recover(srv->txns);
-    if (rc < 0)
-        br_err("transaction coordinator: a transaction found prepared could not be finished: "
-               "%s (retried by its timer)",
-               strerror(-rc));
-    rc = sweep(srv);
-    if (rc < 0)
-        br_err("transaction coordinator: start-up sweep of open transactions: %s", strerror(-rc));
+    if (cfg->zk_connect[0]) {
+        /* a cluster: each partition's leader loads and finishes its own (br_txload.h) */
+        if ((rc = br_server_txn_cluster_start(srv)) < 0)
+            return rc;
+    } else {
+        rc = br_txn_recover(srv->txns);
+        if (rc < 0)
+            br_err("transaction coordinator: a transaction found prepared could not be "
+                   "finished: %s (retried by its timer)",
+                   strerror(-rc));
+        rc = sweep(srv);
+        if (rc < 0)
+            br_err("transaction coordinator: start-up sweep of open transactions: %s",
+                   strerror(-rc));
+    }
     rc = br_txn_timer_start(srv->txns);
     if (rc < 0) {
         br_err("cannot start the transaction coordinator's timer: %s", strerror(-rc));
@@ -275,8 +291,11 @@ int br_server_txn_open(struct br_server *srv)
 
 void br_server_txn_close(struct br_server *srv)
 {
-    br_txn_free(srv->txns); /* stops its timer */
+    br_server_txn_cluster_stop(srv); /* its loader uses the coordinator */
+    br_txn_free(srv->txns);          /* stops its timer */
     srv->txns = NULL;
+    br_txload_free(srv->txload);
+    srv->txload = NULL;
     st_txnlog_close(srv->txnlog);
     srv->txnlog = NULL;
 }

@@ -157,6 +157,8 @@ int16_t br_api_leader_err(struct br_ctx *x, const char *name, size_t len, int32_
 /* In a cluster: creates __consumer_offsets through ZooKeeper with Kafka's settings for it
  * (br_api_group.c); 0 or br_clu_create_topic's errors. Not on a loop thread. */
 int br_api_create_offsets_topic(struct br_ctx *x);
+/* __transaction_state the same way (transaction.state.log.* keys; br_api_group.c). */
+int br_api_create_txn_topic(struct br_ctx *x);
 /* What a group API answers for group on this broker before anything else (after the ACL
  * check): KP_ERR_NONE on a single node and where this broker coordinates the group (leads its
  * __consumer_offsets partition, loaded), else NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS

@@ -40,6 +40,8 @@
 #include "br_clu.h"
 #include "br_coload.h"
 #include "br_cotopic.h"
+#include "br_txn.h"
+#include "br_txtopic.h"
 #include "br_group.h"
 #include "br_log.h"
 #include "kp_msg.h"
@@ -135,17 +137,20 @@ static int16_t coordinator_of(struct br_req *q, int8_t key_type, struct kp_str k
     if (!br_allowed(q, kind, key.ptr, (size_t)(key.len > 0 ? key.len : 0), KP_ACL_OP_DESCRIBE))
         return key_type == 0 ? KP_ERR_GROUP_AUTHORIZATION_FAILED
                              : KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-    /* (a cluster has no transaction coordinator yet: docs/cluster.md, "Transactions") */
-    if (key_type == 1 && (!q->x->txns || q->x->clu))
+    if (key_type == 1 && !q->x->txns)
         return KP_ERR_COORDINATOR_NOT_AVAILABLE;
     struct br_ctx *x = q->x;
     int32_t id = x->cfg->node_id;
-    if (key_type == 0 && x->clu) {
-        int32_t np = br_clu_topic_partitions(x->clu, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1);
+    if (x->clu) {
+        /* a transactional id's: the leader of its partition of __transaction_state (the same
+         * hash, br_txtopic.h) */
+        const char *topic = key_type == 1 ? BR_TXTOPIC_NAME : BR_COTOPIC_NAME;
+        size_t tlen = strlen(topic);
+        int32_t np = br_clu_topic_partitions(x->clu, topic, tlen);
         struct br_clu_part cp;
         if (np <= 0 ||
             br_clu_partition(
-                x->clu, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1,
+                x->clu, topic, tlen,
                 br_cotopic_partition_of(key.ptr, key.len > 0 ? (size_t)key.len : 0, np), &cp) < 0 ||
             cp.leader < 0)
             return KP_ERR_COORDINATOR_NOT_AVAILABLE;
@@ -153,10 +158,13 @@ static int16_t coordinator_of(struct br_req *q, int8_t key_type, struct kp_str k
         /* this broker, named by a view its coordinator has not heard of yet (the controller
          * writes its own decisions into the view at once): not available for a moment rather
          * than NOT_COORDINATOR at the next request */
-        if (id == x->cfg->node_id && x->coload &&
+        if (key_type == 0 && id == x->cfg->node_id && x->coload &&
             br_coload_check(x->coload, key.ptr, key.len > 0 ? (size_t)key.len : 0, NULL, NULL) ==
                 KP_ERR_NOT_COORDINATOR)
             return KP_ERR_COORDINATOR_NOT_AVAILABLE;
+        if (key_type == 1 && id == x->cfg->node_id &&
+            br_txn_serves(x->txns, key) == KP_ERR_NOT_COORDINATOR)
+            return KP_ERR_COORDINATOR_NOT_AVAILABLE; /* (the same for a transactional id) */
     }
     if (id != x->cfg->node_id)
         return br_clu_node(x->clu, q->peer->listener, id, out) == 0
@@ -172,7 +180,7 @@ static struct kp_str coordinator_message(const struct br_req *q, int8_t key_type
 {
     return err == KP_ERR_COORDINATOR_NOT_AVAILABLE
                ? kp_str_of(key_type != 1 ? "the group's coordinator is not available"
-                           : q->x->clu   ? "transactions are not available in a cluster yet"
+                           : q->x->txns  ? "the transaction coordinator is not available"
                                          : "transactions are not supported")
            : err == KP_ERR_INVALID_REQUEST ? kp_str_of("unknown key_type")
                                            : KP_STR_NULL;
@@ -272,7 +280,39 @@ int br_api_create_offsets_topic(struct br_ctx *x)
     return rc;
 }
 
-static void fc_run(struct br_job *j) { (void)br_api_create_offsets_topic(j->x); }
+int br_api_create_txn_topic(struct br_ctx *x)
+{
+    char segment[32], isr[16], json[320];
+    snprintf(segment, sizeof segment, "%lld", (long long)x->cfg->txn_topic_segment_bytes);
+    snprintf(isr, sizeof isr, "%d", (int)x->cfg->txn_topic_min_isr);
+    struct br_clu_kv kv[3] = {
+        {"cleanup.policy", "compact", strlen("cleanup.policy"), strlen("compact")},
+        {"min.insync.replicas", isr, strlen("min.insync.replicas"), strlen(isr)},
+        {"segment.bytes", segment, strlen("segment.bytes"), strlen(segment)},
+    };
+    int jl = br_clu_json_config_enc(json, sizeof json, kv, 3);
+    int16_t rf = (int16_t)x->cfg->txn_topic_replication_factor;
+    int rc = jl < 0 ? jl
+                    : br_clu_create_topic(x->clu, BR_TXTOPIC_NAME, x->cfg->txn_topic_partitions, rf,
+                                          NULL, json, FC_CREATE_WAIT_MS);
+    if (rc == 0)
+        br_info("created %s (%d partition(s), replication factor %d) for a FindCoordinator",
+                BR_TXTOPIC_NAME, (int)x->cfg->txn_topic_partitions, (int)rf);
+    else if (rc != -EEXIST)
+        br_warn_limited("cannot create %s (replication factor %d): %s: FindCoordinator answers "
+                        "COORDINATOR_NOT_AVAILABLE",
+                        BR_TXTOPIC_NAME, (int)rf,
+                        rc == -EINVAL
+                            ? "fewer live brokers than transaction.state.log.replication.factor"
+                            : strerror(-rc));
+    return rc;
+}
+
+static void fc_run(struct br_job *j)
+{
+    struct fc_job *fj = (struct fc_job *)j;
+    (void)(fj->key_type == 1 ? br_api_create_txn_topic(j->x) : br_api_create_offsets_topic(j->x));
+}
 
 static void fc_done(struct br_job *j)
 {
@@ -336,6 +376,9 @@ int br_api_find_coordinator(struct br_req *q, struct br_resp *r)
     }
     if (q->x->clu && req.key_type == 0 && n > 0 &&
         br_clu_topic_partitions(q->x->clu, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1) < 0)
+        return find_coordinator_create(q, r, req.key_type, keys, n);
+    if (q->x->clu && q->x->txns && req.key_type == 1 && n > 0 &&
+        br_clu_topic_partitions(q->x->clu, BR_TXTOPIC_NAME, BR_TXTOPIC_LEN) < 0)
         return find_coordinator_create(q, r, req.key_type, keys, n);
     return find_coordinator_answer(q, r, req.key_type, keys, n);
 }

@@ -40,6 +40,7 @@
 #include "kp_msg_sec.h"
 #include "br_log.h"
 #include "br_cotopic.h"
+#include "br_txtopic.h"
 #include "br_offsets.h"
 #include "kp_msg.h"
 
@@ -381,7 +382,8 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
             (void)br_clu_topic_id(x->clu, t->name.ptr, (size_t)t->name.len, t->topic_id.b);
         else
             (void)st_topic_id(x->store, t->name.ptr, (size_t)t->name.len, t->topic_id.b);
-        t->is_internal = br_cotopic_internal(t->name.ptr, (size_t)t->name.len);
+        t->is_internal = br_cotopic_internal(t->name.ptr, (size_t)t->name.len) ||
+                         br_txtopic_is(t->name.ptr, (size_t)t->name.len);
         struct kp_metadata_partition *ps = kp_arena_alloc(&a, (size_t)t->n_partitions, sizeof(*ps));
         if (!ps && t->n_partitions > 0) {
             rc = -ENOMEM;
@@ -488,13 +490,16 @@ static void md_run(struct br_job *j)
         const char *name = mj->names[i].ptr;
         /* __consumer_offsets with its own settings, as Kafka creates it (br_cotopic.h) */
         bool internal = br_cotopic_internal(name, strlen(name));
-        int crc = internal && x->clu ? br_api_create_offsets_topic(x)
-                  : internal         ? br_cotopic_create(x->store, x->cfg->offsets_topic_partitions,
-                                                         x->cfg->offsets_topic_segment_bytes)
-                  : x->clu           ? br_clu_create_topic(x->clu, name, mj->partitions,
-                                                           (int16_t)x->cfg->default_replication_factor, NULL,
-                                                           NULL, AUTO_CREATE_WAIT_MS)
-                                     : st_topic_create(x->store, name, mj->partitions, NULL);
+        /* __transaction_state too, in a cluster (br_txtopic.h) */
+        bool txtopic = x->clu && br_txtopic_is(name, strlen(name));
+        int crc = txtopic              ? br_api_create_txn_topic(x)
+                  : internal && x->clu ? br_api_create_offsets_topic(x)
+                  : internal ? br_cotopic_create(x->store, x->cfg->offsets_topic_partitions,
+                                                 x->cfg->offsets_topic_segment_bytes)
+                  : x->clu   ? br_clu_create_topic(x->clu, name, mj->partitions,
+                                                   (int16_t)x->cfg->default_replication_factor, NULL,
+                                                   NULL, AUTO_CREATE_WAIT_MS)
+                             : st_topic_create(x->store, name, mj->partitions, NULL);
         if (crc == 0) {
             br_info("auto-created topic %s with %d partition(s) (Metadata from peer=%s)",
                     br_log_cstr(name).s, mj->partitions, mj->peer->name);

@@ -38,6 +38,7 @@
 #include "br_clu.h"
 #include "br_clu_repl.h"
 #include "br_cotopic.h"
+#include "br_txtopic.h"
 #include "br_quota.h"
 #include "br_rezip.h"
 #include "kp_msg_sec.h"
@@ -210,9 +211,10 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
         why = "unknown topic or partition";
         goto out;
     }
-    if (br_cotopic_internal(topic.ptr, topic.len > 0 ? (size_t)topic.len : 0)) {
+    if (br_cotopic_internal(topic.ptr, topic.len > 0 ? (size_t)topic.len : 0) ||
+        br_txtopic_is(topic.ptr, topic.len > 0 ? (size_t)topic.len : 0)) {
         /* Kafka's ReplicaManager: "Cannot append to internal topic" (only the broker writes
-         * __consumer_offsets, br_cotopic.h) */
+         * __consumer_offsets and __transaction_state, br_cotopic.h, br_txtopic.h) */
         err = KP_ERR_INVALID_TOPIC_EXCEPTION;
         why = "cannot append to an internal topic";
         goto out;

@@ -24,6 +24,10 @@
  *   OffsetFetch until the transaction commits (st_offsets_txn_commit_batch); a store that
  *   cannot write answers NOT_COORDINATOR, as OffsetCommit does.
  * - No coordinator (a broker started without one): COORDINATOR_NOT_AVAILABLE.
+ * - In a cluster (docs/cluster.md "Transactions"): the coordinator of a transactional id is the
+ *   leader of its __transaction_state partition; elsewhere NOT_COORDINATOR, while it loads
+ *   COORDINATOR_LOAD_IN_PROGRESS (br_txn.h), and each answer waits for its state record to be
+ *   replicated. TxnOffsetCommit is still refused there (COORDINATOR_NOT_AVAILABLE).
  * - InitProducerId in a cluster waits (here, on the admin thread) for ZooKeeper when a new
  *   block of producer ids is needed; none to be had: COORDINATOR_NOT_AVAILABLE (br_txn.h).
  *
@@ -503,20 +507,18 @@ static bool group_read(struct br_req *q, struct kp_str group)
     return br_allowed(q, KP_ACL_RESOURCE_GROUP, ptr_of(group), len_of(group), KP_ACL_OP_READ);
 }
 
-/* A cluster has no transaction coordinator yet (docs/cluster.md, "Transactions"): each
- * broker's coordinator would write its commit and abort markers only into its own copies of
- * the partitions — into a follower's log, where they break the replica, and never into the
- * leader's, whose transactions would then stay open and hold back read_committed consumers.
- * So every request on a transactional id is refused, retriably, as Kafka answers while its
- * transaction log is unavailable; idempotent producers (InitProducerId without one) are
- * served. */
+/* TxnOffsetCommit in a cluster (docs/cluster.md, "Transactions"): served at the group's
+ * coordinator once WriteTxnMarkers ends its offsets there (the "wtm" half of M4); until then
+ * refused, retriably. InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn and EndTxn go to the
+ * transaction coordinator, which answers NOT_COORDINATOR for ids it does not coordinate here
+ * (br_txn.h, br_txload.h). */
 static void refuse_in_cluster(struct br_req *q, struct txn_job *tj)
 {
     if (tj->denied || !q->x->clu)
         return;
     tj->denied = KP_ERR_COORDINATOR_NOT_AVAILABLE;
     br_warn_limited("peer=%s: a transactional request refused with COORDINATOR_NOT_AVAILABLE: "
-                    "transactions are not available in a cluster yet (docs/cluster.md)",
+                    "TxnOffsetCommit is not available in a cluster yet (docs/cluster.md)",
                     q->peer->name);
 }
 
@@ -539,7 +541,6 @@ int br_api_init_producer_id(struct br_req *q, struct br_resp *r)
     if (req.transactional_id.len >= 0) {
         if (!txn_id_write(q, req.transactional_id))
             tj->denied = KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-        refuse_in_cluster(q, tj);
     } else if (!br_allowed_cluster(q, KP_ACL_OP_IDEMPOTENT_WRITE) &&
                !br_allowed_any(q, KP_ACL_RESOURCE_TOPIC, KP_ACL_OP_WRITE)) {
         tj->denied = KP_ERR_CLUSTER_AUTHORIZATION_FAILED;
@@ -560,7 +561,6 @@ int br_api_add_partitions_to_txn(struct br_req *q, struct br_resp *r)
         for (int32_t i = 0; i < req.n_topics; i++)
             tj->topic_denied[i] = !br_allowed(q, KP_ACL_RESOURCE_TOPIC, ptr_of(req.topics[i].name),
                                               len_of(req.topics[i].name), KP_ACL_OP_WRITE);
-    refuse_in_cluster(q, tj);
     return queue(q, tj);
 }
 
@@ -575,7 +575,6 @@ int br_api_add_offsets_to_txn(struct br_req *q, struct br_resp *r)
         tj->denied = KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
     else if (!group_read(q, req.group_id))
         tj->denied = KP_ERR_GROUP_AUTHORIZATION_FAILED;
-    refuse_in_cluster(q, tj);
     return queue(q, tj);
 }
 
@@ -588,7 +587,6 @@ int br_api_end_txn(struct br_req *q, struct br_resp *r)
         return rc;
     if (!txn_id_write(q, req.transactional_id))
         tj->denied = KP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-    refuse_in_cluster(q, tj);
     return queue(q, tj);
 }
 

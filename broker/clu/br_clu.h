@@ -75,6 +75,9 @@ struct br_clu_conf {
      * topic), epochs[p] the leader epoch at which this broker leads p, else -1
      * (br_clu_coord.c). The group coordinator loads and unloads its partitions from it. */
     void (*coord_view)(void *arg, const int32_t *epochs, int32_t np);
+    /* M4 (transactions; may be NULL): the same for __transaction_state, right after
+     * coord_view, with the same coord_arg (the transaction coordinator's loads, br_txload.h). */
+    void (*txn_view)(void *arg, const int32_t *epochs, int32_t np);
     void *coord_arg;
 };
 
@@ -164,8 +167,8 @@ struct br_repl *br_clu_repl(struct br_clu *c);
 uint64_t br_clu_view_gen(struct br_clu *c);
 /* Calls fn for every partition of the view (its topic, index, replicas, leader -1: none, and
  * leader epoch) under the view's lock (fn must not call this module nor block); stops at fn's
- * first non-zero return, which it returns. __transaction_state is left out (each broker's own
- * until the transactions' half of M4); __consumer_offsets replicates like any topic. */
+ * first non-zero return, which it returns. The internal topics (__consumer_offsets,
+ * __transaction_state: M4) replicate like any topic. */
 int br_clu_each_partition(struct br_clu *c,
                           int (*fn)(void *ctx, const char *topic, int32_t p,
                                     const struct br_clu_replicas *replicas, int32_t leader,

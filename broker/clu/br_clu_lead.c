@@ -30,9 +30,6 @@ void br_clu__isr_kick(void *arg)
     pthread_mutex_unlock(&c->lock);
 }
 
-/* __transaction_state stays each broker's own for now (docs/cluster.md, M4). */
-static bool internal(const char *name) { return strcmp(name, "__transaction_state") == 0; }
-
 /* Whether the published view (c->topics, sorted by name) already told the log of partition p
  * of topic name that this broker leads it at leader_epoch with rf replicas: nothing to tell it
  * again (st_log_set_leader_epoch opens a dormant log). (The controller patches the states it
@@ -68,8 +65,6 @@ void br_clu__lead(struct br_clu *c, struct ctopic *nt, int n)
     br_repl_begin(c->repl);
     for (int i = 0; i < n; i++) {
         const struct ctopic *t = &nt[i];
-        if (internal(t->name))
-            continue;
         size_t len = strlen(t->name);
         for (int32_t p = 0; p < t->np; p++) {
             struct cpart *cp = &t->p[p];

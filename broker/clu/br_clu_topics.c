@@ -93,10 +93,6 @@ static bool has(const struct br_clu_replicas *r, int32_t id)
     return false;
 }
 
-/* __transaction_state stays each broker's own until the transactions' half of M4
- * (docs/cluster.md); __consumer_offsets is a cluster topic like any other (M4, groups). */
-static bool internal(const char *name) { return strcmp(name, "__transaction_state") == 0; }
-
 static void on_topics(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 {
     (void)zh;
@@ -214,7 +210,7 @@ static void sync_store(struct br_clu *c, struct ctopic *nt, int nn, struct ctopi
     int32_t me = c->conf.broker_id;
     for (int i = 0; i < nn; i++) {
         struct ctopic *t = &nt[i];
-        if (internal(t->name) || !holds(t, me))
+        if (!holds(t, me)) /* (__consumer_offsets and __transaction_state too: M4) */
             continue;
         size_t len = strlen(t->name);
         int32_t have = st_topic_partitions(store, t->name, len);
@@ -235,7 +231,7 @@ static void sync_store(struct br_clu *c, struct ctopic *nt, int nn, struct ctopi
     }
     for (int i = 0; i < on; i++) {
         struct ctopic *t = &ot[i];
-        if (internal(t->name) || find_in(nt, nn, t->name, strlen(t->name)))
+        if (find_in(nt, nn, t->name, strlen(t->name)))
             continue;
         int rc = st_topic_delete(store, t->name);
         if (rc == 0)

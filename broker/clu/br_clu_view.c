@@ -25,8 +25,6 @@ int br_clu_each_partition(struct br_clu *c,
     pthread_mutex_lock(&c->lock);
     for (int i = 0; i < c->ntopics && rc == 0; i++) {
         const struct ctopic *t = &c->topics[i];
-        if (strcmp(t->name, "__transaction_state") == 0)
-            continue; /* each broker's own for now (M4: __consumer_offsets replicates) */
         for (int32_t p = 0; p < t->np && rc == 0; p++) {
             const struct cpart *cp = &t->p[p];
             int32_t leader = cp->zver >= 0 ? cp->st.leader : -1;

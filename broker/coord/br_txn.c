@@ -361,9 +361,18 @@ static void release(struct br_txns *c, struct txn *t)
 
 /* ---- persistence ----------------------------------------------------------------------------- */
 
+/* Kafka's TransactionStateManager's mapping of a failed append: not replicated in time, too
+ * few replicas, no memory: COORDINATOR_NOT_AVAILABLE; anything else NOT_COORDINATOR. */
 static int16_t write_error(int err)
 {
-    return err == -ENOMEM ? KP_ERR_COORDINATOR_NOT_AVAILABLE : KP_ERR_NOT_COORDINATOR;
+    return err == -ENOMEM || err == -ETIMEDOUT || err == -EAGAIN ? KP_ERR_COORDINATOR_NOT_AVAILABLE
+                                                                 : KP_ERR_NOT_COORDINATOR;
+}
+
+/* What the coordinator answers for id here (a cluster: ops.serves; a single node: NONE). */
+static int16_t serves(const struct br_txns *c, const char *id, size_t len)
+{
+    return c->ops.serves ? c->ops.serves(c->ops.arg, id, len) : KP_ERR_NONE;
 }
 
 /* Writes t's state as v with sets s (t->op held). 0 or -errno. */
@@ -395,7 +404,8 @@ static int persist(struct br_txns *c, struct txn *t, const struct txn_vals *v,
             .n_groups = s->ngroups,
             .groups = gg,
         };
-        err = st_txnlog_put(c->log, &r);
+        err = c->ops.state_write ? c->ops.state_write(c->ops.arg, t->id, t->id_len, &r)
+                                 : st_txnlog_put(c->log, &r);
     }
     free(tt);
     free(gg);
@@ -590,6 +600,10 @@ static int complete(struct br_txns *c, struct txn *t, int *n)
     int64_t now = now_of(c);
     for (int32_t i = 0; i < s.ntopics && err == 0; i++) {
         for (int32_t k = 0; k < s.topics[i].n && err == 0; k++) {
+            if (serves(c, t->id, t->id_len) != KP_ERR_NONE) {
+                err = -ENOTCONN; /* a cluster: the id's partition lost meanwhile */
+                break;
+            }
             int rc = c->ops.marker(c->ops.arg, s.topics[i].name, s.topics[i].len,
                                    s.topics[i].parts[k], v.pid, v.epoch, commit, now);
             if (rc == -ENOENT || rc == -ESTALE)
@@ -778,6 +792,11 @@ void br_txn_init_producer(struct br_txns *c, const struct br_txn_init_req *req,
         res->error_code = KP_ERR_INVALID_TRANSACTION_TIMEOUT;
         return;
     }
+    int16_t ge = serves(c, req->txn_id.ptr, (size_t)req->txn_id.len);
+    if (ge != KP_ERR_NONE) {
+        res->error_code = ge;
+        return;
+    }
     struct txn *t = get_locked(c, req->txn_id);
     if (!t) {
         /* a new id: Empty with a new producer id and no epoch yet (Kafka's
@@ -909,6 +928,8 @@ void br_txn_add_partitions(struct br_txns *c, struct kp_str txn_id, int64_t pid,
     struct txn *t = NULL;
     if (!id_ok(txn_id))
         e = KP_ERR_INVALID_REQUEST;
+    else if ((e = serves(c, txn_id.ptr, (size_t)txn_id.len)) != KP_ERR_NONE)
+        ;
     else if (!(t = get_locked(c, txn_id)))
         e = KP_ERR_INVALID_PRODUCER_ID_MAPPING;
     else
@@ -926,6 +947,9 @@ int16_t br_txn_add_offsets(struct br_txns *c, struct kp_str txn_id, int64_t pid,
         return KP_ERR_INVALID_REQUEST;
     if (group_id.len < 1 || group_id.len > ST_TXNLOG_ID_MAX)
         return KP_ERR_INVALID_GROUP_ID;
+    int16_t ge = serves(c, txn_id.ptr, (size_t)txn_id.len);
+    if (ge != KP_ERR_NONE)
+        return ge;
     struct txn *t = get_locked(c, txn_id);
     if (!t)
         return KP_ERR_INVALID_PRODUCER_ID_MAPPING;
@@ -938,6 +962,9 @@ int16_t br_txn_end(struct br_txns *c, struct kp_str txn_id, int64_t pid, int16_t
 {
     if (!id_ok(txn_id))
         return KP_ERR_INVALID_REQUEST;
+    int16_t ge = serves(c, txn_id.ptr, (size_t)txn_id.len);
+    if (ge != KP_ERR_NONE)
+        return ge;
     struct txn *t = get_locked(c, txn_id);
     if (!t)
         return KP_ERR_INVALID_PRODUCER_ID_MAPPING;
@@ -1057,7 +1084,9 @@ static void load_one(void *arg, const struct st_txnlog_rec *r)
         c->ongoing++;
 }
 
-int br_txn_recover(struct br_txns *c)
+int br_txn_recover(struct br_txns *c) { return br_txn_recover_matching(c, NULL, NULL); }
+
+int br_txn_recover_matching(struct br_txns *c, br_txn_match_fn match, void *arg)
 {
     /* the prepared ones, with references, then each finished under its lock */
     pthread_mutex_lock(&c->mu);
@@ -1065,7 +1094,8 @@ int br_txn_recover(struct br_txns *c)
     struct txn **v = malloc(((size_t)c->n + 1) * sizeof(*v));
     for (size_t i = 0; v && i < c->nbuckets; i++)
         for (struct txn *t = c->by_id[i]; t; t = t->id_next)
-            if (t->v.state == TS_PREPARE_COMMIT || t->v.state == TS_PREPARE_ABORT) {
+            if ((t->v.state == TS_PREPARE_COMMIT || t->v.state == TS_PREPARE_ABORT) &&
+                (!match || match(arg, t->id, t->id_len))) {
                 t->refs++;
                 v[n++] = t;
             }
@@ -1075,7 +1105,11 @@ int br_txn_recover(struct br_txns *c)
     int done = 0, err = 0;
     for (int64_t i = 0; i < n; i++) {
         pthread_mutex_lock(&v[i]->op);
-        int k = 0, rc = complete(c, v[i], &k);
+        pthread_mutex_lock(&c->mu);
+        bool prepared = v[i]->linked &&
+                        (v[i]->v.state == TS_PREPARE_COMMIT || v[i]->v.state == TS_PREPARE_ABORT);
+        pthread_mutex_unlock(&c->mu);
+        int k = 0, rc = prepared ? complete(c, v[i], &k) : 0;
         pthread_mutex_unlock(&v[i]->op);
         if (rc < 0)
             err = rc;
@@ -1121,6 +1155,117 @@ int br_txn_sweep(struct br_txns *c, const char *topic, size_t topic_len, int32_t
     return written;
 }
 
+/* ---- a cluster's loads ------------------------------------------------------------------ */
+
+int16_t br_txn_serves(struct br_txns *c, struct kp_str id)
+{
+    return id.len > 0 ? serves(c, id.ptr, (size_t)id.len) : KP_ERR_NONE;
+}
+
+/* The matching ids, each with a reference (c->mu held); NULL when out of memory. */
+static struct txn **collect(struct br_txns *c, br_txn_match_fn match, void *arg, int64_t *n)
+{
+    struct txn **v = malloc(((size_t)c->n + 1) * sizeof(*v));
+    *n = 0;
+    for (size_t i = 0; v && i < c->nbuckets; i++)
+        for (struct txn *t = c->by_id[i]; t; t = t->id_next)
+            if (!match || match(arg, t->id, t->id_len)) {
+                t->refs++;
+                v[(*n)++] = t;
+            }
+    return v;
+}
+
+int br_txn_drop(struct br_txns *c, br_txn_match_fn match, void *arg)
+{
+    pthread_mutex_lock(&c->mu);
+    int64_t n = 0;
+    struct txn **v = collect(c, match, arg, &n);
+    pthread_mutex_unlock(&c->mu);
+    if (!v)
+        return -ENOMEM;
+    int dropped = 0;
+    for (int64_t i = 0; i < n; i++) {
+        pthread_mutex_lock(&v[i]->op); /* after the operation under way */
+        pthread_mutex_lock(&c->mu);
+        if (v[i]->linked) {
+            if (v[i]->v.state == TS_ONGOING)
+                c->ongoing--;
+            txn_unlink(c, v[i]);
+            dropped++;
+        }
+        pthread_mutex_unlock(&c->mu);
+        pthread_mutex_unlock(&v[i]->op);
+        pthread_mutex_lock(&c->mu);
+        txn_put(c, v[i]);
+        pthread_mutex_unlock(&c->mu);
+    }
+    free(v);
+    return dropped;
+}
+
+int br_txn_load_rec(struct br_txns *c, const struct st_txnlog_rec *r, bool tombstone)
+{
+    struct kp_str id = {r->id, (int32_t)r->id_len};
+    if (!id_ok(id))
+        return -EINVAL;
+    if (tombstone || r->state > TS_COMPLETE_ABORT) { /* (Dead, or a status this one lacks) */
+        struct txn *t = get_locked(c, id);
+        if (t) {
+            pthread_mutex_lock(&c->mu);
+            if (t->v.state == TS_ONGOING)
+                c->ongoing--;
+            txn_unlink(c, t);
+            pthread_mutex_unlock(&c->mu);
+            release(c, t);
+        }
+        return 0;
+    }
+    struct txn_sets s = {0};
+    int err = 0;
+    for (int32_t i = 0; i < r->n_topics && err == 0; i++)
+        for (int32_t k = 0; k < r->topics[i].n && err == 0; k++)
+            err = sets_add(&s, r->topics[i].name, r->topics[i].len, r->topics[i].partitions[k]);
+    for (int32_t i = 0; i < r->n_groups && err == 0; i++)
+        err = sets_add_group(&s, r->groups[i].id, r->groups[i].len);
+    struct txn *t = err == 0 ? get_locked(c, id) : NULL;
+    if (err == 0 && !t) {
+        struct txn *nt = txn_new(c, r->id, r->id_len);
+        if (!nt) {
+            err = -ENOMEM;
+        } else {
+            nt->v = (struct txn_vals){.pid = r->producer_id, .epoch = -1, .state = TS_EMPTY};
+            pthread_mutex_lock(&c->mu);
+            if (!find_id(c, r->id, r->id_len))
+                txn_link(c, nt);
+            else
+                txn_put(c, nt);
+            pthread_mutex_unlock(&c->mu);
+            t = get_locked(c, id);
+            if (!t)
+                err = -EAGAIN;
+        }
+    }
+    if (err < 0) {
+        sets_free(&s);
+        return err;
+    }
+    struct txn_vals v = {.pid = r->producer_id,
+                         .last_pid = r->last_producer_id,
+                         .epoch = r->epoch,
+                         .last_epoch = r->last_epoch,
+                         .timeout_ms = r->timeout_ms,
+                         .state = r->state,
+                         .start_ms = r->start_ms,
+                         .update_ms = r->update_ms};
+    apply(c, t, &v);
+    pthread_mutex_lock(&c->mu);
+    sets_take(c, t, &s);
+    pthread_mutex_unlock(&c->mu);
+    release(c, t);
+    return 0;
+}
+
 /* ---- timers ---------------------------------------------------------------------------------- */
 
 int64_t br_txn_tick(struct br_txns *c)
@@ -1161,6 +1306,8 @@ int64_t br_txn_tick(struct br_txns *c)
         struct txn_vals x = t->v;
         bool linked = t->linked;
         pthread_mutex_unlock(&c->mu);
+        if (linked && serves(c, t->id, t->id_len) != KP_ERR_NONE)
+            linked = false; /* a cluster: not (or not yet) this broker's to act on */
         /* looked at again under the lock: a request may have moved it meanwhile */
         if (linked && x.state == TS_ONGOING && x.start_ms + x.timeout_ms < now) {
             br_info("transactional id %.*s: transaction of producer %lld epoch %d open since %lld "
@@ -1179,7 +1326,9 @@ int64_t br_txn_tick(struct br_txns *c)
                    (x.state == TS_EMPTY || x.state == TS_COMPLETE_COMMIT ||
                     x.state == TS_COMPLETE_ABORT) &&
                    x.update_ms <= now - c->cfg.id_expiration_ms) {
-            if (st_txnlog_delete(c->log, t->id, t->id_len, now) == 0) {
+            int dr = c->ops.state_write ? c->ops.state_write(c->ops.arg, t->id, t->id_len, NULL)
+                                        : st_txnlog_delete(c->log, t->id, t->id_len, now);
+            if (dr == 0) {
                 pthread_mutex_lock(&c->mu);
                 if (t->v.state == TS_ONGOING)
                     c->ongoing--;
@@ -1234,7 +1383,7 @@ int br_txn_new(const struct br_txn_cfg *cfg, const struct br_txn_ops *ops, struc
                br_txn_clock_fn clock, void *clock_arg, struct br_txns **out)
 {
     if (!cfg || !ops || !ops->marker || !ops->offsets_end || !ops->partition_exists || !log ||
-        cfg->pid_block_size <= 0)
+        cfg->pid_block_size <= 0 || !ops->serves != !ops->state_write)
         return -EINVAL;
     struct br_txns *c = calloc(1, sizeof(*c));
     if (!c)

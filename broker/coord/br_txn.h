@@ -26,6 +26,12 @@
  *   INVALID_REQUEST).
  * - Time: the clock gives wall-clock milliseconds (they are persisted: transaction start,
  *   last update); NULL means br_wall_ms().
+ * - A cluster (ops.serves and ops.state_write set; docs/cluster.md "Transactions"): the
+ *   coordinator holds only the ids of the __transaction_state partitions this broker leads,
+ *   loaded by br_txload.h through br_txn_drop / br_txn_load_rec / br_txn_recover_matching;
+ *   every state change is written to the id's partition (state_write) instead of st_txnlog,
+ *   which then records only the producer-id blocks; each step of an end is replicated before
+ *   the next.
  * - Producer ids: handed out from blocks of cfg.pid_block_size, each recorded durably in the
  *   log before its first id is answered; a restart takes a new block (the rest of the old one
  *   is skipped), so an id is never handed out twice by this coordinator. In a cluster
@@ -41,6 +47,7 @@
 #include "kp_buf.h"
 
 struct st_txnlog;
+struct st_txnlog_rec;
 struct st_open_txn;
 struct br_txns;
 
@@ -88,6 +95,20 @@ struct br_txn_ops {
      * (retriable) and nothing is handed out. Called with no lock held but the producer-id
      * lock (and a transaction's operation lock). */
     int (*pid_block)(void *arg, int32_t n, int64_t floor, int64_t *first);
+    /* A cluster (both set, or both NULL; broker/br_txn_clu.c, docs/cluster.md "Transactions"):
+     * serves(id) is what the coordinator answers for a transactional id here: KP_ERR_NONE
+     * (this broker leads the id's partition of __transaction_state and has loaded it),
+     * NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS; InitProducerId (with an id),
+     * AddPartitionsToTxn, AddOffsetsToTxn and EndTxn ask it first, the timer skips ids it
+     * does not serve, and an end stops between two steps once it is no longer served.
+     * state_write(id, r) replaces st_txnlog_put (r NULL: the id's tombstone, expiry): the
+     * record is appended to the id's partition and the call returns once it is replicated
+     * (0), or -errno: -ETIMEDOUT, -EAGAIN (too few in-sync replicas) and -ENOMEM answer
+     * COORDINATOR_NOT_AVAILABLE, any other (-ENOTCONN: not the leader any more)
+     * NOT_COORDINATOR; memory is not changed, as after a failed st_txnlog_put. May block
+     * (t->op held, nothing else). */
+    int16_t (*serves)(void *arg, const char *id, size_t len);
+    int (*state_write)(void *arg, const char *id, size_t len, const struct st_txnlog_rec *r);
     void *arg;
 };
 
@@ -117,6 +138,21 @@ int br_txn_recover(struct br_txns *c);
  */
 int br_txn_sweep(struct br_txns *c, const char *topic, size_t topic_len, int32_t partition,
                  const struct st_open_txn *open, int n);
+
+/* ---- a cluster's loads (br_txload.h) ------------------------------------------------------ */
+
+/* What ops.serves answers for id (NONE without the hook: a single node serves every id). */
+int16_t br_txn_serves(struct br_txns *c, struct kp_str id);
+/* Which ids a call is about: match(arg, id, len); NULL: every id. */
+typedef bool (*br_txn_match_fn)(void *arg, const char *id, size_t len);
+/* Forgets every matching id (each after the operation under way on it): a partition lost, or
+ * one about to be loaded. Returns how many. */
+int br_txn_drop(struct br_txns *c, br_txn_match_fn match, void *arg);
+/* Makes r the state of r->id (replacing what is held; tombstone: forgets it), as a load
+ * replays a partition's records in order. 0 or -ENOMEM. */
+int br_txn_load_rec(struct br_txns *c, const struct st_txnlog_rec *r, bool tombstone);
+/* br_txn_recover for the matching ids only (a partition just loaded). */
+int br_txn_recover_matching(struct br_txns *c, br_txn_match_fn match, void *arg);
 
 /* Runs the timer thread (aborts of timed-out transactions, expiry, retries); 0 or -errno. */
 int br_txn_timer_start(struct br_txns *c);

@@ -113,14 +113,14 @@ START_TEST(kraft_stock_file_starts)
         "socket.receive.buffer.bytes",
         "share.coordinator.state.topic.replication.factor",
         "share.coordinator.state.topic.min.isr",
-        "transaction.state.log.replication.factor",
-        "transaction.state.log.min.isr",
     };
     for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
         ck_assert_msg(strstr(w, ignored[i]), "%s not in: %s", ignored[i], w);
     ck_assert_int_eq(listed(w, "process.roles"), 1);
     /* keys splicelog applies are not in the list */
     static const char *const used[] = {"node.id",
+                                       "transaction.state.log.replication.factor",
+                                       "transaction.state.log.min.isr",
                                        "inter.broker.listener.name",
                                        "num.network.threads",
                                        "num.recovery.threads.per.data.dir",

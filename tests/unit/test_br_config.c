@@ -331,8 +331,8 @@ START_TEST(kafka_only_keys_ignored)
     ck_assert_str_eq(C.ignored, "process.roles, num.io.threads, socket.send.buffer.bytes");
     /* a key that is a suffix of one already listed is listed too */
     ck_assert_int_eq(set("offsets.topic.min.isr=1"), 0);
-    ck_assert_int_eq(set("transaction.state.log.min.isr=1"), 0);
-    ck_assert_ptr_nonnull(strstr(C.ignored, ", transaction.state.log.min.isr"));
+    ck_assert_int_eq(set("share.coordinator.state.topic.min.isr=1"), 0);
+    ck_assert_ptr_nonnull(strstr(C.ignored, ", share.coordinator.state.topic.min.isr"));
     /* keys splicelog uses are still checked */
     ck_assert_int_eq(set("num.network.threads=-3"), -EINVAL);
     ck_assert_int_eq(set("log.format=logfmt"), 0);
