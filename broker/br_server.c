@@ -781,8 +781,7 @@ static int cluster_topic_config(struct st_log_config *lc, uint32_t *overrides, c
                                 const char *val)
 {
     const char *why = NULL;
-    return br_topic_config_apply(lc, overrides, kp_str_of(key), kp_str_of(val), &why) ? -EINVAL
-                                                                                      : 0;
+    return br_topic_config_apply(lc, overrides, kp_str_of(key), kp_str_of(val), &why) ? -EINVAL : 0;
 }
 
 /* An ISR change moved a high watermark (the cluster thread): the produce requests waiting

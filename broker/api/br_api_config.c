@@ -40,6 +40,15 @@
  * result may not be empty.
  * validate_only checks everything and changes nothing.
  *
+ * In a cluster (x->clu) a topic's configs are ZooKeeper's /config/topics/<t> (br_clu.h,
+ * docs/cluster.md): DescribeConfigs of a topic reads it on the admin thread and answers from
+ * it over this broker's defaults, whether or not this broker holds a replica; an alter checks
+ * the values on the loop thread, then on the admin thread reads the set, applies the
+ * operations, writes the whole set and a change notification, and answers once both are
+ * written (every broker applies it to its logs from the notification). validate_only reads and
+ * checks and writes nothing. A topic ZooKeeper does not carry but the store holds
+ * (__transaction_state) keeps the single node's path.
+ *
  * Authorization, as Kafka's KafkaApis: DESCRIBE_CONFIGS (describe) or ALTER_CONFIGS (alters) on
  * the topic, or on the cluster for a broker (or broker logger) resource; a refused resource is
  * answered TOPIC_AUTHORIZATION_FAILED or CLUSTER_AUTHORIZATION_FAILED and nothing else is done
@@ -1125,18 +1134,18 @@ static void al_run_broker(struct br_job *j, struct al_item *it)
 static void al_store_set(struct br_job *j, struct al_item *it)
 {
     int rc = st_topic_config_set(j->x->store, it->name, &it->cfg, it->overrides);
-        if (rc == 0) {
-            br_info("topic %s: configs altered", br_log_cstr(it->name).s);
-        } else if (rc == -ENOENT) {
-            al_fail(it, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, "unknown topic");
-        } else if (rc == -EBUSY) {
-            al_fail(it, KP_ERR_REQUEST_TIMED_OUT, "the topic is being changed: retry");
-        } else if (rc == -EINVAL) {
-            al_fail(it, KP_ERR_INVALID_CONFIG, "value out of range");
-        } else {
-            br_warn("altering the configs of topic %s: %s", br_log_cstr(it->name).s, strerror(-rc));
-            al_fail(it, KP_ERR_KAFKA_STORAGE_ERROR, "the metadata file cannot be written");
-        }
+    if (rc == 0) {
+        br_info("topic %s: configs altered", br_log_cstr(it->name).s);
+    } else if (rc == -ENOENT) {
+        al_fail(it, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, "unknown topic");
+    } else if (rc == -EBUSY) {
+        al_fail(it, KP_ERR_REQUEST_TIMED_OUT, "the topic is being changed: retry");
+    } else if (rc == -EINVAL) {
+        al_fail(it, KP_ERR_INVALID_CONFIG, "value out of range");
+    } else {
+        br_warn("altering the configs of topic %s: %s", br_log_cstr(it->name).s, strerror(-rc));
+        al_fail(it, KP_ERR_KAFKA_STORAGE_ERROR, "the metadata file cannot be written");
+    }
 }
 
 /* A cluster's topic (br_clu.h): the operations applied to ZooKeeper's set, which is written
@@ -1188,8 +1197,7 @@ static void al_run_zk(struct br_job *j, bool incremental, struct al_item *it)
         al_fail(it, err, why);
         return;
     }
-    br_info("topic %s: configs altered (%d override(s), in ZooKeeper)", br_log_cstr(it->name).s,
-            n);
+    br_info("topic %s: configs altered (%d override(s), in ZooKeeper)", br_log_cstr(it->name).s, n);
     if (st_topic_partitions(x->store, it->name, strlen(it->name)) < 0)
         return; /* (no replica here) */
     rc = st_topic_config_set(x->store, it->name, &it->cfg, it->overrides);
@@ -1295,8 +1303,8 @@ static int alter(struct br_req *q, struct br_resp *r, bool incremental, const st
         } else if (rs[i].type == KP_CONFIG_RESOURCE_TOPIC) {
             al_topic(q->x, it, incremental, rs[i].set, rs[i].nset, rs[i].ops, rs[i].nops, room,
                      validate_only);
-            room += incremental ? (rs[i].nops > 0 ? rs[i].nops : 0)
-                                : (rs[i].nset > 0 ? rs[i].nset : 0);
+            room +=
+                incremental ? (rs[i].nops > 0 ? rs[i].nops : 0) : (rs[i].nset > 0 ? rs[i].nset : 0);
         } else if (rs[i].type == KP_CONFIG_RESOURCE_BROKER) {
             al_broker(q->x, it, incremental, rs[i].set, rs[i].nset, rs[i].ops, rs[i].nops);
         } else {

@@ -503,7 +503,7 @@ static void md_run(struct br_job *j)
             /* in a cluster -EINVAL is a default.replication.factor above the live brokers:
              * Kafka's ZooKeeper-mode auto-creation answers CreateTopics' own error then
              * (INVALID_REPLICATION_FACTOR); a single node's is a name it cannot take */
-            mj->errs[i] = crc != -EINVAL ? KP_ERR_UNKNOWN_SERVER_ERROR
+            mj->errs[i] = crc != -EINVAL        ? KP_ERR_UNKNOWN_SERVER_ERROR
                           : x->clu && !internal ? KP_ERR_INVALID_REPLICATION_FACTOR
                                                 : KP_ERR_INVALID_TOPIC_EXCEPTION;
         }

@@ -162,8 +162,7 @@ int br_clu_delete_topic(struct br_clu *c, const char *name, int64_t wait_ms);
  * straight from ZooKeeper, as Kafka's DescribeConfigs does. 0; -ENOENT (no
  * /brokers/topics/<name>: no such topic in the cluster); -ENOSPC (buf too small); -EIO;
  * -EAGAIN (ZooKeeper unreachable); -ECANCELED (closing). Not on a loop thread. */
-int br_clu_topic_config_get(struct br_clu *c, const char *name, char *buf, size_t cap,
-                            size_t *len);
+int br_clu_topic_config_get(struct br_clu *c, const char *name, char *buf, size_t cap, size_t *len);
 /* Writes config_json (br_clu_json_config_enc's: the topic's whole override set) as
  * /config/topics/<name>, then a change notification (a sequential
  * /config/changes/config_change_ with {"version":2,"entity_path":"topics/<name>"}); every

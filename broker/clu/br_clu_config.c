@@ -35,10 +35,10 @@
 #include "br_log.h"
 #include "st.h"
 
-#define CHANGE_PREFIX     "config_change_"
-#define CHANGE_EXPIRY_MS  (15 * 60 * 1000) /* Kafka's changeExpirationMs */
-#define APPLY_TRIES       40               /* st_topic_config_set -EBUSY: another change runs */
-#define APPLY_BACKOFF_US  25000
+#define CHANGE_PREFIX    "config_change_"
+#define CHANGE_EXPIRY_MS (15 * 60 * 1000) /* Kafka's changeExpirationMs */
+#define APPLY_TRIES      40               /* st_topic_config_set -EBUSY: another change runs */
+#define APPLY_BACKOFF_US 25000
 
 static int zk_errno(int rc) { return br_clu__transient(rc) ? -EAGAIN : -EIO; }
 
@@ -256,8 +256,7 @@ static int one_change(struct br_clu *c, const char *child, int64_t seq, int64_t 
     if (st.ctime > 0 && now_ms - st.ctime > CHANGE_EXPIRY_MS) {
         rc = zoo_delete(c->zh, path, -1);
         if (rc != ZOK && rc != ZNONODE)
-            br_warn_limited("cluster: cannot delete the old notification %s: %s", path,
-                            zerror(rc));
+            br_warn_limited("cluster: cannot delete the old notification %s: %s", path, zerror(rc));
     }
     return ZOK;
 }
@@ -300,8 +299,7 @@ int br_clu__cfg_changes(struct br_clu *c)
 
 /* ---- requests of other threads -------------------------------------------------------------- */
 
-int br_clu_topic_config_get(struct br_clu *c, const char *name, char *buf, size_t cap,
-                            size_t *len)
+int br_clu_topic_config_get(struct br_clu *c, const char *name, char *buf, size_t cap, size_t *len)
 {
     struct clu_req r = {.kind = REQ_CFG_GET, .name = name, .buf = buf, .cap = cap};
     int rc = br_clu__submit(c, &r);

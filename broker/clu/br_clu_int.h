@@ -64,8 +64,8 @@ struct clu_req {
     int64_t floor, first; /* REQ_PID: the lowest id wanted; the block's first id (answer) */
     char *buf;            /* REQ_CFG_GET: the document's room (cap bytes) and length (answer) */
     size_t cap, len;
-    int rc;               /* the answer: 0 or -errno */
-    bool done;            /* under lock */
+    int rc;    /* the answer: 0 or -errno */
+    bool done; /* under lock */
 };
 enum {
     REQ_CREATE = 1,
