@@ -781,8 +781,10 @@ static int describe_cluster(struct br_req *q, struct br_resp *r, const struct kp
         const struct kp_describe_configs_resource *res = &req->resources[i];
         struct kp_str nm = res->resource_name;
         dj->slot[i] = -1;
+        /* (a name no topic can have is not looked for: unknown, as on a single node) */
         if (res->resource_type != KP_CONFIG_RESOURCE_TOPIC || nm.len <= 0 ||
-            nm.len > NAME_MAX_LEN || dj->ntopics == ntopics ||
+            nm.len > NAME_MAX_LEN || !st_topic_name_valid(nm.ptr, (size_t)nm.len) ||
+            dj->ntopics == ntopics ||
             config_denied(q, res->resource_type, nm, KP_ACL_OP_DESCRIBE_CONFIGS))
             continue;
         struct dc_topic *t = &dj->topics[dj->ntopics];
@@ -968,7 +970,7 @@ static void al_topic(struct br_ctx *x, struct al_item *it, bool incremental,
     struct kp_str n = it->res.resource_name;
     struct st_log_config cur;
     uint32_t ov = 0;
-    if (n.len <= 0 || n.len > NAME_MAX_LEN ||
+    if (n.len <= 0 || n.len > NAME_MAX_LEN || !st_topic_name_valid(n.ptr, (size_t)n.len) ||
         (!x->clu && st_topic_config(x->store, n.ptr, (size_t)n.len, &cur, &ov) < 0)) {
         al_fail(it, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, "unknown topic");
         return;
