@@ -14,6 +14,10 @@
  * validate_only writes nothing; a deleted topic's /config/topics/<t> is gone. Before, the
  * alters changed the answering broker alone (librdkafka's 0081_admin).
  *
+ * zookeeper_away_is_an_error: with ZooKeeper's process stopped, an alter (and a describe) of a
+ * cluster's topic answers REQUEST_TIMED_OUT and changes nothing (it was a silent local success);
+ * once ZooKeeper is back the alter goes through.
+ *
  * auto_create_below_replication_factor: with fewer live brokers than default.replication.factor,
  * Metadata's auto-creation answers INVALID_REPLICATION_FACTOR (Kafka's ZooKeeper-mode
  * AutoTopicCreationManager passes CreateTopics' error on; it was INVALID_TOPIC_EXCEPTION), as
@@ -423,6 +427,35 @@ START_TEST(auto_create_below_replication_factor)
 }
 END_TEST
 
+/* With ZooKeeper away (its process stopped), an alter of a cluster's topic is not a silent
+ * success: the answer is REQUEST_TIMED_OUT (retriable) and nothing changed; once it is back the
+ * same alter goes through. */
+START_TEST(zookeeper_away_is_an_error)
+{
+    TB_ZK_SKIP(&Z, "test_cluster_config");
+    const char *chroot = "/tcfg-away";
+    const char *const more[] = {"-o", "default.replication.factor=1", NULL};
+    ck_assert_int_eq(tb_zk_broker_start(&B[1], &Z, chroot, 1, SESSION_MS, NULL, more), 0);
+    ck_assert_int_eq(create(1, "away", 1, NULL, 0), 0);
+    ck_assert_int_eq(wait_leader("away"), 1);
+    ck_assert_int_eq(kill(Z.pid, SIGSTOP), 0);
+    int16_t err = incremental(1, "away", "retention.ms", KP_CONFIG_OP_SET, "31337", false);
+    int16_t derr;
+    (void)describe(1, "away", "retention.ms", &derr);
+    ck_assert_int_eq(kill(Z.pid, SIGCONT), 0);
+    ck_assert_msg(err == KP_ERR_REQUEST_TIMED_OUT, "alter with ZooKeeper away: %d", err);
+    ck_assert_msg(derr == KP_ERR_REQUEST_TIMED_OUT, "describe with ZooKeeper away: %d", derr);
+    ck_assert(!stored(1, "away", "retention.ms=31337"));
+    int64_t until = tb_now_ms() + WAIT_MS;
+    while ((err = incremental(1, "away", "retention.ms", KP_CONFIG_OP_SET, "31337", false))) {
+        ck_assert_msg(tb_now_ms() < until, "alter once ZooKeeper is back: %d", err);
+        tb_sleep_ms(200);
+    }
+    described_everywhere("away", "retention.ms", "31337", KP_CONFIG_SOURCE_DYNAMIC_TOPIC);
+    wait_stored(1, "away", "retention.ms=31337", true);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_config");
@@ -433,6 +466,13 @@ static Suite *suite(void)
     tcase_add_test(tc, alters_reach_every_broker);
     tcase_add_test(tc, auto_create_below_replication_factor);
     suite_add_tcase(s, tc);
+    /* (its own ZooKeeper: the test stops and resumes the process) */
+    TCase *away = tcase_create("zookeeper_away");
+    tcase_add_unchecked_fixture(away, zk_server_start, zk_server_stop);
+    tcase_add_checked_fixture(away, NULL, teardown);
+    tcase_set_timeout(away, 300);
+    tcase_add_test(away, zookeeper_away_is_an_error);
+    suite_add_tcase(s, away);
     return s;
 }
 
