@@ -229,7 +229,8 @@ static int64_t change_seq(const char *child)
     return *end || v < 0 ? -1 : v;
 }
 
-/* Acts on notification child (sequence seq): its topic's configs applied; deleted when old. */
+/* Acts on notification child (sequence seq): a new one's topic has its configs applied (one
+ * acted on before is only looked at: its creation time); deleted when old. */
 static int one_change(struct br_clu *c, const char *child, int64_t seq, int64_t now_ms)
 {
     char path[PATH_MAX_LEN + 64], buf[DATA_MAX];
@@ -237,12 +238,13 @@ static int one_change(struct br_clu *c, const char *child, int64_t seq, int64_t 
     int len = (int)sizeof buf - 1;
     struct Stat st;
     memset(&st, 0, sizeof st);
-    int rc = zoo_get(c->zh, path, 0, buf, &len, &st);
+    bool fresh = seq > c->cfg_seq;
+    int rc = fresh ? zoo_get(c->zh, path, 0, buf, &len, &st) : zoo_exists(c->zh, path, 0, &st);
     if (rc == ZNONODE)
         return ZOK; /* (purged meanwhile) */
     if (rc != ZOK)
         return rc;
-    if (seq > c->cfg_seq) {
+    if (fresh) {
         char entity[PATH_MAX_LEN];
         if (len <= 0 ||
             br_clu_json_str(buf, (size_t)len, "entity_path", entity, sizeof entity) < 0) {
