@@ -12,6 +12,8 @@
  *   /config/changes/config_change_<seq>  {"version":2,"entity_path":"topics/<t>"}: sequential,
  *                                        written after the configs; every broker watches the
  *                                        children and re-reads the named topic's configs
+ *                                        (version 1, {"entity_type":"topics","entity_name":..},
+ *                                        older Kafka tools' format, is read too)
  *
  * Every broker (the writer too) acts on a notification by reading /config/topics/<t> again and
  * making it the local topic's overrides over the store's defaults (st_topic_config_set: the
@@ -245,15 +247,20 @@ static int one_change(struct br_clu *c, const char *child, int64_t seq, int64_t 
     if (rc != ZOK)
         return rc;
     if (fresh) {
-        char entity[PATH_MAX_LEN];
-        if (len <= 0 ||
-            br_clu_json_str(buf, (size_t)len, "entity_path", entity, sizeof entity) < 0) {
+        /* version 2: "entity_path":"topics/<t>"; version 1 (older Kafka tools):
+         * "entity_type":"topics","entity_name":"<t>" */
+        char entity[PATH_MAX_LEN], type[32];
+        const char *topic = NULL;
+        if (len > 0 && br_clu_json_str(buf, (size_t)len, "entity_path", entity, sizeof entity) == 0)
+            topic = strncmp(entity, "topics/", 7) == 0 && entity[7] ? entity + 7 : "";
+        else if (len > 0 &&
+                 br_clu_json_str(buf, (size_t)len, "entity_type", type, sizeof type) == 0 &&
+                 br_clu_json_str(buf, (size_t)len, "entity_name", entity, sizeof entity) == 0)
+            topic = strcmp(type, "topics") == 0 ? entity : "";
+        if (!topic)
             br_warn_limited("cluster: %s is not a config change notification", path);
-        } else if (strncmp(entity, "topics/", 7) == 0 && entity[7]) {
-            rc = br_clu__cfg_apply(c, entity + 7);
-            if (rc != ZOK)
-                return rc;
-        }
+        else if (topic[0] && (rc = br_clu__cfg_apply(c, topic)) != ZOK)
+            return rc;
     }
     if (st.ctime > 0 && now_ms - st.ctime > CHANGE_EXPIRY_MS) {
         rc = zoo_delete(c->zh, path, -1);

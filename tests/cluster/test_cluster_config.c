@@ -11,7 +11,8 @@
  * every replica's store takes them (its <topic>.topic file); min.insync.replicas set through
  * a follower makes the leader refuse acks=all produces below it (NOT_ENOUGH_REPLICAS) and
  * accept them again when lowered; a broker stopped during a change has it once restarted;
- * validate_only writes nothing; a deleted topic's /config/topics/<t> is gone. Before, the
+ * validate_only writes nothing; a change written by Kafka's own tools (a version 1
+ * notification) is applied; a deleted topic's /config/topics/<t> is gone. Before, the
  * alters changed the answering broker alone (librdkafka's 0081_admin).
  *
  * zookeeper_away_is_an_error: with ZooKeeper's process stopped, an alter (and a describe) of a
@@ -396,6 +397,22 @@ START_TEST(alters_reach_every_broker)
     wait_stored(f2, "tc", "retention.ms=777777", true);
     wait_stored(f2, "tc", "min.insync.replicas=2", true);
     described_everywhere("tc", "retention.ms", "777777", KP_CONFIG_SOURCE_DYNAMIC_TOPIC);
+
+    /* a change written by Kafka's own tools (kafka-configs --zookeeper: the set, then a
+     * notification; an older one writes version 1) is applied too */
+    snprintf(path, sizeof path, "%s/config/topics/tc", chroot);
+    const char *doc = "{\"version\":1,\"config\":{\"retention.ms\":\"55555\"}}";
+    ck_assert_int_eq(zoo_set(zh, path, doc, (int)strlen(doc), -1), ZOK);
+    snprintf(path, sizeof path, "%s/config/changes/config_change_", chroot);
+    const char *v1 = "{\"version\":1,\"entity_type\":\"topics\",\"entity_name\":\"tc\"}";
+    ck_assert_int_eq(
+        zoo_create(zh, path, v1, (int)strlen(v1), &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, NULL, 0),
+        ZOK);
+    for (int id = 1; id <= NBROKERS; id++) {
+        wait_stored(id, "tc", "retention.ms=55555", true);
+        wait_stored(id, "tc", "min.insync.replicas=2", false);
+    }
+    described_everywhere("tc", "retention.ms", "55555", KP_CONFIG_SOURCE_DYNAMIC_TOPIC);
 
     /* a deleted topic's configs go with it */
     ck_assert_int_eq(delete_topic(1, "one"), 0);
