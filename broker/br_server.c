@@ -777,12 +777,11 @@ static void cluster_endpoints(const struct br_server *srv, struct br_clu_conf *c
 
 /* A topic config from ZooKeeper (/config/topics/<t>) onto the log config a replica creates
  * the topic with: CreateTopics' own rule (br_topic_config_apply). */
-static int cluster_topic_config(struct st_log_config *lc, const char *key, const char *val)
+static int cluster_topic_config(struct st_log_config *lc, uint32_t *overrides, const char *key,
+                                const char *val)
 {
-    uint32_t overrides = 0;
     const char *why = NULL;
-    return br_topic_config_apply(lc, &overrides, kp_str_of(key), kp_str_of(val), &why) ? -EINVAL
-                                                                                       : 0;
+    return br_topic_config_apply(lc, overrides, kp_str_of(key), kp_str_of(val), &why) ? -EINVAL : 0;
 }
 
 /* An ISR change moved a high watermark (the cluster thread): the produce requests waiting

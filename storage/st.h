@@ -250,7 +250,8 @@ void st_store_defaults(const struct st_store *store, struct st_log_config *out);
 /* New defaults for the topic keys (the other fields of d are not looked at): every topic key
  * without an override follows them at once, on every log (a dynamic broker config); nothing
  * is written to disk (the caller keeps them). -EINVAL for a value out of range (nothing
- * changed). Not concurrently with st_topic_config_set. */
+ * changed). One caller at a time (the admin thread); with st_topic_config_set at the same
+ * time, see there. */
 int st_store_set_defaults(struct st_store *store, const struct st_log_config *d);
 /* The topic's id; -ENOENT. */
 int st_topic_id(struct st_store *store, const char *name, size_t len, uint8_t id[ST_TOPIC_ID_LEN]);
@@ -262,7 +263,10 @@ int st_topic_config(struct st_store *store, const char *name, size_t len, struct
                     uint32_t *overrides);
 /* Replaces the topic's overrides: keys whose bit is set in overrides take their value from
  * cfg, the others follow the store's defaults. Durable and in effect on return. -ENOENT,
- * -EINVAL (a value out of range), the disk's errors (nothing changed then). */
+ * -EINVAL (a value out of range), -EBUSY (another change of the topic is being written:
+ * retry), the disk's errors (nothing changed then). Any thread; two calls for one topic never
+ * interleave (-EBUSY). Run at the same time as st_store_set_defaults, the keys without an
+ * override may keep the previous defaults until the next change of either. */
 int st_topic_config_set(struct st_store *store, const char *name, const struct st_log_config *cfg,
                         uint32_t overrides);
 /* Grows the topic to total partitions (more than it has, at most ST_MAX_PARTITIONS): the new

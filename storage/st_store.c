@@ -991,7 +991,12 @@ int st_topic_config_set(struct st_store *store, const char *name, const struct s
         return err;
     /* t stays in topics[] while its name is reserved: no delete can take it */
     struct st_topic shadow = *t;
-    cfg_merge(&nc, &store->defaults, overrides);
+    /* the defaults under the lock: st_store_set_defaults may change them meanwhile (another
+     * thread: a dynamic broker config, while a cluster's topic configs are applied) */
+    pthread_rwlock_rdlock(&store->mu);
+    struct st_log_config defaults = store->defaults;
+    pthread_rwlock_unlock(&store->mu);
+    cfg_merge(&nc, &defaults, overrides);
     /* fields that are not topic keys keep the topic's values */
     struct st_log_config full = t->cfg;
     for (int k = 0; k < NKEYS; k++)

@@ -40,6 +40,15 @@
  * result may not be empty.
  * validate_only checks everything and changes nothing.
  *
+ * In a cluster (x->clu) a topic's configs are ZooKeeper's /config/topics/<t> (br_clu.h,
+ * docs/cluster.md): DescribeConfigs of a topic reads it on the admin thread and answers from
+ * it over this broker's defaults, whether or not this broker holds a replica; an alter checks
+ * the values on the loop thread, then on the admin thread reads the set, applies the
+ * operations, writes the whole set and a change notification, and answers once both are
+ * written (every broker applies it to its logs from the notification). validate_only reads and
+ * checks and writes nothing. A topic ZooKeeper does not carry but the store holds
+ * (__transaction_state) keeps the single node's path.
+ *
  * Authorization, as Kafka's KafkaApis: DESCRIBE_CONFIGS (describe) or ALTER_CONFIGS (alters) on
  * the topic, or on the cluster for a broker (or broker logger) resource; a refused resource is
  * answered TOPIC_AUTHORIZATION_FAILED or CLUSTER_AUTHORIZATION_FAILED and nothing else is done
@@ -52,6 +61,7 @@
 #include <string.h>
 
 #include "br_api.h"
+#include "br_clu.h"
 #include "br_dynconf.h"
 #include "br_log.h"
 #include "kp_msg.h"
@@ -335,6 +345,36 @@ int br_config_dyn_apply(struct st_store *store, const struct br_config *cfg, str
     return st_store_set_defaults(store, &d);
 }
 
+/* A topic's configs from its /config/topics/<t> document over this broker's defaults now (the
+ * configuration file's and the dynamic broker configs): *c and its overrides *ov. A key this
+ * broker cannot apply is left out, with a warning. */
+struct zk_fold {
+    const char *topic;
+    struct st_log_config *c;
+    uint32_t *ov;
+};
+
+static int zk_fold_one(void *arg, const char *key, const char *val)
+{
+    struct zk_fold *f = arg;
+    const char *why = NULL;
+    if (br_topic_config_apply(f->c, f->ov, kp_str_of(key), kp_str_of(val), &why))
+        br_warn_limited("topic %s: config %s=%s in ZooKeeper: %s; left out",
+                        br_log_cstr(f->topic).s, key, val, why);
+    return 0;
+}
+
+static void zk_topic_config(struct br_ctx *x, const char *topic, const char *doc, size_t len,
+                            struct st_log_config *c, uint32_t *ov)
+{
+    st_store_defaults(x->store, c);
+    *ov = 0;
+    struct zk_fold f = {topic, c, ov};
+    if (len > 0 && br_clu_json_config_each(doc, len, zk_fold_one, &f) < 0)
+        br_warn_limited("topic %s: its configs in ZooKeeper are not a config document",
+                        br_log_cstr(topic).s);
+}
+
 /* ---- DescribeConfigs -------------------------------------------------------------------- */
 
 /* Kafka's default for each key, and the broker's value (its configuration file). */
@@ -371,20 +411,13 @@ static bool wanted(const struct kp_describe_configs_resource *res, const char *n
     return false;
 }
 
-/* Entries of one resource into a->, 0 or -ENOSPC. */
-static int describe_topic(struct br_ctx *x, int16_t v, bool synonyms,
-                          const struct kp_describe_configs_resource *res, struct kp_arena *a,
-                          struct kp_describe_configs_result *out)
+/* Entries of one topic whose configs are tc, its overrides ov, into a->, 0 or -ENOSPC. */
+static int describe_topic_cfg(struct br_ctx *x, int16_t v, bool synonyms,
+                              const struct kp_describe_configs_resource *res,
+                              const struct st_log_config *tcp, uint32_t ov, struct kp_arena *a,
+                              struct kp_describe_configs_result *out)
 {
-    struct st_log_config tc, kafka, broker, eff;
-    uint32_t ov;
-    struct kp_str n = res->resource_name;
-    if (n.len <= 0 || n.len > NAME_MAX_LEN ||
-        st_topic_config(x->store, n.ptr, (size_t)n.len, &tc, &ov) < 0) {
-        out->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-        out->error_message = kp_str_of("unknown topic");
-        return 0;
-    }
+    struct st_log_config tc = *tcp, kafka, broker, eff;
     levels(x, &kafka, &broker, &eff);
     struct kp_describe_configs_entry *es = kp_arena_alloc(a, NTKEYS, sizeof(*es));
     if (!es)
@@ -444,6 +477,91 @@ static int describe_topic(struct br_ctx *x, int16_t v, bool synonyms,
     out->n_configs = ne;
     out->configs = es;
     return 0;
+}
+
+static void unknown_topic(struct kp_describe_configs_result *out)
+{
+    out->error_code = KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    out->error_message = kp_str_of("unknown topic");
+}
+
+/* A topic this broker's store holds (a single node; in a cluster, a topic ZooKeeper does not
+ * carry). */
+static int describe_topic(struct br_ctx *x, int16_t v, bool synonyms,
+                          const struct kp_describe_configs_resource *res, struct kp_arena *a,
+                          struct kp_describe_configs_result *out)
+{
+    struct st_log_config tc;
+    uint32_t ov;
+    struct kp_str n = res->resource_name;
+    if (n.len <= 0 || n.len > NAME_MAX_LEN ||
+        st_topic_config(x->store, n.ptr, (size_t)n.len, &tc, &ov) < 0) {
+        unknown_topic(out);
+        return 0;
+    }
+    return describe_topic_cfg(x, v, synonyms, res, &tc, ov, a, out);
+}
+
+/* ---- topic configs in a cluster ---------------------------------------------------------- */
+
+/* In a cluster a topic's configs are ZooKeeper's (/config/topics/<t>: br_clu.h), read there by
+ * every DescribeConfigs and every alter, as Kafka's ZooKeeper mode does, so that every broker
+ * answers the same whether it holds a replica or not and an alter builds on the latest set.
+ * The reads and writes wait for ZooKeeper: they run on the admin thread. */
+#define ZK_DOC_MAX 8192
+
+/* An error of br_clu_topic_config_get / _set as Kafka's code and message. */
+static int16_t zk_error(int rc, const char **why)
+{
+    if (rc == -ENOENT) {
+        *why = "unknown topic";
+        return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    }
+    if (rc == -EAGAIN || rc == -ECANCELED) {
+        *why = "ZooKeeper is not reachable: retry";
+        return KP_ERR_REQUEST_TIMED_OUT;
+    }
+    *why = "the topic's configs in ZooKeeper cannot be read or written";
+    return KP_ERR_UNKNOWN_SERVER_ERROR;
+}
+
+/* One topic resource of a DescribeConfigs in a cluster, read by the admin thread. */
+struct dc_topic {
+    int rc; /* br_clu_topic_config_get's */
+    size_t len;
+    char name[NAME_MAX_LEN + 1];
+    char doc[ZK_DOC_MAX];
+};
+
+/* A DescribeConfigs waiting for ZooKeeper; lives in the response's scratch memory. The
+ * request's body is kept (a copy) and decoded again when the reads are done: the answer is
+ * then built on the loop thread as a single node's is. */
+struct dc_job {
+    struct br_job job; /* first */
+    struct br_req q;   /* the request, its body (rd, frame) the copy */
+    int32_t nres;
+    int32_t *slot; /* [nres]: the resource's entry of topics, or -1 */
+    int32_t ntopics;
+    struct dc_topic *topics;
+};
+
+static int describe_topic_zk(struct br_ctx *x, int16_t v, bool synonyms,
+                             const struct kp_describe_configs_resource *res,
+                             const struct dc_topic *t, struct kp_arena *a,
+                             struct kp_describe_configs_result *out)
+{
+    if (t->rc == -ENOENT) /* (not in ZooKeeper: one the store may hold, __transaction_state) */
+        return describe_topic(x, v, synonyms, res, a, out);
+    if (t->rc < 0) {
+        const char *why;
+        out->error_code = zk_error(t->rc, &why);
+        out->error_message = kp_str_of(why);
+        return 0;
+    }
+    struct st_log_config tc;
+    uint32_t ov;
+    zk_topic_config(x, t->name, t->doc, t->len, &tc, &ov);
+    return describe_topic_cfg(x, v, synonyms, res, &tc, ov, a, out);
 }
 
 /* Is name this node ("" = the cluster-wide default, answered the same here)? */
@@ -541,8 +659,10 @@ static int describe_broker(struct br_ctx *x, const struct kp_describe_configs_re
     return 0;
 }
 
+/* The response to req; dj: a cluster's, with the topics' configs read from ZooKeeper (NULL: a
+ * single node's, from the store). */
 static int describe_build(struct br_req *q, const struct kp_describe_configs_req *req, size_t cap,
-                          struct kp_describe_configs_resp *resp)
+                          const struct dc_job *dj, struct kp_describe_configs_resp *resp)
 {
     struct kp_arena a;
     int rc = br_enc_arena(q->x, &a, cap);
@@ -568,7 +688,11 @@ static int describe_build(struct br_req *q, const struct kp_describe_configs_req
                                              : "Cluster authorization failed.");
             continue;
         }
-        if (res->resource_type == KP_CONFIG_RESOURCE_TOPIC)
+        if (res->resource_type == KP_CONFIG_RESOURCE_TOPIC && dj && i < dj->nres &&
+            dj->slot[i] >= 0)
+            rc = describe_topic_zk(q->x, q->api_version, req->include_synonyms, res,
+                                   &dj->topics[dj->slot[i]], &a, o);
+        else if (res->resource_type == KP_CONFIG_RESOURCE_TOPIC)
             rc = describe_topic(q->x, q->api_version, req->include_synonyms, res, &a, o);
         else if (res->resource_type == KP_CONFIG_RESOURCE_BROKER)
             rc = describe_broker(q->x, res, &a, o);
@@ -584,32 +708,135 @@ static int describe_build(struct br_req *q, const struct kp_describe_configs_req
     return 0;
 }
 
-int br_api_describe_configs(struct br_req *q, struct br_resp *r)
+/* The answer to a decoded DescribeConfigs into r (encoded): 0 or -errno. */
+static int describe_answer(struct br_req *q, const struct kp_describe_configs_req *req,
+                           const struct dc_job *dj, struct br_resp *r)
 {
-    struct kp_describe_configs_req req;
-    int rc = BR_DECODE(q, kp_describe_configs_req_decode, &req);
-    if (rc < 0)
-        return br_req_bad(q, rc);
     struct kp_describe_configs_resp resp;
-    size_t cap = 16384 + (size_t)(req.n_resources > 0 ? req.n_resources : 0) * 8192;
+    size_t cap = 16384 + (size_t)(req->n_resources > 0 ? req->n_resources : 0) * 8192;
+    int rc;
     for (int attempt = 0;; attempt++) {
-        rc = describe_build(q, &req, cap, &resp);
+        rc = describe_build(q, req, cap, dj, &resp);
         if (rc != -ENOSPC || attempt == 8)
             break;
         cap *= 2;
     }
     if (rc < 0)
         return rc;
-    rc = BR_ENCODE(r, kp_describe_configs_resp_encode, &resp);
+    return BR_ENCODE(r, kp_describe_configs_resp_encode, &resp);
+}
+
+static void dc_run(struct br_job *j)
+{
+    struct dc_job *dj = (struct dc_job *)j;
+    for (int32_t i = 0; i < dj->ntopics; i++) {
+        struct dc_topic *t = &dj->topics[i];
+        t->rc = br_clu_topic_config_get(j->x->clu, t->name, t->doc, sizeof t->doc, &t->len);
+    }
+}
+
+static void dc_done(struct br_job *j)
+{
+    struct dc_job *dj = (struct dc_job *)j;
+    struct kp_describe_configs_req req;
+    int rc = BR_DECODE(&dj->q, kp_describe_configs_req_decode, &req);
+    if (rc == 0)
+        rc = describe_answer(&dj->q, &req, dj, j->r);
+    if (rc < 0) {
+        br_fail(j->x, j->r, "cannot answer a DescribeConfigs");
+        return;
+    }
+    br_ready(j->x, j->r);
+}
+
+/* In a cluster, a DescribeConfigs naming topics it may see: their configs are read from
+ * ZooKeeper on the admin thread (dc_run), the answer built after (dc_done). */
+static int describe_cluster(struct br_req *q, struct br_resp *r, const struct kp_rd *rd,
+                            const struct kp_describe_configs_req *req, int32_t ntopics)
+{
+    int32_t n = req->n_resources;
+    size_t body = (size_t)(rd->end - rd->p);
+    size_t need = br_align8(sizeof(struct dc_job)) + br_align8((size_t)n * sizeof(int32_t)) +
+                  (size_t)ntopics * sizeof(struct dc_topic) + body + 8;
+    int rc = br_resp_scratch(r, need);
+    if (rc < 0)
+        return rc;
+    uint8_t *m = r->scratch;
+    struct dc_job *dj = (struct dc_job *)m;
+    memset(dj, 0, sizeof(*dj));
+    m += br_align8(sizeof(*dj));
+    dj->slot = (int32_t *)m;
+    m += br_align8((size_t)n * sizeof(int32_t));
+    dj->topics = (struct dc_topic *)m;
+    m += (size_t)ntopics * sizeof(struct dc_topic);
+    memcpy(m, rd->p, body);
+    dj->q = *q;
+    dj->q.client_id = KP_STR_NULL; /* (in the frame, which is not kept) */
+    kp_rd_init(&dj->q.rd, m, body);
+    dj->q.rd.trailing_ok = rd->trailing_ok;
+    dj->q.frame = m;
+    dj->q.frame_len = body;
+    dj->nres = n;
+    for (int32_t i = 0; i < n; i++) {
+        const struct kp_describe_configs_resource *res = &req->resources[i];
+        struct kp_str nm = res->resource_name;
+        dj->slot[i] = -1;
+        /* (a name no topic can have is not looked for: unknown, as on a single node) */
+        if (res->resource_type != KP_CONFIG_RESOURCE_TOPIC || nm.len <= 0 ||
+            nm.len > NAME_MAX_LEN || !st_topic_name_valid(nm.ptr, (size_t)nm.len) ||
+            dj->ntopics == ntopics ||
+            config_denied(q, res->resource_type, nm, KP_ACL_OP_DESCRIBE_CONFIGS))
+            continue;
+        struct dc_topic *t = &dj->topics[dj->ntopics];
+        memcpy(t->name, nm.ptr, (size_t)nm.len);
+        t->name[nm.len] = 0;
+        t->rc = -ENOENT;
+        dj->slot[i] = dj->ntopics++;
+    }
+    dj->job.r = r;
+    dj->job.run = dc_run;
+    dj->job.done = dc_done;
+    rc = br_admin(q->x, &dj->job);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
+int br_api_describe_configs(struct br_req *q, struct br_resp *r)
+{
+    struct kp_describe_configs_req req;
+    struct kp_rd body = q->rd;
+    int rc = BR_DECODE(q, kp_describe_configs_req_decode, &req);
+    if (rc < 0)
+        return br_req_bad(q, rc);
+    int32_t ntopics = 0;
+    for (int32_t i = 0; q->x->clu && i < req.n_resources; i++)
+        if (req.resources[i].resource_type == KP_CONFIG_RESOURCE_TOPIC)
+            ntopics++;
+    if (ntopics > 0)
+        return describe_cluster(q, r, &body, &req, ntopics);
+    rc = describe_answer(q, &req, NULL, r);
     return rc < 0 ? rc : BR_REPLY;
 }
 
 /* ---- AlterConfigs, IncrementalAlterConfigs ----------------------------------------------- */
 
+/* One operation on a topic's configs, as either request gives it, copied (a cluster's alter
+ * applies them on the admin thread, after the handler returned). The legacy AlterConfigs'
+ * entries are SETs (its null values are left out). */
+struct al_op {
+    const struct tkey *k;
+    int8_t op;    /* KP_CONFIG_OP_SET, _DELETE, _APPEND, _SUBTRACT */
+    int32_t vlen; /* -1: null */
+    char val[64]; /* (br_topic_config_apply takes none longer) */
+};
+
 /* One resource of an alter, validated; lives in the response's scratch memory. */
 struct al_item {
     struct kp_alter_configs_result res; /* name copied after the items */
-    bool apply;                         /* a topic change for the admin thread */
+    bool apply;                         /* a change (or, zk, a check) for the admin thread */
+    bool zk;            /* a topic of a cluster: its configs are ZooKeeper's (al_run_zk) */
+    bool validate_only; /* zk: checked against ZooKeeper's set, nothing written */
+    struct al_op *ops;  /* zk: the operations (in the job's scratch) */
+    int32_t nops;
     struct st_log_config cfg;
     uint32_t overrides;
     struct al_broker *b; /* a BROKER resource's change (malloc'd), else NULL */
@@ -631,6 +858,7 @@ struct al_job {
     int32_t n;
     struct al_item *items;
     struct kp_alter_configs_result *results;
+    struct al_op *ops; /* every resource's operations, each item's from its ops on */
 };
 
 /* APPEND (add) or SUBTRACT the policies listed in value to / from the topic's cleanup.policy
@@ -661,53 +889,110 @@ static void al_fail(struct al_item *it, int16_t err, const char *why)
     it->apply = false;
 }
 
-/* Validates one topic resource into it (the new overrides, or an error). configs: either
- * the legacy set (incremental false) or the incremental operations. */
+/* Copies a topic resource's operations into out (room for nset or nops): KP_ERR_NONE and *n,
+ * or an error with why (an unknown key, an operation this API does not have). */
+static int16_t al_ops_copy(bool incremental, const struct kp_alter_configs_config *set,
+                           int32_t nset, const struct kp_incremental_alter_configs_config *ops,
+                           int32_t nops, struct al_op *out, int32_t *n, const char **why)
+{
+    int32_t cnt = incremental ? nops : nset, m = 0;
+    for (int32_t i = 0; i < cnt; i++) {
+        struct kp_str name = incremental ? ops[i].name : set[i].name;
+        struct kp_str value = incremental ? ops[i].value : set[i].value;
+        int8_t op = incremental ? ops[i].config_operation : KP_CONFIG_OP_SET;
+        if (!incremental && value.len < 0)
+            continue; /* (the legacy set: a null value is no entry) */
+        const struct tkey *k = tkey_find(name);
+        if (!k) {
+            *why = "unknown topic config name";
+            return KP_ERR_INVALID_CONFIG;
+        }
+        if (op != KP_CONFIG_OP_SET && op != KP_CONFIG_OP_DELETE && op != KP_CONFIG_OP_APPEND &&
+            op != KP_CONFIG_OP_SUBTRACT) {
+            *why = "unknown config operation";
+            return KP_ERR_INVALID_REQUEST;
+        }
+        struct al_op *o = &out[m++];
+        o->k = k;
+        o->op = op;
+        o->vlen = -1;
+        if (op != KP_CONFIG_OP_DELETE && value.len >= 0) {
+            if ((size_t)value.len >= sizeof o->val) {
+                *why = "missing or too long a value";
+                return KP_ERR_INVALID_CONFIG;
+            }
+            memcpy(o->val, value.ptr, (size_t)value.len);
+            o->val[value.len] = 0;
+            o->vlen = value.len;
+        }
+    }
+    *n = m;
+    return KP_ERR_NONE;
+}
+
+/* Applies the operations to a topic's configs (cur, *ov): the legacy set replaces the
+ * overrides, the incremental operations change them one by one. KP_ERR_NONE, or an error with
+ * why (cur and *ov then undefined). */
+static int16_t al_ops_apply(struct st_log_config *cur, uint32_t *ov, bool incremental,
+                            const struct al_op *ops, int32_t n, const char **why)
+{
+    if (!incremental)
+        *ov = 0; /* the request's set replaces the topic's */
+    int16_t err = KP_ERR_NONE;
+    for (int32_t i = 0; i < n && !err; i++) {
+        const struct al_op *o = &ops[i];
+        struct kp_str name = kp_str_of(o->k->name);
+        struct kp_str value = o->vlen < 0 ? KP_STR_NULL : (struct kp_str){o->val, o->vlen};
+        if (o->op == KP_CONFIG_OP_SET) {
+            err = br_topic_config_apply(cur, ov, name, value, why);
+        } else if (o->op == KP_CONFIG_OP_DELETE) {
+            if (o->k->tk >= 0)
+                *ov &= ~(1u << o->k->tk);
+        } else if (o->k->type != KP_CONFIG_TYPE_LIST) {
+            err = KP_ERR_INVALID_CONFIG;
+            *why = "APPEND and SUBTRACT apply to list configs only";
+        } else {
+            err = policy_op(cur, ov, o->op == KP_CONFIG_OP_APPEND, value, why);
+        }
+    }
+    return err;
+}
+
+/* Validates one topic resource into it (the new overrides, or an error); ops: room for its
+ * operations. configs: either the legacy set (incremental false) or the incremental
+ * operations. In a cluster the topic's configs are ZooKeeper's: the values are checked here,
+ * the operations kept for the admin thread, which applies them to ZooKeeper's set. */
 static void al_topic(struct br_ctx *x, struct al_item *it, bool incremental,
                      const struct kp_alter_configs_config *set, int32_t nset,
-                     const struct kp_incremental_alter_configs_config *ops, int32_t nops)
+                     const struct kp_incremental_alter_configs_config *ops, int32_t nops,
+                     struct al_op *room, bool validate_only)
 {
     struct kp_str n = it->res.resource_name;
     struct st_log_config cur;
-    uint32_t ov;
-    if (n.len <= 0 || n.len > NAME_MAX_LEN ||
-        st_topic_config(x->store, n.ptr, (size_t)n.len, &cur, &ov) < 0) {
+    uint32_t ov = 0;
+    if (n.len <= 0 || n.len > NAME_MAX_LEN || !st_topic_name_valid(n.ptr, (size_t)n.len) ||
+        (!x->clu && st_topic_config(x->store, n.ptr, (size_t)n.len, &cur, &ov) < 0)) {
         al_fail(it, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, "unknown topic");
         return;
     }
     const char *why = NULL;
-    int16_t err = KP_ERR_NONE;
-    if (!incremental) {
-        ov = 0; /* the request's set replaces the topic's */
-        for (int32_t i = 0; i < nset && !err; i++)
-            if (set[i].value.len >= 0)
-                err = br_topic_config_apply(&cur, &ov, set[i].name, set[i].value, &why);
-    } else {
-        for (int32_t i = 0; i < nops && !err; i++) {
-            const struct kp_incremental_alter_configs_config *o = &ops[i];
-            const struct tkey *k = tkey_find(o->name);
-            if (!k) {
-                err = KP_ERR_INVALID_CONFIG;
-                why = "unknown topic config name";
-            } else if (o->config_operation == KP_CONFIG_OP_SET) {
-                err = br_topic_config_apply(&cur, &ov, o->name, o->value, &why);
-            } else if (o->config_operation == KP_CONFIG_OP_DELETE) {
-                if (k->tk >= 0)
-                    ov &= ~(1u << k->tk);
-            } else if (o->config_operation == KP_CONFIG_OP_APPEND ||
-                       o->config_operation == KP_CONFIG_OP_SUBTRACT) {
-                if (k->type != KP_CONFIG_TYPE_LIST) {
-                    err = KP_ERR_INVALID_CONFIG;
-                    why = "APPEND and SUBTRACT apply to list configs only";
-                } else {
-                    err = policy_op(&cur, &ov, o->config_operation == KP_CONFIG_OP_APPEND, o->value,
-                                    &why);
-                }
-            } else {
-                err = KP_ERR_INVALID_REQUEST;
-                why = "unknown config operation";
-            }
+    int32_t m = 0;
+    int16_t err = al_ops_copy(incremental, set, nset, ops, nops, room, &m, &why);
+    if (!err && x->clu) {
+        /* each value on its own (the whole is applied to ZooKeeper's set later) */
+        st_store_defaults(x->store, &cur);
+        for (int32_t i = 0; i < m && !err; i++) {
+            struct st_log_config t = cur;
+            uint32_t tov = 0;
+            struct al_op o = room[i];
+            if (o.op == KP_CONFIG_OP_DELETE)
+                continue;
+            if (o.k->type == KP_CONFIG_TYPE_LIST)
+                o.op = KP_CONFIG_OP_SET; /* (APPEND, SUBTRACT: the value checked alone) */
+            err = al_ops_apply(&t, &tov, true, &o, 1, &why);
         }
+    } else if (!err) {
+        err = al_ops_apply(&cur, &ov, incremental, room, m, &why);
     }
     if (err) {
         al_fail(it, err, why);
@@ -718,7 +1003,11 @@ static void al_topic(struct br_ctx *x, struct al_item *it, bool incremental,
     memcpy(it->name, n.ptr, (size_t)n.len);
     it->name[n.len] = 0;
     it->res.resource_name = (struct kp_str){it->name, n.len};
-    it->apply = true;
+    it->zk = x->clu != NULL;
+    it->validate_only = validate_only;
+    it->ops = room;
+    it->nops = m;
+    it->apply = it->zk || !validate_only;
 }
 
 /* Validates one key of a BROKER resource change into b: KP_ERR_NONE or an error with why. */
@@ -843,6 +1132,82 @@ static void al_run_broker(struct br_job *j, struct al_item *it)
             b->level == BR_DYN_BROKER ? "broker" : "cluster default", b->n);
 }
 
+/* The store's part of a topic's change (it->cfg, it->overrides): durable and in effect. */
+static void al_store_set(struct br_job *j, struct al_item *it)
+{
+    int rc = st_topic_config_set(j->x->store, it->name, &it->cfg, it->overrides);
+    if (rc == 0) {
+        br_info("topic %s: configs altered", br_log_cstr(it->name).s);
+    } else if (rc == -ENOENT) {
+        al_fail(it, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, "unknown topic");
+    } else if (rc == -EBUSY) {
+        al_fail(it, KP_ERR_REQUEST_TIMED_OUT, "the topic is being changed: retry");
+    } else if (rc == -EINVAL) {
+        al_fail(it, KP_ERR_INVALID_CONFIG, "value out of range");
+    } else {
+        br_warn("altering the configs of topic %s: %s", br_log_cstr(it->name).s, strerror(-rc));
+        al_fail(it, KP_ERR_KAFKA_STORAGE_ERROR, "the metadata file cannot be written");
+    }
+}
+
+/* A cluster's topic (br_clu.h): the operations applied to ZooKeeper's set, which is written
+ * back whole with a change notification; the answer waits for both. Every broker holding a
+ * replica applies it when it sees the notification; this one at once too. A topic ZooKeeper
+ * does not carry but the store holds (__transaction_state) is changed here alone. */
+static void al_run_zk(struct br_job *j, bool incremental, struct al_item *it)
+{
+    struct br_ctx *x = j->x;
+    char doc[ZK_DOC_MAX];
+    size_t len = 0;
+    const char *why = NULL;
+    int rc = br_clu_topic_config_get(x->clu, it->name, doc, sizeof doc, &len);
+    bool local = rc == -ENOENT && st_topic_config(x->store, it->name, strlen(it->name), &it->cfg,
+                                                  &it->overrides) == 0;
+    if (rc < 0 && !local) {
+        int16_t err = zk_error(rc, &why);
+        al_fail(it, err, why);
+        return;
+    }
+    if (!local)
+        zk_topic_config(x, it->name, doc, len, &it->cfg, &it->overrides);
+    int16_t err = al_ops_apply(&it->cfg, &it->overrides, incremental, it->ops, it->nops, &why);
+    if (err) {
+        al_fail(it, err, why);
+        return;
+    }
+    if (it->validate_only)
+        return;
+    if (local) {
+        al_store_set(j, it);
+        return;
+    }
+    struct br_clu_kv kv[NTKEYS];
+    char vals[NTKEYS][64];
+    int n = 0;
+    for (int i = 0; i < NTKEYS; i++) {
+        const struct tkey *k = &TKEYS[i];
+        if (k->tk < 0 || !(it->overrides & (1u << k->tk)))
+            continue;
+        const char *v = tkey_value(k, &it->cfg, x->cfg, vals[n], sizeof vals[n]);
+        kv[n] = (struct br_clu_kv){k->name, v, strlen(k->name), strlen(v)};
+        n++;
+    }
+    int jl = br_clu_json_config_enc(doc, sizeof doc, kv, n);
+    rc = jl < 0 ? -EIO : br_clu_topic_config_set(x->clu, it->name, doc);
+    if (rc < 0) {
+        err = zk_error(rc, &why);
+        al_fail(it, err, why);
+        return;
+    }
+    br_info("topic %s: configs altered (%d override(s), in ZooKeeper)", br_log_cstr(it->name).s, n);
+    if (st_topic_partitions(x->store, it->name, strlen(it->name)) < 0)
+        return; /* (no replica here) */
+    rc = st_topic_config_set(x->store, it->name, &it->cfg, it->overrides);
+    if (rc < 0 && rc != -ENOENT && rc != -EBUSY) /* (the notification's reading applies it) */
+        br_warn("topic %s: the altered configs are not applied here yet: %s",
+                br_log_cstr(it->name).s, strerror(-rc));
+}
+
 static void al_run(struct br_job *j)
 {
     struct al_job *aj = (struct al_job *)j;
@@ -850,23 +1215,12 @@ static void al_run(struct br_job *j)
         struct al_item *it = &aj->items[i];
         if (!it->apply)
             continue;
-        if (it->b) {
+        if (it->b)
             al_run_broker(j, it);
-            continue;
-        }
-        int rc = st_topic_config_set(j->x->store, it->name, &it->cfg, it->overrides);
-        if (rc == 0) {
-            br_info("topic %s: configs altered", br_log_cstr(it->name).s);
-        } else if (rc == -ENOENT) {
-            al_fail(it, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, "unknown topic");
-        } else if (rc == -EBUSY) {
-            al_fail(it, KP_ERR_REQUEST_TIMED_OUT, "the topic is being changed: retry");
-        } else if (rc == -EINVAL) {
-            al_fail(it, KP_ERR_INVALID_CONFIG, "value out of range");
-        } else {
-            br_warn("altering the configs of topic %s: %s", br_log_cstr(it->name).s, strerror(-rc));
-            al_fail(it, KP_ERR_KAFKA_STORAGE_ERROR, "the metadata file cannot be written");
-        }
+        else if (it->zk)
+            al_run_zk(j, aj->incremental, it);
+        else
+            al_store_set(j, it);
     }
 }
 
@@ -908,8 +1262,13 @@ static int alter(struct br_req *q, struct br_resp *r, bool incremental, const st
                  int32_t n, bool validate_only)
 {
     n = n > 0 ? n : 0;
+    size_t nops = 0;
+    for (int32_t i = 0; i < n; i++)
+        nops += (size_t)(incremental ? (rs[i].nops > 0 ? rs[i].nops : 0)
+                                     : (rs[i].nset > 0 ? rs[i].nset : 0));
     size_t need = br_align8(sizeof(struct al_job)) + br_align8((size_t)n * sizeof(struct al_item)) +
-                  br_align8((size_t)n * sizeof(struct kp_alter_configs_result));
+                  br_align8((size_t)n * sizeof(struct kp_alter_configs_result)) +
+                  br_align8(nops * sizeof(struct al_op));
     size_t names = 0;
     for (int32_t i = 0; i < n; i++)
         names += (size_t)(rs[i].name.len > 0 ? rs[i].name.len : 0);
@@ -924,6 +1283,9 @@ static int alter(struct br_req *q, struct br_resp *r, bool incremental, const st
     m += br_align8((size_t)n * sizeof(struct al_item));
     aj->results = (struct kp_alter_configs_result *)m;
     m += br_align8((size_t)n * sizeof(struct kp_alter_configs_result));
+    aj->ops = (struct al_op *)m;
+    m += br_align8(nops * sizeof(struct al_op));
+    struct al_op *room = aj->ops;
     char *nb = (char *)m;
     aj->n = n;
     aj->incremental = incremental;
@@ -941,14 +1303,17 @@ static int alter(struct br_req *q, struct br_resp *r, bool incremental, const st
         if (deny) {
             it->res.error_code = deny; /* (Kafka: no message) */
         } else if (rs[i].type == KP_CONFIG_RESOURCE_TOPIC) {
-            al_topic(q->x, it, incremental, rs[i].set, rs[i].nset, rs[i].ops, rs[i].nops);
+            al_topic(q->x, it, incremental, rs[i].set, rs[i].nset, rs[i].ops, rs[i].nops, room,
+                     validate_only);
+            room +=
+                incremental ? (rs[i].nops > 0 ? rs[i].nops : 0) : (rs[i].nset > 0 ? rs[i].nset : 0);
         } else if (rs[i].type == KP_CONFIG_RESOURCE_BROKER) {
             al_broker(q->x, it, incremental, rs[i].set, rs[i].nset, rs[i].ops, rs[i].nops);
         } else {
             al_fail(it, KP_ERR_INVALID_REQUEST, "unsupported resource type");
         }
-        if (validate_only)
-            it->apply = false;
+        if (validate_only && !it->zk)
+            it->apply = false; /* (a cluster's topic is checked against ZooKeeper's set) */
         any |= it->apply;
     }
     if (!any) {

@@ -505,8 +505,12 @@ static void md_run(struct br_job *j)
                     br_log_cstr(name).s, mj->partitions, mj->peer->name);
         } else if (crc != -EEXIST) {
             br_warn("cannot auto-create topic %s: %s", br_log_cstr(name).s, strerror(-crc));
-            mj->errs[i] =
-                crc == -EINVAL ? KP_ERR_INVALID_TOPIC_EXCEPTION : KP_ERR_UNKNOWN_SERVER_ERROR;
+            /* in a cluster -EINVAL is a default.replication.factor above the live brokers:
+             * Kafka's ZooKeeper-mode auto-creation answers CreateTopics' own error then
+             * (INVALID_REPLICATION_FACTOR); a single node's is a name it cannot take */
+            mj->errs[i] = crc != -EINVAL        ? KP_ERR_UNKNOWN_SERVER_ERROR
+                          : x->clu && !internal ? KP_ERR_INVALID_REPLICATION_FACTOR
+                                                : KP_ERR_INVALID_TOPIC_EXCEPTION;
         }
     }
     /* the answer too, here (the response is this job's until done runs): the loop thread

@@ -87,8 +87,8 @@ static void on_session(zhandle_t *zh, int type, int state, const char *path, voi
     if (state == ZOO_EXPIRED_SESSION_STATE)
         c->expired = true;
     if (state == ZOO_CONNECTED_STATE)
-        c->ids_dirty = c->ctl_dirty = c->topics_dirty = true; /* re-read what may have
-                                                                changed meanwhile */
+        c->ids_dirty = c->ctl_dirty = c->topics_dirty = c->cfg_dirty =
+            true; /* re-read what may have changed meanwhile */
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
 }
@@ -410,17 +410,18 @@ static void *clu_main(void *arg)
     br_log_set_thread("clu");
     bool need_session = false, need_register = false, need_ctl = false, need_ids = false;
     bool need_topics = false, need_reconcile = true;
+    bool need_cfg = true; /* (cfg_resync: every held topic's configs, once the view is there) */
     bool was_connected = true; /* (br_clu_open returns connected) */
     for (;;) {
-        bool pending =
-            need_session || need_register || need_ctl || need_ids || need_topics || need_reconcile;
+        bool pending = need_session || need_register || need_ctl || need_ids || need_topics ||
+                       need_reconcile || need_cfg;
         pthread_mutex_lock(&c->lock);
         int64_t wait_ms = pending ? RETRY_MS : 1000;
         if (br_repl_count(c->repl) > 0 && lag_tick_ms(c) < wait_ms)
             wait_ms = lag_tick_ms(c); /* (followers out of sync are looked for) */
         struct timespec dl = br_clu__deadline_in(wait_ms);
         while (!c->stop && !c->expired && !c->ids_dirty && !c->ctl_dirty && !c->state_dirty &&
-               !c->topics_dirty && !c->reqs && !c->isr_dirty)
+               !c->topics_dirty && !c->reqs && !c->isr_dirty && !c->cfg_dirty)
             if (pthread_cond_timedwait(&c->cond, &c->lock, &dl) == ETIMEDOUT)
                 break;
         bool stop = c->stop;
@@ -433,7 +434,8 @@ static void *clu_main(void *arg)
         need_ids |= c->ids_dirty;
         need_ctl |= c->ctl_dirty;
         need_topics |= c->topics_dirty;
-        c->ids_dirty = c->ctl_dirty = c->topics_dirty = c->isr_dirty = false;
+        need_cfg |= c->cfg_dirty;
+        c->ids_dirty = c->ctl_dirty = c->topics_dirty = c->isr_dirty = c->cfg_dirty = false;
         struct clu_req *reqs = c->reqs;
         c->reqs = NULL;
         pthread_mutex_unlock(&c->lock);
@@ -465,7 +467,8 @@ static void *clu_main(void *arg)
             }
             need_session = false;
             was_connected = true;
-            need_register = need_ctl = need_ids = need_topics = true;
+            need_register = need_ctl = need_ids = need_topics = need_cfg = true;
+            c->cfg_resync = true; /* (notifications may have been missed, and purged) */
         }
         if (need_register) {
             int rc = do_register(c);
@@ -488,6 +491,9 @@ static void *clu_main(void *arg)
             need_topics = false;
             need_reconcile = true;
         }
+        /* topic configs changed at run time, once the view shows the topics (br_clu_config.c) */
+        if (need_cfg && !need_topics && br_clu__cfg_changes(c) == ZOK)
+            need_cfg = false;
         if (need_reconcile && !need_ctl && !need_ids && !need_topics) {
             int rc = c->controller == c->conf.broker_id ? br_clu__reconcile(c) : ZOK;
             if (rc == ZBADVERSION) /* another controller since: read who */
@@ -545,6 +551,8 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
     c->conf = *conf;
     c->controller = -1;
     c->ctl_zver = -1;
+    c->cfg_seq = -1;
+    c->cfg_resync = true;
     c->big = malloc(BIG_MAX);
     c->repl = br_repl_new(conf->broker_id, conf->replica_lag_time_max_ms, br_clu__isr_kick, c);
     pthread_mutex_init(&c->lock, NULL);
@@ -567,6 +575,7 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
     snprintf(c->p_deletes, sizeof c->p_deletes, "%s/admin/delete_topics", c->chroot);
     snprintf(c->p_configs, sizeof c->p_configs, "%s/config/topics", c->chroot);
     snprintf(c->p_pid_block, sizeof c->p_pid_block, "%s/latest_producer_id_block", c->chroot);
+    snprintf(c->p_changes, sizeof c->p_changes, "%s/config/changes", c->chroot);
     if (!c->big || !c->repl)
         return open_fail(c, -ENOMEM, err, errlen, "cluster: out of memory");
 
@@ -586,7 +595,8 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
     if ((rc = br_clu__ensure_path(c, c->p_ids)) != ZOK ||
         (rc = br_clu__ensure_path(c, c->p_topics)) != ZOK ||
         (rc = br_clu__ensure_path(c, c->p_deletes)) != ZOK ||
-        (rc = br_clu__ensure_path(c, c->p_configs)) != ZOK)
+        (rc = br_clu__ensure_path(c, c->p_configs)) != ZOK ||
+        (rc = br_clu__ensure_path(c, c->p_changes)) != ZOK)
         return open_fail(c, -EIO, err, errlen, "ZooKeeper: cannot create %s: %s", c->p_ids,
                          zerror(rc));
     if ((rc = br_clu__cluster_id(c)) != ZOK)

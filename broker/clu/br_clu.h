@@ -33,6 +33,10 @@
  *   br_clu_leader and br_clu_topics read the view from any thread (under the lock, no
  *   allocation). br_clu_create_topic and br_clu_delete_topic hand the work to the cluster
  *   thread and wait for it: never call them from a loop thread.
+ * - Topic configs: /config/topics/<t> is the truth in a cluster. The cluster thread watches
+ *   /config/changes and applies a changed topic's configs to the logs this broker holds (no
+ *   restart); at start and after a new session it applies every held topic's, so a broker
+ *   that was down catches up (br_clu_config.c).
  * - Errors: 0 or -errno; ZooKeeper's own codes are named in the log lines.
  */
 #ifndef SPLICELOG_BR_CLU_H
@@ -59,9 +63,14 @@ struct br_clu_conf {
     struct st_store *store; /* where the partitions this broker holds live */
     /* A topic this broker starts holding is created with log_defaults and its
      * /config/topics/<t> entries applied by topic_config (0, or non-zero: the entry is
-     * skipped with a warning); topic_config may be NULL (defaults only). */
+     * skipped with a warning; it sets the key in lc and its bit, 1 << enum st_topic_key, in
+     * *overrides when the key is one the store keeps); topic_config may be NULL (defaults
+     * only). The same function applies a topic's configs when they change at run time
+     * (br_clu_config.c): the store's defaults now, with the entries over them, become the
+     * topic's (st_topic_config_set). */
     struct st_log_config log_defaults;
-    int (*topic_config)(struct st_log_config *lc, const char *key, const char *val);
+    int (*topic_config)(struct st_log_config *lc, uint32_t *overrides, const char *key,
+                        const char *val);
     /* M3 (br_clu_repl.h): replica.lag.time.max.ms (0: 30000); hw_moved (may be NULL) is
      * called on the cluster thread when an ISR change it wrote moved a high watermark (the
      * server wakes the produce and fetch requests waiting for it). */
@@ -149,6 +158,20 @@ int br_clu_add_partitions(struct br_clu *c, const char *name, int32_t total,
  * Waits at most wait_ms for it to leave this broker's view. 0, -ENOENT, -EIO, -EAGAIN,
  * -ECANCELED. Not on a loop thread. */
 int br_clu_delete_topic(struct br_clu *c, const char *name, int64_t wait_ms);
+
+/* Topic configs changed at run time (br_clu_config.c, Kafka's ZooKeeper mode):
+ * br_clu_topic_config_get reads topic name's /config/topics/<name> document into buf (cap
+ * bytes, NUL-terminated; *len its length, 0 when the topic has no such znode: no overrides),
+ * straight from ZooKeeper, as Kafka's DescribeConfigs does. 0; -ENOENT (no
+ * /brokers/topics/<name>: no such topic in the cluster); -ENOSPC (buf too small); -EIO;
+ * -EAGAIN (ZooKeeper unreachable); -ECANCELED (closing). Not on a loop thread. */
+int br_clu_topic_config_get(struct br_clu *c, const char *name, char *buf, size_t cap, size_t *len);
+/* Writes config_json (br_clu_json_config_enc's: the topic's whole override set) as
+ * /config/topics/<name>, then a change notification (a sequential
+ * /config/changes/config_change_ with {"version":2,"entity_path":"topics/<name>"}); every
+ * broker then applies the topic's configs to the logs it holds. 0 once both are written;
+ * -ENOENT (no such topic), -EIO, -EAGAIN, -ECANCELED. Not on a loop thread. */
+int br_clu_topic_config_set(struct br_clu *c, const char *name, const char *config_json);
 
 /* Reserves the next block of n producer ids for this broker, cluster-wide (Kafka's
  * ZooKeeper mode: /latest_producer_id_block, format and steps at the top of br_clu_pid.c):

@@ -52,9 +52,9 @@ struct ctopic {
 /* A request of another thread for the cluster thread (br_clu_create_topic ...). */
 struct clu_req {
     struct clu_req *next;
-    int kind; /* REQ_CREATE, REQ_DELETE, REQ_ADD, REQ_PID */
+    int kind; /* REQ_* */
     const char *name;
-    const char *config; /* REQ_CREATE: /config/topics/<t>'s document, or NULL */
+    const char *config; /* REQ_CREATE, REQ_CFG_SET: /config/topics/<t>'s document, or NULL */
     int32_t np;         /* REQ_CREATE: partitions; REQ_ADD: the new total; REQ_PID: ids */
     int16_t rf;
     const struct br_clu_replicas *assign; /* REQ_CREATE: the client's replicas of each of the np
@@ -62,10 +62,19 @@ struct clu_req {
                                              (np - nassign first); NULL: spread here */
     int32_t nassign;                      /* REQ_ADD: entries of assign */
     int64_t floor, first; /* REQ_PID: the lowest id wanted; the block's first id (answer) */
-    int rc;               /* the answer: 0 or -errno */
-    bool done;            /* under lock */
+    char *buf;            /* REQ_CFG_GET: the document's room (cap bytes) and length (answer) */
+    size_t cap, len;
+    int rc;    /* the answer: 0 or -errno */
+    bool done; /* under lock */
 };
-enum { REQ_CREATE = 1, REQ_DELETE = 2, REQ_ADD = 3, REQ_PID = 4 };
+enum {
+    REQ_CREATE = 1,
+    REQ_DELETE = 2,
+    REQ_ADD = 3,
+    REQ_PID = 4,
+    REQ_CFG_GET = 5, /* br_clu_config.c */
+    REQ_CFG_SET = 6, /* name, config (the document) */
+};
 
 struct br_clu {
     struct br_clu_conf conf;
@@ -79,6 +88,7 @@ struct br_clu {
     char p_deletes[PATH_MAX_LEN];    /* <chroot>/admin/delete_topics */
     char p_configs[PATH_MAX_LEN];    /* <chroot>/config/topics */
     char p_pid_block[PATH_MAX_LEN];  /* <chroot>/latest_producer_id_block (br_clu_pid.c) */
+    char p_changes[PATH_MAX_LEN];    /* <chroot>/config/changes (br_clu_config.c) */
     char cluster_id[64];             /* /cluster/id's, set once by br_clu_open */
     zhandle_t *zh;                   /* written under lock by the thread that owns the session */
     char *big;                       /* BIG_MAX bytes: the cluster thread's read buffer */
@@ -92,6 +102,7 @@ struct br_clu {
     bool ctl_dirty;       /* /controller changed */
     bool topics_dirty;    /* a topic, an assignment or a partition state changed */
     bool state_dirty;     /* zstate changed (logged by the cluster thread) */
+    bool cfg_dirty;       /* /config/changes changed (br_clu_config.c) */
     bool stop;            /* br_clu_close */
     struct clu_req *reqs; /* waiting for the cluster thread */
     /* under lock: the view */
@@ -105,6 +116,9 @@ struct br_clu {
 
     /* the cluster thread's own */
     int32_t ctl_zver; /* /controller_epoch's version when this broker is the controller */
+    int64_t cfg_seq;  /* the last config change notification acted on (-1: none) */
+    bool cfg_resync;  /* at start and after a new session: every held topic's configs are
+                         applied at the next read of /config/changes */
 
     pthread_t thread;
     bool thread_started;
@@ -147,6 +161,18 @@ void br_clu__topics_free(struct ctopic *t, int n);
 /* br_clu_pid.c, on the cluster thread: reserves the block r asks for (REQ_PID); 0 or -errno
  * (br_clu_pid_block). */
 int br_clu__pid_run(struct br_clu *c, struct clu_req *r);
+/* br_clu_config.c, on the cluster thread: */
+/* Runs REQ_CFG_GET / REQ_CFG_SET; 0 or -errno (br_clu_topic_config_get / _set). */
+int br_clu__cfg_run(struct br_clu *c, struct clu_req *r);
+/* Reads /config/changes (with a watch) and applies the configs of the topics the new
+ * notifications name to their logs;
+ * deletes notifications older than 15 minutes, as Kafka. With cfg_resync: every held topic's
+ * instead. A ZooKeeper code to retry. */
+int br_clu__cfg_changes(struct br_clu *c);
+/* Makes the local topic name's configs what /config/topics/<name> says over the store's
+ * defaults (nothing when this broker does not hold it). A ZooKeeper code. */
+int br_clu__cfg_apply(struct br_clu *c, const char *name);
+
 /* br_clu_coord.c (M4), on the cluster thread: tells conf.coord_view which partitions of
  * __consumer_offsets the view (nt, n) has this broker lead. */
 void br_clu__coord_tell(struct br_clu *c, const struct ctopic *nt, int n);

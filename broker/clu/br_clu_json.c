@@ -570,6 +570,23 @@ int br_clu_json_config_each(const char *json, size_t len,
     return finish(&c);
 }
 
+int br_clu_json_str(const char *json, size_t len, const char *key, char *out, size_t cap)
+{
+    struct cur c = {json, json + len};
+    if (cap == 0 || find(&c, key) < 0 || str(&c, out, cap) < 0 || finish(&c) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+int br_clu_json_change_enc(char *buf, size_t cap, const char *entity_path)
+{
+    struct out o = {buf, cap, 0, cap == 0};
+    put(&o, "{\"version\":2,\"entity_path\":");
+    put_strn(&o, entity_path, strlen(entity_path));
+    put(&o, "}");
+    return done(&o);
+}
+
 /* ---- producer-id blocks --------------------------------------------------------------------- */
 
 int br_clu_json_pid_block_enc(char *buf, size_t cap, const struct br_clu_pid_block *b)

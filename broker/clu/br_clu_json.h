@@ -2,8 +2,9 @@
  * br_clu_json — the JSON of the znodes the cluster reads and writes, in Kafka's ZooKeeper-mode
  * formats (docs/cluster.md, "ZooKeeper layout"): a broker's registration (/brokers/ids/<id>,
  * version 5), the controller's (/controller, version 1), a topic's assignment
- * (/brokers/topics/<t>, version 2), a partition's state (.../partitions/<p>/state, version 1)
- * and the cluster id (/cluster/id).
+ * (/brokers/topics/<t>, version 2), a partition's state (.../partitions/<p>/state, version 1),
+ * the cluster id (/cluster/id), a topic's configs (/config/topics/<t>, version 1) and config
+ * change notifications (/config/changes/config_change_<seq>, version 2).
  *
  * Contract
  * - Pure functions over caller-owned buffers; no allocation, no global state; any thread.
@@ -91,6 +92,13 @@ int br_clu_json_config_enc(char *buf, size_t cap, const struct br_clu_kv *kv, in
  * return, or -EINVAL. */
 int br_clu_json_config_each(const char *json, size_t len,
                             int (*fn)(void *ctx, const char *key, const char *val), void *ctx);
+
+/* A config change notification (/config/changes/config_change_<seq>), Kafka's version 2:
+ * {"version":2,"entity_path":"topics/<t>"}. */
+int br_clu_json_change_enc(char *buf, size_t cap, const char *entity_path);
+/* The string value of a top-level key ("entity_path") into out (cap bytes, NUL-terminated):
+ * 0, or -EINVAL (missing, not a string, longer than out, malformed document). */
+int br_clu_json_str(const char *json, size_t len, const char *key, char *out, size_t cap);
 
 /* {"version":"1","id":"<id>"} and its id (out: cap bytes, NUL-terminated); -EINVAL. */
 int br_clu_json_cluster_id_enc(char *buf, size_t cap, const char *id);

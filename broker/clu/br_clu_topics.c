@@ -181,7 +181,8 @@ struct cfg_apply {
 static int apply_one(void *ctx, const char *key, const char *val)
 {
     struct cfg_apply *a = ctx;
-    if (a->c->conf.topic_config && a->c->conf.topic_config(a->lc, key, val) != 0)
+    uint32_t ov = 0;
+    if (a->c->conf.topic_config && a->c->conf.topic_config(a->lc, &ov, key, val) != 0)
         br_warn("cluster: topic %s: config %s=%s not applied here", a->topic, key, val);
     return 0;
 }
@@ -219,8 +220,11 @@ static void sync_store(struct br_clu *c, struct ctopic *nt, int nn, struct ctopi
             struct st_log_config lc;
             topic_config(c, t->name, &lc);
             rc = st_topic_create_id(store, t->name, t->np, &lc, t->id);
-            if (rc == 0)
+            if (rc == 0) {
                 br_info("cluster: topic %s (%d partition(s)) created here", t->name, (int)t->np);
+                /* its overrides as such (the keys it does not set follow the defaults) */
+                (void)br_clu__cfg_apply(c, t->name);
+            }
         } else if (have < t->np) {
             rc = st_topic_add_partitions(store, t->name, t->np);
             if (rc == 0)
@@ -666,6 +670,8 @@ void br_clu__run_req(struct br_clu *c, struct clu_req *r)
         r->rc = run_add(c, r);
     else if (r->kind == REQ_PID)
         r->rc = br_clu__pid_run(c, r);
+    else if (r->kind == REQ_CFG_GET || r->kind == REQ_CFG_SET)
+        r->rc = br_clu__cfg_run(c, r);
     else
         r->rc = run_delete(c, r);
 }

@@ -321,6 +321,28 @@ START_TEST(topic_configs)
 }
 END_TEST
 
+/* A config change notification as Kafka's ZooKeeper mode writes it (version 2), and its
+ * entity_path read back, also from a document with other keys and whitespace. */
+START_TEST(config_change_notifications)
+{
+    char buf[128], out[64];
+    int n = br_clu_json_change_enc(buf, sizeof buf, "topics/a\"b");
+    ck_assert_int_gt(n, 0);
+    ck_assert_str_eq(buf, "{\"version\":2,\"entity_path\":\"topics/a\\\"b\"}");
+    ck_assert_int_eq(br_clu_json_str(buf, (size_t)n, "entity_path", out, sizeof out), 0);
+    ck_assert_str_eq(out, "topics/a\"b");
+    const char *kafka = "{ \"entity_path\" : \"topics/t1\", \"version\":2 }";
+    ck_assert_int_eq(br_clu_json_str(kafka, strlen(kafka), "entity_path", out, sizeof out), 0);
+    ck_assert_str_eq(out, "topics/t1");
+    ck_assert_int_eq(br_clu_json_str(kafka, strlen(kafka), "version", out, sizeof out), -EINVAL);
+    ck_assert_int_eq(br_clu_json_str(kafka, strlen(kafka), "missing", out, sizeof out), -EINVAL);
+    ck_assert_int_eq(br_clu_json_str(kafka, strlen(kafka) - 2, "entity_path", out, sizeof out),
+                     -EINVAL);
+    ck_assert_int_eq(br_clu_json_str(kafka, strlen(kafka), "entity_path", out, 5), -EINVAL);
+    ck_assert_int_eq(br_clu_json_change_enc(buf, 10, "topics/t1"), -ENOSPC);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("br_clu_json");
@@ -331,6 +353,7 @@ static Suite *suite(void)
     tcase_add_test(tc, connect_string);
     tcase_add_test(tc, topic_state_cluster_id);
     tcase_add_test(tc, topic_configs);
+    tcase_add_test(tc, config_change_notifications);
     tcase_add_test(tc, producer_id_blocks);
     suite_add_tcase(s, tc);
     return s;
