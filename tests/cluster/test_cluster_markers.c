@@ -14,9 +14,15 @@
  * - TxnOffsetCommit at the group's coordinator is accepted and stays invisible to OffsetFetch;
  *   a COMMIT marker to the leader of the group's __consumer_offsets partition makes it the
  *   committed offset; another group's offsets ended with ABORT stay uncommitted.
+ * - The coordinator's sender (br_clu_markers.h) over a fake view of the real brokers: a
+ *   3-partition topic's markers go to each leader in one call and are answered replicated
+ *   (0, the LSO past them); an unknown partition -ENOENT; a view naming a follower, or a
+ *   leader that cannot be reached, -EAGAIN within the deadline; an older producer epoch than
+ *   the partition knows -ESTALE.
  * Every wait is bounded; skipped, saying so, without java or Debian's zookeeper package.
  */
 #include <check.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "br_clu_markers.h"
 #include "kp_msg.h"
 #include "kp_msg_markers.h"
 #include "tb_broker.h"
@@ -147,25 +154,32 @@ static int64_t new_pid(struct tb_broker *b)
     return pid;
 }
 
-/* A transactional batch of n records "<prefix>-i" to TOPIC-0 on the leader, produced with
- * acks=-1 (retrying NOT_LEADER_OR_FOLLOWER for a moment after an election); its error. */
-static int16_t produce_txn(struct tb_broker *b, int64_t pid, int32_t seq, const char *prefix, int n)
+/* A transactional batch of n records "<prefix>-i" of producer pid/epoch at sequence seq to
+ * topic-part on its leader b, produced with acks=-1 (retrying NOT_LEADER_OR_FOLLOWER for a
+ * moment after an election); its error. */
+static int16_t produce_to(struct tb_broker *b, const char *topic, int32_t part, int64_t pid,
+                          int16_t epoch, int32_t seq, const char *prefix, int n)
 {
     uint8_t batch[4096];
-    long bl = tb_producer_batch(batch, sizeof batch, prefix, 0, n, pid, 0, seq, true);
+    long bl = tb_producer_batch(batch, sizeof batch, prefix, 0, n, pid, epoch, seq, true);
     ck_assert_int_gt(bl, 0);
     int fd = tb_connect(b->port);
     ck_assert_int_ge(fd, 0);
     struct tb_produce_resp out;
     int64_t until = tb_now_ms() + 10000;
     for (;;) {
-        ck_assert_int_eq(tb_txn_produce(fd, 7, TXN_ID, TOPIC, 0, batch, (size_t)bl, &out), 0);
+        ck_assert_int_eq(tb_txn_produce(fd, 7, TXN_ID, topic, part, batch, (size_t)bl, &out), 0);
         if (out.error != E_NOT_LEADER_OR_FOLLOWER || tb_now_ms() >= until)
             break;
         tb_sleep_ms(200);
     }
     close(fd);
     return out.error;
+}
+
+static int16_t produce_txn(struct tb_broker *b, int64_t pid, int32_t seq, const char *prefix, int n)
+{
+    return produce_to(b, TOPIC, 0, pid, 0, seq, prefix, n);
 }
 
 /* WriteTxnMarkers v1 of one marker for (topic, p) to b; the partition's error, or -errno. */
@@ -207,15 +221,15 @@ static void count_batch(void *arg, int64_t base, int32_t count, int64_t pid, int
         ((struct seen *)arg)->records += count;
 }
 
-/* A read_committed (iso 1) or read_uncommitted (0) fetch of TOPIC-0 from offset 0 on b. */
-static struct seen fetch(struct tb_broker *b, int8_t iso)
+/* A read_committed (iso 1) or read_uncommitted (0) fetch of topic-part from offset 0 on b. */
+static struct seen fetch_of(struct tb_broker *b, const char *topic, int32_t part, int8_t iso)
 {
     struct seen s = {0};
     int fd = tb_connect(b->port);
     ck_assert_int_ge(fd, 0);
     struct tb_frame f;
     struct tb_txn_fetch out;
-    ck_assert_int_eq(tb_txn_fetch(fd, 11, iso, 0, 0, TOPIC, 0, 0, &f, &out), 0);
+    ck_assert_int_eq(tb_txn_fetch(fd, 11, iso, 0, 0, topic, part, 0, &f, &out), 0);
     ck_assert_int_eq(out.error, 0);
     ck_assert_int_ge(tb_txn_batches(out.records, (size_t)out.records_len, count_batch, &s), 0);
     s.hw = out.high_watermark;
@@ -226,6 +240,8 @@ static struct seen fetch(struct tb_broker *b, int8_t iso)
     close(fd);
     return s;
 }
+
+static struct seen fetch(struct tb_broker *b, int8_t iso) { return fetch_of(b, TOPIC, 0, iso); }
 
 /* Waits until b's high watermark of TOPIC-0 reaches hw. */
 static void wait_hw(struct tb_broker *b, int64_t hw)
@@ -421,6 +437,134 @@ START_TEST(txn_offsets_ended_by_markers)
 }
 END_TEST
 
+/* ---- the coordinator's sender (br_clu_markers.h) against the real brokers ------------------ */
+
+#define TOPIC3 "wtm3"
+#define NP3    3
+
+static int32_t lead3[NP3];   /* TOPIC3's leaders as the fake view says */
+static int32_t dead_id = -1; /* a broker id whose endpoint refuses connections */
+
+static int32_t fake_leader(void *arg, const char *topic, size_t len, int32_t p)
+{
+    (void)arg;
+    if (len != strlen(TOPIC3) || memcmp(topic, TOPIC3, len) != 0 || p < 0 || p >= NP3)
+        return -ENOENT;
+    return lead3[p];
+}
+
+static int fake_endpoint(void *arg, int32_t id, char *host, size_t cap, int32_t *port)
+{
+    (void)arg;
+    if (id == dead_id) {
+        snprintf(host, cap, "127.0.0.1");
+        *port = 1; /* nothing listens there */
+        return 0;
+    }
+    if (id < 1 || id > NBROKERS || B[id].pid <= 0)
+        return -ENOENT;
+    snprintf(host, cap, "127.0.0.1");
+    *port = B[id].port;
+    return 0;
+}
+
+/* Creates TOPIC3 (NP3 partitions, RF 3) through broker 1; its leaders into lead3. */
+static void create_topic3(void)
+{
+    int fd = tb_connect(B[1].port);
+    ck_assert_int_ge(fd, 0);
+    struct tb_req rr;
+    ck_assert_int_eq(tb_req_begin(&rr, 256, 19, 4, 78), 0);
+    tb_enc_create_topics(&rr, 4, TOPIC3, NP3, 3, 10000, false);
+    struct tb_frame ff;
+    ck_assert_int_eq(tb_call(fd, &rr, 78, &ff), 0);
+    tb_req_free(&rr);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_dec_create_topics(&ff, 4, &err), 0);
+    tb_frame_free(&ff);
+    close(fd);
+    ck_assert_int_eq(err, 0);
+    for (int p = 0; p < NP3; p++) {
+        int64_t until = tb_now_ms() + WAIT_MS;
+        for (;;) {
+            bool all = true;
+            for (int i = 1; i <= NBROKERS; i++) {
+                int32_t l = -1;
+                leader_of(&B[i], TOPIC3, p, &l);
+                all = all && l >= 1 && (i == 1 || l == lead3[p]);
+                if (i == 1)
+                    lead3[p] = l;
+            }
+            if (all)
+                break;
+            ck_assert_msg(tb_now_ms() < until, "%s-%d has no leader", TOPIC3, p);
+            tb_sleep_ms(100);
+        }
+    }
+}
+
+START_TEST(sender_writes_at_each_leader)
+{
+    TB_ZK_SKIP(&Z, "test_cluster_markers");
+    cluster_with_topic("/markers-sender");
+    create_topic3();
+    int64_t pid = new_pid(&B[1]);
+    for (int p = 0; p < NP3; p++)
+        ck_assert_int_eq(produce_to(&B[lead3[p]], TOPIC3, p, pid, 0, 0, "s", 5), 0);
+    struct br_clu_markers *m = NULL;
+    struct br_clu_markers_conf mc = {
+        .broker_id = 99, .leader = fake_leader, .endpoint = fake_endpoint, .arg = NULL};
+    ck_assert_int_eq(br_clu_markers_new(&mc, &m), 0);
+
+    /* the view says a follower leads partition 0: NOT_LEADER_OR_FOLLOWER, retried later */
+    int32_t real0 = lead3[0];
+    lead3[0] = real0 % NBROKERS + 1;
+    struct br_clu_marker_part one = {TOPIC3, strlen(TOPIC3), 0, 1};
+    ck_assert_int_eq(br_clu_markers_write(m, pid, 0, true, 0, &one, 1, tb_now_ms() + 20000), 0);
+    ck_assert_int_eq(one.rc, -EAGAIN);
+    /* a leader nobody can reach: -EAGAIN within the deadline */
+    dead_id = lead3[0];
+    int64_t t0 = tb_now_ms();
+    ck_assert_int_eq(br_clu_markers_write(m, pid, 0, true, 0, &one, 1, tb_now_ms() + 5000), 0);
+    ck_assert_int_eq(one.rc, -EAGAIN);
+    ck_assert_int_lt(tb_now_ms() - t0, 6000);
+    dead_id = -1;
+    lead3[0] = real0;
+    ck_assert_int_eq(fetch_of(&B[real0], TOPIC3, 0, 1).lso, 0);
+
+    /* every partition at its leader, one unknown */
+    struct br_clu_marker_part parts[NP3 + 1];
+    for (int p = 0; p <= NP3; p++)
+        parts[p] = (struct br_clu_marker_part){TOPIC3, strlen(TOPIC3), p == NP3 ? 9 : p, 1};
+    ck_assert_int_eq(br_clu_markers_write(m, pid, 0, true, 0, parts, NP3 + 1, tb_now_ms() + 40000),
+                     0);
+    for (int p = 0; p < NP3; p++) {
+        ck_assert_msg(parts[p].rc == 0, "partition %d: %d", p, parts[p].rc);
+        struct seen s = fetch_of(&B[lead3[p]], TOPIC3, p, 1);
+        ck_assert_int_eq(s.lso, 6); /* answered once replicated: the HW passed the marker */
+        ck_assert_int_eq(s.hw, 6);
+        ck_assert_int_eq(s.records, 5);
+    }
+    ck_assert_int_eq(parts[NP3].rc, -ENOENT);
+
+    /* a newer epoch of the producer on partition 1: the old epoch's marker is -ESTALE */
+    ck_assert_int_eq(produce_to(&B[lead3[1]], TOPIC3, 1, pid, 1, 0, "e", 2), 0);
+    struct br_clu_marker_part p1 = {TOPIC3, strlen(TOPIC3), 1, 1};
+    ck_assert_int_eq(br_clu_markers_write(m, pid, 0, false, 0, &p1, 1, tb_now_ms() + 20000), 0);
+    ck_assert_int_eq(p1.rc, -ESTALE);
+    ck_assert_int_eq(br_clu_markers_write(m, pid, 1, false, 0, &p1, 1, tb_now_ms() + 20000), 0);
+    ck_assert_int_eq(p1.rc, 0);
+    struct seen s = fetch_of(&B[lead3[1]], TOPIC3, 1, 1);
+    ck_assert_int_eq(s.lso, 9);
+    ck_assert_int_eq(s.n_aborted, 1); /* the consumer drops the aborted two */
+    ck_assert(s.aborted_pid == pid);
+    br_clu_markers_free(m);
+    for (int i = 1; i <= NBROKERS; i++)
+        if (B[i].pid > 0)
+            ck_assert_int_eq(tb_broker_stop(&B[i], SIGTERM), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_markers");
@@ -430,6 +574,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, markers_commit_abort_and_failover);
     tcase_add_test(tc, txn_offsets_ended_by_markers);
+    tcase_add_test(tc, sender_writes_at_each_leader);
     suite_add_tcase(s, tc);
     return s;
 }
