@@ -400,7 +400,9 @@ int br_server_txn_open(struct br_server *srv)
         br_err("transaction coordinator: a transaction found prepared could not be finished: "
                "%s (retried by its timer)",
                strerror(-rc));
-    rc = sweep(srv);
+    /* In a cluster a partition's open transactions are (in general) another broker's
+     * coordinator's, and a replica here may be a follower's: nothing to sweep from here. */
+    rc = cfg->zk_connect[0] ? 0 : sweep(srv);
     if (rc < 0)
         br_err("transaction coordinator: start-up sweep of open transactions: %s", strerror(-rc));
     rc = br_txn_timer_start(srv->txns);
