@@ -18,7 +18,7 @@
  *   retries). A group's transactional offsets end at the leader of the group's
  *   __consumer_offsets partition, here or through a marker sent to it. The coordinator epoch
  *   written into the markers is 0 until br_txn_ops.marker carries the __transaction_state
- *   partition's leader epoch (the leaders do not fence by it yet).
+ *   partition's leader epoch (the leaders fence by it: st.h, st_log_append_marker).
  * - In a cluster (zookeeper.connect), producer-id blocks are reserved in ZooKeeper
  *   (br_clu_pid_block, on the cluster thread; InitProducerId waits for it on the admin thread),
  *   so no two brokers hand out the same producer id; while ZooKeeper cannot give one,

@@ -10,12 +10,10 @@
  * - A partition of a topic: the COMMIT or ABORT control batch is appended exactly as the
  *   single node's coordinator appends it (st_log_append_marker, br_txn_host.c op_marker), with
  *   the request's coordinator epoch in its value; a producer epoch older than the one the
- *   partition knows: INVALID_PRODUCER_EPOCH (Kafka's ProducerFencedException mapping). The
- *   partition's producer state records the coordinator epoch of the last marker but does not
- *   fence by it: a marker of an older coordinator epoch (a deposed coordinator) is still
- *   written (Kafka answers TRANSACTION_COORDINATOR_FENCED). The coordinator that wrote the
- *   transaction's PrepareCommit/Abort is the only one that sends its markers, and a marker
- *   repeated for a transaction already closed here closes nothing (st.h).
+ *   partition knows: INVALID_PRODUCER_EPOCH (Kafka's ProducerFencedException mapping); a
+ *   coordinator epoch older than the one of the producer's last marker here (a deposed
+ *   coordinator): TRANSACTION_COORDINATOR_FENCED, as Kafka. A marker repeated for a
+ *   transaction already closed here closes nothing (st.h).
  * - A partition of __consumer_offsets: no control batch; the producer's pending transactional
  *   offsets of every group mapping to that partition end in the offsets store
  *   (st_offsets_txn_end: commit makes them the groups' committed offsets, which the mirror
@@ -118,6 +116,8 @@ static int16_t append_error(int rc)
         return KP_ERR_NONE;
     case -ESTALE:
         return KP_ERR_INVALID_PRODUCER_EPOCH;
+    case -EREMCHG:
+        return KP_ERR_TRANSACTION_COORDINATOR_FENCED;
     case -ENOENT:
         return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
     case -ENOMEM:
@@ -170,7 +170,7 @@ static int16_t mark_partition(struct br_ctx *x, struct br_resp *r, struct mk_run
     int rc = st_log_append_marker(log, mk->producer_id, mk->producer_epoch, mk->transaction_result,
                                   mk->coordinator_epoch, br_wall_ms_of(x), &res);
     if (rc < 0) {
-        if (rc != -ESTALE)
+        if (rc != -ESTALE && rc != -EREMCHG)
             br_err_limited("WriteTxnMarkers: marker of producer %lld into %s-%d: %s",
                            (long long)mk->producer_id, BR_LOG_KSTR(topic), p, strerror(-rc));
         st_log_put(log);

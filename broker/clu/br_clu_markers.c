@@ -35,6 +35,7 @@
 #define E_UNKNOWN_TOPIC   3
 #define E_CLUSTER_AUTHZ   31
 #define E_INVALID_EPOCH   47
+#define E_COORD_FENCED    52
 #define E_PRODUCER_FENCED 90
 
 struct mconn {
@@ -199,6 +200,8 @@ static int map_error(int16_t e)
     case E_INVALID_EPOCH:
     case E_PRODUCER_FENCED:
         return -ESTALE;
+    case E_COORD_FENCED:
+        return -EREMCHG;
     default:
         return -EAGAIN; /* NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT, ... : retried */
     }

@@ -12,6 +12,8 @@
  *     0        the leader wrote the marker (and had it replicated: its answer waits for that)
  *     -ENOENT  no such partition (the leader said so, or the view has none): the caller skips it
  *     -ESTALE  the leader knows a newer epoch of this producer: skipped, as Kafka does
+ *     -EREMCHG TRANSACTION_COORDINATOR_FENCED: a coordinator of a newer coordinator epoch wrote
+ *              this producer's markers there (this one is deposed; Kafka's stops sending)
  *     -EAGAIN  not known now: no leader in the view, not the leader any more, loading, timed
  *              out, the leader's connection failed or its answer did not parse, refused
  *              (CLUSTER_AUTHORIZATION_FAILED: logged): the caller retries later

@@ -18,7 +18,8 @@
  *   3-partition topic's markers go to each leader in one call and are answered replicated
  *   (0, the LSO past them); an unknown partition -ENOENT; a view naming a follower, or a
  *   leader that cannot be reached, -EAGAIN within the deadline; an older producer epoch than
- *   the partition knows -ESTALE.
+ *   the partition knows -ESTALE; an older coordinator epoch than the producer's last marker's
+ *   there -EREMCHG (TRANSACTION_COORDINATOR_FENCED).
  * Every wait is bounded; skipped, saying so, without java or Debian's zookeeper package.
  */
 #include <check.h>
@@ -558,6 +559,13 @@ START_TEST(sender_writes_at_each_leader)
     ck_assert_int_eq(s.lso, 9);
     ck_assert_int_eq(s.n_aborted, 1); /* the consumer drops the aborted two */
     ck_assert(s.aborted_pid == pid);
+    /* a marker of an older coordinator epoch than the producer's last one there: the
+     * coordinator was deposed (TRANSACTION_COORDINATOR_FENCED) */
+    struct br_clu_marker_part p2 = {TOPIC3, strlen(TOPIC3), 2, 1};
+    ck_assert_int_eq(br_clu_markers_write(m, pid, 0, false, 3, &p2, 1, tb_now_ms() + 20000), 0);
+    ck_assert_int_eq(p2.rc, 0);
+    ck_assert_int_eq(br_clu_markers_write(m, pid, 0, false, 2, &p2, 1, tb_now_ms() + 20000), 0);
+    ck_assert_int_eq(p2.rc, -EREMCHG);
     br_clu_markers_free(m);
     for (int i = 1; i <= NBROKERS; i++)
         if (B[i].pid > 0)
