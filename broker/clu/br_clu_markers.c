@@ -253,7 +253,7 @@ static int encode(struct br_clu_markers *m, struct mconn *c, const struct batch 
                                      .topics = topics,
                                      .coordinator_epoch = b->coordinator_epoch};
     struct kp_write_txn_markers_req req = {1, &mk};
-    size_t cap = 256 + (size_t)b->k * 8;
+    size_t cap = 512 + (size_t)b->k * 8; /* header, client id, marker, tag buffers */
     for (int i = 0; i < nt; i++)
         cap += (size_t)topics[i].name.len + 8;
     uint8_t *out = rc == 0 ? malloc(cap) : NULL;
@@ -298,7 +298,7 @@ static void take_answer(const struct kp_write_txn_markers_resp *resp, const stru
                     struct br_clu_marker_part *pt = &b->parts[b->idx[k]];
                     if (pt->partition != tr->partitions[p].partition_index ||
                         (size_t)(tr->name.len > 0 ? tr->name.len : 0) != pt->topic_len ||
-                        memcmp(tr->name.ptr, pt->topic, pt->topic_len) != 0)
+                        (pt->topic_len && memcmp(tr->name.ptr, pt->topic, pt->topic_len) != 0))
                         continue;
                     pt->rc = map_error(e);
                     if (e == E_CLUSTER_AUTHZ)
