@@ -354,8 +354,9 @@ int br_api_write_txn_markers(struct br_req *q, struct br_resp *r)
         const struct kp_write_txn_marker *mk = &req.markers[i];
         for (int32_t j = 0; j < mk->n_topics; j++) {
             const struct kp_write_txn_markers_topic *t = &mk->topics[j];
-            bool internal =
-                t->name.len > 0 && br_cotopic_internal(t->name.ptr, (size_t)t->name.len);
+            /* exactly __consumer_offsets (not any internal topic) */
+            bool internal = t->name.len == (int32_t)sizeof(BR_COTOPIC_NAME) - 1 &&
+                            memcmp(t->name.ptr, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1) == 0;
             for (int32_t k = 0; k < t->n_partitions; k++, slot++) {
                 int32_t p = t->partitions[k];
                 int16_t e;
