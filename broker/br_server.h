@@ -99,6 +99,9 @@ struct br_server {
     struct br_txload *txload;
     pthread_mutex_t txn_sync_lock; /* a marker waiting for its fdatasync (on_synced wakes it) */
     pthread_cond_t txn_sync_cond;
+    /* in a cluster: the markers sender to other brokers (br_clu_markers.h), made at first use
+     * under txn_sync_lock by br_txn_host.c */
+    struct br_clu_markers *markers;
     /* the cluster (broker/clu/br_clu.h): membership and the controller through ZooKeeper;
      * NULL without zookeeper.connect (a single node) */
     struct br_clu *clu;

@@ -35,12 +35,12 @@
 #include "kp_api.h"
 #include "st.h"
 
-static int16_t op_serves(void *arg, const char *id, size_t len)
+static int16_t op_serves(void *arg, const char *id, size_t len, int32_t *coord_epoch)
 {
     struct br_server *srv = arg;
     if (!srv->txload)
         return KP_ERR_COORDINATOR_NOT_AVAILABLE;
-    return br_txload_check(srv->txload, id, len, NULL, NULL);
+    return br_txload_check(srv->txload, id, len, NULL, coord_epoch);
 }
 
 /* Too few in-sync replicas for an acks=all append to log? */

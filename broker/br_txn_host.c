@@ -11,6 +11,14 @@
  *   The coordinator's own log is synced per record by st_txnlog under the same policy.
  * - test.txn.crash.step=N (tests only): the process kills itself with SIGKILL right after
  *   step N of an end, so a crash loop can stop a commit at every step.
+ * - In a cluster (zookeeper.connect), a marker goes to the partition's current leader: appended
+ *   here when this broker leads it, else sent to the leader (WriteTxnMarkers, br_clu_markers.h),
+ *   and either way the marker is done once it is in every in-sync replica (the high watermark
+ *   passed it; REQUEST_TIMED_OUT / not the leader any more: -EAGAIN, the coordinator's tick
+ *   retries). A group's transactional offsets end at the leader of the group's
+ *   __consumer_offsets partition, here or through a marker sent to it. Markers carry the
+ *   coordinator epoch (the __transaction_state partition's leader epoch; the leaders fence by
+ *   it: st.h, st_log_append_marker); a single node writes 0.
  * - In a cluster (zookeeper.connect), producer-id blocks are reserved in ZooKeeper
  *   (br_clu_pid_block, on the cluster thread; InitProducerId waits for it on the admin thread),
  *   so no two brokers hand out the same producer id; while ZooKeeper cannot give one,
@@ -23,12 +31,17 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "br_clock.h"
 #include "br_clu.h"
+#include "br_clu_markers.h"
+#include "br_clu_repl.h"
+#include "br_coload.h"
+#include "br_cotopic.h"
 #include "br_log.h"
 #include "br_server.h"
 #include "br_txload.h"
@@ -62,35 +75,177 @@ static int wait_durable(struct br_server *srv, struct st_log *log, int64_t need)
     return 0;
 }
 
+/* ---- a cluster: markers at the partitions' leaders ------------------------------------------ */
+
+static bool clustered(const struct br_server *srv) { return srv->cfg->zk_connect[0] != '\0'; }
+
+/* The sender's view of the cluster (br_clu_markers_conf). */
+static int32_t view_leader(void *arg, const char *topic, size_t topic_len, int32_t partition)
+{
+    struct br_server *srv = arg;
+    struct br_clu *clu = srv->clu;
+    return clu ? br_clu_leader(clu, topic, topic_len, partition) : -1;
+}
+
+static int view_endpoint(void *arg, int32_t id, char *host, size_t cap, int32_t *port)
+{
+    struct br_server *srv = arg;
+    struct br_clu *clu = srv->clu;
+    struct br_clu_node node;
+    if (!clu || br_clu_node(clu, srv->cfg->inter_broker_listener, id, &node) < 0)
+        return -ENOENT;
+    snprintf(host, cap, "%s", node.host);
+    *port = node.port;
+    return 0;
+}
+
+/* The markers sender (made at first use: the cluster opens after the coordinator). */
+static struct br_clu_markers *sender(struct br_server *srv)
+{
+    pthread_mutex_lock(&srv->txn_sync_lock);
+    if (!srv->markers && srv->clu) {
+        struct br_clu_markers_conf mc = {.broker_id = srv->cfg->node_id,
+                                         .leader = view_leader,
+                                         .endpoint = view_endpoint,
+                                         .arg = srv};
+        if (br_clu_markers_new(&mc, &srv->markers) < 0)
+            srv->markers = NULL;
+    }
+    struct br_clu_markers *m = srv->markers;
+    pthread_mutex_unlock(&srv->txn_sync_lock);
+    return m;
+}
+
+/* One partition's marker written by its leader, another broker: 0, -ENOENT, -ESTALE, -EAGAIN
+ * (br_clu_markers.h). */
+static int remote_marker(struct br_server *srv, const char *topic, size_t topic_len,
+                         int32_t partition, int64_t pid, int16_t epoch, bool commit,
+                         int32_t coord_epoch)
+{
+    struct br_clu_markers *m = sender(srv);
+    if (!m)
+        return -EAGAIN;
+    struct br_clu_marker_part part = {topic, topic_len, partition, -EAGAIN};
+    /* the leader answers by its own request timeout (MARKER_SYNC_WAIT_MS too) */
+    int rc = br_clu_markers_write(m, pid, epoch, commit, coord_epoch, &part, 1,
+                                  br_now_ms() + MARKER_SYNC_WAIT_MS + 5000);
+    return rc < 0 ? rc : part.rc;
+}
+
+/* A log this broker leads in a cluster: waits until its high watermark reaches need (every
+ * in-sync replica has what was appended: acks=all). -EAGAIN when this broker stopped leading
+ * it or MARKER_SYNC_WAIT_MS passed (the coordinator retries the end). */
+static int wait_replicated(struct br_server *srv, const char *topic, size_t topic_len,
+                           int32_t partition, struct st_log *log, int64_t need)
+{
+    int64_t deadline = br_now_ms() + MARKER_SYNC_WAIT_MS;
+    for (;;) {
+        struct br_clu *clu = srv->clu;
+        if (!clu || br_clu_leader(clu, topic, topic_len, partition) != srv->cfg->node_id)
+            return -EAGAIN;
+        if (br_repl_isr_size(br_clu_repl(clu), log) < 0 || st_log_high_watermark(log) >= need)
+            return 0; /* not replicated (one replica), or in every in-sync replica */
+        if (br_now_ms() >= deadline)
+            return -EAGAIN;
+        struct timespec ts = {0, 5 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Who writes partition's marker in a cluster: 1 this broker (it leads it), 0 done by *rc
+ * (another broker's answer, or -ENOENT / -EAGAIN). */
+static int route(struct br_server *srv, const char *topic, size_t topic_len, int32_t partition,
+                 int64_t pid, int16_t epoch, bool commit, int32_t coord_epoch, int *rc)
+{
+    struct br_clu *clu = srv->clu;
+    if (!clu) {
+        *rc = -EAGAIN; /* not joined yet, or leaving */
+        return 0;
+    }
+    int32_t l = br_clu_leader(clu, topic, topic_len, partition);
+    if (l == srv->cfg->node_id)
+        return 1;
+    *rc = l == -ENOENT ? -ENOENT
+          : l < 0
+              ? -EAGAIN
+              : remote_marker(srv, topic, topic_len, partition, pid, epoch, commit, coord_epoch);
+    return 0;
+}
+
 static int op_marker(void *arg, const char *topic, size_t topic_len, int32_t partition, int64_t pid,
-                     int16_t epoch, bool commit, int64_t now_ms)
+                     int16_t epoch, bool commit, int32_t coord_epoch, int64_t now_ms)
 {
     struct br_server *srv = arg;
     /* A marker goes only into a log this broker leads: in a follower's copy it would break the
-     * replica. In a cluster a partition led elsewhere gets -ENOTCONN: the end stays prepared and
-     * the timer retries it (WriteTxnMarkers to its leader: M4's markers half). */
-    if (srv->clu && br_clu_leader(srv->clu, topic, topic_len, partition) != srv->cfg->node_id)
-        return -ENOTCONN;
+     * replica. A partition led elsewhere gets it from its leader (WriteTxnMarkers). */
+    int rc = 0;
+    if (clustered(srv) &&
+        route(srv, topic, topic_len, partition, pid, epoch, commit, coord_epoch, &rc) == 0)
+        return rc;
     struct st_log *log = st_log_get(srv->store, topic, topic_len, partition);
     if (!log)
         return -ENOENT;
     struct st_append_result res;
-    int rc = st_log_append_marker(log, pid, epoch, commit, 0, now_ms, &res);
+    rc = st_log_append_marker(log, pid, epoch, commit, coord_epoch, now_ms, &res);
     if (rc == 0) {
         br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_APPEND);
+        if (clustered(srv) && srv->clu && br_repl_appended(br_clu_repl(srv->clu), log))
+            br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_SYNC);
         if (res.sync_needed)
             rc = wait_durable(srv, log, res.last_offset + 1);
+        if (rc == 0 && clustered(srv))
+            rc = wait_replicated(srv, topic, topic_len, partition, log, res.last_offset + 1);
     }
     st_log_put(log);
     return rc;
 }
 
+/* A cluster: the group's offsets end at the leader of its __consumer_offsets partition. */
+static int offsets_end_clustered(struct br_server *srv, const char *group, size_t group_len,
+                                 int64_t pid, int16_t epoch, bool commit, int32_t coord_epoch,
+                                 int64_t now_ms)
+{
+    const char *name = BR_COTOPIC_NAME;
+    size_t nlen = sizeof(BR_COTOPIC_NAME) - 1;
+    struct br_clu *clu = srv->clu;
+    if (!clu)
+        return -EAGAIN;
+    int32_t n = br_clu_topic_partitions(clu, name, nlen);
+    if (n <= 0)
+        return 0; /* no group has a coordinator: nothing can be pending */
+    int32_t p = br_cotopic_partition_of(group, group_len, n);
+    int rc = 0;
+    if (route(srv, name, nlen, p, pid, epoch, commit, coord_epoch, &rc) == 0)
+        return rc == -ENOENT ? 0 : rc;
+    if (!srv->coload || !br_coload_loaded(srv->coload, p, -1))
+        return -EAGAIN; /* loading: the marker is retried once it is loaded */
+    struct br_cotopic_track t;
+    br_cotopic_track_begin(&t);
+    rc = st_offsets_txn_end(srv->offsets, group, group_len, pid, epoch, commit, now_ms);
+    br_cotopic_track_end();
+    if (rc < 0)
+        return rc;
+    if (t.rc < 0)
+        return -EAGAIN; /* the mirror could not append: not the leader any more */
+    if (t.part != p)
+        return 0; /* nothing was pending */
+    struct st_log *log = st_log_get(srv->store, name, nlen, p);
+    if (!log)
+        return -EAGAIN;
+    rc = wait_replicated(srv, name, nlen, p, log, t.end);
+    st_log_put(log);
+    return rc;
+}
+
 static int op_offsets_end(void *arg, const char *group, size_t group_len, int64_t pid,
-                          int16_t epoch, bool commit, int64_t now_ms)
+                          int16_t epoch, bool commit, int32_t coord_epoch, int64_t now_ms)
 {
     struct br_server *srv = arg;
     if (!srv->offsets)
         return 0;
+    if (clustered(srv))
+        return offsets_end_clustered(srv, group, group_len, pid, epoch, commit, coord_epoch,
+                                     now_ms);
     return st_offsets_txn_end(srv->offsets, group, group_len, pid, epoch, commit, now_ms);
 }
 
@@ -296,6 +451,8 @@ void br_server_txn_close(struct br_server *srv)
     srv->txns = NULL;
     br_txload_free(srv->txload);
     srv->txload = NULL;
+    br_clu_markers_free(srv->markers);
+    srv->markers = NULL;
     st_txnlog_close(srv->txnlog);
     srv->txnlog = NULL;
 }

@@ -84,6 +84,7 @@
     X(ADD_PARTITIONS_TO_TXN,    24, "AddPartitionsToTxn",      SERVED, 0,  3,  0, 3,  3,  add_partitions_to_txn) \
     X(ADD_OFFSETS_TO_TXN,       25, "AddOffsetsToTxn",         SERVED, 0,  3,  0, 3,  3,  add_offsets_to_txn) \
     X(END_TXN,                  26, "EndTxn",                  SERVED, 0,  3,  0, 3,  3,  end_txn) \
+    X(WRITE_TXN_MARKERS,        27, "WriteTxnMarkers",         SERVED, 1,  1,  0, 1,  1,  write_txn_markers) \
     X(TXN_OFFSET_COMMIT,        28, "TxnOffsetCommit",         SERVED, 0,  3,  0, 3,  3,  txn_offset_commit) \
     X(DESCRIBE_ACLS,            29, "DescribeAcls",            SERVED, 1,  3,  0, 3,  2,  describe_acls) \
     X(CREATE_ACLS,              30, "CreateAcls",              SERVED, 1,  3,  0, 3,  2,  create_acls) \

@@ -332,7 +332,9 @@ int st_log_append_opts(struct st_log *log, struct iovec *batches, int n, int64_t
  * Writes a transaction marker: a COMMIT or ABORT control batch of producer pid with epoch
  * (the 78 bytes of kp_batch_build_txn_marker), closing its open transaction here if it has
  * one (an ABORT then gets a .txnindex entry), moving the LSO. -ESTALE when epoch is below
- * the producer's; -ENOENT / -ESHUTDOWN as appends. Durability as an append (res).
+ * the producer's; -EREMCHG when coordinator_epoch is below the one of the producer's last
+ * marker here (a deposed transaction coordinator's marker: TRANSACTION_COORDINATOR_FENCED);
+ * -ENOENT / -ESHUTDOWN as appends. Durability as an append (res).
  */
 int st_log_append_marker(struct st_log *log, int64_t pid, int16_t epoch, bool commit,
                          int32_t coordinator_epoch, int64_t now_ms, struct st_append_result *res);

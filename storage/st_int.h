@@ -518,7 +518,7 @@ void st__ps_apply_data(struct st_log *log, const struct kp_batch_hdr *h);
 /* Room for one more producer (a marker or a replayed batch of an unknown pid). */
 int st__ps_reserve(struct st_log *log, int64_t pid, bool replay);
 /* Checks a marker: -ESTALE for an epoch below the producer's. */
-int st__ps_check_marker(struct st_log *log, int64_t pid, int16_t epoch);
+int st__ps_check_marker(struct st_log *log, int64_t pid, int16_t epoch, int32_t coord_epoch);
 /* What a marker at offset would complete: true and *ab (lso set) when it aborts an open
  * transaction (its .txnindex entry). Changes nothing. */
 bool st__ps_marker_abort(struct st_log *log, int64_t pid, int64_t offset, struct st_abort *ab);

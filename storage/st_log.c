@@ -428,7 +428,7 @@ int st_log_append_marker(struct st_log *log, int64_t pid, int16_t epoch, bool co
     pthread_mutex_lock(&log->mu);
     int err = log->deleted ? -ENOENT : log->closed ? -ESHUTDOWN : 0;
     if (err == 0)
-        err = st__ps_check_marker(log, pid, epoch);
+        err = st__ps_check_marker(log, pid, epoch, coordinator_epoch);
     if (err == 0)
         err = st__ps_reserve(log, pid, true); /* a marker is never refused for memory */
     struct st_seg *seg = NULL;

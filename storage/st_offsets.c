@@ -1255,6 +1255,21 @@ int st_offsets_txn_end(struct st_offsets *o, const char *group, size_t group_len
     return err;
 }
 
+int st_offsets_txn_groups(struct st_offsets *o, int64_t producer_id,
+                          void (*fn)(void *arg, const char *group, size_t group_len), void *arg)
+{
+    int n = 0;
+    pthread_mutex_lock(&o->mu);
+    for (size_t i = 0; i < o->m.npend_buckets; i++)
+        for (struct ofs_pending *x = o->m.pend[i]; x; x = x->next)
+            if (x->pid == producer_id) {
+                fn(arg, x->names, x->group_len);
+                n++;
+            }
+    pthread_mutex_unlock(&o->mu);
+    return n;
+}
+
 bool st_offsets_txn_pending(struct st_offsets *o, const char *group, size_t group_len,
                             const char *topic, size_t topic_len, int32_t partition)
 {

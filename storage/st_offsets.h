@@ -121,6 +121,15 @@ int st_offsets_txn_commit_batch(struct st_offsets *o, const char *group, size_t 
  */
 int st_offsets_txn_end(struct st_offsets *o, const char *group, size_t group_len,
                        int64_t producer_id, int16_t epoch, bool commit, int64_t now_ms);
+/*
+ * Calls fn once for each pending offset of producer_id (any group; a group with several pending
+ * partitions comes several times), so a partition leader ending producer_id's transaction
+ * (WriteTxnMarkers to __consumer_offsets) finds its groups. fn runs under the store's mutex and
+ * must not call back into it; the group pointer is valid during the call only. Returns the
+ * number of calls. Walks every pending entry: for markers, not for a hot path.
+ */
+int st_offsets_txn_groups(struct st_offsets *o, int64_t producer_id,
+                          void (*fn)(void *arg, const char *group, size_t group_len), void *arg);
 /* Whether a transaction has a pending offset for (group, topic, partition) (OffsetFetch's
  * require_stable answers UNSTABLE_OFFSET_COMMIT then). */
 bool st_offsets_txn_pending(struct st_offsets *o, const char *group, size_t group_len,

@@ -376,10 +376,14 @@ void st__ps_apply_data(struct st_log *log, const struct kp_batch_hdr *h)
     }
 }
 
-int st__ps_check_marker(struct st_log *log, int64_t pid, int16_t epoch)
+int st__ps_check_marker(struct st_log *log, int64_t pid, int16_t epoch, int32_t coord_epoch)
 {
     const struct st_producer *e = st__ps_find(log, pid);
-    return e && epoch < e->epoch ? -ESTALE : 0;
+    if (e && epoch < e->epoch)
+        return -ESTALE;
+    /* Kafka's ProducerStateManager: a marker from a coordinator older than the one that wrote
+     * this producer's last marker here is a deposed coordinator's */
+    return e && coord_epoch < e->coord_epoch ? -EREMCHG : 0;
 }
 
 bool st__ps_marker_abort(struct st_log *log, int64_t pid, int64_t offset, struct st_abort *ab)

@@ -23,6 +23,8 @@
  * partition must have been added to its open transaction, INVALID_TXN_STATE otherwise;
  * NOT_ENOUGH_REPLICAS, retriable, while the transaction is ending), and a transactional batch
  * in a request without a transactional_id is TRANSACTIONAL_ID_AUTHORIZATION_FAILED (Kafka).
+ * In a cluster the coordinator is another broker's: the first transactional batch is accepted
+ * unchecked, as Kafka before KIP-890 did (its transaction coordinator's markers end it).
  * A duplicate's answer waits for durability as the original's would.
  *
  * acks=0 gets no response; if a partition failed, the connection is closed instead, as
@@ -80,7 +82,13 @@ static int16_t append_checked(struct br_req *q, struct st_log *log, struct iovec
     struct br_ctx *x = q->x;
     int64_t now = br_wall_ms_of(x);
     int rc = st_log_append(log, iov, 1, now, res);
-    if (rc == -ENOKEY) {
+    if (rc == -ENOKEY && x->clu) {
+        /* a cluster: the producer's transaction coordinator is (in general) another broker,
+         * and this leader cannot ask it (KIP-890's AddPartitionsToTxn verify is not spoken):
+         * accepted, as Kafka before KIP-890 (docs/cluster.md "Transactions") */
+        struct verified_append v = {log, iov, now, res, 0};
+        rc = verified_append(&v);
+    } else if (rc == -ENOKEY) {
         if (!x->txns) {
             *why = "transactional batch without a transaction coordinator";
             return KP_ERR_INVALID_TXN_STATE;

@@ -27,7 +27,13 @@
  * - In a cluster (docs/cluster.md "Transactions"): the coordinator of a transactional id is the
  *   leader of its __transaction_state partition; elsewhere NOT_COORDINATOR, while it loads
  *   COORDINATOR_LOAD_IN_PROGRESS (br_txn.h), and each answer waits for its state record to be
- *   replicated. TxnOffsetCommit is still refused there (COORDINATOR_NOT_AVAILABLE).
+ *   replicated.
+ * - TxnOffsetCommit in a cluster is served by the group's coordinator (NOT_COORDINATOR /
+ *   COORDINATOR_LOAD_IN_PROGRESS elsewhere, br_coload.h), which keeps the offsets pending for
+ *   the producer without asking a transaction coordinator (in general another broker's): the
+ *   transaction's coordinator ends them with WriteTxnMarkers to this broker, the leader of the
+ *   group's __consumer_offsets partition (br_api_markers.c). Pending offsets are in this
+ *   broker's offsets store only, not replicated before that marker (docs/cluster.md).
  * - InitProducerId in a cluster waits (here, on the admin thread) for ZooKeeper when a new
  *   block of producer ids is needed; none to be had: COORDINATOR_NOT_AVAILABLE (br_txn.h).
  *
@@ -310,7 +316,7 @@ static void commit_run(struct txn_job *tj, struct br_txns *c)
         gerr = tj->denied;
     else if (req.group_id.len <= 0)
         gerr = KP_ERR_INVALID_GROUP_ID;
-    else if (!c || !x->offsets)
+    else if ((!c && !x->clu) || !x->offsets)
         gerr = KP_ERR_COORDINATOR_NOT_AVAILABLE;
     else if ((gerr = br_api_coord_err(x, req.group_id)) != KP_ERR_NONE)
         ; /* a cluster: not the group's coordinator (yet) */
@@ -366,8 +372,11 @@ static void commit_run(struct txn_job *tj, struct br_txns *c)
                              .now = br_wall_ms_of(x),
                              .results = results,
                              .rc = 0};
-    int16_t e = br_txn_offset_commit(c, req.transactional_id, req.producer_id, req.producer_epoch,
-                                     req.group_id, commit_write, &w);
+    /* a cluster: the transaction's coordinator is (in general) another broker, which ends
+     * these offsets with a marker to this group coordinator (br_api_markers.c) */
+    int16_t e = x->clu ? (commit_write(&w), KP_ERR_NONE)
+                       : br_txn_offset_commit(c, req.transactional_id, req.producer_id,
+                                              req.producer_epoch, req.group_id, commit_write, &w);
     if (e == KP_ERR_NONE && w.rc == 0 && x->cfg->log.flush_interval_messages == 1) {
         int rc = st_offsets_sync(x->offsets);
         if (rc < 0) {
@@ -507,21 +516,6 @@ static bool group_read(struct br_req *q, struct kp_str group)
     return br_allowed(q, KP_ACL_RESOURCE_GROUP, ptr_of(group), len_of(group), KP_ACL_OP_READ);
 }
 
-/* TxnOffsetCommit in a cluster (docs/cluster.md, "Transactions"): served at the group's
- * coordinator once WriteTxnMarkers ends its offsets there (the "wtm" half of M4); until then
- * refused, retriably. InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn and EndTxn go to the
- * transaction coordinator, which answers NOT_COORDINATOR for ids it does not coordinate here
- * (br_txn.h, br_txload.h). */
-static void refuse_in_cluster(struct br_req *q, struct txn_job *tj)
-{
-    if (tj->denied || !q->x->clu)
-        return;
-    tj->denied = KP_ERR_COORDINATOR_NOT_AVAILABLE;
-    br_warn_limited("peer=%s: a transactional request refused with COORDINATOR_NOT_AVAILABLE: "
-                    "TxnOffsetCommit is not available in a cluster yet (docs/cluster.md)",
-                    q->peer->name);
-}
-
 /* The body must decode here (else the connection closes, as for every API); the admin
  * thread decodes its copy again. */
 #define TXN_DECODE(stem, req)                                                                      \
@@ -605,6 +599,5 @@ int br_api_txn_offset_commit(struct br_req *q, struct br_resp *r)
         for (int32_t i = 0; i < req.n_topics; i++)
             tj->topic_denied[i] = !br_allowed(q, KP_ACL_RESOURCE_TOPIC, ptr_of(req.topics[i].name),
                                               len_of(req.topics[i].name), KP_ACL_OP_READ);
-    refuse_in_cluster(q, tj);
-    return queue(q, tj);
+    return queue(q, tj); /* in a cluster too: served by the group's coordinator */
 }

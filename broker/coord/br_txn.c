@@ -372,7 +372,14 @@ static int16_t write_error(int err)
 /* What the coordinator answers for id here (a cluster: ops.serves; a single node: NONE). */
 static int16_t serves(const struct br_txns *c, const char *id, size_t len)
 {
-    return c->ops.serves ? c->ops.serves(c->ops.arg, id, len) : KP_ERR_NONE;
+    return c->ops.serves ? c->ops.serves(c->ops.arg, id, len, NULL) : KP_ERR_NONE;
+}
+
+/* serves, and the coordinator epoch markers carry (a single node: 0). */
+static int16_t serves_at(const struct br_txns *c, const char *id, size_t len, int32_t *coord_epoch)
+{
+    *coord_epoch = 0;
+    return c->ops.serves ? c->ops.serves(c->ops.arg, id, len, coord_epoch) : KP_ERR_NONE;
 }
 
 /* Writes t's state as v with sets s (t->op held). 0 or -errno. */
@@ -600,12 +607,13 @@ static int complete(struct br_txns *c, struct txn *t, int *n)
     int64_t now = now_of(c);
     for (int32_t i = 0; i < s.ntopics && err == 0; i++) {
         for (int32_t k = 0; k < s.topics[i].n && err == 0; k++) {
-            if (serves(c, t->id, t->id_len) != KP_ERR_NONE) {
+            int32_t ce;
+            if (serves_at(c, t->id, t->id_len, &ce) != KP_ERR_NONE) {
                 err = -ENOTCONN; /* a cluster: the id's partition lost meanwhile */
                 break;
             }
             int rc = c->ops.marker(c->ops.arg, s.topics[i].name, s.topics[i].len,
-                                   s.topics[i].parts[k], v.pid, v.epoch, commit, now);
+                                   s.topics[i].parts[k], v.pid, v.epoch, commit, ce, now);
             if (rc == -ENOENT || rc == -ESTALE)
                 br_warn_limited("transactional id %.*s: no %s marker in %.*s-%d: %s",
                                 (int)t->id_len, t->id, commit ? "COMMIT" : "ABORT",
@@ -619,8 +627,13 @@ static int complete(struct br_txns *c, struct txn *t, int *n)
         }
     }
     for (int32_t i = 0; i < s.ngroups && err == 0; i++) {
+        int32_t ce;
+        if (serves_at(c, t->id, t->id_len, &ce) != KP_ERR_NONE) {
+            err = -ENOTCONN;
+            break;
+        }
         err = c->ops.offsets_end(c->ops.arg, s.groups[i].id, s.groups[i].len, v.pid, v.epoch,
-                                 commit, now);
+                                 commit, ce, now);
         if (err == 0)
             step(c, n);
     }
@@ -1141,7 +1154,7 @@ int br_txn_sweep(struct br_txns *c, const char *topic, size_t topic_len, int32_t
             continue; /* its end (or its timeout) writes the marker */
         bool commit = state == TS_COMPLETE_COMMIT && member;
         int rc = c->ops.marker(c->ops.arg, topic, topic_len, partition, open[i].producer_id, epoch,
-                               commit, now_of(c));
+                               commit, 0, now_of(c)); /* (a single node's sweep) */
         br_warn("transaction coordinator: %.*s-%d had an open transaction of producer %lld from "
                 "offset %lld that the coordinator's log does not hold open: %s marker written "
                 "(%s)",

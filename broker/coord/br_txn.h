@@ -71,13 +71,15 @@ struct br_txn_ops {
     /* Appends a COMMIT or ABORT marker to topic-partition. 0; -ENOENT the partition is gone and
      * -ESTALE it knows a newer epoch of this producer (both: skipped, as Kafka drops markers for
      * partitions it cannot write); other -errno: the end stays prepared and is retried by
-     * br_txn_tick(). */
+     * br_txn_tick(). coord_epoch: the coordinator epoch the marker carries (a cluster: the
+     * id's __transaction_state partition's leader epoch, from serves; a single node: 0), by
+     * which a partition's leader refuses a deposed coordinator's markers. */
     int (*marker)(void *arg, const char *topic, size_t topic_len, int32_t partition, int64_t pid,
-                  int16_t epoch, bool commit, int64_t now_ms);
+                  int16_t epoch, bool commit, int32_t coord_epoch, int64_t now_ms);
     /* Ends the group's transactional offset commits of pid (st_offsets_txn_end); -errno as
      * marker. */
     int (*offsets_end)(void *arg, const char *group, size_t group_len, int64_t pid, int16_t epoch,
-                       bool commit, int64_t now_ms);
+                       bool commit, int32_t coord_epoch, int64_t now_ms);
     /* Makes what marker and offsets_end wrote since the last call durable as the flush policy
      * requires (blocks; may be NULL: nothing to wait for). 0 or -errno (retried by the tick). */
     int (*flush)(void *arg);
@@ -97,7 +99,8 @@ struct br_txn_ops {
     int (*pid_block)(void *arg, int32_t n, int64_t floor, int64_t *first);
     /* A cluster (both set, or both NULL; broker/br_txn_clu.c, docs/cluster.md "Transactions"):
      * serves(id) is what the coordinator answers for a transactional id here: KP_ERR_NONE
-     * (this broker leads the id's partition of __transaction_state and has loaded it),
+     * (this broker leads the id's partition of __transaction_state and has loaded it; then
+     * *coord_epoch, when not NULL, is that partition's leader epoch, the coordinator epoch),
      * NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS; InitProducerId (with an id),
      * AddPartitionsToTxn, AddOffsetsToTxn and EndTxn ask it first, the timer skips ids it
      * does not serve, and an end stops between two steps once it is no longer served.
@@ -107,7 +110,7 @@ struct br_txn_ops {
      * COORDINATOR_NOT_AVAILABLE, any other (-ENOTCONN: not the leader any more)
      * NOT_COORDINATOR; memory is not changed, as after a failed st_txnlog_put. May block
      * (t->op held, nothing else). */
-    int16_t (*serves)(void *arg, const char *id, size_t len);
+    int16_t (*serves)(void *arg, const char *id, size_t len, int32_t *coord_epoch);
     int (*state_write)(void *arg, const char *id, size_t len, const struct st_txnlog_rec *r);
     void *arg;
 };

@@ -27,6 +27,7 @@
 #include "kp_msg_config.h"
 #include "kp_msg_groups_admin.h"
 #include "kp_msg_sec.h"
+#include "kp_msg_markers.h"
 #include "kp_msg_txn.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

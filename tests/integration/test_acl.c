@@ -11,7 +11,7 @@
  * on the cluster or WRITE on some topic (KIP-679); AddPartitionsToTxn, AddOffsetsToTxn, EndTxn
  * and TxnOffsetCommit WRITE on the transactional id, then WRITE on each topic / READ on the
  * group / READ on each topic; transactional Produce WRITE on its transactional id; idempotent
- * Produce nothing beyond WRITE on the topic.
+ * Produce nothing beyond WRITE on the topic. WriteTxnMarkers CLUSTER_ACTION on the cluster.
  * The admin and group APIs (KafkaApis): DescribeGroups DESCRIBE on each group; ListGroups every
  * group with DESCRIBE on the cluster, else the describable ones; DeleteGroups DELETE on each
  * group; OffsetDelete DELETE on the group, READ on each topic; DescribeConfigs DESCRIBE_CONFIGS
@@ -33,6 +33,7 @@
 #include "kp_msg_cluster.h"
 #include "kp_msg_config.h"
 #include "kp_msg_groups_admin.h"
+#include "kp_msg_markers.h"
 #include "kp_msg_sec.h"
 #include "kp_msg_txn.h"
 #include "tb_broker.h"
@@ -620,6 +621,63 @@ START_TEST(idempotent_producer)
 }
 END_TEST
 
+/* WriteTxnMarkers of producer pid (COMMIT, epoch 0) for t-0 and t-7: both partitions' errors. */
+static void write_markers(int fd, int64_t pid, int16_t e[2])
+{
+    static const int32_t parts[2] = {0, 7};
+    struct kp_write_txn_markers_topic t = {kp_str_of("t"), 2, parts};
+    struct kp_write_txn_marker m = {pid, 0, true, 1, &t, 0};
+    struct kp_write_txn_markers_req req = {1, &m};
+    struct kp_write_txn_markers_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_WRITE_TXN_MARKERS, 1,
+                              TB_ENC(kp_write_txn_markers_req_encode), &req,
+                              TB_DEC(kp_write_txn_markers_resp_decode), &resp),
+                     0);
+    ck_assert_int_eq(resp.n_markers, 1);
+    ck_assert_int_eq(resp.markers[0].n_topics, 1);
+    ck_assert_int_eq(resp.markers[0].topics[0].n_partitions, 2);
+    e[0] = resp.markers[0].topics[0].partitions[0].error_code;
+    e[1] = resp.markers[0].topics[0].partitions[1].error_code;
+}
+
+/* WriteTxnMarkers (a transaction coordinator's request to a partition leader) needs
+ * CLUSTER_ACTION on the cluster (KafkaApis): without it every partition is
+ * CLUSTER_AUTHORIZATION_FAILED and nothing is written; with it the marker is written. */
+START_TEST(write_txn_markers_cluster_action)
+{
+    int64_t pid = -1;
+    int16_t ep = -1;
+    ck_assert_int_eq(init_pid(admin_fd, "tx", &pid, &ep), 0);
+    int32_t part = 0;
+    int16_t perr = -1;
+    ck_assert_int_eq(tb_add_partitions(admin_fd, 1, "tx", pid, ep, "t", &part, 1, &perr), 0);
+    ck_assert_int_eq(perr, 0);
+    ck_assert_int_eq(produce_pid(admin_fd, "tx", pid, ep, 0), 0); /* an open transaction */
+    int fd = login("alice");
+    int16_t e[2];
+    write_markers(fd, pid, e);
+    ck_assert_int_eq(e[0], KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(e[1], KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    /* nothing written: the transaction is still open, so a plain batch is refused */
+    ck_assert_int_eq(produce_pid(admin_fd, NULL, pid, ep, 1), KP_ERR_INVALID_TXN_STATE);
+    /* another cluster operation does not do */
+    ck_assert_int_eq(create_acl(admin_fd, (struct acl){CLUSTER, "kafka-cluster", LIT, "User:alice",
+                                                       KP_ACL_OP_IDEMPOTENT_WRITE, ALLOW}),
+                     0);
+    write_markers(fd, pid, e);
+    ck_assert_int_eq(e[0], KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(create_acl(admin_fd, (struct acl){CLUSTER, "kafka-cluster", LIT, "User:alice",
+                                                       KP_ACL_OP_CLUSTER_ACTION, ALLOW}),
+                     0);
+    write_markers(fd, pid, e);
+    ck_assert_int_eq(e[0], KP_ERR_NONE);
+    ck_assert_int_eq(e[1], KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    /* the transaction is closed: a plain batch of the producer goes in */
+    ck_assert_int_eq(produce_pid(admin_fd, NULL, pid, ep, 1), 0);
+    close(fd);
+}
+END_TEST
+
 /* ---- the admin and group APIs --------------------------------------------------------------- */
 
 #define BIT(op) ((int32_t)1 << (op))
@@ -1057,6 +1115,7 @@ static Suite *suite(void)
     tcase_add_test(tc, each_api_allowed_by_its_acl);
     tcase_add_test(tc, transaction_apis);
     tcase_add_test(tc, idempotent_producer);
+    tcase_add_test(tc, write_txn_markers_cluster_action);
     tcase_add_test(tc, admin_apis);
     tcase_add_test(tc, deny_beats_allow);
     tcase_add_test(tc, prefixed_patterns);

@@ -148,14 +148,14 @@ static int64_t group_clock(void *arg) { return ((struct tb_host *)arg)->now_ms; 
 static int64_t txn_clock(void *arg) { return ((struct tb_host *)arg)->wall_ms; }
 
 static int txn_marker(void *arg, const char *topic, size_t topic_len, int32_t partition,
-                      int64_t pid, int16_t epoch, bool commit, int64_t now_ms)
+                      int64_t pid, int16_t epoch, bool commit, int32_t coord_epoch, int64_t now_ms)
 {
     struct tb_host *h = arg;
     struct st_log *log = st_log_get(h->x.store, topic, topic_len, partition);
     if (!log)
         return -ENOENT;
     struct st_append_result res;
-    int rc = st_log_append_marker(log, pid, epoch, commit, 0, now_ms, &res);
+    int rc = st_log_append_marker(log, pid, epoch, commit, coord_epoch, now_ms, &res);
     st_log_put(log);
     if (rc == 0)
         h->events |= 1u << BR_WAIT_APPEND;
@@ -163,8 +163,9 @@ static int txn_marker(void *arg, const char *topic, size_t topic_len, int32_t pa
 }
 
 static int txn_offsets_end(void *arg, const char *group, size_t group_len, int64_t pid,
-                           int16_t epoch, bool commit, int64_t now_ms)
+                           int16_t epoch, bool commit, int32_t coord_epoch, int64_t now_ms)
 {
+    (void)coord_epoch;
     struct tb_host *h = arg;
     return st_offsets_txn_end(h->x.offsets, group, group_len, pid, epoch, commit, now_ms);
 }

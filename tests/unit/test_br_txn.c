@@ -51,8 +51,9 @@ static char ends[1024];
 static int fail_markers; /* marker() fails with -EIO while > 0 */
 
 static int fake_marker(void *arg, const char *topic, size_t tlen, int32_t p, int64_t pid,
-                       int16_t epoch, bool commit, int64_t now)
+                       int16_t epoch, bool commit, int32_t ce, int64_t now)
 {
+    ck_assert_int_eq(ce, 0); /* a single node's coordinator epoch */
     (void)arg;
     (void)now;
     if (fail_markers > 0)
@@ -68,7 +69,7 @@ static int fake_marker(void *arg, const char *topic, size_t tlen, int32_t p, int
 }
 
 static int fake_offsets_end(void *arg, const char *g, size_t glen, int64_t pid, int16_t epoch,
-                            bool commit, int64_t now)
+                            bool commit, int32_t ce, int64_t now)
 {
     (void)arg;
     (void)now;
@@ -627,7 +628,7 @@ struct real {
 };
 
 static int real_marker(void *arg, const char *topic, size_t tlen, int32_t p, int64_t pid,
-                       int16_t epoch, bool commit, int64_t now)
+                       int16_t epoch, bool commit, int32_t ce, int64_t now)
 {
     struct real *r = arg;
     struct st_log *log = st_log_get(r->store, topic, tlen, p);
@@ -639,7 +640,7 @@ static int real_marker(void *arg, const char *topic, size_t tlen, int32_t p, int
 }
 
 static int real_offsets_end(void *arg, const char *g, size_t glen, int64_t pid, int16_t epoch,
-                            bool commit, int64_t now)
+                            bool commit, int32_t ce, int64_t now)
 {
     struct real *r = arg;
     return st_offsets_txn_end(r->ofs, g, glen, pid, epoch, commit, now);

@@ -34,20 +34,25 @@ static int64_t fake_clock(void *arg)
     return clk;
 }
 
+/* the coordinator epoch serves() gives (the partition's leader epoch) and every marker and
+ * offsets end must carry */
+enum { COORD_EPOCH = 7 };
 static int nmarks, fail_markers;
 static int fake_marker(void *arg, const char *topic, size_t tlen, int32_t p, int64_t pid,
-                       int16_t epoch, bool commit, int64_t now)
+                       int16_t epoch, bool commit, int32_t ce, int64_t now)
 {
     (void)arg, (void)topic, (void)tlen, (void)p, (void)pid, (void)epoch, (void)commit, (void)now;
+    ck_assert_int_eq(ce, COORD_EPOCH);
     if (fail_markers)
         return -EIO;
     nmarks++;
     return 0;
 }
 static int fake_offsets_end(void *arg, const char *g, size_t glen, int64_t pid, int16_t epoch,
-                            bool commit, int64_t now)
+                            bool commit, int32_t ce, int64_t now)
 {
     (void)arg, (void)g, (void)glen, (void)pid, (void)epoch, (void)commit, (void)now;
+    ck_assert_int_eq(ce, COORD_EPOCH);
     return 0;
 }
 static bool fake_exists(void *arg, const char *t, size_t len, int32_t p)
@@ -66,9 +71,11 @@ static uint8_t *recs[MAXREC];
 static size_t rec_len[MAXREC];
 static int nrecs;
 
-static int16_t fake_serves(void *arg, const char *id, size_t len)
+static int16_t fake_serves(void *arg, const char *id, size_t len, int32_t *coord_epoch)
 {
     (void)arg;
+    if (coord_epoch)
+        *coord_epoch = COORD_EPOCH;
     if (strlen(not_served) == len && memcmp(id, not_served, len) == 0)
         return KP_ERR_NOT_COORDINATOR;
     return serving;

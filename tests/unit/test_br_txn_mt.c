@@ -34,7 +34,7 @@ static atomic_bool done;
 static atomic_int n_commit, n_abort, n_fenced;
 
 static int marker(void *arg, const char *topic, size_t tlen, int32_t p, int64_t pid, int16_t epoch,
-                  bool commit, int64_t now)
+                  bool commit, int32_t ce, int64_t now)
 {
     (void)arg;
     struct st_log *log = st_log_get(store, topic, tlen, p);
@@ -46,7 +46,7 @@ static int marker(void *arg, const char *topic, size_t tlen, int32_t p, int64_t 
 }
 
 static int offsets_end(void *arg, const char *g, size_t glen, int64_t pid, int16_t epoch,
-                       bool commit, int64_t now)
+                       bool commit, int32_t ce, int64_t now)
 {
     (void)arg, (void)g, (void)glen, (void)pid, (void)epoch, (void)commit, (void)now;
     return 0;

@@ -29,9 +29,9 @@ START_TEST(test_api_advertised_table)
         {0, 0, 9},  {1, 4, 13}, {2, 0, 7},  {3, 0, 12}, {8, 0, 8},  {9, 1, 7},  {10, 0, 4},
         {11, 0, 9}, {12, 0, 4}, {13, 0, 5}, {14, 0, 5}, {15, 0, 5}, {16, 0, 5}, {17, 0, 1},
         {18, 0, 3}, {19, 0, 7}, {20, 0, 6}, {21, 0, 2}, {22, 0, 4}, {23, 2, 4}, {24, 0, 3},
-        {25, 0, 3}, {26, 0, 3}, {28, 0, 3}, {29, 1, 3}, {30, 1, 3}, {31, 1, 3}, {32, 0, 4},
-        {33, 0, 2}, {35, 1, 4}, {36, 0, 2}, {37, 0, 3}, {42, 0, 2}, {44, 0, 1}, {47, 0, 0},
-        {48, 0, 1}, {49, 0, 1}, {50, 0, 0}, {51, 0, 0}, {60, 0, 1},
+        {25, 0, 3}, {26, 0, 3}, {27, 1, 1}, {28, 0, 3}, {29, 1, 3}, {30, 1, 3}, {31, 1, 3},
+        {32, 0, 4}, {33, 0, 2}, {35, 1, 4}, {36, 0, 2}, {37, 0, 3}, {42, 0, 2}, {44, 0, 1},
+        {47, 0, 0}, {48, 0, 1}, {49, 0, 1}, {50, 0, 0}, {51, 0, 0}, {60, 0, 1},
     };
     size_t n = 0;
     const struct kp_api_range *t = kp_api_advertised(&n);
@@ -104,6 +104,7 @@ START_TEST(test_api_flexible_and_header_versions)
              {24, 3},
              {25, 3},
              {26, 3},
+             {27, 1},
              {28, 3},
              {32, 4},
              {33, 2},
@@ -441,7 +442,7 @@ START_TEST(test_api_versions_resp_v0_golden)
     kp_wr_init(&wr, buf, sizeof buf);
     ck_assert_int_eq(kp_api_versions_resp_encode(&wr, 0, &resp), 0);
     EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00,     /* error_code */
-                 0x00, 0x00, 0x00, 0x28,              /* int32 count */
+                 0x00, 0x00, 0x00, 0x29,              /* int32 count */
                  0x00, 0x00, 0x00, 0x00, 0x00, 0x09,  /* Produce 0-9 */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0d,  /* Fetch 4-13 */
                  0x00, 0x02, 0x00, 0x00, 0x00, 0x07,  /* ListOffsets 0-7 */
@@ -465,6 +466,7 @@ START_TEST(test_api_versions_resp_v0_golden)
                  0x00, 0x18, 0x00, 0x00, 0x00, 0x03,  /* AddPartitionsToTxn 0-3 */
                  0x00, 0x19, 0x00, 0x00, 0x00, 0x03,  /* AddOffsetsToTxn 0-3 */
                  0x00, 0x1a, 0x00, 0x00, 0x00, 0x03,  /* EndTxn 0-3 */
+                 0x00, 0x1b, 0x00, 0x01, 0x00, 0x01,  /* WriteTxnMarkers 1 */
                  0x00, 0x1c, 0x00, 0x00, 0x00, 0x03,  /* TxnOffsetCommit 0-3 */
                  0x00, 0x1d, 0x00, 0x01, 0x00, 0x03,  /* DescribeAcls 1-3 */
                  0x00, 0x1e, 0x00, 0x01, 0x00, 0x03,  /* CreateAcls 1-3 */
@@ -496,10 +498,10 @@ START_TEST(test_api_versions_resp_v3_golden)
     ck_assert_int_eq(kp_resp_hdr_encode(&wr, KP_API_API_VERSIONS, 3, 0x11223344), 0);
     ck_assert_int_eq(kp_api_versions_resp_encode(&wr, 3, &resp), 0);
     ck_assert_int_eq(kp_frame_end(&wr, pos), 0);
-    EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00, 0x01, 0x24, /* size = 292 */
+    EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00, 0x01, 0x2b, /* size = 299 */
                  0x11, 0x22, 0x33, 0x44,                      /* correlation_id, no tags */
                  0x00, 0x00,                                  /* error_code */
-                 0x29,                                        /* uvarint(40 + 1) */
+                 0x2a,                                        /* uvarint(41 + 1) */
                  0x00, 0x00, 0x00, 0x00, 0x00, 0x09, 0x00,    /* each entry ends with tags */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0d, 0x00,    /**/
                  0x00, 0x02, 0x00, 0x00, 0x00, 0x07, 0x00,    /**/
@@ -523,6 +525,7 @@ START_TEST(test_api_versions_resp_v3_golden)
                  0x00, 0x18, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
                  0x00, 0x19, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
                  0x00, 0x1a, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
+                 0x00, 0x1b, 0x00, 0x01, 0x00, 0x01, 0x00,    /**/
                  0x00, 0x1c, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
                  0x00, 0x1d, 0x00, 0x01, 0x00, 0x03, 0x00,    /**/
                  0x00, 0x1e, 0x00, 0x01, 0x00, 0x03, 0x00,    /**/

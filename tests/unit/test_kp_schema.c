@@ -22,6 +22,7 @@
 #include "kp_msg_config.h"
 #include "kp_msg_groups_admin.h"
 #include "kp_msg_sec.h"
+#include "kp_msg_markers.h"
 #include "kp_msg_txn.h"
 #include "kp_schema.h"
 #include "tb_check.h"
@@ -82,6 +83,7 @@ PUB(offset_for_leader_epoch)
 PUB(add_partitions_to_txn)
 PUB(add_offsets_to_txn)
 PUB(end_txn)
+PUB(write_txn_markers)
 PUB(txn_offset_commit)
 PUB(describe_configs)
 PUB(alter_configs)
@@ -125,6 +127,7 @@ static const struct pub pubs[] = {
     PUB_ROW(24, add_partitions_to_txn),
     PUB_ROW(25, add_offsets_to_txn),
     PUB_ROW(26, end_txn),
+    PUB_ROW(27, write_txn_markers),
     PUB_ROW(28, txn_offset_commit),
     PUB_ROW(29, describe_acls),
     PUB_ROW(30, create_acls),

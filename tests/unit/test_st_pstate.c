@@ -258,6 +258,37 @@ START_TEST(t_transactions_markers_lso)
 }
 END_TEST
 
+/* Kafka's coordinator fence: a marker whose coordinator epoch is below the one of the
+ * producer's last marker here is a deposed coordinator's (-EREMCHG, nothing written); equal or
+ * above goes in; the epoch survives a clean restart (snapshot) and a crash (batch replay). */
+START_TEST(t_coordinator_epoch_fence)
+{
+    struct st_log_config c = cfg0();
+    struct st_log *log;
+    struct st_store *st = open_store(&c, &log);
+    ok(log, 30, 0, 0, 1, true);
+    struct st_append_result r;
+    ck_assert_int_eq(st_log_append_marker(log, 30, 0, true, 5, now_ms, &r), 0);
+    int64_t end = st_log_end_offset(log);
+    ck_assert_int_eq(st_log_append_marker(log, 30, 0, false, 4, now_ms, &r), -EREMCHG);
+    ck_assert_int_eq(st_log_end_offset(log), end);
+    ck_assert_int_eq(st_log_append_marker(log, 30, 0, false, 5, now_ms, &r), 0);
+    ck_assert_int_eq(st_log_append_marker(log, 30, 0, false, 6, now_ms, &r), 0);
+    /* another producer has its own */
+    ck_assert_int_eq(st_log_append_marker(log, 31, 0, false, 0, now_ms, &r), 0);
+    close_store(st, log);
+    st = open_store(&c, &log);
+    ck_assert_int_eq(st_log_append_marker(log, 30, 0, false, 5, now_ms, &r), -EREMCHG);
+    ck_assert_int_eq(st_log_append_marker(log, 30, 0, false, 6, now_ms, &r), 0);
+    close_store(st, log);
+    unclean();
+    st = open_store(&c, &log);
+    ck_assert_int_eq(st_log_append_marker(log, 30, 0, false, 5, now_ms, &r), -EREMCHG);
+    ck_assert_int_eq(st_log_append_marker(log, 31, 0, false, 0, now_ms, &r), 0);
+    close_store(st, log);
+}
+END_TEST
+
 START_TEST(t_read_upto_the_lso)
 {
     struct st_log_config c = cfg0();
@@ -787,6 +818,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_sequence_rules);
     tcase_add_test(tc, t_duplicate_on_log_append_time_topic);
     tcase_add_test(tc, t_transactions_markers_lso);
+    tcase_add_test(tc, t_coordinator_epoch_fence);
     tcase_add_test(tc, t_read_upto_the_lso);
     tcase_add_test(tc, t_clean_restart_keeps_everything);
     tcase_add_test(tc, t_crash_loop_every_byte);

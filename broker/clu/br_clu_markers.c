@@ -1,0 +1,432 @@
+/*
+ * br_clu_markers — WriteTxnMarkers to other brokers (br_clu_markers.h). Each connection is a
+ * blocking socket whose send and receive timeouts are set, before every request, to what is
+ * left of the caller's deadline, so a call never outlives its deadline by more than one
+ * connect (CONNECT_MS at most, and never past the deadline either).
+ */
+#include "br_clu_markers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "br_clock.h"
+#include "br_log.h"
+#include "kp_api.h"
+#include "kp_msg.h"
+#include "kp_msg_markers.h"
+
+#define CONNECT_MS 3000
+#define CONNS_MAX  256       /* broker connections kept */
+#define RX_MAX     (1 << 20) /* an answer names at most the partitions asked */
+
+/* Kafka's error codes this file acts on (kp_api.h has them all). */
+#define E_NONE            0
+#define E_UNKNOWN_TOPIC   3
+#define E_CLUSTER_AUTHZ   31
+#define E_INVALID_EPOCH   47
+#define E_COORD_FENCED    52
+#define E_PRODUCER_FENCED 90
+
+struct mconn {
+    int32_t id;
+    pthread_mutex_t mu; /* one request in flight */
+    int fd;             /* -1: closed */
+    char host[256];
+    int32_t port;
+    int32_t corr;
+};
+
+struct br_clu_markers {
+    struct br_clu_markers_conf conf;
+    char client_id[48];
+    pthread_mutex_t mu; /* conns */
+    struct mconn *conns[CONNS_MAX];
+    int nconns;
+};
+
+int br_clu_markers_new(const struct br_clu_markers_conf *conf, struct br_clu_markers **out)
+{
+    *out = NULL;
+    if (!conf || !conf->leader || !conf->endpoint)
+        return -EINVAL;
+    struct br_clu_markers *m = calloc(1, sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    m->conf = *conf;
+    snprintf(m->client_id, sizeof m->client_id, "splicelog-txn-coordinator-%d",
+             (int)conf->broker_id);
+    pthread_mutex_init(&m->mu, NULL);
+    *out = m;
+    return 0;
+}
+
+void br_clu_markers_free(struct br_clu_markers *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < m->nconns; i++) {
+        if (m->conns[i]->fd >= 0)
+            close(m->conns[i]->fd);
+        pthread_mutex_destroy(&m->conns[i]->mu);
+        free(m->conns[i]);
+    }
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+/* Broker id's connection slot (made on first use); NULL when out of memory or slots. */
+static struct mconn *conn_of(struct br_clu_markers *m, int32_t id)
+{
+    struct mconn *c = NULL;
+    pthread_mutex_lock(&m->mu);
+    for (int i = 0; i < m->nconns && !c; i++)
+        if (m->conns[i]->id == id)
+            c = m->conns[i];
+    if (!c && m->nconns < CONNS_MAX && (c = calloc(1, sizeof(*c)))) {
+        c->id = id;
+        c->fd = -1;
+        pthread_mutex_init(&c->mu, NULL);
+        m->conns[m->nconns++] = c;
+    }
+    pthread_mutex_unlock(&m->mu);
+    return c;
+}
+
+static void conn_close(struct mconn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
+
+/* A blocking connect of at most wait_ms; the socket stays blocking. fd or -errno. */
+static int dial(const char *host, int port, int64_t wait_ms)
+{
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    if (getaddrinfo(host, ps, &hints, &ai) != 0 || !ai)
+        return -EHOSTUNREACH;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int rc = fd < 0 ? -errno : 0;
+    if (rc == 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        rc = -errno;
+        if (rc == -EINPROGRESS) {
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            int soerr = 0;
+            socklen_t sl = sizeof soerr;
+            if (poll(&pfd, 1, (int)wait_ms) != 1)
+                rc = -ETIMEDOUT;
+            else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr)
+                rc = soerr ? -soerr : -EIO;
+            else
+                rc = 0;
+        }
+    }
+    freeaddrinfo(ai);
+    int fl = rc == 0 ? fcntl(fd, F_GETFL) : -1;
+    if (rc == 0 && (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0))
+        rc = -EIO;
+    if (rc < 0) {
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+/* Send and receive timeouts of ms (at least 1). */
+static void set_timeouts(int fd, int64_t ms)
+{
+    if (ms < 1)
+        ms = 1;
+    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+static int send_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+        if (w == 0)
+            return -EIO;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int recv_all(int fd, uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t r = recv(fd, p, n, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+        if (r == 0)
+            return -ECONNRESET;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static int map_error(int16_t e)
+{
+    switch (e) {
+    case E_NONE:
+        return 0;
+    case E_UNKNOWN_TOPIC:
+        return -ENOENT;
+    case E_INVALID_EPOCH:
+    case E_PRODUCER_FENCED:
+        return -ESTALE;
+    case E_COORD_FENCED:
+        return -EREMCHG;
+    default:
+        return -EAGAIN; /* NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT, ... : retried */
+    }
+}
+
+/* One request of the k partitions idx[] to leader c, its answers into their rc. */
+struct batch {
+    int64_t pid;
+    int16_t epoch;
+    bool commit;
+    int32_t coordinator_epoch;
+    struct br_clu_marker_part *parts;
+    const int *idx;
+    int k;
+};
+
+static int encode(struct br_clu_markers *m, struct mconn *c, const struct batch *b, uint8_t **buf,
+                  size_t *len)
+{
+    struct kp_write_txn_markers_topic *topics = calloc((size_t)b->k, sizeof(*topics));
+    int32_t *ps = calloc((size_t)b->k, sizeof(*ps));
+    int rc = topics && ps ? 0 : -ENOMEM;
+    /* partitions grouped by topic: ps laid out topic after topic */
+    int nt = 0, np = 0;
+    bool *used = rc == 0 ? calloc((size_t)b->k, sizeof(*used)) : NULL;
+    if (rc == 0 && !used)
+        rc = -ENOMEM;
+    for (int i = 0; i < b->k && rc == 0; i++) {
+        if (used[i])
+            continue;
+        const struct br_clu_marker_part *pi = &b->parts[b->idx[i]];
+        topics[nt] = (struct kp_write_txn_markers_topic){
+            .name = {pi->topic, (int32_t)pi->topic_len}, .n_partitions = 0, .partitions = &ps[np]};
+        for (int j = i; j < b->k; j++) {
+            const struct br_clu_marker_part *pj = &b->parts[b->idx[j]];
+            if (used[j] || pj->topic_len != pi->topic_len ||
+                memcmp(pj->topic, pi->topic, pi->topic_len) != 0)
+                continue;
+            used[j] = true;
+            ps[np++] = pj->partition;
+            topics[nt].n_partitions++;
+        }
+        nt++;
+    }
+    struct kp_write_txn_marker mk = {.producer_id = b->pid,
+                                     .producer_epoch = b->epoch,
+                                     .transaction_result = b->commit,
+                                     .n_topics = nt,
+                                     .topics = topics,
+                                     .coordinator_epoch = b->coordinator_epoch};
+    struct kp_write_txn_markers_req req = {1, &mk};
+    size_t cap = 512 + (size_t)b->k * 8; /* header, client id, marker, tag buffers */
+    for (int i = 0; i < nt; i++)
+        cap += (size_t)topics[i].name.len + 8;
+    uint8_t *out = rc == 0 ? malloc(cap) : NULL;
+    if (rc == 0 && !out)
+        rc = -ENOMEM;
+    if (rc == 0) {
+        struct kp_wr wr;
+        kp_wr_init(&wr, out, cap);
+        size_t pos = kp_frame_begin(&wr);
+        struct kp_req_hdr h = {KP_API_WRITE_TXN_MARKERS, 1, ++c->corr, kp_str_of(m->client_id)};
+        rc = kp_req_hdr_encode(&wr, &h);
+        if (rc == 0)
+            rc = kp_write_txn_markers_req_encode(&wr, 1, &req);
+        if (rc == 0)
+            rc = kp_frame_end(&wr, pos);
+        *len = kp_wr_len(&wr);
+    }
+    free(used);
+    free(topics);
+    free(ps);
+    if (rc < 0) {
+        free(out);
+        return rc;
+    }
+    *buf = out;
+    return 0;
+}
+
+/* The answer's partitions into the batch's rc (a partition not answered stays -EAGAIN). */
+static void take_answer(const struct kp_write_txn_markers_resp *resp, const struct batch *b,
+                        int32_t leader)
+{
+    for (int32_t i = 0; i < resp->n_markers; i++) {
+        const struct kp_write_txn_marker_result *mr = &resp->markers[i];
+        if (mr->producer_id != b->pid)
+            continue;
+        for (int32_t t = 0; t < mr->n_topics; t++) {
+            const struct kp_write_txn_markers_topic_result *tr = &mr->topics[t];
+            for (int32_t p = 0; p < tr->n_partitions; p++) {
+                int16_t e = tr->partitions[p].error_code;
+                for (int k = 0; k < b->k; k++) {
+                    struct br_clu_marker_part *pt = &b->parts[b->idx[k]];
+                    if (pt->partition != tr->partitions[p].partition_index ||
+                        (size_t)(tr->name.len > 0 ? tr->name.len : 0) != pt->topic_len ||
+                        (pt->topic_len && memcmp(tr->name.ptr, pt->topic, pt->topic_len) != 0))
+                        continue;
+                    pt->rc = map_error(e);
+                    if (e == E_CLUSTER_AUTHZ)
+                        br_warn_limited("transaction markers: broker %d refuses WriteTxnMarkers "
+                                        "(CLUSTER_AUTHORIZATION_FAILED): the inter-broker "
+                                        "listener's principal needs CLUSTER_ACTION on the "
+                                        "cluster",
+                                        (int)leader);
+                }
+            }
+        }
+    }
+}
+
+/* Under c->mu: one request and its answer; 0 (answers taken) or -errno (the connection is
+ * closed; the batch's partitions stay -EAGAIN). */
+static int exchange(struct br_clu_markers *m, struct mconn *c, const struct batch *b,
+                    int64_t deadline_ms)
+{
+    char host[sizeof c->host];
+    int32_t port = 0;
+    if (m->conf.endpoint(m->conf.arg, c->id, host, sizeof host, &port) < 0)
+        return -EHOSTUNREACH; /* not live, or no such listener */
+    if (c->fd >= 0 && (c->port != port || strcmp(c->host, host) != 0))
+        conn_close(c); /* it moved */
+    int64_t left = deadline_ms - br_now_ms();
+    if (left <= 0)
+        return -ETIMEDOUT;
+    if (c->fd < 0) {
+        int fd = dial(host, port, left < CONNECT_MS ? left : CONNECT_MS);
+        if (fd < 0)
+            return fd;
+        c->fd = fd;
+        snprintf(c->host, sizeof c->host, "%s", host);
+        c->port = port;
+    }
+    uint8_t *req = NULL;
+    size_t len = 0;
+    int rc = encode(m, c, b, &req, &len);
+    if (rc < 0)
+        return rc;
+    set_timeouts(c->fd, deadline_ms - br_now_ms());
+    rc = send_all(c->fd, req, len);
+    free(req);
+    uint8_t hdr[4];
+    if (rc == 0)
+        rc = recv_all(c->fd, hdr, 4);
+    int32_t size = 0;
+    if (rc == 0)
+        rc = kp_frame_peek(hdr, 4, RX_MAX, &size);
+    if (rc < 0)
+        goto out;
+    uint8_t *body = malloc((size_t)size + 1);
+    size_t acap = (size_t)size * 16 + 4096;
+    void *amem = malloc(acap);
+    if (!body || !amem) {
+        free(body);
+        free(amem);
+        rc = -ENOMEM;
+        goto out;
+    }
+    rc = recv_all(c->fd, body, (size_t)size);
+    struct kp_rd rd;
+    kp_rd_init(&rd, body, (size_t)size);
+    int32_t corr = -1;
+    if (rc == 0 &&
+        (kp_resp_hdr_decode(&rd, KP_API_WRITE_TXN_MARKERS, 1, &corr) < 0 || corr != c->corr))
+        rc = -EPROTO;
+    struct kp_arena a;
+    kp_arena_init(&a, amem, acap);
+    struct kp_write_txn_markers_resp resp;
+    if (rc == 0)
+        rc = kp_write_txn_markers_resp_decode(&rd, 1, &a, &resp);
+    if (rc == 0)
+        take_answer(&resp, b, c->id);
+    free(body);
+    free(amem);
+out:
+    if (rc < 0)
+        conn_close(c); /* what is on the wire now is unknown */
+    return rc;
+}
+
+int br_clu_markers_write(struct br_clu_markers *m, int64_t pid, int16_t epoch, bool commit,
+                         int32_t coordinator_epoch, struct br_clu_marker_part *parts, int n,
+                         int64_t deadline_ms)
+{
+    if (!m || n < 0 || (n > 0 && !parts) || pid < 0)
+        return -EINVAL;
+    if (n == 0)
+        return 0;
+    int32_t *lead = malloc((size_t)n * sizeof(*lead));
+    int *idx = malloc((size_t)n * sizeof(*idx));
+    if (!lead || !idx) {
+        free(lead);
+        free(idx);
+        for (int i = 0; i < n; i++)
+            parts[i].rc = -EAGAIN;
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        parts[i].rc = -EAGAIN;
+        lead[i] =
+            m->conf.leader(m->conf.arg, parts[i].topic, parts[i].topic_len, parts[i].partition);
+        if (lead[i] == -ENOENT)
+            parts[i].rc = -ENOENT;
+    }
+    for (int i = 0; i < n; i++) {
+        if (lead[i] < 0)
+            continue; /* none (-EAGAIN), or no such partition (-ENOENT), or sent */
+        int32_t l = lead[i];
+        int k = 0;
+        for (int j = i; j < n; j++)
+            if (lead[j] == l) {
+                idx[k++] = j;
+                lead[j] = -1;
+            }
+        struct mconn *c = conn_of(m, l);
+        if (!c)
+            continue;
+        struct batch b = {pid, epoch, commit, coordinator_epoch, parts, idx, k};
+        pthread_mutex_lock(&c->mu);
+        int rc = exchange(m, c, &b, deadline_ms);
+        pthread_mutex_unlock(&c->mu);
+        if (rc < 0)
+            br_warn_limited("transaction markers: broker %d: %s (retried)", (int)l, strerror(-rc));
+    }
+    free(lead);
+    free(idx);
+    return 0;
+}
