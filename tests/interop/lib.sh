@@ -5,6 +5,8 @@
 #   start_broker NAME [splicelogd args...]   # sets PORT_<NAME>, BROKER=127.0.0.1:port
 #   stop_broker NAME [SIGNAL]                # waits (bounded) and checks a clean exit on TERM
 #   need CMD PACKAGE; need_kafkajs           # fail unless installed (kafkajs: npm ci once)
+#   cluster_ports                            # sets BASE and ZKP for scripts/cluster.sh
+#   build_rk_eos                             # $WORK/rk_eos against librdkafka-dev
 #
 # The broker binary is $SPLICELOGD, else $SPLICELOG_ROOT/build/san/splicelogd, else the
 # build/san/splicelogd of this checkout. Every temp file lives under $WORK, removed on EXIT
@@ -138,4 +140,31 @@ broker_log() { echo "${BROKER_DIR[$1]}/broker.log"; }
 # The broker must still be alive at the end of a scenario (no crash, no sanitizer abort).
 assert_alive() {
     kill -0 "${BROKER_PID[$1]}" 2>/dev/null || fail "broker $1 died; see its log"
+}
+
+# cluster_ports — sets BASE (BASE..BASE+2 free: scripts/cluster.sh's brokers) and ZKP (free:
+# its ZooKeeper), picked at random in 20000-49999; fails after 50 tries.
+port_free() { # PORT: nothing listens there
+    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+cluster_ports() {
+    local i b z
+    for i in $(seq 1 50); do
+        b=$((20000 + RANDOM % 30000))
+        z=$((b + 10))
+        if port_free $b && port_free $((b + 1)) && port_free $((b + 2)) && port_free $z; then
+            BASE=$b
+            ZKP=$z
+            return 0
+        fi
+    done
+    fail "no free ports for a cluster"
+}
+
+# build_rk_eos — builds rk_eos.c (the exactly-once driver) into $WORK/rk_eos.
+build_rk_eos() {
+    need cc gcc
+    pkg-config --exists rdkafka 2>/dev/null || fail "librdkafka-dev is not installed (run: make deps-test)"
+    cc -std=gnu11 -O1 -Wall -Wextra -Werror -o "$WORK/rk_eos" "$ROOT/tests/interop/rk_eos.c" \
+        $(pkg-config --cflags --libs rdkafka) || fail "cannot build rk_eos"
 }

@@ -19,6 +19,11 @@
  *       second producer with the same transactional.id must fence the first (its next commit
  *       fails with a fatal _FENCED). Prints "commit_ms p50 P p99 P n N" and the counts; exit 0
  *       when all holds.
+ *   rk_eos txnloop BROKER TOPIC SECONDS COMMITTED_FILE
+ *       transactions of 50 records one after the other for SECONDS while the script kills
+ *       brokers of a cluster (test_cluster_eos.sh): retriable commit errors retried, abortable
+ *       ones aborted, fatal ones exit 1; each confirmed commit's number goes to
+ *       COMMITTED_FILE (see run_txnloop).
  */
 #include <librdkafka/rdkafka.h>
 #include <stdbool.h>
@@ -45,6 +50,25 @@ static void set(rd_kafka_conf_t *c, const char *k, const char *v)
     char err[256];
     if (rd_kafka_conf_set(c, k, v, err, sizeof err) != RD_KAFKA_CONF_OK)
         die(k, err);
+}
+
+/* Produces a copy of key and value, waiting (polling) while librdkafka's queue is full. */
+static void produce_copy(rd_kafka_t *rk, const char *topic, const char *k, int kl, const char *v,
+                         int vl)
+{
+    for (;;) {
+        rd_kafka_resp_err_t e =
+            rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(k, (size_t)kl),
+                              RD_KAFKA_V_VALUE((char *)v, (size_t)vl), /* (copied) */
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(rk, 10);
+            continue;
+        }
+        if (e)
+            die("produce", rd_kafka_err2str(e));
+        return;
+    }
 }
 
 /* ---- idempotent ---------------------------------------------------------------------------- */
@@ -110,19 +134,7 @@ static int run_idem(const char *broker, const char *topic, long n, const char *a
         char v[32], k[32];
         int vl = snprintf(v, sizeof v, "idem-%ld", i);
         int kl = snprintf(k, sizeof k, "k%ld", i % 97);
-        for (;;) {
-            rd_kafka_resp_err_t e =
-                rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(k, (size_t)kl),
-                                  RD_KAFKA_V_VALUE(v, (size_t)vl),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-            if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                rd_kafka_poll(rk, 10);
-                continue;
-            }
-            if (e)
-                die("produce", rd_kafka_err2str(e));
-            break;
-        }
+        produce_copy(rk, topic, k, kl, v, vl);
         if (i % 500 == 0) /* spread over RK_EOS_SECONDS, across the broker's restarts */
             while (now_us() - t0 < (int64_t)((double)i / (double)n * (double)span_us))
                 rd_kafka_poll(rk, 5);
@@ -248,12 +260,7 @@ static int run_txn(const char *broker, const char *topic, const char *input, int
         for (int j = 0; j < 100; j++) {
             char v[32];
             int vl = snprintf(v, sizeof v, "txn-%d-%d", t, j);
-            rd_kafka_resp_err_t e =
-                rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(v, (size_t)vl),
-                                  RD_KAFKA_V_VALUE(v, (size_t)vl),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-            if (e)
-                die("produce", rd_kafka_err2str(e));
+            produce_copy(rk, topic, v, vl, v, vl);
         }
         rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(offs, input, 0)->offset = t + 1;
@@ -337,13 +344,98 @@ static int run_txn(const char *broker, const char *topic, const char *input, int
     return ok ? 0 : 1;
 }
 
+/* ---- transactions across broker kills ------------------------------------------------------ */
+
+/* Runs e (a transactional call) again while it fails retriably, at most tries times; returns
+ * the last error (NULL: done). */
+static rd_kafka_error_t *retrying(rd_kafka_t *rk, bool commit, int tries)
+{
+    rd_kafka_error_t *e = NULL;
+    for (int i = 0; i < tries; i++) {
+        if (e)
+            rd_kafka_error_destroy(e);
+        e = commit ? rd_kafka_commit_transaction(rk, 30000) : rd_kafka_abort_transaction(rk, 30000);
+        if (!e || !rd_kafka_error_is_retriable(e))
+            return e;
+        fprintf(stderr, "rk_eos: %s retriable: %s\n", commit ? "commit" : "abort",
+                rd_kafka_error_string(e));
+    }
+    return e;
+}
+
+/*
+ * rk_eos txnloop BROKER TOPIC SECONDS COMMITTED_FILE: transactions of 50 keyed records
+ * "txl-<t>-<j>" (transactional.id rk-eos-loop) one after the other for SECONDS, while the
+ * script kills brokers: a commit that fails retriably is retried, one that needs an abort is
+ * aborted (and counted), a fatal error ends the run with exit 1. The number t of every
+ * transaction whose commit librdkafka confirmed goes to COMMITTED_FILE, one per line. Prints
+ * "committed C aborted A".
+ */
+static int run_txnloop(const char *broker, const char *topic, int seconds, const char *path)
+{
+    FILE *out = fopen(path, "w");
+    if (!out)
+        die("open", path);
+    setvbuf(out, NULL, _IOLBF, 0);
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    set(c, "bootstrap.servers", broker);
+    set(c, "transactional.id", "rk-eos-loop");
+    set(c, "linger.ms", "5");
+    set(c, "reconnect.backoff.ms", "50");
+    set(c, "reconnect.backoff.max.ms", "500");
+    set(c, "retry.backoff.ms", "50");
+    char err[256];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
+    if (!rk)
+        die("rd_kafka_new", err);
+    rd_kafka_error_t *e = NULL;
+    for (int i = 0; i < 10; i++) { /* the coordinator may be moving at start */
+        e = rd_kafka_init_transactions(rk, 30000);
+        if (!e || !rd_kafka_error_is_retriable(e))
+            break;
+        fprintf(stderr, "rk_eos: init retriable: %s\n", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        e = NULL;
+    }
+    check(e, "init_transactions");
+    int64_t end = now_us() + (int64_t)seconds * 1000000;
+    long committed = 0, aborted = 0;
+    for (int t = 0; now_us() < end; t++) {
+        check(rd_kafka_begin_transaction(rk), "begin_transaction");
+        for (int j = 0; j < 50; j++) {
+            char v[32];
+            int vl = snprintf(v, sizeof v, "txl-%d-%d", t, j);
+            produce_copy(rk, topic, v, vl, v, vl);
+        }
+        e = retrying(rk, true, 20);
+        if (!e) {
+            fprintf(out, "%d\n", t);
+            committed++;
+            continue;
+        }
+        if (rd_kafka_error_is_fatal(e) || !rd_kafka_error_txn_requires_abort(e))
+            check(e, "commit_transaction");
+        fprintf(stderr, "rk_eos: transaction %d aborted: %s\n", t, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        check(retrying(rk, false, 20), "abort_transaction");
+        aborted++;
+    }
+    printf("committed %ld aborted %ld\n", committed, aborted);
+    rd_kafka_destroy(rk);
+    fclose(out);
+    return committed > 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[1], "idem") == 0)
         return run_idem(argv[2], argv[3], atol(argv[4]), argv[5]);
     if (argc == 6 && strcmp(argv[1], "txn") == 0)
         return run_txn(argv[2], argv[3], argv[4], atoi(argv[5]));
+    if (argc == 6 && strcmp(argv[1], "txnloop") == 0)
+        return run_txnloop(argv[2], argv[3], atoi(argv[4]), argv[5]);
     fprintf(stderr, "usage: rk_eos idem BROKER TOPIC N ACKED_FILE | "
-                    "rk_eos txn BROKER TOPIC INPUT_TOPIC NTXN\n");
+                    "rk_eos txn BROKER TOPIC INPUT_TOPIC NTXN | "
+                    "rk_eos txnloop BROKER TOPIC SECONDS COMMITTED_FILE\n");
     return 2;
 }

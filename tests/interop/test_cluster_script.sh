@@ -11,22 +11,7 @@ need java default-jre-headless
 [ -f /usr/share/java/zookeeper.jar ] ||
     fail "ZooKeeper is not installed (run: make deps-test, or apt-get install zookeeper)"
 
-free() { # PORT: nothing listens there
-    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-pick() { # a base port with base..base+2 free, and a ZooKeeper port
-    local i b z
-    for i in $(seq 1 50); do
-        b=$((20000 + RANDOM % 30000))
-        z=$((b + 10))
-        free $b && free $((b + 1)) && free $((b + 2)) && free $z && {
-            echo "$b $z"
-            return 0
-        }
-    done
-    return 1
-}
-read -r BASE ZKP < <(pick) || fail "no free ports"
+cluster_ports
 CDIR="$WORK/cluster"
 export BASE_PORT=$BASE ZK_PORT=$ZKP SPLICELOGD
 stop_cluster() { "$ROOT/scripts/cluster.sh" stop "$CDIR" >/dev/null 2>&1 || true; }

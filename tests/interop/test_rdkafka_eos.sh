@@ -14,10 +14,7 @@
 source "$(dirname "$0")/lib.sh"
 
 need kcat kcat
-need cc gcc
-pkg-config --exists rdkafka 2>/dev/null || fail "librdkafka-dev is not installed (run: make deps-test)"
-cc -std=gnu11 -O1 -Wall -Wextra -Werror -o "$WORK/rk_eos" "$(dirname "$0")/rk_eos.c" \
-    $(pkg-config --cflags --libs rdkafka) || fail "cannot build rk_eos"
+build_rk_eos
 
 RECORDS="${EOS_RECORDS:-100000}"
 KILLS="${EOS_KILLS:-5}"
