@@ -22,7 +22,7 @@ need java default-jre-headless
 build_rk_eos
 
 TXNS="${CEOS_TXNS:-10}"
-SECONDS_RUN="${CEOS_SECONDS:-24}"
+SECONDS_RUN="${CEOS_SECONDS:-40}"
 KILLS="${CEOS_KILLS:-2}"
 
 cluster_ports
@@ -72,13 +72,20 @@ log "rk_eos txn on the cluster: $(echo "$out" | tr '\n' ' ')"
 RK=$!
 kills=0
 for i in $(seq 1 "$KILLS"); do
-    sleep $((SECONDS_RUN / (KILLS + 1)))
+    sleep $((SECONDS_RUN / (KILLS + 2)))
     kill -0 "$RK" 2>/dev/null || break
     b=$(( (i % 3) + 1 ))
     log "kill -9 broker $b"
     kill -KILL "$(cat "$CDIR/broker$b.pid")"
+    # (its pid file goes: `cluster.sh start` restarts what has none; a killed process nobody
+    # reaps would still pass its kill -0)
+    rm -f "$CDIR/broker$b.pid"
     kills=$((kills + 1))
-    sleep 1
+    # its registration goes with its ZooKeeper session (a restart before that is refused)
+    for _ in $(seq 1 150); do
+        kcat -b "$bs" -L -m 2 2>/dev/null | grep -q " 2 brokers:" && break
+        sleep 0.2
+    done
     timeout 150 "$ROOT/scripts/cluster.sh" start "$CDIR" >>"$WORK/start.out" 2>&1 ||
         fail "restart of broker $b failed"
 done
