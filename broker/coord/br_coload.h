@@ -22,14 +22,18 @@
  * keeps their entries as a stale cache that nothing serves (every read is gated by this module)
  * and that the next load replaces.
  *
+ * The states, the view, the loader thread and its reads are br_pload's (br_pload.h); this
+ * module is its callbacks (drop, replay into the offsets store, unload from br_groups).
+ *
  * Contract
  * - br_coload_new starts the loader thread ("sl-coload"); br_coload_free stops it (a load under
  *   way finishes its current read first) and frees.
  * - br_coload_update: the cluster thread, after each new view (which partitions it leads, at
  *   which leader epoch); it never blocks on a load (the loader thread does it) and unloads
  *   lost partitions' groups itself.
- * - The lookups take the module's mutex briefly (no I/O, no allocation): any thread, the
- *   mirror's hook included (under the offsets store's mutex: lock order offsets, then this).
+ * - The lookups take br_pload's mutex briefly (no I/O, no allocation): any thread, the
+ *   mirror's hook included (under the offsets store's mutex: lock order offsets, then
+ *   br_pload's, a leaf).
  * - Errors: Kafka error codes for the lookups, -errno elsewhere.
  */
 #ifndef SPLICELOG_BR_COLOAD_H

@@ -22,12 +22,16 @@
  * this module first, an end under way stops at its next step, its writes are refused), and the
  * loader thread drops its ids.
  *
+ * The states, the view, the loader thread and its reads are br_pload's (br_pload.h); this
+ * module is its callbacks (br_txn_drop, br_txn_load_rec, br_txn_recover_matching).
+ *
  * Contract
  * - br_txload_new starts the loader thread; br_txload_free stops it (a load under way finishes
  *   its current read and replay first) and frees. The coordinator outlives it.
  * - br_txload_update: the cluster thread, after each new view; it never blocks on a load.
- * - The lookups take the module's mutex briefly (no I/O, no allocation): any thread, the
- *   coordinator's hooks included (lock order: the coordinator's locks, then this one).
+ * - The lookups take br_pload's mutex briefly (no I/O, no allocation): any thread, the
+ *   coordinator's hooks included (lock order: the coordinator's locks, then br_pload's, a
+ *   leaf).
  * - Errors: Kafka error codes for the lookups, -errno elsewhere.
  */
 #ifndef SPLICELOG_BR_TXLOAD_H
