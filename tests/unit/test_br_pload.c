@@ -344,7 +344,9 @@ END_TEST
 
 START_TEST(bad_crc_fails_the_load)
 {
-    /* one byte of partition 1's only batch flipped on disk, in its records */
+    /* the value byte of partition 1's only record flipped on disk (61-byte header, then the
+     * record: length, attributes, timestamp and offset deltas, key length, "1y", value length,
+     * "v"): only the CRC tells */
     char pdir[512];
     snprintf(pdir, sizeof pdir, "%s/%s-1", dir, TOPIC);
     DIR *d = opendir(pdir);
@@ -361,9 +363,10 @@ START_TEST(bad_crc_fails_the_load)
     int fd = open(path, O_RDWR);
     ck_assert_int_ge(fd, 0);
     uint8_t c;
-    ck_assert_int_eq(pread(fd, &c, 1, 65), 1);
+    ck_assert_int_eq(pread(fd, &c, 1, 69), 1);
+    ck_assert_int_eq(c, 'v');
     c ^= 0xff;
-    ck_assert_int_eq(pwrite(fd, &c, 1, 65), 1);
+    ck_assert_int_eq(pwrite(fd, &c, 1, 69), 1);
     close(fd);
 
     int32_t epochs[NP] = {-1, 1};
