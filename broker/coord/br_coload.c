@@ -226,6 +226,21 @@ static void on_thread_start(void *arg)
 
 /* ---- life ------------------------------------------------------------------------------ */
 
+static const struct br_pload_ops coload_ops = {
+    .what = "group coordinator",
+    .topic = BR_COTOPIC_NAME,
+    .keys = "groups",
+    .unit = "change(s)",
+    .thread = "sl-coload",
+    .log_as = "coload",
+    .partition_of = part_of,
+    .thread_start = on_thread_start,
+    .begin = on_begin,
+    .record = on_record,
+    .flush = on_flush,
+    .lost = on_lost,
+};
+
 int br_coload_new(const struct br_coload_conf *conf, struct br_coload **out)
 {
     *out = NULL;
@@ -233,22 +248,7 @@ int br_coload_new(const struct br_coload_conf *conf, struct br_coload **out)
     if (!cl)
         return -ENOMEM;
     cl->conf = *conf;
-    const struct br_pload_ops ops = {
-        .what = "group coordinator",
-        .topic = BR_COTOPIC_NAME,
-        .keys = "groups",
-        .unit = "change(s)",
-        .thread = "sl-coload",
-        .log_as = "coload",
-        .arg = cl,
-        .partition_of = part_of,
-        .thread_start = on_thread_start,
-        .begin = on_begin,
-        .record = on_record,
-        .flush = on_flush,
-        .lost = on_lost,
-    };
-    int rc = br_pload_new(conf->store, &ops, &cl->pl);
+    int rc = br_pload_new(conf->store, &coload_ops, cl, &cl->pl);
     if (rc < 0) {
         free(cl);
         return rc;

@@ -57,22 +57,15 @@ struct br_coload_conf {
 int br_coload_new(const struct br_coload_conf *conf, struct br_coload **out);
 void br_coload_free(struct br_coload *cl); /* NULL accepted */
 
-/* The view of __consumer_offsets: np partitions (<= 0: the topic does not exist), epochs[p]
- * >= 0 the leader epoch at which this broker leads p, -1 it does not. */
+/* The view of __consumer_offsets (epochs[p] >= 0: led here at that leader epoch) and the
+ * lookups: br_pload_update, _partitions, _check (what a group API answers for group here, its
+ * partition and leader epoch), _loaded, _loading and _loads, as br_pload.h says. */
 void br_coload_update(struct br_coload *cl, const int32_t *epochs, int32_t np);
-
-/* The topic's partition count as last updated (0: none). */
 int32_t br_coload_partitions(struct br_coload *cl);
-/* What a group API answers for group here: KP_ERR_NONE (coordinated here, loaded),
- * NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS. *part and *epoch (may be NULL): its
- * partition and the leader epoch it is loaded at. */
 int16_t br_coload_check(struct br_coload *cl, const char *group, size_t len, int32_t *part,
                         int32_t *epoch);
-/* Whether partition p is LOADED here at leader epoch epoch (epoch < 0: at any epoch). */
 bool br_coload_loaded(struct br_coload *cl, int32_t p, int32_t epoch);
-/* Whether a partition is LOADING here. */
 bool br_coload_loading(struct br_coload *cl);
-/* How many loads have completed since the start (tests, logs). */
 int64_t br_coload_loads(struct br_coload *cl);
 
 #endif

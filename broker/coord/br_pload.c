@@ -30,7 +30,8 @@ struct pstate {
 };
 
 struct br_pload {
-    struct br_pload_ops ops;
+    const struct br_pload_ops *ops;
+    void *arg; /* passed to every callback */
     struct st_store *store;
     size_t topic_len;
     pthread_mutex_t lock;
@@ -49,11 +50,21 @@ struct br_pload {
 
 /* ---- lookups --------------------------------------------------------------------------- */
 
-int32_t br_pload_partitions(struct br_pload *pl)
+/* The partition count and the loads completed, read together (either may be NULL). */
+static void counts(struct br_pload *pl, int32_t *np, int64_t *loads)
 {
     pthread_mutex_lock(&pl->lock);
-    int32_t np = pl->np;
+    if (np)
+        *np = pl->np;
+    if (loads)
+        *loads = pl->loads;
     pthread_mutex_unlock(&pl->lock);
+}
+
+int32_t br_pload_partitions(struct br_pload *pl)
+{
+    int32_t np;
+    counts(pl, &np, NULL);
     return np;
 }
 
@@ -64,7 +75,7 @@ int16_t br_pload_check(struct br_pload *pl, const char *key, size_t len, int32_t
     int32_t p = -1, e = -1;
     pthread_mutex_lock(&pl->lock);
     if (pl->np > 0) {
-        p = pl->ops.partition_of(key, len, pl->np);
+        p = pl->ops->partition_of(key, len, pl->np);
         e = pl->st[p].epoch;
         err = pl->st[p].state == ST_LOADED    ? KP_ERR_NONE
               : pl->st[p].state == ST_LOADING ? KP_ERR_COORDINATOR_LOAD_IN_PROGRESS
@@ -99,9 +110,8 @@ bool br_pload_loading(struct br_pload *pl)
 
 int64_t br_pload_loads(struct br_pload *pl)
 {
-    pthread_mutex_lock(&pl->lock);
-    int64_t n = pl->loads;
-    pthread_mutex_unlock(&pl->lock);
+    int64_t n;
+    counts(pl, NULL, &n);
     return n;
 }
 
@@ -109,7 +119,7 @@ int64_t br_pload_loads(struct br_pload *pl)
 
 void br_pload_update(struct br_pload *pl, const int32_t *epochs, int32_t np)
 {
-    const struct br_pload_ops *o = &pl->ops;
+    const struct br_pload_ops *o = pl->ops;
     if (np < 0)
         np = 0;
     pthread_mutex_lock(&pl->lock);
@@ -156,7 +166,7 @@ void br_pload_update(struct br_pload *pl, const int32_t *epochs, int32_t np)
         pthread_cond_broadcast(&pl->cond);
     pthread_mutex_unlock(&pl->lock);
     if (any_lost && lost) /* (partitions past a shrunk count hash with the old count) */
-        o->lost(o->arg, lost, span);
+        o->lost(pl->arg, lost, span);
     free(lost);
 }
 
@@ -181,7 +191,7 @@ static int pread_full(int fd, uint8_t *p, size_t len, off_t pos)
  * that does not read back) or the callback's -errno. */
 static int replay(struct br_pload *pl, struct br_pload_load *ld, const uint8_t *buf, size_t len)
 {
-    const struct br_pload_ops *o = &pl->ops;
+    const struct br_pload_ops *o = pl->ops;
     size_t pos = 0;
     while (pos < len) {
         struct kp_batch_hdr h;
@@ -204,7 +214,7 @@ static int replay(struct br_pload *pl, struct br_pload_load *ld, const uint8_t *
         while ((rc = kp_record_next(&it, &rec)) == 1) {
             if (rec.key.len < 0)
                 continue;
-            int crc = o->record(o->arg, ld, rec.key.ptr, (size_t)rec.key.len,
+            int crc = o->record(pl->arg, ld, rec.key.ptr, (size_t)rec.key.len,
                                 rec.value.len < 0 ? NULL : rec.value.ptr,
                                 rec.value.len < 0 ? 0 : (size_t)rec.value.len);
             if (crc < 0)
@@ -214,16 +224,16 @@ static int replay(struct br_pload *pl, struct br_pload_load *ld, const uint8_t *
             return -EBADMSG;
     }
     if (o->flush)
-        o->flush(o->arg, ld);
+        o->flush(pl->arg, ld);
     return 0;
 }
 
 /* Loads partition p (np partitions). 0 or -errno. */
 static int load(struct br_pload *pl, int32_t p, int32_t np)
 {
-    const struct br_pload_ops *o = &pl->ops;
+    const struct br_pload_ops *o = pl->ops;
     struct br_pload_load ld = {.p = p, .np = np};
-    int rc = o->begin(o->arg, &ld);
+    int rc = o->begin(pl->arg, &ld);
     if (rc < 0)
         return rc;
     rc = 0;
@@ -271,10 +281,10 @@ static int load(struct br_pload *pl, int32_t p, int32_t np)
  * LOADED at epoch. Called and returns with the lock held. */
 static void run_loaded(struct br_pload *pl, int32_t p, int32_t epoch)
 {
-    const struct br_pload_ops *o = &pl->ops;
+    const struct br_pload_ops *o = pl->ops;
     int32_t np = pl->np;
     pthread_mutex_unlock(&pl->lock);
-    int rc = o->loaded(o->arg, p, np);
+    int rc = o->loaded(pl->arg, p, np);
     pthread_mutex_lock(&pl->lock);
     if (rc < 0 && p < pl->np && pl->st[p].state == ST_LOADED && pl->st[p].epoch == epoch)
         pl->st[p].loaded_at = br_now_ms() + LOAD_RETRY_MS;
@@ -300,11 +310,11 @@ static void wait_until(struct br_pload *pl, int64_t next, int64_t now)
 static void *loader_main(void *arg)
 {
     struct br_pload *pl = arg;
-    const struct br_pload_ops *o = &pl->ops;
+    const struct br_pload_ops *o = pl->ops;
     pthread_setname_np(pthread_self(), o->thread);
     br_log_set_thread(o->log_as);
     if (o->thread_start)
-        o->thread_start(o->arg);
+        o->thread_start(pl->arg);
     pthread_mutex_lock(&pl->lock);
     while (!pl->stop) {
         int64_t now = br_now_ms(), next = INT64_MAX;
@@ -334,7 +344,7 @@ static void *loader_main(void *arg)
             pl->st[drop].drop = false;
             int32_t np = pl->np;
             pthread_mutex_unlock(&pl->lock);
-            o->drop(o->arg, drop, np);
+            o->drop(pl->arg, drop, np);
             pthread_mutex_lock(&pl->lock);
             continue;
         }
@@ -371,13 +381,15 @@ static void *loader_main(void *arg)
 
 /* ---- life ------------------------------------------------------------------------------ */
 
-int br_pload_new(struct st_store *store, const struct br_pload_ops *ops, struct br_pload **out)
+int br_pload_new(struct st_store *store, const struct br_pload_ops *ops, void *arg,
+                 struct br_pload **out)
 {
     *out = NULL;
     struct br_pload *pl = calloc(1, sizeof(*pl));
     if (!pl)
         return -ENOMEM;
-    pl->ops = *ops;
+    pl->ops = ops;
+    pl->arg = arg;
     pl->store = store;
     pl->topic_len = strlen(ops->topic);
     pthread_mutex_init(&pl->lock, NULL);

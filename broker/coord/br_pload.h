@@ -29,7 +29,7 @@
  * Contract
  * - br_pload_new starts the loader thread; br_pload_stop stops it (a load under way finishes
  *   its current read and replay first; the lookups still answer); br_pload_free stops it and
- *   frees. ops and what ops.arg points to must outlive the loader thread.
+ *   frees.
  * - br_pload_update: the cluster thread (one thread at a time), after each new view; it never
  *   blocks on a load.
  * - The lookups: any thread; they take the module's mutex briefly (no I/O, no allocation).
@@ -65,7 +65,6 @@ struct br_pload_ops {
     const char *unit;   /* what ops count in applied: "change(s)" */
     const char *thread; /* the loader thread's name (<= 15 chars): "sl-coload" */
     const char *log_as; /* its name in the logs: "coload" */
-    void *arg;          /* passed to every callback */
     int32_t (*partition_of)(const char *key, size_t len, int32_t np);
     /* Optional: the loader thread, first thing. */
     void (*thread_start)(void *arg);
@@ -87,8 +86,10 @@ struct br_pload_ops {
     void (*drop)(void *arg, int32_t p, int32_t np);
 };
 
-/* *ops is copied (its strings must stay). 0, -ENOMEM or -EAGAIN (no thread). */
-int br_pload_new(struct st_store *store, const struct br_pload_ops *ops, struct br_pload **out);
+/* ops (kept, not copied: a static table) and arg (passed to every callback) must outlive the
+ * loader thread. 0, -ENOMEM or -EAGAIN (no thread). */
+int br_pload_new(struct st_store *store, const struct br_pload_ops *ops, void *arg,
+                 struct br_pload **out);
 void br_pload_stop(struct br_pload *pl); /* NULL accepted; idempotent */
 void br_pload_free(struct br_pload *pl); /* NULL accepted; stops it first */
 

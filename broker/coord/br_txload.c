@@ -21,8 +21,6 @@ struct br_txload {
 
 /* ---- lookups --------------------------------------------------------------------------- */
 
-int32_t br_txload_partitions(struct br_txload *tl) { return br_pload_partitions(tl->pl); }
-
 int16_t br_txload_check(struct br_txload *tl, const char *id, size_t len, int32_t *part,
                         int32_t *epoch)
 {
@@ -33,8 +31,6 @@ bool br_txload_loaded(struct br_txload *tl, int32_t p, int32_t epoch)
 {
     return br_pload_loaded(tl->pl, p, epoch);
 }
-
-int64_t br_txload_loads(struct br_txload *tl) { return br_pload_loads(tl->pl); }
 
 void br_txload_update(struct br_txload *tl, const int32_t *epochs, int32_t np)
 {
@@ -115,6 +111,20 @@ static void on_drop(void *arg, int32_t p, int32_t np)
 
 /* ---- life ------------------------------------------------------------------------------ */
 
+static const struct br_pload_ops txload_ops = {
+    .what = "transaction coordinator",
+    .topic = BR_TXTOPIC_NAME,
+    .keys = "ids",
+    .unit = "record(s)",
+    .thread = "sl-txload",
+    .log_as = "txload",
+    .partition_of = br_txtopic_partition_of,
+    .begin = on_begin,
+    .record = on_record,
+    .loaded = on_loaded,
+    .drop = on_drop,
+};
+
 int br_txload_new(const struct br_txload_conf *conf, struct br_txload **out)
 {
     *out = NULL;
@@ -122,21 +132,7 @@ int br_txload_new(const struct br_txload_conf *conf, struct br_txload **out)
     if (!tl)
         return -ENOMEM;
     tl->conf = *conf;
-    const struct br_pload_ops ops = {
-        .what = "transaction coordinator",
-        .topic = BR_TXTOPIC_NAME,
-        .keys = "ids",
-        .unit = "record(s)",
-        .thread = "sl-txload",
-        .log_as = "txload",
-        .arg = tl,
-        .partition_of = br_txtopic_partition_of,
-        .begin = on_begin,
-        .record = on_record,
-        .loaded = on_loaded,
-        .drop = on_drop,
-    };
-    int rc = br_pload_new(conf->store, &ops, &tl->pl);
+    int rc = br_pload_new(conf->store, &txload_ops, tl, &tl->pl);
     if (rc < 0) {
         free(tl);
         return rc;

@@ -55,20 +55,12 @@ int br_txload_new(const struct br_txload_conf *conf, struct br_txload **out);
 void br_txload_stop(struct br_txload *tl);
 void br_txload_free(struct br_txload *tl); /* NULL accepted; stops it first */
 
-/* The view of __transaction_state: np partitions (<= 0: the topic does not exist), epochs[p]
- * >= 0 the leader epoch at which this broker leads p, -1 it does not. */
+/* The view of __transaction_state (epochs[p] >= 0: led here at that leader epoch) and the
+ * lookups: br_pload_update, _check (what a transaction API answers for id here, its partition
+ * and the coordinator epoch) and _loaded, as br_pload.h says. */
 void br_txload_update(struct br_txload *tl, const int32_t *epochs, int32_t np);
-
-/* The topic's partition count as last updated (0: none). */
-int32_t br_txload_partitions(struct br_txload *tl);
-/* What a transaction API answers for id here: KP_ERR_NONE (loaded here), NOT_COORDINATOR,
- * COORDINATOR_LOAD_IN_PROGRESS; *part and *epoch (may be NULL): its partition and the leader
- * epoch it is loaded at. */
 int16_t br_txload_check(struct br_txload *tl, const char *id, size_t len, int32_t *part,
                         int32_t *epoch);
-/* Whether partition p is LOADED here at leader epoch epoch (epoch < 0: at any epoch). */
 bool br_txload_loaded(struct br_txload *tl, int32_t p, int32_t epoch);
-/* How many loads have completed since the start (tests, logs). */
-int64_t br_txload_loads(struct br_txload *tl);
 
 #endif

@@ -237,7 +237,7 @@ static void setup(void)
     append(0, k1, 2);
     const char *k2[] = {"1y"};
     append(1, k2, 1);
-    ck_assert_int_eq(br_pload_new(store, &ops, &pl), 0);
+    ck_assert_int_eq(br_pload_new(store, &ops, NULL, &pl), 0);
 }
 
 static void teardown(void)
