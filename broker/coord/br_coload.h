@@ -22,14 +22,18 @@
  * keeps their entries as a stale cache that nothing serves (every read is gated by this module)
  * and that the next load replaces.
  *
+ * The states, the view, the loader thread and its reads are br_pload's (br_pload.h); this
+ * module is its callbacks (drop, replay into the offsets store, unload from br_groups).
+ *
  * Contract
  * - br_coload_new starts the loader thread ("sl-coload"); br_coload_free stops it (a load under
  *   way finishes its current read first) and frees.
  * - br_coload_update: the cluster thread, after each new view (which partitions it leads, at
  *   which leader epoch); it never blocks on a load (the loader thread does it) and unloads
  *   lost partitions' groups itself.
- * - The lookups take the module's mutex briefly (no I/O, no allocation): any thread, the
- *   mirror's hook included (under the offsets store's mutex: lock order offsets, then this).
+ * - The lookups take br_pload's mutex briefly (no I/O, no allocation): any thread, the
+ *   mirror's hook included (under the offsets store's mutex: lock order offsets, then
+ *   br_pload's, a leaf).
  * - Errors: Kafka error codes for the lookups, -errno elsewhere.
  */
 #ifndef SPLICELOG_BR_COLOAD_H
@@ -53,22 +57,15 @@ struct br_coload_conf {
 int br_coload_new(const struct br_coload_conf *conf, struct br_coload **out);
 void br_coload_free(struct br_coload *cl); /* NULL accepted */
 
-/* The view of __consumer_offsets: np partitions (<= 0: the topic does not exist), epochs[p]
- * >= 0 the leader epoch at which this broker leads p, -1 it does not. */
+/* The view of __consumer_offsets (epochs[p] >= 0: led here at that leader epoch) and the
+ * lookups: br_pload_update, _partitions, _check (what a group API answers for group here, its
+ * partition and leader epoch), _loaded, _loading and _loads, as br_pload.h says. */
 void br_coload_update(struct br_coload *cl, const int32_t *epochs, int32_t np);
-
-/* The topic's partition count as last updated (0: none). */
 int32_t br_coload_partitions(struct br_coload *cl);
-/* What a group API answers for group here: KP_ERR_NONE (coordinated here, loaded),
- * NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS. *part and *epoch (may be NULL): its
- * partition and the leader epoch it is loaded at. */
 int16_t br_coload_check(struct br_coload *cl, const char *group, size_t len, int32_t *part,
                         int32_t *epoch);
-/* Whether partition p is LOADED here at leader epoch epoch (epoch < 0: at any epoch). */
 bool br_coload_loaded(struct br_coload *cl, int32_t p, int32_t epoch);
-/* Whether a partition is LOADING here. */
 bool br_coload_loading(struct br_coload *cl);
-/* How many loads have completed since the start (tests, logs). */
 int64_t br_coload_loads(struct br_coload *cl);
 
 #endif

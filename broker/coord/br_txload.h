@@ -22,12 +22,16 @@
  * this module first, an end under way stops at its next step, its writes are refused), and the
  * loader thread drops its ids.
  *
+ * The states, the view, the loader thread and its reads are br_pload's (br_pload.h); this
+ * module is its callbacks (br_txn_drop, br_txn_load_rec, br_txn_recover_matching).
+ *
  * Contract
  * - br_txload_new starts the loader thread; br_txload_free stops it (a load under way finishes
  *   its current read and replay first) and frees. The coordinator outlives it.
  * - br_txload_update: the cluster thread, after each new view; it never blocks on a load.
- * - The lookups take the module's mutex briefly (no I/O, no allocation): any thread, the
- *   coordinator's hooks included (lock order: the coordinator's locks, then this one).
+ * - The lookups take br_pload's mutex briefly (no I/O, no allocation): any thread, the
+ *   coordinator's hooks included (lock order: the coordinator's locks, then br_pload's, a
+ *   leaf).
  * - Errors: Kafka error codes for the lookups, -errno elsewhere.
  */
 #ifndef SPLICELOG_BR_TXLOAD_H
@@ -51,20 +55,12 @@ int br_txload_new(const struct br_txload_conf *conf, struct br_txload **out);
 void br_txload_stop(struct br_txload *tl);
 void br_txload_free(struct br_txload *tl); /* NULL accepted; stops it first */
 
-/* The view of __transaction_state: np partitions (<= 0: the topic does not exist), epochs[p]
- * >= 0 the leader epoch at which this broker leads p, -1 it does not. */
+/* The view of __transaction_state (epochs[p] >= 0: led here at that leader epoch) and the
+ * lookups: br_pload_update, _check (what a transaction API answers for id here, its partition
+ * and the coordinator epoch) and _loaded, as br_pload.h says. */
 void br_txload_update(struct br_txload *tl, const int32_t *epochs, int32_t np);
-
-/* The topic's partition count as last updated (0: none). */
-int32_t br_txload_partitions(struct br_txload *tl);
-/* What a transaction API answers for id here: KP_ERR_NONE (loaded here), NOT_COORDINATOR,
- * COORDINATOR_LOAD_IN_PROGRESS; *part and *epoch (may be NULL): its partition and the leader
- * epoch it is loaded at. */
 int16_t br_txload_check(struct br_txload *tl, const char *id, size_t len, int32_t *part,
                         int32_t *epoch);
-/* Whether partition p is LOADED here at leader epoch epoch (epoch < 0: at any epoch). */
 bool br_txload_loaded(struct br_txload *tl, int32_t p, int32_t epoch);
-/* How many loads have completed since the start (tests, logs). */
-int64_t br_txload_loads(struct br_txload *tl);
 
 #endif
