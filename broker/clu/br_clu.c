@@ -505,6 +505,9 @@ static void *clu_main(void *arg)
             int rc = c->controller == c->conf.broker_id && c->ctl_zver >= 0
                          ? br_clu__isr_changes(c, &isrn_more)
                          : ZOK;
+            if (rc != ZOK && !br_clu__transient(rc))
+                br_warn_limited("cluster: controller: cannot read %s: %s (retrying)", c->p_isrn,
+                                zerror(rc));
             need_isrn = rc != ZOK || isrn_more;
         }
         if (need_reconcile && !need_ctl && !need_ids && !need_topics) {
