@@ -87,7 +87,7 @@ static void on_session(zhandle_t *zh, int type, int state, const char *path, voi
     if (state == ZOO_EXPIRED_SESSION_STATE)
         c->expired = true;
     if (state == ZOO_CONNECTED_STATE)
-        c->ids_dirty = c->ctl_dirty = c->topics_dirty = c->cfg_dirty =
+        c->ids_dirty = c->ctl_dirty = c->topics_dirty = c->cfg_dirty = c->isrn_dirty =
             true; /* re-read what may have changed meanwhile */
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
@@ -411,17 +411,18 @@ static void *clu_main(void *arg)
     bool need_session = false, need_register = false, need_ctl = false, need_ids = false;
     bool need_topics = false, need_reconcile = true;
     bool need_cfg = true; /* (cfg_resync: every held topic's configs, once the view is there) */
-    bool was_connected = true; /* (br_clu_open returns connected) */
+    bool need_isrn = true, isrn_more = false; /* (the controller's: br_clu_isrn.c) */
+    bool was_connected = true;                /* (br_clu_open returns connected) */
     for (;;) {
         bool pending = need_session || need_register || need_ctl || need_ids || need_topics ||
-                       need_reconcile || need_cfg;
+                       need_reconcile || need_cfg || need_isrn;
         pthread_mutex_lock(&c->lock);
-        int64_t wait_ms = pending ? RETRY_MS : 1000;
+        int64_t wait_ms = isrn_more ? 0 : pending ? RETRY_MS : 1000;
         if (br_repl_count(c->repl) > 0 && lag_tick_ms(c) < wait_ms)
             wait_ms = lag_tick_ms(c); /* (followers out of sync are looked for) */
         struct timespec dl = br_clu__deadline_in(wait_ms);
         while (!c->stop && !c->expired && !c->ids_dirty && !c->ctl_dirty && !c->state_dirty &&
-               !c->topics_dirty && !c->reqs && !c->isr_dirty && !c->cfg_dirty)
+               !c->topics_dirty && !c->reqs && !c->isr_dirty && !c->cfg_dirty && !c->isrn_dirty)
             if (pthread_cond_timedwait(&c->cond, &c->lock, &dl) == ETIMEDOUT)
                 break;
         bool stop = c->stop;
@@ -435,7 +436,9 @@ static void *clu_main(void *arg)
         need_ctl |= c->ctl_dirty;
         need_topics |= c->topics_dirty;
         need_cfg |= c->cfg_dirty;
-        c->ids_dirty = c->ctl_dirty = c->topics_dirty = c->isr_dirty = c->cfg_dirty = false;
+        need_isrn |= c->isrn_dirty;
+        c->ids_dirty = c->ctl_dirty = c->topics_dirty = c->isr_dirty = c->cfg_dirty =
+            c->isrn_dirty = false;
         struct clu_req *reqs = c->reqs;
         c->reqs = NULL;
         pthread_mutex_unlock(&c->lock);
@@ -467,7 +470,7 @@ static void *clu_main(void *arg)
             }
             need_session = false;
             was_connected = true;
-            need_register = need_ctl = need_ids = need_topics = need_cfg = true;
+            need_register = need_ctl = need_ids = need_topics = need_cfg = need_isrn = true;
             c->cfg_resync = true; /* (notifications may have been missed, and purged) */
         }
         if (need_register) {
@@ -482,6 +485,7 @@ static void *clu_main(void *arg)
         if (need_ctl && read_controller(c) == ZOK) {
             need_ctl = false;
             need_reconcile = true;
+            need_isrn = true; /* (a new controller processes what is already there) */
         }
         if (need_ids && read_brokers(c) == ZOK) {
             need_ids = false;
@@ -494,6 +498,18 @@ static void *clu_main(void *arg)
         /* topic configs changed at run time, once the view shows the topics (br_clu_config.c) */
         if (need_cfg && !need_topics && br_clu__cfg_changes(c) == ZOK)
             need_cfg = false;
+        /* ISR change notifications, the controller's: read and deleted, a turn's worth at a
+         * time (isrn_more: the rest without waiting) (br_clu_isrn.c) */
+        isrn_more = false;
+        if (need_isrn && !need_ctl && !need_topics) {
+            int rc = c->controller == c->conf.broker_id && c->ctl_zver >= 0
+                         ? br_clu__isr_changes(c, &isrn_more)
+                         : ZOK;
+            if (rc != ZOK && !br_clu__transient(rc))
+                br_warn_limited("cluster: controller: cannot read %s: %s (retrying)", c->p_isrn,
+                                zerror(rc));
+            need_isrn = rc != ZOK || isrn_more;
+        }
         if (need_reconcile && !need_ctl && !need_ids && !need_topics) {
             int rc = c->controller == c->conf.broker_id ? br_clu__reconcile(c) : ZOK;
             if (rc == ZBADVERSION) /* another controller since: read who */
@@ -576,6 +592,7 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
     snprintf(c->p_configs, sizeof c->p_configs, "%s/config/topics", c->chroot);
     snprintf(c->p_pid_block, sizeof c->p_pid_block, "%s/latest_producer_id_block", c->chroot);
     snprintf(c->p_changes, sizeof c->p_changes, "%s/config/changes", c->chroot);
+    snprintf(c->p_isrn, sizeof c->p_isrn, "%s/isr_change_notification", c->chroot);
     if (!c->big || !c->repl)
         return open_fail(c, -ENOMEM, err, errlen, "cluster: out of memory");
 
@@ -596,7 +613,8 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
         (rc = br_clu__ensure_path(c, c->p_topics)) != ZOK ||
         (rc = br_clu__ensure_path(c, c->p_deletes)) != ZOK ||
         (rc = br_clu__ensure_path(c, c->p_configs)) != ZOK ||
-        (rc = br_clu__ensure_path(c, c->p_changes)) != ZOK)
+        (rc = br_clu__ensure_path(c, c->p_changes)) != ZOK ||
+        (rc = br_clu__ensure_path(c, c->p_isrn)) != ZOK)
         return open_fail(c, -EIO, err, errlen, "ZooKeeper: cannot create %s: %s", c->p_ids,
                          zerror(rc));
     if ((rc = br_clu__cluster_id(c)) != ZOK)

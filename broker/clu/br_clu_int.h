@@ -89,6 +89,7 @@ struct br_clu {
     char p_configs[PATH_MAX_LEN];    /* <chroot>/config/topics */
     char p_pid_block[PATH_MAX_LEN];  /* <chroot>/latest_producer_id_block (br_clu_pid.c) */
     char p_changes[PATH_MAX_LEN];    /* <chroot>/config/changes (br_clu_config.c) */
+    char p_isrn[PATH_MAX_LEN];       /* <chroot>/isr_change_notification (br_clu_isrn.c) */
     char cluster_id[64];             /* /cluster/id's, set once by br_clu_open */
     zhandle_t *zh;                   /* written under lock by the thread that owns the session */
     char *big;                       /* BIG_MAX bytes: the cluster thread's read buffer */
@@ -103,6 +104,7 @@ struct br_clu {
     bool topics_dirty;    /* a topic, an assignment or a partition state changed */
     bool state_dirty;     /* zstate changed (logged by the cluster thread) */
     bool cfg_dirty;       /* /config/changes changed (br_clu_config.c) */
+    bool isrn_dirty;      /* /isr_change_notification changed (br_clu_isrn.c) */
     bool stop;            /* br_clu_close */
     struct clu_req *reqs; /* waiting for the cluster thread */
     /* under lock: the view */
@@ -172,6 +174,13 @@ int br_clu__cfg_changes(struct br_clu *c);
 /* Makes the local topic name's configs what /config/topics/<name> says over the store's
  * defaults (nothing when this broker does not hold it). A ZooKeeper code. */
 int br_clu__cfg_apply(struct br_clu *c, const char *name);
+
+/* br_clu_isrn.c, on the cluster thread, only while this broker is the controller: reads the
+ * children of /isr_change_notification (with a watch), oldest first, at most a turn's worth
+ * (*more: some are left for the next turn); for each, marks the view dirty when a partition it
+ * names has a newer state than the view, then deletes it (garbage too, with a warning). A
+ * ZooKeeper code to retry; notifications not yet deleted are read again then. */
+int br_clu__isr_changes(struct br_clu *c, bool *more);
 
 /* br_clu_coord.c (M4), on the cluster thread: tells conf.coord_view which partitions of
  * __consumer_offsets the view (nt, n) has this broker lead. */

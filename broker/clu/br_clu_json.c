@@ -587,6 +587,80 @@ int br_clu_json_change_enc(char *buf, size_t cap, const char *entity_path)
     return done(&o);
 }
 
+/* ---- ISR change notifications ------------------------------------------------------------- */
+
+/* One {"topic":..,"partition":..} of the array (keys in any order, others skipped). */
+static int isr_entry(struct cur *c, char *topic, int32_t *partition)
+{
+    bool have_t = false, have_p = false;
+    if (!eat(c, '{'))
+        return -EINVAL;
+    if (!eat(c, '}')) {
+        do {
+            char k[16];
+            const char *at = c->p;
+            if (str(c, k, sizeof k) < 0) {
+                c->p = at;
+                if (str(c, NULL, 0) < 0)
+                    return -EINVAL;
+                k[0] = 0;
+            }
+            if (!eat(c, ':'))
+                return -EINVAL;
+            if (strcmp(k, "topic") == 0) {
+                if (have_t || str(c, topic, BR_CLU_TOPIC_MAX) < 0 || !topic[0])
+                    return -EINVAL;
+                have_t = true;
+            } else if (strcmp(k, "partition") == 0) {
+                int64_t v;
+                if (have_p || num(c, &v) < 0 || v < 0 || v > INT32_MAX)
+                    return -EINVAL;
+                *partition = (int32_t)v;
+                have_p = true;
+            } else if (skip(c, 0) < 0) {
+                return -EINVAL;
+            }
+        } while (eat(c, ','));
+        if (!eat(c, '}'))
+            return -EINVAL;
+    }
+    return have_t && have_p ? 0 : -EINVAL;
+}
+
+/* One pass over the document: fn NULL only checks it. */
+static int isr_pass(const char *json, size_t len,
+                    int (*fn)(void *ctx, const char *topic, int32_t partition), void *ctx)
+{
+    struct cur c = {json, json + len};
+    if (find(&c, "partitions") < 0 || !eat(&c, '['))
+        return -EINVAL;
+    if (!eat(&c, ']')) {
+        do {
+            char topic[BR_CLU_TOPIC_MAX];
+            int32_t p = 0;
+            if (isr_entry(&c, topic, &p) < 0)
+                return -EINVAL;
+            int rc = fn ? fn(ctx, topic, p) : 0;
+            if (rc)
+                return rc;
+        } while (eat(&c, ','));
+        if (!eat(&c, ']'))
+            return -EINVAL;
+    }
+    return finish(&c);
+}
+
+int br_clu_json_isr_change_each(const char *json, size_t len,
+                                int (*fn)(void *ctx, const char *topic, int32_t partition),
+                                void *ctx)
+{
+    int64_t version;
+    int vrc = br_clu_json_int(json, len, "version", &version);
+    if ((vrc == 0 && version != 1) || isr_pass(json, len, NULL, NULL) < 0)
+        return -EINVAL;
+    return isr_pass(json, len, fn, ctx);
+}
+
 /* ---- producer-id blocks --------------------------------------------------------------------- */
 
 int br_clu_json_pid_block_enc(char *buf, size_t cap, const struct br_clu_pid_block *b)

@@ -3,8 +3,9 @@
  * formats (docs/cluster.md, "ZooKeeper layout"): a broker's registration (/brokers/ids/<id>,
  * version 5), the controller's (/controller, version 1), a topic's assignment
  * (/brokers/topics/<t>, version 2), a partition's state (.../partitions/<p>/state, version 1),
- * the cluster id (/cluster/id), a topic's configs (/config/topics/<t>, version 1) and config
- * change notifications (/config/changes/config_change_<seq>, version 2).
+ * the cluster id (/cluster/id), a topic's configs (/config/topics/<t>, version 1), config
+ * change notifications (/config/changes/config_change_<seq>, version 2) and ISR change
+ * notifications (/isr_change_notification/isr_change_<seq>, version 1).
  *
  * Contract
  * - Pure functions over caller-owned buffers; no allocation, no global state; any thread.
@@ -99,6 +100,17 @@ int br_clu_json_change_enc(char *buf, size_t cap, const char *entity_path);
 /* The string value of a top-level key ("entity_path") into out (cap bytes, NUL-terminated):
  * 0, or -EINVAL (missing, not a string, longer than out, malformed document). */
 int br_clu_json_str(const char *json, size_t len, const char *key, char *out, size_t cap);
+
+/* An ISR change notification (/isr_change_notification/isr_change_<seq>), Kafka's version 1:
+ * {"version":1,"partitions":[{"topic":"t","partition":0},...]}. The whole document is checked
+ * first (each entry a "topic" string of up to BR_CLU_TOPIC_MAX - 1 bytes and a "partition"
+ * from 0 to INT32_MAX, other keys skipped; "version" 1 when present), then fn is called for
+ * each entry in order until its first non-zero return: 0, fn's return, or -EINVAL (and then fn
+ * was not called). */
+#define BR_CLU_TOPIC_MAX 256
+int br_clu_json_isr_change_each(const char *json, size_t len,
+                                int (*fn)(void *ctx, const char *topic, int32_t partition),
+                                void *ctx);
 
 /* {"version":"1","id":"<id>"} and its id (out: cap bytes, NUL-terminated); -EINVAL. */
 int br_clu_json_cluster_id_enc(char *buf, size_t cap, const char *id);

@@ -11,7 +11,8 @@
  * a different leader or leader epoch drops the change (the controller decided meanwhile, and
  * the view that follows carries it), the same epoch keeps it for the next turn against the new
  * version. After each write an /isr_change_notification/isr_change_<seq> names the partition
- * for the controller, as Kafka's leaders do.
+ * for the controller, as Kafka's leaders do (the controller reads and deletes it:
+ * br_clu_isrn.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -107,15 +108,12 @@ static void ids_str(char *out, size_t cap, const struct br_clu_replicas *r)
         l += (size_t)snprintf(out + l, cap - l, "%s%d", k ? "," : "", (int)r->id[k]);
 }
 
-/* /isr_change_notification/isr_change_<seq> naming w's partition (Kafka's version 1). */
+/* /isr_change_notification/isr_change_<seq> naming w's partition (Kafka's version 1); the
+ * controller reads and deletes it (br_clu_isrn.c). */
 static int notify_change(struct br_clu *c, const struct br_repl_isr *w)
 {
-    char dir[PATH_MAX_LEN], path[PATH_MAX_LEN], json[512];
-    snprintf(dir, sizeof dir, "%s/isr_change_notification", c->chroot);
-    int rc = br_clu__ensure_path(c, dir);
-    if (rc != ZOK)
-        return rc;
-    int pl = snprintf(path, sizeof path, "%s/isr_change_", dir);
+    char path[PATH_MAX_LEN], json[512];
+    int pl = snprintf(path, sizeof path, "%s/isr_change_", c->p_isrn);
     if (pl < 0 || (size_t)pl >= sizeof path)
         return ZBADARGUMENTS;
     int jl = snprintf(json, sizeof json,
@@ -124,7 +122,10 @@ static int notify_change(struct br_clu *c, const struct br_repl_isr *w)
                       w->topic, (int)w->partition);
     if (jl < 0 || (size_t)jl >= sizeof json)
         return ZBADARGUMENTS;
-    return zoo_create(c->zh, path, json, jl, &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, NULL, 0);
+    int rc = zoo_create(c->zh, path, json, jl, &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, NULL, 0);
+    if (rc == ZNONODE && br_clu__ensure_path(c, c->p_isrn) == ZOK) /* (deleted by hand) */
+        rc = zoo_create(c->zh, path, json, jl, &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, NULL, 0);
+    return rc;
 }
 
 /* Writes entry i's wanted ISR w; a ZooKeeper code (ZOK also when the change was dropped). */

@@ -16,7 +16,9 @@
  * - with replica.lag.time.max.ms=1500: a follower that stops fetching leaves the ISR (the state
  *   znode, an /isr_change_notification, Metadata), acks=all to a topic with
  *   min.insync.replicas=3 is then NOT_ENOUGH_REPLICAS, and one parked meanwhile is answered
- *   NOT_ENOUGH_REPLICAS_AFTER_APPEND; fetching again to the end brings it back in.
+ *   NOT_ENOUGH_REPLICAS_AFTER_APPEND; fetching again to the end brings it back in;
+ * - broker 1 as the controller reads and deletes the ISR change notifications: those there
+ *   before its election, those its ISR changes write, garbage (with a warning naming it).
  * Only partitions broker 1 leads are asserted on. Skipped without ZooKeeper; every wait is
  * bounded.
  */
@@ -39,8 +41,9 @@
 #include "tb_kafka.h"
 #include "tb_zk.h"
 
-#define SESSION_MS 6000
-#define WAIT_MS    30000
+#define SESSION_MS   6000
+#define WAIT_MS      30000
+#define ISRN_BACKLOG 450 /* notifications there before the controller's election */
 
 static struct tb_zk Z;
 static struct tb_broker B;
@@ -476,6 +479,50 @@ START_TEST(acks_all_waits_for_the_isr)
 }
 END_TEST
 
+/* The parent of the ISR change notifications: its children's count, its cversion (raised by
+ * each child created or deleted). */
+static int isrn_count(void)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/isr_change_notification", chroot_);
+    struct String_vector kids = {0};
+    int rc = zoo_get_children(ZH, p, 0, &kids);
+    ck_assert_msg(rc == ZOK, "%s: %s", p, zerror(rc));
+    int n = kids.count;
+    deallocate_String_vector(&kids);
+    return n;
+}
+
+static int32_t isrn_cversion(void)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/isr_change_notification", chroot_);
+    struct Stat st;
+    ck_assert_int_eq(zoo_exists(ZH, p, 0, &st), ZOK);
+    return st.cversion;
+}
+
+/* Waits (bounded) until the controller has deleted every ISR change notification. */
+static void wait_isrn_empty(void)
+{
+    int64_t until = tb_now_ms() + WAIT_MS;
+    int n;
+    while ((n = isrn_count()) > 0) {
+        ck_assert_msg(tb_now_ms() < until, "%d ISR change notification(s) left", n);
+        tb_sleep_ms(100);
+    }
+}
+
+/* A notification under the chroot (sequential); its name into made. */
+static void isrn_put(const char *data, char *made, int cap)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/isr_change_notification/isr_change_", chroot_);
+    int rc =
+        zoo_create(ZH, p, data, (int)strlen(data), &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, made, cap);
+    ck_assert_msg(rc == ZOK, "create %s: %s", p, zerror(rc));
+}
+
 /* Polls the state znode of topic-0 until its ISR is isr ("[1,2]"), fetching meanwhile as each
  * follower in fetchers (at the log end, so it stays caught up). */
 static void wait_isr(const char *t, const char *isr, int32_t e, const int32_t *fetchers, int nf,
@@ -514,13 +561,9 @@ START_TEST(isr_shrinks_and_expands)
     const int32_t only2[] = {2};
     wait_isr(t, "[1,2]", e, only2, 1, 2);
     ck_assert_str_eq(metadata_isr(t), "1,2");
-    struct String_vector kids = {0};
-    char p[256];
-    snprintf(p, sizeof p, "%s/isr_change_notification", chroot_);
-    ck_assert_int_eq(zoo_get_children(ZH, p, 0, &kids), ZOK);
-    ck_assert_int_ge(kids.count, 1);
-    ck_assert_int_eq(strncmp(kids.data[0], "isr_change_", 11), 0);
-    deallocate_String_vector(&kids);
+    /* an /isr_change_notification was written (the controller, broker 1 itself, may have
+     * deleted it already: the parent's cversion counts both) */
+    ck_assert_int_ge(isrn_cversion(), 1);
     /* the leader epoch is the leader's: unchanged */
     ck_assert_int_eq(tb_zk_json_int(state_of(t, 0), "leader_epoch"), e);
     /* min.insync.replicas=3 with an ISR of 2: refused before appending */
@@ -541,6 +584,69 @@ START_TEST(isr_shrinks_and_expands)
 }
 END_TEST
 
+/* The controller (broker 1) reads and deletes the ISR change notifications: those there
+ * before it was elected (garbage ones with a warning naming them), those its own ISR changes
+ * write, and garbage written meanwhile. */
+START_TEST(controller_deletes_isr_change_notifications)
+{
+    TB_ZK_SKIP(&Z, "test_cluster_lead");
+    snprintf(chroot_, sizeof chroot_, "/isrn");
+    ZH = tb_zk_open(&Z);
+    char p[256], garbage[256], empty[256], gone[256], later[256];
+    zk_put(chroot_, "", 0);
+    snprintf(p, sizeof p, "%s/isr_change_notification", chroot_);
+    zk_put(p, "", 0);
+    isrn_put("not json", garbage, sizeof garbage);
+    isrn_put("", empty, sizeof empty);
+    isrn_put("{\"version\":1,\"partitions\":[{\"topic\":\"gone\",\"partition\":0}]}", gone,
+             sizeof gone);
+    /* more than one turn of the cluster thread takes (200 a turn) */
+    for (int i = 1; i < ISRN_BACKLOG; i++) {
+        char doc[128], made[256];
+        snprintf(doc, sizeof doc,
+                 "{\"version\":1,\"partitions\":[{\"topic\":\"gone\",\"partition\":%d}]}", i);
+        isrn_put(doc, made, sizeof made);
+    }
+    ck_assert_int_eq(isrn_count(), 2 + ISRN_BACKLOG);
+    const char *const more[] = {"-o", "replica.lag.time.max.ms=1500", NULL};
+    memset(&B, 0, sizeof B);
+    ck_assert_int_eq(tb_zk_broker_start(&B, &Z, chroot_, 1, SESSION_MS, NULL, more), 0);
+    register_fake(2);
+    register_fake(3);
+    /* at its election: what was there is read and deleted, the garbage named in a warning */
+    wait_isrn_empty();
+    char want[512];
+    snprintf(want, sizeof want, "%s is not an ISR change notification", garbage);
+    ck_assert_msg(tb_log_wait(&B, want, 5000), "no warning: %s", want);
+    snprintf(want, sizeof want, "%s is not an ISR change notification", empty);
+    ck_assert_msg(tb_log_wait(&B, want, 5000), "no warning: %s", want);
+    snprintf(want, sizeof want, "%s is not an ISR change notification", gone);
+    ck_assert(!tb_log_contains(&B, want));
+    /* its own ISR changes: 3 out, then back in; each writes a notification, each deleted */
+    const char *t = "flap";
+    int32_t e = make_topic(t, NULL);
+    int32_t cv0 = isrn_cversion();
+    ck_assert_int_eq(produce(t, 1, 1000).error, 0);
+    ck_assert_int_eq(fetch(t, 2, e, 0).error, 0);
+    ck_assert_int_eq(fetch(t, 3, e, 0).error, 0);
+    const int32_t only2[] = {2}, both[] = {2, 3};
+    wait_isr(t, "[1,2]", e, only2, 1, 1);
+    wait_isr(t, "[1,2,3]", e, both, 2, 1);
+    ck_assert(tb_log_contains(&B, "flap-0 isr [1,2] "));
+    ck_assert(tb_log_contains(&B, "flap-0 isr [1,2,3] "));
+    wait_isrn_empty();
+    /* two written and two deleted at least */
+    ck_assert_int_ge(isrn_cversion() - cv0, 4);
+    /* garbage while it runs: a partition without its topic */
+    isrn_put("{\"version\":1,\"partitions\":[{\"partition\":0}]}", later, sizeof later);
+    wait_isrn_empty();
+    snprintf(want, sizeof want, "%s is not an ISR change notification", later);
+    ck_assert_msg(tb_log_wait(&B, want, 5000), "no warning: %s", want);
+    ck_assert_str_eq(metadata_isr(t), "1,2,3");
+    ck_assert_int_eq(tb_broker_stop(&B, SIGTERM), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_lead");
@@ -551,6 +657,7 @@ static Suite *suite(void)
     tcase_add_test(tc, consumers_below_the_high_watermark);
     tcase_add_test(tc, acks_all_waits_for_the_isr);
     tcase_add_test(tc, isr_shrinks_and_expands);
+    tcase_add_test(tc, controller_deletes_isr_change_notifications);
     suite_add_tcase(s, tc);
     return s;
 }

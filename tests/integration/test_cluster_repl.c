@@ -14,6 +14,9 @@
  * - a follower whose log ends below its leader's log start (it was down while the leader's
  *   records were deleted, DeleteRecords) is answered OFFSET_OUT_OF_RANGE: it empties its
  *   replica, starts it again at the leader's log start (st_log_restart_at) and fetches on.
+ * - a follower paused past replica.lag.time.max.ms leaves the ISRs and rejoins them once
+ *   resumed; every ISR change's /isr_change_notification is read and deleted by the controller
+ *   (none left, the parent's cversion counts each created and deleted).
  * A follower answers a consumer's Fetch NOT_LEADER_OR_FOLLOWER, and every broker stops cleanly
  * (exit 0 under LeakSanitizer: no log reference left behind).
  * Every wait is bounded; skipped, saying so, without java or Debian's zookeeper package.
@@ -57,11 +60,21 @@ static void teardown(void)
         tb_broker_cleanup(&B[i]);
 }
 
+static int LAG_MS; /* 0: replica.lag.time.max.ms left to its default */
+static int SESSION = SESSION_MS;
+
 static int start_broker(int id)
 {
-    const char *const more[] = {"-o", "log.segment.bytes=4096", "-o",
-                                "replica.fetch.backoff.ms=200", NULL};
-    return tb_zk_broker_start(&B[id], &Z, CHROOT, id, SESSION_MS, NULL, more);
+    char lag[64];
+    snprintf(lag, sizeof lag, "replica.lag.time.max.ms=%d", LAG_MS);
+    const char *const more[] = {"-o",
+                                "log.segment.bytes=4096",
+                                "-o",
+                                "replica.fetch.backoff.ms=200",
+                                LAG_MS ? "-o" : NULL,
+                                lag,
+                                NULL};
+    return tb_zk_broker_start(&B[id], &Z, CHROOT, id, SESSION, NULL, more);
 }
 
 /* b's Metadata for TOPIC: every partition's leader into lead (-1 none); the broker count. */
@@ -382,6 +395,129 @@ START_TEST(follower_behind_leader_log_start_restarts_there)
 }
 END_TEST
 
+/* How many times needle is in broker b's log. */
+static int log_count(const struct tb_broker *b, const char *needle)
+{
+    FILE *f = fopen(b->log, "r");
+    if (!f)
+        return 0;
+    char line[2048];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+/* TOPIC-p's ISR in ZooKeeper (the state znode's "isr" array, e.g. "1,2,3"; static buffer). */
+static const char *zk_isr(zhandle_t *zh, int p)
+{
+    static char isr[64];
+    char path[256];
+    snprintf(path, sizeof path, "%s/brokers/topics/%s/partitions/%d/state", CHROOT, TOPIC, p);
+    const char *st = tb_zk_get(zh, path, NULL);
+    const char *a = st ? strstr(st, "\"isr\":[") : NULL;
+    isr[0] = 0;
+    if (a) {
+        a += 7;
+        size_t l = strcspn(a, "]");
+        snprintf(isr, sizeof isr, "%.*s", (int)(l < sizeof isr ? l : sizeof isr - 1), a);
+    }
+    return isr;
+}
+
+/* The children of /isr_change_notification and its cversion (raised by every child created
+ * or deleted). */
+static int isrn(zhandle_t *zh, int32_t *cversion)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/isr_change_notification", CHROOT);
+    struct String_vector kids = {0};
+    struct Stat st;
+    int rc = zoo_get_children2(zh, path, 0, &kids, &st);
+    ck_assert_msg(rc == ZOK, "%s: %s", path, zerror(rc));
+    int n = kids.count;
+    deallocate_String_vector(&kids);
+    if (cversion)
+        *cversion = st.cversion;
+    return n;
+}
+
+/* A follower paused past replica.lag.time.max.ms (SIGSTOP, not past its session) leaves the
+ * ISRs of the partitions it follows, and rejoins once resumed: every leader writes an
+ * /isr_change_notification per change, and the controller reads and deletes them all. */
+START_TEST(isr_flaps_and_the_controller_deletes_notifications)
+{
+    TB_ZK_SKIP(&Z, "test_cluster_repl");
+    CHROOT = "/repl-isrn";
+    LAG_MS = 1500;
+    SESSION = 15000; /* (the pause below stays well inside it) */
+    memset(B, 0, sizeof B);
+    zhandle_t *zh = tb_zk_open(&Z);
+    int32_t lead[NPARTS];
+    start_cluster_with_topic(lead);
+    for (int q = 0; q < NPARTS; q++)
+        produce_round(q, lead[q], 0);
+    const int all[] = {1, 2, 3};
+    wait_identical(all, NBROKERS, NREC);
+    char path[256];
+    snprintf(path, sizeof path, "%s/controller", CHROOT);
+    long ctl = tb_zk_json_int(tb_zk_get(zh, path, NULL), "brokerid");
+    ck_assert(ctl >= 1 && ctl <= NBROKERS);
+    int victim = (int)ctl % NBROKERS + 1; /* a follower that is not the controller */
+    int32_t cv0;
+    isrn(zh, &cv0);
+
+    /* paused; records for the partitions it follows: their leaders drop it from the ISR */
+    ck_assert_int_eq(kill(B[victim].pid, SIGSTOP), 0);
+    for (int q = 0; q < NPARTS; q++)
+        if (lead[q] != victim)
+            produce_round(q, lead[q], NREC);
+    char v[2] = {(char)('0' + victim), 0};
+    int64_t until = tb_now_ms() + WAIT_MS;
+    for (int q = 0; q < NPARTS; q++) {
+        if (lead[q] == victim)
+            continue;
+        while (strchr(zk_isr(zh, q), v[0])) {
+            ck_assert_msg(tb_now_ms() < until, "%s-%d: broker %s still in the ISR %s", TOPIC, q, v,
+                          zk_isr(zh, q));
+            tb_sleep_ms(100);
+        }
+    }
+    /* resumed: it catches up and rejoins every ISR */
+    ck_assert_int_eq(kill(B[victim].pid, SIGCONT), 0);
+    for (int q = 0; q < NPARTS; q++) {
+        while (strlen(zk_isr(zh, q)) != 5) {
+            ck_assert_msg(tb_now_ms() < until, "%s-%d: ISR %s, not all three", TOPIC, q,
+                          zk_isr(zh, q));
+            tb_sleep_ms(100);
+        }
+    }
+    int changes = 0;
+    for (int i = 1; i <= NBROKERS; i++)
+        changes += log_count(&B[i], "cluster: leader: " TOPIC "-");
+    ck_assert_int_ge(changes, 2 * (NPARTS - 1)); /* (a shrink and an expand each, at least) */
+    /* every notification deleted by the controller: none left, each created and deleted */
+    int32_t cv = 0;
+    int left;
+    while ((left = isrn(zh, &cv)) > 0) {
+        ck_assert_msg(tb_now_ms() < until, "%d ISR change notification(s) left", left);
+        tb_sleep_ms(100);
+    }
+    ck_assert_msg(cv - cv0 >= 2 * changes, "cversion %d -> %d for %d ISR change(s)", (int)cv0,
+                  (int)cv, changes);
+    for (int q = 0; q < NPARTS; q++)
+        if (lead[q] == victim)
+            produce_round(q, lead[q], NREC);
+    wait_identical(all, NBROKERS, 2 * NREC);
+    for (int i = 1; i <= NBROKERS; i++)
+        ck_assert_int_eq(tb_broker_stop(&B[i], SIGTERM), 0);
+    zookeeper_close(zh);
+    LAG_MS = 0;
+    SESSION = SESSION_MS;
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_repl");
@@ -391,6 +527,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, followers_replicate_and_catch_up_after_kill);
     tcase_add_test(tc, follower_behind_leader_log_start_restarts_there);
+    tcase_add_test(tc, isr_flaps_and_the_controller_deletes_notifications);
     suite_add_tcase(s, tc);
     return s;
 }

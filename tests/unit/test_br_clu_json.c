@@ -343,6 +343,68 @@ START_TEST(config_change_notifications)
 }
 END_TEST
 
+static int collect_tp(void *ctx, const char *topic, int32_t partition)
+{
+    char *out = ctx;
+    size_t l = strlen(out);
+    snprintf(out + l, 256 - l, "%s-%d;", topic, (int)partition);
+    return strcmp(topic, "stop") == 0 ? 7 : 0;
+}
+
+/* ISR change notifications as Kafka's leaders write them (version 1): every entry in order,
+ * keys in any order and others skipped; a document malformed anywhere calls fn for none. */
+START_TEST(isr_change_notifications)
+{
+    char seen[256] = "";
+    const char *one = "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0}]}";
+    ck_assert_int_eq(br_clu_json_isr_change_each(one, strlen(one), collect_tp, seen), 0);
+    ck_assert_str_eq(seen, "t-0;");
+    seen[0] = 0;
+    const char *two = "{ \"partitions\" : [ {\"partition\":3, \"x\":[1,{}], \"topic\":\"a\\\"b\"},"
+                      "{\"topic\":\"c\",\"partition\":2147483647} ], \"version\":1 }";
+    ck_assert_int_eq(br_clu_json_isr_change_each(two, strlen(two), collect_tp, seen), 0);
+    ck_assert_str_eq(seen, "a\"b-3;c-2147483647;");
+    seen[0] = 0;
+    const char *none = "{\"version\":1,\"partitions\":[]}";
+    ck_assert_int_eq(br_clu_json_isr_change_each(none, strlen(none), collect_tp, seen), 0);
+    ck_assert_str_eq(seen, "");
+    const char *stop = "{\"partitions\":[{\"topic\":\"stop\",\"partition\":1},"
+                       "{\"topic\":\"after\",\"partition\":1}]}";
+    ck_assert_int_eq(br_clu_json_isr_change_each(stop, strlen(stop), collect_tp, seen), 7);
+    ck_assert_str_eq(seen, "stop-1;");
+    const char *bad[] = {
+        "",
+        "garbage",
+        "{}",
+        "{\"version\":2,\"partitions\":[{\"topic\":\"t\",\"partition\":0}]}",
+        "{\"version\":1,\"partitions\":{}}",
+        "{\"partitions\":[{\"topic\":\"t\",\"partition\":0},{\"topic\":\"u\"}]}",
+        "{\"partitions\":[{\"topic\":\"t\",\"partition\":0},{\"partition\":1}]}",
+        "{\"partitions\":[{\"topic\":\"t\",\"partition\":-1}]}",
+        "{\"partitions\":[{\"topic\":\"t\",\"partition\":2147483648}]}",
+        "{\"partitions\":[{\"topic\":\"\",\"partition\":0}]}",
+        "{\"partitions\":[{\"topic\":7,\"partition\":0}]}",
+        "{\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"topic\":\"u\"}]}",
+        "{\"partitions\":[{\"topic\":\"t\",\"partition\":0}]} x",
+        "{\"partitions\":[{\"topic\":\"t\",\"partition\":0}]",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        seen[0] = 0;
+        ck_assert_msg(br_clu_json_isr_change_each(bad[i], strlen(bad[i]), collect_tp, seen) ==
+                          -EINVAL,
+                      "accepted: %s", bad[i]);
+        ck_assert_str_eq(seen, "");
+    }
+    /* a topic name longer than any Kafka allows */
+    char big[BR_CLU_TOPIC_MAX + 64];
+    int n = snprintf(big, sizeof big, "{\"partitions\":[{\"topic\":\"");
+    memset(big + n, 'x', BR_CLU_TOPIC_MAX);
+    snprintf(big + n + BR_CLU_TOPIC_MAX, sizeof big - (size_t)n - BR_CLU_TOPIC_MAX,
+             "\",\"partition\":0}]}");
+    ck_assert_int_eq(br_clu_json_isr_change_each(big, strlen(big), collect_tp, seen), -EINVAL);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("br_clu_json");
@@ -354,6 +416,7 @@ static Suite *suite(void)
     tcase_add_test(tc, topic_state_cluster_id);
     tcase_add_test(tc, topic_configs);
     tcase_add_test(tc, config_change_notifications);
+    tcase_add_test(tc, isr_change_notifications);
     tcase_add_test(tc, producer_id_blocks);
     suite_add_tcase(s, tc);
     return s;
