@@ -230,9 +230,9 @@ static int offsets_end_clustered(struct br_server *srv, const char *group, size_
         br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_APPEND);
         if (br_repl_appended(br_clu_repl(clu), log))
             br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_SYNC);
-        br_cotopic_quiet(true);
+        bool was = br_cotopic_quiet(true);
         rc = st_offsets_txn_end(srv->offsets, group, group_len, pid, epoch, commit, now_ms);
-        br_cotopic_quiet(false);
+        br_cotopic_quiet(was);
     }
     if (rc == 0 && res.sync_needed)
         rc = wait_durable(srv, log, res.last_offset + 1);

@@ -255,10 +255,10 @@ static int16_t mark_offsets(struct br_ctx *x, struct br_resp *r, struct mk_run *
         br_cotopic_track_begin(&t);
         /* a cluster: the control batch is the log's record of this end (no OffsetCommit
          * records: a load replays the transactional batch and the marker) */
-        br_cotopic_quiet(x->clu != NULL);
+        bool was = br_cotopic_quiet(x->clu != NULL);
         int rc = st_offsets_txn_end(x->offsets, l->names[i], l->lens[i], mk->producer_id,
                                     mk->producer_epoch, mk->transaction_result, br_wall_ms_of(x));
-        br_cotopic_quiet(false);
+        br_cotopic_quiet(was);
         br_cotopic_track_end();
         if (rc < 0) {
             br_err_limited("WriteTxnMarkers: ending producer %lld's offsets of group %.*s: %s",

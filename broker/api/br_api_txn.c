@@ -293,7 +293,11 @@ struct commit_write {
  * admin thread) until the partition's high watermark passed it, as OffsetCommit waits
  * (br_api_commit.c) and with its errors: leadership lost or the partition reloaded meanwhile
  * NOT_COORDINATOR, not replicated within offsets.commit.timeout.ms or the ISR below
- * min.insync.replicas COORDINATOR_NOT_AVAILABLE. Only an answered commit is sure to survive
+ * min.insync.replicas COORDINATOR_NOT_AVAILABLE; a batch the partition refused: an older
+ * producer epoch than its batches there INVALID_PRODUCER_EPOCH, no room for the producer's
+ * state (or memory) COORDINATOR_NOT_AVAILABLE, else NOT_COORDINATOR. As for OffsetCommit, the
+ * store holds the pending offsets from the moment they are written, also when the answer is an
+ * error (docs/cluster.md). Only an answered commit is sure to survive
  * the coordinator's failover (docs/cluster.md "Transaction markers"). The wait polls every
  * millisecond, as the transaction coordinator's state writes do (br_txn_clu.c).
  */
@@ -304,8 +308,11 @@ static int16_t commit_replicated(struct br_ctx *x, struct kp_str group,
     int16_t cerr = x->coload
                        ? br_coload_check(x->coload, group.ptr, (size_t)group.len, &part, &epoch)
                        : KP_ERR_NOT_COORDINATOR;
+    if (t->rc == -ESTALE) /* an older epoch than the producer's batches there: fenced */
+        return KP_ERR_INVALID_PRODUCER_EPOCH;
     if (t->rc < 0 || t->part < 0 || t->part != part || cerr != KP_ERR_NONE)
-        return t->rc == -ENOMEM ? KP_ERR_COORDINATOR_NOT_AVAILABLE : KP_ERR_NOT_COORDINATOR;
+        return t->rc == -ENOMEM || t->rc == -ENOBUFS ? KP_ERR_COORDINATOR_NOT_AVAILABLE
+                                                     : KP_ERR_NOT_COORDINATOR;
     struct st_log *log = st_log_get(x->store, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1, part);
     if (!log)
         return KP_ERR_NOT_COORDINATOR;

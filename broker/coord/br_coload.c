@@ -319,7 +319,7 @@ static void on_flush(void *arg, struct br_pload_load *ld)
 static void on_thread_start(void *arg)
 {
     (void)arg;
-    br_cotopic_quiet(true); /* nothing the loader thread writes into the store is mirrored */
+    (void)br_cotopic_quiet(true); /* nothing the loader thread writes into the store is mirrored */
 }
 
 /* ---- life ------------------------------------------------------------------------------ */

@@ -47,7 +47,12 @@ void br_cotopic_track_begin(struct br_cotopic_track *t)
 
 void br_cotopic_track_end(void) { tl_track = NULL; }
 
-void br_cotopic_quiet(bool on) { tl_quiet = on; }
+bool br_cotopic_quiet(bool on)
+{
+    bool was = tl_quiet;
+    tl_quiet = on;
+    return was;
+}
 
 static void track(int32_t part, int64_t end, int rc)
 {

@@ -134,8 +134,9 @@ struct br_cotopic_track {
 };
 void br_cotopic_track_begin(struct br_cotopic_track *t);
 void br_cotopic_track_end(void);
-/* On: the calling thread's store writes are not mirrored (a load replaying the topic). */
-void br_cotopic_quiet(bool on);
+/* On: the calling thread's store writes are not mirrored (a load replaying the topic, a marker
+ * ending pending offsets in a cluster). Returns the thread's previous setting, to restore. */
+bool br_cotopic_quiet(bool on);
 
 /* One record of the topic, decoded (views into the record's bytes). */
 enum br_cotopic_rec_kind {
