@@ -219,20 +219,25 @@ static int offsets_end_clustered(struct br_server *srv, const char *group, size_
         return rc == -ENOENT ? 0 : rc;
     if (!srv->coload || !br_coload_loaded(srv->coload, p, -1))
         return -EAGAIN; /* loading: the marker is retried once it is loaded */
-    struct br_cotopic_track t;
-    br_cotopic_track_begin(&t);
-    rc = st_offsets_txn_end(srv->offsets, group, group_len, pid, epoch, commit, now_ms);
-    br_cotopic_track_end();
-    if (rc < 0)
-        return rc;
-    if (t.rc < 0)
-        return -EAGAIN; /* the mirror could not append: not the leader any more */
-    if (t.part != p)
-        return 0; /* nothing was pending */
+    /* As WriteTxnMarkers does (br_api_markers.c): the control batch first, then the store with
+     * the mirror quiet, then the wait (the order: docs/cluster.md "Transaction markers"). */
     struct st_log *log = st_log_get(srv->store, name, nlen, p);
     if (!log)
         return -EAGAIN;
-    rc = wait_replicated(srv, name, nlen, p, log, t.end);
+    struct st_append_result res;
+    rc = st_log_append_marker(log, pid, epoch, commit, coord_epoch, now_ms, &res);
+    if (rc == 0) {
+        br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_APPEND);
+        if (br_repl_appended(br_clu_repl(clu), log))
+            br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_SYNC);
+        bool was = br_cotopic_quiet(true);
+        rc = st_offsets_txn_end(srv->offsets, group, group_len, pid, epoch, commit, now_ms);
+        br_cotopic_quiet(was);
+    }
+    if (rc == 0 && res.sync_needed)
+        rc = wait_durable(srv, log, res.last_offset + 1);
+    if (rc == 0)
+        rc = wait_replicated(srv, name, nlen, p, log, res.last_offset + 1);
     st_log_put(log);
     return rc;
 }

@@ -338,6 +338,11 @@ int st_log_append_opts(struct st_log *log, struct iovec *batches, int n, int64_t
  */
 int st_log_append_marker(struct st_log *log, int64_t pid, int16_t epoch, bool commit,
                          int32_t coordinator_epoch, int64_t now_ms, struct st_append_result *res);
+/* The baseSequence with which producer pid's next batch at epoch passes the producer rules
+ * (the one after its newest batch here; 0 for a producer or an epoch this partition does not
+ * know). For a writer that is the producer's only one on this partition and serialises its
+ * appends (br_cotopic's transactional offset commits); 0 when the log cannot be opened. */
+int32_t st_log_next_sequence(struct st_log *log, int64_t pid, int16_t epoch);
 /* partitionLeaderEpoch written into appended batches from now on (default 0); an epoch above
  * the leader-epoch cache's latest is added to it at the log end offset (and written: the log
  * is opened if dormant, the cache file loaded or rebuilt, see "replication" below). */

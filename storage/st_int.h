@@ -517,6 +517,8 @@ int st__ps_check(struct st_log *log, const struct kp_batch_hdr *h, bool verified
 void st__ps_apply_data(struct st_log *log, const struct kp_batch_hdr *h);
 /* Room for one more producer (a marker or a replayed batch of an unknown pid). */
 int st__ps_reserve(struct st_log *log, int64_t pid, bool replay);
+/* The base sequence a next batch of pid at epoch passes rule 3 with (under log->mu). */
+int32_t st__ps_next_seq(struct st_log *log, int64_t pid, int16_t epoch);
 /* Checks a marker: -ESTALE for an epoch below the producer's. */
 int st__ps_check_marker(struct st_log *log, int64_t pid, int16_t epoch, int32_t coord_epoch);
 /* What a marker at offset would complete: true and *ab (lso set) when it aborts an open

@@ -459,6 +459,16 @@ int st_log_append_marker(struct st_log *log, int64_t pid, int16_t epoch, bool co
     return 0;
 }
 
+int32_t st_log_next_sequence(struct st_log *log, int64_t pid, int16_t epoch)
+{
+    if (pid < 0 || st__log_activate(log) < 0)
+        return 0;
+    pthread_mutex_lock(&log->mu);
+    int32_t seq = st__ps_next_seq(log, pid, epoch);
+    pthread_mutex_unlock(&log->mu);
+    return seq;
+}
+
 void st_log_set_leader_epoch(struct st_log *log, int32_t epoch)
 {
     /* the leader-epoch cache needs the log open (its file, or the batch headers) */

@@ -831,6 +831,8 @@ static void chg_push(struct st_offsets *o, enum st_ofs_change_kind kind, const c
         .group_len = glen,
         .e = e ? *e : (struct st_offset_entry){0},
         .ms = ms,
+        .producer_id = -1,
+        .producer_epoch = -1,
     };
 }
 
@@ -850,7 +852,8 @@ static void chg_written(struct st_offsets *o, size_t len)
     for (size_t pos = 0; pos < len;) {
         uint32_t body = kp_load_be32(o->wbuf + pos);
         struct ofs_rec r;
-        if (rec_decode(o->wbuf + pos + 4, body, &r) == 0 && r.type == OFS_COMMIT) {
+        if (rec_decode(o->wbuf + pos + 4, body, &r) == 0 &&
+            (r.type == OFS_COMMIT || r.type == OFS_TXN_COMMIT)) {
             struct st_offset_entry e = {
                 .topic = r.topic,
                 .topic_len = r.tlen,
@@ -860,7 +863,13 @@ static void chg_written(struct st_offsets *o, size_t len)
                 .metadata_len = r.mlen,
                 .commit_ms = r.ms,
             };
-            chg_push(o, ST_OFS_SET, r.group, r.glen, &e, r.ms);
+            bool txn = r.type == OFS_TXN_COMMIT;
+            int at = o->nchg;
+            chg_push(o, txn ? ST_OFS_TXN_SET : ST_OFS_SET, r.group, r.glen, &e, r.ms);
+            if (txn && o->nchg > at) {
+                o->chg[at].producer_id = r.pid;
+                o->chg[at].producer_epoch = r.epoch;
+            }
         }
         pos += OFS_REC_OVERHEAD + body;
     }
@@ -1192,7 +1201,7 @@ static int commit_items(struct st_offsets *o, const char *group, size_t group_le
      * lacks; a reopen would show it, so refuse further commits rather than diverge. */
     if (err == 0 && len > 0 && (err = apply_written(o, len)) < 0)
         o->broken = err;
-    if (err == 0 && len > 0 && !txn)
+    if (err == 0 && len > 0)
         chg_written(o, len);
     wbuf_trim(o);
     if (err == 0 && len > 0 && compaction_due(o, 2))
@@ -1266,6 +1275,22 @@ int st_offsets_txn_groups(struct st_offsets *o, int64_t producer_id,
                 fn(arg, x->names, x->group_len);
                 n++;
             }
+    pthread_mutex_unlock(&o->mu);
+    return n;
+}
+
+int st_offsets_txn_foreach(struct st_offsets *o,
+                           void (*fn)(void *arg, const char *group, size_t group_len,
+                                      int64_t producer_id, int16_t epoch),
+                           void *arg)
+{
+    int n = 0;
+    pthread_mutex_lock(&o->mu);
+    for (size_t i = 0; i < o->m.npend_buckets; i++)
+        for (struct ofs_pending *x = o->m.pend[i]; x; x = x->next) {
+            fn(arg, x->names, x->group_len, x->pid, x->epoch);
+            n++;
+        }
     pthread_mutex_unlock(&o->mu);
     return n;
 }

@@ -130,6 +130,12 @@ int st_offsets_txn_end(struct st_offsets *o, const char *group, size_t group_len
  */
 int st_offsets_txn_groups(struct st_offsets *o, int64_t producer_id,
                           void (*fn)(void *arg, const char *group, size_t group_len), void *arg);
+/* As st_offsets_txn_groups, for every producer's pending offsets: fn gets each one's group,
+ * producer id and epoch (a loader dropping what a partition's groups have pending). */
+int st_offsets_txn_foreach(struct st_offsets *o,
+                           void (*fn)(void *arg, const char *group, size_t group_len,
+                                      int64_t producer_id, int16_t epoch),
+                           void *arg);
 /* Whether a transaction has a pending offset for (group, topic, partition) (OffsetFetch's
  * require_stable answers UNSTABLE_OFFSET_COMMIT then). */
 bool st_offsets_txn_pending(struct st_offsets *o, const char *group, size_t group_len,
@@ -223,11 +229,12 @@ void st_offsets_maintain(struct st_offsets *o);
  * Observing the changes (the broker mirrors them into its __consumer_offsets topic,
  * broker/coord/br_cotopic.h). fn(arg, changes, n) is called under the store's mutex after
  * every write that changes what reads see, once that write is in the file: a commit (one call
- * for its items), the end of a transaction that made pending offsets visible (those keys), a
+ * for its items), a transactional commit (one call for its items, ST_OFS_TXN_SET: pending, not
+ * yet seen by reads), the end of a transaction that made pending offsets visible (those keys), a
  * deletion, a group's deletion (a tombstone per key, then one ST_OFS_GROUP_GONE), expiry and
  * st_offsets_remove_if (tombstones, of any number of groups, in one call). Changes come in the
- * order of the file, so the observer sees exactly the store's history. Transactional commits
- * not yet ended, compactions and replay at open are not changes. fn must not call back into
+ * order of the file, so the observer sees exactly the store's history. An aborted transaction's
+ * end, compactions and replay at open are not changes. fn must not call back into
  * the store; the pointers are valid during the call only. NULL fn stops the calls; set it
  * when no other thread uses the store, or accept that a write under way may miss it.
  */
@@ -235,13 +242,17 @@ enum st_ofs_change_kind {
     ST_OFS_SET,        /* e holds the key's new offset, metadata and commit time */
     ST_OFS_REMOVED,    /* the key (e.topic, e.partition) is gone; the rest of e is unset */
     ST_OFS_GROUP_GONE, /* the group was deleted (after the tombstones of its keys); e unset */
+    ST_OFS_TXN_SET,    /* e pending for producer_id (st_offsets_txn_commit_batch): invisible to
+                          reads until the transaction's end, which brings its ST_OFS_SETs */
 };
 struct st_offset_change {
     enum st_ofs_change_kind kind;
     const char *group;
     size_t group_len;
     struct st_offset_entry e;
-    int64_t ms; /* when the change was written (the commit time for ST_OFS_SET) */
+    int64_t ms;             /* when the change was written (the commit time for ST_OFS_SET) */
+    int64_t producer_id;    /* ST_OFS_TXN_SET: the transaction's producer; else -1 */
+    int16_t producer_epoch; /* ST_OFS_TXN_SET: its epoch; else -1 */
 };
 typedef void (*st_offsets_observe_fn)(void *arg, const struct st_offset_change *changes, int n);
 void st_offsets_set_observer(struct st_offsets *o, st_offsets_observe_fn fn, void *arg);

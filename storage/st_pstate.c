@@ -376,6 +376,14 @@ void st__ps_apply_data(struct st_log *log, const struct kp_batch_hdr *h)
     }
 }
 
+int32_t st__ps_next_seq(struct st_log *log, int64_t pid, int16_t epoch)
+{
+    const struct st_producer *e = st__ps_find(log, pid);
+    if (!e || e->epoch != epoch || e->nb == 0)
+        return 0; /* rule 3: a new epoch (or producer) starts at 0 */
+    return kp_batch_seq_add(newest(e)->last_seq, 1);
+}
+
 int st__ps_check_marker(struct st_log *log, int64_t pid, int16_t epoch, int32_t coord_epoch)
 {
     const struct st_producer *e = st__ps_find(log, pid);

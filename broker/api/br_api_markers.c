@@ -14,12 +14,18 @@
  *   coordinator epoch older than the one of the producer's last marker here (a deposed
  *   coordinator): TRANSACTION_COORDINATOR_FENCED, as Kafka. A marker repeated for a
  *   transaction already closed here closes nothing (st.h).
- * - A partition of __consumer_offsets: no control batch; the producer's pending transactional
- *   offsets of every group mapping to that partition end in the offsets store
- *   (st_offsets_txn_end: commit makes them the groups' committed offsets, which the mirror
- *   br_cotopic appends to the partition as OffsetCommit records; abort drops them). This
- *   broker must lead the partition and have loaded it (br_coload.h): NOT_LEADER_OR_FOLLOWER /
- *   COORDINATOR_LOAD_IN_PROGRESS otherwise (both retriable for the sender).
+ * - A partition of __consumer_offsets: this broker must lead the partition and have loaded it
+ *   (br_coload.h): NOT_LEADER_OR_FOLLOWER / COORDINATOR_LOAD_IN_PROGRESS otherwise (both
+ *   retriable for the sender). In a cluster the COMMIT or ABORT control batch is appended first,
+ *   as into any partition (it closes the producer's transactional offset batches there, which
+ *   TxnOffsetCommit appended), then the producer's pending offsets of every group mapping to the
+ *   partition end in the offsets store (st_offsets_txn_end: commit makes them the groups'
+ *   committed offsets, abort drops them) with the mirror quiet: the control batch is the log's
+ *   record of the end, and a load replays it (br_coload.h). The order matters: a crash after the
+ *   control batch leaves a log whose replay commits the offsets; a crash before it leaves them
+ *   pending and the marker unanswered, so the coordinator sends it again (docs/cluster.md). A
+ *   single node (no cluster) writes no control batch there; the mirror appends the committed
+ *   offsets as OffsetCommit records.
  * - Each partition is answered once what was appended is in every in-sync replica (the high
  *   watermark passed it: acks=all), at most MARKER_TIMEOUT_MS (Kafka's request.timeout.ms
  *   default) later: REQUEST_TIMED_OUT then, NOT_LEADER_OR_FOLLOWER when leadership was lost
@@ -230,6 +236,12 @@ static int16_t mark_offsets(struct br_ctx *x, struct br_resp *r, struct mk_run *
         return KP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
     if (!x->offsets)
         return KP_ERR_NOT_LEADER_OR_FOLLOWER;
+    if (x->clu) {
+        /* the control batch first, then the store (the order: docs/cluster.md) */
+        int16_t ce = mark_partition(x, r, run, mk, (struct kp_str){name, (int32_t)nlen}, p, slot);
+        if (ce != KP_ERR_NONE)
+            return ce;
+    }
     struct group_list *l = calloc(1, sizeof(*l));
     if (!l)
         return KP_ERR_COORDINATOR_NOT_AVAILABLE;
@@ -241,8 +253,12 @@ static int16_t mark_offsets(struct br_ctx *x, struct br_resp *r, struct mk_run *
             continue;
         struct br_cotopic_track t;
         br_cotopic_track_begin(&t);
+        /* a cluster: the control batch is the log's record of this end (no OffsetCommit
+         * records: a load replays the transactional batch and the marker) */
+        bool was = br_cotopic_quiet(x->clu != NULL);
         int rc = st_offsets_txn_end(x->offsets, l->names[i], l->lens[i], mk->producer_id,
                                     mk->producer_epoch, mk->transaction_result, br_wall_ms_of(x));
+        br_cotopic_quiet(was);
         br_cotopic_track_end();
         if (rc < 0) {
             br_err_limited("WriteTxnMarkers: ending producer %lld's offsets of group %.*s: %s",
@@ -258,7 +274,7 @@ static int16_t mark_offsets(struct br_ctx *x, struct br_resp *r, struct mk_run *
     for (int i = 0; i < l->n; i++)
         free(l->names[i]);
     free(l);
-    if (e != KP_ERR_NONE || need < 0 || !x->clu)
+    if (e != KP_ERR_NONE || need < 0 || x->clu) /* (a cluster waits on the control batch) */
         return e;
     struct st_log *log = st_log_get(x->store, name, nlen, p);
     if (!log)

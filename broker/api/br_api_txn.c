@@ -32,8 +32,9 @@
  *   COORDINATOR_LOAD_IN_PROGRESS elsewhere, br_coload.h), which keeps the offsets pending for
  *   the producer without asking a transaction coordinator (in general another broker's): the
  *   transaction's coordinator ends them with WriteTxnMarkers to this broker, the leader of the
- *   group's __consumer_offsets partition (br_api_markers.c). Pending offsets are in this
- *   broker's offsets store only, not replicated before that marker (docs/cluster.md).
+ *   group's __consumer_offsets partition (br_api_markers.c). The pending offsets are appended
+ *   to that partition as a transactional batch of the producer and answered once replicated
+ *   (commit_replicated), so a new coordinator loads them pending (br_coload.h).
  * - InitProducerId in a cluster waits (here, on the admin thread) for ZooKeeper when a new
  *   block of producer ids is needed; none to be had: COORDINATOR_NOT_AVAILABLE (br_txn.h).
  *
@@ -57,7 +58,14 @@
 #include <errno.h>
 #include <string.h>
 
+#include <time.h>
+
 #include "br_api.h"
+#include "br_clock.h"
+#include "br_clu.h"
+#include "br_clu_repl.h"
+#include "br_coload.h"
+#include "br_cotopic.h"
 #include "br_group.h"
 #include "br_log.h"
 #include "br_txn.h"
@@ -279,6 +287,58 @@ struct commit_write {
     int rc;
 };
 
+/*
+ * A cluster: the pending offsets the mirror appended to the group's __consumer_offsets
+ * partition as a transactional batch of the producer (br_cotopic.h), waited for (on this, the
+ * admin thread) until the partition's high watermark passed it, as OffsetCommit waits
+ * (br_api_commit.c) and with its errors: leadership lost or the partition reloaded meanwhile
+ * NOT_COORDINATOR, not replicated within offsets.commit.timeout.ms or the ISR below
+ * min.insync.replicas COORDINATOR_NOT_AVAILABLE; a batch the partition refused: an older
+ * producer epoch than its batches there INVALID_PRODUCER_EPOCH, no room for the producer's
+ * state (or memory) COORDINATOR_NOT_AVAILABLE, else NOT_COORDINATOR. As for OffsetCommit, the
+ * store holds the pending offsets from the moment they are written, also when the answer is an
+ * error (docs/cluster.md). Only an answered commit is sure to survive
+ * the coordinator's failover (docs/cluster.md "Transaction markers"). The wait polls every
+ * millisecond, as the transaction coordinator's state writes do (br_txn_clu.c).
+ */
+static int16_t commit_replicated(struct br_ctx *x, struct kp_str group,
+                                 const struct br_cotopic_track *t)
+{
+    int32_t part = -1, epoch = -1;
+    int16_t cerr = x->coload
+                       ? br_coload_check(x->coload, group.ptr, (size_t)group.len, &part, &epoch)
+                       : KP_ERR_NOT_COORDINATOR;
+    if (t->rc == -ESTALE) /* an older epoch than the producer's batches there: fenced */
+        return KP_ERR_INVALID_PRODUCER_EPOCH;
+    if (t->rc < 0 || t->part < 0 || t->part != part || cerr != KP_ERR_NONE)
+        return t->rc == -ENOMEM || t->rc == -ENOBUFS ? KP_ERR_COORDINATOR_NOT_AVAILABLE
+                                                     : KP_ERR_NOT_COORDINATOR;
+    struct st_log *log = st_log_get(x->store, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1, part);
+    if (!log)
+        return KP_ERR_NOT_COORDINATOR;
+    int16_t e = KP_ERR_NONE;
+    int64_t deadline = br_now_ms() + x->cfg->offsets_commit_timeout_ms;
+    while (st_log_high_watermark(log) < t->end) {
+        if (!br_coload_loaded(x->coload, part, epoch)) {
+            e = KP_ERR_NOT_COORDINATOR;
+            break;
+        }
+        if (br_now_ms() >= deadline) {
+            e = KP_ERR_COORDINATOR_NOT_AVAILABLE;
+            break;
+        }
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (e == KP_ERR_NONE) {
+        int32_t isr = br_repl_isr_size(br_clu_repl(x->clu), log);
+        if (isr >= 0 && isr < st_log_min_insync_replicas(log))
+            e = KP_ERR_COORDINATOR_NOT_AVAILABLE;
+    }
+    st_log_put(log);
+    return e;
+}
+
 /* Under the transaction's lock (br_txn_offset_commit). */
 static int commit_write(void *arg)
 {
@@ -374,9 +434,20 @@ static void commit_run(struct txn_job *tj, struct br_txns *c)
                              .rc = 0};
     /* a cluster: the transaction's coordinator is (in general) another broker, which ends
      * these offsets with a marker to this group coordinator (br_api_markers.c) */
-    int16_t e = x->clu ? (commit_write(&w), KP_ERR_NONE)
-                       : br_txn_offset_commit(c, req.transactional_id, req.producer_id,
-                                              req.producer_epoch, req.group_id, commit_write, &w);
+    int16_t e;
+    if (x->clu) {
+        struct br_cotopic_track t;
+        br_cotopic_track_begin(&t); /* the transactional batch the mirror appends */
+        commit_write(&w);
+        br_cotopic_track_end();
+        bool any = false; /* (items the store refused are not appended) */
+        for (int i = 0; i < n && !any; i++)
+            any = results[i] == 0;
+        e = w.rc < 0 || !any ? KP_ERR_NONE : commit_replicated(x, req.group_id, &t);
+    } else {
+        e = br_txn_offset_commit(c, req.transactional_id, req.producer_id, req.producer_epoch,
+                                 req.group_id, commit_write, &w);
+    }
     if (e == KP_ERR_NONE && w.rc == 0 && x->cfg->log.flush_interval_messages == 1) {
         int rc = st_offsets_sync(x->offsets);
         if (rc < 0) {

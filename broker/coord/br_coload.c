@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "br_clock.h"
 #include "br_cotopic.h"
 #include "br_group.h"
 #include "br_log.h"
@@ -23,6 +24,8 @@ struct acc {
     const char *group;
     size_t group_len;
     int64_t ms;
+    int64_t pid; /* a transaction's pending offsets (its producer), or -1: plain commits */
+    int16_t epoch;
     int n;
     struct st_offset_commit items[ACC_MAX];
     int results[ACC_MAX];
@@ -94,8 +97,11 @@ static void acc_flush(struct br_coload *cl)
     struct acc *a = &cl->acc;
     if (a->n == 0)
         return;
-    int rc = st_offsets_commit_batch(cl->conf.offsets, a->group, a->group_len, a->items, a->n,
-                                     a->ms, a->results);
+    int rc = a->pid >= 0
+                 ? st_offsets_txn_commit_batch(cl->conf.offsets, a->group, a->group_len, a->pid,
+                                               a->epoch, a->items, a->n, a->ms, a->results)
+                 : st_offsets_commit_batch(cl->conf.offsets, a->group, a->group_len, a->items, a->n,
+                                           a->ms, a->results);
     if (rc < 0)
         br_err_limited("group coordinator: cannot load the offsets of group %.*s: %s",
                        (int)(a->group_len > 200 ? 200 : a->group_len), a->group, strerror(-rc));
@@ -103,14 +109,18 @@ static void acc_flush(struct br_coload *cl)
     a->n = 0;
 }
 
-static void apply(struct br_coload *cl, const struct br_cotopic_rec *r)
+/* One record, in log order; pid >= 0: of a transactional batch of that producer (its offset
+ * commits become pending; nothing else is written in one). */
+static void apply(struct br_coload *cl, const struct br_cotopic_rec *r, int64_t pid, int16_t epoch)
 {
     struct acc *a = &cl->acc;
     struct st_offsets *o = cl->conf.offsets;
     if (r->kind != BR_COTOPIC_REC_OFFSET ||
-        (a->n > 0 && (a->group_len != r->group_len || a->ms != r->commit_ms ||
-                      memcmp(a->group, r->group, r->group_len) != 0)))
+        (a->n > 0 && (a->group_len != r->group_len || a->ms != r->commit_ms || a->pid != pid ||
+                      a->epoch != epoch || memcmp(a->group, r->group, r->group_len) != 0)))
         acc_flush(cl);
+    if (pid >= 0 && r->kind != BR_COTOPIC_REC_OFFSET)
+        return;
     switch (r->kind) {
     case BR_COTOPIC_REC_OFFSET:
         if (a->n == ACC_MAX)
@@ -118,6 +128,8 @@ static void apply(struct br_coload *cl, const struct br_cotopic_rec *r)
         a->group = r->group;
         a->group_len = r->group_len;
         a->ms = r->commit_ms;
+        a->pid = pid;
+        a->epoch = epoch;
         a->items[a->n++] = (struct st_offset_commit){
             .topic = r->topic,
             .topic_len = r->topic_len,
@@ -138,6 +150,70 @@ static void apply(struct br_coload *cl, const struct br_cotopic_rec *r)
     case BR_COTOPIC_REC_GROUP:
         break; /* members are not restored (br_coload.h) */
     }
+}
+
+/* (group, producer) pairs with pending offsets, copied out of the store's callback. */
+struct pairs {
+    int32_t p, np;
+    int64_t only_pid; /* -1: every producer */
+    struct pair {
+        char *group;
+        size_t len;
+        int64_t pid;
+        int16_t epoch;
+    } * v;
+    int n, cap;
+    bool oom;
+};
+
+static void pair_add(void *arg, const char *group, size_t len, int64_t pid, int16_t epoch)
+{
+    struct pairs *s = arg;
+    if (s->oom || (s->only_pid >= 0 && pid != s->only_pid) || part_of(group, len, s->np) != s->p)
+        return;
+    for (int i = 0; i < s->n; i++) /* (one call per pending key: a few) */
+        if (s->v[i].pid == pid && s->v[i].len == len && memcmp(s->v[i].group, group, len) == 0)
+            return;
+    if (s->n == s->cap) {
+        int nc = s->cap ? s->cap * 2 : 8;
+        struct pair *v = realloc(s->v, (size_t)nc * sizeof(*v));
+        if (!v) {
+            s->oom = true;
+            return;
+        }
+        s->v = v;
+        s->cap = nc;
+    }
+    char *c = malloc(len ? len : 1);
+    if (!c) {
+        s->oom = true;
+        return;
+    }
+    memcpy(c, group, len);
+    s->v[s->n++] = (struct pair){c, len, pid, epoch};
+}
+
+static void pair_add_of(void *arg, const char *group, size_t len)
+{
+    pair_add(arg, group, len, ((struct pairs *)arg)->only_pid, -1);
+}
+
+/* Ends the pending offsets of the pairs (commit or abort); then frees them. 0 or the first
+ * -errno (-ENOMEM when the list was cut short). */
+static int pairs_end(struct br_coload *cl, struct pairs *s, int16_t epoch, bool commit)
+{
+    int rc = s->oom ? -ENOMEM : 0;
+    for (int i = 0; i < s->n; i++) {
+        int e = rc < 0
+                    ? 0
+                    : st_offsets_txn_end(cl->conf.offsets, s->v[i].group, s->v[i].len, s->v[i].pid,
+                                         epoch >= 0 ? epoch : s->v[i].epoch, commit, br_wall_ms());
+        if (e < 0 && rc == 0)
+            rc = e;
+        free(s->v[i].group);
+    }
+    free(s->v);
+    return rc;
 }
 
 /* The groups of one partition held in the store, to drop before replaying. */
@@ -182,7 +258,8 @@ static void collect(void *arg, const char *group, size_t group_len, const struct
     s->len[s->n++] = group_len;
 }
 
-/* Before a load: the store's entries of every group of the partition dropped. 0 or -ENOMEM. */
+/* Before a load: the store's entries of every group of the partition dropped, and their pending
+ * offsets. 0 or -errno. */
 static int on_begin(void *arg, struct br_pload_load *ld)
 {
     struct br_coload *cl = arg;
@@ -197,7 +274,12 @@ static int on_begin(void *arg, struct br_pload_load *ld)
     }
     free(s.v);
     free(s.len);
-    return s.oom ? -ENOMEM : 0;
+    if (s.oom)
+        return -ENOMEM;
+    /* and what they have pending (a stale cache: the log says what is still pending) */
+    struct pairs pend = {.p = ld->p, .np = ld->np, .only_pid = -1};
+    st_offsets_txn_foreach(cl->conf.offsets, pair_add, &pend);
+    return pairs_end(cl, &pend, -1, false);
 }
 
 static int on_record(void *arg, struct br_pload_load *ld, const uint8_t *key, size_t klen,
@@ -208,8 +290,24 @@ static int on_record(void *arg, struct br_pload_load *ld, const uint8_t *key, si
     if (br_cotopic_parse(key, klen, value, vlen, &r) < 0)
         return 0; /* not ours to read (logged nowhere: Kafka skips unknown keys too) */
     if (part_of(r.group, r.group_len, ld->np) == ld->p)
-        apply(cl, &r);
+        apply(cl, &r, ld->producer_id, ld->producer_epoch);
     return 0;
+}
+
+/* A marker of ld->producer_id: its pending offsets of this partition's groups, replayed so far,
+ * committed or dropped (as WriteTxnMarkers does live, br_api_markers.c). */
+static int on_control(void *arg, struct br_pload_load *ld, bool commit)
+{
+    struct br_coload *cl = arg;
+    acc_flush(cl);
+    struct pairs s = {.p = ld->p, .np = ld->np, .only_pid = ld->producer_id};
+    st_offsets_txn_groups(cl->conf.offsets, ld->producer_id, pair_add_of, &s);
+    ld->applied += s.n;
+    int rc = pairs_end(cl, &s, ld->producer_epoch, commit);
+    if (rc < 0)
+        br_err_limited("group coordinator: cannot end producer %lld's offsets: %s",
+                       (long long)ld->producer_id, strerror(-rc));
+    return rc;
 }
 
 static void on_flush(void *arg, struct br_pload_load *ld)
@@ -221,7 +319,7 @@ static void on_flush(void *arg, struct br_pload_load *ld)
 static void on_thread_start(void *arg)
 {
     (void)arg;
-    br_cotopic_quiet(true); /* nothing the loader thread writes into the store is mirrored */
+    (void)br_cotopic_quiet(true); /* nothing the loader thread writes into the store is mirrored */
 }
 
 /* ---- life ------------------------------------------------------------------------------ */
@@ -237,6 +335,7 @@ static const struct br_pload_ops coload_ops = {
     .thread_start = on_thread_start,
     .begin = on_begin,
     .record = on_record,
+    .control = on_control,
     .flush = on_flush,
     .lost = on_lost,
 };

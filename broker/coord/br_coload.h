@@ -11,16 +11,22 @@
  *   LOADED    this broker coordinates its groups: the offsets store serves them, the mirror
  *             (br_cotopic.h) appends their changes to the partition
  *
- * LOAD: the offsets store's entries of every group mapping to the partition are dropped, then
- * the partition's records from its log start to its log end (at the time the load begins) are
- * replayed into the store in order (commit = set, tombstone = remove, GroupMetadataKey
- * tombstone = the group's offsets removed; group metadata values are not read), with the
- * mirror quiet (br_cotopic_quiet) so nothing is written back. Group membership is not restored
- * (members rejoin: a deviation from Kafka, docs/cluster.md).
- * UNLOAD (leadership lost): the groups of the partition leave the group coordinator
- * (br_groups_unload: parked JoinGroup / SyncGroup answered NOT_COORDINATOR). The offsets store
- * keeps their entries as a stale cache that nothing serves (every read is gated by this module)
- * and that the next load replaces.
+ * LOAD: the offsets store's entries of every group mapping to the partition are dropped (and
+ * what those groups have pending for any producer), then the partition's records from its log
+ * start to its log end (at the time the load begins) are replayed into the store in order
+ * (commit = set, tombstone = remove, GroupMetadataKey tombstone = the group's offsets removed;
+ * group metadata values are not read; a transactional batch's commits = pending offsets of its
+ * producer and epoch, st_offsets_txn_commit_batch; a control batch = that producer's pending
+ * offsets of the partition's groups committed or dropped, st_offsets_txn_end), with the mirror
+ * quiet (br_cotopic_quiet) so nothing is written back. The store then holds exactly the
+ * committed offsets and the still-pending ones: a marker sent here later ends them
+ * (br_api_markers.c), and a plain commit between a pending offset and its marker wins over it
+ * as it did on the old coordinator (the same store rule, applied in the same order). Group
+ * membership is not restored (members rejoin: a deviation from Kafka, docs/cluster.md). UNLOAD
+ * (leadership lost): the groups of the partition leave the group coordinator (br_groups_unload:
+ * parked JoinGroup / SyncGroup answered NOT_COORDINATOR). The offsets store keeps their entries as
+ * a stale cache that nothing serves (every read is gated by this module) and that the next load
+ * replaces.
  *
  * The states, the view, the loader thread and its reads are br_pload's (br_pload.h); this
  * module is its callbacks (drop, replay into the offsets store, unload from br_groups).

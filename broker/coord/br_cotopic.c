@@ -25,7 +25,9 @@ struct br_cotopic {
     size_t cap;
     struct kp_batch_builder b;
     int32_t part; /* the batch's partition; -1: none begun */
-    uint8_t *kv;  /* scratch for one record's key and value */
+    int64_t pid;  /* the batch's producer: -1 plain, else a transaction's (cluster mode) */
+    int16_t epoch;
+    uint8_t *kv; /* scratch for one record's key and value */
     size_t kv_cap;
     bool warned; /* a failed append was logged; reset by the next good one */
     /* a cluster (br_cotopic.h, M4): no logs held; each append asks the hooks */
@@ -45,7 +47,12 @@ void br_cotopic_track_begin(struct br_cotopic_track *t)
 
 void br_cotopic_track_end(void) { tl_track = NULL; }
 
-void br_cotopic_quiet(bool on) { tl_quiet = on; }
+bool br_cotopic_quiet(bool on)
+{
+    bool was = tl_quiet;
+    tl_quiet = on;
+    return was;
+}
 
 static void track(int32_t part, int64_t end, int rc)
 {
@@ -221,6 +228,7 @@ static void batch_flush(struct br_cotopic *c)
     }
     struct iovec iov = {c->buf, (size_t)len};
     struct st_append_result res;
+    struct st_append_opts opts = {.txn_verified = true}; /* the coordinator's own batch */
     struct st_log *log = c->cluster ? NULL : c->logs[part];
     if (c->cluster) {
         /* only the leader appends, once it has loaded the partition (br_cotopic.h) */
@@ -235,7 +243,11 @@ static void batch_flush(struct br_cotopic *c)
             return;
         }
     }
-    int rc = st_log_append(log, &iov, 1, br_wall_ms(), &res);
+    if (c->pid >= 0) /* a transaction's offsets: its producer's next sequence here */
+        kp_batch_set_producer(c->buf, (size_t)len, c->pid, c->epoch,
+                              st_log_next_sequence(log, c->pid, c->epoch), true);
+    int rc = c->pid >= 0 ? st_log_append_opts(log, &iov, 1, br_wall_ms(), &opts, &res)
+                         : st_log_append(log, &iov, 1, br_wall_ms(), &res);
     if (rc < 0) {
         track(part, -1, rc);
         append_failed(c, part, strerror(-rc));
@@ -253,15 +265,15 @@ static void batch_flush(struct br_cotopic *c)
 
 /* Adds one record to the batch of partition part, beginning (or closing and beginning) one
  * as needed. value NULL: a tombstone. */
-static void batch_add(struct br_cotopic *c, int32_t part, int64_t ts, const uint8_t *key,
-                      size_t klen, const uint8_t *value, size_t vlen)
+static void batch_add(struct br_cotopic *c, int32_t part, int64_t pid, int16_t epoch, int64_t ts,
+                      const uint8_t *key, size_t klen, const uint8_t *value, size_t vlen)
 {
     struct kp_bytes k = {key, (int32_t)klen};
     struct kp_bytes v = {value, value ? (int32_t)vlen : -1};
     size_t rec = kp_batch_record_size(0, 0, k, v, NULL, 0) + 32; /* + the deltas' varints */
     bool full = c->part >= 0 && (kp_wr_left(&c->b.wr) < rec ||
                                  kp_wr_len(&c->b.wr) + rec > (size_t)BR_COTOPIC_BATCH_BYTES);
-    if (c->part != part || full)
+    if (c->part != part || c->pid != pid || c->epoch != epoch || full)
         batch_flush(c);
     if (c->part < 0) {
         size_t need = KP_BATCH_HEADER_LEN + rec;
@@ -273,6 +285,8 @@ static void batch_add(struct br_cotopic *c, int32_t part, int64_t ts, const uint
             return;
         }
         c->part = part;
+        c->pid = pid;
+        c->epoch = epoch;
     }
     int rc = kp_batch_add(&c->b, ts, k, v, NULL, 0);
     if (rc < 0) {
@@ -281,9 +295,13 @@ static void batch_add(struct br_cotopic *c, int32_t part, int64_t ts, const uint
     }
 }
 
-/* One change of the store as a record of its group's partition. */
+/* One change of the store as a record of its group's partition; a transaction's pending
+ * offset (cluster mode only) goes into a transactional batch of its producer. */
 static void add_change(struct br_cotopic *c, const struct st_offset_change *x)
 {
+    bool txn = x->kind == ST_OFS_TXN_SET;
+    if (txn && !c->cluster)
+        return; /* a single node: written at the transaction's end (br_cotopic.h) */
     int32_t part = br_cotopic_partition_of(x->group, x->group_len, c->n);
     size_t need =
         2 + 2 + x->group_len + 2 + x->e.topic_len + 4 + 2 + 8 + 4 + 2 + x->e.metadata_len + 8;
@@ -299,17 +317,19 @@ static void add_change(struct br_cotopic *c, const struct st_offset_change *x)
     default:
         klen = br_cotopic_offset_key(c->kv, c->kv_cap, x->group, x->group_len, x->e.topic,
                                      x->e.topic_len, x->e.partition);
-        if (x->kind == ST_OFS_SET)
+        if (x->kind == ST_OFS_SET || txn)
             vlen = br_cotopic_offset_value(c->kv + klen, c->kv_cap - klen, x->e.offset,
                                            x->e.metadata, x->e.metadata_len, x->e.commit_ms);
         break;
     }
-    if (klen == 0 || (x->kind == ST_OFS_SET && vlen == 0)) {
+    bool valued = x->kind == ST_OFS_SET || txn;
+    if (klen == 0 || (valued && vlen == 0)) {
         track(part, -1, -EINVAL);
         append_failed(c, part, "a name or metadata too long for its STRING");
         return;
     }
-    batch_add(c, part, x->ms, c->kv, klen, x->kind == ST_OFS_SET ? c->kv + klen : NULL, vlen);
+    batch_add(c, part, txn ? x->producer_id : -1, txn ? x->producer_epoch : -1, x->ms, c->kv, klen,
+              valued ? c->kv + klen : NULL, vlen);
 }
 
 static int topic_attach(struct br_cotopic *c, bool *created);
@@ -429,6 +449,7 @@ int br_cotopic_open(const struct br_config *cfg, struct st_store *store, struct 
     c->want_partitions = cfg->offsets_topic_partitions;
     c->segment_bytes = cfg->offsets_topic_segment_bytes;
     c->part = -1;
+    c->pid = -1;
     if (cfg->zk_connect[0]) {
         /* a cluster: the topic is the cluster's (br_cotopic.h), hooks come later */
         c->cluster = true;

@@ -24,11 +24,12 @@
  * then serves reads as on a single node. The mirror is the only writer of the leader's log: it
  * appends only to partitions the cluster hooks say this broker leads and has loaded
  * (br_cotopic_set_cluster), never creates the topic itself, and takes each partition's log from
- * the store at every append (the cluster thread creates and deletes it). A change it may not
+ * the store at every append (the cluster thread creates and deletes it); the only other writer
+ * is a transaction's marker (a control batch, br_api_markers.c). A change it may not
  * append (another broker leads the partition) is dropped: on that broker the store is a cache
  * that the next load replaces. The committing thread learns what its write appended
- * (br_cotopic_track_*): OffsetCommit answers once that end offset is below the partition's
- * high watermark. A load replays records into the store with the mirror quiet
+ * (br_cotopic_track_*): OffsetCommit and TxnOffsetCommit answer once that end offset is below
+ * the partition's high watermark. A load replays records into the store with the mirror quiet
  * (br_cotopic_quiet) so nothing loaded is written back.
  *
  * WHAT IS WRITTEN (Kafka's formats, GroupMetadataManager / the coordinator's record schemas;
@@ -41,7 +42,17 @@
  *                  (offsets.retention.minutes), offsets of deleted topics
  *   group deleted  key int16 2 (GroupMetadataKey), STRING group; null value
  *   Record timestamp: the commit (or deletion) time; batches uncompressed, producer id -1.
- *   TxnOffsetCommit: written when the transaction commits (as plain commits); nothing on abort.
+ *   TxnOffsetCommit, a single node: written when the transaction commits (as plain commits);
+ *   nothing on abort.
+ *   TxnOffsetCommit, a cluster (Kafka's way): the pending offsets (the store's ST_OFS_TXN_SET
+ *   changes) as offset commit records in a transactional batch of the producer: its producer id
+ *   and epoch, the transactional attribute bit, baseSequence the producer's next one in the
+ *   partition (st_log_next_sequence: the producer rules hold, a follower and a recovery track
+ *   the open transaction), appended as verified; it holds the partition's last stable offset
+ *   back until the transaction's marker. The end is not mirrored: WriteTxnMarkers appends the
+ *   COMMIT/ABORT control batch itself and ends the store's pending offsets with the mirror
+ *   quiet (br_api_markers.c, docs/cluster.md "Transaction markers" for the order); a load
+ *   replays batch and marker (br_coload.h).
  *   Group metadata values (members and assignments) are not written.
  *
  * THE TOPIC: created when first needed, as Kafka does: by the first change of the store (a
@@ -123,8 +134,9 @@ struct br_cotopic_track {
 };
 void br_cotopic_track_begin(struct br_cotopic_track *t);
 void br_cotopic_track_end(void);
-/* On: the calling thread's store writes are not mirrored (a load replaying the topic). */
-void br_cotopic_quiet(bool on);
+/* On: the calling thread's store writes are not mirrored (a load replaying the topic, a marker
+ * ending pending offsets in a cluster). Returns the thread's previous setting, to restore. */
+bool br_cotopic_quiet(bool on);
 
 /* One record of the topic, decoded (views into the record's bytes). */
 enum br_cotopic_rec_kind {

@@ -199,8 +199,19 @@ static int replay(struct br_pload *pl, struct br_pload_load *ld, const uint8_t *
             return -EBADMSG;
         const uint8_t *b = buf + pos;
         pos += kp_batch_size(&h);
-        if (h.attributes & KP_BATCH_ATTR_CONTROL)
-            continue; /* a control batch (a marker): no state */
+        bool txn = (h.attributes & KP_BATCH_ATTR_TRANSACTIONAL) && h.producer_id >= 0;
+        ld->producer_id = txn ? h.producer_id : -1;
+        ld->producer_epoch = txn ? h.producer_epoch : -1;
+        if (h.attributes & KP_BATCH_ATTR_CONTROL) {
+            /* a marker: ends its producer's transactional records (ops.control), else no state */
+            int type = kp_batch_control_type(b, kp_batch_size(&h));
+            if (!o->control || !txn || (type != KP_CONTROL_COMMIT && type != KP_CONTROL_ABORT))
+                continue;
+            int crc = o->control(pl->arg, ld, type == KP_CONTROL_COMMIT);
+            if (crc < 0)
+                return crc;
+            continue;
+        }
         if (h.attributes & KP_BATCH_ATTR_CODEC_MASK) {
             br_warn_limited("%s: %s-%d: a compressed batch at offset %lld skipped (this broker "
                             "writes none)",
@@ -232,7 +243,7 @@ static int replay(struct br_pload *pl, struct br_pload_load *ld, const uint8_t *
 static int load(struct br_pload *pl, int32_t p, int32_t np)
 {
     const struct br_pload_ops *o = pl->ops;
-    struct br_pload_load ld = {.p = p, .np = np};
+    struct br_pload_load ld = {.p = p, .np = np, .producer_id = -1, .producer_epoch = -1};
     int rc = o->begin(pl->arg, &ld);
     if (rc < 0)
         return rc;

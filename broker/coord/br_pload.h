@@ -15,8 +15,10 @@
  * LOAD (the loader thread, named ops.thread): ops.begin (drop what the caller holds of the
  * partition), then the partition's batches from its log start to its log end (at the time the
  * load begins) read with pread, each batch's CRC checked (a bad one fails the load), control
- * batches skipped, compressed ones skipped with a warning; each record with a key goes to
- * ops.record in log order, and ops.flush (if set) runs after each read's batches. A failed load
+ * batches (transaction markers) to ops.control (skipped when unset), compressed ones skipped
+ * with a warning; each record with a key goes to ops.record in log order (with the batch's
+ * producer in the load when the batch is transactional), and ops.flush (if set) runs after
+ * each read's batches. A failed load
  * (-errno from a callback or the read) is tried again LOAD_RETRY_MS (a second) later, as long as
  * the partition stays LOADING at that epoch; a load whose partition moved meanwhile (another
  * epoch, not led, another partition count) is not marked LOADED. After a load the partition is
@@ -37,8 +39,9 @@
  *   lock and call the lookups; any thread may call the lookups under its own locks (the offsets
  *   store's mutex in br_cotopic's hook, the transaction coordinator's locks): lock order is
  *   always theirs, then this one.
- * - Callbacks run on the loader thread (thread_start, begin, record, flush, loaded, drop), or on
- *   the cluster thread inside br_pload_update (lost); never two at once on one thread.
+ * - Callbacks run on the loader thread (thread_start, begin, record, control, flush, loaded,
+ *   drop), or on the cluster thread inside br_pload_update (lost); never two at once on one
+ *   thread.
  * - Errors: Kafka error codes for br_pload_check, -errno elsewhere.
  */
 #ifndef SPLICELOG_BR_PLOAD_H
@@ -56,6 +59,9 @@ struct br_pload_load {
     int32_t p;       /* the partition being loaded */
     int32_t np;      /* the partition count its keys hash with */
     int64_t applied; /* changes replayed so far (the callbacks count; logged at the end) */
+    /* the batch being replayed: a transactional one's producer id and epoch, else -1 */
+    int64_t producer_id;
+    int16_t producer_epoch;
 };
 
 struct br_pload_ops {
@@ -75,6 +81,11 @@ struct br_pload_ops {
      * unreadable ones, are the callback's to skip. 0 or -errno (the load fails). */
     int (*record)(void *arg, struct br_pload_load *ld, const uint8_t *key, size_t klen,
                   const uint8_t *value, size_t vlen);
+    /* Optional: a control batch (a transaction marker) of producer ld->producer_id with epoch
+     * ld->producer_epoch, in log order: commit (COMMIT) or abort (ABORT) that producer's
+     * transactional records replayed so far. 0 or -errno (the load fails). Unset: control
+     * batches are skipped. */
+    int (*control)(void *arg, struct br_pload_load *ld, bool commit);
     /* Optional: after each read's batches were replayed. */
     void (*flush)(void *arg, struct br_pload_load *ld);
     /* Optional: p (np partitions) is LOADED now. >= 0, or -errno: run again a second later. */

@@ -14,6 +14,9 @@
  * - TxnOffsetCommit at the group's coordinator is accepted and stays invisible to OffsetFetch;
  *   a COMMIT marker to the leader of the group's __consumer_offsets partition makes it the
  *   committed offset; another group's offsets ended with ABORT stay uncommitted.
+ * - The group's coordinator killed (-9) between TxnOffsetCommit and the marker: the new leader
+ *   of the group's __consumer_offsets partition loads the offsets pending, a COMMIT marker to it
+ *   commits them, an ABORT drops them; read_committed readers of the partition stop at them.
  * - The coordinator's sender (br_clu_markers.h) over a fake view of the real brokers: a
  *   3-partition topic's markers go to each leader in one call and are answered replicated
  *   (0, the LSO past them); an unknown partition -ENOENT; a view naming a follower, or a
@@ -53,6 +56,7 @@
 
 enum {
     E_NOT_LEADER_OR_FOLLOWER = 6,
+    E_REQUEST_TIMED_OUT = 7,
     E_COORDINATOR_LOAD_IN_PROGRESS = 14,
     E_COORDINATOR_NOT_AVAILABLE = 15,
     E_NOT_COORDINATOR = 16,
@@ -438,6 +442,92 @@ START_TEST(txn_offsets_ended_by_markers)
 }
 END_TEST
 
+/* A marker to the leader of __consumer_offsets-p as named by b, retried while the leadership
+ * moves, the new leader loads or waits for the ISR to drop the dead broker (as the transaction
+ * coordinator retries); its final error. *at: the broker it went to. */
+static int marker_at_leader(struct tb_broker *b, int64_t pid, bool commit, int32_t p, int32_t *at)
+{
+    int64_t until = tb_now_ms() + WAIT_MS;
+    for (;;) {
+        int32_t l = -1;
+        leader_of(b, OFFSETS, p, &l);
+        int rc = -1;
+        if (l >= 1 && l <= NBROKERS && B[l].pid > 0) {
+            rc = marker(&B[l], pid, 0, commit, OFFSETS, p);
+            *at = l;
+            if (rc != E_NOT_LEADER_OR_FOLLOWER && rc != E_COORDINATOR_LOAD_IN_PROGRESS &&
+                rc != E_REQUEST_TIMED_OUT && rc >= 0)
+                return rc;
+        }
+        ck_assert_msg(tb_now_ms() < until, "no leader of %s-%d takes the marker (%d)", OFFSETS, p,
+                      rc);
+        tb_sleep_ms(200);
+    }
+}
+
+/* A group id "<prefix><i>" on __consumer_offsets partition p. */
+static void group_on(char *out, size_t cap, const char *prefix, int32_t p)
+{
+    for (int i = 0;; i++) {
+        snprintf(out, cap, "%s%d", prefix, i);
+        if (partition_of(out, NOFS) == p)
+            return;
+    }
+}
+
+/*
+ * The gap docs/cluster.md used to name: TxnOffsetCommit answered by the group's coordinator,
+ * which is then killed (-9) before the transaction's marker. The pending offsets are in the
+ * group's __consumer_offsets partition as a transactional batch (answered once replicated), so
+ * the new leader loads them pending: a COMMIT marker sent to it makes them the group's
+ * committed offsets, an ABORT marker (another producer, another group of the partition) drops
+ * them. Meanwhile read_committed readers of the partition stop before them (its LSO).
+ */
+START_TEST(txn_offsets_survive_coordinator_failover)
+{
+    TB_ZK_SKIP(&Z, "test_cluster_markers");
+    cluster_with_topic("/markers-failover");
+    char gc[32], ga[32];
+    snprintf(gc, sizeof gc, "wtf-commit");
+    int32_t p = partition_of(gc, NOFS);
+    group_on(ga, sizeof ga, "wtf-abort", p); /* the same partition: the same coordinator */
+    int64_t pidc = new_pid(&B[1]), pida = new_pid(&B[1]);
+    int32_t c = coordinator(&B[1], gc);
+    ck_assert_int_eq(coordinator(&B[1], ga), c);
+    ck_assert_int_eq(txn_commit(&B[c], gc, pidc, 40), 0);
+    ck_assert_int_eq(txn_commit(&B[c], ga, pida, 41), 0);
+    ck_assert_int_eq(fetched(&B[c], gc), -1); /* pending: invisible */
+    struct seen s = fetch_of(&B[c], OFFSETS, p, 1);
+    ck_assert_int_lt(s.lso, s.hw); /* read_committed stops before the open batches */
+    ck_assert_int_eq(s.records, 0);
+
+    /* the coordinator killed; another broker leads the partition and loads it */
+    ck_assert_int_ge(tb_broker_stop(&B[c], SIGKILL), 0);
+    int32_t other = c % NBROKERS + 1, nl = -1;
+    int64_t until = tb_now_ms() + WAIT_MS;
+    for (;;) {
+        leader_of(&B[other], OFFSETS, p, &nl);
+        if (nl >= 1 && nl != c)
+            break;
+        ck_assert_msg(tb_now_ms() < until, "%s-%d has no new leader", OFFSETS, p);
+        tb_sleep_ms(200);
+    }
+    /* the transaction coordinator ends both transactions at the new leader */
+    int32_t at = -1;
+    ck_assert_int_eq(marker_at_leader(&B[other], pidc, true, p, &at), 0);
+    ck_assert_int_ne(at, c);
+    ck_assert_int_eq(marker_at_leader(&B[other], pida, false, p, &at), 0);
+    ck_assert_int_eq(coordinator(&B[at], gc), at);
+    ck_assert_int_eq(fetched(&B[at], gc), 40); /* committed: not lost with the coordinator */
+    ck_assert_int_eq(fetched(&B[at], ga), -1); /* aborted */
+    s = fetch_of(&B[at], OFFSETS, p, 1);
+    ck_assert_int_eq(s.lso, s.hw); /* both transactions closed by their markers */
+    for (int i = 1; i <= NBROKERS; i++)
+        if (B[i].pid > 0)
+            ck_assert_int_eq(tb_broker_stop(&B[i], SIGTERM), 0);
+}
+END_TEST
+
 /* ---- the coordinator's sender (br_clu_markers.h) against the real brokers ------------------ */
 
 #define TOPIC3 "wtm3"
@@ -582,6 +672,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, markers_commit_abort_and_failover);
     tcase_add_test(tc, txn_offsets_ended_by_markers);
+    tcase_add_test(tc, txn_offsets_survive_coordinator_failover);
     tcase_add_test(tc, sender_writes_at_each_leader);
     suite_add_tcase(s, tc);
     return s;

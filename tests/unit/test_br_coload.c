@@ -4,7 +4,9 @@
  * load: a partition's log replayed into the offsets store, replacing what the store held for
  * that partition's groups (stale entries dropped, tombstones and group deletions applied, other
  * partitions' groups untouched), the lookups' answers before, during and after, and the groups
- * unloaded when the partition is lost.
+ * unloaded when the partition is lost; transactional offset batches and markers replayed in
+ * log order (committed, aborted, still pending, a later plain commit kept), what a cluster's
+ * mirror writes for TxnOffsetCommit (transactional batches holding the LSO back).
  */
 #include <check.h>
 #include <errno.h>
@@ -201,6 +203,151 @@ START_TEST(load_replaces_the_partitions_groups)
 }
 END_TEST
 
+/* ---- transactional offsets (TxnOffsetCommit in a cluster, docs/cluster.md) ---------------- */
+
+static int32_t hook_partitions(void *arg)
+{
+    (void)arg;
+    return NP;
+}
+
+static bool hook_may_append(void *arg, int32_t p)
+{
+    (void)arg, (void)p;
+    return true;
+}
+
+/* A transaction's marker into partition p of __consumer_offsets (what WriteTxnMarkers writes). */
+static void mark(struct st_store *store, int32_t p, int64_t pid, int16_t epoch, bool commit)
+{
+    struct st_log *log = tst_log_get(store, BR_COTOPIC_NAME, strlen(BR_COTOPIC_NAME), p);
+    struct st_append_result res;
+    ck_assert_int_eq(st_log_append_marker(log, pid, epoch, commit, 0, 5000, &res), 0);
+    st_log_put(log);
+}
+
+static void txn_commit(struct st_offsets *o, const char *g, int64_t pid, int16_t epoch,
+                       int32_t part, int64_t offset)
+{
+    struct st_offset_commit it = {"t", 1, part, offset, NULL, 0};
+    int res = -1;
+    ck_assert_int_eq(st_offsets_txn_commit_batch(o, g, strlen(g), pid, epoch, &it, 1, 3000, &res),
+                     0);
+    ck_assert_int_eq(res, 0);
+}
+
+START_TEST(load_replays_transactions)
+{
+    char dir[256], dir2[256];
+    tst_mkdtemp(dir, sizeof dir);
+    tst_mkdtemp(dir2, sizeof dir2);
+    struct st_log_config lc = tst_cfg();
+    struct st_store *store;
+    ck_assert_int_eq(st_store_open(dir, &lc, &store), 0);
+    struct st_offsets_opts oo;
+    st_offsets_opts_default(&oo);
+    struct st_offsets *o, *o2;
+    ck_assert_int_eq(st_offsets_open(dir, &oo, &o), 0);
+    ck_assert_int_eq(st_offsets_open(dir2, &oo, &o2), 0); /* the new leader's store */
+    /* the cluster's mirror (the old leader): transactional batches for pending offsets */
+    struct br_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.offsets_topic_partitions = NP;
+    cfg.offsets_topic_segment_bytes = 1 << 20;
+    snprintf(cfg.zk_connect, sizeof cfg.zk_connect, "127.0.0.1:1");
+    ck_assert_int_eq(br_cotopic_create(store, NP, 1 << 20), 0);
+    struct br_cotopic *mirror;
+    ck_assert_int_eq(br_cotopic_open(&cfg, store, o, &mirror), 0);
+    struct br_cotopic_cluster hooks = {
+        .partitions = hook_partitions, .may_append = hook_may_append, .arg = NULL};
+    br_cotopic_set_cluster(mirror, &hooks);
+
+    char g1[16], g2[16], g3[16];
+    group_on(g1, sizeof g1, 0, true, 0);
+    group_on(g2, sizeof g2, 0, true, 1);
+    group_on(g3, sizeof g3, 0, true, 2);
+    /* pid 10: committed; pid 11: aborted */
+    struct br_cotopic_track t;
+    br_cotopic_track_begin(&t);
+    txn_commit(o, g1, 10, 0, 0, 50);
+    br_cotopic_track_end();
+    ck_assert_int_eq(t.rc, 0);
+    ck_assert_int_eq(t.part, 0);
+    ck_assert_int_eq(t.end, 1); /* the transactional batch, tracked as a commit's */
+    mark(store, 0, 10, 0, true);
+    txn_commit(o, g2, 11, 0, 0, 60);
+    mark(store, 0, 11, 0, false);
+    /* pid 13: pending, then a plain commit of the same key, then committed: the plain one,
+     * later, stays (Kafka's rule, st_offsets_txn_end) */
+    txn_commit(o, g1, 13, 0, 2, 80);
+    ck_assert_int_eq(st_offsets_commit(o, g1, strlen(g1), "t", 1, 2, 85, NULL, 0, 3500), 0);
+    mark(store, 0, 13, 0, true);
+    /* pid 12 (epoch 2): pending in two groups, two batches (sequences 0 then 1), no marker */
+    txn_commit(o, g3, 12, 2, 0, 70);
+    txn_commit(o, g1, 12, 2, 1, 71);
+
+    struct st_log *log = tst_log_get(store, BR_COTOPIC_NAME, strlen(BR_COTOPIC_NAME), 0);
+    int64_t end = st_log_end_offset(log);
+    ck_assert_int_eq(end, 9);             /* 5 transactional batches, 3 markers, a plain commit */
+    ck_assert_int_eq(st_log_lso(log), 7); /* read_committed stops at pid 12's open batches */
+    st_log_put(log);
+
+    /* the new leader loads partition 0 into its own store */
+    struct br_coload_conf cc = {.store = store, .offsets = o2, .groups = NULL};
+    struct br_coload *cl;
+    ck_assert_int_eq(br_coload_new(&cc, &cl), 0);
+    int32_t epochs[NP] = {1, -1, -1, -1};
+    br_coload_update(cl, epochs, NP);
+    wait_loaded(cl, 0, 1);
+    ck_assert_int_eq(offset_of(o2, g1, "t", 0), 50);      /* committed */
+    ck_assert_int_eq(offset_of(o2, g2, "t", 0), -ENOENT); /* aborted */
+    ck_assert_int_eq(offset_of(o2, g1, "t", 2), 85);      /* the later plain commit */
+    ck_assert_int_eq(offset_of(o, g1, "t", 2), 85);       /* as the old leader's store had it */
+    ck_assert_int_eq(offset_of(o2, g3, "t", 0), -ENOENT); /* pending: invisible */
+    ck_assert_int_eq(offset_of(o2, g1, "t", 1), -ENOENT);
+    ck_assert(st_offsets_txn_pending(o2, g3, strlen(g3), "t", 1, 0));
+    ck_assert(st_offsets_txn_pending(o2, g1, strlen(g1), "t", 1, 1));
+    ck_assert(!st_offsets_txn_pending(o2, g1, strlen(g1), "t", 1, 0));
+    struct st_offsets_stats ss;
+    st_offsets_stats(o2, &ss);
+    ck_assert_int_eq(ss.pending, 2);
+    /* the marker that comes later (to this new leader) completes them */
+    ck_assert_int_eq(st_offsets_txn_end(o2, g3, strlen(g3), 12, 2, true, 6000), 0);
+    ck_assert_int_eq(st_offsets_txn_end(o2, g1, strlen(g1), 12, 2, true, 6000), 0);
+    ck_assert_int_eq(offset_of(o2, g3, "t", 0), 70);
+    ck_assert_int_eq(offset_of(o2, g1, "t", 1), 71);
+
+    /* a stale pending offset the store holds beyond the log is dropped by the next load;
+     * the log's still-pending ones come back */
+    br_cotopic_quiet(true);
+    txn_commit(o2, g2, 99, 0, 5, 1);
+    br_cotopic_quiet(false);
+    epochs[0] = 2;
+    br_coload_update(cl, epochs, NP);
+    wait_loaded(cl, 0, 2);
+    ck_assert(!st_offsets_txn_pending(o2, g2, strlen(g2), "t", 1, 5));
+    ck_assert(st_offsets_txn_pending(o2, g3, strlen(g3), "t", 1, 0));
+    ck_assert_int_eq(offset_of(o2, g3, "t", 0), -ENOENT);
+    /* the marker in the log: a load commits them */
+    mark(store, 0, 12, 2, true);
+    epochs[0] = 3;
+    br_coload_update(cl, epochs, NP);
+    wait_loaded(cl, 0, 3);
+    ck_assert_int_eq(offset_of(o2, g3, "t", 0), 70);
+    ck_assert_int_eq(offset_of(o2, g1, "t", 1), 71);
+    st_offsets_stats(o2, &ss);
+    ck_assert_int_eq(ss.pending, 0);
+
+    br_coload_free(cl);
+    br_cotopic_close(mirror);
+    st_offsets_close(o2);
+    st_offsets_close(o);
+    st_store_close(store);
+    tst_rmrf(dir);
+    tst_rmrf(dir2);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("br_coload");
@@ -208,6 +355,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, records_decode_back);
     tcase_add_test(tc, load_replaces_the_partitions_groups);
+    tcase_add_test(tc, load_replays_transactions);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -5,7 +5,8 @@
  *   COORDINATOR_LOAD_IN_PROGRESS while the loader is held in begin, NONE once loaded, with the
  *   partition and the leader epoch; the loader thread's name;
  * - a load: begin, then every keyed record of the partition's log in order (a tombstone as
- *   NULL), flush, loaded; a control batch skipped;
+ *   NULL), flush, loaded; a transactional batch's records with their producer, and markers
+ *   (control batches) to ops.control, in log order;
  * - a failed load (begin, or a batch whose CRC does not check) tried again a second later and
  *   not LOADED meanwhile; ops.loaded failing run again a second later;
  * - a view that moves during a load (a new leader epoch) loads again at the new epoch;
@@ -40,7 +41,7 @@ static int begin_fail;  /* begins still to fail with -EIO */
 static int loaded_fail; /* loaded calls still to fail */
 static int nbegin, nflush, nloaded, nlost, ndrop;
 static int64_t begin_ms[8], loaded_ms[8];
-static char recs[64][16]; /* "p:key" or "p:key-" (a tombstone) */
+static char recs[64][48]; /* "p:key", "p:key-" (a tombstone), "p:key@pid"; "p:C|A<pid>.<e>" */
 static int nrecs;
 static char thread_name[16];
 static bool lost_mask[8];
@@ -83,12 +84,27 @@ static int fake_record(void *arg, struct br_pload_load *ld, const uint8_t *key, 
     (void)vlen;
     if (fake_partition_of((const char *)key, klen, ld->np) != ld->p)
         return 0;
+    char pid[24] = ""; /* "@<pid>": a transactional batch's */
+    if (ld->producer_id >= 0)
+        snprintf(pid, sizeof pid, "@%lld", (long long)ld->producer_id);
     pthread_mutex_lock(&mu);
     if (nrecs < 64)
-        snprintf(recs[nrecs++], sizeof recs[0], "%d:%.*s%s", (int)ld->p, (int)klen,
-                 (const char *)key, value ? "" : "-");
+        snprintf(recs[nrecs++], sizeof recs[0], "%d:%.*s%s%s", (int)ld->p, (int)klen,
+                 (const char *)key, value ? "" : "-", pid);
     pthread_mutex_unlock(&mu);
     ld->applied++;
+    return 0;
+}
+
+/* A marker: "p:C<pid>.<epoch>" (commit) or "p:A<pid>.<epoch>". */
+static int fake_control(void *arg, struct br_pload_load *ld, bool commit)
+{
+    (void)arg;
+    pthread_mutex_lock(&mu);
+    if (nrecs < 64)
+        snprintf(recs[nrecs++], sizeof recs[0], "%d:%c%lld.%d", (int)ld->p, commit ? 'C' : 'A',
+                 (long long)ld->producer_id, ld->producer_epoch);
+    pthread_mutex_unlock(&mu);
     return 0;
 }
 
@@ -183,6 +199,7 @@ static const struct br_pload_ops ops = {
     .thread_start = fake_thread_start,
     .begin = fake_begin,
     .record = fake_record,
+    .control = fake_control,
     .flush = fake_flush,
     .loaded = fake_loaded,
     .lost = fake_lost,
@@ -300,6 +317,60 @@ START_TEST(states_and_a_load)
     usleep(50000);
     ck_assert_int_eq(get(&nbegin), 2);
     ck_assert_int_eq(get(&nlost), 0);
+}
+END_TEST
+
+/* A transactional batch of producer pid (epoch 1, sequence seq) with one keyed record. */
+static void append_txn(int32_t p, const char *key, int64_t pid, int32_t seq)
+{
+    struct st_log *log = st_log_get(store, TOPIC, strlen(TOPIC), p);
+    ck_assert_ptr_nonnull(log);
+    uint8_t buf[256];
+    struct kp_batch_builder b;
+    ck_assert_int_eq(kp_batch_begin(&b, buf, sizeof buf, 1000), 0);
+    struct kp_bytes k = {(const uint8_t *)key, (int32_t)strlen(key)};
+    struct kp_bytes v = {(const uint8_t *)"v", 1};
+    ck_assert_int_eq(kp_batch_add(&b, 1000, k, v, NULL, 0), 0);
+    long len = kp_batch_finish(&b);
+    ck_assert_int_gt(len, 0);
+    kp_batch_set_producer(buf, (size_t)len, pid, 1, seq, true);
+    struct iovec iv = {buf, (size_t)len};
+    struct st_append_result res;
+    struct st_append_opts o = {.txn_verified = true};
+    ck_assert_int_eq(st_log_append_opts(log, &iv, 1, 1000, &o, &res), 0);
+    st_log_put(log);
+}
+
+static void append_marker(int32_t p, int64_t pid, bool commit)
+{
+    struct st_log *log = st_log_get(store, TOPIC, strlen(TOPIC), p);
+    ck_assert_ptr_nonnull(log);
+    struct st_append_result res;
+    ck_assert_int_eq(st_log_append_marker(log, pid, 1, commit, 0, 1000, &res), 0);
+    st_log_put(log);
+}
+
+/* Transactional batches carry their producer to ops.record; markers go to ops.control, in log
+ * order with the records. */
+START_TEST(transactions_and_markers_in_order)
+{
+    append_txn(0, "0t", 5, 0);
+    append_txn(0, "0u", 6, 0);
+    append_marker(0, 5, true);
+    append(0, (const char *const[]){"0p"}, 1);
+    append_marker(0, 6, false);
+    int32_t epochs[NP] = {1, -1};
+    br_pload_update(pl, epochs, NP);
+    wait_loaded(pl, 0, 1);
+    pthread_mutex_lock(&mu);
+    ck_assert_int_eq(nrecs, 9);
+    ck_assert_str_eq(recs[3], "0:0c"); /* the plain records of setup() first */
+    ck_assert_str_eq(recs[4], "0:0t@5");
+    ck_assert_str_eq(recs[5], "0:0u@6");
+    ck_assert_str_eq(recs[6], "0:C5.1");
+    ck_assert_str_eq(recs[7], "0:0p");
+    ck_assert_str_eq(recs[8], "0:A6.1");
+    pthread_mutex_unlock(&mu);
 }
 END_TEST
 
@@ -436,6 +507,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, states_and_a_load);
+    tcase_add_test(tc, transactions_and_markers_in_order);
     tcase_add_test(tc, failed_load_tried_again_a_second_later);
     tcase_add_test(tc, loaded_failing_run_again);
     tcase_add_test(tc, bad_crc_fails_the_load);

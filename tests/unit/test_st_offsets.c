@@ -190,6 +190,10 @@ static void observe_fn(void *arg, const struct st_offset_change *c, int n)
             snprintf(l, 96, "S %.*s %.*s/%d=%lld %.*s @%lld", gl, c[i].group, tl, c[i].e.topic,
                      c[i].e.partition, (long long)c[i].e.offset, ml, ml ? c[i].e.metadata : "",
                      (long long)c[i].e.commit_ms);
+        else if (c[i].kind == ST_OFS_TXN_SET)
+            snprintf(l, 96, "T%lld.%d %.*s %.*s/%d=%lld @%lld", (long long)c[i].producer_id,
+                     c[i].producer_epoch, gl, c[i].group, tl, c[i].e.topic, c[i].e.partition,
+                     (long long)c[i].e.offset, (long long)c[i].e.commit_ms);
         else if (c[i].kind == ST_OFS_REMOVED)
             snprintf(l, 96, "R %.*s %.*s/%d", gl, c[i].group, tl, c[i].e.topic, c[i].e.partition);
         else
@@ -218,37 +222,40 @@ START_TEST(t_observer_sees_every_change_once)
     ck_assert_int_eq(s.n, 2);
     ck_assert_str_eq(s.line[0], "S g t/0=10 m @1000");
     ck_assert_str_eq(s.line[1], "S g t/1=11  @1000");
-    /* a transaction's commit is seen at its end only, and only on commit */
+    /* a transaction's commit is seen as pending (its producer), then at its end only on
+     * commit, as set */
     struct st_offset_commit tx[] = {{"t", 1, 0, 20, NULL, 0}};
-    ck_assert_int_eq(st_offsets_txn_commit_batch(o, "g", 1, 7, 0, tx, 1, 1100, res), 0);
-    ck_assert_int_eq(s.calls, 1);
-    ck_assert_int_eq(st_offsets_txn_end(o, "g", 1, 7, 0, true, 1200), 0);
+    ck_assert_int_eq(st_offsets_txn_commit_batch(o, "g", 1, 7, 3, tx, 1, 1100, res), 0);
     ck_assert_int_eq(s.calls, 2);
-    ck_assert_str_eq(s.line[2], "S g t/0=20  @1100");
+    ck_assert_str_eq(s.line[2], "T7.3 g t/0=20 @1100");
+    ck_assert_int_eq(st_offsets_txn_end(o, "g", 1, 7, 3, true, 1200), 0);
+    ck_assert_int_eq(s.calls, 3);
+    ck_assert_str_eq(s.line[3], "S g t/0=20  @1100");
     tx[0].offset = 30;
     ck_assert_int_eq(st_offsets_txn_commit_batch(o, "g", 1, 8, 0, tx, 1, 1300, res), 0);
     ck_assert_int_eq(st_offsets_txn_end(o, "g", 1, 8, 0, false, 1400), 0);
-    ck_assert_int_eq(s.n, 3); /* aborted: nothing */
+    ck_assert_int_eq(s.n, 5); /* aborted: nothing past the pending one */
+    ck_assert_str_eq(s.line[4], "T8.0 g t/0=30 @1300");
     /* one key deleted; then the group (its other key, then the group) */
     ck_assert_int_eq(st_offsets_delete(o, "g", 1, "t", 1, 1), 1);
-    ck_assert_int_eq(s.n, 4);
-    ck_assert_str_eq(s.line[3], "R g t/1");
-    ck_assert_int_eq(st_offsets_delete_group(o, "g", 1), 1);
     ck_assert_int_eq(s.n, 6);
-    ck_assert_str_eq(s.line[4], "R g t/0");
-    ck_assert_str_eq(s.line[5], "G g");
+    ck_assert_str_eq(s.line[5], "R g t/1");
+    ck_assert_int_eq(st_offsets_delete_group(o, "g", 1), 1);
+    ck_assert_int_eq(s.n, 8);
+    ck_assert_str_eq(s.line[6], "R g t/0");
+    ck_assert_str_eq(s.line[7], "G g");
     /* expiry of two groups in one write: one call */
     ck_assert_int_eq(commit(o, "a", "t", 0, 1, NULL, 2000), 0);
     ck_assert_int_eq(commit(o, "b", "t", 0, 2, NULL, 2000), 0);
     int calls = s.calls;
     ck_assert_int_eq(st_offsets_expire(o, 9000, 1000, NULL, NULL), 2);
     ck_assert_int_eq(s.calls, calls + 1);
-    ck_assert_int_eq(s.n, 10);
-    ck_assert(seen_has(&s, 8, 10, "R a t/0") && seen_has(&s, 8, 10, "R b t/0"));
+    ck_assert_int_eq(s.n, 12);
+    ck_assert(seen_has(&s, 10, 12, "R a t/0") && seen_has(&s, 10, 12, "R b t/0"));
     /* detached: nothing more */
     st_offsets_set_observer(o, NULL, NULL);
     ck_assert_int_eq(commit(o, "c", "t", 0, 3, NULL, 3000), 0);
-    ck_assert_int_eq(s.n, 10);
+    ck_assert_int_eq(s.n, 12);
     st_offsets_close(o);
 }
 END_TEST
