@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "br_api.h"
+#include "br_clock.h"
 #include "br_clu.h"
 #include "kp_msg_sec.h"
 #include "br_log.h"
@@ -762,7 +763,9 @@ struct ct_topic {
 struct ct_job {
     struct br_job job; /* first: the job is the start of the scratch memory */
     int32_t n;
-    int64_t wait_ms; /* in a cluster: for the leaders to be elected (the request's timeout) */
+    /* in a cluster: the waits for the leaders to be elected end here (br_now_ms; the request's
+     * timeout from its arrival, shared by all its topics so the answer comes within it) */
+    int64_t deadline_ms;
     struct ct_topic *t;
     struct kp_create_topics_result *res; /* names point into the job's name bytes */
     char *names;
@@ -778,11 +781,13 @@ static void ct_run(struct br_job *j)
         if (!t->create)
             continue;
         const char *name = cj->names + t->name_off;
-        /* in a cluster through ZooKeeper (the controller elects the leaders; the topic's
-         * configs are not carried there yet: the replicas get the defaults) */
+        /* in a cluster through ZooKeeper (the controller elects the leaders; the configs go to
+         * /config/topics/<t> first); what is left of the request's timeout is waited for the
+         * leaders (none left: created all the same, answered without waiting) */
+        int64_t left = cj->deadline_ms - br_now_ms();
         int crc = clustered(x, name, strlen(name))
                       ? br_clu_create_topic(x->clu, name, t->np, t->rf, t->assign,
-                                            cj->names + t->cfg_off, cj->wait_ms)
+                                            cj->names + t->cfg_off, left > 0 ? left : 0)
                       : st_topic_create(x->store, name, t->np, &t->lc);
         if (crc == -EEXIST) {
             o->error_code = KP_ERR_TOPIC_ALREADY_EXISTS;
@@ -901,9 +906,8 @@ int br_api_create_topics(struct br_req *q, struct br_resp *r)
     m += br_align8(assigned * sizeof(struct br_clu_replicas));
     cj->names = (char *)m;
     cj->n = req.n_topics;
-    cj->wait_ms = req.timeout_ms > 0 ? req.timeout_ms : 0;
-    if (cj->wait_ms > 60000)
-        cj->wait_ms = 60000;
+    cj->deadline_ms =
+        br_now_ms() + (req.timeout_ms > 0 ? (req.timeout_ms < 60000 ? req.timeout_ms : 60000) : 0);
     size_t name_off = 0;
     bool any = false;
     for (int32_t i = 0; i < req.n_topics; i++) {
