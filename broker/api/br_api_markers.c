@@ -45,6 +45,7 @@
 #include "br_clu_repl.h"
 #include "br_coload.h"
 #include "br_cotopic.h"
+#include "br_hwait.h"
 #include "br_log.h"
 #include "kp_msg_markers.h"
 #include "kp_msg_sec.h"
@@ -283,55 +284,17 @@ static int16_t mark_offsets(struct br_ctx *x, struct br_resp *r, struct mk_run *
     return KP_ERR_NONE;
 }
 
-static void answer(struct mk_saved *s, int32_t slot, int16_t err)
-{
-    if (s && slot >= 0 && slot < s->nparts)
-        s->parts[slot].error_code = err;
-}
-
-/* As produce_resolve (br_api_produce.c): marks done what r waits on and can be answered now;
- * true when nothing is left. */
-static bool mk_resolve(struct br_ctx *x, struct br_resp *r, enum br_wake why)
+static void answer(struct br_resp *r, int32_t slot, int16_t err)
 {
     struct mk_saved *s = r->hstate;
-    struct br_repl *repl = x->clu ? br_clu_repl(x->clu) : NULL;
-    bool left = false;
-    for (int i = 0; i < r->ndwaits; i++) {
-        struct br_durable_wait *d = &r->dwaits[i];
-        if (d->done)
-            continue;
-        if (!d->hw) {
-            d->done = st_log_durable_offset(d->log) >= d->need || why == BR_WAKE_DEADLINE;
-        } else {
-            int32_t isr = repl ? br_repl_isr_size(repl, d->log) : -ENOENT;
-            if (isr < 0) {
-                d->done = true;
-                answer(s, d->slot, KP_ERR_NOT_LEADER_OR_FOLLOWER);
-            } else if (st_log_high_watermark(d->log) >= d->need) {
-                d->done = true;
-                if (isr < d->min_isr)
-                    answer(s, d->slot, KP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND);
-            } else if (why == BR_WAKE_DEADLINE) {
-                d->done = true;
-                answer(s, d->slot, KP_ERR_REQUEST_TIMED_OUT);
-            }
-        }
-        left |= !d->done;
-    }
-    return !left;
-}
-
-static void drop_waits(struct br_resp *r)
-{
-    for (int i = 0; i < r->ndwaits; i++)
-        st_log_put(r->dwaits[i].log);
-    r->ndwaits = 0;
+    if (s && slot >= 0 && slot < s->nparts)
+        s->parts[slot].error_code = err;
 }
 
 static int mk_encode(struct br_resp *r)
 {
     struct mk_saved *s = r->hstate;
-    drop_waits(r);
+    br_hwait_drop(r);
     r->hstate = NULL;
     br_resp_reset(r);
     return BR_ENCODE(r, kp_write_txn_markers_resp_encode, &s->resp);
@@ -339,14 +302,7 @@ static int mk_encode(struct br_resp *r)
 
 static void mk_wake(struct br_resp *r, enum br_wake why, void *arg)
 {
-    struct br_ctx *x = arg;
-    if (!mk_resolve(x, r, why))
-        return;
-    if (mk_encode(r) < 0) {
-        br_fail(x, r, "WriteTxnMarkers response");
-        return;
-    }
-    br_ready(x, r);
+    br_hwait_wake(arg, r, why, answer, mk_encode, "WriteTxnMarkers response");
 }
 
 int br_api_write_txn_markers(struct br_req *q, struct br_resp *r)
@@ -382,7 +338,7 @@ int br_api_write_txn_markers(struct br_req *q, struct br_resp *r)
                     e = mark_offsets(x, r, &run, mk, p, slot);
                 else
                     e = mark_partition(x, r, &run, mk, t->name, p, slot);
-                answer(s, slot, e);
+                answer(r, slot, e);
             }
         }
     }
@@ -394,16 +350,10 @@ int br_api_write_txn_markers(struct br_req *q, struct br_resp *r)
         return (rc = mk_encode(r)) < 0 ? rc : BR_REPLY;
     int64_t deadline = x->ops->now_ms(x) + MARKER_TIMEOUT_MS;
     /* parked before looking, so a high watermark moving right now is not missed (br_ctx.h) */
-    rc = br_park(x, r, BR_WAIT_SYNC, deadline, mk_wake, x);
-    if (rc < 0) {
-        drop_waits(r);
-        r->hstate = NULL;
+    rc = br_hwait_park(x, r, deadline, mk_wake, answer);
+    if (rc < 0)
         return rc;
-    }
-    if (mk_resolve(x, r, BR_WAKE_EVENT)) {
-        br_unpark(x, r);
-        if ((rc = mk_encode(r)) < 0)
-            return rc;
-    }
+    if (rc > 0 && (rc = mk_encode(r)) < 0)
+        return rc;
     return BR_REPLY;
 }

@@ -40,6 +40,7 @@
 #include "br_clu.h"
 #include "br_clu_repl.h"
 #include "br_cotopic.h"
+#include "br_hwait.h"
 #include "br_txtopic.h"
 #include "br_quota.h"
 #include "br_rezip.h"
@@ -297,7 +298,7 @@ static int16_t append_one(struct br_req *q, const struct kp_str topic,
     o->log_start_offset = res.log_start_offset;
     if (isr >= 0) {
         /* replicated: the HW follows the end when the ISR is this broker alone; acks=all is
-         * answered once the HW passes the batch (produce_resolve) */
+         * answered once the HW passes the batch (br_hwait_resolve) */
         ac->hw_moved |= br_repl_appended(repl, log);
         struct st_log *ref =
             acks == -1 ? st_log_get(x->store, topic.ptr, (size_t)topic.len, p->partition_index)
@@ -325,13 +326,6 @@ out:
                         kp_err_name(err), why);
     }
     return err;
-}
-
-static void drop_dwaits(struct br_resp *r)
-{
-    for (int i = 0; i < r->ndwaits; i++)
-        st_log_put(r->dwaits[i].log);
-    r->ndwaits = 0;
 }
 
 /*
@@ -389,8 +383,9 @@ static int produce_save(struct br_resp *r, const struct kp_produce_resp *resp)
     return 0;
 }
 
-static void answer_error(struct produce_saved *ps, int32_t slot, int16_t err)
+static void answer_error(struct br_resp *r, int32_t slot, int16_t err)
 {
+    struct produce_saved *ps = r->hstate;
     if (!ps || slot < 0 || slot >= ps->nparts)
         return;
     struct kp_produce_resp_partition *o = &ps->parts[slot];
@@ -401,48 +396,11 @@ static void answer_error(struct produce_saved *ps, int32_t slot, int16_t err)
     ps->changed = true;
 }
 
-/*
- * Marks done what r waits on and can be answered now: a durable offset reached; a high
- * watermark passed (NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR is then smaller than
- * min.insync.replicas; NOT_LEADER_OR_FOLLOWER when this broker stopped leading); at the
- * deadline every wait (REQUEST_TIMED_OUT for a high watermark not reached). true when none
- * is left.
- */
-static bool produce_resolve(struct br_ctx *x, struct br_resp *r, enum br_wake why)
-{
-    struct produce_saved *ps = r->hstate;
-    struct br_repl *repl = x->clu ? br_clu_repl(x->clu) : NULL;
-    bool left = false;
-    for (int i = 0; i < r->ndwaits; i++) {
-        struct br_durable_wait *d = &r->dwaits[i];
-        if (d->done)
-            continue;
-        if (!d->hw) {
-            d->done = st_log_durable_offset(d->log) >= d->need || why == BR_WAKE_DEADLINE;
-        } else {
-            int32_t isr = repl ? br_repl_isr_size(repl, d->log) : -ENOENT;
-            if (isr < 0) {
-                d->done = true;
-                answer_error(ps, d->slot, KP_ERR_NOT_LEADER_OR_FOLLOWER);
-            } else if (st_log_high_watermark(d->log) >= d->need) {
-                d->done = true;
-                if (isr < d->min_isr)
-                    answer_error(ps, d->slot, KP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND);
-            } else if (why == BR_WAKE_DEADLINE) {
-                d->done = true;
-                answer_error(ps, d->slot, KP_ERR_REQUEST_TIMED_OUT);
-            }
-        }
-        left |= !d->done;
-    }
-    return !left;
-}
-
 /* Every wait done: the response (encoded again if an answer changed). 0 or -errno. */
 static int produce_complete(struct br_resp *r)
 {
     struct produce_saved *ps = r->hstate;
-    drop_dwaits(r);
+    br_hwait_drop(r);
     r->hstate = NULL;
     if (!ps || !ps->changed)
         return 0;
@@ -455,14 +413,7 @@ static int produce_complete(struct br_resp *r)
  * deadline passed; ready once nothing it waits on is left. */
 static void produce_wake(struct br_resp *r, enum br_wake why, void *arg)
 {
-    struct br_ctx *x = arg;
-    if (!produce_resolve(x, r, why))
-        return;
-    if (produce_complete(r) < 0) {
-        br_fail(x, r, "produce response");
-        return;
-    }
-    br_ready(x, r);
+    br_hwait_wake(arg, r, why, answer_error, produce_complete, "produce response");
 }
 
 static int produce_legacy(struct br_req *q, struct br_resp *r);
@@ -540,7 +491,7 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
 
     if (req.acks == 0) {
         r->throttle_ms = br_quota_charge(q->x, q->peer, BR_QUOTA_PRODUCE, (double)q->frame_len);
-        drop_dwaits(r);
+        br_hwait_drop(r);
         if (any_error) {
             br_warn("peer=%s client.id=%s: acks=0 produce failed: closing the connection, as "
                     "Kafka does",
@@ -556,7 +507,7 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
         .n_topics = req.n_topics, .topics = topics, .throttle_time_ms = thr};
     rc = BR_ENCODE(r, kp_produce_resp_encode, &resp);
     if (rc < 0) {
-        drop_dwaits(r);
+        br_hwait_drop(r);
         return rc;
     }
     if (r->ndwaits > 0) {
@@ -569,23 +520,17 @@ int br_api_produce(struct br_req *q, struct br_resp *r)
         if (hw) {
             deadline = q->x->ops->now_ms(q->x) + (req.timeout_ms > 0 ? req.timeout_ms : 0);
             if ((rc = produce_save(r, &resp)) < 0) {
-                drop_dwaits(r);
+                br_hwait_drop(r);
                 return rc;
             }
         }
         /* parked (counted as a waiter) before looking, so a sync (or a high watermark moving)
          * right now either is seen here or wakes us (br_ctx.h) */
-        rc = br_park(q->x, r, BR_WAIT_SYNC, deadline, produce_wake, q->x);
-        if (rc < 0) {
-            drop_dwaits(r);
-            r->hstate = NULL;
+        rc = br_hwait_park(q->x, r, deadline, produce_wake, answer_error);
+        if (rc < 0)
             return rc;
-        }
-        if (produce_resolve(q->x, r, BR_WAKE_EVENT)) {
-            br_unpark(q->x, r);
-            if ((rc = produce_complete(r)) < 0)
-                return rc;
-        }
+        if (rc > 0 && (rc = produce_complete(r)) < 0)
+            return rc;
     }
     return BR_REPLY;
 }

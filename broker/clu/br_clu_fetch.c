@@ -18,10 +18,6 @@
 #include "br_clu_fetch.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -32,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "br_clu_conn.h"
 #include "br_log.h"
 #include "kp_batch.h"
 #include "kp_msg_cluster.h"
@@ -210,58 +207,10 @@ static int leader_endpoint(struct br_clu_fetch *f, int32_t id, char *host, size_
  * receive timeouts. fd or -errno. */
 static int dial(const char *host, int port)
 {
-    char ps[16];
-    snprintf(ps, sizeof ps, "%d", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-    if (getaddrinfo(host, ps, &hints, &ai) != 0 || !ai)
-        return -EHOSTUNREACH;
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    int rc = fd < 0 ? -errno : 0;
-    if (rc == 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        rc = -errno;
-        if (rc == -EINPROGRESS) {
-            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-            int soerr = 0;
-            socklen_t sl = sizeof soerr;
-            if (poll(&pfd, 1, CONNECT_MS) != 1)
-                rc = -ETIMEDOUT;
-            else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr)
-                rc = soerr ? -soerr : -EIO;
-            else
-                rc = 0;
-        }
-    }
-    freeaddrinfo(ai);
-    if (rc < 0) {
-        if (fd >= 0)
-            close(fd);
-        return rc;
-    }
-    int one = 1;
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct timeval tv = {.tv_sec = IO_MS / 1000, .tv_usec = (IO_MS % 1000) * 1000};
-    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
-        close(fd);
-        return -EIO;
-    }
+    int fd = br_clu_conn_dial(host, port, CONNECT_MS);
+    if (fd >= 0)
+        br_clu_conn_timeouts(fd, IO_MS);
     return fd;
-}
-
-static int send_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? -errno : -EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 /* What a request body writer gets: the thread, the session and the version. */
@@ -297,7 +246,7 @@ static int request(struct fthread *t, struct fsess *s, int16_t key, int16_t vers
         }
         if (rc < 0)
             return rc;
-        rc = send_all(s->fd, s->tx, kp_wr_len(&wr));
+        rc = br_clu_conn_send(s->fd, s->tx, kp_wr_len(&wr));
         if (rc < 0)
             return rc;
         s->phase = phase;

@@ -7,11 +7,6 @@
 #include "br_clu_markers.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +16,7 @@
 #include <unistd.h>
 
 #include "br_clock.h"
+#include "br_clu_conn.h"
 #include "br_log.h"
 #include "kp_api.h"
 #include "kp_msg.h"
@@ -108,86 +104,6 @@ static void conn_close(struct mconn *c)
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
-}
-
-/* A blocking connect of at most wait_ms; the socket stays blocking. fd or -errno. */
-static int dial(const char *host, int port, int64_t wait_ms)
-{
-    char ps[16];
-    snprintf(ps, sizeof ps, "%d", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-    if (getaddrinfo(host, ps, &hints, &ai) != 0 || !ai)
-        return -EHOSTUNREACH;
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    int rc = fd < 0 ? -errno : 0;
-    if (rc == 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        rc = -errno;
-        if (rc == -EINPROGRESS) {
-            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-            int soerr = 0;
-            socklen_t sl = sizeof soerr;
-            if (poll(&pfd, 1, (int)wait_ms) != 1)
-                rc = -ETIMEDOUT;
-            else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr)
-                rc = soerr ? -soerr : -EIO;
-            else
-                rc = 0;
-        }
-    }
-    freeaddrinfo(ai);
-    int fl = rc == 0 ? fcntl(fd, F_GETFL) : -1;
-    if (rc == 0 && (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0))
-        rc = -EIO;
-    if (rc < 0) {
-        if (fd >= 0)
-            close(fd);
-        return rc;
-    }
-    int one = 1;
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-}
-
-/* Send and receive timeouts of ms (at least 1). */
-static void set_timeouts(int fd, int64_t ms)
-{
-    if (ms < 1)
-        ms = 1;
-    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
-    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-}
-
-static int send_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
-        if (w == 0)
-            return -EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int recv_all(int fd, uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t r = recv(fd, p, n, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
-        if (r == 0)
-            return -ECONNRESET;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
 }
 
 static int map_error(int16_t e)
@@ -328,7 +244,7 @@ static int exchange(struct br_clu_markers *m, struct mconn *c, const struct batc
     if (left <= 0)
         return -ETIMEDOUT;
     if (c->fd < 0) {
-        int fd = dial(host, port, left < CONNECT_MS ? left : CONNECT_MS);
+        int fd = br_clu_conn_dial(host, port, left < CONNECT_MS ? left : CONNECT_MS);
         if (fd < 0)
             return fd;
         c->fd = fd;
@@ -340,12 +256,12 @@ static int exchange(struct br_clu_markers *m, struct mconn *c, const struct batc
     int rc = encode(m, c, b, &req, &len);
     if (rc < 0)
         return rc;
-    set_timeouts(c->fd, deadline_ms - br_now_ms());
-    rc = send_all(c->fd, req, len);
+    br_clu_conn_timeouts(c->fd, deadline_ms - br_now_ms());
+    rc = br_clu_conn_send(c->fd, req, len);
     free(req);
     uint8_t hdr[4];
     if (rc == 0)
-        rc = recv_all(c->fd, hdr, 4);
+        rc = br_clu_conn_recv(c->fd, hdr, 4);
     int32_t size = 0;
     if (rc == 0)
         rc = kp_frame_peek(hdr, 4, RX_MAX, &size);
@@ -360,7 +276,7 @@ static int exchange(struct br_clu_markers *m, struct mconn *c, const struct batc
         rc = -ENOMEM;
         goto out;
     }
-    rc = recv_all(c->fd, body, (size_t)size);
+    rc = br_clu_conn_recv(c->fd, body, (size_t)size);
     struct kp_rd rd;
     kp_rd_init(&rd, body, (size_t)size);
     int32_t corr = -1;

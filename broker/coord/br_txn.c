@@ -96,6 +96,19 @@ struct txn_vals {
     int64_t start_ms, update_ms;
 };
 
+/* The values a stored state record carries. */
+static struct txn_vals vals_of(const struct st_txnlog_rec *r)
+{
+    return (struct txn_vals){.pid = r->producer_id,
+                             .last_pid = r->last_producer_id,
+                             .epoch = r->epoch,
+                             .last_epoch = r->last_epoch,
+                             .timeout_ms = r->timeout_ms,
+                             .state = r->state,
+                             .start_ms = r->start_ms,
+                             .update_ms = r->update_ms};
+}
+
 /* A transaction's partitions and groups. */
 struct txn_sets {
     struct txn_topic *topics;
@@ -1083,14 +1096,7 @@ static void load_one(void *arg, const struct st_txnlog_rec *r)
         lc->err = err;
         return;
     }
-    t->v = (struct txn_vals){.pid = r->producer_id,
-                             .last_pid = r->last_producer_id,
-                             .epoch = r->epoch,
-                             .last_epoch = r->last_epoch,
-                             .timeout_ms = r->timeout_ms,
-                             .state = r->state,
-                             .start_ms = r->start_ms,
-                             .update_ms = r->update_ms};
+    t->v = vals_of(r);
     txn_link(c, t); /* called under c->mu by br_txn_new */
     sets_take(c, t, &s);
     if (t->v.state == TS_ONGOING)
@@ -1263,14 +1269,7 @@ int br_txn_load_rec(struct br_txns *c, const struct st_txnlog_rec *r, bool tombs
         sets_free(&s);
         return err;
     }
-    struct txn_vals v = {.pid = r->producer_id,
-                         .last_pid = r->last_producer_id,
-                         .epoch = r->epoch,
-                         .last_epoch = r->last_epoch,
-                         .timeout_ms = r->timeout_ms,
-                         .state = r->state,
-                         .start_ms = r->start_ms,
-                         .update_ms = r->update_ms};
+    struct txn_vals v = vals_of(r);
     apply(c, t, &v);
     pthread_mutex_lock(&c->mu);
     sets_take(c, t, &s);
