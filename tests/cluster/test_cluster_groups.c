@@ -33,6 +33,7 @@
 #include "kp_msg_groups_admin.h"
 #include "tb_broker.h"
 #include "tb_check.h"
+#include "tb_clu.h"
 #include "tb_group.h"
 #include "tb_kafka.h"
 #include "tb_offsets.h"
@@ -393,19 +394,7 @@ START_TEST(offsets_survive_the_coordinator)
         tb_sleep_ms(100);
     }
     /* an RF-3 topic, its records */
-    int fd = tb_connect(B[1].port);
-    ck_assert_int_ge(fd, 0);
-    struct tb_req rr;
-    ck_assert_int_eq(tb_req_begin(&rr, 256, 19, 4, 77), 0);
-    tb_enc_create_topics(&rr, 4, TOPIC, NPARTS, 3, 10000, false);
-    struct tb_frame ff;
-    ck_assert_int_eq(tb_call(fd, &rr, 77, &ff), 0);
-    tb_req_free(&rr);
-    int16_t err = -1;
-    ck_assert_int_eq(tb_dec_create_topics(&ff, 4, &err), 0);
-    tb_frame_free(&ff);
-    close(fd);
-    ck_assert_int_eq(err, 0);
+    tb_clu_create_topic(B[1].port, TOPIC, NPARTS, 3);
     for (int i = 1; i <= NBROKERS; i++)
         for (int p = 0; p < NPARTS; p++) {
             until = tb_now_ms() + WAIT_MS;
@@ -453,6 +442,7 @@ START_TEST(offsets_survive_the_coordinator)
         done += acked[p] > 0 ? acked[p] : 0;
     ck_assert_int_eq(done, 2 * NPARTS * NREC / 3);
     int64_t fetched[NPARTS];
+    int16_t err = -1;
     offset_fetch(&B[coord], &err, fetched);
     ck_assert_int_eq(err, 0);
     for (int p = 0; p < NPARTS; p++)
@@ -605,11 +595,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

@@ -39,6 +39,7 @@
 #include "kp_msg_markers.h"
 #include "tb_broker.h"
 #include "tb_check.h"
+#include "tb_clu.h"
 #include "tb_group.h"
 #include "tb_kafka.h"
 #include "tb_offsets.h"
@@ -121,19 +122,7 @@ static int32_t cluster_with_topic(const char *chroot)
         ck_assert_msg(tb_now_ms() < until, "the three brokers never saw each other");
         tb_sleep_ms(100);
     }
-    int fd = tb_connect(B[1].port);
-    ck_assert_int_ge(fd, 0);
-    struct tb_req rr;
-    ck_assert_int_eq(tb_req_begin(&rr, 256, 19, 4, 77), 0);
-    tb_enc_create_topics(&rr, 4, TOPIC, 1, 3, 10000, false);
-    struct tb_frame ff;
-    ck_assert_int_eq(tb_call(fd, &rr, 77, &ff), 0);
-    tb_req_free(&rr);
-    int16_t err = -1;
-    ck_assert_int_eq(tb_dec_create_topics(&ff, 4, &err), 0);
-    tb_frame_free(&ff);
-    close(fd);
-    ck_assert_int_eq(err, 0);
+    tb_clu_create_topic(B[1].port, TOPIC, 1, 3);
     for (int i = 1; i <= NBROKERS; i++) {
         until = tb_now_ms() + WAIT_MS;
         while (leader_of(&B[i], TOPIC, 0, &lead) != NBROKERS || lead < 1) {
@@ -562,19 +551,7 @@ static int fake_endpoint(void *arg, int32_t id, char *host, size_t cap, int32_t 
 /* Creates TOPIC3 (NP3 partitions, RF 3) through broker 1; its leaders into lead3. */
 static void create_topic3(void)
 {
-    int fd = tb_connect(B[1].port);
-    ck_assert_int_ge(fd, 0);
-    struct tb_req rr;
-    ck_assert_int_eq(tb_req_begin(&rr, 256, 19, 4, 78), 0);
-    tb_enc_create_topics(&rr, 4, TOPIC3, NP3, 3, 10000, false);
-    struct tb_frame ff;
-    ck_assert_int_eq(tb_call(fd, &rr, 78, &ff), 0);
-    tb_req_free(&rr);
-    int16_t err = -1;
-    ck_assert_int_eq(tb_dec_create_topics(&ff, 4, &err), 0);
-    tb_frame_free(&ff);
-    close(fd);
-    ck_assert_int_eq(err, 0);
+    tb_clu_create_topic(B[1].port, TOPIC3, NP3, 3);
     for (int p = 0; p < NP3; p++) {
         int64_t until = tb_now_ms() + WAIT_MS;
         for (;;) {

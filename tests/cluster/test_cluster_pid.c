@@ -38,6 +38,8 @@
 #include <unistd.h>
 
 #include "tb_broker.h"
+#include "tb_check.h"
+#include "tb_clu.h"
 #include "tb_kafka.h"
 #include "tb_txn.h"
 #include "tb_zk.h"
@@ -361,19 +363,7 @@ static int32_t cluster_with_topic(const char *topic)
         ck_assert_msg(tb_now_ms() < until, "the three brokers never saw each other");
         tb_sleep_ms(100);
     }
-    int fd = tb_connect(B[1].port);
-    ck_assert_int_ge(fd, 0);
-    struct tb_req rr;
-    ck_assert_int_eq(tb_req_begin(&rr, 256, 19, 4, 77), 0);
-    tb_enc_create_topics(&rr, 4, topic, 1, 3, 10000, false);
-    struct tb_frame ff;
-    ck_assert_int_eq(tb_call(fd, &rr, 77, &ff), 0);
-    tb_req_free(&rr);
-    int16_t err = -1;
-    ck_assert_int_eq(tb_dec_create_topics(&ff, 4, &err), 0);
-    tb_frame_free(&ff);
-    close(fd);
-    ck_assert_int_eq(err, 0);
+    tb_clu_create_topic(B[1].port, topic, 1, 3);
     for (int i = 1; i <= NBROKERS; i++) {
         until = tb_now_ms() + WAIT_MS;
         while (leader_of(&B[i], topic, &lead) != NBROKERS || lead < 1) {
@@ -610,11 +600,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

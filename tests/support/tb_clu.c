@@ -1,0 +1,25 @@
+#include "tb_clu.h"
+
+#include <check.h>
+#include <stdbool.h>
+#include <unistd.h>
+
+#include "tb_broker.h"
+#include "tb_kafka.h"
+
+void tb_clu_create_topic(int port, const char *topic, int32_t nparts, int16_t rf)
+{
+    int fd = tb_connect(port);
+    ck_assert_int_ge(fd, 0);
+    struct tb_req rr;
+    ck_assert_int_eq(tb_req_begin(&rr, 256, 19, 4, 77), 0);
+    tb_enc_create_topics(&rr, 4, topic, nparts, rf, 10000, false);
+    struct tb_frame ff;
+    ck_assert_int_eq(tb_call(fd, &rr, 77, &ff), 0);
+    tb_req_free(&rr);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_dec_create_topics(&ff, 4, &err), 0);
+    tb_frame_free(&ff);
+    close(fd);
+    ck_assert_msg(err == 0, "CreateTopics %s: error %d", topic, err);
+}
