@@ -56,11 +56,7 @@ enum {
     ERR_NOT_COORDINATOR = 16
 };
 
-static struct tb_zk Z;
 static struct tb_broker B[NBROKERS + 1];
-
-static void zk_server_start(void) { tb_zk_start(&Z, "test_cluster_groups"); }
-static void zk_server_stop(void) { tb_zk_stop(&Z); }
 
 static void teardown(void)
 {
@@ -81,7 +77,7 @@ static int start_broker(int id)
                                 "-o", "replica.fetch.backoff.ms=200",
                                 "-o", commit_timeout,
                                 NULL};
-    return tb_zk_broker_start(&B[id], &Z, chroot_, id, session_ms, NULL, more);
+    return tb_zk_broker_start(&B[id], &tb_clu_zk, chroot_, id, session_ms, NULL, more);
 }
 
 /* Kafka's partition of a group: abs(String.hashCode) % n (ASCII ids here). */
@@ -383,7 +379,7 @@ static void not_coordinator(struct tb_broker *b)
 
 START_TEST(offsets_survive_the_coordinator)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_groups");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_groups");
     memset(B, 0, sizeof B);
     for (int i = 1; i <= NBROKERS; i++)
         ck_assert_int_eq(start_broker(i), 0);
@@ -505,7 +501,7 @@ END_TEST
  * REQUEST_TIMED_OUT); resumed, the next commit is acknowledged and the fetch shows it. */
 START_TEST(commit_waits_for_the_isr)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_groups");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_groups");
     memset(B, 0, sizeof B);
     chroot_ = "/groups-isr";
     session_ms = 10000;
@@ -585,10 +581,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_groups");
-    TCase *tc = tcase_create("groups");
-    tcase_add_unchecked_fixture(tc, zk_server_start, zk_server_stop);
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 300);
+    TCase *tc = tb_clu_tcase("groups", teardown, 300);
     tcase_add_test(tc, offsets_survive_the_coordinator);
     tcase_add_test(tc, commit_waits_for_the_isr);
     suite_add_tcase(s, tc);

@@ -63,11 +63,7 @@ enum {
     E_NOT_COORDINATOR = 16,
 };
 
-static struct tb_zk Z;
 static struct tb_broker B[NBROKERS + 1];
-
-static void zk_server_start(void) { tb_zk_start(&Z, "test_cluster_markers"); }
-static void zk_server_stop(void) { tb_zk_stop(&Z); }
 
 static void teardown(void)
 {
@@ -85,7 +81,7 @@ static void start_broker(int id, const char *chroot)
                                 NULL};
     int64_t until = tb_now_ms() + SESSION_MS * 10 + 20000;
     for (;;) {
-        int rc = tb_zk_broker_start(&B[id], &Z, chroot, id, SESSION_MS, NULL, more);
+        int rc = tb_zk_broker_start(&B[id], &tb_clu_zk, chroot, id, SESSION_MS, NULL, more);
         if (rc == 0)
             return;
         ck_assert_msg(tb_now_ms() < until, "broker %d does not start (%d): see %s", id, rc,
@@ -249,7 +245,7 @@ static void wait_hw(struct tb_broker *b, int64_t hw)
 
 START_TEST(markers_commit_abort_and_failover)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_markers");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_markers");
     int32_t lead = cluster_with_topic("/markers");
     int32_t other = lead % NBROKERS + 1;
     int64_t pid = new_pid(&B[other]);
@@ -403,7 +399,7 @@ static int16_t txn_commit(struct tb_broker *b, const char *group, int64_t pid, i
 
 START_TEST(txn_offsets_ended_by_markers)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_markers");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_markers");
     cluster_with_topic("/markers-offsets");
     static const char *const groups[2] = {"wtm-commit", "wtm-abort"};
     int64_t pid = new_pid(&B[1]);
@@ -474,7 +470,7 @@ static void group_on(char *out, size_t cap, const char *prefix, int32_t p)
  */
 START_TEST(txn_offsets_survive_coordinator_failover)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_markers");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_markers");
     cluster_with_topic("/markers-failover");
     char gc[32], ga[32];
     snprintf(gc, sizeof gc, "wtf-commit");
@@ -573,7 +569,7 @@ static void create_topic3(void)
 
 START_TEST(sender_writes_at_each_leader)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_markers");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_markers");
     cluster_with_topic("/markers-sender");
     create_topic3();
     int64_t pid = new_pid(&B[1]);
@@ -643,10 +639,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_markers");
-    TCase *tc = tcase_create("markers");
-    tcase_add_unchecked_fixture(tc, zk_server_start, zk_server_stop);
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 300);
+    TCase *tc = tb_clu_tcase("markers", teardown, 300);
     tcase_add_test(tc, markers_commit_abort_and_failover);
     tcase_add_test(tc, txn_offsets_ended_by_markers);
     tcase_add_test(tc, txn_offsets_survive_coordinator_failover);

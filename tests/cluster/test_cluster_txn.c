@@ -38,6 +38,8 @@
 #include "kp_buf.h"
 #include "kp_msg.h"
 #include "tb_broker.h"
+#include "tb_check.h"
+#include "tb_clu.h"
 #include "tb_group.h"
 #include "tb_kafka.h"
 #include "tb_sasl.h"
@@ -57,12 +59,8 @@ enum {
     E_INVALID_TOPIC_EXCEPTION = 17,
 };
 
-static struct tb_zk Z;
 static struct tb_broker B[NBROKERS + 1];
 static char chroot_[32];
-
-static void zk_server_start(void) { tb_zk_start(&Z, "test_cluster_txn"); }
-static void zk_server_stop(void) { tb_zk_stop(&Z); }
 
 static void teardown(void)
 {
@@ -80,7 +78,7 @@ static void start_broker(int id, bool crash)
                                 "-o", "offsets.commit.timeout.ms=5000",
                                 "-o", crash ? "test.txn.crash.step=1" : "test.txn.crash.step=0",
                                 NULL};
-    int rc = tb_zk_broker_start(&B[id], &Z, chroot_, id, SESSION_MS, NULL, more);
+    int rc = tb_zk_broker_start(&B[id], &tb_clu_zk, chroot_, id, SESSION_MS, NULL, more);
     ck_assert_msg(rc == 0, "broker %d does not start (%d): see %s", id, rc, B[id].log);
 }
 
@@ -231,7 +229,7 @@ static int16_t init_txn(struct tb_broker *b, const char *id, int64_t pid, int16_
 /* The replicas of partition p of topic in ZooKeeper (the assignment): their count. */
 static int zk_replicas(const char *topic, int p, int32_t *out, int max)
 {
-    zhandle_t *zh = tb_zk_open(&Z);
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
     char path[256], key[32];
     snprintf(path, sizeof path, "%s/brokers/topics/%s", chroot_, topic);
     const char *json = tb_zk_get(zh, path, NULL);
@@ -408,7 +406,7 @@ static void read_states(struct tb_broker *b, int p, struct states *s)
 
 START_TEST(coordinator_named_by_every_broker_others_not_coordinator)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_txn");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_txn");
     start_cluster("/txn1", false);
     const char *id = "m4-txn";
     int32_t c = wait_coordinator(id, -1); /* the first one creates the topic */
@@ -464,7 +462,7 @@ END_TEST
 
 START_TEST(transaction_commits_markers_replicated)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_txn");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_txn");
     start_cluster("/txn2", false);
     int32_t leaders[NTX];
     (void)wait_coordinator("create", -1);
@@ -534,7 +532,7 @@ END_TEST
 
 START_TEST(failover_loads_ongoing_and_prepared)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_txn");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_txn");
     start_cluster("/txn3", true); /* broker 3 dies after step 1 of an end */
     int32_t leaders[NTX];
     (void)wait_coordinator("create", -1);
@@ -625,10 +623,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_txn");
-    TCase *tc = tcase_create("txn_state");
-    tcase_add_unchecked_fixture(tc, zk_server_start, zk_server_stop);
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 300);
+    TCase *tc = tb_clu_tcase("txn_state", teardown, 300);
     tcase_add_test(tc, coordinator_named_by_every_broker_others_not_coordinator);
     tcase_add_test(tc, transaction_commits_markers_replicated);
     tcase_add_test(tc, failover_loads_ongoing_and_prepared);
@@ -636,11 +631,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

@@ -48,12 +48,8 @@
 #define PER_BATCH  6
 #define TOPIC      "repl"
 
-static struct tb_zk Z;
 static struct tb_broker B[NBROKERS + 1];
 static const char *CHROOT = "/repl"; /* each test its own */
-
-static void zk_server_start(void) { tb_zk_start(&Z, "test_cluster_repl"); }
-static void zk_server_stop(void) { tb_zk_stop(&Z); }
 
 static void teardown(void)
 {
@@ -75,7 +71,7 @@ static int start_broker(int id)
                                 LAG_MS ? "-o" : NULL,
                                 lag,
                                 NULL};
-    return tb_zk_broker_start(&B[id], &Z, CHROOT, id, SESSION, NULL, more);
+    return tb_zk_broker_start(&B[id], &tb_clu_zk, CHROOT, id, SESSION, NULL, more);
 }
 
 /* b's Metadata for TOPIC: every partition's leader into lead (-1 none); the broker count. */
@@ -247,9 +243,9 @@ static void start_cluster_with_topic(int32_t *lead)
 
 START_TEST(followers_replicate_and_catch_up_after_kill)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_repl");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_repl");
     memset(B, 0, sizeof B);
-    zhandle_t *zh = tb_zk_open(&Z);
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
     /* an RF-3 topic of 3 partitions: every broker holds all three, leaders spread */
     int32_t lead[NPARTS];
     start_cluster_with_topic(lead);
@@ -334,7 +330,7 @@ static int64_t delete_records(int port, int p, int64_t offset)
 
 START_TEST(follower_behind_leader_log_start_restarts_there)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_repl");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_repl");
     CHROOT = "/repl-start";
     memset(B, 0, sizeof B);
     int32_t lead[NPARTS];
@@ -437,12 +433,12 @@ static int isrn(zhandle_t *zh, int32_t *cversion)
  * /isr_change_notification per change, and the controller reads and deletes them all. */
 START_TEST(isr_flaps_and_the_controller_deletes_notifications)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_repl");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_repl");
     CHROOT = "/repl-isrn";
     LAG_MS = 1500;
     SESSION = 15000; /* (the pause below stays well inside it) */
     memset(B, 0, sizeof B);
-    zhandle_t *zh = tb_zk_open(&Z);
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
     int32_t lead[NPARTS];
     start_cluster_with_topic(lead);
     for (int q = 0; q < NPARTS; q++)
@@ -510,10 +506,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_repl");
-    TCase *tc = tcase_create("replication");
-    tcase_add_unchecked_fixture(tc, zk_server_start, zk_server_stop);
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 300);
+    TCase *tc = tb_clu_tcase("replication", teardown, 300);
     tcase_add_test(tc, followers_replicate_and_catch_up_after_kill);
     tcase_add_test(tc, follower_behind_leader_log_start_restarts_there);
     tcase_add_test(tc, isr_flaps_and_the_controller_deletes_notifications);

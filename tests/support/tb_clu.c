@@ -1,11 +1,27 @@
 #include "tb_clu.h"
 
 #include <check.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <unistd.h>
 
 #include "tb_broker.h"
 #include "tb_kafka.h"
+
+struct tb_zk tb_clu_zk;
+
+static void zk_start(void) { tb_zk_start(&tb_clu_zk, program_invocation_short_name); }
+static void zk_stop(void) { tb_zk_stop(&tb_clu_zk); }
+
+TCase *tb_clu_tcase(const char *name, void (*teardown)(void), int timeout_s)
+{
+    TCase *tc = tcase_create(name);
+    tcase_add_unchecked_fixture(tc, zk_start, zk_stop);
+    if (teardown)
+        tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_set_timeout(tc, timeout_s);
+    return tc;
+}
 
 void tb_clu_create_topic(int port, const char *topic, int32_t nparts, int16_t rf)
 {

@@ -1,16 +1,29 @@
 /*
  * tb_clu — Check glue shared by the cluster suites (tests/cluster, tests/integration
- * test_cluster_*): the requests every one of them makes against a running cluster of tb_broker
- * processes, written once.
+ * test_cluster_*): their ZooKeeper fixture and the requests every one of them makes against a
+ * running cluster of tb_broker processes, written once.
  *
- * Contract: like tb_check, these call ck_assert, so they may only run inside a Check test,
- * setup or teardown; every failure fails the test with the reason. They open and close their
- * own connection and leave no state behind.
+ * Contract
+ * - tb_clu_zk is the suite's ZooKeeper (one per test process). tb_clu_tcase() returns a TCase
+ *   whose unchecked fixture starts it (tb_zk_start under the test program's name) before the
+ *   case's first test and stops it (tb_zk_stop) after its last, so every TCase of a suite gets
+ *   a fresh server; teardown (may be NULL) runs after each test as a checked fixture, and a
+ *   test may run timeout_s seconds. The caller adds its tests and the case to its Suite.
+ * - Like tb_check, the request helpers call ck_assert, so they may only run inside a Check
+ *   test, setup or teardown; every failure fails the test with the reason. They open and close
+ *   their own connection and leave no state behind.
  */
 #ifndef SPLICELOG_TB_CLU_H
 #define SPLICELOG_TB_CLU_H
 
+#include <check.h>
 #include <stdint.h>
+
+#include "tb_zk.h"
+
+extern struct tb_zk tb_clu_zk;
+
+TCase *tb_clu_tcase(const char *name, void (*teardown)(void), int timeout_s);
 
 /* CreateTopics v4 of topic (nparts partitions, replication factor rf, a 10 s timeout) sent
  * through the broker listening on port; the answer's error must be 0 (created). */
