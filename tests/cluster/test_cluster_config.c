@@ -240,14 +240,9 @@ static int16_t produce(int id, const char *topic, int16_t acks)
 /* Broker id's Metadata for partition 0 of topic: its leader (-1: none, or no such topic). */
 static int32_t leader_of(int id, const char *topic)
 {
-    static struct tb_metadata m;
-    const char *const names[] = {topic};
-    int fd = tb_connect(B[id].port);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(tb_metadata(fd, names, 1, false, &m), 0);
-    close(fd);
-    return m.n_topics == 1 && m.topic[0].error == 0 && m.topic[0].n_parts > 0
-               ? m.topic[0].part[0].leader
+    const struct tb_metadata *m = tb_clu_metadata(B[id].port, topic);
+    return m->n_topics == 1 && m->topic[0].error == 0 && m->topic[0].n_parts > 0
+               ? m->topic[0].part[0].leader
                : -1;
 }
 

@@ -95,16 +95,11 @@ static int partition_of(const char *group, int n)
  * count into *nb (may be NULL). */
 static int32_t leader_of(struct tb_broker *b, const char *topic, int p, int *nb)
 {
-    static struct tb_metadata m;
-    const char *const names[] = {topic};
-    int fd = tb_connect(b->port);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(tb_metadata(fd, names, 1, false, &m), 0);
-    close(fd);
+    const struct tb_metadata *m = tb_clu_metadata(b->port, topic);
     if (nb)
-        *nb = m.n_brokers;
-    return m.n_topics == 1 && m.topic[0].error == 0 && p < m.topic[0].n_parts
-               ? m.topic[0].part[p].leader
+        *nb = m->n_brokers;
+    return m->n_topics == 1 && m->topic[0].error == 0 && p < m->topic[0].n_parts
+               ? m->topic[0].part[p].leader
                : -1;
 }
 

@@ -93,16 +93,11 @@ static void start_broker(int id, const char *chroot)
 /* b's Metadata for topic: the leader of partition p (-1 none); the broker count. */
 static int leader_of(struct tb_broker *b, const char *topic, int32_t p, int32_t *lead)
 {
-    static struct tb_metadata m;
-    const char *const names[] = {topic};
-    int fd = tb_connect(b->port);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(tb_metadata(fd, names, 1, false, &m), 0);
-    close(fd);
-    *lead = m.n_topics == 1 && m.topic[0].n_parts > p && m.topic[0].part[p].error == 0
-                ? m.topic[0].part[p].leader
+    const struct tb_metadata *m = tb_clu_metadata(b->port, topic);
+    *lead = m->n_topics == 1 && m->topic[0].n_parts > p && m->topic[0].part[p].error == 0
+                ? m->topic[0].part[p].leader
                 : -1;
-    return m.n_brokers;
+    return m->n_brokers;
 }
 
 /* Starts the three brokers, creates TOPIC (1 partition, RF 3, min.insync.replicas default)

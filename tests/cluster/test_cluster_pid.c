@@ -334,16 +334,11 @@ END_TEST
 /* b's Metadata for topic: partition 0's leader (-1 none); the broker count. */
 static int leader_of(struct tb_broker *b, const char *topic, int32_t *lead)
 {
-    static struct tb_metadata m;
-    const char *const names[] = {topic};
-    int fd = tb_connect(b->port);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(tb_metadata(fd, names, 1, false, &m), 0);
-    close(fd);
-    *lead = m.n_topics == 1 && m.topic[0].n_parts >= 1 && m.topic[0].part[0].error == 0
-                ? m.topic[0].part[0].leader
+    const struct tb_metadata *m = tb_clu_metadata(b->port, topic);
+    *lead = m->n_topics == 1 && m->topic[0].n_parts >= 1 && m->topic[0].part[0].error == 0
+                ? m->topic[0].part[0].leader
                 : -1;
-    return m.n_brokers;
+    return m->n_brokers;
 }
 
 /* Starts the three brokers, creates topic (1 partition, RF 3) through broker 1 and waits until

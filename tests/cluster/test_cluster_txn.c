@@ -116,19 +116,14 @@ static const char *id_of_partition(char *buf, size_t cap, const char *prefix, in
 /* b's Metadata for topic: leaders[p] (-1 none) and *internal; the partition count or -1. */
 static int metadata(struct tb_broker *b, const char *topic, int32_t *leaders, bool *internal)
 {
-    static struct tb_metadata m;
-    const char *const names[] = {topic};
-    int fd = tb_connect(b->port);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(tb_metadata(fd, names, 1, false, &m), 0);
-    close(fd);
-    if (m.n_topics != 1 || m.topic[0].error != 0)
+    const struct tb_metadata *m = tb_clu_metadata(b->port, topic);
+    if (m->n_topics != 1 || m->topic[0].error != 0)
         return -1;
-    for (int p = 0; p < m.topic[0].n_parts && leaders; p++)
-        leaders[p] = m.topic[0].part[p].error == 0 ? m.topic[0].part[p].leader : -1;
+    for (int p = 0; p < m->topic[0].n_parts && leaders; p++)
+        leaders[p] = m->topic[0].part[p].error == 0 ? m->topic[0].part[p].leader : -1;
     if (internal)
-        *internal = m.topic[0].internal;
-    return m.topic[0].n_parts;
+        *internal = m->topic[0].internal;
+    return m->topic[0].n_parts;
 }
 
 /* FindCoordinator v2 (key_type 1) of id on b: the error; the node into *node. */

@@ -77,15 +77,11 @@ static int start_broker(int id)
 /* b's Metadata for TOPIC: every partition's leader into lead (-1 none); the broker count. */
 static int metadata(struct tb_broker *b, int32_t *lead)
 {
-    static struct tb_metadata m;
-    const char *const names[] = {TOPIC};
-    int fd = tb_connect(b->port);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(tb_metadata(fd, names, 1, false, &m), 0);
-    close(fd);
+    const struct tb_metadata *m = tb_clu_metadata(b->port, TOPIC);
     for (int p = 0; p < NPARTS; p++)
-        lead[p] = m.n_topics == 1 && m.topic[0].n_parts == NPARTS ? m.topic[0].part[p].leader : -1;
-    return m.n_brokers;
+        lead[p] =
+            m->n_topics == 1 && m->topic[0].n_parts == NPARTS ? m->topic[0].part[p].leader : -1;
+    return m->n_brokers;
 }
 
 /* Waits until b lists n brokers and every partition has a leader other than not (-2: any). */

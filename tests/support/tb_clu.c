@@ -23,6 +23,17 @@ TCase *tb_clu_tcase(const char *name, void (*teardown)(void), int timeout_s)
     return tc;
 }
 
+const struct tb_metadata *tb_clu_metadata(int port, const char *topic)
+{
+    static struct tb_metadata m;
+    const char *const names[] = {topic};
+    int fd = tb_connect(port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(tb_metadata(fd, names, 1, false, &m), 0);
+    close(fd);
+    return &m;
+}
+
 void tb_clu_create_topic(int port, const char *topic, int32_t nparts, int16_t rf)
 {
     int fd = tb_connect(port);

@@ -21,9 +21,15 @@
 
 #include "tb_zk.h"
 
+struct tb_metadata;
+
 extern struct tb_zk tb_clu_zk;
 
 TCase *tb_clu_tcase(const char *name, void (*teardown)(void), int timeout_s);
+
+/* Metadata (no auto-creation) of topic from the broker listening on port, through a connection
+ * of its own; the request must succeed. A static buffer, overwritten by the next call. */
+const struct tb_metadata *tb_clu_metadata(int port, const char *topic);
 
 /* CreateTopics v4 of topic (nparts partitions, replication factor rf, a 10 s timeout) sent
  * through the broker listening on port; the answer's error must be 0 (created). */
