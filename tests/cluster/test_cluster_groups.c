@@ -147,23 +147,10 @@ static int32_t wait_coordinator(const int *ids, int n, int32_t not )
 /* FindCoordinator v4 (a batch of two groups) on b: both answered with the coordinator of each. */
 static void find_coordinator_v4(struct tb_broker *b, int32_t want)
 {
-    int fd = tb_connect(b->port);
-    ck_assert_int_ge(fd, 0);
-    struct kp_str keys[2] = {kp_str_of(GROUP), kp_str_of(GROUP)};
-    struct kp_find_coordinator_req req = {
-        .key_type = 0, .n_coordinator_keys = 2, .coordinator_keys = keys};
-    struct kp_find_coordinator_resp resp;
-    ck_assert_int_eq(tb_kcall(fd, KP_API_FIND_COORDINATOR, 4,
-                              TB_ENC(kp_find_coordinator_req_encode), &req,
-                              TB_DEC(kp_find_coordinator_resp_decode), &resp),
-                     0);
-    close(fd);
-    ck_assert_int_eq(resp.n_coordinators, 2);
-    for (int i = 0; i < 2; i++) {
-        ck_assert_int_eq(resp.coordinators[i].error_code, 0);
-        ck_assert_int_eq(resp.coordinators[i].node_id, want);
-        ck_assert_int_eq(resp.coordinators[i].port, B[want].port);
-    }
+    const char *const keys[2] = {GROUP, GROUP};
+    const int32_t node[2] = {want, want};
+    const int port[2] = {B[want].port, B[want].port};
+    tb_clu_find_coordinators_v4(b->port, 0, keys, node, port);
 }
 
 static void produce_all(void)

@@ -143,23 +143,9 @@ static int16_t find_txn_coordinator(struct tb_broker *b, const char *id, int32_t
 static void find_txn_coordinators_v4(struct tb_broker *b, const char *id0, const char *id1,
                                      const int32_t *want)
 {
-    int fd = tb_connect(b->port);
-    ck_assert_int_ge(fd, 0);
-    struct kp_str keys[2] = {kp_str_of(id0), kp_str_of(id1)};
-    struct kp_find_coordinator_req req = {
-        .key_type = 1, .n_coordinator_keys = 2, .coordinator_keys = keys};
-    struct kp_find_coordinator_resp resp;
-    ck_assert_int_eq(tb_kcall(fd, KP_API_FIND_COORDINATOR, 4,
-                              TB_ENC(kp_find_coordinator_req_encode), &req,
-                              TB_DEC(kp_find_coordinator_resp_decode), &resp),
-                     0);
-    close(fd);
-    ck_assert_int_eq(resp.n_coordinators, 2);
-    for (int i = 0; i < 2; i++) {
-        ck_assert_int_eq(resp.coordinators[i].error_code, 0);
-        ck_assert_int_eq(resp.coordinators[i].node_id, want[i]);
-        ck_assert_int_eq(resp.coordinators[i].port, B[want[i]].port);
-    }
+    const char *const keys[2] = {id0, id1};
+    const int port[2] = {B[want[0]].port, B[want[1]].port};
+    tb_clu_find_coordinators_v4(b->port, 1, keys, want, port);
 }
 
 /* Waits until every live broker names the same coordinator of id (not `not`); returns it. */

@@ -5,8 +5,11 @@
 #include <stdbool.h>
 #include <unistd.h>
 
+#include "kp_api.h"
+#include "kp_msg.h"
 #include "tb_broker.h"
 #include "tb_kafka.h"
+#include "tb_sasl.h"
 
 struct tb_zk tb_clu_zk;
 
@@ -49,4 +52,26 @@ void tb_clu_create_topic(int port, const char *topic, int32_t nparts, int16_t rf
     tb_frame_free(&ff);
     close(fd);
     ck_assert_msg(err == 0, "CreateTopics %s: error %d", topic, err);
+}
+
+void tb_clu_find_coordinators_v4(int port, int8_t key_type, const char *const keys[2],
+                                 const int32_t want[2], const int want_port[2])
+{
+    int fd = tb_connect(port);
+    ck_assert_int_ge(fd, 0);
+    struct kp_str k[2] = {kp_str_of(keys[0]), kp_str_of(keys[1])};
+    struct kp_find_coordinator_req req = {
+        .key_type = key_type, .n_coordinator_keys = 2, .coordinator_keys = k};
+    struct kp_find_coordinator_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_FIND_COORDINATOR, 4,
+                              TB_ENC(kp_find_coordinator_req_encode), &req,
+                              TB_DEC(kp_find_coordinator_resp_decode), &resp),
+                     0);
+    close(fd);
+    ck_assert_int_eq(resp.n_coordinators, 2);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(resp.coordinators[i].error_code, 0);
+        ck_assert_int_eq(resp.coordinators[i].node_id, want[i]);
+        ck_assert_int_eq(resp.coordinators[i].port, want_port[i]);
+    }
 }

@@ -35,4 +35,10 @@ const struct tb_metadata *tb_clu_metadata(int port, const char *topic);
  * through the broker listening on port; the answer's error must be 0 (created). */
 void tb_clu_create_topic(int port, const char *topic, int32_t nparts, int16_t rf);
 
+/* FindCoordinator v4 of key_type (0 group, 1 transactional id) for the batch of two keys sent
+ * to the broker listening on port: the request must succeed, both keys be answered without
+ * error, key i by node want[i] at port want_port[i]. */
+void tb_clu_find_coordinators_v4(int port, int8_t key_type, const char *const keys[2],
+                                 const int32_t want[2], const int want_port[2]);
+
 #endif
