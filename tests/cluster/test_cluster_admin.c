@@ -23,6 +23,7 @@
 
 #include "tb_broker.h"
 #include "tb_check.h"
+#include "tb_clu.h"
 #include "tb_kafka.h"
 #include "tb_zk.h"
 
@@ -30,12 +31,8 @@
 #define WAIT_MS    60000
 #define NBROKERS   3
 
-static struct tb_zk Z;
 static struct tb_broker B[NBROKERS + 1];
 static const char *chroot_ = "/admin";
-
-static void zk_server_start(void) { tb_zk_start(&Z, "test_cluster_admin"); }
-static void zk_server_stop(void) { tb_zk_stop(&Z); }
 
 static void teardown(void)
 {
@@ -46,14 +43,9 @@ static void teardown(void)
 /* b's Metadata for topic: partition p's leader (-1: none, or no such topic). */
 static int32_t leader_of(struct tb_broker *b, const char *topic, int p)
 {
-    static struct tb_metadata m;
-    const char *const names[] = {topic};
-    int fd = tb_connect(b->port);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(tb_metadata(fd, names, 1, false, &m), 0);
-    close(fd);
-    return m.n_topics == 1 && m.topic[0].error == 0 && p < m.topic[0].n_parts
-               ? m.topic[0].part[p].leader
+    const struct tb_metadata *m = tb_clu_metadata(b->port, topic);
+    return m->n_topics == 1 && m->topic[0].error == 0 && p < m->topic[0].n_parts
+               ? m->topic[0].part[p].leader
                : -1;
 }
 
@@ -144,10 +136,11 @@ static rd_kafka_resp_err_t grow(const char *topic, int total, int nnew, const in
 
 START_TEST(topics_and_partitions_with_an_assignment)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_admin");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_admin");
     for (int i = 1; i <= NBROKERS; i++)
-        ck_assert_int_eq(tb_zk_broker_start(&B[i], &Z, chroot_, i, SESSION_MS, NULL, NULL), 0);
-    zhandle_t *zh = tb_zk_open(&Z);
+        ck_assert_int_eq(tb_zk_broker_start(&B[i], &tb_clu_zk, chroot_, i, SESSION_MS, NULL, NULL),
+                         0);
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
     ck_assert_ptr_nonnull(zh);
     char why[512], path[256];
 
@@ -216,20 +209,10 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_admin");
-    TCase *tc = tcase_create("admin");
-    tcase_add_unchecked_fixture(tc, zk_server_start, zk_server_stop);
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 300);
+    TCase *tc = tb_clu_tcase("admin", teardown, 300);
     tcase_add_test(tc, topics_and_partitions_with_an_assignment);
     suite_add_tcase(s, tc);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

@@ -36,6 +36,7 @@
 #include "kp_msg_config.h"
 #include "tb_broker.h"
 #include "tb_check.h"
+#include "tb_clu.h"
 #include "tb_kafka.h"
 #include "tb_zk.h"
 
@@ -43,13 +44,9 @@
 #define WAIT_MS    60000
 #define NBROKERS   3
 
-static struct tb_zk Z;
 static struct tb_broker B[NBROKERS + 1];
 static uint8_t arena_mem[1 << 20];
 static int32_t corr = 1;
-
-static void zk_server_start(void) { tb_zk_start(&Z, "test_cluster_config"); }
-static void zk_server_stop(void) { tb_zk_stop(&Z); }
 
 static void teardown(void)
 {
@@ -61,7 +58,7 @@ static int start_broker(const char *chroot, int id)
 {
     const char *const more[] = {"-o", "default.replication.factor=3", "-o",
                                 "replica.fetch.backoff.ms=200", NULL};
-    return tb_zk_broker_start(&B[id], &Z, chroot, id, SESSION_MS, NULL, more);
+    return tb_zk_broker_start(&B[id], &tb_clu_zk, chroot, id, SESSION_MS, NULL, more);
 }
 
 /* ---- raw requests -------------------------------------------------------------------------- */
@@ -243,14 +240,9 @@ static int16_t produce(int id, const char *topic, int16_t acks)
 /* Broker id's Metadata for partition 0 of topic: its leader (-1: none, or no such topic). */
 static int32_t leader_of(int id, const char *topic)
 {
-    static struct tb_metadata m;
-    const char *const names[] = {topic};
-    int fd = tb_connect(B[id].port);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(tb_metadata(fd, names, 1, false, &m), 0);
-    close(fd);
-    return m.n_topics == 1 && m.topic[0].error == 0 && m.topic[0].n_parts > 0
-               ? m.topic[0].part[0].leader
+    const struct tb_metadata *m = tb_clu_metadata(B[id].port, topic);
+    return m->n_topics == 1 && m->topic[0].error == 0 && m->topic[0].n_parts > 0
+               ? m->topic[0].part[0].leader
                : -1;
 }
 
@@ -308,11 +300,11 @@ static void wait_produce(int id, const char *topic, int16_t want)
 
 START_TEST(alters_reach_every_broker)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_config");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_config");
     const char *chroot = "/tcfg";
     for (int i = 1; i <= NBROKERS; i++)
         ck_assert_int_eq(start_broker(chroot, i), 0);
-    zhandle_t *zh = tb_zk_open(&Z);
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
     ck_assert_ptr_nonnull(zh);
     char path[256];
 
@@ -428,7 +420,7 @@ END_TEST
 
 START_TEST(auto_create_below_replication_factor)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_config");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_config");
     const char *chroot = "/tcfg-rf";
     for (int i = 1; i <= 2; i++)
         ck_assert_int_eq(start_broker(chroot, i), 0);
@@ -449,17 +441,17 @@ END_TEST
  * same alter goes through. */
 START_TEST(zookeeper_away_is_an_error)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_config");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_config");
     const char *chroot = "/tcfg-away";
     const char *const more[] = {"-o", "default.replication.factor=1", NULL};
-    ck_assert_int_eq(tb_zk_broker_start(&B[1], &Z, chroot, 1, SESSION_MS, NULL, more), 0);
+    ck_assert_int_eq(tb_zk_broker_start(&B[1], &tb_clu_zk, chroot, 1, SESSION_MS, NULL, more), 0);
     ck_assert_int_eq(create(1, "away", 1, NULL, 0), 0);
     ck_assert_int_eq(wait_leader("away"), 1);
-    ck_assert_int_eq(kill(Z.pid, SIGSTOP), 0);
+    ck_assert_int_eq(kill(tb_clu_zk.pid, SIGSTOP), 0);
     int16_t err = incremental(1, "away", "retention.ms", KP_CONFIG_OP_SET, "31337", false);
     int16_t derr;
     (void)describe(1, "away", "retention.ms", &derr);
-    ck_assert_int_eq(kill(Z.pid, SIGCONT), 0);
+    ck_assert_int_eq(kill(tb_clu_zk.pid, SIGCONT), 0);
     ck_assert_msg(err == KP_ERR_REQUEST_TIMED_OUT, "alter with ZooKeeper away: %d", err);
     ck_assert_msg(derr == KP_ERR_REQUEST_TIMED_OUT, "describe with ZooKeeper away: %d", derr);
     ck_assert(!stored(1, "away", "retention.ms=31337"));
@@ -476,28 +468,15 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_config");
-    TCase *tc = tcase_create("config");
-    tcase_add_unchecked_fixture(tc, zk_server_start, zk_server_stop);
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 300);
+    TCase *tc = tb_clu_tcase("config", teardown, 300);
     tcase_add_test(tc, alters_reach_every_broker);
     tcase_add_test(tc, auto_create_below_replication_factor);
     suite_add_tcase(s, tc);
     /* (its own ZooKeeper: the test stops and resumes the process) */
-    TCase *away = tcase_create("zookeeper_away");
-    tcase_add_unchecked_fixture(away, zk_server_start, zk_server_stop);
-    tcase_add_checked_fixture(away, NULL, teardown);
-    tcase_set_timeout(away, 300);
+    TCase *away = tb_clu_tcase("zookeeper_away", teardown, 300);
     tcase_add_test(away, zookeeper_away_is_an_error);
     suite_add_tcase(s, away);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

@@ -33,6 +33,7 @@
 #include "kp_msg_groups_admin.h"
 #include "tb_broker.h"
 #include "tb_check.h"
+#include "tb_clu.h"
 #include "tb_group.h"
 #include "tb_kafka.h"
 #include "tb_offsets.h"
@@ -55,11 +56,7 @@ enum {
     ERR_NOT_COORDINATOR = 16
 };
 
-static struct tb_zk Z;
 static struct tb_broker B[NBROKERS + 1];
-
-static void zk_server_start(void) { tb_zk_start(&Z, "test_cluster_groups"); }
-static void zk_server_stop(void) { tb_zk_stop(&Z); }
 
 static void teardown(void)
 {
@@ -80,7 +77,7 @@ static int start_broker(int id)
                                 "-o", "replica.fetch.backoff.ms=200",
                                 "-o", commit_timeout,
                                 NULL};
-    return tb_zk_broker_start(&B[id], &Z, chroot_, id, session_ms, NULL, more);
+    return tb_zk_broker_start(&B[id], &tb_clu_zk, chroot_, id, session_ms, NULL, more);
 }
 
 /* Kafka's partition of a group: abs(String.hashCode) % n (ASCII ids here). */
@@ -98,16 +95,11 @@ static int partition_of(const char *group, int n)
  * count into *nb (may be NULL). */
 static int32_t leader_of(struct tb_broker *b, const char *topic, int p, int *nb)
 {
-    static struct tb_metadata m;
-    const char *const names[] = {topic};
-    int fd = tb_connect(b->port);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(tb_metadata(fd, names, 1, false, &m), 0);
-    close(fd);
+    const struct tb_metadata *m = tb_clu_metadata(b->port, topic);
     if (nb)
-        *nb = m.n_brokers;
-    return m.n_topics == 1 && m.topic[0].error == 0 && p < m.topic[0].n_parts
-               ? m.topic[0].part[p].leader
+        *nb = m->n_brokers;
+    return m->n_topics == 1 && m->topic[0].error == 0 && p < m->topic[0].n_parts
+               ? m->topic[0].part[p].leader
                : -1;
 }
 
@@ -155,23 +147,10 @@ static int32_t wait_coordinator(const int *ids, int n, int32_t not )
 /* FindCoordinator v4 (a batch of two groups) on b: both answered with the coordinator of each. */
 static void find_coordinator_v4(struct tb_broker *b, int32_t want)
 {
-    int fd = tb_connect(b->port);
-    ck_assert_int_ge(fd, 0);
-    struct kp_str keys[2] = {kp_str_of(GROUP), kp_str_of(GROUP)};
-    struct kp_find_coordinator_req req = {
-        .key_type = 0, .n_coordinator_keys = 2, .coordinator_keys = keys};
-    struct kp_find_coordinator_resp resp;
-    ck_assert_int_eq(tb_kcall(fd, KP_API_FIND_COORDINATOR, 4,
-                              TB_ENC(kp_find_coordinator_req_encode), &req,
-                              TB_DEC(kp_find_coordinator_resp_decode), &resp),
-                     0);
-    close(fd);
-    ck_assert_int_eq(resp.n_coordinators, 2);
-    for (int i = 0; i < 2; i++) {
-        ck_assert_int_eq(resp.coordinators[i].error_code, 0);
-        ck_assert_int_eq(resp.coordinators[i].node_id, want);
-        ck_assert_int_eq(resp.coordinators[i].port, B[want].port);
-    }
+    const char *const keys[2] = {GROUP, GROUP};
+    const int32_t node[2] = {want, want};
+    const int port[2] = {B[want].port, B[want].port};
+    tb_clu_find_coordinators_v4(b->port, 0, keys, node, port);
 }
 
 static void produce_all(void)
@@ -382,7 +361,7 @@ static void not_coordinator(struct tb_broker *b)
 
 START_TEST(offsets_survive_the_coordinator)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_groups");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_groups");
     memset(B, 0, sizeof B);
     for (int i = 1; i <= NBROKERS; i++)
         ck_assert_int_eq(start_broker(i), 0);
@@ -393,19 +372,7 @@ START_TEST(offsets_survive_the_coordinator)
         tb_sleep_ms(100);
     }
     /* an RF-3 topic, its records */
-    int fd = tb_connect(B[1].port);
-    ck_assert_int_ge(fd, 0);
-    struct tb_req rr;
-    ck_assert_int_eq(tb_req_begin(&rr, 256, 19, 4, 77), 0);
-    tb_enc_create_topics(&rr, 4, TOPIC, NPARTS, 3, 10000, false);
-    struct tb_frame ff;
-    ck_assert_int_eq(tb_call(fd, &rr, 77, &ff), 0);
-    tb_req_free(&rr);
-    int16_t err = -1;
-    ck_assert_int_eq(tb_dec_create_topics(&ff, 4, &err), 0);
-    tb_frame_free(&ff);
-    close(fd);
-    ck_assert_int_eq(err, 0);
+    tb_clu_create_topic(B[1].port, TOPIC, NPARTS, 3);
     for (int i = 1; i <= NBROKERS; i++)
         for (int p = 0; p < NPARTS; p++) {
             until = tb_now_ms() + WAIT_MS;
@@ -453,6 +420,7 @@ START_TEST(offsets_survive_the_coordinator)
         done += acked[p] > 0 ? acked[p] : 0;
     ck_assert_int_eq(done, 2 * NPARTS * NREC / 3);
     int64_t fetched[NPARTS];
+    int16_t err = -1;
     offset_fetch(&B[coord], &err, fetched);
     ck_assert_int_eq(err, 0);
     for (int p = 0; p < NPARTS; p++)
@@ -515,7 +483,7 @@ END_TEST
  * REQUEST_TIMED_OUT); resumed, the next commit is acknowledged and the fetch shows it. */
 START_TEST(commit_waits_for_the_isr)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_groups");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_groups");
     memset(B, 0, sizeof B);
     chroot_ = "/groups-isr";
     session_ms = 10000;
@@ -595,21 +563,11 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_groups");
-    TCase *tc = tcase_create("groups");
-    tcase_add_unchecked_fixture(tc, zk_server_start, zk_server_stop);
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 300);
+    TCase *tc = tb_clu_tcase("groups", teardown, 300);
     tcase_add_test(tc, offsets_survive_the_coordinator);
     tcase_add_test(tc, commit_waits_for_the_isr);
     suite_add_tcase(s, tc);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

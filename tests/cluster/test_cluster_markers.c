@@ -39,6 +39,7 @@
 #include "kp_msg_markers.h"
 #include "tb_broker.h"
 #include "tb_check.h"
+#include "tb_clu.h"
 #include "tb_group.h"
 #include "tb_kafka.h"
 #include "tb_offsets.h"
@@ -62,11 +63,7 @@ enum {
     E_NOT_COORDINATOR = 16,
 };
 
-static struct tb_zk Z;
 static struct tb_broker B[NBROKERS + 1];
-
-static void zk_server_start(void) { tb_zk_start(&Z, "test_cluster_markers"); }
-static void zk_server_stop(void) { tb_zk_stop(&Z); }
 
 static void teardown(void)
 {
@@ -84,7 +81,7 @@ static void start_broker(int id, const char *chroot)
                                 NULL};
     int64_t until = tb_now_ms() + SESSION_MS * 10 + 20000;
     for (;;) {
-        int rc = tb_zk_broker_start(&B[id], &Z, chroot, id, SESSION_MS, NULL, more);
+        int rc = tb_zk_broker_start(&B[id], &tb_clu_zk, chroot, id, SESSION_MS, NULL, more);
         if (rc == 0)
             return;
         ck_assert_msg(tb_now_ms() < until, "broker %d does not start (%d): see %s", id, rc,
@@ -96,16 +93,11 @@ static void start_broker(int id, const char *chroot)
 /* b's Metadata for topic: the leader of partition p (-1 none); the broker count. */
 static int leader_of(struct tb_broker *b, const char *topic, int32_t p, int32_t *lead)
 {
-    static struct tb_metadata m;
-    const char *const names[] = {topic};
-    int fd = tb_connect(b->port);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(tb_metadata(fd, names, 1, false, &m), 0);
-    close(fd);
-    *lead = m.n_topics == 1 && m.topic[0].n_parts > p && m.topic[0].part[p].error == 0
-                ? m.topic[0].part[p].leader
+    const struct tb_metadata *m = tb_clu_metadata(b->port, topic);
+    *lead = m->n_topics == 1 && m->topic[0].n_parts > p && m->topic[0].part[p].error == 0
+                ? m->topic[0].part[p].leader
                 : -1;
-    return m.n_brokers;
+    return m->n_brokers;
 }
 
 /* Starts the three brokers, creates TOPIC (1 partition, RF 3, min.insync.replicas default)
@@ -121,19 +113,7 @@ static int32_t cluster_with_topic(const char *chroot)
         ck_assert_msg(tb_now_ms() < until, "the three brokers never saw each other");
         tb_sleep_ms(100);
     }
-    int fd = tb_connect(B[1].port);
-    ck_assert_int_ge(fd, 0);
-    struct tb_req rr;
-    ck_assert_int_eq(tb_req_begin(&rr, 256, 19, 4, 77), 0);
-    tb_enc_create_topics(&rr, 4, TOPIC, 1, 3, 10000, false);
-    struct tb_frame ff;
-    ck_assert_int_eq(tb_call(fd, &rr, 77, &ff), 0);
-    tb_req_free(&rr);
-    int16_t err = -1;
-    ck_assert_int_eq(tb_dec_create_topics(&ff, 4, &err), 0);
-    tb_frame_free(&ff);
-    close(fd);
-    ck_assert_int_eq(err, 0);
+    tb_clu_create_topic(B[1].port, TOPIC, 1, 3);
     for (int i = 1; i <= NBROKERS; i++) {
         until = tb_now_ms() + WAIT_MS;
         while (leader_of(&B[i], TOPIC, 0, &lead) != NBROKERS || lead < 1) {
@@ -260,7 +240,7 @@ static void wait_hw(struct tb_broker *b, int64_t hw)
 
 START_TEST(markers_commit_abort_and_failover)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_markers");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_markers");
     int32_t lead = cluster_with_topic("/markers");
     int32_t other = lead % NBROKERS + 1;
     int64_t pid = new_pid(&B[other]);
@@ -414,7 +394,7 @@ static int16_t txn_commit(struct tb_broker *b, const char *group, int64_t pid, i
 
 START_TEST(txn_offsets_ended_by_markers)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_markers");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_markers");
     cluster_with_topic("/markers-offsets");
     static const char *const groups[2] = {"wtm-commit", "wtm-abort"};
     int64_t pid = new_pid(&B[1]);
@@ -485,7 +465,7 @@ static void group_on(char *out, size_t cap, const char *prefix, int32_t p)
  */
 START_TEST(txn_offsets_survive_coordinator_failover)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_markers");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_markers");
     cluster_with_topic("/markers-failover");
     char gc[32], ga[32];
     snprintf(gc, sizeof gc, "wtf-commit");
@@ -562,19 +542,7 @@ static int fake_endpoint(void *arg, int32_t id, char *host, size_t cap, int32_t 
 /* Creates TOPIC3 (NP3 partitions, RF 3) through broker 1; its leaders into lead3. */
 static void create_topic3(void)
 {
-    int fd = tb_connect(B[1].port);
-    ck_assert_int_ge(fd, 0);
-    struct tb_req rr;
-    ck_assert_int_eq(tb_req_begin(&rr, 256, 19, 4, 78), 0);
-    tb_enc_create_topics(&rr, 4, TOPIC3, NP3, 3, 10000, false);
-    struct tb_frame ff;
-    ck_assert_int_eq(tb_call(fd, &rr, 78, &ff), 0);
-    tb_req_free(&rr);
-    int16_t err = -1;
-    ck_assert_int_eq(tb_dec_create_topics(&ff, 4, &err), 0);
-    tb_frame_free(&ff);
-    close(fd);
-    ck_assert_int_eq(err, 0);
+    tb_clu_create_topic(B[1].port, TOPIC3, NP3, 3);
     for (int p = 0; p < NP3; p++) {
         int64_t until = tb_now_ms() + WAIT_MS;
         for (;;) {
@@ -596,7 +564,7 @@ static void create_topic3(void)
 
 START_TEST(sender_writes_at_each_leader)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_markers");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_markers");
     cluster_with_topic("/markers-sender");
     create_topic3();
     int64_t pid = new_pid(&B[1]);
@@ -666,10 +634,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_markers");
-    TCase *tc = tcase_create("markers");
-    tcase_add_unchecked_fixture(tc, zk_server_start, zk_server_stop);
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 300);
+    TCase *tc = tb_clu_tcase("markers", teardown, 300);
     tcase_add_test(tc, markers_commit_abort_and_failover);
     tcase_add_test(tc, txn_offsets_ended_by_markers);
     tcase_add_test(tc, txn_offsets_survive_coordinator_failover);

@@ -38,6 +38,8 @@
 #include <unistd.h>
 
 #include "tb_broker.h"
+#include "tb_check.h"
+#include "tb_clu.h"
 #include "tb_kafka.h"
 #include "tb_txn.h"
 #include "tb_zk.h"
@@ -54,12 +56,8 @@
 
 enum { E_COORDINATOR_NOT_AVAILABLE = 15 };
 
-static struct tb_zk Z;
 static struct tb_broker B[NBROKERS + 1];
 static const char *CHROOT = "/pid";
-
-static void zk_server_start(void) { tb_zk_start(&Z, "test_cluster_pid"); }
-static void zk_server_stop(void) { tb_zk_stop(&Z); }
 
 static void teardown(void)
 {
@@ -73,7 +71,7 @@ static void start_broker(int id, const char *const *more)
 {
     int64_t until = tb_now_ms() + SESSION_MS * 10 + 20000;
     for (;;) {
-        int rc = tb_zk_broker_start(&B[id], &Z, CHROOT, id, SESSION_MS, NULL, more);
+        int rc = tb_zk_broker_start(&B[id], &tb_clu_zk, CHROOT, id, SESSION_MS, NULL, more);
         if (rc == 0)
             return;
         ck_assert_msg(tb_now_ms() < until, "broker %d does not start (%d): see %s", id, rc,
@@ -166,10 +164,10 @@ static void *race(void *arg)
 
 START_TEST(ids_unique_across_brokers_restarts_and_zookeeper_outage)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_pid");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_pid");
     memset(B, 0, sizeof B);
     nids = 0;
-    zhandle_t *zh = tb_zk_open(&Z);
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
     static const char *const more[] = {"-o", "test.producer.id.block.size=4", NULL};
     for (int i = 1; i <= NBROKERS; i++)
         start_broker(i, more);
@@ -249,8 +247,8 @@ START_TEST(ids_unique_across_brokers_restarts_and_zookeeper_outage)
     /* ZooKeeper gone: broker 1 hands out what is left of its block, then refuses (retriable)
      * rather than guess */
     zookeeper_close(zh);
-    kill(Z.pid, SIGKILL);
-    waitpid(Z.pid, NULL, 0);
+    kill(tb_clu_zk.pid, SIGKILL);
+    waitpid(tb_clu_zk.pid, NULL, 0);
     int16_t err = 0;
     int ok = 0;
     for (int i = 0; i <= BLOCK && err == 0; i++) {
@@ -264,8 +262,8 @@ START_TEST(ids_unique_across_brokers_restarts_and_zookeeper_outage)
     ck_assert_int_lt(ok, BLOCK);
     ck_assert_msg(tb_log_wait(&B[1], "answers COORDINATOR_NOT_AVAILABLE", 10000), "%s", B[1].log);
     /* ZooKeeper back (same data): ids again, never one handed out before */
-    Z.pid = tb_zk_spawn(Z.port, Z.dir);
-    ck_assert_int_gt(Z.pid, 0);
+    tb_clu_zk.pid = tb_zk_spawn(tb_clu_zk.port, tb_clu_zk.dir);
+    ck_assert_int_gt(tb_clu_zk.pid, 0);
     int64_t until = tb_now_ms() + WAIT_MS;
     while ((err = init_pid(B[1].port, &pid, &epoch)) != 0) {
         ck_assert_int_eq(err, E_COORDINATOR_NOT_AVAILABLE);
@@ -285,11 +283,11 @@ END_TEST
  * holding Kafka's JSON with spaces and another broker's block; and unreadable. */
 START_TEST(znode_as_kafka_writes_it_and_unreadable)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_pid");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_pid");
     CHROOT = "/pid-z";
     memset(B, 0, sizeof B);
     nids = 0;
-    zhandle_t *zh = tb_zk_open(&Z);
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
     static const char *const more[] = {"-o", "test.producer.id.block.size=4", NULL};
     start_broker(1, more);
     const char *path = "/pid-z/latest_producer_id_block";
@@ -336,16 +334,11 @@ END_TEST
 /* b's Metadata for topic: partition 0's leader (-1 none); the broker count. */
 static int leader_of(struct tb_broker *b, const char *topic, int32_t *lead)
 {
-    static struct tb_metadata m;
-    const char *const names[] = {topic};
-    int fd = tb_connect(b->port);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(tb_metadata(fd, names, 1, false, &m), 0);
-    close(fd);
-    *lead = m.n_topics == 1 && m.topic[0].n_parts >= 1 && m.topic[0].part[0].error == 0
-                ? m.topic[0].part[0].leader
+    const struct tb_metadata *m = tb_clu_metadata(b->port, topic);
+    *lead = m->n_topics == 1 && m->topic[0].n_parts >= 1 && m->topic[0].part[0].error == 0
+                ? m->topic[0].part[0].leader
                 : -1;
-    return m.n_brokers;
+    return m->n_brokers;
 }
 
 /* Starts the three brokers, creates topic (1 partition, RF 3) through broker 1 and waits until
@@ -361,19 +354,7 @@ static int32_t cluster_with_topic(const char *topic)
         ck_assert_msg(tb_now_ms() < until, "the three brokers never saw each other");
         tb_sleep_ms(100);
     }
-    int fd = tb_connect(B[1].port);
-    ck_assert_int_ge(fd, 0);
-    struct tb_req rr;
-    ck_assert_int_eq(tb_req_begin(&rr, 256, 19, 4, 77), 0);
-    tb_enc_create_topics(&rr, 4, topic, 1, 3, 10000, false);
-    struct tb_frame ff;
-    ck_assert_int_eq(tb_call(fd, &rr, 77, &ff), 0);
-    tb_req_free(&rr);
-    int16_t err = -1;
-    ck_assert_int_eq(tb_dec_create_topics(&ff, 4, &err), 0);
-    tb_frame_free(&ff);
-    close(fd);
-    ck_assert_int_eq(err, 0);
+    tb_clu_create_topic(B[1].port, topic, 1, 3);
     for (int i = 1; i <= NBROKERS; i++) {
         until = tb_now_ms() + WAIT_MS;
         while (leader_of(&B[i], topic, &lead) != NBROKERS || lead < 1) {
@@ -447,7 +428,7 @@ static int times(const struct tally *t, const char *v)
 
 START_TEST(idempotent_producers_of_two_brokers_raw)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_pid");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_pid");
     CHROOT = "/pid-raw";
     const char *topic = "pid-raw";
     int32_t lead = cluster_with_topic(topic);
@@ -537,7 +518,7 @@ static rd_kafka_t *producer(int port, struct dr_state *s)
 
 START_TEST(idempotent_librdkafka_producers_of_two_brokers)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_pid");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_pid");
     CHROOT = "/pid-rdk";
     const char *topic = "pid-rdk";
     int32_t lead = cluster_with_topic(topic);
@@ -597,10 +578,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_pid");
-    TCase *tc = tcase_create("producer_ids");
-    tcase_add_unchecked_fixture(tc, zk_server_start, zk_server_stop);
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 300);
+    TCase *tc = tb_clu_tcase("producer_ids", teardown, 300);
     tcase_add_test(tc, idempotent_producers_of_two_brokers_raw);
     tcase_add_test(tc, idempotent_librdkafka_producers_of_two_brokers);
     tcase_add_test(tc, znode_as_kafka_writes_it_and_unreadable);
@@ -610,11 +588,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

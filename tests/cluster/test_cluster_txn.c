@@ -38,6 +38,8 @@
 #include "kp_buf.h"
 #include "kp_msg.h"
 #include "tb_broker.h"
+#include "tb_check.h"
+#include "tb_clu.h"
 #include "tb_group.h"
 #include "tb_kafka.h"
 #include "tb_sasl.h"
@@ -57,12 +59,8 @@ enum {
     E_INVALID_TOPIC_EXCEPTION = 17,
 };
 
-static struct tb_zk Z;
 static struct tb_broker B[NBROKERS + 1];
 static char chroot_[32];
-
-static void zk_server_start(void) { tb_zk_start(&Z, "test_cluster_txn"); }
-static void zk_server_stop(void) { tb_zk_stop(&Z); }
 
 static void teardown(void)
 {
@@ -80,7 +78,7 @@ static void start_broker(int id, bool crash)
                                 "-o", "offsets.commit.timeout.ms=5000",
                                 "-o", crash ? "test.txn.crash.step=1" : "test.txn.crash.step=0",
                                 NULL};
-    int rc = tb_zk_broker_start(&B[id], &Z, chroot_, id, SESSION_MS, NULL, more);
+    int rc = tb_zk_broker_start(&B[id], &tb_clu_zk, chroot_, id, SESSION_MS, NULL, more);
     ck_assert_msg(rc == 0, "broker %d does not start (%d): see %s", id, rc, B[id].log);
 }
 
@@ -118,19 +116,14 @@ static const char *id_of_partition(char *buf, size_t cap, const char *prefix, in
 /* b's Metadata for topic: leaders[p] (-1 none) and *internal; the partition count or -1. */
 static int metadata(struct tb_broker *b, const char *topic, int32_t *leaders, bool *internal)
 {
-    static struct tb_metadata m;
-    const char *const names[] = {topic};
-    int fd = tb_connect(b->port);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(tb_metadata(fd, names, 1, false, &m), 0);
-    close(fd);
-    if (m.n_topics != 1 || m.topic[0].error != 0)
+    const struct tb_metadata *m = tb_clu_metadata(b->port, topic);
+    if (m->n_topics != 1 || m->topic[0].error != 0)
         return -1;
-    for (int p = 0; p < m.topic[0].n_parts && leaders; p++)
-        leaders[p] = m.topic[0].part[p].error == 0 ? m.topic[0].part[p].leader : -1;
+    for (int p = 0; p < m->topic[0].n_parts && leaders; p++)
+        leaders[p] = m->topic[0].part[p].error == 0 ? m->topic[0].part[p].leader : -1;
     if (internal)
-        *internal = m.topic[0].internal;
-    return m.topic[0].n_parts;
+        *internal = m->topic[0].internal;
+    return m->topic[0].n_parts;
 }
 
 /* FindCoordinator v2 (key_type 1) of id on b: the error; the node into *node. */
@@ -150,23 +143,9 @@ static int16_t find_txn_coordinator(struct tb_broker *b, const char *id, int32_t
 static void find_txn_coordinators_v4(struct tb_broker *b, const char *id0, const char *id1,
                                      const int32_t *want)
 {
-    int fd = tb_connect(b->port);
-    ck_assert_int_ge(fd, 0);
-    struct kp_str keys[2] = {kp_str_of(id0), kp_str_of(id1)};
-    struct kp_find_coordinator_req req = {
-        .key_type = 1, .n_coordinator_keys = 2, .coordinator_keys = keys};
-    struct kp_find_coordinator_resp resp;
-    ck_assert_int_eq(tb_kcall(fd, KP_API_FIND_COORDINATOR, 4,
-                              TB_ENC(kp_find_coordinator_req_encode), &req,
-                              TB_DEC(kp_find_coordinator_resp_decode), &resp),
-                     0);
-    close(fd);
-    ck_assert_int_eq(resp.n_coordinators, 2);
-    for (int i = 0; i < 2; i++) {
-        ck_assert_int_eq(resp.coordinators[i].error_code, 0);
-        ck_assert_int_eq(resp.coordinators[i].node_id, want[i]);
-        ck_assert_int_eq(resp.coordinators[i].port, B[want[i]].port);
-    }
+    const char *const keys[2] = {id0, id1};
+    const int port[2] = {B[want[0]].port, B[want[1]].port};
+    tb_clu_find_coordinators_v4(b->port, 1, keys, want, port);
 }
 
 /* Waits until every live broker names the same coordinator of id (not `not`); returns it. */
@@ -231,7 +210,7 @@ static int16_t init_txn(struct tb_broker *b, const char *id, int64_t pid, int16_
 /* The replicas of partition p of topic in ZooKeeper (the assignment): their count. */
 static int zk_replicas(const char *topic, int p, int32_t *out, int max)
 {
-    zhandle_t *zh = tb_zk_open(&Z);
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
     char path[256], key[32];
     snprintf(path, sizeof path, "%s/brokers/topics/%s", chroot_, topic);
     const char *json = tb_zk_get(zh, path, NULL);
@@ -408,7 +387,7 @@ static void read_states(struct tb_broker *b, int p, struct states *s)
 
 START_TEST(coordinator_named_by_every_broker_others_not_coordinator)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_txn");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_txn");
     start_cluster("/txn1", false);
     const char *id = "m4-txn";
     int32_t c = wait_coordinator(id, -1); /* the first one creates the topic */
@@ -464,7 +443,7 @@ END_TEST
 
 START_TEST(transaction_commits_markers_replicated)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_txn");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_txn");
     start_cluster("/txn2", false);
     int32_t leaders[NTX];
     (void)wait_coordinator("create", -1);
@@ -534,7 +513,7 @@ END_TEST
 
 START_TEST(failover_loads_ongoing_and_prepared)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_txn");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_txn");
     start_cluster("/txn3", true); /* broker 3 dies after step 1 of an end */
     int32_t leaders[NTX];
     (void)wait_coordinator("create", -1);
@@ -625,10 +604,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_txn");
-    TCase *tc = tcase_create("txn_state");
-    tcase_add_unchecked_fixture(tc, zk_server_start, zk_server_stop);
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 300);
+    TCase *tc = tb_clu_tcase("txn_state", teardown, 300);
     tcase_add_test(tc, coordinator_named_by_every_broker_others_not_coordinator);
     tcase_add_test(tc, transaction_commits_markers_replicated);
     tcase_add_test(tc, failover_loads_ongoing_and_prepared);
@@ -636,11 +612,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

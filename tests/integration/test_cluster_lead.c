@@ -38,6 +38,7 @@
 #include "kp_msg_cluster.h"
 #include "tb_broker.h"
 #include "tb_check.h"
+#include "tb_clu.h"
 #include "tb_kafka.h"
 #include "tb_zk.h"
 
@@ -45,14 +46,10 @@
 #define WAIT_MS      30000
 #define ISRN_BACKLOG 450 /* notifications there before the controller's election */
 
-static struct tb_zk Z;
 static struct tb_broker B;
 static char chroot_[64];
 static zhandle_t *ZH;
 static int32_t corr_ = 1000;
-
-static void zk_server_start(void) { tb_zk_start(&Z, "test_cluster_lead"); }
-static void zk_server_stop(void) { tb_zk_stop(&Z); }
 
 static void teardown(void)
 {
@@ -88,8 +85,8 @@ static void start_cluster(const char *name, const char *const *more)
 {
     snprintf(chroot_, sizeof chroot_, "/%s", name);
     memset(&B, 0, sizeof B);
-    ck_assert_int_eq(tb_zk_broker_start(&B, &Z, chroot_, 1, SESSION_MS, NULL, more), 0);
-    ZH = tb_zk_open(&Z);
+    ck_assert_int_eq(tb_zk_broker_start(&B, &tb_clu_zk, chroot_, 1, SESSION_MS, NULL, more), 0);
+    ZH = tb_zk_open(&tb_clu_zk);
     register_fake(2);
     register_fake(3);
 }
@@ -359,7 +356,7 @@ static struct tb_produce_resp produce(const char *topic, int16_t acks, int32_t t
 
 START_TEST(consumers_below_the_high_watermark)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_lead");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_lead");
     start_cluster("hw", NULL);
     const char *t = "hw";
     int32_t e = make_topic(t, NULL);
@@ -437,7 +434,7 @@ END_TEST
 
 START_TEST(acks_all_waits_for_the_isr)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_lead");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_lead");
     start_cluster("acks", NULL);
     const char *t = "acks";
     int32_t e = make_topic(t, NULL);
@@ -544,7 +541,7 @@ static void wait_isr(const char *t, const char *isr, int32_t e, const int32_t *f
 
 START_TEST(isr_shrinks_and_expands)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_lead");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_lead");
     const char *const more[] = {"-o", "replica.lag.time.max.ms=1500", NULL};
     start_cluster("isr", more);
     const char *t = "strict";
@@ -589,9 +586,9 @@ END_TEST
  * write, and garbage written meanwhile. */
 START_TEST(controller_deletes_isr_change_notifications)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_lead");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_lead");
     snprintf(chroot_, sizeof chroot_, "/isrn");
-    ZH = tb_zk_open(&Z);
+    ZH = tb_zk_open(&tb_clu_zk);
     char p[256], garbage[256], empty[256], gone[256], later[256];
     zk_put(chroot_, "", 0);
     snprintf(p, sizeof p, "%s/isr_change_notification", chroot_);
@@ -610,7 +607,7 @@ START_TEST(controller_deletes_isr_change_notifications)
     ck_assert_int_eq(isrn_count(), 2 + ISRN_BACKLOG);
     const char *const more[] = {"-o", "replica.lag.time.max.ms=1500", NULL};
     memset(&B, 0, sizeof B);
-    ck_assert_int_eq(tb_zk_broker_start(&B, &Z, chroot_, 1, SESSION_MS, NULL, more), 0);
+    ck_assert_int_eq(tb_zk_broker_start(&B, &tb_clu_zk, chroot_, 1, SESSION_MS, NULL, more), 0);
     register_fake(2);
     register_fake(3);
     /* at its election: what was there is read and deleted, the garbage named in a warning */
@@ -650,10 +647,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_lead");
-    TCase *tc = tcase_create("leader");
-    tcase_add_unchecked_fixture(tc, zk_server_start, zk_server_stop);
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 180);
+    TCase *tc = tb_clu_tcase("leader", teardown, 180);
     tcase_add_test(tc, consumers_below_the_high_watermark);
     tcase_add_test(tc, acks_all_waits_for_the_isr);
     tcase_add_test(tc, isr_shrinks_and_expands);

@@ -34,6 +34,7 @@
 
 #include "tb_broker.h"
 #include "tb_check.h"
+#include "tb_clu.h"
 #include "kp_msg_cluster.h"
 #include "tb_sasl.h"
 #include "tb_kafka.h"
@@ -47,12 +48,8 @@
 #define PER_BATCH  6
 #define TOPIC      "repl"
 
-static struct tb_zk Z;
 static struct tb_broker B[NBROKERS + 1];
 static const char *CHROOT = "/repl"; /* each test its own */
-
-static void zk_server_start(void) { tb_zk_start(&Z, "test_cluster_repl"); }
-static void zk_server_stop(void) { tb_zk_stop(&Z); }
 
 static void teardown(void)
 {
@@ -74,21 +71,17 @@ static int start_broker(int id)
                                 LAG_MS ? "-o" : NULL,
                                 lag,
                                 NULL};
-    return tb_zk_broker_start(&B[id], &Z, CHROOT, id, SESSION, NULL, more);
+    return tb_zk_broker_start(&B[id], &tb_clu_zk, CHROOT, id, SESSION, NULL, more);
 }
 
 /* b's Metadata for TOPIC: every partition's leader into lead (-1 none); the broker count. */
 static int metadata(struct tb_broker *b, int32_t *lead)
 {
-    static struct tb_metadata m;
-    const char *const names[] = {TOPIC};
-    int fd = tb_connect(b->port);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(tb_metadata(fd, names, 1, false, &m), 0);
-    close(fd);
+    const struct tb_metadata *m = tb_clu_metadata(b->port, TOPIC);
     for (int p = 0; p < NPARTS; p++)
-        lead[p] = m.n_topics == 1 && m.topic[0].n_parts == NPARTS ? m.topic[0].part[p].leader : -1;
-    return m.n_brokers;
+        lead[p] =
+            m->n_topics == 1 && m->topic[0].n_parts == NPARTS ? m->topic[0].part[p].leader : -1;
+    return m->n_brokers;
 }
 
 /* Waits until b lists n brokers and every partition has a leader other than not (-2: any). */
@@ -239,28 +232,16 @@ static void start_cluster_with_topic(int32_t *lead)
         ck_assert_msg(tb_now_ms() < until, "the three brokers never saw each other");
         tb_sleep_ms(100);
     }
-    int fd = tb_connect(B[1].port);
-    ck_assert_int_ge(fd, 0);
-    struct tb_req rr;
-    ck_assert_int_eq(tb_req_begin(&rr, 256, 19, 4, 77), 0);
-    tb_enc_create_topics(&rr, 4, TOPIC, NPARTS, 3, 10000, false);
-    struct tb_frame ff;
-    ck_assert_int_eq(tb_call(fd, &rr, 77, &ff), 0);
-    tb_req_free(&rr);
-    int16_t err = -1;
-    ck_assert_int_eq(tb_dec_create_topics(&ff, 4, &err), 0);
-    tb_frame_free(&ff);
-    close(fd);
-    ck_assert_int_eq(err, 0);
+    tb_clu_create_topic(B[1].port, TOPIC, NPARTS, 3);
     for (int i = 1; i <= NBROKERS; i++)
         wait_leaders(&B[i], NBROKERS, -2, lead);
 }
 
 START_TEST(followers_replicate_and_catch_up_after_kill)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_repl");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_repl");
     memset(B, 0, sizeof B);
-    zhandle_t *zh = tb_zk_open(&Z);
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
     /* an RF-3 topic of 3 partitions: every broker holds all three, leaders spread */
     int32_t lead[NPARTS];
     start_cluster_with_topic(lead);
@@ -345,7 +326,7 @@ static int64_t delete_records(int port, int p, int64_t offset)
 
 START_TEST(follower_behind_leader_log_start_restarts_there)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_repl");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_repl");
     CHROOT = "/repl-start";
     memset(B, 0, sizeof B);
     int32_t lead[NPARTS];
@@ -448,12 +429,12 @@ static int isrn(zhandle_t *zh, int32_t *cversion)
  * /isr_change_notification per change, and the controller reads and deletes them all. */
 START_TEST(isr_flaps_and_the_controller_deletes_notifications)
 {
-    TB_ZK_SKIP(&Z, "test_cluster_repl");
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_repl");
     CHROOT = "/repl-isrn";
     LAG_MS = 1500;
     SESSION = 15000; /* (the pause below stays well inside it) */
     memset(B, 0, sizeof B);
-    zhandle_t *zh = tb_zk_open(&Z);
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
     int32_t lead[NPARTS];
     start_cluster_with_topic(lead);
     for (int q = 0; q < NPARTS; q++)
@@ -521,10 +502,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_repl");
-    TCase *tc = tcase_create("replication");
-    tcase_add_unchecked_fixture(tc, zk_server_start, zk_server_stop);
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 300);
+    TCase *tc = tb_clu_tcase("replication", teardown, 300);
     tcase_add_test(tc, followers_replicate_and_catch_up_after_kill);
     tcase_add_test(tc, follower_behind_leader_log_start_restarts_there);
     tcase_add_test(tc, isr_flaps_and_the_controller_deletes_notifications);
@@ -532,11 +510,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

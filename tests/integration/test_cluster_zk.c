@@ -45,6 +45,7 @@
 
 #include "tb_broker.h"
 #include "tb_check.h"
+#include "tb_clu.h"
 #include "tb_group.h"
 #include "tb_kafka.h"
 #include "tb_txn.h"
@@ -53,11 +54,6 @@
 #define SESSION_MS 3000
 #define WAIT_MS    (SESSION_MS * 10) /* bound of every wait for the cluster to settle */
 #define NBROKERS   3
-
-static struct tb_zk Z;
-
-static void zk_server_start(void) { tb_zk_start(&Z, "test_cluster_zk"); }
-static void zk_server_stop(void) { tb_zk_stop(&Z); }
 
 /* ---- brokers ----------------------------------------------------------------------------------
  */
@@ -71,12 +67,12 @@ static void teardown(void)
         tb_broker_cleanup(&B[i]);
 }
 
-#define SKIP_WITHOUT_ZOOKEEPER() TB_ZK_SKIP(&Z, "test_cluster_zk")
+#define SKIP_WITHOUT_ZOOKEEPER() TB_ZK_SKIP(&tb_clu_zk, "test_cluster_zk")
 
 /* Starts broker id (1-based) on b under the test's chroot; 0 or tb_broker_start's -errno. */
 static int start_broker(struct tb_broker *b, int id, const char *connect_override)
 {
-    return tb_zk_broker_start(b, &Z, chroot_, id, SESSION_MS, connect_override, NULL);
+    return tb_zk_broker_start(b, &tb_clu_zk, chroot_, id, SESSION_MS, connect_override, NULL);
 }
 
 static void metadata_of(struct tb_broker *b, struct tb_metadata *m)
@@ -159,7 +155,7 @@ START_TEST(three_brokers_one_controller_failover)
 {
     SKIP_WITHOUT_ZOOKEEPER();
     use_chroot("failover");
-    zhandle_t *zh = tb_zk_open(&Z);
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
     for (int i = 1; i <= NBROKERS; i++)
         ck_assert_int_eq(start_broker(&B[i], i, NULL), 0);
 
@@ -243,7 +239,7 @@ START_TEST(paused_past_session_registers_again)
 {
     SKIP_WITHOUT_ZOOKEEPER();
     use_chroot("pause");
-    zhandle_t *zh = tb_zk_open(&Z);
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
     ck_assert_int_eq(start_broker(&B[1], 1, NULL), 0);
     ck_assert_int_eq(start_broker(&B[2], 2, NULL), 0);
     wait_metadata(&B[2], 2, -2);
@@ -266,15 +262,15 @@ START_TEST(zookeeper_restarted)
 {
     SKIP_WITHOUT_ZOOKEEPER();
     use_chroot("zkrestart");
-    /* a ZooKeeper of this test's own (this process's copy of Z.port points at it), so the
+    /* a ZooKeeper of this test's own (this process's copy of tb_clu_zk.port points at it), so the
      * shared one stays up for the others */
     char dir[300];
-    snprintf(dir, sizeof dir, "%s/own", Z.dir);
+    snprintf(dir, sizeof dir, "%s/own", tb_clu_zk.dir);
     mkdir(dir, 0700);
-    Z.port = tb_zk_free_port();
-    pid_t own = tb_zk_spawn(Z.port, dir);
+    tb_clu_zk.port = tb_zk_free_port();
+    pid_t own = tb_zk_spawn(tb_clu_zk.port, dir);
     ck_assert_int_gt(own, 0);
-    zhandle_t *zh = tb_zk_open(&Z);
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
     ck_assert_int_eq(start_broker(&B[1], 1, NULL), 0);
     ck_assert_int_eq(start_broker(&B[2], 2, NULL), 0);
     int32_t ctl = wait_metadata(&B[1], 2, -2);
@@ -293,9 +289,9 @@ START_TEST(zookeeper_restarted)
     }
     /* back on the same port and data: the brokers reconnect (or, if their sessions expired
      * meanwhile, register again and elect); one controller, both registered, both agree */
-    own = tb_zk_spawn(Z.port, dir);
+    own = tb_zk_spawn(tb_clu_zk.port, dir);
     ck_assert_int_gt(own, 0);
-    zh = tb_zk_open(&Z);
+    zh = tb_zk_open(&tb_clu_zk);
     int64_t until = tb_now_ms() + WAIT_MS;
     for (;;) {
         struct String_vector kids = {0};
@@ -325,7 +321,7 @@ START_TEST(duplicate_broker_id_refused)
 {
     SKIP_WITHOUT_ZOOKEEPER();
     use_chroot("dup");
-    zhandle_t *zh = tb_zk_open(&Z);
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
     ck_assert_int_eq(start_broker(&B[1], 7, NULL), 0);
     /* Kafka's answer: NodeExists, and no start */
     ck_assert_int_eq(start_broker(&B[2], 7, NULL), -ECHILD);
@@ -522,7 +518,7 @@ START_TEST(topics_through_the_controller)
     if (!have_kcat)
         fprintf(stderr, "test_cluster_zk: kcat is not installed: its part is skipped\n");
     use_chroot("topics");
-    zhandle_t *zh = tb_zk_open(&Z);
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
     for (int i = 1; i <= NBROKERS; i++)
         ck_assert_int_eq(start_broker(&B[i], i, NULL), 0);
     for (int i = 1; i <= NBROKERS; i++)
@@ -830,10 +826,7 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_zk");
-    TCase *tc = tcase_create("zookeeper");
-    tcase_add_unchecked_fixture(tc, zk_server_start, zk_server_stop);
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 240);
+    TCase *tc = tb_clu_tcase("zookeeper", teardown, 240);
     tcase_add_test(tc, three_brokers_one_controller_failover);
     tcase_add_test(tc, paused_past_session_registers_again);
     tcase_add_test(tc, zookeeper_restarted);
@@ -845,11 +838,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }

@@ -232,6 +232,18 @@ static inline size_t enc_len(const struct tm_codec *c, int16_t v, const void *ms
     return kp_wr_len(&wr);
 }
 
+/* Decode bytes[0, len) at version v: returns the decoder's result (out in a fresh arena over
+ * out_mem). */
+static inline int dec_bytes(const struct tm_codec *c, int16_t v, const uint8_t *bytes, size_t len,
+                            void *out)
+{
+    struct kp_arena a;
+    kp_arena_init(&a, out_mem, sizeof out_mem);
+    struct kp_rd rd;
+    kp_rd_init(&rd, bytes, len);
+    return c->dec(&rd, v, &a, out);
+}
+
 /* ---- golden bytes written from the schemas, and what every golden message must pass ------- */
 
 /* Big-endian bytes of an integer, for golden arrays written field by field. */

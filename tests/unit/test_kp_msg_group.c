@@ -26,17 +26,6 @@ TM_CODEC(c_of_resp, kp_offset_fetch_resp, struct kp_offset_fetch_resp, 1, 8);
 
 static const struct kp_str s_empty = {"", 0};
 
-/* Decode bytes[0, len) at version v: returns the decoder's result (out in a fresh arena). */
-static int dec_bytes(const struct tm_codec *c, int16_t v, const uint8_t *bytes, size_t len,
-                     void *out)
-{
-    struct kp_arena a;
-    kp_arena_init(&a, out_mem, sizeof out_mem);
-    struct kp_rd rd;
-    kp_rd_init(&rd, bytes, len);
-    return c->dec(&rd, v, &a, out);
-}
-
 /* ---- FindCoordinator -------------------------------------------------------------------- */
 
 START_TEST(test_find_coordinator_round_trip)

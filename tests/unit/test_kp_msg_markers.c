@@ -13,16 +13,6 @@
 TM_CODEC(c_req, kp_write_txn_markers_req, struct kp_write_txn_markers_req, 0, 1);
 TM_CODEC(c_resp, kp_write_txn_markers_resp, struct kp_write_txn_markers_resp, 0, 1);
 
-static int dec_bytes(const struct tm_codec *c, int16_t v, const uint8_t *bytes, size_t len,
-                     void *out)
-{
-    struct kp_arena a;
-    kp_arena_init(&a, out_mem, sizeof out_mem);
-    struct kp_rd rd;
-    kp_rd_init(&rd, bytes, len);
-    return c->dec(&rd, v, &a, out);
-}
-
 static const int32_t parts[] = {0, 2, 9};
 
 START_TEST(test_request_round_trip)

@@ -19,16 +19,6 @@ TM_CODEC(c_end_resp, kp_end_txn_resp, struct kp_end_txn_resp, 0, 3);
 TM_CODEC(c_toc_req, kp_txn_offset_commit_req, struct kp_txn_offset_commit_req, 0, 3);
 TM_CODEC(c_toc_resp, kp_txn_offset_commit_resp, struct kp_txn_offset_commit_resp, 0, 3);
 
-static int dec_bytes(const struct tm_codec *c, int16_t v, const uint8_t *bytes, size_t len,
-                     void *out)
-{
-    struct kp_arena a;
-    kp_arena_init(&a, out_mem, sizeof out_mem);
-    struct kp_rd rd;
-    kp_rd_init(&rd, bytes, len);
-    return c->dec(&rd, v, &a, out);
-}
-
 static const int32_t parts[] = {0, 1, 7};
 
 START_TEST(test_add_partitions_round_trip)
