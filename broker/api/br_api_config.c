@@ -835,6 +835,7 @@ struct al_item {
     bool apply;                         /* a change (or, zk, a check) for the admin thread */
     bool zk;            /* a topic of a cluster: its configs are ZooKeeper's (al_run_zk) */
     bool validate_only; /* zk: checked against ZooKeeper's set, nothing written */
+    bool exists_only;   /* zk: refused already (res.error_code), unless the topic is unknown */
     struct al_op *ops;  /* zk: the operations (in the job's scratch) */
     int32_t nops;
     struct st_log_config cfg;
@@ -996,7 +997,11 @@ static void al_topic(struct br_ctx *x, struct al_item *it, bool incremental,
     }
     if (err) {
         al_fail(it, err, why);
-        return;
+        if (!x->clu)
+            return;
+        /* Kafka looks the topic up first: an unknown topic is UNKNOWN_TOPIC_OR_PARTITION
+         * whatever its configs; the admin thread asks ZooKeeper (al_run_zk) */
+        it->exists_only = true;
     }
     it->cfg = cur;
     it->overrides = ov;
@@ -1163,6 +1168,11 @@ static void al_run_zk(struct br_job *j, bool incremental, struct al_item *it)
     int rc = br_clu_topic_config_get(x->clu, it->name, doc, sizeof doc, &len);
     bool local = rc == -ENOENT && st_topic_config(x->store, it->name, strlen(it->name), &it->cfg,
                                                   &it->overrides) == 0;
+    if (it->exists_only) { /* refused by its configs, unless the topic is unknown */
+        if (rc == -ENOENT && !local)
+            al_fail(it, KP_ERR_UNKNOWN_TOPIC_OR_PARTITION, "unknown topic");
+        return;
+    }
     if (rc < 0 && !local) {
         int16_t err = zk_error(rc, &why);
         al_fail(it, err, why);

@@ -360,6 +360,14 @@ START_TEST(alters_reach_every_broker)
                      KP_ERR_INVALID_CONFIG);
     ck_assert_int_eq(incremental(3, "nope", "retention.ms", KP_CONFIG_OP_SET, "999", true),
                      KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    /* an unknown topic is UNKNOWN_TOPIC_OR_PARTITION whatever its configs (Kafka looks the
+     * topic up first; librdkafka's 0081_admin asks it), a known one with an unknown key
+     * INVALID_CONFIG */
+    const struct kp_alter_configs_config bogus = {kp_str_of("no.such.key"), kp_str_of("1")};
+    ck_assert_int_eq(alter(3, "nope", &bogus, 1), KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_int_eq(incremental(2, "nope", "no.such.key", KP_CONFIG_OP_SET, "1", false),
+                     KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_int_eq(alter(3, "tc", &bogus, 1), KP_ERR_INVALID_CONFIG);
     snprintf(path, sizeof path, "%s/config/topics/tc", chroot);
     json = tb_zk_get(zh, path, NULL);
     ck_assert_ptr_nonnull(json);
