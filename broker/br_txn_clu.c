@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "br_clock.h"
 #include "br_clu.h"
@@ -50,24 +49,26 @@ static bool isr_short(struct br_server *srv, struct st_log *log)
     return isr >= 0 && isr < st_log_min_insync_replicas(log);
 }
 
-static void sleep_ms(int ms)
+struct loaded_at {
+    struct br_txload *tl;
+    int32_t part, epoch;
+};
+
+static bool still_loaded(void *arg)
 {
-    struct timespec ts = {0, (long)ms * 1000000L};
-    nanosleep(&ts, NULL);
+    const struct loaded_at *l = arg;
+    return br_txload_loaded(l->tl, l->part, l->epoch);
 }
 
 /* Waits until log's high watermark reaches need, partition part still loaded at epoch. */
 static int wait_replicated(struct br_server *srv, struct st_log *log, int64_t need, int32_t part,
                            int32_t epoch)
 {
-    int64_t deadline = br_now_ms() + srv->cfg->offsets_commit_timeout_ms;
-    while (st_log_high_watermark(log) < need) {
-        if (!br_txload_loaded(srv->txload, part, epoch))
-            return -ENOTCONN;
-        if (br_now_ms() >= deadline)
-            return -ETIMEDOUT;
-        sleep_ms(1);
-    }
+    struct loaded_at l = {srv->txload, part, epoch};
+    int rc = br_repl_wait_hw(log, need, br_now_ms() + srv->cfg->offsets_commit_timeout_ms,
+                             still_loaded, &l);
+    if (rc < 0)
+        return rc;
     return isr_short(srv, log) ? -EAGAIN : 0; /* (Kafka: NOT_ENOUGH_REPLICAS_AFTER_APPEND) */
 }
 

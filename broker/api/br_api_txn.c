@@ -58,8 +58,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include <time.h>
-
 #include "br_api.h"
 #include "br_clock.h"
 #include "br_clu.h"
@@ -299,8 +297,19 @@ struct commit_write {
  * store holds the pending offsets from the moment they are written, also when the answer is an
  * error (docs/cluster.md). Only an answered commit is sure to survive
  * the coordinator's failover (docs/cluster.md "Transaction markers"). The wait polls every
- * millisecond, as the transaction coordinator's state writes do (br_txn_clu.c).
+ * millisecond (br_repl_wait_hw), as the transaction coordinator's state writes do.
  */
+struct loaded_at {
+    struct br_coload *cl;
+    int32_t part, epoch;
+};
+
+static bool still_loaded(void *arg)
+{
+    const struct loaded_at *l = arg;
+    return br_coload_loaded(l->cl, l->part, l->epoch);
+}
+
 static int16_t commit_replicated(struct br_ctx *x, struct kp_str group,
                                  const struct br_cotopic_track *t)
 {
@@ -316,20 +325,12 @@ static int16_t commit_replicated(struct br_ctx *x, struct kp_str group,
     struct st_log *log = st_log_get(x->store, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1, part);
     if (!log)
         return KP_ERR_NOT_COORDINATOR;
-    int16_t e = KP_ERR_NONE;
-    int64_t deadline = br_now_ms() + x->cfg->offsets_commit_timeout_ms;
-    while (st_log_high_watermark(log) < t->end) {
-        if (!br_coload_loaded(x->coload, part, epoch)) {
-            e = KP_ERR_NOT_COORDINATOR;
-            break;
-        }
-        if (br_now_ms() >= deadline) {
-            e = KP_ERR_COORDINATOR_NOT_AVAILABLE;
-            break;
-        }
-        struct timespec ts = {0, 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    struct loaded_at l = {x->coload, part, epoch};
+    int rc = br_repl_wait_hw(log, t->end, br_now_ms() + x->cfg->offsets_commit_timeout_ms,
+                             still_loaded, &l);
+    int16_t e = rc == -ENOTCONN    ? KP_ERR_NOT_COORDINATOR
+                : rc == -ETIMEDOUT ? KP_ERR_COORDINATOR_NOT_AVAILABLE
+                                   : KP_ERR_NONE;
     if (e == KP_ERR_NONE) {
         int32_t isr = br_repl_isr_size(br_clu_repl(x->clu), log);
         if (isr >= 0 && isr < st_log_min_insync_replicas(log))

@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "br_clock.h"
 #include "kp_api.h"
@@ -361,6 +362,20 @@ int32_t br_repl_isr_size(struct br_repl *r, struct st_log *log)
     }
     pthread_rwlock_unlock(&r->lock);
     return n;
+}
+
+int br_repl_wait_hw(struct st_log *log, int64_t need, int64_t deadline_ms, bool (*still)(void *arg),
+                    void *arg)
+{
+    while (st_log_high_watermark(log) < need) {
+        if (!still(arg))
+            return -ENOTCONN;
+        if (br_now_ms() >= deadline_ms)
+            return -ETIMEDOUT;
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
 }
 
 bool br_repl_appended(struct br_repl *r, struct st_log *log)

@@ -74,6 +74,12 @@ int32_t br_repl_isr_size(struct br_repl *r, struct st_log *log);
  * (or every follower is at the end already); true when it moved. */
 bool br_repl_appended(struct br_repl *r, struct st_log *log);
 
+/* A coordinator's blocking wait (never on a loop thread): polls every millisecond until log's
+ * high watermark reaches need (0), still(arg) turns false first (-ENOTCONN: the partition's
+ * leadership or its load lost), or deadline_ms (br_now_ms) passes (-ETIMEDOUT). */
+int br_repl_wait_hw(struct st_log *log, int64_t need, int64_t deadline_ms, bool (*still)(void *arg),
+                    void *arg);
+
 /* An ISR change to write (cluster thread). */
 struct br_repl_isr {
     char topic[256];
