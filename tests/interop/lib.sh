@@ -143,14 +143,20 @@ assert_alive() {
 }
 
 # cluster_ports — sets BASE (BASE..BASE+2 free: scripts/cluster.sh's brokers) and ZKP (free:
-# its ZooKeeper), picked at random in 20000-49999; fails after 50 tries.
+# its ZooKeeper), picked at random below the kernel's ephemeral range
+# (net.ipv4.ip_local_port_range, 32768 by default): a port in that range, free when checked,
+# can become the local port of any outgoing connection (a broker's to ZooKeeper, a client's)
+# before the broker binds it, or while a killed broker is down; fails after 50 tries.
 port_free() { # PORT: nothing listens there
     ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 cluster_ports() {
-    local i b z
+    local i b z lo span
+    lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+    [ "${lo:-0}" -gt 12000 ] 2>/dev/null || fail "ephemeral ports start at ${lo:-?}: no room below"
+    span=$((lo - 10000 - 20))
     for i in $(seq 1 50); do
-        b=$((20000 + RANDOM % 30000))
+        b=$((10000 + RANDOM % span))
         z=$((b + 10))
         if port_free $b && port_free $((b + 1)) && port_free $((b + 2)) && port_free $z; then
             BASE=$b

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,10 +22,13 @@ static int64_t zk_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int tb_zk_free_port(void)
+/* Whether 127.0.0.1:port can be bound now (0: the kernel's choice); the bound port or -1. */
+static int try_port(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                            .sin_port = htons((uint16_t)port)};
     socklen_t len = sizeof a;
     if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
         getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
@@ -34,6 +38,36 @@ int tb_zk_free_port(void)
     }
     close(fd);
     return ntohs(a.sin_port);
+}
+
+/* The first port of the kernel's ephemeral range (net.ipv4.ip_local_port_range). */
+static int ephemeral_low(void)
+{
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    int lo = 32768, hi = 0;
+    if (f) {
+        if (fscanf(f, "%d %d", &lo, &hi) != 2)
+            lo = 32768;
+        fclose(f);
+    }
+    return lo;
+}
+
+int tb_zk_free_port(void)
+{
+    /* Below the ephemeral range: a port the kernel hands out itself can become the local
+     * port of any outgoing connection (a broker's to ZooKeeper, a client's) before the
+     * server binds it, or while a stopped server is down and about to be restarted there. */
+    int lo = ephemeral_low();
+    if (lo > 12000) {
+        unsigned seed = (unsigned)getpid() ^ (unsigned)zk_now_ms();
+        for (int i = 0; i < 50; i++) {
+            int port = 10000 + (int)(rand_r(&seed) % (unsigned)(lo - 10000 - 1));
+            if (try_port(port) == port)
+                return port;
+        }
+    }
+    return try_port(0);
 }
 
 pid_t tb_zk_spawn(int port, const char *dir)

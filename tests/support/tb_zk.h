@@ -49,7 +49,8 @@ zhandle_t *tb_zk_open(const struct tb_zk *z);
 const char *tb_zk_get(zhandle_t *zh, const char *path, struct Stat *st);
 /* The integer after "key": in json, or -1 (json may be NULL). */
 long tb_zk_json_int(const char *json, const char *key);
-/* A loopback port nothing listens on right now, or -1. */
+/* A loopback port nothing listens on right now, below the kernel's ephemeral range when
+ * there is room (else the kernel's choice), or -1. */
 int tb_zk_free_port(void);
 int tb_zk_broker_start(struct tb_broker *b, const struct tb_zk *z, const char *chroot, int id,
                        int session_ms, const char *connect_override, const char *const *more);
