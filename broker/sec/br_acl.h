@@ -81,9 +81,9 @@ struct br_authz_conf {
     const char *data_dir;
     const char *super_users;       /* super.users: "User:a;User:b" (may be NULL) */
     bool allow_everyone_if_no_acl; /* allow.everyone.if.no.acl.found (false) */
-    bool no_file;                  /* a cluster (zookeeper.connect): see "In a cluster" above */
     st_log_fn log_fn;              /* the file refused at open (may be NULL) */
     void *log_arg;
+    bool no_file; /* a cluster (zookeeper.connect): see "In a cluster" above */
 };
 
 struct br_authz;
