@@ -15,8 +15,13 @@
  * to everyone instead of dropping its DENY. Before, every broker had its own ACL file: a DENY
  * through broker 1 did not stop brokers 2 and 3 (librdkafka's 0109/0115/0119 on three
  * brokers).
+ *
+ * concurrent_writers: CreateAcls of one pattern through the three brokers at once, and then
+ * DeleteAcls of part of it at once: the conditional writes lose no entry and delete each
+ * once (every broker and ZooKeeper agree).
  */
 #include <check.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -401,12 +406,115 @@ START_TEST(acls_are_the_clusters)
 }
 END_TEST
 
+/* ---- concurrent writers -------------------------------------------------------------------- */
+
+#define PER_WRITER 6
+
+struct writer {
+    int id;
+    int16_t err[PER_WRITER];
+    int deleted;
+};
+
+/* (Check's assertions are not for other threads: this one records, the test asserts.) */
+static int16_t create_raw(int id, const char *principal)
+{
+    struct kp_acl_creation c = {KP_ACL_RESOURCE_TOPIC, kp_str_of("race"), KP_ACL_PATTERN_LITERAL,
+                                kp_str_of(principal),  kp_str_of("*"),    KP_ACL_OP_READ,
+                                KP_ACL_PERM_ALLOW};
+    struct kp_create_acls_req req = {1, &c};
+    uint8_t buf[4096];
+    struct kp_wr wr;
+    kp_wr_init(&wr, buf, sizeof buf);
+    kp_wr_i32(&wr, 0);
+    kp_wr_i16(&wr, KP_API_CREATE_ACLS);
+    kp_wr_i16(&wr, 1);
+    kp_wr_i32(&wr, 7);
+    kp_wr_nstr(&wr, kp_str_of("race"));
+    if (kp_create_acls_req_encode(&wr, 1, &req) != 0)
+        return -1;
+    struct tb_req r = {.buf = buf, .wr = wr};
+    int fd = tb_connect(B[id].port);
+    if (fd < 0)
+        return -1;
+    struct tb_frame f;
+    int rc = tb_call(fd, &r, 7, &f);
+    close(fd);
+    if (rc)
+        return -1;
+    struct kp_rd rd;
+    kp_rd_init(&rd, f.data + 4, f.len - 4);
+    uint8_t mem[4096];
+    struct kp_arena a;
+    kp_arena_init(&a, mem, sizeof mem);
+    struct kp_create_acls_resp resp;
+    int16_t err = -1;
+    if (kp_create_acls_resp_decode(&rd, 1, &a, &resp) == 0 && resp.n_results == 1)
+        err = resp.results[0].error_code;
+    tb_frame_free(&f);
+    return err;
+}
+
+static void *write_some(void *arg)
+{
+    struct writer *w = arg;
+    for (int i = 0; i < PER_WRITER; i++) {
+        char principal[64];
+        snprintf(principal, sizeof principal, "User:w%d-%d", w->id, i);
+        w->err[i] = create_raw(w->id, principal);
+    }
+    return NULL;
+}
+
+START_TEST(concurrent_writers)
+{
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_acl");
+    for (int i = 1; i <= NBROKERS; i++)
+        start_broker(i);
+    struct writer w[NBROKERS];
+    pthread_t th[NBROKERS];
+    for (int i = 0; i < NBROKERS; i++) {
+        w[i] = (struct writer){.id = i + 1};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, write_some, &w[i]), 0);
+    }
+    for (int i = 0; i < NBROKERS; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < NBROKERS; i++)
+        for (int k = 0; k < PER_WRITER; k++)
+            ck_assert_msg(w[i].err[k] == 0, "writer %d, ACL %d: %d", i + 1, k, w[i].err[k]);
+    bool found;
+    for (int id = 1; id <= NBROKERS; id++)
+        described(id, NBROKERS * PER_WRITER, KP_ACL_RESOURCE_TOPIC, "race", KP_ACL_PATTERN_LITERAL,
+                  KP_ACL_OP_READ, KP_ACL_PERM_ALLOW, &found);
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
+    ck_assert_ptr_nonnull(zh);
+    char path[256];
+    snprintf(path, sizeof path, "%s/kafka-acl/Topic/race", CHROOT);
+    const char *json = tb_zk_get(zh, path, NULL);
+    ck_assert_ptr_nonnull(json);
+    int n = 0;
+    for (const char *q = json; (q = strstr(q, "\"principal\"")); q++)
+        n++;
+    ck_assert_int_eq(n, NBROKERS * PER_WRITER);
+    zookeeper_close(zh);
+    /* everything deleted through broker 2: each binding reported once */
+    ck_assert_int_eq(delete_acls(2, KP_ACL_RESOURCE_TOPIC, "race", KP_ACL_PATTERN_LITERAL),
+                     NBROKERS * PER_WRITER);
+    for (int id = 1; id <= NBROKERS; id++)
+        described(id, 0, KP_ACL_RESOURCE_TOPIC, "race", KP_ACL_PATTERN_LITERAL, KP_ACL_OP_READ,
+                  KP_ACL_PERM_ALLOW, &found);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_acl");
     TCase *tc = tb_clu_tcase("acl", teardown, 300);
     tcase_add_test(tc, acls_are_the_clusters);
     suite_add_tcase(s, tc);
+    TCase *race = tb_clu_tcase("race", teardown, 300);
+    tcase_add_test(race, concurrent_writers);
+    suite_add_tcase(s, race);
     return s;
 }
 
