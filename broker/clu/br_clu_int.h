@@ -181,8 +181,8 @@ int br_clu__cfg_changes(struct br_clu *c);
 int br_clu__cfg_apply(struct br_clu *c, const char *name);
 
 /* br_clu_notes.c, on the thread owning the session: sequential change notifications
- * (<dir>/<prefix><seq>) as Kafka's ZkNodeChangeNotificationListener. (br_clu_config.c keeps
- * its own copy of the same rules for /config/changes until it moves to these.) */
+ * (<dir>/<prefix><seq>) as Kafka's ZkNodeChangeNotificationListener (/config/changes,
+ * br_clu_config.c; the ACL changes, br_clu_acl.c). */
 #define BR_CLU_NOTE_EXPIRY_MS (15 * 60 * 1000) /* Kafka's changeExpirationMs */
 /* The sequence number of child, a <prefix><seq> name; -1 for another. */
 int64_t br_clu__note_seq(const char *child, const char *prefix);

@@ -5,9 +5,8 @@
  * children, acts on the notifications it has not seen (sequence above the last one acted on),
  * and deletes the ones older than 15 minutes (Kafka's changeExpirationMs), whichever broker
  * sees them first; a broker down longer than that re-reads everything when it starts, so it
- * does not need them. Used by the ACL changes (br_clu_acl.c: /kafka-acl-changes,
- * /kafka-acl-extended-changes); /config/changes (br_clu_config.c) follows the same rules with
- * its own copy, to be moved here (see br_clu_int.h).
+ * does not need them. Used by /config/changes (br_clu_config.c) and the ACL changes
+ * (br_clu_acl.c: /kafka-acl-changes, /kafka-acl-extended-changes).
  *
  * On the thread that owns the session; ZooKeeper codes.
  */
