@@ -166,6 +166,11 @@ static void acc_close(struct acc *a, int8_t type, int8_t pattern, const char *na
 {
     if (a->err)
         return;
+    size_t nl = strlen(name);
+    if (a->max && (a->n + a->nclosed >= a->max || a->bytes + nl > a->bytes_max)) {
+        a->err = -ENOSPC; /* (each closed pattern is a binding too) */
+        return;
+    }
     char *s = strdup(name);
     if (!s || !grow((void **)&a->closed, &a->ccap, a->nclosed + 1, sizeof *a->closed)) {
         free(s);
@@ -173,6 +178,7 @@ static void acc_close(struct acc *a, int8_t type, int8_t pattern, const char *na
         return;
     }
     a->closed[a->nclosed++] = (struct br_clu_acl){type, pattern, 0, 0, s, "", ""};
+    a->bytes += nl;
 }
 
 struct doc_ctx {
