@@ -8,17 +8,18 @@
  * partition broker 2 or 3 leads too); an ALLOW for another principal on a second topic closes it
  * to ANONYMOUS everywhere (the resource now has ACLs); DescribeAcls through broker 3 lists them;
  * the znodes have Kafka's layout (/kafka-acl/Topic/<t> with AclEntry's JSON,
- * /kafka-acl-extended/prefixed/Topic/<p>, the two change directories' notifications, read with
- * the ZooKeeper C client); DeleteAcls through broker 2 removes the DENY everywhere (and the
- * znode); a broker killed (kill -9) while ACLs change has the changes once restarted; an ACL
- * document that cannot be read (written by the test, as a broken tool would) closes its topic
- * to everyone instead of dropping its DENY. Before, every broker had its own ACL file: a DENY
- * through broker 1 did not stop brokers 2 and 3 (librdkafka's 0109/0115/0119 on three
- * brokers).
+ * /kafka-acl-extended/prefixed/Group/<p>, the two change directories' notifications, read with
+ * the ZooKeeper C client); a topic whose READ is denied to everyone still replicates (a
+ * follower's Fetch needs CLUSTER_ACTION, not READ); DeleteAcls through broker 2 removes the
+ * DENY everywhere (and its znode); a broker killed (kill -9) while ACLs change has the changes
+ * once restarted; an ACL document that cannot be read (written by the test, as a broken tool
+ * would) closes its topic to everyone instead of dropping its DENY. Before, every broker had its
+ * own ACL file: a DENY through broker 1 did not stop brokers 2 and 3 (librdkafka's
+ * 0109/0115/0119 on three brokers).
  *
- * concurrent_writers: CreateAcls of one pattern through the three brokers at once, and then
- * DeleteAcls of part of it at once: the conditional writes lose no entry and delete each
- * once (every broker and ZooKeeper agree).
+ * concurrent_writers: CreateAcls of one pattern through the three brokers at once, then one
+ * DeleteAcls of it all: the conditional writes lose no entry and delete each once (every
+ * broker and the znode agree).
  */
 #include <check.h>
 #include <pthread.h>
