@@ -708,6 +708,7 @@ static int open_security(struct br_server *srv)
             .data_dir = cfg->data_dir,
             .super_users = cfg->sec.super_users,
             .allow_everyone_if_no_acl = cfg->sec.allow_everyone,
+            .no_file = cfg->zk_connect[0] != 0, /* (ZooKeeper holds them: br_clu_acl.c) */
             .log_fn = sec_log,
         };
         rc = br_authz_open(&ac, &srv->authz);
@@ -784,6 +785,40 @@ static int cluster_topic_config(struct st_log_config *lc, uint32_t *overrides, c
     return br_topic_config_apply(lc, overrides, kp_str_of(key), kp_str_of(val), &why) ? -EINVAL : 0;
 }
 
+/* ACLs read from ZooKeeper (br_clu_acl.c) into the authorizer (br_acl.h: br_authz_replace),
+ * on the cluster thread or in br_clu_open. */
+static struct br_acl_binding acl_of_clu(const struct br_clu_acl *x)
+{
+    return (struct br_acl_binding){
+        x->resource_type,   kp_str_of(x->name), x->pattern_type, kp_str_of(x->principal),
+        kp_str_of(x->host), x->operation,       x->permission};
+}
+
+static int cluster_acl_apply(void *arg, const struct br_clu_acl_change *ch)
+{
+    struct br_server *srv = arg;
+    size_t tot = ch->npats + ch->n + ch->nclosed;
+    struct br_acl_binding *v = malloc((tot ? tot : 1) * sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    for (size_t i = 0; i < ch->npats; i++)
+        v[i] = acl_of_clu(&ch->pats[i]);
+    for (size_t i = 0; i < ch->n; i++)
+        v[ch->npats + i] = acl_of_clu(&ch->b[i]);
+    for (size_t i = 0; i < ch->nclosed; i++)
+        v[ch->npats + ch->n + i] = acl_of_clu(&ch->closed[i]);
+    struct br_acl_change c = {ch->all,    v, ch->npats, v + ch->npats, ch->n, v + ch->npats + ch->n,
+                              ch->nclosed};
+    size_t nclosed = 0;
+    int rc = br_authz_replace(srv->authz, &c, &nclosed);
+    free(v);
+    if (rc == 0 && nclosed)
+        br_warn_limited("authorizer: %zu resource pattern(s) from ZooKeeper could not be read or "
+                        "are not valid: denied to everyone but super users (fail closed)",
+                        nclosed);
+    return rc;
+}
+
 /* An ISR change moved a high watermark (the cluster thread): the produce requests waiting
  * for acks=all (SYNC waits) and the fetches waiting for data (APPEND) look again. */
 static void cluster_hw_moved(void *arg)
@@ -843,6 +878,10 @@ static int open_cluster(struct br_server *srv)
         .coord_view = coord_view,
         .txn_view = br_server_txn_view,
         .coord_arg = srv,
+        .acl_apply = srv->authz ? cluster_acl_apply : NULL,
+        .acl_arg = srv,
+        .acl_max = BR_ACL_MAX,
+        .acl_bytes_max = BR_ACL_BYTES_MAX,
     };
     cluster_endpoints(srv, &cc);
     char err[1024];

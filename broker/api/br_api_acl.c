@@ -8,7 +8,12 @@
  * DescribeAcls, in every result for the other two); without an authorizer all three answer
  * SECURITY_DISABLED. A binding or filter Kafka refuses gets INVALID_REQUEST with Kafka's words.
  * The changes are durable before the answer (the authorizer writes its file, one fdatasync),
- * written on the admin thread so the loop never waits for the disk.
+ * written on the admin thread so the loop never waits for the disk. In a cluster they go to
+ * ZooKeeper instead (br_clu_acl_create / _delete: the admin thread waits for the cluster
+ * thread), which every broker's authorizer follows; the answering broker's has them when the
+ * answer goes. DeleteAcls matches its filters against what ZooKeeper holds. Errors there:
+ * ZooKeeper unreachable REQUEST_TIMED_OUT, a name that cannot be a znode INVALID_REQUEST,
+ * anything else UNKNOWN_SERVER_ERROR (per binding / per filter).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,6 +21,7 @@
 
 #include "br_api.h"
 #include "br_auth.h"
+#include "br_clu.h"
 #include "br_log.h"
 #include "kp_msg_sec.h"
 
@@ -312,10 +318,49 @@ struct ca_job {
     const struct br_peer *peer;
 };
 
+/* In a cluster: the valid bindings to ZooKeeper, their results back in place. */
+static void ca_run_cluster(struct ca_job *cj, struct br_clu *clu)
+{
+    struct br_clu_acl *v = malloc((cj->n ? cj->n : 1) * sizeof(*v));
+    int *res = malloc((cj->n ? cj->n : 1) * sizeof(*res));
+    size_t *map = malloc((cj->n ? cj->n : 1) * sizeof(*map));
+    size_t m = 0;
+    cj->wrc = v && res && map ? 0 : -ENOMEM;
+    for (size_t i = 0; i < cj->n && !cj->wrc; i++) {
+        const struct br_acl_binding *b = &cj->b[i];
+        cj->results[i] = br_acl_validate(b, &cj->why[i]);
+        if (cj->results[i] == 0) { /* (valid: its strings are set, NUL-terminated copies) */
+            v[m] =
+                (struct br_clu_acl){b->resource_type, b->pattern_type,  b->operation, b->permission,
+                                    b->name.ptr,      b->principal.ptr, b->host.ptr};
+            map[m++] = i;
+        }
+    }
+    if (!cj->wrc && m > 0)
+        cj->wrc = br_clu_acl_create(clu, v, m, res);
+    for (size_t k = 0; k < m && !cj->wrc; k++) {
+        cj->results[map[k]] = res[k];
+        if (res[k] == -EINVAL)
+            cj->why[map[k]] = "The resource name cannot be a ZooKeeper node's name";
+        else if (res[k] == -EBADMSG)
+            cj->why[map[k]] = "The resource's ACL document in ZooKeeper cannot be read";
+        else if (res[k] == -EAGAIN)
+            cj->why[map[k]] = "ZooKeeper did not answer";
+        else if (res[k] < 0)
+            cj->why[map[k]] = strerror(-res[k]);
+    }
+    free(v);
+    free(res);
+    free(map);
+}
+
 static void ca_run(struct br_job *j)
 {
     struct ca_job *cj = (struct ca_job *)j;
-    cj->wrc = br_authz_create(j->x->auth->authz, cj->b, cj->n, cj->results, cj->why);
+    if (j->x->clu)
+        ca_run_cluster(cj, j->x->clu);
+    else
+        cj->wrc = br_authz_create(j->x->auth->authz, cj->b, cj->n, cj->results, cj->why);
 }
 
 static void ca_done(struct br_job *j)
@@ -330,8 +375,12 @@ static void ca_done(struct br_job *j)
         res[i] = (struct kp_acl_result){KP_ERR_NONE, kstr(NULL)};
         if (cj->wrc < 0)
             res[i] = (struct kp_acl_result){KP_ERR_UNKNOWN_SERVER_ERROR, kstr(strerror(-cj->wrc))};
-        else if (cj->results[i] < 0)
+        else if (cj->results[i] == -EINVAL)
             res[i] = (struct kp_acl_result){KP_ERR_INVALID_REQUEST, kstr(cj->why[i])};
+        else if (cj->results[i] == -EAGAIN) /* (a cluster's ZooKeeper) */
+            res[i] = (struct kp_acl_result){KP_ERR_REQUEST_TIMED_OUT, kstr(cj->why[i])};
+        else if (cj->results[i] < 0)
+            res[i] = (struct kp_acl_result){KP_ERR_UNKNOWN_SERVER_ERROR, kstr(cj->why[i])};
     }
     if (cj->wrc < 0)
         br_err("peer=%s: CreateAcls: %s", cj->peer->name, strerror(-cj->wrc));
@@ -429,6 +478,31 @@ struct da_job {
     const struct br_peer *peer;
 };
 
+static struct br_acl_binding binding_of_clu(const struct br_clu_acl *x)
+{
+    return (struct br_acl_binding){x->resource_type,   kstr(x->name), x->pattern_type,
+                                   kstr(x->principal), kstr(x->host), x->operation,
+                                   x->permission};
+}
+
+/* In a cluster (on the cluster thread): the first filter b matches, or -1. */
+static int da_match(void *arg, const struct br_clu_acl *x)
+{
+    struct da_job *dj = arg;
+    struct br_acl_binding b = binding_of_clu(x);
+    for (size_t f = 0; f < dj->nok; f++)
+        if (br_acl_filter_matches(&dj->ok[f], &b))
+            return (int)f;
+    return -1;
+}
+
+static void da_deleted(void *arg, int filter, const struct br_clu_acl *x)
+{
+    struct da_job *dj = arg;
+    struct br_acl_binding b = binding_of_clu(x);
+    collect(dj->l, (size_t)filter, &b);
+}
+
 static void da_run(struct br_job *j)
 {
     struct da_job *dj = (struct da_job *)j;
@@ -437,7 +511,10 @@ static void da_run(struct br_job *j)
         dj->wrc = -ENOMEM;
         return;
     }
-    dj->wrc = br_authz_delete(j->x->auth->authz, dj->ok, dj->nok, collect, dj->l);
+    if (j->x->clu)
+        dj->wrc = br_clu_acl_delete(j->x->clu, da_match, da_deleted, dj);
+    else
+        dj->wrc = br_authz_delete(j->x->auth->authz, dj->ok, dj->nok, collect, dj->l);
     if (dj->wrc == 0 && dj->l->oom)
         dj->wrc = -ENOMEM; /* deleted, but the answer cannot list them */
 }
@@ -460,7 +537,8 @@ static void da_done(struct br_job *j)
     for (size_t f = 0; f < dj->nok; f++) {
         struct kp_delete_acls_filter_result *x = &fr[dj->map[f]];
         if (dj->wrc < 0) {
-            x->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
+            x->error_code =
+                dj->wrc == -EAGAIN ? KP_ERR_REQUEST_TIMED_OUT : KP_ERR_UNKNOWN_SERVER_ERROR;
             x->error_message = kstr(strerror(-dj->wrc));
             continue;
         }

@@ -120,6 +120,9 @@ static int save_request(struct br_req *q, struct br_resp *r, const struct kp_fet
         .n_topics = req->n_topics,
         .topics = topics,
     };
+    /* a follower's fetch: CLUSTER_ACTION on the cluster instead of READ on each topic, as
+     * Kafka's KafkaApis (else every partition TOPIC_AUTHORIZATION_FAILED) */
+    bool follower_denied = st->replica && !br_allowed_cluster(q, KP_ACL_OP_CLUSTER_ACTION);
     for (int32_t i = 0; i < req->n_topics; i++) {
         const struct kp_fetch_req_topic *t = &req->topics[i];
         int32_t nl = t->topic.len > 0 ? t->topic.len : 0;
@@ -130,8 +133,10 @@ static int save_request(struct br_req *q, struct br_resp *r, const struct kp_fet
             memcpy(name, t->topic.ptr, (size_t)nl);
         }
         /* READ on the topic (v13+: the one its id names; an unknown id is UNKNOWN_TOPIC_ID) */
-        bool denied = (q->api_version < 13 || nl > 0) &&
-                      !br_allowed(q, KP_ACL_RESOURCE_TOPIC, name, (size_t)nl, KP_ACL_OP_READ);
+        bool denied = st->replica ? follower_denied
+                                  : (q->api_version < 13 || nl > 0) &&
+                                        !br_allowed(q, KP_ACL_RESOURCE_TOPIC, name, (size_t)nl,
+                                                    KP_ACL_OP_READ);
         topics[i] = (struct fetch_topic){name, nl, t->topic_id, t->n_partitions, parts, denied};
         name += q->api_version >= 13 ? 256 : nl;
         for (int32_t j = 0; j < t->n_partitions; j++)

@@ -88,7 +88,7 @@ static void on_session(zhandle_t *zh, int type, int state, const char *path, voi
         c->expired = true;
     if (state == ZOO_CONNECTED_STATE)
         c->ids_dirty = c->ctl_dirty = c->topics_dirty = c->cfg_dirty = c->isrn_dirty =
-            true; /* re-read what may have changed meanwhile */
+            c->acl_dirty = true; /* re-read what may have changed meanwhile */
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
 }
@@ -412,17 +412,19 @@ static void *clu_main(void *arg)
     bool need_topics = false, need_reconcile = true;
     bool need_cfg = true; /* (cfg_resync: every held topic's configs, once the view is there) */
     bool need_isrn = true, isrn_more = false; /* (the controller's: br_clu_isrn.c) */
+    bool need_acl = false;                    /* (br_clu_open read them all: br_clu_acl.c) */
     bool was_connected = true;                /* (br_clu_open returns connected) */
     for (;;) {
         bool pending = need_session || need_register || need_ctl || need_ids || need_topics ||
-                       need_reconcile || need_cfg || need_isrn;
+                       need_reconcile || need_cfg || need_isrn || need_acl;
         pthread_mutex_lock(&c->lock);
         int64_t wait_ms = isrn_more ? 0 : pending ? RETRY_MS : 1000;
         if (br_repl_count(c->repl) > 0 && lag_tick_ms(c) < wait_ms)
             wait_ms = lag_tick_ms(c); /* (followers out of sync are looked for) */
         struct timespec dl = br_clu__deadline_in(wait_ms);
         while (!c->stop && !c->expired && !c->ids_dirty && !c->ctl_dirty && !c->state_dirty &&
-               !c->topics_dirty && !c->reqs && !c->isr_dirty && !c->cfg_dirty && !c->isrn_dirty)
+               !c->topics_dirty && !c->reqs && !c->isr_dirty && !c->cfg_dirty && !c->isrn_dirty &&
+               !c->acl_dirty)
             if (pthread_cond_timedwait(&c->cond, &c->lock, &dl) == ETIMEDOUT)
                 break;
         bool stop = c->stop;
@@ -437,8 +439,9 @@ static void *clu_main(void *arg)
         need_topics |= c->topics_dirty;
         need_cfg |= c->cfg_dirty;
         need_isrn |= c->isrn_dirty;
+        need_acl |= c->acl_dirty;
         c->ids_dirty = c->ctl_dirty = c->topics_dirty = c->isr_dirty = c->cfg_dirty =
-            c->isrn_dirty = false;
+            c->isrn_dirty = c->acl_dirty = false;
         struct clu_req *reqs = c->reqs;
         c->reqs = NULL;
         pthread_mutex_unlock(&c->lock);
@@ -472,6 +475,7 @@ static void *clu_main(void *arg)
             was_connected = true;
             need_register = need_ctl = need_ids = need_topics = need_cfg = need_isrn = true;
             c->cfg_resync = true; /* (notifications may have been missed, and purged) */
+            c->acl_resync = need_acl = c->conf.acl_apply != NULL; /* (the same for ACLs) */
         }
         if (need_register) {
             int rc = do_register(c);
@@ -498,6 +502,9 @@ static void *clu_main(void *arg)
         /* topic configs changed at run time, once the view shows the topics (br_clu_config.c) */
         if (need_cfg && !need_topics && br_clu__cfg_changes(c) == ZOK)
             need_cfg = false;
+        /* ACL change notifications, or every ACL after a new session (br_clu_acl.c) */
+        if (need_acl && (!c->conf.acl_apply || br_clu__acl_changes(c) == ZOK))
+            need_acl = false;
         /* ISR change notifications, the controller's: read and deleted, a turn's worth at a
          * time (isrn_more: the rest without waiting) (br_clu_isrn.c) */
         isrn_more = false;
@@ -569,6 +576,7 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
     c->ctl_zver = -1;
     c->cfg_seq = -1;
     c->cfg_resync = true;
+    c->acl_seq[0] = c->acl_seq[1] = -1;
     c->big = malloc(BIG_MAX);
     c->repl = br_repl_new(conf->broker_id, conf->replica_lag_time_max_ms, br_clu__isr_kick, c);
     pthread_mutex_init(&c->lock, NULL);
@@ -635,6 +643,9 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
         (rc = br_clu__read_topics(c)) != ZOK)
         return open_fail(c, -EIO, err, errlen, "ZooKeeper: cannot read the cluster's state: %s",
                          zerror(rc));
+    if (conf->acl_apply && (rc = br_clu__acl_load(c)) != ZOK)
+        return open_fail(c, -EIO, err, errlen, "ZooKeeper: cannot read the ACLs: %s",
+                         rc == ZSYSTEMERROR ? "refused (logged above)" : zerror(rc));
     if (pthread_create(&c->thread, NULL, clu_main, c) != 0)
         return open_fail(c, -EAGAIN, err, errlen, "cannot start the cluster thread");
     c->thread_started = true;

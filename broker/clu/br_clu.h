@@ -37,6 +37,11 @@
  *   /config/changes and applies a changed topic's configs to the logs this broker holds (no
  *   restart); at start and after a new session it applies every held topic's, so a broker
  *   that was down catches up (br_clu_config.c).
+ * - ACLs (when the broker has an authorizer): ZooKeeper holds them as Kafka's ZooKeeper-mode
+ *   AclAuthorizer does (/kafka-acl/..., /kafka-acl-changes; br_clu_acl.c). br_clu_open reads
+ *   them all and hands them to conf.acl_apply before returning; the cluster thread keeps the
+ *   authorizer current from the change notifications and reads everything again after a new
+ *   session. br_clu_acl_create / _delete hand the writes to the cluster thread and wait.
  * - Errors: 0 or -errno; ZooKeeper's own codes are named in the log lines.
  */
 #ifndef SPLICELOG_BR_CLU_H
@@ -51,6 +56,7 @@
 #include "st.h"
 
 struct br_clu;
+struct br_clu_acl_change;
 struct st_store;
 
 struct br_clu_conf {
@@ -88,6 +94,31 @@ struct br_clu_conf {
      * coord_view, with the same coord_arg (the transaction coordinator's loads, br_txload.h). */
     void (*txn_view)(void *arg, const int32_t *epochs, int32_t np);
     void *coord_arg;
+    /* ACLs in ZooKeeper (br_clu_acl.c; NULL: no authorizer, the ACL znodes are not read):
+     * called with what ZooKeeper holds, in br_clu_open (the starting thread: the whole set,
+     * before it returns) and on the cluster thread (the whole set after a new session; the
+     * patterns a change notification names; those this broker's CreateAcls / DeleteAcls just
+     * wrote). A full read holds at most acl_max bindings and acl_bytes_max bytes of strings
+     * (br_acl.h's bounds), else it is refused whole (logged; at open br_clu_open fails).
+     * 0 or -errno (logged). */
+    int (*acl_apply)(void *arg, const struct br_clu_acl_change *ch);
+    void *acl_arg;
+    size_t acl_max, acl_bytes_max;
+};
+
+/* ACLs read from ZooKeeper (br_clu_acl.c), for conf.acl_apply. With all, b[0, n) is the whole
+ * set; else the resource patterns of pats[0, npats) (type, pattern type and name) have the
+ * bindings of b (all of those patterns) and no others. closed[0, nclosed): patterns whose
+ * document could not be read (not Kafka's format, too large): the authorizer must fail them
+ * closed, never skip them (a dropped DENY would grant). Views valid during the call. */
+struct br_clu_acl_change {
+    bool all;
+    const struct br_clu_acl *pats;
+    size_t npats;
+    const struct br_clu_acl *b;
+    size_t n;
+    const struct br_clu_acl *closed;
+    size_t nclosed;
 };
 
 /* One partition as the cluster's view has it. */
@@ -181,6 +212,25 @@ int br_clu_topic_config_set(struct br_clu *c, const char *name, const char *conf
  * write: retry); -EIO (the znode unreadable: a log line says what it holds); -EOVERFLOW (ids
  * exhausted); -EINVAL (n < 1 or floor < 0); -ECANCELED (closing). Not on a loop thread. */
 int br_clu_pid_block(struct br_clu *c, int32_t n, int64_t floor, int64_t *first);
+
+/* CreateAcls in a cluster (br_clu_acl.c): adds the bindings b[0, n) (each already valid for
+ * br_acl_validate) to ZooKeeper, per resource pattern a conditional read-modify-write of its
+ * document (retried on a concurrent change) and then a change notification; the local
+ * authorizer has them (conf.acl_apply) before this returns. results[i]: 0 (written, or already
+ * there), -EINVAL (the name cannot be a znode: "/", ".", "..", control characters), -EBADMSG
+ * (the pattern's document in ZooKeeper cannot be read: left as it is), -ENOSPC (the document
+ * would pass jute.maxbuffer), -EAGAIN (ZooKeeper unreachable, or too many concurrent writers),
+ * -EIO. Returns 0, or -ECANCELED (closing). Not on a loop thread. */
+int br_clu_acl_create(struct br_clu *c, const struct br_clu_acl *b, size_t n, int *results);
+/* DeleteAcls in a cluster: every binding ZooKeeper holds for which match returns a filter
+ * index (>= 0) is deleted (conditional writes per pattern document, a notification each, the
+ * local authorizer updated before returning); deleted is then told each with its index (views
+ * valid during the call). Documents that cannot be read are left alone (logged). 0, -EAGAIN,
+ * -EIO (what was deleted before the failure was told), -ECANCELED. Not on a loop thread.
+ * match and deleted run on the cluster thread. */
+int br_clu_acl_delete(struct br_clu *c, int (*match)(void *arg, const struct br_clu_acl *b),
+                      void (*deleted)(void *arg, int filter, const struct br_clu_acl *b),
+                      void *arg);
 
 /* The leader's replica state of the partitions this broker leads (br_clu_repl.h); lives as
  * long as c. */

@@ -38,8 +38,7 @@
 #include "st.h"
 
 #define CHANGE_PREFIX    "config_change_"
-#define CHANGE_EXPIRY_MS (15 * 60 * 1000) /* Kafka's changeExpirationMs */
-#define APPLY_TRIES      40               /* st_topic_config_set -EBUSY: another change runs */
+#define APPLY_TRIES      40 /* st_topic_config_set -EBUSY: another change runs */
 #define APPLY_BACKOFF_US 25000
 
 static int zk_errno(int rc) { return br_clu__transient(rc) ? -EAGAIN : -EIO; }
@@ -126,13 +125,7 @@ static int run_set(struct br_clu *c, struct clu_req *r)
     int jl = br_clu_json_change_enc(json, sizeof json, note);
     if (jl < 0)
         return -EIO;
-    char prefix[PATH_MAX_LEN + 32];
-    snprintf(prefix, sizeof prefix, "%s/" CHANGE_PREFIX, c->p_changes);
-    rc = zoo_create(c->zh, prefix, json, jl, &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, made,
-                    (int)sizeof made);
-    if (rc == ZNONODE && br_clu__ensure_path(c, c->p_changes) == ZOK)
-        rc = zoo_create(c->zh, prefix, json, jl, &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, made,
-                        (int)sizeof made);
+    rc = br_clu__note_write(c, c->p_changes, CHANGE_PREFIX, json, jl, made, (int)sizeof made);
     if (rc != ZOK) {
         /* the configs are written; the brokers see them at their next start or re-read, but
          * not now: the client is told (it may retry, which writes the same again) */
@@ -220,76 +213,32 @@ int br_clu__cfg_apply(struct br_clu *c, const char *name)
     return ZOK;
 }
 
-/* The sequence number of a notification's name, or -1 for another child. */
-static int64_t change_seq(const char *child)
+/* A new notification (br_clu_notes.c): the topic it names has its configs applied. */
+static int one_change(struct br_clu *c, void *ctx, const char *path, const char *buf, int len)
 {
-    size_t pl = strlen(CHANGE_PREFIX);
-    if (strncmp(child, CHANGE_PREFIX, pl) != 0 || !child[pl])
-        return -1;
-    char *end;
-    long long v = strtoll(child + pl, &end, 10);
-    return *end || v < 0 ? -1 : v;
-}
-
-/* Acts on notification child (sequence seq): a new one's topic has its configs applied (one
- * acted on before is only looked at: its creation time); deleted when old. */
-static int one_change(struct br_clu *c, const char *child, int64_t seq, int64_t now_ms)
-{
-    char path[PATH_MAX_LEN + 64], buf[DATA_MAX];
-    snprintf(path, sizeof path, "%s/%s", c->p_changes, child);
-    int len = (int)sizeof buf - 1;
-    struct Stat st;
-    memset(&st, 0, sizeof st);
-    bool fresh = seq > c->cfg_seq;
-    int rc = fresh ? zoo_get(c->zh, path, 0, buf, &len, &st) : zoo_exists(c->zh, path, 0, &st);
-    if (rc == ZNONODE)
-        return ZOK; /* (purged meanwhile) */
-    if (rc != ZOK)
-        return rc;
-    if (fresh) {
-        /* version 2: "entity_path":"topics/<t>"; version 1 (older Kafka tools):
-         * "entity_type":"topics","entity_name":"<t>" */
-        char entity[PATH_MAX_LEN], type[32];
-        const char *topic = NULL;
-        if (len > 0 && br_clu_json_str(buf, (size_t)len, "entity_path", entity, sizeof entity) == 0)
-            topic = strncmp(entity, "topics/", 7) == 0 && entity[7] ? entity + 7 : "";
-        else if (len > 0 &&
-                 br_clu_json_str(buf, (size_t)len, "entity_type", type, sizeof type) == 0 &&
-                 br_clu_json_str(buf, (size_t)len, "entity_name", entity, sizeof entity) == 0)
-            topic = strcmp(type, "topics") == 0 ? entity : "";
-        if (!topic)
-            br_warn_limited("cluster: %s is not a config change notification", path);
-        else if (topic[0] && (rc = br_clu__cfg_apply(c, topic)) != ZOK)
-            return rc;
-    }
-    if (st.ctime > 0 && now_ms - st.ctime > CHANGE_EXPIRY_MS) {
-        rc = zoo_delete(c->zh, path, -1);
-        if (rc != ZOK && rc != ZNONODE)
-            br_warn_limited("cluster: cannot delete the old notification %s: %s", path, zerror(rc));
-    }
+    (void)ctx;
+    /* version 2: "entity_path":"topics/<t>"; version 1 (older Kafka tools):
+     * "entity_type":"topics","entity_name":"<t>" */
+    char entity[PATH_MAX_LEN], type[32];
+    const char *topic = NULL;
+    if (len > 0 && br_clu_json_str(buf, (size_t)len, "entity_path", entity, sizeof entity) == 0)
+        topic = strncmp(entity, "topics/", 7) == 0 && entity[7] ? entity + 7 : "";
+    else if (len > 0 && br_clu_json_str(buf, (size_t)len, "entity_type", type, sizeof type) == 0 &&
+             br_clu_json_str(buf, (size_t)len, "entity_name", entity, sizeof entity) == 0)
+        topic = strcmp(type, "topics") == 0 ? entity : "";
+    if (!topic)
+        br_warn_limited("cluster: %s is not a config change notification", path);
+    else if (topic[0])
+        return br_clu__cfg_apply(c, topic);
     return ZOK;
 }
 
 int br_clu__cfg_changes(struct br_clu *c)
 {
-    struct String_vector kids = {0};
-    int rc = zoo_wget_children(c->zh, c->p_changes, on_changes, c, &kids);
-    if (rc != ZOK)
-        return rc;
-    int64_t now = br_clu__wall_ms(), top = c->cfg_seq;
+    /* (on a resync every topic is read below: the notifications are only purged) */
     bool resync = c->cfg_resync;
-    for (int i = 0; rc == ZOK && i < kids.count; i++) {
-        int64_t seq = change_seq(kids.data[i]);
-        if (seq < 0)
-            continue;
-        /* (on a resync every topic is read below: the notifications are only purged) */
-        if (resync && seq > c->cfg_seq)
-            c->cfg_seq = seq;
-        rc = one_change(c, kids.data[i], seq, now);
-        if (seq > top)
-            top = seq;
-    }
-    deallocate_String_vector(&kids);
+    int rc = br_clu__notes_read(c, c->p_changes, CHANGE_PREFIX, on_changes, c, &c->cfg_seq, resync,
+                                one_change, NULL);
     if (rc != ZOK)
         return rc; /* (cfg_seq unchanged: the same notifications again next time) */
     if (resync) {
@@ -302,7 +251,6 @@ int br_clu__cfg_changes(struct br_clu *c)
         br_info("cluster: topic configs read from ZooKeeper (%d topic(s) in the cluster)",
                 c->ntopics);
     }
-    c->cfg_seq = top;
     return ZOK;
 }
 

@@ -64,6 +64,7 @@ struct clu_req {
     int64_t floor, first; /* REQ_PID: the lowest id wanted; the block's first id (answer) */
     char *buf;            /* REQ_CFG_GET: the document's room (cap bytes) and length (answer) */
     size_t cap, len;
+    void *acl; /* REQ_ACL: br_clu_acl.c's operation */
     int rc;    /* the answer: 0 or -errno */
     bool done; /* under lock */
 };
@@ -74,6 +75,7 @@ enum {
     REQ_PID = 4,
     REQ_CFG_GET = 5, /* br_clu_config.c */
     REQ_CFG_SET = 6, /* name, config (the document) */
+    REQ_ACL = 7,     /* br_clu_acl.c: CreateAcls / DeleteAcls */
 };
 
 struct br_clu {
@@ -105,6 +107,7 @@ struct br_clu {
     bool state_dirty;     /* zstate changed (logged by the cluster thread) */
     bool cfg_dirty;       /* /config/changes changed (br_clu_config.c) */
     bool isrn_dirty;      /* /isr_change_notification changed (br_clu_isrn.c) */
+    bool acl_dirty;       /* an ACL change notification directory changed (br_clu_acl.c) */
     bool stop;            /* br_clu_close */
     struct clu_req *reqs; /* waiting for the cluster thread */
     /* under lock: the view */
@@ -117,10 +120,12 @@ struct br_clu {
     uint64_t view_gen; /* raised at every swap of topics */
 
     /* the cluster thread's own */
-    int32_t ctl_zver; /* /controller_epoch's version when this broker is the controller */
-    int64_t cfg_seq;  /* the last config change notification acted on (-1: none) */
-    bool cfg_resync;  /* at start and after a new session: every held topic's configs are
-                         applied at the next read of /config/changes */
+    int32_t ctl_zver;   /* /controller_epoch's version when this broker is the controller */
+    int64_t cfg_seq;    /* the last config change notification acted on (-1: none) */
+    bool cfg_resync;    /* at start and after a new session: every held topic's configs are
+                           applied at the next read of /config/changes */
+    int64_t acl_seq[2]; /* the last ACL change notification acted on, literal and extended */
+    bool acl_resync;    /* every ACL is read again at the next turn (a new session) */
 
     pthread_t thread;
     bool thread_started;
@@ -174,6 +179,38 @@ int br_clu__cfg_changes(struct br_clu *c);
 /* Makes the local topic name's configs what /config/topics/<name> says over the store's
  * defaults (nothing when this broker does not hold it). A ZooKeeper code. */
 int br_clu__cfg_apply(struct br_clu *c, const char *name);
+
+/* br_clu_notes.c, on the thread owning the session: sequential change notifications
+ * (<dir>/<prefix><seq>) as Kafka's ZkNodeChangeNotificationListener (/config/changes,
+ * br_clu_config.c; the ACL changes, br_clu_acl.c). */
+#define BR_CLU_NOTE_EXPIRY_MS (15 * 60 * 1000) /* Kafka's changeExpirationMs */
+/* The sequence number of child, a <prefix><seq> name; -1 for another. */
+int64_t br_clu__note_seq(const char *child, const char *prefix);
+/* Creates a notification <dir>/<prefix><seq> holding data[0, len) (dir created when missing);
+ * made (may be NULL): its path. A ZooKeeper code. */
+int br_clu__note_write(struct br_clu *c, const char *dir, const char *prefix, const char *data,
+                       int len, char *made, int madecap);
+/* Called for a notification not acted on yet: its path and data (NUL-terminated; len -1: none,
+ * or larger than DATA_MAX). ZOK, or a ZooKeeper code that stops the read. */
+typedef int (*br_clu_note_fn)(struct br_clu *c, void *ctx, const char *path, const char *data,
+                              int len);
+/* Lists dir's notifications (watch w, wctx); calls fn for each with a sequence above *last
+ * (none with skip_new), in listing order; deletes those older than BR_CLU_NOTE_EXPIRY_MS; then
+ * *last = the highest sequence seen. A ZooKeeper code (fn's, or ZooKeeper's; *last unchanged
+ * then, so the same notifications come again). */
+int br_clu__notes_read(struct br_clu *c, const char *dir, const char *prefix, watcher_fn w,
+                       void *wctx, int64_t *last, bool skip_new, br_clu_note_fn fn, void *ctx);
+
+/* br_clu_acl.c (ACLs in ZooKeeper), when conf.acl_apply is set: */
+/* At open (the starting thread): creates the ACL roots and change directories, reads every
+ * ACL and hands them to conf.acl_apply. A ZooKeeper code; ZSYSTEMERROR when acl_apply or the
+ * limits refused the set (logged). */
+int br_clu__acl_load(struct br_clu *c);
+/* On the cluster thread: acts on new ACL change notifications (with watches), or, with
+ * acl_resync, reads every ACL again. A ZooKeeper code to retry. */
+int br_clu__acl_changes(struct br_clu *c);
+/* Runs a REQ_ACL; 0 or -errno (br_clu_acl_create / _delete). */
+int br_clu__acl_run(struct br_clu *c, struct clu_req *r);
 
 /* br_clu_isrn.c, on the cluster thread, only while this broker is the controller: reads the
  * children of /isr_change_notification (with a watch), oldest first, at most a turn's worth

@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "kp_msg_sec.h"
 
 #define SKIP_DEPTH_MAX 16
 
@@ -659,6 +662,256 @@ int br_clu_json_isr_change_each(const char *json, size_t len,
     if ((vrc == 0 && version != 1) || isr_pass(json, len, NULL, NULL) < 0)
         return -EINVAL;
     return isr_pass(json, len, fn, ctx);
+}
+
+/* ---- ACLs ---------------------------------------------------------------------------------- */
+
+#define NAMES(t) (sizeof(t) / sizeof((t)[0]))
+
+static const char *const TYPE_NAMES[] = {
+    [KP_ACL_RESOURCE_TOPIC] = "Topic",
+    [KP_ACL_RESOURCE_GROUP] = "Group",
+    [KP_ACL_RESOURCE_CLUSTER] = "Cluster",
+    [KP_ACL_RESOURCE_TRANSACTIONAL_ID] = "TransactionalId",
+    [KP_ACL_RESOURCE_DELEGATION_TOKEN] = "DelegationToken",
+    [KP_ACL_RESOURCE_USER] = "User",
+};
+static const char *const TYPE_ENUMS[] = {
+    [KP_ACL_RESOURCE_TOPIC] = "TOPIC",
+    [KP_ACL_RESOURCE_GROUP] = "GROUP",
+    [KP_ACL_RESOURCE_CLUSTER] = "CLUSTER",
+    [KP_ACL_RESOURCE_TRANSACTIONAL_ID] = "TRANSACTIONAL_ID",
+    [KP_ACL_RESOURCE_DELEGATION_TOKEN] = "DELEGATION_TOKEN",
+    [KP_ACL_RESOURCE_USER] = "USER",
+};
+static const char *const OP_NAMES[] = {
+    [KP_ACL_OP_ALL] = "All",
+    [KP_ACL_OP_READ] = "Read",
+    [KP_ACL_OP_WRITE] = "Write",
+    [KP_ACL_OP_CREATE] = "Create",
+    [KP_ACL_OP_DELETE] = "Delete",
+    [KP_ACL_OP_ALTER] = "Alter",
+    [KP_ACL_OP_DESCRIBE] = "Describe",
+    [KP_ACL_OP_CLUSTER_ACTION] = "ClusterAction",
+    [KP_ACL_OP_DESCRIBE_CONFIGS] = "DescribeConfigs",
+    [KP_ACL_OP_ALTER_CONFIGS] = "AlterConfigs",
+    [KP_ACL_OP_IDEMPOTENT_WRITE] = "IdempotentWrite",
+    [KP_ACL_OP_CREATE_TOKENS] = "CreateTokens",
+    [KP_ACL_OP_DESCRIBE_TOKENS] = "DescribeTokens",
+};
+static const char *const PERM_NAMES[] = {
+    [KP_ACL_PERM_DENY] = "Deny",
+    [KP_ACL_PERM_ALLOW] = "Allow",
+};
+
+static const char *name_at(const char *const *t, size_t n, int code)
+{
+    return code >= 0 && (size_t)code < n ? t[code] : NULL;
+}
+
+static int code_of(const char *const *t, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i] && strcmp(t[i], s) == 0)
+            return (int)i;
+    return -1;
+}
+
+const char *br_clu_acl_type_name(int8_t type)
+{
+    return name_at(TYPE_NAMES, NAMES(TYPE_NAMES), type);
+}
+const char *br_clu_acl_op_name(int8_t op) { return name_at(OP_NAMES, NAMES(OP_NAMES), op); }
+const char *br_clu_acl_perm_name(int8_t perm)
+{
+    return name_at(PERM_NAMES, NAMES(PERM_NAMES), perm);
+}
+
+int br_clu_acl_type_of(const char *name, int loose)
+{
+    for (size_t i = 0; i < NAMES(TYPE_NAMES); i++) {
+        if (!TYPE_NAMES[i])
+            continue;
+        if (strcmp(TYPE_NAMES[i], name) == 0 || (loose && (strcasecmp(TYPE_NAMES[i], name) == 0 ||
+                                                           strcasecmp(TYPE_ENUMS[i], name) == 0)))
+            return (int)i;
+    }
+    return -1;
+}
+
+int br_clu_json_acls_enc(char *buf, size_t cap, const struct br_clu_acl *v, size_t n)
+{
+    struct out o = {buf, cap, 0, cap == 0};
+    put(&o, "{\"version\":1,\"acls\":[");
+    for (size_t i = 0; i < n; i++) {
+        const char *op = br_clu_acl_op_name(v[i].operation);
+        const char *perm = br_clu_acl_perm_name(v[i].permission);
+        if (!op || !perm || !v[i].principal || !v[i].host)
+            return -EINVAL;
+        put(&o, "%s{\"principal\":", i ? "," : "");
+        put_str(&o, v[i].principal);
+        put(&o, ",\"permissionType\":\"%s\",\"operation\":\"%s\",\"host\":", perm, op);
+        put_str(&o, v[i].host);
+        put(&o, "}");
+    }
+    put(&o, "]}");
+    return done(&o);
+}
+
+/* An object's key into k (cap bytes); a longer one is skipped and k made empty. */
+static int obj_key(struct cur *c, char *k, size_t cap)
+{
+    const char *at = c->p;
+    if (str(c, k, cap) < 0) {
+        c->p = at;
+        if (str(c, NULL, 0) < 0)
+            return -EINVAL;
+        k[0] = 0;
+    }
+    return eat(c, ':') ? 0 : -EINVAL;
+}
+
+/* One entry of "acls" into e (principal and host decoded into the two buffers). */
+static int acl_entry(struct cur *c, char *principal, char *host, struct br_clu_acl *e)
+{
+    bool hp = false, hh = false, ho = false, hm = false;
+    if (!eat(c, '{'))
+        return -EINVAL;
+    if (!eat(c, '}')) {
+        do {
+            char k[32], v[32];
+            if (obj_key(c, k, sizeof k) < 0)
+                return -EINVAL;
+            if (strcmp(k, "principal") == 0) {
+                if (hp || str(c, principal, BR_CLU_ACL_STR_MAX) < 0)
+                    return -EINVAL;
+                hp = true;
+            } else if (strcmp(k, "host") == 0) {
+                if (hh || str(c, host, BR_CLU_ACL_STR_MAX) < 0)
+                    return -EINVAL;
+                hh = true;
+            } else if (strcmp(k, "operation") == 0) {
+                int op;
+                if (ho || str(c, v, sizeof v) < 0 ||
+                    (op = code_of(OP_NAMES, NAMES(OP_NAMES), v)) < 0)
+                    return -EINVAL;
+                e->operation = (int8_t)op;
+                ho = true;
+            } else if (strcmp(k, "permissionType") == 0) {
+                int pm;
+                if (hm || str(c, v, sizeof v) < 0 ||
+                    (pm = code_of(PERM_NAMES, NAMES(PERM_NAMES), v)) < 0)
+                    return -EINVAL;
+                e->permission = (int8_t)pm;
+                hm = true;
+            } else if (skip(c, 0) < 0) {
+                return -EINVAL;
+            }
+        } while (eat(c, ','));
+        if (!eat(c, '}'))
+            return -EINVAL;
+    }
+    e->principal = principal;
+    e->host = host;
+    return hp && hh && ho && hm ? 0 : -EINVAL;
+}
+
+static int acls_pass(const char *json, size_t len, char *principal, char *host,
+                     int (*fn)(void *ctx, const struct br_clu_acl *e), void *ctx)
+{
+    struct cur c = {json, json + len};
+    if (find(&c, "acls") < 0 || !eat(&c, '['))
+        return -EINVAL;
+    if (!eat(&c, ']')) {
+        do {
+            struct br_clu_acl e = {0};
+            if (acl_entry(&c, principal, host, &e) < 0)
+                return -EINVAL;
+            int rc = fn ? fn(ctx, &e) : 0;
+            if (rc)
+                return rc;
+        } while (eat(&c, ','));
+        if (!eat(&c, ']'))
+            return -EINVAL;
+    }
+    return finish(&c);
+}
+
+int br_clu_json_acls_each(const char *json, size_t len,
+                          int (*fn)(void *ctx, const struct br_clu_acl *e), void *ctx)
+{
+    if (len == 0)
+        return 0; /* (an empty znode: no ACLs, as Kafka's AclEntry.fromBytes) */
+    int64_t version;
+    if (br_clu_json_int(json, len, "version", &version) < 0 || version != 1)
+        return -EINVAL;
+    char principal[BR_CLU_ACL_STR_MAX], host[BR_CLU_ACL_STR_MAX];
+    if (acls_pass(json, len, principal, host, NULL, NULL) < 0)
+        return -EINVAL;
+    return acls_pass(json, len, principal, host, fn, ctx);
+}
+
+int br_clu_acl_change_literal_enc(char *buf, size_t cap, int8_t type, const char *name)
+{
+    const char *t = name_at(TYPE_ENUMS, NAMES(TYPE_ENUMS), type);
+    if (!t || !name[0])
+        return -EINVAL;
+    int n = snprintf(buf, cap, "%s:%s", t, name);
+    return n < 0 || (size_t)n >= cap ? -ENOSPC : n;
+}
+
+int br_clu_acl_change_literal(const char *data, size_t len, int8_t *type, char *name, size_t cap)
+{
+    const char *colon = memchr(data, ':', len);
+    char t[32];
+    if (!colon || (size_t)(colon - data) >= sizeof t)
+        return -EINVAL;
+    memcpy(t, data, (size_t)(colon - data));
+    t[colon - data] = 0;
+    size_t nl = len - (size_t)(colon - data) - 1;
+    int code = br_clu_acl_type_of(t, 1);
+    if (code < 0 || nl == 0 || nl >= cap || memchr(colon + 1, 0, nl))
+        return -EINVAL;
+    memcpy(name, colon + 1, nl);
+    name[nl] = 0;
+    *type = (int8_t)code;
+    return 0;
+}
+
+int br_clu_json_acl_change_enc(char *buf, size_t cap, int8_t type, int8_t pattern, const char *name)
+{
+    const char *t = name_at(TYPE_ENUMS, NAMES(TYPE_ENUMS), type);
+    if (!t || !name[0] || (pattern != KP_ACL_PATTERN_PREFIXED && pattern != KP_ACL_PATTERN_LITERAL))
+        return -EINVAL;
+    struct out o = {buf, cap, 0, cap == 0};
+    put(&o, "{\"version\":1,\"resourceType\":\"%s\",\"name\":", t);
+    put_str(&o, name);
+    put(&o, ",\"patternType\":\"%s\"}",
+        pattern == KP_ACL_PATTERN_PREFIXED ? "PREFIXED" : "LITERAL");
+    return done(&o);
+}
+
+int br_clu_json_acl_change(const char *json, size_t len, int8_t *type, int8_t *pattern, char *name,
+                           size_t cap)
+{
+    int64_t version;
+    char t[32], p[32];
+    if (br_clu_json_int(json, len, "version", &version) < 0 || version < 0 || version > 1 ||
+        br_clu_json_str(json, len, "resourceType", t, sizeof t) < 0 ||
+        br_clu_json_str(json, len, "patternType", p, sizeof p) < 0 ||
+        br_clu_json_str(json, len, "name", name, cap) < 0 || !name[0])
+        return -EINVAL;
+    int code = br_clu_acl_type_of(t, 1);
+    if (code < 0)
+        return -EINVAL;
+    if (strcasecmp(p, "PREFIXED") == 0)
+        *pattern = KP_ACL_PATTERN_PREFIXED;
+    else if (strcasecmp(p, "LITERAL") == 0)
+        *pattern = KP_ACL_PATTERN_LITERAL;
+    else
+        return -EINVAL;
+    *type = (int8_t)code;
+    return 0;
 }
 
 /* ---- producer-id blocks --------------------------------------------------------------------- */

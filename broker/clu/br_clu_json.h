@@ -5,7 +5,9 @@
  * (/brokers/topics/<t>, version 2), a partition's state (.../partitions/<p>/state, version 1),
  * the cluster id (/cluster/id), a topic's configs (/config/topics/<t>, version 1), config
  * change notifications (/config/changes/config_change_<seq>, version 2) and ISR change
- * notifications (/isr_change_notification/isr_change_<seq>, version 1).
+ * notifications (/isr_change_notification/isr_change_<seq>, version 1), ACL documents
+ * (/kafka-acl/<Type>/<name>, version 1) and ACL change notifications (/kafka-acl-changes,
+ * /kafka-acl-extended-changes).
  *
  * Contract
  * - Pure functions over caller-owned buffers; no allocation, no global state; any thread.
@@ -115,6 +117,56 @@ int br_clu_json_isr_change_each(const char *json, size_t len,
 /* {"version":"1","id":"<id>"} and its id (out: cap bytes, NUL-terminated); -EINVAL. */
 int br_clu_json_cluster_id_enc(char *buf, size_t cap, const char *id);
 int br_clu_json_cluster_id(const char *json, size_t len, char *out, size_t cap);
+
+/* ---- ACLs (Kafka's AclAuthorizer in ZooKeeper mode; br_clu_acl.c has the znodes) ---- */
+
+#define BR_CLU_ACL_STR_MAX 32768 /* a principal or host with its NUL (Kafka's 32767 bytes) */
+
+/* One ACL binding as ZooKeeper holds it: a resource pattern and an entry, with Kafka's wire
+ * codes (kp_msg_sec.h: resource type TOPIC..USER, pattern LITERAL or PREFIXED, operation
+ * ALL..DESCRIBE_TOKENS, permission DENY or ALLOW); strings NUL-terminated, the caller's. */
+struct br_clu_acl {
+    int8_t resource_type, pattern_type, operation, permission;
+    const char *name, *principal, *host;
+};
+
+/* Kafka's names (SecurityUtils' PascalCase of the enums): resource types "Topic", "Group",
+ * "Cluster", "TransactionalId", "DelegationToken", "User" (the znode paths); operations
+ * "All", "Read", ..., "DescribeConfigs", "IdempotentWrite", "CreateTokens", "DescribeTokens";
+ * permissions "Deny", "Allow". NULL for a code without one. */
+const char *br_clu_acl_type_name(int8_t type);
+const char *br_clu_acl_op_name(int8_t op);
+const char *br_clu_acl_perm_name(int8_t perm);
+/* A resource type's code from its name: the PascalCase name exactly (a path), or also the
+ * enum's name ("TOPIC", "TRANSACTIONAL_ID") in any case when loose (change notifications:
+ * Kafka's ResourceType.fromString); -1 when neither. */
+int br_clu_acl_type_of(const char *name, int loose);
+
+/* A resource pattern's document (/kafka-acl/<Type>/<name>, AclEntry's version 1):
+ * {"version":1,"acls":[{"principal":"User:alice","permissionType":"Allow","operation":"Read",
+ * "host":"*"},...]} of the entries of v[0, n) (their pattern fields are not written).
+ * -EINVAL for a code without a name, -ENOSPC. */
+int br_clu_json_acls_enc(char *buf, size_t cap, const struct br_clu_acl *v, size_t n);
+/* Checks the whole document first ("version" 1; "acls" an array of objects, each with the
+ * four keys as strings, operation and permission by Kafka's exact names; other keys skipped;
+ * strings up to BR_CLU_ACL_STR_MAX - 1 bytes), then calls fn for each entry (principal, host,
+ * operation, permission set; name NULL; the strings live during the call) until its first
+ * non-zero return: 0, fn's return, or -EINVAL (and fn was not called). Uses 64 KiB of stack. */
+int br_clu_json_acls_each(const char *json, size_t len,
+                          int (*fn)(void *ctx, const struct br_clu_acl *e), void *ctx);
+/* A literal pattern's change notification (/kafka-acl-changes/acl_changes_<seq>):
+ * "<TYPE>:<name>" with the resource type's enum name, as Kafka's LiteralAclChangeStore writes
+ * ResourceType.toString ("TOPIC:orders"); not JSON. Read with br_clu_acl_change_literal (the
+ * type loose, the name everything after the first ':'). */
+int br_clu_acl_change_literal_enc(char *buf, size_t cap, int8_t type, const char *name);
+int br_clu_acl_change_literal(const char *data, size_t len, int8_t *type, char *name, size_t cap);
+/* A prefixed pattern's (/kafka-acl-extended-changes/acl_changes_<seq>), Kafka's
+ * ExtendedAclChangeEvent: {"version":1,"resourceType":"TOPIC","name":"orders-",
+ * "patternType":"PREFIXED"} (enum names; read loosely, as Kafka's fromString). */
+int br_clu_json_acl_change_enc(char *buf, size_t cap, int8_t type, int8_t pattern,
+                               const char *name);
+int br_clu_json_acl_change(const char *json, size_t len, int8_t *type, int8_t *pattern, char *name,
+                           size_t cap);
 
 /* A block of producer ids [first, last] (both inclusive, as Kafka's ProducerIdsBlock) reserved
  * by broker (br_clu_pid.c writes it, the format is described there). */

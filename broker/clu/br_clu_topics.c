@@ -672,6 +672,8 @@ void br_clu__run_req(struct br_clu *c, struct clu_req *r)
         r->rc = br_clu__pid_run(c, r);
     else if (r->kind == REQ_CFG_GET || r->kind == REQ_CFG_SET)
         r->rc = br_clu__cfg_run(c, r);
+    else if (r->kind == REQ_ACL)
+        r->rc = br_clu__acl_run(c, r);
     else
         r->rc = run_delete(c, r);
 }

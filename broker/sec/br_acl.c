@@ -382,6 +382,7 @@ struct br_authz {
     struct set *set;
     _Atomic uint64_t gen;
     bool allow_if_none;
+    bool no_file; /* a cluster: ZooKeeper holds the ACLs, the file is neither read nor written */
     char dir[4096];
     char **supers; /* super.users principals */
     size_t nsupers;
@@ -435,6 +436,7 @@ int br_authz_open(const struct br_authz_conf *conf, struct br_authz **out)
     pthread_mutex_init(&a->wmu, NULL);
     atomic_init(&a->gen, 1);
     a->allow_if_none = conf->allow_everyone_if_no_acl;
+    a->no_file = conf->no_file;
     int rc = parse_supers(a, conf->super_users);
     if (!rc && snprintf(a->dir, sizeof a->dir, "%s/%s", conf->data_dir, BR_SECURITY_DIR) >=
                    (int)sizeof a->dir)
@@ -442,8 +444,20 @@ int br_authz_open(const struct br_authz_conf *conf, struct br_authz **out)
     if (!rc && mkdir(a->dir, 0700) != 0 && errno != EEXIST)
         rc = -errno;
     struct br__acl_list l = {0};
-    if (!rc)
+    if (!rc && a->no_file) {
+        char path[4200], msg[4400];
+        struct stat st;
+        snprintf(path, sizeof path, "%.4096s/%s", a->dir, BR_ACL_FILE);
+        if (stat(path, &st) == 0 && conf->log_fn) {
+            snprintf(msg, sizeof msg,
+                     "%.4150s: not used in a cluster (ZooKeeper's /kafka-acl holds the ACLs): "
+                     "create its ACLs again through any broker, or remove the file",
+                     path);
+            conf->log_fn(conf->log_arg, msg);
+        }
+    } else if (!rc) {
         rc = br__acl_file_read(a->dir, &l, conf->log_fn, conf->log_arg);
+    }
     if (!rc)
         rc = set_build(l.v, l.n, &a->set);
     br__acl_list_free(&l);
@@ -607,7 +621,7 @@ void br_authz_describe(struct br_authz *a, const struct kp_acl_filter *f, br_acl
  * Called with wmu held. */
 static int install(struct br_authz *a, struct set *ns)
 {
-    int rc = br__acl_file_write(a->dir, ns->v, ns->n);
+    int rc = a->no_file ? 0 : br__acl_file_write(a->dir, ns->v, ns->n);
     if (rc) {
         set_free(ns);
         return rc;
@@ -689,6 +703,80 @@ int br_authz_delete(struct br_authz *a, const struct kp_acl_filter *f, size_t n,
             rc = install(a, ns);
     }
     free(keep);
+    pthread_mutex_unlock(&a->wmu);
+    return rc;
+}
+
+/* ---- cluster mode: replaced from ZooKeeper ------------------------------------------------- */
+
+static bool pattern_is(const struct br_acl_binding *x, int8_t type, int8_t pattern,
+                       const char *name, size_t len)
+{
+    return x->resource_type == type && x->pattern_type == pattern && x->name.len == (int32_t)len &&
+           memcmp(x->name.ptr, name, len) == 0;
+}
+
+static bool in_patterns(const struct br_acl_binding *pats, size_t n, int8_t type, int8_t pattern,
+                        const char *name, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (pattern_is(&pats[i], type, pattern, name, len))
+            return true;
+    return false;
+}
+
+int br_authz_replace(struct br_authz *a, const struct br_acl_change *ch, size_t *nclosed)
+{
+    *nclosed = 0;
+    pthread_mutex_lock(&a->wmu);
+    const struct set *cur = a->set;
+    size_t keep_max = ch->all ? 0 : cur->n;
+    size_t cap = keep_max + ch->n + ch->nclosed + ch->n + 1;
+    struct br_acl_binding *all = malloc(cap * sizeof *all);
+    /* the patterns that fail closed: those given, and those of a binding Kafka would refuse */
+    struct br_acl_binding *closed = malloc((ch->nclosed + ch->n + 1) * sizeof *closed);
+    if (!all || !closed) {
+        free(all);
+        free(closed);
+        pthread_mutex_unlock(&a->wmu);
+        return -ENOMEM;
+    }
+    size_t nc = 0, m = 0;
+    for (size_t i = 0; i < ch->nclosed; i++)
+        closed[nc++] = ch->closed[i];
+    for (size_t i = 0; i < ch->n; i++) {
+        const struct br_acl_binding *b = &ch->b[i];
+        if (br_acl_validate(b, NULL) != 0 &&
+            !in_patterns(closed, nc, b->resource_type, b->pattern_type, b->name.ptr,
+                         (size_t)(b->name.len > 0 ? b->name.len : 0)))
+            closed[nc++] = *b;
+    }
+    for (size_t i = 0; i < keep_max; i++) {
+        const struct br__acl *x = &cur->v[i];
+        if (!in_patterns(ch->pats, ch->npats, x->type, x->pattern, x->name, x->name_len) &&
+            !in_patterns(closed, nc, x->type, x->pattern, x->name, x->name_len))
+            all[m++] = view_of(x);
+    }
+    for (size_t i = 0; i < ch->n; i++) {
+        const struct br_acl_binding *b = &ch->b[i];
+        if (!in_patterns(closed, nc, b->resource_type, b->pattern_type, b->name.ptr,
+                         (size_t)(b->name.len > 0 ? b->name.len : 0)))
+            all[m++] = *b;
+    }
+    /* FAIL CLOSED: the pattern's one binding denies everything to everyone (super users
+     * excepted), so a DENY that could not be read is never an ALLOW by omission */
+    for (size_t i = 0; i < nc; i++)
+        all[m++] = (struct br_acl_binding){
+            closed[i].resource_type, closed[i].name, closed[i].pattern_type, {BR_ACL_ANY_USER, 6},
+            {BR_ACL_WILDCARD, 1},    KP_ACL_OP_ALL,  KP_ACL_PERM_DENY};
+    struct set *ns;
+    int rc = set_build(all, m, &ns);
+    if (!rc)
+        rc = install(a, ns);
+    if (!rc)
+        *nclosed = nc;
+    free(all);
+    free(closed);
     pthread_mutex_unlock(&a->wmu);
     return rc;
 }

@@ -28,6 +28,13 @@
  * - Decisions are cheap to repeat: struct br_authz_cache belongs to one connection (one
  *   thread, no locks) and remembers recent decisions per (resource type, name, operation);
  *   it empties itself when the set's generation moved (any change, on any thread).
+ * - In a cluster (conf.no_file: zookeeper.connect set) ZooKeeper holds the ACLs, as Kafka's
+ *   ZooKeeper-mode AclAuthorizer keeps them (/kafka-acl/..., broker/clu/br_clu_acl.c): the
+ *   file is neither read nor written (one left from a single node is logged as not used), the
+ *   set starts empty and is replaced from ZooKeeper before clients are let in, then kept
+ *   current by br_authz_replace() (change notifications, this broker's own writes).
+ *   br_authz_create/_delete are the single node's; in a cluster CreateAcls and DeleteAcls go
+ *   to ZooKeeper (br_clu_acl_create/_delete) and come back through br_authz_replace().
  * - Errors: 0 or -errno. -EINVAL a binding or filter Kafka refuses (the reason in *why, Kafka's
  *   wording), -ENOSPC past BR_ACL_MAX bindings or BR_ACL_BYTES_MAX bytes, -EBADMSG at open
  *   (the file is damaged: refused whole, logged), -ENOMEM and the disk's own.
@@ -76,6 +83,7 @@ struct br_authz_conf {
     bool allow_everyone_if_no_acl; /* allow.everyone.if.no.acl.found (false) */
     st_log_fn log_fn;              /* the file refused at open (may be NULL) */
     void *log_arg;
+    bool no_file; /* a cluster (zookeeper.connect): see "In a cluster" above */
 };
 
 struct br_authz;
@@ -147,5 +155,28 @@ void br_authz_describe(struct br_authz *a, const struct kp_acl_filter *f, br_acl
 
 /* Number of bindings. */
 size_t br_authz_count(struct br_authz *a);
+
+/* ---- in a cluster (see "In a cluster" in the contract) ------------------------------------- */
+
+/* A change read from ZooKeeper. With all, the whole set becomes b[0, n) (pats unused); else
+ * the bindings of each resource pattern of pats[0, npats) (only their type, pattern type and
+ * name are read) become those of b with that pattern (b holds no other). closed[0, nclosed)
+ * are patterns whose document could not be read. */
+struct br_acl_change {
+    bool all;
+    const struct br_acl_binding *pats;
+    size_t npats;
+    const struct br_acl_binding *b;
+    size_t n;
+    const struct br_acl_binding *closed;
+    size_t nclosed;
+};
+/* Applies ch at once (the generation moves). FAIL CLOSED: a pattern of closed, or of a
+ * binding br_acl_validate refuses, gets one binding instead of its own: DENY ALL to User:*
+ * from *, so that a document that cannot be read denies its resources to everyone but the
+ * super users rather than dropping a DENY (which would grant). *nclosed: how many patterns
+ * were closed (the caller logs them). 0, -ENOSPC (past BR_ACL_MAX / BR_ACL_BYTES_MAX: nothing
+ * changed), -ENOMEM. Writes no file (no_file authorizers only, but works on any). */
+int br_authz_replace(struct br_authz *a, const struct br_acl_change *ch, size_t *nclosed);
 
 #endif

@@ -8,7 +8,10 @@
  * Kafka's validation messages; filters (ANY, MATCH, null strings) for describe and delete;
  * creation is idempotent; the decision cache hits and is invalidated by any change; changes
  * survive a reopen; a damaged file or an invalid binding in it refuses the file; decisions
- * during changes on other threads.
+ * during changes on other threads. In a cluster (no_file): no file read or written (one left
+ * is logged), br_authz_replace swaps the whole set or one pattern's bindings, and a pattern
+ * ZooKeeper could not give (closed), or one with a binding Kafka would refuse, FAILS CLOSED:
+ * denied to everyone but super users, also with allow.everyone.if.no.acl.found.
  */
 #include <check.h>
 #include <pthread.h>
@@ -43,7 +46,7 @@ static void teardown(void) { tst_rmrf(dir); }
 
 static struct br_authz *open_authz(const char *supers, bool allow_if_none)
 {
-    struct br_authz_conf c = {dir, supers, allow_if_none, log_fn, NULL};
+    struct br_authz_conf c = {dir, supers, allow_if_none, log_fn, NULL, false};
     struct br_authz *a = NULL;
     ck_assert_int_eq(br_authz_open(&c, &a), 0);
     return a;
@@ -466,7 +469,7 @@ START_TEST(t_damaged_file_refused)
     br_authz_close(a);
     size_t len;
     uint8_t *good = tst_slurp(file, &len);
-    struct br_authz_conf conf = {dir, NULL, false, log_fn, NULL};
+    struct br_authz_conf conf = {dir, NULL, false, log_fn, NULL, false};
     for (size_t at = 0; at < len; at++) {
         uint8_t *bad = malloc(len);
         memcpy(bad, good, len);
@@ -494,6 +497,101 @@ START_TEST(t_damaged_file_refused)
     ck_assert(!may(a, BOB, H1, T, "t", KP_ACL_OP_READ));
     br_authz_close(a);
     free(good);
+}
+END_TEST
+
+static struct br_acl_binding B_(int8_t type, const char *name, int8_t pattern,
+                                const char *principal, int8_t op, int8_t perm) {
+    return (struct br_acl_binding){type, S(name), pattern, S(principal), S("*"), op, perm};
+}
+
+START_TEST(t_cluster_replace)
+{
+    /* a file from a single-node past: logged, not used */
+    struct br_authz *a = open_authz(NULL, false);
+    add(a, T, "old", LIT, ALICE, "*", KP_ACL_OP_READ, DENY);
+    br_authz_close(a);
+    struct br_authz_conf conf = {dir, "User:admin", true, log_fn, NULL, true};
+    nlines = 0;
+    ck_assert_int_eq(br_authz_open(&conf, &a), 0);
+    ck_assert_int_eq(nlines, 1);
+    ck_assert_ptr_nonnull(strstr(last_line, "not used in a cluster"));
+    ck_assert_uint_eq(br_authz_count(a), 0);
+    ck_assert(may(a, ALICE, H1, T, "old", KP_ACL_OP_READ));
+    ck_assert_int_eq(unlink(file), 0);
+
+    /* the whole set */
+    struct br_acl_binding all[] = {B_(T, "t", LIT, ALICE, KP_ACL_OP_READ, ALLOW),
+                                   B_(T, "u", LIT, BOB, KP_ACL_OP_READ, DENY),
+                                   B_(G, "g-", PRE, BOB, KP_ACL_OP_READ, DENY)};
+    struct br_acl_change ch = {.all = true, .b = all, .n = 3};
+    size_t nclosed = 9;
+    uint64_t gen = br_authz_generation(a);
+    ck_assert_int_eq(br_authz_replace(a, &ch, &nclosed), 0);
+    ck_assert_uint_eq(nclosed, 0);
+    ck_assert_uint_gt(br_authz_generation(a), gen);
+    ck_assert_uint_eq(br_authz_count(a), 3);
+    ck_assert(may(a, ALICE, H1, T, "t", KP_ACL_OP_READ));
+    ck_assert(!may(a, BOB, H1, T, "t", KP_ACL_OP_READ));
+    ck_assert(!may(a, BOB, H1, T, "u", KP_ACL_OP_READ));
+    ck_assert(!may(a, BOB, H1, G, "g-1", KP_ACL_OP_READ));
+    ck_assert(may(a, BOB, H1, G, "h", KP_ACL_OP_READ)); /* (no ACL: allow everyone) */
+    ck_assert_int_ne(access(file, F_OK), 0);            /* (no file in a cluster) */
+
+    /* one pattern: t's bindings replaced (alice's gone, bob's in), the others kept */
+    struct br_acl_binding pat = B_(T, "t", LIT, "", 0, 0);
+    struct br_acl_binding t2 = B_(T, "t", LIT, BOB, KP_ACL_OP_ALL, ALLOW);
+    ch = (struct br_acl_change){.pats = &pat, .npats = 1, .b = &t2, .n = 1};
+    ck_assert_int_eq(br_authz_replace(a, &ch, &nclosed), 0);
+    ck_assert_uint_eq(br_authz_count(a), 3);
+    ck_assert(!may(a, ALICE, H1, T, "t", KP_ACL_OP_READ));
+    ck_assert(may(a, BOB, H1, T, "t", KP_ACL_OP_READ));
+    ck_assert(!may(a, BOB, H1, T, "u", KP_ACL_OP_READ));
+    /* a pattern emptied */
+    ch = (struct br_acl_change){.pats = &pat, .npats = 1};
+    ck_assert_int_eq(br_authz_replace(a, &ch, &nclosed), 0);
+    ck_assert_uint_eq(br_authz_count(a), 2);
+    ck_assert(may(a, ALICE, H1, T, "t", KP_ACL_OP_READ)); /* (no ACL again) */
+
+    /* FAIL CLOSED: a pattern that could not be read denies everyone but super users, also
+     * where allow.everyone.if.no.acl.found would have allowed */
+    struct br_acl_binding shut = B_(T, "p-", PRE, "", 0, 0);
+    ch = (struct br_acl_change){.pats = &shut, .npats = 1, .closed = &shut, .nclosed = 1};
+    ck_assert_int_eq(br_authz_replace(a, &ch, &nclosed), 0);
+    ck_assert_uint_eq(nclosed, 1);
+    ck_assert(!may(a, ALICE, H1, T, "p-x", KP_ACL_OP_DESCRIBE));
+    ck_assert(!may(a, BOB, H2, T, "p-", KP_ACL_OP_WRITE));
+    ck_assert(may(a, "User:admin", H1, T, "p-x", KP_ACL_OP_WRITE));
+    ck_assert(may(a, ALICE, H1, T, "p", KP_ACL_OP_DESCRIBE));
+    /* a binding Kafka would refuse (principal without a type) closes its pattern, and the
+     * valid ALLOW beside it does not open it */
+    struct br_acl_binding v = B_(T, "v", LIT, "", 0, 0);
+    struct br_acl_binding vs[] = {B_(T, "v", LIT, ALICE, KP_ACL_OP_ALL, ALLOW),
+                                  B_(T, "v", LIT, "alice", KP_ACL_OP_READ, DENY)};
+    ch = (struct br_acl_change){.pats = &v, .npats = 1, .b = vs, .n = 2};
+    ck_assert_int_eq(br_authz_replace(a, &ch, &nclosed), 0);
+    ck_assert_uint_eq(nclosed, 1);
+    ck_assert(!may(a, ALICE, H1, T, "v", KP_ACL_OP_READ));
+    /* read again fine: open */
+    ch = (struct br_acl_change){.pats = &v, .npats = 1, .b = vs, .n = 1};
+    ck_assert_int_eq(br_authz_replace(a, &ch, &nclosed), 0);
+    ck_assert_uint_eq(nclosed, 0);
+    ck_assert(may(a, ALICE, H1, T, "v", KP_ACL_OP_READ));
+    /* a whole set past the bound: refused, nothing changed */
+    size_t n = BR_ACL_MAX + 1;
+    struct br_acl_binding *many = malloc(n * sizeof *many);
+    char(*names)[16] = malloc(n * sizeof *names);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(names[i], sizeof names[i], "n%zu", i);
+        many[i] = B_(T, names[i], LIT, ALICE, KP_ACL_OP_READ, DENY);
+    }
+    size_t before = br_authz_count(a);
+    ch = (struct br_acl_change){.all = true, .b = many, .n = n};
+    ck_assert_int_eq(br_authz_replace(a, &ch, &nclosed), -ENOSPC);
+    ck_assert_uint_eq(br_authz_count(a), before);
+    free(many);
+    free(names);
+    br_authz_close(a);
 }
 END_TEST
 
@@ -557,6 +655,7 @@ static Suite *br_acl_suite(void)
     tcase_add_test(t, t_cache);
     tcase_add_test(t, t_damaged_file_refused);
     tcase_add_test(t, t_concurrent_decisions);
+    tcase_add_test(t, t_cluster_replace);
     suite_add_tcase(s, t);
     return s;
 }
