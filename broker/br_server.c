@@ -49,6 +49,7 @@
 #include "br_cotopic.h"
 #include "br_coload.h"
 #include "br_clu_repl.h"
+#include "br_usercfg.h"
 #include "br_dynconf.h"
 #include "br_offsets.h"
 #include "br_stats.h"
@@ -843,6 +844,9 @@ static int open_cluster(struct br_server *srv)
         .coord_view = coord_view,
         .txn_view = br_server_txn_view,
         .coord_arg = srv,
+        /* SCRAM credentials and quotas from /config/users and /config/clients (br_usercfg.h) */
+        .entity_config = srv->auth ? br_usercfg_apply : NULL,
+        .entity_arg = srv->auth,
     };
     cluster_endpoints(srv, &cc);
     char err[1024];

@@ -37,6 +37,9 @@
  *   /config/changes and applies a changed topic's configs to the logs this broker holds (no
  *   restart); at start and after a new session it applies every held topic's, so a broker
  *   that was down catches up (br_clu_config.c).
+ * - Users and client ids: /config/users and /config/clients are the truth in a cluster for
+ *   SCRAM credentials and client quotas (br_clu_ents.h: the writes, the notifications, the
+ *   reads at start and after a new session, through conf->entity_config).
  * - Errors: 0 or -errno; ZooKeeper's own codes are named in the log lines.
  */
 #ifndef SPLICELOG_BR_CLU_H
@@ -51,6 +54,7 @@
 #include "st.h"
 
 struct br_clu;
+struct br_clu_entdoc;
 struct st_store;
 
 struct br_clu_conf {
@@ -88,6 +92,14 @@ struct br_clu_conf {
      * coord_view, with the same coord_arg (the transaction coordinator's loads, br_txload.h). */
     void (*txn_view)(void *arg, const int32_t *epochs, int32_t np);
     void *coord_arg;
+    /* Users' and client ids' configs (SCRAM credentials, quotas; may be NULL: not read): the
+     * documents of /config/users and /config/clients, each entity's key/values
+     * (br_clu_ents.h). all: docs are every entity there, the local sets become exactly
+     * these; else each of docs (one, from a change notification) replaces that entity's
+     * settings. Called on the cluster thread, and once on the starting thread inside
+     * br_clu_open before it returns; docs valid during the call only. */
+    void (*entity_config)(void *arg, const struct br_clu_entdoc *docs, size_t n, bool all);
+    void *entity_arg;
 };
 
 /* One partition as the cluster's view has it. */

@@ -19,6 +19,7 @@
 #include <zookeeper/zookeeper.h>
 
 #include "br_clu.h"
+#include "br_clu_ents.h"
 #include "br_clu_repl.h"
 
 #define PATH_MAX_LEN 1024
@@ -64,6 +65,11 @@ struct clu_req {
     int64_t floor, first; /* REQ_PID: the lowest id wanted; the block's first id (answer) */
     char *buf;            /* REQ_CFG_GET: the document's room (cap bytes) and length (answer) */
     size_t cap, len;
+    /* REQ_CFG_SET with ent: the changes of a user's or client id's document instead of a
+     * topic's (br_clu_ents.c) */
+    const struct br_clu_entity *ent;
+    const struct br_clu_ekv *ekv;
+    int nekv;
     int rc;    /* the answer: 0 or -errno */
     bool done; /* under lock */
 };
@@ -121,6 +127,8 @@ struct br_clu {
     int64_t cfg_seq;  /* the last config change notification acted on (-1: none) */
     bool cfg_resync;  /* at start and after a new session: every held topic's configs are
                          applied at the next read of /config/changes */
+    bool ent_fresh;   /* br_clu_open read the users' and client ids' configs: the first
+                         cfg_resync need not read them again (br_clu_ents.c) */
 
     pthread_t thread;
     bool thread_started;
@@ -174,6 +182,16 @@ int br_clu__cfg_changes(struct br_clu *c);
 /* Makes the local topic name's configs what /config/topics/<name> says over the store's
  * defaults (nothing when this broker does not hold it). A ZooKeeper code. */
 int br_clu__cfg_apply(struct br_clu *c, const char *name);
+
+/* br_clu_ents.c (br_clu_ents.h), on the thread owning the session: */
+/* Runs an entity's read-modify-write and its notification: 0 or -errno (br_clu_entity_alter). */
+int br_clu__ent_write(struct br_clu *c, const struct br_clu_entity *e,
+                      const struct br_clu_ekv *changes, int n);
+/* A notification named entity epath ("users/<u>", ...): its document to conf.entity_config.
+ * A ZooKeeper code to retry. */
+int br_clu__ent_changed(struct br_clu *c, const char *epath);
+/* Every user's and client id's document to conf.entity_config (all). A ZooKeeper code. */
+int br_clu__ent_resync(struct br_clu *c);
 
 /* br_clu_isrn.c, on the cluster thread, only while this broker is the controller: reads the
  * children of /isr_change_notification (with a watch), oldest first, at most a turn's worth

@@ -1,0 +1,306 @@
+/*
+ * test_cluster_users — SCRAM credentials and client quotas are the cluster's (issue 18), against
+ * a real ZooKeeper and three brokers with a PLAINTEXT and a SASL_PLAINTEXT listener each, in raw
+ * protocol (tb_sasl's independent SCRAM client; no authorizer, so anyone may alter).
+ *
+ * users_and_quotas_through_zookeeper:
+ * - a SCRAM user ("alice*": the '*' sanitized as %2A, as Kafka's Sanitizer) created through
+ *   broker 1 logs in on broker 1 at once and on brokers 2 and 3; /config/users/alice%2A holds
+ *   Kafka's {"version":1,"config":{"SCRAM-SHA-512":"salt=..,stored_key=..,server_key=..,
+ *   iterations=4096"}} and a /config/changes notification names "users/alice%2A";
+ * - quotas of alice* set through broker 1 share that document (the credential stays); broker 3
+ *   describes them (DescribeClientQuotas) and enforces request_percentage (throttle_time_ms > 0
+ *   on Metadata as alice*); a client-id quota and a (user, <default> client) quota through
+ *   broker 2 land in /config/clients/<c> and /config/users/<u>/clients/<default>, described by
+ *   broker 1;
+ * - alice*'s credential deleted through broker 2: broker 1 refuses her login, the document keeps
+ *   her quotas;
+ * - broker 3 killed -9, bob created and alice's quota changed meanwhile, broker 3 restarted: bob
+ *   logs in there and the new quota is described; the offline tool's kind of local entry (the
+ *   cache) does not outlive ZooKeeper's set.
+ * Before this change each broker kept its own: a user created through broker 1 could not log
+ * in on broker 2.
+ */
+#include <check.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kp_msg.h"
+#include "kp_msg_sec.h"
+#include "tb_broker.h"
+#include "tb_check.h"
+#include "tb_clu.h"
+#include "tb_kafka.h"
+#include "tb_sasl.h"
+#include "tb_tls.h"
+#include "tb_zk.h"
+
+#define SESSION_MS 3000
+#define WAIT_MS    20000
+#define NBROKERS   3
+#define CHROOT     "/tusers"
+
+static struct tb_broker B[NBROKERS + 1];
+
+static void teardown(void)
+{
+    for (int i = 1; i <= NBROKERS; i++)
+        tb_broker_cleanup(&B[i]);
+}
+
+static int start_broker(int id)
+{
+    const char *const more[] = {"-o",
+                                "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+                                "-o",
+                                "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512",
+                                "-o",
+                                "connection.failed.authentication.delay.ms=0",
+                                "-o",
+                                "quota.window.num=3",
+                                "-o",
+                                "quota.window.size.seconds=1",
+                                NULL};
+    return tb_zk_broker_start(&B[id], &tb_clu_zk, CHROOT, id, SESSION_MS, NULL, more);
+}
+
+/* ---- requests ------------------------------------------------------------------------------- */
+
+/* AlterUserScramCredentials v0 through broker id's PLAINTEXT listener: one upsertion of
+ * SCRAM-SHA-512 (password pw, 4096 iterations) or, with pw NULL, its deletion; the user's error. */
+static int16_t alter_scram(int id, const char *user, const char *pw)
+{
+    uint8_t salt[16] = "0123456789abcdef", salted[64];
+    if (pw)
+        PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw), salt, sizeof salt, 4096, EVP_sha512(), 64, salted);
+    struct kp_scram_credential_upsertion up = {
+        kp_str_of(user), KP_SCRAM_SHA_512, 4096, {salt, sizeof salt}, {salted, 64}};
+    struct kp_scram_credential_deletion d = {kp_str_of(user), KP_SCRAM_SHA_512};
+    struct kp_alter_user_scram_credentials_req req = {pw ? 0 : 1, &d, pw ? 1 : 0, &up};
+    struct kp_alter_user_scram_credentials_resp resp;
+    int fd = tb_connect(B[id].port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(tb_kcall(fd, KP_API_ALTER_USER_SCRAM_CREDENTIALS, 0,
+                              TB_ENC(kp_alter_user_scram_credentials_req_encode), &req,
+                              TB_DEC(kp_alter_user_scram_credentials_resp_decode), &resp),
+                     0);
+    close(fd);
+    ck_assert_int_eq(resp.n_results, 1);
+    return resp.results[0].error_code;
+}
+
+/* A SCRAM-SHA-512 login on broker id's SASL listener: 0, or the broker's error (58). */
+static int login(int id, const char *user, const char *pw)
+{
+    int port = tb_listener_port(&B[id], "SASL_PLAINTEXT");
+    ck_assert_int_gt(port, 0);
+    int fd = tb_connect(port);
+    ck_assert_int_ge(fd, 0);
+    int rc = tb_sasl_login(fd, "SCRAM-SHA-512", user, pw);
+    close(fd);
+    ck_assert_msg(rc >= 0, "login on broker %d: %d", id, rc);
+    return rc;
+}
+
+/* Waits (bounded) for the login's outcome to be ok (or refused). */
+static void login_becomes(int id, const char *user, const char *pw, bool ok)
+{
+    int rc = -1;
+    for (int64_t end = tb_now_ms() + WAIT_MS; tb_now_ms() < end; tb_sleep_ms(100))
+        if (((rc = login(id, user, pw)) == 0) == ok)
+            return;
+    ck_abort_msg("broker %d: %s's login still %s (%d)", id, user, ok ? "refused" : "accepted", rc);
+}
+
+/* AlterClientQuotas v1 through broker id of one key (remove: value ignored) of the entity
+ * (user: NULL absent, "" the default; client the same); the entry's error. */
+static int16_t alter_quota(int id, const char *user, const char *client, const char *key,
+                           double v)
+{
+    struct kp_quota_entity e[2];
+    int32_t ne = 0;
+    if (user)
+        e[ne++] = (struct kp_quota_entity){kp_str_of("user"),
+                                           user[0] ? kp_str_of(user) : KP_STR_NULL};
+    if (client)
+        e[ne++] = (struct kp_quota_entity){kp_str_of("client-id"),
+                                           client[0] ? kp_str_of(client) : KP_STR_NULL};
+    struct kp_quota_op op = {kp_str_of(key), v, false};
+    struct kp_alter_client_quotas_entry en = {ne, e, 1, &op};
+    struct kp_alter_client_quotas_req req = {1, &en, false};
+    struct kp_alter_client_quotas_resp resp;
+    int fd = tb_connect(B[id].port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(tb_kcall(fd, KP_API_ALTER_CLIENT_QUOTAS, 1,
+                              TB_ENC(kp_alter_client_quotas_req_encode), &req,
+                              TB_DEC(kp_alter_client_quotas_resp_decode), &resp),
+                     0);
+    close(fd);
+    ck_assert_int_eq(resp.n_entries, 1);
+    return resp.entries[0].error_code;
+}
+
+/* DescribeClientQuotas v1 on broker id of the entity with type's name exactly name (strict: no
+ * other part): key's value, or -1 when the entity or the key is not there. */
+static double described(int id, const char *type, const char *name, const char *key)
+{
+    struct kp_quota_filter_component c = {kp_str_of(type), KP_QUOTA_MATCH_EXACT, kp_str_of(name)};
+    struct kp_describe_client_quotas_req req = {1, &c, true};
+    struct kp_describe_client_quotas_resp resp;
+    int fd = tb_connect(B[id].port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(tb_kcall(fd, KP_API_DESCRIBE_CLIENT_QUOTAS, 1,
+                              TB_ENC(kp_describe_client_quotas_req_encode), &req,
+                              TB_DEC(kp_describe_client_quotas_resp_decode), &resp),
+                     0);
+    close(fd);
+    ck_assert_int_eq(resp.error_code, 0);
+    for (int32_t i = 0; i < resp.n_entries; i++)
+        for (int32_t k = 0; k < resp.entries[i].n_values; k++)
+            if (kp_str_eq(resp.entries[i].values[k].key, key))
+                return resp.entries[i].values[k].value;
+    return -1;
+}
+
+static void described_becomes(int id, const char *type, const char *name, const char *key,
+                              double want)
+{
+    double v = -2;
+    for (int64_t end = tb_now_ms() + WAIT_MS; tb_now_ms() < end; tb_sleep_ms(100))
+        if ((v = described(id, type, name, key)) == want)
+            return;
+    ck_abort_msg("broker %d: %s %s %s is %g, want %g", id, type, name, key, v, want);
+}
+
+/* Metadata v4 requests as user on broker id's SASL listener until one is throttled (bounded):
+ * the largest throttle_time_ms seen. */
+static int32_t metadata_throttle(int id, const char *user, const char *pw)
+{
+    int fd = tb_connect(tb_listener_port(&B[id], "SASL_PLAINTEXT"));
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(tb_sasl_login(fd, "SCRAM-SHA-512", user, pw), 0);
+    int32_t max = 0;
+    for (int i = 0; i < 300 && max == 0; i++) {
+        struct kp_metadata_req req = {.n_topics = -1};
+        struct kp_metadata_resp resp;
+        ck_assert_int_eq(tb_kcall(fd, KP_API_METADATA, 4, TB_ENC(kp_metadata_req_encode), &req,
+                                  TB_DEC(kp_metadata_resp_decode), &resp),
+                         0);
+        if (resp.throttle_time_ms > max)
+            max = resp.throttle_time_ms;
+    }
+    close(fd);
+    return max;
+}
+
+/* The znode's data must contain every needle (NULL-terminated), and not the one of absent. */
+static void znode_has(zhandle_t *zh, const char *path, const char *const *needles,
+                      const char *absent)
+{
+    const char *json = tb_zk_get(zh, path, NULL);
+    ck_assert_msg(json != NULL, "%s: no such znode", path);
+    for (int i = 0; needles[i]; i++)
+        ck_assert_msg(strstr(json, needles[i]), "%s: %s has no %s", path, json, needles[i]);
+    ck_assert_msg(!absent || !strstr(json, absent), "%s: %s has %s", path, json, absent);
+}
+
+/* A notification under /config/changes names entity_path. */
+static bool notified(zhandle_t *zh, const char *entity_path)
+{
+    char path[256], want[300];
+    snprintf(path, sizeof path, "%s/config/changes", CHROOT);
+    snprintf(want, sizeof want, "\"entity_path\":\"%s\"", entity_path);
+    struct String_vector kids = {0};
+    ck_assert_int_eq(zoo_get_children(zh, path, 0, &kids), ZOK);
+    bool found = false;
+    for (int i = 0; i < kids.count && !found; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", path, kids.data[i]);
+        const char *json = tb_zk_get(zh, p, NULL);
+        found = json && strstr(json, want) && strstr(json, "\"version\":2");
+    }
+    deallocate_String_vector(&kids);
+    return found;
+}
+
+START_TEST(users_and_quotas_through_zookeeper)
+{
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_users");
+    for (int i = 1; i <= NBROKERS; i++)
+        ck_assert_int_eq(start_broker(i), 0);
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
+    ck_assert_ptr_nonnull(zh);
+    const char *alice = "alice*", *apath = CHROOT "/config/users/alice%2A";
+
+    /* created through broker 1: at once there, then everywhere */
+    ck_assert_int_ne(login(2, alice, "a-secret"), 0);
+    ck_assert_int_eq(alter_scram(1, alice, "a-secret"), 0);
+    ck_assert_int_eq(login(1, alice, "a-secret"), 0);
+    login_becomes(2, alice, "a-secret", true);
+    login_becomes(3, alice, "a-secret", true);
+    ck_assert_int_ne(login(3, alice, "wrong"), 0);
+    const char *const cred[] = {"{\"version\":1,\"config\":{",
+                                "\"SCRAM-SHA-512\":\"salt=MDEyMzQ1Njc4OWFiY2RlZg==,stored_key=",
+                                ",server_key=", ",iterations=4096\"", NULL};
+    znode_has(zh, apath, cred, NULL);
+    ck_assert(notified(zh, "users/alice%2A"));
+
+    /* quotas of alice* share her document; broker 3 describes and enforces them */
+    ck_assert_int_eq(alter_quota(1, alice, NULL, "producer_byte_rate", 1024), 0);
+    ck_assert_int_eq(alter_quota(1, alice, NULL, "request_percentage", 0.01), 0);
+    const char *const both[] = {"\"SCRAM-SHA-512\":\"salt=", "\"producer_byte_rate\":\"1024\"",
+                                "\"request_percentage\":\"0.01\"", NULL};
+    znode_has(zh, apath, both, NULL);
+    ck_assert(described(1, "user", alice, "producer_byte_rate") == 1024);
+    described_becomes(3, "user", alice, "request_percentage", 0.01);
+    described_becomes(3, "user", alice, "producer_byte_rate", 1024);
+    ck_assert_int_gt(metadata_throttle(3, alice, "a-secret"), 0);
+
+    /* a client id's quota and a user's default-client quota, through broker 2 */
+    ck_assert_int_eq(alter_quota(2, NULL, "app 1", "consumer_byte_rate", 2048), 0);
+    ck_assert_int_eq(alter_quota(2, alice, "", "producer_byte_rate", 4096), 0);
+    const char *const cq[] = {"\"consumer_byte_rate\":\"2048\"", NULL};
+    znode_has(zh, CHROOT "/config/clients/app%201", cq, NULL);
+    const char *const ucq[] = {"\"producer_byte_rate\":\"4096\"", NULL};
+    znode_has(zh, CHROOT "/config/users/alice%2A/clients/<default>", ucq, NULL);
+    ck_assert(notified(zh, "users/alice%2A/clients/<default>"));
+    described_becomes(1, "client-id", "app 1", "consumer_byte_rate", 2048);
+
+    /* deleted through broker 2: broker 1 refuses her; her quotas stay in the document */
+    ck_assert_int_eq(alter_scram(2, alice, NULL), 0);
+    ck_assert_int_ne(login(2, alice, "a-secret"), 0);
+    login_becomes(1, alice, "a-secret", false);
+    const char *const quotas_only[] = {"\"producer_byte_rate\":\"1024\"", NULL};
+    znode_has(zh, apath, quotas_only, "SCRAM-SHA-512");
+    described_becomes(1, "user", alice, "producer_byte_rate", 1024);
+
+    /* broker 3 down (kill -9) while bob is made and alice's quota changes; back, it has both */
+    ck_assert_int_ge(tb_broker_stop(&B[3], SIGKILL), 0);
+    ck_assert_int_eq(alter_scram(1, "bob", "b-secret"), 0);
+    ck_assert_int_eq(alter_quota(2, alice, NULL, "producer_byte_rate", 777), 0);
+    for (int64_t end = tb_now_ms() + WAIT_MS; /* (its session expires first) */
+         tb_zk_get(zh, CHROOT "/brokers/ids/3", NULL) && tb_now_ms() < end;)
+        tb_sleep_ms(100);
+    ck_assert_int_eq(start_broker(3), 0);
+    ck_assert_int_eq(login(3, "bob", "b-secret"), 0); /* (read before clients were let in) */
+    ck_assert(described(3, "user", alice, "producer_byte_rate") == 777);
+    ck_assert_int_ne(login(3, alice, "a-secret"), 0);
+    zookeeper_close(zh);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("cluster_users");
+    TCase *tc = tb_clu_tcase("users", teardown, 300);
+    tcase_add_test(tc, users_and_quotas_through_zookeeper);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return tb_ck_run(suite()); }
