@@ -857,6 +857,8 @@ static int open_cluster(struct br_server *srv)
     }
     for (int i = 0; i < srv->nloops; i++)
         srv->per_loop[i].ctx.clu = srv->clu;
+    if (srv->auth) /* (users made here before: to ZooKeeper when it lacks them) */
+        br_usercfg_seed(srv->clu, srv->auth);
     return start_replica_fetchers(srv);
 }
 

@@ -104,13 +104,208 @@ static void apply_quotas(struct br_quotas *q, const struct br_clu_entdoc *d, siz
     free(s);
 }
 
-void br_usercfg_apply(void *arg, const struct br_clu_entdoc *docs, size_t n, bool all)
+void br_usercfg_apply(void *arg, const struct br_clu_entdoc *docs, size_t n, int scope)
 {
     struct br_auth *a = arg;
+    bool all = scope == BR_CLU_ENTS_ALL; /* (at START, entities ZooKeeper lacks stay) */
     if (a->cred)
         apply_creds(a->cred, docs, n, all);
     if (a->quotas)
         apply_quotas(a->quotas, docs, n, all);
+}
+
+/* ---- carrying local entries to ZooKeeper at start ---------------------------------------------
+ */
+
+struct users {
+    char **v; /* distinct names, NUL-terminated, in the store's order (sorted) */
+    size_t *len;
+    bool *done;
+    size_t n, cap;
+    bool oom;
+};
+
+static void user_add(void *arg, const char *user, size_t len, enum br_sasl_mech mech, int32_t it)
+{
+    (void)mech;
+    (void)it;
+    struct users *u = arg;
+    if (u->oom || (u->n && u->len[u->n - 1] == len && memcmp(u->v[u->n - 1], user, len) == 0))
+        return; /* (sorted by user: a repeat is the previous one) */
+    if (u->n == u->cap) {
+        size_t cap = u->cap ? u->cap * 2 : 16;
+        char **v = realloc(u->v, cap * sizeof *v);
+        size_t *l = v ? realloc(u->len, cap * sizeof *l) : NULL;
+        bool *d = l ? realloc(u->done, cap * sizeof *d) : NULL;
+        if (v)
+            u->v = v;
+        if (l)
+            u->len = l;
+        if (!d) {
+            u->oom = true;
+            return;
+        }
+        u->done = d;
+        u->cap = cap;
+    }
+    char *m = malloc(len + 1);
+    if (!m) {
+        u->oom = true;
+        return;
+    }
+    memcpy(m, user, len);
+    m[len] = 0;
+    u->v[u->n] = m;
+    u->len[u->n] = len;
+    u->done[u->n] = false;
+    u->n++;
+}
+
+/* One entity's keys being carried: its quotas and, for a user, its credentials. */
+struct carry {
+    struct br_clu_ekv kv[BR_QUOTA_NTYPES + 2];
+    char text[BR_QUOTA_NTYPES + 2][BR_CRED_TEXT_MAX];
+    int n;
+};
+
+static void carry_creds(struct br_cred *c, const char *user, size_t len, struct carry *k)
+{
+    static const enum br_sasl_mech mechs[2] = {BR_SASL_SCRAM_SHA_256, BR_SASL_SCRAM_SHA_512};
+    for (int m = 0; m < 2; m++) {
+        struct br_scram_cred cred;
+        if (br_cred_lookup(c, mechs[m], user, len, &cred) == 0 &&
+            br_cred_text_format(&cred, k->text[k->n], sizeof k->text[k->n]) > 0) {
+            k->kv[k->n] = (struct br_clu_ekv){br_sasl_mech_name(mechs[m]), k->text[k->n]};
+            k->n++;
+        }
+        OPENSSL_cleanse(&cred, sizeof cred);
+    }
+}
+
+/* Creates e's document of k's keys: 1 when carried, else 0. */
+static size_t carry(struct br_clu *clu, const struct br_clu_entity *e, struct carry *k)
+{
+    char path[256];
+    if (k->n == 0)
+        return 0;
+    int rc = br_clu_entity_create(clu, e, k->kv, k->n);
+    if (br_clu_entity_path(e, path, sizeof path) < 0)
+        snprintf(path, sizeof path, "(a long name)");
+    if (rc == 0)
+        br_info("cluster: %s of this broker's own stores carried to ZooKeeper (it had none)", path);
+    else if (rc != -EEXIST)
+        br_warn("cluster: cannot carry %s to ZooKeeper: %s", path, strerror(-rc));
+    OPENSSL_cleanse(k, sizeof *k);
+    return rc == 0;
+}
+
+struct qents {
+    struct qent {
+        struct br_quota_entity e;
+        char *names;
+        double v[BR_QUOTA_NTYPES];
+        bool has[BR_QUOTA_NTYPES];
+    } * v;
+    size_t n, cap;
+    bool oom;
+};
+
+static void qent_add(void *arg, const struct br_quota_entity *e, const double v[BR_QUOTA_NTYPES],
+                     const bool has[BR_QUOTA_NTYPES])
+{
+    struct qents *q = arg;
+    if (q->oom)
+        return;
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 16;
+        void *nv = realloc(q->v, cap * sizeof *q->v);
+        if (!nv) {
+            q->oom = true;
+            return;
+        }
+        q->v = nv;
+        q->cap = cap;
+    }
+    size_t ul = e->user.len > 0 ? (size_t)e->user.len : 0;
+    size_t cl = e->client.len > 0 ? (size_t)e->client.len : 0;
+    char *m = malloc(ul + cl + 2);
+    if (!m) {
+        q->oom = true;
+        return;
+    }
+    memcpy(m, ul ? e->user.ptr : "", ul);
+    m[ul] = 0;
+    memcpy(m + ul + 1, cl ? e->client.ptr : "", cl);
+    m[ul + 1 + cl] = 0;
+    struct qent *x = &q->v[q->n++];
+    x->e = *e;
+    x->e.user.ptr = m;
+    x->e.client.ptr = m + ul + 1;
+    x->names = m;
+    memcpy(x->v, v, sizeof x->v);
+    memcpy(x->has, has, sizeof x->has);
+}
+
+size_t br_usercfg_seed(struct br_clu *clu, struct br_auth *a)
+{
+    struct users u = {0};
+    struct qents q = {0};
+    struct carry *k = malloc(sizeof *k);
+    size_t carried = 0;
+    if (a->cred)
+        br_cred_each(a->cred, user_add, &u);
+    if (a->quotas) {
+        struct br_quota_filter f;
+        memset(&f, 0, sizeof f);
+        br_quotas_describe(a->quotas, &f, qent_add, &q);
+    }
+    if (!k || u.oom || q.oom) {
+        br_err("cluster: out of memory for carrying this broker's users to ZooKeeper");
+        goto out;
+    }
+    for (size_t i = 0; i < q.n; i++) {
+        const struct br_quota_entity *qe = &q.v[i].e;
+        memset(k, 0, sizeof *k);
+        for (int t = 0; t < BR_QUOTA_NTYPES; t++)
+            if (q.v[i].has[t] && br_quota_text_format((enum br_quota_type)t, q.v[i].v[t],
+                                                      k->text[k->n], sizeof k->text[k->n]) > 0) {
+                k->kv[k->n] =
+                    (struct br_clu_ekv){br_quota_key((enum br_quota_type)t), k->text[k->n]};
+                k->n++;
+            }
+        struct br_clu_entity e = {qe->user_kind,
+                                  qe->client_kind,
+                                  qe->user.ptr,
+                                  qe->client.ptr,
+                                  qe->user_kind == BR_QE_NAMED ? (size_t)qe->user.len : 0,
+                                  qe->client_kind == BR_QE_NAMED ? (size_t)qe->client.len : 0};
+        if (qe->user_kind == BR_QE_NAMED && qe->client_kind == BR_QE_ABSENT && a->cred) {
+            carry_creds(a->cred, e.user, e.user_len, k); /* (one document for both) */
+            for (size_t j = 0; j < u.n; j++)
+                if (u.len[j] == e.user_len && memcmp(u.v[j], e.user, e.user_len) == 0)
+                    u.done[j] = true;
+        }
+        carried += carry(clu, &e, k);
+    }
+    for (size_t j = 0; j < u.n; j++) {
+        if (u.done[j])
+            continue;
+        memset(k, 0, sizeof *k);
+        carry_creds(a->cred, u.v[j], u.len[j], k);
+        struct br_clu_entity e = {BR_CLU_ENT_NAMED, BR_CLU_ENT_ABSENT, u.v[j], "", u.len[j], 0};
+        carried += carry(clu, &e, k);
+    }
+out:
+    free(k);
+    for (size_t j = 0; j < u.n; j++)
+        free(u.v[j]);
+    free(u.v);
+    free(u.len);
+    free(u.done);
+    for (size_t i = 0; i < q.n; i++)
+        free(q.v[i].names);
+    free(q.v);
+    return carried;
 }
 
 int br_usercfg_scram_write(struct br_clu *clu, const char *user, size_t user_len,

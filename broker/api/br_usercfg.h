@@ -15,7 +15,8 @@
  *   cluster thread (or br_clu_open's caller) hands it ZooKeeper's documents, and the
  *   credential store and the quotas become what they say (br_cred_sync, br_quotas_sync: the
  *   local files are rewritten as caches, connections re-resolve their quotas at their next
- *   request, the next login uses the new credentials).
+ *   request, the next login uses the new credentials). At BR_CLU_ENTS_START the local entries
+ *   of entities ZooKeeper has no znode for stay, for br_usercfg_seed.
  * - br_usercfg_scram_write and br_usercfg_quota_write change a document in ZooKeeper
  *   (br_clu_entity_alter: wait for the cluster thread; the admin thread calls them) and touch
  *   only their own keys; 0 or br_clu_entity_alter's -errno. The caller then applies the same
@@ -32,7 +33,16 @@
 #include "br_cred.h"
 #include "br_quota.h"
 
-void br_usercfg_apply(void *auth, const struct br_clu_entdoc *docs, size_t n, bool all);
+void br_usercfg_apply(void *auth, const struct br_clu_entdoc *docs, size_t n, int scope);
+
+struct br_auth;
+/* At a broker's start, right after br_clu_open (the starting thread, before clients are let
+ * in): every entity of the local stores ZooKeeper had no znode for (kept by
+ * BR_CLU_ENTS_START: a single node's past, users made offline with `splicelog user create
+ * --data-dir`) is created in ZooKeeper with its credentials and quotas (br_clu_entity_create:
+ * never over a document another broker wrote meanwhile). How many were carried; failures are
+ * logged (the entry stays local until the next start). */
+size_t br_usercfg_seed(struct br_clu *clu, struct br_auth *a);
 
 /* user's changes (each ch[i].user is user): upsertions set the mechanism's key, deletions
  * remove it. */

@@ -637,7 +637,7 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
                          zerror(rc));
     /* users' and client ids' configs before clients are let in (br_clu_ents.h); on failure
      * the cluster thread reads them at its first resync */
-    c->ent_fresh = br_clu__ent_resync(c) == ZOK;
+    c->ent_fresh = c->ent_done = br_clu__ent_resync(c, true) == ZOK;
     if (pthread_create(&c->thread, NULL, clu_main, c) != 0)
         return open_fail(c, -EAGAIN, err, errlen, "cannot start the cluster thread");
     c->thread_started = true;

@@ -93,12 +93,11 @@ struct br_clu_conf {
     void (*txn_view)(void *arg, const int32_t *epochs, int32_t np);
     void *coord_arg;
     /* Users' and client ids' configs (SCRAM credentials, quotas; may be NULL: not read): the
-     * documents of /config/users and /config/clients, each entity's key/values
-     * (br_clu_ents.h). all: docs are every entity there, the local sets become exactly
-     * these; else each of docs (one, from a change notification) replaces that entity's
-     * settings. Called on the cluster thread, and once on the starting thread inside
-     * br_clu_open before it returns; docs valid during the call only. */
-    void (*entity_config)(void *arg, const struct br_clu_entdoc *docs, size_t n, bool all);
+     * documents of /config/users and /config/clients, each entity's key/values, and what
+     * they stand for (enum br_clu_ent_scope, br_clu_ents.h: one changed entity, or every
+     * entity). Called on the cluster thread, and once on the starting thread inside
+     * br_clu_open before it returns (BR_CLU_ENTS_START); docs valid during the call only. */
+    void (*entity_config)(void *arg, const struct br_clu_entdoc *docs, size_t n, int scope);
     void *entity_arg;
 };
 

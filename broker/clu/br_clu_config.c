@@ -149,7 +149,7 @@ static int run_set(struct br_clu *c, struct clu_req *r)
 int br_clu__cfg_run(struct br_clu *c, struct clu_req *r)
 {
     if (r->ent) /* (a user's or client id's document: br_clu_ents.c) */
-        return br_clu__ent_write(c, r->ent, r->ekv, r->nekv);
+        return br_clu__ent_write(c, r->ent, r->ekv, r->nekv, r->ent_new);
     return r->kind == REQ_CFG_GET ? run_get(c, r) : run_set(c, r);
 }
 
@@ -319,9 +319,10 @@ int br_clu__cfg_changes(struct br_clu *c)
         for (int i = 0; rc == ZOK && i < c->ntopics; i++)
             rc = br_clu__cfg_apply(c, c->topics[i].name);
         if (rc == ZOK && !c->ent_fresh) /* (users and client ids: br_clu_ents.c) */
-            rc = br_clu__ent_resync(c);
+            rc = br_clu__ent_resync(c, !c->ent_done);
         if (rc != ZOK)
             return rc;
+        c->ent_done = true;
         c->ent_fresh = false;
         c->cfg_resync = false;
         br_info("cluster: topic configs read from ZooKeeper (%d topic(s) in the cluster)",

@@ -157,8 +157,8 @@ int br_clu_entity_parse(const char *path, struct br_clu_entity *e, char *names, 
     size_t left = cap;
     char *at = names;
     if (strncmp(path, "clients/", 8) == 0)
-        return unpart(path + 8, strlen(path + 8), &e->client_kind, &e->client, &e->client_len,
-                      &at, &left);
+        return unpart(path + 8, strlen(path + 8), &e->client_kind, &e->client, &e->client_len, &at,
+                      &left);
     if (strncmp(path, "users/", 6) != 0)
         return -EINVAL;
     const char *u = path + 6, *slash = strchr(u, '/');
@@ -229,8 +229,8 @@ static int doc_parse(const char *doc, size_t len, struct kvlist *out)
     return 0;
 }
 
-int br_clu_entdoc_merge(const char *doc, size_t len, const struct br_clu_ekv *ch, int n,
-                        char *out, size_t cap)
+int br_clu_entdoc_merge(const char *doc, size_t len, const struct br_clu_ekv *ch, int n, char *out,
+                        size_t cap)
 {
     struct kvlist old;
     int rc = doc_parse(doc, len, &old);
@@ -301,7 +301,7 @@ static bool full_path(const struct br_clu *c, const char *epath, char *out, size
 }
 
 int br_clu__ent_write(struct br_clu *c, const struct br_clu_entity *e, const struct br_clu_ekv *ch,
-                      int n)
+                      int n, bool only_new)
 {
     char epath[EPATH_MAX], path[EPATH_MAX + PATH_MAX_LEN];
     if (br_clu_entity_path(e, epath, sizeof epath) < 0 || !full_path(c, epath, path, sizeof path))
@@ -328,6 +328,10 @@ int br_clu__ent_write(struct br_clu *c, const struct br_clu_entity *e, const str
             rc = -ENOSPC;
             goto out;
         }
+        if (exists && only_new) {
+            rc = -EEXIST;
+            goto out;
+        }
         size_t len = exists && l > 0 ? (size_t)l : 0;
         int nl = br_clu_entdoc_merge(cur, len, ch, n, next, BR_CLU_ENT_DOC_MAX);
         if (nl < 0) {
@@ -345,6 +349,10 @@ int br_clu__ent_write(struct br_clu *c, const struct br_clu_entity *e, const str
             *slash = '/';
             if (zr == ZOK)
                 zr = zoo_create(c->zh, path, next, nl, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        }
+        if (zr == ZNODEEXISTS && only_new) {
+            rc = -EEXIST;
+            goto out;
         }
         if (zr == ZBADVERSION || zr == ZNODEEXISTS || zr == ZNONODE)
             continue; /* (another writer in between: read again) */
@@ -375,6 +383,13 @@ int br_clu_entity_alter(struct br_clu *c, const struct br_clu_entity *e,
                         const struct br_clu_ekv *changes, int n)
 {
     struct clu_req r = {.kind = REQ_CFG_SET, .ent = e, .ekv = changes, .nekv = n};
+    return br_clu__submit(c, &r);
+}
+
+int br_clu_entity_create(struct br_clu *c, const struct br_clu_entity *e,
+                         const struct br_clu_ekv *kv, int n)
+{
+    struct clu_req r = {.kind = REQ_CFG_SET, .ent = e, .ekv = kv, .nekv = n, .ent_new = true};
     return br_clu__submit(c, &r);
 }
 
@@ -461,7 +476,7 @@ static int load(struct br_clu *c, const char *epath, struct edocs *l)
     return ZOK;
 }
 
-static void tell(struct br_clu *c, struct edocs *l, bool all)
+static void tell(struct br_clu *c, struct edocs *l, enum br_clu_ent_scope scope)
 {
     struct br_clu_entdoc *d = calloc(l->n ? l->n : 1, sizeof *d);
     if (!d) {
@@ -473,7 +488,7 @@ static void tell(struct br_clu *c, struct edocs *l, bool all)
         d[i].kv = l->v[i].kv.v;
         d[i].nkv = l->v[i].kv.n;
     }
-    c->conf.entity_config(c->conf.entity_arg, d, l->n, all);
+    c->conf.entity_config(c->conf.entity_arg, d, l->n, scope);
     free(d);
 }
 
@@ -484,7 +499,7 @@ int br_clu__ent_changed(struct br_clu *c, const char *epath)
     struct edocs l = {0};
     int rc = load(c, epath, &l);
     if (rc == ZOK && l.n == 1)
-        tell(c, &l, false);
+        tell(c, &l, BR_CLU_ENTS_CHANGED);
     edocs_free(&l);
     return rc;
 }
@@ -537,7 +552,7 @@ static int read_clients(struct br_clu *c, struct edocs *l)
     return rc;
 }
 
-int br_clu__ent_resync(struct br_clu *c)
+int br_clu__ent_resync(struct br_clu *c, bool start)
 {
     if (!c->conf.entity_config)
         return ZOK;
@@ -546,7 +561,7 @@ int br_clu__ent_resync(struct br_clu *c)
     if (rc == ZOK)
         rc = read_clients(c, &l);
     if (rc == ZOK) {
-        tell(c, &l, true);
+        tell(c, &l, start ? BR_CLU_ENTS_START : BR_CLU_ENTS_ALL);
         br_info("cluster: users' and client ids' configs read from ZooKeeper (%zu entit%s)", l.n,
                 l.n == 1 ? "y" : "ies");
     }

@@ -30,14 +30,15 @@
  *   BR_CLU_ENT_DOC_MAX), -EINVAL (a name too long, a key or value too long), -ECANCELED
  *   (closing). The caller updates its own local state itself, at once.
  * - Every broker (the writer too) acts on a notification naming a users/ or clients/ entity
- *   by reading that entity's document and calling conf.entity_config with it (n = 1, all =
- *   false: that entity's settings become exactly the document's; a missing or empty znode is
- *   an entity with no settings). At br_clu_open (on the starting thread, before it returns)
- *   and after every new session (on the cluster thread), it reads every document under
- *   /config/users (with their clients) and /config/clients, at most BR_CLU_ENT_MAX of them,
- *   and calls entity_config once with all = true: the local sets become exactly these. A
- *   document larger than BR_CLU_ENT_DOC_MAX or that does not parse is logged and left out.
- *   The documents given to entity_config are valid during the call only.
+ *   by reading that entity's document and calling conf.entity_config with it (n = 1,
+ *   BR_CLU_ENTS_CHANGED: that entity's settings become exactly the document's; a missing or
+ *   empty znode is an entity with no settings). At br_clu_open (on the starting thread,
+ *   before it returns) and after every new session (on the cluster thread), it reads every
+ *   document under /config/users (with their clients) and /config/clients, at most
+ *   BR_CLU_ENT_MAX of them, and calls entity_config once with all of them (BR_CLU_ENTS_START
+ *   at br_clu_open, BR_CLU_ENTS_ALL after). A document larger than BR_CLU_ENT_DOC_MAX or that
+ *   does not parse is logged and left out. The documents given to entity_config are valid
+ *   during the call only.
  */
 #ifndef SPLICELOG_BR_CLU_ENTS_H
 #define SPLICELOG_BR_CLU_ENTS_H
@@ -48,10 +49,10 @@
 
 struct br_clu;
 
-#define BR_CLU_ENT_MAX      100000 /* entities read at a resync (BR_QUOTA_MAX, BR_CRED_MAX) */
-#define BR_CLU_ENT_DOC_MAX  8192   /* bytes of one entity's document */
-#define BR_CLU_ENT_NAME_MAX 1024   /* bytes of a user or client-id name (BR_QUOTA_NAME_MAX) */
-#define BR_CLU_ENT_TRIES    16     /* read-modify-write attempts */
+#define BR_CLU_ENT_MAX          100000 /* entities read at a resync (BR_QUOTA_MAX, BR_CRED_MAX) */
+#define BR_CLU_ENT_DOC_MAX      8192   /* bytes of one entity's document */
+#define BR_CLU_ENT_NAME_MAX     1024   /* bytes of a user or client-id name (BR_QUOTA_NAME_MAX) */
+#define BR_CLU_ENT_TRIES        16     /* read-modify-write attempts */
 #define BR_CLU_ENT_DEFAULT_NAME "<default>"
 
 enum br_clu_ent_kind {
@@ -82,6 +83,19 @@ struct br_clu_entdoc {
 
 int br_clu_entity_alter(struct br_clu *c, const struct br_clu_entity *e,
                         const struct br_clu_ekv *changes, int n);
+/* The same for an entity ZooKeeper has no znode for: -EEXIST (nothing written) when it has
+ * one. For a broker's start, carrying entries of its local stores that ZooKeeper lacks. */
+int br_clu_entity_create(struct br_clu *c, const struct br_clu_entity *e,
+                         const struct br_clu_ekv *kv, int n);
+
+/* What the documents given to conf.entity_config stand for. */
+enum br_clu_ent_scope {
+    BR_CLU_ENTS_CHANGED = 0, /* each replaces that entity's settings (a notification) */
+    BR_CLU_ENTS_ALL = 1,     /* every entity: the local sets become exactly these */
+    BR_CLU_ENTS_START = 2,   /* every entity, at br_clu_open: as ALL, except that local entries
+                                of entities ZooKeeper has no znode for stay (the caller may carry
+                                them to ZooKeeper with br_clu_entity_create) */
+};
 
 /* ---- pure helpers (any thread; unit-tested) ---------------------------------------------- */
 

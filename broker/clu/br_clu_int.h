@@ -70,8 +70,9 @@ struct clu_req {
     const struct br_clu_entity *ent;
     const struct br_clu_ekv *ekv;
     int nekv;
-    int rc;    /* the answer: 0 or -errno */
-    bool done; /* under lock */
+    bool ent_new; /* only when the entity has no znode yet (br_clu_entity_create) */
+    int rc;       /* the answer: 0 or -errno */
+    bool done;    /* under lock */
 };
 enum {
     REQ_CREATE = 1,
@@ -129,6 +130,7 @@ struct br_clu {
                          applied at the next read of /config/changes */
     bool ent_fresh;   /* br_clu_open read the users' and client ids' configs: the first
                          cfg_resync need not read them again (br_clu_ents.c) */
+    bool ent_done;    /* they were read once (later reads are BR_CLU_ENTS_ALL, not _START) */
 
     pthread_t thread;
     bool thread_started;
@@ -186,12 +188,13 @@ int br_clu__cfg_apply(struct br_clu *c, const char *name);
 /* br_clu_ents.c (br_clu_ents.h), on the thread owning the session: */
 /* Runs an entity's read-modify-write and its notification: 0 or -errno (br_clu_entity_alter). */
 int br_clu__ent_write(struct br_clu *c, const struct br_clu_entity *e,
-                      const struct br_clu_ekv *changes, int n);
+                      const struct br_clu_ekv *changes, int n, bool only_new);
 /* A notification named entity epath ("users/<u>", ...): its document to conf.entity_config.
  * A ZooKeeper code to retry. */
 int br_clu__ent_changed(struct br_clu *c, const char *epath);
-/* Every user's and client id's document to conf.entity_config (all). A ZooKeeper code. */
-int br_clu__ent_resync(struct br_clu *c);
+/* Every user's and client id's document to conf.entity_config (BR_CLU_ENTS_START when start,
+ * else BR_CLU_ENTS_ALL). A ZooKeeper code. */
+int br_clu__ent_resync(struct br_clu *c, bool start);
 
 /* br_clu_isrn.c, on the cluster thread, only while this broker is the controller: reads the
  * children of /isr_change_notification (with a watch), oldest first, at most a turn's worth

@@ -102,7 +102,7 @@ struct local {
         char *user;
         size_t len;
         enum br_sasl_mech mech;
-    } *v;
+    } * v;
     size_t n, cap;
     bool oom;
 };

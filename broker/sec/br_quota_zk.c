@@ -16,9 +16,10 @@ int br_quota_text_format(enum br_quota_type t, double v, char *out, size_t cap)
     int n;
     if (t == BR_QUOTA_PRODUCE || t == BR_QUOTA_FETCH) {
         n = snprintf(out, cap, "%lld", (long long)llround(v));
+    } else if (v == floor(v) && fabs(v) < 1e15) {
+        n = snprintf(out, cap, "%.1f", v); /* "50.0", as Java's Double.toString */
     } else {
-        /* the shortest decimal that reads back the same, with ".0" when whole (Java's
-         * Double.toString, which Kafka's tools write) */
+        /* the shortest decimal that reads back the same (Kafka parses it as a double) */
         n = -1;
         for (int p = 1; p <= 17; p++) {
             n = snprintf(out, cap, "%.*g", p, v);
@@ -26,12 +27,6 @@ int br_quota_text_format(enum br_quota_type t, double v, char *out, size_t cap)
                 return -ENOSPC;
             if (strtod(out, NULL) == v)
                 break;
-        }
-        if (n >= 0 && !strpbrk(out, ".eEn")) {
-            if ((size_t)n + 2 >= cap)
-                return -ENOSPC;
-            strcat(out, ".0");
-            n += 2;
         }
     }
     return n < 0 || (size_t)n >= cap ? -ENOSPC : n;
@@ -75,7 +70,8 @@ static void collect(void *arg, const struct br_quota_entity *e, const double v[B
         h->v = nv;
         h->cap = cap;
     }
-    size_t ul = e->user.len > 0 ? (size_t)e->user.len : 0, cl = e->client.len > 0 ? (size_t)e->client.len : 0;
+    size_t ul = e->user.len > 0 ? (size_t)e->user.len : 0,
+           cl = e->client.len > 0 ? (size_t)e->client.len : 0;
     char *m = malloc(ul + cl + 2);
     if (!m) {
         h->oom = true;
@@ -132,8 +128,8 @@ int br_quotas_sync(struct br_quotas *q, const struct br_quota_set *s, size_t n, 
         a[k].entity = s[i].entity;
         a[k].ops = &ops[k * BR_QUOTA_NTYPES];
         for (int t = 0; t < BR_QUOTA_NTYPES; t++)
-            ops[k * BR_QUOTA_NTYPES + t] =
-                (struct br_quota_op){(enum br_quota_type)t, s[i].has[t] ? s[i].v[t] : 0, !s[i].has[t]};
+            ops[k * BR_QUOTA_NTYPES + t] = (struct br_quota_op){
+                (enum br_quota_type)t, s[i].has[t] ? s[i].v[t] : 0, !s[i].has[t]};
         a[k].n_ops = BR_QUOTA_NTYPES;
     }
     for (size_t i = 0; i < n; i++)

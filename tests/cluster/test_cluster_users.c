@@ -16,8 +16,10 @@
  * - alice*'s credential deleted through broker 2: broker 1 refuses her login, the document keeps
  *   her quotas;
  * - broker 3 killed -9, bob created and alice's quota changed meanwhile, broker 3 restarted: bob
- *   logs in there and the new quota is described; the offline tool's kind of local entry (the
- *   cache) does not outlive ZooKeeper's set.
+ *   logs in there and the new quota is described, alice* is still refused there;
+ * - users made with `splicelog user create --data-dir` on a stopped broker: one ZooKeeper has
+ *   no document of is carried there at the broker's start and logs in on every broker; one
+ *   ZooKeeper has a document of (alice*, without a credential now) is replaced by it.
  * Before this change each broker kept its own: a user created through broker 1 could not log
  * in on broker 2.
  */
@@ -28,7 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <limits.h>
 
 #include "kp_msg.h"
 #include "kp_msg_sec.h"
@@ -55,18 +59,35 @@ static void teardown(void)
 
 static int start_broker(int id)
 {
-    const char *const more[] = {"-o",
-                                "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
-                                "-o",
-                                "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512",
-                                "-o",
-                                "connection.failed.authentication.delay.ms=0",
-                                "-o",
-                                "quota.window.num=3",
-                                "-o",
-                                "quota.window.size.seconds=1",
-                                NULL};
+    const char *const more[] = {
+        "-o", "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+        "-o", "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512",
+        "-o", "connection.failed.authentication.delay.ms=0",
+        "-o", "quota.window.num=3",
+        "-o", "quota.window.size.seconds=1",
+        NULL};
     return tb_zk_broker_start(&B[id], &tb_clu_zk, CHROOT, id, SESSION_MS, NULL, more);
+}
+
+/* `splicelog user create --data-dir` of broker id's data dir (the broker stopped): 0 or the
+ * tool's exit status. */
+static int offline_user(int id, const char *user, const char *pw)
+{
+    static char tool[PATH_MAX];
+    const char *b = getenv("SPLICELOG_BUILD"), *root = getenv("SPLICELOG_ROOT");
+    if (b)
+        snprintf(tool, sizeof tool, "%s/san/splicelog", b);
+    else
+        snprintf(tool, sizeof tool, "%s/build/san/splicelog", root ? root : ".");
+    char out[400];
+    snprintf(out, sizeof out, "%s/tool.out", B[id].dir);
+    const char *argv[] = {tool, "user",       "create", "--data-dir",  B[id].data,      "--name",
+                          user, "--password", pw,       "--mechanism", "SCRAM-SHA-512", NULL};
+    pid_t pid = tb_spawn(argv, out);
+    ck_assert_msg(pid > 0, "spawn %s: %s", tool, strerror(-pid));
+    int st = tb_wait_exit(pid, 60000);
+    ck_assert(st >= 0 && WIFEXITED(st));
+    return WEXITSTATUS(st);
 }
 
 /* ---- requests ------------------------------------------------------------------------------- */
@@ -119,14 +140,13 @@ static void login_becomes(int id, const char *user, const char *pw, bool ok)
 
 /* AlterClientQuotas v1 through broker id of one key (remove: value ignored) of the entity
  * (user: NULL absent, "" the default; client the same); the entry's error. */
-static int16_t alter_quota(int id, const char *user, const char *client, const char *key,
-                           double v)
+static int16_t alter_quota(int id, const char *user, const char *client, const char *key, double v)
 {
     struct kp_quota_entity e[2];
     int32_t ne = 0;
     if (user)
-        e[ne++] = (struct kp_quota_entity){kp_str_of("user"),
-                                           user[0] ? kp_str_of(user) : KP_STR_NULL};
+        e[ne++] =
+            (struct kp_quota_entity){kp_str_of("user"), user[0] ? kp_str_of(user) : KP_STR_NULL};
     if (client)
         e[ne++] = (struct kp_quota_entity){kp_str_of("client-id"),
                                            client[0] ? kp_str_of(client) : KP_STR_NULL};
@@ -290,6 +310,20 @@ START_TEST(users_and_quotas_through_zookeeper)
     ck_assert_int_eq(login(3, "bob", "b-secret"), 0); /* (read before clients were let in) */
     ck_assert(described(3, "user", alice, "producer_byte_rate") == 777);
     ck_assert_int_ne(login(3, alice, "a-secret"), 0);
+
+    /* users made offline on a stopped broker's data dir: carol (ZooKeeper has no document of
+     * hers) is carried to ZooKeeper at its start and logs in everywhere; alice* (ZooKeeper has
+     * her document, without a credential) stays refused, ZooKeeper's set wins */
+    ck_assert_int_ge(tb_broker_stop(&B[2], SIGTERM), 0);
+    ck_assert_int_eq(offline_user(2, "carol", "c-secret"), 0);
+    ck_assert_int_eq(offline_user(2, alice, "a-secret"), 0);
+    ck_assert_int_eq(start_broker(2), 0);
+    ck_assert_int_eq(login(2, "carol", "c-secret"), 0);
+    ck_assert_int_ne(login(2, alice, "a-secret"), 0);
+    login_becomes(1, "carol", "c-secret", true);
+    login_becomes(3, "carol", "c-secret", true);
+    const char *const carol[] = {"\"SCRAM-SHA-512\":\"salt=", NULL};
+    znode_has(zh, CHROOT "/config/users/carol", carol, NULL);
     zookeeper_close(zh);
 }
 END_TEST
