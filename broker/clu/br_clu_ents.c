@@ -405,7 +405,8 @@ struct edoc {
 struct edocs {
     struct edoc *v;
     size_t n, cap;
-    bool full; /* BR_CLU_ENT_MAX reached */
+    size_t bytes; /* of the documents read, at most BR_CLU_ENT_READ_MAX */
+    bool full;    /* BR_CLU_ENT_MAX or BR_CLU_ENT_READ_MAX reached */
 };
 
 static void edocs_free(struct edocs *l)
@@ -422,11 +423,11 @@ static void edocs_free(struct edocs *l)
  * not a document, not an entity path), or a ZooKeeper code. */
 static int load(struct br_clu *c, const char *epath, struct edocs *l)
 {
-    if (l->n >= BR_CLU_ENT_MAX) {
+    if (l->n >= BR_CLU_ENT_MAX || l->bytes >= BR_CLU_ENT_READ_MAX) {
         if (!l->full)
-            br_warn("cluster: more than %d user and client-id entities in ZooKeeper: the rest "
-                    "are left out",
-                    BR_CLU_ENT_MAX);
+            br_warn("cluster: more than %d user and client-id entities (or %d MiB of them) in "
+                    "ZooKeeper: the rest are left out",
+                    BR_CLU_ENT_MAX, BR_CLU_ENT_READ_MAX >> 20);
         l->full = true;
         return ZOK;
     }
@@ -473,6 +474,7 @@ static int load(struct br_clu *c, const char *epath, struct edocs *l)
         l->cap = cap;
     }
     l->v[l->n++] = x;
+    l->bytes += (size_t)(l_ > 0 ? l_ : 0) + 64;
     return ZOK;
 }
 

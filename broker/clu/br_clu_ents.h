@@ -35,10 +35,10 @@
  *   empty znode is an entity with no settings). At br_clu_open (on the starting thread,
  *   before it returns) and after every new session (on the cluster thread), it reads every
  *   document under /config/users (with their clients) and /config/clients, at most
- *   BR_CLU_ENT_MAX of them, and calls entity_config once with all of them (BR_CLU_ENTS_START
- *   at br_clu_open, BR_CLU_ENTS_ALL after). A document larger than BR_CLU_ENT_DOC_MAX or that
- *   does not parse is logged and left out. The documents given to entity_config are valid
- *   during the call only.
+ *   BR_CLU_ENT_MAX of them and BR_CLU_ENT_READ_MAX bytes, and calls entity_config once with
+ *   all of them (BR_CLU_ENTS_START at br_clu_open, BR_CLU_ENTS_ALL after). A document larger
+ *   than BR_CLU_ENT_DOC_MAX or that does not parse is logged and left out. The documents given
+ *   to entity_config are valid during the call only.
  */
 #ifndef SPLICELOG_BR_CLU_ENTS_H
 #define SPLICELOG_BR_CLU_ENTS_H
@@ -51,8 +51,9 @@ struct br_clu;
 
 #define BR_CLU_ENT_MAX          100000 /* entities read at a resync (BR_QUOTA_MAX, BR_CRED_MAX) */
 #define BR_CLU_ENT_DOC_MAX      8192   /* bytes of one entity's document */
-#define BR_CLU_ENT_NAME_MAX     1024   /* bytes of a user or client-id name (BR_QUOTA_NAME_MAX) */
-#define BR_CLU_ENT_TRIES        16     /* read-modify-write attempts */
+#define BR_CLU_ENT_READ_MAX     (64 << 20) /* bytes of the documents one resync holds */
+#define BR_CLU_ENT_NAME_MAX     1024 /* bytes of a user or client-id name (BR_QUOTA_NAME_MAX) */
+#define BR_CLU_ENT_TRIES        16   /* read-modify-write attempts */
 #define BR_CLU_ENT_DEFAULT_NAME "<default>"
 
 enum br_clu_ent_kind {

@@ -78,8 +78,9 @@ size_t br_cred_count(struct br_cred *c);
 
 /* ---- in a cluster (br_cred_zk.c; docs/cluster.md, "Users and client ids") ----------------
  * ZooKeeper's /config/users/<u> is the truth; this store is the broker's copy of it (the file
- * stays, a cache that br_cred_sync rewrites: the offline tool's users in it are replaced by
- * ZooKeeper's set when the broker starts). */
+ * stays, a cache that br_cred_sync rewrites). A user the file has and ZooKeeper has no
+ * /config/users/<u> for at the broker's start (made by the offline tool, or a single node's
+ * past) is carried to ZooKeeper then (br_usercfg_seed); any other is replaced by ZooKeeper's. */
 
 /* Kafka's credential text in /config/users/<u>:
  * "salt=<base64>,stored_key=<base64>,server_key=<base64>,iterations=<n>". format: the length

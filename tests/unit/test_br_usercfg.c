@@ -70,9 +70,8 @@ START_TEST(t_entity_paths)
     e = (struct br_clu_entity){BR_CLU_ENT_NAMED, BR_CLU_ENT_ABSENT, "", "", 0, 0};
     ck_assert_int_eq(br_clu_entity_path(&e, p, sizeof p), -EINVAL);
 
-    ck_assert_int_eq(br_clu_entity_parse("users/%3Cdefault%3E/clients/<default>", &e, names,
-                                         sizeof names),
-                     0);
+    ck_assert_int_eq(
+        br_clu_entity_parse("users/%3Cdefault%3E/clients/<default>", &e, names, sizeof names), 0);
     ck_assert_int_eq(e.user_kind, BR_CLU_ENT_NAMED);
     ck_assert_str_eq(e.user, "<default>");
     ck_assert_int_eq(e.client_kind, BR_CLU_ENT_DEFAULT);
@@ -83,9 +82,9 @@ START_TEST(t_entity_paths)
     ck_assert_str_eq(e.client, "app*");
     ck_assert_int_eq(br_clu_entity_parse("users/<default>", &e, names, sizeof names), 0);
     ck_assert_int_eq(e.user_kind, BR_CLU_ENT_DEFAULT);
-    const char *bad[] = {"topics/t",       "users/",         "users/a/b",   "users/a/clients/",
-                         "users/a%2",      "clients/a/b",    "brokers/1",   "users/a/clients/b/c",
-                         "users//clients/b", "clients/",     NULL};
+    const char *bad[] = {"topics/t",         "users/",      "users/a/b", "users/a/clients/",
+                         "users/a%2",        "clients/a/b", "brokers/1", "users/a/clients/b/c",
+                         "users//clients/b", "clients/",    NULL};
     for (int i = 0; bad[i]; i++)
         ck_assert_msg(br_clu_entity_parse(bad[i], &e, names, sizeof names) < 0, "%s", bad[i]);
 }
@@ -120,8 +119,8 @@ START_TEST(t_doc_merge)
     ck_assert_int_gt(br_clu_entdoc_merge(NULL, 0, d, 2, out, sizeof out), 0);
     ck_assert_str_eq(out, "{\"version\":1,\"config\":{\"k\":\"kept\"}}");
     /* everything removed: an empty config */
-    struct br_clu_ekv e[] = {{"SCRAM-SHA-512", NULL}, {"producer_byte_rate", NULL},
-                             {"some.other", NULL}};
+    struct br_clu_ekv e[] = {
+        {"SCRAM-SHA-512", NULL}, {"producer_byte_rate", NULL}, {"some.other", NULL}};
     ck_assert_int_gt(br_clu_entdoc_merge(doc, strlen(doc), e, 3, out, sizeof out), 0);
     ck_assert_str_eq(out, "{\"version\":1,\"config\":{}}");
     /* refusals: not a document, too large, a value too long */
@@ -199,8 +198,7 @@ START_TEST(t_cred_text)
             }
         }
         txt[o] = 0;
-        ck_assert_msg(br_cred_text_parse(BR_SASL_SCRAM_SHA_256, txt, strlen(txt), &back) ==
-                          -EINVAL,
+        ck_assert_msg(br_cred_text_parse(BR_SASL_SCRAM_SHA_256, txt, strlen(txt), &back) == -EINVAL,
                       "%s", txt);
     }
     ck_assert_int_eq(br_cred_text_parse(BR_SASL_PLAIN, t, (size_t)n, &back), -EINVAL);
@@ -390,8 +388,8 @@ START_TEST(t_apply_documents)
     struct seen d = describe_all(q);
     ck_assert_int_eq(d.n, 2);
     /* one document: alice without her credential (deleted); her quota stays */
-    struct br_clu_entdoc one = {{BR_CLU_ENT_NAMED, BR_CLU_ENT_ABSENT, "alice", "", 5, 0},
-                                &alice[2], 1};
+    struct br_clu_entdoc one = {
+        {BR_CLU_ENT_NAMED, BR_CLU_ENT_ABSENT, "alice", "", 5, 0}, &alice[2], 1};
     br_usercfg_apply(&a, &one, 1, BR_CLU_ENTS_CHANGED);
     ck_assert_uint_eq(br_cred_count(c), 0);
     d = describe_all(q);
