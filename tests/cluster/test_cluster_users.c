@@ -20,6 +20,9 @@
  * - users made with `splicelog user create --data-dir` on a stopped broker: one ZooKeeper has
  *   no document of is carried there at the broker's start and logs in on every broker; one
  *   ZooKeeper has a document of (alice*, without a credential now) is replaced by it.
+ * zookeeper_away_changes_nothing: with ZooKeeper's process stopped, AlterUserScramCredentials
+ * and AlterClientQuotas answer REQUEST_TIMED_OUT and change nothing locally; once it is back
+ * they go through.
  * Before this change each broker kept its own: a user created through broker 1 could not log
  * in on broker 2.
  */
@@ -328,12 +331,42 @@ START_TEST(users_and_quotas_through_zookeeper)
 }
 END_TEST
 
+/* With ZooKeeper away (its process stopped) a credential or quota change is not a local
+ * success: REQUEST_TIMED_OUT, nothing changed here; once it is back the same change goes
+ * through. */
+START_TEST(zookeeper_away_changes_nothing)
+{
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_users");
+    ck_assert_int_eq(start_broker(1), 0);
+    ck_assert_int_eq(kill(tb_clu_zk.pid, SIGSTOP), 0);
+    int16_t serr = alter_scram(1, "dave", "d-secret");
+    int16_t qerr = alter_quota(1, "dave", NULL, "producer_byte_rate", 1024);
+    ck_assert_int_eq(kill(tb_clu_zk.pid, SIGCONT), 0);
+    ck_assert_msg(serr == KP_ERR_REQUEST_TIMED_OUT, "credential with ZooKeeper away: %d", serr);
+    ck_assert_msg(qerr == KP_ERR_REQUEST_TIMED_OUT, "quota with ZooKeeper away: %d", qerr);
+    ck_assert_int_ne(login(1, "dave", "d-secret"), 0);
+    ck_assert(described(1, "user", "dave", "producer_byte_rate") == -1);
+    int64_t until = tb_now_ms() + WAIT_MS;
+    while ((serr = alter_scram(1, "dave", "d-secret"))) {
+        ck_assert_msg(tb_now_ms() < until, "credential once ZooKeeper is back: %d", serr);
+        tb_sleep_ms(200);
+    }
+    ck_assert_int_eq(login(1, "dave", "d-secret"), 0);
+    ck_assert_int_eq(alter_quota(1, "dave", NULL, "producer_byte_rate", 1024), 0);
+    ck_assert(described(1, "user", "dave", "producer_byte_rate") == 1024);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_users");
     TCase *tc = tb_clu_tcase("users", teardown, 300);
     tcase_add_test(tc, users_and_quotas_through_zookeeper);
     suite_add_tcase(s, tc);
+    /* (its own ZooKeeper: the test stops and resumes the process) */
+    TCase *away = tb_clu_tcase("zookeeper_away", teardown, 300);
+    tcase_add_test(away, zookeeper_away_changes_nothing);
+    suite_add_tcase(s, away);
     return s;
 }
 
