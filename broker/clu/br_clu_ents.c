@@ -322,7 +322,7 @@ int br_clu__ent_write(struct br_clu *c, const struct br_clu_entity *e, const str
             rc = zk_errno(zr);
             goto out;
         }
-        if (exists && st.dataLength > l) {
+        if (exists && l >= 0 && st.dataLength > l) { /* (l -1: no data, Kafka's parents) */
             br_warn_limited("cluster: %s is larger than %d bytes: not changed", path,
                             BR_CLU_ENT_DOC_MAX);
             rc = -ENOSPC;
@@ -452,7 +452,7 @@ static int load(struct br_clu *c, const char *epath, struct edocs *l)
     } else if (rc != ZOK) {
         free(x.names);
         return rc;
-    } else if (st.dataLength > l_) {
+    } else if (l_ >= 0 && st.dataLength > l_) { /* (l_ -1: no data) */
         br_warn_limited("cluster: %s is larger than %d bytes: left out", path, BR_CLU_ENT_DOC_MAX);
         free(x.names);
         return ZOK;

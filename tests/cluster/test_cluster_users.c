@@ -13,6 +13,10 @@
  *   on Metadata as alice*); a client-id quota and a (user, <default> client) quota through
  *   broker 2 land in /config/clients/<c> and /config/users/<u>/clients/<default>, described by
  *   broker 1;
+ * - written by Kafka's own tools (kafka-configs --zookeeper's znodes and notifications, version
+ *   2 and version 1, a user znode without data above a (user, client) one): a credential logs
+ *   in, the quota is described, and a credential change through a broker writes over the empty
+ *   user znode;
  * - alice*'s credential deleted through broker 2: broker 1 refuses her login, the document keeps
  *   her quotas;
  * - broker 3 killed -9, bob created and alice's quota changed meanwhile, broker 3 restarted: bob
@@ -28,6 +32,8 @@
  */
 #include <check.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -170,10 +176,10 @@ static int16_t alter_quota(int id, const char *user, const char *client, const c
 
 /* DescribeClientQuotas v1 on broker id of the entity with type's name exactly name (strict: no
  * other part): key's value, or -1 when the entity or the key is not there. */
-static double described(int id, const char *type, const char *name, const char *key)
+static double describe_q(int id, const char *type, const char *name, const char *key, bool strict)
 {
     struct kp_quota_filter_component c = {kp_str_of(type), KP_QUOTA_MATCH_EXACT, kp_str_of(name)};
-    struct kp_describe_client_quotas_req req = {1, &c, true};
+    struct kp_describe_client_quotas_req req = {1, &c, strict};
     struct kp_describe_client_quotas_resp resp;
     int fd = tb_connect(B[id].port);
     ck_assert_int_ge(fd, 0);
@@ -188,6 +194,11 @@ static double described(int id, const char *type, const char *name, const char *
             if (kp_str_eq(resp.entries[i].values[k].key, key))
                 return resp.entries[i].values[k].value;
     return -1;
+}
+
+static double described(int id, const char *type, const char *name, const char *key)
+{
+    return describe_q(id, type, name, key, true);
 }
 
 static void described_becomes(int id, const char *type, const char *name, const char *key,
@@ -219,6 +230,45 @@ static int32_t metadata_throttle(int id, const char *user, const char *pw)
     }
     close(fd);
     return max;
+}
+
+/* Kafka's text of a SCRAM-SHA-512 credential for pw (ScramCredentialUtils.credentialToString,
+ * as kafka-configs --zookeeper writes it), computed here with OpenSSL. */
+static void kafka_credential(const char *pw, char *out, size_t cap)
+{
+    uint8_t salt[20] = "kafka-salt-20-bytes!", salted[64], ck[64], stored[64], server[64];
+    unsigned int l = 0;
+    PKCS5_PBKDF2_HMAC(pw, (int)strlen(pw), salt, sizeof salt, 4096, EVP_sha512(), 64, salted);
+    HMAC(EVP_sha512(), salted, 64, (const uint8_t *)"Client Key", 10, ck, &l);
+    SHA512(ck, 64, stored);
+    HMAC(EVP_sha512(), salted, 64, (const uint8_t *)"Server Key", 10, server, &l);
+    char b_salt[64], b_stored[100], b_server[100];
+    EVP_EncodeBlock((uint8_t *)b_salt, salt, sizeof salt);
+    EVP_EncodeBlock((uint8_t *)b_stored, stored, 64);
+    EVP_EncodeBlock((uint8_t *)b_server, server, 64);
+    snprintf(out, cap, "salt=%s,stored_key=%s,server_key=%s,iterations=4096", b_salt, b_stored,
+             b_server);
+}
+
+/* What kafka-configs --zookeeper does: path's document (parents created without data), then a
+ * notification (version 2 with entity_path, or 1 with entity_type and entity_name). */
+static void kafka_write(zhandle_t *zh, const char *path, const char *doc, const char *note)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s", path);
+    for (char *sl = strchr(p + 1, '/'); sl; sl = strchr(sl + 1, '/')) {
+        *sl = 0;
+        int rc = zoo_create(zh, p, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+        ck_assert_msg(rc == ZOK || rc == ZNODEEXISTS, "create %s: %d", p, rc);
+        *sl = '/';
+    }
+    int rc = zoo_create(zh, path, doc, (int)strlen(doc), &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    if (rc == ZNODEEXISTS)
+        rc = zoo_set(zh, path, doc, (int)strlen(doc), -1);
+    ck_assert_int_eq(rc, ZOK);
+    ck_assert_int_eq(zoo_create(zh, CHROOT "/config/changes/config_change_", note,
+                                (int)strlen(note), &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, NULL, 0),
+                     ZOK);
 }
 
 /* The znode's data must contain every needle (NULL-terminated), and not the one of absent. */
@@ -293,6 +343,24 @@ START_TEST(users_and_quotas_through_zookeeper)
     znode_has(zh, CHROOT "/config/users/alice%2A/clients/<default>", ucq, NULL);
     ck_assert(notified(zh, "users/alice%2A/clients/<default>"));
     described_becomes(1, "client-id", "app 1", "consumer_byte_rate", 2048);
+
+    /* written by Kafka's own tools: a user's credential (version 2 notification); a (user,
+     * client) quota under a user znode without data (version 1) */
+    char cred_text[400], doc[600];
+    kafka_credential("f-secret", cred_text, sizeof cred_text);
+    snprintf(doc, sizeof doc, "{\"version\":1,\"config\":{\"SCRAM-SHA-512\":\"%s\"}}", cred_text);
+    kafka_write(zh, CHROOT "/config/users/frank", doc,
+                "{\"version\":2,\"entity_path\":\"users/frank\"}");
+    login_becomes(2, "frank", "f-secret", true);
+    kafka_write(zh, CHROOT "/config/users/erin/clients/app",
+                "{\"version\":1,\"config\":{\"producer_byte_rate\":\"5000.0\"}}",
+                "{\"version\":1,\"entity_type\":\"users\",\"entity_name\":\"erin/clients/app\"}");
+    for (int64_t end = tb_now_ms() + WAIT_MS;
+         describe_q(3, "client-id", "app", "producer_byte_rate", false) != 5000;)
+        ck_assert_msg(tb_now_ms() < end, "broker 3: (erin, app) not described"), tb_sleep_ms(100);
+    /* and erin's user znode without data takes a credential (a versioned write over it) */
+    ck_assert_int_eq(alter_scram(3, "erin", "e-secret"), 0);
+    login_becomes(1, "erin", "e-secret", true);
 
     /* deleted through broker 2: broker 1 refuses her; her quotas stay in the document */
     ck_assert_int_eq(alter_scram(2, alice, NULL), 0);
