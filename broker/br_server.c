@@ -49,6 +49,7 @@
 #include "br_cotopic.h"
 #include "br_coload.h"
 #include "br_clu_repl.h"
+#include "br_usercfg.h"
 #include "br_dynconf.h"
 #include "br_offsets.h"
 #include "br_stats.h"
@@ -882,6 +883,9 @@ static int open_cluster(struct br_server *srv)
         .acl_arg = srv,
         .acl_max = BR_ACL_MAX,
         .acl_bytes_max = BR_ACL_BYTES_MAX,
+        /* SCRAM credentials and quotas from /config/users and /config/clients (br_usercfg.h) */
+        .entity_config = srv->auth ? br_usercfg_apply : NULL,
+        .entity_arg = srv->auth,
     };
     cluster_endpoints(srv, &cc);
     char err[1024];
@@ -892,6 +896,8 @@ static int open_cluster(struct br_server *srv)
     }
     for (int i = 0; i < srv->nloops; i++)
         srv->per_loop[i].ctx.clu = srv->clu;
+    if (srv->auth) /* (users made here before: to ZooKeeper when it lacks them) */
+        br_usercfg_seed(srv->clu, srv->auth);
     return start_replica_fetchers(srv);
 }
 

@@ -11,7 +11,11 @@
  * With --data-dir, offline: straight into a data directory's credential store
  * (broker/sec/br_cred.h) while no broker runs on it, as `kafka-storage format --add-scram` makes
  * the first administrator. The password goes through PBKDF2 here; only salt, iterations,
- * StoredKey and ServerKey reach the disk.
+ * StoredKey and ServerKey reach the disk. In a cluster (the broker has zookeeper.connect) that
+ * store is the broker's cache of ZooKeeper's /config/users: a user made offline is carried to
+ * ZooKeeper at the broker's next start when ZooKeeper has no document for that user, and is
+ * otherwise replaced by ZooKeeper's; an offline delete or list sees the cache only
+ * (docs/cluster.md, "Users and client ids").
  */
 #include "cli.h"
 

@@ -58,7 +58,8 @@ static const struct cli_cmd cmds[] = {
      "(--data-dir DIR | " NET ")",
      "add or replace a user's SCRAM credential: through a running broker as a super user "
      "(AlterUserScramCredentials; -X/--command-config for security.protocol and sasl.*), or "
-     "offline with --data-dir before the broker starts (PW '-' reads one line from stdin)",
+     "offline with --data-dir before the broker starts (PW '-' reads one line from stdin; in a "
+     "cluster the broker carries it to ZooKeeper at its start unless ZooKeeper has that user)",
      cli_user_create},
     {"user", "delete",
      "--name NAME --mechanism SCRAM-SHA-256|SCRAM-SHA-512 (--data-dir DIR | " NET ")",

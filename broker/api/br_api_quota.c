@@ -17,6 +17,12 @@
  * the principal's name, the client id the request header's; a new client id rebinds.
  * DescribeClientQuotas needs DESCRIBE_CONFIGS on the cluster, AlterClientQuotas ALTER_CONFIGS
  * (CLUSTER_AUTHORIZATION_FAILED).
+ *
+ * In a cluster (zookeeper.connect) AlterClientQuotas (not validate_only) writes each entity's
+ * keys to its ZooKeeper document on the admin thread and answers once ZooKeeper took them
+ * (REQUEST_TIMED_OUT: unreachable; UNKNOWN_SERVER_ERROR: another failure), applying them here
+ * at once; every other broker applies them from the change notification (br_usercfg.h,
+ * docs/cluster.md). DescribeClientQuotas answers this broker's copy, which follows ZooKeeper.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,6 +32,7 @@
 #include "br_api.h"
 #include "br_auth.h"
 #include "br_log.h"
+#include "br_usercfg.h"
 #include "kp_msg_sec.h"
 
 static struct br_auth_sess *sess_of(const struct br_ctx *x, const struct br_peer *peer)
@@ -270,6 +277,139 @@ out:
 /* ---- AlterClientQuotas
  * ---------------------------------------------------------------------------- */
 
+/* In a cluster (zookeeper.connect): each valid entity's quota keys are changed in its
+ * ZooKeeper document (/config/users/.., /config/clients/..: br_usercfg.h) on the admin thread,
+ * then in the local quotas at once; the response is encoded once all are done. The job, the
+ * results, the entities and every name live in the response's scratch memory (the request's
+ * frame is gone by then). */
+struct aq_job {
+    struct br_job job; /* first: the job is the start of the scratch memory */
+    struct kp_alter_client_quotas_result *res;
+    size_t n;
+    struct br_quota_alter *al; /* the valid entities (result 0) and the refused ones */
+    size_t na;
+    size_t *idx; /* al[j]'s entry in res */
+    const struct br_peer *peer;
+    size_t written;
+};
+
+static void aq_run(struct br_job *j)
+{
+    struct aq_job *aj = (struct aq_job *)j;
+    for (size_t k = 0; k < aj->na; k++) {
+        struct br_quota_alter *a = &aj->al[k];
+        struct kp_alter_client_quotas_result *x = &aj->res[aj->idx[k]];
+        if (a->result < 0) {
+            x->error_code = KP_ERR_INVALID_REQUEST;
+            x->error_message = kp_str_of(a->why ? a->why : "invalid");
+            continue;
+        }
+        int zrc = br_usercfg_quota_write(j->x->clu, a);
+        int wrc = zrc ? zrc : br_quotas_alter(j->x->auth->quotas, a, 1, false);
+        if (zrc) {
+            x->error_code = zrc == -EAGAIN ? KP_ERR_REQUEST_TIMED_OUT : KP_ERR_UNKNOWN_SERVER_ERROR;
+            x->error_message = kp_str_of("cannot write the quotas to ZooKeeper");
+        } else if (wrc < 0) {
+            x->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
+            x->error_message = kp_str_of(strerror(-wrc));
+        } else {
+            aj->written++;
+        }
+    }
+}
+
+static void aq_done(struct br_job *j)
+{
+    struct aq_job *aj = (struct aq_job *)j;
+    if (aj->written)
+        br_info("peer=%s: %s altered client quotas of %zu entit%s (through ZooKeeper)",
+                aj->peer->name, aj->peer->principal, aj->written, aj->written == 1 ? "y" : "ies");
+    struct kp_alter_client_quotas_resp resp = {.n_entries = (int32_t)aj->n, .entries = aj->res};
+    if (BR_ENCODE(j->r, kp_alter_client_quotas_resp_encode, &resp) < 0) {
+        br_fail(j->x, j->r, "cannot encode an AlterClientQuotas response");
+        return;
+    }
+    br_ready(j->x, j->r);
+}
+
+static struct kp_str copy_str(char **sp, struct kp_str s)
+{
+    if (s.len <= 0)
+        return s; /* (null, or empty: never read) */
+    memcpy(*sp, s.ptr, (size_t)s.len);
+    (*sp)[s.len] = 0;
+    struct kp_str out = {*sp, s.len};
+    *sp += s.len + 1;
+    return out;
+}
+
+static size_t str_room(struct kp_str s) { return s.len > 0 ? (size_t)s.len + 1 : 1; }
+
+static int aq_submit(struct br_req *q, struct br_resp *r,
+                     const struct kp_alter_client_quotas_result *res, size_t n,
+                     const struct br_quota_alter *al, size_t na, const size_t *idx)
+{
+    size_t nent = 0, nops = 0, strs = 0;
+    for (size_t i = 0; i < n; i++) {
+        int32_t ne = res[i].n_entity > 0 ? res[i].n_entity : 0;
+        nent += (size_t)ne;
+        for (int32_t k = 0; k < ne; k++)
+            strs += str_room(res[i].entity[k].entity_type) + str_room(res[i].entity[k].entity_name);
+    }
+    for (size_t k = 0; k < na; k++) {
+        nops += al[k].n_ops;
+        strs += str_room(al[k].entity.user) + str_room(al[k].entity.client);
+    }
+    size_t need = br_align8(sizeof(struct aq_job)) + br_align8(n * sizeof(*res)) +
+                  br_align8(nent * sizeof(struct kp_quota_entity)) + br_align8(na * sizeof(*al)) +
+                  br_align8(nops * sizeof(struct br_quota_op)) + br_align8(na * sizeof(*idx)) +
+                  strs + 8;
+    int rc = br_resp_scratch(r, need);
+    if (rc < 0)
+        return rc;
+    uint8_t *m = r->scratch;
+    struct aq_job *aj = (struct aq_job *)m;
+    memset(aj, 0, sizeof *aj);
+    m += br_align8(sizeof *aj);
+    aj->res = (struct kp_alter_client_quotas_result *)m;
+    m += br_align8(n * sizeof(*res));
+    struct kp_quota_entity *ents = (struct kp_quota_entity *)m;
+    m += br_align8(nent * sizeof(struct kp_quota_entity));
+    aj->al = (struct br_quota_alter *)m;
+    m += br_align8(na * sizeof(*al));
+    struct br_quota_op *ops = (struct br_quota_op *)m;
+    m += br_align8(nops * sizeof(struct br_quota_op));
+    aj->idx = (size_t *)m;
+    m += br_align8(na * sizeof(*idx));
+    char *sp = (char *)m;
+    for (size_t i = 0; i < n; i++) {
+        aj->res[i] = res[i];
+        int32_t ne = res[i].n_entity > 0 ? res[i].n_entity : 0;
+        for (int32_t k = 0; k < ne; k++)
+            ents[k] = (struct kp_quota_entity){copy_str(&sp, res[i].entity[k].entity_type),
+                                               copy_str(&sp, res[i].entity[k].entity_name)};
+        aj->res[i].entity = ents;
+        ents += ne;
+    }
+    for (size_t k = 0; k < na; k++) {
+        aj->al[k] = al[k];
+        aj->al[k].entity.user = copy_str(&sp, al[k].entity.user);
+        aj->al[k].entity.client = copy_str(&sp, al[k].entity.client);
+        memcpy(ops, al[k].ops, al[k].n_ops * sizeof *ops);
+        aj->al[k].ops = ops;
+        ops += al[k].n_ops;
+        aj->idx[k] = idx[k];
+    }
+    aj->n = n;
+    aj->na = na;
+    aj->peer = q->peer;
+    aj->job.r = r;
+    aj->job.run = aq_run;
+    aj->job.done = aq_done;
+    rc = br_admin(q->x, &aj->job);
+    return rc < 0 ? rc : BR_REPLY;
+}
+
 int br_api_alter_client_quotas(struct br_req *q, struct br_resp *r)
 {
     struct kp_alter_client_quotas_req req;
@@ -323,6 +463,12 @@ int br_api_alter_client_quotas(struct br_req *q, struct br_resp *r)
         a->ops = &ops[first];
         a->n_ops = k - first;
         idx[na++] = i;
+    }
+    if (na && q->x->clu && !req.validate_only) {
+        /* in a cluster: judged here, written to ZooKeeper and applied on the admin thread */
+        (void)br_quotas_alter(q->x->auth->quotas, al, na, true);
+        rc = aq_submit(q, r, res, n, al, na, idx);
+        goto out;
     }
     if (na) {
         int wrc = br_quotas_alter(q->x->auth->quotas, al, na, req.validate_only);

@@ -15,6 +15,11 @@
  *     keeps StoredKey and ServerKey derived from it.
  *   - The durable write runs on the admin thread (the changes copied into the response's
  *     scratch memory), as CreateAcls does.
+ *   - In a cluster (zookeeper.connect) each user's changes go to /config/users/<u> first
+ *     (br_usercfg.h: only the SCRAM keys of the user's document change), then to the local
+ *     store at once; a user ZooKeeper did not take is REQUEST_TIMED_OUT (unreachable) or
+ *     UNKNOWN_SERVER_ERROR and changes nowhere. The other brokers apply it from the change
+ *     notification (docs/cluster.md, "Users and client ids").
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +29,7 @@
 #include "br_api.h"
 #include "br_auth.h"
 #include "br_log.h"
+#include "br_usercfg.h"
 #include "kp_msg_sec.h"
 
 static struct kp_str kstr(const char *s) { return (struct kp_str){s, s ? (int32_t)strlen(s) : -1}; }
@@ -180,6 +186,7 @@ struct as_user {
     struct kp_str name; /* into the job's string space */
     int16_t err;
     const char *msg;
+    int zrc; /* in a cluster: ZooKeeper's write of the user's document (0, or -errno) */
 };
 
 struct as_job {
@@ -193,15 +200,52 @@ struct as_job {
     const struct br_peer *peer;
 };
 
+/* In a cluster: each user's changes to /config/users/<u> first (br_usercfg.h), one document
+ * per user; only the changes of users ZooKeeper took go to the local store, at once. */
+static void as_run_cluster(struct as_job *aj)
+{
+    struct br_job *j = &aj->job;
+    for (size_t u = 0; u < aj->nusers; u++) {
+        struct br_cred_change mine[2]; /* (one per mechanism: a repeat is refused before) */
+        size_t m = 0;
+        for (size_t i = 0; i < aj->nch; i++)
+            if (aj->ch_user[i] == u && m < 2)
+                mine[m++] = aj->ch[i];
+        if (m)
+            aj->users[u].zrc = br_usercfg_scram_write(j->x->clu, aj->users[u].name.ptr,
+                                                      (size_t)aj->users[u].name.len, mine, m);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < aj->nch; i++) {
+        if (aj->users[aj->ch_user[i]].zrc)
+            continue;
+        aj->ch[k] = aj->ch[i];
+        aj->ch_user[k] = aj->ch_user[i];
+        k++;
+    }
+    aj->wrc = k ? br_cred_apply(j->x->auth->cred, aj->ch, k) : 0;
+    aj->nch = k; /* (as_done judges the changes applied here; the others have zrc) */
+}
+
 static void as_run(struct br_job *j)
 {
     struct as_job *aj = (struct as_job *)j;
+    if (j->x->clu) {
+        as_run_cluster(aj);
+        return;
+    }
     aj->wrc = aj->nch ? br_cred_apply(j->x->auth->cred, aj->ch, aj->nch) : 0;
 }
 
 static void as_done(struct br_job *j)
 {
     struct as_job *aj = (struct as_job *)j;
+    for (size_t u = 0; u < aj->nusers; u++)
+        if (aj->users[u].zrc && !aj->users[u].err) {
+            aj->users[u].err = aj->users[u].zrc == -EAGAIN ? KP_ERR_REQUEST_TIMED_OUT
+                                                           : KP_ERR_UNKNOWN_SERVER_ERROR;
+            aj->users[u].msg = "cannot write the user's credentials to ZooKeeper";
+        }
     for (size_t i = 0; i < aj->nch; i++) {
         struct as_user *u = &aj->users[aj->ch_user[i]];
         if (u->err)
@@ -246,7 +290,7 @@ static size_t user_index(struct as_user *users, size_t *n, struct kp_str name)
     for (size_t i = 0; i < *n; i++)
         if (same(users[i].name, name))
             return i;
-    users[*n] = (struct as_user){name, KP_ERR_NONE, NULL};
+    users[*n] = (struct as_user){name, KP_ERR_NONE, NULL, 0};
     return (*n)++;
 }
 

@@ -42,6 +42,9 @@
  *   them all and hands them to conf.acl_apply before returning; the cluster thread keeps the
  *   authorizer current from the change notifications and reads everything again after a new
  *   session. br_clu_acl_create / _delete hand the writes to the cluster thread and wait.
+ * - Users and client ids: /config/users and /config/clients are the truth in a cluster for
+ *   SCRAM credentials and client quotas (br_clu_ents.h: the writes, the notifications, the
+ *   reads at start and after a new session, through conf->entity_config).
  * - Errors: 0 or -errno; ZooKeeper's own codes are named in the log lines.
  */
 #ifndef SPLICELOG_BR_CLU_H
@@ -57,6 +60,7 @@
 
 struct br_clu;
 struct br_clu_acl_change;
+struct br_clu_entdoc;
 struct st_store;
 
 struct br_clu_conf {
@@ -104,6 +108,13 @@ struct br_clu_conf {
     int (*acl_apply)(void *arg, const struct br_clu_acl_change *ch);
     void *acl_arg;
     size_t acl_max, acl_bytes_max;
+    /* Users' and client ids' configs (SCRAM credentials, quotas; may be NULL: not read): the
+     * documents of /config/users and /config/clients, each entity's key/values, and what
+     * they stand for (enum br_clu_ent_scope, br_clu_ents.h: one changed entity, or every
+     * entity). Called on the cluster thread, and once on the starting thread inside
+     * br_clu_open before it returns (BR_CLU_ENTS_START); docs valid during the call only. */
+    void (*entity_config)(void *arg, const struct br_clu_entdoc *docs, size_t n, int scope);
+    void *entity_arg;
 };
 
 /* ACLs read from ZooKeeper (br_clu_acl.c), for conf.acl_apply. With all, b[0, n) is the whole

@@ -24,8 +24,10 @@
  * older than 15 minutes are deleted by whichever broker sees them (Kafka's
  * ZkNodeChangeNotificationListener purges after changeExpirationMs, 15 minutes, the same way);
  * a broker down longer than that does not need them (it re-reads everything at start).
- * Other entity types (brokers/, users/, clients/) are not acted on here: this broker keeps
- * those configs in its own files (br_dynconf.h, the quota and credential stores).
+ * A notification naming a user or client id (users/<u>, clients/<c>, users/<u>/clients/<c>)
+ * has that entity's document re-read (br_clu_ents.c), and a resync reads them all too.
+ * brokers/ entities are not acted on here: this broker keeps those configs in its own file
+ * (br_dynconf.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -139,6 +141,8 @@ static int run_set(struct br_clu *c, struct clu_req *r)
 
 int br_clu__cfg_run(struct br_clu *c, struct clu_req *r)
 {
+    if (r->ent) /* (a user's or client id's document: br_clu_ents.c) */
+        return br_clu__ent_write(c, r->ent, r->ekv, r->nekv, r->ent_new);
     return r->kind == REQ_CFG_GET ? run_get(c, r) : run_set(c, r);
 }
 
@@ -213,7 +217,24 @@ int br_clu__cfg_apply(struct br_clu *c, const char *name)
     return ZOK;
 }
 
-/* A new notification (br_clu_notes.c): the topic it names has its configs applied. */
+/* A notification (json, len) naming a user or client id: its document re-read
+ * (br_clu_ents.c); other entity types are not acted on. A ZooKeeper code. */
+static int one_entity(struct br_clu *c, const char *json, size_t len)
+{
+    char entity[PATH_MAX_LEN], type[32], name[PATH_MAX_LEN];
+    if (br_clu_json_str(json, len, "entity_path", entity, sizeof entity) != 0) {
+        if (br_clu_json_str(json, len, "entity_type", type, sizeof type) != 0 ||
+            br_clu_json_str(json, len, "entity_name", name, sizeof name) != 0 ||
+            snprintf(entity, sizeof entity, "%s/%s", type, name) >= (int)sizeof entity)
+            return ZOK;
+    }
+    if (strncmp(entity, "users/", 6) != 0 && strncmp(entity, "clients/", 8) != 0)
+        return ZOK;
+    return br_clu__ent_changed(c, entity);
+}
+
+/* A new notification (br_clu_notes.c): the topic it names has its configs applied (a user's
+ * or client id's: its document re-read). */
 static int one_change(struct br_clu *c, void *ctx, const char *path, const char *buf, int len)
 {
     (void)ctx;
@@ -226,6 +247,9 @@ static int one_change(struct br_clu *c, void *ctx, const char *path, const char 
     else if (len > 0 && br_clu_json_str(buf, (size_t)len, "entity_type", type, sizeof type) == 0 &&
              br_clu_json_str(buf, (size_t)len, "entity_name", entity, sizeof entity) == 0)
         topic = strcmp(type, "topics") == 0 ? entity : "";
+    int rc;
+    if (topic && !topic[0] && (rc = one_entity(c, buf, (size_t)len)) != ZOK)
+        return rc;
     if (!topic)
         br_warn_limited("cluster: %s is not a config change notification", path);
     else if (topic[0])
@@ -245,8 +269,12 @@ int br_clu__cfg_changes(struct br_clu *c)
         /* (the cluster thread is the view's only writer: it reads it without the lock) */
         for (int i = 0; rc == ZOK && i < c->ntopics; i++)
             rc = br_clu__cfg_apply(c, c->topics[i].name);
+        if (rc == ZOK && !c->ent_fresh) /* (users and client ids: br_clu_ents.c) */
+            rc = br_clu__ent_resync(c, !c->ent_done);
         if (rc != ZOK)
             return rc;
+        c->ent_done = true;
+        c->ent_fresh = false;
         c->cfg_resync = false;
         br_info("cluster: topic configs read from ZooKeeper (%d topic(s) in the cluster)",
                 c->ntopics);

@@ -19,6 +19,7 @@
 #include <zookeeper/zookeeper.h>
 
 #include "br_clu.h"
+#include "br_clu_ents.h"
 #include "br_clu_repl.h"
 
 #define PATH_MAX_LEN 1024
@@ -65,8 +66,14 @@ struct clu_req {
     char *buf;            /* REQ_CFG_GET: the document's room (cap bytes) and length (answer) */
     size_t cap, len;
     void *acl; /* REQ_ACL: br_clu_acl.c's operation */
-    int rc;    /* the answer: 0 or -errno */
-    bool done; /* under lock */
+    /* REQ_CFG_SET with ent: the changes of a user's or client id's document instead of a
+     * topic's (br_clu_ents.c) */
+    const struct br_clu_entity *ent;
+    const struct br_clu_ekv *ekv;
+    int nekv;
+    bool ent_new; /* only when the entity has no znode yet (br_clu_entity_create) */
+    int rc;       /* the answer: 0 or -errno */
+    bool done;    /* under lock */
 };
 enum {
     REQ_CREATE = 1,
@@ -126,6 +133,9 @@ struct br_clu {
                            applied at the next read of /config/changes */
     int64_t acl_seq[2]; /* the last ACL change notification acted on, literal and extended */
     bool acl_resync;    /* every ACL is read again at the next turn (a new session) */
+    bool ent_fresh;   /* br_clu_open read the users' and client ids' configs: the first
+                         cfg_resync need not read them again (br_clu_ents.c) */
+    bool ent_done;    /* they were read once (later reads are BR_CLU_ENTS_ALL, not _START) */
 
     pthread_t thread;
     bool thread_started;
@@ -211,6 +221,17 @@ int br_clu__acl_load(struct br_clu *c);
 int br_clu__acl_changes(struct br_clu *c);
 /* Runs a REQ_ACL; 0 or -errno (br_clu_acl_create / _delete). */
 int br_clu__acl_run(struct br_clu *c, struct clu_req *r);
+
+/* br_clu_ents.c (br_clu_ents.h), on the thread owning the session: */
+/* Runs an entity's read-modify-write and its notification: 0 or -errno (br_clu_entity_alter). */
+int br_clu__ent_write(struct br_clu *c, const struct br_clu_entity *e,
+                      const struct br_clu_ekv *changes, int n, bool only_new);
+/* A notification named entity epath ("users/<u>", ...): its document to conf.entity_config.
+ * A ZooKeeper code to retry. */
+int br_clu__ent_changed(struct br_clu *c, const char *epath);
+/* Every user's and client id's document to conf.entity_config (BR_CLU_ENTS_START when start,
+ * else BR_CLU_ENTS_ALL). A ZooKeeper code. */
+int br_clu__ent_resync(struct br_clu *c, bool start);
 
 /* br_clu_isrn.c, on the cluster thread, only while this broker is the controller: reads the
  * children of /isr_change_notification (with a watch), oldest first, at most a turn's worth

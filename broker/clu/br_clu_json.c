@@ -560,7 +560,7 @@ int br_clu_json_config_each(const char *json, size_t len,
         return -EINVAL;
     if (!eat(&c, '}')) {
         do {
-            char k[128], v[256];
+            char k[128], v[1024];
             if (str(&c, k, sizeof k) < 0 || !eat(&c, ':') || str(&c, v, sizeof v) < 0)
                 return -EINVAL;
             int rc = fn(ctx, k, v);

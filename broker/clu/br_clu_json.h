@@ -91,7 +91,8 @@ struct br_clu_kv {
 /* /config/topics/<t>: {"version":1,"config":{"k":"v",...}} */
 int br_clu_json_config_enc(char *buf, size_t cap, const struct br_clu_kv *kv, int n);
 /* Calls fn for each key and value of a /config/topics/<t> document (strings, NUL-terminated,
- * keys up to 127 bytes, values up to 255); stops at fn's first non-zero return. 0, fn's
+ * keys up to 127 bytes, values up to 1023: a SCRAM credential of
+ * /config/users/<u> is longer than 255); stops at fn's first non-zero return. 0, fn's
  * return, or -EINVAL. */
 int br_clu_json_config_each(const char *json, size_t len,
                             int (*fn)(void *ctx, const char *key, const char *val), void *ctx);

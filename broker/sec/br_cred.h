@@ -22,6 +22,7 @@
 #ifndef SPLICELOG_BR_CRED_H
 #define SPLICELOG_BR_CRED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,5 +75,34 @@ void br_cred_each(struct br_cred *c, br_cred_each_fn fn, void *arg);
 
 /* Number of (user, mechanism) pairs. */
 size_t br_cred_count(struct br_cred *c);
+
+/* ---- in a cluster (br_cred_zk.c; docs/cluster.md, "Users and client ids") ----------------
+ * ZooKeeper's /config/users/<u> is the truth; this store is the broker's copy of it (the file
+ * stays, a cache that br_cred_sync rewrites). A user the file has and ZooKeeper has no
+ * /config/users/<u> for at the broker's start (made by the offline tool, or a single node's
+ * past) is carried to ZooKeeper then (br_usercfg_seed); any other is replaced by ZooKeeper's. */
+
+/* Kafka's credential text in /config/users/<u>:
+ * "salt=<base64>,stored_key=<base64>,server_key=<base64>,iterations=<n>". format: the length
+ * (out NUL-terminated) or -ENOSPC (BR_CRED_TEXT_MAX is always enough); parse (fields in any
+ * order, each once; base64 standard with padding): 0 or -EINVAL (also for values outside the
+ * SCRAM rules, or keys of the wrong length for mech). */
+#define BR_CRED_TEXT_MAX 512
+int br_cred_text_format(const struct br_scram_cred *c, char *out, size_t cap);
+int br_cred_text_parse(enum br_sasl_mech mech, const char *s, size_t len,
+                       struct br_scram_cred *out);
+
+/* One user's credentials as the cluster has them (n: 0..2, one per mechanism). */
+struct br_cred_user {
+    const char *user;
+    size_t user_len;
+    const struct br_scram_cred *creds;
+    size_t n;
+};
+/* Makes each listed user's credentials exactly the listed ones (puts what differs, deletes
+ * the mechanisms not listed); with all, every user not listed loses every credential too.
+ * One durable write when anything changes. 0, or br_cred_apply's error (nothing changed);
+ * entries the store refuses (a user name br_sasl_user_valid refuses) are skipped. */
+int br_cred_sync(struct br_cred *c, const struct br_cred_user *u, size_t n, bool all);
 
 #endif

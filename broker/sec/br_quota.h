@@ -169,6 +169,28 @@ typedef void (*br_quota_each_fn)(void *arg, const struct br_quota_entity *e,
 void br_quotas_describe(struct br_quotas *q, const struct br_quota_filter *f, br_quota_each_fn fn,
                         void *arg);
 
+/* ---- in a cluster (br_quota_zk.c; docs/cluster.md, "Users and client ids") ---------------
+ * ZooKeeper's /config/users and /config/clients are the truth; these settings are the broker's
+ * copy of them (the file stays, a cache br_quotas_sync rewrites). */
+
+/* A value as Kafka's ZooKeeper mode writes it: a byte rate as a whole number ("1024"), the
+ * others as a decimal ("50.0", "0.5"). format: the length or -ENOSPC; parse: 0 or -EINVAL
+ * (not a number, or a value br_quotas_alter would refuse). */
+int br_quota_text_format(enum br_quota_type t, double v, char *out, size_t cap);
+int br_quota_text_parse(enum br_quota_type t, const char *s, double *out);
+
+/* One entity's settings as the cluster has them. */
+struct br_quota_set {
+    struct br_quota_entity entity;
+    double v[BR_QUOTA_NTYPES];
+    bool has[BR_QUOTA_NTYPES];
+};
+/* Makes each listed entity's settings exactly the listed ones; with all, every entity not
+ * listed loses its settings too. One durable write (br_quotas_alter): 0 or its error; an
+ * entity br_quotas_alter refuses is skipped (its result in *refused, may be NULL). */
+int br_quotas_sync(struct br_quotas *q, const struct br_quota_set *s, size_t n, bool all,
+                   size_t *refused);
+
 /* ---- enforcement ----------------------------------------------------------------------------- */
 
 struct br__quota_sensor;

@@ -1,0 +1,206 @@
+/*
+ * br_cred_zk — the credential store in a cluster (br_cred.h, "in a cluster"): Kafka's text of
+ * a credential, and the store made what ZooKeeper holds. Built on the store's public calls.
+ *
+ * TEXT (Kafka's ScramCredentialUtils, the value of "SCRAM-SHA-256" / "SCRAM-SHA-512" in
+ * /config/users/<u>):  salt=<b64>,stored_key=<b64>,server_key=<b64>,iterations=<n>
+ * base64 standard with padding; the keys are the mechanism's hash length (32 or 64 bytes).
+ */
+#include "br_cred.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+int br_cred_text_format(const struct br_scram_cred *c, char *out, size_t cap)
+{
+    size_t kl = br_scram_key_len(c->mech);
+    char salt[4 * ((BR_SCRAM_SALT_MAX + 2) / 3) + 1], sk[4 * ((BR_SCRAM_KEY_MAX + 2) / 3) + 1],
+        vk[sizeof sk];
+    if (!kl || c->salt_len < 1 || c->salt_len > BR_SCRAM_SALT_MAX ||
+        br_b64_encode(c->salt, c->salt_len, salt, sizeof salt) < 0 ||
+        br_b64_encode(c->stored_key, kl, sk, sizeof sk) < 0 ||
+        br_b64_encode(c->server_key, kl, vk, sizeof vk) < 0)
+        return -ENOSPC;
+    int n = snprintf(out, cap, "salt=%s,stored_key=%s,server_key=%s,iterations=%d", salt, sk, vk,
+                     (int)c->iterations);
+    return n < 0 || (size_t)n >= cap ? -ENOSPC : n;
+}
+
+int br_cred_text_parse(enum br_sasl_mech mech, const char *s, size_t len, struct br_scram_cred *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t kl = br_scram_key_len(mech);
+    if (!br_sasl_is_scram(mech) || !kl)
+        return -EINVAL;
+    out->mech = mech;
+    bool got_salt = false, got_sk = false, got_vk = false, got_it = false;
+    size_t at = 0;
+    while (at <= len) {
+        const char *f = s + at;
+        const char *comma = memchr(f, ',', len - at);
+        size_t fl = comma ? (size_t)(comma - f) : len - at;
+        const char *eq = memchr(f, '=', fl);
+        if (!eq)
+            return -EINVAL;
+        size_t kn = (size_t)(eq - f), vl = fl - kn - 1;
+        const char *v = eq + 1;
+        int n;
+        if (kn == 4 && memcmp(f, "salt", 4) == 0 && !got_salt) {
+            n = br_b64_decode(v, vl, out->salt, sizeof out->salt);
+            if (n < 1)
+                return -EINVAL;
+            out->salt_len = (uint16_t)n;
+            got_salt = true;
+        } else if (kn == 10 && memcmp(f, "stored_key", 10) == 0 && !got_sk) {
+            if (br_b64_decode(v, vl, out->stored_key, sizeof out->stored_key) != (int)kl)
+                return -EINVAL;
+            got_sk = true;
+        } else if (kn == 10 && memcmp(f, "server_key", 10) == 0 && !got_vk) {
+            if (br_b64_decode(v, vl, out->server_key, sizeof out->server_key) != (int)kl)
+                return -EINVAL;
+            got_vk = true;
+        } else if (kn == 10 && memcmp(f, "iterations", 10) == 0 && !got_it) {
+            char num[16];
+            if (vl < 1 || vl >= sizeof num)
+                return -EINVAL;
+            memcpy(num, v, vl);
+            num[vl] = 0;
+            char *end;
+            long it = strtol(num, &end, 10);
+            if (*end || it < BR_SCRAM_ITER_MIN || it > BR_SCRAM_ITER_MAX)
+                return -EINVAL;
+            out->iterations = (int32_t)it;
+            got_it = true;
+        } else {
+            return -EINVAL;
+        }
+        if (!comma)
+            break;
+        at += fl + 1;
+    }
+    return got_salt && got_sk && got_vk && got_it ? 0 : -EINVAL;
+}
+
+/* ---- sync ------------------------------------------------------------------------------------ */
+
+static bool same_cred(const struct br_scram_cred *a, const struct br_scram_cred *b)
+{
+    size_t kl = br_scram_key_len(a->mech);
+    return a->mech == b->mech && a->iterations == b->iterations && a->salt_len == b->salt_len &&
+           a->salt_len <= BR_SCRAM_SALT_MAX && memcmp(a->salt, b->salt, a->salt_len) == 0 &&
+           CRYPTO_memcmp(a->stored_key, b->stored_key, kl) == 0 &&
+           CRYPTO_memcmp(a->server_key, b->server_key, kl) == 0;
+}
+
+/* The local (user, mechanism) pairs, copied out (br_cred_each holds the lookup mutex). */
+struct local {
+    struct {
+        char *user;
+        size_t len;
+        enum br_sasl_mech mech;
+    } * v;
+    size_t n, cap;
+    bool oom;
+};
+
+static void collect(void *arg, const char *user, size_t len, enum br_sasl_mech mech, int32_t it)
+{
+    (void)it;
+    struct local *l = arg;
+    if (l->oom)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        void *nv = realloc(l->v, cap * sizeof *l->v);
+        if (!nv) {
+            l->oom = true;
+            return;
+        }
+        l->v = nv;
+        l->cap = cap;
+    }
+    char *u = malloc(len + 1);
+    if (!u) {
+        l->oom = true;
+        return;
+    }
+    memcpy(u, user, len);
+    u[len] = 0;
+    l->v[l->n].user = u;
+    l->v[l->n].len = len;
+    l->v[l->n].mech = mech;
+    l->n++;
+}
+
+static int cmp_user(const void *a, const void *b)
+{
+    const struct br_cred_user *x = *(const struct br_cred_user *const *)a,
+                              *y = *(const struct br_cred_user *const *)b;
+    int c = memcmp(x->user, y->user, x->user_len < y->user_len ? x->user_len : y->user_len);
+    return c ? c : x->user_len == y->user_len ? 0 : x->user_len < y->user_len ? -1 : 1;
+}
+
+static bool listed(const struct br_cred_user **sorted, size_t n, const char *user, size_t len)
+{
+    struct br_cred_user key = {user, len, NULL, 0};
+    const struct br_cred_user *kp = &key;
+    return bsearch(&kp, sorted, n, sizeof *sorted, cmp_user) != NULL;
+}
+
+int br_cred_sync(struct br_cred *c, const struct br_cred_user *u, size_t n, bool all)
+{
+    static const enum br_sasl_mech mechs[2] = {BR_SASL_SCRAM_SHA_256, BR_SASL_SCRAM_SHA_512};
+    struct local l = {0};
+    const struct br_cred_user **sorted = NULL;
+    if (all) {
+        br_cred_each(c, collect, &l);
+        sorted = malloc((n ? n : 1) * sizeof *sorted);
+    }
+    size_t cap = 2 * n + l.n + 1;
+    struct br_cred_change *ch = malloc(cap * sizeof *ch);
+    struct br_scram_cred *have = malloc(sizeof *have);
+    int rc = 0;
+    if (l.oom || (all && !sorted) || !ch || !have) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (int m = 0; m < 2; m++) {
+            const struct br_scram_cred *want = NULL;
+            for (size_t j = 0; j < u[i].n; j++)
+                if (u[i].creds[j].mech == mechs[m])
+                    want = &u[i].creds[j];
+            bool had = br_cred_lookup(c, mechs[m], u[i].user, u[i].user_len, have) == 0;
+            if (want && (!had || !same_cred(want, have)))
+                ch[k++] = (struct br_cred_change){u[i].user, u[i].user_len, mechs[m], want, 0};
+            else if (!want && had)
+                ch[k++] = (struct br_cred_change){u[i].user, u[i].user_len, mechs[m], NULL, 0};
+        }
+    }
+    if (all) {
+        for (size_t i = 0; i < n; i++)
+            sorted[i] = &u[i];
+        if (n)
+            qsort(sorted, n, sizeof *sorted, cmp_user);
+        for (size_t i = 0; i < l.n; i++)
+            if (!listed(sorted, n, l.v[i].user, l.v[i].len))
+                ch[k++] = (struct br_cred_change){l.v[i].user, l.v[i].len, l.v[i].mech, NULL, 0};
+    }
+    if (k)
+        rc = br_cred_apply(c, ch, k);
+out:
+    if (have)
+        OPENSSL_cleanse(have, sizeof *have);
+    free(have);
+    free(ch);
+    free(sorted);
+    for (size_t i = 0; i < l.n; i++)
+        free(l.v[i].user);
+    free(l.v);
+    return rc;
+}
