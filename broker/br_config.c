@@ -59,6 +59,10 @@ static const struct key_def keys[] = {
      "ZooKeeper session timeout: a broker silent this long leaves the cluster"},
     {"zookeeper.connection.timeout.ms", K_I64, OFF(zk_connection_timeout_ms), 0, 0, I32_MAX, "0",
      "start-up waits this long for a ZooKeeper session, then fails (0 = the session timeout)"},
+    {"broker.rack", K_STR, OFF(rack), SZ(rack), 0, 0, "",
+     "this broker's rack (none if empty): answered in Metadata; in a cluster registered in "
+     "ZooKeeper, and new topics' replicas are spread over racks when every live broker has one "
+     "(docs/cluster.md)"},
     {"inter.broker.listener.name", K_STR, OFF(inter_broker_listener), SZ(inter_broker_listener), 0,
      0, "",
      "the listener followers fetch from their leaders on (PLAINTEXT only for now); empty = the "

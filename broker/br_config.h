@@ -81,6 +81,7 @@ struct br_config {
     int nlisteners;                      /* listeners */
     char advertised[1024];               /* advertised.listeners, applied by finish() */
     char zk_connect[1024];               /* zookeeper.connect ("" = single node) */
+    char rack[128];                      /* broker.rack ("" = none) */
     int64_t zk_session_timeout_ms;       /* zookeeper.session.timeout.ms */
     int64_t zk_connection_timeout_ms;    /* zookeeper.connection.timeout.ms (finish(): 0 = the
                                           * session timeout) */

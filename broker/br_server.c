@@ -868,6 +868,7 @@ static int open_cluster(struct br_server *srv)
     struct br_clu_conf cc = {
         .broker_id = cfg->node_id,
         .connect = cfg->zk_connect,
+        .rack = cfg->rack,
         .session_timeout_ms = cfg->zk_session_timeout_ms,
         .conn_timeout_ms = cfg->zk_connection_timeout_ms,
         .store = srv->store,

@@ -72,7 +72,12 @@ int kp_batch_validate(const uint8_t *p, size_t len, unsigned flags, struct kp_ba
         return -EBADMSG;
     if ((h.attributes & KP_BATCH_ATTR_CODEC_MASK) > MAX_CODEC)
         return -EBADMSG;
-    if (h.record_count <= 0 || h.last_offset_delta != h.record_count - 1)
+    /* a log's batch may have lost records to a compacted log's cleaner, keeping its offsets
+     * (none: an empty batch); a producer's holds exactly its offsets */
+    if (h.last_offset_delta < 0 || h.record_count < 0 || h.record_count > h.last_offset_delta + 1)
+        return -EINVAL;
+    if ((flags & KP_BATCH_FROM_PRODUCER) &&
+        (h.record_count == 0 || h.last_offset_delta != h.record_count - 1))
         return -EINVAL;
     /* An uncompressed batch cannot hold more records than 7-byte minimal ones. */
     if ((h.attributes & KP_BATCH_ATTR_CODEC_MASK) == 0 &&
@@ -165,6 +170,24 @@ void kp_batch_build_txn_marker(uint8_t *buf, int64_t producer_id, int16_t epoch,
     kp_store_be32(r + 12, (uint32_t)coordinator_epoch);
     r[16] = 0; /* headers */
     kp_store_be32(p + KP_BATCH_OFF_CRC, batch_crc(p, KP_BATCH_MARKER_LEN));
+}
+
+void kp_batch_empty_tail(uint8_t *out, const uint8_t *src, const struct kp_batch_hdr *hdr,
+                         int64_t from)
+{
+    int64_t last = hdr->base_offset + hdr->last_offset_delta;
+    int32_t moved = (int32_t)(from - hdr->base_offset);
+    memcpy(out, src, KP_BATCH_HEADER_LEN);
+    kp_store_be64(out + KP_BATCH_OFF_BASE_OFFSET, (uint64_t)from);
+    kp_store_be32(out + KP_BATCH_OFF_LENGTH, KP_BATCH_HEADER_LEN - KP_BATCH_LOG_OVERHEAD);
+    kp_store_be16(out + KP_BATCH_OFF_ATTRIBUTES,
+                  (uint16_t)(hdr->attributes & ~KP_BATCH_ATTR_CODEC_MASK));
+    kp_store_be32(out + KP_BATCH_OFF_LAST_OFFSET_DELTA, (uint32_t)(last - from));
+    if (hdr->base_sequence >= 0)
+        kp_store_be32(out + KP_BATCH_OFF_BASE_SEQUENCE,
+                      (uint32_t)kp_batch_seq_add(hdr->base_sequence, moved));
+    kp_store_be32(out + KP_BATCH_OFF_RECORD_COUNT, 0);
+    kp_store_be32(out + KP_BATCH_OFF_CRC, batch_crc(out, KP_BATCH_HEADER_LEN));
 }
 
 int kp_batch_control_type(const uint8_t *batch, size_t len)

@@ -33,9 +33,12 @@
  *             codec (> 4), an uncompressed recordCount that the records area cannot hold
  *             (7 bytes per record at least), a record that overruns the batch or its own
  *             length (Kafka: CORRUPT_MESSAGE)
- *   -EINVAL   well-formed but not acceptable: recordCount <= 0, lastOffsetDelta + 1 !=
- *             recordCount, and with KP_BATCH_FROM_PRODUCER also baseOffset != 0, the control
- *             bit set, or a producerId >= 0 with a baseSequence < 0 (Kafka: INVALID_RECORD)
+ *   -EINVAL   well-formed but not acceptable: lastOffsetDelta < 0, recordCount < 0 or above
+ *             lastOffsetDelta + 1 (fewer is a log's batch after a compacted log's cleaner
+ *             removed records and kept the offsets, as Kafka's; 0 an empty one), and with
+ *             KP_BATCH_FROM_PRODUCER also recordCount != lastOffsetDelta + 1 or 0,
+ *             baseOffset != 0, the control bit set, or a producerId >= 0 with a baseSequence
+ *             < 0 (Kafka: INVALID_RECORD)
  *   -ENOSPC   (builder) the record does not fit in the caller's buffer
  */
 #ifndef SPLICELOG_KP_BATCH_H
@@ -138,6 +141,17 @@ static inline int32_t kp_batch_seq_add(int32_t seq, int32_t n)
 {
     return seq > INT32_MAX - n ? n - (INT32_MAX - seq) - 1 : seq + n;
 }
+
+/*
+ * The tail of an empty batch (recordCount 0) from offset from: out (KP_BATCH_HEADER_LEN bytes)
+ * gets hdr's header (parsed from the batch at src, which holds from: hdr->base_offset < from
+ * <= its last offset) with baseOffset from, lastOffsetDelta cut to end where it ended, the
+ * baseSequence moved as far when it is set, no codec bits, batchLength 49 and its CRC. A
+ * follower whose log ends inside a leader's empty batch (a run of batches the leader's cleaner
+ * removed, merged into one: st_clean.c) appends this instead of the whole batch.
+ */
+void kp_batch_empty_tail(uint8_t *out, const uint8_t *src, const struct kp_batch_hdr *hdr,
+                         int64_t from);
 
 /* Sets producerId, producerEpoch, baseSequence and the transactional bit of a batch (at least
  * 61 bytes, batch_size bytes in all) and recomputes its CRC (the builder writes -1s). */

@@ -9,7 +9,8 @@
 #
 # DIR defaults to ./cluster-data; the processes' ids are kept in DIR/*.pid, so `stop` and
 # `status` find them again. `start` waits until every broker answers, then prints the
-# bootstrap list. Extra broker settings: BROKER_OPTS="-o default.replication.factor=3 ...".
+# bootstrap list. Extra broker settings: BROKER_OPTS="-o default.replication.factor=3 ..." for
+# every broker, BROKER1_OPTS, BROKER2_OPTS, BROKER3_OPTS for one (e.g. "-o broker.rack=r1").
 # SPLICELOGD picks the broker binary (default build/splicelogd).
 set -euo pipefail
 
@@ -70,9 +71,10 @@ start() {
         local port=$((BASE_PORT + i - 1))
         bootstrap="${bootstrap:+$bootstrap,}127.0.0.1:$port"
         alive "$dir/broker$i.pid" && continue
+        local own="BROKER${i}_OPTS"
         # shellcheck disable=SC2086 # BROKER_OPTS is a list of words
         nohup "$SPLICELOGD" -o broker.id=$i -o "zookeeper.connect=127.0.0.1:$ZK_PORT/splicelog" \
-            --listen "127.0.0.1:$port" --data-dir "$dir/broker$i" ${BROKER_OPTS:-} \
+            --listen "127.0.0.1:$port" --data-dir "$dir/broker$i" ${BROKER_OPTS:-} ${!own:-} \
             >"$dir/broker$i.log" 2>&1 &
         echo $! >"$dir/broker$i.pid"
     done

@@ -398,10 +398,11 @@ int br_api_describe_cluster(struct br_req *q, struct br_resp *r)
         return -ENOMEM;
     }
     for (int i = 0; i < nb; i++)
-        bs[i] = (struct kp_describe_cluster_broker){.broker_id = nodes[i].id,
-                                                    .host = kp_str_of(nodes[i].host),
-                                                    .port = nodes[i].port,
-                                                    .rack = KP_STR_NULL};
+        bs[i] = (struct kp_describe_cluster_broker){
+            .broker_id = nodes[i].id,
+            .host = kp_str_of(nodes[i].host),
+            .port = nodes[i].port,
+            .rack = nodes[i].rack[0] ? kp_str_of(nodes[i].rack) : KP_STR_NULL};
     struct kp_describe_cluster_resp resp = {
         .error_message = KP_STR_NULL,
         .endpoint_type = 1,

@@ -234,6 +234,7 @@ int br_api_brokers(struct br_ctx *x, const struct br_peer *peer, struct br_clu_n
     v[i].id = x->cfg->node_id;
     snprintf(v[i].host, sizeof v[i].host, "%s", peer->adv_host);
     v[i].port = peer->adv_port;
+    snprintf(v[i].rack, sizeof v[i].rack, "%s", x->cfg->rack);
     *out = v;
     return n;
 }
@@ -426,7 +427,8 @@ static int metadata_build(struct br_ctx *x, const struct br_peer *peer, struct b
             bs[i] = (struct kp_metadata_broker){.node_id = nodes[i].id,
                                                 .host = kp_str_of(nodes[i].host),
                                                 .port = nodes[i].port,
-                                                .rack = KP_STR_NULL};
+                                                .rack = nodes[i].rack[0] ? kp_str_of(nodes[i].rack)
+                                                                         : KP_STR_NULL};
     }
     if (rc == 0) {
         struct kp_metadata_resp resp = {

@@ -203,7 +203,7 @@ static int do_register(struct br_clu *c)
 {
     char json[DATA_MAX];
     int n = br_clu_json_broker(json, sizeof json, c->conf.endpoints, c->conf.n_endpoints,
-                               br_clu__wall_ms());
+                               c->conf.rack, br_clu__wall_ms());
     if (n < 0)
         return ZBADARGUMENTS;
     int rc = zoo_create(c->zh, c->p_me, json, n, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, NULL, 0);
@@ -368,6 +368,9 @@ static int read_brokers(struct br_clu *c)
         }
         m[n].id = (int32_t)id;
         m[n].n = ne;
+        /* (none, null or too long: no rack) */
+        if (br_clu_json_str(data, (size_t)len, "rack", m[n].rack, sizeof m[n].rack) < 0)
+            m[n].rack[0] = '\0';
         n++;
     }
     deallocate_String_vector(&kids);
@@ -378,12 +381,13 @@ static int read_brokers(struct br_clu *c)
     qsort(m, (size_t)n, sizeof(*m), by_id);
     char ids[256] = "";
     size_t il = 0;
-    for (int i = 0; i < n && il + 16 < sizeof ids; i++)
-        il += (size_t)snprintf(ids + il, sizeof ids - il, "%s%d", i ? "," : "", (int)m[i].id);
+    for (int i = 0; i < n && il + 48 < sizeof ids; i++)
+        il += (size_t)snprintf(ids + il, sizeof ids - il, "%s%d%s%.32s", i ? "," : "", (int)m[i].id,
+                               m[i].rack[0] ? "@" : "", m[i].rack);
     pthread_mutex_lock(&c->lock);
     bool changed = n != c->nmembers;
     for (int i = 0; !changed && i < n; i++)
-        changed = m[i].id != c->members[i].id;
+        changed = m[i].id != c->members[i].id || strcmp(m[i].rack, c->members[i].rack) != 0;
     struct member *old = c->members;
     c->members = m;
     c->nmembers = n;
@@ -585,6 +589,9 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&c->cond, &ca);
     pthread_condattr_destroy(&ca);
+    if (conf->rack && strlen(conf->rack) >= BR_CLU_RACK_MAX)
+        return open_fail(c, -EINVAL, err, errlen, "broker.rack: longer than %d bytes",
+                         BR_CLU_RACK_MAX - 1);
     if (br_clu_parse_connect(conf->connect, c->hosts, sizeof c->hosts, c->chroot,
                              sizeof c->chroot) < 0)
         return open_fail(c, -EINVAL, err, errlen, "zookeeper.connect: '%s' is not valid",
@@ -684,6 +691,7 @@ int br_clu_nodes(struct br_clu *c, const char *listener, struct br_clu_node *out
                 out[n].id = m->id;
                 snprintf(out[n].host, sizeof out[n].host, "%s", m->ep[e].host);
                 out[n].port = m->ep[e].port;
+                snprintf(out[n].rack, sizeof out[n].rack, "%s", m->rack);
             }
             n++;
             break;

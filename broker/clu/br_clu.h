@@ -66,6 +66,7 @@ struct st_store;
 struct br_clu_conf {
     int32_t broker_id;
     const char *connect; /* zookeeper.connect: HOST:PORT[,HOST:PORT...][/chroot] */
+    const char *rack;    /* broker.rack: NULL or "" = none (at most BR_CLU_RACK_MAX - 1 bytes) */
     int64_t session_timeout_ms;
     int64_t conn_timeout_ms;
     int n_endpoints; /* this broker's listeners, as registered */
@@ -145,6 +146,7 @@ struct br_clu_node {
     int32_t id;
     char host[BR_HOST_MAX];
     int32_t port;
+    char rack[BR_CLU_RACK_MAX]; /* its broker.rack, "" for none */
 };
 
 int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, size_t errlen);

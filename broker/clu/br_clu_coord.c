@@ -61,6 +61,7 @@ int br_clu_node(struct br_clu *c, const char *listener, int32_t id, struct br_cl
             out->id = m->id;
             snprintf(out->host, sizeof out->host, "%s", m->ep[e].host);
             out->port = m->ep[e].port;
+            snprintf(out->rack, sizeof out->rack, "%s", m->rack);
             rc = 0;
             break;
         }

@@ -123,7 +123,7 @@ static int64_t wall_ms(void)
  */
 
 int br_clu_fetch_batches(uint8_t *rec, size_t len, int64_t from, struct iovec *iov, int max,
-                         size_t *used)
+                         size_t *used, uint8_t *empty)
 {
     size_t at = 0;
     int n = 0;
@@ -146,10 +146,18 @@ int br_clu_fetch_batches(uint8_t *rec, size_t len, int64_t from, struct iovec *i
             at += size; /* held already */
             continue;
         }
-        if (h.base_offset < from && n == 0)
-            return -ERANGE;
-        iov[n].iov_base = rec + at;
-        iov[n].iov_len = size;
+        if (h.base_offset < from) {
+            if (n > 0 || h.record_count != 0 || !empty)
+                return -ERANGE;
+            /* the leader's cleaner merged the removed batches around this log's end into
+             * one empty batch: its part from here on, with nothing lost (it has no records) */
+            kp_batch_empty_tail(empty, rec + at, &h, from);
+            iov[n].iov_base = empty;
+            iov[n].iov_len = KP_BATCH_HEADER_LEN;
+        } else {
+            iov[n].iov_base = rec + at;
+            iov[n].iov_len = size;
+        }
         n++;
         at += size;
     }
@@ -487,10 +495,11 @@ static bool append_records(struct fthread *t, struct fpart *pt, struct kp_bytes 
     uint8_t *p = kp_bytes_mut(rec, buf, buflen);
     size_t left = rec.len > 0 ? (size_t)rec.len : 0;
     static __thread struct iovec iov[ST_APPEND_MAX_BATCHES];
+    static __thread uint8_t empty[KP_BATCH_HEADER_LEN];
     while (p && left) {
         size_t used = 0;
         int n = br_clu_fetch_batches(p, left, st_log_end_offset(pt->log), iov,
-                                     ST_APPEND_MAX_BATCHES, &used);
+                                     ST_APPEND_MAX_BATCHES, &used, empty);
         if (n < 0) {
             br_warn_limited("replica: %s-%d: broker %d sent records that %s (backing off)",
                             pt->topic, (int)pt->partition, (int)pt->leader,

@@ -26,8 +26,12 @@
  *   UNKNOWN_LEADER_EPOCH, UNKNOWN_TOPIC_OR_PARTITION: that partition waits
  *   replica.fetch.backoff.ms (and for the view to change); a lost connection, a timeout or a
  *   response that does not parse: the connection is closed and opened again after the backoff;
- *   OFFSET_OUT_OF_RANGE: logged and backed off (restarting at the leader's log start needs a
- *   storage call that does not exist yet).
+ *   OFFSET_OUT_OF_RANGE below the leader's log start: the replica is emptied and restarted
+ *   there (st_log_restart_at), otherwise the divergence is looked for (OffsetsForLeaderEpoch).
+ * - Compacted logs: a leader's cleaned batches (fewer records than offsets, or none) are
+ *   appended as they are; a log end inside one of the leader's empty batches (its cleaner
+ *   merges a run of removed batches into one) continues with that batch's tail
+ *   (br_clu_fetch_batches), so a follower that was down while its leader cleaned catches up.
  * - Bounds: each partition asks replica.fetch.max.bytes, the request
  *   replica.fetch.response.max.bytes; a response frame above that plus 2 x the partition bound
  *   and 64 KiB closes the connection. Every length of an answer is checked (proto's decoders,
@@ -72,10 +76,16 @@ void br_clu_fetch_stop(struct br_clu_fetch *f);
  * out (its rest comes with the next fetch). *used: the bytes of rec walked (skipped and
  * taken). Returns the number taken (0..max), -EBADMSG (a header that cannot be a batch: magic
  * not 2, batchLength below 49 or above what a batch may be, offsets not increasing), -ERANGE
- * (a batch holding from but starting below it: the logs diverge). Pure; no allocation.
+ * (a batch holding from but starting below it: the logs diverge). One exception: a first
+ * batch holding from that is empty (recordCount 0: the leader's cleaner merged a run of
+ * removed batches, st_clean.c) is taken as its tail from `from` on, built in empty
+ * (KP_BATCH_HEADER_LEN bytes; kp_batch_empty_tail), so a follower that was behind its
+ * leader's cleaning goes on instead of stopping there; empty NULL: -ERANGE as above. The
+ * replica then differs from its leader in that batch's bytes, not in any record. Pure; no
+ * allocation.
  */
 int br_clu_fetch_batches(uint8_t *rec, size_t len, int64_t from, struct iovec *iov, int max,
-                         size_t *used);
+                         size_t *used, uint8_t *empty);
 /*
  * A Fetch response frame body (after the int32 size) of the given version: checks the
  * correlation id (-EPROTO when it is not corr) and decodes it into *out with arena (records

@@ -32,6 +32,7 @@ struct member {
     int32_t id;
     int n; /* endpoints */
     struct br_clu_endpoint ep[BR_MAX_LISTENERS];
+    char rack[BR_CLU_RACK_MAX]; /* "" for none */
 };
 
 /* A partition as ZooKeeper has it. */

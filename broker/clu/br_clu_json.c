@@ -66,7 +66,7 @@ static void put_endpoint(struct out *o, const struct br_clu_endpoint *e)
 }
 
 int br_clu_json_broker(char *buf, size_t cap, const struct br_clu_endpoint *eps, int n,
-                       int64_t timestamp_ms)
+                       const char *rack, int64_t timestamp_ms)
 {
     if (cap == 0)
         return -ENOSPC;
@@ -88,7 +88,12 @@ int br_clu_json_broker(char *buf, size_t cap, const struct br_clu_endpoint *eps,
         put(&o, "%s", i ? "," : "");
         put_endpoint(&o, &eps[i]);
     }
-    put(&o, "],\"jmx_port\":-1,\"host\":");
+    put(&o, "]");
+    if (rack && rack[0]) {
+        put(&o, ",\"rack\":");
+        put_str(&o, rack);
+    }
+    put(&o, ",\"jmx_port\":-1,\"host\":");
     if (plain)
         put_str(&o, plain->host);
     else

@@ -38,11 +38,13 @@ struct br_clu_endpoint {
     int32_t port;
 };
 
-/* {"listener_security_protocol_map":{..},"endpoints":[..],"jmx_port":-1,"host":..,
- *  "timestamp":"<ms>","port":..,"version":5}; host and port are the PLAINTEXT endpoint's
- *  (null and -1 without one), as Kafka writes them. */
+/* {"listener_security_protocol_map":{..},"endpoints":[..],"rack":"r1","jmx_port":-1,
+ *  "host":..,"timestamp":"<ms>","port":..,"version":5}; host and port are the PLAINTEXT
+ *  endpoint's (null and -1 without one), "rack" only with one (rack NULL or "": none), as
+ *  Kafka writes them. A registration's rack is read back with br_clu_json_str(.., "rack"). */
+#define BR_CLU_RACK_MAX 128
 int br_clu_json_broker(char *buf, size_t cap, const struct br_clu_endpoint *eps, int n,
-                       int64_t timestamp_ms);
+                       const char *rack, int64_t timestamp_ms);
 /* {"version":1,"brokerid":<id>,"timestamp":"<ms>"} */
 int br_clu_json_controller(char *buf, size_t cap, int32_t broker_id, int64_t timestamp_ms);
 

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "br_clu_assign.h"
 #include "br_clu_int.h"
 #include "br_log.h"
 #include "st.h"
@@ -493,8 +494,29 @@ static int zk_errno(int rc)
     return -EIO;
 }
 
-/* The assignment: partition p's replicas are rf consecutive live brokers (by id) from a start
- * that depends on the name, so the leaders of a topic go round every broker. */
+/* The replicas of partitions [first, first + count) of topic name over the live brokers
+ * (br_clu_assign.h: racks when every broker has one), from a start that depends on the name,
+ * so the leaders of a topic go round every broker. */
+static int assign(struct br_clu *c, const char *name, int32_t first, int32_t count, int rf,
+                  struct br_clu_replicas *out)
+{
+    int n = c->nmembers;
+    struct br_clu_assign_broker *b = calloc(n > 0 ? (size_t)n : 1, sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    for (int i = 0; i < n; i++)
+        b[i] = (struct br_clu_assign_broker){c->members[i].id, c->members[i].rack};
+    bool mixed = false;
+    int rc =
+        br_clu_assign(b, n, n > 0 ? fnv1a(name) % (uint32_t)n : 0, first, count, rf, out, &mixed);
+    free(b);
+    if (mixed)
+        br_warn_limited("cluster: topic %s: some live brokers have a broker.rack and others not: "
+                        "replicas assigned without racks",
+                        name);
+    return rc;
+}
+
 static int run_create(struct br_clu *c, struct clu_req *r)
 {
     int n = c->nmembers;
@@ -510,13 +532,19 @@ static int run_create(struct br_clu *c, struct clu_req *r)
         free(json);
         return -ENOMEM;
     }
-    uint32_t start = fnv1a(r->name) % (uint32_t)n;
-    for (int32_t p = 0; p < r->np; p++) {
-        reps[p].n = r->rf;
-        for (int k = 0; k < r->rf; k++)
-            reps[p].id[k] = r->assign
-                                ? r->assign[p].id[k]
-                                : c->members[(start + (uint32_t)p + (uint32_t)k) % (uint32_t)n].id;
+    if (r->assign) {
+        for (int32_t p = 0; p < r->np; p++) {
+            reps[p].n = r->rf;
+            for (int k = 0; k < r->rf; k++)
+                reps[p].id[k] = r->assign[p].id[k];
+        }
+    } else {
+        int arc = assign(c, r->name, 0, r->np, r->rf, reps);
+        if (arc < 0) {
+            free(reps);
+            free(json);
+            return arc;
+        }
     }
     /* a client's assignment names live brokers only (Kafka: INVALID_REPLICA_ASSIGNMENT) */
     for (int32_t p = 0; r->assign && p < r->np; p++)
@@ -587,7 +615,6 @@ static int run_add(struct br_clu *c, struct clu_req *r)
     (void)br_clu_json_partitions(c->big, (size_t)len, reps, have);
     int n = c->nmembers;
     int32_t rf = reps[0].n < n ? reps[0].n : n;
-    uint32_t start = fnv1a(r->name) % (uint32_t)n;
     /* a client's assignment of the new partitions: one list each, the topic's replication
      * factor, live brokers (Kafka's checks; the shape was checked by the caller) */
     int arc = 0;
@@ -608,14 +635,11 @@ static int run_add(struct br_clu *c, struct clu_req *r)
         free(reps);
         return arc;
     }
-    for (int32_t p = have; p < r->np; p++) {
-        if (r->assign) {
-            reps[p] = r->assign[p - have];
-            continue;
-        }
-        reps[p].n = rf;
-        for (int32_t k = 0; k < rf; k++)
-            reps[p].id[k] = c->members[(start + (uint32_t)p + (uint32_t)k) % (uint32_t)n].id;
+    for (int32_t p = have; r->assign && p < r->np; p++)
+        reps[p] = r->assign[p - have];
+    if (!r->assign && (arc = assign(c, r->name, have, r->np - have, rf, reps + have)) < 0) {
+        free(reps);
+        return arc;
     }
     size_t cap = (size_t)r->np * ((size_t)BR_CLU_RF_MAX * 12 + 16) + 128;
     char *json = malloc(cap);

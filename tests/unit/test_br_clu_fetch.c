@@ -7,12 +7,18 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "br_clu_fetch.h"
 #include "kp_batch.h"
+#include "kp_crc32c.h"
 #include "kp_msg.h"
+#include "st.h"
+#include "st_clean.h"
+#include "test_st_util.h"
 #include "tb_kafka.h"
 
 #define NB  3
@@ -39,27 +45,27 @@ START_TEST(batches_split_whole)
     three_batches();
     struct iovec iov[8];
     size_t used = 0;
-    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 0, iov, 8, &used), NB);
+    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 0, iov, 8, &used, NULL), NB);
     ck_assert_uint_eq(used, rlen);
     ck_assert_ptr_eq(iov[0].iov_base, recs);
     ck_assert_uint_eq(iov[1].iov_len, bsize[1]);
     /* held already: skipped */
-    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, PER, iov, 8, &used), NB - 1);
+    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, PER, iov, 8, &used, NULL), NB - 1);
     ck_assert_ptr_eq(iov[0].iov_base, recs + bsize[0]);
     ck_assert_uint_eq(used, rlen);
-    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 3 * PER, iov, 8, &used), 0);
+    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 3 * PER, iov, 8, &used, NULL), 0);
     ck_assert_uint_eq(used, rlen);
     /* a batch holding from but starting below it: diverging logs */
-    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 3, iov, 8, &used), -ERANGE);
+    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 3, iov, 8, &used, NULL), -ERANGE);
     /* a partial last batch is left for the next fetch */
-    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen - 10, 0, iov, 8, &used), NB - 1);
+    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen - 10, 0, iov, 8, &used, NULL), NB - 1);
     ck_assert_uint_eq(used, bsize[0] + bsize[1]);
     /* at most max at a time */
-    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 0, iov, 1, &used), 1);
+    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 0, iov, 1, &used, NULL), 1);
     ck_assert_uint_eq(used, bsize[0]);
     /* less than a header: nothing */
-    ck_assert_int_eq(br_clu_fetch_batches(recs, 40, 0, iov, 8, &used), 0);
-    ck_assert_int_eq(br_clu_fetch_batches(recs, 0, 0, iov, 8, &used), 0);
+    ck_assert_int_eq(br_clu_fetch_batches(recs, 40, 0, iov, 8, &used, NULL), 0);
+    ck_assert_int_eq(br_clu_fetch_batches(recs, 0, 0, iov, 8, &used, NULL), 0);
 }
 END_TEST
 
@@ -70,28 +76,228 @@ START_TEST(batches_bad_headers_refused)
     /* batchLength below a header's */
     three_batches();
     kp_store_be32(recs + bsize[0] + 8, 10);
-    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 0, iov, 8, &used), -EBADMSG);
+    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 0, iov, 8, &used, NULL), -EBADMSG);
     /* negative batchLength */
     three_batches();
     kp_store_be32(recs + 8, 0x80000000u);
-    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 0, iov, 8, &used), -EBADMSG);
+    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 0, iov, 8, &used, NULL), -EBADMSG);
     /* huge batchLength: never a whole batch here, nothing taken, nothing read past len */
     three_batches();
     kp_store_be32(recs + bsize[0] + 8, 0x7ffffff0u);
-    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 0, iov, 8, &used), 1);
+    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 0, iov, 8, &used, NULL), 1);
     ck_assert_uint_eq(used, bsize[0]);
     /* magic not 2 */
     three_batches();
     recs[bsize[0] + 16] = 1;
-    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 0, iov, 8, &used), -EBADMSG);
+    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 0, iov, 8, &used, NULL), -EBADMSG);
     /* offsets going backwards */
     three_batches();
     kp_batch_set_base_offset(recs + bsize[0], 0);
-    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 0, iov, 8, &used), -EBADMSG);
+    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 0, iov, 8, &used, NULL), -EBADMSG);
     /* a negative base offset */
     three_batches();
     kp_batch_set_base_offset(recs, -5);
-    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 0, iov, 8, &used), -EBADMSG);
+    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 0, iov, 8, &used, NULL), -EBADMSG);
+}
+END_TEST
+
+/* recs: an empty batch over [0, 2 * PER) (as the cleaner merges a run of removed batches:
+ * a header, no records, producerId -1 or pid with base sequence seq), then the third batch. */
+static void gap_then_batch(int64_t pid, int32_t seq)
+{
+    three_batches();
+    uint8_t third[4096];
+    memcpy(third, recs + bsize[0] + bsize[1], bsize[2]);
+    kp_store_be32(recs + KP_BATCH_OFF_LENGTH, KP_BATCH_HEADER_LEN - KP_BATCH_LOG_OVERHEAD);
+    kp_store_be32(recs + KP_BATCH_OFF_LEADER_EPOCH, 7);
+    kp_store_be32(recs + KP_BATCH_OFF_LAST_OFFSET_DELTA, 2 * PER - 1);
+    kp_store_be64(recs + KP_BATCH_OFF_PRODUCER_ID, (uint64_t)pid);
+    kp_store_be32(recs + KP_BATCH_OFF_BASE_SEQUENCE, (uint32_t)seq);
+    kp_store_be32(recs + KP_BATCH_OFF_RECORD_COUNT, 0);
+    kp_store_be32(recs + KP_BATCH_OFF_CRC,
+                  kp_crc32c(0, recs + KP_BATCH_OFF_ATTRIBUTES,
+                            KP_BATCH_HEADER_LEN - KP_BATCH_OFF_ATTRIBUTES));
+    ck_assert_int_eq(kp_batch_validate(recs, KP_BATCH_HEADER_LEN, 0, NULL), 0);
+    memcpy(recs + KP_BATCH_HEADER_LEN, third, bsize[2]);
+    bsize[0] = KP_BATCH_HEADER_LEN;
+    bsize[1] = bsize[2];
+    rlen = KP_BATCH_HEADER_LEN + bsize[2];
+}
+
+START_TEST(batches_inside_an_empty_run_go_on)
+{
+    struct iovec iov[8];
+    size_t used = 0;
+    uint8_t empty[KP_BATCH_HEADER_LEN];
+    struct kp_batch_hdr h;
+    gap_then_batch(-1, -1);
+    /* from its start: the empty batch as it is */
+    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 0, iov, 8, &used, empty), 2);
+    ck_assert_ptr_eq(iov[0].iov_base, recs);
+    /* a log ending inside it (it had the first PER offsets as their own batch): its tail */
+    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, PER + 1, iov, 8, &used, empty), 2);
+    ck_assert_uint_eq(used, rlen);
+    ck_assert_ptr_eq(iov[0].iov_base, empty);
+    ck_assert_uint_eq(iov[0].iov_len, KP_BATCH_HEADER_LEN);
+    ck_assert_int_eq(kp_batch_validate(empty, KP_BATCH_HEADER_LEN, 0, &h), 0);
+    ck_assert_int_eq(h.base_offset, PER + 1);
+    ck_assert_int_eq(h.base_offset + h.last_offset_delta, 2 * PER - 1);
+    ck_assert_int_eq(h.record_count, 0);
+    ck_assert_int_eq(h.leader_epoch, 7);
+    ck_assert_int_eq(h.producer_id, -1);
+    ck_assert_int_eq(h.base_sequence, -1);
+    ck_assert_ptr_eq(iov[1].iov_base, recs + KP_BATCH_HEADER_LEN);
+    /* at its last offset: one offset left */
+    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 2 * PER - 1, iov, 8, &used, empty), 2);
+    ck_assert_int_eq(kp_batch_validate(empty, KP_BATCH_HEADER_LEN, 0, &h), 0);
+    ck_assert_int_eq(h.last_offset_delta, 0);
+    /* without a buffer: refused as before */
+    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, PER, iov, 8, &used, NULL), -ERANGE);
+    /* a producer's empty batch: the sequence moves with the base (wrapping past INT32_MAX) */
+    gap_then_batch(42, INT32_MAX - 2);
+    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 5, iov, 8, &used, empty), 2);
+    ck_assert_int_eq(kp_batch_validate(empty, KP_BATCH_HEADER_LEN, 0, &h), 0);
+    ck_assert_int_eq(h.producer_id, 42);
+    ck_assert_int_eq(h.base_sequence, 2); /* INT32_MAX - 2 + 5, wrapped at INT32_MAX to 0 */
+    /* a batch with records starting below from still means diverging logs */
+    three_batches();
+    ck_assert_int_eq(br_clu_fetch_batches(recs, rlen, 3, iov, 8, &used, empty), -ERANGE);
+}
+END_TEST
+
+/* ---- a follower behind its leader's cleaning (storage underneath, no network) ---- */
+
+/* Appends count batches of one record each, key "k<i % 5>", value "v<i>", to log. */
+static void append_keyed(struct st_log *log, int first, int count)
+{
+    for (int i = first; i < first + count; i++) {
+        uint8_t buf[256];
+        char k[16], v[16];
+        snprintf(k, sizeof k, "k%d", i % 5);
+        snprintf(v, sizeof v, "v%d", i);
+        struct kp_batch_builder b;
+        ck_assert_int_eq(kp_batch_begin(&b, buf, sizeof buf, 1000 + i), 0);
+        ck_assert_int_eq(
+            kp_batch_add(&b, 1000 + i, (struct kp_bytes){(const uint8_t *)k, (int32_t)strlen(k)},
+                         (struct kp_bytes){(const uint8_t *)v, (int32_t)strlen(v)}, NULL, 0),
+            0);
+        long n = kp_batch_finish(&b);
+        ck_assert_int_gt(n, 0);
+        struct iovec iv = {buf, (size_t)n};
+        struct st_append_result r;
+        ck_assert_int_eq(st_log_append(log, &iv, 1, 1000 + i, &r), 0);
+    }
+}
+
+/* The leader's bytes from at (the batch holding it first), at most cap; their length. */
+static size_t read_from(struct st_log *log, int64_t at, uint8_t *out, size_t cap)
+{
+    struct st_read rd;
+    ck_assert_int_eq(st_log_read(log, at, cap, &rd), 0);
+    size_t n = 0;
+    for (int i = 0; i < rd.n && n + rd.r[i].len <= cap; i++) {
+        ck_assert_int_eq(pread(rd.r[i].fd, out + n, rd.r[i].len, rd.r[i].pos),
+                         (ssize_t)rd.r[i].len);
+        n += rd.r[i].len;
+    }
+    st_read_release(&rd);
+    return n;
+}
+
+/* The follower's fetch loop without the network, until its end reaches upto (or the leader's):
+ * at most one batch per append when one_by_one. */
+static void follow_to(struct st_log *lead, struct st_log *fol, int64_t upto, bool one_by_one)
+{
+    static uint8_t buf[1 << 16];
+    uint8_t empty[KP_BATCH_HEADER_LEN];
+    for (int guard = 0; guard < 10000 && st_log_end_offset(fol) < upto &&
+                        st_log_end_offset(fol) < st_log_end_offset(lead);
+         guard++) {
+        size_t len = read_from(lead, st_log_end_offset(fol), buf, sizeof buf);
+        struct iovec iov[16];
+        size_t used = 0;
+        int n = br_clu_fetch_batches(buf, len, st_log_end_offset(fol), iov, one_by_one ? 1 : 16,
+                                     &used, empty);
+        ck_assert_msg(n > 0, "follower at %lld: %d", (long long)st_log_end_offset(fol), n);
+        struct st_append_result r;
+        ck_assert_int_eq(st_log_append_replica(fol, iov, n, 5000, &r), 0);
+    }
+}
+
+/* Every record of log at or above from, as "offset:value" lines into out. */
+static void records_from(struct st_log *log, int64_t from, char *out, size_t cap)
+{
+    static uint8_t buf[1 << 16];
+    size_t o = 0;
+    out[0] = 0;
+    for (int64_t at = from; at < st_log_end_offset(log);) {
+        size_t len = read_from(log, at, buf, sizeof buf);
+        ck_assert_uint_gt(len, 0);
+        for (size_t p = 0; p < len;) {
+            struct kp_batch_hdr h;
+            ck_assert_int_eq(kp_batch_validate(buf + p, len - p, 0, &h), 0);
+            struct kp_record_iter it;
+            struct kp_record rec;
+            kp_record_iter_init(&it, buf + p, &h);
+            while (kp_record_next(&it, &rec) == 1) {
+                int64_t off = h.base_offset + rec.offset_delta;
+                if (off >= from && o + 64 < cap)
+                    o += (size_t)snprintf(out + o, cap - o, "%lld:%.*s\n", (long long)off,
+                                          (int)rec.value.len, (const char *)rec.value.ptr);
+            }
+            at = h.base_offset + h.last_offset_delta + 1;
+            p += kp_batch_size(&h);
+        }
+    }
+}
+
+START_TEST(follower_behind_a_cleaning_goes_on)
+{
+    char dir[] = "/tmp/test_br_clu_fetch.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    struct st_store *store;
+    ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
+    struct st_log_config c;
+    st_log_config_default(&c);
+    ck_assert_int_eq(st_clean_config_set(&c, "cleanup.policy", "compact"), 0);
+    c.segment_bytes = 4096;
+    ck_assert_int_eq(st_topic_create(store, "lead", 1, &c), 0);
+    ck_assert_int_eq(st_topic_create(store, "fol", 1, &c), 0);
+    struct st_log *lead = st_log_get(store, "lead", 4, 0);
+    struct st_log *fol = st_log_get(store, "fol", 3, 0);
+    ck_assert_ptr_nonnull(lead);
+    ck_assert_ptr_nonnull(fol);
+    /* 300 updates of 5 keys, one per batch, over several segments; the follower copies the
+     * first 101, one batch at a time (its end is a batch boundary of the leader's then) */
+    append_keyed(lead, 0, 300);
+    follow_to(lead, fol, 101, true);
+    ck_assert_int_eq(st_log_end_offset(fol), 101);
+    /* the leader's cleaner removes the updates that later ones replace: its sealed segments
+     * become runs of empty batches, one of which holds the follower's end */
+    tst_wait_settled(lead); /* (the cleaner takes durable, digested segments only) */
+    struct st_clean_stats cs = {0};
+    ck_assert_int_eq(st_log_clean(lead, 10000, ST_CLEAN_FORCE, &cs), 0);
+    ck_assert_int_gt(cs.records_in, cs.records_out);
+    static uint8_t b0[1 << 16];
+    size_t l0 = read_from(lead, 101, b0, sizeof b0);
+    struct kp_batch_hdr h0;
+    ck_assert_int_eq(kp_batch_parse_hdr(b0, l0, &h0), 0);
+    ck_assert_int_lt(h0.base_offset, 101); /* (the case under test) */
+    ck_assert_int_eq(h0.record_count, 0);
+    /* the follower goes on to the leader's end, with the leader's records */
+    follow_to(lead, fol, INT64_MAX, false);
+    ck_assert_int_eq(st_log_end_offset(fol), st_log_end_offset(lead));
+    static char want[1 << 16], got[1 << 16];
+    records_from(lead, 101, want, sizeof want);
+    records_from(fol, 101, got, sizeof got);
+    ck_assert_str_eq(got, want);
+    ck_assert_ptr_nonnull(strstr(want, "299:v299"));
+    st_log_put(lead);
+    st_log_put(fol);
+    st_store_close(store);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -185,7 +391,7 @@ START_TEST(response_any_byte_overwritten)
                     struct iovec iov[8];
                     size_t used = 0;
                     if (m)
-                        (void)br_clu_fetch_batches(m, (size_t)r.len, 0, iov, 8, &used);
+                        (void)br_clu_fetch_batches(m, (size_t)r.len, 0, iov, 8, &used, NULL);
                     ck_assert_uint_le(used, (size_t)r.len);
                 }
         }
@@ -200,6 +406,8 @@ static Suite *suite(void)
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, batches_split_whole);
     tcase_add_test(tc, batches_bad_headers_refused);
+    tcase_add_test(tc, batches_inside_an_empty_run_go_on);
+    tcase_add_test(tc, follower_behind_a_cleaning_goes_on);
     tcase_add_test(tc, response_decoded_and_checked);
     tcase_add_test(tc, response_any_byte_overwritten);
     suite_add_tcase(s, tc);

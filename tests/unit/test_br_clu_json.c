@@ -32,7 +32,7 @@ START_TEST(broker_registration_round_trip)
                                      ep("INTERNAL", "SASL_SSL", "::1", 9093),
                                      ep("SSL", "SSL", "b\"1", 9094)};
     char buf[2048];
-    int n = br_clu_json_broker(buf, sizeof buf, eps, 3, 1700000000123LL);
+    int n = br_clu_json_broker(buf, sizeof buf, eps, 3, NULL, 1700000000123LL);
     ck_assert_int_gt(n, 0);
     ck_assert_int_eq((int)strlen(buf), n);
     ck_assert_str_eq(
@@ -57,20 +57,26 @@ START_TEST(broker_registration_round_trip)
     ck_assert_int_eq(br_clu_json_int(buf, (size_t)n, "jmx_port", &v), 0);
     ck_assert_int_eq(v, -1);
     /* without a PLAINTEXT listener: host null, port -1 */
-    n = br_clu_json_broker(buf, sizeof buf, &eps[1], 1, 5);
+    n = br_clu_json_broker(buf, sizeof buf, &eps[1], 1, "", 5);
     ck_assert_int_gt(n, 0);
     ck_assert_ptr_nonnull(strstr(buf, "\"host\":null,"));
     ck_assert_ptr_nonnull(strstr(buf, "\"port\":-1,"));
     /* every too-small buffer refused, never a cut document */
     char full[2048];
-    int len = br_clu_json_broker(full, sizeof full, eps, 3, 1);
+    int len = br_clu_json_broker(full, sizeof full, eps, 3, "rack-a", 1);
     for (int cap = 0; cap <= len; cap++) {
         char small[2048];
-        ck_assert_int_eq(br_clu_json_broker(small, (size_t)cap, eps, 3, 1), -ENOSPC);
+        ck_assert_int_eq(br_clu_json_broker(small, (size_t)cap, eps, 3, "rack-a", 1), -ENOSPC);
     }
-    ck_assert_int_eq(br_clu_json_broker(buf, (size_t)len + 1, eps, 3, 1), len);
+    ck_assert_int_eq(br_clu_json_broker(buf, (size_t)len + 1, eps, 3, "rack-a", 1), len);
+    /* a rack: "rack" after the endpoints, as Kafka writes it, read back; none: no key */
+    char rack[BR_CLU_RACK_MAX];
+    ck_assert_ptr_nonnull(strstr(full, "],\"rack\":\"rack-a\",\"jmx_port\""));
+    ck_assert_int_eq(br_clu_json_str(full, (size_t)len, "rack", rack, sizeof rack), 0);
+    ck_assert_str_eq(rack, "rack-a");
+    ck_assert_int_eq(br_clu_json_str(buf, (size_t)n, "rack", rack, sizeof rack), -EINVAL);
     struct br_clu_endpoint bad = ep("", "PLAINTEXT", "h", 1);
-    ck_assert_int_eq(br_clu_json_broker(buf, sizeof buf, &bad, 1, 1), -EINVAL);
+    ck_assert_int_eq(br_clu_json_broker(buf, sizeof buf, &bad, 1, NULL, 1), -EINVAL);
 }
 END_TEST
 
@@ -85,6 +91,9 @@ START_TEST(kafka_documents)
     ck_assert_int_eq(br_clu_json_endpoints(k, strlen(k), e, 2), 1);
     ck_assert_str_eq(e[0].host, "kafka-1.example");
     ck_assert_int_eq(e[0].port, 9092);
+    char rack[BR_CLU_RACK_MAX];
+    ck_assert_int_eq(br_clu_json_str(k, strlen(k), "rack", rack, sizeof rack), 0);
+    ck_assert_str_eq(rack, "r1");
     const char *c = "{\"version\":1,\"brokerid\":3,\"timestamp\":\"1618000000000\"}";
     int64_t id;
     ck_assert_int_eq(br_clu_json_int(c, strlen(c), "brokerid", &id), 0);

@@ -393,18 +393,22 @@ END_TEST
 START_TEST(test_einval_counts_and_flags)
 {
     uint8_t b[sizeof rdkafka_batch];
+    /* want: as a log's batch (a compacted log's cleaner keeps the offsets of the records it
+     * removes: fewer records than offsets, or none); producer: as a producer's */
     struct {
         int32_t count, delta;
-        int want;
+        int want, producer;
     } cases[] = {
-        {3, 2, 0},
-        {0, -1, -EINVAL},
-        {-1, -2, -EINVAL},
-        {3, 1, -EINVAL},
-        {3, 3, -EINVAL},
-        {2, 2, -EINVAL},
-        {2, 1, 0}, /* the walk catches this one */
-        {INT32_MIN, INT32_MAX, -EINVAL},
+        {3, 2, 0, 0},
+        {0, -1, -EINVAL, -EINVAL},
+        {-1, -2, -EINVAL, -EINVAL},
+        {3, 1, -EINVAL, -EINVAL},
+        {3, 3, 0, -EINVAL},
+        {2, 2, 0, -EINVAL},
+        {0, 5, 0, -EINVAL},
+        {-1, 5, -EINVAL, -EINVAL},
+        {2, 1, 0, 0}, /* the walk catches this one */
+        {INT32_MIN, INT32_MAX, -EINVAL, -EINVAL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         memcpy(b, rdkafka_batch, sizeof b);
@@ -412,6 +416,9 @@ START_TEST(test_einval_counts_and_flags)
         kp_store_be32(b + KP_BATCH_OFF_LAST_OFFSET_DELTA, (uint32_t)cases[i].delta);
         fix_crc(b, sizeof b);
         ck_assert_msg(kp_batch_validate(b, sizeof b, 0, NULL) == cases[i].want, "case %zu", i);
+        ck_assert_msg(kp_batch_validate(b, sizeof b, KP_BATCH_FROM_PRODUCER, NULL) ==
+                          cases[i].producer,
+                      "case %zu (producer)", i);
     }
     /* The control bit: fine in the log, not from a producer. */
     memcpy(b, rdkafka_batch, sizeof b);
