@@ -283,15 +283,11 @@ out:
 
 static int notify(struct br_clu *c, const char *epath)
 {
-    char json[EPATH_MAX + 64], prefix[PATH_MAX_LEN + 32];
+    char json[EPATH_MAX + 64];
     int jl = br_clu_json_change_enc(json, sizeof json, epath);
     if (jl < 0)
         return ZBADARGUMENTS;
-    snprintf(prefix, sizeof prefix, "%s/" CHANGE_PREFIX, c->p_changes);
-    int rc = zoo_create(c->zh, prefix, json, jl, &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, NULL, 0);
-    if (rc == ZNONODE && br_clu__ensure_path(c, c->p_changes) == ZOK)
-        rc = zoo_create(c->zh, prefix, json, jl, &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, NULL, 0);
-    return rc;
+    return br_clu__note_write(c, c->p_changes, CHANGE_PREFIX, json, jl, NULL, 0);
 }
 
 /* /config/<epath>: the full path; false when too long. */

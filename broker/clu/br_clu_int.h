@@ -134,9 +134,9 @@ struct br_clu {
                            applied at the next read of /config/changes */
     int64_t acl_seq[2]; /* the last ACL change notification acted on, literal and extended */
     bool acl_resync;    /* every ACL is read again at the next turn (a new session) */
-    bool ent_fresh;   /* br_clu_open read the users' and client ids' configs: the first
-                         cfg_resync need not read them again (br_clu_ents.c) */
-    bool ent_done;    /* they were read once (later reads are BR_CLU_ENTS_ALL, not _START) */
+    bool ent_fresh;     /* br_clu_open read the users' and client ids' configs: the first
+                           cfg_resync need not read them again (br_clu_ents.c) */
+    bool ent_done;      /* they were read once (later reads are BR_CLU_ENTS_ALL, not _START) */
 
     pthread_t thread;
     bool thread_started;
@@ -193,7 +193,8 @@ int br_clu__cfg_apply(struct br_clu *c, const char *name);
 
 /* br_clu_notes.c, on the thread owning the session: sequential change notifications
  * (<dir>/<prefix><seq>) as Kafka's ZkNodeChangeNotificationListener (/config/changes,
- * br_clu_config.c; the ACL changes, br_clu_acl.c). */
+ * br_clu_config.c and br_clu_ents.c; the ACL changes, br_clu_acl.c); br_clu__note_write also
+ * writes the leaders' /isr_change_notification entries (br_clu_lead.c). */
 #define BR_CLU_NOTE_EXPIRY_MS (15 * 60 * 1000) /* Kafka's changeExpirationMs */
 /* The sequence number of child, a <prefix><seq> name; -1 for another. */
 int64_t br_clu__note_seq(const char *child, const char *prefix);

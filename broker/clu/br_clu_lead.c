@@ -112,20 +112,15 @@ static void ids_str(char *out, size_t cap, const struct br_clu_replicas *r)
  * controller reads and deletes it (br_clu_isrn.c). */
 static int notify_change(struct br_clu *c, const struct br_repl_isr *w)
 {
-    char path[PATH_MAX_LEN], json[512];
-    int pl = snprintf(path, sizeof path, "%s/isr_change_", c->p_isrn);
-    if (pl < 0 || (size_t)pl >= sizeof path)
-        return ZBADARGUMENTS;
+    char json[512];
     int jl = snprintf(json, sizeof json,
                       "{\"version\":1,\"partitions\":[{\"topic\":\"%s\","
                       "\"partition\":%d}]}",
                       w->topic, (int)w->partition);
     if (jl < 0 || (size_t)jl >= sizeof json)
         return ZBADARGUMENTS;
-    int rc = zoo_create(c->zh, path, json, jl, &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, NULL, 0);
-    if (rc == ZNONODE && br_clu__ensure_path(c, c->p_isrn) == ZOK) /* (deleted by hand) */
-        rc = zoo_create(c->zh, path, json, jl, &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, NULL, 0);
-    return rc;
+    /* (the directory made again when deleted by hand) */
+    return br_clu__note_write(c, c->p_isrn, "isr_change_", json, jl, NULL, 0);
 }
 
 /* Writes entry i's wanted ISR w; a ZooKeeper code (ZOK also when the change was dropped). */

@@ -36,8 +36,8 @@ static void check_spread(const struct br_clu_assign_broker *b, int n, int count,
             for (int j = 0; j < k; j++) {
                 ck_assert_msg(out[p].id[j] != out[p].id[k], "partition %d: broker %d twice", p,
                               (int)out[p].id[k]);
-                rack_seen = rack_seen || strcmp(rack_of(b, n, out[p].id[j]),
-                                                rack_of(b, n, out[p].id[k])) == 0;
+                rack_seen = rack_seen ||
+                            strcmp(rack_of(b, n, out[p].id[j]), rack_of(b, n, out[p].id[k])) == 0;
             }
             distinct_racks += !rack_seen;
         }
