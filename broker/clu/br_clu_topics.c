@@ -6,10 +6,21 @@
  *
  * How the view is kept: one watcher (on_topics) on /brokers/topics' children, on every
  * /brokers/topics/<t> (its assignment) and on every partition state (an exists-watch while
- * the state is missing). Any of them firing marks the view dirty; the cluster thread then
- * reads everything again and swaps the new view in. Simple and correct (a re-read sees at
- * least everything the watch announced), linear in partitions per change: fine at M2's scale,
- * replaced by controller requests later (docs/cluster.md, "How brokers learn state").
+ * the state is missing). The path that fired says what changed, recorded in c->tdirty under
+ * the lock (br_clu__topics_mark): the children (the list is read again: new topics read
+ * whole, those no longer listed dropped), a topic (its assignment and every state read again:
+ * partitions added, deleted and created again with another id), one state (read again).
+ * Bounded: too many topics or a name too long marks everything, too many states of one topic
+ * the whole topic. Everything is read again at the first read, after any (new) connection
+ * (on_session: an expired session's watches are lost), after an overflow and after a failed
+ * read. The cluster thread takes and clears the record before it reads, so a change during the
+ * reads fires again and is read next turn; a read re-arms exactly the watch that fired (and
+ * those of a topic read whole); what is not read keeps its armed watch. The new view is built
+ * from a copy of the old one with what was read put in (the published view is not touched by
+ * the rebuild); sync_store acts on the topics whose assignment changed, br_clu__lead and
+ * br_clu__coord_tell get the whole new view. Each rebuild logs what it read. Still a watch per
+ * partition, replaced by controller requests later (docs/cluster.md, "How brokers learn
+ * state").
  *
  * The controller (br_clu__reconcile) writes partition states only in a multi that begins with
  * check(/controller_epoch, the version it wrote when elected), and each setData carries the
