@@ -304,23 +304,26 @@ static bool same_assignment(const struct ctopic *a, const struct ctopic *b)
     return true;
 }
 
-/* The local topic t->name is the previous incarnation old of a topic deleted and created again
- * under the same name between two reads (another topic id): deleted here, so that it is
- * created again empty, as when the two were seen in two views. True when it is gone. */
-static bool drop_incarnation(struct st_store *store, const struct ctopic *t,
-                             const struct ctopic *old)
+/* When the local topic t->name is the previous incarnation old of a topic deleted and created
+ * again under the same name between two reads (another topic id): deletes it here, so that it
+ * is created again empty (where this broker holds the new one), as when the two were seen in
+ * two views. 0 (deleted, or nothing to do) or -errno (logged; the old log stays: its followers
+ * find their divergence from the new leader as after any other one). */
+static int drop_incarnation(struct st_store *store, const struct ctopic *t,
+                            const struct ctopic *old)
 {
     uint8_t sid[16];
     if (!old || id_zero(old->id) || id_zero(t->id) || memcmp(old->id, t->id, 16) == 0 ||
         st_topic_id(store, t->name, strlen(t->name), sid) != 0 || memcmp(sid, old->id, 16) != 0)
-        return false;
+        return 0;
     int rc = st_topic_delete(store, t->name);
     if (rc == 0)
         br_info("cluster: topic %s deleted here: created again in the cluster, a new topic id",
                 t->name);
-    else
-        br_err_limited("cluster: cannot delete topic %s here: %s", t->name, strerror(-rc));
-    return rc == 0;
+    else if (rc != -ENOENT)
+        br_err_limited("cluster: cannot delete topic %s here (an earlier topic of that name): %s",
+                       t->name, strerror(-rc));
+    return rc == -ENOENT ? 0 : rc;
 }
 
 /* Brings the local store in line with the view: the topics this broker holds a partition of
@@ -341,12 +344,11 @@ static void sync_store(struct br_clu *c, struct ctopic *nt, int nn, struct ctopi
         const struct ctopic *old = find_in(ot, on, t->name, len);
         if (!all && old && same_assignment(old, t))
             continue;
+        failed |= drop_incarnation(store, t, old) < 0;
         if (!holds(t, me)) /* (__consumer_offsets and __transaction_state too: M4) */
             continue;
         int32_t have = st_topic_partitions(store, t->name, len);
         int rc = 0;
-        if (have >= 0 && drop_incarnation(store, t, old))
-            have = -1;
         if (have < 0) {
             struct st_log_config lc;
             topic_config(c, t->name, &lc);
