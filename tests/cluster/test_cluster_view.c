@@ -8,11 +8,13 @@
  * as Kafka's version 3 with a topic id; the controller creates their states) and awaited in
  * every broker's Metadata. Then one more topic (1 partition, 3 replicas) is created through
  * CreateTopics on broker 1, and one partition state is changed (the test moves its leader to
- * another replica of the ISR, leader epoch + 1, as a controller's election would). Each step
+ * another replica of the ISR, leader epoch + 1, as a controller's election would), and the
+ * new topic grows from 1 to 3 partitions through CreatePartitions on broker 2. Each step
  * is timed (until the answer, and until every broker's Metadata shows it) and printed, and
  * every broker's log lines "cluster: view G: read T topic(s) and S partition state(s)" after
  * the step are summed: a new topic costs each broker at most 2 topic reads (its assignment)
- * and a few state reads, a changed state no topic read and a few state reads. Before the view
+ * and a few state reads, a changed state no topic read and a few state reads, partitions
+ * added at most 2 topic reads and a few state reads. Before the view
  * was rebuilt from what changed, every broker read all N + 1 topics and their states again at
  * every change (and logged no such line). No timed assertion: the figures are for the reader;
  * SPLICELOG_VIEW_FIGURES_ONLY=1 prints them without checking the reads (to time an older
@@ -32,10 +34,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kp_api.h"
+#include "kp_msg_cluster.h"
 #include "tb_broker.h"
 #include "tb_check.h"
 #include "tb_clu.h"
 #include "tb_kafka.h"
+#include "tb_sasl.h"
 #include "tb_zk.h"
 
 #define SESSION_MS 10000 /* (a loaded machine must not lose its session: a full read) */
@@ -246,6 +251,43 @@ static int64_t wait_leader_everywhere(const char *topic, int32_t want, int64_t t
     return tb_now_ms() - t0;
 }
 
+/* CreatePartitions v2 of topic to total partitions (placed by the broker, 10 s) through broker
+ * id; its error code. */
+static int16_t add_partitions(int id, const char *topic, int32_t total)
+{
+    int fd = tb_connect(B[id].port);
+    ck_assert_int_ge(fd, 0);
+    struct kp_create_partitions_topic t = {
+        .name = kp_str_of(topic), .count = total, .n_assignments = -1};
+    struct kp_create_partitions_req req = {.n_topics = 1, .topics = &t, .timeout_ms = 10000};
+    struct kp_create_partitions_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_CREATE_PARTITIONS, 2,
+                              TB_ENC(kp_create_partitions_req_encode), &req,
+                              TB_DEC(kp_create_partitions_resp_decode), &resp),
+                     0);
+    close(fd);
+    ck_assert_int_eq(resp.n_results, 1);
+    return resp.results[0].error_code;
+}
+
+/* Waits (bounded) until every broker's Metadata has topic with np partitions, each led. */
+static void wait_partitions_everywhere(const char *topic, int32_t np)
+{
+    int64_t until = tb_now_ms() + 60000;
+    for (int i = 1; i <= NBROKERS; i++)
+        for (;;) {
+            const struct tb_metadata *m = tb_clu_metadata(B[i].port, topic);
+            int t = tb_md_topic(m, topic);
+            bool ok = t >= 0 && m->topic[t].error == 0 && m->topic[t].n_parts == np;
+            for (int p = 0; ok && p < np; p++)
+                ok = m->topic[t].part[p].leader >= 0;
+            if (ok)
+                break;
+            ck_assert_msg(tb_now_ms() < until, "broker %d: %s not %d partitions led", i, topic, np);
+            tb_sleep_ms(10);
+        }
+}
+
 /* The value of "key":[...] in json (with the brackets) into out; false when missing. */
 static bool json_array(const char *json, const char *key, char *out, size_t cap)
 {
@@ -342,6 +384,20 @@ START_TEST(one_change_reads_what_changed)
            n + 1, (long long)seen);
     fflush(stdout);
     check_reads("a changed state", from, 0, 4);
+
+    /* partitions added: the topic's assignment changed */
+    for (int i = 1; i <= NBROKERS; i++)
+        from[i] = log_size(i);
+    t0 = tb_now_ms();
+    err = add_partitions(2, "view-new", 3);
+    answered = tb_now_ms() - t0;
+    wait_partitions_everywhere("view-new", 3);
+    printf("test_cluster_view: CreatePartitions (1 to 3) with %d topics there: answered in %lld "
+           "ms (error %d), led in every broker's Metadata after %lld ms\n",
+           n + 1, (long long)answered, err, (long long)(tb_now_ms() - t0));
+    fflush(stdout);
+    ck_assert_msg(err == 0, "CreatePartitions view-new: error %d", err);
+    check_reads("partitions added", from, 2, 12);
     zookeeper_close(zh);
 }
 END_TEST
