@@ -142,8 +142,6 @@ struct br_clu {
     int64_t cfg_seq;  /* the last config change notification acted on (-1: none) */
     bool cfg_resync;  /* at start and after a new session: every held topic's configs are
                          applied at the next read of /config/changes */
-    bool sync_all;    /* a local topic could not be made or deleted: the next view brings every
-                         topic in line, not only the changed ones (br_clu_topics.c) */
 
     pthread_t thread;
     bool thread_started;
@@ -152,6 +150,10 @@ struct br_clu {
      * is wanted (br_clu_lead.c writes it) */
     struct br_repl *repl;
     bool isr_dirty;
+
+    /* br_clu_topics.c, the cluster thread's own: a local topic could not be made or deleted,
+     * the next view brings every topic in line, not only the changed ones */
+    bool sync_all;
 };
 
 /* A watch fired: sets *dirty (a flag of c, under c->lock) and wakes the cluster thread;
@@ -206,8 +208,8 @@ int br_clu__cfg_apply(struct br_clu *c, const char *name);
 
 /* br_clu_isrn.c, on the cluster thread, only while this broker is the controller: reads the
  * children of /isr_change_notification (with a watch), oldest first, at most a turn's worth
- * (*more: some are left for the next turn); for each, marks the view dirty when a partition it
- * names has a newer state than the view, then deletes it (garbage too, with a warning). A
+ * (*more: some are left for the next turn); for each, marks a partition it names to be read
+ * again when its state is newer than the view's, then deletes it (garbage too, with a warning). A
  * ZooKeeper code to retry; notifications not yet deleted are read again then. */
 int br_clu__isr_changes(struct br_clu *c, bool *more);
 
