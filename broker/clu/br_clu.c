@@ -90,6 +90,8 @@ static void on_session(zhandle_t *zh, int type, int state, const char *path, voi
         c->ids_dirty = c->ctl_dirty = c->topics_dirty = c->cfg_dirty = c->isrn_dirty =
             c->acl_dirty = true; /* re-read what may have changed meanwhile */
     pthread_cond_broadcast(&c->cond);
+    if (state == ZOO_CONNECTED_STATE)
+        c->tdirty.full = true; /* (every topic: watches of an expired session are lost) */
     pthread_mutex_unlock(&c->lock);
 }
 

@@ -3,9 +3,9 @@
  *
  * Each thread keeps
  *   parts  the partitions it follows (leader % threads == its index), rebuilt from the view
- *          whenever br_clu_view_gen moves: one whose leader and leader epoch are unchanged
- *          keeps its state, one that is new or changed starts over (becoming follower), one
- *          that left is released;
+ *          whenever br_clu_view_gen moves: one whose leader, leader epoch and log (the store's
+ *          for its name: not one deleted since) are unchanged keeps its state, one that is new
+ *          or changed starts over (becoming follower), one that left is released;
  *   sess   one per leader broker of those partitions: a connection with at most one request
  *          in flight (ApiVersions, OffsetsForLeaderEpoch or Fetch).
  * A turn: open what is due (blocking connect, at most CONNECT_MS), send on every idle
@@ -818,8 +818,8 @@ static bool size_scratch(struct fthread *t, int n)
     return e != NULL;
 }
 
-/* Reads the view again: keeps the state of partitions whose leader and epoch did not change,
- * starts the others over (becoming follower), releases the ones that left. */
+/* Reads the view again: keeps the state of partitions whose leader, epoch and log did not
+ * change, starts the others over (becoming follower), releases the ones that left. */
 static void rebuild(struct fthread *t)
 {
     struct br_clu_fetch *f = t->f;
@@ -836,12 +836,16 @@ static void rebuild(struct fthread *t)
     for (int i = 0; i < c.n; i++) {
         struct fpart *np = &c.out[i];
         struct fpart *op = find_part(t->parts, t->nparts, np->topic, np->partition);
-        if (op && op->log && op->leader == np->leader && op->leader_epoch == np->leader_epoch) {
+        np->log = st_log_get(f->conf.store, np->topic, strlen(np->topic), np->partition);
+        /* (the same log: a topic deleted and created again under its name, at the same leader
+         * and epoch, between two looks at the view, is a new log that starts over) */
+        if (op && op->log && op->log == np->log && op->leader == np->leader &&
+            op->leader_epoch == np->leader_epoch) {
+            st_log_put(np->log);
             *np = *op;
             op->log = NULL; /* moved */
             continue;
         }
-        np->log = st_log_get(f->conf.store, np->topic, strlen(np->topic), np->partition);
         if (!np->log) {
             retry = true; /* not created here yet */
             continue;

@@ -51,6 +51,26 @@ struct ctopic {
     struct cpart *p; /* [np] */
 };
 
+/* What the topic watches announced since the cluster thread last took it (br_clu_topics.c,
+ * under lock): only that is read again, or everything when full. Bounded: past TDIRTY_TOPICS
+ * topics (or a name of TDIRTY_NAME bytes or more) everything is read; past TDIRTY_PARTS states
+ * of one topic, the whole topic. */
+#define TDIRTY_TOPICS 128
+#define TDIRTY_PARTS  16
+#define TDIRTY_NAME   256
+struct tdirty_topic {
+    char name[TDIRTY_NAME];
+    bool whole; /* its assignment (or too many states): all of it */
+    int np;
+    int32_t p[TDIRTY_PARTS]; /* states, when !whole */
+};
+struct tdirty {
+    bool full; /* everything: the first read, a (new) connection, an overflow, a failed read */
+    bool kids; /* /brokers/topics' children */
+    int n;
+    struct tdirty_topic t[TDIRTY_TOPICS];
+};
+
 /* A request of another thread for the cluster thread (br_clu_create_topic ...). */
 struct clu_req {
     struct clu_req *next;
@@ -111,7 +131,8 @@ struct br_clu {
     bool expired;         /* the session expired: a new one is needed */
     bool ids_dirty;       /* /brokers/ids changed */
     bool ctl_dirty;       /* /controller changed */
-    bool topics_dirty;    /* a topic, an assignment or a partition state changed */
+    bool topics_dirty;    /* a topic, an assignment or a partition state changed: tdirty */
+    struct tdirty tdirty; /* ... which (br_clu__topics_mark) */
     bool state_dirty;     /* zstate changed (logged by the cluster thread) */
     bool cfg_dirty;       /* /config/changes changed (br_clu_config.c) */
     bool isrn_dirty;      /* /isr_change_notification changed (br_clu_isrn.c) */
@@ -145,6 +166,10 @@ struct br_clu {
      * is wanted (br_clu_lead.c writes it) */
     struct br_repl *repl;
     bool isr_dirty;
+
+    /* br_clu_topics.c, the cluster thread's own: a local topic could not be made or deleted,
+     * the next view brings every topic in line, not only the changed ones */
+    bool sync_all;
 };
 
 /* A watch fired: sets *dirty (a flag of c, under c->lock) and wakes the cluster thread;
@@ -158,9 +183,15 @@ int br_clu__ensure_path(struct br_clu *c, const char *path);
 bool br_clu__live(const struct br_clu *c, int32_t id);
 
 /* br_clu_topics.c, on the thread owning the session (ZooKeeper codes): */
-/* Reads every topic, assignment and partition state (with watches) and replaces the view;
- * creates (and deletes) the local logs of the partitions this broker holds before. */
+/* Reads again (with watches) what c->tdirty names (every topic, assignment and partition state
+ * when full, and at the first read), builds the new view from the old one and what was read,
+ * creates (and deletes) the local logs of the changed topics this broker holds, then publishes
+ * the view. A failure leaves the view as it was and makes the next read a full one. */
 int br_clu__read_topics(struct br_clu *c);
+/* Any thread, not holding c->lock: marks partition p's state (p >= 0) or all of topic
+ * name[0, len) (p < 0) to be read again and wakes the cluster thread; true when everything is
+ * to be read again (marked full before, or now: an overflow). */
+bool br_clu__topics_mark(struct br_clu *c, const char *name, size_t len, int32_t p);
 /* The controller's duties: states for new partitions, leaders for partitions whose leader
  * died or came back, pending deletions. Only while this broker is the controller. */
 int br_clu__reconcile(struct br_clu *c);
@@ -237,8 +268,8 @@ int br_clu__ent_resync(struct br_clu *c, bool start);
 
 /* br_clu_isrn.c, on the cluster thread, only while this broker is the controller: reads the
  * children of /isr_change_notification (with a watch), oldest first, at most a turn's worth
- * (*more: some are left for the next turn); for each, marks the view dirty when a partition it
- * names has a newer state than the view, then deletes it (garbage too, with a warning). A
+ * (*more: some are left for the next turn); for each, marks a partition it names to be read
+ * again when its state is newer than the view's, then deletes it (garbage too, with a warning). A
  * ZooKeeper code to retry; notifications not yet deleted are read again then. */
 int br_clu__isr_changes(struct br_clu *c, bool *more);
 

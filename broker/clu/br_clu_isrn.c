@@ -14,18 +14,19 @@
  * there is processed by the new controller) and after a new session. For each notification,
  * oldest first: the data is read, every partition it names has its state znode's version
  * compared with the view's (an exists, no data); a state newer than the view, or one the view
- * lacks, marks the view dirty, so the cluster thread reads it again (br_clu__read_topics: how
- * this broker learns partition states until controller requests replace the watches, see
- * docs/cluster.md "How brokers learn state"); then the notification is deleted. A notification
+ * lacks, is marked to be read again (br_clu__topics_mark; br_clu__read_topics: how this broker
+ * learns partition states until controller requests replace the watches, see docs/cluster.md
+ * "How brokers learn state"); then the notification is deleted. A notification
  * that is not one (malformed, not version 1) is deleted too, with a warning naming it.
  * NoNode on the read or the delete means another broker (an earlier controller) got there
  * first: fine.
  *
  * Bounded per loop turn: at most ISRN_TURN_MAX notifications and ISRN_READS_MAX state reads;
  * what is left is done the next turn (the caller is told so, and does not wait in between).
- * Once the view is known to be stale no more states are read this turn: its re-read covers
- * every partition. Listing the children is one getChildren of every name; past about 40,000
- * notifications (ZooKeeper's jute.maxbuffer) that reply fails, as Kafka's would.
+ * Once the whole view is to be read again (marks past their bound) no more states are read
+ * this turn: that read covers every partition. Listing the children is one getChildren of every
+ * name; past about 40,000 notifications (ZooKeeper's jute.maxbuffer) that reply fails, as Kafka's
+ * would.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ static void on_isrn(zhandle_t *zh, int type, int state, const char *path, void *
 struct turn {
     struct br_clu *c;
     int reads;  /* state reads made */
-    bool stale; /* the view is to be read again: no more reads needed */
+    bool stale; /* the whole view is to be read again: no more reads needed */
     int rc;     /* the ZooKeeper code that stopped the turn */
 };
 
@@ -100,12 +101,8 @@ static int refresh_one(void *ctx, const char *topic, int32_t p)
         if ((cp ? cp->zver : -1) == version)
             return 0; /* the view has it */
     }
-    /* newer than the view (or not read: more than a turn's reads) */
-    tu->stale = true;
-    pthread_mutex_lock(&c->lock);
-    c->topics_dirty = true;
-    pthread_cond_broadcast(&c->cond);
-    pthread_mutex_unlock(&c->lock);
+    /* newer than the view (or not read: more than a turn's reads): read again */
+    tu->stale = br_clu__topics_mark(c, topic, strlen(topic), p);
     return 0;
 }
 
@@ -167,7 +164,7 @@ int br_clu__isr_changes(struct br_clu *c, bool *more)
         qsort(kids.data, (size_t)kids.count, sizeof(kids.data[0]), by_name);
     struct turn tu = {.c = c};
     pthread_mutex_lock(&c->lock);
-    tu.stale = c->topics_dirty; /* (a watch fired since the view was read: it is read again) */
+    tu.stale = c->tdirty.full; /* (the whole view is read again next) */
     pthread_mutex_unlock(&c->lock);
     int done = 0;
     for (int i = 0; rc == ZOK && i < kids.count; i++) {

@@ -32,11 +32,12 @@ void br_clu__isr_kick(void *arg)
 }
 
 /* Whether the published view (c->topics, sorted by name) already told the log of partition p
- * of topic name that this broker leads it at leader_epoch with rf replicas: nothing to tell it
- * again (st_log_set_leader_epoch opens a dormant log). (The controller patches the states it
- * writes into the published view, leaving told as it was.) */
-static bool led_already(const struct br_clu *c, const char *name, int32_t p, int32_t leader_epoch,
-                        int32_t rf)
+ * of topic name (of that topic id: not a previous incarnation of the name) that this broker
+ * leads it at leader_epoch with rf replicas: nothing to tell it again (st_log_set_leader_epoch
+ * opens a dormant log). (The controller patches the states it writes into the published view,
+ * leaving told as it was.) */
+static bool led_already(const struct br_clu *c, const char *name, const uint8_t id[16], int32_t p,
+                        int32_t leader_epoch, int32_t rf)
 {
     int lo = 0, hi = c->ntopics;
     while (lo < hi) {
@@ -44,7 +45,7 @@ static bool led_already(const struct br_clu *c, const char *name, int32_t p, int
         int cmp = strcmp(c->topics[mid].name, name);
         if (cmp == 0) {
             const struct ctopic *t = &c->topics[mid];
-            if (p >= t->np)
+            if (p >= t->np || memcmp(t->id, id, sizeof t->id) != 0)
                 return false;
             const struct cpart *cp = &t->p[p];
             return cp->told == leader_epoch + 1 && cp->rep.n == rf;
@@ -74,7 +75,7 @@ void br_clu__lead(struct br_clu *c, struct ctopic *nt, int n)
             struct st_log *log = st_log_get(store, t->name, len, p);
             if (!log)
                 continue;
-            if (!led_already(c, t->name, p, cp->st.leader_epoch, cp->rep.n)) {
+            if (!led_already(c, t->name, t->id, p, cp->st.leader_epoch, cp->rep.n)) {
                 st_log_set_leader_epoch(log, cp->st.leader_epoch);
                 st_log_set_replicated(log, cp->rep.n > 1);
             }
@@ -165,9 +166,7 @@ static int write_isr(struct br_clu *c, int i, const struct br_repl_isr *w)
         br_info("cluster: leader: ISR change [%s] of %s-%d dropped: its state moved on", isr,
                 w->topic, (int)w->partition);
     }
-    pthread_mutex_lock(&c->lock);
-    c->topics_dirty = true;
-    pthread_mutex_unlock(&c->lock);
+    (void)br_clu__topics_mark(c, w->topic, strlen(w->topic), w->partition);
     return rc == ZOK || rc == ZNONODE ? ZOK : rc;
 }
 

@@ -6,10 +6,21 @@
  *
  * How the view is kept: one watcher (on_topics) on /brokers/topics' children, on every
  * /brokers/topics/<t> (its assignment) and on every partition state (an exists-watch while
- * the state is missing). Any of them firing marks the view dirty; the cluster thread then
- * reads everything again and swaps the new view in. Simple and correct (a re-read sees at
- * least everything the watch announced), linear in partitions per change: fine at M2's scale,
- * replaced by controller requests later (docs/cluster.md, "How brokers learn state").
+ * the state is missing). The path that fired says what changed, recorded in c->tdirty under
+ * the lock (br_clu__topics_mark): the children (the list is read again: new topics read
+ * whole, those no longer listed dropped), a topic (its assignment and every state read again:
+ * partitions added, deleted and created again with another id), one state (read again).
+ * Bounded: too many topics or a name too long marks everything, too many states of one topic
+ * the whole topic. Everything is read again at the first read, after any (new) connection
+ * (on_session: an expired session's watches are lost), after an overflow and after a failed
+ * read. The cluster thread takes and clears the record before it reads, so a change during the
+ * reads fires again and is read next turn; a read re-arms exactly the watch that fired (and
+ * those of a topic read whole); what is not read keeps its armed watch. The new view is built
+ * from a copy of the old one with what was read put in (the published view is not touched by
+ * the rebuild); sync_store acts on the topics whose assignment changed, br_clu__lead and
+ * br_clu__coord_tell get the whole new view. Each rebuild logs what it read. Still a watch per
+ * partition, replaced by controller requests later (docs/cluster.md, "How brokers learn
+ * state").
  *
  * The controller (br_clu__reconcile) writes partition states only in a multi that begins with
  * check(/controller_epoch, the version it wrote when elected), and each setData carries the
@@ -94,13 +105,91 @@ static bool has(const struct br_clu_replicas *r, int32_t id)
     return false;
 }
 
+bool br_clu__topics_mark(struct br_clu *c, const char *name, size_t len, int32_t p)
+{
+    pthread_mutex_lock(&c->lock);
+    struct tdirty *d = &c->tdirty;
+    struct tdirty_topic *e = NULL;
+    for (int i = 0; i < d->n && !e && !d->full; i++)
+        if (strncmp(d->t[i].name, name, len) == 0 && !d->t[i].name[len])
+            e = &d->t[i];
+    if (!e && !d->full && len > 0 && len < TDIRTY_NAME && d->n < TDIRTY_TOPICS) {
+        e = &d->t[d->n++];
+        memcpy(e->name, name, len);
+        e->name[len] = 0;
+        e->whole = false;
+        e->np = 0;
+    }
+    if (!e) {
+        d->full = true; /* (too many, or a name longer than any topic's) */
+    } else if (p < 0) {
+        e->whole = true;
+    } else if (!e->whole) {
+        bool there = false;
+        for (int k = 0; k < e->np && !there; k++)
+            there = e->p[k] == p;
+        if (!there && e->np == TDIRTY_PARTS)
+            e->whole = true;
+        else if (!there)
+            e->p[e->np++] = p;
+    }
+    bool full = d->full;
+    c->topics_dirty = true;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    return full;
+}
+
+/* "/partitions/<p>/state": p; else -1. */
+static int32_t state_of(const char *s)
+{
+    static const char pre[] = "/partitions/";
+    if (strncmp(s, pre, sizeof pre - 1) != 0)
+        return -1;
+    s += sizeof pre - 1;
+    int64_t p = 0;
+    const char *d = s;
+    for (; *d >= '0' && *d <= '9' && d - s < 10; d++)
+        p = p * 10 + (*d - '0');
+    if (d == s || p > INT32_MAX || strcmp(d, "/state") != 0)
+        return -1;
+    return (int32_t)p;
+}
+
+/* The topics' watcher: the path that fired says what to read again. */
 static void on_topics(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 {
     (void)zh;
     (void)state;
-    (void)path;
     struct br_clu *c = ctx;
-    br_clu__watch_mark(c, type, &c->topics_dirty);
+    if (type == ZOO_SESSION_EVENT)
+        return; /* on_session has it */
+    size_t pl = strlen(c->p_topics);
+    if (type == ZOO_NOTWATCHING_EVENT || !path || strncmp(path, c->p_topics, pl) != 0 ||
+        (path[pl] && path[pl] != '/')) {
+        /* /admin/delete_topics (the controller's: nothing to read, br_clu__reconcile follows
+         * the view's read); anything else: everything, to be safe */
+        bool deletes = path && strcmp(path, c->p_deletes) == 0 && type != ZOO_NOTWATCHING_EVENT;
+        pthread_mutex_lock(&c->lock);
+        c->tdirty.full |= !deletes;
+        c->topics_dirty = true;
+        pthread_cond_broadcast(&c->cond);
+        pthread_mutex_unlock(&c->lock);
+        return;
+    }
+    if (!path[pl]) { /* the children: topics added or removed */
+        pthread_mutex_lock(&c->lock);
+        c->tdirty.kids = true;
+        c->topics_dirty = true;
+        pthread_cond_broadcast(&c->cond);
+        pthread_mutex_unlock(&c->lock);
+        return;
+    }
+    const char *name = path + pl + 1;
+    size_t nl = strcspn(name, "/");
+    /* /brokers/topics/<t>: its assignment; .../partitions/<p>/state: that state; anything
+     * else under the topic: all of it */
+    (void)br_clu__topics_mark(c, name, nl, name[nl] ? state_of(name + nl) : -1);
 }
 
 /* Partition p's state (with a watch) into *cp; a ZooKeeper code. */
@@ -202,19 +291,63 @@ static void topic_config(struct br_clu *c, const char *name, struct st_log_confi
         br_warn("cluster: %s is not a topic config document", path);
 }
 
+static bool id_zero(const uint8_t id[16]);
+
+/* Whether topics a and b have the same id and assignment (what sync_store acts on). */
+static bool same_assignment(const struct ctopic *a, const struct ctopic *b)
+{
+    if (a->np != b->np || memcmp(a->id, b->id, sizeof a->id) != 0)
+        return false;
+    for (int32_t p = 0; p < a->np; p++)
+        if (a->p[p].rep.n != b->p[p].rep.n ||
+            memcmp(a->p[p].rep.id, b->p[p].rep.id, (size_t)a->p[p].rep.n * sizeof(int32_t)) != 0)
+            return false;
+    return true;
+}
+
+/* When the local topic t->name is the previous incarnation old of a topic deleted and created
+ * again under the same name between two reads (another topic id): deletes it here, so that it
+ * is created again empty (where this broker holds the new one), as when the two were seen in
+ * two views. 0 (deleted, or nothing to do) or -errno (logged; the old log stays: its followers
+ * find their divergence from the new leader as after any other one). */
+static int drop_incarnation(struct st_store *store, const struct ctopic *t,
+                            const struct ctopic *old)
+{
+    uint8_t sid[16];
+    if (!old || id_zero(old->id) || id_zero(t->id) || memcmp(old->id, t->id, 16) == 0 ||
+        st_topic_id(store, t->name, strlen(t->name), sid) != 0 || memcmp(sid, old->id, 16) != 0)
+        return 0;
+    int rc = st_topic_delete(store, t->name);
+    if (rc == 0)
+        br_info("cluster: topic %s deleted here: created again in the cluster, a new topic id",
+                t->name);
+    else if (rc != -ENOENT)
+        br_err_limited("cluster: cannot delete topic %s here (an earlier topic of that name): %s",
+                       t->name, strerror(-rc));
+    return rc == -ENOENT ? 0 : rc;
+}
+
 /* Brings the local store in line with the view: the topics this broker holds a partition of
- * exist with their partition count; those that left the view are deleted. */
-static void sync_store(struct br_clu *c, struct ctopic *nt, int nn, struct ctopic *ot, int on)
+ * exist with their partition count; those that left the view are deleted. Only the topics
+ * whose assignment differs from the old view's, unless all (a full read, or a store operation
+ * failed earlier: c->sync_all, set again when one fails now). */
+static void sync_store(struct br_clu *c, struct ctopic *nt, int nn, struct ctopic *ot, int on,
+                       bool all)
 {
     struct st_store *store = c->conf.store;
     if (!store)
         return;
     int32_t me = c->conf.broker_id;
+    bool failed = false;
     for (int i = 0; i < nn; i++) {
         struct ctopic *t = &nt[i];
+        size_t len = strlen(t->name);
+        const struct ctopic *old = find_in(ot, on, t->name, len);
+        if (!all && old && same_assignment(old, t))
+            continue;
+        failed |= drop_incarnation(store, t, old) < 0;
         if (!holds(t, me)) /* (__consumer_offsets and __transaction_state too: M4) */
             continue;
-        size_t len = strlen(t->name);
         int32_t have = st_topic_partitions(store, t->name, len);
         int rc = 0;
         if (have < 0) {
@@ -231,8 +364,10 @@ static void sync_store(struct br_clu *c, struct ctopic *nt, int nn, struct ctopi
             if (rc == 0)
                 br_info("cluster: topic %s grown here to %d partition(s)", t->name, (int)t->np);
         }
-        if (rc < 0 && rc != -EEXIST)
+        if (rc < 0 && rc != -EEXIST) {
             br_err_limited("cluster: cannot hold topic %s here: %s", t->name, strerror(-rc));
+            failed = true;
+        }
     }
     for (int i = 0; i < on; i++) {
         struct ctopic *t = &ot[i];
@@ -243,42 +378,209 @@ static void sync_store(struct br_clu *c, struct ctopic *nt, int nn, struct ctopi
             br_info("cluster: topic %s deleted here", t->name);
         else if (rc != -ENOENT)
             br_err_limited("cluster: cannot delete topic %s here: %s", t->name, strerror(-rc));
+        failed |= rc < 0 && rc != -ENOENT;
     }
+    c->sync_all = failed; /* (a failed deletion is not tried again: the topic left the view) */
+}
+
+/* ---- building a view ----------------------------------------------------------------------- */
+
+/* A view being built by the cluster thread, and what it cost in ZooKeeper reads. */
+struct build {
+    struct ctopic *t; /* [n]; np < 0: left out (compacted away before it is published) */
+    int n, cap;
+    int topics_read, states_read; /* assignments, partition states */
+};
+
+static int build_room(struct build *b)
+{
+    if (b->n < b->cap)
+        return ZOK;
+    int cap = b->cap ? 2 * b->cap : 64;
+    struct ctopic *t = realloc(b->t, (size_t)cap * sizeof(*t));
+    if (!t)
+        return ZSYSTEMERROR;
+    memset(t + b->n, 0, (size_t)(cap - b->n) * sizeof(*t));
+    b->t = t;
+    b->cap = cap;
+    return ZOK;
+}
+
+/* Appends a copy of the old view's topic (the old view stays as published until the swap). */
+static int build_copy(struct build *b, const struct ctopic *old)
+{
+    if (build_room(b) != ZOK)
+        return ZSYSTEMERROR;
+    struct ctopic *t = &b->t[b->n];
+    t->name = strdup(old->name);
+    t->p = malloc((size_t)old->np * sizeof(*t->p));
+    if (!t->name || !t->p) {
+        free(t->name);
+        free(t->p);
+        memset(t, 0, sizeof *t);
+        return ZSYSTEMERROR;
+    }
+    memcpy(t->p, old->p, (size_t)old->np * sizeof(*t->p));
+    memcpy(t->id, old->id, sizeof t->id);
+    t->np = old->np;
+    b->n++;
+    return ZOK;
+}
+
+/* Topic name as ZooKeeper has it (with watches) into *t; ZNONODE: not there, or unreadable. */
+static int build_read(struct br_clu *c, struct build *b, const char *name, struct ctopic *t)
+{
+    memset(t, 0, sizeof *t);
+    b->topics_read++;
+    int rc = read_topic(c, name, t);
+    if (rc == ZOK) {
+        b->states_read += t->np;
+        return ZOK;
+    }
+    free(t->name);
+    free(t->p);
+    memset(t, 0, sizeof *t);
+    return rc;
+}
+
+/* Appends topic name as ZooKeeper has it; ZOK also when it is not there (nothing appended). */
+static int build_add(struct br_clu *c, struct build *b, const char *name)
+{
+    if (build_room(b) != ZOK)
+        return ZSYSTEMERROR;
+    int rc = build_read(c, b, name, &b->t[b->n]);
+    if (rc == ZOK)
+        b->n++;
+    return rc == ZNONODE ? ZOK : rc; /* (deleted since the listing, or unreadable) */
+}
+
+/* The topics /brokers/topics lists (its children watch set again): those of the old view
+ * copied (all read again when full), the others read. */
+static int build_from_children(struct br_clu *c, struct build *b, bool full)
+{
+    struct String_vector kids = {0};
+    int rc = zoo_wget_children(c->zh, c->p_topics, on_topics, c, &kids);
+    for (int i = 0; rc == ZOK && i < kids.count; i++) {
+        const struct ctopic *old =
+            full ? NULL : find_in(c->topics, c->ntopics, kids.data[i], strlen(kids.data[i]));
+        rc = old ? build_copy(b, old) : build_add(c, b, kids.data[i]);
+    }
+    deallocate_String_vector(&kids);
+    return rc;
+}
+
+/* Reads again what d names into b (sorted, holding every topic of the view or of the listing
+ * that was read: kids). The view's topics not named keep their armed watches. */
+static int build_marked(struct br_clu *c, struct build *b, const struct tdirty *d, bool kids)
+{
+    int sorted = b->n; /* (topics appended below are named once each: never looked up) */
+    int rc = ZOK;
+    for (int i = 0; rc == ZOK && i < d->n; i++) {
+        const struct tdirty_topic *e = &d->t[i];
+        size_t len = strlen(e->name);
+        struct ctopic *t = find_in(b->t, sorted, e->name, len);
+        bool known = find_in(c->topics, c->ntopics, e->name, len) != NULL;
+        if (t && !known)
+            continue; /* new in the listing: read just now */
+        if (!t) {
+            /* not listed (gone), or a state of a topic the view lacks (its own read comes);
+             * else a topic the view left out (unreadable then): read */
+            if (!kids && e->whole)
+                rc = build_add(c, b, e->name);
+            continue;
+        }
+        if (e->whole) { /* its assignment: the whole topic, states too */
+            struct ctopic nt;
+            rc = build_read(c, b, e->name, &nt);
+            if (rc != ZOK && rc != ZNONODE)
+                continue;
+            free(t->p);
+            if (rc == ZOK) {
+                free(nt.name);
+                nt.name = t->name;
+                *t = nt;
+            } else {
+                t->p = NULL;
+                t->np = -1; /* gone, or unreadable now: left out */
+            }
+            rc = ZOK;
+            continue;
+        }
+        for (int k = 0; rc == ZOK && k < e->np; k++) {
+            if (e->p[k] >= t->np)
+                continue; /* (an assignment with fewer partitions: its own mark follows) */
+            b->states_read++;
+            rc = read_state(c, t->name, e->p[k], &t->p[e->p[k]]);
+        }
+    }
+    return rc;
+}
+
+/* Drops the topics left out (np < 0) and sorts b by name. */
+static void build_finish(struct build *b)
+{
+    int n = 0;
+    for (int i = 0; i < b->n; i++) {
+        if (b->t[i].np < 0) {
+            free(b->t[i].name);
+            continue;
+        }
+        b->t[n++] = b->t[i];
+    }
+    b->n = n;
+    if (n > 1)
+        qsort(b->t, (size_t)n, sizeof(*b->t), by_name);
 }
 
 int br_clu__read_topics(struct br_clu *c)
 {
-    struct String_vector kids = {0};
-    int rc = zoo_wget_children(c->zh, c->p_topics, on_topics, c, &kids);
-    if (rc != ZOK)
-        return rc;
-    struct ctopic *nt = calloc(kids.count > 0 ? (size_t)kids.count : 1, sizeof(*nt));
-    if (!nt) {
-        deallocate_String_vector(&kids);
+    /* what the watches announced until now; what they announce from now on is read next time
+     * (a watch that fires during these reads saw a change they may have missed) */
+    struct tdirty *d = malloc(sizeof(*d));
+    if (!d)
         return ZSYSTEMERROR;
+    pthread_mutex_lock(&c->lock);
+    d->full = c->tdirty.full;
+    d->kids = c->tdirty.kids;
+    d->n = c->tdirty.n;
+    memcpy(d->t, c->tdirty.t, (size_t)d->n * sizeof(d->t[0]));
+    c->tdirty.full = c->tdirty.kids = false;
+    c->tdirty.n = 0;
+    pthread_mutex_unlock(&c->lock);
+    /* (the cluster thread is the view's only writer: it reads it without the lock) */
+    bool full = d->full || c->view_gen == 0;
+    if (!full && !d->kids && d->n == 0) {
+        free(d);
+        return ZOK; /* nothing to read (/admin/delete_topics: the controller's reconcile) */
     }
-    int n = 0;
-    for (int i = 0; i < kids.count; i++) {
-        rc = read_topic(c, kids.data[i], &nt[n]);
-        if (rc == ZOK) {
-            n++;
-            continue;
-        }
-        free(nt[n].name);
-        free(nt[n].p);
-        memset(&nt[n], 0, sizeof nt[n]);
-        if (rc != ZNONODE)
-            break; /* (ZNONODE: deleted since the listing, or unreadable) */
-        rc = ZOK;
+    struct build b = {0};
+    int rc = ZOK;
+    if (full || d->kids) {
+        rc = build_from_children(c, &b, full);
+    } else {
+        for (int i = 0; rc == ZOK && i < c->ntopics; i++)
+            rc = build_copy(&b, &c->topics[i]);
     }
-    deallocate_String_vector(&kids);
+    if (rc == ZOK && !full) {
+        if (b.n > 1)
+            qsort(b.t, (size_t)b.n, sizeof(*b.t), by_name);
+        rc = build_marked(c, &b, d, d->kids);
+    }
+    free(d);
     if (rc != ZOK) {
-        br_clu__topics_free(nt, n);
+        br_clu__topics_free(b.t, b.n);
+        pthread_mutex_lock(&c->lock);
+        c->tdirty.full = true; /* (what was taken is lost: everything next time) */
+        pthread_mutex_unlock(&c->lock);
         return rc;
     }
-    qsort(nt, (size_t)n, sizeof(*nt), by_name);
+    build_finish(&b);
+    struct ctopic *nt = b.t;
+    int n = b.n;
+    if (!nt && !(nt = calloc(1, sizeof(*nt))))
+        return ZSYSTEMERROR;
     /* the logs exist before any client is told this broker leads them */
-    sync_store(c, nt, n, c->topics, c->ntopics);
+    sync_store(c, nt, n, c->topics, c->ntopics, full || c->sync_all);
     /* and carry the leader epoch (M3) before a produce can reach them through this view */
     br_clu__lead(c, nt, n);
     /* the group coordinator's partitions (M4), before followers see the view */
@@ -288,10 +590,12 @@ int br_clu__read_topics(struct br_clu *c)
     int on = c->ntopics;
     c->topics = nt;
     c->ntopics = n;
-    c->view_gen++;
+    uint64_t gen = ++c->view_gen;
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
     br_clu__topics_free(old, on);
+    br_info("cluster: view %llu: read %d topic(s) and %d partition state(s) (%s), %d topic(s)",
+            (unsigned long long)gen, b.topics_read, b.states_read, full ? "all" : "the changes", n);
     return ZOK;
 }
 
@@ -343,9 +647,8 @@ static int write_state(struct br_clu *c, const struct ctopic *t, int32_t p, stru
             return ZBADVERSION;
         }
         if (res[1].err == ZBADVERSION || res[1].err == ZNODEEXISTS || res[1].err == ZNONODE) {
-            pthread_mutex_lock(&c->lock);
-            c->topics_dirty = true; /* changed meanwhile: read it again */
-            pthread_mutex_unlock(&c->lock);
+            /* changed meanwhile: read it again (its watch fires too, maybe later) */
+            (void)br_clu__topics_mark(c, t->name, strlen(t->name), p);
             return ZOK;
         }
         return rc;
