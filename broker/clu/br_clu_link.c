@@ -48,7 +48,8 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* OpenSSL's queued reasons, "; "-joined, into buf (left as is when the queue is empty). */
+/* OpenSSL's queued reasons appended to buf, "; "-joined (buf unchanged when the queue is
+ * empty). */
 static void queue_reason(char *buf, size_t len)
 {
     size_t at = strlen(buf);
@@ -60,7 +61,7 @@ static void queue_reason(char *buf, size_t len)
             snprintf(one, sizeof one, "%s", r);
         else
             ERR_error_string_n(e, one, sizeof one);
-        int n = snprintf(buf + at, len - at, "%s%s", at ? "; " : "", one);
+        int n = snprintf(buf + at, len - at, "%s%s", at && buf[at - 1] != ' ' ? "; " : "", one);
         if (n < 0)
             break;
         at += (size_t)n < len - at ? (size_t)n : len - at - 1;

@@ -34,6 +34,8 @@
  *   caller's log line, which names the peer broker.
  * - One link belongs to one thread at a time (the caller serialises); each call clears the
  *   thread's OpenSSL error queue first. Every link is freed by br_clu_link_close().
+ * - OpenSSL writes a TLS link's socket with write(): the process must ignore SIGPIPE (the
+ *   broker does, br_server.c; a test using links does it itself).
  */
 #ifndef SPLICELOG_BR_CLU_LINK_H
 #define SPLICELOG_BR_CLU_LINK_H

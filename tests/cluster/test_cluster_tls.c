@@ -18,9 +18,14 @@
  * their ISR (it leaves within replica.lag.time.max.ms and stays out), while acks=all to
  * them goes on with the other two.
  *
+ * markers_over_tls: the transaction markers sender (br_clu_markers) with a broker's TLS client
+ * context writes an ABORT marker at every leader through the SSL listeners (client
+ * certificates required); with a CA that trusts no broker it gets -EAGAIN (retried later).
+ *
  * Every wait is bounded; skipped, saying so, without java or Debian's zookeeper package.
  */
 #include <check.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,6 +33,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "br_clu_link.h"
+#include "br_clu_markers.h"
 #include "tb_broker.h"
 #include "tb_check.h"
 #include "tb_clu.h"
@@ -258,12 +265,96 @@ START_TEST(untrusted_ca_does_not_replicate)
 }
 END_TEST
 
+/* The markers sender's view (br_clu_markers_conf): the leaders of TOPIC, the SSL endpoints. */
+static int32_t LEAD[NPARTS];
+
+static int32_t view_leader(void *arg, const char *topic, size_t len, int32_t p)
+{
+    (void)arg;
+    if (len != strlen(TOPIC) || memcmp(topic, TOPIC, len) != 0 || p < 0 || p >= NPARTS)
+        return -ENOENT;
+    return LEAD[p];
+}
+
+static int view_endpoint(void *arg, int32_t id, char *host, size_t cap, int32_t *port)
+{
+    (void)arg;
+    if (id < 1 || id > NBROKERS || B[id].pid <= 0)
+        return -ENOENT;
+    snprintf(host, cap, "127.0.0.1");
+    *port = tb_listener_port(&B[id], "SSL");
+    return *port > 0 ? 0 : -ENOENT;
+}
+
+/* A client context as a broker's, with ca as its ssl.ca.location. */
+static struct br_clu_tls *broker_tls(const char *ca)
+{
+    struct br_tls_conf c;
+    br_tls_conf_init(&c);
+    char p[600];
+    snprintf(c.certificate, sizeof c.certificate, "%s",
+             tb_cert_path(p, sizeof p, CERTS, "broker.pem"));
+    snprintf(c.key, sizeof c.key, "%s", tb_cert_path(p, sizeof p, CERTS, "broker.key"));
+    snprintf(c.ca, sizeof c.ca, "%s", tb_cert_path(p, sizeof p, CERTS, ca));
+    struct br_clu_tls *t = NULL;
+    char err[512] = "";
+    ck_assert_msg(br_clu_tls_new(&c, true, &t, err, sizeof err) == 0, "%s", err);
+    return t;
+}
+
+/* The transaction markers sender (br_clu_markers, as a coordinator uses it) over the SSL
+ * listeners, which require a client certificate: an ABORT marker for a producer reaches every
+ * leader (answered once replicated); with a CA that trusts no broker, -EAGAIN (retried). */
+START_TEST(markers_over_tls)
+{
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_tls");
+    signal(SIGPIPE, SIG_IGN); /* as the broker (br_clu_link.h) */
+    CHROOT = "/tlsmarkers";
+    TOPIC = "tlsmarkers";
+    start_cluster("ca.pem");
+    tb_clu_create_topic(B[1].port, TOPIC, NPARTS, 3);
+    wait_leaders(&B[1], LEAD);
+    for (int p = 0; p < NPARTS; p++)
+        produce_until_ok(p); /* (every ISR caught up: a marker's answer waits for it) */
+    struct br_clu_tls *bad = broker_tls("other-ca.pem");
+    struct br_clu_markers_conf mc = {.broker_id = 99,
+                                     .leader = view_leader,
+                                     .endpoint = view_endpoint,
+                                     .tls = bad,
+                                     .handshake_ms = 3000};
+    struct br_clu_markers *m = NULL;
+    ck_assert_int_eq(br_clu_markers_new(&mc, &m), 0);
+    struct br_clu_marker_part one = {TOPIC, strlen(TOPIC), 0, 1};
+    ck_assert_int_eq(br_clu_markers_write(m, 4242, 0, false, 0, &one, 1, tb_now_ms() + 10000), 0);
+    ck_assert_int_eq(one.rc, -EAGAIN);
+    br_clu_markers_free(m);
+    br_clu_tls_free(bad);
+
+    struct br_clu_tls *good = broker_tls("ca.pem");
+    mc.tls = good;
+    ck_assert_int_eq(br_clu_markers_new(&mc, &m), 0);
+    struct br_clu_marker_part parts[NPARTS];
+    for (int p = 0; p < NPARTS; p++)
+        parts[p] = (struct br_clu_marker_part){TOPIC, strlen(TOPIC), p, 1};
+    ck_assert_int_eq(br_clu_markers_write(m, 4242, 0, false, 0, parts, NPARTS, tb_now_ms() + 40000),
+                     0);
+    for (int p = 0; p < NPARTS; p++)
+        ck_assert_msg(parts[p].rc == 0, "partition %d at broker %d: %d", p, (int)LEAD[p],
+                      parts[p].rc);
+    br_clu_markers_free(m);
+    br_clu_tls_free(good);
+    for (int i = 1; i <= NBROKERS; i++)
+        ck_assert_int_eq(tb_broker_stop(&B[i], SIGTERM), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_tls");
     TCase *tc = tb_clu_tcase("tls", teardown, 300);
     tcase_add_test(tc, replicates_over_tls);
     tcase_add_test(tc, untrusted_ca_does_not_replicate);
+    tcase_add_test(tc, markers_over_tls);
     suite_add_tcase(s, tc);
     return s;
 }
