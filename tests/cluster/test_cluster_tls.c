@@ -22,6 +22,9 @@
  * context writes an ABORT marker at every leader through the SSL listeners (client
  * certificates required); with a CA that trusts no broker it gets -EAGAIN (retried later).
  *
+ * sasl_inter_broker_listener_is_refused: inter.broker.listener.name naming a SASL_PLAINTEXT
+ * listener stops the broker's start with an error naming it.
+ *
  * Every wait is bounded; skipped, saying so, without java or Debian's zookeeper package.
  */
 #include <check.h>
@@ -348,6 +351,25 @@ START_TEST(markers_over_tls)
 }
 END_TEST
 
+/* SASL between brokers is not done: a SASL inter-broker listener stops the start with an
+ * error naming it (it was a warning, and followers then spoke PLAINTEXT to it). */
+START_TEST(sasl_inter_broker_listener_is_refused)
+{
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_tls");
+    CHROOT = "/tlssasl";
+    const char *const more[] = {
+        "-o", "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+        "-o", "sasl.enabled.mechanisms=SCRAM-SHA-256",
+        "-o", "inter.broker.listener.name=SASL_PLAINTEXT",
+        NULL};
+    int rc = tb_zk_broker_start(&B[1], &tb_clu_zk, CHROOT, 1, SESSION_MS, NULL, more);
+    ck_assert_msg(rc != 0, "the broker started (log %s)", B[1].log);
+    ck_assert_msg(tb_log_contains(&B[1], "inter.broker.listener.name=SASL_PLAINTEXT is "
+                                         "SASL_PLAINTEXT: SASL between brokers is not done"),
+                  "log %s", B[1].log);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_tls");
@@ -355,6 +377,7 @@ static Suite *suite(void)
     tcase_add_test(tc, replicates_over_tls);
     tcase_add_test(tc, untrusted_ca_does_not_replicate);
     tcase_add_test(tc, markers_over_tls);
+    tcase_add_test(tc, sasl_inter_broker_listener_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }
