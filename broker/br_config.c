@@ -65,8 +65,10 @@ static const struct key_def keys[] = {
      "(docs/cluster.md)"},
     {"inter.broker.listener.name", K_STR, OFF(inter_broker_listener), SZ(inter_broker_listener), 0,
      0, "",
-     "the listener followers fetch from their leaders on (PLAINTEXT only for now); empty = the "
-     "first listener of listeners"},
+     "the listener brokers connect to each other on (replica fetchers, transaction markers); "
+     "empty = the first listener of listeners. PLAINTEXT or SSL (a TLS client with the ssl.* "
+     "keys: peers verified against ssl.ca.location, this broker's certificate presented); "
+     "SASL_* is refused at start"},
     {"num.replica.fetchers", K_I32, OFF(num_replica_fetchers), 0, 1, 64, "1",
      "replica fetcher threads (sl-replicaN); leader brokers are spread over them"},
     {"replica.fetch.max.bytes", K_I32, OFF(replica_fetch_max_bytes), 0, 1024, I32_MAX, "1048576",

@@ -42,6 +42,7 @@
 #include "br_auth.h"
 #include "br_clock.h"
 #include "br_clu_fetch.h"
+#include "br_clu_link.h"
 #include "st_clean.h"
 #include "br_conn.h"
 #include "br_group.h"
@@ -828,18 +829,39 @@ static void cluster_hw_moved(void *arg)
     br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_SYNC);
     br_loops_notify(srv->loops, srv->nloops, NULL, BR_WAIT_APPEND);
 }
-/* The follower side of replication (br_clu_fetch.h), once the view is there. */
-static int start_replica_fetchers(struct br_server *srv)
+/* The client side of inter.broker.listener.name (br_clu_link.h): PLAINTEXT, or for SSL a TLS
+ * client context from the ssl.* settings (srv->clu_tls, used by the replica fetchers and the
+ * markers sender). SASL between brokers is not done: refused. 0 or -errno (logged). */
+static int inter_broker_client(struct br_server *srv)
 {
     const struct br_config *cfg = srv->cfg;
     for (int li = 0; li < srv->nlisteners; li++) {
         const struct br_listener_cfg *l = srv->listeners[li].cfg;
-        if (strcmp(l->name, cfg->inter_broker_listener) == 0 && l->protocol != BR_PROTO_PLAINTEXT)
-            br_warn("inter.broker.listener.name=%s is %s: followers fetch over PLAINTEXT only "
-                    "for now (TLS and SASL between brokers are not done): a leader reached "
-                    "on it will not answer them",
-                    l->name, br_protocol_name(l->protocol));
+        if (strcmp(l->name, cfg->inter_broker_listener) != 0 || l->protocol == BR_PROTO_PLAINTEXT)
+            continue;
+        if (l->protocol != BR_PROTO_SSL) {
+            br_err("inter.broker.listener.name=%s is %s: SASL between brokers is not done "
+                   "(use a PLAINTEXT or SSL listener for replication)",
+                   l->name, br_protocol_name(l->protocol));
+            return -EINVAL;
+        }
+        char err[512];
+        int rc = br_clu_tls_new(&cfg->tls, cfg->tls.verify_host, &srv->clu_tls, err, sizeof err);
+        if (rc < 0) {
+            br_err("inter.broker.listener.name=%s (SSL): %s", l->name, err);
+            return rc;
+        }
+        br_info("inter-broker connections use TLS (listener %s, certificates verified against "
+                "ssl.ca.location%s)",
+                l->name, cfg->tls.verify_host ? " and the peer's endpoint host" : "");
     }
+    return 0;
+}
+
+/* The follower side of replication (br_clu_fetch.h), once the view is there. */
+static int start_replica_fetchers(struct br_server *srv)
+{
+    const struct br_config *cfg = srv->cfg;
     struct br_clu_fetch_conf fc = {
         .broker_id = cfg->node_id,
         .threads = cfg->num_replica_fetchers,
@@ -850,6 +872,8 @@ static int start_replica_fetchers(struct br_server *srv)
         .backoff_ms = cfg->replica_fetch_backoff_ms,
         .clu = srv->clu,
         .store = srv->store,
+        .tls = srv->clu_tls,
+        .handshake_ms = cfg->tls.handshake_timeout_ms,
     };
     snprintf(fc.listener, sizeof fc.listener, "%s", cfg->inter_broker_listener);
     int rc = br_clu_fetch_start(&fc, &srv->replica);
@@ -889,8 +913,11 @@ static int open_cluster(struct br_server *srv)
         .entity_arg = srv->auth,
     };
     cluster_endpoints(srv, &cc);
+    int rc = inter_broker_client(srv);
+    if (rc < 0)
+        return rc;
     char err[1024];
-    int rc = br_clu_open(&cc, &srv->clu, err, sizeof err);
+    rc = br_clu_open(&cc, &srv->clu, err, sizeof err);
     if (rc < 0) {
         br_err("cluster: %s", err);
         return rc;
@@ -1057,6 +1084,8 @@ static void teardown(struct br_server *srv)
     srv->replica = NULL;
     br_clu_close(srv->clu); /* no loop reads its view past here; others see this broker leave */
     srv->clu = NULL;
+    br_clu_tls_free(srv->clu_tls); /* the fetchers and the markers sender are gone */
+    srv->clu_tls = NULL;
     br_stats_stop(srv);          /* no scrape reads the groups, offsets or store past here */
     br_coload_free(srv->coload); /* no view comes past here; its loader uses the groups */
     srv->coload = NULL;

@@ -39,6 +39,7 @@
 #include "br_loop.h"
 #include "st.h"
 
+struct br_clu_tls;
 struct br_txn_ops;
 struct br_txload;
 
@@ -109,6 +110,9 @@ struct br_server {
     struct br_stats *stats;
     /* the replica fetchers (broker/clu/br_clu_fetch.h): NULL without a cluster */
     struct br_clu_fetch *replica;
+    /* an SSL inter.broker.listener.name: the TLS client context of the fetchers and the
+     * markers sender (broker/clu/br_clu_link.h); NULL: PLAINTEXT (or no cluster) */
+    struct br_clu_tls *clu_tls;
     /* start-up barrier */
     pthread_mutex_t start_lock;
     pthread_cond_t start_cond;

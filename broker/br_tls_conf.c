@@ -18,6 +18,7 @@ void br_tls_conf_init(struct br_tls_conf *c)
     c->versions = BR_TLS_V12 | BR_TLS_V13;
     c->ktls = true; /* used only where the kernel has it (probed at start-up) */
     c->handshake_timeout_ms = 10000;
+    c->verify_host = true;
 }
 
 static int copy_value(char *dst, size_t cap, const char *key, const char *value, char *err,
@@ -102,6 +103,18 @@ int br_tls_conf_set(struct br_tls_conf *c, const char *key, const char *value, c
         }
         return 0;
     }
+    if (strcmp(key, "ssl.endpoint.identification.algorithm") == 0) {
+        if (strcasecmp(value, "https") == 0)
+            c->verify_host = true;
+        else if (!value[0] || strcasecmp(value, "none") == 0)
+            c->verify_host = false;
+        else {
+            snprintf(err, errlen,
+                     "ssl.endpoint.identification.algorithm: '%.64s' is not https or empty", value);
+            return -EINVAL;
+        }
+        return 0;
+    }
     if (strcmp(key, "ssl.handshake.timeout.ms") == 0) {
         char *end;
         errno = 0;
@@ -124,7 +137,11 @@ void br_tls_conf_keys(void (*fn)(void *arg, const char *key, const char *def, co
     fn(arg, "ssl.key.location", "", "SSL listeners: the certificate's private key (PEM)");
     fn(arg, "ssl.key.password", "", "SSL listeners: passphrase of an encrypted private key");
     fn(arg, "ssl.ca.location", "",
-       "SSL listeners: CA bundle (PEM) that client certificates must chain to");
+       "SSL listeners: CA bundle (PEM) that client certificates must chain to; an SSL "
+       "inter-broker listener verifies the other brokers' certificates against it too");
+    fn(arg, "ssl.endpoint.identification.algorithm", "https",
+       "SSL inter-broker listener: https = another broker's certificate must name the host of "
+       "its registered endpoint (IP or DNS name); empty = the CA check only");
     fn(arg, "ssl.client.auth", "none", "SSL listeners: none, requested or required");
     fn(arg, "ssl.cipher.suites", "",
        "SSL listeners: ':'-separated; TLS_* names are TLS 1.3 suites, others TLS 1.2 "

@@ -6,8 +6,10 @@
  * Contract
  * - Settings use librdkafka's property names: ssl.certificate.location, ssl.key.location,
  *   ssl.key.password, ssl.ca.location, ssl.client.auth (none|requested|required),
- *   ssl.cipher.suites, ssl.protocols (TLSv1.2 and/or TLSv1.3), plus splicelog's ssl.ktls.enable
- *   and ssl.handshake.timeout.ms.
+ *   ssl.cipher.suites, ssl.protocols (TLSv1.2 and/or TLSv1.3), Kafka's
+ *   ssl.endpoint.identification.algorithm (https or empty: only brokers connecting to an SSL
+ *   inter-broker listener read it), plus splicelog's ssl.ktls.enable and
+ *   ssl.handshake.timeout.ms (also the inter-broker clients' handshake deadline).
  * - br_tls_conf_set() returns -ENOENT for a key that is not one of these (so a config parser
  *   can try it first) and -EINVAL with a message naming the key for a bad value. Plain data,
  *   no thread rules beyond the configuration's (read-only once the server starts).
@@ -44,6 +46,10 @@ struct br_tls_conf {
     bool ktls;                    /* ssl.ktls.enable (splicelog): use kernel TLS when probed */
     int64_t handshake_timeout_ms; /* ssl.handshake.timeout.ms (splicelog): a handshake not
                                      finished by then is dropped; 0 = only the idle timeout */
+    bool verify_host;             /* ssl.endpoint.identification.algorithm: "https" (default)
+                                     or "": as a client to other brokers (SSL inter-broker
+                                     listener, br_clu_link.h), check that the peer's
+                                     certificate names its registered endpoint's host */
 };
 
 void br_tls_conf_init(struct br_tls_conf *c);

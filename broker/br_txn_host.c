@@ -107,7 +107,9 @@ static struct br_clu_markers *sender(struct br_server *srv)
         struct br_clu_markers_conf mc = {.broker_id = srv->cfg->node_id,
                                          .leader = view_leader,
                                          .endpoint = view_endpoint,
-                                         .arg = srv};
+                                         .arg = srv,
+                                         .tls = srv->clu_tls,
+                                         .handshake_ms = srv->cfg->tls.handshake_timeout_ms};
         if (br_clu_markers_new(&mc, &srv->markers) < 0)
             srv->markers = NULL;
     }

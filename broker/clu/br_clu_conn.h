@@ -1,6 +1,8 @@
 /*
- * br_clu_conn — blocking inter-broker sockets, shared by the replica fetcher (br_clu_fetch)
- * and the WriteTxnMarkers sender (br_clu_markers).
+ * br_clu_conn — blocking inter-broker sockets, under br_clu_link (the connections of the
+ * replica fetcher, br_clu_fetch, and of the WriteTxnMarkers sender, br_clu_markers): a
+ * PLAINTEXT link is one of these; a TLS link connects with br_clu_conn_dial and then leaves
+ * the socket to OpenSSL.
  *
  * Contract: br_clu_conn_dial connects to host:port within wait_ms and hands back a blocking
  * socket (TCP_NODELAY, close-on-exec) the caller owns and closes; br_clu_conn_timeouts bounds

@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "br_clu_conn.h"
+#include "br_clu_link.h"
 #include "br_log.h"
 #include "kp_batch.h"
 #include "kp_msg_cluster.h"
@@ -42,7 +42,7 @@
 #define RX_FIRST      (64 << 10)
 
 enum { P_TRUNCATE = 0, P_FETCH = 1 };
-enum { S_DOWN = 0, S_IDLE, S_APIV, S_OFLE, S_FETCH };
+enum { S_DOWN = 0, S_HANDSHAKE, S_IDLE, S_APIV, S_OFLE, S_FETCH };
 
 /* Kafka's error codes this file acts on (kp_api.h has them all). */
 #define E_NONE          0
@@ -66,7 +66,8 @@ struct fpart {
 
 struct fsess {
     int32_t leader;
-    int fd;
+    struct br_clu_link *link;    /* NULL: down */
+    char peer[BR_HOST_MAX + 16]; /* host:port of link, for log lines */
     int phase;
     int64_t deadline, retry_at;
     int16_t fetch_v, ofle_v; /* ofle_v -1: the leader has no OffsetsForLeaderEpoch v3+ */
@@ -184,9 +185,8 @@ int br_clu_fetch_decode(const uint8_t *body, size_t len, int16_t version, int32_
 
 static void sess_close(struct fthread *t, struct fsess *s, bool backoff)
 {
-    if (s->fd >= 0)
-        close(s->fd);
-    s->fd = -1;
+    br_clu_link_close(s->link);
+    s->link = NULL;
     s->phase = S_DOWN;
     s->ready = false;
     s->rx_have = 0;
@@ -211,14 +211,14 @@ static int leader_endpoint(struct br_clu_fetch *f, int32_t id, char *host, size_
     return -ENOENT;
 }
 
-/* A blocking connect of at most CONNECT_MS; the socket stays blocking, with IO_MS send and
- * receive timeouts. fd or -errno. */
-static int dial(const char *host, int port)
+/* A blocking connect of at most CONNECT_MS, IO_MS bounding each later send; a TLS link's
+ * handshake is still to be driven (S_HANDSHAKE). 0 or -errno. */
+static int dial(struct br_clu_fetch *f, const char *host, int port, struct br_clu_link **out)
 {
-    int fd = br_clu_conn_dial(host, port, CONNECT_MS);
-    if (fd >= 0)
-        br_clu_conn_timeouts(fd, IO_MS);
-    return fd;
+    int rc = br_clu_link_open(f->conf.tls, host, port, CONNECT_MS, out);
+    if (rc == 0)
+        br_clu_link_timeouts(*out, IO_MS);
+    return rc;
 }
 
 /* What a request body writer gets: the thread, the session and the version. */
@@ -254,7 +254,7 @@ static int request(struct fthread *t, struct fsess *s, int16_t key, int16_t vers
         }
         if (rc < 0)
             return rc;
-        rc = br_clu_conn_send(s->fd, s->tx, kp_wr_len(&wr));
+        rc = br_clu_link_send(s->link, s->tx, kp_wr_len(&wr));
         if (rc < 0)
             return rc;
         s->phase = phase;
@@ -692,11 +692,11 @@ static int receive(struct fthread *t, struct fsess *s)
             s->rx_cap = cap;
         }
         /* no more than this frame: nothing follows an answer */
-        ssize_t r = recv(s->fd, s->rx + s->rx_have, want - s->rx_have, MSG_DONTWAIT);
-        if (r == 0)
-            return -ECONNRESET;
+        ssize_t r = br_clu_link_read(s->link, s->rx + s->rx_have, want - s->rx_have);
+        if (r == -EAGAIN)
+            return 0;
         if (r < 0)
-            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
+            return (int)r;
         s->rx_have += (size_t)r;
     }
 }
@@ -788,7 +788,7 @@ static bool sync_sessions(struct fthread *t)
         if (!nb)
             return false;
         t->sess = nb;
-        t->sess[t->nsess++] = (struct fsess){.leader = t->parts[j].leader, .fd = -1};
+        t->sess[t->nsess++] = (struct fsess){.leader = t->parts[j].leader};
     }
     return true;
 }
@@ -880,11 +880,33 @@ static void rebuild(struct fthread *t)
 /* ---- the thread -------------------------------------------------------------------------------
  */
 
+/* A lost connection: logged (naming the leader, and for TLS OpenSSL's reason), closed, and
+ * opened again after the backoff. */
 static void sess_fail(struct fthread *t, struct fsess *s, int rc, const char *what)
 {
-    br_warn_limited("replica: connection to broker %d: %s: %s (again in %lld ms)", (int)s->leader,
-                    what, strerror(rc < 0 ? -rc : rc), (long long)t->f->conf.backoff_ms);
+    const char *tls = br_clu_link_error(s->link);
+    br_warn_limited("replica: connection to broker %d%s%s: %s: %s%s%s (again in %lld ms)",
+                    (int)s->leader, s->peer[0] ? " at " : "", s->peer, what,
+                    strerror(rc < 0 ? -rc : rc), tls[0] ? ": " : "", tls,
+                    (long long)t->f->conf.backoff_ms);
     sess_close(t, s, true);
+}
+
+/* One step of a TLS link's handshake (S_HANDSHAKE): idle once done; failed at its error or
+ * once the handshake deadline (s->deadline) passed. */
+static void sess_handshake(struct fthread *t, struct fsess *s, int64_t now)
+{
+    int rc = br_clu_link_handshake(s->link);
+    if (rc == 0) {
+        s->phase = S_IDLE;
+        if (br_clu_link_is_tls(s->link))
+            br_info("replica: TLS established with broker %d at %s (listener %s)", (int)s->leader,
+                    s->peer, t->f->conf.listener);
+    } else if (rc != -EAGAIN) {
+        sess_fail(t, s, rc, "TLS handshake");
+    } else if (now > s->deadline) {
+        sess_fail(t, s, -ETIMEDOUT, "TLS handshake not finished in ssl.handshake.timeout.ms");
+    }
 }
 
 /* Partitions of s that became follower and have no way to ask the leader: truncated to their
@@ -926,18 +948,17 @@ static void sess_turn(struct fthread *t, struct fsess *s, int64_t now)
             s->retry_at = now + c->backoff_ms;
             return;
         }
-        rc = dial(host, port);
+        snprintf(s->peer, sizeof s->peer, "%s:%d", host, port);
+        rc = dial(t->f, host, port, &s->link);
         if (rc < 0) {
-            s->fd = -1;
-            char what[BR_HOST_MAX + 32];
-            snprintf(what, sizeof what, "connect %s:%d", host, port);
-            sess_fail(t, s, rc, what);
+            sess_fail(t, s, rc, "connect");
             return;
         }
-        s->fd = rc;
-        s->phase = S_IDLE;
-        br_info("replica: connected to broker %d at %s:%d (listener %s)", (int)s->leader, host,
-                port, c->listener);
+        br_info("replica: connected to broker %d at %s:%d (listener %s%s)", (int)s->leader, host,
+                port, c->listener, c->tls ? ", TLS handshake next" : "");
+        s->phase = S_HANDSHAKE;
+        s->deadline = now + (c->handshake_ms > 0 ? c->handshake_ms : IO_MS);
+        sess_handshake(t, s, now);
     }
     if (s->phase != S_IDLE)
         return;
@@ -985,8 +1006,10 @@ static void *fetch_main(void *arg)
         int n = 0;
         for (int i = 0; i < t->nsess && n < pcap; i++) {
             struct fsess *s = &t->sess[i];
-            if (s->fd >= 0 && s->phase != S_IDLE && s->phase != S_DOWN)
-                pfd[n++] = (struct pollfd){.fd = s->fd, .events = POLLIN};
+            if (s->link && s->phase != S_IDLE && s->phase != S_DOWN)
+                pfd[n++] = (struct pollfd){
+                    .fd = br_clu_link_fd(s->link),
+                    .events = s->phase == S_HANDSHAKE ? br_clu_link_events(s->link) : POLLIN};
         }
         int pr = poll(pfd, (nfds_t)n, TICK_MS);
         if (pr < 0 && errno != EINTR)
@@ -994,11 +1017,16 @@ static void *fetch_main(void *arg)
         now = mono_ms();
         for (int i = 0; i < t->nsess; i++) {
             struct fsess *s = &t->sess[i];
-            if (s->fd < 0 || s->phase == S_IDLE || s->phase == S_DOWN)
+            if (!s->link || s->phase == S_IDLE || s->phase == S_DOWN)
                 continue;
+            if (s->phase == S_HANDSHAKE) {
+                sess_handshake(t, s, now); /* a step costs no I/O wait: taken every turn */
+                continue;
+            }
             bool ready = false;
             for (int k = 0; k < n; k++)
-                if (pfd[k].fd == s->fd && (pfd[k].revents & (POLLIN | POLLERR | POLLHUP)))
+                if (pfd[k].fd == br_clu_link_fd(s->link) &&
+                    (pfd[k].revents & (POLLIN | POLLERR | POLLHUP)))
                     ready = true;
             if (ready) {
                 int rc = receive(t, s);
@@ -1009,7 +1037,7 @@ static void *fetch_main(void *arg)
                     continue;
                 }
             }
-            if (s->phase != S_IDLE && s->fd >= 0 && now > s->deadline)
+            if (s->phase != S_IDLE && s->link && now > s->deadline)
                 sess_fail(t, s, -ETIMEDOUT, "no answer");
         }
     }

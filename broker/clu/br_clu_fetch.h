@@ -9,6 +9,13 @@
  *   leader broker L is served by thread L % threads, over one connection per leader (blocking
  *   connect and sends with timeouts, poll for the answers: a thread never waits on one leader
  *   longer than the connect or request timeout, and no loop thread ever waits on it).
+ * - Connections (br_clu_link.h) are PLAINTEXT, or TLS when conf->tls is set (an SSL
+ *   inter-broker listener): the handshake is driven in the thread's poll loop, never blocking
+ *   it, and must finish within conf->handshake_ms; the leader's certificate is verified (CA,
+ *   and its registered endpoint's host unless ssl.endpoint.identification.algorithm is
+ *   empty); a failed or late handshake is logged naming the leader broker and the reason and
+ *   retried after the backoff, as a lost connection is. Answers are read through the link
+ *   (SSL_read for TLS); nothing here touches the consumer side's zero-copy path.
  *   br_clu_fetch_stop() stops and joins them, closes every connection and releases every log;
  *   call it before br_clu_close (the threads read the view). NULL is accepted.
  * - Per leader connection: ApiVersions first, then Fetch v12 (or the highest 9..12 the leader
@@ -51,6 +58,7 @@
 #include "kp_msg.h"
 
 struct br_clu_fetch;
+struct br_clu_tls;
 struct st_store;
 
 struct br_clu_fetch_conf {
@@ -64,6 +72,10 @@ struct br_clu_fetch_conf {
     int64_t backoff_ms;     /* replica.fetch.backoff.ms */
     struct br_clu *clu;     /* the view */
     struct st_store *store; /* the logs */
+    /* an SSL inter-broker listener: the client context every connection uses (br_clu_link.h;
+     * the caller's, outliving the fetchers), and ssl.handshake.timeout.ms; NULL: PLAINTEXT */
+    struct br_clu_tls *tls;
+    int64_t handshake_ms;
 };
 
 int br_clu_fetch_start(const struct br_clu_fetch_conf *conf, struct br_clu_fetch **out);

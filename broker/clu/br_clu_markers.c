@@ -1,8 +1,9 @@
 /*
  * br_clu_markers — WriteTxnMarkers to other brokers (br_clu_markers.h). Each connection is a
- * blocking socket whose send and receive timeouts are set, before every request, to what is
- * left of the caller's deadline, so a call never outlives its deadline by more than one
- * connect (CONNECT_MS at most, and never past the deadline either).
+ * link (br_clu_link.h, PLAINTEXT or TLS) whose send and receive timeouts are set, before every
+ * request, to what is left of the caller's deadline, so a call never outlives its deadline by
+ * more than one connect (CONNECT_MS at most, and never past the deadline either); a TLS
+ * link's handshake is done at connect, within ssl.handshake.timeout.ms and the deadline.
  */
 #include "br_clu_markers.h"
 
@@ -16,7 +17,7 @@
 #include <unistd.h>
 
 #include "br_clock.h"
-#include "br_clu_conn.h"
+#include "br_clu_link.h"
 #include "br_log.h"
 #include "kp_api.h"
 #include "kp_msg.h"
@@ -36,8 +37,8 @@
 
 struct mconn {
     int32_t id;
-    pthread_mutex_t mu; /* one request in flight */
-    int fd;             /* -1: closed */
+    pthread_mutex_t mu;       /* one request in flight */
+    struct br_clu_link *link; /* NULL: closed */
     char host[256];
     int32_t port;
     int32_t corr;
@@ -72,8 +73,7 @@ void br_clu_markers_free(struct br_clu_markers *m)
     if (!m)
         return;
     for (int i = 0; i < m->nconns; i++) {
-        if (m->conns[i]->fd >= 0)
-            close(m->conns[i]->fd);
+        br_clu_link_close(m->conns[i]->link);
         pthread_mutex_destroy(&m->conns[i]->mu);
         free(m->conns[i]);
     }
@@ -91,7 +91,6 @@ static struct mconn *conn_of(struct br_clu_markers *m, int32_t id)
             c = m->conns[i];
     if (!c && m->nconns < CONNS_MAX && (c = calloc(1, sizeof(*c)))) {
         c->id = id;
-        c->fd = -1;
         pthread_mutex_init(&c->mu, NULL);
         m->conns[m->nconns++] = c;
     }
@@ -101,9 +100,8 @@ static struct mconn *conn_of(struct br_clu_markers *m, int32_t id)
 
 static void conn_close(struct mconn *c)
 {
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
+    br_clu_link_close(c->link);
+    c->link = NULL;
 }
 
 static int map_error(int16_t e)
@@ -238,16 +236,26 @@ static int exchange(struct br_clu_markers *m, struct mconn *c, const struct batc
     int32_t port = 0;
     if (m->conf.endpoint(m->conf.arg, c->id, host, sizeof host, &port) < 0)
         return -EHOSTUNREACH; /* not live, or no such listener */
-    if (c->fd >= 0 && (c->port != port || strcmp(c->host, host) != 0))
+    if (c->link && (c->port != port || strcmp(c->host, host) != 0))
         conn_close(c); /* it moved */
     int64_t left = deadline_ms - br_now_ms();
     if (left <= 0)
         return -ETIMEDOUT;
-    if (c->fd < 0) {
-        int fd = br_clu_conn_dial(host, port, left < CONNECT_MS ? left : CONNECT_MS);
-        if (fd < 0)
-            return fd;
-        c->fd = fd;
+    if (!c->link) {
+        int rc = br_clu_link_open(m->conf.tls, host, port, left < CONNECT_MS ? left : CONNECT_MS,
+                                  &c->link);
+        if (rc < 0)
+            return rc;
+        left = deadline_ms - br_now_ms();
+        int64_t hs = m->conf.handshake_ms > 0 ? m->conf.handshake_ms : CONNECT_MS;
+        rc = br_clu_link_handshake_wait(c->link, left < hs ? left : hs);
+        if (rc < 0) {
+            br_warn_limited("transaction markers: TLS handshake with broker %d at %s:%d "
+                            "failed: %s (%s; retried)",
+                            (int)c->id, host, (int)port, strerror(-rc), br_clu_link_error(c->link));
+            conn_close(c);
+            return rc;
+        }
         snprintf(c->host, sizeof c->host, "%s", host);
         c->port = port;
     }
@@ -256,12 +264,12 @@ static int exchange(struct br_clu_markers *m, struct mconn *c, const struct batc
     int rc = encode(m, c, b, &req, &len);
     if (rc < 0)
         return rc;
-    br_clu_conn_timeouts(c->fd, deadline_ms - br_now_ms());
-    rc = br_clu_conn_send(c->fd, req, len);
+    br_clu_link_timeouts(c->link, deadline_ms - br_now_ms());
+    rc = br_clu_link_send(c->link, req, len);
     free(req);
     uint8_t hdr[4];
     if (rc == 0)
-        rc = br_clu_conn_recv(c->fd, hdr, 4);
+        rc = br_clu_link_recv(c->link, hdr, 4);
     int32_t size = 0;
     if (rc == 0)
         rc = kp_frame_peek(hdr, 4, RX_MAX, &size);
@@ -276,7 +284,7 @@ static int exchange(struct br_clu_markers *m, struct mconn *c, const struct batc
         rc = -ENOMEM;
         goto out;
     }
-    rc = br_clu_conn_recv(c->fd, body, (size_t)size);
+    rc = br_clu_link_recv(c->link, body, (size_t)size);
     struct kp_rd rd;
     kp_rd_init(&rd, body, (size_t)size);
     int32_t corr = -1;

@@ -24,9 +24,12 @@
  *   (per-connection mutex); calls to different brokers run in parallel. Within a call, the
  *   partitions of one leader travel in one request and leaders are asked one after another.
  * - Any thread; br_clu_markers_free() once no call is running (closes every connection).
- * - Connections are PLAINTEXT with no SASL, as the replica fetcher's (br_clu_fetch.h): the
- *   inter-broker listener must be PLAINTEXT, and with an authorizer its principal (ANONYMOUS)
- *   needs CLUSTER_ACTION on the cluster.
+ * - Connections are PLAINTEXT, or TLS when conf.tls is set (an SSL inter-broker listener:
+ *   br_clu_link.h, the leader's certificate verified, this broker's presented; the handshake
+ *   bounded by conf.handshake_ms and the deadline, a failure logged naming the broker and the
+ *   reason, then -EAGAIN as any lost connection), never SASL, as the replica fetcher's
+ *   (br_clu_fetch.h). With an authorizer the principal the leader sees (ANONYMOUS, or the
+ *   certificate's subject over TLS) needs CLUSTER_ACTION on the cluster.
  * - Errors: 0 or -errno; Kafka's codes never leave this module.
  */
 #ifndef SPLICELOG_BR_CLU_MARKERS_H
@@ -37,6 +40,7 @@
 #include <stdint.h>
 
 struct br_clu_markers;
+struct br_clu_tls;
 
 /* Where partitions are led and where brokers listen: the broker gives the cluster's view
  * (br_clu_leader; br_clu_node on inter.broker.listener.name), tests give fakes. Any thread. */
@@ -47,6 +51,8 @@ struct br_clu_markers_conf {
     /* broker id's endpoint (host NUL-terminated in cap bytes): 0, or -ENOENT (not live) */
     int (*endpoint)(void *arg, int32_t id, char *host, size_t cap, int32_t *port);
     void *arg;
+    struct br_clu_tls *tls; /* NULL: PLAINTEXT; else the caller's, outliving this sender */
+    int64_t handshake_ms;   /* ssl.handshake.timeout.ms (0: CONNECT_MS) */
 };
 
 struct br_clu_marker_part {

@@ -7,6 +7,8 @@
 #   server-enc.key           server.key encrypted with the passphrase in server-enc.pass
 #   client.pem, client.key   a client certificate signed by the CA (CN=splicelog-client)
 #   rogue.pem, rogue.key     a self-signed client certificate no CA vouches for (CN=rogue)
+#   broker.pem, broker.key   signed by the CA for server and client use (serverAuth and
+#                            clientAuth; IP:127.0.0.1, DNS:localhost): SSL inter-broker listeners
 #   other-ca.pem             a second CA that signed nothing here
 #
 # Keys are EC P-256 (fast to generate). Exit status 0 when every file exists.
@@ -52,9 +54,21 @@ ossl req -new -key client.key -subj "/CN=splicelog-client" -out client.csr
 ossl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -sha256 -days "$days" \
     -extfile client.ext -out client.pem
 
+# a broker's certificate for SSL inter-broker listeners: a server and a client at once
+cat >broker.ext <<'EXT'
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth,clientAuth
+subjectAltName=IP:127.0.0.1,DNS:localhost
+EXT
+key broker.key
+ossl req -new -key broker.key -subj "/CN=splicelog-broker" -out broker.csr
+ossl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -sha256 -days "$days" \
+    -extfile broker.ext -out broker.pem
+
 key rogue.key
 ossl req -x509 -new -key rogue.key -sha256 -days "$days" -subj "/CN=rogue" -out rogue.pem
 
-for f in ca.pem server.pem server.key server-enc.key client.pem client.key rogue.pem rogue.key; do
+for f in ca.pem server.pem server.key broker.pem broker.key server-enc.key client.pem client.key rogue.pem rogue.key; do
     [ -s "$f" ] || { echo "tb_certs.sh: $f missing" >&2; exit 1; }
 done
