@@ -19,8 +19,9 @@
  *   of entities ZooKeeper has no znode for stay, for br_usercfg_seed.
  * - br_usercfg_scram_write and br_usercfg_quota_write change a document in ZooKeeper
  *   (br_clu_entity_alter: wait for the cluster thread; the admin thread calls them) and touch
- *   only their own keys; 0 or br_clu_entity_alter's -errno. The caller then applies the same
- *   change to its local store at once.
+ *   only their own keys; 0 or br_clu_entity_alter's -errno. The caller does not apply the
+ *   change locally: the cluster thread hands the document it wrote to br_usercfg_apply before
+ *   they return (BR_CLU_ENTS_CHANGED).
  */
 #ifndef SPLICELOG_BR_USERCFG_H
 #define SPLICELOG_BR_USERCFG_H
