@@ -420,7 +420,8 @@ START_TEST(t_start_on_a_cache)
     struct br_scram_cred local = mk(BR_SASL_SCRAM_SHA_256, "old", 4096), got;
     ck_assert_int_eq(br_cred_put(c, S("bob"), &local), 0);
     struct br_quota_op op = {BR_QUOTA_PRODUCE, 1000, false};
-    struct br_quota_alter al = {{BR_QE_NAMED, BR_QE_ABSENT, {"bob", 3}, KP_STR_NULL}, &op, 1, 0, NULL};
+    struct br_quota_alter al = {
+        {BR_QE_NAMED, BR_QE_ABSENT, {"bob", 3}, KP_STR_NULL}, &op, 1, 0, NULL};
     ck_assert_int_eq(br_quotas_alter(q, &al, 1, false), 0);
     struct br_clu_ekv none[1];
     struct br_clu_entdoc other = {{BR_CLU_ENT_NAMED, BR_CLU_ENT_ABSENT, "x", "", 1, 0}, none, 0};
