@@ -11,11 +11,12 @@
  * With --data-dir, offline: straight into a data directory's credential store
  * (broker/sec/br_cred.h) while no broker runs on it, as `kafka-storage format --add-scram` makes
  * the first administrator. The password goes through PBKDF2 here; only salt, iterations,
- * StoredKey and ServerKey reach the disk. In a cluster (the broker has zookeeper.connect) that
- * store is the broker's cache of ZooKeeper's /config/users: a user made offline is carried to
- * ZooKeeper at the broker's next start when ZooKeeper has no document for that user, and is
- * otherwise replaced by ZooKeeper's; an offline delete or list sees the cache only
- * (docs/cluster.md, "Users and client ids").
+ * StoredKey and ServerKey reach the disk. In a cluster (the broker has zookeeper.connect): a
+ * user made offline before the broker's first start in the cluster is carried to ZooKeeper
+ * then when ZooKeeper has no document for that user, and is otherwise replaced by ZooKeeper's;
+ * from that start on the store is the broker's cache of ZooKeeper's /config/users (marked:
+ * br_cred_zk_mark), and an offline create or delete there is refused, pointing at --bootstrap;
+ * an offline list shows the cache (docs/cluster.md, "Users and client ids").
  */
 #include "cli.h"
 
@@ -35,12 +36,28 @@ static void log_line(void *arg, const char *msg)
     fprintf(stderr, "splicelog: %s\n", msg);
 }
 
-/* Opens the store of a locked data directory; NULL after printing why. */
-static struct br_cred *open_store(const struct cli_cmd *cmd, const char *dir, int *lock_fd)
+/* Opens the store of a locked data directory; NULL after printing why. A change (change)
+ * is refused in a directory that is ZooKeeper's cache (br_cred_zk_mark): it would be replaced
+ * by ZooKeeper's set at the broker's next start, never carried there. */
+static struct br_cred *open_store(const struct cli_cmd *cmd, const char *dir, int *lock_fd,
+                                  bool change)
 {
     *lock_fd = cli_lock_data_dir(cmd, dir);
     if (*lock_fd < 0)
         return NULL;
+    int m = change ? br_cred_zk_marked(dir) : 0;
+    if (m != 0) {
+        if (m > 0)
+            cli_fail(cmd,
+                     "%s belongs to a broker of a ZooKeeper cluster: its credentials are a cache "
+                     "of ZooKeeper's /config/users, which an offline change cannot reach; change "
+                     "them through a running broker (--bootstrap HOST:PORT, as a super user)",
+                     dir);
+        else
+            cli_fail(cmd, "cannot read %s/%s: %s", dir, BR_SECURITY_DIR, strerror(-m));
+        close(*lock_fd);
+        return NULL;
+    }
     struct br_cred *c = NULL;
     int rc = br_cred_open(dir, log_line, NULL, &c);
     if (rc) {
@@ -159,7 +176,7 @@ int cli_user_create(const struct cli_cmd *cmd, int argc, char **argv)
     if (rc)
         return cli_fail(cmd, "cannot derive the credential: %s", strerror(-rc));
     int lock_fd;
-    struct br_cred *c = open_store(cmd, dir, &lock_fd);
+    struct br_cred *c = open_store(cmd, dir, &lock_fd, true);
     if (!c) {
         OPENSSL_cleanse(&cred, sizeof cred);
         return 1;
@@ -210,7 +227,7 @@ int cli_user_delete(const struct cli_cmd *cmd, int argc, char **argv)
     if (!dir)
         return delete_online(cmd, &net, name, mech);
     int lock_fd;
-    struct br_cred *c = open_store(cmd, dir, &lock_fd);
+    struct br_cred *c = open_store(cmd, dir, &lock_fd, true);
     if (!c)
         return 1;
     int rc = br_cred_delete(c, name, strlen(name), mech);
@@ -270,7 +287,7 @@ int cli_user_list(const struct cli_cmd *cmd, int argc, char **argv)
     if (!dir)
         return list_online(cmd, &net, name);
     int lock_fd;
-    struct br_cred *c = open_store(cmd, dir, &lock_fd);
+    struct br_cred *c = open_store(cmd, dir, &lock_fd, false);
     if (!c)
         return 1;
     br_cred_each(c, print_one, (void *)name);

@@ -20,9 +20,10 @@
  *
  * In a cluster (zookeeper.connect) AlterClientQuotas (not validate_only) writes each entity's
  * keys to its ZooKeeper document on the admin thread and answers once ZooKeeper took them
- * (REQUEST_TIMED_OUT: unreachable; UNKNOWN_SERVER_ERROR: another failure), applying them here
- * at once; every other broker applies them from the change notification (br_usercfg.h,
- * docs/cluster.md). DescribeClientQuotas answers this broker's copy, which follows ZooKeeper.
+ * (REQUEST_TIMED_OUT: unreachable; UNKNOWN_SERVER_ERROR: another failure); the cluster thread
+ * applies the document written here before that (br_clu_ents.h); every other broker applies them
+ * from the change notification (br_usercfg.h, docs/cluster.md). DescribeClientQuotas answers this
+ * broker's copy, which follows ZooKeeper.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -279,9 +280,9 @@ out:
 
 /* In a cluster (zookeeper.connect): each valid entity's quota keys are changed in its
  * ZooKeeper document (/config/users/.., /config/clients/..: br_usercfg.h) on the admin thread,
- * then in the local quotas at once; the response is encoded once all are done. The job, the
- * results, the entities and every name live in the response's scratch memory (the request's
- * frame is gone by then). */
+ * which the cluster thread applies to the local quotas as it writes it; the response is encoded
+ * once all are done. The job, the results, the entities and every name live in the response's
+ * scratch memory (the request's frame is gone by then). */
 struct aq_job {
     struct br_job job; /* first: the job is the start of the scratch memory */
     struct kp_alter_client_quotas_result *res;
@@ -304,14 +305,11 @@ static void aq_run(struct br_job *j)
             x->error_message = kp_str_of(a->why ? a->why : "invalid");
             continue;
         }
+        /* (the cluster thread applies the document it wrote here: br_clu_ents.h) */
         int zrc = br_usercfg_quota_write(j->x->clu, a);
-        int wrc = zrc ? zrc : br_quotas_alter(j->x->auth->quotas, a, 1, false);
         if (zrc) {
             x->error_code = zrc == -EAGAIN ? KP_ERR_REQUEST_TIMED_OUT : KP_ERR_UNKNOWN_SERVER_ERROR;
             x->error_message = kp_str_of("cannot write the quotas to ZooKeeper");
-        } else if (wrc < 0) {
-            x->error_code = KP_ERR_UNKNOWN_SERVER_ERROR;
-            x->error_message = kp_str_of(strerror(-wrc));
         } else {
             aj->written++;
         }

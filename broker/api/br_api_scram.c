@@ -15,11 +15,12 @@
  *     keeps StoredKey and ServerKey derived from it.
  *   - The durable write runs on the admin thread (the changes copied into the response's
  *     scratch memory), as CreateAcls does.
- *   - In a cluster (zookeeper.connect) each user's changes go to /config/users/<u> first
- *     (br_usercfg.h: only the SCRAM keys of the user's document change), then to the local
- *     store at once; a user ZooKeeper did not take is REQUEST_TIMED_OUT (unreachable) or
- *     UNKNOWN_SERVER_ERROR and changes nowhere. The other brokers apply it from the change
- *     notification (docs/cluster.md, "Users and client ids").
+ *   - In a cluster (zookeeper.connect) each user's changes go to /config/users/<u>
+ *     (br_usercfg.h: only the SCRAM keys of the user's document change), and the cluster
+ *     thread applies the document written to the local store before answering (in order with
+ *     the other brokers' notifications); a user ZooKeeper did not take is REQUEST_TIMED_OUT
+ * (unreachable) or UNKNOWN_SERVER_ERROR and changes nowhere. The other brokers apply it from the
+ * change notification (docs/cluster.md, "Users and client ids").
  */
 #include <errno.h>
 #include <stdio.h>
@@ -200,8 +201,10 @@ struct as_job {
     const struct br_peer *peer;
 };
 
-/* In a cluster: each user's changes to /config/users/<u> first (br_usercfg.h), one document
- * per user; only the changes of users ZooKeeper took go to the local store, at once. */
+/* In a cluster: each user's changes to /config/users/<u> (br_usercfg.h), one document per
+ * user; the cluster thread applies the document it wrote to the local store before the write
+ * returns (br_clu_ents.h), in order with the notifications of other brokers' writes: not
+ * applied again here (that could land over a newer document). */
 static void as_run_cluster(struct as_job *aj)
 {
     struct br_job *j = &aj->job;
@@ -220,11 +223,12 @@ static void as_run_cluster(struct as_job *aj)
         if (aj->users[aj->ch_user[i]].zrc)
             continue;
         aj->ch[k] = aj->ch[i];
+        aj->ch[k].result = 0;
         aj->ch_user[k] = aj->ch_user[i];
         k++;
     }
-    aj->wrc = k ? br_cred_apply(j->x->auth->cred, aj->ch, k) : 0;
-    aj->nch = k; /* (as_done judges the changes applied here; the others have zrc) */
+    aj->wrc = 0;
+    aj->nch = k; /* (as_done judges the changes written; the others have zrc) */
 }
 
 static void as_run(struct br_job *j)

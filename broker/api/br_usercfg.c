@@ -104,10 +104,20 @@ static void apply_quotas(struct br_quotas *q, const struct br_clu_entdoc *d, siz
     free(s);
 }
 
+/* The data directory is already ZooKeeper's cache (br_cred_zk_mark): 1, 0 (also without a
+ * configuration: the unit tests'), -errno. */
+static int marked(const struct br_auth *a)
+{
+    return a->cfg ? br_cred_zk_marked(a->cfg->data_dir) : 0;
+}
+
 void br_usercfg_apply(void *arg, const struct br_clu_entdoc *docs, size_t n, int scope)
 {
     struct br_auth *a = arg;
-    bool all = scope == BR_CLU_ENTS_ALL; /* (at START, entities ZooKeeper lacks stay) */
+    /* (at START, entities ZooKeeper lacks stay for br_usercfg_seed, unless the stores are
+     * already a cache of ZooKeeper's: then ZooKeeper's set is the whole set, deletions made
+     * while this broker was down included) */
+    bool all = scope == BR_CLU_ENTS_ALL || (scope == BR_CLU_ENTS_START && marked(a) != 0);
     if (a->cred)
         apply_creds(a->cred, docs, n, all);
     if (a->quotas)
@@ -182,8 +192,10 @@ static void carry_creds(struct br_cred *c, const char *user, size_t len, struct 
     }
 }
 
-/* Creates e's document of k's keys: 1 when carried, else 0. */
-static size_t carry(struct br_clu *clu, const struct br_clu_entity *e, struct carry *k)
+/* Creates e's document of k's keys: 1 when carried, else 0 (*failed set when it could not be
+ * written: not when ZooKeeper has a document already). */
+static size_t carry(struct br_clu *clu, const struct br_clu_entity *e, struct carry *k,
+                    bool *failed)
 {
     char path[256];
     if (k->n == 0)
@@ -195,6 +207,8 @@ static size_t carry(struct br_clu *clu, const struct br_clu_entity *e, struct ca
         br_info("cluster: %s of this broker's own stores carried to ZooKeeper (it had none)", path);
     else if (rc != -EEXIST)
         br_warn("cluster: cannot carry %s to ZooKeeper: %s", path, strerror(-rc));
+    if (rc != 0 && rc != -EEXIST)
+        *failed = true;
     OPENSSL_cleanse(k, sizeof *k);
     return rc == 0;
 }
@@ -252,6 +266,15 @@ size_t br_usercfg_seed(struct br_clu *clu, struct br_auth *a)
     struct qents q = {0};
     struct carry *k = malloc(sizeof *k);
     size_t carried = 0;
+    bool failed = false;
+    int rc = marked(a);
+    if (rc != 0) { /* (a cache already, or the mark unreadable: nothing carried) */
+        if (rc < 0)
+            br_err("cluster: cannot read the mark of %s/%s: %s (nothing carried to ZooKeeper)",
+                   a->cfg->data_dir, BR_SECURITY_DIR, strerror(-rc));
+        free(k);
+        return 0;
+    }
     if (a->cred)
         br_cred_each(a->cred, user_add, &u);
     if (a->quotas) {
@@ -285,7 +308,7 @@ size_t br_usercfg_seed(struct br_clu *clu, struct br_auth *a)
                 if (u.len[j] == e.user_len && memcmp(u.v[j], e.user, e.user_len) == 0)
                     u.done[j] = true;
         }
-        carried += carry(clu, &e, k);
+        carried += carry(clu, &e, k, &failed);
     }
     for (size_t j = 0; j < u.n; j++) {
         if (u.done[j])
@@ -293,8 +316,17 @@ size_t br_usercfg_seed(struct br_clu *clu, struct br_auth *a)
         memset(k, 0, sizeof *k);
         carry_creds(a->cred, u.v[j], u.len[j], k);
         struct br_clu_entity e = {BR_CLU_ENT_NAMED, BR_CLU_ENT_ABSENT, u.v[j], "", u.len[j], 0};
-        carried += carry(clu, &e, k);
+        carried += carry(clu, &e, k, &failed);
     }
+    /* (every entry is ZooKeeper's now: from here on the stores are its cache; a failure leaves
+     * them unmarked, and the next start carries what is still missing) */
+    if (!failed && a->cfg && (rc = br_cred_zk_mark(a->cfg->data_dir)) < 0)
+        br_err("cluster: cannot mark %s/%s as ZooKeeper's cache: %s (entries ZooKeeper lacks at "
+               "the next start are carried to it again)",
+               a->cfg->data_dir, BR_SECURITY_DIR, strerror(-rc));
+    else if (!failed && a->cfg)
+        br_info("cluster: the credentials and quotas of %s are ZooKeeper's cache from now on",
+                a->cfg->data_dir);
 out:
     free(k);
     for (size_t j = 0; j < u.n; j++)

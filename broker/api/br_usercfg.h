@@ -16,11 +16,14 @@
  *   credential store and the quotas become what they say (br_cred_sync, br_quotas_sync: the
  *   local files are rewritten as caches, connections re-resolve their quotas at their next
  *   request, the next login uses the new credentials). At BR_CLU_ENTS_START the local entries
- *   of entities ZooKeeper has no znode for stay, for br_usercfg_seed.
+ *   of entities ZooKeeper has no znode for stay, for br_usercfg_seed, unless the data dir is
+ *   marked as ZooKeeper's cache (br_cred_zk_marked; unreadable counts as marked): then START is
+ *   ALL. A user whose document did not parse comes as one without configs (br_clu_ents.h).
  * - br_usercfg_scram_write and br_usercfg_quota_write change a document in ZooKeeper
  *   (br_clu_entity_alter: wait for the cluster thread; the admin thread calls them) and touch
- *   only their own keys; 0 or br_clu_entity_alter's -errno. The caller then applies the same
- *   change to its local store at once.
+ *   only their own keys; 0 or br_clu_entity_alter's -errno. The caller does not apply the
+ *   change locally: the cluster thread hands the document it wrote to br_usercfg_apply before
+ *   they return (BR_CLU_ENTS_CHANGED).
  */
 #ifndef SPLICELOG_BR_USERCFG_H
 #define SPLICELOG_BR_USERCFG_H
@@ -37,11 +40,14 @@ void br_usercfg_apply(void *auth, const struct br_clu_entdoc *docs, size_t n, in
 
 struct br_auth;
 /* At a broker's start, right after br_clu_open (the starting thread, before clients are let
- * in): every entity of the local stores ZooKeeper had no znode for (kept by
- * BR_CLU_ENTS_START: a single node's past, users made offline with `splicelog user create
- * --data-dir`) is created in ZooKeeper with its credentials and quotas (br_clu_entity_create:
- * never over a document another broker wrote meanwhile). How many were carried; failures are
- * logged (the entry stays local until the next start). */
+ * in), when the data dir is not marked as ZooKeeper's cache yet: every entity of the local
+ * stores ZooKeeper had no znode for (kept by BR_CLU_ENTS_START: a single node's past, users
+ * made offline with `splicelog user create --data-dir` before this first cluster start) is
+ * created in ZooKeeper with its credentials and quotas (br_clu_entity_create: never over a
+ * document another broker wrote meanwhile); then, when none failed, the data dir is marked
+ * (br_cred_zk_mark, durable) and no later start carries anything (a deletion in ZooKeeper
+ * stays a deletion). How many were carried; failures are logged (the entry stays local, the
+ * dir unmarked, until the next start). A marked dir: 0, nothing done. */
 size_t br_usercfg_seed(struct br_clu *clu, struct br_auth *a);
 
 /* user's changes (each ch[i].user is user): upsertions set the mechanism's key, deletions

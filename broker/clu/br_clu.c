@@ -655,9 +655,15 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
     if (conf->acl_apply && (rc = br_clu__acl_load(c)) != ZOK)
         return open_fail(c, -EIO, err, errlen, "ZooKeeper: cannot read the ACLs: %s",
                          rc == ZSYSTEMERROR ? "refused (logged above)" : zerror(rc));
-    /* users' and client ids' configs before clients are let in (br_clu_ents.h); on failure
-     * the cluster thread reads them at its first resync */
-    c->ent_fresh = c->ent_done = br_clu__ent_resync(c, true) == ZOK;
+    /* users' and client ids' configs before clients are let in (br_clu_ents.h): the change
+     * notifications listed first (their newest sequence recorded), so that the cluster thread
+     * acts on every one written after this read; a broker that cannot read them does not
+     * start (it would serve credentials deleted in ZooKeeper from its cache) */
+    if ((rc = br_clu__cfg_mark(c)) != ZOK || (rc = br_clu__ent_resync(c, true)) != ZOK)
+        return open_fail(c, -EIO, err, errlen,
+                         "ZooKeeper: cannot read the users' and client ids' configs: %s",
+                         rc == ZSYSTEMERROR ? "out of memory" : zerror(rc));
+    c->ent_fresh = c->ent_done = true;
     if (pthread_create(&c->thread, NULL, clu_main, c) != 0)
         return open_fail(c, -EAGAIN, err, errlen, "cannot start the cluster thread");
     c->thread_started = true;

@@ -44,7 +44,8 @@
  *   session. br_clu_acl_create / _delete hand the writes to the cluster thread and wait.
  * - Users and client ids: /config/users and /config/clients are the truth in a cluster for
  *   SCRAM credentials and client quotas (br_clu_ents.h: the writes, the notifications, the
- *   reads at start and after a new session, through conf->entity_config).
+ *   reads at start and after a new session, through conf->entity_config). br_clu_open
+ *   reads them all before returning and fails when it cannot.
  * - Errors: 0 or -errno; ZooKeeper's own codes are named in the log lines.
  */
 #ifndef SPLICELOG_BR_CLU_H
@@ -112,8 +113,10 @@ struct br_clu_conf {
     /* Users' and client ids' configs (SCRAM credentials, quotas; may be NULL: not read): the
      * documents of /config/users and /config/clients, each entity's key/values, and what
      * they stand for (enum br_clu_ent_scope, br_clu_ents.h: one changed entity, or every
-     * entity). Called on the cluster thread, and once on the starting thread inside
-     * br_clu_open before it returns (BR_CLU_ENTS_START); docs valid during the call only. */
+     * entity). Called on the cluster thread (for a notification, a resync, and for the
+     * document this broker itself just wrote: br_clu_entity_alter), and once on the starting
+     * thread inside br_clu_open before it returns (BR_CLU_ENTS_START); docs valid during the
+     * call only. */
     void (*entity_config)(void *arg, const struct br_clu_entdoc *docs, size_t n, int scope);
     void *entity_arg;
 };

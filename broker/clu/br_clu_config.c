@@ -221,7 +221,9 @@ int br_clu__cfg_apply(struct br_clu *c, const char *name)
  * (br_clu_ents.c); other entity types are not acted on. A ZooKeeper code. */
 static int one_entity(struct br_clu *c, const char *json, size_t len)
 {
-    char entity[PATH_MAX_LEN], type[32], name[PATH_MAX_LEN];
+    /* (an entity path is up to BR_CLU_ENT_PATH_MAX, ~6 KiB: 12 KiB of the cluster thread's
+     * default 8 MiB stack, or of br_clu_open's caller's) */
+    char entity[BR_CLU_ENT_PATH_MAX], type[32], name[BR_CLU_ENT_PATH_MAX];
     if (br_clu_json_str(json, len, "entity_path", entity, sizeof entity) != 0) {
         if (br_clu_json_str(json, len, "entity_type", type, sizeof type) != 0 ||
             br_clu_json_str(json, len, "entity_name", name, sizeof name) != 0 ||
@@ -240,7 +242,7 @@ static int one_change(struct br_clu *c, void *ctx, const char *path, const char 
     (void)ctx;
     /* version 2: "entity_path":"topics/<t>"; version 1 (older Kafka tools):
      * "entity_type":"topics","entity_name":"<t>" */
-    char entity[PATH_MAX_LEN], type[32];
+    char entity[BR_CLU_ENT_PATH_MAX], type[32];
     const char *topic = NULL;
     if (len > 0 && br_clu_json_str(buf, (size_t)len, "entity_path", entity, sizeof entity) == 0)
         topic = strncmp(entity, "topics/", 7) == 0 && entity[7] ? entity + 7 : "";
@@ -257,12 +259,20 @@ static int one_change(struct br_clu *c, void *ctx, const char *path, const char 
     return ZOK;
 }
 
+int br_clu__cfg_mark(struct br_clu *c)
+{
+    return br_clu__notes_read(c, c->p_changes, CHANGE_PREFIX, on_changes, c, &c->cfg_seq, true,
+                              one_change, NULL);
+}
+
 int br_clu__cfg_changes(struct br_clu *c)
 {
-    /* (on a resync every topic is read below: the notifications are only purged) */
+    /* (on a resync every topic and entity is read below: the notifications are only purged;
+     * but at the first turn after br_clu_open read the entities (ent_fresh), the ones after the
+     * sequence br_clu__cfg_mark recorded there are acted on: they may be newer than that read) */
     bool resync = c->cfg_resync;
-    int rc = br_clu__notes_read(c, c->p_changes, CHANGE_PREFIX, on_changes, c, &c->cfg_seq, resync,
-                                one_change, NULL);
+    int rc = br_clu__notes_read(c, c->p_changes, CHANGE_PREFIX, on_changes, c, &c->cfg_seq,
+                                resync && !c->ent_fresh, one_change, NULL);
     if (rc != ZOK)
         return rc; /* (cfg_seq unchanged: the same notifications again next time) */
     if (resync) {

@@ -26,7 +26,8 @@
 
 #define CHANGE_PREFIX "config_change_"
 #define SAN_MAX       (3 * BR_CLU_ENT_NAME_MAX + 1) /* a sanitized name: %XX per byte */
-#define EPATH_MAX     (2 * SAN_MAX + 32)
+#define EPATH_MAX     BR_CLU_ENT_PATH_MAX
+_Static_assert(BR_CLU_ENT_PATH_MAX >= 2 * SAN_MAX + 32, "two sanitized names and the words");
 
 static int zk_errno(int rc) { return br_clu__transient(rc) ? -EAGAIN : -EIO; }
 
@@ -296,6 +297,26 @@ static bool full_path(const struct br_clu *c, const char *epath, char *out, size
     return snprintf(out, cap, "%s/config/%s", c->chroot, epath) < (int)cap;
 }
 
+/* The document just written (doc, len bytes) made this broker's at once, on the cluster
+ * thread: in order with the notifications it processes, so an older write can never be applied
+ * over a newer document read from a notification (the admin thread applying it after
+ * br_clu__submit returned could). */
+static void apply_local(struct br_clu *c, const struct br_clu_entity *e, const char *doc,
+                        size_t len)
+{
+    if (!c->conf.entity_config)
+        return;
+    struct kvlist kv;
+    if (doc_parse(doc, len, &kv) < 0) { /* (it was just encoded: only out of memory) */
+        br_err("cluster: out of memory applying a user's or client id's configs here: the "
+               "change notification applies them");
+        return;
+    }
+    struct br_clu_entdoc d = {*e, kv.v, kv.n};
+    c->conf.entity_config(c->conf.entity_arg, &d, 1, BR_CLU_ENTS_CHANGED);
+    kvlist_free(&kv);
+}
+
 int br_clu__ent_write(struct br_clu *c, const struct br_clu_entity *e, const struct br_clu_ekv *ch,
                       int n, bool only_new)
 {
@@ -356,6 +377,7 @@ int br_clu__ent_write(struct br_clu *c, const struct br_clu_entity *e, const str
             rc = zk_errno(zr);
             goto out;
         }
+        apply_local(c, e, next, (size_t)nl); /* (ZooKeeper has it: the truth, notified or not) */
         zr = notify(c, epath);
         if (zr != ZOK) {
             /* (written: the others see it at their next resync; the client is told and may
@@ -415,8 +437,10 @@ static void edocs_free(struct edocs *l)
     memset(l, 0, sizeof *l);
 }
 
-/* Reads /config/<epath> into a new entry of l: ZOK (also when it is left out: too large,
- * not a document, not an entity path), or a ZooKeeper code. */
+/* Reads /config/<epath> into a new entry of l: ZOK (also when it is left out: not an entity
+ * path, or l is full), or a ZooKeeper code (ZSYSTEMERROR: out of memory). A document too
+ * large or that does not parse is an entry without configs (fail closed: the entity's
+ * credentials go, its quotas are the defaults). */
 static int load(struct br_clu *c, const char *epath, struct edocs *l)
 {
     if (l->n >= BR_CLU_ENT_MAX || l->bytes >= BR_CLU_ENT_READ_MAX) {
@@ -449,14 +473,21 @@ static int load(struct br_clu *c, const char *epath, struct edocs *l)
         free(x.names);
         return rc;
     } else if (l_ >= 0 && st.dataLength > l_) { /* (l_ -1: no data) */
-        br_warn_limited("cluster: %s is larger than %d bytes: left out", path, BR_CLU_ENT_DOC_MAX);
-        free(x.names);
-        return ZOK;
+        br_warn_limited("cluster: %s is larger than %d bytes: read as no configs (its "
+                        "credentials removed here, its quotas the defaults)",
+                        path, BR_CLU_ENT_DOC_MAX);
+        l_ = 0; /* (fail closed, the same at a notification, a resync and a start) */
     }
-    if (doc_parse(c->big, l_ > 0 ? (size_t)l_ : 0, &x.kv) < 0) {
-        br_warn_limited("cluster: %s is not a config document: left out", path);
+    int prc = doc_parse(c->big, l_ > 0 ? (size_t)l_ : 0, &x.kv);
+    if (prc == -ENOMEM) {
         free(x.names);
-        return ZOK;
+        return ZSYSTEMERROR;
+    }
+    if (prc < 0) {
+        br_warn_limited("cluster: %s is not a config document: read as no configs (its "
+                        "credentials removed here, its quotas the defaults)",
+                        path);
+        memset(&x.kv, 0, sizeof x.kv);
     }
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;

@@ -23,12 +23,15 @@
  * - br_clu_entity_alter (any thread but a loop thread or the cluster thread: it waits for the
  *   cluster thread) changes only the keys it is given in the entity's document: a versioned
  *   read-modify-write (setData at the version read, or create), retried on BadVersion /
- *   NodeExists / NoNode at most BR_CLU_ENT_TRIES times (-EAGAIN after), then a change
- *   notification. 0 once both are in ZooKeeper; -EAGAIN (ZooKeeper unreachable, or lost every
- *   race), -EIO (a ZooKeeper error, or the document there does not parse: it is not
+ *   NodeExists / NoNode at most BR_CLU_ENT_TRIES times (-EAGAIN after); once the document
+ *   is written the cluster thread hands it to conf.entity_config (n = 1, BR_CLU_ENTS_CHANGED:
+ *   this broker's state follows at once, in order with the notifications it processes), then
+ *   the change notification. 0 once both are in ZooKeeper; -EAGAIN (ZooKeeper unreachable, or lost
+ * every race), -EIO (a ZooKeeper error, or the document there does not parse: it is not
  *   overwritten, a log line says so), -ENOSPC (the document would exceed
  *   BR_CLU_ENT_DOC_MAX), -EINVAL (a name too long, a key or value too long), -ECANCELED
- *   (closing). The caller updates its own local state itself, at once.
+ *   (closing). The caller does not apply the change to its local state itself (an
+ *   apply after the call returns could land over a newer document of another broker).
  * - Every broker (the writer too) acts on a notification naming a users/ or clients/ entity
  *   by reading that entity's document and calling conf.entity_config with it (n = 1,
  *   BR_CLU_ENTS_CHANGED: that entity's settings become exactly the document's; a missing or
@@ -36,9 +39,13 @@
  *   before it returns) and after every new session (on the cluster thread), it reads every
  *   document under /config/users (with their clients) and /config/clients, at most
  *   BR_CLU_ENT_MAX of them and BR_CLU_ENT_READ_MAX bytes, and calls entity_config once with
- *   all of them (BR_CLU_ENTS_START at br_clu_open, BR_CLU_ENTS_ALL after). A document larger
- *   than BR_CLU_ENT_DOC_MAX or that does not parse is logged and left out. The documents given
- *   to entity_config are valid during the call only.
+ *   all of them (BR_CLU_ENTS_START at br_clu_open, BR_CLU_ENTS_ALL after); br_clu_open fails
+ *   when that read fails. br_clu_open lists /config/changes (recording the newest sequence and
+ *   setting the watch) before that read, so a change made between the read and the cluster
+ *   thread's first turn is still acted on. A document larger than BR_CLU_ENT_DOC_MAX or that
+ *   does not parse is logged and read as the entity with no settings (fail closed: at a
+ *   notification, a resync and a start alike). The documents given to entity_config are valid
+ *   during the call only.
  */
 #ifndef SPLICELOG_BR_CLU_ENTS_H
 #define SPLICELOG_BR_CLU_ENTS_H
@@ -55,6 +62,9 @@ struct br_clu;
 #define BR_CLU_ENT_NAME_MAX     1024 /* bytes of a user or client-id name (BR_QUOTA_NAME_MAX) */
 #define BR_CLU_ENT_TRIES        16   /* read-modify-write attempts */
 #define BR_CLU_ENT_DEFAULT_NAME "<default>"
+/* bytes of an entity path with its NUL ("users/<u>/clients/<c>", each name sanitized: %XX per
+ * byte at most) */
+#define BR_CLU_ENT_PATH_MAX (2 * (3 * BR_CLU_ENT_NAME_MAX + 1) + 32)
 
 enum br_clu_ent_kind {
     BR_CLU_ENT_ABSENT = 0,  /* the entity has no part of this type */

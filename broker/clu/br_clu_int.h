@@ -155,8 +155,9 @@ struct br_clu {
                            applied at the next read of /config/changes */
     int64_t acl_seq[2]; /* the last ACL change notification acted on, literal and extended */
     bool acl_resync;    /* every ACL is read again at the next turn (a new session) */
-    bool ent_fresh;     /* br_clu_open read the users' and client ids' configs: the first
-                           cfg_resync need not read them again (br_clu_ents.c) */
+    bool ent_fresh;     /* br_clu_open recorded cfg_seq, then read the users' and client ids'
+                           configs: the first cfg_resync acts on the notifications after cfg_seq
+                           instead of reading them again (br_clu_config.c) */
     bool ent_done;      /* they were read once (later reads are BR_CLU_ENTS_ALL, not _START) */
 
     pthread_t thread;
@@ -265,6 +266,9 @@ int br_clu__ent_changed(struct br_clu *c, const char *epath);
 /* Every user's and client id's document to conf.entity_config (BR_CLU_ENTS_START when start,
  * else BR_CLU_ENTS_ALL). A ZooKeeper code. */
 int br_clu__ent_resync(struct br_clu *c, bool start);
+/* br_clu_open, before reading the entities: lists /config/changes (watch set) and records its
+ * newest sequence in cfg_seq without acting on any (br_clu_config.c). A ZooKeeper code. */
+int br_clu__cfg_mark(struct br_clu *c);
 
 /* br_clu_isrn.c, on the cluster thread, only while this broker is the controller: reads the
  * children of /isr_change_notification (with a watch), oldest first, at most a turn's worth

@@ -79,8 +79,10 @@ size_t br_cred_count(struct br_cred *c);
 /* ---- in a cluster (br_cred_zk.c; docs/cluster.md, "Users and client ids") ----------------
  * ZooKeeper's /config/users/<u> is the truth; this store is the broker's copy of it (the file
  * stays, a cache that br_cred_sync rewrites). A user the file has and ZooKeeper has no
- * /config/users/<u> for at the broker's start (made by the offline tool, or a single node's
- * past) is carried to ZooKeeper then (br_usercfg_seed); any other is replaced by ZooKeeper's. */
+ * /config/users/<u> for at the broker's first start in the cluster (made by the offline tool,
+ * or a single node's past) is carried to ZooKeeper then (br_usercfg_seed); any other is
+ * replaced by ZooKeeper's. After that first sync the directory is marked (br_cred_zk_mark) and
+ * is a pure cache: an entry ZooKeeper lacks is deleted here, never carried. */
 
 /* Kafka's credential text in /config/users/<u>:
  * "salt=<base64>,stored_key=<base64>,server_key=<base64>,iterations=<n>". format: the length
@@ -104,5 +106,13 @@ struct br_cred_user {
  * One durable write when anything changes. 0, or br_cred_apply's error (nothing changed);
  * entries the store refuses (a user name br_sasl_user_valid refuses) are skipped. */
 int br_cred_sync(struct br_cred *c, const struct br_cred_user *u, size_t n, bool all);
+
+/* The mark of a data directory whose credentials and quotas are a cache of ZooKeeper's
+ * (<data-dir>/__security/zk.cache, written out at the top of br_cred_zk.c): written durably
+ * once a broker has synced them from ZooKeeper (br_usercfg_seed); then nothing local is carried
+ * to ZooKeeper any more, and `splicelog user create|delete --data-dir` refuses the directory.
+ * mark: 0 or -errno; marked: 1, 0, or -errno (the caller holds the data directory's lock). */
+int br_cred_zk_mark(const char *data_dir);
+int br_cred_zk_marked(const char *data_dir);
 
 #endif

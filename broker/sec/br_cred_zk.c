@@ -5,6 +5,15 @@
  * TEXT (Kafka's ScramCredentialUtils, the value of "SCRAM-SHA-256" / "SCRAM-SHA-512" in
  * /config/users/<u>):  salt=<b64>,stored_key=<b64>,server_key=<b64>,iterations=<n>
  * base64 standard with padding; the keys are the mechanism's hash length (32 or 64 bytes).
+ *
+ * FILE: <data-dir>/__security/zk.cache — the mark "this data directory's credentials and quotas
+ * are a cache of ZooKeeper's" (br_cred_zk_mark), written once the broker has synced them from
+ * ZooKeeper at a start. An st_snap file (storage/st_snap.c: header, CRCs, temp file,
+ * fdatasync, rename, directory fsync), magic "SLZC", version 1, one record whose body is the
+ * ASCII text of ZK_MARK_TEXT (no NUL); only the file's existence is read (br_cred_zk_marked):
+ * what is in it is for a person looking at the directory. Without it, the stores are a single
+ * node's or made offline, and their entries ZooKeeper lacks are carried there at the next
+ * start (br_usercfg_seed); with it they never are (ZooKeeper's deletions stay deleted).
  */
 #include "br_cred.h"
 
@@ -13,7 +22,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include <openssl/crypto.h>
+
+#include "st_snap.h"
+
+#define ZK_MARK_FILE  "zk.cache"
+#define ZK_MARK_MAGIC "SLZC"
+#define ZK_MARK_VER   1
+#define ZK_MARK_TEXT                                                                               \
+    "the SCRAM credentials and client quotas here are a cache of ZooKeeper's /config/users and "   \
+    "/config/clients"
 
 int br_cred_text_format(const struct br_scram_cred *c, char *out, size_t cap)
 {
@@ -203,4 +223,38 @@ out:
         free(l.v[i].user);
     free(l.v);
     return rc;
+}
+
+/* ---- the cache mark ------------------------------------------------------------------------- */
+
+static int mark_dir(const char *data_dir, char *out, size_t cap)
+{
+    return snprintf(out, cap, "%s/%s", data_dir, BR_SECURITY_DIR) >= (int)cap ? -ENAMETOOLONG : 0;
+}
+
+int br_cred_zk_mark(const char *data_dir)
+{
+    char dir[4096];
+    int rc = mark_dir(data_dir, dir, sizeof dir);
+    if (rc < 0)
+        return rc;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return -errno;
+    struct st_snap_w w;
+    st_snap_begin(&w, ZK_MARK_MAGIC, ZK_MARK_VER);
+    st_snap_add(&w, ZK_MARK_TEXT, strlen(ZK_MARK_TEXT));
+    return st_snap_commit(&w, dir, ZK_MARK_FILE, 0600);
+}
+
+int br_cred_zk_marked(const char *data_dir)
+{
+    char path[4096 + 32];
+    int rc = mark_dir(data_dir, path, sizeof path - 32);
+    if (rc < 0)
+        return rc;
+    strcat(path, "/" ZK_MARK_FILE);
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return 1;
+    return errno == ENOENT ? 0 : -errno;
 }

@@ -21,9 +21,16 @@
  *   her quotas;
  * - broker 3 killed -9, bob created and alice's quota changed meanwhile, broker 3 restarted: bob
  *   logs in there and the new quota is described, alice* is still refused there;
- * - users made with `splicelog user create --data-dir` on a stopped broker: one ZooKeeper has
- *   no document of is carried there at the broker's start and logs in on every broker; one
- *   ZooKeeper has a document of (alice*, without a credential now) is replaced by it.
+ * - a document that does not parse (frank's) fails closed: his credential goes; a quota of a
+ *   client id of 900 '*' (an entity path of 2,700 bytes) set through broker 2 is described by
+ *   broker 1 (its notification was dropped as "not a config change notification" before);
+ * - `splicelog user create --data-dir` on a stopped cluster broker is refused, pointing at
+ *   --bootstrap (its store is ZooKeeper's cache);
+ * - a single node's data dir (broker 4) with users made offline joins the cluster: one
+ *   ZooKeeper has no document of (carol) is carried there at the broker's start and logs in on
+ *   every broker; one ZooKeeper has a document of (alice*, without a credential now) is
+ *   replaced by it; carol deleted in ZooKeeper while broker 4 is down stays deleted when it
+ *   comes back (before, every broker's start carried its cached carol back to ZooKeeper).
  * zookeeper_away_changes_nothing: with ZooKeeper's process stopped, AlterUserScramCredentials
  * and AlterClientQuotas answer REQUEST_TIMED_OUT and change nothing locally; once it is back
  * they go through.
@@ -58,24 +65,25 @@
 #define NBROKERS   3
 #define CHROOT     "/tusers"
 
-static struct tb_broker B[NBROKERS + 1];
+static struct tb_broker B[NBROKERS + 2]; /* (1..3, and 4: a single node joining later) */
 
 static void teardown(void)
 {
-    for (int i = 1; i <= NBROKERS; i++)
+    for (int i = 1; i <= NBROKERS + 1; i++)
         tb_broker_cleanup(&B[i]);
 }
 
+static const char *const MORE[] = {
+    "-o", "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+    "-o", "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512",
+    "-o", "connection.failed.authentication.delay.ms=0",
+    "-o", "quota.window.num=3",
+    "-o", "quota.window.size.seconds=1",
+    NULL};
+
 static int start_broker(int id)
 {
-    const char *const more[] = {
-        "-o", "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
-        "-o", "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512",
-        "-o", "connection.failed.authentication.delay.ms=0",
-        "-o", "quota.window.num=3",
-        "-o", "quota.window.size.seconds=1",
-        NULL};
-    return tb_zk_broker_start(&B[id], &tb_clu_zk, CHROOT, id, SESSION_MS, NULL, more);
+    return tb_zk_broker_start(&B[id], &tb_clu_zk, CHROOT, id, SESSION_MS, NULL, MORE);
 }
 
 /* `splicelog user create --data-dir` of broker id's data dir (the broker stopped): 0 or the
@@ -97,6 +105,19 @@ static int offline_user(int id, const char *user, const char *pw)
     int st = tb_wait_exit(pid, 60000);
     ck_assert(st >= 0 && WIFEXITED(st));
     return WEXITSTATUS(st);
+}
+
+/* The first 4 KiB of a file (NUL-terminated; "" when unreadable). */
+static const char *file_text(const char *path)
+{
+    static char buf[4096];
+    buf[0] = 0;
+    FILE *f = fopen(path, "r");
+    if (f) {
+        buf[fread(buf, 1, sizeof buf - 1, f)] = 0;
+        fclose(f);
+    }
+    return buf;
 }
 
 /* ---- requests ------------------------------------------------------------------------------- */
@@ -352,6 +373,18 @@ START_TEST(users_and_quotas_through_zookeeper)
     kafka_write(zh, CHROOT "/config/users/frank", doc,
                 "{\"version\":2,\"entity_path\":\"users/frank\"}");
     login_becomes(2, "frank", "f-secret", true);
+    /* a document that does not parse fails closed: frank's credential goes (it stayed before) */
+    kafka_write(zh, CHROOT "/config/users/frank", "{\"version\":1,\"config\":{\"SCRAM-SHA-5",
+                "{\"version\":2,\"entity_path\":\"users/frank\"}");
+    login_becomes(2, "frank", "f-secret", false);
+    /* a client id of 900 '*' (2,700 bytes sanitized): its notification is acted on (a
+     * notification of an entity path over 1,024 bytes was dropped before) */
+    char longc[901];
+    memset(longc, '*', 900);
+    longc[900] = 0;
+    ck_assert_int_eq(alter_quota(2, NULL, longc, "consumer_byte_rate", 4321), 0);
+    ck_assert(described(2, "client-id", longc, "consumer_byte_rate") == 4321);
+    described_becomes(1, "client-id", longc, "consumer_byte_rate", 4321);
     kafka_write(zh, CHROOT "/config/users/erin/clients/app",
                 "{\"version\":1,\"config\":{\"producer_byte_rate\":\"5000.0\"}}",
                 "{\"version\":1,\"entity_type\":\"users\",\"entity_name\":\"erin/clients/app\"}");
@@ -382,19 +415,47 @@ START_TEST(users_and_quotas_through_zookeeper)
     ck_assert(described(3, "user", alice, "producer_byte_rate") == 777);
     ck_assert_int_ne(login(3, alice, "a-secret"), 0);
 
-    /* users made offline on a stopped broker's data dir: carol (ZooKeeper has no document of
-     * hers) is carried to ZooKeeper at its start and logs in everywhere; alice* (ZooKeeper has
-     * her document, without a credential) stays refused, ZooKeeper's set wins */
+    /* a stopped cluster broker's data dir is ZooKeeper's cache: an offline create is refused
+     * (it would never reach ZooKeeper), pointing at --bootstrap */
     ck_assert_int_ge(tb_broker_stop(&B[2], SIGTERM), 0);
-    ck_assert_int_eq(offline_user(2, "carol", "c-secret"), 0);
-    ck_assert_int_eq(offline_user(2, alice, "a-secret"), 0);
+    ck_assert_int_ne(offline_user(2, "carol", "c-secret"), 0);
+    char tool_out[400];
+    snprintf(tool_out, sizeof tool_out, "%s/tool.out.err", B[2].dir);
+    const char *said = file_text(tool_out);
+    ck_assert_msg(strstr(said, "--bootstrap"), "the tool said: %s", said);
     ck_assert_int_eq(start_broker(2), 0);
-    ck_assert_int_eq(login(2, "carol", "c-secret"), 0);
-    ck_assert_int_ne(login(2, alice, "a-secret"), 0);
+    ck_assert_int_ne(login(2, "carol", "c-secret"), 0);
+
+    /* a single node's data dir (broker 4, no zookeeper.connect yet) with users made offline,
+     * joining the cluster: carol (ZooKeeper has no document of hers) is carried to ZooKeeper at
+     * its start and logs in everywhere; alice* (ZooKeeper has her document, without a
+     * credential) stays refused, ZooKeeper's set wins */
+    ck_assert_int_eq(tb_broker_start(&B[4], MORE), 0);
+    ck_assert_int_ge(tb_broker_stop(&B[4], SIGTERM), 0);
+    ck_assert_int_eq(offline_user(4, "carol", "c-secret"), 0);
+    ck_assert_int_eq(offline_user(4, alice, "a-secret"), 0);
+    ck_assert_int_eq(start_broker(4), 0);
+    ck_assert_int_eq(login(4, "carol", "c-secret"), 0);
+    ck_assert_int_ne(login(4, alice, "a-secret"), 0);
     login_becomes(1, "carol", "c-secret", true);
     login_becomes(3, "carol", "c-secret", true);
     const char *const carol[] = {"\"SCRAM-SHA-512\":\"salt=", NULL};
-    znode_has(zh, CHROOT "/config/users/carol", carol, NULL);
+    const char *cpath = CHROOT "/config/users/carol";
+    znode_has(zh, cpath, carol, NULL);
+
+    /* carol deleted by an operator in ZooKeeper (znode and notification) while broker 4 is
+     * down: she stays deleted when it comes back (its cached carol was carried back before) */
+    ck_assert_int_ge(tb_broker_stop(&B[4], SIGTERM), 0);
+    ck_assert_int_eq(zoo_delete(zh, cpath, -1), ZOK);
+    const char *note = "{\"version\":2,\"entity_path\":\"users/carol\"}";
+    ck_assert_int_eq(zoo_create(zh, CHROOT "/config/changes/config_change_", note,
+                                (int)strlen(note), &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, NULL, 0),
+                     ZOK);
+    login_becomes(1, "carol", "c-secret", false);
+    ck_assert_int_eq(start_broker(4), 0);
+    ck_assert_int_ne(login(4, "carol", "c-secret"), 0);
+    ck_assert_msg(tb_zk_get(zh, cpath, NULL) == NULL, "carol came back in ZooKeeper");
+    ck_assert_int_ne(login(1, "carol", "c-secret"), 0);
     zookeeper_close(zh);
 }
 END_TEST

@@ -3,7 +3,8 @@
  * binary is $SPLICELOG_BUILD/san/splicelog): a user created offline authenticates with
  * PLAIN and SCRAM against the store the broker will open (br_cred + br_sasl); the password
  * can come from stdin; replacing and deleting; listing; bad options are usage errors (exit 2);
- * a data directory held by a running broker is refused (exit 1, "locked") and left as it was.
+ * a data directory held by a running broker is refused (exit 1, "locked") and left as it was;
+ * so are creates and deletes in one marked as a cluster's cache (br_cred_zk_mark).
  */
 #include <check.h>
 #include <errno.h>
@@ -147,6 +148,32 @@ START_TEST(t_refused_while_broker_runs)
 }
 END_TEST
 
+/* A data directory marked as ZooKeeper's cache (a cluster broker's, after its first start:
+ * br_cred_zk_mark) refuses offline creates and deletes (exit 1, pointing at --bootstrap) and
+ * is left as it was; listing the cache still works. Before the mark the tool wrote there. */
+START_TEST(t_refused_on_a_cluster_cache)
+{
+    const char *create[] = {"user",        "create",        "--data-dir", tb_cli_data,
+                            "--name",      "admin",         "--password", "pw",
+                            "--mechanism", "SCRAM-SHA-512", NULL};
+    ck_assert_int_eq(tb_cli_run(NULL, create), 0); /* (unmarked: the first administrator) */
+    ck_assert_int_eq(br_cred_zk_mark(tb_cli_data), 0);
+    const char *bob[] = {"user",       "create", "--data-dir",  tb_cli_data,     "--name", "bob",
+                         "--password", "pw",     "--mechanism", "SCRAM-SHA-512", NULL};
+    ck_assert_int_eq(tb_cli_run(NULL, bob), 1);
+    ck_assert(tb_cli_out_has(".err", "ZooKeeper cluster"));
+    ck_assert(tb_cli_out_has(".err", "--bootstrap"));
+    const char *del[] = {"user",  "delete",      "--data-dir",    tb_cli_data, "--name",
+                         "admin", "--mechanism", "SCRAM-SHA-512", NULL};
+    ck_assert_int_eq(tb_cli_run(NULL, del), 1);
+    ck_assert(tb_cli_out_has(".err", "--bootstrap"));
+    const char *list[] = {"user", "list", "--data-dir", tb_cli_data, NULL};
+    ck_assert_int_eq(tb_cli_run(NULL, list), 0);
+    ck_assert(tb_cli_out_has("", "admin\tSCRAM-SHA-512\t4096\n"));
+    ck_assert(!tb_cli_out_has("", "bob"));
+}
+END_TEST
+
 static Suite *cli_user_suite(void)
 {
     Suite *s = suite_create("cli_user");
@@ -156,6 +183,7 @@ static Suite *cli_user_suite(void)
     tcase_add_test(t, t_create_then_authenticate);
     tcase_add_test(t, t_usage_errors);
     tcase_add_test(t, t_refused_while_broker_runs);
+    tcase_add_test(t, t_refused_on_a_cluster_cache);
     suite_add_tcase(s, t);
     return s;
 }

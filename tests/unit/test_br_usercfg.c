@@ -9,6 +9,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "br_auth.h"
@@ -399,6 +400,47 @@ START_TEST(t_apply_documents)
 }
 END_TEST
 
+/* A data dir marked as ZooKeeper's cache (br_cred_zk_mark): the start's documents are the
+ * whole set (a local-only user goes, quotas of entities ZooKeeper lacks too), where an
+ * unmarked one keeps them for br_usercfg_seed. */
+START_TEST(t_start_on_a_cache)
+{
+    static struct br_config cfg;
+    snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", dir);
+    struct br_cred *c = NULL;
+    ck_assert_int_eq(br_cred_open(dir, NULL, NULL, &c), 0);
+    struct br_quotas_conf qc = {dir, 11, 1000, NULL, NULL};
+    struct br_quotas *q = NULL;
+    ck_assert_int_eq(br_quotas_open(&qc, &q), 0);
+    struct br_auth a;
+    memset(&a, 0, sizeof a);
+    a.cfg = &cfg;
+    a.cred = c;
+    a.quotas = q;
+    struct br_scram_cred local = mk(BR_SASL_SCRAM_SHA_256, "old", 4096), got;
+    ck_assert_int_eq(br_cred_put(c, S("bob"), &local), 0);
+    struct br_quota_op op = {BR_QUOTA_PRODUCE, 1000, false};
+    struct br_quota_alter al = {
+        {BR_QE_NAMED, BR_QE_ABSENT, {"bob", 3}, KP_STR_NULL}, &op, 1, 0, NULL};
+    ck_assert_int_eq(br_quotas_alter(q, &al, 1, false), 0);
+    struct br_clu_ekv none[1];
+    struct br_clu_entdoc other = {{BR_CLU_ENT_NAMED, BR_CLU_ENT_ABSENT, "x", "", 1, 0}, none, 0};
+
+    ck_assert_int_eq(br_cred_zk_marked(dir), 0);
+    br_usercfg_apply(&a, &other, 1, BR_CLU_ENTS_START); /* unmarked: bob stays */
+    ck_assert_int_eq(br_cred_lookup(c, BR_SASL_SCRAM_SHA_256, S("bob"), &got), 0);
+    ck_assert_int_eq(describe_all(q).n, 1);
+
+    ck_assert_int_eq(br_cred_zk_mark(dir), 0);
+    ck_assert_int_eq(br_cred_zk_marked(dir), 1);
+    br_usercfg_apply(&a, &other, 1, BR_CLU_ENTS_START); /* marked: ZooKeeper's set is all */
+    ck_assert_int_eq(br_cred_lookup(c, BR_SASL_SCRAM_SHA_256, S("bob"), &got), -ENOENT);
+    ck_assert_int_eq(describe_all(q).n, 0);
+    br_quotas_close(q);
+    br_cred_close(c);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("br_usercfg");
@@ -412,6 +454,7 @@ static Suite *suite(void)
     tcase_add_test(t, t_cred_sync);
     tcase_add_test(t, t_quotas_sync);
     tcase_add_test(t, t_apply_documents);
+    tcase_add_test(t, t_start_on_a_cache);
     suite_add_tcase(s, t);
     return s;
 }
