@@ -19,24 +19,42 @@
  * resource pattern, read the document and its version, add or remove entries, write it back
  * conditionally (setData on the version; create when there was none; delete on the version
  * when none is left); BadVersion, NodeExists or NoNode (another broker wrote meanwhile): read
- * again, at most WRITE_TRIES times, as Kafka's updateResourceAcls. Then the notification, then
- * the local authorizer takes the pattern's new entries (conf.acl_apply), so the broker that
- * answers enforces them at once; the request is answered after that.
+ * again, at most WRITE_TRIES times, as Kafka's updateResourceAcls. Then the local authorizer
+ * takes the pattern's new entries (conf.acl_apply), so the broker that answers enforces them at
+ * once, and the notification is written; the request is answered after that.
+ *   EVERY END WRITES ONE (end_pattern): also when nothing was written this time (the entries
+ *   were there already, nothing left to delete, the document refused, a ZooKeeper error). A
+ *   ZCONNECTIONLOSS on a write is ambiguous (it may have landed), and so is a notification
+ *   lost: the client's retry then finds its work done, and only a notification at that point
+ *   tells the other brokers. A notification is idempotent ("read this pattern again").
+ *   Notifications ZooKeeper refuses stay due on the cluster thread (acl_notes, at most
+ *   ACL_NOTES_MAX; beyond, one READ_ALL) and are written at its next turns, before the change
+ *   notifications are read; the client is answered REQUEST_TIMED_OUT meanwhile (the change may
+ *   or may not be everywhere yet). They never make a write be retried.
+ *   DeleteAcls visits the candidate patterns the caller took from the local set (which follows
+ *   ZooKeeper), not every document in ZooKeeper.
  *
  * Reads: br_clu_open reads every document (before clients are let in) and replaces the whole
  * local set; after a new session the same (watches lost, notifications maybe purged: a broker
  * that was away catches up). Meanwhile both change directories are watched: a new notification
  * makes the named pattern's document be read again and its bindings replaced (order does not
  * matter: each says only "read this pattern again"). One that cannot be parsed triggers a read
- * of everything. Notifications older than 15 minutes are deleted (br_clu_notes.c).
+ * of everything, and so does READ_ALL ("ANY:*" in /kafka-acl-changes: no pattern is of type
+ * ANY; Kafka would read that empty pattern and change nothing). Notifications older than 15
+ * minutes are deleted (br_clu_notes.c).
  *
  * Limits: a document is at most BIG_MAX bytes (jute.maxbuffer); a full read at most
  * conf.acl_max bindings and conf.acl_bytes_max bytes of strings (br_acl.h's BR_ACL_MAX,
  * BR_ACL_BYTES_MAX), else refused whole: at open the broker does not start, after a new session
- * the previous set stays (logged).
+ * the previous set stays (logged). One pattern's bindings the authorizer refuses (past its
+ * bounds, no memory) close that pattern instead (apply_pattern), and when even that is refused
+ * everything is read again; CreateAcls is checked against the bounds before writing
+ * (br_api_acl.c, br_authz_room).
  *
  * A DOCUMENT THAT CANNOT BE READ (not Kafka's JSON, an operation or permission name Kafka does
- * not have, a string too long, larger than BIG_MAX) is logged and its pattern handed over as
+ * not have, a string too long or holding a NUL, a top-level key twice, larger than BIG_MAX, a
+ * znode ZooKeeper does not let this broker read (ZNOAUTH), a name too long for a path) is
+ * logged and its pattern handed over as
  * closed: the authorizer denies everything on it to everyone but the super users
  * (br_authz_replace). Skipping it would drop its DENYs, which grants. Writes leave such a
  * document alone (CreateAcls on it answers an error); fix it with ZooKeeper's own tools and
