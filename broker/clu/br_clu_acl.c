@@ -627,6 +627,8 @@ struct doc_seen {
     size_t n;
     const struct br_clu_acl *closed;
     size_t nclosed;
+    bool down; /* ZooKeeper did not answer (ZCONNECTIONLOSS...): the notification is only made
+                  due, not tried now (each try would wait for the connection again) */
 };
 
 /* Ends the write of one pattern, whichever way it went (written, nothing to write, refused,
@@ -641,7 +643,7 @@ static int end_pattern(struct br_clu *c, const struct br_clu_acl *pat, const str
     if (d->known)
         apply_pattern(c, pat, d->v, d->n, d->closed, d->nclosed);
     note_due(c, pat);
-    if (notes_flush(c) == ZOK)
+    if (!d->down && notes_flush(c) == ZOK)
         return 0;
     turn_soon(c); /* (need_acl: br_clu__acl_changes writes them) */
     return -EAGAIN;
@@ -654,12 +656,13 @@ static int zk_result(int rc)
     return rc == ZBADARGUMENTS ? -ENOSPC : rc == ZSYSTEMERROR ? -EIO : zk_errno(rc);
 }
 
-/* Adds the bindings of op->b that have pattern pat (results[i] of each set). */
-static void create_pattern(struct br_clu *c, struct acl_op *op, const struct br_clu_acl *pat)
+/* Adds the bindings of op->b that have pattern pat (results[i] of each set). Whether ZooKeeper
+ * did not answer. */
+static bool create_pattern(struct br_clu *c, struct acl_op *op, const struct br_clu_acl *pat)
 {
     int res = -EAGAIN;
     struct acc a = {0};
-    struct doc_seen seen = {false, NULL, 0, NULL, 0};
+    struct doc_seen seen = {false, NULL, 0, NULL, 0, false};
     for (int t = 0; t < WRITE_TRIES; t++) {
         acc_free(&a);
         seen.known = false;
@@ -668,11 +671,12 @@ static void create_pattern(struct br_clu *c, struct acl_op *op, const struct br_
         int rc =
             read_doc(c, pat->resource_type, pat->pattern_type, pat->name, &a, &version, &readable);
         if (rc != ZOK) {
+            seen.down = br_clu__transient(rc);
             res = zk_result(rc);
             break;
         }
         size_t have = a.n;
-        seen = (struct doc_seen){!a.err, a.v, have, a.closed, a.nclosed};
+        seen = (struct doc_seen){!a.err, a.v, have, a.closed, a.nclosed, false};
         if (!readable || a.err) {
             res = !readable ? -EBADMSG : a.err; /* (left alone) */
             break;
@@ -706,6 +710,7 @@ static void create_pattern(struct br_clu *c, struct acl_op *op, const struct br_
         if (!raced(rc)) {
             /* ZCONNECTIONLOSS and the like: the write may have landed, or not */
             seen.known = false;
+            seen.down = br_clu__transient(rc);
             res = zk_result(rc);
             break;
         }
@@ -717,6 +722,7 @@ static void create_pattern(struct br_clu *c, struct acl_op *op, const struct br_
     for (size_t i = 0; i < op->n; i++)
         if (op->results[i] == 1 && same_pattern(&op->b[i], pat))
             op->results[i] = res;
+    return seen.down;
 }
 
 static int run_create(struct br_clu *c, struct acl_op *op)
@@ -726,19 +732,24 @@ static int run_create(struct br_clu *c, struct acl_op *op)
             znode_name_ok(op->b[i].name) && br_clu_acl_type_name(op->b[i].resource_type)
                 ? 1 /* (to do) */
                 : -EINVAL;
+    bool down = false;
     for (size_t i = 0; i < op->n; i++)
         if (op->results[i] == 1)
-            create_pattern(c, op, &op->b[i]);
+            down = down || create_pattern(c, op, &op->b[i]);
+    for (size_t i = 0; i < op->n; i++)
+        if (op->results[i] == 1) /* (ZooKeeper away: not tried, each would wait for it) */
+            op->results[i] = -EAGAIN;
     return 0;
 }
 
-/* Deletes the matching entries of one document. 0 or -errno. */
-static int delete_in(struct br_clu *c, struct acl_op *op, const struct br_clu_acl *pat)
+/* Deletes the matching entries of one document. 0 or -errno; *down: ZooKeeper did not
+ * answer. */
+static int delete_in(struct br_clu *c, struct acl_op *op, const struct br_clu_acl *pat, bool *down)
 {
     int res = -EAGAIN;
     struct acc a = {0}, keep = {0};
     int *hit = NULL;
-    struct doc_seen seen = {false, NULL, 0, NULL, 0};
+    struct doc_seen seen = {false, NULL, 0, NULL, 0, false};
     for (int t = 0; t < WRITE_TRIES; t++) {
         acc_free(&a);
         acc_free(&keep);
@@ -750,10 +761,11 @@ static int delete_in(struct br_clu *c, struct acl_op *op, const struct br_clu_ac
         int rc =
             read_doc(c, pat->resource_type, pat->pattern_type, pat->name, &a, &version, &readable);
         if (rc != ZOK) {
+            seen.down = br_clu__transient(rc);
             res = zk_result(rc);
             break;
         }
-        seen = (struct doc_seen){!a.err, a.v, a.n, a.closed, a.nclosed};
+        seen = (struct doc_seen){!a.err, a.v, a.n, a.closed, a.nclosed, false};
         if (!readable || a.err) {
             res = readable ? a.err : 0; /* (unreadable: left alone, logged) */
             break;
@@ -784,12 +796,13 @@ static int delete_in(struct br_clu *c, struct acl_op *op, const struct br_clu_ac
             for (size_t i = 0; i < a.n; i++)
                 if (hit[i] >= 0)
                     op->deleted(op->arg, hit[i], &a.v[i]);
-            seen = (struct doc_seen){true, keep.v, keep.n, NULL, 0};
+            seen = (struct doc_seen){true, keep.v, keep.n, NULL, 0, false};
             res = 0;
             break;
         }
         if (!raced(rc)) {
             seen.known = false; /* (ambiguous, as in create_pattern) */
+            seen.down = br_clu__transient(rc);
             res = zk_result(rc);
             break;
         }
@@ -797,6 +810,7 @@ static int delete_in(struct br_clu *c, struct acl_op *op, const struct br_clu_ac
     int nrc = end_pattern(c, pat, &seen);
     if (res == 0)
         res = nrc;
+    *down = seen.down;
     free(hit);
     acc_free(&a);
     acc_free(&keep);
@@ -812,9 +826,12 @@ static int run_delete(struct br_clu *c, struct acl_op *op)
         const struct br_clu_acl *pat = &op->pats[i];
         if (!znode_name_ok(pat->name) || !br_clu_acl_type_name(pat->resource_type))
             continue; /* (not one ZooKeeper can hold) */
-        int rc = delete_in(c, op, pat);
+        bool down = false;
+        int rc = delete_in(c, op, pat, &down);
         if (rc < 0 && (res == 0 || res == -EAGAIN))
             res = rc; /* (the others are still tried: each is its own write) */
+        if (down)
+            break; /* (ZooKeeper away: each would wait for it; the client retries) */
     }
     return res;
 }

@@ -545,7 +545,8 @@ static void changes_perms(zhandle_t *zh, int perms)
  * "already there" / "gone" in ZooKeeper, the others still had the old document). A
  * notification ZooKeeper refuses is answered REQUEST_TIMED_OUT and written by the cluster
  * thread once it can. A document no broker may read (ZooKeeper's own ACL) closes its topic,
- * does not stop the notifications after it, nor a broker from starting.
+ * does not stop the notifications after it, nor a broker from starting. More refused
+ * notifications than are kept become one "read everything".
  */
 START_TEST(changes_reach_every_broker)
 {
@@ -603,6 +604,34 @@ START_TEST(changes_reach_every_broker)
     ck_assert_int_eq(md_error(1, "pending"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
     changes_perms(zh, ZOO_PERM_ALL);
     md_everywhere("pending", KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+
+    /* more refused notifications than the cluster thread keeps: one "read everything" instead
+     * (ANY:*), written once ZooKeeper takes it again */
+    changes_perms(zh, ZOO_PERM_READ | ZOO_PERM_DELETE | ZOO_PERM_ADMIN);
+    enum { MANY = 70 };
+    static char names[MANY][16];
+    struct kp_acl_creation many[MANY];
+    for (int i = 0; i < MANY; i++) {
+        snprintf(names[i], sizeof names[i], "many-%d", i);
+        many[i] = (struct kp_acl_creation){
+            KP_ACL_RESOURCE_TOPIC, kp_str_of(names[i]), KP_ACL_PATTERN_LITERAL, kp_str_of(ANON),
+            kp_str_of("*"),        KP_ACL_OP_READ,      KP_ACL_PERM_DENY};
+    }
+    struct kp_create_acls_req req = {MANY, many};
+    struct kp_create_acls_resp resp;
+    struct tb_frame f;
+    ROUND(1, KP_API_CREATE_ACLS, 1, kp_create_acls_req_encode, &req, kp_create_acls_resp_decode,
+          &resp, &f);
+    ck_assert_int_eq(resp.n_results, MANY);
+    for (int i = 0; i < MANY; i++)
+        ck_assert_int_eq(resp.results[i].error_code, KP_ERR_REQUEST_TIMED_OUT);
+    tb_frame_free(&f);
+    changes_perms(zh, ZOO_PERM_ALL);
+    bool found;
+    for (int id = 1; id <= NBROKERS; id++) /* (noauth's DENY ALL, healed, pending, the many) */
+        described(id, 3 + MANY, KP_ACL_RESOURCE_TOPIC, "many-69", KP_ACL_PATTERN_LITERAL,
+                  KP_ACL_OP_READ, KP_ACL_PERM_DENY, &found);
+    ck_assert(found);
 
     /* a broker starts with the unreadable document there (closed), the rest as they are */
     ck_assert_int_ge(tb_broker_stop(&B[3], SIGTERM), 0);

@@ -335,6 +335,11 @@ START_TEST(t_validation)
     ck_assert_int_eq(res[0] | res[1], 0);
     ck_assert_uint_eq(br_authz_count(a), 2);
     ck_assert_uint_eq(br_authz_generation(a), gen);
+    /* Room for more (a cluster's CreateAcls asks before writing to ZooKeeper). */
+    ck_assert(br_authz_room(a, BR_ACL_MAX - 2, 0));
+    ck_assert(!br_authz_room(a, BR_ACL_MAX - 1, 0));
+    ck_assert(br_authz_room(a, 1, BR_ACL_BYTES_MAX - 100));
+    ck_assert(!br_authz_room(a, 1, BR_ACL_BYTES_MAX));
     /* Filters Kafka refuses. */
     struct kp_acl_filter f = {
         KP_ACL_RESOURCE_UNKNOWN, KP_STR_NULL,    KP_ACL_PATTERN_ANY, KP_STR_NULL, KP_STR_NULL,
