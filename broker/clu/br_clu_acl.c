@@ -708,9 +708,10 @@ static bool create_pattern(struct br_clu *c, struct acl_op *op, const struct br_
             break;
         }
         if (!raced(rc)) {
-            /* ZCONNECTIONLOSS and the like: the write may have landed, or not */
-            seen.known = false;
+            /* ZCONNECTIONLOSS and the like: the write may have landed, or not (others, as
+             * too large or ZNOAUTH: the document is as read) */
             seen.down = br_clu__transient(rc);
+            seen.known = !seen.down;
             res = zk_result(rc);
             break;
         }
@@ -801,8 +802,8 @@ static int delete_in(struct br_clu *c, struct acl_op *op, const struct br_clu_ac
             break;
         }
         if (!raced(rc)) {
-            seen.known = false; /* (ambiguous, as in create_pattern) */
             seen.down = br_clu__transient(rc);
+            seen.known = !seen.down; /* (ambiguous when transient, as in create_pattern) */
             res = zk_result(rc);
             break;
         }
