@@ -243,8 +243,9 @@ typedef int (*br_clu_note_fn)(struct br_clu *c, void *ctx, const char *path, con
                               int len);
 /* Lists dir's notifications (watch w, wctx); calls fn for each with a sequence above *last
  * (none with skip_new), in listing order; deletes those older than BR_CLU_NOTE_EXPIRY_MS; then
- * *last = the highest sequence seen. A ZooKeeper code (fn's, or ZooKeeper's; *last unchanged
- * then, so the same notifications come again). */
+ * *last = the highest sequence seen. A notification ZooKeeper will not give (ZNOAUTH...) is
+ * handed to fn with len -1, as one that cannot be read. A ZooKeeper code (fn's, or a transient
+ * one of ZooKeeper's; *last unchanged then, so the same notifications come again). */
 int br_clu__notes_read(struct br_clu *c, const char *dir, const char *prefix, watcher_fn w,
                        void *wctx, int64_t *last, bool skip_new, br_clu_note_fn fn, void *ctx);
 

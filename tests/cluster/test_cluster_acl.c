@@ -545,7 +545,8 @@ static void changes_perms(zhandle_t *zh, int perms)
  * "already there" / "gone" in ZooKeeper, the others still had the old document). A
  * notification ZooKeeper refuses is answered REQUEST_TIMED_OUT and written by the cluster
  * thread once it can. A document no broker may read (ZooKeeper's own ACL) closes its topic,
- * does not stop the notifications after it, nor a broker from starting. More refused
+ * does not stop the notifications after it, nor a broker from starting; nor does a
+ * notification no broker may read. More refused
  * notifications than are kept become one "read everything".
  */
 START_TEST(changes_reach_every_broker)
@@ -555,10 +556,10 @@ START_TEST(changes_reach_every_broker)
         start_broker(i);
     zhandle_t *zh = tb_zk_open(&tb_clu_zk);
     ck_assert_ptr_nonnull(zh);
-    const char *topics[] = {"noauth", "healed", "gone", "pending"};
-    for (size_t i = 0; i < 4; i++)
+    const char *topics[] = {"noauth", "marker", "healed", "gone", "pending"};
+    for (size_t i = 0; i < 5; i++)
         tb_clu_create_topic(B[1].port, topics[i], 1, 3);
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < 5; i++)
         md_everywhere(topics[i], 0);
     char path[256];
 
@@ -574,6 +575,15 @@ START_TEST(changes_reach_every_broker)
     ck_assert_int_eq(
         zoo_create(zh, path, "Topic:noauth", 12, &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, NULL, 0), ZOK);
     md_everywhere("noauth", KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    /* a notification no broker may read does not stop the ones after it (read as one that
+     * cannot be parsed: everything is read again) */
+    ck_assert_int_eq(zoo_create(zh, path, "Topic:noauth", 12, &only_nobody, ZOO_SEQUENCE, NULL, 0),
+                     ZOK);
+    ck_assert_int_eq(create_acl(1, KP_ACL_RESOURCE_TOPIC, "marker", KP_ACL_PATTERN_LITERAL, ANON,
+                                KP_ACL_OP_DESCRIBE, KP_ACL_PERM_DENY),
+                     0);
+    md_everywhere("marker", KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    tb_sleep_ms(500); /* (the read of everything it caused is over) */
 
     /* CreateAcls of what is there already (its notification lost): every broker takes it */
     doc_put(zh, "healed", DENY_DESCRIBE);
@@ -628,8 +638,8 @@ START_TEST(changes_reach_every_broker)
     tb_frame_free(&f);
     changes_perms(zh, ZOO_PERM_ALL);
     bool found;
-    for (int id = 1; id <= NBROKERS; id++) /* (noauth's DENY ALL, healed, pending, the many) */
-        described(id, 3 + MANY, KP_ACL_RESOURCE_TOPIC, "many-69", KP_ACL_PATTERN_LITERAL,
+    for (int id = 1; id <= NBROKERS; id++) /* (noauth's DENY ALL, marker, healed, pending, ...) */
+        described(id, 4 + MANY, KP_ACL_RESOURCE_TOPIC, "many-69", KP_ACL_PATTERN_LITERAL,
                   KP_ACL_OP_READ, KP_ACL_PERM_DENY, &found);
     ck_assert(found);
 
