@@ -11,9 +11,11 @@
  * written on the admin thread so the loop never waits for the disk. In a cluster they go to
  * ZooKeeper instead (br_clu_acl_create / _delete: the admin thread waits for the cluster
  * thread), which every broker's authorizer follows; the answering broker's has them when the
- * answer goes. DeleteAcls matches its filters against what ZooKeeper holds. Errors there:
- * ZooKeeper unreachable REQUEST_TIMED_OUT, a name that cannot be a znode INVALID_REQUEST,
- * anything else UNKNOWN_SERVER_ERROR (per binding / per filter).
+ * answer goes. DeleteAcls takes its candidate patterns from the local set (which follows
+ * ZooKeeper, as Kafka's cache) and matches its filters against what ZooKeeper holds for them.
+ * Errors there: ZooKeeper unreachable (or a change notification not written yet)
+ * REQUEST_TIMED_OUT, a name that cannot be a znode INVALID_REQUEST, past BR_ACL_MAX /
+ * BR_ACL_BYTES_MAX or anything else UNKNOWN_SERVER_ERROR (per binding / per filter).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -319,7 +321,7 @@ struct ca_job {
 };
 
 /* In a cluster: the valid bindings to ZooKeeper, their results back in place. */
-static void ca_run_cluster(struct ca_job *cj, struct br_clu *clu)
+static void ca_run_cluster(struct ca_job *cj, struct br_clu *clu, struct br_authz *authz)
 {
     struct br_clu_acl *v = malloc((cj->n ? cj->n : 1) * sizeof(*v));
     int *res = malloc((cj->n ? cj->n : 1) * sizeof(*res));
@@ -336,6 +338,21 @@ static void ca_run_cluster(struct ca_job *cj, struct br_clu *clu)
             map[m++] = i;
         }
     }
+    /* the bounds every broker's authorizer holds (br_acl.h): checked before ZooKeeper is
+     * written, so a CreateAcls past them is refused here rather than closing patterns on the
+     * readers (as the single node's br_authz_create, -ENOSPC; conservative: bindings already
+     * there count too) */
+    size_t bytes = 0;
+    for (size_t k = 0; k < m; k++)
+        bytes += strlen(v[k].name) + strlen(v[k].principal) + strlen(v[k].host);
+    if (!cj->wrc && m > 0 && !br_authz_room(authz, m, bytes)) {
+        for (size_t k = 0; k < m; k++) {
+            cj->results[map[k]] = -ENOSPC;
+            cj->why[map[k]] = "Too many ACLs: the cluster holds at most 100000 bindings and 32 MiB "
+                              "of names, principals and hosts";
+        }
+        m = 0;
+    }
     if (!cj->wrc && m > 0)
         cj->wrc = br_clu_acl_create(clu, v, m, res);
     for (size_t k = 0; k < m && !cj->wrc; k++) {
@@ -345,7 +362,10 @@ static void ca_run_cluster(struct ca_job *cj, struct br_clu *clu)
         else if (res[k] == -EBADMSG)
             cj->why[map[k]] = "The resource's ACL document in ZooKeeper cannot be read";
         else if (res[k] == -EAGAIN)
-            cj->why[map[k]] = "ZooKeeper did not answer";
+            cj->why[map[k]] = "ZooKeeper did not answer, or the change notification is not "
+                              "written yet (the broker keeps trying): retry";
+        else if (res[k] == -ENOSPC)
+            cj->why[map[k]] = "Too many ACLs for the resource's document (1 MiB)";
         else if (res[k] < 0)
             cj->why[map[k]] = strerror(-res[k]);
     }
@@ -358,7 +378,7 @@ static void ca_run(struct br_job *j)
 {
     struct ca_job *cj = (struct ca_job *)j;
     if (j->x->clu)
-        ca_run_cluster(cj, j->x->clu);
+        ca_run_cluster(cj, j->x->clu, j->x->auth->authz);
     else
         cj->wrc = br_authz_create(j->x->auth->authz, cj->b, cj->n, cj->results, cj->why);
 }
@@ -503,6 +523,79 @@ static void da_deleted(void *arg, int filter, const struct br_clu_acl *x)
     collect(dj->l, (size_t)filter, &b);
 }
 
+/* The candidate patterns of a cluster's DeleteAcls: those of the local bindings a filter
+ * matches (the local set follows ZooKeeper; Kafka's deleteAcls takes them from its cache). */
+struct da_pats {
+    struct br_clu_acl *v;
+    size_t n, cap;
+    bool oom;
+};
+
+static void da_pat(void *arg, size_t filter, const struct br_acl_binding *b)
+{
+    (void)filter;
+    struct da_pats *p = arg;
+    if (p->oom)
+        return;
+    if (p->n && p->v[p->n - 1].resource_type == b->resource_type &&
+        p->v[p->n - 1].pattern_type == b->pattern_type &&
+        strlen(p->v[p->n - 1].name) == (size_t)b->name.len &&
+        memcmp(p->v[p->n - 1].name, b->name.ptr, (size_t)b->name.len) == 0)
+        return; /* (describe's order: a pattern's bindings are together) */
+    if (p->n == p->cap) {
+        size_t nc = p->cap ? p->cap * 2 : 16;
+        struct br_clu_acl *v = realloc(p->v, nc * sizeof(*v));
+        if (!v) {
+            p->oom = true;
+            return;
+        }
+        p->v = v;
+        p->cap = nc;
+    }
+    char *name = strndup(b->name.ptr, (size_t)b->name.len);
+    if (!name) {
+        p->oom = true;
+        return;
+    }
+    p->v[p->n++] = (struct br_clu_acl){b->resource_type, b->pattern_type, 0, 0, name, "", ""};
+}
+
+static int da_pat_cmp(const void *x, const void *y)
+{
+    const struct br_clu_acl *a = x, *b = y;
+    if (a->resource_type != b->resource_type)
+        return a->resource_type - b->resource_type;
+    if (a->pattern_type != b->pattern_type)
+        return a->pattern_type - b->pattern_type;
+    return strcmp(a->name, b->name);
+}
+
+static int da_run_cluster(struct da_job *dj, struct br_clu *clu, struct br_authz *authz)
+{
+    struct da_pats p = {0};
+    for (size_t f = 0; f < dj->nok; f++)
+        br_authz_describe(authz, &dj->ok[f], da_pat, &p);
+    int rc = -ENOMEM;
+    if (!p.oom) {
+        /* (several filters may name one pattern: each once) */
+        if (p.n > 1)
+            qsort(p.v, p.n, sizeof(*p.v), da_pat_cmp);
+        size_t m = 0;
+        for (size_t i = 0; i < p.n; i++) {
+            if (m && da_pat_cmp(&p.v[m - 1], &p.v[i]) == 0)
+                free((void *)p.v[i].name);
+            else
+                p.v[m++] = p.v[i];
+        }
+        p.n = m;
+        rc = br_clu_acl_delete(clu, p.v, p.n, da_match, da_deleted, dj);
+    }
+    for (size_t i = 0; i < p.n; i++)
+        free((void *)p.v[i].name);
+    free(p.v);
+    return rc;
+}
+
 static void da_run(struct br_job *j)
 {
     struct da_job *dj = (struct da_job *)j;
@@ -512,7 +605,7 @@ static void da_run(struct br_job *j)
         return;
     }
     if (j->x->clu)
-        dj->wrc = br_clu_acl_delete(j->x->clu, da_match, da_deleted, dj);
+        dj->wrc = da_run_cluster(dj, j->x->clu, j->x->auth->authz);
     else
         dj->wrc = br_authz_delete(j->x->auth->authz, dj->ok, dj->nok, collect, dj->l);
     if (dj->wrc == 0 && dj->l->oom)

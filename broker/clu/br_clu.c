@@ -552,6 +552,7 @@ static void clu_free(struct br_clu *c)
     free(c->members);
     br_repl_free(c->repl);
     br_clu__topics_free(c->topics, c->ntopics);
+    br_clu__acl_free(c);
     free(c->big);
     pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->lock);

@@ -233,18 +233,28 @@ int br_clu_pid_block(struct br_clu *c, int32_t n, int64_t floor, int64_t *first)
  * br_acl_validate) to ZooKeeper, per resource pattern a conditional read-modify-write of its
  * document (retried on a concurrent change) and then a change notification; the local
  * authorizer has them (conf.acl_apply) before this returns. results[i]: 0 (written, or already
- * there), -EINVAL (the name cannot be a znode: "/", ".", "..", control characters), -EBADMSG
- * (the pattern's document in ZooKeeper cannot be read: left as it is), -ENOSPC (the document
- * would pass jute.maxbuffer), -EAGAIN (ZooKeeper unreachable, or too many concurrent writers),
- * -EIO. Returns 0, or -ECANCELED (closing). Not on a loop thread. */
+ * there: a notification is written then too), -EINVAL (the name cannot be a znode: "/", ".",
+ * "..", control characters), -EBADMSG (the pattern's document in ZooKeeper cannot be read:
+ * left as it is), -ENOSPC (the document would pass jute.maxbuffer), -EAGAIN (ZooKeeper
+ * unreachable, too many concurrent writers, or the notification not written yet: the cluster
+ * thread keeps trying; the change may or may not be in ZooKeeper), -EIO. The caller checks the
+ * authorizer's bounds first (br_authz_room). Returns 0, or -ECANCELED (closing). Not on a loop
+ * thread. */
 int br_clu_acl_create(struct br_clu *c, const struct br_clu_acl *b, size_t n, int *results);
-/* DeleteAcls in a cluster: every binding ZooKeeper holds for which match returns a filter
- * index (>= 0) is deleted (conditional writes per pattern document, a notification each, the
- * local authorizer updated before returning); deleted is then told each with its index (views
- * valid during the call). Documents that cannot be read are left alone (logged). 0, -EAGAIN,
- * -EIO (what was deleted before the failure was told), -ECANCELED. Not on a loop thread.
+/* DeleteAcls in a cluster: for each candidate pattern of pats[0, npats) (those of this
+ * broker's bindings a filter matches: the local set follows ZooKeeper, as Kafka's deleteAcls
+ * takes them from its cache; only their type, pattern type and name are read), the bindings
+ * its document in ZooKeeper holds for which match returns a filter index (>= 0) are deleted (a
+ * conditional write per document, retried on a concurrent change); deleted is then told each
+ * with its index (views valid during the call). Every candidate ends with its document taken
+ * by the local authorizer (as read or written) and a change notification (also when nothing
+ * matched there any more: see br_clu_acl.c, "every end writes one"). Documents that cannot be
+ * read are left alone (logged). 0, -EAGAIN (ZooKeeper unreachable, too many concurrent
+ * writers, or a notification not written yet: the cluster thread keeps trying), -EIO, -ENOMEM
+ * (each pattern is tried; what was deleted was told), -ECANCELED. Not on a loop thread.
  * match and deleted run on the cluster thread. */
-int br_clu_acl_delete(struct br_clu *c, int (*match)(void *arg, const struct br_clu_acl *b),
+int br_clu_acl_delete(struct br_clu *c, const struct br_clu_acl *pats, size_t npats,
+                      int (*match)(void *arg, const struct br_clu_acl *b),
                       void (*deleted)(void *arg, int filter, const struct br_clu_acl *b),
                       void *arg);
 

@@ -155,10 +155,14 @@ struct br_clu {
                            applied at the next read of /config/changes */
     int64_t acl_seq[2]; /* the last ACL change notification acted on, literal and extended */
     bool acl_resync;    /* every ACL is read again at the next turn (a new session) */
-    bool ent_fresh;     /* br_clu_open recorded cfg_seq, then read the users' and client ids'
-                           configs: the first cfg_resync acts on the notifications after cfg_seq
-                           instead of reading them again (br_clu_config.c) */
-    bool ent_done;      /* they were read once (later reads are BR_CLU_ENTS_ALL, not _START) */
+    struct br_clu_acl *acl_notes; /* ACL change notifications due, not written yet (names
+                                     allocated; br_clu_acl.c: at most ACL_NOTES_MAX) */
+    size_t acl_nnotes;
+    bool acl_note_all; /* ... and a "read every ACL again" one (more were due than fit) */
+    bool ent_fresh;    /* br_clu_open recorded cfg_seq, then read the users' and client ids'
+                          configs: the first cfg_resync acts on the notifications after cfg_seq
+                          instead of reading them again (br_clu_config.c) */
+    bool ent_done;     /* they were read once (later reads are BR_CLU_ENTS_ALL, not _START) */
 
     pthread_t thread;
     bool thread_started;
@@ -240,8 +244,9 @@ typedef int (*br_clu_note_fn)(struct br_clu *c, void *ctx, const char *path, con
                               int len);
 /* Lists dir's notifications (watch w, wctx); calls fn for each with a sequence above *last
  * (none with skip_new), in listing order; deletes those older than BR_CLU_NOTE_EXPIRY_MS; then
- * *last = the highest sequence seen. A ZooKeeper code (fn's, or ZooKeeper's; *last unchanged
- * then, so the same notifications come again). */
+ * *last = the highest sequence seen. A notification ZooKeeper will not give (ZNOAUTH...) is
+ * handed to fn with len -1, as one that cannot be read. A ZooKeeper code (fn's, or a transient
+ * one of ZooKeeper's; *last unchanged then, so the same notifications come again). */
 int br_clu__notes_read(struct br_clu *c, const char *dir, const char *prefix, watcher_fn w,
                        void *wctx, int64_t *last, bool skip_new, br_clu_note_fn fn, void *ctx);
 
@@ -250,11 +255,14 @@ int br_clu__notes_read(struct br_clu *c, const char *dir, const char *prefix, wa
  * ACL and hands them to conf.acl_apply. A ZooKeeper code; ZSYSTEMERROR when acl_apply or the
  * limits refused the set (logged). */
 int br_clu__acl_load(struct br_clu *c);
-/* On the cluster thread: acts on new ACL change notifications (with watches), or, with
- * acl_resync, reads every ACL again. A ZooKeeper code to retry. */
+/* On the cluster thread: writes the ACL change notifications still due, acts on new ones
+ * (with watches), or, with acl_resync, reads every ACL again. A ZooKeeper code to retry (also
+ * while notifications are still due). */
 int br_clu__acl_changes(struct br_clu *c);
 /* Runs a REQ_ACL; 0 or -errno (br_clu_acl_create / _delete). */
 int br_clu__acl_run(struct br_clu *c, struct clu_req *r);
+/* Frees the notifications still due (at close). */
+void br_clu__acl_free(struct br_clu *c);
 
 /* br_clu_ents.c (br_clu_ents.h), on the thread owning the session: */
 /* Runs an entity's read-modify-write and its notification: 0 or -errno (br_clu_entity_alter). */

@@ -763,6 +763,61 @@ int br_clu_json_acls_enc(char *buf, size_t cap, const struct br_clu_acl *v, size
     return done(&o);
 }
 
+/* Whether the string at c (not moved) holds no NUL, raw or as \u0000: the ACL strings become
+ * C strings and znode names, where "a\0x" would be the broader "a". */
+static bool nul_free(const struct cur *c)
+{
+    struct cur x = *c;
+    ws(&x);
+    if (x.p >= x.end || *x.p != '"')
+        return true; /* (not a string: the caller's parse says so) */
+    for (x.p++; x.p < x.end && *x.p != '"'; x.p++) {
+        if (*x.p == 0)
+            return false;
+        if (*x.p == '\\' && x.end - x.p > 1) {
+            x.p++;
+            if (*x.p == 'u' && x.end - x.p > 4 && memcmp(x.p + 1, "0000", 4) == 0)
+                return false;
+        }
+    }
+    return true;
+}
+
+/* An ACL document or notification's top level: each of keys[0, n) at most once (Kafka's
+ * Jackson takes the last of duplicates, find() the first: a document read differently by the
+ * two is refused) and, when a string, without NUL. 0 or -EINVAL. */
+static int acl_top_keys(const char *json, size_t len, const char *const *keys, size_t n)
+{
+    struct cur c = {json, json + len};
+    unsigned seen = 0;
+    if (!eat(&c, '{'))
+        return -EINVAL;
+    if (eat(&c, '}'))
+        return 0;
+    do {
+        char k[64];
+        const char *at = c.p;
+        if (str(&c, k, sizeof k) < 0) {
+            c.p = at;
+            if (str(&c, NULL, 0) < 0)
+                return -EINVAL;
+            k[0] = 0;
+        }
+        if (!eat(&c, ':'))
+            return -EINVAL;
+        for (size_t i = 0; i < n && i < 32; i++) {
+            if (strcmp(k, keys[i]) != 0)
+                continue;
+            if (seen & (1u << i) || !nul_free(&c))
+                return -EINVAL;
+            seen |= 1u << i;
+        }
+        if (skip(&c, 0) < 0)
+            return -EINVAL;
+    } while (eat(&c, ','));
+    return eat(&c, '}') ? 0 : -EINVAL;
+}
+
 /* An object's key into k (cap bytes); a longer one is skipped and k made empty. */
 static int obj_key(struct cur *c, char *k, size_t cap)
 {
@@ -788,11 +843,11 @@ static int acl_entry(struct cur *c, char *principal, char *host, struct br_clu_a
             if (obj_key(c, k, sizeof k) < 0)
                 return -EINVAL;
             if (strcmp(k, "principal") == 0) {
-                if (hp || str(c, principal, BR_CLU_ACL_STR_MAX) < 0)
+                if (hp || !nul_free(c) || str(c, principal, BR_CLU_ACL_STR_MAX) < 0)
                     return -EINVAL;
                 hp = true;
             } else if (strcmp(k, "host") == 0) {
-                if (hh || str(c, host, BR_CLU_ACL_STR_MAX) < 0)
+                if (hh || !nul_free(c) || str(c, host, BR_CLU_ACL_STR_MAX) < 0)
                     return -EINVAL;
                 hh = true;
             } else if (strcmp(k, "operation") == 0) {
@@ -847,8 +902,10 @@ int br_clu_json_acls_each(const char *json, size_t len,
 {
     if (len == 0)
         return 0; /* (an empty znode: no ACLs, as Kafka's AclEntry.fromBytes) */
+    static const char *const keys[] = {"version", "acls"};
     int64_t version;
-    if (br_clu_json_int(json, len, "version", &version) < 0 || version != 1)
+    if (acl_top_keys(json, len, keys, 2) < 0 ||
+        br_clu_json_int(json, len, "version", &version) < 0 || version != 1)
         return -EINVAL;
     char principal[BR_CLU_ACL_STR_MAX], host[BR_CLU_ACL_STR_MAX];
     if (acls_pass(json, len, principal, host, NULL, NULL) < 0)
@@ -899,9 +956,11 @@ int br_clu_json_acl_change_enc(char *buf, size_t cap, int8_t type, int8_t patter
 int br_clu_json_acl_change(const char *json, size_t len, int8_t *type, int8_t *pattern, char *name,
                            size_t cap)
 {
+    static const char *const keys[] = {"version", "resourceType", "name", "patternType"};
     int64_t version;
     char t[32], p[32];
-    if (br_clu_json_int(json, len, "version", &version) < 0 || version < 0 || version > 1 ||
+    if (acl_top_keys(json, len, keys, 4) < 0 ||
+        br_clu_json_int(json, len, "version", &version) < 0 || version < 0 || version > 1 ||
         br_clu_json_str(json, len, "resourceType", t, sizeof t) < 0 ||
         br_clu_json_str(json, len, "patternType", p, sizeof p) < 0 ||
         br_clu_json_str(json, len, "name", name, cap) < 0 || !name[0])

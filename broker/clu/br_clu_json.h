@@ -152,7 +152,9 @@ int br_clu_acl_type_of(const char *name, int loose);
 int br_clu_json_acls_enc(char *buf, size_t cap, const struct br_clu_acl *v, size_t n);
 /* Checks the whole document first ("version" 1; "acls" an array of objects, each with the
  * four keys as strings, operation and permission by Kafka's exact names; other keys skipped;
- * strings up to BR_CLU_ACL_STR_MAX - 1 bytes), then calls fn for each entry (principal, host,
+ * strings up to BR_CLU_ACL_STR_MAX - 1 bytes, without NUL, raw or \u0000; "version" and
+ * "acls" each once: Kafka's Jackson would take the last of two, this parser the first), then
+ * calls fn for each entry (principal, host,
  * operation, permission set; name NULL; the strings live during the call) until its first
  * non-zero return: 0, fn's return, or -EINVAL (and fn was not called). Uses 64 KiB of stack. */
 int br_clu_json_acls_each(const char *json, size_t len,
@@ -165,7 +167,8 @@ int br_clu_acl_change_literal_enc(char *buf, size_t cap, int8_t type, const char
 int br_clu_acl_change_literal(const char *data, size_t len, int8_t *type, char *name, size_t cap);
 /* A prefixed pattern's (/kafka-acl-extended-changes/acl_changes_<seq>), Kafka's
  * ExtendedAclChangeEvent: {"version":1,"resourceType":"TOPIC","name":"orders-",
- * "patternType":"PREFIXED"} (enum names; read loosely, as Kafka's fromString). */
+ * "patternType":"PREFIXED"} (enum names; read loosely, as Kafka's fromString; each key once,
+ * the name without NUL, else -EINVAL: the reader then reads every ACL again). */
 int br_clu_json_acl_change_enc(char *buf, size_t cap, int8_t type, int8_t pattern,
                                const char *name);
 int br_clu_json_acl_change(const char *json, size_t len, int8_t *type, int8_t *pattern, char *name,

@@ -61,9 +61,15 @@ int br_clu__notes_read(struct br_clu *c, const char *dir, const char *prefix, wa
         int grc = fresh ? zoo_get(c->zh, path, 0, buf, &len, &st) : zoo_exists(c->zh, path, 0, &st);
         if (grc == ZNONODE)
             continue; /* (purged meanwhile) */
-        if (grc != ZOK) {
+        if (grc != ZOK && br_clu__transient(grc)) {
             rc = grc;
             break;
+        }
+        if (grc != ZOK) {
+            /* (ZNOAUTH...: this one cannot be read, the next ones can: not a stall) */
+            br_warn_limited("cluster: cannot read the notification %s: %s", path, zerror(grc));
+            len = -1;
+            st.ctime = 0;
         }
         if (fresh) {
             if (len < 0 || st.dataLength > len)

@@ -59,6 +59,10 @@ int br_acl_validate(const struct br_acl_binding *b, const char **why)
         w = "Invalid principal: expected a string in format principalType:principalName";
     else if (b->host.len <= 0)
         w = "Invalid empty host";
+    else if (memchr(b->name.ptr, 0, (size_t)b->name.len) ||
+             memchr(b->principal.ptr, 0, (size_t)b->principal.len) ||
+             memchr(b->host.ptr, 0, (size_t)b->host.len))
+        w = "Resource name, principal or host contains a NUL character";
     if (why)
         *why = w;
     return w ? -EINVAL : 0;
@@ -601,6 +605,14 @@ size_t br_authz_count(struct br_authz *a)
     size_t n = a->set->n;
     pthread_rwlock_unlock(&a->lock);
     return n;
+}
+
+bool br_authz_room(struct br_authz *a, size_t n, size_t bytes)
+{
+    pthread_rwlock_rdlock(&a->lock);
+    bool ok = n <= BR_ACL_MAX - a->set->n && bytes <= BR_ACL_BYTES_MAX - a->set->bytes;
+    pthread_rwlock_unlock(&a->lock);
+    return ok;
 }
 
 void br_authz_describe(struct br_authz *a, const struct kp_acl_filter *f, br_acl_each_fn fn,

@@ -68,7 +68,9 @@ struct br_acl_binding {
     int8_t permission;       /* ALLOW or DENY */
 };
 
-/* 0 when Kafka accepts the binding for creation; else -EINVAL with *why in Kafka's words. */
+/* 0 when Kafka accepts the binding for creation; else -EINVAL with *why in Kafka's words
+ * (also a NUL byte in the name, principal or host: C strings and znode names cannot hold one,
+ * and "a\0x" would become the broader "a"). */
 int br_acl_validate(const struct br_acl_binding *b, const char **why);
 /* 0 when Kafka accepts the filter (DescribeAcls, DeleteAcls); else -EINVAL with *why. */
 int br_acl_filter_validate(const struct kp_acl_filter *f, const char **why);
@@ -155,6 +157,9 @@ void br_authz_describe(struct br_authz *a, const struct kp_acl_filter *f, br_acl
 
 /* Number of bindings. */
 size_t br_authz_count(struct br_authz *a);
+/* Whether n more bindings with bytes more bytes of strings stay within BR_ACL_MAX and
+ * BR_ACL_BYTES_MAX (a cluster's CreateAcls checks before writing to ZooKeeper). */
+bool br_authz_room(struct br_authz *a, size_t n, size_t bytes);
 
 /* ---- in a cluster (see "In a cluster" in the contract) ------------------------------------- */
 

@@ -507,6 +507,152 @@ START_TEST(concurrent_writers)
 }
 END_TEST
 
+/* ---- changes other brokers must not miss ---------------------------------------------------- */
+
+/* Writes (or replaces) the document of topic name as a broken or interrupted writer would:
+ * no notification. */
+static void doc_put(zhandle_t *zh, const char *name, const char *json)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/kafka-acl/Topic", CHROOT);
+    int rc = zoo_create(zh, path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    ck_assert(rc == ZOK || rc == ZNODEEXISTS);
+    snprintf(path, sizeof path, "%s/kafka-acl/Topic/%s", CHROOT, name);
+    rc = zoo_create(zh, path, json, (int)strlen(json), &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    if (rc == ZNODEEXISTS)
+        rc = zoo_set(zh, path, json, (int)strlen(json), -1);
+    ck_assert_int_eq(rc, ZOK);
+}
+
+/* Sets the world's permissions on the literal change directory. */
+static void changes_perms(zhandle_t *zh, int perms)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/kafka-acl-changes", CHROOT);
+    struct ACL acl = {perms, {"world", "anyone"}};
+    struct ACL_vector v = {1, &acl};
+    ck_assert_int_eq(zoo_set_acl(zh, path, -1, &v), ZOK);
+}
+
+#define DENY_DESCRIBE                                                                              \
+    "{\"version\":1,\"acls\":[{\"principal\":\"User:ANONYMOUS\",\"permissionType\":\"Deny\","      \
+    "\"operation\":\"Describe\",\"host\":\"*\"}]}"
+
+/*
+ * A change whose notification was never written (an ambiguous ZCONNECTIONLOSS that landed, a
+ * notification that failed) is healed by the client's retry: CreateAcls finding its ACL there
+ * already, DeleteAcls finding nothing left to delete, both still notify (the pattern is
+ * "already there" / "gone" in ZooKeeper, the others still had the old document). A
+ * notification ZooKeeper refuses is answered REQUEST_TIMED_OUT and written by the cluster
+ * thread once it can. A document no broker may read (ZooKeeper's own ACL) closes its topic,
+ * does not stop the notifications after it, nor a broker from starting; nor does a
+ * notification no broker may read. More refused
+ * notifications than are kept become one "read everything".
+ */
+START_TEST(changes_reach_every_broker)
+{
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_acl");
+    for (int i = 1; i <= NBROKERS; i++)
+        start_broker(i);
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
+    ck_assert_ptr_nonnull(zh);
+    const char *topics[] = {"noauth", "marker", "healed", "gone", "pending"};
+    for (size_t i = 0; i < 5; i++)
+        tb_clu_create_topic(B[1].port, topics[i], 1, 3);
+    for (size_t i = 0; i < 5; i++)
+        md_everywhere(topics[i], 0);
+    char path[256];
+
+    /* a document ZooKeeper lets no broker read, and its notification: the topic closes */
+    snprintf(path, sizeof path, "%s/kafka-acl/Topic", CHROOT);
+    int rc = zoo_create(zh, path, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    ck_assert(rc == ZOK || rc == ZNODEEXISTS);
+    struct ACL nobody = {ZOO_PERM_ALL, {"digest", "nobody:AAAAAAAAAAAAAAAAAAAAAAAAAAA="}};
+    struct ACL_vector only_nobody = {1, &nobody};
+    snprintf(path, sizeof path, "%s/kafka-acl/Topic/noauth", CHROOT);
+    ck_assert_int_eq(zoo_create(zh, path, "{}", 2, &only_nobody, 0, NULL, 0), ZOK);
+    snprintf(path, sizeof path, "%s/kafka-acl-changes/acl_changes_", CHROOT);
+    ck_assert_int_eq(
+        zoo_create(zh, path, "Topic:noauth", 12, &ZOO_OPEN_ACL_UNSAFE, ZOO_SEQUENCE, NULL, 0), ZOK);
+    md_everywhere("noauth", KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    /* a notification no broker may read does not stop the ones after it (read as one that
+     * cannot be parsed: everything is read again) */
+    ck_assert_int_eq(zoo_create(zh, path, "Topic:noauth", 12, &only_nobody, ZOO_SEQUENCE, NULL, 0),
+                     ZOK);
+    ck_assert_int_eq(create_acl(1, KP_ACL_RESOURCE_TOPIC, "marker", KP_ACL_PATTERN_LITERAL, ANON,
+                                KP_ACL_OP_DESCRIBE, KP_ACL_PERM_DENY),
+                     0);
+    md_everywhere("marker", KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    tb_sleep_ms(500); /* (the read of everything it caused is over) */
+
+    /* CreateAcls of what is there already (its notification lost): every broker takes it */
+    doc_put(zh, "healed", DENY_DESCRIBE);
+    tb_sleep_ms(500);
+    ck_assert_int_eq(md_error(2, "healed"), 0); /* (no notification: not seen yet) */
+    ck_assert_int_eq(create_acl(1, KP_ACL_RESOURCE_TOPIC, "healed", KP_ACL_PATTERN_LITERAL, ANON,
+                                KP_ACL_OP_DESCRIBE, KP_ACL_PERM_DENY),
+                     0);
+    md_everywhere("healed", KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+
+    /* DeleteAcls of what is gone already (the znode deleted, no notification): every broker
+     * drops it */
+    ck_assert_int_eq(create_acl(1, KP_ACL_RESOURCE_TOPIC, "gone", KP_ACL_PATTERN_LITERAL, ANON,
+                                KP_ACL_OP_DESCRIBE, KP_ACL_PERM_DENY),
+                     0);
+    md_everywhere("gone", KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    snprintf(path, sizeof path, "%s/kafka-acl/Topic/gone", CHROOT);
+    ck_assert_int_eq(zoo_delete(zh, path, -1), ZOK);
+    ck_assert_int_eq(delete_acls(2, KP_ACL_RESOURCE_TOPIC, "gone", KP_ACL_PATTERN_LITERAL), 0);
+    md_everywhere("gone", 0);
+
+    /* the notification refused by ZooKeeper: REQUEST_TIMED_OUT, the broker that answered has
+     * it, the others once ZooKeeper takes notifications again (no client retry) */
+    changes_perms(zh, ZOO_PERM_READ | ZOO_PERM_DELETE | ZOO_PERM_ADMIN);
+    ck_assert_int_eq(create_acl(1, KP_ACL_RESOURCE_TOPIC, "pending", KP_ACL_PATTERN_LITERAL, ANON,
+                                KP_ACL_OP_DESCRIBE, KP_ACL_PERM_DENY),
+                     KP_ERR_REQUEST_TIMED_OUT);
+    ck_assert_int_eq(md_error(1, "pending"), KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    changes_perms(zh, ZOO_PERM_ALL);
+    md_everywhere("pending", KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+
+    /* more refused notifications than the cluster thread keeps: one "read everything" instead
+     * (ANY:*), written once ZooKeeper takes it again */
+    changes_perms(zh, ZOO_PERM_READ | ZOO_PERM_DELETE | ZOO_PERM_ADMIN);
+    enum { MANY = 70 };
+    static char names[MANY][16];
+    struct kp_acl_creation many[MANY];
+    for (int i = 0; i < MANY; i++) {
+        snprintf(names[i], sizeof names[i], "many-%d", i);
+        many[i] = (struct kp_acl_creation){
+            KP_ACL_RESOURCE_TOPIC, kp_str_of(names[i]), KP_ACL_PATTERN_LITERAL, kp_str_of(ANON),
+            kp_str_of("*"),        KP_ACL_OP_READ,      KP_ACL_PERM_DENY};
+    }
+    struct kp_create_acls_req req = {MANY, many};
+    struct kp_create_acls_resp resp;
+    struct tb_frame f;
+    ROUND(1, KP_API_CREATE_ACLS, 1, kp_create_acls_req_encode, &req, kp_create_acls_resp_decode,
+          &resp, &f);
+    ck_assert_int_eq(resp.n_results, MANY);
+    for (int i = 0; i < MANY; i++)
+        ck_assert_int_eq(resp.results[i].error_code, KP_ERR_REQUEST_TIMED_OUT);
+    tb_frame_free(&f);
+    changes_perms(zh, ZOO_PERM_ALL);
+    bool found;
+    for (int id = 1; id <= NBROKERS; id++) /* (noauth's DENY ALL, marker, healed, pending, ...) */
+        described(id, 4 + MANY, KP_ACL_RESOURCE_TOPIC, "many-69", KP_ACL_PATTERN_LITERAL,
+                  KP_ACL_OP_READ, KP_ACL_PERM_DENY, &found);
+    ck_assert(found);
+
+    /* a broker starts with the unreadable document there (closed), the rest as they are */
+    ck_assert_int_ge(tb_broker_stop(&B[3], SIGTERM), 0);
+    start_broker(3);
+    md_everywhere("noauth", KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    md_everywhere("healed", KP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    md_everywhere("gone", 0);
+    zookeeper_close(zh);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_acl");
@@ -516,6 +662,9 @@ static Suite *suite(void)
     TCase *race = tb_clu_tcase("race", teardown, 300);
     tcase_add_test(race, concurrent_writers);
     suite_add_tcase(s, race);
+    TCase *heal = tb_clu_tcase("heal", teardown, 300);
+    tcase_add_test(heal, changes_reach_every_broker);
+    suite_add_tcase(s, heal);
     return s;
 }
 

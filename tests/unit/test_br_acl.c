@@ -301,6 +301,13 @@ START_TEST(t_validation)
         {{T, {"t", 1}, LIT, {"alice", 5}, {"*", 1}, 3, ALLOW}, "Invalid principal"},
         {{T, {"t", 1}, LIT, {"User:", 5}, {"*", 1}, 3, ALLOW}, "Invalid principal"},
         {{T, {"t", 1}, LIT, {ALICE, 10}, {"", 0}, 3, ALLOW}, "Invalid empty host"},
+        /* a NUL inside: as a C string (the cluster's znodes) "a\0x" would be the broader "a" */
+        {{T, {"a\0x", 3}, KP_ACL_PATTERN_PREFIXED, {ALICE, 10}, {"*", 1}, 3, DENY},
+         "Resource name, principal or host contains a NUL character"},
+        {{T, {"t", 1}, LIT, {"User:al\0ce", 10}, {"*", 1}, 3, ALLOW},
+         "Resource name, principal or host contains a NUL character"},
+        {{T, {"t", 1}, LIT, {ALICE, 10}, {"*\0", 2}, 3, ALLOW},
+         "Resource name, principal or host contains a NUL character"},
     };
     struct br_authz *a = open_authz(NULL, false);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -328,6 +335,11 @@ START_TEST(t_validation)
     ck_assert_int_eq(res[0] | res[1], 0);
     ck_assert_uint_eq(br_authz_count(a), 2);
     ck_assert_uint_eq(br_authz_generation(a), gen);
+    /* Room for more (a cluster's CreateAcls asks before writing to ZooKeeper). */
+    ck_assert(br_authz_room(a, BR_ACL_MAX - 2, 0));
+    ck_assert(!br_authz_room(a, BR_ACL_MAX - 1, 0));
+    ck_assert(br_authz_room(a, 1, BR_ACL_BYTES_MAX - 100));
+    ck_assert(!br_authz_room(a, 1, BR_ACL_BYTES_MAX));
     /* Filters Kafka refuses. */
     struct kp_acl_filter f = {
         KP_ACL_RESOURCE_UNKNOWN, KP_STR_NULL,    KP_ACL_PATTERN_ANY, KP_STR_NULL, KP_STR_NULL,

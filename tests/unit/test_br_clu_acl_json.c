@@ -205,6 +205,69 @@ START_TEST(change_notifications)
 }
 END_TEST
 
+/* A NUL in a principal or host (escaped or raw) would make a C string shorter, and broader;
+ * a second "acls" or "version" would be read by Kafka (Jackson: the last) and this parser (the
+ * first) differently: both make the document unreadable (its pattern fails closed), and a
+ * notification with either is not acted on as naming a pattern (everything is read again). */
+START_TEST(nul_and_duplicate_keys_refused)
+{
+    static const char deny[] = "{\"principal\":\"User:a\",\"host\":\"*\",\"operation\":\"Read\","
+                               "\"permissionType\":\"Deny\"}";
+    char doc[512];
+    const char *bad[] = {
+        "{\"version\":1,\"acls\":[{\"principal\":\"User:a\\u0000x\",\"host\":\"*\","
+        "\"operation\":\"Read\",\"permissionType\":\"Deny\"}]}",
+        "{\"version\":1,\"acls\":[{\"principal\":\"User:a\",\"host\":\"1.2.3.4\\u0000\","
+        "\"operation\":\"Read\",\"permissionType\":\"Deny\"}]}",
+        NULL, /* {"acls":[],"acls":[DENY]} */
+        NULL, /* {"acls":[DENY],"version":1,"version":2} */
+    };
+    snprintf(doc, sizeof doc, "{\"version\":1,\"acls\":[],\"acls\":[%s]}", deny);
+    bad[2] = strdup(doc);
+    snprintf(doc, sizeof doc, "{\"acls\":[%s],\"version\":1,\"version\":1}", deny);
+    bad[3] = strdup(doc);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct seen s = {0};
+        ck_assert_msg(br_clu_json_acls_each(bad[i], strlen(bad[i]), collect, &s) == -EINVAL,
+                      "accepted: %s", bad[i]);
+        ck_assert_int_eq(s.n, 0);
+    }
+    free((void *)bad[2]);
+    free((void *)bad[3]);
+    /* a raw NUL byte inside the principal */
+    int n = snprintf(doc, sizeof doc, "{\"version\":1,\"acls\":[%s]}", deny);
+    char *a = strstr(doc, "User:a");
+    ck_assert_ptr_nonnull(a);
+    a[5] = 0;
+    struct seen s = {0};
+    ck_assert_int_eq(br_clu_json_acls_each(doc, (size_t)n, collect, &s), -EINVAL);
+    ck_assert_int_eq(s.n, 0);
+    /* an escaped backslash before "u0000" is no NUL */
+    snprintf(doc, sizeof doc,
+             "{\"version\":1,\"acls\":[{\"principal\":\"User:a\\\\u0000\",\"host\":\"*\","
+             "\"operation\":\"Read\",\"permissionType\":\"Deny\"}]}");
+    memset(&s, 0, sizeof s);
+    ck_assert_int_eq(br_clu_json_acls_each(doc, strlen(doc), collect, &s), 0);
+    ck_assert_str_eq(s.principal[0], "User:a\\u0000");
+
+    char name[64];
+    int8_t type, pattern;
+    const char *notes[] = {
+        "{\"version\":1,\"resourceType\":\"TOPIC\",\"name\":\"a\\u0000x\","
+        "\"patternType\":\"PREFIXED\"}",
+        "{\"version\":1,\"resourceType\":\"TOPIC\",\"name\":\"a\",\"name\":\"b\","
+        "\"patternType\":\"PREFIXED\"}",
+        "{\"version\":1,\"resourceType\":\"TOPIC\",\"name\":\"a\",\"patternType\":\"LITERAL\","
+        "\"patternType\":\"PREFIXED\"}",
+    };
+    for (size_t i = 0; i < sizeof notes / sizeof notes[0]; i++)
+        ck_assert_msg(br_clu_json_acl_change(notes[i], strlen(notes[i]), &type, &pattern, name,
+                                             sizeof name) == -EINVAL,
+                      "accepted: %s", notes[i]);
+    ck_assert_int_eq(br_clu_acl_change_literal("TOPIC:a\0x", 9, &type, name, sizeof name), -EINVAL);
+}
+END_TEST
+
 START_TEST(kafka_names)
 {
     ck_assert_str_eq(br_clu_acl_type_name(KP_ACL_RESOURCE_TOPIC), "Topic");
@@ -234,6 +297,7 @@ int main(void)
     tcase_add_test(tc, kafka_document_read);
     tcase_add_test(tc, documents_refused_whole);
     tcase_add_test(tc, change_notifications);
+    tcase_add_test(tc, nul_and_duplicate_keys_refused);
     tcase_add_test(tc, kafka_names);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
