@@ -75,41 +75,9 @@ static void start_broker(int id)
 
 /* ---- raw requests -------------------------------------------------------------------------- */
 
-static void begin(struct tb_req *r, int16_t key, int16_t v)
-{
-    r->buf = malloc(256 << 10);
-    ck_assert_ptr_nonnull(r->buf);
-    kp_wr_init(&r->wr, r->buf, 256 << 10);
-    kp_wr_i32(&r->wr, 0);
-    kp_wr_i16(&r->wr, key);
-    kp_wr_i16(&r->wr, v);
-    kp_wr_i32(&r->wr, ++corr);
-    kp_wr_nstr(&r->wr, kp_str_of("cluster-acl-test"));
-    if (kp_api_flexible(key, v))
-        kp_wr_i8(&r->wr, 0);
-}
-
 /* One request/response on broker id with proto's codec; the answer decoded into *out. */
 #define ROUND(id, key, v, ENC, req, DEC, out, f)                                                   \
-    do {                                                                                           \
-        struct tb_req r_;                                                                          \
-        begin(&r_, (key), (v));                                                                    \
-        ck_assert_int_eq(ENC(&r_.wr, (v), (req)), 0);                                              \
-        int fd_ = tb_connect(B[id].port);                                                          \
-        ck_assert_int_ge(fd_, 0);                                                                  \
-        int rc_ = tb_call(fd_, &r_, corr, (f));                                                    \
-        close(fd_);                                                                                \
-        tb_req_free(&r_);                                                                          \
-        ck_assert_msg(rc_ == 0, "api %d v%d on broker %d: %d", (key), (v), (id), rc_);             \
-        size_t hdr_ = kp_api_flexible((key), (v)) ? 5 : 4;                                         \
-        ck_assert_uint_ge((f)->len, hdr_);                                                         \
-        struct kp_rd rd_;                                                                          \
-        kp_rd_init(&rd_, (f)->data + hdr_, (f)->len - hdr_);                                       \
-        struct kp_arena a_;                                                                        \
-        kp_arena_init(&a_, arena_mem, sizeof arena_mem);                                           \
-        rc_ = DEC(&rd_, (v), &a_, (out));                                                          \
-        ck_assert_msg(rc_ == 0, "api %d v%d: the response does not decode (%d)", (key), (v), rc_); \
-    } while (0)
+    TB_CLU_ROUND(B[id].port, key, v, ++corr, "cluster-acl-test", ENC, req, DEC, arena_mem, out, f)
 
 /* CreateAcls v1 through broker id of one binding; its result's error. */
 static int16_t create_acl(int id, int8_t type, const char *name, int8_t pattern,

@@ -19,6 +19,7 @@
 #include "../support/tb_broker.h"
 #include "../support/tb_check.h"
 #include "../support/tb_kafka.h"
+#include "../support/tb_codec.h"
 #include "kp_msg.h"
 #include "kp_msg_cluster.h"
 #include "kp_msg_config.h"
@@ -40,32 +41,6 @@ static void setup(void)
 
 static void teardown(void) { tb_ck_finish(&B); }
 
-static void begin(struct tb_req *r, int16_t key, int16_t v)
-{
-    r->buf = malloc(256 << 10);
-    ck_assert_ptr_nonnull(r->buf);
-    kp_wr_init(&r->wr, r->buf, 256 << 10);
-    kp_wr_i32(&r->wr, 0);
-    kp_wr_i16(&r->wr, key);
-    kp_wr_i16(&r->wr, v);
-    kp_wr_i32(&r->wr, ++corr);
-    kp_wr_nstr(&r->wr, kp_str_of("admin-test"));
-    if (kp_api_flexible(key, v))
-        kp_wr_i8(&r->wr, 0);
-}
-
-/* Sends r and leaves rd at the answer's body (f owns it). */
-static void call(int fd, struct tb_req *r, int16_t key, int16_t v, struct tb_frame *f,
-                 struct kp_rd *rd)
-{
-    int rc = tb_call(fd, r, corr, f);
-    tb_req_free(r);
-    ck_assert_msg(rc == 0, "api %d v%d: %s", key, v, strerror(-rc));
-    size_t hdr = kp_api_flexible(key, v) ? 5 : 4;
-    ck_assert_uint_ge(f->len, hdr);
-    kp_rd_init(rd, f->data + hdr, f->len - hdr);
-}
-
 static struct kp_arena arena(void)
 {
     struct kp_arena a;
@@ -76,14 +51,8 @@ static struct kp_arena arena(void)
 /* One request/response with proto's codec: ENC(wr, v, req) and DEC(rd, v, arena, out). */
 #define ROUND(fd, key, v, ENC, req, DEC, out, f)                                                   \
     do {                                                                                           \
-        struct tb_req r_;                                                                          \
-        begin(&r_, (key), (v));                                                                    \
-        ck_assert_int_eq(ENC(&r_.wr, (v), (req)), 0);                                              \
-        struct kp_rd rd_;                                                                          \
-        call((fd), &r_, (key), (v), (f), &rd_);                                                    \
         struct kp_arena a_ = arena();                                                              \
-        int rc_ = DEC(&rd_, (v), &a_, (out));                                                      \
-        ck_assert_msg(rc_ == 0, "api %d v%d: the response does not decode (%d)", (key), (v), rc_); \
+        TB_CODEC_ROUND(fd, key, v, ++corr, "admin-test", ENC, req, DEC, &a_, out, f);              \
     } while (0)
 
 static int32_t partitions_of(int fd, const char *topic)

@@ -17,6 +17,7 @@
 #include "../support/tb_broker.h"
 #include "../support/tb_check.h"
 #include "../support/tb_kafka.h"
+#include "../support/tb_codec.h"
 #include "kp_msg.h"
 
 static struct tb_broker B;
@@ -29,37 +30,6 @@ static void setup(void)
 }
 
 static void teardown(void) { tb_ck_finish(&B); }
-
-/* A request frame: size, header v1 (v2 when flexible: + an empty tag buffer), body. */
-static void begin(struct tb_req *r, int16_t key, int16_t v, int32_t corr)
-{
-    r->buf = malloc(256 << 10);
-    ck_assert_ptr_nonnull(r->buf);
-    kp_wr_init(&r->wr, r->buf, 256 << 10);
-    kp_wr_i32(&r->wr, 0);
-    kp_wr_i16(&r->wr, key);
-    kp_wr_i16(&r->wr, v);
-    kp_wr_i32(&r->wr, corr);
-    kp_wr_nstr(&r->wr, kp_str_of("flex"));
-    if (kp_api_flexible(key, v))
-        kp_wr_i8(&r->wr, 0);
-}
-
-/* Sends r, receives the answer to corr into f, checks the response header (v1: a tag buffer
- * after the correlation id) and leaves rd at the body. */
-static void call(int fd, struct tb_req *r, int16_t key, int16_t v, int32_t corr, struct tb_frame *f,
-                 struct kp_rd *rd)
-{
-    int rc = tb_call(fd, r, corr, f);
-    tb_req_free(r);
-    ck_assert_msg(rc == 0, "api %d v%d: %s", key, v, strerror(-rc));
-    ck_assert_uint_ge(f->len, 4);
-    kp_rd_init(rd, f->data + 4, f->len - 4);
-    if (kp_api_flexible(key, v) && key != KP_API_API_VERSIONS) {
-        ck_assert_msg(f->len >= 5 && f->data[4] == 0, "api %d v%d: no response header v1", key, v);
-        kp_rd_init(rd, f->data + 5, f->len - 5);
-    }
-}
 
 static struct kp_arena arena(void)
 {
@@ -79,10 +49,10 @@ static struct kp_metadata_resp metadata(int fd, int16_t v, const char *topic,
                                   .topic_ids = id,
                                   .include_topic_authorized_operations = ops};
     struct tb_req r;
-    begin(&r, KP_API_METADATA, v, ++corr);
+    tb_codec_begin(&r, KP_API_METADATA, v, ++corr, "flex");
     ck_assert_int_eq(kp_metadata_req_encode(&r.wr, v, &req), 0);
     struct kp_rd rd;
-    call(fd, &r, KP_API_METADATA, v, corr, f, &rd);
+    tb_codec_call(fd, &r, KP_API_METADATA, v, corr, f, &rd);
     struct kp_arena a = arena();
     struct kp_metadata_resp resp;
     int rc = kp_metadata_resp_decode(&rd, v, &a, &resp);
@@ -103,7 +73,7 @@ START_TEST(api_versions_advertise_modern_ranges)
     } want[] = {{0, 0, 9}, {1, 4, 13}, {2, 0, 7}, {3, 0, 12}, {18, 0, 3}};
     int fd = tb_ck_connect(&B);
     struct tb_req r;
-    begin(&r, KP_API_API_VERSIONS, 3, 7);
+    tb_codec_begin(&r, KP_API_API_VERSIONS, 3, 7, "flex");
     kp_wr_cstr(&r.wr, kp_str_of("flex"));
     kp_wr_cstr(&r.wr, kp_str_of("1"));
     kp_wr_i8(&r.wr, 0);
@@ -174,10 +144,10 @@ START_TEST(metadata_every_version_and_topic_ids)
     struct kp_metadata_req areq = {
         .n_topics = 1, .topics = &auto_name, .allow_auto_topic_creation = true};
     struct tb_req r;
-    begin(&r, KP_API_METADATA, 12, 150);
+    tb_codec_begin(&r, KP_API_METADATA, 12, 150, "flex");
     ck_assert_int_eq(kp_metadata_req_encode(&r.wr, 12, &areq), 0);
     struct kp_rd rd;
-    call(fd, &r, KP_API_METADATA, 12, 150, &f, &rd);
+    tb_codec_call(fd, &r, KP_API_METADATA, 12, 150, &f, &rd);
     struct kp_arena a = arena();
     ck_assert_int_eq(kp_metadata_resp_decode(&rd, 12, &a, &m), 0);
     ck_assert_int_eq(m.topics[0].error_code, 0);
@@ -213,11 +183,11 @@ static int64_t produce(int fd, int16_t v, const char *topic, int first, int coun
                                  .n_topics = 1,
                                  .topics = &t};
     struct tb_req r;
-    begin(&r, KP_API_PRODUCE, v, ++corr);
+    tb_codec_begin(&r, KP_API_PRODUCE, v, ++corr, "flex");
     ck_assert_int_eq(kp_produce_req_encode(&r.wr, v, &req), 0);
     struct tb_frame f;
     struct kp_rd rd;
-    call(fd, &r, KP_API_PRODUCE, v, corr, &f, &rd);
+    tb_codec_call(fd, &r, KP_API_PRODUCE, v, corr, &f, &rd);
     struct kp_arena a = arena();
     struct kp_produce_resp resp;
     ck_assert_int_eq(kp_produce_resp_decode(&rd, v, &a, &resp), 0);
@@ -255,11 +225,11 @@ static long fetch(int fd, int16_t v, const char *topic, const struct kp_uuid *id
                                .rack_id = kp_str_of(""),
                                .cluster_id = KP_STR_NULL};
     struct tb_req r;
-    begin(&r, KP_API_FETCH, v, ++corr);
+    tb_codec_begin(&r, KP_API_FETCH, v, ++corr, "flex");
     ck_assert_int_eq(kp_fetch_req_encode(&r.wr, v, &req), 0);
     struct tb_frame f;
     struct kp_rd rd;
-    call(fd, &r, KP_API_FETCH, v, corr, &f, &rd);
+    tb_codec_call(fd, &r, KP_API_FETCH, v, corr, &f, &rd);
     struct kp_arena a = arena();
     struct kp_fetch_resp resp;
     int rc = kp_fetch_resp_decode(&rd, v, &a, &resp);
@@ -312,11 +282,11 @@ static struct kp_list_offsets_resp_partition list_offsets(int fd, int16_t v, con
         .name = kp_str_of(topic), .n_partitions = 1, .partitions = &p};
     struct kp_list_offsets_req req = {.replica_id = -1, .n_topics = 1, .topics = &t};
     struct tb_req r;
-    begin(&r, KP_API_LIST_OFFSETS, v, ++corr);
+    tb_codec_begin(&r, KP_API_LIST_OFFSETS, v, ++corr, "flex");
     ck_assert_int_eq(kp_list_offsets_req_encode(&r.wr, v, &req), 0);
     struct tb_frame f;
     struct kp_rd rd;
-    call(fd, &r, KP_API_LIST_OFFSETS, v, corr, &f, &rd);
+    tb_codec_call(fd, &r, KP_API_LIST_OFFSETS, v, corr, &f, &rd);
     struct kp_arena a = arena();
     struct kp_list_offsets_resp resp;
     ck_assert_int_eq(kp_list_offsets_resp_decode(&rd, v, &a, &resp), 0);

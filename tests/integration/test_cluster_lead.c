@@ -40,6 +40,7 @@
 #include "tb_check.h"
 #include "tb_clu.h"
 #include "tb_kafka.h"
+#include "tb_codec.h"
 #include "tb_zk.h"
 
 #define SESSION_MS   6000
@@ -153,27 +154,6 @@ static int32_t make_topic(const char *topic, const char *config_json)
 
 static uint8_t arena_mem[1 << 16];
 
-/* tb_req_begin, with the request header's tag buffer of a flexible version (tb_kafka's own
- * encoders stop below them). */
-static void begin(struct tb_req *r, size_t cap, int16_t key, int16_t v, int32_t corr)
-{
-    ck_assert_int_eq(tb_req_begin(r, cap, key, v, corr), 0);
-    if (kp_api_req_hdr_version(key, v) == 2)
-        kp_wr_tags(&r->wr);
-}
-
-/* Sends the request r (begun with tb_req_begin for key/version, body encoded) and reads the
- * response; rd is positioned at its body. f must be freed. */
-static void call(int fd, struct tb_req *r, int16_t key, int16_t v, int32_t corr, struct tb_frame *f,
-                 struct kp_rd *rd)
-{
-    ck_assert_int_eq(tb_call(fd, r, corr, f), 0);
-    tb_req_free(r);
-    kp_rd_init(rd, f->data + 4, f->len - 4);
-    if (kp_api_resp_hdr_version(key, v) == 1)
-        kp_rd_tags(rd);
-}
-
 struct fetch_out {
     int16_t error;
     int64_t hw;
@@ -204,7 +184,7 @@ static int32_t send_fetch(int fd, const char *topic, int32_t replica_id, int32_t
                                .cluster_id = KP_STR_NULL};
     struct tb_req r;
     int32_t corr = corr_++;
-    begin(&r, 1024, KP_API_FETCH, 12, corr);
+    tb_codec_begin(&r, KP_API_FETCH, 12, corr, "tb");
     ck_assert_int_eq(kp_fetch_req_encode(&r.wr, 12, &req), 0);
     ck_assert_int_eq(tb_req_send(fd, &r), 0);
     tb_req_free(&r);
@@ -267,11 +247,11 @@ static int16_t epoch_end(const char *topic, int32_t replica_id, int32_t cur, int
     ck_assert_int_ge(fd, 0);
     struct tb_req r;
     int32_t corr = corr_++;
-    begin(&r, 512, KP_API_OFFSET_FOR_LEADER_EPOCH, 4, corr);
+    tb_codec_begin(&r, KP_API_OFFSET_FOR_LEADER_EPOCH, 4, corr, "tb");
     ck_assert_int_eq(kp_offset_for_leader_epoch_req_encode(&r.wr, 4, &req), 0);
     struct tb_frame f;
     struct kp_rd rd;
-    call(fd, &r, KP_API_OFFSET_FOR_LEADER_EPOCH, 4, corr, &f, &rd);
+    tb_codec_call(fd, &r, KP_API_OFFSET_FOR_LEADER_EPOCH, 4, corr, &f, &rd);
     struct kp_arena a;
     kp_arena_init(&a, arena_mem, sizeof arena_mem);
     struct kp_offset_for_leader_epoch_resp resp;
@@ -295,11 +275,11 @@ static const char *metadata_isr(const char *topic)
     ck_assert_int_ge(fd, 0);
     struct tb_req r;
     int32_t corr = corr_++;
-    begin(&r, 512, KP_API_METADATA, 9, corr);
+    tb_codec_begin(&r, KP_API_METADATA, 9, corr, "tb");
     ck_assert_int_eq(kp_metadata_req_encode(&r.wr, 9, &req), 0);
     struct tb_frame f;
     struct kp_rd rd;
-    call(fd, &r, KP_API_METADATA, 9, corr, &f, &rd);
+    tb_codec_call(fd, &r, KP_API_METADATA, 9, corr, &f, &rd);
     struct kp_arena a;
     kp_arena_init(&a, arena_mem, sizeof arena_mem);
     struct kp_metadata_resp resp;

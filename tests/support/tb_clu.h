@@ -19,6 +19,7 @@
 #include <check.h>
 #include <stdint.h>
 
+#include "tb_codec.h"
 #include "tb_zk.h"
 
 struct tb_metadata;
@@ -40,5 +41,17 @@ void tb_clu_create_topic(int port, const char *topic, int32_t nparts, int16_t rf
  * error, key i by node want[i] at port want_port[i]. */
 void tb_clu_find_coordinators_v4(int port, int8_t key_type, const char *const keys[2],
                                  const int32_t want[2], const int want_port[2]);
+
+/* TB_CODEC_ROUND (tb_codec.h) on a connection of its own to the broker listening on port, the
+ * answer's arena over mem (a static array of the suite's). */
+#define TB_CLU_ROUND(port, key, v, corr, client, ENC, req, DEC, mem, out, f)                       \
+    do {                                                                                           \
+        int cfd_ = tb_connect(port);                                                               \
+        ck_assert_int_ge(cfd_, 0);                                                                 \
+        struct kp_arena ca_;                                                                       \
+        kp_arena_init(&ca_, (mem), sizeof(mem));                                                   \
+        TB_CODEC_ROUND(cfd_, key, v, corr, client, ENC, req, DEC, &ca_, out, f);                   \
+        close(cfd_);                                                                               \
+    } while (0)
 
 #endif
