@@ -50,50 +50,10 @@ static enum br_sasl_mech mech_of(int8_t m)
 /* ---- DescribeUserScramCredentials --------------------------------------------------------------
  */
 
-struct cred_row {
-    char *user;
-    size_t len;
-    int8_t mech;
-    int32_t iterations;
-};
-
-struct cred_list {
-    struct cred_row *v;
-    size_t n, cap;
-    bool oom;
-};
-
-static void each(void *arg, const char *user, size_t len, enum br_sasl_mech mech, int32_t it)
+/* Kafka's ScramMechanism code of a store's mechanism. */
+static int8_t kp_mech(enum br_sasl_mech m)
 {
-    struct cred_list *l = arg;
-    if (l->oom)
-        return;
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 16;
-        struct cred_row *p = realloc(l->v, nc * sizeof(*p));
-        if (!p) {
-            l->oom = true;
-            return;
-        }
-        l->v = p;
-        l->cap = nc;
-    }
-    char *u = malloc(len + 1);
-    if (!u) {
-        l->oom = true;
-        return;
-    }
-    memcpy(u, user, len);
-    u[len] = 0;
-    l->v[l->n++] = (struct cred_row){
-        u, len, mech == BR_SASL_SCRAM_SHA_256 ? KP_SCRAM_SHA_256 : KP_SCRAM_SHA_512, it};
-}
-
-static void cred_list_free(struct cred_list *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i].user);
-    free(l->v);
+    return m == BR_SASL_SCRAM_SHA_256 ? KP_SCRAM_SHA_256 : KP_SCRAM_SHA_512;
 }
 
 int br_api_describe_user_scram_credentials(struct br_req *q, struct br_resp *r)
@@ -103,7 +63,8 @@ int br_api_describe_user_scram_credentials(struct br_req *q, struct br_resp *r)
     if (rc < 0)
         return br_req_bad(q, rc);
     struct kp_describe_user_scram_credentials_resp resp = {.error_message = kstr(NULL)};
-    struct cred_list l = {0};
+    struct br_cred_entry *l = NULL;
+    size_t nl = 0;
     struct kp_describe_user_scram_credentials_result *res = NULL;
     struct kp_scram_credential_info *infos = NULL;
     char(*msgs)[160] = NULL;
@@ -115,26 +76,26 @@ int br_api_describe_user_scram_credentials(struct br_req *q, struct br_resp *r)
         resp.error_code = KP_ERR_CLUSTER_AUTHORIZATION_FAILED;
         goto encode;
     }
-    br_cred_each(q->x->auth->cred, each, &l);
+    bool oom = br_cred_list(q->x->auth->cred, &l, &nl) < 0;
     bool all = req.n_users <= 0;
-    size_t nres = all ? l.n : (size_t)req.n_users; /* at most */
+    size_t nres = all ? nl : (size_t)req.n_users; /* at most */
     res = calloc(nres ? nres : 1, sizeof(*res));
-    infos = calloc(l.n ? l.n : 1, sizeof(*infos));
+    infos = calloc(nl ? nl : 1, sizeof(*infos));
     msgs = calloc(nres ? nres : 1, sizeof(*msgs));
-    if (l.oom || !res || !infos || !msgs) {
+    if (oom || !res || !infos || !msgs) {
         rc = -ENOMEM;
         goto out;
     }
     size_t k = 0, ni = 0;
     if (all) {
-        for (size_t i = 0; i < l.n; i++) {
-            if (i == 0 || l.v[i].len != l.v[i - 1].len ||
-                memcmp(l.v[i].user, l.v[i - 1].user, l.v[i].len) != 0)
+        for (size_t i = 0; i < nl; i++) {
+            if (i == 0 || l[i].len != l[i - 1].len ||
+                memcmp(l[i].user, l[i - 1].user, l[i].len) != 0)
                 res[k++] = (struct kp_describe_user_scram_credentials_result){
-                    .user = {l.v[i].user, (int32_t)l.v[i].len},
+                    .user = {l[i].user, (int32_t)l[i].len},
                     .error_message = kstr(NULL),
                     .credential_infos = &infos[ni]};
-            infos[ni++] = (struct kp_scram_credential_info){l.v[i].mech, l.v[i].iterations};
+            infos[ni++] = (struct kp_scram_credential_info){kp_mech(l[i].mech), l[i].iterations};
             res[k - 1].n_credential_infos++;
         }
     } else {
@@ -154,10 +115,11 @@ int br_api_describe_user_scram_credentials(struct br_req *q, struct br_resp *r)
                 x->error_message = kstr(msgs[u]);
                 continue;
             }
-            for (size_t i = 0; i < l.n && ni < l.n; i++)
-                if (name.len >= 0 && l.v[i].len == (size_t)name.len &&
-                    memcmp(l.v[i].user, name.ptr, l.v[i].len) == 0) {
-                    infos[ni++] = (struct kp_scram_credential_info){l.v[i].mech, l.v[i].iterations};
+            for (size_t i = 0; i < nl && ni < nl; i++)
+                if (name.len >= 0 && l[i].len == (size_t)name.len &&
+                    memcmp(l[i].user, name.ptr, l[i].len) == 0) {
+                    infos[ni++] =
+                        (struct kp_scram_credential_info){kp_mech(l[i].mech), l[i].iterations};
                     x->n_credential_infos++;
                 }
             if (x->n_credential_infos == 0) {
@@ -176,7 +138,7 @@ out:
     free(res);
     free(infos);
     free(msgs);
-    cred_list_free(&l);
+    br_cred_list_free(l, nl);
     return rc < 0 ? rc : BR_REPLY;
 }
 

@@ -127,50 +127,6 @@ void br_usercfg_apply(void *arg, const struct br_clu_entdoc *docs, size_t n, int
 /* ---- carrying local entries to ZooKeeper at start ---------------------------------------------
  */
 
-struct users {
-    char **v; /* distinct names, NUL-terminated, in the store's order (sorted) */
-    size_t *len;
-    bool *done;
-    size_t n, cap;
-    bool oom;
-};
-
-static void user_add(void *arg, const char *user, size_t len, enum br_sasl_mech mech, int32_t it)
-{
-    (void)mech;
-    (void)it;
-    struct users *u = arg;
-    if (u->oom || (u->n && u->len[u->n - 1] == len && memcmp(u->v[u->n - 1], user, len) == 0))
-        return; /* (sorted by user: a repeat is the previous one) */
-    if (u->n == u->cap) {
-        size_t cap = u->cap ? u->cap * 2 : 16;
-        char **v = realloc(u->v, cap * sizeof *v);
-        size_t *l = v ? realloc(u->len, cap * sizeof *l) : NULL;
-        bool *d = l ? realloc(u->done, cap * sizeof *d) : NULL;
-        if (v)
-            u->v = v;
-        if (l)
-            u->len = l;
-        if (!d) {
-            u->oom = true;
-            return;
-        }
-        u->done = d;
-        u->cap = cap;
-    }
-    char *m = malloc(len + 1);
-    if (!m) {
-        u->oom = true;
-        return;
-    }
-    memcpy(m, user, len);
-    m[len] = 0;
-    u->v[u->n] = m;
-    u->len[u->n] = len;
-    u->done[u->n] = false;
-    u->n++;
-}
-
 /* One entity's keys being carried: its quotas and, for a user, its credentials. */
 struct carry {
     struct br_clu_ekv kv[BR_QUOTA_NTYPES + 2];
@@ -262,7 +218,10 @@ static void qent_add(void *arg, const struct br_quota_entity *e, const double v[
 
 size_t br_usercfg_seed(struct br_clu *clu, struct br_auth *a)
 {
-    struct users u = {0};
+    struct br_cred_entry *cl = NULL; /* the local credentials (a user once per mechanism) */
+    size_t ncl = 0;
+    bool *done = NULL; /* cl[j]'s user carried with its quotas */
+    bool cl_oom = false;
     struct qents q = {0};
     struct carry *k = malloc(sizeof *k);
     size_t carried = 0;
@@ -276,13 +235,14 @@ size_t br_usercfg_seed(struct br_clu *clu, struct br_auth *a)
         return 0;
     }
     if (a->cred)
-        br_cred_each(a->cred, user_add, &u);
+        cl_oom = br_cred_list(a->cred, &cl, &ncl) < 0;
+    done = calloc(ncl ? ncl : 1, sizeof *done);
     if (a->quotas) {
         struct br_quota_filter f;
         memset(&f, 0, sizeof f);
         br_quotas_describe(a->quotas, &f, qent_add, &q);
     }
-    if (!k || u.oom || q.oom) {
+    if (!k || cl_oom || !done || q.oom) {
         br_err("cluster: out of memory for carrying this broker's users to ZooKeeper");
         goto out;
     }
@@ -304,18 +264,21 @@ size_t br_usercfg_seed(struct br_clu *clu, struct br_auth *a)
                                   qe->client_kind == BR_QE_NAMED ? (size_t)qe->client.len : 0};
         if (qe->user_kind == BR_QE_NAMED && qe->client_kind == BR_QE_ABSENT && a->cred) {
             carry_creds(a->cred, e.user, e.user_len, k); /* (one document for both) */
-            for (size_t j = 0; j < u.n; j++)
-                if (u.len[j] == e.user_len && memcmp(u.v[j], e.user, e.user_len) == 0)
-                    u.done[j] = true;
+            for (size_t j = 0; j < ncl; j++)
+                if (cl[j].len == e.user_len && memcmp(cl[j].user, e.user, e.user_len) == 0)
+                    done[j] = true;
         }
         carried += carry(clu, &e, k, &failed);
     }
-    for (size_t j = 0; j < u.n; j++) {
-        if (u.done[j])
+    for (size_t j = 0; j < ncl; j++) {
+        /* (sorted by user: a repeat is the previous entry's user, carried or done already) */
+        if (done[j] || (j > 0 && cl[j].len == cl[j - 1].len &&
+                        memcmp(cl[j].user, cl[j - 1].user, cl[j].len) == 0))
             continue;
         memset(k, 0, sizeof *k);
-        carry_creds(a->cred, u.v[j], u.len[j], k);
-        struct br_clu_entity e = {BR_CLU_ENT_NAMED, BR_CLU_ENT_ABSENT, u.v[j], "", u.len[j], 0};
+        carry_creds(a->cred, cl[j].user, cl[j].len, k);
+        struct br_clu_entity e = {
+            BR_CLU_ENT_NAMED, BR_CLU_ENT_ABSENT, cl[j].user, "", cl[j].len, 0};
         carried += carry(clu, &e, k, &failed);
     }
     /* (every entry is ZooKeeper's now: from here on the stores are its cache; a failure leaves
@@ -329,11 +292,8 @@ size_t br_usercfg_seed(struct br_clu *clu, struct br_auth *a)
                 a->cfg->data_dir);
 out:
     free(k);
-    for (size_t j = 0; j < u.n; j++)
-        free(u.v[j]);
-    free(u.v);
-    free(u.len);
-    free(u.done);
+    br_cred_list_free(cl, ncl);
+    free(done);
     for (size_t i = 0; i < q.n; i++)
         free(q.v[i].names);
     free(q.v);

@@ -258,6 +258,40 @@ void br_cred_each(struct br_cred *c, br_cred_each_fn fn, void *arg)
     pthread_mutex_unlock(&c->mu);
 }
 
+int br_cred_list(struct br_cred *c, struct br_cred_entry **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&c->mu);
+    size_t k = 0, cnt = c->n;
+    struct br_cred_entry *v = calloc(cnt ? cnt : 1, sizeof *v);
+    for (; v && k < cnt; k++) {
+        const struct entry *e = &c->e[k];
+        if (!(v[k].user = malloc(e->user_len + 1)))
+            break;
+        memcpy(v[k].user, e->user, e->user_len);
+        v[k].user[e->user_len] = '\0';
+        v[k].len = e->user_len;
+        v[k].mech = e->c.mech;
+        v[k].iterations = e->c.iterations;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (!v || k < cnt) {
+        br_cred_list_free(v, k);
+        return -ENOMEM;
+    }
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+void br_cred_list_free(struct br_cred_entry *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i].user);
+    free(v);
+}
+
 size_t br_cred_count(struct br_cred *c)
 {
     pthread_mutex_lock(&c->mu);

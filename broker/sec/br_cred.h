@@ -73,6 +73,18 @@ typedef void (*br_cred_each_fn)(void *arg, const char *user, size_t user_len,
                                 enum br_sasl_mech mech, int32_t iterations);
 void br_cred_each(struct br_cred *c, br_cred_each_fn fn, void *arg);
 
+/* Every credential's user, mechanism and iterations copied out, in br_cred_each's order (the
+ * lookup mutex is not held while the caller uses them): *out (user NUL-terminated; free with
+ * br_cred_list_free), *n. 0 or -ENOMEM (then *out is NULL and *n 0). */
+struct br_cred_entry {
+    char *user;
+    size_t len;
+    enum br_sasl_mech mech;
+    int32_t iterations;
+};
+int br_cred_list(struct br_cred *c, struct br_cred_entry **out, size_t *n);
+void br_cred_list_free(struct br_cred_entry *v, size_t n);
+
 /* Number of (user, mechanism) pairs. */
 size_t br_cred_count(struct br_cred *c);
 

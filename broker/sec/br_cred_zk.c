@@ -116,46 +116,6 @@ static bool same_cred(const struct br_scram_cred *a, const struct br_scram_cred 
            CRYPTO_memcmp(a->server_key, b->server_key, kl) == 0;
 }
 
-/* The local (user, mechanism) pairs, copied out (br_cred_each holds the lookup mutex). */
-struct local {
-    struct {
-        char *user;
-        size_t len;
-        enum br_sasl_mech mech;
-    } * v;
-    size_t n, cap;
-    bool oom;
-};
-
-static void collect(void *arg, const char *user, size_t len, enum br_sasl_mech mech, int32_t it)
-{
-    (void)it;
-    struct local *l = arg;
-    if (l->oom)
-        return;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        void *nv = realloc(l->v, cap * sizeof *l->v);
-        if (!nv) {
-            l->oom = true;
-            return;
-        }
-        l->v = nv;
-        l->cap = cap;
-    }
-    char *u = malloc(len + 1);
-    if (!u) {
-        l->oom = true;
-        return;
-    }
-    memcpy(u, user, len);
-    u[len] = 0;
-    l->v[l->n].user = u;
-    l->v[l->n].len = len;
-    l->v[l->n].mech = mech;
-    l->n++;
-}
-
 static int cmp_user(const void *a, const void *b)
 {
     const struct br_cred_user *x = *(const struct br_cred_user *const *)a,
@@ -174,17 +134,19 @@ static bool listed(const struct br_cred_user **sorted, size_t n, const char *use
 int br_cred_sync(struct br_cred *c, const struct br_cred_user *u, size_t n, bool all)
 {
     static const enum br_sasl_mech mechs[2] = {BR_SASL_SCRAM_SHA_256, BR_SASL_SCRAM_SHA_512};
-    struct local l = {0};
+    struct br_cred_entry *l = NULL;
+    size_t nl = 0;
     const struct br_cred_user **sorted = NULL;
+    bool oom = false;
     if (all) {
-        br_cred_each(c, collect, &l);
+        oom = br_cred_list(c, &l, &nl) < 0; /* (the local pairs: those ZooKeeper lacks go) */
         sorted = malloc((n ? n : 1) * sizeof *sorted);
     }
-    size_t cap = 2 * n + l.n + 1;
+    size_t cap = 2 * n + nl + 1;
     struct br_cred_change *ch = malloc(cap * sizeof *ch);
     struct br_scram_cred *have = malloc(sizeof *have);
     int rc = 0;
-    if (l.oom || (all && !sorted) || !ch || !have) {
+    if (oom || (all && !sorted) || !ch || !have) {
         rc = -ENOMEM;
         goto out;
     }
@@ -207,9 +169,9 @@ int br_cred_sync(struct br_cred *c, const struct br_cred_user *u, size_t n, bool
             sorted[i] = &u[i];
         if (n)
             qsort(sorted, n, sizeof *sorted, cmp_user);
-        for (size_t i = 0; i < l.n; i++)
-            if (!listed(sorted, n, l.v[i].user, l.v[i].len))
-                ch[k++] = (struct br_cred_change){l.v[i].user, l.v[i].len, l.v[i].mech, NULL, 0};
+        for (size_t i = 0; i < nl; i++)
+            if (!listed(sorted, n, l[i].user, l[i].len))
+                ch[k++] = (struct br_cred_change){l[i].user, l[i].len, l[i].mech, NULL, 0};
     }
     if (k)
         rc = br_cred_apply(c, ch, k);
@@ -219,9 +181,7 @@ out:
     free(have);
     free(ch);
     free(sorted);
-    for (size_t i = 0; i < l.n; i++)
-        free(l.v[i].user);
-    free(l.v);
+    br_cred_list_free(l, nl);
     return rc;
 }
 
