@@ -3,7 +3,9 @@
  * tests"): a real ZooKeeper and three brokers on loopback, a topic of 3 partitions with 3
  * replicas and min.insync.replicas=2. A librdkafka producer with its defaults that matter here
  * (acks=all, enable.idempotence=true) sends numbered records at a steady rate from its own
- * thread while a nemesis, round after round, picks one fault:
+ * thread, and a consumer group of two librdkafka consumers (their defaults, automatic commits,
+ * reading from the earliest offset) reads along, while a nemesis, round after round, picks
+ * one fault:
  *   - kill -9 a random broker (the controller and leaders included), restart it on its data
  *     once ZooKeeper lets it register again;
  *   - SIGSTOP a random broker for longer than its ZooKeeper session, then SIGCONT it (it comes
@@ -15,12 +17,16 @@
  *     partition and offset its delivery report gave (read back from the leaders);
  *   - the three replicas of each partition hold the same batches, byte for byte (every .log
  *     segment walked batch by batch: digest and count of the batch bytes);
+ *   - the group was given every acknowledged record, each at the partition and offset where
+ *     the final log holds it (never a record a leader later truncated: consumers read only
+ *     up to the high watermark), through coordinator failovers and rebalances;
  *   - no broker died on its own (sanitizer reports end the process: it would be gone).
  * Printed: rounds of each fault, records sent / acknowledged / failed, lost = 0, duplicates = 0,
- * divergent replicas = 0. CLUSTER_FAULT_SECONDS sets how long the faults go on (make test: 40;
- * make test-cluster: 600); CLUSTER_FAULT_SEED the random choices (printed, to replay a run).
- * Network partitions are test_cluster_partition's. Skipped, saying so, without java or
- * Debian's zookeeper package. Every wait is bounded.
+ * divergent replicas = 0, the group's records (given, more than once), rebalances, missed = 0.
+ * CLUSTER_FAULT_SECONDS sets how long the faults go on (make test: 40; make test-cluster: 600);
+ * CLUSTER_FAULT_SEED the random choices (printed, to replay a run). Network partitions are
+ * test_cluster_partition's. Skipped, saying so, without java or Debian's zookeeper package. Every
+ * wait is bounded.
  */
 #include <check.h>
 #include <signal.h>
@@ -60,6 +66,7 @@ START_TEST(acknowledged_records_survive_faults)
         tb_nem_start_broker(&nem, i, SESSION_MS, NULL);
     tb_nem_create_topic(&nem);
     tb_nem_produce_start(&nem);
+    tb_nem_consume_start(&nem);
 
     /* the nemesis */
     int kills = 0, pauses = 0, zk_restarts = 0, rounds = 0;

@@ -5,7 +5,8 @@
  * to it by a veth pair; each broker runs in its namespace (`ip netns exec`) on its address.
  * A topic of 3 partitions with 3 replicas and min.insync.replicas=2 gets numbered records from
  * a librdkafka producer (acks=all, enable.idempotence=true; tests/support/tb_nemesis) at a
- * steady rate while a nemesis, round after round, makes one partition, each lasting longer
+ * steady rate, read along by a consumer group of two librdkafka consumers, while a nemesis,
+ * round after round, makes one partition, each lasting longer
  * than the ZooKeeper session (or the replica lag time), then heals it and waits (bounded) for the
  * ISR to fill:
  *   - cut a random broker from everything (its veth down on the bridge side);
@@ -19,13 +20,15 @@
  *     (below min.insync.replicas: writes refused, not acknowledged), and when healed the
  *     followers catch up and rejoin.
  * Then the producer flushes and the checks of tb_nem_finish: every acknowledged record exactly
- * once at its acknowledged partition and offset, replicas identical batch for batch, no broker
- * died. Printed: rounds, the partitions' states at each step, records sent / acknowledged /
- * failed, lost, duplicates, divergent replicas, the longest pause in one partition's
- * acknowledgements. CLUSTER_FAULT_SECONDS sets how long the faults go on (default 50),
- * CLUSTER_FAULT_SEED the random choices. Skipped, saying so, when not root, without `ip netns`,
- * java or Debian's zookeeper package. The namespaces, veths and bridge go however the test
- * ends (tb_netns' reaper); those of an earlier run that was killed are deleted at the start.
+ * once at its acknowledged partition and offset, replicas identical batch for batch, the group
+ * given every acknowledged record and none where the final log does not hold it (an isolated
+ * leader's unacknowledged suffix is never read), no broker died. Printed: rounds, the partitions'
+ * states at each step, records sent / acknowledged / failed, lost, duplicates, divergent replicas,
+ * the longest pause in one partition's acknowledgements. CLUSTER_FAULT_SECONDS sets how long the
+ * faults go on (default 50), CLUSTER_FAULT_SEED the random choices. Skipped, saying so, when not
+ * root, without `ip netns`, java or Debian's zookeeper package. The namespaces, veths and bridge go
+ * however the test ends (tb_netns' reaper); those of an earlier run that was killed are deleted at
+ * the start.
  */
 #include <check.h>
 #include <stdbool.h>
@@ -101,6 +104,7 @@ START_TEST(acknowledged_records_survive_partitions)
     zhandle_t *zh = tb_zk_open(&Z);
     tb_nem_print_states(&nem, zh, "nemesis: at the start:");
     tb_nem_produce_start(&nem);
+    tb_nem_consume_start(&nem);
 
     /* the nemesis: the four kinds in turn from a random one, random victims */
     int n_cut = 0, n_ctl = 0, n_iso = 0, n_peers = 0, rounds = 0, kind = rand() % 4;

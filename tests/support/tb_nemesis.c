@@ -261,6 +261,162 @@ void tb_nem_produce_stop(struct tb_nemesis *n)
     n->rk = NULL;
 }
 
+/* ---- the group reading along ------------------------------------------------------------- */
+
+#define NEM_GROUP "nemesis-group"
+
+static int64_t nem_pos(int32_t partition, int64_t offset)
+{
+    return (int64_t)partition << 40 | (offset + 1);
+}
+
+static void group_error(struct tb_nem_group *g, const char *what)
+{
+    if (atomic_fetch_add(&g->errors, 1) == 0)
+        snprintf(g->first_error, sizeof g->first_error, "%s", what);
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    struct tb_nemesis *n = opaque;
+    atomic_fetch_add(&n->group.rebalances, 1);
+    /* what librdkafka does without a callback (the eager protocol of its default assignors) */
+    rd_kafka_assign(rk, err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? parts : NULL);
+}
+
+/* One record the group was given: where, and how often. */
+static void group_note(struct tb_nemesis *n, const rd_kafka_message_t *m)
+{
+    struct tb_nem_group *g = &n->group;
+    long seq = -1;
+    if (m->len == VALUE_LEN && memcmp(m->payload, "seq:", 4) == 0)
+        seq = strtol((const char *)m->payload + 4, NULL, 10);
+    if (seq < 0 || seq >= TB_NEM_MAX_SEQ || m->partition < 0 || m->partition >= n->nparts ||
+        m->offset < 0) {
+        group_error(g, "a record that is not one of this test's");
+        return;
+    }
+    int64_t pos = nem_pos(m->partition, m->offset), was = 0;
+    if (!atomic_compare_exchange_strong(&g->pos[seq], &was, pos) && was != pos)
+        atomic_fetch_add(&g->moved, 1); /* given again at another place */
+    uint8_t t = atomic_load(&g->times[seq]);
+    while (t < 255 && !atomic_compare_exchange_weak(&g->times[seq], &t, (uint8_t)(t + 1)))
+        ;
+    atomic_fetch_add(&g->given, 1);
+}
+
+static void *consume_loop(void *arg)
+{
+    rd_kafka_t *rk = arg;
+    struct tb_nemesis *n = rd_kafka_opaque(rk);
+    while (!atomic_load(&n->group.stop)) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            group_note(n, m);
+        else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            group_error(&n->group, rd_kafka_message_errstr(m));
+        rd_kafka_message_destroy(m);
+    }
+    return NULL;
+}
+
+static rd_kafka_t *member_new(struct tb_nemesis *n)
+{
+    char bs[256], err[512];
+    nem_bootstrap(n, bs, sizeof bs);
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    const char *kv[][2] = {{"bootstrap.servers", bs},
+                           {"group.id", NEM_GROUP},
+                           {"auto.offset.reset", "earliest"},
+                           {"broker.address.family", "v4"},
+                           {"log_level", "3"}};
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+        ck_assert_msg(rd_kafka_conf_set(c, kv[i][0], kv[i][1], err, sizeof err) == RD_KAFKA_CONF_OK,
+                      "%s: %s", kv[i][0], err);
+    rd_kafka_conf_set_opaque(c, n);
+    rd_kafka_conf_set_rebalance_cb(c, on_rebalance);
+    if (n->src_addr)
+        rd_kafka_conf_set_socket_cb(c, on_socket);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof err);
+    ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
+    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(tl, n->topic, RD_KAFKA_PARTITION_UA);
+    ck_assert_int_eq(rd_kafka_subscribe(rk, tl), 0);
+    rd_kafka_topic_partition_list_destroy(tl);
+    return rk;
+}
+
+void tb_nem_consume_start(struct tb_nemesis *n)
+{
+    struct tb_nem_group *g = &n->group;
+    ck_assert(!g->started);
+    g->pos = calloc(TB_NEM_MAX_SEQ, sizeof *g->pos);
+    g->times = calloc(TB_NEM_MAX_SEQ, sizeof *g->times);
+    ck_assert(g->pos && g->times);
+    for (int i = 0; i < TB_NEM_CONSUMERS; i++) {
+        g->rk[i] = member_new(n);
+        ck_assert_int_eq(pthread_create(&g->th[i], NULL, consume_loop, g->rk[i]), 0);
+    }
+    g->started = true;
+}
+
+/* Acknowledged records the group has not been given yet. */
+static long group_missing(const struct tb_nemesis *n)
+{
+    long missing = 0;
+    for (long s = 0; s < TB_NEM_MAX_SEQ; s++)
+        missing += atomic_load(&n->recs[s].state) == TB_NEM_ACKED && !atomic_load(&n->group.pos[s]);
+    return missing;
+}
+
+struct group_check {
+    long missed, misplaced, more_than_once;
+};
+
+/* Waits (bounded) for the group to be given every acknowledged record, stops it, and checks
+ * what it was given against the final log (logpos: each record's place there, 0 if absent). */
+static void group_finish(struct tb_nemesis *n, const int64_t *logpos, struct group_check *out)
+{
+    struct tb_nem_group *g = &n->group;
+    int64_t until = tb_now_ms() + 90000;
+    while (group_missing(n) > 0 && tb_now_ms() < until)
+        tb_sleep_ms(250);
+    atomic_store(&g->stop, true);
+    for (int i = 0; i < TB_NEM_CONSUMERS; i++) {
+        pthread_join(g->th[i], NULL);
+        rd_kafka_consumer_close(g->rk[i]);
+        rd_kafka_destroy(g->rk[i]);
+        g->rk[i] = NULL;
+    }
+    out->misplaced = atomic_load(&g->moved);
+    for (long s = 0; s < TB_NEM_MAX_SEQ; s++) {
+        int64_t pos = atomic_load(&g->pos[s]);
+        if (atomic_load(&n->recs[s].state) == TB_NEM_ACKED && !pos) {
+            if (out->missed < 10)
+                fprintf(stderr,
+                        "record %ld acknowledged at %d@%" PRId64 ": the group never got it\n", s,
+                        n->recs[s].partition, n->recs[s].offset);
+            out->missed++;
+        }
+        if (pos && pos != logpos[s]) {
+            if (out->misplaced < 10)
+                fprintf(stderr,
+                        "record %ld given to the group at %d@%" PRId64 " but the log has %s\n", s,
+                        (int)(pos >> 40), (pos & (((int64_t)1 << 40) - 1)) - 1,
+                        logpos[s] ? "it elsewhere" : "no such record");
+            out->misplaced++;
+        }
+        out->more_than_once += atomic_load(&g->times[s]) > 1;
+    }
+    free(g->pos);
+    free(g->times);
+    g->pos = NULL;
+    g->times = NULL;
+}
+
 /* ---- the cluster's state ------------------------------------------------------------------- */
 
 static const char *nem_state(const struct tb_nemesis *n, zhandle_t *zh, int p, char *path,
@@ -429,8 +585,9 @@ struct log_check {
 };
 
 /* Reads every partition from its leader up to the high watermark with a librdkafka consumer
- * (no group), checking each record against what was acknowledged. */
-static void check_log(const struct tb_nemesis *n, struct log_check *out)
+ * (no group), checking each record against what was acknowledged; logpos[seq] gets each
+ * record's place (nem_pos). */
+static void check_log(const struct tb_nemesis *n, struct log_check *out, int64_t *logpos)
 {
     char bs[256], err[512];
     nem_bootstrap(n, bs, sizeof bs);
@@ -492,6 +649,8 @@ static void check_log(const struct tb_nemesis *n, struct log_check *out)
                       "%s-%d@%" PRId64 ": not a record of this test", n->topic, p, m->offset);
         if (seen[seq]++)
             out->dups++;
+        else
+            logpos[seq] = nem_pos(p, m->offset);
         if (atomic_load(&n->recs[seq].state) == TB_NEM_ACKED) {
             /* an idempotent producer acknowledges without an offset (-1001) a batch whose
              * answer it lost but that a later batch's success proves written (librdkafka's
@@ -549,7 +708,23 @@ void tb_nem_finish(struct tb_nemesis *n, const char *rounds_fmt, ...)
     /* replicas: the same batches, byte for byte, once the followers have caught up */
     int divergent = nem_divergent(n);
     struct log_check lc = {0};
-    check_log(n, &lc);
+    int64_t *logpos = calloc(TB_NEM_MAX_SEQ, sizeof *logpos);
+    ck_assert_ptr_nonnull(logpos);
+    check_log(n, &lc, logpos);
+    struct group_check gc = {0};
+    char group_text[512] = "";
+    if (n->group.started) {
+        group_finish(n, logpos, &gc);
+        snprintf(group_text, sizeof group_text,
+                 "; a group of %d consumers: given %ld records (%ld more than once), %ld "
+                 "rebalances, %ld consumer errors (first: %s), missed %ld, not where the log "
+                 "has them %ld",
+                 TB_NEM_CONSUMERS, atomic_load(&n->group.given), gc.more_than_once,
+                 atomic_load(&n->group.rebalances), atomic_load(&n->group.errors),
+                 atomic_load(&n->group.errors) ? n->group.first_error : "-", gc.missed,
+                 gc.misplaced);
+    }
+    free(logpos);
     int64_t gap = 0;
     for (int p = 0; p < n->nparts; p++)
         gap = n->longest_gap_ms[p] > gap ? n->longest_gap_ms[p] : gap;
@@ -560,15 +735,17 @@ void tb_nem_finish(struct tb_nemesis *n, const char *rounds_fmt, ...)
             "%s: %s; records sent %ld, acknowledged %ld, failed %ld (first: %s), left queued %d; "
             "read back %ld (%ld not acknowledged: a failed or timed-out send that was written; "
             "%ld acknowledged without an offset: found once in their partition); "
-            "lost %ld, duplicates %ld, divergent replicas %d\n",
+            "lost %ld, duplicates %ld, divergent replicas %d%s\n",
             n->name, rounds, atomic_load(&n->n_sent), atomic_load(&n->n_acked),
             atomic_load(&n->n_failed), n->first_error[0] ? n->first_error : "-", n->left, lc.read,
-            lc.unacked_in_log, lc.acked_no_offset, lc.lost, lc.dups, divergent);
+            lc.unacked_in_log, lc.acked_no_offset, lc.lost, lc.dups, divergent, group_text);
     ck_assert_msg(!n->fatal_error[0], "the idempotent producer failed: %s", n->fatal_error);
     ck_assert_int_gt(atomic_load(&n->n_acked), 0);
     ck_assert_int_eq(lc.lost, 0);
     ck_assert_int_eq(lc.dups, 0);
     ck_assert_int_eq(divergent, 0);
+    ck_assert_int_eq(gc.missed, 0);
+    ck_assert_int_eq(gc.misplaced, 0);
     free(n->recs);
     n->recs = NULL;
 }

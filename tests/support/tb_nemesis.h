@@ -15,12 +15,24 @@
  *   second, each value "seq:<20 digits>"), tb_nem_produce_stop() stops it, flushes (bounded)
  *   and frees the producer. Only the producer's thread writes the counters it keeps;
  *   tb_nem_sent() and the atomics may be read from any thread.
+ * - tb_nem_consume_start() starts a consumer group reading along: TB_NEM_CONSUMERS librdkafka
+ *   consumers of group "nemesis-group", each in its own thread, with librdkafka's defaults
+ *   (automatic commits, session timeout, fetch sizes) except auto.offset.reset=earliest (the
+ *   group's first members must see the records sent before they joined). Each record the
+ *   group is given is noted with the partition and offset it came from; only the consumers'
+ *   threads write those notes, atomically.
  * - tb_nem_finish() runs the checks after the faults, from the test's thread: the brokers
  *   alive, the ISR full (a fresh ZooKeeper session), replicas compared, the log read back
  *   (a record acknowledged without an offset, librdkafka's inference for a retried batch a
- *   later success proves written, must be there once in its partition, at any offset);
- *   prints one summary line with the test's own rounds text (printf), then fails the test on a lost
- * or duplicated acknowledged record, a divergent replica or the producer's fatal error.
+ *   later success proves written, must be there once in its partition, at any offset), and,
+ *   when a group was started, the group: it must be given every acknowledged record (waited
+ *   for, bounded), and every record it was given must be in the final log at the partition
+ *   and offset it was given at (a consumer never reads past the high watermark, so never a
+ *   suffix a leader later truncates, unless a retry wrote it again the same); records given
+ *   more than once are counted (at least once is the group's promise with automatic
+ *   commits). Prints one summary line with the test's own rounds text (printf), then fails
+ *   the test on a lost or duplicated acknowledged record, a divergent replica, a record the
+ *   group missed or read where the log does not hold it, or the producer's fatal error.
  * - tb_nem_seconds() reads CLUSTER_FAULT_SECONDS (default dflt, 5..1200) and seeds rand() from
  *   CLUSTER_FAULT_SEED (else the time), printing both. tb_nem_start_broker() starts (or
  *   restarts on its data) broker id with the options every fault test uses (RF 3,
@@ -43,10 +55,11 @@
 #include "tb_broker.h"
 #include "tb_zk.h"
 
-#define TB_NEM_RATE    1000                        /* records per second offered */
-#define TB_NEM_MAX_SEQ (TB_NEM_RATE * 1200 + 1000) /* the longest run's records, with room */
-#define TB_NEM_PARTS   3                           /* at most */
-#define TB_NEM_BROKERS 8                           /* at most */
+#define TB_NEM_RATE      1000                        /* records per second offered */
+#define TB_NEM_MAX_SEQ   (TB_NEM_RATE * 1200 + 1000) /* the longest run's records, with room */
+#define TB_NEM_PARTS     3                           /* at most */
+#define TB_NEM_BROKERS   8                           /* at most */
+#define TB_NEM_CONSUMERS 2                           /* members of the reading group */
 
 struct tb_nem_rec {
     _Atomic uint8_t state; /* 0, TB_NEM_SENT, _ACKED, _FAILED */
@@ -54,6 +67,19 @@ struct tb_nem_rec {
     int64_t offset;
 };
 enum { TB_NEM_SENT = 1, TB_NEM_ACKED = 2, TB_NEM_FAILED = 3 };
+
+/* The group reading along (tb_nem_consume_start). pos[seq]: where the group was first given
+ * record seq, partition << 40 | (offset + 1), 0 when never; times[seq]: how often (<= 255). */
+struct tb_nem_group {
+    _Atomic int64_t *pos;
+    _Atomic uint8_t *times;
+    pthread_t th[TB_NEM_CONSUMERS];
+    rd_kafka_t *rk[TB_NEM_CONSUMERS];
+    atomic_bool stop;
+    atomic_long given, moved, rebalances, errors;
+    bool started;
+    char first_error[256];
+};
 
 struct tb_nemesis {
     /* set by the test */
@@ -74,6 +100,7 @@ struct tb_nemesis {
     rd_kafka_t *rk;
     pthread_t th;
     int left; /* records still queued after the flush */
+    struct tb_nem_group group;
 };
 
 /* Zeroes n and sets what a 3-partition topic "nemesis" over brokers b[1..nbrokers] needs. */
@@ -85,6 +112,8 @@ int tb_nem_run(const char *suite, SFun setup, SFun teardown, SFun b_teardown, co
 void tb_nem_create_topic(struct tb_nemesis *n);
 void tb_nem_produce_start(struct tb_nemesis *n);
 void tb_nem_produce_stop(struct tb_nemesis *n);
+/* Starts the group reading along (after tb_nem_produce_start); tb_nem_finish stops it. */
+void tb_nem_consume_start(struct tb_nemesis *n);
 /* Every partition's state names a leader and all replicas in the ISR; else why says which. */
 bool tb_nem_isr_full(const struct tb_nemesis *n, zhandle_t *zh, char *why, size_t cap);
 /* The leader of partition p in ZooKeeper, or -1. */
