@@ -615,6 +615,12 @@ static void coord_view(void *arg, const int32_t *epochs, int32_t np)
         br_coload_update(srv->coload, epochs, np);
 }
 
+/* The group coordinator's store hook (br_group.h): a group's members into its partition. */
+static void coord_store_group(void *arg, const struct br_group_snap *s)
+{
+    br_cotopic_store_group(arg, s);
+}
+
 /* In a cluster: the coordinator's partitions and loader, and the mirror's hooks. */
 static int open_coordinator(struct br_server *srv)
 {
@@ -634,6 +640,7 @@ static int open_coordinator(struct br_server *srv)
         .arg = srv,
     };
     br_cotopic_set_cluster(srv->cotopic, &hooks);
+    br_groups_set_store(srv->groups, coord_store_group, srv->cotopic);
     return 0;
 }
 

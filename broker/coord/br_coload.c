@@ -6,6 +6,7 @@
 #include "br_coload.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,25 @@ static void on_lost(void *arg, const bool *lost, int32_t n)
 
 /* ---- loading (the loader thread) ------------------------------------------------------- */
 
+struct one_group {
+    const char *id;
+    size_t len;
+};
+
+static bool one_group_match(void *arg, const char *id, size_t len)
+{
+    const struct one_group *o = arg;
+    return o->len == len && memcmp(o->id, id, len) == 0;
+}
+
+/* A group deleted (its GroupMetadataKey tombstone): its restored members go too. */
+static void group_forget(struct br_coload *cl, const char *id, size_t len)
+{
+    struct one_group o = {id, len};
+    if (cl->conf.groups)
+        (void)br_groups_unload(cl->conf.groups, one_group_match, &o);
+}
+
 static void acc_flush(struct br_coload *cl)
 {
     struct acc *a = &cl->acc;
@@ -145,11 +165,40 @@ static void apply(struct br_coload *cl, const struct br_cotopic_rec *r, int64_t 
         break;
     case BR_COTOPIC_REC_GROUP_GONE:
         (void)st_offsets_delete_group(o, r->group, r->group_len);
+        group_forget(cl, r->group, r->group_len);
         a->ld->applied++;
         break;
     case BR_COTOPIC_REC_GROUP:
-        break; /* members are not restored (br_coload.h) */
+        break; /* on_record: restore_group */
     }
+}
+
+/* A group's members as its coordinator stored them (GroupMetadataValue, br_cotopic.h): the group
+ * restored in the coordinator, the latest record winning (br_groups_restore keeps a group
+ * held at the same or a newer generation). A value that cannot be read or restored is
+ * skipped with a line: those members rejoin, as before this record existed. */
+static void restore_group(struct br_coload *cl, const struct br_cotopic_rec *r,
+                          const uint8_t *value, size_t vlen)
+{
+    if (!cl->conf.groups)
+        return;
+    struct br_group_snap snap;
+    struct br_group_snap_member few[8], *m = few;
+    int rc = br_cotopic_group_parse(value, vlen, &snap, few, 8);
+    if (rc == -ENOSPC) { /* more members: their count is bounded by the value's bytes */
+        m = calloc((size_t)snap.n_members, sizeof(*m));
+        rc = m ? br_cotopic_group_parse(value, vlen, &snap, m, snap.n_members) : -ENOMEM;
+    }
+    if (rc == 0) {
+        snap.group_id = (struct kp_str){r->group, (int32_t)r->group_len};
+        rc = br_groups_restore(cl->conf.groups, &snap);
+    }
+    if (rc < 0 && rc != -EEXIST)
+        br_warn_limited("group coordinator: members of group %.*s not restored (%s): they rejoin",
+                        (int)(r->group_len > 200 ? 200 : r->group_len), r->group, strerror(-rc));
+    if (m != few)
+        free(m);
+    cl->acc.ld->applied++;
 }
 
 /* (group, producer) pairs with pending offsets, copied out of the store's callback. */
@@ -289,7 +338,11 @@ static int on_record(void *arg, struct br_pload_load *ld, const uint8_t *key, si
     struct br_cotopic_rec r;
     if (br_cotopic_parse(key, klen, value, vlen, &r) < 0)
         return 0; /* not ours to read (logged nowhere: Kafka skips unknown keys too) */
-    if (part_of(r.group, r.group_len, ld->np) == ld->p)
+    if (part_of(r.group, r.group_len, ld->np) != ld->p)
+        return 0;
+    if (r.kind == BR_COTOPIC_REC_GROUP && ld->producer_id < 0)
+        restore_group(cl, &r, value, vlen);
+    else
         apply(cl, &r, ld->producer_id, ld->producer_epoch);
     return 0;
 }

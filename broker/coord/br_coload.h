@@ -14,15 +14,17 @@
  * LOAD: the offsets store's entries of every group mapping to the partition are dropped (and
  * what those groups have pending for any producer), then the partition's records from its log
  * start to its log end (at the time the load begins) are replayed into the store in order
- * (commit = set, tombstone = remove, GroupMetadataKey tombstone = the group's offsets removed;
- * group metadata values are not read; a transactional batch's commits = pending offsets of its
- * producer and epoch, st_offsets_txn_commit_batch; a control batch = that producer's pending
- * offsets of the partition's groups committed or dropped, st_offsets_txn_end), with the mirror
- * quiet (br_cotopic_quiet) so nothing is written back. The store then holds exactly the
+ * (commit = set, tombstone = remove, GroupMetadataKey tombstone = the group's offsets removed
+ * and the group forgotten by the coordinator; a group metadata value = the group restored in
+ * the coordinator with its members, br_groups_restore; a transactional batch's commits = pending
+ * offsets of its producer and epoch, st_offsets_txn_commit_batch; a control batch = that producer's
+ * pending offsets of the partition's groups committed or dropped, st_offsets_txn_end), with the
+ * mirror quiet (br_cotopic_quiet) so nothing is written back. The store then holds exactly the
  * committed offsets and the still-pending ones: a marker sent here later ends them
  * (br_api_markers.c), and a plain commit between a pending offset and its marker wins over it
- * as it did on the old coordinator (the same store rule, applied in the same order). Group
- * membership is not restored (members rejoin: a deviation from Kafka, docs/cluster.md). UNLOAD
+ * as it did on the old coordinator (the same store rule, applied in the same order). Groups
+ * are Stable (or Empty) at their last stored generation, so their members go on without a
+ * rebalance (br_group.h: what is stored, and when it is not). UNLOAD
  * (leadership lost): the groups of the partition leave the group coordinator (br_groups_unload:
  * parked JoinGroup / SyncGroup answered NOT_COORDINATOR). The offsets store keeps their entries as
  * a stale cache that nothing serves (every read is gated by this module) and that the next load

@@ -188,6 +188,59 @@ size_t br_cotopic_group_key(uint8_t *buf, size_t cap, const char *group, size_t 
     return kp_wr_ok(&w) ? kp_wr_len(&w) : 0;
 }
 
+static size_t str_size(struct kp_str x) { return 2 + (x.len > 0 ? (size_t)x.len : 0); }
+static size_t bytes_size(struct kp_bytes x) { return 4 + (x.len > 0 ? (size_t)x.len : 0); }
+static bool str_fits(struct kp_str x) { return x.len <= INT16_MAX; }
+
+size_t br_cotopic_group_value_size(const struct br_group_snap *s)
+{
+    size_t n = 2 + str_size(s->protocol_type) + 4 + str_size(s->protocol_name) +
+               str_size(s->leader_id) + 8 + 4;
+    for (int32_t i = 0; i < s->n_members; i++) {
+        const struct br_group_snap_member *m = &s->members[i];
+        n += str_size(m->member_id) + str_size(m->group_instance_id) + str_size(m->client_id) +
+             str_size(m->client_host) + 4 + 4 + bytes_size(m->subscription) +
+             bytes_size(m->assignment);
+    }
+    return n;
+}
+
+static struct kp_bytes bytes_or_empty(struct kp_bytes b)
+{
+    return b.len > 0 ? b : (struct kp_bytes){(const uint8_t *)"", 0};
+}
+
+size_t br_cotopic_group_value(uint8_t *buf, size_t cap, const struct br_group_snap *s)
+{
+    if (!str_fits(s->protocol_type) || !str_fits(s->protocol_name) || !str_fits(s->leader_id) ||
+        s->n_members < 0)
+        return 0;
+    struct kp_wr w;
+    kp_wr_init(&w, buf, cap);
+    kp_wr_i16(&w, BR_COTOPIC_VALUE_GROUP);
+    kp_wr_str(&w, s->protocol_type);
+    kp_wr_i32(&w, s->generation);
+    kp_wr_nstr(&w, s->protocol_name);
+    kp_wr_nstr(&w, s->leader_id);
+    kp_wr_i64(&w, s->state_ms);
+    kp_wr_array(&w, s->n_members);
+    for (int32_t i = 0; i < s->n_members; i++) {
+        const struct br_group_snap_member *m = &s->members[i];
+        if (!str_fits(m->member_id) || !str_fits(m->group_instance_id) || !str_fits(m->client_id) ||
+            !str_fits(m->client_host))
+            return 0;
+        kp_wr_str(&w, m->member_id);
+        kp_wr_nstr(&w, m->group_instance_id.len > 0 ? m->group_instance_id : KP_STR_NULL);
+        kp_wr_str(&w, m->client_id);
+        kp_wr_str(&w, m->client_host);
+        kp_wr_i32(&w, m->rebalance_timeout_ms);
+        kp_wr_i32(&w, m->session_timeout_ms);
+        kp_wr_bytes(&w, bytes_or_empty(m->subscription));
+        kp_wr_bytes(&w, bytes_or_empty(m->assignment));
+    }
+    return kp_wr_ok(&w) ? kp_wr_len(&w) : 0;
+}
+
 /* ---- batches --------------------------------------------------------------------------- */
 
 static int grow(uint8_t **p, size_t *cap, size_t need)
@@ -365,6 +418,66 @@ static void observe(void *arg, const struct st_offset_change *changes, int n)
     for (int i = 0; i < n; i++)
         add_change(c, &changes[i]);
     batch_flush(c);
+}
+
+/* ---- group members (a cluster) ------------------------------------------------------------ */
+
+void br_cotopic_store_group(struct br_cotopic *c, const struct br_group_snap *s)
+{
+    if (!c || !c->cluster || tl_quiet || s->group_id.len <= 0)
+        return;
+    int32_t np = c->cl.partitions ? c->cl.partitions(c->cl.arg) : 0;
+    int32_t part = br_cotopic_partition_of(s->group_id.ptr, (size_t)s->group_id.len, np);
+    if (np <= 0 || !c->cl.may_append || !c->cl.may_append(c->cl.arg, part))
+        return; /* not this broker's group (any more): the new coordinator has it */
+    const char *why = NULL;
+    size_t kcap = 4 + (size_t)s->group_id.len, vcap = br_cotopic_group_value_size(s);
+    uint8_t *kv = malloc(kcap + vcap), *buf = NULL;
+    size_t klen = 0, vlen = 0, cap = 0;
+    if (kv) {
+        klen = br_cotopic_group_key(kv, kcap, s->group_id.ptr, (size_t)s->group_id.len);
+        vlen = klen ? br_cotopic_group_value(kv + klen, vcap, s) : 0;
+    }
+    struct kp_bytes k = {kv, (int32_t)klen}, v = {kv ? kv + klen : NULL, (int32_t)vlen};
+    if (vlen) {
+        cap = KP_BATCH_HEADER_LEN + kp_batch_record_size(0, 0, k, v, NULL, 0) + 32;
+        buf = malloc(cap);
+    }
+    struct kp_batch_builder b;
+    int64_t ts = br_wall_ms();
+    long len = -ENOMEM;
+    if (!kv || (vlen && !buf))
+        why = "out of memory";
+    else if (!vlen)
+        why = "a name too long for its STRING";
+    else if (kp_batch_begin(&b, buf, cap, ts) < 0 || kp_batch_add(&b, ts, k, v, NULL, 0) < 0 ||
+             (len = kp_batch_finish(&b)) <= 0)
+        why = "the batch does not build";
+    struct st_log *log =
+        why ? NULL : st_log_get(c->store, BR_COTOPIC_NAME, sizeof(BR_COTOPIC_NAME) - 1, part);
+    if (!why && !log)
+        why = "no such partition here";
+    if (log) {
+        struct iovec iov = {buf, (size_t)len};
+        struct st_append_result res;
+        int rc = st_log_append(log, &iov, 1, ts, &res);
+        if (rc < 0) {
+            why = strerror(-rc);
+        } else {
+            if (res.sync_needed)
+                st_log_request_sync(log);
+            if (c->cl.appended)
+                c->cl.appended(c->cl.arg, log);
+        }
+        st_log_put(log);
+    }
+    if (why)
+        br_warn_limited("%s-%d: members of group %s (generation %d) not stored (%s): after a "
+                        "coordinator move they rejoin",
+                        BR_COTOPIC_NAME, part, br_log_str(s->group_id.ptr, s->group_id.len).s,
+                        s->generation, why);
+    free(buf);
+    free(kv);
 }
 
 /* ---- life ------------------------------------------------------------------------------ */
@@ -546,6 +659,51 @@ int br_cotopic_parse(const uint8_t *key, size_t klen, const uint8_t *value, size
         return 0;
     }
     return -EINVAL;
+}
+
+int br_cotopic_group_parse(const uint8_t *value, size_t vlen, struct br_group_snap *out,
+                           struct br_group_snap_member *m, int32_t cap)
+{
+    memset(out, 0, sizeof(*out));
+    out->group_id = (struct kp_str){"", 0};
+    struct kp_rd r;
+    kp_rd_init(&r, value, vlen);
+    kp_rd_allow_trailing(&r); /* (fields a later version appends) */
+    int16_t v = kp_rd_i16(&r);
+    if (!kp_rd_ok(&r))
+        return -EBADMSG;
+    if (v < 0 || v > 3)
+        return -EINVAL; /* (v4+ are flexible versions: not written by this broker) */
+    out->protocol_type = kp_rd_str(&r);
+    out->generation = kp_rd_i32(&r);
+    out->protocol_name = kp_rd_nstr(&r);
+    out->leader_id = kp_rd_nstr(&r);
+    out->state_ms = v >= 2 ? kp_rd_i64(&r) : -1;
+    /* the smallest member: its empty STRINGs (v3: four, the instance id null; else three), its
+     * timeouts (v0: one), two empty BYTES */
+    size_t min_member = 2 * (v >= 3 ? 4 : 3) + 4 * (v >= 1 ? 2 : 1) + 4 * 2;
+    int32_t n = kp_rd_array(&r, min_member, false);
+    if (!kp_rd_ok(&r) || n < 0)
+        return -EBADMSG;
+    out->n_members = n;
+    if (n > cap)
+        return -ENOSPC;
+    for (int32_t i = 0; i < n; i++) {
+        m[i].member_id = kp_rd_str(&r);
+        m[i].group_instance_id = v >= 3 ? kp_rd_nstr(&r) : KP_STR_NULL;
+        m[i].client_id = kp_rd_str(&r);
+        m[i].client_host = kp_rd_str(&r);
+        m[i].rebalance_timeout_ms = v >= 1 ? kp_rd_i32(&r) : -1;
+        m[i].session_timeout_ms = kp_rd_i32(&r);
+        if (v == 0)
+            m[i].rebalance_timeout_ms = m[i].session_timeout_ms;
+        m[i].subscription = kp_rd_bytes(&r);
+        m[i].assignment = kp_rd_bytes(&r);
+        if (!kp_rd_ok(&r))
+            return -EBADMSG;
+    }
+    out->members = m;
+    return kp_rd_ok(&r) ? 0 : -EBADMSG;
 }
 
 void br_cotopic_close(struct br_cotopic *c)

@@ -53,7 +53,18 @@
  *   COMMIT/ABORT control batch itself and ends the store's pending offsets with the mirror
  *   quiet (br_api_markers.c, docs/cluster.md "Transaction markers" for the order); a load
  *   replays batch and marker (br_coload.h).
- *   Group metadata values (members and assignments) are not written.
+ *   group members key int16 2 (GroupMetadataKey), STRING group
+ *                  value int16 3 (GroupMetadataValue v3), STRING protocol type, int32
+ *                        generation, NULLABLE_STRING protocol (null: Empty), NULLABLE_STRING
+ *                        leader, int64 current state timestamp, int32 N members, each:
+ *                        STRING member id, NULLABLE_STRING group instance id, STRING client
+ *                        id, STRING client host, int32 rebalance timeout, int32 session
+ *                        timeout, BYTES subscription, BYTES assignment
+ *                  a cluster only (br_cotopic_store_group, from the group coordinator's store
+ *                  hook, br_group.h): each time a group becomes Stable or Empty, one batch of
+ *                  one record, appended like the commits (the leader, once loaded) but not
+ *                  waited for. v0-v2 (no instance id; v0 no rebalance timeout: the session
+ *                  timeout serves; v0-v1 no timestamp) are read as well.
  *
  * THE TOPIC: created when first needed, as Kafka does: by the first change of the store (a
  * commit), or by a Metadata request that asks for it with auto-creation (br_cotopic_create),
@@ -88,6 +99,7 @@
 #include <stdint.h>
 
 #include "br_config.h"
+#include "br_group.h"
 #include "st.h"
 #include "st_offsets.h"
 
@@ -98,6 +110,7 @@ enum {
     BR_COTOPIC_KEY_OFFSET = 1, /* OffsetCommitKey version written (0 and 1 are one format) */
     BR_COTOPIC_KEY_GROUP = 2,  /* GroupMetadataKey version */
     BR_COTOPIC_VALUE_OFFSET = 3,
+    BR_COTOPIC_VALUE_GROUP = 3, /* GroupMetadataValue version written */
 };
 
 struct br_cotopic;
@@ -125,6 +138,13 @@ struct br_cotopic_cluster {
  * in; until then every change is dropped. */
 void br_cotopic_set_cluster(struct br_cotopic *c, const struct br_cotopic_cluster *cl);
 
+/* Cluster mode: appends s (GroupMetadataKey + GroupMetadataValue v3) to the group's partition
+ * when this broker may append there (the hooks); else, or on failure, nothing (logged, rate
+ * limited; the group's members rejoin after a move). Any thread; allocates one buffer per
+ * call (a rebalance, not a hot path); called under the group coordinator's mutex (lock order:
+ * the coordinator's, then br_pload's and the log's). */
+void br_cotopic_store_group(struct br_cotopic *c, const struct br_group_snap *s);
+
 /* What the calling thread's store writes appended, between track_begin and track_end (one
  * write of one group: one partition). */
 struct br_cotopic_track {
@@ -142,7 +162,7 @@ bool br_cotopic_quiet(bool on);
 enum br_cotopic_rec_kind {
     BR_COTOPIC_REC_OFFSET,      /* an offset commit: group, topic, partition, offset ... */
     BR_COTOPIC_REC_OFFSET_GONE, /* its tombstone */
-    BR_COTOPIC_REC_GROUP,       /* group metadata (members): not kept */
+    BR_COTOPIC_REC_GROUP,       /* group metadata (members): br_cotopic_group_parse */
     BR_COTOPIC_REC_GROUP_GONE,  /* the group deleted */
 };
 struct br_cotopic_rec {
@@ -172,5 +192,15 @@ size_t br_cotopic_offset_key(uint8_t *buf, size_t cap, const char *group, size_t
 size_t br_cotopic_offset_value(uint8_t *buf, size_t cap, int64_t offset, const char *meta,
                                size_t mlen, int64_t commit_ms);
 size_t br_cotopic_group_key(uint8_t *buf, size_t cap, const char *group, size_t glen);
+/* GroupMetadataValue v3 of s (its group_id is the key's, not written); 0 when cap is short or
+ * a name is over a STRING's 32767 bytes. br_cotopic_group_value_size: the bytes it takes. */
+size_t br_cotopic_group_value(uint8_t *buf, size_t cap, const struct br_group_snap *s);
+size_t br_cotopic_group_value_size(const struct br_group_snap *s);
+/* Decodes a GroupMetadataValue v0-v3 into out (views into value; out->group_id left empty for
+ * the caller to set from the key) with its members in m[0..cap). 0; -ENOSPC when it holds more
+ * than cap members (out->n_members says how many: call again with room); -EINVAL another
+ * version; -EBADMSG cut short or malformed (a null STRING, a negative length, bytes left). */
+int br_cotopic_group_parse(const uint8_t *value, size_t vlen, struct br_group_snap *out,
+                           struct br_group_snap_member *m, int32_t cap);
 
 #endif

@@ -128,6 +128,9 @@ struct br_groups {
     pthread_t thread;
     bool thread_running, thread_stop;
     int64_t timer_target; /* what the timer thread sleeps towards (INT64_MAX: nothing) */
+    /* membership kept elsewhere (br_groups_set_store) */
+    br_group_store_fn store_fn;
+    void *store_arg;
 };
 
 static int64_t now_of(struct br_groups *g)
@@ -402,6 +405,63 @@ static void member_heartbeat(struct br_groups *g, struct br_group__member *m, in
     m->session_deadline = now + m->session_timeout_ms;
 }
 
+/* ---- membership kept elsewhere ------------------------------------------------------------ */
+
+/* Hands the store hook a snapshot of grp, Stable or Empty (br_group.h). Not stored without
+ * memory for the member list: a new coordinator then has an older snapshot (the contract's
+ * best effort). */
+static void group_store(struct br_groups *g, struct group *grp)
+{
+    if (!g->store_fn)
+        return;
+    bool stable = grp->state == BR_GROUP_STABLE;
+    int32_t n = stable ? grp->n_members : 0;
+    struct br_group_snap_member *sm = n > 0 ? calloc((size_t)n, sizeof(*sm)) : NULL;
+    if (n > 0 && !sm) {
+        br_warn("group %s: membership of generation %d not stored: out of memory",
+                br_log_str(grp->id, grp->id_len).s, grp->generation);
+        return;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        const struct br_group__member *m = grp->members[i];
+        const struct br_group__proto *p =
+            br_group__protocol_find(m, grp->protocol_name, grp->protocol_name_len);
+        sm[i] = (struct br_group_snap_member){
+            .member_id = str_of(m->id, m->id_len),
+            .group_instance_id =
+                m->instance_id ? str_of(m->instance_id, m->instance_id_len) : KP_STR_NULL,
+            .client_id = str_of(m->client_id, (int32_t)strlen(m->client_id)),
+            .client_host = str_of(m->client_host, (int32_t)strlen(m->client_host)),
+            .rebalance_timeout_ms = m->rebalance_timeout_ms,
+            .session_timeout_ms = m->session_timeout_ms,
+            .subscription =
+                p ? (struct kp_bytes){p->meta, p->meta_len} : (struct kp_bytes){NULL, 0},
+            .assignment = (struct kp_bytes){m->assignment, m->assignment ? m->assignment_len : 0},
+        };
+    }
+    struct br_group_snap snap = {
+        .group_id = str_of(grp->id, grp->id_len),
+        .protocol_type = str_of(grp->protocol_type, grp->protocol_type_len),
+        .generation = grp->generation,
+        .protocol_name = stable ? str_of(grp->protocol_name, grp->protocol_name_len) : KP_STR_NULL,
+        .leader_id =
+            stable && grp->leader ? str_of(grp->leader->id, grp->leader->id_len) : KP_STR_NULL,
+        .state_ms = br_wall_ms(),
+        .n_members = n,
+        .members = sm,
+    };
+    g->store_fn(g->store_arg, &snap);
+    free(sm);
+}
+
+void br_groups_set_store(struct br_groups *g, br_group_store_fn fn, void *arg)
+{
+    pthread_mutex_lock(&g->lock);
+    g->store_fn = fn;
+    g->store_arg = fn ? arg : NULL;
+    pthread_mutex_unlock(&g->lock);
+}
+
 /* ---- the rebalance ----------------------------------------------------------------------- */
 
 static int32_t max_rebalance_timeout(const struct group *grp)
@@ -517,6 +577,7 @@ static void complete_join(struct br_groups *g, struct group *grp, int64_t now)
         grp->leader = NULL;
         br_info("group %s: generation %d has no members: Empty", br_log_str(grp->id, grp->id_len).s,
                 grp->generation);
+        group_store(g, grp);
         return;
     }
     if (!grp->leader)
@@ -917,6 +978,7 @@ static void join_static_rejoin(struct br_groups *g, struct group *grp, struct br
     member_timeouts(m, req);
     member_heartbeat(g, m, now);
     if (grp->state == BR_GROUP_STABLE && same) {
+        group_store(g, grp); /* the instance's new member id */
         struct br_group_join_result res = {
             .error_code = KP_ERR_NONE,
             .generation_id = grp->generation,
@@ -1025,6 +1087,7 @@ static void leader_sync(struct br_groups *g, struct group *grp, struct br_group_
         return;
     }
     grp->state = BR_GROUP_STABLE;
+    group_store(g, grp);
     for (int32_t i = 0; i < grp->n_members; i++) {
         struct br_group__member *o = grp->members[i];
         if (o->sync_w) {
@@ -1493,6 +1556,133 @@ int br_groups_unload(struct br_groups *g, bool (*match)(void *arg, const char *i
     }
     pthread_mutex_unlock(&g->lock);
     return n;
+}
+
+/* What restoring s would cost in g->bytes (as account() counts a member), or -1 when s is not
+ * a snapshot this coordinator would have made (br_groups_restore's -EINVAL). */
+static int64_t restore_check(const struct br_groups *g, const struct br_group_snap *s)
+{
+    bool stable = s->n_members > 0;
+    if (!name_ok(s->group_id) || s->protocol_type.len > BR_GROUP_ID_MAX || s->generation < 0 ||
+        s->n_members < 0 || s->n_members > g->cfg.max_size ||
+        (stable && (!name_ok(s->protocol_name) || s->leader_id.len > BR_GROUP_ID_MAX)))
+        return -1;
+    int64_t bytes = 0;
+    for (int32_t i = 0; i < s->n_members; i++) {
+        const struct br_group_snap_member *m = &s->members[i];
+        if (!name_ok(m->member_id) || m->group_instance_id.len > BR_GROUP_ID_MAX ||
+            m->session_timeout_ms <= 0 || m->rebalance_timeout_ms <= 0 ||
+            m->subscription.len > g->cfg.max_member_bytes ||
+            m->assignment.len > g->cfg.max_member_bytes)
+            return -1;
+        for (int32_t j = 0; j < i; j++) /* one entry per member id (max_size members: bounded) */
+            if (str_eq(s->members[j].member_id.ptr, s->members[j].member_id.len, m->member_id))
+                return -1;
+        bytes += BR_GROUP_MEMBER_OVERHEAD + BR_GROUP_PROTOCOL_OVERHEAD + s->protocol_name.len +
+                 (m->subscription.len > 0 ? m->subscription.len : 0) +
+                 (m->assignment.len > 0 ? m->assignment.len : 0) +
+                 (m->group_instance_id.len > 0 ? m->group_instance_id.len : 0);
+    }
+    return bytes;
+}
+
+/* One member of a snapshot into grp (mutex held): its protocol the group's, its metadata the
+ * subscription, its assignment, its session from now. A Kafka error code (add_member's). */
+static int16_t restore_member(struct br_groups *g, struct group *grp, const struct br_group_snap *s,
+                              const struct br_group_snap_member *sm, int64_t now)
+{
+    char host[BR_GROUP_HOST_KEEP];
+    int hl = sm->client_host.len > 0 ? sm->client_host.len : 0;
+    snprintf(host, sizeof(host), "%.*s", hl, hl ? sm->client_host.ptr : "");
+    struct br_group_protocol proto = {
+        .name = s->protocol_name,
+        .metadata = sm->subscription.len > 0 ? sm->subscription : (struct kp_bytes){NULL, 0},
+    };
+    struct br_group_join_req req = {
+        .group_id = s->group_id,
+        .member_id = sm->member_id,
+        .group_instance_id = sm->group_instance_id,
+        .client_id = sm->client_id,
+        .client_host = host,
+        .protocol_type = s->protocol_type,
+        .session_timeout_ms = sm->session_timeout_ms,
+        .rebalance_timeout_ms = sm->rebalance_timeout_ms,
+        .n_protocols = 1,
+        .protocols = &proto,
+    };
+    struct br_group__member *m = NULL;
+    int16_t err = add_member(g, grp, &req, sm->member_id, &m);
+    if (err)
+        return err;
+    if (sm->assignment.len > 0) {
+        m->assignment = malloc((size_t)sm->assignment.len);
+        if (!m->assignment)
+            return KP_ERR_UNKNOWN_SERVER_ERROR;
+        memcpy(m->assignment, sm->assignment.ptr, (size_t)sm->assignment.len);
+        m->assignment_len = sm->assignment.len;
+        account(g, m);
+    }
+    member_timeouts(m, &req);
+    member_heartbeat(g, m, now);
+    group_wake(g, grp, m->session_deadline);
+    return KP_ERR_NONE;
+}
+
+int br_groups_restore(struct br_groups *g, const struct br_group_snap *s)
+{
+    int64_t bytes = restore_check(g, s);
+    if (bytes < 0)
+        return -EINVAL;
+    pthread_mutex_lock(&g->lock);
+    int rc = 0;
+    struct group *grp = group_find(g, s->group_id);
+    int64_t held = 0;
+    for (int32_t i = 0; grp && i < grp->n_members; i++)
+        held += grp->members[i]->acct;
+    if (g->stopped)
+        rc = -ESHUTDOWN;
+    else if (grp && grp->generation >= s->generation)
+        rc = -EEXIST;
+    else if (g->bytes - held + bytes > g->cfg.max_total_bytes)
+        rc = -ENOSPC;
+    if (rc < 0) {
+        pthread_mutex_unlock(&g->lock);
+        return rc;
+    }
+    if (grp) {
+        answer_parked(g, grp, KP_ERR_NOT_COORDINATOR);
+        group_unlink_free(g, grp);
+    }
+    grp = group_create(g, s->group_id);
+    if (!grp) {
+        pthread_mutex_unlock(&g->lock);
+        return -ENOSPC;
+    }
+    if (s->protocol_type.len > 0)
+        set_protocol_type(grp, s->protocol_type);
+    grp->generation = s->generation;
+    int64_t now = now_of(g);
+    for (int32_t i = 0; i < s->n_members && rc == 0; i++)
+        if (restore_member(g, grp, s, &s->members[i], now) != KP_ERR_NONE)
+            rc = -ENOMEM;
+    if (rc < 0) {
+        group_unlink_free(g, grp);
+        pthread_mutex_unlock(&g->lock);
+        return rc;
+    }
+    if (s->n_members > 0) {
+        memcpy(grp->protocol_name, s->protocol_name.ptr, (size_t)s->protocol_name.len);
+        grp->protocol_name_len = s->protocol_name.len;
+        grp->leader = member_find(grp, s->leader_id);
+        if (!grp->leader)
+            grp->leader = grp->members[0];
+        grp->state = BR_GROUP_STABLE;
+    }
+    br_info("group %s: restored at generation %d, %s with %d member(s)",
+            br_log_str(grp->id, grp->id_len).s, grp->generation, br_group_state_name(grp->state),
+            grp->n_members);
+    pthread_mutex_unlock(&g->lock);
+    return 0;
 }
 
 void br_groups_free(struct br_groups *g)

@@ -45,6 +45,17 @@
  *   groups together (BR_GROUP_MEMBER_OVERHEAD, BR_GROUP_PROTOCOL_OVERHEAD,
  *   BR_GROUP_PENDING_OVERHEAD; COORDINATOR_NOT_AVAILABLE: the client retries later), ids of
  *   at most BR_GROUP_ID_MAX bytes.
+ * - Membership survives a coordinator's move (a cluster, docs/cluster.md M4), as in Kafka: the
+ *   store hook (br_groups_set_store) is given a snapshot of a group each time it becomes Stable
+ *   (the leader's assignments stored, or a static member's new id in Stable) and each time
+ *   it becomes Empty; the caller writes it to __consumer_offsets (GroupMetadataValue,
+ *   br_cotopic.h). A new coordinator replays the snapshots (br_groups_restore): the group is
+ *   Stable (or Empty) at that generation with those members, protocol, leader and
+ *   assignments, each member's session counted from the restore, so members that heartbeat
+ *   in time go on without a rebalance. Best effort: SyncGroup does not wait for the
+ *   snapshot's replication, so a coordinator lost right after a rebalance may hand over an
+ *   older generation, whose members are then told ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID and
+ *   rejoin (a rebalance, nothing lost).
  * - Errors: internal calls return 0 / -errno; results carry Kafka error codes (kp_api.h).
  */
 #ifndef SPLICELOG_BR_GROUP_H
@@ -253,6 +264,45 @@ struct br_group_desc {
  * the call). -ENOMEM (fn not called) when the member list cannot be built. */
 int br_group_describe_members(struct br_groups *g, struct kp_str group_id,
                               void (*fn)(void *arg, const struct br_group_desc *d), void *arg);
+
+/* ---- membership kept elsewhere (a cluster's __consumer_offsets) ---------------------------- */
+
+struct br_group_snap_member {
+    struct kp_str member_id;
+    struct kp_str group_instance_id; /* len <= 0: a dynamic member */
+    struct kp_str client_id, client_host;
+    int32_t rebalance_timeout_ms, session_timeout_ms;
+    struct kp_bytes subscription; /* the metadata of the group's protocol */
+    struct kp_bytes assignment;   /* empty: none */
+};
+
+/* A group as Kafka's GroupMetadataValue holds it: Stable with members, or Empty (no members,
+ * protocol and leader len < 0: null). Views, valid for the call they are passed to. */
+struct br_group_snap {
+    struct kp_str group_id;
+    struct kp_str protocol_type;
+    int32_t generation;
+    struct kp_str protocol_name; /* len < 0: null */
+    struct kp_str leader_id;     /* len < 0: null */
+    int64_t state_ms;            /* currentStateTimestamp (wall clock ms), -1: unknown */
+    int32_t n_members;
+    const struct br_group_snap_member *members;
+};
+
+/* Called with the coordinator's mutex held (see the contract): it must not call back into this
+ * module, nor block for long (an append to a local log is fine). */
+typedef void (*br_group_store_fn)(void *arg, const struct br_group_snap *s);
+/* Sets (or with NULL clears) the store hook. Before clients are let in. */
+void br_groups_set_store(struct br_groups *g, br_group_store_fn fn, void *arg);
+/* Makes group s->group_id what s says (a new coordinator replaying __consumer_offsets): the
+ * group is created, or replaced when it is held at an older generation (parked JoinGroup /
+ * SyncGroup of the replaced one answered NOT_COORDINATOR); one held at the same or a newer
+ * generation is kept. Members' sessions count from now. 0; -EEXIST (kept); -EINVAL (a
+ * snapshot this coordinator would not have made: ids or names over BR_GROUP_ID_MAX, more
+ * than max_size members, a subscription or assignment over max_member_bytes, a Stable
+ * snapshot without a protocol, a timeout <= 0); -ENOSPC (over max_total_bytes, or no room
+ * among max_groups); -ENOMEM; -ESHUTDOWN after br_groups_stop. The store hook is not called. */
+int br_groups_restore(struct br_groups *g, const struct br_group_snap *s);
 
 /* DeleteGroups: forgets a group without members: KP_ERR_NONE, NON_EMPTY_GROUP (members, or a
  * rebalance under way), GROUP_ID_NOT_FOUND (the coordinator holds no such group). Its

@@ -16,6 +16,10 @@
  *   its session expired FindCoordinator names another broker from both that are left, whose
  *   OffsetFetch returns every acknowledged commit, and a new consumer of the same group resumes
  *   exactly at the committed offsets (nothing read again, nothing skipped) to the end.
+ * - Membership survives the same kill: a member of a second group on the same partition of
+ *   __consumer_offsets (joined and synced through raw requests, session 30 s) heartbeats the
+ *   new coordinator with its member id and generation and is answered 0 (not
+ *   UNKNOWN_MEMBER_ID: no rebalance), and commits with them.
  * Every wait is bounded; skipped, saying so, without java or Debian's zookeeper package.
  */
 #include <check.h>
@@ -337,6 +341,46 @@ static bool lists_group(struct tb_broker *b)
     return false;
 }
 
+/* A group id other than GROUP on GROUP's partition of __consumer_offsets (so one coordinator). */
+static void same_partition_group(char *out, size_t cap)
+{
+    for (int i = 0; i < 1000; i++) {
+        snprintf(out, cap, "m4-members-%d", i);
+        if (partition_of(out, NOFS) == partition_of(GROUP, NOFS))
+            return;
+    }
+    ck_abort_msg("no group id shares %s's partition", GROUP);
+}
+
+/* One member of group joins and syncs at broker b (session 30 s): its member id into member,
+ * the generation returned. */
+static int32_t member_join(struct tb_broker *b, const char *group, char *member, size_t cap)
+{
+    int fd = tb_connect(b->port);
+    ck_assert_int_ge(fd, 0);
+    struct tb_proto proto = {"range", "subscription-bytes"};
+    static struct tb_join j;
+    int64_t until = tb_now_ms() + WAIT_MS;
+    for (;;) {
+        ck_assert_int_eq(tb_join_group(fd, 1, 20, group, 30000, 30000, "", 1, &proto, &j), 0);
+        if (j.error != ERR_COORDINATOR_LOAD_IN_PROGRESS)
+            break;
+        ck_assert_msg(tb_now_ms() < until, "JoinGroup: still loading");
+        tb_sleep_ms(100);
+    }
+    ck_assert_int_eq(j.error, 0);
+    ck_assert_str_eq(j.leader, j.member_id);
+    snprintf(member, cap, "%s", j.member_id);
+    struct tb_assign as = {member, "assignment-bytes"};
+    struct tb_sync sy;
+    ck_assert_int_eq(tb_sync_group(fd, 1, 21, group, j.generation, member, 1, &as, &sy), 0);
+    ck_assert_int_eq(sy.error, 0);
+    ck_assert_int_eq(sy.len, (int32_t)strlen("assignment-bytes"));
+    ck_assert(memcmp(sy.assignment, "assignment-bytes", (size_t)sy.len) == 0);
+    close(fd);
+    return j.generation;
+}
+
 /* The group APIs on a broker that does not coordinate GROUP: NOT_COORDINATOR. */
 static void not_coordinator(struct tb_broker *b)
 {
@@ -400,6 +444,12 @@ START_TEST(offsets_survive_the_coordinator)
         if (i != coord)
             not_coordinator(&B[i]);
 
+    /* a member of a second group on the same partition: Stable at its first generation (its
+     * GroupMetadata record goes before the commits below, which wait for the ISR) */
+    char group2[64], member2[TB_GRP_ID];
+    same_partition_group(group2, sizeof group2);
+    int32_t gen2 = member_join(&B[coord], group2, member2, sizeof member2);
+
     /* a librdkafka consumer of the group: two synchronous commits */
     int64_t next[NPARTS], first[NPARTS], acked[NPARTS];
     for (int p = 0; p < NPARTS; p++)
@@ -451,6 +501,21 @@ START_TEST(offsets_survive_the_coordinator)
                       "%s-%d: committed %" PRId64 " acknowledged, %" PRId64 " after failover",
                       TOPIC, p, acked[p], fetched[p]);
     ck_assert(tb_log_contains(&B[coord2], "group coordinator: " OFFSETS));
+    /* the second group's member goes on at the new coordinator: same member id, same
+     * generation (restored from __consumer_offsets), no rebalance */
+    int fd = tb_connect(B[coord2].port);
+    ck_assert_int_ge(fd, 0);
+    int16_t herr = -1;
+    ck_assert_int_eq(tb_heartbeat(fd, 1, 30, group2, gen2, member2, &herr), 0);
+    ck_assert_msg(herr == 0, "Heartbeat of %s's member %s at generation %d: error %d", group2,
+                  member2, (int)gen2, (int)herr);
+    struct tb_ofs_part part2 = {.topic = TOPIC, .partition = 0, .offset = 7, .metadata = ""};
+    static struct tb_ofs_resp r2;
+    ck_assert_int_eq(tb_offset_commit(fd, 2, group2, gen2, member2, &part2, 1, &r2), 0);
+    ck_assert_int_eq(r2.n, 1);
+    ck_assert_int_eq(r2.p[0].error, 0);
+    close(fd);
+    ck_assert(tb_log_contains(&B[coord2], "restored at generation"));
 
     /* a new consumer of the group resumes there: the rest, exactly once */
     int64_t first2[NPARTS], next2[NPARTS];

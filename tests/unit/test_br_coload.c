@@ -6,7 +6,9 @@
  * partitions' groups untouched), the lookups' answers before, during and after, and the groups
  * unloaded when the partition is lost; transactional offset batches and markers replayed in
  * log order (committed, aborted, still pending, a later plain commit kept), what a cluster's
- * mirror writes for TxnOffsetCommit (transactional batches holding the LSO back).
+ * mirror writes for TxnOffsetCommit (transactional batches holding the LSO back), and group
+ * members restored from the mirror's GroupMetadata records (the latest of each group, a
+ * deleted group gone, a group held at a newer generation kept, other partitions' untouched).
  */
 #include <check.h>
 #include <errno.h>
@@ -348,6 +350,145 @@ START_TEST(load_replays_transactions)
 }
 END_TEST
 
+/* ---- group members (GroupMetadataValue, br_cotopic_store_group) --------------------------- */
+
+static struct kp_str KS(const char *x) {
+    return (struct kp_str){x, (int32_t)strlen(x)};
+}
+
+static struct br_group_info
+group_info(struct br_groups *g, const char *id)
+{
+    struct br_group_info i;
+    br_group_describe(g, KS(id), &i);
+    return i;
+}
+
+/* The old coordinator's mirror stores group snapshots; the new one's load restores the latest of
+ * each group of the partition (a group deleted after its snapshot stays gone, a group held at a
+ * newer generation is kept), sessions going on at the stored generation. */
+START_TEST(load_restores_group_members)
+{
+    char dir[256], dir2[256];
+    tst_mkdtemp(dir, sizeof dir);
+    tst_mkdtemp(dir2, sizeof dir2);
+    struct st_log_config lc = tst_cfg();
+    struct st_store *store;
+    ck_assert_int_eq(st_store_open(dir, &lc, &store), 0);
+    struct st_offsets_opts oo;
+    st_offsets_opts_default(&oo);
+    struct st_offsets *o, *o2;
+    ck_assert_int_eq(st_offsets_open(dir, &oo, &o), 0);
+    ck_assert_int_eq(st_offsets_open(dir2, &oo, &o2), 0);
+    struct br_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.offsets_topic_partitions = NP;
+    cfg.offsets_topic_segment_bytes = 1 << 20;
+    snprintf(cfg.zk_connect, sizeof cfg.zk_connect, "127.0.0.1:1");
+    ck_assert_int_eq(br_cotopic_create(store, NP, 1 << 20), 0);
+    struct br_cotopic *mirror;
+    ck_assert_int_eq(br_cotopic_open(&cfg, store, o, &mirror), 0);
+    struct br_cotopic_cluster hooks = {
+        .partitions = hook_partitions, .may_append = hook_may_append, .arg = NULL};
+    br_cotopic_set_cluster(mirror, &hooks);
+
+    char g1[16], g2[16], g3[16], gx[16];
+    group_on(g1, sizeof g1, 0, true, 0);
+    group_on(g2, sizeof g2, 0, true, 1);
+    group_on(g3, sizeof g3, 0, true, 2);
+    group_on(gx, sizeof gx, 0, false, 0);
+    struct br_group_snap_member m[2] = {
+        {.member_id = KS("a"),
+         .group_instance_id = KP_STR_NULL,
+         .client_id = KS("c"),
+         .client_host = KS("/h"),
+         .rebalance_timeout_ms = 30000,
+         .session_timeout_ms = 30000,
+         .subscription = {(const uint8_t *)"s", 1},
+         .assignment = {(const uint8_t *)"x", 1}},
+        {.member_id = KS("b"),
+         .group_instance_id = KP_STR_NULL,
+         .client_id = KS("c"),
+         .client_host = KS("/h"),
+         .rebalance_timeout_ms = 30000,
+         .session_timeout_ms = 30000,
+         .subscription = {(const uint8_t *)"s", 1},
+         .assignment = {(const uint8_t *)"y", 1}},
+    };
+    struct br_group_snap snap = {.protocol_type = KS("consumer"),
+                                 .protocol_name = KS("range"),
+                                 .leader_id = KS("a"),
+                                 .state_ms = 1,
+                                 .members = m};
+    /* g1: generation 4 with a and b, then 5 with a alone */
+    snap.group_id = KS(g1);
+    snap.generation = 4;
+    snap.n_members = 2;
+    br_cotopic_store_group(mirror, &snap);
+    snap.generation = 5;
+    snap.n_members = 1;
+    br_cotopic_store_group(mirror, &snap);
+    /* g2: a snapshot, then the group deleted (its offsets' tombstone and the group key) */
+    snap.group_id = KS(g2);
+    snap.generation = 2;
+    br_cotopic_store_group(mirror, &snap);
+    ck_assert_int_eq(st_offsets_commit(o, g2, strlen(g2), "t", 1, 0, 3, NULL, 0, 1000), 0);
+    ck_assert_int_eq(st_offsets_delete_group(o, g2, strlen(g2)), 1);
+    /* g3: generation 1 stored; the new coordinator already holds it at generation 9 */
+    snap.group_id = KS(g3);
+    snap.generation = 1;
+    br_cotopic_store_group(mirror, &snap);
+    /* gx: another partition's, not loaded here */
+    snap.group_id = KS(gx);
+    br_cotopic_store_group(mirror, &snap);
+    struct st_log *log = tst_log_get(store, BR_COTOPIC_NAME, strlen(BR_COTOPIC_NAME), 0);
+    ck_assert_int_eq(st_log_end_offset(log), 7); /* 4 snapshots of partition 0's groups... */
+    st_log_put(log);                             /* ...a commit, its tombstone and g2's key */
+
+    struct br_groups_cfg gcfg = {.initial_rebalance_delay_ms = 0,
+                                 .min_session_timeout_ms = 10,
+                                 .max_session_timeout_ms = 100000,
+                                 .max_size = 10,
+                                 .max_groups = 10,
+                                 .max_member_bytes = 1 << 16,
+                                 .max_total_bytes = 1 << 20};
+    struct br_groups *groups;
+    ck_assert_int_eq(br_groups_new(&gcfg, NULL, NULL, &groups), 0);
+    snap.group_id = KS(g3);
+    snap.generation = 9;
+    ck_assert_int_eq(br_groups_restore(groups, &snap), 0);
+    struct br_coload_conf cc = {.store = store, .offsets = o2, .groups = groups};
+    struct br_coload *cl;
+    ck_assert_int_eq(br_coload_new(&cc, &cl), 0);
+    int32_t epochs[NP] = {2, -1, -1, -1};
+    br_coload_update(cl, epochs, NP);
+    wait_loaded(cl, 0, 2);
+    struct br_group_info i = group_info(groups, g1);
+    ck_assert_int_eq(i.state, BR_GROUP_STABLE);
+    ck_assert_int_eq(i.generation_id, 5);
+    ck_assert_int_eq(i.n_members, 1);
+    ck_assert_int_eq(br_group_heartbeat(groups, KS(g1), 5, KS("a")), 0);
+    ck_assert_int_eq(br_group_heartbeat(groups, KS(g1), 5, KS("b")), KP_ERR_UNKNOWN_MEMBER_ID);
+    ck_assert_int_eq(group_info(groups, g2).state, BR_GROUP_NONE);
+    ck_assert_int_eq(group_info(groups, g3).generation_id, 9);
+    ck_assert_int_eq(group_info(groups, gx).state, BR_GROUP_NONE);
+    /* nothing loaded was written back */
+    log = tst_log_get(store, BR_COTOPIC_NAME, strlen(BR_COTOPIC_NAME), 0);
+    ck_assert_int_eq(st_log_end_offset(log), 7);
+    st_log_put(log);
+
+    br_coload_free(cl);
+    br_groups_stop(groups);
+    br_groups_free(groups);
+    br_cotopic_close(mirror);
+    st_offsets_close(o);
+    st_offsets_close(o2);
+    st_store_close(store);
+    tst_rmrf(dir);
+    tst_rmrf(dir2);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("br_coload");
@@ -355,6 +496,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, records_decode_back);
     tcase_add_test(tc, load_replaces_the_partitions_groups);
+    tcase_add_test(tc, load_restores_group_members);
     tcase_add_test(tc, load_replays_transactions);
     suite_add_tcase(s, tc);
     return s;

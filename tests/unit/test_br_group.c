@@ -11,9 +11,14 @@
  * ids that nobody waits for, expire, leave and are bounded; the dropped first JoinGroup of a
  * librdkafka subscription change leaving no ghost), and KIP-345 static members (a restarted
  * instance rejoining without a rebalance, its old member id fenced, a restarted leader not
- * assigning, leaving by instance id, a protocol change rebalancing).
+ * assigning, leaving by instance id, a protocol change rebalancing), and membership kept for a
+ * coordinator's move: the store hook's snapshots (Stable, Empty), br_groups_restore (members
+ * going on at the restored generation, sessions counted from the restore, older or equal
+ * generations kept, snapshots it would not make refused) and the GroupMetadataValue codec
+ * (round trip, every cut, v0, another version).
  */
 #include <check.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +26,7 @@
 #include <time.h>
 
 #include "br_clock.h"
+#include "br_cotopic.h"
 #include "br_group.h"
 #include "br_log.h"
 #include "kp_api.h"
@@ -1512,6 +1518,288 @@ START_TEST(unload_answers_parked_and_forgets)
 }
 END_TEST
 
+/* ---- membership stored and restored (a cluster's coordinator move) ------------------------ */
+
+/* What the store hook was given last, copied. */
+static struct stored {
+    int calls;
+    char group[64], ptype[64], proto[64], leader[300];
+    bool proto_null, leader_null;
+    int32_t gen, n;
+    char member[4][300], inst[4][64], sub[4][64], assign[4][64];
+    int32_t session[4], rebalance[4];
+} ST;
+
+static void cps(char *dst, size_t cap, struct kp_str x) { cp(dst, cap, x.ptr, x.len); }
+
+static void on_store(void *arg, const struct br_group_snap *s)
+{
+    ck_assert_ptr_eq(arg, &ST);
+    ST.calls++;
+    cps(ST.group, sizeof ST.group, s->group_id);
+    cps(ST.ptype, sizeof ST.ptype, s->protocol_type);
+    ST.proto_null = s->protocol_name.len < 0;
+    ST.leader_null = s->leader_id.len < 0;
+    cps(ST.proto, sizeof ST.proto, s->protocol_name);
+    cps(ST.leader, sizeof ST.leader, s->leader_id);
+    ST.gen = s->generation;
+    ST.n = s->n_members;
+    ck_assert(s->state_ms > 0);
+    for (int32_t i = 0; i < s->n_members && i < 4; i++) {
+        const struct br_group_snap_member *m = &s->members[i];
+        cps(ST.member[i], sizeof ST.member[i], m->member_id);
+        cps(ST.inst[i], sizeof ST.inst[i], m->group_instance_id);
+        cp(ST.sub[i], sizeof ST.sub[i], m->subscription.ptr, m->subscription.len);
+        cp(ST.assign[i], sizeof ST.assign[i], m->assignment.ptr, m->assignment.len);
+        ST.session[i] = m->session_timeout_ms;
+        ST.rebalance[i] = m->rebalance_timeout_ms;
+    }
+}
+
+START_TEST(store_hook_sees_stable_and_empty)
+{
+    memset(&ST, 0, sizeof ST);
+    br_groups_set_store(G, on_store, &ST);
+    struct rec j;
+    one_member("g", &j);
+    ck_assert_int_eq(ST.calls, 1); /* Stable: once, with the leader's assignment */
+    ck_assert_str_eq(ST.group, "g");
+    ck_assert_str_eq(ST.ptype, "consumer");
+    ck_assert_str_eq(ST.proto, "range");
+    ck_assert_str_eq(ST.leader, j.member);
+    ck_assert_int_eq(ST.gen, 1);
+    ck_assert_int_eq(ST.n, 1);
+    ck_assert_str_eq(ST.member[0], j.member);
+    ck_assert_str_eq(ST.sub[0], "range-meta"); /* the chosen protocol's metadata */
+    ck_assert_str_eq(ST.assign[0], "A0");
+    ck_assert_int_eq(ST.session[0], 10000);
+    ck_assert_int_eq(ST.rebalance[0], 60000);
+    /* heartbeats store nothing; the last member leaving makes it Empty: stored, no members */
+    ck_assert_int_eq(br_group_heartbeat(G, S("g"), 1, S(j.member)), 0);
+    ck_assert_int_eq(ST.calls, 1);
+    ck_assert_int_eq(br_group_leave(G, S("g"), S(j.member)), 0);
+    ck_assert_int_eq(info("g").state, BR_GROUP_EMPTY);
+    ck_assert_int_eq(ST.calls, 2);
+    ck_assert_int_eq(ST.gen, 2);
+    ck_assert_int_eq(ST.n, 0);
+    ck_assert(ST.proto_null && ST.leader_null);
+    br_groups_set_store(G, NULL, NULL);
+}
+END_TEST
+
+START_TEST(restore_makes_the_group_stable)
+{
+    memset(&ST, 0, sizeof ST);
+    br_groups_set_store(G, on_store, &ST);
+    struct br_group_snap_member m[2] = {
+        {.member_id = S("m-1"),
+         .group_instance_id = KP_STR_NULL,
+         .client_id = S("c1"),
+         .client_host = S("/10.0.0.1"),
+         .rebalance_timeout_ms = 60000,
+         .session_timeout_ms = 10000,
+         .subscription = {(const uint8_t *)"sub1", 4},
+         .assignment = {(const uint8_t *)"as1", 3}},
+        {.member_id = S("m-2"),
+         .group_instance_id = S("inst-2"),
+         .client_id = S("c2"),
+         .client_host = S("/10.0.0.2"),
+         .rebalance_timeout_ms = 60000,
+         .session_timeout_ms = 20000,
+         .subscription = {(const uint8_t *)"sub2", 4},
+         .assignment = {NULL, 0}},
+    };
+    struct br_group_snap snap = {
+        .group_id = S("r"),
+        .protocol_type = S("consumer"),
+        .generation = 7,
+        .protocol_name = S("range"),
+        .leader_id = S("m-2"),
+        .state_ms = 5,
+        .n_members = 2,
+        .members = m,
+    };
+    ck_assert_int_eq(br_groups_restore(G, &snap), 0);
+    ck_assert_int_eq(ST.calls, 0); /* a restore is not stored again */
+    struct br_group_info i = info("r");
+    ck_assert_int_eq(i.state, BR_GROUP_STABLE);
+    ck_assert_int_eq(i.generation_id, 7);
+    ck_assert_int_eq(i.n_members, 2);
+    /* the members go on: heartbeats and commits at generation 7 */
+    ck_assert_int_eq(br_group_heartbeat(G, S("r"), 7, S("m-1")), 0);
+    ck_assert_int_eq(br_group_heartbeat_inst(G, S("r"), 7, S("m-2"), S("inst-2")), 0);
+    ck_assert_int_eq(br_group_heartbeat(G, S("r"), 6, S("m-1")), KP_ERR_ILLEGAL_GENERATION);
+    ck_assert_int_eq(br_group_commit_check(G, S("r"), 7, S("m-1")), 0);
+    ck_assert_int_eq(br_group_heartbeat_inst(G, S("r"), 7, S("m-1"), S("inst-2")),
+                     KP_ERR_FENCED_INSTANCE_ID);
+    /* a follower's SyncGroup in Stable gets its restored assignment */
+    struct rec sy;
+    sync_g(&sy, "r", 7, "m-1", 0, NULL, NULL);
+    ck_assert_int_eq(sy.calls, 1);
+    ck_assert_int_eq(sy.err, 0);
+    ck_assert_str_eq(sy.assignment, "as1");
+    /* same or older generation: kept as held; newer: replaced */
+    ck_assert_int_eq(br_groups_restore(G, &snap), -EEXIST);
+    snap.generation = 6;
+    ck_assert_int_eq(br_groups_restore(G, &snap), -EEXIST);
+    snap.generation = 8;
+    snap.n_members = 1;
+    snap.leader_id = S("m-1");
+    ck_assert_int_eq(br_groups_restore(G, &snap), 0);
+    i = info("r");
+    ck_assert_int_eq(i.generation_id, 8);
+    ck_assert_int_eq(i.n_members, 1);
+    ck_assert_int_eq(br_group_heartbeat(G, S("r"), 8, S("m-2")), KP_ERR_UNKNOWN_MEMBER_ID);
+    /* restored sessions count from the restore: silent members expire */
+    advance(10001);
+    ck_assert_int_eq(info("r").n_members, 0);
+    ck_assert_int_eq(br_group_heartbeat(G, S("r"), 8, S("m-1")), KP_ERR_UNKNOWN_MEMBER_ID);
+    /* an Empty snapshot: Empty at its generation */
+    struct br_group_snap empty = {.group_id = S("e"),
+                                  .protocol_type = S("consumer"),
+                                  .generation = 3,
+                                  .protocol_name = KP_STR_NULL,
+                                  .leader_id = KP_STR_NULL,
+                                  .state_ms = -1};
+    ck_assert_int_eq(br_groups_restore(G, &empty), 0);
+    i = info("e");
+    ck_assert_int_eq(i.state, BR_GROUP_EMPTY);
+    ck_assert_int_eq(i.generation_id, 3);
+    br_groups_set_store(G, NULL, NULL);
+}
+END_TEST
+
+START_TEST(restore_refuses_what_it_would_not_make)
+{
+    struct br_group_snap_member m = {.member_id = S("m"),
+                                     .group_instance_id = KP_STR_NULL,
+                                     .client_id = S("c"),
+                                     .client_host = S("h"),
+                                     .rebalance_timeout_ms = 1000,
+                                     .session_timeout_ms = 1000,
+                                     .subscription = {(const uint8_t *)"s", 1},
+                                     .assignment = {(const uint8_t *)"a", 1}};
+    struct br_group_snap_member two[2] = {m, m}; /* one member id twice */
+    struct br_group_snap snap = {.group_id = S("x"),
+                                 .protocol_type = S("consumer"),
+                                 .generation = 1,
+                                 .protocol_name = S("range"),
+                                 .leader_id = S("m"),
+                                 .n_members = 1,
+                                 .members = &m};
+    struct br_group_snap bad = snap;
+    bad.members = two;
+    bad.n_members = 2;
+    ck_assert_int_eq(br_groups_restore(G, &bad), -EINVAL);
+    bad = snap;
+    bad.protocol_name = KP_STR_NULL; /* members without a protocol */
+    ck_assert_int_eq(br_groups_restore(G, &bad), -EINVAL);
+    bad = snap;
+    bad.group_id = S("");
+    ck_assert_int_eq(br_groups_restore(G, &bad), -EINVAL);
+    struct br_group_snap_member bm = m;
+    bm.session_timeout_ms = 0;
+    bad = snap;
+    bad.members = &bm;
+    ck_assert_int_eq(br_groups_restore(G, &bad), -EINVAL);
+    bm = m;
+    bm.assignment.len = (1 << 20) + 1; /* over max_member_bytes (not read: refused first) */
+    ck_assert_int_eq(br_groups_restore(G, &bad), -EINVAL);
+    ck_assert_int_eq(info("x").state, BR_GROUP_NONE);
+    br_groups_stop(G);
+    ck_assert_int_eq(br_groups_restore(G, &snap), -ESHUTDOWN);
+}
+END_TEST
+
+/* The record's value as br_cotopic writes and reads it: a round trip, and every cut short. */
+START_TEST(group_value_round_trip)
+{
+    struct br_group_snap_member m[2] = {
+        {.member_id = S("m-1"),
+         .group_instance_id = KP_STR_NULL,
+         .client_id = S("c1"),
+         .client_host = S("/h1"),
+         .rebalance_timeout_ms = 60000,
+         .session_timeout_ms = 10000,
+         .subscription = {(const uint8_t *)"sub1", 4},
+         .assignment = {(const uint8_t *)"as1", 3}},
+        {.member_id = S("m-2"),
+         .group_instance_id = S("i2"),
+         .client_id = S("c2"),
+         .client_host = S("/h2"),
+         .rebalance_timeout_ms = 5000,
+         .session_timeout_ms = 6000,
+         .subscription = {NULL, 0},
+         .assignment = {NULL, 0}},
+    };
+    struct br_group_snap snap = {.group_id = S("g"),
+                                 .protocol_type = S("consumer"),
+                                 .generation = 42,
+                                 .protocol_name = S("range"),
+                                 .leader_id = S("m-2"),
+                                 .state_ms = 1234,
+                                 .n_members = 2,
+                                 .members = m};
+    uint8_t buf[512];
+    size_t need = br_cotopic_group_value_size(&snap);
+    size_t n = br_cotopic_group_value(buf, sizeof buf, &snap);
+    ck_assert_uint_eq(n, need);
+    ck_assert_uint_eq(br_cotopic_group_value(buf, n - 1, &snap), 0); /* cap short */
+    ck_assert_int_eq(buf[0] << 8 | buf[1], 3);
+    struct br_group_snap out;
+    struct br_group_snap_member om[2];
+    ck_assert_int_eq(br_cotopic_group_parse(buf, n, &out, om, 1), -ENOSPC);
+    ck_assert_int_eq(out.n_members, 2);
+    ck_assert_int_eq(br_cotopic_group_parse(buf, n, &out, om, 2), 0);
+    ck_assert_int_eq(out.generation, 42);
+    ck_assert_int_eq(out.state_ms, 1234);
+    ck_assert(out.protocol_name.len == 5 && memcmp(out.protocol_name.ptr, "range", 5) == 0);
+    ck_assert(out.leader_id.len == 3 && memcmp(out.leader_id.ptr, "m-2", 3) == 0);
+    ck_assert_int_lt(om[0].group_instance_id.len, 0);
+    ck_assert(om[1].group_instance_id.len == 2 &&
+              memcmp(om[1].group_instance_id.ptr, "i2", 2) == 0);
+    ck_assert(om[0].assignment.len == 3 && memcmp(om[0].assignment.ptr, "as1", 3) == 0);
+    ck_assert_int_eq(om[1].subscription.len, 0);
+    ck_assert_int_eq(om[1].rebalance_timeout_ms, 5000);
+    ck_assert_int_eq(om[1].session_timeout_ms, 6000);
+    for (size_t cut = 0; cut < n; cut++) {
+        uint8_t *copy = malloc(cut ? cut : 1); /* exactly cut bytes: ASan sees any overread */
+        memcpy(copy, buf, cut);
+        int rc = br_cotopic_group_parse(copy, cut, &out, om, 2);
+        ck_assert_msg(rc == -EBADMSG, "cut at %zu: %d", cut, rc);
+        free(copy);
+    }
+    /* an Empty group: null protocol and leader */
+    struct br_group_snap empty = {.group_id = S("g"),
+                                  .protocol_type = S(""),
+                                  .generation = 3,
+                                  .protocol_name = KP_STR_NULL,
+                                  .leader_id = KP_STR_NULL,
+                                  .state_ms = -1};
+    n = br_cotopic_group_value(buf, sizeof buf, &empty);
+    ck_assert_int_eq(br_cotopic_group_parse(buf, n, &out, om, 2), 0);
+    ck_assert_int_eq(out.n_members, 0);
+    ck_assert_int_lt(out.protocol_name.len, 0);
+    ck_assert_int_lt(out.leader_id.len, 0);
+    /* v0 (Kafka 0.10): no rebalance timeout (the session timeout serves), no timestamp */
+    const uint8_t v0[] = {0,    0, 0, 8, 'c', 'o', 'n', 's', 'u', 'm', 'e', 'r', 0, 0,
+                          0,    5, 0, 5, 'r', 'a', 'n', 'g', 'e', 0,   1,   'm', 0, 0,
+                          0,    1, 0, 1, 'm', 0,   1,   'c', 0,   1,   'h', 0,   0, 0x27,
+                          0x10, 0, 0, 0, 1,   's', 0,   0,   0,   1,   'a'};
+    ck_assert_int_eq(br_cotopic_group_parse(v0, sizeof v0, &out, om, 2), 0);
+    ck_assert_int_eq(out.generation, 5);
+    ck_assert_int_eq(out.state_ms, -1);
+    ck_assert_int_eq(out.n_members, 1);
+    ck_assert_int_eq(om[0].session_timeout_ms, 10000);
+    ck_assert_int_eq(om[0].rebalance_timeout_ms, 10000);
+    /* another version */
+    uint8_t v9[sizeof v0];
+    memcpy(v9, v0, sizeof v0);
+    v9[1] = 9;
+    ck_assert_int_eq(br_cotopic_group_parse(v9, sizeof v9, &out, om, 2), -EINVAL);
+}
+END_TEST
+
 static Suite *group_suite(void)
 {
     Suite *s = suite_create("br_group");
@@ -1557,6 +1845,10 @@ static Suite *group_suite(void)
     tcase_add_test(tc, static_member_restarts_without_rebalance);
     tcase_add_test(tc, static_member_restart_with_other_protocols_rebalances);
     tcase_add_test(tc, timer_wait_is_the_deadline_within_a_millisecond);
+    tcase_add_test(tc, store_hook_sees_stable_and_empty);
+    tcase_add_test(tc, restore_makes_the_group_stable);
+    tcase_add_test(tc, restore_refuses_what_it_would_not_make);
+    tcase_add_test(tc, group_value_round_trip);
     suite_add_tcase(s, tc);
     return s;
 }
