@@ -34,6 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "br_clock.h"
 #include "br_clu_assign.h"
 #include "br_clu_int.h"
 #include "br_log.h"
@@ -1036,14 +1037,28 @@ static bool settled(struct br_clu *c, const char *name, bool want, int32_t np)
     return true;
 }
 
-static void wait_view(struct br_clu *c, const char *name, bool want, int32_t np, int64_t wait_ms)
+/* Whether the view settled (as settled()) within wait_ms. */
+static bool wait_view(struct br_clu *c, const char *name, bool want, int32_t np, int64_t wait_ms)
 {
     struct timespec dl = br_clu__deadline_in(wait_ms);
     pthread_mutex_lock(&c->lock);
-    while (!c->stop && !settled(c, name, want, np))
+    bool ok;
+    while (!(ok = settled(c, name, want, np)) && !c->stop)
         if (pthread_cond_timedwait(&c->cond, &c->lock, &dl) == ETIMEDOUT)
             break;
     pthread_mutex_unlock(&c->lock);
+    return ok;
+}
+
+/* After a topic change made here: this broker's view shows name's np partitions led, then
+ * every other live broker's Metadata does (br_clu_peers.c), all within wait_ms; the change
+ * stands whatever this wait sees. */
+static void wait_shown(struct br_clu *c, const char *name, int32_t np, int64_t wait_ms)
+{
+    int64_t deadline = br_now_ms() + wait_ms;
+    if (!wait_view(c, name, true, np, wait_ms))
+        return; /* (not led here in time: the others are not asked) */
+    (void)br_clu__peers_wait(c, name, np, deadline);
 }
 
 int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t rf,
@@ -1058,7 +1073,7 @@ int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t 
                         .assign = assign};
     int rc = br_clu__submit(c, &r);
     if (rc == 0 && wait_ms > 0)
-        wait_view(c, name, true, np, wait_ms);
+        wait_shown(c, name, np, wait_ms);
     return rc;
 }
 
@@ -1069,7 +1084,7 @@ int br_clu_add_partitions(struct br_clu *c, const char *name, int32_t total,
         .kind = REQ_ADD, .name = name, .np = total, .assign = assign, .nassign = nassign};
     int rc = br_clu__submit(c, &r);
     if (rc == 0 && wait_ms > 0)
-        wait_view(c, name, true, total, wait_ms);
+        wait_shown(c, name, total, wait_ms);
     return rc;
 }
 
