@@ -98,6 +98,13 @@ static bool holds(const struct ctopic *t, int32_t id)
     return false;
 }
 
+/* Whether partition cp's log here was given the leader epoch of its state (br_clu__lead):
+ * until then this broker does not lead it, even when its state names it. */
+static bool told(const struct cpart *cp)
+{
+    return cp->zver >= 0 && cp->told == cp->st.leader_epoch + 1;
+}
+
 static bool has(const struct br_clu_replicas *r, int32_t id)
 {
     for (int32_t k = 0; k < r->n; k++)
@@ -1022,8 +1029,8 @@ int br_clu__submit(struct br_clu *c, struct clu_req *r)
     return r->rc;
 }
 
-/* Under lock: whether name has at least np partitions, each with a leader (want), or is gone
- * (!want). */
+/* Under lock: whether name has at least np partitions, each with a leader that serves it
+ * (this broker: once its log was told, as br_clu_leader), when want; or is gone (!want). */
 static bool settled(struct br_clu *c, const char *name, bool want, int32_t np)
 {
     struct ctopic *t = find_in(c->topics, c->ntopics, name, strlen(name));
@@ -1032,7 +1039,8 @@ static bool settled(struct br_clu *c, const char *name, bool want, int32_t np)
     if (!want || t->np < np)
         return false;
     for (int32_t p = 0; p < t->np; p++)
-        if (t->p[p].zver < 0 || t->p[p].st.leader < 0)
+        if (t->p[p].zver < 0 || t->p[p].st.leader < 0 ||
+            (t->p[p].st.leader == c->conf.broker_id && !told(&t->p[p])))
             return false;
     return true;
 }
@@ -1162,6 +1170,11 @@ int br_clu_partition(struct br_clu *c, const char *name, size_t len, int32_t p,
                 out->offline.id[out->offline.n++] = cp->rep.id[k];
         if (out->leader >= 0 && !br_clu__live(c, out->leader))
             out->leader = -1; /* dead, and the controller has not moved it yet */
+        /* this broker, named by its own controller's decision before its log was told (as
+         * br_clu_leader): not leading yet, so not named, or a client sent here would be
+         * answered NOT_LEADER_OR_FOLLOWER */
+        if (out->leader == c->conf.broker_id && !told(cp))
+            out->leader = -1;
         rc = 0;
     }
     pthread_mutex_unlock(&c->lock);
@@ -1180,7 +1193,7 @@ int32_t br_clu_leader(struct br_clu *c, const char *name, size_t len, int32_t p)
          * at once) before its log was told (br_clu__lead: the leader epoch, the replica state
          * that makes acks=all wait for the ISR): not leading yet. Serving then would answer an
          * acks=all produce as if the log had no followers. */
-        if (id == c->conf.broker_id && cp->told != cp->st.leader_epoch + 1)
+        if (id == c->conf.broker_id && !told(cp))
             id = -1;
     }
     pthread_mutex_unlock(&c->lock);

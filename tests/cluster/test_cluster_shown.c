@@ -4,16 +4,19 @@
  * three brokers, in raw protocol.
  *
  * created_topics_are_shown_everywhere: ROUNDS topics of NPARTS partitions (one replica each,
- * spread over the brokers) are created one after another through the controller (its view
- * takes its own decisions at once: of all brokers it is the one furthest ahead of the others),
- * and right after each answer, on connections opened beforehand, the two other brokers and
- * then the controller are asked Metadata for it: every partition is listed with a leader and
- * no error; then every partition's leader answers ListOffsets (latest) without error, at 0.
+ * spread over the brokers) are created one after another, alternately through the controller
+ * (its view takes its own decisions at once: of all brokers it is the one furthest ahead of
+ * the others) and through another broker, and right after each answer, on connections opened
+ * beforehand, the two other brokers and then the answering one are asked Metadata for it:
+ * every partition is listed with a leader and no error; then every partition's leader answers
+ * ListOffsets (latest) without error, at 0.
  * Before, the other brokers learnt the new partitions' states through their own watches a few
  * milliseconds after the controller had answered, and one of them could still list a
  * partition without a leader (LEADER_NOT_AVAILABLE, leader -1): librdkafka's 0081_admin kept
  * that in its metadata cache and failed query_watermark_offsets with "Local: Unknown
- * partition" (a leader could also still answer NOT_LEADER_OR_FOLLOWER).
+ * partition". And the controller named itself leader of a new partition (in Metadata, and in
+ * its own CreateTopics wait) before its log was told so, while it answered ListOffsets
+ * NOT_LEADER_OR_FOLLOWER for it.
  */
 #include <check.h>
 #include <stdbool.h>
@@ -57,7 +60,7 @@ static int32_t wait_cluster(void)
 
 /* Broker id's Metadata (on fd) for topic lists NPARTS partitions, each led without error;
  * their leaders into lead[]. */
-static void shown_by(int fd, int id, int ctl, int round, const char *topic, int32_t *lead)
+static void shown_by(int fd, int id, int via, int ctl, int round, const char *topic, int32_t *lead)
 {
     static struct tb_metadata m;
     const char *const names[] = {topic};
@@ -65,15 +68,15 @@ static void shown_by(int fd, int id, int ctl, int round, const char *topic, int3
     ck_assert_int_eq(m.n_topics, 1);
     ck_assert_msg(m.topic[0].error == 0 && m.topic[0].n_parts == NPARTS,
                   "round %d: broker %d answers %s with error %d and %d partition(s) right "
-                  "after CreateTopics through the controller (broker %d)",
-                  round, id, topic, m.topic[0].error, m.topic[0].n_parts, ctl);
+                  "after CreateTopics through broker %d (the controller: %d)",
+                  round, id, topic, m.topic[0].error, m.topic[0].n_parts, via, ctl);
     for (int p = 0; p < NPARTS; p++) {
         ck_assert_int_eq(m.topic[0].part[p].partition, p);
         ck_assert_msg(m.topic[0].part[p].error == 0 && m.topic[0].part[p].leader >= 1 &&
                           m.topic[0].part[p].leader <= NBROKERS,
                       "round %d: broker %d answers %s-%d with error %d, leader %d, right after "
-                      "CreateTopics through the controller (broker %d)",
-                      round, id, topic, p, m.topic[0].part[p].error, m.topic[0].part[p].leader,
+                      "CreateTopics through broker %d (the controller: %d)",
+                      round, id, topic, p, m.topic[0].part[p].error, m.topic[0].part[p].leader, via,
                       ctl);
         lead[p] = m.topic[0].part[p].leader;
     }
@@ -91,18 +94,20 @@ START_TEST(created_topics_are_shown_everywhere)
         fd[i] = tb_connect(B[i].port);
         ck_assert_int_ge(fd[i], 0);
     }
-    int order[NBROKERS], n = 0; /* the others first, the controller last */
-    for (int i = 1; i <= NBROKERS; i++)
-        if (i != ctl)
-            order[n++] = i;
-    order[n++] = ctl;
+    int other = ctl % NBROKERS + 1;
     for (int round = 0; round < ROUNDS; round++) {
         char topic[64];
         snprintf(topic, sizeof topic, "shown-%d", round);
-        tb_clu_create_topic(B[ctl].port, topic, NPARTS, 1);
+        int via = round % 2 == 0 ? ctl : other;
+        tb_clu_create_topic(B[via].port, topic, NPARTS, 1);
+        int order[NBROKERS], n = 0; /* the others first, the answering broker last */
+        for (int i = 1; i <= NBROKERS; i++)
+            if (i != via)
+                order[n++] = i;
+        order[n++] = via;
         int32_t lead[NPARTS];
         for (int k = 0; k < NBROKERS; k++)
-            shown_by(fd[order[k]], order[k], ctl, round, topic, lead);
+            shown_by(fd[order[k]], order[k], via, ctl, round, topic, lead);
         for (int p = 0; p < NPARTS; p++) {
             struct tb_list_offsets_resp lo;
             ck_assert_int_eq(tb_list_offsets(fd[lead[p]], topic, p, -1, &lo), 0);
