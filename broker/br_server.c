@@ -923,6 +923,11 @@ static int open_cluster(struct br_server *srv)
     int rc = inter_broker_client(srv);
     if (rc < 0)
         return rc;
+    /* topic changes answered once the other brokers show them (br_clu_peers.c), asked as the
+     * replica fetchers ask: inter.broker.listener.name, PLAINTEXT or TLS */
+    snprintf(cc.peer_listener, sizeof cc.peer_listener, "%s", cfg->inter_broker_listener);
+    cc.peer_tls = srv->clu_tls;
+    cc.peer_handshake_ms = cfg->tls.handshake_timeout_ms;
     char err[1024];
     rc = br_clu_open(&cc, &srv->clu, err, sizeof err);
     if (rc < 0) {

@@ -32,7 +32,10 @@
  *   that leaves the view is deleted from it. br_clu_topic_partitions, br_clu_partition,
  *   br_clu_leader and br_clu_topics read the view from any thread (under the lock, no
  *   allocation). br_clu_create_topic and br_clu_delete_topic hand the work to the cluster
- *   thread and wait for it: never call them from a loop thread.
+ *   thread and wait for it: never call them from a loop thread. br_clu_create_topic and
+ *   br_clu_add_partitions then, on the caller's thread, ask the other live brokers over the
+ *   inter-broker listener until their Metadata shows the topic led (br_clu_peers.c), so that
+ *   once the caller answers, every broker shows the change.
  * - Topic configs: /config/topics/<t> is the truth in a cluster. The cluster thread watches
  *   /config/changes and applies a changed topic's configs to the logs this broker holds (no
  *   restart); at start and after a new session it applies every held topic's, so a broker
@@ -62,6 +65,7 @@
 struct br_clu;
 struct br_clu_acl_change;
 struct br_clu_entdoc;
+struct br_clu_tls;
 struct st_store;
 
 struct br_clu_conf {
@@ -119,6 +123,15 @@ struct br_clu_conf {
      * call only. */
     void (*entity_config)(void *arg, const struct br_clu_entdoc *docs, size_t n, int scope);
     void *entity_arg;
+    /* A topic made or grown through this broker (br_clu_create_topic, br_clu_add_partitions)
+     * is answered once every other live broker's Metadata shows it led (br_clu_peers.c): they
+     * are asked at their endpoint of the listener named peer_listener
+     * (inter.broker.listener.name; "": not asked), over PLAINTEXT, or TLS with peer_tls (the
+     * caller's, outliving c; NULL: PLAINTEXT), the handshake within peer_handshake_ms (0:
+     * 3000). */
+    char peer_listener[32];
+    struct br_clu_tls *peer_tls;
+    int64_t peer_handshake_ms;
 };
 
 /* ACLs read from ZooKeeper (br_clu_acl.c), for conf.acl_apply. With all, b[0, n) is the whole
@@ -185,8 +198,10 @@ int br_clu_topics(struct br_clu *c, int (*fn)(void *ctx, const char *name, int32
  * /config/topics/<name>, then its assignment (np partitions, rf replicas each: assign[p] when
  * given — a client's, checked by the caller for shape — else spread over the live brokers) to
  * /brokers/topics/<name>; the controller then writes the partition states. Waits at most
- * wait_ms for this broker's view to show a leader for every partition (it is created all the
- * same if that takes longer). 0, -EEXIST, -EINVAL (rf above the live brokers), -ENXIO (assign
+ * wait_ms for this broker's view to show a leader for every partition, then (within the same
+ * wait_ms) for every other live broker's Metadata to show them too (conf.peer_listener; a
+ * broker that cannot be asked is not waited for); it is created all the same if that takes
+ * longer. 0, -EEXIST, -EINVAL (rf above the live brokers), -ENXIO (assign
  * names a broker that is not live), -EIO, -EAGAIN (ZooKeeper unreachable), -ECANCELED
  * (closing). Not on a loop thread. */
 int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t rf,
@@ -195,10 +210,11 @@ int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t 
 /* Grows topic name to total partitions: the new ones are assigned like a new topic's (the
  * replication factor of partition 0), or as assign[0, nassign) gives them (a client's, one per
  * new partition, shape checked by the caller), and the assignment rewritten conditionally on
- * its version; the controller writes their states. Waits at most wait_ms for the view to show
- * them led. 0, -ENOENT, -EINVAL (not more than it has), -EBUSY (changed meanwhile: retry),
- * -EDOM (assign is not one list per new partition of the topic's replication factor), -ENXIO
- * (assign names a broker that is not alive), -EIO, -EAGAIN, -ECANCELED. Not on a loop thread. */
+ * its version; the controller writes their states. Waits at most wait_ms for the view, then
+ * every other live broker's Metadata, to show them led (as br_clu_create_topic). 0, -ENOENT,
+ * -EINVAL (not more than it has), -EBUSY (changed meanwhile: retry), -EDOM (assign is not one list
+ * per new partition of the topic's replication factor), -ENXIO (assign names a broker that is not
+ * alive), -EIO, -EAGAIN, -ECANCELED. Not on a loop thread. */
 int br_clu_add_partitions(struct br_clu *c, const char *name, int32_t total,
                           const struct br_clu_replicas *assign, int32_t nassign, int64_t wait_ms);
 /* Marks topic name for deletion (/admin/delete_topics/<name>); the controller deletes it.

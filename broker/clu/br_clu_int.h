@@ -285,6 +285,13 @@ int br_clu__cfg_mark(struct br_clu *c);
  * ZooKeeper code to retry; notifications not yet deleted are read again then. */
 int br_clu__isr_changes(struct br_clu *c, bool *more);
 
+/* br_clu_peers.c, on the thread that made a topic change (never the cluster thread nor a loop
+ * thread): asks every other live broker (conf.peer_listener) for topic name's Metadata until
+ * it shows np partitions, each led, or deadline_ms (br_now_ms) passes; a broker that cannot
+ * be asked, or refuses, is not waited for (logged). How many were not seen showing it, or
+ * -ENOMEM. */
+int br_clu__peers_wait(struct br_clu *c, const char *name, int32_t np, int64_t deadline_ms);
+
 /* br_clu_coord.c (M4), on the cluster thread: tells conf.coord_view which partitions of
  * __consumer_offsets the view (nt, n) has this broker lead. */
 void br_clu__coord_tell(struct br_clu *c, const struct ctopic *nt, int n);

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "br_clock.h"
 #include "br_clu_assign.h"
 #include "br_clu_int.h"
 #include "br_log.h"
@@ -95,6 +96,13 @@ static bool holds(const struct ctopic *t, int32_t id)
             if (t->p[p].rep.id[k] == id)
                 return true;
     return false;
+}
+
+/* Whether partition cp's log here was given the leader epoch of its state (br_clu__lead):
+ * until then this broker does not lead it, even when its state names it. */
+static bool told(const struct cpart *cp)
+{
+    return cp->zver >= 0 && cp->told == cp->st.leader_epoch + 1;
 }
 
 static bool has(const struct br_clu_replicas *r, int32_t id)
@@ -1021,8 +1029,8 @@ int br_clu__submit(struct br_clu *c, struct clu_req *r)
     return r->rc;
 }
 
-/* Under lock: whether name has at least np partitions, each with a leader (want), or is gone
- * (!want). */
+/* Under lock: whether name has at least np partitions, each with a leader that serves it
+ * (this broker: once its log was told, as br_clu_leader), when want; or is gone (!want). */
 static bool settled(struct br_clu *c, const char *name, bool want, int32_t np)
 {
     struct ctopic *t = find_in(c->topics, c->ntopics, name, strlen(name));
@@ -1031,19 +1039,34 @@ static bool settled(struct br_clu *c, const char *name, bool want, int32_t np)
     if (!want || t->np < np)
         return false;
     for (int32_t p = 0; p < t->np; p++)
-        if (t->p[p].zver < 0 || t->p[p].st.leader < 0)
+        if (t->p[p].zver < 0 || t->p[p].st.leader < 0 ||
+            (t->p[p].st.leader == c->conf.broker_id && !told(&t->p[p])))
             return false;
     return true;
 }
 
-static void wait_view(struct br_clu *c, const char *name, bool want, int32_t np, int64_t wait_ms)
+/* Whether the view settled (as settled()) within wait_ms. */
+static bool wait_view(struct br_clu *c, const char *name, bool want, int32_t np, int64_t wait_ms)
 {
     struct timespec dl = br_clu__deadline_in(wait_ms);
     pthread_mutex_lock(&c->lock);
-    while (!c->stop && !settled(c, name, want, np))
+    bool ok;
+    while (!(ok = settled(c, name, want, np)) && !c->stop)
         if (pthread_cond_timedwait(&c->cond, &c->lock, &dl) == ETIMEDOUT)
             break;
     pthread_mutex_unlock(&c->lock);
+    return ok;
+}
+
+/* After a topic change made here: this broker's view shows name's np partitions led, then
+ * every other live broker's Metadata does (br_clu_peers.c), all within wait_ms; the change
+ * stands whatever this wait sees. */
+static void wait_shown(struct br_clu *c, const char *name, int32_t np, int64_t wait_ms)
+{
+    int64_t deadline = br_now_ms() + wait_ms;
+    if (!wait_view(c, name, true, np, wait_ms))
+        return; /* (not led here in time: the others are not asked) */
+    (void)br_clu__peers_wait(c, name, np, deadline);
 }
 
 int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t rf,
@@ -1058,7 +1081,7 @@ int br_clu_create_topic(struct br_clu *c, const char *name, int32_t np, int16_t 
                         .assign = assign};
     int rc = br_clu__submit(c, &r);
     if (rc == 0 && wait_ms > 0)
-        wait_view(c, name, true, np, wait_ms);
+        wait_shown(c, name, np, wait_ms);
     return rc;
 }
 
@@ -1069,7 +1092,7 @@ int br_clu_add_partitions(struct br_clu *c, const char *name, int32_t total,
         .kind = REQ_ADD, .name = name, .np = total, .assign = assign, .nassign = nassign};
     int rc = br_clu__submit(c, &r);
     if (rc == 0 && wait_ms > 0)
-        wait_view(c, name, true, total, wait_ms);
+        wait_shown(c, name, total, wait_ms);
     return rc;
 }
 
@@ -1147,6 +1170,11 @@ int br_clu_partition(struct br_clu *c, const char *name, size_t len, int32_t p,
                 out->offline.id[out->offline.n++] = cp->rep.id[k];
         if (out->leader >= 0 && !br_clu__live(c, out->leader))
             out->leader = -1; /* dead, and the controller has not moved it yet */
+        /* this broker, named by its own controller's decision before its log was told (as
+         * br_clu_leader): not leading yet, so not named, or a client sent here would be
+         * answered NOT_LEADER_OR_FOLLOWER */
+        if (out->leader == c->conf.broker_id && !told(cp))
+            out->leader = -1;
         rc = 0;
     }
     pthread_mutex_unlock(&c->lock);
@@ -1165,7 +1193,7 @@ int32_t br_clu_leader(struct br_clu *c, const char *name, size_t len, int32_t p)
          * at once) before its log was told (br_clu__lead: the leader epoch, the replica state
          * that makes acks=all wait for the ISR): not leading yet. Serving then would answer an
          * acks=all produce as if the log had no followers. */
-        if (id == c->conf.broker_id && cp->told != cp->st.leader_epoch + 1)
+        if (id == c->conf.broker_id && !told(cp))
             id = -1;
     }
     pthread_mutex_unlock(&c->lock);
