@@ -15,7 +15,8 @@
  * a. throughput: the same producer (--count records of --record-size, round robin over the
  *    --partitions, --linger, one client) to the single node with acks=1, then to the cluster
  *    with acks=all (replication factor 3): records/s, MB/s, their ratio, and the brokers' CPU
- *    per GiB (the cluster's: the three brokers together).
+ *    per GiB (the cluster's: the three brokers together). Before the clock starts, one record
+ *    to every partition with the same acks: the followers of every partition are fetching.
  * b. the leader's CPU per GiB served to followers: partition 0 of a replication-factor-3 topic
  *    once all three replicas are in sync; its two followers are stopped (SIGSTOP), --size bytes
  *    are produced to the leader (acks=1); the leader's idle CPU rate is read over 500 ms; the
@@ -30,8 +31,9 @@
  *    ZooKeeper session (6 s), or they rejoin as restarted brokers: a note says so when they did.
  * c. end-to-end latency: sb_e2e_measure (the e2e mode: --producers paced producers, one
  *    consumer, every record checked) against the cluster with acks=all at --rate for
- *    --duration; e2e and send->ack percentiles.
- * d. failover: a producer at --rate (acks=all, round robin over the partitions) runs 2 s, then
+ *    --duration; e2e and send->ack percentiles. Every partition primed first, as in a.
+ * d. failover: every partition primed (acks=all) and in sync; a producer at --rate (acks=all,
+ *    round robin over the partitions) runs 2 s, then
  *    the leader of partition 0 is killed (SIGKILL). Times from the kill to the first
  *    acknowledgement of a partition-0 record sent after the kill (one sent before may have been
  *    answered by the dead leader, its answer still in a socket buffer) and to such an
@@ -59,7 +61,7 @@
 
 #include "sb.h"
 
-#define NB              3     /* brokers in the cluster */
+#define NB              3 /* brokers in the cluster */
 #define ZK_JAR          "/usr/share/java/zookeeper.jar"
 #define SESSION_MS      6000  /* zookeeper.session.timeout.ms, unless --broker-set says */
 #define FAILOVER_WARMUP 2000  /* ms of steady production before the kill */
@@ -258,10 +260,10 @@ static int broker_start(struct clu *c, int i, char *why, size_t why_len)
 }
 
 /* bootstrap := a live cluster broker other than `not` (-1: any); false when none is up. */
-static bool pick_bootstrap(struct clu *c, int not)
+static bool pick_bootstrap(struct clu *c, int not )
 {
     for (int i = 0; i < NB; i++)
-        if (i != not && c->b[i].pid > 0) {
+        if (i != not &&c->b[i].pid > 0) {
             addr_of(&c->b[i], c->bootstrap, sizeof(c->bootstrap));
             return true;
         }
@@ -400,6 +402,49 @@ static void client_cfg(const struct sb_opts *o, const char *bootstrap, const cha
     cfg->props = o->props;
 }
 
+static void prime_dr(void *arg, bool ok, const void *value, size_t len, void *msg_opaque,
+                     int32_t partition, int64_t offset)
+{
+    long long *n = arg; /* [0] delivered, [1] failed */
+    n[ok ? 0 : 1]++;
+}
+
+/*
+ * One priming record (seq SB_SEQ_PRIME: no consumer of the bench counts or checks it) to every
+ * partition of topic with acks, from a producer of its own: the topic exists, every partition
+ * has a leader and, with acks=all on the cluster, followers that fetch it, before a clock starts
+ * (a fresh topic's partitions otherwise stall the first acks=all records while the followers
+ * learn of them). 0 or -errno with why.
+ */
+static int prime_partitions(const struct sb_opts *o, const char *bootstrap, const char *topic,
+                            const char *acks, char *why, size_t why_len)
+{
+    struct sb_cfg cfg;
+    client_cfg(o, bootstrap, acks, 0, &cfg);
+    long long n[2] = {0, 0};
+    void *p = o->client->prod_new(&cfg, prime_dr, n, why, why_len);
+    if (!p)
+        return -EINVAL;
+    uint8_t *value = malloc((size_t)o->record_size);
+    int rc = value ? 0 : -ENOMEM;
+    for (int32_t i = 0; i < (int32_t)o->partitions && !rc; i++) {
+        sb_value_fill(value, (size_t)o->record_size, SB_SEQ_PRIME, sb_wall_ns());
+        while ((rc = o->client->produce(p, topic, i, NULL, 0, value, (size_t)o->record_size, 0,
+                                        NULL, why, why_len)) == -ENOBUFS)
+            o->client->poll(p, 10);
+    }
+    if (!rc && (o->client->flush(p, 30000) || n[0] != o->partitions)) {
+        snprintf(why, why_len, "%s: %lld of %lld priming records delivered (acks=%s)", topic, n[0],
+                 o->partitions, acks);
+        rc = -EIO;
+    }
+    if (rc == -ENOMEM)
+        snprintf(why, why_len, "out of memory");
+    free(value);
+    o->client->prod_free(p);
+    return rc;
+}
+
 /* ---- a. throughput ------------------------------------------------------------------------ */
 
 struct cpu_mark {
@@ -441,6 +486,9 @@ static int tput_one(struct clu *c, struct sb_figs *fs, int run, bool cluster, do
         addr_of(&c->single, boot, sizeof(boot));
     snprintf(label, sizeof(label), "cluster run %d/%lld %s", run + 1, o->runs,
              cluster ? "RF 3 acks=all" : "single acks=1");
+    int rc = prime_partitions(o, boot, topic, cluster ? "all" : "1", why, why_len);
+    if (rc)
+        return rc;
     struct sb_window w;
     sb_window_init(&w, label, o->interval_ms, true);
     struct cpu_mark m = {b, cluster ? NB : 1, -1};
@@ -456,7 +504,7 @@ static int tput_one(struct clu *c, struct sb_figs *fs, int run, bool cluster, do
         .window = &w,
     };
     client_cfg(o, boot, cluster ? "all" : "1", o->linger_ms, &job.cfg);
-    int rc = sb_produce_job_run(&job, why, why_len);
+    rc = sb_produce_job_run(&job, why, why_len);
     int64_t c1 = cpu_sum(b, m.n);
     sb_window_free(&w);
     if (rc)
@@ -474,12 +522,12 @@ static int tput_one(struct clu *c, struct sb_figs *fs, int run, bool cluster, do
     sb_figs_set(fs, run, "throughput", key, lab, 1,
                 job.seconds > 0 ? (double)job.bytes / job.seconds / 1e6 : NAN);
     snprintf(key, sizeof(key), "%s_broker_cpu_s_per_gib", who);
-    snprintf(lab, sizeof(lab), "%s", cluster ? "RF 3: CPU of the 3 brokers, s/GiB" :
-                                               "single: broker CPU, s/GiB");
+    snprintf(lab, sizeof(lab), "%s",
+             cluster ? "RF 3: CPU of the 3 brokers, s/GiB" : "single: broker CPU, s/GiB");
     sb_figs_set(fs, run, "throughput", key, lab, 3,
                 m.ns >= 0 && c1 >= 0 && gib > 0 ? (double)(c1 - m.ns) / 1e9 / gib : NAN);
-    fprintf(stderr, "%s: %lld records in %.2f s, %.0f records/s\n", label, job.records,
-            job.seconds, rps);
+    fprintf(stderr, "%s: %lld records in %.2f s, %.0f records/s\n", label, job.records, job.seconds,
+            rps);
     return 0;
 }
 
@@ -604,7 +652,12 @@ static int e2e(struct clu *c, struct sb_figs *fs, int run, struct sb_hist *lat, 
     struct sb_env env;
     memset(&env, 0, sizeof(env));
     snprintf(env.bootstrap, sizeof(env.bootstrap), "%s", c->bootstrap);
-    int rc = sb_e2e_measure(&o2, &env, run, lat, ack, why, why_len);
+    char rtopic[340];
+    snprintf(rtopic, sizeof(rtopic), "%s-r%d", topic, run + 1); /* sb_e2e_measure's name */
+    int rc = prime_partitions(c->o, c->bootstrap, rtopic, "all", why, why_len);
+    if (rc)
+        return rc;
+    rc = sb_e2e_measure(&o2, &env, run, lat, ack, why, why_len);
     if (rc)
         return rc;
     sb_figs_latency(fs, run, "e2e_latency", lat);
@@ -624,7 +677,7 @@ struct fo {
     uint64_t t_kill; /* 0 until the kill */
     uint64_t *first; /* per partition: the first ack of a record sent after the kill; 0: none */
     int n_first;
-    long long acked, failed, primed;
+    long long acked, failed;
 };
 
 static void fo_dr(void *arg, bool ok, const void *value, size_t len, void *msg_opaque,
@@ -637,10 +690,6 @@ static void fo_dr(void *arg, bool ok, const void *value, size_t len, void *msg_o
     uint64_t intended = (uint64_t)(uintptr_t)msg_opaque;
     if (!ok) {
         f->failed++;
-        return;
-    }
-    if (!intended) {
-        f->primed++;
         return;
     }
     f->acked++;
@@ -694,18 +743,9 @@ static int failover(struct clu *c, struct sb_figs *fs, int run, char *why, size_
         rc = -EINVAL;
         goto out;
     }
-    /* one record to every partition: the topic exists, every leader is known and connected */
-    for (int i = 0; i < np && !rc; i++) {
-        sb_value_fill(value, (size_t)o->record_size, SB_SEQ_PRIME, sb_wall_ns());
-        rc = o->client->produce(p, topic, i, NULL, 0, value, (size_t)o->record_size, 0, NULL,
-                                why, why_len);
-    }
-    if (!rc && (o->client->flush(p, 30000) || f.primed != np)) {
-        snprintf(why, why_len, "%s: %lld of %d priming records delivered", topic, f.primed, np);
-        rc = -EIO;
-    }
     struct sb_part_state st;
-    if (rc || (rc = wait_in_sync(c, topic, 0, &st, why, why_len)))
+    if ((rc = prime_partitions(o, c->bootstrap, topic, "all", why, why_len)) ||
+        (rc = wait_in_sync(c, topic, 0, &st, why, why_len)))
         goto out;
     victim = by_id(st.leader);
 
@@ -764,9 +804,10 @@ static int failover(struct clu *c, struct sb_figs *fs, int run, char *why, size_
     for (int i = 0; i < np; i++)
         if (f.first[i] > all)
             all = f.first[i];
-    double first_ms = (double)(f.first[0] - f.t_kill) / 1e6, all_ms = (double)(all - f.t_kill) / 1e6;
-    sb_figs_set(fs, run, "failover", "first_ack_ms",
-                "kill -9 -> first ack on its partition, ms", 1, first_ms);
+    double first_ms = (double)(f.first[0] - f.t_kill) / 1e6,
+           all_ms = (double)(all - f.t_kill) / 1e6;
+    sb_figs_set(fs, run, "failover", "first_ack_ms", "kill -9 -> first ack on its partition, ms", 1,
+                first_ms);
     sb_figs_set(fs, run, "failover", "all_partitions_ms",
                 "kill -9 -> every partition acked again, ms", 1, all_ms);
     sb_figs_set(fs, run, "failover", "records_failed", "records failed (delivery reports)", 0,
@@ -790,8 +831,8 @@ out:
             rc = e;
         }
         if (!e)
-            sb_figs_set(fs, run, "failover", "restart_s",
-                        "killed broker restarted, registered, s", 2, secs);
+            sb_figs_set(fs, run, "failover", "restart_s", "killed broker restarted, registered, s",
+                        2, secs);
     }
     return rc;
 }
@@ -801,8 +842,9 @@ out:
 int sb_cmd_cluster(const struct sb_opts *o)
 {
     if (o->partitions > MAX_PARTS || o->size < o->record_size) {
-        fprintf(stderr, "splicelog-bench cluster: --partitions at most %d, --size at least one "
-                        "record\n",
+        fprintf(stderr,
+                "splicelog-bench cluster: --partitions at most %d, --size at least one "
+                "record\n",
                 MAX_PARTS);
         return SB_EXIT_USAGE;
     }
@@ -868,8 +910,9 @@ int sb_cmd_cluster(const struct sb_opts *o)
     free(lat);
     free(ack);
     clu_close(&c);
-    sb_figs_note(&fs, "failover includes the ZooKeeper session timeout (%lld ms): a killed "
-                      "broker is dead for the controller only when its session expires",
+    sb_figs_note(&fs,
+                 "failover includes the ZooKeeper session timeout (%lld ms): a killed "
+                 "broker is dead for the controller only when its session expires",
                  c.session_ms);
     sb_figs_note(&fs, "follower fetch: leader CPU from SIGCONT of the stopped followers until "
                       "their logs hold the leader's bytes, less the leader's idle rate");

@@ -40,7 +40,7 @@ static void usage(FILE *f)
         "            single acks=1 throughput (--count), the leader's CPU per GiB served to\n"
         "            followers (--size caught up after SIGSTOP), e2e latency with acks=all\n"
         "            (--rate, --duration), failover time after kill -9 of a leader (--rate);\n"
-        "            defaults: 100000 records, 6 partitions, 128MiB, 5000/s, 5s\n"
+        "            defaults: 300000 records, 6 partitions, 256MiB, 5000/s, 5s\n"
         "\n"
         "Every figure is measured --runs times and given as median [min-max]; latencies in ms\n"
         "(p50 p95 p99 p99.9 p99.99 max); CPU from the scheduler's nanosecond clock.\n"
@@ -74,7 +74,7 @@ static void usage(FILE *f)
         "  --json FILE            results as JSON (- for stdout; the table then goes to stderr)\n"
         "  --plot FILE.png        compare, scale: chart (gnuplot; skipped when missing)\n"
         "  --size SIZE            compare: bytes to preload (default 1GiB); cluster: bytes\n"
-        "                         the stopped followers catch up (default 128MiB)\n"
+        "                         the stopped followers catch up (default 256MiB)\n"
         "  --paths LIST           compare: subset of auto,splice,sendfile,copy,tls,ktls\n"
         "  --alternate            compare: the paths take turns, one pass each per round, each\n"
         "                         pass on a freshly started broker (a shared machine's load\n"
@@ -433,7 +433,7 @@ int main(int argc, char **argv)
     }
     if (is_cluster) {
         if (!o.count)
-            o.count = 100000;
+            o.count = 300000;
         if (!o.duration_ms)
             o.duration_ms = 5000;
         if (!rate_set)
@@ -441,7 +441,7 @@ int main(int argc, char **argv)
         if (!o.partitions_given)
             o.partitions = 6;
         if (!size_set)
-            o.size = 128LL << 20;
+            o.size = 256LL << 20;
     }
     if (is_scale) {
         if (!runs_set)
