@@ -17,6 +17,9 @@
  *    with acks=all (replication factor 3): records/s, MB/s, their ratio, and the brokers' CPU
  *    per GiB (the cluster's: the three brokers together). Before the clock starts, one record
  *    to every partition with the same acks: the followers of every partition are fetching.
+ *    The two sides take turns going first (odd runs: the single node first).
+ * Before a, b and c the page cache is written back (sync(2)): the runs accumulate GiBs of
+ * logs, and a measurement must not pay for the writeback of the one before.
  * b. the leader's CPU per GiB served to followers: partition 0 of a replication-factor-3 topic
  *    once all three replicas are in sync; its two followers are stopped (SIGSTOP), --size bytes
  *    are produced to the leader (acks=1); the leader's idle CPU rate is read over 500 ms; the
@@ -888,16 +891,25 @@ int sb_cmd_cluster(const struct sb_opts *o)
         const char *what = "throughput";
         if ((rc = wait_registered(&c, 60, why, sizeof(why))))
             break;
-        if (!(rc = tput_one(&c, &fs, r, false, &single, why, sizeof(why))) &&
-            !(rc = tput_one(&c, &fs, r, true, &rf3, why, sizeof(why))))
+        /* the two sides take turns going first, so that a drift of the machine's load does
+         * not always favour the same one; each starts with nothing left to write back */
+        bool rf3_first = r % 2 == 1;
+        for (int k = 0; k < 2 && !rc; k++) {
+            bool cl = k == 0 ? rf3_first : !rf3_first;
+            sync();
+            rc = tput_one(&c, &fs, r, cl, cl ? &rf3 : &single, why, sizeof(why));
+        }
+        if (!rc)
             sb_figs_set(&fs, r, "throughput", "rf3_over_single",
                         "RF 3 acks=all / single acks=1 (records/s)", 2, rf3 / single);
         if (!rc) {
             what = "catch-up";
+            sync();
             rc = catchup(&c, &fs, r, why, sizeof(why));
         }
         if (!rc) {
             what = "e2e";
+            sync();
             rc = e2e(&c, &fs, r, lat, ack, why, sizeof(why));
         }
         if (!rc) {
