@@ -1,10 +1,10 @@
 /*
- * sb.h — splicelog-bench (issues 7 and 19): shared pieces of its subcommands.
+ * sb.h — splicelog-bench (issues 7, 19 and 18's cluster): shared pieces of its subcommands.
  *
  * Contract
- * - The bench is a program, not a library. Threads: e2e/durable run one thread per producer
- *   and one consumer thread, each with its own client handle; everything else is
- *   single-threaded. Nothing here is thread-safe unless said so; an sb_hist is written by one
+ * - The bench is a program, not a library. Threads: e2e/durable (and cluster's e2e part) run
+ *   one thread per producer and one consumer thread, each with its own client handle;
+ *   everything else is single-threaded. Nothing here is thread-safe unless said so; an sb_hist is written by one
  *   thread and read after that thread is joined.
  * - Errors: 0 or -errno, like the rest of the project; where a failure needs words (a broker
  *   that would not start, a client that refused a setting) the call fills a caller-owned
