@@ -33,13 +33,15 @@ mkdir -p "$TMPDIR"
 
 # ---- 1. a tiny run ------------------------------------------------------------------------
 log "splicelog-bench cluster --runs 2 (tiny)"
+rc=0
 timeout --kill-after=10 600 "$bench" cluster --broker "$SPLICELOGD" --runs 2 --count 2000 \
     --size 4MiB --rate 500 --duration 1s --partitions 3 --interval 0 \
     --broker-set zookeeper.session.timeout.ms=2000 --json "$WORK/cluster.json" \
-    >"$WORK/cluster.txt" 2>"$WORK/cluster.err" || {
+    >"$WORK/cluster.txt" 2>"$WORK/cluster.err" || rc=$?
+if [ $rc -ne 0 ]; then
     cat "$WORK/cluster.txt" "$WORK/cluster.err" >&2
-    fail "cluster exited with status $?"
-}
+    fail "cluster exited with status $rc"
+fi
 cat "$WORK/cluster.txt" >&2
 grep -q '^command: splicelog-bench cluster ' "$WORK/cluster.txt" || fail "no command line"
 grep -q '^machine: .*cores' "$WORK/cluster.txt" || fail "no machine line"
