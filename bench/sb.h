@@ -4,8 +4,8 @@
  * Contract
  * - The bench is a program, not a library. Threads: e2e/durable (and cluster's e2e part) run
  *   one thread per producer and one consumer thread, each with its own client handle;
- *   everything else is single-threaded. Nothing here is thread-safe unless said so; an sb_hist is
- * written by one thread and read after that thread is joined.
+ *   everything else is single-threaded. Nothing here is thread-safe unless said so; an
+ *   sb_hist is written by one thread and read after that thread is joined.
  * - Errors: 0 or -errno, like the rest of the project; where a failure needs words (a broker
  *   that would not start, a client that refused a setting) the call fills a caller-owned
  *   `char *why, size_t why_len` buffer.
