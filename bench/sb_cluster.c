@@ -9,7 +9,9 @@
  * then --broker-set); a single node (no ZooKeeper; num.partitions, --broker-set). Data, logs
  * and port files live in the bench's temporary directory. Every child dies with the bench
  * (PR_SET_PDEATHSIG); the end of the command, a failure included, stops them all and removes
- * the directory. Loopback only; every wait is bounded.
+ * the directory; a reaper (a shell in its own session, reading a pipe only the bench holds)
+ * removes it when the bench dies otherwise (^C, kill -9). Loopback only; every wait is
+ * bounded.
  *
  * Each run, on fresh topics (TOPIC-tput-rN, TOPIC-catchup-rN, TOPIC-e2e-rN, TOPIC-failover-rN):
  * a. throughput: the same producer (--count records of --record-size, round robin over the
@@ -74,6 +76,8 @@
 struct clu {
     const struct sb_opts *o;
     char dir[512];
+    int reaper_fd; /* the write end of the reaper's pipe; -1: none */
+    pid_t reaper;
     pid_t zk;
     int zk_port;
     char zk_log[600];
@@ -293,6 +297,50 @@ static int wait_registered(struct clu *c, int seconds, char *why, size_t why_len
     return -ETIMEDOUT;
 }
 
+/* The reaper of c->dir: sh reads its stdin (the pipe) to the end, which comes when the bench
+ * exits however it exits, then removes the directory (retrying while the brokers, killed by
+ * PR_SET_PDEATHSIG, may still be writing). Not fatal when it cannot start. */
+static void reaper_start(struct clu *c)
+{
+    static const char script[] = "cat >/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do "
+                                 "rm -rf -- \"$1\" 2>/dev/null; [ -e \"$1\" ] || exit 0; "
+                                 "sleep 0.5; done";
+    int p[2];
+    c->reaper_fd = -1;
+    if (getenv("SPLICELOG_KEEP_TMP") || pipe2(p, O_CLOEXEC) < 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[0], STDIN_FILENO); /* the copy is not close-on-exec */
+        int nul = open("/dev/null", O_WRONLY);
+        if (nul >= 0) {
+            dup2(nul, STDOUT_FILENO);
+            dup2(nul, STDERR_FILENO);
+        }
+        close_range(3, ~0U, 0); /* nothing else the bench holds: a pipe of its caller's */
+        setsid(); /* a ^C to the bench's process group does not reach it */
+        execl("/bin/sh", "sh", "-c", script, "splicelog-bench-reaper", c->dir, (char *)NULL);
+        _exit(127);
+    }
+    close(p[0]);
+    if (pid < 0) {
+        close(p[1]);
+        return;
+    }
+    c->reaper = pid;
+    c->reaper_fd = p[1];
+}
+
+static void reaper_stop(struct clu *c)
+{
+    if (c->reaper_fd < 0)
+        return;
+    close(c->reaper_fd); /* it removes what is left (nothing) and exits */
+    c->reaper_fd = -1;
+    for (int i = 0; i < 100 && waitpid(c->reaper, NULL, WNOHANG) != c->reaper; i++)
+        sleep_ms(50);
+}
+
 static int clu_open(struct clu *c, char *why, size_t why_len)
 {
     const struct sb_opts *o = c->o;
@@ -300,12 +348,14 @@ static int clu_open(struct clu *c, char *why, size_t why_len)
     for (size_t k = 0; o->broker_set[k]; k++)
         if (!strncmp(o->broker_set[k], "zookeeper.session.timeout.ms=", 29))
             c->session_ms = atoll(o->broker_set[k] + 29);
+    c->reaper_fd = -1;
     int rc = sb_tmpdir_new(c->dir, sizeof(c->dir));
     if (rc) {
         snprintf(why, why_len, "temporary directory: %s", strerror(-rc));
         c->dir[0] = 0;
         return rc;
     }
+    reaper_start(c);
     /* the single node first: its start-up is not charged to anything */
     snprintf(c->single_data, sizeof(c->single_data), "%.480s/single", c->dir);
     char parts[48], transfer[48];
@@ -351,6 +401,7 @@ static void clu_close(struct clu *c)
         else
             sb_tmpdir_free(c->dir);
     }
+    reaper_stop(c);
     c->dir[0] = 0;
 }
 
