@@ -318,7 +318,7 @@ static void reaper_start(struct clu *c)
             dup2(nul, STDERR_FILENO);
         }
         close_range(3, ~0U, 0); /* nothing else the bench holds: a pipe of its caller's */
-        setsid(); /* a ^C to the bench's process group does not reach it */
+        setsid();               /* a ^C to the bench's process group does not reach it */
         execl("/bin/sh", "sh", "-c", script, "splicelog-bench-reaper", c->dir, (char *)NULL);
         _exit(127);
     }
