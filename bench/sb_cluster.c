@@ -483,9 +483,15 @@ static int prime_partitions(const struct sb_opts *o, const char *bootstrap, cons
     int rc = value ? 0 : -ENOMEM;
     for (int32_t i = 0; i < (int32_t)o->partitions && !rc; i++) {
         sb_value_fill(value, (size_t)o->record_size, SB_SEQ_PRIME, sb_wall_ns());
-        while ((rc = o->client->produce(p, topic, i, NULL, 0, value, (size_t)o->record_size, 0,
-                                        NULL, why, why_len)) == -ENOBUFS)
+        for (int tries = 0; tries < 3000; tries++) { /* a full queue: 30 s at most */
+            rc = o->client->produce(p, topic, i, NULL, 0, value, (size_t)o->record_size, 0, NULL,
+                                    why, why_len);
+            if (rc != -ENOBUFS)
+                break;
             o->client->poll(p, 10);
+        }
+        if (rc == -ENOBUFS)
+            snprintf(why, why_len, "%s: the client's queue stayed full for 30 s", topic);
     }
     if (!rc && (o->client->flush(p, 30000) || n[0] != o->partitions)) {
         snprintf(why, why_len, "%s: %lld of %lld priming records delivered (acks=%s)", topic, n[0],
