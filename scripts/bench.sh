@@ -20,8 +20,12 @@ only="${2:-}"
 echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(uname -r); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # gnuplot (for the charts) and librdkafka (--client rdkafka); not fatal: without gnuplot the
-# charts are skipped, without librdkafka-dev the rdkafka rows.
-scripts/deps.sh bench || echo "bench.sh: some bench packages are missing (see above)" >&2
+# charts are skipped, without librdkafka-dev the rdkafka rows. The cluster alone needs neither.
+if [ "$only" = cluster ]; then
+    scripts/deps.sh cluster || exit 1
+else
+    scripts/deps.sh bench || echo "bench.sh: some bench packages are missing (see above)" >&2
+fi
 
 make --no-print-directory "$sb" >/dev/null
 broker=(--broker "$build/splicelogd")
@@ -34,7 +38,6 @@ bench_cluster() {
         tee "$out/cluster.txt"
 }
 if [ "$only" = cluster ]; then
-    scripts/deps.sh cluster || exit 1
     bench_cluster
     exit 0
 fi
