@@ -8,6 +8,7 @@
 #   make soak-partitions  test_partitions at 100,000 partitions under 20,000 descriptors
 #   make test-ktls  kernel-TLS tests in a QEMU VM on Debian's kernel (scripts/ktls-vm.sh)
 #   make bench      benchmarks (not part of make test)
+#   make bench-cluster  the cluster's benchmark alone (ZooKeeper + 3 brokers vs a single node)
 #
 # Sources are picked up by directory: a new .c under proto/, storage/, broker/, client/ joins
 # its module library; tests/unit/test_*.c and tests/integration/test_*.c each become one
@@ -89,7 +90,7 @@ BENCH_LIBS = $(filter-out %/libbroker.a,$(REL_LIBS))
 SAN_LIBS := $(call libs,san)
 
 .PHONY: all build-all test-build deps deps-test run cluster test unit integration interop test-cluster test-ktls \
-        test-txn-crash fuzz tsan bench \
+        test-txn-crash fuzz tsan bench bench-cluster \
         soak-partitions \
         clean format \
         check-format install
@@ -299,6 +300,9 @@ fuzz: deps-test $(FUZZ_BINS)
 
 bench: all
 	@scripts/bench.sh $(BUILD)
+
+bench-cluster: all
+	@scripts/bench.sh $(BUILD) cluster
 
 # ---- running, installing, housekeeping ------------------------------------------------
 

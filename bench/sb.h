@@ -1,17 +1,18 @@
 /*
- * sb.h — splicelog-bench (issues 7 and 19): shared pieces of its subcommands.
+ * sb.h — splicelog-bench (issues 7, 19 and 18's cluster): shared pieces of its subcommands.
  *
  * Contract
- * - The bench is a program, not a library. Threads: e2e/durable run one thread per producer
- *   and one consumer thread, each with its own client handle; everything else is
- *   single-threaded. Nothing here is thread-safe unless said so; an sb_hist is written by one
- *   thread and read after that thread is joined.
+ * - The bench is a program, not a library. Threads: e2e/durable (and cluster's e2e part) run
+ *   one thread per producer and one consumer thread, each with its own client handle;
+ *   everything else is single-threaded. Nothing here is thread-safe unless said so; an
+ *   sb_hist is written by one thread and read after that thread is joined.
  * - Errors: 0 or -errno, like the rest of the project; where a failure needs words (a broker
  *   that would not start, a client that refused a setting) the call fills a caller-owned
  *   `char *why, size_t why_len` buffer.
  * - Processes: sb_broker starts build/splicelogd (or --broker PATH) as a child on an ephemeral
  *   loopback port with its stdout/stderr in a log file in the bench's temporary directory;
- *   sb_broker_stop() always reaps it. Loopback only.
+ *   sb_broker_stop() always reaps it; a broker is killed (PR_SET_PDEATHSIG) when the thread that
+ *   started it exits, so a bench that dies leaves no broker behind. Loopback only.
  * - CPU accounting: nanoseconds from the scheduler (sb_proc_cpu_ns: the process CPU clock of
  *   clock_getcpuclockid(3), i.e. the sum_exec_runtime of all its threads, dead ones included;
  *   else the sum of /proc/PID/task/N/schedstat), never clock ticks. This process's own CPU
@@ -30,7 +31,8 @@
  * calls), sb_tls.c, sb_limit.c (loopback limits), sb_admin.c (Metadata/ListOffsets over a raw
  * connection), sb_cl_splicelog.c / sb_cl_rdkafka.c (the two clients behind struct sb_client),
  * sb_produce.c, sb_consume.c, sb_e2e.c (e2e and durable), sb_scale.c + sb_conns.c (scale),
- * sb_compare.c, sb_report.c (compare table/JSON, gnuplot), sb_overload.c (overload).
+ * sb_compare.c, sb_report.c (compare table/JSON, gnuplot), sb_overload.c (overload),
+ * sb_cluster.c (cluster: ZooKeeper and three brokers of its own against a single node).
  */
 #ifndef SPLICELOG_SB_H
 #define SPLICELOG_SB_H
@@ -248,6 +250,19 @@ int sb_admin_partitions(const char *bootstrap, const char *topic, bool create, c
 /* The earliest (lo) and the high watermark (hi) of a partition. 0 or -errno with why. */
 int sb_admin_watermarks(const char *bootstrap, const char *topic, int32_t partition, int64_t *lo,
                         int64_t *hi, char *why, size_t why_len);
+/* A partition as the bootstrap broker's Metadata tells it (cluster): its leader (-1: none),
+ * replicas and ISR size, and the brokers registered and the controller. found: the partition is
+ * in the answer (a missing topic is not an error here: found stays false). 0 or -errno. */
+#define SB_MAX_REPLICAS 16
+struct sb_part_state {
+    bool found;
+    int16_t error; /* the partition's Kafka error code */
+    int32_t leader, controller;
+    int n_brokers, n_replicas, n_isr;
+    int32_t replicas[SB_MAX_REPLICAS];
+};
+int sb_admin_partition_state(const char *bootstrap, const char *topic, int32_t partition,
+                             struct sb_part_state *out, char *why, size_t why_len);
 
 /* ---- the clients: libsplicelog and librdkafka behind one interface ---------------------- */
 
@@ -305,7 +320,7 @@ extern const struct sb_client sb_client_rdkafka;   /* sb_cl_rdkafka.c or sb_cl_r
 #define SB_MAX_PROPS 16
 #define SB_MAX_LIST  8
 struct sb_opts {
-    const char *cmd;    /* produce, consume, e2e, durable, scale, compare, overload */
+    const char *cmd;    /* produce, consume, e2e, durable, scale, compare, overload, cluster */
     char command[1024]; /* the command line, for the report */
     const struct sb_client *client;
     const char *bootstrap;  /* NULL: start a broker */
@@ -320,6 +335,7 @@ struct sb_opts {
     bool partitions_given;
     const char *acks;
     long long linger_ms;
+    bool linger_given;    /* --linger given (cluster: else 0 for its latency measurements) */
     long long rate;       /* records per second (all producers together); 0 = as fast as possible */
     long long producers;  /* e2e/durable: producer threads, each with its own connection */
     bool keyed;           /* keys = the record's sequence number (murmur2 partitioner) */
@@ -539,6 +555,7 @@ int sb_cmd_durable(const struct sb_opts *o);
 int sb_cmd_scale(const struct sb_opts *o);
 int sb_cmd_compare(const struct sb_opts *o);
 int sb_cmd_overload(const struct sb_opts *o);
+int sb_cmd_cluster(const struct sb_opts *o); /* sb_cluster.c */
 
 /* One e2e measurement (sb_e2e.c) on env's broker, on topic TOPIC-rRUN: o's paced producers and
  * a consumer; their e2e and send->ack latency into e2e and ack (initialised here). 0 or -errno

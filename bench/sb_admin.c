@@ -1,7 +1,8 @@
 /*
- * sb_admin — the two questions `consume --bootstrap` asks a broker that libsplicelog has no
- * call for: how many partitions a topic has (Metadata v4) and where each partition ends (the
- * high watermark: ListOffsets v2 with timestamp -1; -2 for the earliest offset). One blocking
+ * sb_admin — the questions the bench asks a broker that libsplicelog has no call for: how many
+ * partitions a topic has (Metadata v4), where each partition ends (the high watermark:
+ * ListOffsets v2 with timestamp -1; -2 for the earliest offset), and, for `cluster`, who leads a
+ * partition, its replicas and ISR, and how many brokers are registered (Metadata v4). One blocking
  * plaintext connection per question, bounded by a 10 s socket timeout, encoded and decoded with
  * the proto module. Both versions are inside Kafka 4.0's supported ranges (KIP-896).
  * The bootstrap broker is asked directly: right for a single broker (splicelogd today); on a
@@ -118,47 +119,84 @@ struct bufs {
     uint8_t arena[ARENA];
 };
 
+/* One Metadata v4 for topic (NULL: no topic, brokers only) into *mr (decoded into b->arena).
+ * 0 or -errno with why. */
+static int metadata(struct bufs *b, const char *bootstrap, const char *topic, bool create,
+                    struct kp_metadata_resp *mr, char *why, size_t why_len)
+{
+    struct kp_wr wr;
+    kp_wr_init(&wr, b->req, sizeof(b->req));
+    size_t pos = req_begin(&wr, KP_API_METADATA, 4);
+    struct kp_str topics[1] = {kp_str_of(topic ? topic : "")};
+    struct kp_metadata_req mreq = {
+        .n_topics = topic ? 1 : 0, .topics = topics, .allow_auto_topic_creation = create};
+    if (kp_metadata_req_encode(&wr, 4, &mreq) || kp_frame_end(&wr, pos)) {
+        snprintf(why, why_len, "Metadata request does not fit");
+        return -EPROTO;
+    }
+    long n = roundtrip(bootstrap, b->req, kp_wr_len(&wr), b->resp, why, why_len);
+    if (n < 0)
+        return (int)n;
+    struct kp_rd rd;
+    struct kp_arena arena;
+    int32_t corr;
+    kp_rd_init(&rd, b->resp, (size_t)n);
+    kp_arena_init(&arena, b->arena, sizeof(b->arena));
+    if (kp_resp_hdr_decode(&rd, KP_API_METADATA, 4, &corr) ||
+        kp_metadata_resp_decode(&rd, 4, &arena, mr) || mr->n_topics != (topic ? 1 : 0)) {
+        snprintf(why, why_len, "%s: malformed Metadata response", bootstrap);
+        return -EPROTO;
+    }
+    if (topic && mr->topics[0].error_code) {
+        snprintf(why, why_len, "Metadata %s: %s", topic, kp_err_name(mr->topics[0].error_code));
+        return -ENOENT;
+    }
+    return 0;
+}
+
 int sb_admin_partitions(const char *bootstrap, const char *topic, bool create, char *why,
                         size_t why_len)
 {
     struct bufs *b = malloc(sizeof(*b));
     if (!b)
         return -ENOMEM;
-    struct kp_wr wr;
-    kp_wr_init(&wr, b->req, sizeof(b->req));
-    size_t pos = req_begin(&wr, KP_API_METADATA, 4);
-    struct kp_str topics[1] = {kp_str_of(topic)};
-    struct kp_metadata_req mreq = {
-        .n_topics = 1, .topics = topics, .allow_auto_topic_creation = create};
-    int rc = -EPROTO;
-    long n;
-    if (kp_metadata_req_encode(&wr, 4, &mreq) || kp_frame_end(&wr, pos)) {
-        snprintf(why, why_len, "Metadata request does not fit");
-        goto out;
-    }
-    n = roundtrip(bootstrap, b->req, kp_wr_len(&wr), b->resp, why, why_len);
-    if (n < 0) {
-        rc = (int)n;
-        goto out;
-    }
-    struct kp_rd rd;
-    struct kp_arena arena;
     struct kp_metadata_resp mr;
-    int32_t corr;
-    kp_rd_init(&rd, b->resp, (size_t)n);
-    kp_arena_init(&arena, b->arena, sizeof(b->arena));
-    if (kp_resp_hdr_decode(&rd, KP_API_METADATA, 4, &corr) ||
-        kp_metadata_resp_decode(&rd, 4, &arena, &mr) || mr.n_topics != 1) {
-        snprintf(why, why_len, "%s: malformed Metadata response", bootstrap);
-        goto out;
+    int rc = metadata(b, bootstrap, topic, create, &mr, why, why_len);
+    if (!rc)
+        rc = mr.topics[0].n_partitions;
+    free(b);
+    return rc;
+}
+
+int sb_admin_partition_state(const char *bootstrap, const char *topic, int32_t partition,
+                             struct sb_part_state *out, char *why, size_t why_len)
+{
+    struct bufs *b = malloc(sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    memset(out, 0, sizeof(*out));
+    out->leader = -1;
+    struct kp_metadata_resp mr;
+    int rc = metadata(b, bootstrap, topic, false, &mr, why, why_len);
+    if (rc == -ENOENT && topic) /* a topic without a led partition yet: still the brokers */
+        rc = 0;
+    if (!rc) {
+        out->n_brokers = mr.n_brokers;
+        out->controller = mr.controller_id;
+        const struct kp_metadata_topic *t = topic ? &mr.topics[0] : NULL;
+        for (int32_t i = 0; t && i < t->n_partitions; i++) {
+            const struct kp_metadata_partition *p = &t->partitions[i];
+            if (p->partition_index != partition)
+                continue;
+            out->found = true;
+            out->error = p->error_code;
+            out->leader = p->leader_id;
+            out->n_replicas = p->n_replicas;
+            out->n_isr = p->n_isr;
+            for (int32_t k = 0; k < p->n_replicas && k < SB_MAX_REPLICAS; k++)
+                out->replicas[k] = p->replicas[k];
+        }
     }
-    if (mr.topics[0].error_code) {
-        snprintf(why, why_len, "Metadata %s: %s", topic, kp_err_name(mr.topics[0].error_code));
-        rc = -ENOENT;
-        goto out;
-    }
-    rc = mr.topics[0].n_partitions;
-out:
     free(b);
     return rc;
 }

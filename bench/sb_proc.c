@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -70,12 +71,17 @@ int sb_broker_start(struct sb_broker *b, const char *binary, const char *dir, co
     }
     argv[argc] = NULL;
 
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(why, why_len, "fork: %s", strerror(errno));
         return -errno;
     }
     if (pid == 0) {
+        /* the broker dies with the bench (a bench killed by ^C leaves no broker behind) */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
         int lfd = open(b->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (lfd >= 0) {
             dup2(lfd, 1);

@@ -1,7 +1,7 @@
 /*
  * splicelog-bench — what the broker costs and how fast it answers, measured (issues 7, 19).
  *
- *   splicelog-bench produce|consume|e2e|durable|scale|compare [options]
+ *   splicelog-bench produce|consume|e2e|durable|scale|compare|overload|cluster [options]
  *
  * Subcommand dispatch and option parsing; the work is in bench/sb_*.c (see sb.h). Exit
  * status: 0 success, 1 a measurement or a correctness check failed, 2 usage error.
@@ -19,7 +19,8 @@ static void usage(FILE *f)
 {
     fprintf(
         f,
-        "usage: splicelog-bench produce|consume|e2e|durable|scale|compare|overload [options]\n"
+        "usage: splicelog-bench "
+        "produce|consume|e2e|durable|scale|compare|overload|cluster [options]\n"
         "\n"
         "  produce   produce records; records/s, MB/s, send->ack latency, CPU per GiB\n"
         "  consume   consume a topic from the beginning (own broker: preloaded first;\n"
@@ -35,6 +36,11 @@ static void usage(FILE *f)
         "  overload  paced clients (e2e at --rate, default 10000/s) alone, then beside --greedy\n"
         "            unthrottled producers: their latency quiet vs loaded, the greedy ones'\n"
         "            records/s alone vs loaded (quality of service under overload)\n"
+        "  cluster   ZooKeeper + 3 brokers of its own and a single node: RF 3 acks=all vs\n"
+        "            single acks=1 throughput (--count), the leader's CPU per GiB served to\n"
+        "            followers (--size caught up after SIGSTOP), e2e latency with acks=all\n"
+        "            (--rate, --duration), failover time after kill -9 of a leader (--rate);\n"
+        "            defaults: 300000 records, 6 partitions, 256MiB, 5000/s, 5s\n"
         "\n"
         "Every figure is measured --runs times and given as median [min-max]; latencies in ms\n"
         "(p50 p95 p99 p99.9 p99.99 max); CPU from the scheduler's nanosecond clock.\n"
@@ -56,7 +62,8 @@ static void usage(FILE *f)
         "  --linger MS            linger.ms (default 5; e2e/durable 0)\n"
         "  --rate N               records/s of all producers together (e2e 50000, durable\n"
         "                         20000; produce: paced when given)\n"
-        "  --producers N          e2e/durable: producer threads, one connection each (1; 4)\n"
+        "  --producers N          e2e/durable/cluster's e2e: producer threads, one connection\n"
+        "                         each (1; durable 4)\n"
         "  --keyed                keys = sequence numbers (murmur2 partitioner); default none\n"
         "  --tls                  security.protocol=ssl (own broker: an SSL listener)\n"
         "  --ca FILE              ssl.ca.location with --bootstrap\n"
@@ -66,7 +73,8 @@ static void usage(FILE *f)
         "  --interval DUR         a rate line on stderr this often (default 1s; 0: none)\n"
         "  --json FILE            results as JSON (- for stdout; the table then goes to stderr)\n"
         "  --plot FILE.png        compare, scale: chart (gnuplot; skipped when missing)\n"
-        "  --size SIZE            compare: bytes to preload (default 1GiB)\n"
+        "  --size SIZE            compare: bytes to preload (default 1GiB); cluster: bytes\n"
+        "                         the stopped followers catch up (default 256MiB)\n"
         "  --paths LIST           compare: subset of auto,splice,sendfile,copy,tls,ktls\n"
         "  --alternate            compare: the paths take turns, one pass each per round, each\n"
         "                         pass on a freshly started broker (a shared machine's load\n"
@@ -124,10 +132,10 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(const struct sb_opts *);
-    } cmds[] = {{"produce", sb_cmd_produce},  {"consume", sb_cmd_consume},
-                {"e2e", sb_cmd_e2e},          {"durable", sb_cmd_durable},
-                {"scale", sb_cmd_scale},      {"compare", sb_cmd_compare},
-                {"overload", sb_cmd_overload}};
+    } cmds[] = {{"produce", sb_cmd_produce},   {"consume", sb_cmd_consume},
+                {"e2e", sb_cmd_e2e},           {"durable", sb_cmd_durable},
+                {"scale", sb_cmd_scale},       {"compare", sb_cmd_compare},
+                {"overload", sb_cmd_overload}, {"cluster", sb_cmd_cluster}};
     int (*run)(const struct sb_opts *) = NULL;
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (!strcmp(cmd, cmds[i].name)) {
@@ -144,6 +152,7 @@ int main(int argc, char **argv)
     bool is_e2e = run == sb_cmd_e2e || run == sb_cmd_durable, is_durable = run == sb_cmd_durable;
     bool is_overload = run == sb_cmd_overload;
     bool is_compare = run == sb_cmd_compare, is_scale = run == sb_cmd_scale;
+    bool is_cluster = run == sb_cmd_cluster;
     bool linger_set = false, rate_set = false, acks_set = false, producers_set = false;
     bool runs_set = false, size_set = false, record_size_set = false, paths_set = false;
     bool client_set = false, lists_set = false, greedy_set = false, sticky_set = false;
@@ -208,13 +217,16 @@ int main(int argc, char **argv)
             if (sb_parse_long(optarg, 1, 1000000000000LL, &o.count))
                 return bad("--count", optarg);
             o.count_given = true;
-            o.duration_ms = 0;
+            if (!is_cluster) /* cluster: --count for throughput, --duration for e2e */
+                o.duration_ms = 0;
             break;
         case 'd':
             if (sb_parse_duration_ms(optarg, &o.duration_ms))
                 return bad("--duration", optarg);
-            o.count = 0;
-            o.count_given = false;
+            if (!is_cluster) {
+                o.count = 0;
+                o.count_given = false;
+            }
             break;
         case 'p':
             if (sb_parse_long(optarg, 1, 10000, &o.partitions))
@@ -232,6 +244,7 @@ int main(int argc, char **argv)
             if (sb_parse_long(optarg, 0, 900000, &o.linger_ms))
                 return bad("--linger", optarg);
             linger_set = true;
+            o.linger_given = true;
             break;
         case 'R':
             if (sb_parse_long(optarg, 1, 100000000, &o.rate))
@@ -360,16 +373,21 @@ int main(int argc, char **argv)
         return bad("option for compare",
                    "--bootstrap/--tls/--ca/--count/--duration/--rate/--client/--producers/"
                    "--keyed/-X");
-    if (!is_compare && (size_set || paths_set || o.alternate))
-        return bad("option outside compare", "--size/--paths/--alternate");
+    if (!is_compare && !is_cluster && size_set)
+        return bad("option outside compare and cluster", "--size");
+    if (!is_compare && (paths_set || o.alternate))
+        return bad("option outside compare", "--paths/--alternate");
     if (!is_compare && !is_scale && o.plot)
         return bad("option outside compare and scale", "--plot");
     if (is_scale && (o.bootstrap || o.tls || rate_set || o.duration_ms || producers_set))
         return bad("option for scale", "--bootstrap/--tls/--rate/--duration/--producers");
     if (!is_scale && (lists_set || sticky_set))
         return bad("option outside scale", "--partition-list/--connection-list/--sticky");
-    if (!is_e2e && !is_overload && producers_set)
-        return bad("option outside e2e, durable and overload", "--producers");
+    if (!is_e2e && !is_overload && !is_cluster && producers_set)
+        return bad("option outside e2e, durable, overload and cluster", "--producers");
+    if (is_cluster && (o.bootstrap || o.tls || o.ca || acks_set || o.keyed))
+        return bad("option for cluster (its own brokers; acks 1 vs all)",
+                   "--bootstrap/--tls/--ca/--acks/--keyed");
     if (!is_overload && greedy_set)
         return bad("option outside overload", "--greedy/--greedy-client");
     if (o.ca && !o.bootstrap)
@@ -413,6 +431,18 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    if (is_cluster) {
+        if (!o.count)
+            o.count = 300000;
+        if (!o.duration_ms)
+            o.duration_ms = 5000;
+        if (!rate_set)
+            o.rate = 5000;
+        if (!o.partitions_given)
+            o.partitions = 6;
+        if (!size_set)
+            o.size = 256LL << 20;
+    }
     if (is_scale) {
         if (!runs_set)
             o.runs = 1;
@@ -433,7 +463,7 @@ int main(int argc, char **argv)
         o.broker_bin = sb_default_broker(argv[0], broker_buf, sizeof(broker_buf));
     char topic[64];
     if (!o.topic) {
-        if (is_e2e || is_overload)
+        if (is_e2e || is_overload || is_cluster)
             snprintf(topic, sizeof(topic), "splicelog-bench-%s-%d", cmd, (int)getpid());
         else
             snprintf(topic, sizeof(topic), "splicelog-bench");

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# bench.sh BUILD_DIR — the benchmarks (never part of make test). Each writes its table to
-# stdout and JSON under BUILD_DIR/bench/ (compare and scale also a PNG chart, when gnuplot is
-# installed). Every splicelog-bench figure is measured BENCH_RUNS times and printed as
-# median [min-max]. Sizes can be overridden:
+# bench.sh BUILD_DIR [cluster] — the benchmarks (never part of make test). Each writes its
+# table to stdout and JSON under BUILD_DIR/bench/ (compare and scale also a PNG chart, when
+# gnuplot is installed). Every splicelog-bench figure is measured BENCH_RUNS times and printed
+# as median [min-max]. Sizes can be overridden:
 #   BENCH_COMPARE_SIZE=1GiB BENCH_FETCH_SIZE=1G BENCH_RUNS=3 BENCH_E2E_DURATION=10s make bench
+# With `cluster` (make bench-cluster) only the cluster's benchmark (issue 18) runs: ZooKeeper
+# and three brokers of its own against a single node; it needs Debian's zookeeper and java
+# (scripts/deps.sh cluster installs them as root). make bench runs it last when they are
+# already installed.
 # The machine is shared: the load average is printed at the start and in every report.
 set -euo pipefail
 build="${1:-build}"
@@ -11,15 +15,32 @@ out="$build/bench"
 mkdir -p "$out"
 runs="${BENCH_RUNS:-3}"
 sb="$build/splicelog-bench"
+only="${2:-}"
 
 echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(uname -r); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # gnuplot (for the charts) and librdkafka (--client rdkafka); not fatal: without gnuplot the
-# charts are skipped, without librdkafka-dev the rdkafka rows.
-scripts/deps.sh bench || echo "bench.sh: some bench packages are missing (see above)" >&2
+# charts are skipped, without librdkafka-dev the rdkafka rows. The cluster alone needs neither.
+if [ "$only" = cluster ]; then
+    scripts/deps.sh cluster || exit 1
+else
+    scripts/deps.sh bench || echo "bench.sh: some bench packages are missing (see above)" >&2
+fi
 
 make --no-print-directory "$sb" >/dev/null
 broker=(--broker "$build/splicelogd")
+
+# The cluster (issue 18): RF 3 acks=all vs a single node acks=1, the leader's CPU per GiB
+# served to its followers, failover time after kill -9 of a leader, e2e latency with acks=all.
+bench_cluster() {
+    echo "== splicelog-bench cluster (ZooKeeper + 3 brokers vs a single node)"
+    "$sb" cluster "${broker[@]}" --runs "$runs" --interval 0 --json "$out/cluster.json" |
+        tee "$out/cluster.txt"
+}
+if [ "$only" = cluster ]; then
+    bench_cluster
+    exit 0
+fi
 
 # The headline (issue 7): every fetch path against the loopback limits; the paths take turns
 # (--alternate), so that a shared machine's load drifts across rounds, not across paths.
@@ -70,3 +91,9 @@ make --no-print-directory "$build/bench_fetch" >/dev/null
 echo "== fetch transfer paths (consumer throughput from page cache)"
 "$build/bench_fetch" --broker "$build/splicelogd" --size "${BENCH_FETCH_SIZE:-1G}" \
     --runs "$runs" --json "$out/fetch.json" | tee "$out/fetch.txt"
+
+if [ -r /usr/share/java/zookeeper.jar ] && command -v java >/dev/null 2>&1; then
+    bench_cluster
+else
+    echo "== cluster: skipped (needs zookeeper and java: scripts/deps.sh cluster, or make bench-cluster)"
+fi
