@@ -34,15 +34,16 @@
 #include "kp_msg_cluster.h"
 #include "st.h"
 
-#define CONNECT_MS    3000
-#define IO_MS         5000 /* a send, or an answer beyond the fetch's own wait */
-#define TICK_MS       100
-#define REQ_PARTS_MAX 1000 /* partitions in one request */
-#define TX_MAX        (16 << 20)
-#define RX_FIRST      (64 << 10)
+#define CONNECT_MS      3000
+#define IO_MS           5000 /* a send, or an answer beyond the fetch's own wait */
+#define TICK_MS         100
+#define REQ_PARTS_MAX   1000 /* partitions in one request */
+#define TX_MAX          (16 << 20)
+#define RX_FIRST        (64 << 10)
+#define REPAIR_RETRY_MS 10000 /* a fenced range not repaired: tried again after this */
 
 enum { P_TRUNCATE = 0, P_FETCH = 1 };
-enum { S_DOWN = 0, S_HANDSHAKE, S_IDLE, S_APIV, S_OFLE, S_FETCH };
+enum { S_DOWN = 0, S_HANDSHAKE, S_IDLE, S_APIV, S_OFLE, S_FETCH, S_REPAIR };
 
 /* Kafka's error codes this file acts on (kp_api.h has them all). */
 #define E_NONE          0
@@ -62,6 +63,9 @@ struct fpart {
     int64_t retry_at;                /* monotonic ms */
     int32_t sent_leader, sent_epoch; /* the request it is in (sent_leader -1: none) */
     bool warned_nosys;
+    int64_t repair_at;   /* when to look for a fenced range to repair (0: now; INT64_MAX: not
+                            until the store fences something again) */
+    int64_t repair_from; /* look for ranges ending above this offset (past ones refused) */
 };
 
 struct fsess {
@@ -75,6 +79,11 @@ struct fsess {
     uint8_t *rx, *tx;
     size_t rx_cap, rx_have, tx_cap;
     bool ready; /* ApiVersions answered */
+    /* the repair fetch in flight (S_REPAIR): its partition and range */
+    char rp_topic[TOPIC_MAX];
+    int32_t rp_partition, rp_epoch;
+    int64_t rp_start; /* the log start offset sent */
+    struct st_fenced_range rp;
 };
 
 struct fthread {
@@ -84,6 +93,7 @@ struct fthread {
     bool started;
     uint64_t gen;
     bool have_gen;
+    uint64_t fence_gen; /* st_store_fence_gen when the partitions last looked for ranges */
     int64_t rescan_at;
     struct fpart *parts;
     int nparts, cap_parts;
@@ -119,6 +129,9 @@ static int64_t wall_ms(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+static struct fpart *find_part(struct fpart *parts, int n, const char *topic, int32_t p);
+static int on_repair(struct fthread *t, struct fsess *s);
 
 /* ---- pure parts: batches and answers ----------------------------------------------------------
  */
@@ -657,6 +670,8 @@ static int on_answer(struct fthread *t, struct fsess *s)
     s->phase = S_IDLE;
     if (phase == S_FETCH)
         return on_fetch(t, s);
+    if (phase == S_REPAIR)
+        return on_repair(t, s);
     struct kp_rd rd;
     kp_rd_init(&rd, s->rx + 4, s->rx_have - 4);
     int16_t key = phase == S_APIV ? KP_API_API_VERSIONS : KP_API_OFFSET_FOR_LEADER_EPOCH;
@@ -699,6 +714,181 @@ static int receive(struct fthread *t, struct fsess *s)
             return (int)r;
         s->rx_have += (size_t)r;
     }
+}
+
+/* ---- repairing fenced ranges from the leader --------------------------------------------------
+ */
+
+/* A partition of s due for a look at its fenced ranges whose log has one: *fr, and the
+ * partition; NULL when none. Partitions found without one are done until the store fences
+ * something again (fetch_main). */
+static struct fpart *repair_due(struct fthread *t, struct fsess *s, int64_t now,
+                                struct st_fenced_range *fr)
+{
+    for (int i = 0; i < t->nparts; i++) {
+        struct fpart *pt = &t->parts[i];
+        if (pt->leader != s->leader || pt->state != P_FETCH || !pt->log || pt->sent_leader >= 0 ||
+            pt->repair_at > now || pt->retry_at > now)
+            continue;
+        int rc = st_log_fenced_next(pt->log, pt->repair_from, fr);
+        if (rc > 0)
+            return pt;
+        if (rc < 0 || pt->repair_from > 0) {
+            /* ranges refused before this one (or the log could not be opened): all again later */
+            pt->repair_from = 0;
+            pt->repair_at = now + REPAIR_RETRY_MS;
+        } else {
+            pt->repair_at = INT64_MAX;
+        }
+    }
+    return NULL;
+}
+
+static int repair_body(struct fthread *t, struct fsess *s, struct kp_wr *wr, int16_t version)
+{
+    const struct br_clu_fetch_conf *c = &t->f->conf;
+    int64_t len = s->rp.pos_hi - s->rp.pos_lo;
+    int32_t max = len < c->response_max ? (int32_t)len : c->response_max;
+    struct kp_fetch_req_partition p = {
+        .partition = s->rp_partition,
+        .current_leader_epoch = s->rp_epoch,
+        .fetch_offset = s->rp.off_lo,
+        .log_start_offset = s->rp_start,
+        .partition_max_bytes = max,
+        .last_fetched_epoch = -1,
+    };
+    struct kp_fetch_req_topic tp = {
+        .topic = kp_str_of(s->rp_topic), .n_partitions = 1, .partitions = &p};
+    struct kp_fetch_req req = {
+        .replica_id = c->broker_id,
+        .max_wait_ms = 0,
+        .min_bytes = 0,
+        .max_bytes = max,
+        .isolation_level = 0,
+        .session_id = 0,
+        .session_epoch = -1,
+        .n_topics = 1,
+        .topics = &tp,
+        .rack_id = kp_str_of(""),
+        .cluster_id = KP_STR_NULL,
+    };
+    return kp_fetch_req_encode(wr, version, &req);
+}
+
+/* Sends the repair fetch of pt's range fr on s. 0 or -errno (the caller closes). */
+static int repair_send(struct fthread *t, struct fsess *s, struct fpart *pt,
+                       const struct st_fenced_range *fr, int64_t now)
+{
+    snprintf(s->rp_topic, sizeof s->rp_topic, "%s", pt->topic);
+    s->rp_partition = pt->partition;
+    s->rp_epoch = pt->leader_epoch;
+    s->rp_start = st_log_start_offset(pt->log);
+    s->rp = *fr;
+    pt->repair_at = now + REPAIR_RETRY_MS; /* (an answer lost with the connection: again then) */
+    return request(t, s, KP_API_FETCH, s->fetch_v, repair_body, S_REPAIR, 0);
+}
+
+static const char *repair_why(int rc)
+{
+    switch (rc) {
+    case -EAGAIN:
+        return "the range is in the active segment (repaired once it rolls)";
+    case -EXDEV:
+        return "another fenced range shares its digest chunk";
+    case -EMSGSIZE:
+        return "the leader's batches for it have another byte length (compacted replicas "
+               "differ): not copied in place";
+    case -EBADMSG:
+        return "the leader's bytes are not whole good batches holding exactly its offsets";
+    case -EILSEQ:
+        return "with the leader's bytes in place the segment's digest does not match";
+    case -ENOENT:
+        return "no longer fenced";
+    default:
+        return strerror(-rc);
+    }
+}
+
+/* The leader's answer to a repair fetch: the batches holding exactly the range, in place. */
+static void on_repair_part(struct fthread *t, struct fsess *s, struct fpart *pt,
+                           const struct kp_fetch_resp_partition *r)
+{
+    const struct st_fenced_range *fr = &s->rp;
+    int64_t now = mono_ms();
+    int rc = -EPROTO;
+    size_t take = 0;
+    if (r->error_code != E_NONE) {
+        br_warn_limited("replica: %s-%d: repair of fenced offsets [%lld, %lld): broker %d "
+                        "answers error %d (again in %d s)",
+                        pt->topic, (int)pt->partition, (long long)fr->off_lo, (long long)fr->off_hi,
+                        (int)pt->leader, (int)r->error_code, REPAIR_RETRY_MS / 1000);
+        pt->repair_at = now + REPAIR_RETRY_MS;
+        return;
+    }
+    const uint8_t *rec = r->records.len > 0 ? kp_bytes_mut(r->records, s->rx, s->rx_have) : NULL;
+    size_t len = rec ? (size_t)r->records.len : 0;
+    /* the answer's batches up to the range's end (st_log_repair checks them all) */
+    int64_t next = fr->off_lo;
+    while (rec && next < fr->off_hi && len - take >= KP_BATCH_HEADER_LEN) {
+        struct kp_batch_hdr h;
+        if (kp_batch_parse_hdr(rec + take, len - take, &h) < 0 || h.last_offset_delta < 0 ||
+            kp_batch_size(&h) > len - take)
+            break;
+        take += kp_batch_size(&h);
+        next = h.base_offset + h.last_offset_delta + 1;
+    }
+    int perr = 0;
+    if (next >= fr->off_hi && take > 0)
+        rc = st_log_repair(pt->log, fr->off_lo, rec, take, &perr);
+    else
+        rc = take == 0 && len == 0 ? -ENODATA : -EBADMSG;
+    if (rc == 0) {
+        br_info("replica: %s-%d: repaired fenced offsets [%lld, %lld), %lld bytes at [%lld, "
+                "%lld) of segment %020lld, with broker %d's bytes (the leader)%s",
+                pt->topic, (int)pt->partition, (long long)fr->off_lo, (long long)fr->off_hi,
+                (long long)(fr->pos_hi - fr->pos_lo), (long long)fr->pos_lo, (long long)fr->pos_hi,
+                (long long)fr->seg_base, (int)pt->leader,
+                perr < 0 ? "; the fenced file could not be rewritten yet (retried)" : "");
+        if (t->f->conf.on_repair)
+            t->f->conf.on_repair(t->f->conf.on_repair_arg, fr->pos_hi - fr->pos_lo);
+        pt->repair_at = now; /* the next range, if any */
+        return;
+    }
+    br_warn_limited("replica: %s-%d: fenced offsets [%lld, %lld) (%lld bytes) not repaired from "
+                    "broker %d: %s; they stay fenced (again in %d s)",
+                    pt->topic, (int)pt->partition, (long long)fr->off_lo, (long long)fr->off_hi,
+                    (long long)(fr->pos_hi - fr->pos_lo), (int)pt->leader,
+                    rc == -ENODATA ? "the leader sent no batches for them" : repair_why(rc),
+                    REPAIR_RETRY_MS / 1000);
+    pt->repair_from = fr->off_hi; /* the next range meanwhile */
+    pt->repair_at = now;
+}
+
+static int on_repair(struct fthread *t, struct fsess *s)
+{
+    struct kp_arena a;
+    kp_arena_init(&a, t->arena, t->arena_cap);
+    struct kp_fetch_resp resp;
+    int rc = br_clu_fetch_decode(s->rx + 4, s->rx_have - 4, s->fetch_v, s->corr, &a, &resp);
+    if (rc < 0)
+        return rc;
+    if (resp.error_code != E_NONE)
+        return -EPROTO;
+    for (int32_t i = 0; i < resp.n_topics; i++) {
+        const struct kp_fetch_resp_topic *rt = &resp.topics[i];
+        for (int32_t j = 0; j < rt->n_partitions; j++) {
+            const struct kp_fetch_resp_partition *r = &rt->partitions[j];
+            if (r->partition != s->rp_partition || !kp_str_eq(rt->topic, s->rp_topic))
+                continue;
+            struct fpart *pt = find_part(t->parts, t->nparts, s->rp_topic, s->rp_partition);
+            /* (the same leader and epoch as when asked: else the view moved, the answer goes) */
+            if (pt && pt->log && pt->leader == s->leader && pt->leader_epoch == s->rp_epoch &&
+                pt->state == P_FETCH)
+                on_repair_part(t, s, pt, r);
+            return 0;
+        }
+    }
+    return 0;
 }
 
 /* ---- the view: which partitions, which leaders ------------------------------------------------
@@ -963,6 +1153,8 @@ static void sess_turn(struct fthread *t, struct fsess *s, int64_t now)
     if (s->phase != S_IDLE)
         return;
     int rc = 0;
+    struct fpart *rpt;
+    struct st_fenced_range fr;
     if (!s->ready) {
         rc = request(t, s, KP_API_API_VERSIONS, 3, apiv_body, S_APIV, 0);
     } else {
@@ -971,6 +1163,8 @@ static void sess_turn(struct fthread *t, struct fsess *s, int64_t now)
             rc = request(t, s, KP_API_OFFSET_FOR_LEADER_EPOCH, s->ofle_v, ofle_body, S_OFLE, 0);
             if (rc == 0)
                 mark_sent(t, s, P_TRUNCATE);
+        } else if ((rpt = repair_due(t, s, now, &fr)) != NULL) {
+            rc = repair_send(t, s, rpt, &fr, now);
         } else if (any_due(t, s, P_FETCH, now)) {
             rc = request(t, s, KP_API_FETCH, s->fetch_v, fetch_body, S_FETCH, c->wait_max_ms);
             if (rc == 0)
@@ -994,6 +1188,12 @@ static void *fetch_main(void *arg)
         int64_t now = mono_ms();
         if (!t->have_gen || br_clu_view_gen(f->conf.clu) != t->gen || now >= t->rescan_at)
             rebuild(t);
+        uint64_t fg = st_store_fence_gen(f->conf.store);
+        if (fg != t->fence_gen) { /* something was fenced: every partition looks again */
+            t->fence_gen = fg;
+            for (int i = 0; i < t->nparts; i++)
+                t->parts[i].repair_at = now, t->parts[i].repair_from = 0;
+        }
         for (int i = 0; i < t->nsess; i++)
             sess_turn(t, &t->sess[i], now);
         if (pcap < t->nsess) {
