@@ -152,7 +152,8 @@ static int repair_in(struct st_log *log, struct st_seg *s, const struct st_fence
     const struct st_fenceset *fs = st__fences(s);
     for (uint32_t k = 0; fs && k < fs->n; k++) {
         const struct st_fence *o = &fs->f[k];
-        if (o->off_lo != f->off_lo && o->pos_lo / ST_DIGEST_CHUNK <= (f->pos_hi - 1) / ST_DIGEST_CHUNK &&
+        if (o->off_lo != f->off_lo &&
+            o->pos_lo / ST_DIGEST_CHUNK <= (f->pos_hi - 1) / ST_DIGEST_CHUNK &&
             f->pos_lo / ST_DIGEST_CHUNK <= (o->pos_hi - 1) / ST_DIGEST_CHUNK)
             return -EXDEV;
     }
