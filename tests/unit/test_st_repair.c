@@ -62,9 +62,9 @@ static void map_batches(void)
             ck_assert_int_eq(tst_seg_pread(s, b, sizeof(b), pos), (ssize_t)sizeof(b));
             ck_assert_int_eq(kp_batch_parse_hdr(b, sizeof(b), &h), 0);
             ck_assert_int_lt(nbatches, 4096);
-            batches[nbatches++] = (struct batch){s->base, pos, (int64_t)kp_batch_size(&h),
-                                                 h.base_offset,
-                                                 h.base_offset + h.last_offset_delta};
+            batches[nbatches++] =
+                (struct batch){s->base, pos, (int64_t)kp_batch_size(&h), h.base_offset,
+                               h.base_offset + h.last_offset_delta};
             pos += (int64_t)kp_batch_size(&h);
         }
     }
@@ -244,9 +244,9 @@ START_TEST(t_wrong_bytes_are_refused)
     ck_assert_int_eq(kp_batch_validate(x, n, 0, &h), 0);
     ck_assert_int_eq(st_log_repair(log_, off, x, n, &perr), -EILSEQ);
     /* not the start of a fenced range */
-    ck_assert_int_eq(st_log_repair(log_, off + 1 <= batches[k].last ? off + 1 : off - 1, good, n,
-                                   &perr),
-                     -ENOENT);
+    ck_assert_int_eq(
+        st_log_repair(log_, off + 1 <= batches[k].last ? off + 1 : off - 1, good, n, &perr),
+        -ENOENT);
     free(x);
     /* nothing changed: still fenced, in the file too */
     struct st_read rd;
