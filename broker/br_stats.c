@@ -722,8 +722,8 @@ static int families(struct br_stats *s, const struct br_stats_conf *c)
                           "Segments in which the scrubber fenced something new.", NULL);
     struct br_metrics_family *sr = br_metrics_family(
         m, "splicelog_scrub_repaired_ranges_total", BR_METRICS_COUNTER,
-        "Fenced ranges repaired in place with the bytes of another replica (a follower's, from "
-        "its leader).",
+        "Fenced ranges repaired in place with the bytes of another replica (a follower's from "
+        "its leader, a leader's from an in-sync follower).",
         NULL);
     struct br_metrics_family *srb =
         br_metrics_family(m, "splicelog_scrub_repaired_bytes_total", BR_METRICS_COUNTER,

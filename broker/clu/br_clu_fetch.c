@@ -66,6 +66,7 @@ struct fpart {
     int64_t repair_at;   /* when to look for a fenced range to repair (0: now; INT64_MAX: not
                             until the store fences something again) */
     int64_t repair_from; /* look for ranges ending above this offset (past ones refused) */
+    int32_t target;      /* a partition led here (lparts): the in-sync follower asked; else -1 */
 };
 
 struct fsess {
@@ -84,6 +85,7 @@ struct fsess {
     int32_t rp_partition, rp_epoch;
     int64_t rp_start; /* the log start offset sent */
     struct st_fenced_range rp;
+    bool rp_led; /* for a partition led here (lparts), asked of a follower */
 };
 
 struct fthread {
@@ -97,6 +99,8 @@ struct fthread {
     int64_t rescan_at;
     struct fpart *parts;
     int nparts, cap_parts;
+    struct fpart *lparts; /* thread 0: partitions led here with a fenced range (rebuild_led) */
+    int nlparts;
     struct fsess *sess;
     int nsess;
     /* request building and answer decoding, sized at each rebuild */
@@ -725,10 +729,11 @@ static int receive(struct fthread *t, struct fsess *s)
 static struct fpart *repair_due(struct fthread *t, struct fsess *s, int64_t now,
                                 struct st_fenced_range *fr)
 {
-    for (int i = 0; i < t->nparts; i++) {
-        struct fpart *pt = &t->parts[i];
-        if (pt->leader != s->leader || pt->state != P_FETCH || !pt->log || pt->sent_leader >= 0 ||
-            pt->repair_at > now || pt->retry_at > now)
+    for (int i = 0; i < t->nparts + t->nlparts; i++) {
+        bool led = i >= t->nparts;
+        struct fpart *pt = led ? &t->lparts[i - t->nparts] : &t->parts[i];
+        if ((led ? pt->target : pt->leader) != s->leader || pt->state != P_FETCH || !pt->log ||
+            pt->sent_leader >= 0 || pt->repair_at > now || pt->retry_at > now)
             continue;
         int rc = st_log_fenced_next(pt->log, pt->repair_from, fr);
         if (rc > 0)
@@ -784,6 +789,7 @@ static int repair_send(struct fthread *t, struct fsess *s, struct fpart *pt,
     s->rp_epoch = pt->leader_epoch;
     s->rp_start = st_log_start_offset(pt->log);
     s->rp = *fr;
+    s->rp_led = pt->target >= 0;
     pt->repair_at = now + REPAIR_RETRY_MS; /* (an answer lost with the connection: again then) */
     return request(t, s, KP_API_FETCH, s->fetch_v, repair_body, S_REPAIR, 0);
 }
@@ -796,12 +802,12 @@ static const char *repair_why(int rc)
     case -EXDEV:
         return "another fenced range shares its digest chunk";
     case -EMSGSIZE:
-        return "the leader's batches for it have another byte length (compacted replicas "
-               "differ): not copied in place";
+        return "its batches for them have another byte length (compacted replicas differ): "
+               "not copied in place";
     case -EBADMSG:
-        return "the leader's bytes are not whole good batches holding exactly its offsets";
+        return "its bytes are not whole good batches holding exactly those offsets";
     case -EILSEQ:
-        return "with the leader's bytes in place the segment's digest does not match";
+        return "with its bytes in place the segment's digest does not match";
     case -ENOENT:
         return "no longer fenced";
     default:
@@ -821,7 +827,7 @@ static void on_repair_part(struct fthread *t, struct fsess *s, struct fpart *pt,
         br_warn_limited("replica: %s-%d: repair of fenced offsets [%lld, %lld): broker %d "
                         "answers error %d (again in %d s)",
                         pt->topic, (int)pt->partition, (long long)fr->off_lo, (long long)fr->off_hi,
-                        (int)pt->leader, (int)r->error_code, REPAIR_RETRY_MS / 1000);
+                        (int)s->leader, (int)r->error_code, REPAIR_RETRY_MS / 1000);
         pt->repair_at = now + REPAIR_RETRY_MS;
         return;
     }
@@ -844,10 +850,11 @@ static void on_repair_part(struct fthread *t, struct fsess *s, struct fpart *pt,
         rc = take == 0 && len == 0 ? -ENODATA : -EBADMSG;
     if (rc == 0) {
         br_info("replica: %s-%d: repaired fenced offsets [%lld, %lld), %lld bytes at [%lld, "
-                "%lld) of segment %020lld, with broker %d's bytes (the leader)%s",
+                "%lld) of segment %020lld, with broker %d's bytes (%s)%s",
                 pt->topic, (int)pt->partition, (long long)fr->off_lo, (long long)fr->off_hi,
                 (long long)(fr->pos_hi - fr->pos_lo), (long long)fr->pos_lo, (long long)fr->pos_hi,
-                (long long)fr->seg_base, (int)pt->leader,
+                (long long)fr->seg_base, (int)s->leader,
+                s->rp_led ? "an in-sync follower: this broker leads the partition" : "the leader",
                 perr < 0 ? "; the fenced file could not be rewritten yet (retried)" : "");
         if (t->f->conf.on_repair)
             t->f->conf.on_repair(t->f->conf.on_repair_arg, fr->pos_hi - fr->pos_lo);
@@ -857,8 +864,8 @@ static void on_repair_part(struct fthread *t, struct fsess *s, struct fpart *pt,
     br_warn_limited("replica: %s-%d: fenced offsets [%lld, %lld) (%lld bytes) not repaired from "
                     "broker %d: %s; they stay fenced (again in %d s)",
                     pt->topic, (int)pt->partition, (long long)fr->off_lo, (long long)fr->off_hi,
-                    (long long)(fr->pos_hi - fr->pos_lo), (int)pt->leader,
-                    rc == -ENODATA ? "the leader sent no batches for them" : repair_why(rc),
+                    (long long)(fr->pos_hi - fr->pos_lo), (int)s->leader,
+                    rc == -ENODATA ? "it sent no batches for them" : repair_why(rc),
                     REPAIR_RETRY_MS / 1000);
     pt->repair_from = fr->off_hi; /* the next range meanwhile */
     pt->repair_at = now;
@@ -880,10 +887,13 @@ static int on_repair(struct fthread *t, struct fsess *s)
             const struct kp_fetch_resp_partition *r = &rt->partitions[j];
             if (r->partition != s->rp_partition || !kp_str_eq(rt->topic, s->rp_topic))
                 continue;
-            struct fpart *pt = find_part(t->parts, t->nparts, s->rp_topic, s->rp_partition);
-            /* (the same leader and epoch as when asked: else the view moved, the answer goes) */
-            if (pt && pt->log && pt->leader == s->leader && pt->leader_epoch == s->rp_epoch &&
-                pt->state == P_FETCH)
+            struct fpart *pt = s->rp_led
+                                   ? find_part(t->lparts, t->nlparts, s->rp_topic, s->rp_partition)
+                                   : find_part(t->parts, t->nparts, s->rp_topic, s->rp_partition);
+            /* (the same leader or follower and epoch as when asked: else the view moved, the
+             * answer goes) */
+            if (pt && pt->log && (s->rp_led ? pt->target : pt->leader) == s->leader &&
+                pt->leader_epoch == s->rp_epoch && pt->state == P_FETCH)
                 on_repair_part(t, s, pt, r);
             return 0;
         }
@@ -931,6 +941,7 @@ static int collect_one(void *ctx, const char *topic, int32_t p,
     pt->leader = leader;
     pt->leader_epoch = leader_epoch;
     pt->sent_leader = -1;
+    pt->target = -1;
     return 0;
 }
 
@@ -964,6 +975,8 @@ static bool sync_sessions(struct fthread *t)
         bool used = false;
         for (int j = 0; j < t->nparts && !used; j++)
             used = t->parts[j].leader == t->sess[i].leader;
+        for (int j = 0; j < t->nlparts && !used; j++)
+            used = t->lparts[j].target == t->sess[i].leader;
         if (used) {
             i++;
             continue;
@@ -971,16 +984,105 @@ static bool sync_sessions(struct fthread *t)
         sess_free(t, &t->sess[i]);
         t->sess[i] = t->sess[--t->nsess];
     }
-    for (int j = 0; j < t->nparts; j++) {
-        if (find_sess(t, t->parts[j].leader))
+    for (int j = 0; j < t->nparts + t->nlparts; j++) {
+        int32_t peer = j < t->nparts ? t->parts[j].leader : t->lparts[j - t->nparts].target;
+        if (find_sess(t, peer))
             continue;
         struct fsess *nb = realloc(t->sess, (size_t)(t->nsess + 1) * sizeof(*nb));
         if (!nb)
             return false;
         t->sess = nb;
-        t->sess[t->nsess++] = (struct fsess){.leader = t->parts[j].leader};
+        t->sess[t->nsess++] = (struct fsess){.leader = peer};
     }
     return true;
+}
+
+/* ---- a leader's own fenced ranges (thread 0) ---------------------------------------------------
+ */
+
+struct led {
+    struct fthread *t;
+    struct fpart *out;
+    int n, cap;
+    bool oom;
+};
+
+static int collect_led(void *ctx, const char *topic, int32_t p,
+                       const struct br_clu_replicas *replicas, int32_t leader, int32_t leader_epoch)
+{
+    struct led *c = ctx;
+    if (leader != c->t->f->conf.broker_id || replicas->n < 2 || strlen(topic) >= TOPIC_MAX)
+        return 0;
+    if (c->n == c->cap) {
+        int cap = c->cap ? c->cap * 2 : 64;
+        struct fpart *nb = realloc(c->out, (size_t)cap * sizeof(*nb));
+        if (!nb) {
+            c->oom = true;
+            return 1;
+        }
+        c->out = nb;
+        c->cap = cap;
+    }
+    struct fpart *pt = &c->out[c->n++];
+    memset(pt, 0, sizeof *pt);
+    snprintf(pt->topic, sizeof pt->topic, "%s", topic);
+    pt->partition = p;
+    pt->leader = leader;
+    pt->leader_epoch = leader_epoch;
+    pt->sent_leader = -1;
+    pt->target = -1;
+    pt->state = P_FETCH;
+    return 0;
+}
+
+/* Thread 0, when the view or the store's fences move: lparts = the partitions this broker
+ * leads (replication factor > 1) whose log has a fenced range, each with the in-sync follower
+ * it asks for the range (the first of the view's ISR that is not this broker; with none the
+ * range stays fenced, logged). Sessions follow. */
+static void rebuild_led(struct fthread *t)
+{
+    struct br_clu_fetch *f = t->f;
+    for (int i = 0; i < t->nlparts; i++)
+        st_log_put(t->lparts[i].log);
+    free(t->lparts);
+    t->lparts = NULL;
+    t->nlparts = 0;
+    struct led c = {.t = t};
+    (void)br_clu_each_partition(f->conf.clu, collect_led, &c);
+    if (c.oom)
+        br_err_limited("replica: out of memory listing the partitions led here (their fenced "
+                       "ranges are looked at again at the next change)");
+    int n = 0;
+    for (int i = 0; i < c.n; i++) {
+        struct fpart *pt = &c.out[i];
+        struct st_fenced_range fr;
+        struct br_clu_part part;
+        pt->log = st_log_get(f->conf.store, pt->topic, strlen(pt->topic), pt->partition);
+        if (!pt->log)
+            continue;
+        if (st_log_fenced_next(pt->log, 0, &fr) <= 0 ||
+            br_clu_partition(f->conf.clu, pt->topic, strlen(pt->topic), pt->partition, &part) < 0 ||
+            part.leader != f->conf.broker_id || part.leader_epoch != pt->leader_epoch) {
+            st_log_put(pt->log);
+            continue;
+        }
+        for (int32_t k = 0; k < part.isr.n && pt->target < 0; k++)
+            if (part.isr.id[k] != f->conf.broker_id)
+                pt->target = part.isr.id[k];
+        if (pt->target < 0) {
+            br_warn_limited("replica: %s-%d: fenced offsets [%lld, %lld) of a partition led "
+                            "here: no in-sync follower to repair them from; they stay fenced",
+                            pt->topic, (int)pt->partition, (long long)fr.off_lo,
+                            (long long)fr.off_hi);
+            st_log_put(pt->log);
+            continue;
+        }
+        c.out[n++] = *pt;
+    }
+    t->lparts = c.out;
+    t->nlparts = n;
+    if (!sync_sessions(t))
+        t->rescan_at = mono_ms() + f->conf.backoff_ms;
 }
 
 /* Sizes the request and decoding memory for n partitions. */
@@ -1186,14 +1288,20 @@ static void *fetch_main(void *arg)
     int pcap = 0;
     while (!atomic_load(&f->stop)) {
         int64_t now = mono_ms();
-        if (!t->have_gen || br_clu_view_gen(f->conf.clu) != t->gen || now >= t->rescan_at)
+        bool led = false;
+        if (!t->have_gen || br_clu_view_gen(f->conf.clu) != t->gen || now >= t->rescan_at) {
             rebuild(t);
+            led = true;
+        }
         uint64_t fg = st_store_fence_gen(f->conf.store);
         if (fg != t->fence_gen) { /* something was fenced: every partition looks again */
             t->fence_gen = fg;
             for (int i = 0; i < t->nparts; i++)
                 t->parts[i].repair_at = now, t->parts[i].repair_from = 0;
+            led = true;
         }
+        if (led && t->idx == 0)
+            rebuild_led(t);
         for (int i = 0; i < t->nsess; i++)
             sess_turn(t, &t->sess[i], now);
         if (pcap < t->nsess) {
@@ -1254,6 +1362,9 @@ static void thread_free(struct fthread *t)
         if (t->parts[i].log)
             st_log_put(t->parts[i].log);
     free(t->parts);
+    for (int i = 0; i < t->nlparts; i++)
+        st_log_put(t->lparts[i].log);
+    free(t->lparts);
     free(t->rt);
     free(t->rp);
     free(t->ot);

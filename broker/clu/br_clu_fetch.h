@@ -46,6 +46,13 @@
  *   range stays fenced, tried again after REPAIR_RETRY_MS, the next range tried meanwhile. The
  *   leader takes the Fetch as the follower's: its fetch offset dips to the range's start until
  *   the next regular fetch, which holds its high watermark (never lowers it) meanwhile.
+ * - A leader's own fenced ranges: thread 0 lists, whenever the view or st_store_fence_gen
+ *   moves, the partitions this broker leads (replication factor > 1) whose log has a fenced
+ *   range, each with an in-sync follower (the first of the view's ISR other than itself; none:
+ *   not repaired, logged), keeps a connection to it, and sends it the same Fetch (replica_id
+ *   its own, current_leader_epoch the view's), which that follower serves below its high
+ *   watermark (br_api_fetch.c); the answer goes to st_log_repair as above. The follower's
+ *   state is not touched by that Fetch.
  * - Compacted logs: a leader's cleaned batches (fewer records than offsets, or none) are
  *   appended as they are; a log end inside one of the leader's empty batches (its cleaner
  *   merges a run of removed batches into one) continues with that batch's tail

@@ -1,18 +1,19 @@
 /*
- * test_cluster_repair — a follower's fenced range repaired from its leader (issue 18 M5;
+ * test_cluster_repair — fenced ranges repaired from another replica (issue 18 M5;
  * docs/cluster.md "Repair of fenced ranges"). A real ZooKeeper and three brokers on loopback
  * (small segments, the scrubber at 1 GiB/s, metrics on), the nemesis topic of 3 partitions,
  * RF 3, min.insync.replicas=2, and its librdkafka producer (acks=all, idempotent) running
- * throughout. While it runs, one byte is flipped inside a sealed, digested segment of partition
- * 0 on a follower; then, each wait bounded:
- *   - the follower's scrubber fences the bad batch (its log says so);
- *   - its replica fetcher repairs the range from the leader (its log names the partition, the
- *     offsets, the bytes and the leader; splicelog_scrub_repaired_ranges_total = 1 on it);
+ * throughout. While it runs, one byte is flipped inside a sealed, digested segment of
+ * partition 0 on a follower, and then of partition 1 on its leader; for each, bounded waits:
+ *   - the broker's scrubber fences the bad batch (its log says so);
+ *   - its replica fetcher repairs the range from another replica: the follower from its
+ *     leader, the leader from an in-sync follower (the log line names the partition, the
+ *     offsets, the bytes and the broker; splicelog_scrub_repaired_ranges_total counts it);
  *   - the segment holds its original bytes again, and nothing is fenced (no fenced file);
- *   - the nemesis checks: every ISR full, the three replicas of every partition the same
- *     batches byte for byte (so every acknowledged record is on the repaired broker as on the
- *     leader), every acknowledged record exactly once when read back.
- * Without the repair the range stays fenced: the wait for the repair fails (and the replicas
+ * then the nemesis checks: every ISR full, the three replicas of every partition the same
+ * batches byte for byte (so every acknowledged record is on the repaired brokers as on the
+ * others), every acknowledged record exactly once when read back, and no repair counted twice.
+ * Without the repair the ranges stay fenced: the waits for the repairs fail (and the replicas
  * differ). Skipped, saying so, without java or Debian's zookeeper package.
  */
 #include <check.h>
@@ -47,13 +48,11 @@ static void teardown(void)
 
 static void start_broker(struct tb_nemesis *n, int id)
 {
-    static const char *const opts[] = {"-o", "default.replication.factor=3",
-                                       "-o", "min.insync.replicas=2",
-                                       "-o", "replica.lag.time.max.ms=10000",
-                                       "-o", "log.segment.bytes=32768",
-                                       "-o", "log.scrub.bytes.per.sec=1073741824",
-                                       "-o", "metrics.listener=http://127.0.0.1:0",
-                                       NULL};
+    static const char *const opts[] = {
+        "-o", "default.replication.factor=3",       "-o", "min.insync.replicas=2",
+        "-o", "replica.lag.time.max.ms=10000",      "-o", "log.segment.bytes=32768",
+        "-o", "log.scrub.bytes.per.sec=1073741824", "-o", "metrics.listener=http://127.0.0.1:0",
+        NULL};
     int64_t until = tb_now_ms() + 60000;
     for (;;) {
         int rc = tb_zk_broker_start(&n->b[id], n->z, n->chroot, id, SESSION_MS, NULL, opts);
@@ -126,7 +125,54 @@ static double repaired_ranges(const struct tb_broker *b)
     return v;
 }
 
-START_TEST(a_followers_fenced_range_is_repaired_from_its_leader)
+/* A byte flipped in the records of the first batch of a sealed, digested segment of
+ * partition p on broker id: the segment's path into seg and its bytes before (malloc'd). */
+static uint8_t *flip_sealed(int id, int p, char *seg, size_t cap, size_t *len)
+{
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/nemesis-%d", B[id].data, p);
+    int64_t until = tb_now_ms() + 60000;
+    while (!sealed_segment(dir, seg, cap)) {
+        ck_assert_msg(tb_now_ms() < until, "no sealed segment with a digest in %s", dir);
+        tb_sleep_ms(250);
+    }
+    uint8_t *orig = slurp(seg, len);
+    ck_assert_int_gt(*len, 200);
+    int fd = open(seg, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    uint8_t x = orig[70] ^ 0x20;
+    ck_assert_int_eq(pwrite(fd, &x, 1, 70), 1);
+    close(fd);
+    return orig;
+}
+
+/* Broker id fenced and repaired partition p (its log says so, naming from and who it is), the
+ * segment holds its bytes from before the flip again, and nothing is fenced there. */
+static void check_repaired(int id, int p, const char *seg, const uint8_t *orig, size_t len,
+                           int from, const char *who)
+{
+    char want[128];
+    snprintf(want, sizeof want, "fenced nemesis-%d: ", p);
+    ck_assert_msg(tb_log_wait(&B[id], want, 30000),
+                  "broker %d's scrubber did not fence the range (see %s)", id, B[id].log);
+    snprintf(want, sizeof want, "replica: nemesis-%d: repaired fenced offsets", p);
+    ck_assert_msg(tb_log_wait(&B[id], want, 30000),
+                  "broker %d did not repair its fenced range of nemesis-%d (see %s)", id, p,
+                  B[id].log);
+    snprintf(want, sizeof want, "with broker %d's bytes (%s", from, who);
+    ck_assert_msg(tb_log_contains(&B[id], want), "broker %d's repair does not say \"%s\"", id,
+                  want);
+    size_t len2;
+    uint8_t *now = slurp(seg, &len2);
+    ck_assert_uint_eq(len2, len);
+    ck_assert_msg(memcmp(now, orig, len) == 0, "%s differs from its bytes before the flip", seg);
+    free(now);
+    char fenced[500];
+    snprintf(fenced, sizeof fenced, "%s/nemesis-%d/fenced", B[id].data, p);
+    ck_assert_msg(access(fenced, F_OK) != 0, "%s is still there", fenced);
+}
+
+START_TEST(fenced_ranges_are_repaired_from_another_replica)
 {
     TB_ZK_SKIP(&Z, "test_cluster_repair");
     static struct tb_nemesis nem;
@@ -136,68 +182,69 @@ START_TEST(a_followers_fenced_range_is_repaired_from_its_leader)
     tb_nem_create_topic(&nem);
     tb_nem_produce_start(&nem);
 
-    /* a follower of partition 0, and a sealed, digested segment of its replica */
+    /* the leaders of partitions 0 and 1 */
     zhandle_t *zh = tb_zk_open(&Z);
-    int leader = -1;
+    int leader0 = -1, leader1 = -1;
     int64_t until = tb_now_ms() + 30000;
-    while ((leader = tb_nem_leader(&nem, zh, 0)) < 0) {
-        ck_assert_msg(tb_now_ms() < until, "no leader for nemesis-0");
+    while ((leader0 = tb_nem_leader(&nem, zh, 0)) < 0 ||
+           (leader1 = tb_nem_leader(&nem, zh, 1)) < 0) {
+        ck_assert_msg(tb_now_ms() < until, "no leaders for nemesis-0 and -1");
         tb_sleep_ms(250);
     }
     zookeeper_close(zh);
-    int f = leader == 1 ? 2 : 1;
-    char dir[400], seg[800];
-    snprintf(dir, sizeof dir, "%s/nemesis-0", B[f].data);
-    until = tb_now_ms() + 60000;
-    while (!sealed_segment(dir, seg, sizeof seg)) {
-        ck_assert_msg(tb_now_ms() < until, "no sealed segment with a digest in %s", dir);
-        tb_sleep_ms(250);
-    }
+    double repaired[NBROKERS + 1] = {0};
+
+    /* a follower of partition 0: repaired from its leader */
+    int f = leader0 == 1 ? 2 : 1;
+    char seg[800];
     size_t len;
-    uint8_t *orig = slurp(seg, &len);
-    ck_assert_int_gt(len, 200);
-
-    /* one byte flipped in the records of the segment's first batch */
-    int fd = open(seg, O_RDWR);
-    ck_assert_int_ge(fd, 0);
-    uint8_t x = orig[70] ^ 0x20;
-    ck_assert_int_eq(pwrite(fd, &x, 1, 70), 1);
-    close(fd);
-    fprintf(stderr, "test_cluster_repair: flipped byte 70 of %s on broker %d (leader: %d)\n", seg,
-            f, leader);
-
-    ck_assert_msg(tb_log_wait(&B[f], "fenced nemesis-0: ", 30000),
-                  "broker %d's scrubber did not fence the range (see %s)", f, B[f].log);
-    ck_assert_msg(tb_log_wait(&B[f], "replica: nemesis-0: repaired fenced offsets", 30000),
-                  "broker %d did not repair its fenced range from its leader (see %s)", f,
-                  B[f].log);
-    char want[64];
-    snprintf(want, sizeof want, "with broker %d's bytes (the leader)", leader);
-    ck_assert_msg(tb_log_contains(&B[f], want), "the repair does not name the leader %d", leader);
-    ck_assert(repaired_ranges(&B[f]) == 1);
-
-    /* the segment's original bytes, nothing fenced any more */
-    size_t len2;
-    uint8_t *now = slurp(seg, &len2);
-    ck_assert_uint_eq(len2, len);
-    ck_assert_msg(memcmp(now, orig, len) == 0, "%s differs from its bytes before the flip", seg);
-    free(now);
+    uint8_t *orig = flip_sealed(f, 0, seg, sizeof seg, &len);
+    fprintf(stderr,
+            "test_cluster_repair: flipped byte 70 of %s on broker %d (follower; leader %d)\n", seg,
+            f, leader0);
+    check_repaired(f, 0, seg, orig, len, leader0, "the leader");
     free(orig);
-    char fenced[500];
-    snprintf(fenced, sizeof fenced, "%s/fenced", dir);
-    ck_assert_msg(access(fenced, F_OK) != 0, "%s is still there", fenced);
+    repaired[f]++;
+    ck_assert(repaired_ranges(&B[f]) == repaired[f]);
+
+    /* the leader of partition 1: repaired from an in-sync follower */
+    orig = flip_sealed(leader1, 1, seg, sizeof seg, &len);
+    fprintf(stderr, "test_cluster_repair: flipped byte 70 of %s on broker %d (leader)\n", seg,
+            leader1);
+    char want[64];
+    snprintf(want, sizeof want, "replica: nemesis-1: repaired fenced offsets");
+    ck_assert_msg(tb_log_wait(&B[leader1], want, 30000),
+                  "broker %d, the leader of nemesis-1, did not repair its fenced range from a "
+                  "follower (see %s)",
+                  leader1, B[leader1].log);
+    int from = -1;
+    for (int i = 1; i <= NBROKERS && from < 0; i++) {
+        char w[64];
+        snprintf(w, sizeof w, "with broker %d's bytes (an in-sync follower", i);
+        if (i != leader1 && tb_log_contains(&B[leader1], w))
+            from = i;
+    }
+    ck_assert_msg(from > 0, "the leader's repair names no follower (see %s)", B[leader1].log);
+    check_repaired(leader1, 1, seg, orig, len, from, "an in-sync follower");
+    free(orig);
+    repaired[leader1]++;
+    ck_assert(repaired_ranges(&B[leader1]) == repaired[leader1]);
 
     /* a little more traffic, then the nemesis's checks: ISR full, replicas byte-identical,
      * every acknowledged record once */
     tb_sleep_ms(2000);
-    tb_nem_finish(&nem, "one byte flipped in a sealed segment of broker %d, repaired from broker %d",
-                  f, leader);
-    ck_assert(repaired_ranges(&B[f]) == 1);
+    tb_nem_finish(&nem,
+                  "a byte flipped in a sealed segment of follower %d (nemesis-0, repaired from "
+                  "leader %d) and of leader %d (nemesis-1, repaired from follower %d)",
+                  f, leader0, leader1, from);
+    for (int i = 1; i <= NBROKERS; i++)
+        ck_assert_msg(repaired_ranges(&B[i]) == repaired[i], "broker %d: %g repaired", i,
+                      repaired_ranges(&B[i]));
 }
 END_TEST
 
 int main(void)
 {
     return tb_nem_run("cluster_repair", zk_start, zk_stop, teardown,
-                      a_followers_fenced_range_is_repaired_from_its_leader);
+                      fenced_ranges_are_repaired_from_another_replica);
 }
