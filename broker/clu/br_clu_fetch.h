@@ -52,7 +52,9 @@
  *   not repaired, logged), keeps a connection to it, and sends it the same Fetch (replica_id
  *   its own, current_leader_epoch the view's), which that follower serves below its high
  *   watermark (br_api_fetch.c); the answer goes to st_log_repair as above. The follower's
- *   state is not touched by that Fetch.
+ *   state is not touched by that Fetch. Cost: each view change looks at the segment list of
+ *   every partition led here (in memory; a dormant log is opened only when its record counts
+ *   fenced ranges).
  * - Compacted logs: a leader's cleaned batches (fewer records than offsets, or none) are
  *   appended as they are; a log end inside one of the leader's empty batches (its cleaner
  *   merges a run of removed batches into one) continues with that batch's tail
