@@ -535,8 +535,10 @@ int st_log_fenced_next(struct st_log *log, int64_t from, struct st_fenced_range 
  *   -EBADMSG  the bytes are not whole good batches holding exactly [off_lo, off_hi)
  *   -EILSEQ   with them in place a digest chunk of the sidecar does not match
  *   -EBUSY    a compaction runs on the log; -ESHUTDOWN, and the disk's errors
- * Any thread; waits for a running st_store_scrub call to end (store->scrub_mu). Not on a
- * hot path: it reads the touched digest chunks (1 MiB each) into a buffer it allocates.
+ * Any thread; waits for a running st_store_scrub call to end (store->scrub_mu) and holds
+ * the log's sync lock throughout (no sync, truncation or compaction swap of the log
+ * meanwhile; appends go on). Not on a hot path: it reads the touched digest chunks (1 MiB
+ * each) into a buffer it allocates.
  */
 int st_log_repair(struct st_log *log, int64_t off_lo, const uint8_t *bytes, size_t len,
                   int *persist_err);

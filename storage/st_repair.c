@@ -30,10 +30,14 @@
  *   bytes: both are repaired again (the same bytes) by the next attempt.
  *
  * Locking: store->scrub_mu (so that the scrubber never judges a chunk from bytes read before
- * the write against a fence set read after it), then log->fence_mu for the whole repair, and
- * log->mu briefly to find the segment and to mark the log changed. Order: scrub_mu, fence_mu,
- * mu, as the scrubber's. The write itself runs under fence_mu only: readers never read inside
- * a fence, and the cleaner leaves segments with fences alone.
+ * the write against a fence set read after it), then log->sync_mu (no truncation, sync or
+ * compaction swap of the log meanwhile: a truncation by another thread, the log's leadership
+ * having moved, never cuts the segment under the write), then log->fence_mu for the whole
+ * repair, and log->mu briefly to find the segment and to mark the log changed. Order:
+ * scrub_mu, sync_mu, fence_mu, mu, as elsewhere (the scrubber opens dormant logs under
+ * scrub_mu; activation persists fences under sync_mu). Appends (mu) go on meanwhile; a
+ * durable produce waits for the repair's fdatasync at most. Readers never read inside a
+ * fence, and the cleaner leaves segments with fences alone.
  */
 #include "st_int.h"
 
@@ -192,6 +196,7 @@ int st_log_repair(struct st_log *log, int64_t off_lo, const uint8_t *bytes, size
                            opens one that has ranges) */
     struct st_store *store = log->store;
     pthread_mutex_lock(&store->scrub_mu);
+    pthread_mutex_lock(&log->sync_mu);
     pthread_mutex_lock(&log->fence_mu);
     int err = -ENOENT;
     struct st_seg *s = NULL;
@@ -222,6 +227,7 @@ int st_log_repair(struct st_log *log, int64_t off_lo, const uint8_t *bytes, size
         st__seg_put(s);
     }
     pthread_mutex_unlock(&log->fence_mu);
+    pthread_mutex_unlock(&log->sync_mu);
     pthread_mutex_unlock(&store->scrub_mu);
     return err;
 }

@@ -85,7 +85,8 @@ struct fsess {
     int32_t rp_partition, rp_epoch;
     int64_t rp_start; /* the log start offset sent */
     struct st_fenced_range rp;
-    bool rp_led; /* for a partition led here (lparts), asked of a follower */
+    bool rp_led;        /* for a partition led here (lparts), asked of a follower */
+    bool repaired_last; /* the last request was a repair: a due fetch goes next */
 };
 
 struct fthread {
@@ -810,6 +811,8 @@ static const char *repair_why(int rc)
         return "with its bytes in place the segment's digest does not match";
     case -ENOENT:
         return "no longer fenced";
+    case -EFBIG:
+        return "the range is larger than one answer may be (replica.fetch.response.max.bytes)";
     default:
         return strerror(-rc);
     }
@@ -846,6 +849,8 @@ static void on_repair_part(struct fthread *t, struct fsess *s, struct fpart *pt,
     int perr = 0;
     if (next >= fr->off_hi && take > 0)
         rc = st_log_repair(pt->log, fr->off_lo, rec, take, &perr);
+    else if (fr->pos_hi - fr->pos_lo > t->f->conf.response_max)
+        rc = -EFBIG; /* (asked for at most replica.fetch.response.max.bytes) */
     else
         rc = take == 0 && len == 0 ? -ENODATA : -EBADMSG;
     if (rc == 0) {
@@ -1265,12 +1270,17 @@ static void sess_turn(struct fthread *t, struct fsess *s, int64_t now)
             rc = request(t, s, KP_API_OFFSET_FOR_LEADER_EPOCH, s->ofle_v, ofle_body, S_OFLE, 0);
             if (rc == 0)
                 mark_sent(t, s, P_TRUNCATE);
-        } else if ((rpt = repair_due(t, s, now, &fr)) != NULL) {
+        } else if (!(s->repaired_last && any_due(t, s, P_FETCH, now)) &&
+                   (rpt = repair_due(t, s, now, &fr)) != NULL) {
+            /* (a repair, then a regular fetch if one is due: many fenced ranges never hold
+             * replication up for more than a round trip at a time) */
             rc = repair_send(t, s, rpt, &fr, now);
+            s->repaired_last = true;
         } else if (any_due(t, s, P_FETCH, now)) {
             rc = request(t, s, KP_API_FETCH, s->fetch_v, fetch_body, S_FETCH, c->wait_max_ms);
             if (rc == 0)
                 mark_sent(t, s, P_FETCH);
+            s->repaired_last = false;
         }
     }
     if (rc < 0)

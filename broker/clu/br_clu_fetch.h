@@ -41,11 +41,12 @@
  *   that range alone (replica_id, fetch_offset = its first offset, partition_max_bytes = its
  *   bytes, no wait), and the answer's batches that hold exactly the range go to st_log_repair
  *   (in place; checked there: byte length, offsets, CRC, the digest sidecar). One range per
- *   request, between the regular fetches; each repair is logged (topic-partition, offsets,
- *   bytes, the leader) and counted (on_repair); a refusal is logged (rate-limited) and the
- *   range stays fenced, tried again after REPAIR_RETRY_MS, the next range tried meanwhile. The
- *   leader takes the Fetch as the follower's: its fetch offset dips to the range's start until
- *   the next regular fetch, which holds its high watermark (never lowers it) meanwhile.
+ *   request, between the regular fetches (after a repair, a due regular fetch goes first); each
+ * repair is logged (topic-partition, offsets, bytes, the leader) and counted (on_repair); a refusal
+ * is logged (rate-limited) and the range stays fenced, tried again after REPAIR_RETRY_MS, the next
+ * range tried meanwhile. The leader takes the Fetch as the follower's: its fetch offset dips to the
+ * range's start until the next regular fetch, which holds its high watermark (never lowers it)
+ * meanwhile.
  * - A leader's own fenced ranges: thread 0 lists, whenever the view or st_store_fence_gen
  *   moves, the partitions this broker leads (replication factor > 1) whose log has a fenced
  *   range, each with an in-sync follower (the first of the view's ISR other than itself; none:
