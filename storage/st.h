@@ -530,7 +530,8 @@ int st_log_fenced_next(struct st_log *log, int64_t from, struct st_fenced_range 
  * state, end, high watermark). 0, or (nothing changed):
  *   -ENOENT   no fenced range starts at off_lo (repaired already, cut away; a dormant log)
  *   -EAGAIN   the range is in the active segment (repaired once it rolls)
- *   -EXDEV    another fenced range shares a digest chunk with it
+ *   -EXDEV    another fenced range shares a digest chunk with it, in a compacted topic (in
+ *             another topic that chunk's digest is left to the scrubber's next pass)
  *   -EMSGSIZE len is not the range's byte length (a compacted replica's batches: refused)
  *   -EBADMSG  the bytes are not whole good batches holding exactly [off_lo, off_hi)
  *   -EILSEQ   with them in place a digest chunk of the sidecar does not match

@@ -10,8 +10,7 @@
  *
  * THE RULE FOR A REPAIR (st_log_repair, in this order)
  *   1. The range: a fence of the log starts at exactly off_lo, in a sealed segment (the
- *      active one is repaired once it rolls: -EAGAIN), and no other fence of that segment
- *      shares a digest chunk with it (-EXDEV: the chunk's digest could not match).
+ *      active one is repaired once it rolls: -EAGAIN).
  *   2. The bytes: exactly pos_hi - pos_lo of them (-EMSGSIZE otherwise: a compacted replica
  *      whose batches differ in size is refused, never squeezed in); whole batches, each of
  *      magic 2 with a good CRC-32C, records filling it (uncompressed), the first at baseOffset
@@ -20,7 +19,12 @@
  *   3. The digest: when the segment has a .digest sidecar, every chunk the range touches,
  *      read from the .log with the new bytes in place of the fenced ones, must hash to the
  *      sidecar's XXH3-64 (-EILSEQ otherwise: the replica's bytes are not the ones this
- *      segment held when it was sealed).
+ *      segment held when it was sealed). A chunk that another fenced range also touches
+ *      cannot match while that one is bad: it is passed over when the topic is not compacted
+ *      (its replicas are byte-identical, and the scrubber checks the chunk against its digest
+ *      again once every range in it is mended, fencing it anew if it still differs), and
+ *      refused otherwise (-EXDEV: a compacted replica's batches may differ with the same
+ *      offsets and length).
  *   4. pwrite at pos_lo, fdatasync of the .log; only then the fence is dropped from the
  *      segment's set (readers serve the range from then on) and the fenced file rewritten
  *      (st_fence.c's rule: fenced.tmp, fdatasync, rename, directory fsync; removed when
@@ -103,11 +107,23 @@ static int check_batches(const uint8_t *b, size_t len, int64_t lo, int64_t hi)
     return next == hi ? 0 : -EBADMSG;
 }
 
-/* Rule step 3: each chunk of s that [pos_lo, pos_lo + len) touches, with b in place of its
- * bytes, against the sidecar (when there is one). */
-static int check_digest(struct st_seg *s, int64_t size, int64_t pos_lo, const uint8_t *b,
-                        size_t len)
+/* Whether a fence of s other than f touches chunk [clo, chi). */
+static bool chunk_shared(const struct st_seg *s, const struct st_fence *f, int64_t clo, int64_t chi)
 {
+    const struct st_fenceset *fs = st__fences(s);
+    for (uint32_t k = 0; fs && k < fs->n; k++)
+        if (fs->f[k].off_lo != f->off_lo && fs->f[k].pos_lo < chi && clo < fs->f[k].pos_hi)
+            return true;
+    return false;
+}
+
+/* Rule step 3: each chunk of s that fence f touches, with b in place of its bytes, against
+ * the sidecar (when there is one); compacted: the topic's cleanup.policy has compact. */
+static int check_digest(struct st_seg *s, int64_t size, const struct st_fence *f, const uint8_t *b,
+                        bool compacted)
+{
+    int64_t pos_lo = f->pos_lo;
+    size_t len = (size_t)(f->pos_hi - f->pos_lo);
     uint64_t nchunks = 0;
     uint8_t *side = st__digest_load(s, size, &nchunks);
     if (!side)
@@ -118,6 +134,11 @@ static int check_digest(struct st_seg *s, int64_t size, int64_t pos_lo, const ui
     for (int64_t c = pos_lo / ST_DIGEST_CHUNK; err == 0 && c * ST_DIGEST_CHUNK < pos_hi; c++) {
         int64_t clo = c * ST_DIGEST_CHUNK;
         int64_t chi = clo + ST_DIGEST_CHUNK < size ? clo + ST_DIGEST_CHUNK : size;
+        if (chunk_shared(s, f, clo, chi)) {
+            if (compacted)
+                err = -EXDEV;
+            continue; /* (checked by the scrubber once the other range is mended too) */
+        }
         if ((err = st__seg_read(s, chunk, (size_t)(chi - clo), clo)) < 0)
             break;
         int64_t lo = pos_lo > clo ? pos_lo : clo, hi = pos_hi < chi ? pos_hi : chi;
@@ -153,19 +174,12 @@ static int repair_in(struct st_log *log, struct st_seg *s, const struct st_fence
                      const uint8_t *bytes, size_t len, int *persist_err)
 {
     int64_t size = atomic_load_explicit(&s->size, memory_order_acquire);
-    const struct st_fenceset *fs = st__fences(s);
-    for (uint32_t k = 0; fs && k < fs->n; k++) {
-        const struct st_fence *o = &fs->f[k];
-        if (o->off_lo != f->off_lo &&
-            o->pos_lo / ST_DIGEST_CHUNK <= (f->pos_hi - 1) / ST_DIGEST_CHUNK &&
-            f->pos_lo / ST_DIGEST_CHUNK <= (o->pos_hi - 1) / ST_DIGEST_CHUNK)
-            return -EXDEV;
-    }
     if ((int64_t)len != f->pos_hi - f->pos_lo)
         return -EMSGSIZE;
     int err = check_batches(bytes, len, f->off_lo, f->off_hi);
+    bool compacted = (ST_CLEAN_CFG(log, cleanup_policy) & ST_CLEANUP_COMPACT) != 0;
     if (err == 0)
-        err = check_digest(s, size, f->pos_lo, bytes, len);
+        err = check_digest(s, size, f, bytes, compacted);
     if (err < 0)
         return err;
     if ((err = st__seg_pin(s)) < 0)

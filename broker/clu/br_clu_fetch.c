@@ -801,7 +801,8 @@ static const char *repair_why(int rc)
     case -EAGAIN:
         return "the range is in the active segment (repaired once it rolls)";
     case -EXDEV:
-        return "another fenced range shares its digest chunk";
+        return "another fenced range shares its digest chunk, in a compacted topic (its "
+               "replicas' bytes may differ: not copied without the digest)";
     case -EMSGSIZE:
         return "its batches for them have another byte length (compacted replicas differ): "
                "not copied in place";

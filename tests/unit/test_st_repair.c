@@ -5,7 +5,9 @@
  * good bytes repair it (served again, the fenced file gone, the scrubber content, across a
  * restart), and every wrong offer is refused with nothing changed: another length, a bad CRC,
  * other offsets, a valid batch whose bytes are not the sealed ones (digest), a range in the
- * active segment, a range not fenced. st_log_truncate at or inside a fence cuts at its start.
+ * active segment, a range not fenced; two ranges in one digest chunk (refused in a compacted
+ * topic; otherwise the first without that chunk's digest, the second with it). st_log_truncate at
+ * or inside a fence cuts at its start.
  */
 #include "kp_crc32c.h"
 #include "test_st_util.h"
@@ -258,6 +260,49 @@ START_TEST(t_wrong_bytes_are_refused)
 }
 END_TEST
 
+START_TEST(t_two_ranges_in_one_digest_chunk)
+{
+    /* two fenced ranges of one sealed segment (< 1 MiB: one chunk), not neighbours */
+    int a = 2, b = 7;
+    ck_assert_int_eq(batches[a].seg, batches[b].seg);
+    ck_assert_int_ne(batches[b].seg, batches[nbatches - 1].seg);
+    uint8_t *ga = bytes_of(&batches[a]), *gb = bytes_of(&batches[b]);
+    flip(&batches[a], batches[a].size / 2);
+    flip(&batches[b], batches[b].size / 2);
+    struct st_scrub_report rep;
+    ck_assert_int_eq(st_store_scrub(store, INT64_MAX / 2, on_msg, NULL, &rep), 0);
+    ck_assert_msg(rep.fenced == 2, "fenced %lld\n%s", (long long)rep.fenced, msgs);
+    int perr;
+    /* compacted: the chunk cannot be checked while the other range is bad, so not copied */
+    __atomic_store_n(&log_->cfg.cleanup_policy, ST_CLEANUP_COMPACT, __ATOMIC_RELAXED);
+    ck_assert_int_eq(st_log_repair(log_, batches[a].off, ga, (size_t)batches[a].size, &perr),
+                     -EXDEV);
+    __atomic_store_n(&log_->cfg.cleanup_policy, ST_CLEANUP_DELETE, __ATOMIC_RELAXED);
+    /* not compacted: the first without the shared chunk's digest, the second with it */
+    ck_assert_int_eq(st_log_repair(log_, batches[a].off, ga, (size_t)batches[a].size, &perr), 0);
+    struct st_fenced_range fr;
+    ck_assert_int_eq(st_log_fenced_next(log_, 0, &fr), 1);
+    ck_assert_int_eq(fr.off_lo, batches[b].off);
+    /* (a wrong offer for the second is now caught by the digest, which includes the first) */
+    uint8_t *x = malloc((size_t)batches[b].size);
+    memcpy(x, gb, (size_t)batches[b].size);
+    kp_store_be64(x + KP_BATCH_OFF_BASE_TIMESTAMP,
+                  kp_load_be64(x + KP_BATCH_OFF_BASE_TIMESTAMP) + 1);
+    kp_store_be32(x + 17, kp_crc32c(0, x + 21, (size_t)batches[b].size - 21));
+    ck_assert_int_eq(st_log_repair(log_, batches[b].off, x, (size_t)batches[b].size, &perr),
+                     -EILSEQ);
+    free(x);
+    ck_assert_int_eq(st_log_repair(log_, batches[b].off, gb, (size_t)batches[b].size, &perr), 0);
+    ck_assert(!fenced_file_exists());
+    read_all();
+    msgs[0] = 0;
+    ck_assert_int_eq(st_store_scrub(store, INT64_MAX / 2, on_msg, NULL, &rep), 0);
+    ck_assert_msg(rep.fenced == 0 && msgs[0] == 0, "%s", msgs);
+    free(ga);
+    free(gb);
+}
+END_TEST
+
 START_TEST(t_active_segment_waits_for_its_roll)
 {
     int k = nbatches - 2; /* the active segment, synced: the scrubber checks it to its mark */
@@ -318,6 +363,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, t_repair_with_the_good_bytes);
     tcase_add_test(tc, t_wrong_bytes_are_refused);
+    tcase_add_test(tc, t_two_ranges_in_one_digest_chunk);
     tcase_add_test(tc, t_active_segment_waits_for_its_roll);
     tcase_add_test(tc, t_truncate_at_a_fence_cuts_at_its_start);
     tcase_add_test(tc, t_truncate_at_a_fence_first_offset);
