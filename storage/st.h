@@ -10,8 +10,8 @@
  *   st_scrub.c (the scrubber), st_walk.c (the rule for a good batch), st_fence.c (fenced
  *   ranges), st_repair.c (a fenced range mended with a replica's bytes), st_pstate.c
  *   (producer state: idempotence, open transactions, the last stable offset, snapshots),
- * st_txnidx.c (aborted-transaction indexes), st_fcache.c (the cache of open segment files),
- * st_clean*.c (log compaction: its own contract in st_clean.h).
+ *   st_txnidx.c (aborted-transaction indexes), st_fcache.c (the cache of open segment
+ *   files), st_clean*.c (log compaction: its own contract in st_clean.h).
  * - Errors: 0 or a negative errno. -ENOENT unknown topic/partition (or appending to a deleted
  *   topic's log), -EEXIST topic exists, -EINVAL bad name or argument, -ERANGE offset outside
  *   [log start, log end], -E2BIG too many batches in one append, -ESHUTDOWN appending after
@@ -468,7 +468,7 @@ int st_log_append_replica(struct st_log *log, struct iovec *batches, int n, int6
  * above the new end go; high watermark and durable offset are lowered to the new end if
  * above. An offset inside a fenced range (st_fence.c) cuts at the range's start: the range is
  * taken as one batch, its first offset becomes the end, it leaves the fenced file with
- * everything above (a follower repairing itself by fetching from there). offset at or below
+ * everything above (a follower whose divergence point falls in a fenced range). offset at or below
  * the log start offset: the log is emptied and restarts at offset (DeleteRecords' low
  * watermark goes). Durable on return: a crash after it never brings the cut suffix back
  * (TRUNCATION RULE in st_replica.c). Costs: the cut segment is scanned (CRC) as recovery

@@ -6,7 +6,8 @@
  * bytes. A reader never gets -EBADMSG at an offset that was never flipped, never a batch that
  * fails its CRC unless it was flipped, never a flipped batch's bad bytes in a read that began
  * after its fence was seen (the repair writes before it unfences), and every offset reads back
- * whole once all is over (nothing fenced, the scrubber content). Also built under ThreadSanitizer (`make tsan`).
+ * whole once all is over (nothing fenced, the scrubber content). Also built under ThreadSanitizer
+ * (`make tsan`).
  */
 #include <pthread.h>
 #include <sched.h>
