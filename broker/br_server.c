@@ -865,6 +865,13 @@ static int inter_broker_client(struct br_server *srv)
     return 0;
 }
 
+/* A replica fetcher repaired a fenced range (br_clu_fetch.h): counted. */
+static void replica_repaired(void *arg, int64_t bytes)
+{
+    struct br_server *srv = arg;
+    br_stats_scrub_repaired(srv->stats, bytes);
+}
+
 /* The follower side of replication (br_clu_fetch.h), once the view is there. */
 static int start_replica_fetchers(struct br_server *srv)
 {
@@ -881,6 +888,8 @@ static int start_replica_fetchers(struct br_server *srv)
         .store = srv->store,
         .tls = srv->clu_tls,
         .handshake_ms = cfg->tls.handshake_timeout_ms,
+        .on_repair = replica_repaired,
+        .on_repair_arg = srv,
     };
     snprintf(fc.listener, sizeof fc.listener, "%s", cfg->inter_broker_listener);
     int rc = br_clu_fetch_start(&fc, &srv->replica);

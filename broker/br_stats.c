@@ -22,6 +22,8 @@
  *     splicelog_log_flush_errors_total
  *     splicelog_scrub_bytes_total, splicelog_scrub_fenced_ranges_total,
  *     splicelog_scrub_bad_segments_total            what the scrubber read and found
+ *     splicelog_scrub_repaired_ranges_total,
+ *     splicelog_scrub_repaired_bytes_total          fenced ranges mended from a replica
  *   scrape time (read from the server's state)
  *     splicelog_ready, process_start_time_seconds, splicelog_connections(_max),
  *     splicelog_request_memory_bytes / _limit_bytes / _waiting_connections
@@ -73,6 +75,7 @@ struct br_stats {
     struct br_metrics_family *produce_errors, *fetch_errors;
     struct br_metrics_series *req[API_SLOTS + 1], *lat[API_SLOTS + 1];
     struct br_metrics_series *flush, *flush_errors, *scrub_bytes, *scrub_fenced, *scrub_bad;
+    struct br_metrics_series *scrub_repaired, *scrub_repaired_bytes;
     struct br_metrics_series *turns, *ahead, *share_used;
 };
 
@@ -303,6 +306,14 @@ void br_stats_scrub(struct br_stats *s, const struct st_scrub_report *rep)
     br_metrics_add(s->m, s->scrub_bytes, (uint64_t)rep->bytes_checked);
     br_metrics_add(s->m, s->scrub_fenced, (uint64_t)rep->fenced);
     br_metrics_add(s->m, s->scrub_bad, (uint64_t)rep->bad_segments);
+}
+
+void br_stats_scrub_repaired(struct br_stats *s, int64_t bytes)
+{
+    if (!s)
+        return;
+    br_metrics_add(s->m, s->scrub_repaired, 1);
+    br_metrics_add(s->m, s->scrub_repaired_bytes, (uint64_t)bytes);
 }
 
 /* The storage flusher: one sync round. */
@@ -709,6 +720,14 @@ static int families(struct br_stats *s, const struct br_stats_conf *c)
     struct br_metrics_family *sg =
         br_metrics_family(m, "splicelog_scrub_bad_segments_total", BR_METRICS_COUNTER,
                           "Segments in which the scrubber fenced something new.", NULL);
+    struct br_metrics_family *sr = br_metrics_family(
+        m, "splicelog_scrub_repaired_ranges_total", BR_METRICS_COUNTER,
+        "Fenced ranges repaired in place with the bytes of another replica (a follower's from "
+        "its leader, a leader's from an in-sync follower).",
+        NULL);
+    struct br_metrics_family *srb =
+        br_metrics_family(m, "splicelog_scrub_repaired_bytes_total", BR_METRICS_COUNTER,
+                          "Bytes of the fenced ranges repaired from another replica.", NULL);
     struct br_metrics_opts ahead = {.bounds = AHEAD_BOUNDS, .nbounds = NAHEAD, .unit_scale = 1};
     struct br_metrics_family *tu =
         br_metrics_family(m, "splicelog_loop_turns_total", BR_METRICS_COUNTER,
@@ -726,8 +745,8 @@ static int families(struct br_stats *s, const struct br_stats_conf *c)
         "read no further until a later turn served them.",
         NULL);
     if (!s->requests || !s->latency || !s->bytes_in || !s->records_in || !s->bytes_out ||
-        !s->produce_errors || !s->fetch_errors || !fl || !fle || !sb || !sf || !sg || !tu || !ah ||
-        !su)
+        !s->produce_errors || !s->fetch_errors || !fl || !fle || !sb || !sf || !sg || !sr || !srb ||
+        !tu || !ah || !su)
         return -ENOMEM;
     /* every API key gets its series now (keys with one name share it), so none is made on
      * the request path and an unused API shows as 0 */
@@ -744,11 +763,13 @@ static int families(struct br_stats *s, const struct br_stats_conf *c)
     s->scrub_bytes = br_metrics_series(m, sb, NULL);
     s->scrub_fenced = br_metrics_series(m, sf, NULL);
     s->scrub_bad = br_metrics_series(m, sg, NULL);
+    s->scrub_repaired = br_metrics_series(m, sr, NULL);
+    s->scrub_repaired_bytes = br_metrics_series(m, srb, NULL);
     s->turns = br_metrics_series(m, tu, NULL);
     s->ahead = br_metrics_series(m, ah, NULL);
     s->share_used = br_metrics_series(m, su, NULL);
     if (!s->flush || !s->flush_errors || !s->scrub_bytes || !s->scrub_fenced || !s->scrub_bad ||
-        !s->turns || !s->ahead || !s->share_used)
+        !s->scrub_repaired || !s->scrub_repaired_bytes || !s->turns || !s->ahead || !s->share_used)
         return -ENOMEM;
     return br_metrics_collector(m, collect, s);
 }

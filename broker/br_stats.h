@@ -15,10 +15,10 @@
  *   store is closed (its flusher may still be reporting a sync until then). start returns 0 or
  *   -errno (logged: a bad address, the port in use); the others cannot fail.
  * - Hooks are called on loop threads (requests, bytes, errors), the storage flusher (sync
- *   time) and the housekeeping thread (scrub); they take no lock except the first time a topic
- *   or error code is seen (br_metrics.h). Fetch bytes are staged per thread while a fetch is
- *   evaluated (a parked fetch may be evaluated several times) and counted once, when its
- *   response is complete: br_stats_fetch_begin / _bytes / _commit.
+ *   time), the housekeeping thread (scrub) and the replica fetchers (repaired ranges); they take no
+ * lock except the first time a topic or error code is seen (br_metrics.h). Fetch bytes are staged
+ * per thread while a fetch is evaluated (a parked fetch may be evaluated several times) and counted
+ * once, when its response is complete: br_stats_fetch_begin / _bytes / _commit.
  * - Bounded: per-topic series past metrics.topic.series.max count under topic="(other)";
  *   per-partition and per-group samples past their bounds are left out of the scrape and
  *   counted (splicelog_metrics_series_omitted), with a rate-limited log line.
@@ -101,5 +101,7 @@ void br_stats_ahead(struct br_stats *s, uint64_t ahead);
 void br_stats_share_used(struct br_stats *s);
 /* Housekeeping: one call of st_store_scrub and what it found. */
 void br_stats_scrub(struct br_stats *s, const struct st_scrub_report *rep);
+/* A fenced range repaired from another replica (a replica fetcher thread): bytes written. */
+void br_stats_scrub_repaired(struct br_stats *s, int64_t bytes);
 
 #endif

@@ -8,9 +8,10 @@
  *   (topics, metadata), st_log.c (append, read, roll, retention), st_index.c, st_segment.c,
  *   st_recover.c, st_flush.c (flusher, group commit), st_digest.c (running digests, sidecars),
  *   st_scrub.c (the scrubber), st_walk.c (the rule for a good batch), st_fence.c (fenced
- *   ranges), st_pstate.c (producer state: idempotence, open transactions, the last stable
- *   offset, snapshots), st_txnidx.c (aborted-transaction indexes), st_fcache.c (the cache of
- *   open segment files), st_clean*.c (log compaction: its own contract in st_clean.h).
+ *   ranges), st_repair.c (a fenced range mended with a replica's bytes), st_pstate.c
+ *   (producer state: idempotence, open transactions, the last stable offset, snapshots),
+ *   st_txnidx.c (aborted-transaction indexes), st_fcache.c (the cache of open segment
+ *   files), st_clean*.c (log compaction: its own contract in st_clean.h).
  * - Errors: 0 or a negative errno. -ENOENT unknown topic/partition (or appending to a deleted
  *   topic's log), -EEXIST topic exists, -EINVAL bad name or argument, -ERANGE offset outside
  *   [log start, log end], -E2BIG too many batches in one append, -ESHUTDOWN appending after
@@ -19,8 +20,9 @@
  *   own errors (-EIO...).
  * - Corruption is fenced, not spread: a batch found bad in bytes that reached the disk is
  *   fenced (st_fence.c): reads of its offsets fail with -EBADMSG for good (the fence is
- *   persisted), every other offset stays readable, and a read that starts before it stops
- *   short of it.
+ *   persisted) unless a replica's bytes mend it (st_log_repair) or a truncation cuts it
+ *   away; every other offset stays readable, and a read that starts before it stops short
+ *   of it.
  * - Threads: a store may be used from any number of threads. Appends to one partition are
  *   serialised by a short per-partition lock (offset assignment + write). Reads take no lock:
  *   they are bounded by the published end (offset and byte position), which an append
@@ -464,13 +466,16 @@ int st_log_append_replica(struct st_log *log, struct iovec *batches, int n, int6
  * deleted, the one holding the cut is truncated at the batch boundary with its indexes; the
  * producer state, open transactions, .txnindex entries and leader-epoch cache entries at or
  * above the new end go; high watermark and durable offset are lowered to the new end if
- * above. offset at or below the log start offset: the log is emptied and restarts at offset
- * (DeleteRecords' low watermark goes). Durable on return: a crash after it never brings the
- * cut suffix back (TRUNCATION RULE in st_replica.c). Costs: the cut segment is scanned (CRC)
- * as recovery would, the sealed ones below have their indexes checked. 0 or -errno: -EBUSY
- * while a compaction runs on the log, -EBADMSG when the batch at offset is fenced (nothing
- * changed). Not concurrently with appends to the same log (the caller's one writer); readers
- * may run (they stop at the new end at once).
+ * above. An offset inside a fenced range (st_fence.c) cuts at the range's start: the range is
+ * taken as one batch, its first offset becomes the end, it leaves the fenced file with
+ * everything above (a follower whose divergence point falls in a fenced range). offset at or below
+ * the log start offset: the log is emptied and restarts at offset (DeleteRecords' low
+ * watermark goes). Durable on return: a crash after it never brings the cut suffix back
+ * (TRUNCATION RULE in st_replica.c). Costs: the cut segment is scanned (CRC) as recovery
+ * would, the sealed ones below have their indexes checked. 0 or -errno: -EBUSY while a
+ * compaction runs on the log, -EBADMSG when a batch header at the cut is found inconsistent
+ * (nothing changed). Not concurrently with appends to the same log (the caller's one writer);
+ * readers may run (they stop at the new end at once).
  */
 int st_log_truncate(struct st_log *log, int64_t offset);
 /* Empties the log and restarts it at offset, above its end as well (Kafka's
@@ -497,6 +502,51 @@ int32_t st_log_latest_epoch(struct st_log *log);
  */
 int st_log_epoch_end_offset(struct st_log *log, int32_t epoch, int32_t *out_epoch,
                             int64_t *out_end);
+
+/* ---- repair of fenced ranges (issue 18, M5; st_repair.c) --------------------------------------
+ */
+
+/* A fenced range (st_fence.c) as st_log_fenced_next tells it. */
+struct st_fenced_range {
+    int64_t seg_base;       /* base offset of its segment */
+    int64_t off_lo, off_hi; /* offsets [off_lo, off_hi) */
+    int64_t pos_lo, pos_hi; /* bytes [pos_lo, pos_hi) of the segment's .log */
+};
+/*
+ * The log's first fenced range ending above offset from: 1 and *out, 0 when there is none,
+ * or -errno. A dormant log whose clean-shutdown record counts fenced ranges is opened (its
+ * fences load with it); one that counts none answers 0 without being opened. Any thread, no
+ * lock (inside the log's grace period).
+ */
+int st_log_fenced_next(struct st_log *log, int64_t from, struct st_fenced_range *out);
+/*
+ * Mends the fenced range that starts at offset off_lo with another replica's bytes for it
+ * (len bytes at bytes), in place (THE RULE FOR A REPAIR in st_repair.c): the bytes must be
+ * exactly the range's byte length and hold whole batches with good CRCs for exactly its
+ * offsets, and match the segment's digest sidecar where it has one; they are written at the
+ * range's position and synced, then the range is served again and the fenced file
+ * rewritten (*persist_err: that write's result; a failure is retried as st_fence.c says, the
+ * range is repaired either way). Nothing else of the log changes (offsets, indexes, producer
+ * state, end, high watermark). 0, or (nothing changed):
+ *   -ENOENT   no fenced range starts at off_lo (repaired already, cut away; a dormant log)
+ *   -EAGAIN   the range is in the active segment (repaired once it rolls)
+ *   -EXDEV    another fenced range shares a digest chunk with it, in a compacted topic (in
+ *             another topic that chunk's digest is left to the scrubber's next pass)
+ *   -EMSGSIZE len is not the range's byte length (a compacted replica's batches: refused)
+ *   -EBADMSG  the bytes are not whole good batches holding exactly [off_lo, off_hi)
+ *   -EILSEQ   with them in place a digest chunk of the sidecar does not match
+ *   -EBUSY    a compaction runs on the log; -ESHUTDOWN, and the disk's errors
+ * Any thread; waits for a running st_store_scrub call to end (store->scrub_mu) and holds
+ * the log's sync lock throughout (no sync, truncation or compaction swap of the log
+ * meanwhile; appends go on). Not on a hot path: it reads the touched digest chunks (1 MiB
+ * each) into a buffer it allocates.
+ */
+int st_log_repair(struct st_log *log, int64_t off_lo, const uint8_t *bytes, size_t len,
+                  int *persist_err);
+/* A number that changes whenever a range is fenced anywhere in the store (scrubber,
+ * recovery, a dormant log opened with fences): a caller looking for ranges to repair looks
+ * again when it moves. Any thread. */
+uint64_t st_store_fence_gen(struct st_store *store);
 
 /* ---- offsets --------------------------------------------------------------------------------- */
 

@@ -29,6 +29,10 @@
  *   segment, in bytes and in offsets. Dropped ranges are reported, and the file is rewritten
  *   once recovery is over.
  *
+ * A range leaves a set when a truncation cuts it away (st__fence_cut at recovery of the cut
+ * segment) or a replica's bytes mend it (st_repair.c: written and synced before the set
+ * without it is published and the file rewritten).
+ *
  * Locking: sets are replaced under log->fence_mu, which is never taken under log->mu (the
  * file is written outside the writer lock; building its bytes takes log->mu briefly). During
  * recovery the log is not yet visible and st__fence_load / st__fence_merge / st__fence_cut run
@@ -274,7 +278,7 @@ static int fence_image(struct st_log *log, uint8_t **out, size_t *len)
     return 0;
 }
 
-static int persist_locked(struct st_log *log)
+int st__fence_persist_locked(struct st_log *log)
 {
     uint8_t *img;
     size_t len;
@@ -318,7 +322,7 @@ static int persist_locked(struct st_log *log)
 int st__fence_persist(struct st_log *log)
 {
     pthread_mutex_lock(&log->fence_mu);
-    int err = persist_locked(log);
+    int err = st__fence_persist_locked(log);
     pthread_mutex_unlock(&log->fence_mu);
     return err;
 }
@@ -330,12 +334,14 @@ int st__fence_add(struct st_log *log, struct st_seg *s, const struct st_fence *f
     int added = st__fence_merge(s, f, n);
     *persist_err = 0;
     if (added > 0) {
+        atomic_fetch_add(&log->store->fence_gen, 1);
         pthread_mutex_lock(&log->mu);
         log->pristine = false; /* its clean-shutdown record counts fenced ranges */
         pthread_mutex_unlock(&log->mu);
     }
     if (added > 0 || (added == 0 && atomic_load(&log->fence_dirty)))
-        *persist_err = persist_locked(log); /* a failure leaves fence_dirty: retried later */
+        *persist_err =
+            st__fence_persist_locked(log); /* a failure leaves fence_dirty: retried later */
     pthread_mutex_unlock(&log->fence_mu);
     return added;
 }
@@ -422,6 +428,8 @@ int st__fence_load(struct st_log *log, struct st_segvec *v, const int64_t *sizes
         }
     }
     free(run);
+    if (attached > 0)
+        atomic_fetch_add(&log->store->fence_gen, 1);
     if (err == 0)
         err = attached;
 out:

@@ -382,6 +382,8 @@ int st__fence_merge(struct st_seg *s, const struct st_fence *f, int n);
 /* Rewrites <dir>/fenced from the current segment list (removes it when nothing is fenced).
  * 0 or -errno; on failure the log remembers to try again (log->fence_dirty). */
 int st__fence_persist(struct st_log *log);
+/* The same with log->fence_mu held by the caller (st_repair.c). */
+int st__fence_persist_locked(struct st_log *log);
 /*
  * Recovery (single-threaded, before the log is published): reads <dir>/fenced and attaches
  * each valid range to its segment in v (sizes[i] = .log size of v->s[i]). A range naming a
@@ -861,6 +863,7 @@ struct st_store {
 
     pthread_mutex_t scrub_mu;
     struct st_scrub_cursor scrub;
+    _Atomic uint64_t fence_gen; /* moves whenever a range is fenced (st_store_fence_gen) */
 
     _Atomic int64_t ps_bytes; /* producer state of every log (producer.state.max.memory.bytes) */
     pthread_mutex_t dir_mu;   /* one fsync of the data directory at a time */

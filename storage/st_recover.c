@@ -336,6 +336,8 @@ static int seg_scan(struct st_log *log, struct st_seg *s, int64_t fsize, int64_t
                     log->topic, log->partition, s->path, w.found[i].pos_lo, w.found[i].pos_hi,
                     w.found[i].off_lo, w.found[i].off_hi, w.why[i]);
             rc->fenced_new += added;
+            if (added > 0)
+                atomic_fetch_add(&log->store->fence_gen, 1);
             atomic_store(&log->fence_dirty, true);
             w.nfound = 0;
         }

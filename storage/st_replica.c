@@ -27,7 +27,12 @@
  *   5. the log is built again from its files as recovery does (st__log_reload): segment list,
  *      indexes, producer state (snapshots above the cut are dropped), .txnindex entries.
  * An offset at or below the log start: every segment goes, an empty <offset>.log is created,
- * DeleteRecords' low watermark and the recovery point are removed.
+ * DeleteRecords' low watermark and the recovery point are removed. An offset inside a fenced
+ * range cuts at the range's first byte and offset (the range is one batch for this rule): the
+ * fenced file loses it at step 5 (recovery drops ranges past a segment's size) and is written
+ * again before the call returns.
+ *
+ * Which fenced ranges a truncation leaves: those wholly below the cut, untouched.
  */
 #include "st_int.h"
 
@@ -234,9 +239,15 @@ static int truncate_locked(struct st_log *log, int64_t offset, bool all)
             k--;
         struct st_seg *s = v->s[k];
         int64_t bs;
-        int err = st__seg_find_batch(s, s->w.pos, offset, &pos, &bs, &new_end);
-        if (err < 0)
-            return err; /* a fenced or damaged batch at the cut: nothing changed */
+        const struct st_fence *fz = st__fence_by_off(st__fences(s), offset);
+        if (fz) { /* a fenced range counts as one batch: cut at its start */
+            pos = fz->pos_lo;
+            new_end = fz->off_lo;
+        } else {
+            int err = st__seg_find_batch(s, s->w.pos, offset, &pos, &bs, &new_end);
+            if (err < 0)
+                return err; /* a damaged batch header at the cut: nothing changed */
+        }
         if (new_end <= start)
             empty = true, new_end = offset;
     }

@@ -15,7 +15,10 @@
  *   range), while a follower (replica_id >= 0) reads up to the end and its fetch_offset is its
  *   log end offset, which moves the HW (woken: acks=all produces, parked fetches);
  *   current_leader_epoch off the leader's: FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH;
- *   a replica_id that is not a replica: NOT_LEADER_OR_FOLLOWER. Last stable offset = st_log_lso
+ *   a replica_id that is not a replica: NOT_LEADER_OR_FOLLOWER. A follower in the ISR
+ *   serves its own leader's fetch (replica_id the view's leader, current_leader_epoch the
+ *   view's) below its high watermark: the leader repairing a fenced range (br_clu_fetch.h).
+ *   Last stable offset = st_log_lso
  * (the first offset of the oldest open transaction, else the end); log start offset; preferred read
  * replica -1.
  * - isolation_level 1 (read_committed, KIP-98): the read stops at the LSO (a batch boundary:
@@ -60,6 +63,8 @@ struct fetch_part {
     int32_t max_bytes;
     int32_t cur_epoch; /* current_leader_epoch (-1: not given) */
     int16_t err;       /* found when the request came (leader epoch, replica), else NONE */
+    bool for_leader;   /* this broker, an in-sync follower, serves its leader's repair fetch
+                          (decided when the request came: fetch_replication) */
 };
 
 struct fetch_topic {
@@ -140,10 +145,12 @@ static int save_request(struct br_req *q, struct br_resp *r, const struct kp_fet
         topics[i] = (struct fetch_topic){name, nl, t->topic_id, t->n_partitions, parts, denied};
         name += q->api_version >= 13 ? 256 : nl;
         for (int32_t j = 0; j < t->n_partitions; j++)
-            parts[j] =
-                (struct fetch_part){t->partitions[j].fetch_offset, t->partitions[j].partition,
-                                    t->partitions[j].partition_max_bytes,
-                                    t->partitions[j].current_leader_epoch, KP_ERR_NONE};
+            parts[j] = (struct fetch_part){t->partitions[j].fetch_offset,
+                                           t->partitions[j].partition,
+                                           t->partitions[j].partition_max_bytes,
+                                           t->partitions[j].current_leader_epoch,
+                                           KP_ERR_NONE,
+                                           false};
         parts += t->n_partitions;
     }
     r->hstate = st;
@@ -248,7 +255,7 @@ static int fetch_eval_once(struct br_resp *r, bool force)
             if (t->denied) {
                 p.error_code = KP_ERR_TOPIC_AUTHORIZATION_FAILED;
                 has_err = true;
-            } else if (t->name_len > 0 &&
+            } else if (t->name_len > 0 && !fp->for_leader &&
                        (p.error_code = br_api_leader_err(st->x, t->name, (size_t)t->name_len,
                                                          fp->partition)) != KP_ERR_NONE) {
                 has_err = true; /* a cluster's, led elsewhere (or unknown there) */
@@ -272,8 +279,11 @@ static int fetch_eval_once(struct br_resp *r, bool force)
                 int64_t end = st_log_end_offset(log);
                 if (!repl)
                     hw = end;
-                int64_t upto = st->replica ? end : st->isolation == 1 ? lso : hw;
-                bool bounded = st->isolation == 1 || (repl && !st->replica);
+                /* a follower serving its leader's repair: committed bytes only (below its
+                 * own high watermark, which never passes the leader's) */
+                bool leader_reads = st->replica && !fp->for_leader;
+                int64_t upto = leader_reads ? end : st->isolation == 1 ? lso : hw;
+                bool bounded = st->isolation == 1 || (repl && !leader_reads);
                 p.high_watermark = hw;
                 p.last_stable_offset = lso;
                 p.log_start_offset = start;
@@ -388,10 +398,33 @@ static void fetch_wake(struct br_resp *r, enum br_wake why, void *arg)
 }
 
 /*
+ * A replica's fetch of a partition this broker does not lead: served (fp->for_leader) when it
+ * comes from the partition's leader at the view's leader epoch and this broker is in the
+ * view's ISR: the leader mends a fenced range of its own with an in-sync follower's bytes
+ * (br_clu_fetch.h, docs/cluster.md "Repair of fenced ranges"). Kafka's brokers never send a
+ * follower such a fetch; everyone else still gets NOT_LEADER_OR_FOLLOWER.
+ */
+static bool serves_its_leader(struct br_ctx *x, const struct fetch_topic *t,
+                              const struct fetch_part *fp, int32_t replica_id)
+{
+    struct br_clu_part part;
+    if (fp->cur_epoch < 0 ||
+        br_clu_partition(x->clu, t->name, (size_t)t->name_len, fp->partition, &part) < 0 ||
+        part.leader != replica_id || part.leader == x->cfg->node_id ||
+        part.leader_epoch != fp->cur_epoch)
+        return false;
+    for (int32_t k = 0; k < part.isr.n; k++)
+        if (part.isr.id[k] == x->cfg->node_id)
+            return true;
+    return false;
+}
+
+/*
  * In a cluster, once per request: each partition this broker leads with replication factor
  * > 1 checks current_leader_epoch (consumers and followers), and a follower's fetch_offset is
  * recorded as its log end offset, which may move the high watermark (br_clu_repl.h): the
- * requests waiting for it (acks=all produces, long-polling fetches) then look again.
+ * requests waiting for it (acks=all produces, long-polling fetches) then look again. A
+ * replica's fetch of a partition led elsewhere may be its leader's repair (serves_its_leader).
  */
 static void fetch_replication(struct br_ctx *x, struct fetch_state *st, int32_t replica_id)
 {
@@ -405,8 +438,11 @@ static void fetch_replication(struct br_ctx *x, struct fetch_state *st, int32_t 
             struct fetch_part *fp = &t->parts[j];
             if (!st->replica && fp->cur_epoch < 0)
                 continue;
-            if (br_api_leader_err(x, t->name, (size_t)t->name_len, fp->partition) != KP_ERR_NONE)
+            if (br_api_leader_err(x, t->name, (size_t)t->name_len, fp->partition) != KP_ERR_NONE) {
+                if (st->replica)
+                    fp->for_leader = serves_its_leader(x, t, fp, replica_id);
                 continue; /* (answered by the evaluation) */
+            }
             struct st_log *log = st_log_get(x->store, t->name, (size_t)t->name_len, fp->partition);
             if (!log)
                 continue;

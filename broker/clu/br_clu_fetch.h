@@ -35,6 +35,27 @@
  *   response that does not parse: the connection is closed and opened again after the backoff;
  *   OFFSET_OUT_OF_RANGE below the leader's log start: the replica is emptied and restarted
  *   there (st_log_restart_at), otherwise the divergence is looked for (OffsetsForLeaderEpoch).
+ * - Fenced ranges (issue 18 M5; docs/cluster.md "Repair of fenced ranges"): a followed
+ *   partition whose log has a fenced range (st_log_fenced_next: looked at when it becomes
+ *   followed and whenever st_store_fence_gen moves) gets, on its leader's connection, a Fetch of
+ *   that range alone (replica_id, fetch_offset = its first offset, partition_max_bytes = its
+ *   bytes, no wait), and the answer's batches that hold exactly the range go to st_log_repair
+ *   (in place; checked there: byte length, offsets, CRC, the digest sidecar). One range per
+ *   request, between the regular fetches (after a repair, a due regular fetch goes first); each
+ * repair is logged (topic-partition, offsets, bytes, the leader) and counted (on_repair); a refusal
+ * is logged (rate-limited) and the range stays fenced, tried again after REPAIR_RETRY_MS, the next
+ * range tried meanwhile. The leader takes the Fetch as the follower's: its fetch offset dips to the
+ * range's start until the next regular fetch, which holds its high watermark (never lowers it)
+ * meanwhile.
+ * - A leader's own fenced ranges: thread 0 lists, whenever the view or st_store_fence_gen
+ *   moves, the partitions this broker leads (replication factor > 1) whose log has a fenced
+ *   range, each with an in-sync follower (the first of the view's ISR other than itself; none:
+ *   not repaired, logged), keeps a connection to it, and sends it the same Fetch (replica_id
+ *   its own, current_leader_epoch the view's), which that follower serves below its high
+ *   watermark (br_api_fetch.c); the answer goes to st_log_repair as above. The follower's
+ *   state is not touched by that Fetch. Cost: each view change looks at the segment list of
+ *   every partition led here (in memory; a dormant log is opened only when its record counts
+ *   fenced ranges).
  * - Compacted logs: a leader's cleaned batches (fewer records than offsets, or none) are
  *   appended as they are; a log end inside one of the leader's empty batches (its cleaner
  *   merges a run of removed batches into one) continues with that batch's tail
@@ -76,6 +97,10 @@ struct br_clu_fetch_conf {
      * the caller's, outliving the fetchers), and ssl.handshake.timeout.ms; NULL: PLAINTEXT */
     struct br_clu_tls *tls;
     int64_t handshake_ms;
+    /* called (from a fetcher thread) after each fenced range repaired, with its bytes; NULL:
+     * none */
+    void (*on_repair)(void *arg, int64_t bytes);
+    void *on_repair_arg;
 };
 
 int br_clu_fetch_start(const struct br_clu_fetch_conf *conf, struct br_clu_fetch **out);
