@@ -910,12 +910,40 @@ static int on_repair(struct fthread *t, struct fsess *s)
 /* ---- the view: which partitions, which leaders ------------------------------------------------
  */
 
+/* A list of partitions built from the view (collect_one: followed here; collect_led: led here
+ * with a fence to mend). */
 struct collect {
     struct fthread *t;
     struct fpart *out;
     int n, cap;
     bool oom;
 };
+
+/* Appends a partition to c's list, in state P_TRUNCATE (a follower asks its leader first);
+ * NULL (c->oom) without memory. */
+static struct fpart *collect_push(struct collect *c, const char *topic, int32_t p, int32_t leader,
+                                  int32_t leader_epoch)
+{
+    if (c->n == c->cap) {
+        int cap = c->cap ? c->cap * 2 : 64;
+        struct fpart *nb = realloc(c->out, (size_t)cap * sizeof(*nb));
+        if (!nb) {
+            c->oom = true;
+            return NULL;
+        }
+        c->out = nb;
+        c->cap = cap;
+    }
+    struct fpart *pt = &c->out[c->n++];
+    memset(pt, 0, sizeof *pt);
+    snprintf(pt->topic, sizeof pt->topic, "%s", topic);
+    pt->partition = p;
+    pt->leader = leader;
+    pt->leader_epoch = leader_epoch;
+    pt->sent_leader = -1;
+    pt->target = -1;
+    return pt;
+}
 
 static int collect_one(void *ctx, const char *topic, int32_t p,
                        const struct br_clu_replicas *replicas, int32_t leader, int32_t leader_epoch)
@@ -930,25 +958,7 @@ static int collect_one(void *ctx, const char *topic, int32_t p,
         mine |= replicas->id[k] == conf->broker_id;
     if (!mine)
         return 0;
-    if (c->n == c->cap) {
-        int cap = c->cap ? c->cap * 2 : 64;
-        struct fpart *nb = realloc(c->out, (size_t)cap * sizeof(*nb));
-        if (!nb) {
-            c->oom = true;
-            return 1;
-        }
-        c->out = nb;
-        c->cap = cap;
-    }
-    struct fpart *pt = &c->out[c->n++];
-    memset(pt, 0, sizeof *pt);
-    snprintf(pt->topic, sizeof pt->topic, "%s", topic);
-    pt->partition = p;
-    pt->leader = leader;
-    pt->leader_epoch = leader_epoch;
-    pt->sent_leader = -1;
-    pt->target = -1;
-    return 0;
+    return collect_push(c, topic, p, leader, leader_epoch) ? 0 : 1;
 }
 
 static struct fpart *find_part(struct fpart *parts, int n, const char *topic, int32_t p)
@@ -1006,37 +1016,15 @@ static bool sync_sessions(struct fthread *t)
 /* ---- a leader's own fenced ranges (thread 0) ---------------------------------------------------
  */
 
-struct led {
-    struct fthread *t;
-    struct fpart *out;
-    int n, cap;
-    bool oom;
-};
-
 static int collect_led(void *ctx, const char *topic, int32_t p,
                        const struct br_clu_replicas *replicas, int32_t leader, int32_t leader_epoch)
 {
-    struct led *c = ctx;
+    struct collect *c = ctx;
     if (leader != c->t->f->conf.broker_id || replicas->n < 2 || strlen(topic) >= TOPIC_MAX)
         return 0;
-    if (c->n == c->cap) {
-        int cap = c->cap ? c->cap * 2 : 64;
-        struct fpart *nb = realloc(c->out, (size_t)cap * sizeof(*nb));
-        if (!nb) {
-            c->oom = true;
-            return 1;
-        }
-        c->out = nb;
-        c->cap = cap;
-    }
-    struct fpart *pt = &c->out[c->n++];
-    memset(pt, 0, sizeof *pt);
-    snprintf(pt->topic, sizeof pt->topic, "%s", topic);
-    pt->partition = p;
-    pt->leader = leader;
-    pt->leader_epoch = leader_epoch;
-    pt->sent_leader = -1;
-    pt->target = -1;
+    struct fpart *pt = collect_push(c, topic, p, leader, leader_epoch);
+    if (!pt)
+        return 1;
     pt->state = P_FETCH;
     return 0;
 }
@@ -1053,7 +1041,7 @@ static void rebuild_led(struct fthread *t)
     free(t->lparts);
     t->lparts = NULL;
     t->nlparts = 0;
-    struct led c = {.t = t};
+    struct collect c = {.t = t};
     (void)br_clu_each_partition(f->conf.clu, collect_led, &c);
     if (c.oom)
         br_err_limited("replica: out of memory listing the partitions led here (their fenced "

@@ -184,28 +184,38 @@ static int on_socket(int domain, int type, int protocol, void *opaque)
     return fd;
 }
 
-static rd_kafka_t *producer_new(struct tb_nemesis *n)
+/* A client's configuration: the brokers, IPv4, errors only in the log, nkv more settings, n as
+ * the opaque, its sockets bound to n->src_addr when there is one. */
+static rd_kafka_conf_t *nem_conf(struct tb_nemesis *n, const char *const (*kv)[2], size_t nkv)
 {
     char bs[256], err[512];
     nem_bootstrap(n, bs, sizeof bs);
     rd_kafka_conf_t *c = rd_kafka_conf_new();
-    const char *kv[][2] = {{"bootstrap.servers", bs},
-                           {"enable.idempotence", "true"},
-                           {"acks", "all"},
-                           {"linger.ms", "5"},
-                           {"message.timeout.ms", "60000"},
-                           {"retry.backoff.ms", "200"},
-                           {"topic.metadata.refresh.interval.ms", "2000"},
-                           {"broker.address.family", "v4"},
-                           {"log_level", "3"}};
-    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
-        ck_assert_msg(rd_kafka_conf_set(c, kv[i][0], kv[i][1], err, sizeof err) == RD_KAFKA_CONF_OK,
-                      "%s: %s", kv[i][0], err);
+    const char *base[][2] = {
+        {"bootstrap.servers", bs}, {"broker.address.family", "v4"}, {"log_level", "3"}};
+    for (size_t i = 0; i < sizeof base / sizeof base[0] + nkv; i++) {
+        const char *const *e = i < 3 ? base[i] : kv[i - 3];
+        ck_assert_msg(rd_kafka_conf_set(c, e[0], e[1], err, sizeof err) == RD_KAFKA_CONF_OK,
+                      "%s: %s", e[0], err);
+    }
     rd_kafka_conf_set_opaque(c, n);
-    rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
-    rd_kafka_conf_set_error_cb(c, on_error);
     if (n->src_addr)
         rd_kafka_conf_set_socket_cb(c, on_socket);
+    return c;
+}
+
+static rd_kafka_t *producer_new(struct tb_nemesis *n)
+{
+    static const char *const kv[][2] = {{"enable.idempotence", "true"},
+                                        {"acks", "all"},
+                                        {"linger.ms", "5"},
+                                        {"message.timeout.ms", "60000"},
+                                        {"retry.backoff.ms", "200"},
+                                        {"topic.metadata.refresh.interval.ms", "2000"}};
+    rd_kafka_conf_t *c = nem_conf(n, kv, sizeof kv / sizeof kv[0]);
+    rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
+    rd_kafka_conf_set_error_cb(c, on_error);
+    char err[512];
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
     ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
     return rk;
@@ -325,21 +335,10 @@ static void *consume_loop(void *arg)
 
 static rd_kafka_t *member_new(struct tb_nemesis *n)
 {
-    char bs[256], err[512];
-    nem_bootstrap(n, bs, sizeof bs);
-    rd_kafka_conf_t *c = rd_kafka_conf_new();
-    const char *kv[][2] = {{"bootstrap.servers", bs},
-                           {"group.id", NEM_GROUP},
-                           {"auto.offset.reset", "earliest"},
-                           {"broker.address.family", "v4"},
-                           {"log_level", "3"}};
-    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
-        ck_assert_msg(rd_kafka_conf_set(c, kv[i][0], kv[i][1], err, sizeof err) == RD_KAFKA_CONF_OK,
-                      "%s: %s", kv[i][0], err);
-    rd_kafka_conf_set_opaque(c, n);
+    static const char *const kv[][2] = {{"group.id", NEM_GROUP}, {"auto.offset.reset", "earliest"}};
+    rd_kafka_conf_t *c = nem_conf(n, kv, sizeof kv / sizeof kv[0]);
     rd_kafka_conf_set_rebalance_cb(c, on_rebalance);
-    if (n->src_addr)
-        rd_kafka_conf_set_socket_cb(c, on_socket);
+    char err[512];
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof err);
     ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
     rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(1);

@@ -219,6 +219,48 @@ static bool hook_may_append(void *arg, int32_t p)
     return true;
 }
 
+/* The old coordinator (a store, its offsets store o, a cluster's mirror writing o's changes
+ * into the store's __consumer_offsets) and the new one's own offsets store o2, each in a
+ * temporary directory. */
+struct coords {
+    char dir[256], dir2[256];
+    struct st_store *store;
+    struct st_offsets *o, *o2;
+    struct br_cotopic *mirror;
+};
+
+static void coords_open(struct coords *x)
+{
+    tst_mkdtemp(x->dir, sizeof x->dir);
+    tst_mkdtemp(x->dir2, sizeof x->dir2);
+    struct st_log_config lc = tst_cfg();
+    ck_assert_int_eq(st_store_open(x->dir, &lc, &x->store), 0);
+    struct st_offsets_opts oo;
+    st_offsets_opts_default(&oo);
+    ck_assert_int_eq(st_offsets_open(x->dir, &oo, &x->o), 0);
+    ck_assert_int_eq(st_offsets_open(x->dir2, &oo, &x->o2), 0);
+    struct br_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.offsets_topic_partitions = NP;
+    cfg.offsets_topic_segment_bytes = 1 << 20;
+    snprintf(cfg.zk_connect, sizeof cfg.zk_connect, "127.0.0.1:1");
+    ck_assert_int_eq(br_cotopic_create(x->store, NP, 1 << 20), 0);
+    ck_assert_int_eq(br_cotopic_open(&cfg, x->store, x->o, &x->mirror), 0);
+    struct br_cotopic_cluster hooks = {
+        .partitions = hook_partitions, .may_append = hook_may_append, .arg = NULL};
+    br_cotopic_set_cluster(x->mirror, &hooks);
+}
+
+static void coords_close(struct coords *x)
+{
+    br_cotopic_close(x->mirror);
+    st_offsets_close(x->o2);
+    st_offsets_close(x->o);
+    st_store_close(x->store);
+    tst_rmrf(x->dir);
+    tst_rmrf(x->dir2);
+}
+
 /* A transaction's marker into partition p of __consumer_offsets (what WriteTxnMarkers writes). */
 static void mark(struct st_store *store, int32_t p, int64_t pid, int16_t epoch, bool commit)
 {
@@ -240,29 +282,11 @@ static void txn_commit(struct st_offsets *o, const char *g, int64_t pid, int16_t
 
 START_TEST(load_replays_transactions)
 {
-    char dir[256], dir2[256];
-    tst_mkdtemp(dir, sizeof dir);
-    tst_mkdtemp(dir2, sizeof dir2);
-    struct st_log_config lc = tst_cfg();
-    struct st_store *store;
-    ck_assert_int_eq(st_store_open(dir, &lc, &store), 0);
-    struct st_offsets_opts oo;
-    st_offsets_opts_default(&oo);
-    struct st_offsets *o, *o2;
-    ck_assert_int_eq(st_offsets_open(dir, &oo, &o), 0);
-    ck_assert_int_eq(st_offsets_open(dir2, &oo, &o2), 0); /* the new leader's store */
-    /* the cluster's mirror (the old leader): transactional batches for pending offsets */
-    struct br_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.offsets_topic_partitions = NP;
-    cfg.offsets_topic_segment_bytes = 1 << 20;
-    snprintf(cfg.zk_connect, sizeof cfg.zk_connect, "127.0.0.1:1");
-    ck_assert_int_eq(br_cotopic_create(store, NP, 1 << 20), 0);
-    struct br_cotopic *mirror;
-    ck_assert_int_eq(br_cotopic_open(&cfg, store, o, &mirror), 0);
-    struct br_cotopic_cluster hooks = {
-        .partitions = hook_partitions, .may_append = hook_may_append, .arg = NULL};
-    br_cotopic_set_cluster(mirror, &hooks);
+    struct coords x;
+    coords_open(&x);
+    struct st_store *store = x.store;
+    struct st_offsets *o = x.o, *o2 = x.o2;
+    struct br_cotopic *mirror = x.mirror; /* transactional batches for pending offsets */
 
     char g1[16], g2[16], g3[16];
     group_on(g1, sizeof g1, 0, true, 0);
@@ -341,12 +365,7 @@ START_TEST(load_replays_transactions)
     ck_assert_int_eq(ss.pending, 0);
 
     br_coload_free(cl);
-    br_cotopic_close(mirror);
-    st_offsets_close(o2);
-    st_offsets_close(o);
-    st_store_close(store);
-    tst_rmrf(dir);
-    tst_rmrf(dir2);
+    coords_close(&x);
 }
 END_TEST
 
@@ -369,28 +388,11 @@ group_info(struct br_groups *g, const char *id)
  * newer generation is kept), sessions going on at the stored generation. */
 START_TEST(load_restores_group_members)
 {
-    char dir[256], dir2[256];
-    tst_mkdtemp(dir, sizeof dir);
-    tst_mkdtemp(dir2, sizeof dir2);
-    struct st_log_config lc = tst_cfg();
-    struct st_store *store;
-    ck_assert_int_eq(st_store_open(dir, &lc, &store), 0);
-    struct st_offsets_opts oo;
-    st_offsets_opts_default(&oo);
-    struct st_offsets *o, *o2;
-    ck_assert_int_eq(st_offsets_open(dir, &oo, &o), 0);
-    ck_assert_int_eq(st_offsets_open(dir2, &oo, &o2), 0);
-    struct br_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.offsets_topic_partitions = NP;
-    cfg.offsets_topic_segment_bytes = 1 << 20;
-    snprintf(cfg.zk_connect, sizeof cfg.zk_connect, "127.0.0.1:1");
-    ck_assert_int_eq(br_cotopic_create(store, NP, 1 << 20), 0);
-    struct br_cotopic *mirror;
-    ck_assert_int_eq(br_cotopic_open(&cfg, store, o, &mirror), 0);
-    struct br_cotopic_cluster hooks = {
-        .partitions = hook_partitions, .may_append = hook_may_append, .arg = NULL};
-    br_cotopic_set_cluster(mirror, &hooks);
+    struct coords x;
+    coords_open(&x);
+    struct st_store *store = x.store;
+    struct st_offsets *o = x.o, *o2 = x.o2;
+    struct br_cotopic *mirror = x.mirror;
 
     char g1[16], g2[16], g3[16], gx[16];
     group_on(g1, sizeof g1, 0, true, 0);
@@ -480,12 +482,7 @@ START_TEST(load_restores_group_members)
     br_coload_free(cl);
     br_groups_stop(groups);
     br_groups_free(groups);
-    br_cotopic_close(mirror);
-    st_offsets_close(o);
-    st_offsets_close(o2);
-    st_store_close(store);
-    tst_rmrf(dir);
-    tst_rmrf(dir2);
+    coords_close(&x);
 }
 END_TEST
 
