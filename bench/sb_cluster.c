@@ -2,16 +2,7 @@
  * sb_cluster — `cluster` (issue 18, milestone M5): what replication costs, measured in one
  * command against a single node of the same build on the same machine.
  *
- * Set-up, once: Apache ZooKeeper from Debian's jars (ZooKeeperServerMain, tickTime 500 ms, so
- * sessions of 1..10 s) on a free loopback port below the kernel's ephemeral range; three
- * brokers (broker.id 1..3, --listen 127.0.0.1:0, zookeeper.connect=127.0.0.1:PORT/splicelog-bench,
- * num.partitions=--partitions, default.replication.factor=3, zookeeper.session.timeout.ms=6000,
- * then --broker-set); a single node (no ZooKeeper; num.partitions, --broker-set). Data, logs
- * and port files live in the bench's temporary directory. Every child dies with the bench
- * (PR_SET_PDEATHSIG); the end of the command, a failure included, stops them all and removes
- * the directory; a reaper (a shell in its own session, reading a pipe only the bench holds)
- * removes it when the bench dies otherwise (^C, kill -9). Loopback only; every wait is
- * bounded.
+ * The cluster and the single node: sb_clu.h.
  *
  * Each run, on fresh topics (TOPIC-tput-rN, TOPIC-catchup-rN, TOPIC-e2e-rN, TOPIC-failover-rN):
  * a. throughput: the same producer (--count records of --record-size, round robin over the
@@ -52,399 +43,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "sb.h"
+#include "sb_clu.h"
 
-#define NB              3 /* brokers in the cluster */
-#define ZK_JAR          "/usr/share/java/zookeeper.jar"
-#define SESSION_MS      6000  /* zookeeper.session.timeout.ms, unless --broker-set says */
 #define FAILOVER_WARMUP 2000  /* ms of steady production before the kill */
 #define FAILOVER_BOUND  60000 /* ms after the session timeout to wait for every partition */
 #define MAX_PARTS       10000
-
-struct clu {
-    const struct sb_opts *o;
-    char dir[512];
-    int reaper_fd; /* the write end of the reaper's pipe; -1: none */
-    pid_t reaper;
-    pid_t zk;
-    int zk_port;
-    char zk_log[600];
-    long long session_ms;
-    struct sb_broker b[NB]; /* broker.id i + 1; pid 0 while down */
-    char data[NB][600];
-    int starts[NB]; /* starts of broker i so far: each start logs to its own file */
-    struct sb_broker single;
-    char single_data[600];
-    char bootstrap[64]; /* one live cluster broker, host:port (clients learn the rest) */
-};
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* ---- ZooKeeper ---------------------------------------------------------------------------- */
-
-static bool port_bindable(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-    close(fd);
-    return ok;
-}
-
-static bool port_listening(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-    close(fd);
-    return ok;
-}
-
-/* A free port below the ephemeral range (a port in it can become the local port of an
- * outgoing connection before ZooKeeper binds it); 0 when none was found in 50 tries. */
-static int free_port(void)
-{
-    int lo = 32768;
-    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-    if (f) {
-        if (fscanf(f, "%d", &lo) != 1)
-            lo = 32768;
-        fclose(f);
-    }
-    if (lo <= 12000)
-        return 0;
-    unsigned seed = (unsigned)getpid() ^ (unsigned)sb_now_ns();
-    for (int i = 0; i < 50; i++) {
-        int port = 10000 + (int)(rand_r(&seed) % (unsigned)(lo - 10000 - 1));
-        if (port_bindable(port) && !port_listening(port))
-            return port;
-    }
-    return 0;
-}
-
-static int zk_start(struct clu *c, char *why, size_t why_len)
-{
-    if (access(ZK_JAR, R_OK)) {
-        snprintf(why, why_len, "%s: not installed (scripts/deps.sh cluster, as root)", ZK_JAR);
-        return -ENOENT;
-    }
-    c->zk_port = free_port();
-    if (!c->zk_port) {
-        snprintf(why, why_len, "no free loopback port below the ephemeral range for ZooKeeper");
-        return -EADDRINUSE;
-    }
-    char port[16], data[600];
-    snprintf(port, sizeof(port), "%d", c->zk_port);
-    snprintf(data, sizeof(data), "%.480s/zookeeper", c->dir);
-    snprintf(c->zk_log, sizeof(c->zk_log), "%.480s/zookeeper.log", c->dir);
-    if (mkdir(data, 0700)) {
-        snprintf(why, why_len, "mkdir %.300s: %s", data, strerror(errno));
-        return -errno;
-    }
-    const char *const argv[] = {"java",
-                                "-Xmx128m",
-                                "-XX:+UseSerialGC",
-                                "-XX:TieredStopAtLevel=1",
-                                "-Dzookeeper.admin.enableServer=false",
-                                "-cp",
-                                "/etc/zookeeper/conf:" ZK_JAR,
-                                "org.apache.zookeeper.server.ZooKeeperServerMain",
-                                port,
-                                data,
-                                "500",
-                                NULL};
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(why, why_len, "fork: %s", strerror(errno));
-        return -errno;
-    }
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        int lfd = open(c->zk_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (lfd >= 0) {
-            dup2(lfd, 1);
-            dup2(lfd, 2);
-        }
-        int nfd = open("/dev/null", O_RDONLY);
-        if (nfd >= 0)
-            dup2(nfd, 0);
-        execvp("java", (char *const *)argv);
-        fprintf(stderr, "exec java: %s\n", strerror(errno));
-        _exit(127);
-    }
-    c->zk = pid;
-    for (int i = 0; i < 600; i++) { /* 60 s: the JVM starts slowly on a busy machine */
-        if (port_listening(c->zk_port))
-            return 0;
-        if (waitpid(pid, NULL, WNOHANG) == pid) {
-            c->zk = 0;
-            snprintf(why, why_len, "ZooKeeper exited at start (is java installed? see %.300s)",
-                     c->zk_log);
-            return -ECHILD;
-        }
-        sleep_ms(100);
-    }
-    snprintf(why, why_len, "ZooKeeper not listening on 127.0.0.1:%d after 60 s (see %.300s)",
-             c->zk_port, c->zk_log);
-    return -ETIMEDOUT;
-}
-
-static void zk_stop(struct clu *c)
-{
-    if (c->zk <= 0)
-        return;
-    kill(c->zk, SIGTERM);
-    for (int i = 0; i < 100; i++) {
-        if (waitpid(c->zk, NULL, WNOHANG) == c->zk) {
-            c->zk = 0;
-            return;
-        }
-        sleep_ms(50);
-    }
-    kill(c->zk, SIGKILL);
-    waitpid(c->zk, NULL, 0);
-    c->zk = 0;
-}
-
-/* ---- brokers ------------------------------------------------------------------------------ */
-
-static void addr_of(const struct sb_broker *b, char *buf, size_t len)
-{
-    snprintf(buf, len, "127.0.0.1:%d", b->port);
-}
-
-/* Broker i (0-based; broker.id i + 1) on its data dir. */
-static int broker_start(struct clu *c, int i, char *why, size_t why_len)
-{
-    const struct sb_opts *o = c->o;
-    char id[32], zk[96], sess[64], parts[48], transfer[48], name[32];
-    snprintf(id, sizeof(id), "broker.id=%d", i + 1);
-    snprintf(zk, sizeof(zk), "zookeeper.connect=127.0.0.1:%d/splicelog-bench", c->zk_port);
-    snprintf(sess, sizeof(sess), "zookeeper.session.timeout.ms=%d", SESSION_MS);
-    snprintf(parts, sizeof(parts), "num.partitions=%lld", o->partitions);
-    snprintf(transfer, sizeof(transfer), "fetch.transfer=%s", o->transfer);
-    snprintf(name, sizeof(name), "b%d-%d", i + 1, ++c->starts[i]);
-    const char *set[SB_MAX_PROPS + 8];
-    int n = 0;
-    set[n++] = id;
-    set[n++] = zk;
-    set[n++] = sess;
-    set[n++] = "zookeeper.connection.timeout.ms=30000";
-    set[n++] = "default.replication.factor=3";
-    set[n++] = parts;
-    set[n++] = transfer;
-    for (size_t k = 0; o->broker_set[k] && k < SB_MAX_PROPS; k++) /* last: they override */
-        set[n++] = o->broker_set[k];
-    set[n] = NULL;
-    return sb_broker_start(&c->b[i], o->broker_bin, c->dir, c->data[i], name, set, why, why_len);
-}
-
-/* bootstrap := a live cluster broker other than `not` (-1: any); false when none is up. */
-static bool pick_bootstrap(struct clu *c, int not )
-{
-    for (int i = 0; i < NB; i++)
-        if (i != not &&c->b[i].pid > 0) {
-            addr_of(&c->b[i], c->bootstrap, sizeof(c->bootstrap));
-            return true;
-        }
-    return false;
-}
-
-/* Waits (bounded) until the cluster's Metadata names all NB brokers. */
-static int wait_registered(struct clu *c, int seconds, char *why, size_t why_len)
-{
-    struct sb_part_state st;
-    char w[256] = "";
-    for (int i = 0; i < seconds * 20; i++) {
-        if (!pick_bootstrap(c, -1)) {
-            snprintf(why, why_len, "no cluster broker is running");
-            return -ECHILD;
-        }
-        if (!sb_admin_partition_state(c->bootstrap, NULL, 0, &st, w, sizeof(w)) &&
-            st.n_brokers == NB && st.controller >= 0)
-            return 0;
-        sleep_ms(50);
-    }
-    snprintf(why, why_len, "the cluster does not name %d brokers after %d s (%s)", NB, seconds,
-             w[0] ? w : "Metadata answered");
-    return -ETIMEDOUT;
-}
-
-/* The reaper of c->dir: sh reads its stdin (the pipe) to the end, which comes when the bench
- * exits however it exits, then removes the directory (retrying while the brokers, killed by
- * PR_SET_PDEATHSIG, may still be writing). Not fatal when it cannot start. */
-static void reaper_start(struct clu *c)
-{
-    static const char script[] = "cat >/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do "
-                                 "rm -rf -- \"$1\" 2>/dev/null; [ -e \"$1\" ] || exit 0; "
-                                 "sleep 0.5; done";
-    int p[2];
-    c->reaper_fd = -1;
-    if (getenv("SPLICELOG_KEEP_TMP") || pipe2(p, O_CLOEXEC) < 0)
-        return;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(p[0], STDIN_FILENO); /* the copy is not close-on-exec */
-        int nul = open("/dev/null", O_WRONLY);
-        if (nul >= 0) {
-            dup2(nul, STDOUT_FILENO);
-            dup2(nul, STDERR_FILENO);
-        }
-        close_range(3, ~0U, 0); /* nothing else the bench holds: a pipe of its caller's */
-        setsid();               /* a ^C to the bench's process group does not reach it */
-        execl("/bin/sh", "sh", "-c", script, "splicelog-bench-reaper", c->dir, (char *)NULL);
-        _exit(127);
-    }
-    close(p[0]);
-    if (pid < 0) {
-        close(p[1]);
-        return;
-    }
-    c->reaper = pid;
-    c->reaper_fd = p[1];
-}
-
-static void reaper_stop(struct clu *c)
-{
-    if (c->reaper_fd < 0)
-        return;
-    close(c->reaper_fd); /* it removes what is left (nothing) and exits */
-    c->reaper_fd = -1;
-    for (int i = 0; i < 100 && waitpid(c->reaper, NULL, WNOHANG) != c->reaper; i++)
-        sleep_ms(50);
-}
-
-static int clu_open(struct clu *c, char *why, size_t why_len)
-{
-    const struct sb_opts *o = c->o;
-    c->session_ms = SESSION_MS;
-    for (size_t k = 0; o->broker_set[k]; k++)
-        if (!strncmp(o->broker_set[k], "zookeeper.session.timeout.ms=", 29))
-            c->session_ms = atoll(o->broker_set[k] + 29);
-    c->reaper_fd = -1;
-    int rc = sb_tmpdir_new(c->dir, sizeof(c->dir));
-    if (rc) {
-        snprintf(why, why_len, "temporary directory: %s", strerror(-rc));
-        c->dir[0] = 0;
-        return rc;
-    }
-    reaper_start(c);
-    /* the single node first: its start-up is not charged to anything */
-    snprintf(c->single_data, sizeof(c->single_data), "%.480s/single", c->dir);
-    char parts[48], transfer[48];
-    snprintf(parts, sizeof(parts), "num.partitions=%lld", o->partitions);
-    snprintf(transfer, sizeof(transfer), "fetch.transfer=%s", o->transfer);
-    const char *set[SB_MAX_PROPS + 4];
-    int n = 0;
-    set[n++] = parts;
-    set[n++] = transfer;
-    for (size_t k = 0; o->broker_set[k] && k < SB_MAX_PROPS; k++)
-        set[n++] = o->broker_set[k];
-    set[n] = NULL;
-    rc = sb_broker_start(&c->single, o->broker_bin, c->dir, c->single_data, "single", set, why,
-                         why_len);
-    if (rc)
-        return rc;
-    sb_progress(o, "cluster: starting ZooKeeper");
-    if ((rc = zk_start(c, why, why_len)))
-        return rc;
-    for (int i = 0; i < NB; i++) {
-        snprintf(c->data[i], sizeof(c->data[i]), "%.480s/broker%d", c->dir, i + 1);
-        sb_progress(o, "cluster: starting broker %d", i + 1);
-        if ((rc = broker_start(c, i, why, why_len)))
-            return rc;
-    }
-    rc = wait_registered(c, 60, why, why_len);
-    sb_progress_end(o);
-    return rc;
-}
-
-static void clu_close(struct clu *c)
-{
-    for (int i = 0; i < NB; i++) {
-        if (c->b[i].pid > 0)
-            kill(c->b[i].pid, SIGCONT); /* a failure in the catch-up may leave one stopped */
-        sb_broker_stop(&c->b[i]);
-    }
-    sb_broker_stop(&c->single);
-    zk_stop(c);
-    if (c->dir[0]) {
-        if (getenv("SPLICELOG_KEEP_TMP"))
-            fprintf(stderr, "splicelog-bench cluster: keeping %s\n", c->dir);
-        else
-            sb_tmpdir_free(c->dir);
-    }
-    reaper_stop(c);
-    c->dir[0] = 0;
-}
-
-/* Index of the broker with this broker.id, or -1. */
-static int by_id(int32_t id) { return id >= 1 && id <= NB ? (int)id - 1 : -1; }
-
-/* Waits (bounded) until partition p of topic has a leader and all NB replicas in its ISR. */
-static int wait_in_sync(struct clu *c, const char *topic, int32_t p, struct sb_part_state *st,
-                        char *why, size_t why_len)
-{
-    char w[256] = "";
-    for (int i = 0; i < 600; i++) { /* 30 s */
-        if (!sb_admin_partition_state(c->bootstrap, topic, p, st, w, sizeof(w)) && st->found &&
-            !st->error && by_id(st->leader) >= 0 && st->n_isr == NB)
-            return 0;
-        sleep_ms(50);
-    }
-    snprintf(why, why_len, "%s[%d]: no leader with %d replicas in sync after 30 s (%s)", topic,
-             (int)p, NB, w[0] ? w : "Metadata answered");
-    return -ETIMEDOUT;
-}
-
-/* Bytes of the segment files (*.log) of partition p of topic in a broker's data dir. */
-static long long log_bytes(const char *data, const char *topic, int32_t p)
-{
-    char path[900];
-    snprintf(path, sizeof(path), "%s/%s-%d", data, topic, (int)p);
-    DIR *d = opendir(path);
-    if (!d)
-        return -errno;
-    long long sum = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        size_t l = strlen(de->d_name);
-        if (l < 5 || strcmp(de->d_name + l - 4, ".log"))
-            continue;
-        struct stat sb;
-        if (!fstatat(dirfd(d), de->d_name, &sb, 0))
-            sum += (long long)sb.st_size;
-    }
-    closedir(d);
-    return sum;
-}
 
 static void client_cfg(const struct sb_opts *o, const char *bootstrap, const char *acks,
                        long long linger_ms, struct sb_cfg *cfg)
@@ -533,7 +147,7 @@ static bool mark_cpu(void *arg, bool ok)
 }
 
 /* One producer run of o's settings; records/s, MB/s and the brokers' CPU s/GiB into fs. */
-static int tput_one(struct clu *c, struct sb_figs *fs, int run, bool cluster, double *rps_out,
+static int tput_one(struct sb_clu *c, struct sb_figs *fs, int run, bool cluster, double *rps_out,
                     char *why, size_t why_len)
 {
     const struct sb_opts *o = c->o;
@@ -543,7 +157,7 @@ static int tput_one(struct clu *c, struct sb_figs *fs, int run, bool cluster, do
     if (cluster)
         snprintf(boot, sizeof(boot), "%s", c->bootstrap);
     else
-        addr_of(&c->single, boot, sizeof(boot));
+        sb_clu_addr(&c->single, boot, sizeof(boot));
     snprintf(label, sizeof(label), "cluster run %d/%lld %s", run + 1, o->runs,
              cluster ? "RF 3 acks=all" : "single acks=1");
     int rc = prime_partitions(o, boot, topic, cluster ? "all" : "1", why, why_len);
@@ -551,7 +165,7 @@ static int tput_one(struct clu *c, struct sb_figs *fs, int run, bool cluster, do
         return rc;
     struct sb_window w;
     sb_window_init(&w, label, o->interval_ms, true);
-    struct cpu_mark m = {b, cluster ? NB : 1, -1};
+    struct cpu_mark m = {b, cluster ? SB_CLU_BROKERS : 1, -1};
     struct sb_produce_job job = {
         .client = o->client,
         .topic = topic,
@@ -593,7 +207,7 @@ static int tput_one(struct clu *c, struct sb_figs *fs, int run, bool cluster, do
 
 /* ---- b. the leader serving its followers -------------------------------------------------- */
 
-static int catchup(struct clu *c, struct sb_figs *fs, int run, char *why, size_t why_len)
+static int catchup(struct sb_clu *c, struct sb_figs *fs, int run, char *why, size_t why_len)
 {
     const struct sb_opts *o = c->o;
     char topic[320];
@@ -610,10 +224,10 @@ static int catchup(struct clu *c, struct sb_figs *fs, int run, char *why, size_t
     client_cfg(o, c->bootstrap, "all", 0, &job.cfg);
     int rc = sb_produce_job_run(&job, why, why_len);
     struct sb_part_state st;
-    if (rc || (rc = wait_in_sync(c, topic, 0, &st, why, why_len)))
+    if (rc || (rc = sb_clu_wait_in_sync(c, topic, 0, &st, why, why_len)))
         return rc;
-    int lead = by_id(st.leader), fol[2], nf = 0;
-    for (int i = 0; i < NB; i++)
+    int lead = sb_clu_by_id(st.leader), fol[2], nf = 0;
+    for (int i = 0; i < SB_CLU_BROKERS; i++)
         if (i != lead)
             fol[nf++] = i;
     long long before[2];
@@ -621,14 +235,14 @@ static int catchup(struct clu *c, struct sb_figs *fs, int run, char *why, size_t
         kill(c->b[fol[k]].pid, SIGSTOP);
     uint64_t t_stop = sb_now_ns();
     for (int k = 0; k < 2; k++)
-        if ((before[k] = log_bytes(c->data[fol[k]], topic, 0)) < 0) {
+        if ((before[k] = sb_clu_log_bytes(c->data[fol[k]], topic, 0)) < 0) {
             snprintf(why, why_len, "%s: follower %d: no partition directory", topic, fol[k] + 1);
             rc = -ENOENT;
             goto resume;
         }
     /* the bytes the followers will miss, produced to the leader alone */
     char lboot[64];
-    addr_of(&c->b[lead], lboot, sizeof(lboot));
+    sb_clu_addr(&c->b[lead], lboot, sizeof(lboot));
     job.count = o->size / o->record_size;
     job.seq_base = (uint64_t)(run * 2 + 1) << 40 | 1;
     client_cfg(o, lboot, "1", o->linger_ms, &job.cfg);
@@ -636,10 +250,10 @@ static int catchup(struct clu *c, struct sb_figs *fs, int run, char *why, size_t
                 job.count);
     if ((rc = sb_produce_job_run(&job, why, why_len)))
         goto resume;
-    long long lb = log_bytes(c->data[lead], topic, 0);
+    long long lb = sb_clu_log_bytes(c->data[lead], topic, 0);
     int64_t i0 = sb_proc_cpu_ns(c->b[lead].pid);
     uint64_t ti0 = sb_now_ns();
-    sleep_ms(500);
+    sb_clu_sleep_ms(500);
     int64_t i1 = sb_proc_cpu_ns(c->b[lead].pid);
     uint64_t ti1 = sb_now_ns();
     double idle_rate = i0 >= 0 && i1 >= 0 ? (double)(i1 - i0) / (double)(ti1 - ti0) : NAN;
@@ -650,10 +264,10 @@ static int catchup(struct clu *c, struct sb_figs *fs, int run, char *why, size_t
         kill(c->b[fol[k]].pid, SIGCONT);
     bool caught = false;
     for (long i = 0; i < 120000 && !caught; i++) { /* 120 s, every ms */
-        caught = log_bytes(c->data[fol[0]], topic, 0) >= lb &&
-                 log_bytes(c->data[fol[1]], topic, 0) >= lb;
+        caught = sb_clu_log_bytes(c->data[fol[0]], topic, 0) >= lb &&
+                 sb_clu_log_bytes(c->data[fol[1]], topic, 0) >= lb;
         if (!caught)
-            sleep_ms(1);
+            sb_clu_sleep_ms(1);
     }
     uint64_t t1 = sb_now_ns();
     int64_t c1 = sb_proc_cpu_ns(c->b[lead].pid);
@@ -698,8 +312,8 @@ resume:
 
 /* ---- c. end-to-end latency ---------------------------------------------------------------- */
 
-static int e2e(struct clu *c, struct sb_figs *fs, int run, struct sb_hist *lat, struct sb_hist *ack,
-               char *why, size_t why_len)
+static int e2e(struct sb_clu *c, struct sb_figs *fs, int run, struct sb_hist *lat,
+               struct sb_hist *ack, char *why, size_t why_len)
 {
     struct sb_opts o2 = *c->o;
     char topic[320];
@@ -760,17 +374,17 @@ static void fo_dr(void *arg, bool ok, const void *value, size_t len, void *msg_o
     f->n_first++;
 }
 
-static int restart(struct clu *c, int i, double *seconds, char *why, size_t why_len)
+static int restart(struct sb_clu *c, int i, double *seconds, char *why, size_t why_len)
 {
     uint64_t t0 = sb_now_ns();
     int rc = -ETIMEDOUT;
     for (int attempt = 0; attempt < 5; attempt++) {
-        if ((rc = broker_start(c, i, why, why_len))) {
-            sleep_ms(1000); /* its old session not expired yet: NodeExists, it exits */
+        if ((rc = sb_clu_broker_start(c, i, why, why_len))) {
+            sb_clu_sleep_ms(1000); /* its old session not expired yet: NodeExists, it exits */
             continue;
         }
         char w[256];
-        if (!(rc = wait_registered(c, 30, w, sizeof(w))))
+        if (!(rc = sb_clu_wait_registered(c, 30, w, sizeof(w))))
             break;
         snprintf(why, why_len, "broker %d restarted: %s", i + 1, w);
         if (waitpid(c->b[i].pid, NULL, WNOHANG) == c->b[i].pid)
@@ -782,7 +396,7 @@ static int restart(struct clu *c, int i, double *seconds, char *why, size_t why_
     return rc;
 }
 
-static int failover(struct clu *c, struct sb_figs *fs, int run, char *why, size_t why_len)
+static int failover(struct sb_clu *c, struct sb_figs *fs, int run, char *why, size_t why_len)
 {
     const struct sb_opts *o = c->o;
     char topic[320];
@@ -805,9 +419,9 @@ static int failover(struct clu *c, struct sb_figs *fs, int run, char *why, size_
     }
     struct sb_part_state st;
     if ((rc = prime_partitions(o, c->bootstrap, topic, "all", why, why_len)) ||
-        (rc = wait_in_sync(c, topic, 0, &st, why, why_len)))
+        (rc = sb_clu_wait_in_sync(c, topic, 0, &st, why, why_len)))
         goto out;
-    victim = by_id(st.leader);
+    victim = sb_clu_by_id(st.leader);
 
     uint64_t t0 = sb_now_ns(), wall0 = sb_wall_ns();
     uint64_t kill_at = t0 + FAILOVER_WARMUP * 1000000ULL;
@@ -910,14 +524,14 @@ int sb_cmd_cluster(const struct sb_opts *o)
     }
     /* the paced producers sleep between records: 10 us of timer slack instead of 50 */
     prctl(PR_SET_TIMERSLACK, 10000UL, 0, 0, 0);
-    static struct clu c;
+    static struct sb_clu c;
     memset(&c, 0, sizeof(c));
     c.o = o;
     char why[512] = "";
-    int rc = clu_open(&c, why, sizeof(why));
+    int rc = sb_clu_open(&c, why, sizeof(why));
     if (rc) {
         fprintf(stderr, "splicelog-bench cluster: %s\n", why);
-        clu_close(&c);
+        sb_clu_close(&c);
         return 1;
     }
     static struct sb_figs fs;
@@ -927,9 +541,9 @@ int sb_cmd_cluster(const struct sb_opts *o)
              "duration_ms=%lld producers=%lld catchup_bytes=%lld brokers=%d replication_factor=3 "
              "zookeeper_session_timeout_ms=%lld",
              o->client->name, o->record_size, o->count, o->partitions, o->linger_ms, o->rate,
-             o->duration_ms, o->producers, o->size, NB, c.session_ms);
+             o->duration_ms, o->producers, o->size, SB_CLU_BROKERS, c.session_ms);
     snprintf(fs.broker, sizeof(fs.broker), "own: %s (ZooKeeper + %d brokers, and a single node)",
-             o->broker_bin, NB);
+             o->broker_bin, SB_CLU_BROKERS);
     char t[112];
     sb_figs_sect(&fs, "throughput",
                  "throughput: one producer, single node acks=1 vs 3 brokers RF 3 acks=all");
@@ -946,7 +560,7 @@ int sb_cmd_cluster(const struct sb_opts *o)
     for (int r = 0; r < o->runs && !rc; r++) {
         double single = NAN, rf3 = NAN;
         const char *what = "throughput";
-        if ((rc = wait_registered(&c, 60, why, sizeof(why))))
+        if ((rc = sb_clu_wait_registered(&c, 60, why, sizeof(why))))
             break;
         /* the two sides take turns going first, so that a drift of the machine's load does
          * not always favour the same one; each starts with nothing left to write back */
@@ -978,7 +592,7 @@ int sb_cmd_cluster(const struct sb_opts *o)
     }
     free(lat);
     free(ack);
-    clu_close(&c);
+    sb_clu_close(&c);
     sb_figs_note(&fs,
                  "failover includes the ZooKeeper session timeout (%lld ms): a killed "
                  "broker is dead for the controller only when its session expires",
