@@ -285,8 +285,8 @@ START_TEST(load_replays_transactions)
     struct coords x;
     coords_open(&x);
     struct st_store *store = x.store;
+    /* o's mirror writes the transactional batches of pending offsets */
     struct st_offsets *o = x.o, *o2 = x.o2;
-    struct br_cotopic *mirror = x.mirror; /* transactional batches for pending offsets */
 
     char g1[16], g2[16], g3[16];
     group_on(g1, sizeof g1, 0, true, 0);
