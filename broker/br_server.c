@@ -1084,8 +1084,12 @@ static void teardown(struct br_server *srv)
 {
     atomic_store(&srv->stopping, true);
     br_stats_stopping(srv); /* /health: 503 */
-    if (srv->groups)
+    if (srv->groups) {
         br_groups_stop(srv->groups); /* parked JoinGroup / SyncGroup: NOT_COORDINATOR */
+        /* the timer thread runs until br_groups_free: no snapshot may reach the mirror's hooks
+         * (the view, the loader) once teardown frees them (waits out a hook in flight) */
+        br_groups_set_store(srv->groups, NULL, NULL);
+    }
     for (int i = 0; i < srv->nthreads; i++)
         if (srv->per_loop[i].start_rc == 0)
             br_ring_wake(&srv->loops[i].ring);

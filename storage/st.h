@@ -530,16 +530,19 @@ int st_log_fenced_next(struct st_log *log, int64_t from, struct st_fenced_range 
  * state, end, high watermark). 0, or (nothing changed):
  *   -ENOENT   no fenced range starts at off_lo (repaired already, cut away; a dormant log)
  *   -EAGAIN   the range is in the active segment (repaired once it rolls)
- *   -EXDEV    another fenced range shares a digest chunk with it, in a compacted topic (in
- *             another topic that chunk's digest is left to the scrubber's next pass)
+ *   -EXDEV    in a compacted topic: another fenced range shares a digest chunk with it, or
+ *             the segment has no digest sidecar (replicas' bytes may differ there; in another
+ *             topic a shared chunk's digest is left to the scrubber's next pass)
  *   -EMSGSIZE len is not the range's byte length (a compacted replica's batches: refused)
  *   -EBADMSG  the bytes are not whole good batches holding exactly [off_lo, off_hi)
+ *   -EOPNOTSUPP they hold a transaction's batches or markers (producer state, the LSO and the
+ *             .txnindex are not replayed by a repair: the range stays fenced)
  *   -EILSEQ   with them in place a digest chunk of the sidecar does not match
- *   -EBUSY    a compaction runs on the log; -ESHUTDOWN, and the disk's errors
- * Any thread; waits for a running st_store_scrub call to end (store->scrub_mu) and holds
- * the log's sync lock throughout (no sync, truncation or compaction swap of the log
- * meanwhile; appends go on). Not on a hot path: it reads the touched digest chunks (1 MiB
- * each) into a buffer it allocates.
+ *   -EBUSY    a compaction runs on the log, or a st_store_scrub call is under way (tried
+ *             again later: never waited for); -ESHUTDOWN, and the disk's errors
+ * Any thread; takes store->scrub_mu only if free and holds the log's sync lock throughout (no sync,
+ * truncation or compaction swap of the log meanwhile; appends go on). Not on a hot path: it reads
+ * the touched digest chunks (1 MiB each) into a buffer it allocates.
  */
 int st_log_repair(struct st_log *log, int64_t off_lo, const uint8_t *bytes, size_t len,
                   int *persist_err);

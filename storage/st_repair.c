@@ -15,7 +15,9 @@
  *      whose batches differ in size is refused, never squeezed in); whole batches, each of
  *      magic 2 with a good CRC-32C, records filling it (uncompressed), the first at baseOffset
  *      off_lo, each next one right after the previous one's last offset, the last ending at
- *      off_hi - 1 (-EBADMSG otherwise).
+ *      off_hi - 1 (-EBADMSG otherwise); no transactional batch or marker among them
+ *      (-EOPNOTSUPP: producer state, the LSO and the .txnindex skipped them when the range was
+ *      fenced at a recovery, and a repair does not replay them).
  *   3. The digest: when the segment has a .digest sidecar, every chunk the range touches,
  *      read from the .log with the new bytes in place of the fenced ones, must hash to the
  *      sidecar's XXH3-64 (-EILSEQ otherwise: the replica's bytes are not the ones this
@@ -24,7 +26,7 @@
  *      (its replicas are byte-identical, and the scrubber checks the chunk against its digest
  *      again once every range in it is mended, fencing it anew if it still differs), and
  *      refused otherwise (-EXDEV: a compacted replica's batches may differ with the same
- *      offsets and length).
+ *      offsets and length); a compacted topic's segment without a sidecar is refused too.
  *   4. pwrite at pos_lo, fdatasync of the .log; only then the fence is dropped from the
  *      segment's set (readers serve the range from then on) and the fenced file rewritten
  *      (st_fence.c's rule: fenced.tmp, fdatasync, rename, directory fsync; removed when
@@ -34,10 +36,11 @@
  *   bytes: both are repaired again (the same bytes) by the next attempt.
  *
  * Locking: store->scrub_mu (so that the scrubber never judges a chunk from bytes read before
- * the write against a fence set read after it), then log->sync_mu (no truncation, sync or
- * compaction swap of the log meanwhile: a truncation by another thread, the log's leadership
- * having moved, never cuts the segment under the write), then log->fence_mu for the whole
- * repair, and log->mu briefly to find the segment and to mark the log changed. Order:
+ * the write against a fence set read after it; taken only if free, else -EBUSY: the scrubber
+ * holds it through a whole pass, too long for the fetcher thread calling here), then log->sync_mu
+ * (no truncation, sync or compaction swap of the log meanwhile: a truncation by another thread, the
+ * log's leadership having moved, never cuts the segment under the write), then log->fence_mu for
+ * the whole repair, and log->mu briefly to find the segment and to mark the log changed. Order:
  * scrub_mu, sync_mu, fence_mu, mu, as elsewhere (the scrubber opens dormant logs under
  * scrub_mu; activation persists fences under sync_mu). Appends (mu) go on meanwhile; a
  * durable produce waits for the repair's fdatasync at most. Readers never read inside a
@@ -93,6 +96,7 @@ static int check_batches(const uint8_t *b, size_t len, int64_t lo, int64_t hi)
 {
     size_t at = 0;
     int64_t next = lo;
+    bool saw_txn = false;
     while (at < len) {
         struct kp_batch_hdr h;
         if (kp_batch_validate(b + at, len - at, 0, &h) < 0 ||
@@ -101,10 +105,16 @@ static int check_batches(const uint8_t *b, size_t len, int64_t lo, int64_t hi)
         if (h.base_offset != next || h.last_offset_delta < 0 ||
             h.last_offset_delta > hi - h.base_offset - 1)
             return -EBADMSG;
+        if (h.attributes & (KP_BATCH_ATTR_TRANSACTIONAL | KP_BATCH_ATTR_CONTROL))
+            saw_txn = true;
         next = h.base_offset + h.last_offset_delta + 1;
         at += kp_batch_size(&h);
     }
-    return next == hi ? 0 : -EBADMSG;
+    if (next != hi)
+        return -EBADMSG;
+    /* a transaction's batches or markers: producer state, the LSO and the .txnindex skipped
+     * them when the range was fenced at a recovery, and a repair does not replay them */
+    return saw_txn ? -EOPNOTSUPP : 0;
 }
 
 /* Whether a fence of s other than f touches chunk [clo, chi). */
@@ -126,8 +136,9 @@ static int check_digest(struct st_seg *s, int64_t size, const struct st_fence *f
     size_t len = (size_t)(f->pos_hi - f->pos_lo);
     uint64_t nchunks = 0;
     uint8_t *side = st__digest_load(s, size, &nchunks);
-    if (!side)
-        return 0; /* no sidecar (or a damaged one): the batch checks are all there is */
+    if (!side) /* no sidecar (or a damaged one): the batch checks are all there is, enough
+                  where replicas are byte-identical; a compacted topic's may differ */
+        return compacted ? -EXDEV : 0;
     uint8_t *chunk = malloc(ST_DIGEST_CHUNK);
     int err = chunk ? 0 : -ENOMEM;
     int64_t pos_hi = pos_lo + (int64_t)len;
@@ -209,7 +220,10 @@ int st_log_repair(struct st_log *log, int64_t off_lo, const uint8_t *bytes, size
         return -ENOENT; /* dormant: nothing fenced since its clean close (st_log_fenced_next
                            opens one that has ranges) */
     struct st_store *store = log->store;
-    pthread_mutex_lock(&store->scrub_mu);
+    /* the scrubber holds it through a whole pass (a second of reads, a dormant log's
+     * recovery): the fetcher thread calling here must not wait that long */
+    if (pthread_mutex_trylock(&store->scrub_mu) != 0)
+        return -EBUSY;
     pthread_mutex_lock(&log->sync_mu);
     pthread_mutex_lock(&log->fence_mu);
     int err = -ENOENT;

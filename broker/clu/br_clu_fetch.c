@@ -814,6 +814,11 @@ static const char *repair_why(int rc)
         return "no longer fenced";
     case -EFBIG:
         return "the range is larger than one answer may be (replica.fetch.response.max.bytes)";
+    case -EOPNOTSUPP:
+        return "they hold a transaction's batches or markers (a repair does not replay them "
+               "into producer state)";
+    case -EBUSY:
+        return "the log is being compacted or scrubbed";
     default:
         return strerror(-rc);
     }

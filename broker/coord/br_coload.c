@@ -80,6 +80,27 @@ static bool lost_match(void *arg, const char *id, size_t len)
     return l->np > 0 && l->lost[part_of(id, len, l->np)];
 }
 
+struct one_part {
+    int32_t p, np;
+};
+
+static bool part_match(void *arg, const char *id, size_t len)
+{
+    const struct one_part *o = arg;
+    return part_of(id, len, o->np) == o->p;
+}
+
+/* The coordinator's groups of partition p (keys hashing with np) forgotten: before a load
+ * replays them (no group held from an earlier leadership survives it), and after the
+ * partition was lost (what a load cut short had restored). */
+static int unload_part(struct br_coload *cl, int32_t p, int32_t np)
+{
+    struct one_part o = {p, np};
+    return cl->conf.groups && np > 0 ? br_groups_unload(cl->conf.groups, part_match, &o) : 0;
+}
+
+static void on_drop(void *arg, int32_t p, int32_t np) { (void)unload_part(arg, p, np); }
+
 static void on_lost(void *arg, const bool *lost, int32_t n)
 {
     struct br_coload *cl = arg;
@@ -93,23 +114,11 @@ static void on_lost(void *arg, const bool *lost, int32_t n)
 
 /* ---- loading (the loader thread) ------------------------------------------------------- */
 
-struct one_group {
-    const char *id;
-    size_t len;
-};
-
-static bool one_group_match(void *arg, const char *id, size_t len)
-{
-    const struct one_group *o = arg;
-    return o->len == len && memcmp(o->id, id, len) == 0;
-}
-
 /* A group deleted (its GroupMetadataKey tombstone): its restored members go too. */
 static void group_forget(struct br_coload *cl, const char *id, size_t len)
 {
-    struct one_group o = {id, len};
     if (cl->conf.groups)
-        (void)br_groups_unload(cl->conf.groups, one_group_match, &o);
+        (void)br_groups_forget(cl->conf.groups, (struct kp_str){id, (int32_t)len});
 }
 
 static void acc_flush(struct br_coload *cl)
@@ -174,9 +183,9 @@ static void apply(struct br_coload *cl, const struct br_cotopic_rec *r, int64_t 
 }
 
 /* A group's members as its coordinator stored them (GroupMetadataValue, br_cotopic.h): the group
- * restored in the coordinator, the latest record winning (br_groups_restore keeps a group
- * held at the same or a newer generation). A value that cannot be read or restored is
- * skipped with a line: those members rejoin, as before this record existed. */
+ * restored in the coordinator, each record in log order replacing the one before (on_begin
+ * dropped what the coordinator held of the partition). A value that cannot be read or
+ * restored is skipped with a line: those members rejoin, as before this record existed. */
 static void restore_group(struct br_coload *cl, const struct br_cotopic_rec *r,
                           const uint8_t *value, size_t vlen)
 {
@@ -193,7 +202,7 @@ static void restore_group(struct br_coload *cl, const struct br_cotopic_rec *r,
         snap.group_id = (struct kp_str){r->group, (int32_t)r->group_len};
         rc = br_groups_restore(cl->conf.groups, &snap);
     }
-    if (rc < 0 && rc != -EEXIST)
+    if (rc < 0)
         br_warn_limited("group coordinator: members of group %.*s not restored (%s): they rejoin",
                         (int)(r->group_len > 200 ? 200 : r->group_len), r->group, strerror(-rc));
     if (m != few)
@@ -314,6 +323,7 @@ static int on_begin(void *arg, struct br_pload_load *ld)
     struct br_coload *cl = arg;
     cl->acc.ld = ld;
     cl->acc.n = 0;
+    (void)unload_part(cl, ld->p, ld->np); /* the log says who the members are */
     struct names s = {.p = ld->p, .np = ld->np};
     st_offsets_foreach_all(cl->conf.offsets, -1, collect, &s);
     for (int i = 0; i < s.n; i++) {
@@ -391,6 +401,7 @@ static const struct br_pload_ops coload_ops = {
     .control = on_control,
     .flush = on_flush,
     .lost = on_lost,
+    .drop = on_drop,
 };
 
 int br_coload_new(const struct br_coload_conf *conf, struct br_coload **out)

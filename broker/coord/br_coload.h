@@ -16,14 +16,16 @@
  * start to its log end (at the time the load begins) are replayed into the store in order
  * (commit = set, tombstone = remove, GroupMetadataKey tombstone = the group's offsets removed
  * and the group forgotten by the coordinator; a group metadata value = the group restored in
- * the coordinator with its members, br_groups_restore; a transactional batch's commits = pending
- * offsets of its producer and epoch, st_offsets_txn_commit_batch; a control batch = that producer's
- * pending offsets of the partition's groups committed or dropped, st_offsets_txn_end), with the
- * mirror quiet (br_cotopic_quiet) so nothing is written back. The store then holds exactly the
- * committed offsets and the still-pending ones: a marker sent here later ends them
- * (br_api_markers.c), and a plain commit between a pending offset and its marker wins over it
- * as it did on the old coordinator (the same store rule, applied in the same order). Groups
- * are Stable (or Empty) at their last stored generation, so their members go on without a
+ * the coordinator with its members, br_groups_restore, the later record replacing the earlier;
+ * the coordinator's groups of the partition are dropped first, and again when the partition
+ * is lost, on the loader thread, so a load cut short leaves none behind; a transactional batch's
+ * commits = pending offsets of its producer and epoch, st_offsets_txn_commit_batch; a control batch
+ * = that producer's pending offsets of the partition's groups committed or dropped,
+ * st_offsets_txn_end), with the mirror quiet (br_cotopic_quiet) so nothing is written back. The
+ * store then holds exactly the committed offsets and the still-pending ones: a marker sent here
+ * later ends them (br_api_markers.c), and a plain commit between a pending offset and its marker
+ * wins over it as it did on the old coordinator (the same store rule, applied in the same order).
+ * Groups are Stable (or Empty) at their last stored generation, so their members go on without a
  * rebalance (br_group.h: what is stored, and when it is not). UNLOAD
  * (leadership lost): the groups of the partition leave the group coordinator (br_groups_unload:
  * parked JoinGroup / SyncGroup answered NOT_COORDINATOR). The offsets store keeps their entries as

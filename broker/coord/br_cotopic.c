@@ -32,6 +32,8 @@ struct br_cotopic {
     bool warned; /* a failed append was logged; reset by the next good one */
     /* a cluster (br_cotopic.h, M4): no logs held; each append asks the hooks */
     bool cluster;
+    int64_t group_max;            /* bytes of a group snapshot's batch: message.max.bytes and
+                                     replica.fetch.max.bytes, the smaller (followers must fetch it) */
     struct br_cotopic_cluster cl; /* hooks; partitions NULL until set */
 };
 
@@ -432,6 +434,15 @@ void br_cotopic_store_group(struct br_cotopic *c, const struct br_group_snap *s)
         return; /* not this broker's group (any more): the new coordinator has it */
     const char *why = NULL;
     size_t kcap = 4 + (size_t)s->group_id.len, vcap = br_cotopic_group_value_size(s);
+    if ((int64_t)(kcap + vcap + KP_BATCH_HEADER_LEN + 64) > c->group_max) {
+        /* as Kafka's RecordTooLarge: a batch no follower could fetch would stall replication */
+        br_warn_limited("%s-%d: members of group %s (generation %d) not stored: %zu bytes, over "
+                        "message.max.bytes / replica.fetch.max.bytes (%lld): after a "
+                        "coordinator move they rejoin",
+                        BR_COTOPIC_NAME, part, br_log_str(s->group_id.ptr, s->group_id.len).s,
+                        s->generation, kcap + vcap, (long long)c->group_max);
+        return;
+    }
     uint8_t *kv = malloc(kcap + vcap), *buf = NULL;
     size_t klen = 0, vlen = 0, cap = 0;
     if (kv) {
@@ -563,6 +574,9 @@ int br_cotopic_open(const struct br_config *cfg, struct st_store *store, struct 
     c->segment_bytes = cfg->offsets_topic_segment_bytes;
     c->part = -1;
     c->pid = -1;
+    c->group_max = cfg->message_max_bytes < cfg->replica_fetch_max_bytes
+                       ? cfg->message_max_bytes
+                       : cfg->replica_fetch_max_bytes;
     if (cfg->zk_connect[0]) {
         /* a cluster: the topic is the cluster's (br_cotopic.h), hooks come later */
         c->cluster = true;

@@ -140,7 +140,9 @@ void br_cotopic_set_cluster(struct br_cotopic *c, const struct br_cotopic_cluste
 
 /* Cluster mode: appends s (GroupMetadataKey + GroupMetadataValue v3) to the group's partition
  * when this broker may append there (the hooks); else, or on failure, nothing (logged, rate
- * limited; the group's members rejoin after a move). Any thread; allocates one buffer per
+ * limited; the group's members rejoin after a move). A snapshot whose batch would exceed
+ * message.max.bytes or replica.fetch.max.bytes is not written (logged), as Kafka refuses a
+ * record too large: followers could not fetch it. Any thread; allocates one buffer per
  * call (a rebalance, not a hot path); called under the group coordinator's mutex (lock order:
  * the coordinator's, then br_pload's and the log's). */
 void br_cotopic_store_group(struct br_cotopic *c, const struct br_group_snap *s);

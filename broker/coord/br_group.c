@@ -1641,8 +1641,6 @@ int br_groups_restore(struct br_groups *g, const struct br_group_snap *s)
         held += grp->members[i]->acct;
     if (g->stopped)
         rc = -ESHUTDOWN;
-    else if (grp && grp->generation >= s->generation)
-        rc = -EEXIST;
     else if (g->bytes - held + bytes > g->cfg.max_total_bytes)
         rc = -ENOSPC;
     if (rc < 0) {
@@ -1683,6 +1681,18 @@ int br_groups_restore(struct br_groups *g, const struct br_group_snap *s)
             grp->n_members);
     pthread_mutex_unlock(&g->lock);
     return 0;
+}
+
+bool br_groups_forget(struct br_groups *g, struct kp_str group_id)
+{
+    pthread_mutex_lock(&g->lock);
+    struct group *grp = group_find(g, group_id);
+    if (grp) {
+        answer_parked(g, grp, KP_ERR_NOT_COORDINATOR);
+        group_unlink_free(g, grp);
+    }
+    pthread_mutex_unlock(&g->lock);
+    return grp != NULL;
 }
 
 void br_groups_free(struct br_groups *g)

@@ -52,10 +52,11 @@
  *   br_cotopic.h). A new coordinator replays the snapshots (br_groups_restore): the group is
  *   Stable (or Empty) at that generation with those members, protocol, leader and
  *   assignments, each member's session counted from the restore, so members that heartbeat
- *   in time go on without a rebalance. Best effort: SyncGroup does not wait for the
- *   snapshot's replication, so a coordinator lost right after a rebalance may hand over an
- *   older generation, whose members are then told ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID and
- *   rejoin (a rebalance, nothing lost).
+ *   in time go on without a rebalance. A snapshot is not stored when its value would exceed
+ *   the caller's record limit (br_cotopic.h): those members rejoin after a move. Best effort:
+ * SyncGroup does not wait for the snapshot's replication, so a coordinator lost right after a
+ * rebalance may hand over an older generation, whose members are then told ILLEGAL_GENERATION /
+ * UNKNOWN_MEMBER_ID and rejoin (a rebalance, nothing lost).
  * - Errors: internal calls return 0 / -errno; results carry Kafka error codes (kp_api.h).
  */
 #ifndef SPLICELOG_BR_GROUP_H
@@ -294,15 +295,19 @@ struct br_group_snap {
 typedef void (*br_group_store_fn)(void *arg, const struct br_group_snap *s);
 /* Sets (or with NULL clears) the store hook. Before clients are let in. */
 void br_groups_set_store(struct br_groups *g, br_group_store_fn fn, void *arg);
-/* Makes group s->group_id what s says (a new coordinator replaying __consumer_offsets): the
- * group is created, or replaced when it is held at an older generation (parked JoinGroup /
- * SyncGroup of the replaced one answered NOT_COORDINATOR); one held at the same or a newer
- * generation is kept. Members' sessions count from now. 0; -EEXIST (kept); -EINVAL (a
+/* Makes group s->group_id what s says (a new coordinator replaying __consumer_offsets, in log
+ * order: a later snapshot replaces an earlier one, whatever its generation, e.g. a static
+ * member's new id at the same generation): the group is created or replaced (parked JoinGroup
+ * / SyncGroup of the replaced one answered NOT_COORDINATOR). The caller drops the partition's
+ * groups before a load. Members' sessions count from now. 0; -EINVAL (a
  * snapshot this coordinator would not have made: ids or names over BR_GROUP_ID_MAX, more
  * than max_size members, a subscription or assignment over max_member_bytes, a Stable
  * snapshot without a protocol, a timeout <= 0); -ENOSPC (over max_total_bytes, or no room
  * among max_groups); -ENOMEM; -ESHUTDOWN after br_groups_stop. The store hook is not called. */
 int br_groups_restore(struct br_groups *g, const struct br_group_snap *s);
+/* Forgets one group (a load replaying its deletion): parked JoinGroup / SyncGroup answered
+ * NOT_COORDINATOR. Whether it was held. */
+bool br_groups_forget(struct br_groups *g, struct kp_str group_id);
 
 /* DeleteGroups: forgets a group without members: KP_ERR_NONE, NON_EMPTY_GROUP (members, or a
  * rebalance under way), GROUP_ID_NOT_FOUND (the coordinator holds no such group). Its

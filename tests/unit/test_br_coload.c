@@ -243,6 +243,8 @@ static void coords_open(struct coords *x)
     memset(&cfg, 0, sizeof cfg);
     cfg.offsets_topic_partitions = NP;
     cfg.offsets_topic_segment_bytes = 1 << 20;
+    cfg.message_max_bytes = 1 << 20;
+    cfg.replica_fetch_max_bytes = 1 << 20;
     snprintf(cfg.zk_connect, sizeof cfg.zk_connect, "127.0.0.1:1");
     ck_assert_int_eq(br_cotopic_create(x->store, NP, 1 << 20), 0);
     ck_assert_int_eq(br_cotopic_open(&cfg, x->store, x->o, &x->mirror), 0);
@@ -384,8 +386,10 @@ group_info(struct br_groups *g, const char *id)
 }
 
 /* The old coordinator's mirror stores group snapshots; the new one's load restores the latest of
- * each group of the partition (a group deleted after its snapshot stays gone, a group held at a
- * newer generation is kept), sessions going on at the stored generation. */
+ * each group of the partition in log order (a static member's new id at the same generation
+ * wins, a group deleted after its snapshot stays gone, what the coordinator held before the
+ * load is dropped, a snapshot too large for a follower's fetch is not written), sessions going
+ * on at the stored generation; losing the partition drops its groups. */
 START_TEST(load_restores_group_members)
 {
     struct coords x;
@@ -430,6 +434,22 @@ START_TEST(load_restores_group_members)
     snap.generation = 5;
     snap.n_members = 1;
     br_cotopic_store_group(mirror, &snap);
+    /* then, at the same generation, a static member's new id (a restart without a rebalance):
+     * the later record wins */
+    m[0].member_id = KS("a2");
+    snap.leader_id = KS("a2");
+    br_cotopic_store_group(mirror, &snap);
+    m[0].member_id = KS("a");
+    snap.leader_id = KS("a");
+    /* a snapshot too large for a follower's fetch (message.max.bytes) is not written */
+    static uint8_t big[(1 << 20) + 1];
+    m[1].assignment = (struct kp_bytes){big, (int32_t)sizeof big};
+    snap.n_members = 2;
+    snap.generation = 6;
+    br_cotopic_store_group(mirror, &snap);
+    m[1].assignment = (struct kp_bytes){(const uint8_t *)"y", 1};
+    snap.generation = 5;
+    snap.n_members = 1;
     /* g2: a snapshot, then the group deleted (its offsets' tombstone and the group key) */
     snap.group_id = KS(g2);
     snap.generation = 2;
@@ -444,7 +464,7 @@ START_TEST(load_restores_group_members)
     snap.group_id = KS(gx);
     br_cotopic_store_group(mirror, &snap);
     struct st_log *log = tst_log_get(store, BR_COTOPIC_NAME, strlen(BR_COTOPIC_NAME), 0);
-    ck_assert_int_eq(st_log_end_offset(log), 7); /* 4 snapshots of partition 0's groups... */
+    ck_assert_int_eq(st_log_end_offset(log), 8); /* 5 snapshots of partition 0's groups... */
     st_log_put(log);                             /* ...a commit, its tombstone and g2's key */
 
     struct br_groups_cfg gcfg = {.initial_rebalance_delay_ms = 0,
@@ -469,15 +489,23 @@ START_TEST(load_restores_group_members)
     ck_assert_int_eq(i.state, BR_GROUP_STABLE);
     ck_assert_int_eq(i.generation_id, 5);
     ck_assert_int_eq(i.n_members, 1);
-    ck_assert_int_eq(br_group_heartbeat(groups, KS(g1), 5, KS("a")), 0);
+    ck_assert_int_eq(br_group_heartbeat(groups, KS(g1), 5, KS("a2")), 0);
+    ck_assert_int_eq(br_group_heartbeat(groups, KS(g1), 5, KS("a")), KP_ERR_UNKNOWN_MEMBER_ID);
     ck_assert_int_eq(br_group_heartbeat(groups, KS(g1), 5, KS("b")), KP_ERR_UNKNOWN_MEMBER_ID);
     ck_assert_int_eq(group_info(groups, g2).state, BR_GROUP_NONE);
-    ck_assert_int_eq(group_info(groups, g3).generation_id, 9);
+    /* what the coordinator held of the partition before the load is dropped: the log says */
+    ck_assert_int_eq(group_info(groups, g3).generation_id, 1);
     ck_assert_int_eq(group_info(groups, gx).state, BR_GROUP_NONE);
     /* nothing loaded was written back */
     log = tst_log_get(store, BR_COTOPIC_NAME, strlen(BR_COTOPIC_NAME), 0);
-    ck_assert_int_eq(st_log_end_offset(log), 7);
+    ck_assert_int_eq(st_log_end_offset(log), 8);
     st_log_put(log);
+    /* the partition lost: its groups leave the coordinator */
+    epochs[0] = -1;
+    br_coload_update(cl, epochs, NP);
+    for (int k = 0; k < 400 && group_info(groups, g1).state != BR_GROUP_NONE; k++)
+        usleep(5000);
+    ck_assert_int_eq(group_info(groups, g1).state, BR_GROUP_NONE);
 
     br_coload_free(cl);
     br_groups_stop(groups);

@@ -13,9 +13,9 @@
  * instance rejoining without a rebalance, its old member id fenced, a restarted leader not
  * assigning, leaving by instance id, a protocol change rebalancing), and membership kept for a
  * coordinator's move: the store hook's snapshots (Stable, Empty), br_groups_restore (members
- * going on at the restored generation, sessions counted from the restore, older or equal
- * generations kept, snapshots it would not make refused) and the GroupMetadataValue codec
- * (round trip, every cut, v0, another version).
+ * going on at the restored generation, sessions counted from the restore, a later snapshot
+ * replacing the group, forgetting, snapshots it would not make refused) and the GroupMetadataValue
+ * codec (round trip, every cut, v0, another version).
  */
 #include <check.h>
 #include <errno.h>
@@ -1638,10 +1638,10 @@ START_TEST(restore_makes_the_group_stable)
     ck_assert_int_eq(sy.calls, 1);
     ck_assert_int_eq(sy.err, 0);
     ck_assert_str_eq(sy.assignment, "as1");
-    /* same or older generation: kept as held; newer: replaced */
-    ck_assert_int_eq(br_groups_restore(G, &snap), -EEXIST);
+    /* a later snapshot replaces the group, whatever its generation (log order decides) */
     snap.generation = 6;
-    ck_assert_int_eq(br_groups_restore(G, &snap), -EEXIST);
+    ck_assert_int_eq(br_groups_restore(G, &snap), 0);
+    ck_assert_int_eq(info("r").generation_id, 6);
     snap.generation = 8;
     snap.n_members = 1;
     snap.leader_id = S("m-1");
@@ -1665,6 +1665,10 @@ START_TEST(restore_makes_the_group_stable)
     i = info("e");
     ck_assert_int_eq(i.state, BR_GROUP_EMPTY);
     ck_assert_int_eq(i.generation_id, 3);
+    /* forgotten (a load replaying its deletion) */
+    ck_assert(br_groups_forget(G, S("e")));
+    ck_assert(!br_groups_forget(G, S("e")));
+    ck_assert_int_eq(info("e").state, BR_GROUP_NONE);
     br_groups_set_store(G, NULL, NULL);
 }
 END_TEST

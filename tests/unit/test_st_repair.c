@@ -245,6 +245,13 @@ START_TEST(t_wrong_bytes_are_refused)
     struct kp_batch_hdr h;
     ck_assert_int_eq(kp_batch_validate(x, n, 0, &h), 0);
     ck_assert_int_eq(st_log_repair(log_, off, x, n, &perr), -EILSEQ);
+    /* a transaction's batch (attributes transactional, CRC good): not replayed into producer
+     * state by a repair, so refused */
+    memcpy(x, good, n);
+    kp_store_be16(x + 21, (uint16_t)(kp_load_be16(x + 21) | KP_BATCH_ATTR_TRANSACTIONAL));
+    kp_store_be32(x + 17, kp_crc32c(0, x + 21, n - 21));
+    ck_assert_int_eq(kp_batch_validate(x, n, 0, &h), 0);
+    ck_assert_int_eq(st_log_repair(log_, off, x, n, &perr), -EOPNOTSUPP);
     /* not the start of a fenced range */
     ck_assert_int_eq(
         st_log_repair(log_, off + 1 <= batches[k].last ? off + 1 : off - 1, good, n, &perr),
