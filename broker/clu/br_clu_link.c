@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+
+#include "kp_msg.h"
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -416,4 +418,45 @@ void br_clu_link_close(struct br_clu_link *l)
     if (l->fd >= 0)
         close(l->fd);
     free(l);
+}
+
+int br_clu_link_call(struct br_clu_link *l, const uint8_t *req, size_t len, int32_t rx_max,
+                     int16_t api, int16_t version, int32_t corr, struct br_clu_answer *ans)
+{
+    memset(ans, 0, sizeof(*ans));
+    uint8_t hdr[4];
+    int32_t size = 0;
+    int rc = br_clu_link_send(l, req, len);
+    if (rc == 0)
+        rc = br_clu_link_recv(l, hdr, 4);
+    if (rc == 0)
+        rc = kp_frame_peek(hdr, 4, rx_max, &size);
+    if (rc < 0)
+        return rc;
+    size_t acap = (size_t)size * 16 + 4096;
+    ans->body = malloc((size_t)size + 1);
+    ans->amem = malloc(acap);
+    if (!ans->body || !ans->amem) {
+        br_clu_answer_free(ans);
+        return -ENOMEM;
+    }
+    rc = br_clu_link_recv(l, ans->body, (size_t)size);
+    kp_rd_init(&ans->rd, ans->body, (size_t)size);
+    int32_t got = -1;
+    if (rc == 0 && (kp_resp_hdr_decode(&ans->rd, api, version, &got) < 0 || got != corr))
+        rc = -EPROTO;
+    if (rc < 0) {
+        br_clu_answer_free(ans);
+        return rc;
+    }
+    kp_arena_init(&ans->a, ans->amem, acap);
+    return 0;
+}
+
+void br_clu_answer_free(struct br_clu_answer *ans)
+{
+    free(ans->body);
+    free(ans->amem);
+    ans->body = NULL;
+    ans->amem = NULL;
 }

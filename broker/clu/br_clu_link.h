@@ -46,6 +46,7 @@
 #include <sys/types.h>
 
 #include "br_tls_conf.h"
+#include "kp_buf.h"
 
 struct br_clu_tls;
 struct br_clu_link;
@@ -70,6 +71,22 @@ int br_clu_link_send(struct br_clu_link *l, const uint8_t *p, size_t n);
 int br_clu_link_recv(struct br_clu_link *l, uint8_t *p, size_t n);
 ssize_t br_clu_link_read(struct br_clu_link *l, uint8_t *p, size_t n);
 int br_clu_link_fd(const struct br_clu_link *l);
+
+/* One answer read by br_clu_link_call: the frame's body (malloc'd), rd positioned after its
+ * response header, and an arena (malloc'd, 16 times the body and 4 KiB) for its decoder. */
+struct br_clu_answer {
+    uint8_t *body;
+    void *amem;
+    struct kp_rd rd;
+    struct kp_arena a;
+};
+/* One blocking round trip on l (its timeouts): sends req[0, len), reads one frame of at most
+ * rx_max bytes and checks its response header is that of (api, version) with correlation id
+ * corr. 0 with *ans filled (br_clu_answer_free it); -errno (-EPROTO: not that answer; what is
+ * on the wire is then unknown) with nothing to free. */
+int br_clu_link_call(struct br_clu_link *l, const uint8_t *req, size_t len, int32_t rx_max,
+                     int16_t api, int16_t version, int32_t corr, struct br_clu_answer *ans);
+void br_clu_answer_free(struct br_clu_answer *ans);
 bool br_clu_link_is_tls(const struct br_clu_link *l);
 const char *br_clu_link_error(const struct br_clu_link *l);
 void br_clu_link_close(struct br_clu_link *l); /* NULL accepted */

@@ -265,41 +265,16 @@ static int exchange(struct br_clu_markers *m, struct mconn *c, const struct batc
     if (rc < 0)
         return rc;
     br_clu_link_timeouts(c->link, deadline_ms - br_now_ms());
-    rc = br_clu_link_send(c->link, req, len);
+    struct br_clu_answer ans;
+    rc = br_clu_link_call(c->link, req, len, RX_MAX, KP_API_WRITE_TXN_MARKERS, 1, c->corr, &ans);
     free(req);
-    uint8_t hdr[4];
-    if (rc == 0)
-        rc = br_clu_link_recv(c->link, hdr, 4);
-    int32_t size = 0;
-    if (rc == 0)
-        rc = kp_frame_peek(hdr, 4, RX_MAX, &size);
     if (rc < 0)
         goto out;
-    uint8_t *body = malloc((size_t)size + 1);
-    size_t acap = (size_t)size * 16 + 4096;
-    void *amem = malloc(acap);
-    if (!body || !amem) {
-        free(body);
-        free(amem);
-        rc = -ENOMEM;
-        goto out;
-    }
-    rc = br_clu_link_recv(c->link, body, (size_t)size);
-    struct kp_rd rd;
-    kp_rd_init(&rd, body, (size_t)size);
-    int32_t corr = -1;
-    if (rc == 0 &&
-        (kp_resp_hdr_decode(&rd, KP_API_WRITE_TXN_MARKERS, 1, &corr) < 0 || corr != c->corr))
-        rc = -EPROTO;
-    struct kp_arena a;
-    kp_arena_init(&a, amem, acap);
     struct kp_write_txn_markers_resp resp;
-    if (rc == 0)
-        rc = kp_write_txn_markers_resp_decode(&rd, 1, &a, &resp);
+    rc = kp_write_txn_markers_resp_decode(&ans.rd, 1, &ans.a, &resp);
     if (rc == 0)
         take_answer(&resp, b, c->id);
-    free(body);
-    free(amem);
+    br_clu_answer_free(&ans);
 out:
     if (rc < 0)
         conn_close(c); /* what is on the wire now is unknown */

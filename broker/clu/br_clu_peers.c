@@ -107,40 +107,18 @@ static int ask(struct br_clu *c, struct br_clu_link *l, int32_t corr, const char
         rc = kp_metadata_req_encode(&wr, MD_VERSION, &req);
     if (rc == 0)
         rc = kp_frame_end(&wr, pos);
+    struct br_clu_answer ans;
     if (rc == 0)
-        rc = br_clu_link_send(l, out, kp_wr_len(&wr));
+        rc = br_clu_link_call(l, out, kp_wr_len(&wr), RX_MAX, KP_API_METADATA, MD_VERSION, corr,
+                              &ans);
     free(out);
-    uint8_t hdr[4];
-    if (rc == 0)
-        rc = br_clu_link_recv(l, hdr, 4);
-    int32_t size = 0;
-    if (rc == 0)
-        rc = kp_frame_peek(hdr, 4, RX_MAX, &size);
     if (rc < 0)
         return rc;
-    uint8_t *body = malloc((size_t)size + 1);
-    size_t acap = (size_t)size * 16 + 4096;
-    void *amem = malloc(acap);
-    if (!body || !amem) {
-        free(body);
-        free(amem);
-        return -ENOMEM;
-    }
-    rc = br_clu_link_recv(l, body, (size_t)size);
-    struct kp_rd rd;
-    kp_rd_init(&rd, body, (size_t)size);
-    int32_t got = -1;
-    if (rc == 0 && (kp_resp_hdr_decode(&rd, KP_API_METADATA, MD_VERSION, &got) < 0 || got != corr))
-        rc = -EPROTO;
-    struct kp_arena a;
-    kp_arena_init(&a, amem, acap);
     struct kp_metadata_resp md;
-    if (rc == 0 && kp_metadata_resp_decode(&rd, MD_VERSION, &a, &md) < 0)
-        rc = -EPROTO;
+    rc = kp_metadata_resp_decode(&ans.rd, MD_VERSION, &ans.a, &md) < 0 ? -EPROTO : 0;
     if (rc == 0)
         rc = (int)judge(&md, name, np, seen, why);
-    free(body);
-    free(amem);
+    br_clu_answer_free(&ans);
     return rc;
 }
 
