@@ -175,6 +175,11 @@ struct sb_broker {
  */
 int sb_broker_start(struct sb_broker *b, const char *binary, const char *dir, const char *data,
                     const char *name, const char *const *settings, char *why, size_t why_len);
+/* Starts program (a path, or a name looked up in PATH when it has no '/') with argv, its stdout
+ * and stderr into log (created or truncated), stdin /dev/null; the child dies with the bench
+ * (PR_SET_PDEATHSIG). The child's pid, or -errno with why. */
+pid_t sb_spawn(const char *program, const char *const *argv, const char *log, char *why,
+               size_t why_len);
 /* True when a line of the broker's log contains needle; the line is copied to line. */
 bool sb_broker_log_find(const struct sb_broker *b, const char *needle, char *line, size_t len);
 /* SIGTERM, wait up to 20 s, then SIGKILL. */

@@ -105,28 +105,9 @@ static int zk_start(struct sb_clu *c, char *why, size_t why_len)
                                 data,
                                 "500",
                                 NULL};
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(why, why_len, "fork: %s", strerror(errno));
-        return -errno;
-    }
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        int lfd = open(c->zk_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (lfd >= 0) {
-            dup2(lfd, 1);
-            dup2(lfd, 2);
-        }
-        int nfd = open("/dev/null", O_RDONLY);
-        if (nfd >= 0)
-            dup2(nfd, 0);
-        execvp("java", (char *const *)argv);
-        fprintf(stderr, "exec java: %s\n", strerror(errno));
-        _exit(127);
-    }
+    pid_t pid = sb_spawn("java", argv, c->zk_log, why, why_len);
+    if (pid < 0)
+        return (int)pid;
     c->zk = pid;
     for (int i = 0; i < 600; i++) { /* 60 s: the JVM starts slowly on a busy machine */
         if (port_listening(c->zk_port))

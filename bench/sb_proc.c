@@ -42,6 +42,35 @@ static void last_line(const char *path, char *out, size_t len)
     fclose(f);
 }
 
+pid_t sb_spawn(const char *program, const char *const *argv, const char *log, char *why,
+               size_t why_len)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(why, why_len, "fork: %s", strerror(errno));
+        return -errno;
+    }
+    if (pid == 0) {
+        /* the child dies with the bench (a bench killed by ^C leaves no process behind) */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        int lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (lfd >= 0) {
+            dup2(lfd, 1);
+            dup2(lfd, 2);
+        }
+        int nfd = open("/dev/null", O_RDONLY);
+        if (nfd >= 0)
+            dup2(nfd, 0);
+        execvp(program, (char *const *)argv);
+        fprintf(stderr, "exec %s: %s\n", program, strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
 int sb_broker_start(struct sb_broker *b, const char *binary, const char *dir, const char *data,
                     const char *name, const char *const *settings, char *why, size_t why_len)
 {
@@ -71,29 +100,9 @@ int sb_broker_start(struct sb_broker *b, const char *binary, const char *dir, co
     }
     argv[argc] = NULL;
 
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(why, why_len, "fork: %s", strerror(errno));
-        return -errno;
-    }
-    if (pid == 0) {
-        /* the broker dies with the bench (a bench killed by ^C leaves no broker behind) */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        int lfd = open(b->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (lfd >= 0) {
-            dup2(lfd, 1);
-            dup2(lfd, 2);
-        }
-        int nfd = open("/dev/null", O_RDONLY);
-        if (nfd >= 0)
-            dup2(nfd, 0);
-        execv(binary, (char *const *)argv);
-        fprintf(stderr, "exec %s: %s\n", binary, strerror(errno));
-        _exit(127);
-    }
+    pid_t pid = sb_spawn(binary, argv, b->log, why, why_len);
+    if (pid < 0)
+        return (int)pid;
     b->pid = pid;
     for (int i = 0; i < 12000; i++) { /* 60 s; every 5 ms, so that start-up times are exact */
         FILE *f = fopen(portf, "r");
