@@ -561,6 +561,7 @@ int sb_cmd_scale(const struct sb_opts *o);
 int sb_cmd_compare(const struct sb_opts *o);
 int sb_cmd_overload(const struct sb_opts *o);
 int sb_cmd_cluster(const struct sb_opts *o); /* sb_cluster.c */
+int sb_cmd_machine(const struct sb_opts *o); /* sb_machine.c: no broker */
 
 /* One e2e measurement (sb_e2e.c) on env's broker, on topic TOPIC-rRUN: o's paced producers and
  * a consumer; their e2e and send->ack latency into e2e and ack (initialised here). 0 or -errno

@@ -44,6 +44,9 @@ fi
 
 # The headline (issue 7): every fetch path against the loopback limits; the paths take turns
 # (--alternate), so that a shared machine's load drifts across rounds, not across paths.
+echo "== splicelog-bench machine (the floor under every figure: stalls, wake-ups, page cache, fdatasync)"
+"$sb" machine --runs "$runs" --json "$out/machine.json" | tee "$out/machine.txt"
+
 echo "== splicelog-bench compare (zero-copy vs copy vs TLS)"
 "$sb" compare "${broker[@]}" --size "${BENCH_COMPARE_SIZE:-1GiB}" --runs "$runs" --alternate \
     --json "$out/compare.json" --plot "$out/compare.png" | tee "$out/compare.txt"

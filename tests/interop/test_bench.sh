@@ -13,6 +13,8 @@
 #   4. consume --bootstrap (an external broker, both clients when librdkafka is built in)
 #      stops at the high watermark with exactly the records there.
 #   5. bad arguments give a usage error: exit status 2 and a usage line.
+#   6. machine (no broker): its JSON has the floors (stalls, hand-offs, page cache,
+#      fdatasync) as figures over the runs, every one measured.
 source "$(dirname "$0")/lib.sh"
 
 need node nodejs
@@ -230,5 +232,48 @@ usage_error e2e --bootstrap 127.0.0.1:9092 --broker-set num.network.threads=1
 usage_error produce --broker-set no-equals-sign
 usage_error scale --partition-list 1,x
 usage_error consume --no-such-option
+usage_error machine --broker "$SPLICELOGD"
+usage_error machine --broker-set num.network.threads=1
+usage_error machine --size 0
 "$bench" --help | grep -q '^usage: splicelog-bench' || fail "--help"
+
+# ---- 6. machine: the floor under the figures, no broker -----------------------------------
+log "machine: --runs 2 --duration 200ms --count 500 --size 4MiB"
+timeout --kill-after=5 120 "$bench" machine --runs 2 --duration 200ms --count 500 --size 4MiB \
+    --json "$WORK/machine.json" >"$WORK/machine.txt" 2>"$WORK/machine.err" || {
+    cat "$WORK/machine.txt" "$WORK/machine.err" >&2
+    fail "machine exited with status $?"
+}
+grep -q '^note: a busy thread here is kept off its CPU for up to' "$WORK/machine.txt" ||
+    fail "machine: no stall note"
+node - "$WORK/machine.json" <<'JS' || fail "machine JSON check"
+const fs = require('fs');
+const r = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const fail = (m) => { console.error('machine.json: ' + m); process.exit(1); };
+if (r.mode !== 'machine' || r.runs !== 2 || r.per_run.length !== 2) fail('header');
+if (r.settings.duration_ms !== 200 || r.settings.handoffs !== 500 ||
+    r.settings.write_bytes !== 4 * 1024 * 1024) fail('settings ' + JSON.stringify(r.settings));
+const lat = ['p50_ms', 'p95_ms', 'p99_ms', 'p99_9_ms', 'p99_99_ms', 'max_ms'];
+const want = {
+    stalls: ['cpus', 'longest_ms', 'over_1ms_per_cpu_s', 'over_3ms_per_cpu_s', 'lost_percent'],
+    handoff_cpu: lat,
+    pagecache: ['first_mb_per_s', 'first_cpu_s_per_gib', 'again_mb_per_s',
+                'again_cpu_s_per_gib', 'first_over_again_cpu'],
+    fdatasync: lat,
+};
+if (r.machine.cores >= 2) want.handoff_cpus = lat;
+for (const [s, ks] of Object.entries(want)) {
+    const sec = r.figures[s];
+    if (!sec) fail('no section ' + s);
+    for (const k of ks) {
+        const f = sec[k];
+        if (!f || !(typeof f.median === 'number' && f.min <= f.median && f.median <= f.max))
+            fail(`${s}.${k} = ${JSON.stringify(f)}`);
+    }
+}
+if (!(r.figures.stalls.cpus.median >= 1)) fail('cpus');
+if (!(r.figures.pagecache.first_mb_per_s.median > 0)) fail('page cache MB/s');
+if (!(r.figures.fdatasync.p50_ms.median <= r.figures.fdatasync.max_ms.median)) fail('order');
+console.error('machine.json ok');
+JS
 log "ok"
