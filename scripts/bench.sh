@@ -100,3 +100,9 @@ if [ -r /usr/share/java/zookeeper.jar ] && command -v java >/dev/null 2>&1; then
 else
     echo "== cluster: skipped (needs zookeeper and java: scripts/deps.sh cluster, or make bench-cluster)"
 fi
+
+# The README's performance tables, from the JSON above (no figure the bench did not print).
+if command -v python3 >/dev/null 2>&1; then
+    python3 scripts/bench-readme.py "$out" >"$out/README-performance.md" &&
+        echo "== README tables: $out/README-performance.md"
+fi

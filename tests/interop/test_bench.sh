@@ -276,4 +276,16 @@ if (!(r.figures.pagecache.first_mb_per_s.median > 0)) fail('page cache MB/s');
 if (!(r.figures.fdatasync.p50_ms.median <= r.figures.fdatasync.max_ms.median)) fail('order');
 console.error('machine.json ok');
 JS
+
+# ---- 7. the README's tables rendered from the JSON above (scripts/bench-readme.py) -------
+if command -v python3 >/dev/null 2>&1; then
+    python3 "$ROOT/scripts/bench-readme.py" "$WORK" >"$WORK/readme.md" || fail "bench-readme.py"
+    for want in '#### machine' '#### compare' '#### e2e' '#### durable' '#### scale' \
+        '| fetch path | MB/s |' '| latency, ms | p50 |' '| longest stall, ms |'; do
+        grep -qF "$want" "$WORK/readme.md" || fail "README tables: no '$want'"
+    done
+    grep '^|' "$WORK/readme.md" | grep -qE '\b(nan|NaN|None|undefined)\b' &&
+        fail "README tables: a figure missing"
+    log "README tables: $(grep -c '^|' "$WORK/readme.md") table lines"
+fi
 log "ok"
