@@ -44,7 +44,7 @@ static void usage(FILE *f)
         "  machine   the machine alone, no broker: how long a busy thread is kept off its CPU\n"
         "            (--duration, default 3s), a thread waking another across CPUs and on one\n"
         "            (--count hand-offs at --rate, default 20000 at 20000/s), page-cache writes\n"
-        "            into a new file vs into pages just freed (--size, default 256MiB), and\n"
+        "            into a new file vs into pages just freed (--size, default 2GiB), and\n"
         "            fdatasync: the floor under the other modes' figures\n"
         "\n"
         "Every figure is measured --runs times and given as median [min-max]; latencies in ms\n"
@@ -465,7 +465,7 @@ int main(int argc, char **argv)
         if (!rate_set)
             o.rate = 20000;
         if (!size_set)
-            o.size = 256LL << 20;
+            o.size = 2LL << 30;
         if (o.rate <= 0 || o.size <= 0)
             return bad("machine: --rate and --size above 0", "--rate/--size");
     }

@@ -257,8 +257,9 @@ const lat = ['p50_ms', 'p95_ms', 'p99_ms', 'p99_9_ms', 'p99_99_ms', 'max_ms'];
 const want = {
     stalls: ['cpus', 'longest_ms', 'over_1ms_per_cpu_s', 'over_3ms_per_cpu_s', 'lost_percent'],
     handoff_cpu: lat,
-    pagecache: ['first_mb_per_s', 'first_cpu_s_per_gib', 'again_mb_per_s',
-                'again_cpu_s_per_gib', 'first_over_again_cpu'],
+    pagecache: ['new_mb_per_s', 'new_cpu_s_per_gib', 'new_fast_mb_per_s',
+                'new_fast_cpu_s_per_gib', 'new_slow_mb_per_s', 'new_slow_cpu_s_per_gib',
+                'again_mb_per_s', 'again_cpu_s_per_gib', 'slow_over_again_cpu'],
     fdatasync: lat,
 };
 if (r.machine.cores >= 2) want.handoff_cpus = lat;
@@ -272,7 +273,9 @@ for (const [s, ks] of Object.entries(want)) {
     }
 }
 if (!(r.figures.stalls.cpus.median >= 1)) fail('cpus');
-if (!(r.figures.pagecache.first_mb_per_s.median > 0)) fail('page cache MB/s');
+if (!(r.figures.pagecache.new_mb_per_s.median > 0)) fail('page cache MB/s');
+const pc = r.figures.pagecache;
+if (!(pc.new_fast_cpu_s_per_gib.median <= pc.new_slow_cpu_s_per_gib.median)) fail('windows');
 if (!(r.figures.fdatasync.p50_ms.median <= r.figures.fdatasync.max_ms.median)) fail('order');
 console.error('machine.json ok');
 JS
