@@ -253,6 +253,8 @@ int sb_limit_fdatasync(const char *dir, int n, size_t size, struct sb_hist *h);
 int sb_admin_partitions(const char *bootstrap, const char *topic, bool create, char *why,
                         size_t why_len);
 /* The earliest (lo) and the high watermark (hi) of a partition. 0 or -errno with why. */
+/* DeleteTopics v1 of one topic (gone already: fine). 0 or -errno with why. */
+int sb_admin_delete_topic(const char *bootstrap, const char *topic, char *why, size_t why_len);
 int sb_admin_watermarks(const char *bootstrap, const char *topic, int32_t partition, int64_t *lo,
                         int64_t *hi, char *why, size_t why_len);
 /* A partition as the bootstrap broker's Metadata tells it (cluster): its leader (-1: none),

@@ -168,6 +168,45 @@ int sb_admin_partitions(const char *bootstrap, const char *topic, bool create, c
     return rc;
 }
 
+int sb_admin_delete_topic(const char *bootstrap, const char *topic, char *why, size_t why_len)
+{
+    struct bufs *b = malloc(sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    struct kp_wr wr;
+    kp_wr_init(&wr, b->req, sizeof(b->req));
+    size_t pos = req_begin(&wr, KP_API_DELETE_TOPICS, 1);
+    struct kp_str names[1] = {kp_str_of(topic)};
+    struct kp_delete_topics_req dreq = {.n_topics = 1, .topic_names = names, .timeout_ms = 30000};
+    int rc = 0;
+    if (kp_delete_topics_req_encode(&wr, 1, &dreq) || kp_frame_end(&wr, pos)) {
+        snprintf(why, why_len, "DeleteTopics request does not fit");
+        rc = -EPROTO;
+    }
+    long n = rc ? rc : roundtrip(bootstrap, b->req, kp_wr_len(&wr), b->resp, why, why_len);
+    if (n < 0) {
+        free(b);
+        return (int)n;
+    }
+    struct kp_rd rd;
+    struct kp_arena arena;
+    struct kp_delete_topics_resp dr;
+    int32_t corr;
+    kp_rd_init(&rd, b->resp, (size_t)n);
+    kp_arena_init(&arena, b->arena, sizeof(b->arena));
+    if (kp_resp_hdr_decode(&rd, KP_API_DELETE_TOPICS, 1, &corr) ||
+        kp_delete_topics_resp_decode(&rd, 1, &arena, &dr) || dr.n_results != 1) {
+        snprintf(why, why_len, "%s: malformed DeleteTopics response", bootstrap);
+        rc = -EPROTO;
+    } else if (dr.results[0].error_code &&
+               dr.results[0].error_code != KP_ERR_UNKNOWN_TOPIC_OR_PARTITION) {
+        snprintf(why, why_len, "DeleteTopics %s: %s", topic, kp_err_name(dr.results[0].error_code));
+        rc = -EIO;
+    }
+    free(b);
+    return rc;
+}
+
 int sb_admin_partition_state(const char *bootstrap, const char *topic, int32_t partition,
                              struct sb_part_state *out, char *why, size_t why_len)
 {

@@ -204,6 +204,28 @@ for cl in "${clients[@]}"; do
     [ $(($(date +%s) - start)) -lt 9 ] || fail "consume --bootstrap --client $cl waited for idle"
     check "ext-consume-$cl" consume 1 throughput
 done
+# overload on the external broker: its four phases, and every phase's topics deleted after it
+run ext-overload overload --bootstrap "$BROKER" --topic ovl --duration 1s --rate 500 --runs 1 \
+    --interval 0
+node - "$WORK/ext-overload.json" <<'JS' || fail "overload JSON check"
+const fs = require('fs');
+const r = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const fail = (m) => { console.error('ext-overload.json: ' + m); process.exit(1); };
+if (r.mode !== 'overload' || r.runs !== 1) fail('header');
+const g = r.figures.greedy;
+for (const k of ['alone_records_per_s', 'after_records_per_s', 'alone_mean_records_per_s',
+                 'loaded_records_per_s'])
+    if (!g[k] || !(g[k].median > 0)) fail(`greedy.${k} = ${JSON.stringify(g[k])}`);
+for (const s of ['quiet_e2e', 'loaded_e2e', 'quiet_ack', 'loaded_ack'])
+    if (!r.figures[s] || !(r.figures[s].p50_ms.median > 0)) fail('no ' + s);
+if (r.notes.some((n) => /could not be deleted/.test(n))) fail('topics kept: ' + r.notes);
+console.error('ext-overload.json ok');
+JS
+left=$(kcat -b "$BROKER" -L -J 2>/dev/null | node -e '
+let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+  console.log(JSON.parse(s).topics.map((t) => t.topic).filter((t) => t.startsWith("ovl")).join(" "));
+});') || fail "kcat -L"
+[ -z "$left" ] || fail "overload left its topics behind: $left"
 assert_alive ext
 
 # ---- 5. usage errors -------------------------------------------------------------------
