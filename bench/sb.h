@@ -253,6 +253,8 @@ int sb_limit_fdatasync(const char *dir, int n, size_t size, struct sb_hist *h);
 int sb_admin_partitions(const char *bootstrap, const char *topic, bool create, char *why,
                         size_t why_len);
 /* The earliest (lo) and the high watermark (hi) of a partition. 0 or -errno with why. */
+/* DeleteTopics v1 of one topic (gone already: fine). 0 or -errno with why. */
+int sb_admin_delete_topic(const char *bootstrap, const char *topic, char *why, size_t why_len);
 int sb_admin_watermarks(const char *bootstrap, const char *topic, int32_t partition, int64_t *lo,
                         int64_t *hi, char *why, size_t why_len);
 /* A partition as the bootstrap broker's Metadata tells it (cluster): its leader (-1: none),
@@ -561,6 +563,7 @@ int sb_cmd_scale(const struct sb_opts *o);
 int sb_cmd_compare(const struct sb_opts *o);
 int sb_cmd_overload(const struct sb_opts *o);
 int sb_cmd_cluster(const struct sb_opts *o); /* sb_cluster.c */
+int sb_cmd_machine(const struct sb_opts *o); /* sb_machine.c: no broker */
 
 /* One e2e measurement (sb_e2e.c) on env's broker, on topic TOPIC-rRUN: o's paced producers and
  * a consumer; their e2e and send->ack latency into e2e and ack (initialised here). 0 or -errno

@@ -119,6 +119,29 @@ struct bufs {
     uint8_t arena[ARENA];
 };
 
+/* Sends the request framed in wr (begun at pos by req_begin(key, ver)) and reads the answer:
+ * 0 with *rd at its body and *arena over b->arena for the decoder, or -errno with why. */
+static int exchange(struct bufs *b, const char *bootstrap, struct kp_wr *wr, size_t pos,
+                    int16_t key, int16_t ver, struct kp_rd *rd, struct kp_arena *arena, char *why,
+                    size_t why_len)
+{
+    if (kp_frame_end(wr, pos)) {
+        snprintf(why, why_len, "%s request does not fit", kp_api_name(key));
+        return -EPROTO;
+    }
+    long n = roundtrip(bootstrap, b->req, kp_wr_len(wr), b->resp, why, why_len);
+    if (n < 0)
+        return (int)n;
+    int32_t corr;
+    kp_rd_init(rd, b->resp, (size_t)n);
+    kp_arena_init(arena, b->arena, sizeof(b->arena));
+    if (kp_resp_hdr_decode(rd, key, ver, &corr)) {
+        snprintf(why, why_len, "%s: malformed %s response", bootstrap, kp_api_name(key));
+        return -EPROTO;
+    }
+    return 0;
+}
+
 /* One Metadata v4 for topic (NULL: no topic, brokers only) into *mr (decoded into b->arena).
  * 0 or -errno with why. */
 static int metadata(struct bufs *b, const char *bootstrap, const char *topic, bool create,
@@ -130,20 +153,16 @@ static int metadata(struct bufs *b, const char *bootstrap, const char *topic, bo
     struct kp_str topics[1] = {kp_str_of(topic ? topic : "")};
     struct kp_metadata_req mreq = {
         .n_topics = topic ? 1 : 0, .topics = topics, .allow_auto_topic_creation = create};
-    if (kp_metadata_req_encode(&wr, 4, &mreq) || kp_frame_end(&wr, pos)) {
-        snprintf(why, why_len, "Metadata request does not fit");
-        return -EPROTO;
-    }
-    long n = roundtrip(bootstrap, b->req, kp_wr_len(&wr), b->resp, why, why_len);
-    if (n < 0)
-        return (int)n;
     struct kp_rd rd;
     struct kp_arena arena;
-    int32_t corr;
-    kp_rd_init(&rd, b->resp, (size_t)n);
-    kp_arena_init(&arena, b->arena, sizeof(b->arena));
-    if (kp_resp_hdr_decode(&rd, KP_API_METADATA, 4, &corr) ||
-        kp_metadata_resp_decode(&rd, 4, &arena, mr) || mr->n_topics != (topic ? 1 : 0)) {
+    int rc = kp_metadata_req_encode(&wr, 4, &mreq) ? -EPROTO : 0;
+    if (rc)
+        snprintf(why, why_len, "Metadata request does not fit");
+    else
+        rc = exchange(b, bootstrap, &wr, pos, KP_API_METADATA, 4, &rd, &arena, why, why_len);
+    if (rc)
+        return rc;
+    if (kp_metadata_resp_decode(&rd, 4, &arena, mr) || mr->n_topics != (topic ? 1 : 0)) {
         snprintf(why, why_len, "%s: malformed Metadata response", bootstrap);
         return -EPROTO;
     }
@@ -164,6 +183,40 @@ int sb_admin_partitions(const char *bootstrap, const char *topic, bool create, c
     int rc = metadata(b, bootstrap, topic, create, &mr, why, why_len);
     if (!rc)
         rc = mr.topics[0].n_partitions;
+    free(b);
+    return rc;
+}
+
+int sb_admin_delete_topic(const char *bootstrap, const char *topic, char *why, size_t why_len)
+{
+    struct bufs *b = malloc(sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    struct kp_wr wr;
+    kp_wr_init(&wr, b->req, sizeof(b->req));
+    size_t pos = req_begin(&wr, KP_API_DELETE_TOPICS, 1);
+    struct kp_str names[1] = {kp_str_of(topic)};
+    struct kp_delete_topics_req dreq = {.n_topics = 1, .topic_names = names, .timeout_ms = 30000};
+    struct kp_rd rd;
+    struct kp_arena arena;
+    struct kp_delete_topics_resp dr;
+    int rc = kp_delete_topics_req_encode(&wr, 1, &dreq) ? -EPROTO : 0;
+    if (rc)
+        snprintf(why, why_len, "DeleteTopics request does not fit");
+    else
+        rc = exchange(b, bootstrap, &wr, pos, KP_API_DELETE_TOPICS, 1, &rd, &arena, why, why_len);
+    if (rc) {
+        free(b);
+        return rc;
+    }
+    if (kp_delete_topics_resp_decode(&rd, 1, &arena, &dr) || dr.n_results != 1) {
+        snprintf(why, why_len, "%s: malformed DeleteTopics response", bootstrap);
+        rc = -EPROTO;
+    } else if (dr.results[0].error_code &&
+               dr.results[0].error_code != KP_ERR_UNKNOWN_TOPIC_OR_PARTITION) {
+        snprintf(why, why_len, "DeleteTopics %s: %s", topic, kp_err_name(dr.results[0].error_code));
+        rc = -EIO;
+    }
     free(b);
     return rc;
 }
@@ -212,21 +265,17 @@ static int list_offset(struct bufs *b, const char *bootstrap, const char *topic,
         .partition_index = partition, .timestamp = ts, .current_leader_epoch = -1};
     struct kp_list_offsets_req_topic t = {kp_str_of(topic), 1, &p};
     struct kp_list_offsets_req req = {-1, 0, 1, &t};
-    if (kp_list_offsets_req_encode(&wr, 2, &req) || kp_frame_end(&wr, pos)) {
-        snprintf(why, why_len, "ListOffsets request does not fit");
-        return -EPROTO;
-    }
-    long n = roundtrip(bootstrap, b->req, kp_wr_len(&wr), b->resp, why, why_len);
-    if (n < 0)
-        return (int)n;
     struct kp_rd rd;
     struct kp_arena arena;
     struct kp_list_offsets_resp lr;
-    int32_t corr;
-    kp_rd_init(&rd, b->resp, (size_t)n);
-    kp_arena_init(&arena, b->arena, sizeof(b->arena));
-    if (kp_resp_hdr_decode(&rd, KP_API_LIST_OFFSETS, 2, &corr) ||
-        kp_list_offsets_resp_decode(&rd, 2, &arena, &lr) || lr.n_topics != 1 ||
+    int rc = kp_list_offsets_req_encode(&wr, 2, &req) ? -EPROTO : 0;
+    if (rc)
+        snprintf(why, why_len, "ListOffsets request does not fit");
+    else
+        rc = exchange(b, bootstrap, &wr, pos, KP_API_LIST_OFFSETS, 2, &rd, &arena, why, why_len);
+    if (rc)
+        return rc;
+    if (kp_list_offsets_resp_decode(&rd, 2, &arena, &lr) || lr.n_topics != 1 ||
         lr.topics[0].n_partitions != 1) {
         snprintf(why, why_len, "%s: malformed ListOffsets response", bootstrap);
         return -EPROTO;

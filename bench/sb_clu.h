@@ -48,6 +48,7 @@ struct sb_clu {
     struct sb_broker single;
     char single_data[600];
     char bootstrap[64]; /* one live cluster broker, host:port (clients learn the rest) */
+    int kept;           /* measured topics that could not be deleted (sb_cluster.c) */
 };
 
 /* Sleeps ms milliseconds. */

@@ -256,6 +256,17 @@ static int write_json(const struct sb_figs *fs, const char *path)
     for (int i = 0; i < fs->n_notes; i++)
         sb_json_str(&j, NULL, fs->notes[i]);
     sb_json_end(&j);
+    /* the table's words, for whoever renders the figures (scripts/bench-readme.py) */
+    sb_json_obj(&j, "labels");
+    for (int s = 0; s < fs->n_sect; s++) {
+        sb_json_obj(&j, fs->sect[s].key);
+        sb_json_str(&j, "title", fs->sect[s].title);
+        for (int i = 0; i < fs->n; i++)
+            if (!strcmp(fs->f[i].sect, fs->sect[s].key))
+                sb_json_str(&j, fs->f[i].key, fs->f[i].label);
+        sb_json_end(&j);
+    }
+    sb_json_end(&j);
     sb_json_end(&j);
     return sb_json_close(&j);
 }

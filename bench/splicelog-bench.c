@@ -20,7 +20,7 @@ static void usage(FILE *f)
     fprintf(
         f,
         "usage: splicelog-bench "
-        "produce|consume|e2e|durable|scale|compare|overload|cluster [options]\n"
+        "produce|consume|e2e|durable|scale|compare|overload|cluster|machine [options]\n"
         "\n"
         "  produce   produce records; records/s, MB/s, send->ack latency, CPU per GiB\n"
         "  consume   consume a topic from the beginning (own broker: preloaded first;\n"
@@ -41,6 +41,11 @@ static void usage(FILE *f)
         "            followers (--size caught up after SIGSTOP), e2e latency with acks=all\n"
         "            (--rate, --duration), failover time after kill -9 of a leader (--rate);\n"
         "            defaults: 300000 records, 6 partitions, 256MiB, 5000/s, 5s\n"
+        "  machine   the machine alone, no broker: how long a busy thread is kept off its CPU\n"
+        "            (--duration, default 3s), a thread waking another across CPUs and on one\n"
+        "            (--count hand-offs at --rate, default 20000 at 20000/s), page-cache writes\n"
+        "            into a new file vs into pages just freed (--size, default 2GiB), and\n"
+        "            fdatasync: the floor under the other modes' figures\n"
         "\n"
         "Every figure is measured --runs times and given as median [min-max]; latencies in ms\n"
         "(p50 p95 p99 p99.9 p99.99 max); CPU from the scheduler's nanosecond clock.\n"
@@ -132,10 +137,10 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(const struct sb_opts *);
-    } cmds[] = {{"produce", sb_cmd_produce},   {"consume", sb_cmd_consume},
-                {"e2e", sb_cmd_e2e},           {"durable", sb_cmd_durable},
-                {"scale", sb_cmd_scale},       {"compare", sb_cmd_compare},
-                {"overload", sb_cmd_overload}, {"cluster", sb_cmd_cluster}};
+    } cmds[] = {
+        {"produce", sb_cmd_produce},   {"consume", sb_cmd_consume}, {"e2e", sb_cmd_e2e},
+        {"durable", sb_cmd_durable},   {"scale", sb_cmd_scale},     {"compare", sb_cmd_compare},
+        {"overload", sb_cmd_overload}, {"cluster", sb_cmd_cluster}, {"machine", sb_cmd_machine}};
     int (*run)(const struct sb_opts *) = NULL;
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (!strcmp(cmd, cmds[i].name)) {
@@ -153,6 +158,7 @@ int main(int argc, char **argv)
     bool is_overload = run == sb_cmd_overload;
     bool is_compare = run == sb_cmd_compare, is_scale = run == sb_cmd_scale;
     bool is_cluster = run == sb_cmd_cluster;
+    bool is_machine = run == sb_cmd_machine;
     bool linger_set = false, rate_set = false, acks_set = false, producers_set = false;
     bool runs_set = false, size_set = false, record_size_set = false, paths_set = false;
     bool client_set = false, lists_set = false, greedy_set = false, sticky_set = false;
@@ -217,13 +223,14 @@ int main(int argc, char **argv)
             if (sb_parse_long(optarg, 1, 1000000000000LL, &o.count))
                 return bad("--count", optarg);
             o.count_given = true;
-            if (!is_cluster) /* cluster: --count for throughput, --duration for e2e */
+            if (!is_cluster &&
+                !is_machine) /* cluster: --count for throughput, --duration for e2e */
                 o.duration_ms = 0;
             break;
         case 'd':
             if (sb_parse_duration_ms(optarg, &o.duration_ms))
                 return bad("--duration", optarg);
-            if (!is_cluster) {
+            if (!is_cluster && !is_machine) {
                 o.count = 0;
                 o.count_given = false;
             }
@@ -368,13 +375,20 @@ int main(int argc, char **argv)
     if (optind != argc)
         return bad("argument", argv[optind]);
     /* Options that belong to some subcommands are refused elsewhere rather than ignored. */
+    if (is_machine && (o.bootstrap || o.broker_bin || o.tls || o.ca || n_props || n_sets ||
+                       client_set || producers_set || o.keyed || acks_set || linger_set ||
+                       record_size_set || o.partitions_given || strcmp(o.transfer, "auto")))
+        return bad("option for machine (it measures the machine alone: --runs, --duration, "
+                   "--count, --rate, --size, --json)",
+                   "--bootstrap/--broker/--tls/--ca/-X/--broker-set/--client/--producers/"
+                   "--keyed/--acks/--linger/--record-size/--partitions/--transfer");
     if (is_compare && (o.bootstrap || o.tls || o.ca || o.count_given || o.duration_ms || rate_set ||
                        client_set || producers_set || o.keyed || n_props))
         return bad("option for compare",
                    "--bootstrap/--tls/--ca/--count/--duration/--rate/--client/--producers/"
                    "--keyed/-X");
-    if (!is_compare && !is_cluster && size_set)
-        return bad("option outside compare and cluster", "--size");
+    if (!is_compare && !is_cluster && !is_machine && size_set)
+        return bad("option outside compare, cluster and machine", "--size");
     if (!is_compare && (paths_set || o.alternate))
         return bad("option outside compare", "--paths/--alternate");
     if (!is_compare && !is_scale && o.plot)
@@ -442,6 +456,18 @@ int main(int argc, char **argv)
             o.partitions = 6;
         if (!size_set)
             o.size = 256LL << 20;
+    }
+    if (is_machine) {
+        if (!o.duration_ms)
+            o.duration_ms = 3000;
+        if (!o.count)
+            o.count = 20000;
+        if (!rate_set)
+            o.rate = 20000;
+        if (!size_set)
+            o.size = 2LL << 30;
+        if (o.rate <= 0 || o.size <= 0)
+            return bad("machine: --rate and --size above 0", "--rate/--size");
     }
     if (is_scale) {
         if (!runs_set)

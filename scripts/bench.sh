@@ -44,6 +44,9 @@ fi
 
 # The headline (issue 7): every fetch path against the loopback limits; the paths take turns
 # (--alternate), so that a shared machine's load drifts across rounds, not across paths.
+echo "== splicelog-bench machine (the floor under every figure: stalls, wake-ups, page cache, fdatasync)"
+"$sb" machine --runs "$runs" --json "$out/machine.json" | tee "$out/machine.txt"
+
 echo "== splicelog-bench compare (zero-copy vs copy vs TLS)"
 "$sb" compare "${broker[@]}" --size "${BENCH_COMPARE_SIZE:-1GiB}" --runs "$runs" --alternate \
     --json "$out/compare.json" --plot "$out/compare.png" | tee "$out/compare.txt"
@@ -96,4 +99,10 @@ if [ -r /usr/share/java/zookeeper.jar ] && command -v java >/dev/null 2>&1; then
     bench_cluster
 else
     echo "== cluster: skipped (needs zookeeper and java: scripts/deps.sh cluster, or make bench-cluster)"
+fi
+
+# The README's performance tables, from the JSON above (no figure the bench did not print).
+if command -v python3 >/dev/null 2>&1; then
+    python3 scripts/bench-readme.py "$out" >"$out/README-performance.md" &&
+        echo "== README tables: $out/README-performance.md"
 fi

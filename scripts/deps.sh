@@ -79,6 +79,7 @@ esac
 case "$want" in
 bench)
     need_cmd gnuplot gnuplot-nox
+    need_cmd python3 python3 # scripts/bench-readme.py
     ;;
 vm) # scripts/ktls-vm.sh: Debian's kernel under QEMU (TCG) with a busybox initramfs
     need_cmd qemu-system-x86_64 qemu-system-x86

@@ -13,6 +13,8 @@
 #   4. consume --bootstrap (an external broker, both clients when librdkafka is built in)
 #      stops at the high watermark with exactly the records there.
 #   5. bad arguments give a usage error: exit status 2 and a usage line.
+#   6. machine (no broker): its JSON has the floors (stalls, hand-offs, page cache,
+#      fdatasync) as figures over the runs, every one measured.
 source "$(dirname "$0")/lib.sh"
 
 need node nodejs
@@ -202,6 +204,28 @@ for cl in "${clients[@]}"; do
     [ $(($(date +%s) - start)) -lt 9 ] || fail "consume --bootstrap --client $cl waited for idle"
     check "ext-consume-$cl" consume 1 throughput
 done
+# overload on the external broker: its four phases, and every phase's topics deleted after it
+run ext-overload overload --bootstrap "$BROKER" --topic ovl --duration 1s --rate 500 --runs 1 \
+    --interval 0
+node - "$WORK/ext-overload.json" <<'JS' || fail "overload JSON check"
+const fs = require('fs');
+const r = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const fail = (m) => { console.error('ext-overload.json: ' + m); process.exit(1); };
+if (r.mode !== 'overload' || r.runs !== 1) fail('header');
+const g = r.figures.greedy;
+for (const k of ['alone_records_per_s', 'after_records_per_s', 'alone_mean_records_per_s',
+                 'loaded_records_per_s'])
+    if (!g[k] || !(g[k].median > 0)) fail(`greedy.${k} = ${JSON.stringify(g[k])}`);
+for (const s of ['quiet_e2e', 'loaded_e2e', 'quiet_ack', 'loaded_ack'])
+    if (!r.figures[s] || !(r.figures[s].p50_ms.median > 0)) fail('no ' + s);
+if (r.notes.some((n) => /could not be deleted/.test(n))) fail('topics kept: ' + r.notes);
+console.error('ext-overload.json ok');
+JS
+left=$(kcat -b "$BROKER" -L -J 2>/dev/null | node -e '
+let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+  console.log(JSON.parse(s).topics.map((t) => t.topic).filter((t) => t.startsWith("ovl")).join(" "));
+});') || fail "kcat -L"
+[ -z "$left" ] || fail "overload left its topics behind: $left"
 assert_alive ext
 
 # ---- 5. usage errors -------------------------------------------------------------------
@@ -230,5 +254,63 @@ usage_error e2e --bootstrap 127.0.0.1:9092 --broker-set num.network.threads=1
 usage_error produce --broker-set no-equals-sign
 usage_error scale --partition-list 1,x
 usage_error consume --no-such-option
+usage_error machine --broker "$SPLICELOGD"
+usage_error machine --broker-set num.network.threads=1
+usage_error machine --size 0
 "$bench" --help | grep -q '^usage: splicelog-bench' || fail "--help"
+
+# ---- 6. machine: the floor under the figures, no broker -----------------------------------
+log "machine: --runs 2 --duration 200ms --count 500 --size 4MiB"
+timeout --kill-after=5 120 "$bench" machine --runs 2 --duration 200ms --count 500 --size 4MiB \
+    --json "$WORK/machine.json" >"$WORK/machine.txt" 2>"$WORK/machine.err" || {
+    cat "$WORK/machine.txt" "$WORK/machine.err" >&2
+    fail "machine exited with status $?"
+}
+grep -q '^note: a busy thread here is kept off its CPU for up to' "$WORK/machine.txt" ||
+    fail "machine: no stall note"
+node - "$WORK/machine.json" <<'JS' || fail "machine JSON check"
+const fs = require('fs');
+const r = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const fail = (m) => { console.error('machine.json: ' + m); process.exit(1); };
+if (r.mode !== 'machine' || r.runs !== 2 || r.per_run.length !== 2) fail('header');
+if (r.settings.duration_ms !== 200 || r.settings.handoffs !== 500 ||
+    r.settings.write_bytes !== 4 * 1024 * 1024) fail('settings ' + JSON.stringify(r.settings));
+const lat = ['p50_ms', 'p95_ms', 'p99_ms', 'p99_9_ms', 'p99_99_ms', 'max_ms'];
+const want = {
+    stalls: ['cpus', 'longest_ms', 'over_1ms_per_cpu_s', 'over_3ms_per_cpu_s', 'lost_percent'],
+    handoff_cpu: lat,
+    pagecache: ['new_mb_per_s', 'new_cpu_s_per_gib', 'new_fast_mb_per_s',
+                'new_fast_cpu_s_per_gib', 'new_slow_mb_per_s', 'new_slow_cpu_s_per_gib',
+                'again_mb_per_s', 'again_cpu_s_per_gib', 'slow_over_again_cpu'],
+    fdatasync: lat,
+};
+if (r.machine.cores >= 2) want.handoff_cpus = lat;
+for (const [s, ks] of Object.entries(want)) {
+    const sec = r.figures[s];
+    if (!sec) fail('no section ' + s);
+    for (const k of ks) {
+        const f = sec[k];
+        if (!f || !(typeof f.median === 'number' && f.min <= f.median && f.median <= f.max))
+            fail(`${s}.${k} = ${JSON.stringify(f)}`);
+    }
+}
+if (!(r.figures.stalls.cpus.median >= 1)) fail('cpus');
+if (!(r.figures.pagecache.new_mb_per_s.median > 0)) fail('page cache MB/s');
+const pc = r.figures.pagecache;
+if (!(pc.new_fast_cpu_s_per_gib.median <= pc.new_slow_cpu_s_per_gib.median)) fail('windows');
+if (!(r.figures.fdatasync.p50_ms.median <= r.figures.fdatasync.max_ms.median)) fail('order');
+console.error('machine.json ok');
+JS
+
+# ---- 7. the README's tables rendered from the JSON above (scripts/bench-readme.py) -------
+if command -v python3 >/dev/null 2>&1; then
+    python3 "$ROOT/scripts/bench-readme.py" "$WORK" >"$WORK/readme.md" || fail "bench-readme.py"
+    for want in '#### machine' '#### compare' '#### e2e' '#### durable' '#### scale' \
+        '| fetch path | MB/s |' '| latency, ms | p50 |' '| longest stall, ms |'; do
+        grep -qF "$want" "$WORK/readme.md" || fail "README tables: no '$want'"
+    done
+    grep '^|' "$WORK/readme.md" | grep -qE '\b(nan|NaN|None|undefined)\b' &&
+        fail "README tables: a figure missing"
+    log "README tables: $(grep -c '^|' "$WORK/readme.md") table lines"
+fi
 log "ok"

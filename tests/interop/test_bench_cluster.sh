@@ -102,6 +102,7 @@ for (const pr of r.per_run) {
         fail('failover ' + JSON.stringify(fo));
 }
 if (!r.notes.some((n) => /session timeout/.test(n))) fail('no note on the session timeout');
+if (r.notes.some((n) => /could not be deleted/.test(n))) fail('measured topics kept');
 console.error('cluster.json ok');
 JS
 
