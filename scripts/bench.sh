@@ -70,6 +70,10 @@ echo "== splicelog-bench durable (acks=all, log.flush.interval.messages=1, 4 pro
     --interval 5s --json "$out/durable.json" | tee "$out/durable.txt"
 
 # Cost as the work spreads: partitions and connections.
+echo "== splicelog-bench overload (paced clients beside an unthrottled producer)"
+"$sb" overload "${broker[@]}" --runs "$runs" --interval 0 --json "$out/overload.json" |
+    tee "$out/overload.txt"
+
 echo "== splicelog-bench scale (1 .. 10,000 partitions and connections)"
 "$sb" scale "${broker[@]}" --runs "${BENCH_SCALE_RUNS:-1}" --json "$out/scale.json" \
     --plot "$out/scale.png" | tee "$out/scale.txt"
