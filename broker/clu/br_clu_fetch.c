@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "br_clu_link.h"
+#include "br_clu_repl.h"
 #include "br_log.h"
 #include "kp_batch.h"
 #include "kp_msg_cluster.h"
@@ -118,6 +119,7 @@ struct br_clu_fetch {
     atomic_bool stop;
     size_t rx_max;
     char client_id[48];
+    char repair_id[48]; /* the client_id of repair fetches (br_repl_is_repair_fetch) */
     struct fthread *t;
 };
 
@@ -257,7 +259,10 @@ static int request(struct fthread *t, struct fsess *s, int16_t key, int16_t vers
         struct kp_wr wr;
         kp_wr_init(&wr, s->tx, s->tx_cap);
         size_t pos = kp_frame_begin(&wr);
-        struct kp_req_hdr h = {key, version, ++s->corr, kp_str_of(t->f->client_id)};
+        /* (a repair fetch says so in its client_id: its leader does not take its offset for
+         * this broker's log end, br_clu_repl.h) */
+        const char *cid = phase == S_REPAIR ? t->f->repair_id : t->f->client_id;
+        struct kp_req_hdr h = {key, version, ++s->corr, kp_str_of(cid)};
         kp_req_hdr_encode(&wr, &h);
         int rc = wr.err ? wr.err : body(t, s, &wr, version);
         if (rc == 0)
@@ -1390,6 +1395,7 @@ int br_clu_fetch_start(const struct br_clu_fetch_conf *conf, struct br_clu_fetch
     if (f->rx_max > INT32_MAX)
         f->rx_max = INT32_MAX;
     snprintf(f->client_id, sizeof f->client_id, "splicelog-replica-%d", (int)conf->broker_id);
+    br_repl_repair_client_id(f->repair_id, sizeof f->repair_id, conf->broker_id);
     f->t = calloc((size_t)conf->threads, sizeof(*f->t));
     if (!f->t) {
         free(f);

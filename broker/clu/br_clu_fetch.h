@@ -44,9 +44,9 @@
  *   request, between the regular fetches (after a repair, a due regular fetch goes first); each
  * repair is logged (topic-partition, offsets, bytes, the leader) and counted (on_repair); a refusal
  * is logged (rate-limited) and the range stays fenced, tried again after REPAIR_RETRY_MS, the next
- * range tried meanwhile. The leader takes the Fetch as the follower's: its fetch offset dips to the
- * range's start until the next regular fetch, which holds its high watermark (never lowers it)
- * meanwhile.
+ * range tried meanwhile. The repair Fetch's client_id is "splicelog-repair-<id>" (the other
+ * requests' "splicelog-replica-<id>"): the leader serves it without taking its offset for this
+ * follower's log end (br_clu_repl.h, br_repl_is_repair_fetch).
  * - A leader's own fenced ranges: thread 0 lists, whenever the view or st_store_fence_gen
  *   moves, the partitions this broker leads (replication factor > 1) whose log has a fenced
  *   range, each with an in-sync follower (the first of the view's ISR other than itself; none:

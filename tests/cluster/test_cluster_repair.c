@@ -3,13 +3,16 @@
  * docs/cluster.md "Repair of fenced ranges"). A real ZooKeeper and three brokers on loopback
  * (small segments, the scrubber at 1 GiB/s, metrics on), the nemesis topic of 3 partitions,
  * RF 3, min.insync.replicas=2, and its librdkafka producer (acks=all, idempotent) running
- * throughout. While it runs, one byte is flipped inside a sealed, digested segment of
- * partition 0 on a follower, and then of partition 1 on its leader; for each, bounded waits:
+ * throughout. While it runs, one byte is flipped inside each of two sealed, digested segments
+ * of partition 0 on a follower, and then inside one of partition 1 on its leader; for each,
+ * bounded waits:
  *   - the broker's scrubber fences the bad batch (its log says so);
  *   - its replica fetcher repairs the range from another replica: the follower from its
  *     leader, the leader from an in-sync follower (the log line names the partition, the
  *     offsets, the bytes and the broker; splicelog_scrub_repaired_ranges_total counts it);
  *   - the segment holds its original bytes again, and nothing is fenced (no fenced file);
+ *   - the follower's leader served its repair fetches (logged, one per range) without taking
+ *     them for its log end going down to each range's start (no such line in its log);
  * then the nemesis checks: every ISR full, the three replicas of every partition the same
  * batches byte for byte (so every acknowledged record is on the repaired brokers as on the
  * others), every acknowledged record exactly once when read back, and no repair counted twice.
@@ -69,9 +72,9 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The oldest sealed segment of dir with its .digest sidecar (not the newest .log): its path
- * in path; false when there is none yet. */
-static bool sealed_segment(const char *dir, char *path, size_t cap)
+/* The nth (0: the oldest) sealed segment of dir with its .digest sidecar (not the newest
+ * .log): its path in path; false when there is none yet. */
+static bool sealed_segment(const char *dir, int nth, char *path, size_t cap)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -90,7 +93,7 @@ static bool sealed_segment(const char *dir, char *path, size_t cap)
     for (int i = 0; i + 2 < n && !found; i++) { /* two newer ones: this one is sealed for sure */
         char dg[700];
         snprintf(dg, sizeof dg, "%s/%.*s.digest", dir, (int)(strlen(names[i]) - 4), names[i]);
-        if (access(dg, F_OK) == 0) {
+        if (access(dg, F_OK) == 0 && nth-- == 0) {
             snprintf(path, cap, "%s/%s", dir, names[i]);
             found = true;
         }
@@ -125,25 +128,42 @@ static double repaired_ranges(const struct tb_broker *b)
     return v;
 }
 
-/* A byte flipped in the records of the first batch of a sealed, digested segment of
- * partition p on broker id: the segment's path into seg and its bytes before (malloc'd). */
-static uint8_t *flip_sealed(int id, int p, char *seg, size_t cap, size_t *len)
+/* A byte flipped in the records of the first batch of each of the nseg oldest sealed,
+ * digested segments of partition p on broker id (each its own fenced range): the first
+ * segment's path into seg and its bytes before (malloc'd). */
+static uint8_t *flip_sealed_n(int id, int p, int nseg, char *seg, size_t cap, size_t *len)
 {
     char dir[400];
     snprintf(dir, sizeof dir, "%s/nemesis-%d", B[id].data, p);
     int64_t until = tb_now_ms() + 60000;
-    while (!sealed_segment(dir, seg, cap)) {
+    while (!sealed_segment(dir, nseg - 1, seg, cap)) {
         ck_assert_msg(tb_now_ms() < until, "no sealed segment with a digest in %s", dir);
         tb_sleep_ms(250);
     }
-    uint8_t *orig = slurp(seg, len);
-    ck_assert_int_gt(*len, 200);
-    int fd = open(seg, O_RDWR);
-    ck_assert_int_ge(fd, 0);
-    uint8_t x = orig[70] ^ 0x20;
-    ck_assert_int_eq(pwrite(fd, &x, 1, 70), 1);
-    close(fd);
+    uint8_t *orig = NULL;
+    for (int i = nseg - 1; i >= 0; i--) {
+        ck_assert(sealed_segment(dir, i, seg, cap));
+        size_t l;
+        uint8_t *b = slurp(seg, &l);
+        ck_assert_int_gt(l, 200);
+        int fd = open(seg, O_RDWR);
+        ck_assert_int_ge(fd, 0);
+        uint8_t x = b[70] ^ 0x20;
+        ck_assert_int_eq(pwrite(fd, &x, 1, 70), 1);
+        close(fd);
+        if (i > 0) {
+            free(b);
+        } else {
+            orig = b;
+            *len = l;
+        }
+    }
     return orig;
+}
+
+static uint8_t *flip_sealed(int id, int p, char *seg, size_t cap, size_t *len)
+{
+    return flip_sealed_n(id, p, 1, seg, cap, len);
 }
 
 /* Broker id fenced and repaired partition p (its log says so, naming from and who it is), the
@@ -194,24 +214,43 @@ START_TEST(fenced_ranges_are_repaired_from_another_replica)
     zookeeper_close(zh);
     double repaired[NBROKERS + 1] = {0};
 
-    /* a follower of partition 0: repaired from its leader */
+    /* a follower of partition 0, two fenced ranges (in its two oldest sealed segments):
+     * repaired from its leader, range after range, while the producer runs */
     int f = leader0 == 1 ? 2 : 1;
     char seg[800];
     size_t len;
-    uint8_t *orig = flip_sealed(f, 0, seg, sizeof seg, &len);
+    uint8_t *orig = flip_sealed_n(f, 0, 2, seg, sizeof seg, &len);
     fprintf(stderr,
-            "test_cluster_repair: flipped byte 70 of %s on broker %d (follower; leader %d)\n", seg,
-            f, leader0);
+            "test_cluster_repair: flipped byte 70 of %s and of the next segment on broker %d "
+            "(follower; leader %d)\n",
+            seg, f, leader0);
+    repaired[f] += 2;
+    until = tb_now_ms() + 60000;
+    while (repaired_ranges(&B[f]) < repaired[f]) {
+        ck_assert_msg(tb_now_ms() < until, "broker %d repaired %g ranges, not 2 (see %s)", f,
+                      repaired_ranges(&B[f]), B[f].log);
+        tb_sleep_ms(250);
+    }
     check_repaired(f, 0, seg, orig, len, leader0, "the leader");
     free(orig);
-    repaired[f]++;
     ck_assert(repaired_ranges(&B[f]) == repaired[f]);
+    /* the leader told the repair fetches from the follower's regular ones: served, not taken
+     * for its log end (which would have gone down to each range's start) */
+    char want[96];
+    snprintf(want, sizeof want, "replica: nemesis-0: broker %d fetches from", f);
+    ck_assert_msg(tb_log_count(&B[leader0], want) == 0,
+                  "leader %d took a repair fetch of broker %d for its log end going down (see "
+                  "%s)",
+                  leader0, f, B[leader0].log);
+    snprintf(want, sizeof want, "replica: nemesis-0: broker %d's repair fetch from offset", f);
+    long served = tb_log_count(&B[leader0], want);
+    ck_assert_msg(served >= 2, "leader %d logged %ld repair fetches of broker %d (see %s)", leader0,
+                  served, f, B[leader0].log);
 
     /* the leader of partition 1: repaired from an in-sync follower */
     orig = flip_sealed(leader1, 1, seg, sizeof seg, &len);
     fprintf(stderr, "test_cluster_repair: flipped byte 70 of %s on broker %d (leader)\n", seg,
             leader1);
-    char want[64];
     snprintf(want, sizeof want, "replica: nemesis-1: repaired fenced offsets");
     ck_assert_msg(tb_log_wait(&B[leader1], want, 30000),
                   "broker %d, the leader of nemesis-1, did not repair its fenced range from a "
