@@ -68,6 +68,7 @@ struct fpart {
                             until the store fences something again) */
     int64_t repair_from; /* look for ranges ending above this offset (past ones refused) */
     int32_t target;      /* a partition led here (lparts): the in-sync follower asked; else -1 */
+    struct br_clu_repair_memo memo; /* lasting refusals (br_clu_repair_precheck) */
 };
 
 struct fsess {
@@ -139,6 +140,7 @@ static int64_t wall_ms(void)
 
 static struct fpart *find_part(struct fpart *parts, int n, const char *topic, int32_t p);
 static int on_repair(struct fthread *t, struct fsess *s);
+static const char *repair_why(int rc);
 
 /* ---- pure parts: batches and answers ----------------------------------------------------------
  */
@@ -198,6 +200,45 @@ int br_clu_fetch_decode(const uint8_t *body, size_t len, int16_t version, int32_
         return -EPROTO;
     kp_arena_reset(arena);
     return kp_fetch_resp_decode(&rd, version, arena, out);
+}
+
+int br_clu_repair_precheck(const struct br_clu_repair_memo *m, const struct st_fenced_range *fr,
+                           int32_t response_max)
+{
+    if (!fr->sealed)
+        return -EAGAIN;
+    if (fr->pos_hi - fr->pos_lo > response_max)
+        return -EFBIG;
+    for (int i = 0; i < m->n; i++)
+        if (m->r[i].seg_base == fr->seg_base && m->r[i].off_lo == fr->off_lo &&
+            m->r[i].pos_lo == fr->pos_lo && m->r[i].pos_hi == fr->pos_hi)
+            return m->r[i].rc;
+    return 0;
+}
+
+bool br_clu_repair_remember(struct br_clu_repair_memo *m, const struct st_fenced_range *fr, int rc)
+{
+    if (rc != -EXDEV && rc != -EOPNOTSUPP)
+        return false;
+    int i = m->n;
+    if (m->n < BR_CLU_REFUSED_MAX) {
+        m->n++;
+    } else {
+        i = m->next; /* (the oldest) */
+        m->next = (m->next + 1) % BR_CLU_REFUSED_MAX;
+    }
+    m->r[i].seg_base = fr->seg_base;
+    m->r[i].off_lo = fr->off_lo;
+    m->r[i].pos_lo = fr->pos_lo;
+    m->r[i].pos_hi = fr->pos_hi;
+    m->r[i].rc = rc;
+    return true;
+}
+
+void br_clu_repair_forget(struct br_clu_repair_memo *m)
+{
+    m->n = 0;
+    m->next = 0;
 }
 
 /* ---- connections ------------------------------------------------------------------------------
@@ -741,9 +782,20 @@ static struct fpart *repair_due(struct fthread *t, struct fsess *s, int64_t now,
         if ((led ? pt->target : pt->leader) != s->leader || pt->state != P_FETCH || !pt->log ||
             pt->sent_leader >= 0 || pt->repair_at > now || pt->retry_at > now)
             continue;
-        int rc = st_log_fenced_next(pt->log, pt->repair_from, fr);
-        if (rc > 0)
-            return pt;
+        int rc;
+        /* (ranges local facts refuse are passed over without a Fetch; bounded: each one
+         * moves repair_from past it) */
+        while ((rc = st_log_fenced_next(pt->log, pt->repair_from, fr)) > 0) {
+            int why = br_clu_repair_precheck(&pt->memo, fr, t->f->conf.response_max);
+            if (why == 0)
+                return pt;
+            br_info_limited("replica: %s-%d: fenced offsets [%lld, %lld) (%lld bytes) not "
+                            "fetched: %s; they stay fenced (looked at again in %d s)",
+                            pt->topic, (int)pt->partition, (long long)fr->off_lo,
+                            (long long)fr->off_hi, (long long)(fr->pos_hi - fr->pos_lo),
+                            repair_why(why), REPAIR_RETRY_MS / 1000);
+            pt->repair_from = fr->off_hi;
+        }
         if (rc < 0 || pt->repair_from > 0) {
             /* ranges refused before this one (or the log could not be opened): all again later */
             pt->repair_from = 0;
@@ -874,15 +926,19 @@ static void on_repair_part(struct fthread *t, struct fsess *s, struct fpart *pt,
                 perr < 0 ? "; the fenced file could not be rewritten yet (retried)" : "");
         if (t->f->conf.on_repair)
             t->f->conf.on_repair(t->f->conf.on_repair_arg, fr->pos_hi - fr->pos_lo);
-        pt->repair_at = now; /* the next range, if any */
+        pt->repair_at = now;             /* the next range, if any */
+        br_clu_repair_forget(&pt->memo); /* (a chunk shared with this range is free now) */
         return;
     }
+    bool lasting = br_clu_repair_remember(&pt->memo, fr, rc);
+    char again[32];
+    snprintf(again, sizeof again, "again in %d s", REPAIR_RETRY_MS / 1000);
     br_warn_limited("replica: %s-%d: fenced offsets [%lld, %lld) (%lld bytes) not repaired from "
-                    "broker %d: %s; they stay fenced (again in %d s)",
+                    "broker %d: %s; they stay fenced (%s)",
                     pt->topic, (int)pt->partition, (long long)fr->off_lo, (long long)fr->off_hi,
                     (long long)(fr->pos_hi - fr->pos_lo), (int)s->leader,
                     rc == -ENODATA ? "it sent no batches for them" : repair_why(rc),
-                    REPAIR_RETRY_MS / 1000);
+                    lasting ? "not fetched again until the log's fences change" : again);
     pt->repair_from = fr->off_hi; /* the next range meanwhile */
     pt->repair_at = now;
 }
@@ -1305,8 +1361,10 @@ static void *fetch_main(void *arg)
         uint64_t fg = st_store_fence_gen(f->conf.store);
         if (fg != t->fence_gen) { /* something was fenced: every partition looks again */
             t->fence_gen = fg;
-            for (int i = 0; i < t->nparts; i++)
+            for (int i = 0; i < t->nparts; i++) {
                 t->parts[i].repair_at = now, t->parts[i].repair_from = 0;
+                br_clu_repair_forget(&t->parts[i].memo);
+            }
             led = true;
         }
         if (led && t->idx == 0)

@@ -44,9 +44,13 @@
  *   request, between the regular fetches (after a repair, a due regular fetch goes first); each
  * repair is logged (topic-partition, offsets, bytes, the leader) and counted (on_repair); a refusal
  * is logged (rate-limited) and the range stays fenced, tried again after REPAIR_RETRY_MS, the next
- * range tried meanwhile. The repair Fetch's client_id is "splicelog-repair-<id>" (the other
- * requests' "splicelog-replica-<id>"): the leader serves it without taking its offset for this
- * follower's log end (br_clu_repl.h, br_repl_is_repair_fetch).
+ * range tried meanwhile. What local facts refuse already is not fetched at all
+ * (br_clu_repair_precheck: a range in the active segment until it rolls, looked at again every
+ * REPAIR_RETRY_MS; one larger than replica.fetch.response.max.bytes; a lasting refusal
+ * remembered until the store's fences move or the partition repairs a range). The repair Fetch's
+ * client_id is "splicelog-repair-<id>" (the other requests' "splicelog-replica-<id>"): the leader
+ * serves it without taking its offset for this follower's log end (br_clu_repl.h,
+ * br_repl_is_repair_fetch).
  * - A leader's own fenced ranges: thread 0 lists, whenever the view or st_store_fence_gen
  *   moves, the partitions this broker leads (replication factor > 1) whose log has a fenced
  *   range, each with an in-sync follower (the first of the view's ISR other than itself; none:
@@ -70,6 +74,7 @@
 #ifndef SPLICELOG_BR_CLU_FETCH_H
 #define SPLICELOG_BR_CLU_FETCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -77,6 +82,7 @@
 #include "br_clu.h"
 #include "kp_buf.h"
 #include "kp_msg.h"
+#include "st.h"
 
 struct br_clu_fetch;
 struct br_clu_tls;
@@ -102,6 +108,33 @@ struct br_clu_fetch_conf {
     void (*on_repair)(void *arg, int64_t bytes);
     void *on_repair_arg;
 };
+
+/*
+ * What a partition's repair scheduler knows without asking anyone (one per partition, fixed
+ * size): the refusals of st_log_repair that no other replica's bytes can change while the
+ * log's fences and segments stay as they are (-EXDEV: a compacted topic's segment without
+ * its digest sidecar or a chunk shared with another fenced range; -EOPNOTSUPP: a
+ * transaction's batches), per (segment base, first offset, byte range). At most
+ * BR_CLU_REFUSED_MAX are kept (the oldest replaced: then fetched again, as before).
+ */
+#define BR_CLU_REFUSED_MAX 4
+struct br_clu_repair_memo {
+    struct {
+        int64_t seg_base, off_lo, pos_lo, pos_hi;
+        int rc;
+    } r[BR_CLU_REFUSED_MAX];
+    int n, next;
+};
+/* Whether a Fetch of fenced range fr would be refused whatever comes back: -EAGAIN (its segment
+ * is the active one: st_log_repair waits for the roll), -EFBIG (more bytes than one answer of
+ * response_max), the refusal remembered for it; 0: worth a Fetch. Pure. */
+int br_clu_repair_precheck(const struct br_clu_repair_memo *m, const struct st_fenced_range *fr,
+                           int32_t response_max);
+/* rc, st_log_repair's refusal of fr: remembered when it is one of the lasting ones above (true).
+ */
+bool br_clu_repair_remember(struct br_clu_repair_memo *m, const struct st_fenced_range *fr, int rc);
+/* Everything forgotten: the log's fences moved (st_store_fence_gen) or a range was repaired. */
+void br_clu_repair_forget(struct br_clu_repair_memo *m);
 
 int br_clu_fetch_start(const struct br_clu_fetch_conf *conf, struct br_clu_fetch **out);
 void br_clu_fetch_stop(struct br_clu_fetch *f);
