@@ -68,6 +68,8 @@ struct fpart {
                             until the store fences something again) */
     int64_t repair_from; /* look for ranges ending above this offset (past ones refused) */
     int32_t target;      /* a partition led here (lparts): the in-sync follower asked; else -1 */
+    struct br_clu_replicas peers; /* lparts: the view's ISR but this broker, in its order */
+    int32_t turn; /* lparts: target = peers.id[turn % peers.n]; moved on at each refusal */
     struct br_clu_repair_memo memo; /* lasting refusals (br_clu_repair_precheck) */
 };
 
@@ -94,6 +96,7 @@ struct fsess {
 struct fthread {
     struct br_clu_fetch *f;
     int idx;
+    bool resync; /* a led partition moved to another follower: sessions follow (fetch_main) */
     pthread_t th;
     bool started;
     uint64_t gen;
@@ -881,6 +884,25 @@ static const char *repair_why(int rc)
     }
 }
 
+/* A partition led here whose in-sync follower refused its range (an error answered, bytes
+ * refused, no answer): the next attempt asks the next follower of the view's ISR, logged;
+ * true when that is another broker (tried at once; once round the ISR, after
+ * REPAIR_RETRY_MS). The session follows at the next turn (fetch_main): never here, where s may
+ * be the session in use. */
+static bool next_peer(struct fthread *t, struct fpart *pt, const char *why)
+{
+    if (pt->peers.n < 2)
+        return false;
+    int32_t was = pt->target;
+    pt->turn = (pt->turn + 1) % pt->peers.n;
+    pt->target = pt->peers.id[pt->turn];
+    t->resync = true;
+    br_info("replica: %s-%d: in-sync follower %d %s: its fenced ranges are asked of broker %d "
+            "next",
+            pt->topic, (int)pt->partition, (int)was, why, (int)pt->target);
+    return pt->turn != 0;
+}
+
 /* The leader's answer to a repair fetch: the batches holding exactly the range, in place. */
 static void on_repair_part(struct fthread *t, struct fsess *s, struct fpart *pt,
                            const struct kp_fetch_resp_partition *r)
@@ -895,6 +917,8 @@ static void on_repair_part(struct fthread *t, struct fsess *s, struct fpart *pt,
                         pt->topic, (int)pt->partition, (long long)fr->off_lo, (long long)fr->off_hi,
                         (int)s->leader, (int)r->error_code, REPAIR_RETRY_MS / 1000);
         pt->repair_at = now + REPAIR_RETRY_MS;
+        if (s->rp_led && next_peer(t, pt, "answered an error"))
+            pt->repair_at = now;
         return;
     }
     const uint8_t *rec = r->records.len > 0 ? kp_bytes_mut(r->records, s->rx, s->rx_have) : NULL;
@@ -941,6 +965,10 @@ static void on_repair_part(struct fthread *t, struct fsess *s, struct fpart *pt,
                     lasting ? "not fetched again until the log's fences change" : again);
     pt->repair_from = fr->off_hi; /* the next range meanwhile */
     pt->repair_at = now;
+    /* bytes the follower's own copy got wrong (not a local refusal): the next one is asked
+     * when the range's turn comes again */
+    if (s->rp_led && (rc == -ENODATA || rc == -EBADMSG || rc == -EILSEQ || rc == -EMSGSIZE))
+        (void)next_peer(t, pt, "sent bytes refused");
 }
 
 static int on_repair(struct fthread *t, struct fsess *s)
@@ -1099,12 +1127,11 @@ static int collect_led(void *ctx, const char *topic, int32_t p,
  * leads (replication factor > 1) whose log has a fenced range, each with the in-sync follower
  * it asks for the range (the first of the view's ISR that is not this broker; with none the
  * range stays fenced, logged). Sessions follow. */
-static void rebuild_led(struct fthread *t)
+static void rebuild_led(struct fthread *t, bool fences_moved)
 {
     struct br_clu_fetch *f = t->f;
-    for (int i = 0; i < t->nlparts; i++)
-        st_log_put(t->lparts[i].log);
-    free(t->lparts);
+    struct fpart *old = t->lparts;
+    int nold = t->nlparts;
     t->lparts = NULL;
     t->nlparts = 0;
     struct collect c = {.t = t};
@@ -1126,9 +1153,24 @@ static void rebuild_led(struct fthread *t)
             st_log_put(pt->log);
             continue;
         }
-        for (int32_t k = 0; k < part.isr.n && pt->target < 0; k++)
+        pt->peers.n = 0;
+        for (int32_t k = 0; k < part.isr.n && k < BR_CLU_RF_MAX; k++)
             if (part.isr.id[k] != f->conf.broker_id)
-                pt->target = part.isr.id[k];
+                pt->peers.id[pt->peers.n++] = part.isr.id[k];
+        /* (the same leadership as before: where its turn had got to, and what it knows) */
+        const struct fpart *was = find_part(old, nold, pt->topic, pt->partition);
+        if (was && was->leader_epoch == pt->leader_epoch && was->log == pt->log) {
+            pt->turn = was->turn;
+            pt->memo = was->memo;
+            pt->repair_at = was->repair_at;
+            pt->repair_from = was->repair_from;
+        }
+        if (fences_moved) {
+            br_clu_repair_forget(&pt->memo);
+            pt->repair_at = 0, pt->repair_from = 0;
+        }
+        if (pt->peers.n > 0)
+            pt->target = pt->peers.id[pt->turn % pt->peers.n];
         if (pt->target < 0) {
             br_warn_limited("replica: %s-%d: fenced offsets [%lld, %lld) of a partition led "
                             "here: no in-sync follower to repair them from; they stay fenced",
@@ -1139,6 +1181,9 @@ static void rebuild_led(struct fthread *t)
         }
         c.out[n++] = *pt;
     }
+    for (int i = 0; i < nold; i++)
+        st_log_put(old[i].log);
+    free(old);
     t->lparts = c.out;
     t->nlparts = n;
     if (!sync_sessions(t))
@@ -1241,6 +1286,15 @@ static void sess_fail(struct fthread *t, struct fsess *s, int rc, const char *wh
                     (int)s->leader, s->peer[0] ? " at " : "", s->peer, what,
                     strerror(rc < 0 ? -rc : rc), tls[0] ? ": " : "", tls,
                     (long long)t->f->conf.backoff_ms);
+    /* a follower a partition led here asks for its ranges, unreachable or silent: the next one
+     * (the partition whose repair was in flight, or every one when it cannot be reached) */
+    for (int i = 0; i < t->nlparts; i++) {
+        struct fpart *pt = &t->lparts[i];
+        if (pt->target == s->leader &&
+            (s->phase != S_REPAIR ||
+             (s->rp_led && pt->partition == s->rp_partition && !strcmp(pt->topic, s->rp_topic))))
+            (void)next_peer(t, pt, "did not answer");
+    }
     sess_close(t, s, true);
 }
 
@@ -1353,7 +1407,7 @@ static void *fetch_main(void *arg)
     int pcap = 0;
     while (!atomic_load(&f->stop)) {
         int64_t now = mono_ms();
-        bool led = false;
+        bool led = false, fences_moved = false;
         if (!t->have_gen || br_clu_view_gen(f->conf.clu) != t->gen || now >= t->rescan_at) {
             rebuild(t);
             led = true;
@@ -1365,10 +1419,15 @@ static void *fetch_main(void *arg)
                 t->parts[i].repair_at = now, t->parts[i].repair_from = 0;
                 br_clu_repair_forget(&t->parts[i].memo);
             }
-            led = true;
+            led = fences_moved = true;
         }
         if (led && t->idx == 0)
-            rebuild_led(t);
+            rebuild_led(t, fences_moved);
+        if (t->resync) { /* (a led partition asks another follower now) */
+            t->resync = false;
+            if (!sync_sessions(t))
+                t->resync = true;
+        }
         for (int i = 0; i < t->nsess; i++)
             sess_turn(t, &t->sess[i], now);
         if (pcap < t->nsess) {

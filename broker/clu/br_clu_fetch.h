@@ -54,7 +54,9 @@
  * - A leader's own fenced ranges: thread 0 lists, whenever the view or st_store_fence_gen
  *   moves, the partitions this broker leads (replication factor > 1) whose log has a fenced
  *   range, each with an in-sync follower (the first of the view's ISR other than itself; none:
- *   not repaired, logged), keeps a connection to it, and sends it the same Fetch (replica_id
+ *   not repaired, logged; one that refuses, by an error, bytes that are refused or no answer:
+ *   the next one of the ISR, logged, the turn kept across view changes of the same leadership),
+ *   keeps a connection to it, and sends it the same Fetch (replica_id
  *   its own, current_leader_epoch the view's), which that follower serves below its high
  *   watermark (br_api_fetch.c); the answer goes to st_log_repair as above. The follower's
  *   state is not touched by that Fetch. Cost: each view change looks at the segment list of

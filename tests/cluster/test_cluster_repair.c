@@ -13,9 +13,14 @@
  *   - the segment holds its original bytes again, and nothing is fenced (no fenced file);
  *   - the follower's leader served its repair fetches (logged, one per range) without taking
  *     them for its log end going down to each range's start (no such line in its log);
- * then the nemesis checks: every ISR full, the three replicas of every partition the same
- * batches byte for byte (so every acknowledged record is on the repaired brokers as on the
- * others), every acknowledged record exactly once when read back, and no repair counted twice.
+ * then, in partition 2, the same byte flipped in one segment of its leader and of its first
+ * in-sync follower (the first of the state's ISR other than the leader): the leader is refused
+ * by that follower (CORRUPT_MESSAGE, or its bad bytes), says it asks the next one of the ISR,
+ * is repaired from it (log line, bytes identical), and the first follower then from the
+ * leader; then the nemesis checks: every ISR full, the three replicas of every partition the
+ * same batches byte for byte (so every acknowledged record is on the repaired brokers as on
+ * the others), every acknowledged record exactly once when read back, and no repair counted
+ * twice.
  * Without the repair the ranges stay fenced: the waits for the repairs fail (and the replicas
  * differ). Skipped, saying so, without java or Debian's zookeeper package.
  */
@@ -269,13 +274,84 @@ START_TEST(fenced_ranges_are_repaired_from_another_replica)
     repaired[leader1]++;
     ck_assert(repaired_ranges(&B[leader1]) == repaired[leader1]);
 
+    /* partition 2: its leader's copy and its first in-sync follower's fenced at the same
+     * batch; the leader asks that follower (CORRUPT_MESSAGE, or bytes refused), then the next
+     * one of the ISR, whose copy is good; the first follower then mends its own from the
+     * leader */
+    zh = tb_zk_open(&Z);
+    int leader2 = -1, isr[8], nisr = 0;
+    until = tb_now_ms() + 30000;
+    while ((leader2 = tb_nem_leader(&nem, zh, 2)) < 0 ||
+           (nisr = tb_nem_isr(&nem, zh, 2, isr, 8)) < NBROKERS) {
+        ck_assert_msg(tb_now_ms() < until, "nemesis-2 has no full ISR");
+        tb_sleep_ms(250);
+    }
+    zookeeper_close(zh);
+    int first = -1, second = -1;
+    for (int k = 0; k < nisr; k++)
+        if (isr[k] != leader2 && first < 0)
+            first = isr[k];
+        else if (isr[k] != leader2 && second < 0)
+            second = isr[k];
+    ck_assert(first > 0 && second > 0);
+    char dir[400], seg1[800];
+    snprintf(dir, sizeof dir, "%s/nemesis-2", B[leader2].data);
+    until = tb_now_ms() + 60000;
+    while (!sealed_segment(dir, 0, seg, sizeof seg)) {
+        ck_assert_msg(tb_now_ms() < until, "no sealed segment with a digest in %s", dir);
+        tb_sleep_ms(250);
+    }
+    snprintf(seg1, sizeof seg1, "%s/nemesis-2/%s", B[first].data, strrchr(seg, '/') + 1);
+    ck_assert_msg(access(seg1, F_OK) == 0, "%s: no such segment on broker %d", seg1, first);
+    size_t len1;
+    uint8_t *orig1 = slurp(seg1, &len1);
+    orig = slurp(seg, &len);
+    ck_assert_uint_eq(len1, len);
+    ck_assert_msg(memcmp(orig, orig1, len) == 0, "%s and %s differ", seg, seg1);
+    free(orig1);
+    /* (the follower's first: had the leader's scrubber fenced its copy first, it would ask the
+     * follower before that follower's copy was bad) */
+    const char *flip[2] = {seg1, seg};
+    for (int i = 0; i < 2; i++) {
+        int fd = open(flip[i], O_RDWR);
+        ck_assert_int_ge(fd, 0);
+        uint8_t x = orig[70] ^ 0x20;
+        ck_assert_int_eq(pwrite(fd, &x, 1, 70), 1);
+        close(fd);
+    }
+    fprintf(stderr,
+            "test_cluster_repair: flipped byte 70 of %s on broker %d (leader) and on broker %d "
+            "(its first in-sync follower; the next: %d)\n",
+            strrchr(seg, '/') + 1, leader2, first, second);
+    snprintf(want, sizeof want, "replica: nemesis-2: repaired fenced offsets");
+    ck_assert_msg(tb_log_wait(&B[leader2], want, 60000),
+                  "broker %d, the leader of nemesis-2, did not repair its fenced range (see %s)",
+                  leader2, B[leader2].log);
+    check_repaired(leader2, 2, seg, orig, len, second, "an in-sync follower");
+    snprintf(want, sizeof want, "replica: nemesis-2: in-sync follower %d ", first);
+    ck_assert_msg(tb_log_contains(&B[leader2], want), "broker %d did not log \"%s\"", leader2,
+                  want);
+    snprintf(want, sizeof want, "are asked of broker %d next", second);
+    ck_assert_msg(tb_log_contains(&B[leader2], want), "broker %d did not log \"%s\"", leader2,
+                  want);
+    snprintf(want, sizeof want, "replica: nemesis-2: repaired fenced offsets");
+    ck_assert_msg(tb_log_wait(&B[first], want, 60000),
+                  "broker %d did not repair its fenced range of nemesis-2 (see %s)", first,
+                  B[first].log);
+    check_repaired(first, 2, seg1, orig, len, leader2, "the leader");
+    free(orig);
+    repaired[leader2]++;
+    repaired[first]++;
+
     /* a little more traffic, then the nemesis's checks: ISR full, replicas byte-identical,
      * every acknowledged record once */
     tb_sleep_ms(2000);
     tb_nem_finish(&nem,
-                  "a byte flipped in a sealed segment of follower %d (nemesis-0, repaired from "
-                  "leader %d) and of leader %d (nemesis-1, repaired from follower %d)",
-                  f, leader0, leader1, from);
+                  "a byte flipped in two sealed segments of follower %d (nemesis-0, repaired "
+                  "from leader %d), in one of leader %d (nemesis-1, repaired from follower %d), "
+                  "in one of leader %d and its first in-sync follower %d (nemesis-2, repaired "
+                  "from follower %d, then from the leader)",
+                  f, leader0, leader1, from, leader2, first, second);
     for (int i = 1; i <= NBROKERS; i++)
         ck_assert_msg(repaired_ranges(&B[i]) == repaired[i], "broker %d: %g repaired", i,
                       repaired_ranges(&B[i]));
