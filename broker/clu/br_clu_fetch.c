@@ -205,13 +205,10 @@ int br_clu_fetch_decode(const uint8_t *body, size_t len, int16_t version, int32_
     return kp_fetch_resp_decode(&rd, version, arena, out);
 }
 
-int br_clu_repair_precheck(const struct br_clu_repair_memo *m, const struct st_fenced_range *fr,
-                           int32_t response_max)
+int br_clu_repair_precheck(const struct br_clu_repair_memo *m, const struct st_fenced_range *fr)
 {
     if (!fr->sealed)
         return -EAGAIN;
-    if (fr->pos_hi - fr->pos_lo > response_max)
-        return -EFBIG;
     for (int i = 0; i < m->n; i++)
         if (m->r[i].seg_base == fr->seg_base && m->r[i].off_lo == fr->off_lo &&
             m->r[i].pos_lo == fr->pos_lo && m->r[i].pos_hi == fr->pos_hi)
@@ -221,7 +218,7 @@ int br_clu_repair_precheck(const struct br_clu_repair_memo *m, const struct st_f
 
 bool br_clu_repair_remember(struct br_clu_repair_memo *m, const struct st_fenced_range *fr, int rc)
 {
-    if (rc != -EXDEV && rc != -EOPNOTSUPP)
+    if (rc != -EXDEV && rc != -EOPNOTSUPP && rc != -EFBIG)
         return false;
     int i = m->n;
     if (m->n < BR_CLU_REFUSED_MAX) {
@@ -789,7 +786,7 @@ static struct fpart *repair_due(struct fthread *t, struct fsess *s, int64_t now,
         /* (ranges local facts refuse are passed over without a Fetch; bounded: each one
          * moves repair_from past it) */
         while ((rc = st_log_fenced_next(pt->log, pt->repair_from, fr)) > 0) {
-            int why = br_clu_repair_precheck(&pt->memo, fr, t->f->conf.response_max);
+            int why = br_clu_repair_precheck(&pt->memo, fr);
             if (why == 0)
                 return pt;
             br_info_limited("replica: %s-%d: fenced offsets [%lld, %lld) (%lld bytes) not "

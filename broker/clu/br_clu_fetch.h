@@ -46,11 +46,11 @@
  * is logged (rate-limited) and the range stays fenced, tried again after REPAIR_RETRY_MS, the next
  * range tried meanwhile. What local facts refuse already is not fetched at all
  * (br_clu_repair_precheck: a range in the active segment until it rolls, looked at again every
- * REPAIR_RETRY_MS; one larger than replica.fetch.response.max.bytes; a lasting refusal
- * remembered until the store's fences move or the partition repairs a range). The repair Fetch's
- * client_id is "splicelog-repair-<id>" (the other requests' "splicelog-replica-<id>"): the leader
- * serves it without taking its offset for this follower's log end (br_clu_repl.h,
- * br_repl_is_repair_fetch).
+ * REPAIR_RETRY_MS; a lasting refusal, such as a range of several batches larger than
+ * replica.fetch.response.max.bytes, remembered until the store's fences move or the partition
+ * repairs a range). The repair Fetch's client_id is "splicelog-repair-<id>" (the other
+ * requests' "splicelog-replica-<id>"): the leader serves it without taking its offset for
+ * this follower's log end (br_clu_repl.h, br_repl_is_repair_fetch).
  * - A leader's own fenced ranges: thread 0 lists, whenever the view or st_store_fence_gen
  *   moves, the partitions this broker leads (replication factor > 1) whose log has a fenced
  *   range, each with an in-sync follower (the first of the view's ISR other than itself; none:
@@ -113,11 +113,14 @@ struct br_clu_fetch_conf {
 
 /*
  * What a partition's repair scheduler knows without asking anyone (one per partition, fixed
- * size): the refusals of st_log_repair that no other replica's bytes can change while the
- * log's fences and segments stay as they are (-EXDEV: a compacted topic's segment without
- * its digest sidecar or a chunk shared with another fenced range; -EOPNOTSUPP: a
- * transaction's batches), per (segment base, first offset, byte range). At most
- * BR_CLU_REFUSED_MAX are kept (the oldest replaced: then fetched again, as before).
+ * size): the refusals that no other replica's bytes can change while the log's fences and
+ * segments stay as they are (st_log_repair's -EXDEV: a compacted topic's segment without its
+ * digest sidecar or a chunk shared with another fenced range; -EOPNOTSUPP: a transaction's
+ * batches; -EFBIG: a range of several batches larger than one answer, which brought its first
+ * batch only), per (segment base, first offset, byte range). At most BR_CLU_REFUSED_MAX are
+ * kept (the oldest replaced: then fetched again, as before). Not told before a Fetch: a range
+ * larger than replica.fetch.response.max.bytes may be one batch, which the leader sends whole
+ * (KIP-74) and is repaired; the follower cannot read the batches of its own fenced bytes.
  */
 #define BR_CLU_REFUSED_MAX 4
 struct br_clu_repair_memo {
@@ -128,10 +131,9 @@ struct br_clu_repair_memo {
     int n, next;
 };
 /* Whether a Fetch of fenced range fr would be refused whatever comes back: -EAGAIN (its segment
- * is the active one: st_log_repair waits for the roll), -EFBIG (more bytes than one answer of
- * response_max), the refusal remembered for it; 0: worth a Fetch. Pure. */
-int br_clu_repair_precheck(const struct br_clu_repair_memo *m, const struct st_fenced_range *fr,
-                           int32_t response_max);
+ * is the active one: st_log_repair waits for the roll), or the refusal remembered for it; 0:
+ * worth a Fetch. Pure. */
+int br_clu_repair_precheck(const struct br_clu_repair_memo *m, const struct st_fenced_range *fr);
 /* rc, st_log_repair's refusal of fr: remembered when it is one of the lasting ones above (true).
  */
 bool br_clu_repair_remember(struct br_clu_repair_memo *m, const struct st_fenced_range *fr, int rc);
