@@ -511,6 +511,8 @@ struct st_fenced_range {
     int64_t seg_base;       /* base offset of its segment */
     int64_t off_lo, off_hi; /* offsets [off_lo, off_hi) */
     int64_t pos_lo, pos_hi; /* bytes [pos_lo, pos_hi) of the segment's .log */
+    bool sealed;            /* its segment is sealed (not the active one): false, and
+                               st_log_repair answers -EAGAIN until the log rolls */
 };
 /*
  * The log's first fenced range ending above offset from: 1 and *out, 0 when there is none,

@@ -78,11 +78,13 @@ int st_log_fenced_next(struct st_log *log, int64_t from, struct st_fenced_range 
         for (uint32_t k = 0; fs && k < fs->n; k++) {
             if (fs->f[k].off_hi <= from)
                 continue;
-            *out = (struct st_fenced_range){.seg_base = v->s[i]->base,
-                                            .off_lo = fs->f[k].off_lo,
-                                            .off_hi = fs->f[k].off_hi,
-                                            .pos_lo = fs->f[k].pos_lo,
-                                            .pos_hi = fs->f[k].pos_hi};
+            *out =
+                (struct st_fenced_range){.seg_base = v->s[i]->base,
+                                         .off_lo = fs->f[k].off_lo,
+                                         .off_hi = fs->f[k].off_hi,
+                                         .pos_lo = fs->f[k].pos_lo,
+                                         .pos_hi = fs->f[k].pos_hi,
+                                         .sealed = i < v->n - 1 && atomic_load(&v->s[i]->sealed)};
             found = 1;
             break;
         }

@@ -18,6 +18,8 @@
  *   a replica_id that is not a replica: NOT_LEADER_OR_FOLLOWER. A follower in the ISR
  *   serves its own leader's fetch (replica_id the view's leader, current_leader_epoch the
  *   view's) below its high watermark: the leader repairing a fenced range (br_clu_fetch.h).
+ *   A follower's own repair fetch (client_id "splicelog-repair-<id>", br_clu_repl.h) is
+ *   served as its fetch is but does not count as one (its offset is not its log end).
  *   Last stable offset = st_log_lso
  * (the first offset of the oldest open transaction, else the end); log start offset; preferred read
  * replica -1.
@@ -425,8 +427,12 @@ static bool serves_its_leader(struct br_ctx *x, const struct fetch_topic *t,
  * recorded as its log end offset, which may move the high watermark (br_clu_repl.h): the
  * requests waiting for it (acks=all produces, long-polling fetches) then look again. A
  * replica's fetch of a partition led elsewhere may be its leader's repair (serves_its_leader).
+ * A follower's repair fetch of a partition led here (told apart by its client_id:
+ * br_repl_is_repair_fetch) is checked (replica, epoch) and logged, not recorded: its fetch
+ * offset, the start of a fenced range, is not the follower's log end.
  */
-static void fetch_replication(struct br_ctx *x, struct fetch_state *st, int32_t replica_id)
+static void fetch_replication(struct br_ctx *x, struct fetch_state *st, int32_t replica_id,
+                              bool repair)
 {
     struct br_repl *repl = br_clu_repl(x->clu);
     bool moved = false;
@@ -446,7 +452,14 @@ static void fetch_replication(struct br_ctx *x, struct fetch_state *st, int32_t 
             struct st_log *log = st_log_get(x->store, t->name, (size_t)t->name_len, fp->partition);
             if (!log)
                 continue;
-            if (st->replica) {
+            if (st->replica && repair) {
+                /* a follower's repair fetch: checked, not recorded (br_clu_repl.h) */
+                fp->err = br_repl_replica_check(repl, log, replica_id, fp->cur_epoch);
+                br_info("replica: %.*s-%d: broker %d's repair fetch from offset %lld (%s; not "
+                        "counted as its fetch)",
+                        t->name_len, t->name, fp->partition, (int)replica_id, (long long)fp->offset,
+                        fp->err == KP_ERR_NONE ? "served" : "refused");
+            } else if (st->replica) {
                 bool m = false;
                 fp->err =
                     br_repl_replica_fetch(repl, log, replica_id, fp->cur_epoch, fp->offset, &m);
@@ -474,7 +487,9 @@ int br_api_fetch(struct br_req *q, struct br_resp *r)
     if (rc < 0)
         return rc;
     if (x->clu)
-        fetch_replication(x, r->hstate, req.replica_id);
+        fetch_replication(
+            x, r->hstate, req.replica_id,
+            br_repl_is_repair_fetch(q->client_id.ptr, q->client_id.len, req.replica_id));
     bool force = req.max_wait_ms <= 0 || x->ops->stopping(x);
     /* parked (counted as a waiter) before looking at the logs: an append that lands after our
      * look sees the count and wakes us (br_ctx.h) */

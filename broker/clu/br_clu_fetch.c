@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "br_clu_link.h"
+#include "br_clu_repl.h"
 #include "br_log.h"
 #include "kp_batch.h"
 #include "kp_msg_cluster.h"
@@ -67,6 +68,9 @@ struct fpart {
                             until the store fences something again) */
     int64_t repair_from; /* look for ranges ending above this offset (past ones refused) */
     int32_t target;      /* a partition led here (lparts): the in-sync follower asked; else -1 */
+    struct br_clu_replicas peers; /* lparts: the view's ISR but this broker, in its order */
+    int32_t turn; /* lparts: target = peers.id[turn % peers.n]; moved on at each refusal */
+    struct br_clu_repair_memo memo; /* lasting refusals (br_clu_repair_precheck) */
 };
 
 struct fsess {
@@ -92,6 +96,7 @@ struct fsess {
 struct fthread {
     struct br_clu_fetch *f;
     int idx;
+    bool resync; /* a led partition moved to another follower: sessions follow (fetch_main) */
     pthread_t th;
     bool started;
     uint64_t gen;
@@ -118,6 +123,7 @@ struct br_clu_fetch {
     atomic_bool stop;
     size_t rx_max;
     char client_id[48];
+    char repair_id[48]; /* the client_id of repair fetches (br_repl_is_repair_fetch) */
     struct fthread *t;
 };
 
@@ -137,6 +143,7 @@ static int64_t wall_ms(void)
 
 static struct fpart *find_part(struct fpart *parts, int n, const char *topic, int32_t p);
 static int on_repair(struct fthread *t, struct fsess *s);
+static const char *repair_why(int rc);
 
 /* ---- pure parts: batches and answers ----------------------------------------------------------
  */
@@ -198,6 +205,42 @@ int br_clu_fetch_decode(const uint8_t *body, size_t len, int16_t version, int32_
     return kp_fetch_resp_decode(&rd, version, arena, out);
 }
 
+int br_clu_repair_precheck(const struct br_clu_repair_memo *m, const struct st_fenced_range *fr)
+{
+    if (!fr->sealed)
+        return -EAGAIN;
+    for (int i = 0; i < m->n; i++)
+        if (m->r[i].seg_base == fr->seg_base && m->r[i].off_lo == fr->off_lo &&
+            m->r[i].pos_lo == fr->pos_lo && m->r[i].pos_hi == fr->pos_hi)
+            return m->r[i].rc;
+    return 0;
+}
+
+bool br_clu_repair_remember(struct br_clu_repair_memo *m, const struct st_fenced_range *fr, int rc)
+{
+    if (rc != -EXDEV && rc != -EOPNOTSUPP && rc != -EFBIG)
+        return false;
+    int i = m->n;
+    if (m->n < BR_CLU_REFUSED_MAX) {
+        m->n++;
+    } else {
+        i = m->next; /* (the oldest) */
+        m->next = (m->next + 1) % BR_CLU_REFUSED_MAX;
+    }
+    m->r[i].seg_base = fr->seg_base;
+    m->r[i].off_lo = fr->off_lo;
+    m->r[i].pos_lo = fr->pos_lo;
+    m->r[i].pos_hi = fr->pos_hi;
+    m->r[i].rc = rc;
+    return true;
+}
+
+void br_clu_repair_forget(struct br_clu_repair_memo *m)
+{
+    m->n = 0;
+    m->next = 0;
+}
+
 /* ---- connections ------------------------------------------------------------------------------
  */
 
@@ -257,7 +300,10 @@ static int request(struct fthread *t, struct fsess *s, int16_t key, int16_t vers
         struct kp_wr wr;
         kp_wr_init(&wr, s->tx, s->tx_cap);
         size_t pos = kp_frame_begin(&wr);
-        struct kp_req_hdr h = {key, version, ++s->corr, kp_str_of(t->f->client_id)};
+        /* (a repair fetch says so in its client_id: its leader does not take its offset for
+         * this broker's log end, br_clu_repl.h) */
+        const char *cid = phase == S_REPAIR ? t->f->repair_id : t->f->client_id;
+        struct kp_req_hdr h = {key, version, ++s->corr, kp_str_of(cid)};
         kp_req_hdr_encode(&wr, &h);
         int rc = wr.err ? wr.err : body(t, s, &wr, version);
         if (rc == 0)
@@ -736,9 +782,20 @@ static struct fpart *repair_due(struct fthread *t, struct fsess *s, int64_t now,
         if ((led ? pt->target : pt->leader) != s->leader || pt->state != P_FETCH || !pt->log ||
             pt->sent_leader >= 0 || pt->repair_at > now || pt->retry_at > now)
             continue;
-        int rc = st_log_fenced_next(pt->log, pt->repair_from, fr);
-        if (rc > 0)
-            return pt;
+        int rc;
+        /* (ranges local facts refuse are passed over without a Fetch; bounded: each one
+         * moves repair_from past it) */
+        while ((rc = st_log_fenced_next(pt->log, pt->repair_from, fr)) > 0) {
+            int why = br_clu_repair_precheck(&pt->memo, fr);
+            if (why == 0)
+                return pt;
+            br_info_limited("replica: %s-%d: fenced offsets [%lld, %lld) (%lld bytes) not "
+                            "fetched: %s; they stay fenced (looked at again in %d s)",
+                            pt->topic, (int)pt->partition, (long long)fr->off_lo,
+                            (long long)fr->off_hi, (long long)(fr->pos_hi - fr->pos_lo),
+                            repair_why(why), REPAIR_RETRY_MS / 1000);
+            pt->repair_from = fr->off_hi;
+        }
         if (rc < 0 || pt->repair_from > 0) {
             /* ranges refused before this one (or the log could not be opened): all again later */
             pt->repair_from = 0;
@@ -824,6 +881,25 @@ static const char *repair_why(int rc)
     }
 }
 
+/* A partition led here whose in-sync follower refused its range (an error answered, bytes
+ * refused, no answer): the next attempt asks the next follower of the view's ISR, logged;
+ * true when that is another broker (tried at once; once round the ISR, after
+ * REPAIR_RETRY_MS). The session follows at the next turn (fetch_main): never here, where s may
+ * be the session in use. */
+static bool next_peer(struct fthread *t, struct fpart *pt, const char *why)
+{
+    if (pt->peers.n < 2)
+        return false;
+    int32_t was = pt->target;
+    pt->turn = (pt->turn + 1) % pt->peers.n;
+    pt->target = pt->peers.id[pt->turn];
+    t->resync = true;
+    br_info("replica: %s-%d: in-sync follower %d %s: its fenced ranges are asked of broker %d "
+            "next",
+            pt->topic, (int)pt->partition, (int)was, why, (int)pt->target);
+    return pt->turn != 0;
+}
+
 /* The leader's answer to a repair fetch: the batches holding exactly the range, in place. */
 static void on_repair_part(struct fthread *t, struct fsess *s, struct fpart *pt,
                            const struct kp_fetch_resp_partition *r)
@@ -838,6 +914,8 @@ static void on_repair_part(struct fthread *t, struct fsess *s, struct fpart *pt,
                         pt->topic, (int)pt->partition, (long long)fr->off_lo, (long long)fr->off_hi,
                         (int)s->leader, (int)r->error_code, REPAIR_RETRY_MS / 1000);
         pt->repair_at = now + REPAIR_RETRY_MS;
+        if (s->rp_led && next_peer(t, pt, "answered an error"))
+            pt->repair_at = now;
         return;
     }
     const uint8_t *rec = r->records.len > 0 ? kp_bytes_mut(r->records, s->rx, s->rx_have) : NULL;
@@ -869,17 +947,25 @@ static void on_repair_part(struct fthread *t, struct fsess *s, struct fpart *pt,
                 perr < 0 ? "; the fenced file could not be rewritten yet (retried)" : "");
         if (t->f->conf.on_repair)
             t->f->conf.on_repair(t->f->conf.on_repair_arg, fr->pos_hi - fr->pos_lo);
-        pt->repair_at = now; /* the next range, if any */
+        pt->repair_at = now;             /* the next range, if any */
+        br_clu_repair_forget(&pt->memo); /* (a chunk shared with this range is free now) */
         return;
     }
+    bool lasting = br_clu_repair_remember(&pt->memo, fr, rc);
+    char again[32];
+    snprintf(again, sizeof again, "again in %d s", REPAIR_RETRY_MS / 1000);
     br_warn_limited("replica: %s-%d: fenced offsets [%lld, %lld) (%lld bytes) not repaired from "
-                    "broker %d: %s; they stay fenced (again in %d s)",
+                    "broker %d: %s; they stay fenced (%s)",
                     pt->topic, (int)pt->partition, (long long)fr->off_lo, (long long)fr->off_hi,
                     (long long)(fr->pos_hi - fr->pos_lo), (int)s->leader,
                     rc == -ENODATA ? "it sent no batches for them" : repair_why(rc),
-                    REPAIR_RETRY_MS / 1000);
+                    lasting ? "not fetched again until the log's fences change" : again);
     pt->repair_from = fr->off_hi; /* the next range meanwhile */
     pt->repair_at = now;
+    /* bytes the follower's own copy got wrong (not a local refusal): the next one is asked
+     * when the range's turn comes again */
+    if (s->rp_led && (rc == -ENODATA || rc == -EBADMSG || rc == -EILSEQ || rc == -EMSGSIZE))
+        (void)next_peer(t, pt, "sent bytes refused");
 }
 
 static int on_repair(struct fthread *t, struct fsess *s)
@@ -1038,12 +1124,11 @@ static int collect_led(void *ctx, const char *topic, int32_t p,
  * leads (replication factor > 1) whose log has a fenced range, each with the in-sync follower
  * it asks for the range (the first of the view's ISR that is not this broker; with none the
  * range stays fenced, logged). Sessions follow. */
-static void rebuild_led(struct fthread *t)
+static void rebuild_led(struct fthread *t, bool fences_moved)
 {
     struct br_clu_fetch *f = t->f;
-    for (int i = 0; i < t->nlparts; i++)
-        st_log_put(t->lparts[i].log);
-    free(t->lparts);
+    struct fpart *old = t->lparts;
+    int nold = t->nlparts;
     t->lparts = NULL;
     t->nlparts = 0;
     struct collect c = {.t = t};
@@ -1065,9 +1150,24 @@ static void rebuild_led(struct fthread *t)
             st_log_put(pt->log);
             continue;
         }
-        for (int32_t k = 0; k < part.isr.n && pt->target < 0; k++)
+        pt->peers.n = 0;
+        for (int32_t k = 0; k < part.isr.n && k < BR_CLU_RF_MAX; k++)
             if (part.isr.id[k] != f->conf.broker_id)
-                pt->target = part.isr.id[k];
+                pt->peers.id[pt->peers.n++] = part.isr.id[k];
+        /* (the same leadership as before: where its turn had got to, and what it knows) */
+        const struct fpart *was = find_part(old, nold, pt->topic, pt->partition);
+        if (was && was->leader_epoch == pt->leader_epoch && was->log == pt->log) {
+            pt->turn = was->turn;
+            pt->memo = was->memo;
+            pt->repair_at = was->repair_at;
+            pt->repair_from = was->repair_from;
+        }
+        if (fences_moved) {
+            br_clu_repair_forget(&pt->memo);
+            pt->repair_at = 0, pt->repair_from = 0;
+        }
+        if (pt->peers.n > 0)
+            pt->target = pt->peers.id[pt->turn % pt->peers.n];
         if (pt->target < 0) {
             br_warn_limited("replica: %s-%d: fenced offsets [%lld, %lld) of a partition led "
                             "here: no in-sync follower to repair them from; they stay fenced",
@@ -1078,6 +1178,9 @@ static void rebuild_led(struct fthread *t)
         }
         c.out[n++] = *pt;
     }
+    for (int i = 0; i < nold; i++)
+        st_log_put(old[i].log);
+    free(old);
     t->lparts = c.out;
     t->nlparts = n;
     if (!sync_sessions(t))
@@ -1180,6 +1283,15 @@ static void sess_fail(struct fthread *t, struct fsess *s, int rc, const char *wh
                     (int)s->leader, s->peer[0] ? " at " : "", s->peer, what,
                     strerror(rc < 0 ? -rc : rc), tls[0] ? ": " : "", tls,
                     (long long)t->f->conf.backoff_ms);
+    /* a follower a partition led here asks for its ranges, unreachable or silent: the next one
+     * (the partition whose repair was in flight, or every one when it cannot be reached) */
+    for (int i = 0; i < t->nlparts; i++) {
+        struct fpart *pt = &t->lparts[i];
+        if (pt->target == s->leader &&
+            (s->phase != S_REPAIR ||
+             (s->rp_led && pt->partition == s->rp_partition && !strcmp(pt->topic, s->rp_topic))))
+            (void)next_peer(t, pt, "did not answer");
+    }
     sess_close(t, s, true);
 }
 
@@ -1292,7 +1404,7 @@ static void *fetch_main(void *arg)
     int pcap = 0;
     while (!atomic_load(&f->stop)) {
         int64_t now = mono_ms();
-        bool led = false;
+        bool led = false, fences_moved = false;
         if (!t->have_gen || br_clu_view_gen(f->conf.clu) != t->gen || now >= t->rescan_at) {
             rebuild(t);
             led = true;
@@ -1300,12 +1412,19 @@ static void *fetch_main(void *arg)
         uint64_t fg = st_store_fence_gen(f->conf.store);
         if (fg != t->fence_gen) { /* something was fenced: every partition looks again */
             t->fence_gen = fg;
-            for (int i = 0; i < t->nparts; i++)
+            for (int i = 0; i < t->nparts; i++) {
                 t->parts[i].repair_at = now, t->parts[i].repair_from = 0;
-            led = true;
+                br_clu_repair_forget(&t->parts[i].memo);
+            }
+            led = fences_moved = true;
         }
         if (led && t->idx == 0)
-            rebuild_led(t);
+            rebuild_led(t, fences_moved);
+        if (t->resync) { /* (a led partition asks another follower now) */
+            t->resync = false;
+            if (!sync_sessions(t))
+                t->resync = true;
+        }
         for (int i = 0; i < t->nsess; i++)
             sess_turn(t, &t->sess[i], now);
         if (pcap < t->nsess) {
@@ -1390,6 +1509,7 @@ int br_clu_fetch_start(const struct br_clu_fetch_conf *conf, struct br_clu_fetch
     if (f->rx_max > INT32_MAX)
         f->rx_max = INT32_MAX;
     snprintf(f->client_id, sizeof f->client_id, "splicelog-replica-%d", (int)conf->broker_id);
+    br_repl_repair_client_id(f->repair_id, sizeof f->repair_id, conf->broker_id);
     f->t = calloc((size_t)conf->threads, sizeof(*f->t));
     if (!f->t) {
         free(f);

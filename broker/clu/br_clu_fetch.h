@@ -44,13 +44,19 @@
  *   request, between the regular fetches (after a repair, a due regular fetch goes first); each
  * repair is logged (topic-partition, offsets, bytes, the leader) and counted (on_repair); a refusal
  * is logged (rate-limited) and the range stays fenced, tried again after REPAIR_RETRY_MS, the next
- * range tried meanwhile. The leader takes the Fetch as the follower's: its fetch offset dips to the
- * range's start until the next regular fetch, which holds its high watermark (never lowers it)
- * meanwhile.
+ * range tried meanwhile. What local facts refuse already is not fetched at all
+ * (br_clu_repair_precheck: a range in the active segment until it rolls, looked at again every
+ * REPAIR_RETRY_MS; a lasting refusal, such as a range of several batches larger than
+ * replica.fetch.response.max.bytes, remembered until the store's fences move or the partition
+ * repairs a range). The repair Fetch's client_id is "splicelog-repair-<id>" (the other
+ * requests' "splicelog-replica-<id>"): the leader serves it without taking its offset for
+ * this follower's log end (br_clu_repl.h, br_repl_is_repair_fetch).
  * - A leader's own fenced ranges: thread 0 lists, whenever the view or st_store_fence_gen
  *   moves, the partitions this broker leads (replication factor > 1) whose log has a fenced
  *   range, each with an in-sync follower (the first of the view's ISR other than itself; none:
- *   not repaired, logged), keeps a connection to it, and sends it the same Fetch (replica_id
+ *   not repaired, logged; one that refuses, by an error, bytes that are refused or no answer:
+ *   the next one of the ISR, logged, the turn kept across view changes of the same leadership),
+ *   keeps a connection to it, and sends it the same Fetch (replica_id
  *   its own, current_leader_epoch the view's), which that follower serves below its high
  *   watermark (br_api_fetch.c); the answer goes to st_log_repair as above. The follower's
  *   state is not touched by that Fetch. Cost: each view change looks at the segment list of
@@ -70,6 +76,7 @@
 #ifndef SPLICELOG_BR_CLU_FETCH_H
 #define SPLICELOG_BR_CLU_FETCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -77,6 +84,7 @@
 #include "br_clu.h"
 #include "kp_buf.h"
 #include "kp_msg.h"
+#include "st.h"
 
 struct br_clu_fetch;
 struct br_clu_tls;
@@ -102,6 +110,35 @@ struct br_clu_fetch_conf {
     void (*on_repair)(void *arg, int64_t bytes);
     void *on_repair_arg;
 };
+
+/*
+ * What a partition's repair scheduler knows without asking anyone (one per partition, fixed
+ * size): the refusals that no other replica's bytes can change while the log's fences and
+ * segments stay as they are (st_log_repair's -EXDEV: a compacted topic's segment without its
+ * digest sidecar or a chunk shared with another fenced range; -EOPNOTSUPP: a transaction's
+ * batches; -EFBIG: a range of several batches larger than one answer, which brought its first
+ * batch only), per (segment base, first offset, byte range). At most BR_CLU_REFUSED_MAX are
+ * kept (the oldest replaced: then fetched again, as before). Not told before a Fetch: a range
+ * larger than replica.fetch.response.max.bytes may be one batch, which the leader sends whole
+ * (KIP-74) and is repaired; the follower cannot read the batches of its own fenced bytes.
+ */
+#define BR_CLU_REFUSED_MAX 4
+struct br_clu_repair_memo {
+    struct {
+        int64_t seg_base, off_lo, pos_lo, pos_hi;
+        int rc;
+    } r[BR_CLU_REFUSED_MAX];
+    int n, next;
+};
+/* Whether a Fetch of fenced range fr would be refused whatever comes back: -EAGAIN (its segment
+ * is the active one: st_log_repair waits for the roll), or the refusal remembered for it; 0:
+ * worth a Fetch. Pure. */
+int br_clu_repair_precheck(const struct br_clu_repair_memo *m, const struct st_fenced_range *fr);
+/* rc, st_log_repair's refusal of fr: remembered when it is one of the lasting ones above (true).
+ */
+bool br_clu_repair_remember(struct br_clu_repair_memo *m, const struct st_fenced_range *fr, int rc);
+/* Everything forgotten: the log's fences moved (st_store_fence_gen) or a range was repaired. */
+void br_clu_repair_forget(struct br_clu_repair_memo *m);
 
 int br_clu_fetch_start(const struct br_clu_fetch_conf *conf, struct br_clu_fetch **out);
 void br_clu_fetch_stop(struct br_clu_fetch *f);

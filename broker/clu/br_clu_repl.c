@@ -20,11 +20,13 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "br_clock.h"
+#include "br_log.h"
 #include "kp_api.h"
 #include "st.h"
 
@@ -313,6 +315,12 @@ int16_t br_repl_replica_fetch(struct br_repl *r, struct st_log *log, int32_t rep
     } else if ((err = epoch_err(p->leader_epoch, cur_epoch)) == KP_ERR_NONE) {
         int64_t now = br_now_ms();
         int64_t end = st_log_end_offset(log);
+        if (p->leo[k] >= 0 && fetch_offset < p->leo[k])
+            /* (a follower that truncated, KIP-279: its end goes down, the HW does not) */
+            br_info_limited("replica: %s-%d: broker %d fetches from %lld, below the %lld it "
+                            "fetched from before (its log end went down)",
+                            p->topic, (int)p->partition, (int)replica, (long long)fetch_offset,
+                            (long long)p->leo[k]);
         if (fetch_offset >= end)
             p->caught_up_ms[k] = now;
         else if (fetch_offset >= p->last_fetch_end[k] && p->last_fetch_ms[k] > p->caught_up_ms[k])
@@ -331,6 +339,39 @@ int16_t br_repl_replica_fetch(struct br_repl *r, struct st_log *log, int32_t rep
     pthread_rwlock_unlock(&r->lock);
     if (kick && r->kick)
         r->kick(r->kick_arg);
+    return err;
+}
+
+void br_repl_repair_client_id(char *out, size_t cap, int32_t replica_id)
+{
+    snprintf(out, cap, "splicelog-repair-%d", (int)replica_id);
+}
+
+bool br_repl_is_repair_fetch(const char *client_id, int32_t len, int32_t replica_id)
+{
+    char want[32];
+    br_repl_repair_client_id(want, sizeof want, replica_id);
+    return replica_id >= 0 && len == (int32_t)strlen(want) &&
+           memcmp(client_id, want, (size_t)len) == 0;
+}
+
+int16_t br_repl_replica_check(struct br_repl *r, struct st_log *log, int32_t replica,
+                              int32_t cur_epoch)
+{
+    int16_t err = KP_ERR_NONE;
+    pthread_rwlock_rdlock(&r->lock);
+    struct rpart *p = find(r, log);
+    if (!p) {
+        pthread_rwlock_unlock(&r->lock);
+        return KP_ERR_NOT_LEADER_OR_FOLLOWER;
+    }
+    pthread_mutex_lock(&p->mu);
+    if (rep_index(p, replica) < 0 || replica == r->me)
+        err = KP_ERR_NOT_LEADER_OR_FOLLOWER;
+    else
+        err = epoch_err(p->leader_epoch, cur_epoch);
+    pthread_mutex_unlock(&p->mu);
+    pthread_rwlock_unlock(&r->lock);
     return err;
 }
 

@@ -22,6 +22,7 @@
 #define SPLICELOG_BR_CLU_REPL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "br_clu_json.h"
@@ -61,9 +62,33 @@ void br_repl_end(struct br_repl *r);
  * its caught-up time (Kafka's lastCaughtUpTimeMs rule), raises the high watermark
  * (st_log_set_high_watermark); *hw_moved says whether it moved. A follower out of the ISR that
  * reached the high watermark and the current epoch's start asks the cluster thread to add it.
+ * A fetch_offset below the one it recorded (a follower that truncated: KIP-279) is logged
+ * (INFO, rate-limited), and taken.
  */
 int16_t br_repl_replica_fetch(struct br_repl *r, struct st_log *log, int32_t replica,
                               int32_t cur_epoch, int64_t fetch_offset, bool *hw_moved);
+/*
+ * How a leader tells a follower's repair fetch (br_clu_fetch.h: the Fetch of one fenced range
+ * at its first offset, far below the follower's end) from its regular fetch: the request
+ * header's client_id, which this broker's fetcher sets to "splicelog-repair-<its id>" on
+ * repair fetches alone ("splicelog-replica-<id>" on every other request). Not the fetch
+ * offset: after a KIP-279 truncation a regular fetch offset legitimately goes down. A
+ * mistake costs no data either way: a regular fetch taken for a repair is not recorded (the
+ * follower, never caught up, leaves the ISR: the HW is never raised by it), a repair fetch
+ * not told apart (another implementation) is recorded as before (the HW held, never lowered).
+ * br_repl_repair_client_id writes the id (cap >= 32); true when client_id (len bytes, len < 0
+ * for a null string) is the one for replica_id.
+ */
+void br_repl_repair_client_id(char *out, size_t cap, int32_t replica_id);
+bool br_repl_is_repair_fetch(const char *client_id, int32_t len, int32_t replica_id);
+/*
+ * A follower's repair fetch (br_clu_fetch.h: a Fetch of one fenced range, told apart by
+ * br_repl_is_repair_fetch): validated as br_repl_replica_fetch does (replica, epoch), and
+ * nothing recorded: the follower's log end offset, its caught-up time, its ISR join and the
+ * high watermark stay as its regular fetches left them.
+ */
+int16_t br_repl_replica_check(struct br_repl *r, struct st_log *log, int32_t replica,
+                              int32_t cur_epoch);
 /* A client's current_leader_epoch against the leader's (consumers, OffsetsForLeaderEpoch):
  * NONE, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH; NONE when untracked or cur_epoch < 0. */
 int16_t br_repl_check_epoch(struct br_repl *r, struct st_log *log, int32_t cur_epoch);

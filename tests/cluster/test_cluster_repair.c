@@ -3,16 +3,24 @@
  * docs/cluster.md "Repair of fenced ranges"). A real ZooKeeper and three brokers on loopback
  * (small segments, the scrubber at 1 GiB/s, metrics on), the nemesis topic of 3 partitions,
  * RF 3, min.insync.replicas=2, and its librdkafka producer (acks=all, idempotent) running
- * throughout. While it runs, one byte is flipped inside a sealed, digested segment of
- * partition 0 on a follower, and then of partition 1 on its leader; for each, bounded waits:
+ * throughout. While it runs, one byte is flipped inside each of two sealed, digested segments
+ * of partition 0 on a follower, and then inside one of partition 1 on its leader; for each,
+ * bounded waits:
  *   - the broker's scrubber fences the bad batch (its log says so);
  *   - its replica fetcher repairs the range from another replica: the follower from its
  *     leader, the leader from an in-sync follower (the log line names the partition, the
  *     offsets, the bytes and the broker; splicelog_scrub_repaired_ranges_total counts it);
  *   - the segment holds its original bytes again, and nothing is fenced (no fenced file);
- * then the nemesis checks: every ISR full, the three replicas of every partition the same
- * batches byte for byte (so every acknowledged record is on the repaired brokers as on the
- * others), every acknowledged record exactly once when read back, and no repair counted twice.
+ *   - the follower's leader served its repair fetches (logged, one per range) without taking
+ *     them for its log end going down to each range's start (no such line in its log);
+ * then, in partition 2, the same byte flipped in one segment of its leader and of its first
+ * in-sync follower (the first of the state's ISR other than the leader): the leader is refused
+ * by that follower (CORRUPT_MESSAGE, or its bad bytes), says it asks the next one of the ISR,
+ * is repaired from it (log line, bytes identical), and the first follower then from the
+ * leader; then the nemesis checks: every ISR full, the three replicas of every partition the
+ * same batches byte for byte (so every acknowledged record is on the repaired brokers as on
+ * the others), every acknowledged record exactly once when read back, and no repair counted
+ * twice.
  * Without the repair the ranges stay fenced: the waits for the repairs fail (and the replicas
  * differ). Skipped, saying so, without java or Debian's zookeeper package.
  */
@@ -69,9 +77,9 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The oldest sealed segment of dir with its .digest sidecar (not the newest .log): its path
- * in path; false when there is none yet. */
-static bool sealed_segment(const char *dir, char *path, size_t cap)
+/* The nth (0: the oldest) sealed segment of dir with its .digest sidecar (not the newest
+ * .log): its path in path; false when there is none yet. */
+static bool sealed_segment(const char *dir, int nth, char *path, size_t cap)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -90,7 +98,7 @@ static bool sealed_segment(const char *dir, char *path, size_t cap)
     for (int i = 0; i + 2 < n && !found; i++) { /* two newer ones: this one is sealed for sure */
         char dg[700];
         snprintf(dg, sizeof dg, "%s/%.*s.digest", dir, (int)(strlen(names[i]) - 4), names[i]);
-        if (access(dg, F_OK) == 0) {
+        if (access(dg, F_OK) == 0 && nth-- == 0) {
             snprintf(path, cap, "%s/%s", dir, names[i]);
             found = true;
         }
@@ -125,25 +133,42 @@ static double repaired_ranges(const struct tb_broker *b)
     return v;
 }
 
-/* A byte flipped in the records of the first batch of a sealed, digested segment of
- * partition p on broker id: the segment's path into seg and its bytes before (malloc'd). */
-static uint8_t *flip_sealed(int id, int p, char *seg, size_t cap, size_t *len)
+/* A byte flipped in the records of the first batch of each of the nseg oldest sealed,
+ * digested segments of partition p on broker id (each its own fenced range): the first
+ * segment's path into seg and its bytes before (malloc'd). */
+static uint8_t *flip_sealed_n(int id, int p, int nseg, char *seg, size_t cap, size_t *len)
 {
     char dir[400];
     snprintf(dir, sizeof dir, "%s/nemesis-%d", B[id].data, p);
     int64_t until = tb_now_ms() + 60000;
-    while (!sealed_segment(dir, seg, cap)) {
+    while (!sealed_segment(dir, nseg - 1, seg, cap)) {
         ck_assert_msg(tb_now_ms() < until, "no sealed segment with a digest in %s", dir);
         tb_sleep_ms(250);
     }
-    uint8_t *orig = slurp(seg, len);
-    ck_assert_int_gt(*len, 200);
-    int fd = open(seg, O_RDWR);
-    ck_assert_int_ge(fd, 0);
-    uint8_t x = orig[70] ^ 0x20;
-    ck_assert_int_eq(pwrite(fd, &x, 1, 70), 1);
-    close(fd);
+    uint8_t *orig = NULL;
+    for (int i = nseg - 1; i >= 0; i--) {
+        ck_assert(sealed_segment(dir, i, seg, cap));
+        size_t l;
+        uint8_t *b = slurp(seg, &l);
+        ck_assert_int_gt(l, 200);
+        int fd = open(seg, O_RDWR);
+        ck_assert_int_ge(fd, 0);
+        uint8_t x = b[70] ^ 0x20;
+        ck_assert_int_eq(pwrite(fd, &x, 1, 70), 1);
+        close(fd);
+        if (i > 0) {
+            free(b);
+        } else {
+            orig = b;
+            *len = l;
+        }
+    }
     return orig;
+}
+
+static uint8_t *flip_sealed(int id, int p, char *seg, size_t cap, size_t *len)
+{
+    return flip_sealed_n(id, p, 1, seg, cap, len);
 }
 
 /* Broker id fenced and repaired partition p (its log says so, naming from and who it is), the
@@ -194,24 +219,43 @@ START_TEST(fenced_ranges_are_repaired_from_another_replica)
     zookeeper_close(zh);
     double repaired[NBROKERS + 1] = {0};
 
-    /* a follower of partition 0: repaired from its leader */
+    /* a follower of partition 0, two fenced ranges (in its two oldest sealed segments):
+     * repaired from its leader, range after range, while the producer runs */
     int f = leader0 == 1 ? 2 : 1;
     char seg[800];
     size_t len;
-    uint8_t *orig = flip_sealed(f, 0, seg, sizeof seg, &len);
+    uint8_t *orig = flip_sealed_n(f, 0, 2, seg, sizeof seg, &len);
     fprintf(stderr,
-            "test_cluster_repair: flipped byte 70 of %s on broker %d (follower; leader %d)\n", seg,
-            f, leader0);
+            "test_cluster_repair: flipped byte 70 of %s and of the next segment on broker %d "
+            "(follower; leader %d)\n",
+            seg, f, leader0);
+    repaired[f] += 2;
+    until = tb_now_ms() + 60000;
+    while (repaired_ranges(&B[f]) < repaired[f]) {
+        ck_assert_msg(tb_now_ms() < until, "broker %d repaired %g ranges, not 2 (see %s)", f,
+                      repaired_ranges(&B[f]), B[f].log);
+        tb_sleep_ms(250);
+    }
     check_repaired(f, 0, seg, orig, len, leader0, "the leader");
     free(orig);
-    repaired[f]++;
     ck_assert(repaired_ranges(&B[f]) == repaired[f]);
+    /* the leader told the repair fetches from the follower's regular ones: served, not taken
+     * for its log end (which would have gone down to each range's start) */
+    char want[96];
+    snprintf(want, sizeof want, "replica: nemesis-0: broker %d fetches from", f);
+    ck_assert_msg(tb_log_count(&B[leader0], want) == 0,
+                  "leader %d took a repair fetch of broker %d for its log end going down (see "
+                  "%s)",
+                  leader0, f, B[leader0].log);
+    snprintf(want, sizeof want, "replica: nemesis-0: broker %d's repair fetch from offset", f);
+    long served = tb_log_count(&B[leader0], want);
+    ck_assert_msg(served >= 2, "leader %d logged %ld repair fetches of broker %d (see %s)", leader0,
+                  served, f, B[leader0].log);
 
     /* the leader of partition 1: repaired from an in-sync follower */
     orig = flip_sealed(leader1, 1, seg, sizeof seg, &len);
     fprintf(stderr, "test_cluster_repair: flipped byte 70 of %s on broker %d (leader)\n", seg,
             leader1);
-    char want[64];
     snprintf(want, sizeof want, "replica: nemesis-1: repaired fenced offsets");
     ck_assert_msg(tb_log_wait(&B[leader1], want, 30000),
                   "broker %d, the leader of nemesis-1, did not repair its fenced range from a "
@@ -230,13 +274,84 @@ START_TEST(fenced_ranges_are_repaired_from_another_replica)
     repaired[leader1]++;
     ck_assert(repaired_ranges(&B[leader1]) == repaired[leader1]);
 
+    /* partition 2: its leader's copy and its first in-sync follower's fenced at the same
+     * batch; the leader asks that follower (CORRUPT_MESSAGE, or bytes refused), then the next
+     * one of the ISR, whose copy is good; the first follower then mends its own from the
+     * leader */
+    zh = tb_zk_open(&Z);
+    int leader2 = -1, isr[8], nisr = 0;
+    until = tb_now_ms() + 30000;
+    while ((leader2 = tb_nem_leader(&nem, zh, 2)) < 0 ||
+           (nisr = tb_nem_isr(&nem, zh, 2, isr, 8)) < NBROKERS) {
+        ck_assert_msg(tb_now_ms() < until, "nemesis-2 has no full ISR");
+        tb_sleep_ms(250);
+    }
+    zookeeper_close(zh);
+    int first = -1, second = -1;
+    for (int k = 0; k < nisr; k++)
+        if (isr[k] != leader2 && first < 0)
+            first = isr[k];
+        else if (isr[k] != leader2 && second < 0)
+            second = isr[k];
+    ck_assert(first > 0 && second > 0);
+    char dir[400], seg1[800];
+    snprintf(dir, sizeof dir, "%s/nemesis-2", B[leader2].data);
+    until = tb_now_ms() + 60000;
+    while (!sealed_segment(dir, 0, seg, sizeof seg)) {
+        ck_assert_msg(tb_now_ms() < until, "no sealed segment with a digest in %s", dir);
+        tb_sleep_ms(250);
+    }
+    snprintf(seg1, sizeof seg1, "%s/nemesis-2/%s", B[first].data, strrchr(seg, '/') + 1);
+    ck_assert_msg(access(seg1, F_OK) == 0, "%s: no such segment on broker %d", seg1, first);
+    size_t len1;
+    uint8_t *orig1 = slurp(seg1, &len1);
+    orig = slurp(seg, &len);
+    ck_assert_uint_eq(len1, len);
+    ck_assert_msg(memcmp(orig, orig1, len) == 0, "%s and %s differ", seg, seg1);
+    free(orig1);
+    /* (the follower's first: had the leader's scrubber fenced its copy first, it would ask the
+     * follower before that follower's copy was bad) */
+    const char *flip[2] = {seg1, seg};
+    for (int i = 0; i < 2; i++) {
+        int fd = open(flip[i], O_RDWR);
+        ck_assert_int_ge(fd, 0);
+        uint8_t x = orig[70] ^ 0x20;
+        ck_assert_int_eq(pwrite(fd, &x, 1, 70), 1);
+        close(fd);
+    }
+    fprintf(stderr,
+            "test_cluster_repair: flipped byte 70 of %s on broker %d (leader) and on broker %d "
+            "(its first in-sync follower; the next: %d)\n",
+            strrchr(seg, '/') + 1, leader2, first, second);
+    snprintf(want, sizeof want, "replica: nemesis-2: repaired fenced offsets");
+    ck_assert_msg(tb_log_wait(&B[leader2], want, 60000),
+                  "broker %d, the leader of nemesis-2, did not repair its fenced range (see %s)",
+                  leader2, B[leader2].log);
+    check_repaired(leader2, 2, seg, orig, len, second, "an in-sync follower");
+    snprintf(want, sizeof want, "replica: nemesis-2: in-sync follower %d ", first);
+    ck_assert_msg(tb_log_contains(&B[leader2], want), "broker %d did not log \"%s\"", leader2,
+                  want);
+    snprintf(want, sizeof want, "are asked of broker %d next", second);
+    ck_assert_msg(tb_log_contains(&B[leader2], want), "broker %d did not log \"%s\"", leader2,
+                  want);
+    snprintf(want, sizeof want, "replica: nemesis-2: repaired fenced offsets");
+    ck_assert_msg(tb_log_wait(&B[first], want, 60000),
+                  "broker %d did not repair its fenced range of nemesis-2 (see %s)", first,
+                  B[first].log);
+    check_repaired(first, 2, seg1, orig, len, leader2, "the leader");
+    free(orig);
+    repaired[leader2]++;
+    repaired[first]++;
+
     /* a little more traffic, then the nemesis's checks: ISR full, replicas byte-identical,
      * every acknowledged record once */
     tb_sleep_ms(2000);
     tb_nem_finish(&nem,
-                  "a byte flipped in a sealed segment of follower %d (nemesis-0, repaired from "
-                  "leader %d) and of leader %d (nemesis-1, repaired from follower %d)",
-                  f, leader0, leader1, from);
+                  "a byte flipped in two sealed segments of follower %d (nemesis-0, repaired "
+                  "from leader %d), in one of leader %d (nemesis-1, repaired from follower %d), "
+                  "in one of leader %d and its first in-sync follower %d (nemesis-2, repaired "
+                  "from follower %d, then from the leader)",
+                  f, leader0, leader1, from, leader2, first, second);
     for (int i = 1; i <= NBROKERS; i++)
         ck_assert_msg(repaired_ranges(&B[i]) == repaired[i], "broker %d: %g repaired", i,
                       repaired_ranges(&B[i]));

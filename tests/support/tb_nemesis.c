@@ -452,6 +452,26 @@ int tb_nem_leader(const struct tb_nemesis *n, zhandle_t *zh, int p)
     return (int)tb_zk_json_int(nem_state(n, zh, p, path, sizeof path), "leader");
 }
 
+int tb_nem_isr(const struct tb_nemesis *n, zhandle_t *zh, int p, int *ids, int cap)
+{
+    char path[160];
+    const char *st = nem_state(n, zh, p, path, sizeof path);
+    const char *at = st ? strstr(st, "\"isr\":[") : NULL;
+    int k = 0;
+    if (!at)
+        return 0;
+    at += 7;
+    while (k < cap && *at && *at != ']') {
+        char *end;
+        long v = strtol(at, &end, 10);
+        if (end == at)
+            break;
+        ids[k++] = (int)v;
+        at = *end == ',' ? end + 1 : end;
+    }
+    return k;
+}
+
 void tb_nem_print_states(const struct tb_nemesis *n, zhandle_t *zh, const char *prefix)
 {
     char line[1024];

@@ -40,6 +40,86 @@ static void three_batches(void)
     }
 }
 
+/* ---- the repair scheduler's local checks (br_clu_repair_precheck): how many Fetches a
+ * partition's looks at its fenced ranges (one every REPAIR_RETRY_MS) would send ---------- */
+
+static const struct st_fenced_range RANGE = {
+    .seg_base = 100, .off_lo = 120, .off_hi = 127, .pos_lo = 4096, .pos_hi = 4374, .sealed = true};
+
+/* looks at fr, n times, as the scheduler does: a Fetch when the precheck lets it through,
+ * answered rc (st_log_repair's verdict on the bytes), remembered as the fetcher does */
+static int fetches(struct br_clu_repair_memo *m, const struct st_fenced_range *fr, int n, int rc)
+{
+    int sent = 0;
+    for (int i = 0; i < n; i++) {
+        if (br_clu_repair_precheck(m, fr) != 0)
+            continue;
+        sent++;
+        (void)br_clu_repair_remember(m, fr, rc);
+    }
+    return sent;
+}
+
+START_TEST(repair_active_segment_fetched_once_rolled)
+{
+    struct br_clu_repair_memo m = {0};
+    struct st_fenced_range fr = RANGE;
+    fr.sealed = false; /* in the active segment: st_log_repair would answer -EAGAIN */
+    ck_assert_int_eq(br_clu_repair_precheck(&m, &fr), -EAGAIN);
+    ck_assert_int_eq(fetches(&m, &fr, 100, -EAGAIN), 0);
+    fr.sealed = true; /* rolled */
+    ck_assert_int_eq(fetches(&m, &fr, 1, 0), 1);
+}
+END_TEST
+
+START_TEST(repair_too_large_fetched_once)
+{
+    /* a range larger than one answer may be one batch (sent whole, KIP-74: repaired); one of
+     * several batches, refused -EFBIG once, is not fetched again */
+    struct br_clu_repair_memo m = {0};
+    ck_assert_int_eq(br_clu_repair_precheck(&m, &RANGE), 0);
+    ck_assert_int_eq(fetches(&m, &RANGE, 100, -EFBIG), 1);
+    ck_assert_int_eq(br_clu_repair_precheck(&m, &RANGE), -EFBIG);
+}
+END_TEST
+
+START_TEST(repair_lasting_refusals_remembered)
+{
+    struct br_clu_repair_memo m = {0};
+    /* -EXDEV (compacted, no sidecar), -EOPNOTSUPP (transactional): one Fetch each, then none
+     * until the fences change */
+    ck_assert_int_eq(fetches(&m, &RANGE, 100, -EXDEV), 1);
+    ck_assert_int_eq(br_clu_repair_precheck(&m, &RANGE), -EXDEV);
+    struct st_fenced_range o = RANGE;
+    o.off_lo = 200, o.off_hi = 201, o.pos_lo = 9000, o.pos_hi = 9100;
+    ck_assert_int_eq(fetches(&m, &o, 100, -EOPNOTSUPP), 1);
+    /* refusals another replica's bytes may change are fetched again at each look */
+    struct st_fenced_range b = RANGE;
+    b.off_lo = 300, b.pos_lo = 10000, b.pos_hi = 10100;
+    ck_assert_int_eq(fetches(&m, &b, 10, -EBADMSG), 10);
+    ck_assert_int_eq(fetches(&m, &b, 10, -EILSEQ), 10);
+    /* the same offsets in another segment (or at other bytes): another range */
+    struct st_fenced_range c = RANGE;
+    c.seg_base = 0;
+    ck_assert_int_eq(br_clu_repair_precheck(&m, &c), 0);
+    /* bounded: BR_CLU_REFUSED_MAX kept, the oldest replaced */
+    for (int i = 0; i < 50; i++) {
+        struct st_fenced_range x = RANGE;
+        x.off_lo = 1000 + i;
+        ck_assert_int_eq(fetches(&m, &x, 3, -EXDEV), 1);
+        ck_assert_int_le(m.n, BR_CLU_REFUSED_MAX);
+    }
+    ck_assert_int_eq(br_clu_repair_precheck(&m, &RANGE), 0); /* replaced long ago */
+    /* forgotten (fences moved, or a range repaired): fetched again */
+    struct st_fenced_range last = RANGE;
+    last.off_lo = 1049;
+    ck_assert_int_eq(br_clu_repair_precheck(&m, &last), -EXDEV);
+    br_clu_repair_forget(&m);
+    ck_assert_int_eq(m.n, 0);
+    ck_assert_int_eq(fetches(&m, &last, 5, 0), 5);
+}
+END_TEST
+
 START_TEST(batches_split_whole)
 {
     three_batches();
@@ -403,6 +483,11 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("br_clu_fetch");
+    TCase *tr = tcase_create("repair");
+    tcase_add_test(tr, repair_active_segment_fetched_once_rolled);
+    tcase_add_test(tr, repair_too_large_fetched_once);
+    tcase_add_test(tr, repair_lasting_refusals_remembered);
+    suite_add_tcase(s, tr);
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, batches_split_whole);
     tcase_add_test(tc, batches_bad_headers_refused);

@@ -179,6 +179,7 @@ START_TEST(t_repair_with_the_good_bytes)
     ck_assert_int_eq(fr.off_hi, batches[k].last + 1);
     ck_assert_int_eq(fr.pos_lo, batches[k].pos);
     ck_assert_int_eq(fr.pos_hi, batches[k].pos + batches[k].size);
+    ck_assert(fr.sealed);
     ck_assert_int_eq(st_log_fenced_next(log_, fr.off_hi, &fr), 0); /* nothing above it */
 
     int perr = -1;
@@ -318,6 +319,11 @@ START_TEST(t_active_segment_waits_for_its_roll)
     int perr;
     ck_assert_int_eq(st_log_repair(log_, batches[k].off, good, (size_t)batches[k].size, &perr),
                      -EAGAIN);
+    /* (told without a repair: a follower does not fetch it until the roll) */
+    struct st_fenced_range fr;
+    ck_assert_int_eq(st_log_fenced_next(log_, 0, &fr), 1);
+    ck_assert_int_eq(fr.off_lo, batches[k].off);
+    ck_assert(!fr.sealed);
     struct st_read rd;
     ck_assert_int_eq(st_log_read(log_, batches[k].off, 1, &rd), -EBADMSG);
     free(good);
