@@ -121,6 +121,22 @@ static void uncount(struct br_conn *c)
     c->ip_slot = NULL;
 }
 
+/* Placement (br_place.h): the loop's counts, published for the other loops. */
+static void load_publish(struct br_loop *l)
+{
+    atomic_store_explicit(&l->load_conns, l->nlive, memory_order_relaxed);
+    atomic_store_explicit(&l->load_heavy, l->nheavy, memory_order_relaxed);
+}
+
+static void heavy_count(struct br_conn *c, bool on)
+{
+    if (c->heavy_counted == on)
+        return;
+    c->heavy_counted = on;
+    c->loop->nheavy += on ? 1 : -1;
+    load_publish(c->loop);
+}
+
 /*
  * max.connections is reached: closes this loop's connection that has gone longest without a
  * complete request, if that is at least max.connections.evict.idle.ms. The live list is in
@@ -276,6 +292,8 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
     c->accepted_ms = loop->now_ms;
     live_append(loop, c);
     loop->nconns++;
+    loop->nlive++;
+    load_publish(loop);
     br_debug("connection from peer=%s on listener %s (%s)", c->peer.name, acc->lst->cfg->name,
              c->xfer->name);
     arm_recv(c);
@@ -780,6 +798,7 @@ static void defer(struct br_conn *c, enum share sh)
         if (mb > 0 && (int64_t)c->share_bytes >= mb) {
             c->share_out_turn = l->turn;
             c->heavy_ms = l->now_ms;
+            heavy_count(c, true);
         }
     }
     if (c->deferred)
@@ -1268,6 +1287,12 @@ void br_conn_close(struct br_conn *c, const char *reason)
     uncount(c); /* its place is free for a new connection at once */
     bytes_wait_del(c);
     ready_del(c);
+    l->nlive--;
+    if (c->heavy_counted) {
+        c->heavy_counted = false;
+        l->nheavy--;
+    }
+    load_publish(l); /* (placement: br_place.h) */
     if (ordinary_close(reason))
         br_debug("closing connection peer=%s: %s", c->peer.name, reason);
     else
@@ -1369,6 +1394,8 @@ void br_conn_check_idle(struct br_loop *loop)
     /* (closing connections are on another list: every one here is live) */
     for (struct br_conn *c = loop->conns, *next; c; c = next) {
         next = c->next;
+        if (c->heavy_counted && !heavy(c))
+            heavy_count(c, false); /* no byte share ran out for HEAVY_MS */
         bool handshaking = c->rx->handshake;
         if (handshaking && hs > 0 && loop->now_ms - c->accepted_ms > hs) {
             /* a stalled (or slow-loris) handshake holds its buffers no longer than this */

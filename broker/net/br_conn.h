@@ -68,6 +68,11 @@
  * - Quotas (KIP-219): a response with throttle_ms > 0 mutes the connection: nothing more is
  *   read (frames already buffered wait too) until that many milliseconds have passed. The
  *   mute is a br_conn_hold, the same "do not read until" as fair service's holds.
+ * - Placement (br_place.h): a connection lives on the loop that took it up in
+ *   br_conn_accepted(), for good; it is never moved. Each loop publishes its live connections
+ *   and its heavy ones (byte share ran out within the last HEAVY_MS, as for fair service) in
+ *   load_conns / load_heavy (br_loop.h): a connection counts as heavy from the turn its byte
+ *   share runs out until the once-a-second check finds it has not for a second, or it closes.
  * - Two-phase close: br_conn_close() marks the connection closing, shuts the socket down and
  *   cancels its ops; the memory is freed when the last in-flight op completes.
  * - Responses are the slots of br_resp.h, kept in a free list of up to FREE_RESPS per
@@ -129,6 +134,7 @@ struct br_conn {
     uint64_t share_out_turn; /* ... its byte share (it is heavy: handled last, held) */
     int64_t hold_until_ns;   /* on hold (br_conn_hold) until then, deferred (0: none) */
     int64_t heavy_ms;        /* when its byte share last ran out (loop->now_ms; 0: never) */
+    bool heavy_counted;      /* counted in loop->nheavy (placement, br_place.h) */
     bool has_mark;           /* whole requests of it waited for a later turn (until none is left) */
     int64_t last_active_ms;  /* accept, last complete request, last response sent */
     int64_t accepted_ms;
@@ -187,7 +193,9 @@ struct br_conn {
     bool tls_checked;       /* the client's first bytes were looked at */
 };
 
-/* Accept completion on a listener: sets up a connection (or refuses it). */
+/* A new socket accepted on a listener (by this loop, or handed to it by br_place.c): sets up a
+ * connection of loop, counted in its admission, or refuses it; closes it when loop is
+ * stopping. */
 void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd);
 /* Completion of one of the connection's ops. */
 void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned flags);
