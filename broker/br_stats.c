@@ -21,6 +21,8 @@
  *                                                   with whole requests left (not read on)
  *     splicelog_connection_handoffs_total           new connections handed to a less loaded
  *                                                   loop (connection.placement, br_place.h)
+ *     splicelog_connection_moves_total              live light connections moved off a loop
+ *                                                   with a heavy one (br_place.h)
  *     splicelog_log_flush_errors_total
  *     splicelog_scrub_bytes_total, splicelog_scrub_fenced_ranges_total,
  *     splicelog_scrub_bad_segments_total            what the scrubber read and found
@@ -81,7 +83,7 @@ struct br_stats {
     struct br_metrics_series *req[API_SLOTS + 1], *lat[API_SLOTS + 1];
     struct br_metrics_series *flush, *flush_errors, *scrub_bytes, *scrub_fenced, *scrub_bad;
     struct br_metrics_series *scrub_repaired, *scrub_repaired_bytes;
-    struct br_metrics_series *turns, *ahead, *share_used, *handoffs;
+    struct br_metrics_series *turns, *ahead, *share_used, *handoffs, *moves;
 };
 
 /* ---- settings ------------------------------------------------------------------------------ */
@@ -226,6 +228,12 @@ void br_stats_handoff(struct br_stats *s)
 {
     if (s)
         br_metrics_add(s->m, s->handoffs, 1);
+}
+
+void br_stats_move(struct br_stats *s)
+{
+    if (s)
+        br_metrics_add(s->m, s->moves, 1);
 }
 
 static struct br_metrics_series *topic_series(struct br_stats *s, struct br_metrics_family *f,
@@ -788,9 +796,14 @@ static int families(struct br_stats *s, const struct br_stats_conf *c)
                           "New connections the accepting loop thread handed to a less loaded one "
                           "(connection.placement=load).",
                           NULL);
+    struct br_metrics_family *mv = br_metrics_family(
+        m, "splicelog_connection_moves_total", BR_METRICS_COUNTER,
+        "Light connections moved, between two requests, off a loop thread with a heavy "
+        "connection to one without (connection.placement=load).",
+        NULL);
     if (!s->requests || !s->latency || !s->bytes_in || !s->records_in || !s->bytes_out ||
         !s->produce_errors || !s->fetch_errors || !fl || !fle || !sb || !sf || !sg || !sr || !srb ||
-        !tu || !ah || !su || !ho)
+        !tu || !ah || !su || !ho || !mv)
         return -ENOMEM;
     /* every API key gets its series now (keys with one name share it), so none is made on
      * the request path and an unused API shows as 0 */
@@ -813,6 +826,7 @@ static int families(struct br_stats *s, const struct br_stats_conf *c)
     s->ahead = br_metrics_series(m, ah, NULL);
     s->share_used = br_metrics_series(m, su, NULL);
     s->handoffs = br_metrics_series(m, ho, NULL);
+    s->moves = br_metrics_series(m, mv, NULL);
     if (!s->flush || !s->flush_errors || !s->scrub_bytes || !s->scrub_fenced || !s->scrub_bad ||
         !s->scrub_repaired || !s->scrub_repaired_bytes || !s->turns || !s->ahead ||
         !s->share_used || !s->handoffs)

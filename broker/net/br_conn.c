@@ -53,6 +53,9 @@ static void conn_free(struct br_conn *c);
 static void arm_recv(struct br_conn *c);
 static void stop_recv(struct br_conn *c);
 static void throttle(struct br_conn *c, int32_t ms);
+static bool quiescent(const struct br_conn *c);
+static void move_begin(struct br_conn *c);
+static void move_out(struct br_conn *c);
 
 static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
@@ -560,9 +563,10 @@ void br_conn_kick(struct br_conn *c)
 static void arm_recv(struct br_conn *c)
 {
     /* the read holds (br_conn.h): the response queue, request bytes, the share of the turn or
-     * a hold (fair service's, a quota's), a response that ends the connection */
+     * a hold (fair service's, a quota's), a response that ends the connection, a move to
+     * another loop */
     if (c->recv_armed || c->paused || c->bytes_wait.waiting || c->deferred || c->closing ||
-        c->eof || c->draining)
+        c->eof || c->draining || c->moving)
         return;
     c->rx->arm(c);
 }
@@ -985,6 +989,8 @@ static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
 
 void br_conn__input(struct br_conn *c)
 {
+    if (c->moving)
+        return; /* bytes that came during a move wait for the new loop (move_in) */
     const struct br_config *cfg = c->loop->cfg;
     size_t pos = 0;
     size_t need = 0; /* bytes of the next incomplete frame, when known */
@@ -1253,6 +1259,115 @@ void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned fla
     if (c->send_ops == 0)
         br_conn_kick(c);
     after_progress(c);
+    if (c->moving && c->inflight == 0 && !c->closing)
+        move_out(c); /* its recv's last completion: nothing of it is left on this ring */
+    else if (c->move_to && quiescent(c))
+        move_begin(c);
+}
+
+/* ---- moving to another loop (placement, br_conn.h) ------------------------------------- */
+
+/* Nothing of the connection is in flight but its recv, and nothing of it waits anywhere on its
+ * loop: no request being received or handled, no response queued, parked or being sent, no
+ * wait, no hold; and none of the states that are not moved (br_conn.h: TLS, a SASL login not
+ * done). Heavy ones stay. */
+static bool quiescent(const struct br_conn *c)
+{
+    const struct br_loop *l = c->loop;
+    bool login = c->peer.sess && l->sess_ops->max_frame(c->peer.sess) > 0;
+    return !c->closing && !c->moving && !c->out_head && c->nresp == 0 && c->send_ops == 0 &&
+           c->in_len == 0 && c->req_start_ms == 0 && !c->paused && !c->deferred &&
+           !c->bytes_wait.waiting && !c->eof && !c->draining && !c->close_after_tx && !c->tls &&
+           !login && !c->rx->handshake && c->pipe_fill == 0 && c->copy_fill == 0 &&
+           !c->heavy_counted;
+}
+
+/* On the new loop's thread: the connection joins this loop's lists and counts, and is read
+ * here (its recv armed on this ring); bytes that arrived during the move are handled now. */
+static void move_in(struct br_wait *w, enum br_wake why)
+{
+    (void)why;
+    struct br_conn *c = (struct br_conn *)((char *)w - offsetof(struct br_conn, move_wait));
+    struct br_loop *l = c->loop;
+    atomic_fetch_sub_explicit(&l->load_incoming, 1, memory_order_relaxed);
+    c->moving = false;
+    c->moved_ms = l->now_ms;
+    /* turn numbers are the old loop's: its shares start afresh here (it was light) */
+    c->share_turn = c->used_turn = c->share_out_turn = 0;
+    c->share_reqs = 0;
+    c->share_bytes = 0;
+    c->has_mark = false;
+    c->hold_until_ns = 0;
+    live_append(l, c);
+    l->nconns++;
+    l->nlive++;
+    load_publish(l);
+    br_debug("peer=%s moved to loop %d", c->peer.name, l->id);
+    if (l->stopping) {
+        br_conn_close(c, "broker shutting down");
+        return;
+    }
+    resume_input(c);
+}
+
+/* On the old loop's thread, once nothing of c is in flight: c leaves every list and count of
+ * this loop and is posted to c->move_to, whose thread owns it from then on. */
+static void move_out(struct br_conn *c)
+{
+    struct br_loop *from = c->loop, *to = c->move_to;
+    assert(c->inflight == 0 && !c->recv_armed && c->send_ops == 0);
+    c->move_to = NULL;
+    c->xfer->release(c); /* a splice pipe goes back to this loop's pool (the next response takes
+                            one, or a buffer, on the new loop) */
+    list_unlink(c, &from->conns, &from->conns_tail);
+    from->nconns--;
+    from->nlive--;
+    load_publish(from);
+    c->loop = to;
+    atomic_fetch_add_explicit(&to->load_incoming, 1, memory_order_relaxed);
+    struct br_stats *st = from->stats;
+    if (br_loop_hand(to, &c->move_wait, move_in)) {
+        br_stats_move(st); /* (c is the other loop's now: not touched again here) */
+        return;
+    }
+    /* the broker is stopping: it stays */
+    atomic_fetch_sub_explicit(&to->load_incoming, 1, memory_order_relaxed);
+    c->loop = from;
+    live_append(from, c);
+    from->nconns++;
+    from->nlive++;
+    load_publish(from);
+    c->moving = false;
+    c->moved_ms = from->now_ms; /* (not tried again before the gap: br_conn_move_light) */
+    resume_input(c);
+}
+
+/* Starts the move: the recv is cancelled, and the connection leaves once its last completion
+ * is in (br_conn_complete), or at once when nothing is in flight. */
+static void move_begin(struct br_conn *c)
+{
+    c->moving = true;
+    if (c->recv_armed && !c->recv_cancelling) {
+        c->recv_cancelling = true;
+        br_ring_cancel(&c->loop->ring, &c->recv_op, &c->cancel_op);
+        c->inflight++;
+    }
+    if (c->inflight == 0)
+        move_out(c);
+}
+
+void br_conn_move_light(struct br_loop *loop, struct br_loop *to, int64_t gap_ms)
+{
+    for (struct br_conn *c = loop->conns, *next; c; c = next) {
+        next = c->next; /* (c may leave the list: move_out) */
+        c->move_to = NULL;
+        if (!to || c->heavy_counted || c->moving ||
+            (c->moved_ms && loop->now_ms - c->moved_ms < gap_ms))
+            continue;
+        c->move_to = to;
+        if (quiescent(c))
+            move_begin(c);
+    }
 }
 
 /* ---- close ---------------------------------------------------------------------------- */
@@ -1419,7 +1534,7 @@ void br_conn_check_idle(struct br_loop *loop)
         }
         /* a grown frame buffer kept after its frames (in_keep) goes back once unneeded */
         if (c->in_cap > IN_BASE_CAP && c->in_len == 0 && !c->bytes_wait.waiting && !c->paused &&
-            !in_keep(c))
+            !c->moving && !in_keep(c))
             in_fit(c, 0);
     }
 }

@@ -44,6 +44,7 @@
 #include "br_conn.h"
 #include "br_listen.h"
 #include "br_log.h"
+#include "br_place.h"
 #include "br_stats.h"
 
 #define RING_ENTRIES   1024
@@ -341,6 +342,7 @@ void br_loop_run(struct br_loop *l)
         if (l->now_ms >= l->next_tick_ms) {
             l->next_tick_ms = l->now_ms + TICK_MS;
             br_conn_check_idle(l);
+            br_place_tick(l);
             for (int i = 0; i < l->naccepts; i++)
                 br_listen_arm(l, &l->accepts[i]);
         }

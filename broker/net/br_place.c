@@ -10,6 +10,8 @@
 #include "br_log.h"
 #include "br_stats.h"
 
+#define MOVE_GAP_MS 5000 /* a connection moves at most once in this long (no ping-pong) */
+
 /* A new socket on its way to its home loop. */
 struct handoff {
     struct br_wait wait; /* BR_WAIT_POST on the home loop */
@@ -95,4 +97,26 @@ void br_place_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
     }
     br_stats_handoff(loop->stats);
     br_debug("connection fd=%d accepted on loop %d handed to loop %d", fd, loop->id, home->id);
+}
+
+void br_place_tick(struct br_loop *loop)
+{
+    if (loop->cfg->placement != BR_PLACE_LOAD || loop->nall < 2 || loop->stopping)
+        return;
+    struct br_loop *to = NULL;
+    if (loop->nheavy > 0) {
+        /* the heavy-free loop with the fewest connections */
+        int best = 0;
+        for (int i = 0; i < loop->nall; i++) {
+            struct br_loop *l = &loop->all[i];
+            if (l == loop || !atomic_load_explicit(&l->placeable, memory_order_acquire))
+                continue;
+            struct load ll = load_of(l);
+            if (ll.heavy == 0 && (!to || ll.conns < best)) {
+                to = l;
+                best = ll.conns;
+            }
+        }
+    }
+    br_conn_move_light(loop, to, MOVE_GAP_MS);
 }

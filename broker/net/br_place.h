@@ -14,18 +14,27 @@
  * handoff the home loop takes while stopping closes the fd (as an accept would), and one that
  * cannot be posted (the broker is stopping) stays on the accepting loop.
  *
- * What it cannot do: see load that is not there yet. A connection is placed when it is
- * accepted; a client that becomes greedy later leaves the light connections that share its
- * loop where they are (they are not moved), and two loops accepting at the same instant read
- * each other's counts before either has taken its new connection.
+ * Load that comes later: a client that turns greedy after light ones connected to its loop.
+ * Once a second (br_place_tick) a loop with a heavy connection, when another loop has none,
+ * marks its light connections to move there (the heavy-free loop with the fewest
+ * connections); each moves at its next quiescent point (between two requests, nothing queued
+ * or in flight; br_conn.h says exactly when, and which connections never move: TLS, a SASL
+ * login not done). A connection moves at most once per MOVE_GAP_MS (5 s): no ping-pong.
+ * Heavy connections never move.
+ *
+ * What it cannot do: split the load of one greedy client, or of more greedy clients than
+ * loops; see load before it shows (a connection is heavy only once its byte share has run
+ * out); or keep two loops that accept (or move) at the same instant from reading each other's
+ * counts before either has taken its new connection. The move of a connection that always
+ * has a request pending (a pipelining client) waits until it has none.
  *
  * Contract
  * - br_place_accepted() runs on the accepting loop's thread, instead of br_conn_accepted().
  * - The loads it reads are the other loops' atomics (br_loop.h, load_*), read relaxed.
  * - No handoff is lost: every handed fd is either taken up by br_conn_accepted() on its home
  *   loop or closed there (br_loop_exit runs every post); the handoff's memory is freed there.
- * - Connections are never moved after that (the struct, its ring ops, its waits and its place
- *   in the loop's lists belong to that loop for good).
+ * - A moving connection is in no loop's lists while in transit: it is a posted wait of its
+ *   new loop (br_loop_hand), taken up there (or closed, that loop stopping) like a handoff.
  */
 #ifndef SPLICELOG_BR_PLACE_H
 #define SPLICELOG_BR_PLACE_H
@@ -37,5 +46,8 @@
 struct br_loop *br_place_home(struct br_loop *self);
 /* Accept completion: places the new socket fd (hands it over, or br_conn_accepted here). */
 void br_place_accepted(struct br_loop *loop, struct br_accept *acc, int fd);
+/* Loop, once a second: while this loop has a heavy connection and another loop has none, its
+ * light connections move there (br_conn_move_light), each at most once per MOVE_GAP_MS. */
+void br_place_tick(struct br_loop *loop);
 
 #endif

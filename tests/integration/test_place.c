@@ -93,6 +93,15 @@ struct loads {
     double conns[2], heavy[2], handoffs;
 };
 
+static double moves_total(int mport)
+{
+    struct tb_http_resp m;
+    ck_assert_int_eq(tb_http(mport, "GET", "/metrics", NULL, 16 << 20, &m), 0);
+    double v = tb_metric(m.body, "splicelog_connection_moves_total");
+    tb_http_resp_free(&m);
+    return v;
+}
+
 static void scrape(int mport, struct loads *l)
 {
     struct tb_http_resp m;
@@ -110,9 +119,7 @@ static void scrape(int mport, struct loads *l)
     tb_http_resp_free(&m);
 }
 
-/* A greedy connection, heavy on one loop, then LIGHT light ones. Returns the heavy loop (-1:
- * none became heavy) and the loads before and after the light ones came. */
-static int run(const char *placement, struct loads *before, struct loads *after)
+static int start(const char *placement)
 {
     char pl[64];
     snprintf(pl, sizeof pl, "connection.placement=%s", placement);
@@ -125,37 +132,83 @@ static int run(const char *placement, struct loads *before, struct loads *after)
                   "no metrics listener");
     int mport = tb_broker_metrics_port(&B);
     ck_assert_int_gt(mport, 0);
+    return mport;
+}
 
-    int gfd = tb_ck_connect(&B);
-    int16_t err = -1;
-    ck_assert_int_eq(tb_create_topic(gfd, "heavy", 1, &err), 0);
-    ck_assert_int_eq(err, 0);
-    ck_assert_int_eq(tb_create_topic(gfd, "light", 1, &err), 0);
-    ck_assert_int_eq(err, 0);
-    uint8_t *batch = malloc(GREEDY_VALUE + 1024);
-    ck_assert_ptr_nonnull(batch);
-    long blen = tb_batch_values(batch, GREEDY_VALUE + 1024, "hv", 0, 1, GREEDY_VALUE, false, 1);
-    ck_assert_int_gt(blen, 0);
+struct greedy_run {
+    struct greedy g;
     struct tb_req req;
-    ck_assert_int_eq(tb_req_begin(&req, GREEDY_VALUE + 2048, 0, 7, 77), 0);
-    tb_enc_produce(&req, 7, 1, 10000, "heavy", 0, batch, (size_t)blen);
-    long flen = tb_req_end(&req);
-    ck_assert_int_gt(flen, 0);
-
-    struct greedy g = {.fd = gfd, .frame = req.buf, .len = (size_t)flen};
+    uint8_t *batch;
     pthread_t tw, tr;
-    ck_assert_int_eq(pthread_create(&tw, NULL, greedy_write, &g), 0);
-    ck_assert_int_eq(pthread_create(&tr, NULL, greedy_read, &g), 0);
+};
 
-    int hl = -1;
-    for (int i = 0; i < POLLS && hl < 0 && !atomic_load(&g.stop); i++) {
-        scrape(mport, before);
+/* Connects the greedy producer (topic "heavy" must exist) and starts it. */
+static void greedy_start(struct greedy_run *r)
+{
+    memset(r, 0, sizeof *r);
+    int gfd = tb_ck_connect(&B);
+    r->batch = malloc(GREEDY_VALUE + 1024);
+    ck_assert_ptr_nonnull(r->batch);
+    long blen = tb_batch_values(r->batch, GREEDY_VALUE + 1024, "hv", 0, 1, GREEDY_VALUE, false, 1);
+    ck_assert_int_gt(blen, 0);
+    ck_assert_int_eq(tb_req_begin(&r->req, GREEDY_VALUE + 2048, 0, 7, 77), 0);
+    tb_enc_produce(&r->req, 7, 1, 10000, "heavy", 0, r->batch, (size_t)blen);
+    long flen = tb_req_end(&r->req);
+    ck_assert_int_gt(flen, 0);
+    r->g.fd = gfd;
+    r->g.frame = r->req.buf;
+    r->g.len = (size_t)flen;
+    ck_assert_int_eq(pthread_create(&r->tw, NULL, greedy_write, &r->g), 0);
+    ck_assert_int_eq(pthread_create(&r->tr, NULL, greedy_read, &r->g), 0);
+}
+
+/* Stops it; every request it sent was answered, in order. False when it had finished by
+ * itself before (nothing was measured while it ran). */
+static bool greedy_stop(struct greedy_run *r)
+{
+    bool still = !atomic_load(&r->g.stop);
+    atomic_store(&r->g.stop, true);
+    pthread_join(r->tw, NULL);
+    pthread_join(r->tr, NULL);
+    ck_assert_msg(r->g.err == 0, "greedy writer: %s", strerror(-r->g.err));
+    ck_assert_msg(r->g.bad == 0, "%d greedy answers were missing, out of order or failed",
+                  r->g.bad);
+    ck_assert_int_eq(atomic_load(&r->g.answered), atomic_load(&r->g.sent));
+    tb_req_free(&r->req);
+    free(r->batch);
+    close(r->g.fd);
+    return still;
+}
+
+/* The loop with a heavy connection (-1: none within POLLS). */
+static int wait_heavy(int mport, struct loads *l, const struct greedy *g)
+{
+    for (int i = 0; i < POLLS && !atomic_load(&g->stop); i++) {
+        scrape(mport, l);
         for (int k = 0; k < 2; k++)
-            if (before->heavy[k] >= 1)
-                hl = k;
-        if (hl < 0)
-            usleep(25000);
+            if (l->heavy[k] >= 1)
+                return k;
+        usleep(25000);
     }
+    return -1;
+}
+
+/* A greedy connection, heavy on one loop, then LIGHT light ones. Returns the heavy loop (-1:
+ * none became heavy) and the loads before and after the light ones came. */
+static int run(const char *placement, struct loads *before, struct loads *after)
+{
+    int mport = start(placement);
+    int afd = tb_ck_connect(&B);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    ck_assert_int_eq(tb_create_topic(afd, "light", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    close(afd);
+
+    struct greedy_run gr;
+    greedy_start(&gr);
+    int hl = wait_heavy(mport, before, &gr.g);
     int fds[LIGHT];
     uint8_t small[512];
     long slen = tb_batch_values(small, sizeof small, "lt", 0, 1, 0, false, 1);
@@ -175,22 +228,12 @@ static int run(const char *placement, struct loads *before, struct loads *after)
                 "%.0f/%.0f heavy %.0f/%.0f handoffs %.0f; greedy sent %d\n",
                 placement, hl, before->conns[0], before->conns[1], before->heavy[0],
                 before->heavy[1], after->conns[0], after->conns[1], after->heavy[0],
-                after->heavy[1], after->handoffs, atomic_load(&g.sent));
-    bool still_greedy = !atomic_load(&g.stop);
-    atomic_store(&g.stop, true);
-    pthread_join(tw, NULL);
-    pthread_join(tr, NULL);
-    ck_assert_msg(g.err == 0, "greedy writer: %s", strerror(-g.err));
-    ck_assert_msg(g.bad == 0, "%d greedy answers were missing, out of order or failed", g.bad);
-    ck_assert_int_eq(atomic_load(&g.answered), atomic_load(&g.sent));
-    ck_assert_msg(still_greedy, "the greedy connection was done before the light ones came");
+                after->heavy[1], after->handoffs, atomic_load(&gr.g.sent));
+    ck_assert_msg(greedy_stop(&gr), "the greedy connection was done before the light ones came");
     for (int i = 0; i < LIGHT; i++) {
         ck_assert_int_eq(tb_ping(fds[i], 900 + i), 0); /* still served after the greedy left */
         close(fds[i]);
     }
-    tb_req_free(&req);
-    free(batch);
-    close(gfd);
     return hl;
 }
 
@@ -218,6 +261,89 @@ START_TEST(hash_placement_still_serves_everyone)
 }
 END_TEST
 
+/* Light connection i produces record k (value "l<i>-<k>") to partition i of "mv": answered
+ * at offset k. */
+static void light_produce(int fd, int i, int k)
+{
+    char prefix[16];
+    snprintf(prefix, sizeof prefix, "l%d", i);
+    uint8_t b[512];
+    long blen = tb_batch_values(b, sizeof b, prefix, k, 1, 0, false, 1);
+    ck_assert_int_gt(blen, 0);
+    struct tb_produce_resp pr;
+    ck_assert_int_eq(tb_produce(fd, "mv", i, b, (size_t)blen, &pr), 0);
+    ck_assert_int_eq(pr.error, 0);
+    ck_assert_msg(pr.base_offset == k, "light %d: record %d appended at offset %lld", i, k,
+                  (long long)pr.base_offset);
+}
+
+START_TEST(light_connections_move_off_a_loop_that_turns_heavy)
+{
+    int mport = start("load");
+    int afd = tb_ck_connect(&B);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    ck_assert_int_eq(tb_create_topic(afd, "mv", LIGHT, &err), 0);
+    ck_assert_int_eq(err, 0);
+    close(afd);
+
+    /* light connections first: placement spreads them over both loops */
+    int fds[LIGHT], k = 0;
+    for (int i = 0; i < LIGHT; i++) {
+        fds[i] = tb_ck_connect(&B);
+        ck_assert_int_eq(tb_ping(fds[i], 100 + i), 0);
+    }
+    for (int i = 0; i < LIGHT; i++)
+        light_produce(fds[i], i, k);
+    k++;
+    struct loads b, a;
+    scrape(mport, &b);
+    ck_assert_msg(b.conns[0] >= 1 && b.conns[1] >= 1,
+                  "the light connections are not on both loops (%.0f/%.0f): nothing to move",
+                  b.conns[0], b.conns[1]);
+
+    /* then a producer turns greedy on one of the loops */
+    struct greedy_run gr;
+    greedy_start(&gr);
+    int hl = wait_heavy(mport, &a, &gr.g);
+    ck_assert_msg(hl >= 0, "the greedy connection never became heavy on either loop");
+    /* the light ones keep making requests; within a bounded number of polls they all are on
+     * the other loop (the heavy loop keeps only the greedy connection) */
+    bool moved = false;
+    for (int poll = 0; poll < 200 && !moved; poll++) {
+        for (int i = 0; i < LIGHT; i++)
+            light_produce(fds[i], i, k);
+        k++;
+        scrape(mport, &a);
+        moved = a.heavy[hl] >= 1 && a.conns[hl] == 1 && a.conns[1 - hl] == LIGHT;
+        if (!moved)
+            usleep(50000);
+    }
+    double moves = moves_total(mport);
+    ck_assert_msg(moved,
+                  "light connections still on the heavy loop %d: %.0f connections there, %.0f on "
+                  "the other (%d light ones, %.0f moves)",
+                  hl, a.conns[hl], a.conns[1 - hl], LIGHT, moves);
+    ck_assert_msg(moves >= 1, "no move counted");
+    for (int i = 0; i < LIGHT; i++)
+        light_produce(fds[i], i, k); /* served on their new loop */
+    k++;
+    ck_assert_msg(greedy_stop(&gr), "the greedy connection was done before the moves");
+
+    /* every record of every light connection reads back, in order, with its value */
+    for (int i = 0; i < LIGHT; i++) {
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "l%d", i);
+        struct tb_seq seq = {.prefix = prefix};
+        int rc = tb_consume_seq(fds[i], "mv", i, k, &seq, 100);
+        ck_assert_msg(rc == 0, "light %d: reading back %d records: %d %s", i, k, rc, seq.err);
+        ck_assert_int_eq(seq.seen, k);
+        close(fds[i]);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("place");
@@ -226,6 +352,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, light_connections_go_to_the_loop_without_the_heavy_one);
     tcase_add_test(tc, hash_placement_still_serves_everyone);
+    tcase_add_test(tc, light_connections_move_off_a_loop_that_turns_heavy);
     suite_add_tcase(s, tc);
     return s;
 }
