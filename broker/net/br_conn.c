@@ -1315,7 +1315,7 @@ static void move_in(struct br_wait *w, enum br_wake why)
 static void move_out(struct br_conn *c)
 {
     struct br_loop *from = c->loop, *to = c->move_to;
-    assert(c->inflight == 0 && !c->recv_armed && c->send_ops == 0);
+    assert(to && c->inflight == 0 && !c->recv_armed && c->send_ops == 0);
     c->move_to = NULL;
     c->xfer->release(c); /* a splice pipe goes back to this loop's pool (the next response takes
                             one, or a buffer, on the new loop) */
@@ -1360,9 +1360,10 @@ void br_conn_move_light(struct br_loop *loop, struct br_loop *to, int64_t gap_ms
 {
     for (struct br_conn *c = loop->conns, *next; c; c = next) {
         next = c->next; /* (c may leave the list: move_out) */
+        if (c->moving)
+            continue; /* a move under way goes on to the loop it chose */
         c->move_to = NULL;
-        if (!to || c->heavy_counted || c->moving ||
-            (c->moved_ms && loop->now_ms - c->moved_ms < gap_ms))
+        if (!to || c->heavy_counted || (c->moved_ms && loop->now_ms - c->moved_ms < gap_ms))
             continue;
         c->move_to = to;
         if (quiescent(c))
