@@ -7,7 +7,12 @@
  *   does not grow, the other's grows by as many), and every request of every connection is
  *   answered, the greedy one's in order. Counted from the broker's gauges, never from time;
  * - placement=hash: the kernel places them (nothing asserted about where), nothing is handed
- *   over (splicelog_connection_handoffs_total stays 0), and everything is answered the same.
+ *   over (splicelog_connection_handoffs_total stays 0), and everything is answered the same;
+ * - placement=load, light connections first (spread over both loops), then a producer turns
+ *   greedy on one of their loops: within a bounded number of polls, while they keep producing
+ *   (half of them long-polling too), every light connection is on the other loop
+ *   (splicelog_connection_moves_total counts the moves), and every record each produced is
+ *   answered at its offset and reads back in order with its value.
  */
 #include <check.h>
 #include <errno.h>
@@ -277,6 +282,25 @@ static void light_produce(int fd, int i, int k)
                   (long long)pr.base_offset);
 }
 
+/* A long poll past the end of partition i (parked on the broker until max_wait): answered,
+ * empty, on whichever loop the connection is on by then. */
+static void light_poll(int fd, int i, int end)
+{
+    struct tb_fetch_args fa = {.max_wait_ms = 20,
+                               .min_bytes = 1,
+                               .max_bytes = 1 << 20,
+                               .topic = "mv",
+                               .partition = i,
+                               .offset = end,
+                               .partition_max_bytes = 1 << 20};
+    struct tb_frame f;
+    struct tb_fetch_resp fr;
+    ck_assert_int_eq(tb_fetch(fd, &fa, &f, &fr), 0);
+    ck_assert_int_eq(fr.error, 0);
+    ck_assert_int_eq(fr.high_watermark, end);
+    tb_frame_free(&f);
+}
+
 START_TEST(light_connections_move_off_a_loop_that_turns_heavy)
 {
     int mport = start("load");
@@ -312,8 +336,11 @@ START_TEST(light_connections_move_off_a_loop_that_turns_heavy)
      * the other loop (the heavy loop keeps only the greedy connection) */
     bool moved = false;
     for (int poll = 0; poll < 200 && !moved; poll++) {
-        for (int i = 0; i < LIGHT; i++)
+        for (int i = 0; i < LIGHT; i++) {
             light_produce(fds[i], i, k);
+            if (i % 2)
+                light_poll(fds[i], i, k + 1); /* half of them also long-poll */
+        }
         k++;
         scrape(mport, &a);
         moved = a.heavy[hl] >= 1 && a.conns[hl] == 1 && a.conns[1 - hl] == LIGHT;
