@@ -6,7 +6,8 @@
  * Contract
  * - A loop is owned by exactly one thread; every function here must be called from it except
  *   br_ring_wake(), br_loops_notify(), br_loop_post() and br_loop_hand(), which any thread
- *   may call (br_loop_hand: another loop's, handing it a new connection, br_place.h).
+ *   may call (br_loop_hand: another loop's, handing it a new connection or moving a live one to
+ *   it, br_place.h).
  * - Every SQE carries a tagged user_data: the address of a struct br_op embedded in the
  *   object the operation belongs to (a connection, a listener socket, the loop itself). The
  *   op's kind selects the handler in the one dispatch switch of the turn (br_loop.c). An
@@ -21,7 +22,8 @@
  *     BR_WAIT_SYNC (a log fdatasynced: produce responses waiting for durability),
  *     BR_WAIT_BYTES (request bytes given back: connections waiting for
  *     queued.max.request.bytes), or BR_WAIT_POST (br_loop_post() of this very wait by another
- *     thread: admin jobs, answers of the group coordinator);
+ *     thread: admin jobs, answers of the group coordinator, connections handed or moved to this
+ *     loop by another, br_loop_hand);
  *   - a deadline (INT64_MAX: none), kept on one heap per loop (br_timer.h);
  *   - a wake function, run on the loop thread with the reason: the event happened (for
  *     APPEND, SYNC and BYTES a broadcast: the wake re-checks its own condition and stays
