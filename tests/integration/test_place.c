@@ -12,11 +12,14 @@
  *   greedy on one of their loops: within a bounded number of polls, while they keep producing
  *   (half of them long-polling too), every light connection is on the other loop
  *   (splicelog_connection_moves_total counts the moves), and every record each produced is
- *   answered at its offset and reads back in order with its value.
+ *   answered at its offset and reads back in order with its value;
+ * - TLS connections (SSL listener) never move: the same, over TLS, counts 0 moves and every
+ *   request answered.
  */
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,8 @@
 #include "../support/tb_check.h"
 #include "../support/tb_http.h"
 #include "../support/tb_kafka.h"
+#include "../support/tb_tls.h"
+#include "kp_buf.h"
 
 enum {
     LIGHT = 8,            /* light connections: by chance all on one loop 1 in 2^7 */
@@ -371,6 +376,108 @@ START_TEST(light_connections_move_off_a_loop_that_turns_heavy)
 }
 END_TEST
 
+/* ---- TLS connections never move (br_conn.h) ------------------------------------------- */
+
+static char g_certs[512];
+
+struct tls_conn {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+};
+
+/* ApiVersions v2 over TLS, corr: 0 when answered with that correlation id. */
+static int tls_ping(struct tls_conn *c, int32_t corr)
+{
+    struct tb_req r;
+    ck_assert_int_eq(tb_req_begin(&r, 256, 18, 2, corr), 0);
+    tb_enc_api_versions(&r, 2);
+    long len = tb_req_end(&r);
+    int rc = len > 0 && tb_tls_write_all(c->ssl, r.buf, (size_t)len) == 0 ? 0 : -EIO;
+    tb_req_free(&r);
+    uint8_t hdr[8];
+    if (rc == 0)
+        rc = tb_tls_read_all(c->ssl, hdr, 8);
+    if (rc)
+        return rc;
+    uint32_t size = kp_load_be32(hdr);
+    if (size < 4 || size > (1u << 20) || (int32_t)kp_load_be32(hdr + 4) != corr)
+        return -EPROTO;
+    uint8_t *rest = malloc(size);
+    ck_assert_ptr_nonnull(rest);
+    rc = tb_tls_read_all(c->ssl, rest, size - 4);
+    free(rest);
+    return rc;
+}
+
+START_TEST(tls_connections_stay_on_a_loop_that_turns_heavy)
+{
+    static char cert[700], key[700], ca[700];
+    char p[600];
+    snprintf(cert, sizeof cert, "ssl.certificate.location=%s",
+             tb_cert_path(p, sizeof p, g_certs, "server.pem"));
+    snprintf(key, sizeof key, "ssl.key.location=%s",
+             tb_cert_path(p, sizeof p, g_certs, "server.key"));
+    snprintf(ca, sizeof ca, "ssl.ca.location=%s", tb_cert_path(p, sizeof p, g_certs, "ca.pem"));
+    const char *const extra[] = {"-o", "listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0",
+                                 "-o", cert,
+                                 "-o", key,
+                                 "-o", ca,
+                                 "-o", "num.network.threads=2",
+                                 "-o", "metrics.listener=http://127.0.0.1:0",
+                                 "-o", "connection.turn.max.bytes=65536",
+                                 NULL};
+    tb_ck_start(&B, extra);
+    ck_assert(tb_log_wait(&B, "metrics listener on http://127.0.0.1:", 20000));
+    int mport = tb_broker_metrics_port(&B);
+    ck_assert_int_gt(mport, 0);
+    int sport = tb_listener_port(&B, "SSL");
+    ck_assert_int_gt(sport, 0);
+    int afd = tb_ck_connect(&B);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    close(afd);
+
+    struct tls_conn t[LIGHT];
+    for (int i = 0; i < LIGHT; i++) {
+        t[i].fd = tb_connect(sport);
+        ck_assert_int_ge(t[i].fd, 0);
+        t[i].ctx = tb_tls_client_ctx(g_certs, NULL, 0);
+        ck_assert_ptr_nonnull(t[i].ctx);
+        char why[256] = "";
+        t[i].ssl = tb_tls_connect(t[i].ctx, t[i].fd, why, sizeof why);
+        ck_assert_msg(t[i].ssl != NULL, "TLS handshake: %s", why);
+        ck_assert_int_eq(tls_ping(&t[i], 100 + i), 0);
+    }
+    struct loads b, a;
+    scrape(mport, &b);
+    ck_assert_msg(b.conns[0] >= 1 && b.conns[1] >= 1, "TLS connections not on both loops");
+
+    struct greedy_run gr;
+    greedy_start(&gr);
+    int hl = wait_heavy(mport, &a, &gr.g);
+    ck_assert_msg(hl >= 0, "the greedy connection never became heavy on either loop");
+    /* three once-a-second checks at least, while they keep asking */
+    for (int poll = 0; poll < 35; poll++) {
+        for (int i = 0; i < LIGHT; i++)
+            ck_assert_int_eq(tls_ping(&t[i], 1000 + poll * LIGHT + i), 0);
+        usleep(100000);
+    }
+    scrape(mport, &a);
+    double moves = moves_total(mport);
+    ck_assert_msg(greedy_stop(&gr), "the greedy connection was done too soon");
+    ck_assert_msg(moves == 0, "%.0f TLS connections moved", moves);
+    ck_assert_msg(a.conns[hl] >= 2, "no TLS connection on the heavy loop: nothing was checked");
+    for (int i = 0; i < LIGHT; i++) {
+        ck_assert_int_eq(tls_ping(&t[i], 5000 + i), 0);
+        tb_tls_close(t[i].ssl);
+        SSL_CTX_free(t[i].ctx);
+        close(t[i].fd);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("place");
@@ -380,8 +487,20 @@ static Suite *suite(void)
     tcase_add_test(tc, light_connections_go_to_the_loop_without_the_heavy_one);
     tcase_add_test(tc, hash_placement_still_serves_everyone);
     tcase_add_test(tc, light_connections_move_off_a_loop_that_turns_heavy);
+    tcase_add_test(tc, tls_connections_stay_on_a_loop_that_turns_heavy);
     suite_add_tcase(s, tc);
     return s;
 }
 
-int main(void) { return tb_ck_run(suite()); }
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    int rc = tb_certs_make(g_certs, sizeof(g_certs));
+    if (rc < 0) {
+        fprintf(stderr, "cannot generate test certificates: %s\n", strerror(-rc));
+        return 1;
+    }
+    rc = tb_ck_run(suite());
+    tb_certs_cleanup(g_certs);
+    return rc;
+}
