@@ -13,6 +13,7 @@
  *   (half of them long-polling too), every light connection is on the other loop
  *   (splicelog_connection_moves_total counts the moves), and every record each produced is
  *   answered at its offset and reads back in order with its value;
+ * - the same with SASL_PLAINTEXT connections logged in first (their sessions move with them);
  * - TLS connections (SSL listener) never move: the same, over TLS, counts 0 moves and every
  *   request answered.
  */
@@ -30,6 +31,8 @@
 #include "../support/tb_check.h"
 #include "../support/tb_http.h"
 #include "../support/tb_kafka.h"
+#include "../support/tb_sasl.h"
+#include "../support/tb_sec.h"
 #include "../support/tb_tls.h"
 #include "kp_buf.h"
 
@@ -306,9 +309,21 @@ static void light_poll(int fd, int i, int end)
     tb_frame_free(&f);
 }
 
-START_TEST(light_connections_move_off_a_loop_that_turns_heavy)
+/* A light connection: plaintext, or (sasl_port > 0) SASL_PLAINTEXT logged in as alice. */
+static int light_open(int sasl_port)
 {
-    int mport = start("load");
+    if (sasl_port <= 0)
+        return tb_ck_connect(&B);
+    int fd = tb_connect(sasl_port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(tb_sasl_login(fd, "PLAIN", "alice", "alice-pw"), 0);
+    return fd;
+}
+
+/* Light connections first, then a producer turns greedy on one of their loops: they all end
+ * on the other loop, and every request of theirs is answered in order with its data. */
+static void move_case(int mport, int sasl_port)
+{
     int afd = tb_ck_connect(&B);
     int16_t err = -1;
     ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
@@ -320,7 +335,7 @@ START_TEST(light_connections_move_off_a_loop_that_turns_heavy)
     /* light connections first: placement spreads them over both loops */
     int fds[LIGHT], k = 0;
     for (int i = 0; i < LIGHT; i++) {
-        fds[i] = tb_ck_connect(&B);
+        fds[i] = light_open(sasl_port);
         ck_assert_int_eq(tb_ping(fds[i], 100 + i), 0);
     }
     for (int i = 0; i < LIGHT; i++)
@@ -373,6 +388,27 @@ START_TEST(light_connections_move_off_a_loop_that_turns_heavy)
         ck_assert_int_eq(seq.seen, k);
         close(fds[i]);
     }
+}
+
+START_TEST(light_connections_move_off_a_loop_that_turns_heavy) { move_case(start("load"), 0); }
+END_TEST
+
+/* The same with authenticated SASL connections: their sessions (principal, quota state) move
+ * with them. */
+START_TEST(authenticated_sasl_connections_move_too)
+{
+    static const char *const base[] = {
+        "-o", "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0", NULL};
+    static const char *const more[] = {
+        "-o", "num.network.threads=2",           "-o", "metrics.listener=http://127.0.0.1:0",
+        "-o", "connection.turn.max.bytes=65536", NULL};
+    static const char *const users[] = {"alice", "alice-pw", NULL};
+    memset(&B, 0, sizeof B);
+    int sport = tb_sec_start(&B, base, more, users);
+    ck_assert_int_gt(sport, 0);
+    int mport = tb_broker_metrics_port(&B);
+    ck_assert_int_gt(mport, 0);
+    move_case(mport, sport);
 }
 END_TEST
 
@@ -488,6 +524,7 @@ static Suite *suite(void)
     tcase_add_test(tc, hash_placement_still_serves_everyone);
     tcase_add_test(tc, light_connections_move_off_a_loop_that_turns_heavy);
     tcase_add_test(tc, tls_connections_stay_on_a_loop_that_turns_heavy);
+    tcase_add_test(tc, authenticated_sasl_connections_move_too);
     suite_add_tcase(s, tc);
     return s;
 }
