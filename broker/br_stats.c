@@ -19,6 +19,9 @@
  *                                                   service, br_conn.h)
  *     splicelog_connection_share_used_total         a connection used its share of a turn
  *                                                   with whole requests left (not read on)
+ *     splicelog_connection_holds_total              a heavy connection held after its turn
+ *                                                   while light ones wanted service (fair
+ *                                                   service's hold, br_conn.h)
  *     splicelog_connection_handoffs_total           new connections handed to a less loaded
  *                                                   loop (connection.placement, br_place.h)
  *     splicelog_connection_moves_total              live light connections moved off a loop
@@ -83,7 +86,7 @@ struct br_stats {
     struct br_metrics_series *req[API_SLOTS + 1], *lat[API_SLOTS + 1];
     struct br_metrics_series *flush, *flush_errors, *scrub_bytes, *scrub_fenced, *scrub_bad;
     struct br_metrics_series *scrub_repaired, *scrub_repaired_bytes;
-    struct br_metrics_series *turns, *ahead, *share_used, *handoffs, *moves;
+    struct br_metrics_series *turns, *ahead, *share_used, *handoffs, *moves, *holds;
 };
 
 /* ---- settings ------------------------------------------------------------------------------ */
@@ -222,6 +225,12 @@ void br_stats_share_used(struct br_stats *s)
 {
     if (s)
         br_metrics_add(s->m, s->share_used, 1);
+}
+
+void br_stats_hold(struct br_stats *s)
+{
+    if (s)
+        br_metrics_add(s->m, s->holds, 1);
 }
 
 void br_stats_handoff(struct br_stats *s)
@@ -791,6 +800,11 @@ static int families(struct br_stats *s, const struct br_stats_conf *c)
         "Times a connection used its share of a loop turn with whole requests left; it was "
         "read no further until a later turn served them.",
         NULL);
+    struct br_metrics_family *hd = br_metrics_family(
+        m, "splicelog_connection_holds_total", BR_METRICS_COUNTER,
+        "Times a heavy connection was held, unread, after its turn so that it takes at most "
+        "connection.heavy.busy.percent of its loop's time while light connections want service.",
+        NULL);
     struct br_metrics_family *ho =
         br_metrics_family(m, "splicelog_connection_handoffs_total", BR_METRICS_COUNTER,
                           "New connections the accepting loop thread handed to a less loaded one "
@@ -803,7 +817,7 @@ static int families(struct br_stats *s, const struct br_stats_conf *c)
         NULL);
     if (!s->requests || !s->latency || !s->bytes_in || !s->records_in || !s->bytes_out ||
         !s->produce_errors || !s->fetch_errors || !fl || !fle || !sb || !sf || !sg || !sr || !srb ||
-        !tu || !ah || !su || !ho || !mv)
+        !tu || !ah || !su || !hd || !ho || !mv)
         return -ENOMEM;
     /* every API key gets its series now (keys with one name share it), so none is made on
      * the request path and an unused API shows as 0 */
@@ -827,9 +841,10 @@ static int families(struct br_stats *s, const struct br_stats_conf *c)
     s->share_used = br_metrics_series(m, su, NULL);
     s->handoffs = br_metrics_series(m, ho, NULL);
     s->moves = br_metrics_series(m, mv, NULL);
+    s->holds = br_metrics_series(m, hd, NULL);
     if (!s->flush || !s->flush_errors || !s->scrub_bytes || !s->scrub_fenced || !s->scrub_bad ||
         !s->scrub_repaired || !s->scrub_repaired_bytes || !s->turns || !s->ahead ||
-        !s->share_used || !s->handoffs)
+        !s->share_used || !s->handoffs || !s->moves || !s->holds)
         return -ENOMEM;
     return br_metrics_collector(m, collect, s);
 }

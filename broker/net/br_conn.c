@@ -839,12 +839,18 @@ static int session_frame(struct br_conn *c, uint8_t *frame, size_t len, struct b
 }
 
 /* A light connection other than c (none of whose shares ran out in the last HEAVY_MS) has had a
- * request in the last LIGHT_MS, on any loop: holding c leaves the CPU to someone. */
+ * request in the last LIGHT_MS: holding c leaves the loop to someone. Under
+ * connection.placement=load only c's own loop counts: light connections are kept (or moved)
+ * off a loop with a heavy one, and holding c would only idle its loop while the others' are
+ * served by their own threads (measured: docs/overload.md, "Placement"); under hash any loop
+ * counts, since the kernel may have put them anywhere. */
 static bool others_active(const struct br_conn *c)
 {
-    const struct br_limits *lim = c->loop->limits;
-    return c->loop->now_ms - atomic_load_explicit(&lim->light_ms, memory_order_relaxed) <=
-               LIGHT_MS &&
+    const struct br_loop *l = c->loop;
+    if (l->cfg->placement == BR_PLACE_LOAD)
+        return l->light_ms && l->now_ms - l->light_ms <= LIGHT_MS && l->light_conn != c;
+    const struct br_limits *lim = l->limits;
+    return l->now_ms - atomic_load_explicit(&lim->light_ms, memory_order_relaxed) <= LIGHT_MS &&
            atomic_load_explicit(&lim->light_conn, memory_order_relaxed) != (uintptr_t)c;
 }
 
@@ -861,6 +867,8 @@ static void note_light(struct br_conn *c)
     struct br_loop *l = c->loop;
     if (heavy(c))
         return;
+    l->light_ms = l->now_ms;
+    l->light_conn = c;
     struct br_limits *lim = l->limits;
     if (atomic_load_explicit(&lim->light_ms, memory_order_relaxed) != l->now_ms)
         atomic_store_explicit(&lim->light_ms, l->now_ms, memory_order_relaxed);
@@ -904,6 +912,7 @@ void br_conn_serve_ready(struct br_loop *loop)
             int64_t until = t + (t - now) * (100 - pct) / pct;
             if (until > c->hold_until_ns)
                 c->hold_until_ns = until; /* (a quota's hold made meanwhile may be later) */
+            br_stats_hold(loop->stats);
         }
         now = t;
     }

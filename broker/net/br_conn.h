@@ -27,8 +27,10 @@
  *   whole request is left. A connection whose byte share ran out in this turn or the last one is
  *   a heavy one: its requests are handled only in that last phase of the turn, after every other
  *   connection's requests that arrived in the turn (and after their answers are submitted).
- *   While other connections (light ones, on any loop) have had requests in the last 100 ms, a
- *   heavy one is also held after each of its turns, so that its turns take at most
+ *   While other connections (light ones: on its own loop under connection.placement=load, which
+ *   keeps light connections off a heavy one's loop; on any loop under hash) have had requests in
+ *   the last 100 ms, a heavy one is also held after each of its turns (counted:
+ *   splicelog_connection_holds_total), so that its turns take at most
  *   connection.heavy.busy.percent of its loop's time: the greedy client is slowed (its socket
  *   not read) to leave the CPU to the others, and runs at full speed when alone. How many
  *   requests of others were handled ahead of each request is measured

@@ -196,6 +196,10 @@ struct br_loop {
     struct br_conn *ready, *ready_tail;
     int nready;
     bool serving_ready; /* in the turn's last phase, serving those connections */
+    /* ... and the last request of a light connection of this loop: when (now_ms; 0: none yet)
+     * and which (the hold's "others want service" under connection.placement=load) */
+    int64_t light_ms;
+    const struct br_conn *light_conn;
 
     /* waits (see the contract) */
     struct br_wait_list waits[BR_WAIT__N];  /* POST waits are in no list until posted */
