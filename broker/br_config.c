@@ -30,6 +30,7 @@ enum key_type {
     K_TSTYPE,
     K_HOURS, /* an int64 ms field given in hours (log.retention.hours, log.roll.hours) */
     K_IPOVERRIDES,
+    K_PLACEMENT,
 };
 
 struct key_def {
@@ -140,6 +141,10 @@ static const struct key_def keys[] = {
      "fair service: while other connections are active, a connection that keeps using up its "
      "share of a turn is served at most this percentage of the time, and not read the rest "
      "(100 = no hold)"},
+    {"connection.placement", K_PLACEMENT, 0, 0, 0, 0, "load",
+     "which loop thread a new connection lives on: load (the loop with the fewest heavy "
+     "connections, then the fewest connections; the accepting loop hands it over) | hash (the "
+     "kernel's SO_REUSEPORT choice)"},
     {"log.retention.check.interval.ms", K_I64, OFF(retention_check_interval_ms), 0, 100, I64_MAX,
      "300000", "how often segment roll-by-time and retention run"},
     {"log.scrub.bytes.per.sec", K_I64, OFF(scrub_bytes_per_sec), 0, 0, I64_MAX, "16777216",
@@ -572,6 +577,15 @@ static int apply(struct br_config *c, const struct key_def *k, const char *v, ch
         if (br_log_parse_level(v, &c->log_level))
             return fail(err, errlen, -EINVAL,
                         "%s: bad value '%s' (expected error, warn, info or debug)", k->key, v);
+        return 0;
+    case K_PLACEMENT:
+        if (strcmp(v, "load") == 0)
+            c->placement = BR_PLACE_LOAD;
+        else if (strcmp(v, "hash") == 0)
+            c->placement = BR_PLACE_HASH;
+        else
+            return fail(err, errlen, -EINVAL, "%s: bad value '%s' (expected load or hash)", k->key,
+                        v);
         return 0;
     case K_TSTYPE:
         if (strcmp(v, "CreateTime") == 0)

@@ -59,6 +59,12 @@ enum br_transfer {
     BR_XFER_AUTO = 3, /* chosen at start-up by br_xfer_auto_choose (br_xfer.h) */
 };
 
+/* connection.placement: which loop thread a new connection lives on (br_place.h). */
+enum br_placement {
+    BR_PLACE_LOAD = 0, /* the least loaded loop (heavy connections, then connections) */
+    BR_PLACE_HASH = 1, /* the loop whose SO_REUSEPORT socket the kernel chose */
+};
+
 struct br_listener_cfg {
     enum br_protocol protocol;  /* from the name, resolved by br_config_finish() */
     char name[32];              /* listener name, e.g. "PLAINTEXT" */
@@ -108,6 +114,7 @@ struct br_config {
     int64_t turn_max_requests;           /* connection.turn.max.requests (splicelog), 0 = no cap */
     int64_t turn_max_bytes;              /* connection.turn.max.bytes (splicelog), 0 = no cap */
     int64_t heavy_busy_percent;          /* connection.heavy.busy.percent (splicelog) */
+    enum br_placement placement;         /* connection.placement (splicelog) */
     int64_t retention_check_interval_ms; /* log.retention.check.interval.ms */
     int64_t scrub_bytes_per_sec;         /* log.scrub.bytes.per.sec (splicelog), 0 = off */
     enum br_transfer transfer;           /* fetch.transfer (splicelog) */

@@ -19,6 +19,13 @@
  *                                                   service, br_conn.h)
  *     splicelog_connection_share_used_total         a connection used its share of a turn
  *                                                   with whole requests left (not read on)
+ *     splicelog_connection_holds_total              a heavy connection held after its turn
+ *                                                   while light ones wanted service (fair
+ *                                                   service's hold, br_conn.h)
+ *     splicelog_connection_handoffs_total           new connections handed to a less loaded
+ *                                                   loop (connection.placement, br_place.h)
+ *     splicelog_connection_moves_total              live light connections moved off a loop
+ *                                                   with a heavy one (br_place.h)
  *     splicelog_log_flush_errors_total
  *     splicelog_scrub_bytes_total, splicelog_scrub_fenced_ranges_total,
  *     splicelog_scrub_bad_segments_total            what the scrubber read and found
@@ -27,7 +34,9 @@
  *   scrape time (read from the server's state)
  *     splicelog_ready, process_start_time_seconds, splicelog_connections(_max),
  *     splicelog_request_memory_bytes / _limit_bytes / _waiting_connections
- *     (queued.max.request.bytes), splicelog_parked_requests{kind}, splicelog_topics,
+ *     (queued.max.request.bytes), splicelog_parked_requests{kind},
+ *     splicelog_loop_connections{loop}, splicelog_loop_heavy_connections{loop} (placement),
+ *     splicelog_topics,
  *     splicelog_partitions, splicelog_store_size_bytes, splicelog_store_fenced_ranges,
  *     splicelog_log_{start_offset,end_offset,size_bytes,segments,fenced_ranges,fenced_bytes}
  *     {topic,partition}, splicelog_group_{committed_offset,lag}{group,topic,partition},
@@ -38,6 +47,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +86,7 @@ struct br_stats {
     struct br_metrics_series *req[API_SLOTS + 1], *lat[API_SLOTS + 1];
     struct br_metrics_series *flush, *flush_errors, *scrub_bytes, *scrub_fenced, *scrub_bad;
     struct br_metrics_series *scrub_repaired, *scrub_repaired_bytes;
-    struct br_metrics_series *turns, *ahead, *share_used;
+    struct br_metrics_series *turns, *ahead, *share_used, *handoffs, *moves, *holds;
 };
 
 /* ---- settings ------------------------------------------------------------------------------ */
@@ -217,6 +227,24 @@ void br_stats_share_used(struct br_stats *s)
         br_metrics_add(s->m, s->share_used, 1);
 }
 
+void br_stats_hold(struct br_stats *s)
+{
+    if (s)
+        br_metrics_add(s->m, s->holds, 1);
+}
+
+void br_stats_handoff(struct br_stats *s)
+{
+    if (s)
+        br_metrics_add(s->m, s->handoffs, 1);
+}
+
+void br_stats_move(struct br_stats *s)
+{
+    if (s)
+        br_metrics_add(s->m, s->moves, 1);
+}
+
 static struct br_metrics_series *topic_series(struct br_stats *s, struct br_metrics_family *f,
                                               const char *topic, size_t len)
 {
@@ -333,6 +361,33 @@ static void gauge(struct br_metrics_out *o, const char *name, const char *help, 
     br_metrics_out_i64(o, name, NULL, 0, v);
 }
 
+/* Per loop thread: what placement reads (br_place.h). */
+static void loop_gauges(struct br_server *srv, struct br_metrics_out *o)
+{
+    static const struct {
+        const char *name, *help;
+        size_t field;
+    } g[] = {
+        {"splicelog_loop_connections",
+         "Live client connections of a loop thread (connection.placement reads it).",
+         offsetof(struct br_loop, load_conns)},
+        {"splicelog_loop_heavy_connections",
+         "Connections of a loop thread whose byte share of a turn ran out within the last second "
+         "(heavy; connection.placement=load puts new connections on the loop with the fewest).",
+         offsetof(struct br_loop, load_heavy)},
+    };
+    for (size_t k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
+        br_metrics_out_family(o, g[k].name, BR_METRICS_GAUGE, g[k].help);
+        for (int i = 0; i < srv->nloops; i++) {
+            char id[16];
+            int n = snprintf(id, sizeof(id), "%d", i);
+            struct br_metrics_label l = {"loop", id, (size_t)n};
+            const atomic_int *v = (const atomic_int *)((const char *)&srv->loops[i] + g[k].field);
+            br_metrics_out_i64(o, g[k].name, &l, 1, atomic_load_explicit(v, memory_order_relaxed));
+        }
+    }
+}
+
 static void collect_server(struct br_stats *s, struct br_metrics_out *o)
 {
     struct br_server *srv = s->srv;
@@ -367,6 +422,7 @@ static void collect_server(struct br_stats *s, struct br_metrics_out *o)
     br_metrics_out_i64(o, "splicelog_parked_requests", &l, 1, fetch);
     l = (struct br_metrics_label){"kind", "durable", 7};
     br_metrics_out_i64(o, "splicelog_parked_requests", &l, 1, durable);
+    loop_gauges(srv, o);
 }
 
 /* ---- scrape time: partitions ----------------------------------------------------------------- */
@@ -744,9 +800,24 @@ static int families(struct br_stats *s, const struct br_stats_conf *c)
         "Times a connection used its share of a loop turn with whole requests left; it was "
         "read no further until a later turn served them.",
         NULL);
+    struct br_metrics_family *hd = br_metrics_family(
+        m, "splicelog_connection_holds_total", BR_METRICS_COUNTER,
+        "Times a heavy connection was held, unread, after its turn so that it takes at most "
+        "connection.heavy.busy.percent of its loop's time while light connections want service.",
+        NULL);
+    struct br_metrics_family *ho =
+        br_metrics_family(m, "splicelog_connection_handoffs_total", BR_METRICS_COUNTER,
+                          "New connections the accepting loop thread handed to a less loaded one "
+                          "(connection.placement=load).",
+                          NULL);
+    struct br_metrics_family *mv = br_metrics_family(
+        m, "splicelog_connection_moves_total", BR_METRICS_COUNTER,
+        "Light connections moved, between two requests, off a loop thread with a heavy "
+        "connection to one without (connection.placement=load).",
+        NULL);
     if (!s->requests || !s->latency || !s->bytes_in || !s->records_in || !s->bytes_out ||
         !s->produce_errors || !s->fetch_errors || !fl || !fle || !sb || !sf || !sg || !sr || !srb ||
-        !tu || !ah || !su)
+        !tu || !ah || !su || !hd || !ho || !mv)
         return -ENOMEM;
     /* every API key gets its series now (keys with one name share it), so none is made on
      * the request path and an unused API shows as 0 */
@@ -768,8 +839,12 @@ static int families(struct br_stats *s, const struct br_stats_conf *c)
     s->turns = br_metrics_series(m, tu, NULL);
     s->ahead = br_metrics_series(m, ah, NULL);
     s->share_used = br_metrics_series(m, su, NULL);
+    s->handoffs = br_metrics_series(m, ho, NULL);
+    s->moves = br_metrics_series(m, mv, NULL);
+    s->holds = br_metrics_series(m, hd, NULL);
     if (!s->flush || !s->flush_errors || !s->scrub_bytes || !s->scrub_fenced || !s->scrub_bad ||
-        !s->scrub_repaired || !s->scrub_repaired_bytes || !s->turns || !s->ahead || !s->share_used)
+        !s->scrub_repaired || !s->scrub_repaired_bytes || !s->turns || !s->ahead ||
+        !s->share_used || !s->handoffs || !s->moves || !s->holds)
         return -ENOMEM;
     return br_metrics_collector(m, collect, s);
 }

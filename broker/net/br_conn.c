@@ -53,6 +53,9 @@ static void conn_free(struct br_conn *c);
 static void arm_recv(struct br_conn *c);
 static void stop_recv(struct br_conn *c);
 static void throttle(struct br_conn *c, int32_t ms);
+static bool quiescent(const struct br_conn *c);
+static void move_begin(struct br_conn *c);
+static void move_out(struct br_conn *c);
 
 static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
@@ -119,6 +122,22 @@ static void uncount(struct br_conn *c)
     c->counted = false;
     br_limits_release(c->loop->limits, c->ip_slot);
     c->ip_slot = NULL;
+}
+
+/* Placement (br_place.h): the loop's counts, published for the other loops. */
+static void load_publish(struct br_loop *l)
+{
+    atomic_store_explicit(&l->load_conns, l->nlive, memory_order_relaxed);
+    atomic_store_explicit(&l->load_heavy, l->nheavy, memory_order_relaxed);
+}
+
+static void heavy_count(struct br_conn *c, bool on)
+{
+    if (c->heavy_counted == on)
+        return;
+    c->heavy_counted = on;
+    c->loop->nheavy += on ? 1 : -1;
+    load_publish(c->loop);
 }
 
 /*
@@ -276,6 +295,8 @@ void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
     c->accepted_ms = loop->now_ms;
     live_append(loop, c);
     loop->nconns++;
+    loop->nlive++;
+    load_publish(loop);
     br_debug("connection from peer=%s on listener %s (%s)", c->peer.name, acc->lst->cfg->name,
              c->xfer->name);
     arm_recv(c);
@@ -542,9 +563,10 @@ void br_conn_kick(struct br_conn *c)
 static void arm_recv(struct br_conn *c)
 {
     /* the read holds (br_conn.h): the response queue, request bytes, the share of the turn or
-     * a hold (fair service's, a quota's), a response that ends the connection */
+     * a hold (fair service's, a quota's), a response that ends the connection, a move to
+     * another loop */
     if (c->recv_armed || c->paused || c->bytes_wait.waiting || c->deferred || c->closing ||
-        c->eof || c->draining)
+        c->eof || c->draining || c->moving)
         return;
     c->rx->arm(c);
 }
@@ -780,6 +802,7 @@ static void defer(struct br_conn *c, enum share sh)
         if (mb > 0 && (int64_t)c->share_bytes >= mb) {
             c->share_out_turn = l->turn;
             c->heavy_ms = l->now_ms;
+            heavy_count(c, true);
         }
     }
     if (c->deferred)
@@ -816,12 +839,18 @@ static int session_frame(struct br_conn *c, uint8_t *frame, size_t len, struct b
 }
 
 /* A light connection other than c (none of whose shares ran out in the last HEAVY_MS) has had a
- * request in the last LIGHT_MS, on any loop: holding c leaves the CPU to someone. */
+ * request in the last LIGHT_MS: holding c leaves the loop to someone. Under
+ * connection.placement=load only c's own loop counts: light connections are kept (or moved)
+ * off a loop with a heavy one, and holding c would only idle its loop while the others' are
+ * served by their own threads (measured: docs/overload.md, "Placement"); under hash any loop
+ * counts, since the kernel may have put them anywhere. */
 static bool others_active(const struct br_conn *c)
 {
-    const struct br_limits *lim = c->loop->limits;
-    return c->loop->now_ms - atomic_load_explicit(&lim->light_ms, memory_order_relaxed) <=
-               LIGHT_MS &&
+    const struct br_loop *l = c->loop;
+    if (l->cfg->placement == BR_PLACE_LOAD)
+        return l->light_ms && l->now_ms - l->light_ms <= LIGHT_MS && l->light_conn != c;
+    const struct br_limits *lim = l->limits;
+    return l->now_ms - atomic_load_explicit(&lim->light_ms, memory_order_relaxed) <= LIGHT_MS &&
            atomic_load_explicit(&lim->light_conn, memory_order_relaxed) != (uintptr_t)c;
 }
 
@@ -838,6 +867,8 @@ static void note_light(struct br_conn *c)
     struct br_loop *l = c->loop;
     if (heavy(c))
         return;
+    l->light_ms = l->now_ms;
+    l->light_conn = c;
     struct br_limits *lim = l->limits;
     if (atomic_load_explicit(&lim->light_ms, memory_order_relaxed) != l->now_ms)
         atomic_store_explicit(&lim->light_ms, l->now_ms, memory_order_relaxed);
@@ -881,6 +912,7 @@ void br_conn_serve_ready(struct br_loop *loop)
             int64_t until = t + (t - now) * (100 - pct) / pct;
             if (until > c->hold_until_ns)
                 c->hold_until_ns = until; /* (a quota's hold made meanwhile may be later) */
+            br_stats_hold(loop->stats);
         }
         now = t;
     }
@@ -966,6 +998,8 @@ static int handle_frame(struct br_conn *c, uint8_t *frame, size_t len)
 
 void br_conn__input(struct br_conn *c)
 {
+    if (c->moving)
+        return; /* bytes that came during a move wait for the new loop (move_in) */
     const struct br_config *cfg = c->loop->cfg;
     size_t pos = 0;
     size_t need = 0; /* bytes of the next incomplete frame, when known */
@@ -1234,6 +1268,116 @@ void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned fla
     if (c->send_ops == 0)
         br_conn_kick(c);
     after_progress(c);
+    if (c->moving && c->inflight == 0 && !c->closing)
+        move_out(c); /* its recv's last completion: nothing of it is left on this ring */
+    else if (c->move_to && quiescent(c))
+        move_begin(c);
+}
+
+/* ---- moving to another loop (placement, br_conn.h) ------------------------------------- */
+
+/* Nothing of the connection is in flight but its recv, and nothing of it waits anywhere on its
+ * loop: no request being received or handled, no response queued, parked or being sent, no
+ * wait, no hold; and none of the states that are not moved (br_conn.h: TLS, a SASL login not
+ * done). Heavy ones stay. */
+static bool quiescent(const struct br_conn *c)
+{
+    const struct br_loop *l = c->loop;
+    bool login = c->peer.sess && l->sess_ops->max_frame(c->peer.sess) > 0;
+    return !c->closing && !c->moving && !c->out_head && c->nresp == 0 && c->send_ops == 0 &&
+           c->in_len == 0 && c->req_start_ms == 0 && !c->paused && !c->deferred &&
+           !c->bytes_wait.waiting && !c->eof && !c->draining && !c->close_after_tx && !c->tls &&
+           !login && !c->rx->handshake && c->pipe_fill == 0 && c->copy_fill == 0 &&
+           !c->heavy_counted;
+}
+
+/* On the new loop's thread: the connection joins this loop's lists and counts, and is read
+ * here (its recv armed on this ring); bytes that arrived during the move are handled now. */
+static void move_in(struct br_wait *w, enum br_wake why)
+{
+    (void)why;
+    struct br_conn *c = (struct br_conn *)((char *)w - offsetof(struct br_conn, move_wait));
+    struct br_loop *l = c->loop;
+    atomic_fetch_sub_explicit(&l->load_incoming, 1, memory_order_relaxed);
+    c->moving = false;
+    c->moved_ms = l->now_ms;
+    /* turn numbers are the old loop's: its shares start afresh here (it was light) */
+    c->share_turn = c->used_turn = c->share_out_turn = 0;
+    c->share_reqs = 0;
+    c->share_bytes = 0;
+    c->has_mark = false;
+    c->hold_until_ns = 0;
+    live_append(l, c);
+    l->nconns++;
+    l->nlive++;
+    load_publish(l);
+    br_debug("peer=%s moved to loop %d", c->peer.name, l->id);
+    if (l->stopping) {
+        br_conn_close(c, "broker shutting down");
+        return;
+    }
+    resume_input(c);
+}
+
+/* On the old loop's thread, once nothing of c is in flight: c leaves every list and count of
+ * this loop and is posted to c->move_to, whose thread owns it from then on. */
+static void move_out(struct br_conn *c)
+{
+    struct br_loop *from = c->loop, *to = c->move_to;
+    assert(to && c->inflight == 0 && !c->recv_armed && c->send_ops == 0);
+    c->move_to = NULL;
+    c->xfer->release(c); /* a splice pipe goes back to this loop's pool (the next response takes
+                            one, or a buffer, on the new loop) */
+    list_unlink(c, &from->conns, &from->conns_tail);
+    from->nconns--;
+    from->nlive--;
+    load_publish(from);
+    c->loop = to;
+    atomic_fetch_add_explicit(&to->load_incoming, 1, memory_order_relaxed);
+    struct br_stats *st = from->stats;
+    if (br_loop_hand(to, &c->move_wait, move_in)) {
+        br_stats_move(st); /* (c is the other loop's now: not touched again here) */
+        return;
+    }
+    /* the broker is stopping: it stays */
+    atomic_fetch_sub_explicit(&to->load_incoming, 1, memory_order_relaxed);
+    c->loop = from;
+    live_append(from, c);
+    from->nconns++;
+    from->nlive++;
+    load_publish(from);
+    c->moving = false;
+    c->moved_ms = from->now_ms; /* (not tried again before the gap: br_conn_move_light) */
+    resume_input(c);
+}
+
+/* Starts the move: the recv is cancelled, and the connection leaves once its last completion
+ * is in (br_conn_complete), or at once when nothing is in flight. */
+static void move_begin(struct br_conn *c)
+{
+    c->moving = true;
+    if (c->recv_armed && !c->recv_cancelling) {
+        c->recv_cancelling = true;
+        br_ring_cancel(&c->loop->ring, &c->recv_op, &c->cancel_op);
+        c->inflight++;
+    }
+    if (c->inflight == 0)
+        move_out(c);
+}
+
+void br_conn_move_light(struct br_loop *loop, struct br_loop *to, int64_t gap_ms)
+{
+    for (struct br_conn *c = loop->conns, *next; c; c = next) {
+        next = c->next; /* (c may leave the list: move_out) */
+        if (c->moving)
+            continue; /* a move under way goes on to the loop it chose */
+        c->move_to = NULL;
+        if (!to || c->heavy_counted || (c->moved_ms && loop->now_ms - c->moved_ms < gap_ms))
+            continue;
+        c->move_to = to;
+        if (quiescent(c))
+            move_begin(c);
+    }
 }
 
 /* ---- close ---------------------------------------------------------------------------- */
@@ -1268,6 +1412,12 @@ void br_conn_close(struct br_conn *c, const char *reason)
     uncount(c); /* its place is free for a new connection at once */
     bytes_wait_del(c);
     ready_del(c);
+    l->nlive--;
+    if (c->heavy_counted) {
+        c->heavy_counted = false;
+        l->nheavy--;
+    }
+    load_publish(l); /* (placement: br_place.h) */
     if (ordinary_close(reason))
         br_debug("closing connection peer=%s: %s", c->peer.name, reason);
     else
@@ -1369,6 +1519,8 @@ void br_conn_check_idle(struct br_loop *loop)
     /* (closing connections are on another list: every one here is live) */
     for (struct br_conn *c = loop->conns, *next; c; c = next) {
         next = c->next;
+        if (c->heavy_counted && !heavy(c))
+            heavy_count(c, false); /* no byte share ran out for HEAVY_MS */
         bool handshaking = c->rx->handshake;
         if (handshaking && hs > 0 && loop->now_ms - c->accepted_ms > hs) {
             /* a stalled (or slow-loris) handshake holds its buffers no longer than this */
@@ -1392,7 +1544,7 @@ void br_conn_check_idle(struct br_loop *loop)
         }
         /* a grown frame buffer kept after its frames (in_keep) goes back once unneeded */
         if (c->in_cap > IN_BASE_CAP && c->in_len == 0 && !c->bytes_wait.waiting && !c->paused &&
-            !in_keep(c))
+            !c->moving && !in_keep(c))
             in_fit(c, 0);
     }
 }

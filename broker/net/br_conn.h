@@ -27,8 +27,10 @@
  *   whole request is left. A connection whose byte share ran out in this turn or the last one is
  *   a heavy one: its requests are handled only in that last phase of the turn, after every other
  *   connection's requests that arrived in the turn (and after their answers are submitted).
- *   While other connections (light ones, on any loop) have had requests in the last 100 ms, a
- *   heavy one is also held after each of its turns, so that its turns take at most
+ *   While other connections (light ones: on its own loop under connection.placement=load, which
+ *   keeps light connections off a heavy one's loop; on any loop under hash) have had requests in
+ *   the last 100 ms, a heavy one is also held after each of its turns (counted:
+ *   splicelog_connection_holds_total), so that its turns take at most
  *   connection.heavy.busy.percent of its loop's time: the greedy client is slowed (its socket
  *   not read) to leave the CPU to the others, and runs at full speed when alone. How many
  *   requests of others were handled ahead of each request is measured
@@ -68,6 +70,31 @@
  * - Quotas (KIP-219): a response with throttle_ms > 0 mutes the connection: nothing more is
  *   read (frames already buffered wait too) until that many milliseconds have passed. The
  *   mute is a br_conn_hold, the same "do not read until" as fair service's holds.
+ * - Placement (br_place.h): a connection starts on the loop that took it up in
+ *   br_conn_accepted(). Each loop publishes its live connections and its heavy ones (byte
+ *   share ran out within the last HEAVY_MS, as for fair service) in load_conns / load_heavy
+ *   (br_loop.h): a connection counts as heavy from the turn its byte share runs out until the
+ *   once-a-second check finds it has not for a second, or it closes.
+ * - Moving (br_conn_move_light, placement=load): a light connection of a loop with a heavy one
+ *   moves to a loop without, at its next quiescent point: not closing, no request being
+ *   received (empty frame buffer, no request clock running) or handled, no response queued,
+ *   parked or being sent (so no wait of it is parked and no op but its recv is in flight), no
+ *   read hold (backpressure, request bytes, share, hold, draining), no EOF seen. Its recv is
+ *   cancelled (bytes that still arrive are kept in its frame buffer, not handled) and once its
+ *   last completion is in (inflight == 0) the struct itself is handed over (br_loop_hand): it
+ *   leaves every list and count of the old loop, its transfer path's resources are released
+ *   to the old loop (a splice pipe, the copy buffer: taken again on the new loop), and the new
+ *   loop links it, counts it, handles the kept bytes and arms its recv on its own ring. Its
+ *   place in max.connections, its request-byte budget and its security session go with it
+ *   (they are not per loop; the session is the connection's alone). A connection moves at most
+ *   once per few seconds (br_place.c), heavy ones never. Never moved, by design:
+ *   - TLS connections (any SSL listener): OpenSSL may hold records or plaintext the frame
+ *     buffer does not show, a kernel-TLS session in socket mode is driven by polls of the old
+ *     ring, and the handshake and close_notify paths send bytes of their own; "quiescent"
+ *     cannot be seen from here without a session-level check, so they stay.
+ *   - A SASL login not done (the session still bounds frames: sasl.server.max.receive.size):
+ *     its exchange may answer late (a parked, delayed response) and close after the answer;
+ *     logins are short, so the connection moves once it is authenticated if it is still light.
  * - Two-phase close: br_conn_close() marks the connection closing, shuts the socket down and
  *   cancels its ops; the memory is freed when the last in-flight op completes.
  * - Responses are the slots of br_resp.h, kept in a free list of up to FREE_RESPS per
@@ -129,8 +156,15 @@ struct br_conn {
     uint64_t share_out_turn; /* ... its byte share (it is heavy: handled last, held) */
     int64_t hold_until_ns;   /* on hold (br_conn_hold) until then, deferred (0: none) */
     int64_t heavy_ms;        /* when its byte share last ran out (loop->now_ms; 0: never) */
-    bool has_mark;           /* whole requests of it waited for a later turn (until none is left) */
-    int64_t last_active_ms;  /* accept, last complete request, last response sent */
+    bool heavy_counted;      /* counted in loop->nheavy (placement, br_place.h) */
+    /* moving to another loop (placement, br_place.h) */
+    struct br_loop *move_to;  /* the loop it moves to at its next quiescent point (NULL: stays) */
+    bool moving;              /* its recv is being cancelled for the move: not read, no request
+                                 handled (bytes already on their way are kept for the new loop) */
+    int64_t moved_ms;         /* when it last moved (0: never) */
+    struct br_wait move_wait; /* BR_WAIT_POST on the new loop while in transit */
+    bool has_mark;          /* whole requests of it waited for a later turn (until none is left) */
+    int64_t last_active_ms; /* accept, last complete request, last response sent */
     int64_t accepted_ms;
     int64_t req_start_ms; /* the first byte of the request being received arrived (0: none) */
 
@@ -187,7 +221,9 @@ struct br_conn {
     bool tls_checked;       /* the client's first bytes were looked at */
 };
 
-/* Accept completion on a listener: sets up a connection (or refuses it). */
+/* A new socket accepted on a listener (by this loop, or handed to it by br_place.c): sets up a
+ * connection of loop, counted in its admission, or refuses it; closes it when loop is
+ * stopping. */
 void br_conn_accepted(struct br_loop *loop, struct br_accept *acc, int fd);
 /* Completion of one of the connection's ops. */
 void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned flags);
@@ -223,6 +259,10 @@ int64_t br_conn_ready_wait_us(const struct br_loop *loop);
  * until_ns (br_now_ns); then it is served and read as before. Of two holds in force, the later
  * deadline holds. For fair service's holds, and a quota's "do not read for throttle_time_ms". */
 void br_conn_hold(struct br_conn *c, int64_t until_ns);
+/* Loop, once a second (placement, br_place.h): every light connection of loop that has not
+ * moved in the last gap_ms moves to `to` at its next quiescent point (see the contract); to
+ * NULL: none moves (a move already under way goes on). */
+void br_conn_move_light(struct br_loop *loop, struct br_loop *to, int64_t gap_ms);
 /* Frees every connection of a loop whose ring is gone (after io_uring_queue_exit). */
 void br_conn_free_all(struct br_loop *loop);
 /* Shutdown: half-close connections with nothing pending so their recv completes. */

@@ -16,6 +16,7 @@
 #include "br_clock.h"
 #include "br_conn.h"
 #include "br_log.h"
+#include "br_place.h"
 
 int br_listen_tcp(const char *host, int port, int backlog, bool reuseport, int *out_fd,
                   struct sockaddr_storage *out_ss, int *out_gai)
@@ -167,7 +168,7 @@ void br_listen_complete(struct br_loop *loop, struct br_accept *a, int res, unsi
     if (!(flags & IORING_CQE_F_MORE))
         a->armed = false;
     if (res >= 0) {
-        br_conn_accepted(loop, a, res);
+        br_place_accepted(loop, a, res);
     } else if (res == -EINVAL && a->multishot) {
         br_info("multishot accept refused by the kernel: single-shot accepts");
         a->multishot = false;

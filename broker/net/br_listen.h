@@ -8,8 +8,10 @@
  *   they log what goes wrong and return 0 or -errno.
  * - The accept side runs on each loop thread: br_listen_arm() arms (or re-arms) a socket's
  *   accept, br_listen_complete() takes its completions and hands each new socket to
- *   br_conn_accepted(). An accept that failed for lack of descriptors or memory is re-armed by
- *   the loop's once-a-second tick (br_listen_arm again), not at once.
+ *   br_place_accepted() (br_place.h), which makes it a connection of this loop or hands it,
+ *   before anything is armed on it, to a less loaded loop (connection.placement=load). An
+ *   accept that failed for lack of descriptors or memory is re-armed by the loop's
+ *   once-a-second tick (br_listen_arm again), not at once.
  * - A listener's sockets are closed by whoever bound them, after the loops have exited.
  */
 #ifndef SPLICELOG_BR_LISTEN_H

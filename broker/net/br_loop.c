@@ -44,6 +44,7 @@
 #include "br_conn.h"
 #include "br_listen.h"
 #include "br_log.h"
+#include "br_place.h"
 #include "br_stats.h"
 
 #define RING_ENTRIES   1024
@@ -143,6 +144,23 @@ void br_loop_post(struct br_loop *l, struct br_wait *w)
     br_ring_wake(&l->ring);
 }
 
+bool br_loop_hand(struct br_loop *l, struct br_wait *w, br_wait_fn wake)
+{
+    w->on = BR_WAIT_POST;
+    w->wake = wake;
+    w->prev = w->next = NULL;
+    w->timer.pos = -1;
+    w->waiting = true;
+    count(l, BR_WAIT_POST, 1); /* seq_cst, before the stop flag is read (br_loop.h) */
+    if (atomic_load(l->stop)) {
+        count(l, BR_WAIT_POST, -1);
+        w->waiting = false;
+        return false;
+    }
+    br_loop_post(l, w);
+    return true;
+}
+
 /* Runs the wakes of the waits posted so far, oldest first. */
 static void run_posted(struct br_loop *l)
 {
@@ -232,6 +250,7 @@ int br_loop_init(struct br_loop *l)
         br_listen_arm(l, &l->accepts[i]);
     io_uring_submit(&l->ring.ring);
     l->next_tick_ms = l->now_ms + TICK_MS;
+    atomic_store(&l->placeable, true);
     return 0;
 }
 
@@ -264,6 +283,7 @@ static void dispatch(struct br_loop *l, const struct io_uring_cqe *cqe)
 static void begin_stop(struct br_loop *l)
 {
     l->stopping = true;
+    atomic_store(&l->placeable, false);
     l->stop_deadline_ms = l->now_ms + l->cfg->shutdown_timeout_ms;
     for (int i = 0; i < l->naccepts; i++) {
         struct br_accept *a = &l->accepts[i];
@@ -322,6 +342,7 @@ void br_loop_run(struct br_loop *l)
         if (l->now_ms >= l->next_tick_ms) {
             l->next_tick_ms = l->now_ms + TICK_MS;
             br_conn_check_idle(l);
+            br_place_tick(l);
             for (int i = 0; i < l->naccepts; i++)
                 br_listen_arm(l, &l->accepts[i]);
         }

@@ -5,7 +5,9 @@
  *
  * Contract
  * - A loop is owned by exactly one thread; every function here must be called from it except
- *   br_ring_wake(), br_loops_notify() and br_loop_post(), which any thread may call.
+ *   br_ring_wake(), br_loops_notify(), br_loop_post() and br_loop_hand(), which any thread
+ *   may call (br_loop_hand: another loop's, handing it a new connection or moving a live one to
+ *   it, br_place.h).
  * - Every SQE carries a tagged user_data: the address of a struct br_op embedded in the
  *   object the operation belongs to (a connection, a listener socket, the loop itself). The
  *   op's kind selects the handler in the one dispatch switch of the turn (br_loop.c). An
@@ -20,7 +22,8 @@
  *     BR_WAIT_SYNC (a log fdatasynced: produce responses waiting for durability),
  *     BR_WAIT_BYTES (request bytes given back: connections waiting for
  *     queued.max.request.bytes), or BR_WAIT_POST (br_loop_post() of this very wait by another
- *     thread: admin jobs, answers of the group coordinator);
+ *     thread: admin jobs, answers of the group coordinator, connections handed or moved to this
+ *     loop by another, br_loop_hand);
  *   - a deadline (INT64_MAX: none), kept on one heap per loop (br_timer.h);
  *   - a wake function, run on the loop thread with the reason: the event happened (for
  *     APPEND, SYNC and BYTES a broadcast: the wake re-checks its own condition and stays
@@ -193,6 +196,10 @@ struct br_loop {
     struct br_conn *ready, *ready_tail;
     int nready;
     bool serving_ready; /* in the turn's last phase, serving those connections */
+    /* ... and the last request of a light connection of this loop: when (now_ms; 0: none yet)
+     * and which (the hold's "others want service" under connection.placement=load) */
+    int64_t light_ms;
+    const struct br_conn *light_conn;
 
     /* waits (see the contract) */
     struct br_wait_list waits[BR_WAIT__N];  /* POST waits are in no list until posted */
@@ -210,6 +217,15 @@ struct br_loop {
     struct br_pipe *free_pipes;
     int npipes;
     uint64_t pipes_replaced; /* pipes given back with bytes in them (replaced, never reused) */
+
+    /* Placement (br_place.h): this loop's load as the other loops read it when they choose a
+     * home for a new connection (relaxed: a heuristic, a little stale is fine). Written by
+     * this thread only, but load_incoming, which the handing loop raises. */
+    atomic_int load_conns;    /* live connections (not closing) */
+    atomic_int load_heavy;    /* heavy connections (byte share ran out in the last second) */
+    atomic_int load_incoming; /* connections handed to this loop, not yet taken up */
+    atomic_bool placeable;    /* ring up and not stopping: may be handed connections */
+    int nlive, nheavy;        /* this thread's counts behind load_conns and load_heavy */
 
     int64_t next_tick_ms; /* idle checks, accept re-arming: once a second */
     bool stopping;
@@ -239,6 +255,12 @@ void br_loop_unwait(struct br_loop *l, struct br_wait *w);
 void br_loops_notify(struct br_loop *all, int n, struct br_loop *self, enum br_wait_on on);
 /* Any thread, once per BR_WAIT_POST wait: its wake runs on l's thread. */
 void br_loop_post(struct br_loop *l, struct br_wait *w);
+/* Another loop's thread: parks w as a BR_WAIT_POST wait of l and posts it at once, so that
+ * wake runs on l's thread (at the latest in br_loop_exit). False, and nothing parked, when the
+ * broker is stopping: l may be past the point where br_loop_exit waits for posts. (The count
+ * is raised before the stop flag is read, so a loop that read the flag and then found no POST
+ * wait cannot miss one handed to it.) */
+bool br_loop_hand(struct br_loop *l, struct br_wait *w, br_wait_fn wake);
 
 /* The splice pipe pool. NULL when empty. */
 struct br_pipe *br_loop_pipe_get(struct br_loop *loop);

@@ -19,8 +19,10 @@
  *   connection began closing: no position moves and nothing is sent, but resources the
  *   connection shares with others (the splice pipes) are accounted, so that release() hands
  *   them back in a known state.
- * - release() gives back per-connection resources (pipe, buffer) when the connection closes;
- *   it runs only once every op of the connection has completed.
+ * - release() gives back per-connection resources (pipe, buffer) when the connection closes,
+ *   or when it moves to another loop with nothing to send (br_conn.h, placement: a pipe
+ *   belongs to its loop's pool; the path takes a new one, or a buffer, at its next step); it
+ *   runs only once every op of the connection has completed.
  * - Small responses go in line on every plaintext path (br_xfer_inline.c): when the file bytes
  *   at the send position are few (fetch.inline.max.bytes) and the page cache holds them, they
  *   are copied next to the response header and the whole goes out in one io_uring sendmsg.

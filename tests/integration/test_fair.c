@@ -8,6 +8,10 @@
  *   connection.turn.max.requests of them. Counted in requests, never in wall time;
  * - the greedy connection was the one held back (splicelog_connection_share_used_total > 0),
  *   and every one of its requests is still answered, in order;
+ * - the hold: on one loop the greedy connection is held after its turns while the other one
+ *   is active (splicelog_connection_holds_total > 0); on two loops with connection.placement=load
+ *   the light connection lands on the other loop and the greedy one is never held (0 holds):
+ *   holding it would only idle its loop;
  * - a client that pipelines acks=0 produces past its share and closes at once (as kcat -P
  *   -X acks=0 does) loses none of them: requests waiting for their turn when the peer's EOF
  *   arrives are still handled.
@@ -155,6 +159,101 @@ START_TEST(pipelined_produces_do_not_starve_a_single_request)
 }
 END_TEST
 
+/* The hold, counted. _i = 0: one loop: the greedy connection (its byte share runs out: heavy)
+ * is held after its turns while the other connection is active on the same loop. _i = 1: two
+ * loops, placement by load: the other connection goes to the other loop, and the greedy one is
+ * never held for it. Counted by the broker's gauges and counters, never by time. */
+START_TEST(the_hold_is_for_light_connections_of_the_same_loop)
+{
+    const bool apart = _i == 1;
+    const char *const extra[] = {"-o", apart ? "num.network.threads=2" : "num.network.threads=1",
+                                 "-o", "metrics.listener=http://127.0.0.1:0",
+                                 "-o", "connection.turn.max.bytes=16384",
+                                 "-o", "connection.placement=load",
+                                 NULL};
+    tb_ck_start(&B, extra);
+    int mport = metrics_port();
+    ck_assert_int_gt(mport, 0);
+    int gfd = tb_ck_connect(&B);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(gfd, "apart", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    uint8_t *batch = malloc(GREEDY_VALUE + 1024);
+    ck_assert_ptr_nonnull(batch);
+    long blen = tb_batch_values(batch, GREEDY_VALUE + 1024, "ap", 0, 1, GREEDY_VALUE, false, 1);
+    ck_assert_int_gt(blen, 0);
+    struct tb_req req;
+    ck_assert_int_eq(tb_req_begin(&req, GREEDY_VALUE + 2048, 0, 7, 78), 0);
+    tb_enc_produce(&req, 7, 1, 10000, "apart", 0, batch, (size_t)blen);
+    long flen = tb_req_end(&req);
+    ck_assert_int_gt(flen, 0);
+    struct greedy g = {.fd = gfd, .frame = req.buf, .len = (size_t)flen};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, greedy_main, &g), 0);
+    /* until a loop counts a heavy connection (bounded: 2,000 polls) */
+    double heavy = 0;
+    for (int i = 0; i < 2000 && heavy < 1 && atomic_load(&g.sent) < GREEDY_REQS; i++) {
+        struct tb_http_resp m;
+        if (tb_http(mport, "GET", "/metrics", NULL, 16 << 20, &m) == 0) {
+            heavy = 0;
+            for (int k = 0; k < 2; k++) { /* (a loop that does not exist: -1) */
+                char series[64];
+                snprintf(series, sizeof series, "splicelog_loop_heavy_connections{loop=\"%d\"}", k);
+                double v = tb_metric(m.body, series);
+                heavy += v > 0 ? v : 0;
+            }
+            tb_http_resp_free(&m);
+        }
+        if (heavy < 1)
+            usleep(2000);
+    }
+    ck_assert_msg(heavy >= 1, "the greedy connection never counted as heavy");
+    int sfd = tb_ck_connect(&B);
+    int served_during = 0;
+    for (int i = 0; i < PINGS; i++) {
+        ck_assert_int_eq(tb_ping(sfd, 2000 + i), 0);
+        if (atomic_load(&g.sent) < GREEDY_REQS)
+            served_during++;
+    }
+    struct tb_http_resp m;
+    ck_assert_int_eq(tb_http(mport, "GET", "/metrics", NULL, 16 << 20, &m), 0);
+    double holds = tb_metric(m.body, "splicelog_connection_holds_total");
+    double c0 = tb_metric(m.body, "splicelog_loop_connections{loop=\"0\"}");
+    double c1 = tb_metric(m.body, "splicelog_loop_connections{loop=\"1\"}");
+    tb_http_resp_free(&m);
+    atomic_store(&g.stop, true);
+    pthread_join(t, NULL);
+    ck_assert_msg(g.err == 0, "greedy writer: %s", strerror(-g.err));
+    ck_assert_msg(served_during > PINGS / 2,
+                  "the greedy connection was done too soon (%d of %d single requests answered "
+                  "while it was still sending): nothing was measured",
+                  served_during, PINGS);
+    if (apart) {
+        ck_assert_msg(c0 == 1 && c1 == 1, "connections per loop %.0f and %.0f: not placed apart",
+                      c0, c1);
+        ck_assert_msg(holds == 0,
+                      "the greedy connection was held %.0f times for a connection on another loop",
+                      holds);
+    } else {
+        ck_assert_msg(c0 == 2, "%.0f connections on the one loop", c0);
+        ck_assert_msg(holds > 0, "the greedy connection was never held while the other one was "
+                                 "active on its loop");
+    }
+    int sent = atomic_load(&g.sent);
+    for (int i = 0; i < sent; i++) {
+        struct tb_frame f;
+        int rc = tb_recv_frame(gfd, &f, 1 << 20);
+        ck_assert_msg(rc == 0, "greedy answer %d of %d: %s", i, sent, strerror(-rc));
+        ck_assert_int_eq(tb_frame_corr(&f), 78);
+        tb_frame_free(&f);
+    }
+    tb_req_free(&req);
+    free(batch);
+    close(sfd);
+    close(gfd);
+}
+END_TEST
+
 START_TEST(requests_waiting_for_their_turn_survive_the_peers_close)
 {
     const char *const extra[] = {"-o", "num.network.threads=1", "-o",
@@ -207,6 +306,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, pipelined_produces_do_not_starve_a_single_request);
+    tcase_add_loop_test(tc, the_hold_is_for_light_connections_of_the_same_loop, 0, 2);
     tcase_add_test(tc, requests_waiting_for_their_turn_survive_the_peers_close);
     suite_add_tcase(s, tc);
     return s;

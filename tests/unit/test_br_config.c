@@ -62,6 +62,7 @@ START_TEST(defaults)
     ck_assert_int_eq(C.turn_max_requests, 16); /* fair service is on without a quota */
     ck_assert_int_eq(C.turn_max_bytes, 256 << 10);
     ck_assert_int_eq(C.heavy_busy_percent, 75);
+    ck_assert_int_eq(C.placement, BR_PLACE_LOAD); /* by load, not the kernel's hash */
     ck_assert_int_eq(br_config_finish(&C, err, sizeof err), 0);
     ck_assert_int_ge(C.num_network_threads, 1); /* 0 became the CPU count */
 }
@@ -77,6 +78,8 @@ START_TEST(overrides_and_aliases)
     ck_assert_str_eq(C.data_dir, "/tmp/x");
     ck_assert_int_eq(set("fetch.transfer=copy"), 0);
     ck_assert_int_eq(C.transfer, BR_XFER_COPY);
+    ck_assert_int_eq(set("connection.placement=hash"), 0);
+    ck_assert_int_eq(C.placement, BR_PLACE_HASH);
     ck_assert_int_eq(set("auto.create.topics.enable=FALSE"), 0);
     ck_assert(!C.auto_create_topics);
     ck_assert_int_eq(set("log.retention.hours=2"), 0);
@@ -113,6 +116,7 @@ START_TEST(errors_name_the_key)
         {"message.max.bytes=99999999999", "message.max.bytes"},
         {"auto.create.topics.enable=yes", "auto.create.topics.enable"},
         {"fetch.transfer=mmap", "fetch.transfer"},
+        {"connection.placement=random", "connection.placement"},
         {"log.level=loud", "log.level"},
         {"log.format=xml", "log.format"},
         {"log.message.timestamp.type=Now", "log.message.timestamp.type"},

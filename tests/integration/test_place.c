@@ -1,0 +1,543 @@
+/*
+ * test_place — placement of new connections on loop threads (connection.placement, issue 22),
+ * with a real splicelogd on two loops:
+ * - placement=load: once a connection pipelining large produce requests is heavy (its byte
+ *   share of a turn runs out: splicelog_loop_heavy_connections), light connections that
+ *   connect afterwards all end on the other loop (the heavy loop's splicelog_loop_connections
+ *   does not grow, the other's grows by as many), and every request of every connection is
+ *   answered, the greedy one's in order. Counted from the broker's gauges, never from time;
+ * - placement=hash: the kernel places them (nothing asserted about where), nothing is handed
+ *   over (splicelog_connection_handoffs_total stays 0), and everything is answered the same;
+ * - placement=load, light connections first (spread over both loops), then a producer turns
+ *   greedy on one of their loops: within a bounded number of polls, while they keep producing
+ *   (half of them long-polling too), every light connection is on the other loop
+ *   (splicelog_connection_moves_total counts the moves), and every record each produced is
+ *   answered at its offset and reads back in order with its value;
+ * - the same with SASL_PLAINTEXT connections logged in first (their sessions move with them);
+ * - TLS connections (SSL listener) never move: the same, over TLS, counts 0 moves and every
+ *   request answered.
+ */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../support/tb_broker.h"
+#include "../support/tb_check.h"
+#include "../support/tb_http.h"
+#include "../support/tb_kafka.h"
+#include "../support/tb_sasl.h"
+#include "../support/tb_sec.h"
+#include "../support/tb_tls.h"
+#include "kp_buf.h"
+
+enum {
+    LIGHT = 8,            /* light connections: by chance all on one loop 1 in 2^7 */
+    GREEDY_VALUE = 60000, /* one produce request is about a byte share (turn.max.bytes) */
+    GREEDY_MAX = 200000,  /* requests at most (the test stops it long before) */
+    POLLS = 400,          /* metrics polls waiting for the heavy connection, 25 ms apart */
+};
+
+static struct tb_broker B;
+
+static void setup(void) { memset(&B, 0, sizeof B); }
+
+static void teardown(void) { tb_ck_finish(&B); }
+
+struct greedy {
+    int fd;
+    const uint8_t *frame;
+    size_t len;
+    atomic_int sent, answered;
+    atomic_bool stop;
+    int err, bad; /* writer's error; answers out of order or with an error */
+};
+
+static void *greedy_write(void *arg)
+{
+    struct greedy *g = arg;
+    for (int i = 0; i < GREEDY_MAX && !atomic_load(&g->stop); i++) {
+        int rc = tb_send_all(g->fd, g->frame, g->len);
+        if (rc) {
+            g->err = rc;
+            break;
+        }
+        atomic_fetch_add(&g->sent, 1);
+    }
+    atomic_store(&g->stop, true);
+    return NULL;
+}
+
+/* Reads the greedy connection's answers as they come (so that its response queue never stops
+ * the broker reading it), until every request sent is answered and the writer is done. */
+static void *greedy_read(void *arg)
+{
+    struct greedy *g = arg;
+    for (;;) {
+        int a = atomic_load(&g->answered);
+        if (atomic_load(&g->stop) && a == atomic_load(&g->sent))
+            break;
+        if (a == atomic_load(&g->sent)) {
+            usleep(1000);
+            continue;
+        }
+        struct tb_frame f;
+        int rc = tb_recv_frame(g->fd, &f, 1 << 20);
+        if (rc) {
+            g->bad++;
+            break;
+        }
+        struct tb_produce_resp pr;
+        if (tb_frame_corr(&f) != 77 || tb_dec_produce(&f, 7, &pr) != 0 || pr.error != 0 ||
+            pr.base_offset != a) /* one record per batch: offsets say the order */
+            g->bad++;
+        tb_frame_free(&f);
+        atomic_fetch_add(&g->answered, 1);
+    }
+    return NULL;
+}
+
+struct loads {
+    double conns[2], heavy[2], handoffs;
+};
+
+static double moves_total(int mport)
+{
+    struct tb_http_resp m;
+    ck_assert_int_eq(tb_http(mport, "GET", "/metrics", NULL, 16 << 20, &m), 0);
+    double v = tb_metric(m.body, "splicelog_connection_moves_total");
+    tb_http_resp_free(&m);
+    return v;
+}
+
+static void scrape(int mport, struct loads *l)
+{
+    struct tb_http_resp m;
+    ck_assert_int_eq(tb_http(mport, "GET", "/metrics", NULL, 16 << 20, &m), 0);
+    ck_assert_int_eq(m.status, 200);
+    for (int i = 0; i < 2; i++) {
+        char s[96];
+        snprintf(s, sizeof s, "splicelog_loop_connections{loop=\"%d\"}", i);
+        l->conns[i] = tb_metric(m.body, s);
+        snprintf(s, sizeof s, "splicelog_loop_heavy_connections{loop=\"%d\"}", i);
+        l->heavy[i] = tb_metric(m.body, s);
+        ck_assert_msg(l->conns[i] >= 0 && l->heavy[i] >= 0, "no per-loop gauges for loop %d", i);
+    }
+    l->handoffs = tb_metric(m.body, "splicelog_connection_handoffs_total");
+    tb_http_resp_free(&m);
+}
+
+static int start(const char *placement)
+{
+    char pl[64];
+    snprintf(pl, sizeof pl, "connection.placement=%s", placement);
+    const char *const extra[] = {
+        "-o", "num.network.threads=2",           "-o", "metrics.listener=http://127.0.0.1:0",
+        "-o", "connection.turn.max.bytes=65536", "-o", pl,
+        NULL};
+    tb_ck_start(&B, extra);
+    ck_assert_msg(tb_log_wait(&B, "metrics listener on http://127.0.0.1:", 20000),
+                  "no metrics listener");
+    int mport = tb_broker_metrics_port(&B);
+    ck_assert_int_gt(mport, 0);
+    return mport;
+}
+
+struct greedy_run {
+    struct greedy g;
+    struct tb_req req;
+    uint8_t *batch;
+    pthread_t tw, tr;
+};
+
+/* Connects the greedy producer (topic "heavy" must exist) and starts it. */
+static void greedy_start(struct greedy_run *r)
+{
+    memset(r, 0, sizeof *r);
+    int gfd = tb_ck_connect(&B);
+    r->batch = malloc(GREEDY_VALUE + 1024);
+    ck_assert_ptr_nonnull(r->batch);
+    long blen = tb_batch_values(r->batch, GREEDY_VALUE + 1024, "hv", 0, 1, GREEDY_VALUE, false, 1);
+    ck_assert_int_gt(blen, 0);
+    ck_assert_int_eq(tb_req_begin(&r->req, GREEDY_VALUE + 2048, 0, 7, 77), 0);
+    tb_enc_produce(&r->req, 7, 1, 10000, "heavy", 0, r->batch, (size_t)blen);
+    long flen = tb_req_end(&r->req);
+    ck_assert_int_gt(flen, 0);
+    r->g.fd = gfd;
+    r->g.frame = r->req.buf;
+    r->g.len = (size_t)flen;
+    ck_assert_int_eq(pthread_create(&r->tw, NULL, greedy_write, &r->g), 0);
+    ck_assert_int_eq(pthread_create(&r->tr, NULL, greedy_read, &r->g), 0);
+}
+
+/* Stops it; every request it sent was answered, in order. False when it had finished by
+ * itself before (nothing was measured while it ran). */
+static bool greedy_stop(struct greedy_run *r)
+{
+    bool still = !atomic_load(&r->g.stop);
+    atomic_store(&r->g.stop, true);
+    pthread_join(r->tw, NULL);
+    pthread_join(r->tr, NULL);
+    ck_assert_msg(r->g.err == 0, "greedy writer: %s", strerror(-r->g.err));
+    ck_assert_msg(r->g.bad == 0, "%d greedy answers were missing, out of order or failed",
+                  r->g.bad);
+    ck_assert_int_eq(atomic_load(&r->g.answered), atomic_load(&r->g.sent));
+    tb_req_free(&r->req);
+    free(r->batch);
+    close(r->g.fd);
+    return still;
+}
+
+/* The loop with a heavy connection (-1: none within POLLS). */
+static int wait_heavy(int mport, struct loads *l, const struct greedy *g)
+{
+    for (int i = 0; i < POLLS && !atomic_load(&g->stop); i++) {
+        scrape(mport, l);
+        for (int k = 0; k < 2; k++)
+            if (l->heavy[k] >= 1)
+                return k;
+        usleep(25000);
+    }
+    return -1;
+}
+
+/* A greedy connection, heavy on one loop, then LIGHT light ones. Returns the heavy loop (-1:
+ * none became heavy) and the loads before and after the light ones came. */
+static int run(const char *placement, struct loads *before, struct loads *after)
+{
+    int mport = start(placement);
+    int afd = tb_ck_connect(&B);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    ck_assert_int_eq(tb_create_topic(afd, "light", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    close(afd);
+
+    struct greedy_run gr;
+    greedy_start(&gr);
+    int hl = wait_heavy(mport, before, &gr.g);
+    int fds[LIGHT];
+    uint8_t small[512];
+    long slen = tb_batch_values(small, sizeof small, "lt", 0, 1, 0, false, 1);
+    ck_assert_int_gt(slen, 0);
+    for (int i = 0; i < LIGHT; i++) {
+        fds[i] = tb_ck_connect(&B);
+        ck_assert_int_eq(tb_ping(fds[i], 500 + i), 0);
+        struct tb_produce_resp pr;
+        ck_assert_int_eq(tb_produce(fds[i], "light", 0, small, (size_t)slen, &pr), 0);
+        ck_assert_int_eq(pr.error, 0);
+        ck_assert_int_eq(pr.base_offset, i);
+    }
+    scrape(mport, after);
+    if (getenv("TEST_PLACE_VERBOSE"))
+        fprintf(stderr,
+                "%s: heavy loop %d; before conns %.0f/%.0f heavy %.0f/%.0f; after conns "
+                "%.0f/%.0f heavy %.0f/%.0f handoffs %.0f; greedy sent %d\n",
+                placement, hl, before->conns[0], before->conns[1], before->heavy[0],
+                before->heavy[1], after->conns[0], after->conns[1], after->heavy[0],
+                after->heavy[1], after->handoffs, atomic_load(&gr.g.sent));
+    ck_assert_msg(greedy_stop(&gr), "the greedy connection was done before the light ones came");
+    for (int i = 0; i < LIGHT; i++) {
+        ck_assert_int_eq(tb_ping(fds[i], 900 + i), 0); /* still served after the greedy left */
+        close(fds[i]);
+    }
+    return hl;
+}
+
+START_TEST(light_connections_go_to_the_loop_without_the_heavy_one)
+{
+    struct loads b, a;
+    int hl = run("load", &b, &a);
+    ck_assert_msg(hl >= 0, "the greedy connection never became heavy on either loop");
+    int ol = 1 - hl;
+    ck_assert_msg(a.heavy[hl] >= 1, "the greedy connection stopped being heavy meanwhile");
+    ck_assert_msg(a.conns[hl] == b.conns[hl] && a.conns[ol] == b.conns[ol] + LIGHT,
+                  "light connections on the heavy loop %d: it had %.0f connections before, %.0f "
+                  "after; the other loop %.0f before, %.0f after (%d light ones came)",
+                  hl, b.conns[hl], a.conns[hl], b.conns[ol], a.conns[ol], LIGHT);
+}
+END_TEST
+
+START_TEST(hash_placement_still_serves_everyone)
+{
+    struct loads b, a;
+    int hl = run("hash", &b, &a);
+    ck_assert_msg(hl >= 0, "the greedy connection never became heavy on either loop");
+    ck_assert_msg(a.handoffs == 0, "%.0f connections handed over with placement=hash", a.handoffs);
+    ck_assert_int_eq((int)(a.conns[0] + a.conns[1]), (int)(b.conns[0] + b.conns[1]) + LIGHT);
+}
+END_TEST
+
+/* Light connection i produces record k (value "l<i>-<k>") to partition i of "mv": answered
+ * at offset k. */
+static void light_produce(int fd, int i, int k)
+{
+    char prefix[16];
+    snprintf(prefix, sizeof prefix, "l%d", i);
+    uint8_t b[512];
+    long blen = tb_batch_values(b, sizeof b, prefix, k, 1, 0, false, 1);
+    ck_assert_int_gt(blen, 0);
+    struct tb_produce_resp pr;
+    ck_assert_int_eq(tb_produce(fd, "mv", i, b, (size_t)blen, &pr), 0);
+    ck_assert_int_eq(pr.error, 0);
+    ck_assert_msg(pr.base_offset == k, "light %d: record %d appended at offset %lld", i, k,
+                  (long long)pr.base_offset);
+}
+
+/* A long poll past the end of partition i (parked on the broker until max_wait): answered,
+ * empty, on whichever loop the connection is on by then. */
+static void light_poll(int fd, int i, int end)
+{
+    struct tb_fetch_args fa = {.max_wait_ms = 20,
+                               .min_bytes = 1,
+                               .max_bytes = 1 << 20,
+                               .topic = "mv",
+                               .partition = i,
+                               .offset = end,
+                               .partition_max_bytes = 1 << 20};
+    struct tb_frame f;
+    struct tb_fetch_resp fr;
+    ck_assert_int_eq(tb_fetch(fd, &fa, &f, &fr), 0);
+    ck_assert_int_eq(fr.error, 0);
+    ck_assert_int_eq(fr.high_watermark, end);
+    tb_frame_free(&f);
+}
+
+/* A light connection: plaintext, or (sasl_port > 0) SASL_PLAINTEXT logged in as alice. */
+static int light_open(int sasl_port)
+{
+    if (sasl_port <= 0)
+        return tb_ck_connect(&B);
+    int fd = tb_connect(sasl_port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(tb_sasl_login(fd, "PLAIN", "alice", "alice-pw"), 0);
+    return fd;
+}
+
+/* Light connections first, then a producer turns greedy on one of their loops: they all end
+ * on the other loop, and every request of theirs is answered in order with its data. */
+static void move_case(int mport, int sasl_port)
+{
+    int afd = tb_ck_connect(&B);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    ck_assert_int_eq(tb_create_topic(afd, "mv", LIGHT, &err), 0);
+    ck_assert_int_eq(err, 0);
+    close(afd);
+
+    /* light connections first: placement spreads them over both loops */
+    int fds[LIGHT], k = 0;
+    for (int i = 0; i < LIGHT; i++) {
+        fds[i] = light_open(sasl_port);
+        ck_assert_int_eq(tb_ping(fds[i], 100 + i), 0);
+    }
+    for (int i = 0; i < LIGHT; i++)
+        light_produce(fds[i], i, k);
+    k++;
+    struct loads b, a;
+    scrape(mport, &b);
+    ck_assert_msg(b.conns[0] >= 1 && b.conns[1] >= 1,
+                  "the light connections are not on both loops (%.0f/%.0f): nothing to move",
+                  b.conns[0], b.conns[1]);
+
+    /* then a producer turns greedy on one of the loops */
+    struct greedy_run gr;
+    greedy_start(&gr);
+    int hl = wait_heavy(mport, &a, &gr.g);
+    ck_assert_msg(hl >= 0, "the greedy connection never became heavy on either loop");
+    /* the light ones keep making requests; within a bounded number of polls they all are on
+     * the other loop (the heavy loop keeps only the greedy connection) */
+    bool moved = false;
+    for (int poll = 0; poll < 200 && !moved; poll++) {
+        for (int i = 0; i < LIGHT; i++) {
+            light_produce(fds[i], i, k);
+            if (i % 2)
+                light_poll(fds[i], i, k + 1); /* half of them also long-poll */
+        }
+        k++;
+        scrape(mport, &a);
+        moved = a.heavy[hl] >= 1 && a.conns[hl] == 1 && a.conns[1 - hl] == LIGHT;
+        if (!moved)
+            usleep(50000);
+    }
+    double moves = moves_total(mport);
+    ck_assert_msg(moved,
+                  "light connections still on the heavy loop %d: %.0f connections there, %.0f on "
+                  "the other (%d light ones, %.0f moves)",
+                  hl, a.conns[hl], a.conns[1 - hl], LIGHT, moves);
+    ck_assert_msg(moves >= 1, "no move counted");
+    for (int i = 0; i < LIGHT; i++)
+        light_produce(fds[i], i, k); /* served on their new loop */
+    k++;
+    ck_assert_msg(greedy_stop(&gr), "the greedy connection was done before the moves");
+
+    /* every record of every light connection reads back, in order, with its value */
+    for (int i = 0; i < LIGHT; i++) {
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "l%d", i);
+        struct tb_seq seq = {.prefix = prefix};
+        int rc = tb_consume_seq(fds[i], "mv", i, k, &seq, 100);
+        ck_assert_msg(rc == 0, "light %d: reading back %d records: %d %s", i, k, rc, seq.err);
+        ck_assert_int_eq(seq.seen, k);
+        close(fds[i]);
+    }
+}
+
+START_TEST(light_connections_move_off_a_loop_that_turns_heavy) { move_case(start("load"), 0); }
+END_TEST
+
+/* The same with authenticated SASL connections: their sessions (principal, quota state) move
+ * with them. */
+START_TEST(authenticated_sasl_connections_move_too)
+{
+    static const char *const base[] = {
+        "-o", "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0", NULL};
+    static const char *const more[] = {
+        "-o", "num.network.threads=2",           "-o", "metrics.listener=http://127.0.0.1:0",
+        "-o", "connection.turn.max.bytes=65536", NULL};
+    static const char *const users[] = {"alice", "alice-pw", NULL};
+    memset(&B, 0, sizeof B);
+    int sport = tb_sec_start(&B, base, more, users);
+    ck_assert_int_gt(sport, 0);
+    int mport = tb_broker_metrics_port(&B);
+    ck_assert_int_gt(mport, 0);
+    move_case(mport, sport);
+}
+END_TEST
+
+/* ---- TLS connections never move (br_conn.h) ------------------------------------------- */
+
+static char g_certs[512];
+
+struct tls_conn {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+};
+
+/* ApiVersions v2 over TLS, corr: 0 when answered with that correlation id. */
+static int tls_ping(struct tls_conn *c, int32_t corr)
+{
+    struct tb_req r;
+    ck_assert_int_eq(tb_req_begin(&r, 256, 18, 2, corr), 0);
+    tb_enc_api_versions(&r, 2);
+    long len = tb_req_end(&r);
+    int rc = len > 0 && tb_tls_write_all(c->ssl, r.buf, (size_t)len) == 0 ? 0 : -EIO;
+    tb_req_free(&r);
+    uint8_t hdr[8];
+    if (rc == 0)
+        rc = tb_tls_read_all(c->ssl, hdr, 8);
+    if (rc)
+        return rc;
+    uint32_t size = kp_load_be32(hdr);
+    if (size < 4 || size > (1u << 20) || (int32_t)kp_load_be32(hdr + 4) != corr)
+        return -EPROTO;
+    uint8_t *rest = malloc(size);
+    ck_assert_ptr_nonnull(rest);
+    rc = tb_tls_read_all(c->ssl, rest, size - 4);
+    free(rest);
+    return rc;
+}
+
+START_TEST(tls_connections_stay_on_a_loop_that_turns_heavy)
+{
+    static char cert[700], key[700], ca[700];
+    char p[600];
+    snprintf(cert, sizeof cert, "ssl.certificate.location=%s",
+             tb_cert_path(p, sizeof p, g_certs, "server.pem"));
+    snprintf(key, sizeof key, "ssl.key.location=%s",
+             tb_cert_path(p, sizeof p, g_certs, "server.key"));
+    snprintf(ca, sizeof ca, "ssl.ca.location=%s", tb_cert_path(p, sizeof p, g_certs, "ca.pem"));
+    const char *const extra[] = {"-o", "listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0",
+                                 "-o", cert,
+                                 "-o", key,
+                                 "-o", ca,
+                                 "-o", "num.network.threads=2",
+                                 "-o", "metrics.listener=http://127.0.0.1:0",
+                                 "-o", "connection.turn.max.bytes=65536",
+                                 NULL};
+    tb_ck_start(&B, extra);
+    ck_assert(tb_log_wait(&B, "metrics listener on http://127.0.0.1:", 20000));
+    int mport = tb_broker_metrics_port(&B);
+    ck_assert_int_gt(mport, 0);
+    int sport = tb_listener_port(&B, "SSL");
+    ck_assert_int_gt(sport, 0);
+    int afd = tb_ck_connect(&B);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    close(afd);
+
+    struct tls_conn t[LIGHT];
+    for (int i = 0; i < LIGHT; i++) {
+        t[i].fd = tb_connect(sport);
+        ck_assert_int_ge(t[i].fd, 0);
+        t[i].ctx = tb_tls_client_ctx(g_certs, NULL, 0);
+        ck_assert_ptr_nonnull(t[i].ctx);
+        char why[256] = "";
+        t[i].ssl = tb_tls_connect(t[i].ctx, t[i].fd, why, sizeof why);
+        ck_assert_msg(t[i].ssl != NULL, "TLS handshake: %s", why);
+        ck_assert_int_eq(tls_ping(&t[i], 100 + i), 0);
+    }
+    struct loads b, a;
+    scrape(mport, &b);
+    ck_assert_msg(b.conns[0] >= 1 && b.conns[1] >= 1, "TLS connections not on both loops");
+
+    struct greedy_run gr;
+    greedy_start(&gr);
+    int hl = wait_heavy(mport, &a, &gr.g);
+    ck_assert_msg(hl >= 0, "the greedy connection never became heavy on either loop");
+    /* three once-a-second checks at least, while they keep asking */
+    for (int poll = 0; poll < 35; poll++) {
+        for (int i = 0; i < LIGHT; i++)
+            ck_assert_int_eq(tls_ping(&t[i], 1000 + poll * LIGHT + i), 0);
+        usleep(100000);
+    }
+    scrape(mport, &a);
+    double moves = moves_total(mport);
+    ck_assert_msg(greedy_stop(&gr), "the greedy connection was done too soon");
+    ck_assert_msg(moves == 0, "%.0f TLS connections moved", moves);
+    ck_assert_msg(a.conns[hl] >= 2, "no TLS connection on the heavy loop: nothing was checked");
+    for (int i = 0; i < LIGHT; i++) {
+        ck_assert_int_eq(tls_ping(&t[i], 5000 + i), 0);
+        tb_tls_close(t[i].ssl);
+        SSL_CTX_free(t[i].ctx);
+        close(t[i].fd);
+    }
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("place");
+    TCase *tc = tcase_create("place");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, light_connections_go_to_the_loop_without_the_heavy_one);
+    tcase_add_test(tc, hash_placement_still_serves_everyone);
+    tcase_add_test(tc, light_connections_move_off_a_loop_that_turns_heavy);
+    tcase_add_test(tc, tls_connections_stay_on_a_loop_that_turns_heavy);
+    tcase_add_test(tc, authenticated_sasl_connections_move_too);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    int rc = tb_certs_make(g_certs, sizeof(g_certs));
+    if (rc < 0) {
+        fprintf(stderr, "cannot generate test certificates: %s\n", strerror(-rc));
+        return 1;
+    }
+    rc = tb_ck_run(suite());
+    tb_certs_cleanup(g_certs);
+    return rc;
+}
