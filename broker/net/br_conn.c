@@ -1133,6 +1133,9 @@ void br_conn__recv_end(struct br_conn *c, int res)
         c->eof = true;
         if (c->deferred)
             return; /* whole requests wait for their turn: closed once they are handled */
+        if (c->moving)
+            return; /* requests that came during the move: the move is abandoned and they are
+                       handled here, then it closes (br_conn_complete) */
         if (c->in_len > 0) {
             /* not an ordinary close: the bytes of a request that never came whole */
             char why[96];
@@ -1268,7 +1271,13 @@ void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned fla
     if (c->send_ops == 0)
         br_conn_kick(c);
     after_progress(c);
-    if (c->moving && c->inflight == 0 && !c->closing)
+    if (c->moving && c->inflight == 0 && !c->closing && c->eof) {
+        /* the peer closed during the move: what it sent before is handled here, then it
+         * closes (br_conn__input) */
+        c->moving = false;
+        c->move_to = NULL;
+        resume_input(c);
+    } else if (c->moving && c->inflight == 0 && !c->closing)
         move_out(c); /* its recv's last completion: nothing of it is left on this ring */
     else if (c->move_to && quiescent(c))
         move_begin(c);
