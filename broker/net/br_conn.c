@@ -102,6 +102,33 @@ static void live_append(struct br_loop *l, struct br_conn *c)
     l->conns_tail = c;
 }
 
+/* A connection that comes from another loop keeps its last activity: it goes after the last
+ * one of this loop's list that was active no later, so that the list stays in that order
+ * (evict_idle trusts its head). */
+static void live_insert(struct br_loop *l, struct br_conn *c)
+{
+    struct br_conn *after = l->conns_tail;
+    while (after && after->last_active_ms > c->last_active_ms)
+        after = after->prev;
+    if (!after) {
+        c->prev = NULL;
+        c->next = l->conns;
+        if (l->conns)
+            l->conns->prev = c;
+        else
+            l->conns_tail = c;
+        l->conns = c;
+        return;
+    }
+    c->prev = after;
+    c->next = after->next;
+    if (after->next)
+        after->next->prev = c;
+    else
+        l->conns_tail = c;
+    after->next = c;
+}
+
 /* The connection was active (accepted, a complete request, a response sent): it moves to the
  * end of the loop's list, which stays ordered by last activity. */
 static void touch(struct br_conn *c)
@@ -1316,7 +1343,7 @@ static void move_in(struct br_wait *w, enum br_wake why)
     c->share_bytes = 0;
     c->has_mark = false;
     c->hold_until_ns = 0;
-    live_append(l, c);
+    live_insert(l, c);
     l->nconns++;
     l->nlive++;
     load_publish(l);
