@@ -1342,7 +1342,8 @@ static void move_in(struct br_wait *w, enum br_wake why)
     c->share_reqs = 0;
     c->share_bytes = 0;
     c->has_mark = false;
-    c->hold_until_ns = 0;
+    /* (hold_until_ns is kept: br_now_ns() is the same clock on every loop, and a quota's mute
+     * still in force is honoured here, share_check) */
     live_insert(l, c);
     l->nconns++;
     l->nlive++;

@@ -84,9 +84,13 @@
  *   last completion is in (inflight == 0) the struct itself is handed over (br_loop_hand): it
  *   leaves every list and count of the old loop, its transfer path's resources are released
  *   to the old loop (a splice pipe, the copy buffer: taken again on the new loop), and the new
- *   loop links it, counts it, handles the kept bytes and arms its recv on its own ring. Its
- *   place in max.connections, its request-byte budget and its security session go with it
- *   (they are not per loop; the session is the connection's alone). A connection moves at most
+ *   loop links it (in its list's last-activity order), counts it, handles the kept bytes and
+ *   arms its recv on its own ring. Its place in max.connections, its request-byte budget, its
+ *   security session and a quota's mute still in force (hold_until_ns, an absolute time) go
+ *   with it (they are not per loop; the session is the connection's alone). An EOF that comes
+ *   during the move abandons it: the kept bytes are handled on the old loop, then it closes.
+ *   A loop that is stopping when the connection arrives handles its bytes, answers and closes
+ *   it once drained (br_conn_stop_idle). A connection moves at most
  *   once per few seconds (br_place.c), heavy ones never. Never moved, by design:
  *   - TLS connections (any SSL listener): OpenSSL may hold records or plaintext the frame
  *     buffer does not show, a kernel-TLS session in socket mode is driven by polls of the old
