@@ -1349,11 +1349,7 @@ static void move_in(struct br_wait *w, enum br_wake why)
     l->nlive++;
     load_publish(l);
     br_debug("peer=%s moved to loop %d", c->peer.name, l->id);
-    if (l->stopping) {
-        br_conn_close(c, "broker shutting down");
-        return;
-    }
-    resume_input(c);
+    resume_input(c); /* (a stopping loop answers what it kept, then closes it: stop_idle) */
 }
 
 /* On the old loop's thread, once nothing of c is in flight: c leaves every list and count of

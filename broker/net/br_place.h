@@ -34,7 +34,7 @@
  * - No handoff is lost: every handed fd is either taken up by br_conn_accepted() on its home
  *   loop or closed there (br_loop_exit runs every post); the handoff's memory is freed there.
  * - A moving connection is in no loop's lists while in transit: it is a posted wait of its
- *   new loop (br_loop_hand), taken up there (or closed, that loop stopping) like a handoff.
+ *   new loop (br_loop_hand), taken up there (a stopping loop answers what it kept, then closes it).
  */
 #ifndef SPLICELOG_BR_PLACE_H
 #define SPLICELOG_BR_PLACE_H
