@@ -1398,16 +1398,19 @@ static void move_begin(struct br_conn *c)
         move_out(c);
 }
 
-void br_conn_move_light(struct br_loop *loop, struct br_loop *to, int64_t gap_ms)
+void br_conn_move_light(struct br_loop *loop, br_conn_pick_fn pick, int64_t gap_ms)
 {
+    int cursor = 0;
     for (struct br_conn *c = loop->conns, *next; c; c = next) {
         next = c->next; /* (c may leave the list: move_out) */
         if (c->moving)
             continue; /* a move under way goes on to the loop it chose */
         c->move_to = NULL;
-        if (!to || c->heavy_counted || (c->moved_ms && loop->now_ms - c->moved_ms < gap_ms))
+        if (!pick || c->heavy_counted || (c->moved_ms && loop->now_ms - c->moved_ms < gap_ms))
             continue;
-        c->move_to = to;
+        c->move_to = pick(loop, &cursor);
+        if (!c->move_to)
+            continue;
         if (quiescent(c))
             move_begin(c);
     }

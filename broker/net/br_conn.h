@@ -263,10 +263,13 @@ int64_t br_conn_ready_wait_us(const struct br_loop *loop);
  * until_ns (br_now_ns); then it is served and read as before. Of two holds in force, the later
  * deadline holds. For fair service's holds, and a quota's "do not read for throttle_time_ms". */
 void br_conn_hold(struct br_conn *c, int64_t until_ns);
+/* The loop a light connection of loop moves to (NULL: it stays); cursor is the caller's, 0 at
+ * the first call of a tick (it spreads the connections of one tick over several loops). */
+typedef struct br_loop *(*br_conn_pick_fn)(struct br_loop *loop, int *cursor);
 /* Loop, once a second (placement, br_place.h): every light connection of loop that has not
- * moved in the last gap_ms moves to `to` at its next quiescent point (see the contract); to
- * NULL: none moves (a move already under way goes on). */
-void br_conn_move_light(struct br_loop *loop, struct br_loop *to, int64_t gap_ms);
+ * moved in the last gap_ms moves to the loop pick chooses for it, at its next quiescent point
+ * (see the contract); pick NULL: none moves (a move already under way goes on). */
+void br_conn_move_light(struct br_loop *loop, br_conn_pick_fn pick, int64_t gap_ms);
 /* Frees every connection of a loop whose ring is gone (after io_uring_queue_exit). */
 void br_conn_free_all(struct br_loop *loop);
 /* Shutdown: half-close connections with nothing pending so their recv completes. */

@@ -16,10 +16,10 @@
  *
  * Load that comes later: a client that turns greedy after light ones connected to its loop.
  * Once a second (br_place_tick) a loop with a heavy connection, when another loop has none,
- * marks its light connections to move there (the heavy-free loop with the fewest
- * connections); each moves at its next quiescent point (between two requests, nothing queued
- * or in flight; br_conn.h says exactly when, and which connections never move: TLS, a SASL
- * login not done). A connection moves at most once per MOVE_GAP_MS (5 s): no ping-pong.
+ * marks its light connections to move there (spread round robin over the heavy-free loops,
+ * one connection to each in turn); each moves at its next quiescent point (between two requests,
+ * nothing queued or in flight; br_conn.h says exactly when, and which connections never move: TLS,
+ * a SASL login not done). A connection moves at most once per MOVE_GAP_MS (5 s): no ping-pong.
  * Heavy connections never move.
  *
  * What it cannot do: split the load of one greedy client, or of more greedy clients than
