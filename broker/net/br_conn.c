@@ -1358,6 +1358,9 @@ static void move_out(struct br_conn *c)
 {
     struct br_loop *from = c->loop, *to = c->move_to;
     assert(to && c->inflight == 0 && !c->recv_armed && c->send_ops == 0);
+    /* (quiescent() held when it began, and nothing is handled while moving) */
+    assert(!c->deferred && !c->bytes_wait.waiting && c->nresp == 0 && !c->out_head &&
+           !c->heavy_counted && !c->closing);
     c->move_to = NULL;
     c->xfer->release(c); /* a splice pipe goes back to this loop's pool (the next response takes
                             one, or a buffer, on the new loop) */
