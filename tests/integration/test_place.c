@@ -103,7 +103,7 @@ static void *greedy_read(void *arg)
 }
 
 struct loads {
-    double conns[2], heavy[2], handoffs;
+    double conns[2], heavy[2], handoffs, moves;
 };
 
 static double moves_total(int mport)
@@ -129,6 +129,7 @@ static void scrape(int mport, struct loads *l)
         ck_assert_msg(l->conns[i] >= 0 && l->heavy[i] >= 0, "no per-loop gauges for loop %d", i);
     }
     l->handoffs = tb_metric(m.body, "splicelog_connection_handoffs_total");
+    l->moves = tb_metric(m.body, "splicelog_connection_moves_total");
     tb_http_resp_free(&m);
 }
 
@@ -261,6 +262,9 @@ START_TEST(light_connections_go_to_the_loop_without_the_heavy_one)
                   "light connections on the heavy loop %d: it had %.0f connections before, %.0f "
                   "after; the other loop %.0f before, %.0f after (%d light ones came)",
                   hl, b.conns[hl], a.conns[hl], b.conns[ol], a.conns[ol], LIGHT);
+    /* placed at accept (handed over), not moved afterwards */
+    ck_assert_msg(a.handoffs > 0, "no handoff counted (%.0f)", a.handoffs);
+    ck_assert_msg(a.moves == 0, "%.0f connections moved", a.moves);
 }
 END_TEST
 
