@@ -14,6 +14,8 @@
  *   (splicelog_connection_moves_total counts the moves), and every record each produced is
  *   answered at its offset and reads back in order with its value;
  * - the same with SASL_PLAINTEXT connections logged in first (their sessions move with them);
+ * - light acks=0 producers whose long polls are answered as their loop turns heavy send their
+ *   last records and close at once, while they move: every record of every one reads back;
  * - TLS connections (SSL listener) never move: the same, over TLS, counts 0 moves and every
  *   request answered.
  */
@@ -25,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "../support/tb_broker.h"
@@ -416,6 +420,130 @@ START_TEST(authenticated_sasl_connections_move_too)
 }
 END_TEST
 
+/* ---- acks=0 producers that close while their connections move ------------------------- */
+
+enum {
+    Z_CONNS = 16,    /* light acks=0 producers, connected before the greedy one */
+    Z_PER = 4,       /* records of the last write, each its own pipelined acks=0 request */
+    Z_WAIT_MS = 1500 /* their long poll: a once-a-second check marks them while it is parked */
+};
+
+struct zprod {
+    int fd, i, sent;
+    int err; /* 0, or where it failed (no ck_assert off the test's thread) */
+};
+
+/* Pipelines n acks=0 produce requests of one record each (values "z<i>-<first..>") to
+ * partition i of "z" in one write. 0 or -errno. */
+static int z_send(int fd, int i, int first, int n)
+{
+    uint8_t out[8192];
+    size_t len = 0;
+    char prefix[16];
+    snprintf(prefix, sizeof prefix, "z%d", i);
+    for (int k = first; k < first + n; k++) {
+        uint8_t b[512];
+        long blen = tb_batch_values(b, sizeof b, prefix, k, 1, 0, false, 1);
+        struct tb_req r;
+        if (blen <= 0 || tb_req_begin(&r, 1024, 0, 7, k) != 0)
+            return -ENOMEM;
+        tb_enc_produce(&r, 7, 0, 10000, "z", i, b, (size_t)blen);
+        long flen = tb_req_end(&r);
+        if (flen <= 0 || len + (size_t)flen > sizeof out) {
+            tb_req_free(&r);
+            return -EOVERFLOW;
+        }
+        memcpy(out + len, r.buf, (size_t)flen);
+        len += (size_t)flen;
+        tb_req_free(&r);
+    }
+    return tb_send_all(fd, out, len);
+}
+
+/* One producer: a long poll past the end of its partition (parked; the heavy loop's check
+ * marks the connection to move meanwhile, and it moves as soon as the answer is sent), then at
+ * once a last pipelined write and its side closed (kcat -P -X acks=0 does so): the bytes and
+ * the FIN come while the connection moves. Waits (bounded) for the broker to close it. */
+static void *z_run(void *arg)
+{
+    struct zprod *z = arg;
+    struct tb_fetch_args fa = {.max_wait_ms = Z_WAIT_MS,
+                               .min_bytes = 1,
+                               .max_bytes = 1 << 20,
+                               .topic = "z",
+                               .partition = z->i,
+                               .offset = 0,
+                               .partition_max_bytes = 1 << 20};
+    struct tb_frame f;
+    struct tb_fetch_resp fr;
+    if (tb_fetch(z->fd, &fa, &f, &fr) != 0) {
+        z->err = 1;
+        return NULL;
+    }
+    tb_frame_free(&f);
+    if (z_send(z->fd, z->i, 0, Z_PER) != 0 || shutdown(z->fd, SHUT_WR) != 0) {
+        z->err = 2;
+        return NULL;
+    }
+    z->sent = Z_PER;
+    struct timeval tv = {.tv_sec = 1};
+    setsockopt(z->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    uint8_t buf[256];
+    ssize_t n = 1;
+    for (int k = 0; k < 20 && n != 0; k++)
+        n = recv(z->fd, buf, sizeof buf, 0);
+    if (n != 0)
+        z->err = 3; /* the broker did not close the half-closed connection */
+    return NULL;
+}
+
+/* Light acks=0 producers on both loops, a producer turns greedy on one of them, and those of
+ * its loop send their last records and close right as they move: every record of every one
+ * is in the log (br_conn.c: an EOF during a move abandons it, the kept requests are handled). */
+START_TEST(acks0_producers_that_close_while_they_move_lose_nothing)
+{
+    int mport = start("load");
+    int afd = tb_ck_connect(&B);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    ck_assert_int_eq(tb_create_topic(afd, "z", Z_CONNS, &err), 0);
+    ck_assert_int_eq(err, 0);
+    struct zprod z[Z_CONNS];
+    for (int i = 0; i < Z_CONNS; i++) {
+        z[i] = (struct zprod){.fd = tb_ck_connect(&B), .i = i};
+        ck_assert_int_eq(tb_ping(z[i].fd, 100 + i), 0);
+    }
+    struct loads b;
+    scrape(mport, &b);
+    ck_assert_msg(b.conns[0] >= 2 && b.conns[1] >= 2, "the producers are not on both loops");
+    struct greedy_run gr;
+    greedy_start(&gr);
+    ck_assert_msg(wait_heavy(mport, &b, &gr.g) >= 0, "the greedy connection never became heavy");
+    pthread_t t[Z_CONNS];
+    for (int i = 0; i < Z_CONNS; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, z_run, &z[i]), 0);
+    for (int i = 0; i < Z_CONNS; i++)
+        pthread_join(t[i], NULL);
+    double moves = moves_total(mport);
+    ck_assert_msg(greedy_stop(&gr), "the greedy connection was done too soon");
+    for (int i = 0; i < Z_CONNS; i++) {
+        ck_assert_msg(z[i].err == 0, "producer %d failed at step %d", i, z[i].err);
+        close(z[i].fd);
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "z%d", i);
+        struct tb_seq seq = {.prefix = prefix};
+        int rc = tb_consume_seq(afd, "z", i, z[i].sent, &seq, 20);
+        ck_assert_msg(rc == 0, "producer %d: reading back %d records: %d %s (%.0f moves)", i,
+                      z[i].sent, rc, seq.err, moves);
+        ck_assert_int_eq(seq.seen, z[i].sent);
+    }
+    if (getenv("TEST_PLACE_VERBOSE"))
+        fprintf(stderr, "acks=0 producers: %.0f moves\n", moves);
+    close(afd);
+}
+END_TEST
+
 /* ---- TLS connections never move (br_conn.h) ------------------------------------------- */
 
 static char g_certs[512];
@@ -529,6 +657,7 @@ static Suite *suite(void)
     tcase_add_test(tc, light_connections_move_off_a_loop_that_turns_heavy);
     tcase_add_test(tc, tls_connections_stay_on_a_loop_that_turns_heavy);
     tcase_add_test(tc, authenticated_sasl_connections_move_too);
+    tcase_add_test(tc, acks0_producers_that_close_while_they_move_lose_nothing);
     suite_add_tcase(s, tc);
     return s;
 }
