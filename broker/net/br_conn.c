@@ -1403,7 +1403,6 @@ static void move_begin(struct br_conn *c)
 
 void br_conn_move_light(struct br_loop *loop, br_conn_pick_fn pick, int64_t gap_ms)
 {
-    int cursor = 0;
     for (struct br_conn *c = loop->conns, *next; c; c = next) {
         next = c->next; /* (c may leave the list: move_out) */
         if (c->moving)
@@ -1411,7 +1410,7 @@ void br_conn_move_light(struct br_loop *loop, br_conn_pick_fn pick, int64_t gap_
         c->move_to = NULL;
         if (!pick || c->heavy_counted || (c->moved_ms && loop->now_ms - c->moved_ms < gap_ms))
             continue;
-        c->move_to = pick(loop, &cursor);
+        c->move_to = pick(loop, &loop->move_cursor);
         if (!c->move_to)
             continue;
         if (quiescent(c))

@@ -263,8 +263,9 @@ int64_t br_conn_ready_wait_us(const struct br_loop *loop);
  * until_ns (br_now_ns); then it is served and read as before. Of two holds in force, the later
  * deadline holds. For fair service's holds, and a quota's "do not read for throttle_time_ms". */
 void br_conn_hold(struct br_conn *c, int64_t until_ns);
-/* The loop a light connection of loop moves to (NULL: it stays); cursor is the caller's, 0 at
- * the first call of a tick (it spreads the connections of one tick over several loops). */
+/* The loop a light connection of loop moves to (NULL: it stays); cursor is loop's own
+ * (move_cursor), kept from one tick to the next: successive connections go to different loops,
+ * also when they are marked in different ticks. */
 typedef struct br_loop *(*br_conn_pick_fn)(struct br_loop *loop, int *cursor);
 /* Loop, once a second (placement, br_place.h): every light connection of loop that has not
  * moved in the last gap_ms moves to the loop pick chooses for it, at its next quiescent point

@@ -227,6 +227,7 @@ struct br_loop {
     atomic_int load_incoming; /* connections handed to this loop, not yet taken up */
     atomic_bool placeable;    /* ring up and not stopping: may be handed connections */
     int nlive, nheavy;        /* this thread's counts behind load_conns and load_heavy */
+    int move_cursor;          /* where the next light connection's move target is looked for */
 
     int64_t next_tick_ms; /* idle checks, accept re-arming: once a second */
     bool stopping;

@@ -16,6 +16,7 @@
  * - the same with SASL_PLAINTEXT connections logged in first (their sessions move with them);
  * - light acks=0 producers whose long polls are answered as their loop turns heavy send their
  *   last records and close at once, while they move: every record of every one reads back;
+ * - three loops: the light connections of the loop that turns heavy spread over both others;
  * - TLS connections (SSL listener) never move: the same, over TLS, counts 0 moves and every
  *   request answered.
  */
@@ -107,8 +108,12 @@ static void *greedy_read(void *arg)
     return NULL;
 }
 
+enum { MAX_LOOPS = 3 };
+
+static int g_loops = 2; /* num.network.threads of the broker under test */
+
 struct loads {
-    double conns[2], heavy[2], handoffs, moves;
+    double conns[MAX_LOOPS], heavy[MAX_LOOPS], handoffs, moves;
 };
 
 static double moves_total(int mport)
@@ -125,7 +130,7 @@ static void scrape(int mport, struct loads *l)
     struct tb_http_resp m;
     ck_assert_int_eq(tb_http(mport, "GET", "/metrics", NULL, 16 << 20, &m), 0);
     ck_assert_int_eq(m.status, 200);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < g_loops; i++) {
         char s[96];
         snprintf(s, sizeof s, "splicelog_loop_connections{loop=\"%d\"}", i);
         l->conns[i] = tb_metric(m.body, s);
@@ -138,14 +143,17 @@ static void scrape(int mport, struct loads *l)
     tb_http_resp_free(&m);
 }
 
-static int start(const char *placement)
+static int start_loops(const char *placement, int loops)
 {
-    char pl[64];
+    char pl[64], nt[64];
     snprintf(pl, sizeof pl, "connection.placement=%s", placement);
-    const char *const extra[] = {
-        "-o", "num.network.threads=2",           "-o", "metrics.listener=http://127.0.0.1:0",
-        "-o", "connection.turn.max.bytes=65536", "-o", pl,
-        NULL};
+    snprintf(nt, sizeof nt, "num.network.threads=%d", loops);
+    g_loops = loops;
+    const char *const extra[] = {"-o", nt,
+                                 "-o", "metrics.listener=http://127.0.0.1:0",
+                                 "-o", "connection.turn.max.bytes=65536",
+                                 "-o", pl,
+                                 NULL};
     tb_ck_start(&B, extra);
     ck_assert_msg(tb_log_wait(&B, "metrics listener on http://127.0.0.1:", 20000),
                   "no metrics listener");
@@ -153,6 +161,8 @@ static int start(const char *placement)
     ck_assert_int_gt(mport, 0);
     return mport;
 }
+
+static int start(const char *placement) { return start_loops(placement, 2); }
 
 struct greedy_run {
     struct greedy g;
@@ -204,7 +214,7 @@ static int wait_heavy(int mport, struct loads *l, const struct greedy *g)
 {
     for (int i = 0; i < POLLS && !atomic_load(&g->stop); i++) {
         scrape(mport, l);
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < g_loops; k++)
             if (l->heavy[k] >= 1)
                 return k;
         usleep(25000);
@@ -419,6 +429,55 @@ START_TEST(authenticated_sasl_connections_move_too)
     int mport = tb_broker_metrics_port(&B);
     ck_assert_int_gt(mport, 0);
     move_case(mport, sport);
+}
+END_TEST
+
+/* Three loops: the light connections of the loop that turns heavy spread over both other
+ * loops (round robin, br_place.c), not all to one. */
+START_TEST(light_connections_of_a_heavy_loop_spread_over_the_other_loops)
+{
+    int mport = start_loops("load", 3);
+    int afd = tb_ck_connect(&B);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    ck_assert_int_eq(tb_create_topic(afd, "mv", LIGHT, &err), 0);
+    ck_assert_int_eq(err, 0);
+    close(afd);
+    int fds[LIGHT], k = 0;
+    for (int i = 0; i < LIGHT; i++) {
+        fds[i] = tb_ck_connect(&B);
+        ck_assert_int_eq(tb_ping(fds[i], 100 + i), 0);
+    }
+    struct greedy_run gr;
+    greedy_start(&gr);
+    struct loads b, a;
+    int hl = wait_heavy(mport, &b, &gr.g);
+    ck_assert_msg(hl >= 0, "the greedy connection never became heavy on any loop");
+    ck_assert_msg(b.conns[hl] >= 3, "%.0f light connections on the heavy loop: nothing to spread",
+                  b.conns[hl] - 1);
+    bool moved = false;
+    for (int poll = 0; poll < 200 && !moved; poll++) {
+        for (int i = 0; i < LIGHT; i++)
+            light_produce(fds[i], i, k);
+        k++;
+        scrape(mport, &a);
+        moved = a.heavy[hl] >= 1 && a.conns[hl] == 1;
+        if (!moved)
+            usleep(50000);
+    }
+    ck_assert_msg(moved, "light connections still on the heavy loop %d (%.0f there)", hl,
+                  a.conns[hl]);
+    ck_assert_msg(greedy_stop(&gr), "the greedy connection was done before the moves");
+    for (int l = 0; l < 3; l++)
+        ck_assert_msg(
+            l == hl || a.conns[l] > b.conns[l],
+            "loop %d took none of the %.0f moved connections (loads before %.0f/%.0f/%.0f, "
+            "after %.0f/%.0f/%.0f)",
+            l, b.conns[hl] - 1, b.conns[0], b.conns[1], b.conns[2], a.conns[0], a.conns[1],
+            a.conns[2]);
+    for (int i = 0; i < LIGHT; i++)
+        close(fds[i]);
 }
 END_TEST
 
@@ -660,6 +719,7 @@ static Suite *suite(void)
     tcase_add_test(tc, tls_connections_stay_on_a_loop_that_turns_heavy);
     tcase_add_test(tc, authenticated_sasl_connections_move_too);
     tcase_add_test(tc, acks0_producers_that_close_while_they_move_lose_nothing);
+    tcase_add_test(tc, light_connections_of_a_heavy_loop_spread_over_the_other_loops);
     suite_add_tcase(s, tc);
     return s;
 }
