@@ -937,9 +937,10 @@ void br_conn_serve_ready(struct br_loop *loop)
         if (pct < 100 && !c->closing && c->deferred && c->share_out_turn == loop->turn &&
             others_active(c)) {
             int64_t until = t + (t - now) * (100 - pct) / pct;
-            if (until > c->hold_until_ns)
+            if (until > c->hold_until_ns) {
                 c->hold_until_ns = until; /* (a quota's hold made meanwhile may be later) */
-            br_stats_hold(loop->stats);
+                br_stats_hold(loop->stats);
+            }
         }
         now = t;
     }
