@@ -16,6 +16,7 @@
  * - the same with SASL_PLAINTEXT connections logged in first (their sessions move with them);
  * - light acks=0 producers whose long polls are answered as their loop turns heavy send their
  *   last records and close at once, while they move: every record of every one reads back;
+ * - SASL connections in the middle of a login stay (0 moves) and log in afterwards;
  * - three loops: the light connections of the loop that turns heavy spread over both others;
  * - TLS connections (SSL listener) never move: the same, over TLS, counts 0 moves and every
  *   request answered.
@@ -605,6 +606,58 @@ START_TEST(acks0_producers_that_close_while_they_move_lose_nothing)
 }
 END_TEST
 
+/* SASL connections with a login under way (SaslHandshake done, SaslAuthenticate not yet) stay
+ * on a loop that turns heavy (br_conn.h), and finish their login there afterwards. */
+START_TEST(sasl_connections_in_a_login_do_not_move)
+{
+    static const char *const base[] = {
+        "-o", "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0", NULL};
+    static const char *const more[] = {
+        "-o", "num.network.threads=2",           "-o", "metrics.listener=http://127.0.0.1:0",
+        "-o", "connection.turn.max.bytes=65536", NULL};
+    static const char *const users[] = {"alice", "alice-pw", NULL};
+    memset(&B, 0, sizeof B);
+    int sport = tb_sec_start(&B, base, more, users);
+    ck_assert_int_gt(sport, 0);
+    int mport = tb_broker_metrics_port(&B);
+    ck_assert_int_gt(mport, 0);
+    int afd = tb_ck_connect(&B);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    close(afd);
+    int fds[LIGHT];
+    for (int i = 0; i < LIGHT; i++) {
+        fds[i] = tb_connect(sport);
+        ck_assert_int_ge(fds[i], 0);
+        ck_assert_int_eq(tb_sasl_handshake(fds[i], 1, "PLAIN"), 0);
+    }
+    struct loads b, a;
+    scrape(mport, &b);
+    ck_assert_msg(b.conns[0] >= 1 && b.conns[1] >= 1, "the logins are not on both loops");
+    struct greedy_run gr;
+    greedy_start(&gr);
+    int hl = wait_heavy(mport, &a, &gr.g);
+    ck_assert_msg(hl >= 0, "the greedy connection never became heavy on either loop");
+    usleep(3500 * 1000); /* three once-a-second checks at least (counted below: moves) */
+    scrape(mport, &a);
+    ck_assert_msg(greedy_stop(&gr), "the greedy connection was done too soon");
+    ck_assert_msg(a.moves == 0, "%.0f connections in a login moved", a.moves);
+    ck_assert_msg(a.conns[hl] >= 2, "no login on the heavy loop: nothing was checked");
+    for (int i = 0; i < LIGHT; i++) {
+        char tok[64];
+        int n = snprintf(tok, sizeof tok, "%c%s%c%s", 0, "alice", 0, "alice-pw");
+        uint8_t out[256];
+        size_t out_len;
+        ck_assert_int_eq(tb_sasl_auth(fds[i], 1, (const uint8_t *)tok, (size_t)n, out, sizeof out,
+                                      &out_len, NULL),
+                         0);
+        ck_assert_int_eq(tb_ping(fds[i], 700 + i), 0);
+        close(fds[i]);
+    }
+}
+END_TEST
+
 /* ---- TLS connections never move (br_conn.h) ------------------------------------------- */
 
 static char g_certs[512];
@@ -720,6 +773,7 @@ static Suite *suite(void)
     tcase_add_test(tc, authenticated_sasl_connections_move_too);
     tcase_add_test(tc, acks0_producers_that_close_while_they_move_lose_nothing);
     tcase_add_test(tc, light_connections_of_a_heavy_loop_spread_over_the_other_loops);
+    tcase_add_test(tc, sasl_connections_in_a_login_do_not_move);
     suite_add_tcase(s, tc);
     return s;
 }
