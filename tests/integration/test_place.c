@@ -16,6 +16,9 @@
  * - the same with SASL_PLAINTEXT connections logged in first (their sessions move with them);
  * - light acks=0 producers whose long polls are answered as their loop turns heavy send their
  *   last records and close at once, while they move: every record of every one reads back;
+ * - moved idle connections are evicted (max.connections) before the light loop's recent ones:
+ *   the list keeps its idle order (timing only sets the stage: a run where it cannot is said
+ *   to be inconclusive, not failed);
  * - SASL connections in the middle of a login stay (0 moves) and log in afterwards;
  * - three loops: the light connections of the loop that turns heavy spread over both others;
  * - TLS connections (SSL listener) never move: the same, over TLS, counts 0 moves and every
@@ -31,6 +34,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../support/tb_broker.h"
@@ -482,6 +486,92 @@ START_TEST(light_connections_of_a_heavy_loop_spread_over_the_other_loops)
 }
 END_TEST
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Moved connections keep their new loop's list in idle order (evict_idle closes its head):
+ * two idle ones of each loop, the greedy one, two recent ones on the light loop joined before
+ * the heavy loop's idle ones move there; at max.connections, four new connections (all placed
+ * on the light loop) each evict one of the four idle ones, never a recent one. */
+START_TEST(moved_connections_keep_the_idle_order_for_eviction)
+{
+    enum { IDLE = 4, RECENT = 2, EVICT_MS = 4000 };
+    const char *const extra[] = {"-o", "num.network.threads=2",
+                                 "-o", "metrics.listener=http://127.0.0.1:0",
+                                 "-o", "connection.turn.max.bytes=65536",
+                                 "-o", "max.connections=7", /* IDLE + RECENT + the greedy one */
+                                 "-o", "max.connections.evict.idle.ms=4000",
+                                 NULL};
+    tb_ck_start(&B, extra);
+    ck_assert(tb_log_wait(&B, "metrics listener on http://127.0.0.1:", 20000));
+    int mport = tb_broker_metrics_port(&B);
+    ck_assert_int_gt(mport, 0);
+    int afd = tb_ck_connect(&B);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    close(afd);
+    int idle[IDLE], recent[RECENT];
+    for (int i = 0; i < IDLE; i++) {
+        idle[i] = tb_ck_connect(&B);
+        ck_assert_int_eq(tb_ping(idle[i], 100 + i), 0); /* their last activity */
+    }
+    struct loads b, a;
+    scrape(mport, &b);
+    ck_assert_msg(b.conns[0] == 2 && b.conns[1] == 2, "idle ones not 2/2: %.0f/%.0f", b.conns[0],
+                  b.conns[1]);
+    int64_t t_idle = now_ms();
+    usleep(2500 * 1000); /* the recent ones are active 2.5 s after the idle ones at least */
+    struct greedy_run gr;
+    greedy_start(&gr);
+    int hl = wait_heavy(mport, &b, &gr.g);
+    ck_assert_msg(hl >= 0, "the greedy connection never became heavy on either loop");
+    for (int i = 0; i < RECENT; i++) {
+        recent[i] = tb_ck_connect(&B); /* placed on the light loop */
+        ck_assert_int_eq(tb_ping(recent[i], 200 + i), 0);
+    }
+    int64_t t_recent = now_ms();
+    scrape(mport, &a);
+    bool raced = a.moves > 0; /* the heavy loop's check ran before they joined: no order to see */
+    for (int poll = 0; poll < 200 && a.moves < 2; poll++) {
+        usleep(25000);
+        scrape(mport, &a);
+    }
+    ck_assert_msg(a.moves == 2 && a.conns[hl] == 1, "the idle ones did not move (%.0f moves)",
+                  a.moves);
+    /* the idle ones past the eviction age, the recent ones not (else nothing to see) */
+    int64_t wait = t_idle + EVICT_MS + 400 - now_ms();
+    if (wait > 0)
+        usleep((useconds_t)wait * 1000);
+    if (now_ms() - t_recent > EVICT_MS - 300)
+        raced = true;
+    int fresh[IDLE], served = 0;
+    for (int i = 0; i < IDLE; i++) {
+        fresh[i] = tb_ck_connect(&B);
+        if (tb_ping(fresh[i], 300 + i) == 0)
+            served++;
+    }
+    ck_assert_msg(greedy_stop(&gr), "the greedy connection was done too soon");
+    if (getenv("TEST_PLACE_VERBOSE"))
+        fprintf(stderr, "eviction order: %d of %d served%s\n", served, IDLE,
+                raced ? " (inconclusive: timing)" : "");
+    if (!raced)
+        ck_assert_msg(served == IDLE,
+                      "%d of %d new connections served: the moved idle ones were not evicted",
+                      served, IDLE);
+    for (int i = 0; i < IDLE; i++) {
+        close(idle[i]);
+        close(fresh[i]);
+    }
+    for (int i = 0; i < RECENT; i++)
+        close(recent[i]);
+}
+END_TEST
+
 /* ---- acks=0 producers that close while their connections move ------------------------- */
 
 enum {
@@ -774,6 +864,7 @@ static Suite *suite(void)
     tcase_add_test(tc, acks0_producers_that_close_while_they_move_lose_nothing);
     tcase_add_test(tc, light_connections_of_a_heavy_loop_spread_over_the_other_loops);
     tcase_add_test(tc, sasl_connections_in_a_login_do_not_move);
+    tcase_add_test(tc, moved_connections_keep_the_idle_order_for_eviction);
     suite_add_tcase(s, tc);
     return s;
 }
