@@ -99,8 +99,9 @@ void br_stats_fetch_commit(struct br_stats *s);
 void br_stats_turn(struct br_stats *s);
 void br_stats_ahead(struct br_stats *s, uint64_t ahead);
 void br_stats_share_used(struct br_stats *s);
+/* Fair service held a heavy connection (its hold was set or extended). */
+void br_stats_hold(struct br_stats *s);
 /* Placement (br_place.h), on loop threads: a new connection was handed to another loop. */
-void br_stats_hold(struct br_stats *s); /* fair service held a heavy connection */
 void br_stats_handoff(struct br_stats *s);
 /* ... a live connection moved to another loop. */
 void br_stats_move(struct br_stats *s);

@@ -102,6 +102,33 @@ static void live_append(struct br_loop *l, struct br_conn *c)
     l->conns_tail = c;
 }
 
+/* A connection that comes from another loop keeps its last activity: it goes after the last
+ * one of this loop's list that was active no later, so that the list stays in that order
+ * (evict_idle trusts its head). */
+static void live_insert(struct br_loop *l, struct br_conn *c)
+{
+    struct br_conn *after = l->conns_tail;
+    while (after && after->last_active_ms > c->last_active_ms)
+        after = after->prev;
+    if (!after) {
+        c->prev = NULL;
+        c->next = l->conns;
+        if (l->conns)
+            l->conns->prev = c;
+        else
+            l->conns_tail = c;
+        l->conns = c;
+        return;
+    }
+    c->prev = after;
+    c->next = after->next;
+    if (after->next)
+        after->next->prev = c;
+    else
+        l->conns_tail = c;
+    after->next = c;
+}
+
 /* The connection was active (accepted, a complete request, a response sent): it moves to the
  * end of the loop's list, which stays ordered by last activity. */
 static void touch(struct br_conn *c)
@@ -910,9 +937,10 @@ void br_conn_serve_ready(struct br_loop *loop)
         if (pct < 100 && !c->closing && c->deferred && c->share_out_turn == loop->turn &&
             others_active(c)) {
             int64_t until = t + (t - now) * (100 - pct) / pct;
-            if (until > c->hold_until_ns)
+            if (until > c->hold_until_ns) {
                 c->hold_until_ns = until; /* (a quota's hold made meanwhile may be later) */
-            br_stats_hold(loop->stats);
+                br_stats_hold(loop->stats);
+            }
         }
         now = t;
     }
@@ -1133,6 +1161,9 @@ void br_conn__recv_end(struct br_conn *c, int res)
         c->eof = true;
         if (c->deferred)
             return; /* whole requests wait for their turn: closed once they are handled */
+        if (c->moving)
+            return; /* requests that came during the move: the move is abandoned and they are
+                       handled here, then it closes (br_conn_complete) */
         if (c->in_len > 0) {
             /* not an ordinary close: the bytes of a request that never came whole */
             char why[96];
@@ -1268,7 +1299,13 @@ void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned fla
     if (c->send_ops == 0)
         br_conn_kick(c);
     after_progress(c);
-    if (c->moving && c->inflight == 0 && !c->closing)
+    if (c->moving && c->inflight == 0 && !c->closing && c->eof) {
+        /* the peer closed during the move: what it sent before is handled here, then it
+         * closes (br_conn__input) */
+        c->moving = false;
+        c->move_to = NULL;
+        resume_input(c);
+    } else if (c->moving && c->inflight == 0 && !c->closing)
         move_out(c); /* its recv's last completion: nothing of it is left on this ring */
     else if (c->move_to && quiescent(c))
         move_begin(c);
@@ -1306,17 +1343,14 @@ static void move_in(struct br_wait *w, enum br_wake why)
     c->share_reqs = 0;
     c->share_bytes = 0;
     c->has_mark = false;
-    c->hold_until_ns = 0;
-    live_append(l, c);
+    /* (hold_until_ns is kept: br_now_ns() is the same clock on every loop, and a quota's mute
+     * still in force is honoured here, share_check) */
+    live_insert(l, c);
     l->nconns++;
     l->nlive++;
     load_publish(l);
     br_debug("peer=%s moved to loop %d", c->peer.name, l->id);
-    if (l->stopping) {
-        br_conn_close(c, "broker shutting down");
-        return;
-    }
-    resume_input(c);
+    resume_input(c); /* (a stopping loop answers what it kept, then closes it: stop_idle) */
 }
 
 /* On the old loop's thread, once nothing of c is in flight: c leaves every list and count of
@@ -1325,6 +1359,9 @@ static void move_out(struct br_conn *c)
 {
     struct br_loop *from = c->loop, *to = c->move_to;
     assert(to && c->inflight == 0 && !c->recv_armed && c->send_ops == 0);
+    /* (quiescent() held when it began, and nothing is handled while moving) */
+    assert(!c->deferred && !c->bytes_wait.waiting && c->nresp == 0 && !c->out_head &&
+           !c->heavy_counted && !c->closing);
     c->move_to = NULL;
     c->xfer->release(c); /* a splice pipe goes back to this loop's pool (the next response takes
                             one, or a buffer, on the new loop) */
@@ -1365,16 +1402,18 @@ static void move_begin(struct br_conn *c)
         move_out(c);
 }
 
-void br_conn_move_light(struct br_loop *loop, struct br_loop *to, int64_t gap_ms)
+void br_conn_move_light(struct br_loop *loop, br_conn_pick_fn pick, int64_t gap_ms)
 {
     for (struct br_conn *c = loop->conns, *next; c; c = next) {
         next = c->next; /* (c may leave the list: move_out) */
         if (c->moving)
             continue; /* a move under way goes on to the loop it chose */
         c->move_to = NULL;
-        if (!to || c->heavy_counted || (c->moved_ms && loop->now_ms - c->moved_ms < gap_ms))
+        if (!pick || c->heavy_counted || (c->moved_ms && loop->now_ms - c->moved_ms < gap_ms))
             continue;
-        c->move_to = to;
+        c->move_to = pick(loop, &loop->move_cursor);
+        if (!c->move_to)
+            continue;
         if (quiescent(c))
             move_begin(c);
     }

@@ -84,9 +84,13 @@
  *   last completion is in (inflight == 0) the struct itself is handed over (br_loop_hand): it
  *   leaves every list and count of the old loop, its transfer path's resources are released
  *   to the old loop (a splice pipe, the copy buffer: taken again on the new loop), and the new
- *   loop links it, counts it, handles the kept bytes and arms its recv on its own ring. Its
- *   place in max.connections, its request-byte budget and its security session go with it
- *   (they are not per loop; the session is the connection's alone). A connection moves at most
+ *   loop links it (in its list's last-activity order), counts it, handles the kept bytes and
+ *   arms its recv on its own ring. Its place in max.connections, its request-byte budget, its
+ *   security session and a quota's mute still in force (hold_until_ns, an absolute time) go
+ *   with it (they are not per loop; the session is the connection's alone). An EOF that comes
+ *   during the move abandons it: the kept bytes are handled on the old loop, then it closes.
+ *   A loop that is stopping when the connection arrives handles its bytes, answers and closes
+ *   it once drained (br_conn_stop_idle). A connection moves at most
  *   once per few seconds (br_place.c), heavy ones never. Never moved, by design:
  *   - TLS connections (any SSL listener): OpenSSL may hold records or plaintext the frame
  *     buffer does not show, a kernel-TLS session in socket mode is driven by polls of the old
@@ -259,10 +263,14 @@ int64_t br_conn_ready_wait_us(const struct br_loop *loop);
  * until_ns (br_now_ns); then it is served and read as before. Of two holds in force, the later
  * deadline holds. For fair service's holds, and a quota's "do not read for throttle_time_ms". */
 void br_conn_hold(struct br_conn *c, int64_t until_ns);
+/* The loop a light connection of loop moves to (NULL: it stays); cursor is loop's own
+ * (move_cursor), kept from one tick to the next: successive connections go to different loops,
+ * also when they are marked in different ticks. */
+typedef struct br_loop *(*br_conn_pick_fn)(struct br_loop *loop, int *cursor);
 /* Loop, once a second (placement, br_place.h): every light connection of loop that has not
- * moved in the last gap_ms moves to `to` at its next quiescent point (see the contract); to
- * NULL: none moves (a move already under way goes on). */
-void br_conn_move_light(struct br_loop *loop, struct br_loop *to, int64_t gap_ms);
+ * moved in the last gap_ms moves to the loop pick chooses for it, at its next quiescent point
+ * (see the contract); pick NULL: none moves (a move already under way goes on). */
+void br_conn_move_light(struct br_loop *loop, br_conn_pick_fn pick, int64_t gap_ms);
 /* Frees every connection of a loop whose ring is gone (after io_uring_queue_exit). */
 void br_conn_free_all(struct br_loop *loop);
 /* Shutdown: half-close connections with nothing pending so their recv completes. */

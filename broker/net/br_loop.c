@@ -157,7 +157,20 @@ bool br_loop_hand(struct br_loop *l, struct br_wait *w, br_wait_fn wake)
         w->waiting = false;
         return false;
     }
-    br_loop_post(l, w);
+    pthread_mutex_lock(&l->post_lock);
+    bool closed = l->closed; /* (its thread left br_loop_run: an io_uring error) */
+    if (!closed) {
+        w->next = l->posted;
+        l->posted = w;
+    }
+    pthread_mutex_unlock(&l->post_lock);
+    if (closed) {
+        count(l, BR_WAIT_POST, -1);
+        w->waiting = false;
+        return false;
+    }
+    atomic_fetch_or(&l->events, 1u << BR_WAIT_POST);
+    br_ring_wake(&l->ring);
     return true;
 }
 
@@ -371,7 +384,12 @@ void br_loop_exit(struct br_loop *l)
     /* A posted wait still owed by another thread (an admin job, a group answer) writes into
      * its connection's memory: wait for it (admin jobs are bounded by topic.partitions.max,
      * the group coordinator answers every parked request at br_groups_stop) before anything
-     * is freed. */
+     * is freed. No other loop hands it anything from here on (br_loop_hand), also when the
+     * thread left br_loop_run on an error and the broker is not stopping. */
+    atomic_store(&l->placeable, false);
+    pthread_mutex_lock(&l->post_lock);
+    l->closed = true;
+    pthread_mutex_unlock(&l->post_lock);
     while (atomic_load(&l->nwaits[BR_WAIT_POST]) > 0) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);

@@ -211,6 +211,7 @@ struct br_loop {
     struct br_wait *walk_next;              /* the next wait of the walk in progress */
     pthread_mutex_t post_lock;
     struct br_wait *posted; /* POST waits handed back, newest first */
+    bool closed;            /* under post_lock: br_loop_exit began, br_loop_hand refuses */
 
     /* splice transfer path: a bounded pool of pipes */
     struct br_pipe *pipes;
@@ -226,6 +227,7 @@ struct br_loop {
     atomic_int load_incoming; /* connections handed to this loop, not yet taken up */
     atomic_bool placeable;    /* ring up and not stopping: may be handed connections */
     int nlive, nheavy;        /* this thread's counts behind load_conns and load_heavy */
+    int move_cursor;          /* where the next light connection's move target is looked for */
 
     int64_t next_tick_ms; /* idle checks, accept re-arming: once a second */
     bool stopping;
@@ -257,7 +259,9 @@ void br_loops_notify(struct br_loop *all, int n, struct br_loop *self, enum br_w
 void br_loop_post(struct br_loop *l, struct br_wait *w);
 /* Another loop's thread: parks w as a BR_WAIT_POST wait of l and posts it at once, so that
  * wake runs on l's thread (at the latest in br_loop_exit). False, and nothing parked, when the
- * broker is stopping: l may be past the point where br_loop_exit waits for posts. (The count
+ * broker is stopping or l's thread is in br_loop_exit (it may have left br_loop_run on an
+ * io_uring error while the broker runs): l may be past the point where it waits for posts,
+ * and nobody would run them. (The count
  * is raised before the stop flag is read, so a loop that read the flag and then found no POST
  * wait cannot miss one handed to it.) */
 bool br_loop_hand(struct br_loop *l, struct br_wait *w, br_wait_fn wake);

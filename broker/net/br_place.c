@@ -99,24 +99,24 @@ void br_place_accepted(struct br_loop *loop, struct br_accept *acc, int fd)
     br_debug("connection fd=%d accepted on loop %d handed to loop %d", fd, loop->id, home->id);
 }
 
+/* The next heavy-free loop after *cursor, round robin (NULL: none): the light connections of
+ * one tick spread over every loop without a heavy one. */
+static struct br_loop *pick_light_home(struct br_loop *loop, int *cursor)
+{
+    for (int n = 0; n < loop->nall; n++) {
+        struct br_loop *l = &loop->all[(*cursor + n) % loop->nall];
+        if (l == loop || !atomic_load_explicit(&l->placeable, memory_order_acquire) ||
+            load_of(l).heavy > 0)
+            continue;
+        *cursor = (*cursor + n + 1) % loop->nall;
+        return l;
+    }
+    return NULL;
+}
+
 void br_place_tick(struct br_loop *loop)
 {
     if (loop->cfg->placement != BR_PLACE_LOAD || loop->nall < 2 || loop->stopping)
         return;
-    struct br_loop *to = NULL;
-    if (loop->nheavy > 0) {
-        /* the heavy-free loop with the fewest connections */
-        int best = 0;
-        for (int i = 0; i < loop->nall; i++) {
-            struct br_loop *l = &loop->all[i];
-            if (l == loop || !atomic_load_explicit(&l->placeable, memory_order_acquire))
-                continue;
-            struct load ll = load_of(l);
-            if (ll.heavy == 0 && (!to || ll.conns < best)) {
-                to = l;
-                best = ll.conns;
-            }
-        }
-    }
-    br_conn_move_light(loop, to, MOVE_GAP_MS);
+    br_conn_move_light(loop, loop->nheavy > 0 ? pick_light_home : NULL, MOVE_GAP_MS);
 }

@@ -16,10 +16,10 @@
  *
  * Load that comes later: a client that turns greedy after light ones connected to its loop.
  * Once a second (br_place_tick) a loop with a heavy connection, when another loop has none,
- * marks its light connections to move there (the heavy-free loop with the fewest
- * connections); each moves at its next quiescent point (between two requests, nothing queued
- * or in flight; br_conn.h says exactly when, and which connections never move: TLS, a SASL
- * login not done). A connection moves at most once per MOVE_GAP_MS (5 s): no ping-pong.
+ * marks its light connections to move there (spread round robin over the heavy-free loops,
+ * one connection to each in turn); each moves at its next quiescent point (between two requests,
+ * nothing queued or in flight; br_conn.h says exactly when, and which connections never move: TLS,
+ * a SASL login not done). A connection moves at most once per MOVE_GAP_MS (5 s): no ping-pong.
  * Heavy connections never move.
  *
  * What it cannot do: split the load of one greedy client, or of more greedy clients than
@@ -34,7 +34,7 @@
  * - No handoff is lost: every handed fd is either taken up by br_conn_accepted() on its home
  *   loop or closed there (br_loop_exit runs every post); the handoff's memory is freed there.
  * - A moving connection is in no loop's lists while in transit: it is a posted wait of its
- *   new loop (br_loop_hand), taken up there (or closed, that loop stopping) like a handoff.
+ *   new loop (br_loop_hand), taken up there (a stopping loop answers what it kept, then closes it).
  */
 #ifndef SPLICELOG_BR_PLACE_H
 #define SPLICELOG_BR_PLACE_H

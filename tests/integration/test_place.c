@@ -14,6 +14,13 @@
  *   (splicelog_connection_moves_total counts the moves), and every record each produced is
  *   answered at its offset and reads back in order with its value;
  * - the same with SASL_PLAINTEXT connections logged in first (their sessions move with them);
+ * - light acks=0 producers whose long polls are answered as their loop turns heavy send their
+ *   last records and close at once, while they move: every record of every one reads back;
+ * - moved idle connections are evicted (max.connections) before the light loop's recent ones:
+ *   the list keeps its idle order (timing only sets the stage: a run where it cannot is said
+ *   to be inconclusive, not failed);
+ * - SASL connections in the middle of a login stay (0 moves) and log in afterwards;
+ * - three loops: the light connections of the loop that turns heavy spread over both others;
  * - TLS connections (SSL listener) never move: the same, over TLS, counts 0 moves and every
  *   request answered.
  */
@@ -25,6 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../support/tb_broker.h"
@@ -37,7 +47,8 @@
 #include "kp_buf.h"
 
 enum {
-    LIGHT = 8,            /* light connections: by chance all on one loop 1 in 2^7 */
+    LIGHT = 8,         /* light connections: by chance all on one loop 1 in 2^7 */
+    LIGHT_PLACED = 24, /* placed at accept (8 were all accepted by the light loop in 1 run of 4) */
     GREEDY_VALUE = 60000, /* one produce request is about a byte share (turn.max.bytes) */
     GREEDY_MAX = 200000,  /* requests at most (the test stops it long before) */
     POLLS = 400,          /* metrics polls waiting for the heavy connection, 25 ms apart */
@@ -102,8 +113,12 @@ static void *greedy_read(void *arg)
     return NULL;
 }
 
+enum { MAX_LOOPS = 3 };
+
+static int g_loops = 2; /* num.network.threads of the broker under test */
+
 struct loads {
-    double conns[2], heavy[2], handoffs;
+    double conns[MAX_LOOPS], heavy[MAX_LOOPS], handoffs, moves;
 };
 
 static double moves_total(int mport)
@@ -120,7 +135,7 @@ static void scrape(int mport, struct loads *l)
     struct tb_http_resp m;
     ck_assert_int_eq(tb_http(mport, "GET", "/metrics", NULL, 16 << 20, &m), 0);
     ck_assert_int_eq(m.status, 200);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < g_loops; i++) {
         char s[96];
         snprintf(s, sizeof s, "splicelog_loop_connections{loop=\"%d\"}", i);
         l->conns[i] = tb_metric(m.body, s);
@@ -129,17 +144,21 @@ static void scrape(int mport, struct loads *l)
         ck_assert_msg(l->conns[i] >= 0 && l->heavy[i] >= 0, "no per-loop gauges for loop %d", i);
     }
     l->handoffs = tb_metric(m.body, "splicelog_connection_handoffs_total");
+    l->moves = tb_metric(m.body, "splicelog_connection_moves_total");
     tb_http_resp_free(&m);
 }
 
-static int start(const char *placement)
+static int start_loops(const char *placement, int loops)
 {
-    char pl[64];
+    char pl[64], nt[64];
     snprintf(pl, sizeof pl, "connection.placement=%s", placement);
-    const char *const extra[] = {
-        "-o", "num.network.threads=2",           "-o", "metrics.listener=http://127.0.0.1:0",
-        "-o", "connection.turn.max.bytes=65536", "-o", pl,
-        NULL};
+    snprintf(nt, sizeof nt, "num.network.threads=%d", loops);
+    g_loops = loops;
+    const char *const extra[] = {"-o", nt,
+                                 "-o", "metrics.listener=http://127.0.0.1:0",
+                                 "-o", "connection.turn.max.bytes=65536",
+                                 "-o", pl,
+                                 NULL};
     tb_ck_start(&B, extra);
     ck_assert_msg(tb_log_wait(&B, "metrics listener on http://127.0.0.1:", 20000),
                   "no metrics listener");
@@ -147,6 +166,8 @@ static int start(const char *placement)
     ck_assert_int_gt(mport, 0);
     return mport;
 }
+
+static int start(const char *placement) { return start_loops(placement, 2); }
 
 struct greedy_run {
     struct greedy g;
@@ -198,7 +219,7 @@ static int wait_heavy(int mport, struct loads *l, const struct greedy *g)
 {
     for (int i = 0; i < POLLS && !atomic_load(&g->stop); i++) {
         scrape(mport, l);
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < g_loops; k++)
             if (l->heavy[k] >= 1)
                 return k;
         usleep(25000);
@@ -206,9 +227,9 @@ static int wait_heavy(int mport, struct loads *l, const struct greedy *g)
     return -1;
 }
 
-/* A greedy connection, heavy on one loop, then LIGHT light ones. Returns the heavy loop (-1:
+/* A greedy connection, heavy on one loop, then nlight light ones. Returns the heavy loop (-1:
  * none became heavy) and the loads before and after the light ones came. */
-static int run(const char *placement, struct loads *before, struct loads *after)
+static int run(const char *placement, int nlight, struct loads *before, struct loads *after)
 {
     int mport = start(placement);
     int afd = tb_ck_connect(&B);
@@ -222,11 +243,12 @@ static int run(const char *placement, struct loads *before, struct loads *after)
     struct greedy_run gr;
     greedy_start(&gr);
     int hl = wait_heavy(mport, before, &gr.g);
-    int fds[LIGHT];
+    int fds[LIGHT_PLACED];
+    ck_assert_int_le(nlight, LIGHT_PLACED);
     uint8_t small[512];
     long slen = tb_batch_values(small, sizeof small, "lt", 0, 1, 0, false, 1);
     ck_assert_int_gt(slen, 0);
-    for (int i = 0; i < LIGHT; i++) {
+    for (int i = 0; i < nlight; i++) {
         fds[i] = tb_ck_connect(&B);
         ck_assert_int_eq(tb_ping(fds[i], 500 + i), 0);
         struct tb_produce_resp pr;
@@ -243,7 +265,7 @@ static int run(const char *placement, struct loads *before, struct loads *after)
                 before->heavy[1], after->conns[0], after->conns[1], after->heavy[0],
                 after->heavy[1], after->handoffs, atomic_load(&gr.g.sent));
     ck_assert_msg(greedy_stop(&gr), "the greedy connection was done before the light ones came");
-    for (int i = 0; i < LIGHT; i++) {
+    for (int i = 0; i < nlight; i++) {
         ck_assert_int_eq(tb_ping(fds[i], 900 + i), 0); /* still served after the greedy left */
         close(fds[i]);
     }
@@ -253,21 +275,24 @@ static int run(const char *placement, struct loads *before, struct loads *after)
 START_TEST(light_connections_go_to_the_loop_without_the_heavy_one)
 {
     struct loads b, a;
-    int hl = run("load", &b, &a);
+    int hl = run("load", LIGHT_PLACED, &b, &a);
     ck_assert_msg(hl >= 0, "the greedy connection never became heavy on either loop");
     int ol = 1 - hl;
     ck_assert_msg(a.heavy[hl] >= 1, "the greedy connection stopped being heavy meanwhile");
-    ck_assert_msg(a.conns[hl] == b.conns[hl] && a.conns[ol] == b.conns[ol] + LIGHT,
+    ck_assert_msg(a.conns[hl] == b.conns[hl] && a.conns[ol] == b.conns[ol] + LIGHT_PLACED,
                   "light connections on the heavy loop %d: it had %.0f connections before, %.0f "
                   "after; the other loop %.0f before, %.0f after (%d light ones came)",
-                  hl, b.conns[hl], a.conns[hl], b.conns[ol], a.conns[ol], LIGHT);
+                  hl, b.conns[hl], a.conns[hl], b.conns[ol], a.conns[ol], LIGHT_PLACED);
+    /* placed at accept (handed over), not moved afterwards */
+    ck_assert_msg(a.handoffs > 0, "no handoff counted (%.0f)", a.handoffs);
+    ck_assert_msg(a.moves == 0, "%.0f connections moved", a.moves);
 }
 END_TEST
 
 START_TEST(hash_placement_still_serves_everyone)
 {
     struct loads b, a;
-    int hl = run("hash", &b, &a);
+    int hl = run("hash", LIGHT, &b, &a);
     ck_assert_msg(hl >= 0, "the greedy connection never became heavy on either loop");
     ck_assert_msg(a.handoffs == 0, "%.0f connections handed over with placement=hash", a.handoffs);
     ck_assert_int_eq((int)(a.conns[0] + a.conns[1]), (int)(b.conns[0] + b.conns[1]) + LIGHT);
@@ -412,6 +437,317 @@ START_TEST(authenticated_sasl_connections_move_too)
 }
 END_TEST
 
+/* Three loops: the light connections of the loop that turns heavy spread over both other
+ * loops (round robin, br_place.c), not all to one. */
+START_TEST(light_connections_of_a_heavy_loop_spread_over_the_other_loops)
+{
+    int mport = start_loops("load", 3);
+    int afd = tb_ck_connect(&B);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    ck_assert_int_eq(tb_create_topic(afd, "mv", LIGHT, &err), 0);
+    ck_assert_int_eq(err, 0);
+    close(afd);
+    int fds[LIGHT], k = 0;
+    for (int i = 0; i < LIGHT; i++) {
+        fds[i] = tb_ck_connect(&B);
+        ck_assert_int_eq(tb_ping(fds[i], 100 + i), 0);
+    }
+    struct greedy_run gr;
+    greedy_start(&gr);
+    struct loads b, a;
+    int hl = wait_heavy(mport, &b, &gr.g);
+    ck_assert_msg(hl >= 0, "the greedy connection never became heavy on any loop");
+    ck_assert_msg(b.conns[hl] >= 3, "%.0f light connections on the heavy loop: nothing to spread",
+                  b.conns[hl] - 1);
+    bool moved = false;
+    for (int poll = 0; poll < 200 && !moved; poll++) {
+        for (int i = 0; i < LIGHT; i++)
+            light_produce(fds[i], i, k);
+        k++;
+        scrape(mport, &a);
+        moved = a.heavy[hl] >= 1 && a.conns[hl] == 1;
+        if (!moved)
+            usleep(50000);
+    }
+    ck_assert_msg(moved, "light connections still on the heavy loop %d (%.0f there)", hl,
+                  a.conns[hl]);
+    ck_assert_msg(greedy_stop(&gr), "the greedy connection was done before the moves");
+    for (int l = 0; l < 3; l++)
+        ck_assert_msg(
+            l == hl || a.conns[l] > b.conns[l],
+            "loop %d took none of the %.0f moved connections (loads before %.0f/%.0f/%.0f, "
+            "after %.0f/%.0f/%.0f)",
+            l, b.conns[hl] - 1, b.conns[0], b.conns[1], b.conns[2], a.conns[0], a.conns[1],
+            a.conns[2]);
+    for (int i = 0; i < LIGHT; i++)
+        close(fds[i]);
+}
+END_TEST
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Moved connections keep their new loop's list in idle order (evict_idle closes its head):
+ * two idle ones of each loop, the greedy one, two recent ones on the light loop joined before
+ * the heavy loop's idle ones move there; at max.connections, four new connections (all placed
+ * on the light loop) each evict one of the four idle ones, never a recent one. */
+START_TEST(moved_connections_keep_the_idle_order_for_eviction)
+{
+    enum { IDLE = 4, RECENT = 2, EVICT_MS = 4000 };
+    const char *const extra[] = {"-o", "num.network.threads=2",
+                                 "-o", "metrics.listener=http://127.0.0.1:0",
+                                 "-o", "connection.turn.max.bytes=65536",
+                                 "-o", "max.connections=7", /* IDLE + RECENT + the greedy one */
+                                 "-o", "max.connections.evict.idle.ms=4000",
+                                 NULL};
+    tb_ck_start(&B, extra);
+    ck_assert(tb_log_wait(&B, "metrics listener on http://127.0.0.1:", 20000));
+    int mport = tb_broker_metrics_port(&B);
+    ck_assert_int_gt(mport, 0);
+    int afd = tb_ck_connect(&B);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    close(afd);
+    int idle[IDLE], recent[RECENT];
+    for (int i = 0; i < IDLE; i++) {
+        idle[i] = tb_ck_connect(&B);
+        ck_assert_int_eq(tb_ping(idle[i], 100 + i), 0); /* their last activity */
+    }
+    struct loads b, a;
+    scrape(mport, &b);
+    ck_assert_msg(b.conns[0] == 2 && b.conns[1] == 2, "idle ones not 2/2: %.0f/%.0f", b.conns[0],
+                  b.conns[1]);
+    int64_t t_idle = now_ms();
+    usleep(2500 * 1000); /* the recent ones are active 2.5 s after the idle ones at least */
+    struct greedy_run gr;
+    greedy_start(&gr);
+    int hl = wait_heavy(mport, &b, &gr.g);
+    ck_assert_msg(hl >= 0, "the greedy connection never became heavy on either loop");
+    for (int i = 0; i < RECENT; i++) {
+        recent[i] = tb_ck_connect(&B); /* placed on the light loop */
+        ck_assert_int_eq(tb_ping(recent[i], 200 + i), 0);
+    }
+    int64_t t_recent = now_ms();
+    scrape(mport, &a);
+    bool raced = a.moves > 0; /* the heavy loop's check ran before they joined: no order to see */
+    for (int poll = 0; poll < 200 && a.moves < 2; poll++) {
+        usleep(25000);
+        scrape(mport, &a);
+    }
+    ck_assert_msg(a.moves == 2 && a.conns[hl] == 1, "the idle ones did not move (%.0f moves)",
+                  a.moves);
+    /* the idle ones past the eviction age, the recent ones not (else nothing to see) */
+    int64_t wait = t_idle + EVICT_MS + 400 - now_ms();
+    if (wait > 0)
+        usleep((useconds_t)wait * 1000);
+    if (now_ms() - t_recent > EVICT_MS - 300)
+        raced = true;
+    int fresh[IDLE], served = 0;
+    for (int i = 0; i < IDLE; i++) {
+        fresh[i] = tb_ck_connect(&B);
+        if (tb_ping(fresh[i], 300 + i) == 0)
+            served++;
+    }
+    ck_assert_msg(greedy_stop(&gr), "the greedy connection was done too soon");
+    if (getenv("TEST_PLACE_VERBOSE"))
+        fprintf(stderr, "eviction order: %d of %d served%s\n", served, IDLE,
+                raced ? " (inconclusive: timing)" : "");
+    if (!raced)
+        ck_assert_msg(served == IDLE,
+                      "%d of %d new connections served: the moved idle ones were not evicted",
+                      served, IDLE);
+    for (int i = 0; i < IDLE; i++) {
+        close(idle[i]);
+        close(fresh[i]);
+    }
+    for (int i = 0; i < RECENT; i++)
+        close(recent[i]);
+}
+END_TEST
+
+/* ---- acks=0 producers that close while their connections move ------------------------- */
+
+enum {
+    Z_CONNS = 16,    /* light acks=0 producers, connected before the greedy one */
+    Z_PER = 4,       /* records of the last write, each its own pipelined acks=0 request */
+    Z_WAIT_MS = 1500 /* their long poll: a once-a-second check marks them while it is parked */
+};
+
+struct zprod {
+    int fd, i, sent;
+    int err; /* 0, or where it failed (no ck_assert off the test's thread) */
+};
+
+/* Pipelines n acks=0 produce requests of one record each (values "z<i>-<first..>") to
+ * partition i of "z" in one write. 0 or -errno. */
+static int z_send(int fd, int i, int first, int n)
+{
+    uint8_t out[8192];
+    size_t len = 0;
+    char prefix[16];
+    snprintf(prefix, sizeof prefix, "z%d", i);
+    for (int k = first; k < first + n; k++) {
+        uint8_t b[512];
+        long blen = tb_batch_values(b, sizeof b, prefix, k, 1, 0, false, 1);
+        struct tb_req r;
+        if (blen <= 0 || tb_req_begin(&r, 1024, 0, 7, k) != 0)
+            return -ENOMEM;
+        tb_enc_produce(&r, 7, 0, 10000, "z", i, b, (size_t)blen);
+        long flen = tb_req_end(&r);
+        if (flen <= 0 || len + (size_t)flen > sizeof out) {
+            tb_req_free(&r);
+            return -EOVERFLOW;
+        }
+        memcpy(out + len, r.buf, (size_t)flen);
+        len += (size_t)flen;
+        tb_req_free(&r);
+    }
+    return tb_send_all(fd, out, len);
+}
+
+/* One producer: a long poll past the end of its partition (parked; the heavy loop's check
+ * marks the connection to move meanwhile, and it moves as soon as the answer is sent), then at
+ * once a last pipelined write and its side closed (kcat -P -X acks=0 does so): the bytes and
+ * the FIN come while the connection moves. Waits (bounded) for the broker to close it. */
+static void *z_run(void *arg)
+{
+    struct zprod *z = arg;
+    struct tb_fetch_args fa = {.max_wait_ms = Z_WAIT_MS,
+                               .min_bytes = 1,
+                               .max_bytes = 1 << 20,
+                               .topic = "z",
+                               .partition = z->i,
+                               .offset = 0,
+                               .partition_max_bytes = 1 << 20};
+    struct tb_frame f;
+    struct tb_fetch_resp fr;
+    if (tb_fetch(z->fd, &fa, &f, &fr) != 0) {
+        z->err = 1;
+        return NULL;
+    }
+    tb_frame_free(&f);
+    if (z_send(z->fd, z->i, 0, Z_PER) != 0 || shutdown(z->fd, SHUT_WR) != 0) {
+        z->err = 2;
+        return NULL;
+    }
+    z->sent = Z_PER;
+    struct timeval tv = {.tv_sec = 1};
+    setsockopt(z->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    uint8_t buf[256];
+    ssize_t n = 1;
+    for (int k = 0; k < 20 && n != 0; k++)
+        n = recv(z->fd, buf, sizeof buf, 0);
+    if (n != 0)
+        z->err = 3; /* the broker did not close the half-closed connection */
+    return NULL;
+}
+
+/* Light acks=0 producers on both loops, a producer turns greedy on one of them, and those of
+ * its loop send their last records and close right as they move: every record of every one
+ * is in the log (br_conn.c: an EOF during a move abandons it, the kept requests are handled). */
+START_TEST(acks0_producers_that_close_while_they_move_lose_nothing)
+{
+    int mport = start("load");
+    int afd = tb_ck_connect(&B);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    ck_assert_int_eq(tb_create_topic(afd, "z", Z_CONNS, &err), 0);
+    ck_assert_int_eq(err, 0);
+    struct zprod z[Z_CONNS];
+    for (int i = 0; i < Z_CONNS; i++) {
+        z[i] = (struct zprod){.fd = tb_ck_connect(&B), .i = i};
+        ck_assert_int_eq(tb_ping(z[i].fd, 100 + i), 0);
+    }
+    struct loads b;
+    scrape(mport, &b);
+    ck_assert_msg(b.conns[0] >= 2 && b.conns[1] >= 2, "the producers are not on both loops");
+    struct greedy_run gr;
+    greedy_start(&gr);
+    ck_assert_msg(wait_heavy(mport, &b, &gr.g) >= 0, "the greedy connection never became heavy");
+    pthread_t t[Z_CONNS];
+    for (int i = 0; i < Z_CONNS; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, z_run, &z[i]), 0);
+    for (int i = 0; i < Z_CONNS; i++)
+        pthread_join(t[i], NULL);
+    double moves = moves_total(mport);
+    ck_assert_msg(greedy_stop(&gr), "the greedy connection was done too soon");
+    for (int i = 0; i < Z_CONNS; i++) {
+        ck_assert_msg(z[i].err == 0, "producer %d failed at step %d", i, z[i].err);
+        close(z[i].fd);
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "z%d", i);
+        struct tb_seq seq = {.prefix = prefix};
+        int rc = tb_consume_seq(afd, "z", i, z[i].sent, &seq, 20);
+        ck_assert_msg(rc == 0, "producer %d: reading back %d records: %d %s (%.0f moves)", i,
+                      z[i].sent, rc, seq.err, moves);
+        ck_assert_int_eq(seq.seen, z[i].sent);
+    }
+    if (getenv("TEST_PLACE_VERBOSE"))
+        fprintf(stderr, "acks=0 producers: %.0f moves\n", moves);
+    close(afd);
+}
+END_TEST
+
+/* SASL connections with a login under way (SaslHandshake done, SaslAuthenticate not yet) stay
+ * on a loop that turns heavy (br_conn.h), and finish their login there afterwards. */
+START_TEST(sasl_connections_in_a_login_do_not_move)
+{
+    static const char *const base[] = {
+        "-o", "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0", NULL};
+    static const char *const more[] = {
+        "-o", "num.network.threads=2",           "-o", "metrics.listener=http://127.0.0.1:0",
+        "-o", "connection.turn.max.bytes=65536", NULL};
+    static const char *const users[] = {"alice", "alice-pw", NULL};
+    memset(&B, 0, sizeof B);
+    int sport = tb_sec_start(&B, base, more, users);
+    ck_assert_int_gt(sport, 0);
+    int mport = tb_broker_metrics_port(&B);
+    ck_assert_int_gt(mport, 0);
+    int afd = tb_ck_connect(&B);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    close(afd);
+    int fds[LIGHT];
+    for (int i = 0; i < LIGHT; i++) {
+        fds[i] = tb_connect(sport);
+        ck_assert_int_ge(fds[i], 0);
+        ck_assert_int_eq(tb_sasl_handshake(fds[i], 1, "PLAIN"), 0);
+    }
+    struct loads b, a;
+    scrape(mport, &b);
+    ck_assert_msg(b.conns[0] >= 1 && b.conns[1] >= 1, "the logins are not on both loops");
+    struct greedy_run gr;
+    greedy_start(&gr);
+    int hl = wait_heavy(mport, &a, &gr.g);
+    ck_assert_msg(hl >= 0, "the greedy connection never became heavy on either loop");
+    usleep(3500 * 1000); /* three once-a-second checks at least (counted below: moves) */
+    scrape(mport, &a);
+    ck_assert_msg(greedy_stop(&gr), "the greedy connection was done too soon");
+    ck_assert_msg(a.moves == 0, "%.0f connections in a login moved", a.moves);
+    ck_assert_msg(a.conns[hl] >= 2, "no login on the heavy loop: nothing was checked");
+    for (int i = 0; i < LIGHT; i++) {
+        char tok[64];
+        int n = snprintf(tok, sizeof tok, "%c%s%c%s", 0, "alice", 0, "alice-pw");
+        uint8_t out[256];
+        size_t out_len;
+        ck_assert_int_eq(tb_sasl_auth(fds[i], 1, (const uint8_t *)tok, (size_t)n, out, sizeof out,
+                                      &out_len, NULL),
+                         0);
+        ck_assert_int_eq(tb_ping(fds[i], 700 + i), 0);
+        close(fds[i]);
+    }
+}
+END_TEST
+
 /* ---- TLS connections never move (br_conn.h) ------------------------------------------- */
 
 static char g_certs[512];
@@ -525,6 +861,10 @@ static Suite *suite(void)
     tcase_add_test(tc, light_connections_move_off_a_loop_that_turns_heavy);
     tcase_add_test(tc, tls_connections_stay_on_a_loop_that_turns_heavy);
     tcase_add_test(tc, authenticated_sasl_connections_move_too);
+    tcase_add_test(tc, acks0_producers_that_close_while_they_move_lose_nothing);
+    tcase_add_test(tc, light_connections_of_a_heavy_loop_spread_over_the_other_loops);
+    tcase_add_test(tc, sasl_connections_in_a_login_do_not_move);
+    tcase_add_test(tc, moved_connections_keep_the_idle_order_for_eviction);
     suite_add_tcase(s, tc);
     return s;
 }
