@@ -478,8 +478,14 @@ static long long consume(int port, const char *certs, const struct opts *o, uint
         struct kp_wr wr;
         kp_wr_init(&wr, req, sizeof(req));
         size_t pos = req_begin(&wr, KP_API_FETCH, 11, corr);
-        struct kp_fetch_req_partition p = {0, -1, offset, -1, o->fetch_bytes};
-        struct kp_fetch_req_topic t = {kp_str_of(TOPIC), 1, &p};
+        struct kp_fetch_req_partition p = {.partition = 0,
+                                           .current_leader_epoch = -1,
+                                           .fetch_offset = offset,
+                                           .log_start_offset = -1,
+                                           .partition_max_bytes = o->fetch_bytes,
+                                           .last_fetched_epoch = -1};
+        struct kp_fetch_req_topic t = {
+            .topic = kp_str_of(TOPIC), .n_partitions = 1, .partitions = &p};
         struct kp_fetch_req f = {0};
         f.replica_id = -1;
         f.max_wait_ms = 100;
