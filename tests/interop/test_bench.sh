@@ -21,7 +21,9 @@ need node nodejs
 build="${SPLICELOG_BUILD:-$ROOT/build}"
 bench="$build/splicelog-bench"
 # make test builds the suites, not the tools: build (or refresh) the bench here.
-make -C "$ROOT" --no-print-directory BUILD="$build" "$bench" >"$WORK/make.log" 2>&1 || {
+# bench_fetch and bench_storage too: make bench runs them, and nothing else builds them.
+make -C "$ROOT" --no-print-directory BUILD="$build" "$bench" "$build/bench_fetch" \
+    "$build/bench_storage" >"$WORK/make.log" 2>&1 || {
     tail -n 30 "$WORK/make.log" >&2
     fail "cannot build $bench"
 }
