@@ -411,7 +411,7 @@ struct sb_figs {
     int n;
     struct sb_sect sect[12];
     int n_sect;
-    char notes[8][200]; /* printed under the table and in JSON "notes" */
+    char notes[8][400]; /* printed under the table and in JSON "notes" */
     int n_notes;
     struct sb_machine machine;
     double load_start, load_end;
