@@ -296,8 +296,10 @@ static int16_t epoch_err(int32_t leader_epoch, int32_t cur)
     return cur > leader_epoch ? KP_ERR_UNKNOWN_LEADER_EPOCH : KP_ERR_FENCED_LEADER_EPOCH;
 }
 
-int16_t br_repl_replica_fetch(struct br_repl *r, struct st_log *log, int32_t replica,
-                              int32_t cur_epoch, int64_t fetch_offset, bool *hw_moved)
+/* A replica's Fetch checked (a replica of the partition other than this broker, at the
+ * leader's epoch) and, when record, taken as that replica's fetch (br_repl_replica_fetch). */
+static int16_t replica_fetch(struct br_repl *r, struct st_log *log, int32_t replica,
+                             int32_t cur_epoch, bool record, int64_t fetch_offset, bool *hw_moved)
 {
     *hw_moved = false;
     int16_t err = KP_ERR_NONE;
@@ -312,7 +314,7 @@ int16_t br_repl_replica_fetch(struct br_repl *r, struct st_log *log, int32_t rep
     int k = rep_index(p, replica);
     if (k < 0 || replica == r->me) {
         err = KP_ERR_NOT_LEADER_OR_FOLLOWER;
-    } else if ((err = epoch_err(p->leader_epoch, cur_epoch)) == KP_ERR_NONE) {
+    } else if ((err = epoch_err(p->leader_epoch, cur_epoch)) == KP_ERR_NONE && record) {
         int64_t now = br_now_ms();
         int64_t end = st_log_end_offset(log);
         if (p->leo[k] >= 0 && fetch_offset < p->leo[k])
@@ -342,6 +344,19 @@ int16_t br_repl_replica_fetch(struct br_repl *r, struct st_log *log, int32_t rep
     return err;
 }
 
+int16_t br_repl_replica_fetch(struct br_repl *r, struct st_log *log, int32_t replica,
+                              int32_t cur_epoch, int64_t fetch_offset, bool *hw_moved)
+{
+    return replica_fetch(r, log, replica, cur_epoch, true, fetch_offset, hw_moved);
+}
+
+int16_t br_repl_replica_check(struct br_repl *r, struct st_log *log, int32_t replica,
+                              int32_t cur_epoch)
+{
+    bool moved;
+    return replica_fetch(r, log, replica, cur_epoch, false, 0, &moved);
+}
+
 void br_repl_repair_client_id(char *out, size_t cap, int32_t replica_id)
 {
     snprintf(out, cap, "splicelog-repair-%d", (int)replica_id);
@@ -353,26 +368,6 @@ bool br_repl_is_repair_fetch(const char *client_id, int32_t len, int32_t replica
     br_repl_repair_client_id(want, sizeof want, replica_id);
     return replica_id >= 0 && len == (int32_t)strlen(want) &&
            memcmp(client_id, want, (size_t)len) == 0;
-}
-
-int16_t br_repl_replica_check(struct br_repl *r, struct st_log *log, int32_t replica,
-                              int32_t cur_epoch)
-{
-    int16_t err = KP_ERR_NONE;
-    pthread_rwlock_rdlock(&r->lock);
-    struct rpart *p = find(r, log);
-    if (!p) {
-        pthread_rwlock_unlock(&r->lock);
-        return KP_ERR_NOT_LEADER_OR_FOLLOWER;
-    }
-    pthread_mutex_lock(&p->mu);
-    if (rep_index(p, replica) < 0 || replica == r->me)
-        err = KP_ERR_NOT_LEADER_OR_FOLLOWER;
-    else
-        err = epoch_err(p->leader_epoch, cur_epoch);
-    pthread_mutex_unlock(&p->mu);
-    pthread_rwlock_unlock(&r->lock);
-    return err;
 }
 
 int16_t br_repl_check_epoch(struct br_repl *r, struct st_log *log, int32_t cur_epoch)
