@@ -72,42 +72,6 @@ static void start_broker(struct tb_nemesis *n, int id)
     }
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The nth (0: the oldest) sealed segment of dir with its .digest sidecar (not the newest
- * .log): its path in path; false when there is none yet. */
-static bool sealed_segment(const char *dir, int nth, char *path, size_t cap)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return false;
-    char *names[1024];
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) && n < 1024) {
-        size_t l = strlen(e->d_name);
-        if (l > 4 && strcmp(e->d_name + l - 4, ".log") == 0)
-            names[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    qsort(names, (size_t)n, sizeof names[0], name_cmp);
-    bool found = false;
-    for (int i = 0; i + 2 < n && !found; i++) { /* two newer ones: this one is sealed for sure */
-        char dg[700];
-        snprintf(dg, sizeof dg, "%s/%.*s.digest", dir, (int)(strlen(names[i]) - 4), names[i]);
-        if (access(dg, F_OK) == 0 && nth-- == 0) {
-            snprintf(path, cap, "%s/%s", dir, names[i]);
-            found = true;
-        }
-    }
-    for (int i = 0; i < n; i++)
-        free(names[i]);
-    return found;
-}
-
 static uint8_t *slurp(const char *path, size_t *len)
 {
     int fd = open(path, O_RDONLY);
@@ -141,13 +105,13 @@ static uint8_t *flip_sealed_n(int id, int p, int nseg, char *seg, size_t cap, si
     char dir[400];
     snprintf(dir, sizeof dir, "%s/nemesis-%d", B[id].data, p);
     int64_t until = tb_now_ms() + 60000;
-    while (!sealed_segment(dir, nseg - 1, seg, cap)) {
+    while (!tb_nem_sealed_segment(dir, nseg - 1, seg, cap)) {
         ck_assert_msg(tb_now_ms() < until, "no sealed segment with a digest in %s", dir);
         tb_sleep_ms(250);
     }
     uint8_t *orig = NULL;
     for (int i = nseg - 1; i >= 0; i--) {
-        ck_assert(sealed_segment(dir, i, seg, cap));
+        ck_assert(tb_nem_sealed_segment(dir, i, seg, cap));
         size_t l;
         uint8_t *b = slurp(seg, &l);
         ck_assert_int_gt(l, 200);
@@ -297,7 +261,7 @@ START_TEST(fenced_ranges_are_repaired_from_another_replica)
     char dir[400], seg1[800];
     snprintf(dir, sizeof dir, "%s/nemesis-2", B[leader2].data);
     until = tb_now_ms() + 60000;
-    while (!sealed_segment(dir, 0, seg, sizeof seg)) {
+    while (!tb_nem_sealed_segment(dir, 0, seg, sizeof seg)) {
         ck_assert_msg(tb_now_ms() < until, "no sealed segment with a digest in %s", dir);
         tb_sleep_ms(250);
     }

@@ -70,42 +70,6 @@ static void start_broker(struct tb_nemesis *n, int id)
     }
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The nth oldest sealed segment of dir with its .digest sidecar and two newer segments: its
- * path in path; false when there is none (yet). */
-static bool sealed_segment(const char *dir, int nth, char *path, size_t cap)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return false;
-    char *names[1024];
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) && n < 1024) {
-        size_t l = strlen(e->d_name);
-        if (l > 4 && strcmp(e->d_name + l - 4, ".log") == 0)
-            names[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    qsort(names, (size_t)n, sizeof names[0], name_cmp);
-    bool found = false;
-    for (int i = 0; i + 2 < n && !found; i++) {
-        char dg[700];
-        snprintf(dg, sizeof dg, "%s/%.*s.digest", dir, (int)(strlen(names[i]) - 4), names[i]);
-        if (access(dg, F_OK) == 0 && nth-- == 0) {
-            snprintf(path, cap, "%s/%s", dir, names[i]);
-            found = true;
-        }
-    }
-    for (int i = 0; i < n; i++)
-        free(names[i]);
-    return found;
-}
-
 /* In the segment at path: a run of at least two adjacent batches holding more than min bytes
  * together, followed by another batch: their positions into pos (at most cap), how many (0:
  * none). */
@@ -169,7 +133,7 @@ START_TEST(a_range_larger_than_an_answer_is_fetched_once)
     int n = 0;
     until = tb_now_ms() + 90000;
     for (int nth = 0; n == 0;) {
-        if (sealed_segment(dir, nth, seg, sizeof seg)) {
+        if (tb_nem_sealed_segment(dir, nth, seg, sizeof seg)) {
             n = big_run(seg, 1024, pos, 64);
             nth++;
             continue;

@@ -768,3 +768,39 @@ void tb_nem_finish(struct tb_nemesis *n, const char *rounds_fmt, ...)
     free(n->recs);
     n->recs = NULL;
 }
+
+static int seg_name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The nth (0: the oldest) sealed segment of dir with its .digest sidecar (not the newest
+ * .log): its path in path; false when there is none yet. */
+bool tb_nem_sealed_segment(const char *dir, int nth, char *path, size_t cap)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    char *names[1024];
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 1024) {
+        size_t l = strlen(e->d_name);
+        if (l > 4 && strcmp(e->d_name + l - 4, ".log") == 0)
+            names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], seg_name_cmp);
+    bool found = false;
+    for (int i = 0; i + 2 < n && !found; i++) { /* two newer ones: this one is sealed for sure */
+        char dg[700];
+        snprintf(dg, sizeof dg, "%s/%.*s.digest", dir, (int)(strlen(names[i]) - 4), names[i]);
+        if (access(dg, F_OK) == 0 && nth-- == 0) {
+            snprintf(path, cap, "%s/%s", dir, names[i]);
+            found = true;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    return found;
+}

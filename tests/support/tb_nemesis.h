@@ -110,6 +110,10 @@ int tb_nem_seconds(const char *name, int dflt);
 void tb_nem_start_broker(struct tb_nemesis *n, int id, int session_ms, const char *zk_override);
 int tb_nem_run(const char *suite, SFun setup, SFun teardown, SFun b_teardown, const TTest *t);
 void tb_nem_create_topic(struct tb_nemesis *n);
+/* The nth (0: the oldest) sealed segment file of a partition directory dir: a .log with its
+ * .digest sidecar and two newer segments (so sealed for sure); its path in path. false when
+ * there is none (yet). For the repair tests, which spoil a byte of one. */
+bool tb_nem_sealed_segment(const char *dir, int nth, char *path, size_t cap);
 void tb_nem_produce_start(struct tb_nemesis *n);
 void tb_nem_produce_stop(struct tb_nemesis *n);
 /* Starts the group reading along (after tb_nem_produce_start); tb_nem_finish stops it. */
