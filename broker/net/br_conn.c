@@ -53,9 +53,6 @@ static void conn_free(struct br_conn *c);
 static void arm_recv(struct br_conn *c);
 static void stop_recv(struct br_conn *c);
 static void throttle(struct br_conn *c, int32_t ms);
-static bool quiescent(const struct br_conn *c);
-static void move_begin(struct br_conn *c);
-static void move_out(struct br_conn *c);
 
 static void addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
@@ -102,33 +99,6 @@ static void live_append(struct br_loop *l, struct br_conn *c)
     l->conns_tail = c;
 }
 
-/* A connection that comes from another loop keeps its last activity: it goes after the last
- * one of this loop's list that was active no later, so that the list stays in that order
- * (evict_idle trusts its head). */
-static void live_insert(struct br_loop *l, struct br_conn *c)
-{
-    struct br_conn *after = l->conns_tail;
-    while (after && after->last_active_ms > c->last_active_ms)
-        after = after->prev;
-    if (!after) {
-        c->prev = NULL;
-        c->next = l->conns;
-        if (l->conns)
-            l->conns->prev = c;
-        else
-            l->conns_tail = c;
-        l->conns = c;
-        return;
-    }
-    c->prev = after;
-    c->next = after->next;
-    if (after->next)
-        after->next->prev = c;
-    else
-        l->conns_tail = c;
-    after->next = c;
-}
-
 /* The connection was active (accepted, a complete request, a response sent): it moves to the
  * end of the loop's list, which stays ordered by last activity. */
 static void touch(struct br_conn *c)
@@ -156,6 +126,33 @@ static void load_publish(struct br_loop *l)
 {
     atomic_store_explicit(&l->load_conns, l->nlive, memory_order_relaxed);
     atomic_store_explicit(&l->load_heavy, l->nheavy, memory_order_relaxed);
+}
+
+void br_conn__live_leave(struct br_conn *c)
+{
+    struct br_loop *l = c->loop;
+    list_unlink(c, &l->conns, &l->conns_tail);
+    l->nconns--;
+    l->nlive--;
+    load_publish(l);
+}
+
+void br_conn__live_join(struct br_conn *c, struct br_conn *after)
+{
+    struct br_loop *l = c->loop;
+    c->prev = after;
+    c->next = after ? after->next : l->conns;
+    if (c->next)
+        c->next->prev = c;
+    else
+        l->conns_tail = c;
+    if (after)
+        after->next = c;
+    else
+        l->conns = c;
+    l->nconns++;
+    l->nlive++;
+    load_publish(l);
 }
 
 static void heavy_count(struct br_conn *c, bool on)
@@ -846,8 +843,6 @@ static void defer(struct br_conn *c, enum share sh)
     stop_recv(c);
 }
 
-static void resume_input(struct br_conn *c);
-
 /* The session's look at a frame: BR_SESS_PASS, or its answer in r (BR_REPLY), or -errno. */
 static int session_frame(struct br_conn *c, uint8_t *frame, size_t len, struct br_resp *r)
 {
@@ -930,7 +925,7 @@ void br_conn_serve_ready(struct br_loop *loop)
             continue;
         }
         c->hold_until_ns = 0;
-        resume_input(c);
+        br_conn__resume(c);
         int64_t t = br_now_ns();
         /* a heavy one (its share ran out again) waits, unread, so that its turns take at most
          * pct% of the loop's time while others want service */
@@ -1112,7 +1107,7 @@ void br_conn__input(struct br_conn *c)
 }
 
 /* Input was held back (backpressure, request bytes): takes up what is buffered, re-arms. */
-static void resume_input(struct br_conn *c)
+void br_conn__resume(struct br_conn *c)
 {
     if (c->req_start_ms)
         c->req_start_ms = c->loop->now_ms; /* the clock stopped while we did not read */
@@ -1129,7 +1124,7 @@ static void bytes_wake(struct br_wait *w, enum br_wake why)
     bytes_wait_del(c);
     if (c->closing || c->paused)
         return; /* a paused one looks again when its queue drains */
-    resume_input(c);
+    br_conn__resume(c);
 }
 
 static void after_progress(struct br_conn *c)
@@ -1138,7 +1133,7 @@ static void after_progress(struct br_conn *c)
         return;
     if (c->paused && !backpressured(c)) {
         c->paused = false;
-        resume_input(c);
+        br_conn__resume(c);
         if (c->closing)
             return;
     }
@@ -1304,119 +1299,11 @@ void br_conn_complete(struct br_conn *c, struct br_op *op, int res, unsigned fla
          * closes (br_conn__input) */
         c->moving = false;
         c->move_to = NULL;
-        resume_input(c);
+        br_conn__resume(c);
     } else if (c->moving && c->inflight == 0 && !c->closing)
-        move_out(c); /* its recv's last completion: nothing of it is left on this ring */
-    else if (c->move_to && quiescent(c))
-        move_begin(c);
-}
-
-/* ---- moving to another loop (placement, br_conn.h) ------------------------------------- */
-
-/* Nothing of the connection is in flight but its recv, and nothing of it waits anywhere on its
- * loop: no request being received or handled, no response queued, parked or being sent, no
- * wait, no hold; and none of the states that are not moved (br_conn.h: TLS, a SASL login not
- * done). Heavy ones stay. */
-static bool quiescent(const struct br_conn *c)
-{
-    const struct br_loop *l = c->loop;
-    bool login = c->peer.sess && l->sess_ops->max_frame(c->peer.sess) > 0;
-    return !c->closing && !c->moving && !c->out_head && c->nresp == 0 && c->send_ops == 0 &&
-           c->in_len == 0 && c->req_start_ms == 0 && !c->paused && !c->deferred &&
-           !c->bytes_wait.waiting && !c->eof && !c->draining && !c->close_after_tx && !c->tls &&
-           !login && !c->rx->handshake && c->pipe_fill == 0 && c->copy_fill == 0 &&
-           !c->heavy_counted;
-}
-
-/* On the new loop's thread: the connection joins this loop's lists and counts, and is read
- * here (its recv armed on this ring); bytes that arrived during the move are handled now. */
-static void move_in(struct br_wait *w, enum br_wake why)
-{
-    (void)why;
-    struct br_conn *c = (struct br_conn *)((char *)w - offsetof(struct br_conn, move_wait));
-    struct br_loop *l = c->loop;
-    atomic_fetch_sub_explicit(&l->load_incoming, 1, memory_order_relaxed);
-    c->moving = false;
-    c->moved_ms = l->now_ms;
-    /* turn numbers are the old loop's: its shares start afresh here (it was light) */
-    c->share_turn = c->used_turn = c->share_out_turn = 0;
-    c->share_reqs = 0;
-    c->share_bytes = 0;
-    c->has_mark = false;
-    /* (hold_until_ns is kept: br_now_ns() is the same clock on every loop, and a quota's mute
-     * still in force is honoured here, share_check) */
-    live_insert(l, c);
-    l->nconns++;
-    l->nlive++;
-    load_publish(l);
-    br_debug("peer=%s moved to loop %d", c->peer.name, l->id);
-    resume_input(c); /* (a stopping loop answers what it kept, then closes it: stop_idle) */
-}
-
-/* On the old loop's thread, once nothing of c is in flight: c leaves every list and count of
- * this loop and is posted to c->move_to, whose thread owns it from then on. */
-static void move_out(struct br_conn *c)
-{
-    struct br_loop *from = c->loop, *to = c->move_to;
-    assert(to && c->inflight == 0 && !c->recv_armed && c->send_ops == 0);
-    /* (quiescent() held when it began, and nothing is handled while moving) */
-    assert(!c->deferred && !c->bytes_wait.waiting && c->nresp == 0 && !c->out_head &&
-           !c->heavy_counted && !c->closing);
-    c->move_to = NULL;
-    c->xfer->release(c); /* a splice pipe goes back to this loop's pool (the next response takes
-                            one, or a buffer, on the new loop) */
-    list_unlink(c, &from->conns, &from->conns_tail);
-    from->nconns--;
-    from->nlive--;
-    load_publish(from);
-    c->loop = to;
-    atomic_fetch_add_explicit(&to->load_incoming, 1, memory_order_relaxed);
-    struct br_stats *st = from->stats;
-    if (br_loop_hand(to, &c->move_wait, move_in)) {
-        br_stats_move(st); /* (c is the other loop's now: not touched again here) */
-        return;
-    }
-    /* the broker is stopping: it stays */
-    atomic_fetch_sub_explicit(&to->load_incoming, 1, memory_order_relaxed);
-    c->loop = from;
-    live_append(from, c);
-    from->nconns++;
-    from->nlive++;
-    load_publish(from);
-    c->moving = false;
-    c->moved_ms = from->now_ms; /* (not tried again before the gap: br_conn_move_light) */
-    resume_input(c);
-}
-
-/* Starts the move: the recv is cancelled, and the connection leaves once its last completion
- * is in (br_conn_complete), or at once when nothing is in flight. */
-static void move_begin(struct br_conn *c)
-{
-    c->moving = true;
-    if (c->recv_armed && !c->recv_cancelling) {
-        c->recv_cancelling = true;
-        br_ring_cancel(&c->loop->ring, &c->recv_op, &c->cancel_op);
-        c->inflight++;
-    }
-    if (c->inflight == 0)
-        move_out(c);
-}
-
-void br_conn_move_light(struct br_loop *loop, br_conn_pick_fn pick, int64_t gap_ms)
-{
-    for (struct br_conn *c = loop->conns, *next; c; c = next) {
-        next = c->next; /* (c may leave the list: move_out) */
-        if (c->moving)
-            continue; /* a move under way goes on to the loop it chose */
-        c->move_to = NULL;
-        if (!pick || c->heavy_counted || (c->moved_ms && loop->now_ms - c->moved_ms < gap_ms))
-            continue;
-        c->move_to = pick(loop, &loop->move_cursor);
-        if (!c->move_to)
-            continue;
-        if (quiescent(c))
-            move_begin(c);
-    }
+        br_conn__move_out(c); /* its recv's last completion: nothing of it is left on this ring */
+    else if (c->move_to && br_conn__quiescent(c))
+        br_conn__move_begin(c);
 }
 
 /* ---- close ---------------------------------------------------------------------------- */

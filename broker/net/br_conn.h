@@ -75,7 +75,8 @@
  *   share ran out within the last HEAVY_MS, as for fair service) in load_conns / load_heavy
  *   (br_loop.h): a connection counts as heavy from the turn its byte share runs out until the
  *   once-a-second check finds it has not for a second, or it closes.
- * - Moving (br_conn_move_light, placement=load): a light connection of a loop with a heavy one
+ * - Moving (br_conn_move_light in br_conn_move.c, placement=load): a light connection of a loop
+ *   with a heavy one
  *   moves to a loop without, at its next quiescent point: not closing, no request being
  *   received (empty frame buffer, no request clock running) or handled, no response queued,
  *   parked or being sent (so no wait of it is parked and no op but its recv is in flight), no
@@ -305,5 +306,22 @@ void br_conn__begun(struct br_conn *c);
 /* A receive ended without bytes: res 0 (the peer closed; the connection closes), a transient
  * -errno (nothing: re-armed), or another (the connection closes, naming it). */
 void br_conn__recv_end(struct br_conn *c, int res);
+
+/* ---- for the move to another loop (br_conn_move.c) ---------------------------------------- */
+
+/* Reads the connection again (its holds permitting) and handles what its buffer holds. */
+void br_conn__resume(struct br_conn *c);
+/* c leaves its loop's list of live connections and its counts. */
+void br_conn__live_leave(struct br_conn *c);
+/* c joins its loop's list after `after` (NULL: first) and its counts. */
+void br_conn__live_join(struct br_conn *c, struct br_conn *after);
+/* Nothing of c is received, handled, queued, parked or in flight but its recv, and it is in no
+ * state that does not move (TLS, a SASL login, heavy). */
+bool br_conn__quiescent(const struct br_conn *c);
+/* Begins c's move to c->move_to: its recv cancelled; br_conn__move_out once nothing is in
+ * flight. */
+void br_conn__move_begin(struct br_conn *c);
+/* Old loop, nothing of c in flight: c leaves this loop and is handed to c->move_to. */
+void br_conn__move_out(struct br_conn *c);
 
 #endif
