@@ -73,6 +73,26 @@ static void *greedy_main(void *arg)
     return NULL;
 }
 
+/* The greedy connection: connected, its topic created, and the produce request it pipelines
+ * (one batch of a GREEDY_VALUE-byte record, acks=1, correlation id corr) framed in *req. */
+static int greedy_setup(const char *topic, int32_t corr, uint8_t **batch, struct tb_req *req,
+                        long *flen)
+{
+    int gfd = tb_ck_connect(&B);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(gfd, topic, 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    *batch = malloc(GREEDY_VALUE + 1024);
+    ck_assert_ptr_nonnull(*batch);
+    long blen = tb_batch_values(*batch, GREEDY_VALUE + 1024, "gr", 0, 1, GREEDY_VALUE, false, 1);
+    ck_assert_int_gt(blen, 0);
+    ck_assert_int_eq(tb_req_begin(req, GREEDY_VALUE + 2048, 0, 7, corr), 0);
+    tb_enc_produce(req, 7, 1, 10000, topic, 0, *batch, (size_t)blen);
+    *flen = tb_req_end(req);
+    ck_assert_int_gt(*flen, 0);
+    return gfd;
+}
+
 START_TEST(pipelined_produces_do_not_starve_a_single_request)
 {
     char share[64];
@@ -86,19 +106,10 @@ START_TEST(pipelined_produces_do_not_starve_a_single_request)
     int mport = metrics_port();
     ck_assert_int_gt(mport, 0);
 
-    int gfd = tb_ck_connect(&B);
-    int16_t err = -1;
-    ck_assert_int_eq(tb_create_topic(gfd, "fair", 1, &err), 0);
-    ck_assert_int_eq(err, 0);
-    uint8_t *batch = malloc(GREEDY_VALUE + 1024);
-    ck_assert_ptr_nonnull(batch);
-    long blen = tb_batch_values(batch, GREEDY_VALUE + 1024, "fa", 0, 1, GREEDY_VALUE, false, 1);
-    ck_assert_int_gt(blen, 0);
+    uint8_t *batch;
     struct tb_req req;
-    ck_assert_int_eq(tb_req_begin(&req, GREEDY_VALUE + 2048, 0, 7, 77), 0);
-    tb_enc_produce(&req, 7, 1, 10000, "fair", 0, batch, (size_t)blen);
-    long flen = tb_req_end(&req);
-    ck_assert_int_gt(flen, 0);
+    long flen;
+    int gfd = greedy_setup("fair", 77, &batch, &req, &flen);
 
     struct greedy g = {.fd = gfd, .frame = req.buf, .len = (size_t)flen};
     pthread_t t;
@@ -174,19 +185,10 @@ START_TEST(the_hold_is_for_light_connections_of_the_same_loop)
     tb_ck_start(&B, extra);
     int mport = metrics_port();
     ck_assert_int_gt(mport, 0);
-    int gfd = tb_ck_connect(&B);
-    int16_t err = -1;
-    ck_assert_int_eq(tb_create_topic(gfd, "apart", 1, &err), 0);
-    ck_assert_int_eq(err, 0);
-    uint8_t *batch = malloc(GREEDY_VALUE + 1024);
-    ck_assert_ptr_nonnull(batch);
-    long blen = tb_batch_values(batch, GREEDY_VALUE + 1024, "ap", 0, 1, GREEDY_VALUE, false, 1);
-    ck_assert_int_gt(blen, 0);
+    uint8_t *batch;
     struct tb_req req;
-    ck_assert_int_eq(tb_req_begin(&req, GREEDY_VALUE + 2048, 0, 7, 78), 0);
-    tb_enc_produce(&req, 7, 1, 10000, "apart", 0, batch, (size_t)blen);
-    long flen = tb_req_end(&req);
-    ck_assert_int_gt(flen, 0);
+    long flen;
+    int gfd = greedy_setup("apart", 78, &batch, &req, &flen);
     struct greedy g = {.fd = gfd, .frame = req.buf, .len = (size_t)flen};
     pthread_t t;
     ck_assert_int_eq(pthread_create(&t, NULL, greedy_main, &g), 0);

@@ -415,12 +415,9 @@ static void move_case(int mport, int sasl_port)
     }
 }
 
-START_TEST(light_connections_move_off_a_loop_that_turns_heavy) { move_case(start("load"), 0); }
-END_TEST
-
-/* The same with authenticated SASL connections: their sessions (principal, quota state) move
- * with them. */
-START_TEST(authenticated_sasl_connections_move_too)
+/* A two-loop broker with a SASL_PLAINTEXT listener beside the plaintext one (user alice): the
+ * SASL port; the metrics port in *mport. */
+static int start_sasl(int *mport)
 {
     static const char *const base[] = {
         "-o", "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0", NULL};
@@ -431,8 +428,19 @@ START_TEST(authenticated_sasl_connections_move_too)
     memset(&B, 0, sizeof B);
     int sport = tb_sec_start(&B, base, more, users);
     ck_assert_int_gt(sport, 0);
-    int mport = tb_broker_metrics_port(&B);
-    ck_assert_int_gt(mport, 0);
+    *mport = tb_broker_metrics_port(&B);
+    ck_assert_int_gt(*mport, 0);
+    return sport;
+}
+
+START_TEST(light_connections_move_off_a_loop_that_turns_heavy) { move_case(start("load"), 0); }
+END_TEST
+
+/* The same with authenticated SASL connections: their sessions (principal, quota state) move
+ * with them. */
+START_TEST(authenticated_sasl_connections_move_too)
+{
+    int mport, sport = start_sasl(&mport);
     move_case(mport, sport);
 }
 END_TEST
@@ -700,17 +708,7 @@ END_TEST
  * on a loop that turns heavy (br_conn.h), and finish their login there afterwards. */
 START_TEST(sasl_connections_in_a_login_do_not_move)
 {
-    static const char *const base[] = {
-        "-o", "listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0", NULL};
-    static const char *const more[] = {
-        "-o", "num.network.threads=2",           "-o", "metrics.listener=http://127.0.0.1:0",
-        "-o", "connection.turn.max.bytes=65536", NULL};
-    static const char *const users[] = {"alice", "alice-pw", NULL};
-    memset(&B, 0, sizeof B);
-    int sport = tb_sec_start(&B, base, more, users);
-    ck_assert_int_gt(sport, 0);
-    int mport = tb_broker_metrics_port(&B);
-    ck_assert_int_gt(mport, 0);
+    int mport, sport = start_sasl(&mport);
     int afd = tb_ck_connect(&B);
     int16_t err = -1;
     ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
