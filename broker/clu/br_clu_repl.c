@@ -364,10 +364,13 @@ void br_repl_repair_client_id(char *out, size_t cap, int32_t replica_id)
 
 bool br_repl_is_repair_fetch(const char *client_id, int32_t len, int32_t replica_id)
 {
+    /* (every Fetch of a cluster broker asks: a consumer's, replica_id -1, is answered before
+     * anything is formatted) */
+    if (replica_id < 0)
+        return false;
     char want[32];
     br_repl_repair_client_id(want, sizeof want, replica_id);
-    return replica_id >= 0 && len == (int32_t)strlen(want) &&
-           memcmp(client_id, want, (size_t)len) == 0;
+    return len == (int32_t)strlen(want) && memcmp(client_id, want, (size_t)len) == 0;
 }
 
 int16_t br_repl_check_epoch(struct br_repl *r, struct st_log *log, int32_t cur_epoch)
