@@ -881,6 +881,15 @@ static const char *repair_why(int rc)
     }
 }
 
+/* The store's fences moved: pt's ranges are all looked at again from its start at `at`, and
+ * nothing it remembered being refused still holds. */
+static void repair_restart(struct fpart *pt, int64_t at)
+{
+    pt->repair_at = at;
+    pt->repair_from = 0;
+    br_clu_repair_forget(&pt->memo);
+}
+
 /* A partition led here whose in-sync follower refused its range (an error answered, bytes
  * refused, no answer): the next attempt asks the next follower of the view's ISR, logged;
  * true when that is another broker (tried at once; once round the ISR, after
@@ -1162,10 +1171,8 @@ static void rebuild_led(struct fthread *t, bool fences_moved)
             pt->repair_at = was->repair_at;
             pt->repair_from = was->repair_from;
         }
-        if (fences_moved) {
-            br_clu_repair_forget(&pt->memo);
-            pt->repair_at = 0, pt->repair_from = 0;
-        }
+        if (fences_moved)
+            repair_restart(pt, 0);
         if (pt->peers.n > 0)
             pt->target = pt->peers.id[pt->turn % pt->peers.n];
         if (pt->target < 0) {
@@ -1412,10 +1419,8 @@ static void *fetch_main(void *arg)
         uint64_t fg = st_store_fence_gen(f->conf.store);
         if (fg != t->fence_gen) { /* something was fenced: every partition looks again */
             t->fence_gen = fg;
-            for (int i = 0; i < t->nparts; i++) {
-                t->parts[i].repair_at = now, t->parts[i].repair_from = 0;
-                br_clu_repair_forget(&t->parts[i].memo);
-            }
+            for (int i = 0; i < t->nparts; i++)
+                repair_restart(&t->parts[i], now);
             led = fences_moved = true;
         }
         if (led && t->idx == 0)
