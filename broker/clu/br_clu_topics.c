@@ -313,17 +313,20 @@ static bool same_assignment(const struct ctopic *a, const struct ctopic *b)
     return true;
 }
 
-/* When the local topic t->name is the previous incarnation old of a topic deleted and created
- * again under the same name between two reads (another topic id): deletes it here, so that it
- * is created again empty (where this broker holds the new one), as when the two were seen in
- * two views. 0 (deleted, or nothing to do) or -errno (logged; the old log stays: its followers
- * find their divergence from the new leader as after any other one). */
-static int drop_incarnation(struct st_store *store, const struct ctopic *t,
-                            const struct ctopic *old)
+/* When the local topic t->name is an earlier incarnation of the view's topic t (a topic of that
+ * name deleted and created again: another topic id), deletes it here, so that it is created
+ * again empty where this broker holds the new one and never served as the new topic's data.
+ * Decided by the ids alone, not by the previous view: the deletion may have happened between two
+ * reads, or while this broker was down (its first view after a restart has no previous one),
+ * and its old log must not lead or seed the new topic's replicas either way. Nothing is done
+ * when either id is unknown (zero: an assignment written without "topic_id"). 0 (deleted, or
+ * nothing to do) or -errno (logged; the old log stays: sync_store tries again on its next
+ * full pass). */
+static int drop_incarnation(struct st_store *store, const struct ctopic *t)
 {
     uint8_t sid[16];
-    if (!old || id_zero(old->id) || id_zero(t->id) || memcmp(old->id, t->id, 16) == 0 ||
-        st_topic_id(store, t->name, strlen(t->name), sid) != 0 || memcmp(sid, old->id, 16) != 0)
+    if (id_zero(t->id) || st_topic_id(store, t->name, strlen(t->name), sid) != 0 || id_zero(sid) ||
+        memcmp(sid, t->id, 16) == 0)
         return 0;
     int rc = st_topic_delete(store, t->name);
     if (rc == 0)
@@ -353,7 +356,10 @@ static void sync_store(struct br_clu *c, struct ctopic *nt, int nn, struct ctopi
         const struct ctopic *old = find_in(ot, on, t->name, len);
         if (!all && old && same_assignment(old, t))
             continue;
-        failed |= drop_incarnation(store, t, old) < 0;
+        if (drop_incarnation(store, t) < 0) {
+            failed = true; /* not created over the old one: tried again on the next full pass */
+            continue;
+        }
         if (!holds(t, me)) /* (__consumer_offsets and __transaction_state too: M4) */
             continue;
         int32_t have = st_topic_partitions(store, t->name, len);

@@ -11,6 +11,13 @@
  * another replication factor than the topic's is refused too). (Before, a cluster applied the
  * single node's rule — every partition on the answering broker alone — and refused every such
  * request: librdkafka's 0081_admin.)
+ *
+ * a_topic_deleted_while_a_replica_was_down_does_not_come_back: a topic led by broker 3 holds
+ * records; broker 3 is killed, the topic deleted (DeleteTopics), broker 3 restarted, and a topic
+ * of the same name created again with broker 3 leading: its first record is at offset 0 and a
+ * fetch from 0 returns only that record. (Before, the restarted broker kept the deleted topic's
+ * log — its first view has no previous one to compare the topic id with — and served it as the
+ * new topic's: the new record came after the old ones, and the followers copied them.)
  */
 #include <check.h>
 #include <librdkafka/rdkafka.h>
@@ -134,6 +141,44 @@ static rd_kafka_resp_err_t grow(const char *topic, int total, int nnew, const in
     return admin_result(&ad, true, why, cap);
 }
 
+/* DeleteTopics (through broker 1) of topic; its error code. */
+static rd_kafka_resp_err_t delete_topic(const char *topic)
+{
+    struct admin ad = admin_open(1, RD_KAFKA_ADMIN_OP_DELETETOPICS);
+    rd_kafka_DeleteTopic_t *dt = rd_kafka_DeleteTopic_new(topic);
+    rd_kafka_DeleteTopics(ad.rk, &dt, 1, ad.o, ad.q);
+    rd_kafka_DeleteTopic_destroy(dt);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(ad.q, WAIT_MS);
+    ck_assert_msg(ev != NULL, "no DeleteTopics result within %d ms", WAIT_MS);
+    ck_assert_int_eq(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR);
+    size_t cnt = 0;
+    const rd_kafka_topic_result_t **tr =
+        rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &cnt);
+    ck_assert_int_eq(cnt, 1);
+    rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[0]);
+    rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(ad.o);
+    rd_kafka_queue_destroy(ad.q);
+    rd_kafka_destroy(ad.rk);
+    return e;
+}
+
+/* Produces count records (values prefix-<i>, acks=all) to partition 0 of topic on broker b; the
+ * offset of the first. */
+static int64_t produce_to(struct tb_broker *b, const char *topic, const char *prefix, int count)
+{
+    uint8_t batch[4096];
+    long bl = tb_batch_values(batch, sizeof batch, prefix, 0, count, 0, false, 0);
+    ck_assert_int_gt(bl, 0);
+    int fd = tb_connect(b->port);
+    ck_assert_int_ge(fd, 0);
+    struct tb_produce_resp out;
+    ck_assert_int_eq(tb_produce(fd, topic, 0, batch, (size_t)bl, &out), 0);
+    close(fd);
+    ck_assert_msg(out.error == 0, "produce to %s on port %d: error %d", topic, b->port, out.error);
+    return out.base_offset;
+}
+
 START_TEST(topics_and_partitions_with_an_assignment)
 {
     TB_ZK_SKIP(&tb_clu_zk, "test_cluster_admin");
@@ -206,12 +251,101 @@ START_TEST(topics_and_partitions_with_an_assignment)
 }
 END_TEST
 
+START_TEST(a_topic_deleted_while_a_replica_was_down_does_not_come_back)
+{
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_admin");
+    memset(B, 0, sizeof B);
+    for (int i = 1; i <= NBROKERS; i++)
+        ck_assert_int_eq(tb_zk_broker_start(&B[i], &tb_clu_zk, chroot_, i, SESSION_MS, NULL, NULL),
+                         0);
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
+    ck_assert_ptr_nonnull(zh);
+    char why[512], path[256];
+    const int three[] = {3};
+    const int32_t led_by_3[1][3] = {{3, 1, 2}};
+
+    /* "again" led by broker 3, 20 records in it (acks=all: on every replica) */
+    ck_assert_msg(create("again", 1, three, led_by_3, why, sizeof why) ==
+                      RD_KAFKA_RESP_ERR_NO_ERROR,
+                  "CreateTopics: %s", why);
+    int64_t until = tb_now_ms() + WAIT_MS;
+    while (leader_of(&B[1], "again", 0) != 3) {
+        ck_assert_msg(tb_now_ms() < until, "again-0 not led by broker 3");
+        tb_sleep_ms(100);
+    }
+    ck_assert_int_eq(produce_to(&B[3], "again", "old", 20), 0);
+
+    /* broker 3 killed; once the others see it gone, the topic is deleted */
+    ck_assert_int_ge(tb_broker_stop(&B[3], SIGKILL), 0);
+    until = tb_now_ms() + WAIT_MS;
+    int32_t l;
+    while ((l = leader_of(&B[1], "again", 0)) != 1 && l != 2) {
+        ck_assert_msg(tb_now_ms() < until, "again-0 still led by %d", (int)l);
+        tb_sleep_ms(100);
+    }
+    ck_assert_int_eq(delete_topic("again"), RD_KAFKA_RESP_ERR_NO_ERROR);
+    snprintf(path, sizeof path, "%s/brokers/topics/again", chroot_);
+    until = tb_now_ms() + WAIT_MS;
+    while (tb_zk_get(zh, path, NULL) != NULL) {
+        ck_assert_msg(tb_now_ms() < until, "%s still there", path);
+        tb_sleep_ms(100);
+    }
+
+    /* broker 3 back (its data dir still holds the deleted topic's log), then a topic of the
+     * same name created again, led by broker 3 */
+    ck_assert_int_eq(tb_zk_broker_start(&B[3], &tb_clu_zk, chroot_, 3, SESSION_MS, NULL, NULL), 0);
+    snprintf(path, sizeof path, "%s/brokers/ids/3", chroot_);
+    until = tb_now_ms() + WAIT_MS;
+    while (tb_zk_get(zh, path, NULL) == NULL) {
+        ck_assert_msg(tb_now_ms() < until, "broker 3 not registered again");
+        tb_sleep_ms(100);
+    }
+    until = tb_now_ms() + WAIT_MS;
+    rd_kafka_resp_err_t e;
+    while ((e = create("again", 1, three, led_by_3, why, sizeof why)) !=
+           RD_KAFKA_RESP_ERR_NO_ERROR) {
+        /* the controller may not count broker 3 alive yet: INVALID_REPLICA_ASSIGNMENT */
+        ck_assert_msg(tb_now_ms() < until, "CreateTopics again: %s (%s)", rd_kafka_err2name(e),
+                      why);
+        tb_sleep_ms(200);
+    }
+    until = tb_now_ms() + WAIT_MS;
+    while (leader_of(&B[3], "again", 0) != 3 || leader_of(&B[1], "again", 0) != 3) {
+        ck_assert_msg(tb_now_ms() < until, "the new again-0 not led by broker 3");
+        tb_sleep_ms(100);
+    }
+
+    /* the new topic starts empty: its first record at offset 0, and nothing else from 0 */
+    ck_assert_int_eq(produce_to(&B[3], "again", "new", 1), 0);
+    int fd = tb_connect(B[3].port);
+    ck_assert_int_ge(fd, 0);
+    struct tb_fetch_args a = {.max_wait_ms = 0,
+                              .min_bytes = 1,
+                              .max_bytes = 1 << 20,
+                              .topic = "again",
+                              .partition = 0,
+                              .offset = 0,
+                              .partition_max_bytes = 1 << 20};
+    struct tb_frame f;
+    struct tb_fetch_resp out;
+    ck_assert_int_eq(tb_fetch(fd, &a, &f, &out), 0);
+    close(fd);
+    ck_assert_int_eq(out.error, 0);
+    ck_assert_int_eq(out.high_watermark, 1);
+    tb_frame_free(&f);
+    zookeeper_close(zh);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_admin");
     TCase *tc = tb_clu_tcase("admin", teardown, 300);
     tcase_add_test(tc, topics_and_partitions_with_an_assignment);
     suite_add_tcase(s, tc);
+    TCase *tc2 = tb_clu_tcase("incarnations", teardown, 300);
+    tcase_add_test(tc2, a_topic_deleted_while_a_replica_was_down_does_not_come_back);
+    suite_add_tcase(s, tc2);
     return s;
 }
 
