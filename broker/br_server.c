@@ -912,6 +912,7 @@ static int open_cluster(struct br_server *srv)
         .session_timeout_ms = cfg->zk_session_timeout_ms,
         .conn_timeout_ms = cfg->zk_connection_timeout_ms,
         .store = srv->store,
+        .data_dir = cfg->data_dir,
         .log_defaults = cfg->log,
         .topic_config = cluster_topic_config,
         .replica_lag_time_max_ms = cfg->replica_lag_time_max_ms,

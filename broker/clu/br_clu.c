@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include "br_clu_int.h"
+#include "br_clu_meta.h"
 #include "br_log.h"
 
 /* ---- helpers -------------------------------------------------------------------------------- */
@@ -638,6 +639,12 @@ int br_clu_open(const struct br_clu_conf *conf, struct br_clu **out, char *err, 
     if ((rc = br_clu__cluster_id(c)) != ZOK)
         return open_fail(c, -EIO, err, errlen, "ZooKeeper: cannot read or create /cluster/id: %s",
                          zerror(rc));
+    if (conf->data_dir) { /* this cluster's and this broker's data directory (br_clu_meta.h) */
+        char why[1024];
+        rc = br_clu_meta_check(conf->data_dir, conf->broker_id, c->cluster_id, why, sizeof why);
+        if (rc < 0)
+            return open_fail(c, rc, err, errlen, "%s", why);
+    }
     rc = do_register(c);
     if (rc == ZNODEEXISTS)
         return open_fail(c, -EEXIST, err, errlen,

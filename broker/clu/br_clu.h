@@ -77,6 +77,10 @@ struct br_clu_conf {
     int n_endpoints; /* this broker's listeners, as registered */
     struct br_clu_endpoint endpoints[BR_MAX_LISTENERS];
     struct st_store *store; /* where the partitions this broker holds live */
+    /* the data directory (NULL: not checked): br_clu_open refuses to join when its
+     * meta.properties names another cluster id or broker id, and writes one when it has none
+     * (br_clu_meta.h) */
+    const char *data_dir;
     /* A topic this broker starts holding is created with log_defaults and its
      * /config/topics/<t> entries applied by topic_config (0, or non-zero: the entry is
      * skipped with a warning; it sets the key in lc and its bit, 1 << enum st_topic_key, in

@@ -14,6 +14,9 @@
  * - a second broker with an id already registered is refused at start-up (NodeExists);
  * - ZooKeeper unreachable at start-up: a clear error and a non-zero exit after
  *   zookeeper.connection.timeout.ms.
+ * - a data directory knows its cluster and broker (meta.properties, as Kafka's): restarted
+ *   against another chroot (another cluster id) or with another broker.id, the broker refuses
+ *   to start, saying which, and registers nothing; with its own, it starts.
  * M2 (the controller's duties):
  * - a topic of 6 partitions created on one broker is assigned in /brokers/topics/<t>, its
  *   partition states written by the controller, and every broker answers Metadata with the
@@ -334,6 +337,39 @@ START_TEST(duplicate_broker_id_refused)
     ck_assert_ptr_nonnull(j);
     ck_assert_int_eq(tb_zk_json_int(j, "port"), B[1].port);
     ck_assert(tb_broker_alive(&B[1]));
+    zookeeper_close(zh);
+}
+END_TEST
+
+START_TEST(a_data_dir_joins_only_its_own_cluster)
+{
+    SKIP_WITHOUT_ZOOKEEPER();
+    use_chroot("meta");
+    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
+    ck_assert_int_eq(start_broker(&B[1], 1, NULL), 0);
+    char p[320];
+    snprintf(p, sizeof p, "%s/data/meta.properties", B[1].dir);
+    ck_assert_msg(access(p, F_OK) == 0, "no %s", p);
+    ck_assert_int_eq(tb_broker_stop(&B[1], SIGTERM), 0);
+
+    /* another chroot is another cluster (its own /cluster/id): refused, nothing registered */
+    char other[160];
+    snprintf(other, sizeof other, "127.0.0.1:%d/meta-other", tb_clu_zk.port);
+    ck_assert_int_eq(start_broker(&B[1], 1, other), -ECHILD);
+    ck_assert_msg(tb_log_contains(&B[1], "belongs to cluster"), "%s", B[1].log);
+    ck_assert_ptr_null(tb_zk_get(zh, "/meta-other/brokers/ids/1", NULL));
+
+    /* another broker.id on this data dir: refused */
+    ck_assert_int_eq(start_broker(&B[1], 2, NULL), -ECHILD);
+    ck_assert_msg(tb_log_contains(&B[1], "broker.id is 2"), "%s", B[1].log);
+    snprintf(p, sizeof p, "%s/brokers/ids/2", chroot_);
+    ck_assert_ptr_null(tb_zk_get(zh, p, NULL));
+
+    /* its own cluster and id: starts and registers */
+    ck_assert_int_eq(start_broker(&B[1], 1, NULL), 0);
+    snprintf(p, sizeof p, "%s/brokers/ids/1", chroot_);
+    ck_assert_ptr_nonnull(tb_zk_get(zh, p, NULL));
+    ck_assert_int_eq(tb_broker_stop(&B[1], SIGTERM), 0);
     zookeeper_close(zh);
 }
 END_TEST
@@ -831,6 +867,7 @@ static Suite *suite(void)
     tcase_add_test(tc, paused_past_session_registers_again);
     tcase_add_test(tc, zookeeper_restarted);
     tcase_add_test(tc, duplicate_broker_id_refused);
+    tcase_add_test(tc, a_data_dir_joins_only_its_own_cluster);
     tcase_add_test(tc, zookeeper_down_at_start_up);
     tcase_add_test(tc, topics_through_the_controller);
     tcase_add_test(tc, transactions_without_their_state_topic_idempotence_served);
