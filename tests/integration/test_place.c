@@ -20,12 +20,16 @@
  *   the list keeps its idle order (timing only sets the stage: a run where it cannot is said
  *   to be inconclusive, not failed);
  * - SASL connections in the middle of a login stay (0 moves) and log in afterwards;
+ * - a connection muted by its quota (KIP-219) that moves keeps its mute: asked again after the
+ *   move, it is answered no earlier than its mute's end (on either loop), measured against
+ *   the throttle_time_ms the broker gave it;
  * - three loops: the light connections of the loop that turns heavy spread over both others;
  * - TLS connections (SSL listener) never move: the same, over TLS, counts 0 moves and every
  *   request answered.
  */
 #include <check.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -45,6 +49,7 @@
 #include "../support/tb_sec.h"
 #include "../support/tb_tls.h"
 #include "kp_buf.h"
+#include "kp_msg_sec.h"
 
 enum {
     LIGHT = 8,         /* light connections: by chance all on one loop 1 in 2^7 */
@@ -580,6 +585,189 @@ START_TEST(moved_connections_keep_the_idle_order_for_eviction)
 }
 END_TEST
 
+/* ---- a quota's mute goes with a moved connection (KIP-219) ----------------------------- */
+
+enum {
+    MUTED = 4,           /* connections of the client with the quota, over both loops */
+    MUTE_S = 8,          /* quota.window.size.seconds: request_percentage's throttle is capped at
+                            one window: a throttled answer says MUTE_S * 1000 ms */
+    MUTE_NAMES = 24,     /* unknown topics one Metadata request names, echoed in its answer ... */
+    MUTE_NAME_LEN = 200, /* ... each this long: the answer is more than socket.output.max.bytes */
+    MUTE_OUT_MAX = 4096, /* socket.output.max.bytes (its least) */
+    MUTE_SLACK_MS = 50   /* the broker's clock and ours are both CLOCK_MONOTONIC: rounding only */
+};
+
+static int16_t alter_quota(int fd, const char *client, const char *key, double v)
+{
+    struct kp_quota_entity e = {kp_str_of("client-id"), kp_str_of(client)};
+    struct kp_quota_op op = {kp_str_of(key), v, false};
+    struct kp_alter_client_quotas_entry en = {1, &e, 1, &op};
+    struct kp_alter_client_quotas_req req = {1, &en, false};
+    struct kp_alter_client_quotas_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_ALTER_CLIENT_QUOTAS, 1,
+                              TB_ENC(kp_alter_client_quotas_req_encode), &req,
+                              TB_DEC(kp_alter_client_quotas_resp_decode), &resp),
+                     0);
+    return resp.entries[0].error_code;
+}
+
+/* One Metadata v4 request as client "muted", naming MUTE_NAMES unknown topics: its answer's
+ * throttle_time_ms (the first field of the body), and the answer's length in *len. */
+static int32_t muted_metadata(int fd, int32_t corr, size_t *len)
+{
+    static char names[MUTE_NAMES][MUTE_NAME_LEN + 1];
+    const char *tp[MUTE_NAMES];
+    for (int i = 0; i < MUTE_NAMES; i++) {
+        int n = snprintf(names[i], sizeof names[i], "no-such-topic-%d-", i);
+        memset(names[i] + n, 'x', (size_t)(MUTE_NAME_LEN - n));
+        names[i][MUTE_NAME_LEN] = 0;
+        tp[i] = names[i];
+    }
+    struct tb_req r;
+    ck_assert_int_eq(
+        tb_req_begin_id(&r, MUTE_NAMES * (MUTE_NAME_LEN + 2) + 128, 3, 4, corr, kp_str_of("muted")),
+        0);
+    tb_enc_metadata(&r, 4, tp, MUTE_NAMES, false);
+    struct tb_frame f;
+    ck_assert_int_eq(tb_call(fd, &r, corr, &f), 0);
+    tb_req_free(&r);
+    ck_assert_uint_ge(f.len, 8);
+    int32_t throttle = (int32_t)kp_load_be32(f.data + 4); /* after the correlation id */
+    *len = f.len;
+    tb_frame_free(&f);
+    return throttle;
+}
+
+/* A connection muted by its quota (KIP-219: not read until its throttle time has passed) that
+ * moves meanwhile is still not read before the mute ends on its new loop (br_conn_move.c:
+ * move_in keeps hold_until_ns). The client "muted" has a request_percentage quota so small
+ * that its first request is throttled for a whole window (MUTE_S); its answer is larger than
+ * socket.output.max.bytes, so the connection pauses (backpressure) with the mute set and,
+ * once the answer is sent, waits for its next request with nothing queued: quiescent, as it
+ * must be to move. Then a producer turns greedy on one of the loops, its muted connections
+ * move (counted), and each muted connection asks again: no answer comes before its mute ends
+ * (measured from before the throttled request was sent, so a slow machine only makes the
+ * answer later). A move that comes only after the mutes ended shows nothing: the run is said
+ * to be inconclusive, not failed. */
+START_TEST(a_moved_connection_keeps_its_quota_mute)
+{
+    char win[64], out[64];
+    snprintf(win, sizeof win, "quota.window.size.seconds=%d", MUTE_S);
+    snprintf(out, sizeof out, "socket.output.max.bytes=%d", MUTE_OUT_MAX);
+    const char *const extra[] = {"-o", "num.network.threads=2",
+                                 "-o", "metrics.listener=http://127.0.0.1:0",
+                                 "-o", "connection.turn.max.bytes=65536",
+                                 "-o", out,
+                                 "-o", "quota.window.num=2",
+                                 "-o", win,
+                                 NULL};
+    tb_ck_start(&B, extra);
+    ck_assert(tb_log_wait(&B, "metrics listener on http://127.0.0.1:", 20000));
+    int mport = tb_broker_metrics_port(&B);
+    ck_assert_int_gt(mport, 0);
+    int afd = tb_ck_connect(&B);
+    int16_t err = -1;
+    ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
+    ck_assert_int_eq(err, 0);
+    ck_assert_int_eq(alter_quota(afd, "muted", "request_percentage", 1e-6), 0);
+    close(afd);
+
+    int fds[MUTED];
+    for (int i = 0; i < MUTED; i++) {
+        fds[i] = tb_ck_connect(&B);
+        ck_assert_int_eq(tb_ping(fds[i], 100 + i), 0);
+        struct timeval tv = {.tv_sec = 3 * MUTE_S}; /* a muted answer takes up to MUTE_S */
+        setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    struct loads b, a;
+    scrape(mport, &b);
+    ck_assert_msg(b.conns[0] >= 1 && b.conns[1] >= 1,
+                  "the muted connections are not on both loops (%.0f/%.0f)", b.conns[0],
+                  b.conns[1]);
+    int64_t mute_end[MUTED], first_end = INT64_MAX;
+    for (int i = 0; i < MUTED; i++) {
+        int64_t t0 = now_ms();
+        size_t len;
+        int32_t throttle = muted_metadata(fds[i], 200 + i, &len);
+        ck_assert_msg(len > MUTE_OUT_MAX + 512,
+                      "the Metadata answer (%zu bytes) does not exceed "
+                      "socket.output.max.bytes: the connection would not pause",
+                      len);
+        ck_assert_msg(throttle >= MUTE_S * 1000 / 2, "muted connection %d: throttle_time_ms %d", i,
+                      throttle);
+        mute_end[i] = t0 + throttle; /* the broker muted it after t0 */
+        if (mute_end[i] < first_end)
+            first_end = mute_end[i];
+    }
+
+    struct greedy_run gr;
+    greedy_start(&gr);
+    int hl = wait_heavy(mport, &b, &gr.g);
+    ck_assert_msg(hl >= 0, "the greedy connection never became heavy on either loop");
+    int on_heavy = (int)b.conns[hl] - 1; /* the muted ones that share its loop */
+    ck_assert_msg(on_heavy >= 1, "no muted connection on the heavy loop: nothing moves");
+    bool moved = false;
+    for (int tries = 0; tries < 400 && !moved; tries++) {
+        scrape(mport, &a);
+        moved = a.moves >= on_heavy && a.conns[hl] == 1;
+        if (!moved)
+            usleep(25000);
+    }
+    int64_t t_moved = now_ms();
+    ck_assert_msg(moved,
+                  "the muted connections did not move off the heavy loop %d (%.0f connections "
+                  "there, %.0f moves)",
+                  hl, a.conns[hl], a.moves);
+    bool inconclusive = t_moved > first_end - 500;
+    /* each asks again at once: answered after its mute, whether it moved or not (the answers
+     * are timed as they come, so that one waiting does not hide another's) */
+    struct pollfd pf[MUTED];
+    for (int i = 0; i < MUTED; i++) {
+        struct tb_req r;
+        ck_assert_int_eq(tb_req_begin(&r, 128, 18, 2, 300 + i), 0);
+        tb_enc_api_versions(&r, 2);
+        ck_assert_int_eq(tb_req_send(fds[i], &r), 0);
+        tb_req_free(&r);
+        pf[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+    }
+    int early = 0, left = MUTED;
+    int64_t worst = INT64_MAX;
+    for (int round = 0; round < 200 && left > 0; round++) {
+        ck_assert_int_ge(poll(pf, MUTED, 100), 0);
+        for (int i = 0; i < MUTED; i++) {
+            if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            int64_t margin = now_ms() - mute_end[i];
+            struct tb_frame f;
+            ck_assert_int_eq(tb_recv_frame(fds[i], &f, 1 << 20), 0);
+            ck_assert_int_eq(tb_frame_corr(&f), 300 + i);
+            tb_frame_free(&f);
+            if (margin < -MUTE_SLACK_MS)
+                early++;
+            if (margin < worst)
+                worst = margin;
+            pf[i].fd = -1;
+            left--;
+        }
+    }
+    ck_assert_msg(left == 0, "%d muted connections not answered within 20 s", left);
+    ck_assert_msg(greedy_stop(&gr), "the greedy connection was done too soon");
+    if (inconclusive || getenv("TEST_PLACE_VERBOSE"))
+        fprintf(stderr,
+                "quota mute: %d moved %lld ms before the first mute ended; %d of %d answered "
+                "before their mute ended (the earliest at %+lld ms from its end)%s\n",
+                on_heavy, (long long)(first_end - t_moved), early, MUTED, (long long)worst,
+                inconclusive ? " (inconclusive: the moves came too late)" : "");
+    if (!inconclusive)
+        ck_assert_msg(early == 0,
+                      "%d of %d muted connections (%d of them moved) were answered before their "
+                      "mute ended, the earliest %lld ms before",
+                      early, MUTED, on_heavy, (long long)-worst);
+    for (int i = 0; i < MUTED; i++)
+        close(fds[i]);
+}
+END_TEST
+
 /* ---- acks=0 producers that close while their connections move ------------------------- */
 
 enum {
@@ -863,6 +1051,7 @@ static Suite *suite(void)
     tcase_add_test(tc, light_connections_of_a_heavy_loop_spread_over_the_other_loops);
     tcase_add_test(tc, sasl_connections_in_a_login_do_not_move);
     tcase_add_test(tc, moved_connections_keep_the_idle_order_for_eviction);
+    tcase_add_test(tc, a_moved_connection_keeps_its_quota_mute);
     suite_add_tcase(s, tc);
     return s;
 }
