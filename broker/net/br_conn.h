@@ -69,7 +69,12 @@
  *   authentication (sasl.server.max.receive.size), and what it passes goes to dispatch.
  * - Quotas (KIP-219): a response with throttle_ms > 0 mutes the connection: nothing more is
  *   read (frames already buffered wait too) until that many milliseconds have passed. The
- *   mute is a br_conn_hold, the same "do not read until" as fair service's holds.
+ *   mute is a br_conn_hold, the same "do not read until" as fair service's holds. One
+ *   exception: a connection paused by its output (backpressure) when the mute began reads
+ *   again once that output drains (after_progress), so up to the receive buffer's bytes may
+ *   come in during the mute; no request is handled before the mute ends (share_check), and
+ *   such a connection, quiescent, may move to another loop with its mute (br_conn_move.c;
+ *   test_place a_moved_connection_keeps_its_quota_mute goes through exactly this path).
  * - Placement (br_place.h): a connection starts on the loop that took it up in
  *   br_conn_accepted(). Each loop publishes its live connections and its heavy ones (byte
  *   share ran out within the last HEAVY_MS, as for fair service) in load_conns / load_heavy
