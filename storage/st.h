@@ -255,6 +255,9 @@ void st_store_defaults(const struct st_store *store, struct st_log_config *out);
  * changed). One caller at a time (the admin thread); with st_topic_config_set at the same
  * time, see there. */
 int st_store_set_defaults(struct st_store *store, const struct st_log_config *d);
+/* fsync(2) of the directory dir, so that the entries made in it (creations, renames, unlinks)
+ * are durable; 0 or -errno. Any thread; blocks on the disk. */
+int st_fsync_dir(const char *dir);
 /* The topic's id; -ENOENT. */
 int st_topic_id(struct st_store *store, const char *name, size_t len, uint8_t id[ST_TOPIC_ID_LEN]);
 /* The name of the topic with this id into name (cap bytes, NUL-terminated); -ENOENT. */

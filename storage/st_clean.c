@@ -1052,7 +1052,7 @@ static int rewrite_group(struct job *j, struct st_cleanwork *w, struct st_seg **
         if (err == 0)
             err = write_txnidx(g, n, cdir, g[0]->base, &m->txn);
         if (err == 0)
-            err = st__fsync_dir(cdir);
+            err = st_fsync_dir(cdir);
         m->size = s->w.pos;
         m->max_ts = s->w.max_ts;
         m->txn_entries = 0;
@@ -1126,7 +1126,7 @@ static int swap_commit(struct st_log *log)
         unlink(tmp);
         return err;
     }
-    return st__fsync_dir(log->dir);
+    return st_fsync_dir(log->dir);
 }
 
 /* 1 and *r when a valid swap record exists, 0 when none, -errno. */
@@ -1192,7 +1192,7 @@ static int swap_apply(const char *dir, const struct swaprec *r)
  * meet the files of a later cleaning that did not commit). */
 static int swap_done(const char *dir)
 {
-    int err = st__fsync_dir(dir);
+    int err = st_fsync_dir(dir);
     if (err < 0)
         return err;
     crash_point(11);
@@ -1200,7 +1200,7 @@ static int swap_done(const char *dir)
     snprintf(path, sizeof(path), "%s/%s", dir, SWAP_NAME);
     if (unlink(path) < 0 && errno != ENOENT)
         return -errno;
-    return st__fsync_dir(dir);
+    return st_fsync_dir(dir);
 }
 
 int st__clean_recover(struct st_log *log)

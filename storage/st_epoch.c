@@ -254,7 +254,7 @@ int st__epoch_persist(struct st_log *log)
     if (err == 0 && rename(tmp, path) < 0)
         err = -errno;
     if (err == 0)
-        err = st__fsync_dir(log->dir);
+        err = st_fsync_dir(log->dir);
     if (err == 0)
         atomic_store(&log->ep_dirty, false);
     else

@@ -294,7 +294,7 @@ int st__fence_persist_locked(struct st_log *log)
     fence_path(log, tmp, sizeof(tmp), ".tmp");
     if (len == 0) {
         if (unlink(path) == 0)
-            err = st__fsync_dir(log->dir);
+            err = st_fsync_dir(log->dir);
         else if (errno != ENOENT)
             err = -errno;
     } else {
@@ -311,7 +311,7 @@ int st__fence_persist_locked(struct st_log *log)
             if (err < 0)
                 unlink(tmp);
             else
-                err = st__fsync_dir(log->dir);
+                err = st_fsync_dir(log->dir);
         }
     }
     free(img);

@@ -55,14 +55,14 @@ int st__store_sync_dir(struct st_store *store, uint64_t gen)
     int err = 0;
     if (atomic_load(&store->dir_synced_gen) < gen) {
         uint64_t g = atomic_load(&store->dir_gen); /* every change made before this fsync */
-        if ((err = st__fsync_dir(store->dir)) == 0)
+        if ((err = st_fsync_dir(store->dir)) == 0)
             atomic_store(&store->dir_synced_gen, g);
     }
     pthread_mutex_unlock(&store->dir_mu);
     return err;
 }
 
-int st__fsync_dir(const char *dir)
+int st_fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -176,7 +176,7 @@ static int snap_store(struct st_log *log, int64_t upto, const uint8_t *b, size_t
 {
     int err = st__ps_snap_write(log->dir, upto, b, len);
     if (err == 0)
-        err = st__fsync_dir(log->dir);
+        err = st_fsync_dir(log->dir);
     if (err < 0)
         return err;
     pthread_mutex_lock(&log->mu);
@@ -264,7 +264,7 @@ static int sync_locked(struct st_log *log, bool close_rp, struct st_seg **sealed
     if (err == 0 && parent_gen) /* the log's directory itself is new */
         err = st__store_sync_dir(log->store, parent_gen);
     if (err == 0 && dir_dirty)
-        err = st__fsync_dir(log->dir);
+        err = st_fsync_dir(log->dir);
     if (err == 0 && (sn.tail != log->synced_seg || sn.w.pos != log->synced_pos) &&
         (err = st__seg_pin(sn.tail)) == 0) {
         err = fdatasync(sn.tail->fd) < 0 ? -errno : 0;
@@ -471,7 +471,7 @@ int st__log_close_clean(struct st_log *log)
     if (err == 0 && parent)
         err = st__store_sync_dir(log->store, parent);
     if (err == 0 && dirty)
-        err = st__fsync_dir(log->dir);
+        err = st_fsync_dir(log->dir);
     if (err < 0)
         goto out;
     pthread_mutex_lock(&log->mu);
@@ -510,7 +510,7 @@ int st__log_close_clean(struct st_log *log)
         goto out;
     /* last: the record says every file above is as it stands, synced */
     if ((err = st__log_write_clean(log)) == 0)
-        err = st__fsync_dir(log->dir);
+        err = st_fsync_dir(log->dir);
 out:
     pthread_mutex_lock(&log->mu);
     st__ps_free(log); /* no append comes any more */

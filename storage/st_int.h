@@ -931,6 +931,5 @@ int st__flusher_start(struct st_store *store);
 void st__flusher_stop(struct st_store *store);
 
 int64_t st__mono_ms(void);
-int st__fsync_dir(const char *dir);
 
 #endif

@@ -380,16 +380,6 @@ static void path_of(const struct st_offsets *o, const char *name, char *buf, siz
     snprintf(buf, cap, "%s/%s", o->dir, name);
 }
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int err = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
-    return err;
-}
-
 static void header_encode(uint8_t b[OFS_HDR], uint32_t version)
 {
     memcpy(b, OFS_MAGIC, 4);
@@ -795,7 +785,7 @@ static int create_empty(struct st_offsets *o)
     if (err == 0 && rename(tmp, dst) < 0)
         err = -errno;
     if (err == 0)
-        err = fsync_dir(o->dir);
+        err = st_fsync_dir(o->dir);
     if (err < 0)
         unlink(tmp);
     return err;
@@ -938,7 +928,7 @@ int st_offsets_open(const char *data_dir, const struct st_offsets_opts *opts,
     else if (errno != EEXIST)
         err = -errno;
     if (err == 0 && created)
-        err = fsync_dir(data_dir);
+        err = st_fsync_dir(data_dir);
     char path[OFS_PATH_MAX];
     if (err == 0) {
         path_of(o, OFS_TMP_NAME, path, sizeof(path));

@@ -883,7 +883,7 @@ static int pstate_recover(struct st_log *log, bool clean, int64_t *replayed)
     err = st__ps_snap_write(log->dir, end, b, len);
     free(b);
     if (err == 0)
-        err = st__fsync_dir(log->dir);
+        err = st_fsync_dir(log->dir);
     if (err < 0)
         return err;
     st__ps_snap_prune(log->dir, pr.snapshot >= 0 && pr.snapshot < end ? pr.snapshot : end);

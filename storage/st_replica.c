@@ -302,7 +302,7 @@ static int truncate_locked(struct st_log *log, int64_t offset, bool all)
     }
 
     /* 4 (the leader-epoch cache once the log is built again, below) */
-    if (access(log->dir, F_OK) == 0 && (err = st__fsync_dir(log->dir)) < 0)
+    if (access(log->dir, F_OK) == 0 && (err = st_fsync_dir(log->dir)) < 0)
         return err;
 
     /* 5 */

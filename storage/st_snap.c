@@ -30,6 +30,7 @@
  *   between 3 and 4 leaves either name pointing at a complete file.
  */
 #include "st_snap.h"
+#include "st.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -156,16 +157,6 @@ static void seal(struct st_snap_w *w)
     }
 }
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int err = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
-    return err;
-}
-
 int st_snap_commit(struct st_snap_w *w, const char *dir, const char *name, unsigned mode)
 {
     int rc = w->err;
@@ -198,7 +189,7 @@ int st_snap_commit(struct st_snap_w *w, const char *dir, const char *name, unsig
         unlink(tmp);
         return rc;
     }
-    return fsync_dir(dir) ? -EIO : 0;
+    return st_fsync_dir(dir) ? -EIO : 0;
 }
 
 /* ---- reading ----------------------------------------------------------------------------- */

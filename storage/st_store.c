@@ -302,7 +302,7 @@ static int meta_write(struct st_store *st, const struct st_topic *t)
         unlink(tmp);
         return err;
     }
-    return st__fsync_dir(st->dir);
+    return st_fsync_dir(st->dir);
 }
 
 static int hexval(char c)
@@ -630,7 +630,7 @@ int st_topic_create_id(struct st_store *store, const char *name, int32_t partiti
         else
             id_new(t->id);
     }
-    if (err == 0 && (err = st__fsync_dir(store->dir)) == 0)
+    if (err == 0 && (err = st_fsync_dir(store->dir)) == 0)
         err = meta_write(store, t);
 
     pthread_rwlock_wrlock(&store->mu);
@@ -666,7 +666,7 @@ int st_topic_delete(struct st_store *store, const char *name)
     meta_path(path, sizeof(path), store, name, false);
     int err = unlink(path) < 0 ? -errno : 0;
     if (err == 0)
-        err = st__fsync_dir(store->dir);
+        err = st_fsync_dir(store->dir);
     if (err < 0) {
         pthread_rwlock_unlock(&store->mu);
         return err;
@@ -680,7 +680,7 @@ int st_topic_delete(struct st_store *store, const char *name)
         pthread_rwlock_unlock(&store->mu);
     for (int32_t p = 0; p < t->partitions; p++)
         log_delete(t->logs[p]);
-    (void)st__fsync_dir(store->dir);
+    (void)st_fsync_dir(store->dir);
     if (reserved) {
         pthread_rwlock_wrlock(&store->mu);
         pending_del(store, name);
@@ -763,7 +763,7 @@ int st_log_delete_records(struct st_log *log, int64_t offset, int64_t *low)
             if (err == 0 && rename(tmp, path) < 0)
                 err = -errno;
             if (err == 0)
-                err = st__fsync_dir(log->dir);
+                err = st_fsync_dir(log->dir);
             if (err < 0)
                 unlink(tmp);
         }
@@ -1048,7 +1048,7 @@ int st_topic_add_partitions(struct st_store *store, const char *name, int32_t to
             made = p + 1;
     }
     if (err == 0)
-        err = st__fsync_dir(store->dir);
+        err = st_fsync_dir(store->dir);
     if (err == 0) {
         struct st_topic shadow = *t;
         shadow.partitions = total;
@@ -1268,7 +1268,7 @@ int st_store_open_logged(const char *dir, const struct st_log_config *defaults, 
     snprintf(mpath, sizeof(mpath), "%s/%s", dir, ST_CLEAN_NAME);
     if (err == 0 && access(mpath, F_OK) == 0) {
         lazy = true;
-        if (unlink(mpath) < 0 || (err = st__fsync_dir(dir)) < 0)
+        if (unlink(mpath) < 0 || (err = st_fsync_dir(dir)) < 0)
             err = err < 0 ? err : -errno;
     }
     st->msg_fn = fn; /* kept: logs opened at their first use report through it too */
@@ -1422,7 +1422,7 @@ void st_store_close(struct st_store *store)
         int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         if (fd >= 0) {
             close(fd);
-            (void)st__fsync_dir(store->dir);
+            (void)st_fsync_dir(store->dir);
         }
     }
     free(store->topics);

@@ -636,7 +636,7 @@ static int create_empty(struct st_txnlog *l)
     if (err == 0 && rename(tmp, dst) < 0)
         err = -errno;
     if (err == 0)
-        err = st__fsync_dir(l->dir);
+        err = st_fsync_dir(l->dir);
     if (err < 0)
         unlink(tmp);
     return err;

@@ -3,6 +3,7 @@
  * written out, and only then installed, so a failed write changes nothing.
  */
 #include "br_dynconf.h"
+#include "st.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,16 +42,6 @@ static int find(const struct dyn_entry *e, int n, int level, const char *key)
     return -1;
 }
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int err = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
-    return err;
-}
-
 static int write_file(const char *dir, const struct dyn_entry *e, int n)
 {
     char path[PATH_MAX + 64], tmp[PATH_MAX + 64];
@@ -71,7 +62,7 @@ static int write_file(const char *dir, const struct dyn_entry *e, int n)
         unlink(tmp);
         return err;
     }
-    return fsync_dir(dir);
+    return st_fsync_dir(dir);
 }
 
 static void read_file(struct br_dynconf *d)

@@ -14,6 +14,7 @@
  * version must be 0 and both broker.id and cluster.id present.
  */
 #include "br_clu_meta.h"
+#include "st.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -140,16 +141,6 @@ static ssize_t read_small(const char *path, char *buf, size_t cap)
     return (ssize_t)n;
 }
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int err = fsync(fd) < 0 ? -errno : 0;
-    close(fd);
-    return err;
-}
-
 /* Writes the file (format at the top) through a temporary file renamed over path. */
 static int write_meta(const char *dir, const char *path, int32_t broker_id, const char *cluster_id)
 {
@@ -182,7 +173,7 @@ static int write_meta(const char *dir, const char *path, int32_t broker_id, cons
         unlink(tmp);
         return err;
     }
-    return fsync_dir(dir);
+    return st_fsync_dir(dir);
 }
 
 int br_clu_meta_check(const char *data_dir, int32_t broker_id, const char *cluster_id, char *why,

@@ -179,14 +179,22 @@ static int64_t produce_to(struct tb_broker *b, const char *topic, const char *pr
     return out.base_offset;
 }
 
-START_TEST(topics_and_partitions_with_an_assignment)
+/* Brokers 1..NBROKERS started afresh under chroot_, and a ZooKeeper handle of the test's. */
+static zhandle_t *start_cluster(void)
 {
-    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_admin");
+    memset(B, 0, sizeof B);
     for (int i = 1; i <= NBROKERS; i++)
         ck_assert_int_eq(tb_zk_broker_start(&B[i], &tb_clu_zk, chroot_, i, SESSION_MS, NULL, NULL),
                          0);
     zhandle_t *zh = tb_zk_open(&tb_clu_zk);
     ck_assert_ptr_nonnull(zh);
+    return zh;
+}
+
+START_TEST(topics_and_partitions_with_an_assignment)
+{
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_admin");
+    zhandle_t *zh = start_cluster();
     char why[512], path[256];
 
     /* p0 on 2 and 3 (2 preferred), p1 on 3 and 1: written as given, led by the first */
@@ -254,12 +262,7 @@ END_TEST
 START_TEST(a_topic_deleted_while_a_replica_was_down_does_not_come_back)
 {
     TB_ZK_SKIP(&tb_clu_zk, "test_cluster_admin");
-    memset(B, 0, sizeof B);
-    for (int i = 1; i <= NBROKERS; i++)
-        ck_assert_int_eq(tb_zk_broker_start(&B[i], &tb_clu_zk, chroot_, i, SESSION_MS, NULL, NULL),
-                         0);
-    zhandle_t *zh = tb_zk_open(&tb_clu_zk);
-    ck_assert_ptr_nonnull(zh);
+    zhandle_t *zh = start_cluster();
     char why[512], path[256];
     const int three[] = {3};
     const int32_t led_by_3[1][3] = {{3, 1, 2}};

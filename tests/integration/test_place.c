@@ -597,20 +597,6 @@ enum {
     MUTE_SLACK_MS = 50   /* the broker's clock and ours are both CLOCK_MONOTONIC: rounding only */
 };
 
-static int16_t alter_quota(int fd, const char *client, const char *key, double v)
-{
-    struct kp_quota_entity e = {kp_str_of("client-id"), kp_str_of(client)};
-    struct kp_quota_op op = {kp_str_of(key), v, false};
-    struct kp_alter_client_quotas_entry en = {1, &e, 1, &op};
-    struct kp_alter_client_quotas_req req = {1, &en, false};
-    struct kp_alter_client_quotas_resp resp;
-    ck_assert_int_eq(tb_kcall(fd, KP_API_ALTER_CLIENT_QUOTAS, 1,
-                              TB_ENC(kp_alter_client_quotas_req_encode), &req,
-                              TB_DEC(kp_alter_client_quotas_resp_decode), &resp),
-                     0);
-    return resp.entries[0].error_code;
-}
-
 /* One Metadata v4 request as client "muted", naming MUTE_NAMES unknown topics: its answer's
  * throttle_time_ms (the first field of the body), and the answer's length in *len. */
 static int32_t muted_metadata(int fd, int32_t corr, size_t *len)
@@ -669,7 +655,7 @@ START_TEST(a_moved_connection_keeps_its_quota_mute)
     int16_t err = -1;
     ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
     ck_assert_int_eq(err, 0);
-    ck_assert_int_eq(alter_quota(afd, "muted", "request_percentage", 1e-6), 0);
+    ck_assert_int_eq(tb_alter_client_quota(afd, "muted", "request_percentage", 1e-6), 0);
     close(afd);
 
     int fds[MUTED];

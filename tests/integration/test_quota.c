@@ -39,20 +39,6 @@ static void setup(void)
 
 static void teardown(void) { tb_broker_cleanup(&B); }
 
-static int16_t alter_quota(int fd, const char *client, const char *key, double v)
-{
-    struct kp_quota_entity e = {kp_str_of("client-id"), kp_str_of(client)};
-    struct kp_quota_op op = {kp_str_of(key), v, false};
-    struct kp_alter_client_quotas_entry en = {1, &e, 1, &op};
-    struct kp_alter_client_quotas_req req = {1, &en, false};
-    struct kp_alter_client_quotas_resp resp;
-    ck_assert_int_eq(tb_kcall(fd, KP_API_ALTER_CLIENT_QUOTAS, 1,
-                              TB_ENC(kp_alter_client_quotas_req_encode), &req,
-                              TB_DEC(kp_alter_client_quotas_resp_decode), &resp),
-                     0);
-    return resp.entries[0].error_code;
-}
-
 struct producer {
     const char *client_id;
     int pace_ms; /* 0: as fast as possible */
@@ -102,8 +88,9 @@ START_TEST(greedy_throttled_polite_keeps_rate)
     int fd = tb_connect(B.port);
     ck_assert_int_eq(tb_create_topic(fd, "greedy", 1, &terr), 0);
     ck_assert_int_eq(tb_create_topic(fd, "polite", 1, &terr), 0);
-    ck_assert_int_eq(alter_quota(fd, "greedy", "producer_byte_rate", QUOTA_BPS), 0);
-    ck_assert_int_eq(alter_quota(fd, "greedy", "no_such_quota", 1), KP_ERR_INVALID_REQUEST);
+    ck_assert_int_eq(tb_alter_client_quota(fd, "greedy", "producer_byte_rate", QUOTA_BPS), 0);
+    ck_assert_int_eq(tb_alter_client_quota(fd, "greedy", "no_such_quota", 1),
+                     KP_ERR_INVALID_REQUEST);
     /* DescribeClientQuotas: the entity and its value */
     struct kp_quota_filter_component c = {kp_str_of("client-id"), KP_QUOTA_MATCH_EXACT,
                                           kp_str_of("greedy")};
@@ -152,8 +139,8 @@ START_TEST(fetch_and_request_quotas)
     int16_t terr = 0;
     int fd = tb_connect(B.port);
     ck_assert_int_eq(tb_create_topic(fd, "data", 1, &terr), 0);
-    ck_assert_int_eq(alter_quota(fd, "reader", "consumer_byte_rate", 64 * 1024), 0);
-    ck_assert_int_eq(alter_quota(fd, "busy", "request_percentage", 0.01), 0);
+    ck_assert_int_eq(tb_alter_client_quota(fd, "reader", "consumer_byte_rate", 64 * 1024), 0);
+    ck_assert_int_eq(tb_alter_client_quota(fd, "busy", "request_percentage", 0.01), 0);
     static uint8_t batch[BATCH_SIZE + 4096];
     for (int i = 0; i < 8; i++) { /* 512 KiB */
         long bl =

@@ -120,6 +120,20 @@ int tb_kfetch(int fd, const char *topic, int32_t part, int64_t offset, struct kp
 
 /* ---- SASL ------------------------------------------------------------------------------------ */
 
+int tb_alter_client_quota(int fd, const char *client, const char *key, double v)
+{
+    struct kp_quota_entity e = {kp_str_of("client-id"), kp_str_of(client)};
+    struct kp_quota_op op = {kp_str_of(key), v, false};
+    struct kp_alter_client_quotas_entry en = {1, &e, 1, &op};
+    struct kp_alter_client_quotas_req req = {1, &en, false};
+    struct kp_alter_client_quotas_resp resp;
+    int rc = tb_kcall(fd, KP_API_ALTER_CLIENT_QUOTAS, 1, TB_ENC(kp_alter_client_quotas_req_encode),
+                      &req, TB_DEC(kp_alter_client_quotas_resp_decode), &resp);
+    if (rc < 0)
+        return rc;
+    return resp.n_entries >= 1 ? resp.entries[0].error_code : -EPROTO;
+}
+
 int tb_sasl_handshake(int fd, int16_t version, const char *mech)
 {
     struct kp_sasl_handshake_req req = {kp_str_of(mech)};

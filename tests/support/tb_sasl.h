@@ -37,6 +37,10 @@ struct kp_fetch_resp;
  * tb_kcall does; 0 or -errno. */
 int tb_kfetch(int fd, const char *topic, int32_t part, int64_t offset, struct kp_fetch_resp *out);
 
+/* AlterClientQuotas v1 setting key to v for the client-id entity client (applied, not
+ * validate-only): the entry's error code (0: set), or -errno. */
+int tb_alter_client_quota(int fd, const char *client, const char *key, double v);
+
 /* SaslHandshake v(version) for mech: the broker's error code (0 ok), or -errno. */
 int tb_sasl_handshake(int fd, int16_t version, const char *mech);
 /* SaslAuthenticate with one token; the response's error code (0), the server token in

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "br_clu_meta.h"
+#include "tb_check.h"
 
 static char dir[64];
 static char path[128];
@@ -143,11 +144,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }
