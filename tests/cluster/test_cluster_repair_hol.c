@@ -11,8 +11,12 @@
  * Bounded waits and counted facts: that follower repairs the later range from its leader (its
  * log line, splicelog_scrub_repaired_ranges_total 1, the segment the leader's bytes again),
  * while the first range's fetches go on being answered with an error (logged, the next range
- * tried meanwhile). Without moving on past a range answered with an error, the follower asks
- * for the first range every 10 s and never for the later one: the wait for the repair fails.
+ * tried meanwhile). Then the same byte of that later segment is flipped on the leader: every
+ * in-sync follower in turn answers its first range with an error, and it goes on to the later
+ * range and repairs it from a follower (log line, its metric 1, the bytes the follower's).
+ * Without moving on past a range answered with an error, the follower asks for the first range
+ * every 10 s and never for the later one, and so does the leader once its turn has gone round:
+ * the waits for the repairs fail.
  * The first range stays fenced on every replica (nothing can mend it): the nemesis's
  * byte-for-byte checks are not run. Skipped, saying so, without java or Debian's zookeeper
  * package.
@@ -179,6 +183,21 @@ START_TEST(a_range_answered_with_an_error_does_not_hold_up_the_next)
     ck_assert_msg(same_prefix(p, lead1, 4096), "%s differs from the leader's %s", p, lead1);
     /* the first range is still answered with an error, and the next range tried meanwhile */
     ck_assert_int_ge(tb_log_count(&B[F], "the next range meanwhile"), 1);
+
+    /* the same on the leader: its first range is refused by every in-sync follower in turn,
+     * then it goes on to the later range (spoilt on it alone now), which F repaired */
+    snprintf(p, sizeof p, "%s/nemesis-0/%s", B[L].data, n1);
+    fenced = tb_log_count(&B[L], "fenced nemesis-0: ");
+    flip(p);
+    ck_assert_msg(wait_count(&B[L], "fenced nemesis-0: ", fenced + 1, 30000),
+                  "broker %d's scrubber did not fence %s (see %s)", L, n1, B[L].log);
+    ck_assert_msg(tb_log_wait(&B[L], "replica: nemesis-0: repaired fenced offsets", 45000),
+                  "leader %d never repaired its later range in %s, held up by the first (see %s)",
+                  L, n1, B[L].log);
+    ck_assert(tb_log_contains(&B[L], "(an in-sync follower: this broker leads the partition)"));
+    ck_assert(repaired_ranges(&B[L]) == 1.0);
+    snprintf(lead1, sizeof lead1, "%s/nemesis-0/%s", B[F].data, n1);
+    ck_assert_msg(same_prefix(p, lead1, 4096), "%s differs from %s", p, lead1);
     tb_nem_produce_stop(&nem);
 }
 END_TEST
