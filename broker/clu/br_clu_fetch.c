@@ -42,6 +42,7 @@
 #define TX_MAX          (16 << 20)
 #define RX_FIRST        (64 << 10)
 #define REPAIR_RETRY_MS 10000 /* a fenced range not repaired: tried again after this */
+#define PEER_WAITS      16    /* peers whose backoff outlives their session (peer_wait) */
 
 enum { P_TRUNCATE = 0, P_FETCH = 1 };
 enum { S_DOWN = 0, S_HANDSHAKE, S_IDLE, S_APIV, S_OFLE, S_FETCH, S_REPAIR };
@@ -109,6 +110,13 @@ struct fthread {
     int nlparts;
     struct fsess *sess;
     int nsess;
+    /* the backoffs of the last PEER_WAITS peers whose connection failed: a session made for
+     * one again (a led partition's target moved away and back, sync_sessions) waits as the
+     * freed one would have */
+    struct {
+        int32_t id;
+        int64_t until; /* monotonic ms; 0: none */
+    } waits[PEER_WAITS];
     /* request building and answer decoding, sized at each rebuild */
     struct kp_fetch_req_topic *rt;
     struct kp_fetch_req_partition *rp;
@@ -220,29 +228,79 @@ bool br_clu_repair_remember(struct br_clu_repair_memo *m, const struct st_fenced
 {
     if (rc != -EXDEV && rc != -EOPNOTSUPP && rc != -EFBIG)
         return false;
-    int i = m->n;
-    if (m->n < BR_CLU_REFUSED_MAX) {
-        m->n++;
-    } else {
-        i = m->next; /* (the oldest) */
-        m->next = (m->next + 1) % BR_CLU_REFUSED_MAX;
-    }
-    m->r[i].seg_base = fr->seg_base;
-    m->r[i].off_lo = fr->off_lo;
-    m->r[i].pos_lo = fr->pos_lo;
-    m->r[i].pos_hi = fr->pos_hi;
-    m->r[i].rc = rc;
+    /* full: what it holds stays (a walk in offset order replacing the oldest would evict the
+     * next range's entry at every refusal, and fetch every range at every walk) */
+    if (m->n >= BR_CLU_REFUSED_MAX)
+        return false;
+    m->r[m->n].seg_base = fr->seg_base;
+    m->r[m->n].off_lo = fr->off_lo;
+    m->r[m->n].pos_lo = fr->pos_lo;
+    m->r[m->n].pos_hi = fr->pos_hi;
+    m->r[m->n].rc = rc;
+    m->n++;
     return true;
 }
 
-void br_clu_repair_forget(struct br_clu_repair_memo *m)
+void br_clu_repair_forget(struct br_clu_repair_memo *m) { m->n = 0; }
+
+int br_clu_repair_answer(const uint8_t *rec, size_t len, int64_t hw,
+                         const struct st_fenced_range *fr, int32_t response_max, size_t *take)
 {
-    m->n = 0;
-    m->next = 0;
+    size_t at = 0;
+    int64_t next = fr->off_lo;
+    *take = 0;
+    while (rec && next < fr->off_hi && len - at >= KP_BATCH_HEADER_LEN) {
+        struct kp_batch_hdr h;
+        if (kp_batch_parse_hdr(rec + at, len - at, &h) < 0 || h.last_offset_delta < 0 ||
+            kp_batch_size(&h) > len - at)
+            break;
+        /* (the other replica's header: its last offset + 1 must be an int64) */
+        if (h.base_offset < 0 || h.base_offset > INT64_MAX - 1 - h.last_offset_delta)
+            return -EBADMSG;
+        at += kp_batch_size(&h);
+        next = h.base_offset + h.last_offset_delta + 1;
+    }
+    if (next >= fr->off_hi && at > 0) {
+        *take = at;
+        return 0;
+    }
+    /* nothing, or the other replica does not hold the whole range below its high watermark
+     * yet: not a fact about the range (tried again) */
+    if (!rec || len == 0 || (hw >= 0 && hw < fr->off_hi))
+        return -ENODATA;
+    if (fr->pos_hi - fr->pos_lo > response_max)
+        return -EFBIG; /* (asked for at most response_max bytes) */
+    return -EBADMSG;
 }
 
 /* ---- connections ------------------------------------------------------------------------------
  */
+
+/* Peer is not dialled before until, whether or not its session is kept (the slot of the
+ * peer, else the one that ends first). */
+static void peer_wait(struct fthread *t, int32_t peer, int64_t until)
+{
+    int slot = 0;
+    for (int i = 0; i < PEER_WAITS; i++) {
+        if (t->waits[i].id == peer && t->waits[i].until > 0) {
+            slot = i;
+            break;
+        }
+        if (t->waits[i].until < t->waits[slot].until)
+            slot = i;
+    }
+    t->waits[slot].id = peer;
+    t->waits[slot].until = until;
+}
+
+/* When a session made now for peer may dial it (0: at once). */
+static int64_t peer_wait_until(const struct fthread *t, int32_t peer)
+{
+    for (int i = 0; i < PEER_WAITS; i++)
+        if (t->waits[i].id == peer && t->waits[i].until > 0)
+            return t->waits[i].until;
+    return 0;
+}
 
 static void sess_close(struct fthread *t, struct fsess *s, bool backoff)
 {
@@ -252,6 +310,8 @@ static void sess_close(struct fthread *t, struct fsess *s, bool backoff)
     s->ready = false;
     s->rx_have = 0;
     s->retry_at = backoff ? mono_ms() + t->f->conf.backoff_ms : 0;
+    if (backoff)
+        peer_wait(t, s->leader, s->retry_at);
     for (int i = 0; i < t->nparts; i++)
         if (t->parts[i].sent_leader == s->leader)
             t->parts[i].sent_leader = -1;
@@ -903,9 +963,9 @@ static bool next_peer(struct fthread *t, struct fpart *pt, const char *why)
     pt->turn = (pt->turn + 1) % pt->peers.n;
     pt->target = pt->peers.id[pt->turn];
     t->resync = true;
-    br_info("replica: %s-%d: in-sync follower %d %s: its fenced ranges are asked of broker %d "
-            "next",
-            pt->topic, (int)pt->partition, (int)was, why, (int)pt->target);
+    br_info_limited("replica: %s-%d: in-sync follower %d %s: its fenced ranges are asked of "
+                    "broker %d next",
+                    pt->topic, (int)pt->partition, (int)was, why, (int)pt->target);
     return pt->turn != 0;
 }
 
@@ -915,37 +975,33 @@ static void on_repair_part(struct fthread *t, struct fsess *s, struct fpart *pt,
 {
     const struct st_fenced_range *fr = &s->rp;
     int64_t now = mono_ms();
-    int rc = -EPROTO;
-    size_t take = 0;
+    int rc;
     if (r->error_code != E_NONE) {
+        /* a led partition asks the next follower of its turn for the same range at once;
+         * otherwise (a follower, or the turn round every follower) the next range meanwhile:
+         * this one is asked again at the next walk (repair_due, after REPAIR_RETRY_MS) */
+        bool other = s->rp_led && next_peer(t, pt, "answered an error");
+        char then[80] = "asked of the next in-sync follower now";
+        if (!other)
+            snprintf(then, sizeof then, "the next range meanwhile, this one again in %d s",
+                     REPAIR_RETRY_MS / 1000);
         br_warn_limited("replica: %s-%d: repair of fenced offsets [%lld, %lld): broker %d "
-                        "answers error %d (again in %d s)",
+                        "answers error %d (%s)",
                         pt->topic, (int)pt->partition, (long long)fr->off_lo, (long long)fr->off_hi,
-                        (int)s->leader, (int)r->error_code, REPAIR_RETRY_MS / 1000);
-        pt->repair_at = now + REPAIR_RETRY_MS;
-        if (s->rp_led && next_peer(t, pt, "answered an error"))
-            pt->repair_at = now;
+                        (int)s->leader, (int)r->error_code, then);
+        if (!other)
+            pt->repair_from = fr->off_hi;
+        pt->repair_at = now;
         return;
     }
     const uint8_t *rec = r->records.len > 0 ? kp_bytes_mut(r->records, s->rx, s->rx_have) : NULL;
     size_t len = rec ? (size_t)r->records.len : 0;
     /* the answer's batches up to the range's end (st_log_repair checks them all) */
-    int64_t next = fr->off_lo;
-    while (rec && next < fr->off_hi && len - take >= KP_BATCH_HEADER_LEN) {
-        struct kp_batch_hdr h;
-        if (kp_batch_parse_hdr(rec + take, len - take, &h) < 0 || h.last_offset_delta < 0 ||
-            kp_batch_size(&h) > len - take)
-            break;
-        take += kp_batch_size(&h);
-        next = h.base_offset + h.last_offset_delta + 1;
-    }
+    size_t take = 0;
     int perr = 0;
-    if (next >= fr->off_hi && take > 0)
+    rc = br_clu_repair_answer(rec, len, r->high_watermark, fr, t->f->conf.response_max, &take);
+    if (rc == 0)
         rc = st_log_repair(pt->log, fr->off_lo, rec, take, &perr);
-    else if (fr->pos_hi - fr->pos_lo > t->f->conf.response_max)
-        rc = -EFBIG; /* (asked for at most replica.fetch.response.max.bytes) */
-    else
-        rc = take == 0 && len == 0 ? -ENODATA : -EBADMSG;
     if (rc == 0) {
         br_info("replica: %s-%d: repaired fenced offsets [%lld, %lld), %lld bytes at [%lld, "
                 "%lld) of segment %020lld, with broker %d's bytes (%s)%s",
@@ -1108,7 +1164,7 @@ static bool sync_sessions(struct fthread *t)
         if (!nb)
             return false;
         t->sess = nb;
-        t->sess[t->nsess++] = (struct fsess){.leader = peer};
+        t->sess[t->nsess++] = (struct fsess){.leader = peer, .retry_at = peer_wait_until(t, peer)};
     }
     return true;
 }
@@ -1356,6 +1412,7 @@ static void sess_turn(struct fthread *t, struct fsess *s, int64_t now)
             br_warn_limited("replica: broker %d has no live %s endpoint (again in %lld ms)",
                             (int)s->leader, c->listener, (long long)c->backoff_ms);
             s->retry_at = now + c->backoff_ms;
+            peer_wait(t, s->leader, s->retry_at);
             return;
         }
         snprintf(s->peer, sizeof s->peer, "%s:%d", host, port);

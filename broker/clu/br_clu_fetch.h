@@ -43,8 +43,9 @@
  *   (in place; checked there: byte length, offsets, CRC, the digest sidecar). One range per
  *   request, between the regular fetches (after a repair, a due regular fetch goes first); each
  * repair is logged (topic-partition, offsets, bytes, the leader) and counted (on_repair); a refusal
- * is logged (rate-limited) and the range stays fenced, tried again after REPAIR_RETRY_MS, the next
- * range tried meanwhile. What local facts refuse already is not fetched at all
+ * (of the bytes, or an error answered) is logged (rate-limited) and the range stays fenced, the
+ * next range tried meanwhile and this one at the next walk of the ranges, after REPAIR_RETRY_MS.
+ * What local facts refuse already is not fetched at all
  * (br_clu_repair_precheck: a range in the active segment until it rolls, looked at again every
  * REPAIR_RETRY_MS; a lasting refusal, such as a range of several batches larger than
  * replica.fetch.response.max.bytes, remembered until the store's fences move or the partition
@@ -55,7 +56,10 @@
  *   moves, the partitions this broker leads (replication factor > 1) whose log has a fenced
  *   range, each with an in-sync follower (the first of the view's ISR other than itself; none:
  *   not repaired, logged; one that refuses, by an error, bytes that are refused or no answer:
- *   the next one of the ISR, logged, the turn kept across view changes of the same leadership),
+ *   the next one of the ISR, logged (rate-limited), the turn kept across view changes of the
+ *   same leadership; an error once the turn has gone round: the next range meanwhile, as a
+ *   follower does; a peer whose connection failed is not dialled again before its backoff
+ *   ends, even when the turn comes back to it sooner),
  *   keeps a connection to it, and sends it the same Fetch (replica_id
  *   its own, current_leader_epoch the view's), which that follower serves below its high
  *   watermark (br_api_fetch.c); the answer goes to st_log_repair as above. The follower's
@@ -118,7 +122,9 @@ struct br_clu_fetch_conf {
  * digest sidecar or a chunk shared with another fenced range; -EOPNOTSUPP: a transaction's
  * batches; -EFBIG: a range of several batches larger than one answer, which brought its first
  * batch only), per (segment base, first offset, byte range). At most BR_CLU_REFUSED_MAX are
- * kept (the oldest replaced: then fetched again, as before). Not told before a Fetch: a range
+ * kept: when full, a new one is not (those beyond are fetched again at each walk, as before;
+ * replacing the oldest instead would, under the scheduler's walk in offset order, evict the
+ * next range's entry at every refusal and fetch them all). Not told before a Fetch: a range
  * larger than replica.fetch.response.max.bytes may be one batch, which the leader sends whole
  * (KIP-74) and is repaired; the follower cannot read the batches of its own fenced bytes.
  */
@@ -128,17 +134,30 @@ struct br_clu_repair_memo {
         int64_t seg_base, off_lo, pos_lo, pos_hi;
         int rc;
     } r[BR_CLU_REFUSED_MAX];
-    int n, next;
+    int n;
 };
 /* Whether a Fetch of fenced range fr would be refused whatever comes back: -EAGAIN (its segment
  * is the active one: st_log_repair waits for the roll), or the refusal remembered for it; 0:
  * worth a Fetch. Pure. */
 int br_clu_repair_precheck(const struct br_clu_repair_memo *m, const struct st_fenced_range *fr);
-/* rc, st_log_repair's refusal of fr: remembered when it is one of the lasting ones above (true).
- */
+/* rc, st_log_repair's refusal of fr: remembered when it is one of the lasting ones above and
+ * the table has room (true). */
 bool br_clu_repair_remember(struct br_clu_repair_memo *m, const struct st_fenced_range *fr, int rc);
 /* Everything forgotten: the log's fences moved (st_store_fence_gen) or a range was repaired. */
 void br_clu_repair_forget(struct br_clu_repair_memo *m);
+/*
+ * What the answer to a repair Fetch of fenced range fr holds: rec, len, the partition's records
+ * as sent (NULL, 0: none); hw, the answer's high watermark (-1: unknown); response_max, the most
+ * the Fetch asked for (replica.fetch.response.max.bytes). 0 and *take, the bytes of its whole
+ * batches from the first up to the one holding fr->off_hi - 1, for st_log_repair (which checks
+ * them all); else no attempt: -ENODATA (no bytes, or the other replica's high watermark below
+ * the range's end: nothing it may send yet, so not a fact about the range), -EFBIG (batches
+ * stopping short of a range larger than response_max: one answer cannot hold it, lasting),
+ * -EBADMSG (bytes stopping short otherwise, or a header whose last offset + 1 is not an int64:
+ * malformed). Pure; the headers are parsed within len.
+ */
+int br_clu_repair_answer(const uint8_t *rec, size_t len, int64_t hw,
+                         const struct st_fenced_range *fr, int32_t response_max, size_t *take);
 
 int br_clu_fetch_start(const struct br_clu_fetch_conf *conf, struct br_clu_fetch **out);
 void br_clu_fetch_stop(struct br_clu_fetch *f);

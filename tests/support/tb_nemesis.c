@@ -452,6 +452,12 @@ int tb_nem_leader(const struct tb_nemesis *n, zhandle_t *zh, int p)
     return (int)tb_zk_json_int(nem_state(n, zh, p, path, sizeof path), "leader");
 }
 
+int tb_nem_leader_epoch(const struct tb_nemesis *n, zhandle_t *zh, int p)
+{
+    char path[160];
+    return (int)tb_zk_json_int(nem_state(n, zh, p, path, sizeof path), "leader_epoch");
+}
+
 int tb_nem_isr(const struct tb_nemesis *n, zhandle_t *zh, int p, int *ids, int cap)
 {
     char path[160];

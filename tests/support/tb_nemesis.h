@@ -122,6 +122,8 @@ void tb_nem_consume_start(struct tb_nemesis *n);
 bool tb_nem_isr_full(const struct tb_nemesis *n, zhandle_t *zh, char *why, size_t cap);
 /* The leader of partition p in ZooKeeper, or -1. */
 int tb_nem_leader(const struct tb_nemesis *n, zhandle_t *zh, int p);
+/* The leader epoch of partition p in ZooKeeper, or -1. */
+int tb_nem_leader_epoch(const struct tb_nemesis *n, zhandle_t *zh, int p);
 /* The ISR of partition p in ZooKeeper, in the state's order: up to cap ids into ids; how many
  * (0 when there is no state). */
 int tb_nem_isr(const struct tb_nemesis *n, zhandle_t *zh, int p, int *ids, int cap);

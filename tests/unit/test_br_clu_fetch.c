@@ -102,21 +102,93 @@ START_TEST(repair_lasting_refusals_remembered)
     struct st_fenced_range c = RANGE;
     c.seg_base = 0;
     ck_assert_int_eq(br_clu_repair_precheck(&m, &c), 0);
-    /* bounded: BR_CLU_REFUSED_MAX kept, the oldest replaced */
+    /* bounded: BR_CLU_REFUSED_MAX kept; beyond, nothing new is (fetched at each look) */
     for (int i = 0; i < 50; i++) {
         struct st_fenced_range x = RANGE;
         x.off_lo = 1000 + i;
-        ck_assert_int_eq(fetches(&m, &x, 3, -EXDEV), 1);
+        ck_assert_int_eq(fetches(&m, &x, 3, -EXDEV), i < BR_CLU_REFUSED_MAX - 2 ? 1 : 3);
         ck_assert_int_le(m.n, BR_CLU_REFUSED_MAX);
     }
-    ck_assert_int_eq(br_clu_repair_precheck(&m, &RANGE), 0); /* replaced long ago */
+    ck_assert_int_eq(br_clu_repair_precheck(&m, &RANGE), -EXDEV); /* kept */
     /* forgotten (fences moved, or a range repaired): fetched again */
-    struct st_fenced_range last = RANGE;
-    last.off_lo = 1049;
-    ck_assert_int_eq(br_clu_repair_precheck(&m, &last), -EXDEV);
     br_clu_repair_forget(&m);
     ck_assert_int_eq(m.n, 0);
-    ck_assert_int_eq(fetches(&m, &last, 5, 0), 5);
+    ck_assert_int_eq(fetches(&m, &RANGE, 5, 0), 5);
+}
+END_TEST
+
+/* The scheduler walks a partition's fenced ranges in offset order, one walk every
+ * REPAIR_RETRY_MS: with more lasting refusals than the table holds, each walk fetches only the
+ * ranges beyond it (a table replacing its oldest entry evicted the next range's at each
+ * refusal: every range fetched at every walk). */
+START_TEST(repair_memo_stable_under_a_walk)
+{
+    enum { N = BR_CLU_REFUSED_MAX + 3 };
+    struct br_clu_repair_memo m = {0};
+    struct st_fenced_range r[N];
+    for (int i = 0; i < N; i++)
+        r[i] = (struct st_fenced_range){.seg_base = 0,
+                                        .off_lo = 100 * i,
+                                        .off_hi = 100 * i + 10,
+                                        .pos_lo = 1000 * i,
+                                        .pos_hi = 1000 * i + 500,
+                                        .sealed = true};
+    for (int walk = 0; walk < 5; walk++) {
+        int sent = 0;
+        for (int i = 0; i < N; i++)
+            sent += fetches(&m, &r[i], 1, i % 2 ? -EOPNOTSUPP : -EFBIG);
+        if (walk == 0)
+            ck_assert_int_eq(sent, N);
+        else
+            ck_assert_msg(sent <= N - BR_CLU_REFUSED_MAX, "walk %d fetched %d of %d ranges", walk,
+                          sent, N);
+    }
+}
+END_TEST
+
+/* ---- a repair Fetch's answer (br_clu_repair_answer) ---------------------------------------- */
+
+START_TEST(repair_answer_classified)
+{
+    three_batches();
+    size_t take = 99;
+    /* the range [0, 12): the first two batches */
+    struct st_fenced_range fr = {.seg_base = 0,
+                                 .off_lo = 0,
+                                 .off_hi = 12,
+                                 .pos_lo = 0,
+                                 .pos_hi = (int64_t)(bsize[0] + bsize[1]),
+                                 .sealed = true};
+    int32_t big = 1 << 20, small = (int32_t)bsize[0] + 1; /* response_max */
+    /* covered: the batches up to the range's end (not the third) */
+    ck_assert_int_eq(br_clu_repair_answer(recs, rlen, 18, &fr, big, &take), 0);
+    ck_assert_uint_eq(take, bsize[0] + bsize[1]);
+    ck_assert_int_eq(br_clu_repair_answer(recs, rlen, -1, &fr, small, &take), 0);
+    ck_assert_uint_eq(take, bsize[0] + bsize[1]);
+    /* nothing came back: never the lasting "larger than an answer", whatever the range's size */
+    ck_assert_int_eq(br_clu_repair_answer(NULL, 0, 18, &fr, small, &take), -ENODATA);
+    ck_assert_int_eq(br_clu_repair_answer(NULL, 0, -1, &fr, big, &take), -ENODATA);
+    ck_assert_uint_eq(take, 0);
+    /* short of the range: larger than an answer, unless the other replica's high watermark is
+     * below its end (it may send more later) */
+    ck_assert_int_eq(br_clu_repair_answer(recs, bsize[0], 18, &fr, small, &take), -EFBIG);
+    ck_assert_int_eq(br_clu_repair_answer(recs, bsize[0], 6, &fr, small, &take), -ENODATA);
+    ck_assert_int_eq(br_clu_repair_answer(recs, bsize[0], 18, &fr, big, &take), -EBADMSG);
+    ck_assert_int_eq(br_clu_repair_answer(recs, bsize[0] + 10, 18, &fr, big, &take), -EBADMSG);
+    ck_assert_int_eq(br_clu_repair_answer(recs, 10, 18, &fr, big, &take), -EBADMSG);
+    /* a header whose last offset + 1 overflows: malformed (UBSan: no signed overflow) */
+    static uint8_t bad[8192];
+    memcpy(bad, recs, rlen);
+    int64_t edge[] = {INT64_MAX - 5, INT64_MAX - 3, INT64_MAX, -1, INT64_MIN};
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        kp_batch_set_base_offset(bad, edge[i]);
+        ck_assert_int_eq(br_clu_repair_answer(bad, rlen, 18, &fr, big, &take), -EBADMSG);
+        ck_assert_uint_eq(take, 0);
+    }
+    /* the first batch good, the second's offsets overflowing */
+    memcpy(bad, recs, rlen);
+    kp_batch_set_base_offset(bad + bsize[0], INT64_MAX - 2);
+    ck_assert_int_eq(br_clu_repair_answer(bad, rlen, 18, &fr, big, &take), -EBADMSG);
 }
 END_TEST
 
@@ -487,6 +559,8 @@ static Suite *suite(void)
     tcase_add_test(tr, repair_active_segment_fetched_once_rolled);
     tcase_add_test(tr, repair_too_large_fetched_once);
     tcase_add_test(tr, repair_lasting_refusals_remembered);
+    tcase_add_test(tr, repair_memo_stable_under_a_walk);
+    tcase_add_test(tr, repair_answer_classified);
     suite_add_tcase(s, tr);
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, batches_split_whole);
