@@ -61,15 +61,7 @@ static void start_broker(struct tb_nemesis *n, int id)
         "-o", "replica.lag.time.max.ms=10000",      "-o", "log.segment.bytes=32768",
         "-o", "log.scrub.bytes.per.sec=1073741824", "-o", "metrics.listener=http://127.0.0.1:0",
         NULL};
-    int64_t until = tb_now_ms() + 60000;
-    for (;;) {
-        int rc = tb_zk_broker_start(&n->b[id], n->z, n->chroot, id, SESSION_MS, NULL, opts);
-        if (rc == 0)
-            return;
-        ck_assert_msg(tb_now_ms() < until, "broker %d does not start (%d): see %s", id, rc,
-                      n->b[id].log);
-        tb_sleep_ms(500);
-    }
+    tb_nem_start_broker_with(n, id, SESSION_MS, NULL, opts);
 }
 
 static uint8_t *slurp(const char *path, size_t *len)
@@ -89,12 +81,7 @@ static double repaired_ranges(const struct tb_broker *b)
 {
     int port = tb_broker_metrics_port(b);
     ck_assert_int_gt(port, 0);
-    struct tb_http_resp r;
-    ck_assert_int_eq(tb_http(port, "GET", "/metrics", NULL, 4 << 20, &r), 0);
-    ck_assert_int_eq(r.status, 200);
-    double v = tb_metric(r.body, "splicelog_scrub_repaired_ranges_total");
-    tb_http_resp_free(&r);
-    return v;
+    return tb_metric_at(port, "splicelog_scrub_repaired_ranges_total");
 }
 
 /* A byte flipped in the records of the first batch of each of the nseg oldest sealed,

@@ -54,16 +54,7 @@ static void start_broker(struct tb_nemesis *n, int id)
         "-o", "replica.lag.time.max.ms=60000",      "-o", "log.segment.bytes=32768",
         "-o", "log.scrub.bytes.per.sec=1073741824", "-o", "num.replica.fetchers=3",
         "-o", "replica.fetch.backoff.ms=2000",      NULL};
-    int64_t until = tb_now_ms() + 60000;
-    for (;;) {
-        int rc = tb_zk_broker_start(&n->b[id], n->z, n->chroot, id, id == LEADER ? 6000 : 15000,
-                                    NULL, opts);
-        if (rc == 0)
-            return;
-        ck_assert_msg(tb_now_ms() < until, "broker %d does not start (%d): see %s", id, rc,
-                      n->b[id].log);
-        tb_sleep_ms(500);
-    }
+    tb_nem_start_broker_with(n, id, id == LEADER ? 6000 : 15000, NULL, opts);
 }
 
 /* The moves of a led partition's repair turn logged in b's log for lines holding needle: a

@@ -62,16 +62,7 @@ static void start_broker(struct tb_nemesis *n, int id)
         "-o", "replica.lag.time.max.ms=10000",      "-o", "log.segment.bytes=32768",
         "-o", "log.scrub.bytes.per.sec=1073741824", "-o", "replica.fetch.response.max.bytes=1024",
         NULL};
-    int64_t until = tb_now_ms() + 60000;
-    for (;;) {
-        int rc = tb_zk_broker_start(&n->b[id], n->z, n->chroot, id, SESSION_MS, NULL,
-                                    id == SMALL ? small : opts);
-        if (rc == 0)
-            return;
-        ck_assert_msg(tb_now_ms() < until, "broker %d does not start (%d): see %s", id, rc,
-                      n->b[id].log);
-        tb_sleep_ms(500);
-    }
+    tb_nem_start_broker_with(n, id, SESSION_MS, NULL, id == SMALL ? small : opts);
 }
 
 /* In the segment at path: a run of at least two adjacent batches holding more than min bytes

@@ -176,3 +176,13 @@ double tb_metric(const char *text, const char *series)
     }
     return -1;
 }
+
+double tb_metric_at(int port, const char *series)
+{
+    struct tb_http_resp r;
+    if (tb_http(port, "GET", "/metrics", NULL, 16 << 20, &r) != 0)
+        return -1;
+    double v = r.status == 200 ? tb_metric(r.body, series) : -1;
+    tb_http_resp_free(&r);
+    return v;
+}

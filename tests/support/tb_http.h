@@ -37,5 +37,8 @@ int tb_promtool_check(const char *text, size_t len, char *msg, size_t cap);
 /* The value of the sample whose line starts with `series ` (name and labels exactly as
  * printed, e.g. "splicelog_requests_total{api=\"Produce\"}"); -1 when absent. */
 double tb_metric(const char *text, const char *series);
+/* GET /metrics from the listener at 127.0.0.1:port, then tb_metric of series; -1 also when the
+ * listener does not answer 200. */
+double tb_metric_at(int port, const char *series);
 
 #endif

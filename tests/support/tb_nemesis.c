@@ -64,12 +64,9 @@ int tb_nem_seconds(const char *name, int dflt)
     return seconds;
 }
 
-void tb_nem_start_broker(struct tb_nemesis *n, int id, int session_ms, const char *zk_override)
+void tb_nem_start_broker_with(struct tb_nemesis *n, int id, int session_ms, const char *zk_override,
+                              const char *const *opts)
 {
-    static const char *const opts[] = {
-        "-o", "default.replication.factor=3", "-o", "min.insync.replicas=2",
-        "-o", "replica.lag.time.max.ms=4000", "-o", "log.segment.bytes=262144",
-        NULL};
     int64_t until = tb_now_ms() + session_ms * 10 + 20000;
     for (;;) {
         int rc = tb_zk_broker_start(&n->b[id], n->z, n->chroot, id, session_ms, zk_override, opts);
@@ -79,6 +76,15 @@ void tb_nem_start_broker(struct tb_nemesis *n, int id, int session_ms, const cha
                       n->b[id].log);
         tb_sleep_ms(500);
     }
+}
+
+void tb_nem_start_broker(struct tb_nemesis *n, int id, int session_ms, const char *zk_override)
+{
+    static const char *const opts[] = {
+        "-o", "default.replication.factor=3", "-o", "min.insync.replicas=2",
+        "-o", "replica.lag.time.max.ms=4000", "-o", "log.segment.bytes=262144",
+        NULL};
+    tb_nem_start_broker_with(n, id, session_ms, zk_override, opts);
 }
 
 int tb_nem_run(const char *suite, SFun setup, SFun teardown, SFun b_teardown, const TTest *t)

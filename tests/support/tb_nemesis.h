@@ -108,6 +108,10 @@ void tb_nem_init(struct tb_nemesis *n, const char *name, struct tb_broker *b, in
                  const struct tb_zk *z, const char *chroot);
 int tb_nem_seconds(const char *name, int dflt);
 void tb_nem_start_broker(struct tb_nemesis *n, int id, int session_ms, const char *zk_override);
+/* The same with the caller's options (argv pairs, NULL-terminated) instead of the fault tests'
+ * (the repair tests' scrubbed small segments, for instance). */
+void tb_nem_start_broker_with(struct tb_nemesis *n, int id, int session_ms, const char *zk_override,
+                              const char *const *opts);
 int tb_nem_run(const char *suite, SFun setup, SFun teardown, SFun b_teardown, const TTest *t);
 void tb_nem_create_topic(struct tb_nemesis *n);
 /* The nth (0: the oldest) sealed segment file of a partition directory dir: a .log with its
