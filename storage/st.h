@@ -535,9 +535,11 @@ int st_log_fenced_next(struct st_log *log, int64_t from, struct st_fenced_range 
  * state, end, high watermark). 0, or (nothing changed):
  *   -ENOENT   no fenced range starts at off_lo (repaired already, cut away; a dormant log)
  *   -EAGAIN   the range is in the active segment (repaired once it rolls)
- *   -EXDEV    in a compacted topic: another fenced range shares a digest chunk with it, or
- *             the segment has no digest sidecar (replicas' bytes may differ there; in another
- *             topic a shared chunk's digest is left to the scrubber's next pass)
+ *   -EXDEV    in a compacted topic: another fenced range shares a digest chunk with it
+ *             (replicas' bytes may differ there; in another topic a shared chunk's digest is
+ *             left to the scrubber's next pass)
+ *   -EINPROGRESS in a compacted topic: the segment has no digest sidecar (yet: the flusher
+ *             writes it once the sealed segment is synced; try again later)
  *   -EMSGSIZE len is not the range's byte length (a compacted replica's batches: refused)
  *   -EBADMSG  the bytes are not whole good batches holding exactly [off_lo, off_hi)
  *   -EOPNOTSUPP they hold a transaction's batches or markers (producer state, the LSO and the

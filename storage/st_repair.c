@@ -26,7 +26,9 @@
  *      (its replicas are byte-identical, and the scrubber checks the chunk against its digest
  *      again once every range in it is mended, fencing it anew if it still differs), and
  *      refused otherwise (-EXDEV: a compacted replica's batches may differ with the same
- *      offsets and length); a compacted topic's segment without a sidecar is refused too.
+ *      offsets and length); a compacted topic's segment without a sidecar is refused for now
+ *      (-EINPROGRESS: the flusher writes it once the sealed segment is synced, so it is
+ *      asked again later rather than remembered as a lasting refusal).
  *   4. pwrite at pos_lo, fdatasync of the .log; only then the fence is dropped from the
  *      segment's set (readers serve the range from then on) and the fenced file rewritten
  *      (st_fence.c's rule: fenced.tmp, fdatasync, rename, directory fsync; removed when
@@ -140,7 +142,7 @@ static int check_digest(struct st_seg *s, int64_t size, const struct st_fence *f
     uint8_t *side = st__digest_load(s, size, &nchunks);
     if (!side) /* no sidecar (or a damaged one): the batch checks are all there is, enough
                   where replicas are byte-identical; a compacted topic's may differ */
-        return compacted ? -EXDEV : 0;
+        return compacted ? -EINPROGRESS : 0;
     uint8_t *chunk = malloc(ST_DIGEST_CHUNK);
     int err = chunk ? 0 : -ENOMEM;
     int64_t pos_hi = pos_lo + (int64_t)len;

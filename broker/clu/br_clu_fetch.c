@@ -920,6 +920,9 @@ static const char *repair_why(int rc)
     case -EXDEV:
         return "another fenced range shares its digest chunk, in a compacted topic (its "
                "replicas' bytes may differ: not copied without the digest)";
+    case -EINPROGRESS:
+        return "its segment's digest sidecar is not written yet, in a compacted topic (not "
+               "copied without the digest)";
     case -EMSGSIZE:
         return "its batches for them have another byte length (compacted replicas differ): "
                "not copied in place";

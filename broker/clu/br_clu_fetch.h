@@ -118,14 +118,14 @@ struct br_clu_fetch_conf {
 /*
  * What a partition's repair scheduler knows without asking anyone (one per partition, fixed
  * size): the refusals that no other replica's bytes can change while the log's fences and
- * segments stay as they are (st_log_repair's -EXDEV: a compacted topic's segment without its
- * digest sidecar or a chunk shared with another fenced range; -EOPNOTSUPP: a transaction's
- * batches; -EFBIG: a range of several batches larger than one answer, which brought its first
- * batch only), per (segment base, first offset, byte range). At most BR_CLU_REFUSED_MAX are
- * kept: when full, a new one is not (those beyond are fetched again at each walk, as before;
- * replacing the oldest instead would, under the scheduler's walk in offset order, evict the
- * next range's entry at every refusal and fetch them all). Not told before a Fetch: a range
- * larger than replica.fetch.response.max.bytes may be one batch, which the leader sends whole
+ * segments stay as they are (st_log_repair's -EXDEV: a compacted topic's chunk shared with
+ * another fenced range (not -EINPROGRESS, its segment's sidecar not written yet: asked again);
+ * -EOPNOTSUPP: a transaction's batches; -EFBIG: a range of several batches larger than one answer,
+ * which brought its first batch only), per (segment base, first offset, byte range). At most
+ * BR_CLU_REFUSED_MAX are kept: when full, a new one is not (those beyond are fetched again at each
+ * walk, as before; replacing the oldest instead would, under the scheduler's walk in offset order,
+ * evict the next range's entry at every refusal and fetch them all). Not told before a Fetch: a
+ * range larger than replica.fetch.response.max.bytes may be one batch, which the leader sends whole
  * (KIP-74) and is repaired; the follower cannot read the batches of its own fenced bytes.
  */
 #define BR_CLU_REFUSED_MAX 4

@@ -86,13 +86,18 @@ END_TEST
 START_TEST(repair_lasting_refusals_remembered)
 {
     struct br_clu_repair_memo m = {0};
-    /* -EXDEV (compacted, no sidecar), -EOPNOTSUPP (transactional): one Fetch each, then none
-     * until the fences change */
+    /* -EXDEV (compacted, a shared digest chunk), -EOPNOTSUPP (transactional): one Fetch
+     * each, then none until the fences change */
     ck_assert_int_eq(fetches(&m, &RANGE, 100, -EXDEV), 1);
     ck_assert_int_eq(br_clu_repair_precheck(&m, &RANGE), -EXDEV);
     struct st_fenced_range o = RANGE;
     o.off_lo = 200, o.off_hi = 201, o.pos_lo = 9000, o.pos_hi = 9100;
     ck_assert_int_eq(fetches(&m, &o, 100, -EOPNOTSUPP), 1);
+    /* a compacted segment's sidecar not written yet (-EINPROGRESS) is not remembered */
+    struct st_fenced_range w = RANGE;
+    w.off_lo = 250, w.off_hi = 251, w.pos_lo = 9500, w.pos_hi = 9600;
+    ck_assert_int_eq(fetches(&m, &w, 5, -EINPROGRESS), 5);
+    ck_assert(!br_clu_repair_remember(&m, &w, -EINPROGRESS));
     /* refusals another replica's bytes may change are fetched again at each look */
     struct st_fenced_range b = RANGE;
     b.off_lo = 300, b.pos_lo = 10000, b.pos_hi = 10100;
