@@ -128,11 +128,7 @@ struct loads {
 
 static double moves_total(int mport)
 {
-    struct tb_http_resp m;
-    ck_assert_int_eq(tb_http(mport, "GET", "/metrics", NULL, 16 << 20, &m), 0);
-    double v = tb_metric(m.body, "splicelog_connection_moves_total");
-    tb_http_resp_free(&m);
-    return v;
+    return tb_metric_at(mport, "splicelog_connection_moves_total");
 }
 
 static void scrape(int mport, struct loads *l)
@@ -153,6 +149,17 @@ static void scrape(int mport, struct loads *l)
     tb_http_resp_free(&m);
 }
 
+/* Starts B with extra (which must name a metrics listener); its metrics port. */
+static int start_extra(const char *const *extra)
+{
+    tb_ck_start(&B, extra);
+    ck_assert_msg(tb_log_wait(&B, "metrics listener on http://127.0.0.1:", 20000),
+                  "no metrics listener");
+    int mport = tb_broker_metrics_port(&B);
+    ck_assert_int_gt(mport, 0);
+    return mport;
+}
+
 static int start_loops(const char *placement, int loops)
 {
     char pl[64], nt[64];
@@ -164,12 +171,7 @@ static int start_loops(const char *placement, int loops)
                                  "-o", "connection.turn.max.bytes=65536",
                                  "-o", pl,
                                  NULL};
-    tb_ck_start(&B, extra);
-    ck_assert_msg(tb_log_wait(&B, "metrics listener on http://127.0.0.1:", 20000),
-                  "no metrics listener");
-    int mport = tb_broker_metrics_port(&B);
-    ck_assert_int_gt(mport, 0);
-    return mport;
+    return start_extra(extra);
 }
 
 static int start(const char *placement) { return start_loops(placement, 2); }
@@ -519,10 +521,7 @@ START_TEST(moved_connections_keep_the_idle_order_for_eviction)
                                  "-o", "max.connections=7", /* IDLE + RECENT + the greedy one */
                                  "-o", "max.connections.evict.idle.ms=4000",
                                  NULL};
-    tb_ck_start(&B, extra);
-    ck_assert(tb_log_wait(&B, "metrics listener on http://127.0.0.1:", 20000));
-    int mport = tb_broker_metrics_port(&B);
-    ck_assert_int_gt(mport, 0);
+    int mport = start_extra(extra);
     int afd = tb_ck_connect(&B);
     int16_t err = -1;
     ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
@@ -647,10 +646,7 @@ START_TEST(a_moved_connection_keeps_its_quota_mute)
                                  "-o", "quota.window.num=2",
                                  "-o", win,
                                  NULL};
-    tb_ck_start(&B, extra);
-    ck_assert(tb_log_wait(&B, "metrics listener on http://127.0.0.1:", 20000));
-    int mport = tb_broker_metrics_port(&B);
-    ck_assert_int_gt(mport, 0);
+    int mport = start_extra(extra);
     int afd = tb_ck_connect(&B);
     int16_t err = -1;
     ck_assert_int_eq(tb_create_topic(afd, "heavy", 1, &err), 0);
@@ -971,10 +967,7 @@ START_TEST(tls_connections_stay_on_a_loop_that_turns_heavy)
                                  "-o", "metrics.listener=http://127.0.0.1:0",
                                  "-o", "connection.turn.max.bytes=65536",
                                  NULL};
-    tb_ck_start(&B, extra);
-    ck_assert(tb_log_wait(&B, "metrics listener on http://127.0.0.1:", 20000));
-    int mport = tb_broker_metrics_port(&B);
-    ck_assert_int_gt(mport, 0);
+    int mport = start_extra(extra);
     int sport = tb_listener_port(&B, "SSL");
     ck_assert_int_gt(sport, 0);
     int afd = tb_ck_connect(&B);
