@@ -93,6 +93,10 @@ struct st_log_config {
     int64_t cleaner_io_max_bps;   /* log.cleaner.io.max.bytes.per.second (-1: unbounded) */
     int64_t cleaner_backoff_ms;   /* log.cleaner.backoff.ms (15 s) */
     int64_t cleaner_dedupe_bytes; /* log.cleaner.dedupe.buffer.size (128 MiB, all threads) */
+    /* replica.cache.keep.bytes, store-wide: a follower's append (st_log_append_replica) keeps
+     * the newest this many bytes of the partition's active segment in the page cache, starts
+     * writeback of what is older and drops it once written (-1: off, the kernel decides) */
+    int64_t replica_cache_keep_bytes;
 };
 
 /* Fills c with Kafka's defaults. */
@@ -457,7 +461,10 @@ int64_t st_log_set_high_watermark(struct st_log *log, int64_t hw);
  * .txnindex, the LSO) is rebuilt from the batch headers as recovery does, without the
  * producer rules. A batch whose partitionLeaderEpoch is above the leader-epoch cache's latest
  * adds (epoch, baseOffset) to it. Does not move the high watermark. res as st_log_append
- * (duplicate is never set). Rolls segments as st_log_append.
+ * (duplicate is never set). Rolls segments as st_log_append. With replica_cache_keep_bytes
+ * >= 0 (the store's), starts writeback of the active segment's new bytes every 4 MiB and
+ * drops from the page cache what lies before its newest keep bytes (drop-behind, st_log.c):
+ * advice to the kernel that never waits and changes no durability rule.
  */
 int st_log_append_replica(struct st_log *log, struct iovec *batches, int n, int64_t now_ms,
                           struct st_append_result *res);

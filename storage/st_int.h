@@ -260,6 +260,8 @@ struct st_seg {
                                 first append creates the directory and the file */
     bool has_txn;            /* a .txnindex existed when the log was opened */
     struct st_mark mark;     /* how far the scrubber may check the active segment (log->mu) */
+    int64_t cache_kicked;    /* follower drop-behind (st_log.c, log->mu): writeback started */
+    int64_t cache_dropped;   /* ... and the page cache dropped below these positions */
 
     /* .txnindex (st_txnidx.c): aborted transactions whose marker lies in this segment */
     uint32_t txn_w;              /* entries written (log->mu); txn_n <= txn_w */

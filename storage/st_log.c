@@ -28,6 +28,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -482,6 +483,39 @@ void st_log_set_leader_epoch(struct st_log *log, int32_t epoch)
 }
 
 /*
+ * Follower drop-behind (replica.cache.keep.bytes). A follower's bytes are read again only if
+ * it becomes the leader, yet each one takes a page of the cache that the partitions this
+ * broker leads could use, and on a machine whose memory is backed lazily (a VM that hands
+ * freed pages back to its host) every new page costs a host fault. So, every CACHE_STEP bytes
+ * of a follower's active segment, writeback of the new bytes starts (SYNC_FILE_RANGE_WRITE,
+ * which does not wait for it) and the bytes older than the newest keep are dropped from the
+ * cache (POSIX_FADV_DONTNEED). The drop skips pages still dirty or under writeback, so its
+ * range reaches one step back: a page missed once is dropped at the next step. Writing back
+ * sooner costs no extra I/O (the bytes reach the disk either way); the flush policy is
+ * unchanged (this never waits, and a page is dropped only once it is on the disk). Both calls
+ * are advice: their failures change nothing but the cache. Under mu, seg pinned by caller.
+ */
+#define CACHE_STEP (4LL << 20)
+
+static void drop_behind(struct st_seg *seg, int64_t keep)
+{
+    int64_t pos = seg->w.pos;
+    if (seg->cache_kicked > pos || seg->cache_dropped > pos) /* cut since: start again there */
+        seg->cache_kicked = seg->cache_dropped = pos;
+    if (pos - seg->cache_kicked < CACHE_STEP)
+        return;
+    (void)sync_file_range(seg->fd, seg->cache_kicked, pos - seg->cache_kicked,
+                          SYNC_FILE_RANGE_WRITE);
+    seg->cache_kicked = pos;
+    int64_t to = pos - keep;
+    if (to <= seg->cache_dropped)
+        return;
+    int64_t from = seg->cache_dropped > CACHE_STEP ? seg->cache_dropped - CACHE_STEP : 0;
+    (void)posix_fadvise(seg->fd, from, to - from, POSIX_FADV_DONTNEED);
+    seg->cache_dropped = to;
+}
+
+/*
  * A follower's append (st.h): the batches as the leader wrote them. CRCs and continuity are
  * checked before the lock, the first offset against the end under it; the producer state is
  * applied from the headers once the bytes are written, as recovery replays them.
@@ -533,6 +567,11 @@ int st_log_append_replica(struct st_log *log, struct iovec *batches, int n, int6
     if (err < 0) {
         pthread_mutex_unlock(&log->mu);
         return err;
+    }
+    int64_t keep = log->store->defaults.replica_cache_keep_bytes;
+    if (keep >= 0 && st__seg_pin(seg) == 0) {
+        drop_behind(seg, keep);
+        st__seg_unpin(seg);
     }
     bool epochs = false;
     for (int i = 0; i < n; i++) {

@@ -7,6 +7,9 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 
 #include "test_st_util.h"
@@ -826,6 +829,127 @@ START_TEST(t_truncate_with_readers)
 }
 END_TEST
 
+/* ---- 5. drop-behind (replica.cache.keep.bytes) ------------------------------------------ */
+
+#define DROP_BATCH_RECORDS    60
+#define DROP_BATCHES_PER_CALL 16
+
+/* Appends about mib MiB to the follower, 16 batches of ~60 KiB per call, each call followed
+ * by an fdatasync of the active segment (its pages clean, so the next drop can take them). */
+static void follow_synced(struct st_log *fol, int mib)
+{
+    static uint8_t b[DROP_BATCHES_PER_CALL][DROP_BATCH_RECORDS * 1100];
+    size_t len = 0;
+    for (int i = 0; i < DROP_BATCHES_PER_CALL; i++)
+        len = tst_batch(b[i], sizeof(b[i]), DROP_BATCH_RECORDS, 1000, 5000, (uint64_t)i);
+    int64_t bytes = (int64_t)mib << 20;
+    for (int64_t done = 0; done < bytes; done += DROP_BATCHES_PER_CALL * (int64_t)len) {
+        struct iovec iv[DROP_BATCHES_PER_CALL];
+        int64_t at = st_log_end_offset(fol);
+        for (int i = 0; i < DROP_BATCHES_PER_CALL; i++) {
+            kp_batch_set_base_offset(b[i], at + (int64_t)i * DROP_BATCH_RECORDS);
+            iv[i] = (struct iovec){b[i], len};
+        }
+        ck_assert_int_eq(st_log_append_replica(fol, iv, DROP_BATCHES_PER_CALL, now_ms, NULL), 0);
+        struct st_segvec *v = atomic_load(&fol->segs);
+        int fd = open(v->s[v->n - 1]->path, O_RDONLY);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(fdatasync(fd), 0);
+        close(fd);
+    }
+}
+
+/* Pages of the follower's only segment in the page cache within [from, to) (bytes), and the
+ * segment's size. */
+static long resident_pages(struct st_log *fol, int64_t from, int64_t to, int64_t *size)
+{
+    struct st_segvec *v = atomic_load(&fol->segs);
+    ck_assert_int_eq(v->n, 1);
+    int fd = open(v->s[0]->path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    struct stat stt;
+    ck_assert_int_eq(fstat(fd, &stt), 0);
+    *size = stt.st_size;
+    long pg = sysconf(_SC_PAGESIZE);
+    if (to > stt.st_size)
+        to = stt.st_size;
+    from -= from % pg;
+    long n = 0;
+    if (to > from) {
+        void *m = mmap(NULL, (size_t)(to - from), PROT_READ, MAP_SHARED, fd, from);
+        ck_assert(m != MAP_FAILED);
+        size_t pages = (size_t)((to - from + pg - 1) / pg);
+        unsigned char *vec = malloc(pages);
+        ck_assert_ptr_nonnull(vec);
+        ck_assert_int_eq(mincore(m, (size_t)(to - from), vec), 0);
+        for (size_t i = 0; i < pages; i++)
+            n += vec[i] & 1;
+        free(vec);
+        munmap(m, (size_t)(to - from));
+    }
+    close(fd);
+    return n;
+}
+
+/* A follower keeps its newest keep bytes in the page cache and drops what is older once
+ * written back, also after a truncation cut the segment below where the drop had got to;
+ * with -1 (off) it drops nothing. */
+START_TEST(t_follower_drops_behind)
+{
+    /* the page cache of a disk's file system: tmpfs pages (/dev/shm) cannot be dropped */
+    tst_rmrf(dir);
+    const char *base = getenv("ST_DISK_TEST_DIR") ? getenv("ST_DISK_TEST_DIR") : "/var/tmp";
+    snprintf(dir, sizeof(dir), "%s/st-test-XXXXXX", base);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    struct statfs fs;
+    ck_assert_int_eq(statfs(dir, &fs), 0);
+    if (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC) {
+        fprintf(stderr,
+                "t_follower_drops_behind: NOT RUN: %s is in memory; set "
+                "ST_DISK_TEST_DIR to a directory on a disk\n",
+                base);
+        return;
+    }
+    long pg = sysconf(_SC_PAGESIZE);
+    int64_t keep = 4LL << 20, step = 4LL << 20; /* step: CACHE_STEP in st_log.c */
+    struct st_log_config c = tst_cfg();
+    c.replica_cache_keep_bytes = keep;
+    ck_assert_int_eq(st_store_open(dir, &c, &store), 0);
+    ck_assert_int_eq(st_topic_create(store, "fol", 1, &c), 0);
+    struct st_log *fol = tst_log_get(store, "fol", 3, 0);
+    follow_synced(fol, 40);
+    int64_t size;
+    resident_pages(fol, 0, 0, &size);
+    ck_assert_int_ge(size, 40LL << 20);
+    /* everything older than keep and the step the last drop may not have reached: gone */
+    ck_assert_int_eq(resident_pages(fol, 0, size - keep - step, &size), 0);
+    /* the newest MiB, just written: still in the cache */
+    ck_assert_int_ge(resident_pages(fol, size - (1 << 20), size, &size), (1 << 20) / pg);
+
+    /* a cut to about a quarter, then the log grows again: dropped behind again */
+    ck_assert_int_eq(st_log_truncate(fol, st_log_end_offset(fol) / 4), 0);
+    follow_synced(fol, 24);
+    resident_pages(fol, 0, 0, &size);
+    ck_assert_int_ge(size, 30LL << 20);
+    ck_assert_int_eq(resident_pages(fol, 0, size - keep - step, &size), 0);
+    st_log_put(fol);
+    st_store_close(store);
+    store = NULL;
+    tst_rmrf(dir);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+
+    /* off: the kernel decides (nothing dropped on this machine's idle memory) */
+    c.replica_cache_keep_bytes = -1;
+    ck_assert_int_eq(st_store_open(dir, &c, &store), 0);
+    ck_assert_int_eq(st_topic_create(store, "fol", 1, &c), 0);
+    fol = tst_log_get(store, "fol", 3, 0);
+    follow_synced(fol, 16);
+    long all = resident_pages(fol, 0, INT64_MAX, &size);
+    ck_assert_int_ge(all, (long)(size / pg) * 9 / 10);
+    st_log_put(fol);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("st_replica");
@@ -847,6 +971,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_restart_at_above_end);
     tcase_add_test(tc, t_truncate_survives_kill);
     tcase_add_test(tc, t_truncate_with_readers);
+    tcase_add_test(tc, t_follower_drops_behind);
     suite_add_tcase(s, tc);
     return s;
 }
