@@ -823,6 +823,7 @@ struct st_topic {
     struct st_log_config cfg;
     uint32_t overrides;          /* bit k: enum st_topic_key k is set for the topic */
     uint8_t id[ST_TOPIC_ID_LEN]; /* topic id (the metadata file's id=) */
+    bool cluster;                /* created from a cluster's assignment (cluster=1) */
     struct st_log **logs;        /* [partitions], one reference each */
 };
 

@@ -338,6 +338,94 @@ static int drop_incarnation(struct st_store *store, const struct ctopic *t)
     return rc == -ENOENT ? 0 : rc;
 }
 
+/* A local topic with the view's id for its name that is not marked as the cluster's (created
+ * before the mark existed) is marked now, so that drop_strays can take it once the cluster has
+ * deleted it. A failure is logged and tried again at the next full pass. */
+static void mark_cluster(struct st_store *store, const struct ctopic *t)
+{
+    uint8_t sid[16];
+    size_t len = strlen(t->name);
+    if (id_zero(t->id) || st_topic_id(store, t->name, len, sid) != 0 ||
+        memcmp(sid, t->id, 16) != 0 || st_topic_cluster(store, t->name, len) != 0)
+        return;
+    int rc = st_topic_set_cluster(store, t->name);
+    if (rc < 0 && rc != -ENOENT)
+        br_err_limited("cluster: cannot mark topic %s here as the cluster's: %s", t->name,
+                       strerror(-rc));
+}
+
+/* The local topics' names (st_topic_foreach's callback), grown as needed; names NULL on no
+ * memory. */
+struct local_names {
+    char **names;
+    int n, cap;
+    bool failed;
+};
+
+static void add_local(void *arg, const char *name, int32_t partitions)
+{
+    (void)partitions;
+    struct local_names *l = arg;
+    if (l->failed)
+        return;
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 64;
+        char **nn = realloc(l->names, (size_t)cap * sizeof(*nn));
+        if (!nn) {
+            l->failed = true;
+            return;
+        }
+        l->names = nn;
+        l->cap = cap;
+    }
+    if (!(l->names[l->n] = strdup(name)))
+        l->failed = true;
+    else
+        l->n++;
+}
+
+static int by_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* After a full read: deletes here the cluster's topics (st_topic_cluster) that /brokers/topics
+ * no longer lists, listed being that listing, sorted. Such a topic was deleted while this
+ * broker was away (the controller removes a topic's znodes without waiting for its replicas;
+ * Kafka's keeps the deletion pending until every replica has done it, to the same end). Only
+ * the listing decides, not the view: a topic the view left out (unreadable) is still listed.
+ * The local topic was created from an earlier view, itself read from an earlier listing, so
+ * a name missing from a later listing was deleted in between. A broker's own topics (created
+ * before it joined, never in ZooKeeper) are never touched. */
+static void drop_strays(struct br_clu *c, char **listed, int n)
+{
+    struct st_store *store = c->conf.store;
+    if (!store)
+        return;
+    struct local_names l = {0};
+    st_topic_foreach(store, add_local, &l);
+    for (int i = 0; i < l.n && !l.failed; i++) {
+        const char *name = l.names[i];
+        if ((n > 0 && bsearch(&name, listed, (size_t)n, sizeof(*listed), by_str)) ||
+            st_topic_cluster(store, name, strlen(name)) != 1)
+            continue;
+        int rc = st_topic_delete(store, name);
+        if (rc == 0)
+            br_info("cluster: topic %s deleted here: the cluster deleted it while this broker "
+                    "was away",
+                    name);
+        else if (rc != -ENOENT)
+            br_err_limited("cluster: cannot delete topic %s here (the cluster deleted it): %s",
+                           name, strerror(-rc));
+    }
+    if (l.failed)
+        br_err_limited("cluster: no memory to list the local topics (deleted topics are looked "
+                       "for again at the next full read)");
+    for (int i = 0; i < l.n; i++)
+        free(l.names[i]);
+    free(l.names);
+}
+
 /* Brings the local store in line with the view: the topics this broker holds a partition of
  * exist with their partition count; those that left the view are deleted. Only the topics
  * whose assignment differs from the old view's, unless all (a full read, or a store operation
@@ -360,6 +448,8 @@ static void sync_store(struct br_clu *c, struct ctopic *nt, int nn, struct ctopi
             failed = true; /* not created over the old one: tried again on the next full pass */
             continue;
         }
+        if (all)
+            mark_cluster(store, t);
         if (!holds(t, me)) /* (__consumer_offsets and __transaction_state too: M4) */
             continue;
         int32_t have = st_topic_partitions(store, t->name, len);
@@ -469,17 +559,17 @@ static int build_add(struct br_clu *c, struct build *b, const char *name)
 }
 
 /* The topics /brokers/topics lists (its children watch set again): those of the old view
- * copied (all read again when full), the others read. */
-static int build_from_children(struct br_clu *c, struct build *b, bool full)
+ * copied (all read again when full), the others read. The listing into *kids (the caller
+ * deallocates it, also on an error). */
+static int build_from_children(struct br_clu *c, struct build *b, bool full,
+                               struct String_vector *kids)
 {
-    struct String_vector kids = {0};
-    int rc = zoo_wget_children(c->zh, c->p_topics, on_topics, c, &kids);
-    for (int i = 0; rc == ZOK && i < kids.count; i++) {
+    int rc = zoo_wget_children(c->zh, c->p_topics, on_topics, c, kids);
+    for (int i = 0; rc == ZOK && i < kids->count; i++) {
         const struct ctopic *old =
-            full ? NULL : find_in(c->topics, c->ntopics, kids.data[i], strlen(kids.data[i]));
-        rc = old ? build_copy(b, old) : build_add(c, b, kids.data[i]);
+            full ? NULL : find_in(c->topics, c->ntopics, kids->data[i], strlen(kids->data[i]));
+        rc = old ? build_copy(b, old) : build_add(c, b, kids->data[i]);
     }
-    deallocate_String_vector(&kids);
     return rc;
 }
 
@@ -568,9 +658,10 @@ int br_clu__read_topics(struct br_clu *c)
         return ZOK; /* nothing to read (/admin/delete_topics: the controller's reconcile) */
     }
     struct build b = {0};
+    struct String_vector kids = {0};
     int rc = ZOK;
     if (full || d->kids) {
-        rc = build_from_children(c, &b, full);
+        rc = build_from_children(c, &b, full, &kids);
     } else {
         for (int i = 0; rc == ZOK && i < c->ntopics; i++)
             rc = build_copy(&b, &c->topics[i]);
@@ -582,6 +673,7 @@ int br_clu__read_topics(struct br_clu *c)
     }
     free(d);
     if (rc != ZOK) {
+        deallocate_String_vector(&kids);
         br_clu__topics_free(b.t, b.n);
         pthread_mutex_lock(&c->lock);
         c->tdirty.full = true; /* (what was taken is lost: everything next time) */
@@ -591,10 +683,18 @@ int br_clu__read_topics(struct br_clu *c)
     build_finish(&b);
     struct ctopic *nt = b.t;
     int n = b.n;
-    if (!nt && !(nt = calloc(1, sizeof(*nt))))
+    if (!nt && !(nt = calloc(1, sizeof(*nt)))) {
+        deallocate_String_vector(&kids);
         return ZSYSTEMERROR;
+    }
     /* the logs exist before any client is told this broker leads them */
     sync_store(c, nt, n, c->topics, c->ntopics, full || c->sync_all);
+    if (full) {
+        if (kids.count > 1)
+            qsort(kids.data, (size_t)kids.count, sizeof(*kids.data), by_str);
+        drop_strays(c, kids.data, kids.count);
+    }
+    deallocate_String_vector(&kids);
     /* and carry the leader epoch (M3) before a produce can reach them through this view */
     br_clu__lead(c, nt, n);
     /* the group coordinator's partitions (M4), before followers see the view */

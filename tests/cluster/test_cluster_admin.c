@@ -18,6 +18,11 @@
  * fetch from 0 returns only that record. (Before, the restarted broker kept the deleted topic's
  * log — its first view has no previous one to compare the topic id with — and served it as the
  * new topic's: the new record came after the old ones, and the followers copied them.)
+ *
+ * a_topic_deleted_while_a_replica_was_down_goes_when_it_returns: the same deletion while broker
+ * 3 is down, and a topic of its own written into its data dir; once back, broker 3 deletes the
+ * cluster's topic from its data dir (its first full read of /brokers/topics no longer lists
+ * it) and keeps its own. (Before, the deleted topic stayed there, unserved, for good.)
  */
 #include <check.h>
 #include <librdkafka/rdkafka.h>
@@ -259,51 +264,71 @@ START_TEST(topics_and_partitions_with_an_assignment)
 }
 END_TEST
 
-START_TEST(a_topic_deleted_while_a_replica_was_down_does_not_come_back)
+/* Topic led by broker 3 (replicas 3, 1, 2) with 20 records (acks=all: on every replica);
+ * broker 3 killed, then, once the others lead it, the topic deleted (its znode gone). */
+static void delete_while_3_is_down(zhandle_t *zh, const char *topic)
 {
-    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_admin");
-    zhandle_t *zh = start_cluster();
     char why[512], path[256];
     const int three[] = {3};
     const int32_t led_by_3[1][3] = {{3, 1, 2}};
-
-    /* "again" led by broker 3, 20 records in it (acks=all: on every replica) */
-    ck_assert_msg(create("again", 1, three, led_by_3, why, sizeof why) ==
-                      RD_KAFKA_RESP_ERR_NO_ERROR,
+    ck_assert_msg(create(topic, 1, three, led_by_3, why, sizeof why) == RD_KAFKA_RESP_ERR_NO_ERROR,
                   "CreateTopics: %s", why);
     int64_t until = tb_now_ms() + WAIT_MS;
-    while (leader_of(&B[1], "again", 0) != 3) {
-        ck_assert_msg(tb_now_ms() < until, "again-0 not led by broker 3");
+    while (leader_of(&B[1], topic, 0) != 3) {
+        ck_assert_msg(tb_now_ms() < until, "%s-0 not led by broker 3", topic);
         tb_sleep_ms(100);
     }
-    ck_assert_int_eq(produce_to(&B[3], "again", "old", 20), 0);
+    ck_assert_int_eq(produce_to(&B[3], topic, "old", 20), 0);
 
-    /* broker 3 killed; once the others see it gone, the topic is deleted */
     ck_assert_int_ge(tb_broker_stop(&B[3], SIGKILL), 0);
     until = tb_now_ms() + WAIT_MS;
     int32_t l;
-    while ((l = leader_of(&B[1], "again", 0)) != 1 && l != 2) {
-        ck_assert_msg(tb_now_ms() < until, "again-0 still led by %d", (int)l);
+    while ((l = leader_of(&B[1], topic, 0)) != 1 && l != 2) {
+        ck_assert_msg(tb_now_ms() < until, "%s-0 still led by %d", topic, (int)l);
         tb_sleep_ms(100);
     }
-    ck_assert_int_eq(delete_topic("again"), RD_KAFKA_RESP_ERR_NO_ERROR);
-    snprintf(path, sizeof path, "%s/brokers/topics/again", chroot_);
+    ck_assert_int_eq(delete_topic(topic), RD_KAFKA_RESP_ERR_NO_ERROR);
+    snprintf(path, sizeof path, "%s/brokers/topics/%s", chroot_, topic);
     until = tb_now_ms() + WAIT_MS;
     while (tb_zk_get(zh, path, NULL) != NULL) {
         ck_assert_msg(tb_now_ms() < until, "%s still there", path);
         tb_sleep_ms(100);
     }
+}
 
-    /* broker 3 back (its data dir still holds the deleted topic's log), then a topic of the
-     * same name created again, led by broker 3 */
+/* Broker 3 started again on its data dir, registered. */
+static void restart_3(zhandle_t *zh)
+{
+    char path[256];
     ck_assert_int_eq(tb_zk_broker_start(&B[3], &tb_clu_zk, chroot_, 3, SESSION_MS, NULL, NULL), 0);
     snprintf(path, sizeof path, "%s/brokers/ids/3", chroot_);
-    until = tb_now_ms() + WAIT_MS;
+    int64_t until = tb_now_ms() + WAIT_MS;
     while (tb_zk_get(zh, path, NULL) == NULL) {
         ck_assert_msg(tb_now_ms() < until, "broker 3 not registered again");
         tb_sleep_ms(100);
     }
-    until = tb_now_ms() + WAIT_MS;
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return access(p, F_OK) == 0;
+}
+
+START_TEST(a_topic_deleted_while_a_replica_was_down_does_not_come_back)
+{
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_admin");
+    zhandle_t *zh = start_cluster();
+    char why[512];
+    const int three[] = {3};
+    const int32_t led_by_3[1][3] = {{3, 1, 2}};
+    delete_while_3_is_down(zh, "again");
+
+    /* broker 3 back (its data dir still holds the deleted topic's log), then a topic of the
+     * same name created again, led by broker 3 */
+    restart_3(zh);
+    int64_t until = tb_now_ms() + WAIT_MS;
     rd_kafka_resp_err_t e;
     while ((e = create("again", 1, three, led_by_3, why, sizeof why)) !=
            RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -340,6 +365,39 @@ START_TEST(a_topic_deleted_while_a_replica_was_down_does_not_come_back)
 }
 END_TEST
 
+START_TEST(a_topic_deleted_while_a_replica_was_down_goes_when_it_returns)
+{
+    TB_ZK_SKIP(&tb_clu_zk, "test_cluster_admin");
+    chroot_ = "/strays"; /* (the tcase's ZooKeeper still holds the last test's brokers) */
+    zhandle_t *zh = start_cluster();
+    delete_while_3_is_down(zh, "gone");
+    ck_assert(exists(B[3].data, "gone.topic"));
+    ck_assert(exists(B[3].data, "gone-0"));
+    /* a topic of broker 3's own (as a single node would have made it, never in ZooKeeper) */
+    char own[600];
+    snprintf(own, sizeof own, "%s/mine.topic", B[3].data);
+    FILE *f = fopen(own, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("version=1\npartitions=1\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+
+    /* back: the cluster's deleted topic goes from its data dir, its own topic stays */
+    restart_3(zh);
+    int64_t until = tb_now_ms() + WAIT_MS;
+    while (exists(B[3].data, "gone.topic") || exists(B[3].data, "gone-0")) {
+        ck_assert_msg(tb_now_ms() < until, "the deleted topic is still in broker 3's data dir");
+        tb_sleep_ms(100);
+    }
+    ck_assert(exists(B[3].data, "mine.topic"));
+    /* and stays gone after a restart; the own topic still there */
+    ck_assert_int_ge(tb_broker_stop(&B[3], SIGTERM), 0);
+    restart_3(zh);
+    ck_assert(!exists(B[3].data, "gone.topic"));
+    ck_assert(exists(B[3].data, "mine.topic"));
+    zookeeper_close(zh);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cluster_admin");
@@ -348,6 +406,7 @@ static Suite *suite(void)
     suite_add_tcase(s, tc);
     TCase *tc2 = tb_clu_tcase("incarnations", teardown, 300);
     tcase_add_test(tc2, a_topic_deleted_while_a_replica_was_down_does_not_come_back);
+    tcase_add_test(tc2, a_topic_deleted_while_a_replica_was_down_goes_when_it_returns);
     suite_add_tcase(s, tc2);
     return s;
 }
