@@ -4,7 +4,8 @@
  * /brokers/ids/<id>, the controller election (/controller, /controller_epoch), and a view of
  * the live brokers and the controller for Metadata (M1); topics, their assignments and
  * partition states, the controller's duties (new partitions' states, leader election when a
- * leader dies or returns, deletions) and /cluster/id (M2); the leader's side of replication
+ * leader dies or returns, deletions, the preferred-leader rebalance on a timer:
+ * br_clu_prefer.c) and /cluster/id (M2); the leader's side of replication
  * (M3: br_clu_repl.h, the ISR changes a leader writes); producer ids unique in the cluster
  * (br_clu_pid_block: blocks reserved in /latest_producer_id_block).
  *
@@ -136,6 +137,12 @@ struct br_clu_conf {
     char peer_listener[32];
     struct br_clu_tls *peer_tls;
     int64_t peer_handshake_ms;
+    /* Preferred-leader rebalance (br_clu_prefer.c), while this broker is the controller:
+     * auto.leader.rebalance.enable, leader.imbalance.check.interval.seconds (in ms here; <= 0:
+     * 300 s) and leader.imbalance.per.broker.percentage. false (a zeroed conf): never. */
+    bool leader_rebalance;
+    int64_t imbalance_check_ms;
+    int32_t imbalance_pct;
 };
 
 /* ACLs read from ZooKeeper (br_clu_acl.c), for conf.acl_apply. With all, b[0, n) is the whole

@@ -623,11 +623,8 @@ static void ids_str(char *out, size_t cap, const struct br_clu_replicas *r)
         l += (size_t)snprintf(out + l, cap - l, "%s%d", k ? "," : "", (int)r->id[k]);
 }
 
-/* Writes ns as partition p's state (creating it when cp has none), fenced by the controller
- * epoch; updates cp. ZOK (also when the state changed meanwhile: read again), ZBADVERSION (no
- * longer the controller), or a ZooKeeper code to retry. */
-static int write_state(struct br_clu *c, const struct ctopic *t, int32_t p, struct cpart *cp,
-                       struct br_clu_state *ns)
+int br_clu__write_state(struct br_clu *c, const struct ctopic *t, int32_t p, struct cpart *cp,
+                        struct br_clu_state *ns)
 {
     char path[PATH_MAX_LEN], json[DATA_MAX];
     ns->controller_epoch = (int32_t)c->epoch;
@@ -786,7 +783,7 @@ int br_clu__reconcile(struct br_clu *c)
             struct br_clu_state ns;
             if (!br_clu__decide(c, &t->p[p], &ns))
                 continue;
-            rc = write_state(c, t, p, &t->p[p], &ns);
+            rc = br_clu__write_state(c, t, p, &t->p[p], &ns);
             if (rc != ZOK)
                 return rc;
         }
