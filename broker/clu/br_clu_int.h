@@ -92,9 +92,11 @@ struct clu_req {
     const struct br_clu_entity *ent;
     const struct br_clu_ekv *ekv;
     int nekv;
-    bool ent_new; /* only when the entity has no znode yet (br_clu_entity_create) */
-    int rc;       /* the answer: 0 or -errno */
-    bool done;    /* under lock */
+    bool ent_new;               /* only when the entity has no znode yet (br_clu_entity_create) */
+    struct br_clu_elect *elect; /* REQ_ELECT: the partitions (np of them) and their answers */
+    bool unclean;               /* REQ_ELECT: an unclean election (answered, never done) */
+    int rc;                     /* the answer: 0 or -errno */
+    bool done;                  /* under lock */
 };
 enum {
     REQ_CREATE = 1,
@@ -104,6 +106,7 @@ enum {
     REQ_CFG_GET = 5, /* br_clu_config.c */
     REQ_CFG_SET = 6, /* name, config (the document) */
     REQ_ACL = 7,     /* br_clu_acl.c: CreateAcls / DeleteAcls */
+    REQ_ELECT = 8,   /* br_clu_prefer.c: ElectLeaders */
 };
 
 struct br_clu {
@@ -318,6 +321,10 @@ enum br_clu_prefer br_clu__prefer(const struct br_clu *c, const struct cpart *cp
 int br_clu__imbalance(const struct br_clu *c, struct ctopic *t, int nt, int32_t pct,
                       int (*fn)(void *ctx, struct ctopic *t, int32_t p, struct br_clu_state *ns),
                       void *ctx);
+/* Runs a REQ_ELECT on the cluster thread: 0 or -ENOTCONN (br_clu_elect). */
+int br_clu__elect_run(struct br_clu *c, struct clu_req *r);
+/* The topic called name[0, len) in the view (topics, n, sorted by name), or NULL. */
+struct ctopic *br_clu__find_topic(struct ctopic *topics, int n, const char *name, size_t len);
 /* On the cluster thread, while this broker is the controller: the imbalance check over the
  * view with conf.imbalance_pct, each election written (br_clu__write_state). ZOK, ZBADVERSION
  * (no longer the controller), or a ZooKeeper code to retry. */

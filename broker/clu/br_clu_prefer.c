@@ -17,6 +17,15 @@
  * state watch, as on any leader change, and becomes a follower (truncating through
  * OffsetsForLeaderEpoch); its producers get NOT_LEADER_OR_FOLLOWER and go to the new leader.
  *
+ * ElectLeaders (br_clu_elect, Kafka's API 43 in ZooKeeper mode): the partitions a client names
+ * (the API handler lists every partition of the view for a null list) are handed to the
+ * cluster thread (REQ_ELECT), which answers each from the view as the controller: the
+ * preferred replica elected the same way (br_clu__prefer, br_clu__write_state) and answered
+ * once the write succeeded; -EALREADY when it leads already, -ENXIO when it cannot lead. An
+ * unclean election (type 1) is only answered: -EALREADY with a live leader, else -ENXIO
+ * (unclean.leader.election.enable is not supported, so nothing outside the ISR is elected).
+ * A broker that is not the controller answers -ENOTCONN (NOT_CONTROLLER on the wire).
+ *
  * Dead preferred replicas are not counted: Kafka counts them but cannot elect them, so the
  * outcome is the same. Topics marked for deletion are deleted by the same controller turn
  * before the check (br_clu__reconcile), so they are not looked at either.
@@ -26,6 +35,7 @@
  * while this broker is the controller (the view's only writer: it reads it without the lock).
  * Cost: members x partitions comparisons per check, no allocation.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -109,4 +119,64 @@ int br_clu__rebalance(struct br_clu *c)
         return ZBADVERSION;
     int32_t pct = c->conf.imbalance_pct;
     return br_clu__imbalance(c, c->topics, c->ntopics, pct, elect, c);
+}
+
+/* One partition of an ElectLeaders request, as the controller: e->rc. */
+static void elect_one(struct br_clu *c, bool unclean, struct br_clu_elect *e)
+{
+    struct ctopic *t = br_clu__find_topic(c->topics, c->ntopics, e->topic, e->len);
+    if (!t || e->partition < 0 || e->partition >= t->np) {
+        e->rc = -ENOENT;
+        return;
+    }
+    struct cpart *cp = &t->p[e->partition];
+    if (unclean) {
+        bool led = cp->zver >= 0 && cp->st.leader >= 0 && br_clu__live(c, cp->st.leader);
+        e->rc = led ? -EALREADY : -ENXIO;
+        return;
+    }
+    struct br_clu_state ns;
+    enum br_clu_prefer what = br_clu__prefer(c, cp, &ns);
+    if (what != BR_CLU_PREFER_MOVE) {
+        e->rc = what == BR_CLU_PREFER_LEADS ? -EALREADY : -ENXIO;
+        return;
+    }
+    br_info("cluster: controller: ElectLeaders: preferred replica %d of %s-%d (leader %d before)",
+            (int)ns.leader, t->name, (int)e->partition, (int)cp->st.leader);
+    int zrc = br_clu__write_state(c, t, e->partition, cp, &ns);
+    if (zrc == ZBADVERSION) {
+        e->rc = -ENOTCONN;
+        pthread_mutex_lock(&c->lock);
+        c->ctl_dirty = true; /* (who the controller is: read again) */
+        pthread_mutex_unlock(&c->lock);
+    } else if (zrc != ZOK) {
+        e->rc = br_clu__transient(zrc) ? -EAGAIN : -EIO;
+    } else {
+        /* ZOK also when the state had changed meanwhile (marked to be read again): only a
+         * state that now says what was decided was written */
+        bool written = cp->st.leader == ns.leader && cp->st.leader_epoch == ns.leader_epoch;
+        e->rc = written ? 0 : -EBUSY;
+    }
+}
+
+int br_clu__elect_run(struct br_clu *c, struct clu_req *r)
+{
+    struct br_clu_elect *e = r->elect;
+    if (c->controller != c->conf.broker_id || c->ctl_zver < 0)
+        return -ENOTCONN;
+    for (int32_t i = 0; i < r->np; i++) {
+        if (c->ctl_zver < 0) /* (replaced meanwhile: a write failed its check) */
+            e[i].rc = -ENOTCONN;
+        else
+            elect_one(c, r->unclean, &e[i]);
+    }
+    return 0;
+}
+
+int br_clu_elect(struct br_clu *c, bool unclean, struct br_clu_elect *e, size_t n)
+{
+    if (n > INT32_MAX)
+        return -EINVAL;
+    struct clu_req r = {.kind = REQ_ELECT, .elect = e, .np = (int32_t)n, .unclean = unclean};
+    return br_clu__submit(c, &r);
 }

@@ -89,6 +89,11 @@ static struct ctopic *find_in(struct ctopic *topics, int n, const char *name, si
     return NULL;
 }
 
+struct ctopic *br_clu__find_topic(struct ctopic *topics, int n, const char *name, size_t len)
+{
+    return find_in(topics, n, name, len);
+}
+
 static bool holds(const struct ctopic *t, int32_t id)
 {
     for (int32_t p = 0; p < t->np; p++)
@@ -1012,6 +1017,8 @@ void br_clu__run_req(struct br_clu *c, struct clu_req *r)
         r->rc = br_clu__cfg_run(c, r);
     else if (r->kind == REQ_ACL)
         r->rc = br_clu__acl_run(c, r);
+    else if (r->kind == REQ_ELECT)
+        r->rc = br_clu__elect_run(c, r);
     else
         r->rc = run_delete(c, r);
 }

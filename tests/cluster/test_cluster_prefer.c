@@ -14,6 +14,14 @@
  *     returns to V and the wait fails.
  *   - disabled_keeps_leaders: the same restart with auto.leader.rebalance.enable=false: once V
  *     is back in every ISR, leadership stays where the failover put it for several intervals.
+ *     Then ElectLeaders (API 43, as kafka-leader-election.sh --election-type preferred sends
+ *     it): a broker that is not the controller answers NOT_CONTROLLER (top level and each
+ *     partition) and nothing moves; UNCLEAN answers ELECTION_NOT_NEEDED (live leaders); the
+ *     controller answers NONE for the partitions V is preferred for, already written in
+ *     ZooKeeper (V leads, epoch + 1), ELECTION_NOT_NEEDED for the others (epoch unchanged),
+ *     UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist (v0), and a null list
+ *     (every partition) leaves out those already led by their preferred replica. The producer
+ *     runs throughout and tb_nem_finish checks every acknowledged record once.
  * Skipped, saying so, without java or Debian's zookeeper package. Every wait is bounded.
  */
 #include <check.h>
@@ -23,8 +31,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kp_api.h"
+#include "kp_msg_cluster.h"
 #include "tb_broker.h"
 #include "tb_check.h"
+#include "tb_clu.h"
+#include "tb_codec.h"
 #include "tb_nemesis.h"
 #include "tb_zk.h"
 
@@ -33,6 +45,43 @@
 
 static struct tb_zk Z;
 static struct tb_broker B[NBROKERS + 1];
+static int32_t corr = 500;
+static uint8_t arena_mem[1 << 16];
+
+#define NO_ANSWER (-2) /* a partition the answer does not name */
+
+/* ElectLeaders v (type 0 preferred, 1 unclean) to broker id for the nemesis topic's partitions
+ * ps[0, np) (np < 0: a null list, every partition); *top: the top-level error (v1+; 0 at v0);
+ * errs[p]: partition p's error (NO_ANSWER when not answered). Returns how many partitions were
+ * answered. */
+static int elect(const struct tb_nemesis *n, int id, int16_t v, int8_t type, int np,
+                 const int32_t *ps, int16_t *top, int16_t errs[8])
+{
+    struct kp_elect_leaders_req_topic tp = {kp_str_of(n->topic), np, ps};
+    struct kp_elect_leaders_req req = {type, np < 0 ? -1 : 1, np < 0 ? NULL : &tp, 30000};
+    struct kp_elect_leaders_resp out;
+    struct tb_frame f;
+    TB_CLU_ROUND(B[id].port, KP_API_ELECT_LEADERS, v, ++corr, "cluster-prefer-test",
+                 kp_elect_leaders_req_encode, &req, kp_elect_leaders_resp_decode, arena_mem, &out,
+                 &f);
+    *top = out.error_code;
+    for (int p = 0; p < 8; p++)
+        errs[p] = NO_ANSWER;
+    int answered = 0;
+    for (int32_t i = 0; i < out.n_results; i++) {
+        const struct kp_elect_leaders_resp_topic *t = &out.results[i];
+        ck_assert_int_eq(t->topic.len, (int32_t)strlen(n->topic));
+        ck_assert(memcmp(t->topic.ptr, n->topic, strlen(n->topic)) == 0);
+        for (int32_t k = 0; k < t->n_partitions; k++) {
+            int32_t p = t->partitions[k].partition_id;
+            ck_assert(p >= 0 && p < 8);
+            errs[p] = t->partitions[k].error_code;
+            answered++;
+        }
+    }
+    tb_frame_free(&f);
+    return answered;
+}
 
 static void zk_start(void) { tb_zk_start(&Z, "test_cluster_prefer"); }
 static void zk_stop(void) { tb_zk_stop(&Z); }
@@ -181,8 +230,54 @@ START_TEST(disabled_keeps_leaders)
     }
     for (int i = 1; i <= NBROKERS; i++)
         ck_assert(!tb_log_contains(&B[i], "cluster: controller: preferred replica "));
+
+    /* ElectLeaders, as kafka-leader-election.sh --election-type preferred sends it */
+    int ctl = tb_clu_metadata(B[1].port, nem.topic)->controller_id;
+    ck_assert(ctl >= 1 && ctl <= NBROKERS);
+    int other = ctl % NBROKERS + 1;
+    static const int32_t all3[] = {0, 1, 2}, bad[] = {0, 7};
+    int16_t top, errs[8];
+    /* a broker that is not the controller: NOT_CONTROLLER, nothing moves */
+    ck_assert_int_eq(elect(&nem, other, 2, 0, 3, all3, &top, errs), 3);
+    ck_assert_int_eq(top, 41);
+    for (int p = 0; p < 3; p++)
+        ck_assert_int_eq(errs[p], 41);
+    ck_assert_int_eq(tb_nem_leader(&nem, zh, 0), held[0]);
+    /* unclean (v1): every partition has a live leader: ELECTION_NOT_NEEDED, nothing moves */
+    ck_assert_int_eq(elect(&nem, ctl, 1, 1, 3, all3, &top, errs), 3);
+    ck_assert_int_eq(top, 0);
+    for (int p = 0; p < 3; p++)
+        ck_assert_int_eq(errs[p], 84);
+    /* the controller: NONE where the preferred replica did not lead, ELECTION_NOT_NEEDED where
+     * it did; an unknown partition UNKNOWN_TOPIC_OR_PARTITION */
+    int epochs[TB_NEM_PARTS];
+    for (int p = 0; p < nem.nparts; p++)
+        epochs[p] = tb_nem_leader_epoch(&nem, zh, p);
+    ck_assert_int_eq(elect(&nem, ctl, 2, 0, 3, all3, &top, errs), 3);
+    ck_assert_int_eq(top, 0);
+    int moved = 0;
+    for (int p = 0; p < nem.nparts; p++) {
+        ck_assert_msg(errs[p] == (held[p] == pref[p] ? 84 : 0), "%s-%d: error %d", nem.topic, p,
+                      errs[p]);
+        moved += errs[p] == 0;
+        /* answered once written: ZooKeeper shows it already */
+        ck_assert_int_eq(tb_nem_leader(&nem, zh, p), pref[p]);
+        if (held[p] != pref[p])
+            ck_assert_int_gt(tb_nem_leader_epoch(&nem, zh, p), epochs[p]);
+        else
+            ck_assert_int_eq(tb_nem_leader_epoch(&nem, zh, p), epochs[p]);
+    }
+    ck_assert_int_ge(moved, 1);
+    ck_assert_int_eq(elect(&nem, ctl, 0, 0, 2, bad, &top, errs), 2); /* v0 */
+    ck_assert_int_eq(errs[0], 84);
+    ck_assert_int_eq(errs[7], 3);
+    /* a null list: every partition; those already led by their preferred replica left out */
+    ck_assert_int_eq(elect(&nem, ctl, 2, 0, -1, NULL, &top, errs), 0);
+    ck_assert_int_eq(top, 0);
+    tb_nem_print_states(&nem, zh, "test_cluster_prefer: after ElectLeaders:");
     zookeeper_close(zh);
-    tb_nem_finish(&nem, "broker %d restarted, rebalance off", v);
+    tb_sleep_ms(2000); /* the producer writes on to the moved leaders */
+    tb_nem_finish(&nem, "broker %d restarted, rebalance off, then ElectLeaders", v);
 }
 END_TEST
 
