@@ -20,7 +20,9 @@
  *     controller answers NONE for the partitions V is preferred for, already written in
  *     ZooKeeper (V leads, epoch + 1), ELECTION_NOT_NEEDED for the others (epoch unchanged),
  *     UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist (v0), and a null list
- *     (every partition) leaves out those already led by their preferred replica. The producer
+ *     (every partition) leaves out those already led by their preferred replica; `splicelog
+ *     cluster elect --topic` bootstrapped at a broker that is not the controller goes to the
+ *     controller and prints ALREADY for each partition. The producer
  *     runs throughout and tb_nem_finish checks every acknowledged record once.
  * Skipped, saying so, without java or Debian's zookeeper package. Every wait is bounded.
  */
@@ -35,6 +37,7 @@
 #include "kp_msg_cluster.h"
 #include "tb_broker.h"
 #include "tb_check.h"
+#include "tb_cli.h"
 #include "tb_clu.h"
 #include "tb_codec.h"
 #include "tb_nemesis.h"
@@ -274,6 +277,23 @@ START_TEST(disabled_keeps_leaders)
     /* a null list: every partition; those already led by their preferred replica left out */
     ck_assert_int_eq(elect(&nem, ctl, 2, 0, -1, NULL, &top, errs), 0);
     ck_assert_int_eq(top, 0);
+    /* the CLI, bootstrapped at a broker that is not the controller, asks the controller */
+    char bs[64], outp[600], text[2048] = "";
+    snprintf(bs, sizeof bs, "127.0.0.1:%d", B[other].port);
+    snprintf(outp, sizeof outp, "%s.cli", B[other].log);
+    const char *argv[] = {tb_cli_tool(), "cluster",     "elect", "--topic",
+                          nem.topic,     "--bootstrap", bs,      NULL};
+    int crc = tb_cli_exec(NULL, argv, outp);
+    FILE *cf = fopen(outp, "r");
+    ck_assert_ptr_nonnull(cf);
+    text[fread(text, 1, sizeof text - 1, cf)] = 0;
+    fclose(cf);
+    ck_assert_msg(crc == 0, "splicelog cluster elect: exit %d (see %s.err)", crc, outp);
+    for (int p = 0; p < nem.nparts; p++) {
+        char want[64];
+        snprintf(want, sizeof want, "ALREADY %s-%d\n", nem.topic, p);
+        ck_assert_msg(strstr(text, want), "splicelog cluster elect printed: %s", text);
+    }
     tb_nem_print_states(&nem, zh, "test_cluster_prefer: after ElectLeaders:");
     zookeeper_close(zh);
     tb_sleep_ms(2000); /* the producer writes on to the moved leaders */
