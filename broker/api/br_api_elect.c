@@ -14,7 +14,9 @@
  * UNKNOWN_SERVER_ERROR when ZooKeeper could not be written, or the state changed meanwhile.
  * A null partition list means every partition of the cluster's view; the answer then leaves
  * out those whose preferred replica leads already (Kafka's controller does the same). On a
- * single node, every partition is led by its only replica: ELECTION_NOT_NEEDED.
+ * single node, every partition is led by its only replica: ELECTION_NOT_NEEDED. The request's
+ * timeout_ms is not waited on: the answer comes once the controller has written each state
+ * (the other brokers then see it by their watches, docs/cluster.md).
  *
  * Authorization, as Kafka's KafkaApis: ALTER on the cluster, else CLUSTER_AUTHORIZATION_FAILED
  * at the top level and for every partition named (none for a null list).

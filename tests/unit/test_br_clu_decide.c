@@ -7,8 +7,11 @@
  * Preferred-replica election (br_clu__prefer, br_clu__imbalance, br_clu_prefer.c): the first
  * replica of the assignment leads again only when it is live and in the ISR (epoch + 1, ISR
  * unchanged); per broker, only once more than leader.imbalance.per.broker.percentage of its
- * preferred partitions are led elsewhere (Kafka's strict "greater than").
+ * preferred partitions are led elsewhere (Kafka's strict "greater than"). ElectLeaders'
+ * answers that need no ZooKeeper write (br_clu__elect_run): not the controller, unknown
+ * partitions, already led, preferred replica unavailable, and the unclean type.
  */
+#include <errno.h>
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +210,48 @@ START_TEST(imbalance_per_broker)
 }
 END_TEST
 
+START_TEST(elect_answers_without_a_write)
+{
+    static struct cpart ps[3];
+    static struct ctopic tops[1];
+    set_live(2, (int32_t[]){2, 3});                                    /* broker 1 is down */
+    ps[0] = part(3, (int32_t[]){1, 2, 3}, 2, 4, 2, (int32_t[]){2, 3}); /* 1 preferred, dead */
+    ps[1] = part(3, (int32_t[]){2, 3, 1}, 2, 4, 2, (int32_t[]){2, 3}); /* 2 leads: preferred */
+    ps[2] = part(3, (int32_t[]){3, 1, 2}, 2, 4, 1, (int32_t[]){2});    /* 3 live, not in ISR */
+    tops[0] = (struct ctopic){.name = (char *)"t", .np = 3, .p = ps};
+    c.topics = tops;
+    c.ntopics = 1;
+    c.conf.broker_id = 2;
+    c.controller = 3;
+    c.ctl_zver = 5;
+    struct br_clu_elect e[5] = {
+        {"t", 1, 0, 1}, {"t", 1, 1, 1}, {"t", 1, 2, 1}, {"t", 1, 3, 1}, {"u", 1, 0, 1}};
+    struct clu_req r = {.kind = REQ_ELECT, .elect = e, .np = 5};
+    /* not the controller: the whole request */
+    ck_assert_int_eq(br_clu__elect_run(&c, &r), -ENOTCONN);
+    c.controller = 2;
+    ck_assert_int_eq(br_clu__elect_run(&c, &r), 0);
+    ck_assert_int_eq(e[0].rc, -ENXIO);    /* PREFERRED_LEADER_NOT_AVAILABLE: dead */
+    ck_assert_int_eq(e[1].rc, -EALREADY); /* ELECTION_NOT_NEEDED */
+    ck_assert_int_eq(e[2].rc, -ENXIO);    /* live but outside the ISR */
+    ck_assert_int_eq(e[3].rc, -ENOENT);   /* no partition 3 */
+    ck_assert_int_eq(e[4].rc, -ENOENT);   /* no topic u */
+    /* unclean: a live leader everywhere but where it died */
+    ps[2].st.leader = 1;
+    r.unclean = true;
+    ck_assert_int_eq(br_clu__elect_run(&c, &r), 0);
+    ck_assert_int_eq(e[0].rc, -EALREADY);
+    ck_assert_int_eq(e[1].rc, -EALREADY);
+    ck_assert_int_eq(e[2].rc, -ENXIO); /* ELIGIBLE_LEADERS_NOT_AVAILABLE: never unclean */
+    ck_assert_int_eq(e[3].rc, -ENOENT);
+    /* a replaced controller (its epoch check failed): every partition NOT_CONTROLLER */
+    c.ctl_zver = -1;
+    ck_assert_int_eq(br_clu__elect_run(&c, &r), -ENOTCONN);
+    c.topics = NULL;
+    c.ntopics = 0;
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("br_clu_decide");
@@ -216,6 +261,7 @@ static Suite *suite(void)
     tcase_add_test(tc, followers_and_steady_state);
     tcase_add_test(tc, preferred_replica);
     tcase_add_test(tc, imbalance_per_broker);
+    tcase_add_test(tc, elect_answers_without_a_write);
     suite_add_tcase(s, tc);
     return s;
 }
