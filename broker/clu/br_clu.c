@@ -460,8 +460,10 @@ static void *clu_main(void *arg)
             wait_ms = lag_tick_ms(c); /* (followers out of sync are looked for) */
         if (rebalance_next > 0) {     /* (the controller's preferred-leader check) */
             int64_t due = rebalance_next - br_now_ms();
+            if (due < 50)
+                due = 50; /* (not busy while the view is not ready) */
             if (due < wait_ms)
-                wait_ms = due > 50 ? due : 50; /* (not busy while the view is not ready) */
+                wait_ms = due;
         }
         struct timespec dl = br_clu__deadline_in(wait_ms);
         while (!c->stop && !c->expired && !c->ids_dirty && !c->ctl_dirty && !c->state_dirty &&

@@ -108,7 +108,7 @@ int br_clu__imbalance(const struct br_clu *c, struct ctopic *t, int nt, int32_t 
 static int elect(void *ctx, struct ctopic *t, int32_t p, struct br_clu_state *ns)
 {
     struct br_clu *c = ctx;
-    br_info("cluster: controller: preferred replica %d of %s-%d elected (leader %d before)",
+    br_info("cluster: controller: preferred replica %d of %s-%d: electing it (leader %d)",
             (int)ns->leader, t->name, (int)p, (int)t->p[p].st.leader);
     return br_clu__write_state(c, t, p, &t->p[p], ns);
 }
