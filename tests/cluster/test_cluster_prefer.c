@@ -5,8 +5,8 @@
  * leads it at creation, all three being live, so partition p's preferred replica is its first
  * leader), and its librdkafka producer (acks=all, idempotent) running throughout.
  *   - leadership_returns: with leader.imbalance.check.interval.seconds=1, the preferred replica
- *     V of partition 0 is stopped (SIGTERM, a rolling restart's step) until its partitions are
- *     led by others, then started again on its data: every partition is led by its preferred
+ *     V of partition 0 is killed (kill -9) until its partitions are led by others (its session
+ *     expires), then started again on its data: every partition is led by its preferred
  *     replica again (bounded wait), with a leader epoch above the one of the failover; the
  *     producer keeps writing through the move (NOT_LEADER_OR_FOLLOWER, new Metadata, the new
  *     leader) and tb_nem_finish checks every acknowledged record is in the log exactly once,
@@ -24,7 +24,11 @@
  *     cluster elect --topic` bootstrapped at a broker that is not the controller goes to the
  *     controller and prints ALREADY for each partition. The producer
  *     runs throughout and tb_nem_finish checks every acknowledged record once.
- * Skipped, saying so, without java or Debian's zookeeper package. Every wait is bounded.
+ * kill -9 rather than SIGTERM: a leader's clean shutdown can take longer than
+ * replica.lag.time.max.ms (in-flight requests finish first while followers can no longer fetch),
+ * and meanwhile it shrinks its ISR to itself, so its partitions go offline when it leaves (there
+ * is no controlled shutdown yet: docs/cluster.md, "Not yet"), which is not what this suite is
+ * about. Skipped, saying so, without java or Debian's zookeeper package. Every wait is bounded.
  */
 #include <check.h>
 #include <signal.h>
@@ -144,8 +148,8 @@ static int restart_preferred(struct tb_nemesis *n, const char *chroot, bool reba
     tb_sleep_ms(1500);
 
     int v = pref[0];
-    fprintf(stderr, "test_cluster_prefer: stopping broker %d (preferred for %s-0)\n", v, n->topic);
-    ck_assert_int_eq(tb_broker_stop(&B[v], SIGTERM), 0);
+    fprintf(stderr, "test_cluster_prefer: kill -9 broker %d (preferred for %s-0)\n", v, n->topic);
+    tb_broker_stop(&B[v], SIGKILL); /* (see the top: not SIGTERM) */
     int64_t until = tb_now_ms() + 30000;
     for (;;) { /* its partitions led by the others */
         bool moved = true;
@@ -155,7 +159,10 @@ static int restart_preferred(struct tb_nemesis *n, const char *chroot, bool reba
         }
         if (moved)
             break;
-        ck_assert_msg(tb_now_ms() < until, "broker %d's partitions were not led by others", v);
+        if (tb_now_ms() >= until) {
+            tb_nem_print_states(n, zh, "test_cluster_prefer: not failed over:");
+            ck_abort_msg("broker %d's partitions were not led by others", v);
+        }
         tb_sleep_ms(100);
     }
     tb_sleep_ms(1000);
