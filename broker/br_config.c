@@ -99,6 +99,15 @@ static const struct key_def keys[] = {
     {"replica.lag.time.max.ms", K_I64, OFF(replica_lag_time_max_ms), 0, 100, I32_MAX, "30000",
      "a follower that has not caught up with the leader's end for this long leaves the ISR "
      "(a cluster)"},
+    {"auto.leader.rebalance.enable", K_BOOL, OFF(auto_leader_rebalance), 0, 0, 0, "true",
+     "the controller moves leadership back to each partition's preferred replica (the first of "
+     "its assignment) when a broker's share led elsewhere passes "
+     "leader.imbalance.per.broker.percentage (a cluster)"},
+    {"leader.imbalance.check.interval.seconds", K_I64, OFF(leader_imbalance_check_s), 0, 1, I32_MAX,
+     "300", "how often the controller checks the leaders' balance (a cluster)"},
+    {"leader.imbalance.per.broker.percentage", K_I32, OFF(leader_imbalance_pct), 0, 0, 100, "10",
+     "percent of a broker's preferred partitions that may be led elsewhere before the controller "
+     "elects it back (a cluster)"},
     {"topic.partitions.max", K_I32, OFF(topic_partitions_max), 0, 1, ST_MAX_PARTITIONS, "4096",
      "most partitions one topic may have"},
     {"auto.create.topics.enable", K_BOOL, OFF(auto_create_topics), 0, 0, 0, "true",

@@ -98,6 +98,9 @@ struct br_config {
     int32_t topic_partitions_max;        /* topic.partitions.max (splicelog) */
     int32_t default_replication_factor;  /* default.replication.factor (a cluster) */
     int64_t replica_lag_time_max_ms;     /* replica.lag.time.max.ms (a cluster) */
+    bool auto_leader_rebalance;          /* auto.leader.rebalance.enable (a cluster) */
+    int64_t leader_imbalance_check_s;    /* leader.imbalance.check.interval.seconds */
+    int32_t leader_imbalance_pct;        /* leader.imbalance.per.broker.percentage */
     bool auto_create_topics;             /* auto.create.topics.enable */
     bool delete_topic_enable;            /* delete.topic.enable */
     int64_t message_max_bytes;           /* message.max.bytes */

@@ -1,8 +1,8 @@
 /*
  * sl_admin_cluster.c — the admin calls on the cluster and its partitions (splicelog.h, "admin"):
  * ListOffsets (each partition's leader), Metadata, DescribeCluster (Metadata on a broker that
- * predates it) and DescribeLogDirs (every broker). Results live in the handle's pool
- * (sl_admin_int.h).
+ * predates it), DescribeLogDirs (every broker) and ElectLeaders (the controller). Results live in
+ * the handle's pool (sl_admin_int.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 SL__ADM_API(list_offsets, LIST_OFFSETS, 0, 7);
 SL__ADM_API(describe_cluster, DESCRIBE_CLUSTER, 0, 1);
 SL__ADM_API(describe_log_dirs, DESCRIBE_LOG_DIRS, 0, 4);
+SL__ADM_API(elect_leaders, ELECT_LEADERS, 0, 2);
 
 /* Each of parts' leader (-1: unknown, with parts[i].err saying why) from md. */
 static void leaders(const sl_metadata *md, sl_topic_partition *parts, size_t n, int32_t *leader)
@@ -243,6 +244,92 @@ sl_err sl_admin_describe_log_dirs(sl_admin *a, int timeout_ms, const sl_log_dir 
     if (!e) {
         *out = l.ds;
         *n = l.n;
+    }
+    return e;
+}
+
+/* The request's topics: parts grouped by topic, in the order each topic first comes. */
+static struct kp_elect_leaders_req_topic *elect_topics(sl_admin *a, const sl_topic_partition *parts,
+                                                       size_t n, int32_t *nt, size_t *guess)
+{
+    struct kp_elect_leaders_req_topic *ts = sl__adm_alloc(a, (n + 1) * sizeof(*ts));
+    int32_t *ps = sl__adm_alloc(a, (n + 1) * sizeof(*ps));
+    bool *done = sl__adm_alloc(a, n + 1);
+    if (!ts || !ps || !done)
+        return NULL;
+    size_t k = 0;
+    *nt = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (done[i])
+            continue;
+        struct kp_elect_leaders_req_topic *t = &ts[(*nt)++];
+        *t = (struct kp_elect_leaders_req_topic){kp_str_of(parts[i].topic), 0, &ps[k]};
+        *guess += 8 + strlen(parts[i].topic);
+        for (size_t j = i; j < n; j++)
+            if (!done[j] && strcmp(parts[j].topic, parts[i].topic) == 0) {
+                ps[k++] = parts[j].partition;
+                t->n_partitions++;
+                done[j] = true;
+                *guess += 4;
+            }
+    }
+    return ts;
+}
+
+sl_err sl_admin_elect_leaders(sl_admin *a, const sl_topic_partition *parts, size_t n,
+                              int timeout_ms, const sl_election **out, size_t *out_cnt)
+{
+    if (!a || !out || !out_cnt || (n && !sl__adm_parts_ok(parts, n)))
+        return SL_ERR__INVALID_ARG;
+    sl__adm_begin(a);
+    *out = NULL;
+    *out_cnt = 0;
+    int64_t deadline = sl__adm_deadline(a, timeout_ms);
+    sl_metadata *md;
+    int err = sl__adm_metadata(a, deadline, &md);
+    if (err)
+        return sl__err_from_errno(err);
+    struct sl__conn *conn = NULL;
+    for (int32_t b = 0; b < md->broker_cnt; b++)
+        if (md->brokers[b].id == md->controller_id)
+            conn =
+                sl__adm_node_conn(a, md->controller_id, md->brokers[b].host, md->brokers[b].port);
+    sl_metadata_free(md);
+    if (!conn)
+        return sl__adm_done(a, SL_ERR_NOT_CONTROLLER); /* (none known) */
+    err = sl__adm_ready(a, conn, deadline);
+    if (err)
+        return sl__err_from_errno(err);
+    size_t guess = 32;
+    int32_t nt = 0;
+    struct kp_elect_leaders_req_topic *ts = n ? elect_topics(a, parts, n, &nt, &guess) : NULL;
+    if (n && !ts)
+        return SL_ERR__NO_MEMORY;
+    struct kp_elect_leaders_req req = {0, n ? nt : -1, ts, timeout_ms > 0 ? timeout_ms : 60000};
+    struct kp_elect_leaders_resp resp;
+    int16_t v;
+    err = sl__adm_ask(a, conn, &api_elect_leaders, &req, guess, deadline, &resp, &v);
+    if (err)
+        return sl__err_from_errno(err);
+    if (resp.error_code)
+        return (sl_err)resp.error_code;
+    size_t total = 0;
+    for (int32_t t = 0; t < resp.n_results; t++)
+        total += resp.results[t].n_partitions > 0 ? (size_t)resp.results[t].n_partitions : 0;
+    sl_election *es = sl__adm_alloc(a, (total + 1) * sizeof(*es));
+    size_t k = 0;
+    for (int32_t t = 0; es && t < resp.n_results; t++) {
+        const char *topic = sl__adm_str(a, resp.results[t].topic, false);
+        for (int32_t p = 0; p < resp.results[t].n_partitions; p++) {
+            const struct kp_elect_leaders_resp_partition *x = &resp.results[t].partitions[p];
+            es[k++] = (sl_election){topic, x->partition_id, (sl_err)x->error_code,
+                                    sl__adm_str(a, x->error_message, true)};
+        }
+    }
+    sl_err e = sl__adm_done(a, SL_ERR_NO_ERROR);
+    if (!e) {
+        *out = es;
+        *out_cnt = k;
     }
     return e;
 }

@@ -136,6 +136,12 @@ _Static_assert((int)SL_ERR_GROUP_MAX_SIZE_REACHED == KP_ERR_GROUP_MAX_SIZE_REACH
                "SL_ERR_GROUP_MAX_SIZE_REACHED");
 _Static_assert((int)SL_ERR_FENCED_INSTANCE_ID == KP_ERR_FENCED_INSTANCE_ID,
                "SL_ERR_FENCED_INSTANCE_ID");
+_Static_assert((int)SL_ERR_PREFERRED_LEADER_NOT_AVAILABLE == KP_ERR_PREFERRED_LEADER_NOT_AVAILABLE,
+               "SL_ERR_PREFERRED_LEADER_NOT_AVAILABLE");
+_Static_assert((int)SL_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE == KP_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE,
+               "SL_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE");
+_Static_assert((int)SL_ERR_ELECTION_NOT_NEEDED == KP_ERR_ELECTION_NOT_NEEDED,
+               "SL_ERR_ELECTION_NOT_NEEDED");
 _Static_assert((int)SL_ERR_INVALID_RECORD == KP_ERR_INVALID_RECORD, "SL_ERR_INVALID_RECORD");
 _Static_assert((int)SL_ERR_UNSTABLE_OFFSET_COMMIT == KP_ERR_UNSTABLE_OFFSET_COMMIT,
                "SL_ERR_UNSTABLE_OFFSET_COMMIT");
@@ -307,6 +313,11 @@ static const struct desc descs[] = {
     {SL_ERR_UNSUPPORTED_COMPRESSION_TYPE, "UNSUPPORTED_COMPRESSION_TYPE",
      "Broker: Unsupported compression type"},
     {SL_ERR_MEMBER_ID_REQUIRED, "MEMBER_ID_REQUIRED", "Broker: Member id required"},
+    {SL_ERR_PREFERRED_LEADER_NOT_AVAILABLE, "PREFERRED_LEADER_NOT_AVAILABLE",
+     "Broker: Preferred leader was not available"},
+    {SL_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE, "ELIGIBLE_LEADERS_NOT_AVAILABLE",
+     "Broker: Eligible partition leaders are not available"},
+    {SL_ERR_ELECTION_NOT_NEEDED, "ELECTION_NOT_NEEDED", "Broker: Leader election not needed"},
     {SL_ERR_INVALID_RECORD, "INVALID_RECORD", "Broker: Invalid record"},
     {SL_ERR_NON_EMPTY_GROUP, "NON_EMPTY_GROUP", "Broker: The group is not empty"},
     {SL_ERR_GROUP_ID_NOT_FOUND, "GROUP_ID_NOT_FOUND", "Broker: The group id does not exist"},

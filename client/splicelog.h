@@ -213,8 +213,11 @@ typedef enum sl_err {
     SL_ERR_NON_EMPTY_GROUP = 68,
     SL_ERR_GROUP_ID_NOT_FOUND = 69,
     SL_ERR_MEMBER_ID_REQUIRED = 79,
+    SL_ERR_PREFERRED_LEADER_NOT_AVAILABLE = 80,
     SL_ERR_GROUP_MAX_SIZE_REACHED = 81,
     SL_ERR_FENCED_INSTANCE_ID = 82,
+    SL_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE = 83,
+    SL_ERR_ELECTION_NOT_NEEDED = 84,
     SL_ERR_GROUP_SUBSCRIBED_TO_TOPIC = 86,
     SL_ERR_INVALID_RECORD = 87,
     SL_ERR_UNSTABLE_OFFSET_COMMIT = 88,
@@ -709,7 +712,7 @@ SL_API sl_err sl_consumer_offsets_for_times(sl_consumer *c, sl_topic_partition *
  * The admin handle: topics, partitions, configs, consumer groups, offsets and the cluster, through
  * Kafka's admin APIs (CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs, AlterConfigs,
  * IncrementalAlterConfigs, FindCoordinator, ListGroups, DescribeGroups, DeleteGroups, OffsetFetch,
- * OffsetCommit, ListOffsets, Metadata, DescribeCluster, DescribeLogDirs, Describe/
+ * OffsetCommit, ListOffsets, Metadata, DescribeCluster, DescribeLogDirs, ElectLeaders, Describe/
  * AlterUserScramCredentials, CreateAcls, DescribeAcls, DeleteAcls). It uses the conf's
  * connection properties (bootstrap.servers, client.id, request.timeout.ms, security.*).
  * - Every call is synchronous: it sends its requests and drives I/O until the answers arrive or
@@ -905,6 +908,25 @@ typedef struct sl_log_dir {
 /* DescribeLogDirs of every partition, asked of every broker; *n log directories in *out. */
 SL_API sl_err sl_admin_describe_log_dirs(sl_admin *a, int timeout_ms, const sl_log_dir **out,
                                          size_t *n);
+
+/* One partition's answer to a leader election. */
+typedef struct sl_election {
+    const char *topic;
+    int32_t partition;
+    sl_err err;         /* NO_ERROR: its preferred replica leads now; ELECTION_NOT_NEEDED: it led
+                           already; PREFERRED_LEADER_NOT_AVAILABLE: not live or not in the ISR;
+                           UNKNOWN_TOPIC_OR_PART; NOT_CONTROLLER; ... */
+    const char *errmsg; /* the broker's message, or NULL */
+} sl_election;
+
+/* ElectLeaders (preferred replica, Kafka's kafka-leader-election.sh --election-type preferred)
+ * of parts[0..n) (their topic and partition are read), or of every partition when n is 0, sent
+ * to the controller (Metadata's controller id): *out_cnt answers in *out (for every partition:
+ * only those that needed an election). A top-level error (NOT_CONTROLLER,
+ * CLUSTER_AUTHORIZATION_FAILED) is returned; SL_ERR__UNSUPPORTED_FEATURE when the controller
+ * does not offer the API. */
+SL_API sl_err sl_admin_elect_leaders(sl_admin *a, const sl_topic_partition *parts, size_t n,
+                                     int timeout_ms, const sl_election **out, size_t *out_cnt);
 
 /* ---- admin: SCRAM credentials and ACLs (sl_admin_sec.c) ------------------------------------- */
 

@@ -95,6 +95,7 @@
     X(SASL_AUTHENTICATE,        36, "SaslAuthenticate",        SESSION, 0, 2,  0, 2,  2,  sasl_authenticate) \
     X(CREATE_PARTITIONS,        37, "CreatePartitions",        SERVED, 0,  3,  0, 3,  2,  create_partitions) \
     X(DELETE_GROUPS,            42, "DeleteGroups",            SERVED, 0,  2,  0, 2,  2,  delete_groups) \
+    X(ELECT_LEADERS,            43, "ElectLeaders",            SERVED, 0,  2,  0, 2,  2,  elect_leaders) \
     X(INCREMENTAL_ALTER_CONFIGS, 44, "IncrementalAlterConfigs", SERVED, 0, 1,  0, 1,  1,  incremental_alter_configs) \
     X(OFFSET_DELETE,            47, "OffsetDelete",            SERVED, 0,  0,  0, 0,  INT16_MAX, offset_delete) \
     X(DESCRIBE_CLIENT_QUOTAS,   48, "DescribeClientQuotas",    SERVED, 0,  1,  0, 1,  1,  describe_client_quotas) \
@@ -203,8 +204,11 @@ enum {
     E(UNSUPPORTED_COMPRESSION_TYPE, 76)                                                            \
     E(OFFSET_NOT_AVAILABLE, 78)                                                                    \
     E(MEMBER_ID_REQUIRED, 79)                                                                      \
+    E(PREFERRED_LEADER_NOT_AVAILABLE, 80)                                                          \
     E(GROUP_MAX_SIZE_REACHED, 81)                                                                  \
     E(FENCED_INSTANCE_ID, 82)                                                                      \
+    E(ELIGIBLE_LEADERS_NOT_AVAILABLE, 83)                                                          \
+    E(ELECTION_NOT_NEEDED, 84)                                                                     \
     E(GROUP_SUBSCRIBED_TO_TOPIC, 86)                                                               \
     E(INVALID_RECORD, 87)                                                                          \
     E(UNSTABLE_OFFSET_COMMIT, 88)                                                                  \

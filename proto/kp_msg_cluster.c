@@ -1,6 +1,7 @@
 /*
  * kp_msg_cluster — DeleteRecords (21) v0-2, OffsetForLeaderEpoch (23) v0-4, DescribeLogDirs
- * (35) v0-4, CreatePartitions (37) v0-3 and DescribeCluster (60) v0-1 (kp_msg_cluster.h), as
+ * (35) v0-4, CreatePartitions (37) v0-3, ElectLeaders (43) v0-2 and DescribeCluster (60) v0-1
+ * (kp_msg_cluster.h), as
  * tables for the kp_schema walker in Kafka's field order with the versions that carry each
  * field ("lo, KP__VMAX" is Kafka's "lo+"), from apache/kafka
  * .../common/message/<Name>{Request,Response}.json.
@@ -253,6 +254,59 @@ const struct kp__api kp__api_create_partitions = {KP__INFO(CREATE_PARTITIONS), &
 KP__CODEC(kp_create_partitions_req, struct kp_create_partitions_req, kp__api_create_partitions, req)
 KP__CODEC(kp_create_partitions_resp, struct kp_create_partitions_resp, kp__api_create_partitions,
           resp)
+
+/* ---- ElectLeaders ----------------------------------------------------------------------- */
+
+#define KP__S struct kp_elect_leaders_req_topic
+static const struct kp__field el_req_topic_f[] = {
+    KP__F_STR(topic, "Topic", 0, KP__VMAX),
+    KP__F_I32S(partitions, n_partitions, "Partitions", 0, KP__VMAX),
+};
+#undef KP__S
+KP__STRUCT(el_req_topic, struct kp_elect_leaders_req_topic, el_req_topic_f);
+
+#define KP__S struct kp_elect_leaders_req
+static const struct kp__field el_req_f[] = {
+    KP__F_I8(election_type, "ElectionType", 1, KP__VMAX),
+    KP__F_ARRAY(topic_partitions, n_topic_partitions, "TopicPartitions",
+                struct kp_elect_leaders_req_topic, el_req_topic, 0, KP__VMAX, KP__NUL(0, KP__VMAX)),
+    KP__F_I32(timeout_ms, "TimeoutMs", 0, KP__VMAX, KP__DEF(60000)),
+};
+#undef KP__S
+KP__STRUCT(el_req, struct kp_elect_leaders_req, el_req_f);
+
+#define KP__S struct kp_elect_leaders_resp_partition
+static const struct kp__field el_resp_partition_f[] = {
+    KP__F_I32(partition_id, "PartitionId", 0, KP__VMAX),
+    KP__F_I16(error_code, "ErrorCode", 0, KP__VMAX),
+    KP__F_STR(error_message, "ErrorMessage", 0, KP__VMAX, KP__NUL(0, KP__VMAX), KP__DNULL),
+};
+#undef KP__S
+KP__STRUCT(el_resp_partition, struct kp_elect_leaders_resp_partition, el_resp_partition_f);
+
+#define KP__S struct kp_elect_leaders_resp_topic
+static const struct kp__field el_resp_topic_f[] = {
+    KP__F_STR(topic, "Topic", 0, KP__VMAX),
+    KP__F_ARRAY(partitions, n_partitions, "PartitionResult", struct kp_elect_leaders_resp_partition,
+                el_resp_partition, 0, KP__VMAX),
+};
+#undef KP__S
+KP__STRUCT(el_resp_topic, struct kp_elect_leaders_resp_topic, el_resp_topic_f);
+
+#define KP__S struct kp_elect_leaders_resp
+static const struct kp__field el_resp_f[] = {
+    KP__F_I32(throttle_time_ms, "ThrottleTimeMs", 0, KP__VMAX),
+    KP__F_I16(error_code, "ErrorCode", 1, KP__VMAX),
+    KP__F_ARRAY(results, n_results, "ReplicaElectionResults", struct kp_elect_leaders_resp_topic,
+                el_resp_topic, 0, KP__VMAX),
+};
+#undef KP__S
+KP__STRUCT(el_resp, struct kp_elect_leaders_resp, el_resp_f);
+
+const struct kp__api kp__api_elect_leaders = {KP__INFO(ELECT_LEADERS), &el_req, &el_resp};
+
+KP__CODEC(kp_elect_leaders_req, struct kp_elect_leaders_req, kp__api_elect_leaders, req)
+KP__CODEC(kp_elect_leaders_resp, struct kp_elect_leaders_resp, kp__api_elect_leaders, resp)
 
 /* ---- DescribeCluster -------------------------------------------------------------------- */
 

@@ -1,13 +1,13 @@
 /*
  * kp_msg_cluster — cluster, partition and log admin APIs: DeleteRecords (21) v0-2,
- * OffsetForLeaderEpoch (23) v0-4, DescribeLogDirs (35) v0-4, CreatePartitions (37) v0-3 and
- * DescribeCluster (60) v0-1 (proto/kp_msg_cluster.c).
+ * OffsetForLeaderEpoch (23) v0-4, DescribeLogDirs (35) v0-4, CreatePartitions (37) v0-3,
+ * ElectLeaders (43) v0-2 and DescribeCluster (60) v0-1 (proto/kp_msg_cluster.c).
  *
  * Contract: exactly kp_msg.h's (four functions per message, body only, views into the
  * reader's buffer and arrays in the caller's arena, -EINVAL / -EBADMSG / -ENOMEM / -ENOSPC,
  * fields a version does not carry ignored on encode and defaulted on decode). Flexible from
- * DeleteRecords v2, OffsetForLeaderEpoch v4, DescribeLogDirs v2, CreatePartitions v2, and
- * DescribeCluster always. Not advertised by the broker until it handles them
+ * DeleteRecords v2, OffsetForLeaderEpoch v4, DescribeLogDirs v2, CreatePartitions v2,
+ * ElectLeaders v2, and DescribeCluster always. Not advertised by the broker until it handles them
  * (kp_api_advertised()); kp_msg_codec_find() gives the ranges.
  */
 #ifndef SPLICELOG_KP_MSG_CLUSTER_H
@@ -202,6 +202,49 @@ int kp_create_partitions_resp_encode(struct kp_wr *wr, int16_t version,
                                      const struct kp_create_partitions_resp *resp);
 int kp_create_partitions_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
                                      struct kp_create_partitions_resp *out);
+
+/* ---- ElectLeaders (43): preferred (0) or unclean (1) leader election ------------------ */
+
+struct kp_elect_leaders_req_topic {
+    struct kp_str topic;
+    int32_t n_partitions;
+    const int32_t *partitions;
+};
+
+struct kp_elect_leaders_req {
+    int8_t election_type;       /* v1+; v0 decodes 0 (preferred) */
+    int32_t n_topic_partitions; /* -1 (null): every partition */
+    const struct kp_elect_leaders_req_topic *topic_partitions;
+    int32_t timeout_ms; /* Kafka's default 60000 */
+};
+
+struct kp_elect_leaders_resp_partition {
+    int32_t partition_id;
+    int16_t error_code;
+    struct kp_str error_message; /* nullable; a zeroed struct writes "" (KP_STR_NULL: none) */
+};
+
+struct kp_elect_leaders_resp_topic {
+    struct kp_str topic;
+    int32_t n_partitions;
+    const struct kp_elect_leaders_resp_partition *partitions;
+};
+
+struct kp_elect_leaders_resp {
+    int32_t throttle_time_ms;
+    int16_t error_code; /* v1+ */
+    int32_t n_results;
+    const struct kp_elect_leaders_resp_topic *results;
+};
+
+int kp_elect_leaders_req_encode(struct kp_wr *wr, int16_t version,
+                                const struct kp_elect_leaders_req *req);
+int kp_elect_leaders_req_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                                struct kp_elect_leaders_req *out);
+int kp_elect_leaders_resp_encode(struct kp_wr *wr, int16_t version,
+                                 const struct kp_elect_leaders_resp *resp);
+int kp_elect_leaders_resp_decode(struct kp_rd *rd, int16_t version, struct kp_arena *arena,
+                                 struct kp_elect_leaders_resp *out);
 
 /* ---- DescribeCluster (60) --------------------------------------------------------------- */
 

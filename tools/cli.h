@@ -152,6 +152,7 @@ int cli_group_delete(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_group_seek(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_cluster_info(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_cluster_log_dirs(const struct cli_cmd *cmd, int argc, char **argv);
+int cli_cluster_elect(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_produce(const struct cli_cmd *cmd, int argc, char **argv);
 int cli_consume(const struct cli_cmd *cmd, int argc, char **argv);
 

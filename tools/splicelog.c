@@ -45,6 +45,11 @@ static const struct cli_cmd cmds[] = {
     {"cluster", "info", NET, "cluster id, controller and brokers", cli_cluster_info},
     {"cluster", "log-dirs", NET, "each broker's log directories and partition sizes",
      cli_cluster_log_dirs},
+    {"cluster", "elect", "[--topic T [--partition P]] " NET,
+     "move leadership back to the preferred replica (the first of each partition's assignment) "
+     "where it is live and in the ISR (ElectLeaders to the controller; no --topic: every "
+     "partition): ELECTED / ALREADY per partition",
+     cli_cluster_elect},
     {"produce", NULL, "TOPIC [--partition P] [--key-separator SEP] [--acks 0|1|all] " NET,
      "produce one record per line of stdin (KEY<SEP>VALUE with --key-separator)", cli_produce},
     {"consume", NULL,

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "br_clock.h"
 #include "br_clu_int.h"
 #include "br_clu_meta.h"
 #include "br_log.h"
@@ -411,6 +412,34 @@ static int64_t lag_tick_ms(const struct br_clu *c)
     return lag / 2 > 50 ? lag / 2 : 50;
 }
 
+/* leader.imbalance.check.interval.seconds, in ms. */
+static int64_t rebalance_ms(const struct br_clu *c)
+{
+    return c->conf.imbalance_check_ms > 0 ? c->conf.imbalance_check_ms : 300000;
+}
+
+/* The controller's preferred-leader check (br_clu_prefer.c), every rebalance_ms while this
+ * broker is the controller and the view is current; *next: when it is due (br_now_ms), the
+ * first one an interval after this broker became the controller. A failed check is tried
+ * again at the next interval; ZBADVERSION: another controller since (read who). */
+static int rebalance_turn(struct br_clu *c, bool ready, int64_t *next)
+{
+    int64_t now = br_now_ms();
+    bool ctl = c->conf.leader_rebalance && c->controller == c->conf.broker_id && c->ctl_zver >= 0;
+    if (!ctl || *next == 0) {
+        *next = now + rebalance_ms(c);
+        return ZOK;
+    }
+    if (!ready || now < *next)
+        return ZOK;
+    *next = now + rebalance_ms(c);
+    int rc = br_clu__rebalance(c);
+    if (rc != ZOK && rc != ZBADVERSION && !br_clu__transient(rc))
+        br_warn_limited("cluster: controller: preferred-leader check failed: %s (next in %lld ms)",
+                        zerror(rc), (long long)rebalance_ms(c));
+    return rc;
+}
+
 static void *clu_main(void *arg)
 {
     struct br_clu *c = arg;
@@ -421,6 +450,7 @@ static void *clu_main(void *arg)
     bool need_isrn = true, isrn_more = false; /* (the controller's: br_clu_isrn.c) */
     bool need_acl = false;                    /* (br_clu_open read them all: br_clu_acl.c) */
     bool was_connected = true;                /* (br_clu_open returns connected) */
+    int64_t rebalance_next = 0;               /* (br_now_ms; 0: not the controller) */
     for (;;) {
         bool pending = need_session || need_register || need_ctl || need_ids || need_topics ||
                        need_reconcile || need_cfg || need_isrn || need_acl;
@@ -428,6 +458,13 @@ static void *clu_main(void *arg)
         int64_t wait_ms = isrn_more ? 0 : pending ? RETRY_MS : 1000;
         if (br_repl_count(c->repl) > 0 && lag_tick_ms(c) < wait_ms)
             wait_ms = lag_tick_ms(c); /* (followers out of sync are looked for) */
+        if (rebalance_next > 0) {     /* (the controller's preferred-leader check) */
+            int64_t due = rebalance_next - br_now_ms();
+            if (due < 50)
+                due = 50; /* (not busy while the view is not ready) */
+            if (due < wait_ms)
+                wait_ms = due;
+        }
         struct timespec dl = br_clu__deadline_in(wait_ms);
         while (!c->stop && !c->expired && !c->ids_dirty && !c->ctl_dirty && !c->state_dirty &&
                !c->topics_dirty && !c->reqs && !c->isr_dirty && !c->cfg_dirty && !c->isrn_dirty &&
@@ -533,6 +570,12 @@ static void *clu_main(void *arg)
         }
         if (connected && !need_session && !need_topics && br_repl_count(c->repl) > 0)
             (void)br_clu__isr_tick(c); /* (what failed is wanted again next turn) */
+        bool ready =
+            connected && !need_session && !need_ctl && !need_ids && !need_topics && !need_reconcile;
+        if (rebalance_turn(c, ready, &rebalance_next) == ZBADVERSION)
+            need_ctl = true;
+        if (c->controller != c->conf.broker_id || !c->conf.leader_rebalance)
+            rebalance_next = 0;
     }
     /* (br_clu_close: whatever was asked meanwhile is refused) */
     pthread_mutex_lock(&c->lock);

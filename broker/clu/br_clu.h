@@ -4,7 +4,8 @@
  * /brokers/ids/<id>, the controller election (/controller, /controller_epoch), and a view of
  * the live brokers and the controller for Metadata (M1); topics, their assignments and
  * partition states, the controller's duties (new partitions' states, leader election when a
- * leader dies or returns, deletions) and /cluster/id (M2); the leader's side of replication
+ * leader dies or returns, deletions, the preferred-leader rebalance on a timer and ElectLeaders'
+ * elections: br_clu_prefer.c) and /cluster/id (M2); the leader's side of replication
  * (M3: br_clu_repl.h, the ISR changes a leader writes); producer ids unique in the cluster
  * (br_clu_pid_block: blocks reserved in /latest_producer_id_block).
  *
@@ -45,6 +46,8 @@
  *   them all and hands them to conf.acl_apply before returning; the cluster thread keeps the
  *   authorizer current from the change notifications and reads everything again after a new
  *   session. br_clu_acl_create / _delete hand the writes to the cluster thread and wait.
+ * - br_clu_elect (ElectLeaders) hands the partitions to the cluster thread, which answers
+ *   them as the controller, and waits: never from a loop thread.
  * - Users and client ids: /config/users and /config/clients are the truth in a cluster for
  *   SCRAM credentials and client quotas (br_clu_ents.h: the writes, the notifications, the
  *   reads at start and after a new session, through conf->entity_config). br_clu_open
@@ -136,6 +139,12 @@ struct br_clu_conf {
     char peer_listener[32];
     struct br_clu_tls *peer_tls;
     int64_t peer_handshake_ms;
+    /* Preferred-leader rebalance (br_clu_prefer.c), while this broker is the controller:
+     * auto.leader.rebalance.enable, leader.imbalance.check.interval.seconds (in ms here; <= 0:
+     * 300 s) and leader.imbalance.per.broker.percentage. false (a zeroed conf): never. */
+    bool leader_rebalance;
+    int64_t imbalance_check_ms;
+    int32_t imbalance_pct;
 };
 
 /* ACLs read from ZooKeeper (br_clu_acl.c), for conf.acl_apply. With all, b[0, n) is the whole
@@ -277,6 +286,25 @@ int br_clu_acl_delete(struct br_clu *c, const struct br_clu_acl *pats, size_t np
                       int (*match)(void *arg, const struct br_clu_acl *b),
                       void (*deleted)(void *arg, int filter, const struct br_clu_acl *b),
                       void *arg);
+
+/* ElectLeaders (br_clu_prefer.c): one partition to elect a leader for, and its answer. */
+struct br_clu_elect {
+    const char *topic; /* [len], not NUL-terminated; the caller's, during the call */
+    size_t len;
+    int32_t partition;
+    /* the answer: 0 (elected: the new state is written), -EALREADY (the preferred replica
+     * leads already; unclean: a live leader leads), -ENXIO (the preferred replica is not live
+     * or not in the ISR; unclean: no live leader, and unclean election is not done), -ENOENT
+     * (no such partition), -ENOTCONN (this broker stopped being the controller), -EBUSY (the
+     * state changed meanwhile: ask again), -EAGAIN / -EIO (ZooKeeper) */
+    int rc;
+};
+/* Elects the preferred replica (the assignment's first) of each partition of e[0, n) when it
+ * is live and in the ISR (unclean: answers only, nothing is written), on the cluster thread
+ * as the controller's every decision (br_clu_prefer.c); waits for it. 0 (each e[i].rc says),
+ * -ENOTCONN (this broker is not the controller), -EAGAIN (ZooKeeper unreachable), -ECANCELED
+ * (closing). Not on a loop thread. */
+int br_clu_elect(struct br_clu *c, bool unclean, struct br_clu_elect *e, size_t n);
 
 /* The leader's replica state of the partitions this broker leads (br_clu_repl.h); lives as
  * long as c. */

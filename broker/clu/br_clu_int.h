@@ -92,9 +92,11 @@ struct clu_req {
     const struct br_clu_entity *ent;
     const struct br_clu_ekv *ekv;
     int nekv;
-    bool ent_new; /* only when the entity has no znode yet (br_clu_entity_create) */
-    int rc;       /* the answer: 0 or -errno */
-    bool done;    /* under lock */
+    bool ent_new;               /* only when the entity has no znode yet (br_clu_entity_create) */
+    struct br_clu_elect *elect; /* REQ_ELECT: the partitions (np of them) and their answers */
+    bool unclean;               /* REQ_ELECT: an unclean election (answered, never done) */
+    int rc;                     /* the answer: 0 or -errno */
+    bool done;                  /* under lock */
 };
 enum {
     REQ_CREATE = 1,
@@ -104,6 +106,7 @@ enum {
     REQ_CFG_GET = 5, /* br_clu_config.c */
     REQ_CFG_SET = 6, /* name, config (the document) */
     REQ_ACL = 7,     /* br_clu_acl.c: CreateAcls / DeleteAcls */
+    REQ_ELECT = 8,   /* br_clu_prefer.c: ElectLeaders */
 };
 
 struct br_clu {
@@ -203,6 +206,11 @@ int br_clu__reconcile(struct br_clu *c);
 /* The state partition cp should have given the live brokers (c->members), when it differs
  * from what it has: true and *ns (the controller epoch left to the writer). Pure. */
 bool br_clu__decide(const struct br_clu *c, const struct cpart *cp, struct br_clu_state *ns);
+/* Writes ns as partition p of t's state (creating it when cp has none), fenced by the
+ * controller epoch; updates cp. ZOK (also when the state changed meanwhile: marked to be read
+ * again), ZBADVERSION (no longer the controller), or a ZooKeeper code to retry. */
+int br_clu__write_state(struct br_clu *c, const struct ctopic *t, int32_t p, struct cpart *cp,
+                        struct br_clu_state *ns);
 /* Runs one queued request (creates an assignment / marks a deletion / reserves ids). */
 void br_clu__run_req(struct br_clu *c, struct clu_req *r);
 /* Queues r for the cluster thread and waits for its answer (r->rc); -ECANCELED when closing.
@@ -295,6 +303,32 @@ int br_clu__peers_wait(struct br_clu *c, const char *name, int32_t np, int64_t d
 /* br_clu_coord.c (M4), on the cluster thread: tells conf.coord_view which partitions of
  * __consumer_offsets the view (nt, n) has this broker lead. */
 void br_clu__coord_tell(struct br_clu *c, const struct ctopic *nt, int n);
+
+/* br_clu_prefer.c: preferred-replica election (the assignment's first replica). */
+enum br_clu_prefer {
+    BR_CLU_PREFER_MOVE = 0,        /* *ns: the preferred replica leads, epoch + 1, same ISR */
+    BR_CLU_PREFER_LEADS = 1,       /* it leads already */
+    BR_CLU_PREFER_UNAVAILABLE = 2, /* not live, not in the ISR, or no state yet */
+};
+/* What electing partition cp's preferred replica means given the live brokers (c->members).
+ * Pure. */
+enum br_clu_prefer br_clu__prefer(const struct br_clu *c, const struct cpart *cp,
+                                  struct br_clu_state *ns);
+/* Kafka's imbalance check over the view (t, nt): for each live broker whose preferred
+ * partitions are led elsewhere (or nowhere) for more than pct percent of them, calls fn with
+ * each of those partitions its preferred replica can lead (BR_CLU_PREFER_MOVE) and the state
+ * to write; stops at fn's first non-zero return, which it returns. Pure but for fn. */
+int br_clu__imbalance(const struct br_clu *c, struct ctopic *t, int nt, int32_t pct,
+                      int (*fn)(void *ctx, struct ctopic *t, int32_t p, struct br_clu_state *ns),
+                      void *ctx);
+/* Runs a REQ_ELECT on the cluster thread: 0 or -ENOTCONN (br_clu_elect). */
+int br_clu__elect_run(struct br_clu *c, struct clu_req *r);
+/* The topic called name[0, len) in the view (topics, n, sorted by name), or NULL. */
+struct ctopic *br_clu__find_topic(struct ctopic *topics, int n, const char *name, size_t len);
+/* On the cluster thread, while this broker is the controller: the imbalance check over the
+ * view with conf.imbalance_pct, each election written (br_clu__write_state). ZOK, ZBADVERSION
+ * (no longer the controller), or a ZooKeeper code to retry. */
+int br_clu__rebalance(struct br_clu *c);
 
 /* br_clu_lead.c (M3), on the cluster thread: */
 /* Before the view (nt, n) is published: every partition it has this broker lead gets its

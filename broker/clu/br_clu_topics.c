@@ -89,6 +89,11 @@ static struct ctopic *find_in(struct ctopic *topics, int n, const char *name, si
     return NULL;
 }
 
+struct ctopic *br_clu__find_topic(struct ctopic *topics, int n, const char *name, size_t len)
+{
+    return find_in(topics, n, name, len);
+}
+
 static bool holds(const struct ctopic *t, int32_t id)
 {
     for (int32_t p = 0; p < t->np; p++)
@@ -723,11 +728,8 @@ static void ids_str(char *out, size_t cap, const struct br_clu_replicas *r)
         l += (size_t)snprintf(out + l, cap - l, "%s%d", k ? "," : "", (int)r->id[k]);
 }
 
-/* Writes ns as partition p's state (creating it when cp has none), fenced by the controller
- * epoch; updates cp. ZOK (also when the state changed meanwhile: read again), ZBADVERSION (no
- * longer the controller), or a ZooKeeper code to retry. */
-static int write_state(struct br_clu *c, const struct ctopic *t, int32_t p, struct cpart *cp,
-                       struct br_clu_state *ns)
+int br_clu__write_state(struct br_clu *c, const struct ctopic *t, int32_t p, struct cpart *cp,
+                        struct br_clu_state *ns)
 {
     char path[PATH_MAX_LEN], json[DATA_MAX];
     ns->controller_epoch = (int32_t)c->epoch;
@@ -886,7 +888,7 @@ int br_clu__reconcile(struct br_clu *c)
             struct br_clu_state ns;
             if (!br_clu__decide(c, &t->p[p], &ns))
                 continue;
-            rc = write_state(c, t, p, &t->p[p], &ns);
+            rc = br_clu__write_state(c, t, p, &t->p[p], &ns);
             if (rc != ZOK)
                 return rc;
         }
@@ -1115,6 +1117,8 @@ void br_clu__run_req(struct br_clu *c, struct clu_req *r)
         r->rc = br_clu__cfg_run(c, r);
     else if (r->kind == REQ_ACL)
         r->rc = br_clu__acl_run(c, r);
+    else if (r->kind == REQ_ELECT)
+        r->rc = br_clu__elect_run(c, r);
     else
         r->rc = run_delete(c, r);
 }

@@ -299,6 +299,23 @@ static int16_t describe_acls(int fd, int *n)
     return resp.error_code;
 }
 
+/* ElectLeaders v2 (preferred) of topic's partition 0: the top-level error; *part the
+ * partition's. */
+static int16_t elect_leaders(int fd, const char *topic, int16_t *part)
+{
+    static const int32_t p0 = 0;
+    struct kp_elect_leaders_req_topic tp = {kp_str_of(topic), 1, &p0};
+    struct kp_elect_leaders_req req = {0, 1, &tp, 5000};
+    struct kp_elect_leaders_resp resp;
+    ck_assert_int_eq(tb_kcall(fd, KP_API_ELECT_LEADERS, 2, TB_ENC(kp_elect_leaders_req_encode),
+                              &req, TB_DEC(kp_elect_leaders_resp_decode), &resp),
+                     0);
+    ck_assert_int_eq(resp.n_results, 1);
+    ck_assert_int_eq(resp.results[0].n_partitions, 1);
+    *part = resp.results[0].partitions[0].error_code;
+    return resp.error_code;
+}
+
 #define LIT   KP_ACL_PATTERN_LITERAL
 #define PRE   KP_ACL_PATTERN_PREFIXED
 #define ALLOW KP_ACL_PERM_ALLOW
@@ -324,7 +341,8 @@ static void teardown(void)
     tb_broker_cleanup(&B);
 }
 
-/* Without ACLs alice is refused everything, each API with Kafka's error code. */
+/* Without ACLs alice is refused everything (ElectLeaders too: ALTER on the cluster), each API with
+ * Kafka's error code. */
 START_TEST(every_api_refused_without_acl)
 {
     int fd = login("alice");
@@ -347,6 +365,9 @@ START_TEST(every_api_refused_without_acl)
         KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
     ck_assert_int_eq(delete_acls(fd, TOPIC, "t", LIT, NULL), KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
     ck_assert_int_eq(describe_acls(fd, NULL), KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    int16_t ep = 0;
+    ck_assert_int_eq(elect_leaders(fd, "t", &ep), KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    ck_assert_int_eq(ep, KP_ERR_CLUSTER_AUTHORIZATION_FAILED);
     {
         struct kp_describe_user_scram_credentials_req dr = {-1, NULL};
         struct kp_describe_user_scram_credentials_resp drs;
@@ -422,6 +443,9 @@ START_TEST(each_api_allowed_by_its_acl)
     ck_assert_int_eq(create_acl(admin_fd, (struct acl){KP_ACL_RESOURCE_CLUSTER, "kafka-cluster",
                                                        LIT, "User:alice", KP_ACL_OP_ALTER, ALLOW}),
                      0);
+    int16_t ep = 0;
+    ck_assert_int_eq(elect_leaders(fd, "t", &ep), 0); /* ALTER on the cluster: ElectLeaders */
+    ck_assert_int_eq(ep, KP_ERR_ELECTION_NOT_NEEDED);
     int n = 0;
     ck_assert_int_eq(describe_acls(fd, &n), 0); /* ALTER implies DESCRIBE */
     ck_assert_int_eq(n, 6);

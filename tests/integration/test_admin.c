@@ -5,8 +5,10 @@
  * changes durable and in effect without a restart: max.message.bytes, min.insync.replicas,
  * retention.bytes), CreateTopics with configs and validate_only, DeleteRecords, DescribeCluster,
  * DescribeLogDirs, ListGroups / DescribeGroups / DeleteGroups / OffsetDelete (a group with a
- * member, a group of committed offsets only). Requests are encoded with proto's codec behind a
- * header written here (test_api_flex has golden bytes for the flexible layouts).
+ * member, a group of committed offsets only), ElectLeaders on a single node (every partition led
+ * by its only replica: ELECTION_NOT_NEEDED, UNKNOWN_TOPIC_OR_PARTITION, a null list answered
+ * empty, an unknown election type INVALID_REQUEST). Requests are encoded with proto's codec behind
+ * a header written here (test_api_flex has golden bytes for the flexible layouts).
  */
 #include <check.h>
 #include <errno.h>
@@ -645,6 +647,52 @@ END_TEST
 
 /* ---- cluster ------------------------------------------------------------------------------ */
 
+START_TEST(elect_leaders_single_node)
+{
+    int fd = tb_ck_connect(&B);
+    tb_ck_create_topic(fd, "el", 2);
+    static const int32_t ps[] = {0, 1, 2};
+    struct kp_elect_leaders_req_topic tp[] = {{kp_str_of("el"), 3, ps}, {kp_str_of("nope"), 1, ps}};
+    for (int16_t v = 0; v <= 2; v++) {
+        for (int8_t type = 0; type <= (v ? 1 : 0); type++) {
+            struct kp_elect_leaders_req req = {type, 2, tp, 5000};
+            struct kp_elect_leaders_resp resp;
+            struct tb_frame f;
+            ROUND(fd, KP_API_ELECT_LEADERS, v, kp_elect_leaders_req_encode, &req,
+                  kp_elect_leaders_resp_decode, &resp, &f);
+            ck_assert_int_eq(resp.error_code, 0);
+            ck_assert_int_eq(resp.n_results, 2);
+            ck_assert_int_eq(resp.results[0].n_partitions, 3);
+            ck_assert_int_eq(resp.results[0].partitions[0].error_code, KP_ERR_ELECTION_NOT_NEEDED);
+            ck_assert_int_eq(resp.results[0].partitions[1].error_code, KP_ERR_ELECTION_NOT_NEEDED);
+            ck_assert_int_eq(resp.results[0].partitions[2].partition_id, 2);
+            ck_assert_int_eq(resp.results[0].partitions[2].error_code,
+                             KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+            ck_assert_int_eq(resp.results[1].partitions[0].error_code,
+                             KP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+            tb_frame_free(&f);
+        }
+    }
+    /* a null list: every partition, none needing an election: nothing answered */
+    struct kp_elect_leaders_req req = {0, -1, NULL, 5000};
+    struct kp_elect_leaders_resp resp;
+    struct tb_frame f;
+    ROUND(fd, KP_API_ELECT_LEADERS, 2, kp_elect_leaders_req_encode, &req,
+          kp_elect_leaders_resp_decode, &resp, &f);
+    ck_assert_int_eq(resp.error_code, 0);
+    ck_assert_int_eq(resp.n_results, 0);
+    tb_frame_free(&f);
+    /* an election type Kafka does not know */
+    req = (struct kp_elect_leaders_req){7, 1, tp, 5000};
+    ROUND(fd, KP_API_ELECT_LEADERS, 1, kp_elect_leaders_req_encode, &req,
+          kp_elect_leaders_resp_decode, &resp, &f);
+    ck_assert_int_eq(resp.error_code, KP_ERR_INVALID_REQUEST);
+    ck_assert_int_eq(resp.results[0].partitions[0].error_code, KP_ERR_INVALID_REQUEST);
+    tb_frame_free(&f);
+    close(fd);
+}
+END_TEST
+
 START_TEST(describe_cluster_and_log_dirs)
 {
     int fd = tb_ck_connect(&B);
@@ -968,6 +1016,7 @@ static Suite *suite(void)
     tcase_add_test(tc, create_topics_configs_and_validate_only);
     tcase_add_test(tc, delete_records_every_version);
     tcase_add_test(tc, describe_cluster_and_log_dirs);
+    tcase_add_test(tc, elect_leaders_single_node);
     tcase_add_test(tc, groups_list_describe_delete);
     tcase_add_test(tc, dynamic_broker_configs);
     suite_add_tcase(s, tc);

@@ -4,7 +4,8 @@
  * - topic create / list / describe / delete, text and --json, with the exit codes (0 done,
  *   1 refused, 2 usage, 3 unreachable);
  * - produce lines from stdin, consume them back (keys, --json, --count, --partition);
- * - cluster info, --command-config (client properties from a file);
+ * - cluster info, cluster elect (ElectLeaders on a single node: ELECTION_NOT_NEEDED),
+ *   --command-config (client properties from a file);
  * - a group: consume --group commits, group describe shows committed, end offset and lag per
  *   partition, group seek moves the offsets (earliest, offset, timestamp, dry run);
  * - --help on every command.
@@ -229,6 +230,17 @@ START_TEST(cluster)
         OK(NULL, "cluster", "log-dirs", "--json");
         ck_assert(has("{\"topic\":\"sized\",\"partition\":0,\"size\":"));
     }
+    /* cluster elect: a single node's partitions are led by their only replica */
+    OK(NULL, "cluster", "elect", "--topic", "sized");
+    ck_assert_msg(has("ALREADY sized-0"), "%s", out);
+    OK(NULL, "cluster", "elect", "--topic", "sized", "--partition", "0", "--json");
+    ck_assert_msg(has("[{\"topic\":\"sized\",\"partition\":0,\"error\":\"ELECTION_NOT_NEEDED\"}]"),
+                  "%s", out);
+    OK(NULL, "cluster", "elect"); /* every partition: none needs it, nothing printed */
+    ck_assert_msg(!has("ELECTED") && !has("ALREADY"), "%s", out);
+    ck_assert_int_eq(RUN(NULL, "cluster", "elect", "--topic", "sized", "--partition", "9"), 1);
+    ck_assert_msg(strstr(err_text, "sized-9"), "%s", err_text);
+    ck_assert_int_eq(RUN(NULL, "cluster", "elect", "--partition", "0"), 2);
     /* --command-config: libsplicelog properties from a file; a bad one is a usage error */
     char cc[420];
     snprintf(cc, sizeof cc, "%s/client.properties", B.dir);
@@ -334,11 +346,12 @@ END_TEST
 START_TEST(help_everywhere)
 {
     static const char *const cmds[][2] = {
-        {"topic", "create"}, {"topic", "list"},           {"topic", "describe"},
-        {"topic", "delete"}, {"topic", "add-partitions"}, {"topic", "alter-config"},
-        {"group", "list"},   {"group", "describe"},       {"group", "delete"},
-        {"group", "seek"},   {"cluster", "info"},         {"cluster", "log-dirs"},
-        {"produce", NULL},   {"consume", NULL},           {"user", "list"},
+        {"topic", "create"},  {"topic", "list"},           {"topic", "describe"},
+        {"topic", "delete"},  {"topic", "add-partitions"}, {"topic", "alter-config"},
+        {"group", "list"},    {"group", "describe"},       {"group", "delete"},
+        {"group", "seek"},    {"cluster", "info"},         {"cluster", "log-dirs"},
+        {"produce", NULL},    {"consume", NULL},           {"user", "list"},
+        {"cluster", "elect"},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         int rc = cmds[i][1] ? RUN_NOBS(cmds[i][0], cmds[i][1], "--help")

@@ -4,7 +4,14 @@
  * partition's first state, a dead leader replaced from the ISR in assignment order, offline
  * when no ISR member lives (the ISR kept, no unclean election), the leader back when an ISR
  * member returns, dead followers leaving the ISR, nothing written when nothing changes.
+ * Preferred-replica election (br_clu__prefer, br_clu__imbalance, br_clu_prefer.c): the first
+ * replica of the assignment leads again only when it is live and in the ISR (epoch + 1, ISR
+ * unchanged); per broker, only once more than leader.imbalance.per.broker.percentage of its
+ * preferred partitions are led elsewhere (Kafka's strict "greater than"). ElectLeaders'
+ * answers that need no ZooKeeper write (br_clu__elect_run): not the controller, unknown
+ * partitions, already led, preferred replica unavailable, and the unclean type.
  */
+#include <errno.h>
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +119,139 @@ START_TEST(followers_and_steady_state)
 }
 END_TEST
 
+START_TEST(preferred_replica)
+{
+    struct br_clu_state ns;
+    /* 1 preferred, 2 leads, 1 live and back in the ISR: 1 leads, epoch + 1, same ISR */
+    set_live(3, (int32_t[]){1, 2, 3});
+    struct cpart p = part(3, (int32_t[]){1, 2, 3}, 2, 5, 3, (int32_t[]){2, 3, 1});
+    ck_assert_int_eq(br_clu__prefer(&c, &p, &ns), BR_CLU_PREFER_MOVE);
+    ck_assert_int_eq(ns.leader, 1);
+    ck_assert_int_eq(ns.leader_epoch, 6);
+    ck_assert_int_eq(ns.isr.n, 3);
+    ck_assert_int_eq(ns.isr.id[0], 2);
+    ck_assert_int_eq(ns.isr.id[2], 1);
+    /* live but not in the ISR (still catching up): never */
+    p = part(3, (int32_t[]){1, 2, 3}, 2, 5, 2, (int32_t[]){2, 3});
+    ck_assert_int_eq(br_clu__prefer(&c, &p, &ns), BR_CLU_PREFER_UNAVAILABLE);
+    /* in the ISR but dead */
+    set_live(2, (int32_t[]){2, 3});
+    p = part(3, (int32_t[]){1, 2, 3}, 2, 5, 2, (int32_t[]){2, 1});
+    ck_assert_int_eq(br_clu__prefer(&c, &p, &ns), BR_CLU_PREFER_UNAVAILABLE);
+    /* it leads already; no state yet */
+    set_live(3, (int32_t[]){1, 2, 3});
+    p = part(3, (int32_t[]){1, 2, 3}, 1, 5, 3, (int32_t[]){1, 2, 3});
+    ck_assert_int_eq(br_clu__prefer(&c, &p, &ns), BR_CLU_PREFER_LEADS);
+    p = part(3, (int32_t[]){1, 2, 3}, -2, 0, 0, NULL);
+    ck_assert_int_eq(br_clu__prefer(&c, &p, &ns), BR_CLU_PREFER_UNAVAILABLE);
+}
+END_TEST
+
+/* br_clu__imbalance's fn: records which partitions it was handed, and their new leader. */
+static int picked[64];
+static int npicked;
+static int note(void *ctx, struct ctopic *t, int32_t p, struct br_clu_state *ns)
+{
+    ck_assert_int_lt(npicked, 64);
+    picked[npicked++] = p * 100 + ns->leader;
+    return 0;
+}
+
+START_TEST(imbalance_per_broker)
+{
+    /* ten partitions: 0..4 prefer broker 1, 5..9 prefer broker 2; every ISR full */
+    static struct cpart ps[10];
+    struct ctopic t = {.name = (char *)"t", .np = 10, .p = ps};
+    set_live(3, (int32_t[]){1, 2, 3});
+    for (int i = 0; i < 10; i++) {
+        int32_t pref = i < 5 ? 1 : 2;
+        ps[i] = part(3, (int32_t[]){pref, 3, pref == 1 ? 2 : 1}, pref, 1, 3, (int32_t[]){1, 2, 3});
+    }
+    npicked = 0;
+    ck_assert_int_eq(br_clu__imbalance(&c, &t, 1, 10, note, NULL), 0);
+    ck_assert_int_eq(npicked, 0); /* balanced */
+
+    /* broker 1 leads 4 of its 5 (20% elsewhere > 10%): partition 0 moves back; broker 2 all */
+    ps[0].st.leader = 3;
+    npicked = 0;
+    ck_assert_int_eq(br_clu__imbalance(&c, &t, 1, 10, note, NULL), 0);
+    ck_assert_int_eq(npicked, 1);
+    ck_assert_int_eq(picked[0], 0 * 100 + 1);
+    /* at 20% exactly nothing moves (strictly greater), at 19% it does */
+    npicked = 0;
+    ck_assert_int_eq(br_clu__imbalance(&c, &t, 1, 20, note, NULL), 0);
+    ck_assert_int_eq(npicked, 0);
+    npicked = 0;
+    ck_assert_int_eq(br_clu__imbalance(&c, &t, 1, 19, note, NULL), 0);
+    ck_assert_int_eq(npicked, 1);
+
+    /* broker 2 led nowhere for 3 of its 5 (60%), one of them out of the ISR, one offline
+     * (leader -1): those two with 2 in the ISR move; broker 1's 0 too */
+    ps[5].st.leader = 1;
+    ps[6].st.leader = 3;
+    ps[6].st.isr = (struct br_clu_replicas){.n = 2, .id = {1, 3}};
+    ps[7].st.leader = -1;
+    npicked = 0;
+    ck_assert_int_eq(br_clu__imbalance(&c, &t, 1, 10, note, NULL), 0);
+    ck_assert_int_eq(npicked, 3);
+    ck_assert_int_eq(picked[0], 0 * 100 + 1);
+    ck_assert_int_eq(picked[1], 5 * 100 + 2);
+    ck_assert_int_eq(picked[2], 7 * 100 + 2);
+    /* 100%: never */
+    npicked = 0;
+    ck_assert_int_eq(br_clu__imbalance(&c, &t, 1, 100, note, NULL), 0);
+    ck_assert_int_eq(npicked, 0);
+    /* broker 2 dead: only broker 1's partition */
+    set_live(2, (int32_t[]){1, 3});
+    npicked = 0;
+    ck_assert_int_eq(br_clu__imbalance(&c, &t, 1, 10, note, NULL), 0);
+    ck_assert_int_eq(npicked, 1);
+    ck_assert_int_eq(picked[0], 0 * 100 + 1);
+}
+END_TEST
+
+START_TEST(elect_answers_without_a_write)
+{
+    static struct cpart ps[3];
+    static struct ctopic tops[1];
+    set_live(2, (int32_t[]){2, 3});                                    /* broker 1 is down */
+    ps[0] = part(3, (int32_t[]){1, 2, 3}, 2, 4, 2, (int32_t[]){2, 3}); /* 1 preferred, dead */
+    ps[1] = part(3, (int32_t[]){2, 3, 1}, 2, 4, 2, (int32_t[]){2, 3}); /* 2 leads: preferred */
+    ps[2] = part(3, (int32_t[]){3, 1, 2}, 2, 4, 1, (int32_t[]){2});    /* 3 live, not in ISR */
+    tops[0] = (struct ctopic){.name = (char *)"t", .np = 3, .p = ps};
+    c.topics = tops;
+    c.ntopics = 1;
+    c.conf.broker_id = 2;
+    c.controller = 3;
+    c.ctl_zver = 5;
+    struct br_clu_elect e[5] = {
+        {"t", 1, 0, 1}, {"t", 1, 1, 1}, {"t", 1, 2, 1}, {"t", 1, 3, 1}, {"u", 1, 0, 1}};
+    struct clu_req r = {.kind = REQ_ELECT, .elect = e, .np = 5};
+    /* not the controller: the whole request */
+    ck_assert_int_eq(br_clu__elect_run(&c, &r), -ENOTCONN);
+    c.controller = 2;
+    ck_assert_int_eq(br_clu__elect_run(&c, &r), 0);
+    ck_assert_int_eq(e[0].rc, -ENXIO);    /* PREFERRED_LEADER_NOT_AVAILABLE: dead */
+    ck_assert_int_eq(e[1].rc, -EALREADY); /* ELECTION_NOT_NEEDED */
+    ck_assert_int_eq(e[2].rc, -ENXIO);    /* live but outside the ISR */
+    ck_assert_int_eq(e[3].rc, -ENOENT);   /* no partition 3 */
+    ck_assert_int_eq(e[4].rc, -ENOENT);   /* no topic u */
+    /* unclean: a live leader everywhere but where it died */
+    ps[2].st.leader = 1;
+    r.unclean = true;
+    ck_assert_int_eq(br_clu__elect_run(&c, &r), 0);
+    ck_assert_int_eq(e[0].rc, -EALREADY);
+    ck_assert_int_eq(e[1].rc, -EALREADY);
+    ck_assert_int_eq(e[2].rc, -ENXIO); /* ELIGIBLE_LEADERS_NOT_AVAILABLE: never unclean */
+    ck_assert_int_eq(e[3].rc, -ENOENT);
+    /* a replaced controller (its epoch check failed): every partition NOT_CONTROLLER */
+    c.ctl_zver = -1;
+    ck_assert_int_eq(br_clu__elect_run(&c, &r), -ENOTCONN);
+    c.topics = NULL;
+    c.ntopics = 0;
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("br_clu_decide");
@@ -119,6 +259,9 @@ static Suite *suite(void)
     tcase_add_test(tc, new_partition);
     tcase_add_test(tc, leader_dies_and_returns);
     tcase_add_test(tc, followers_and_steady_state);
+    tcase_add_test(tc, preferred_replica);
+    tcase_add_test(tc, imbalance_per_broker);
+    tcase_add_test(tc, elect_answers_without_a_write);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -30,8 +30,8 @@ START_TEST(test_api_advertised_table)
         {11, 0, 9}, {12, 0, 4}, {13, 0, 5}, {14, 0, 5}, {15, 0, 5}, {16, 0, 5}, {17, 0, 1},
         {18, 0, 3}, {19, 0, 7}, {20, 0, 6}, {21, 0, 2}, {22, 0, 4}, {23, 2, 4}, {24, 0, 3},
         {25, 0, 3}, {26, 0, 3}, {27, 1, 1}, {28, 0, 3}, {29, 1, 3}, {30, 1, 3}, {31, 1, 3},
-        {32, 0, 4}, {33, 0, 2}, {35, 1, 4}, {36, 0, 2}, {37, 0, 3}, {42, 0, 2}, {44, 0, 1},
-        {47, 0, 0}, {48, 0, 1}, {49, 0, 1}, {50, 0, 0}, {51, 0, 0}, {60, 0, 1},
+        {32, 0, 4}, {33, 0, 2}, {35, 1, 4}, {36, 0, 2}, {37, 0, 3}, {42, 0, 2}, {43, 0, 2},
+        {44, 0, 1}, {47, 0, 0}, {48, 0, 1}, {49, 0, 1}, {50, 0, 0}, {51, 0, 0}, {60, 0, 1},
     };
     size_t n = 0;
     const struct kp_api_range *t = kp_api_advertised(&n);
@@ -111,6 +111,7 @@ START_TEST(test_api_flexible_and_header_versions)
              {35, 2},
              {37, 2},
              {42, 2},
+             {43, 2},
              {44, 1},
              {47, INT16_MAX},
              {60, 0},
@@ -442,7 +443,7 @@ START_TEST(test_api_versions_resp_v0_golden)
     kp_wr_init(&wr, buf, sizeof buf);
     ck_assert_int_eq(kp_api_versions_resp_encode(&wr, 0, &resp), 0);
     EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00,     /* error_code */
-                 0x00, 0x00, 0x00, 0x29,              /* int32 count */
+                 0x00, 0x00, 0x00, 0x2a,              /* int32 count */
                  0x00, 0x00, 0x00, 0x00, 0x00, 0x09,  /* Produce 0-9 */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0d,  /* Fetch 4-13 */
                  0x00, 0x02, 0x00, 0x00, 0x00, 0x07,  /* ListOffsets 0-7 */
@@ -477,6 +478,7 @@ START_TEST(test_api_versions_resp_v0_golden)
                  0x00, 0x24, 0x00, 0x00, 0x00, 0x02,  /* SaslAuthenticate 0-2 */
                  0x00, 0x25, 0x00, 0x00, 0x00, 0x03,  /* CreatePartitions 0-3 */
                  0x00, 0x2a, 0x00, 0x00, 0x00, 0x02,  /* DeleteGroups 0-2 */
+                 0x00, 0x2b, 0x00, 0x00, 0x00, 0x02,  /* ElectLeaders 0-2 */
                  0x00, 0x2c, 0x00, 0x00, 0x00, 0x01,  /* IncrementalAlterConfigs 0-1 */
                  0x00, 0x2f, 0x00, 0x00, 0x00, 0x00,  /* OffsetDelete 0 */
                  0x00, 0x30, 0x00, 0x00, 0x00, 0x01,  /* DescribeClientQuotas 0-1 */
@@ -498,10 +500,10 @@ START_TEST(test_api_versions_resp_v3_golden)
     ck_assert_int_eq(kp_resp_hdr_encode(&wr, KP_API_API_VERSIONS, 3, 0x11223344), 0);
     ck_assert_int_eq(kp_api_versions_resp_encode(&wr, 3, &resp), 0);
     ck_assert_int_eq(kp_frame_end(&wr, pos), 0);
-    EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00, 0x01, 0x2b, /* size = 299 */
+    EXPECT_BYTES(buf, kp_wr_len(&wr), 0x00, 0x00, 0x01, 0x32, /* size = 306 */
                  0x11, 0x22, 0x33, 0x44,                      /* correlation_id, no tags */
                  0x00, 0x00,                                  /* error_code */
-                 0x2a,                                        /* uvarint(41 + 1) */
+                 0x2b,                                        /* uvarint(42 + 1) */
                  0x00, 0x00, 0x00, 0x00, 0x00, 0x09, 0x00,    /* each entry ends with tags */
                  0x00, 0x01, 0x00, 0x04, 0x00, 0x0d, 0x00,    /**/
                  0x00, 0x02, 0x00, 0x00, 0x00, 0x07, 0x00,    /**/
@@ -536,6 +538,7 @@ START_TEST(test_api_versions_resp_v3_golden)
                  0x00, 0x24, 0x00, 0x00, 0x00, 0x02, 0x00,    /**/
                  0x00, 0x25, 0x00, 0x00, 0x00, 0x03, 0x00,    /**/
                  0x00, 0x2a, 0x00, 0x00, 0x00, 0x02, 0x00,    /**/
+                 0x00, 0x2b, 0x00, 0x00, 0x00, 0x02, 0x00,    /**/
                  0x00, 0x2c, 0x00, 0x00, 0x00, 0x01, 0x00,    /**/
                  0x00, 0x2f, 0x00, 0x00, 0x00, 0x00, 0x00,    /**/
                  0x00, 0x30, 0x00, 0x00, 0x00, 0x01, 0x00,    /**/

@@ -42,6 +42,8 @@ TM_CODEC(c_dld_req, kp_describe_log_dirs_req, struct kp_describe_log_dirs_req, 0
 TM_CODEC(c_dld_resp, kp_describe_log_dirs_resp, struct kp_describe_log_dirs_resp, 0, 4);
 TM_CODEC(c_cp_req, kp_create_partitions_req, struct kp_create_partitions_req, 0, 3);
 TM_CODEC(c_cp_resp, kp_create_partitions_resp, struct kp_create_partitions_resp, 0, 3);
+TM_CODEC(c_el_req, kp_elect_leaders_req, struct kp_elect_leaders_req, 0, 2);
+TM_CODEC(c_el_resp, kp_elect_leaders_resp, struct kp_elect_leaders_resp, 0, 2);
 TM_CODEC(c_dcl_req, kp_describe_cluster_req, struct kp_describe_cluster_req, 0, 1);
 TM_CODEC(c_dcl_resp, kp_describe_cluster_resp, struct kp_describe_cluster_resp, 0, 1);
 
@@ -387,6 +389,45 @@ START_TEST(test_create_partitions)
 }
 END_TEST
 
+START_TEST(test_elect_leaders)
+{
+    check_range(&c_el_req, 43);
+    static const int32_t ps[] = {0, 2};
+    static const struct kp_elect_leaders_req_topic tp[] = {{{"t", 1}, 2, ps}};
+    struct kp_elect_leaders_req req = {0, 1, tp, 60000};
+    struct kp_elect_leaders_req o;
+    struct kp_arena a;
+    /* v2 (flexible): type, compact array of {compact string, compact int32 array}, timeout */
+    TM_GOLDEN(&c_el_req, 2, &req, &o, &a, 0x00, 0x02, 0x02, 't', 0x03, B32(0), B32(2), 0x00,
+              B32(60000), 0x00);
+    ck_assert_int_eq(o.topic_partitions[0].partitions[1], 2);
+    /* v0: no election type (decoded 0) */
+    TM_GOLDEN(&c_el_req, 0, &req, &o, &a, B32(1), B16(1), 't', B32(2), B32(0), B32(2), B32(60000));
+    ck_assert_int_eq(o.election_type, 0);
+    /* v1, null list: every partition */
+    req = (struct kp_elect_leaders_req){1, -1, NULL, 5000};
+    TM_GOLDEN(&c_el_req, 1, &req, &o, &a, 0x01, B32(-1), B32(5000));
+    ck_assert_int_eq(o.n_topic_partitions, -1);
+    ck_assert_int_eq(o.election_type, 1);
+    TM_GOLDEN(&c_el_req, 2, &req, &o, &a, 0x01, 0x00, B32(5000), 0x00);
+    ck_assert_int_eq(o.n_topic_partitions, -1);
+
+    static const struct kp_elect_leaders_resp_partition rp[] = {{0, 0, {NULL, -1}},
+                                                                {2, 84, {"n", 1}}};
+    static const struct kp_elect_leaders_resp_topic rt[] = {{{"t", 1}, 2, rp}};
+    struct kp_elect_leaders_resp resp = {0, 41, 1, rt};
+    struct kp_elect_leaders_resp ro;
+    TM_GOLDEN(&c_el_resp, 2, &resp, &ro, &a, B32(0), B16(41), 0x02, 0x02, 't', 0x03, B32(0), B16(0),
+              0x00, 0x00, B32(2), B16(84), 0x02, 'n', 0x00, 0x00, 0x00);
+    tm_str_null(ro.results[0].partitions[0].error_message);
+    ck_assert_int_eq(ro.results[0].partitions[1].error_code, 84);
+    /* v0: no top-level error code */
+    TM_GOLDEN(&c_el_resp, 0, &resp, &ro, &a, B32(0), B32(1), B16(1), 't', B32(2), B32(0), B16(0),
+              B16(-1), B32(2), B16(84), B16(1), 'n');
+    ck_assert_int_eq(ro.error_code, 0);
+}
+END_TEST
+
 START_TEST(test_describe_cluster)
 {
     check_range(&c_dcl_req, 60);
@@ -431,6 +472,7 @@ static Suite *kp_msg_admin_suite(void)
     tcase_add_test(l, test_describe_log_dirs);
     tcase_add_test(l, test_create_partitions);
     tcase_add_test(l, test_describe_cluster);
+    tcase_add_test(l, test_elect_leaders);
     suite_add_tcase(s, l);
     return s;
 }

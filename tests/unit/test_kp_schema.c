@@ -90,6 +90,7 @@ PUB(alter_configs)
 PUB(describe_log_dirs)
 PUB(create_partitions)
 PUB(delete_groups)
+PUB(elect_leaders)
 PUB(incremental_alter_configs)
 PUB(offset_delete)
 PUB(describe_cluster)
@@ -138,6 +139,7 @@ static const struct pub pubs[] = {
     PUB_ROW(36, sasl_authenticate),
     PUB_ROW(37, create_partitions),
     PUB_ROW(42, delete_groups),
+    PUB_ROW(43, elect_leaders),
     PUB_ROW(44, incremental_alter_configs),
     PUB_ROW(47, offset_delete),
     PUB_ROW(48, describe_client_quotas),
