@@ -108,6 +108,9 @@ static const struct key_def keys[] = {
     {"leader.imbalance.per.broker.percentage", K_I32, OFF(leader_imbalance_pct), 0, 0, 100, "10",
      "percent of a broker's preferred partitions that may be led elsewhere before the controller "
      "elects it back (a cluster)"},
+    {"controlled.shutdown.enable", K_BOOL, OFF(controlled_shutdown), 0, 0, 0, "true",
+     "on SIGTERM, a cluster broker first has the controller move its partitions' leadership to "
+     "other in-sync replicas (waiting at most shutdown.timeout.ms), then stops serving"},
     {"topic.partitions.max", K_I32, OFF(topic_partitions_max), 0, 1, ST_MAX_PARTITIONS, "4096",
      "most partitions one topic may have"},
     {"auto.create.topics.enable", K_BOOL, OFF(auto_create_topics), 0, 0, 0, "true",

@@ -101,6 +101,7 @@ struct br_config {
     bool auto_leader_rebalance;          /* auto.leader.rebalance.enable (a cluster) */
     int64_t leader_imbalance_check_s;    /* leader.imbalance.check.interval.seconds */
     int32_t leader_imbalance_pct;        /* leader.imbalance.per.broker.percentage */
+    bool controlled_shutdown;            /* controlled.shutdown.enable (a cluster) */
     bool auto_create_topics;             /* auto.create.topics.enable */
     bool delete_topic_enable;            /* delete.topic.enable */
     int64_t message_max_bytes;           /* message.max.bytes */

@@ -1162,8 +1162,12 @@ int br_server_run(struct br_config *cfg, const char *port_file)
     pthread_mutex_init(&srv->txn_sync_lock, NULL);
     pthread_cond_init(&srv->txn_sync_cond, NULL);
     int rc = setup(srv, port_file);
-    if (rc == 0)
+    if (rc == 0) {
         run(srv);
+        /* controlled shutdown: the loops still answer while the leaderships move away */
+        if (srv->clu && cfg->controlled_shutdown)
+            (void)br_clu_leave(srv->clu, cfg->shutdown_timeout_ms);
+    }
     teardown(srv);
     return rc;
 }

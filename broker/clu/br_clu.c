@@ -521,6 +521,8 @@ static void *clu_main(void *arg)
             c->cfg_resync = true; /* (notifications may have been missed, and purged) */
             c->acl_resync = need_acl = c->conf.acl_apply != NULL; /* (the same for ACLs) */
         }
+        if (need_register && c->leaving)
+            need_register = false; /* (stopping: the controller keeps it gone) */
         if (need_register) {
             int rc = do_register(c);
             if (rc == ZOK) {
@@ -568,7 +570,7 @@ static void *clu_main(void *arg)
             else if (rc == ZOK)
                 need_reconcile = false;
         }
-        if (connected && !need_session && !need_topics && br_repl_count(c->repl) > 0)
+        if (connected && !need_session && !need_topics && !c->leaving && br_repl_count(c->repl) > 0)
             (void)br_clu__isr_tick(c); /* (what failed is wanted again next turn) */
         bool ready =
             connected && !need_session && !need_ctl && !need_ids && !need_topics && !need_reconcile;

@@ -306,6 +306,14 @@ struct br_clu_elect {
  * (closing). Not on a loop thread. */
 int br_clu_elect(struct br_clu *c, bool unclean, struct br_clu_elect *e, size_t n);
 
+/* Controlled shutdown (br_clu_leave.c): deletes this broker's registration so that the
+ * controller moves the leadership of its partitions to other in-sync replicas, then waits at
+ * most wait_ms until the view shows it leading none. From then on it never registers again
+ * and writes no ISR change. The number of partitions still led (0: all moved), or -errno
+ * (-EAGAIN: ZooKeeper unreachable; the session's end does it then). Not on a loop thread;
+ * before the loops stop, so that they answer the moved partitions' clients meanwhile. */
+int br_clu_leave(struct br_clu *c, int64_t wait_ms);
+
 /* The leader's replica state of the partitions this broker leads (br_clu_repl.h); lives as
  * long as c. */
 struct br_repl *br_clu_repl(struct br_clu *c);

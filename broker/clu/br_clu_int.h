@@ -107,6 +107,7 @@ enum {
     REQ_CFG_SET = 6, /* name, config (the document) */
     REQ_ACL = 7,     /* br_clu_acl.c: CreateAcls / DeleteAcls */
     REQ_ELECT = 8,   /* br_clu_prefer.c: ElectLeaders */
+    REQ_LEAVE = 9,   /* br_clu_leave.c: controlled shutdown */
 };
 
 struct br_clu {
@@ -153,6 +154,8 @@ struct br_clu {
 
     /* the cluster thread's own */
     int32_t ctl_zver;   /* /controller_epoch's version when this broker is the controller */
+    bool leaving;       /* controlled shutdown: registration deleted, never written again, no
+                           ISR change written (br_clu_leave.c) */
     int64_t cfg_seq;    /* the last config change notification acted on (-1: none) */
     bool cfg_resync;    /* at start and after a new session: every held topic's configs are
                            applied at the next read of /config/changes */
@@ -323,6 +326,8 @@ int br_clu__imbalance(const struct br_clu *c, struct ctopic *t, int nt, int32_t 
                       void *ctx);
 /* Runs a REQ_ELECT on the cluster thread: 0 or -ENOTCONN (br_clu_elect). */
 int br_clu__elect_run(struct br_clu *c, struct clu_req *r);
+/* br_clu_leave.c, on the cluster thread: deletes the registration, sets leaving. */
+int br_clu__leave_run(struct br_clu *c, struct clu_req *r);
 /* The topic called name[0, len) in the view (topics, n, sorted by name), or NULL. */
 struct ctopic *br_clu__find_topic(struct ctopic *topics, int n, const char *name, size_t len);
 /* On the cluster thread, while this broker is the controller: the imbalance check over the
@@ -333,8 +338,9 @@ int br_clu__rebalance(struct br_clu *c);
 /* br_clu_lead.c (M3), on the cluster thread: */
 /* Before the view (nt, n) is published: every partition it has this broker lead gets its
  * leader epoch (st_log_set_leader_epoch) and st_log_set_replicated(rf > 1); those of rf > 1
- * are tracked by c->repl (br_repl_begin/lead/end). */
-void br_clu__lead(struct br_clu *c, struct ctopic *nt, int n);
+ * are tracked by c->repl (br_repl_begin/lead/end). Returns how many partitions of rf > 1 this
+ * broker stopped leading (their parked acks=all answers are to be woken: NOT_LEADER). */
+int br_clu__lead(struct br_clu *c, struct ctopic *nt, int n);
 /* Writes the ISR changes c->repl wants (conditional on the state's znode version) and an
  * /isr_change_notification; ZooKeeper code of the first failure to retry. */
 int br_clu__isr_tick(struct br_clu *c);

@@ -58,11 +58,11 @@ static bool led_already(const struct br_clu *c, const char *name, const uint8_t 
     return false;
 }
 
-void br_clu__lead(struct br_clu *c, struct ctopic *nt, int n)
+int br_clu__lead(struct br_clu *c, struct ctopic *nt, int n)
 {
     struct st_store *store = c->conf.store;
     if (!store)
-        return;
+        return 0;
     int32_t me = c->conf.broker_id;
     br_repl_begin(c->repl);
     for (int i = 0; i < n; i++) {
@@ -98,7 +98,7 @@ void br_clu__lead(struct br_clu *c, struct ctopic *nt, int n)
                                (int)p);
         }
     }
-    br_repl_end(c->repl);
+    return br_repl_end(c->repl);
 }
 
 static void ids_str(char *out, size_t cap, const struct br_clu_replicas *r)

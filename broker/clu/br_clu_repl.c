@@ -248,10 +248,10 @@ int br_repl_lead(struct br_repl *r, struct st_log *log, const struct br_repl_vie
     return 0;
 }
 
-void br_repl_end(struct br_repl *r)
+int br_repl_end(struct br_repl *r)
 {
     pthread_rwlock_wrlock(&r->lock);
-    int n = 0;
+    int n = 0, was = r->n;
     struct rpart *gone[64];
     int ngone = 0;
     for (int i = 0; i < r->n; i++) {
@@ -273,6 +273,7 @@ void br_repl_end(struct br_repl *r)
     pthread_rwlock_unlock(&r->lock);
     for (int i = 0; i < ngone; i++)
         part_free(gone[i]);
+    return was - n;
 }
 
 /* Under p->mu: min over the ISR of log end offsets (the leader's included), raised into the

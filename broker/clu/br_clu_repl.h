@@ -50,10 +50,11 @@ struct br_repl_view {
  * led partition; end drops the entries not named since begin. A new entry, or a new leader
  * epoch, starts the followers afresh (log end offset unknown, caught up now if in the ISR,
  * Kafka's rule); the same epoch keeps them and takes the view's ISR when its znode version is
- * not older. 0 or -ENOMEM. */
+ * not older. 0 or -ENOMEM. end returns how many entries it dropped (partitions this broker
+ * stopped leading). */
 void br_repl_begin(struct br_repl *r);
 int br_repl_lead(struct br_repl *r, struct st_log *log, const struct br_repl_view *v);
-void br_repl_end(struct br_repl *r);
+int br_repl_end(struct br_repl *r); /* partitions no longer led here */
 
 /*
  * A follower's fetch (Fetch with replica_id >= 0) of log: validates (replica among the

@@ -701,7 +701,7 @@ int br_clu__read_topics(struct br_clu *c)
     }
     deallocate_String_vector(&kids);
     /* and carry the leader epoch (M3) before a produce can reach them through this view */
-    br_clu__lead(c, nt, n);
+    int lost = br_clu__lead(c, nt, n);
     /* the group coordinator's partitions (M4), before followers see the view */
     br_clu__coord_tell(c, nt, n);
     pthread_mutex_lock(&c->lock);
@@ -713,6 +713,8 @@ int br_clu__read_topics(struct br_clu *c)
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
     br_clu__topics_free(old, on);
+    if (lost > 0 && c->conf.hw_moved) /* acks=all answers parked there: NOT_LEADER_OR_FOLLOWER */
+        c->conf.hw_moved(c->conf.hw_arg);
     br_info("cluster: view %llu: read %d topic(s) and %d partition state(s) (%s), %d topic(s)",
             (unsigned long long)gen, b.topics_read, b.states_read, full ? "all" : "the changes", n);
     return ZOK;
@@ -1119,6 +1121,8 @@ void br_clu__run_req(struct br_clu *c, struct clu_req *r)
         r->rc = br_clu__acl_run(c, r);
     else if (r->kind == REQ_ELECT)
         r->rc = br_clu__elect_run(c, r);
+    else if (r->kind == REQ_LEAVE)
+        r->rc = br_clu__leave_run(c, r);
     else
         r->rc = run_delete(c, r);
 }
