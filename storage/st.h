@@ -187,10 +187,10 @@ bool st_topic_name_valid(const char *name, size_t len);
 int st_topic_create(struct st_store *store, const char *name, int32_t partitions,
                     const struct st_log_config *cfg);
 /* st_topic_create with the topic id given (a cluster's, from ZooKeeper: every replica has the
- * same; the topic is then marked as the cluster's, st_topic_cluster); id NULL or all zero: a
- * new random one. */
+ * same); id NULL or all zero: a new random one. zxid > 0: the ZooKeeper zxid that created the
+ * topic's assignment, which marks it as the cluster's (st_topic_zxid); 0: this broker's own. */
 int st_topic_create_id(struct st_store *store, const char *name, int32_t partitions,
-                       const struct st_log_config *cfg, const uint8_t *id);
+                       const struct st_log_config *cfg, const uint8_t *id, int64_t zxid);
 /* Deletes a topic and its files (readers holding ranges keep their fds). -ENOENT. */
 int st_topic_delete(struct st_store *store, const char *name);
 /* Number of partitions, or -ENOENT. */
@@ -279,14 +279,15 @@ int st_topic_config(struct st_store *store, const char *name, size_t len, struct
  * override may keep the previous defaults until the next change of either. */
 int st_topic_config_set(struct st_store *store, const char *name, const struct st_log_config *cfg,
                         uint32_t overrides);
-/* Whether the topic was created from a cluster's assignment (with its id: st_topic_create_id,
- * or marked so by st_topic_set_cluster): 1, 0 (this broker's own), -ENOENT. A cluster broker
- * deletes such a topic when the cluster no longer has it, also after being down while it was
- * deleted; it never deletes its own. */
-int st_topic_cluster(struct st_store *store, const char *name, size_t len);
-/* Marks the topic as the cluster's (topics created before the mark existed); durable on
- * return. -ENOENT, -EBUSY (another change of the topic is being written: retry), the disk's. */
-int st_topic_set_cluster(struct st_store *store, const char *name);
+/* The zxid that created the topic's assignment in its cluster's ZooKeeper (st_topic_create_id,
+ * st_topic_set_zxid): > 0 for a topic created from a cluster's assignment, 0 for this broker's
+ * own, -ENOENT. A cluster broker deletes such a topic when the cluster has deleted it, also
+ * after being down meanwhile (br_clu_topics.c drop_strays); never its own for that reason (an
+ * own topic is replaced only when the cluster creates one of the same name: drop_incarnation). */
+int64_t st_topic_zxid(struct st_store *store, const char *name, size_t len);
+/* Records zxid (> 0) as the topic's (topics created before it was recorded); durable on return.
+ * -ENOENT, -EINVAL, -EBUSY (another change of the topic is being written: retry), the disk's. */
+int st_topic_set_zxid(struct st_store *store, const char *name, int64_t zxid);
 /* Grows the topic to total partitions (more than it has, at most ST_MAX_PARTITIONS): the new
  * logs are created, then the metadata file commits the new count; visible on return. -ENOENT,
  * -EINVAL (total not above the current count or too large), the disk's errors. */

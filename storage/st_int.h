@@ -823,8 +823,9 @@ struct st_topic {
     struct st_log_config cfg;
     uint32_t overrides;          /* bit k: enum st_topic_key k is set for the topic */
     uint8_t id[ST_TOPIC_ID_LEN]; /* topic id (the metadata file's id=) */
-    bool cluster;                /* created from a cluster's assignment (cluster=1) */
-    struct st_log **logs;        /* [partitions], one reference each */
+    int64_t zxid;         /* created from a cluster's assignment: the ZooKeeper zxid that created it
+                             (cluster.zxid=); 0: this broker's own topic */
+    struct st_log **logs; /* [partitions], one reference each */
 };
 
 struct st_scrub_cursor {

@@ -17,9 +17,10 @@
  *                                     partitions=<n>
  *                                     id=<32 hex digits>    topic id (UUID); a file
  *                                                           without one gets one at open
- *                                     cluster=1             created from a cluster's
- *                                                           assignment (absent: this
- *                                                           broker's own topic)
+ *                                     cluster.zxid=<n>      created from a cluster's
+ *                                                           assignment: the zxid that
+ *                                                           created its znode (absent:
+ *                                                           this broker's own topic)
  *                                     <kafka key>=<value>   per-topic overrides only
  *                                                           (segment.bytes, retention.ms...)
  *                                   written as <topic>.tmp, fsync, rename, fsync dir.

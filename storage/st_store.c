@@ -272,8 +272,9 @@ static int meta_write(struct st_store *st, const struct st_topic *t)
     for (int i = 0; i < ST_TOPIC_ID_LEN; i++)
         len += snprintf(text + len, sizeof(text) - (size_t)len, "%02x", t->id[i]);
     text[len++] = '\n';
-    if (t->cluster)
-        len += snprintf(text + len, sizeof(text) - (size_t)len, "cluster=1\n");
+    if (t->zxid > 0)
+        len +=
+            snprintf(text + len, sizeof(text) - (size_t)len, "cluster.zxid=%" PRId64 "\n", t->zxid);
     for (int k = 0; k < NKEYS; k++)
         if (t->overrides & (1u << k))
             len += snprintf(text + len, sizeof(text) - (size_t)len, "%s=%" PRId64 "\n", KEYS[k].key,
@@ -315,7 +316,7 @@ static int hexval(char c)
 
 static int meta_read(struct st_store *st, const char *name, int32_t *partitions,
                      struct st_log_config *cfg, uint32_t *overrides, uint8_t id[ST_TOPIC_ID_LEN],
-                     bool *cluster)
+                     int64_t *zxid)
 {
     char path[ST_MAX_PATH], text[4096];
     meta_path(path, sizeof(path), st, name, false);
@@ -330,7 +331,7 @@ static int meta_read(struct st_store *st, const char *name, int32_t *partitions,
     *cfg = st->defaults;
     *partitions = -1;
     *overrides = 0;
-    *cluster = false;
+    *zxid = 0;
     memset(id, 0, ST_TOPIC_ID_LEN);
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -376,10 +377,10 @@ static int meta_read(struct st_store *st, const char *name, int32_t *partitions,
             if (v < 1 || v > ST_MAX_PARTITIONS)
                 return -EBADMSG;
             *partitions = (int32_t)v;
-        } else if (strcmp(key, "cluster") == 0) {
-            if (v != 0 && v != 1)
+        } else if (strcmp(key, "cluster.zxid") == 0) {
+            if (v < 0)
                 return -EBADMSG;
-            *cluster = v == 1;
+            *zxid = v;
         } else {
             for (int k = 0; k < NKEYS; k++) {
                 if (strcmp(key, KEYS[k].key) == 0) {
@@ -604,11 +605,11 @@ static void pending_del(struct st_store *st, const char *name)
 int st_topic_create(struct st_store *store, const char *name, int32_t partitions,
                     const struct st_log_config *cfg)
 {
-    return st_topic_create_id(store, name, partitions, cfg, NULL);
+    return st_topic_create_id(store, name, partitions, cfg, NULL, 0);
 }
 
 int st_topic_create_id(struct st_store *store, const char *name, int32_t partitions,
-                       const struct st_log_config *cfg, const uint8_t *id)
+                       const struct st_log_config *cfg, const uint8_t *id, int64_t zxid)
 {
     if (!name || !st_topic_name_valid(name, strlen(name)) || partitions < 1 ||
         partitions > ST_MAX_PARTITIONS)
@@ -634,8 +635,8 @@ int st_topic_create_id(struct st_store *store, const char *name, int32_t partiti
     struct st_topic *t = NULL;
     if ((err = topic_load(store, name, partitions, cfg, false, false, &t)) == 0) {
         t->overrides = cfg_diff(cfg, &store->defaults);
-        t->cluster = id && !id_zero(id);
-        if (t->cluster)
+        t->zxid = zxid > 0 ? zxid : 0;
+        if (id && !id_zero(id))
             memcpy(t->id, id, ST_TOPIC_ID_LEN);
         else
             id_new(t->id);
@@ -1030,28 +1031,28 @@ int st_topic_config_set(struct st_store *store, const char *name, const struct s
     return err;
 }
 
-int st_topic_cluster(struct st_store *store, const char *name, size_t len)
+int64_t st_topic_zxid(struct st_store *store, const char *name, size_t len)
 {
     pthread_rwlock_rdlock(&store->mu);
     struct st_topic *t = find_topic(store, name, len, NULL);
-    int r = t ? t->cluster : -ENOENT;
+    int64_t r = t ? t->zxid : -ENOENT;
     pthread_rwlock_unlock(&store->mu);
     return r;
 }
 
-int st_topic_set_cluster(struct st_store *store, const char *name)
+int st_topic_set_zxid(struct st_store *store, const char *name, int64_t zxid)
 {
-    if (!name)
+    if (!name || zxid <= 0)
         return -EINVAL;
     struct st_topic *t;
     int err = topic_reserve(store, name, &t);
     if (err < 0)
         return err;
     struct st_topic shadow = *t;
-    shadow.cluster = true;
+    shadow.zxid = zxid;
     if ((err = meta_write(store, &shadow)) == 0) {
         pthread_rwlock_wrlock(&store->mu);
-        t->cluster = true;
+        t->zxid = zxid;
         pthread_rwlock_unlock(&store->mu);
     }
     topic_release(store, name);
@@ -1241,14 +1242,14 @@ static int load_topics(struct st_store *st, bool lazy)
         struct st_log_config cfg;
         uint32_t overrides = 0;
         uint8_t id[ST_TOPIC_ID_LEN] = {0};
-        bool cluster = false;
-        if ((err = meta_read(st, name, &parts, &cfg, &overrides, id, &cluster)) < 0)
+        int64_t zxid = 0;
+        if ((err = meta_read(st, name, &parts, &cfg, &overrides, id, &zxid)) < 0)
             break;
         struct st_topic *t;
         if ((err = topic_load(st, name, parts, &cfg, true, lazy, &t)) < 0)
             break;
         t->overrides = overrides;
-        t->cluster = cluster;
+        t->zxid = zxid;
         memcpy(t->id, id, ST_TOPIC_ID_LEN);
         if (id_zero(t->id)) { /* written before topic ids: give it one, for good */
             id_new(t->id);

@@ -47,6 +47,7 @@ struct cpart {
 struct ctopic {
     char *name;
     uint8_t id[16]; /* the assignment's topic_id (all zero: none) */
+    int64_t czxid;  /* the zxid that created its assignment znode (0: not known) */
     int32_t np;
     struct cpart *p; /* [np] */
 };

@@ -247,9 +247,11 @@ static int read_topic(struct br_clu *c, const char *name, struct ctopic *t)
     if (snprintf(path, sizeof path, "%s/%s", c->p_topics, name) >= (int)sizeof path)
         return ZNONODE;
     int len = BIG_MAX;
-    int rc = zoo_wget(c->zh, path, on_topics, c, c->big, &len, NULL);
+    struct Stat zs;
+    int rc = zoo_wget(c->zh, path, on_topics, c, c->big, &len, &zs);
     if (rc != ZOK)
         return rc;
+    t->czxid = zs.czxid;
     int32_t n = len > 0 ? br_clu_json_partitions(c->big, (size_t)len, NULL, 0) : -EINVAL;
     if (n <= 0 || n > ST_MAX_PARTITIONS) {
         br_warn_limited("cluster: %s: no readable assignment", path);
@@ -343,17 +345,17 @@ static int drop_incarnation(struct st_store *store, const struct ctopic *t)
     return rc == -ENOENT ? 0 : rc;
 }
 
-/* A local topic with the view's id for its name that is not marked as the cluster's (created
- * before the mark existed) is marked now, so that drop_strays can take it once the cluster has
- * deleted it. A failure is logged and tried again at the next full pass. */
+/* A local topic with the view's id for its name whose creation zxid is not recorded (created
+ * before it was) gets it now, so that drop_strays can take it once the cluster has deleted it.
+ * A failure is logged and tried again at the next full pass. */
 static void mark_cluster(struct st_store *store, const struct ctopic *t)
 {
     uint8_t sid[16];
     size_t len = strlen(t->name);
-    if (id_zero(t->id) || st_topic_id(store, t->name, len, sid) != 0 ||
-        memcmp(sid, t->id, 16) != 0 || st_topic_cluster(store, t->name, len) != 0)
+    if (id_zero(t->id) || t->czxid <= 0 || st_topic_id(store, t->name, len, sid) != 0 ||
+        memcmp(sid, t->id, 16) != 0 || st_topic_zxid(store, t->name, len) != 0)
         return;
-    int rc = st_topic_set_cluster(store, t->name);
+    int rc = st_topic_set_zxid(store, t->name, t->czxid);
     if (rc < 0 && rc != -ENOENT)
         br_err_limited("cluster: cannot mark topic %s here as the cluster's: %s", t->name,
                        strerror(-rc));
@@ -394,15 +396,18 @@ static int by_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* After a full read: deletes here the cluster's topics (st_topic_cluster) that /brokers/topics
- * no longer lists, listed being that listing, sorted. Such a topic was deleted while this
- * broker was away (the controller removes a topic's znodes without waiting for its replicas;
- * Kafka's keeps the deletion pending until every replica has done it, to the same end). Only
- * the listing decides, not the view: a topic the view left out (unreadable) is still listed.
- * The local topic was created from an earlier view, itself read from an earlier listing, so
- * a name missing from a later listing was deleted in between. A broker's own topics (created
- * before it joined, never in ZooKeeper) are never touched. */
-static void drop_strays(struct br_clu *c, char **listed, int n)
+/* After a full read: deletes here the cluster's topics that /brokers/topics no longer lists,
+ * listed being that listing (sorted) and pzxid the zxid of its last change. Such a topic was
+ * deleted while this broker was away (the controller removes a topic's znodes without waiting
+ * for its replicas; Kafka's keeps the deletion pending until every replica has done it, to the
+ * same end). A local topic records the zxid that created its assignment (st_topic_zxid); it is
+ * deleted only when missing from a listing whose last change came after that zxid: ZooKeeper
+ * orders reads within a session only, and a new session (a restart, an expiry) may read from a
+ * server that has not applied the topic's creation yet, whose listing would lack it with an
+ * older pzxid. Only the listing decides, not the view: a topic the view left out (unreadable)
+ * is still listed. A broker's own topics (zxid 0: created before it joined, never in
+ * ZooKeeper) are never touched. */
+static void drop_strays(struct br_clu *c, char **listed, int n, int64_t pzxid)
 {
     struct st_store *store = c->conf.store;
     if (!store)
@@ -411,9 +416,15 @@ static void drop_strays(struct br_clu *c, char **listed, int n)
     st_topic_foreach(store, add_local, &l);
     for (int i = 0; i < l.n && !l.failed; i++) {
         const char *name = l.names[i];
-        if ((n > 0 && bsearch(&name, listed, (size_t)n, sizeof(*listed), by_str)) ||
-            st_topic_cluster(store, name, strlen(name)) != 1)
+        int64_t z = st_topic_zxid(store, name, strlen(name));
+        if (z <= 0 || (n > 0 && bsearch(&name, listed, (size_t)n, sizeof(*listed), by_str)))
             continue;
+        if (pzxid <= z) { /* a listing older than the topic: not a deletion */
+            br_info("cluster: topic %s is not in %s, read before its creation (zxid %lld, the "
+                    "listing's last change %lld): kept",
+                    name, c->p_topics, (long long)z, (long long)pzxid);
+            continue;
+        }
         int rc = st_topic_delete(store, name);
         if (rc == 0)
             br_info("cluster: topic %s deleted here: the cluster deleted it while this broker "
@@ -462,7 +473,7 @@ static void sync_store(struct br_clu *c, struct ctopic *nt, int nn, struct ctopi
         if (have < 0) {
             struct st_log_config lc;
             topic_config(c, t->name, &lc);
-            rc = st_topic_create_id(store, t->name, t->np, &lc, t->id);
+            rc = st_topic_create_id(store, t->name, t->np, &lc, t->id, t->czxid);
             if (rc == 0) {
                 br_info("cluster: topic %s (%d partition(s)) created here", t->name, (int)t->np);
                 /* its overrides as such (the keys it does not set follow the defaults) */
@@ -531,6 +542,7 @@ static int build_copy(struct build *b, const struct ctopic *old)
     }
     memcpy(t->p, old->p, (size_t)old->np * sizeof(*t->p));
     memcpy(t->id, old->id, sizeof t->id);
+    t->czxid = old->czxid;
     t->np = old->np;
     b->n++;
     return ZOK;
@@ -565,11 +577,13 @@ static int build_add(struct br_clu *c, struct build *b, const char *name)
 
 /* The topics /brokers/topics lists (its children watch set again): those of the old view
  * copied (all read again when full), the others read. The listing into *kids (the caller
- * deallocates it, also on an error). */
+ * deallocates it, also on an error), the zxid of its last change into *pzxid. */
 static int build_from_children(struct br_clu *c, struct build *b, bool full,
-                               struct String_vector *kids)
+                               struct String_vector *kids, int64_t *pzxid)
 {
-    int rc = zoo_wget_children(c->zh, c->p_topics, on_topics, c, kids);
+    struct Stat zs;
+    int rc = zoo_wget_children2(c->zh, c->p_topics, on_topics, c, kids, &zs);
+    *pzxid = rc == ZOK ? zs.pzxid : 0;
     for (int i = 0; rc == ZOK && i < kids->count; i++) {
         const struct ctopic *old =
             full ? NULL : find_in(c->topics, c->ntopics, kids->data[i], strlen(kids->data[i]));
@@ -664,9 +678,10 @@ int br_clu__read_topics(struct br_clu *c)
     }
     struct build b = {0};
     struct String_vector kids = {0};
+    int64_t pzxid = 0;
     int rc = ZOK;
     if (full || d->kids) {
-        rc = build_from_children(c, &b, full, &kids);
+        rc = build_from_children(c, &b, full, &kids, &pzxid);
     } else {
         for (int i = 0; rc == ZOK && i < c->ntopics; i++)
             rc = build_copy(&b, &c->topics[i]);
@@ -697,7 +712,7 @@ int br_clu__read_topics(struct br_clu *c)
     if (full) {
         if (kids.count > 1)
             qsort(kids.data, (size_t)kids.count, sizeof(*kids.data), by_str);
-        drop_strays(c, kids.data, kids.count);
+        drop_strays(c, kids.data, kids.count, pzxid);
     }
     deallocate_String_vector(&kids);
     /* and carry the leader epoch (M3) before a produce can reach them through this view */

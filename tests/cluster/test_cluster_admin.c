@@ -22,7 +22,9 @@
  * a_topic_deleted_while_a_replica_was_down_goes_when_it_returns: the same deletion while broker
  * 3 is down, and a topic of its own written into its data dir; once back, broker 3 deletes the
  * cluster's topic from its data dir (its first full read of /brokers/topics no longer lists
- * it) and keeps its own. (Before, the deleted topic stayed there, unserved, for good.)
+ * it, changed after the topic's creation) and keeps its own and a live cluster topic it
+ * follows, with its records, across two restarts. (Before, the deleted topic stayed there,
+ * unserved, for good.)
  */
 #include <check.h>
 #include <librdkafka/rdkafka.h>
@@ -31,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tb_broker.h"
@@ -365,11 +368,32 @@ START_TEST(a_topic_deleted_while_a_replica_was_down_does_not_come_back)
 }
 END_TEST
 
+/* Broker 3 holds "kept" with its records: its metadata file and a non-empty first segment. */
+static bool kept_here(void)
+{
+    char p[600];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/kept-0/00000000000000000000.log", B[3].data);
+    return exists(B[3].data, "kept.topic") && stat(p, &st) == 0 && st.st_size > 0;
+}
+
 START_TEST(a_topic_deleted_while_a_replica_was_down_goes_when_it_returns)
 {
     TB_ZK_SKIP(&tb_clu_zk, "test_cluster_admin");
     chroot_ = "/strays"; /* (the tcase's ZooKeeper still holds the last test's brokers) */
     zhandle_t *zh = start_cluster();
+    /* a cluster topic broker 3 follows, which stays: never taken for a deleted one */
+    char why[512];
+    const int three[] = {3};
+    const int32_t led_by_2[1][3] = {{2, 3, 1}};
+    ck_assert_msg(create("kept", 1, three, led_by_2, why, sizeof why) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                  "CreateTopics: %s", why);
+    int64_t until = tb_now_ms() + WAIT_MS;
+    while (leader_of(&B[1], "kept", 0) != 2) {
+        ck_assert_msg(tb_now_ms() < until, "kept-0 not led by broker 2");
+        tb_sleep_ms(100);
+    }
+    ck_assert_int_eq(produce_to(&B[2], "kept", "k", 5), 0); /* (acks=all: on broker 3 too) */
     delete_while_3_is_down(zh, "gone");
     ck_assert(exists(B[3].data, "gone.topic"));
     ck_assert(exists(B[3].data, "gone-0"));
@@ -383,17 +407,19 @@ START_TEST(a_topic_deleted_while_a_replica_was_down_goes_when_it_returns)
 
     /* back: the cluster's deleted topic goes from its data dir, its own topic stays */
     restart_3(zh);
-    int64_t until = tb_now_ms() + WAIT_MS;
+    until = tb_now_ms() + WAIT_MS;
     while (exists(B[3].data, "gone.topic") || exists(B[3].data, "gone-0")) {
         ck_assert_msg(tb_now_ms() < until, "the deleted topic is still in broker 3's data dir");
         tb_sleep_ms(100);
     }
     ck_assert(exists(B[3].data, "mine.topic"));
-    /* and stays gone after a restart; the own topic still there */
+    ck_assert(kept_here());
+    /* and stays gone after a restart; the own topic and the live cluster topic still there */
     ck_assert_int_ge(tb_broker_stop(&B[3], SIGTERM), 0);
     restart_3(zh);
     ck_assert(!exists(B[3].data, "gone.topic"));
     ck_assert(exists(B[3].data, "mine.topic"));
+    ck_assert(kept_here());
     zookeeper_close(zh);
 }
 END_TEST

@@ -427,20 +427,22 @@ START_TEST(t_topic_ids)
 }
 END_TEST
 
-/* The cluster mark (st_topic_cluster): set by a create with the cluster's id or by
- * st_topic_set_cluster, kept across a reopen, a config change and a growth; never on a topic
- * created without an id; a metadata file with another value is refused at open. */
-START_TEST(t_topic_cluster_mark)
+/* A cluster topic's creation zxid (st_topic_zxid): set by a create with the cluster's zxid or
+ * by st_topic_set_zxid, kept across a reopen, a config change and a growth; 0 for a topic
+ * created without one; a metadata file with a negative one is refused at open. */
+START_TEST(t_topic_cluster_zxid)
 {
     uint8_t id[ST_TOPIC_ID_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-    ck_assert_int_eq(st_topic_create_id(store, "clu", 1, NULL, id), 0);
+    int64_t big = (int64_t)7 << 32 | 12345; /* (an epoch in the high half, as ZooKeeper's) */
+    ck_assert_int_eq(st_topic_create_id(store, "clu", 1, NULL, id, big), 0);
     ck_assert_int_eq(st_topic_create(store, "own", 1, NULL), 0);
     ck_assert_int_eq(st_topic_create(store, "late", 1, NULL), 0);
-    ck_assert_int_eq(st_topic_cluster(store, "clu", 3), 1);
-    ck_assert_int_eq(st_topic_cluster(store, "own", 3), 0);
-    ck_assert_int_eq(st_topic_cluster(store, "nope", 4), -ENOENT);
-    ck_assert_int_eq(st_topic_set_cluster(store, "late"), 0);
-    ck_assert_int_eq(st_topic_set_cluster(store, "nope"), -ENOENT);
+    ck_assert(st_topic_zxid(store, "clu", 3) == big);
+    ck_assert(st_topic_zxid(store, "own", 3) == 0);
+    ck_assert(st_topic_zxid(store, "nope", 4) == -ENOENT);
+    ck_assert_int_eq(st_topic_set_zxid(store, "late", 99), 0);
+    ck_assert_int_eq(st_topic_set_zxid(store, "late", 0), -EINVAL);
+    ck_assert_int_eq(st_topic_set_zxid(store, "nope", 5), -ENOENT);
     struct st_log_config c;
     uint32_t ov;
     ck_assert_int_eq(st_topic_config(store, "clu", 3, &c, &ov), 0);
@@ -449,9 +451,9 @@ START_TEST(t_topic_cluster_mark)
     ck_assert_int_eq(st_topic_add_partitions(store, "late", 2), 0);
     st_store_close(store);
     ck_assert_int_eq(st_store_open(dir, NULL, &store), 0);
-    ck_assert_int_eq(st_topic_cluster(store, "clu", 3), 1);
-    ck_assert_int_eq(st_topic_cluster(store, "late", 4), 1);
-    ck_assert_int_eq(st_topic_cluster(store, "own", 3), 0);
+    ck_assert(st_topic_zxid(store, "clu", 3) == big);
+    ck_assert(st_topic_zxid(store, "late", 4) == 99);
+    ck_assert(st_topic_zxid(store, "own", 3) == 0);
     uint8_t got[ST_TOPIC_ID_LEN];
     ck_assert_int_eq(st_topic_id(store, "clu", 3, got), 0);
     ck_assert_int_eq(memcmp(got, id, sizeof(id)), 0);
@@ -462,7 +464,7 @@ START_TEST(t_topic_cluster_mark)
     snprintf(path, sizeof(path), "%s/bad.topic", dir);
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
-    fputs("version=1\npartitions=1\ncluster=2\n", f);
+    fputs("version=1\npartitions=1\ncluster.zxid=-3\n", f);
     fclose(f);
     ck_assert_int_lt(st_store_open(dir, NULL, &store), 0);
     unlink(path);
@@ -867,7 +869,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_scrub_and_maintain_empty_store);
     tcase_add_test(tc, t_dormant_logs_open_at_first_use);
     tcase_add_test(tc, t_topic_ids);
-    tcase_add_test(tc, t_topic_cluster_mark);
+    tcase_add_test(tc, t_topic_cluster_zxid);
     tcase_add_test(tc, t_topic_config_set);
     tcase_add_test(tc, t_topic_add_partitions);
     tcase_add_test(tc, t_delete_records);
