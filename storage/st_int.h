@@ -841,6 +841,8 @@ struct st_scrub_cursor {
 struct st_store {
     char *dir;
     struct st_log_config defaults;
+    int64_t cache_keep;   /* replica_cache_keep_bytes as opened (st_log.c drop_behind reads it
+                             without a lock: st_store_set_defaults rewrites defaults) */
     struct st_fcache *fc; /* open segment files (st_fcache.c) */
 
     pthread_rwlock_t mu; /* topics: written by create/delete/open/close, read by lookups */

@@ -502,6 +502,13 @@ static void drop_behind(struct st_seg *seg, int64_t keep)
     int64_t pos = seg->w.pos;
     if (seg->cache_kicked > pos || seg->cache_dropped > pos) /* cut since: start again there */
         seg->cache_kicked = seg->cache_dropped = pos;
+    if (pos - seg->cache_kicked > 4 * CACHE_STEP) {
+        /* a segment this broker wrote as leader (or recovered): its older bytes stay as they
+         * are, rather than one call writing back and dropping the whole segment under mu */
+        seg->cache_kicked = pos - CACHE_STEP;
+        if (seg->cache_dropped < seg->cache_kicked - keep)
+            seg->cache_dropped = seg->cache_kicked - keep > 0 ? seg->cache_kicked - keep : 0;
+    }
     if (pos - seg->cache_kicked < CACHE_STEP)
         return;
     (void)sync_file_range(seg->fd, seg->cache_kicked, pos - seg->cache_kicked,
@@ -568,7 +575,7 @@ int st_log_append_replica(struct st_log *log, struct iovec *batches, int n, int6
         pthread_mutex_unlock(&log->mu);
         return err;
     }
-    int64_t keep = log->store->defaults.replica_cache_keep_bytes;
+    int64_t keep = log->store->cache_keep;
     if (keep >= 0 && st__seg_pin(seg) == 0) {
         drop_behind(seg, keep);
         st__seg_unpin(seg);

@@ -1287,6 +1287,7 @@ int st_store_open_logged(const char *dir, const struct st_log_config *defaults, 
         st->defaults = *defaults;
     else
         st_log_config_default(&st->defaults);
+    st->cache_keep = st->defaults.replica_cache_keep_bytes;
     pthread_rwlock_init(&st->mu, NULL);
     pthread_mutex_init(&st->scrub_mu, NULL);
     pthread_mutex_init(&st->dir_mu, NULL);
