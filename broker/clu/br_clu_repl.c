@@ -324,6 +324,20 @@ static int16_t replica_fetch(struct br_repl *r, struct st_log *log, int32_t repl
                             "fetched from before (its log end went down)",
                             p->topic, (int)p->partition, (int)replica, (long long)fetch_offset,
                             (long long)p->leo[k]);
+        bool lost = (p->isr & (1u << k)) && fetch_offset < st_log_high_watermark(log);
+        if (lost) {
+            /* An in-sync follower never truncates below the high watermark (KIP-279 cuts only
+             * what was not committed): this one lost committed records (a restart after a
+             * power loss, a data dir replaced). It leaves the ISR now, not after the lag, so
+             * that no election picks it before it has them again. */
+            br_warn_limited("replica: %s-%d: broker %d fetches from %lld, below the high "
+                            "watermark %lld: it lacks committed records; out of the ISR",
+                            p->topic, (int)p->partition, (int)replica, (long long)fetch_offset,
+                            (long long)st_log_high_watermark(log));
+            p->caught_up_ms[k] = now - r->lag_max_ms - 1;
+            p->last_fetch_ms[k] = p->caught_up_ms[k];
+            kick = true;
+        }
         if (fetch_offset >= end)
             p->caught_up_ms[k] = now;
         else if (fetch_offset >= p->last_fetch_end[k] && p->last_fetch_ms[k] > p->caught_up_ms[k])
