@@ -11,7 +11,10 @@
  * when the preferred replica leads already; PREFERRED_LEADER_NOT_AVAILABLE when it is not live
  * or not in the ISR; UNKNOWN_TOPIC_OR_PARTITION; NOT_CONTROLLER on a broker that is not the
  * controller (and at the top level, v1+), so clients refresh Metadata and ask the controller;
- * UNKNOWN_SERVER_ERROR when ZooKeeper could not be written, or the state changed meanwhile.
+ * REQUEST_TIMED_OUT (retriable, as Kafka's controller answers a partition it has not elected in
+ * time) when ZooKeeper could not be reached or the state kept changing (the controller reads a
+ * state that changed meanwhile again and decides again, a few times: br_clu_prefer.c);
+ * UNKNOWN_SERVER_ERROR when ZooKeeper refused the write for another reason.
  * A null partition list means every partition of the cluster's view; the answer then leaves
  * out those whose preferred replica leads already (Kafka's controller does the same). On a
  * single node, every partition is led by its only replica: ELECTION_NOT_NEEDED. The request's
@@ -225,8 +228,12 @@ static void answer(struct el_job *j)
             set_error(o, KP_ERR_NOT_CONTROLLER, "this broker is not the controller");
             break;
         case -EBUSY:
-            set_error(o, KP_ERR_UNKNOWN_SERVER_ERROR,
-                      "the partition's state changed during the election: try again");
+            set_error(o, KP_ERR_REQUEST_TIMED_OUT,
+                      "the partition's state kept changing during the election: try again");
+            break;
+        case -EAGAIN:
+            set_error(o, KP_ERR_REQUEST_TIMED_OUT,
+                      "the controller could not reach ZooKeeper: try again");
             break;
         default:
             set_error(o, KP_ERR_UNKNOWN_SERVER_ERROR, "the controller could not write the state");

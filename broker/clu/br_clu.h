@@ -296,7 +296,8 @@ struct br_clu_elect {
      * leads already; unclean: a live leader leads), -ENXIO (the preferred replica is not live
      * or not in the ISR; unclean: no live leader, and unclean election is not done), -ENOENT
      * (no such partition), -ENOTCONN (this broker stopped being the controller), -EBUSY (the
-     * state changed meanwhile: ask again), -EAGAIN / -EIO (ZooKeeper) */
+     * state kept changing: read again and decided again a few times; ask again), -EAGAIN
+     * (ZooKeeper unreachable: ask again) / -EIO (ZooKeeper refused the write) */
     int rc;
 };
 /* Elects the preferred replica (the assignment's first) of each partition of e[0, n) when it

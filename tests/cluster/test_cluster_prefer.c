@@ -16,14 +16,16 @@
  *     is back in every ISR, leadership stays where the failover put it for several intervals.
  *     Then ElectLeaders (API 43, as kafka-leader-election.sh --election-type preferred sends
  *     it): a broker that is not the controller answers NOT_CONTROLLER (top level and each
- *     partition) and nothing moves; UNCLEAN answers ELECTION_NOT_NEEDED (live leaders); the
- *     controller answers NONE for the partitions V is preferred for, already written in
- *     ZooKeeper (V leads, epoch + 1), ELECTION_NOT_NEEDED for the others (epoch unchanged),
- *     UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist (v0), and a null list
- *     (every partition) leaves out those already led by their preferred replica; `splicelog
- *     cluster elect --topic` bootstrapped at a broker that is not the controller goes to the
- *     controller and prints ALREADY for each partition. The producer
- *     runs throughout and tb_nem_finish checks every acknowledged record once.
+ *     partition) and nothing moves; UNCLEAN answers
+ *     ELECTION_NOT_NEEDED (live leaders); the controller answers NONE for the partitions V is
+ *     preferred for, already written in ZooKeeper (V leads, epoch + 1), ELECTION_NOT_NEEDED
+ *     for the others (epoch unchanged) (a partition answered REQUEST_TIMED_OUT, retriable, as
+ *     when an ISR change races the election, is asked again, a bounded number of times, and
+ *     may then answer ELECTION_NOT_NEEDED), UNKNOWN_TOPIC_OR_PARTITION for a partition that
+ *     does not exist (v0), and a null list (every partition) leaves out those already led by
+ *     their preferred replica; `splicelog cluster elect --topic` bootstrapped at a broker that
+ *     is not the controller goes to the controller and prints ALREADY for each partition. The
+ *     producer runs throughout and tb_nem_finish checks every acknowledged record once.
  *   - sigterm_moves_leadership_first: controlled shutdown (br_clu_leave.c). SIGTERM to the
  *     leader V of partition 0 while the producer runs: once V has stopped every partition is
  *     led by another broker, V logged that it led nothing before it stopped, and no partition
@@ -269,13 +271,40 @@ START_TEST(disabled_keeps_leaders)
     int epochs[TB_NEM_PARTS];
     for (int p = 0; p < nem.nparts; p++)
         epochs[p] = tb_nem_leader_epoch(&nem, zh, p);
-    ck_assert_int_eq(elect(&nem, ctl, 2, 0, 3, all3, &top, errs), 3);
-    ck_assert_int_eq(top, 0);
+    /* An ISR change racing the request may leave an answer REQUEST_TIMED_OUT (retriable: the
+     * controller re-reads a changed state a few times, then gives up); such partitions are
+     * asked again, a bounded number of times, and may then answer ELECTION_NOT_NEEDED when the
+     * earlier attempt's write went through. */
+    bool retried[TB_NEM_PARTS] = {false};
+    int final[TB_NEM_PARTS];
+    for (int p = 0; p < nem.nparts; p++)
+        final[p] = NO_ANSWER;
+    for (int attempt = 0; attempt < 5; attempt++) {
+        int32_t ask[TB_NEM_PARTS];
+        int na = 0;
+        for (int p = 0; p < nem.nparts; p++)
+            if (final[p] == NO_ANSWER)
+                ask[na++] = p;
+        if (na == 0)
+            break;
+        ck_assert_int_eq(elect(&nem, ctl, 2, 0, na, ask, &top, errs), na);
+        ck_assert_int_eq(top, 0);
+        for (int k = 0; k < na; k++) {
+            int p = ask[k];
+            if (errs[p] == 7) { /* REQUEST_TIMED_OUT */
+                retried[p] = true;
+                continue;
+            }
+            final[p] = errs[p];
+        }
+        tb_sleep_ms(200);
+    }
     int moved = 0;
     for (int p = 0; p < nem.nparts; p++) {
-        ck_assert_msg(errs[p] == (held[p] == pref[p] ? 84 : 0), "%s-%d: error %d", nem.topic, p,
-                      errs[p]);
-        moved += errs[p] == 0;
+        bool ok =
+            held[p] == pref[p] ? final[p] == 84 : final[p] == 0 || (retried[p] && final[p] == 84);
+        ck_assert_msg(ok, "%s-%d: error %d (retried %d)", nem.topic, p, final[p], retried[p]);
+        moved += held[p] != pref[p];
         /* answered once written: ZooKeeper shows it already */
         ck_assert_int_eq(tb_nem_leader(&nem, zh, p), pref[p]);
         if (held[p] != pref[p])
