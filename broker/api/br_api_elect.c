@@ -22,7 +22,10 @@
  * (the other brokers then see it by their watches, docs/cluster.md).
  *
  * Authorization, as Kafka's KafkaApis: ALTER on the cluster, else CLUSTER_AUTHORIZATION_FAILED
- * at the top level and for every partition named (none for a null list).
+ * at the top level and for every partition named (none for a null list: the view is not even
+ * walked, so an unauthorized client learns no topic). A null list to a broker that is not the
+ * controller answers every partition of its view NOT_CONTROLLER (as when the controller
+ * changes under the request).
  *
  * Threads: the request is decoded, checked and laid out on the loop thread (the view read
  * under its lock, br_clu_each_partition); the election itself runs on the admin thread, which
@@ -312,11 +315,14 @@ int br_api_elect_leaders(struct br_req *q, struct br_resp *r)
         return br_req_bad(q, rc);
     struct br_ctx *x = q->x;
     bool all = req.n_topic_partitions < 0;
+    /* authorized before the view is walked: a refused null list names no partition (nor, so,
+     * the cluster's topics) and costs no walk */
+    bool allowed = br_allowed_cluster(q, KP_ACL_OP_ALTER);
     struct el_job *j = NULL;
-    if (all && x->clu)
+    if (all && x->clu && allowed)
         rc = lay_out_all(q, r, &j);
     else
-        rc = lay_out_named(&req, r, &j); /* (all on a single node: nothing to answer) */
+        rc = lay_out_named(&req, r, &j); /* (a null list here: nothing to answer) */
     if (rc < 0)
         return rc;
     j->all = all;
@@ -324,13 +330,14 @@ int br_api_elect_leaders(struct br_req *q, struct br_resp *r)
     if (req.election_type != EL_PREFERRED && req.election_type != EL_UNCLEAN) {
         answer_all(j, KP_ERR_INVALID_REQUEST, "election type must be 0 (preferred) or 1 (unclean)");
         j->all = false;
-    } else if (!br_allowed_cluster(q, KP_ACL_OP_ALTER)) {
+    } else if (!allowed) {
         answer_all(j, KP_ERR_CLUSTER_AUTHORIZATION_FAILED, NULL);
-        j->nt = all ? 0 : j->nt; /* (a null list: no partitions named) */
         j->all = false;
     } else if (x->clu && br_clu_controller(x->clu, NULL) != x->cfg->node_id) {
+        /* each partition NOT_CONTROLLER, for a null list too (every partition of the view, as
+         * when the controller changes under the request: el_done): a v0 client, without the
+         * top-level error, sees why */
         answer_all(j, KP_ERR_NOT_CONTROLLER, "this broker is not the controller");
-        j->nt = all ? 0 : j->nt;
         j->all = false;
     } else if (x->clu) {
         j->job.r = r;

@@ -16,7 +16,7 @@
  *     is back in every ISR, leadership stays where the failover put it for several intervals.
  *     Then ElectLeaders (API 43, as kafka-leader-election.sh --election-type preferred sends
  *     it): a broker that is not the controller answers NOT_CONTROLLER (top level and each
- *     partition) and nothing moves; UNCLEAN answers
+ *     partition, also each partition of a null list at v0) and nothing moves; UNCLEAN answers
  *     ELECTION_NOT_NEEDED (live leaders); the controller answers NONE for the partitions V is
  *     preferred for, already written in ZooKeeper (V leads, epoch + 1), ELECTION_NOT_NEEDED
  *     for the others (epoch unchanged) (a partition answered REQUEST_TIMED_OUT, retriable, as
@@ -92,6 +92,32 @@ static int elect(const struct tb_nemesis *n, int id, int16_t v, int8_t type, int
             ck_assert(p >= 0 && p < 8);
             errs[p] = t->partitions[k].error_code;
             answered++;
+        }
+    }
+    tb_frame_free(&f);
+    return answered;
+}
+
+/* ElectLeaders v0 (preferred) with a null list to broker id: the partitions answered, each
+ * checked to be answered code; *nt_topic: how many of them are the nemesis topic's. */
+static int elect_all_v0(const struct tb_nemesis *n, int id, int16_t code, int *nt_topic)
+{
+    struct kp_elect_leaders_req req = {0, -1, NULL, 30000};
+    struct kp_elect_leaders_resp out;
+    struct tb_frame f;
+    TB_CLU_ROUND(B[id].port, KP_API_ELECT_LEADERS, 0, ++corr, "cluster-prefer-test",
+                 kp_elect_leaders_req_encode, &req, kp_elect_leaders_resp_decode, arena_mem, &out,
+                 &f);
+    int answered = 0;
+    *nt_topic = 0;
+    for (int32_t i = 0; i < out.n_results; i++) {
+        const struct kp_elect_leaders_resp_topic *t = &out.results[i];
+        bool ours = t->topic.len == (int32_t)strlen(n->topic) &&
+                    memcmp(t->topic.ptr, n->topic, strlen(n->topic)) == 0;
+        for (int32_t k = 0; k < t->n_partitions; k++) {
+            ck_assert_int_eq(t->partitions[k].error_code, code);
+            answered++;
+            *nt_topic += ours;
         }
     }
     tb_frame_free(&f);
@@ -260,6 +286,11 @@ START_TEST(disabled_keeps_leaders)
     ck_assert_int_eq(top, 41);
     for (int p = 0; p < 3; p++)
         ck_assert_int_eq(errs[p], 41);
+    /* a null list (v0, no top-level error) to it: each partition NOT_CONTROLLER, not an empty
+     * answer that reads as success */
+    int ours = 0;
+    ck_assert_int_ge(elect_all_v0(&nem, other, 41, &ours), nem.nparts);
+    ck_assert_int_eq(ours, nem.nparts);
     ck_assert_int_eq(tb_nem_leader(&nem, zh, 0), held[0]);
     /* unclean (v1): every partition has a live leader: ELECTION_NOT_NEEDED, nothing moves */
     ck_assert_int_eq(elect(&nem, ctl, 1, 1, 3, all3, &top, errs), 3);
