@@ -47,7 +47,8 @@
  *   authorizer current from the change notifications and reads everything again after a new
  *   session. br_clu_acl_create / _delete hand the writes to the cluster thread and wait.
  * - br_clu_elect (ElectLeaders) hands the partitions to the cluster thread, which answers
- *   them as the controller, and waits: never from a loop thread.
+ *   them as the controller (BR_CLU_TURN_WRITES writes a turn at most: a long request spans
+ *   turns), and waits: never from a loop thread.
  * - Users and client ids: /config/users and /config/clients are the truth in a cluster for
  *   SCRAM credentials and client quotas (br_clu_ents.h: the writes, the notifications, the
  *   reads at start and after a new session, through conf->entity_config). br_clu_open

@@ -36,7 +36,12 @@
  * Threads: br_clu__prefer and br_clu__imbalance are pure (they read c->members and the view
  * they are given; the unit test drives them); br_clu__rebalance runs on the cluster thread
  * while this broker is the controller (the view's only writer: it reads it without the lock).
- * Cost: members x partitions comparisons per check, no allocation.
+ * Cost: members x partitions comparisons per check, no allocation. Writes: each election is
+ * a blocking zoo_multi on the cluster thread, so one turn makes BR_CLU_TURN_WRITES of them at
+ * most (br_clu__turn_budget) and stops before the next when the broker closes, the session
+ * expired or the live brokers changed: the rebalance checks again at the next turn (its cut
+ * partitions are then judged by the per-broker percentage again, on the moved view), an
+ * ElectLeaders goes on where it stopped after that turn's reads (clu_main's later list).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -111,9 +116,31 @@ int br_clu__imbalance(const struct br_clu *c, struct ctopic *t, int nt, int32_t 
     return 0;
 }
 
+enum br_clu_budget br_clu__turn_budget(struct br_clu *c, int writes)
+{
+    pthread_mutex_lock(&c->lock);
+    bool stop = c->stop || c->expired, ids = c->ids_dirty;
+    pthread_mutex_unlock(&c->lock);
+    if (stop)
+        return BR_CLU_BUDGET_STOP;
+    return ids || writes >= BR_CLU_TURN_WRITES ? BR_CLU_BUDGET_MORE : BR_CLU_BUDGET_GO;
+}
+
+struct rebalance {
+    struct br_clu *c;
+    int writes; /* this turn's */
+};
+
 static int elect(void *ctx, struct ctopic *t, int32_t p, struct br_clu_state *ns)
 {
-    struct br_clu *c = ctx;
+    struct rebalance *rb = ctx;
+    struct br_clu *c = rb->c;
+    enum br_clu_budget b = br_clu__turn_budget(c, rb->writes);
+    if (b == BR_CLU_BUDGET_STOP)
+        return ZCLOSING; /* (transient: not warned about) */
+    if (b == BR_CLU_BUDGET_MORE)
+        return BR_CLU_BUDGET_MORE;
+    rb->writes++;
     br_info("cluster: controller: preferred replica %d of %s-%d: electing it (leader %d)",
             (int)ns->leader, t->name, (int)p, (int)t->p[p].st.leader);
     return br_clu__write_state(c, t, p, &t->p[p], ns);
@@ -124,7 +151,8 @@ int br_clu__rebalance(struct br_clu *c)
     if (c->ctl_zver < 0)
         return ZBADVERSION;
     int32_t pct = c->conf.imbalance_pct;
-    return br_clu__imbalance(c, c->topics, c->ntopics, pct, elect, c);
+    struct rebalance rb = {.c = c};
+    return br_clu__imbalance(c, c->topics, c->ntopics, pct, elect, &rb);
 }
 
 /* Partition p of t's state read again from ZooKeeper into the view (cp), as read_state does
@@ -157,7 +185,7 @@ static int reread_state(struct br_clu *c, const struct ctopic *t, int32_t p, str
  * the view's znode version is often stale while ISRs change: a write that finds the state
  * changed meanwhile reads that state again and decides again, ELECT_REREADS times at most;
  * then -EBUSY (REQUEST_TIMED_OUT on the wire: the client asks again). */
-static void elect_one(struct br_clu *c, bool unclean, struct br_clu_elect *e)
+static void elect_one(struct br_clu *c, bool unclean, struct br_clu_elect *e, int *writes)
 {
     struct ctopic *t = br_clu__find_topic(c->topics, c->ntopics, e->topic, e->len);
     if (!t || e->partition < 0 || e->partition >= t->np) {
@@ -180,6 +208,7 @@ static void elect_one(struct br_clu *c, bool unclean, struct br_clu_elect *e)
         br_info("cluster: controller: ElectLeaders: preferred replica %d of %s-%d (leader %d "
                 "before)",
                 (int)ns.leader, t->name, (int)e->partition, (int)cp->st.leader);
+        ++*writes; /* (a re-read's write counts too: the cap is a bound, not a quota) */
         int zrc = br_clu__write_state(c, t, e->partition, cp, &ns);
         if (zrc == ZBADVERSION) {
             e->rc = -ENOTCONN;
@@ -213,15 +242,45 @@ static void elect_one(struct br_clu *c, bool unclean, struct br_clu_elect *e)
 int br_clu__elect_run(struct br_clu *c, struct clu_req *r)
 {
     struct br_clu_elect *e = r->elect;
+    r->more = false;
     if (c->controller != c->conf.broker_id || c->ctl_zver < 0)
         return -ENOTCONN;
-    for (int32_t i = 0; i < r->np; i++) {
-        if (c->ctl_zver < 0) /* (replaced meanwhile: a write failed its check) */
+    int writes = 0;
+    enum br_clu_budget b = BR_CLU_BUDGET_GO;
+    int32_t i = r->elect_next > 0 ? r->elect_next : 0;
+    for (; i < r->np; i++) {
+        if (c->ctl_zver < 0) { /* (replaced meanwhile: a write failed its check) */
             e[i].rc = -ENOTCONN;
-        else
-            elect_one(c, r->unclean, &e[i]);
+            continue;
+        }
+        if (b != BR_CLU_BUDGET_STOP)
+            b = br_clu__turn_budget(c, writes);
+        if (b == BR_CLU_BUDGET_MORE) {
+            r->elect_next = i;
+            r->more = true;
+            return 0;
+        }
+        if (b == BR_CLU_BUDGET_STOP) { /* closing: another controller; expired: ZooKeeper */
+            bool closing;
+            pthread_mutex_lock(&c->lock);
+            closing = c->stop;
+            pthread_mutex_unlock(&c->lock);
+            e[i].rc = closing ? -ENOTCONN : -EAGAIN;
+            continue;
+        }
+        elect_one(c, r->unclean, &e[i], &writes);
     }
+    r->elect_next = 0; /* (all answered: run again, it starts over) */
     return 0;
+}
+
+void br_clu__elect_cancel(struct clu_req *r)
+{
+    for (int32_t i = r->elect_next > 0 ? r->elect_next : 0; i < r->np; i++)
+        r->elect[i].rc = -ENOTCONN;
+    r->elect_next = r->np;
+    r->more = false;
+    r->rc = 0;
 }
 
 int br_clu_elect(struct br_clu *c, bool unclean, struct br_clu_elect *e, size_t n)
