@@ -462,7 +462,7 @@ static void *clu_main(void *arg)
         bool pending = need_session || need_register || need_ctl || need_ids || need_topics ||
                        need_reconcile || need_cfg || need_isrn || need_acl;
         pthread_mutex_lock(&c->lock);
-        int64_t wait_ms = isrn_more || later ? 0 : pending ? RETRY_MS : 1000;
+        int64_t wait_ms = isrn_more || (later && !need_session) ? 0 : pending ? RETRY_MS : 1000;
         if (br_repl_count(c->repl) > 0 && lag_tick_ms(c) < wait_ms)
             wait_ms = lag_tick_ms(c); /* (followers out of sync are looked for) */
         if (rebalance_next > 0) {     /* (the controller's preferred-leader check) */
