@@ -233,7 +233,8 @@ interop: deps-test $(BUILD)/san/splicelogd $(LIB_ARTIFACTS)
 	@SPLICELOG_SUITES=interop scripts/run-tests.sh $(BUILD)
 
 # The cluster's fault tests (tests/cluster/) for 10 minutes of faults instead of make test's 40 s.
-test-cluster: deps-test $(CLUSTER_BINS) $(BUILD)/san/splicelogd
+# (test_cluster_prefer runs the tool as $(BUILD)/san/splicelog, tb_cli.h: built here too.)
+test-cluster: deps-test $(CLUSTER_BINS) $(BUILD)/san/splicelogd $(BUILD)/san/splicelog
 	@CLUSTER_FAULT_SECONDS=$${CLUSTER_FAULT_SECONDS:-600} SPLICELOG_SUITE_TIMEOUT=1500 \
 	    SPLICELOG_SUITES=cluster \
 	    scripts/run-tests.sh $(BUILD)

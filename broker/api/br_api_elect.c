@@ -11,7 +11,10 @@
  * when the preferred replica leads already; PREFERRED_LEADER_NOT_AVAILABLE when it is not live
  * or not in the ISR; UNKNOWN_TOPIC_OR_PARTITION; NOT_CONTROLLER on a broker that is not the
  * controller (and at the top level, v1+), so clients refresh Metadata and ask the controller;
- * UNKNOWN_SERVER_ERROR when ZooKeeper could not be written, or the state changed meanwhile.
+ * REQUEST_TIMED_OUT (retriable, as Kafka's controller answers a partition it has not elected in
+ * time) when ZooKeeper could not be reached or the state kept changing (the controller reads a
+ * state that changed meanwhile again and decides again, a few times: br_clu_prefer.c);
+ * UNKNOWN_SERVER_ERROR when ZooKeeper refused the write for another reason.
  * A null partition list means every partition of the cluster's view; the answer then leaves
  * out those whose preferred replica leads already (Kafka's controller does the same). On a
  * single node, every partition is led by its only replica: ELECTION_NOT_NEEDED. The request's
@@ -19,7 +22,10 @@
  * (the other brokers then see it by their watches, docs/cluster.md).
  *
  * Authorization, as Kafka's KafkaApis: ALTER on the cluster, else CLUSTER_AUTHORIZATION_FAILED
- * at the top level and for every partition named (none for a null list).
+ * at the top level and for every partition named (none for a null list: the view is not even
+ * walked, so an unauthorized client learns no topic). A null list to a broker that is not the
+ * controller answers every partition of its view NOT_CONTROLLER (as when the controller
+ * changes under the request).
  *
  * Threads: the request is decoded, checked and laid out on the loop thread (the view read
  * under its lock, br_clu_each_partition); the election itself runs on the admin thread, which
@@ -225,8 +231,12 @@ static void answer(struct el_job *j)
             set_error(o, KP_ERR_NOT_CONTROLLER, "this broker is not the controller");
             break;
         case -EBUSY:
-            set_error(o, KP_ERR_UNKNOWN_SERVER_ERROR,
-                      "the partition's state changed during the election: try again");
+            set_error(o, KP_ERR_REQUEST_TIMED_OUT,
+                      "the partition's state kept changing during the election: try again");
+            break;
+        case -EAGAIN:
+            set_error(o, KP_ERR_REQUEST_TIMED_OUT,
+                      "the controller could not reach ZooKeeper: try again");
             break;
         default:
             set_error(o, KP_ERR_UNKNOWN_SERVER_ERROR, "the controller could not write the state");
@@ -305,11 +315,14 @@ int br_api_elect_leaders(struct br_req *q, struct br_resp *r)
         return br_req_bad(q, rc);
     struct br_ctx *x = q->x;
     bool all = req.n_topic_partitions < 0;
+    /* authorized before the view is walked: a refused null list names no partition (nor, so,
+     * the cluster's topics) and costs no walk */
+    bool allowed = br_allowed_cluster(q, KP_ACL_OP_ALTER);
     struct el_job *j = NULL;
-    if (all && x->clu)
+    if (all && x->clu && allowed)
         rc = lay_out_all(q, r, &j);
     else
-        rc = lay_out_named(&req, r, &j); /* (all on a single node: nothing to answer) */
+        rc = lay_out_named(&req, r, &j); /* (a null list here: nothing to answer) */
     if (rc < 0)
         return rc;
     j->all = all;
@@ -317,13 +330,14 @@ int br_api_elect_leaders(struct br_req *q, struct br_resp *r)
     if (req.election_type != EL_PREFERRED && req.election_type != EL_UNCLEAN) {
         answer_all(j, KP_ERR_INVALID_REQUEST, "election type must be 0 (preferred) or 1 (unclean)");
         j->all = false;
-    } else if (!br_allowed_cluster(q, KP_ACL_OP_ALTER)) {
+    } else if (!allowed) {
         answer_all(j, KP_ERR_CLUSTER_AUTHORIZATION_FAILED, NULL);
-        j->nt = all ? 0 : j->nt; /* (a null list: no partitions named) */
         j->all = false;
     } else if (x->clu && br_clu_controller(x->clu, NULL) != x->cfg->node_id) {
+        /* each partition NOT_CONTROLLER, for a null list too (every partition of the view, as
+         * when the controller changes under the request: el_done): a v0 client, without the
+         * top-level error, sees why */
         answer_all(j, KP_ERR_NOT_CONTROLLER, "this broker is not the controller");
-        j->nt = all ? 0 : j->nt;
         j->all = false;
     } else if (x->clu) {
         j->job.r = r;

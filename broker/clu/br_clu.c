@@ -421,7 +421,9 @@ static int64_t rebalance_ms(const struct br_clu *c)
 /* The controller's preferred-leader check (br_clu_prefer.c), every rebalance_ms while this
  * broker is the controller and the view is current; *next: when it is due (br_now_ms), the
  * first one an interval after this broker became the controller. A failed check is tried
- * again at the next interval; ZBADVERSION: another controller since (read who). */
+ * again at the next interval; one cut at its turn's cap (BR_CLU_BUDGET_MORE) goes on at the
+ * next turn, soon (the wait's 50 ms floor), after that turn's reads; ZBADVERSION: another
+ * controller since (read who). */
 static int rebalance_turn(struct br_clu *c, bool ready, int64_t *next)
 {
     int64_t now = br_now_ms();
@@ -434,6 +436,10 @@ static int rebalance_turn(struct br_clu *c, bool ready, int64_t *next)
         return ZOK;
     *next = now + rebalance_ms(c);
     int rc = br_clu__rebalance(c);
+    if (rc == BR_CLU_BUDGET_MORE) {
+        *next = now; /* (the rest, once the next turn has read what changed) */
+        return ZOK;
+    }
     if (rc != ZOK && rc != ZBADVERSION && !br_clu__transient(rc))
         br_warn_limited("cluster: controller: preferred-leader check failed: %s (next in %lld ms)",
                         zerror(rc), (long long)rebalance_ms(c));
@@ -451,11 +457,12 @@ static void *clu_main(void *arg)
     bool need_acl = false;                    /* (br_clu_open read them all: br_clu_acl.c) */
     bool was_connected = true;                /* (br_clu_open returns connected) */
     int64_t rebalance_next = 0;               /* (br_now_ms; 0: not the controller) */
+    struct clu_req *later = NULL; /* REQ_ELECTs cut at a turn's cap: go on after the reads */
     for (;;) {
         bool pending = need_session || need_register || need_ctl || need_ids || need_topics ||
                        need_reconcile || need_cfg || need_isrn || need_acl;
         pthread_mutex_lock(&c->lock);
-        int64_t wait_ms = isrn_more ? 0 : pending ? RETRY_MS : 1000;
+        int64_t wait_ms = isrn_more || (later && !need_session) ? 0 : pending ? RETRY_MS : 1000;
         if (br_repl_count(c->repl) > 0 && lag_tick_ms(c) < wait_ms)
             wait_ms = lag_tick_ms(c); /* (followers out of sync are looked for) */
         if (rebalance_next > 0) {     /* (the controller's preferred-leader check) */
@@ -492,7 +499,15 @@ static void *clu_main(void *arg)
         /* requests first (answered even while ZooKeeper is away: with its error) */
         for (struct clu_req *r = reqs, *next; r; r = next) {
             next = r->next;
+            r->more = false;
             br_clu__run_req(c, r);
+            if (r->more && !stop) { /* (cut at the turn's cap: after the reads below) */
+                r->next = later;
+                later = r;
+                continue;
+            }
+            if (r->more)
+                br_clu__elect_cancel(r);
             pthread_mutex_lock(&c->lock);
             r->done = true;
             pthread_cond_broadcast(&c->cond);
@@ -572,6 +587,24 @@ static void *clu_main(void *arg)
         }
         if (connected && !need_session && !need_topics && !c->leaving && br_repl_count(c->repl) > 0)
             (void)br_clu__isr_tick(c); /* (what failed is wanted again next turn) */
+        /* ElectLeaders cut at a turn's cap go on now that the turn has read what changed (a
+         * broker that died, a new session); cut again, they wait for the next turn */
+        struct clu_req *again = later;
+        later = NULL;
+        for (struct clu_req *r = again, *next; r; r = next) {
+            next = r->next;
+            r->more = false;
+            br_clu__run_req(c, r);
+            if (r->more) {
+                r->next = later;
+                later = r;
+                continue;
+            }
+            pthread_mutex_lock(&c->lock);
+            r->done = true;
+            pthread_cond_broadcast(&c->cond);
+            pthread_mutex_unlock(&c->lock);
+        }
         bool ready =
             connected && !need_session && !need_ctl && !need_ids && !need_topics && !need_reconcile;
         if (rebalance_turn(c, ready, &rebalance_next) == ZBADVERSION)
@@ -581,6 +614,11 @@ static void *clu_main(void *arg)
     }
     /* (br_clu_close: whatever was asked meanwhile is refused) */
     pthread_mutex_lock(&c->lock);
+    for (struct clu_req *r = later, *next; r; r = next) {
+        next = r->next;
+        br_clu__elect_cancel(r);
+        r->done = true;
+    }
     for (struct clu_req *r = c->reqs; r; r = r->next) {
         r->rc = -ECANCELED;
         r->done = true;

@@ -47,7 +47,8 @@
  *   authorizer current from the change notifications and reads everything again after a new
  *   session. br_clu_acl_create / _delete hand the writes to the cluster thread and wait.
  * - br_clu_elect (ElectLeaders) hands the partitions to the cluster thread, which answers
- *   them as the controller, and waits: never from a loop thread.
+ *   them as the controller (BR_CLU_TURN_WRITES writes a turn at most: a long request spans
+ *   turns), and waits: never from a loop thread.
  * - Users and client ids: /config/users and /config/clients are the truth in a cluster for
  *   SCRAM credentials and client quotas (br_clu_ents.h: the writes, the notifications, the
  *   reads at start and after a new session, through conf->entity_config). br_clu_open
@@ -296,7 +297,8 @@ struct br_clu_elect {
      * leads already; unclean: a live leader leads), -ENXIO (the preferred replica is not live
      * or not in the ISR; unclean: no live leader, and unclean election is not done), -ENOENT
      * (no such partition), -ENOTCONN (this broker stopped being the controller), -EBUSY (the
-     * state changed meanwhile: ask again), -EAGAIN / -EIO (ZooKeeper) */
+     * state kept changing: read again and decided again a few times; ask again), -EAGAIN
+     * (ZooKeeper unreachable: ask again) / -EIO (ZooKeeper refused the write) */
     int rc;
 };
 /* Elects the preferred replica (the assignment's first) of each partition of e[0, n) when it

@@ -96,8 +96,13 @@ struct clu_req {
     bool ent_new;               /* only when the entity has no znode yet (br_clu_entity_create) */
     struct br_clu_elect *elect; /* REQ_ELECT: the partitions (np of them) and their answers */
     bool unclean;               /* REQ_ELECT: an unclean election (answered, never done) */
-    int rc;                     /* the answer: 0 or -errno */
-    bool done;                  /* under lock */
+    /* REQ_ELECT: the first partition not answered yet when cut at a turn's cap (0 once all
+     * are); more: cut (br_clu__turn_budget), clu_main runs it again after the turn's reads
+     * instead of answering */
+    int32_t elect_next;
+    bool more;
+    int rc;    /* the answer: 0 or -errno */
+    bool done; /* under lock */
 };
 enum {
     REQ_CREATE = 1,
@@ -325,15 +330,36 @@ enum br_clu_prefer br_clu__prefer(const struct br_clu *c, const struct cpart *cp
 int br_clu__imbalance(const struct br_clu *c, struct ctopic *t, int nt, int32_t pct,
                       int (*fn)(void *ctx, struct ctopic *t, int32_t p, struct br_clu_state *ns),
                       void *ctx);
-/* Runs a REQ_ELECT on the cluster thread: 0 or -ENOTCONN (br_clu_elect). */
+/* How much more controller writes one cluster-thread turn may do (the rebalance, an
+ * ElectLeaders): each is a blocking zoo_multi, and with thousands of partitions they would
+ * hold broker deaths, session expiry, shutdown and other requests for seconds. */
+#define BR_CLU_TURN_WRITES 64
+enum br_clu_budget {
+    BR_CLU_BUDGET_GO = 0,   /* write on */
+    BR_CLU_BUDGET_MORE = 1, /* BR_CLU_TURN_WRITES done, or the live brokers changed (ids_dirty):
+                               the rest after the turn's reads, soon */
+    BR_CLU_BUDGET_STOP = 2, /* closing (stop) or the session expired: no more writes */
+};
+/* Whether a turn that has made writes controller writes may make one more: reads c->stop,
+ * c->expired and c->ids_dirty under c->lock. Pure but for the lock. */
+enum br_clu_budget br_clu__turn_budget(struct br_clu *c, int writes);
+/* Runs a REQ_ELECT on the cluster thread from r->elect_next: 0 or -ENOTCONN (br_clu_elect);
+ * r->more when cut at BR_CLU_TURN_WRITES or by a membership change (run it again later: it
+ * goes on where it stopped); closing or an expired session answers the rest -ENOTCONN /
+ * -EAGAIN. */
 int br_clu__elect_run(struct br_clu *c, struct clu_req *r);
+/* A REQ_ELECT cut by br_clu__elect_run but not to be run again (closing): the partitions from
+ * r->elect_next answered -ENOTCONN (another controller will), r->rc 0. */
+void br_clu__elect_cancel(struct clu_req *r);
 /* br_clu_leave.c, on the cluster thread: deletes the registration, sets leaving. */
 int br_clu__leave_run(struct br_clu *c, struct clu_req *r);
 /* The topic called name[0, len) in the view (topics, n, sorted by name), or NULL. */
 struct ctopic *br_clu__find_topic(struct ctopic *topics, int n, const char *name, size_t len);
 /* On the cluster thread, while this broker is the controller: the imbalance check over the
- * view with conf.imbalance_pct, each election written (br_clu__write_state). ZOK, ZBADVERSION
- * (no longer the controller), or a ZooKeeper code to retry. */
+ * view with conf.imbalance_pct, each election written (br_clu__write_state), at most
+ * BR_CLU_TURN_WRITES of them (br_clu__turn_budget). ZOK, BR_CLU_BUDGET_MORE (cut: check again
+ * soon, after the turn's reads), ZBADVERSION (no longer the controller), or a ZooKeeper code to
+ * retry. */
 int br_clu__rebalance(struct br_clu *c);
 
 /* br_clu_lead.c (M3), on the cluster thread: */

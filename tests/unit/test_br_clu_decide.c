@@ -9,7 +9,9 @@
  * unchanged); per broker, only once more than leader.imbalance.per.broker.percentage of its
  * preferred partitions are led elsewhere (Kafka's strict "greater than"). ElectLeaders'
  * answers that need no ZooKeeper write (br_clu__elect_run): not the controller, unknown
- * partitions, already led, preferred replica unavailable, and the unclean type.
+ * partitions, already led, preferred replica unavailable, and the unclean type. The cap on
+ * one cluster-thread turn's controller writes (br_clu__turn_budget) and how the rebalance and
+ * ElectLeaders stop at it, at a membership change and when closing, before any write.
  */
 #include <errno.h>
 #include <check.h>
@@ -252,6 +254,76 @@ START_TEST(elect_answers_without_a_write)
 }
 END_TEST
 
+/* The cap on a turn's controller writes (br_clu__turn_budget): BR_CLU_TURN_WRITES, a
+ * membership change (go on after the turn's reads), closing or an expired session (stop).
+ * Without ZooKeeper: each refusal comes before any write. */
+START_TEST(turn_budget_caps_writes)
+{
+    memset(&c, 0, sizeof c);
+    ck_assert_int_eq(br_clu__turn_budget(&c, 0), BR_CLU_BUDGET_GO);
+    ck_assert_int_eq(br_clu__turn_budget(&c, BR_CLU_TURN_WRITES - 1), BR_CLU_BUDGET_GO);
+    ck_assert_int_eq(br_clu__turn_budget(&c, BR_CLU_TURN_WRITES), BR_CLU_BUDGET_MORE);
+    c.ids_dirty = true;
+    ck_assert_int_eq(br_clu__turn_budget(&c, 0), BR_CLU_BUDGET_MORE);
+    c.expired = true;
+    ck_assert_int_eq(br_clu__turn_budget(&c, 0), BR_CLU_BUDGET_STOP);
+    c.expired = c.ids_dirty = false;
+    c.stop = true;
+    ck_assert_int_eq(br_clu__turn_budget(&c, 0), BR_CLU_BUDGET_STOP);
+    c.stop = false;
+
+    /* the controller of a view where broker 1, preferred for every partition, leads none */
+    static struct cpart ps[4];
+    static struct ctopic tops[1];
+    set_live(3, (int32_t[]){1, 2, 3});
+    for (int i = 0; i < 4; i++)
+        ps[i] = part(3, (int32_t[]){1, 2, 3}, 2, 4, 3, (int32_t[]){1, 2, 3});
+    tops[0] = (struct ctopic){.name = (char *)"t", .np = 4, .p = ps};
+    c.topics = tops;
+    c.ntopics = 1;
+    c.conf.broker_id = 2;
+    c.controller = 2;
+    c.ctl_zver = 5;
+    c.conf.imbalance_pct = 10;
+    /* the rebalance: cut before its first write by a membership change, stopped by closing */
+    c.ids_dirty = true;
+    ck_assert_int_eq(br_clu__rebalance(&c), BR_CLU_BUDGET_MORE);
+    c.ids_dirty = false;
+    c.stop = true;
+    ck_assert(br_clu__rebalance(&c) < 0 && br_clu__transient(br_clu__rebalance(&c)));
+    c.stop = false;
+    /* ElectLeaders: cut where it is (r.more, r.elect_next), nothing answered past it */
+    struct br_clu_elect e[3] = {{"t", 1, 0, 1}, {"t", 1, 1, 1}, {"t", 1, 9, 1}};
+    struct clu_req r = {.kind = REQ_ELECT, .elect = e, .np = 3};
+    c.ids_dirty = true;
+    ck_assert_int_eq(br_clu__elect_run(&c, &r), 0);
+    ck_assert(r.more);
+    ck_assert_int_eq(r.elect_next, 0);
+    ck_assert_int_eq(e[0].rc, 1);
+    ck_assert_int_eq(e[2].rc, 1);
+    c.ids_dirty = false;
+    /* closing: the rest NOT_CONTROLLER (another controller answers), no write */
+    c.stop = true;
+    ck_assert_int_eq(br_clu__elect_run(&c, &r), 0);
+    ck_assert(!r.more);
+    ck_assert_int_eq(r.elect_next, 0);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(e[i].rc, -ENOTCONN);
+    c.stop = false;
+    /* a cut request not run again (closing): br_clu__elect_cancel answers from elect_next */
+    e[1].rc = e[2].rc = 1;
+    r.elect_next = 1;
+    r.more = true;
+    br_clu__elect_cancel(&r);
+    ck_assert(!r.more);
+    ck_assert_int_eq(r.rc, 0);
+    ck_assert_int_eq(e[0].rc, -ENOTCONN);
+    ck_assert_int_eq(e[1].rc, -ENOTCONN);
+    ck_assert_int_eq(e[2].rc, -ENOTCONN);
+    memset(&c, 0, sizeof c);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("br_clu_decide");
@@ -262,6 +334,7 @@ static Suite *suite(void)
     tcase_add_test(tc, preferred_replica);
     tcase_add_test(tc, imbalance_per_broker);
     tcase_add_test(tc, elect_answers_without_a_write);
+    tcase_add_test(tc, turn_budget_caps_writes);
     suite_add_tcase(s, tc);
     return s;
 }
