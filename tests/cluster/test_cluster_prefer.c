@@ -164,11 +164,10 @@ static void leaders(struct tb_nemesis *n, zhandle_t *zh, int *lead)
         }
 }
 
-/* Starts the cluster and the producer; pref[p]: partition p's preferred replica (its leader at
- * creation); returns V, the preferred replica of partition 0, once it was stopped, its
- * partitions led by others, and started again; after[p]: the leader epochs then. */
-static int restart_preferred(struct tb_nemesis *n, const char *chroot, bool rebalance, int *pref,
-                             int *after, zhandle_t **zhp)
+/* The cluster (each broker with the rebalance on or off), the nemesis topic and its producer,
+ * running for 1.5 s; pref[p]: partition p's preferred replica (its leader at creation). */
+static zhandle_t *start_producing(struct tb_nemesis *n, const char *chroot, bool rebalance,
+                                  int *pref)
 {
     tb_nem_init(n, "test_cluster_prefer", B, NBROKERS, &Z, chroot);
     for (int i = 1; i <= NBROKERS; i++)
@@ -176,11 +175,21 @@ static int restart_preferred(struct tb_nemesis *n, const char *chroot, bool reba
     tb_nem_create_topic(n);
     zhandle_t *zh = tb_zk_open(&Z);
     ck_assert_ptr_nonnull(zh);
-    *zhp = zh;
     leaders(n, zh, pref);
     tb_nem_print_states(n, zh, "test_cluster_prefer: created:");
     tb_nem_produce_start(n);
     tb_sleep_ms(1500);
+    return zh;
+}
+
+/* Starts the cluster and the producer; pref[p]: partition p's preferred replica (its leader at
+ * creation); returns V, the preferred replica of partition 0, once it was stopped, its
+ * partitions led by others, and started again; after[p]: the leader epochs then. */
+static int restart_preferred(struct tb_nemesis *n, const char *chroot, bool rebalance, int *pref,
+                             int *after, zhandle_t **zhp)
+{
+    zhandle_t *zh = start_producing(n, chroot, rebalance, pref);
+    *zhp = zh;
 
     int v = pref[0];
     fprintf(stderr, "test_cluster_prefer: kill -9 broker %d (preferred for %s-0)\n", v, n->topic);
@@ -390,15 +399,7 @@ START_TEST(sigterm_moves_leadership_first)
     TB_ZK_SKIP(&Z, "test_cluster_prefer");
     static struct tb_nemesis nem;
     int pref[TB_NEM_PARTS];
-    tb_nem_init(&nem, "test_cluster_prefer", B, NBROKERS, &Z, "/leave");
-    for (int i = 1; i <= NBROKERS; i++)
-        start_broker(&nem, i, false);
-    tb_nem_create_topic(&nem);
-    zhandle_t *zh = tb_zk_open(&Z);
-    ck_assert_ptr_nonnull(zh);
-    leaders(&nem, zh, pref);
-    tb_nem_produce_start(&nem);
-    tb_sleep_ms(1500);
+    zhandle_t *zh = start_producing(&nem, "/leave", false, pref);
 
     /* V leads partition 0; F, one of its followers, is paused, so that V's acks=all answers
      * wait (its high watermark cannot pass F) when V is told to stop */

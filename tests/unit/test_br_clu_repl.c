@@ -12,6 +12,7 @@
 
 #include "br_clu_repl.h"
 #include "st.h"
+#include "tb_check.h"
 #include "test_st_util.h"
 
 static char dir[256];
@@ -109,11 +110,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tb_ck_run(suite()); }
