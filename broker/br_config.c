@@ -221,11 +221,10 @@ static const struct key_def keys[] = {
      "67108864",
      "producer state of all partitions together; past it the longest-idle producer without an "
      "open transaction is forgotten (-1 = no bound)"},
-    {"replica.cache.keep.bytes", K_I64, OFF(log.replica_cache_keep_bytes), 0, -1, I64_MAX,
-     "8388608",
-     "a follower keeps the newest this many bytes of each partition it follows in the page "
-     "cache; older bytes are written back and dropped from it, leaving the cache to the data "
-     "consumers read from leaders (-1 = off: the kernel decides, as in Kafka)"},
+    {"replica.cache.keep.bytes", K_I64, OFF(log.replica_cache_keep_bytes), 0, -1, I64_MAX, "-1",
+     "N >= 0: a follower keeps the newest N bytes of each partition it follows in the page "
+     "cache; older bytes are written back (started on its fetcher thread) and dropped from it "
+     "(-1 = off: the kernel decides, as in Kafka)"},
     {"test.txn.crash.step", K_I32, OFF(test_txn_crash_step), 0, 0, I32_MAX, "0",
      "tests only: the broker kills itself (SIGKILL) after step N of ending a transaction "
      "(ORDER OF AN END in br_txn.c; 0 = off)"},

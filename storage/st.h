@@ -95,7 +95,8 @@ struct st_log_config {
     int64_t cleaner_dedupe_bytes; /* log.cleaner.dedupe.buffer.size (128 MiB, all threads) */
     /* replica.cache.keep.bytes, store-wide: a follower's append (st_log_append_replica) keeps
      * the newest this many bytes of the partition's active segment in the page cache, starts
-     * writeback of what is older and drops it once written (-1: off, the kernel decides) */
+     * writeback of what is older and drops it once written (-1, the default: off, the kernel
+     * decides) */
     int64_t replica_cache_keep_bytes;
 };
 

@@ -29,7 +29,7 @@ void st_log_config_default(struct st_log_config *c)
     c->producer_id_expiration_ms = 86400000;
     c->producer_id_expiration_check_ms = 600000;
     c->producer_state_max_bytes = 64LL << 20;
-    c->replica_cache_keep_bytes = 8LL << 20;
+    c->replica_cache_keep_bytes = -1;
     c->open_files_max = 0;
     c->recovery_threads = 0;
     c->max_message_bytes = -1;
