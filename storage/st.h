@@ -284,7 +284,8 @@ int st_topic_config_set(struct st_store *store, const char *name, const struct s
  * st_topic_set_zxid): > 0 for a topic created from a cluster's assignment, 0 for this broker's
  * own, -ENOENT. A cluster broker deletes such a topic when the cluster has deleted it, also
  * after being down meanwhile (br_clu_topics.c drop_strays); never its own for that reason (an
- * own topic is replaced only when the cluster creates one of the same name: drop_incarnation). */
+ * own topic is replaced only when the cluster creates one of the same name: br_clu_topics.c
+ * match_local). */
 int64_t st_topic_zxid(struct st_store *store, const char *name, size_t len);
 /* Records zxid (> 0) as the topic's (topics created before it was recorded); durable on return.
  * -ENOENT, -EINVAL, -EBUSY (another change of the topic is being written: retry), the disk's. */

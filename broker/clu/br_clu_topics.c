@@ -320,21 +320,34 @@ static bool same_assignment(const struct ctopic *a, const struct ctopic *b)
     return true;
 }
 
-/* When the local topic t->name is an earlier incarnation of the view's topic t (a topic of that
- * name deleted and created again: another topic id), deletes it here, so that it is created
- * again empty where this broker holds the new one and never served as the new topic's data.
- * Decided by the ids alone, not by the previous view: the deletion may have happened between two
- * reads, or while this broker was down (its first view after a restart has no previous one),
- * and its old log must not lead or seed the new topic's replicas either way. Nothing is done
- * when either id is unknown (zero: an assignment written without "topic_id"). 0 (deleted, or
- * nothing to do) or -errno (logged; the old log stays: sync_store tries again on its next
- * full pass). */
-static int drop_incarnation(struct st_store *store, const struct ctopic *t)
+/* Brings the local topic t->name in line with the view's topic t, by their ids:
+ * - another id: the local topic is an earlier incarnation (a topic of that name deleted and
+ *   created again), deleted here so that it is created again empty where this broker holds the
+ *   new one and never served as the new topic's data. Decided by the ids alone, not by the
+ *   previous view: the deletion may have happened between two reads, or while this broker was
+ *   down (its first view after a restart has no previous one), and its old log must not lead or
+ *   seed the new topic's replicas either way;
+ * - the same id, on a full pass (record): a local topic whose creation zxid is not recorded
+ *   (created before it was) gets it, so that drop_strays can take it once the cluster has
+ *   deleted it (a failure is logged and tried again at the next full pass).
+ * Nothing is done when either id is unknown (zero: an assignment written without "topic_id").
+ * 0 or -errno of a deletion (logged; the old log stays: sync_store tries again on its next full
+ * pass). */
+static int match_local(struct st_store *store, const struct ctopic *t, bool record)
 {
     uint8_t sid[16];
-    if (id_zero(t->id) || st_topic_id(store, t->name, strlen(t->name), sid) != 0 || id_zero(sid) ||
-        memcmp(sid, t->id, 16) == 0)
+    size_t len = strlen(t->name);
+    if (id_zero(t->id) || st_topic_id(store, t->name, len, sid) != 0 || id_zero(sid))
         return 0;
+    if (memcmp(sid, t->id, 16) == 0) {
+        if (!record || t->czxid <= 0 || st_topic_zxid(store, t->name, len) != 0)
+            return 0;
+        int rc = st_topic_set_zxid(store, t->name, t->czxid);
+        if (rc < 0 && rc != -ENOENT)
+            br_err_limited("cluster: cannot mark topic %s here as the cluster's: %s", t->name,
+                           strerror(-rc));
+        return 0;
+    }
     int rc = st_topic_delete(store, t->name);
     if (rc == 0)
         br_info("cluster: topic %s deleted here: created again in the cluster, a new topic id",
@@ -343,22 +356,6 @@ static int drop_incarnation(struct st_store *store, const struct ctopic *t)
         br_err_limited("cluster: cannot delete topic %s here (an earlier topic of that name): %s",
                        t->name, strerror(-rc));
     return rc == -ENOENT ? 0 : rc;
-}
-
-/* A local topic with the view's id for its name whose creation zxid is not recorded (created
- * before it was) gets it now, so that drop_strays can take it once the cluster has deleted it.
- * A failure is logged and tried again at the next full pass. */
-static void mark_cluster(struct st_store *store, const struct ctopic *t)
-{
-    uint8_t sid[16];
-    size_t len = strlen(t->name);
-    if (id_zero(t->id) || t->czxid <= 0 || st_topic_id(store, t->name, len, sid) != 0 ||
-        memcmp(sid, t->id, 16) != 0 || st_topic_zxid(store, t->name, len) != 0)
-        return;
-    int rc = st_topic_set_zxid(store, t->name, t->czxid);
-    if (rc < 0 && rc != -ENOENT)
-        br_err_limited("cluster: cannot mark topic %s here as the cluster's: %s", t->name,
-                       strerror(-rc));
 }
 
 /* The local topics' names (st_topic_foreach's callback), grown as needed; names NULL on no
@@ -460,12 +457,10 @@ static void sync_store(struct br_clu *c, struct ctopic *nt, int nn, struct ctopi
         const struct ctopic *old = find_in(ot, on, t->name, len);
         if (!all && old && same_assignment(old, t))
             continue;
-        if (drop_incarnation(store, t) < 0) {
+        if (match_local(store, t, all) < 0) {
             failed = true; /* not created over the old one: tried again on the next full pass */
             continue;
         }
-        if (all)
-            mark_cluster(store, t);
         if (!holds(t, me)) /* (__consumer_offsets and __transaction_state too: M4) */
             continue;
         int32_t have = st_topic_partitions(store, t->name, len);
